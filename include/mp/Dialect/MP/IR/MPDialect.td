@@ -1,0 +1,69 @@
+//===- MPDialect.td - the mp dialect -----------------------*- tablegen -*-===//
+//
+// The mp dialect: tensor-level model IR, device meshes, shardings and
+// parallelization plans for 2D (tensor + fully sharded data) parallelism.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_DIALECT_MP_IR_MPDIALECT_TD
+#define MP_DIALECT_MP_IR_MPDIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def MP_Dialect : Dialect {
+  let name = "mp";
+  let cppNamespace = "::mp";
+  let summary = "Model-parallel training: model ops, meshes, shardings, plans";
+  let description = [{
+    The `mp` dialect holds a model as a `func.func` on builtin tensors with
+    GLOBAL shapes, and everything needed to parallelize it over a device mesh:
+
+    * model ops in PyTorch's conventions (`mp.linear` is `y = x · Wᵀ` with
+      `W` laid out `[out, in]` as `nn.Linear` stores it);
+    * named function arguments: `{mp.param = "layers.0.w1"}`,
+      `{mp.input = "x"}`, `{mp.target = "y"}`, so that plans can name
+      parameters as PyTorch's fully-qualified names do; results may be named
+      with `{mp.output = "out"}`;
+    * device meshes with named axes (`mp.mesh`), shardings with a pending
+      partial-sum state (`#mp.sharding`), and parallelization plans that
+      mirror PyTorch's parallel styles (`#mp.plan`, `#mp.style`).
+
+    Argument and result attributes the dialect understands (and verifies):
+
+    | attribute        | on           | meaning                                   |
+    |------------------|--------------|-------------------------------------------|
+    | `mp.param`       | argument     | trainable parameter and its name          |
+    | `mp.input`       | argument     | model input (batch data) and its name     |
+    | `mp.target`      | argument     | loss target (batch data) and its name     |
+    | `mp.output`      | result       | named model output                        |
+    | `mp.sharding`    | arg / result | storage sharding (`#mp.sharding`)         |
+    | `mp.plan_entry`  | arg / result | the plan key that gave the sharding       |
+
+    The module attribute `mp.plan` holds the plan (`#mp.plan`).
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let hasOperationAttrVerify = 1;
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+
+  let extraClassDeclaration = [{
+    // Names of the discardable attributes the dialect owns.
+    static constexpr ::llvm::StringLiteral kParamAttrName = "mp.param";
+    static constexpr ::llvm::StringLiteral kInputAttrName = "mp.input";
+    static constexpr ::llvm::StringLiteral kTargetAttrName = "mp.target";
+    static constexpr ::llvm::StringLiteral kOutputAttrName = "mp.output";
+    static constexpr ::llvm::StringLiteral kShardingAttrName = "mp.sharding";
+    static constexpr ::llvm::StringLiteral kPlanEntryAttrName = "mp.plan_entry";
+    static constexpr ::llvm::StringLiteral kPlanAttrName = "mp.plan";
+
+  private:
+    void registerAttributes();
+  public:
+  }];
+}
+
+class MP_Op<string mnemonic, list<Trait> traits = []>
+    : Op<MP_Dialect, mnemonic, traits>;
+
+#endif // MP_DIALECT_MP_IR_MPDIALECT_TD

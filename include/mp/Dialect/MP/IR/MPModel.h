@@ -1,0 +1,46 @@
+//===- MPModel.h - the named values of a model function ---------*- C++ -*-===//
+//
+// A model is a function whose arguments carry a role and a name (mp.param,
+// mp.input, mp.target) and whose results may be named (mp.output). Plans,
+// summaries and later the training step refer to values by those names.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_DIALECT_MP_IR_MPMODEL_H
+#define MP_DIALECT_MP_IR_MPMODEL_H
+
+#include "mp/Dialect/MP/IR/MPAttrs.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+namespace mp {
+
+enum class ModelRole { Param, Input, Target, Output };
+
+/// "parameter", "input", "target" or "output".
+llvm::StringRef stringifyModelRole(ModelRole role);
+
+/// One named argument or result of a model function.
+struct ModelValue {
+  ModelRole role;
+  mlir::StringAttr name;
+  /// Argument index, or result index for outputs.
+  unsigned index;
+  mlir::RankedTensorType type;
+
+  bool isResult() const { return role == ModelRole::Output; }
+  /// The location to report problems with this value at.
+  mlir::Location getLoc(mlir::FunctionOpInterface func) const;
+  /// The sharding the value carries (`mp.sharding`), if any.
+  ShardingAttr getSharding(mlir::FunctionOpInterface func) const;
+};
+
+/// The named values of `func` in order: arguments, then results. Empty when
+/// `func` is not a model. Relies on the dialect's verifier for well-formed
+/// names.
+llvm::SmallVector<ModelValue> getModelValues(mlir::FunctionOpInterface func);
+
+} // namespace mp
+
+#endif // MP_DIALECT_MP_IR_MPMODEL_H

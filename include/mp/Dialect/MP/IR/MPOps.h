@@ -1,0 +1,18 @@
+//===- MPOps.h - mp dialect operations --------------------------*- C++ -*-===//
+
+#ifndef MP_DIALECT_MP_IR_MPOPS_H
+#define MP_DIALECT_MP_IR_MPOPS_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mp/Dialect/MP/IR/MPAttrs.h"
+#include "mp/Dialect/MP/IR/MPDialect.h"
+
+#define GET_OP_CLASSES
+#include "mp/Dialect/MP/IR/MPOps.h.inc"
+
+#endif // MP_DIALECT_MP_IR_MPOPS_H

@@ -1,0 +1,277 @@
+//===- MPOps.td - mp dialect operations --------------------*- tablegen -*-===//
+
+#ifndef MP_DIALECT_MP_IR_MPOPS_TD
+#define MP_DIALECT_MP_IR_MPOPS_TD
+
+include "mp/Dialect/MP/IR/MPAttrs.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Model values: statically shaped tensors of the float types the runtime
+// computes in. Dynamic shapes are rejected until partitioning supports them.
+def MP_FloatTensor : StaticShapeTensorOf<[F16, BF16, F32, F64]>;
+def MP_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
+
+//===----------------------------------------------------------------------===//
+// Mesh and annotations
+//===----------------------------------------------------------------------===//
+
+def MP_MeshOp : MP_Op<"mesh", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "declares a named device mesh";
+  let description = [{
+    Declares a device mesh as a symbol of the module, so that shardings and
+    plans can refer to it by name.
+
+    ```mlir
+    mp.mesh @mesh = <data_parallel = 2, tensor_parallel = 2>
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, MP_MeshAttr:$mesh);
+  let assemblyFormat = "$sym_name `=` $mesh attr-dict";
+}
+
+def MP_AnnotateOp : MP_Op<"annotate", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "pins the sharding of a value";
+  let description = [{
+    Returns its operand unchanged and states the sharding the value must
+    have at this point of the program. Written by hand, it is an explicit
+    annotation, which outranks everything a plan or propagation derives. The
+    plan pass writes it too, then with `entry` naming the plan entry it comes
+    from (for FSDP, the gathered sharding a parameter is used with); such an
+    annotation has the priority of a plan style.
+
+    ```mlir
+    %0 = mp.annotate %x <@mesh, [[data_parallel], [tensor_parallel]]> : tensor<8x64xf32>
+    %1 = mp.annotate %w1 <@mesh, [[tensor_parallel], []]> entry "fsdp(data_parallel): w1" : tensor<64x32xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, MP_ShardingAttr:$sharding,
+                       OptionalAttr<StrAttr>:$entry);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input $sharding (`entry` $entry^)? attr-dict `:` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// True if the annotation comes from a plan rather than the user.
+    bool isFromPlan() { return getEntry().has_value(); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// GEMMs
+//===----------------------------------------------------------------------===//
+
+def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor]> {
+  let summary = "y = x · Wᵀ with PyTorch's [out, in] weight";
+  let description = [{
+    `torch.nn.functional.linear` without bias: `x` is `[..., in]` (any number
+    of leading batch dims, at least one dim), `weight` is `[out, in]` as
+    `nn.Linear` stores it, the result is `[..., out]`.
+
+    ```mlir
+    %y = mp.linear %x, %w : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
+  let summary = "batched matrix product";
+  let description = [{
+    `torch.matmul` for operands of rank 2 or more: `lhs` is `[..., M, K]`,
+    `rhs` is `[..., K, N]` with the same leading batch dims, or `[K, N]`
+    (shared by every batch). The result is `[..., M, N]`.
+
+    ```mlir
+    %c = mp.matmul %a, %b : (tensor<4x8x16xf32>, tensor<4x16x32xf32>) -> tensor<4x8x32xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$lhs, MP_FloatTensor:$rhs);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class MP_BinaryOp<string mnemonic, string what>
+    : MP_Op<mnemonic, [Pure, Elementwise, SameOperandsAndResultType]> {
+  let summary = "elementwise " # what;
+  let description = [{
+    Elementwise }] # what # [{ of two tensors of one type.
+  }];
+  let arguments = (ins MP_FloatTensor:$lhs, MP_FloatTensor:$rhs);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def MP_AddOp : MP_BinaryOp<"add", "sum">;
+def MP_SubOp : MP_BinaryOp<"sub", "difference">;
+def MP_MulOp : MP_BinaryOp<"mul", "product">;
+def MP_DivOp : MP_BinaryOp<"div", "quotient">;
+
+class MP_UnaryOp<string mnemonic, string what, list<Trait> traits = []>
+    : MP_Op<mnemonic, !listconcat([Pure, Elementwise,
+                                   SameOperandsAndResultType], traits)> {
+  let summary = what;
+  let arguments = (ins MP_FloatTensor:$input);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def MP_NegOp : MP_UnaryOp<"neg", "elementwise negation">;
+def MP_ExpOp : MP_UnaryOp<"exp", "elementwise exponential">;
+def MP_ReluOp : MP_UnaryOp<"relu", "elementwise max(x, 0)">;
+def MP_SigmoidOp : MP_UnaryOp<"sigmoid", "elementwise 1 / (1 + exp(-x))">;
+def MP_SiluOp : MP_UnaryOp<"silu", "elementwise x · sigmoid(x)"> {
+  let description = "`torch.nn.functional.silu`, also called swish.";
+}
+
+def MP_GeluOp : MP_UnaryOp<"gelu", "elementwise GELU"> {
+  let description = [{
+    `torch.nn.functional.gelu`: `x · Φ(x)` with the exact normal CDF, or with
+    `tanh` its tanh approximation (PyTorch's `approximate="tanh"`).
+
+    ```mlir
+    %0 = mp.gelu %x : tensor<8x64xf32>
+    %1 = mp.gelu %x tanh : tensor<8x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, UnitAttr:$approximate_tanh);
+  let assemblyFormat = [{
+    $input (`tanh` $approximate_tanh^)? attr-dict `:` type($result)
+  }];
+}
+
+def MP_ScaleOp : MP_UnaryOp<"scale", "multiplication by a constant"> {
+  let description = [{
+    Multiplies every element by the constant `factor`.
+
+    ```mlir
+    %0 = mp.scale %x by 0.5 : tensor<8x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, F64Attr:$factor);
+  let assemblyFormat = "$input `by` $factor attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and layout
+//===----------------------------------------------------------------------===//
+
+class MP_ReductionOp<string mnemonic, string what>
+    : MP_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = what # " over all dims or the given ones";
+  let description = [{
+    The }] # what # [{ of the elements over `dims` (all dims when absent),
+    which are removed from the shape as PyTorch's default `keepdim=False`
+    does. Reducing every dim gives a rank-0 tensor.
+
+    ```mlir
+    %all = mp.}] # mnemonic # [{ %x : tensor<8x64xf32> -> tensor<f32>
+    %rows = mp.}] # mnemonic # [{ %x dims [1] : tensor<8x64xf32> -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input,
+                       OptionalAttr<DenseI64ArrayAttr>:$dims);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`dims` $dims^)? attr-dict `:` type($input) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// The reduced dims, sorted; every dim when `dims` is absent.
+    ::llvm::SmallVector<int64_t> getReducedDims();
+  }];
+}
+
+def MP_SumOp : MP_ReductionOp<"sum", "sum">;
+def MP_MeanOp : MP_ReductionOp<"mean", "mean">;
+
+def MP_ReshapeOp : MP_Op<"reshape", [Pure]> {
+  let summary = "reshape to a static shape with as many elements";
+  let description = [{
+    `torch.reshape` between static shapes of equal element count and element
+    type (row-major order is kept).
+
+    ```mlir
+    %0 = mp.reshape %x : tensor<2x4x64xf32> -> tensor<8x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MP_TransposeOp : MP_Op<"transpose", [Pure, InferTypeOpAdaptor]> {
+  let summary = "permute the dims";
+  let description = [{
+    `torch.permute`: result dim `i` is input dim `permutation[i]`.
+
+    ```mlir
+    %0 = mp.transpose %x perm [1, 0] : tensor<8x64xf32> -> tensor<64x8xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input,
+                       DenseI64ArrayAttr:$permutation);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `perm` $permutation attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+def MP_MseLossOp : MP_Op<"mse_loss", [Pure, InferTypeOpAdaptor]> {
+  let summary = "mean squared error";
+  let description = [{
+    `torch.nn.functional.mse_loss`: the mean (default) or sum over all
+    elements of `(input - target)²`, as a rank-0 tensor.
+
+    ```mlir
+    %l = mp.mse_loss %pred, %y : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+    %s = mp.mse_loss %pred, %y reduction sum : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$target,
+      DefaultValuedAttr<MP_Reduction, "::mp::Reduction::mean">:$reduction);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $target (`reduction` $reduction^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def MP_CrossEntropyOp : MP_Op<"cross_entropy", [Pure, InferTypeOpAdaptor]> {
+  let summary = "softmax cross entropy with integer class targets";
+  let description = [{
+    `torch.nn.functional.cross_entropy` with class-index targets: `input` is
+    `[..., C]` logits, `target` is `[...]` integer classes in `[0, C)`. The
+    per-sample losses `logsumexp(input) - input[target]` are reduced by mean
+    (default) or sum into a rank-0 tensor.
+
+    ```mlir
+    %l = mp.cross_entropy %logits, %labels : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_IndexTensor:$target,
+      DefaultValuedAttr<MP_Reduction, "::mp::Reduction::mean">:$reduction);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $target (`reduction` $reduction^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+#endif // MP_DIALECT_MP_IR_MPOPS_TD

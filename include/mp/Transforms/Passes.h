@@ -1,0 +1,20 @@
+//===- Passes.h - every mp pass ---------------------------------*- C++ -*-===//
+
+#ifndef MP_TRANSFORMS_PASSES_H
+#define MP_TRANSFORMS_PASSES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mp/Dialect/MP/IR/MPDialect.h"
+
+namespace mp {
+
+#define GEN_PASS_DECL
+#include "mp/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "mp/Transforms/Passes.h.inc"
+
+} // namespace mp
+
+#endif // MP_TRANSFORMS_PASSES_H

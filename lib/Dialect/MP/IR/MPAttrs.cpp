@@ -1,0 +1,473 @@
+//===- MPAttrs.cpp - mesh, sharding and plan attributes -------------------===//
+
+#include "mp/Dialect/MP/IR/MPAttrs.h"
+#include "mp/Dialect/MP/IR/MPDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mp;
+
+#include "mp/Dialect/MP/IR/MPEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "mp/Dialect/MP/IR/MPAttrs.cpp.inc"
+
+void MPDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "mp/Dialect/MP/IR/MPAttrs.cpp.inc"
+      >();
+}
+
+namespace {
+/// Parses `[a, "b.c", ...]` into strings.
+ParseResult parseAxisList(AsmParser &parser, SmallVectorImpl<Attribute> &axes) {
+  return parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&] {
+    std::string name;
+    if (parser.parseKeywordOrString(&name))
+      return failure();
+    axes.push_back(StringAttr::get(parser.getContext(), name));
+    return success();
+  });
+}
+
+void printAxisList(AsmPrinter &printer, ArrayRef<Attribute> axes) {
+  printer << '[';
+  llvm::interleaveComma(axes, printer, [&](Attribute axis) {
+    printer.printKeywordOrString(cast<StringAttr>(axis).getValue());
+  });
+  printer << ']';
+}
+
+SmallVector<StringRef> toStrings(ArrayAttr array) {
+  return llvm::map_to_vector(array, [](Attribute attr) {
+    return cast<StringAttr>(attr).getValue();
+  });
+}
+
+ArrayAttr toArrayAttr(MLIRContext *ctx, ArrayRef<StringRef> strings) {
+  return ArrayAttr::get(ctx, llvm::map_to_vector(strings, [&](StringRef s) {
+                          return Attribute(StringAttr::get(ctx, s));
+                        }));
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// MeshAttr
+//===----------------------------------------------------------------------===//
+
+Attribute MeshAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  SmallVector<StringAttr> names;
+  SmallVector<int64_t> sizes;
+  auto parseAxis = [&]() -> ParseResult {
+    std::string name;
+    int64_t size = 0;
+    if (parser.parseKeywordOrString(&name) || parser.parseEqual() ||
+        parser.parseInteger(size))
+      return failure();
+    names.push_back(StringAttr::get(parser.getContext(), name));
+    sizes.push_back(size);
+    return success();
+  };
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::LessGreater,
+                                     parseAxis))
+    return {};
+  return getChecked([&] { return parser.emitError(loc); },
+                    parser.getContext(), ArrayRef<StringAttr>(names),
+                    ArrayRef<int64_t>(sizes));
+}
+
+void MeshAttr::print(AsmPrinter &printer) const {
+  printer << '<';
+  llvm::interleaveComma(llvm::zip_equal(getAxisNames(), getAxisSizes()),
+                        printer, [&](auto axis) {
+                          printer.printKeywordOrString(
+                              std::get<0>(axis).getValue());
+                          printer << " = " << std::get<1>(axis);
+                        });
+  printer << '>';
+}
+
+LogicalResult MeshAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               ArrayRef<StringAttr> axisNames,
+                               ArrayRef<int64_t> axisSizes) {
+  if (axisNames.empty())
+    return emitError() << "a mesh needs at least one axis";
+  if (axisNames.size() != axisSizes.size())
+    return emitError() << "a mesh needs one size per axis name";
+  llvm::StringSet<> seen;
+  for (auto [name, size] : llvm::zip_equal(axisNames, axisSizes)) {
+    if (name.getValue().empty())
+      return emitError() << "mesh axis names must not be empty";
+    if (!seen.insert(name.getValue()).second)
+      return emitError() << "mesh axis '" << name.getValue()
+                         << "' is repeated; axis names must be unique";
+    if (size <= 0)
+      return emitError() << "mesh axis '" << name.getValue() << "' has size "
+                         << size << "; sizes must be positive";
+  }
+  return success();
+}
+
+std::optional<unsigned> MeshAttr::getAxisIndex(StringRef axis) const {
+  for (auto [index, name] : llvm::enumerate(getAxisNames()))
+    if (name.getValue() == axis)
+      return index;
+  return std::nullopt;
+}
+
+int64_t MeshAttr::getAxisSize(StringRef axis) const {
+  return getAxisSizes()[*getAxisIndex(axis)];
+}
+
+int64_t MeshAttr::getNumDevices() const {
+  int64_t count = 1;
+  for (int64_t size : getAxisSizes())
+    count *= size;
+  return count;
+}
+
+//===----------------------------------------------------------------------===//
+// ShardingAttr
+//===----------------------------------------------------------------------===//
+
+ShardingAttr ShardingAttr::get(FlatSymbolRefAttr mesh,
+                               ArrayRef<SmallVector<StringRef>> dimAxes,
+                               ArrayRef<StringRef> partialAxes) {
+  MLIRContext *ctx = mesh.getContext();
+  SmallVector<Attribute> dims = llvm::map_to_vector(
+      dimAxes, [&](const SmallVector<StringRef> &axes) -> Attribute {
+        return toArrayAttr(ctx, axes);
+      });
+  return Base::get(ctx, mesh, ArrayAttr::get(ctx, dims),
+                   toArrayAttr(ctx, partialAxes));
+}
+
+Attribute ShardingAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  MLIRContext *ctx = parser.getContext();
+  FlatSymbolRefAttr mesh;
+  SmallVector<Attribute> dims, partial;
+  if (parser.parseLess() || parser.parseAttribute(mesh) || parser.parseComma())
+    return {};
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&] {
+        SmallVector<Attribute> axes;
+        if (parseAxisList(parser, axes))
+          return failure();
+        dims.push_back(ArrayAttr::get(ctx, axes));
+        return success();
+      }))
+    return {};
+  if (succeeded(parser.parseOptionalComma()) &&
+      (parser.parseKeyword("partial") || parser.parseEqual() ||
+       parseAxisList(parser, partial)))
+    return {};
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(loc); }, ctx, mesh,
+                    ArrayAttr::get(ctx, dims), ArrayAttr::get(ctx, partial));
+}
+
+void ShardingAttr::print(AsmPrinter &printer) const {
+  printer << '<';
+  printer.printAttribute(getMesh());
+  printer << ", [";
+  llvm::interleaveComma(getDims(), printer, [&](Attribute axes) {
+    printAxisList(printer, cast<ArrayAttr>(axes).getValue());
+  });
+  printer << ']';
+  if (!getPartial().empty()) {
+    printer << ", partial = ";
+    printAxisList(printer, getPartial().getValue());
+  }
+  printer << '>';
+}
+
+LogicalResult
+ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                     FlatSymbolRefAttr mesh, ArrayAttr dims,
+                     ArrayAttr partial) {
+  if (!mesh)
+    return emitError() << "a sharding needs a mesh";
+  llvm::StringSet<> seen;
+  auto checkAxes = [&](ArrayAttr axes) -> LogicalResult {
+    for (Attribute axis : axes) {
+      auto name = dyn_cast<StringAttr>(axis);
+      if (!name)
+        return emitError() << "mesh axes must be names, got " << axis;
+      if (!seen.insert(name.getValue()).second)
+        return emitError() << "mesh axis '" << name.getValue()
+                           << "' appears more than once in the sharding";
+    }
+    return success();
+  };
+  for (Attribute dim : dims) {
+    auto axes = dyn_cast<ArrayAttr>(dim);
+    if (!axes)
+      return emitError() << "each dim of a sharding is a list of mesh axes";
+    if (failed(checkAxes(axes)))
+      return failure();
+  }
+  return checkAxes(partial);
+}
+
+SmallVector<StringRef> ShardingAttr::getDimAxes(int64_t dim) const {
+  return toStrings(cast<ArrayAttr>(getDims()[dim]));
+}
+
+SmallVector<StringRef> ShardingAttr::getPartialAxes() const {
+  return toStrings(getPartial());
+}
+
+bool ShardingAttr::isFullyReplicated() const {
+  return getPartial().empty() && llvm::all_of(getDims(), [](Attribute dim) {
+           return cast<ArrayAttr>(dim).empty();
+         });
+}
+
+LogicalResult
+ShardingAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
+                        Type type, MeshAttr mesh) const {
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  if (!tensorType)
+    return emitError() << "a sharding applies to a ranked tensor, not " << type;
+  if (tensorType.getRank() != getRank())
+    return emitError() << "sharding has " << getRank() << " dims but " << type
+                       << " has rank " << tensorType.getRank();
+  auto checkKnown = [&](StringRef axis) -> LogicalResult {
+    if (mesh.getAxisIndex(axis))
+      return success();
+    return emitError() << "mesh " << getMesh() << " has no axis '" << axis
+                       << "'";
+  };
+  for (StringRef axis : getPartialAxes())
+    if (failed(checkKnown(axis)))
+      return failure();
+  for (int64_t dim = 0; dim < getRank(); ++dim) {
+    SmallVector<StringRef> axes = getDimAxes(dim);
+    int64_t shards = 1;
+    for (StringRef axis : axes) {
+      if (failed(checkKnown(axis)))
+        return failure();
+      shards *= mesh.getAxisSize(axis);
+    }
+    int64_t extent = tensorType.getDimSize(dim);
+    if (extent % shards != 0) {
+      InFlightDiagnostic diag = emitError();
+      diag << "dim " << dim << " of size " << extent
+           << " does not split evenly over mesh axes [";
+      llvm::interleaveComma(axes, diag, [&](StringRef axis) {
+        diag << axis << " = " << mesh.getAxisSize(axis);
+      });
+      return diag << "] (" << shards
+                  << " shards); uneven sharding is not supported yet";
+    }
+  }
+  return success();
+}
+
+SmallVector<int64_t> ShardingAttr::getLocalShape(ArrayRef<int64_t> shape,
+                                                 MeshAttr mesh) const {
+  SmallVector<int64_t> local(shape);
+  for (int64_t dim = 0; dim < getRank(); ++dim)
+    for (StringRef axis : getDimAxes(dim))
+      local[dim] /= mesh.getAxisSize(axis);
+  return local;
+}
+
+//===----------------------------------------------------------------------===//
+// ParallelStyleAttr
+//===----------------------------------------------------------------------===//
+
+ParallelStyleAttr ParallelStyleAttr::parseBody(AsmParser &parser) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return {};
+  std::optional<ParallelStyleKind> kind = symbolizeParallelStyleKind(keyword);
+  if (!kind) {
+    parser.emitError(loc) << "unknown parallel style '" << keyword
+                          << "'; expected colwise, rowwise, "
+                             "sequence_parallel or replicate";
+    return {};
+  }
+  std::optional<int64_t> dim;
+  if (succeeded(parser.parseOptionalLess())) {
+    int64_t value;
+    if (parser.parseKeyword("dim") || parser.parseEqual() ||
+        parser.parseInteger(value) || parser.parseGreater())
+      return {};
+    dim = value;
+  }
+  return getChecked([&] { return parser.emitError(loc); },
+                    parser.getContext(), *kind, dim);
+}
+
+void ParallelStyleAttr::printBody(AsmPrinter &printer) const {
+  printer << stringifyParallelStyleKind(getKind());
+  if (getDim())
+    printer << "<dim = " << *getDim() << '>';
+}
+
+Attribute ParallelStyleAttr::parse(AsmParser &parser, Type) {
+  if (parser.parseLess())
+    return {};
+  ParallelStyleAttr style = parseBody(parser);
+  if (!style || parser.parseGreater())
+    return {};
+  return style;
+}
+
+void ParallelStyleAttr::print(AsmPrinter &printer) const {
+  printer << '<';
+  printBody(printer);
+  printer << '>';
+}
+
+LogicalResult
+ParallelStyleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                          ParallelStyleKind kind, std::optional<int64_t> dim) {
+  if (!dim)
+    return success();
+  if (kind != ParallelStyleKind::sequence_parallel)
+    return emitError() << "only sequence_parallel takes a dim, not "
+                       << stringifyParallelStyleKind(kind);
+  if (*dim < 0)
+    return emitError() << "sequence_parallel dim must be non-negative, got "
+                       << *dim;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// PlanAttr
+//===----------------------------------------------------------------------===//
+
+Attribute PlanAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  MLIRContext *ctx = parser.getContext();
+  FlatSymbolRefAttr mesh;
+  StringAttr tpAxis, fsdpAxis, batchAxis;
+  SmallVector<NamedAttribute> styles;
+  llvm::StringSet<> seenKeys;
+
+  auto parseAxisName = [&](StringAttr &axis) -> ParseResult {
+    std::string name;
+    if (parser.parseKeywordOrString(&name))
+      return failure();
+    axis = StringAttr::get(ctx, name);
+    return success();
+  };
+  auto parseStyles = [&]() -> ParseResult {
+    return parser.parseCommaSeparatedList(AsmParser::Delimiter::Braces, [&] {
+      std::string name;
+      if (parser.parseKeywordOrString(&name) || parser.parseEqual())
+        return failure();
+      ParallelStyleAttr style = ParallelStyleAttr::parseBody(parser);
+      if (!style)
+        return failure();
+      styles.emplace_back(StringAttr::get(ctx, name), style);
+      return success();
+    });
+  };
+  auto parseEntry = [&]() -> ParseResult {
+    SMLoc keyLoc = parser.getCurrentLocation();
+    StringRef key;
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return failure();
+    if (!seenKeys.insert(key).second)
+      return parser.emitError(keyLoc) << "plan key '" << key << "' repeated";
+    if (key == "mesh")
+      return parser.parseAttribute(mesh);
+    if (key == "tp_axis")
+      return parseAxisName(tpAxis);
+    if (key == "fsdp_axis")
+      return parseAxisName(fsdpAxis);
+    if (key == "batch_axis")
+      return parseAxisName(batchAxis);
+    if (key == "styles")
+      return parseStyles();
+    return parser.emitError(keyLoc)
+           << "unknown plan key '" << key
+           << "'; expected mesh, tp_axis, fsdp_axis, batch_axis or styles";
+  };
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::LessGreater,
+                                     parseEntry))
+    return {};
+  return getChecked([&] { return parser.emitError(loc); }, ctx, mesh, tpAxis,
+                    fsdpAxis, batchAxis, DictionaryAttr::get(ctx, styles));
+}
+
+void PlanAttr::print(AsmPrinter &printer) const {
+  printer << "<mesh = ";
+  printer.printAttribute(getMesh());
+  auto printAxis = [&](StringRef key, StringAttr axis) {
+    if (!axis)
+      return;
+    printer << ", " << key << " = ";
+    printer.printKeywordOrString(axis.getValue());
+  };
+  printAxis("tp_axis", getTpAxis());
+  printAxis("fsdp_axis", getFsdpAxis());
+  printAxis("batch_axis", getBatchAxis());
+  printer << ", styles = {";
+  llvm::interleaveComma(getStyles(), printer, [&](NamedAttribute entry) {
+    printer.printKeywordOrString(entry.getName().getValue());
+    printer << " = ";
+    cast<ParallelStyleAttr>(entry.getValue()).printBody(printer);
+  });
+  printer << "}>";
+}
+
+LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               FlatSymbolRefAttr mesh, StringAttr tpAxis,
+                               StringAttr fsdpAxis, StringAttr batchAxis,
+                               DictionaryAttr styles) {
+  if (!mesh)
+    return emitError() << "a plan needs a mesh (mesh = @name)";
+  if (!styles)
+    return emitError() << "a plan needs a styles dictionary";
+  for (NamedAttribute entry : styles) {
+    if (entry.getName().getValue().empty())
+      return emitError() << "plan entries need a non-empty name";
+    if (!isa<ParallelStyleAttr>(entry.getValue()))
+      return emitError() << "plan entry '" << entry.getName().getValue()
+                         << "' must be a parallel style, got "
+                         << entry.getValue();
+  }
+  if (!styles.empty() && !tpAxis)
+    return emitError() << "a plan with styles needs tp_axis, the mesh axis "
+                          "the styles split over";
+  if (tpAxis && fsdpAxis && tpAxis == fsdpAxis)
+    return emitError() << "tp_axis and fsdp_axis must be different mesh axes, "
+                          "both are '"
+                       << tpAxis.getValue() << "'";
+  StringAttr effectiveBatch = batchAxis ? batchAxis : fsdpAxis;
+  if (tpAxis && effectiveBatch && tpAxis == effectiveBatch)
+    return emitError() << "the batch cannot be split over the tensor-parallel "
+                          "axis '"
+                       << tpAxis.getValue()
+                       << "': ranks of one tensor-parallel group see the same "
+                          "batch";
+  return success();
+}
+
+LogicalResult
+PlanAttr::verifyAxesIn(function_ref<InFlightDiagnostic()> emitError,
+                       MeshAttr mesh) const {
+  for (auto [key, axis] :
+       {std::pair<StringRef, StringAttr>{"tp_axis", getTpAxis()},
+        {"fsdp_axis", getFsdpAxis()},
+        {"batch_axis", getBatchAxis()}})
+    if (axis && !mesh.getAxisIndex(axis.getValue()))
+      return emitError() << "plan " << key << " '" << axis.getValue()
+                         << "' is not an axis of mesh " << getMesh() << " "
+                         << mesh;
+  return success();
+}

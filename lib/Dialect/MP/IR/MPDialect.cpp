@@ -1,0 +1,138 @@
+//===- MPDialect.cpp - the mp dialect -------------------------------------===//
+
+#include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+using namespace mp;
+
+#include "mp/Dialect/MP/IR/MPDialect.cpp.inc"
+
+void MPDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "mp/Dialect/MP/IR/MPOps.cpp.inc"
+      >();
+  registerAttributes();
+}
+
+namespace {
+/// The role attributes that name a function argument.
+constexpr StringLiteral kRoleAttrNames[] = {MPDialect::kParamAttrName,
+                                            MPDialect::kInputAttrName,
+                                            MPDialect::kTargetAttrName};
+
+bool isRoleAttr(StringRef name) {
+  return llvm::is_contained(kRoleAttrNames, name);
+}
+
+/// The name an argument's role attribute gives it, if any.
+StringAttr getArgName(FunctionOpInterface func, unsigned index) {
+  for (StringRef role : kRoleAttrNames)
+    if (auto name = func.getArgAttrOfType<StringAttr>(index, role))
+      return name;
+  return {};
+}
+
+LogicalResult verifyName(Operation *op, NamedAttribute attr, StringRef what) {
+  auto name = dyn_cast<StringAttr>(attr.getValue());
+  if (!name || name.getValue().empty())
+    return op->emitError() << "'" << attr.getName().getValue()
+                           << "' on " << what << " must be a non-empty string";
+  return success();
+}
+
+/// Checks a `mp.sharding` attribute against the value type it describes.
+LogicalResult verifyShardingFor(Operation *op, NamedAttribute attr, Type type,
+                                StringRef what) {
+  auto sharding = dyn_cast<ShardingAttr>(attr.getValue());
+  if (!sharding)
+    return op->emitError() << "'mp.sharding' on " << what
+                           << " must be an #mp.sharding";
+  auto mesh =
+      SymbolTable::lookupNearestSymbolFrom<MeshOp>(op, sharding.getMesh());
+  if (!mesh)
+    return op->emitError() << "sharding of " << what << " refers to "
+                           << sharding.getMesh() << ", which is not an mp.mesh";
+  return sharding.verifyFor(
+      [&] { return op->emitError() << "sharding of " << what << ": "; }, type,
+      mesh.getMesh());
+}
+} // namespace
+
+LogicalResult MPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
+                                                  unsigned argIndex,
+                                                  NamedAttribute attr) {
+  auto func = dyn_cast<FunctionOpInterface>(op);
+  if (!func)
+    return op->emitError() << "'" << attr.getName().getValue()
+                           << "' is only valid on function arguments";
+  std::string what = ("argument #" + Twine(argIndex)).str();
+  StringRef attrName = attr.getName().getValue();
+  Type type = func.getArgumentTypes()[argIndex];
+
+  if (isRoleAttr(attrName)) {
+    if (failed(verifyName(op, attr, what)))
+      return failure();
+    for (StringRef other : kRoleAttrNames)
+      if (other != attrName && func.getArgAttr(argIndex, other))
+        return op->emitError() << what << " has two roles, '" << attrName
+                               << "' and '" << other << "'";
+    if (!isa<RankedTensorType>(type))
+      return op->emitError() << what << " named by '" << attrName
+                             << "' must be a ranked tensor, not " << type;
+    // Report a repeated name once, on its later occurrence.
+    StringAttr name = cast<StringAttr>(attr.getValue());
+    for (unsigned earlier = 0; earlier < argIndex; ++earlier)
+      if (getArgName(func, earlier) == name)
+        return op->emitError()
+               << what << " repeats the name '" << name.getValue()
+               << "' of argument #" << earlier << "; names must be unique";
+    return success();
+  }
+  if (attrName == kShardingAttrName)
+    return verifyShardingFor(op, attr, type, what);
+  if (attrName == kPlanEntryAttrName)
+    return verifyName(op, attr, what);
+  return op->emitError() << "unknown mp argument attribute '" << attrName
+                         << "'";
+}
+
+LogicalResult MPDialect::verifyRegionResultAttribute(Operation *op, unsigned,
+                                                     unsigned resultIndex,
+                                                     NamedAttribute attr) {
+  auto func = dyn_cast<FunctionOpInterface>(op);
+  if (!func)
+    return op->emitError() << "'" << attr.getName().getValue()
+                           << "' is only valid on function results";
+  std::string what = ("result #" + Twine(resultIndex)).str();
+  StringRef attrName = attr.getName().getValue();
+  if (attrName == kOutputAttrName || attrName == kPlanEntryAttrName)
+    return verifyName(op, attr, what);
+  if (attrName == kShardingAttrName)
+    return verifyShardingFor(op, attr, func.getResultTypes()[resultIndex],
+                             what);
+  return op->emitError() << "unknown mp result attribute '" << attrName << "'";
+}
+
+LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
+                                                  NamedAttribute attr) {
+  if (attr.getName().getValue() != kPlanAttrName)
+    return op->emitError() << "unknown mp attribute '"
+                           << attr.getName().getValue() << "'";
+  auto plan = dyn_cast<PlanAttr>(attr.getValue());
+  if (!plan)
+    return op->emitError() << "'mp.plan' must be an #mp.plan";
+  if (!isa<ModuleOp>(op))
+    return op->emitError() << "'mp.plan' belongs on the module";
+  auto meshOp = SymbolTable::lookupNearestSymbolFrom<MeshOp>(
+      op->getRegion(0).front().getParentOp(), plan.getMesh());
+  if (!meshOp)
+    return op->emitError() << "the plan's mesh " << plan.getMesh()
+                           << " is not an mp.mesh of this module";
+  return plan.verifyAxesIn([&] { return op->emitError(); }, meshOp.getMesh());
+}

@@ -1,0 +1,281 @@
+//===- MPOps.cpp - mp dialect operations ----------------------------------===//
+
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallSet.h"
+
+using namespace mlir;
+using namespace mp;
+
+#define GET_OP_CLASSES
+#include "mp/Dialect/MP/IR/MPOps.cpp.inc"
+
+namespace {
+/// Operand types reach type inference before operand constraints are
+/// verified (builders infer too), so every cast here is checked.
+RankedTensorType getTensorType(Value value) {
+  return dyn_cast<RankedTensorType>(value.getType());
+}
+
+void printShape(InFlightDiagnostic &diag, ArrayRef<int64_t> shape) {
+  diag << '[';
+  llvm::interleaveComma(shape, diag);
+  diag << ']';
+}
+
+/// A rank-0 tensor of `elementType`, what losses and full reductions return.
+RankedTensorType getScalarType(Type elementType) {
+  return RankedTensorType::get({}, elementType);
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// AnnotateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+AnnotateOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto mesh = symbolTable.lookupNearestSymbolFrom<MeshOp>(
+      *this, getSharding().getMesh());
+  if (!mesh)
+    return emitOpError() << "refers to " << getSharding().getMesh()
+                         << ", which is not an mp.mesh";
+  return getSharding().verifyFor([&] { return emitOpError(); },
+                                 getInput().getType(), mesh.getMesh());
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> location,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  RankedTensorType input = getTensorType(adaptor.getInput());
+  RankedTensorType weight = getTensorType(adaptor.getWeight());
+  if (!input || !weight)
+    return emitOptionalError(location, "mp.linear takes ranked tensors");
+  if (input.getRank() < 1)
+    return emitOptionalError(location,
+                             "mp.linear input needs at least one dim [..., in]");
+  if (weight.getRank() != 2)
+    return emitOptionalError(location, "mp.linear weight must be [out, in], "
+                                       "got rank ",
+                             weight.getRank());
+  int64_t in = input.getShape().back();
+  if (weight.getDimSize(1) != in)
+    return emitOptionalError(
+        location, "mp.linear input has ", in,
+        " features but the [out, in] weight expects ", weight.getDimSize(1));
+  if (input.getElementType() != weight.getElementType())
+    return emitOptionalError(location, "mp.linear input and weight element "
+                                       "types differ: ",
+                             input.getElementType(), " vs ",
+                             weight.getElementType());
+  SmallVector<int64_t> shape(input.getShape());
+  shape.back() = weight.getDimSize(0);
+  results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> location,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  RankedTensorType lhs = getTensorType(adaptor.getLhs());
+  RankedTensorType rhs = getTensorType(adaptor.getRhs());
+  if (!lhs || !rhs)
+    return emitOptionalError(location, "mp.matmul takes ranked tensors");
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return emitOptionalError(location,
+                             "mp.matmul operands need rank 2 or more, got ",
+                             lhs.getRank(), " and ", rhs.getRank());
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOptionalError(location, "mp.matmul element types differ: ",
+                             lhs.getElementType(), " vs ",
+                             rhs.getElementType());
+  ArrayRef<int64_t> lhsShape = lhs.getShape(), rhsShape = rhs.getShape();
+  int64_t k = lhsShape.back();
+  if (rhsShape[rhsShape.size() - 2] != k)
+    return emitOptionalError(location, "mp.matmul contracts lhs dim of size ",
+                             k, " with rhs dim of size ",
+                             rhsShape[rhsShape.size() - 2]);
+  ArrayRef<int64_t> lhsBatch = lhsShape.drop_back(2);
+  ArrayRef<int64_t> rhsBatch = rhsShape.drop_back(2);
+  if (!rhsBatch.empty() && rhsBatch != lhsBatch)
+    return emitOptionalError(location,
+                             "mp.matmul batch dims differ; rhs must have the "
+                             "lhs's batch dims or none");
+  SmallVector<int64_t> shape(lhsBatch);
+  shape.push_back(lhsShape[lhsShape.size() - 2]);
+  shape.push_back(rhsShape.back());
+  results.push_back(RankedTensorType::get(shape, lhs.getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The result type of reducing `input` over `dims` (all when absent), or
+/// failure with a diagnostic at `location`.
+LogicalResult inferReductionType(std::optional<Location> location,
+                                 StringRef opName, Value input,
+                                 std::optional<ArrayRef<int64_t>> dims,
+                                 SmallVectorImpl<Type> &results) {
+  RankedTensorType type = getTensorType(input);
+  if (!type)
+    return emitOptionalError(location, opName, " takes a ranked tensor");
+  if (!dims) {
+    results.push_back(getScalarType(type.getElementType()));
+    return success();
+  }
+  llvm::SmallSet<int64_t, 4> reduced;
+  for (int64_t dim : *dims) {
+    if (dim < 0 || dim >= type.getRank())
+      return emitOptionalError(location, opName, " dim ", dim,
+                               " is out of range for rank ", type.getRank());
+    if (!reduced.insert(dim).second)
+      return emitOptionalError(location, opName, " dim ", dim, " is repeated");
+  }
+  SmallVector<int64_t> shape;
+  for (auto [dim, extent] : llvm::enumerate(type.getShape()))
+    if (!reduced.contains(dim))
+      shape.push_back(extent);
+  results.push_back(RankedTensorType::get(shape, type.getElementType()));
+  return success();
+}
+
+SmallVector<int64_t> getReducedDimsOf(Value input,
+                                      std::optional<ArrayRef<int64_t>> dims) {
+  if (!dims)
+    return llvm::to_vector(
+        llvm::seq<int64_t>(0, cast<RankedTensorType>(input.getType()).getRank()));
+  SmallVector<int64_t> sorted(*dims);
+  llvm::sort(sorted);
+  return sorted;
+}
+} // namespace
+
+LogicalResult SumOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> location,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  return inferReductionType(location, "mp.sum", adaptor.getInput(),
+                            adaptor.getDims(), results);
+}
+
+SmallVector<int64_t> SumOp::getReducedDims() {
+  return getReducedDimsOf(getInput(), getDims());
+}
+
+LogicalResult MeanOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> location,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &results) {
+  return inferReductionType(location, "mp.mean", adaptor.getInput(),
+                            adaptor.getDims(), results);
+}
+
+SmallVector<int64_t> MeanOp::getReducedDims() {
+  return getReducedDimsOf(getInput(), getDims());
+}
+
+//===----------------------------------------------------------------------===//
+// ReshapeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (input.getElementType() != result.getElementType())
+    return emitOpError() << "cannot change the element type from "
+                         << input.getElementType() << " to "
+                         << result.getElementType();
+  if (input.getNumElements() != result.getNumElements()) {
+    InFlightDiagnostic diag = emitOpError() << "cannot reshape ";
+    printShape(diag, input.getShape());
+    diag << " (" << input.getNumElements() << " elements) to ";
+    printShape(diag, result.getShape());
+    return diag << " (" << result.getNumElements() << " elements)";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// TransposeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> location,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  RankedTensorType type = getTensorType(adaptor.getInput());
+  if (!type)
+    return emitOptionalError(location, "mp.transpose takes a ranked tensor");
+  ArrayRef<int64_t> perm = adaptor.getPermutation();
+  if (static_cast<int64_t>(perm.size()) != type.getRank())
+    return emitOptionalError(location, "mp.transpose permutation has ",
+                             perm.size(), " entries for rank ",
+                             type.getRank());
+  llvm::SmallSet<int64_t, 4> seen;
+  SmallVector<int64_t> shape;
+  for (int64_t dim : perm) {
+    if (dim < 0 || dim >= type.getRank() || !seen.insert(dim).second)
+      return emitOptionalError(location, "mp.transpose permutation is not a "
+                                         "permutation of 0..",
+                               type.getRank() - 1);
+    shape.push_back(type.getDimSize(dim));
+  }
+  results.push_back(RankedTensorType::get(shape, type.getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+LogicalResult MseLossOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> location,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  RankedTensorType input = getTensorType(adaptor.getInput());
+  RankedTensorType target = getTensorType(adaptor.getTarget());
+  if (!input || !target)
+    return emitOptionalError(location, "mp.mse_loss takes ranked tensors");
+  if (input != target)
+    return emitOptionalError(location, "mp.mse_loss input ", input,
+                             " and target ", target, " must have one type");
+  results.push_back(getScalarType(input.getElementType()));
+  return success();
+}
+
+LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
+                                               std::optional<Location> location,
+                                               Adaptor adaptor,
+                                               SmallVectorImpl<Type> &results) {
+  RankedTensorType input = getTensorType(adaptor.getInput());
+  RankedTensorType target = getTensorType(adaptor.getTarget());
+  if (!input || !target)
+    return emitOptionalError(location, "mp.cross_entropy takes ranked tensors");
+  if (input.getRank() < 1)
+    return emitOptionalError(location,
+                             "mp.cross_entropy input needs a class dim");
+  if (target.getShape() != input.getShape().drop_back())
+    return emitOptionalError(
+        location, "mp.cross_entropy target ", target,
+        " must have the input's shape without its class dim, as ", input,
+        " has");
+  results.push_back(getScalarType(input.getElementType()));
+  return success();
+}

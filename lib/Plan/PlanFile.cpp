@@ -1,0 +1,208 @@
+//===- PlanFile.cpp - read a parallelization plan from JSON ---------------===//
+
+#include "mp/Plan/PlanFile.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Location.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+using namespace mlir;
+namespace json = llvm::json;
+
+namespace mp {
+namespace {
+
+Location locateKeyInText(MLIRContext *ctx, StringRef path, StringRef text,
+                         StringRef key) {
+  size_t offset = text.find(("\"" + key + "\"").str());
+  if (offset == StringRef::npos)
+    offset = 0;
+  StringRef before = text.take_front(offset);
+  unsigned line = before.count('\n') + 1;
+  size_t lineStart = before.rfind('\n');
+  unsigned column =
+      offset - (lineStart == StringRef::npos ? 0 : lineStart + 1) + 1;
+  return FileLineColLoc::get(ctx, path, line, column);
+}
+
+/// Reads one plan file, reporting problems at the line of the JSON key they
+/// concern (llvm::json keeps no positions, so keys are found in the text).
+class PlanFileReader {
+public:
+  PlanFileReader(MLIRContext *ctx, StringRef path, StringRef text)
+      : ctx(ctx), path(path), text(text) {}
+
+  FailureOr<PlanFile> read(StringRef meshName);
+
+private:
+  /// The location of the first `"key"` in the file, or of its start.
+  Location locate(StringRef key) const {
+    return locateKeyInText(ctx, path, text, key);
+  }
+
+  InFlightDiagnostic error(StringRef key) const {
+    return emitError(locate(key));
+  }
+
+  FailureOr<MeshAttr> readMesh(const json::Value *value);
+  FailureOr<StringAttr> readAxis(const json::Object &root, StringRef key);
+  FailureOr<ParallelStyleAttr> readStyle(StringRef name,
+                                         const json::Value &value);
+
+  MLIRContext *ctx;
+  StringRef path;
+  StringRef text;
+};
+
+FailureOr<MeshAttr> PlanFileReader::readMesh(const json::Value *value) {
+  const json::Object *mesh = value ? value->getAsObject() : nullptr;
+  if (!mesh)
+    return error("mesh") << "plan file needs \"mesh\": {\"shape\": [...], "
+                            "\"names\": [...]}";
+  const json::Array *shape = mesh->getArray("shape");
+  const json::Array *names = mesh->getArray("names");
+  if (!shape || !names)
+    return error("mesh") << "\"mesh\" needs a \"shape\" array of sizes and a "
+                            "\"names\" array of axis names";
+  if (shape->size() != names->size())
+    return error("mesh") << "\"mesh\" has " << shape->size() << " sizes but "
+                         << names->size() << " names";
+  SmallVector<StringAttr> axisNames;
+  SmallVector<int64_t> axisSizes;
+  for (auto [size, name] : llvm::zip_equal(*shape, *names)) {
+    std::optional<int64_t> axisSize = size.getAsInteger();
+    std::optional<StringRef> axisName = name.getAsString();
+    if (!axisSize || !axisName)
+      return error("mesh") << "mesh sizes must be integers and names strings";
+    axisSizes.push_back(*axisSize);
+    axisNames.push_back(StringAttr::get(ctx, *axisName));
+  }
+  MeshAttr result =
+      MeshAttr::getChecked([&] { return error("mesh"); }, ctx,
+                           ArrayRef<StringAttr>(axisNames),
+                           ArrayRef<int64_t>(axisSizes));
+  if (!result)
+    return failure();
+  return result;
+}
+
+FailureOr<StringAttr> PlanFileReader::readAxis(const json::Object &root,
+                                               StringRef key) {
+  const json::Value *value = root.get(key);
+  if (!value)
+    return StringAttr();
+  std::optional<StringRef> axis = value->getAsString();
+  if (!axis)
+    return error(key) << "\"" << key << "\" must name a mesh axis";
+  return StringAttr::get(ctx, *axis);
+}
+
+FailureOr<ParallelStyleAttr>
+PlanFileReader::readStyle(StringRef name, const json::Value &value) {
+  std::optional<StringRef> styleName = value.getAsString();
+  std::optional<int64_t> dim;
+  if (const json::Object *object = value.getAsObject()) {
+    styleName = object->getString("style");
+    for (const auto &entry : *object)
+      if (entry.first != "style" && entry.first != "dim")
+        return error(name) << "plan entry \"" << name << "\" has unknown key \""
+                           << entry.first.str()
+                           << "\"; expected \"style\" and \"dim\"";
+    if (const json::Value *dimValue = object->get("dim")) {
+      dim = dimValue->getAsInteger();
+      if (!dim)
+        return error(name) << "plan entry \"" << name
+                           << "\": \"dim\" must be an integer";
+    }
+  }
+  if (!styleName)
+    return error(name) << "plan entry \"" << name
+                       << "\" must be a style name or {\"style\": ..., "
+                          "\"dim\": ...}";
+  std::optional<ParallelStyleKind> kind =
+      symbolizeParallelStyleKind(*styleName);
+  if (!kind)
+    return error(name) << "plan entry \"" << name << "\" has unknown style \""
+                       << *styleName
+                       << "\"; expected colwise, rowwise, sequence_parallel "
+                          "or replicate";
+  ParallelStyleAttr style = ParallelStyleAttr::getChecked(
+      [&] { return error(name) << "plan entry \"" << name << "\": "; }, ctx,
+      *kind, dim);
+  if (!style)
+    return failure();
+  return style;
+}
+
+FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
+  llvm::Expected<json::Value> parsed = json::parse(text);
+  if (!parsed) {
+    std::string message = llvm::toString(parsed.takeError());
+    return emitError(FileLineColLoc::get(ctx, path, 1, 1))
+           << "plan file is not valid JSON: " << message;
+  }
+  const json::Object *root = parsed->getAsObject();
+  if (!root)
+    return emitError(FileLineColLoc::get(ctx, path, 1, 1))
+           << "a plan file is a JSON object";
+  static constexpr StringLiteral kKeys[] = {"mesh", "tensor_parallel", "fsdp",
+                                            "batch", "plan"};
+  for (const auto &entry : *root)
+    if (!llvm::is_contained(kKeys, StringRef(entry.first)))
+      return error(entry.first)
+             << "unknown plan file key \"" << entry.first.str()
+             << "\"; expected mesh, tensor_parallel, fsdp, batch, plan";
+
+  FailureOr<MeshAttr> mesh = readMesh(root->get("mesh"));
+  FailureOr<StringAttr> tpAxis = readAxis(*root, "tensor_parallel");
+  FailureOr<StringAttr> fsdpAxis = readAxis(*root, "fsdp");
+  FailureOr<StringAttr> batchAxis = readAxis(*root, "batch");
+  if (failed(mesh) || failed(tpAxis) || failed(fsdpAxis) || failed(batchAxis))
+    return failure();
+
+  SmallVector<NamedAttribute> styles;
+  if (const json::Value *planValue = root->get("plan")) {
+    const json::Object *planObject = planValue->getAsObject();
+    if (!planObject)
+      return error("plan") << "\"plan\" must map names to styles";
+    for (const auto &entry : *planObject) {
+      StringRef name = entry.first;
+      FailureOr<ParallelStyleAttr> style = readStyle(name, entry.second);
+      if (failed(style))
+        return failure();
+      styles.emplace_back(StringAttr::get(ctx, name), *style);
+    }
+  }
+
+  auto meshRef = FlatSymbolRefAttr::get(ctx, meshName);
+  PlanAttr plan = PlanAttr::getChecked(
+      [&] { return error("plan"); }, ctx, meshRef, *tpAxis, *fsdpAxis,
+      *batchAxis, DictionaryAttr::get(ctx, styles));
+  if (!plan ||
+      failed(plan.verifyAxesIn([&] { return error("mesh"); }, *mesh)))
+    return failure();
+  return PlanFile{*mesh, plan};
+}
+
+} // namespace
+
+FailureOr<PlanFile> readPlanFile(MLIRContext *ctx, StringRef path,
+                                 StringRef meshName) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return emitError(UnknownLoc::get(ctx))
+           << "cannot read plan file '" << path
+           << "': " << buffer.getError().message();
+  return PlanFileReader(ctx, path, (*buffer)->getBuffer()).read(meshName);
+}
+
+} // namespace mp
+
+Location mp::locatePlanKey(MLIRContext *ctx, StringRef path, StringRef key) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return FileLineColLoc::get(ctx, path, 1, 1);
+  return locateKeyInText(ctx, path, (*buffer)->getBuffer(), key);
+}

@@ -1,0 +1,162 @@
+//===- PlanResolution.cpp - which plan entry styles which value -----------===//
+
+#include "mp/Plan/PlanResolution.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/GlobPattern.h"
+
+using namespace mlir;
+
+namespace mp {
+
+bool matchesPlanKey(StringRef pattern, StringRef name) {
+  SmallVector<StringRef> patternParts, nameParts;
+  pattern.split(patternParts, '.');
+  name.split(nameParts, '.');
+  if (patternParts.size() != nameParts.size())
+    return false;
+  for (auto [part, namePart] : llvm::zip_equal(patternParts, nameParts)) {
+    llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(part);
+    if (!glob) {
+      // A malformed glob (an unclosed '[') matches only itself.
+      llvm::consumeError(glob.takeError());
+      if (part != namePart)
+        return false;
+      continue;
+    }
+    if (!glob->match(namePart))
+      return false;
+  }
+  return true;
+}
+
+FailureOr<std::optional<NamedAttribute>>
+findPlanEntry(PlanAttr plan, StringRef name, Location loc) {
+  if (std::optional<NamedAttribute> exact = plan.getStyles().getNamed(name))
+    return exact;
+  std::optional<NamedAttribute> found;
+  for (NamedAttribute entry : plan.getStyles()) {
+    if (!matchesPlanKey(entry.getName().getValue(), name))
+      continue;
+    if (found && found->getValue() != entry.getValue())
+      return emitError(loc) << "plan entries '"
+                            << found->getName().getValue() << "' and '"
+                            << entry.getName().getValue() << "' both match '"
+                            << name << "' with different styles";
+    if (!found)
+      found = entry;
+  }
+  return found;
+}
+
+namespace {
+/// Appends `axis` to the axes splitting `dim`, if the plan names the axis.
+void splitDim(SmallVector<SmallVector<StringRef>> &dims, int64_t dim,
+              StringAttr axis) {
+  if (axis && dim < static_cast<int64_t>(dims.size()))
+    dims[dim].push_back(axis.getValue());
+}
+
+/// Checks that `style` may apply to `value`; returns the dim it splits over
+/// the tensor-parallel axis, or -1 when it splits none.
+FailureOr<int64_t> getStyledDim(ParallelStyleAttr style, StringRef key,
+                                const ModelValue &value, Location loc) {
+  int64_t rank = value.type.getRank();
+  StringRef styleName = stringifyParallelStyleKind(style.getKind());
+  auto fail = [&]() {
+    return emitError(loc) << "plan entry '" << key << "' (" << styleName
+                          << ") cannot apply to "
+                          << stringifyModelRole(value.role) << " '"
+                          << value.name.getValue() << "' of type "
+                          << value.type << ": ";
+  };
+  switch (style.getKind()) {
+  case ParallelStyleKind::colwise:
+  case ParallelStyleKind::rowwise:
+    if (value.role != ModelRole::Param)
+      return fail() << styleName << " shards the weight of a linear layer, "
+                    << "so it applies to parameters only";
+    if (rank == 2)
+      return style.getKind() == ParallelStyleKind::colwise ? 0 : 1;
+    // A bias: split like the output features under colwise, replicated
+    // under rowwise, as PyTorch's styles do.
+    if (rank == 1)
+      return style.getKind() == ParallelStyleKind::colwise ? 0 : -1;
+    return fail() << "it needs an [out, in] weight (rank 2) or a bias (rank "
+                     "1), not rank "
+                  << rank;
+  case ParallelStyleKind::sequence_parallel: {
+    if (value.role == ModelRole::Param)
+      return fail() << "sequence_parallel splits activations; it applies to "
+                       "inputs, targets and outputs";
+    int64_t dim = style.getDim() ? *style.getDim() : rank - 2;
+    if (dim < 0 || dim >= rank)
+      return fail() << "sequence dim " << dim << " is out of range for rank "
+                    << rank;
+    return dim;
+  }
+  case ParallelStyleKind::replicate:
+    return -1;
+  }
+  llvm_unreachable("unknown parallel style");
+}
+} // namespace
+
+FailureOr<ShardingAttr>
+getStorageSharding(PlanAttr plan, MeshAttr mesh, const ModelValue &value,
+                   std::optional<NamedAttribute> entry, Location loc) {
+  int64_t rank = value.type.getRank();
+  SmallVector<SmallVector<StringRef>> dims(rank);
+  if (value.role == ModelRole::Param) {
+    if (entry) {
+      FailureOr<int64_t> dim =
+          getStyledDim(cast<ParallelStyleAttr>(entry->getValue()),
+                       entry->getName().getValue(), value, loc);
+      if (failed(dim))
+        return failure();
+      if (*dim >= 0)
+        splitDim(dims, *dim, plan.getTpAxis());
+    }
+    // FSDP2 shards the tensor-parallel shard further: the FSDP axis is minor.
+    splitDim(dims, 0, plan.getFsdpAxis());
+  } else {
+    splitDim(dims, 0, plan.getEffectiveBatchAxis());
+    if (entry) {
+      FailureOr<int64_t> dim =
+          getStyledDim(cast<ParallelStyleAttr>(entry->getValue()),
+                       entry->getName().getValue(), value, loc);
+      if (failed(dim))
+        return failure();
+      if (*dim >= 0)
+        splitDim(dims, *dim, plan.getTpAxis());
+    }
+  }
+  auto sharding = ShardingAttr::get(plan.getMesh(), dims);
+  if (failed(sharding.verifyFor(
+          [&] {
+            InFlightDiagnostic diag = emitError(loc);
+            diag << "plan cannot shard " << stringifyModelRole(value.role)
+                 << " '" << value.name.getValue() << "'";
+            if (entry)
+              diag << " (entry '" << entry->getName().getValue() << "')";
+            diag << ": ";
+            return diag;
+          },
+          value.type, mesh)))
+    return failure();
+  return sharding;
+}
+
+ShardingAttr getUseSharding(PlanAttr plan, ShardingAttr storage) {
+  StringAttr fsdpAxis = plan.getFsdpAxis();
+  if (!fsdpAxis)
+    return storage;
+  SmallVector<SmallVector<StringRef>> dims;
+  for (int64_t dim = 0; dim < storage.getRank(); ++dim) {
+    dims.push_back(storage.getDimAxes(dim));
+    llvm::erase(dims.back(), fsdpAxis.getValue());
+  }
+  return ShardingAttr::get(storage.getMesh(), dims, storage.getPartialAxes());
+}
+
+} // namespace mp

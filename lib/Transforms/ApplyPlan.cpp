@@ -1,0 +1,197 @@
+//===- ApplyPlan.cpp - lay a parallelization plan onto a model ------------===//
+
+#include "mp/Transforms/Passes.h"
+
+#include "mp/Dialect/MP/IR/MPModel.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Plan/PlanFile.h"
+#include "mp/Plan/PlanResolution.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringSet.h"
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_APPLYPLAN
+#include "mp/Transforms/Passes.h.inc"
+
+namespace {
+
+/// What the plan decides for one named value, computed for the whole module
+/// before anything is written so that a failing plan leaves the IR as it was.
+struct Placement {
+  FunctionOpInterface func;
+  ModelValue value;
+  ShardingAttr storage;
+  std::optional<NamedAttribute> entry;
+};
+
+struct ApplyPlanPass : impl::ApplyPlanBase<ApplyPlanPass> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  /// The plan and its mesh: from the file if one is given (then written into
+  /// the module), else from the module's mp.plan.
+  FailureOr<std::pair<PlanAttr, MeshAttr>> loadPlan();
+  LogicalResult placeFunction(FunctionOpInterface func, PlanAttr plan,
+                              MeshAttr mesh,
+                              SmallVectorImpl<Placement> &placements,
+                              llvm::StringSet<> &usedKeys);
+  void write(const Placement &placement, PlanAttr plan);
+
+  /// The last annotation written into each function, so that annotations
+  /// appear in argument order.
+  llvm::DenseMap<Operation *, Operation *> lastAnnotation;
+};
+
+FailureOr<std::pair<PlanAttr, MeshAttr>> ApplyPlanPass::loadPlan() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  auto existing = module->getAttrOfType<PlanAttr>(MPDialect::kPlanAttrName);
+  if (planFile.empty()) {
+    if (!existing)
+      return module.emitError()
+             << "no plan: give the module an 'mp.plan' attribute or pass a "
+                "plan file (--mp-apply-plan=plan.json)";
+    auto meshOp = SymbolTable::lookupNearestSymbolFrom<MeshOp>(
+        module, existing.getMesh());
+    if (!meshOp)
+      return module.emitError() << "the plan's mesh " << existing.getMesh()
+                                << " is not an mp.mesh of this module";
+    return std::make_pair(existing, meshOp.getMesh());
+  }
+  if (existing)
+    return module.emitError()
+           << "the module already has a plan; apply a plan file to a model "
+              "without one";
+
+  // The mesh symbol gets a fresh name if "mesh" is taken.
+  SymbolTable symbols(module);
+  FailureOr<PlanFile> file = readPlanFile(ctx, planFile, "mesh");
+  if (failed(file))
+    return failure();
+  OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
+  auto meshOp = MeshOp::create(builder, FileLineColLoc::get(ctx, planFile, 1, 1),
+                               "mesh", file->mesh);
+  StringAttr meshName = symbols.insert(meshOp);
+  PlanAttr plan = PlanAttr::get(
+      ctx, FlatSymbolRefAttr::get(meshName), file->plan.getTpAxis(),
+      file->plan.getFsdpAxis(), file->plan.getBatchAxis(),
+      file->plan.getStyles());
+  module->setAttr(MPDialect::kPlanAttrName, plan);
+  return std::make_pair(plan, file->mesh);
+}
+
+LogicalResult ApplyPlanPass::placeFunction(
+    FunctionOpInterface func, PlanAttr plan, MeshAttr mesh,
+    SmallVectorImpl<Placement> &placements, llvm::StringSet<> &usedKeys) {
+  bool ok = true;
+  for (const ModelValue &value : getModelValues(func)) {
+    // An explicit sharding outranks the plan.
+    if (value.getSharding(func))
+      continue;
+    Location loc = value.getLoc(func);
+    FailureOr<std::optional<NamedAttribute>> entry =
+        findPlanEntry(plan, value.name.getValue(), loc);
+    if (failed(entry)) {
+      ok = false;
+      continue;
+    }
+    if (*entry)
+      usedKeys.insert((*entry)->getName().getValue());
+    // Unstyled outputs are left to sharding propagation.
+    if (value.isResult() && !*entry)
+      continue;
+    FailureOr<ShardingAttr> storage =
+        getStorageSharding(plan, mesh, value, *entry, loc);
+    if (failed(storage)) {
+      ok = false;
+      continue;
+    }
+    placements.push_back({func, value, *storage, *entry});
+  }
+  return success(ok);
+}
+
+void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
+  FunctionOpInterface func = placement.func;
+  const ModelValue &value = placement.value;
+  if (value.isResult()) {
+    func.setResultAttr(value.index, MPDialect::kShardingAttrName,
+                       placement.storage);
+    func.setResultAttr(value.index, MPDialect::kPlanEntryAttrName,
+                       placement.entry->getName());
+    return;
+  }
+  func.setArgAttr(value.index, MPDialect::kShardingAttrName,
+                  placement.storage);
+  if (placement.entry)
+    func.setArgAttr(value.index, MPDialect::kPlanEntryAttrName,
+                    placement.entry->getName());
+
+  if (value.role != ModelRole::Param || func.isExternal())
+    return;
+  ShardingAttr use = getUseSharding(plan, placement.storage);
+  if (use == placement.storage)
+    return;
+  // FSDP: pin the gathered sharding the parameter is used with; the step
+  // from storage to use is FSDP2's all_gather before use.
+  BlockArgument arg = func.getArgument(value.index);
+  OpBuilder builder = OpBuilder::atBlockBegin(&func.getFunctionBody().front());
+  Operation *&last = lastAnnotation[func];
+  if (last)
+    builder.setInsertionPointAfter(last);
+  std::string entry = ("fsdp(" + plan.getFsdpAxis().getValue() + "): " +
+                       value.name.getValue())
+                          .str();
+  auto annotate = AnnotateOp::create(builder, arg.getLoc(), arg, use,
+                                     builder.getStringAttr(entry));
+  arg.replaceAllUsesExcept(annotate.getResult(), annotate);
+  last = annotate;
+}
+
+void ApplyPlanPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  FailureOr<std::pair<PlanAttr, MeshAttr>> loaded = loadPlan();
+  if (failed(loaded))
+    return signalPassFailure();
+  auto [plan, mesh] = *loaded;
+
+  SmallVector<Placement> placements;
+  llvm::StringSet<> usedKeys;
+  SmallVector<StringRef> knownNames;
+  bool ok = true;
+  module.walk([&](FunctionOpInterface func) {
+    for (const ModelValue &value : getModelValues(func))
+      knownNames.push_back(value.name.getValue());
+    ok &= succeeded(placeFunction(func, plan, mesh, placements, usedKeys));
+  });
+  // A plan key that styles nothing is almost always a typo.
+  for (NamedAttribute entry : plan.getStyles()) {
+    if (usedKeys.contains(entry.getName().getValue()))
+      continue;
+    Location loc = planFile.empty()
+                       ? module.getLoc()
+                       : locatePlanKey(&getContext(), planFile,
+                                       entry.getName().getValue());
+    InFlightDiagnostic diag = emitError(loc)
+                              << "plan entry '" << entry.getName().getValue()
+                              << "' matches no parameter, input or output";
+    if (!knownNames.empty()) {
+      diag << "; the model has: ";
+      llvm::interleaveComma(knownNames, diag);
+    }
+    ok = false;
+  }
+  if (!ok)
+    return signalPassFailure();
+  for (const Placement &placement : placements)
+    write(placement, plan);
+}
+
+} // namespace
+} // namespace mp

@@ -1,0 +1,59 @@
+//===- mp-opt.cpp - the mp optimizer driver -------------------------------===//
+//
+// mlir-opt for the mp dialect: parses a model, runs mp passes and upstream
+// ones, prints the result.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+#include <vector>
+
+namespace {
+/// Passes whose single most-used option may be given bare, as in
+/// `--mp-apply-plan=plan.json`: MLIR's own syntax would be
+/// `--mp-apply-plan=plan-file=plan.json`.
+constexpr std::pair<llvm::StringLiteral, llvm::StringLiteral>
+    kShorthandOptions[] = {{"--mp-apply-plan=", "plan-file"},
+                           {"--mp-summary=", "output"}};
+
+std::string expandShorthand(llvm::StringRef arg) {
+  for (auto [prefix, option] : kShorthandOptions) {
+    if (!arg.starts_with(prefix))
+      continue;
+    llvm::StringRef value = arg.drop_front(prefix.size());
+    // Values that already hold `key=value` options are MLIR's syntax.
+    if (value.empty() || value.contains('='))
+      return arg.str();
+    return (prefix + option + "=" + value).str();
+  }
+  return arg.str();
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  mlir::registerTransformsPasses();
+  mp::registerMPPasses();
+
+  mlir::DialectRegistry registry;
+  registry.insert<mp::MPDialect, mlir::func::FuncDialect>();
+
+  std::vector<std::string> expanded(argv, argv + argc);
+  for (std::string &arg : expanded)
+    arg = expandShorthand(arg);
+  std::vector<char *> args;
+  for (std::string &arg : expanded)
+    args.push_back(arg.data());
+  args.push_back(nullptr);
+
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, args.data(), "mp optimizer driver\n", registry));
+}
