@@ -139,9 +139,18 @@ PlanFileReader::readStyle(StringRef name, const json::Value &value) {
 FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
   llvm::Expected<json::Value> parsed = json::parse(text);
   if (!parsed) {
+    // llvm::json reports "[line:column, byte=offset]: message".
     std::string message = llvm::toString(parsed.takeError());
-    return emitError(FileLineColLoc::get(ctx, path, 1, 1))
-           << "plan file is not valid JSON: " << message;
+    unsigned line = 1, column = 1;
+    StringRef rest = StringRef(message).drop_front();
+    if (!rest.consumeInteger(10, line) && rest.consume_front(":"))
+      (void)rest.consumeInteger(10, column);
+    size_t start = message.find("]: ");
+    StringRef reason = start == std::string::npos
+                           ? StringRef(message)
+                           : StringRef(message).drop_front(start + 3);
+    return emitError(FileLineColLoc::get(ctx, path, line, column))
+           << "plan file is not valid JSON: " << reason;
   }
   const json::Object *root = parsed->getAsObject();
   if (!root)

@@ -91,9 +91,6 @@ LogicalResult ApplyPlanPass::placeFunction(
     SmallVectorImpl<Placement> &placements, llvm::StringSet<> &usedKeys) {
   bool ok = true;
   for (const ModelValue &value : getModelValues(func)) {
-    // An explicit sharding outranks the plan.
-    if (value.getSharding(func))
-      continue;
     Location loc = value.getLoc(func);
     FailureOr<std::optional<NamedAttribute>> entry =
         findPlanEntry(plan, value.name.getValue(), loc);
@@ -103,6 +100,9 @@ LogicalResult ApplyPlanPass::placeFunction(
     }
     if (*entry)
       usedKeys.insert((*entry)->getName().getValue());
+    // An explicit sharding outranks the plan.
+    if (value.getSharding(func))
+      continue;
     // Unstyled outputs are left to sharding propagation.
     if (value.isResult() && !*entry)
       continue;
@@ -170,9 +170,10 @@ void ApplyPlanPass::runOnOperation() {
       knownNames.push_back(value.name.getValue());
     ok &= succeeded(placeFunction(func, plan, mesh, placements, usedKeys));
   });
-  // A plan key that styles nothing is almost always a typo.
+  // A plan key that styles nothing is almost always a typo. Keys are only
+  // counted once every value resolved, so earlier errors do not cascade.
   for (NamedAttribute entry : plan.getStyles()) {
-    if (usedKeys.contains(entry.getName().getValue()))
+    if (!ok || usedKeys.contains(entry.getName().getValue()))
       continue;
     Location loc = planFile.empty()
                        ? module.getLoc()

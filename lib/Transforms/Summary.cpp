@@ -60,7 +60,7 @@ std::string formatPlacement(ShardingAttr sharding, StringRef axis) {
 
 /// The ops that consume `value`, looking through annotations.
 std::string formatConsumers(Value value) {
-  llvm::SetVector<StringRef> names;
+  llvm::SmallSetVector<StringRef, 4> names;
   SmallVector<Value> worklist{value};
   while (!worklist.empty()) {
     Value current = worklist.pop_back_val();
@@ -75,9 +75,11 @@ std::string formatConsumers(Value value) {
   }
   if (names.empty())
     return "-";
+  SmallVector<StringRef> sorted(names.begin(), names.end());
+  llvm::sort(sorted);
   std::string text;
   llvm::raw_string_ostream os(text);
-  llvm::interleave(names, os, ",");
+  llvm::interleave(sorted, os, ",");
   return text;
 }
 

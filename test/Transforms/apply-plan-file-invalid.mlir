@@ -1,0 +1,123 @@
+// Every problem in a plan file is an error located in the file, at the key
+// concerned, and a non-zero exit.
+//
+// RUN: split-file %s %t
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/syntax.json 2>&1 | FileCheck %s --check-prefix=SYNTAX
+// SYNTAX: syntax.json:2:3: error: plan file is not valid JSON: Expected object key
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/array.json 2>&1 | FileCheck %s --check-prefix=ARRAY
+// ARRAY: array.json:1:1: error: a plan file is a JSON object
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/typo.json 2>&1 | FileCheck %s --check-prefix=TYPO
+// TYPO: typo.json:3:3: error: unknown plan file key "fdsp"; expected mesh, tensor_parallel, fsdp, batch, plan
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/nomesh.json 2>&1 | FileCheck %s --check-prefix=NOMESH
+// NOMESH: nomesh.json:1:1: error: plan file needs "mesh": {"shape": [...], "names": [...]}
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/meshlen.json 2>&1 | FileCheck %s --check-prefix=MESHLEN
+// MESHLEN: meshlen.json:1:2: error: "mesh" has 2 sizes but 1 names
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/repeated.json 2>&1 | FileCheck %s --check-prefix=REPEATED
+// REPEATED: repeated.json:1:2: error: mesh axis 'dp' is repeated; axis names must be unique
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/zero.json 2>&1 | FileCheck %s --check-prefix=ZERO
+// ZERO: zero.json:1:2: error: mesh axis 'tp' has size 0; sizes must be positive
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/style.json 2>&1 | FileCheck %s --check-prefix=STYLE
+// STYLE: style.json:4:12: error: plan entry "w1" has unknown style "columnwise"; expected colwise, rowwise, sequence_parallel or replicate
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/stylekey.json 2>&1 | FileCheck %s --check-prefix=STYLEKEY
+// STYLEKEY: stylekey.json:4:12: error: plan entry "x" has unknown key "sequence_dim"; expected "style" and "dim"
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/styledim.json 2>&1 | FileCheck %s --check-prefix=STYLEDIM
+// STYLEDIM: styledim.json:4:12: error: plan entry "w1": only sequence_parallel takes a dim, not colwise
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/axis.json 2>&1 | FileCheck %s --check-prefix=AXIS
+// AXIS: axis.json:2:3: error: plan tp_axis 'model' is not an axis of mesh @mesh #mp.mesh<data = 2, tp = 2>
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/same.json 2>&1 | FileCheck %s --check-prefix=SAME
+// SAME: same.json:5:3: error: tp_axis and fsdp_axis must be different mesh axes, both are 'tp'
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/unknown.json 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// UNKNOWN: unknown.json:4:47: error: plan entry 'w9' matches no parameter, input or output; the model has: x, w1
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/uneven.json 2>&1 | FileCheck %s --check-prefix=UNEVEN
+// UNEVEN: model.mlir:2:18: error: plan cannot shard parameter 'w1' (entry 'w1'): dim 0 of size 8 does not split evenly over mesh axes [tp = 3] (3 shards); uneven sharding is not supported yet
+// RUN: not mp-opt %t/planned.mlir --mp-apply-plan=%t/uneven.json 2>&1 | FileCheck %s --check-prefix=PLANNED
+// PLANNED: planned.mlir:1:1: error: the module already has a plan; apply a plan file to a model without one
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/missing.json 2>&1 | FileCheck %s --check-prefix=MISSING
+// MISSING: error: cannot read plan file '{{.*}}missing.json': No such file or directory
+
+//--- model.mlir
+func.func @model(%x: tensor<8x8xf32> {mp.input = "x"},
+                 %w1: tensor<8x8xf32> {mp.param = "w1"}) {
+  return
+}
+
+//--- planned.mlir
+module attributes {mp.plan = #mp.plan<mesh = @m, styles = {}>} {
+  mp.mesh @m = <dp = 2>
+}
+
+//--- syntax.json
+{
+  'mesh': 1
+}
+
+//--- array.json
+[1, 2]
+
+//--- typo.json
+{
+  "mesh": {"shape": [2], "names": ["dp"]},
+  "fdsp": "dp"
+}
+
+//--- nomesh.json
+{"plan": {}}
+
+//--- meshlen.json
+{"mesh": {"shape": [2, 2], "names": ["dp"]}}
+
+//--- repeated.json
+{"mesh": {"shape": [2, 2], "names": ["dp", "dp"]}}
+
+//--- zero.json
+{"mesh": {"shape": [2, 0], "names": ["dp", "tp"]}}
+
+//--- style.json
+{
+  "mesh": {"shape": [2], "names": ["tp"]},
+  "tensor_parallel": "tp",
+  "plan": {"w1": "columnwise"}
+}
+
+//--- stylekey.json
+{
+  "mesh": {"shape": [2], "names": ["tp"]},
+  "tensor_parallel": "tp",
+  "plan": {"x": {"style": "sequence_parallel", "sequence_dim": 0}}
+}
+
+//--- styledim.json
+{
+  "mesh": {"shape": [2], "names": ["tp"]},
+  "tensor_parallel": "tp",
+  "plan": {"w1": {"style": "colwise", "dim": 0}}
+}
+
+//--- axis.json
+{
+  "mesh": {"shape": [2, 2], "names": ["data", "tp"]},
+  "tensor_parallel": "model",
+  "plan": {}
+}
+
+//--- same.json
+{
+  "mesh": {"shape": [2, 2], "names": ["data", "tp"]},
+  "tensor_parallel": "tp",
+  "fsdp": "tp",
+  "plan": {"w1": "colwise"}
+}
+
+//--- unknown.json
+{
+  "mesh": {"shape": [2], "names": ["tp"]},
+  "tensor_parallel": "tp",
+  "plan": {"w1": "colwise", "x": "replicate", "w9": "rowwise"}
+}
+
+//--- uneven.json
+{
+  "mesh": {"shape": [3], "names": ["tp"]},
+  "tensor_parallel": "tp",
+  "plan": {"w1": "colwise"}
+}

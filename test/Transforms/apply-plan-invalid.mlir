@@ -1,0 +1,138 @@
+// RUN: mp-opt %s -split-input-file --mp-apply-plan -verify-diagnostics
+
+// expected-error@+1 {{no plan: give the module an 'mp.plan' attribute or pass a plan file (--mp-apply-plan=plan.json)}}
+module {
+  func.func private @model(tensor<8x8xf32> {mp.param = "w"})
+}
+
+// -----
+
+// expected-error@+1 {{plan entry 'w9' matches no parameter, input or output; the model has: x, w1}}
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w1 = colwise, w9 = rowwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func private @model(tensor<8x8xf32> {mp.input = "x"}, tensor<8x8xf32> {mp.param = "w1"})
+}
+
+// -----
+
+// expected-error@+1 {{plan entry 'layers.*.w1' matches no parameter, input or output; the model has: layers.0.mlp.w1}}
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"layers.*.w1" = colwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func private @model(tensor<8x8xf32> {mp.param = "layers.0.mlp.w1"})
+}
+
+// -----
+
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w = colwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(
+      // expected-error@+1 {{plan entry 'w' (colwise) cannot apply to parameter 'w' of type 'tensor<2x8x8xf32>': it needs an [out, in] weight (rank 2) or a bias (rank 1), not rank 3}}
+      %w: tensor<2x8x8xf32> {mp.param = "w"}) {
+    return
+  }
+}
+
+// -----
+
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {x = rowwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(
+      // expected-error@+1 {{plan entry 'x' (rowwise) cannot apply to input 'x' of type 'tensor<8x8xf32>': rowwise shards the weight of a linear layer, so it applies to parameters only}}
+      %x: tensor<8x8xf32> {mp.input = "x"}) {
+    return
+  }
+}
+
+// -----
+
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w = sequence_parallel}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(
+      // expected-error@+1 {{plan entry 'w' (sequence_parallel) cannot apply to parameter 'w' of type 'tensor<8x8xf32>': sequence_parallel splits activations; it applies to inputs, targets and outputs}}
+      %w: tensor<8x8xf32> {mp.param = "w"}) {
+    return
+  }
+}
+
+// -----
+
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {x = sequence_parallel<dim = 2>}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(
+      // expected-error@+1 {{plan entry 'x' (sequence_parallel) cannot apply to input 'x' of type 'tensor<8x8xf32>': sequence dim 2 is out of range for rank 2}}
+      %x: tensor<8x8xf32> {mp.input = "x"}) {
+    return
+  }
+}
+
+// -----
+
+// The default sequence dim of a rank-1 input is out of range too.
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {x = sequence_parallel}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(
+      // expected-error@+1 {{plan entry 'x' (sequence_parallel) cannot apply to input 'x' of type 'tensor<8xf32>': sequence dim -1 is out of range for rank 1}}
+      %x: tensor<8xf32> {mp.input = "x"}) {
+    return
+  }
+}
+
+// -----
+
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w1 = colwise}>} {
+  mp.mesh @mesh = <tp = 4>
+  func.func @model(
+      // expected-error@+1 {{plan cannot shard parameter 'w1' (entry 'w1'): dim 0 of size 10 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
+      %w1: tensor<10x8xf32> {mp.param = "w1"}) {
+    return
+  }
+}
+
+// -----
+
+// FSDP's split of dim 0 must be even too, after the tensor-parallel split.
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp, styles = {w1 = colwise}>} {
+  mp.mesh @mesh = <dp = 3, tp = 2>
+  func.func @model(
+      // expected-error@+1 {{plan cannot shard parameter 'w1' (entry 'w1'): dim 0 of size 8 does not split evenly over mesh axes [tp = 2, dp = 3] (6 shards); uneven sharding is not supported yet}}
+      %w1: tensor<8x8xf32> {mp.param = "w1"}) {
+    return
+  }
+}
+
+// -----
+
+// The batch must split evenly over the batch axis.
+module attributes {mp.plan = #mp.plan<mesh = @mesh, batch_axis = dp, styles = {}>} {
+  mp.mesh @mesh = <dp = 4>
+  func.func @model(
+      // expected-error@+1 {{plan cannot shard input 'x': dim 0 of size 6 does not split evenly over mesh axes [dp = 4] (4 shards); uneven sharding is not supported yet}}
+      %x: tensor<6x8xf32> {mp.input = "x"}) {
+    return
+  }
+}
+
+// -----
+
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"*.w1" = colwise, "layers.*" = rowwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(
+      // expected-error@+1 {{plan entries '*.w1' and 'layers.*' both match 'layers.w1' with different styles}}
+      %w: tensor<8x8xf32> {mp.param = "layers.w1"}) {
+    return
+  }
+}
+
+// -----
+
+// Every error is reported before anything is written: the valid entry for
+// w1 is not applied either.
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w1 = colwise, x = colwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(
+      %w1: tensor<8x8xf32> {mp.param = "w1"},
+      // expected-error@+1 {{plan entry 'x' (colwise) cannot apply to input 'x'}}
+      %x: tensor<8x8xf32> {mp.input = "x"}) {
+    return
+  }
+}
