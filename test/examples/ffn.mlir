@@ -1,0 +1,32 @@
+// The seed's FFN example at its real size, with its 2D plan from the JSON
+// file and from IR: both give the same annotated IR and summary.
+//
+// RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-apply-plan=%mp_src_root/examples/ffn/plan.json --mp-summary | FileCheck %s
+// RUN: mp-opt %mp_src_root/examples/ffn/ffn-plan-in-ir.mlir --mp-apply-plan --mp-summary | FileCheck %s
+// RUN: env MP_BUILD_DIR=%mp_obj_root %mp_src_root/scripts/run-ffn.sh --no-build | FileCheck %s
+
+// CHECK-LABEL: Model summary of @ffn on mesh @mesh <data_parallel = 2, tensor_parallel = 2> (4 ranks)
+// CHECK-NEXT: | Name | Op     | Shape     | Params | data_parallel | tensor_parallel | Params per rank
+// CHECK-NEXT: ---
+// CHECK-NEXT: 0 | w1   | linear | 8192x8192 | 67.1 M | S(0)          | S(0)            | 16.8 M
+// CHECK-NEXT: 1 | w2   | linear | 8192x8192 | 67.1 M | S(0)          | S(1)            | 16.8 M
+// CHECK-NEXT: 2 | w3   | linear | 8192x8192 | 67.1 M | S(0)          | S(0)            | 16.8 M
+// CHECK-NEXT: ---
+// CHECK-NEXT: 201 M     Total params
+// CHECK-NEXT: 50.3 M    Params per rank
+// CHECK-NEXT: 805.306   Total estimated model params size (MB)
+// CHECK-NEXT: 201.327   Estimated params size per rank (MB)
+
+// CHECK: module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, fsdp_axis = data_parallel, batch_axis = data_parallel, styles = {w1 = colwise, w2 = rowwise, w3 = colwise}>}
+// CHECK-NEXT: mp.mesh @mesh = <data_parallel = 2, tensor_parallel = 2>
+// CHECK-NEXT: func.func @ffn(%[[X:.+]]: tensor<8x8192xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, {{\[}}[data_parallel], []]>}, %[[W1:.+]]: tensor<8192x8192xf32> {mp.param = "w1", mp.plan_entry = "w1", mp.sharding = #mp.sharding<@mesh, {{\[}}[tensor_parallel, data_parallel], []]>}, %[[W2:.+]]: tensor<8192x8192xf32> {mp.param = "w2", mp.plan_entry = "w2", mp.sharding = #mp.sharding<@mesh, {{\[}}[data_parallel], [tensor_parallel]]>}, %[[W3:.+]]: tensor<8192x8192xf32> {mp.param = "w3", mp.plan_entry = "w3", mp.sharding = #mp.sharding<@mesh, {{\[}}[tensor_parallel, data_parallel], []]>}) -> tensor<f32> {
+// CHECK-NEXT: %[[U1:.+]] = mp.annotate %[[W1]] <@mesh, {{\[}}[tensor_parallel], []]> entry "fsdp(data_parallel): w1" : tensor<8192x8192xf32>
+// CHECK-NEXT: %[[U2:.+]] = mp.annotate %[[W2]] <@mesh, {{\[}}[], [tensor_parallel]]> entry "fsdp(data_parallel): w2" : tensor<8192x8192xf32>
+// CHECK-NEXT: %[[U3:.+]] = mp.annotate %[[W3]] <@mesh, {{\[}}[tensor_parallel], []]> entry "fsdp(data_parallel): w3" : tensor<8192x8192xf32>
+// CHECK-NEXT: %[[H1:.+]] = mp.linear %[[X]], %[[U1]] : (tensor<8x8192xf32>, tensor<8192x8192xf32>) -> tensor<8x8192xf32>
+// CHECK-NEXT: %[[A:.+]] = mp.silu %[[H1]] : tensor<8x8192xf32>
+// CHECK-NEXT: %[[H3:.+]] = mp.linear %[[X]], %[[U3]] : (tensor<8x8192xf32>, tensor<8192x8192xf32>) -> tensor<8x8192xf32>
+// CHECK-NEXT: %[[G:.+]] = mp.mul %[[A]], %[[H3]] : tensor<8x8192xf32>
+// CHECK-NEXT: %[[OUT:.+]] = mp.linear %[[G]], %[[U2]] : (tensor<8x8192xf32>, tensor<8192x8192xf32>) -> tensor<8x8192xf32>
+// CHECK-NEXT: %[[LOSS:.+]] = mp.sum %[[OUT]] : tensor<8x8192xf32> -> tensor<f32>
+// CHECK-NEXT: return %[[LOSS]] : tensor<f32>
