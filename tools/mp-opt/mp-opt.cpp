@@ -23,7 +23,8 @@ namespace {
 /// `--mp-apply-plan=plan-file=plan.json`.
 constexpr std::pair<llvm::StringLiteral, llvm::StringLiteral>
     kShorthandOptions[] = {{"--mp-apply-plan=", "plan-file"},
-                           {"--mp-summary=", "output"}};
+                           {"--mp-summary=", "output"},
+                           {"--mp-comm-report=", "output"}};
 
 std::string expandShorthand(llvm::StringRef arg) {
   for (auto [prefix, option] : kShorthandOptions) {

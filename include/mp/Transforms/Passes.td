@@ -71,4 +71,97 @@ def Summary : Pass<"mp-summary", "::mlir::ModuleOp"> {
   ];
 }
 
+def PropagateSharding : Pass<"mp-propagate-sharding", "::mlir::ModuleOp"> {
+  let summary = "Gives every value a sharding and inserts the reshards";
+  let description = [{
+    Starting from the shardings the plan (or the user) gave the arguments,
+    the `mp.annotate` ops and the results, gives every op result an
+    `mp.sharding` attribute, and inserts an `mp.reshard` wherever an operand
+    is not laid out as its consumer needs it. Everything derives from the
+    ops' sharding rules (`ShardingRuleOpInterface`), as factors:
+
+    * an axis on a factor flows to every dim that carries the factor,
+      forward and backward, to a fixed point (axes are only ever added, so
+      it terminates);
+    * conflicts are resolved by priority, explicit annotation > plan >
+      propagated, then by size (the larger tensor keeps its layout and the
+      smaller one moves: fewer bytes), then by operand order, so the same
+      input always gives the same output;
+    * a reduction factor split over an axis makes the result a PARTIAL sum
+      over it, with no collective yet; partial sums pass through ops that
+      are linear in them (add of two partials, mul by a non-partial,
+      another contraction, a sum) and are reduced only where a consumer
+      needs the value whole, or split (later a reduce_scatter);
+    * function results are never partial: a partial result is reduced
+      before `return`, to the result's `mp.sharding` if it has one.
+
+    Every `mp.reshard` says in `origin` which parameter, input or plan entry
+    the moving axes come from and which op needed them.
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
+def Partition : Pass<"mp-partition", "::mlir::ModuleOp"> {
+  let summary = "Rewrites a sharded program into its per-rank (SPMD) form";
+  let description = [{
+    On a program where every value has a sharding (after
+    `--mp-propagate-sharding`), rewrites every type to its LOCAL shape (the
+    global extent of each dim divided by the sizes of the axes that split
+    it), keeps each op as its local piece (a GEMM on its shards), and turns
+    each `mp.annotate` and `mp.reshard` into collectives on named mesh axes,
+    one table per axis:
+
+    | from \ to     | replicated  | split on d          | partial |
+    |---------------|-------------|---------------------|---------|
+    | partial       | all_reduce  | reduce_scatter on d | -       |
+    | split on d    | all_gather  | all_to_all (d to e) | error   |
+    | replicated    | -           | shard_slice (free)  | error   |
+
+    (the fused entries come from `--mp-simplify-collectives`). Every
+    collective carries in `origin` the provenance of the reshard it comes
+    from. Ops that average (`mean`, mean losses) over a split dim are scaled
+    by local/global extent so that their partial sums add up to the global
+    mean. The function is marked `mp.partitioned`; its argument and result
+    `mp.sharding` attributes then say how each local value sits in the
+    global one.
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
+def SimplifyCollectives : Pass<"mp-simplify-collectives", "::mlir::ModuleOp"> {
+  let summary = "Fuses and cancels collectives";
+  let description = [{
+    Folds what a naive resharding emits into the cheapest collectives:
+
+    * `shard_slice(all_reduce(x))` over the same axes is a
+      `reduce_scatter` (FSDP's gradient reduction, sequence parallelism's
+      exit from a rowwise GEMM);
+    * `shard_slice(all_gather(x))` of the same axes and dim is `x`, and of
+      another dim an `all_to_all`;
+    * back-to-back `all_reduce`s are one over the union of their axes;
+    * back-to-back `mp.reshard`s are one, and a reshard to the sharding its
+      operand already has is nothing.
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
+def CommReport : Pass<"mp-comm-report", "::mlir::ModuleOp"> {
+  let summary = "Writes what each rank sends, per collective, as JSON";
+  let description = [{
+    For every partitioned function, lists each collective with its kind,
+    mesh axes, group size, element type, local shape and bytes, the bytes
+    each rank sends under a ring algorithm over a group of n ranks
+    (all_reduce: 2(n-1)/n of its buffer; all_gather: (n-1)/n of its result;
+    reduce_scatter and all_to_all: (n-1)/n of their input; shard_slice:
+    nothing), the same summed over all ranks of the mesh (`bytes_global`),
+    and its provenance (`origin`). Totals follow per group of mesh axes and
+    for the whole function (one training step). `mp-opt
+    --mp-comm-report=FILE.json` abbreviates the `output` option.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "File to write the report to ('-' is standard output)">,
+  ];
+}
+
 #endif // MP_TRANSFORMS_PASSES_TD

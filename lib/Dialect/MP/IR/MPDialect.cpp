@@ -58,6 +58,10 @@ LogicalResult verifyShardingFor(Operation *op, NamedAttribute attr, Type type,
   if (!mesh)
     return op->emitError() << "sharding of " << what << " refers to "
                            << sharding.getMesh() << ", which is not an mp.mesh";
+  // In a partitioned function values have local types; the sharding says
+  // how they relate to the global ones, which are gone.
+  if (op->hasAttr(MPDialect::kPartitionedAttrName))
+    return success();
   return sharding.verifyFor(
       [&] { return op->emitError() << "sharding of " << what << ": "; }, type,
       mesh.getMesh());
@@ -121,9 +125,22 @@ LogicalResult MPDialect::verifyRegionResultAttribute(Operation *op, unsigned,
 
 LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
                                                   NamedAttribute attr) {
-  if (attr.getName().getValue() != kPlanAttrName)
-    return op->emitError() << "unknown mp attribute '"
-                           << attr.getName().getValue() << "'";
+  StringRef attrName = attr.getName().getValue();
+  if (attrName == kShardingAttrName) {
+    if (op->getNumResults() != 1)
+      return op->emitError() << "'mp.sharding' on an op describes its single "
+                                "result; this op has "
+                             << op->getNumResults();
+    return verifyShardingFor(op, attr, op->getResult(0).getType(), "result");
+  }
+  if (attrName == kPartitionedAttrName) {
+    if (!isa<FunctionOpInterface>(op) || !isa<UnitAttr>(attr.getValue()))
+      return op->emitError()
+             << "'mp.partitioned' is a unit attribute of functions";
+    return success();
+  }
+  if (attrName != kPlanAttrName)
+    return op->emitError() << "unknown mp attribute '" << attrName << "'";
   auto plan = dyn_cast<PlanAttr>(attr.getValue());
   if (!plan)
     return op->emitError() << "'mp.plan' must be an #mp.plan";

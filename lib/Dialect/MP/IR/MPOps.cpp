@@ -11,6 +11,8 @@
 using namespace mlir;
 using namespace mp;
 
+#include "mp/Dialect/MP/IR/MPInterfaces.cpp.inc"
+
 #define GET_OP_CLASSES
 #include "mp/Dialect/MP/IR/MPOps.cpp.inc"
 

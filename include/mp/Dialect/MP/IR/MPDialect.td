@@ -39,7 +39,11 @@ def MP_Dialect : Dialect {
     | `mp.sharding`    | arg / result | storage sharding (`#mp.sharding`)         |
     | `mp.plan_entry`  | arg / result | the plan key that gave the sharding       |
 
-    The module attribute `mp.plan` holds the plan (`#mp.plan`).
+    The module attribute `mp.plan` holds the plan (`#mp.plan`). After
+    sharding propagation every op result has a sharding too, in the op's
+    `mp.sharding` attribute. A function that partitioning has rewritten to
+    per-rank (local) types is marked `mp.partitioned`; its `mp.sharding`
+    attributes then say how each local value is a piece of the global one.
   }];
   let useDefaultAttributePrinterParser = 1;
   let hasRegionArgAttrVerify = 1;
@@ -56,6 +60,8 @@ def MP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kShardingAttrName = "mp.sharding";
     static constexpr ::llvm::StringLiteral kPlanEntryAttrName = "mp.plan_entry";
     static constexpr ::llvm::StringLiteral kPlanAttrName = "mp.plan";
+    static constexpr ::llvm::StringLiteral kPartitionedAttrName =
+        "mp.partitioned";
 
   private:
     void registerAttributes();

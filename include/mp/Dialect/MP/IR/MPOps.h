@@ -12,6 +12,17 @@
 #include "mp/Dialect/MP/IR/MPAttrs.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 
+#include "mp/Dialect/MP/IR/ShardingRule.h"
+
+namespace mp {
+/// The mesh `meshName` refers to from `op`; the verifier has checked it.
+MeshAttr lookupMesh(mlir::Operation *op, mlir::FlatSymbolRefAttr meshName);
+/// The number of ranks in a group of `axes` of `mesh`.
+int64_t getGroupSize(MeshAttr mesh, mlir::ArrayAttr axes);
+} // namespace mp
+
+#include "mp/Dialect/MP/IR/MPInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "mp/Dialect/MP/IR/MPOps.h.inc"
 

@@ -1,0 +1,153 @@
+//===- MPCollectiveOps.td - resharding and collectives -----*- tablegen -*-===//
+//
+// Included by MPOps.td. `mp.reshard` lives in the global program that
+// propagation produces; the collectives live in the per-rank program that
+// partitioning produces, on local tensor types.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_DIALECT_MP_IR_MPCOLLECTIVEOPS_TD
+#define MP_DIALECT_MP_IR_MPCOLLECTIVEOPS_TD
+
+def MP_ReshardOp : MP_Op<"reshard", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "changes the sharding of a value (inserted by propagation)";
+  let description = [{
+    Returns its operand with the sharding `sharding`, where the operand has
+    another one (its producer's `mp.sharding`). Sharding propagation inserts
+    it wherever a consumer needs a value laid out differently than it was
+    produced; partitioning turns it into collectives. `origin` says why: the
+    plan entry or parameter whose sharding led here, and the consumer.
+
+    ```mlir
+    %r = mp.reshard %y <@mesh, [[], []]> origin "w2 (rowwise): partial over [tensor_parallel] for func.return" : tensor<8x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, MP_ShardingAttr:$sharding,
+                       OptionalAttr<StrAttr>:$origin);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input $sharding (`origin` $origin^)? attr-dict `:` type($result)
+  }];
+}
+
+class MP_CollectiveOp<string mnemonic, list<Trait> traits = []>
+    : MP_Op<mnemonic, !listconcat([Pure,
+        DeclareOpInterfaceMethods<SymbolUserOpInterface>], traits)> {
+  code commonDescription = [{
+    Runs over the ranks that differ only in the coordinates of `axes` (the
+    groups of those mesh axes), on the per-rank (local) tensors. `origin`
+    names the plan entry or parameter and the op that caused it, so that
+    `mp-opt --mp-comm-report` can say why it is there.
+  }];
+  let extraClassDeclaration = [{
+    /// The mesh this collective runs on (verified to exist).
+    MeshAttr lookupMesh() {
+      return ::mp::lookupMesh(getOperation(), getMeshAttr());
+    }
+    /// The number of ranks in each group: the product of the axis sizes.
+    int64_t getGroupSize() {
+      return ::mp::getGroupSize(lookupMesh(), getAxes());
+    }
+  }];
+  let hasVerifier = 1;
+}
+
+def MP_AllReduceOp : MP_CollectiveOp<"all_reduce", [SameOperandsAndResultType]> {
+  let summary = "sums a tensor over mesh axes, every rank gets the sum";
+  let description = commonDescription # [{
+    ```mlir
+    %s = mp.all_reduce %p on @mesh axes ["tensor_parallel"] : tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes, OptionalAttr<StrAttr>:$origin);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $mesh `axes` $axes (`origin` $origin^)? attr-dict `:` type($result)
+  }];
+  let hasVerifier = 0;
+}
+
+def MP_AllGatherOp : MP_CollectiveOp<"all_gather"> {
+  let summary = "concatenates the shards of a dim over mesh axes";
+  let description = commonDescription # [{
+    Concatenates along `dim`, in the order of the group's coordinates
+    (the first axis major): the result dim is `size(axes)` times larger.
+
+    ```mlir
+    %g = mp.all_gather %w on @mesh axes ["data_parallel"] dim 0 : tensor<2x8xf32> -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes, I64Attr:$dim,
+                       OptionalAttr<StrAttr>:$origin);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $mesh `axes` $axes `dim` $dim (`origin` $origin^)? attr-dict
+    `:` type($input) `->` type($result)
+  }];
+}
+
+def MP_ReduceScatterOp : MP_CollectiveOp<"reduce_scatter"> {
+  let summary = "sums over mesh axes and leaves each rank its shard of a dim";
+  let description = commonDescription # [{
+    The sum over the group, split along `dim`: rank `i` of the group keeps
+    the `i`-th of `size(axes)` pieces.
+
+    ```mlir
+    %s = mp.reduce_scatter %g on @mesh axes ["data_parallel"] dim 0 : tensor<4x8xf32> -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes, I64Attr:$dim,
+                       OptionalAttr<StrAttr>:$origin);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $mesh `axes` $axes `dim` $dim (`origin` $origin^)? attr-dict
+    `:` type($input) `->` type($result)
+  }];
+}
+
+def MP_AllToAllOp : MP_CollectiveOp<"all_to_all"> {
+  let summary = "moves a split from one dim to another";
+  let description = commonDescription # [{
+    Splits `split_dim` into `size(axes)` pieces, sends piece `i` to rank `i`
+    of the group, and concatenates what it receives along `concat_dim`.
+
+    ```mlir
+    %t = mp.all_to_all %x on @mesh axes ["tp"] split 1 concat 0 : tensor<2x8xf32> -> tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes, I64Attr:$split_dim,
+                       I64Attr:$concat_dim, OptionalAttr<StrAttr>:$origin);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $mesh `axes` $axes `split` $split_dim `concat` $concat_dim
+    (`origin` $origin^)? attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+def MP_ShardSliceOp : MP_CollectiveOp<"shard_slice"> {
+  let summary = "keeps this rank's shard of a dim (no communication)";
+  let description = commonDescription # [{
+    Rank `i` of the group keeps the `i`-th of `size(axes)` pieces of `dim`:
+    going from replicated to split costs nothing.
+
+    ```mlir
+    %s = mp.shard_slice %x on @mesh axes ["tp"] dim 1 : tensor<4x8xf32> -> tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes, I64Attr:$dim,
+                       OptionalAttr<StrAttr>:$origin);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $mesh `axes` $axes `dim` $dim (`origin` $origin^)? attr-dict
+    `:` type($input) `->` type($result)
+  }];
+}
+
+#endif // MP_DIALECT_MP_IR_MPCOLLECTIVEOPS_TD

@@ -1,0 +1,63 @@
+//===- ShardingRule.h - per-op sharding rules as factors --------*- C++ -*-===//
+
+#ifndef MP_DIALECT_MP_IR_SHARDINGRULE_H
+#define MP_DIALECT_MP_IR_SHARDINGRULE_H
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mp {
+
+enum class FactorKind {
+  /// Appears in the results: splitting it splits them.
+  Parallel,
+  /// Summed away: splitting it leaves each rank a partial sum.
+  Reduction,
+  /// Must stay whole on every rank (a softmax's class dim).
+  Replicated,
+};
+
+/// How pending partial sums of the operands flow to the result.
+enum class PartialRule {
+  /// f(Σ a) ≠ Σ f(a): operands must be reduced first.
+  NonLinear,
+  /// f(Σ a, Σ b) = Σ f(a, b) (add, neg, sum, reshape): every operand must
+  /// be partial over the same axes, and the result is partial over them.
+  Additive,
+  /// Linear in each operand separately (mul, linear): at most one operand,
+  /// one of `linearOperands`, may be partial over an axis.
+  Multilinear,
+};
+
+struct ShardingRule {
+  static constexpr int64_t kNoFactor = -1;
+
+  llvm::SmallVector<int64_t> factorSizes;
+  llvm::SmallVector<FactorKind> factorKinds;
+  /// For each operand and result, the factor of each dim (or kNoFactor).
+  llvm::SmallVector<llvm::SmallVector<int64_t>> operandFactors;
+  llvm::SmallVector<llvm::SmallVector<int64_t>> resultFactors;
+  PartialRule partial = PartialRule::NonLinear;
+  /// Under Multilinear, the operands a partial sum may pass through.
+  llvm::SmallVector<bool> linearOperands;
+  /// The reductions average (mean) rather than sum: a split reduction factor
+  /// leaves each rank its local mean, to be scaled by local/global extent.
+  bool averages = false;
+
+  int64_t getNumFactors() const { return factorSizes.size(); }
+  int64_t addFactor(int64_t size, FactorKind kind) {
+    factorSizes.push_back(size);
+    factorKinds.push_back(kind);
+    return factorSizes.size() - 1;
+  }
+
+  /// One parallel factor per dim of `type`, shared by `numOperands`
+  /// operands and one result of that type.
+  static ShardingRule getElementwise(mlir::RankedTensorType type,
+                                     unsigned numOperands, PartialRule partial);
+};
+
+} // namespace mp
+
+#endif // MP_DIALECT_MP_IR_SHARDINGRULE_H

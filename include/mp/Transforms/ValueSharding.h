@@ -1,0 +1,47 @@
+//===- ValueSharding.h - where a value's sharding is recorded ---*- C++ -*-===//
+//
+// After propagation every value has a sharding: a function argument in its
+// `mp.sharding` argument attribute, an op result in the op's `mp.sharding`
+// attribute (for mp.annotate and mp.reshard, in their own `sharding`).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_TRANSFORMS_VALUESHARDING_H
+#define MP_TRANSFORMS_VALUESHARDING_H
+
+#include "mp/Dialect/MP/IR/MPAttrs.h"
+
+#include "mlir/IR/Value.h"
+
+namespace mp {
+
+/// A sharding in a form passes can edit: per dim the splitting axes (major
+/// to minor), and the partial axes.
+struct Layout {
+  llvm::SmallVector<llvm::SmallVector<llvm::StringRef>> dims;
+  llvm::SmallVector<llvm::StringRef> partial;
+
+  static Layout getReplicated(int64_t rank) {
+    return Layout{llvm::SmallVector<llvm::SmallVector<llvm::StringRef>>(rank),
+                  {}};
+  }
+  static Layout get(ShardingAttr sharding);
+  ShardingAttr toAttr(mlir::FlatSymbolRefAttr mesh) const;
+
+  /// True if `axis` splits a dim or is partial.
+  bool uses(llvm::StringRef axis) const;
+  bool operator==(const Layout &other) const {
+    return dims == other.dims && partial == other.partial;
+  }
+  bool operator!=(const Layout &other) const { return !(*this == other); }
+};
+
+/// The sharding recorded for `value`, or null.
+ShardingAttr getValueSharding(mlir::Value value);
+
+/// Records `sharding` for `value` (on its op or function argument).
+void setValueSharding(mlir::Value value, ShardingAttr sharding);
+
+} // namespace mp
+
+#endif // MP_TRANSFORMS_VALUESHARDING_H

@@ -1,0 +1,147 @@
+//===- MPCollectiveOps.cpp - resharding and collectives -------------------===//
+
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "llvm/ADT/StringSet.h"
+
+using namespace mlir;
+
+namespace mp {
+
+MeshAttr lookupMesh(Operation *op, FlatSymbolRefAttr meshName) {
+  return SymbolTable::lookupNearestSymbolFrom<MeshOp>(op, meshName).getMesh();
+}
+
+int64_t getGroupSize(MeshAttr mesh, ArrayAttr axes) {
+  int64_t size = 1;
+  for (Attribute axis : axes)
+    size *= mesh.getAxisSize(cast<StringAttr>(axis).getValue());
+  return size;
+}
+
+LogicalResult ReshardOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto mesh = symbolTable.lookupNearestSymbolFrom<MeshOp>(
+      *this, getSharding().getMesh());
+  if (!mesh)
+    return emitOpError() << "refers to " << getSharding().getMesh()
+                         << ", which is not an mp.mesh";
+  return getSharding().verifyFor([&] { return emitOpError(); },
+                                 getInput().getType(), mesh.getMesh());
+}
+
+namespace {
+/// Checks a collective's mesh and axes; returns the group size.
+FailureOr<int64_t> verifyGroup(Operation *op, FlatSymbolRefAttr meshName,
+                               ArrayAttr axes,
+                               SymbolTableCollection &symbolTable) {
+  auto meshOp = symbolTable.lookupNearestSymbolFrom<MeshOp>(op, meshName);
+  if (!meshOp)
+    return op->emitOpError()
+           << "refers to " << meshName << ", which is not an mp.mesh";
+  MeshAttr mesh = meshOp.getMesh();
+  if (axes.empty())
+    return op->emitOpError() << "needs at least one mesh axis";
+  llvm::StringSet<> seen;
+  int64_t size = 1;
+  for (Attribute axis : axes) {
+    StringRef name = cast<StringAttr>(axis).getValue();
+    if (!mesh.getAxisIndex(name))
+      return op->emitOpError()
+             << "mesh " << meshName << " has no axis '" << name << "'";
+    if (!seen.insert(name).second)
+      return op->emitOpError() << "repeats mesh axis '" << name << "'";
+    size *= mesh.getAxisSize(name);
+  }
+  return size;
+}
+
+LogicalResult verifyDim(Operation *op, StringRef what, int64_t dim,
+                        int64_t rank) {
+  if (dim < 0 || dim >= rank)
+    return op->emitOpError() << what << " " << dim
+                             << " is out of range for rank " << rank;
+  return success();
+}
+
+/// Checks that `result` is `input` with dim `grown` multiplied and dim
+/// `shrunk` divided by `factor` (either may be -1 for none).
+LogicalResult verifyShapes(Operation *op, Value input, Value result,
+                           int64_t grown, int64_t shrunk, int64_t factor) {
+  auto in = cast<RankedTensorType>(input.getType());
+  auto out = cast<RankedTensorType>(result.getType());
+  if (in.getElementType() != out.getElementType() ||
+      in.getRank() != out.getRank())
+    return op->emitOpError() << "result " << out
+                             << " must have the rank and element type of "
+                             << in;
+  for (int64_t dim = 0; dim < in.getRank(); ++dim) {
+    int64_t expected = in.getDimSize(dim);
+    if (dim == shrunk) {
+      if (expected % factor != 0)
+        return op->emitOpError()
+               << "dim " << dim << " of size " << expected
+               << " does not split evenly over " << factor << " ranks";
+      expected /= factor;
+    }
+    if (dim == grown)
+      expected *= factor;
+    if (out.getDimSize(dim) != expected)
+      return op->emitOpError() << "result dim " << dim << " must be "
+                               << expected << ", got " << out.getDimSize(dim);
+  }
+  return success();
+}
+} // namespace
+
+LogicalResult AllReduceOp::verifySymbolUses(SymbolTableCollection &table) {
+  return verifyGroup(*this, getMeshAttr(), getAxes(), table);
+}
+
+LogicalResult AllGatherOp::verifySymbolUses(SymbolTableCollection &table) {
+  FailureOr<int64_t> size = verifyGroup(*this, getMeshAttr(), getAxes(), table);
+  if (failed(size))
+    return failure();
+  return verifyShapes(*this, getInput(), getResult(), getDim(), -1, *size);
+}
+LogicalResult AllGatherOp::verify() {
+  return verifyDim(*this, "dim", getDim(), getInput().getType().getRank());
+}
+
+LogicalResult ReduceScatterOp::verifySymbolUses(SymbolTableCollection &table) {
+  FailureOr<int64_t> size = verifyGroup(*this, getMeshAttr(), getAxes(), table);
+  if (failed(size))
+    return failure();
+  return verifyShapes(*this, getInput(), getResult(), -1, getDim(), *size);
+}
+LogicalResult ReduceScatterOp::verify() {
+  return verifyDim(*this, "dim", getDim(), getInput().getType().getRank());
+}
+
+LogicalResult ShardSliceOp::verifySymbolUses(SymbolTableCollection &table) {
+  FailureOr<int64_t> size = verifyGroup(*this, getMeshAttr(), getAxes(), table);
+  if (failed(size))
+    return failure();
+  return verifyShapes(*this, getInput(), getResult(), -1, getDim(), *size);
+}
+LogicalResult ShardSliceOp::verify() {
+  return verifyDim(*this, "dim", getDim(), getInput().getType().getRank());
+}
+
+LogicalResult AllToAllOp::verifySymbolUses(SymbolTableCollection &table) {
+  FailureOr<int64_t> size = verifyGroup(*this, getMeshAttr(), getAxes(), table);
+  if (failed(size))
+    return failure();
+  return verifyShapes(*this, getInput(), getResult(), getConcatDim(),
+                      getSplitDim(), *size);
+}
+LogicalResult AllToAllOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  if (failed(verifyDim(*this, "split dim", getSplitDim(), rank)) ||
+      failed(verifyDim(*this, "concat dim", getConcatDim(), rank)))
+    return failure();
+  if (getSplitDim() == getConcatDim())
+    return emitOpError() << "split and concat dims must differ";
+  return success();
+}
+
+} // namespace mp

@@ -1,0 +1,278 @@
+//===- ShardingRules.cpp - every op's sharding rule -----------------------===//
+//
+// One rule per op (see ShardingRule.h); propagation, partitioning and the
+// communication report derive everything else from these.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+using namespace mlir;
+
+namespace mp {
+
+ShardingRule ShardingRule::getElementwise(RankedTensorType type,
+                                          unsigned numOperands,
+                                          PartialRule partial) {
+  ShardingRule rule;
+  SmallVector<int64_t> dims;
+  for (int64_t extent : type.getShape())
+    dims.push_back(rule.addFactor(extent, FactorKind::Parallel));
+  rule.operandFactors.assign(numOperands, dims);
+  rule.resultFactors.push_back(dims);
+  rule.partial = partial;
+  rule.linearOperands.assign(numOperands, true);
+  return rule;
+}
+
+namespace {
+RankedTensorType rankedType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+/// The rule of an op reducing `dims` of its operand into a rank-0 or
+/// reduced result, through `kind` factors.
+ShardingRule getReductionRule(RankedTensorType input, ArrayRef<int64_t> dims,
+                              bool averages) {
+  ShardingRule rule;
+  SmallVector<int64_t> operand, result;
+  for (auto [dim, extent] : llvm::enumerate(input.getShape())) {
+    bool reduced = llvm::is_contained(dims, static_cast<int64_t>(dim));
+    int64_t factor = rule.addFactor(
+        extent, reduced ? FactorKind::Reduction : FactorKind::Parallel);
+    operand.push_back(factor);
+    if (!reduced)
+      result.push_back(factor);
+  }
+  rule.operandFactors.push_back(operand);
+  rule.resultFactors.push_back(result);
+  rule.partial = PartialRule::Additive;
+  rule.linearOperands.push_back(true);
+  rule.averages = averages;
+  return rule;
+}
+} // namespace
+
+ShardingRule AnnotateOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getInput()), 1,
+                                      PartialRule::Additive);
+}
+
+ShardingRule ReshardOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getInput()), 1,
+                                      PartialRule::Additive);
+}
+
+// x[b..., k] · W[n, k]ᵀ = y[b..., n]
+ShardingRule LinearOp::getShardingRule() {
+  RankedTensorType input = rankedType(getInput());
+  ShardingRule rule;
+  SmallVector<int64_t> x, y;
+  for (int64_t extent : input.getShape().drop_back()) {
+    x.push_back(rule.addFactor(extent, FactorKind::Parallel));
+    y.push_back(x.back());
+  }
+  int64_t k = rule.addFactor(input.getShape().back(), FactorKind::Reduction);
+  int64_t n = rule.addFactor(rankedType(getWeight()).getDimSize(0),
+                             FactorKind::Parallel);
+  x.push_back(k);
+  y.push_back(n);
+  rule.operandFactors = {x, {n, k}};
+  rule.resultFactors = {y};
+  rule.partial = PartialRule::Multilinear;
+  rule.linearOperands = {true, true};
+  return rule;
+}
+
+// lhs[b..., m, k] · rhs[b..., k, n] (or rhs[k, n]) = result[b..., m, n]
+ShardingRule MatmulOp::getShardingRule() {
+  RankedTensorType lhs = rankedType(getLhs());
+  RankedTensorType rhs = rankedType(getRhs());
+  ShardingRule rule;
+  SmallVector<int64_t> batch;
+  for (int64_t extent : lhs.getShape().drop_back(2))
+    batch.push_back(rule.addFactor(extent, FactorKind::Parallel));
+  int64_t m = rule.addFactor(lhs.getShape()[lhs.getRank() - 2],
+                             FactorKind::Parallel);
+  int64_t k = rule.addFactor(lhs.getShape().back(), FactorKind::Reduction);
+  int64_t n = rule.addFactor(rhs.getShape().back(), FactorKind::Parallel);
+  SmallVector<int64_t> lhsFactors(batch), rhsFactors, result(batch);
+  lhsFactors.append({m, k});
+  if (rhs.getRank() > 2)
+    rhsFactors = batch;
+  rhsFactors.append({k, n});
+  result.append({m, n});
+  rule.operandFactors = {lhsFactors, rhsFactors};
+  rule.resultFactors = {result};
+  rule.partial = PartialRule::Multilinear;
+  rule.linearOperands = {true, true};
+  return rule;
+}
+
+ShardingRule AddOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 2,
+                                      PartialRule::Additive);
+}
+
+ShardingRule SubOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 2,
+                                      PartialRule::Additive);
+}
+
+ShardingRule MulOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 2,
+                                      PartialRule::Multilinear);
+}
+
+ShardingRule DivOp::getShardingRule() {
+  ShardingRule rule = ShardingRule::getElementwise(
+      rankedType(getResult()), 2, PartialRule::Multilinear);
+  rule.linearOperands = {true, false};
+  return rule;
+}
+
+ShardingRule NegOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::Additive);
+}
+
+ShardingRule ScaleOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::Additive);
+}
+
+ShardingRule ExpOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
+ShardingRule ReluOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
+ShardingRule SigmoidOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
+ShardingRule SiluOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
+ShardingRule GeluOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
+ShardingRule SumOp::getShardingRule() {
+  return getReductionRule(rankedType(getInput()), getReducedDims(),
+                          /*averages=*/false);
+}
+
+ShardingRule MeanOp::getShardingRule() {
+  return getReductionRule(rankedType(getInput()), getReducedDims(),
+                          /*averages=*/true);
+}
+
+// Dims that keep their extent across a reshape share a factor; where dims
+// merge ([a, b] -> [a*b]) or split ([a*b] -> [a, b]) the major-most dims
+// share one, since a split of the major dim is a split of the merged one.
+// All other dims stay whole.
+ShardingRule ReshapeOp::getShardingRule() {
+  ArrayRef<int64_t> in = rankedType(getInput()).getShape();
+  ArrayRef<int64_t> out = rankedType(getResult()).getShape();
+  ShardingRule rule;
+  SmallVector<int64_t> inFactors(in.size(), ShardingRule::kNoFactor);
+  SmallVector<int64_t> outFactors(out.size(), ShardingRule::kNoFactor);
+  size_t i = 0, o = 0;
+  bool empty = llvm::is_contained(in, 0) || llvm::is_contained(out, 0);
+  while (!empty && (i < in.size() || o < out.size())) {
+    // Skip unit dims: they carry nothing worth splitting.
+    if (i < in.size() && in[i] == 1) {
+      ++i;
+      continue;
+    }
+    if (o < out.size() && out[o] == 1) {
+      ++o;
+      continue;
+    }
+    if (i == in.size() || o == out.size())
+      break;
+    // Grow the smallest group of dims on each side with equal products.
+    size_t iEnd = i + 1, oEnd = o + 1;
+    int64_t inProduct = in[i], outProduct = out[o];
+    while (inProduct != outProduct) {
+      if (inProduct < outProduct)
+        inProduct *= in[iEnd++];
+      else
+        outProduct *= out[oEnd++];
+    }
+    // A merge [a, b] -> [a*b] or a split [a*b] -> [a, b] shares a factor of
+    // extent a between the major dims; a many-to-many group shares none.
+    if (iEnd - i == 1 || oEnd - o == 1) {
+      int64_t factor =
+          rule.addFactor(std::min(in[i], out[o]), FactorKind::Parallel);
+      inFactors[i] = factor;
+      outFactors[o] = factor;
+    }
+    i = iEnd;
+    o = oEnd;
+  }
+  rule.operandFactors = {inFactors};
+  rule.resultFactors = {outFactors};
+  rule.partial = PartialRule::Additive;
+  rule.linearOperands = {true};
+  return rule;
+}
+
+ShardingRule TransposeOp::getShardingRule() {
+  RankedTensorType input = rankedType(getInput());
+  ShardingRule rule;
+  SmallVector<int64_t> in, out;
+  for (int64_t extent : input.getShape())
+    in.push_back(rule.addFactor(extent, FactorKind::Parallel));
+  for (int64_t dim : getPermutation())
+    out.push_back(in[dim]);
+  rule.operandFactors = {in};
+  rule.resultFactors = {out};
+  rule.partial = PartialRule::Additive;
+  rule.linearOperands = {true};
+  return rule;
+}
+
+// Every element contributes to the scalar loss: all dims are reductions.
+ShardingRule MseLossOp::getShardingRule() {
+  RankedTensorType input = rankedType(getInput());
+  ShardingRule rule;
+  SmallVector<int64_t> dims;
+  for (int64_t extent : input.getShape())
+    dims.push_back(rule.addFactor(extent, FactorKind::Reduction));
+  rule.operandFactors = {dims, dims};
+  rule.resultFactors = {{}};
+  rule.linearOperands = {false, false};
+  rule.averages = getReduction() == Reduction::mean;
+  return rule;
+}
+
+// Samples are reduced into the loss; the class dim feeds a logsumexp and
+// must stay whole.
+ShardingRule CrossEntropyOp::getShardingRule() {
+  RankedTensorType input = rankedType(getInput());
+  ShardingRule rule;
+  SmallVector<int64_t> samples;
+  for (int64_t extent : input.getShape().drop_back())
+    samples.push_back(rule.addFactor(extent, FactorKind::Reduction));
+  int64_t classes =
+      rule.addFactor(input.getShape().back(), FactorKind::Replicated);
+  SmallVector<int64_t> logits(samples);
+  logits.push_back(classes);
+  rule.operandFactors = {logits, samples};
+  rule.resultFactors = {{}};
+  rule.linearOperands = {false, false};
+  rule.averages = getReduction() == Reduction::mean;
+  return rule;
+}
+
+} // namespace mp

@@ -1,0 +1,591 @@
+//===- PropagateSharding.cpp - give every value a sharding ----------------===//
+//
+// Two phases over each function, both driven by the ops' sharding rules:
+//
+// 1. Dims: a worklist-free fixed point, forward and backward through the
+//    function, in which the split axes of unpinned values only ever grow
+//    (a value's axes on a dim extend to what its op's factors are assigned),
+//    so it terminates. Pinned values (arguments with a sharding, mp.annotate
+//    and mp.reshard results) never change.
+// 2. Decisions: in program order, each op's factors are assigned once more,
+//    partial sums are worked out (a split reduction factor makes the result
+//    partial; partial operands pass through ops that are linear in them), and
+//    an mp.reshard is inserted wherever an operand is not laid out as the op
+//    needs it. Results that leave the function are never partial.
+//
+// Factor assignment resolves conflicts by priority (explicit annotation >
+// plan > propagated), then by size (the larger tensor keeps its layout, so
+// the smaller one moves), then by operand order: deterministic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Transforms/Passes.h"
+
+#include "mp/Dialect/MP/IR/MPModel.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Transforms/ValueSharding.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_PROPAGATESHARDING
+#include "mp/Transforms/Passes.h.inc"
+
+namespace {
+
+enum class Priority { None, Propagated, Plan, User };
+
+struct ValueState {
+  Layout layout;
+  Priority priority = Priority::None;
+  bool pinned = false;
+  /// Where each axis of the layout comes from: a parameter, an input or an
+  /// annotation, named for the provenance of collectives.
+  llvm::StringMap<std::string> origins;
+};
+
+/// The axes a factor is split over, and where each axis comes from.
+struct FactorChoice {
+  SmallVector<StringRef> axes;
+  SmallVector<std::string> origins;
+};
+
+int64_t getBytes(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  return type.getNumElements() *
+         std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+}
+
+class Propagator {
+public:
+  Propagator(FunctionOpInterface func, FlatSymbolRefAttr meshName,
+             MeshAttr mesh, PlanAttr plan)
+      : func(func), meshName(meshName), mesh(mesh), plan(plan) {}
+
+  LogicalResult run();
+
+private:
+  void initialize();
+  ValueState *getState(Value value) {
+    auto it = states.find(value);
+    return it == states.end() ? nullptr : &it->second;
+  }
+  std::string describeArgAxis(const ModelValue &value, StringRef axis);
+
+  SmallVector<FactorChoice> assignFactors(Operation *op,
+                                          const ShardingRule &rule);
+  /// Phase 1: extends unpinned values of `op` toward its factor assignment.
+  bool grow(Operation *op);
+  bool growToward(Value value, ArrayRef<int64_t> factors,
+                  ArrayRef<FactorChoice> choices);
+  /// Phase 2: fixes the result layout of `op` and reshards its operands.
+  LogicalResult decide(Operation *op);
+  void decideReturn(Operation *returnOp);
+  /// Makes operand `index` of `op` have `required`, through an mp.reshard.
+  void reshardOperand(Operation *op, unsigned index, const Layout &required,
+                      const llvm::StringMap<std::string> &requiredOrigins);
+
+  FunctionOpInterface func;
+  FlatSymbolRefAttr meshName;
+  MeshAttr mesh;
+  PlanAttr plan;
+  llvm::DenseMap<Value, ValueState> states;
+  /// Reshards already made, so that consumers needing one value in one
+  /// layout share one.
+  llvm::DenseMap<std::pair<Value, Attribute>, Value> reshards;
+};
+
+std::string Propagator::describeArgAxis(const ModelValue &value,
+                                        StringRef axis) {
+  std::string name = ("'" + value.name.getValue() + "'").str();
+  if (plan && plan.getFsdpAxis() && axis == plan.getFsdpAxis().getValue() &&
+      value.role == ModelRole::Param)
+    return name + " (fsdp)";
+  StringAttr batch = plan ? plan.getEffectiveBatchAxis() : StringAttr();
+  if (batch && axis == batch.getValue() && value.role != ModelRole::Param)
+    return name + " (batch)";
+  if (auto entry = func.getArgAttrOfType<StringAttr>(
+          value.index, MPDialect::kPlanEntryAttrName)) {
+    if (plan)
+      if (auto style = plan.getStyles().getAs<ParallelStyleAttr>(entry))
+        return name + " (" +
+               stringifyParallelStyleKind(style.getKind()).str() + ")";
+    return name + " (plan entry '" + entry.getValue().str() + "')";
+  }
+  return name;
+}
+
+void Propagator::initialize() {
+  llvm::DenseMap<unsigned, ModelValue> named;
+  for (const ModelValue &value : getModelValues(func))
+    if (!value.isResult())
+      named.try_emplace(value.index, value);
+
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type)
+      continue;
+    ValueState &state = states[arg];
+    ShardingAttr sharding = getValueSharding(arg);
+    if (!sharding) {
+      state.layout = Layout::getReplicated(type.getRank());
+      continue;
+    }
+    state.layout = Layout::get(sharding);
+    state.pinned = true;
+    state.priority = Priority::Plan;
+    auto it = named.find(arg.getArgNumber());
+    for (StringAttr axisName : mesh.getAxisNames())
+      if (StringRef axis = axisName.getValue(); state.layout.uses(axis))
+        state.origins[axis] =
+            it != named.end()
+                ? describeArgAxis(it->second, axis)
+                : ("argument #" + Twine(arg.getArgNumber())).str();
+  }
+
+  func.getFunctionBody().walk([&](Operation *op) {
+    for (Value result : op->getResults()) {
+      auto type = dyn_cast<RankedTensorType>(result.getType());
+      if (!type)
+        continue;
+      ValueState &state = states[result];
+      state.layout = Layout::getReplicated(type.getRank());
+      if (auto annotate = dyn_cast<AnnotateOp>(op)) {
+        state.layout = Layout::get(annotate.getSharding());
+        state.pinned = true;
+        state.priority =
+            annotate.isFromPlan() ? Priority::Plan : Priority::User;
+        std::string origin = annotate.getEntry()
+                                 ? annotate.getEntry()->str()
+                                 : std::string("explicit annotation");
+        for (StringAttr axis : mesh.getAxisNames())
+          if (state.layout.uses(axis.getValue()))
+            state.origins[axis.getValue()] = origin;
+      } else if (auto reshard = dyn_cast<ReshardOp>(op)) {
+        state.layout = Layout::get(reshard.getSharding());
+        state.pinned = true;
+        state.priority = Priority::Propagated;
+      }
+    }
+  });
+}
+
+SmallVector<FactorChoice> Propagator::assignFactors(Operation *op,
+                                                    const ShardingRule &rule) {
+  struct Candidate {
+    int64_t factor;
+    const ValueState *state;
+    int64_t dim;
+    int64_t bytes;
+  };
+  SmallVector<Candidate> candidates;
+  auto collect = [&](Value value, ArrayRef<int64_t> factors) {
+    const ValueState *state = getState(value);
+    if (!state)
+      return;
+    for (auto [dim, factor] : llvm::enumerate(factors))
+      if (factor != ShardingRule::kNoFactor &&
+          !state->layout.dims[dim].empty())
+        candidates.push_back(
+            {factor, state, static_cast<int64_t>(dim), getBytes(value)});
+  };
+  for (auto [value, factors] :
+       llvm::zip_equal(op->getOperands(), rule.operandFactors))
+    collect(value, factors);
+  for (auto [value, factors] :
+       llvm::zip_equal(op->getResults(), rule.resultFactors))
+    collect(value, factors);
+  llvm::stable_sort(candidates, [](const Candidate &a, const Candidate &b) {
+    if (a.state->priority != b.state->priority)
+      return a.state->priority > b.state->priority;
+    return a.bytes > b.bytes;
+  });
+
+  SmallVector<FactorChoice> choices(rule.getNumFactors());
+  SmallVector<bool> decided(rule.getNumFactors(), false);
+  llvm::StringSet<> used;
+  for (const Candidate &candidate : candidates) {
+    int64_t factor = candidate.factor;
+    if (decided[factor] ||
+        rule.factorKinds[factor] == FactorKind::Replicated)
+      continue;
+    decided[factor] = true;
+    int64_t shards = 1;
+    for (StringRef axis : candidate.state->layout.dims[candidate.dim]) {
+      int64_t size = mesh.getAxisSize(axis);
+      if (used.contains(axis) ||
+          rule.factorSizes[factor] % (shards * size) != 0)
+        break;
+      shards *= size;
+      used.insert(axis);
+      choices[factor].axes.push_back(axis);
+      choices[factor].origins.push_back(
+          candidate.state->origins.lookup(axis));
+    }
+  }
+  return choices;
+}
+
+bool Propagator::growToward(Value value, ArrayRef<int64_t> factors,
+                            ArrayRef<FactorChoice> choices) {
+  ValueState *state = getState(value);
+  if (!state || state->pinned)
+    return false;
+  bool changed = false;
+  for (auto [dim, factor] : llvm::enumerate(factors)) {
+    if (factor == ShardingRule::kNoFactor)
+      continue;
+    const FactorChoice &choice = choices[factor];
+    SmallVector<StringRef> &have = state->layout.dims[dim];
+    if (have.size() >= choice.axes.size() ||
+        !llvm::equal(have, ArrayRef(choice.axes).take_front(have.size())))
+      continue;
+    for (size_t i = have.size(); i < choice.axes.size(); ++i) {
+      StringRef axis = choice.axes[i];
+      if (state->layout.uses(axis))
+        break;
+      have.push_back(axis);
+      state->origins[axis] = choice.origins[i];
+      changed = true;
+    }
+  }
+  if (changed)
+    state->priority = std::max(state->priority, Priority::Propagated);
+  return changed;
+}
+
+bool Propagator::grow(Operation *op) {
+  auto iface = dyn_cast<ShardingRuleOpInterface>(op);
+  if (!iface)
+    return false;
+  ShardingRule rule = iface.getShardingRule();
+  SmallVector<FactorChoice> choices = assignFactors(op, rule);
+  bool changed = false;
+  for (auto [value, factors] :
+       llvm::zip_equal(op->getOperands(), rule.operandFactors))
+    changed |= growToward(value, factors, choices);
+  for (auto [value, factors] :
+       llvm::zip_equal(op->getResults(), rule.resultFactors))
+    changed |= growToward(value, factors, choices);
+  return changed;
+}
+
+void Propagator::reshardOperand(
+    Operation *op, unsigned index, const Layout &required,
+    const llvm::StringMap<std::string> &requiredOrigins) {
+  Value operand = op->getOperand(index);
+  const ValueState &actual = *getState(operand);
+  if (actual.layout == required)
+    return;
+  ShardingAttr target = required.toAttr(meshName);
+  if (Value existing = reshards.lookup({operand, target})) {
+    op->setOperand(index, existing);
+    return;
+  }
+  // Provenance: where the axes that move come from.
+  llvm::SetVector<StringRef> reasons;
+  for (StringAttr axisAttr : mesh.getAxisNames()) {
+    StringRef axis = axisAttr.getValue();
+    bool wasPartial = llvm::is_contained(actual.layout.partial, axis);
+    bool isPartial = llvm::is_contained(required.partial, axis);
+    bool moves = wasPartial != isPartial;
+    for (auto [have, want] : llvm::zip_equal(actual.layout.dims, required.dims))
+      moves |= llvm::is_contained(have, axis) != llvm::is_contained(want, axis);
+    if (!moves)
+      continue;
+    auto it = actual.origins.find(axis);
+    if (it != actual.origins.end() && !it->second.empty())
+      reasons.insert(it->second);
+    else if (auto req = requiredOrigins.find(axis);
+             req != requiredOrigins.end() && !req->second.empty())
+      reasons.insert(req->second);
+  }
+  std::string origin;
+  llvm::raw_string_ostream os(origin);
+  llvm::interleaveComma(reasons, os);
+  os << (reasons.empty() ? "" : " ") << "-> " << op->getName().getStringRef();
+
+  OpBuilder builder(op);
+  auto reshard = ReshardOp::create(builder, op->getLoc(), operand, target,
+                                   builder.getStringAttr(origin));
+  op->setOperand(index, reshard.getResult());
+  reshards[{operand, target}] = reshard.getResult();
+  ValueState &state = states[reshard.getResult()];
+  state.layout = required;
+  state.pinned = true;
+  state.priority = Priority::Propagated;
+  state.origins = actual.origins;
+  for (const auto &entry : requiredOrigins)
+    state.origins.try_emplace(entry.getKey(), entry.getValue());
+}
+
+LogicalResult Propagator::decide(Operation *op) {
+  if (isa<ReshardOp>(op))
+    return success();
+  if (auto annotate = dyn_cast<AnnotateOp>(op)) {
+    // An axis the annotation keeps in place comes from where its operand
+    // got it; only the axes it moves are its own doing.
+    ValueState &result = states[annotate.getResult()];
+    const ValueState &operand = *getState(annotate.getInput());
+    for (auto &entry : result.origins)
+      if (operand.layout.uses(entry.getKey()))
+        if (auto it = operand.origins.find(entry.getKey());
+            it != operand.origins.end() && !it->second.empty())
+          entry.second = it->second;
+    return success();
+  }
+  auto iface = dyn_cast<ShardingRuleOpInterface>(op);
+  if (!iface) {
+    if (op->getNumRegions() != 0)
+      return op->emitError() << "sharding propagation does not handle ops "
+                                "with regions";
+    // An op without a rule runs whole on every rank.
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      if (auto type = dyn_cast<RankedTensorType>(op->getOperand(i).getType()))
+        reshardOperand(op, i, Layout::getReplicated(type.getRank()), {});
+    for (Value result : op->getResults())
+      if (ValueState *state = getState(result))
+        setValueSharding(result, state->layout.toAttr(meshName));
+    return success();
+  }
+
+  ShardingRule rule = iface.getShardingRule();
+  SmallVector<FactorChoice> choices = assignFactors(op, rule);
+  llvm::StringSet<> factorAxes;
+  llvm::StringMap<std::string> choiceOrigins;
+  for (const FactorChoice &choice : choices)
+    for (auto [axis, origin] : llvm::zip_equal(choice.axes, choice.origins)) {
+      factorAxes.insert(axis);
+      choiceOrigins[axis] = origin;
+    }
+
+  // Which operand partial axes pass through to the result.
+  unsigned numOperands = op->getNumOperands();
+  SmallVector<SmallVector<StringRef>> keptPartial(numOperands);
+  SmallVector<StringRef> resultPartial;
+  llvm::StringMap<std::string> resultOrigins;
+  auto isAxisFree = [&](StringRef axis) { return !factorAxes.contains(axis); };
+  for (StringAttr axisAttr : mesh.getAxisNames()) {
+    StringRef axis = axisAttr.getValue();
+    SmallVector<unsigned> owners;
+    for (unsigned i = 0; i < numOperands; ++i)
+      if (llvm::is_contained(getState(op->getOperand(i))->layout.partial, axis))
+        owners.push_back(i);
+    if (owners.empty() || !isAxisFree(axis))
+      continue;
+    bool passes = false;
+    if (rule.partial == PartialRule::Additive)
+      passes = owners.size() == numOperands;
+    else if (rule.partial == PartialRule::Multilinear)
+      passes = owners.size() == 1 && rule.linearOperands[owners.front()];
+    if (!passes)
+      continue;
+    for (unsigned owner : owners)
+      keptPartial[owner].push_back(axis);
+    resultPartial.push_back(axis);
+    resultOrigins[axis] =
+        getState(op->getOperand(owners.front()))->origins.lookup(axis);
+  }
+  // A split reduction factor leaves each rank a partial sum.
+  for (auto [factor, choice] : llvm::enumerate(choices))
+    if (rule.factorKinds[factor] == FactorKind::Reduction)
+      for (auto [axis, origin] : llvm::zip_equal(choice.axes, choice.origins)) {
+        resultPartial.push_back(axis);
+        resultOrigins[axis] = origin;
+      }
+  llvm::sort(resultPartial, [&](StringRef a, StringRef b) {
+    return *mesh.getAxisIndex(a) < *mesh.getAxisIndex(b);
+  });
+
+  auto layoutFor = [&](ArrayRef<int64_t> factors) {
+    Layout layout;
+    for (int64_t factor : factors)
+      layout.dims.push_back(factor == ShardingRule::kNoFactor
+                                ? SmallVector<StringRef>()
+                                : choices[factor].axes);
+    return layout;
+  };
+  for (unsigned i = 0; i < numOperands; ++i) {
+    Layout required = layoutFor(rule.operandFactors[i]);
+    required.partial = keptPartial[i];
+    reshardOperand(op, i, required, choiceOrigins);
+  }
+  for (auto [result, factors] :
+       llvm::zip_equal(op->getResults(), rule.resultFactors)) {
+    ValueState &state = states[result];
+    state.layout = layoutFor(factors);
+    state.layout.partial = resultPartial;
+    state.origins = choiceOrigins;
+    for (const auto &entry : resultOrigins)
+      state.origins[entry.getKey()] = entry.getValue();
+    ShardingAttr sharding = state.layout.toAttr(meshName);
+    if (failed(sharding.verifyFor(
+            [&] {
+              return op->emitError() << "cannot shard the result as "
+                                     << sharding << ": ";
+            },
+            result.getType(), mesh)))
+      return failure();
+    setValueSharding(result, sharding);
+  }
+  return success();
+}
+
+void Propagator::decideReturn(Operation *returnOp) {
+  for (unsigned i = 0; i < returnOp->getNumOperands(); ++i) {
+    ValueState *state = getState(returnOp->getOperand(i));
+    if (!state)
+      continue;
+    Layout required = state->layout;
+    required.partial.clear();
+    llvm::StringMap<std::string> origins;
+    if (auto sharding = func.getResultAttrOfType<ShardingAttr>(
+            i, MPDialect::kShardingAttrName)) {
+      required = Layout::get(sharding);
+      for (StringAttr axis : mesh.getAxisNames())
+        origins[axis.getValue()] = "result #" + std::to_string(i);
+    }
+    reshardOperand(returnOp, i, required, origins);
+    func.setResultAttr(i, MPDialect::kShardingAttrName,
+                       required.toAttr(meshName));
+  }
+}
+
+LogicalResult Propagator::run() {
+  initialize();
+  Block &body = func.getFunctionBody().front();
+  SmallVector<Operation *> ops =
+      llvm::map_to_vector(body.getOperations(), [](Operation &op) { return &op; });
+
+  // Phase 1. Each round grows at least one axis of one value, so the number
+  // of rounds is bounded by values × axes.
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (Operation *op : ops)
+      changed |= grow(op);
+    for (Operation *op : llvm::reverse(ops))
+      changed |= grow(op);
+    // Results with a sharding pull their producers toward it.
+    Operation *terminator = body.getTerminator();
+    for (auto [i, operand] : llvm::enumerate(terminator->getOperands()))
+      if (auto sharding = func.getResultAttrOfType<ShardingAttr>(
+              i, MPDialect::kShardingAttrName)) {
+        ValueState *state = getState(operand);
+        if (!state || state->pinned)
+          continue;
+        ShardingRule identity = ShardingRule::getElementwise(
+            cast<RankedTensorType>(operand.getType()), 1, PartialRule::Additive);
+        SmallVector<FactorChoice> choices(identity.getNumFactors());
+        Layout target = Layout::get(sharding);
+        for (auto [dim, axes] : llvm::enumerate(target.dims)) {
+          choices[dim].axes = axes;
+          choices[dim].origins.assign(axes.size(),
+                                      "result #" + std::to_string(i));
+        }
+        changed |= growToward(operand, identity.resultFactors.front(), choices);
+      }
+  }
+
+  // Phase 2.
+  for (Operation *op : ops) {
+    if (op->hasTrait<OpTrait::IsTerminator>()) {
+      decideReturn(op);
+      continue;
+    }
+    if (failed(decide(op)))
+      return failure();
+  }
+  // Arguments without a sharding get the one propagation gave them.
+  for (BlockArgument arg : func.getArguments())
+    if (ValueState *state = getState(arg); state && !getValueSharding(arg))
+      setValueSharding(arg, state->layout.toAttr(meshName));
+  return success();
+}
+
+/// The mesh every sharding in `func` refers to; null if none does.
+FailureOr<FlatSymbolRefAttr> findMesh(FunctionOpInterface func) {
+  FlatSymbolRefAttr found;
+  Location foundAt = func.getLoc();
+  auto check = [&](ShardingAttr sharding, Location loc) -> LogicalResult {
+    if (!sharding)
+      return success();
+    if (!found) {
+      found = sharding.getMesh();
+      foundAt = loc;
+      return success();
+    }
+    if (found == sharding.getMesh())
+      return success();
+    InFlightDiagnostic diag = emitError(loc)
+                              << "sharding on mesh " << sharding.getMesh()
+                              << " in a function already sharded on mesh "
+                              << found << "; use one mesh per function";
+    diag.attachNote(foundAt) << "mesh " << found << " used here";
+    return failure();
+  };
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    if (failed(check(func.getArgAttrOfType<ShardingAttr>(
+                         i, MPDialect::kShardingAttrName),
+                     func.getArgument(i).getLoc())))
+      return failure();
+  for (unsigned i = 0; i < func.getNumResults(); ++i)
+    if (failed(check(func.getResultAttrOfType<ShardingAttr>(
+                         i, MPDialect::kShardingAttrName),
+                     func.getLoc())))
+      return failure();
+  WalkResult walk = func.getFunctionBody().walk([&](Operation *op) {
+    ShardingAttr sharding;
+    if (auto annotate = dyn_cast<AnnotateOp>(op))
+      sharding = annotate.getSharding();
+    else if (auto reshard = dyn_cast<ReshardOp>(op))
+      sharding = reshard.getSharding();
+    return failed(check(sharding, op->getLoc())) ? WalkResult::interrupt()
+                                                  : WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  return found;
+}
+
+struct PropagateShardingPass
+    : impl::PropagateShardingBase<PropagateShardingPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto plan = module->getAttrOfType<PlanAttr>(MPDialect::kPlanAttrName);
+    bool ok = true;
+    module.walk([&](FunctionOpInterface func) {
+      if (func.isExternal())
+        return;
+      if (!func.getFunctionBody().hasOneBlock()) {
+        func.emitError() << "sharding propagation needs a single-block body";
+        ok = false;
+        return;
+      }
+      FailureOr<FlatSymbolRefAttr> meshName = findMesh(func);
+      if (failed(meshName)) {
+        ok = false;
+        return;
+      }
+      if (!*meshName)
+        return;
+      MeshAttr mesh = lookupMesh(func, *meshName);
+      Propagator propagator(func, *meshName, mesh,
+                            plan && plan.getMesh() == *meshName ? plan
+                                                                : PlanAttr());
+      ok &= succeeded(propagator.run());
+    });
+    if (!ok)
+      signalPassFailure();
+  }
+};
+
+} // namespace
+} // namespace mp
