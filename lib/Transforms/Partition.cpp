@@ -205,6 +205,7 @@ void Partitioner::rescaleAverages(Operation *op, ShardingRuleOpInterface iface,
   auto scale = ScaleOp::create(builder, op->getLoc(), result,
                                builder.getF64FloatAttr(ratio));
   result.replaceAllUsesExcept(scale.getResult(), scale);
+  shardings[scale.getResult()] = shardings.lookup(result);
 }
 
 LogicalResult Partitioner::run() {
@@ -215,7 +216,12 @@ LogicalResult Partitioner::run() {
     if (ShardingAttr sharding = shardings.lookup(arg))
       arg.setType(getLocalType(arg.getType(), sharding, mesh));
 
-  for (Operation &op : llvm::make_early_inc_range(body)) {
+  // Only the ops of the global program are rewritten, not the ones the
+  // rewrite inserts.
+  SmallVector<Operation *> globalOps =
+      llvm::map_to_vector(body, [](Operation &op) { return &op; });
+  for (Operation *opPtr : globalOps) {
+    Operation &op = *opPtr;
     if (isa<AnnotateOp, ReshardOp>(op)) {
       Value input = op.getOperand(0);
       ShardingAttr target = shardings.lookup(op.getResult(0));

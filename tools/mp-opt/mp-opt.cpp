@@ -43,6 +43,7 @@ std::string expandShorthand(llvm::StringRef arg) {
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   mp::registerMPPasses();
+  mp::registerPipelines();
 
   mlir::DialectRegistry registry;
   registry.insert<mp::MPDialect, mlir::func::FuncDialect>();

@@ -15,6 +15,12 @@ namespace mp {
 #define GEN_PASS_REGISTRATION
 #include "mp/Transforms/Passes.h.inc"
 
+/// mp-spmd: propagation, partitioning and collective simplification.
+void buildSpmdPipeline(mlir::OpPassManager &pm);
+
+/// Registers the named pipelines with mp-opt.
+void registerPipelines();
+
 } // namespace mp
 
 #endif // MP_TRANSFORMS_PASSES_H

@@ -1,0 +1,50 @@
+// RUN: mp-opt %s -split-input-file --mp-spmd -verify-diagnostics
+
+mp.mesh @a = <tp = 2>
+mp.mesh @b = <tp = 2>
+// expected-note@+1 {{mesh @a used here}}
+func.func @two_meshes(%x: tensor<8x8xf32> {mp.sharding = #mp.sharding<@a, [[tp], []]>}) -> tensor<8x8xf32> {
+  // expected-error@+1 {{sharding on mesh @b in a function already sharded on mesh @a; use one mesh per function}}
+  %y = mp.annotate %x <@b, [[], [tp]]> : tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}
+
+// -----
+
+// A partial sum only comes out of a contraction: an annotation cannot ask
+// for one.
+mp.mesh @mesh = <tp = 2>
+func.func @make_partial(%x: tensor<8x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) -> tensor<8x8xf32> {
+  // expected-error@+1 {{cannot make a value partial over 'tp'; partial sums come from contractions}}
+  %y = mp.annotate %x <@mesh, [[], []], partial = [tp]> : tensor<8x8xf32>
+  %z = mp.relu %y : tensor<8x8xf32>
+  return %z : tensor<8x8xf32>
+}
+
+// -----
+
+mp.mesh @mesh = <tp = 2>
+func.func @unknown_axis(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  // expected-error@+1 {{'mp.annotate' op mesh @mesh has no axis 'dp'}}
+  %y = mp.annotate %x <@mesh, [[dp], []]> : tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}
+
+// -----
+
+mp.mesh @mesh = <tp = 3>
+func.func @uneven(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  // expected-error@+1 {{'mp.annotate' op dim 1 of size 8 does not split evenly over mesh axes [tp = 3] (3 shards); uneven sharding is not supported yet}}
+  %y = mp.annotate %x <@mesh, [[], [tp]]> : tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}
+
+// -----
+
+// An uneven split on an argument is rejected before any pass runs.
+mp.mesh @mesh = <tp = 4>
+// expected-error@+1 {{sharding of argument #1: dim 0 of size 6 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
+func.func @uneven_arg(%x: tensor<8x8xf32>, %w: tensor<6x8xf32> {mp.sharding = #mp.sharding<@mesh, [[tp], []]>}) -> tensor<8x6xf32> {
+  %y = mp.linear %x, %w : (tensor<8x8xf32>, tensor<6x8xf32>) -> tensor<8x6xf32>
+  return %y : tensor<8x6xf32>
+}
