@@ -73,7 +73,7 @@ FailureOr<int64_t> getStyledDim(ParallelStyleAttr style, StringRef key,
   switch (style.getKind()) {
   case ParallelStyleKind::colwise:
   case ParallelStyleKind::rowwise:
-    if (value.role != ModelRole::Param)
+    if (value.role != ModelRole::Param && value.role != ModelRole::State)
       return fail() << styleName << " shards the weight of a linear layer, "
                     << "so it applies to parameters only";
     if (rank == 2)
@@ -86,7 +86,7 @@ FailureOr<int64_t> getStyledDim(ParallelStyleAttr style, StringRef key,
                      "1), not rank "
                   << rank;
   case ParallelStyleKind::sequence_parallel: {
-    if (value.role == ModelRole::Param)
+    if (value.role == ModelRole::Param || value.role == ModelRole::State)
       return fail() << "sequence_parallel splits activations; it applies to "
                        "inputs, targets and outputs";
     int64_t dim = style.getDim() ? *style.getDim() : rank - 2;
@@ -107,7 +107,8 @@ getStorageSharding(PlanAttr plan, MeshAttr mesh, const ModelValue &value,
                    std::optional<NamedAttribute> entry, Location loc) {
   int64_t rank = value.type.getRank();
   SmallVector<SmallVector<StringRef>> dims(rank);
-  if (value.role == ModelRole::Param) {
+  // Optimizer state is laid out as its parameter (ZeRO).
+  if (value.role == ModelRole::Param || value.role == ModelRole::State) {
     if (entry) {
       FailureOr<int64_t> dim =
           getStyledDim(cast<ParallelStyleAttr>(entry->getValue()),

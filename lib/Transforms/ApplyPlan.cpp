@@ -92,8 +92,12 @@ LogicalResult ApplyPlanPass::placeFunction(
   bool ok = true;
   for (const ModelValue &value : getModelValues(func)) {
     Location loc = value.getLoc(func);
+    // Optimizer state `w1.exp_avg` follows the entry of its parameter `w1`.
+    StringRef planName = value.role == ModelRole::State
+                             ? value.name.getValue().rsplit('.').first
+                             : value.name.getValue();
     FailureOr<std::optional<NamedAttribute>> entry =
-        findPlanEntry(plan, value.name.getValue(), loc);
+        findPlanEntry(plan, planName, loc);
     if (failed(entry)) {
       ok = false;
       continue;

@@ -268,9 +268,10 @@ bool Propagator::grow(Operation *op) {
   ShardingRule rule = iface.getShardingRule();
   SmallVector<FactorChoice> choices = assignFactors(op, rule);
   bool changed = false;
-  for (auto [value, factors] :
-       llvm::zip_equal(op->getOperands(), rule.operandFactors))
-    changed |= growToward(value, factors, choices);
+  if (rule.pullsOperands)
+    for (auto [value, factors] :
+         llvm::zip_equal(op->getOperands(), rule.operandFactors))
+      changed |= growToward(value, factors, choices);
   for (auto [value, factors] :
        llvm::zip_equal(op->getResults(), rule.resultFactors))
     changed |= growToward(value, factors, choices);
@@ -311,6 +312,14 @@ void Propagator::reshardOperand(
   llvm::raw_string_ostream os(origin);
   llvm::interleaveComma(reasons, os);
   os << (reasons.empty() ? "" : " ") << "-> " << op->getName().getStringRef();
+  // Name the parameter an update or a use is about.
+  for (Value consumed : op->getOperands())
+    if (auto arg = dyn_cast<BlockArgument>(consumed))
+      if (auto name = func.getArgAttrOfType<StringAttr>(
+              arg.getArgNumber(), MPDialect::kParamAttrName)) {
+        os << " of '" << name.getValue() << "'";
+        break;
+      }
 
   OpBuilder builder(op);
   auto reshard = ReshardOp::create(builder, op->getLoc(), operand, target,

@@ -43,7 +43,11 @@ ShardingAttr getValueSharding(Value value) {
     return annotate.getSharding();
   if (auto reshard = dyn_cast<ReshardOp>(op))
     return reshard.getSharding();
-  return op->getAttrOfType<ShardingAttr>(MPDialect::kShardingAttrName);
+  Attribute attr = op->getAttr(MPDialect::kShardingAttrName);
+  if (auto shardings = dyn_cast_or_null<ArrayAttr>(attr))
+    return dyn_cast<ShardingAttr>(
+        shardings[cast<OpResult>(value).getResultNumber()]);
+  return dyn_cast_or_null<ShardingAttr>(attr);
 }
 
 void setValueSharding(Value value, ShardingAttr sharding) {
@@ -53,7 +57,19 @@ void setValueSharding(Value value, ShardingAttr sharding) {
                     sharding);
     return;
   }
-  value.getDefiningOp()->setAttr(MPDialect::kShardingAttrName, sharding);
+  Operation *op = value.getDefiningOp();
+  if (op->getNumResults() == 1) {
+    op->setAttr(MPDialect::kShardingAttrName, sharding);
+    return;
+  }
+  // Several results: one sharding each, in an array.
+  SmallVector<Attribute> shardings(op->getNumResults(), sharding);
+  if (auto existing =
+          op->getAttrOfType<ArrayAttr>(MPDialect::kShardingAttrName))
+    shardings.assign(existing.begin(), existing.end());
+  shardings[cast<OpResult>(value).getResultNumber()] = sharding;
+  op->setAttr(MPDialect::kShardingAttrName,
+              ArrayAttr::get(op->getContext(), shardings));
 }
 
 } // namespace mp

@@ -39,7 +39,7 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, s
 // CHECK-LABEL: func.func @ffn_sp
 // CHECK-SAME: (%[[X:.+]]: tensor<4x64xf32> {{[^}]*}}}, %[[W1:.+]]: tensor<64x64xf32> {{[^}]*}}}, %[[W2:.+]]: tensor<64x64xf32> {{[^}]*}}}, %[[W3:.+]]: tensor<64x64xf32> {{[^}]*}}})
 // CHECK-SAME: -> (tensor<4x64xf32> {mp.output = "out", mp.plan_entry = "out", mp.sharding = #mp.sharding<@mesh, {{\[}}[tensor_parallel], []]>})
-// CHECK-NEXT: %[[XG:.+]] = mp.all_gather %[[X]] on @mesh axes ["tensor_parallel"] dim 0 origin "'x' (sequence_parallel) -> mp.linear" : tensor<4x64xf32> -> tensor<8x64xf32>
+// CHECK-NEXT: %[[XG:.+]] = mp.all_gather %[[X]] on @mesh axes ["tensor_parallel"] dim 0 origin "'x' (sequence_parallel) -> mp.linear of 'w1'" : tensor<4x64xf32> -> tensor<8x64xf32>
 // CHECK-NEXT: %[[H1:.+]] = mp.linear %[[XG]], %[[W1]]
 // CHECK-NEXT: %[[A:.+]] = mp.silu %[[H1]]
 // CHECK-NEXT: %[[H3:.+]] = mp.linear %[[XG]], %[[W3]]

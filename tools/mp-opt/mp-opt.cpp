@@ -8,6 +8,7 @@
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -46,7 +47,8 @@ int main(int argc, char **argv) {
   mp::registerPipelines();
 
   mlir::DialectRegistry registry;
-  registry.insert<mp::MPDialect, mlir::func::FuncDialect>();
+  registry.insert<mp::MPDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect>();
 
   std::vector<std::string> expanded(argv, argv + argc);
   for (std::string &arg : expanded)

@@ -71,6 +71,74 @@ def Summary : Pass<"mp-summary", "::mlir::ModuleOp"> {
   ];
 }
 
+def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
+  let summary = "Builds the training step of a model";
+  let description = [{
+    For each model function (one with `mp.param` arguments whose first
+    result is the scalar loss), adds `@<name>_train_step`:
+
+    ```
+    (params..., state..., [step], batch...) -> (new params..., new state..., [step], loss)
+    ```
+
+    with GLOBAL shapes: the forward pass, the backward pass by reverse-mode
+    automatic differentiation (every op's vector-Jacobian rule, from
+    `AutodiffOpInterface`), optional global-norm gradient clipping, and the
+    optimizer update, with PyTorch's semantics:
+
+    * `sgd`: `torch.optim.SGD` (lr, momentum, dampening, weight decay,
+      nesterov); a `momentum_buffer` per parameter when momentum is not 0;
+    * `adamw`: `torch.optim.AdamW` (lr, betas, eps, decoupled weight decay,
+      bias correction); `exp_avg` and `exp_avg_sq` per parameter and a
+      `step` count.
+
+    State arguments are named `<param>.<state>` (`mp.state`) and take their
+    parameter's storage sharding, so under FSDP every rank updates only its
+    shard (ZeRO-3). New parameters and state are returned in the same
+    sharding, which is where the gradient synchronisation comes from: a
+    gradient is partial over the batch axis and over axes its parameter is
+    replicated on, and resharding it to storage is an all_reduce (DDP) or a
+    reduce_scatter (FSDP).
+
+    Loss convention: the step computes the gradient of the GLOBAL loss, the
+    loss of the unpartitioned model on the whole batch, so partitioning
+    never changes it. With a mean loss this is what PyTorch DDP/FSDP
+    compute (each rank's mean, averaged). With a sum loss (the seed's
+    `output.sum()`), PyTorch's averaging divides the gradient by the
+    data-parallel size; `pytorch-dp-average` reproduces that.
+
+    `max-grad-norm` clips by the global norm as `clip_grad_norm_` does; the
+    squared norm is a sum over every parameter's gradient, so in the
+    partitioned step each shard is counted once, over every axis.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "The model function (default: every model in the module)">,
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
+           "adamw or sgd">,
+    Option<"lr", "lr", "double", /*default=*/"1e-3", "Learning rate">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "AdamW beta2">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8", "AdamW epsilon">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.01",
+           "Weight decay (decoupled for AdamW; PyTorch's SGD default is 0)">,
+    Option<"momentum", "momentum", "double", /*default=*/"0",
+           "SGD momentum">,
+    Option<"dampening", "dampening", "double", /*default=*/"0",
+           "SGD dampening">,
+    Option<"nesterov", "nesterov", "bool", /*default=*/"false",
+           "SGD Nesterov momentum">,
+    Option<"maxGradNorm", "max-grad-norm", "double", /*default=*/"0",
+           "Clip gradients to this global norm (0: no clipping)">,
+    Option<"pytorchDpAverage", "pytorch-dp-average", "bool",
+           /*default=*/"false",
+           "Divide gradients by the data-parallel size, as PyTorch's "
+           "DDP/FSDP averaging of per-rank gradients does">,
+  ];
+  let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def PropagateSharding : Pass<"mp-propagate-sharding", "::mlir::ModuleOp"> {
   let summary = "Gives every value a sharding and inserts the reshards";
   let description = [{

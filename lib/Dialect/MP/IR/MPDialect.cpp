@@ -22,9 +22,9 @@ void MPDialect::initialize() {
 
 namespace {
 /// The role attributes that name a function argument.
-constexpr StringLiteral kRoleAttrNames[] = {MPDialect::kParamAttrName,
-                                            MPDialect::kInputAttrName,
-                                            MPDialect::kTargetAttrName};
+constexpr StringLiteral kRoleAttrNames[] = {
+    MPDialect::kParamAttrName, MPDialect::kInputAttrName,
+    MPDialect::kTargetAttrName, MPDialect::kStateAttrName};
 
 bool isRoleAttr(StringRef name) {
   return llvm::is_contained(kRoleAttrNames, name);
@@ -127,11 +127,20 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
                                                   NamedAttribute attr) {
   StringRef attrName = attr.getName().getValue();
   if (attrName == kShardingAttrName) {
-    if (op->getNumResults() != 1)
-      return op->emitError() << "'mp.sharding' on an op describes its single "
-                                "result; this op has "
-                             << op->getNumResults();
-    return verifyShardingFor(op, attr, op->getResult(0).getType(), "result");
+    if (op->getNumResults() == 1)
+      return verifyShardingFor(op, attr, op->getResult(0).getType(), "result");
+    auto shardings = dyn_cast<ArrayAttr>(attr.getValue());
+    if (!shardings || shardings.size() != op->getNumResults())
+      return op->emitError() << "'mp.sharding' on an op with "
+                             << op->getNumResults()
+                             << " results is an array of one sharding each";
+    for (auto [index, sharding] : llvm::enumerate(shardings))
+      if (failed(verifyShardingFor(
+              op, NamedAttribute(attr.getName(), sharding),
+              op->getResult(index).getType(),
+              ("result #" + Twine(index)).str())))
+        return failure();
+    return success();
   }
   if (attrName == kPartitionedAttrName) {
     if (!isa<FunctionOpInterface>(op) || !isa<UnitAttr>(attr.getValue()))

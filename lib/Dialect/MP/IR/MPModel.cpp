@@ -15,6 +15,8 @@ StringRef stringifyModelRole(ModelRole role) {
     return "input";
   case ModelRole::Target:
     return "target";
+  case ModelRole::State:
+    return "optimizer state";
   case ModelRole::Output:
     return "output";
   }
@@ -39,7 +41,8 @@ SmallVector<ModelValue> getModelValues(FunctionOpInterface func) {
   static constexpr std::pair<StringLiteral, ModelRole> kArgRoles[] = {
       {MPDialect::kParamAttrName, ModelRole::Param},
       {MPDialect::kInputAttrName, ModelRole::Input},
-      {MPDialect::kTargetAttrName, ModelRole::Target}};
+      {MPDialect::kTargetAttrName, ModelRole::Target},
+      {MPDialect::kStateAttrName, ModelRole::State}};
   SmallVector<ModelValue> values;
   ArrayRef<Type> argTypes = func.getArgumentTypes();
   for (unsigned i = 0, e = argTypes.size(); i < e; ++i)

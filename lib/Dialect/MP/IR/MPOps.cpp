@@ -281,3 +281,44 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
   results.push_back(getScalarType(input.getElementType()));
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Training ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult BroadcastOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (input.getElementType() != result.getElementType())
+    return emitOpError() << "cannot change the element type";
+  SmallVector<int64_t> kept;
+  llvm::SmallSet<int64_t, 4> seen;
+  for (int64_t dim : getDims())
+    if (dim < 0 || dim >= result.getRank() || !seen.insert(dim).second)
+      return emitOpError() << "dims must be distinct dims of the result, got "
+                           << dim;
+  for (auto [dim, extent] : llvm::enumerate(result.getShape()))
+    if (!seen.contains(dim))
+      kept.push_back(extent);
+  if (ArrayRef<int64_t>(kept) != input.getShape())
+    return emitOpError() << "input " << input
+                         << " must be the result without the broadcast dims";
+  return success();
+}
+
+LogicalResult CrossEntropyGradOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto target = cast<RankedTensorType>(getTarget().getType());
+  auto grad = cast<RankedTensorType>(getGrad().getType());
+  if (input.getRank() < 1 ||
+      target.getShape() != input.getShape().drop_back())
+    return emitOpError() << "target " << target
+                         << " must have the input's shape without its class "
+                            "dim";
+  if (grad.getRank() != 0 || grad.getElementType() != input.getElementType())
+    return emitOpError() << "grad must be a rank-0 tensor of the input's "
+                            "element type";
+  if (getResult().getType() != input)
+    return emitOpError() << "result must have the input's type";
+  return success();
+}

@@ -276,3 +276,90 @@ ShardingRule CrossEntropyOp::getShardingRule() {
 }
 
 } // namespace mp
+
+//===----------------------------------------------------------------------===//
+// Training ops
+//===----------------------------------------------------------------------===//
+
+namespace mp {
+
+ShardingRule StepOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
+// The repeated dims exist only in the result; splitting them makes each
+// rank materialize only its piece of the repetition.
+ShardingRule BroadcastOp::getShardingRule() {
+  RankedTensorType result = rankedType(getResult());
+  ShardingRule rule;
+  SmallVector<int64_t> in, out;
+  for (auto [dim, extent] : llvm::enumerate(result.getShape())) {
+    int64_t factor = rule.addFactor(extent, FactorKind::Parallel);
+    out.push_back(factor);
+    if (!llvm::is_contained(getDims(), static_cast<int64_t>(dim)))
+      in.push_back(factor);
+  }
+  rule.operandFactors = {in};
+  rule.resultFactors = {out};
+  rule.partial = PartialRule::Additive;
+  rule.linearOperands = {true};
+  return rule;
+}
+
+ShardingRule GeluGradOp::getShardingRule() {
+  ShardingRule rule = ShardingRule::getElementwise(
+      rankedType(getResult()), 2, PartialRule::Multilinear);
+  rule.linearOperands = {true, false};
+  return rule;
+}
+
+ShardingRule CrossEntropyGradOp::getShardingRule() {
+  RankedTensorType input = rankedType(getInput());
+  ShardingRule rule;
+  SmallVector<int64_t> samples;
+  for (int64_t extent : input.getShape().drop_back())
+    samples.push_back(rule.addFactor(extent, FactorKind::Parallel));
+  SmallVector<int64_t> logits(samples);
+  logits.push_back(
+      rule.addFactor(input.getShape().back(), FactorKind::Replicated));
+  rule.operandFactors = {logits, samples, {}};
+  rule.resultFactors = {logits};
+  rule.partial = PartialRule::Multilinear;
+  rule.linearOperands = {false, false, true};
+  return rule;
+}
+
+ShardingRule ClipCoefficientOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
+namespace {
+/// An optimizer update: every tensor operand and result shares one factor
+/// per dim, except rank-0 operands (the step count), which have none. The
+/// gradient must be whole (reduced) before the update.
+ShardingRule getOptimizerRule(Operation *op) {
+  auto type = cast<RankedTensorType>(op->getOperand(0).getType());
+  ShardingRule rule = ShardingRule::getElementwise(type, 0,
+                                                   PartialRule::NonLinear);
+  SmallVector<int64_t> dims = rule.resultFactors.front();
+  rule.resultFactors.assign(op->getNumResults(), dims);
+  for (Value operand : op->getOperands())
+    rule.operandFactors.push_back(
+        cast<RankedTensorType>(operand.getType()).getRank() == 0
+            ? SmallVector<int64_t>()
+            : dims);
+  rule.linearOperands.assign(op->getNumOperands(), false);
+  rule.pullsOperands = false;
+  return rule;
+}
+} // namespace
+
+ShardingRule SgdOp::getShardingRule() { return getOptimizerRule(*this); }
+ShardingRule SgdMomentumOp::getShardingRule() {
+  return getOptimizerRule(*this);
+}
+ShardingRule AdamWOp::getShardingRule() { return getOptimizerRule(*this); }
+
+} // namespace mp

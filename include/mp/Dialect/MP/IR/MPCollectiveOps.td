@@ -11,7 +11,8 @@
 
 def MP_ReshardOp : MP_Op<"reshard", [Pure, SameOperandsAndResultType,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "changes the sharding of a value (inserted by propagation)";
   let description = [{
     Returns its operand with the sharding `sharding`, where the operand has

@@ -35,6 +35,7 @@ def MP_Dialect : Dialect {
     | `mp.param`       | argument     | trainable parameter and its name          |
     | `mp.input`       | argument     | model input (batch data) and its name     |
     | `mp.target`      | argument     | loss target (batch data) and its name     |
+    | `mp.state`       | argument     | optimizer state (`w1.exp_avg`, `step`)    |
     | `mp.output`      | result       | named model output                        |
     | `mp.sharding`    | arg / result | storage sharding (`#mp.sharding`)         |
     | `mp.plan_entry`  | arg / result | the plan key that gave the sharding       |
@@ -56,6 +57,7 @@ def MP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kParamAttrName = "mp.param";
     static constexpr ::llvm::StringLiteral kInputAttrName = "mp.input";
     static constexpr ::llvm::StringLiteral kTargetAttrName = "mp.target";
+    static constexpr ::llvm::StringLiteral kStateAttrName = "mp.state";
     static constexpr ::llvm::StringLiteral kOutputAttrName = "mp.output";
     static constexpr ::llvm::StringLiteral kShardingAttrName = "mp.sharding";
     static constexpr ::llvm::StringLiteral kPlanEntryAttrName = "mp.plan_entry";

@@ -29,4 +29,30 @@ def MP_ShardingRuleOpInterface : OpInterface<"ShardingRuleOpInterface"> {
   ];
 }
 
+def MP_AutodiffOpInterface : OpInterface<"AutodiffOpInterface"> {
+  let cppNamespace = "::mp";
+  let description = [{
+    An op's vector-Jacobian product, for reverse-mode automatic
+    differentiation (`--mp-train-step`): given the gradients of the loss with
+    respect to the op's results, builds the ops that compute the gradients
+    with respect to its operands. The rule is written on GLOBAL shapes and in
+    terms of ops of the dialect, so the backward pass is sharded and
+    partitioned by the same rules as the forward pass.
+  }];
+  let methods = [
+    InterfaceMethod<
+      /*desc=*/[{
+        Builds, at the builder's insertion point, the gradients of the
+        operands from `resultGrads` (one per result). Appends one value per
+        operand to `operandGrads`, null for an operand with no gradient (an
+        integer target).
+      }],
+      /*retTy=*/"void",
+      /*methodName=*/"buildVJP",
+      /*args=*/(ins "::mlir::OpBuilder &":$builder,
+                    "::mlir::ValueRange":$resultGrads,
+                    "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>,
+  ];
+}
+
 #endif // MP_DIALECT_MP_IR_MPINTERFACES_TD

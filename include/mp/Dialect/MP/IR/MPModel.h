@@ -16,9 +16,9 @@
 
 namespace mp {
 
-enum class ModelRole { Param, Input, Target, Output };
+enum class ModelRole { Param, Input, Target, State, Output };
 
-/// "parameter", "input", "target" or "output".
+/// "parameter", "input", "target", "optimizer state" or "output".
 llvm::StringRef stringifyModelRole(ModelRole role);
 
 /// One named argument or result of a model function.

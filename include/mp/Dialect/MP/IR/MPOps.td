@@ -34,7 +34,8 @@ def MP_MeshOp : MP_Op<"mesh", [Symbol, HasParent<"::mlir::ModuleOp">]> {
 
 def MP_AnnotateOp : MP_Op<"annotate", [Pure, SameOperandsAndResultType,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "pins the sharding of a value";
   let description = [{
     Returns its operand unchanged and states the sharding the value must
@@ -66,7 +67,8 @@ def MP_AnnotateOp : MP_Op<"annotate", [Pure, SameOperandsAndResultType,
 //===----------------------------------------------------------------------===//
 
 def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "y = x · Wᵀ with PyTorch's [out, in] weight";
   let description = [{
     `torch.nn.functional.linear` without bias: `x` is `[..., in]` (any number
@@ -85,7 +87,8 @@ def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
 }
 
 def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "batched matrix product";
   let description = [{
     `torch.matmul` for operands of rank 2 or more: `lhs` is `[..., M, K]`,
@@ -109,7 +112,8 @@ def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
 
 class MP_BinaryOp<string mnemonic, string what>
     : MP_Op<mnemonic, [Pure, Elementwise, SameOperandsAndResultType,
-                       DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+                       DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "elementwise " # what;
   let description = [{
     Elementwise }] # what # [{ of two tensors of one type.
@@ -127,7 +131,8 @@ def MP_DivOp : MP_BinaryOp<"div", "quotient">;
 class MP_UnaryOp<string mnemonic, string what, list<Trait> traits = []>
     : MP_Op<mnemonic, !listconcat([Pure, Elementwise,
                                    SameOperandsAndResultType,
-                                   DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>], traits)> {
+                                   DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+                                   DeclareOpInterfaceMethods<MP_AutodiffOpInterface>], traits)> {
   let summary = what;
   let arguments = (ins MP_FloatTensor:$input);
   let results = (outs MP_FloatTensor:$result);
@@ -176,7 +181,8 @@ def MP_ScaleOp : MP_UnaryOp<"scale", "multiplication by a constant"> {
 
 class MP_ReductionOp<string mnemonic, string what>
     : MP_Op<mnemonic, [Pure, InferTypeOpAdaptor,
-                       DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+                       DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = what # " over all dims or the given ones";
   let description = [{
     The }] # what # [{ of the elements over `dims` (all dims when absent),
@@ -204,7 +210,8 @@ def MP_SumOp : MP_ReductionOp<"sum", "sum">;
 def MP_MeanOp : MP_ReductionOp<"mean", "mean">;
 
 def MP_ReshapeOp : MP_Op<"reshape", [Pure,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "reshape to a static shape with as many elements";
   let description = [{
     `torch.reshape` between static shapes of equal element count and element
@@ -221,7 +228,8 @@ def MP_ReshapeOp : MP_Op<"reshape", [Pure,
 }
 
 def MP_TransposeOp : MP_Op<"transpose", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "permute the dims";
   let description = [{
     `torch.permute`: result dim `i` is input dim `permutation[i]`.
@@ -243,7 +251,8 @@ def MP_TransposeOp : MP_Op<"transpose", [Pure, InferTypeOpAdaptor,
 //===----------------------------------------------------------------------===//
 
 def MP_MseLossOp : MP_Op<"mse_loss", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "mean squared error";
   let description = [{
     `torch.nn.functional.mse_loss`: the mean (default) or sum over all
@@ -264,7 +273,8 @@ def MP_MseLossOp : MP_Op<"mse_loss", [Pure, InferTypeOpAdaptor,
 }
 
 def MP_CrossEntropyOp : MP_Op<"cross_entropy", [Pure, InferTypeOpAdaptor,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "softmax cross entropy with integer class targets";
   let description = [{
     `torch.nn.functional.cross_entropy` with class-index targets: `input` is
@@ -286,5 +296,6 @@ def MP_CrossEntropyOp : MP_Op<"cross_entropy", [Pure, InferTypeOpAdaptor,
 }
 
 include "mp/Dialect/MP/IR/MPCollectiveOps.td"
+include "mp/Dialect/MP/IR/MPTrainingOps.td"
 
 #endif // MP_DIALECT_MP_IR_MPOPS_TD

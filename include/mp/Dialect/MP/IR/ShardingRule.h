@@ -44,6 +44,12 @@ struct ShardingRule {
   /// The reductions average (mean) rather than sum: a split reduction factor
   /// leaves each rank its local mean, to be scaled by local/global extent.
   bool averages = false;
+  /// The op's operand layouts are requirements at the op only, never pulled
+  /// into the operands' producers. An optimizer update wants its gradient in
+  /// the parameter's storage layout, but the gradient is best computed in the
+  /// layout the parameter is used with, as partial sums, and reduced into
+  /// storage afterwards (ZeRO's reduce_scatter).
+  bool pullsOperands = true;
 
   int64_t getNumFactors() const { return factorSizes.size(); }
   int64_t addFactor(int64_t size, FactorKind kind) {

@@ -1,0 +1,168 @@
+//===- MPTrainingOps.td - ops the training step is built of -*- tablegen -*-===//
+//
+// Included by MPOps.td: the pieces of vector-Jacobian products that the
+// model ops cannot express, and the fused optimizer updates.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_DIALECT_MP_IR_MPTRAININGOPS_TD
+#define MP_DIALECT_MP_IR_MPTRAININGOPS_TD
+
+def MP_StepOp : MP_UnaryOp<"step", "elementwise Heaviside step"> {
+  let description = [{
+    1 where the input is positive, 0 elsewhere: the derivative of `relu`.
+    Its own gradient is zero.
+  }];
+}
+
+def MP_BroadcastOp : MP_Op<"broadcast", [Pure,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "repeats a tensor along new dims (the adjoint of sum)";
+  let description = [{
+    Inserts the dims `dims` of the result, along which the input is
+    repeated: the result with `dims` removed is the input. The gradient of
+    `mp.sum` over `dims`.
+
+    ```mlir
+    %b = mp.broadcast %s dims [0] : tensor<64xf32> -> tensor<8x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, DenseI64ArrayAttr:$dims);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `dims` $dims attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def MP_GeluGradOp : MP_Op<"gelu_grad", [Pure, Elementwise,
+    SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradient of gelu: dy · gelu'(x)";
+  let description = [{
+    `grad · gelu'(input)`, with the exact or (`tanh`) approximated GELU.
+  }];
+  let arguments = (ins MP_FloatTensor:$grad, MP_FloatTensor:$input,
+                       UnitAttr:$approximate_tanh);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $input (`tanh` $approximate_tanh^)? attr-dict `:` type($result)
+  }];
+}
+
+def MP_CrossEntropyGradOp : MP_Op<"cross_entropy_grad", [Pure,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradient of cross_entropy with respect to its logits";
+  let description = [{
+    `grad · scale · (softmax(input) - onehot(target))`, where `grad` is the
+    rank-0 gradient of the loss and `scale` is 1 for a sum reduction and
+    1/(number of samples of the GLOBAL batch) for a mean, so that the op is
+    right on any piece of the batch.
+
+    ```mlir
+    %dx = mp.cross_entropy_grad %logits, %labels, %dl scale 1.250000e-01 : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_IndexTensor:$target,
+                       MP_FloatTensor:$grad, F64Attr:$scale);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $target `,` $grad `scale` $scale attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MP_ClipCoefficientOp : MP_Op<"clip_coefficient", [Pure,
+    SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the factor of global-norm gradient clipping";
+  let description = [{
+    From the squared global norm of the gradients, PyTorch's
+    `clip_grad_norm_` factor: `min(1, max_norm / (sqrt(squared_norm) +
+    1e-6))`.
+
+    ```mlir
+    %c = mp.clip_coefficient %sq max_norm 1.000000e+00 : tensor<f32>
+    ```
+  }];
+  let arguments = (ins 0DTensorOf<[F16, BF16, F32, F64]>:$squared_norm,
+                       F64Attr:$max_norm);
+  let results = (outs 0DTensorOf<[F16, BF16, F32, F64]>:$result);
+  let assemblyFormat = [{
+    $squared_norm `max_norm` $max_norm attr-dict `:` type($result)
+  }];
+}
+
+class MP_OptimizerOp<string mnemonic, list<Trait> traits = []>
+    : MP_Op<mnemonic, !listconcat([Pure, AllTypesMatch<["param", "grad"]>,
+        DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>], traits)>;
+
+def MP_SgdOp : MP_OptimizerOp<"sgd", [AllTypesMatch<["param", "new_param"]>]> {
+  let summary = "a plain SGD update";
+  let description = [{
+    `torch.optim.SGD` without momentum, elementwise on one parameter (or on
+    one rank's shard of it): `g = grad + weight_decay · param`,
+    `new_param = param - lr · g`.
+  }];
+  let arguments = (ins MP_FloatTensor:$param, MP_FloatTensor:$grad,
+                       F64Attr:$lr, F64Attr:$weight_decay);
+  let results = (outs MP_FloatTensor:$new_param);
+  let assemblyFormat = [{
+    $param `,` $grad attr-dict `:` type($param)
+  }];
+}
+
+def MP_SgdMomentumOp : MP_OptimizerOp<"sgd_momentum", [
+    AllTypesMatch<["param", "momentum_buffer", "new_param",
+                   "new_momentum_buffer"]>]> {
+  let summary = "an SGD update with momentum";
+  let description = [{
+    `torch.optim.SGD` with momentum, elementwise: `g = grad + weight_decay ·
+    param`, `buf = momentum · buf + (1 - dampening) · g` (a zero buffer on
+    the first step gives PyTorch's `buf = g` when dampening is 0), then
+    `g = g + momentum · buf` with `nesterov`, else `g = buf`, and
+    `new_param = param - lr · g`.
+  }];
+  let arguments = (ins MP_FloatTensor:$param, MP_FloatTensor:$grad,
+                       MP_FloatTensor:$momentum_buffer, F64Attr:$lr,
+                       F64Attr:$momentum, F64Attr:$dampening,
+                       F64Attr:$weight_decay, UnitAttr:$nesterov);
+  let results = (outs MP_FloatTensor:$new_param,
+                      MP_FloatTensor:$new_momentum_buffer);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $momentum_buffer attr-dict `:` type($param)
+  }];
+}
+
+def MP_AdamWOp : MP_OptimizerOp<"adamw", [
+    AllTypesMatch<["param", "exp_avg", "exp_avg_sq", "new_param",
+                   "new_exp_avg", "new_exp_avg_sq"]>]> {
+  let summary = "a fused AdamW update";
+  let description = [{
+    `torch.optim.AdamW`, elementwise, at step `step` (a rank-0 tensor holding
+    t = 1, 2, ...):
+
+    ```
+    param   = param · (1 - lr · weight_decay)
+    m       = beta1 · m + (1 - beta1) · grad
+    v       = beta2 · v + (1 - beta2) · grad²
+    denom   = sqrt(v) / sqrt(1 - beta2^t) + eps
+    param   = param - lr / (1 - beta1^t) · m / denom
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$param, MP_FloatTensor:$grad,
+                       MP_FloatTensor:$exp_avg, MP_FloatTensor:$exp_avg_sq,
+                       0DTensorOf<[F32, F64]>:$step, F64Attr:$lr,
+                       F64Attr:$beta1, F64Attr:$beta2, F64Attr:$eps,
+                       F64Attr:$weight_decay);
+  let results = (outs MP_FloatTensor:$new_param, MP_FloatTensor:$new_exp_avg,
+                      MP_FloatTensor:$new_exp_avg_sq);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $step attr-dict `:`
+    type($param) `,` type($step)
+  }];
+}
+
+#endif // MP_DIALECT_MP_IR_MPTRAININGOPS_TD

@@ -1,0 +1,257 @@
+//===- VJPRules.cpp - every op's vector-Jacobian product ------------------===//
+//
+// Reverse-mode rules, written on global shapes with ops of the dialect so
+// that the backward pass is sharded by the same rules as the forward pass.
+// Constants that depend on sizes (1/N of a mean) use GLOBAL sizes: the
+// partitioned program then computes the same values on any piece.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+
+namespace mp {
+namespace {
+
+RankedTensorType rankedType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+/// Swaps the last two dims.
+Value transposeLast2(OpBuilder &b, Location loc, Value value) {
+  int64_t rank = rankedType(value).getRank();
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  std::swap(perm[rank - 1], perm[rank - 2]);
+  return TransposeOp::create(b, loc, value, b.getDenseI64ArrayAttr(perm));
+}
+
+/// Collapses all but the last dim: [a, b, ..., n] -> [a·b·..., n].
+Value flattenLeading(OpBuilder &b, Location loc, Value value) {
+  RankedTensorType type = rankedType(value);
+  if (type.getRank() == 2)
+    return value;
+  int64_t rows = 1;
+  for (int64_t extent : type.getShape().drop_back())
+    rows *= extent;
+  auto flat = RankedTensorType::get({rows, type.getShape().back()},
+                                    type.getElementType());
+  return ReshapeOp::create(b, loc, flat, value);
+}
+
+/// Repeats `value` along `dims` up to `type`.
+Value broadcastTo(OpBuilder &b, Location loc, Value value,
+                  RankedTensorType type, ArrayRef<int64_t> dims) {
+  if (dims.empty())
+    return value;
+  return BroadcastOp::create(b, loc, type, value,
+                             b.getDenseI64ArrayAttr(dims));
+}
+
+SmallVector<int64_t> allDims(RankedTensorType type) {
+  return llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+}
+
+/// The number of elements over `dims` of `type`.
+int64_t countOver(RankedTensorType type, ArrayRef<int64_t> dims) {
+  int64_t count = 1;
+  for (int64_t dim : dims)
+    count *= type.getDimSize(dim);
+  return count;
+}
+
+Value scaleBy(OpBuilder &b, Location loc, Value value, double factor) {
+  if (factor == 1.0)
+    return value;
+  return ScaleOp::create(b, loc, value, b.getF64FloatAttr(factor));
+}
+} // namespace
+
+void AnnotateOp::buildVJP(OpBuilder &, ValueRange grads,
+                          SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(grads[0]);
+}
+
+void ReshardOp::buildVJP(OpBuilder &, ValueRange grads,
+                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(grads[0]);
+}
+
+// y = x·Wᵀ: dx = dy·W, dW = dyᵀ·x summed over the batch dims.
+void LinearOp::buildVJP(OpBuilder &b, ValueRange grads,
+                        SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value dy = grads[0];
+  Value weightT = transposeLast2(b, loc, getWeight());
+  operandGrads.push_back(LinearOp::create(b, loc, dy, weightT));
+  Value dyT = transposeLast2(b, loc, flattenLeading(b, loc, dy));
+  operandGrads.push_back(
+      MatmulOp::create(b, loc, dyT, flattenLeading(b, loc, getInput())));
+}
+
+// C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).
+void MatmulOp::buildVJP(OpBuilder &b, ValueRange grads,
+                        SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value dc = grads[0];
+  operandGrads.push_back(
+      MatmulOp::create(b, loc, dc, transposeLast2(b, loc, getRhs())));
+  if (rankedType(getRhs()).getRank() == 2 &&
+      rankedType(getLhs()).getRank() > 2) {
+    Value lhsT = transposeLast2(b, loc, flattenLeading(b, loc, getLhs()));
+    operandGrads.push_back(
+        MatmulOp::create(b, loc, lhsT, flattenLeading(b, loc, dc)));
+    return;
+  }
+  operandGrads.push_back(
+      MatmulOp::create(b, loc, transposeLast2(b, loc, getLhs()), dc));
+}
+
+void AddOp::buildVJP(OpBuilder &, ValueRange grads,
+                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.append({grads[0], grads[0]});
+}
+
+void SubOp::buildVJP(OpBuilder &b, ValueRange grads,
+                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.append({grads[0], NegOp::create(b, getLoc(), grads[0])});
+}
+
+void MulOp::buildVJP(OpBuilder &b, ValueRange grads,
+                     SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  operandGrads.append({MulOp::create(b, loc, grads[0], getRhs()),
+                       MulOp::create(b, loc, grads[0], getLhs())});
+}
+
+// q = a/b: da = dq/b, db = -dq·q/b.
+void DivOp::buildVJP(OpBuilder &b, ValueRange grads,
+                     SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value da = DivOp::create(b, loc, grads[0], getRhs());
+  Value db = NegOp::create(b, loc, MulOp::create(b, loc, da, getResult()));
+  operandGrads.append({da, db});
+}
+
+void NegOp::buildVJP(OpBuilder &b, ValueRange grads,
+                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(NegOp::create(b, getLoc(), grads[0]));
+}
+
+void ScaleOp::buildVJP(OpBuilder &b, ValueRange grads,
+                       SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      ScaleOp::create(b, getLoc(), grads[0], getFactorAttr()));
+}
+
+void ExpOp::buildVJP(OpBuilder &b, ValueRange grads,
+                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(MulOp::create(b, getLoc(), grads[0], getResult()));
+}
+
+void ReluOp::buildVJP(OpBuilder &b, ValueRange grads,
+                      SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  operandGrads.push_back(
+      MulOp::create(b, loc, grads[0], StepOp::create(b, loc, getInput())));
+}
+
+void StepOp::buildVJP(OpBuilder &, ValueRange,
+                      SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(Value());
+}
+
+// s' = s - s².
+void SigmoidOp::buildVJP(OpBuilder &b, ValueRange grads,
+                         SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value s = getResult();
+  Value ds = SubOp::create(b, loc, s, MulOp::create(b, loc, s, s));
+  operandGrads.push_back(MulOp::create(b, loc, grads[0], ds));
+}
+
+// y = x·s(x): y' = s + y - y·s.
+void SiluOp::buildVJP(OpBuilder &b, ValueRange grads,
+                      SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value s = SigmoidOp::create(b, loc, getInput());
+  Value y = getResult();
+  Value dy = AddOp::create(
+      b, loc, s, SubOp::create(b, loc, y, MulOp::create(b, loc, y, s)));
+  operandGrads.push_back(MulOp::create(b, loc, grads[0], dy));
+}
+
+void GeluOp::buildVJP(OpBuilder &b, ValueRange grads,
+                      SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(GeluGradOp::create(b, getLoc(), grads[0], getInput(),
+                                            getApproximateTanhAttr()));
+}
+
+void SumOp::buildVJP(OpBuilder &b, ValueRange grads,
+                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(broadcastTo(b, getLoc(), grads[0],
+                                     rankedType(getInput()),
+                                     getReducedDims()));
+}
+
+void MeanOp::buildVJP(OpBuilder &b, ValueRange grads,
+                      SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  RankedTensorType type = rankedType(getInput());
+  SmallVector<int64_t> dims = getReducedDims();
+  Value spread = broadcastTo(b, loc, grads[0], type, dims);
+  operandGrads.push_back(
+      scaleBy(b, loc, spread, 1.0 / double(countOver(type, dims))));
+}
+
+void ReshapeOp::buildVJP(OpBuilder &b, ValueRange grads,
+                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      ReshapeOp::create(b, getLoc(), getInput().getType(), grads[0]));
+}
+
+void TransposeOp::buildVJP(OpBuilder &b, ValueRange grads,
+                           SmallVectorImpl<Value> &operandGrads) {
+  ArrayRef<int64_t> perm = getPermutation();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [to, from] : llvm::enumerate(perm))
+    inverse[from] = to;
+  operandGrads.push_back(TransposeOp::create(b, getLoc(), grads[0],
+                                             b.getDenseI64ArrayAttr(inverse)));
+}
+
+void BroadcastOp::buildVJP(OpBuilder &b, ValueRange grads,
+                           SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      SumOp::create(b, getLoc(), grads[0], getDimsAttr()));
+}
+
+// l = Σ(a-b)² (/N): da = 2(a-b)·dl (/N), db = -da.
+void MseLossOp::buildVJP(OpBuilder &b, ValueRange grads,
+                         SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  RankedTensorType type = rankedType(getInput());
+  Value diff = SubOp::create(b, loc, getInput(), getTarget());
+  Value spread = broadcastTo(b, loc, grads[0], type, allDims(type));
+  double factor = 2.0;
+  if (getReduction() == Reduction::mean)
+    factor /= double(type.getNumElements());
+  Value da = scaleBy(b, loc, MulOp::create(b, loc, spread, diff), factor);
+  operandGrads.append({da, NegOp::create(b, loc, da)});
+}
+
+void CrossEntropyOp::buildVJP(OpBuilder &b, ValueRange grads,
+                              SmallVectorImpl<Value> &operandGrads) {
+  RankedTensorType type = rankedType(getInput());
+  double scale = 1.0;
+  if (getReduction() == Reduction::mean)
+    scale /= double(type.getNumElements() / type.getShape().back());
+  operandGrads.push_back(CrossEntropyGradOp::create(
+      b, getLoc(), type, getInput(), getTarget(), grads[0],
+      b.getF64FloatAttr(scale)));
+  operandGrads.push_back(Value());
+}
+
+} // namespace mp

@@ -1,0 +1,359 @@
+//===- TrainStep.cpp - build the training step of a model -----------------===//
+//
+// From a model function whose first result is the scalar loss, builds
+//
+//   @<model>_train_step(params..., optimizer state..., [step], batch...)
+//       -> (new params..., new state..., [step + 1], loss)
+//
+// on GLOBAL shapes: the forward pass (a copy of the model), the backward
+// pass by reverse-mode automatic differentiation (each op's VJP rule, from
+// AutodiffOpInterface), optional global-norm clipping, and the optimizer
+// update. The step is then sharded and partitioned like any other function;
+// the gradient synchronisation falls out of the shardings (a gradient is
+// partial over the axes its parameter is replicated on or the batch is
+// split on, and is reduced into the parameter's storage sharding).
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Transforms/Passes.h"
+
+#include "mp/Dialect/MP/IR/MPModel.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/DenseSet.h"
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_TRAINSTEP
+#include "mp/Transforms/Passes.h.inc"
+
+namespace {
+
+Value getSplat(OpBuilder &b, Location loc, RankedTensorType type,
+               double value) {
+  auto element = cast<FloatType>(type.getElementType());
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, FloatAttr::get(element, value)));
+}
+
+struct TrainStepPass : impl::TrainStepBase<TrainStepPass> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  LogicalResult checkOptions(Location loc);
+  FailureOr<func::FuncOp> buildStep(func::FuncOp model, SymbolTable &symbols);
+  /// The state each parameter carries for the optimizer.
+  SmallVector<StringRef> getStateNames() const {
+    if (optimizer == "adamw")
+      return {"exp_avg", "exp_avg_sq"};
+    if (momentum != 0.0)
+      return {"momentum_buffer"};
+    return {};
+  }
+  /// The data-parallel size PyTorch divides summed gradients by.
+  int64_t getDataParallelSize(func::FuncOp model);
+};
+
+LogicalResult TrainStepPass::checkOptions(Location loc) {
+  if (optimizer != "adamw" && optimizer != "sgd")
+    return emitError(loc) << "unknown optimizer '" << optimizer
+                          << "'; expected adamw or sgd";
+  if (lr < 0 || weightDecay < 0 || eps < 0 || maxGradNorm < 0)
+    return emitError(loc) << "lr, weight-decay, eps and max-grad-norm must "
+                             "not be negative";
+  if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1)
+    return emitError(loc) << "beta1 and beta2 must be in [0, 1)";
+  if (nesterov && (momentum <= 0 || dampening != 0))
+    return emitError(loc)
+           << "nesterov needs a positive momentum and zero dampening";
+  return success();
+}
+
+int64_t TrainStepPass::getDataParallelSize(func::FuncOp model) {
+  auto module = model->getParentOfType<ModuleOp>();
+  auto plan = module->getAttrOfType<PlanAttr>(MPDialect::kPlanAttrName);
+  if (!plan || !plan.getEffectiveBatchAxis())
+    return 1;
+  auto mesh = SymbolTable::lookupNearestSymbolFrom<MeshOp>(module,
+                                                           plan.getMesh());
+  return mesh ? mesh.getMesh().getAxisSize(
+                    plan.getEffectiveBatchAxis().getValue())
+              : 1;
+}
+
+FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
+                                                 SymbolTable &symbols) {
+  MLIRContext *ctx = &getContext();
+  Location loc = model.getLoc();
+  if (model.getNumResults() == 0 ||
+      !isa<RankedTensorType>(model.getResultTypes()[0]) ||
+      cast<RankedTensorType>(model.getResultTypes()[0]).getRank() != 0 ||
+      !isa<FloatType>(
+          cast<RankedTensorType>(model.getResultTypes()[0]).getElementType()))
+    return model.emitError()
+           << "the training step needs the model's first result to be the "
+              "scalar loss (a rank-0 float tensor), got "
+           << model.getFunctionType();
+  if (!model.getBody().hasOneBlock())
+    return model.emitError() << "the training step needs a single-block model";
+
+  SmallVector<ModelValue> params, batch;
+  for (const ModelValue &value : getModelValues(model)) {
+    if (value.role == ModelRole::Param)
+      params.push_back(value);
+    else if (!value.isResult())
+      batch.push_back(value);
+  }
+  for (BlockArgument arg : model.getArguments())
+    if (llvm::none_of(getModelValues(model), [&](const ModelValue &v) {
+          return !v.isResult() && v.index == arg.getArgNumber();
+        }))
+      return emitError(arg.getLoc())
+             << "argument #" << arg.getArgNumber()
+             << " has no role; name it mp.param, mp.input or mp.target";
+
+  // The signature: parameters, their state, the step count, the batch.
+  SmallVector<StringRef> stateNames = getStateNames();
+  bool countsSteps = optimizer == "adamw";
+  SmallVector<Type> argTypes, resultTypes;
+  SmallVector<DictionaryAttr> argAttrs, resultAttrs;
+  Builder builder(ctx);
+  auto named = [&](StringRef role, StringRef name,
+                   ArrayRef<NamedAttribute> extra = {}) {
+    SmallVector<NamedAttribute> attrs{builder.getNamedAttr(
+        role, builder.getStringAttr(name))};
+    llvm::append_range(attrs, extra);
+    return builder.getDictionaryAttr(attrs);
+  };
+  auto storageAttrs = [&](const ModelValue &param) {
+    SmallVector<NamedAttribute> attrs;
+    for (StringRef attrName :
+         {MPDialect::kShardingAttrName, MPDialect::kPlanEntryAttrName})
+      if (Attribute attr = model.getArgAttr(param.index, attrName))
+        attrs.push_back(builder.getNamedAttr(attrName, attr));
+    return attrs;
+  };
+  for (const ModelValue &param : params) {
+    argTypes.push_back(param.type);
+    argAttrs.push_back(model.getArgAttrDict(param.index));
+  }
+  for (const ModelValue &param : params)
+    for (StringRef state : stateNames) {
+      argTypes.push_back(param.type);
+      argAttrs.push_back(named(MPDialect::kStateAttrName,
+                               (param.name.getValue() + "." + state).str(),
+                               storageAttrs(param)));
+    }
+  auto scalarType = RankedTensorType::get({}, builder.getF32Type());
+  if (countsSteps) {
+    argTypes.push_back(scalarType);
+    argAttrs.push_back(named(MPDialect::kStateAttrName, "step"));
+  }
+  for (const ModelValue &value : batch) {
+    argTypes.push_back(value.type);
+    argAttrs.push_back(model.getArgAttrDict(value.index));
+  }
+  resultTypes.append(argTypes.begin(),
+                     argTypes.begin() + params.size() * (1 + stateNames.size()) +
+                         (countsSteps ? 1 : 0));
+  for (const ModelValue &param : params)
+    resultAttrs.push_back(named(MPDialect::kOutputAttrName,
+                                param.name.getValue(), storageAttrs(param)));
+  for (const ModelValue &param : params)
+    for (StringRef state : stateNames)
+      resultAttrs.push_back(
+          named(MPDialect::kOutputAttrName,
+                (param.name.getValue() + "." + state).str(),
+                storageAttrs(param)));
+  if (countsSteps)
+    resultAttrs.push_back(named(MPDialect::kOutputAttrName, "step"));
+  resultTypes.push_back(model.getResultTypes()[0]);
+  resultAttrs.push_back(named(MPDialect::kOutputAttrName, "loss"));
+
+  OpBuilder b(ctx);
+  b.setInsertionPointAfter(model);
+  auto step = func::FuncOp::create(
+      b, loc, (model.getName() + "_train_step").str(),
+      FunctionType::get(ctx, argTypes, resultTypes));
+  step.setAllArgAttrs(argAttrs);
+  step.setAllResultAttrs(resultAttrs);
+  Block *body = step.addEntryBlock();
+  b.setInsertionPointToStart(body);
+
+  // Forward: the model's body on the step's arguments.
+  IRMapping mapping;
+  unsigned next = 0;
+  for (const ModelValue &param : params)
+    mapping.map(model.getArgument(param.index), body->getArgument(next++));
+  next += params.size() * stateNames.size();
+  Value stepCount = countsSteps ? body->getArgument(next++) : Value();
+  for (const ModelValue &value : batch)
+    mapping.map(model.getArgument(value.index), body->getArgument(next++));
+  SmallVector<Operation *> forward;
+  for (Operation &op : model.getBody().front().without_terminator())
+    forward.push_back(b.clone(op, mapping));
+  Value loss =
+      mapping.lookup(model.getBody().front().getTerminator()->getOperand(0));
+
+  // Backward: which values depend on a parameter, then their adjoints in
+  // reverse program order.
+  llvm::DenseSet<Value> needsGrad;
+  for (unsigned i = 0; i < params.size(); ++i)
+    needsGrad.insert(body->getArgument(i));
+  for (Operation *op : forward)
+    if (llvm::any_of(op->getOperands(),
+                     [&](Value v) { return needsGrad.contains(v); }))
+      needsGrad.insert(op->result_begin(), op->result_end());
+
+  llvm::DenseMap<Value, Value> adjoints;
+  auto accumulate = [&](Value value, Value grad) {
+    if (!grad || !needsGrad.contains(value))
+      return;
+    Value &adjoint = adjoints[value];
+    adjoint = adjoint ? AddOp::create(b, loc, adjoint, grad).getResult() : grad;
+  };
+  // PyTorch's data parallelism averages the per-rank gradients of local
+  // losses: for a sum loss that is the global gradient / dp size.
+  double seed = pytorchDpAverage ? 1.0 / double(getDataParallelSize(model))
+                                 : 1.0;
+  accumulate(loss, getSplat(b, loc, cast<RankedTensorType>(loss.getType()),
+                            seed));
+  for (Operation *op : llvm::reverse(forward)) {
+    if (llvm::none_of(op->getResults(),
+                      [&](Value v) { return adjoints.count(v); }))
+      continue;
+    auto iface = dyn_cast<AutodiffOpInterface>(op);
+    if (!iface) {
+      InFlightDiagnostic diag = emitError(op->getLoc())
+                                << "cannot differentiate '" << op->getName()
+                                << "': it has no vector-Jacobian rule";
+      step.erase();
+      return diag;
+    }
+    SmallVector<Value> resultGrads;
+    for (Value result : op->getResults()) {
+      Value grad = adjoints.lookup(result);
+      resultGrads.push_back(
+          grad ? grad
+               : getSplat(b, loc, cast<RankedTensorType>(result.getType()), 0));
+    }
+    SmallVector<Value> operandGrads;
+    iface.buildVJP(b, resultGrads, operandGrads);
+    for (auto [operand, grad] : llvm::zip_equal(op->getOperands(), operandGrads))
+      accumulate(operand, grad);
+  }
+  SmallVector<Value> grads;
+  for (unsigned i = 0; i < params.size(); ++i) {
+    Value grad = adjoints.lookup(body->getArgument(i));
+    grads.push_back(grad ? grad : getSplat(b, loc, params[i].type, 0));
+  }
+
+  // Global-norm clipping, as torch.nn.utils.clip_grad_norm_.
+  if (maxGradNorm > 0) {
+    Value squaredNorm;
+    for (Value grad : grads) {
+      Value squares = SumOp::create(b, loc, MulOp::create(b, loc, grad, grad),
+                                    DenseI64ArrayAttr());
+      if (squares.getType() != scalarType) {
+        step.erase();
+        return model.emitError() << "gradient clipping needs f32 parameters";
+      }
+      squaredNorm = squaredNorm ? AddOp::create(b, loc, squaredNorm, squares)
+                                      .getResult()
+                                : squares;
+    }
+    Value coefficient = ClipCoefficientOp::create(
+        b, loc, squaredNorm, b.getF64FloatAttr(maxGradNorm));
+    for (Value &grad : grads) {
+      auto type = cast<RankedTensorType>(grad.getType());
+      SmallVector<int64_t> dims =
+          llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+      Value spread = dims.empty() ? coefficient
+                                  : BroadcastOp::create(
+                                        b, loc, type, coefficient,
+                                        b.getDenseI64ArrayAttr(dims))
+                                        .getResult();
+      grad = MulOp::create(b, loc, grad, spread);
+    }
+  }
+
+  // The update.
+  SmallVector<Value> newParams, newStates;
+  Value newStep;
+  if (countsSteps)
+    newStep = AddOp::create(b, loc, stepCount,
+                            getSplat(b, loc, scalarType, 1.0));
+  for (unsigned i = 0; i < params.size(); ++i) {
+    Value param = body->getArgument(i);
+    auto stateArg = [&](unsigned k) {
+      return body->getArgument(params.size() + i * stateNames.size() + k);
+    };
+    if (optimizer == "adamw") {
+      auto update = AdamWOp::create(
+          b, loc, param, grads[i], stateArg(0), stateArg(1), newStep,
+          b.getF64FloatAttr(lr), b.getF64FloatAttr(beta1),
+          b.getF64FloatAttr(beta2), b.getF64FloatAttr(eps),
+          b.getF64FloatAttr(weightDecay));
+      newParams.push_back(update.getNewParam());
+      newStates.append({update.getNewExpAvg(), update.getNewExpAvgSq()});
+    } else if (momentum != 0.0) {
+      auto update = SgdMomentumOp::create(
+          b, loc, param, grads[i], stateArg(0), b.getF64FloatAttr(lr),
+          b.getF64FloatAttr(momentum), b.getF64FloatAttr(dampening),
+          b.getF64FloatAttr(weightDecay), nesterov ? b.getUnitAttr() : nullptr);
+      newParams.push_back(update.getNewParam());
+      newStates.push_back(update.getNewMomentumBuffer());
+    } else {
+      newParams.push_back(SgdOp::create(b, loc, param, grads[i],
+                                        b.getF64FloatAttr(lr),
+                                        b.getF64FloatAttr(weightDecay)));
+    }
+  }
+  SmallVector<Value> results(newParams);
+  llvm::append_range(results, newStates);
+  if (countsSteps)
+    results.push_back(newStep);
+  results.push_back(loss);
+  func::ReturnOp::create(b, loc, results);
+
+  // VJPs also build gradients nobody needs (of the batch); drop them.
+  IRRewriter rewriter(ctx);
+  (void)runRegionDCE(rewriter, step.getBody());
+  symbols.insert(step);
+  return step;
+}
+
+void TrainStepPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  if (failed(checkOptions(module.getLoc())))
+    return signalPassFailure();
+  SymbolTable symbols(module);
+  SmallVector<func::FuncOp> models;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (!func.isExternal() &&
+        llvm::any_of(getModelValues(func), [](const ModelValue &v) {
+          return v.role == ModelRole::Param;
+        }) &&
+        (entry.empty() || func.getName() == entry))
+      models.push_back(func);
+  if (models.empty()) {
+    module.emitError() << "no model to train: a function with mp.param "
+                          "arguments"
+                       << (entry.empty() ? "" : " named '" + entry + "'");
+    return signalPassFailure();
+  }
+  for (func::FuncOp model : models)
+    if (failed(buildStep(model, symbols)))
+      return signalPassFailure();
+}
+
+} // namespace
+} // namespace mp
