@@ -32,6 +32,22 @@ namespace mp {
 
 namespace {
 
+/// True if `sharding` of an op's first result splits a dim whose factor no
+/// operand carries.
+bool hasFreeSplit(const ShardingRule &rule, ShardingAttr sharding) {
+  if (!sharding || rule.resultFactors.empty())
+    return false;
+  for (auto [dim, factor] : llvm::enumerate(rule.resultFactors.front())) {
+    if (sharding.getDimAxes(dim).empty() || factor == ShardingRule::kNoFactor)
+      continue;
+    if (llvm::none_of(rule.operandFactors, [&](ArrayRef<int64_t> factors) {
+          return llvm::is_contained(factors, factor);
+        }))
+      return true;
+  }
+  return false;
+}
+
 RankedTensorType getLocalType(Type globalType, ShardingAttr sharding,
                               MeshAttr mesh) {
   auto type = cast<RankedTensorType>(globalType);
@@ -250,8 +266,13 @@ LogicalResult Partitioner::run() {
     for (Value result : op.getResults())
       if (ShardingAttr sharding = shardings.lookup(result))
         result.setType(getLocalType(result.getType(), sharding, mesh));
-    op.removeAttr(MPDialect::kShardingAttrName);
-    if (auto iface = dyn_cast<ShardingRuleOpInterface>(op))
+    auto iface = dyn_cast<ShardingRuleOpInterface>(op);
+    // A result split along a factor no operand has (the repeated dims of a
+    // broadcast) is a choice the local program cannot show: keep it.
+    if (!iface || !hasFreeSplit(iface.getShardingRule(),
+                                shardings.lookup(op.getResult(0))))
+      op.removeAttr(MPDialect::kShardingAttrName);
+    if (iface)
       rescaleAverages(&op, iface, operandShardings);
   }
 

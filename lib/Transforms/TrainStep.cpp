@@ -66,6 +66,8 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (optimizer != "adamw" && optimizer != "sgd")
     return emitError(loc) << "unknown optimizer '" << optimizer
                           << "'; expected adamw or sgd";
+  if (weightDecay == -1)
+    weightDecay = optimizer == "adamw" ? 0.01 : 0.0;
   if (lr < 0 || weightDecay < 0 || eps < 0 || maxGradNorm < 0)
     return emitError(loc) << "lr, weight-decay, eps and max-grad-norm must "
                              "not be negative";

@@ -120,8 +120,9 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW beta1">,
     Option<"beta2", "beta2", "double", /*default=*/"0.999", "AdamW beta2">,
     Option<"eps", "eps", "double", /*default=*/"1e-8", "AdamW epsilon">,
-    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.01",
-           "Weight decay (decoupled for AdamW; PyTorch's SGD default is 0)">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"-1",
+           "Weight decay (decoupled for AdamW); default: PyTorch's, 0.01 "
+           "for AdamW and 0 for SGD">,
     Option<"momentum", "momentum", "double", /*default=*/"0",
            "SGD momentum">,
     Option<"dampening", "dampening", "double", /*default=*/"0",
@@ -211,6 +212,25 @@ def SimplifyCollectives : Pass<"mp-simplify-collectives", "::mlir::ModuleOp"> {
       operand already has is nothing.
   }];
   let dependentDialects = ["::mp::MPDialect"];
+}
+
+def VerifyGradientSync : Pass<"mp-verify-gradient-sync", "::mlir::ModuleOp"> {
+  let summary = "Proves that every gradient of a partitioned step is synced";
+  let description = [{
+    On every partitioned function, re-derives from the arguments' shardings
+    alone how each local value sits in its global value (the mesh axes
+    splitting each dim, the axes over which it is a pending partial sum):
+    collectives change that state by their definition, other ops by their
+    sharding rules. It then proves that every optimizer update receives its
+    gradient reduced over exactly the axes it is partial on (the axes the
+    parameter is replicated on, and the batch axis) and split exactly as the
+    parameter, and that no result is returned partial. It fails with a
+    located error naming the parameter otherwise, and also where a
+    non-linear op is applied to a partial sum or a collective sums a value
+    that is not partial. torchtitan and Megatron-LM have shipped steps where
+    a gradient was never reduced across tensor-parallel ranks; this is the
+    check that catches it before anything runs.
+  }];
 }
 
 def CommReport : Pass<"mp-comm-report", "::mlir::ModuleOp"> {

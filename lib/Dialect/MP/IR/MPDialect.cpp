@@ -62,6 +62,9 @@ LogicalResult verifyShardingFor(Operation *op, NamedAttribute attr, Type type,
   // how they relate to the global ones, which are gone.
   if (op->hasAttr(MPDialect::kPartitionedAttrName))
     return success();
+  if (auto func = op->getParentOfType<FunctionOpInterface>();
+      func && func->hasAttr(MPDialect::kPartitionedAttrName))
+    return success();
   return sharding.verifyFor(
       [&] { return op->emitError() << "sharding of " << what << ": "; }, type,
       mesh.getMesh());

@@ -1,0 +1,301 @@
+//===- VerifyGradientSync.cpp - prove every gradient is synchronised ------===//
+//
+// On a partitioned training step, re-derives from the arguments' shardings
+// alone (not from anything propagation recorded) how every local value sits
+// in its global value: which mesh axes split each dim, and over which axes
+// it is a partial sum still to be added up. Collectives change that state
+// by their definition; other ops by their sharding rules. Then every
+// optimizer update must receive its gradient whole (partial over nothing:
+// reduced over exactly the axes the parameter is replicated on or the batch
+// is split on) and split exactly as its parameter. Applying a non-linear op
+// to a partial sum, or reducing a value that is not partial, is reported
+// too: either would compute something else than the global step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Transforms/Passes.h"
+
+#include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Transforms/ValueSharding.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_VERIFYGRADIENTSYNC
+#include "mp/Transforms/Passes.h.inc"
+
+namespace {
+
+SmallVector<StringRef> getAxes(ArrayAttr axes) {
+  return llvm::map_to_vector(
+      axes, [](Attribute axis) { return cast<StringAttr>(axis).getValue(); });
+}
+
+std::string formatAxes(ArrayRef<StringRef> axes) {
+  std::string text = "[";
+  llvm::raw_string_ostream os(text);
+  llvm::interleaveComma(axes, os);
+  os << "]";
+  return text;
+}
+
+class GradientSyncChecker {
+public:
+  explicit GradientSyncChecker(FunctionOpInterface func) : func(func) {}
+  LogicalResult run();
+
+private:
+  LogicalResult transfer(Operation *op);
+  LogicalResult transferCollective(Operation *op);
+  LogicalResult transferRule(Operation *op, const ShardingRule &rule);
+  LogicalResult checkUpdate(Operation *op);
+  /// The parameter name of `value` if it is a parameter argument.
+  StringRef getParamName(Value value) {
+    auto arg = dyn_cast<BlockArgument>(value);
+    if (!arg || arg.getOwner()->getParentOp() != func)
+      return {};
+    if (auto name = func.getArgAttrOfType<StringAttr>(
+            arg.getArgNumber(), MPDialect::kParamAttrName))
+      return name.getValue();
+    return {};
+  }
+
+  FunctionOpInterface func;
+  llvm::DenseMap<Value, Layout> layouts;
+};
+
+LogicalResult GradientSyncChecker::transferCollective(Operation *op) {
+  Value input = op->getOperand(0);
+  Layout layout = layouts.lookup(input);
+  auto removePartial = [&](ArrayRef<StringRef> axes) -> LogicalResult {
+    for (StringRef axis : axes) {
+      if (!llvm::is_contained(layout.partial, axis))
+        return op->emitError()
+               << "sums over '" << axis
+               << "' a value that is not a partial sum over it: every rank "
+                  "already holds the whole value, so the result is scaled "
+                  "by the group size";
+      llvm::erase(layout.partial, axis);
+    }
+    return success();
+  };
+  auto popSplit = [&](int64_t dim, ArrayRef<StringRef> axes) -> LogicalResult {
+    auto &have = layout.dims[dim];
+    if (have.size() < axes.size() ||
+        !llvm::equal(ArrayRef(have).take_back(axes.size()), axes))
+      return op->emitError()
+             << "gathers dim " << dim << " over " << formatAxes(axes)
+             << " but that dim is split over " << formatAxes(have);
+    have.resize(have.size() - axes.size());
+    return success();
+  };
+  auto pushSplit = [&](int64_t dim, ArrayRef<StringRef> axes) -> LogicalResult {
+    for (StringRef axis : axes) {
+      if (layout.uses(axis))
+        return op->emitError() << "splits dim " << dim << " over '" << axis
+                               << "', which the value already uses";
+      layout.dims[dim].push_back(axis);
+    }
+    return success();
+  };
+  LogicalResult result =
+      TypeSwitch<Operation *, LogicalResult>(op)
+          .Case([&](AllReduceOp c) { return removePartial(getAxes(c.getAxes())); })
+          .Case([&](ReduceScatterOp c) {
+            SmallVector<StringRef> axes = getAxes(c.getAxes());
+            return success(succeeded(removePartial(axes)) &&
+                           succeeded(pushSplit(c.getDim(), axes)));
+          })
+          .Case([&](AllGatherOp c) {
+            return popSplit(c.getDim(), getAxes(c.getAxes()));
+          })
+          .Case([&](ShardSliceOp c) {
+            return pushSplit(c.getDim(), getAxes(c.getAxes()));
+          })
+          .Case([&](AllToAllOp c) {
+            SmallVector<StringRef> axes = getAxes(c.getAxes());
+            return success(succeeded(popSplit(c.getConcatDim(), axes)) &&
+                           succeeded(pushSplit(c.getSplitDim(), axes)));
+          })
+          .Default([](Operation *) { return failure(); });
+  if (failed(result))
+    return failure();
+  layouts[op->getResult(0)] = layout;
+  return success();
+}
+
+LogicalResult GradientSyncChecker::transferRule(Operation *op,
+                                                const ShardingRule &rule) {
+  // Factor axes from the operands; operands sharing a factor must agree.
+  SmallVector<std::optional<SmallVector<StringRef>>> factorAxes(
+      rule.getNumFactors());
+  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+    const Layout &layout = layouts[operand];
+    for (auto [dim, factor] : llvm::enumerate(rule.operandFactors[index])) {
+      const auto &axes = layout.dims[dim];
+      if (factor == ShardingRule::kNoFactor) {
+        if (!axes.empty())
+          return op->emitError() << "operand #" << index << " dim " << dim
+                                 << " is split over " << formatAxes(axes)
+                                 << " but the op needs it whole";
+        continue;
+      }
+      if (rule.factorKinds[factor] == FactorKind::Replicated && !axes.empty())
+        return op->emitError() << "operand #" << index << " dim " << dim
+                               << " is split over " << formatAxes(axes)
+                               << " but the op needs it whole";
+      if (!factorAxes[factor]) {
+        factorAxes[factor] = axes;
+        continue;
+      }
+      if (*factorAxes[factor] != axes)
+        return op->emitError()
+               << "operands are split differently along one dim: "
+               << formatAxes(*factorAxes[factor]) << " and "
+               << formatAxes(axes);
+    }
+  }
+  // Partial sums: which operand partials may pass, as in propagation.
+  SmallVector<StringRef> partial;
+  unsigned numOperands = op->getNumOperands();
+  llvm::SmallSetVector<StringRef, 4> partialAxes;
+  for (Value operand : op->getOperands())
+    for (StringRef axis : layouts[operand].partial)
+      partialAxes.insert(axis);
+  for (StringRef axis : partialAxes) {
+    SmallVector<unsigned> owners;
+    for (unsigned i = 0; i < numOperands; ++i)
+      if (llvm::is_contained(layouts[op->getOperand(i)].partial, axis))
+        owners.push_back(i);
+    bool passes =
+        (rule.partial == PartialRule::Additive && owners.size() == numOperands) ||
+        (rule.partial == PartialRule::Multilinear && owners.size() == 1 &&
+         rule.linearOperands[owners.front()]);
+    if (!passes)
+      return op->emitError()
+             << "applies '" << op->getName()
+             << "' to a partial sum over '" << axis
+             << "' that it is not linear in; reduce it first";
+    partial.push_back(axis);
+  }
+  for (auto [factor, axes] : llvm::enumerate(factorAxes))
+    if (axes && rule.factorKinds[factor] == FactorKind::Reduction)
+      llvm::append_range(partial, *axes);
+  for (auto [result, factors] :
+       llvm::zip_equal(op->getResults(), rule.resultFactors)) {
+    // Factors no operand carries (a broadcast's new dims) are split as the
+    // partitioner recorded; they never involve a sum.
+    ShardingAttr recorded = getValueSharding(result);
+    Layout layout;
+    for (auto [dim, factor] : llvm::enumerate(factors)) {
+      if (factor != ShardingRule::kNoFactor && factorAxes[factor])
+        layout.dims.push_back(*factorAxes[factor]);
+      else if (factor != ShardingRule::kNoFactor && recorded)
+        layout.dims.push_back(recorded.getDimAxes(dim));
+      else
+        layout.dims.emplace_back();
+    }
+    layout.partial = partial;
+    layouts[result] = layout;
+  }
+  return success();
+}
+
+LogicalResult GradientSyncChecker::checkUpdate(Operation *op) {
+  Value param = op->getOperand(0), grad = op->getOperand(1);
+  StringRef name = getParamName(param);
+  std::string what =
+      name.empty() ? std::string("the updated value") : "'" + name.str() + "'";
+  const Layout &gradLayout = layouts[grad];
+  const Layout &paramLayout = layouts[param];
+  if (!gradLayout.partial.empty())
+    return op->emitError() << "the gradient of " << what
+                           << " is never reduced over "
+                           << formatAxes(gradLayout.partial)
+                           << ": each rank would update with its own partial "
+                              "sum";
+  if (gradLayout.dims != paramLayout.dims) {
+    InFlightDiagnostic diag = op->emitError()
+                              << "the gradient of " << what
+                              << " is not laid out as the parameter: ";
+    for (auto [dim, have, want] :
+         llvm::enumerate(gradLayout.dims, paramLayout.dims))
+      if (have != want)
+        diag << "dim " << dim << " is split over " << formatAxes(have)
+             << " instead of " << formatAxes(want) << "; ";
+    return diag;
+  }
+  return success();
+}
+
+LogicalResult GradientSyncChecker::transfer(Operation *op) {
+  if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, ShardSliceOp,
+          AllToAllOp>(op))
+    return transferCollective(op);
+  if (isa<arith::ConstantOp>(op)) {
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    layouts[op->getResult(0)] = Layout::getReplicated(type.getRank());
+    return success();
+  }
+  auto iface = dyn_cast<ShardingRuleOpInterface>(op);
+  if (!iface || isa<AnnotateOp, ReshardOp>(op))
+    return op->emitError() << "cannot be checked in a partitioned step";
+  if (isa<SgdOp, SgdMomentumOp, AdamWOp>(op) && failed(checkUpdate(op)))
+    return failure();
+  return transferRule(op, iface.getShardingRule());
+}
+
+LogicalResult GradientSyncChecker::run() {
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type)
+      continue;
+    ShardingAttr sharding = getValueSharding(arg);
+    layouts[arg] = sharding ? Layout::get(sharding)
+                            : Layout::getReplicated(type.getRank());
+  }
+  bool ok = true;
+  for (Operation &op : func.getFunctionBody().front()) {
+    if (op.hasTrait<OpTrait::IsTerminator>()) {
+      for (auto [index, operand] : llvm::enumerate(op.getOperands())) {
+        const Layout &layout = layouts[operand];
+        auto sharding = func.getResultAttrOfType<ShardingAttr>(
+            index, MPDialect::kShardingAttrName);
+        if (!layout.partial.empty()) {
+          op.emitError() << "result #" << index << " is returned as a partial "
+                         << "sum over " << formatAxes(layout.partial);
+          ok = false;
+        } else if (sharding && Layout::get(sharding).dims != layout.dims) {
+          op.emitError() << "result #" << index
+                         << " is not laid out as its sharding " << sharding;
+          ok = false;
+        }
+      }
+      continue;
+    }
+    // Stop at the first broken op: everything after it would be noise.
+    if (failed(transfer(&op)))
+      return failure();
+  }
+  return success(ok);
+}
+
+struct VerifyGradientSyncPass
+    : impl::VerifyGradientSyncBase<VerifyGradientSyncPass> {
+  void runOnOperation() override {
+    bool ok = true;
+    getOperation().walk([&](FunctionOpInterface func) {
+      if (func->hasAttr(MPDialect::kPartitionedAttrName))
+        ok &= succeeded(GradientSyncChecker(func).run());
+    });
+    if (!ok)
+      signalPassFailure();
+    markAllAnalysesPreserved();
+  }
+};
+
+} // namespace
+} // namespace mp
