@@ -1,0 +1,41 @@
+// RUN: mp-opt %s -split-input-file --mp-train-step -verify-diagnostics
+// RUN: not mp-opt %s -split-input-file --mp-train-step="optimizer=adam" 2>&1 | FileCheck %s --check-prefix=OPTIMIZER
+// RUN: not mp-opt %s -split-input-file --mp-train-step="optimizer=sgd nesterov=true" 2>&1 | FileCheck %s --check-prefix=NESTEROV
+// RUN: not mp-opt %s -split-input-file --mp-train-step="beta1=1.0" 2>&1 | FileCheck %s --check-prefix=BETA
+
+// OPTIMIZER: error: unknown optimizer 'adam'; expected adamw or sgd
+// NESTEROV: error: nesterov needs a positive momentum and zero dampening
+// BETA: error: beta1 and beta2 must be in [0, 1)
+
+// expected-error@+1 {{the training step needs the model's first result to be the scalar loss (a rank-0 float tensor), got '(tensor<4x4xf32>) -> tensor<4x4xf32>'}}
+func.func @not_a_loss(%w: tensor<4x4xf32> {mp.param = "w"}) -> tensor<4x4xf32> {
+  return %w : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @no_vjp(%w: tensor<4xf32> {mp.param = "w"}) -> tensor<f32> {
+  // expected-error@+1 {{cannot differentiate 'arith.addf': it has no vector-Jacobian rule}}
+  %d = arith.addf %w, %w : tensor<4xf32>
+  %l = mp.sum %d : tensor<4xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// expected-error@+1 {{argument #1 has no role; name it mp.param, mp.input or mp.target}}
+func.func @unnamed(%w: tensor<4xf32> {mp.param = "w"}, %x: tensor<4xf32>) -> tensor<f32> {
+  %p = mp.mul %w, %x : tensor<4xf32>
+  %l = mp.sum %p : tensor<4xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// expected-error@+1 {{no model to train: a function with mp.param arguments}}
+module {
+  func.func @no_params(%x: tensor<4xf32> {mp.input = "x"}) -> tensor<f32> {
+    %l = mp.sum %x : tensor<4xf32> -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}

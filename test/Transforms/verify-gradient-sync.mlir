@@ -1,0 +1,98 @@
+// RUN: mp-opt %s -split-input-file --mp-verify-gradient-sync -verify-diagnostics | FileCheck %s
+
+// DDP done right: the gradient, a contraction over the batch split on dp,
+// is all_reduced before the update. The IR passes through unchanged.
+// CHECK-LABEL: func.func @ddp_synced
+// CHECK: mp.all_reduce
+// CHECK: mp.sgd
+mp.mesh @mesh = <dp = 2>
+func.func @ddp_synced(%w: tensor<4x4xf32> {mp.param = "w", mp.sharding = #mp.sharding<@mesh, [[], []]>},
+                      %x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[dp], []]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %xt = mp.transpose %x perm [1, 0] : tensor<2x4xf32> -> tensor<4x2xf32>
+  %g = mp.matmul %xt, %x : (tensor<4x2xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  %r = mp.all_reduce %g on @mesh axes ["dp"] : tensor<4x4xf32>
+  %new = mp.sgd %w, %r {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<4x4xf32>
+  return %new : tensor<4x4xf32>
+}
+
+// -----
+
+// The same without the all_reduce: each rank would step with its own batch.
+mp.mesh @mesh = <dp = 2>
+func.func @ddp_missing_all_reduce(%w: tensor<4x4xf32> {mp.param = "w", mp.sharding = #mp.sharding<@mesh, [[], []]>},
+                                  %x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[dp], []]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %xt = mp.transpose %x perm [1, 0] : tensor<2x4xf32> -> tensor<4x2xf32>
+  %g = mp.matmul %xt, %x : (tensor<4x2xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  // expected-error@+1 {{the gradient of 'w' is never reduced over [dp]: each rank would update with its own partial sum}}
+  %new = mp.sgd %w, %g {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<4x4xf32>
+  return %new : tensor<4x4xf32>
+}
+
+// -----
+
+// The torchtitan/Megatron bug: a parameter replicated over tensor_parallel
+// (a norm weight under sequence parallelism) whose gradient, a sum over the
+// tp-split sequence, is reduced over dp only.
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @tp_replicated_param(%norm: tensor<8xf32> {mp.param = "norm.weight", mp.sharding = #mp.sharding<@mesh, [[]]>},
+                               %x: tensor<2x8xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[dp, tp], []]>})
+    -> (tensor<8xf32> {mp.sharding = #mp.sharding<@mesh, [[]]>}) attributes {mp.partitioned} {
+  %g = mp.sum %x dims [0] : tensor<2x8xf32> -> tensor<8xf32>
+  %r = mp.all_reduce %g on @mesh axes ["dp"] : tensor<8xf32>
+  // expected-error@+1 {{the gradient of 'norm.weight' is never reduced over [tp]}}
+  %new = mp.sgd %norm, %r {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<8xf32>
+  return %new : tensor<8xf32>
+}
+
+// -----
+
+// A gradient with the parameter's local shape but another layout: the
+// rank's piece is not the piece of the parameter it updates.
+mp.mesh @mesh = <dp = 2>
+func.func @wrong_layout(%w: tensor<2x4xf32> {mp.param = "w", mp.sharding = #mp.sharding<@mesh, [[dp], []]>},
+                        %g: tensor<4x2xf32> {mp.sharding = #mp.sharding<@mesh, [[dp], []]>})
+    -> (tensor<2x4xf32> {mp.sharding = #mp.sharding<@mesh, [[dp], []]>}) attributes {mp.partitioned} {
+  %t = mp.transpose %g perm [1, 0] : tensor<4x2xf32> -> tensor<2x4xf32>
+  // expected-error@+1 {{the gradient of 'w' is not laid out as the parameter: dim 0 is split over [] instead of [dp]; dim 1 is split over [dp] instead of []}}
+  %new = mp.sgd %w, %t {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<2x4xf32>
+  return %new : tensor<2x4xf32>
+}
+
+// -----
+
+// A non-linear op on a partial sum computes something else.
+mp.mesh @mesh = <tp = 2>
+func.func @nonlinear_on_partial(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                %w: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %p = mp.linear %x, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  // expected-error@+1 {{applies 'mp.relu' to a partial sum over 'tp' that it is not linear in; reduce it first}}
+  %r = mp.relu %p : tensor<4x4xf32>
+  %s = mp.all_reduce %r on @mesh axes ["tp"] : tensor<4x4xf32>
+  return %s : tensor<4x4xf32>
+}
+
+// -----
+
+// Reducing what is already whole multiplies it by the group size.
+mp.mesh @mesh = <tp = 2>
+func.func @over_reduced(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  // expected-error@+1 {{sums over 'tp' a value that is not a partial sum over it: every rank already holds the whole value, so the result is scaled by the group size}}
+  %s = mp.all_reduce %x on @mesh axes ["tp"] : tensor<4x4xf32>
+  return %s : tensor<4x4xf32>
+}
+
+// -----
+
+// A result returned before its reduction.
+mp.mesh @mesh = <tp = 2>
+func.func @partial_result(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                          %w: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %p = mp.linear %x, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  // expected-error@+1 {{result #0 is returned as a partial sum over [tp]}}
+  return %p : tensor<4x4xf32>
+}
