@@ -3,7 +3,7 @@
 //
 // RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-apply-plan=%mp_src_root/examples/ffn/plan.json --mp-summary | FileCheck %s
 // RUN: mp-opt %mp_src_root/examples/ffn/ffn-plan-in-ir.mlir --mp-apply-plan --mp-summary | FileCheck %s
-// RUN: env MP_BUILD_DIR=%mp_obj_root %mp_src_root/scripts/run-ffn.sh --no-build | FileCheck %s
+// RUN: env MP_BUILD_DIR=%mp_obj_root %mp_src_root/scripts/run-ffn.sh --no-build --out %t | FileCheck %s --check-prefixes=CHECK,STEP
 
 // CHECK-LABEL: Model summary of @ffn on mesh @mesh <data_parallel = 2, tensor_parallel = 2> (4 ranks)
 // CHECK-NEXT: | Name | Op     | Shape     | Params | data_parallel | tensor_parallel | Params per rank
@@ -30,3 +30,19 @@
 // CHECK-NEXT: %[[OUT:.+]] = mp.linear %[[G]], %[[U2]] : (tensor<8x8192xf32>, tensor<8192x8192xf32>) -> tensor<8x8192xf32>
 // CHECK-NEXT: %[[LOSS:.+]] = mp.sum %[[OUT]] : tensor<8x8192xf32> -> tensor<f32>
 // CHECK-NEXT: return %[[LOSS]] : tensor<f32>
+
+// The main job goes on to the partitioned training step (AdamW, lr 3e-3):
+// FSDP's gathers and ZeRO-3's reduce_scatters on data_parallel, the scalar
+// loss reduced once; 3 · 2 · (1/2) · 8192·8192·4/2 bytes = 402653184 on
+// data_parallel plus 6 for the loss.
+// STEP: Gradient synchronisation: verified
+// STEP-NEXT: Collectives of the step:
+// STEP-NEXT: mp.all_gather %{{.+}} on @mesh axes ["data_parallel"] dim 0 origin "fsdp(data_parallel): w1"
+// STEP-NEXT: mp.all_gather %{{.+}} on @mesh axes ["data_parallel"] dim 0 origin "fsdp(data_parallel): w2"
+// STEP-NEXT: mp.all_gather %{{.+}} on @mesh axes ["data_parallel"] dim 0 origin "fsdp(data_parallel): w3"
+// STEP-NEXT: mp.reduce_scatter %{{.+}} on @mesh axes ["data_parallel"] dim 0 origin "'x' (batch) -> mp.adamw of 'w1'"
+// STEP-NEXT: mp.reduce_scatter %{{.+}} on @mesh axes ["data_parallel"] dim 0 origin "'x' (batch) -> mp.adamw of 'w2'"
+// STEP-NEXT: mp.reduce_scatter %{{.+}} on @mesh axes ["data_parallel"] dim 0 origin "'x' (batch) -> mp.adamw of 'w3'"
+// STEP-NEXT: mp.all_reduce %{{.+}} on @mesh axes ["data_parallel", "tensor_parallel"] origin "'x' (batch), 'w2' (rowwise) -> func.return"
+// STEP-NEXT: Bytes sent per rank per step (ring algorithm): {{.*}}comm.json
+// STEP-NEXT: 402653190
