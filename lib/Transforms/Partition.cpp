@@ -256,6 +256,7 @@ LogicalResult Partitioner::run() {
       if (failed(local))
         return failure();
       op.getResult(0).replaceAllUsesWith(*local);
+      shardings[*local] = target;
       op.erase();
       continue;
     }
@@ -267,10 +268,12 @@ LogicalResult Partitioner::run() {
       if (ShardingAttr sharding = shardings.lookup(result))
         result.setType(getLocalType(result.getType(), sharding, mesh));
     auto iface = dyn_cast<ShardingRuleOpInterface>(op);
-    // A result split along a factor no operand has (the repeated dims of a
-    // broadcast) is a choice the local program cannot show: keep it.
-    if (!iface || !hasFreeSplit(iface.getShardingRule(),
-                                shardings.lookup(op.getResult(0))))
+    // What the local program cannot show is kept: a result split along a
+    // factor no operand has (the repeated dims of a broadcast), and the
+    // layout of a reshape, whose dims regroup differently on local shapes.
+    if (!iface || !(isa<ReshapeOp>(op) ||
+                    hasFreeSplit(iface.getShardingRule(),
+                                 shardings.lookup(op.getResult(0)))))
       op.removeAttr(MPDialect::kShardingAttrName);
     if (iface)
       rescaleAverages(&op, iface, operandShardings);

@@ -282,7 +282,8 @@ void Propagator::reshardOperand(
     Operation *op, unsigned index, const Layout &required,
     const llvm::StringMap<std::string> &requiredOrigins) {
   Value operand = op->getOperand(index);
-  const ValueState &actual = *getState(operand);
+  // A copy: inserting the reshard's state below may move the map's entries.
+  const ValueState actual = *getState(operand);
   if (actual.layout == required)
     return;
   ShardingAttr target = required.toAttr(meshName);

@@ -51,6 +51,7 @@ private:
   LogicalResult transfer(Operation *op);
   LogicalResult transferCollective(Operation *op);
   LogicalResult transferRule(Operation *op, const ShardingRule &rule);
+  LogicalResult transferReshape(ReshapeOp op);
   LogicalResult checkUpdate(Operation *op);
   /// The parameter name of `value` if it is a parameter argument.
   StringRef getParamName(Value value) {
@@ -204,6 +205,33 @@ LogicalResult GradientSyncChecker::transferRule(Operation *op,
   return success();
 }
 
+// A reshape regroups dims, differently on local shapes than on global ones,
+// so its layout is the one the partitioner recorded; what can be checked is
+// that it splits over the same axes as its operand and carries its partial
+// sums.
+LogicalResult GradientSyncChecker::transferReshape(ReshapeOp op) {
+  const Layout &operand = layouts[op.getInput()];
+  ShardingAttr recorded = getValueSharding(op.getResult());
+  if (!recorded)
+    return op.emitError() << "has no recorded sharding in a partitioned step";
+  Layout result = Layout::get(recorded);
+  auto splitAxes = [](const Layout &layout) {
+    SmallVector<StringRef> axes;
+    for (const auto &dim : layout.dims)
+      llvm::append_range(axes, dim);
+    llvm::sort(axes);
+    return axes;
+  };
+  if (splitAxes(operand) != splitAxes(result))
+    return op.emitError() << "regroups a value split over "
+                          << formatAxes(splitAxes(operand))
+                          << " into one split over "
+                          << formatAxes(splitAxes(result));
+  result.partial = operand.partial;
+  layouts[op.getResult()] = result;
+  return success();
+}
+
 LogicalResult GradientSyncChecker::checkUpdate(Operation *op) {
   Value param = op->getOperand(0), grad = op->getOperand(1);
   StringRef name = getParamName(param);
@@ -240,6 +268,8 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
     layouts[op->getResult(0)] = Layout::getReplicated(type.getRank());
     return success();
   }
+  if (auto reshape = dyn_cast<ReshapeOp>(op))
+    return transferReshape(reshape);
   auto iface = dyn_cast<ShardingRuleOpInterface>(op);
   if (!iface || isa<AnnotateOp, ReshardOp>(op))
     return op->emitError() << "cannot be checked in a partitioned step";

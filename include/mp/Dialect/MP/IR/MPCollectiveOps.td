@@ -9,6 +9,9 @@
 #ifndef MP_DIALECT_MP_IR_MPCOLLECTIVEOPS_TD
 #define MP_DIALECT_MP_IR_MPCOLLECTIVEOPS_TD
 
+// Collectives move model values and integer targets alike.
+def MP_CollectiveTensor : StaticShapeTensorOf<[F16, BF16, F32, F64, I32, I64]>;
+
 def MP_ReshardOp : MP_Op<"reshard", [Pure, SameOperandsAndResultType,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
@@ -62,9 +65,9 @@ def MP_AllReduceOp : MP_CollectiveOp<"all_reduce", [SameOperandsAndResultType]> 
     %s = mp.all_reduce %p on @mesh axes ["tensor_parallel"] : tensor<4x64xf32>
     ```
   }];
-  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+  let arguments = (ins MP_CollectiveTensor:$input, FlatSymbolRefAttr:$mesh,
                        StrArrayAttr:$axes, OptionalAttr<StrAttr>:$origin);
-  let results = (outs MP_FloatTensor:$result);
+  let results = (outs MP_CollectiveTensor:$result);
   let assemblyFormat = [{
     $input `on` $mesh `axes` $axes (`origin` $origin^)? attr-dict `:` type($result)
   }];
@@ -81,10 +84,10 @@ def MP_AllGatherOp : MP_CollectiveOp<"all_gather"> {
     %g = mp.all_gather %w on @mesh axes ["data_parallel"] dim 0 : tensor<2x8xf32> -> tensor<4x8xf32>
     ```
   }];
-  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+  let arguments = (ins MP_CollectiveTensor:$input, FlatSymbolRefAttr:$mesh,
                        StrArrayAttr:$axes, I64Attr:$dim,
                        OptionalAttr<StrAttr>:$origin);
-  let results = (outs MP_FloatTensor:$result);
+  let results = (outs MP_CollectiveTensor:$result);
   let assemblyFormat = [{
     $input `on` $mesh `axes` $axes `dim` $dim (`origin` $origin^)? attr-dict
     `:` type($input) `->` type($result)
@@ -101,10 +104,10 @@ def MP_ReduceScatterOp : MP_CollectiveOp<"reduce_scatter"> {
     %s = mp.reduce_scatter %g on @mesh axes ["data_parallel"] dim 0 : tensor<4x8xf32> -> tensor<2x8xf32>
     ```
   }];
-  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+  let arguments = (ins MP_CollectiveTensor:$input, FlatSymbolRefAttr:$mesh,
                        StrArrayAttr:$axes, I64Attr:$dim,
                        OptionalAttr<StrAttr>:$origin);
-  let results = (outs MP_FloatTensor:$result);
+  let results = (outs MP_CollectiveTensor:$result);
   let assemblyFormat = [{
     $input `on` $mesh `axes` $axes `dim` $dim (`origin` $origin^)? attr-dict
     `:` type($input) `->` type($result)
@@ -121,10 +124,10 @@ def MP_AllToAllOp : MP_CollectiveOp<"all_to_all"> {
     %t = mp.all_to_all %x on @mesh axes ["tp"] split 1 concat 0 : tensor<2x8xf32> -> tensor<4x4xf32>
     ```
   }];
-  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+  let arguments = (ins MP_CollectiveTensor:$input, FlatSymbolRefAttr:$mesh,
                        StrArrayAttr:$axes, I64Attr:$split_dim,
                        I64Attr:$concat_dim, OptionalAttr<StrAttr>:$origin);
-  let results = (outs MP_FloatTensor:$result);
+  let results = (outs MP_CollectiveTensor:$result);
   let assemblyFormat = [{
     $input `on` $mesh `axes` $axes `split` $split_dim `concat` $concat_dim
     (`origin` $origin^)? attr-dict `:` type($input) `->` type($result)
@@ -141,10 +144,10 @@ def MP_ShardSliceOp : MP_CollectiveOp<"shard_slice"> {
     %s = mp.shard_slice %x on @mesh axes ["tp"] dim 1 : tensor<4x8xf32> -> tensor<4x4xf32>
     ```
   }];
-  let arguments = (ins MP_FloatTensor:$input, FlatSymbolRefAttr:$mesh,
+  let arguments = (ins MP_CollectiveTensor:$input, FlatSymbolRefAttr:$mesh,
                        StrArrayAttr:$axes, I64Attr:$dim,
                        OptionalAttr<StrAttr>:$origin);
-  let results = (outs MP_FloatTensor:$result);
+  let results = (outs MP_CollectiveTensor:$result);
   let assemblyFormat = [{
     $input `on` $mesh `axes` $axes `dim` $dim (`origin` $origin^)? attr-dict
     `:` type($input) `->` type($result)
