@@ -219,3 +219,30 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, batch_axis = dp, styles = {}
     return %m, %l : tensor<f32>, tensor<f32>
   }
 }
+
+// -----
+
+// A 3D mesh: FSDP on dp, tensor parallelism on tp, and an axis (pp) that
+// nothing uses stays out of every collective.
+
+// CHECK-LABEL: func.func @mesh_3d
+// CHECK-SAME: %{{.+}}: tensor<4x64xf32> {mp.input = "x"
+// CHECK-SAME: tensor<32x64xf32> {mp.param = "w1", mp.plan_entry = "w1", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp, dp], []]>}
+// CHECK-NEXT: mp.all_gather %{{.+}} on @mesh axes ["dp"] dim 0 origin "fsdp(dp): w1" : tensor<32x64xf32> -> tensor<64x64xf32>
+// CHECK-NEXT: mp.all_gather %{{.+}} on @mesh axes ["dp"] dim 0 origin "fsdp(dp): w2" : tensor<32x64xf32> -> tensor<64x64xf32>
+// CHECK-NEXT: mp.linear
+// CHECK-NEXT: mp.relu
+// CHECK-NEXT: mp.linear
+// CHECK-NEXT: mp.all_reduce %{{.+}} on @mesh axes ["tp"] origin "'w2' (rowwise) -> func.return" : tensor<4x64xf32>
+// CHECK-NEXT: return
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp, styles = {w1 = colwise, w2 = rowwise}>} {
+  mp.mesh @mesh = <pp = 2, dp = 2, tp = 2>
+  func.func @mesh_3d(%x: tensor<8x64xf32> {mp.input = "x"},
+                     %w1: tensor<128x64xf32> {mp.param = "w1"},
+                     %w2: tensor<64x128xf32> {mp.param = "w2"}) -> tensor<8x64xf32> {
+    %h = mp.linear %x, %w1 : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    %r = mp.relu %h : tensor<8x128xf32>
+    %y = mp.linear %r, %w2 : (tensor<8x128xf32>, tensor<64x128xf32>) -> tensor<8x64xf32>
+    return %y : tensor<8x64xf32>
+  }
+}
