@@ -1,0 +1,118 @@
+/*===- mp_runtime.h - the mp runtime's C ABI ---------------------*- C -*-===*
+ *
+ * The only header a program linking a compiled mp training step includes.
+ * One process per rank, launched by mpirun/srun; the device mesh is laid
+ * over the ranks row-major (last axis fastest), as PyTorch's
+ * init_device_mesh does. Every call returns MP_OK or MP_ERROR; after an
+ * error, mp_context_error() says which call failed, on which rank, and why.
+ *
+ * Tensors are dense and row-major. A collective runs over a GROUP: the
+ * ranks that differ only in their coordinates on the listed mesh axes; a
+ * rank's index in its group is row-major over those coordinates in the
+ * order the axes are listed (the first listed axis major), which is the
+ * order in which pieces of a split dim are laid out.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef MP_RUNTIME_H
+#define MP_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a declaration here changes incompatibly. */
+#define MP_RUNTIME_ABI_VERSION 1
+
+typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
+
+typedef enum mp_dtype {
+  MP_DTYPE_F32 = 0,
+  MP_DTYPE_F64 = 1,
+  MP_DTYPE_I32 = 2,
+  MP_DTYPE_I64 = 3,
+} mp_dtype;
+
+typedef enum mp_backend { MP_BACKEND_HOST = 0, MP_BACKEND_CUDA = 1 } mp_backend;
+
+typedef struct mp_context mp_context;
+
+/* The ABI version this library implements. */
+int mp_runtime_abi_version(void);
+
+/* Initializes MPI (if the program has not) and creates the context of this
+ * rank on a mesh of `num_axes` named axes. The world size must be the
+ * product of the axis sizes: otherwise every rank gets MP_ERROR and a
+ * message saying so (no rank hangs). On error *out still holds a context
+ * for mp_context_error(); destroy it. */
+mp_status mp_context_create(int num_axes, const char *const *axis_names,
+                            const int64_t *axis_sizes, mp_backend backend,
+                            mp_context **out);
+/* Frees the context; finalizes MPI if mp_context_create initialized it. */
+void mp_context_destroy(mp_context *ctx);
+
+const char *mp_context_error(const mp_context *ctx);
+int mp_context_rank(const mp_context *ctx);
+int mp_context_world_size(const mp_context *ctx);
+int mp_context_num_axes(const mp_context *ctx);
+int64_t mp_context_axis_size(const mp_context *ctx, int axis);
+/* This rank's coordinate on `axis`. */
+int64_t mp_context_coordinate(const mp_context *ctx, int axis);
+/* The index of the axis named `name`, or -1. */
+int mp_context_axis_index(const mp_context *ctx, const char *name);
+
+/* Memory the runtime allocates for a step, tracked for the peak. */
+void *mp_alloc(mp_context *ctx, size_t bytes);
+void mp_free(mp_context *ctx, void *ptr);
+size_t mp_live_bytes(const mp_context *ctx);
+size_t mp_peak_bytes(const mp_context *ctx);
+
+/*===--- Collectives ------------------------------------------------------===*
+ * `axes` lists `num_axes` mesh axis indices. Shapes are the LOCAL shapes of
+ * a tensor of rank `rank`. In-place all_reduce; the others write `out`,
+ * which must not overlap `in`.
+ *===----------------------------------------------------------------------===*/
+
+/* Sums `data` over the group; every member gets the sum. */
+mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
+                        mp_dtype dtype, void *data, int64_t count);
+/* Concatenates the members' `in` along `dim`, in group order. */
+mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
+                        mp_dtype dtype, const void *in, void *out, int rank,
+                        const int64_t *shape, int dim);
+/* Sums over the group and keeps this member's piece of `dim`. */
+mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
+                            mp_dtype dtype, const void *in, void *out,
+                            int rank, const int64_t *shape, int dim);
+/* Splits `split_dim` into pieces, sends piece j to member j, and
+ * concatenates what arrives along `concat_dim`. */
+mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
+                        mp_dtype dtype, const void *in, void *out, int rank,
+                        const int64_t *shape, int split_dim, int concat_dim);
+/* Keeps this member's piece of `dim`; no communication. */
+mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,
+                         mp_dtype dtype, const void *in, void *out, int rank,
+                         const int64_t *shape, int dim);
+
+/*===--- Compute (f32, row-major) -----------------------------------------===*/
+
+/* C = alpha · op(A) · op(B) + beta · C with op(X) = Xᵀ when trans_x; C is
+ * m x n, op(A) m x k, op(B) k x n. */
+mp_status mp_gemm_f32(mp_context *ctx, int trans_a, int trans_b, int64_t m,
+                      int64_t n, int64_t k, float alpha, const float *a,
+                      const float *b, float beta, float *c);
+
+/* torch.optim.AdamW on `n` elements at step `step` (1, 2, ...). */
+mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
+                       const float *grad, float *exp_avg, float *exp_avg_sq,
+                       double lr, double beta1, double beta2, double eps,
+                       double weight_decay, int64_t step);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MP_RUNTIME_H */

@@ -1,0 +1,51 @@
+//===- Context.h - the runtime's per-rank state -----------------*- C++ -*-===//
+
+#ifndef MP_RUNTIME_CONTEXT_H
+#define MP_RUNTIME_CONTEXT_H
+
+#include "mp_runtime.h"
+
+#include <mpi.h>
+
+#include <cstdarg>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+struct mp_context {
+  std::vector<std::string> axisNames;
+  std::vector<int64_t> axisSizes;
+  std::vector<int64_t> coordinates;
+  mp_backend backend = MP_BACKEND_HOST;
+  int rank = 0;
+  int worldSize = 1;
+  bool ownsMpi = false;
+  std::string error;
+  /// One communicator per ordered list of axes.
+  std::map<std::vector<int>, MPI_Comm> groups;
+  std::unordered_map<void *, size_t> allocations;
+  size_t liveBytes = 0;
+  size_t peakBytes = 0;
+};
+
+namespace mp::runtime {
+
+/// Records "<call> failed on rank <r>: <message>" and returns MP_ERROR.
+mp_status fail(mp_context *ctx, const char *call, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/// Checks an MPI return code; on error records it against `call`.
+mp_status checkMpi(mp_context *ctx, const char *call, int code);
+
+/// The communicator of the group over `axes` containing this rank, and this
+/// rank's index in it. Fails on an invalid axis list.
+mp_status getGroup(mp_context *ctx, const char *call, const int *axes,
+                   int numAxes, MPI_Comm *comm, int *size, int *index);
+
+size_t getDtypeSize(mp_dtype dtype);
+MPI_Datatype getMpiType(mp_dtype dtype);
+
+} // namespace mp::runtime
+
+#endif // MP_RUNTIME_CONTEXT_H
