@@ -1,0 +1,119 @@
+// RUN: mp-opt %s -split-input-file -verify-diagnostics
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @gather_shape(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.all_gather' op result dim 0 must be 16, got 12}}
+  %g = mp.all_gather %x on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<12x16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @scatter_uneven(%x: tensor<6x16xf32>) {
+  // expected-error@+1 {{'mp.reduce_scatter' op dim 0 of size 6 does not split evenly over 4 ranks}}
+  %s = mp.reduce_scatter %x on @mesh axes ["tp"] dim 0 : tensor<6x16xf32> -> tensor<1x16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @unknown_axis(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.all_reduce' op mesh @mesh has no axis 'pp'}}
+  %r = mp.all_reduce %x on @mesh axes ["pp"] : tensor<8x16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @repeated_axis(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.all_reduce' op repeats mesh axis 'dp'}}
+  %r = mp.all_reduce %x on @mesh axes ["dp", "dp"] : tensor<8x16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @no_axis(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.all_reduce' op needs at least one mesh axis}}
+  %r = mp.all_reduce %x on @mesh axes [] : tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @no_mesh(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.shard_slice' op refers to @mesh, which is not an mp.mesh}}
+  %s = mp.shard_slice %x on @mesh axes ["tp"] dim 1 : tensor<8x16xf32> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @dim_range(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.shard_slice' op dim 2 is out of range for rank 2}}
+  %s = mp.shard_slice %x on @mesh axes ["tp"] dim 2 : tensor<8x16xf32> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @same_dims(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.all_to_all' op split and concat dims must differ}}
+  %a = mp.all_to_all %x on @mesh axes ["tp"] split 0 concat 0 : tensor<8x16xf32> -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @reshard_uneven(%x: tensor<6x16xf32>) {
+  // expected-error@+1 {{'mp.reshard' op dim 0 of size 6 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
+  %r = mp.reshard %x <@mesh, [[tp], []]> : tensor<6x16xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast_shape(%v: tensor<10xf32>) {
+  // expected-error@+1 {{'mp.broadcast' op input 'tensor<10xf32>' must be the result without the broadcast dims}}
+  %b = mp.broadcast %v dims [1] : tensor<10xf32> -> tensor<8x10xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast_dims(%v: tensor<10xf32>) {
+  // expected-error@+1 {{'mp.broadcast' op dims must be distinct dims of the result, got 2}}
+  %b = mp.broadcast %v dims [2] : tensor<10xf32> -> tensor<8x10xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_grad_target(%x: tensor<8x10xf32>, %t: tensor<4xi64>, %s: tensor<f32>) {
+  // expected-error@+1 {{'mp.cross_entropy_grad' op target 'tensor<4xi64>' must have the input's shape without its class dim}}
+  %g = mp.cross_entropy_grad %x, %t, %s scale 1.0 : (tensor<8x10xf32>, tensor<4xi64>, tensor<f32>) -> tensor<8x10xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_grad_grad(%x: tensor<8x10xf32>, %t: tensor<8xi64>, %s: tensor<1xf32>) {
+  // expected-error@+1 {{'mp.cross_entropy_grad' op grad must be a rank-0 tensor of the input's element type}}
+  %g = mp.cross_entropy_grad %x, %t, %s scale 1.0 : (tensor<8x10xf32>, tensor<8xi64>, tensor<1xf32>) -> tensor<8x10xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_types(%p: tensor<8xf32>, %g: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error@+1 {{'mp.adamw' op failed to verify that all of {param, grad} have same type}}
+  %r:3 = "mp.adamw"(%p, %g, %p, %p, %s) {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64, lr = 3.0e-3 : f64, weight_decay = 0.01 : f64} : (tensor<8xf32>, tensor<4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return
+}
