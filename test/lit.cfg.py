@@ -20,7 +20,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.mp_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["mp-opt"], tool_dirs)
+llvm_config.add_tool_substitutions(["mp-opt", "mp-run"], tool_dirs)
 
 # Multi-rank tests run under Open MPI, as root in CI containers.
 config.substitutions.append(

@@ -1,0 +1,671 @@
+//===- Interpreter.cpp - a reference interpreter for mp programs ----------===//
+
+#include "mp/Execution/Interpreter.h"
+
+#include "Tensor.h"
+
+#include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Transforms/ValueSharding.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mp::execution;
+
+namespace mp {
+namespace {
+
+using Env = llvm::DenseMap<Value, HostTensor>;
+
+SmallVector<int64_t> shapeOf(Value value) {
+  return SmallVector<int64_t>(
+      cast<RankedTensorType>(value.getType()).getShape());
+}
+
+HostTensor map1(const HostTensor &a, llvm::function_ref<double(double)> f) {
+  HostTensor out{a.shape, a.data};
+  for (double &v : out.data)
+    v = f(v);
+  return out;
+}
+
+HostTensor map2(const HostTensor &a, const HostTensor &b,
+                llvm::function_ref<double(double, double)> f) {
+  HostTensor out{a.shape, a.data};
+  for (size_t i = 0; i < out.data.size(); ++i)
+    out.data[i] = f(a.data[i], b.data[i]);
+  return out;
+}
+
+double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+
+constexpr double kSqrt2OverPi = 0.7978845608028654;
+
+double gelu(double x, bool tanhForm) {
+  if (tanhForm)
+    return 0.5 * x * (1 + std::tanh(kSqrt2OverPi * (x + 0.044715 * x * x * x)));
+  return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+}
+
+double geluDerivative(double x, bool tanhForm) {
+  if (tanhForm) {
+    double inner = kSqrt2OverPi * (x + 0.044715 * x * x * x);
+    double t = std::tanh(inner);
+    return 0.5 * (1 + t) +
+           0.5 * x * (1 - t * t) * kSqrt2OverPi * (1 + 3 * 0.044715 * x * x);
+  }
+  double cdf = 0.5 * (1 + std::erf(x / std::sqrt(2.0)));
+  double pdf = std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
+  return cdf + x * pdf;
+}
+
+/// Batched row-major product: a [B, m, k] · b [B or 1, k, n].
+HostTensor batchedMatmul(const HostTensor &a, const HostTensor &b,
+                         int64_t batch, int64_t m, int64_t k, int64_t n,
+                         bool sharedRhs, SmallVector<int64_t> shape) {
+  HostTensor out = HostTensor::zeros(shape);
+  for (int64_t p = 0; p < batch; ++p) {
+    const double *lhs = a.data.data() + p * m * k;
+    const double *rhs = b.data.data() + (sharedRhs ? 0 : p * k * n);
+    double *res = out.data.data() + p * m * n;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t l = 0; l < k; ++l)
+        for (int64_t j = 0; j < n; ++j)
+          res[i * n + j] += lhs[i * k + l] * rhs[l * n + j];
+  }
+  return out;
+}
+
+HostTensor transpose(const HostTensor &in, ArrayRef<int64_t> perm) {
+  SmallVector<int64_t> shape;
+  for (int64_t d : perm)
+    shape.push_back(in.shape[d]);
+  HostTensor out = HostTensor::zeros(shape);
+  SmallVector<int64_t> inStrides = getStrides(in.shape);
+  SmallVector<int64_t> outStrides = getStrides(shape);
+  for (int64_t i = 0; i < out.getNumElements(); ++i) {
+    int64_t rest = i, source = 0;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      int64_t coord = rest / outStrides[d];
+      rest %= outStrides[d];
+      source += coord * inStrides[perm[d]];
+    }
+    out.data[i] = in.data[source];
+  }
+  return out;
+}
+
+/// Sums `in` over `dims` (sorted), dropping them.
+HostTensor reduceSum(const HostTensor &in, ArrayRef<int64_t> dims) {
+  SmallVector<int64_t> shape;
+  for (auto [d, extent] : llvm::enumerate(in.shape))
+    if (!llvm::is_contained(dims, static_cast<int64_t>(d)))
+      shape.push_back(extent);
+  HostTensor out = HostTensor::zeros(shape);
+  SmallVector<int64_t> strides = getStrides(in.shape);
+  for (int64_t i = 0; i < in.getNumElements(); ++i) {
+    int64_t rest = i, target = 0;
+    for (size_t d = 0; d < in.shape.size(); ++d) {
+      int64_t coord = rest / strides[d];
+      rest %= strides[d];
+      if (!llvm::is_contained(dims, static_cast<int64_t>(d)))
+        target = target * in.shape[d] + coord;
+    }
+    out.data[target] += in.data[i];
+  }
+  return out;
+}
+
+/// Repeats `in` along the result dims `dims` up to `shape`.
+HostTensor broadcast(const HostTensor &in, ArrayRef<int64_t> dims,
+                     ArrayRef<int64_t> shape) {
+  HostTensor out = HostTensor::zeros(shape);
+  SmallVector<int64_t> strides = getStrides(shape);
+  for (int64_t i = 0; i < out.getNumElements(); ++i) {
+    int64_t rest = i, source = 0;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      int64_t coord = rest / strides[d];
+      rest %= strides[d];
+      if (!llvm::is_contained(dims, static_cast<int64_t>(d)))
+        source = source * shape[d] + coord;
+    }
+    out.data[i] = in.data[source];
+  }
+  return out;
+}
+
+/// Per-sample logsumexp(x) - x[target] and softmax, over the last dim.
+void crossEntropyRows(const HostTensor &logits, const HostTensor &target,
+                      std::vector<double> *losses, HostTensor *softmax) {
+  int64_t classes = logits.shape.back();
+  int64_t rows = logits.getNumElements() / classes;
+  for (int64_t r = 0; r < rows; ++r) {
+    const double *x = logits.data.data() + r * classes;
+    double top = x[0];
+    for (int64_t c = 1; c < classes; ++c)
+      top = std::max(top, x[c]);
+    double sum = 0;
+    for (int64_t c = 0; c < classes; ++c)
+      sum += std::exp(x[c] - top);
+    int64_t label = static_cast<int64_t>(target.data[r]);
+    if (losses)
+      losses->push_back(top + std::log(sum) - x[label]);
+    if (softmax)
+      for (int64_t c = 0; c < classes; ++c)
+        softmax->data[r * classes + c] = std::exp(x[c] - top) / sum;
+  }
+}
+
+HostTensor scalar(double value) {
+  HostTensor out = HostTensor::zeros({});
+  out.data[0] = value;
+  return out;
+}
+
+class Executor {
+public:
+  Executor(FunctionOpInterface func) : func(func) {}
+  FailureOr<std::vector<HostTensor>> run(ArrayRef<HostTensor> args,
+                                         double replicaTolerance);
+
+private:
+  LogicalResult runLocal(Operation *op, Env &env);
+  LogicalResult runCollective(Operation *op);
+  /// The members of each group of `axes`, by group index.
+  SmallVector<SmallVector<int>> getGroups(ArrayAttr axes);
+  int64_t getPieceIndex(int rank, ArrayRef<StringRef> axes);
+  int64_t getAxisSize(StringRef axis) { return mesh.getAxisSize(axis); }
+  int64_t getCoordinate(int rank, StringRef axis) {
+    return coordinates[rank][*mesh.getAxisIndex(axis)];
+  }
+
+  FunctionOpInterface func;
+  MeshAttr mesh;
+  int numRanks = 1;
+  SmallVector<SmallVector<int64_t>> coordinates;
+  std::vector<Env> envs;
+};
+
+int64_t Executor::getPieceIndex(int rank, ArrayRef<StringRef> axes) {
+  int64_t index = 0;
+  for (StringRef axis : axes)
+    index = index * getAxisSize(axis) + getCoordinate(rank, axis);
+  return index;
+}
+
+SmallVector<SmallVector<int>> Executor::getGroups(ArrayAttr axesAttr) {
+  SmallVector<StringRef> axes = llvm::map_to_vector(
+      axesAttr, [](Attribute a) { return cast<StringAttr>(a).getValue(); });
+  int64_t size = 1;
+  for (StringRef axis : axes)
+    size *= getAxisSize(axis);
+  // Key a group by the coordinates off its axes.
+  std::map<SmallVector<int64_t>, SmallVector<int>> groups;
+  for (int rank = 0; rank < numRanks; ++rank) {
+    SmallVector<int64_t> key;
+    for (auto [index, axis] : llvm::enumerate(mesh.getAxisNames()))
+      key.push_back(llvm::is_contained(axes, axis.getValue())
+                        ? -1
+                        : coordinates[rank][index]);
+    auto &members = groups[key];
+    members.resize(size, -1);
+    members[getPieceIndex(rank, axes)] = rank;
+  }
+  SmallVector<SmallVector<int>> result;
+  for (auto &[key, members] : groups)
+    result.push_back(members);
+  return result;
+}
+
+LogicalResult Executor::runLocal(Operation *op, Env &env) {
+  auto in = [&](unsigned i) -> const HostTensor & {
+    return env[op->getOperand(i)];
+  };
+  auto set = [&](HostTensor value, unsigned result = 0) {
+    env[op->getResult(result)] = std::move(value);
+  };
+  return TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](arith::ConstantOp c) {
+        auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+        if (!dense)
+          return LogicalResult(c.emitError("only dense constants run"));
+        HostTensor out = HostTensor::zeros(shapeOf(c.getResult()));
+        if (isa<FloatType>(dense.getElementType())) {
+          auto values = dense.getValues<APFloat>();
+          for (int64_t i = 0; i < out.getNumElements(); ++i)
+            out.data[i] = values[dense.isSplat() ? 0 : i].convertToDouble();
+        } else {
+          auto values = dense.getValues<APInt>();
+          for (int64_t i = 0; i < out.getNumElements(); ++i)
+            out.data[i] = values[dense.isSplat() ? 0 : i].getSExtValue();
+        }
+        set(out);
+        return success();
+      })
+      .Case<AnnotateOp, ReshardOp>([&](Operation *) {
+        set(in(0));
+        return success();
+      })
+      .Case([&](LinearOp l) {
+        const HostTensor &x = in(0), &w = in(1);
+        int64_t k = x.shape.back(), n = w.shape[0];
+        int64_t rows = x.getNumElements() / k;
+        HostTensor wt = transpose(w, {1, 0});
+        set(batchedMatmul(x, wt, 1, rows, k, n, true, shapeOf(l.getResult())));
+        return success();
+      })
+      .Case([&](MatmulOp mm) {
+        const HostTensor &a = in(0), &b = in(1);
+        int64_t rank = a.shape.size();
+        int64_t m = a.shape[rank - 2], k = a.shape[rank - 1];
+        int64_t n = b.shape.back();
+        int64_t batch = a.getNumElements() / (m * k);
+        set(batchedMatmul(a, b, batch, m, k, n, b.shape.size() == 2,
+                          shapeOf(mm.getResult())));
+        return success();
+      })
+      .Case([&](AddOp) {
+        set(map2(in(0), in(1), [](double a, double b) { return a + b; }));
+        return success();
+      })
+      .Case([&](SubOp) {
+        set(map2(in(0), in(1), [](double a, double b) { return a - b; }));
+        return success();
+      })
+      .Case([&](MulOp) {
+        set(map2(in(0), in(1), [](double a, double b) { return a * b; }));
+        return success();
+      })
+      .Case([&](DivOp) {
+        set(map2(in(0), in(1), [](double a, double b) { return a / b; }));
+        return success();
+      })
+      .Case([&](NegOp) {
+        set(map1(in(0), [](double a) { return -a; }));
+        return success();
+      })
+      .Case([&](ExpOp) {
+        set(map1(in(0), [](double a) { return std::exp(a); }));
+        return success();
+      })
+      .Case([&](ReluOp) {
+        set(map1(in(0), [](double a) { return a > 0 ? a : 0.0; }));
+        return success();
+      })
+      .Case([&](StepOp) {
+        set(map1(in(0), [](double a) { return a > 0 ? 1.0 : 0.0; }));
+        return success();
+      })
+      .Case([&](SigmoidOp) {
+        set(map1(in(0), sigmoid));
+        return success();
+      })
+      .Case([&](SiluOp) {
+        set(map1(in(0), [](double a) { return a * sigmoid(a); }));
+        return success();
+      })
+      .Case([&](GeluOp g) {
+        bool tanhForm = g.getApproximateTanh();
+        set(map1(in(0), [&](double a) { return gelu(a, tanhForm); }));
+        return success();
+      })
+      .Case([&](GeluGradOp g) {
+        bool tanhForm = g.getApproximateTanh();
+        set(map2(in(0), in(1), [&](double dy, double x) {
+          return dy * geluDerivative(x, tanhForm);
+        }));
+        return success();
+      })
+      .Case([&](ScaleOp s) {
+        double factor = s.getFactor().convertToDouble();
+        set(map1(in(0), [&](double a) { return a * factor; }));
+        return success();
+      })
+      .Case([&](SumOp s) {
+        set(reduceSum(in(0), s.getReducedDims()));
+        return success();
+      })
+      .Case([&](MeanOp m) {
+        SmallVector<int64_t> dims = m.getReducedDims();
+        HostTensor sum = reduceSum(in(0), dims);
+        double count = double(in(0).getNumElements()) /
+                       double(std::max<int64_t>(1, sum.getNumElements()));
+        set(map1(sum, [&](double a) { return a / count; }));
+        return success();
+      })
+      .Case([&](BroadcastOp b) {
+        set(broadcast(in(0), b.getDims(), shapeOf(b.getResult())));
+        return success();
+      })
+      .Case([&](ReshapeOp r) {
+        set(HostTensor{shapeOf(r.getResult()), in(0).data});
+        return success();
+      })
+      .Case([&](TransposeOp t) {
+        set(transpose(in(0), t.getPermutation()));
+        return success();
+      })
+      .Case([&](MseLossOp l) {
+        double sum = 0;
+        for (size_t i = 0; i < in(0).data.size(); ++i) {
+          double d = in(0).data[i] - in(1).data[i];
+          sum += d * d;
+        }
+        if (l.getReduction() == Reduction::mean)
+          sum /= double(in(0).data.size());
+        set(scalar(sum));
+        return success();
+      })
+      .Case([&](CrossEntropyOp c) {
+        std::vector<double> losses;
+        crossEntropyRows(in(0), in(1), &losses, nullptr);
+        double sum = 0;
+        for (double l : losses)
+          sum += l;
+        if (c.getReduction() == Reduction::mean)
+          sum /= double(losses.size());
+        set(scalar(sum));
+        return success();
+      })
+      .Case([&](CrossEntropyGradOp c) {
+        HostTensor softmax = HostTensor::zeros(in(0).shape);
+        crossEntropyRows(in(0), in(1), nullptr, &softmax);
+        int64_t classes = in(0).shape.back();
+        double factor = in(2).data[0] * c.getScale().convertToDouble();
+        for (int64_t r = 0; r < softmax.getNumElements() / classes; ++r)
+          softmax.data[r * classes + int64_t(in(1).data[r])] -= 1;
+        set(map1(softmax, [&](double v) { return v * factor; }));
+        return success();
+      })
+      .Case([&](ClipCoefficientOp c) {
+        double maxNorm = c.getMaxNorm().convertToDouble();
+        set(scalar(std::min(1.0, maxNorm / (std::sqrt(in(0).data[0]) + 1e-6))));
+        return success();
+      })
+      .Case([&](SgdOp s) {
+        double lr = s.getLr().convertToDouble();
+        double wd = s.getWeightDecay().convertToDouble();
+        set(map2(in(0), in(1), [&](double p, double g) {
+          return p - lr * (g + wd * p);
+        }));
+        return success();
+      })
+      .Case([&](SgdMomentumOp s) {
+        double lr = s.getLr().convertToDouble();
+        double wd = s.getWeightDecay().convertToDouble();
+        double mu = s.getMomentum().convertToDouble();
+        double damp = s.getDampening().convertToDouble();
+        HostTensor param = in(0), buffer = in(2);
+        for (size_t i = 0; i < param.data.size(); ++i) {
+          double g = in(1).data[i] + wd * param.data[i];
+          buffer.data[i] = mu * buffer.data[i] + (1 - damp) * g;
+          double step = s.getNesterov() ? g + mu * buffer.data[i]
+                                        : buffer.data[i];
+          param.data[i] -= lr * step;
+        }
+        set(param, 0);
+        set(buffer, 1);
+        return success();
+      })
+      .Case([&](AdamWOp a) {
+        double lr = a.getLr().convertToDouble();
+        double beta1 = a.getBeta1().convertToDouble();
+        double beta2 = a.getBeta2().convertToDouble();
+        double eps = a.getEps().convertToDouble();
+        double wd = a.getWeightDecay().convertToDouble();
+        double t = in(4).data[0];
+        HostTensor param = in(0), m = in(2), v = in(3);
+        double correction1 = 1 - std::pow(beta1, t);
+        double correction2Sqrt = std::sqrt(1 - std::pow(beta2, t));
+        for (size_t i = 0; i < param.data.size(); ++i) {
+          double g = in(1).data[i];
+          param.data[i] *= 1 - lr * wd;
+          m.data[i] = beta1 * m.data[i] + (1 - beta1) * g;
+          v.data[i] = beta2 * v.data[i] + (1 - beta2) * g * g;
+          double denom = std::sqrt(v.data[i]) / correction2Sqrt + eps;
+          param.data[i] -= lr / correction1 * m.data[i] / denom;
+        }
+        set(param, 0);
+        set(m, 1);
+        set(v, 2);
+        return success();
+      })
+      .Default([](Operation *op) {
+        return op->emitError() << "the interpreter cannot run '"
+                               << op->getName() << "'";
+      });
+}
+
+LogicalResult Executor::runCollective(Operation *op) {
+  if (!mesh)
+    return op->emitError() << "a collective outside a partitioned function";
+  auto axesOf = [](ArrayAttr axes) {
+    return llvm::map_to_vector(axes, [](Attribute a) {
+      return cast<StringAttr>(a).getValue();
+    });
+  };
+  auto forEachGroup = [&](ArrayAttr axes, auto body) {
+    for (const SmallVector<int> &members : getGroups(axes))
+      body(members);
+  };
+  Value input = op->getOperand(0), result = op->getResult(0);
+  auto sumOver = [&](const SmallVector<int> &members) {
+    HostTensor sum = HostTensor::zeros(envs[members.front()][input].shape);
+    for (int rank : members)
+      for (size_t i = 0; i < sum.data.size(); ++i)
+        sum.data[i] += envs[rank][input].data[i];
+    return sum;
+  };
+  return TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](AllReduceOp c) {
+        forEachGroup(c.getAxes(), [&](const SmallVector<int> &members) {
+          HostTensor sum = sumOver(members);
+          for (int rank : members)
+            envs[rank][result] = sum;
+        });
+        return success();
+      })
+      .Case([&](AllGatherOp c) {
+        forEachGroup(c.getAxes(), [&](const SmallVector<int> &members) {
+          SmallVector<HostTensor> pieces;
+          for (int rank : members)
+            pieces.push_back(envs[rank][input]);
+          HostTensor whole = concat(pieces, c.getDim());
+          for (int rank : members)
+            envs[rank][result] = whole;
+        });
+        return success();
+      })
+      .Case([&](ReduceScatterOp c) {
+        forEachGroup(c.getAxes(), [&](const SmallVector<int> &members) {
+          HostTensor sum = sumOver(members);
+          for (auto [index, rank] : llvm::enumerate(members))
+            envs[rank][result] =
+                slicePiece(sum, c.getDim(), index, members.size());
+        });
+        return success();
+      })
+      .Case([&](AllToAllOp c) {
+        forEachGroup(c.getAxes(), [&](const SmallVector<int> &members) {
+          int64_t n = members.size();
+          for (auto [j, receiver] : llvm::enumerate(members)) {
+            SmallVector<HostTensor> received;
+            for (int sender : members)
+              received.push_back(
+                  slicePiece(envs[sender][input], c.getSplitDim(), j, n));
+            envs[receiver][result] = concat(received, c.getConcatDim());
+          }
+        });
+        return success();
+      })
+      .Case([&](ShardSliceOp c) {
+        SmallVector<StringRef> axes = axesOf(c.getAxes());
+        int64_t count = 1;
+        for (StringRef axis : axes)
+          count *= getAxisSize(axis);
+        for (int rank = 0; rank < numRanks; ++rank)
+          envs[rank][result] =
+              slicePiece(envs[rank][input], c.getDim(),
+                         getPieceIndex(rank, axes), count);
+        return success();
+      });
+}
+
+FailureOr<std::vector<HostTensor>>
+Executor::run(ArrayRef<HostTensor> args, double replicaTolerance) {
+  bool partitioned = func->hasAttr(MPDialect::kPartitionedAttrName);
+  SmallVector<ShardingAttr> argShardings;
+  for (BlockArgument arg : func.getArguments()) {
+    argShardings.push_back(getValueSharding(arg));
+    if (partitioned && !mesh && argShardings.back())
+      mesh = lookupMesh(func, argShardings.back().getMesh());
+  }
+  for (unsigned i = 0; partitioned && !mesh && i < func.getNumResults(); ++i)
+    if (auto sharding = func.getResultAttrOfType<ShardingAttr>(
+            i, MPDialect::kShardingAttrName))
+      mesh = lookupMesh(func, sharding.getMesh());
+  if (partitioned && !mesh)
+    return func.emitError() << "a partitioned function without shardings";
+  numRanks = mesh ? mesh.getNumDevices() : 1;
+  for (int rank = 0; rank < numRanks; ++rank) {
+    SmallVector<int64_t> coords(mesh ? mesh.getAxisSizes().size() : 0);
+    int64_t rest = rank;
+    for (int64_t d = static_cast<int64_t>(coords.size()) - 1; d >= 0; --d) {
+      coords[d] = rest % mesh.getAxisSizes()[d];
+      rest /= mesh.getAxisSizes()[d];
+    }
+    coordinates.push_back(coords);
+  }
+  envs.assign(numRanks, Env());
+
+  // Each rank's piece of every argument.
+  for (auto [index, arg] : llvm::enumerate(func.getArguments())) {
+    if (args[index].shape != ArrayRef(getGlobalArgShape(func, index)))
+      return emitError(arg.getLoc())
+             << "argument #" << index << " has the wrong global shape";
+    for (int rank = 0; rank < numRanks; ++rank) {
+      HostTensor piece = args[index];
+      if (partitioned && argShardings[index])
+        for (int64_t dim = 0; dim < argShardings[index].getRank(); ++dim) {
+          SmallVector<StringRef> axes = argShardings[index].getDimAxes(dim);
+          int64_t count = 1;
+          for (StringRef axis : axes)
+            count *= getAxisSize(axis);
+          if (count > 1)
+            piece = slicePiece(piece, dim, getPieceIndex(rank, axes), count);
+        }
+      envs[rank][arg] = std::move(piece);
+    }
+  }
+
+  Operation *terminator = nullptr;
+  for (Operation &op : func.getFunctionBody().front()) {
+    if (op.hasTrait<OpTrait::IsTerminator>()) {
+      terminator = &op;
+      break;
+    }
+    if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp,
+            ShardSliceOp>(op)) {
+      if (failed(runCollective(&op)))
+        return failure();
+      continue;
+    }
+    for (int rank = 0; rank < numRanks; ++rank)
+      if (failed(runLocal(&op, envs[rank])))
+        return failure();
+  }
+
+  // Assemble the global results.
+  std::vector<HostTensor> results;
+  for (auto [index, value] : llvm::enumerate(terminator->getOperands())) {
+    auto sharding = func.getResultAttrOfType<ShardingAttr>(
+        index, MPDialect::kShardingAttrName);
+    if (!partitioned || !sharding) {
+      results.push_back(envs[0][value]);
+      continue;
+    }
+    SmallVector<int64_t> shape(envs[0][value].shape);
+    for (int64_t dim = 0; dim < sharding.getRank(); ++dim)
+      for (StringRef axis : sharding.getDimAxes(dim))
+        shape[dim] *= getAxisSize(axis);
+    HostTensor whole = HostTensor::zeros(shape);
+    Layout layout = Layout::get(sharding);
+    for (int rank = 0; rank < numRanks; ++rank) {
+      // The rank holding the same piece with every replicated coordinate 0.
+      int canonical = 0;
+      bool isCanonical = true;
+      for (auto [axisIndex, axis] : llvm::enumerate(mesh.getAxisNames())) {
+        int64_t coord = coordinates[rank][axisIndex];
+        if (!layout.uses(axis.getValue()) && coord != 0)
+          isCanonical = false, coord = 0;
+        canonical = canonical * mesh.getAxisSizes()[axisIndex] + coord;
+      }
+      const HostTensor &piece = envs[rank][value];
+      if (!isCanonical) {
+        const HostTensor &reference = envs[canonical][value];
+        for (size_t i = 0; i < piece.data.size(); ++i)
+          if (std::fabs(piece.data[i] - reference.data[i]) >
+              replicaTolerance * (1 + std::fabs(reference.data[i])))
+            return terminator->emitError()
+                   << "result #" << index << " differs between ranks "
+                   << canonical << " and " << rank
+                   << ", which should hold the same replica";
+        continue;
+      }
+      // Place the piece: dims in turn, each split into its axes' pieces.
+      HostTensor placed = piece;
+      for (int64_t dim = sharding.getRank() - 1; dim >= 0; --dim) {
+        SmallVector<StringRef> axes = sharding.getDimAxes(dim);
+        int64_t count = 1;
+        for (StringRef axis : axes)
+          count *= getAxisSize(axis);
+        if (count == 1)
+          continue;
+        SmallVector<int64_t> grown(placed.shape);
+        grown[dim] *= count;
+        HostTensor next = HostTensor::zeros(grown);
+        addPiece(next, placed, dim, getPieceIndex(rank, axes), count);
+        placed = std::move(next);
+      }
+      for (size_t i = 0; i < whole.data.size(); ++i)
+        whole.data[i] += placed.data[i];
+    }
+    results.push_back(std::move(whole));
+  }
+  return results;
+}
+
+} // namespace
+
+SmallVector<int64_t> getGlobalArgShape(FunctionOpInterface func,
+                                       unsigned index) {
+  SmallVector<int64_t> shape(
+      cast<RankedTensorType>(func.getArgumentTypes()[index]).getShape());
+  if (!func->hasAttr(MPDialect::kPartitionedAttrName))
+    return shape;
+  if (auto sharding = func.getArgAttrOfType<ShardingAttr>(
+          index, MPDialect::kShardingAttrName)) {
+    MeshAttr mesh = lookupMesh(func, sharding.getMesh());
+    for (int64_t dim = 0; dim < sharding.getRank(); ++dim)
+      for (StringRef axis : sharding.getDimAxes(dim))
+        shape[dim] *= mesh.getAxisSize(axis);
+  }
+  return shape;
+}
+
+FailureOr<std::vector<HostTensor>> runFunction(FunctionOpInterface func,
+                                               ArrayRef<HostTensor> args,
+                                               double replicaTolerance) {
+  if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
+    return func.emitError() << "the interpreter runs single-block functions";
+  if (args.size() != func.getNumArguments())
+    return func.emitError() << "expects " << func.getNumArguments()
+                            << " arguments, got " << args.size();
+  return Executor(func).run(args, replicaTolerance);
+}
+
+} // namespace mp

@@ -1,0 +1,26 @@
+//===- Tensor.h - index arithmetic on host tensors --------------*- C++ -*-===//
+
+#ifndef MP_LIB_EXECUTION_TENSOR_H
+#define MP_LIB_EXECUTION_TENSOR_H
+
+#include "mp/Execution/Interpreter.h"
+
+namespace mp::execution {
+
+/// Row-major strides of `shape`.
+llvm::SmallVector<int64_t> getStrides(llvm::ArrayRef<int64_t> shape);
+
+/// Piece `index` of `count` equal pieces of `tensor` along `dim`.
+HostTensor slicePiece(const HostTensor &tensor, int64_t dim, int64_t index,
+                      int64_t count);
+
+/// Adds `piece` into `tensor` as piece `index` of `count` along `dim`.
+void addPiece(HostTensor &tensor, const HostTensor &piece, int64_t dim,
+              int64_t index, int64_t count);
+
+/// Concatenates `pieces` along `dim`.
+HostTensor concat(llvm::ArrayRef<HostTensor> pieces, int64_t dim);
+
+} // namespace mp::execution
+
+#endif // MP_LIB_EXECUTION_TENSOR_H

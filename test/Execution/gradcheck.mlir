@@ -1,0 +1,66 @@
+// Every op's vector-Jacobian rule against central finite differences in
+// float64: the gradients are read off an SGD step with lr = 1 (new
+// parameter = parameter - gradient) and compared element by element.
+//
+// RUN: split-file %s %t
+// RUN: mp-opt %t/every_op.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/every_op.step.mlir
+// RUN: mp-run %t/every_op.step.mlir --entry=every_op --gradcheck | FileCheck %s --check-prefix=EVERY
+// RUN: mp-opt %t/rest.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/rest.step.mlir
+// RUN: mp-run %t/rest.step.mlir --entry=rest --gradcheck --seed=7 | FileCheck %s --check-prefix=REST
+// RUN: not mp-run %t/rest.mlir --entry=rest --gradcheck 2>&1 | FileCheck %s --check-prefix=NOSTEP
+
+// EVERY: gradcheck: 3 parameters, 131 elements, max abs error {{.*}}: match
+// REST: gradcheck: 4 parameters, {{[0-9]+}} elements, max abs error {{.*}}: match
+// NOSTEP: mp-run: --gradcheck needs @rest_train_step
+
+//--- every_op.mlir
+// linear on 3-D input, gelu (tanh), relu, exp, sigmoid, div, neg, sub,
+// scale, matmul with a shared rhs, mean over a dim, mse_loss (mean),
+// reshape, transpose, cross_entropy (mean), add; and an unused parameter.
+func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {mp.target = "y"},
+                    %t: tensor<2x4xf32> {mp.target = "t"},
+                    %w: tensor<8x8xf32> {mp.param = "w"}, %m: tensor<8x8xf32> {mp.param = "m"},
+                    %unused: tensor<3xf32> {mp.param = "unused"}) -> tensor<f32> {
+  %h = mp.linear %x, %w : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %g = mp.gelu %h tanh : tensor<2x4x8xf32>
+  %r = mp.relu %g : tensor<2x4x8xf32>
+  %e = mp.exp %r : tensor<2x4x8xf32>
+  %s = mp.sigmoid %e : tensor<2x4x8xf32>
+  %d = mp.div %s, %e : tensor<2x4x8xf32>
+  %n = mp.neg %d : tensor<2x4x8xf32>
+  %q = mp.sub %n, %h : tensor<2x4x8xf32>
+  %k = mp.scale %q by 0.5 : tensor<2x4x8xf32>
+  %mm = mp.matmul %k, %m : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %mean = mp.mean %mm dims [2] : tensor<2x4x8xf32> -> tensor<2x4xf32>
+  %mse = mp.mse_loss %mean, %t : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<f32>
+  %flat = mp.reshape %mm : tensor<2x4x8xf32> -> tensor<8x8xf32>
+  %tr = mp.transpose %flat perm [1, 0] : tensor<8x8xf32> -> tensor<8x8xf32>
+  %ce = mp.cross_entropy %tr, %y : (tensor<8x8xf32>, tensor<8xi64>) -> tensor<f32>
+  %loss = mp.add %mse, %ce : tensor<f32>
+  return %loss : tensor<f32>
+}
+
+//--- rest.mlir
+// silu, gelu (exact), mul, sum over dims, batched matmul, an explicit
+// broadcast, mean, mse_loss and cross_entropy with sum reductions, an
+// annotation on a 1-D mesh, and a parameter used twice.
+mp.mesh @mesh = <tp = 2>
+func.func @rest(%x: tensor<2x3x4xf32> {mp.input = "x"}, %y: tensor<2x3xi64> {mp.target = "y"},
+                %a: tensor<2x4x4xf32> {mp.param = "a"}, %b: tensor<4xf32> {mp.param = "b"},
+                %c: tensor<2x3x4xf32> {mp.param = "c"}, %v: tensor<3x4xf32> {mp.param = "v"}) -> tensor<f32> {
+  %ann = mp.annotate %a <@mesh, [[tp], [], []]> : tensor<2x4x4xf32>
+  %p = mp.matmul %x, %ann : (tensor<2x3x4xf32>, tensor<2x4x4xf32>) -> tensor<2x3x4xf32>
+  %bb = mp.broadcast %b dims [0, 1] : tensor<4xf32> -> tensor<2x3x4xf32>
+  %q = mp.mul %p, %bb : tensor<2x3x4xf32>
+  %s = mp.silu %q : tensor<2x3x4xf32>
+  %g = mp.gelu %s : tensor<2x3x4xf32>
+  %gc = mp.mul %g, %c : tensor<2x3x4xf32>
+  %cc = mp.mul %gc, %c : tensor<2x3x4xf32>
+  %sum = mp.sum %cc dims [0] : tensor<2x3x4xf32> -> tensor<3x4xf32>
+  %mse = mp.mse_loss %sum, %v reduction sum : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<f32>
+  %ce = mp.cross_entropy %cc, %y reduction sum : (tensor<2x3x4xf32>, tensor<2x3xi64>) -> tensor<f32>
+  %m = mp.mean %g : tensor<2x3x4xf32> -> tensor<f32>
+  %l1 = mp.add %mse, %ce : tensor<f32>
+  %loss = mp.add %l1, %m : tensor<f32>
+  return %loss : tensor<f32>
+}

@@ -1,0 +1,141 @@
+// The reference interpreter against values worked out by hand.
+//
+// RUN: mp-run %s --entry=linear --print | FileCheck %s --check-prefix=LINEAR
+// RUN: mp-run %s --entry=activations --print | FileCheck %s --check-prefix=ACT
+// RUN: mp-run %s --entry=reductions --print | FileCheck %s --check-prefix=RED
+// RUN: mp-run %s --entry=losses --print | FileCheck %s --check-prefix=LOSS
+// RUN: mp-run %s --entry=adamw --print | FileCheck %s --check-prefix=ADAMW
+// RUN: mp-run %s --entry=collectives --print | FileCheck %s --check-prefix=COLL
+
+// x·Wᵀ with x = [[1,2,3],[4,5,6]], W = [[1,0,0],[0,1,0],[1,1,1],[0,0,2]].
+// LINEAR: result #0: [2x4]
+// LINEAR-NEXT: 1.000000e+00 2.000000e+00 6.000000e+00 6.000000e+00
+// LINEAR-NEXT: 4.000000e+00 5.000000e+00 1.500000e+01 1.200000e+01
+func.func @linear() -> tensor<2x4xf32> {
+  %x = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %w = arith.constant dense<[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 2.0]]> : tensor<4x3xf32>
+  %y = mp.linear %x, %w : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// silu(1) = σ(1) = 0.7310586, gelu(1) = Φ(1) = 0.8413447, its tanh form
+// 0.8411920, relu(-1) = 0, sigmoid(0) = 0.5.
+// ACT: result #0: [5]
+// ACT-NEXT: 7.310586e-01 8.413447e-01 8.411920e-01 0.000000e+00 5.000000e-01
+func.func @activations() -> tensor<5xf32> {
+  %one = arith.constant dense<1.0> : tensor<1xf32>
+  %minus = arith.constant dense<-1.0> : tensor<1xf32>
+  %zero = arith.constant dense<0.0> : tensor<1xf32>
+  %s = mp.silu %one : tensor<1xf32>
+  %g = mp.gelu %one : tensor<1xf32>
+  %t = mp.gelu %one tanh : tensor<1xf32>
+  %r = mp.relu %minus : tensor<1xf32>
+  %z = mp.sigmoid %zero : tensor<1xf32>
+  %a = mp.reshape %s : tensor<1xf32> -> tensor<1x1xf32>
+  %b = mp.reshape %g : tensor<1xf32> -> tensor<1x1xf32>
+  %c = mp.reshape %t : tensor<1xf32> -> tensor<1x1xf32>
+  %d = mp.reshape %r : tensor<1xf32> -> tensor<1x1xf32>
+  %e = mp.reshape %z : tensor<1xf32> -> tensor<1x1xf32>
+  %ab = mp.broadcast %a dims [0] : tensor<1x1xf32> -> tensor<1x1x1xf32>
+  %all = mp.matmul %ab, %ab : (tensor<1x1x1xf32>, tensor<1x1x1xf32>) -> tensor<1x1x1xf32>
+  %row0 = mp.transpose %a perm [1, 0] : tensor<1x1xf32> -> tensor<1x1xf32>
+  %ones = arith.constant dense<[[1.0, 0.0, 0.0, 0.0, 0.0]]> : tensor<1x5xf32>
+  %e1 = arith.constant dense<[[0.0, 1.0, 0.0, 0.0, 0.0]]> : tensor<1x5xf32>
+  %e2 = arith.constant dense<[[0.0, 0.0, 1.0, 0.0, 0.0]]> : tensor<1x5xf32>
+  %e3 = arith.constant dense<[[0.0, 0.0, 0.0, 1.0, 0.0]]> : tensor<1x5xf32>
+  %e4 = arith.constant dense<[[0.0, 0.0, 0.0, 0.0, 1.0]]> : tensor<1x5xf32>
+  %v0 = mp.matmul %row0, %ones : (tensor<1x1xf32>, tensor<1x5xf32>) -> tensor<1x5xf32>
+  %v1 = mp.matmul %b, %e1 : (tensor<1x1xf32>, tensor<1x5xf32>) -> tensor<1x5xf32>
+  %v2 = mp.matmul %c, %e2 : (tensor<1x1xf32>, tensor<1x5xf32>) -> tensor<1x5xf32>
+  %v3 = mp.matmul %d, %e3 : (tensor<1x1xf32>, tensor<1x5xf32>) -> tensor<1x5xf32>
+  %v4 = mp.matmul %e, %e4 : (tensor<1x1xf32>, tensor<1x5xf32>) -> tensor<1x5xf32>
+  %s01 = mp.add %v0, %v1 : tensor<1x5xf32>
+  %s23 = mp.add %v2, %v3 : tensor<1x5xf32>
+  %s0123 = mp.add %s01, %s23 : tensor<1x5xf32>
+  %sum = mp.add %s0123, %v4 : tensor<1x5xf32>
+  %out = mp.reshape %sum : tensor<1x5xf32> -> tensor<5xf32>
+  return %out : tensor<5xf32>
+}
+
+// Row sums of [[1,2,3],[4,5,6]] are [6, 15], its mean 3.5, its transpose
+// [[1,4],[2,5],[3,6]], and [6, 15] broadcast over a new leading dim.
+// RED: result #0: [2]
+// RED-NEXT: 6.000000e+00 1.500000e+01
+// RED-NEXT: result #1: []
+// RED-NEXT: 3.500000e+00
+// RED-NEXT: result #2: [3x2]
+// RED-NEXT: 1.000000e+00 4.000000e+00
+// RED-NEXT: 2.000000e+00 5.000000e+00
+// RED-NEXT: 3.000000e+00 6.000000e+00
+// RED-NEXT: result #3: [2x2]
+// RED-NEXT: 6.000000e+00 1.500000e+01
+// RED-NEXT: 6.000000e+00 1.500000e+01
+func.func @reductions() -> (tensor<2xf32>, tensor<f32>, tensor<3x2xf32>, tensor<2x2xf32>) {
+  %x = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %rows = mp.sum %x dims [1] : tensor<2x3xf32> -> tensor<2xf32>
+  %mean = mp.mean %x : tensor<2x3xf32> -> tensor<f32>
+  %t = mp.transpose %x perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
+  %b = mp.broadcast %rows dims [0] : tensor<2xf32> -> tensor<2x2xf32>
+  return %rows, %mean, %t, %b : tensor<2xf32>, tensor<f32>, tensor<3x2xf32>, tensor<2x2xf32>
+}
+
+// mse([1, 2], [0, 4]) = (1 + 4) / 2 = 2.5. Cross entropy of logits
+// [[0,0,0],[1,2,3]] with targets [0, 2]: log 3 = 1.0986123 and
+// log(e + e² + e³) - 3 = 0.4076060, mean 0.7531091, sum 1.5062183.
+// LOSS: result #0: []
+// LOSS-NEXT: 2.500000e+00
+// LOSS-NEXT: result #1: []
+// LOSS-NEXT: 7.531091e-01
+// LOSS-NEXT: result #2: []
+// LOSS-NEXT: 1.506218e+00
+func.func @losses() -> (tensor<f32>, tensor<f32>, tensor<f32>) {
+  %a = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %b = arith.constant dense<[0.0, 4.0]> : tensor<2xf32>
+  %mse = mp.mse_loss %a, %b : (tensor<2xf32>, tensor<2xf32>) -> tensor<f32>
+  %logits = arith.constant dense<[[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]> : tensor<2x3xf32>
+  %labels = arith.constant dense<[0, 2]> : tensor<2xi64>
+  %mean = mp.cross_entropy %logits, %labels : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  %sum = mp.cross_entropy %logits, %labels reduction sum : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  return %mse, %mean, %sum : tensor<f32>, tensor<f32>, tensor<f32>
+}
+
+// One AdamW step (lr 0.1, weight decay 0.01) from p = 1 with gradient 0.5:
+// p = 0.999, m = 0.05, v = 0.00025, m̂ = 0.5, √v̂ = 0.5, so
+// p = 0.999 - 0.1 · 0.5 / 0.5 = 0.899.
+// ADAMW: result #0: [1]
+// ADAMW-NEXT: 8.990000e-01
+// ADAMW-NEXT: result #1: [1]
+// ADAMW-NEXT: 5.000000e-02
+// ADAMW-NEXT: result #2: [1]
+// ADAMW-NEXT: 2.500000e-04
+func.func @adamw() -> (tensor<1xf32>, tensor<1xf32>, tensor<1xf32>) {
+  %p = arith.constant dense<1.0> : tensor<1xf32>
+  %g = arith.constant dense<0.5> : tensor<1xf32>
+  %zero = arith.constant dense<0.0> : tensor<1xf32>
+  %t = arith.constant dense<1.0> : tensor<f32>
+  %r:3 = mp.adamw %p, %g, %zero, %zero, %t {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64, lr = 0.1 : f64, weight_decay = 0.01 : f64} : tensor<1xf32>, tensor<f32>
+  return %r#0, %r#1, %r#2 : tensor<1xf32>, tensor<1xf32>, tensor<1xf32>
+}
+
+// Collectives on a 2x2 mesh, each rank starting from the same constant
+// [[1,2],[3,4]] as a piece: the all_reduce over both axes gives 4x it;
+// gathering dim 0 over a, then slicing dim 1 over b, gives each rank the
+// column b of the two stacked copies, whose assembly over b is the stack.
+// COLL: result #0: [2x2]
+// COLL-NEXT: 4.000000e+00 8.000000e+00
+// COLL-NEXT: 1.200000e+01 1.600000e+01
+// COLL-NEXT: result #1: [4x2]
+// COLL-NEXT: 1.000000e+00 2.000000e+00
+// COLL-NEXT: 3.000000e+00 4.000000e+00
+// COLL-NEXT: 1.000000e+00 2.000000e+00
+// COLL-NEXT: 3.000000e+00 4.000000e+00
+mp.mesh @mesh = <a = 2, b = 2>
+func.func @collectives() -> (tensor<2x2xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>},
+                             tensor<4x1xf32> {mp.sharding = #mp.sharding<@mesh, [[], [b]]>})
+    attributes {mp.partitioned} {
+  %x = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %sum = mp.all_reduce %x on @mesh axes ["a", "b"] : tensor<2x2xf32>
+  %g = mp.all_gather %x on @mesh axes ["a"] dim 0 : tensor<2x2xf32> -> tensor<4x2xf32>
+  %s = mp.shard_slice %g on @mesh axes ["b"] dim 1 : tensor<4x2xf32> -> tensor<4x1xf32>
+  return %sum, %s : tensor<2x2xf32>, tensor<4x1xf32>
+}
