@@ -2,16 +2,19 @@
 """Random shardings through the whole chain.
 
 Draws shardings at random for the arguments of a model that uses every op
-of the dialect, on a 2x2 mesh, and runs mp-opt's training step,
-partitioning and gradient-sync proof on each. Any crash or failure is a
-compiler bug: the input is kept as fuzz-<seed>.mlir.
+of the dialect, on a 2x2 mesh; builds its training step, partitions it,
+proves its gradient synchronisation, and runs the partitioned step on the
+reference interpreter against the unpartitioned one. Any crash, failure or
+mismatch is a compiler bug: the input is kept as fuzz-<seed>.mlir.
 
-  scripts/fuzz-spmd.py [--mp-opt build/bin/mp-opt] [--seeds 1-200]
+  scripts/fuzz-spmd.py [--build build] [--seeds 1-200]
 """
 import argparse
+import os
 import random
 import subprocess
 import sys
+import tempfile
 
 BODY = """\
     %h = mp.linear %x, %w : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
@@ -65,26 +68,45 @@ def model(seed):
             (signature, BODY))
 
 
+def check(build, text):
+    """Returns None if the seed's model survives the chain, else why not."""
+    mp_opt = os.path.join(build, "bin", "mp-opt")
+    mp_run = os.path.join(build, "bin", "mp-run")
+    with tempfile.TemporaryDirectory() as tmp:
+        step = os.path.join(tmp, "step.mlir")
+        spmd = os.path.join(tmp, "spmd.mlir")
+        commands = [
+            [mp_opt, "-", "--mp-train-step=max-grad-norm=1.0", "-o", step],
+            [mp_opt, step, "--mp-spmd", "--mp-verify-gradient-sync", "-o",
+             spmd],
+            [mp_run, spmd, "--entry=every_op_train_step",
+             "--reference=" + step],
+        ]
+        for command in commands:
+            result = subprocess.run(command, input=text, capture_output=True,
+                                    text=True)
+            if result.returncode != 0:
+                lines = (result.stderr.strip().splitlines() or ["?"])
+                return "%s: exit %d: %s" % (os.path.basename(command[0]),
+                                            result.returncode, lines[0])
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mp-opt", default="build/bin/mp-opt")
+    parser.add_argument("--build", default="build")
     parser.add_argument("--seeds", default="1-200")
     args = parser.parse_args()
     first, last = (int(s) for s in args.seeds.split("-"))
     failures = 0
     for seed in range(first, last + 1):
         text = model(seed)
-        result = subprocess.run(
-            [args.mp_opt, "-", "--mp-train-step=max-grad-norm=1.0",
-             "--mp-spmd", "--mp-verify-gradient-sync", "-o", "/dev/null"],
-            input=text, capture_output=True, text=True)
-        if result.returncode != 0:
+        problem = check(args.build, text)
+        if problem:
             failures += 1
             with open("fuzz-%d.mlir" % seed, "w") as f:
                 f.write(text)
-            first_line = (result.stderr.strip().splitlines() or ["?"])[0]
-            print("seed %d: exit %d: %s" % (seed, result.returncode,
-                                            first_line))
+            print("seed %d: %s" % (seed, problem))
     print("%d of %d seeds failed" % (failures, last - first + 1))
     return 1 if failures else 0
 
