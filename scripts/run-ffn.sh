@@ -3,13 +3,14 @@
 # onto the seed's FeedForward (examples/ffn/ffn.mlir), prints the model
 # summary and the annotated IR, then builds the training step, partitions it
 # for the plan's mesh, proves its gradient synchronisation and prints its
-# collectives and the bytes each rank sends per step.
+# collectives, the bytes each rank sends per step and the memory each rank
+# is planned to hold.
 #
 #   scripts/run-ffn.sh [--plan FILE] [--model FILE] [--optimizer adamw|sgd]
 #                      [--lr LR] [--out DIR] [--no-build]
 #
-# --out DIR receives step.mlir (the per-rank step) and comm.json (default:
-# $MP_BUILD_DIR/ffn). --no-build uses the mp-opt already built in
+# --out DIR receives step.mlir (the per-rank step), comm.json and
+# memory.json (default: $MP_BUILD_DIR/ffn). --no-build uses the mp-opt already built in
 # $MP_BUILD_DIR (default build/).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,7 +48,7 @@ cat "$out/planned.mlir"
 "$mp_opt" "$out/planned.mlir" \
   --mp-train-step="optimizer=$optimizer lr=$lr" --mp-spmd \
   --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
-  -o "$out/step.mlir"
+  --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
 echo
 echo "Training step partitioned for the plan's mesh: $out/step.mlir"
 echo "Gradient synchronisation: verified"
@@ -59,3 +60,7 @@ awk '/"function": ".*_train_step"/ { in_step = 1 }
      in_step && /"total"/ { in_total = 1 }
      in_total && /bytes_per_rank/ { gsub(/[",]/, ""); print "  " $2; exit }' \
   "$out/comm.json"
+echo "Planned memory per rank (bytes): $out/memory.json"
+awk '/"function": ".*_train_step"/ { in_step = 1 }
+     in_step && /_bytes/ { gsub(/[",:]/, ""); printf "  %s %s\n", $1, $2 }
+     in_step && /"buffers"/ { exit }' "$out/memory.json"

@@ -46,3 +46,11 @@
 // STEP-NEXT: mp.all_reduce %{{.+}} on @mesh axes ["data_parallel", "tensor_parallel"] origin "'x' (batch), 'w2' (rowwise) -> func.return"
 // STEP-NEXT: Bytes sent per rank per step (ring algorithm): {{.*}}comm.json
 // STEP-NEXT: 402653190
+// Persistent per rank: the 3 weight shards (8192·8192·4/4 bytes each), their
+// 6 AdamW moments, the step count and the batch shard (4·8192·4 bytes):
+// 9 · 16777216 + 4 + 131072 = 604110852.
+// STEP-NEXT: Planned memory per rank (bytes): {{.*}}memory.json
+// STEP-NEXT: persistent_bytes 604110852
+// STEP-NEXT: arena_bytes {{[0-9]+}}
+// STEP-NEXT: unpooled_bytes {{[0-9]+}}
+// STEP-NEXT: peak_bytes {{[0-9]+}}

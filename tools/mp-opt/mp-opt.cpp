@@ -25,7 +25,8 @@ namespace {
 constexpr std::pair<llvm::StringLiteral, llvm::StringLiteral>
     kShorthandOptions[] = {{"--mp-apply-plan=", "plan-file"},
                            {"--mp-summary=", "output"},
-                           {"--mp-comm-report=", "output"}};
+                           {"--mp-comm-report=", "output"},
+                           {"--mp-memory-report=", "output"}};
 
 std::string expandShorthand(llvm::StringRef arg) {
   for (auto [prefix, option] : kShorthandOptions) {

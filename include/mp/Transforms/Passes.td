@@ -252,4 +252,24 @@ def CommReport : Pass<"mp-comm-report", "::mlir::ModuleOp"> {
   ];
 }
 
+def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
+  let summary = "Writes the planned per-rank memory of each function, as JSON";
+  let description = [{
+    Plans each function's memory as the runtime will allocate it (see
+    `MemoryPlan`): the arguments (parameters, optimizer state, the batch)
+    are persistent; every value an op produces gets an offset in one arena,
+    by first fit over the values live at its definition, so that dead
+    values' buffers are reused (64-byte aligned). Reports per function the
+    persistent bytes, the arena's size, what the temporaries would take
+    without reuse, and the peak (persistent + arena). On a partitioned step
+    these are the bytes of ONE rank: the memory budget known before
+    anything runs. `mp-opt --mp-memory-report=FILE.json` abbreviates the
+    `output` option.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "File to write the report to ('-' is standard output)">,
+  ];
+}
+
 #endif // MP_TRANSFORMS_PASSES_TD

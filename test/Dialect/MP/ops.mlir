@@ -2,6 +2,7 @@
 // RUN: mp-opt %s | mp-opt | FileCheck %s
 // RUN: mp-opt %s --mlir-print-op-generic | mp-opt | FileCheck %s
 
+// CHECK: mp.mesh @mesh = <dp = 2, tp = 2>{{$}}
 mp.mesh @mesh = <dp = 2, tp = 2>
 
 // CHECK-LABEL: func.func @gemms

@@ -1,0 +1,60 @@
+//===- MemoryReport.cpp - the planned per-rank memory, as JSON ------------===//
+
+#include "mp/Transforms/Passes.h"
+
+#include "mp/Analysis/MemoryPlan.h"
+#include "mp/Dialect/MP/IR/MPDialect.h"
+
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_MEMORYREPORT
+#include "mp/Transforms/Passes.h.inc"
+
+namespace {
+
+struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    std::string errorMessage;
+    std::unique_ptr<llvm::ToolOutputFile> file =
+        openOutputFile(output, &errorMessage);
+    if (!file) {
+      getOperation().emitError() << "cannot open memory report '" << output
+                                 << "': " << errorMessage;
+      return signalPassFailure();
+    }
+    llvm::json::OStream json(file->os(), /*IndentSize=*/2);
+    json.object([&] {
+      json.attributeArray("functions", [&] {
+        getOperation().walk([&](FunctionOpInterface func) {
+          if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
+            return;
+          MemoryPlan plan = MemoryPlan::build(func);
+          json.object([&] {
+            json.attribute("function", func.getName());
+            json.attribute("partitioned",
+                           func->hasAttr(MPDialect::kPartitionedAttrName));
+            json.attribute("persistent_bytes", plan.persistentBytes);
+            json.attribute("arena_bytes", plan.arenaBytes);
+            json.attribute("unpooled_bytes", plan.unpooledBytes);
+            json.attribute("peak_bytes",
+                           plan.persistentBytes + plan.arenaBytes);
+            json.attribute("buffers", int64_t(plan.buffers.size()));
+          });
+        });
+      });
+    });
+    file->os() << '\n';
+    file->keep();
+    markAllAnalysesPreserved();
+  }
+};
+
+} // namespace
+} // namespace mp

@@ -1,0 +1,42 @@
+// The static per-rank memory plan: arguments are persistent, values get
+// arena offsets by first fit over the live ones, buffers are 64-byte
+// aligned and reused once dead.
+//
+// RUN: mp-opt %s -split-input-file --mp-memory-report -o /dev/null | FileCheck %s
+
+// A chain of four 64-byte values: two buffers alternate.
+// CHECK: "function": "chain",
+// CHECK-NEXT: "partitioned": false,
+// CHECK-NEXT: "persistent_bytes": 64,
+// CHECK-NEXT: "arena_bytes": 128,
+// CHECK-NEXT: "unpooled_bytes": 256,
+// CHECK-NEXT: "peak_bytes": 192,
+// CHECK-NEXT: "buffers": 4
+func.func @chain(%x: tensor<16xf32>) -> tensor<16xf32> {
+  %a = mp.neg %x : tensor<16xf32>
+  %b = mp.exp %a : tensor<16xf32>
+  %c = mp.neg %b : tensor<16xf32>
+  %d = mp.exp %c : tensor<16xf32>
+  return %d : tensor<16xf32>
+}
+
+// -----
+
+// A diamond: %a, %b and %c are live together; %d takes %a's buffer.
+// Buffers are rounded up to 64 bytes (a 4-byte scalar takes 64).
+// CHECK: "function": "diamond",
+// CHECK-NEXT: "partitioned": false,
+// CHECK-NEXT: "persistent_bytes": 68,
+// CHECK-NEXT: "arena_bytes": 192,
+// CHECK-NEXT: "unpooled_bytes": 320,
+// CHECK-NEXT: "peak_bytes": 260,
+// CHECK-NEXT: "buffers": 5
+func.func @diamond(%x: tensor<16xf32>, %s: tensor<f32>) -> (tensor<16xf32>, tensor<f32>) {
+  %a = mp.neg %x : tensor<16xf32>
+  %b = mp.exp %a : tensor<16xf32>
+  %c = mp.neg %a : tensor<16xf32>
+  %d = mp.add %b, %c : tensor<16xf32>
+  %e = mp.neg %s : tensor<f32>
+  return %d, %e : tensor<16xf32>, tensor<f32>
+}
+
