@@ -198,8 +198,7 @@ int64_t Executor::getPieceIndex(int rank, ArrayRef<StringRef> axes) {
 }
 
 SmallVector<SmallVector<int>> Executor::getGroups(ArrayAttr axesAttr) {
-  SmallVector<StringRef> axes = llvm::map_to_vector(
-      axesAttr, [](Attribute a) { return cast<StringAttr>(a).getValue(); });
+  SmallVector<StringRef> axes = getAxisNames(axesAttr);
   int64_t size = 1;
   for (StringRef axis : axes)
     size *= getAxisSize(axis);
@@ -443,11 +442,6 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
 LogicalResult Executor::runCollective(Operation *op) {
   if (!mesh)
     return op->emitError() << "a collective outside a partitioned function";
-  auto axesOf = [](ArrayAttr axes) {
-    return llvm::map_to_vector(axes, [](Attribute a) {
-      return cast<StringAttr>(a).getValue();
-    });
-  };
   auto forEachGroup = [&](ArrayAttr axes, auto body) {
     for (const SmallVector<int> &members : getGroups(axes))
       body(members);
@@ -503,7 +497,7 @@ LogicalResult Executor::runCollective(Operation *op) {
         return success();
       })
       .Case([&](ShardSliceOp c) {
-        SmallVector<StringRef> axes = axesOf(c.getAxes());
+        SmallVector<StringRef> axes = getAxisNames(c.getAxes());
         int64_t count = 1;
         for (StringRef axis : axes)
           count *= getAxisSize(axis);

@@ -107,30 +107,26 @@ getStorageSharding(PlanAttr plan, MeshAttr mesh, const ModelValue &value,
                    std::optional<NamedAttribute> entry, Location loc) {
   int64_t rank = value.type.getRank();
   SmallVector<SmallVector<StringRef>> dims(rank);
-  // Optimizer state is laid out as its parameter (ZeRO).
+  int64_t styledDim = -1;
+  if (entry) {
+    FailureOr<int64_t> dim =
+        getStyledDim(cast<ParallelStyleAttr>(entry->getValue()),
+                     entry->getName().getValue(), value, loc);
+    if (failed(dim))
+      return failure();
+    styledDim = *dim;
+  }
+  // Optimizer state is laid out as its parameter (ZeRO). FSDP2 shards the
+  // tensor-parallel shard further, so its axis is minor to the style's; the
+  // batch split of data is major to sequence parallelism's.
   if (value.role == ModelRole::Param || value.role == ModelRole::State) {
-    if (entry) {
-      FailureOr<int64_t> dim =
-          getStyledDim(cast<ParallelStyleAttr>(entry->getValue()),
-                       entry->getName().getValue(), value, loc);
-      if (failed(dim))
-        return failure();
-      if (*dim >= 0)
-        splitDim(dims, *dim, plan.getTpAxis());
-    }
-    // FSDP2 shards the tensor-parallel shard further: the FSDP axis is minor.
+    if (styledDim >= 0)
+      splitDim(dims, styledDim, plan.getTpAxis());
     splitDim(dims, 0, plan.getFsdpAxis());
   } else {
     splitDim(dims, 0, plan.getEffectiveBatchAxis());
-    if (entry) {
-      FailureOr<int64_t> dim =
-          getStyledDim(cast<ParallelStyleAttr>(entry->getValue()),
-                       entry->getName().getValue(), value, loc);
-      if (failed(dim))
-        return failure();
-      if (*dim >= 0)
-        splitDim(dims, *dim, plan.getTpAxis());
-    }
+    if (styledDim >= 0)
+      splitDim(dims, styledDim, plan.getTpAxis());
   }
   auto sharding = ShardingAttr::get(plan.getMesh(), dims);
   if (failed(sharding.verifyFor(

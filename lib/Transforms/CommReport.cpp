@@ -4,7 +4,7 @@
 
 #include "mp/Dialect/MP/IR/MPOps.h"
 
-#include "mlir/Support/FileUtilities.h"
+#include "mp/Transforms/ReportFile.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -84,14 +84,10 @@ struct CommReportPass : impl::CommReportBase<CommReportPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    std::string errorMessage;
     std::unique_ptr<llvm::ToolOutputFile> file =
-        openOutputFile(output, &errorMessage);
-    if (!file) {
-      getOperation().emitError() << "cannot open communication report '"
-                                 << output << "': " << errorMessage;
+        openReportFile(getOperation(), output, "communication report");
+    if (!file)
       return signalPassFailure();
-    }
     llvm::json::OStream json(file->os(), /*IndentSize=*/2);
     json.object([&] {
       json.attributeArray("functions", [&] {

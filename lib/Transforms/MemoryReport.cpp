@@ -5,7 +5,7 @@
 #include "mp/Analysis/MemoryPlan.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 
-#include "mlir/Support/FileUtilities.h"
+#include "mp/Transforms/ReportFile.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -21,14 +21,10 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    std::string errorMessage;
     std::unique_ptr<llvm::ToolOutputFile> file =
-        openOutputFile(output, &errorMessage);
-    if (!file) {
-      getOperation().emitError() << "cannot open memory report '" << output
-                                 << "': " << errorMessage;
+        openReportFile(getOperation(), output, "memory report");
+    if (!file)
       return signalPassFailure();
-    }
     llvm::json::OStream json(file->os(), /*IndentSize=*/2);
     json.object([&] {
       json.attributeArray("functions", [&] {

@@ -16,11 +16,6 @@ namespace mp {
 
 namespace {
 
-SmallVector<StringRef> getAxes(ArrayAttr axes) {
-  return llvm::map_to_vector(
-      axes, [](Attribute axis) { return cast<StringAttr>(axis).getValue(); });
-}
-
 /// The provenance of a collective made of two: both, when they differ.
 StringAttr mergeOrigins(Builder &builder, StringAttr first, StringAttr second) {
   if (!first || first == second)
@@ -40,8 +35,8 @@ struct SliceOfAllReduce : OpRewritePattern<ShardSliceOp> {
     if (!reduce || !reduce->hasOneUse() ||
         reduce.getMeshAttr() != slice.getMeshAttr())
       return failure();
-    SmallVector<StringRef> reduced = getAxes(reduce.getAxes());
-    SmallVector<StringRef> sliced = getAxes(slice.getAxes());
+    SmallVector<StringRef> reduced = getAxisNames(reduce.getAxes());
+    SmallVector<StringRef> sliced = getAxisNames(slice.getAxes());
     if (!llvm::all_of(sliced, [&](StringRef axis) {
           return llvm::is_contained(reduced, axis);
         }))
@@ -102,8 +97,8 @@ struct AllReduceOfAllReduce : OpRewritePattern<AllReduceOp> {
         inner.getMeshAttr() != outer.getMeshAttr())
       return failure();
     MeshAttr mesh = outer.lookupMesh();
-    SmallVector<StringRef> axes = getAxes(inner.getAxes());
-    for (StringRef axis : getAxes(outer.getAxes()))
+    SmallVector<StringRef> axes = getAxisNames(inner.getAxes());
+    for (StringRef axis : getAxisNames(outer.getAxes()))
       if (!llvm::is_contained(axes, axis))
         axes.push_back(axis);
     llvm::sort(axes, [&](StringRef a, StringRef b) {

@@ -6,7 +6,7 @@
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mlir/IR/SymbolTable.h"
-#include "mlir/Support/FileUtilities.h"
+#include "mp/Transforms/ReportFile.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -93,14 +93,10 @@ struct SummaryPass : impl::SummaryBase<SummaryPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    std::string errorMessage;
     std::unique_ptr<llvm::ToolOutputFile> file =
-        openOutputFile(output, &errorMessage);
-    if (!file) {
-      getOperation().emitError() << "cannot open summary output '" << output
-                                 << "': " << errorMessage;
+        openReportFile(getOperation(), output, "summary output");
+    if (!file)
       return signalPassFailure();
-    }
     getOperation().walk([&](FunctionOpInterface func) {
       summarize(func, file->os());
     });

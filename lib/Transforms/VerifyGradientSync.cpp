@@ -29,11 +29,6 @@ namespace mp {
 
 namespace {
 
-SmallVector<StringRef> getAxes(ArrayAttr axes) {
-  return llvm::map_to_vector(
-      axes, [](Attribute axis) { return cast<StringAttr>(axis).getValue(); });
-}
-
 std::string formatAxes(ArrayRef<StringRef> axes) {
   std::string text = "[";
   llvm::raw_string_ostream os(text);
@@ -104,20 +99,20 @@ LogicalResult GradientSyncChecker::transferCollective(Operation *op) {
   };
   LogicalResult result =
       TypeSwitch<Operation *, LogicalResult>(op)
-          .Case([&](AllReduceOp c) { return removePartial(getAxes(c.getAxes())); })
+          .Case([&](AllReduceOp c) { return removePartial(getAxisNames(c.getAxes())); })
           .Case([&](ReduceScatterOp c) {
-            SmallVector<StringRef> axes = getAxes(c.getAxes());
+            SmallVector<StringRef> axes = getAxisNames(c.getAxes());
             return success(succeeded(removePartial(axes)) &&
                            succeeded(pushSplit(c.getDim(), axes)));
           })
           .Case([&](AllGatherOp c) {
-            return popSplit(c.getDim(), getAxes(c.getAxes()));
+            return popSplit(c.getDim(), getAxisNames(c.getAxes()));
           })
           .Case([&](ShardSliceOp c) {
-            return pushSplit(c.getDim(), getAxes(c.getAxes()));
+            return pushSplit(c.getDim(), getAxisNames(c.getAxes()));
           })
           .Case([&](AllToAllOp c) {
-            SmallVector<StringRef> axes = getAxes(c.getAxes());
+            SmallVector<StringRef> axes = getAxisNames(c.getAxes());
             return success(succeeded(popSplit(c.getConcatDim(), axes)) &&
                            succeeded(pushSplit(c.getSplitDim(), axes)));
           })

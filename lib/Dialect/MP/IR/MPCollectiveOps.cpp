@@ -12,6 +12,11 @@ MeshAttr lookupMesh(Operation *op, FlatSymbolRefAttr meshName) {
   return SymbolTable::lookupNearestSymbolFrom<MeshOp>(op, meshName).getMesh();
 }
 
+SmallVector<StringRef> getAxisNames(ArrayAttr axes) {
+  return llvm::map_to_vector(
+      axes, [](Attribute axis) { return cast<StringAttr>(axis).getValue(); });
+}
+
 int64_t getGroupSize(MeshAttr mesh, ArrayAttr axes) {
   int64_t size = 1;
   for (Attribute axis : axes)

@@ -19,6 +19,8 @@ namespace mp {
 MeshAttr lookupMesh(mlir::Operation *op, mlir::FlatSymbolRefAttr meshName);
 /// The number of ranks in a group of `axes` of `mesh`.
 int64_t getGroupSize(MeshAttr mesh, mlir::ArrayAttr axes);
+/// The mesh axis names a collective lists.
+llvm::SmallVector<llvm::StringRef> getAxisNames(mlir::ArrayAttr axes);
 } // namespace mp
 
 #include "mp/Dialect/MP/IR/MPInterfaces.h.inc"
