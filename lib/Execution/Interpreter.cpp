@@ -139,10 +139,17 @@ HostTensor broadcast(const HostTensor &in, ArrayRef<int64_t> dims,
 }
 
 /// Per-sample logsumexp(x) - x[target] and softmax, over the last dim.
-void crossEntropyRows(const HostTensor &logits, const HostTensor &target,
-                      std::vector<double> *losses, HostTensor *softmax) {
+LogicalResult crossEntropyRows(Operation *op, const HostTensor &logits,
+                               const HostTensor &target,
+                               std::vector<double> *losses,
+                               HostTensor *softmax) {
   int64_t classes = logits.shape.back();
   int64_t rows = logits.getNumElements() / classes;
+  for (int64_t r = 0; r < rows; ++r)
+    if (target.data[r] < 0 || target.data[r] >= classes)
+      return op->emitError() << "target " << int64_t(target.data[r])
+                             << " of sample " << r << " is not a class in [0, "
+                             << classes << ")";
   for (int64_t r = 0; r < rows; ++r) {
     const double *x = logits.data.data() + r * classes;
     double top = x[0];
@@ -158,6 +165,7 @@ void crossEntropyRows(const HostTensor &logits, const HostTensor &target,
       for (int64_t c = 0; c < classes; ++c)
         softmax->data[r * classes + c] = std::exp(x[c] - top) / sum;
   }
+  return success();
 }
 
 HostTensor scalar(double value) {
@@ -361,7 +369,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](CrossEntropyOp c) {
         std::vector<double> losses;
-        crossEntropyRows(in(0), in(1), &losses, nullptr);
+        if (failed(crossEntropyRows(c, in(0), in(1), &losses, nullptr)))
+          return failure();
         double sum = 0;
         for (double l : losses)
           sum += l;
@@ -372,7 +381,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](CrossEntropyGradOp c) {
         HostTensor softmax = HostTensor::zeros(in(0).shape);
-        crossEntropyRows(in(0), in(1), nullptr, &softmax);
+        if (failed(crossEntropyRows(c, in(0), in(1), nullptr, &softmax)))
+          return failure();
         int64_t classes = in(0).shape.back();
         double factor = in(2).data[0] * c.getScale().convertToDouble();
         for (int64_t r = 0; r < softmax.getNumElements() / classes; ++r)
@@ -442,6 +452,10 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
 LogicalResult Executor::runCollective(Operation *op) {
   if (!mesh)
     return op->emitError() << "a collective outside a partitioned function";
+  auto meshName = op->getAttrOfType<FlatSymbolRefAttr>("mesh");
+  if (!meshName || lookupMesh(op, meshName) != mesh)
+    return op->emitError()
+           << "runs on another mesh than the function's arguments";
   auto forEachGroup = [&](ArrayAttr axes, auto body) {
     for (const SmallVector<int> &members : getGroups(axes))
       body(members);
@@ -543,12 +557,20 @@ Executor::run(ArrayRef<HostTensor> args, double replicaTolerance) {
              << "argument #" << index << " has the wrong global shape";
     for (int rank = 0; rank < numRanks; ++rank) {
       HostTensor piece = args[index];
-      if (partitioned && argShardings[index])
+      if (partitioned && !argShardings[index])
+        return emitError(arg.getLoc())
+               << "argument #" << index
+               << " of a partitioned function has no sharding";
+      if (partitioned)
         for (int64_t dim = 0; dim < argShardings[index].getRank(); ++dim) {
           SmallVector<StringRef> axes = argShardings[index].getDimAxes(dim);
           int64_t count = 1;
           for (StringRef axis : axes)
             count *= getAxisSize(axis);
+          if (piece.shape[dim] % count != 0)
+            return emitError(arg.getLoc())
+                   << "argument #" << index << " dim " << dim << " of size "
+                   << piece.shape[dim] << " does not split into " << count;
           if (count > 1)
             piece = slicePiece(piece, dim, getPieceIndex(rank, axes), count);
         }
@@ -659,6 +681,13 @@ FailureOr<std::vector<HostTensor>> runFunction(FunctionOpInterface func,
   if (args.size() != func.getNumArguments())
     return func.emitError() << "expects " << func.getNumArguments()
                             << " arguments, got " << args.size();
+  for (auto [index, type] : llvm::enumerate(func.getArgumentTypes())) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape())
+      return func.emitError() << "argument #" << index << " is " << type
+                              << "; the interpreter runs on statically "
+                                 "shaped tensors";
+  }
   return Executor(func).run(args, replicaTolerance);
 }
 

@@ -67,22 +67,34 @@ struct Random {
   double uniform() { return double(next() >> 11) / double(1ULL << 53); }
 };
 
-/// The number of classes cross entropy sees in `func`, for integer targets.
-int64_t getClassCount(FunctionOpInterface func) {
-  int64_t classes = 10;
-  func.walk([&](Operation *op) {
-    if (isa<CrossEntropyOp, CrossEntropyGradOp>(op))
-      classes = std::min<int64_t>(
-          classes,
-          cast<RankedTensorType>(op->getOperand(0).getType()).getShape().back());
-  });
-  return classes;
+/// The number of classes of the cross entropy that consumes `value`
+/// (looking through ops that only move it), or 10.
+int64_t getClassCount(Value value) {
+  SmallVector<Value> worklist{value};
+  while (!worklist.empty()) {
+    Value current = worklist.pop_back_val();
+    for (Operation *user : current.getUsers()) {
+      if (isa<CrossEntropyOp, CrossEntropyGradOp>(user))
+        return cast<RankedTensorType>(user->getOperand(0).getType())
+            .getShape()
+            .back();
+      if (isa<AnnotateOp, ReshardOp, AllGatherOp, AllToAllOp, ShardSliceOp,
+              ReshapeOp>(user))
+        worklist.push_back(user->getResult(0));
+    }
+  }
+  return 10;
 }
 
 std::vector<HostTensor> makeInputs(FunctionOpInterface func) {
   std::vector<HostTensor> args;
-  int64_t classes = getClassCount(func);
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto argType = dyn_cast<RankedTensorType>(func.getArgumentTypes()[i]);
+    if (!argType || !argType.hasStaticShape()) {
+      args.emplace_back();
+      continue;
+    }
+    int64_t classes = getClassCount(func.getArgument(i));
     HostTensor tensor = HostTensor::zeros(getGlobalArgShape(func, i));
     Random random{seed * 1000003ULL + i};
     auto type = cast<RankedTensorType>(func.getArgumentTypes()[i]);

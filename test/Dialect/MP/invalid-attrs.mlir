@@ -169,3 +169,417 @@ func.func private @unknown_op_attr() attributes {mp.model}
 
 // expected-error@+1 {{'mp.partitioned' is a unit attribute of functions}}
 module attributes {mp.partitioned} {}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Meshes.
+//===----------------------------------------------------------------------===//
+
+// expected-error@+1 {{mesh axis names must not be empty}}
+mp.mesh @m = <"" = 2>
+
+// -----
+
+// Quoting a name does not make it another one.
+// expected-error@+1 {{mesh axis 'dp' is repeated; axis names must be unique}}
+func.func private @f() attributes {a = #mp.mesh<"dp" = 2, dp = 4>}
+
+// -----
+
+// expected-error@+1 {{a mesh needs at least one axis}}
+func.func private @f() attributes {a = #mp.mesh<>}
+
+// -----
+
+// expected-error@+1 {{mesh axis 'a' has size 0; sizes must be positive}}
+func.func private @f() attributes {a = #mp.mesh<a = 0>}
+
+// -----
+
+// expected-error@+1 {{expected '='}}
+mp.mesh @m = <dp>
+
+// -----
+
+// expected-error@+1 {{expected integer value}}
+mp.mesh @m = <dp = 2.0>
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Shardings: the attribute itself.
+//===----------------------------------------------------------------------===//
+
+// expected-error@+1 {{mesh axis 'a' appears more than once in the sharding}}
+func.func private @f() attributes {s = #mp.sharding<@m, [[a, a], []]>}
+
+// -----
+
+// expected-error@+1 {{mesh axis 'b' appears more than once in the sharding}}
+func.func private @f() attributes {s = #mp.sharding<@m, [], partial = [b, a, b]>}
+
+// -----
+
+// expected-error@+1 {{mesh axis 'a' appears more than once in the sharding}}
+func.func private @f() attributes {s = #mp.sharding<@m, [[], [b, a], ["a"]]>}
+
+// -----
+
+// The mesh comes first and is not optional.
+// expected-error@+1 {{expected attribute value}}
+func.func private @f() attributes {s = #mp.sharding<[[a]]>}
+
+// -----
+
+// expected-error@+1 {{invalid kind of attribute specified}}
+func.func private @f() attributes {s = #mp.sharding<@outer::@m, [[a]]>}
+
+// -----
+
+// expected-error@+1 {{expected 'partial'}}
+func.func private @f() attributes {s = #mp.sharding<@m, [[a]], replicated = [b]>}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Shardings of arguments, results and op results.
+//===----------------------------------------------------------------------===//
+
+mp.mesh @m = <a = 2, b = 2>
+// expected-error@+1 {{sharding of argument #1: mesh @m has no axis 'z'}}
+func.func private @unknown_partial_axis(tensor<4xf32>, tensor<4x4xf32> {mp.sharding = #mp.sharding<@m, [[a], []], partial = [z]>})
+
+// -----
+
+mp.mesh @m = <a = 2>
+// expected-error@+1 {{sharding of argument #0: a sharding applies to a ranked tensor, not 'i32'}}
+func.func private @scalar(i32 {mp.sharding = #mp.sharding<@m, []>})
+
+// -----
+
+mp.mesh @m = <a = 2>
+// expected-error@+1 {{sharding of argument #0: a sharding applies to a ranked tensor, not 'tensor<*xf32>'}}
+func.func private @unranked(tensor<*xf32> {mp.sharding = #mp.sharding<@m, [[a]]>})
+
+// -----
+
+mp.mesh @m = <a = 2>
+// expected-error@+1 {{'mp.sharding' on argument #0 must be an #mp.sharding}}
+func.func private @not_a_sharding(tensor<4xf32> {mp.sharding = [#mp.sharding<@m, [[a]]>]})
+
+// -----
+
+// expected-error@+1 {{sharding of argument #0 refers to @m, which is not an mp.mesh}}
+func.func private @mesh_is_a_function(tensor<4xf32> {mp.sharding = #mp.sharding<@m, [[]]>})
+func.func private @m()
+
+// -----
+
+mp.mesh @m = <a = 2>
+// expected-error@+1 {{sharding of result #1: sharding has 2 dims but 'tensor<4xf32>' has rank 1}}
+func.func private @result_rank() -> (tensor<4xf32>, tensor<4xf32> {mp.sharding = #mp.sharding<@m, [[a], []]>})
+
+// -----
+
+mp.mesh @m = <a = 2, b = 4>
+// expected-error@+1 {{sharding of result #0: dim 0 of size 4 does not split evenly over mesh axes [a = 2, b = 4] (8 shards); uneven sharding is not supported yet}}
+func.func private @result_uneven() -> (tensor<4xf32> {mp.sharding = #mp.sharding<@m, [[a, b]]>})
+
+// -----
+
+// expected-error@+1 {{sharding of result #0 refers to @m, which is not an mp.mesh}}
+func.func private @result_no_mesh() -> (tensor<4xf32> {mp.sharding = #mp.sharding<@m, [[]]>})
+
+// -----
+
+mp.mesh @m = <a = 4>
+func.func @op_uneven(%x: tensor<6xf32>) {
+  // expected-error@+1 {{sharding of result: dim 0 of size 6 does not split evenly over mesh axes [a = 4] (4 shards); uneven sharding is not supported yet}}
+  %0 = mp.relu %x {mp.sharding = #mp.sharding<@m, [[a]]>} : tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @op_no_mesh(%x: tensor<6xf32>) {
+  // expected-error@+1 {{sharding of result refers to @m, which is not an mp.mesh}}
+  %0 = mp.relu %x {mp.sharding = #mp.sharding<@m, [[]]>} : tensor<6xf32>
+  return
+}
+
+// -----
+
+mp.mesh @m = <a = 2>
+func.func @op_one_result_array(%x: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.sharding' on result must be an #mp.sharding}}
+  %0 = mp.relu %x {mp.sharding = [#mp.sharding<@m, [[a]]>]} : tensor<8xf32>
+  return
+}
+
+// -----
+
+mp.mesh @m = <a = 2>
+func.func private @two() -> (tensor<8xf32>, tensor<8xf32>)
+func.func @op_two_results_one_sharding() {
+  // expected-error@+1 {{'mp.sharding' on an op with 2 results is an array of one sharding each}}
+  %0:2 = func.call @two() {mp.sharding = #mp.sharding<@m, [[a]]>} : () -> (tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+mp.mesh @m = <a = 2>
+func.func private @two() -> (tensor<8xf32>, tensor<8xf32>)
+func.func @op_two_results_short_array() {
+  // expected-error@+1 {{'mp.sharding' on an op with 2 results is an array of one sharding each}}
+  %0:2 = func.call @two() {mp.sharding = [#mp.sharding<@m, [[a]]>]} : () -> (tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+mp.mesh @m = <a = 2>
+func.func private @two() -> (tensor<8xf32>, tensor<8xf32>)
+func.func @op_two_results_not_a_sharding() {
+  // expected-error@+1 {{'mp.sharding' on result #1 must be an #mp.sharding}}
+  %0:2 = func.call @two() {mp.sharding = [#mp.sharding<@m, [[a]]>, "a"]} : () -> (tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+mp.mesh @m = <a = 4>
+func.func private @two() -> (tensor<8xf32>, tensor<6xf32>)
+func.func @op_two_results_uneven() {
+  // expected-error@+1 {{sharding of result #1: dim 0 of size 6 does not split evenly over mesh axes [a = 4] (4 shards); uneven sharding is not supported yet}}
+  %0:2 = func.call @two() {mp.sharding = [#mp.sharding<@m, [[a]]>, #mp.sharding<@m, [[a]]>]} : () -> (tensor<8xf32>, tensor<6xf32>)
+  return
+}
+
+// -----
+
+mp.mesh @m = <a = 2>
+// expected-error@+1 {{'mp.sharding' on an op with 0 results is an array of one sharding each}}
+func.func private @no_results() attributes {mp.sharding = #mp.sharding<@m, []>}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Styles.
+//===----------------------------------------------------------------------===//
+
+// expected-error@+1 {{only sequence_parallel takes a dim, not rowwise}}
+func.func private @f() attributes {s = #mp.style<rowwise<dim = 1>>}
+
+// -----
+
+// expected-error@+1 {{only sequence_parallel takes a dim, not replicate}}
+func.func private @f() attributes {s = #mp.style<replicate<dim = 0>>}
+
+// -----
+
+// expected-error@+1 {{expected 'dim'}}
+func.func private @f() attributes {s = #mp.style<sequence_parallel<seq = 1>>}
+
+// -----
+
+// expected-error@+1 {{unknown parallel style 'diagonal'; expected colwise, rowwise, sequence_parallel or replicate}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles = {w1 = diagonal}>}
+
+// -----
+
+// expected-error@+1 {{only sequence_parallel takes a dim, not colwise}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles = {w1 = colwise<dim = 0>}>}
+
+// -----
+
+// expected-error@+1 {{sequence_parallel dim must be non-negative, got -2}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles = {x = sequence_parallel<dim = -2>}>}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Plans.
+//===----------------------------------------------------------------------===//
+
+// expected-error@+1 {{a plan needs a mesh (mesh = @name)}}
+func.func private @f() attributes {p = #mp.plan<>}
+
+// -----
+
+// expected-error@+1 {{plan key 'mesh' repeated}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, mesh = @n>}
+
+// -----
+
+// expected-error@+1 {{plan key 'styles' repeated}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles = {w1 = colwise}, styles = {}>}
+
+// -----
+
+// expected-error@+1 {{unknown plan key 'pp_axis'; expected mesh, tp_axis, fsdp_axis, batch_axis or styles}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, pp_axis = pp>}
+
+// -----
+
+// expected-error@+1 {{invalid kind of attribute specified}}
+func.func private @f() attributes {p = #mp.plan<mesh = "m">}
+
+// -----
+
+// expected-error@+1 {{plan entries need a non-empty name}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles = {"" = colwise}>}
+
+// -----
+
+// The batch defaults to the FSDP axis, but an explicit batch axis decides.
+// expected-error@+1 {{the batch cannot be split over the tensor-parallel axis 'tp': ranks of one tensor-parallel group see the same batch}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, fsdp_axis = dp, batch_axis = tp>}
+
+// -----
+
+// expected-error@+1 {{plan tp_axis 'tp' is not an axis of mesh @m #mp.mesh<dp = 2>}}
+module attributes {mp.plan = #mp.plan<mesh = @m, tp_axis = tp, styles = {}>} {
+  mp.mesh @m = <dp = 2>
+}
+
+// -----
+
+// expected-error@+1 {{plan batch_axis 'data' is not an axis of mesh @m #mp.mesh<dp = 2, tp = 2>}}
+module attributes {mp.plan = #mp.plan<mesh = @m, tp_axis = tp, fsdp_axis = dp, batch_axis = data>} {
+  mp.mesh @m = <dp = 2, tp = 2>
+}
+
+// -----
+
+// expected-error@+1 {{the plan's mesh @m is not an mp.mesh of this module}}
+module attributes {mp.plan = #mp.plan<mesh = @m>} {
+  mp.mesh @mesh = <dp = 2>
+}
+
+// -----
+
+// expected-error@+1 {{'mp.plan' must be an #mp.plan}}
+module attributes {mp.plan = #mp.mesh<dp = 2>} {}
+
+// -----
+
+// expected-error@+1 {{'mp.plan' must be an #mp.plan}}
+func.func private @f() attributes {mp.plan = "plan"}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Roles and names of arguments and results.
+//===----------------------------------------------------------------------===//
+
+// expected-error@+1 {{'mp.input' on argument #1 must be a non-empty string}}
+func.func private @f(tensor<4xf32> {mp.param = "w"}, tensor<4xf32> {mp.input = ""})
+
+// -----
+
+// expected-error@+1 {{'mp.param' on argument #0 must be a non-empty string}}
+func.func private @f(tensor<4xf32> {mp.param = 3 : i64})
+
+// -----
+
+// expected-error@+1 {{argument #0 has two roles, 'mp.state' and 'mp.target'}}
+func.func private @f(tensor<4xf32> {mp.target = "y", mp.state = "s"})
+
+// -----
+
+// Names are unique across roles, and a repeated name is reported once, on
+// its later use.
+// expected-error@+1 {{argument #2 repeats the name 'w' of argument #0; names must be unique}}
+func.func private @f(tensor<4xf32> {mp.param = "w"}, tensor<4xf32> {mp.input = "x"}, tensor<4xf32> {mp.state = "w"})
+
+// -----
+
+// expected-error@+1 {{argument #0 named by 'mp.target' must be a ranked tensor, not 'tensor<*xi64>'}}
+func.func private @f(tensor<*xi64> {mp.target = "y"})
+
+// -----
+
+// expected-error@+1 {{argument #0 named by 'mp.input' must be a ranked tensor, not 'i32'}}
+func.func private @f(i32 {mp.input = "n"})
+
+// -----
+
+// expected-error@+1 {{unknown mp argument attribute 'mp.output'}}
+func.func private @f(tensor<4xf32> {mp.output = "out"})
+
+// -----
+
+// expected-error@+1 {{'mp.plan_entry' on argument #0 must be a non-empty string}}
+func.func private @f(tensor<4xf32> {mp.param = "w", mp.plan_entry = 2 : i64})
+
+// -----
+
+// expected-error@+1 {{'mp.output' on result #1 must be a non-empty string}}
+func.func private @f() -> (tensor<4xf32> {mp.output = "a"}, tensor<4xf32> {mp.output = ""})
+
+// -----
+
+// expected-error@+1 {{'mp.plan_entry' on result #0 must be a non-empty string}}
+func.func private @f() -> (tensor<4xf32> {mp.plan_entry = ""})
+
+// -----
+
+// expected-error@+1 {{unknown mp result attribute 'mp.state'}}
+func.func private @f() -> (tensor<4xf32> {mp.state = "s"})
+
+// -----
+
+// expected-error@+1 {{unknown mp result attribute 'mp.foo'}}
+func.func private @f() -> (tensor<4xf32> {mp.foo})
+
+// -----
+
+// Argument and result attributes are not op attributes.
+func.func @f(%x: tensor<4xf32>) {
+  // expected-error@+1 {{unknown mp attribute 'mp.plan_entry'}}
+  %0 = mp.relu %x {mp.plan_entry = "w"} : tensor<4xf32>
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'mp.partitioned' is a unit attribute of functions}}
+func.func private @f() attributes {mp.partitioned = true}
+
+// -----
+
+// expected-error@+1 {{plan entry 'w1' is repeated}}
+module attributes {mp.plan = #mp.plan<mesh = @m, tp_axis = tp, styles = {w1 = colwise, w1 = rowwise}>} {}
+
+// -----
+
+// expected-error@+1 {{the mesh has more than 2^31 - 1 devices}}
+mp.mesh @mesh = <a = 4611686018427387904, b = 4>
+
+// -----
+
+mp.mesh @mesh = <a = 2>
+func.func @dynamic(%x: tensor<?x7xf32>) {
+  // expected-error@+1 {{'mp.annotate' op dim 0 of 'tensor<?x7xf32>' is dynamic; only static dims can be split}}
+  %0 = mp.annotate %x <@mesh, [[a], []]> : tensor<?x7xf32>
+  return
+}
+
+// -----
+
+// In a partitioned function, only the evenness of splits goes unchecked.
+mp.mesh @mesh = <a = 2>
+// expected-error@+1 {{sharding of argument #0: mesh @mesh has no axis 'zz'}}
+func.func @partitioned_axes(%x: tensor<6xf32> {mp.sharding = #mp.sharding<@mesh, [[zz]]>}) -> tensor<6xf32> attributes {mp.partitioned} {
+  return %x : tensor<6xf32>
+}
+
+// -----
+
+mp.mesh @mesh = <a = 2>
+// expected-error@+1 {{sharding of argument #0: sharding has 2 dims but 'tensor<6xf32>' has rank 1}}
+func.func @partitioned_rank(%x: tensor<6xf32> {mp.sharding = #mp.sharding<@mesh, [[a], []]>}) -> tensor<6xf32> attributes {mp.partitioned} {
+  return %x : tensor<6xf32>
+}

@@ -240,3 +240,494 @@ func.func @mesh_in_function() {
   mp.mesh @mesh = <dp = 2>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// GEMMs: operand constraints, result types.
+//===----------------------------------------------------------------------===//
+
+func.func @linear_integer(%x: tensor<8x4xi32>, %w: tensor<4x4xi32>) {
+  // expected-error@+1 {{'mp.linear' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<8x4xi32>'}}
+  %0 = mp.linear %x, %w : (tensor<8x4xi32>, tensor<4x4xi32>) -> tensor<8x4xi32>
+  return
+}
+
+// -----
+
+func.func @linear_dynamic(%x: tensor<?x4xf32>, %w: tensor<4x4xf32>) {
+  // expected-error@+1 {{'mp.linear' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<?x4xf32>'}}
+  %0 = mp.linear %x, %w : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_unranked_weight(%x: tensor<8x4xf32>, %w: tensor<*xf32>) {
+  // expected-error@+1 {{'mp.linear' op operand #1 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<*xf32>'}}
+  %0 = mp.linear %x, %w : (tensor<8x4xf32>, tensor<*xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_result_element_type(%x: tensor<8x16xbf16>, %w: tensor<32x16xbf16>) {
+  // expected-error@+2 {{'mp.linear' op inferred type(s) 'tensor<8x32xbf16>' are incompatible with return type(s) of operation 'tensor<8x32xf32>'}}
+  // expected-error@+1 {{'mp.linear' op failed to infer returned types}}
+  %0 = mp.linear %x, %w : (tensor<8x16xbf16>, tensor<32x16xbf16>) -> tensor<8x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_missing_operand(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.linear' op expected 2 operands, but found 1}}
+  %0 = "mp.linear"(%x) : (tensor<8x16xf32>) -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_rhs_rank(%a: tensor<8x16xf32>, %b: tensor<16xf32>) {
+  // expected-error@+2 {{mp.matmul operands need rank 2 or more, got 2 and 1}}
+  // expected-error@+1 {{'mp.matmul' op failed to infer returned types}}
+  %0 = mp.matmul %a, %b : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+// A batched rhs needs a batched lhs: only the rhs may drop the batch dims.
+func.func @matmul_batched_rhs_only(%a: tensor<8x16xf32>, %b: tensor<2x16x4xf32>) {
+  // expected-error@+2 {{mp.matmul batch dims differ; rhs must have the lhs's batch dims or none}}
+  // expected-error@+1 {{'mp.matmul' op failed to infer returned types}}
+  %0 = mp.matmul %a, %b : (tensor<8x16xf32>, tensor<2x16x4xf32>) -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_batch_rank(%a: tensor<2x3x8x16xf32>, %b: tensor<3x16x4xf32>) {
+  // expected-error@+2 {{mp.matmul batch dims differ; rhs must have the lhs's batch dims or none}}
+  // expected-error@+1 {{'mp.matmul' op failed to infer returned types}}
+  %0 = mp.matmul %a, %b : (tensor<2x3x8x16xf32>, tensor<3x16x4xf32>) -> tensor<2x3x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_result(%a: tensor<8x16xf32>, %b: tensor<16x4xf32>) {
+  // expected-error@+2 {{'mp.matmul' op inferred type(s) 'tensor<8x4xf32>' are incompatible with return type(s) of operation 'tensor<8x4xf16>'}}
+  // expected-error@+1 {{'mp.matmul' op failed to infer returned types}}
+  %0 = mp.matmul %a, %b : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf16>
+  return
+}
+
+// -----
+
+func.func @matmul_dynamic(%a: tensor<8x?xf32>, %b: tensor<16x4xf32>) {
+  // expected-error@+1 {{'mp.matmul' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<8x?xf32>'}}
+  %0 = mp.matmul %a, %b : (tensor<8x?xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops: one type for all operands and the result.
+//===----------------------------------------------------------------------===//
+
+func.func @binary_element_types(%a: tensor<8x16xf32>, %b: tensor<8x16xf16>) {
+  // expected-error@+1 {{'mp.sub' op requires the same type for all operands and results}}
+  %0 = "mp.sub"(%a, %b) : (tensor<8x16xf32>, tensor<8x16xf16>) -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @binary_result_type(%a: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.div' op requires the same type for all operands and results}}
+  %0 = "mp.div"(%a, %a) : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xbf16>
+  return
+}
+
+// -----
+
+func.func @binary_rank0_and_tensor(%a: tensor<f32>, %b: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.mul' op all non-scalar operands/results must have the same shape and base type}}
+  %0 = "mp.mul"(%a, %b) : (tensor<f32>, tensor<8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @binary_dynamic_rhs(%a: tensor<8x16xf32>, %b: tensor<?x16xf32>) {
+  // expected-error@+1 {{'mp.add' op operand #1 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<?x16xf32>'}}
+  %0 = "mp.add"(%a, %b) : (tensor<8x16xf32>, tensor<?x16xf32>) -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @unary_result_element_type(%a: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.exp' op requires the same type for all operands and results}}
+  %0 = "mp.exp"(%a) : (tensor<8x16xf32>) -> tensor<8x16xf64>
+  return
+}
+
+// -----
+
+func.func @unary_result_shape(%a: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.sigmoid' op all non-scalar operands/results must have the same shape and base type}}
+  %0 = "mp.sigmoid"(%a) : (tensor<8x16xf32>) -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @unary_unranked_result(%a: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.silu' op result #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<*xf32>'}}
+  %0 = "mp.silu"(%a) : (tensor<8x16xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+// The custom form names one ranked type: an unranked one does not parse.
+func.func @unary_unranked_custom(%a: tensor<*xf32>) {
+  // expected-error@+1 {{custom op 'mp.gelu' invalid kind of type specified: expected builtin.tensor, but found 'tensor<*xf32>'}}
+  %0 = mp.gelu %a : tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unary_vector(%a: vector<4xf32>) {
+  // expected-error@+1 {{custom op 'mp.neg' invalid kind of type specified: expected builtin.tensor, but found 'vector<4xf32>'}}
+  %0 = mp.neg %a : vector<4xf32>
+  return
+}
+
+// -----
+
+func.func @gelu_integer(%a: tensor<8xi64>) {
+  // expected-error@+1 {{'mp.gelu' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<8xi64>'}}
+  %0 = mp.gelu %a tanh : tensor<8xi64>
+  return
+}
+
+// -----
+
+func.func @scale_integer_factor(%a: tensor<8xf32>) {
+  // expected-error@+2 {{unexpected decimal integer literal for a floating point value}}
+  // expected-note@+1 {{add a trailing dot to make the literal a float}}
+  %0 = mp.scale %a by 2 : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @scale_f32_factor(%a: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.scale' op attribute 'factor' failed to satisfy constraint: 64-bit float attribute}}
+  %0 = "mp.scale"(%a) {factor = 2.0 : f32} : (tensor<8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @scale_no_factor(%a: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.scale' op requires attribute 'factor'}}
+  %0 = "mp.scale"(%a) : (tensor<8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Reductions and layout.
+//===----------------------------------------------------------------------===//
+
+func.func @mean_negative_dim(%x: tensor<8x16xf32>) {
+  // expected-error@+2 {{mp.mean dim -1 is out of range for rank 2}}
+  // expected-error@+1 {{'mp.mean' op failed to infer returned types}}
+  %0 = mp.mean %x dims [-1] : tensor<8x16xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @sum_rank0_dim(%x: tensor<f32>) {
+  // expected-error@+2 {{mp.sum dim 0 is out of range for rank 0}}
+  // expected-error@+1 {{'mp.sum' op failed to infer returned types}}
+  %0 = mp.sum %x dims [0] : tensor<f32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @sum_dim_repeated(%x: tensor<2x8x16xf32>) {
+  // expected-error@+2 {{mp.sum dim 0 is repeated}}
+  // expected-error@+1 {{'mp.sum' op failed to infer returned types}}
+  %0 = mp.sum %x dims [0, 2, 0] : tensor<2x8x16xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @mean_result(%x: tensor<8x16xf32>) {
+  // expected-error@+2 {{'mp.mean' op inferred type(s) 'tensor<16xf32>' are incompatible with return type(s) of operation 'tensor<8xf32>'}}
+  // expected-error@+1 {{'mp.mean' op failed to infer returned types}}
+  %0 = mp.mean %x dims [0] : tensor<8x16xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @mean_result_element_type(%x: tensor<8x16xf32>) {
+  // expected-error@+2 {{'mp.mean' op inferred type(s) 'tensor<f32>' are incompatible with return type(s) of operation 'tensor<f64>'}}
+  // expected-error@+1 {{'mp.mean' op failed to infer returned types}}
+  %0 = mp.mean %x : tensor<8x16xf32> -> tensor<f64>
+  return
+}
+
+// -----
+
+func.func @sum_integer(%x: tensor<8xi32>) {
+  // expected-error@+1 {{'mp.sum' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<8xi32>'}}
+  %0 = mp.sum %x : tensor<8xi32> -> tensor<i32>
+  return
+}
+
+// -----
+
+func.func @reshape_dynamic_result(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.reshape' op result #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<?x16xf32>'}}
+  %0 = mp.reshape %x : tensor<8x16xf32> -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_count_3d(%x: tensor<2x3x4xbf16>) {
+  // expected-error@+1 {{'mp.reshape' op cannot reshape [2, 3, 4] (24 elements) to [] (1 elements)}}
+  %0 = mp.reshape %x : tensor<2x3x4xbf16> -> tensor<bf16>
+  return
+}
+
+// -----
+
+func.func @transpose_out_of_range(%x: tensor<8x16xf32>) {
+  // expected-error@+2 {{mp.transpose permutation is not a permutation of 0..1}}
+  // expected-error@+1 {{'mp.transpose' op failed to infer returned types}}
+  %0 = mp.transpose %x perm [0, 2] : tensor<8x16xf32> -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_negative(%x: tensor<2x3x4xf32>) {
+  // expected-error@+2 {{mp.transpose permutation is not a permutation of 0..2}}
+  // expected-error@+1 {{'mp.transpose' op failed to infer returned types}}
+  %0 = mp.transpose %x perm [0, -1, 1] : tensor<2x3x4xf32> -> tensor<2x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_too_short(%x: tensor<8x16xf32>) {
+  // expected-error@+2 {{mp.transpose permutation has 1 entries for rank 2}}
+  // expected-error@+1 {{'mp.transpose' op failed to infer returned types}}
+  %0 = mp.transpose %x perm [0] : tensor<8x16xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_result(%x: tensor<8x16xf32>) {
+  // expected-error@+2 {{'mp.transpose' op inferred type(s) 'tensor<16x8xf32>' are incompatible with return type(s) of operation 'tensor<8x16xf32>'}}
+  // expected-error@+1 {{'mp.transpose' op failed to infer returned types}}
+  %0 = mp.transpose %x perm [1, 0] : tensor<8x16xf32> -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_no_permutation(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.transpose' op requires attribute 'permutation'}}
+  %0 = "mp.transpose"(%x) : (tensor<8x16xf32>) -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Losses.
+//===----------------------------------------------------------------------===//
+
+func.func @mse_element_types(%a: tensor<8x4xf32>, %b: tensor<8x4xf16>) {
+  // expected-error@+2 {{mp.mse_loss input 'tensor<8x4xf32>' and target 'tensor<8x4xf16>' must have one type}}
+  // expected-error@+1 {{'mp.mse_loss' op failed to infer returned types}}
+  %0 = mp.mse_loss %a, %b : (tensor<8x4xf32>, tensor<8x4xf16>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @mse_result(%a: tensor<8x4xf32>) {
+  // expected-error@+2 {{'mp.mse_loss' op inferred type(s) 'tensor<f32>' are incompatible with return type(s) of operation 'tensor<1xf32>'}}
+  // expected-error@+1 {{'mp.mse_loss' op failed to infer returned types}}
+  %0 = mp.mse_loss %a, %a : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @mse_unknown_reduction(%a: tensor<8x4xf32>) {
+  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'reduction' [mean, sum]}}
+  %0 = mp.mse_loss %a, %a reduction max : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @mse_reduction_value(%a: tensor<8x4xf32>) {
+  // expected-error@+1 {{'mp.mse_loss' op attribute 'reduction' failed to satisfy constraint: how a loss reduces over its elements (PyTorch's `reduction=`)}}
+  %0 = "mp.mse_loss"(%a, %a) {reduction = 2 : i32} : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_rank0(%x: tensor<f32>, %t: tensor<i64>) {
+  // expected-error@+2 {{mp.cross_entropy input needs a class dim}}
+  // expected-error@+1 {{'mp.cross_entropy' op failed to infer returned types}}
+  %0 = mp.cross_entropy %x, %t : (tensor<f32>, tensor<i64>) -> tensor<f32>
+  return
+}
+
+// -----
+
+// The target has no class dim.
+func.func @cross_entropy_target_rank(%x: tensor<8x10xf32>, %t: tensor<8x10xi32>) {
+  // expected-error@+2 {{mp.cross_entropy target 'tensor<8x10xi32>' must have the input's shape without its class dim, as 'tensor<8x10xf32>' has}}
+  // expected-error@+1 {{'mp.cross_entropy' op failed to infer returned types}}
+  %0 = mp.cross_entropy %x, %t : (tensor<8x10xf32>, tensor<8x10xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_i16_target(%x: tensor<8x10xf32>, %t: tensor<8xi16>) {
+  // expected-error@+1 {{'mp.cross_entropy' op operand #1 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<8xi16>'}}
+  %0 = mp.cross_entropy %x, %t : (tensor<8x10xf32>, tensor<8xi16>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_integer_logits(%x: tensor<8x10xi64>, %t: tensor<8xi64>) {
+  // expected-error@+1 {{'mp.cross_entropy' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<8x10xi64>'}}
+  %0 = mp.cross_entropy %x, %t : (tensor<8x10xi64>, tensor<8xi64>) -> tensor<i64>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_result(%x: tensor<8x10xf32>, %t: tensor<8xi64>) {
+  // expected-error@+2 {{'mp.cross_entropy' op inferred type(s) 'tensor<f32>' are incompatible with return type(s) of operation 'tensor<8xf32>'}}
+  // expected-error@+1 {{'mp.cross_entropy' op failed to infer returned types}}
+  %0 = mp.cross_entropy %x, %t : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Annotations and meshes.
+//===----------------------------------------------------------------------===//
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @annotate_unknown_axis(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.annotate' op mesh @mesh has no axis 'pp'}}
+  %0 = mp.annotate %x <@mesh, [[dp], [pp]]> : tensor<8x16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @annotate_unknown_partial_axis(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.annotate' op mesh @mesh has no axis 'pp'}}
+  %0 = mp.annotate %x <@mesh, [[], []], partial = [pp]> : tensor<8x16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @annotate_uneven(%x: tensor<8x6xf32>) {
+  // expected-error@+1 {{'mp.annotate' op dim 1 of size 6 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
+  %0 = mp.annotate %x <@mesh, [[dp], [tp]]> : tensor<8x6xf32>
+  return
+}
+
+// -----
+
+// Each axis divides 12 but their product does not.
+mp.mesh @mesh = <dp = 2, tp = 4, pp = 3>
+func.func @annotate_uneven_two_axes(%x: tensor<12x16xf32>) {
+  // expected-error@+1 {{'mp.annotate' op dim 0 of size 12 does not split evenly over mesh axes [dp = 2, tp = 4] (8 shards); uneven sharding is not supported yet}}
+  %0 = mp.annotate %x <@mesh, [[dp, tp], []]> entry "fsdp(dp): w" : tensor<12x16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2>
+func.func @annotate_rank0(%x: tensor<f32>) {
+  // expected-error@+1 {{'mp.annotate' op sharding has 1 dims but 'tensor<f32>' has rank 0}}
+  %0 = mp.annotate %x <@mesh, [[]]> : tensor<f32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2>
+func.func @annotate_element_type(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.annotate' op requires the same type for all operands and results}}
+  %0 = "mp.annotate"(%x) {sharding = #mp.sharding<@mesh, [[dp], []]>} : (tensor<8x16xf32>) -> tensor<8x16xf16>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2>
+func.func @annotate_unranked(%x: tensor<*xf32>) {
+  // expected-error@+1 {{'mp.annotate' op operand #0 must be ranked tensor of any type values, but got 'tensor<*xf32>'}}
+  %0 = "mp.annotate"(%x) {sharding = #mp.sharding<@mesh, []>} : (tensor<*xf32>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @annotate_no_sharding(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.annotate' op requires attribute 'sharding'}}
+  %0 = "mp.annotate"(%x) : (tensor<8x16xf32>) -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2>
+func.func @annotate_axis_twice(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{mesh axis 'dp' appears more than once in the sharding}}
+  %0 = mp.annotate %x <@mesh, [[dp], [dp]]> : tensor<8x16xf32>
+  return
+}
+
+// -----
+
+// expected-note@+1 {{see existing symbol definition here}}
+mp.mesh @mesh = <dp = 2>
+// expected-error@+1 {{redefinition of symbol named 'mesh'}}
+mp.mesh @mesh = <tp = 2>

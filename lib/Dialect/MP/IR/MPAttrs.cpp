@@ -103,6 +103,7 @@ LogicalResult MeshAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (axisNames.size() != axisSizes.size())
     return emitError() << "a mesh needs one size per axis name";
   llvm::StringSet<> seen;
+  int64_t devices = 1;
   for (auto [name, size] : llvm::zip_equal(axisNames, axisSizes)) {
     if (name.getValue().empty())
       return emitError() << "mesh axis names must not be empty";
@@ -112,6 +113,10 @@ LogicalResult MeshAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (size <= 0)
       return emitError() << "mesh axis '" << name.getValue() << "' has size "
                          << size << "; sizes must be positive";
+    // MPI counts ranks in an int.
+    if (size > INT32_MAX / devices)
+      return emitError() << "the mesh has more than 2^31 - 1 devices";
+    devices *= size;
   }
   return success();
 }
@@ -234,7 +239,7 @@ bool ShardingAttr::isFullyReplicated() const {
 
 LogicalResult
 ShardingAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
-                        Type type, MeshAttr mesh) const {
+                        Type type, MeshAttr mesh, bool typeIsGlobal) const {
   auto tensorType = dyn_cast<RankedTensorType>(type);
   if (!tensorType)
     return emitError() << "a sharding applies to a ranked tensor, not " << type;
@@ -258,8 +263,13 @@ ShardingAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
         return failure();
       shards *= mesh.getAxisSize(axis);
     }
+    if (axes.empty())
+      continue;
+    if (tensorType.isDynamicDim(dim))
+      return emitError() << "dim " << dim << " of " << type
+                         << " is dynamic; only static dims can be split";
     int64_t extent = tensorType.getDimSize(dim);
-    if (extent % shards != 0) {
+    if (typeIsGlobal && extent % shards != 0) {
       InFlightDiagnostic diag = emitError();
       diag << "dim " << dim << " of size " << extent
            << " does not split evenly over mesh axes [";
@@ -365,13 +375,19 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
     return success();
   };
   auto parseStyles = [&]() -> ParseResult {
-    return parser.parseCommaSeparatedList(AsmParser::Delimiter::Braces, [&] {
+    return parser.parseCommaSeparatedList(AsmParser::Delimiter::Braces,
+                                          [&]() -> ParseResult {
       std::string name;
       if (parser.parseKeywordOrString(&name) || parser.parseEqual())
         return failure();
       ParallelStyleAttr style = ParallelStyleAttr::parseBody(parser);
       if (!style)
         return failure();
+      if (llvm::any_of(styles, [&](NamedAttribute entry) {
+            return entry.getName().getValue() == name;
+          }))
+        return ParseResult(parser.emitError(parser.getCurrentLocation())
+                           << "plan entry '" << name << "' is repeated");
       styles.emplace_back(StringAttr::get(ctx, name), style);
       return success();
     });

@@ -59,15 +59,15 @@ LogicalResult verifyShardingFor(Operation *op, NamedAttribute attr, Type type,
     return op->emitError() << "sharding of " << what << " refers to "
                            << sharding.getMesh() << ", which is not an mp.mesh";
   // In a partitioned function values have local types; the sharding says
-  // how they relate to the global ones, which are gone.
-  if (op->hasAttr(MPDialect::kPartitionedAttrName))
-    return success();
-  if (auto func = op->getParentOfType<FunctionOpInterface>();
-      func && func->hasAttr(MPDialect::kPartitionedAttrName))
-    return success();
+  // how they relate to the global ones, which are gone, so only the split's
+  // evenness cannot be checked.
+  auto func = dyn_cast<FunctionOpInterface>(op);
+  if (!func)
+    func = op->getParentOfType<FunctionOpInterface>();
+  bool typeIsGlobal = !func || !func->hasAttr(MPDialect::kPartitionedAttrName);
   return sharding.verifyFor(
       [&] { return op->emitError() << "sharding of " << what << ": "; }, type,
-      mesh.getMesh());
+      mesh.getMesh(), typeIsGlobal);
 }
 } // namespace
 

@@ -53,7 +53,8 @@ def MP_MeshAttr : MP_Attr<"Mesh", "mesh"> {
     #mp.mesh<tensor_parallel = 8>
     ```
 
-    Axis names are unique and sizes are positive.
+    Axis names are unique, sizes are positive, and the mesh has at most
+    2^31 - 1 devices (MPI counts ranks in an int).
   }];
   let parameters = (ins
     ArrayRefParameter<"::mlir::StringAttr", "axis names">:$axisNames,
@@ -124,10 +125,12 @@ def MP_ShardingAttr : MP_Attr<"Sharding", "sharding"> {
     /// True if no dimension is split and nothing is partial.
     bool isFullyReplicated() const;
     /// Checks this sharding against a value of type `type` on `mesh`: rank,
-    /// known axes, and even splits. Reports through `emitError`.
+    /// known axes, static shape and, when `typeIsGlobal`, even splits (a
+    /// partitioned function's local types say nothing about them). Reports
+    /// through `emitError`.
     ::mlir::LogicalResult verifyFor(
         ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
-        ::mlir::Type type, MeshAttr mesh) const;
+        ::mlir::Type type, MeshAttr mesh, bool typeIsGlobal = true) const;
     /// The per-rank shape of a value of global shape `shape`.
     ::llvm::SmallVector<int64_t> getLocalShape(::llvm::ArrayRef<int64_t> shape,
                                                MeshAttr mesh) const;

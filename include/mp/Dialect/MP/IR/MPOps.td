@@ -187,7 +187,8 @@ class MP_ReductionOp<string mnemonic, string what>
   let description = [{
     The }] # what # [{ of the elements over `dims` (all dims when absent),
     which are removed from the shape as PyTorch's default `keepdim=False`
-    does. Reducing every dim gives a rank-0 tensor.
+    does. Reducing every dim gives a rank-0 tensor; an explicit empty `dims`
+    reduces nothing (unlike PyTorch's `dim=[]`, which reduces everything).
 
     ```mlir
     %all = mp.}] # mnemonic # [{ %x : tensor<8x64xf32> -> tensor<f32>
