@@ -105,6 +105,69 @@ mp_status mp_gemm_f32(mp_context *ctx, int trans_a, int trans_b, int64_t m,
                       int64_t n, int64_t k, float alpha, const float *a,
                       const float *b, float beta, float *c);
 
+typedef enum mp_unary_op {
+  MP_UNARY_NEG = 0,
+  MP_UNARY_EXP = 1,
+  MP_UNARY_RELU = 2,
+  MP_UNARY_STEP = 3, /* 1 where positive, else 0: relu' */
+  MP_UNARY_SIGMOID = 4,
+  MP_UNARY_SILU = 5,
+  MP_UNARY_GELU = 6,      /* x·Φ(x) */
+  MP_UNARY_GELU_TANH = 7, /* PyTorch's approximate="tanh" */
+  MP_UNARY_SCALE = 8,     /* x·scalar */
+} mp_unary_op;
+
+typedef enum mp_binary_op {
+  MP_BINARY_ADD = 0,
+  MP_BINARY_SUB = 1,
+  MP_BINARY_MUL = 2,
+  MP_BINARY_DIV = 3,
+  MP_BINARY_GELU_GRAD = 4,      /* a·gelu'(b) */
+  MP_BINARY_GELU_TANH_GRAD = 5, /* a·gelu_tanh'(b) */
+} mp_binary_op;
+
+/* out[i] = op(in[i]) on `n` elements; `scalar` is MP_UNARY_SCALE's factor.
+ * `out` may be `in`. */
+mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
+                       const float *in, float *out, double scalar);
+/* out[i] = a[i] op b[i] on `n` elements; `out` may be `a` or `b`. */
+mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
+                        const float *a, const float *b, float *out);
+/* Sums a rank-`rank` tensor over the dims set in `dims_mask` (bit d for dim
+ * d), removing them, and multiplies by `scale` (1/count for a mean). */
+mp_status mp_reduce_sum_f32(mp_context *ctx, int rank, const int64_t *shape,
+                            uint32_t dims_mask, double scale, const float *in,
+                            float *out);
+/* Repeats `in` along the dims of the rank-`rank` result set in `dims_mask`. */
+mp_status mp_broadcast_f32(mp_context *ctx, int rank, const int64_t *out_shape,
+                           uint32_t dims_mask, const float *in, float *out);
+/* out dim i = in dim perm[i]. */
+mp_status mp_transpose_f32(mp_context *ctx, int rank, const int64_t *in_shape,
+                           const int *perm, const float *in, float *out);
+/* out[0] = scale · Σ (a - b)². */
+mp_status mp_mse_loss_f32(mp_context *ctx, int64_t n, const float *a,
+                          const float *b, double scale, float *out);
+/* out[0] = scale · Σ_rows (logsumexp(logits[r]) - logits[r][target[r]]);
+ * targets outside [0, classes) are an error. */
+mp_status mp_cross_entropy_f32(mp_context *ctx, int64_t rows, int64_t classes,
+                               const float *logits, const int64_t *targets,
+                               double scale, float *out);
+/* out = grad[0] · scale · (softmax(logits) - onehot(targets)). */
+mp_status mp_cross_entropy_grad_f32(mp_context *ctx, int64_t rows,
+                                    int64_t classes, const float *logits,
+                                    const int64_t *targets, const float *grad,
+                                    double scale, float *out);
+/* out[0] = min(1, max_norm / (sqrt(squared_norm[0]) + 1e-6)). */
+mp_status mp_clip_coefficient_f32(mp_context *ctx, const float *squared_norm,
+                                  double max_norm, float *out);
+mp_status mp_fill_f32(mp_context *ctx, int64_t n, float value, float *out);
+
+/* torch.optim.SGD, in place on `n` elements; with momentum when
+ * `momentum_buffer` is not null. */
+mp_status mp_sgd_f32(mp_context *ctx, int64_t n, float *param,
+                     const float *grad, float *momentum_buffer, double lr,
+                     double momentum, double dampening, double weight_decay,
+                     int nesterov);
 /* torch.optim.AdamW on `n` elements at step `step` (1, 2, ...). */
 mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                        const float *grad, float *exp_avg, float *exp_avg_sq,

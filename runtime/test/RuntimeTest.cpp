@@ -205,6 +205,77 @@ void testAdamW(mp_context *ctx) {
   expect(std::fabs(p - expected) < 1e-6, "adamw two steps");
 }
 
+void testKernels(mp_context *ctx) {
+  // Unary ops at values whose results are known.
+  struct Unary {
+    mp_unary_op op;
+    float in, out;
+    const char *name;
+  } unaries[] = {{MP_UNARY_NEG, 1.5f, -1.5f, "neg"},
+                 {MP_UNARY_EXP, 0.0f, 1.0f, "exp"},
+                 {MP_UNARY_RELU, -1.5f, 0.0f, "relu"},
+                 {MP_UNARY_STEP, 0.7f, 1.0f, "step"},
+                 {MP_UNARY_SIGMOID, 0.0f, 0.5f, "sigmoid"},
+                 {MP_UNARY_SILU, 1.0f, 0.7310586f, "silu"},
+                 {MP_UNARY_GELU, 1.0f, 0.8413447f, "gelu"},
+                 {MP_UNARY_GELU_TANH, 1.0f, 0.8411920f, "gelu tanh"},
+                 {MP_UNARY_SCALE, 3.0f, 1.5f, "scale"}};
+  for (const Unary &u : unaries) {
+    float out = 0;
+    CHECK_OK(ctx, mp_unary_f32(ctx, u.op, 1, &u.in, &out, 0.5));
+    expect(near({out}, {u.out}, 1e-6f), std::string("unary ") + u.name);
+  }
+  float a[] = {1, 2, 3, 4}, b[] = {2, 4, 1, 8}, out[4];
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_DIV, 4, a, b, out));
+  expect(near({out, out + 4}, {0.5f, 0.5f, 3, 0.5f}), "binary div");
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SUB, 4, a, b, out));
+  expect(near({out, out + 4}, {-1, -2, 2, -4}), "binary sub");
+  float zero = 0, one = 1, half;
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_GELU_GRAD, 1, &one, &zero, &half));
+  expect(near({half}, {0.5f}), "gelu'(0) = 1/2");
+  // Reductions, broadcast, transpose of [[1,2,3],[4,5,6]].
+  float x[] = {1, 2, 3, 4, 5, 6};
+  int64_t shape[] = {2, 3};
+  float rows[2], cols[3], spread[4], xt[6];
+  CHECK_OK(ctx, mp_reduce_sum_f32(ctx, 2, shape, 1u << 1, 1.0, x, rows));
+  expect(near({rows, rows + 2}, {6, 15}), "row sums");
+  CHECK_OK(ctx, mp_reduce_sum_f32(ctx, 2, shape, 1u << 0, 0.5, x, cols));
+  expect(near({cols, cols + 3}, {2.5f, 3.5f, 4.5f}), "column means");
+  int64_t square[] = {2, 2};
+  CHECK_OK(ctx, mp_broadcast_f32(ctx, 2, square, 1u << 0, rows, spread));
+  expect(near({spread, spread + 4}, {6, 15, 6, 15}), "broadcast");
+  int perm[] = {1, 0};
+  CHECK_OK(ctx, mp_transpose_f32(ctx, 2, shape, perm, x, xt));
+  expect(near({xt, xt + 6}, {1, 4, 2, 5, 3, 6}), "transpose");
+  // Losses: mse([1,2],[0,4]) = 2.5; cross entropy of [[0,0,0],[1,2,3]]
+  // with targets [0, 2]: (log 3 + log(e+e²+e³) - 3) / 2.
+  float p[] = {1, 2}, t[] = {0, 4}, loss;
+  CHECK_OK(ctx, mp_mse_loss_f32(ctx, 2, p, t, 0.5, &loss));
+  expect(near({loss}, {2.5f}), "mse");
+  float logits[] = {0, 0, 0, 1, 2, 3}, grads[6];
+  int64_t targets[] = {0, 2};
+  CHECK_OK(ctx, mp_cross_entropy_f32(ctx, 2, 3, logits, targets, 0.5, &loss));
+  expect(near({loss}, {0.7531091f}, 1e-6f), "cross entropy");
+  CHECK_OK(ctx, mp_cross_entropy_grad_f32(ctx, 2, 3, logits, targets, &one,
+                                          0.5, grads));
+  expect(near({grads, grads + 3}, {-1.0f / 3, 1.0f / 6, 1.0f / 6}),
+         "cross entropy gradient");
+  int64_t bad[] = {0, 3};
+  expect(mp_cross_entropy_f32(ctx, 2, 3, logits, bad, 1.0, &loss) ==
+             MP_ERROR,
+         "a target outside the classes is an error");
+  float sq = 16, coefficient;
+  CHECK_OK(ctx, mp_clip_coefficient_f32(ctx, &sq, 1.0, &coefficient));
+  expect(near({coefficient}, {0.25f}), "clip coefficient");
+  // SGD: plain, then Nesterov momentum from a zero buffer.
+  float param = 1, grad = 0.5f, buffer = 0;
+  CHECK_OK(ctx, mp_sgd_f32(ctx, 1, &param, &grad, nullptr, 0.1, 0, 0, 0, 0));
+  expect(near({param}, {0.95f}), "sgd");
+  param = 1;
+  CHECK_OK(ctx, mp_sgd_f32(ctx, 1, &param, &grad, &buffer, 0.1, 0.9, 0, 0, 1));
+  expect(near({param, buffer}, {0.905f, 0.5f}), "sgd nesterov");
+}
+
 void testErrors(mp_context *ctx) {
   int bad = mp_context_num_axes(ctx);
   float x = 0;
@@ -258,6 +329,7 @@ int main(int argc, char **argv) {
   }
   testGemm(ctx);
   testAdamW(ctx);
+  testKernels(ctx);
   testErrors(ctx);
 
   int totalFailures = 0;
