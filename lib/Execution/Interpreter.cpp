@@ -147,9 +147,9 @@ LogicalResult crossEntropyRows(Operation *op, const HostTensor &logits,
   int64_t rows = logits.getNumElements() / classes;
   for (int64_t r = 0; r < rows; ++r)
     if (target.data[r] < 0 || target.data[r] >= classes)
-      return op->emitError() << "target " << int64_t(target.data[r])
-                             << " of sample " << r << " is not a class in [0, "
-                             << classes << ")";
+      return op->emitError()
+             << "target " << int64_t(target.data[r]) << " of sample " << r
+             << " is not a class in [0, " << classes << ")";
   for (int64_t r = 0; r < rows; ++r) {
     const double *x = logits.data.data() + r * classes;
     double top = x[0];
@@ -398,9 +398,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       .Case([&](SgdOp s) {
         double lr = s.getLr().convertToDouble();
         double wd = s.getWeightDecay().convertToDouble();
-        set(map2(in(0), in(1), [&](double p, double g) {
-          return p - lr * (g + wd * p);
-        }));
+        set(map2(in(0), in(1),
+                 [&](double p, double g) { return p - lr * (g + wd * p); }));
         return success();
       })
       .Case([&](SgdMomentumOp s) {
@@ -412,8 +411,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         for (size_t i = 0; i < param.data.size(); ++i) {
           double g = in(1).data[i] + wd * param.data[i];
           buffer.data[i] = mu * buffer.data[i] + (1 - damp) * g;
-          double step = s.getNesterov() ? g + mu * buffer.data[i]
-                                        : buffer.data[i];
+          double step =
+              s.getNesterov() ? g + mu * buffer.data[i] : buffer.data[i];
           param.data[i] -= lr * step;
         }
         set(param, 0);
@@ -444,8 +443,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         return success();
       })
       .Default([](Operation *op) {
-        return op->emitError() << "the interpreter cannot run '"
-                               << op->getName() << "'";
+        return op->emitError()
+               << "the interpreter cannot run '" << op->getName() << "'";
       });
 }
 
@@ -516,15 +515,14 @@ LogicalResult Executor::runCollective(Operation *op) {
         for (StringRef axis : axes)
           count *= getAxisSize(axis);
         for (int rank = 0; rank < numRanks; ++rank)
-          envs[rank][result] =
-              slicePiece(envs[rank][input], c.getDim(),
-                         getPieceIndex(rank, axes), count);
+          envs[rank][result] = slicePiece(envs[rank][input], c.getDim(),
+                                          getPieceIndex(rank, axes), count);
         return success();
       });
 }
 
-FailureOr<std::vector<HostTensor>>
-Executor::run(ArrayRef<HostTensor> args, double replicaTolerance) {
+FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
+                                                 double replicaTolerance) {
   bool partitioned = func->hasAttr(MPDialect::kPartitionedAttrName);
   SmallVector<ShardingAttr> argShardings;
   for (BlockArgument arg : func.getArguments()) {

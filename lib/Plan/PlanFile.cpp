@@ -79,10 +79,9 @@ FailureOr<MeshAttr> PlanFileReader::readMesh(const json::Value *value) {
     axisSizes.push_back(*axisSize);
     axisNames.push_back(StringAttr::get(ctx, *axisName));
   }
-  MeshAttr result =
-      MeshAttr::getChecked([&] { return error("mesh"); }, ctx,
-                           ArrayRef<StringAttr>(axisNames),
-                           ArrayRef<int64_t>(axisSizes));
+  MeshAttr result = MeshAttr::getChecked([&] { return error("mesh"); }, ctx,
+                                         ArrayRef<StringAttr>(axisNames),
+                                         ArrayRef<int64_t>(axisSizes));
   if (!result)
     return failure();
   return result;
@@ -186,11 +185,10 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
   }
 
   auto meshRef = FlatSymbolRefAttr::get(ctx, meshName);
-  PlanAttr plan = PlanAttr::getChecked(
-      [&] { return error("plan"); }, ctx, meshRef, *tpAxis, *fsdpAxis,
-      *batchAxis, DictionaryAttr::get(ctx, styles));
-  if (!plan ||
-      failed(plan.verifyAxesIn([&] { return error("mesh"); }, *mesh)))
+  PlanAttr plan = PlanAttr::getChecked([&] { return error("plan"); }, ctx,
+                                       meshRef, *tpAxis, *fsdpAxis, *batchAxis,
+                                       DictionaryAttr::get(ctx, styles));
+  if (!plan || failed(plan.verifyAxesIn([&] { return error("mesh"); }, *mesh)))
     return failure();
   return PlanFile{*mesh, plan};
 }

@@ -39,10 +39,10 @@ findPlanEntry(PlanAttr plan, StringRef name, Location loc) {
     if (!matchesPlanKey(entry.getName().getValue(), name))
       continue;
     if (found && found->getValue() != entry.getValue())
-      return emitError(loc) << "plan entries '"
-                            << found->getName().getValue() << "' and '"
-                            << entry.getName().getValue() << "' both match '"
-                            << name << "' with different styles";
+      return emitError(loc)
+             << "plan entries '" << found->getName().getValue() << "' and '"
+             << entry.getName().getValue() << "' both match '" << name
+             << "' with different styles";
     if (!found)
       found = entry;
   }
@@ -67,8 +67,8 @@ FailureOr<int64_t> getStyledDim(ParallelStyleAttr style, StringRef key,
     return emitError(loc) << "plan entry '" << key << "' (" << styleName
                           << ") cannot apply to "
                           << stringifyModelRole(value.role) << " '"
-                          << value.name.getValue() << "' of type "
-                          << value.type << ": ";
+                          << value.name.getValue() << "' of type " << value.type
+                          << ": ";
   };
   switch (style.getKind()) {
   case ParallelStyleKind::colwise:
@@ -102,9 +102,10 @@ FailureOr<int64_t> getStyledDim(ParallelStyleAttr style, StringRef key,
 }
 } // namespace
 
-FailureOr<ShardingAttr>
-getStorageSharding(PlanAttr plan, MeshAttr mesh, const ModelValue &value,
-                   std::optional<NamedAttribute> entry, Location loc) {
+FailureOr<ShardingAttr> getStorageSharding(PlanAttr plan, MeshAttr mesh,
+                                           const ModelValue &value,
+                                           std::optional<NamedAttribute> entry,
+                                           Location loc) {
   int64_t rank = value.type.getRank();
   SmallVector<SmallVector<StringRef>> dims(rank);
   int64_t styledDim = -1;

@@ -75,13 +75,13 @@ FailureOr<std::pair<PlanAttr, MeshAttr>> ApplyPlanPass::loadPlan() {
   if (failed(file))
     return failure();
   OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
-  auto meshOp = MeshOp::create(builder, FileLineColLoc::get(ctx, planFile, 1, 1),
-                               "mesh", file->mesh);
+  auto meshOp = MeshOp::create(
+      builder, FileLineColLoc::get(ctx, planFile, 1, 1), "mesh", file->mesh);
   StringAttr meshName = symbols.insert(meshOp);
-  PlanAttr plan = PlanAttr::get(
-      ctx, FlatSymbolRefAttr::get(meshName), file->plan.getTpAxis(),
-      file->plan.getFsdpAxis(), file->plan.getBatchAxis(),
-      file->plan.getStyles());
+  PlanAttr plan =
+      PlanAttr::get(ctx, FlatSymbolRefAttr::get(meshName),
+                    file->plan.getTpAxis(), file->plan.getFsdpAxis(),
+                    file->plan.getBatchAxis(), file->plan.getStyles());
   module->setAttr(MPDialect::kPlanAttrName, plan);
   return std::make_pair(plan, file->mesh);
 }
@@ -131,8 +131,7 @@ void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
                        placement.entry->getName());
     return;
   }
-  func.setArgAttr(value.index, MPDialect::kShardingAttrName,
-                  placement.storage);
+  func.setArgAttr(value.index, MPDialect::kShardingAttrName, placement.storage);
   if (placement.entry)
     func.setArgAttr(value.index, MPDialect::kPlanEntryAttrName,
                     placement.entry->getName());
@@ -149,9 +148,9 @@ void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
   Operation *&last = lastAnnotation[func];
   if (last)
     builder.setInsertionPointAfter(last);
-  std::string entry = ("fsdp(" + plan.getFsdpAxis().getValue() + "): " +
-                       value.name.getValue())
-                          .str();
+  std::string entry =
+      ("fsdp(" + plan.getFsdpAxis().getValue() + "): " + value.name.getValue())
+          .str();
   auto annotate = AnnotateOp::create(builder, arg.getLoc(), arg, use,
                                      builder.getStringAttr(entry));
   arg.replaceAllUsesExcept(annotate.getResult(), annotate);
@@ -179,10 +178,9 @@ void ApplyPlanPass::runOnOperation() {
   for (NamedAttribute entry : plan.getStyles()) {
     if (!ok || usedKeys.contains(entry.getName().getValue()))
       continue;
-    Location loc = planFile.empty()
-                       ? module.getLoc()
-                       : locatePlanKey(&getContext(), planFile,
-                                       entry.getName().getValue());
+    Location loc = planFile.empty() ? module.getLoc()
+                                    : locatePlanKey(&getContext(), planFile,
+                                                    entry.getName().getValue());
     InFlightDiagnostic diag = emitError(loc)
                               << "plan entry '" << entry.getName().getValue()
                               << "' matches no parameter, input or output";

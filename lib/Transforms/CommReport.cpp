@@ -43,24 +43,45 @@ struct Traffic {
 std::optional<Traffic> getTraffic(Operation *op) {
   auto ring = [](int64_t n) { return double(n - 1) / double(n); };
   if (auto c = dyn_cast<AllReduceOp>(op))
-    return Traffic{"all_reduce", c.getInput(), c.getResult(), c.getMeshAttr(),
-                   c.getAxes(), c.getOriginAttr(),
+    return Traffic{"all_reduce",
+                   c.getInput(),
+                   c.getResult(),
+                   c.getMeshAttr(),
+                   c.getAxes(),
+                   c.getOriginAttr(),
                    2 * ring(c.getGroupSize()) * getBytes(c.getInput())};
   if (auto c = dyn_cast<AllGatherOp>(op))
-    return Traffic{"all_gather", c.getInput(), c.getResult(), c.getMeshAttr(),
-                   c.getAxes(), c.getOriginAttr(),
+    return Traffic{"all_gather",
+                   c.getInput(),
+                   c.getResult(),
+                   c.getMeshAttr(),
+                   c.getAxes(),
+                   c.getOriginAttr(),
                    ring(c.getGroupSize()) * getBytes(c.getResult())};
   if (auto c = dyn_cast<ReduceScatterOp>(op))
-    return Traffic{"reduce_scatter", c.getInput(), c.getResult(),
-                   c.getMeshAttr(), c.getAxes(), c.getOriginAttr(),
+    return Traffic{"reduce_scatter",
+                   c.getInput(),
+                   c.getResult(),
+                   c.getMeshAttr(),
+                   c.getAxes(),
+                   c.getOriginAttr(),
                    ring(c.getGroupSize()) * getBytes(c.getInput())};
   if (auto c = dyn_cast<AllToAllOp>(op))
-    return Traffic{"all_to_all", c.getInput(), c.getResult(), c.getMeshAttr(),
-                   c.getAxes(), c.getOriginAttr(),
+    return Traffic{"all_to_all",
+                   c.getInput(),
+                   c.getResult(),
+                   c.getMeshAttr(),
+                   c.getAxes(),
+                   c.getOriginAttr(),
                    ring(c.getGroupSize()) * getBytes(c.getInput())};
   if (auto c = dyn_cast<ShardSliceOp>(op))
-    return Traffic{"shard_slice", c.getInput(), c.getResult(), c.getMeshAttr(),
-                   c.getAxes(), c.getOriginAttr(), 0};
+    return Traffic{"shard_slice",
+                   c.getInput(),
+                   c.getResult(),
+                   c.getMeshAttr(),
+                   c.getAxes(),
+                   c.getOriginAttr(),
+                   0};
   return std::nullopt;
 }
 
@@ -68,8 +89,8 @@ std::string joinAxes(ArrayAttr axes) {
   std::string key;
   llvm::raw_string_ostream os(key);
   llvm::interleave(
-      axes, os, [&](Attribute axis) { os << cast<StringAttr>(axis).getValue(); },
-      ",");
+      axes, os,
+      [&](Attribute axis) { os << cast<StringAttr>(axis).getValue(); }, ",");
   return key;
 }
 
@@ -126,8 +147,7 @@ struct CommReportPass : impl::CommReportBase<CommReportPass> {
               for (Attribute axis : traffic->axes)
                 json.value(cast<StringAttr>(axis).getValue());
             });
-            json.attribute("group_size",
-                           getGroupSize(mesh, traffic->axes));
+            json.attribute("group_size", getGroupSize(mesh, traffic->axes));
             std::string elementType;
             llvm::raw_string_ostream(elementType) << type.getElementType();
             json.attribute("element_type", elementType);

@@ -163,8 +163,7 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
         withoutTrivialAxes(ArrayRef(to.dims[dim]).drop_front(common[dim]));
     if (axes.empty())
       return;
-    RankedTensorType next =
-        typeWithDim(dim, shape[dim] / getGroupSize(axes));
+    RankedTensorType next = typeWithDim(dim, shape[dim] / getGroupSize(axes));
     value = ShardSliceOp::create(builder, loc, next, value, meshName,
                                  getAxesAttr(builder, axes),
                                  builder.getI64IntegerAttr(dim), origin);
@@ -175,8 +174,8 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
   for (int64_t dim = 0; dim < rank; ++dim) {
     ArrayRef<StringRef> added = ArrayRef(to.dims[dim]).drop_front(common[dim]);
     if (from.dims[dim].size() == common[dim] &&
-        llvm::none_of(added,
-                      [&](StringRef axis) { return stillSplit.contains(axis); }))
+        llvm::none_of(
+            added, [&](StringRef axis) { return stillSplit.contains(axis); }))
       slice(dim);
   }
   for (int64_t dim = 0; dim < rank; ++dim) {
@@ -249,10 +248,9 @@ LogicalResult Partitioner::run() {
       else
         origin = cast<ReshardOp>(op).getOriginAttr();
       OpBuilder builder(&op);
-      FailureOr<Value> local =
-          reshard(builder, op.getLoc(), input,
-                  Layout::get(shardings.lookup(input)), Layout::get(target),
-                  origin);
+      FailureOr<Value> local = reshard(builder, op.getLoc(), input,
+                                       Layout::get(shardings.lookup(input)),
+                                       Layout::get(target), origin);
       if (failed(local))
         return failure();
       op.getResult(0).replaceAllUsesWith(*local);
@@ -279,8 +277,7 @@ LogicalResult Partitioner::run() {
       rescaleAverages(&op, iface, operandShardings);
   }
 
-  func.setType(FunctionType::get(func.getContext(),
-                                 body.getArgumentTypes(),
+  func.setType(FunctionType::get(func.getContext(), body.getArgumentTypes(),
                                  body.getTerminator()->getOperandTypes()));
   func->setAttr(MPDialect::kPartitionedAttrName,
                 UnitAttr::get(func.getContext()));
@@ -291,8 +288,7 @@ struct PartitionPass : impl::PartitionBase<PartitionPass> {
   void runOnOperation() override {
     bool ok = true;
     getOperation().walk([&](FunctionOpInterface func) {
-      if (func.isExternal() ||
-          func->hasAttr(MPDialect::kPartitionedAttrName))
+      if (func.isExternal() || func->hasAttr(MPDialect::kPartitionedAttrName))
         return;
       FlatSymbolRefAttr meshName;
       for (BlockArgument arg : func.getArguments())

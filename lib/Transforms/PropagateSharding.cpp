@@ -115,8 +115,8 @@ std::string Propagator::describeArgAxis(const ModelValue &value,
           value.index, MPDialect::kPlanEntryAttrName)) {
     if (plan)
       if (auto style = plan.getStyles().getAs<ParallelStyleAttr>(entry))
-        return name + " (" +
-               stringifyParallelStyleKind(style.getKind()).str() + ")";
+        return name + " (" + stringifyParallelStyleKind(style.getKind()).str() +
+               ")";
     return name + " (plan entry '" + entry.getValue().str() + "')";
   }
   return name;
@@ -191,8 +191,7 @@ SmallVector<FactorChoice> Propagator::assignFactors(Operation *op,
     if (!state)
       return;
     for (auto [dim, factor] : llvm::enumerate(factors))
-      if (factor != ShardingRule::kNoFactor &&
-          !state->layout.dims[dim].empty())
+      if (factor != ShardingRule::kNoFactor && !state->layout.dims[dim].empty())
         candidates.push_back(
             {factor, state, static_cast<int64_t>(dim), getBytes(value)});
   };
@@ -213,8 +212,7 @@ SmallVector<FactorChoice> Propagator::assignFactors(Operation *op,
   llvm::StringSet<> used;
   for (const Candidate &candidate : candidates) {
     int64_t factor = candidate.factor;
-    if (decided[factor] ||
-        rule.factorKinds[factor] == FactorKind::Replicated)
+    if (decided[factor] || rule.factorKinds[factor] == FactorKind::Replicated)
       continue;
     decided[factor] = true;
     int64_t shards = 1;
@@ -226,8 +224,7 @@ SmallVector<FactorChoice> Propagator::assignFactors(Operation *op,
       shards *= size;
       used.insert(axis);
       choices[factor].axes.push_back(axis);
-      choices[factor].origins.push_back(
-          candidate.state->origins.lookup(axis));
+      choices[factor].origins.push_back(candidate.state->origins.lookup(axis));
     }
   }
   return choices;
@@ -438,8 +435,8 @@ LogicalResult Propagator::decide(Operation *op) {
     ShardingAttr sharding = state.layout.toAttr(meshName);
     if (failed(sharding.verifyFor(
             [&] {
-              return op->emitError() << "cannot shard the result as "
-                                     << sharding << ": ";
+              return op->emitError()
+                     << "cannot shard the result as " << sharding << ": ";
             },
             result.getType(), mesh)))
       return failure();
@@ -471,8 +468,8 @@ void Propagator::decideReturn(Operation *returnOp) {
 LogicalResult Propagator::run() {
   initialize();
   Block &body = func.getFunctionBody().front();
-  SmallVector<Operation *> ops =
-      llvm::map_to_vector(body.getOperations(), [](Operation &op) { return &op; });
+  SmallVector<Operation *> ops = llvm::map_to_vector(
+      body.getOperations(), [](Operation &op) { return &op; });
 
   // Phase 1. Each round grows at least one axis of one value, so the number
   // of rounds is bounded by values × axes.
@@ -492,7 +489,8 @@ LogicalResult Propagator::run() {
         if (!state || state->pinned)
           continue;
         ShardingRule identity = ShardingRule::getElementwise(
-            cast<RankedTensorType>(operand.getType()), 1, PartialRule::Additive);
+            cast<RankedTensorType>(operand.getType()), 1,
+            PartialRule::Additive);
         SmallVector<FactorChoice> choices(identity.getNumFactors());
         Layout target = Layout::get(sharding);
         for (auto [dim, axes] : llvm::enumerate(target.dims)) {
@@ -558,7 +556,7 @@ FailureOr<FlatSymbolRefAttr> findMesh(FunctionOpInterface func) {
     else if (auto reshard = dyn_cast<ReshardOp>(op))
       sharding = reshard.getSharding();
     return failed(check(sharding, op->getLoc())) ? WalkResult::interrupt()
-                                                  : WalkResult::advance();
+                                                 : WalkResult::advance();
   });
   if (walk.wasInterrupted())
     return failure();

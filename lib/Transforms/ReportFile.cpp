@@ -6,9 +6,9 @@
 
 namespace mp {
 
-std::unique_ptr<llvm::ToolOutputFile>
-openReportFile(mlir::Operation *op, llvm::StringRef path,
-               llvm::StringRef what) {
+std::unique_ptr<llvm::ToolOutputFile> openReportFile(mlir::Operation *op,
+                                                     llvm::StringRef path,
+                                                     llvm::StringRef what) {
   std::string errorMessage;
   std::unique_ptr<llvm::ToolOutputFile> file =
       mlir::openOutputFile(path, &errorMessage);

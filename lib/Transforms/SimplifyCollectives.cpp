@@ -128,8 +128,8 @@ struct ReshardOfReshard : OpRewritePattern<ReshardOp> {
       return failure();
     rewriter.modifyOpInPlace(outer, [&] {
       outer.getInputMutable().assign(inner.getInput());
-      outer.setOriginAttr(mergeOrigins(rewriter, inner.getOriginAttr(),
-                                       outer.getOriginAttr()));
+      outer.setOriginAttr(
+          mergeOrigins(rewriter, inner.getOriginAttr(), outer.getOriginAttr()));
     });
     rewriter.eraseOp(inner);
     return success();

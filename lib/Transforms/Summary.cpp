@@ -24,8 +24,8 @@ namespace {
 /// Lightning's get_human_readable_count: "123", "6.2 K", "67.1 M", "201 M".
 std::string formatCount(int64_t count) {
   static constexpr const char *kUnits[] = {" ", "K", "M", "B", "T"};
-  int digits = count > 0 ? static_cast<int>(std::floor(std::log10(count))) + 1
-                         : 1;
+  int digits =
+      count > 0 ? static_cast<int>(std::floor(std::log10(count))) + 1 : 1;
   int groups = std::min<int>((digits + 2) / 3, std::size(kUnits));
   double scaled = count * std::pow(10.0, -3 * (groups - 1));
   std::string text;
@@ -97,9 +97,8 @@ struct SummaryPass : impl::SummaryBase<SummaryPass> {
         openReportFile(getOperation(), output, "summary output");
     if (!file)
       return signalPassFailure();
-    getOperation().walk([&](FunctionOpInterface func) {
-      summarize(func, file->os());
-    });
+    getOperation().walk(
+        [&](FunctionOpInterface func) { summarize(func, file->os()); });
     file->keep();
   }
 
@@ -198,8 +197,7 @@ void SummaryPass::summarize(FunctionOpInterface func, raw_ostream &os) {
   std::string rule(ruleWidth, '-');
 
   os << "Model summary of @" << func.getName();
-  if (mesh)
-  {
+  if (mesh) {
     os << " on mesh " << meshName << " <";
     llvm::interleaveComma(
         llvm::zip_equal(mesh.getAxisNames(), mesh.getAxisSizes()), os,

@@ -84,8 +84,8 @@ int64_t TrainStepPass::getDataParallelSize(func::FuncOp model) {
   auto plan = module->getAttrOfType<PlanAttr>(MPDialect::kPlanAttrName);
   if (!plan || !plan.getEffectiveBatchAxis())
     return 1;
-  auto mesh = SymbolTable::lookupNearestSymbolFrom<MeshOp>(module,
-                                                           plan.getMesh());
+  auto mesh =
+      SymbolTable::lookupNearestSymbolFrom<MeshOp>(module, plan.getMesh());
   return mesh ? mesh.getMesh().getAxisSize(
                     plan.getEffectiveBatchAxis().getValue())
               : 1;
@@ -130,8 +130,8 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   Builder builder(ctx);
   auto named = [&](StringRef role, StringRef name,
                    ArrayRef<NamedAttribute> extra = {}) {
-    SmallVector<NamedAttribute> attrs{builder.getNamedAttr(
-        role, builder.getStringAttr(name))};
+    SmallVector<NamedAttribute> attrs{
+        builder.getNamedAttr(role, builder.getStringAttr(name))};
     llvm::append_range(attrs, extra);
     return builder.getDictionaryAttr(attrs);
   };
@@ -164,17 +164,17 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
     argAttrs.push_back(model.getArgAttrDict(value.index));
   }
   resultTypes.append(argTypes.begin(),
-                     argTypes.begin() + params.size() * (1 + stateNames.size()) +
+                     argTypes.begin() +
+                         params.size() * (1 + stateNames.size()) +
                          (countsSteps ? 1 : 0));
   for (const ModelValue &param : params)
     resultAttrs.push_back(named(MPDialect::kOutputAttrName,
                                 param.name.getValue(), storageAttrs(param)));
   for (const ModelValue &param : params)
     for (StringRef state : stateNames)
-      resultAttrs.push_back(
-          named(MPDialect::kOutputAttrName,
-                (param.name.getValue() + "." + state).str(),
-                storageAttrs(param)));
+      resultAttrs.push_back(named(MPDialect::kOutputAttrName,
+                                  (param.name.getValue() + "." + state).str(),
+                                  storageAttrs(param)));
   if (countsSteps)
     resultAttrs.push_back(named(MPDialect::kOutputAttrName, "step"));
   resultTypes.push_back(model.getResultTypes()[0]);
@@ -182,9 +182,9 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
 
   OpBuilder b(ctx);
   b.setInsertionPointAfter(model);
-  auto step = func::FuncOp::create(
-      b, loc, (model.getName() + "_train_step").str(),
-      FunctionType::get(ctx, argTypes, resultTypes));
+  auto step =
+      func::FuncOp::create(b, loc, (model.getName() + "_train_step").str(),
+                           FunctionType::get(ctx, argTypes, resultTypes));
   step.setAllArgAttrs(argAttrs);
   step.setAllResultAttrs(resultAttrs);
   Block *body = step.addEntryBlock();
@@ -224,10 +224,10 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   };
   // PyTorch's data parallelism averages the per-rank gradients of local
   // losses: for a sum loss that is the global gradient / dp size.
-  double seed = pytorchDpAverage ? 1.0 / double(getDataParallelSize(model))
-                                 : 1.0;
-  accumulate(loss, getSplat(b, loc, cast<RankedTensorType>(loss.getType()),
-                            seed));
+  double seed =
+      pytorchDpAverage ? 1.0 / double(getDataParallelSize(model)) : 1.0;
+  accumulate(loss,
+             getSplat(b, loc, cast<RankedTensorType>(loss.getType()), seed));
   for (Operation *op : llvm::reverse(forward)) {
     if (llvm::none_of(op->getResults(),
                       [&](Value v) { return adjoints.count(v); }))
@@ -249,7 +249,8 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
     }
     SmallVector<Value> operandGrads;
     iface.buildVJP(b, resultGrads, operandGrads);
-    for (auto [operand, grad] : llvm::zip_equal(op->getOperands(), operandGrads))
+    for (auto [operand, grad] :
+         llvm::zip_equal(op->getOperands(), operandGrads))
       accumulate(operand, grad);
   }
   SmallVector<Value> grads;
@@ -268,9 +269,9 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
         step.erase();
         return model.emitError() << "gradient clipping needs f32 parameters";
       }
-      squaredNorm = squaredNorm ? AddOp::create(b, loc, squaredNorm, squares)
-                                      .getResult()
-                                : squares;
+      squaredNorm =
+          squaredNorm ? AddOp::create(b, loc, squaredNorm, squares).getResult()
+                      : squares;
     }
     Value coefficient = ClipCoefficientOp::create(
         b, loc, squaredNorm, b.getF64FloatAttr(maxGradNorm));
@@ -278,11 +279,11 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
       auto type = cast<RankedTensorType>(grad.getType());
       SmallVector<int64_t> dims =
           llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
-      Value spread = dims.empty() ? coefficient
-                                  : BroadcastOp::create(
-                                        b, loc, type, coefficient,
-                                        b.getDenseI64ArrayAttr(dims))
-                                        .getResult();
+      Value spread = dims.empty()
+                         ? coefficient
+                         : BroadcastOp::create(b, loc, type, coefficient,
+                                               b.getDenseI64ArrayAttr(dims))
+                               .getResult();
       grad = MulOp::create(b, loc, grad, spread);
     }
   }
@@ -291,8 +292,8 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   SmallVector<Value> newParams, newStates;
   Value newStep;
   if (countsSteps)
-    newStep = AddOp::create(b, loc, stepCount,
-                            getSplat(b, loc, scalarType, 1.0));
+    newStep =
+        AddOp::create(b, loc, stepCount, getSplat(b, loc, scalarType, 1.0));
   for (unsigned i = 0; i < params.size(); ++i) {
     Value param = body->getArgument(i);
     auto stateArg = [&](unsigned k) {
@@ -341,9 +342,9 @@ void TrainStepPass::runOnOperation() {
   SmallVector<func::FuncOp> models;
   for (auto func : module.getOps<func::FuncOp>())
     if (!func.isExternal() &&
-        llvm::any_of(getModelValues(func), [](const ModelValue &v) {
-          return v.role == ModelRole::Param;
-        }) &&
+        llvm::any_of(
+            getModelValues(func),
+            [](const ModelValue &v) { return v.role == ModelRole::Param; }) &&
         (entry.empty() || func.getName() == entry))
       models.push_back(func);
   if (models.empty()) {

@@ -53,8 +53,7 @@ ShardingAttr getValueSharding(Value value) {
 void setValueSharding(Value value, ShardingAttr sharding) {
   if (auto arg = dyn_cast<BlockArgument>(value)) {
     auto func = cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
-    func.setArgAttr(arg.getArgNumber(), MPDialect::kShardingAttrName,
-                    sharding);
+    func.setArgAttr(arg.getArgNumber(), MPDialect::kShardingAttrName, sharding);
     return;
   }
   Operation *op = value.getDefiningOp();

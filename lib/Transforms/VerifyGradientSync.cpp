@@ -99,7 +99,9 @@ LogicalResult GradientSyncChecker::transferCollective(Operation *op) {
   };
   LogicalResult result =
       TypeSwitch<Operation *, LogicalResult>(op)
-          .Case([&](AllReduceOp c) { return removePartial(getAxisNames(c.getAxes())); })
+          .Case([&](AllReduceOp c) {
+            return removePartial(getAxisNames(c.getAxes()));
+          })
           .Case([&](ReduceScatterOp c) {
             SmallVector<StringRef> axes = getAxisNames(c.getAxes());
             return success(succeeded(removePartial(axes)) &&
@@ -134,15 +136,15 @@ LogicalResult GradientSyncChecker::transferRule(Operation *op,
       const auto &axes = layout.dims[dim];
       if (factor == ShardingRule::kNoFactor) {
         if (!axes.empty())
-          return op->emitError() << "operand #" << index << " dim " << dim
-                                 << " is split over " << formatAxes(axes)
-                                 << " but the op needs it whole";
+          return op->emitError()
+                 << "operand #" << index << " dim " << dim << " is split over "
+                 << formatAxes(axes) << " but the op needs it whole";
         continue;
       }
       if (rule.factorKinds[factor] == FactorKind::Replicated && !axes.empty())
-        return op->emitError() << "operand #" << index << " dim " << dim
-                               << " is split over " << formatAxes(axes)
-                               << " but the op needs it whole";
+        return op->emitError()
+               << "operand #" << index << " dim " << dim << " is split over "
+               << formatAxes(axes) << " but the op needs it whole";
       if (!factorAxes[factor]) {
         factorAxes[factor] = axes;
         continue;
@@ -166,15 +168,14 @@ LogicalResult GradientSyncChecker::transferRule(Operation *op,
     for (unsigned i = 0; i < numOperands; ++i)
       if (llvm::is_contained(layouts[op->getOperand(i)].partial, axis))
         owners.push_back(i);
-    bool passes =
-        (rule.partial == PartialRule::Additive && owners.size() == numOperands) ||
-        (rule.partial == PartialRule::Multilinear && owners.size() == 1 &&
-         rule.linearOperands[owners.front()]);
+    bool passes = (rule.partial == PartialRule::Additive &&
+                   owners.size() == numOperands) ||
+                  (rule.partial == PartialRule::Multilinear &&
+                   owners.size() == 1 && rule.linearOperands[owners.front()]);
     if (!passes)
       return op->emitError()
-             << "applies '" << op->getName()
-             << "' to a partial sum over '" << axis
-             << "' that it is not linear in; reduce it first";
+             << "applies '" << op->getName() << "' to a partial sum over '"
+             << axis << "' that it is not linear in; reduce it first";
     partial.push_back(axis);
   }
   for (auto [factor, axes] : llvm::enumerate(factorAxes))
@@ -255,8 +256,8 @@ LogicalResult GradientSyncChecker::checkUpdate(Operation *op) {
 }
 
 LogicalResult GradientSyncChecker::transfer(Operation *op) {
-  if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, ShardSliceOp,
-          AllToAllOp>(op))
+  if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, ShardSliceOp, AllToAllOp>(
+          op))
     return transferCollective(op);
   if (isa<arith::ConstantOp>(op)) {
     auto type = cast<RankedTensorType>(op->getResult(0).getType());

@@ -85,8 +85,8 @@ mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
                         const int64_t *shape, int dim);
 /* Sums over the group and keeps this member's piece of `dim`. */
 mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
-                            mp_dtype dtype, const void *in, void *out,
-                            int rank, const int64_t *shape, int dim);
+                            mp_dtype dtype, const void *in, void *out, int rank,
+                            const int64_t *shape, int dim);
 /* Splits `split_dim` into pieces, sends piece j to member j, and
  * concatenates what arrives along `concat_dim`. */
 mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,

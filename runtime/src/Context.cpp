@@ -140,8 +140,7 @@ mp_status mp_context_create(int num_axes, const char *const *axis_names,
   if (devices != ctx->worldSize)
     return fail(ctx, "mp_context_create",
                 "the mesh %s needs %lld ranks, but %d were launched",
-                shape.c_str(), static_cast<long long>(devices),
-                ctx->worldSize);
+                shape.c_str(), static_cast<long long>(devices), ctx->worldSize);
   // Row-major: the last axis varies fastest.
   int64_t rest = ctx->rank;
   ctx->coordinates.assign(num_axes, 0);

@@ -67,8 +67,7 @@ struct Tensor {
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t i = 0; i < inner; ++i)
-          out.data.push_back(
-              data[(o * shape[dim] + p * rows + r) * inner + i]);
+          out.data.push_back(data[(o * shape[dim] + p * rows + r) * inner + i]);
     return out;
   }
 };
@@ -110,16 +109,16 @@ void testCollectives(mp_context *ctx, const Group &g) {
     // all_gather: pieces back to the whole.
     Tensor mine = global.piece(dim, g.index, g.size);
     std::vector<float> gathered(global.data.size());
-    CHECK_OK(ctx, mp_all_gather(ctx, g.axes.data(), g.axes.size(),
-                                MP_DTYPE_F32, mine.data.data(), gathered.data(),
-                                rank, mine.shape.data(), dim));
+    CHECK_OK(ctx, mp_all_gather(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
+                                mine.data.data(), gathered.data(), rank,
+                                mine.shape.data(), dim));
     expect(near(gathered, global.data), "all_gather " + where);
     // shard_slice: the whole to this member's piece.
     std::vector<float> sliced(mine.data.size());
-    CHECK_OK(ctx, mp_shard_slice(ctx, g.axes.data(), g.axes.size(),
-                                 MP_DTYPE_F32, global.data.data(),
-                                 sliced.data(), rank, global.shape.data(),
-                                 dim));
+    CHECK_OK(ctx,
+             mp_shard_slice(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
+                            global.data.data(), sliced.data(), rank,
+                            global.shape.data(), dim));
     expect(near(sliced, mine.data), "shard_slice " + where);
     // reduce_scatter: member j contributes (j+1)·global; the sum is
     // n(n+1)/2·global, of which this member keeps its piece.
@@ -127,10 +126,10 @@ void testCollectives(mp_context *ctx, const Group &g) {
     for (float &v : contribution)
       v *= float(g.index + 1);
     std::vector<float> scattered(mine.data.size());
-    CHECK_OK(ctx, mp_reduce_scatter(ctx, g.axes.data(), g.axes.size(),
-                                    MP_DTYPE_F32, contribution.data(),
-                                    scattered.data(), rank,
-                                    global.shape.data(), dim));
+    CHECK_OK(ctx,
+             mp_reduce_scatter(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
+                               contribution.data(), scattered.data(), rank,
+                               global.shape.data(), dim));
     std::vector<float> expected(mine.data);
     for (float &v : expected)
       v *= float(g.size * (g.size + 1) / 2);
@@ -162,12 +161,10 @@ void testGemm(mp_context *ctx) {
   const int64_t m = 5, n = 7, k = 3;
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb) {
-      Tensor a = Tensor::iota(ta ? std::vector<int64_t>{k, m}
-                                 : std::vector<int64_t>{m, k},
-                              0.1f);
-      Tensor b = Tensor::iota(tb ? std::vector<int64_t>{n, k}
-                                 : std::vector<int64_t>{k, n},
-                              -0.2f);
+      Tensor a = Tensor::iota(
+          ta ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k}, 0.1f);
+      Tensor b = Tensor::iota(
+          tb ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n}, -0.2f);
       std::vector<float> c(m * n, 1.0f), expected(m * n);
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
@@ -179,9 +176,8 @@ void testGemm(mp_context *ctx) {
         }
       CHECK_OK(ctx, mp_gemm_f32(ctx, ta, tb, m, n, k, 2.0f, a.data.data(),
                                 b.data.data(), 0.5f, c.data()));
-      expect(near(c, expected, 1e-4f),
-             "gemm trans_a=" + std::to_string(ta) +
-                 " trans_b=" + std::to_string(tb));
+      expect(near(c, expected, 1e-4f), "gemm trans_a=" + std::to_string(ta) +
+                                           " trans_b=" + std::to_string(tb));
     }
 }
 
@@ -256,13 +252,12 @@ void testKernels(mp_context *ctx) {
   int64_t targets[] = {0, 2};
   CHECK_OK(ctx, mp_cross_entropy_f32(ctx, 2, 3, logits, targets, 0.5, &loss));
   expect(near({loss}, {0.7531091f}, 1e-6f), "cross entropy");
-  CHECK_OK(ctx, mp_cross_entropy_grad_f32(ctx, 2, 3, logits, targets, &one,
-                                          0.5, grads));
+  CHECK_OK(ctx, mp_cross_entropy_grad_f32(ctx, 2, 3, logits, targets, &one, 0.5,
+                                          grads));
   expect(near({grads, grads + 3}, {-1.0f / 3, 1.0f / 6, 1.0f / 6}),
          "cross entropy gradient");
   int64_t bad[] = {0, 3};
-  expect(mp_cross_entropy_f32(ctx, 2, 3, logits, bad, 1.0, &loss) ==
-             MP_ERROR,
+  expect(mp_cross_entropy_f32(ctx, 2, 3, logits, bad, 1.0, &loss) == MP_ERROR,
          "a target outside the classes is an error");
   float sq = 16, coefficient;
   CHECK_OK(ctx, mp_clip_coefficient_f32(ctx, &sq, 1.0, &coefficient));
@@ -280,8 +275,8 @@ void testErrors(mp_context *ctx) {
   int bad = mp_context_num_axes(ctx);
   float x = 0;
   expect(mp_all_reduce(ctx, &bad, 1, MP_DTYPE_F32, &x, 1) == MP_ERROR &&
-             std::string(mp_context_error(ctx)).find(
-                 "mp_all_reduce failed on rank") == 0,
+             std::string(mp_context_error(ctx))
+                     .find("mp_all_reduce failed on rank") == 0,
          "an unknown mesh axis is an error naming the call and the rank");
   int64_t shape[] = {3};
   int axis = 0;
@@ -333,8 +328,7 @@ int main(int argc, char **argv) {
   testErrors(ctx);
 
   int totalFailures = 0;
-  MPI_Allreduce(&failures, &totalFailures, 1, MPI_INT, MPI_SUM,
-                MPI_COMM_WORLD);
+  MPI_Allreduce(&failures, &totalFailures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   if (mp_context_rank(ctx) == 0)
     std::printf("mp-runtime-test: %d checks on each of %d ranks, %d failed\n",
                 checks, mp_context_world_size(ctx), totalFailures);

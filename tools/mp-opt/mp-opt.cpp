@@ -59,6 +59,6 @@ int main(int argc, char **argv) {
     args.push_back(arg.data());
   args.push_back(nullptr);
 
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, args.data(), "mp optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, args.data(), "mp optimizer driver\n", registry));
 }

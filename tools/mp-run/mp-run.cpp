@@ -42,16 +42,19 @@ static cl::opt<std::string> entry("entry", cl::desc("Function to run"),
 static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the inputs"),
                               cl::init(1));
 static cl::opt<bool> printResults("print", cl::desc("Print every result"));
-static cl::opt<std::string> referenceFile(
-    "reference", cl::desc("Compare with a function of this file"));
-static cl::opt<std::string> referenceEntry(
-    "reference-entry", cl::desc("The reference function (default: --entry)"));
+static cl::opt<std::string>
+    referenceFile("reference",
+                  cl::desc("Compare with a function of this file"));
+static cl::opt<std::string>
+    referenceEntry("reference-entry",
+                   cl::desc("The reference function (default: --entry)"));
 static cl::opt<double> relTolerance("rtol", cl::desc("Relative tolerance"),
-                            cl::init(1e-5));
+                                    cl::init(1e-5));
 static cl::opt<double> absTolerance("atol", cl::desc("Absolute tolerance"),
-                            cl::init(1e-6));
-static cl::opt<bool> gradcheck(
-    "gradcheck", cl::desc("Check gradients against finite differences"));
+                                    cl::init(1e-6));
+static cl::opt<bool>
+    gradcheck("gradcheck",
+              cl::desc("Check gradients against finite differences"));
 
 namespace {
 
@@ -99,8 +102,8 @@ std::vector<HostTensor> makeInputs(FunctionOpInterface func) {
     Random random{seed * 1000003ULL + i};
     auto type = cast<RankedTensorType>(func.getArgumentTypes()[i]);
     StringRef state;
-    if (auto name = func.getArgAttrOfType<StringAttr>(
-            i, MPDialect::kStateAttrName))
+    if (auto name =
+            func.getArgAttrOfType<StringAttr>(i, MPDialect::kStateAttrName))
       state = name.getValue();
     for (double &v : tensor.data) {
       if (isa<IntegerType>(type.getElementType()))
@@ -235,9 +238,9 @@ int checkGradients(ModuleOp module, FunctionOpInterface model) {
       }
     }
   }
-  llvm::outs() << "gradcheck: " << params.size() << " parameters, "
-               << elements << " elements, max abs error "
-               << llvm::format("%.3e", maxErr) << ": match\n";
+  llvm::outs() << "gradcheck: " << params.size() << " parameters, " << elements
+               << " elements, max abs error " << llvm::format("%.3e", maxErr)
+               << ": match\n";
   return 0;
 }
 

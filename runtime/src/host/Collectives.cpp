@@ -112,16 +112,16 @@ mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
   if (checkMpi(ctx, "MPI_Allgather",
                MPI_Allgather(in, static_cast<int>(view.count()),
                              getMpiType(dtype), gathered.data(),
-                             static_cast<int>(view.count()),
-                             getMpiType(dtype), comm)))
+                             static_cast<int>(view.count()), getMpiType(dtype),
+                             comm)))
     return MP_ERROR;
   concatPieces(view, gathered.data(), static_cast<char *>(out), size);
   return MP_OK;
 }
 
 mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
-                            mp_dtype dtype, const void *in, void *out,
-                            int rank, const int64_t *shape, int dim) {
+                            mp_dtype dtype, const void *in, void *out, int rank,
+                            const int64_t *shape, int dim) {
   MPI_Comm comm;
   int size, index;
   DimView view(shape, rank, dim, getDtypeSize(dtype));

@@ -45,9 +45,8 @@ mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                  static_cast<float>(1 - beta1) * g;
     exp_avg_sq[i] = static_cast<float>(beta2) * exp_avg_sq[i] +
                     static_cast<float>(1 - beta2) * g * g;
-    float denom = static_cast<float>(std::sqrt(exp_avg_sq[i]) /
-                                         biasCorrection2Sqrt +
-                                     eps);
+    float denom = static_cast<float>(
+        std::sqrt(exp_avg_sq[i]) / biasCorrection2Sqrt + eps);
     param[i] = p - static_cast<float>(stepSize) * exp_avg[i] / denom;
   }
   return MP_OK;

@@ -17,15 +17,16 @@ double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
 double gelu(double x, bool tanhForm) {
   if (tanhForm)
-    return 0.5 * x * (1 + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
+    return 0.5 * x *
+           (1 + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
   return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
 }
 
 double geluDerivative(double x, bool tanhForm) {
   if (tanhForm) {
     double t = std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x));
-    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * kSqrt2OverPi *
-                               (1 + 3 * kGeluCubic * x * x);
+    return 0.5 * (1 + t) +
+           0.5 * x * (1 - t * t) * kSqrt2OverPi * (1 + 3 * kGeluCubic * x * x);
   }
   return 0.5 * (1 + std::erf(x / std::sqrt(2.0))) +
          x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
@@ -55,13 +56,12 @@ int64_t countOf(int rank, const int64_t *shape) {
 /// Per row: logsumexp, or the softmax into `softmax`.
 mp_status softmaxRows(mp_context *ctx, const char *call, int64_t rows,
                       int64_t classes, const float *logits,
-                      const int64_t *targets, double *lossSum,
-                      float *softmax) {
+                      const int64_t *targets, double *lossSum, float *softmax) {
   for (int64_t r = 0; r < rows; ++r) {
     if (targets[r] < 0 || targets[r] >= classes)
       return fail(ctx, call, "target %lld of sample %lld is not in [0, %lld)",
-                  static_cast<long long>(targets[r]),
-                  static_cast<long long>(r), static_cast<long long>(classes));
+                  static_cast<long long>(targets[r]), static_cast<long long>(r),
+                  static_cast<long long>(classes));
     const float *x = logits + r * classes;
     double top = *std::max_element(x, x + classes), sum = 0;
     for (int64_t c = 0; c < classes; ++c)
@@ -84,15 +84,33 @@ mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
   for (int64_t i = 0; i < n; ++i) {
     double x = in[i], y;
     switch (op) {
-    case MP_UNARY_NEG: y = -x; break;
-    case MP_UNARY_EXP: y = std::exp(x); break;
-    case MP_UNARY_RELU: y = x > 0 ? x : 0; break;
-    case MP_UNARY_STEP: y = x > 0 ? 1 : 0; break;
-    case MP_UNARY_SIGMOID: y = sigmoid(x); break;
-    case MP_UNARY_SILU: y = x * sigmoid(x); break;
-    case MP_UNARY_GELU: y = gelu(x, false); break;
-    case MP_UNARY_GELU_TANH: y = gelu(x, true); break;
-    case MP_UNARY_SCALE: y = x * scalar; break;
+    case MP_UNARY_NEG:
+      y = -x;
+      break;
+    case MP_UNARY_EXP:
+      y = std::exp(x);
+      break;
+    case MP_UNARY_RELU:
+      y = x > 0 ? x : 0;
+      break;
+    case MP_UNARY_STEP:
+      y = x > 0 ? 1 : 0;
+      break;
+    case MP_UNARY_SIGMOID:
+      y = sigmoid(x);
+      break;
+    case MP_UNARY_SILU:
+      y = x * sigmoid(x);
+      break;
+    case MP_UNARY_GELU:
+      y = gelu(x, false);
+      break;
+    case MP_UNARY_GELU_TANH:
+      y = gelu(x, true);
+      break;
+    case MP_UNARY_SCALE:
+      y = x * scalar;
+      break;
     default:
       return fail(ctx, "mp_unary_f32", "unknown op %d", int(op));
     }
@@ -106,12 +124,24 @@ mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
   for (int64_t i = 0; i < n; ++i) {
     double x = a[i], z = b[i], y;
     switch (op) {
-    case MP_BINARY_ADD: y = x + z; break;
-    case MP_BINARY_SUB: y = x - z; break;
-    case MP_BINARY_MUL: y = x * z; break;
-    case MP_BINARY_DIV: y = x / z; break;
-    case MP_BINARY_GELU_GRAD: y = x * geluDerivative(z, false); break;
-    case MP_BINARY_GELU_TANH_GRAD: y = x * geluDerivative(z, true); break;
+    case MP_BINARY_ADD:
+      y = x + z;
+      break;
+    case MP_BINARY_SUB:
+      y = x - z;
+      break;
+    case MP_BINARY_MUL:
+      y = x * z;
+      break;
+    case MP_BINARY_DIV:
+      y = x / z;
+      break;
+    case MP_BINARY_GELU_GRAD:
+      y = x * geluDerivative(z, false);
+      break;
+    case MP_BINARY_GELU_TANH_GRAD:
+      y = x * geluDerivative(z, true);
+      break;
     default:
       return fail(ctx, "mp_binary_f32", "unknown op %d", int(op));
     }
@@ -233,8 +263,8 @@ mp_status mp_cross_entropy_grad_f32(mp_context *ctx, int64_t rows,
 
 mp_status mp_clip_coefficient_f32(mp_context *, const float *squared_norm,
                                   double max_norm, float *out) {
-  out[0] = float(std::min(1.0, max_norm / (std::sqrt(double(squared_norm[0])) +
-                                           1e-6)));
+  out[0] = float(
+      std::min(1.0, max_norm / (std::sqrt(double(squared_norm[0])) + 1e-6)));
   return MP_OK;
 }
 

@@ -46,9 +46,8 @@ void printAxisList(AsmPrinter &printer, ArrayRef<Attribute> axes) {
 }
 
 SmallVector<StringRef> toStrings(ArrayAttr array) {
-  return llvm::map_to_vector(array, [](Attribute attr) {
-    return cast<StringAttr>(attr).getValue();
-  });
+  return llvm::map_to_vector(
+      array, [](Attribute attr) { return cast<StringAttr>(attr).getValue(); });
 }
 
 ArrayAttr toArrayAttr(MLIRContext *ctx, ArrayRef<StringRef> strings) {
@@ -79,19 +78,17 @@ Attribute MeshAttr::parse(AsmParser &parser, Type) {
   if (parser.parseCommaSeparatedList(AsmParser::Delimiter::LessGreater,
                                      parseAxis))
     return {};
-  return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), ArrayRef<StringAttr>(names),
-                    ArrayRef<int64_t>(sizes));
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    ArrayRef<StringAttr>(names), ArrayRef<int64_t>(sizes));
 }
 
 void MeshAttr::print(AsmPrinter &printer) const {
   printer << '<';
-  llvm::interleaveComma(llvm::zip_equal(getAxisNames(), getAxisSizes()),
-                        printer, [&](auto axis) {
-                          printer.printKeywordOrString(
-                              std::get<0>(axis).getValue());
-                          printer << " = " << std::get<1>(axis);
-                        });
+  llvm::interleaveComma(
+      llvm::zip_equal(getAxisNames(), getAxisSizes()), printer, [&](auto axis) {
+        printer.printKeywordOrString(std::get<0>(axis).getValue());
+        printer << " = " << std::get<1>(axis);
+      });
   printer << '>';
 }
 
@@ -195,10 +192,9 @@ void ShardingAttr::print(AsmPrinter &printer) const {
   printer << '>';
 }
 
-LogicalResult
-ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     FlatSymbolRefAttr mesh, ArrayAttr dims,
-                     ArrayAttr partial) {
+LogicalResult ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   FlatSymbolRefAttr mesh, ArrayAttr dims,
+                                   ArrayAttr partial) {
   if (!mesh)
     return emitError() << "a sharding needs a mesh";
   llvm::StringSet<> seen;
@@ -238,8 +234,8 @@ bool ShardingAttr::isFullyReplicated() const {
 }
 
 LogicalResult
-ShardingAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
-                        Type type, MeshAttr mesh, bool typeIsGlobal) const {
+ShardingAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError, Type type,
+                        MeshAttr mesh, bool typeIsGlobal) const {
   auto tensorType = dyn_cast<RankedTensorType>(type);
   if (!tensorType)
     return emitError() << "a sharding applies to a ranked tensor, not " << type;
@@ -316,8 +312,8 @@ ParallelStyleAttr ParallelStyleAttr::parseBody(AsmParser &parser) {
       return {};
     dim = value;
   }
-  return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), *kind, dim);
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    *kind, dim);
 }
 
 void ParallelStyleAttr::printBody(AsmPrinter &printer) const {
@@ -375,22 +371,22 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
     return success();
   };
   auto parseStyles = [&]() -> ParseResult {
-    return parser.parseCommaSeparatedList(AsmParser::Delimiter::Braces,
-                                          [&]() -> ParseResult {
-      std::string name;
-      if (parser.parseKeywordOrString(&name) || parser.parseEqual())
-        return failure();
-      ParallelStyleAttr style = ParallelStyleAttr::parseBody(parser);
-      if (!style)
-        return failure();
-      if (llvm::any_of(styles, [&](NamedAttribute entry) {
-            return entry.getName().getValue() == name;
-          }))
-        return ParseResult(parser.emitError(parser.getCurrentLocation())
-                           << "plan entry '" << name << "' is repeated");
-      styles.emplace_back(StringAttr::get(ctx, name), style);
-      return success();
-    });
+    return parser.parseCommaSeparatedList(
+        AsmParser::Delimiter::Braces, [&]() -> ParseResult {
+          std::string name;
+          if (parser.parseKeywordOrString(&name) || parser.parseEqual())
+            return failure();
+          ParallelStyleAttr style = ParallelStyleAttr::parseBody(parser);
+          if (!style)
+            return failure();
+          if (llvm::any_of(styles, [&](NamedAttribute entry) {
+                return entry.getName().getValue() == name;
+              }))
+            return ParseResult(parser.emitError(parser.getCurrentLocation())
+                               << "plan entry '" << name << "' is repeated");
+          styles.emplace_back(StringAttr::get(ctx, name), style);
+          return success();
+        });
   };
   auto parseEntry = [&]() -> ParseResult {
     SMLoc keyLoc = parser.getCurrentLocation();

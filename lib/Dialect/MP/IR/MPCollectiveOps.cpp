@@ -63,8 +63,8 @@ FailureOr<int64_t> verifyGroup(Operation *op, FlatSymbolRefAttr meshName,
 LogicalResult verifyDim(Operation *op, StringRef what, int64_t dim,
                         int64_t rank) {
   if (dim < 0 || dim >= rank)
-    return op->emitOpError() << what << " " << dim
-                             << " is out of range for rank " << rank;
+    return op->emitOpError()
+           << what << " " << dim << " is out of range for rank " << rank;
   return success();
 }
 
@@ -76,9 +76,9 @@ LogicalResult verifyShapes(Operation *op, Value input, Value result,
   auto out = cast<RankedTensorType>(result.getType());
   if (in.getElementType() != out.getElementType() ||
       in.getRank() != out.getRank())
-    return op->emitOpError() << "result " << out
-                             << " must have the rank and element type of "
-                             << in;
+    return op->emitOpError()
+           << "result " << out << " must have the rank and element type of "
+           << in;
   for (int64_t dim = 0; dim < in.getRank(); ++dim) {
     int64_t expected = in.getDimSize(dim);
     if (dim == shrunk) {

@@ -41,8 +41,8 @@ StringAttr getArgName(FunctionOpInterface func, unsigned index) {
 LogicalResult verifyName(Operation *op, NamedAttribute attr, StringRef what) {
   auto name = dyn_cast<StringAttr>(attr.getValue());
   if (!name || name.getValue().empty())
-    return op->emitError() << "'" << attr.getName().getValue()
-                           << "' on " << what << " must be a non-empty string";
+    return op->emitError() << "'" << attr.getName().getValue() << "' on "
+                           << what << " must be a non-empty string";
   return success();
 }
 
@@ -134,14 +134,13 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
       return verifyShardingFor(op, attr, op->getResult(0).getType(), "result");
     auto shardings = dyn_cast<ArrayAttr>(attr.getValue());
     if (!shardings || shardings.size() != op->getNumResults())
-      return op->emitError() << "'mp.sharding' on an op with "
-                             << op->getNumResults()
-                             << " results is an array of one sharding each";
+      return op->emitError()
+             << "'mp.sharding' on an op with " << op->getNumResults()
+             << " results is an array of one sharding each";
     for (auto [index, sharding] : llvm::enumerate(shardings))
-      if (failed(verifyShardingFor(
-              op, NamedAttribute(attr.getName(), sharding),
-              op->getResult(index).getType(),
-              ("result #" + Twine(index)).str())))
+      if (failed(verifyShardingFor(op, NamedAttribute(attr.getName(), sharding),
+                                   op->getResult(index).getType(),
+                                   ("result #" + Twine(index)).str())))
         return failure();
     return success();
   }

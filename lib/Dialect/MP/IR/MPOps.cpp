@@ -39,8 +39,7 @@ RankedTensorType getScalarType(Type elementType) {
 // AnnotateOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult
-AnnotateOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+LogicalResult AnnotateOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   auto mesh = symbolTable.lookupNearestSymbolFrom<MeshOp>(
       *this, getSharding().getMesh());
   if (!mesh)
@@ -63,20 +62,22 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
   if (!input || !weight)
     return emitOptionalError(location, "mp.linear takes ranked tensors");
   if (input.getRank() < 1)
-    return emitOptionalError(location,
-                             "mp.linear input needs at least one dim [..., in]");
+    return emitOptionalError(
+        location, "mp.linear input needs at least one dim [..., in]");
   if (weight.getRank() != 2)
-    return emitOptionalError(location, "mp.linear weight must be [out, in], "
-                                       "got rank ",
+    return emitOptionalError(location,
+                             "mp.linear weight must be [out, in], "
+                             "got rank ",
                              weight.getRank());
   int64_t in = input.getShape().back();
   if (weight.getDimSize(1) != in)
-    return emitOptionalError(
-        location, "mp.linear input has ", in,
-        " features but the [out, in] weight expects ", weight.getDimSize(1));
+    return emitOptionalError(location, "mp.linear input has ", in,
+                             " features but the [out, in] weight expects ",
+                             weight.getDimSize(1));
   if (input.getElementType() != weight.getElementType())
-    return emitOptionalError(location, "mp.linear input and weight element "
-                                       "types differ: ",
+    return emitOptionalError(location,
+                             "mp.linear input and weight element "
+                             "types differ: ",
                              input.getElementType(), " vs ",
                              weight.getElementType());
   SmallVector<int64_t> shape(input.getShape());
@@ -102,9 +103,9 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
                              "mp.matmul operands need rank 2 or more, got ",
                              lhs.getRank(), " and ", rhs.getRank());
   if (lhs.getElementType() != rhs.getElementType())
-    return emitOptionalError(location, "mp.matmul element types differ: ",
-                             lhs.getElementType(), " vs ",
-                             rhs.getElementType());
+    return emitOptionalError(
+        location, "mp.matmul element types differ: ", lhs.getElementType(),
+        " vs ", rhs.getElementType());
   ArrayRef<int64_t> lhsShape = lhs.getShape(), rhsShape = rhs.getShape();
   int64_t k = lhsShape.back();
   if (rhsShape[rhsShape.size() - 2] != k)
@@ -161,8 +162,8 @@ LogicalResult inferReductionType(std::optional<Location> location,
 SmallVector<int64_t> getReducedDimsOf(Value input,
                                       std::optional<ArrayRef<int64_t>> dims) {
   if (!dims)
-    return llvm::to_vector(
-        llvm::seq<int64_t>(0, cast<RankedTensorType>(input.getType()).getRank()));
+    return llvm::to_vector(llvm::seq<int64_t>(
+        0, cast<RankedTensorType>(input.getType()).getRank()));
   SmallVector<int64_t> sorted(*dims);
   llvm::sort(sorted);
   return sorted;
@@ -228,14 +229,14 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   ArrayRef<int64_t> perm = adaptor.getPermutation();
   if (static_cast<int64_t>(perm.size()) != type.getRank())
     return emitOptionalError(location, "mp.transpose permutation has ",
-                             perm.size(), " entries for rank ",
-                             type.getRank());
+                             perm.size(), " entries for rank ", type.getRank());
   llvm::SmallSet<int64_t, 4> seen;
   SmallVector<int64_t> shape;
   for (int64_t dim : perm) {
     if (dim < 0 || dim >= type.getRank() || !seen.insert(dim).second)
-      return emitOptionalError(location, "mp.transpose permutation is not a "
-                                         "permutation of 0..",
+      return emitOptionalError(location,
+                               "mp.transpose permutation is not a "
+                               "permutation of 0..",
                                type.getRank() - 1);
     shape.push_back(type.getDimSize(dim));
   }
@@ -310,8 +311,7 @@ LogicalResult CrossEntropyGradOp::verify() {
   auto input = cast<RankedTensorType>(getInput().getType());
   auto target = cast<RankedTensorType>(getTarget().getType());
   auto grad = cast<RankedTensorType>(getGrad().getType());
-  if (input.getRank() < 1 ||
-      target.getShape() != input.getShape().drop_back())
+  if (input.getRank() < 1 || target.getShape() != input.getShape().drop_back())
     return emitOpError() << "target " << target
                          << " must have the input's shape without its class "
                             "dim";

@@ -38,8 +38,8 @@ ShardingRule getReductionRule(RankedTensorType input, ArrayRef<int64_t> dims,
   SmallVector<int64_t> operand, result;
   for (auto [dim, extent] : llvm::enumerate(input.getShape())) {
     bool reduced = llvm::is_contained(dims, static_cast<int64_t>(dim));
-    int64_t factor = rule.addFactor(
-        extent, reduced ? FactorKind::Reduction : FactorKind::Parallel);
+    int64_t factor = rule.addFactor(extent, reduced ? FactorKind::Reduction
+                                                    : FactorKind::Parallel);
     operand.push_back(factor);
     if (!reduced)
       result.push_back(factor);
@@ -92,8 +92,8 @@ ShardingRule MatmulOp::getShardingRule() {
   SmallVector<int64_t> batch;
   for (int64_t extent : lhs.getShape().drop_back(2))
     batch.push_back(rule.addFactor(extent, FactorKind::Parallel));
-  int64_t m = rule.addFactor(lhs.getShape()[lhs.getRank() - 2],
-                             FactorKind::Parallel);
+  int64_t m =
+      rule.addFactor(lhs.getShape()[lhs.getRank() - 2], FactorKind::Parallel);
   int64_t k = rule.addFactor(lhs.getShape().back(), FactorKind::Reduction);
   int64_t n = rule.addFactor(rhs.getShape().back(), FactorKind::Parallel);
   SmallVector<int64_t> lhsFactors(batch), rhsFactors, result(batch);
@@ -125,8 +125,8 @@ ShardingRule MulOp::getShardingRule() {
 }
 
 ShardingRule DivOp::getShardingRule() {
-  ShardingRule rule = ShardingRule::getElementwise(
-      rankedType(getResult()), 2, PartialRule::Multilinear);
+  ShardingRule rule = ShardingRule::getElementwise(rankedType(getResult()), 2,
+                                                   PartialRule::Multilinear);
   rule.linearOperands = {true, false};
   return rule;
 }
@@ -308,8 +308,8 @@ ShardingRule BroadcastOp::getShardingRule() {
 }
 
 ShardingRule GeluGradOp::getShardingRule() {
-  ShardingRule rule = ShardingRule::getElementwise(
-      rankedType(getResult()), 2, PartialRule::Multilinear);
+  ShardingRule rule = ShardingRule::getElementwise(rankedType(getResult()), 2,
+                                                   PartialRule::Multilinear);
   rule.linearOperands = {true, false};
   return rule;
 }
@@ -341,8 +341,8 @@ namespace {
 /// gradient must be whole (reduced) before the update.
 ShardingRule getOptimizerRule(Operation *op) {
   auto type = cast<RankedTensorType>(op->getOperand(0).getType());
-  ShardingRule rule = ShardingRule::getElementwise(type, 0,
-                                                   PartialRule::NonLinear);
+  ShardingRule rule =
+      ShardingRule::getElementwise(type, 0, PartialRule::NonLinear);
   SmallVector<int64_t> dims = rule.resultFactors.front();
   rule.resultFactors.assign(op->getNumResults(), dims);
   for (Value operand : op->getOperands())

@@ -46,8 +46,7 @@ Value broadcastTo(OpBuilder &b, Location loc, Value value,
                   RankedTensorType type, ArrayRef<int64_t> dims) {
   if (dims.empty())
     return value;
-  return BroadcastOp::create(b, loc, type, value,
-                             b.getDenseI64ArrayAttr(dims));
+  return BroadcastOp::create(b, loc, type, value, b.getDenseI64ArrayAttr(dims));
 }
 
 SmallVector<int64_t> allDims(RankedTensorType type) {
@@ -192,8 +191,7 @@ void GeluOp::buildVJP(OpBuilder &b, ValueRange grads,
 void SumOp::buildVJP(OpBuilder &b, ValueRange grads,
                      SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(broadcastTo(b, getLoc(), grads[0],
-                                     rankedType(getInput()),
-                                     getReducedDims()));
+                                     rankedType(getInput()), getReducedDims()));
 }
 
 void MeanOp::buildVJP(OpBuilder &b, ValueRange grads,
@@ -224,8 +222,7 @@ void TransposeOp::buildVJP(OpBuilder &b, ValueRange grads,
 
 void BroadcastOp::buildVJP(OpBuilder &b, ValueRange grads,
                            SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.push_back(
-      SumOp::create(b, getLoc(), grads[0], getDimsAttr()));
+  operandGrads.push_back(SumOp::create(b, getLoc(), grads[0], getDimsAttr()));
 }
 
 // l = Σ(a-b)² (/N): da = 2(a-b)·dl (/N), db = -da.
@@ -248,9 +245,9 @@ void CrossEntropyOp::buildVJP(OpBuilder &b, ValueRange grads,
   double scale = 1.0;
   if (getReduction() == Reduction::mean)
     scale /= double(type.getNumElements() / type.getShape().back());
-  operandGrads.push_back(CrossEntropyGradOp::create(
-      b, getLoc(), type, getInput(), getTarget(), grads[0],
-      b.getF64FloatAttr(scale)));
+  operandGrads.push_back(
+      CrossEntropyGradOp::create(b, getLoc(), type, getInput(), getTarget(),
+                                 grads[0], b.getF64FloatAttr(scale)));
   operandGrads.push_back(Value());
 }
 
