@@ -22,6 +22,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.mp_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["mp-opt", "mp-run"], tool_dirs)
 
-# Multi-rank tests run under Open MPI, as root in CI containers.
+# Multi-rank tests run under Open MPI, as root in CI containers, where
+# cross-memory attach between ranks may be forbidden.
 config.substitutions.append(
-    ("%mpirun", "mpirun --allow-run-as-root --oversubscribe"))
+    ("%mpirun", "mpirun --allow-run-as-root --oversubscribe "
+                "--mca btl_vader_single_copy_mechanism none"))
