@@ -8,6 +8,8 @@ PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libopenblas-dev libopenmpi-dev openmpi-bin
   python3
+  # PyTorch, as an independent reference in the tests (test/PyTorch).
+  python3-torch python3-numpy
 )
 
 missing=()

@@ -27,3 +27,11 @@ llvm_config.add_tool_substitutions(["mp-opt", "mp-run"], tool_dirs)
 config.substitutions.append(
     ("%mpirun", "mpirun --allow-run-as-root --oversubscribe "
                 "--mca btl_vader_single_copy_mechanism none"))
+
+# PyTorch (Debian's python3-torch) as an independent reference, where the
+# system Python has it.
+import subprocess
+if subprocess.run(["/usr/bin/python3", "-c", "import torch"],
+                  stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL).returncode == 0:
+    config.available_features.add("torch")
