@@ -59,7 +59,24 @@ private:
     return {};
   }
 
+  /// Axes of size 1 split nothing and sum nothing: the partitioner emits no
+  /// collective for them, so they are dropped before any comparison.
+  SmallVector<StringRef> nonTrivial(ArrayRef<StringRef> axes) {
+    if (!mesh)
+      return SmallVector<StringRef>(axes);
+    return llvm::filter_to_vector(
+        axes, [&](StringRef axis) { return mesh.getAxisSize(axis) > 1; });
+  }
+  Layout nonTrivial(ShardingAttr sharding) {
+    Layout layout = Layout::get(sharding);
+    for (auto &dim : layout.dims)
+      dim = nonTrivial(dim);
+    layout.partial = nonTrivial(layout.partial);
+    return layout;
+  }
+
   FunctionOpInterface func;
+  MeshAttr mesh;
   llvm::DenseMap<Value, Layout> layouts;
 };
 
@@ -100,21 +117,21 @@ LogicalResult GradientSyncChecker::transferCollective(Operation *op) {
   LogicalResult result =
       TypeSwitch<Operation *, LogicalResult>(op)
           .Case([&](AllReduceOp c) {
-            return removePartial(getAxisNames(c.getAxes()));
+            return removePartial(nonTrivial(getAxisNames(c.getAxes())));
           })
           .Case([&](ReduceScatterOp c) {
-            SmallVector<StringRef> axes = getAxisNames(c.getAxes());
+            SmallVector<StringRef> axes = nonTrivial(getAxisNames(c.getAxes()));
             return success(succeeded(removePartial(axes)) &&
                            succeeded(pushSplit(c.getDim(), axes)));
           })
           .Case([&](AllGatherOp c) {
-            return popSplit(c.getDim(), getAxisNames(c.getAxes()));
+            return popSplit(c.getDim(), nonTrivial(getAxisNames(c.getAxes())));
           })
           .Case([&](ShardSliceOp c) {
-            return pushSplit(c.getDim(), getAxisNames(c.getAxes()));
+            return pushSplit(c.getDim(), nonTrivial(getAxisNames(c.getAxes())));
           })
           .Case([&](AllToAllOp c) {
-            SmallVector<StringRef> axes = getAxisNames(c.getAxes());
+            SmallVector<StringRef> axes = nonTrivial(getAxisNames(c.getAxes()));
             return success(succeeded(popSplit(c.getConcatDim(), axes)) &&
                            succeeded(pushSplit(c.getSplitDim(), axes)));
           })
@@ -191,7 +208,7 @@ LogicalResult GradientSyncChecker::transferRule(Operation *op,
       if (factor != ShardingRule::kNoFactor && factorAxes[factor])
         layout.dims.push_back(*factorAxes[factor]);
       else if (factor != ShardingRule::kNoFactor && recorded)
-        layout.dims.push_back(recorded.getDimAxes(dim));
+        layout.dims.push_back(nonTrivial(recorded.getDimAxes(dim)));
       else
         layout.dims.emplace_back();
     }
@@ -210,7 +227,7 @@ LogicalResult GradientSyncChecker::transferReshape(ReshapeOp op) {
   ShardingAttr recorded = getValueSharding(op.getResult());
   if (!recorded)
     return op.emitError() << "has no recorded sharding in a partitioned step";
-  Layout result = Layout::get(recorded);
+  Layout result = nonTrivial(recorded);
   auto splitAxes = [](const Layout &layout) {
     SmallVector<StringRef> axes;
     for (const auto &dim : layout.dims)
@@ -275,12 +292,17 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
 }
 
 LogicalResult GradientSyncChecker::run() {
+  for (BlockArgument arg : func.getArguments())
+    if (ShardingAttr sharding = getValueSharding(arg)) {
+      mesh = lookupMesh(func, sharding.getMesh());
+      break;
+    }
   for (BlockArgument arg : func.getArguments()) {
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     if (!type)
       continue;
     ShardingAttr sharding = getValueSharding(arg);
-    layouts[arg] = sharding ? Layout::get(sharding)
+    layouts[arg] = sharding ? nonTrivial(sharding)
                             : Layout::getReplicated(type.getRank());
   }
   bool ok = true;
@@ -294,7 +316,7 @@ LogicalResult GradientSyncChecker::run() {
           op.emitError() << "result #" << index << " is returned as a partial "
                          << "sum over " << formatAxes(layout.partial);
           ok = false;
-        } else if (sharding && Layout::get(sharding).dims != layout.dims) {
+        } else if (sharding && nonTrivial(sharding).dims != layout.dims) {
           op.emitError() << "result #" << index
                          << " is not laid out as its sharding " << sharding;
           ok = false;

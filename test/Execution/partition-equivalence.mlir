@@ -35,6 +35,12 @@
 // RUN: mp-opt %t/mlp.mlir --mp-apply-plan --mp-train-step="optimizer=adamw lr=1e-2 weight-decay=0.1 max-grad-norm=1.0 pytorch-dp-average=true" -o %t/mlp_step2.global.mlir
 // RUN: mp-opt %t/mlp_step2.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/mlp_step2.spmd.mlir
 // RUN: mp-run %t/mlp_step2.spmd.mlir --entry=mlp_train_step --reference=%t/mlp_step2.global.mlir | FileCheck %s
+// RUN: mp-opt %t/ffn_1x4_loss.mlir --mp-apply-plan --mp-train-step="optimizer=sgd lr=0.1" -o %t/ffn_1x4_step.global.mlir
+// RUN: mp-opt %t/ffn_1x4_step.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/ffn_1x4_step.spmd.mlir
+// RUN: mp-run %t/ffn_1x4_step.spmd.mlir --entry=ffn_train_step --reference=%t/ffn_1x4_step.global.mlir | FileCheck %s
+// RUN: mp-opt %t/ffn_4x1_loss.mlir --mp-apply-plan --mp-train-step -o %t/ffn_4x1_step.global.mlir
+// RUN: mp-opt %t/ffn_4x1_step.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/ffn_4x1_step.spmd.mlir
+// RUN: mp-run %t/ffn_4x1_step.spmd.mlir --entry=ffn_train_step --reference=%t/ffn_4x1_step.global.mlir | FileCheck %s
 
 // CHECK: max abs error: {{.*}}: match
 
@@ -150,6 +156,40 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp
     %r2 = mp.sigmoid %a2 : tensor<8x128xf32>
     %logits = mp.linear %r2, %d2 : (tensor<8x128xf32>, tensor<16x128xf32>) -> tensor<8x16xf32>
     %loss = mp.cross_entropy %logits, %y : (tensor<8x16xf32>, tensor<8xi64>) -> tensor<f32>
+    return %loss : tensor<f32>
+  }
+}
+
+//--- ffn_1x4_loss.mlir
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp, styles = {w1 = colwise, w2 = rowwise, w3 = colwise}>} {
+  mp.mesh @mesh = <dp = 1, tp = 4>
+  func.func @ffn(%x: tensor<8x64xf32> {mp.input = "x"},
+                 %w1: tensor<128x64xf32> {mp.param = "w1"},
+                 %w2: tensor<64x128xf32> {mp.param = "w2"},
+                 %w3: tensor<128x64xf32> {mp.param = "w3"}) -> tensor<f32> {
+    %h1 = mp.linear %x, %w1 : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    %a = mp.silu %h1 : tensor<8x128xf32>
+    %h3 = mp.linear %x, %w3 : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    %g = mp.mul %a, %h3 : tensor<8x128xf32>
+    %out = mp.linear %g, %w2 : (tensor<8x128xf32>, tensor<64x128xf32>) -> tensor<8x64xf32>
+    %loss = mp.sum %out : tensor<8x64xf32> -> tensor<f32>
+    return %loss : tensor<f32>
+  }
+}
+
+//--- ffn_4x1_loss.mlir
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp, styles = {w1 = colwise, w2 = rowwise, w3 = colwise}>} {
+  mp.mesh @mesh = <dp = 4, tp = 1>
+  func.func @ffn(%x: tensor<8x64xf32> {mp.input = "x"},
+                 %w1: tensor<128x64xf32> {mp.param = "w1"},
+                 %w2: tensor<64x128xf32> {mp.param = "w2"},
+                 %w3: tensor<128x64xf32> {mp.param = "w3"}) -> tensor<f32> {
+    %h1 = mp.linear %x, %w1 : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    %a = mp.silu %h1 : tensor<8x128xf32>
+    %h3 = mp.linear %x, %w3 : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    %g = mp.mul %a, %h3 : tensor<8x128xf32>
+    %out = mp.linear %g, %w2 : (tensor<8x128xf32>, tensor<64x128xf32>) -> tensor<8x64xf32>
+    %loss = mp.sum %out : tensor<8x64xf32> -> tensor<f32>
     return %loss : tensor<f32>
   }
 }

@@ -7,6 +7,7 @@
 // RUN: mp-opt %t/mlp.mlir --mp-apply-plan --mp-train-step="optimizer=sgd lr=0.1" --mp-spmd --mp-verify-gradient-sync --mp-comm-report=%t/mlp.json | FileCheck %s --check-prefix=MLP --implicit-check-not=mp.all_to_all --implicit-check-not=mp.shard_slice
 // RUN: FileCheck %s --check-prefix=REPORT < %t/mlp.json
 // RUN: mp-opt %t/ddp.mlir --mp-apply-plan --mp-train-step="optimizer=sgd momentum=0.9" --mp-spmd --mp-verify-gradient-sync | FileCheck %s --check-prefix=DDP
+// RUN: mp-opt %t/tp_only.mlir --mp-apply-plan --mp-train-step --mp-spmd --mp-verify-gradient-sync | FileCheck %s --check-prefix=TPONLY
 
 // The seed's FFN with its output.sum() loss. Forward: FSDP2's all_gather of
 // each weight on data_parallel. The loss is linear in the rowwise GEMM's
@@ -96,6 +97,34 @@
 // DDP-NEXT: mp.all_reduce %{{.+}} on @mesh axes ["data_parallel"] origin "'x' (batch) -> mp.sgd_momentum of 'w3'" : tensor<128x64xf32>
 // DDP-NEXT: mp.sgd_momentum
 // DDP-NEXT: mp.all_reduce %{{.+}} on @mesh axes ["data_parallel"] origin "'x' (batch) -> func.return" : tensor<f32>
+
+// Tensor parallelism alone, on a mesh whose FSDP axis has size 1: the
+// weights' gradients are computed on their shards and need no reduction;
+// the only collective of the step is the loss's. The gradient-sync proof
+// ignores the size-1 axis, as partitioning does.
+// TPONLY-LABEL: func.func @ffn_train_step(
+// TPONLY-NOT: mp.all_gather
+// TPONLY-NOT: mp.reduce_scatter
+// TPONLY: mp.all_reduce %{{.+}} on @mesh axes ["tensor_parallel"] origin "'x' (batch), 'w2' (rowwise) -> func.return" : tensor<f32>
+// TPONLY-NEXT: return
+
+//--- tp_only.mlir
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, fsdp_axis = data_parallel,
+                                      styles = {w1 = colwise, w2 = rowwise, w3 = colwise}>} {
+  mp.mesh @mesh = <data_parallel = 1, tensor_parallel = 4>
+  func.func @ffn(%x: tensor<8x64xf32> {mp.input = "x"},
+                 %w1: tensor<128x64xf32> {mp.param = "w1"},
+                 %w2: tensor<64x128xf32> {mp.param = "w2"},
+                 %w3: tensor<128x64xf32> {mp.param = "w3"}) -> tensor<f32> {
+    %h1 = mp.linear %x, %w1 : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    %a = mp.silu %h1 : tensor<8x128xf32>
+    %h3 = mp.linear %x, %w3 : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    %g = mp.mul %a, %h3 : tensor<8x128xf32>
+    %out = mp.linear %g, %w2 : (tensor<8x128xf32>, tensor<64x128xf32>) -> tensor<8x64xf32>
+    %loss = mp.sum %out : tensor<8x64xf32> -> tensor<f32>
+    return %loss : tensor<f32>
+  }
+}
 
 //--- ffn.mlir
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, fsdp_axis = data_parallel,
