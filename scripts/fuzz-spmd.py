@@ -2,7 +2,7 @@
 """Random shardings through the whole chain.
 
 Draws shardings at random for the arguments of a model that uses every op
-of the dialect, on a 2x2 mesh; builds its training step, partitions it,
+of the dialect, on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes; builds its training step, partitions it,
 proves its gradient synchronisation, and runs the partitioned step on the
 reference interpreter against the unpartitioned one. Any crash, failure or
 mismatch is a compiler bug: the input is kept as fuzz-<seed>.mlir.
@@ -43,14 +43,22 @@ ARGS = [("x", "tensor<2x4x8xf32>", [2, 4, 8], "mp.input"),
         ("unused", "tensor<4xf32>", [4], "mp.param")]
 
 
-def random_sharding(rng, shape, axes=("a", "b")):
+# Meshes (a, b) to draw from: square, and degenerate ones whose size-1 axes
+# must vanish from every collective.
+MESHES = [(2, 2), (2, 2), (1, 4), (4, 1), (1, 2), (2, 1)]
+
+
+def random_sharding(rng, shape, sizes, axes=("a", "b")):
     free = list(axes)
     dims = []
     for extent in shape:
         split = []
+        shards = 1
         for axis in list(free):
-            if rng.random() < 0.3 and extent % (2 * 2 ** len(split)) == 0:
+            size = sizes[axes.index(axis)]
+            if rng.random() < 0.3 and extent % (shards * size) == 0:
                 split.append(axis)
+                shards *= size
                 free.remove(axis)
         dims.append(split)
     return "#mp.sharding<@mesh, [%s]>" % ", ".join(
@@ -59,13 +67,14 @@ def random_sharding(rng, shape, axes=("a", "b")):
 
 def model(seed):
     rng = random.Random(seed)
+    sizes = MESHES[seed % len(MESHES)]
     signature = ", ".join(
         '%%%s: %s {%s = "%s", mp.sharding = %s}' %
-        (name, type_, role, name, random_sharding(rng, shape))
+        (name, type_, role, name, random_sharding(rng, shape, sizes))
         for name, type_, shape, role in ARGS)
-    return ("module {\n  mp.mesh @mesh = <a = 2, b = 2>\n"
+    return ("module {\n  mp.mesh @mesh = <a = %d, b = %d>\n"
             "  func.func @every_op(%s) -> tensor<f32> {\n%s\n  }\n}\n" %
-            (signature, BODY))
+            (sizes[0], sizes[1], signature, BODY))
 
 
 def check(build, text):
