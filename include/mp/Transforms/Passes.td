@@ -192,7 +192,10 @@ def Partition : Pass<"mp-partition", "::mlir::ModuleOp"> {
     by local/global extent so that their partial sums add up to the global
     mean. The function is marked `mp.partitioned`; its argument and result
     `mp.sharding` attributes then say how each local value sits in the
-    global one.
+    global one. Two ops keep their result's `mp.sharding`, because local
+    shapes cannot show it: a reshape (whose dims regroup differently on
+    local shapes) and a broadcast split along a dim its input lacks. Axes of
+    size 1 get no collectives.
   }];
   let dependentDialects = ["::mp::MPDialect"];
 }
