@@ -24,14 +24,21 @@ int64_t getGroupSize(MeshAttr mesh, ArrayAttr axes) {
   return size;
 }
 
-LogicalResult ReshardOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  auto mesh = symbolTable.lookupNearestSymbolFrom<MeshOp>(
-      *this, getSharding().getMesh());
+LogicalResult verifyValueSharding(Operation *op, ShardingAttr sharding,
+                                  Type type,
+                                  SymbolTableCollection &symbolTable) {
+  auto mesh =
+      symbolTable.lookupNearestSymbolFrom<MeshOp>(op, sharding.getMesh());
   if (!mesh)
-    return emitOpError() << "refers to " << getSharding().getMesh()
-                         << ", which is not an mp.mesh";
-  return getSharding().verifyFor([&] { return emitOpError(); },
-                                 getInput().getType(), mesh.getMesh());
+    return op->emitOpError()
+           << "refers to " << sharding.getMesh() << ", which is not an mp.mesh";
+  return sharding.verifyFor([&] { return op->emitOpError(); }, type,
+                            mesh.getMesh());
+}
+
+LogicalResult ReshardOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  return verifyValueSharding(*this, getSharding(), getInput().getType(),
+                             symbolTable);
 }
 
 namespace {

@@ -40,13 +40,8 @@ RankedTensorType getScalarType(Type elementType) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult AnnotateOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  auto mesh = symbolTable.lookupNearestSymbolFrom<MeshOp>(
-      *this, getSharding().getMesh());
-  if (!mesh)
-    return emitOpError() << "refers to " << getSharding().getMesh()
-                         << ", which is not an mp.mesh";
-  return getSharding().verifyFor([&] { return emitOpError(); },
-                                 getInput().getType(), mesh.getMesh());
+  return verifyValueSharding(*this, getSharding(), getInput().getType(),
+                             symbolTable);
 }
 
 //===----------------------------------------------------------------------===//

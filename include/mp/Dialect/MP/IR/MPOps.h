@@ -19,6 +19,11 @@ namespace mp {
 MeshAttr lookupMesh(mlir::Operation *op, mlir::FlatSymbolRefAttr meshName);
 /// The number of ranks in a group of `axes` of `mesh`.
 int64_t getGroupSize(MeshAttr mesh, mlir::ArrayAttr axes);
+/// Checks that `sharding`, which `op` gives a value of type `type`, names an
+/// mp.mesh and fits the type on it.
+mlir::LogicalResult verifyValueSharding(mlir::Operation *op,
+                                        ShardingAttr sharding, mlir::Type type,
+                                        mlir::SymbolTableCollection &table);
 /// The mesh axis names a collective lists.
 llvm::SmallVector<llvm::StringRef> getAxisNames(mlir::ArrayAttr axes);
 } // namespace mp
