@@ -107,16 +107,8 @@ HostTensor reduceSum(const HostTensor &in, ArrayRef<int64_t> dims) {
       shape.push_back(extent);
   HostTensor out = HostTensor::zeros(shape);
   SmallVector<int64_t> strides = getStrides(in.shape);
-  for (int64_t i = 0; i < in.getNumElements(); ++i) {
-    int64_t rest = i, target = 0;
-    for (size_t d = 0; d < in.shape.size(); ++d) {
-      int64_t coord = rest / strides[d];
-      rest %= strides[d];
-      if (!llvm::is_contained(dims, static_cast<int64_t>(d)))
-        target = target * in.shape[d] + coord;
-    }
-    out.data[target] += in.data[i];
-  }
+  for (int64_t i = 0; i < in.getNumElements(); ++i)
+    out.data[indexWithoutDims(in.shape, strides, dims, i)] += in.data[i];
   return out;
 }
 
@@ -125,16 +117,8 @@ HostTensor broadcast(const HostTensor &in, ArrayRef<int64_t> dims,
                      ArrayRef<int64_t> shape) {
   HostTensor out = HostTensor::zeros(shape);
   SmallVector<int64_t> strides = getStrides(shape);
-  for (int64_t i = 0; i < out.getNumElements(); ++i) {
-    int64_t rest = i, source = 0;
-    for (size_t d = 0; d < shape.size(); ++d) {
-      int64_t coord = rest / strides[d];
-      rest %= strides[d];
-      if (!llvm::is_contained(dims, static_cast<int64_t>(d)))
-        source = source * shape[d] + coord;
-    }
-    out.data[i] = in.data[source];
-  }
+  for (int64_t i = 0; i < out.getNumElements(); ++i)
+    out.data[i] = in.data[indexWithoutDims(shape, strides, dims, i)];
   return out;
 }
 

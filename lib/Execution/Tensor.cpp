@@ -28,6 +28,18 @@ SmallVector<int64_t> getStrides(ArrayRef<int64_t> shape) {
   return strides;
 }
 
+int64_t indexWithoutDims(ArrayRef<int64_t> shape, ArrayRef<int64_t> strides,
+                         ArrayRef<int64_t> dims, int64_t i) {
+  int64_t index = 0;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    int64_t coord = i / strides[d];
+    i %= strides[d];
+    if (!llvm::is_contained(dims, static_cast<int64_t>(d)))
+      index = index * shape[d] + coord;
+  }
+  return index;
+}
+
 namespace {
 /// [outer][extent][inner] around `dim`.
 void splitAround(ArrayRef<int64_t> shape, int64_t dim, int64_t &outer,

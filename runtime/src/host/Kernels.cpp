@@ -46,6 +46,21 @@ std::vector<int64_t> stridesOf(int rank, const int64_t *shape) {
   return strides;
 }
 
+/// The row-major index, in the tensor without the dims of `mask`, of the
+/// element at index `i` of a tensor of `shape`.
+int64_t indexWithoutDims(int rank, const int64_t *shape,
+                         const std::vector<int64_t> &strides, uint32_t mask,
+                         int64_t i) {
+  int64_t index = 0;
+  for (int d = 0; d < rank; ++d) {
+    int64_t coord = i / strides[d];
+    i %= strides[d];
+    if (!(mask >> d & 1))
+      index = index * shape[d] + coord;
+  }
+  return index;
+}
+
 int64_t countOf(int rank, const int64_t *shape) {
   int64_t count = 1;
   for (int d = 0; d < rank; ++d)
@@ -163,16 +178,8 @@ mp_status mp_reduce_sum_f32(mp_context *ctx, int rank, const int64_t *shape,
   std::vector<double> sums(outCount, 0.0);
   std::vector<int64_t> strides = stridesOf(rank, shape);
   int64_t count = countOf(rank, shape);
-  for (int64_t i = 0; i < count; ++i) {
-    int64_t rest = i, target = 0;
-    for (int d = 0; d < rank; ++d) {
-      int64_t coord = rest / strides[d];
-      rest %= strides[d];
-      if (!(dims_mask >> d & 1))
-        target = target * shape[d] + coord;
-    }
-    sums[target] += in[i];
-  }
+  for (int64_t i = 0; i < count; ++i)
+    sums[indexWithoutDims(rank, shape, strides, dims_mask, i)] += in[i];
   for (int64_t i = 0; i < outCount; ++i)
     out[i] = float(sums[i] * scale);
   return MP_OK;
@@ -184,16 +191,8 @@ mp_status mp_broadcast_f32(mp_context *ctx, int rank, const int64_t *out_shape,
     return MP_ERROR;
   std::vector<int64_t> strides = stridesOf(rank, out_shape);
   int64_t count = countOf(rank, out_shape);
-  for (int64_t i = 0; i < count; ++i) {
-    int64_t rest = i, source = 0;
-    for (int d = 0; d < rank; ++d) {
-      int64_t coord = rest / strides[d];
-      rest %= strides[d];
-      if (!(dims_mask >> d & 1))
-        source = source * out_shape[d] + coord;
-    }
-    out[i] = in[source];
-  }
+  for (int64_t i = 0; i < count; ++i)
+    out[i] = in[indexWithoutDims(rank, out_shape, strides, dims_mask, i)];
   return MP_OK;
 }
 
