@@ -2,8 +2,13 @@
 
 #include "mp/Analysis/MemoryPlan.h"
 
-#include "mlir/IR/BuiltinTypes.h"
+#include "mp/Dialect/MP/IR/MPModel.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
 
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <array>
 #include <map>
 
 using namespace mlir;
@@ -24,6 +29,28 @@ int64_t alignUp(int64_t bytes) {
          MemoryPlan::kAlignment;
 }
 
+/// True if `result` may be computed in the buffer of its operand `arg`:
+/// it is computed from it element by element (an elementwise op, or an
+/// optimizer's new parameter or state from the old one).
+bool canOverwrite(OpResult result, Value arg) {
+  Operation *op = result.getOwner();
+  unsigned index = result.getResultNumber();
+  return TypeSwitch<Operation *, bool>(op)
+      .Case([&](AdamWOp) {
+        return op->getOperand(std::array<int, 3>{0, 2, 3}[index]) == arg;
+      })
+      .Case([&](SgdMomentumOp) {
+        return op->getOperand(index == 0 ? 0 : 2) == arg;
+      })
+      .Case([&](SgdOp) { return op->getOperand(0) == arg; })
+      .Case<AddOp, SubOp, MulOp, DivOp, GeluGradOp, NegOp, ExpOp, ReluOp,
+            StepOp, SigmoidOp, SiluOp, GeluOp, ScaleOp>([&](Operation *) {
+        return result.getType() == arg.getType() &&
+               llvm::is_contained(op->getOperands(), arg);
+      })
+      .Default([](Operation *) { return false; });
+}
+
 } // namespace
 
 MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
@@ -37,13 +64,49 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
     position[&op] = index;
   int64_t last = body.getOperations().size();
 
+  // Which argument each result updates, by name.
+  llvm::StringMap<unsigned> stateArguments;
+  plan.updatedArgument.assign(func.getNumResults(), -1);
+  for (const ModelValue &value : getModelValues(func)) {
+    if (value.role == ModelRole::Param || value.role == ModelRole::State)
+      stateArguments[value.name.getValue()] = value.index;
+    if (value.isResult())
+      if (auto it = stateArguments.find(value.name.getValue());
+          it != stateArguments.end())
+        plan.updatedArgument[value.index] = it->second;
+  }
+
+  // In-place updates: the returned value overwrites the argument it updates
+  // when its op reads that argument elementwise and nothing reads the
+  // argument later. Each argument is overwritten at most once.
+  Operation *terminator = body.getTerminator();
+  llvm::DenseSet<unsigned> overwritten;
+  for (auto [index, returned] : llvm::enumerate(terminator->getOperands())) {
+    int argNumber = plan.updatedArgument[index];
+    auto result = dyn_cast<OpResult>(returned);
+    if (argNumber < 0 || !result || plan.inPlace.count(returned) ||
+        overwritten.count(argNumber))
+      continue;
+    BlockArgument arg = func.getArgument(argNumber);
+    if (!canOverwrite(result, arg))
+      continue;
+    int64_t at = position[result.getOwner()];
+    if (llvm::any_of(arg.getUsers(), [&](Operation *user) {
+          return user->hasTrait<OpTrait::IsTerminator>() ||
+                 position[user] > at;
+        }))
+      continue;
+    plan.inPlace[returned] = argNumber;
+    overwritten.insert(argNumber);
+  }
+
   // Live ranges: from the defining op to the last user; what the function
   // returns lives to its end.
   SmallVector<Value> values;
   for (Operation &op : body)
     for (Value result : op.getResults()) {
       int64_t bytes = getBytes(result.getType());
-      if (bytes == 0)
+      if (bytes == 0 || plan.inPlace.count(result))
         continue;
       int64_t end = position[&op];
       for (Operation *user : result.getUsers())

@@ -42,6 +42,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
             json.attribute("peak_bytes",
                            plan.persistentBytes + plan.arenaBytes);
             json.attribute("buffers", int64_t(plan.buffers.size()));
+            json.attribute("in_place_updates", int64_t(plan.inPlace.size()));
           });
         });
       });

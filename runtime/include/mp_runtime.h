@@ -4,7 +4,12 @@
  * One process per rank, launched by mpirun/srun; the device mesh is laid
  * over the ranks row-major (last axis fastest), as PyTorch's
  * init_device_mesh does. Every call returns MP_OK or MP_ERROR; after an
- * error, mp_context_error() says which call failed, on which rank, and why.
+ * error, mp_context_error() says which call failed, on which rank, in which
+ * op of the step, and why. Errors are sticky: after the first, every call on
+ * the context returns MP_ERROR at once, so a compiled step needs no branches
+ * and reports its first failure when it returns. A program that sees a failed
+ * step should print the error and MPI_Abort: the other ranks may be waiting in
+ * a collective the failed rank skipped.
  *
  * Tensors are dense and row-major. A collective runs over a GROUP: the
  * ranks that differ only in their coordinates on the listed mesh axes; a
@@ -25,7 +30,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 1
+#define MP_RUNTIME_ABI_VERSION 2
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -55,6 +60,11 @@ mp_status mp_context_create(int num_axes, const char *const *axis_names,
 void mp_context_destroy(mp_context *ctx);
 
 const char *mp_context_error(const mp_context *ctx);
+/* MP_ERROR once any call on the context has failed. */
+mp_status mp_context_status(const mp_context *ctx);
+/* Names the op of the step about to run (a static string, such as
+ * "mp.linear at ffn.mlir:12:8"); errors from then on mention it. */
+void mp_context_set_op(mp_context *ctx, const char *op);
 int mp_context_rank(const mp_context *ctx);
 int mp_context_world_size(const mp_context *ctx);
 int mp_context_num_axes(const mp_context *ctx);
@@ -69,6 +79,9 @@ void *mp_alloc(mp_context *ctx, size_t bytes);
 void mp_free(mp_context *ctx, void *ptr);
 size_t mp_live_bytes(const mp_context *ctx);
 size_t mp_peak_bytes(const mp_context *ctx);
+
+/* Copies `bytes` bytes; the buffers may overlap or be the same. */
+mp_status mp_copy(mp_context *ctx, void *dst, const void *src, int64_t bytes);
 
 /*===--- Collectives ------------------------------------------------------===*
  * `axes` lists `num_axes` mesh axis indices. Shapes are the LOCAL shapes of
@@ -104,6 +117,14 @@ mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_gemm_f32(mp_context *ctx, int trans_a, int trans_b, int64_t m,
                       int64_t n, int64_t k, float alpha, const float *a,
                       const float *b, float beta, float *c);
+
+/* `batch` independent GEMMs; matrix i of A, B and C starts stride_x
+ * elements after matrix i-1 (a stride of 0 reuses one matrix). */
+mp_status mp_gemm_batched_f32(mp_context *ctx, int trans_a, int trans_b,
+                              int64_t batch, int64_t m, int64_t n, int64_t k,
+                              float alpha, const float *a, int64_t stride_a,
+                              const float *b, int64_t stride_b, float beta,
+                              float *c, int64_t stride_c);
 
 typedef enum mp_unary_op {
   MP_UNARY_NEG = 0,
@@ -168,11 +189,32 @@ mp_status mp_sgd_f32(mp_context *ctx, int64_t n, float *param,
                      const float *grad, float *momentum_buffer, double lr,
                      double momentum, double dampening, double weight_decay,
                      int nesterov);
-/* torch.optim.AdamW on `n` elements at step `step` (1, 2, ...). */
+/* torch.optim.AdamW on `n` elements; `step` points at the step count (1,
+ * 2, ...) as the float the training step keeps it in. */
 mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                        const float *grad, float *exp_avg, float *exp_avg_sq,
                        double lr, double beta1, double beta2, double eps,
-                       double weight_decay, int64_t step);
+                       double weight_decay, const float *step);
+
+/*===--- Compiled steps ---------------------------------------------------===*
+ * mp-translate compiles each partitioned function F into
+ *   mp_status F(mp_context *ctx, void *const *args, void *const *outputs);
+ * `args` points at one buffer per function argument, in order, holding this
+ * rank's shard; parameters and optimizer state are updated in place.
+ * `outputs` receives the results that update no argument (the loss), in
+ * order. The object also defines `const mp_step F_step` describing F; its
+ * manifest is the text the trainer reads (see docs/runtime-abi.md), and
+ * `mp_default_step` (a weak symbol) points at one step of the program.
+ *===----------------------------------------------------------------------===*/
+
+typedef mp_status (*mp_step_fn)(mp_context *ctx, void *const *args,
+                                void *const *outputs);
+typedef struct mp_step {
+  int abi_version;
+  const char *name;
+  const char *manifest;
+  mp_step_fn entry;
+} mp_step;
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -16,8 +16,13 @@ mp_status fail(mp_context *ctx, const char *call, const char *format, ...) {
   va_start(args, format);
   std::vsnprintf(message, sizeof(message), format, args);
   va_end(args);
+  if (ctx->failed)
+    return MP_ERROR;
+  ctx->failed = true;
   ctx->error = std::string(call) + " failed on rank " +
-               std::to_string(ctx->rank) + ": " + message;
+               std::to_string(ctx->rank) +
+               (ctx->op ? std::string(" (in ") + ctx->op + ")" : "") + ": " +
+               message;
   return MP_ERROR;
 }
 
@@ -167,6 +172,10 @@ void mp_context_destroy(mp_context *ctx) {
 const char *mp_context_error(const mp_context *ctx) {
   return ctx->error.c_str();
 }
+mp_status mp_context_status(const mp_context *ctx) {
+  return ctx->failed ? MP_ERROR : MP_OK;
+}
+void mp_context_set_op(mp_context *ctx, const char *op) { ctx->op = op; }
 int mp_context_rank(const mp_context *ctx) { return ctx->rank; }
 int mp_context_world_size(const mp_context *ctx) { return ctx->worldSize; }
 int mp_context_num_axes(const mp_context *ctx) {
@@ -186,7 +195,10 @@ int mp_context_axis_index(const mp_context *ctx, const char *name) {
 }
 
 void *mp_alloc(mp_context *ctx, size_t bytes) {
-  void *ptr = std::malloc(bytes ? bytes : 1);
+  if (ctx->failed)
+    return nullptr;
+  // 64-byte aligned, as the compiler's memory plan aligns its buffers.
+  void *ptr = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64 * !bytes);
   if (!ptr) {
     fail(ctx, "mp_alloc", "out of memory allocating %zu bytes", bytes);
     return nullptr;

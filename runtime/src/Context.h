@@ -22,6 +22,9 @@ struct mp_context {
   int worldSize = 1;
   bool ownsMpi = false;
   std::string error;
+  bool failed = false;
+  /// The op of the step now running, for error messages.
+  const char *op = nullptr;
   /// One communicator per ordered list of axes.
   std::map<std::vector<int>, MPI_Comm> groups;
   std::unordered_map<void *, size_t> allocations;
@@ -29,9 +32,17 @@ struct mp_context {
   size_t peakBytes = 0;
 };
 
+/// Errors are sticky: a call on a failed context does nothing.
+#define MP_RETURN_IF_FAILED(ctx)                                               \
+  do {                                                                         \
+    if ((ctx)->failed)                                                         \
+      return MP_ERROR;                                                         \
+  } while (false)
+
 namespace mp::runtime {
 
-/// Records "<call> failed on rank <r>: <message>" and returns MP_ERROR.
+/// Records "<call> failed on rank <r> (in <op>): <message>" unless an error
+/// is already recorded, and returns MP_ERROR.
 mp_status fail(mp_context *ctx, const char *call, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 

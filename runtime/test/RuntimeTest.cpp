@@ -181,6 +181,17 @@ void testGemm(mp_context *ctx) {
     }
 }
 
+void testBatchedGemmAndCopy(mp_context *ctx) {
+  // Two 1x2 · 2x1 products against one shared B (stride 0).
+  float a[] = {1, 2, 3, 4}, b[] = {10, 100}, c[2];
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, 0, 0, 2, 1, 1, 2, 1.0f, a, 2, b, 0,
+                                    0.0f, c, 1));
+  expect(near({c[0], c[1]}, {210, 430}), "batched gemm");
+  float moved[] = {1, 2, 3, 4};
+  CHECK_OK(ctx, mp_copy(ctx, moved + 1, moved, 3 * sizeof(float)));
+  expect(near({moved, moved + 4}, {1, 1, 2, 3}), "overlapping copy");
+}
+
 void testAdamW(mp_context *ctx) {
   // Two steps of torch.optim.AdamW(lr=0.1, betas=(0.9, 0.999), eps=1e-8,
   // weight_decay=0.01) on p = 1 with gradients 0.5 then -0.25, by hand.
@@ -189,9 +200,9 @@ void testAdamW(mp_context *ctx) {
   double mm = 0, vv = 0;
   const double grads[] = {0.5, -0.25};
   for (int step = 1; step <= 2; ++step) {
-    float g = float(grads[step - 1]);
+    float g = float(grads[step - 1]), stepCount = float(step);
     CHECK_OK(ctx, mp_adamw_f32(ctx, 1, &p, &g, &m, &v, 0.1, 0.9, 0.999, 1e-8,
-                               0.01, step));
+                               0.01, &stepCount));
     expected *= 1 - 0.1 * 0.01;
     mm = 0.9 * mm + 0.1 * grads[step - 1];
     vv = 0.999 * vv + 0.001 * grads[step - 1] * grads[step - 1];
@@ -256,9 +267,6 @@ void testKernels(mp_context *ctx) {
                                           grads));
   expect(near({grads, grads + 3}, {-1.0f / 3, 1.0f / 6, 1.0f / 6}),
          "cross entropy gradient");
-  int64_t bad[] = {0, 3};
-  expect(mp_cross_entropy_f32(ctx, 2, 3, logits, bad, 1.0, &loss) == MP_ERROR,
-         "a target outside the classes is an error");
   float sq = 16, coefficient;
   CHECK_OK(ctx, mp_clip_coefficient_f32(ctx, &sq, 1.0, &coefficient));
   expect(near({coefficient}, {0.25f}), "clip coefficient");
@@ -271,20 +279,63 @@ void testKernels(mp_context *ctx) {
   expect(near({param, buffer}, {0.905f, 0.5f}), "sgd nesterov");
 }
 
+/// A context on the same mesh as `ctx`, for a check that leaves it failed
+/// (errors are sticky). Collective: every rank calls it.
+mp_context *createLike(mp_context *ctx) {
+  std::vector<int64_t> sizes;
+  for (int axis = 0; axis < mp_context_num_axes(ctx); ++axis)
+    sizes.push_back(mp_context_axis_size(ctx, axis));
+  static const char *const kNames[] = {"a0", "a1", "a2", "a3", "a4", "a5"};
+  mp_context *fresh = nullptr;
+  if (mp_context_create(static_cast<int>(sizes.size()), kNames, sizes.data(),
+                        MP_BACKEND_HOST, &fresh) != MP_OK) {
+    std::fprintf(stderr, "%s\n", mp_context_error(fresh));
+    std::exit(1);
+  }
+  return fresh;
+}
+
 void testErrors(mp_context *ctx) {
+  mp_context *failed = createLike(ctx);
   int bad = mp_context_num_axes(ctx);
   float x = 0;
-  expect(mp_all_reduce(ctx, &bad, 1, MP_DTYPE_F32, &x, 1) == MP_ERROR &&
-             std::string(mp_context_error(ctx))
-                     .find("mp_all_reduce failed on rank") == 0,
-         "an unknown mesh axis is an error naming the call and the rank");
-  int64_t shape[] = {3};
-  int axis = 0;
-  float out[3];
-  if (mp_context_axis_size(ctx, 0) > 1)
-    expect(mp_reduce_scatter(ctx, &axis, 1, MP_DTYPE_F32, out, out + 1, 1,
+  mp_context_set_op(failed, "mp.all_reduce at step.mlir:3:5");
+  expect(mp_all_reduce(failed, &bad, 1, MP_DTYPE_F32, &x, 1) == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("mp_all_reduce failed on rank " +
+                           std::to_string(mp_context_rank(ctx)) +
+                           " (in mp.all_reduce at step.mlir:3:5)") == 0,
+         "an unknown mesh axis is an error naming the call, the rank and the "
+         "op");
+  std::string first = mp_context_error(failed);
+  float y = 1;
+  expect(mp_fill_f32(failed, 1, 2.0f, &y) == MP_ERROR && y == 1 &&
+             mp_context_status(failed) == MP_ERROR &&
+             first == mp_context_error(failed),
+         "errors are sticky: later calls do nothing and keep the first error");
+  mp_context_destroy(failed);
+
+  if (mp_context_axis_size(ctx, 0) > 1) {
+    failed = createLike(ctx);
+    int64_t shape[] = {3};
+    int axis = 0;
+    float out[3];
+    expect(mp_reduce_scatter(failed, &axis, 1, MP_DTYPE_F32, out, out + 1, 1,
                              shape, 0) == MP_ERROR,
            "an uneven split is an error");
+    mp_context_destroy(failed);
+  } else {
+    // Keep the collective context creations in step on every rank.
+    mp_context_destroy(createLike(ctx));
+  }
+
+  failed = createLike(ctx);
+  float logits[] = {0, 0, 0, 1, 2, 3}, loss;
+  int64_t badTargets[] = {0, 3};
+  expect(mp_cross_entropy_f32(failed, 2, 3, logits, badTargets, 1.0, &loss) ==
+             MP_ERROR,
+         "a target outside the classes is an error");
+  mp_context_destroy(failed);
 }
 
 } // namespace
@@ -323,6 +374,7 @@ int main(int argc, char **argv) {
         testCollectives(ctx, makeGroup(ctx, {a, b}));
   }
   testGemm(ctx);
+  testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
   testKernels(ctx);
   testErrors(ctx);

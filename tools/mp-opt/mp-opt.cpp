@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
 
   mlir::DialectRegistry registry;
   registry.insert<mp::MPDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect>();
+                  mlir::func::FuncDialect, mlir::LLVM::LLVMDialect>();
 
   std::vector<std::string> expanded(argv, argv + argc);
   for (std::string &arg : expanded)

@@ -7,6 +7,12 @@
 // whose values are dead are reused. The arena's size is the per-rank peak
 // of temporaries; the lowering to the runtime allocates exactly that.
 //
+// A training step returns the new value of each parameter and optimizer
+// state under the argument's name; the compiled step writes it back into the
+// argument's buffer. Where the op computing it reads the argument element by
+// element and nothing reads the argument afterwards, the op runs in place in
+// the argument's buffer and the value takes no arena space.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef MP_ANALYSIS_MEMORYPLAN_H
@@ -31,6 +37,11 @@ struct MemoryPlan {
 
   /// Arena buffers by value.
   llvm::DenseMap<mlir::Value, Buffer> buffers;
+  /// Values computed in place in an argument's buffer: argument numbers.
+  llvm::DenseMap<mlir::Value, unsigned> inPlace;
+  /// Per function result, the argument it updates (same name as a parameter
+  /// or optimizer state), or -1 for an output such as the loss.
+  llvm::SmallVector<int> updatedArgument;
   /// Bytes of the function's arguments on this rank.
   int64_t persistentBytes = 0;
   /// Size of the arena: the peak of simultaneously live temporaries.

@@ -88,6 +88,7 @@ extern "C" {
 
 mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, void *data, int64_t count) {
+  MP_RETURN_IF_FAILED(ctx);
   MPI_Comm comm;
   int size, index;
   if (getGroup(ctx, "mp_all_reduce", axes, num_axes, &comm, &size, &index) ||
@@ -101,6 +102,7 @@ mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
                         const int64_t *shape, int dim) {
+  MP_RETURN_IF_FAILED(ctx);
   MPI_Comm comm;
   int size, index;
   DimView view(shape, rank, dim, getDtypeSize(dtype));
@@ -122,6 +124,7 @@ mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
                             mp_dtype dtype, const void *in, void *out, int rank,
                             const int64_t *shape, int dim) {
+  MP_RETURN_IF_FAILED(ctx);
   MPI_Comm comm;
   int size, index;
   DimView view(shape, rank, dim, getDtypeSize(dtype));
@@ -141,6 +144,7 @@ mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
                         const int64_t *shape, int split_dim, int concat_dim) {
+  MP_RETURN_IF_FAILED(ctx);
   MPI_Comm comm;
   int size, index;
   DimView split(shape, rank, split_dim, getDtypeSize(dtype));
@@ -170,6 +174,7 @@ mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,
                          mp_dtype dtype, const void *in, void *out, int rank,
                          const int64_t *shape, int dim) {
+  MP_RETURN_IF_FAILED(ctx);
   MPI_Comm comm;
   int size, index;
   if (getGroup(ctx, "mp_shard_slice", axes, num_axes, &comm, &size, &index) ||

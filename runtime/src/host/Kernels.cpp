@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 using namespace mp::runtime;
@@ -96,6 +97,7 @@ extern "C" {
 
 mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
                        const float *in, float *out, double scalar) {
+  MP_RETURN_IF_FAILED(ctx);
   for (int64_t i = 0; i < n; ++i) {
     double x = in[i], y;
     switch (op) {
@@ -136,6 +138,7 @@ mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
 
 mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
                         const float *a, const float *b, float *out) {
+  MP_RETURN_IF_FAILED(ctx);
   for (int64_t i = 0; i < n; ++i) {
     double x = a[i], z = b[i], y;
     switch (op) {
@@ -168,6 +171,7 @@ mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
 mp_status mp_reduce_sum_f32(mp_context *ctx, int rank, const int64_t *shape,
                             uint32_t dims_mask, double scale, const float *in,
                             float *out) {
+  MP_RETURN_IF_FAILED(ctx);
   if (checkRank(ctx, "mp_reduce_sum_f32", rank))
     return MP_ERROR;
   // Accumulate in double, then scale.
@@ -187,6 +191,7 @@ mp_status mp_reduce_sum_f32(mp_context *ctx, int rank, const int64_t *shape,
 
 mp_status mp_broadcast_f32(mp_context *ctx, int rank, const int64_t *out_shape,
                            uint32_t dims_mask, const float *in, float *out) {
+  MP_RETURN_IF_FAILED(ctx);
   if (checkRank(ctx, "mp_broadcast_f32", rank))
     return MP_ERROR;
   std::vector<int64_t> strides = stridesOf(rank, out_shape);
@@ -198,6 +203,7 @@ mp_status mp_broadcast_f32(mp_context *ctx, int rank, const int64_t *out_shape,
 
 mp_status mp_transpose_f32(mp_context *ctx, int rank, const int64_t *in_shape,
                            const int *perm, const float *in, float *out) {
+  MP_RETURN_IF_FAILED(ctx);
   if (checkRank(ctx, "mp_transpose_f32", rank))
     return MP_ERROR;
   std::vector<int64_t> outShape(rank);
@@ -222,8 +228,9 @@ mp_status mp_transpose_f32(mp_context *ctx, int rank, const int64_t *in_shape,
   return MP_OK;
 }
 
-mp_status mp_mse_loss_f32(mp_context *, int64_t n, const float *a,
+mp_status mp_mse_loss_f32(mp_context *ctx, int64_t n, const float *a,
                           const float *b, double scale, float *out) {
+  MP_RETURN_IF_FAILED(ctx);
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) {
     double d = double(a[i]) - double(b[i]);
@@ -236,6 +243,7 @@ mp_status mp_mse_loss_f32(mp_context *, int64_t n, const float *a,
 mp_status mp_cross_entropy_f32(mp_context *ctx, int64_t rows, int64_t classes,
                                const float *logits, const int64_t *targets,
                                double scale, float *out) {
+  MP_RETURN_IF_FAILED(ctx);
   double sum = 0;
   if (softmaxRows(ctx, "mp_cross_entropy_f32", rows, classes, logits, targets,
                   &sum, nullptr))
@@ -248,6 +256,7 @@ mp_status mp_cross_entropy_grad_f32(mp_context *ctx, int64_t rows,
                                     int64_t classes, const float *logits,
                                     const int64_t *targets, const float *grad,
                                     double scale, float *out) {
+  MP_RETURN_IF_FAILED(ctx);
   if (softmaxRows(ctx, "mp_cross_entropy_grad_f32", rows, classes, logits,
                   targets, nullptr, out))
     return MP_ERROR;
@@ -260,21 +269,34 @@ mp_status mp_cross_entropy_grad_f32(mp_context *ctx, int64_t rows,
   return MP_OK;
 }
 
-mp_status mp_clip_coefficient_f32(mp_context *, const float *squared_norm,
+mp_status mp_clip_coefficient_f32(mp_context *ctx, const float *squared_norm,
                                   double max_norm, float *out) {
+  MP_RETURN_IF_FAILED(ctx);
   out[0] = float(
       std::min(1.0, max_norm / (std::sqrt(double(squared_norm[0])) + 1e-6)));
   return MP_OK;
 }
 
-mp_status mp_fill_f32(mp_context *, int64_t n, float value, float *out) {
+mp_status mp_copy(mp_context *ctx, void *dst, const void *src, int64_t bytes) {
+  MP_RETURN_IF_FAILED(ctx);
+  if (bytes < 0)
+    return fail(ctx, "mp_copy", "negative size %lld",
+                static_cast<long long>(bytes));
+  if (dst != src)
+    std::memmove(dst, src, static_cast<size_t>(bytes));
+  return MP_OK;
+}
+
+mp_status mp_fill_f32(mp_context *ctx, int64_t n, float value, float *out) {
+  MP_RETURN_IF_FAILED(ctx);
   std::fill(out, out + n, value);
   return MP_OK;
 }
 
-mp_status mp_sgd_f32(mp_context *, int64_t n, float *param, const float *grad,
+mp_status mp_sgd_f32(mp_context *ctx, int64_t n, float *param, const float *grad,
                      float *momentum_buffer, double lr, double momentum,
                      double dampening, double weight_decay, int nesterov) {
+  MP_RETURN_IF_FAILED(ctx);
   for (int64_t i = 0; i < n; ++i) {
     double g = double(grad[i]) + weight_decay * param[i];
     if (momentum_buffer) {

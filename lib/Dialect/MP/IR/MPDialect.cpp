@@ -150,6 +150,12 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
              << "'mp.partitioned' is a unit attribute of functions";
     return success();
   }
+  if (attrName == kManifestAttrName) {
+    if (!isa<FunctionOpInterface>(op) || !isa<StringAttr>(attr.getValue()))
+      return op->emitError()
+             << "'mp.manifest' is a string attribute of functions";
+    return success();
+  }
   if (attrName != kPlanAttrName)
     return op->emitError() << "unknown mp attribute '" << attrName << "'";
   auto plan = dyn_cast<PlanAttr>(attr.getValue());

@@ -45,6 +45,8 @@ def MP_Dialect : Dialect {
     `mp.sharding` attribute. A function that partitioning has rewritten to
     per-rank (local) types is marked `mp.partitioned`; its `mp.sharding`
     attributes then say how each local value is a piece of the global one.
+    A function lowered to runtime calls carries `mp.manifest`, the text
+    describing it to the trainer (docs/runtime-abi.md).
   }];
   let useDefaultAttributePrinterParser = 1;
   let hasRegionArgAttrVerify = 1;
@@ -64,6 +66,7 @@ def MP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kPlanAttrName = "mp.plan";
     static constexpr ::llvm::StringLiteral kPartitionedAttrName =
         "mp.partitioned";
+    static constexpr ::llvm::StringLiteral kManifestAttrName = "mp.manifest";
 
   private:
     void registerAttributes();

@@ -1,0 +1,64 @@
+//===- SafeTensors.h - read and write safetensors files ---------*- C++ -*-===//
+//
+// The trainer reads its initial parameters and datasets from safetensors
+// files and writes checkpoints in the same format, so that PyTorch and the
+// Hugging Face tools read and write them too. The format
+// (https://huggingface.co/docs/safetensors): an 8-byte little-endian u64
+// header length N, N bytes of UTF-8 JSON naming each tensor's dtype, shape
+// and data_offsets (relative to the data buffer), then the data buffer.
+//
+// Reading validates everything before it allocates or trusts anything, so a
+// malformed or hostile file yields an error message, never a crash or an
+// absurd allocation.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_TRAIN_SAFETENSORS_H
+#define MP_TRAIN_SAFETENSORS_H
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mp::train {
+
+struct Tensor {
+  // The dtype name as in the file: "F32", "F64", "I64", "I32", "BF16", ...
+  std::string dtype;
+  std::vector<int64_t> shape;
+  // Row-major data, little-endian, exactly as stored in the file.
+  std::vector<char> bytes;
+
+  // The product of the shape (1 for a scalar). Every tensor read here has
+  // a shape whose product fits; the writer checks a tensor's shape before
+  // trusting it.
+  int64_t numElements() const;
+};
+
+// Element size in bytes of a safetensors dtype name, or 0 if unknown.
+size_t dtypeSize(const std::string &dtype);
+
+// Reads a whole file. As in the reference implementation, the tensors must
+// tile the data buffer exactly (no overlap, gap or trailing bytes); the
+// metadata is checked and dropped. On failure returns false and sets `error`
+// to a message that names the file and, where it applies, the tensor.
+// `tensors` is only changed on success.
+bool readSafeTensors(const std::string &path,
+                     std::map<std::string, Tensor> &tensors,
+                     std::string &error);
+
+// Writes `tensors`, in the given order, to `path` atomically: to a temporary
+// file in the same directory, then rename(), so a reader never sees a
+// partial file. Returns false with `error` set on failure (the temporary is
+// removed and `path` is left as it was).
+bool writeSafeTensors(
+    const std::string &path,
+    const std::vector<std::pair<std::string, Tensor>> &tensors,
+    std::string &error);
+
+} // namespace mp::train
+
+#endif // MP_TRAIN_SAFETENSORS_H

@@ -1,0 +1,454 @@
+//===- Trainer.cpp - mp-train: the stock training loop around a step ------===//
+//
+// The seed's training script as a command. Linked with an object that
+// mp-translate wrote (`mp-link step.o -o train`), it runs the step that
+// `mp_default_step` points at, one process per rank under mpirun/srun:
+// parameters from --init (global tensors, scattered to each rank's shard)
+// or a seeded Kaiming-uniform init as nn.Linear's; batches from --data or a
+// seeded normal dataset like Lightning's RandomDataset; `step <i> loss <v>`
+// on rank 0; each rank's peak memory beside the compiler's plan; --save
+// gathers the parameters into one safetensors file of global tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SafeTensors.h"
+#include "StepManifest.h"
+
+#include "mp_runtime.h"
+
+#include <mpi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+extern "C" const mp_step *const mp_default_step;
+
+namespace {
+
+using mp::train::ManifestTensor;
+using mp::train::StepManifest;
+using mp::train::Tensor;
+
+struct Options {
+  std::string init, data, save;
+  int64_t steps = 5;
+  uint64_t seed = 0;
+};
+
+const char *const kUsage =
+    "usage: mp-train [--steps N] [--init FILE.safetensors] [--data "
+    "FILE.safetensors]\n"
+    "                [--seed N] [--save FILE.safetensors]\n"
+    "The optimizer and its hyperparameters are compiled into the step "
+    "(mp-opt --mp-train-step=\"optimizer=... lr=...\").\n";
+
+/// Every rank prints the message; rank 0 prints it once for errors all
+/// ranks share. Then all ranks stop.
+[[noreturn]] void die(const std::string &message) {
+  std::fprintf(stderr, "mp-train: %s\n", message.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::exit(1);
+}
+
+bool parseOptions(int argc, char **argv, Options &options,
+                  std::string &error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> const char * {
+      if (i + 1 >= argc) {
+        error = arg + " needs a value";
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    auto number = [&](int64_t &out) {
+      const char *text = value();
+      if (!text)
+        return false;
+      char *end = nullptr;
+      long long parsed = std::strtoll(text, &end, 10);
+      if (*end || parsed < 0) {
+        error = arg + " wants a non-negative integer, not '" + text + "'";
+        return false;
+      }
+      out = parsed;
+      return true;
+    };
+    if (arg == "--init" || arg == "--data" || arg == "--save") {
+      const char *text = value();
+      if (!text)
+        return false;
+      (arg == "--init" ? options.init
+                       : arg == "--data" ? options.data : options.save) = text;
+    } else if (arg == "--steps") {
+      if (!number(options.steps))
+        return false;
+    } else if (arg == "--seed") {
+      int64_t seed;
+      if (!number(seed))
+        return false;
+      options.seed = static_cast<uint64_t>(seed);
+    } else if (arg == "--optimizer" || arg == "--lr") {
+      error = arg + " is compiled into the step: pass it to mp-opt "
+                    "--mp-train-step (scripts/run-ffn.sh does)";
+      return false;
+    } else {
+      error = "unknown option '" + arg + "'\n" + kUsage;
+      return false;
+    }
+  }
+  return true;
+}
+
+/// splitmix64: a small, fast generator whose streams are reproducible
+/// from a seed on every rank.
+struct Random {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [0, 1).
+  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
+  double normal() {
+    double u = uniform(), v = uniform();
+    return std::sqrt(-2 * std::log1p(-u)) * std::cos(2 * M_PI * v);
+  }
+};
+
+uint64_t hashName(const std::string &name, uint64_t seed, uint64_t salt) {
+  uint64_t hash = 1469598103934665603ull ^ seed;
+  for (unsigned char c : name)
+    hash = (hash ^ c) * 1099511628211ull;
+  return hash ^ (salt * 0x9e3779b97f4a7c15ull);
+}
+
+/// This rank's coordinate on each mesh axis: row-major, last axis fastest.
+std::vector<int64_t> getCoordinates(const StepManifest &manifest, int rank) {
+  std::vector<int64_t> coords(manifest.mesh.size());
+  int64_t rest = rank;
+  for (size_t axis = manifest.mesh.size(); axis-- > 0;) {
+    coords[axis] = rest % manifest.mesh[axis].second;
+    rest /= manifest.mesh[axis].second;
+  }
+  return coords;
+}
+
+/// Per dim, where `rank`'s piece starts in the global tensor.
+std::vector<int64_t> getPieceOrigin(const StepManifest &manifest,
+                                    const ManifestTensor &tensor, int rank) {
+  std::vector<int64_t> coords = getCoordinates(manifest, rank);
+  std::vector<int64_t> origin(tensor.localShape.size());
+  for (size_t dim = 0; dim < origin.size(); ++dim) {
+    int64_t index = 0;
+    for (const std::string &axis : tensor.split[dim]) {
+      int a = manifest.axisIndex(axis);
+      index = index * manifest.mesh[a].second + coords[a];
+    }
+    origin[dim] = index * tensor.localShape[dim];
+  }
+  return origin;
+}
+
+/// Copies between a global tensor and a local piece of it, element by
+/// element of the piece (row-major), in the direction `toPiece` says.
+void copyPiece(char *global, const std::vector<int64_t> &globalShape,
+               char *piece, const std::vector<int64_t> &pieceShape,
+               const std::vector<int64_t> &origin, size_t elementBytes,
+               bool toPiece) {
+  size_t rank = pieceShape.size();
+  int64_t count = 1;
+  for (int64_t dim : pieceShape)
+    count *= dim;
+  // Rows of the innermost dim are contiguous in both.
+  int64_t row = rank ? pieceShape[rank - 1] : 1;
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t done = 0; done < count; done += row) {
+    int64_t offset = 0;
+    for (size_t dim = 0; dim < rank; ++dim)
+      offset = offset * globalShape[dim] + origin[dim] + index[dim];
+    char *g = global + offset * elementBytes;
+    char *p = piece + done * elementBytes;
+    std::memcpy(toPiece ? p : g, toPiece ? g : p, row * elementBytes);
+    for (int64_t dim = static_cast<int64_t>(rank) - 2; dim >= 0; --dim) {
+      if (++index[dim] < pieceShape[dim])
+        break;
+      index[dim] = 0;
+    }
+  }
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+std::string safetensorsDtype(const std::string &dtype) {
+  std::string upper = dtype;
+  for (char &c : upper)
+    c = static_cast<char>(std::toupper(c));
+  return upper;
+}
+
+class Trainer {
+public:
+  Trainer(const mp_step &step, StepManifest manifest, Options options)
+      : step(step), manifest(std::move(manifest)),
+        options(std::move(options)) {}
+
+  void run();
+
+private:
+  void createContext();
+  void initArguments();
+  void loadBatch(int64_t stepIndex);
+  void save();
+  void check(mp_status status) {
+    if (status != MP_OK)
+      die(mp_context_error(ctx));
+  }
+
+  const mp_step &step;
+  StepManifest manifest;
+  Options options;
+  mp_context *ctx = nullptr;
+  int rank = 0;
+  std::vector<void *> args, outputs;
+  std::map<std::string, Tensor> initTensors, dataTensors;
+};
+
+void Trainer::createContext() {
+  std::vector<const char *> names;
+  std::vector<int64_t> sizes;
+  for (const auto &axis : manifest.mesh) {
+    names.push_back(axis.first.c_str());
+    sizes.push_back(axis.second);
+  }
+  if (names.empty()) {
+    // An unpartitioned step runs on one rank.
+    names.push_back("replica");
+    sizes.push_back(1);
+  }
+  if (mp_context_create(static_cast<int>(names.size()), names.data(),
+                        sizes.data(), MP_BACKEND_HOST, &ctx) != MP_OK)
+    die(mp_context_error(ctx));
+  rank = mp_context_rank(ctx);
+}
+
+void Trainer::initArguments() {
+  std::string error;
+  if (!options.init.empty() &&
+      !mp::train::readSafeTensors(options.init, initTensors, error))
+    die(error);
+  if (!options.data.empty() &&
+      !mp::train::readSafeTensors(options.data, dataTensors, error))
+    die(error);
+  for (const ManifestTensor &arg : manifest.args) {
+    size_t elementBytes = mp::train::manifestDtypeSize(arg.dtype);
+    void *buffer = mp_alloc(ctx, arg.localElements() * elementBytes);
+    check(mp_context_status(ctx));
+    args.push_back(buffer);
+    std::memset(buffer, 0, arg.localElements() * elementBytes);
+    if (arg.role == "input" || arg.role == "target") {
+      if (options.data.empty() && arg.dtype != "f32")
+        die("input '" + arg.name + "' holds " + arg.dtype +
+            " values: give them with --data");
+      if (!options.data.empty()) {
+        auto it = dataTensors.find(arg.name);
+        std::vector<int64_t> wanted = arg.globalShape;
+        wanted.insert(wanted.begin(), options.steps);
+        if (it == dataTensors.end())
+          die(options.data + ": no tensor '" + arg.name +
+              "' for the step's input of that name");
+        const Tensor &data = it->second;
+        if (data.dtype != safetensorsDtype(arg.dtype) ||
+            data.shape.size() != wanted.size() || data.shape[0] < wanted[0] ||
+            !std::equal(wanted.begin() + 1, wanted.end(),
+                        data.shape.begin() + 1))
+          die(options.data + ": tensor '" + arg.name + "' is " + data.dtype +
+              " " + shapeText(data.shape) + ", but the step wants " +
+              safetensorsDtype(arg.dtype) + " [>= " +
+              std::to_string(options.steps) + " steps, " +
+              shapeText(arg.globalShape).substr(1));
+      }
+      continue;
+    }
+    if (arg.role == "state")
+      continue; // Optimizer state starts at zero, as in torch.optim.
+    // A parameter: the global tensor from --init or seeded, then our piece.
+    std::vector<char> global;
+    if (!options.init.empty()) {
+      auto it = initTensors.find(arg.name);
+      if (it == initTensors.end())
+        die(options.init + ": no tensor '" + arg.name +
+            "' for the step's parameter of that name");
+      if (it->second.dtype != safetensorsDtype(arg.dtype) ||
+          it->second.shape != arg.globalShape)
+        die(options.init + ": tensor '" + arg.name + "' is " +
+            it->second.dtype + " " + shapeText(it->second.shape) +
+            ", but the step's parameter is " + safetensorsDtype(arg.dtype) +
+            " " + shapeText(arg.globalShape));
+      global = it->second.bytes;
+    } else {
+      if (arg.dtype != "f32")
+        die("parameter '" + arg.name + "' is " + arg.dtype +
+            ": give its values with --init");
+      // nn.Linear: kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in),
+      // 1/sqrt(fan_in)) with fan_in the last dim.
+      int64_t fanIn = arg.globalShape.empty() ? 1 : arg.globalShape.back();
+      double bound = 1 / std::sqrt(double(std::max<int64_t>(fanIn, 1)));
+      Random random{hashName(arg.name, options.seed, 0)};
+      std::vector<float> values(arg.globalElements());
+      for (float &value : values)
+        value = static_cast<float>((2 * random.uniform() - 1) * bound);
+      global.resize(values.size() * sizeof(float));
+      std::memcpy(global.data(), values.data(), global.size());
+    }
+    copyPiece(global.data(), arg.globalShape, static_cast<char *>(buffer),
+              arg.localShape, getPieceOrigin(manifest, arg, rank),
+              elementBytes, /*toPiece=*/true);
+  }
+  // Inputs were only checked; --init's tensors are no longer needed.
+  initTensors.clear();
+  for (const ManifestTensor &result : manifest.results) {
+    if (result.role != "output")
+      continue;
+    outputs.push_back(mp_alloc(ctx, result.localElements() *
+                                        mp::train::manifestDtypeSize(
+                                            result.dtype)));
+    check(mp_context_status(ctx));
+  }
+}
+
+void Trainer::loadBatch(int64_t stepIndex) {
+  for (size_t i = 0; i < manifest.args.size(); ++i) {
+    const ManifestTensor &arg = manifest.args[i];
+    if (arg.role != "input" && arg.role != "target")
+      continue;
+    size_t elementBytes = mp::train::manifestDtypeSize(arg.dtype);
+    std::vector<char> generated;
+    char *global;
+    if (!options.data.empty()) {
+      global = dataTensors[arg.name].bytes.data() +
+               stepIndex * arg.globalElements() * elementBytes;
+    } else {
+      // Lightning's RandomDataset: standard normal samples.
+      Random random{hashName(arg.name, options.seed, stepIndex + 1)};
+      std::vector<float> values(arg.globalElements());
+      for (float &value : values)
+        value = static_cast<float>(random.normal());
+      generated.resize(values.size() * sizeof(float));
+      std::memcpy(generated.data(), values.data(), generated.size());
+      global = generated.data();
+    }
+    copyPiece(global, arg.globalShape, static_cast<char *>(args[i]),
+              arg.localShape, getPieceOrigin(manifest, arg, rank),
+              elementBytes, /*toPiece=*/true);
+  }
+}
+
+void Trainer::save() {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  int worldSize = mp_context_world_size(ctx);
+  for (size_t i = 0; i < manifest.args.size(); ++i) {
+    const ManifestTensor &arg = manifest.args[i];
+    if (arg.role != "param")
+      continue;
+    size_t elementBytes = mp::train::manifestDtypeSize(arg.dtype);
+    size_t pieceBytes = arg.localElements() * elementBytes;
+    std::vector<char> pieces(rank == 0 ? pieceBytes * worldSize : 0);
+    if (MPI_Gather(args[i], static_cast<int>(pieceBytes), MPI_BYTE,
+                   pieces.data(), static_cast<int>(pieceBytes), MPI_BYTE, 0,
+                   MPI_COMM_WORLD) != MPI_SUCCESS)
+      die("MPI_Gather of parameter '" + arg.name + "' failed");
+    if (rank != 0)
+      continue;
+    Tensor global{safetensorsDtype(arg.dtype), arg.globalShape,
+                  std::vector<char>(arg.globalElements() * elementBytes)};
+    // Replicas write the same values over each other.
+    for (int r = 0; r < worldSize; ++r)
+      copyPiece(global.bytes.data(), arg.globalShape,
+                pieces.data() + r * pieceBytes, arg.localShape,
+                getPieceOrigin(manifest, arg, r), elementBytes,
+                /*toPiece=*/false);
+    tensors.emplace_back(arg.name, std::move(global));
+  }
+  std::string error;
+  if (rank == 0 && !mp::train::writeSafeTensors(options.save, tensors, error))
+    die(error);
+}
+
+void Trainer::run() {
+  createContext();
+  initArguments();
+  int lossIndex = -1;
+  for (size_t i = 0, output = 0; i < manifest.results.size(); ++i)
+    if (manifest.results[i].role == "output") {
+      if (lossIndex < 0 && manifest.results[i].localElements() == 1 &&
+          manifest.results[i].dtype == "f32")
+        lossIndex = static_cast<int>(output);
+      ++output;
+    }
+  for (int64_t i = 0; i < options.steps; ++i) {
+    loadBatch(i);
+    if (step.entry(ctx, args.data(), outputs.data()) != MP_OK)
+      die(mp_context_error(ctx));
+    if (rank == 0 && lossIndex >= 0)
+      std::printf("step %lld loss %.9g\n", static_cast<long long>(i),
+                  static_cast<double>(
+                      *static_cast<float *>(outputs[lossIndex])));
+  }
+  std::fflush(stdout);
+  // Peak memory per rank, in rank order, beside the compiler's plan.
+  double planned = double(manifest.persistentBytes + manifest.arenaBytes);
+  for (int r = 0; r < mp_context_world_size(ctx); ++r) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (r == rank) {
+      std::printf("rank %d: Peak memory usage: %.2f GB (%zu bytes; planned "
+                  "%.0f)\n",
+                  rank, double(mp_peak_bytes(ctx)) / 1e9, mp_peak_bytes(ctx),
+                  planned);
+      std::fflush(stdout);
+    }
+  }
+  if (!options.save.empty())
+    save();
+  for (void *buffer : args)
+    mp_free(ctx, buffer);
+  for (void *buffer : outputs)
+    mp_free(ctx, buffer);
+  mp_context_destroy(ctx);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  Options options;
+  std::string error;
+  if (!parseOptions(argc, argv, options, error))
+    die(error);
+  const mp_step *step = mp_default_step;
+  if (!step)
+    die("no compiled step is linked in (link an object from mp-translate)");
+  if (step->abi_version != MP_RUNTIME_ABI_VERSION)
+    die("the step '" + std::string(step->name) + "' was compiled for ABI " +
+        std::to_string(step->abi_version) + ", this runtime implements " +
+        std::to_string(MP_RUNTIME_ABI_VERSION));
+  StepManifest manifest;
+  if (!mp::train::parseManifest(step->manifest, manifest, error))
+    die(std::string(step->name) + ": " + error);
+  Trainer(*step, std::move(manifest), options).run();
+  MPI_Finalize();
+  return 0;
+}
