@@ -1,34 +1,49 @@
 #!/usr/bin/env bash
 # The main job: builds mp, lays the seed's 2D plan onto the seed's
-# FeedForward, prints the model summary and the annotated IR, then builds
-# the training step, partitions it for the mesh, proves its gradient
-# synchronisation, and prints its collectives, the bytes each rank sends per
-# step and the memory each rank is planned to hold.
+# FeedForward, prints the model summary, builds the training step,
+# partitions it for the mesh, proves its gradient synchronisation, prints
+# its collectives, the bytes each rank sends per step and the memory each
+# rank is planned to hold; then compiles the step to an object, links it
+# with the stock trainer and the runtime, and trains on DP*TP local ranks
+# (mpirun), printing each step's loss and each rank's peak memory.
 #
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
-#                      [--optimizer adamw|sgd] [--lr LR]
-#                      [--model FILE] [--plan FILE] [--out DIR] [--no-build]
+#                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
+#                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
+#                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
+#                      [--no-run] [--no-build]
 #
-# Defaults: the seed's model and plan (examples/ffn: dim = hidden = 8192,
-# batch 8, w1/w3 colwise, w2 rowwise, FSDP on data_parallel, mesh 2x2),
-# AdamW with lr 3e-3. --mesh/--dim/--hidden/--batch generate the model and
-# plan for other sizes; --model/--plan use files instead. --out DIR receives
-# the model and plan used, step.mlir (the per-rank step), comm.json and
-# memory.json (default: $MP_BUILD_DIR/ffn). --no-build uses the mp-opt
-# already built in $MP_BUILD_DIR (default build/).
+# Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
+# rowwise, FSDP on data_parallel, mesh 2x2), AdamW with lr 3e-3, 5 steps.
+# Sizes: the seed's dim = hidden = 8192, batch 8 with --backend cuda; with
+# the host backend (the default: OpenBLAS + MPI on this machine's CPUs)
+# dim = hidden = 1024, batch 8, so that 4 ranks fit a small machine.
+# --mesh/--dim/--hidden/--batch generate the model and plan for other sizes;
+# --model/--plan use files instead. --optimizer and --lr are compiled into
+# the step; --steps, --init, --data, --save and --seed go to mp-train
+# (docs/runtime-abi.md). --out DIR receives the model and plan used,
+# step.mlir (the per-rank step), lowered.mlir (its runtime calls), step.o,
+# step.h, the linked trainer, comm.json and memory.json (default:
+# $MP_BUILD_DIR/ffn). --no-run stops after linking. --no-build uses the
+# tools already built in $MP_BUILD_DIR (default build/). $MP_MPIRUN
+# overrides the launcher (default: mpirun, as root with
+# --allow-run-as-root --oversubscribe).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${MP_BUILD_DIR:-$root/build}"
 model=""
 plan=""
 mesh=2x2
-dim=8192
-hidden=8192
+dim=""
+hidden=""
 batch=8
+backend=host
 optimizer=adamw
 lr=3e-3
 out=""
 build_first=1
+run=1
+train_args=(--steps 5)
 
 while (($#)); do
   case "$1" in
@@ -41,8 +56,11 @@ while (($#)); do
     --optimizer) optimizer="$2"; shift 2 ;;
     --lr) lr="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --backend) backend="$2"; shift 2 ;;
+    --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
+    --no-run) run=0; shift ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "run-ffn.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,6 +70,13 @@ if [[ ! "$mesh" =~ ^([0-9]+)x([0-9]+)$ ]]; then
 fi
 dp="${BASH_REMATCH[1]}"
 tp="${BASH_REMATCH[2]}"
+case "$backend" in
+  host) default_size=1024 ;;
+  cuda) default_size=8192 ;;
+  *) echo "run-ffn.sh: --backend is host or cuda, not '$backend'" >&2; exit 2 ;;
+esac
+dim="${dim:-$default_size}"
+hidden="${hidden:-$default_size}"
 out="${out:-$build/ffn}"
 
 if ((build_first)); then
@@ -111,3 +136,24 @@ echo "Planned memory per rank (bytes): $out/memory.json"
 awk '/"function": ".*_train_step"/ { in_step = 1 }
      in_step && /_bytes/ { gsub(/[",:]/, ""); printf "  %s %s\n", $1, $2 }
      in_step && /"buffers"/ { exit }' "$out/memory.json"
+
+# The step as runtime calls, an object and a header, linked with mp-train.
+"$mp_opt" "$out/step.mlir" --mp-lower-to-runtime -o "$out/lowered.mlir"
+"$build/bin/mp-translate" "$out/lowered.mlir" --emit-header -o "$out/step.h"
+"$build/bin/mp-translate" "$out/lowered.mlir" -o "$out/step.o"
+"$build/bin/mp-link" "$out/step.o" -o "$out/train"
+echo "Compiled step: $out/step.o (runtime calls: $out/lowered.mlir, header:"
+echo "  $out/step.h), linked with the trainer: $out/train"
+if ((!run)); then
+  exit 0
+fi
+
+ranks=$((dp * tp))
+if [[ -n "${MP_MPIRUN:-}" ]]; then
+  read -r -a launcher <<< "$MP_MPIRUN"
+else
+  launcher=(mpirun --oversubscribe)
+  if [[ $(id -u) -eq 0 ]]; then launcher+=(--allow-run-as-root); fi
+fi
+echo "Training on $ranks ranks ($backend backend):"
+"${launcher[@]}" -n "$ranks" "$out/train" --backend "$backend" "${train_args[@]}"

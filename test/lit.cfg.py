@@ -20,7 +20,9 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.mp_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["mp-opt", "mp-run"], tool_dirs)
+llvm_config.add_tool_substitutions(
+    ["mp-opt", "mp-run", "mp-translate", "mp-link", "mp-ffn-reference"],
+    tool_dirs)
 
 # Multi-rank tests run under Open MPI, as root in CI containers, where
 # cross-memory attach between ranks may be forbidden.
@@ -35,3 +37,8 @@ if subprocess.run(["/usr/bin/python3", "-c", "import torch"],
                   stdout=subprocess.DEVNULL,
                   stderr=subprocess.DEVNULL).returncode == 0:
     config.available_features.add("torch")
+if subprocess.run(["/usr/bin/python3", "-c", "import numpy"],
+                  stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL).returncode == 0:
+    config.available_features.add("numpy")
+config.substitutions.append(("%python", "/usr/bin/python3"))

@@ -65,8 +65,8 @@ std::string describe(Operation *op) {
   llvm::raw_string_ostream os(text);
   os << op->getName();
   if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
-    os << " at " << loc.getFilename().getValue() << ':' << loc.getLine()
-       << ':' << loc.getColumn();
+    os << " at " << loc.getFilename().getValue() << ':' << loc.getLine() << ':'
+       << loc.getColumn();
   return text;
 }
 
@@ -103,12 +103,12 @@ private:
     return global(builder.getI64TensorAttr(values), "__mp_i64");
   }
   Value i32Array(ArrayRef<int32_t> values) {
-    return global(DenseElementsAttr::get(
-                      RankedTensorType::get(
-                          {static_cast<int64_t>(values.size())},
-                          builder.getI32Type()),
-                      values),
-                  "__mp_i32");
+    return global(
+        DenseElementsAttr::get(
+            RankedTensorType::get({static_cast<int64_t>(values.size())},
+                                  builder.getI32Type()),
+            values),
+        "__mp_i32");
   }
   Value string(StringRef text);
   Value constantGlobal(Attribute value, Type type, StringRef prefix);
@@ -148,10 +148,10 @@ private:
 Value FunctionLowering::global(DenseElementsAttr data, StringRef prefix) {
   if (data.getNumElements() == 0)
     return nullPointer();
-  return constantGlobal(data,
-                        LLVM::LLVMArrayType::get(data.getElementType(),
-                                                 data.getNumElements()),
-                        prefix);
+  return constantGlobal(
+      data,
+      LLVM::LLVMArrayType::get(data.getElementType(), data.getNumElements()),
+      prefix);
 }
 
 Value FunctionLowering::string(StringRef text) {
@@ -174,8 +174,8 @@ Value FunctionLowering::constantGlobal(Attribute value, Type type,
     if (existing.getValueAttr() == value)
       return LLVM::AddressOfOp::create(builder, loc, existing);
   }
-  auto atStart = OpBuilder::atBlockBegin(
-      func->getParentOfType<ModuleOp>().getBody());
+  auto atStart =
+      OpBuilder::atBlockBegin(func->getParentOfType<ModuleOp>().getBody());
   auto op = LLVM::GlobalOp::create(atStart, loc, type, /*isConstant=*/true,
                                    LLVM::Linkage::Internal, name, value);
   symbols.insert(op);
@@ -210,8 +210,8 @@ Value FunctionLowering::pointer(Value value) {
     ptr = pointer(func.getArgument(it->second));
   } else {
     const MemoryPlan::Buffer &buffer = plan.buffers.lookup(value);
-    ptr = LLVM::GEPOp::create(builder, loc, ptrType, builder.getI8Type(),
-                              arena, ValueRange{i64(buffer.offset)});
+    ptr = LLVM::GEPOp::create(builder, loc, ptrType, builder.getI8Type(), arena,
+                              ValueRange{i64(buffer.offset)});
   }
   pointers[value] = ptr;
   return ptr;
@@ -246,15 +246,18 @@ FailureOr<Value> FunctionLowering::dtype(Operation *op, Value value) {
 
 LogicalResult FunctionLowering::lowerCollective(Operation *op) {
   Value in = op->getOperand(0), out = op->getResult(0);
-  FailureOr<Value> axes =
-      axisList(op, op->getAttrOfType<ArrayAttr>("axes"));
+  FailureOr<Value> axes = axisList(op, op->getAttrOfType<ArrayAttr>("axes"));
   FailureOr<Value> type = dtype(op, in);
   if (failed(axes) || failed(type))
     return failure();
   Value numAxes = i32(op->getAttrOfType<ArrayAttr>("axes").size());
   auto shaped = [&](StringRef name, ArrayRef<Value> dims) {
-    SmallVector<Value> args = {ctx,         *axes,       numAxes, *type,
-                               pointer(in), pointer(out),
+    SmallVector<Value> args = {ctx,
+                               *axes,
+                               numAxes,
+                               *type,
+                               pointer(in),
+                               pointer(out),
                                i32(getShape(in).size()),
                                i64Array(getShape(in))};
     args.append(dims.begin(), dims.end());
@@ -286,15 +289,14 @@ LogicalResult FunctionLowering::lowerCollective(Operation *op) {
 }
 
 LogicalResult FunctionLowering::lowerOp(Operation *op) {
-  if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp,
-          ShardSliceOp>(op))
+  if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp, ShardSliceOp>(
+          op))
     return lowerCollective(op);
   auto in = [&](unsigned i) { return pointer(op->getOperand(i)); };
   auto out = [&](unsigned i = 0) { return pointer(op->getResult(i)); };
   auto count = [&] { return i64(getNumElements(op->getOperand(0))); };
   auto unary = [&](UnaryOp kind, double scalar = 0) {
-    call("mp_unary_f32",
-         {ctx, i32(kind), count(), in(0), out(), f64(scalar)});
+    call("mp_unary_f32", {ctx, i32(kind), count(), in(0), out(), f64(scalar)});
     return success();
   };
   auto binary = [&](BinaryOp kind) {
@@ -334,7 +336,8 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case([&](MatmulOp mm) {
-        ArrayRef<int64_t> lhs = getShape(mm.getLhs()), rhs = getShape(mm.getRhs());
+        ArrayRef<int64_t> lhs = getShape(mm.getLhs()),
+                          rhs = getShape(mm.getRhs());
         int64_t m = lhs[lhs.size() - 2], k = lhs.back(), n = rhs.back();
         int64_t batch = getNumElements(mm.getLhs()) / (m * k);
         if (rhs.size() == 2) {
@@ -382,10 +385,9 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case([&](BroadcastOp b) {
-        call("mp_broadcast_f32",
-             {ctx, i32(getShape(b.getResult()).size()),
-              i64Array(getShape(b.getResult())), mask(b.getDims()), in(0),
-              out()});
+        call("mp_broadcast_f32", {ctx, i32(getShape(b.getResult()).size()),
+                                  i64Array(getShape(b.getResult())),
+                                  mask(b.getDims()), in(0), out()});
         return success();
       })
       .Case([&](ReshapeOp r) {
@@ -436,10 +438,9 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       })
       .Case([&](SgdOp s) {
         copy(s->getResult(0), s->getOperand(0));
-        call("mp_sgd_f32",
-             {ctx, count(), out(), in(1), nullPointer(),
-              f64(s.getLr().convertToDouble()), f64(0), f64(0),
-              f64(s.getWeightDecay().convertToDouble()), i32(0)});
+        call("mp_sgd_f32", {ctx, count(), out(), in(1), nullPointer(),
+                            f64(s.getLr().convertToDouble()), f64(0), f64(0),
+                            f64(s.getWeightDecay().convertToDouble()), i32(0)});
         return success();
       })
       .Case([&](SgdMomentumOp s) {
@@ -450,8 +451,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
               f64(s.getLr().convertToDouble()),
               f64(s.getMomentum().convertToDouble()),
               f64(s.getDampening().convertToDouble()),
-              f64(s.getWeightDecay().convertToDouble()),
-              i32(s.getNesterov())});
+              f64(s.getWeightDecay().convertToDouble()), i32(s.getNesterov())});
         return success();
       })
       .Case([&](AdamWOp a) {
@@ -483,8 +483,8 @@ std::string FunctionLowering::buildManifest() {
     for (auto [name, size] :
          llvm::zip(mesh.getAxisNames(), mesh.getAxisSizes()))
       os << ' ' << name.getValue() << ' ' << size;
-  os << "\narena " << plan.arenaBytes << "\npersistent "
-     << plan.persistentBytes << '\n';
+  os << "\narena " << plan.arenaBytes << "\npersistent " << plan.persistentBytes
+     << '\n';
   auto dims = [&](ArrayRef<int64_t> shape) {
     for (int64_t dim : shape)
       os << ' ' << dim;
@@ -512,9 +512,8 @@ std::string FunctionLowering::buildManifest() {
     (value.isResult() ? resultValues : argValues)[value.index] = value;
   for (auto [index, arg] : llvm::enumerate(func.getArguments())) {
     auto it = argValues.find(index);
-    std::string name = it != argValues.end()
-                           ? it->second.name.getValue().str()
-                           : ("arg" + Twine(index)).str();
+    std::string name = it != argValues.end() ? it->second.name.getValue().str()
+                                             : ("arg" + Twine(index)).str();
     StringRef role = "input";
     if (it != argValues.end() && it->second.role == ModelRole::Param)
       role = "param";
@@ -548,8 +547,8 @@ std::string FunctionLowering::buildManifest() {
     auto type = cast<RankedTensorType>(func.getResultTypes()[index]);
     os << "result " << name << " output " << typeName(type) << " local";
     dims(type.getShape());
-    layout(func.getResultAttrOfType<ShardingAttr>(
-               index, MPDialect::kShardingAttrName),
+    layout(func.getResultAttrOfType<ShardingAttr>(index,
+                                                  MPDialect::kShardingAttrName),
            type.getRank());
     os << '\n';
   }
@@ -589,19 +588,19 @@ LogicalResult FunctionLowering::run() {
   // The lowered function: (ctx, args, outputs) -> mp_status.
   MLIRContext *context = func.getContext();
   builder.setInsertionPoint(func);
-  auto lowered = func::FuncOp::create(
-      builder, func.getLoc(), func.getName(),
-      builder.getFunctionType({ptrType, ptrType, ptrType},
-                              builder.getI32Type()));
+  auto lowered =
+      func::FuncOp::create(builder, func.getLoc(), func.getName(),
+                           builder.getFunctionType({ptrType, ptrType, ptrType},
+                                                   builder.getI32Type()));
   Block *body = lowered.addEntryBlock();
   builder.setInsertionPointToStart(body);
   loc = func.getLoc();
   ctx = body->getArgument(0);
   Value args = body->getArgument(1), outputs = body->getArgument(2);
   auto load = [&](Value array, int64_t index) -> Value {
-    Value slot = LLVM::GEPOp::create(builder, loc, ptrType, ptrType, array,
-                                     ArrayRef<LLVM::GEPArg>{
-                                         static_cast<int32_t>(index)});
+    Value slot = LLVM::GEPOp::create(
+        builder, loc, ptrType, ptrType, array,
+        ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(index)});
     return LLVM::LoadOp::create(builder, loc, ptrType, slot);
   };
   for (BlockArgument arg : func.getArguments()) {
@@ -624,8 +623,8 @@ LogicalResult FunctionLowering::run() {
   // Outputs to the caller's buffers, then the updates the ops did not do in
   // place into the argument buffers (after every read of the arguments).
   loc = terminator->getLoc();
-  call("mp_context_set_op", {ctx, string("writing the results of " +
-                                         func.getName().str())});
+  call("mp_context_set_op",
+       {ctx, string("writing the results of " + func.getName().str())});
   int64_t numOutputs = 0;
   for (auto [index, value] : llvm::enumerate(terminator->getOperands())) {
     if (plan.updatedArgument[index] >= 0)
@@ -651,7 +650,8 @@ LogicalResult FunctionLowering::run() {
       callWithResult("mp_context_status", builder.getI32Type(), {ctx});
   func::ReturnOp::create(builder, loc, status);
 
-  lowered->setAttr("mp.manifest", StringAttr::get(context, buildManifest()));
+  lowered->setAttr(MPDialect::kManifestAttrName,
+                   StringAttr::get(context, buildManifest()));
   symbols.erase(func);
   symbols.insert(lowered);
   return success();

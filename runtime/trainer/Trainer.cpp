@@ -38,17 +38,19 @@ struct Options {
   std::string init, data, save;
   int64_t steps = 5;
   uint64_t seed = 0;
+  mp_backend backend = MP_BACKEND_HOST;
 };
 
 const char *const kUsage =
     "usage: mp-train [--steps N] [--init FILE.safetensors] [--data "
     "FILE.safetensors]\n"
-    "                [--seed N] [--save FILE.safetensors]\n"
+    "                [--seed N] [--save FILE.safetensors] [--backend "
+    "host|cuda]\n"
     "The optimizer and its hyperparameters are compiled into the step "
     "(mp-opt --mp-train-step=\"optimizer=... lr=...\").\n";
 
-/// Every rank prints the message; rank 0 prints it once for errors all
-/// ranks share. Then all ranks stop.
+/// An error of one rank (a failed step, a failed write): it says so and
+/// stops every rank.
 [[noreturn]] void die(const std::string &message) {
   std::fprintf(stderr, "mp-train: %s\n", message.c_str());
   std::fflush(stderr);
@@ -56,8 +58,20 @@ const char *const kUsage =
   std::exit(1);
 }
 
-bool parseOptions(int argc, char **argv, Options &options,
-                  std::string &error) {
+/// An error every rank meets alike (options, files, a mesh that does not
+/// match the launch): rank 0 says it once and all ranks leave together.
+[[noreturn]] void dieTogether(const std::string &message) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {
+    std::fprintf(stderr, "mp-train: %s\n", message.c_str());
+    std::fflush(stderr);
+  }
+  MPI_Finalize();
+  std::exit(1);
+}
+
+bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> const char * {
@@ -84,8 +98,9 @@ bool parseOptions(int argc, char **argv, Options &options,
       const char *text = value();
       if (!text)
         return false;
-      (arg == "--init" ? options.init
-                       : arg == "--data" ? options.data : options.save) = text;
+      (arg == "--init"   ? options.init
+       : arg == "--data" ? options.data
+                         : options.save) = text;
     } else if (arg == "--steps") {
       if (!number(options.steps))
         return false;
@@ -94,6 +109,16 @@ bool parseOptions(int argc, char **argv, Options &options,
       if (!number(seed))
         return false;
       options.seed = static_cast<uint64_t>(seed);
+    } else if (arg == "--backend") {
+      const char *text = value();
+      if (!text)
+        return false;
+      if (std::strcmp(text, "host") && std::strcmp(text, "cuda")) {
+        error = std::string("--backend is host or cuda, not '") + text + "'";
+        return false;
+      }
+      options.backend =
+          std::strcmp(text, "cuda") ? MP_BACKEND_HOST : MP_BACKEND_CUDA;
     } else if (arg == "--optimizer" || arg == "--lr") {
       error = arg + " is compiled into the step: pass it to mp-opt "
                     "--mp-train-step (scripts/run-ffn.sh does)";
@@ -203,8 +228,8 @@ std::string safetensorsDtype(const std::string &dtype) {
 class Trainer {
 public:
   Trainer(const mp_step &step, StepManifest manifest, Options options)
-      : step(step), manifest(std::move(manifest)),
-        options(std::move(options)) {}
+      : step(step), manifest(std::move(manifest)), options(std::move(options)) {
+  }
 
   void run();
 
@@ -240,8 +265,8 @@ void Trainer::createContext() {
     sizes.push_back(1);
   }
   if (mp_context_create(static_cast<int>(names.size()), names.data(),
-                        sizes.data(), MP_BACKEND_HOST, &ctx) != MP_OK)
-    die(mp_context_error(ctx));
+                        sizes.data(), options.backend, &ctx) != MP_OK)
+    dieTogether(mp_context_error(ctx));
   rank = mp_context_rank(ctx);
 }
 
@@ -249,10 +274,10 @@ void Trainer::initArguments() {
   std::string error;
   if (!options.init.empty() &&
       !mp::train::readSafeTensors(options.init, initTensors, error))
-    die(error);
+    dieTogether(error);
   if (!options.data.empty() &&
       !mp::train::readSafeTensors(options.data, dataTensors, error))
-    die(error);
+    dieTogether(error);
   for (const ManifestTensor &arg : manifest.args) {
     size_t elementBytes = mp::train::manifestDtypeSize(arg.dtype);
     void *buffer = mp_alloc(ctx, arg.localElements() * elementBytes);
@@ -261,25 +286,25 @@ void Trainer::initArguments() {
     std::memset(buffer, 0, arg.localElements() * elementBytes);
     if (arg.role == "input" || arg.role == "target") {
       if (options.data.empty() && arg.dtype != "f32")
-        die("input '" + arg.name + "' holds " + arg.dtype +
-            " values: give them with --data");
+        dieTogether("input '" + arg.name + "' holds " + arg.dtype +
+                    " values: give them with --data");
       if (!options.data.empty()) {
         auto it = dataTensors.find(arg.name);
         std::vector<int64_t> wanted = arg.globalShape;
         wanted.insert(wanted.begin(), options.steps);
         if (it == dataTensors.end())
-          die(options.data + ": no tensor '" + arg.name +
-              "' for the step's input of that name");
+          dieTogether(options.data + ": no tensor '" + arg.name +
+                      "' for the step's input of that name");
         const Tensor &data = it->second;
         if (data.dtype != safetensorsDtype(arg.dtype) ||
             data.shape.size() != wanted.size() || data.shape[0] < wanted[0] ||
             !std::equal(wanted.begin() + 1, wanted.end(),
                         data.shape.begin() + 1))
-          die(options.data + ": tensor '" + arg.name + "' is " + data.dtype +
-              " " + shapeText(data.shape) + ", but the step wants " +
-              safetensorsDtype(arg.dtype) + " [>= " +
-              std::to_string(options.steps) + " steps, " +
-              shapeText(arg.globalShape).substr(1));
+          dieTogether(options.data + ": tensor '" + arg.name + "' is " +
+                      data.dtype + " " + shapeText(data.shape) +
+                      ", but the step wants " + safetensorsDtype(arg.dtype) +
+                      " [>= " + std::to_string(options.steps) + " steps, " +
+                      shapeText(arg.globalShape).substr(1));
       }
       continue;
     }
@@ -290,19 +315,20 @@ void Trainer::initArguments() {
     if (!options.init.empty()) {
       auto it = initTensors.find(arg.name);
       if (it == initTensors.end())
-        die(options.init + ": no tensor '" + arg.name +
-            "' for the step's parameter of that name");
+        dieTogether(options.init + ": no tensor '" + arg.name +
+                    "' for the step's parameter of that name");
       if (it->second.dtype != safetensorsDtype(arg.dtype) ||
           it->second.shape != arg.globalShape)
-        die(options.init + ": tensor '" + arg.name + "' is " +
-            it->second.dtype + " " + shapeText(it->second.shape) +
-            ", but the step's parameter is " + safetensorsDtype(arg.dtype) +
-            " " + shapeText(arg.globalShape));
+        dieTogether(options.init + ": tensor '" + arg.name + "' is " +
+                    it->second.dtype + " " + shapeText(it->second.shape) +
+                    ", but the step's parameter is " +
+                    safetensorsDtype(arg.dtype) + " " +
+                    shapeText(arg.globalShape));
       global = it->second.bytes;
     } else {
       if (arg.dtype != "f32")
-        die("parameter '" + arg.name + "' is " + arg.dtype +
-            ": give its values with --init");
+        dieTogether("parameter '" + arg.name + "' is " + arg.dtype +
+                    ": give its values with --init");
       // nn.Linear: kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in),
       // 1/sqrt(fan_in)) with fan_in the last dim.
       int64_t fanIn = arg.globalShape.empty() ? 1 : arg.globalShape.back();
@@ -315,17 +341,17 @@ void Trainer::initArguments() {
       std::memcpy(global.data(), values.data(), global.size());
     }
     copyPiece(global.data(), arg.globalShape, static_cast<char *>(buffer),
-              arg.localShape, getPieceOrigin(manifest, arg, rank),
-              elementBytes, /*toPiece=*/true);
+              arg.localShape, getPieceOrigin(manifest, arg, rank), elementBytes,
+              /*toPiece=*/true);
   }
   // Inputs were only checked; --init's tensors are no longer needed.
   initTensors.clear();
   for (const ManifestTensor &result : manifest.results) {
     if (result.role != "output")
       continue;
-    outputs.push_back(mp_alloc(ctx, result.localElements() *
-                                        mp::train::manifestDtypeSize(
-                                            result.dtype)));
+    outputs.push_back(
+        mp_alloc(ctx, result.localElements() *
+                          mp::train::manifestDtypeSize(result.dtype)));
     check(mp_context_status(ctx));
   }
 }
@@ -352,8 +378,8 @@ void Trainer::loadBatch(int64_t stepIndex) {
       global = generated.data();
     }
     copyPiece(global, arg.globalShape, static_cast<char *>(args[i]),
-              arg.localShape, getPieceOrigin(manifest, arg, rank),
-              elementBytes, /*toPiece=*/true);
+              arg.localShape, getPieceOrigin(manifest, arg, rank), elementBytes,
+              /*toPiece=*/true);
   }
 }
 
@@ -404,13 +430,18 @@ void Trainer::run() {
     if (step.entry(ctx, args.data(), outputs.data()) != MP_OK)
       die(mp_context_error(ctx));
     if (rank == 0 && lossIndex >= 0)
-      std::printf("step %lld loss %.9g\n", static_cast<long long>(i),
-                  static_cast<double>(
-                      *static_cast<float *>(outputs[lossIndex])));
+      std::printf(
+          "step %lld loss %.9g\n", static_cast<long long>(i),
+          static_cast<double>(*static_cast<float *>(outputs[lossIndex])));
   }
   std::fflush(stdout);
-  // Peak memory per rank, in rank order, beside the compiler's plan.
+  // Peak memory per rank, in rank order, beside the compiler's plan: its
+  // arguments and arena, and the output buffers the trainer holds.
   double planned = double(manifest.persistentBytes + manifest.arenaBytes);
+  for (const ManifestTensor &result : manifest.results)
+    if (result.role == "output")
+      planned += double(result.localElements() *
+                        mp::train::manifestDtypeSize(result.dtype));
   for (int r = 0; r < mp_context_world_size(ctx); ++r) {
     MPI_Barrier(MPI_COMM_WORLD);
     if (r == rank) {
@@ -437,17 +468,19 @@ int main(int argc, char **argv) {
   Options options;
   std::string error;
   if (!parseOptions(argc, argv, options, error))
-    die(error);
+    dieTogether(error);
   const mp_step *step = mp_default_step;
   if (!step)
-    die("no compiled step is linked in (link an object from mp-translate)");
+    dieTogether(
+        "no compiled step is linked in (link an object from mp-translate)");
   if (step->abi_version != MP_RUNTIME_ABI_VERSION)
-    die("the step '" + std::string(step->name) + "' was compiled for ABI " +
-        std::to_string(step->abi_version) + ", this runtime implements " +
-        std::to_string(MP_RUNTIME_ABI_VERSION));
+    dieTogether("the step '" + std::string(step->name) +
+                "' was compiled for ABI " + std::to_string(step->abi_version) +
+                ", this runtime implements " +
+                std::to_string(MP_RUNTIME_ABI_VERSION));
   StepManifest manifest;
   if (!mp::train::parseManifest(step->manifest, manifest, error))
-    die(std::string(step->name) + ": " + error);
+    dieTogether(std::string(step->name) + ": " + error);
   Trainer(*step, std::move(manifest), options).run();
   MPI_Finalize();
   return 0;

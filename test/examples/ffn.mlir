@@ -3,7 +3,7 @@
 //
 // RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-apply-plan=%mp_src_root/examples/ffn/plan.json --mp-summary | FileCheck %s
 // RUN: mp-opt %mp_src_root/examples/ffn/ffn-plan-in-ir.mlir --mp-apply-plan --mp-summary | FileCheck %s
-// RUN: env MP_BUILD_DIR=%mp_obj_root %mp_src_root/scripts/run-ffn.sh --no-build --out %t | FileCheck %s --check-prefixes=CHECK,STEP
+// RUN: env MP_BUILD_DIR=%mp_obj_root %mp_src_root/scripts/run-ffn.sh --no-build --backend cuda --no-run --out %t | FileCheck %s --check-prefixes=CHECK,STEP
 
 // CHECK-LABEL: Model summary of @ffn on mesh @mesh <data_parallel = 2, tensor_parallel = 2> (4 ranks)
 // CHECK-NEXT: | Name | Op     | Shape     | Params | data_parallel | tensor_parallel | Params per rank
@@ -54,3 +54,8 @@
 // STEP-NEXT: arena_bytes {{[0-9]+}}
 // STEP-NEXT: unpooled_bytes {{[0-9]+}}
 // STEP-NEXT: peak_bytes {{[0-9]+}}
+// With --backend cuda the seed's sizes are the default; --no-run stops
+// after compiling and linking the step.
+// STEP-NEXT: Compiled step: {{.*}}step.o (runtime calls: {{.*}}lowered.mlir, header:
+// STEP-NEXT: {{.*}}step.h), linked with the trainer: {{.*}}train
+// STEP-NOT: Training on

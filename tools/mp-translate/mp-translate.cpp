@@ -57,11 +57,11 @@ llvm::cl::opt<std::string> outputFile("o", llvm::cl::desc("Output file"),
                                       llvm::cl::init("-"));
 llvm::cl::opt<Emit> emit(
     llvm::cl::desc("What to write:"), llvm::cl::init(Emit::Object),
-    llvm::cl::values(
-        clEnumValN(Emit::Object, "emit-object", "An object file (default)"),
-        clEnumValN(Emit::LLVM, "emit-llvm", "LLVM IR, as text"),
-        clEnumValN(Emit::Header, "emit-header",
-                   "A C header declaring the compiled steps")));
+    llvm::cl::values(clEnumValN(Emit::Object, "emit-object",
+                                "An object file (default)"),
+                     clEnumValN(Emit::LLVM, "emit-llvm", "LLVM IR, as text"),
+                     clEnumValN(Emit::Header, "emit-header",
+                                "A C header declaring the compiled steps")));
 
 llvm::cl::opt<std::string> defaultStep(
     "default-step",
@@ -159,15 +159,14 @@ void writeHeader(llvm::raw_ostream &os,
        << upper << "_NUM_OUTPUTS " << m.numOutputs() << "\n";
     os << "static const mp_step_tensor " << function.name << "_args[] = {\n";
     for (const mp::train::ManifestTensor &arg : m.args)
-      os << "  {\"" << arg.name << "\", \"" << arg.role << "\", \""
-         << arg.dtype << "\", " << arg.localShape.size() << ", "
+      os << "  {\"" << arg.name << "\", \"" << arg.role << "\", \"" << arg.dtype
+         << "\", " << arg.localShape.size() << ", "
          << joinShape(arg.globalShape) << ", " << joinShape(arg.localShape)
          << ", " << quoteSplit(arg.split) << "},\n";
     os << "};\n";
     if (m.numOutputs() == 0)
       continue;
-    os << "static const mp_step_tensor " << function.name
-       << "_outputs[] = {\n";
+    os << "static const mp_step_tensor " << function.name << "_outputs[] = {\n";
     for (const mp::train::ManifestTensor &result : m.results)
       if (result.role == "output")
         os << "  {\"" << result.name << "\", \"output\", \"" << result.dtype
@@ -215,12 +214,11 @@ void addStepDescriptors(llvm::Module &module,
         stepType,
         {llvm::ConstantInt::get(i32Type, 2),
          stringGlobal(function.name, "__mp_name_" + function.name),
-         stringGlobal(function.manifestText,
-                      "__mp_manifest_" + function.name),
+         stringGlobal(function.manifestText, "__mp_manifest_" + function.name),
          entry});
-    auto *step = new llvm::GlobalVariable(
-        module, stepType, true, llvm::GlobalValue::ExternalLinkage,
-        descriptor, function.name + "_step");
+    auto *step = new llvm::GlobalVariable(module, stepType, true,
+                                          llvm::GlobalValue::ExternalLinkage,
+                                          descriptor, function.name + "_step");
     if (&function == chosen)
       defaultDescriptor = step;
   }
@@ -234,7 +232,8 @@ LogicalResult emitObject(llvm::Module &module, llvm::raw_pwrite_stream &os) {
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target) {
     llvm::errs() << "mp-translate: " << error << "\n";
     return failure();
@@ -266,8 +265,7 @@ LogicalResult translate() {
 
   llvm::SourceMgr sourceMgr;
   std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> input =
-      openInputFile(inputFile, &error);
+  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputFile, &error);
   if (!input) {
     llvm::errs() << "mp-translate: " << error << "\n";
     return failure();

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Makes and compares the files the end-to-end training tests exchange.
+
+  tensors.py ffn-inputs --dim D --hidden H --batch B --steps N --seed S \\
+      INIT.safetensors DATA.safetensors
+      The FFN's weights (w1, w3 [H, D], w2 [D, H], U(-1/sqrt(fan_in),
+      1/sqrt(fan_in)) as nn.Linear) and N batches of x [N, B, D] ~ N(0, 1).
+  tensors.py compare A.safetensors B.safetensors --rtol R --atol A
+      Same tensor names, dtypes and shapes; every value within
+      atol + rtol * |b|. Prints the largest error.
+  tensors.py losses A.log B.log --rtol R --atol A
+      The `step <i> loss <v>` lines of two runs: the same steps, and every
+      loss within atol + rtol * |b|.
+
+  tensors.py mutate IN OUT [--drop NAME] [--as-f64 NAME] [--transpose NAME]
+      [--truncate BYTES]
+      A damaged copy, to check that readers refuse it.
+
+Exits non-zero, saying what differs, on any mismatch. Reads and writes the
+safetensors format by hand (an 8-byte header length, a JSON header, data).
+"""
+
+import argparse
+import json
+import re
+import struct
+import sys
+
+import numpy as np
+
+DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32,
+          "I64": np.int64}
+
+
+def write(path, tensors):
+    header, offset, blobs = {}, 0, []
+    for name, array in tensors.items():
+        dtype = next(k for k, v in DTYPES.items() if v == array.dtype.type)
+        blob = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"))
+        blob = blob.tobytes()
+        header[name] = {"dtype": dtype, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def read(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    header.pop("__metadata__", None)
+    data = raw[8 + length:]
+    tensors = {}
+    for name, entry in header.items():
+        begin, end = entry["data_offsets"]
+        dtype = np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
+        tensors[name] = np.frombuffer(data[begin:end], dtype=dtype).reshape(
+            entry["shape"])
+    return tensors
+
+
+def fail(message):
+    print("tensors.py: " + message, file=sys.stderr)
+    sys.exit(1)
+
+
+def ffn_inputs(args):
+    rng = np.random.default_rng(args.seed)
+
+    def linear(out_features, in_features):
+        bound = 1 / np.sqrt(in_features)
+        return rng.uniform(-bound, bound,
+                           (out_features, in_features)).astype(np.float32)
+
+    write(args.init, {"w1": linear(args.hidden, args.dim),
+                      "w2": linear(args.dim, args.hidden),
+                      "w3": linear(args.hidden, args.dim)})
+    x = rng.standard_normal((args.steps, args.batch, args.dim))
+    write(args.data, {"x": x.astype(np.float32)})
+
+
+def check_close(what, a, b, rtol, atol):
+    """The largest error of a against b, relative to the tolerance."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    excess = np.abs(a - b) / (atol + rtol * np.abs(b))
+    worst = np.unravel_index(np.argmax(excess), excess.shape) if excess.size \
+        else ()
+    if excess.size and excess[worst] > 1:
+        fail(f"{what}: {a[worst]!r} and {b[worst]!r} at {list(worst)} differ "
+             f"by more than {atol} + {rtol} * |b|")
+    return float(np.max(np.abs(a - b))) if excess.size else 0.0
+
+
+def compare(args):
+    a, b = read(args.a), read(args.b)
+    if sorted(a) != sorted(b):
+        fail(f"{args.a} holds {sorted(a)}, {args.b} holds {sorted(b)}")
+    worst = 0.0
+    for name in sorted(a):
+        if a[name].dtype != b[name].dtype or a[name].shape != b[name].shape:
+            fail(f"'{name}' is {a[name].dtype} {list(a[name].shape)} in "
+                 f"{args.a} but {b[name].dtype} {list(b[name].shape)} in "
+                 f"{args.b}")
+        worst = max(worst, check_close(f"'{name}'", a[name], b[name],
+                                       args.rtol, args.atol))
+    print(f"compare: {len(a)} tensors agree (largest difference {worst:.3g})")
+
+
+def losses(args):
+    def parse(path):
+        with open(path) as f:
+            found = re.findall(r"^step (\d+) loss (\S+)$", f.read(), re.M)
+        return [int(i) for i, _ in found], [float(v) for _, v in found]
+
+    steps_a, a = parse(args.a)
+    steps_b, b = parse(args.b)
+    if not steps_a or steps_a != steps_b:
+        fail(f"{args.a} reports steps {steps_a}, {args.b} steps {steps_b}")
+    worst = check_close("losses", a, b, args.rtol, args.atol)
+    print(f"losses: {len(a)} steps agree (largest difference {worst:.3g})")
+
+
+def mutate(args):
+    tensors = read(args.input)
+    for name in args.drop:
+        del tensors[name]
+    for name in args.as_f64:
+        tensors[name] = tensors[name].astype(np.float64)
+    for name in args.transpose:
+        tensors[name] = tensors[name].T
+    write(args.output, tensors)
+    if args.truncate:
+        with open(args.output, "r+b") as f:
+            f.truncate(f.seek(0, 2) - args.truncate)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("ffn-inputs")
+    for option in ("--dim", "--hidden", "--batch", "--steps", "--seed"):
+        make.add_argument(option, type=int, required=True)
+    make.add_argument("init")
+    make.add_argument("data")
+    make.set_defaults(run=ffn_inputs)
+    for name, run in (("compare", compare), ("losses", losses)):
+        command = commands.add_parser(name)
+        command.add_argument("a")
+        command.add_argument("b")
+        command.add_argument("--rtol", type=float, required=True)
+        command.add_argument("--atol", type=float, default=0.0)
+        command.set_defaults(run=run)
+    damage = commands.add_parser("mutate")
+    damage.add_argument("input")
+    damage.add_argument("output")
+    for option in ("--drop", "--as-f64", "--transpose"):
+        damage.add_argument(option, action="append", default=[])
+    damage.add_argument("--truncate", type=int, default=0)
+    damage.set_defaults(run=mutate)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+// RUN: mp-opt %s --mp-lower-to-runtime -split-input-file -verify-diagnostics | FileCheck %s
+
+// A training step with SGD: arguments are loaded from `args`, intermediate
+// values live in one arena at planned offsets, every op first names itself
+// for error messages, the parameter is updated in place (no copy back), the
+// loss is copied to outputs[0], and the function returns the sticky status.
+
+// CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
+// CHECK-LABEL: func.func @mlp_train_step
+// CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
+// CHECK-SAME: mp.manifest = "mp-step 2\0Afunction mlp_train_step\0Amesh\0Aarena 1088\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
+// CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
+// CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
+// CHECK: %[[X:.*]] = llvm.load %[[X_SLOT]]
+// CHECK: %[[ARENA:.*]] = call @mp_alloc(%[[CTX]], %c1088_i64)
+// CHECK: %[[OP0:.*]] = llvm.mlir.addressof @[[LINEAR_NAME]] : !llvm.ptr
+// CHECK: call @mp_context_set_op(%[[CTX]], %[[OP0]])
+// CHECK: %[[H:.*]] = llvm.getelementptr %[[ARENA]][%c0_i64]
+// CHECK: call @mp_gemm_f32(%[[CTX]], %c0_i32, %c1_i32, %c4_i64, %c16_i64, %c8_i64, %{{.*}}, %[[X]], %[[W]], %{{.*}}, %[[H]])
+// CHECK: call @mp_unary_f32
+// CHECK: %[[LOSS:.*]] = llvm.getelementptr %[[ARENA]][%c512_i64]
+// CHECK: call @mp_reduce_sum_f32({{.*}}, %[[LOSS]])
+// CHECK: call @mp_gemm_batched_f32({{.*}}, %[[GRAD:[0-9]+]], %c128_i64)
+// CHECK: call @mp_sgd_f32(%[[CTX]], %{{.*}}, %[[W]], %[[GRAD]],
+// CHECK: %[[OUT_SLOT:.*]] = llvm.getelementptr %[[OUTS]][0]
+// CHECK: %[[OUT:.*]] = llvm.load %[[OUT_SLOT]]
+// CHECK: call @mp_copy(%[[CTX]], %[[OUT]], %[[LOSS]], %{{.*}})
+// CHECK-NOT: mp_copy
+// CHECK: call @mp_free(%[[CTX]], %[[ARENA]])
+// CHECK: %[[STATUS:.*]] = call @mp_context_status(%[[CTX]])
+// CHECK: return %[[STATUS]] : i32
+// CHECK: func.func private @mp_sgd_f32(!llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, f64, f64, f64, f64, i32) -> i32
+func.func @mlp_train_step(%w: tensor<16x8xf32> {mp.param = "w"}, %x: tensor<4x8xf32> {mp.input = "x"}) -> (tensor<16x8xf32> {mp.output = "w"}, tensor<f32> {mp.output = "loss"}) {
+  %h = mp.linear %x, %w : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  %a = mp.relu %h : tensor<4x16xf32>
+  %loss = mp.mean %a : tensor<4x16xf32> -> tensor<f32>
+  %one = arith.constant dense<1.000000e+00> : tensor<f32>
+  %ones = mp.broadcast %one dims [0, 1] : tensor<f32> -> tensor<4x16xf32>
+  %da = mp.scale %ones by 1.562500e-02 : tensor<4x16xf32>
+  %mask = mp.step %h : tensor<4x16xf32>
+  %dh = mp.mul %da, %mask : tensor<4x16xf32>
+  %dht = mp.transpose %dh perm [1, 0] : tensor<4x16xf32> -> tensor<16x4xf32>
+  %dw = mp.matmul %dht, %x : (tensor<16x4xf32>, tensor<4x8xf32>) -> tensor<16x8xf32>
+  %new = mp.sgd %w, %dw {lr = 1.000000e-01 : f64, weight_decay = 0.000000e+00 : f64} : tensor<16x8xf32>
+  return %new, %loss : tensor<16x8xf32>, tensor<f32>
+}
+
+// -----
+
+// A partitioned function: collectives name their mesh axes by index (here
+// data_parallel = 0, tensor_parallel = 1), the manifest records the mesh
+// and each argument's global and local shape and split, and the mesh
+// declaration is compiled away.
+
+// CHECK-NOT: mp.mesh
+// CHECK: llvm.mlir.global internal constant @[[AXES_NAME:__mp_i32_[0-9]+]](dense<1> : tensor<1xi32>)
+// CHECK-LABEL: func.func @rowwise
+// CHECK-SAME: mesh data_parallel 2 tensor_parallel 2\0Aarena 128\0Apersistent 64\0Aarg x input f32 global 4 8 local 2 4 split data_parallel tensor_parallel\0Aarg w param f32 global 2 8 local 2 4 split - tensor_parallel\0Aresult y output f32 local 2 2 split data_parallel -\0A"
+// CHECK: %[[AXES:.*]] = llvm.mlir.addressof @[[AXES_NAME]] : !llvm.ptr
+// CHECK: %[[SUM:.*]] = llvm.getelementptr %{{.*}}[%c64_i64]
+// CHECK: call @mp_copy(%{{.*}}, %[[SUM]], %{{.*}}, %c16_i64)
+// CHECK: call @mp_all_reduce(%{{.*}}, %[[AXES]], %c1_i32{{.*}}, %c0_i32{{.*}}, %[[SUM]], %c4_i64{{.*}})
+mp.mesh @mesh = <data_parallel = 2, tensor_parallel = 2>
+func.func @rowwise(%x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[data_parallel], [tensor_parallel]]>},
+                   %w: tensor<2x4xf32> {mp.param = "w", mp.sharding = #mp.sharding<@mesh, [[], [tensor_parallel]]>})
+    -> (tensor<2x2xf32> {mp.output = "y", mp.sharding = #mp.sharding<@mesh, [[data_parallel], []]>}) attributes {mp.partitioned} {
+  %y = mp.linear %x, %w : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x2xf32>
+  %r = mp.all_reduce %y on @mesh axes ["tensor_parallel"] : tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @f64_values(%x: tensor<4xf64> {mp.input = "x"}) -> tensor<4xf64> {
+  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 targets), not 'tensor<4xf64>'}}
+  %y = mp.relu %x : tensor<4xf64>
+  return %y : tensor<4xf64>
+}
+
+// -----
+
+// expected-error @+1 {{the runtime lowering takes statically shaped tensors, not 'tensor<?xf32>'}}
+func.func @dynamic(%x: tensor<?xf32> {mp.input = "x"}) -> tensor<?xf32> {
+  return %x : tensor<?xf32>
+}
