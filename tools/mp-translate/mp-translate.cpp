@@ -262,6 +262,8 @@ LogicalResult translate() {
   registerLLVMDialectTranslation(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Errors point at a location; the whole module after them is noise.
+  context.printOpOnDiagnostic(false);
 
   llvm::SourceMgr sourceMgr;
   std::string error;
