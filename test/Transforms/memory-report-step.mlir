@@ -6,6 +6,14 @@
 // STEP: "function": "ffn_train_step",
 // STEP-NEXT: "partitioned": true,
 // STEP-NEXT: "persistent_bytes": 74756,
+// STEP-NEXT: "arena_bytes": {{[0-9]+}},
+// STEP-NEXT: "unpooled_bytes": {{[0-9]+}},
+// STEP-NEXT: "peak_bytes": {{[0-9]+}},
+// STEP-NEXT: "buffers": {{[0-9]+}},
+// The 3 new weights, their 6 new moments and the new step count are
+// computed by AdamW over the old ones, which nothing reads after: they are
+// written in place and take no arena space.
+// STEP-NEXT: "in_place_updates": 10
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, fsdp_axis = data_parallel,
                                       styles = {w1 = colwise, w2 = rowwise, w3 = colwise}>} {
   mp.mesh @mesh = <data_parallel = 2, tensor_parallel = 2>
