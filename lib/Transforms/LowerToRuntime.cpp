@@ -81,22 +81,20 @@ public:
   LogicalResult run();
 
 private:
-  // Constants and module-level data.
-  Value i32(int64_t value) { return constant(builder.getI32Type(), value); }
-  Value i64(int64_t value) { return constant(builder.getI64Type(), value); }
-  Value f32(double value) {
-    return arith::ConstantOp::create(builder, loc,
-                                     builder.getF32FloatAttr(value));
+  // Constants and module-level data. Each distinct constant and address is
+  // materialized once and finally hoisted to the top of the function, so
+  // the calls read as plain lists of operands.
+  Value i32(int64_t value) {
+    return constant(builder.getIntegerAttr(builder.getI32Type(), value));
   }
-  Value f64(double value) {
-    return arith::ConstantOp::create(builder, loc,
-                                     builder.getF64FloatAttr(value));
+  Value i64(int64_t value) {
+    return constant(builder.getIntegerAttr(builder.getI64Type(), value));
   }
-  Value constant(Type type, int64_t value) {
-    return arith::ConstantOp::create(builder, loc,
-                                     builder.getIntegerAttr(type, value));
-  }
-  Value nullPointer() { return LLVM::ZeroOp::create(builder, loc, ptrType); }
+  Value f32(double value) { return constant(builder.getF32FloatAttr(value)); }
+  Value f64(double value) { return constant(builder.getF64FloatAttr(value)); }
+  Value constant(TypedAttr value);
+  Value nullPointer();
+  Value addressOf(LLVM::GlobalOp global);
   /// The address of a constant global holding `data` (null when empty).
   Value global(DenseElementsAttr data, StringRef prefix);
   Value i64Array(ArrayRef<int64_t> values) {
@@ -111,7 +109,7 @@ private:
         "__mp_i32");
   }
   Value string(StringRef text);
-  Value constantGlobal(Attribute value, Type type, StringRef prefix);
+  LLVM::GlobalOp constantGlobal(Attribute value, Type type, StringRef prefix);
 
   /// Calls `name` (declared on first use, returning mp_status as i32).
   void call(StringRef name, ArrayRef<Value> args) {
@@ -136,6 +134,13 @@ private:
   func::FuncOp func;
   SymbolTable &symbols;
   OpBuilder builder;
+  llvm::DenseMap<Attribute, Value> constants;
+  /// The constants, in creation order, to move to the top at the end.
+  SmallVector<Operation *> hoisted;
+  Value hoist(Operation *op) {
+    hoisted.push_back(op);
+    return op->getResult(0);
+  }
   Type ptrType;
   Location loc = UnknownLoc::get(builder.getContext());
   MemoryPlan plan;
@@ -148,22 +153,25 @@ private:
 Value FunctionLowering::global(DenseElementsAttr data, StringRef prefix) {
   if (data.getNumElements() == 0)
     return nullPointer();
-  return constantGlobal(
+  return addressOf(constantGlobal(
       data,
       LLVM::LLVMArrayType::get(data.getElementType(), data.getNumElements()),
-      prefix);
+      prefix));
 }
 
 Value FunctionLowering::string(StringRef text) {
   std::string withNull = (text + Twine('\0')).str();
-  return constantGlobal(
-      builder.getStringAttr(withNull),
-      LLVM::LLVMArrayType::get(builder.getI8Type(), withNull.size()),
-      "__mp_str");
+  // Not hoisted: the address stays next to the call it names.
+  return LLVM::AddressOfOp::create(
+      builder, loc,
+      constantGlobal(
+          builder.getStringAttr(withNull),
+          LLVM::LLVMArrayType::get(builder.getI8Type(), withNull.size()),
+          "__mp_str"));
 }
 
-Value FunctionLowering::constantGlobal(Attribute value, Type type,
-                                       StringRef prefix) {
+LLVM::GlobalOp FunctionLowering::constantGlobal(Attribute value, Type type,
+                                                StringRef prefix) {
   // Identical data shares one global.
   std::string name;
   for (unsigned i = 0;; ++i) {
@@ -172,14 +180,35 @@ Value FunctionLowering::constantGlobal(Attribute value, Type type,
     if (!existing)
       break;
     if (existing.getValueAttr() == value)
-      return LLVM::AddressOfOp::create(builder, loc, existing);
+      return existing;
   }
   auto atStart =
       OpBuilder::atBlockBegin(func->getParentOfType<ModuleOp>().getBody());
   auto op = LLVM::GlobalOp::create(atStart, loc, type, /*isConstant=*/true,
                                    LLVM::Linkage::Internal, name, value);
   symbols.insert(op);
-  return LLVM::AddressOfOp::create(builder, loc, op);
+  return op;
+}
+
+Value FunctionLowering::constant(TypedAttr value) {
+  Value &known = constants[value];
+  if (!known)
+    known = hoist(arith::ConstantOp::create(builder, loc, value));
+  return known;
+}
+
+Value FunctionLowering::nullPointer() {
+  Value &known = constants[builder.getUnitAttr()];
+  if (!known)
+    known = hoist(LLVM::ZeroOp::create(builder, loc, ptrType));
+  return known;
+}
+
+Value FunctionLowering::addressOf(LLVM::GlobalOp global) {
+  Value &known = constants[FlatSymbolRefAttr::get(global.getSymNameAttr())];
+  if (!known)
+    known = hoist(LLVM::AddressOfOp::create(builder, loc, global));
+  return known;
 }
 
 Value FunctionLowering::callWithResult(StringRef name, Type result,
@@ -649,6 +678,9 @@ LogicalResult FunctionLowering::run() {
   Value status =
       callWithResult("mp_context_status", builder.getI32Type(), {ctx});
   func::ReturnOp::create(builder, loc, status);
+  Operation *firstCall = &body->front();
+  for (Operation *op : hoisted)
+    op->moveBefore(firstCall);
 
   lowered->setAttr(MPDialect::kManifestAttrName,
                    StringAttr::get(context, buildManifest()));
