@@ -4,6 +4,7 @@
 
 #include "mp/Analysis/MemoryPlan.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mp/Transforms/ReportFile.h"
 #include "llvm/Support/JSON.h"
@@ -16,6 +17,42 @@ namespace mp {
 #include "mp/Transforms/Passes.h.inc"
 
 namespace {
+
+int64_t getTensorBytes(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !type.hasStaticShape())
+    return 0;
+  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+}
+
+/// The floor a step's time is measured against: the FLOPs of its GEMMs and
+/// the bytes its kernels must touch (each operand read once, each result
+/// written once). Collectives move bytes between ranks and are counted by
+/// the communication report instead.
+struct ComputeCost {
+  int64_t gemmFlops = 0;
+  int64_t kernelBytes = 0;
+};
+
+ComputeCost getComputeCost(FunctionOpInterface func) {
+  ComputeCost cost;
+  for (Operation &op : func.getFunctionBody().front().without_terminator()) {
+    if (op.hasTrait<OpTrait::ConstantLike>() ||
+        isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp>(op))
+      continue;
+    for (Value value : llvm::concat<Value>(op.getOperands(), op.getResults()))
+      cost.kernelBytes += getTensorBytes(value);
+    // y = x·Wᵀ and batched matmuls alike: 2 FLOPs per output element and
+    // contracted element, the contraction being the first operand's last
+    // dim.
+    if (isa<LinearOp, MatmulOp>(op)) {
+      auto lhs = cast<RankedTensorType>(op.getOperand(0).getType());
+      auto result = cast<RankedTensorType>(op.getResult(0).getType());
+      cost.gemmFlops += 2 * result.getNumElements() * lhs.getShape().back();
+    }
+  }
+  return cost;
+}
 
 struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
   using Base::Base;
@@ -43,6 +80,9 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
                            plan.persistentBytes + plan.arenaBytes);
             json.attribute("buffers", int64_t(plan.buffers.size()));
             json.attribute("in_place_updates", int64_t(plan.inPlace.size()));
+            ComputeCost cost = getComputeCost(func);
+            json.attribute("gemm_flops", cost.gemmFlops);
+            json.attribute("kernel_bytes", cost.kernelBytes);
           });
         });
       });

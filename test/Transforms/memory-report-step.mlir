@@ -14,6 +14,11 @@
 // computed by AdamW over the old ones, which nothing reads after: they are
 // written in place and take no arena space.
 // STEP-NEXT: "in_place_updates": 10
+// Per rank, batch 8/2 and hidden 128/2: 3 forward GEMMs and 4 backward
+// ones (dW of each weight, dG through w2; none for the input x) of
+// 2·4·64·64 = 32768 FLOPs each.
+// STEP-NEXT: "gemm_flops": 229376,
+// STEP-NEXT: "kernel_bytes": {{[0-9]+}}
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, fsdp_axis = data_parallel,
                                       styles = {w1 = colwise, w2 = rowwise, w3 = colwise}>} {
   mp.mesh @mesh = <data_parallel = 2, tensor_parallel = 2>

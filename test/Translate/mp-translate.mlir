@@ -21,6 +21,9 @@
 // HEADER-NEXT: extern const mp_step forward_step;
 // HEADER-NEXT: #define FORWARD_NUM_ARGS 2
 // HEADER-NEXT: #define FORWARD_NUM_OUTPUTS 1
+// HEADER-NEXT: #define FORWARD_MESH_NUM_AXES 2
+// HEADER-NEXT: static const char *const forward_mesh_axes[] = {"data_parallel", "tensor_parallel"};
+// HEADER-NEXT: static const int64_t forward_mesh_sizes[] = {2, 2};
 // HEADER-NEXT: static const mp_step_tensor forward_args[] = {
 // HEADER-NEXT:   {"x", "input", "f32", 2, {4, 8}, {2, 4}, "data_parallel|tensor_parallel"},
 // HEADER-NEXT:   {"w", "param", "f32", 2, {2, 8}, {2, 4}, "-|tensor_parallel"},
@@ -31,6 +34,9 @@
 // HEADER: mp_status train_step(mp_context *ctx, void *const *args, void *const *outputs);
 // HEADER: #define TRAIN_STEP_NUM_ARGS 2
 // HEADER-NEXT: #define TRAIN_STEP_NUM_OUTPUTS 1
+// HEADER-NEXT: #define TRAIN_STEP_MESH_NUM_AXES 2
+// HEADER-NEXT: static const char *const train_step_mesh_axes[] = {"data_parallel", "tensor_parallel"};
+// HEADER-NEXT: static const int64_t train_step_mesh_sizes[] = {2, 2};
 // HEADER-NEXT: static const mp_step_tensor train_step_args[] = {
 // HEADER-NEXT:   {"w", "param", "f32", 2, {2, 8}, {2, 4}, "-|tensor_parallel"},
 // HEADER-NEXT:   {"x", "input", "f32", 2, {4, 8}, {2, 4}, "data_parallel|tensor_parallel"},

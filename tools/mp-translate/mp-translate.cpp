@@ -157,6 +157,19 @@ void writeHeader(llvm::raw_ostream &os,
        << "extern const mp_step " << function.name << "_step;\n";
     os << "#define " << upper << "_NUM_ARGS " << m.args.size() << "\n#define "
        << upper << "_NUM_OUTPUTS " << m.numOutputs() << "\n";
+    // The mesh to pass to mp_context_create; an unpartitioned step runs on
+    // a one-rank mesh.
+    std::vector<std::pair<std::string, int64_t>> mesh = m.mesh;
+    if (mesh.empty())
+      mesh.emplace_back("replica", 1);
+    os << "#define " << upper << "_MESH_NUM_AXES " << mesh.size() << "\n"
+       << "static const char *const " << function.name << "_mesh_axes[] = {";
+    for (size_t i = 0; i < mesh.size(); ++i)
+      os << (i ? ", " : "") << '"' << mesh[i].first << '"';
+    os << "};\nstatic const int64_t " << function.name << "_mesh_sizes[] = {";
+    for (size_t i = 0; i < mesh.size(); ++i)
+      os << (i ? ", " : "") << mesh[i].second;
+    os << "};\n";
     os << "static const mp_step_tensor " << function.name << "_args[] = {\n";
     for (const mp::train::ManifestTensor &arg : m.args)
       os << "  {\"" << arg.name << "\", \"" << arg.role << "\", \"" << arg.dtype

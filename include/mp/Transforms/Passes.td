@@ -264,9 +264,15 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     by first fit over the values live at its definition, so that dead
     values' buffers are reused (64-byte aligned). Reports per function the
     persistent bytes, the arena's size, what the temporaries would take
-    without reuse, and the peak (persistent + arena). On a partitioned step
-    these are the bytes of ONE rank: the memory budget known before
-    anything runs. `mp-opt --mp-memory-report=FILE.json` abbreviates the
+    without reuse, the peak (persistent + arena), and the updates written in
+    place into their argument (`in_place_updates`: new parameters and
+    optimizer state that take no arena space). On a partitioned step these
+    are the bytes of ONE rank: the memory budget known before anything
+    runs. With them, the floor a step's time is measured against
+    (`bench/`): `gemm_flops`, the FLOPs of the rank's GEMMs (2 per output
+    element and contracted element), and `kernel_bytes`, the bytes its
+    kernels must touch (every operand read once, every result written
+    once; collectives are in `--mp-comm-report`). `mp-opt --mp-memory-report=FILE.json` abbreviates the
     `output` option.
   }];
   let options = [
