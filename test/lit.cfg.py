@@ -43,3 +43,15 @@ if subprocess.run(["/usr/bin/python3", "-c", "import numpy"],
                   stderr=subprocess.DEVNULL).returncode == 0:
     config.available_features.add("numpy")
 config.substitutions.append(("%python", "/usr/bin/python3"))
+
+# The runtime's CUDA backend: built in (cuda-runtime), and a GPU to run it on
+# (cuda-gpu). Without a GPU its tests are UNSUPPORTED, as in CI.
+if config.mp_runtime_has_cuda:
+    config.available_features.add("cuda-runtime")
+try:
+    gpus = subprocess.run(["nvidia-smi", "-L"], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True, timeout=60)
+    if gpus.returncode == 0 and "GPU" in gpus.stdout:
+        config.available_features.add("cuda-gpu")
+except (OSError, subprocess.TimeoutExpired):
+    pass

@@ -17,6 +17,18 @@
  * order the axes are listed (the first listed axis major), which is the
  * order in which pieces of a split dim are laid out.
  *
+ * Two backends sit behind this ABI, chosen by mp_context_create: the host
+ * (OpenBLAS + MPI) and CUDA (cuBLAS + NCCL + kernels, one GPU per rank).
+ * Every pointer to data that a collective, compute or mp_copy call takes
+ * is BACKEND memory from mp_alloc (device memory on CUDA), scalars passed
+ * by pointer included (AdamW's step, the clip coefficient's squared norm,
+ * the cross entropy gradient's seed); shapes, axis lists and permutations
+ * stay in host memory. mp_copy_to_backend and mp_copy_to_host move data
+ * between the program's host memory and the backend's.
+ * CUDA calls are asynchronous: checks of values in device memory (cross
+ * entropy targets, AdamW's step) and failed kernels are reported by the
+ * next mp_copy_to_host, which waits for the work before it.
+ *
  *===----------------------------------------------------------------------===*/
 
 #ifndef MP_RUNTIME_H
@@ -74,14 +86,25 @@ int64_t mp_context_coordinate(const mp_context *ctx, int axis);
 /* The index of the axis named `name`, or -1. */
 int mp_context_axis_index(const mp_context *ctx, const char *name);
 
-/* Memory the runtime allocates for a step, tracked for the peak. */
+/* Backend memory (64-byte aligned), tracked for the peak. */
 void *mp_alloc(mp_context *ctx, size_t bytes);
 void mp_free(mp_context *ctx, void *ptr);
 size_t mp_live_bytes(const mp_context *ctx);
 size_t mp_peak_bytes(const mp_context *ctx);
 
-/* Copies `bytes` bytes; the buffers may overlap or be the same. */
+/* Copies `bytes` bytes of backend memory; the buffers may overlap or be
+ * the same. */
 mp_status mp_copy(mp_context *ctx, void *dst, const void *src, int64_t bytes);
+/* Copies `bytes` bytes from the program's host memory `src` into backend
+ * memory `dst`, after the work issued before it; `src` may be reused when
+ * it returns. */
+mp_status mp_copy_to_backend(mp_context *ctx, void *dst, const void *src,
+                             int64_t bytes);
+/* Copies `bytes` bytes from backend memory `src` into the program's host
+ * memory `dst`, after the work issued before it, and returns when `dst`
+ * holds them; an error of that work is reported here. */
+mp_status mp_copy_to_host(mp_context *ctx, void *dst, const void *src,
+                          int64_t bytes);
 
 /*===--- Collectives ------------------------------------------------------===*
  * `axes` lists `num_axes` mesh axis indices. Shapes are the LOCAL shapes of
@@ -155,14 +178,15 @@ mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
 mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
                         const float *a, const float *b, float *out);
 /* Sums a rank-`rank` tensor over the dims set in `dims_mask` (bit d for dim
- * d), removing them, and multiplies by `scale` (1/count for a mean). */
+ * d), removing them, and multiplies by `scale` (1/count for a mean). Here,
+ * in mp_broadcast_f32 and in mp_transpose_f32 the rank is at most 32. */
 mp_status mp_reduce_sum_f32(mp_context *ctx, int rank, const int64_t *shape,
                             uint32_t dims_mask, double scale, const float *in,
                             float *out);
 /* Repeats `in` along the dims of the rank-`rank` result set in `dims_mask`. */
 mp_status mp_broadcast_f32(mp_context *ctx, int rank, const int64_t *out_shape,
                            uint32_t dims_mask, const float *in, float *out);
-/* out dim i = in dim perm[i]. */
+/* out dim i = in dim perm[i]; `perm` (host memory) is a permutation. */
 mp_status mp_transpose_f32(mp_context *ctx, int rank, const int64_t *in_shape,
                            const int *perm, const float *in, float *out);
 /* out[0] = scale · Σ (a - b)². */

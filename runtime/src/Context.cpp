@@ -19,10 +19,9 @@ mp_status fail(mp_context *ctx, const char *call, const char *format, ...) {
   if (ctx->failed)
     return MP_ERROR;
   ctx->failed = true;
-  ctx->error = std::string(call) + " failed on rank " +
-               std::to_string(ctx->rank) +
-               (ctx->op ? std::string(" (in ") + ctx->op + ")" : "") + ": " +
-               message;
+  ctx->error =
+      std::string(call) + " failed on rank " + std::to_string(ctx->rank) +
+      (ctx->op ? std::string(" (in ") + ctx->op + ")" : "") + ": " + message;
   return MP_ERROR;
 }
 
@@ -35,11 +34,11 @@ mp_status checkMpi(mp_context *ctx, const char *call, int code) {
   return fail(ctx, call, "%.*s", length, message);
 }
 
-mp_status getGroup(mp_context *ctx, const char *call, const int *axes,
-                   int numAxes, MPI_Comm *comm, int *size, int *index) {
-  std::vector<int> key(axes, axes + numAxes);
+mp_status resolveGroup(mp_context *ctx, const char *call, const int *axes,
+                       int numAxes, Group &group) {
+  group.axes.assign(axes, axes + numAxes);
   std::vector<bool> inGroup(ctx->axisSizes.size(), false);
-  for (int axis : key) {
+  for (int axis : group.axes) {
     if (axis < 0 || axis >= static_cast<int>(ctx->axisSizes.size()))
       return fail(ctx, call, "mesh axis %d does not exist (the mesh has %zu)",
                   axis, ctx->axisSizes.size());
@@ -48,30 +47,26 @@ mp_status getGroup(mp_context *ctx, const char *call, const int *axes,
                   ctx->axisNames[axis].c_str());
     inGroup[axis] = true;
   }
-  // The group index: row-major over the listed axes, in their order.
-  int64_t groupIndex = 0, groupSize = 1;
-  for (int axis : key) {
-    groupIndex = groupIndex * ctx->axisSizes[axis] + ctx->coordinates[axis];
-    groupSize *= ctx->axisSizes[axis];
+  int64_t index = 0, size = 1, color = 0;
+  for (int axis : group.axes) {
+    index = index * ctx->axisSizes[axis] + ctx->coordinates[axis];
+    size *= ctx->axisSizes[axis];
   }
-  auto it = ctx->groups.find(key);
-  if (it == ctx->groups.end()) {
-    // Ranks sharing every coordinate off the group's axes share a color.
-    int64_t color = 0;
-    for (size_t axis = 0; axis < ctx->axisSizes.size(); ++axis)
-      if (!inGroup[axis])
-        color = color * ctx->axisSizes[axis] + ctx->coordinates[axis];
-    MPI_Comm split;
-    if (checkMpi(ctx, "MPI_Comm_split",
-                 MPI_Comm_split(MPI_COMM_WORLD, static_cast<int>(color),
-                                static_cast<int>(groupIndex), &split)))
-      return MP_ERROR;
-    MPI_Comm_set_errhandler(split, MPI_ERRORS_RETURN);
-    it = ctx->groups.emplace(key, split).first;
-  }
-  *comm = it->second;
-  *size = static_cast<int>(groupSize);
-  *index = static_cast<int>(groupIndex);
+  // Ranks sharing every coordinate off the group's axes share a color.
+  for (size_t axis = 0; axis < ctx->axisSizes.size(); ++axis)
+    if (!inGroup[axis])
+      color = color * ctx->axisSizes[axis] + ctx->coordinates[axis];
+  // The world size is an int, so are these.
+  group.color = static_cast<int>(color);
+  group.size = static_cast<int>(size);
+  group.index = static_cast<int>(index);
+  return MP_OK;
+}
+
+mp_status checkCount(mp_context *ctx, const char *call, int64_t count) {
+  if (count < 0)
+    return fail(ctx, call, "negative count %lld",
+                static_cast<long long>(count));
   return MP_OK;
 }
 
@@ -87,21 +82,29 @@ size_t getDtypeSize(mp_dtype dtype) {
   return 0;
 }
 
-MPI_Datatype getMpiType(mp_dtype dtype) {
-  switch (dtype) {
-  case MP_DTYPE_F32:
-    return MPI_FLOAT;
-  case MP_DTYPE_F64:
-    return MPI_DOUBLE;
-  case MP_DTYPE_I32:
-    return MPI_INT32_T;
-  case MP_DTYPE_I64:
-    return MPI_INT64_T;
+} // namespace mp::runtime
+
+namespace {
+
+/// The backend `kind`, or null with the reason recorded.
+std::unique_ptr<Backend> createBackend(mp_context *ctx, mp_backend kind) {
+  switch (kind) {
+  case MP_BACKEND_HOST:
+    return createHostBackend(ctx);
+  case MP_BACKEND_CUDA:
+#ifdef MP_RUNTIME_HAS_CUDA
+    return createCudaBackend(ctx);
+#else
+    fail(ctx, "mp_context_create",
+         "this runtime was built with the host backend only");
+    return nullptr;
+#endif
   }
-  return MPI_DATATYPE_NULL;
+  fail(ctx, "mp_context_create", "unknown backend %d", static_cast<int>(kind));
+  return nullptr;
 }
 
-} // namespace mp::runtime
+} // namespace
 
 extern "C" {
 
@@ -112,7 +115,7 @@ mp_status mp_context_create(int num_axes, const char *const *axis_names,
                             mp_context **out) {
   auto *ctx = new mp_context();
   *out = ctx;
-  ctx->backend = backend;
+  ctx->backendKind = backend;
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
@@ -124,9 +127,6 @@ mp_status mp_context_create(int num_axes, const char *const *axis_names,
   MPI_Comm_rank(MPI_COMM_WORLD, &ctx->rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ctx->worldSize);
 
-  if (backend != MP_BACKEND_HOST)
-    return fail(ctx, "mp_context_create",
-                "this runtime was built with the host backend only");
   if (num_axes <= 0)
     return fail(ctx, "mp_context_create", "a mesh needs at least one axis");
   int64_t devices = 1;
@@ -153,16 +153,16 @@ mp_status mp_context_create(int num_axes, const char *const *axis_names,
     ctx->coordinates[axis] = rest % axis_sizes[axis];
     rest /= axis_sizes[axis];
   }
-  return MP_OK;
+  ctx->backend = createBackend(ctx, backend);
+  return ctx->backend ? MP_OK : MP_ERROR;
 }
 
 void mp_context_destroy(mp_context *ctx) {
   if (!ctx)
     return;
-  for (auto &[axes, comm] : ctx->groups)
-    MPI_Comm_free(&comm);
-  for (auto &[ptr, bytes] : ctx->allocations)
-    std::free(ptr);
+  if (ctx->backend)
+    for (auto &[ptr, bytes] : ctx->allocations)
+      ctx->backend->release(ptr);
   bool finalize = ctx->ownsMpi;
   delete ctx;
   if (finalize)
@@ -197,12 +197,9 @@ int mp_context_axis_index(const mp_context *ctx, const char *name) {
 void *mp_alloc(mp_context *ctx, size_t bytes) {
   if (ctx->failed)
     return nullptr;
-  // 64-byte aligned, as the compiler's memory plan aligns its buffers.
-  void *ptr = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64 * !bytes);
-  if (!ptr) {
-    fail(ctx, "mp_alloc", "out of memory allocating %zu bytes", bytes);
+  void *ptr = ctx->backend->allocate(bytes);
+  if (!ptr)
     return nullptr;
-  }
   ctx->allocations[ptr] = bytes;
   ctx->liveBytes += bytes;
   if (ctx->liveBytes > ctx->peakBytes)
@@ -216,10 +213,40 @@ void mp_free(mp_context *ctx, void *ptr) {
     return;
   ctx->liveBytes -= it->second;
   ctx->allocations.erase(it);
-  std::free(ptr);
+  ctx->backend->release(ptr);
 }
 
 size_t mp_live_bytes(const mp_context *ctx) { return ctx->liveBytes; }
 size_t mp_peak_bytes(const mp_context *ctx) { return ctx->peakBytes; }
+
+mp_status mp_copy(mp_context *ctx, void *dst, const void *src, int64_t bytes) {
+  MP_RETURN_IF_FAILED(ctx);
+  if (bytes < 0)
+    return fail(ctx, "mp_copy", "negative size %lld",
+                static_cast<long long>(bytes));
+  if (dst == src || bytes == 0)
+    return MP_OK;
+  return ctx->backend->copy(dst, src, static_cast<size_t>(bytes));
+}
+
+mp_status mp_copy_to_backend(mp_context *ctx, void *dst, const void *src,
+                             int64_t bytes) {
+  MP_RETURN_IF_FAILED(ctx);
+  if (bytes < 0)
+    return fail(ctx, "mp_copy_to_backend", "negative size %lld",
+                static_cast<long long>(bytes));
+  if (bytes == 0)
+    return MP_OK;
+  return ctx->backend->copyToBackend(dst, src, static_cast<size_t>(bytes));
+}
+
+mp_status mp_copy_to_host(mp_context *ctx, void *dst, const void *src,
+                          int64_t bytes) {
+  MP_RETURN_IF_FAILED(ctx);
+  if (bytes < 0)
+    return fail(ctx, "mp_copy_to_host", "negative size %lld",
+                static_cast<long long>(bytes));
+  return ctx->backend->copyToHost(dst, src, static_cast<size_t>(bytes));
+}
 
 } // extern "C"

@@ -3,12 +3,13 @@
 #ifndef MP_RUNTIME_CONTEXT_H
 #define MP_RUNTIME_CONTEXT_H
 
+#include "Backend.h"
 #include "mp_runtime.h"
 
 #include <mpi.h>
 
 #include <cstdarg>
-#include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -17,7 +18,9 @@ struct mp_context {
   std::vector<std::string> axisNames;
   std::vector<int64_t> axisSizes;
   std::vector<int64_t> coordinates;
-  mp_backend backend = MP_BACKEND_HOST;
+  mp_backend backendKind = MP_BACKEND_HOST;
+  /// Null until mp_context_create succeeds.
+  std::unique_ptr<mp::runtime::Backend> backend;
   int rank = 0;
   int worldSize = 1;
   bool ownsMpi = false;
@@ -25,8 +28,6 @@ struct mp_context {
   bool failed = false;
   /// The op of the step now running, for error messages.
   const char *op = nullptr;
-  /// One communicator per ordered list of axes.
-  std::map<std::vector<int>, MPI_Comm> groups;
   std::unordered_map<void *, size_t> allocations;
   size_t liveBytes = 0;
   size_t peakBytes = 0;
@@ -49,13 +50,14 @@ mp_status fail(mp_context *ctx, const char *call, const char *format, ...)
 /// Checks an MPI return code; on error records it against `call`.
 mp_status checkMpi(mp_context *ctx, const char *call, int code);
 
-/// The communicator of the group over `axes` containing this rank, and this
-/// rank's index in it. Fails on an invalid axis list.
-mp_status getGroup(mp_context *ctx, const char *call, const int *axes,
-                   int numAxes, MPI_Comm *comm, int *size, int *index);
+/// Validates the axis list of a collective and finds this rank's group.
+mp_status resolveGroup(mp_context *ctx, const char *call, const int *axes,
+                       int numAxes, Group &group);
+
+/// Fails `call` on a negative element or byte count.
+mp_status checkCount(mp_context *ctx, const char *call, int64_t count);
 
 size_t getDtypeSize(mp_dtype dtype);
-MPI_Datatype getMpiType(mp_dtype dtype);
 
 } // namespace mp::runtime
 

@@ -1,12 +1,14 @@
 //===- RuntimeTest.cpp - the runtime's collectives and kernels, on ranks --===//
 //
-//   mpirun -n 4 mp-runtime-test data_parallel=2 tensor_parallel=2
+//   mpirun -n 4 mp-runtime-test [--backend host|cuda] data_parallel=2
+//       tensor_parallel=2
 //
 // Every rank builds the same global tensors, takes its pieces, runs each
 // collective over every group of axes and along every dim, and compares
-// with what the global tensor says the result must be. Rank 0 prints one
-// line with the number of checks; the exit code is 0 only if every rank
-// passed.
+// with what the global tensor says the result must be. Inputs and results
+// go through mp_copy_to_backend and mp_copy_to_host, so the same checks run
+// on either backend. Rank 0 prints one line with the number of checks; the
+// exit code is 0 only if every rank passed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +26,7 @@
 namespace {
 
 int checks = 0, failures = 0;
+mp_backend backend = MP_BACKEND_HOST;
 
 void expect(bool ok, const std::string &what) {
   ++checks;
@@ -40,6 +43,37 @@ void expect(bool ok, const std::string &what) {
       std::exit(1);                                                            \
     }                                                                          \
   } while (0)
+
+/// Backend memory (device memory on CUDA) from mp_alloc, filled from and
+/// read back into host vectors.
+class Buffer {
+public:
+  Buffer(mp_context *ctx, size_t bytes)
+      : ctx(ctx), bytes(bytes), ptr(mp_alloc(ctx, bytes)) {
+    CHECK_OK(ctx, mp_context_status(ctx));
+  }
+  template <typename T>
+  Buffer(mp_context *ctx, const std::vector<T> &values)
+      : Buffer(ctx, values.size() * sizeof(T)) {
+    CHECK_OK(ctx, mp_copy_to_backend(ctx, ptr, values.data(), bytes));
+  }
+  Buffer(const Buffer &) = delete;
+  Buffer &operator=(const Buffer &) = delete;
+  ~Buffer() { mp_free(ctx, ptr); }
+
+  template <typename T> T *as() const { return static_cast<T *>(ptr); }
+  float *floats() const { return as<float>(); }
+  template <typename T = float> std::vector<T> read() const {
+    std::vector<T> values(bytes / sizeof(T));
+    CHECK_OK(ctx, mp_copy_to_host(ctx, values.data(), ptr, bytes));
+    return values;
+  }
+
+private:
+  mp_context *ctx;
+  size_t bytes;
+  void *ptr;
+};
 
 /// A row-major tensor of floats.
 struct Tensor {
@@ -108,53 +142,65 @@ void testCollectives(mp_context *ctx, const Group &g) {
     std::string where = "axes [" + g.name + "] dim " + std::to_string(dim);
     // all_gather: pieces back to the whole.
     Tensor mine = global.piece(dim, g.index, g.size);
-    std::vector<float> gathered(global.data.size());
+    Buffer mineBuffer(ctx, mine.data), globalBuffer(ctx, global.data);
+    Buffer gathered(ctx, global.data.size() * sizeof(float));
     CHECK_OK(ctx, mp_all_gather(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
-                                mine.data.data(), gathered.data(), rank,
+                                mineBuffer.floats(), gathered.floats(), rank,
                                 mine.shape.data(), dim));
-    expect(near(gathered, global.data), "all_gather " + where);
+    expect(near(gathered.read(), global.data), "all_gather " + where);
     // shard_slice: the whole to this member's piece.
-    std::vector<float> sliced(mine.data.size());
+    Buffer sliced(ctx, mine.data.size() * sizeof(float));
     CHECK_OK(ctx,
              mp_shard_slice(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
-                            global.data.data(), sliced.data(), rank,
+                            globalBuffer.floats(), sliced.floats(), rank,
                             global.shape.data(), dim));
-    expect(near(sliced, mine.data), "shard_slice " + where);
+    expect(near(sliced.read(), mine.data), "shard_slice " + where);
     // reduce_scatter: member j contributes (j+1)·global; the sum is
     // n(n+1)/2·global, of which this member keeps its piece.
     std::vector<float> contribution(global.data);
     for (float &v : contribution)
       v *= float(g.index + 1);
-    std::vector<float> scattered(mine.data.size());
+    Buffer contributionBuffer(ctx, contribution);
+    Buffer scattered(ctx, mine.data.size() * sizeof(float));
     CHECK_OK(ctx,
              mp_reduce_scatter(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
-                               contribution.data(), scattered.data(), rank,
-                               global.shape.data(), dim));
+                               contributionBuffer.floats(), scattered.floats(),
+                               rank, global.shape.data(), dim));
     std::vector<float> expected(mine.data);
     for (float &v : expected)
       v *= float(g.size * (g.size + 1) / 2);
-    expect(near(scattered, expected), "reduce_scatter " + where);
+    expect(near(scattered.read(), expected), "reduce_scatter " + where);
     // all_to_all: from a piece along `dim` to a piece along every other.
     for (int other = 0; other < rank; ++other) {
       if (other == dim || global.shape[other] % g.size != 0)
         continue;
-      std::vector<float> moved(mine.data.size());
-      CHECK_OK(ctx, mp_all_to_all(ctx, g.axes.data(), g.axes.size(),
-                                  MP_DTYPE_F32, mine.data.data(), moved.data(),
-                                  rank, mine.shape.data(), other, dim));
-      expect(near(moved, global.piece(other, g.index, g.size).data),
+      Buffer moved(ctx, mine.data.size() * sizeof(float));
+      CHECK_OK(ctx,
+               mp_all_to_all(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
+                             mineBuffer.floats(), moved.floats(), rank,
+                             mine.shape.data(), other, dim));
+      expect(near(moved.read(), global.piece(other, g.index, g.size).data),
              "all_to_all " + where + " to dim " + std::to_string(other));
     }
   }
-  // all_reduce: the sum of the members' (index+1)·x.
+  // all_reduce: the sum of the members' (index+1)·x, in f32 and i64.
   std::vector<float> values = {1.0f, -2.0f, 3.5f};
   for (float &v : values)
     v *= float(g.index + 1);
+  Buffer reduced(ctx, values);
   CHECK_OK(ctx, mp_all_reduce(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
-                              values.data(), values.size()));
+                              reduced.floats(), values.size()));
   float total = float(g.size * (g.size + 1) / 2);
-  expect(near(values, {total, -2 * total, 3.5f * total}),
+  expect(near(reduced.read(), {total, -2 * total, 3.5f * total}),
          "all_reduce axes [" + g.name + "]");
+  std::vector<int64_t> counts = {g.index + 1, int64_t(1) << 40};
+  Buffer countsBuffer(ctx, counts);
+  CHECK_OK(ctx, mp_all_reduce(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_I64,
+                              countsBuffer.as<int64_t>(), counts.size()));
+  expect(countsBuffer.read<int64_t>() ==
+             std::vector<int64_t>{g.size * (g.size + 1) / 2,
+                                  g.size * (int64_t(1) << 40)},
+         "all_reduce i64 axes [" + g.name + "]");
 }
 
 void testGemm(mp_context *ctx) {
@@ -174,42 +220,57 @@ void testGemm(mp_context *ctx) {
                    double(tb ? b.data[j * k + l] : b.data[l * n + j]);
           expected[i * n + j] = float(2 * sum + 0.5);
         }
-      CHECK_OK(ctx, mp_gemm_f32(ctx, ta, tb, m, n, k, 2.0f, a.data.data(),
-                                b.data.data(), 0.5f, c.data()));
-      expect(near(c, expected, 1e-4f), "gemm trans_a=" + std::to_string(ta) +
-                                           " trans_b=" + std::to_string(tb));
+      Buffer aBuffer(ctx, a.data), bBuffer(ctx, b.data), cBuffer(ctx, c);
+      CHECK_OK(ctx, mp_gemm_f32(ctx, ta, tb, m, n, k, 2.0f, aBuffer.floats(),
+                                bBuffer.floats(), 0.5f, cBuffer.floats()));
+      // CUDA multiplies float32 in TF32 (10 mantissa bits), as PyTorch's
+      // allow_tf32; the host in full float32.
+      float tolerance = backend == MP_BACKEND_CUDA ? 4e-3f : 1e-4f;
+      expect(near(cBuffer.read(), expected, tolerance),
+             "gemm trans_a=" + std::to_string(ta) +
+                 " trans_b=" + std::to_string(tb));
     }
 }
 
 void testBatchedGemmAndCopy(mp_context *ctx) {
   // Two 1x2 · 2x1 products against one shared B (stride 0).
-  float a[] = {1, 2, 3, 4}, b[] = {10, 100}, c[2];
-  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, 0, 0, 2, 1, 1, 2, 1.0f, a, 2, b, 0,
-                                    0.0f, c, 1));
-  expect(near({c[0], c[1]}, {210, 430}), "batched gemm");
-  float moved[] = {1, 2, 3, 4};
-  CHECK_OK(ctx, mp_copy(ctx, moved + 1, moved, 3 * sizeof(float)));
-  expect(near({moved, moved + 4}, {1, 1, 2, 3}), "overlapping copy");
+  Buffer a(ctx, std::vector<float>{1, 2, 3, 4});
+  Buffer b(ctx, std::vector<float>{10, 100});
+  Buffer c(ctx, 2 * sizeof(float));
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, 0, 0, 2, 1, 1, 2, 1.0f, a.floats(), 2,
+                                    b.floats(), 0, 0.0f, c.floats(), 1));
+  expect(near(c.read(), {210, 430}), "batched gemm");
+  Buffer moved(ctx, std::vector<float>{1, 2, 3, 4});
+  CHECK_OK(ctx,
+           mp_copy(ctx, moved.floats() + 1, moved.floats(), 3 * sizeof(float)));
+  expect(near(moved.read(), {1, 1, 2, 3}), "overlapping copy");
+  Buffer copied(ctx, 4 * sizeof(float));
+  CHECK_OK(ctx,
+           mp_copy(ctx, copied.floats(), moved.floats(), 4 * sizeof(float)));
+  expect(near(copied.read(), {1, 1, 2, 3}), "copy");
 }
 
 void testAdamW(mp_context *ctx) {
   // Two steps of torch.optim.AdamW(lr=0.1, betas=(0.9, 0.999), eps=1e-8,
   // weight_decay=0.01) on p = 1 with gradients 0.5 then -0.25, by hand.
-  float p = 1, m = 0, v = 0;
+  Buffer p(ctx, std::vector<float>{1}), m(ctx, std::vector<float>{0}),
+      v(ctx, std::vector<float>{0});
   double expected = 1;
   double mm = 0, vv = 0;
   const double grads[] = {0.5, -0.25};
   for (int step = 1; step <= 2; ++step) {
-    float g = float(grads[step - 1]), stepCount = float(step);
-    CHECK_OK(ctx, mp_adamw_f32(ctx, 1, &p, &g, &m, &v, 0.1, 0.9, 0.999, 1e-8,
-                               0.01, &stepCount));
+    Buffer g(ctx, std::vector<float>{float(grads[step - 1])});
+    Buffer stepCount(ctx, std::vector<float>{float(step)});
+    CHECK_OK(ctx, mp_adamw_f32(ctx, 1, p.floats(), g.floats(), m.floats(),
+                               v.floats(), 0.1, 0.9, 0.999, 1e-8, 0.01,
+                               stepCount.floats()));
     expected *= 1 - 0.1 * 0.01;
     mm = 0.9 * mm + 0.1 * grads[step - 1];
     vv = 0.999 * vv + 0.001 * grads[step - 1] * grads[step - 1];
     double denom = std::sqrt(vv) / std::sqrt(1 - std::pow(0.999, step)) + 1e-8;
     expected -= 0.1 / (1 - std::pow(0.9, step)) * mm / denom;
   }
-  expect(std::fabs(p - expected) < 1e-6, "adamw two steps");
+  expect(std::fabs(p.read()[0] - expected) < 1e-6, "adamw two steps");
 }
 
 void testKernels(mp_context *ctx) {
@@ -228,55 +289,88 @@ void testKernels(mp_context *ctx) {
                  {MP_UNARY_GELU_TANH, 1.0f, 0.8411920f, "gelu tanh"},
                  {MP_UNARY_SCALE, 3.0f, 1.5f, "scale"}};
   for (const Unary &u : unaries) {
-    float out = 0;
-    CHECK_OK(ctx, mp_unary_f32(ctx, u.op, 1, &u.in, &out, 0.5));
-    expect(near({out}, {u.out}, 1e-6f), std::string("unary ") + u.name);
+    Buffer in(ctx, std::vector<float>{u.in}), out(ctx, sizeof(float));
+    CHECK_OK(ctx, mp_unary_f32(ctx, u.op, 1, in.floats(), out.floats(), 0.5));
+    expect(near(out.read(), {u.out}, 1e-6f), std::string("unary ") + u.name);
   }
-  float a[] = {1, 2, 3, 4}, b[] = {2, 4, 1, 8}, out[4];
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_DIV, 4, a, b, out));
-  expect(near({out, out + 4}, {0.5f, 0.5f, 3, 0.5f}), "binary div");
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SUB, 4, a, b, out));
-  expect(near({out, out + 4}, {-1, -2, 2, -4}), "binary sub");
-  float zero = 0, one = 1, half;
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_GELU_GRAD, 1, &one, &zero, &half));
-  expect(near({half}, {0.5f}), "gelu'(0) = 1/2");
+  Buffer a(ctx, std::vector<float>{1, 2, 3, 4});
+  Buffer b(ctx, std::vector<float>{2, 4, 1, 8});
+  Buffer out(ctx, 4 * sizeof(float));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_DIV, 4, a.floats(), b.floats(),
+                              out.floats()));
+  expect(near(out.read(), {0.5f, 0.5f, 3, 0.5f}), "binary div");
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SUB, 4, a.floats(), b.floats(),
+                              out.floats()));
+  expect(near(out.read(), {-1, -2, 2, -4}), "binary sub");
+  Buffer zero(ctx, std::vector<float>{0}), one(ctx, std::vector<float>{1});
+  Buffer half(ctx, sizeof(float));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_GELU_GRAD, 1, one.floats(),
+                              zero.floats(), half.floats()));
+  expect(near(half.read(), {0.5f}), "gelu'(0) = 1/2");
   // Reductions, broadcast, transpose of [[1,2,3],[4,5,6]].
-  float x[] = {1, 2, 3, 4, 5, 6};
+  Buffer x(ctx, std::vector<float>{1, 2, 3, 4, 5, 6});
   int64_t shape[] = {2, 3};
-  float rows[2], cols[3], spread[4], xt[6];
-  CHECK_OK(ctx, mp_reduce_sum_f32(ctx, 2, shape, 1u << 1, 1.0, x, rows));
-  expect(near({rows, rows + 2}, {6, 15}), "row sums");
-  CHECK_OK(ctx, mp_reduce_sum_f32(ctx, 2, shape, 1u << 0, 0.5, x, cols));
-  expect(near({cols, cols + 3}, {2.5f, 3.5f, 4.5f}), "column means");
+  Buffer rows(ctx, 2 * sizeof(float)), cols(ctx, 3 * sizeof(float));
+  Buffer spread(ctx, 4 * sizeof(float)), xt(ctx, 6 * sizeof(float));
+  CHECK_OK(ctx, mp_reduce_sum_f32(ctx, 2, shape, 1u << 1, 1.0, x.floats(),
+                                  rows.floats()));
+  expect(near(rows.read(), {6, 15}), "row sums");
+  CHECK_OK(ctx, mp_reduce_sum_f32(ctx, 2, shape, 1u << 0, 0.5, x.floats(),
+                                  cols.floats()));
+  expect(near(cols.read(), {2.5f, 3.5f, 4.5f}), "column means");
   int64_t square[] = {2, 2};
-  CHECK_OK(ctx, mp_broadcast_f32(ctx, 2, square, 1u << 0, rows, spread));
-  expect(near({spread, spread + 4}, {6, 15, 6, 15}), "broadcast");
+  CHECK_OK(ctx, mp_broadcast_f32(ctx, 2, square, 1u << 0, rows.floats(),
+                                 spread.floats()));
+  expect(near(spread.read(), {6, 15, 6, 15}), "broadcast");
   int perm[] = {1, 0};
-  CHECK_OK(ctx, mp_transpose_f32(ctx, 2, shape, perm, x, xt));
-  expect(near({xt, xt + 6}, {1, 4, 2, 5, 3, 6}), "transpose");
+  CHECK_OK(ctx, mp_transpose_f32(ctx, 2, shape, perm, x.floats(), xt.floats()));
+  expect(near(xt.read(), {1, 4, 2, 5, 3, 6}), "transpose");
+  // A sum over many elements (a block per output on CUDA).
+  std::vector<float> many(3000, 0.5f);
+  int64_t manyShape[] = {1000, 3};
+  Buffer manyBuffer(ctx, many), total(ctx, sizeof(float));
+  CHECK_OK(ctx, mp_reduce_sum_f32(ctx, 2, manyShape, 3u, 2.0,
+                                  manyBuffer.floats(), total.floats()));
+  expect(near(total.read(), {3000}), "sum of all");
   // Losses: mse([1,2],[0,4]) = 2.5; cross entropy of [[0,0,0],[1,2,3]]
   // with targets [0, 2]: (log 3 + log(e+e²+e³) - 3) / 2.
-  float p[] = {1, 2}, t[] = {0, 4}, loss;
-  CHECK_OK(ctx, mp_mse_loss_f32(ctx, 2, p, t, 0.5, &loss));
-  expect(near({loss}, {2.5f}), "mse");
-  float logits[] = {0, 0, 0, 1, 2, 3}, grads[6];
-  int64_t targets[] = {0, 2};
-  CHECK_OK(ctx, mp_cross_entropy_f32(ctx, 2, 3, logits, targets, 0.5, &loss));
-  expect(near({loss}, {0.7531091f}, 1e-6f), "cross entropy");
-  CHECK_OK(ctx, mp_cross_entropy_grad_f32(ctx, 2, 3, logits, targets, &one, 0.5,
-                                          grads));
-  expect(near({grads, grads + 3}, {-1.0f / 3, 1.0f / 6, 1.0f / 6}),
+  Buffer p(ctx, std::vector<float>{1, 2}), t(ctx, std::vector<float>{0, 4});
+  Buffer loss(ctx, sizeof(float));
+  CHECK_OK(ctx,
+           mp_mse_loss_f32(ctx, 2, p.floats(), t.floats(), 0.5, loss.floats()));
+  expect(near(loss.read(), {2.5f}), "mse");
+  Buffer logits(ctx, std::vector<float>{0, 0, 0, 1, 2, 3});
+  Buffer targets(ctx, std::vector<int64_t>{0, 2});
+  Buffer grads(ctx, 6 * sizeof(float));
+  CHECK_OK(ctx,
+           mp_cross_entropy_f32(ctx, 2, 3, logits.floats(),
+                                targets.as<int64_t>(), 0.5, loss.floats()));
+  expect(near(loss.read(), {0.7531091f}, 1e-6f), "cross entropy");
+  CHECK_OK(ctx, mp_cross_entropy_grad_f32(ctx, 2, 3, logits.floats(),
+                                          targets.as<int64_t>(), one.floats(),
+                                          0.5, grads.floats()));
+  std::vector<float> gradValues = grads.read();
+  expect(near({gradValues.begin(), gradValues.begin() + 3},
+              {-1.0f / 3, 1.0f / 6, 1.0f / 6}),
          "cross entropy gradient");
-  float sq = 16, coefficient;
-  CHECK_OK(ctx, mp_clip_coefficient_f32(ctx, &sq, 1.0, &coefficient));
-  expect(near({coefficient}, {0.25f}), "clip coefficient");
+  Buffer sq(ctx, std::vector<float>{16}), coefficient(ctx, sizeof(float));
+  CHECK_OK(ctx, mp_clip_coefficient_f32(ctx, sq.floats(), 1.0,
+                                        coefficient.floats()));
+  expect(near(coefficient.read(), {0.25f}), "clip coefficient");
+  Buffer filled(ctx, 3 * sizeof(float));
+  CHECK_OK(ctx, mp_fill_f32(ctx, 3, -2.5f, filled.floats()));
+  expect(near(filled.read(), {-2.5f, -2.5f, -2.5f}), "fill");
   // SGD: plain, then Nesterov momentum from a zero buffer.
-  float param = 1, grad = 0.5f, buffer = 0;
-  CHECK_OK(ctx, mp_sgd_f32(ctx, 1, &param, &grad, nullptr, 0.1, 0, 0, 0, 0));
-  expect(near({param}, {0.95f}), "sgd");
-  param = 1;
-  CHECK_OK(ctx, mp_sgd_f32(ctx, 1, &param, &grad, &buffer, 0.1, 0.9, 0, 0, 1));
-  expect(near({param, buffer}, {0.905f, 0.5f}), "sgd nesterov");
+  Buffer param(ctx, std::vector<float>{1}), grad(ctx, std::vector<float>{0.5f});
+  Buffer buffer(ctx, std::vector<float>{0});
+  CHECK_OK(ctx, mp_sgd_f32(ctx, 1, param.floats(), grad.floats(), nullptr, 0.1,
+                           0, 0, 0, 0));
+  expect(near(param.read(), {0.95f}), "sgd");
+  Buffer fresh(ctx, std::vector<float>{1});
+  CHECK_OK(ctx, mp_sgd_f32(ctx, 1, fresh.floats(), grad.floats(),
+                           buffer.floats(), 0.1, 0.9, 0, 0, 1));
+  expect(near({fresh.read()[0], buffer.read()[0]}, {0.905f, 0.5f}),
+         "sgd nesterov");
 }
 
 /// A context on the same mesh as `ctx`, for a check that leaves it failed
@@ -288,7 +382,7 @@ mp_context *createLike(mp_context *ctx) {
   static const char *const kNames[] = {"a0", "a1", "a2", "a3", "a4", "a5"};
   mp_context *fresh = nullptr;
   if (mp_context_create(static_cast<int>(sizes.size()), kNames, sizes.data(),
-                        MP_BACKEND_HOST, &fresh) != MP_OK) {
+                        backend, &fresh) != MP_OK) {
     std::fprintf(stderr, "%s\n", mp_context_error(fresh));
     std::exit(1);
   }
@@ -296,11 +390,13 @@ mp_context *createLike(mp_context *ctx) {
 }
 
 void testErrors(mp_context *ctx) {
+  // Buffers come from `ctx`: a failed context allocates nothing.
   mp_context *failed = createLike(ctx);
   int bad = mp_context_num_axes(ctx);
-  float x = 0;
+  Buffer x(ctx, std::vector<float>{0});
   mp_context_set_op(failed, "mp.all_reduce at step.mlir:3:5");
-  expect(mp_all_reduce(failed, &bad, 1, MP_DTYPE_F32, &x, 1) == MP_ERROR &&
+  expect(mp_all_reduce(failed, &bad, 1, MP_DTYPE_F32, x.floats(), 1) ==
+                 MP_ERROR &&
              std::string(mp_context_error(failed))
                      .find("mp_all_reduce failed on rank " +
                            std::to_string(mp_context_rank(ctx)) +
@@ -308,9 +404,9 @@ void testErrors(mp_context *ctx) {
          "an unknown mesh axis is an error naming the call, the rank and the "
          "op");
   std::string first = mp_context_error(failed);
-  float y = 1;
-  expect(mp_fill_f32(failed, 1, 2.0f, &y) == MP_ERROR && y == 1 &&
-             mp_context_status(failed) == MP_ERROR &&
+  Buffer y(ctx, std::vector<float>{1});
+  expect(mp_fill_f32(failed, 1, 2.0f, y.floats()) == MP_ERROR &&
+             y.read()[0] == 1 && mp_context_status(failed) == MP_ERROR &&
              first == mp_context_error(failed),
          "errors are sticky: later calls do nothing and keep the first error");
   mp_context_destroy(failed);
@@ -319,9 +415,9 @@ void testErrors(mp_context *ctx) {
     failed = createLike(ctx);
     int64_t shape[] = {3};
     int axis = 0;
-    float out[3];
-    expect(mp_reduce_scatter(failed, &axis, 1, MP_DTYPE_F32, out, out + 1, 1,
-                             shape, 0) == MP_ERROR,
+    Buffer out(ctx, 3 * sizeof(float));
+    expect(mp_reduce_scatter(failed, &axis, 1, MP_DTYPE_F32, out.floats(),
+                             out.floats() + 1, 1, shape, 0) == MP_ERROR,
            "an uneven split is an error");
     mp_context_destroy(failed);
   } else {
@@ -329,12 +425,43 @@ void testErrors(mp_context *ctx) {
     mp_context_destroy(createLike(ctx));
   }
 
+  // Targets live in backend memory: CUDA finds a bad one in its kernel and
+  // reports it at the next mp_copy_to_host, the host at once.
   failed = createLike(ctx);
-  float logits[] = {0, 0, 0, 1, 2, 3}, loss;
-  int64_t badTargets[] = {0, 3};
-  expect(mp_cross_entropy_f32(failed, 2, 3, logits, badTargets, 1.0, &loss) ==
-             MP_ERROR,
-         "a target outside the classes is an error");
+  Buffer logits(ctx, std::vector<float>{0, 0, 0, 1, 2, 3});
+  Buffer badTargets(ctx, std::vector<int64_t>{0, 3});
+  Buffer loss(ctx, sizeof(float));
+  mp_context_set_op(failed, "mp.cross_entropy at step.mlir:9:7");
+  float lossValue = 0;
+  mp_status status =
+      mp_cross_entropy_f32(failed, 2, 3, logits.floats(),
+                           badTargets.as<int64_t>(), 1.0, loss.floats());
+  mp_context_set_op(failed, nullptr);
+  if (status == MP_OK)
+    status = mp_copy_to_host(failed, &lossValue, loss.floats(), sizeof(float));
+  expect(status == MP_ERROR &&
+             std::string(mp_context_error(failed)) ==
+                 "mp_cross_entropy_f32 failed on rank " +
+                     std::to_string(mp_context_rank(ctx)) +
+                     " (in mp.cross_entropy at step.mlir:9:7): target 3 of "
+                     "sample 1 is not in [0, 3)",
+         "a target outside the classes is an error of the call that met it");
+  mp_context_destroy(failed);
+
+  failed = createLike(ctx);
+  Buffer value(ctx, std::vector<float>{1}),
+      zeroStep(ctx, std::vector<float>{0});
+  status =
+      mp_adamw_f32(failed, 1, value.floats(), value.floats(), value.floats(),
+                   value.floats(), 0.1, 0.9, 0.999, 1e-8, 0, zeroStep.floats());
+  if (status == MP_OK)
+    status = mp_copy_to_host(failed, &lossValue, value.floats(), sizeof(float));
+  expect(status == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("mp_adamw_f32 failed on rank " +
+                           std::to_string(mp_context_rank(ctx)) +
+                           ": step must be 1 or more, got 0") == 0,
+         "an AdamW step below 1 is an error");
   mp_context_destroy(failed);
 }
 
@@ -345,11 +472,22 @@ int main(int argc, char **argv) {
   std::vector<std::string> names;
   std::vector<const char *> namePtrs;
   std::vector<int64_t> sizes;
-  for (int i = 1; i < argc; ++i) {
+  int first = 1;
+  if (argc > 2 && std::string(argv[1]) == "--backend") {
+    std::string name = argv[2];
+    if (name != "host" && name != "cuda") {
+      std::fprintf(stderr, "--backend is host or cuda, not '%s'\n", argv[2]);
+      return 2;
+    }
+    backend = name == "cuda" ? MP_BACKEND_CUDA : MP_BACKEND_HOST;
+    first = 3;
+  }
+  for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     size_t eq = arg.find('=');
     if (eq == std::string::npos) {
-      std::fprintf(stderr, "usage: %s axis=size...\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--backend host|cuda] axis=size...\n",
+                   argv[0]);
       return 2;
     }
     names.push_back(arg.substr(0, eq));
@@ -358,8 +496,8 @@ int main(int argc, char **argv) {
   for (const std::string &name : names)
     namePtrs.push_back(name.c_str());
   mp_context *ctx = nullptr;
-  if (mp_context_create(names.size(), namePtrs.data(), sizes.data(),
-                        MP_BACKEND_HOST, &ctx) != MP_OK) {
+  if (mp_context_create(names.size(), namePtrs.data(), sizes.data(), backend,
+                        &ctx) != MP_OK) {
     std::fprintf(stderr, "%s\n", mp_context_error(ctx));
     mp_context_destroy(ctx);
     MPI_Finalize();

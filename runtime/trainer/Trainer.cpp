@@ -8,6 +8,8 @@
 // seeded normal dataset like Lightning's RandomDataset; `step <i> loss <v>`
 // on rank 0; each rank's peak memory beside the compiler's plan; --save
 // gathers the parameters into one safetensors file of global tensors.
+// Buffers are the backend's (device memory on CUDA): data goes in and out
+// through mp_copy_to_backend and mp_copy_to_host, staged in host memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -280,10 +282,13 @@ void Trainer::initArguments() {
     dieTogether(error);
   for (const ManifestTensor &arg : manifest.args) {
     size_t elementBytes = mp::train::manifestDtypeSize(arg.dtype);
-    void *buffer = mp_alloc(ctx, arg.localElements() * elementBytes);
+    size_t bytes = arg.localElements() * elementBytes;
+    void *buffer = mp_alloc(ctx, bytes);
     check(mp_context_status(ctx));
     args.push_back(buffer);
-    std::memset(buffer, 0, arg.localElements() * elementBytes);
+    // This rank's piece, staged in host memory: zeros until given values.
+    std::vector<char> piece(bytes, 0);
+    check(mp_copy_to_backend(ctx, buffer, piece.data(), bytes));
     if (arg.role == "input" || arg.role == "target") {
       if (options.data.empty() && arg.dtype != "f32")
         dieTogether("input '" + arg.name + "' holds " + arg.dtype +
@@ -340,9 +345,10 @@ void Trainer::initArguments() {
       global.resize(values.size() * sizeof(float));
       std::memcpy(global.data(), values.data(), global.size());
     }
-    copyPiece(global.data(), arg.globalShape, static_cast<char *>(buffer),
-              arg.localShape, getPieceOrigin(manifest, arg, rank), elementBytes,
+    copyPiece(global.data(), arg.globalShape, piece.data(), arg.localShape,
+              getPieceOrigin(manifest, arg, rank), elementBytes,
               /*toPiece=*/true);
+    check(mp_copy_to_backend(ctx, buffer, piece.data(), bytes));
   }
   // Inputs were only checked; --init's tensors are no longer needed.
   initTensors.clear();
@@ -377,9 +383,11 @@ void Trainer::loadBatch(int64_t stepIndex) {
       std::memcpy(generated.data(), values.data(), generated.size());
       global = generated.data();
     }
-    copyPiece(global, arg.globalShape, static_cast<char *>(args[i]),
-              arg.localShape, getPieceOrigin(manifest, arg, rank), elementBytes,
+    std::vector<char> piece(arg.localElements() * elementBytes);
+    copyPiece(global, arg.globalShape, piece.data(), arg.localShape,
+              getPieceOrigin(manifest, arg, rank), elementBytes,
               /*toPiece=*/true);
+    check(mp_copy_to_backend(ctx, args[i], piece.data(), piece.size()));
   }
 }
 
@@ -392,8 +400,10 @@ void Trainer::save() {
       continue;
     size_t elementBytes = mp::train::manifestDtypeSize(arg.dtype);
     size_t pieceBytes = arg.localElements() * elementBytes;
+    std::vector<char> piece(pieceBytes);
+    check(mp_copy_to_host(ctx, piece.data(), args[i], pieceBytes));
     std::vector<char> pieces(rank == 0 ? pieceBytes * worldSize : 0);
-    if (MPI_Gather(args[i], static_cast<int>(pieceBytes), MPI_BYTE,
+    if (MPI_Gather(piece.data(), static_cast<int>(pieceBytes), MPI_BYTE,
                    pieces.data(), static_cast<int>(pieceBytes), MPI_BYTE, 0,
                    MPI_COMM_WORLD) != MPI_SUCCESS)
       die("MPI_Gather of parameter '" + arg.name + "' failed");
@@ -429,10 +439,15 @@ void Trainer::run() {
     loadBatch(i);
     if (step.entry(ctx, args.data(), outputs.data()) != MP_OK)
       die(mp_context_error(ctx));
-    if (rank == 0 && lossIndex >= 0)
-      std::printf(
-          "step %lld loss %.9g\n", static_cast<long long>(i),
-          static_cast<double>(*static_cast<float *>(outputs[lossIndex])));
+    if (lossIndex < 0)
+      continue;
+    // Every rank reads it: the copy reports a failure of the step's
+    // asynchronous work (CUDA) on the rank that met it.
+    float loss = 0;
+    check(mp_copy_to_host(ctx, &loss, outputs[lossIndex], sizeof(loss)));
+    if (rank == 0)
+      std::printf("step %lld loss %.9g\n", static_cast<long long>(i),
+                  static_cast<double>(loss));
   }
   std::fflush(stdout);
   // Peak memory per rank, in rank order, beside the compiler's plan: its

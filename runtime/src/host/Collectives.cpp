@@ -6,35 +6,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "../Context.h"
+#include "HostBackend.h"
 
 #include <climits>
 #include <cstring>
 #include <vector>
 
-using namespace mp::runtime;
+namespace mp::runtime {
 
 namespace {
-
-/// A tensor seen as [outer][extent][inner] around one dim, in bytes.
-struct DimView {
-  int64_t outer = 1, extent = 1, inner = 1;
-  size_t elementBytes = 0;
-
-  DimView(const int64_t *shape, int rank, int dim, size_t elementBytes)
-      : elementBytes(elementBytes) {
-    for (int d = 0; d < rank; ++d) {
-      if (d < dim)
-        outer *= shape[d];
-      else if (d == dim)
-        extent = shape[d];
-      else
-        inner *= shape[d];
-    }
-  }
-  int64_t count() const { return outer * extent * inner; }
-  size_t rowBytes(int64_t rows) const { return rows * inner * elementBytes; }
-};
 
 /// Copies piece `p` of `n` along the view's dim into a contiguous buffer.
 void copyPiece(const DimView &view, const char *in, char *out, int64_t p,
@@ -64,18 +44,22 @@ void concatPieces(const DimView &piece, const char *in, char *out, int64_t n) {
                   piece.rowBytes(piece.extent));
 }
 
-mp_status checkDims(mp_context *ctx, const char *call, int rank,
-                    const int64_t *shape, int dim, int64_t divisor) {
-  if (dim < 0 || dim >= rank)
-    return fail(ctx, call, "dim %d is out of range for rank %d", dim, rank);
-  if (divisor > 1 && shape[dim] % divisor != 0)
-    return fail(ctx, call, "dim %d of size %lld does not split over %lld ranks",
-                dim, static_cast<long long>(shape[dim]),
-                static_cast<long long>(divisor));
-  return MP_OK;
+MPI_Datatype getMpiType(mp_dtype dtype) {
+  switch (dtype) {
+  case MP_DTYPE_F32:
+    return MPI_FLOAT;
+  case MP_DTYPE_F64:
+    return MPI_DOUBLE;
+  case MP_DTYPE_I32:
+    return MPI_INT32_T;
+  case MP_DTYPE_I64:
+    return MPI_INT64_T;
+  }
+  return MPI_DATATYPE_NULL;
 }
 
-mp_status checkCount(mp_context *ctx, const char *call, int64_t count) {
+/// MPI counts are ints: a limit of this backend, not of the ABI.
+mp_status checkMpiCount(mp_context *ctx, const char *call, int64_t count) {
   if (count > INT_MAX)
     return fail(ctx, call, "%lld elements exceed MPI's int counts",
                 static_cast<long long>(count));
@@ -84,106 +68,89 @@ mp_status checkCount(mp_context *ctx, const char *call, int64_t count) {
 
 } // namespace
 
-extern "C" {
+MPI_Comm HostBackend::getCommunicator(const Group &group) {
+  auto it = communicators.find(group.axes);
+  if (it != communicators.end())
+    return it->second;
+  MPI_Comm split;
+  if (checkMpi(
+          ctx, "MPI_Comm_split",
+          MPI_Comm_split(MPI_COMM_WORLD, group.color, group.index, &split)))
+    return MPI_COMM_NULL;
+  MPI_Comm_set_errhandler(split, MPI_ERRORS_RETURN);
+  communicators.emplace(group.axes, split);
+  return split;
+}
 
-mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
-                        mp_dtype dtype, void *data, int64_t count) {
-  MP_RETURN_IF_FAILED(ctx);
-  MPI_Comm comm;
-  int size, index;
-  if (getGroup(ctx, "mp_all_reduce", axes, num_axes, &comm, &size, &index) ||
-      checkCount(ctx, "mp_all_reduce", count))
+mp_status HostBackend::allReduce(const Group &group, mp_dtype dtype, void *data,
+                                 int64_t count) {
+  MPI_Comm comm = getCommunicator(group);
+  if (comm == MPI_COMM_NULL || checkMpiCount(ctx, "mp_all_reduce", count))
     return MP_ERROR;
   return checkMpi(ctx, "MPI_Allreduce",
                   MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count),
                                 getMpiType(dtype), MPI_SUM, comm));
 }
 
-mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
-                        mp_dtype dtype, const void *in, void *out, int rank,
-                        const int64_t *shape, int dim) {
-  MP_RETURN_IF_FAILED(ctx);
-  MPI_Comm comm;
-  int size, index;
-  DimView view(shape, rank, dim, getDtypeSize(dtype));
-  if (getGroup(ctx, "mp_all_gather", axes, num_axes, &comm, &size, &index) ||
-      checkDims(ctx, "mp_all_gather", rank, shape, dim, 1) ||
-      checkCount(ctx, "mp_all_gather", view.count()))
+mp_status HostBackend::allGather(const Group &group, mp_dtype dtype,
+                                 const void *in, void *out,
+                                 const DimView &view) {
+  MPI_Comm comm = getCommunicator(group);
+  if (comm == MPI_COMM_NULL ||
+      checkMpiCount(ctx, "mp_all_gather", view.count()))
     return MP_ERROR;
-  std::vector<char> gathered(view.count() * size * view.elementBytes);
+  std::vector<char> gathered(view.count() * group.size * view.elementBytes);
   if (checkMpi(ctx, "MPI_Allgather",
                MPI_Allgather(in, static_cast<int>(view.count()),
                              getMpiType(dtype), gathered.data(),
                              static_cast<int>(view.count()), getMpiType(dtype),
                              comm)))
     return MP_ERROR;
-  concatPieces(view, gathered.data(), static_cast<char *>(out), size);
+  concatPieces(view, gathered.data(), static_cast<char *>(out), group.size);
   return MP_OK;
 }
 
-mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
-                            mp_dtype dtype, const void *in, void *out, int rank,
-                            const int64_t *shape, int dim) {
-  MP_RETURN_IF_FAILED(ctx);
-  MPI_Comm comm;
-  int size, index;
-  DimView view(shape, rank, dim, getDtypeSize(dtype));
-  if (getGroup(ctx, "mp_reduce_scatter", axes, num_axes, &comm, &size,
-               &index) ||
-      checkDims(ctx, "mp_reduce_scatter", rank, shape, dim, size) ||
-      checkCount(ctx, "mp_reduce_scatter", view.count()))
+mp_status HostBackend::reduceScatter(const Group &group, mp_dtype dtype,
+                                     const void *in, void *out,
+                                     const DimView &view) {
+  MPI_Comm comm = getCommunicator(group);
+  if (comm == MPI_COMM_NULL ||
+      checkMpiCount(ctx, "mp_reduce_scatter", view.count()))
     return MP_ERROR;
   std::vector<char> packed(view.count() * view.elementBytes);
-  packPieces(view, static_cast<const char *>(in), packed.data(), size);
-  return checkMpi(ctx, "MPI_Reduce_scatter_block",
-                  MPI_Reduce_scatter_block(
-                      packed.data(), out, static_cast<int>(view.count() / size),
-                      getMpiType(dtype), MPI_SUM, comm));
+  packPieces(view, static_cast<const char *>(in), packed.data(), group.size);
+  return checkMpi(
+      ctx, "MPI_Reduce_scatter_block",
+      MPI_Reduce_scatter_block(packed.data(), out,
+                               static_cast<int>(view.count() / group.size),
+                               getMpiType(dtype), MPI_SUM, comm));
 }
 
-mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
-                        mp_dtype dtype, const void *in, void *out, int rank,
-                        const int64_t *shape, int split_dim, int concat_dim) {
-  MP_RETURN_IF_FAILED(ctx);
-  MPI_Comm comm;
-  int size, index;
-  DimView split(shape, rank, split_dim, getDtypeSize(dtype));
-  if (getGroup(ctx, "mp_all_to_all", axes, num_axes, &comm, &size, &index) ||
-      checkDims(ctx, "mp_all_to_all", rank, shape, split_dim, size) ||
-      checkDims(ctx, "mp_all_to_all", rank, shape, concat_dim, 1) ||
-      checkCount(ctx, "mp_all_to_all", split.count()))
+mp_status HostBackend::allToAll(const Group &group, mp_dtype dtype,
+                                const void *in, void *out, const DimView &split,
+                                const DimView &piece) {
+  MPI_Comm comm = getCommunicator(group);
+  if (comm == MPI_COMM_NULL ||
+      checkMpiCount(ctx, "mp_all_to_all", split.count()))
     return MP_ERROR;
-  if (split_dim == concat_dim)
-    return fail(ctx, "mp_all_to_all", "split and concat dims must differ");
   std::vector<char> packed(split.count() * split.elementBytes);
   std::vector<char> received(packed.size());
-  packPieces(split, static_cast<const char *>(in), packed.data(), size);
-  int pieceCount = static_cast<int>(split.count() / size);
+  packPieces(split, static_cast<const char *>(in), packed.data(), group.size);
+  int pieceCount = static_cast<int>(split.count() / group.size);
   if (checkMpi(ctx, "MPI_Alltoall",
                MPI_Alltoall(packed.data(), pieceCount, getMpiType(dtype),
                             received.data(), pieceCount, getMpiType(dtype),
                             comm)))
     return MP_ERROR;
-  std::vector<int64_t> pieceShape(shape, shape + rank);
-  pieceShape[split_dim] /= size;
-  DimView piece(pieceShape.data(), rank, concat_dim, split.elementBytes);
-  concatPieces(piece, received.data(), static_cast<char *>(out), size);
+  concatPieces(piece, received.data(), static_cast<char *>(out), group.size);
   return MP_OK;
 }
 
-mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,
-                         mp_dtype dtype, const void *in, void *out, int rank,
-                         const int64_t *shape, int dim) {
-  MP_RETURN_IF_FAILED(ctx);
-  MPI_Comm comm;
-  int size, index;
-  if (getGroup(ctx, "mp_shard_slice", axes, num_axes, &comm, &size, &index) ||
-      checkDims(ctx, "mp_shard_slice", rank, shape, dim, size))
-    return MP_ERROR;
-  DimView view(shape, rank, dim, getDtypeSize(dtype));
+mp_status HostBackend::shardSlice(const Group &group, const void *in, void *out,
+                                  const DimView &view) {
   copyPiece(view, static_cast<const char *>(in), static_cast<char *>(out),
-            index, size);
+            group.index, group.size);
   return MP_OK;
 }
 
-} // extern "C"
+} // namespace mp::runtime

@@ -1,0 +1,141 @@
+//===- Elementwise.h - per-element formulas of both backends ----*- C++ -*-===//
+//
+// The host loops and the CUDA kernels apply these same functions, so the
+// two backends agree by construction on activations, their derivatives and
+// the optimizer updates. Math is in double, as PyTorch's reference values.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_RUNTIME_ELEMENTWISE_H
+#define MP_RUNTIME_ELEMENTWISE_H
+
+#include "mp_runtime.h"
+
+#include <math.h>
+
+#ifdef __CUDACC__
+#define MP_HOST_DEVICE __host__ __device__
+#else
+#define MP_HOST_DEVICE
+#endif
+
+namespace mp::runtime {
+
+constexpr double kSqrt2OverPi = 0.7978845608028654;
+constexpr double kSqrt2 = 1.4142135623730951;
+constexpr double kSqrt2Pi = 2.5066282746310002;
+constexpr double kGeluCubic = 0.044715;
+
+MP_HOST_DEVICE inline double sigmoid(double x) { return 1 / (1 + ::exp(-x)); }
+
+MP_HOST_DEVICE inline double gelu(double x, bool tanhForm) {
+  if (tanhForm)
+    return 0.5 * x * (1 + ::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
+  return 0.5 * x * (1 + ::erf(x / kSqrt2));
+}
+
+MP_HOST_DEVICE inline double geluDerivative(double x, bool tanhForm) {
+  if (tanhForm) {
+    double t = ::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x));
+    return 0.5 * (1 + t) +
+           0.5 * x * (1 - t * t) * kSqrt2OverPi * (1 + 3 * kGeluCubic * x * x);
+  }
+  return 0.5 * (1 + ::erf(x / kSqrt2)) + x * ::exp(-0.5 * x * x) / kSqrt2Pi;
+}
+
+/// op(x); the public call has checked that `op` is one of the enum's.
+MP_HOST_DEVICE inline float applyUnary(mp_unary_op op, float in,
+                                       double scalar) {
+  double x = in;
+  switch (op) {
+  case MP_UNARY_NEG:
+    return float(-x);
+  case MP_UNARY_EXP:
+    return float(::exp(x));
+  case MP_UNARY_RELU:
+    return float(x > 0 ? x : 0);
+  case MP_UNARY_STEP:
+    return x > 0 ? 1.0f : 0.0f;
+  case MP_UNARY_SIGMOID:
+    return float(sigmoid(x));
+  case MP_UNARY_SILU:
+    return float(x * sigmoid(x));
+  case MP_UNARY_GELU:
+    return float(gelu(x, false));
+  case MP_UNARY_GELU_TANH:
+    return float(gelu(x, true));
+  case MP_UNARY_SCALE:
+    return float(x * scalar);
+  }
+  return 0;
+}
+
+/// a op b; the public call has checked that `op` is one of the enum's.
+MP_HOST_DEVICE inline float applyBinary(mp_binary_op op, float a, float b) {
+  double x = a, z = b;
+  switch (op) {
+  case MP_BINARY_ADD:
+    return float(x + z);
+  case MP_BINARY_SUB:
+    return float(x - z);
+  case MP_BINARY_MUL:
+    return float(x * z);
+  case MP_BINARY_DIV:
+    return float(x / z);
+  case MP_BINARY_GELU_GRAD:
+    return float(x * geluDerivative(z, false));
+  case MP_BINARY_GELU_TANH_GRAD:
+    return float(x * geluDerivative(z, true));
+  }
+  return 0;
+}
+
+/// min(1, max_norm / (norm + 1e-6)); a NaN norm gives 1, as std::min does.
+MP_HOST_DEVICE inline float computeClipCoefficient(float squaredNorm,
+                                                   double maxNorm) {
+  double coefficient = maxNorm / (::sqrt(double(squaredNorm)) + 1e-6);
+  return float(coefficient < 1.0 ? coefficient : 1.0);
+}
+
+/// torch.optim.SGD on one element (the buffer starts at zero).
+MP_HOST_DEVICE inline void sgdUpdate(float &param, float grad,
+                                     float *momentumBuffer, double lr,
+                                     double momentum, double dampening,
+                                     double weightDecay, bool nesterov) {
+  double g = double(grad) + weightDecay * param;
+  if (momentumBuffer) {
+    double buf = momentum * *momentumBuffer + (1 - dampening) * g;
+    *momentumBuffer = float(buf);
+    g = nesterov ? g + momentum * buf : buf;
+  }
+  param = float(param - lr * g);
+}
+
+/// What one torch.optim.AdamW step (single tensor, no amsgrad) applies to
+/// every element: step size and bias corrections in double, moments in
+/// float.
+struct AdamWStep {
+  float decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize;
+  double biasCorrection2Sqrt, eps;
+
+  MP_HOST_DEVICE AdamWStep(double lr, double beta1, double beta2, double eps,
+                           double weightDecay, double step)
+      : decay(float(1 - lr * weightDecay)), beta1(float(beta1)),
+        oneMinusBeta1(float(1 - beta1)), beta2(float(beta2)),
+        oneMinusBeta2(float(1 - beta2)),
+        stepSize(float(lr / (1 - ::pow(beta1, step)))),
+        biasCorrection2Sqrt(::sqrt(1 - ::pow(beta2, step))), eps(eps) {}
+
+  MP_HOST_DEVICE void apply(float &param, float grad, float &expAvg,
+                            float &expAvgSq) const {
+    float p = param * decay;
+    expAvg = beta1 * expAvg + oneMinusBeta1 * grad;
+    expAvgSq = beta2 * expAvgSq + oneMinusBeta2 * grad * grad;
+    float denom = float(double(::sqrtf(expAvgSq)) / biasCorrection2Sqrt + eps);
+    param = p - stepSize * expAvg / denom;
+  }
+};
+
+} // namespace mp::runtime
+
+#endif // MP_RUNTIME_ELEMENTWISE_H

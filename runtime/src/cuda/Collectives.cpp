@@ -1,0 +1,188 @@
+//===- Collectives.cpp - NCCL collectives along a dim of a tensor ---------===//
+//
+// NCCL, like MPI, moves contiguous blocks in group order, and a split of dim
+// d of a row-major tensor is contiguous only when the dims before d are all
+// 1. Otherwise pieces are packed into [group][piece] order by a kernel
+// before sending and unpacked after receiving, in scratch memory.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaBackend.h"
+
+namespace mp::runtime {
+
+namespace {
+
+ncclDataType_t getNcclType(mp_dtype dtype) {
+  switch (dtype) {
+  case MP_DTYPE_F32:
+    return ncclFloat32;
+  case MP_DTYPE_F64:
+    return ncclFloat64;
+  case MP_DTYPE_I32:
+    return ncclInt32;
+  case MP_DTYPE_I64:
+    return ncclInt64;
+  }
+  return ncclFloat32;
+}
+
+} // namespace
+
+ncclComm_t CudaBackend::getCommunicator(const Group &group) {
+  auto it = communicators.find(group.axes);
+  if (it != communicators.end())
+    return it->second;
+  // The key orders the new communicator's ranks by their group index.
+  ncclComm_t split = nullptr;
+  if (checkNccl(
+          ctx, "ncclCommSplit",
+          ncclCommSplit(world, group.color, group.index, &split, nullptr)))
+    return nullptr;
+  communicators.emplace(group.axes, split);
+  return split;
+}
+
+// Each collective is fenced on both sides, so results are always right but
+// communication never overlaps compute; overlapping is the compiler's to
+// schedule later (issuing collectives early and waiting late).
+template <typename Issue>
+mp_status CudaBackend::runCollective(const Group &group, Issue issue) {
+  ncclComm_t comm = getCommunicator(group);
+  if (!comm ||
+      checkCuda(ctx, "cudaEventRecord",
+                cudaEventRecord(computeReady, computeStream)) ||
+      checkCuda(ctx, "cudaStreamWaitEvent",
+                cudaStreamWaitEvent(commStream, computeReady, 0)) ||
+      issue(comm) ||
+      checkCuda(ctx, "cudaEventRecord", cudaEventRecord(commDone, commStream)))
+    return MP_ERROR;
+  return checkCuda(ctx, "cudaStreamWaitEvent",
+                   cudaStreamWaitEvent(computeStream, commDone, 0));
+}
+
+mp_status CudaBackend::allReduce(const Group &group, mp_dtype dtype, void *data,
+                                 int64_t count) {
+  if (count == 0)
+    return MP_OK;
+  return runCollective(group, [&](ncclComm_t comm) {
+    return checkNccl(ctx, "ncclAllReduce",
+                     ncclAllReduce(data, data, count, getNcclType(dtype),
+                                   ncclSum, comm, commStream));
+  });
+}
+
+mp_status CudaBackend::allGather(const Group &group, mp_dtype dtype,
+                                 const void *in, void *out,
+                                 const DimView &view) {
+  if (view.count() == 0)
+    return MP_OK;
+  return runCollective(group, [&](ncclComm_t comm) {
+    // Gathered pieces follow each other: the result when outer is 1.
+    bool direct = view.outer == 1;
+    void *gathered =
+        direct ? out
+               : allocateScratch(view.count() * group.size * view.elementBytes,
+                                 commStream);
+    if (!gathered ||
+        checkNccl(ctx, "ncclAllGather",
+                  ncclAllGather(in, gathered, view.count(), getNcclType(dtype),
+                                comm, commStream)))
+      return MP_ERROR;
+    if (direct)
+      return MP_OK;
+    if (checkLaunch("mp_all_gather",
+                    cuda::launchSwapLeadingDims(
+                        commStream, gathered, out, group.size, view.outer,
+                        view.extent * view.inner, view.elementBytes)))
+      return MP_ERROR;
+    return freeScratch(gathered, commStream);
+  });
+}
+
+mp_status CudaBackend::reduceScatter(const Group &group, mp_dtype dtype,
+                                     const void *in, void *out,
+                                     const DimView &view) {
+  if (view.count() == 0)
+    return MP_OK;
+  return runCollective(group, [&](ncclComm_t comm) {
+    bool direct = view.outer == 1;
+    void *packed =
+        direct ? const_cast<void *>(in)
+               : allocateScratch(view.count() * view.elementBytes, commStream);
+    if (!packed)
+      return MP_ERROR;
+    if (!direct &&
+        checkLaunch("mp_reduce_scatter",
+                    cuda::launchSwapLeadingDims(
+                        commStream, in, packed, view.outer, group.size,
+                        view.extent / group.size * view.inner,
+                        view.elementBytes)))
+      return MP_ERROR;
+    if (checkNccl(ctx, "ncclReduceScatter",
+                  ncclReduceScatter(packed, out, view.count() / group.size,
+                                    getNcclType(dtype), ncclSum, comm,
+                                    commStream)))
+      return MP_ERROR;
+    return direct ? MP_OK : freeScratch(packed, commStream);
+  });
+}
+
+mp_status CudaBackend::allToAll(const Group &group, mp_dtype dtype,
+                                const void *in, void *out, const DimView &split,
+                                const DimView &piece) {
+  if (split.count() == 0)
+    return MP_OK;
+  return runCollective(group, [&](ncclComm_t comm) {
+    size_t bytes = split.count() * split.elementBytes;
+    bool packDirect = split.outer == 1, concatDirect = piece.outer == 1;
+    void *packed = packDirect ? const_cast<void *>(in)
+                              : allocateScratch(bytes, commStream);
+    void *received = concatDirect ? out : allocateScratch(bytes, commStream);
+    if (!packed || !received)
+      return MP_ERROR;
+    if (!packDirect &&
+        checkLaunch("mp_all_to_all",
+                    cuda::launchSwapLeadingDims(
+                        commStream, in, packed, split.outer, group.size,
+                        split.extent / group.size * split.inner,
+                        split.elementBytes)))
+      return MP_ERROR;
+    size_t pieceCount = split.count() / group.size;
+    size_t pieceBytes = pieceCount * split.elementBytes;
+    if (checkNccl(ctx, "ncclGroupStart", ncclGroupStart()))
+      return MP_ERROR;
+    for (int peer = 0; peer < group.size; ++peer) {
+      // Errors of the grouped calls also surface at ncclGroupEnd, which
+      // must run to close the group.
+      checkNccl(ctx, "ncclSend",
+                ncclSend(static_cast<char *>(packed) + peer * pieceBytes,
+                         pieceCount, getNcclType(dtype), peer, comm,
+                         commStream));
+      checkNccl(ctx, "ncclRecv",
+                ncclRecv(static_cast<char *>(received) + peer * pieceBytes,
+                         pieceCount, getNcclType(dtype), peer, comm,
+                         commStream));
+    }
+    if (checkNccl(ctx, "ncclGroupEnd", ncclGroupEnd()) || ctx->failed)
+      return MP_ERROR;
+    if (!concatDirect &&
+        (checkLaunch("mp_all_to_all",
+                     cuda::launchSwapLeadingDims(
+                         commStream, received, out, group.size, piece.outer,
+                         piece.extent * piece.inner, piece.elementBytes)) ||
+         freeScratch(received, commStream)))
+      return MP_ERROR;
+    return packDirect ? MP_OK : freeScratch(packed, commStream);
+  });
+}
+
+mp_status CudaBackend::shardSlice(const Group &group, const void *in, void *out,
+                                  const DimView &view) {
+  // No communication: a local copy in compute order.
+  return checkLaunch("mp_shard_slice",
+                     cuda::launchCopyPiece(computeStream, view, in, out,
+                                           group.index, group.size));
+}
+
+} // namespace mp::runtime

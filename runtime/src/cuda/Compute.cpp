@@ -1,0 +1,137 @@
+//===- Compute.cpp - cuBLAS GEMMs and kernels on the compute stream -------===//
+
+#include "CudaBackend.h"
+
+#include <algorithm>
+#include <climits>
+
+namespace mp::runtime {
+
+mp_status CudaBackend::gemm(bool transA, bool transB, int64_t batch, int64_t m,
+                            int64_t n, int64_t k, float alpha, const float *a,
+                            int64_t strideA, const float *b, int64_t strideB,
+                            float beta, float *c, int64_t strideC) {
+  if (batch > INT_MAX || m > INT_MAX || n > INT_MAX || k > INT_MAX)
+    return fail(ctx, "mp_gemm_f32",
+                "dims %lld x %lld x %lld x %lld exceed cuBLAS's int sizes",
+                static_cast<long long>(batch), static_cast<long long>(m),
+                static_cast<long long>(n), static_cast<long long>(k));
+  // cuBLAS is column-major, where a row-major C is Cᵀ = op(B)ᵀ · op(A)ᵀ:
+  // pass B before A, each with its row-major leading dim (at least 1, as
+  // cuBLAS wants even when k is 0).
+  cublasOperation_t opA = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t opB = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+  int lda = static_cast<int>(std::max<int64_t>(1, transA ? m : k));
+  int ldb = static_cast<int>(std::max<int64_t>(1, transB ? k : n));
+  int ldc = static_cast<int>(n);
+  // TF32 tensor cores for float32, as PyTorch's allow_tf32.
+  cublasComputeType_t compute = CUBLAS_COMPUTE_32F_FAST_TF32;
+  if (batch == 1)
+    return checkCublas(ctx, "cublasGemmEx",
+                       cublasGemmEx(cublas, opB, opA, n, m, k, &alpha, b,
+                                    CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta,
+                                    c, CUDA_R_32F, ldc, compute,
+                                    CUBLAS_GEMM_DEFAULT));
+  return checkCublas(ctx, "cublasGemmStridedBatchedEx",
+                     cublasGemmStridedBatchedEx(
+                         cublas, opB, opA, n, m, k, &alpha, b, CUDA_R_32F, ldb,
+                         strideB, a, CUDA_R_32F, lda, strideA, &beta, c,
+                         CUDA_R_32F, ldc, strideC, static_cast<int>(batch),
+                         compute, CUBLAS_GEMM_DEFAULT));
+}
+
+mp_status CudaBackend::unary(mp_unary_op op, int64_t n, const float *in,
+                             float *out, double scalar) {
+  return checkLaunch("mp_unary_f32",
+                     cuda::launchUnary(computeStream, op, n, in, out, scalar));
+}
+
+mp_status CudaBackend::binary(mp_binary_op op, int64_t n, const float *a,
+                              const float *b, float *out) {
+  return checkLaunch("mp_binary_f32",
+                     cuda::launchBinary(computeStream, op, n, a, b, out));
+}
+
+mp_status CudaBackend::reduceSum(int rank, const int64_t *shape,
+                                 uint32_t dimsMask, double scale,
+                                 const float *in, float *out) {
+  return checkLaunch("mp_reduce_sum_f32",
+                     cuda::launchReduceSum(computeStream, rank, shape, dimsMask,
+                                           scale, in, out));
+}
+
+mp_status CudaBackend::broadcast(int rank, const int64_t *outShape,
+                                 uint32_t dimsMask, const float *in,
+                                 float *out) {
+  return checkLaunch(
+      "mp_broadcast_f32",
+      cuda::launchBroadcast(computeStream, rank, outShape, dimsMask, in, out));
+}
+
+mp_status CudaBackend::transpose(int rank, const int64_t *inShape,
+                                 const int *perm, const float *in, float *out) {
+  return checkLaunch(
+      "mp_transpose_f32",
+      cuda::launchTranspose(computeStream, rank, inShape, perm, in, out));
+}
+
+mp_status CudaBackend::mseLoss(int64_t n, const float *a, const float *b,
+                               double scale, float *out) {
+  return checkLaunch(
+      "mp_mse_loss_f32",
+      cuda::launchMseLoss(computeStream, n, a, b, scale, out, partials));
+}
+
+mp_status CudaBackend::crossEntropy(int64_t rows, int64_t classes,
+                                    const float *logits, const int64_t *targets,
+                                    double scale, float *out) {
+  return checkLaunch("mp_cross_entropy_f32",
+                     cuda::launchCrossEntropy(computeStream, rows, classes,
+                                              logits, targets, scale, out,
+                                              partials, fault, ctx->op));
+}
+
+mp_status CudaBackend::crossEntropyGrad(int64_t rows, int64_t classes,
+                                        const float *logits,
+                                        const int64_t *targets,
+                                        const float *grad, double scale,
+                                        float *out) {
+  return checkLaunch("mp_cross_entropy_grad_f32",
+                     cuda::launchCrossEntropyGrad(computeStream, rows, classes,
+                                                  logits, targets, grad, scale,
+                                                  out, fault, ctx->op));
+}
+
+mp_status CudaBackend::clipCoefficient(const float *squaredNorm, double maxNorm,
+                                       float *out) {
+  return checkLaunch(
+      "mp_clip_coefficient_f32",
+      cuda::launchClipCoefficient(computeStream, squaredNorm, maxNorm, out));
+}
+
+mp_status CudaBackend::fill(int64_t n, float value, float *out) {
+  return checkLaunch("mp_fill_f32",
+                     cuda::launchFill(computeStream, n, value, out));
+}
+
+mp_status CudaBackend::sgd(int64_t n, float *param, const float *grad,
+                           float *momentumBuffer, double lr, double momentum,
+                           double dampening, double weightDecay,
+                           bool nesterov) {
+  return checkLaunch("mp_sgd_f32",
+                     cuda::launchSgd(computeStream, n, param, grad,
+                                     momentumBuffer, lr, momentum, dampening,
+                                     weightDecay, nesterov));
+}
+
+mp_status CudaBackend::adamw(int64_t n, float *param, const float *grad,
+                             float *expAvg, float *expAvgSq, double lr,
+                             double beta1, double beta2, double eps,
+                             double weightDecay, const float *step) {
+  return checkLaunch("mp_adamw_f32",
+                     cuda::launchAdamW(computeStream, n, param, grad, expAvg,
+                                       expAvgSq, lr, beta1, beta2, eps,
+                                       weightDecay, step, fault, ctx->op));
+}
+
+} // namespace mp::runtime

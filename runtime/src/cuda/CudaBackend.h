@@ -1,0 +1,128 @@
+//===- CudaBackend.h - cuBLAS, NCCL and kernels, a GPU a rank ---*- C++ -*-===//
+//
+// One GPU per rank, picked by the rank's index on its node. Two streams: the
+// compute stream runs GEMMs, kernels and copies in call order; the
+// communication stream runs NCCL, fenced by events on both sides of each
+// collective (see runCollective). Scalars the step keeps in device memory
+// (AdamW's step, loss seeds) are read by the kernels, never by the host.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_RUNTIME_CUDA_CUDABACKEND_H
+#define MP_RUNTIME_CUDA_CUDABACKEND_H
+
+#include "../Context.h"
+#include "Kernels.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+
+#include <map>
+#include <vector>
+
+namespace mp::runtime {
+
+mp_status checkCuda(mp_context *ctx, const char *call, cudaError_t status);
+mp_status checkCublas(mp_context *ctx, const char *call, cublasStatus_t status);
+mp_status checkNccl(mp_context *ctx, const char *call, ncclResult_t status);
+
+class CudaBackend final : public Backend {
+public:
+  explicit CudaBackend(mp_context *ctx) : Backend(ctx) {}
+  ~CudaBackend() override;
+
+  /// Picks this rank's device, creates the streams, cuBLAS and the NCCL
+  /// world communicator. Collective over the world.
+  mp_status start();
+
+  void *allocate(size_t bytes) override;
+  void release(void *ptr) override;
+  mp_status copy(void *dst, const void *src, size_t bytes) override;
+  mp_status copyToBackend(void *dst, const void *src, size_t bytes) override;
+  mp_status copyToHost(void *dst, const void *src, size_t bytes) override;
+
+  mp_status allReduce(const Group &group, mp_dtype dtype, void *data,
+                      int64_t count) override;
+  mp_status allGather(const Group &group, mp_dtype dtype, const void *in,
+                      void *out, const DimView &view) override;
+  mp_status reduceScatter(const Group &group, mp_dtype dtype, const void *in,
+                          void *out, const DimView &view) override;
+  mp_status allToAll(const Group &group, mp_dtype dtype, const void *in,
+                     void *out, const DimView &split,
+                     const DimView &piece) override;
+  mp_status shardSlice(const Group &group, const void *in, void *out,
+                       const DimView &view) override;
+
+  mp_status gemm(bool transA, bool transB, int64_t batch, int64_t m, int64_t n,
+                 int64_t k, float alpha, const float *a, int64_t strideA,
+                 const float *b, int64_t strideB, float beta, float *c,
+                 int64_t strideC) override;
+  mp_status unary(mp_unary_op op, int64_t n, const float *in, float *out,
+                  double scalar) override;
+  mp_status binary(mp_binary_op op, int64_t n, const float *a, const float *b,
+                   float *out) override;
+  mp_status reduceSum(int rank, const int64_t *shape, uint32_t dimsMask,
+                      double scale, const float *in, float *out) override;
+  mp_status broadcast(int rank, const int64_t *outShape, uint32_t dimsMask,
+                      const float *in, float *out) override;
+  mp_status transpose(int rank, const int64_t *inShape, const int *perm,
+                      const float *in, float *out) override;
+  mp_status mseLoss(int64_t n, const float *a, const float *b, double scale,
+                    float *out) override;
+  mp_status crossEntropy(int64_t rows, int64_t classes, const float *logits,
+                         const int64_t *targets, double scale,
+                         float *out) override;
+  mp_status crossEntropyGrad(int64_t rows, int64_t classes, const float *logits,
+                             const int64_t *targets, const float *grad,
+                             double scale, float *out) override;
+  mp_status clipCoefficient(const float *squaredNorm, double maxNorm,
+                            float *out) override;
+  mp_status fill(int64_t n, float value, float *out) override;
+  mp_status sgd(int64_t n, float *param, const float *grad,
+                float *momentumBuffer, double lr, double momentum,
+                double dampening, double weightDecay, bool nesterov) override;
+  mp_status adamw(int64_t n, float *param, const float *grad, float *expAvg,
+                  float *expAvgSq, double lr, double beta1, double beta2,
+                  double eps, double weightDecay, const float *step) override;
+
+private:
+  /// What start() does before NCCL: everything a rank can fail at alone.
+  /// Rank 0 also creates NCCL's id.
+  mp_status startLocally(ncclUniqueId &id, cudaUUID_t &uuid);
+  /// Fails on every rank if two ranks picked the same GPU (`uuid` is this
+  /// rank's): NCCL would refuse them less clearly.
+  mp_status checkOneRankPerDevice(const cudaUUID_t &uuid);
+  /// The communicator of `group`, split from the world on first use; null
+  /// with the error recorded if NCCL fails.
+  ncclComm_t getCommunicator(const Group &group);
+  /// Issues `issue(comm)` on the communication stream after the compute
+  /// stream's work so far, and makes the compute stream's later work wait
+  /// for it.
+  template <typename Issue>
+  mp_status runCollective(const Group &group, Issue issue);
+  /// Stream-ordered scratch memory on the communication stream.
+  void *allocateScratch(size_t bytes, cudaStream_t stream);
+  mp_status freeScratch(void *ptr, cudaStream_t stream);
+  /// Fails `call` if launching its kernel failed.
+  mp_status checkLaunch(const char *call, cudaError_t status);
+  /// Waits for the compute stream, then reports what its kernels found
+  /// (a DeviceFault) as the error of the call that launched them.
+  mp_status synchronize();
+
+  int device = -1;
+  cudaStream_t computeStream = nullptr, commStream = nullptr;
+  cudaEvent_t computeReady = nullptr, commDone = nullptr;
+  cublasHandle_t cublas = nullptr;
+  ncclComm_t world = nullptr;
+  /// One communicator per ordered list of axes.
+  std::map<std::vector<int>, ncclComm_t> communicators;
+  /// Device memory: the kernels' fault record, the losses' partial sums
+  /// (kMaxReductionBlocks doubles, used on the compute stream only).
+  cuda::DeviceFault *fault = nullptr;
+  double *partials = nullptr;
+};
+
+} // namespace mp::runtime
+
+#endif // MP_RUNTIME_CUDA_CUDABACKEND_H

@@ -1,0 +1,119 @@
+//===- Elementwise.cu - elementwise ops and optimizer updates -------------===//
+//
+// Grid-stride loops over 64-bit indices applying the formulas of
+// ../Elementwise.h, the same the host backend applies.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../Elementwise.h"
+#include "Launch.cuh"
+
+namespace mp::runtime::cuda {
+
+namespace {
+
+__global__ void unaryKernel(mp_unary_op op, int64_t n, const float *in,
+                            float *out, double scalar) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    out[i] = applyUnary(op, in[i], scalar);
+}
+
+__global__ void binaryKernel(mp_binary_op op, int64_t n, const float *a,
+                             const float *b, float *out) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    out[i] = applyBinary(op, a[i], b[i]);
+}
+
+__global__ void fillKernel(int64_t n, float value, float *out) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    out[i] = value;
+}
+
+__global__ void clipCoefficientKernel(const float *squaredNorm, double maxNorm,
+                                      float *out) {
+  out[0] = computeClipCoefficient(squaredNorm[0], maxNorm);
+}
+
+__global__ void sgdKernel(int64_t n, float *param, const float *grad,
+                          float *momentumBuffer, double lr, double momentum,
+                          double dampening, double weightDecay, bool nesterov) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    sgdUpdate(param[i], grad[i], momentumBuffer ? momentumBuffer + i : nullptr,
+              lr, momentum, dampening, weightDecay, nesterov);
+}
+
+/// The whole AdamW step in one pass; the step count is read on the device,
+/// where the training step keeps it.
+__global__ void adamwKernel(int64_t n, float *param, const float *grad,
+                            float *expAvg, float *expAvgSq, double lr,
+                            double beta1, double beta2, double eps,
+                            double weightDecay, const float *stepCount,
+                            DeviceFault *fault, const char *op) {
+  double step = *stepCount;
+  if (!(step >= 1)) {
+    if (gridStart() == 0)
+      recordFault(fault, DeviceFault::kAdamWStep, 0, 0, 0, step, op);
+    return;
+  }
+  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
+}
+
+} // namespace
+
+cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
+                        const float *in, float *out, double scalar) {
+  if (n == 0)
+    return cudaSuccess;
+  unaryKernel<<<gridFor(n), kThreads, 0, stream>>>(op, n, in, out, scalar);
+  return cudaGetLastError();
+}
+
+cudaError_t launchBinary(cudaStream_t stream, mp_binary_op op, int64_t n,
+                         const float *a, const float *b, float *out) {
+  if (n == 0)
+    return cudaSuccess;
+  binaryKernel<<<gridFor(n), kThreads, 0, stream>>>(op, n, a, b, out);
+  return cudaGetLastError();
+}
+
+cudaError_t launchFill(cudaStream_t stream, int64_t n, float value,
+                       float *out) {
+  if (n == 0)
+    return cudaSuccess;
+  fillKernel<<<gridFor(n), kThreads, 0, stream>>>(n, value, out);
+  return cudaGetLastError();
+}
+
+cudaError_t launchClipCoefficient(cudaStream_t stream, const float *squaredNorm,
+                                  double maxNorm, float *out) {
+  clipCoefficientKernel<<<1, 1, 0, stream>>>(squaredNorm, maxNorm, out);
+  return cudaGetLastError();
+}
+
+cudaError_t launchSgd(cudaStream_t stream, int64_t n, float *param,
+                      const float *grad, float *momentumBuffer, double lr,
+                      double momentum, double dampening, double weightDecay,
+                      bool nesterov) {
+  if (n == 0)
+    return cudaSuccess;
+  sgdKernel<<<gridFor(n), kThreads, 0, stream>>>(n, param, grad, momentumBuffer,
+                                                 lr, momentum, dampening,
+                                                 weightDecay, nesterov);
+  return cudaGetLastError();
+}
+
+cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
+                        const float *grad, float *expAvg, float *expAvgSq,
+                        double lr, double beta1, double beta2, double eps,
+                        double weightDecay, const float *step,
+                        DeviceFault *fault, const char *op) {
+  // Even with no elements, so that a bad step is reported alike.
+  adamwKernel<<<gridFor(n), kThreads, 0, stream>>>(
+      n, param, grad, expAvg, expAvgSq, lr, beta1, beta2, eps, weightDecay,
+      step, fault, op);
+  return cudaGetLastError();
+}
+
+} // namespace mp::runtime::cuda

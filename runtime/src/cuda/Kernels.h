@@ -1,0 +1,97 @@
+//===- Kernels.h - the CUDA backend's kernel launches -----------*- C++ -*-===//
+//
+// Host functions that launch the backend's kernels on a stream and return
+// cudaGetLastError(); the .cu files define them, CudaBackend calls them.
+// Tensor pointers are device memory; shapes and perms are host arrays.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_RUNTIME_CUDA_KERNELS_H
+#define MP_RUNTIME_CUDA_KERNELS_H
+
+#include "../Backend.h"
+#include "mp_runtime.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace mp::runtime::cuda {
+
+/// A check on values in device memory that failed (a target outside the
+/// classes, an AdamW step below 1). Kernels cannot fail a call, so the first
+/// one to find such a value records it here, and the backend turns it into
+/// the call's error at its next synchronization.
+struct DeviceFault {
+  enum Code : unsigned {
+    kNone = 0,
+    kCrossEntropyTarget,
+    kCrossEntropyGradTarget,
+    kAdamWStep,
+  };
+  unsigned code;
+  /// Target, sample and classes for the cross entropy.
+  long long values[3];
+  /// AdamW's step.
+  double step;
+  /// The op the call ran in (mp_context_set_op's static string).
+  const char *op;
+};
+
+/// Partial sums that the loss kernels reduce through: one per block.
+constexpr int kMaxReductionBlocks = 1024;
+
+cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
+                        const float *in, float *out, double scalar);
+cudaError_t launchBinary(cudaStream_t stream, mp_binary_op op, int64_t n,
+                         const float *a, const float *b, float *out);
+cudaError_t launchFill(cudaStream_t stream, int64_t n, float value, float *out);
+cudaError_t launchClipCoefficient(cudaStream_t stream, const float *squaredNorm,
+                                  double maxNorm, float *out);
+cudaError_t launchSgd(cudaStream_t stream, int64_t n, float *param,
+                      const float *grad, float *momentumBuffer, double lr,
+                      double momentum, double dampening, double weightDecay,
+                      bool nesterov);
+cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
+                        const float *grad, float *expAvg, float *expAvgSq,
+                        double lr, double beta1, double beta2, double eps,
+                        double weightDecay, const float *step,
+                        DeviceFault *fault, const char *op);
+
+cudaError_t launchReduceSum(cudaStream_t stream, int rank, const int64_t *shape,
+                            uint32_t dimsMask, double scale, const float *in,
+                            float *out);
+cudaError_t launchBroadcast(cudaStream_t stream, int rank,
+                            const int64_t *outShape, uint32_t dimsMask,
+                            const float *in, float *out);
+cudaError_t launchTranspose(cudaStream_t stream, int rank,
+                            const int64_t *inShape, const int *perm,
+                            const float *in, float *out);
+/// Copies [a][b][c] blocks of `elementBytes` elements to [b][a][c]: packs
+/// the pieces of a dim piece after piece (a = outer, b = pieces), or
+/// concatenates contiguous pieces along a dim (a = pieces, b = outer).
+cudaError_t launchSwapLeadingDims(cudaStream_t stream, const void *in,
+                                  void *out, int64_t a, int64_t b, int64_t c,
+                                  size_t elementBytes);
+/// Copies piece `p` of `n` along the view's dim into a contiguous buffer.
+cudaError_t launchCopyPiece(cudaStream_t stream, const DimView &view,
+                            const void *in, void *out, int64_t p, int64_t n);
+
+/// The losses write `partials` (kMaxReductionBlocks doubles) on the way.
+cudaError_t launchMseLoss(cudaStream_t stream, int64_t n, const float *a,
+                          const float *b, double scale, float *out,
+                          double *partials);
+cudaError_t launchCrossEntropy(cudaStream_t stream, int64_t rows,
+                               int64_t classes, const float *logits,
+                               const int64_t *targets, double scale, float *out,
+                               double *partials, DeviceFault *fault,
+                               const char *op);
+cudaError_t launchCrossEntropyGrad(cudaStream_t stream, int64_t rows,
+                                   int64_t classes, const float *logits,
+                                   const int64_t *targets, const float *grad,
+                                   double scale, float *out, DeviceFault *fault,
+                                   const char *op);
+
+} // namespace mp::runtime::cuda
+
+#endif // MP_RUNTIME_CUDA_KERNELS_H

@@ -1,0 +1,81 @@
+//===- Launch.cuh - launch shapes and block reductions ---------*- CUDA -*-===//
+
+#ifndef MP_RUNTIME_CUDA_LAUNCH_CUH
+#define MP_RUNTIME_CUDA_LAUNCH_CUH
+
+#include "Kernels.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+
+namespace mp::runtime::cuda {
+
+constexpr int kThreads = 256;
+constexpr int kWarp = 32;
+
+/// Blocks for a grid-stride loop over `n` items, `perBlock` per block
+/// pass; capped since the loop covers the rest. At least one block.
+inline unsigned gridFor(int64_t n, int64_t perBlock = kThreads,
+                        int64_t maxBlocks = 65536) {
+  return static_cast<unsigned>(
+      std::max<int64_t>(1, std::min(maxBlocks, (n + perBlock - 1) / perBlock)));
+}
+
+/// The first index and the stride of this thread's grid-stride loop.
+__device__ inline int64_t gridStart() {
+  return int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+__device__ inline int64_t gridStride() {
+  return int64_t(gridDim.x) * blockDim.x;
+}
+
+/// The sum over the warp, in every lane. Each step adds the same two values
+/// in both lanes of a pair, so all lanes hold the same bits.
+__device__ inline double warpSum(double value) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
+
+/// The maximum over the warp, in every lane.
+__device__ inline double warpMax(double value) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    value = fmax(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  return value;
+}
+
+/// The sum of `value` over the block, in thread 0 (kThreads threads); in a
+/// fixed order, so results repeat from run to run.
+__device__ inline double blockSum(double value) {
+  __shared__ double warpSums[kThreads / kWarp];
+  value = warpSum(value);
+  int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  if (lane == 0)
+    warpSums[warp] = value;
+  __syncthreads();
+  value = 0;
+  if (warp == 0) {
+    value = lane < kThreads / kWarp ? warpSums[lane] : 0;
+    value = warpSum(value);
+  }
+  __syncthreads();
+  return value;
+}
+
+/// Records `fault` unless one is recorded already.
+__device__ inline void recordFault(DeviceFault *fault, unsigned code,
+                                   long long v0, long long v1, long long v2,
+                                   double step, const char *op) {
+  if (atomicCAS(&fault->code, 0u, code) != 0u)
+    return;
+  fault->values[0] = v0;
+  fault->values[1] = v1;
+  fault->values[2] = v2;
+  fault->step = step;
+  fault->op = op;
+}
+
+} // namespace mp::runtime::cuda
+
+#endif // MP_RUNTIME_CUDA_LAUNCH_CUH

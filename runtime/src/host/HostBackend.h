@@ -1,0 +1,79 @@
+//===- HostBackend.h - OpenBLAS, MPI and loops on the CPU -------*- C++ -*-===//
+
+#ifndef MP_RUNTIME_HOST_HOSTBACKEND_H
+#define MP_RUNTIME_HOST_HOSTBACKEND_H
+
+#include "../Context.h"
+
+#include <map>
+#include <vector>
+
+namespace mp::runtime {
+
+class HostBackend final : public Backend {
+public:
+  explicit HostBackend(mp_context *ctx) : Backend(ctx) {}
+  ~HostBackend() override;
+
+  void *allocate(size_t bytes) override;
+  void release(void *ptr) override;
+  mp_status copy(void *dst, const void *src, size_t bytes) override;
+  mp_status copyToBackend(void *dst, const void *src, size_t bytes) override;
+  mp_status copyToHost(void *dst, const void *src, size_t bytes) override;
+
+  mp_status allReduce(const Group &group, mp_dtype dtype, void *data,
+                      int64_t count) override;
+  mp_status allGather(const Group &group, mp_dtype dtype, const void *in,
+                      void *out, const DimView &view) override;
+  mp_status reduceScatter(const Group &group, mp_dtype dtype, const void *in,
+                          void *out, const DimView &view) override;
+  mp_status allToAll(const Group &group, mp_dtype dtype, const void *in,
+                     void *out, const DimView &split,
+                     const DimView &piece) override;
+  mp_status shardSlice(const Group &group, const void *in, void *out,
+                       const DimView &view) override;
+
+  mp_status gemm(bool transA, bool transB, int64_t batch, int64_t m, int64_t n,
+                 int64_t k, float alpha, const float *a, int64_t strideA,
+                 const float *b, int64_t strideB, float beta, float *c,
+                 int64_t strideC) override;
+  mp_status unary(mp_unary_op op, int64_t n, const float *in, float *out,
+                  double scalar) override;
+  mp_status binary(mp_binary_op op, int64_t n, const float *a, const float *b,
+                   float *out) override;
+  mp_status reduceSum(int rank, const int64_t *shape, uint32_t dimsMask,
+                      double scale, const float *in, float *out) override;
+  mp_status broadcast(int rank, const int64_t *outShape, uint32_t dimsMask,
+                      const float *in, float *out) override;
+  mp_status transpose(int rank, const int64_t *inShape, const int *perm,
+                      const float *in, float *out) override;
+  mp_status mseLoss(int64_t n, const float *a, const float *b, double scale,
+                    float *out) override;
+  mp_status crossEntropy(int64_t rows, int64_t classes, const float *logits,
+                         const int64_t *targets, double scale,
+                         float *out) override;
+  mp_status crossEntropyGrad(int64_t rows, int64_t classes, const float *logits,
+                             const int64_t *targets, const float *grad,
+                             double scale, float *out) override;
+  mp_status clipCoefficient(const float *squaredNorm, double maxNorm,
+                            float *out) override;
+  mp_status fill(int64_t n, float value, float *out) override;
+  mp_status sgd(int64_t n, float *param, const float *grad,
+                float *momentumBuffer, double lr, double momentum,
+                double dampening, double weightDecay, bool nesterov) override;
+  mp_status adamw(int64_t n, float *param, const float *grad, float *expAvg,
+                  float *expAvgSq, double lr, double beta1, double beta2,
+                  double eps, double weightDecay, const float *step) override;
+
+private:
+  /// The communicator of `group`, split from the world on first use; null
+  /// with the error recorded if MPI fails.
+  MPI_Comm getCommunicator(const Group &group);
+
+  /// One communicator per ordered list of axes.
+  std::map<std::vector<int>, MPI_Comm> communicators;
+};
+
+} // namespace mp::runtime
+
+#endif // MP_RUNTIME_HOST_HOSTBACKEND_H
