@@ -9,6 +9,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <array>
+#include <functional>
 #include <map>
 
 using namespace mlir;
@@ -51,6 +52,19 @@ bool canOverwrite(OpResult result, Value arg) {
       .Default([](Operation *) { return false; });
 }
 
+/// True if `op` swaps the last two dims and keeps the others in place: what
+/// a GEMM's transpose flag does.
+bool swapsLastTwoDims(TransposeOp op) {
+  ArrayRef<int64_t> perm = op.getPermutation();
+  int64_t rank = perm.size();
+  if (rank < 2 || perm[rank - 2] != rank - 1 || perm[rank - 1] != rank - 2)
+    return false;
+  for (int64_t d = 0; d < rank - 2; ++d)
+    if (perm[d] != d)
+      return false;
+  return true;
+}
+
 } // namespace
 
 MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
@@ -76,6 +90,26 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
         plan.updatedArgument[value.index] = it->second;
   }
 
+  for (auto transpose : body.getOps<TransposeOp>())
+    if (swapsLastTwoDims(transpose) && !transpose->use_empty() &&
+        llvm::all_of(transpose->getUsers(),
+                     [](Operation *user) { return isa<MatmulOp>(user); }))
+      plan.transposedViews.insert(transpose.getResult());
+  // Where `value` is last read: by its users, or by theirs when a user is a
+  // transposed view of it; the end of the function when it is returned.
+  std::function<int64_t(Value)> lastUse = [&](Value value) {
+    int64_t end = -1;
+    for (Operation *user : value.getUsers()) {
+      if (user->hasTrait<OpTrait::IsTerminator>())
+        end = last;
+      else if (plan.transposedViews.count(user->getResult(0)))
+        end = std::max(end, lastUse(user->getResult(0)));
+      else
+        end = std::max(end, position[user]);
+    }
+    return end;
+  };
+
   // In-place updates: the returned value overwrites the argument it updates
   // when its op reads that argument elementwise and nothing reads the
   // argument later. Each argument is overwritten at most once.
@@ -90,11 +124,7 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
     BlockArgument arg = func.getArgument(argNumber);
     if (!canOverwrite(result, arg))
       continue;
-    int64_t at = position[result.getOwner()];
-    if (llvm::any_of(arg.getUsers(), [&](Operation *user) {
-          return user->hasTrait<OpTrait::IsTerminator>() ||
-                 position[user] > at;
-        }))
+    if (lastUse(arg) > position[result.getOwner()])
       continue;
     plan.inPlace[returned] = argNumber;
     overwritten.insert(argNumber);
@@ -106,13 +136,10 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
   for (Operation &op : body)
     for (Value result : op.getResults()) {
       int64_t bytes = getBytes(result.getType());
-      if (bytes == 0 || plan.inPlace.count(result))
+      if (bytes == 0 || plan.inPlace.count(result) ||
+          plan.transposedViews.count(result))
         continue;
-      int64_t end = position[&op];
-      for (Operation *user : result.getUsers())
-        end = std::max(end, user->hasTrait<OpTrait::IsTerminator>()
-                                ? last
-                                : position[user]);
+      int64_t end = std::max(position[&op], lastUse(result));
       plan.buffers[result] = Buffer{0, alignUp(bytes), position[&op], end};
       plan.unpooledBytes += alignUp(bytes);
       values.push_back(result);

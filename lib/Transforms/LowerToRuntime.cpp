@@ -369,15 +369,24 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
                           rhs = getShape(mm.getRhs());
         int64_t m = lhs[lhs.size() - 2], k = lhs.back(), n = rhs.back();
         int64_t batch = getNumElements(mm.getLhs()) / (m * k);
-        if (rhs.size() == 2) {
+        // An operand that is a transposed view is read through its input
+        // with the GEMM's transpose flag.
+        auto stored = [&](Value operand) -> std::pair<Value, int> {
+          if (plan.transposedViews.count(operand))
+            return {operand.getDefiningOp<TransposeOp>().getInput(), 1};
+          return {operand, 0};
+        };
+        auto [a, transA] = stored(mm.getLhs());
+        auto [b, transB] = stored(mm.getRhs());
+        if (rhs.size() == 2 && !transA) {
           // A shared right operand: the batch folds into the rows.
           m *= batch;
           batch = 1;
         }
         call("mp_gemm_batched_f32",
-             {ctx, i32(0), i32(0), i64(batch), i64(m), i64(n), i64(k), f32(1),
-              in(0), i64(m * k), in(1), i64(rhs.size() == 2 ? 0 : k * n),
-              f32(0), out(), i64(m * n)});
+             {ctx, i32(transA), i32(transB), i64(batch), i64(m), i64(n), i64(k),
+              f32(1), pointer(a), i64(m * k), pointer(b),
+              i64(rhs.size() == 2 ? 0 : k * n), f32(0), out(), i64(m * n)});
         return success();
       })
       .Case([&](AddOp) { return binary(kAdd); })
@@ -424,6 +433,8 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case([&](TransposeOp t) {
+        if (plan.transposedViews.count(t.getResult()))
+          return success(); // Its matmuls read the input transposed.
         SmallVector<int32_t> perm(t.getPermutation());
         call("mp_transpose_f32",
              {ctx, i32(perm.size()), i64Array(getShape(t.getInput())),

@@ -34,11 +34,15 @@ struct ComputeCost {
   int64_t kernelBytes = 0;
 };
 
-ComputeCost getComputeCost(FunctionOpInterface func) {
+ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
   ComputeCost cost;
   for (Operation &op : func.getFunctionBody().front().without_terminator()) {
+    // Transposes that GEMMs read through are never computed.
     if (op.hasTrait<OpTrait::ConstantLike>() ||
-        isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp>(op))
+        isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp>(op) ||
+        llvm::any_of(op.getResults(), [&](Value result) {
+          return plan.transposedViews.contains(result);
+        }))
       continue;
     for (Value value : llvm::concat<Value>(op.getOperands(), op.getResults()))
       cost.kernelBytes += getTensorBytes(value);
@@ -80,7 +84,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
                            plan.persistentBytes + plan.arenaBytes);
             json.attribute("buffers", int64_t(plan.buffers.size()));
             json.attribute("in_place_updates", int64_t(plan.inPlace.size()));
-            ComputeCost cost = getComputeCost(func);
+            ComputeCost cost = getComputeCost(func, plan);
             json.attribute("gemm_flops", cost.gemmFlops);
             json.attribute("kernel_bytes", cost.kernelBytes);
           });

@@ -20,6 +20,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +40,9 @@ using mp::train::Tensor;
 struct Options {
   std::string init, data, save;
   int64_t steps = 5;
+  /// With `time`: steps run before timing starts.
+  int64_t warmup = 0;
+  bool time = false;
   uint64_t seed = 0;
   mp_backend backend = MP_BACKEND_HOST;
 };
@@ -48,6 +52,7 @@ const char *const kUsage =
     "FILE.safetensors]\n"
     "                [--seed N] [--save FILE.safetensors] [--backend "
     "host|cuda]\n"
+    "                [--time [--warmup N]]\n"
     "The optimizer and its hyperparameters are compiled into the step "
     "(mp-opt --mp-train-step=\"optimizer=... lr=...\").\n";
 
@@ -106,6 +111,11 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
     } else if (arg == "--steps") {
       if (!number(options.steps))
         return false;
+    } else if (arg == "--warmup") {
+      if (!number(options.warmup))
+        return false;
+    } else if (arg == "--time") {
+      options.time = true;
     } else if (arg == "--seed") {
       int64_t seed;
       if (!number(seed))
@@ -130,23 +140,33 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       return false;
     }
   }
+  if (options.time && options.warmup >= options.steps) {
+    error = "--time needs more --steps (" + std::to_string(options.steps) +
+            ") than --warmup steps (" + std::to_string(options.warmup) + ")";
+    return false;
+  }
   return true;
 }
 
-/// splitmix64: a small, fast generator whose streams are reproducible
-/// from a seed on every rank.
-struct Random {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+/// Counter-based random numbers (splitmix64's mix of key + counter): the
+/// value of any element of a global tensor is computed on its own, so each
+/// rank generates only its piece, and every mesh sees the same tensor.
+struct RandomStream {
+  uint64_t key;
+  uint64_t bits(uint64_t counter) const {
+    uint64_t z = key + (counter + 1) * 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
   }
-  /// Uniform in [0, 1).
-  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
-  double normal() {
-    double u = uniform(), v = uniform();
+  /// Element `index` uniform in [0, 1).
+  double uniform(uint64_t index) const {
+    return double(bits(index) >> 11) * 0x1.0p-53;
+  }
+  /// Element `index` standard normal (Box-Muller on two counters).
+  double normal(uint64_t index) const {
+    double u = double(bits(2 * index) >> 11) * 0x1.0p-53;
+    double v = double(bits(2 * index + 1) >> 11) * 0x1.0p-53;
     return std::sqrt(-2 * std::log1p(-u)) * std::cos(2 * M_PI * v);
   }
 };
@@ -207,6 +227,27 @@ void copyPiece(char *global, const std::vector<int64_t> &globalShape,
     std::memcpy(toPiece ? p : g, toPiece ? g : p, row * elementBytes);
     for (int64_t dim = static_cast<int64_t>(rank) - 2; dim >= 0; --dim) {
       if (++index[dim] < pieceShape[dim])
+        break;
+      index[dim] = 0;
+    }
+  }
+}
+
+/// Fills `piece` (f32, row-major) with `value(i)` of each of its elements,
+/// i being the element's index in the global tensor.
+template <typename Value>
+void generatePiece(const ManifestTensor &tensor,
+                   const std::vector<int64_t> &origin, float *piece,
+                   Value value) {
+  size_t rank = tensor.localShape.size();
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t done = 0, count = tensor.localElements(); done < count; ++done) {
+    int64_t global = 0;
+    for (size_t dim = 0; dim < rank; ++dim)
+      global = global * tensor.globalShape[dim] + origin[dim] + index[dim];
+    piece[done] = static_cast<float>(value(static_cast<uint64_t>(global)));
+    for (int64_t dim = static_cast<int64_t>(rank) - 1; dim >= 0; --dim) {
+      if (++index[dim] < tensor.localShape[dim])
         break;
       index[dim] = 0;
     }
@@ -315,8 +356,8 @@ void Trainer::initArguments() {
     }
     if (arg.role == "state")
       continue; // Optimizer state starts at zero, as in torch.optim.
-    // A parameter: the global tensor from --init or seeded, then our piece.
-    std::vector<char> global;
+    // A parameter: our piece of the tensor from --init, or seeded.
+    std::vector<int64_t> origin = getPieceOrigin(manifest, arg, rank);
     if (!options.init.empty()) {
       auto it = initTensors.find(arg.name);
       if (it == initTensors.end())
@@ -329,7 +370,8 @@ void Trainer::initArguments() {
                     ", but the step's parameter is " +
                     safetensorsDtype(arg.dtype) + " " +
                     shapeText(arg.globalShape));
-      global = it->second.bytes;
+      copyPiece(it->second.bytes.data(), arg.globalShape, piece.data(),
+                arg.localShape, origin, elementBytes, /*toPiece=*/true);
     } else {
       if (arg.dtype != "f32")
         dieTogether("parameter '" + arg.name + "' is " + arg.dtype +
@@ -338,16 +380,11 @@ void Trainer::initArguments() {
       // 1/sqrt(fan_in)) with fan_in the last dim.
       int64_t fanIn = arg.globalShape.empty() ? 1 : arg.globalShape.back();
       double bound = 1 / std::sqrt(double(std::max<int64_t>(fanIn, 1)));
-      Random random{hashName(arg.name, options.seed, 0)};
-      std::vector<float> values(arg.globalElements());
-      for (float &value : values)
-        value = static_cast<float>((2 * random.uniform() - 1) * bound);
-      global.resize(values.size() * sizeof(float));
-      std::memcpy(global.data(), values.data(), global.size());
+      RandomStream random{hashName(arg.name, options.seed, 0)};
+      generatePiece(
+          arg, origin, reinterpret_cast<float *>(piece.data()),
+          [&](uint64_t i) { return (2 * random.uniform(i) - 1) * bound; });
     }
-    copyPiece(global.data(), arg.globalShape, piece.data(), arg.localShape,
-              getPieceOrigin(manifest, arg, rank), elementBytes,
-              /*toPiece=*/true);
     check(mp_copy_to_backend(ctx, buffer, piece.data(), bytes));
   }
   // Inputs were only checked; --init's tensors are no longer needed.
@@ -368,25 +405,19 @@ void Trainer::loadBatch(int64_t stepIndex) {
     if (arg.role != "input" && arg.role != "target")
       continue;
     size_t elementBytes = mp::train::manifestDtypeSize(arg.dtype);
-    std::vector<char> generated;
-    char *global;
+    std::vector<int64_t> origin = getPieceOrigin(manifest, arg, rank);
+    std::vector<char> piece(arg.localElements() * elementBytes);
     if (!options.data.empty()) {
-      global = dataTensors[arg.name].bytes.data() +
-               stepIndex * arg.globalElements() * elementBytes;
+      copyPiece(dataTensors[arg.name].bytes.data() +
+                    stepIndex * arg.globalElements() * elementBytes,
+                arg.globalShape, piece.data(), arg.localShape, origin,
+                elementBytes, /*toPiece=*/true);
     } else {
       // Lightning's RandomDataset: standard normal samples.
-      Random random{hashName(arg.name, options.seed, stepIndex + 1)};
-      std::vector<float> values(arg.globalElements());
-      for (float &value : values)
-        value = static_cast<float>(random.normal());
-      generated.resize(values.size() * sizeof(float));
-      std::memcpy(generated.data(), values.data(), generated.size());
-      global = generated.data();
+      RandomStream random{hashName(arg.name, options.seed, stepIndex + 1)};
+      generatePiece(arg, origin, reinterpret_cast<float *>(piece.data()),
+                    [&](uint64_t i) { return random.normal(i); });
     }
-    std::vector<char> piece(arg.localElements() * elementBytes);
-    copyPiece(global, arg.globalShape, piece.data(), arg.localShape,
-              getPieceOrigin(manifest, arg, rank), elementBytes,
-              /*toPiece=*/true);
     check(mp_copy_to_backend(ctx, args[i], piece.data(), piece.size()));
   }
 }
@@ -435,19 +466,38 @@ void Trainer::run() {
         lossIndex = static_cast<int>(output);
       ++output;
     }
+  // With --time, each step from a barrier to its loss on the host on every
+  // rank (the end of its asynchronous work) and a barrier: the slowest
+  // rank's step, batch loading excluded.
+  std::vector<double> stepMs;
   for (int64_t i = 0; i < options.steps; ++i) {
     loadBatch(i);
+    MPI_Barrier(MPI_COMM_WORLD);
+    double start = MPI_Wtime();
     if (step.entry(ctx, args.data(), outputs.data()) != MP_OK)
       die(mp_context_error(ctx));
-    if (lossIndex < 0)
-      continue;
     // Every rank reads it: the copy reports a failure of the step's
     // asynchronous work (CUDA) on the rank that met it.
     float loss = 0;
-    check(mp_copy_to_host(ctx, &loss, outputs[lossIndex], sizeof(loss)));
-    if (rank == 0)
+    if (lossIndex >= 0)
+      check(mp_copy_to_host(ctx, &loss, outputs[lossIndex], sizeof(loss)));
+    else
+      check(mp_context_status(ctx));
+    if (options.time) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      if (i >= options.warmup)
+        stepMs.push_back((MPI_Wtime() - start) * 1e3);
+    }
+    if (rank == 0 && lossIndex >= 0)
       std::printf("step %lld loss %.9g\n", static_cast<long long>(i),
                   static_cast<double>(loss));
+  }
+  if (options.time && rank == 0) {
+    std::sort(stepMs.begin(), stepMs.end());
+    std::printf("step time: median %.3f ms, min %.3f ms, max %.3f ms over "
+                "%zu steps after %lld warm-up\n",
+                stepMs[stepMs.size() / 2], stepMs.front(), stepMs.back(),
+                stepMs.size(), static_cast<long long>(options.warmup));
   }
   std::fflush(stdout);
   // Peak memory per rank, in rank order, beside the compiler's plan: its

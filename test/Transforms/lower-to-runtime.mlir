@@ -4,6 +4,8 @@
 // values live in one arena at planned offsets, every op first names itself
 // for error messages, the parameter is updated in place (no copy back), the
 // loss is copied to outputs[0], and the function returns the sticky status.
+// The transpose that only the weight gradient's matmul reads is not
+// computed: the GEMM reads dh with its transpose flag.
 
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
@@ -21,7 +23,9 @@
 // CHECK: call @mp_unary_f32
 // CHECK: %[[LOSS:.*]] = llvm.getelementptr %[[ARENA]][%c512_i64]
 // CHECK: call @mp_reduce_sum_f32({{.*}}, %[[LOSS]])
-// CHECK: call @mp_gemm_batched_f32({{.*}}, %[[GRAD:[0-9]+]], %c128_i64)
+// CHECK: call @mp_binary_f32(%[[CTX]], %c2_i32, %c64_i64, %{{.*}}, %{{.*}}, %[[DH:[0-9]+]])
+// CHECK-NOT: mp_transpose_f32
+// CHECK: call @mp_gemm_batched_f32(%[[CTX]], %c1_i32, %c0_i32, %c1_i64, %c16_i64, %c8_i64, %c4_i64, %{{.*}}, %[[DH]], %c64_i64, %[[X]], %c0_i64, %{{.*}}, %[[GRAD:[0-9]+]], %c128_i64)
 // CHECK: call @mp_sgd_f32(%[[CTX]], %{{.*}}, %[[W]], %[[GRAD]],
 // CHECK: %[[OUT_SLOT:.*]] = llvm.getelementptr %[[OUTS]][0]
 // CHECK: %[[OUT:.*]] = llvm.load %[[OUT_SLOT]]

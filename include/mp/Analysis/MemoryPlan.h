@@ -13,6 +13,10 @@
 // element and nothing reads the argument afterwards, the op runs in place in
 // the argument's buffer and the value takes no arena space.
 //
+// A transpose of the last two dims that only matmuls read is not computed:
+// the GEMMs read its input transposed (a BLAS flag), so it takes no buffer
+// and keeps its input alive instead.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef MP_ANALYSIS_MEMORYPLAN_H
@@ -21,6 +25,7 @@
 #include "mlir/IR/Value.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace mp {
 
@@ -39,6 +44,8 @@ struct MemoryPlan {
   llvm::DenseMap<mlir::Value, Buffer> buffers;
   /// Values computed in place in an argument's buffer: argument numbers.
   llvm::DenseMap<mlir::Value, unsigned> inPlace;
+  /// Transposes (of the last two dims) that their matmuls read through.
+  llvm::DenseSet<mlir::Value> transposedViews;
   /// Per function result, the argument it updates (same name as a parameter
   /// or optimizer state), or -1 for an output such as the loss.
   llvm::SmallVector<int> updatedArgument;

@@ -272,7 +272,9 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     (`bench/`): `gemm_flops`, the FLOPs of the rank's GEMMs (2 per output
     element and contracted element), and `kernel_bytes`, the bytes its
     kernels must touch (every operand read once, every result written
-    once; collectives are in `--mp-comm-report`). `mp-opt --mp-memory-report=FILE.json` abbreviates the
+    once; collectives are in `--mp-comm-report`; transposes of the last two
+    dims that only matmuls read are not computed: the GEMMs read through
+    them). `mp-opt --mp-memory-report=FILE.json` abbreviates the
     `output` option.
   }];
   let options = [

@@ -21,19 +21,18 @@ std::vector<int64_t> stridesOf(int rank, const int64_t *shape) {
   return strides;
 }
 
-/// The row-major index, in the tensor without the dims of `mask`, of the
-/// element at index `i` of a tensor of `shape`.
-int64_t indexWithoutDims(int rank, const int64_t *shape,
-                         const std::vector<int64_t> &strides, uint32_t mask,
-                         int64_t i) {
-  int64_t index = 0;
-  for (int d = 0; d < rank; ++d) {
-    int64_t coord = i / strides[d];
-    i %= strides[d];
-    if (!(mask >> d & 1))
-      index = index * shape[d] + coord;
-  }
-  return index;
+/// Per dim of `shape`, the stride of its coordinate in the row-major tensor
+/// without the dims of `mask` (0 for those dims).
+std::vector<int64_t> stridesWithoutDims(int rank, const int64_t *shape,
+                                        uint32_t mask) {
+  std::vector<int64_t> strides(rank, 0);
+  int64_t stride = 1;
+  for (int d = rank - 1; d >= 0; --d)
+    if (!(mask >> d & 1)) {
+      strides[d] = stride;
+      stride *= shape[d];
+    }
+  return strides;
 }
 
 int64_t countOf(int rank, const int64_t *shape) {
@@ -41,6 +40,37 @@ int64_t countOf(int rank, const int64_t *shape) {
   for (int d = 0; d < rank; ++d)
     count *= shape[d];
   return count;
+}
+
+/// Calls body(i, offset) for each element i of `shape` in row-major order,
+/// with offset = Σ coord[d]·strides[d] kept up to date incrementally (no
+/// division per element): the walk behind reductions, broadcasts and
+/// transposes.
+template <typename Body>
+void forEachStrided(int rank, const int64_t *shape, const int64_t *strides,
+                    Body body) {
+  int64_t count = countOf(rank, shape);
+  if (rank == 0) {
+    if (count)
+      body(0, 0);
+    return;
+  }
+  int64_t inner = shape[rank - 1], innerStride = strides[rank - 1];
+  if (inner == 0)
+    return;
+  std::vector<int64_t> coord(rank, 0);
+  int64_t offset = 0;
+  for (int64_t i = 0; i < count; i += inner) {
+    for (int64_t j = 0; j < inner; ++j)
+      body(i + j, offset + j * innerStride);
+    for (int d = rank - 2; d >= 0; --d) {
+      offset += strides[d];
+      if (++coord[d] < shape[d])
+        break;
+      offset -= strides[d] * shape[d];
+      coord[d] = 0;
+    }
+  }
 }
 
 /// Per row: logsumexp, or the softmax into `softmax`.
@@ -90,10 +120,9 @@ mp_status HostBackend::reduceSum(int rank, const int64_t *shape,
     if (!(dimsMask >> d & 1))
       outCount *= shape[d];
   std::vector<double> sums(outCount, 0.0);
-  std::vector<int64_t> strides = stridesOf(rank, shape);
-  int64_t count = countOf(rank, shape);
-  for (int64_t i = 0; i < count; ++i)
-    sums[indexWithoutDims(rank, shape, strides, dimsMask, i)] += in[i];
+  std::vector<int64_t> outStrides = stridesWithoutDims(rank, shape, dimsMask);
+  forEachStrided(rank, shape, outStrides.data(),
+                 [&](int64_t i, int64_t o) { sums[o] += in[i]; });
   for (int64_t i = 0; i < outCount; ++i)
     out[i] = float(sums[i] * scale);
   return MP_OK;
@@ -102,10 +131,9 @@ mp_status HostBackend::reduceSum(int rank, const int64_t *shape,
 mp_status HostBackend::broadcast(int rank, const int64_t *outShape,
                                  uint32_t dimsMask, const float *in,
                                  float *out) {
-  std::vector<int64_t> strides = stridesOf(rank, outShape);
-  int64_t count = countOf(rank, outShape);
-  for (int64_t i = 0; i < count; ++i)
-    out[i] = in[indexWithoutDims(rank, outShape, strides, dimsMask, i)];
+  std::vector<int64_t> inStrides = stridesWithoutDims(rank, outShape, dimsMask);
+  forEachStrided(rank, outShape, inStrides.data(),
+                 [&](int64_t o, int64_t i) { out[o] = in[i]; });
   return MP_OK;
 }
 
@@ -114,18 +142,14 @@ mp_status HostBackend::transpose(int rank, const int64_t *inShape,
   std::vector<int64_t> outShape(rank);
   for (int d = 0; d < rank; ++d)
     outShape[d] = inShape[perm[d]];
+  // Walk the output; each of its dims steps the input by the stride of
+  // the input dim it came from.
   std::vector<int64_t> inStrides = stridesOf(rank, inShape);
-  std::vector<int64_t> outStrides = stridesOf(rank, outShape.data());
-  int64_t count = countOf(rank, inShape);
-  for (int64_t i = 0; i < count; ++i) {
-    int64_t rest = i, source = 0;
-    for (int d = 0; d < rank; ++d) {
-      int64_t coord = rest / outStrides[d];
-      rest %= outStrides[d];
-      source += coord * inStrides[perm[d]];
-    }
-    out[i] = in[source];
-  }
+  std::vector<int64_t> sourceStrides(rank);
+  for (int d = 0; d < rank; ++d)
+    sourceStrides[d] = inStrides[perm[d]];
+  forEachStrided(rank, outShape.data(), sourceStrides.data(),
+                 [&](int64_t o, int64_t i) { out[o] = in[i]; });
   return MP_OK;
 }
 

@@ -1,0 +1,76 @@
+//===- cuda_ceilings.cu - what this GPU can do, for bench/ffn-bench.sh ----===//
+//
+// The ceilings the CUDA backend's step is measured against, on the same
+// run: cuBLAS's rate on a large TF32 GEMM (8192³, the compute type the
+// runtime uses for float32) and device memory bandwidth from a large
+// device-to-device copy. Prints `gemm GFLOP/s <r>` and `copy GB/s <r>`
+// (bytes read + written per second), medians of several runs.
+//
+//===----------------------------------------------------------------------===//
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#define CHECK(call)                                                            \
+  do {                                                                         \
+    if ((call) != 0) {                                                         \
+      std::fprintf(stderr, "cuda_ceilings: %s failed\n", #call);               \
+      std::exit(1);                                                            \
+    }                                                                          \
+  } while (false)
+
+template <typename Body> float medianMs(int runs, Body body) {
+  cudaEvent_t start, stop;
+  CHECK(cudaEventCreate(&start));
+  CHECK(cudaEventCreate(&stop));
+  std::vector<float> times;
+  for (int i = 0; i < runs; ++i) {
+    CHECK(cudaEventRecord(start));
+    body();
+    CHECK(cudaEventRecord(stop));
+    CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    CHECK(cudaEventElapsedTime(&ms, start, stop));
+    times.push_back(ms);
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+int main() {
+  const int n = 8192;
+  float *a, *b, *c;
+  CHECK(cudaMalloc(&a, sizeof(float) * n * n));
+  CHECK(cudaMalloc(&b, sizeof(float) * n * n));
+  CHECK(cudaMalloc(&c, sizeof(float) * n * n));
+  CHECK(cudaMemset(a, 0, sizeof(float) * n * n));
+  CHECK(cudaMemset(b, 0, sizeof(float) * n * n));
+  cublasHandle_t handle;
+  CHECK(cublasCreate(&handle));
+  const float one = 1, zero = 0;
+  auto gemm = [&] {
+    CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &one, a,
+                       CUDA_R_32F, n, b, CUDA_R_32F, n, &zero, c, CUDA_R_32F,
+                       n, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT));
+  };
+  gemm();
+  float gemmMs = medianMs(10, gemm);
+  std::printf("gemm GFLOP/s %.1f\n", 2.0 * n * n * n / (gemmMs * 1e-3) / 1e9);
+
+  const size_t bytes = size_t(2) << 30;
+  char *from, *to;
+  CHECK(cudaMalloc(&from, bytes));
+  CHECK(cudaMalloc(&to, bytes));
+  auto copy = [&] {
+    CHECK(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice));
+  };
+  copy();
+  float copyMs = medianMs(10, copy);
+  std::printf("copy GB/s %.1f\n", 2.0 * bytes / (copyMs * 1e-3) / 1e9);
+  return 0;
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Times the compiled FFN training step (a benchmark, not a test) and sets
+# it against the floor the step must cost and the ceilings of the machine,
+# measured in the same run:
+#   * per rank, the FLOPs of the step's GEMMs and the bytes its kernels must
+#     touch (from mp-opt --mp-memory-report: gemm_flops, kernel_bytes) and
+#     the bytes it sends (--mp-comm-report);
+#   * the step time, median over --steps timed steps after --warmup ones
+#     (mp-train --time: each step from a barrier to its loss on the host);
+#   * the achieved GEMM rate and kernel bandwidth next to the ceilings: a
+#     large GEMM of the backend's BLAS (cuBLAS TF32, or OpenBLAS) and a large
+#     copy (bench/cuda_ceilings.cu, bench/host_ceilings.cpp);
+#   * where PyTorch imports, the seed's model in eager mode on one device
+#     (bench/pytorch_ffn.py: AdamW lr=3e-3, TF32 on CUDA) and the ratio.
+#
+#   bench/ffn-bench.sh [--backend host|cuda] [--mesh DPxTP] [--steps N]
+#                      [--warmup N] [--sizes "DIMxHIDDENxBATCH ..."]
+#                      [--out DIR] [--no-build]
+#
+# Defaults: mesh 1x1 (one device: the same work as PyTorch's single-device
+# step), 20 steps after 3. Sizes: with cuda the seed's 8192x8192x8 and the
+# compute-bound 8192x8192x8192; on the host 1024x1024x8 and 1024x1024x1024.
+# On the host the ranks share the cores: each rank's OpenBLAS gets
+# cores/ranks threads, and the ceilings are the whole machine's.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${MP_BUILD_DIR:-$root/build}"
+backend=host
+mesh=1x1
+steps=20
+warmup=3
+sizes=""
+out=""
+build_first=1
+while (($#)); do
+  case "$1" in
+    --backend) backend="$2"; shift 2 ;;
+    --mesh) mesh="$2"; shift 2 ;;
+    --steps) steps="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --sizes) sizes="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --no-build) build_first=0; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    *) echo "ffn-bench.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+case "$backend" in
+  host) sizes="${sizes:-1024x1024x8 1024x1024x1024}" ;;
+  cuda) sizes="${sizes:-8192x8192x8 8192x8192x8192}" ;;
+  *) echo "ffn-bench.sh: --backend is host or cuda" >&2; exit 2 ;;
+esac
+[[ "$mesh" =~ ^([0-9]+)x([0-9]+)$ ]] || { echo "ffn-bench.sh: --mesh DPxTP" >&2; exit 2; }
+ranks=$((BASH_REMATCH[1] * BASH_REMATCH[2]))
+out="${out:-$build/bench}"
+mkdir -p "$out"
+if ((build_first)); then
+  "$root/scripts/build.sh" >/dev/null
+fi
+
+# The ceilings, measured now.
+if [[ "$backend" == cuda ]]; then
+  nvcc="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
+  "$nvcc" -O2 -o "$out/cuda_ceilings" "$root/bench/cuda_ceilings.cu" -lcublas
+  ceilings="$("$out/cuda_ceilings")"
+  ceiling_scope="one GPU"
+else
+  c++ -O2 -o "$out/host_ceilings" "$root/bench/host_ceilings.cpp" \
+    -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
+  ceilings="$("$out/host_ceilings")"
+  ceiling_scope="this machine, all cores"
+  cores="$(nproc)"
+  export OPENBLAS_NUM_THREADS=$(( cores / ranks > 0 ? cores / ranks : 1 ))
+fi
+gemm_ceiling="$(awk '/^gemm/ {print $3}' <<< "$ceilings")"
+copy_ceiling="$(awk '/^copy/ {print $3}' <<< "$ceilings")"
+echo "Ceilings ($ceiling_scope): GEMM $gemm_ceiling GFLOP/s, copy $copy_ceiling GB/s"
+
+python=""
+for candidate in "${PYTHON:-python3}" /usr/bin/python3; do
+  if "$candidate" -c "import torch" 2>/dev/null; then python="$candidate"; break; fi
+done
+
+if [[ -n "${MP_MPIRUN:-}" ]]; then
+  read -r -a launcher <<< "$MP_MPIRUN"
+else
+  launcher=(mpirun --oversubscribe)
+  if [[ $(id -u) -eq 0 ]]; then launcher+=(--allow-run-as-root); fi
+fi
+
+json_field() { # FILE FUNCTION FIELD: a number from a report
+  python3 -c '
+import json, sys
+report = json.load(open(sys.argv[1]))
+for f in report["functions"]:
+    if f["function"] == sys.argv[2]:
+        value = f
+        for key in sys.argv[3].split("."):
+            value = value[key]
+        print(value)' "$@"
+}
+
+for size in $sizes; do
+  [[ "$size" =~ ^([0-9]+)x([0-9]+)x([0-9]+)$ ]] ||
+    { echo "ffn-bench.sh: sizes are DIMxHIDDENxBATCH, not '$size'" >&2; exit 2; }
+  dim="${BASH_REMATCH[1]}" hidden="${BASH_REMATCH[2]}" batch="${BASH_REMATCH[3]}"
+  dir="$out/$backend-$mesh-$size"
+  MP_BUILD_DIR="$build" "$root/scripts/run-ffn.sh" --no-build --no-run \
+    --backend "$backend" --mesh "$mesh" --dim "$dim" --hidden "$hidden" \
+    --batch "$batch" --out "$dir" > "$dir.log"
+  flops="$(json_field "$dir/memory.json" ffn_train_step gemm_flops)"
+  kbytes="$(json_field "$dir/memory.json" ffn_train_step kernel_bytes)"
+  sent="$(json_field "$dir/comm.json" ffn_train_step total.bytes_per_rank 2>/dev/null || echo 0)"
+  timing="$("${launcher[@]}" -n "$ranks" "$dir/train" --backend "$backend" \
+    --steps $((steps + warmup)) --warmup "$warmup" --time | tee "$dir.run" |
+    awk '/^step time:/ {print $4}')"
+  echo
+  echo "FFN dim $dim hidden $hidden batch $batch, mesh $mesh ($ranks ranks, $backend):"
+  awk -v ms="$timing" -v flops="$flops" -v kbytes="$kbytes" -v sent="$sent" \
+      -v ranks="$ranks" -v gemm="$gemm_ceiling" -v copy="$copy_ceiling" \
+      -v host="$([[ $backend == host ]] && echo 1 || echo 0)" 'BEGIN {
+    s = ms / 1e3
+    printf "  per rank: %.3g GFLOP in GEMMs, %.3g MB touched by kernels, %.3g MB sent\n",
+           flops / 1e9, kbytes / 1e6, sent / 1e6
+    printf "  step time: %.3f ms (median)\n", ms
+    # On the host all ranks share the machine the ceilings were measured on.
+    scale = host ? ranks : 1
+    rate = flops * scale / s / 1e9; bw = kbytes * scale / s / 1e9
+    printf "  GEMM: %.1f GFLOP/s (%.0f%% of %.1f); kernels: %.1f GB/s (%.0f%% of %.1f)\n",
+           rate, 100 * rate / gemm, gemm, bw, 100 * bw / copy, copy
+    printf "  floor: %.3f ms if GEMMs ran at the GEMM ceiling, %.3f ms if kernels ran at the copy ceiling\n",
+           flops * scale / (gemm * 1e9) * 1e3, kbytes * scale / (copy * 1e9) * 1e3
+  }'
+  if [[ -n "$python" ]]; then
+    device=cpu; [[ "$backend" == cuda ]] && device=cuda
+    torch_line="$("$python" "$root/bench/pytorch_ffn.py" --dim "$dim" --hidden "$hidden" \
+      --batch "$batch" --steps "$steps" --warmup "$warmup" --device "$device" |
+      tee "$dir.pytorch" | awk '/^pytorch step time:/ {print $5}')"
+    awk -v ours="$timing" -v torch="$torch_line" 'BEGIN {
+      printf "  PyTorch eager, whole model on one device: %.3f ms; PyTorch / mp = %.2f\n", torch, torch / ours }'
+  fi
+done
