@@ -84,7 +84,8 @@ done
 if [[ -n "${MP_MPIRUN:-}" ]]; then
   read -r -a launcher <<< "$MP_MPIRUN"
 else
-  launcher=(mpirun --oversubscribe)
+  # Unbound: each rank's BLAS threads may use the cores it was given.
+  launcher=(mpirun --oversubscribe --bind-to none)
   if [[ $(id -u) -eq 0 ]]; then launcher+=(--allow-run-as-root); fi
 fi
 
