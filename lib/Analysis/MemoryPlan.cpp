@@ -90,11 +90,15 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
         plan.updatedArgument[value.index] = it->second;
   }
 
-  for (auto transpose : body.getOps<TransposeOp>())
-    if (swapsLastTwoDims(transpose) && !transpose->use_empty() &&
-        llvm::all_of(transpose->getUsers(),
-                     [](Operation *user) { return isa<MatmulOp>(user); }))
-      plan.transposedViews.insert(transpose.getResult());
+  for (auto transpose : body.getOps<TransposeOp>()) {
+    Value view = transpose.getResult();
+    if (swapsLastTwoDims(transpose) && !view.use_empty() &&
+        llvm::all_of(view.getUses(), [](OpOperand &use) {
+          return isa<MatmulOp>(use.getOwner()) ||
+                 (isa<LinearOp>(use.getOwner()) && use.getOperandNumber() == 1);
+        }))
+      plan.transposedViews.insert(view);
+  }
   // Where `value` is last read: by its users, or by theirs when a user is a
   // transposed view of it; the end of the function when it is returned.
   std::function<int64_t(Value)> lastUse = [&](Value value) {

@@ -356,12 +356,17 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case([&](LinearOp l) {
-        // x [..., K] · wᵀ with w [N, K].
+        // x [..., K] · wᵀ with w [N, K]; a weight that is a transposed view
+        // is read untransposed through its input.
         int64_t k = getShape(l.getInput()).back();
         int64_t n = getShape(l.getWeight())[0];
+        Value weight = l.getWeight();
+        bool viewed = plan.transposedViews.contains(weight);
+        if (viewed)
+          weight = weight.getDefiningOp<TransposeOp>().getInput();
         call("mp_gemm_f32",
-             {ctx, i32(0), i32(1), i64(getNumElements(l.getInput()) / k),
-              i64(n), i64(k), f32(1), in(0), in(1), f32(0), out()});
+             {ctx, i32(0), i32(!viewed), i64(getNumElements(l.getInput()) / k),
+              i64(n), i64(k), f32(1), in(0), pointer(weight), f32(0), out()});
         return success();
       })
       .Case([&](MatmulOp mm) {
@@ -434,7 +439,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       })
       .Case([&](TransposeOp t) {
         if (plan.transposedViews.count(t.getResult()))
-          return success(); // Its matmuls read the input transposed.
+          return success(); // Its GEMMs read the input transposed.
         SmallVector<int32_t> perm(t.getPermutation());
         call("mp_transpose_f32",
              {ctx, i32(perm.size()), i64Array(getShape(t.getInput())),

@@ -72,6 +72,8 @@ public:
   virtual mp_status copy(void *dst, const void *src, size_t bytes) = 0;
   virtual mp_status copyToBackend(void *dst, const void *src, size_t bytes) = 0;
   virtual mp_status copyToHost(void *dst, const void *src, size_t bytes) = 0;
+  /// Waits for the work issued so far (the host's is done when issued).
+  virtual mp_status synchronize() { return MP_OK; }
 
   // Collectives along a dim: `view` is the local tensor around it. For
   // all_to_all, `split` is the input around the split dim and `piece` one

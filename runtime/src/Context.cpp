@@ -154,12 +154,17 @@ mp_status mp_context_create(int num_axes, const char *const *axis_names,
     rest /= axis_sizes[axis];
   }
   ctx->backend = createBackend(ctx, backend);
+  if (const char *profile = std::getenv("MP_PROFILE");
+      profile && std::strcmp(profile, "0") != 0)
+    ctx->profiler = std::make_unique<Profiler>();
   return ctx->backend ? MP_OK : MP_ERROR;
 }
 
 void mp_context_destroy(mp_context *ctx) {
   if (!ctx)
     return;
+  if (ctx->profiler && ctx->rank == 0)
+    ctx->profiler->print(stderr, ctx->rank);
   if (ctx->backend)
     for (auto &[ptr, bytes] : ctx->allocations)
       ctx->backend->release(ptr);
@@ -173,9 +178,15 @@ const char *mp_context_error(const mp_context *ctx) {
   return ctx->error.c_str();
 }
 mp_status mp_context_status(const mp_context *ctx) {
+  if (ctx->profiler && ctx->backend)
+    ctx->profiler->enter(*ctx->backend, nullptr);
   return ctx->failed ? MP_ERROR : MP_OK;
 }
-void mp_context_set_op(mp_context *ctx, const char *op) { ctx->op = op; }
+void mp_context_set_op(mp_context *ctx, const char *op) {
+  ctx->op = op;
+  if (ctx->profiler && ctx->backend)
+    ctx->profiler->enter(*ctx->backend, op);
+}
 int mp_context_rank(const mp_context *ctx) { return ctx->rank; }
 int mp_context_world_size(const mp_context *ctx) { return ctx->worldSize; }
 int mp_context_num_axes(const mp_context *ctx) {

@@ -6,6 +6,8 @@
 #include "Backend.h"
 #include "mp_runtime.h"
 
+#include "Profile.h"
+
 #include <mpi.h>
 
 #include <cstdarg>
@@ -28,6 +30,8 @@ struct mp_context {
   bool failed = false;
   /// The op of the step now running, for error messages.
   const char *op = nullptr;
+  /// Set when MP_PROFILE=1; mp_context_status ends a step's last op.
+  mutable std::unique_ptr<mp::runtime::Profiler> profiler;
   std::unordered_map<void *, size_t> allocations;
   size_t liveBytes = 0;
   size_t peakBytes = 0;

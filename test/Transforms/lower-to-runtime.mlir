@@ -88,3 +88,20 @@ func.func @f64_values(%x: tensor<4xf64> {mp.input = "x"}) -> tensor<4xf64> {
 func.func @dynamic(%x: tensor<?xf32> {mp.input = "x"}) -> tensor<?xf32> {
   return %x : tensor<?xf32>
 }
+
+// -----
+
+// x·w as a linear of x and wᵀ (how a gradient flows back through a linear):
+// the GEMM reads w untransposed, and the transpose is never computed.
+
+// CHECK-LABEL: func.func @linear_of_transposed
+// CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %{{.*}}[1]
+// CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
+// CHECK-NOT: mp_transpose_f32
+// CHECK: call @mp_gemm_f32(%{{.*}}, %c0_i32, %c0_i32, %c2_i64, %c4_i64, %c8_i64, %{{.*}}, %{{.*}}, %[[W]], %{{.*}}, %{{.*}})
+// CHECK-NOT: mp_transpose_f32
+func.func @linear_of_transposed(%x: tensor<2x8xf32> {mp.input = "x"}, %w: tensor<8x4xf32> {mp.param = "w"}) -> tensor<2x4xf32> {
+  %t = mp.transpose %w perm [1, 0] : tensor<8x4xf32> -> tensor<4x8xf32>
+  %y = mp.linear %x, %t : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}

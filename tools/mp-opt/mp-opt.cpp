@@ -5,11 +5,18 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mp/Conversion/Passes.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
@@ -46,10 +53,21 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   mp::registerMPPasses();
   mp::registerPipelines();
+  mp::registerMPConversionPasses();
+  mp::registerConversionPipelines();
+  // Upstream's TOSA lowerings, runnable alone; mp-import-tosa chains them.
+  mlir::registerTosaToLinalg();
+  mlir::registerTosaToLinalgNamed();
+  mlir::registerTosaToTensorPass();
+  mlir::registerTosaToArithPass();
 
   mlir::DialectRegistry registry;
   registry.insert<mp::MPDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::LLVM::LLVMDialect>();
+                  mlir::func::FuncDialect, mlir::LLVM::LLVMDialect,
+                  // What mp-import and mp-import-tosa read.
+                  mlir::linalg::LinalgDialect, mlir::math::MathDialect,
+                  mlir::ml_program::MLProgramDialect,
+                  mlir::tensor::TensorDialect, mlir::tosa::TosaDialect>();
 
   std::vector<std::string> expanded(argv, argv + argc);
   for (std::string &arg : expanded)

@@ -13,9 +13,9 @@
 // element and nothing reads the argument afterwards, the op runs in place in
 // the argument's buffer and the value takes no arena space.
 //
-// A transpose of the last two dims that only matmuls read is not computed:
-// the GEMMs read its input transposed (a BLAS flag), so it takes no buffer
-// and keeps its input alive instead.
+// A transpose of the last two dims that only GEMMs read (matmul operands,
+// linear weights) is not computed: the GEMMs read its input with the other
+// transpose flag, so it takes no buffer and keeps its input alive instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,7 +44,7 @@ struct MemoryPlan {
   llvm::DenseMap<mlir::Value, Buffer> buffers;
   /// Values computed in place in an argument's buffer: argument numbers.
   llvm::DenseMap<mlir::Value, unsigned> inPlace;
-  /// Transposes (of the last two dims) that their matmuls read through.
+  /// Transposes (of the last two dims) that their GEMMs read through.
   llvm::DenseSet<mlir::Value> transposedViews;
   /// Per function result, the argument it updates (same name as a parameter
   /// or optimizer state), or -1 for an output such as the loss.

@@ -273,7 +273,7 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     element and contracted element), and `kernel_bytes`, the bytes its
     kernels must touch (every operand read once, every result written
     once; collectives are in `--mp-comm-report`; transposes of the last two
-    dims that only matmuls read are not computed: the GEMMs read through
+    dims that only GEMMs read are not computed: the GEMMs read through
     them). `mp-opt --mp-memory-report=FILE.json` abbreviates the
     `output` option.
   }];

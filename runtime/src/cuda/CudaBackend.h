@@ -29,6 +29,9 @@ mp_status checkNccl(mp_context *ctx, const char *call, ncclResult_t status);
 
 class CudaBackend final : public Backend {
 public:
+  /// Waits for the compute stream, then reports what its kernels found
+  /// (a DeviceFault) as the error of the call that launched them.
+  mp_status synchronize() override;
   explicit CudaBackend(mp_context *ctx) : Backend(ctx) {}
   ~CudaBackend() override;
 
@@ -106,9 +109,6 @@ private:
   mp_status freeScratch(void *ptr, cudaStream_t stream);
   /// Fails `call` if launching its kernel failed.
   mp_status checkLaunch(const char *call, cudaError_t status);
-  /// Waits for the compute stream, then reports what its kernels found
-  /// (a DeviceFault) as the error of the call that launched them.
-  mp_status synchronize();
 
   int device = -1;
   cudaStream_t computeStream = nullptr, commStream = nullptr;

@@ -14,17 +14,38 @@ std::unique_ptr<Backend> createHostBackend(mp_context *ctx) {
 HostBackend::~HostBackend() {
   for (auto &[axes, comm] : communicators)
     MPI_Comm_free(&comm);
+  for (auto &[bytes, ptr] : freeBlocks)
+    std::free(ptr);
 }
 
 void *HostBackend::allocate(size_t bytes) {
   // 64-byte aligned, as the compiler's memory plan aligns its buffers.
-  void *ptr = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64 * !bytes);
-  if (!ptr)
-    fail(ctx, "mp_alloc", "out of memory allocating %zu bytes", bytes);
+  size_t blockSize = (bytes + 63) / 64 * 64 + 64 * !bytes;
+  void *ptr = nullptr;
+  if (auto it = freeBlocks.find(blockSize); it != freeBlocks.end()) {
+    ptr = it->second;
+    freeBlocks.erase(it);
+  } else {
+    // Another pattern of sizes: what was kept goes back, so the blocks held
+    // stay within the peak of live ones and one reused block.
+    for (auto &[size, block] : freeBlocks)
+      std::free(block);
+    freeBlocks.clear();
+    ptr = std::aligned_alloc(64, blockSize);
+    if (!ptr) {
+      fail(ctx, "mp_alloc", "out of memory allocating %zu bytes", bytes);
+      return nullptr;
+    }
+  }
+  blockBytes[ptr] = blockSize;
   return ptr;
 }
 
-void HostBackend::release(void *ptr) { std::free(ptr); }
+void HostBackend::release(void *ptr) {
+  auto it = blockBytes.find(ptr);
+  freeBlocks.emplace(it->second, ptr);
+  blockBytes.erase(it);
+}
 
 mp_status HostBackend::copy(void *dst, const void *src, size_t bytes) {
   std::memmove(dst, src, bytes);

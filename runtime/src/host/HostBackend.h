@@ -6,6 +6,7 @@
 #include "../Context.h"
 
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 namespace mp::runtime {
@@ -72,6 +73,11 @@ private:
 
   /// One communicator per ordered list of axes.
   std::map<std::vector<int>, MPI_Comm> communicators;
+  /// Block sizes of the live allocations, and freed blocks kept for reuse:
+  /// a step allocates and frees its arena every step, and a fresh large
+  /// block would be page-faulted in again each time.
+  std::unordered_map<void *, size_t> blockBytes;
+  std::unordered_multimap<size_t, void *> freeBlocks;
 };
 
 } // namespace mp::runtime

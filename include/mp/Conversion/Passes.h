@@ -1,0 +1,22 @@
+//===- Passes.h - conversions into the mp dialect ---------------*- C++ -*-===//
+
+#ifndef MP_CONVERSION_PASSES_H
+#define MP_CONVERSION_PASSES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mp {
+
+#define GEN_PASS_DECL
+#include "mp/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "mp/Conversion/Passes.h.inc"
+
+/// mp-import-tosa: upstream's TOSA lowerings, then mp-import.
+void registerConversionPipelines();
+
+} // namespace mp
+
+#endif // MP_CONVERSION_PASSES_H

@@ -1,0 +1,84 @@
+//===- Passes.td - conversions into the mp dialect ---------*- tablegen -*-===//
+
+#ifndef MP_CONVERSION_PASSES_TD
+#define MP_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
+  let summary = "Raises linalg-on-tensors (torch-mlir's output) into mp ops";
+  let description = [{
+    Turns every function with a body, written in `func` + `linalg` +
+    `tensor` + `arith` + `math` (+ `ml_program` globals) on static f32
+    tensors, as torch-mlir's `linalg-on-tensors` output and upstream's TOSA
+    lowerings produce it, into a model function of the mp dialect:
+
+    * `linalg.matmul` → `mp.matmul`, and `mp.linear` with PyTorch's
+      `[out, in]` weight when the right operand is a transposed matrix (a
+      transpose `linalg.generic` or `linalg.transpose`, as `nn.Linear`
+      exports); `linalg.batch_matmul` → `mp.matmul` (a right operand
+      broadcast over the batch becomes the shared `[K, N]` operand). The
+      accumulator must be a `linalg.fill` of zero (no add) or a tensor the
+      product is then added to.
+    * `linalg.generic` is classified by what its body computes, not by its
+      position: each operand is first aligned to the iteration space
+      (`mp.transpose`, `mp.reshape` for size-1 dims indexed by `0`,
+      `mp.broadcast` for missing dims, so a bias add becomes
+      `mp.add(y, mp.broadcast(b))`); then every sub-expression of the body
+      that depends on one operand is compared, at a fixed set of probe
+      points (±1e-3 … ±1e30 and every constant of the body), with the
+      functions mp has: identity, `neg`, `exp`, `relu` (`cmpf` + `select`,
+      `maximumf` with 0, a TOSA clamp), `sigmoid`, `silu`, `gelu` (erf
+      form) and `gelu tanh` (tanh form; torch-mlir's constant 0.79772 for
+      √(2/π) is accepted and imported as PyTorch's exact one), and
+      multiplication by a constant (`mp.scale`). Other expressions are
+      split at `addf`/`subf`/`mulf`/`divf`/`negf`/`exp` into the matching
+      elementwise mp ops. Reduction iterators with an `addf` accumulator
+      into a zero `linalg.fill` become `mp.sum` (followed by `mp.reshape`
+      for `keepdim`); a sum scaled by one over its element count becomes
+      `mp.mean`. A body that matches nothing is an error that prints it.
+    * `linalg.transpose` → `mp.transpose`, `linalg.broadcast` →
+      `mp.broadcast`, `linalg.reduce` (addf) → `mp.sum`, the named
+      elementwise `linalg.add`/`sub`/`mul`/`div`/`exp`/`negf` → mp ops.
+    * `tensor.collapse_shape`/`expand_shape`/`reshape` → `mp.reshape`; a
+      linear between a reshape that merges leading dims and one that splits
+      them again becomes one `mp.linear` on the higher-rank input.
+
+    Parameters. Function arguments become named model values (`mp.param`
+    or `mp.input`): arguments already named keep their role and name; an
+    argument with a name (a name location `loc("...")`, as torch.export's
+    placeholder names) that starts with `p_` is a parameter named as
+    torch.export lifted it, `p_layers_0_w1_weight` → `layers.0.w1.weight`;
+    an argument used as the weight of a linear is a parameter; the others
+    are inputs. Weights that the IR holds as values (`ml_program.global`
+    loaded by `ml_program.global_load`, tensor `arith.constant`s that are
+    not splats, as torch-mlir's `dense_resource` literals) become new
+    parameter arguments after the existing ones, named after the global's
+    symbol or the constant's name location, else `param<N>` by order of
+    appearance. Their values are not kept: the training step takes
+    parameters as arguments, initialised by the trainer (`--init` file or
+    seed). Unnamed inputs are `input<N>`.
+
+    Loss (`loss`): `none` keeps the forward function as it is; `sum` and
+    `mean` reduce its (single) result to a scalar; `mse` adds a target
+    input `target` of the result's type and returns `mp.mse_loss`;
+    `cross_entropy` adds an i64 target `target` of the result's shape
+    without its last (class) dim and returns `mp.cross_entropy`. The loss
+    is then the function's only result, so `--mp-train-step` applies.
+
+    Errors (located at the op or argument): ops outside the list above
+    (e.g. torch-mlir's `tm_tensor.*`, convolutions, TOSA ops left by a
+    missing lowering), listing what is supported; dynamic shapes;
+    element types other than f32; accumulators and reductions mp has no op
+    for (max reductions, non-zero fills); a generic body that matches
+    nothing, printed.
+  }];
+  let options = [
+    Option<"loss", "loss", "std::string", /*default=*/"\"none\"",
+           "The loss appended to each function: none, sum, mean, mse or "
+           "cross_entropy">,
+  ];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
+#endif // MP_CONVERSION_PASSES_TD

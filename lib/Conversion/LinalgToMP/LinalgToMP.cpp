@@ -1,0 +1,325 @@
+//===- LinalgToMP.cpp - mp-import: linalg-on-tensors into mp ops ----------===//
+//
+// Raises a function op by op, in program order, so every operand is already
+// an mp value (or an argument) when its user is raised; then tidies the
+// result with mp-level patterns and names the model's arguments.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Conversion/Passes.h"
+
+#include "LinalgToMP.h"
+
+#include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_IMPORT
+#include "mp/Conversion/Passes.h.inc"
+
+namespace {
+using namespace import;
+
+constexpr llvm::StringLiteral kSupportedOps =
+    "func.func, func.return, arith.constant, ml_program.global_load, "
+    "tensor.empty, tensor.collapse_shape, tensor.expand_shape, "
+    "tensor.reshape, tensor.cast, linalg.fill, linalg.matmul, "
+    "linalg.batch_matmul, linalg.generic, linalg.transpose, "
+    "linalg.broadcast, linalg.reduce, linalg.add, linalg.sub, linalg.mul, "
+    "linalg.div, linalg.exp, linalg.negf";
+
+/// Checks that `type` is a static f32 tensor, the only values mp imports.
+LogicalResult checkTensorType(Type type, Location loc, StringRef what) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor)
+    return emitError(loc) << "cannot import " << what << " of type " << type
+                          << ": mp imports ranked tensors";
+  if (!tensor.hasStaticShape())
+    return emitError(loc) << "cannot import " << what << " of type " << type
+                          << ": dynamic shapes are not supported yet (export "
+                             "with static shapes)";
+  if (!tensor.getElementType().isF32())
+    return emitError(loc) << "cannot import " << what << " of type " << type
+                          << ": mp imports f32 models (call .float() on the "
+                             "model and its inputs before exporting)";
+  return success();
+}
+
+/// A weight held as a value in the function: a non-splat tensor constant,
+/// as torch-mlir's `dense_resource` literals.
+bool isWeightConstant(arith::ConstantOp constant) {
+  if (!isa<RankedTensorType>(constant.getType()))
+    return false;
+  if (isa<DenseResourceElementsAttr>(constant.getValue()))
+    return true;
+  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+  return dense && !dense.isSplat();
+}
+
+/// Replaces the weights a function holds as values (tensor constants,
+/// loaded ml_program globals) by parameter arguments. An unnamed one gets
+/// an empty mp.param, named by position later.
+LogicalResult liftWeights(func::FuncOp func) {
+  MLIRContext *context = func.getContext();
+  llvm::DenseMap<Attribute, BlockArgument> lifted;
+  auto lift = [&](Operation *op, Attribute key, StringRef name) {
+    Value value = op->getResult(0);
+    if (failed(checkTensorType(value.getType(), op->getLoc(), "a weight")))
+      return failure();
+    // A global read twice is one parameter; each constant is its own.
+    BlockArgument arg = key ? lifted.lookup(key) : BlockArgument();
+    if (!arg) {
+      unsigned index = func.getNumArguments();
+      auto attrs = DictionaryAttr::get(
+          context, {NamedAttribute(StringAttr::get(context, "mp.param"),
+                                   StringAttr::get(context, name))});
+      if (failed(func.insertArgument(index, value.getType(), attrs,
+                                     op->getLoc())))
+        return failure();
+      arg = func.getArgument(index);
+      if (key)
+        lifted[key] = arg;
+    }
+    value.replaceAllUsesWith(arg);
+    op->erase();
+    return success();
+  };
+  for (Operation &op : llvm::make_early_inc_range(func.front())) {
+    if (auto load = dyn_cast<ml_program::GlobalLoadOp>(op)) {
+      SymbolRefAttr global = load.getGlobal();
+      if (failed(lift(load, global, global.getLeafReference().getValue())))
+        return failure();
+    } else if (auto constant = dyn_cast<arith::ConstantOp>(op);
+               constant && isWeightConstant(constant)) {
+      if (failed(lift(constant, Attribute(),
+                      getLocationName(constant.getLoc()).value_or(""))))
+        return failure();
+    }
+  }
+  return success();
+}
+
+/// Operand `index` of `op`, which must be a value mp computes (an argument
+/// or an mp op's result), not a constant or a buffer.
+FailureOr<Value> getModelOperand(Operation *op, unsigned index) {
+  Value value = op->getOperand(index);
+  Operation *def = value.getDefiningOp();
+  if (!def || isa<MPDialect>(def->getDialect()))
+    return value;
+  return op->emitError() << "cannot import operand #" << index << " of "
+                         << op->getName() << ": it is a " << def->getName()
+                         << ", and mp has no constant tensors";
+}
+
+/// `product` plus the accumulator a matmul starts from: nothing for a fill
+/// of zero, as torch-mlir initialises its accumulators.
+FailureOr<Value> accumulate(OpBuilder &b, linalg::LinalgOp op, Value product) {
+  Value init = op.getDpsInitOperand(0)->get();
+  std::optional<double> splat = getSplatValue(init);
+  if (splat && *splat == 0)
+    return product;
+  if (splat)
+    return op.emitError() << "cannot import a product accumulated into a "
+                             "fill of "
+                          << *splat << ": mp has no op to add a constant";
+  FailureOr<Value> acc = getModelOperand(op, op.getNumDpsInputs());
+  if (failed(acc))
+    return failure();
+  return AddOp::create(b, op.getLoc(), product, *acc).getResult();
+}
+
+FailureOr<Value> raiseMatmul(OpBuilder &b, linalg::LinalgOp op) {
+  // A matmul with its own indexing maps (a transposed operand) has no
+  // reading here yet; its default form is what frontends emit.
+  if (op.getIndexingMapsArray() !=
+      (isa<linalg::MatmulOp>(op)
+           ? linalg::MatmulOp::getDefaultIndexingMaps(op.getContext())
+           : linalg::BatchMatmulOp::getDefaultIndexingMaps(op.getContext())))
+    return op.emitError() << "cannot import " << op->getName()
+                          << " with non-default indexing maps";
+  FailureOr<Value> lhs = getModelOperand(op, 0), rhs = getModelOperand(op, 1);
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  return accumulate(b, op, MatmulOp::create(b, op.getLoc(), *lhs, *rhs));
+}
+
+FailureOr<Value> raiseReduce(OpBuilder &b, linalg::ReduceOp op) {
+  Block *body = op.getBody();
+  auto add = dyn_cast<arith::AddFOp>(body->getTerminator()->getOperand(0)
+                                         .getDefiningOp());
+  if (op.getNumDpsInits() != 1 || !add ||
+      !llvm::all_of(add->getOperands(), [&](Value v) {
+        return isa<BlockArgument>(v) &&
+               cast<BlockArgument>(v).getOwner() == body;
+      }))
+    return op.emitError() << "cannot import this linalg.reduce: mp has sum "
+                             "and mean reductions, not max, min or products";
+  FailureOr<Value> input = getModelOperand(op, 0);
+  if (failed(input))
+    return failure();
+  return accumulate(b, op,
+                    SumOp::create(b, op.getLoc(), *input,
+                                  b.getDenseI64ArrayAttr(op.getDimensions())));
+}
+
+/// A named elementwise op, whose operands all have the result's shape.
+template <typename MPOp>
+FailureOr<Value> raiseElementwise(OpBuilder &b, linalg::LinalgOp op) {
+  SmallVector<Value, 2> operands;
+  for (unsigned i = 0, e = op.getNumDpsInputs(); i < e; ++i) {
+    FailureOr<Value> operand = getModelOperand(op, i);
+    if (failed(operand))
+      return failure();
+    operands.push_back(*operand);
+  }
+  return MPOp::create(b, op.getLoc(), op->getResult(0).getType(), operands,
+                      ArrayRef<NamedAttribute>{})
+      ->getResult(0);
+}
+
+FailureOr<Value> raiseReshape(OpBuilder &b, Operation *op) {
+  FailureOr<Value> input = getModelOperand(op, 0);
+  if (failed(input))
+    return failure();
+  return ReshapeOp::create(b, op->getLoc(), op->getResult(0).getType(),
+                           *input)
+      .getResult();
+}
+
+FailureOr<Value> raiseOp(OpBuilder &b, Operation &op) {
+  return llvm::TypeSwitch<Operation *, FailureOr<Value>>(&op)
+      .Case([&](linalg::GenericOp generic) { return raiseGeneric(b, generic); })
+      .Case<linalg::MatmulOp, linalg::BatchMatmulOp>(
+          [&](linalg::LinalgOp matmul) { return raiseMatmul(b, matmul); })
+      .Case([&](linalg::TransposeOp transpose) -> FailureOr<Value> {
+        FailureOr<Value> input = getModelOperand(transpose, 0);
+        if (failed(input))
+          return failure();
+        return TransposeOp::create(
+                   b, op.getLoc(), *input,
+                   b.getDenseI64ArrayAttr(transpose.getPermutation()))
+            .getResult();
+      })
+      .Case([&](linalg::BroadcastOp broadcast) -> FailureOr<Value> {
+        FailureOr<Value> input = getModelOperand(broadcast, 0);
+        if (failed(input))
+          return failure();
+        return BroadcastOp::create(
+                   b, op.getLoc(), broadcast->getResult(0).getType(), *input,
+                   b.getDenseI64ArrayAttr(broadcast.getDimensions()))
+            .getResult();
+      })
+      .Case([&](linalg::ReduceOp reduce) { return raiseReduce(b, reduce); })
+      .Case([&](linalg::AddOp add) { return raiseElementwise<AddOp>(b, add); })
+      .Case([&](linalg::SubOp sub) { return raiseElementwise<SubOp>(b, sub); })
+      .Case([&](linalg::MulOp mul) { return raiseElementwise<MulOp>(b, mul); })
+      .Case([&](linalg::DivOp div) { return raiseElementwise<DivOp>(b, div); })
+      .Case([&](linalg::ExpOp exp) { return raiseElementwise<ExpOp>(b, exp); })
+      .Case([&](linalg::NegFOp neg) { return raiseElementwise<NegOp>(b, neg); })
+      .Case<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::ReshapeOp>(
+          [&](Operation *reshape) { return raiseReshape(b, reshape); })
+      .Case([&](tensor::CastOp cast) { return getModelOperand(cast, 0); })
+      .Default([&](Operation *unknown) -> FailureOr<Value> {
+        InFlightDiagnostic diag = unknown->emitError()
+                                  << "cannot import '" << unknown->getName()
+                                  << "': mp imports " << kSupportedOps;
+        if (unknown->getName().getDialectNamespace() == "tosa")
+          diag.attachNote() << "lower TOSA first: --mp-import-tosa runs "
+                               "upstream's TOSA lowerings, then mp-import";
+        return diag;
+      });
+}
+
+/// Raises every op of `func` into mp ops.
+LogicalResult raiseOps(func::FuncOp func) {
+  OpBuilder b(func.getContext());
+  for (Operation &op : llvm::make_early_inc_range(func.front())) {
+    // Fills, empties and scalar constants are read by their users.
+    if (isa<func::ReturnOp, arith::ConstantOp, tensor::EmptyOp,
+            linalg::FillOp>(op) ||
+        isa<MPDialect>(op.getDialect()))
+      continue;
+    if (op.getNumResults() != 1)
+      return op.emitError() << "cannot import '" << op.getName()
+                            << "': mp imports ops with one result ("
+                            << kSupportedOps << ")";
+    if (failed(checkTensorType(op.getResult(0).getType(), op.getLoc(),
+                               "a result")))
+      return failure();
+    b.setInsertionPoint(&op);
+    FailureOr<Value> raised = raiseOp(b, op);
+    if (failed(raised))
+      return failure();
+    op.getResult(0).replaceAllUsesWith(*raised);
+    op.erase();
+  }
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(func.front())))
+    if (isOpTriviallyDead(&op))
+      op.erase();
+  for (Operation &op : func.front())
+    if (!isa<func::ReturnOp>(op) && !isa<MPDialect>(op.getDialect()))
+      return op.emitError() << "cannot import '" << op.getName()
+                            << "' as a value of the model: mp has no "
+                               "constant tensors";
+  return success();
+}
+
+LogicalResult checkSignature(func::FuncOp func) {
+  if (!func.getBody().hasOneBlock())
+    return func.emitError() << "cannot import a function with control flow";
+  for (BlockArgument arg : func.getArguments())
+    if (failed(checkTensorType(arg.getType(), arg.getLoc(), "an argument")))
+      return failure();
+  for (Type type : func.getResultTypes())
+    if (failed(checkTensorType(type, func.getLoc(), "a result")))
+      return failure();
+  return success();
+}
+
+struct Import : impl::ImportBase<Import> {
+  using ImportBase::ImportBase;
+
+  LogicalResult initialize(MLIRContext *context) override {
+    RewritePatternSet set(context);
+    populateSimplifyPatterns(set);
+    patterns = FrozenRewritePatternSet(std::move(set));
+    return success();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      if (failed(checkSignature(func)) || failed(liftWeights(func)) ||
+          failed(raiseOps(func)) ||
+          failed(applyPatternsGreedily(func, patterns)))
+        return signalPassFailure();
+      nameArguments(func);
+      if (failed(appendLoss(func, loss)))
+        return signalPassFailure();
+    }
+    // Globals now read as arguments are gone from the program.
+    SymbolTable symbols(module);
+    for (auto global : llvm::make_early_inc_range(
+             module.getOps<ml_program::GlobalOp>()))
+      if (SymbolTable::symbolKnownUseEmpty(global, module))
+        symbols.erase(global);
+  }
+
+  FrozenRewritePatternSet patterns;
+};
+
+} // namespace
+} // namespace mp

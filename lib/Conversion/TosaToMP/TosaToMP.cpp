@@ -1,0 +1,47 @@
+//===- TosaToMP.cpp - mp-import-tosa: upstream's lowerings, then import ---===//
+//
+// TOSA is not read here: upstream MLIR lowers it to linalg-on-tensors, which
+// mp-import reads like torch-mlir's output.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Conversion/Passes.h"
+
+#include "mlir/Conversion/TosaToArith/TosaToArith.h"
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+namespace mp {
+namespace {
+struct ImportTosaOptions : PassPipelineOptions<ImportTosaOptions> {
+  Option<std::string> loss{*this, "loss",
+                           llvm::cl::desc("The loss mp-import appends: none, "
+                                          "sum, mean, mse or cross_entropy"),
+                           llvm::cl::init("none")};
+};
+
+void buildImportTosaPipeline(OpPassManager &pm,
+                             const ImportTosaOptions &options) {
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(tosa::createTosaToLinalgNamed());
+  funcs.addPass(tosa::createTosaToLinalg());
+  funcs.addPass(createTosaToTensorPass());
+  funcs.addPass(createTosaToArithPass());
+  pm.addPass(createImport(ImportOptions{options.loss}));
+}
+} // namespace
+
+void registerConversionPipelines() {
+  PassPipelineRegistration<ImportTosaOptions>(
+      "mp-import-tosa",
+      "Imports TOSA: upstream's tosa-to-linalg-named, tosa-to-linalg, "
+      "tosa-to-tensor and tosa-to-arith, then mp-import",
+      buildImportTosaPipeline);
+}
+
+} // namespace mp
