@@ -7,4 +7,5 @@ build="${MP_BUILD_DIR:-$root/build}"
 ninja -C "$build" mlir-doc >/dev/null
 cp "$build/docs/Dialects/MPDialect.md" "$root/docs/generated/MPDialect.md"
 cp "$build/docs/MPPasses.md" "$root/docs/generated/MPPasses.md"
+cp "$build/docs/MPConversionPasses.md" "$root/docs/generated/MPConversionPasses.md"
 echo "docs/generated/ updated"

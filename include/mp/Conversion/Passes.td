@@ -26,7 +26,8 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
       `mp.broadcast` for missing dims, so a bias add becomes
       `mp.add(y, mp.broadcast(b))`); then every sub-expression of the body
       that depends on one operand is compared, at a fixed set of probe
-      points (±1e-3 … ±1e30 and every constant of the body), with the
+      points (0, ±1e-3 … ±100, and each constant of the body and its
+      neighbours, within the f32 range), with the
       functions mp has: identity, `neg`, `exp`, `relu` (`cmpf` + `select`,
       `maximumf` with 0, a TOSA clamp), `sigmoid`, `silu`, `gelu` (erf
       form) and `gelu tanh` (tanh form; torch-mlir's constant 0.79772 for
@@ -65,6 +66,11 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     `cross_entropy` adds an i64 target `target` of the result's shape
     without its last (class) dim and returns `mp.cross_entropy`. The loss
     is then the function's only result, so `--mp-train-step` applies.
+
+    TOSA v1.0 input goes through upstream's `tosa-to-linalg-named`,
+    `tosa-to-linalg`, `tosa-to-tensor` and `tosa-to-arith` first: the
+    pipeline `--mp-import-tosa` (with the same `loss` option) runs them and
+    then this pass.
 
     Errors (located at the op or argument): ops outside the list above
     (e.g. torch-mlir's `tm_tensor.*`, convolutions, TOSA ops left by a

@@ -20,6 +20,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 
@@ -312,6 +313,10 @@ private:
     for (double c : constants)
       probes.append({c, c - 1e-3 * std::max(1.0, std::fabs(c)),
                      c + 1e-3 * std::max(1.0, std::fabs(c))});
+    // Only values an f32 can hold: a clamp at the largest f32 is a no-op.
+    llvm::erase_if(probes, [](double x) {
+      return std::fabs(x) > std::numeric_limits<float>::max();
+    });
     for (size_t i = 0, e = probes.size(); i < e; ++i)
       probes.push_back(-probes[i]);
 

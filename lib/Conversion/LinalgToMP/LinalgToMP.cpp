@@ -244,6 +244,10 @@ FailureOr<Value> raiseOp(OpBuilder &b, Operation &op) {
 /// Raises every op of `func` into mp ops.
 LogicalResult raiseOps(func::FuncOp func) {
   OpBuilder b(func.getContext());
+  // What lowerings leave unused (TOSA's shape constants) is not the model.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(func.front())))
+    if (isOpTriviallyDead(&op))
+      op.erase();
   for (Operation &op : llvm::make_early_inc_range(func.front())) {
     // Fills, empties and scalar constants are read by their users.
     if (isa<func::ReturnOp, arith::ConstantOp, tensor::EmptyOp,
@@ -267,8 +271,11 @@ LogicalResult raiseOps(func::FuncOp func) {
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(func.front())))
     if (isOpTriviallyDead(&op))
       op.erase();
+  auto isModelOp = [](Operation *op) {
+    return isa<func::ReturnOp>(op) || isa<MPDialect>(op->getDialect());
+  };
   for (Operation &op : func.front())
-    if (!isa<func::ReturnOp>(op) && !isa<MPDialect>(op.getDialect()))
+    if (!isModelOp(&op) && llvm::any_of(op.getUsers(), isModelOp))
       return op.emitError() << "cannot import '" << op.getName()
                             << "' as a value of the model: mp has no "
                                "constant tensors";

@@ -31,22 +31,29 @@ struct LinearFromTransposedWeight : OpRewritePattern<MatmulOp> {
   }
 };
 
-/// A 2-D right operand broadcast over the batch is the shared operand
-/// mp.matmul takes as it is.
+/// A 2-D right operand broadcast over the batch, or given unit batch dims
+/// (TOSA's rank-3 matmul), is the shared operand mp.matmul takes as it is.
 struct MatmulOfBroadcastRhs : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    auto broadcast = op.getRhs().getDefiningOp<BroadcastOp>();
-    if (!broadcast ||
-        cast<RankedTensorType>(broadcast.getInput().getType()).getRank() != 2)
+    auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
+    int64_t batchRank = rhsType.getRank() - 2;
+    Value shared;
+    if (auto broadcast = op.getRhs().getDefiningOp<BroadcastOp>();
+        broadcast &&
+        llvm::equal(broadcast.getDims(), llvm::seq<int64_t>(0, batchRank)))
+      shared = broadcast.getInput();
+    if (auto reshape = op.getRhs().getDefiningOp<ReshapeOp>();
+        reshape && batchRank > 0 &&
+        llvm::all_of(rhsType.getShape().take_front(batchRank),
+                     [](int64_t size) { return size == 1; }) &&
+        cast<RankedTensorType>(reshape.getInput().getType()).getShape() ==
+            rhsType.getShape().take_back(2))
+      shared = reshape.getInput();
+    if (!shared || cast<RankedTensorType>(shared.getType()).getRank() != 2)
       return failure();
-    int64_t batchRank =
-        cast<RankedTensorType>(op.getRhs().getType()).getRank() - 2;
-    if (!llvm::equal(broadcast.getDims(), llvm::seq<int64_t>(0, batchRank)))
-      return failure();
-    rewriter.replaceOpWithNewOp<MatmulOp>(op, op.getLhs(),
-                                          broadcast.getInput());
+    rewriter.replaceOpWithNewOp<MatmulOp>(op, op.getLhs(), shared);
     return success();
   }
 };
