@@ -56,9 +56,13 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     not splats, as torch-mlir's `dense_resource` literals) become new
     parameter arguments after the existing ones, named after the global's
     symbol or the constant's name location, else `param<N>` by order of
-    appearance. Their values are not kept: the training step takes
-    parameters as arguments, initialised by the trainer (`--init` file or
-    seed). Unnamed inputs are `input<N>`.
+    appearance. The training step takes parameters as arguments, so their
+    values leave the IR: `weights=FILE.safetensors` writes them there, as
+    f32 global tensors under the parameter names, for `mp-train --init`
+    (a weight whose values the IR does not hold, such as an elided
+    `dense_resource` or an `ml_program.global` without a value, is then an
+    error naming it); without it the trainer initialises them (`--init`
+    file or seed). Unnamed inputs are `input<N>`.
 
     Loss (`loss`): `none` keeps the forward function as it is; `sum` and
     `mean` reduce its (single) result to a scalar; `mse` adds a target
@@ -83,6 +87,9 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     Option<"loss", "loss", "std::string", /*default=*/"\"none\"",
            "The loss appended to each function: none, sum, mean, mse or "
            "cross_entropy">,
+    Option<"weights", "weights", "std::string", /*default=*/"\"\"",
+           "Write the values of the weights lifted to parameters to this "
+           "safetensors file (for mp-train --init)">,
   ];
   let dependentDialects = ["::mp::MPDialect"];
 }

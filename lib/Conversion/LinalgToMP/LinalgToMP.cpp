@@ -13,6 +13,7 @@
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
+#include "SafeTensors.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -20,6 +21,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -67,13 +70,23 @@ bool isWeightConstant(arith::ConstantOp constant) {
   return dense && !dense.isSplat();
 }
 
+/// A weight lifted to a parameter argument, with the values the IR held
+/// for it (null for a global without a value).
+struct LiftedWeight {
+  BlockArgument argument;
+  Attribute values;
+  Location loc;
+};
+
 /// Replaces the weights a function holds as values (tensor constants,
 /// loaded ml_program globals) by parameter arguments. An unnamed one gets
 /// an empty mp.param, named by position later.
-LogicalResult liftWeights(func::FuncOp func) {
+LogicalResult liftWeights(func::FuncOp func,
+                          SmallVectorImpl<LiftedWeight> &weights) {
   MLIRContext *context = func.getContext();
   llvm::DenseMap<Attribute, BlockArgument> lifted;
-  auto lift = [&](Operation *op, Attribute key, StringRef name) {
+  auto lift = [&](Operation *op, Attribute key, StringRef name,
+                  Attribute values) {
     Value value = op->getResult(0);
     if (failed(checkTensorType(value.getType(), op->getLoc(), "a weight")))
       return failure();
@@ -84,12 +97,13 @@ LogicalResult liftWeights(func::FuncOp func) {
       auto attrs = DictionaryAttr::get(
           context, {NamedAttribute(StringAttr::get(context, "mp.param"),
                                    StringAttr::get(context, name))});
-      if (failed(func.insertArgument(index, value.getType(), attrs,
-                                     op->getLoc())))
+      if (failed(
+              func.insertArgument(index, value.getType(), attrs, op->getLoc())))
         return failure();
       arg = func.getArgument(index);
       if (key)
         lifted[key] = arg;
+      weights.push_back({arg, values, op->getLoc()});
     }
     value.replaceAllUsesWith(arg);
     op->erase();
@@ -98,15 +112,79 @@ LogicalResult liftWeights(func::FuncOp func) {
   for (Operation &op : llvm::make_early_inc_range(func.front())) {
     if (auto load = dyn_cast<ml_program::GlobalLoadOp>(op)) {
       SymbolRefAttr global = load.getGlobal();
-      if (failed(lift(load, global, global.getLeafReference().getValue())))
+      auto definition =
+          SymbolTable::lookupNearestSymbolFrom<ml_program::GlobalOp>(load,
+                                                                     global);
+      Attribute values =
+          definition ? definition.getValue().value_or(Attribute()) : nullptr;
+      if (failed(
+              lift(load, global, global.getLeafReference().getValue(), values)))
         return failure();
     } else if (auto constant = dyn_cast<arith::ConstantOp>(op);
                constant && isWeightConstant(constant)) {
       if (failed(lift(constant, Attribute(),
-                      getLocationName(constant.getLoc()).value_or(""))))
+                      getLocationName(constant.getLoc()).value_or(""),
+                      constant.getValue())))
         return failure();
     }
   }
+  return success();
+}
+
+/// The f32 values of a lifted weight, little-endian as safetensors stores
+/// them; an error naming it when the IR does not hold them.
+FailureOr<std::vector<char>> getWeightBytes(const LiftedWeight &weight,
+                                            StringRef name) {
+  std::vector<char> bytes;
+  auto append = [&](ArrayRef<float> values) {
+    const char *data = reinterpret_cast<const char *>(values.data());
+    bytes.assign(data, data + values.size() * sizeof(float));
+  };
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(weight.values)) {
+    SmallVector<float> values(dense.getValues<float>());
+    append(values);
+    return bytes;
+  }
+  if (auto resource =
+          dyn_cast_or_null<DenseF32ResourceElementsAttr>(weight.values))
+    if (std::optional<ArrayRef<float>> values = resource.tryGetAsArrayRef()) {
+      append(*values);
+      return bytes;
+    }
+  return emitError(weight.loc)
+         << "weight '" << name
+         << "' has no values in the IR (an elided dense_resource, or a "
+            "global without a value): drop weights= and initialise it in "
+            "the trainer";
+}
+
+/// Writes the lifted weights' values under their parameter names.
+LogicalResult writeWeights(ModuleOp module, StringRef path,
+                           ArrayRef<LiftedWeight> weights) {
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                "safetensors data is little-endian");
+  std::vector<std::pair<std::string, train::Tensor>> tensors;
+  llvm::StringSet<> written;
+  for (const LiftedWeight &weight : weights) {
+    auto func = cast<func::FuncOp>(weight.argument.getOwner()->getParentOp());
+    StringRef name = func.getArgAttrOfType<StringAttr>(
+                             weight.argument.getArgNumber(), "mp.param")
+                         .getValue();
+    if (!written.insert(name).second)
+      continue;
+    FailureOr<std::vector<char>> bytes = getWeightBytes(weight, name);
+    if (failed(bytes))
+      return failure();
+    auto type = cast<RankedTensorType>(weight.argument.getType());
+    tensors.emplace_back(
+        name.str(), train::Tensor{"F32",
+                                  std::vector<int64_t>(type.getShape().begin(),
+                                                       type.getShape().end()),
+                                  std::move(*bytes)});
+  }
+  std::string error;
+  if (!train::writeSafeTensors(path.str(), tensors, error))
+    return module.emitError() << "weights=: " << error;
   return success();
 }
 
@@ -156,8 +234,8 @@ FailureOr<Value> raiseMatmul(OpBuilder &b, linalg::LinalgOp op) {
 
 FailureOr<Value> raiseReduce(OpBuilder &b, linalg::ReduceOp op) {
   Block *body = op.getBody();
-  auto add = dyn_cast<arith::AddFOp>(body->getTerminator()->getOperand(0)
-                                         .getDefiningOp());
+  auto add = dyn_cast<arith::AddFOp>(
+      body->getTerminator()->getOperand(0).getDefiningOp());
   if (op.getNumDpsInits() != 1 || !add ||
       !llvm::all_of(add->getOperands(), [&](Value v) {
         return isa<BlockArgument>(v) &&
@@ -192,8 +270,7 @@ FailureOr<Value> raiseReshape(OpBuilder &b, Operation *op) {
   FailureOr<Value> input = getModelOperand(op, 0);
   if (failed(input))
     return failure();
-  return ReshapeOp::create(b, op->getLoc(), op->getResult(0).getType(),
-                           *input)
+  return ReshapeOp::create(b, op->getLoc(), op->getResult(0).getType(), *input)
       .getResult();
 }
 
@@ -250,14 +327,14 @@ LogicalResult raiseOps(func::FuncOp func) {
       op.erase();
   for (Operation &op : llvm::make_early_inc_range(func.front())) {
     // Fills, empties and scalar constants are read by their users.
-    if (isa<func::ReturnOp, arith::ConstantOp, tensor::EmptyOp,
-            linalg::FillOp>(op) ||
+    if (isa<func::ReturnOp, arith::ConstantOp, tensor::EmptyOp, linalg::FillOp>(
+            op) ||
         isa<MPDialect>(op.getDialect()))
       continue;
     if (op.getNumResults() != 1)
-      return op.emitError() << "cannot import '" << op.getName()
-                            << "': mp imports ops with one result ("
-                            << kSupportedOps << ")";
+      return op.emitError()
+             << "cannot import '" << op.getName()
+             << "': mp imports ops with one result (" << kSupportedOps << ")";
     if (failed(checkTensorType(op.getResult(0).getType(), op.getLoc(),
                                "a result")))
       return failure();
@@ -306,10 +383,11 @@ struct Import : impl::ImportBase<Import> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    SmallVector<LiftedWeight> weights;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
-      if (failed(checkSignature(func)) || failed(liftWeights(func)) ||
+      if (failed(checkSignature(func)) || failed(liftWeights(func, weights)) ||
           failed(raiseOps(func)) ||
           failed(applyPatternsGreedily(func, patterns)))
         return signalPassFailure();
@@ -317,10 +395,13 @@ struct Import : impl::ImportBase<Import> {
       if (failed(appendLoss(func, loss)))
         return signalPassFailure();
     }
+    if (!this->weights.empty() &&
+        failed(writeWeights(module, this->weights, weights)))
+      return signalPassFailure();
     // Globals now read as arguments are gone from the program.
     SymbolTable symbols(module);
-    for (auto global : llvm::make_early_inc_range(
-             module.getOps<ml_program::GlobalOp>()))
+    for (auto global :
+         llvm::make_early_inc_range(module.getOps<ml_program::GlobalOp>()))
       if (SymbolTable::symbolKnownUseEmpty(global, module))
         symbols.erase(global);
   }

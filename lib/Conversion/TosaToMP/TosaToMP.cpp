@@ -23,6 +23,10 @@ struct ImportTosaOptions : PassPipelineOptions<ImportTosaOptions> {
                            llvm::cl::desc("The loss mp-import appends: none, "
                                           "sum, mean, mse or cross_entropy"),
                            llvm::cl::init("none")};
+  Option<std::string> weights{
+      *this, "weights",
+      llvm::cl::desc("The safetensors file mp-import writes the weights' "
+                     "values to")};
 };
 
 void buildImportTosaPipeline(OpPassManager &pm,
@@ -32,7 +36,7 @@ void buildImportTosaPipeline(OpPassManager &pm,
   funcs.addPass(tosa::createTosaToLinalg());
   funcs.addPass(createTosaToTensorPass());
   funcs.addPass(createTosaToArithPass());
-  pm.addPass(createImport(ImportOptions{options.loss}));
+  pm.addPass(createImport(ImportOptions{options.loss, options.weights}));
 }
 } // namespace
 

@@ -12,6 +12,8 @@
       The `step <i> loss <v>` lines of two runs: the same steps, and every
       loss within atol + rtol * |b|.
 
+  tensors.py dump FILE.safetensors
+      Each tensor, sorted by name: `<name> <dtype> [shape] v0 v1 ...`.
   tensors.py mutate IN OUT [--drop NAME] [--as-f64 NAME] [--transpose NAME]
       [--truncate BYTES]
       A damaged copy, to check that readers refuse it.
@@ -124,6 +126,13 @@ def losses(args):
     print(f"losses: {len(a)} steps agree (largest difference {worst:.3g})")
 
 
+def dump(args):
+    for name, array in sorted(read(args.file).items()):
+        values = " ".join(f"{v:g}" for v in array.reshape(-1).tolist())
+        dtype = next(k for k, v in DTYPES.items() if v == array.dtype.type)
+        print(f"{name} {dtype} {list(array.shape)} {values}")
+
+
 def mutate(args):
     tensors = read(args.input)
     for name in args.drop:
@@ -154,6 +163,9 @@ def main():
         command.add_argument("--rtol", type=float, required=True)
         command.add_argument("--atol", type=float, default=0.0)
         command.set_defaults(run=run)
+    show = commands.add_parser("dump")
+    show.add_argument("file")
+    show.set_defaults(run=dump)
     damage = commands.add_parser("mutate")
     damage.add_argument("input")
     damage.add_argument("output")
