@@ -9,8 +9,8 @@
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Transforms/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
@@ -68,6 +68,7 @@ int main(int argc, char **argv) {
                   mlir::linalg::LinalgDialect, mlir::math::MathDialect,
                   mlir::ml_program::MLProgramDialect,
                   mlir::tensor::TensorDialect, mlir::tosa::TosaDialect>();
+  mp::registerTosaVersionNote(registry);
 
   std::vector<std::string> expanded(argv, argv + argc);
   for (std::string &arg : expanded)

@@ -17,6 +17,10 @@ namespace mp {
 /// mp-import-tosa: upstream's TOSA lowerings, then mp-import.
 void registerConversionPipelines();
 
+/// Adds to the errors upstream's TOSA verifier gives pre-1.0 TOSA a note
+/// naming the TOSA version mp reads.
+void registerTosaVersionNote(mlir::DialectRegistry &registry);
+
 } // namespace mp
 
 #endif // MP_CONVERSION_PASSES_H

@@ -11,6 +11,9 @@
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 
@@ -46,6 +49,25 @@ void registerConversionPipelines() {
       "Imports TOSA: upstream's tosa-to-linalg-named, tosa-to-linalg, "
       "tosa-to-tensor and tosa-to-arith, then mp-import",
       buildImportTosaPipeline);
+}
+
+void registerTosaVersionNote(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *context, tosa::TosaDialect *) {
+    context->getDiagEngine().registerHandler([](Diagnostic &diag) {
+      // Errors upstream's verifier gives pre-1.0 spellings: operand counts
+      // (v1.0 made shapes, zero points and multipliers operands) and
+      // attributes it no longer has.
+      std::string message = diag.str();
+      StringRef text = message;
+      if (diag.getSeverity() == DiagnosticSeverity::Error &&
+          text.starts_with("'tosa.") &&
+          (text.contains("operands, but found") || text.contains("attribute")))
+        diag.attachNote() << "mp reads TOSA v1.0 (MLIR 20 and later); this "
+                             "looks like an earlier TOSA spelling: export "
+                             "the model again with a current frontend";
+      return failure(); // Reported by the handlers below, note included.
+    });
+  });
 }
 
 } // namespace mp
