@@ -45,7 +45,7 @@ bool canOverwrite(OpResult result, Value arg) {
       })
       .Case([&](SgdOp) { return op->getOperand(0) == arg; })
       .Case<AddOp, SubOp, MulOp, DivOp, GeluGradOp, NegOp, ExpOp, ReluOp,
-            StepOp, SigmoidOp, SiluOp, GeluOp, ScaleOp>([&](Operation *) {
+            StepOp, SigmoidOp, TanhOp, SiluOp, GeluOp, ScaleOp>([&](Operation *) {
         return result.getType() == arg.getType() &&
                llvm::is_contained(op->getOperands(), arg);
       })

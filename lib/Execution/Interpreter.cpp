@@ -295,6 +295,10 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(map1(in(0), sigmoid));
         return success();
       })
+      .Case([&](TanhOp) {
+        set(map1(in(0), [](double a) { return std::tanh(a); }));
+        return success();
+      })
       .Case([&](SiluOp) {
         set(map1(in(0), [](double a) { return a * sigmoid(a); }));
         return success();

@@ -42,7 +42,8 @@ enum UnaryOp {
   kSilu,
   kGelu,
   kGeluTanh,
-  kScale
+  kScale,
+  kTanh
 };
 enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kGeluGrad, kGeluTanhGrad };
 
@@ -406,6 +407,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case([&](ReluOp) { return unary(kRelu); })
       .Case([&](StepOp) { return unary(kStep); })
       .Case([&](SigmoidOp) { return unary(kSigmoid); })
+      .Case([&](TanhOp) { return unary(kTanh); })
       .Case([&](SiluOp) { return unary(kSilu); })
       .Case([&](GeluOp g) {
         return unary(g.getApproximateTanh() ? kGeluTanh : kGelu);

@@ -159,6 +159,7 @@ typedef enum mp_unary_op {
   MP_UNARY_GELU = 6,      /* x·Φ(x) */
   MP_UNARY_GELU_TANH = 7, /* PyTorch's approximate="tanh" */
   MP_UNARY_SCALE = 8,     /* x·scalar */
+  MP_UNARY_TANH = 9,
 } mp_unary_op;
 
 typedef enum mp_binary_op {

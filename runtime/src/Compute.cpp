@@ -23,6 +23,7 @@ bool isUnaryOp(mp_unary_op op) {
   case MP_UNARY_GELU:
   case MP_UNARY_GELU_TANH:
   case MP_UNARY_SCALE:
+  case MP_UNARY_TANH:
     return true;
   }
   return false;

@@ -66,6 +66,8 @@ MP_HOST_DEVICE inline float applyUnary(mp_unary_op op, float in,
     return float(gelu(x, true));
   case MP_UNARY_SCALE:
     return float(x * scalar);
+  case MP_UNARY_TANH:
+    return float(::tanh(x));
   }
   return 0;
 }

@@ -287,7 +287,8 @@ void testKernels(mp_context *ctx) {
                  {MP_UNARY_SILU, 1.0f, 0.7310586f, "silu"},
                  {MP_UNARY_GELU, 1.0f, 0.8413447f, "gelu"},
                  {MP_UNARY_GELU_TANH, 1.0f, 0.8411920f, "gelu tanh"},
-                 {MP_UNARY_SCALE, 3.0f, 1.5f, "scale"}};
+                 {MP_UNARY_SCALE, 3.0f, 1.5f, "scale"},
+                 {MP_UNARY_TANH, 0.5f, 0.46211716f, "tanh"}};
   for (const Unary &u : unaries) {
     Buffer in(ctx, std::vector<float>{u.in}), out(ctx, sizeof(float));
     CHECK_OK(ctx, mp_unary_f32(ctx, u.op, 1, in.floats(), out.floats(), 0.5));

@@ -14,7 +14,7 @@
 // NOSTEP: mp-run: --gradcheck needs @rest_train_step
 
 //--- every_op.mlir
-// linear on 3-D input, gelu (tanh), relu, exp, sigmoid, div, neg, sub,
+// linear on 3-D input, gelu (tanh), relu, exp, sigmoid, tanh, div, neg, sub,
 // scale, matmul with a shared rhs, mean over a dim, mse_loss (mean),
 // reshape, transpose, cross_entropy (mean), add; and an unused parameter.
 func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {mp.target = "y"},
@@ -26,7 +26,8 @@ func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {m
   %r = mp.relu %g : tensor<2x4x8xf32>
   %e = mp.exp %r : tensor<2x4x8xf32>
   %s = mp.sigmoid %e : tensor<2x4x8xf32>
-  %d = mp.div %s, %e : tensor<2x4x8xf32>
+  %th = mp.tanh %s : tensor<2x4x8xf32>
+  %d = mp.div %th, %e : tensor<2x4x8xf32>
   %n = mp.neg %d : tensor<2x4x8xf32>
   %q = mp.sub %n, %h : tensor<2x4x8xf32>
   %k = mp.scale %q by 0.5 : tensor<2x4x8xf32>

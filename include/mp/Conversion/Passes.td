@@ -29,7 +29,7 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
       points (0, ±1e-3 … ±100, and each constant of the body and its
       neighbours, within the f32 range), with the
       functions mp has: identity, `neg`, `exp`, `relu` (`cmpf` + `select`,
-      `maximumf` with 0, a TOSA clamp), `sigmoid`, `silu`, `gelu` (erf
+      `maximumf` with 0, a TOSA clamp), `sigmoid`, `tanh`, `silu`, `gelu` (erf
       form) and `gelu tanh` (tanh form; torch-mlir's constant 0.79772 for
       √(2/π) is accepted and imported as PyTorch's exact one), and
       multiplication by a constant (`mp.scale`). Other expressions are

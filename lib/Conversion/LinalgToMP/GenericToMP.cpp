@@ -65,7 +65,8 @@ FailureOr<Value> alignToLoops(OpBuilder &b, Location loc, Value value,
   if (static_cast<int64_t>(keptShape.size()) != type.getRank())
     value = ReshapeOp::create(
         b, loc, RankedTensorType::get(keptShape, elementType), value);
-  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, loops.size()));
+  SmallVector<int64_t> perm =
+      llvm::to_vector(llvm::seq<int64_t>(0, loops.size()));
   llvm::sort(perm, [&](int64_t l, int64_t r) { return loops[l] < loops[r]; });
   if (!llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
     value = TransposeOp::create(b, loc, value, b.getDenseI64ArrayAttr(perm));
@@ -83,11 +84,21 @@ FailureOr<Value> alignToLoops(OpBuilder &b, Location loc, Value value,
 namespace {
 
 /// The elementwise functions of one variable that mp has an op for.
-enum class Unary { Identity, Neg, Exp, Relu, Sigmoid, Silu, Gelu, GeluTanh };
+enum class Unary {
+  Identity,
+  Neg,
+  Exp,
+  Relu,
+  Sigmoid,
+  Tanh,
+  Silu,
+  Gelu,
+  GeluTanh
+};
 
 constexpr Unary kUnaries[] = {Unary::Identity, Unary::Neg,     Unary::Exp,
-                              Unary::Relu,     Unary::Sigmoid, Unary::Silu,
-                              Unary::Gelu,     Unary::GeluTanh};
+                              Unary::Relu,     Unary::Sigmoid, Unary::Tanh,
+                              Unary::Silu,     Unary::Gelu,    Unary::GeluTanh};
 
 double evaluateUnary(Unary unary, double x) {
   switch (unary) {
@@ -101,13 +112,16 @@ double evaluateUnary(Unary unary, double x) {
     return x > 0 ? x : 0;
   case Unary::Sigmoid:
     return 1 / (1 + std::exp(-x));
+  case Unary::Tanh:
+    return std::tanh(x);
   case Unary::Silu:
     return x / (1 + std::exp(-x));
   case Unary::Gelu:
     return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
   case Unary::GeluTanh:
     return 0.5 * x *
-           (1 + std::tanh(std::sqrt(2 / llvm::numbers::pi) * (x + 0.044715 * x * x * x)));
+           (1 + std::tanh(std::sqrt(2 / llvm::numbers::pi) *
+                          (x + 0.044715 * x * x * x)));
   }
   llvm_unreachable("unknown unary function");
 }
@@ -122,9 +136,8 @@ double getTolerance(Unary unary) {
 
 /// Probe points: both signs over many magnitudes. Each constant of a body
 /// adds probes at and around it, so a select on a threshold shows up.
-constexpr double kProbes[] = {0,    1e-3, 0.1, 0.3, 0.5,  0.7, 1,
-                              1.3,  1.7,  2,   2.5, 3,    4,   5.5,
-                              8,    13,   20,  30,  50,   100};
+constexpr double kProbes[] = {0,   1e-3, 0.1, 0.3, 0.5, 0.7, 1,  1.3, 1.7, 2,
+                              2.5, 3,    4,   5.5, 8,   13,  20, 30,  50,  100};
 
 bool isClose(double actual, double expected, double tolerance) {
   if (std::isnan(actual) || std::isnan(expected))
@@ -350,6 +363,8 @@ private:
         return ReluOp::create(b, loc, input).getResult();
       case Unary::Sigmoid:
         return SigmoidOp::create(b, loc, input).getResult();
+      case Unary::Tanh:
+        return TanhOp::create(b, loc, input).getResult();
       case Unary::Silu:
         return SiluOp::create(b, loc, input).getResult();
       case Unary::Gelu:
@@ -362,7 +377,8 @@ private:
     llvm::DenseMap<Value, double> atOne{{leaf, 1.0}};
     std::optional<double> factor = evaluate(value, atOne);
     if (factor && *factor != 0 &&
-        matches([&](double x) { return *factor * x; }, getTolerance(Unary::Identity)))
+        matches([&](double x) { return *factor * x; },
+                getTolerance(Unary::Identity)))
       return ScaleOp::create(b, loc, input, b.getF64FloatAttr(*factor))
           .getResult();
     return failure();
@@ -393,7 +409,9 @@ private:
       tensors.push_back(*tensor);
       scalars.push_back(std::nullopt);
     }
-    auto both = [&]() { return tensors.size() == 2 && tensors[0] && tensors[1]; };
+    auto both = [&]() {
+      return tensors.size() == 2 && tensors[0] && tensors[1];
+    };
     auto scaled = [&](Value tensor, double factor) -> FailureOr<Value> {
       if (factor == 1)
         return tensor;
@@ -448,8 +466,7 @@ FailureOr<Value> raiseGeneric(OpBuilder &b, linalg::GenericOp op) {
   Location loc = op.getLoc();
   if (op.getNumDpsInits() != 1)
     return op.emitError() << "cannot import a linalg.generic with "
-                          << op.getNumDpsInits()
-                          << " results: mp ops have one";
+                          << op.getNumDpsInits() << " results: mp ops have one";
   SmallVector<int64_t> loopShape = op.getStaticLoopRanges();
   Block *body = op.getBody();
   Value yielded = body->getTerminator()->getOperand(0);
@@ -469,9 +486,8 @@ FailureOr<Value> raiseGeneric(OpBuilder &b, linalg::GenericOp op) {
       raiser.bindConstant(arg, *splat);
       return success();
     }
-    FailureOr<Value> aligned =
-        alignToLoops(b, loc, operand.get(), op.getMatchingIndexingMap(&operand),
-                     loopShape);
+    FailureOr<Value> aligned = alignToLoops(
+        b, loc, operand.get(), op.getMatchingIndexingMap(&operand), loopShape);
     if (failed(aligned))
       return failure();
     raiser.bindTensor(arg, *aligned);
@@ -487,8 +503,8 @@ FailureOr<Value> raiseGeneric(OpBuilder &b, linalg::GenericOp op) {
     auto add = yielded.getDefiningOp<arith::AddFOp>();
     if (!add || !outArg.hasOneUse() ||
         !llvm::is_contained(add->getOperands(), outArg))
-      return emitUnmatchedBody(
-          op, "a reduction must add into its output (a sum)");
+      return emitUnmatchedBody(op,
+                               "a reduction must add into its output (a sum)");
     accumulated = add.getLhs() == outArg ? add.getRhs() : add.getLhs();
   } else if (failed(bind(*init))) {
     return failure();
@@ -509,11 +525,12 @@ FailureOr<Value> raiseGeneric(OpBuilder &b, linalg::GenericOp op) {
       parallel.push_back(loop);
   auto outType = cast<RankedTensorType>(op.getResult(0).getType());
   SmallVector<int64_t> perm;
-  for (auto [dim, expr] : llvm::enumerate(
-           op.getMatchingIndexingMap(init).getResults())) {
+  for (auto [dim, expr] :
+       llvm::enumerate(op.getMatchingIndexingMap(init).getResults())) {
     if (auto loop = dyn_cast<AffineDimExpr>(expr)) {
       auto *it = llvm::find(parallel, loop.getPosition());
-      if (it != parallel.end() && !llvm::is_contained(perm, it - parallel.begin())) {
+      if (it != parallel.end() &&
+          !llvm::is_contained(perm, it - parallel.begin())) {
         perm.push_back(it - parallel.begin());
         continue;
       }

@@ -118,8 +118,8 @@ mp_status HostBackend::unary(mp_unary_op op, int64_t n, const float *in,
       unaryLoop<MP_UNARY_RELU>,    unaryLoop<MP_UNARY_STEP>,
       unaryLoop<MP_UNARY_SIGMOID>, unaryLoop<MP_UNARY_SILU>,
       unaryLoop<MP_UNARY_GELU>,    unaryLoop<MP_UNARY_GELU_TANH>,
-      unaryLoop<MP_UNARY_SCALE>};
-  static_assert(std::size(loops) == MP_UNARY_SCALE + 1, "one loop per op");
+      unaryLoop<MP_UNARY_SCALE>,   unaryLoop<MP_UNARY_TANH>};
+  static_assert(std::size(loops) == MP_UNARY_TANH + 1, "one loop per op");
   loops[op](n, in, out, scalar);
   return MP_OK;
 }

@@ -98,6 +98,36 @@ func.func @silu_fused(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // -----
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
+// torch.tanh as math.tanh; the same function spelled (e^2x - 1)/(e^2x + 1)
+// is recognised by what it computes.
+// CHECK-LABEL: func.func @tanh
+// CHECK-NEXT: %[[A:.+]] = mp.tanh %arg0 : tensor<4x16xf32>
+// CHECK-NEXT: %[[B:.+]] = mp.tanh %[[A]] : tensor<4x16xf32>
+// CHECK-NEXT: return %[[B]]
+func.func @tanh(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %one = arith.constant 1.000000e+00 : f32
+  %two = arith.constant 2.000000e+00 : f32
+  %e = tensor.empty() : tensor<4x16xf32>
+  %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = math.tanh %in : f32
+    linalg.yield %t : f32
+  } -> tensor<4x16xf32>
+  %1 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%0 : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %d = arith.mulf %in, %two : f32
+    %ex = math.exp %d : f32
+    %n = arith.subf %ex, %one : f32
+    %p = arith.addf %ex, %one : f32
+    %q = arith.divf %n, %p : f32
+    linalg.yield %q : f32
+  } -> tensor<4x16xf32>
+  return %1 : tensor<4x16xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
 // F.gelu: torch-mlir's x * (0.5 * (1 + erf((x - 0) / (1 * sqrt(2))))).
 // CHECK-LABEL: func.func @gelu
 // CHECK-NEXT: %[[R:.+]] = mp.gelu %arg0 : tensor<4x16xf32>

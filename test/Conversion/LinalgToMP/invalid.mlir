@@ -40,12 +40,12 @@ func.func @double_weight(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // -----
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
-func.func @tanh(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+func.func @sqrt(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %e = tensor.empty() : tensor<4x8xf32>
   // expected-error @below {{cannot import this linalg.generic: its body computes nothing mp has an op for}}
   %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
   ^bb0(%in: f32, %out: f32):
-    %t = math.tanh %in : f32
+    %t = math.sqrt %in : f32
     linalg.yield %t : f32
   } -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>

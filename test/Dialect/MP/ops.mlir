@@ -37,6 +37,8 @@ func.func @elementwise(%x: tensor<8x16xf32>, %y: tensor<8x16xf32>, %h: tensor<4x
   %6 = mp.relu %x : tensor<8x16xf32>
   // CHECK-NEXT: mp.sigmoid %arg0 : tensor<8x16xf32>
   %7 = mp.sigmoid %x : tensor<8x16xf32>
+  // CHECK-NEXT: mp.tanh %arg0 : tensor<8x16xf32>
+  %tanh = mp.tanh %x : tensor<8x16xf32>
   // CHECK-NEXT: mp.silu %arg0 : tensor<8x16xf32>
   %8 = mp.silu %x : tensor<8x16xf32>
   // CHECK-NEXT: mp.gelu %arg0 : tensor<8x16xf32>

@@ -156,6 +156,11 @@ ShardingRule SigmoidOp::getShardingRule() {
                                       PartialRule::NonLinear);
 }
 
+ShardingRule TanhOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
 ShardingRule SiluOp::getShardingRule() {
   return ShardingRule::getElementwise(rankedType(getResult()), 1,
                                       PartialRule::NonLinear);

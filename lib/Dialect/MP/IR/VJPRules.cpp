@@ -171,6 +171,16 @@ void SigmoidOp::buildVJP(OpBuilder &b, ValueRange grads,
   operandGrads.push_back(MulOp::create(b, loc, grads[0], ds));
 }
 
+// y' = 1 - y², applied as g - (g·y)·y (no constant needed).
+void TanhOp::buildVJP(OpBuilder &b, ValueRange grads,
+                      SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value y = getResult();
+  Value gy = MulOp::create(b, loc, grads[0], y);
+  operandGrads.push_back(
+      SubOp::create(b, loc, grads[0], MulOp::create(b, loc, gy, y)));
+}
+
 // y = x·s(x): y' = s + y - y·s.
 void SiluOp::buildVJP(OpBuilder &b, ValueRange grads,
                       SmallVectorImpl<Value> &operandGrads) {

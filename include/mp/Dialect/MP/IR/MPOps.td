@@ -143,6 +143,7 @@ def MP_NegOp : MP_UnaryOp<"neg", "elementwise negation">;
 def MP_ExpOp : MP_UnaryOp<"exp", "elementwise exponential">;
 def MP_ReluOp : MP_UnaryOp<"relu", "elementwise max(x, 0)">;
 def MP_SigmoidOp : MP_UnaryOp<"sigmoid", "elementwise 1 / (1 + exp(-x))">;
+def MP_TanhOp : MP_UnaryOp<"tanh", "elementwise tanh(x)">;
 def MP_SiluOp : MP_UnaryOp<"silu", "elementwise x · sigmoid(x)"> {
   let description = "`torch.nn.functional.silu`, also called swish.";
 }
