@@ -30,23 +30,59 @@ bool matchesPlanKey(StringRef pattern, StringRef name) {
   return true;
 }
 
+StringRef getPlanName(const ModelValue &value) {
+  if (value.role == ModelRole::State)
+    return value.name.getValue().rsplit('.').first;
+  return value.name.getValue();
+}
+
+std::optional<StringRef> getPlanModule(const ModelValue &value) {
+  if (value.role != ModelRole::Param && value.role != ModelRole::State)
+    return std::nullopt;
+  // parallelize_module's styles touch a module's `weight` and `bias` only.
+  StringRef name = getPlanName(value);
+  for (StringRef member : {".weight", ".bias"})
+    if (name.size() > member.size() && name.consume_back(member))
+      return name;
+  return std::nullopt;
+}
+
+namespace {
+/// The glob entry of `plan` matching `target`, if any; globs that match it
+/// must agree. `what` says what `target` is, for the error.
 FailureOr<std::optional<NamedAttribute>>
-findPlanEntry(PlanAttr plan, StringRef name, Location loc) {
-  if (std::optional<NamedAttribute> exact = plan.getStyles().getNamed(name))
-    return exact;
+findGlobEntry(PlanAttr plan, StringRef target, StringRef what, Location loc) {
   std::optional<NamedAttribute> found;
   for (NamedAttribute entry : plan.getStyles()) {
-    if (!matchesPlanKey(entry.getName().getValue(), name))
+    if (!matchesPlanKey(entry.getName().getValue(), target))
       continue;
     if (found && found->getValue() != entry.getValue())
       return emitError(loc)
              << "plan entries '" << found->getName().getValue() << "' and '"
-             << entry.getName().getValue() << "' both match '" << name
-             << "' with different styles";
+             << entry.getName().getValue() << "' both match " << what << "'"
+             << target << "' with different styles";
     if (!found)
       found = entry;
   }
   return found;
+}
+} // namespace
+
+FailureOr<std::optional<NamedAttribute>>
+findPlanEntry(PlanAttr plan, const ModelValue &value, Location loc) {
+  DictionaryAttr styles = plan.getStyles();
+  StringRef name = getPlanName(value);
+  std::optional<StringRef> module = getPlanModule(value);
+  if (std::optional<NamedAttribute> exact = styles.getNamed(name))
+    return exact;
+  if (module)
+    if (std::optional<NamedAttribute> exact = styles.getNamed(*module))
+      return exact;
+  FailureOr<std::optional<NamedAttribute>> glob =
+      findGlobEntry(plan, name, "", loc);
+  if (failed(glob) || *glob || !module)
+    return glob;
+  return findGlobEntry(plan, *module, "module ", loc);
 }
 
 namespace {

@@ -9,6 +9,8 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -27,6 +29,32 @@ struct Placement {
   ShardingAttr storage;
   std::optional<NamedAttribute> entry;
 };
+
+/// Appends to `diag` the names `key` may have been meant as (within a third
+/// of its length in edits, as typo correction does), else everything the
+/// model names.
+void reportCloseNames(InFlightDiagnostic &diag, StringRef key,
+                      ArrayRef<StringRef> names, ArrayRef<StringRef> modules) {
+  unsigned maxDistance = (key.size() + 2) / 3;
+  SmallVector<StringRef> close;
+  for (StringRef candidate : llvm::concat<const StringRef>(modules, names))
+    if (key.edit_distance(candidate, /*AllowReplacements=*/true, maxDistance) <=
+        maxDistance)
+      close.push_back(candidate);
+  if (!close.empty()) {
+    diag << "; close names: ";
+    llvm::interleaveComma(close, diag);
+    return;
+  }
+  if (!names.empty()) {
+    diag << "; the model has: ";
+    llvm::interleaveComma(names, diag);
+  }
+  if (!modules.empty()) {
+    diag << "; modules: ";
+    llvm::interleaveComma(modules, diag);
+  }
+}
 
 struct ApplyPlanPass : impl::ApplyPlanBase<ApplyPlanPass> {
   using Base::Base;
@@ -92,12 +120,8 @@ LogicalResult ApplyPlanPass::placeFunction(
   bool ok = true;
   for (const ModelValue &value : getModelValues(func)) {
     Location loc = value.getLoc(func);
-    // Optimizer state `w1.exp_avg` follows the entry of its parameter `w1`.
-    StringRef planName = value.role == ModelRole::State
-                             ? value.name.getValue().rsplit('.').first
-                             : value.name.getValue();
     FailureOr<std::optional<NamedAttribute>> entry =
-        findPlanEntry(plan, planName, loc);
+        findPlanEntry(plan, value, loc);
     if (failed(entry)) {
       ok = false;
       continue;
@@ -166,28 +190,32 @@ void ApplyPlanPass::runOnOperation() {
 
   SmallVector<Placement> placements;
   llvm::StringSet<> usedKeys;
-  SmallVector<StringRef> knownNames;
+  // What a key could have meant: every named value, and the modules whose
+  // `.weight` and `.bias` the parameters are.
+  llvm::SetVector<StringRef> knownNames, knownModules;
   bool ok = true;
   module.walk([&](FunctionOpInterface func) {
-    for (const ModelValue &value : getModelValues(func))
-      knownNames.push_back(value.name.getValue());
+    for (const ModelValue &value : getModelValues(func)) {
+      knownNames.insert(value.name.getValue());
+      if (std::optional<StringRef> paramModule = getPlanModule(value))
+        knownModules.insert(*paramModule);
+    }
     ok &= succeeded(placeFunction(func, plan, mesh, placements, usedKeys));
   });
   // A plan key that styles nothing is almost always a typo. Keys are only
   // counted once every value resolved, so earlier errors do not cascade.
   for (NamedAttribute entry : plan.getStyles()) {
-    if (!ok || usedKeys.contains(entry.getName().getValue()))
+    StringRef key = entry.getName().getValue();
+    if (!ok || usedKeys.contains(key))
       continue;
-    Location loc = planFile.empty() ? module.getLoc()
-                                    : locatePlanKey(&getContext(), planFile,
-                                                    entry.getName().getValue());
-    InFlightDiagnostic diag = emitError(loc)
-                              << "plan entry '" << entry.getName().getValue()
-                              << "' matches no parameter, input or output";
-    if (!knownNames.empty()) {
-      diag << "; the model has: ";
-      llvm::interleaveComma(knownNames, diag);
-    }
+    Location loc = planFile.empty()
+                       ? module.getLoc()
+                       : locatePlanKey(&getContext(), planFile, key);
+    InFlightDiagnostic diag =
+        emitError(loc) << "plan entry '" << key
+                       << "' matches no parameter, module, input or output";
+    reportCloseNames(diag, key, knownNames.getArrayRef(),
+                     knownModules.getArrayRef());
     ok = false;
   }
   if (!ok)

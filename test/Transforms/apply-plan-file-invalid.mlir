@@ -27,7 +27,10 @@
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/same.json 2>&1 | FileCheck %s --check-prefix=SAME
 // SAME: same.json:5:3: error: tp_axis and fsdp_axis must be different mesh axes, both are 'tp'
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/unknown.json 2>&1 | FileCheck %s --check-prefix=UNKNOWN
-// UNKNOWN: unknown.json:4:47: error: plan entry 'w9' matches no parameter, input or output; the model has: x, w1
+// UNKNOWN: unknown.json:4:47: error: plan entry 'w9' matches no parameter, module, input or output; close names: w1
+// RUN: not mp-opt %t/imported.mlir --mp-apply-plan=%t/module.json 2>&1 | FileCheck %s --check-prefix=MODULE
+// MODULE: module.json:4:30: error: plan entry 'fc_1' matches no parameter, module, input or output; close names: fc1, fc2
+// MODULE-NOT: error
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/uneven.json 2>&1 | FileCheck %s --check-prefix=UNEVEN
 // UNEVEN: model.mlir:2:18: error: plan cannot shard parameter 'w1' (entry 'w1'): dim 0 of size 8 does not split evenly over mesh axes [tp = 3] (3 shards); uneven sharding is not supported yet
 // RUN: not mp-opt %t/planned.mlir --mp-apply-plan=%t/uneven.json 2>&1 | FileCheck %s --check-prefix=PLANNED
@@ -40,6 +43,11 @@ func.func @model(%x: tensor<8x8xf32> {mp.input = "x"},
                  %w1: tensor<8x8xf32> {mp.param = "w1"}) {
   return
 }
+
+//--- imported.mlir
+func.func private @mlp(tensor<8x8xf32> {mp.input = "x"},
+                       tensor<8x8xf32> {mp.param = "fc1.weight"}, tensor<8xf32> {mp.param = "fc1.bias"},
+                       tensor<8x8xf32> {mp.param = "fc2.weight"}, tensor<8xf32> {mp.param = "fc2.bias"})
 
 //--- planned.mlir
 module attributes {mp.plan = #mp.plan<mesh = @m, styles = {}>} {
@@ -120,4 +128,11 @@ module attributes {mp.plan = #mp.plan<mesh = @m, styles = {}>} {
   "mesh": {"shape": [3], "names": ["tp"]},
   "tensor_parallel": "tp",
   "plan": {"w1": "colwise"}
+}
+
+//--- module.json
+{
+  "mesh": {"shape": [2], "names": ["tp"]},
+  "tensor_parallel": "tp",
+  "plan": {"fc2": "rowwise", "fc_1": "colwise"}
 }

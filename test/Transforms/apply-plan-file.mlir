@@ -3,6 +3,8 @@
 // RUN: mp-opt %t/ffn.mlir --mp-apply-plan=plan-file=%t/plan2d.json | FileCheck %s --check-prefix=PLAN2D
 // RUN: mp-opt %t/ffn.mlir --mp-apply-plan=%t/sp.json | FileCheck %s --check-prefix=SP
 // RUN: mp-opt %t/taken.mlir --mp-apply-plan=%t/plan2d.json | FileCheck %s --check-prefix=TAKEN
+// RUN: mp-opt %t/imported.mlir --mp-apply-plan=%t/plan2d.json | FileCheck %s --check-prefix=MODULES
+// RUN: mp-opt %t/mlp.mlir --mp-apply-plan=%t/mlp.json | FileCheck %s --check-prefix=MLP
 
 // A plan file gives the same result as the plan written in IR: the mesh
 // becomes an mp.mesh, the plan the module's mp.plan.
@@ -32,6 +34,27 @@
 // TAKEN: func.func private @mesh()
 // TAKEN: #mp.sharding<@mesh_0, {{\[}}[data_parallel], []]>
 
+// The seed's plan applies unchanged to a model named as PyTorch's
+// state_dict (as --mp-import names it): key w1 names the module whose
+// parameter is w1.weight, as in parallelize_module.
+
+// MODULES-LABEL: func.func private @imported
+// MODULES-SAME: {mp.param = "w1.weight", mp.plan_entry = "w1", mp.sharding = #mp.sharding<@mesh, {{\[}}[tensor_parallel, data_parallel], []]>}
+// MODULES-SAME: {mp.param = "w2.weight", mp.plan_entry = "w2", mp.sharding = #mp.sharding<@mesh, {{\[}}[data_parallel], [tensor_parallel]]>}
+// MODULES-SAME: {mp.param = "w3.weight", mp.plan_entry = "w3", mp.sharding = #mp.sharding<@mesh, {{\[}}[tensor_parallel, data_parallel], []]>}
+
+// Module keys style weight and bias: colwise splits both on dim 0, rowwise
+// keeps the bias replicated over tp; an exact parameter key outranks its
+// module's; FSDP splits dim 0 of each.
+
+// MLP: styles = {fc1 = colwise, fc2 = rowwise, fc2.bias = replicate, "layers.*.proj" = colwise}
+// MLP-LABEL: func.func private @mlp
+// MLP-SAME: {mp.param = "fc1.weight", mp.plan_entry = "fc1", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp, dp], []]>}
+// MLP-SAME: {mp.param = "fc1.bias", mp.plan_entry = "fc1", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp, dp]]>}
+// MLP-SAME: {mp.param = "fc2.weight", mp.plan_entry = "fc2", mp.sharding = #mp.sharding<@mesh, {{\[}}[dp], [tp]]>}
+// MLP-SAME: {mp.param = "fc2.bias", mp.plan_entry = "fc2.bias", mp.sharding = #mp.sharding<@mesh, {{\[}}[dp]]>}
+// MLP-SAME: {mp.param = "layers.3.proj.bias", mp.plan_entry = "layers.*.proj", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp, dp]]>}
+
 //--- ffn.mlir
 func.func @ffn(%x: tensor<8x64xf32> {mp.input = "x"},
                %w1: tensor<128x64xf32> {mp.param = "w1"},
@@ -52,6 +75,29 @@ func.func private @model(tensor<8x64xf32> {mp.input = "x"},
                          tensor<128x64xf32> {mp.param = "w1"},
                          tensor<64x128xf32> {mp.param = "w2"},
                          tensor<128x64xf32> {mp.param = "w3"})
+
+//--- imported.mlir
+func.func private @imported(tensor<8x64xf32> {mp.input = "x"},
+                            tensor<128x64xf32> {mp.param = "w1.weight"},
+                            tensor<64x128xf32> {mp.param = "w2.weight"},
+                            tensor<128x64xf32> {mp.param = "w3.weight"})
+
+//--- mlp.mlir
+func.func private @mlp(tensor<8x16xf32> {mp.input = "x"},
+                       tensor<32x16xf32> {mp.param = "fc1.weight"},
+                       tensor<32xf32> {mp.param = "fc1.bias"},
+                       tensor<16x32xf32> {mp.param = "fc2.weight"},
+                       tensor<16xf32> {mp.param = "fc2.bias"},
+                       tensor<16xf32> {mp.param = "layers.3.proj.bias"})
+
+//--- mlp.json
+{
+  "mesh": {"shape": [2, 2], "names": ["dp", "tp"]},
+  "tensor_parallel": "tp",
+  "fsdp": "dp",
+  "plan": {"fc1": "colwise", "fc2": "rowwise", "fc2.bias": "replicate",
+           "layers.*.proj": "colwise"}
+}
 
 //--- plan2d.json
 {

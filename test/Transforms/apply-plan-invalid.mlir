@@ -7,7 +7,9 @@ module {
 
 // -----
 
-// expected-error@+1 {{plan entry 'w9' matches no parameter, input or output; the model has: x, w1}}
+// A key that styles nothing lists the names within a third of its length
+// in edits.
+// expected-error@+1 {{plan entry 'w9' matches no parameter, module, input or output; close names: w1}}
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w1 = colwise, w9 = rowwise}>} {
   mp.mesh @mesh = <tp = 2>
   func.func private @model(tensor<8x8xf32> {mp.input = "x"}, tensor<8x8xf32> {mp.param = "w1"})
@@ -15,10 +17,82 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w1 =
 
 // -----
 
-// expected-error@+1 {{plan entry 'layers.*.w1' matches no parameter, input or output; the model has: layers.0.mlp.w1}}
+// With no close name, it lists every name.
+// expected-error@+1 {{plan entry 'layers.*.w1' matches no parameter, module, input or output; the model has: layers.0.mlp.w1}}
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"layers.*.w1" = colwise}>} {
   mp.mesh @mesh = <tp = 2>
   func.func private @model(tensor<8x8xf32> {mp.param = "layers.0.mlp.w1"})
+}
+
+// -----
+
+// A key names a parameter or a module (whose `.weight` and `.bias` it
+// styles): `fc4` is neither, and the modules are among the close names.
+// expected-error@+1 {{plan entry 'fc4' matches no parameter, module, input or output; close names: fc1, fc2}}
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {fc1 = colwise, fc4 = rowwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func private @model(tensor<8x8xf32> {mp.input = "x"},
+                           tensor<8x8xf32> {mp.param = "fc1.weight"}, tensor<8xf32> {mp.param = "fc1.bias"},
+                           tensor<8x8xf32> {mp.param = "fc2.weight"}, tensor<8xf32> {mp.param = "fc2.bias"})
+}
+
+// -----
+
+// With no close name: every name, then the modules.
+// expected-error@+1 {{plan entry 'attention' matches no parameter, module, input or output; the model has: x, fc1.weight, fc1.bias, norm.scale; modules: fc1}}
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {attention = colwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func private @model(tensor<8x8xf32> {mp.input = "x"},
+                           tensor<8x8xf32> {mp.param = "fc1.weight"}, tensor<8xf32> {mp.param = "fc1.bias"},
+                           tensor<8xf32> {mp.param = "norm.scale"})
+}
+
+// -----
+
+// Only a module's `.weight` and `.bias` are its parameters.
+// expected-error@+1 {{plan entry 'norm' matches no parameter, module, input or output; the model has: norm.scale}}
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {norm = replicate}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func private @model(tensor<8xf32> {mp.param = "norm.scale"})
+}
+
+// -----
+
+// A module key's style must fit each of the module's parameters.
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {fc1 = sequence_parallel}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(
+      // expected-error@+1 {{plan entry 'fc1' (sequence_parallel) cannot apply to parameter 'fc1.weight' of type 'tensor<8x8xf32>': sequence_parallel splits activations; it applies to inputs, targets and outputs}}
+      %w: tensor<8x8xf32> {mp.param = "fc1.weight"},
+      // expected-error@+1 {{plan entry 'fc1' (sequence_parallel) cannot apply to parameter 'fc1.bias' of type 'tensor<8xf32>'}}
+      %b: tensor<8xf32> {mp.param = "fc1.bias"}) {
+    return
+  }
+}
+
+// -----
+
+// A colwise bias splits like the output features: evenly, or not at all.
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {fc1 = colwise}>} {
+  mp.mesh @mesh = <tp = 4>
+  func.func @model(
+      %w: tensor<8x8xf32> {mp.param = "fc1.weight"},
+      // expected-error@+1 {{plan cannot shard parameter 'fc1.bias' (entry 'fc1'): dim 0 of size 6 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
+      %b: tensor<6xf32> {mp.param = "fc1.bias"}) {
+    return
+  }
+}
+
+// -----
+
+// Globs matching a parameter's module must agree too.
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"layers.*.wq" = colwise, "*.0.*" = rowwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(
+      // expected-error@+1 {{plan entries '*.0.*' and 'layers.*.wq' both match module 'layers.0.wq' with different styles}}
+      %w: tensor<8x8xf32> {mp.param = "layers.0.wq.weight"}) {
+    return
+  }
 }
 
 // -----

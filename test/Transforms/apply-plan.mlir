@@ -86,6 +86,93 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp
 
 // -----
 
+// Keys name modules, as parallelize_module's do: a module key styles the
+// module's `.weight` and `.bias` (PyTorch's state_dict names, as
+// --mp-import gives them). colwise splits the weight's and the bias's dim 0
+// over tp; rowwise splits the weight's dim 1 and keeps the bias replicated
+// over tp (it is added once, after the reduction). FSDP then splits dim 0
+// of every parameter over dp; the bias is used gathered like the weight.
+
+// CHECK: mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp, styles = {fc1 = colwise, fc2 = rowwise}>
+// CHECK-LABEL: func.func @mlp
+// CHECK-SAME: (%[[X:.+]]: tensor<8x16xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, {{\[}}[dp], []]>},
+// CHECK-SAME: %[[W1:.+]]: tensor<32x16xf32> {mp.param = "fc1.weight", mp.plan_entry = "fc1", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp, dp], []]>},
+// CHECK-SAME: %[[B1:.+]]: tensor<32xf32> {mp.param = "fc1.bias", mp.plan_entry = "fc1", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp, dp]]>},
+// CHECK-SAME: %[[W2:.+]]: tensor<16x32xf32> {mp.param = "fc2.weight", mp.plan_entry = "fc2", mp.sharding = #mp.sharding<@mesh, {{\[}}[dp], [tp]]>},
+// CHECK-SAME: %[[B2:.+]]: tensor<16xf32> {mp.param = "fc2.bias", mp.plan_entry = "fc2", mp.sharding = #mp.sharding<@mesh, {{\[}}[dp]]>})
+// CHECK-NEXT: %[[U1:.+]] = mp.annotate %[[W1]] <@mesh, {{\[}}[tp], []]> entry "fsdp(dp): fc1.weight"
+// CHECK-NEXT: %[[V1:.+]] = mp.annotate %[[B1]] <@mesh, {{\[}}[tp]]> entry "fsdp(dp): fc1.bias"
+// CHECK-NEXT: %[[U2:.+]] = mp.annotate %[[W2]] <@mesh, {{\[}}[], [tp]]> entry "fsdp(dp): fc2.weight"
+// CHECK-NEXT: %[[V2:.+]] = mp.annotate %[[B2]] <@mesh, {{\[}}[]]> entry "fsdp(dp): fc2.bias"
+// CHECK-NEXT: mp.linear %[[X]], %[[U1]]
+// CHECK-NEXT: mp.broadcast %[[V1]]
+// CHECK: mp.linear %{{.+}}, %[[U2]]
+// CHECK-NEXT: mp.broadcast %[[V2]]
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp,
+                                      styles = {fc1 = colwise, fc2 = rowwise}>} {
+  mp.mesh @mesh = <dp = 2, tp = 2>
+  func.func @mlp(%x: tensor<8x16xf32> {mp.input = "x"},
+                 %w1: tensor<32x16xf32> {mp.param = "fc1.weight"},
+                 %b1: tensor<32xf32> {mp.param = "fc1.bias"},
+                 %w2: tensor<16x32xf32> {mp.param = "fc2.weight"},
+                 %b2: tensor<16xf32> {mp.param = "fc2.bias"}) -> tensor<8x16xf32> {
+    %0 = mp.linear %x, %w1 : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>
+    %1 = mp.broadcast %b1 dims [0] : tensor<32xf32> -> tensor<8x32xf32>
+    %2 = mp.add %0, %1 : tensor<8x32xf32>
+    %3 = mp.relu %2 : tensor<8x32xf32>
+    %4 = mp.linear %3, %w2 : (tensor<8x32xf32>, tensor<16x32xf32>) -> tensor<8x16xf32>
+    %5 = mp.broadcast %b2 dims [0] : tensor<16xf32> -> tensor<8x16xf32>
+    %6 = mp.add %4, %5 : tensor<8x16xf32>
+    return %6 : tensor<8x16xf32>
+  }
+}
+
+// -----
+
+// Which key styles a parameter, the most specific first: a key naming it
+// exactly, a key naming its module, globs matching its name, globs matching
+// its module (`layers.*.wq`, as parallelize_module matches it). Optimizer
+// state follows its parameter. Only `.weight` and `.bias` belong to a
+// module key (not `norm.scale`), and only parameters do (not the input
+// `x.weight`). A key may name a parameter `w` and, as a module, `w.weight`:
+// it styles both (PyTorch cannot have both, a module's parameters and
+// children sharing one namespace).
+
+// CHECK-LABEL: func.func private @resolve
+// CHECK-SAME: {mp.param = "layers.0.wq.weight", mp.plan_entry = "layers.*.wq", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp], []]>}
+// CHECK-SAME: {mp.param = "layers.0.wq.bias", mp.plan_entry = "layers.*.wq", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp]]>}
+// CHECK-SAME: {mp.param = "layers.1.wq.bias", mp.plan_entry = "layers.1.wq.bias", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK-SAME: {mp.param = "layers.1.wo.weight", mp.plan_entry = "layers.1.wo", mp.sharding = #mp.sharding<@mesh, {{\[}}[], [tp]]>}
+// CHECK-SAME: {mp.param = "layers.1.wo.bias", mp.plan_entry = "layers.1.wo", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK-SAME: {mp.param = "layers.1.wk.weight", mp.plan_entry = "layers.*.wk", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp], []]>}
+// CHECK-SAME: {mp.param = "layers.1.wk.bias", mp.plan_entry = "layers.1.*.bias", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK-SAME: {mp.param = "norm.scale", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK-SAME: {mp.plan_entry = "layers.*.wq", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp], []]>, mp.state = "layers.0.wq.weight.exp_avg"}
+// CHECK-SAME: {mp.param = "w", mp.plan_entry = "w", mp.sharding = #mp.sharding<@mesh, {{\[}}[], [tp]]>}
+// CHECK-SAME: {mp.param = "w.weight", mp.plan_entry = "w", mp.sharding = #mp.sharding<@mesh, {{\[}}[], [tp]]>}
+// CHECK-SAME: {mp.input = "x.weight", mp.sharding = #mp.sharding<@mesh, {{\[}}[], []]>}
+// CHECK-SAME: {mp.input = "x", mp.plan_entry = "x", mp.sharding = #mp.sharding<@mesh, {{\[}}[], []]>}
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp,
+    styles = {"layers.*.wq" = colwise, "layers.*.wk" = colwise, "layers.1.wq.bias" = replicate,
+              "layers.1.wo" = rowwise, "layers.1.*.bias" = replicate, w = rowwise, x = replicate}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func private @resolve(tensor<8x8xf32> {mp.param = "layers.0.wq.weight"},
+                             tensor<8xf32> {mp.param = "layers.0.wq.bias"},
+                             tensor<8xf32> {mp.param = "layers.1.wq.bias"},
+                             tensor<8x8xf32> {mp.param = "layers.1.wo.weight"},
+                             tensor<8xf32> {mp.param = "layers.1.wo.bias"},
+                             tensor<8x8xf32> {mp.param = "layers.1.wk.weight"},
+                             tensor<8xf32> {mp.param = "layers.1.wk.bias"},
+                             tensor<8xf32> {mp.param = "norm.scale"},
+                             tensor<8x8xf32> {mp.state = "layers.0.wq.weight.exp_avg"},
+                             tensor<8x8xf32> {mp.param = "w"},
+                             tensor<8x8xf32> {mp.param = "w.weight"},
+                             tensor<8x8xf32> {mp.input = "x.weight"},
+                             tensor<8x8xf32> {mp.input = "x"})
+}
+
+// -----
+
 // Sequence parallelism: on a [batch, seq, feature] input the default
 // sequence dim is 1; on [tokens, feature] it is 0, after the batch axis.
 // A named output styled sequence_parallel gets its sharding too; unstyled

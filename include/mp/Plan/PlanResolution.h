@@ -13,12 +13,23 @@ namespace mp {
 /// `?`, `[...]`), the way `parallelize_module` matches `layers.*.mlp.w1`.
 bool matchesPlanKey(llvm::StringRef pattern, llvm::StringRef name);
 
-/// The plan entry that styles `name`: an exact key, else the glob keys that
-/// match it, which must agree. No entry is not an error (the value is then
-/// replicated over the tensor-parallel axis). Disagreeing globs are reported
-/// at `loc`.
+/// The name plan keys are matched against for `value`: its own, or for
+/// optimizer state (`w1.weight.exp_avg`) its parameter's (`w1.weight`).
+llvm::StringRef getPlanName(const ModelValue &value);
+
+/// The module a plan key may name `value` by, as `parallelize_module` names
+/// modules: `layers.0.wq` for the parameter (or its optimizer state)
+/// `layers.0.wq.weight` or `layers.0.wq.bias`, PyTorch's state_dict names.
+/// None for other values.
+std::optional<llvm::StringRef> getPlanModule(const ModelValue &value);
+
+/// The plan entry that styles `value`, the most specific first: a key equal
+/// to its plan name, a key equal to its module, globs matching its plan
+/// name, globs matching its module. Globs of one rank must agree. No entry
+/// is not an error (the value is then replicated over the tensor-parallel
+/// axis). Disagreeing globs are reported at `loc`.
 mlir::FailureOr<std::optional<mlir::NamedAttribute>>
-findPlanEntry(PlanAttr plan, llvm::StringRef name, mlir::Location loc);
+findPlanEntry(PlanAttr plan, const ModelValue &value, mlir::Location loc);
 
 /// The storage sharding `plan` gives `value` under `entry` (its style, if
 /// any), checked against `mesh`: the style's role and rank, and even splits.

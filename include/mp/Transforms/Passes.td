@@ -18,7 +18,8 @@ def ApplyPlan : Pass<"mp-apply-plan", "::mlir::ModuleOp"> {
     * on each named argument and styled named result, its STORAGE sharding
       `mp.sharding` and the plan key that styled it `mp.plan_entry`:
       - `colwise` splits a `[out, in]` weight's dim 0 over the
-        tensor-parallel axis, `rowwise` its dim 1;
+        tensor-parallel axis, `rowwise` its dim 1; a bias (rank 1) is split
+        on dim 0 under `colwise` and replicated under `rowwise`;
       - `sequence_parallel` splits an activation's sequence dim over it;
       - FSDP (`fsdp_axis`) then splits every parameter's dim 0 over the
         FSDP axis, minor to any tensor-parallel split of dim 0 (FSDP2 shards
@@ -41,10 +42,18 @@ def ApplyPlan : Pass<"mp-apply-plan", "::mlir::ModuleOp"> {
     }
     ```
 
+    A key names a value, or a module as `parallelize_module`'s keys do: the
+    key `w1` styles the parameters `w1.weight` and `w1.bias` (PyTorch's
+    state_dict names, as `--mp-import` gives them). Keys may be globs, one
+    `*` per dotted component. For each value the most specific key wins: a
+    key equal to its name, a key equal to its module, globs matching its
+    name, globs matching its module. Optimizer state follows its parameter.
+
     Errors (each located at the plan, a JSON key or the argument concerned):
-    unknown names, a style on an argument of the wrong role or rank, glob
-    entries that disagree, a mesh with repeated or non-positive axes, axes
-    the mesh lacks, and splits the axis sizes do not divide.
+    keys that match no value or module (listing the close names), a style on
+    an argument of the wrong role or rank, glob entries that disagree, a
+    mesh with repeated or non-positive axes, axes the mesh lacks, and splits
+    the axis sizes do not divide.
   }];
   let options = [
     Option<"planFile", "plan-file", "std::string", /*default=*/"\"\"",
