@@ -45,10 +45,11 @@ bool canOverwrite(OpResult result, Value arg) {
       })
       .Case([&](SgdOp) { return op->getOperand(0) == arg; })
       .Case<AddOp, SubOp, MulOp, DivOp, GeluGradOp, NegOp, ExpOp, ReluOp,
-            StepOp, SigmoidOp, TanhOp, SiluOp, GeluOp, ScaleOp>([&](Operation *) {
-        return result.getType() == arg.getType() &&
-               llvm::is_contained(op->getOperands(), arg);
-      })
+            StepOp, SigmoidOp, TanhOp, SiluOp, GeluOp, ScaleOp>(
+          [&](Operation *) {
+            return result.getType() == arg.getType() &&
+                   llvm::is_contained(op->getOperands(), arg);
+          })
       .Default([](Operation *) { return false; });
 }
 
@@ -135,8 +136,11 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
   }
 
   // Live ranges: from the defining op to the last user; what the function
-  // returns lives to its end.
+  // returns lives to its end. A result computed elementwise from, reshaped
+  // from or all-reduced from an operand this op reads last takes over the
+  // operand's buffer (the kernels read each element before writing it).
   SmallVector<Value> values;
+  llvm::DenseMap<Value, Value> owner; // value -> value whose buffer it has
   for (Operation &op : body)
     for (Value result : op.getResults()) {
       int64_t bytes = getBytes(result.getType());
@@ -144,8 +148,25 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
           plan.transposedViews.count(result))
         continue;
       int64_t end = std::max(position[&op], lastUse(result));
-      plan.buffers[result] = Buffer{0, alignUp(bytes), position[&op], end};
       plan.unpooledBytes += alignUp(bytes);
+      auto reusable = llvm::find_if(op.getOperands(), [&](Value operand) {
+        return getBytes(operand.getType()) == bytes &&
+               plan.buffers.count(operand) &&
+               lastUse(operand) == position[&op] &&
+               (isa<AllReduceOp, ReshapeOp>(op) ||
+                canOverwrite(cast<OpResult>(result), operand));
+      });
+      if (reusable != op.operand_end()) {
+        Value root = owner.lookup(*reusable);
+        root = root ? root : Value(*reusable);
+        Buffer &rootBuffer = plan.buffers[root];
+        rootBuffer.end = std::max(rootBuffer.end, end);
+        Buffer shared = rootBuffer;
+        owner[result] = root;
+        plan.buffers[result] = shared;
+        continue;
+      }
+      plan.buffers[result] = Buffer{0, alignUp(bytes), position[&op], end};
       values.push_back(result);
     }
 
@@ -166,6 +187,8 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
     live.emplace(offset, value);
     plan.arenaBytes = std::max(plan.arenaBytes, offset + buffer.bytes);
   }
+  for (auto &[value, root] : owner)
+    plan.buffers[value].offset = plan.buffers[root].offset;
   return plan;
 }
 

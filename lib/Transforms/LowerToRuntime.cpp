@@ -148,6 +148,7 @@ private:
   MeshAttr mesh;
   Value ctx, arena;
   llvm::DenseMap<Value, Value> pointers;
+  llvm::DenseMap<int64_t, Value> arenaPointers;
   llvm::DenseMap<Value, int> argumentIndex;
 };
 
@@ -239,9 +240,14 @@ Value FunctionLowering::pointer(Value value) {
   if (auto it = plan.inPlace.find(value); it != plan.inPlace.end()) {
     ptr = pointer(func.getArgument(it->second));
   } else {
-    const MemoryPlan::Buffer &buffer = plan.buffers.lookup(value);
-    ptr = LLVM::GEPOp::create(builder, loc, ptrType, builder.getI8Type(), arena,
-                              ValueRange{i64(buffer.offset)});
+    // One address per offset: values sharing a buffer share the pointer,
+    // so copies between them are seen to be no-ops.
+    int64_t offset = plan.buffers.lookup(value).offset;
+    Value &atOffset = arenaPointers[offset];
+    if (!atOffset)
+      atOffset = LLVM::GEPOp::create(builder, loc, ptrType, builder.getI8Type(),
+                                     arena, ValueRange{i64(offset)});
+    ptr = atOffset;
   }
   pointers[value] = ptr;
   return ptr;

@@ -1,16 +1,18 @@
 // The static per-rank memory plan: arguments are persistent, values get
 // arena offsets by first fit over the live ones, buffers are 64-byte
-// aligned and reused once dead.
+// aligned and reused once dead; an elementwise op whose operand nothing
+// reads later writes over the operand's buffer.
 //
 // RUN: mp-opt %s -split-input-file --mp-memory-report -o /dev/null | FileCheck %s
 
-// A chain of four 64-byte values: two buffers alternate.
+// A chain of four 64-byte values: each overwrites the one before, so one
+// buffer holds them all.
 // CHECK: "function": "chain",
 // CHECK-NEXT: "partitioned": false,
 // CHECK-NEXT: "persistent_bytes": 64,
-// CHECK-NEXT: "arena_bytes": 128,
+// CHECK-NEXT: "arena_bytes": 64,
 // CHECK-NEXT: "unpooled_bytes": 256,
-// CHECK-NEXT: "peak_bytes": 192,
+// CHECK-NEXT: "peak_bytes": 128,
 // CHECK-NEXT: "buffers": 4
 func.func @chain(%x: tensor<16xf32>) -> tensor<16xf32> {
   %a = mp.neg %x : tensor<16xf32>
@@ -22,14 +24,15 @@ func.func @chain(%x: tensor<16xf32>) -> tensor<16xf32> {
 
 // -----
 
-// A diamond: %a, %b and %c are live together; %d takes %a's buffer.
-// Buffers are rounded up to 64 bytes (a 4-byte scalar takes 64).
+// A diamond: %c overwrites %a (its last reader), %d overwrites %b; the
+// scalar %e then reuses the buffer of %a and %c, dead by then. Buffers are
+// rounded up to 64 bytes (a 4-byte scalar takes 64).
 // CHECK: "function": "diamond",
 // CHECK-NEXT: "partitioned": false,
 // CHECK-NEXT: "persistent_bytes": 68,
-// CHECK-NEXT: "arena_bytes": 192,
+// CHECK-NEXT: "arena_bytes": 128,
 // CHECK-NEXT: "unpooled_bytes": 320,
-// CHECK-NEXT: "peak_bytes": 260,
+// CHECK-NEXT: "peak_bytes": 196,
 // CHECK-NEXT: "buffers": 5
 func.func @diamond(%x: tensor<16xf32>, %s: tensor<f32>) -> (tensor<16xf32>, tensor<f32>) {
   %a = mp.neg %x : tensor<16xf32>

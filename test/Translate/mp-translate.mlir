@@ -16,7 +16,7 @@
 // RUN: not mp-translate %t/lowered.mlir --default-step=nosuch 2>&1 | FileCheck %s --check-prefix=NO-SUCH
 
 // HEADER: #include "mp_runtime.h"
-// HEADER: /* forward: mesh data_parallel=2 x tensor_parallel=2; per rank 64 bytes of arguments and an arena of 128 bytes.
+// HEADER: /* forward: mesh data_parallel=2 x tensor_parallel=2; per rank 64 bytes of arguments and an arena of 64 bytes.
 // HEADER: mp_status forward(mp_context *ctx, void *const *args, void *const *outputs);
 // HEADER-NEXT: extern const mp_step forward_step;
 // HEADER-NEXT: #define FORWARD_NUM_ARGS 2

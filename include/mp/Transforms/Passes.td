@@ -271,7 +271,9 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     `MemoryPlan`): the arguments (parameters, optimizer state, the batch)
     are persistent; every value an op produces gets an offset in one arena,
     by first fit over the values live at its definition, so that dead
-    values' buffers are reused (64-byte aligned). Reports per function the
+    values' buffers are reused (64-byte aligned); a value computed
+    elementwise from, reshaped from or all-reduced from an operand that
+    nothing reads later takes over the operand's buffer. Reports per function the
     persistent bytes, the arena's size, what the temporaries would take
     without reuse, the peak (persistent + arena), and the updates written in
     place into their argument (`in_place_updates`: new parameters and
