@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -434,9 +435,21 @@ void Trainer::save() {
     std::vector<char> piece(pieceBytes);
     check(mp_copy_to_host(ctx, piece.data(), args[i], pieceBytes));
     std::vector<char> pieces(rank == 0 ? pieceBytes * worldSize : 0);
-    if (MPI_Gather(piece.data(), static_cast<int>(pieceBytes), MPI_BYTE,
-                   pieces.data(), static_cast<int>(pieceBytes), MPI_BYTE, 0,
-                   MPI_COMM_WORLD) != MPI_SUCCESS)
+    // Counted in elements of a contiguous type, so that shards beyond
+    // MPI's int count of bytes (2 GiB) still gather.
+    if (arg.localElements() > std::numeric_limits<int>::max())
+      die("parameter '" + arg.name + "' has a shard of " +
+          std::to_string(arg.localElements()) +
+          " elements, more than MPI_Gather counts");
+    MPI_Datatype element;
+    MPI_Type_contiguous(static_cast<int>(elementBytes), MPI_BYTE, &element);
+    MPI_Type_commit(&element);
+    int gathered =
+        MPI_Gather(piece.data(), static_cast<int>(arg.localElements()), element,
+                   pieces.data(), static_cast<int>(arg.localElements()),
+                   element, 0, MPI_COMM_WORLD);
+    MPI_Type_free(&element);
+    if (gathered != MPI_SUCCESS)
       die("MPI_Gather of parameter '" + arg.name + "' failed");
     if (rank != 0)
       continue;
