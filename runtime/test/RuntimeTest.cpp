@@ -273,6 +273,55 @@ void testAdamW(mp_context *ctx) {
   expect(std::fabs(p.read()[0] - expected) < 1e-6, "adamw two steps");
 }
 
+/// Kernels on arrays large enough to be split among threads (the host's
+/// OpenMP path, MP_NUM_THREADS) give exactly what they give on small
+/// pieces, which run on one thread: every element computed once, in place.
+void testLargeKernels(mp_context *ctx) {
+  const int64_t n = 300007, piece = 1000;
+  // x and y of both signs; squares for AdamW's second moments.
+  std::vector<float> x(n), y(n), squares(n);
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = float(std::sin(0.001 * double(i)) * 3);
+    y[i] = float(std::cos(0.002 * double(i)));
+    squares[i] = x[i] * x[i];
+  }
+  Buffer whole(ctx, x), other(ctx, y), out(ctx, n * sizeof(float));
+  Buffer param(ctx, x), grad(ctx, y), m(ctx, y), v(ctx, squares),
+      stepCount(ctx, std::vector<float>{3});
+  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, n, whole.floats(),
+                             out.floats(), 0));
+  std::vector<float> silu = out.read();
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, whole.floats(),
+                              other.floats(), out.floats()));
+  std::vector<float> product = out.read();
+  CHECK_OK(ctx, mp_adamw_f32(ctx, n, param.floats(), grad.floats(), m.floats(),
+                             v.floats(), 0.01, 0.9, 0.999, 1e-8, 0.01,
+                             stepCount.floats()));
+  std::vector<float> updated = param.read();
+  bool same = true;
+  for (int64_t begin = 0; begin < n; begin += piece) {
+    int64_t count = std::min(piece, n - begin);
+    auto slice = [&](const std::vector<float> &values) {
+      return std::vector<float>(values.begin() + begin,
+                                values.begin() + begin + count);
+    };
+    Buffer a(ctx, slice(x)), b(ctx, slice(y)), c(ctx, count * sizeof(float));
+    CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, count, a.floats(),
+                               c.floats(), 0));
+    same = same && c.read() == slice(silu);
+    CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, count, a.floats(),
+                                b.floats(), c.floats()));
+    same = same && c.read() == slice(product);
+    Buffer p(ctx, slice(x)), g(ctx, slice(y)), pm(ctx, slice(y)),
+        pv(ctx, slice(squares));
+    CHECK_OK(ctx, mp_adamw_f32(ctx, count, p.floats(), g.floats(), pm.floats(),
+                               pv.floats(), 0.01, 0.9, 0.999, 1e-8, 0.01,
+                               stepCount.floats()));
+    same = same && p.read() == slice(updated);
+  }
+  expect(same, "large silu, mul and adamw equal their small pieces");
+}
+
 void testKernels(mp_context *ctx) {
   // Unary ops at values whose results are known.
   struct Unary {
@@ -516,6 +565,7 @@ int main(int argc, char **argv) {
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
   testKernels(ctx);
+  testLargeKernels(ctx);
   testErrors(ctx);
 
   int totalFailures = 0;

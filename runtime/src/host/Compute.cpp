@@ -26,9 +26,12 @@ mp_status HostBackend::sgd(int64_t n, float *param, const float *grad,
                            float *momentumBuffer, double lr, double momentum,
                            double dampening, double weightDecay,
                            bool nesterov) {
-  for (int64_t i = 0; i < n; ++i)
-    sgdUpdate(param[i], grad[i], momentumBuffer ? momentumBuffer + i : nullptr,
-              lr, momentum, dampening, weightDecay, nesterov);
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      sgdUpdate(param[i], grad[i],
+                momentumBuffer ? momentumBuffer + i : nullptr, lr, momentum,
+                dampening, weightDecay, nesterov);
+  });
   return MP_OK;
 }
 
@@ -40,8 +43,10 @@ mp_status HostBackend::adamw(int64_t n, float *param, const float *grad,
   if (!(step >= 1))
     return fail(ctx, "mp_adamw_f32", kBadStepFormat, step);
   AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
-  for (int64_t i = 0; i < n; ++i)
-    update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
+  });
   return MP_OK;
 }
 

@@ -2,13 +2,32 @@
 
 #include "HostBackend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace mp::runtime {
 
 std::unique_ptr<Backend> createHostBackend(mp_context *ctx) {
   return std::make_unique<HostBackend>(ctx);
+}
+
+HostBackend::HostBackend(mp_context *ctx) : Backend(ctx) {
+  if (const char *forced = std::getenv("MP_NUM_THREADS")) {
+    threads = std::max(1, std::atoi(forced));
+    return;
+  }
+  // The ranks on this node share its cores.
+  MPI_Comm node;
+  int ranksOnNode = 1;
+  if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, ctx->rank,
+                          MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &ranksOnNode);
+    MPI_Comm_free(&node);
+  }
+  int cores = static_cast<int>(std::thread::hardware_concurrency());
+  threads = std::max(1, cores / std::max(1, ranksOnNode));
 }
 
 HostBackend::~HostBackend() {

@@ -6,6 +6,10 @@
 #include "../Context.h"
 
 #include <map>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <unordered_map>
 #include <vector>
 
@@ -13,7 +17,7 @@ namespace mp::runtime {
 
 class HostBackend final : public Backend {
 public:
-  explicit HostBackend(mp_context *ctx) : Backend(ctx) {}
+  explicit HostBackend(mp_context *ctx);
   ~HostBackend() override;
 
   void *allocate(size_t bytes) override;
@@ -67,6 +71,14 @@ public:
                   double eps, double weightDecay, const float *step) override;
 
 private:
+  /// Runs body(begin, end) over [0, n), split among the backend's threads
+  /// when the range is large enough to pay for them.
+  template <typename Body> void parallelFor(int64_t n, Body body) const;
+
+  /// Threads for elementwise kernels and optimizer updates: the cores of
+  /// the node shared by the ranks on it, or MP_NUM_THREADS.
+  int threads = 1;
+
   /// The communicator of `group`, split from the world on first use; null
   /// with the error recorded if MPI fails.
   MPI_Comm getCommunicator(const Group &group);
@@ -79,6 +91,23 @@ private:
   std::unordered_map<void *, size_t> blockBytes;
   std::unordered_multimap<size_t, void *> freeBlocks;
 };
+
+template <typename Body>
+void HostBackend::parallelFor(int64_t n, Body body) const {
+  // Below this many elements a kernel is faster on one thread.
+  constexpr int64_t kMinParallel = 1 << 16;
+#ifdef _OPENMP
+  if (threads > 1 && n >= kMinParallel) {
+#pragma omp parallel num_threads(threads)
+    {
+      int64_t part = omp_get_thread_num(), parts = omp_get_num_threads();
+      body(n * part / parts, n * (part + 1) / parts);
+    }
+    return;
+  }
+#endif
+  body(int64_t(0), n);
+}
 
 } // namespace mp::runtime
 

@@ -100,39 +100,46 @@ mp_status softmaxRows(mp_context *ctx, const char *call, int64_t rows,
 
 // One loop per op, so that the op's switch folds away inside the loop.
 template <mp_unary_op Op>
-void unaryLoop(int64_t n, const float *in, float *out, double scalar) {
-  for (int64_t i = 0; i < n; ++i)
+void unaryLoop(int64_t begin, int64_t end, const float *in, float *out,
+               double scalar) {
+  for (int64_t i = begin; i < end; ++i)
     out[i] = applyUnary(Op, in[i], scalar);
 }
 
 template <mp_binary_op Op>
-void binaryLoop(int64_t n, const float *a, const float *b, float *out) {
-  for (int64_t i = 0; i < n; ++i)
+void binaryLoop(int64_t begin, int64_t end, const float *a, const float *b,
+                float *out) {
+  for (int64_t i = begin; i < end; ++i)
     out[i] = applyBinary(Op, a[i], b[i]);
 }
 
 mp_status HostBackend::unary(mp_unary_op op, int64_t n, const float *in,
                              float *out, double scalar) {
-  constexpr void (*loops[])(int64_t, const float *, float *, double) = {
+  constexpr void (*loops[])(int64_t, int64_t, const float *, float *,
+                            double) = {
       unaryLoop<MP_UNARY_NEG>,     unaryLoop<MP_UNARY_EXP>,
       unaryLoop<MP_UNARY_RELU>,    unaryLoop<MP_UNARY_STEP>,
       unaryLoop<MP_UNARY_SIGMOID>, unaryLoop<MP_UNARY_SILU>,
       unaryLoop<MP_UNARY_GELU>,    unaryLoop<MP_UNARY_GELU_TANH>,
       unaryLoop<MP_UNARY_SCALE>,   unaryLoop<MP_UNARY_TANH>};
   static_assert(std::size(loops) == MP_UNARY_TANH + 1, "one loop per op");
-  loops[op](n, in, out, scalar);
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    loops[op](begin, end, in, out, scalar);
+  });
   return MP_OK;
 }
 
 mp_status HostBackend::binary(mp_binary_op op, int64_t n, const float *a,
                               const float *b, float *out) {
-  constexpr void (*loops[])(int64_t, const float *, const float *, float *) = {
+  constexpr void (*loops[])(int64_t, int64_t, const float *, const float *,
+                            float *) = {
       binaryLoop<MP_BINARY_ADD>,       binaryLoop<MP_BINARY_SUB>,
       binaryLoop<MP_BINARY_MUL>,       binaryLoop<MP_BINARY_DIV>,
       binaryLoop<MP_BINARY_GELU_GRAD>, binaryLoop<MP_BINARY_GELU_TANH_GRAD>};
   static_assert(std::size(loops) == MP_BINARY_GELU_TANH_GRAD + 1,
                 "one loop per op");
-  loops[op](n, a, b, out);
+  parallelFor(
+      n, [&](int64_t begin, int64_t end) { loops[op](begin, end, a, b, out); });
   return MP_OK;
 }
 
