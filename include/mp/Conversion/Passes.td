@@ -16,7 +16,9 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     * `linalg.matmul` → `mp.matmul`, and `mp.linear` with PyTorch's
       `[out, in]` weight when the right operand is a transposed matrix (a
       transpose `linalg.generic` or `linalg.transpose`, as `nn.Linear`
-      exports); `linalg.batch_matmul` → `mp.matmul` (a right operand
+      exports, or indexing maps that read it transposed); a left operand
+      read transposed becomes `mp.transpose`; `linalg.batch_matmul` →
+      `mp.matmul` (a right operand
       broadcast over the batch becomes the shared `[K, N]` operand). The
       accumulator must be a `linalg.fill` of zero (no add) or a tensor the
       product is then added to.

@@ -217,19 +217,48 @@ FailureOr<Value> accumulate(OpBuilder &b, linalg::LinalgOp op, Value product) {
   return AddOp::create(b, op.getLoc(), product, *acc).getResult();
 }
 
+/// `map` with its last two results swapped: how a matmul's indexing maps
+/// read a transposed operand.
+AffineMap swapLastTwoResults(AffineMap map) {
+  SmallVector<AffineExpr> results(map.getResults());
+  std::swap(results[results.size() - 2], results.back());
+  return AffineMap::get(map.getNumDims(), 0, results, map.getContext());
+}
+
 FailureOr<Value> raiseMatmul(OpBuilder &b, linalg::LinalgOp op) {
-  // A matmul with its own indexing maps (a transposed operand) has no
-  // reading here yet; its default form is what frontends emit.
-  if (op.getIndexingMapsArray() !=
-      (isa<linalg::MatmulOp>(op)
-           ? linalg::MatmulOp::getDefaultIndexingMaps(op.getContext())
-           : linalg::BatchMatmulOp::getDefaultIndexingMaps(op.getContext())))
+  SmallVector<AffineMap> defaults =
+      isa<linalg::MatmulOp>(op)
+          ? linalg::MatmulOp::getDefaultIndexingMaps(op.getContext())
+          : linalg::BatchMatmulOp::getDefaultIndexingMaps(op.getContext());
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[2] != defaults[2])
     return op.emitError() << "cannot import " << op->getName()
-                          << " with non-default indexing maps";
-  FailureOr<Value> lhs = getModelOperand(op, 0), rhs = getModelOperand(op, 1);
-  if (failed(lhs) || failed(rhs))
-    return failure();
-  return accumulate(b, op, MatmulOp::create(b, op.getLoc(), *lhs, *rhs));
+                          << " writing its result through "
+                          << AffineMapAttr::get(maps[2]);
+  // Operands read transposed (newer frontends' matmul with a transposed
+  // weight) become mp.transpose, which simplification folds into
+  // mp.linear.
+  Value operands[2];
+  for (unsigned index : {0u, 1u}) {
+    FailureOr<Value> operand = getModelOperand(op, index);
+    if (failed(operand))
+      return failure();
+    operands[index] = *operand;
+    if (maps[index] == defaults[index])
+      continue;
+    if (maps[index] != swapLastTwoResults(defaults[index]))
+      return op.emitError()
+             << "cannot import " << op->getName() << " reading operand #"
+             << index << " through " << AffineMapAttr::get(maps[index])
+             << ": mp reads it as is or transposed";
+    int64_t rank = cast<RankedTensorType>(operand->getType()).getRank();
+    SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    std::swap(perm[rank - 2], perm[rank - 1]);
+    operands[index] = TransposeOp::create(b, op.getLoc(), *operand,
+                                          b.getDenseI64ArrayAttr(perm));
+  }
+  return accumulate(b, op,
+                    MatmulOp::create(b, op.getLoc(), operands[0], operands[1]));
 }
 
 FailureOr<Value> raiseReduce(OpBuilder &b, linalg::ReduceOp op) {

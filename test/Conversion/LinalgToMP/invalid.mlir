@@ -141,3 +141,17 @@ func.func @constant_result() -> tensor<4xf32> {
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
   return %f : tensor<4xf32>
 }
+
+// -----
+
+#lhs = affine_map<(d0, d1, d2) -> (d0, d2)>
+#rhs = affine_map<(d0, d1, d2) -> (d2, d1)>
+#outT = affine_map<(d0, d1, d2) -> (d1, d0)>
+func.func @matmul_transposed_result(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>) -> tensor<16x4xf32> {
+  %zero = arith.constant 0.000000e+00 : f32
+  %0 = tensor.empty() : tensor<16x4xf32>
+  %1 = linalg.fill ins(%zero : f32) outs(%0 : tensor<16x4xf32>) -> tensor<16x4xf32>
+  // expected-error @below {{cannot import linalg.matmul writing its result through affine_map<(d0, d1, d2) -> (d1, d0)>}}
+  %y = linalg.matmul indexing_maps = [#lhs, #rhs, #outT] ins(%x, %w : tensor<4x8xf32>, tensor<8x16xf32>) outs(%1 : tensor<16x4xf32>) -> tensor<16x4xf32>
+  return %y : tensor<16x4xf32>
+}

@@ -55,6 +55,31 @@ func.func @linear_transpose_op(%arg0: tensor<4x8xf32>) -> tensor<4x16xf32> {
 
 // -----
 
+// A matmul whose indexing maps read the weight transposed (linalg.matmul
+// with indexing_maps, as MLIR 20+ spells matmul_transpose_b) is a linear;
+// a transposed left operand becomes an explicit transpose, and a batch
+// matmul reads its operands the same way.
+// CHECK-LABEL: func.func @matmul_maps
+// CHECK-NEXT: %[[Y:.+]] = mp.linear %arg0, %arg1 : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+// CHECK-NEXT: %[[T:.+]] = mp.transpose %arg2 perm [1, 0] : tensor<8x4xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: %[[Z:.+]] = mp.linear %[[T]], %arg1 : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+// CHECK-NEXT: %[[S:.+]] = mp.add %[[Z]], %[[Y]]
+// CHECK-NEXT: return %[[S]]
+#lhs = affine_map<(d0, d1, d2) -> (d0, d2)>
+#lhsT = affine_map<(d0, d1, d2) -> (d2, d0)>
+#rhsT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#out = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @matmul_maps(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>, %xt: tensor<8x4xf32>) -> tensor<4x16xf32> {
+  %zero = arith.constant 0.000000e+00 : f32
+  %0 = tensor.empty() : tensor<4x16xf32>
+  %1 = linalg.fill ins(%zero : f32) outs(%0 : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %y = linalg.matmul indexing_maps = [#lhs, #rhsT, #out] ins(%x, %w : tensor<4x8xf32>, tensor<16x8xf32>) outs(%1 : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %z = linalg.matmul indexing_maps = [#lhsT, #rhsT, #out] ins(%xt, %w : tensor<8x4xf32>, tensor<16x8xf32>) outs(%y : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %z : tensor<4x16xf32>
+}
+
+// -----
+
 // A matmul of two activations stays a matmul; an accumulator that is not a
 // zero fill is added.
 // CHECK-LABEL: func.func @matmul_accumulate
