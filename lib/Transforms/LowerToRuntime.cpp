@@ -16,6 +16,9 @@
 #include "mp/Dialect/MP/IR/MPOps.h"
 #include "mp/Transforms/ValueSharding.h"
 
+#include "StepManifest.h"
+#include "mp_runtime.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -30,22 +33,6 @@ namespace mp {
 #include "mp/Transforms/Passes.h.inc"
 
 namespace {
-
-// mp_runtime.h's enums, as the lowering passes them.
-enum RuntimeDtype { kF32 = 0, kF64 = 1, kI32 = 2, kI64 = 3 };
-enum UnaryOp {
-  kNeg = 0,
-  kExp,
-  kRelu,
-  kStep,
-  kSigmoid,
-  kSilu,
-  kGelu,
-  kGeluTanh,
-  kScale,
-  kTanh
-};
-enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kGeluGrad, kGeluTanhGrad };
 
 int64_t getNumElements(Value value) {
   return cast<RankedTensorType>(value.getType()).getNumElements();
@@ -130,7 +117,7 @@ private:
 
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerCollective(Operation *op);
-  std::string buildManifest();
+  train::StepManifest buildManifest();
 
   func::FuncOp func;
   SymbolTable &symbols;
@@ -270,13 +257,13 @@ FailureOr<Value> FunctionLowering::axisList(Operation *op, ArrayAttr axes) {
 FailureOr<Value> FunctionLowering::dtype(Operation *op, Value value) {
   Type type = cast<RankedTensorType>(value.getType()).getElementType();
   if (type.isF32())
-    return i32(kF32);
+    return i32(MP_DTYPE_F32);
   if (type.isF64())
-    return i32(kF64);
+    return i32(MP_DTYPE_F64);
   if (type.isInteger(32))
-    return i32(kI32);
+    return i32(MP_DTYPE_I32);
   if (type.isInteger(64))
-    return i32(kI64);
+    return i32(MP_DTYPE_I64);
   return op->emitError() << "the runtime has no element type " << type;
 }
 
@@ -331,11 +318,11 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
   auto in = [&](unsigned i) { return pointer(op->getOperand(i)); };
   auto out = [&](unsigned i = 0) { return pointer(op->getResult(i)); };
   auto count = [&] { return i64(getNumElements(op->getOperand(0))); };
-  auto unary = [&](UnaryOp kind, double scalar = 0) {
+  auto unary = [&](mp_unary_op kind, double scalar = 0) {
     call("mp_unary_f32", {ctx, i32(kind), count(), in(0), out(), f64(scalar)});
     return success();
   };
-  auto binary = [&](BinaryOp kind) {
+  auto binary = [&](mp_binary_op kind) {
     call("mp_binary_f32", {ctx, i32(kind), count(), in(0), in(1), out()});
     return success();
   };
@@ -401,25 +388,26 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
               i64(rhs.size() == 2 ? 0 : k * n), f32(0), out(), i64(m * n)});
         return success();
       })
-      .Case([&](AddOp) { return binary(kAdd); })
-      .Case([&](SubOp) { return binary(kSub); })
-      .Case([&](MulOp) { return binary(kMul); })
-      .Case([&](DivOp) { return binary(kDiv); })
+      .Case([&](AddOp) { return binary(MP_BINARY_ADD); })
+      .Case([&](SubOp) { return binary(MP_BINARY_SUB); })
+      .Case([&](MulOp) { return binary(MP_BINARY_MUL); })
+      .Case([&](DivOp) { return binary(MP_BINARY_DIV); })
       .Case([&](GeluGradOp g) {
-        return binary(g.getApproximateTanh() ? kGeluTanhGrad : kGeluGrad);
+        return binary(g.getApproximateTanh() ? MP_BINARY_GELU_TANH_GRAD
+                                               : MP_BINARY_GELU_GRAD);
       })
-      .Case([&](NegOp) { return unary(kNeg); })
-      .Case([&](ExpOp) { return unary(kExp); })
-      .Case([&](ReluOp) { return unary(kRelu); })
-      .Case([&](StepOp) { return unary(kStep); })
-      .Case([&](SigmoidOp) { return unary(kSigmoid); })
-      .Case([&](TanhOp) { return unary(kTanh); })
-      .Case([&](SiluOp) { return unary(kSilu); })
+      .Case([&](NegOp) { return unary(MP_UNARY_NEG); })
+      .Case([&](ExpOp) { return unary(MP_UNARY_EXP); })
+      .Case([&](ReluOp) { return unary(MP_UNARY_RELU); })
+      .Case([&](StepOp) { return unary(MP_UNARY_STEP); })
+      .Case([&](SigmoidOp) { return unary(MP_UNARY_SIGMOID); })
+      .Case([&](TanhOp) { return unary(MP_UNARY_TANH); })
+      .Case([&](SiluOp) { return unary(MP_UNARY_SILU); })
       .Case([&](GeluOp g) {
-        return unary(g.getApproximateTanh() ? kGeluTanh : kGelu);
+        return unary(g.getApproximateTanh() ? MP_UNARY_GELU_TANH : MP_UNARY_GELU);
       })
       .Case([&](ScaleOp s) {
-        return unary(kScale, s.getFactor().convertToDouble());
+        return unary(MP_UNARY_SCALE, s.getFactor().convertToDouble());
       })
       .Case<SumOp, MeanOp>([&](Operation *) {
         SmallVector<int64_t> dims = isa<SumOp>(op)
@@ -527,21 +515,16 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       });
 }
 
-/// The text the trainer reads: see docs/runtime-abi.md.
-std::string FunctionLowering::buildManifest() {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << "mp-step " << 2 << "\nfunction " << func.getName() << "\nmesh";
+/// What the trainer reads about the step: see docs/runtime-abi.md.
+train::StepManifest FunctionLowering::buildManifest() {
+  train::StepManifest manifest;
+  manifest.function = func.getName().str();
   if (mesh)
     for (auto [name, size] :
          llvm::zip(mesh.getAxisNames(), mesh.getAxisSizes()))
-      os << ' ' << name.getValue() << ' ' << size;
-  os << "\narena " << plan.arenaBytes << "\npersistent " << plan.persistentBytes
-     << '\n';
-  auto dims = [&](ArrayRef<int64_t> shape) {
-    for (int64_t dim : shape)
-      os << ' ' << dim;
-  };
+      manifest.mesh.emplace_back(name.getValue().str(), size);
+  manifest.arenaBytes = plan.arenaBytes;
+  manifest.persistentBytes = plan.persistentBytes;
   auto typeName = [](Type type) -> std::string {
     Type element = cast<RankedTensorType>(type).getElementType();
     if (element.isF32())
@@ -550,14 +533,13 @@ std::string FunctionLowering::buildManifest() {
       return "f64";
     return element.isInteger(32) ? "i32" : "i64";
   };
-  auto layout = [&](ShardingAttr sharding, int64_t rank) {
-    os << " split";
-    for (int64_t dim = 0; dim < rank; ++dim) {
-      SmallVector<StringRef> axes;
-      if (sharding)
-        axes = sharding.getDimAxes(dim);
-      os << ' ' << (axes.empty() ? "-" : llvm::join(axes, ","));
-    }
+  auto split = [](ShardingAttr sharding, int64_t rank) {
+    std::vector<std::vector<std::string>> axesPerDim(rank);
+    if (sharding)
+      for (int64_t dim = 0; dim < rank; ++dim)
+        for (StringRef axis : sharding.getDimAxes(dim))
+          axesPerDim[dim].push_back(axis.str());
+    return axesPerDim;
   };
   SmallVector<ModelValue> values = getModelValues(func);
   llvm::DenseMap<unsigned, ModelValue> argValues, resultValues;
@@ -565,47 +547,49 @@ std::string FunctionLowering::buildManifest() {
     (value.isResult() ? resultValues : argValues)[value.index] = value;
   for (auto [index, arg] : llvm::enumerate(func.getArguments())) {
     auto it = argValues.find(index);
-    std::string name = it != argValues.end() ? it->second.name.getValue().str()
-                                             : ("arg" + Twine(index)).str();
-    StringRef role = "input";
+    train::ManifestTensor tensor;
+    tensor.name = it != argValues.end() ? it->second.name.getValue().str()
+                                        : ("arg" + Twine(index)).str();
+    tensor.role = "input";
     if (it != argValues.end() && it->second.role == ModelRole::Param)
-      role = "param";
+      tensor.role = "param";
     else if (it != argValues.end() && it->second.role == ModelRole::State)
-      role = "state";
+      tensor.role = "state";
     else if (it != argValues.end() && it->second.role == ModelRole::Target)
-      role = "target";
+      tensor.role = "target";
     auto type = cast<RankedTensorType>(arg.getType());
-    os << "arg " << name << ' ' << role << ' ' << typeName(type) << " global";
-    SmallVector<int64_t> global(type.getShape());
-    if (ShardingAttr sharding = getValueSharding(arg); sharding && mesh)
+    tensor.dtype = typeName(type);
+    tensor.localShape.assign(type.getShape().begin(), type.getShape().end());
+    tensor.globalShape = tensor.localShape;
+    ShardingAttr sharding = getValueSharding(arg);
+    if (sharding && mesh)
       for (int64_t dim = 0; dim < sharding.getRank(); ++dim)
         for (StringRef axis : sharding.getDimAxes(dim))
-          global[dim] *= mesh.getAxisSize(axis);
-    dims(global);
-    os << " local";
-    dims(type.getShape());
-    layout(getValueSharding(arg), type.getRank());
-    os << '\n';
+          tensor.globalShape[dim] *= mesh.getAxisSize(axis);
+    tensor.split = split(sharding, type.getRank());
+    manifest.args.push_back(std::move(tensor));
   }
   for (unsigned index = 0; index < func.getNumResults(); ++index) {
     auto it = resultValues.find(index);
-    std::string name = it != resultValues.end()
-                           ? it->second.name.getValue().str()
-                           : ("result" + Twine(index)).str();
+    train::ManifestTensor tensor;
+    tensor.name = it != resultValues.end() ? it->second.name.getValue().str()
+                                           : ("result" + Twine(index)).str();
     if (plan.updatedArgument[index] >= 0) {
-      os << "result " << name << " update " << plan.updatedArgument[index]
-         << '\n';
+      tensor.role = "update";
+      tensor.updates = plan.updatedArgument[index];
+      manifest.results.push_back(std::move(tensor));
       continue;
     }
     auto type = cast<RankedTensorType>(func.getResultTypes()[index]);
-    os << "result " << name << " output " << typeName(type) << " local";
-    dims(type.getShape());
-    layout(func.getResultAttrOfType<ShardingAttr>(index,
-                                                  MPDialect::kShardingAttrName),
-           type.getRank());
-    os << '\n';
+    tensor.role = "output";
+    tensor.dtype = typeName(type);
+    tensor.localShape.assign(type.getShape().begin(), type.getShape().end());
+    tensor.split = split(func.getResultAttrOfType<ShardingAttr>(
+                             index, MPDialect::kShardingAttrName),
+                         type.getRank());
+    manifest.results.push_back(std::move(tensor));
   }
-  return text;
+  return manifest;
 }
 
 LogicalResult FunctionLowering::run() {
@@ -707,7 +691,7 @@ LogicalResult FunctionLowering::run() {
     op->moveBefore(firstCall);
 
   lowered->setAttr(MPDialect::kManifestAttrName,
-                   StringAttr::get(context, buildManifest()));
+                   StringAttr::get(context, train::printManifest(buildManifest())));
   symbols.erase(func);
   symbols.insert(lowered);
   return success();

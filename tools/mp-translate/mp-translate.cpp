@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "StepManifest.h"
+#include "mp_runtime.h"
 
 #include "mp/Dialect/MP/IR/MPDialect.h"
 
@@ -225,7 +226,7 @@ void addStepDescriptors(llvm::Module &module,
     llvm::Function *entry = module.getFunction(function.name);
     auto *descriptor = llvm::ConstantStruct::get(
         stepType,
-        {llvm::ConstantInt::get(i32Type, 2),
+        {llvm::ConstantInt::get(i32Type, MP_RUNTIME_ABI_VERSION),
          stringGlobal(function.name, "__mp_name_" + function.name),
          stringGlobal(function.manifestText, "__mp_manifest_" + function.name),
          entry});
