@@ -5,7 +5,7 @@
 #include "Tensor.h"
 
 #include "mp/Dialect/MP/IR/MPOps.h"
-#include "mp/Transforms/ValueSharding.h"
+#include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -14,7 +14,7 @@
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
-#include "mp/Transforms/ValueSharding.h"
+#include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "StepManifest.h"
 #include "mp_runtime.h"

@@ -19,7 +19,7 @@
 #include "mp/Transforms/Passes.h"
 
 #include "mp/Dialect/MP/IR/MPOps.h"
-#include "mp/Transforms/ValueSharding.h"
+#include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringSet.h"

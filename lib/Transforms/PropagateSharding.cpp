@@ -23,7 +23,7 @@
 
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
-#include "mp/Transforms/ValueSharding.h"
+#include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"

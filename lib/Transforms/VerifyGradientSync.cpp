@@ -16,7 +16,7 @@
 #include "mp/Transforms/Passes.h"
 
 #include "mp/Dialect/MP/IR/MPOps.h"
-#include "mp/Transforms/ValueSharding.h"
+#include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "llvm/ADT/TypeSwitch.h"

@@ -1,6 +1,6 @@
 //===- ValueSharding.cpp - where a value's sharding is recorded -----------===//
 
-#include "mp/Transforms/ValueSharding.h"
+#include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "mp/Dialect/MP/IR/MPOps.h"
 

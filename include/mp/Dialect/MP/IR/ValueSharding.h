@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MP_TRANSFORMS_VALUESHARDING_H
-#define MP_TRANSFORMS_VALUESHARDING_H
+#ifndef MP_DIALECT_MP_IR_VALUESHARDING_H
+#define MP_DIALECT_MP_IR_VALUESHARDING_H
 
 #include "mp/Dialect/MP/IR/MPAttrs.h"
 
@@ -44,4 +44,4 @@ void setValueSharding(mlir::Value value, ShardingAttr sharding);
 
 } // namespace mp
 
-#endif // MP_TRANSFORMS_VALUESHARDING_H
+#endif // MP_DIALECT_MP_IR_VALUESHARDING_H
