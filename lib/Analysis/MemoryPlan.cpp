@@ -6,9 +6,7 @@
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
-#include "llvm/ADT/TypeSwitch.h"
 
-#include <array>
 #include <functional>
 #include <map>
 
@@ -35,22 +33,18 @@ int64_t alignUp(int64_t bytes) {
 /// optimizer's new parameter or state from the old one).
 bool canOverwrite(OpResult result, Value arg) {
   Operation *op = result.getOwner();
-  unsigned index = result.getResultNumber();
-  return TypeSwitch<Operation *, bool>(op)
-      .Case([&](AdamWOp) {
-        return op->getOperand(std::array<int, 3>{0, 2, 3}[index]) == arg;
-      })
-      .Case([&](SgdMomentumOp) {
-        return op->getOperand(index == 0 ? 0 : 2) == arg;
-      })
-      .Case([&](SgdOp) { return op->getOperand(0) == arg; })
-      .Case<AddOp, SubOp, MulOp, DivOp, GeluGradOp, NegOp, ExpOp, ReluOp,
-            StepOp, SigmoidOp, TanhOp, SiluOp, GeluOp, ScaleOp>(
-          [&](Operation *) {
-            return result.getType() == arg.getType() &&
-                   llvm::is_contained(op->getOperands(), arg);
-          })
-      .Default([](Operation *) { return false; });
+  if (auto update = dyn_cast<OptimizerOpInterface>(op))
+    return op->getOperand(update.getTiedOperandIndex(
+               result.getResultNumber())) == arg;
+  return op->hasTrait<OpTrait::Elementwise>() &&
+         result.getType() == arg.getType() &&
+         llvm::is_contained(op->getOperands(), arg);
+}
+
+/// True if the runtime computes `op`'s result in its operand's buffer.
+bool runsInPlace(Operation *op) {
+  auto collective = dyn_cast<CollectiveOpInterface>(op);
+  return collective && collective.getRuntimeCall().inPlace;
 }
 
 /// True if `op` swaps the last two dims and keeps the others in place: what
@@ -153,7 +147,7 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
         return getBytes(operand.getType()) == bytes &&
                plan.buffers.count(operand) &&
                lastUse(operand) == position[&op] &&
-               (isa<AllReduceOp, ReshapeOp>(op) ||
+               (isa<ReshapeOp>(op) || runsInPlace(&op) ||
                 canOverwrite(cast<OpResult>(result), operand));
       });
       if (reusable != op.operand_end()) {

@@ -166,7 +166,7 @@ public:
 
 private:
   LogicalResult runLocal(Operation *op, Env &env);
-  LogicalResult runCollective(Operation *op);
+  LogicalResult runCollective(CollectiveOpInterface op);
   /// The members of each group of `axes`, by group index.
   SmallVector<SmallVector<int>> getGroups(ArrayAttr axes);
   int64_t getPieceIndex(int rank, ArrayRef<StringRef> axes);
@@ -436,77 +436,36 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       });
 }
 
-LogicalResult Executor::runCollective(Operation *op) {
+LogicalResult Executor::runCollective(CollectiveOpInterface op) {
   if (!mesh)
     return op->emitError() << "a collective outside a partitioned function";
-  auto meshName = op->getAttrOfType<FlatSymbolRefAttr>("mesh");
-  if (!meshName || lookupMesh(op, meshName) != mesh)
+  if (lookupMesh(op, op.getMeshAttr()) != mesh)
     return op->emitError()
            << "runs on another mesh than the function's arguments";
-  auto forEachGroup = [&](ArrayAttr axes, auto body) {
-    for (const SmallVector<int> &members : getGroups(axes))
-      body(members);
-  };
-  Value input = op->getOperand(0), result = op->getResult(0);
-  auto sumOver = [&](const SmallVector<int> &members) {
-    HostTensor sum = HostTensor::zeros(envs[members.front()][input].shape);
-    for (int rank : members)
-      for (size_t i = 0; i < sum.data.size(); ++i)
-        sum.data[i] += envs[rank][input].data[i];
-    return sum;
-  };
-  return TypeSwitch<Operation *, LogicalResult>(op)
-      .Case([&](AllReduceOp c) {
-        forEachGroup(c.getAxes(), [&](const SmallVector<int> &members) {
-          HostTensor sum = sumOver(members);
-          for (int rank : members)
-            envs[rank][result] = sum;
-        });
-        return success();
-      })
-      .Case([&](AllGatherOp c) {
-        forEachGroup(c.getAxes(), [&](const SmallVector<int> &members) {
-          SmallVector<HostTensor> pieces;
-          for (int rank : members)
-            pieces.push_back(envs[rank][input]);
-          HostTensor whole = concat(pieces, c.getDim());
-          for (int rank : members)
-            envs[rank][result] = whole;
-        });
-        return success();
-      })
-      .Case([&](ReduceScatterOp c) {
-        forEachGroup(c.getAxes(), [&](const SmallVector<int> &members) {
-          HostTensor sum = sumOver(members);
-          for (auto [index, rank] : llvm::enumerate(members))
-            envs[rank][result] =
-                slicePiece(sum, c.getDim(), index, members.size());
-        });
-        return success();
-      })
-      .Case([&](AllToAllOp c) {
-        forEachGroup(c.getAxes(), [&](const SmallVector<int> &members) {
-          int64_t n = members.size();
-          for (auto [j, receiver] : llvm::enumerate(members)) {
-            SmallVector<HostTensor> received;
-            for (int sender : members)
-              received.push_back(
-                  slicePiece(envs[sender][input], c.getSplitDim(), j, n));
-            envs[receiver][result] = concat(received, c.getConcatDim());
-          }
-        });
-        return success();
-      })
-      .Case([&](ShardSliceOp c) {
-        SmallVector<StringRef> axes = getAxisNames(c.getAxes());
-        int64_t count = 1;
-        for (StringRef axis : axes)
-          count *= getAxisSize(axis);
-        for (int rank = 0; rank < numRanks; ++rank)
-          envs[rank][result] = slicePiece(envs[rank][input], c.getDim(),
-                                          getPieceIndex(rank, axes), count);
-        return success();
-      });
+  Value input = op.getInput(), result = op.getResult();
+  CollectiveSteps steps = op.getSteps();
+  for (const SmallVector<int> &members : getGroups(op.getAxes())) {
+    // The group's value after summing or gathering, if the op does either.
+    std::optional<HostTensor> combined;
+    if (steps.sums) {
+      combined = HostTensor::zeros(envs[members.front()][input].shape);
+      for (int rank : members)
+        for (size_t i = 0; i < combined->data.size(); ++i)
+          combined->data[i] += envs[rank][input].data[i];
+    } else if (steps.gatherDim) {
+      SmallVector<HostTensor> pieces;
+      for (int rank : members)
+        pieces.push_back(envs[rank][input]);
+      combined = concat(pieces, *steps.gatherDim);
+    }
+    for (auto [index, rank] : llvm::enumerate(members)) {
+      HostTensor value = combined ? *combined : envs[rank][input];
+      if (steps.sliceDim)
+        value = slicePiece(value, *steps.sliceDim, index, members.size());
+      envs[rank][result] = std::move(value);
+    }
+  }
+  return success();
 }
 
 FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
@@ -570,9 +529,8 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
       terminator = &op;
       break;
     }
-    if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp,
-            ShardSliceOp>(op)) {
-      if (failed(runCollective(&op)))
+    if (auto collective = dyn_cast<CollectiveOpInterface>(op)) {
+      if (failed(runCollective(collective)))
         return failure();
       continue;
     }

@@ -25,66 +25,6 @@ int64_t getBytes(Value value) {
          std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
 }
 
-/// What one collective moves.
-struct Traffic {
-  StringRef kind;
-  Value input;
-  Value output;
-  FlatSymbolRefAttr mesh;
-  ArrayAttr axes;
-  StringAttr origin;
-  /// Bytes each rank sends with a ring algorithm over a group of n ranks.
-  double bytesPerRank;
-};
-
-/// The ring-algorithm cost: all_reduce sends 2(n-1)/n of its buffer,
-/// all_gather (n-1)/n of its result, reduce_scatter and all_to_all (n-1)/n
-/// of their input; a shard_slice sends nothing.
-std::optional<Traffic> getTraffic(Operation *op) {
-  auto ring = [](int64_t n) { return double(n - 1) / double(n); };
-  if (auto c = dyn_cast<AllReduceOp>(op))
-    return Traffic{"all_reduce",
-                   c.getInput(),
-                   c.getResult(),
-                   c.getMeshAttr(),
-                   c.getAxes(),
-                   c.getOriginAttr(),
-                   2 * ring(c.getGroupSize()) * getBytes(c.getInput())};
-  if (auto c = dyn_cast<AllGatherOp>(op))
-    return Traffic{"all_gather",
-                   c.getInput(),
-                   c.getResult(),
-                   c.getMeshAttr(),
-                   c.getAxes(),
-                   c.getOriginAttr(),
-                   ring(c.getGroupSize()) * getBytes(c.getResult())};
-  if (auto c = dyn_cast<ReduceScatterOp>(op))
-    return Traffic{"reduce_scatter",
-                   c.getInput(),
-                   c.getResult(),
-                   c.getMeshAttr(),
-                   c.getAxes(),
-                   c.getOriginAttr(),
-                   ring(c.getGroupSize()) * getBytes(c.getInput())};
-  if (auto c = dyn_cast<AllToAllOp>(op))
-    return Traffic{"all_to_all",
-                   c.getInput(),
-                   c.getResult(),
-                   c.getMeshAttr(),
-                   c.getAxes(),
-                   c.getOriginAttr(),
-                   ring(c.getGroupSize()) * getBytes(c.getInput())};
-  if (auto c = dyn_cast<ShardSliceOp>(op))
-    return Traffic{"shard_slice",
-                   c.getInput(),
-                   c.getResult(),
-                   c.getMeshAttr(),
-                   c.getAxes(),
-                   c.getOriginAttr(),
-                   0};
-  return std::nullopt;
-}
-
 std::string joinAxes(ArrayAttr axes) {
   std::string key;
   llvm::raw_string_ostream os(key);
@@ -134,38 +74,35 @@ struct CommReportPass : impl::CommReportBase<CommReportPass> {
     json.object([&] {
       json.attribute("function", func.getName());
       json.attributeArray("collectives", [&] {
-        func.getFunctionBody().walk([&](Operation *op) {
-          std::optional<Traffic> traffic = getTraffic(op);
-          if (!traffic)
-            return;
-          MeshAttr mesh = lookupMesh(op, traffic->mesh);
-          double global = traffic->bytesPerRank * mesh.getNumDevices();
-          auto type = cast<RankedTensorType>(traffic->input.getType());
+        func.getFunctionBody().walk([&](CollectiveOpInterface op) {
+          MeshAttr mesh = lookupMesh(op, op.getMeshAttr());
+          double bytesPerRank = op.getBytesSentPerRank();
+          double global = bytesPerRank * mesh.getNumDevices();
+          auto type = cast<RankedTensorType>(op.getInput().getType());
           json.object([&] {
-            json.attribute("kind", traffic->kind);
+            json.attribute("kind", op->getName().stripDialect());
             json.attributeArray("axes", [&] {
-              for (Attribute axis : traffic->axes)
+              for (Attribute axis : op.getAxes())
                 json.value(cast<StringAttr>(axis).getValue());
             });
-            json.attribute("group_size", getGroupSize(mesh, traffic->axes));
+            json.attribute("group_size", getGroupSize(mesh, op.getAxes()));
             std::string elementType;
             llvm::raw_string_ostream(elementType) << type.getElementType();
             json.attribute("element_type", elementType);
-            writeShape(json, traffic->input);
-            json.attribute("input_bytes", getBytes(traffic->input));
-            json.attribute("output_bytes", getBytes(traffic->output));
-            json.attribute("bytes_per_rank", traffic->bytesPerRank);
+            writeShape(json, op.getInput());
+            json.attribute("input_bytes", getBytes(op.getInput()));
+            json.attribute("output_bytes", getBytes(op.getResult()));
+            json.attribute("bytes_per_rank", bytesPerRank);
             json.attribute("bytes_global", global);
-            json.attribute("origin", traffic->origin
-                                         ? traffic->origin.getValue()
-                                         : StringRef());
+            StringAttr origin = op.getOriginAttr();
+            json.attribute("origin", origin ? origin.getValue() : StringRef());
           });
-          if (traffic->kind == "shard_slice")
+          if (!op.getSteps().communicates())
             return;
-          Total &total = perAxes[joinAxes(traffic->axes)];
+          Total &total = perAxes[joinAxes(op.getAxes())];
           for (Total *t : {&total, &step}) {
             t->count += 1;
-            t->bytesPerRank += traffic->bytesPerRank;
+            t->bytesPerRank += bytesPerRank;
             t->bytesGlobal += global;
           }
         });

@@ -47,6 +47,13 @@ ArrayRef<int64_t> getShape(Value value) {
   return cast<RankedTensorType>(value.getType()).getShape();
 }
 
+/// True if `op` moves integer class targets between ranks without summing
+/// them, which the runtime's collectives can do.
+bool movesTargets(Operation *op) {
+  auto collective = dyn_cast<CollectiveOpInterface>(op);
+  return collective && !collective.getSteps().sums;
+}
+
 /// "mp.linear at ffn.mlir:12:8": how errors name the op that failed.
 std::string describe(Operation *op) {
   std::string text;
@@ -116,7 +123,7 @@ private:
   FailureOr<Value> dtype(Operation *op, Value value);
 
   LogicalResult lowerOp(Operation *op);
-  LogicalResult lowerCollective(Operation *op);
+  LogicalResult lowerCollective(CollectiveOpInterface op);
   train::StepManifest buildManifest();
 
   func::FuncOp func;
@@ -267,54 +274,43 @@ FailureOr<Value> FunctionLowering::dtype(Operation *op, Value value) {
   return op->emitError() << "the runtime has no element type " << type;
 }
 
-LogicalResult FunctionLowering::lowerCollective(Operation *op) {
-  Value in = op->getOperand(0), out = op->getResult(0);
-  FailureOr<Value> axes = axisList(op, op->getAttrOfType<ArrayAttr>("axes"));
+LogicalResult FunctionLowering::lowerCollective(CollectiveOpInterface op) {
+  Value in = op.getInput(), out = op.getResult();
+  FailureOr<Value> axes = axisList(op, op.getAxes());
   FailureOr<Value> type = dtype(op, in);
   if (failed(axes) || failed(type))
     return failure();
-  Value numAxes = i32(op->getAttrOfType<ArrayAttr>("axes").size());
-  auto shaped = [&](StringRef name, ArrayRef<Value> dims) {
-    SmallVector<Value> args = {ctx,
-                               *axes,
-                               numAxes,
-                               *type,
-                               pointer(in),
-                               pointer(out),
-                               i32(getShape(in).size()),
-                               i64Array(getShape(in))};
-    args.append(dims.begin(), dims.end());
-    call(name, args);
-  };
-  return TypeSwitch<Operation *, LogicalResult>(op)
-      .Case([&](AllReduceOp) {
-        copy(out, in);
-        call("mp_all_reduce", {ctx, *axes, numAxes, *type, pointer(out),
-                               i64(getNumElements(out))});
-        return success();
-      })
-      .Case([&](AllGatherOp c) {
-        shaped("mp_all_gather", {i32(c.getDim())});
-        return success();
-      })
-      .Case([&](ReduceScatterOp c) {
-        shaped("mp_reduce_scatter", {i32(c.getDim())});
-        return success();
-      })
-      .Case([&](AllToAllOp c) {
-        shaped("mp_all_to_all", {i32(c.getSplitDim()), i32(c.getConcatDim())});
-        return success();
-      })
-      .Case([&](ShardSliceOp c) {
-        shaped("mp_shard_slice", {i32(c.getDim())});
-        return success();
-      });
+  Value numAxes = i32(op.getAxes().size());
+  RuntimeCollectiveCall runtimeCall = op.getRuntimeCall();
+  if (runtimeCall.inPlace) {
+    copy(out, in);
+    call(runtimeCall.function, {ctx, *axes, numAxes, *type, pointer(out),
+                                i64(getNumElements(out))});
+    return success();
+  }
+  SmallVector<Value> dims = llvm::map_to_vector(
+      runtimeCall.dims, [&](int64_t dim) { return i32(dim); });
+  SmallVector<Value> args = {ctx,
+                             *axes,
+                             numAxes,
+                             *type,
+                             pointer(in),
+                             pointer(out),
+                             i32(getShape(in).size()),
+                             i64Array(getShape(in))};
+  args.append(dims.begin(), dims.end());
+  call(runtimeCall.function, args);
+  return success();
 }
 
 LogicalResult FunctionLowering::lowerOp(Operation *op) {
-  if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp, ShardSliceOp>(
-          op))
-    return lowerCollective(op);
+  if (auto collective = dyn_cast<CollectiveOpInterface>(op))
+    return lowerCollective(collective);
+  // An update runs in place in the buffers of the values it replaces.
+  if (auto update = dyn_cast<OptimizerOpInterface>(op))
+    for (OpResult result : op->getResults())
+      copy(result,
+           op->getOperand(update.getTiedOperandIndex(result.getResultNumber())));
   auto in = [&](unsigned i) { return pointer(op->getOperand(i)); };
   auto out = [&](unsigned i = 0) { return pointer(op->getResult(i)); };
   auto count = [&] { return i64(getNumElements(op->getOperand(0))); };
@@ -478,15 +474,12 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case([&](SgdOp s) {
-        copy(s->getResult(0), s->getOperand(0));
         call("mp_sgd_f32", {ctx, count(), out(), in(1), nullPointer(),
                             f64(s.getLr().convertToDouble()), f64(0), f64(0),
                             f64(s.getWeightDecay().convertToDouble()), i32(0)});
         return success();
       })
       .Case([&](SgdMomentumOp s) {
-        copy(s->getResult(0), s->getOperand(0));
-        copy(s->getResult(1), s->getOperand(2));
         call("mp_sgd_f32",
              {ctx, count(), out(0), in(1), out(1),
               f64(s.getLr().convertToDouble()),
@@ -496,9 +489,6 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case([&](AdamWOp a) {
-        copy(a->getResult(0), a->getOperand(0));
-        copy(a->getResult(1), a->getOperand(2));
-        copy(a->getResult(2), a->getOperand(3));
         call("mp_adamw_f32",
              {ctx, count(), out(0), in(1), out(1), out(2),
               f64(a.getLr().convertToDouble()),
@@ -614,8 +604,7 @@ LogicalResult FunctionLowering::run() {
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || !type.hasStaticShape() ||
           !(type.getElementType().isF32() ||
-            (type.getElementType().isInteger(64) &&
-             isa<AllGatherOp, ShardSliceOp, AllToAllOp>(op))))
+            (type.getElementType().isInteger(64) && movesTargets(&op))))
         return op.emitError() << "the runtime lowering takes static f32 "
                                  "tensors (and i64 targets), not "
                               << result.getType();

@@ -38,8 +38,9 @@ ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
   ComputeCost cost;
   for (Operation &op : func.getFunctionBody().front().without_terminator()) {
     // Transposes that GEMMs read through are never computed.
+    auto collective = dyn_cast<CollectiveOpInterface>(op);
     if (op.hasTrait<OpTrait::ConstantLike>() ||
-        isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp>(op) ||
+        (collective && collective.getSteps().communicates()) ||
         llvm::any_of(op.getResults(), [&](Value result) {
           return plan.transposedViews.contains(result);
         }))

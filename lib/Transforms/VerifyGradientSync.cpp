@@ -19,7 +19,6 @@
 #include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 
@@ -44,7 +43,7 @@ public:
 
 private:
   LogicalResult transfer(Operation *op);
-  LogicalResult transferCollective(Operation *op);
+  LogicalResult transferCollective(CollectiveOpInterface op);
   LogicalResult transferRule(Operation *op, const ShardingRule &rule);
   LogicalResult transferReshape(ReshapeOp op);
   LogicalResult checkUpdate(Operation *op);
@@ -80,9 +79,8 @@ private:
   llvm::DenseMap<Value, Layout> layouts;
 };
 
-LogicalResult GradientSyncChecker::transferCollective(Operation *op) {
-  Value input = op->getOperand(0);
-  Layout layout = layouts.lookup(input);
+LogicalResult GradientSyncChecker::transferCollective(CollectiveOpInterface op) {
+  Layout layout = layouts.lookup(op.getInput());
   auto removePartial = [&](ArrayRef<StringRef> axes) -> LogicalResult {
     for (StringRef axis : axes) {
       if (!llvm::is_contained(layout.partial, axis))
@@ -114,31 +112,14 @@ LogicalResult GradientSyncChecker::transferCollective(Operation *op) {
     }
     return success();
   };
-  LogicalResult result =
-      TypeSwitch<Operation *, LogicalResult>(op)
-          .Case([&](AllReduceOp c) {
-            return removePartial(nonTrivial(getAxisNames(c.getAxes())));
-          })
-          .Case([&](ReduceScatterOp c) {
-            SmallVector<StringRef> axes = nonTrivial(getAxisNames(c.getAxes()));
-            return success(succeeded(removePartial(axes)) &&
-                           succeeded(pushSplit(c.getDim(), axes)));
-          })
-          .Case([&](AllGatherOp c) {
-            return popSplit(c.getDim(), nonTrivial(getAxisNames(c.getAxes())));
-          })
-          .Case([&](ShardSliceOp c) {
-            return pushSplit(c.getDim(), nonTrivial(getAxisNames(c.getAxes())));
-          })
-          .Case([&](AllToAllOp c) {
-            SmallVector<StringRef> axes = nonTrivial(getAxisNames(c.getAxes()));
-            return success(succeeded(popSplit(c.getConcatDim(), axes)) &&
-                           succeeded(pushSplit(c.getSplitDim(), axes)));
-          })
-          .Default([](Operation *) { return failure(); });
-  if (failed(result))
+  // The collective's steps, in order, over its axes that split or sum.
+  SmallVector<StringRef> axes = nonTrivial(getAxisNames(op.getAxes()));
+  CollectiveSteps steps = op.getSteps();
+  if ((steps.sums && failed(removePartial(axes))) ||
+      (steps.gatherDim && failed(popSplit(*steps.gatherDim, axes))) ||
+      (steps.sliceDim && failed(pushSplit(*steps.sliceDim, axes))))
     return failure();
-  layouts[op->getResult(0)] = layout;
+  layouts[op.getResult()] = layout;
   return success();
 }
 
@@ -273,9 +254,8 @@ LogicalResult GradientSyncChecker::checkUpdate(Operation *op) {
 }
 
 LogicalResult GradientSyncChecker::transfer(Operation *op) {
-  if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, ShardSliceOp, AllToAllOp>(
-          op))
-    return transferCollective(op);
+  if (auto collective = dyn_cast<CollectiveOpInterface>(op))
+    return transferCollective(collective);
   if (isa<arith::ConstantOp>(op)) {
     auto type = cast<RankedTensorType>(op->getResult(0).getType());
     layouts[op->getResult(0)] = Layout::getReplicated(type.getRank());
@@ -286,7 +266,7 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
   auto iface = dyn_cast<ShardingRuleOpInterface>(op);
   if (!iface || isa<AnnotateOp, ReshardOp>(op))
     return op->emitError() << "cannot be checked in a partitioned step";
-  if (isa<SgdOp, SgdMomentumOp, AdamWOp>(op) && failed(checkUpdate(op)))
+  if (isa<OptimizerOpInterface>(op) && failed(checkUpdate(op)))
     return failure();
   return transferRule(op, iface.getShardingRule());
 }

@@ -81,8 +81,9 @@ int64_t getClassCount(Value value) {
         return cast<RankedTensorType>(user->getOperand(0).getType())
             .getShape()
             .back();
-      if (isa<AnnotateOp, ReshardOp, AllGatherOp, AllToAllOp, ShardSliceOp,
-              ReshapeOp>(user))
+      auto collective = dyn_cast<CollectiveOpInterface>(user);
+      if (isa<AnnotateOp, ReshardOp, ReshapeOp>(user) ||
+          (collective && !collective.getSteps().sums))
         worklist.push_back(user->getResult(0));
     }
   }

@@ -156,4 +156,71 @@ LogicalResult AllToAllOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// CollectiveOpInterface
+//===----------------------------------------------------------------------===//
+
+namespace {
+int64_t getBytes(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  return type.getNumElements() *
+         std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+}
+
+/// The share of a buffer a rank sends in one ring pass over `groupSize`.
+double getRingFraction(int64_t groupSize) {
+  return double(groupSize - 1) / double(groupSize);
+}
+} // namespace
+
+CollectiveSteps AllReduceOp::getSteps() {
+  return CollectiveSteps{/*sums=*/true, std::nullopt, std::nullopt};
+}
+double AllReduceOp::getBytesSentPerRank() {
+  return 2 * getRingFraction(getGroupSize()) * getBytes(getInput());
+}
+RuntimeCollectiveCall AllReduceOp::getRuntimeCall() {
+  return RuntimeCollectiveCall{"mp_all_reduce", /*inPlace=*/true, {}};
+}
+
+CollectiveSteps AllGatherOp::getSteps() {
+  return CollectiveSteps{/*sums=*/false, getDim(), std::nullopt};
+}
+double AllGatherOp::getBytesSentPerRank() {
+  return getRingFraction(getGroupSize()) * getBytes(getResult());
+}
+RuntimeCollectiveCall AllGatherOp::getRuntimeCall() {
+  return RuntimeCollectiveCall{"mp_all_gather", /*inPlace=*/false, {getDim()}};
+}
+
+CollectiveSteps ReduceScatterOp::getSteps() {
+  return CollectiveSteps{/*sums=*/true, std::nullopt, getDim()};
+}
+double ReduceScatterOp::getBytesSentPerRank() {
+  return getRingFraction(getGroupSize()) * getBytes(getInput());
+}
+RuntimeCollectiveCall ReduceScatterOp::getRuntimeCall() {
+  return RuntimeCollectiveCall{
+      "mp_reduce_scatter", /*inPlace=*/false, {getDim()}};
+}
+
+CollectiveSteps AllToAllOp::getSteps() {
+  return CollectiveSteps{/*sums=*/false, getConcatDim(), getSplitDim()};
+}
+double AllToAllOp::getBytesSentPerRank() {
+  return getRingFraction(getGroupSize()) * getBytes(getInput());
+}
+RuntimeCollectiveCall AllToAllOp::getRuntimeCall() {
+  return RuntimeCollectiveCall{
+      "mp_all_to_all", /*inPlace=*/false, {getSplitDim(), getConcatDim()}};
+}
+
+CollectiveSteps ShardSliceOp::getSteps() {
+  return CollectiveSteps{/*sums=*/false, std::nullopt, getDim()};
+}
+double ShardSliceOp::getBytesSentPerRank() { return 0; }
+RuntimeCollectiveCall ShardSliceOp::getRuntimeCall() {
+  return RuntimeCollectiveCall{"mp_shard_slice", /*inPlace=*/false, {getDim()}};
+}
+
 } // namespace mp

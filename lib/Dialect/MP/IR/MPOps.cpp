@@ -8,6 +8,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 
+#include <array>
+
 using namespace mlir;
 using namespace mp;
 
@@ -316,4 +318,14 @@ LogicalResult CrossEntropyGradOp::verify() {
   if (getResult().getType() != input)
     return emitOpError() << "result must have the input's type";
   return success();
+}
+
+// Optimizers: the new parameter replaces `param` (operand 0), each new state
+// the state operand it updates.
+unsigned SgdOp::getTiedOperandIndex(unsigned) { return 0; }
+unsigned SgdMomentumOp::getTiedOperandIndex(unsigned resultNumber) {
+  return resultNumber == 0 ? 0 : 2;
+}
+unsigned AdamWOp::getTiedOperandIndex(unsigned resultNumber) {
+  return std::array<unsigned, 3>{0, 2, 3}[resultNumber];
 }

@@ -38,7 +38,8 @@ def MP_ReshardOp : MP_Op<"reshard", [Pure, SameOperandsAndResultType,
 
 class MP_CollectiveOp<string mnemonic, list<Trait> traits = []>
     : MP_Op<mnemonic, !listconcat([Pure,
-        DeclareOpInterfaceMethods<SymbolUserOpInterface>], traits)> {
+        DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+        MP_CollectiveOpInterface], traits)> {
   code commonDescription = [{
     Runs over the ranks that differ only in the coordinates of `axes` (the
     groups of those mesh axes), on the per-rank (local) tensors. `origin`
@@ -54,6 +55,10 @@ class MP_CollectiveOp<string mnemonic, list<Trait> traits = []>
     int64_t getGroupSize() {
       return ::mp::getGroupSize(lookupMesh(), getAxes());
     }
+    // CollectiveOpInterface, beyond the accessors.
+    ::mp::CollectiveSteps getSteps();
+    double getBytesSentPerRank();
+    ::mp::RuntimeCollectiveCall getRuntimeCall();
   }];
   let hasVerifier = 1;
 }

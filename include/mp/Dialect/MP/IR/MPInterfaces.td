@@ -55,4 +55,62 @@ def MP_AutodiffOpInterface : OpInterface<"AutodiffOpInterface"> {
   ];
 }
 
+def MP_CollectiveOpInterface : OpInterface<"CollectiveOpInterface"> {
+  let cppNamespace = "::mp";
+  let description = [{
+    What a collective does, said once on the op for every pass that needs
+    it. A collective runs over GROUPS of ranks (those that differ only in
+    their coordinates on `axes`) and takes at most two steps on each group's
+    value (`getSteps`): it sums the members' values (a partial sum becomes
+    whole) or concatenates them along a dim in group order; then it may
+    leave member `i` the `i`-th piece of a dim. `all_reduce` sums;
+    `reduce_scatter` sums, then slices; `all_gather` concatenates;
+    `all_to_all` concatenates along `concat_dim`, then slices `split_dim`;
+    `shard_slice` only slices.
+
+    The reference interpreter runs those steps, the gradient-sync verifier
+    applies them to layouts, the communication report asks what each rank
+    sends, the memory plan and the lowering ask for the runtime call.
+  }];
+  let methods = [
+    InterfaceMethod<"The tensor the collective reads.", "::mlir::Value",
+      "getInput">,
+    InterfaceMethod<"The tensor it produces.", "::mlir::Value", "getResult">,
+    InterfaceMethod<"The mesh it runs on.", "::mlir::FlatSymbolRefAttr",
+      "getMeshAttr">,
+    InterfaceMethod<"The mesh axes whose groups it runs over, in order.",
+      "::mlir::ArrayAttr", "getAxes">,
+    InterfaceMethod<[{
+        Why it is there: the plan entry or parameter and the op that caused
+        it, or null.
+      }], "::mlir::StringAttr", "getOriginAttr">,
+    InterfaceMethod<"What it does to each group's value.",
+      "::mp::CollectiveSteps", "getSteps">,
+    InterfaceMethod<[{
+        The bytes each rank sends with a ring algorithm over a group of n
+        ranks: `all_reduce` 2(n-1)/n of its buffer, `all_gather` (n-1)/n of
+        its result, `reduce_scatter` and `all_to_all` (n-1)/n of their
+        input; `shard_slice` nothing.
+      }], "double", "getBytesSentPerRank">,
+    InterfaceMethod<"The mp_runtime.h call that runs it.",
+      "::mp::RuntimeCollectiveCall", "getRuntimeCall">,
+  ];
+}
+
+def MP_OptimizerOpInterface : OpInterface<"OptimizerOpInterface"> {
+  let cppNamespace = "::mp";
+  let description = [{
+    An optimizer update computes the new value of a parameter (and of its
+    state) element by element from the old one, so each result may be
+    computed in the buffer of the operand it replaces: its TIED operand. The
+    memory plan runs updates in place in the arguments' buffers, and the
+    lowering hands the runtime's in-place kernels those buffers.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        The index of the operand whose new value result `resultNumber` is.
+      }], "unsigned", "getTiedOperandIndex", (ins "unsigned":$resultNumber)>,
+  ];
+}
+
 #endif // MP_DIALECT_MP_IR_MPINTERFACES_TD

@@ -12,6 +12,7 @@
 #include "mp/Dialect/MP/IR/MPAttrs.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 
+#include "mp/Dialect/MP/IR/CollectiveSteps.h"
 #include "mp/Dialect/MP/IR/ShardingRule.h"
 
 namespace mp {

@@ -97,7 +97,8 @@ def MP_ClipCoefficientOp : MP_Op<"clip_coefficient", [Pure,
 
 class MP_OptimizerOp<string mnemonic, list<Trait> traits = []>
     : MP_Op<mnemonic, !listconcat([Pure, AllTypesMatch<["param", "grad"]>,
-        DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>], traits)>;
+        DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+        DeclareOpInterfaceMethods<MP_OptimizerOpInterface>], traits)>;
 
 def MP_SgdOp : MP_OptimizerOp<"sgd", [AllTypesMatch<["param", "new_param"]>]> {
   let summary = "a plain SGD update";
