@@ -1,4 +1,4 @@
-//===- Passes.h - conversions into the mp dialect ---------------*- C++ -*-===//
+//===- Passes.h - conversions into and out of mp ----------------*- C++ -*-===//
 
 #ifndef MP_CONVERSION_PASSES_H
 #define MP_CONVERSION_PASSES_H

@@ -294,40 +294,4 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
   ];
 }
 
-def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
-  let summary = "Rewrites each function into calls of the runtime's C ABI";
-  let description = [{
-    The last pass before code generation. Each function of `mp` ops
-    (usually the partitioned training step) becomes
-    `func.func @F(%ctx: !llvm.ptr, %args: !llvm.ptr, %outputs: !llvm.ptr)
-    -> i32`, straight-line code that calls `mp_runtime.h`: one
-    `mp_alloc` of the arena that `MemoryPlan` sized, every value at its
-    planned offset in it, and per op a `mp_context_set_op` (so a runtime
-    error names the op and its source location) and the kernel or
-    collective (`mp_gemm_f32`, `mp_all_gather`, `mp_adamw_f32`, ...) with
-    shapes and mesh axis indices as constant globals. `args[i]` holds
-    argument i's local shard; a result named like a parameter or an
-    optimizer state (`mp.output = "w1"`) is written back into that
-    argument's buffer, by the optimizer op itself where nothing reads the
-    argument later (in place, no arena space), else by a copy at the end.
-    The other results (the loss) are copied to `outputs`, in order. The
-    runtime's errors are sticky, so the function simply returns
-    `mp_context_status`.
-
-    The function keeps an `mp.manifest` attribute: the text, compiled into
-    the object by `mp-translate`, from which the trainer learns the mesh,
-    the arena size, and each argument's role, name, global and local shape
-    and split (see docs/runtime-abi.md). The `mp.mesh` symbols and the plan
-    are dropped. The result is readable IR ("what will run") and converts
-    to LLVM with upstream passes (`mp-translate` runs them).
-
-    Only static f32 tensors (and i64 class targets) lower; other element
-    types, non-splat constants and ops that partitioning should have removed
-    are located errors.
-  }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
-                           "::mlir::arith::ArithDialect",
-                           "::mlir::func::FuncDialect"];
-}
-
 #endif // MP_TRANSFORMS_PASSES_TD

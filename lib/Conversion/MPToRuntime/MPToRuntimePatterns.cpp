@@ -1,0 +1,465 @@
+//===- MPToRuntimePatterns.cpp - mp ops as calls of mp_runtime.h ----------===//
+//
+// One conversion pattern per op family. Each names its op for the runtime's
+// errors (mp_context_set_op), calls the kernel or collective on the buffers
+// RuntimeCallBuilder assigns, and replaces the op's results by those
+// buffers. An op the runtime cannot run (an element type, a non-splat
+// constant) is a located error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeCallBuilder.h"
+
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mp_runtime.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+
+namespace mp {
+namespace {
+
+int64_t getNumElements(Value value) {
+  return cast<RankedTensorType>(value.getType()).getNumElements();
+}
+
+ArrayRef<int64_t> getShape(Value value) {
+  return cast<RankedTensorType>(value.getType()).getShape();
+}
+
+/// "mp.linear at ffn.mlir:12:8": how errors name the op that failed.
+std::string describe(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << op->getName();
+  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
+    os << " at " << loc.getFilename().getValue() << ':' << loc.getLine() << ':'
+       << loc.getColumn();
+  return text;
+}
+
+/// Names `op` for the runtime's errors, emits its calls with `emitCalls`
+/// and replaces its results by the buffers they were written to.
+LogicalResult lowerToCalls(Operation *op, RuntimeCallBuilder &calls,
+                           ConversionPatternRewriter &rewriter,
+                           llvm::function_ref<LogicalResult()> emitCalls) {
+  calls.setBuilder(rewriter, op->getLoc());
+  calls.setOp(describe(op));
+  if (failed(emitCalls()))
+    return failure();
+  SmallVector<Value> buffers = llvm::map_to_vector(
+      op->getResults(), [&](Value result) { return calls.pointer(result); });
+  rewriter.replaceOp(op, buffers);
+  return success();
+}
+
+/// A pattern of this lowering: it shares the function's RuntimeCallBuilder.
+template <typename OpT>
+struct RuntimePattern : OpConversionPattern<OpT> {
+  RuntimePattern(RuntimeCallBuilder &calls, MLIRContext *context)
+      : OpConversionPattern<OpT>(context), calls(calls) {}
+
+  LogicalResult
+  matchAndRewrite(OpT op, typename OpT::Adaptor,
+                  ConversionPatternRewriter &rewriter) const final {
+    return lowerToCalls(op, calls, rewriter, [&] { return emitCalls(op); });
+  }
+  virtual LogicalResult emitCalls(OpT op) const = 0;
+
+protected:
+  Value in(Operation *op, unsigned i) const {
+    return calls.pointer(op->getOperand(i));
+  }
+  Value out(Operation *op, unsigned i = 0) const {
+    return calls.pointer(op->getResult(i));
+  }
+  Value count(Operation *op) const {
+    return calls.i64(getNumElements(op->getOperand(0)));
+  }
+
+  RuntimeCallBuilder &calls;
+};
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+struct ConstantLowering : RuntimePattern<arith::ConstantOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(arith::ConstantOp op) const override {
+    auto dense = dyn_cast<SplatElementsAttr>(op.getValue());
+    if (!dense || !dense.getElementType().isF32())
+      return calls.reject(op.emitError(
+          "the runtime lowering supports splat f32 constants only"));
+    calls.call("mp_fill_f32",
+               {calls.getContext(), calls.i64(getNumElements(op.getResult())),
+                calls.f32(dense.getSplatValue<APFloat>().convertToDouble()),
+                out(op)});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Elementwise: one mp_unary_f32 or mp_binary_f32 call; the kind of each op
+// is its overload of getUnaryKind or getBinaryKind.
+//===----------------------------------------------------------------------===//
+
+mp_unary_op getUnaryKind(NegOp) { return MP_UNARY_NEG; }
+mp_unary_op getUnaryKind(ExpOp) { return MP_UNARY_EXP; }
+mp_unary_op getUnaryKind(ReluOp) { return MP_UNARY_RELU; }
+mp_unary_op getUnaryKind(StepOp) { return MP_UNARY_STEP; }
+mp_unary_op getUnaryKind(SigmoidOp) { return MP_UNARY_SIGMOID; }
+mp_unary_op getUnaryKind(TanhOp) { return MP_UNARY_TANH; }
+mp_unary_op getUnaryKind(SiluOp) { return MP_UNARY_SILU; }
+mp_unary_op getUnaryKind(GeluOp op) {
+  return op.getApproximateTanh() ? MP_UNARY_GELU_TANH : MP_UNARY_GELU;
+}
+mp_unary_op getUnaryKind(ScaleOp) { return MP_UNARY_SCALE; }
+
+/// mp_unary_f32's `scalar`: only MP_UNARY_SCALE reads it.
+double getUnaryScalar(Operation *) { return 0; }
+double getUnaryScalar(ScaleOp op) { return op.getFactor().convertToDouble(); }
+
+mp_binary_op getBinaryKind(AddOp) { return MP_BINARY_ADD; }
+mp_binary_op getBinaryKind(SubOp) { return MP_BINARY_SUB; }
+mp_binary_op getBinaryKind(MulOp) { return MP_BINARY_MUL; }
+mp_binary_op getBinaryKind(DivOp) { return MP_BINARY_DIV; }
+mp_binary_op getBinaryKind(GeluGradOp op) {
+  return op.getApproximateTanh() ? MP_BINARY_GELU_TANH_GRAD
+                                 : MP_BINARY_GELU_GRAD;
+}
+
+template <typename OpT>
+struct UnaryLowering : RuntimePattern<OpT> {
+  using RuntimePattern<OpT>::RuntimePattern;
+  LogicalResult emitCalls(OpT op) const override {
+    RuntimeCallBuilder &calls = this->calls;
+    calls.call("mp_unary_f32",
+               {calls.getContext(), calls.i32(getUnaryKind(op)),
+                this->count(op), this->in(op, 0), this->out(op),
+                calls.f64(getUnaryScalar(op))});
+    return success();
+  }
+};
+
+template <typename OpT>
+struct BinaryLowering : RuntimePattern<OpT> {
+  using RuntimePattern<OpT>::RuntimePattern;
+  LogicalResult emitCalls(OpT op) const override {
+    RuntimeCallBuilder &calls = this->calls;
+    calls.call("mp_binary_f32",
+               {calls.getContext(), calls.i32(getBinaryKind(op)),
+                this->count(op), this->in(op, 0), this->in(op, 1),
+                this->out(op)});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// GEMMs: an operand that is a transposed view is read through its input
+// with the GEMM's transpose flag.
+//===----------------------------------------------------------------------===//
+
+struct LinearLowering : RuntimePattern<LinearOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(LinearOp op) const override {
+    // x [..., K] · wᵀ with w [N, K].
+    int64_t k = getShape(op.getInput()).back();
+    int64_t n = getShape(op.getWeight())[0];
+    bool viewed = calls.getPlan().transposedViews.contains(op.getWeight());
+    calls.call("mp_gemm_f32",
+               {calls.getContext(), calls.i32(0), calls.i32(!viewed),
+                calls.i64(getNumElements(op.getInput()) / k), calls.i64(n),
+                calls.i64(k), calls.f32(1), in(op, 0), in(op, 1), calls.f32(0),
+                out(op)});
+    return success();
+  }
+};
+
+struct MatmulLowering : RuntimePattern<MatmulOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(MatmulOp op) const override {
+    ArrayRef<int64_t> lhs = getShape(op.getLhs()), rhs = getShape(op.getRhs());
+    int64_t m = lhs[lhs.size() - 2], k = lhs.back(), n = rhs.back();
+    int64_t batch = getNumElements(op.getLhs()) / (m * k);
+    auto isView = [&](Value operand) {
+      return static_cast<int>(
+          calls.getPlan().transposedViews.contains(operand));
+    };
+    int transA = isView(op.getLhs()), transB = isView(op.getRhs());
+    if (rhs.size() == 2 && !transA) {
+      // A shared right operand: the batch folds into the rows.
+      m *= batch;
+      batch = 1;
+    }
+    calls.call("mp_gemm_batched_f32",
+               {calls.getContext(), calls.i32(transA), calls.i32(transB),
+                calls.i64(batch), calls.i64(m), calls.i64(n), calls.i64(k),
+                calls.f32(1), in(op, 0), calls.i64(m * k), in(op, 1),
+                calls.i64(rhs.size() == 2 ? 0 : k * n), calls.f32(0), out(op),
+                calls.i64(m * n)});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Reductions, broadcasts and layout
+//===----------------------------------------------------------------------===//
+
+/// Dims as mp_runtime.h's bit mask.
+uint32_t getDimsMask(ArrayRef<int64_t> dims) {
+  uint32_t bits = 0;
+  for (int64_t dim : dims)
+    bits |= 1u << dim;
+  return bits;
+}
+
+/// mp_reduce_sum_f32's scale: 1/count for a mean.
+double getReductionScale(SumOp) { return 1.0; }
+double getReductionScale(MeanOp op) {
+  return double(getNumElements(op.getResult())) /
+         double(getNumElements(op.getInput()));
+}
+
+template <typename OpT>
+struct ReductionLowering : RuntimePattern<OpT> {
+  using RuntimePattern<OpT>::RuntimePattern;
+  LogicalResult emitCalls(OpT op) const override {
+    RuntimeCallBuilder &calls = this->calls;
+    SmallVector<int64_t> dims = op.getReducedDims();
+    double scale = getReductionScale(op);
+    Value input = op.getInput();
+    calls.call("mp_reduce_sum_f32",
+               {calls.getContext(), calls.i32(getShape(input).size()),
+                calls.i64Array(getShape(input)),
+                calls.i32(getDimsMask(dims)), calls.f64(scale),
+                this->in(op, 0), this->out(op)});
+    return success();
+  }
+};
+
+struct BroadcastLowering : RuntimePattern<BroadcastOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(BroadcastOp op) const override {
+    ArrayRef<int64_t> shape = getShape(op.getResult());
+    calls.call("mp_broadcast_f32",
+               {calls.getContext(), calls.i32(shape.size()),
+                calls.i64Array(shape), calls.i32(getDimsMask(op.getDims())),
+                in(op, 0), out(op)});
+    return success();
+  }
+};
+
+struct ReshapeLowering : RuntimePattern<ReshapeOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(ReshapeOp op) const override {
+    calls.copy(op.getResult(), op.getOperand());
+    return success();
+  }
+};
+
+struct TransposeLowering : RuntimePattern<TransposeOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(TransposeOp op) const override {
+    if (calls.getPlan().transposedViews.contains(op.getResult()))
+      return success(); // Its GEMMs read the input transposed.
+    SmallVector<int32_t> perm(op.getPermutation());
+    calls.call("mp_transpose_f32",
+               {calls.getContext(), calls.i32(perm.size()),
+                calls.i64Array(getShape(op.getInput())),
+                calls.i32Array(perm), in(op, 0), out(op)});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+/// Rows and classes of a [..., C] logits tensor.
+std::pair<int64_t, int64_t> getRowsAndClasses(Value logits) {
+  int64_t classes = getShape(logits).back();
+  return {getNumElements(logits) / classes, classes};
+}
+
+LogicalResult checkClassTargets(Operation *op, Value targets,
+                                RuntimeCallBuilder &calls) {
+  if (cast<RankedTensorType>(targets.getType()).getElementType().isInteger(64))
+    return success();
+  return calls.reject(op->emitError("the runtime takes i64 class targets"));
+}
+
+struct MseLossLowering : RuntimePattern<MseLossOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(MseLossOp op) const override {
+    int64_t n = getNumElements(op.getOperand(0));
+    double scale = op.getReduction() == Reduction::mean ? 1.0 / n : 1.0;
+    calls.call("mp_mse_loss_f32", {calls.getContext(), calls.i64(n), in(op, 0),
+                                   in(op, 1), calls.f64(scale), out(op)});
+    return success();
+  }
+};
+
+struct CrossEntropyLowering : RuntimePattern<CrossEntropyOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(CrossEntropyOp op) const override {
+    if (failed(checkClassTargets(op, op.getTarget(), calls)))
+      return failure();
+    auto [rows, classes] = getRowsAndClasses(op.getInput());
+    int64_t numRows = getNumElements(op.getTarget());
+    double scale = op.getReduction() == Reduction::mean ? 1.0 / numRows : 1.0;
+    calls.call("mp_cross_entropy_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(classes),
+                in(op, 0), in(op, 1), calls.f64(scale), out(op)});
+    return success();
+  }
+};
+
+struct CrossEntropyGradLowering : RuntimePattern<CrossEntropyGradOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(CrossEntropyGradOp op) const override {
+    if (failed(checkClassTargets(op, op.getTarget(), calls)))
+      return failure();
+    auto [rows, classes] = getRowsAndClasses(op.getInput());
+    calls.call("mp_cross_entropy_grad_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(classes),
+                in(op, 0), in(op, 1), in(op, 2),
+                calls.f64(op.getScale().convertToDouble()), out(op)});
+    return success();
+  }
+};
+
+struct ClipCoefficientLowering : RuntimePattern<ClipCoefficientOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(ClipCoefficientOp op) const override {
+    calls.call("mp_clip_coefficient_f32",
+               {calls.getContext(), in(op, 0),
+                calls.f64(op.getMaxNorm().convertToDouble()), out(op)});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Optimizers: each update runs in place in the buffers of the values it
+// replaces (its tied operands), with the op's overload of emitUpdate.
+//===----------------------------------------------------------------------===//
+
+void emitUpdate(SgdOp op, RuntimeCallBuilder &calls) {
+  calls.call("mp_sgd_f32",
+             {calls.getContext(), calls.i64(getNumElements(op.getParam())),
+              calls.pointer(op.getNewParam()), calls.pointer(op.getGrad()),
+              calls.nullPointer(), calls.f64(op.getLr().convertToDouble()),
+              calls.f64(0), calls.f64(0),
+              calls.f64(op.getWeightDecay().convertToDouble()), calls.i32(0)});
+}
+
+void emitUpdate(SgdMomentumOp op, RuntimeCallBuilder &calls) {
+  calls.call("mp_sgd_f32",
+             {calls.getContext(), calls.i64(getNumElements(op.getParam())),
+              calls.pointer(op.getNewParam()), calls.pointer(op.getGrad()),
+              calls.pointer(op.getNewMomentumBuffer()),
+              calls.f64(op.getLr().convertToDouble()),
+              calls.f64(op.getMomentum().convertToDouble()),
+              calls.f64(op.getDampening().convertToDouble()),
+              calls.f64(op.getWeightDecay().convertToDouble()),
+              calls.i32(op.getNesterov())});
+}
+
+void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
+  calls.call("mp_adamw_f32",
+             {calls.getContext(), calls.i64(getNumElements(op.getParam())),
+              calls.pointer(op.getNewParam()), calls.pointer(op.getGrad()),
+              calls.pointer(op.getNewExpAvg()),
+              calls.pointer(op.getNewExpAvgSq()),
+              calls.f64(op.getLr().convertToDouble()),
+              calls.f64(op.getBeta1().convertToDouble()),
+              calls.f64(op.getBeta2().convertToDouble()),
+              calls.f64(op.getEps().convertToDouble()),
+              calls.f64(op.getWeightDecay().convertToDouble()),
+              calls.pointer(op.getStep())});
+}
+
+template <typename OpT>
+struct OptimizerLowering : RuntimePattern<OpT> {
+  using RuntimePattern<OpT>::RuntimePattern;
+  LogicalResult emitCalls(OpT op) const override {
+    for (OpResult result : op->getResults())
+      this->calls.copy(result, op->getOperand(op.getTiedOperandIndex(
+                                   result.getResultNumber())));
+    emitUpdate(op, this->calls);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Collectives: the call each op names through CollectiveOpInterface.
+//===----------------------------------------------------------------------===//
+
+struct CollectiveLowering
+    : OpInterfaceConversionPattern<CollectiveOpInterface> {
+  CollectiveLowering(RuntimeCallBuilder &calls, MLIRContext *context)
+      : OpInterfaceConversionPattern(context), calls(calls) {}
+
+  LogicalResult
+  matchAndRewrite(CollectiveOpInterface op, ArrayRef<Value>,
+                  ConversionPatternRewriter &rewriter) const override {
+    return lowerToCalls(op, calls, rewriter, [&] { return emitCalls(op); });
+  }
+
+private:
+  LogicalResult emitCalls(CollectiveOpInterface op) const {
+    Value in = op.getInput(), out = op.getResult();
+    FailureOr<Value> axes = calls.axisList(op, op.getAxes());
+    FailureOr<Value> type = calls.dtype(op, in);
+    if (failed(axes) || failed(type))
+      return failure();
+    Value ctx = calls.getContext();
+    Value numAxes = calls.i32(op.getAxes().size());
+    RuntimeCollectiveCall runtimeCall = op.getRuntimeCall();
+    if (runtimeCall.inPlace) {
+      calls.copy(out, in);
+      calls.call(runtimeCall.function,
+                 {ctx, *axes, numAxes, *type, calls.pointer(out),
+                  calls.i64(getNumElements(out))});
+      return success();
+    }
+    SmallVector<Value> dims = llvm::map_to_vector(
+        runtimeCall.dims, [&](int64_t dim) { return calls.i32(dim); });
+    SmallVector<Value> args = {ctx,
+                               *axes,
+                               numAxes,
+                               *type,
+                               calls.pointer(in),
+                               calls.pointer(out),
+                               calls.i32(getShape(in).size()),
+                               calls.i64Array(getShape(in))};
+    args.append(dims.begin(), dims.end());
+    calls.call(runtimeCall.function, args);
+    return success();
+  }
+
+  RuntimeCallBuilder &calls;
+};
+
+} // namespace
+
+void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
+                                 RewritePatternSet &patterns) {
+  patterns.add<
+      ConstantLowering, UnaryLowering<NegOp>, UnaryLowering<ExpOp>,
+      UnaryLowering<ReluOp>, UnaryLowering<StepOp>, UnaryLowering<SigmoidOp>,
+      UnaryLowering<TanhOp>, UnaryLowering<SiluOp>, UnaryLowering<GeluOp>,
+      UnaryLowering<ScaleOp>, BinaryLowering<AddOp>, BinaryLowering<SubOp>,
+      BinaryLowering<MulOp>, BinaryLowering<DivOp>, BinaryLowering<GeluGradOp>,
+      LinearLowering, MatmulLowering, ReductionLowering<SumOp>,
+      ReductionLowering<MeanOp>, BroadcastLowering, ReshapeLowering,
+      TransposeLowering, MseLossLowering, CrossEntropyLowering,
+      CrossEntropyGradLowering, ClipCoefficientLowering,
+      OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
+      OptimizerLowering<AdamWOp>, CollectiveLowering>(calls,
+                                                      patterns.getContext());
+}
+
+} // namespace mp
