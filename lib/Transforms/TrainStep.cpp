@@ -19,13 +19,13 @@
 
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Transforms/Autodiff.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
-#include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 
@@ -35,11 +35,36 @@ namespace mp {
 
 namespace {
 
-Value getSplat(OpBuilder &b, Location loc, RankedTensorType type,
-               double value) {
-  auto element = cast<FloatType>(type.getElementType());
-  return arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(type, FloatAttr::get(element, value)));
+/// Scales `grads` by one coefficient so that their global norm is at most
+/// `maxNorm`, as torch.nn.utils.clip_grad_norm_.
+LogicalResult clipGradients(OpBuilder &b, Location loc,
+                            MutableArrayRef<Value> grads, double maxNorm,
+                            func::FuncOp model) {
+  auto scalarType = RankedTensorType::get({}, b.getF32Type());
+  Value squaredNorm;
+  for (Value grad : grads) {
+    Value squares = SumOp::create(b, loc, MulOp::create(b, loc, grad, grad),
+                                  DenseI64ArrayAttr());
+    if (squares.getType() != scalarType)
+      return model.emitError() << "gradient clipping needs f32 parameters";
+    squaredNorm =
+        squaredNorm ? AddOp::create(b, loc, squaredNorm, squares).getResult()
+                    : squares;
+  }
+  Value coefficient = ClipCoefficientOp::create(b, loc, squaredNorm,
+                                                b.getF64FloatAttr(maxNorm));
+  for (Value &grad : grads) {
+    auto type = cast<RankedTensorType>(grad.getType());
+    SmallVector<int64_t> dims =
+        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+    Value spread = dims.empty()
+                       ? coefficient
+                       : BroadcastOp::create(b, loc, type, coefficient,
+                                             b.getDenseI64ArrayAttr(dims))
+                             .getResult();
+    grad = MulOp::create(b, loc, grad, spread);
+  }
+  return success();
 }
 
 struct TrainStepPass : impl::TrainStepBase<TrainStepPass> {
@@ -205,87 +230,24 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   Value loss =
       mapping.lookup(model.getBody().front().getTerminator()->getOperand(0));
 
-  // Backward: which values depend on a parameter, then their adjoints in
-  // reverse program order.
-  llvm::DenseSet<Value> needsGrad;
-  for (unsigned i = 0; i < params.size(); ++i)
-    needsGrad.insert(body->getArgument(i));
-  for (Operation *op : forward)
-    if (llvm::any_of(op->getOperands(),
-                     [&](Value v) { return needsGrad.contains(v); }))
-      needsGrad.insert(op->result_begin(), op->result_end());
-
-  llvm::DenseMap<Value, Value> adjoints;
-  auto accumulate = [&](Value value, Value grad) {
-    if (!grad || !needsGrad.contains(value))
-      return;
-    Value &adjoint = adjoints[value];
-    adjoint = adjoint ? AddOp::create(b, loc, adjoint, grad).getResult() : grad;
-  };
+  // Backward: the gradients of the loss with respect to the parameters.
   // PyTorch's data parallelism averages the per-rank gradients of local
   // losses: for a sum loss that is the global gradient / dp size.
   double seed =
       pytorchDpAverage ? 1.0 / double(getDataParallelSize(model)) : 1.0;
-  accumulate(loss,
-             getSplat(b, loc, cast<RankedTensorType>(loss.getType()), seed));
-  for (Operation *op : llvm::reverse(forward)) {
-    if (llvm::none_of(op->getResults(),
-                      [&](Value v) { return adjoints.count(v); }))
-      continue;
-    auto iface = dyn_cast<AutodiffOpInterface>(op);
-    if (!iface) {
-      InFlightDiagnostic diag = emitError(op->getLoc())
-                                << "cannot differentiate '" << op->getName()
-                                << "': it has no vector-Jacobian rule";
-      step.erase();
-      return diag;
-    }
-    SmallVector<Value> resultGrads;
-    for (Value result : op->getResults()) {
-      Value grad = adjoints.lookup(result);
-      resultGrads.push_back(
-          grad ? grad
-               : getSplat(b, loc, cast<RankedTensorType>(result.getType()), 0));
-    }
-    SmallVector<Value> operandGrads;
-    iface.buildVJP(b, resultGrads, operandGrads);
-    for (auto [operand, grad] :
-         llvm::zip_equal(op->getOperands(), operandGrads))
-      accumulate(operand, grad);
+  FailureOr<SmallVector<Value>> gradients = buildGradients(
+      b, loc, forward, loss,
+      buildSplat(b, loc, cast<RankedTensorType>(loss.getType()), seed),
+      body->getArguments().take_front(params.size()));
+  if (failed(gradients)) {
+    step.erase();
+    return failure();
   }
-  SmallVector<Value> grads;
-  for (unsigned i = 0; i < params.size(); ++i) {
-    Value grad = adjoints.lookup(body->getArgument(i));
-    grads.push_back(grad ? grad : getSplat(b, loc, params[i].type, 0));
-  }
-
-  // Global-norm clipping, as torch.nn.utils.clip_grad_norm_.
-  if (maxGradNorm > 0) {
-    Value squaredNorm;
-    for (Value grad : grads) {
-      Value squares = SumOp::create(b, loc, MulOp::create(b, loc, grad, grad),
-                                    DenseI64ArrayAttr());
-      if (squares.getType() != scalarType) {
-        step.erase();
-        return model.emitError() << "gradient clipping needs f32 parameters";
-      }
-      squaredNorm =
-          squaredNorm ? AddOp::create(b, loc, squaredNorm, squares).getResult()
-                      : squares;
-    }
-    Value coefficient = ClipCoefficientOp::create(
-        b, loc, squaredNorm, b.getF64FloatAttr(maxGradNorm));
-    for (Value &grad : grads) {
-      auto type = cast<RankedTensorType>(grad.getType());
-      SmallVector<int64_t> dims =
-          llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
-      Value spread = dims.empty()
-                         ? coefficient
-                         : BroadcastOp::create(b, loc, type, coefficient,
-                                               b.getDenseI64ArrayAttr(dims))
-                               .getResult();
-      grad = MulOp::create(b, loc, grad, spread);
-    }
+  SmallVector<Value> grads = std::move(*gradients);
+  if (maxGradNorm > 0 &&
+      failed(clipGradients(b, loc, grads, maxGradNorm, model))) {
+    step.erase();
+    return failure();
   }
 
   // The update.
@@ -293,7 +255,7 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   Value newStep;
   if (countsSteps)
     newStep =
-        AddOp::create(b, loc, stepCount, getSplat(b, loc, scalarType, 1.0));
+        AddOp::create(b, loc, stepCount, buildSplat(b, loc, scalarType, 1.0));
   for (unsigned i = 0; i < params.size(); ++i) {
     Value param = body->getArgument(i);
     auto stateArg = [&](unsigned k) {

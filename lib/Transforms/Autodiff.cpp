@@ -1,0 +1,81 @@
+//===- Autodiff.cpp - reverse-mode differentiation of mp ops --------------===//
+
+#include "mp/Transforms/Autodiff.h"
+
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "mp-autodiff"
+
+using namespace mlir;
+
+namespace mp {
+
+Value buildSplat(OpBuilder &builder, Location loc, RankedTensorType type,
+                 double value) {
+  auto element = cast<FloatType>(type.getElementType());
+  return arith::ConstantOp::create(
+      builder, loc,
+      DenseElementsAttr::get(type, FloatAttr::get(element, value)));
+}
+
+FailureOr<SmallVector<Value>> buildGradients(OpBuilder &builder, Location loc,
+                                             ArrayRef<Operation *> program,
+                                             Value loss, Value seed,
+                                             ValueRange wrt) {
+  // Which values depend on one of `wrt`: only they need adjoints.
+  llvm::DenseSet<Value> needsGrad(wrt.begin(), wrt.end());
+  for (Operation *op : program)
+    if (llvm::any_of(op->getOperands(),
+                     [&](Value v) { return needsGrad.contains(v); }))
+      needsGrad.insert(op->result_begin(), op->result_end());
+
+  llvm::DenseMap<Value, Value> adjoints;
+  auto accumulate = [&](Value value, Value grad) {
+    if (!grad || !needsGrad.contains(value))
+      return;
+    Value &adjoint = adjoints[value];
+    adjoint = adjoint ? AddOp::create(builder, loc, adjoint, grad).getResult()
+                      : grad;
+  };
+  accumulate(loss, seed);
+  for (Operation *op : llvm::reverse(program)) {
+    if (llvm::none_of(op->getResults(),
+                      [&](Value v) { return adjoints.count(v); }))
+      continue;
+    auto iface = dyn_cast<AutodiffOpInterface>(op);
+    if (!iface)
+      return emitError(op->getLoc())
+             << "cannot differentiate '" << op->getName()
+             << "': it has no vector-Jacobian rule";
+    LLVM_DEBUG(llvm::dbgs() << "[mp-autodiff] VJP of " << op->getName()
+                            << "\n");
+    SmallVector<Value> resultGrads;
+    for (Value result : op->getResults()) {
+      Value grad = adjoints.lookup(result);
+      resultGrads.push_back(
+          grad ? grad
+               : buildSplat(builder, loc,
+                            cast<RankedTensorType>(result.getType()), 0));
+    }
+    SmallVector<Value> operandGrads;
+    iface.buildVJP(builder, resultGrads, operandGrads);
+    for (auto [operand, grad] :
+         llvm::zip_equal(op->getOperands(), operandGrads))
+      accumulate(operand, grad);
+  }
+  SmallVector<Value> grads;
+  for (Value value : wrt) {
+    Value grad = adjoints.lookup(value);
+    grads.push_back(grad ? grad
+                         : buildSplat(builder, loc,
+                                      cast<RankedTensorType>(value.getType()),
+                                      0));
+  }
+  return grads;
+}
+
+} // namespace mp
