@@ -12,6 +12,10 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-apply-plan"
 
 using namespace mlir;
 
@@ -175,6 +179,8 @@ void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
   std::string entry =
       ("fsdp(" + plan.getFsdpAxis().getValue() + "): " + value.name.getValue())
           .str();
+  LLVM_DEBUG(llvm::dbgs() << "[mp-apply-plan] " << entry << ": used as "
+                          << use << "\n");
   auto annotate = AnnotateOp::create(builder, arg.getLoc(), arg, use,
                                      builder.getStringAttr(entry));
   arg.replaceAllUsesExcept(annotate.getResult(), annotate);

@@ -10,6 +10,10 @@
 #include "llvm/Support/ToolOutputFile.h"
 
 #include <map>
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-comm-report"
 
 using namespace mlir;
 
@@ -77,6 +81,9 @@ struct CommReportPass : impl::CommReportBase<CommReportPass> {
         func.getFunctionBody().walk([&](CollectiveOpInterface op) {
           MeshAttr mesh = lookupMesh(op, op.getMeshAttr());
           double bytesPerRank = op.getBytesSentPerRank();
+          LLVM_DEBUG(llvm::dbgs() << "[mp-comm-report] " << op->getName()
+                                  << " at " << op->getLoc() << ": "
+                                  << bytesPerRank << " bytes per rank\n");
           double global = bytesPerRank * mesh.getNumDevices();
           auto type = cast<RankedTensorType>(op.getInput().getType());
           json.object([&] {

@@ -9,6 +9,10 @@
 #include "mp/Transforms/ReportFile.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-memory-report"
 
 using namespace mlir;
 
@@ -74,6 +78,10 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
           if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
             return;
           MemoryPlan plan = MemoryPlan::build(func);
+          LLVM_DEBUG(llvm::dbgs()
+                     << "[mp-memory-report] @" << func.getName() << ": "
+                     << plan.buffers.size() << " arena buffers, "
+                     << plan.inPlace.size() << " updates in place\n");
           json.object([&] {
             json.attribute("function", func.getName());
             json.attribute("partitioned",

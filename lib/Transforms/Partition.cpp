@@ -23,6 +23,10 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-partition"
 
 using namespace mlir;
 
@@ -125,6 +129,9 @@ LogicalResult Partitioner::collectShardings() {
 FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
                                       Value value, const Layout &from,
                                       const Layout &to, StringAttr origin) {
+  LLVM_DEBUG(llvm::dbgs() << "[mp-partition] reshard at " << loc << " from "
+                          << from.toAttr(meshName) << " to "
+                          << to.toAttr(meshName) << "\n");
   for (StringRef axis : to.partial)
     if (!llvm::is_contained(from.partial, axis))
       return emitError(loc) << "cannot make a value partial over '" << axis
@@ -143,6 +150,7 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
   if (!reduced.empty())
     value = AllReduceOp::create(builder, loc, value, meshName,
                                 getAxesAttr(builder, reduced), origin);
+
 
   // Per dim, the axes past the common prefix are gathered away, then the
   // target's are sliced in.

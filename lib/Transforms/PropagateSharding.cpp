@@ -31,6 +31,10 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-propagate-sharding"
 
 using namespace mlir;
 
@@ -319,6 +323,9 @@ void Propagator::reshardOperand(
         break;
       }
 
+  LLVM_DEBUG(llvm::dbgs() << "[mp-propagate-sharding] reshard operand #"
+                          << index << " of " << op->getName() << " to "
+                          << target << ": " << origin << "\n");
   OpBuilder builder(op);
   auto reshard = ReshardOp::create(builder, op->getLoc(), operand, target,
                                    builder.getStringAttr(origin));

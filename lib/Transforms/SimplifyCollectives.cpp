@@ -7,6 +7,10 @@
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-simplify-collectives"
 
 using namespace mlir;
 
@@ -54,6 +58,9 @@ struct SliceOfAllReduce : OpRewritePattern<ShardSliceOp> {
       result = AllReduceOp::create(rewriter, slice.getLoc(), result,
                                    slice.getMeshAttr(),
                                    rewriter.getStrArrayAttr(rest), origin);
+    LLVM_DEBUG(llvm::dbgs() << "[mp-simplify-collectives] slice of all_reduce "
+                               "at "
+                            << slice.getLoc() << " -> reduce_scatter\n");
     rewriter.replaceOp(slice, result);
     rewriter.eraseOp(reduce);
     return success();
@@ -70,6 +77,9 @@ struct SliceOfAllGather : OpRewritePattern<ShardSliceOp> {
     if (!gather || gather.getMeshAttr() != slice.getMeshAttr() ||
         gather.getAxes() != slice.getAxes())
       return failure();
+    LLVM_DEBUG(llvm::dbgs() << "[mp-simplify-collectives] slice of all_gather "
+                               "at "
+                            << slice.getLoc() << "\n");
     if (gather.getDim() == slice.getDim()) {
       rewriter.replaceOp(slice, gather.getInput());
     } else {
@@ -104,6 +114,9 @@ struct AllReduceOfAllReduce : OpRewritePattern<AllReduceOp> {
     llvm::sort(axes, [&](StringRef a, StringRef b) {
       return *mesh.getAxisIndex(a) < *mesh.getAxisIndex(b);
     });
+    LLVM_DEBUG(llvm::dbgs() << "[mp-simplify-collectives] all_reduce of "
+                               "all_reduce at "
+                            << outer.getLoc() << "\n");
     rewriter.replaceOpWithNewOp<AllReduceOp>(
         outer, inner.getInput(), outer.getMeshAttr(),
         rewriter.getStrArrayAttr(axes),

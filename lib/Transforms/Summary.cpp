@@ -12,6 +12,10 @@
 #include "llvm/Support/ToolOutputFile.h"
 
 #include <cmath>
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-summary"
 
 using namespace mlir;
 
@@ -106,6 +110,7 @@ struct SummaryPass : impl::SummaryBase<SummaryPass> {
 };
 
 void SummaryPass::summarize(FunctionOpInterface func, raw_ostream &os) {
+  LLVM_DEBUG(llvm::dbgs() << "[mp-summary] @" << func.getName() << "\n");
   SmallVector<ModelValue> params =
       llvm::filter_to_vector(getModelValues(func), [](const ModelValue &v) {
         return v.role == ModelRole::Param;

@@ -26,6 +26,10 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-train-step"
 
 using namespace mlir;
 
@@ -292,6 +296,9 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   // VJPs also build gradients nobody needs (of the batch); drop them.
   IRRewriter rewriter(ctx);
   (void)runRegionDCE(rewriter, step.getBody());
+  LLVM_DEBUG(llvm::dbgs() << "[mp-train-step] built @" << step.getName()
+                          << ": " << params.size() << " parameters, "
+                          << optimizer << "\n");
   symbols.insert(step);
   return step;
 }

@@ -19,6 +19,10 @@
 #include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-verify-gradient-sync"
 
 using namespace mlir;
 
@@ -316,8 +320,11 @@ struct VerifyGradientSyncPass
   void runOnOperation() override {
     bool ok = true;
     getOperation().walk([&](FunctionOpInterface func) {
-      if (func->hasAttr(MPDialect::kPartitionedAttrName))
-        ok &= succeeded(GradientSyncChecker(func).run());
+      if (!func->hasAttr(MPDialect::kPartitionedAttrName))
+        return;
+      LLVM_DEBUG(llvm::dbgs() << "[mp-verify-gradient-sync] checking @"
+                              << func.getName() << "\n");
+      ok &= succeeded(GradientSyncChecker(func).run());
     });
     if (!ok)
       signalPassFailure();

@@ -24,6 +24,10 @@
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Debug.h"
+
+
+#define DEBUG_TYPE "mp-import"
 
 using namespace mlir;
 
@@ -421,6 +425,8 @@ struct Import : impl::ImportBase<Import> {
           failed(applyPatternsGreedily(func, patterns)))
         return signalPassFailure();
       nameArguments(func);
+      LLVM_DEBUG(llvm::dbgs() << "[mp-import] raised @" << func.getName()
+                              << "\n");
       if (failed(appendLoss(func, loss)))
         return signalPassFailure();
     }
