@@ -2,6 +2,8 @@
 
 #include "mp/Transforms/Passes.h"
 
+#include "mp/Transforms/BareOption.h"
+
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 #include "mp/Plan/PlanFile.h"
@@ -62,6 +64,14 @@ void reportCloseNames(InFlightDiagnostic &diag, StringRef key,
 
 struct ApplyPlanPass : impl::ApplyPlanBase<ApplyPlanPass> {
   using Base::Base;
+
+  /// `--mp-apply-plan=FILE` abbreviates `--mp-apply-plan=plan-file=FILE`.
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    return Base::initializeOptions(expandBareOption(options, "plan-file"),
+                                   errorHandler);
+  }
 
   void runOnOperation() override;
 

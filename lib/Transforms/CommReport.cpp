@@ -2,6 +2,8 @@
 
 #include "mp/Transforms/Passes.h"
 
+#include "mp/Transforms/BareOption.h"
+
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mp/Transforms/ReportFile.h"
@@ -47,6 +49,14 @@ void writeShape(llvm::json::OStream &json, Value value) {
 
 struct CommReportPass : impl::CommReportBase<CommReportPass> {
   using Base::Base;
+
+  /// `--mp-comm-report=FILE` abbreviates `--mp-comm-report=output=FILE`.
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    return Base::initializeOptions(expandBareOption(options, "output"),
+                                   errorHandler);
+  }
 
   void runOnOperation() override {
     std::unique_ptr<llvm::ToolOutputFile> file =

@@ -2,6 +2,8 @@
 
 #include "mp/Transforms/Passes.h"
 
+#include "mp/Transforms/BareOption.h"
+
 #include "mp/Analysis/MemoryPlan.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
@@ -65,6 +67,14 @@ ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
 
 struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
   using Base::Base;
+
+  /// `--mp-memory-report=FILE` abbreviates `--mp-memory-report=output=FILE`.
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    return Base::initializeOptions(expandBareOption(options, "output"),
+                                   errorHandler);
+  }
 
   void runOnOperation() override {
     std::unique_ptr<llvm::ToolOutputFile> file =

@@ -2,6 +2,8 @@
 
 #include "mp/Transforms/Passes.h"
 
+#include "mp/Transforms/BareOption.h"
+
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
@@ -95,6 +97,14 @@ struct Row {
 
 struct SummaryPass : impl::SummaryBase<SummaryPass> {
   using Base::Base;
+
+  /// `--mp-summary=FILE` abbreviates `--mp-summary=output=FILE`.
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    return Base::initializeOptions(expandBareOption(options, "output"),
+                                   errorHandler);
+  }
 
   void runOnOperation() override {
     std::unique_ptr<llvm::ToolOutputFile> file =

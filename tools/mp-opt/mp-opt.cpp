@@ -20,34 +20,6 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/ADT/StringRef.h"
-
-#include <string>
-#include <vector>
-
-namespace {
-/// Passes whose single most-used option may be given bare, as in
-/// `--mp-apply-plan=plan.json`: MLIR's own syntax would be
-/// `--mp-apply-plan=plan-file=plan.json`.
-constexpr std::pair<llvm::StringLiteral, llvm::StringLiteral>
-    kShorthandOptions[] = {{"--mp-apply-plan=", "plan-file"},
-                           {"--mp-summary=", "output"},
-                           {"--mp-comm-report=", "output"},
-                           {"--mp-memory-report=", "output"}};
-
-std::string expandShorthand(llvm::StringRef arg) {
-  for (auto [prefix, option] : kShorthandOptions) {
-    if (!arg.starts_with(prefix))
-      continue;
-    llvm::StringRef value = arg.drop_front(prefix.size());
-    // Values that already hold `key=value` options are MLIR's syntax.
-    if (value.empty() || value.contains('='))
-      return arg.str();
-    return (prefix + option + "=" + value).str();
-  }
-  return arg.str();
-}
-} // namespace
 
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
@@ -70,14 +42,6 @@ int main(int argc, char **argv) {
                   mlir::tensor::TensorDialect, mlir::tosa::TosaDialect>();
   mp::registerTosaVersionNote(registry);
 
-  std::vector<std::string> expanded(argv, argv + argc);
-  for (std::string &arg : expanded)
-    arg = expandShorthand(arg);
-  std::vector<char *> args;
-  for (std::string &arg : expanded)
-    args.push_back(arg.data());
-  args.push_back(nullptr);
-
   return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, args.data(), "mp optimizer driver\n", registry));
+      mlir::MlirOptMain(argc, argv, "mp optimizer driver\n", registry));
 }
