@@ -520,16 +520,19 @@ void Trainer::run() {
     if (result.role == "output")
       planned += double(result.localElements() *
                         mp::train::manifestDtypeSize(result.dtype));
-  for (int r = 0; r < mp_context_world_size(ctx); ++r) {
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (r == rank) {
-      std::printf("rank %d: Peak memory usage: %.2f GB (%zu bytes; planned "
-                  "%.0f)\n",
-                  rank, double(mp_peak_bytes(ctx)) / 1e9, mp_peak_bytes(ctx),
-                  planned);
-      std::fflush(stdout);
-    }
-  }
+  // Rank 0 prints every rank's line: ranks' own output streams reach the
+  // launcher's in no fixed order, whatever barriers separate the writes.
+  unsigned long long peak = mp_peak_bytes(ctx);
+  int worldSize = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &worldSize);
+  std::vector<unsigned long long> peaks(rank == 0 ? size_t(worldSize) : 0);
+  MPI_Gather(&peak, 1, MPI_UNSIGNED_LONG_LONG, peaks.data(), 1,
+             MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+  for (size_t r = 0; r < peaks.size(); ++r)
+    std::printf("rank %zu: Peak memory usage: %.2f GB (%llu bytes; planned "
+                "%.0f)\n",
+                r, double(peaks[r]) / 1e9, peaks[r], planned);
+  std::fflush(stdout);
   if (!options.save.empty())
     save();
   for (void *buffer : args)
