@@ -12,16 +12,21 @@
 #     copy (bench/cuda_ceilings.cu, bench/host_ceilings.cpp);
 #   * where PyTorch imports, the seed's model in eager mode on one device
 #     (bench/pytorch_ffn.py: AdamW lr=3e-3, TF32 on CUDA) and the ratio.
+# mp and PyTorch run in alternation, --rounds times, each round's ratio
+# printed beside how busy the machine was just before it: on a small
+# machine another process (a build, a test) slows either side several
+# times over, and rounds that disagree by more than 25% are flagged NOISY.
 #
 #   bench/ffn-bench.sh [--backend host|cuda] [--mesh DPxTP] [--steps N]
-#                      [--warmup N] [--sizes "DIMxHIDDENxBATCH ..."]
+#                      [--warmup N] [--rounds N] [--sizes "DIMxHIDDENxBATCH ..."]
 #                      [--out DIR] [--no-build]
 #
 # Defaults: mesh 1x1 (one device: the same work as PyTorch's single-device
-# step), 20 steps after 3. Sizes: with cuda the seed's 8192x8192x8 and the
+# step), 20 steps after 3, 3 rounds. Sizes: with cuda the seed's 8192x8192x8 and the
 # compute-bound 8192x8192x8192; on the host 1024x1024x8 and 1024x1024x1024.
 # On the host the ranks share the cores: each rank's OpenBLAS gets
-# cores/ranks threads, and the ceilings are the whole machine's.
+# cores/ranks threads, PyTorch all cores, and the ceilings are the whole
+# machine's.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${MP_BUILD_DIR:-$root/build}"
@@ -29,6 +34,8 @@ backend=host
 mesh=1x1
 steps=20
 warmup=3
+rounds=3
+torch_threads=0
 sizes=""
 out=""
 build_first=1
@@ -38,10 +45,11 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --sizes) sizes="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "ffn-bench.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -71,6 +79,10 @@ else
   ceiling_scope="this machine, all cores"
   cores="$(nproc)"
   export OPENBLAS_NUM_THREADS=$(( cores / ranks > 0 ? cores / ranks : 1 ))
+  # PyTorch runs the whole model in one process: it gets every core, as mp's
+  # ranks together do.
+  torch_threads="$cores"
+  echo "Threads: mp $ranks rank(s) x $OPENBLAS_NUM_THREADS OpenBLAS thread(s), kernels on the cores shared among ranks; PyTorch $cores (torch.set_num_threads and OpenBLAS)"
 fi
 gemm_ceiling="$(awk '/^gemm/ {print $3}' <<< "$ceilings")"
 copy_ceiling="$(awk '/^copy/ {print $3}' <<< "$ceilings")"
@@ -88,6 +100,19 @@ else
   launcher=(mpirun --oversubscribe --bind-to none)
   if [[ $(id -u) -eq 0 ]]; then launcher+=(--allow-run-as-root); fi
 fi
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# How busy all cores were over the last second, in percent (from
+# /proc/stat): anything well above 0 means the timings that follow compete.
+busy_percent() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " ")
+    for (i = 2; i <= n; ++i) { d = y[i] - x[i]; total += d; if (i == 5 || i == 6) idle += d }
+    printf "%.0f", total ? 100 * (total - idle) / total : 0 }'
+}
 
 json_field() { # FILE FUNCTION FIELD: a number from a report
   python3 -c '
@@ -112,9 +137,30 @@ for size in $sizes; do
   flops="$(json_field "$dir/memory.json" ffn_train_step gemm_flops)"
   kbytes="$(json_field "$dir/memory.json" ffn_train_step kernel_bytes)"
   sent="$(json_field "$dir/comm.json" ffn_train_step total.bytes_per_rank 2>/dev/null || echo 0)"
-  timing="$("${launcher[@]}" -n "$ranks" "$dir/train" --backend "$backend" \
-    --steps $((steps + warmup)) --warmup "$warmup" --time | tee "$dir.run" |
-    awk '/^step time:/ {print $4}')"
+  # mp and PyTorch alternate, round after round, so that a change in what
+  # else the machine runs hits both sides alike; each round's ratio is
+  # printed, and rounds that disagree mark the result as noise.
+  device=cpu; [[ "$backend" == cuda ]] && device=cuda
+  mp_times=() torch_times=()
+  for ((round = 1; round <= rounds; ++round)); do
+    busy="$(busy_percent)"
+    mp_ms="$("${launcher[@]}" -n "$ranks" "$dir/train" --backend "$backend" \
+      --steps $((steps + warmup)) --warmup "$warmup" --time | tee "$dir.run$round" |
+      awk '/^step time:/ {print $4}')"
+    mp_times+=("$mp_ms")
+    line="  round $round (machine ${busy}% busy before it): mp $mp_ms ms"
+    if [[ -n "$python" ]]; then
+      torch_ms="$(OPENBLAS_NUM_THREADS="${torch_threads:-$OPENBLAS_NUM_THREADS}" "$python" "$root/bench/pytorch_ffn.py" --dim "$dim" --hidden "$hidden" \
+        --batch "$batch" --steps "$steps" --warmup "$warmup" --device "$device" \
+        --threads "$torch_threads" | tee "$dir.pytorch$round" |
+        awk '/^pytorch step time:/ {print $5}')"
+      torch_times+=("$torch_ms")
+      line+="$(awk -v a="$mp_ms" -v b="$torch_ms" 'BEGIN {
+        printf ", PyTorch %.3f ms, PyTorch / mp = %.2f", b, b / a }')"
+    fi
+    echo "$line"
+  done
+  timing="$(median "${mp_times[@]}")"
   echo
   echo "FFN dim $dim hidden $hidden batch $batch, mesh $mesh ($ranks ranks, $backend):"
   awk -v ms="$timing" -v flops="$flops" -v kbytes="$kbytes" -v sent="$sent" \
@@ -123,7 +169,7 @@ for size in $sizes; do
     s = ms / 1e3
     printf "  per rank: %.3g GFLOP in GEMMs, %.3g MB touched by kernels, %.3g MB sent\n",
            flops / 1e9, kbytes / 1e6, sent / 1e6
-    printf "  step time: %.3f ms (median)\n", ms
+    printf "  step time: %.3f ms (median of the rounds)\n", ms
     # On the host all ranks share the machine the ceilings were measured on.
     scale = host ? ranks : 1
     rate = flops * scale / s / 1e9; bw = kbytes * scale / s / 1e9
@@ -132,12 +178,19 @@ for size in $sizes; do
     printf "  floor: %.3f ms if GEMMs ran at the GEMM ceiling, %.3f ms if kernels ran at the copy ceiling\n",
            flops * scale / (gemm * 1e9) * 1e3, kbytes * scale / (copy * 1e9) * 1e3
   }'
-  if [[ -n "$python" ]]; then
-    device=cpu; [[ "$backend" == cuda ]] && device=cuda
-    torch_line="$("$python" "$root/bench/pytorch_ffn.py" --dim "$dim" --hidden "$hidden" \
-      --batch "$batch" --steps "$steps" --warmup "$warmup" --device "$device" |
-      tee "$dir.pytorch" | awk '/^pytorch step time:/ {print $5}')"
-    awk -v ours="$timing" -v torch="$torch_line" 'BEGIN {
-      printf "  PyTorch eager, whole model on one device: %.3f ms; PyTorch / mp = %.2f\n", torch, torch / ours }'
+  if ((${#torch_times[@]})); then
+    torch_ms="$(median "${torch_times[@]}")"
+    ratios=()
+    for i in "${!mp_times[@]}"; do
+      ratios+=("$(awk -v a="${mp_times[$i]}" -v b="${torch_times[$i]}" 'BEGIN { print b / a }')")
+    done
+    awk -v ours="$timing" -v torch="$torch_ms" -v ratio="$(median "${ratios[@]}")" \
+        -v lo="$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)" \
+        -v hi="$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)" 'BEGIN {
+      printf "  PyTorch eager, whole model on one device: %.3f ms; PyTorch / mp = %.2f (rounds %.2f to %.2f)\n",
+             torch, ratio, lo, hi
+      if (hi > 1.25 * lo)
+        print "  NOISY: the rounds disagree by more than 25%; something else used the machine. Do not record."
+    }'
   fi
 done

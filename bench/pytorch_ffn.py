@@ -2,13 +2,15 @@
 """Times the seed's FFN training step in PyTorch eager, for bench/ffn-bench.sh.
 
   pytorch_ffn.py --dim D --hidden H --batch B --steps N --warmup W
-                 [--device cpu|cuda] [--threads T]
+                 [--device cpu|cuda] [--threads T] [--fused] [--compile]
 
 The seed's model (w2(silu(w1 x) * w3 x), no biases, nn.Linear's init),
 loss output.sum(), torch.optim.AdamW(lr=3e-3) with its defaults; float32
 (TF32 matmuls on CUDA, as cuBLAS runs ours). One step is forward, backward,
 optimizer.step() and zero_grad(); the batch is made before timing. Prints
 `pytorch step time: median <ms> ms, min <ms> ms over <N> steps`.
+--fused uses AdamW(fused=True) (CUDA), --compile wraps the model in
+torch.compile; the modes PyTorch users pick for speed.
 """
 
 import argparse
@@ -37,6 +39,8 @@ def main():
         parser.add_argument(name, type=int, required=True)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--fused", action="store_true")
+    parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -46,7 +50,10 @@ def main():
 
     torch.manual_seed(0)
     model = FeedForward(args.dim, args.hidden).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    extra = {"fused": True} if args.fused else {}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, **extra)
+    if args.compile:
+        model = torch.compile(model)
     batch = torch.randn(args.batch, args.dim, device=device)
 
     def synchronize():

@@ -2,7 +2,8 @@
 """Random shardings through the whole chain.
 
 Draws shardings at random for the arguments of a model that uses every op
-of the dialect, on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes; builds its training step, partitions it,
+of the dialect and has residual branches (partial values with several
+consumers, partial values summed), on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes; builds its training step, partitions it,
 proves its gradient synchronisation, and runs the partitioned step on the
 reference interpreter against the unpartitioned one. Any crash, failure or
 mismatch is a compiler bug: the input is kept as fuzz-<seed>.mlir.
@@ -26,7 +27,11 @@ BODY = """\
     %n = mp.neg %d : tensor<2x4x8xf32>
     %q = mp.sub %n, %h : tensor<2x4x8xf32>
     %k = mp.scale %q by 0.5 : tensor<2x4x8xf32>
-    %mm = mp.matmul %k, %m : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+    %a1 = mp.linear %k, %u1 : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+    %a2 = mp.linear %k, %u2 : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+    %a3 = mp.add %a1, %a2 : tensor<2x4x8xf32>
+    %res = mp.add %k, %a3 : tensor<2x4x8xf32>
+    %mm = mp.matmul %res, %m : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
     %mean = mp.mean %mm dims [2] : tensor<2x4x8xf32> -> tensor<2x4xf32>
     %mse = mp.mse_loss %mean, %t : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<f32>
     %flat = mp.reshape %mm : tensor<2x4x8xf32> -> tensor<8x8xf32>
@@ -40,6 +45,10 @@ ARGS = [("x", "tensor<2x4x8xf32>", [2, 4, 8], "mp.input"),
         ("t", "tensor<2x4xf32>", [2, 4], "mp.target"),
         ("w", "tensor<8x8xf32>", [8, 8], "mp.param"),
         ("m", "tensor<8x8xf32>", [8, 8], "mp.param"),
+        # Two branches from one value into a residual: in the backward pass
+        # a partial gradient with several consumers, and partials summed.
+        ("u1", "tensor<8x8xf32>", [8, 8], "mp.param"),
+        ("u2", "tensor<8x8xf32>", [8, 8], "mp.param"),
         ("unused", "tensor<4xf32>", [4], "mp.param")]
 
 

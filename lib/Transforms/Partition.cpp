@@ -132,7 +132,8 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
   LLVM_DEBUG(llvm::dbgs() << "[mp-partition] reshard at " << loc << " from "
                           << from.toAttr(meshName) << " to "
                           << to.toAttr(meshName) << "\n");
-  for (StringRef axis : to.partial)
+  // Size-1 axes are nothing to be partial over.
+  for (StringRef axis : withoutTrivialAxes(to.partial))
     if (!llvm::is_contained(from.partial, axis))
       return emitError(loc) << "cannot make a value partial over '" << axis
                             << "'; partial sums come from contractions";
@@ -262,7 +263,10 @@ LogicalResult Partitioner::run() {
       if (failed(local))
         return failure();
       op.getResult(0).replaceAllUsesWith(*local);
-      shardings[*local] = target;
+      // A reshard over size-1 axes only is the value itself, whose recorded
+      // layout other reshards of it start from.
+      if (*local != input)
+        shardings[*local] = target;
       op.erase();
       continue;
     }

@@ -5,6 +5,7 @@
 #include "mp/Dialect/MP/IR/MPOps.h"
 #include "mp/Dialect/MP/IR/ValueSharding.h"
 
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/Debug.h"
@@ -149,12 +150,328 @@ struct ReshardOfReshard : OpRewritePattern<ReshardOp> {
   }
 };
 
+/// Whether `a` and `b` run the same collective over the same group on
+/// operands of the same type: the same op but for its operand and
+/// provenance.
+bool isSameGroupCollective(Operation *a, Operation *b) {
+  if (a->getName() != b->getName() ||
+      a->getOperandTypes() != b->getOperandTypes() ||
+      a->getResultTypes() != b->getResultTypes())
+    return false;
+  auto withoutOrigin = [](Operation *op) {
+    NamedAttrList attrs(op->getAttrDictionary());
+    attrs.erase("origin");
+    return attrs.getDictionary(op->getContext());
+  };
+  return withoutOrigin(a) == withoutOrigin(b);
+}
+
+/// Whether `a` and `b` are the same collective of the same value.
+bool isSameCollective(Operation *a, Operation *b) {
+  return a->getOperands() == b->getOperands() && isSameGroupCollective(a, b);
+}
+
+/// A collective that repeats an earlier one on the same value (two consumers
+/// that each needed the value whole) is that one: one reduction per value.
+template <typename CollectiveOp>
+struct RepeatedCollective : OpRewritePattern<CollectiveOp> {
+  using OpRewritePattern<CollectiveOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(CollectiveOp op,
+                                PatternRewriter &rewriter) const override {
+    for (Operation *user : op->getOperand(0).getUsers()) {
+      if (user == op.getOperation() || user->getBlock() != op->getBlock() ||
+          !user->isBeforeInBlock(op) || !isSameCollective(user, op))
+        continue;
+      auto earlier = cast<CollectiveOp>(user);
+      rewriter.modifyOpInPlace(earlier, [&] {
+        earlier.setOriginAttr(mergeOrigins(rewriter, earlier.getOriginAttr(),
+                                           op.getOriginAttr()));
+      });
+      rewriter.replaceOp(op, earlier->getResults());
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// Unary ops linear in their operand that keep its layout: a partial input
+/// gives a result partial over the same axes and split the same way, and a
+/// partial result can only come from a partial input.
+bool isLayoutPreservingUnary(Operation *op) {
+  return isa<NegOp, ScaleOp, TransposeOp, BroadcastOp>(op);
+}
+/// Ops through which a sum over ranks commutes: linear in each operand that
+/// may be partial.
+bool isLinear(Operation *op) {
+  return isLayoutPreservingUnary(op) || isa<MulOp, SumOp>(op);
+}
+
+bool isSameGroup(AllReduceOp a, AllReduceOp b) {
+  return a.getMeshAttr() == b.getMeshAttr() && a.getAxes() == b.getAxes();
+}
+
+/// How far the searches below follow chains of ops.
+constexpr int kMaxChain = 4;
+
+/// Whether `value` is certainly a whole value over every axis of `group`
+/// (not a partial sum over any of them): recorded so on a function
+/// argument, a constant, a reduction over those axes, a non-linear op's
+/// result (which a valid step only computes from whole values), or made of
+/// such values by ops that keep partial sums partial. Conservative: false
+/// when unsure.
+bool isKnownWhole(Value value, AllReduceOp group, int depth = kMaxChain) {
+  auto axes = getAxisNames(group.getAxes());
+  auto wholeOver = [&](ArrayRef<StringRef> partial) {
+    return llvm::none_of(axes, [&](StringRef axis) {
+      return llvm::is_contained(partial, axis);
+    });
+  };
+  if (isa<BlockArgument>(value)) {
+    ShardingAttr sharding = getValueSharding(value);
+    return sharding && wholeOver(Layout::get(sharding).partial);
+  }
+  Operation *op = value.getDefiningOp();
+  if (op->hasTrait<OpTrait::ConstantLike>())
+    return true;
+  if (auto reduce = dyn_cast<AllReduceOp>(op)) {
+    auto reduced = getAxisNames(reduce.getAxes());
+    return llvm::all_of(axes, [&](StringRef axis) {
+      return llvm::is_contained(reduced, axis);
+    });
+  }
+  if (isa<ExpOp, ReluOp, SigmoidOp, TanhOp, SiluOp, GeluOp, StepOp>(op))
+    return true;
+  if (depth == 0 ||
+      !(isLayoutPreservingUnary(op) || isa<MulOp, AddOp, SubOp, DivOp>(op)))
+    return false;
+  return llvm::all_of(op->getOperands(), [&](Value operand) {
+    return isKnownWhole(operand, group, depth - 1);
+  });
+}
+
+/// An all_reduce of `value` itself over the group of `like`.
+AllReduceOp findDirectReduction(Value value, AllReduceOp like) {
+  for (Operation *user : value.getUsers())
+    if (auto reduce = dyn_cast<AllReduceOp>(user);
+        reduce && reduce != like && isSameGroup(reduce, like))
+      return reduce;
+  return {};
+}
+
+/// Whether a use of `value` other than `except` reaches an all_reduce over
+/// the group of `like` through single-use linear ops.
+bool reachesReduction(Value value, AllReduceOp like, Operation *except,
+                      int depth) {
+  for (Operation *user : value.getUsers()) {
+    if (user == except)
+      continue;
+    if (auto reduce = dyn_cast<AllReduceOp>(user);
+        reduce && reduce != like && isSameGroup(reduce, like))
+      return true;
+    if (depth > 0 && isLinear(user) && user->getNumResults() == 1 &&
+        user->getResult(0).hasOneUse() &&
+        reachesReduction(user->getResult(0), like, nullptr, depth - 1))
+      return true;
+  }
+  return false;
+}
+
+/// all_reduce(f(x), A) = f(all_reduce(x, A)) for f a chain of linear ops
+/// (products with whole values, negation, scaling, transposes, broadcasts,
+/// sums), applied when x is reduced over A for another consumer too: one
+/// reduction per partial value, whatever reaches its consumers. The backward
+/// pass makes these: a partial gradient feeds an input gradient, a
+/// transposed weight gradient and a norm's weight gradient, each of which
+/// needed it whole.
+///
+/// Sound on a valid partitioned step, where x must be partial over A: known
+/// from x's own all_reduce over A, or from this one when every op of f keeps
+/// partial sums where they are (a unary op, or a product whose other operand
+/// is known whole). A sum can also turn a value split over A into a partial
+/// one, so a chain through a sum needs the former. And it never adds bytes:
+/// a new reduction of x replaces one of f(x) only when no sum shrinks it.
+struct ReducePartialOnce : OpRewritePattern<AllReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllReduceOp reduce,
+                                PatternRewriter &rewriter) const override {
+    SmallVector<Operation *> chain;
+    return success(tryFrom(reduce.getInput(), chain, /*inferred=*/true,
+                           reduce, rewriter));
+  }
+
+private:
+  /// Looks for x above `value`, the chain below it collected bottom-up.
+  /// `inferred`: `value` is known partial over A from the reduction itself.
+  bool tryFrom(Value value, SmallVectorImpl<Operation *> &chain,
+               bool inferred, AllReduceOp reduce,
+               PatternRewriter &rewriter) const {
+    Operation *op = value.getDefiningOp();
+    if (!op || chain.size() >= kMaxChain || !isLinear(op) ||
+        op->getBlock() != reduce->getBlock() || !value.hasOneUse())
+      return false;
+    chain.push_back(op);
+    for (OpOperand &operand : op->getOpOperands()) {
+      Value x = operand.get();
+      if (!isa<FloatType>(getElementTypeOrSelf(x.getType())) ||
+          llvm::count(op->getOperands(), x) > 1)
+        continue;
+      bool partial = inferred && !isa<SumOp>(op);
+      if (partial && isa<MulOp>(op))
+        partial = isKnownWhole(op->getOperand(1 - operand.getOperandNumber()),
+                               reduce);
+      AllReduceOp whole = findDirectReduction(x, reduce);
+      if (whole || (partial && reachesReduction(x, reduce, op, kMaxChain))) {
+        rewrite(x, whole, chain, reduce, rewriter);
+        return true;
+      }
+      if (tryFrom(x, chain, partial, reduce, rewriter))
+        return true;
+    }
+    chain.pop_back();
+    return false;
+  }
+
+  void rewrite(Value x, AllReduceOp whole, ArrayRef<Operation *> chain,
+               AllReduceOp reduce, PatternRewriter &rewriter) const {
+    if (!whole) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointAfterValue(x);
+      whole = AllReduceOp::create(rewriter, reduce.getLoc(), x,
+                                  reduce.getMeshAttr(), reduce.getAxes(),
+                                  reduce.getOriginAttr());
+    } else {
+      if (!whole->isBeforeInBlock(reduce)) {
+        if (Operation *def = x.getDefiningOp())
+          rewriter.moveOpAfter(whole, def);
+        else
+          rewriter.moveOpBefore(whole, &x.getParentBlock()->front());
+      }
+      rewriter.modifyOpInPlace(whole, [&] {
+        whole.setOriginAttr(mergeOrigins(rewriter, whole.getOriginAttr(),
+                                         reduce.getOriginAttr()));
+      });
+    }
+    IRMapping mapping;
+    mapping.map(x, whole.getResult());
+    Operation *last = nullptr;
+    for (Operation *op : llvm::reverse(chain))
+      last = rewriter.clone(*op, mapping);
+    rewriter.replaceOp(reduce, last->getResults());
+  }
+};
+
+/// The single-use reduction (all_reduce or reduce_scatter) defining
+/// `value`, over the group of `like` if given.
+Operation *getSummedReduction(Value value, Operation *like = nullptr) {
+  Operation *reduce = value.getDefiningOp();
+  if (!isa_and_nonnull<AllReduceOp, ReduceScatterOp>(reduce) ||
+      !reduce->hasOneUse())
+    return nullptr;
+  if (like && !isSameGroupCollective(reduce, like))
+    return nullptr;
+  return reduce;
+}
+
+/// reduce(a) ± reduce(b) = reduce(a ± b) for all_reduce and reduce_scatter
+/// over one group: partial sums combined are reduced once (q, k and v
+/// gradients into the residual).
+template <typename SumOp>
+struct SumOfReductions : OpRewritePattern<SumOp> {
+  using OpRewritePattern<SumOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(SumOp sum,
+                                PatternRewriter &rewriter) const override {
+    Operation *lhs = getSummedReduction(sum.getLhs());
+    Operation *rhs = lhs ? getSummedReduction(sum.getRhs(), lhs) : nullptr;
+    if (!rhs || lhs == rhs)
+      return failure();
+    Value combined = SumOp::create(rewriter, sum.getLoc(), lhs->getOperand(0),
+                                   rhs->getOperand(0));
+    Operation *reduce = rewriter.clone(*lhs);
+    reduce->setOperand(0, combined);
+    reduce->setAttr("origin",
+                    mergeOrigins(rewriter,
+                                 lhs->getAttrOfType<StringAttr>("origin"),
+                                 rhs->getAttrOfType<StringAttr>("origin")));
+    rewriter.replaceOp(sum, reduce->getResults());
+    rewriter.eraseOp(lhs);
+    rewriter.eraseOp(rhs);
+    return success();
+  }
+};
+
+/// (y + reduce(a)) + reduce(b) = y + reduce(a + b): partials added one by
+/// one into a whole value meet, then SumOfReductions reduces them once.
+struct ReassociateReductions : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AddOp outer,
+                                PatternRewriter &rewriter) const override {
+    for (auto [inner, reduced] : {std::pair(outer.getLhs(), outer.getRhs()),
+                                  std::pair(outer.getRhs(), outer.getLhs())}) {
+      Operation *b = getSummedReduction(reduced);
+      auto innerAdd = inner.getDefiningOp<AddOp>();
+      if (!b || !innerAdd || !innerAdd->hasOneUse())
+        continue;
+      for (auto [y, partial] :
+           {std::pair(innerAdd.getLhs(), innerAdd.getRhs()),
+            std::pair(innerAdd.getRhs(), innerAdd.getLhs())}) {
+        Operation *a = getSummedReduction(partial, b);
+        if (!a || getSummedReduction(y, b))
+          continue;
+        Value sumOfReduced = AddOp::create(rewriter, outer.getLoc(),
+                                           a->getResult(0), b->getResult(0));
+        rewriter.replaceOpWithNewOp<AddOp>(outer, y, sumOfReduced);
+        rewriter.eraseOp(innerAdd);
+        return success();
+      }
+    }
+    return failure();
+  }
+};
+
+/// all_gather(transpose(x), d) = transpose(all_gather(x, perm[d])) when x
+/// is gathered that way anyway: one gather of a value, however its
+/// consumers read it (sequence parallelism's backward pass gathers an
+/// activation for one GEMM and its transpose for another).
+struct GatherOfTranspose : OpRewritePattern<AllGatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllGatherOp gather,
+                                PatternRewriter &rewriter) const override {
+    auto transpose = gather.getInput().getDefiningOp<TransposeOp>();
+    if (!transpose || !transpose->hasOneUse())
+      return failure();
+    int64_t sourceDim = transpose.getPermutation()[gather.getDim()];
+    for (Operation *user : transpose.getInput().getUsers()) {
+      auto other = dyn_cast<AllGatherOp>(user);
+      if (!other || other->getBlock() != gather->getBlock() ||
+          other.getMeshAttr() != gather.getMeshAttr() ||
+          other.getAxes() != gather.getAxes() || other.getDim() != sourceDim)
+        continue;
+      if (!other->isBeforeInBlock(gather))
+        rewriter.moveOpBefore(other, transpose);
+      rewriter.modifyOpInPlace(other, [&] {
+        other.setOriginAttr(mergeOrigins(rewriter, other.getOriginAttr(),
+                                         gather.getOriginAttr()));
+      });
+      rewriter.replaceOpWithNewOp<TransposeOp>(gather, other.getResult(),
+                                               transpose.getPermutation());
+      rewriter.eraseOp(transpose);
+      return success();
+    }
+    return failure();
+  }
+};
+
 struct SimplifyCollectivesPass
     : impl::SimplifyCollectivesBase<SimplifyCollectivesPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<SliceOfAllReduce, SliceOfAllGather, AllReduceOfAllReduce,
-                 ReshardOfReshard>(&getContext());
+                 ReshardOfReshard, RepeatedCollective<AllReduceOp>,
+                 RepeatedCollective<AllGatherOp>,
+                 RepeatedCollective<ReduceScatterOp>,
+                 RepeatedCollective<AllToAllOp>, ReducePartialOnce,
+                 SumOfReductions<AddOp>, SumOfReductions<SubOp>,
+                 ReassociateReductions, GatherOfTranspose>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -92,6 +92,11 @@ void mp_free(mp_context *ctx, void *ptr);
 size_t mp_live_bytes(const mp_context *ctx);
 size_t mp_peak_bytes(const mp_context *ctx);
 
+/* With MP_PROFILE=1: forgets the op times recorded so far, so that the
+ * table leaves out warm-up steps (first calls load kernels and pick GEMM
+ * algorithms). Does nothing without a profile. */
+void mp_profile_restart(mp_context *ctx);
+
 /* Copies `bytes` bytes of backend memory; the buffers may overlap or be
  * the same. */
 mp_status mp_copy(mp_context *ctx, void *dst, const void *src, int64_t bytes);

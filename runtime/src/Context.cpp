@@ -229,6 +229,10 @@ void mp_free(mp_context *ctx, void *ptr) {
 
 size_t mp_live_bytes(const mp_context *ctx) { return ctx->liveBytes; }
 size_t mp_peak_bytes(const mp_context *ctx) { return ctx->peakBytes; }
+void mp_profile_restart(mp_context *ctx) {
+  if (ctx->profiler)
+    ctx->profiler->restart();
+}
 
 mp_status mp_copy(mp_context *ctx, void *dst, const void *src, int64_t bytes) {
   MP_RETURN_IF_FAILED(ctx);

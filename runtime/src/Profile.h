@@ -26,6 +26,11 @@ class Profiler {
 public:
   /// Ends the current op's interval and starts `op`'s (null: none).
   void enter(Backend &backend, const char *op);
+  /// Forgets every time recorded; the next op starts a new interval.
+  void restart() {
+    ops.clear();
+    current = nullptr;
+  }
   /// Prints the ops by total time, most first.
   void print(std::FILE *out, int rank) const;
 

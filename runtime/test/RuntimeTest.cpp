@@ -322,6 +322,70 @@ void testLargeKernels(mp_context *ctx) {
   expect(same, "large silu, mul and adamw equal their small pieces");
 }
 
+/// Sums over every pattern of reduced dims, at sizes where CUDA splits the
+/// reduced range into chunks (few outputs, many elements each) and where
+/// it does not, against a double-precision sum on the host. The values are
+/// multiples of 1/256 below 4 in magnitude, so every partial sum is exact
+/// in double and the float results must match exactly.
+void testReductions(mp_context *ctx) {
+  struct Case {
+    std::vector<int64_t> shape;
+    uint32_t dimsMask;
+    double scale;
+    const char *what;
+  };
+  const Case cases[] = {
+      {{300, 700}, 3u, 0.5, "sum of all 210000"},
+      {{5, 20000}, 1u << 1, 1.0, "row sums of 5 long rows"},
+      {{20000, 6}, 1u << 0, 1.0, "column sums of 6 long columns"},
+      {{3, 4000, 5}, 1u << 1, 0.25, "sums over the middle dim"},
+      {{1, 3, 1, 4000, 1, 5}, 1u | 1u << 3 | 1u << 4, 1.0,
+       "sums over the middle dim, size-1 dims anywhere"},
+      {{4, 100, 30, 3}, 1u << 1 | 1u << 2, 1.0, "sums over two adjacent dims"},
+      {{40, 3, 50, 2}, 1u | 1u << 2, 1.0, "sums over interleaved dims"},
+      {{2000, 40}, 1u << 1, 1.0, "many short rows"},
+      {{9000, 1}, 1u << 0, 2.0, "a column of 9000"},
+      {{7, 9001}, 1u << 1, 1.0, "long rows of odd length"},
+  };
+  for (const Case &c : cases) {
+    int rank = static_cast<int>(c.shape.size());
+    int64_t count = 1, outCount = 1;
+    for (int d = 0; d < rank; ++d) {
+      count *= c.shape[d];
+      if (!(c.dimsMask >> d & 1))
+        outCount *= c.shape[d];
+    }
+    std::vector<float> in(count);
+    for (int64_t i = 0; i < count; ++i)
+      in[i] = float((i * 7919 % 2001) - 1000) / 256.0f;
+    std::vector<double> sums(outCount, 0);
+    std::vector<int64_t> index(rank, 0);
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t out = 0;
+      for (int d = 0; d < rank; ++d)
+        if (!(c.dimsMask >> d & 1))
+          out = out * c.shape[d] + index[d];
+      sums[out] += in[i];
+      for (int d = rank - 1; d >= 0 && ++index[d] == c.shape[d]; --d)
+        index[d] = 0;
+    }
+    std::vector<float> expected(outCount);
+    for (int64_t o = 0; o < outCount; ++o)
+      expected[o] = float(sums[o] * c.scale);
+    Buffer input(ctx, in), output(ctx, outCount * sizeof(float));
+    CHECK_OK(ctx, mp_reduce_sum_f32(ctx, rank, c.shape.data(), c.dimsMask,
+                                    c.scale, input.floats(), output.floats()));
+    expect(output.read() == expected, std::string("reduce_sum: ") + c.what);
+  }
+  // A broadcast of one element fills the whole output.
+  int64_t filledShape[] = {3, 1001};
+  Buffer one(ctx, std::vector<float>{2.5f}), filled(ctx, 3003 * sizeof(float));
+  CHECK_OK(ctx, mp_broadcast_f32(ctx, 2, filledShape, 3u, one.floats(),
+                                 filled.floats()));
+  expect(filled.read() == std::vector<float>(3003, 2.5f),
+         "broadcast of one element");
+}
+
 void testKernels(mp_context *ctx) {
   // Unary ops at values whose results are known.
   struct Unary {
@@ -566,6 +630,7 @@ int main(int argc, char **argv) {
   testAdamW(ctx);
   testKernels(ctx);
   testLargeKernels(ctx);
+  testReductions(ctx);
   testErrors(ctx);
 
   int totalFailures = 0;

@@ -41,7 +41,7 @@ using mp::train::Tensor;
 struct Options {
   std::string init, data, save;
   int64_t steps = 5;
-  /// With `time`: steps run before timing starts.
+  /// Steps run before timing (--time) and profiling (MP_PROFILE) start.
   int64_t warmup = 0;
   bool time = false;
   uint64_t seed = 0;
@@ -53,7 +53,7 @@ const char *const kUsage =
     "FILE.safetensors]\n"
     "                [--seed N] [--save FILE.safetensors] [--backend "
     "host|cuda]\n"
-    "                [--time [--warmup N]]\n"
+    "                [--time] [--warmup N]\n"
     "The optimizer and its hyperparameters are compiled into the step "
     "(mp-opt --mp-train-step=\"optimizer=... lr=...\").\n";
 
@@ -141,9 +141,9 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       return false;
     }
   }
-  if (options.time && options.warmup >= options.steps) {
-    error = "--time needs more --steps (" + std::to_string(options.steps) +
-            ") than --warmup steps (" + std::to_string(options.warmup) + ")";
+  if (options.warmup > 0 && options.warmup >= options.steps) {
+    error = "--warmup needs more --steps (" + std::to_string(options.steps) +
+            ") than warm-up steps (" + std::to_string(options.warmup) + ")";
     return false;
   }
   return true;
@@ -504,6 +504,8 @@ void Trainer::run() {
     if (rank == 0 && lossIndex >= 0)
       std::printf("step %lld loss %.9g\n", static_cast<long long>(i),
                   static_cast<double>(loss));
+    if (i + 1 == options.warmup)
+      mp_profile_restart(ctx);
   }
   if (options.time && rank == 0) {
     std::sort(stepMs.begin(), stepMs.end());
@@ -520,16 +522,19 @@ void Trainer::run() {
     if (result.role == "output")
       planned += double(result.localElements() *
                         mp::train::manifestDtypeSize(result.dtype));
-  for (int r = 0; r < mp_context_world_size(ctx); ++r) {
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (r == rank) {
-      std::printf("rank %d: Peak memory usage: %.2f GB (%zu bytes; planned "
-                  "%.0f)\n",
-                  rank, double(mp_peak_bytes(ctx)) / 1e9, mp_peak_bytes(ctx),
-                  planned);
-      std::fflush(stdout);
-    }
-  }
+  // Rank 0 prints every rank's line: ranks' own output streams reach the
+  // launcher's in no fixed order, whatever barriers separate the writes.
+  unsigned long long peak = mp_peak_bytes(ctx);
+  int worldSize = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &worldSize);
+  std::vector<unsigned long long> peaks(rank == 0 ? size_t(worldSize) : 0);
+  MPI_Gather(&peak, 1, MPI_UNSIGNED_LONG_LONG, peaks.data(), 1,
+             MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+  for (size_t r = 0; r < peaks.size(); ++r)
+    std::printf("rank %zu: Peak memory usage: %.2f GB (%llu bytes; planned "
+                "%.0f)\n",
+                r, double(peaks[r]) / 1e9, peaks[r], planned);
+  std::fflush(stdout);
   if (!options.save.empty())
     save();
   for (void *buffer : args)

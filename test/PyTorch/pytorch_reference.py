@@ -157,7 +157,8 @@ def main():
         for i, (x, y) in enumerate(zip(a, b)):
             err = abs(x - y) / max(abs(y), 1e-6)
             worst = max(worst, err)
-            if err > args.rtol:
+            # Written so that NaN, which compares false, fails too.
+            if not err <= args.rtol:
                 print("pytorch: result #%d element %d: mp %.9e, PyTorch %.9e"
                       % (r, i, x, y))
                 return 1

@@ -6,6 +6,8 @@
 // RUN: mp-opt %t/ffnsp.mlir --mp-apply-plan --mp-spmd --mp-comm-report=%t/sp.json -o /dev/null
 // RUN: FileCheck %s --check-prefix=SP < %t/sp.json
 // RUN: mp-opt %t/ffnsp.mlir --mp-apply-plan --mp-spmd --mp-comm-report | FileCheck %s --check-prefix=STDOUT
+// RUN: mp-opt %t/a2a.mlir --mp-comm-report=%t/a2a.json -o /dev/null
+// RUN: FileCheck %s --check-prefix=A2A < %t/a2a.json
 
 // FFN, batch B = 8, dim D = 64, hidden H = 128, f32 (4 bytes), on
 // data_parallel d = 2 x tensor_parallel t = 2, FSDP on data_parallel.
@@ -68,6 +70,21 @@
 // SP-NEXT: "bytes_per_rank": 3072,
 // SP-NEXT: "bytes_global": 12288
 
+// all_to_all over t = 4 of a rank's 8x16 f32 piece (512 bytes): it keeps
+// 1/t of it and sends the other (t-1)/t, 384 bytes per rank; on the 2 x 4
+// mesh, 8 · 384 = 3072 in all.
+
+// A2A: "kind": "all_to_all",
+// A2A: "group_size": 4,
+// A2A: "input_bytes": 512,
+// A2A-NEXT: "output_bytes": 512,
+// A2A-NEXT: "bytes_per_rank": 384,
+// A2A-NEXT: "bytes_global": 3072,
+// A2A: "total": {
+// A2A-NEXT: "count": 1,
+// A2A-NEXT: "bytes_per_rank": 384,
+// A2A-NEXT: "bytes_global": 3072
+
 // STDOUT: "function": "ffn"
 // STDOUT: "total": {
 // STDOUT: func.func @ffn
@@ -104,4 +121,12 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp,
     %out = mp.linear %g, %w2 : (tensor<8x128xf32>, tensor<64x128xf32>) -> tensor<8x64xf32>
     return %out : tensor<8x64xf32>
   }
+}
+
+//--- a2a.mlir
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @a2a(%x: tensor<8x16xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>})
+    -> (tensor<32x4xf32> {mp.sharding = #mp.sharding<@mesh, [[tp], []]>}) attributes {mp.partitioned} {
+  %t = mp.all_to_all %x on @mesh axes ["tp"] split 1 concat 0 : tensor<8x16xf32> -> tensor<32x4xf32>
+  return %t : tensor<32x4xf32>
 }

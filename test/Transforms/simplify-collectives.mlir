@@ -77,3 +77,126 @@ func.func @reshards(%x: tensor<8x8xf32> {mp.sharding = #mp.sharding<@mesh, [[dp]
   %c = mp.reshard %y <@mesh, [[dp], []]> : tensor<8x8xf32>
   return %b, %c : tensor<8x8xf32>, tensor<8x8xf32>
 }
+
+// One reduction per partial value: the same all_reduce for two consumers is
+// one, and says it serves both.
+// CHECK-LABEL: func.func @repeated_all_reduce
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg0 on @mesh axes ["tp"] origin "'w2' -> mp.linear; 'w2' -> mp.add"
+// CHECK-NEXT: return %[[R]], %[[R]]
+func.func @repeated_all_reduce(%x: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  %a = mp.all_reduce %x on @mesh axes ["tp"] origin "'w2' -> mp.linear" : tensor<4x4xf32>
+  %b = mp.all_reduce %x on @mesh axes ["tp"] origin "'w2' -> mp.add" : tensor<4x4xf32>
+  return %a, %b : tensor<4x4xf32>, tensor<4x4xf32>
+}
+
+// A partial gradient needed whole as is and transposed (an input gradient
+// and a weight gradient): reduced once, then transposed.
+// CHECK-LABEL: func.func @reduced_and_transposed
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg0 on @mesh axes ["tp"] origin "'a' -> mp.linear; 'a' -> mp.matmul" : tensor<4x8xf32>
+// CHECK-NEXT: %[[T:.+]] = mp.transpose %[[R]] perm [1, 0]
+// CHECK-NEXT: return %[[R]], %[[T]]
+func.func @reduced_and_transposed(%p: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8x4xf32>) {
+  %a = mp.all_reduce %p on @mesh axes ["tp"] origin "'a' -> mp.linear" : tensor<4x8xf32>
+  %t = mp.transpose %p perm [1, 0] : tensor<4x8xf32> -> tensor<8x4xf32>
+  %b = mp.all_reduce %t on @mesh axes ["tp"] origin "'a' -> mp.matmul" : tensor<8x4xf32>
+  return %a, %b : tensor<4x8xf32>, tensor<8x4xf32>
+}
+
+// A partial value multiplied by whole ones on two paths (a norm's input
+// and weight gradients): the products are partial because the value is, so
+// the value is reduced once, before both.
+// CHECK-LABEL: func.func @products_with_whole_values
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg0 on @mesh axes ["tp"]
+// CHECK-NEXT: %[[A:.+]] = mp.mul %[[R]], %arg1
+// CHECK-NEXT: %[[B:.+]] = mp.mul %arg2, %[[R]]
+// CHECK-NEXT: return %[[A]], %[[B]]
+func.func @products_with_whole_values(%p: tensor<4x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []], partial = [tp]>},
+    %n: tensor<4x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>},
+    %r: tensor<4x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %a = mp.mul %p, %n : tensor<4x8xf32>
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] origin "-> mp.add" : tensor<4x8xf32>
+  %b = mp.mul %r, %p : tensor<4x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] origin "-> mp.sgd of 'n'" : tensor<4x8xf32>
+  return %ra, %rb : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// The same when nothing says which factor is the partial one: either may
+// be, so both reductions stay.
+// CHECK-LABEL: func.func @products_with_unknown_values
+// CHECK-COUNT-2: mp.all_reduce
+// CHECK-NOT: mp.all_reduce
+// CHECK: return
+func.func @products_with_unknown_values(%p: tensor<4x8xf32>, %n: tensor<4x8xf32>, %r: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %a = mp.mul %p, %n : tensor<4x8xf32>
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] : tensor<4x8xf32>
+  %b = mp.mul %r, %p : tensor<4x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] : tensor<4x8xf32>
+  return %ra, %rb : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// A sum of a value reduced anyway is the sum of its reduction.
+// CHECK-LABEL: func.func @sum_with_direct_reduction
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg0 on @mesh axes ["tp"]
+// CHECK-NEXT: %[[S:.+]] = mp.sum %[[R]] dims [0]
+// CHECK-NEXT: return %[[R]], %[[S]]
+func.func @sum_with_direct_reduction(%p: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>) {
+  %a = mp.all_reduce %p on @mesh axes ["tp"] : tensor<4x8xf32>
+  %s = mp.sum %p dims [0] : tensor<4x8xf32> -> tensor<8xf32>
+  %b = mp.all_reduce %s on @mesh axes ["tp"] : tensor<8xf32>
+  return %a, %b : tensor<4x8xf32>, tensor<8xf32>
+}
+
+// Sums alone do not say the value is partial (a sum over a split dim makes
+// a partial value of a whole one), and reducing the value would move more
+// bytes than reducing the sums: both stay.
+// CHECK-LABEL: func.func @sums_without_direct_reduction
+// CHECK: mp.all_reduce %{{.+}} : tensor<8xf32>
+// CHECK: mp.all_reduce %{{.+}} : tensor<4xf32>
+func.func @sums_without_direct_reduction(%p: tensor<4x8xf32>) -> (tensor<8xf32>, tensor<4xf32>) {
+  %s = mp.sum %p dims [0] : tensor<4x8xf32> -> tensor<8xf32>
+  %a = mp.all_reduce %s on @mesh axes ["tp"] : tensor<8xf32>
+  %u = mp.sum %p dims [1] : tensor<4x8xf32> -> tensor<4xf32>
+  %b = mp.all_reduce %u on @mesh axes ["tp"] : tensor<4xf32>
+  return %a, %b : tensor<8xf32>, tensor<4xf32>
+}
+
+// Partial sums combined are combined first and reduced once.
+// CHECK-LABEL: func.func @sum_of_reductions
+// CHECK-NEXT: %[[D:.+]] = mp.sub %arg0, %arg1
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %[[D]] on @mesh axes ["tp"] origin "'wq'; 'wk'"
+// CHECK-NEXT: return %[[R]]
+func.func @sum_of_reductions(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] origin "'wq'" : tensor<4x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] origin "'wk'" : tensor<4x8xf32>
+  %s = mp.sub %ra, %rb : tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}
+
+// q, k and v gradients added one by one into the residual: one reduction.
+// CHECK-LABEL: func.func @residual_of_reductions
+// CHECK-NEXT: %[[KV:.+]] = mp.add %arg2, %arg3
+// CHECK-NEXT: %[[QKV:.+]] = mp.add %arg1, %[[KV]]
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %[[QKV]] on @mesh axes ["tp"] origin "'wq'; 'wk'; 'wv'"
+// CHECK-NEXT: %[[Y:.+]] = mp.add %arg0, %[[R]]
+// CHECK-NEXT: return %[[Y]]
+func.func @residual_of_reductions(%y: tensor<4x8xf32>, %q: tensor<4x8xf32>, %k: tensor<4x8xf32>, %v: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %rq = mp.all_reduce %q on @mesh axes ["tp"] origin "'wq'" : tensor<4x8xf32>
+  %s1 = mp.add %y, %rq : tensor<4x8xf32>
+  %rk = mp.all_reduce %k on @mesh axes ["tp"] origin "'wk'" : tensor<4x8xf32>
+  %s2 = mp.add %s1, %rk : tensor<4x8xf32>
+  %rv = mp.all_reduce %v on @mesh axes ["tp"] origin "'wv'" : tensor<4x8xf32>
+  %s3 = mp.add %rv, %s2 : tensor<4x8xf32>
+  return %s3 : tensor<4x8xf32>
+}
+
+// Reductions over different axes are not one.
+// CHECK-LABEL: func.func @different_groups_stay
+// CHECK-NEXT: mp.all_reduce %arg0 on @mesh axes ["tp"]
+// CHECK-NEXT: mp.all_reduce %arg1 on @mesh axes ["dp"]
+// CHECK-NEXT: mp.add
+func.func @different_groups_stay(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] : tensor<4x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["dp"] : tensor<4x8xf32>
+  %s = mp.add %ra, %rb : tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}

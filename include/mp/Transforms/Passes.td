@@ -222,6 +222,25 @@ def SimplifyCollectives : Pass<"mp-simplify-collectives", "::mlir::ModuleOp"> {
     * back-to-back `all_reduce`s are one over the union of their axes;
     * back-to-back `mp.reshard`s are one, and a reshard to the sharding its
       operand already has is nothing.
+
+    And it leaves one collective per value where partitioning, which
+    reshards per use, made several:
+
+    * the same collective of the same value, for two consumers, is one
+      (its `origin` names both);
+    * `all_reduce(f(x))`, for `f` a chain of linear ops (products with
+      values known whole, negation, scaling, transposes, broadcasts, sums),
+      is `f(all_reduce(x))` when `x` is reduced for another consumer too: a
+      partial gradient that feeds an input gradient, a transposed weight
+      gradient and a norm's weight gradient is reduced once. Applied only
+      where `x` is provably partial (its own reduction, or a chain that
+      keeps partial sums in place), and never so that more bytes move;
+    * `reduce(a) ± reduce(b)` is `reduce(a ± b)` for `all_reduce` and
+      `reduce_scatter` over one group, and `(y + reduce(a)) + reduce(b)`
+      is `y + reduce(a + b)`: q, k and v gradients added into the residual
+      are reduced once;
+    * `all_gather(transpose(x))` is the transpose of a gather of `x` that
+      happens anyway.
   }];
   let dependentDialects = ["::mp::MPDialect"];
 }

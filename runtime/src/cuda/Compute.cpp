@@ -57,7 +57,7 @@ mp_status CudaBackend::reduceSum(int rank, const int64_t *shape,
                                  const float *in, float *out) {
   return checkLaunch("mp_reduce_sum_f32",
                      cuda::launchReduceSum(computeStream, rank, shape, dimsMask,
-                                           scale, in, out));
+                                           scale, in, out, partials));
 }
 
 mp_status CudaBackend::broadcast(int rank, const int64_t *outShape,

@@ -90,7 +90,7 @@ mp_status CudaBackend::startLocally(ncclUniqueId &id, cudaUUID_t &uuid) {
       checkCuda(ctx, "cudaMemset", cudaMemset(fault, 0, sizeof(*fault))) ||
       checkCuda(
           ctx, "cudaMalloc",
-          cudaMalloc(&partials, cuda::kMaxReductionBlocks * sizeof(double))))
+          cudaMalloc(&partials, cuda::kReductionPartials * sizeof(double))))
     return MP_ERROR;
   uuid = properties.uuid;
   if (ctx->rank == 0)

@@ -118,7 +118,8 @@ private:
   /// One communicator per ordered list of axes.
   std::map<std::vector<int>, ncclComm_t> communicators;
   /// Device memory: the kernels' fault record, the losses' partial sums
-  /// (kMaxReductionBlocks doubles, used on the compute stream only).
+  /// and the split reductions' (kReductionPartials doubles, used on the
+  /// compute stream only).
   cuda::DeviceFault *fault = nullptr;
   double *partials = nullptr;
 };

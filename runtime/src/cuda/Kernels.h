@@ -39,7 +39,12 @@ struct DeviceFault {
 };
 
 /// Partial sums that the loss kernels reduce through: one per block.
+/// Blocks of the losses' first pass, each writing one partial sum.
 constexpr int kMaxReductionBlocks = 1024;
+/// Doubles in the compute stream's partial-sum buffer: the losses use
+/// kMaxReductionBlocks of them, a split reduction one per output and chunk.
+constexpr int64_t kReductionPartials = int64_t(1) << 18;
+static_assert(kMaxReductionBlocks <= kReductionPartials);
 
 cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
                         const float *in, float *out, double scalar);
@@ -58,9 +63,11 @@ cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
                         double weightDecay, const float *step,
                         DeviceFault *fault, const char *op);
 
+/// Reductions over many elements split them into chunks whose partial sums
+/// go through `partials` (kReductionPartials doubles).
 cudaError_t launchReduceSum(cudaStream_t stream, int rank, const int64_t *shape,
                             uint32_t dimsMask, double scale, const float *in,
-                            float *out);
+                            float *out, double *partials);
 cudaError_t launchBroadcast(cudaStream_t stream, int rank,
                             const int64_t *outShape, uint32_t dimsMask,
                             const float *in, float *out);

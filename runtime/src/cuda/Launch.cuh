@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace mp::runtime::cuda {
 
@@ -20,6 +21,12 @@ inline unsigned gridFor(int64_t n, int64_t perBlock = kThreads,
                         int64_t maxBlocks = 65536) {
   return static_cast<unsigned>(
       std::max<int64_t>(1, std::min(maxBlocks, (n + perBlock - 1) / perBlock)));
+}
+
+/// Whether every pointer is 16-byte aligned, so float4 loads may read them.
+template <typename... Pointers>
+__host__ __device__ inline bool alignedForVectors(const Pointers *...pointers) {
+  return ((reinterpret_cast<uintptr_t>(pointers) % 16 == 0) && ...);
 }
 
 /// The first index and the stride of this thread's grid-stride loop.

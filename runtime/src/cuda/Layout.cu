@@ -82,6 +82,164 @@ __global__ void reduceSumPerBlockKernel(Indexer kept, Indexer reduced,
   }
 }
 
+/// A reduction whose dims collapse to [outer, reduced, inner] (kept,
+/// reduced, kept; size-1 dims dropped, neighbours of one kind merged):
+/// out[o·inner + i] = scale · Σ_r in[(o·reduced + r)·inner + i]. The
+/// reduced range is cut into `chunks` equal pieces so that every output
+/// gets many threads when there are few outputs; each piece's sum goes to
+/// partials[output·chunks + chunk], and a second pass adds them in chunk
+/// order, so the result repeats bit for bit.
+struct SplitReduction {
+  int64_t outer = 1, reduced = 1, inner = 1;
+  int64_t chunks = 1, chunkLength = 1;
+
+  __host__ __device__ int64_t outputs() const { return outer * inner; }
+  __device__ void range(int64_t chunk, int64_t &first, int64_t &last) const {
+    first = chunk * chunkLength;
+    last = min(reduced, first + chunkLength);
+  }
+};
+
+/// Contiguous reduced elements (inner = 1): a block sums one chunk of one
+/// output, its threads reading neighbouring elements.
+__global__ void reduceRowsKernel(SplitReduction split, double scale,
+                                 const float *in, float *out,
+                                 double *partials) {
+  int64_t pieces = split.outer * split.chunks;
+  for (int64_t piece = blockIdx.x; piece < pieces; piece += gridDim.x) {
+    int64_t o = piece / split.chunks, chunk = piece % split.chunks;
+    int64_t first, last;
+    split.range(chunk, first, last);
+    const float *row = in + o * split.reduced;
+    // Four elements per load where the chunk starts 16-byte aligned (chunk
+    // lengths are multiples of 4): enough bytes in flight for bandwidth.
+    int64_t vectorEnd =
+        alignedForVectors(row + first) ? first + (last - first) / 4 * 4 : first;
+    double sum = 0;
+    for (int64_t r = first + 4 * threadIdx.x; r < vectorEnd;
+         r += 4 * blockDim.x) {
+      float4 x = *reinterpret_cast<const float4 *>(row + r);
+      sum += x.x;
+      sum += x.y;
+      sum += x.z;
+      sum += x.w;
+    }
+    for (int64_t r = vectorEnd + threadIdx.x; r < last; r += blockDim.x)
+      sum += row[r];
+    sum = blockSum(sum);
+    if (threadIdx.x == 0) {
+      if (split.chunks == 1)
+        out[o] = float(sum * scale);
+      else
+        partials[piece] = sum;
+    }
+  }
+}
+
+/// Strided reduced elements (inner > 1): a thread sums one chunk of one
+/// output, neighbouring threads reading neighbouring outputs.
+__global__ void reduceColumnsKernel(SplitReduction split, double scale,
+                                    const float *in, float *out,
+                                    double *partials) {
+  int64_t outputs = split.outputs();
+  int64_t pieces = outputs * split.chunks;
+  for (int64_t piece = gridStart(); piece < pieces; piece += gridStride()) {
+    int64_t chunk = piece / outputs, output = piece % outputs;
+    int64_t o = output / split.inner, i = output % split.inner;
+    int64_t first, last;
+    split.range(chunk, first, last);
+    const float *column = in + o * split.reduced * split.inner + i;
+    double sum = 0;
+    // Independent loads, several in flight per thread.
+#pragma unroll 4
+    for (int64_t r = first; r < last; ++r)
+      sum += column[r * split.inner];
+    if (split.chunks == 1)
+      out[output] = float(sum * scale);
+    else
+      partials[output * split.chunks + chunk] = sum;
+  }
+}
+
+/// The second pass: out[o] = scale · Σ_chunk partials[o·chunks + chunk].
+__global__ void finishChunksKernel(int64_t outputs, int64_t chunks,
+                                   double scale, const double *partials,
+                                   float *out) {
+  for (int64_t o = gridStart(); o < outputs; o += gridStride()) {
+    double sum = 0;
+    for (int64_t c = 0; c < chunks; ++c)
+      sum += partials[o * chunks + c];
+    out[o] = float(sum * scale);
+  }
+}
+
+/// [outer, reduced, inner] when the reduced dims (mask) are one run after
+/// dropping size-1 dims; false for any other pattern.
+bool collapseToSplit(int rank, const int64_t *shape, uint32_t dimsMask,
+                     SplitReduction &split) {
+  // 0: before the reduced run, 1: inside it, 2: after it.
+  int phase = 0;
+  for (int d = 0; d < rank; ++d) {
+    if (shape[d] == 1)
+      continue;
+    bool reduced = dimsMask >> d & 1;
+    if (reduced && phase == 2)
+      return false;
+    if (reduced)
+      phase = 1;
+    else if (phase == 1)
+      phase = 2;
+    (reduced ? split.reduced : phase == 0 ? split.outer : split.inner) *=
+        shape[d];
+  }
+  return true;
+}
+
+/// Threads a pass should offer the GPU to keep every SM streaming memory:
+/// fixed, not read off the device, so that a shape always gets the same
+/// chunks and so the same rounding.
+constexpr int64_t kTargetThreads = int64_t(1) << 19;
+/// Fewest elements a thread or block chunk is worth.
+constexpr int64_t kMinColumnChunk = 32;
+constexpr int64_t kMinRowChunk = 16 * kThreads;
+
+cudaError_t launchSplitReduction(cudaStream_t stream, SplitReduction split,
+                                 double scale, const float *in, float *out,
+                                 double *partials) {
+  auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  int64_t outputs = split.outputs();
+  bool rows = split.inner == 1;
+  // Pieces of work wanted: blocks for rows, threads for columns.
+  int64_t wanted = rows ? kTargetThreads / kThreads : kTargetThreads;
+  int64_t chunks = std::max<int64_t>(1, ceilDiv(wanted, outputs));
+  chunks = std::min(chunks, std::max<int64_t>(
+                                1, split.reduced / (rows ? kMinRowChunk
+                                                         : kMinColumnChunk)));
+  chunks = std::min(chunks, std::max<int64_t>(1, kReductionPartials / outputs));
+  split.chunkLength = ceilDiv(ceilDiv(split.reduced, chunks), 4) * 4;
+  split.chunks = ceilDiv(split.reduced, split.chunkLength);
+  if (rows)
+    reduceRowsKernel<<<gridFor(outputs * split.chunks, 1), kThreads, 0, stream>>>(
+        split, scale, in, out, partials);
+  else
+    reduceColumnsKernel<<<gridFor(outputs * split.chunks), kThreads, 0, stream>>>(
+        split, scale, in, out, partials);
+  if (split.chunks > 1)
+    finishChunksKernel<<<gridFor(outputs), kThreads, 0, stream>>>(
+        outputs, split.chunks, scale, partials, out);
+  return cudaGetLastError();
+}
+
+/// out[i] = in[0]: a broadcast of one element.
+__global__ void broadcastOneKernel(int64_t count, const float *in, float *out) {
+  float value = in[0];
+  int64_t vectorEnd = alignedForVectors(out) ? count / 4 * 4 : 0;
+  for (int64_t v = gridStart(); v < vectorEnd / 4; v += gridStride())
+    reinterpret_cast<float4 *>(out)[v] = make_float4(value, value, value, value);
+  for (int64_t i = vectorEnd + gridStart(); i < count; i += gridStride())
+    out[i] = value;
+}
+
 /// out[i] = in[offset of i]: broadcasts and transposes.
 __global__ void gatherKernel(Indexer source, int64_t count, const float *in,
                              float *out) {
@@ -114,7 +272,12 @@ __global__ void copyPieceKernel(const T *in, T *out, int64_t outer,
 
 cudaError_t launchReduceSum(cudaStream_t stream, int rank, const int64_t *shape,
                             uint32_t dimsMask, double scale, const float *in,
-                            float *out) {
+                            float *out, double *partials) {
+  SplitReduction split;
+  if (collapseToSplit(rank, shape, dimsMask, split) && split.outputs() > 0 &&
+      split.reduced > kMaxPerThreadReduction)
+    return launchSplitReduction(stream, split, scale, in, out, partials);
+  // Interleaved reduced and kept dims, or few elements per output.
   int64_t strides[kMaxRank];
   getStrides(rank, shape, strides);
   Indexer kept, reduced;
@@ -148,7 +311,12 @@ cudaError_t launchBroadcast(cudaStream_t stream, int rank,
   int64_t count = source.count();
   if (count == 0)
     return cudaSuccess;
-  gatherKernel<<<gridFor(count), kThreads, 0, stream>>>(source, count, in, out);
+  if (inStride == 1)
+    broadcastOneKernel<<<gridFor((count + 3) / 4), kThreads, 0, stream>>>(
+        count, in, out);
+  else
+    gatherKernel<<<gridFor(count), kThreads, 0, stream>>>(source, count, in,
+                                                          out);
   return cudaGetLastError();
 }
 

@@ -88,6 +88,12 @@ def ffn_inputs(args):
 def check_close(what, a, b, rtol, atol):
     """The largest error of a against b, relative to the tolerance."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    # NaN and infinity compare false with everything: a diverged run must
+    # never pass for one that agrees.
+    for name, values in (("", a), (" (reference)", b)):
+        bad = np.argwhere(~np.isfinite(values))
+        if bad.size:
+            fail(f"{what}{name}: {values[tuple(bad[0])]!r} at {list(bad[0])}")
     excess = np.abs(a - b) / (atol + rtol * np.abs(b))
     worst = np.unravel_index(np.argmax(excess), excess.shape) if excess.size \
         else ()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds what bench/device-check.sh runs and packs it, with the Debian
+# libraries the GPU machine lacks, into DEST (default .dev; keep it out of
+# git with .git/info/exclude). Carry DEST to the GPU machine, then there:
+#   source DEST/env.sh && bash DEST/bin/device-check.sh DEST
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${MP_BUILD_DIR:-$root/build}"
+dest="${1:-$root/.dev}"
+work="$build/device"
+rm -rf "$dest" "$work"
+mkdir -p "$work"
+"$root/scripts/build.sh" > /dev/null
+files=("$build/bin/mp-runtime-test" "$root/bench/device-check.sh"
+       "$root/bench/pytorch_ffn.py" "$root/test/Runtime/Inputs/tensors.py")
+/usr/local/cuda/bin/nvcc -O2 -o "$work/cuda_ceilings" "$root/bench/cuda_ceilings.cu" -lcublas
+files+=("$work/cuda_ceilings")
+compile() { # NAME DIM HIDDEN BATCH
+  MP_BUILD_DIR="$build" "$root/scripts/run-ffn.sh" --no-build --no-run --backend cuda \
+    --mesh 1x1 --dim "$2" --hidden "$3" --batch "$4" --out "$work/$1" > "$work/$1.log"
+  cp "$work/$1/train" "$work/train-$1"
+  files+=("$work/train-$1")
+}
+compile small 256 512 64
+for size in 8192x8192x8 8192x8192x8192; do
+  IFS=x read -r dim hidden batch <<< "$size"
+  compile "$size" "$dim" "$hidden" "$batch"
+  # The step's floor per the compiler: GEMM FLOPs and kernel bytes.
+  python3 -c '
+import json, sys
+for f in json.load(open(sys.argv[1]))["functions"]:
+    if f["function"] == "ffn_train_step":
+        print("floor: gemm_flops %d kernel_bytes %d" % (f["gemm_flops"], f["kernel_bytes"]))
+' "$work/$size/memory.json" > "$work/floor-$size.txt"
+  files+=("$work/floor-$size.txt")
+done
+"$root/../shared/device/bundle.sh" "$dest" "${files[@]}"

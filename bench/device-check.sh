@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One prepared run on a lent GPU machine (one GPU, no MLIR, no Debian MPI),
+# from a bundle made on the build machine:
+#
+#   bench/device-bundle.sh .dev         # here: builds and packs into .dev
+#   source .dev/env.sh && bash .dev/bin/device-check.sh .dev   # there
+#
+# In order, so that a run cut short still says the most important thing:
+# correctness (the runtime's checks on the CUDA backend; the compiled step
+# on CUDA against the host backend, same seed), then timings of the seed's
+# FFN step beside PyTorch's modes in the same run, with the ceilings, then
+# per-op profiles, then compute-sanitizer on the runtime's checks.
+set -uo pipefail
+dev="$1"
+bin="$dev/bin"
+py=python3
+section() { echo; echo "=== $* ($(date +%T))"; }
+
+section "device"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+
+section "runtime checks, CUDA backend"
+"$bin/mp-runtime-test" --backend cuda replica=1
+
+section "compiled step, CUDA against host backend (dim 256 hidden 512 batch 64, same seed)"
+for backend in cuda host; do
+  "$bin/train-small" --backend "$backend" --steps 4 --seed 5 > "$dev/small-$backend.log" || echo "train-small --backend $backend failed"
+  cat "$dev/small-$backend.log"
+done
+# TF32 GEMMs on CUDA, float32 on the host.
+"$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/small-cuda.log" "$dev/small-host.log"
+
+section "ceilings"
+"$bin/cuda_ceilings"
+
+for size in 8192x8192x8 8192x8192x8192; do
+  IFS=x read -r dim hidden batch <<< "$size"
+  section "FFN $size, mp (median of 20 steps after 3)"
+  "$bin/train-$size" --backend cuda --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
+  cat "$bin/floor-$size.txt"
+  section "FFN $size, PyTorch eager / fused AdamW / compile + fused"
+  "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3
+  "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3 --fused
+  "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 5 --fused --compile 2>&1 | tail -2
+done
+
+for size in 8192x8192x8 8192x8192x8192; do
+  section "FFN $size, MP_PROFILE=1 (5 steps after 3)"
+  MP_PROFILE=1 "$bin/train-$size" --backend cuda --steps 8 --warmup 3 2>&1 | grep -v "^step [0-9]" | head -40
+done
+
+section "compute-sanitizer memcheck, runtime checks"
+compute-sanitizer --tool memcheck "$bin/mp-runtime-test" --backend cuda replica=1 2>&1 | tail -15
+section "done"
