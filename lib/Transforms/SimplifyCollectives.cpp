@@ -173,19 +173,22 @@ bool isSameCollective(Operation *a, Operation *b) {
 
 /// A collective that repeats an earlier one on the same value (two consumers
 /// that each needed the value whole) is that one: one reduction per value.
-template <typename CollectiveOp>
-struct RepeatedCollective : OpRewritePattern<CollectiveOp> {
-  using OpRewritePattern<CollectiveOp>::OpRewritePattern;
-  LogicalResult matchAndRewrite(CollectiveOp op,
+/// Only collectives that communicate (a shard_slice moves nothing).
+struct RepeatedCollective : OpInterfaceRewritePattern<CollectiveOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+  LogicalResult matchAndRewrite(CollectiveOpInterface op,
                                 PatternRewriter &rewriter) const override {
-    for (Operation *user : op->getOperand(0).getUsers()) {
+    if (!op.getSteps().communicates())
+      return failure();
+    for (Operation *user : op.getInput().getUsers()) {
       if (user == op.getOperation() || user->getBlock() != op->getBlock() ||
           !user->isBeforeInBlock(op) || !isSameCollective(user, op))
         continue;
-      auto earlier = cast<CollectiveOp>(user);
+      auto earlier = cast<CollectiveOpInterface>(user);
       rewriter.modifyOpInPlace(earlier, [&] {
-        earlier.setOriginAttr(mergeOrigins(rewriter, earlier.getOriginAttr(),
-                                           op.getOriginAttr()));
+        earlier->setAttr("origin",
+                         mergeOrigins(rewriter, earlier.getOriginAttr(),
+                                      op.getOriginAttr()));
       });
       rewriter.replaceOp(op, earlier->getResults());
       return success();
@@ -360,12 +363,11 @@ private:
   }
 };
 
-/// The single-use reduction (all_reduce or reduce_scatter) defining
-/// `value`, over the group of `like` if given.
+/// The single-use reduction (a collective that sums: all_reduce or
+/// reduce_scatter) defining `value`, over the group of `like` if given.
 Operation *getSummedReduction(Value value, Operation *like = nullptr) {
-  Operation *reduce = value.getDefiningOp();
-  if (!isa_and_nonnull<AllReduceOp, ReduceScatterOp>(reduce) ||
-      !reduce->hasOneUse())
+  auto reduce = value.getDefiningOp<CollectiveOpInterface>();
+  if (!reduce || !reduce.getSteps().sums || !reduce->hasOneUse())
     return nullptr;
   if (like && !isSameGroupCollective(reduce, like))
     return nullptr;
@@ -466,10 +468,7 @@ struct SimplifyCollectivesPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<SliceOfAllReduce, SliceOfAllGather, AllReduceOfAllReduce,
-                 ReshardOfReshard, RepeatedCollective<AllReduceOp>,
-                 RepeatedCollective<AllGatherOp>,
-                 RepeatedCollective<ReduceScatterOp>,
-                 RepeatedCollective<AllToAllOp>, ReducePartialOnce,
+                 ReshardOfReshard, RepeatedCollective, ReducePartialOnce,
                  SumOfReductions<AddOp>, SumOfReductions<SubOp>,
                  ReassociateReductions, GatherOfTranspose>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
