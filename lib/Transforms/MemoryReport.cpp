@@ -24,17 +24,11 @@ namespace mp {
 
 namespace {
 
-int64_t getTensorBytes(Value value) {
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || !type.hasStaticShape())
-    return 0;
-  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
-}
-
 /// The floor a step's time is measured against: the FLOPs of its GEMMs and
-/// the bytes its kernels must touch (each operand read once, each result
-/// written once). Collectives move bytes between ranks and are counted by
-/// the communication report instead.
+/// the bytes its kernels must touch, summed from each op's CostOpInterface
+/// (an op of another dialect is taken to be one kernel without GEMM FLOPs).
+/// Collectives that communicate run no kernel; the communication report
+/// counts what they send.
 struct ComputeCost {
   int64_t gemmFlops = 0;
   int64_t kernelBytes = 0;
@@ -44,23 +38,15 @@ ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
   ComputeCost cost;
   for (Operation &op : func.getFunctionBody().front().without_terminator()) {
     // Transposes that GEMMs read through are never computed.
-    auto collective = dyn_cast<CollectiveOpInterface>(op);
     if (op.hasTrait<OpTrait::ConstantLike>() ||
-        (collective && collective.getSteps().communicates()) ||
         llvm::any_of(op.getResults(), [&](Value result) {
           return plan.transposedViews.contains(result);
         }))
       continue;
-    for (Value value : llvm::concat<Value>(op.getOperands(), op.getResults()))
-      cost.kernelBytes += getTensorBytes(value);
-    // y = x·Wᵀ and batched matmuls alike: 2 FLOPs per output element and
-    // contracted element, the contraction being the first operand's last
-    // dim.
-    if (isa<LinearOp, MatmulOp>(op)) {
-      auto lhs = cast<RankedTensorType>(op.getOperand(0).getType());
-      auto result = cast<RankedTensorType>(op.getResult(0).getType());
-      cost.gemmFlops += 2 * result.getNumElements() * lhs.getShape().back();
-    }
+    auto costed = dyn_cast<CostOpInterface>(op);
+    cost.kernelBytes +=
+        costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op);
+    cost.gemmFlops += costed ? costed.getGemmFlops() : 0;
   }
   return cost;
 }

@@ -59,6 +59,13 @@ class MP_CollectiveOp<string mnemonic, list<Trait> traits = []>
     ::mp::CollectiveSteps getSteps();
     double getBytesSentPerRank();
     ::mp::RuntimeCollectiveCall getRuntimeCall();
+    /// CostOpInterface: a collective that communicates runs no compute
+    /// kernel (the communication report counts what it sends).
+    int64_t getKernelBytes() {
+      return getSteps().communicates()
+                 ? 0
+                 : ::mp::getOperandAndResultBytes(getOperation());
+    }
   }];
   let hasVerifier = 1;
 }

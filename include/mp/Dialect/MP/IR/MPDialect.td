@@ -9,6 +9,7 @@
 #define MP_DIALECT_MP_IR_MPDIALECT_TD
 
 include "mlir/IR/OpBase.td"
+include "mp/Dialect/MP/IR/MPInterfaces.td"
 
 def MP_Dialect : Dialect {
   let name = "mp";
@@ -74,7 +75,8 @@ def MP_Dialect : Dialect {
   }];
 }
 
+// Every op states its cost (MP_CostOpInterface).
 class MP_Op<string mnemonic, list<Trait> traits = []>
-    : Op<MP_Dialect, mnemonic, traits>;
+    : Op<MP_Dialect, mnemonic, !listconcat(traits, [MP_CostOpInterface])>;
 
 #endif // MP_DIALECT_MP_IR_MPDIALECT_TD

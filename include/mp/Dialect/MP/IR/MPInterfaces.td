@@ -113,4 +113,28 @@ def MP_OptimizerOpInterface : OpInterface<"OptimizerOpInterface"> {
   ];
 }
 
+def MP_CostOpInterface : OpInterface<"CostOpInterface"> {
+  let cppNamespace = "::mp";
+  let description = [{
+    What one run of the op costs on one rank, on its (local) types: the
+    floor its time is measured against. Every mp op has it: by default an op
+    is a kernel that reads each operand once and writes each result once,
+    with no GEMM FLOPs; the GEMMs count their FLOPs, and collectives that
+    communicate run no compute kernel (the communication report counts what
+    they send). The memory report sums it over a step (`gemm_flops`,
+    `kernel_bytes`); plan search can weigh plans by it.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        The FLOPs of its matrix products: 2 per output element and
+        contracted element; 0 for an op that is not a GEMM.
+      }], "int64_t", "getGemmFlops", (ins), [{}], [{ return 0; }]>,
+    InterfaceMethod<[{
+        The bytes its kernel touches: each operand read once, each result
+        written once.
+      }], "int64_t", "getKernelBytes", (ins), [{}],
+      [{ return ::mp::getOperandAndResultBytes($_op); }]>,
+  ];
+}
+
 #endif // MP_DIALECT_MP_IR_MPINTERFACES_TD

@@ -27,6 +27,9 @@ mlir::LogicalResult verifyValueSharding(mlir::Operation *op,
                                         mlir::SymbolTableCollection &table);
 /// The mesh axis names a collective lists.
 llvm::SmallVector<llvm::StringRef> getAxisNames(mlir::ArrayAttr axes);
+/// The bytes of `op`'s statically shaped tensor operands and results: what
+/// a kernel reading each operand once and writing each result once touches.
+int64_t getOperandAndResultBytes(mlir::Operation *op);
 } // namespace mp
 
 #include "mp/Dialect/MP/IR/MPInterfaces.h.inc"

@@ -84,6 +84,10 @@ def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` functional-type(operands, results)
   }];
+  let extraClassDeclaration = [{
+    // CostOpInterface: a GEMM.
+    int64_t getGemmFlops();
+  }];
 }
 
 def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
@@ -103,6 +107,10 @@ def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    // CostOpInterface: a GEMM.
+    int64_t getGemmFlops();
   }];
 }
 
