@@ -519,6 +519,12 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
           if (count > 1)
             piece = slicePiece(piece, dim, getPieceIndex(rank, axes), count);
         }
+      // A partial sum over some axes: the first rank of each group holds
+      // the value and the others zeros, pieces that add up to it exactly.
+      if (partitioned)
+        for (StringRef axis : Layout::get(argShardings[index]).partial)
+          if (getCoordinate(rank, axis) != 0)
+            piece = HostTensor::zeros(piece.shape);
       envs[rank][arg] = std::move(piece);
     }
   }

@@ -22,6 +22,7 @@
 #include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Debug.h"
 
@@ -277,13 +278,25 @@ LogicalResult Partitioner::run() {
     for (Value result : op.getResults())
       if (ShardingAttr sharding = shardings.lookup(result))
         result.setType(getLocalType(result.getType(), sharding, mesh));
+    // A splat constant split like its consumers: the same splat, local.
+    DenseElementsAttr constant;
+    bool splitSplat = matchPattern(&op, m_Constant(&constant)) &&
+                      constant.isSplat() &&
+                      constant.getType() != op.getResult(0).getType();
+    if (splitSplat)
+      op.setAttr("value",
+                 constant.resizeSplat(
+                     cast<ShapedType>(op.getResult(0).getType())));
     auto iface = dyn_cast<ShardingRuleOpInterface>(op);
     // What the local program cannot show is kept: a result split along a
-    // factor no operand has (the repeated dims of a broadcast), and the
-    // layout of a reshape, whose dims regroup differently on local shapes.
-    if (!iface || !(isa<ReshapeOp>(op) ||
-                    hasFreeSplit(iface.getShardingRule(),
-                                 shardings.lookup(op.getResult(0)))))
+    // factor no operand has (the repeated dims of a broadcast, a split
+    // splat constant), and the layout of a reshape, whose dims regroup
+    // differently on local shapes.
+    bool keepsLayout =
+        splitSplat || isa<ReshapeOp>(op) ||
+        (iface && hasFreeSplit(iface.getShardingRule(),
+                               shardings.lookup(op.getResult(0))));
+    if (!keepsLayout)
       op.removeAttr(MPDialect::kShardingAttrName);
     if (iface)
       rescaleAverages(&op, iface, operandShardings);

@@ -26,6 +26,7 @@
 #include "mp/Dialect/MP/IR/ValueSharding.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
@@ -360,13 +361,22 @@ LogicalResult Propagator::decide(Operation *op) {
     if (op->getNumRegions() != 0)
       return op->emitError() << "sharding propagation does not handle ops "
                                 "with regions";
-    // An op without a rule runs whole on every rank.
+    // An op without a rule runs whole on every rank, and so gives whole
+    // results; but a splat constant is its own piece anywhere, so it takes
+    // the layout its consumers asked for.
     for (unsigned i = 0; i < op->getNumOperands(); ++i)
       if (auto type = dyn_cast<RankedTensorType>(op->getOperand(i).getType()))
         reshardOperand(op, i, Layout::getReplicated(type.getRank()), {});
+    DenseElementsAttr constant;
+    bool isSplat = matchPattern(op, m_Constant(&constant)) &&
+                   constant.isSplat();
     for (Value result : op->getResults())
-      if (ValueState *state = getState(result))
+      if (ValueState *state = getState(result)) {
+        if (!isSplat)
+          state->layout = Layout::getReplicated(
+              cast<RankedTensorType>(result.getType()).getRank());
         setValueSharding(result, state->layout.toAttr(meshName));
+      }
     return success();
   }
 

@@ -261,8 +261,12 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
   if (auto collective = dyn_cast<CollectiveOpInterface>(op))
     return transferCollective(collective);
   if (isa<arith::ConstantOp>(op)) {
+    // Whole on every rank, unless recorded split (a splat constant).
     auto type = cast<RankedTensorType>(op->getResult(0).getType());
-    layouts[op->getResult(0)] = Layout::getReplicated(type.getRank());
+    ShardingAttr recorded = getValueSharding(op->getResult(0));
+    layouts[op->getResult(0)] = recorded
+                                    ? nonTrivial(recorded)
+                                    : Layout::getReplicated(type.getRank());
     return success();
   }
   if (auto reshape = dyn_cast<ReshapeOp>(op))

@@ -20,6 +20,10 @@
 // RUN: mp-run %s --entry=gather_args --reference=%s --reference-entry=identity | FileCheck %s --check-prefix=MATCH
 // RUN: mp-run %s --entry=all_to_all_args --reference=%s --reference-entry=identity | FileCheck %s --check-prefix=MATCH
 // RUN: mp-run %s --entry=reduce_args --reference=%s --reference-entry=times_two_and_four | FileCheck %s --check-prefix=MATCH
+// A global argument given to a function that takes it partial is split into
+// pieces that sum to it (the value on the first rank of each group, zeros
+// elsewhere), so reducing them gives it back.
+// RUN: mp-run %s --entry=partial_args --reference=%s --reference-entry=identity_rows | FileCheck %s --check-prefix=MATCH
 
 // MATCH: max abs error: 0.000e+00, max rel error: 0.000e+00 over {{[12]}} results: match
 
@@ -242,4 +246,14 @@ func.func @reduce_args(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[
   %two = mp.all_reduce %x on @mesh axes ["a"] : tensor<4x4xf32>
   %four = mp.reduce_scatter %x on @mesh axes ["a", "b"] dim 0 : tensor<4x4xf32> -> tensor<1x4xf32>
   return %two, %four : tensor<4x4xf32>, tensor<1x4xf32>
+}
+
+func.func @partial_args(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []], partial = [a]>},
+                        %y: tensor<2x4xf32> {mp.sharding = #mp.sharding<@mesh, [[b], []], partial = [a]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>},
+        tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %rx = mp.all_reduce %x on @mesh axes ["a"] : tensor<4x4xf32>
+  %ry = mp.all_reduce %y on @mesh axes ["a"] : tensor<2x4xf32>
+  %gy = mp.all_gather %ry on @mesh axes ["b"] dim 0 : tensor<2x4xf32> -> tensor<4x4xf32>
+  return %rx, %gy : tensor<4x4xf32>, tensor<4x4xf32>
 }

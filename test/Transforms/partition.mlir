@@ -246,3 +246,27 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp
     return %y : tensor<8x64xf32>
   }
 }
+
+// -----
+
+// Constants meeting a split value: a splat is its own piece anywhere, so it
+// is split as its consumer needs, as a local splat that keeps its recorded
+// layout; any other constant is whole on every rank and sliced.
+
+// CHECK-LABEL: func.func @constants
+// CHECK-NEXT: %[[SPLAT:.+]] = arith.constant {mp.sharding = #mp.sharding<@mesh, {{\[}}[tp], []]>} dense<2.000000e+00> : tensor<2x2xf32>
+// CHECK-NEXT: %[[DENSE:.+]] = arith.constant dense<{{.+}}> : tensor<8x2xf32>
+// CHECK-NEXT: %[[A:.+]] = mp.mul %arg0, %[[SPLAT]] : tensor<2x2xf32>
+// CHECK-NEXT: %[[PIECE:.+]] = mp.shard_slice %[[DENSE]] on @mesh axes ["tp"] dim 0 {{.*}}: tensor<8x2xf32> -> tensor<2x2xf32>
+// CHECK-NEXT: mp.mul %[[A]], %[[PIECE]] : tensor<2x2xf32>
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {x = sequence_parallel}>} {
+  mp.mesh @mesh = <tp = 4>
+  func.func @constants(%x: tensor<8x2xf32> {mp.input = "x"}) -> tensor<f32> {
+    %c = arith.constant dense<2.0> : tensor<8x2xf32>
+    %d = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]> : tensor<8x2xf32>
+    %y = mp.mul %x, %c : tensor<8x2xf32>
+    %z = mp.mul %y, %d : tensor<8x2xf32>
+    %s = mp.sum %z : tensor<8x2xf32> -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}
