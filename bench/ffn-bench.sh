@@ -25,8 +25,8 @@
 # step), 20 steps after 3, 3 rounds. Sizes: with cuda the seed's 8192x8192x8 and the
 # compute-bound 8192x8192x8192; on the host 1024x1024x8 and 1024x1024x1024.
 # On the host the ranks share the cores: each rank's OpenBLAS gets
-# cores/ranks threads, PyTorch all cores, and the ceilings are the whole
-# machine's.
+# cores/ranks threads, PyTorch's OpenBLAS all cores, and the ceilings are
+# the whole machine's.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${MP_BUILD_DIR:-$root/build}"
@@ -35,7 +35,7 @@ mesh=1x1
 steps=20
 warmup=3
 rounds=3
-torch_threads=0
+torch_blas_threads=""
 sizes=""
 out=""
 build_first=1
@@ -79,10 +79,12 @@ else
   ceiling_scope="this machine, all cores"
   cores="$(nproc)"
   export OPENBLAS_NUM_THREADS=$(( cores / ranks > 0 ? cores / ranks : 1 ))
-  # PyTorch runs the whole model in one process: it gets every core, as mp's
-  # ranks together do.
-  torch_threads="$cores"
-  echo "Threads: mp $ranks rank(s) x $OPENBLAS_NUM_THREADS OpenBLAS thread(s), kernels on the cores shared among ranks; PyTorch $cores (torch.set_num_threads and OpenBLAS)"
+  # PyTorch runs as its users get it: its own thread count, OpenBLAS on every
+  # core (pytorch_ffn.py prints what it used). Setting its intra-op threads
+  # to the core count too makes its OpenMP pool and OpenBLAS's spin against
+  # each other: 1.5x slower at batch 1024 here.
+  torch_blas_threads="$cores"
+  echo "Threads: mp $ranks rank(s) x $OPENBLAS_NUM_THREADS OpenBLAS thread(s), kernels on the cores shared among ranks; PyTorch's own count, OpenBLAS $cores"
 fi
 gemm_ceiling="$(awk '/^gemm/ {print $3}' <<< "$ceilings")"
 copy_ceiling="$(awk '/^copy/ {print $3}' <<< "$ceilings")"
@@ -150,9 +152,10 @@ for size in $sizes; do
     mp_times+=("$mp_ms")
     line="  round $round (machine ${busy}% busy before it): mp $mp_ms ms"
     if [[ -n "$python" ]]; then
-      torch_ms="$(OPENBLAS_NUM_THREADS="${torch_threads:-$OPENBLAS_NUM_THREADS}" "$python" "$root/bench/pytorch_ffn.py" --dim "$dim" --hidden "$hidden" \
+      torch_ms="$(env ${torch_blas_threads:+OPENBLAS_NUM_THREADS=$torch_blas_threads} \
+        "$python" "$root/bench/pytorch_ffn.py" --dim "$dim" --hidden "$hidden" \
         --batch "$batch" --steps "$steps" --warmup "$warmup" --device "$device" \
-        --threads "$torch_threads" | tee "$dir.pytorch$round" |
+        | tee "$dir.pytorch$round" |
         awk '/^pytorch step time:/ {print $5}')"
       torch_times+=("$torch_ms")
       line+="$(awk -v a="$mp_ms" -v b="$torch_ms" 'BEGIN {

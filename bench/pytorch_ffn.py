@@ -73,6 +73,7 @@ def main():
             times.append((time.perf_counter() - start) * 1e3)
     print(f"pytorch step time: median {statistics.median(times):.3f} ms, "
           f"min {min(times):.3f} ms over {len(times)} steps")
+    print(f"pytorch threads: {torch.get_num_threads()}")
     if device.type == "cuda":
         print(f"pytorch peak memory: "
               f"{torch.cuda.max_memory_allocated() / 1e9:.2f} GB")

@@ -7,6 +7,8 @@ PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libopenblas-dev libopenmpi-dev openmpi-bin
+  # OpenBLAS on OpenMP threads, the pool the host kernels use (runtime/).
+  libopenblas0-openmp
   python3
   # PyTorch, as an independent reference in the tests (test/PyTorch).
   python3-torch python3-numpy

@@ -25,11 +25,17 @@ install(EXPORT mp_runtimeTargets NAMESPACE mp::
 configure_package_config_file(cmake/mp_runtimeConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/mp_runtimeConfig.cmake
   INSTALL_DESTINATION ${MP_RUNTIME_CMAKE_DIR})
-# The package version is the ABI version: a step compiled for ABI 2 links
-# with any runtime of ABI 2.
+# The package version is the ABI version, read from the header that defines
+# it: a step compiled for ABI N links with any runtime of ABI N.
+file(STRINGS include/mp_runtime.h MP_RUNTIME_ABI_LINE
+  REGEX "^#define MP_RUNTIME_ABI_VERSION [0-9]+$")
+string(REGEX REPLACE ".* " "" MP_RUNTIME_ABI_VERSION "${MP_RUNTIME_ABI_LINE}")
+if(NOT MP_RUNTIME_ABI_VERSION MATCHES "^[0-9]+$")
+  message(FATAL_ERROR "no MP_RUNTIME_ABI_VERSION in include/mp_runtime.h")
+endif()
 write_basic_package_version_file(
   ${CMAKE_CURRENT_BINARY_DIR}/mp_runtimeConfigVersion.cmake
-  VERSION 2 COMPATIBILITY SameMajorVersion)
+  VERSION ${MP_RUNTIME_ABI_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/mp_runtimeConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/mp_runtimeConfigVersion.cmake
