@@ -228,11 +228,34 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   Value stepCount = countsSteps ? body->getArgument(next++) : Value();
   for (const ModelValue &value : batch)
     mapping.map(model.getArgument(value.index), body->getArgument(next++));
+  // The model's results other than the loss are not the step's, but a plan
+  // style on one (sequence_parallel on an output) still says how the value
+  // is laid out: it stays, as an annotation with the style's priority.
+  Operation *modelReturn = model.getBody().front().getTerminator();
+  llvm::DenseMap<Value, unsigned> styledResults;
+  for (unsigned i = 1; i < modelReturn->getNumOperands(); ++i)
+    if (model.getResultAttrOfType<ShardingAttr>(i,
+                                                MPDialect::kShardingAttrName))
+      styledResults.try_emplace(modelReturn->getOperand(i), i);
   SmallVector<Operation *> forward;
-  for (Operation &op : model.getBody().front().without_terminator())
+  for (Operation &op : model.getBody().front().without_terminator()) {
     forward.push_back(b.clone(op, mapping));
-  Value loss =
-      mapping.lookup(model.getBody().front().getTerminator()->getOperand(0));
+    for (Value result : op.getResults()) {
+      auto styled = styledResults.find(result);
+      if (styled == styledResults.end())
+        continue;
+      unsigned index = styled->second;
+      auto annotate = AnnotateOp::create(
+          b, result.getLoc(), mapping.lookup(result),
+          model.getResultAttrOfType<ShardingAttr>(
+              index, MPDialect::kShardingAttrName),
+          model.getResultAttrOfType<StringAttr>(
+              index, MPDialect::kPlanEntryAttrName));
+      forward.push_back(annotate);
+      mapping.map(result, annotate.getResult());
+    }
+  }
+  Value loss = mapping.lookup(modelReturn->getOperand(0));
 
   // Backward: the gradients of the loss with respect to the parameters.
   // PyTorch's data parallelism averages the per-rank gradients of local

@@ -8,6 +8,7 @@
 // RUN: FileCheck %s --check-prefix=REPORT < %t/mlp.json
 // RUN: mp-opt %t/ddp.mlir --mp-apply-plan --mp-train-step="optimizer=sgd momentum=0.9" --mp-spmd --mp-verify-gradient-sync | FileCheck %s --check-prefix=DDP
 // RUN: mp-opt %t/tp_only.mlir --mp-apply-plan --mp-train-step --mp-spmd --mp-verify-gradient-sync | FileCheck %s --check-prefix=TPONLY
+// RUN: mp-opt %t/sp_output.mlir --mp-apply-plan --mp-train-step="optimizer=sgd lr=0.1" --mp-spmd --mp-verify-gradient-sync | FileCheck %s --check-prefix=SPOUT
 
 // The seed's FFN with its output.sum() loss. Forward: FSDP2's all_gather of
 // each weight on data_parallel. The loss is linear in the rowwise GEMM's
@@ -108,6 +109,16 @@
 // TPONLY: mp.all_reduce %{{.+}} on @mesh axes ["tensor_parallel"] origin "'x' (batch), 'w2' (rowwise) -> func.return" : tensor<f32>
 // TPONLY-NEXT: return
 
+// sequence_parallel on a model output that the training step does not
+// return (the loss is computed from it): the style still holds inside the
+// step. The rowwise GEMM's output is reduce_scattered onto the sequence dim,
+// not all_reduced, and its gradient gathered back in the backward pass.
+// SPOUT-LABEL: func.func @ffn_train_step
+// SPOUT: mp.reduce_scatter %{{.+}} on @mesh axes ["tp"] dim 0 origin "out" : tensor<8x16xf32> -> tensor<2x16xf32>
+// SPOUT: mp.silu %{{.+}} : tensor<2x16xf32>
+// SPOUT: mp.all_gather %{{.+}} on @mesh axes ["tp"] dim 0 origin "out -> mp.linear; out -> mp.matmul" : tensor<2x16xf32> -> tensor<8x16xf32>
+// SPOUT-NOT: mp.all_reduce %{{.+}} : tensor<8x16xf32>
+
 //--- tp_only.mlir
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, fsdp_axis = data_parallel,
                                       styles = {w1 = colwise, w2 = rowwise, w3 = colwise}>} {
@@ -177,5 +188,21 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, batch_axis = data_parallel, 
     %out = mp.linear %g, %w2 : (tensor<8x128xf32>, tensor<64x128xf32>) -> tensor<8x64xf32>
     %loss = mp.sum %out : tensor<8x64xf32> -> tensor<f32>
     return %loss : tensor<f32>
+  }
+}
+
+//--- sp_output.mlir
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp,
+    styles = {w1 = colwise, w2 = rowwise, out = sequence_parallel}>} {
+  mp.mesh @mesh = <tp = 4>
+  func.func @ffn(%x: tensor<8x16xf32> {mp.input = "x"},
+                 %w1: tensor<32x16xf32> {mp.param = "w1"},
+                 %w2: tensor<16x32xf32> {mp.param = "w2"}) -> (tensor<f32>, tensor<8x16xf32> {mp.output = "out"}) {
+    %h = mp.linear %x, %w1 : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>
+    %a = mp.silu %h : tensor<8x32xf32>
+    %out = mp.linear %a, %w2 : (tensor<8x32xf32>, tensor<16x32xf32>) -> tensor<8x16xf32>
+    %y = mp.silu %out : tensor<8x16xf32>
+    %loss = mp.sum %y : tensor<8x16xf32> -> tensor<f32>
+    return %loss, %out : tensor<f32>, tensor<8x16xf32>
   }
 }
