@@ -10,8 +10,9 @@
 #   * the achieved GEMM rate and kernel bandwidth next to the ceilings: a
 #     large GEMM of the backend's BLAS (cuBLAS TF32, or OpenBLAS) and a large
 #     copy (bench/cuda_ceilings.cu, bench/host_ceilings.cpp);
-#   * where PyTorch imports, the seed's model in eager mode on one device
-#     (bench/pytorch_ffn.py: AdamW lr=3e-3, TF32 on CUDA) and the ratio.
+#   * where PyTorch imports, the seed's model on one device (bench/
+#     pytorch_ffn.py: AdamW lr=3e-3, TF32 on CUDA) and the ratio: eager, and
+#     on CUDA also with fused AdamW and with torch.compile + fused AdamW.
 # mp and PyTorch run in alternation, --rounds times, each round's ratio
 # printed beside how busy the machine was just before it: on a small
 # machine another process (a build, a test) slows either side several
@@ -49,13 +50,16 @@ while (($#)); do
     --sizes) sizes="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "ffn-bench.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
+# PyTorch's modes timed beside mp: eager everywhere; on CUDA also the fused
+# AdamW and torch.compile with it, the modes its users pick for speed.
+declare -A torch_flags=([eager]="" [fused]="--fused" [compile]="--fused --compile")
 case "$backend" in
-  host) sizes="${sizes:-1024x1024x8 1024x1024x1024}" ;;
-  cuda) sizes="${sizes:-8192x8192x8 8192x8192x8192}" ;;
+  host) sizes="${sizes:-1024x1024x8 1024x1024x1024}"; torch_modes=(eager) ;;
+  cuda) sizes="${sizes:-8192x8192x8 8192x8192x8192}"; torch_modes=(eager fused compile) ;;
   *) echo "ffn-bench.sh: --backend is host or cuda" >&2; exit 2 ;;
 esac
 [[ "$mesh" =~ ^([0-9]+)x([0-9]+)$ ]] || { echo "ffn-bench.sh: --mesh DPxTP" >&2; exit 2; }
@@ -143,7 +147,8 @@ for size in $sizes; do
   # else the machine runs hits both sides alike; each round's ratio is
   # printed, and rounds that disagree mark the result as noise.
   device=cpu; [[ "$backend" == cuda ]] && device=cuda
-  mp_times=() torch_times=()
+  mp_times=()
+  declare -A torch_times=()
   for ((round = 1; round <= rounds; ++round)); do
     busy="$(busy_percent)"
     mp_ms="$("${launcher[@]}" -n "$ranks" "$dir/train" --backend "$backend" \
@@ -151,16 +156,17 @@ for size in $sizes; do
       awk '/^step time:/ {print $4}')"
     mp_times+=("$mp_ms")
     line="  round $round (machine ${busy}% busy before it): mp $mp_ms ms"
-    if [[ -n "$python" ]]; then
+    for mode in "${torch_modes[@]}"; do
+      [[ -n "$python" ]] || break
       torch_ms="$(env ${torch_blas_threads:+OPENBLAS_NUM_THREADS=$torch_blas_threads} \
         "$python" "$root/bench/pytorch_ffn.py" --dim "$dim" --hidden "$hidden" \
         --batch "$batch" --steps "$steps" --warmup "$warmup" --device "$device" \
-        | tee "$dir.pytorch$round" |
+        ${torch_flags[$mode]} 2>&1 | tee "$dir.pytorch-$mode$round" |
         awk '/^pytorch step time:/ {print $5}')"
-      torch_times+=("$torch_ms")
-      line+="$(awk -v a="$mp_ms" -v b="$torch_ms" 'BEGIN {
-        printf ", PyTorch %.3f ms, PyTorch / mp = %.2f", b, b / a }')"
-    fi
+      torch_times[$mode]+="$torch_ms "
+      line+="$(awk -v a="$mp_ms" -v b="$torch_ms" -v m="$mode" 'BEGIN {
+        printf ", PyTorch %s %.3f ms (%.2f)", m, b, b / a }')"
+    done
     echo "$line"
   done
   timing="$(median "${mp_times[@]}")"
@@ -181,19 +187,20 @@ for size in $sizes; do
     printf "  floor: %.3f ms if GEMMs ran at the GEMM ceiling, %.3f ms if kernels ran at the copy ceiling\n",
            flops * scale / (gemm * 1e9) * 1e3, kbytes * scale / (copy * 1e9) * 1e3
   }'
-  if ((${#torch_times[@]})); then
-    torch_ms="$(median "${torch_times[@]}")"
+  for mode in "${torch_modes[@]}"; do
+    [[ -n "${torch_times[$mode]:-}" ]] || continue
+    read -r -a times <<< "${torch_times[$mode]}"
     ratios=()
     for i in "${!mp_times[@]}"; do
-      ratios+=("$(awk -v a="${mp_times[$i]}" -v b="${torch_times[$i]}" 'BEGIN { print b / a }')")
+      ratios+=("$(awk -v a="${mp_times[$i]}" -v b="${times[$i]}" 'BEGIN { print b / a }')")
     done
-    awk -v ours="$timing" -v torch="$torch_ms" -v ratio="$(median "${ratios[@]}")" \
+    awk -v torch="$(median "${times[@]}")" -v ratio="$(median "${ratios[@]}")" \
         -v lo="$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)" \
-        -v hi="$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)" 'BEGIN {
-      printf "  PyTorch eager, whole model on one device: %.3f ms; PyTorch / mp = %.2f (rounds %.2f to %.2f)\n",
-             torch, ratio, lo, hi
+        -v hi="$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)" -v m="$mode" 'BEGIN {
+      printf "  PyTorch %s, whole model on one device: %.3f ms; PyTorch / mp = %.2f (rounds %.2f to %.2f)\n",
+             m, torch, ratio, lo, hi
       if (hi > 1.25 * lo)
         print "  NOISY: the rounds disagree by more than 25%; something else used the machine. Do not record."
     }'
-  fi
+  done
 done
