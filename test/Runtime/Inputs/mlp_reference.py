@@ -6,8 +6,10 @@ import-mlp-train.test anchors mp to.
   mlp_reference.py inputs --steps N --seed S INIT.safetensors DATA.safetensors
       fc{1,2,3}.{weight,bias} as nn.Linear initialises them (16 -> 32 -> 32
       -> 8), and N batches of x [N, 8, 16] and target [N, 8, 8] ~ N(0, 1).
-  mlp_reference.py train --steps N --lr LR INIT DATA --save OUT.safetensors
-      relu(fc1) -> relu(fc2) -> fc3, MSE loss (mean), torch.optim.AdamW with
+  mlp_reference.py train --steps N --lr LR [--max-grad-norm M] INIT DATA
+      --save OUT.safetensors
+      relu(fc1) -> relu(fc2) -> fc3, MSE loss (mean), gradients clipped to a
+      global norm of M (clip_grad_norm_) when given, torch.optim.AdamW with
       PyTorch's defaults but lr; prints `step <i> loss <v>` as mp-train does
       and saves the parameters (f32) under the same names.
 """
@@ -56,6 +58,8 @@ def train(args):
                                           dtype=torch.float64))
         optimizer.zero_grad()
         loss.backward()
+        if args.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params.values(), args.max_grad_norm)
         optimizer.step()
         print(f"step {step} loss {loss.item():.9g}")
     write(args.save, {name: value.detach().numpy().astype(np.float32)
@@ -73,6 +77,7 @@ def main():
     run = commands.add_parser("train")
     run.add_argument("--steps", type=int, required=True)
     run.add_argument("--lr", type=float, required=True)
+    run.add_argument("--max-grad-norm", type=float)
     run.add_argument("--save", required=True)
     run.add_argument("init")
     run.add_argument("data")
