@@ -83,8 +83,8 @@ def main():
                         default=os.path.join(ROOT, "scripts", "mutants.json"))
     parser.add_argument("--scratch", default="/tmp/mp-mutate")
     parser.add_argument("--only", nargs="*", help="mutant names to run")
-    parser.add_argument("--lit", default=shutil.which("lit") or
-                        "/usr/lib/llvm-22/bin/lit")
+    parser.add_argument("--lit", help="lit to run (default: the one CMake "
+                        "found, LLVM_EXTERNAL_LIT, as check-mp uses)")
     parser.add_argument("--timeout", type=int, default=900,
                         help="seconds for one suite run; past it: killed")
     args = parser.parse_args()
@@ -115,6 +115,13 @@ def main():
                        "-DCMAKE_BUILD_TYPE=Release"], env=env)
         if rc:
             sys.exit(out + "\ncmake failed")
+    if not args.lit:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            found = [line.split("=", 1)[1].strip() for line in f
+                     if line.startswith("LLVM_EXTERNAL_LIT:")]
+        args.lit = found[0] if found and found[0] else shutil.which("lit")
+        if not args.lit:
+            sys.exit("no lit: pass --lit PATH")
     start = time.time()
     rc, out = run(["nice", "ninja", "-C", build], env=env)
     if rc:
