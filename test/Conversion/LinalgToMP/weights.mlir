@@ -5,7 +5,7 @@
 // The file initialises the imported model's training step in mp-train.
 // RUN: mp-opt %s --mp-import="loss=sum" --mp-train-step="optimizer=sgd lr=0.1" --mp-lower-to-runtime | mp-translate -o %t/step.o
 // RUN: mp-link %t/step.o -o %t/train
-// RUN: %python -c "import sys; sys.path.insert(0, '%S/../../Runtime/Inputs'); import numpy, tensors; tensors.write('%t/data.safetensors', {'input0': numpy.array([[[1, 0], [0, 1], [1, -1], [2, 1]]], numpy.float32)})"
+// RUN: %python -B -c "import sys; sys.path.insert(0, '%S/../../Runtime/Inputs'); import numpy, tensors; tensors.write('%t/data.safetensors', {'input0': numpy.array([[[1, 0], [0, 1], [1, -1], [2, 1]]], numpy.float32)})"
 // RUN: %mpirun -n 1 %t/train --steps 1 --init %t/weights.safetensors --data %t/data.safetensors --save %t/trained.safetensors | FileCheck %s --check-prefix=TRAIN
 // RUN: %python %S/../../Runtime/Inputs/tensors.py dump %t/trained.safetensors | FileCheck %s --check-prefix=TRAINED
 
