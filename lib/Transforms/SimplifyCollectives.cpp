@@ -30,6 +30,24 @@ StringAttr mergeOrigins(Builder &builder, StringAttr first, StringAttr second) {
   return builder.getStringAttr(first.getValue() + "; " + second.getValue());
 }
 
+/// Makes the collective `kept` serve where `replaced` (about to go) did: it
+/// comes before `user` (moved up to just after its input's definition if
+/// not) and its provenance names both.
+void reuseCollective(PatternRewriter &rewriter, CollectiveOpInterface kept,
+                     CollectiveOpInterface replaced, Operation *user) {
+  if (!kept->isBeforeInBlock(user)) {
+    Value input = kept.getInput();
+    if (Operation *def = input.getDefiningOp())
+      rewriter.moveOpAfter(kept, def);
+    else
+      rewriter.moveOpBefore(kept, &input.getParentBlock()->front());
+  }
+  rewriter.modifyOpInPlace(kept, [&] {
+    kept->setAttr("origin", mergeOrigins(rewriter, kept.getOriginAttr(),
+                                         replaced.getOriginAttr()));
+  });
+}
+
 /// shard_slice(all_reduce(x, A), B ⊆ A, d) = all_reduce(reduce_scatter(x, B,
 /// d), A \ B): the sum is scattered first, so the rest moves less data.
 struct SliceOfAllReduce : OpRewritePattern<ShardSliceOp> {
@@ -185,11 +203,7 @@ struct RepeatedCollective : OpInterfaceRewritePattern<CollectiveOpInterface> {
           !user->isBeforeInBlock(op) || !isSameCollective(user, op))
         continue;
       auto earlier = cast<CollectiveOpInterface>(user);
-      rewriter.modifyOpInPlace(earlier, [&] {
-        earlier->setAttr("origin",
-                         mergeOrigins(rewriter, earlier.getOriginAttr(),
-                                      op.getOriginAttr()));
-      });
+      reuseCollective(rewriter, earlier, op, op);
       rewriter.replaceOp(op, earlier->getResults());
       return success();
     }
@@ -343,16 +357,7 @@ private:
                                   reduce.getMeshAttr(), reduce.getAxes(),
                                   reduce.getOriginAttr());
     } else {
-      if (!whole->isBeforeInBlock(reduce)) {
-        if (Operation *def = x.getDefiningOp())
-          rewriter.moveOpAfter(whole, def);
-        else
-          rewriter.moveOpBefore(whole, &x.getParentBlock()->front());
-      }
-      rewriter.modifyOpInPlace(whole, [&] {
-        whole.setOriginAttr(mergeOrigins(rewriter, whole.getOriginAttr(),
-                                         reduce.getOriginAttr()));
-      });
+      reuseCollective(rewriter, whole, reduce, reduce);
     }
     IRMapping mapping;
     mapping.map(x, whole.getResult());
@@ -448,12 +453,7 @@ struct GatherOfTranspose : OpRewritePattern<AllGatherOp> {
           other.getMeshAttr() != gather.getMeshAttr() ||
           other.getAxes() != gather.getAxes() || other.getDim() != sourceDim)
         continue;
-      if (!other->isBeforeInBlock(gather))
-        rewriter.moveOpBefore(other, transpose);
-      rewriter.modifyOpInPlace(other, [&] {
-        other.setOriginAttr(mergeOrigins(rewriter, other.getOriginAttr(),
-                                         gather.getOriginAttr()));
-      });
+      reuseCollective(rewriter, other, gather, gather);
       rewriter.replaceOpWithNewOp<TransposeOp>(gather, other.getResult(),
                                                transpose.getPermutation());
       rewriter.eraseOp(transpose);
