@@ -16,7 +16,6 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-apply-plan"
 
 using namespace mlir;

@@ -14,7 +14,6 @@
 #include <map>
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-comm-report"
 
 using namespace mlir;

@@ -13,7 +13,6 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-memory-report"
 
 using namespace mlir;

@@ -26,7 +26,6 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-partition"
 
 using namespace mlir;
@@ -152,7 +151,6 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
   if (!reduced.empty())
     value = AllReduceOp::create(builder, loc, value, meshName,
                                 getAxesAttr(builder, reduced), origin);
-
 
   // Per dim, the axes past the common prefix are gathered away, then the
   // target's are sliced in.

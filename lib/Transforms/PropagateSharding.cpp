@@ -34,7 +34,6 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-propagate-sharding"
 
 using namespace mlir;

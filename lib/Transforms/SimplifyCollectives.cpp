@@ -10,7 +10,6 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-simplify-collectives"
 
 using namespace mlir;

@@ -16,7 +16,6 @@
 #include <cmath>
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-summary"
 
 using namespace mlir;

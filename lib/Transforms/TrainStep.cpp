@@ -28,7 +28,6 @@
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-train-step"
 
 using namespace mlir;

@@ -21,7 +21,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-verify-gradient-sync"
 
 using namespace mlir;

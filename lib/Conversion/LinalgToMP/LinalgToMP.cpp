@@ -26,7 +26,6 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Debug.h"
 
-
 #define DEBUG_TYPE "mp-import"
 
 using namespace mlir;
