@@ -106,7 +106,8 @@ cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
                         const float *in, float *out, double scalar) {
   if (n == 0)
     return cudaSuccess;
-  unaryKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(op, n, in, out, scalar);
+  unaryKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(op, n, in, out,
+                                                              scalar);
   return cudaGetLastError();
 }
 
@@ -114,7 +115,8 @@ cudaError_t launchBinary(cudaStream_t stream, mp_binary_op op, int64_t n,
                          const float *a, const float *b, float *out) {
   if (n == 0)
     return cudaSuccess;
-  binaryKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(op, n, a, b, out);
+  binaryKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(op, n, a, b,
+                                                               out);
   return cudaGetLastError();
 }
 

@@ -218,11 +218,12 @@ cudaError_t launchSplitReduction(cudaStream_t stream, SplitReduction split,
   chunks = std::min(chunks, std::max<int64_t>(1, kReductionPartials / outputs));
   split.chunkLength = ceilDiv(ceilDiv(split.reduced, chunks), 4) * 4;
   split.chunks = ceilDiv(split.reduced, split.chunkLength);
+  int64_t pieces = outputs * split.chunks;
   if (rows)
-    reduceRowsKernel<<<gridFor(outputs * split.chunks, 1), kThreads, 0, stream>>>(
+    reduceRowsKernel<<<gridFor(pieces, 1), kThreads, 0, stream>>>(
         split, scale, in, out, partials);
   else
-    reduceColumnsKernel<<<gridFor(outputs * split.chunks), kThreads, 0, stream>>>(
+    reduceColumnsKernel<<<gridFor(pieces), kThreads, 0, stream>>>(
         split, scale, in, out, partials);
   if (split.chunks > 1)
     finishChunksKernel<<<gridFor(outputs), kThreads, 0, stream>>>(
@@ -235,7 +236,8 @@ __global__ void broadcastOneKernel(int64_t count, const float *in, float *out) {
   float value = in[0];
   int64_t vectorEnd = alignedForVectors(out) ? count / 4 * 4 : 0;
   for (int64_t v = gridStart(); v < vectorEnd / 4; v += gridStride())
-    reinterpret_cast<float4 *>(out)[v] = make_float4(value, value, value, value);
+    reinterpret_cast<float4 *>(out)[v] =
+        make_float4(value, value, value, value);
   for (int64_t i = vectorEnd + gridStart(); i < count; i += gridStride())
     out[i] = value;
 }
