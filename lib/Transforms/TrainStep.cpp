@@ -231,11 +231,14 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   // style on one (sequence_parallel on an output) still says how the value
   // is laid out: it stays, as an annotation with the style's priority.
   Operation *modelReturn = model.getBody().front().getTerminator();
-  llvm::DenseMap<Value, unsigned> styledResults;
+  llvm::DenseMap<Value, std::pair<ShardingAttr, StringAttr>> styledResults;
   for (unsigned i = 1; i < modelReturn->getNumOperands(); ++i)
-    if (model.getResultAttrOfType<ShardingAttr>(i,
-                                                MPDialect::kShardingAttrName))
-      styledResults.try_emplace(modelReturn->getOperand(i), i);
+    if (auto sharding = model.getResultAttrOfType<ShardingAttr>(
+            i, MPDialect::kShardingAttrName))
+      styledResults.try_emplace(
+          modelReturn->getOperand(i), sharding,
+          model.getResultAttrOfType<StringAttr>(
+              i, MPDialect::kPlanEntryAttrName));
   SmallVector<Operation *> forward;
   for (Operation &op : model.getBody().front().without_terminator()) {
     forward.push_back(b.clone(op, mapping));
@@ -243,13 +246,10 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
       auto styled = styledResults.find(result);
       if (styled == styledResults.end())
         continue;
-      unsigned index = styled->second;
-      auto annotate = AnnotateOp::create(
-          b, result.getLoc(), mapping.lookup(result),
-          model.getResultAttrOfType<ShardingAttr>(
-              index, MPDialect::kShardingAttrName),
-          model.getResultAttrOfType<StringAttr>(
-              index, MPDialect::kPlanEntryAttrName));
+      auto [sharding, entry] = styled->second;
+      auto annotate = AnnotateOp::create(b, result.getLoc(),
+                                         mapping.lookup(result), sharding,
+                                         entry);
       forward.push_back(annotate);
       mapping.map(result, annotate.getResult());
     }
