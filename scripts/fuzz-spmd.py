@@ -3,7 +3,9 @@
 
 Draws shardings at random for the arguments of a model that uses every op
 of the dialect and has residual branches (partial values with several
-consumers, partial values summed), on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes; builds its training step, partitions it,
+consumers, partial values summed), on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes,
+with extents drawn so that many dims split unevenly (3 or 5 over 2 or 4
+ranks, some pieces empty); builds its training step, partitions it,
 proves its gradient synchronisation, and runs the partitioned step on the
 reference interpreter against the unpartitioned one. Any crash, failure or
 mismatch is a compiler bug: the input is kept as fuzz-<seed>.mlir.
@@ -18,38 +20,38 @@ import sys
 import tempfile
 
 BODY = """\
-    %h = mp.linear %x, %w : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
-    %g = mp.gelu %h tanh : tensor<2x4x8xf32>
-    %r = mp.relu %g : tensor<2x4x8xf32>
-    %e = mp.exp %r : tensor<2x4x8xf32>
-    %s = mp.sigmoid %e : tensor<2x4x8xf32>
-    %d = mp.div %s, %e : tensor<2x4x8xf32>
-    %n = mp.neg %d : tensor<2x4x8xf32>
-    %q = mp.sub %n, %h : tensor<2x4x8xf32>
-    %k = mp.scale %q by 0.5 : tensor<2x4x8xf32>
-    %a1 = mp.linear %k, %u1 : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
-    %a2 = mp.linear %k, %u2 : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
-    %a3 = mp.add %a1, %a2 : tensor<2x4x8xf32>
-    %res = mp.add %k, %a3 : tensor<2x4x8xf32>
-    %mm = mp.matmul %res, %m : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
-    %mean = mp.mean %mm dims [2] : tensor<2x4x8xf32> -> tensor<2x4xf32>
-    %mse = mp.mse_loss %mean, %t : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<f32>
-    %flat = mp.reshape %mm : tensor<2x4x8xf32> -> tensor<8x8xf32>
-    %tr = mp.transpose %flat perm [1, 0] : tensor<8x8xf32> -> tensor<8x8xf32>
-    %ce = mp.cross_entropy %tr, %y : (tensor<8x8xf32>, tensor<8xi64>) -> tensor<f32>
+    %h = mp.linear %x, %w : (tensor<{B}x{S}x{H}xf32>, tensor<{H}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %g = mp.gelu %h tanh : tensor<{B}x{S}x{H}xf32>
+    %r = mp.relu %g : tensor<{B}x{S}x{H}xf32>
+    %e = mp.exp %r : tensor<{B}x{S}x{H}xf32>
+    %s = mp.sigmoid %e : tensor<{B}x{S}x{H}xf32>
+    %d = mp.div %s, %e : tensor<{B}x{S}x{H}xf32>
+    %n = mp.neg %d : tensor<{B}x{S}x{H}xf32>
+    %q = mp.sub %n, %h : tensor<{B}x{S}x{H}xf32>
+    %k = mp.scale %q by 0.5 : tensor<{B}x{S}x{H}xf32>
+    %a1 = mp.linear %k, %u1 : (tensor<{B}x{S}x{H}xf32>, tensor<{H}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %a2 = mp.linear %k, %u2 : (tensor<{B}x{S}x{H}xf32>, tensor<{H}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %a3 = mp.add %a1, %a2 : tensor<{B}x{S}x{H}xf32>
+    %res = mp.add %k, %a3 : tensor<{B}x{S}x{H}xf32>
+    %mm = mp.matmul %res, %m : (tensor<{B}x{S}x{H}xf32>, tensor<{H}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %mean = mp.mean %mm dims [2] : tensor<{B}x{S}x{H}xf32> -> tensor<{B}x{S}xf32>
+    %mse = mp.mse_loss %mean, %t : (tensor<{B}x{S}xf32>, tensor<{B}x{S}xf32>) -> tensor<f32>
+    %flat = mp.reshape %mm : tensor<{B}x{S}x{H}xf32> -> tensor<{BS}x{H}xf32>
+    %tr = mp.transpose %flat perm [1, 0] : tensor<{BS}x{H}xf32> -> tensor<{H}x{BS}xf32>
+    %ce = mp.cross_entropy %tr, %y : (tensor<{H}x{BS}xf32>, tensor<{H}xi64>) -> tensor<f32>
     %loss = mp.add %mse, %ce : tensor<f32>
     return %loss : tensor<f32>"""
 
-ARGS = [("x", "tensor<2x4x8xf32>", [2, 4, 8], "mp.input"),
-        ("y", "tensor<8xi64>", [8], "mp.target"),
-        ("t", "tensor<2x4xf32>", [2, 4], "mp.target"),
-        ("w", "tensor<8x8xf32>", [8, 8], "mp.param"),
-        ("m", "tensor<8x8xf32>", [8, 8], "mp.param"),
+ARGS = [("x", "tensor<{B}x{S}x{H}xf32>", ["B", "S", "H"], "mp.input"),
+        ("y", "tensor<{H}xi64>", ["H"], "mp.target"),
+        ("t", "tensor<{B}x{S}xf32>", ["B", "S"], "mp.target"),
+        ("w", "tensor<{H}x{H}xf32>", ["H", "H"], "mp.param"),
+        ("m", "tensor<{H}x{H}xf32>", ["H", "H"], "mp.param"),
         # Two branches from one value into a residual: in the backward pass
         # a partial gradient with several consumers, and partials summed.
-        ("u1", "tensor<8x8xf32>", [8, 8], "mp.param"),
-        ("u2", "tensor<8x8xf32>", [8, 8], "mp.param"),
-        ("unused", "tensor<4xf32>", [4], "mp.param")]
+        ("u1", "tensor<{H}x{H}xf32>", ["H", "H"], "mp.param"),
+        ("u2", "tensor<{H}x{H}xf32>", ["H", "H"], "mp.param"),
+        ("unused", "tensor<{S}xf32>", ["S"], "mp.param")]
 
 
 # Meshes (a, b) to draw from: square, and degenerate ones whose size-1 axes
@@ -65,7 +67,9 @@ def random_sharding(rng, shape, sizes, axes=("a", "b")):
         shards = 1
         for axis in list(free):
             size = sizes[axes.index(axis)]
-            if rng.random() < 0.3 and extent % (shards * size) == 0:
+            # Uneven splits as often as even ones where the extent allows.
+            if rng.random() < 0.3 and (extent % (shards * size) == 0 or
+                                       rng.random() < 0.5):
                 split.append(axis)
                 shards *= size
                 free.remove(axis)
@@ -74,16 +78,23 @@ def random_sharding(rng, shape, sizes, axes=("a", "b")):
         "[" + ", ".join(split) + "]" for split in dims)
 
 
+# Extents: batch, sequence, hidden.
+EXTENTS = {"B": (2, 3), "S": (4, 3), "H": (8, 5, 6, 3)}
+
+
 def model(seed):
     rng = random.Random(seed)
     sizes = MESHES[seed % len(MESHES)]
+    extents = {name: rng.choice(choices) for name, choices in EXTENTS.items()}
+    extents["BS"] = extents["B"] * extents["S"]
     signature = ", ".join(
         '%%%s: %s {%s = "%s", mp.sharding = %s}' %
-        (name, type_, role, name, random_sharding(rng, shape, sizes))
+        (name, type_.format(**extents), role, name,
+         random_sharding(rng, [extents[dim] for dim in shape], sizes))
         for name, type_, shape, role in ARGS)
     return ("module {\n  mp.mesh @mesh = <a = %d, b = %d>\n"
             "  func.func @every_op(%s) -> tensor<f32> {\n%s\n  }\n}\n" %
-            (sizes[0], sizes[1], signature, BODY))
+            (sizes[0], sizes[1], signature, BODY.format(**extents)))
 
 
 def check(build, text):

@@ -167,6 +167,15 @@ public:
 private:
   LogicalResult runLocal(Operation *op, Env &env);
   LogicalResult runCollective(CollectiveOpInterface op);
+  LogicalResult runZeroPadding(ZeroPaddingOp op);
+  /// Where a rank's piece of a split value lies in the global one.
+  struct Piece {
+    SmallVector<int64_t> shape, offsets, valids;
+  };
+  Piece getPiece(int rank, ShardingAttr sharding,
+                 ArrayRef<int64_t> globalShape);
+  SmallVector<int64_t> getAxisSizes(ArrayRef<StringRef> axes);
+  SmallVector<int64_t> getCoordinates(int rank, ArrayRef<StringRef> axes);
   /// The members of each group of `axes`, by group index.
   SmallVector<SmallVector<int>> getGroups(ArrayAttr axes);
   int64_t getPieceIndex(int rank, ArrayRef<StringRef> axes);
@@ -235,6 +244,11 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
             out.data[i] = values[dense.isSplat() ? 0 : i].getSExtValue();
         }
         set(out);
+        return success();
+      })
+      .Case([&](ResizeOp resize) {
+        set(resizeDim(in(0), resize.getDim(),
+                      shapeOf(resize.getResult())[resize.getDim()]));
         return success();
       })
       .Case<AnnotateOp, ReshardOp>([&](Operation *) {
@@ -443,6 +457,8 @@ LogicalResult Executor::runCollective(CollectiveOpInterface op) {
     return op->emitError()
            << "runs on another mesh than the function's arguments";
   Value input = op.getInput(), result = op.getResult();
+  ArrayRef<int64_t> resultShape =
+      cast<RankedTensorType>(result.getType()).getShape();
   CollectiveSteps steps = op.getSteps();
   for (const SmallVector<int> &members : getGroups(op.getAxes())) {
     // The group's value after summing or gathering, if the op does either.
@@ -456,16 +472,62 @@ LogicalResult Executor::runCollective(CollectiveOpInterface op) {
       SmallVector<HostTensor> pieces;
       for (int rank : members)
         pieces.push_back(envs[rank][input]);
-      combined = concat(pieces, *steps.gatherDim);
+      // Padded pieces: the whole is a prefix of their concatenation.
+      combined = resizeDim(concat(pieces, *steps.gatherDim), *steps.gatherDim,
+                           resultShape[*steps.gatherDim]);
     }
+    int64_t count = members.size();
     for (auto [index, rank] : llvm::enumerate(members)) {
       HostTensor value = combined ? *combined : envs[rank][input];
-      if (steps.sliceDim)
-        value = slicePiece(value, *steps.sliceDim, index, members.size());
+      if (steps.sliceDim) {
+        // Padded to a whole number of pieces first.
+        int64_t dim = *steps.sliceDim;
+        value = slicePiece(resizeDim(value, dim, count * resultShape[dim]), dim,
+                           index, count);
+      }
       envs[rank][result] = std::move(value);
     }
   }
   return success();
+}
+
+LogicalResult Executor::runZeroPadding(ZeroPaddingOp op) {
+  if (!mesh || lookupMesh(op, op.getMeshAttr()) != mesh)
+    return op->emitError() << "runs outside a partitioned function's mesh";
+  SmallVector<StringRef> axes = getAxisNames(op.getAxes());
+  for (int rank = 0; rank < numRanks; ++rank) {
+    HostTensor value = envs[rank][op.getInput()];
+    zeroFrom(value, op.getDim(),
+             getValidExtent(op.getExtent(), getAxisSizes(axes),
+                            getCoordinates(rank, axes)));
+    envs[rank][op.getResult()] = std::move(value);
+  }
+  return success();
+}
+
+SmallVector<int64_t> Executor::getAxisSizes(ArrayRef<StringRef> axes) {
+  return llvm::map_to_vector(axes,
+                             [&](StringRef axis) { return getAxisSize(axis); });
+}
+
+SmallVector<int64_t> Executor::getCoordinates(int rank,
+                                              ArrayRef<StringRef> axes) {
+  return llvm::map_to_vector(
+      axes, [&](StringRef axis) { return getCoordinate(rank, axis); });
+}
+
+Executor::Piece Executor::getPiece(int rank, ShardingAttr sharding,
+                                   ArrayRef<int64_t> globalShape) {
+  Piece piece;
+  for (auto [dim, extent] : llvm::enumerate(globalShape)) {
+    SmallVector<StringRef> axes = sharding.getDimAxes(dim);
+    SmallVector<int64_t> sizes = getAxisSizes(axes),
+                         coords = getCoordinates(rank, axes);
+    piece.shape.push_back(getSplitExtent(extent, sizes));
+    piece.offsets.push_back(getPieceOffset(extent, sizes, coords));
+    piece.valids.push_back(getValidExtent(extent, sizes, coords));
+  }
+  return piece;
 }
 
 FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
@@ -497,34 +559,25 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
 
   // Each rank's piece of every argument.
   for (auto [index, arg] : llvm::enumerate(func.getArguments())) {
-    if (args[index].shape != ArrayRef(getGlobalArgShape(func, index)))
+    if (args[index].shape != ArrayRef(getGlobalShape(func, index, false)))
       return emitError(arg.getLoc())
              << "argument #" << index << " has the wrong global shape";
+    if (partitioned && !argShardings[index])
+      return emitError(arg.getLoc())
+             << "argument #" << index
+             << " of a partitioned function has no sharding";
     for (int rank = 0; rank < numRanks; ++rank) {
       HostTensor piece = args[index];
-      if (partitioned && !argShardings[index])
-        return emitError(arg.getLoc())
-               << "argument #" << index
-               << " of a partitioned function has no sharding";
-      if (partitioned)
-        for (int64_t dim = 0; dim < argShardings[index].getRank(); ++dim) {
-          SmallVector<StringRef> axes = argShardings[index].getDimAxes(dim);
-          int64_t count = 1;
-          for (StringRef axis : axes)
-            count *= getAxisSize(axis);
-          if (piece.shape[dim] % count != 0)
-            return emitError(arg.getLoc())
-                   << "argument #" << index << " dim " << dim << " of size "
-                   << piece.shape[dim] << " does not split into " << count;
-          if (count > 1)
-            piece = slicePiece(piece, dim, getPieceIndex(rank, axes), count);
-        }
-      // A partial sum over some axes: the first rank of each group holds
-      // the value and the others zeros, pieces that add up to it exactly.
-      if (partitioned)
+      if (partitioned) {
+        Piece place = getPiece(rank, argShardings[index], piece.shape);
+        piece =
+            takePiece(args[index], place.shape, place.offsets, place.valids);
+        // A partial sum over some axes: the first rank of each group holds
+        // the value and the others zeros, pieces that add up to it exactly.
         for (StringRef axis : Layout::get(argShardings[index]).partial)
           if (getCoordinate(rank, axis) != 0)
             piece = HostTensor::zeros(piece.shape);
+      }
       envs[rank][arg] = std::move(piece);
     }
   }
@@ -537,6 +590,11 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
     }
     if (auto collective = dyn_cast<CollectiveOpInterface>(op)) {
       if (failed(runCollective(collective)))
+        return failure();
+      continue;
+    }
+    if (auto zeroPadding = dyn_cast<ZeroPaddingOp>(op)) {
+      if (failed(runZeroPadding(zeroPadding)))
         return failure();
       continue;
     }
@@ -554,10 +612,7 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
       results.push_back(envs[0][value]);
       continue;
     }
-    SmallVector<int64_t> shape(envs[0][value].shape);
-    for (int64_t dim = 0; dim < sharding.getRank(); ++dim)
-      for (StringRef axis : sharding.getDimAxes(dim))
-        shape[dim] *= getAxisSize(axis);
+    SmallVector<int64_t> shape = getGlobalShape(func, index, true);
     HostTensor whole = HostTensor::zeros(shape);
     Layout layout = Layout::get(sharding);
     for (int rank = 0; rank < numRanks; ++rank) {
@@ -582,23 +637,8 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
                    << ", which should hold the same replica";
         continue;
       }
-      // Place the piece: dims in turn, each split into its axes' pieces.
-      HostTensor placed = piece;
-      for (int64_t dim = sharding.getRank() - 1; dim >= 0; --dim) {
-        SmallVector<StringRef> axes = sharding.getDimAxes(dim);
-        int64_t count = 1;
-        for (StringRef axis : axes)
-          count *= getAxisSize(axis);
-        if (count == 1)
-          continue;
-        SmallVector<int64_t> grown(placed.shape);
-        grown[dim] *= count;
-        HostTensor next = HostTensor::zeros(grown);
-        addPiece(next, placed, dim, getPieceIndex(rank, axes), count);
-        placed = std::move(next);
-      }
-      for (size_t i = 0; i < whole.data.size(); ++i)
-        whole.data[i] += placed.data[i];
+      Piece place = getPiece(rank, sharding, shape);
+      addValidPiece(whole, piece, place.offsets, place.valids);
     }
     results.push_back(std::move(whole));
   }
@@ -606,22 +646,6 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
 }
 
 } // namespace
-
-SmallVector<int64_t> getGlobalArgShape(FunctionOpInterface func,
-                                       unsigned index) {
-  SmallVector<int64_t> shape(
-      cast<RankedTensorType>(func.getArgumentTypes()[index]).getShape());
-  if (!func->hasAttr(MPDialect::kPartitionedAttrName))
-    return shape;
-  if (auto sharding = func.getArgAttrOfType<ShardingAttr>(
-          index, MPDialect::kShardingAttrName)) {
-    MeshAttr mesh = lookupMesh(func, sharding.getMesh());
-    for (int64_t dim = 0; dim < sharding.getRank(); ++dim)
-      for (StringRef axis : sharding.getDimAxes(dim))
-        shape[dim] *= mesh.getAxisSize(axis);
-  }
-  return shape;
-}
 
 FailureOr<std::vector<HostTensor>> runFunction(FunctionOpInterface func,
                                                ArrayRef<HostTensor> args,

@@ -82,6 +82,71 @@ void addPiece(HostTensor &tensor, const HostTensor &piece, int64_t dim,
             piece.data[(o * rows + r) * inner + i];
 }
 
+HostTensor resizeDim(const HostTensor &tensor, int64_t dim, int64_t extent) {
+  SmallVector<int64_t> shape(tensor.shape);
+  shape[dim] = extent;
+  HostTensor resized = HostTensor::zeros(shape);
+  int64_t outer, inner;
+  splitAround(tensor.shape, dim, outer, inner);
+  int64_t kept = std::min(extent, tensor.shape[dim]);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t r = 0; r < kept; ++r)
+      for (int64_t i = 0; i < inner; ++i)
+        resized.data[(o * extent + r) * inner + i] =
+            tensor.data[(o * tensor.shape[dim] + r) * inner + i];
+  return resized;
+}
+
+void zeroFrom(HostTensor &tensor, int64_t dim, int64_t valid) {
+  int64_t outer, inner;
+  splitAround(tensor.shape, dim, outer, inner);
+  int64_t extent = tensor.shape[dim];
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t r = valid; r < extent; ++r)
+      for (int64_t i = 0; i < inner; ++i)
+        tensor.data[(o * extent + r) * inner + i] = 0;
+}
+
+namespace {
+/// Calls `f(pieceIndex, wholeIndex)` for each element of a piece of
+/// `pieceShape` at `offsets` in a tensor of `wholeShape` that lies in the
+/// piece's valid box.
+void forEachValid(ArrayRef<int64_t> pieceShape, ArrayRef<int64_t> wholeShape,
+                  ArrayRef<int64_t> offsets, ArrayRef<int64_t> valids,
+                  llvm::function_ref<void(int64_t, int64_t)> f) {
+  SmallVector<int64_t> strides = getStrides(pieceShape);
+  int64_t count = 1;
+  for (int64_t extent : pieceShape)
+    count *= extent;
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t whole = 0, rest = i;
+    bool valid = true;
+    for (size_t d = 0; d < pieceShape.size(); ++d) {
+      int64_t coord = rest / strides[d];
+      rest %= strides[d];
+      valid &= coord < valids[d];
+      whole = whole * wholeShape[d] + offsets[d] + coord;
+    }
+    if (valid)
+      f(i, whole);
+  }
+}
+} // namespace
+
+HostTensor takePiece(const HostTensor &whole, ArrayRef<int64_t> shape,
+                     ArrayRef<int64_t> offsets, ArrayRef<int64_t> valids) {
+  HostTensor piece = HostTensor::zeros(shape);
+  forEachValid(shape, whole.shape, offsets, valids,
+               [&](int64_t p, int64_t w) { piece.data[p] = whole.data[w]; });
+  return piece;
+}
+
+void addValidPiece(HostTensor &whole, const HostTensor &piece,
+                   ArrayRef<int64_t> offsets, ArrayRef<int64_t> valids) {
+  forEachValid(piece.shape, whole.shape, offsets, valids,
+               [&](int64_t p, int64_t w) { whole.data[w] += piece.data[p]; });
+}
+
 HostTensor concat(ArrayRef<HostTensor> pieces, int64_t dim) {
   SmallVector<int64_t> shape(pieces.front().shape);
   shape[dim] *= pieces.size();

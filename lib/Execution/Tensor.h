@@ -27,6 +27,24 @@ void addPiece(HostTensor &tensor, const HostTensor &piece, int64_t dim,
 /// Concatenates `pieces` along `dim`.
 HostTensor concat(llvm::ArrayRef<HostTensor> pieces, int64_t dim);
 
+/// `tensor` with `extent` entries in `dim`: the first ones kept, zeros past
+/// the old extent.
+HostTensor resizeDim(const HostTensor &tensor, int64_t dim, int64_t extent);
+
+/// Zeros the entries of `dim` from `valid` on.
+void zeroFrom(HostTensor &tensor, int64_t dim, int64_t valid);
+
+/// A piece of `shape` cut from `whole` at `offsets`: per dim, the first
+/// `valids` entries are the whole's and the rest (padding) zero.
+HostTensor takePiece(const HostTensor &whole, llvm::ArrayRef<int64_t> shape,
+                     llvm::ArrayRef<int64_t> offsets,
+                     llvm::ArrayRef<int64_t> valids);
+
+/// Adds the valid entries of `piece` (as takePiece cuts it) into `whole`.
+void addValidPiece(HostTensor &whole, const HostTensor &piece,
+                   llvm::ArrayRef<int64_t> offsets,
+                   llvm::ArrayRef<int64_t> valids);
+
 } // namespace mp::execution
 
 #endif // MP_LIB_EXECUTION_TENSOR_H

@@ -14,6 +14,12 @@
 // are cheaper together (all_reduce + shard_slice is a reduce_scatter,
 // all_gather + shard_slice of another dim is an all_to_all).
 //
+// A dim split unevenly is padded on the ranks past its last value. Padding
+// starts zero (arguments, the pieces collectives cut) but an op may make it
+// anything (a bias added to padded rows), so an operand is masked back to
+// zero (mp.zero_padding) before an op reduces over its padded dim, and a
+// gradient before its optimizer update keeps parameters' padding zero.
+//
 //===----------------------------------------------------------------------===//
 
 #include "mp/Transforms/Passes.h"
@@ -69,13 +75,19 @@ public:
 
 private:
   LogicalResult collectShardings();
-  /// Emits the collectives taking `value` (local) from `from` to `to`.
+  /// Emits the collectives taking `value` (local, of global shape
+  /// `globalShape`) from `from` to `to`.
   FailureOr<Value> reshard(OpBuilder &builder, Location loc, Value value,
-                           const Layout &from, const Layout &to,
-                           StringAttr origin);
+                           ArrayRef<int64_t> globalShape, const Layout &from,
+                           const Layout &to, StringAttr origin);
   /// Mean-like ops average over their local extent; rescale to the global.
-  void rescaleAverages(Operation *op, ShardingRuleOpInterface iface,
-                       ArrayRef<ShardingAttr> operandShardings);
+  void rescaleAverages(Operation *op, ArrayRef<Value> globalOperands);
+  /// Masks the padding of the operands `op` reduces over, or that become
+  /// parameters, where it may not be zero.
+  LogicalResult zeroPaddingOfOperands(Operation *op);
+  /// Records whether `result` of a local op has zero padding.
+  void inferZeroPadding(Operation *op);
+  LogicalResult checkUnevenSupport(Operation *op);
 
   /// The axes a collective runs over: those of size 1 move nothing.
   SmallVector<StringRef> withoutTrivialAxes(ArrayRef<StringRef> axes) {
@@ -91,12 +103,38 @@ private:
       size *= mesh.getAxisSize(axis);
     return size;
   }
+  /// The local extent of a dim of `extent` split over `axes`.
+  int64_t getExtent(int64_t extent, ArrayRef<StringRef> axes) {
+    return getSplitExtent(extent, llvm::map_to_vector(axes, [&](StringRef a) {
+                            return mesh.getAxisSize(a);
+                          }));
+  }
+  /// True if dim `dim` of `value` (a value of the global program) is padded.
+  bool isPadded(Value value, int64_t dim) {
+    return globalShapes.lookup(value)[dim] %
+               getGroupSize(shardings.lookup(value).getDimAxes(dim)) !=
+           0;
+  }
+  bool hasZeroPadding(Value value) {
+    ShardingAttr sharding = shardings.lookup(value);
+    return !sharding ||
+           !sharding.isUneven(globalShapes.lookup(value), mesh) ||
+           zeroPadded.contains(value);
+  }
 
   FunctionOpInterface func;
   FlatSymbolRefAttr meshName;
   MeshAttr mesh;
-  /// Every value's sharding, read before the rewrite drops the attributes.
+  /// Every value's sharding and global shape, read before the rewrite
+  /// drops the attributes and changes the types.
   llvm::DenseMap<Value, ShardingAttr> shardings;
+  llvm::DenseMap<Value, SmallVector<int64_t>> globalShapes;
+  /// Split unevenly but known to have zero padding.
+  llvm::DenseSet<Value> zeroPadded;
+  /// Values whose padding was masked, by the value masked.
+  llvm::DenseMap<Value, Value> masked;
+  /// Each op's sharding rule on its global types.
+  llvm::DenseMap<Operation *, ShardingRule> rules;
 };
 
 LogicalResult Partitioner::collectShardings() {
@@ -104,6 +142,10 @@ LogicalResult Partitioner::collectShardings() {
     if (!isa<RankedTensorType>(arg.getType()))
       continue;
     shardings[arg] = getValueSharding(arg);
+    globalShapes[arg] =
+        SmallVector<int64_t>(cast<RankedTensorType>(arg.getType()).getShape());
+    // The trainer and the interpreter pass arguments zero-padded.
+    zeroPadded.insert(arg);
     if (!shardings[arg])
       return emitError(arg.getLoc())
              << "argument #" << arg.getArgNumber()
@@ -111,10 +153,14 @@ LogicalResult Partitioner::collectShardings() {
                 "--mp-partition";
   }
   WalkResult walk = func.getFunctionBody().walk([&](Operation *op) {
+    if (auto iface = dyn_cast<ShardingRuleOpInterface>(op))
+      rules[op] = iface.getShardingRule();
     for (Value result : op->getResults()) {
       if (!isa<RankedTensorType>(result.getType()))
         continue;
       shardings[result] = getValueSharding(result);
+      globalShapes[result] = SmallVector<int64_t>(
+          cast<RankedTensorType>(result.getType()).getShape());
       if (!shardings[result]) {
         op->emitError() << "has no sharding; run --mp-propagate-sharding "
                            "before --mp-partition";
@@ -127,8 +173,10 @@ LogicalResult Partitioner::collectShardings() {
 }
 
 FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
-                                      Value value, const Layout &from,
-                                      const Layout &to, StringAttr origin) {
+                                      Value value,
+                                      ArrayRef<int64_t> globalShape,
+                                      const Layout &from, const Layout &to,
+                                      StringAttr origin) {
   LLVM_DEBUG(llvm::dbgs() << "[mp-partition] reshard at " << loc << " from "
                           << from.toAttr(meshName) << " to "
                           << to.toAttr(meshName) << "\n");
@@ -165,16 +213,30 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
     for (StringRef axis : have)
       stillSplit.insert(axis);
   }
+  // Axes that split a dim evenly act as one group; where they do not, each
+  // splits the previous axis's padded piece, so each is its own collective.
+  auto steps = [&](int64_t extent, ArrayRef<StringRef> axes) {
+    SmallVector<SmallVector<StringRef>> groups;
+    if (axes.empty())
+      return groups;
+    if (extent % getGroupSize(axes) == 0)
+      groups.emplace_back(axes);
+    else
+      for (StringRef axis : axes)
+        groups.push_back({axis});
+    return groups;
+  };
   SmallVector<bool> sliced(rank, false);
   auto slice = [&](int64_t dim) {
     SmallVector<StringRef> axes =
         withoutTrivialAxes(ArrayRef(to.dims[dim]).drop_front(common[dim]));
-    if (axes.empty())
-      return;
-    RankedTensorType next = typeWithDim(dim, shape[dim] / getGroupSize(axes));
-    value = ShardSliceOp::create(builder, loc, next, value, meshName,
-                                 getAxesAttr(builder, axes),
-                                 builder.getI64IntegerAttr(dim), origin);
+    for (ArrayRef<StringRef> group : steps(shape[dim], axes)) {
+      RankedTensorType next =
+          typeWithDim(dim, getExtent(shape[dim], group));
+      value = ShardSliceOp::create(builder, loc, next, value, meshName,
+                                   getAxesAttr(builder, group),
+                                   builder.getI64IntegerAttr(dim), origin);
+    }
     sliced[dim] = true;
   };
   // Slicing first moves less data, where the axes are free and the dim has
@@ -187,15 +249,24 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
       slice(dim);
   }
   for (int64_t dim = 0; dim < rank; ++dim) {
+    ArrayRef<StringRef> kept = ArrayRef(from.dims[dim]).take_front(common[dim]);
     SmallVector<StringRef> removed =
         withoutTrivialAxes(ArrayRef(from.dims[dim]).drop_front(common[dim]));
     if (removed.empty())
       continue;
-    RankedTensorType next =
-        typeWithDim(dim, shape[dim] * getGroupSize(removed));
-    value = AllGatherOp::create(builder, loc, next, value, meshName,
-                                getAxesAttr(builder, removed),
-                                builder.getI64IntegerAttr(dim), origin);
+    // Minor axes first, each gathering its pieces into the piece above.
+    SmallVector<SmallVector<StringRef>> groups =
+        steps(getExtent(globalShape[dim], kept), removed);
+    SmallVector<StringRef> above(kept);
+    above.append(removed);
+    for (ArrayRef<StringRef> group : llvm::reverse(groups)) {
+      above.truncate(above.size() - group.size());
+      RankedTensorType next =
+          typeWithDim(dim, getExtent(globalShape[dim], above));
+      value = AllGatherOp::create(builder, loc, next, value, meshName,
+                                  getAxesAttr(builder, group),
+                                  builder.getI64IntegerAttr(dim), origin);
+    }
   }
   for (int64_t dim = 0; dim < rank; ++dim)
     if (!sliced[dim])
@@ -203,22 +274,27 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
   return value;
 }
 
-void Partitioner::rescaleAverages(Operation *op, ShardingRuleOpInterface iface,
-                                  ArrayRef<ShardingAttr> operandShardings) {
-  ShardingRule rule = iface.getShardingRule();
+void Partitioner::rescaleAverages(Operation *op,
+                                  ArrayRef<Value> globalOperands) {
+  const ShardingRule &rule = rules[op];
   if (!rule.averages)
     return;
-  // local extent / global extent of every split reduction factor.
+  // local extent / global extent of every split reduction factor (the
+  // local extent counts padding, which is zero where a reduction reads it).
   double ratio = 1;
   SmallVector<bool> seen(rule.getNumFactors(), false);
-  for (auto [factors, sharding] :
-       llvm::zip_equal(rule.operandFactors, operandShardings))
+  for (auto [factors, operand] :
+       llvm::zip_equal(rule.operandFactors, globalOperands))
     for (auto [dim, factor] : llvm::enumerate(factors)) {
       if (factor == ShardingRule::kNoFactor || seen[factor] ||
           rule.factorKinds[factor] != FactorKind::Reduction)
         continue;
       seen[factor] = true;
-      ratio /= getGroupSize(sharding.getDimAxes(dim));
+      int64_t extent = globalShapes.lookup(operand)[dim];
+      if (extent != 0)
+        ratio *= double(getExtent(
+                     extent, shardings.lookup(operand).getDimAxes(dim))) /
+                 double(extent);
     }
   if (ratio == 1)
     return;
@@ -229,6 +305,118 @@ void Partitioner::rescaleAverages(Operation *op, ShardingRuleOpInterface iface,
                                builder.getF64FloatAttr(ratio));
   result.replaceAllUsesExcept(scale.getResult(), scale);
   shardings[scale.getResult()] = shardings.lookup(result);
+  globalShapes[scale.getResult()] = globalShapes.lookup(result);
+}
+
+LogicalResult Partitioner::checkUnevenSupport(Operation *op) {
+  auto uneven = [&](Value value) {
+    ShardingAttr sharding = shardings.lookup(value);
+    return sharding && sharding.isUneven(globalShapes.lookup(value), mesh);
+  };
+  if (auto loss = dyn_cast<CrossEntropyOp>(op)) {
+    Value logits = loss.getInput();
+    for (int64_t dim = 0; dim + 1 < loss.getInput().getType().getRank(); ++dim)
+      if (uneven(logits) && isPadded(logits, dim))
+        return op->emitError()
+               << "cross_entropy over samples split unevenly (dim " << dim
+               << " of " << globalShapes.lookup(logits)[dim]
+               << ") is not supported: padded rows would count as samples";
+  }
+  if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+    // A padded dim survives a reshape only as a dim of its own, with the
+    // same extent and the same extent before it on both sides.
+    auto keepsDim = [&](ArrayRef<int64_t> from, ArrayRef<int64_t> to,
+                        int64_t dim) {
+      int64_t before = 1;
+      for (int64_t d = 0; d < dim; ++d)
+        before *= from[d];
+      int64_t toBefore = 1;
+      for (int64_t extent : to) {
+        if (toBefore == before && extent == from[dim])
+          return true;
+        toBefore *= extent;
+      }
+      return false;
+    };
+    for (Value value : {reshape.getInput(), reshape.getResult()}) {
+      if (!uneven(value))
+        continue;
+      Value other =
+          value == reshape.getInput() ? reshape.getResult() : reshape.getInput();
+      ArrayRef<int64_t> shape = globalShapes.lookup(value),
+                        otherShape = globalShapes.lookup(other);
+      for (int64_t dim = 0; dim < static_cast<int64_t>(shape.size()); ++dim)
+        if (isPadded(value, dim) && !keepsDim(shape, otherShape, dim))
+          return op->emitError()
+                 << "reshape regroups dim " << dim << " of extent "
+                 << shape[dim]
+                 << ", which is split unevenly; split it evenly or keep it "
+                    "a dim of its own";
+    }
+  }
+  return success();
+}
+
+LogicalResult Partitioner::zeroPaddingOfOperands(Operation *op) {
+  auto ruleIt = rules.find(op);
+  const ShardingRule *rule = ruleIt == rules.end() ? nullptr : &ruleIt->second;
+  bool isUpdate = isa<OptimizerOpInterface>(op);
+  for (OpOperand &operand : op->getOpOperands()) {
+    Value value = operand.get();
+    if (hasZeroPadding(value))
+      continue;
+    unsigned index = operand.getOperandNumber();
+    SmallVector<int64_t> dims;
+    for (int64_t dim = 0,
+                 rank = cast<RankedTensorType>(value.getType()).getRank();
+         dim < rank; ++dim) {
+      if (!isPadded(value, dim))
+        continue;
+      int64_t factor = rule ? rule->operandFactors[index][dim]
+                            : ShardingRule::kNoFactor;
+      bool reduces = factor != ShardingRule::kNoFactor &&
+                     rule->factorKinds[factor] == FactorKind::Reduction;
+      if (reduces || isUpdate)
+        dims.push_back(dim);
+    }
+    if (dims.empty())
+      continue;
+    Value &zeroed = masked[value];
+    if (!zeroed) {
+      OpBuilder builder(op);
+      zeroed = value;
+      ShardingAttr sharding = shardings.lookup(value);
+      for (int64_t dim : dims)
+        zeroed = ZeroPaddingOp::create(
+            builder, op->getLoc(), zeroed, meshName,
+            getAxesAttr(builder, withoutTrivialAxes(sharding.getDimAxes(dim))),
+            builder.getI64IntegerAttr(dim),
+            builder.getI64IntegerAttr(globalShapes.lookup(value)[dim]));
+      shardings[zeroed] = sharding;
+      globalShapes[zeroed] = globalShapes.lookup(value);
+      zeroPadded.insert(zeroed);
+    }
+    operand.set(zeroed);
+  }
+  return success();
+}
+
+void Partitioner::inferZeroPadding(Operation *op) {
+  auto allZero = [&] {
+    return llvm::all_of(op->getOperands(),
+                        [&](Value v) { return hasZeroPadding(v); });
+  };
+  // f(0) = 0 elementwise, or a permutation of the operand.
+  bool keepsZeros =
+      isa<NegOp, ReluOp, TanhOp, SiluOp, GeluOp, ScaleOp, TransposeOp, AddOp,
+          SubOp>(op)
+          ? allZero()
+          : isa<MulOp>(op) && llvm::any_of(op->getOperands(), [&](Value v) {
+              return hasZeroPadding(v);
+            });
+  if (keepsZeros)
+    for (Value result : op->getResults())
+      zeroPadded.insert(result);
 }
 
 LogicalResult Partitioner::run() {
@@ -256,23 +444,31 @@ LogicalResult Partitioner::run() {
       else
         origin = cast<ReshardOp>(op).getOriginAttr();
       OpBuilder builder(&op);
-      FailureOr<Value> local = reshard(builder, op.getLoc(), input,
-                                       Layout::get(shardings.lookup(input)),
-                                       Layout::get(target), origin);
+      FailureOr<Value> local =
+          reshard(builder, op.getLoc(), input, globalShapes.lookup(input),
+                  Layout::get(shardings.lookup(input)), Layout::get(target),
+                  origin);
       if (failed(local))
         return failure();
       op.getResult(0).replaceAllUsesWith(*local);
       // A reshard over size-1 axes only is the value itself, whose recorded
       // layout other reshards of it start from.
-      if (*local != input)
+      if (*local != input) {
         shardings[*local] = target;
+        globalShapes[*local] = globalShapes.lookup(input);
+        // Collectives keep zero padding zero and pad with zeros.
+        if (hasZeroPadding(input))
+          zeroPadded.insert(*local);
+      }
       op.erase();
       continue;
     }
     if (op.hasTrait<OpTrait::IsTerminator>())
       continue;
-    SmallVector<ShardingAttr> operandShardings = llvm::map_to_vector(
-        op.getOperands(), [&](Value v) { return shardings.lookup(v); });
+    if (failed(checkUnevenSupport(&op)) || failed(zeroPaddingOfOperands(&op)))
+      return failure();
+    inferZeroPadding(&op);
+    SmallVector<Value> globalOperands(op.getOperands());
     for (Value result : op.getResults())
       if (ShardingAttr sharding = shardings.lookup(result))
         result.setType(getLocalType(result.getType(), sharding, mesh));
@@ -292,13 +488,32 @@ LogicalResult Partitioner::run() {
     // differently on local shapes.
     bool keepsLayout =
         splitSplat || isa<ReshapeOp>(op) ||
-        (iface && hasFreeSplit(iface.getShardingRule(),
-                               shardings.lookup(op.getResult(0))));
+        (iface &&
+         hasFreeSplit(rules[&op], shardings.lookup(op.getResult(0))));
     if (!keepsLayout)
       op.removeAttr(MPDialect::kShardingAttrName);
     if (iface)
-      rescaleAverages(&op, iface, operandShardings);
+      rescaleAverages(&op, globalOperands);
   }
+
+  // What the padded local types no longer tell.
+  auto recordGlobalShape = [&](Value value, auto setAttr) {
+    ShardingAttr sharding = shardings.lookup(value);
+    ArrayRef<int64_t> shape = globalShapes.lookup(value);
+    if (sharding && sharding.isUneven(shape, mesh))
+      setAttr(DenseI64ArrayAttr::get(func.getContext(), shape));
+  };
+  for (BlockArgument arg : body.getArguments())
+    recordGlobalShape(arg, [&](Attribute shape) {
+      func.setArgAttr(arg.getArgNumber(), MPDialect::kGlobalShapeAttrName,
+                      shape);
+    });
+  for (auto [index, result] :
+       llvm::enumerate(body.getTerminator()->getOperands()))
+    if (func.getResultAttr(index, MPDialect::kShardingAttrName))
+      recordGlobalShape(result, [&](Attribute shape) {
+        func.setResultAttr(index, MPDialect::kGlobalShapeAttrName, shape);
+      });
 
   func.setType(FunctionType::get(func.getContext(), body.getArgumentTypes(),
                                  body.getTerminator()->getOperandTypes()));

@@ -188,6 +188,8 @@ SmallVector<FactorChoice> Propagator::assignFactors(Operation *op,
     const ValueState *state;
     int64_t dim;
     int64_t bytes;
+    /// The value's extent in `dim`.
+    int64_t extent;
   };
   SmallVector<Candidate> candidates;
   auto collect = [&](Value value, ArrayRef<int64_t> factors) {
@@ -197,7 +199,8 @@ SmallVector<FactorChoice> Propagator::assignFactors(Operation *op,
     for (auto [dim, factor] : llvm::enumerate(factors))
       if (factor != ShardingRule::kNoFactor && !state->layout.dims[dim].empty())
         candidates.push_back(
-            {factor, state, static_cast<int64_t>(dim), getBytes(value)});
+            {factor, state, static_cast<int64_t>(dim), getBytes(value),
+             cast<RankedTensorType>(value.getType()).getDimSize(dim)});
   };
   for (auto [value, factors] :
        llvm::zip_equal(op->getOperands(), rule.operandFactors))
@@ -220,10 +223,15 @@ SmallVector<FactorChoice> Propagator::assignFactors(Operation *op,
       continue;
     decided[factor] = true;
     int64_t shards = 1;
+    // A dim split unevenly passes its split on to the same extent elsewhere,
+    // never to a factor of another extent (a reshape's), which would pad
+    // what is whole.
+    bool sameExtent = candidate.extent == rule.factorSizes[factor] &&
+                      !rule.evenSplitsOnly;
     for (StringRef axis : candidate.state->layout.dims[candidate.dim]) {
       int64_t size = mesh.getAxisSize(axis);
       if (used.contains(axis) ||
-          rule.factorSizes[factor] % (shards * size) != 0)
+          (!sameExtent && rule.factorSizes[factor] % (shards * size) != 0))
         break;
       shards *= size;
       used.insert(axis);

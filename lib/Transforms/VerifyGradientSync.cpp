@@ -270,6 +270,26 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
   }
   if (auto reshape = dyn_cast<ReshapeOp>(op))
     return transferReshape(reshape);
+  if (auto zeroPadding = dyn_cast<ZeroPaddingOp>(op)) {
+    // Padding holds no values: zeroing it changes no layout, but it must
+    // be the padding of the split the value has.
+    // A copy: inserting the result may move the map's entries.
+    Layout layout = layouts.lookup(zeroPadding.getInput());
+    if (layout.dims[zeroPadding.getDim()] !=
+        getAxisNames(zeroPadding.getAxes()))
+      return op->emitError()
+             << "zeros the padding of a split over "
+             << formatAxes(getAxisNames(zeroPadding.getAxes()))
+             << " but dim " << zeroPadding.getDim() << " is split over "
+             << formatAxes(layout.dims[zeroPadding.getDim()]);
+    layouts[zeroPadding.getResult()] = layout;
+    return success();
+  }
+  if (auto resize = dyn_cast<ResizeOp>(op)) {
+    Layout layout = layouts.lookup(resize.getInput());
+    layouts[resize.getResult()] = layout;
+    return success();
+  }
   auto iface = dyn_cast<ShardingRuleOpInterface>(op);
   if (!iface || isa<AnnotateOp, ReshardOp>(op))
     return op->emitError() << "cannot be checked in a partitioned step";

@@ -31,8 +31,9 @@
 // RUN: not mp-opt %t/imported.mlir --mp-apply-plan=%t/module.json 2>&1 | FileCheck %s --check-prefix=MODULE
 // MODULE: module.json:4:30: error: plan entry 'fc_1' matches no parameter, module, input or output; close names: fc1, fc2
 // MODULE-NOT: error
-// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/uneven.json 2>&1 | FileCheck %s --check-prefix=UNEVEN
-// UNEVEN: model.mlir:2:18: error: plan cannot shard parameter 'w1' (entry 'w1'): dim 0 of size 8 does not split evenly over mesh axes [tp = 3] (3 shards); uneven sharding is not supported yet
+// An uneven split is a plan like any other (8 rows over 3 ranks: 3, 3, 2).
+// RUN: mp-opt %t/model.mlir --mp-apply-plan=%t/uneven.json | FileCheck %s --check-prefix=UNEVEN
+// UNEVEN: %arg1: tensor<8x8xf32> {mp.param = "w1", mp.plan_entry = "w1", mp.sharding = #mp.sharding<@mesh, {{\[\[}}tp], []]>}
 // RUN: not mp-opt %t/planned.mlir --mp-apply-plan=%t/uneven.json 2>&1 | FileCheck %s --check-prefix=PLANNED
 // PLANNED: planned.mlir:1:1: error: the module already has a plan; apply a plan file to a model without one
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/missing.json 2>&1 | FileCheck %s --check-prefix=MISSING

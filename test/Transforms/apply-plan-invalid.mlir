@@ -72,19 +72,6 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {fc1 
 
 // -----
 
-// A colwise bias splits like the output features: evenly, or not at all.
-module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {fc1 = colwise}>} {
-  mp.mesh @mesh = <tp = 4>
-  func.func @model(
-      %w: tensor<8x8xf32> {mp.param = "fc1.weight"},
-      // expected-error@+1 {{plan cannot shard parameter 'fc1.bias' (entry 'fc1'): dim 0 of size 6 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
-      %b: tensor<6xf32> {mp.param = "fc1.bias"}) {
-    return
-  }
-}
-
-// -----
-
 // Globs matching a parameter's module must agree too.
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"layers.*.wq" = colwise, "*.0.*" = rowwise}>} {
   mp.mesh @mesh = <tp = 2>
@@ -147,41 +134,6 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {x = 
   func.func @model(
       // expected-error@+1 {{plan entry 'x' (sequence_parallel) cannot apply to input 'x' of type 'tensor<8xf32>': sequence dim -1 is out of range for rank 1}}
       %x: tensor<8xf32> {mp.input = "x"}) {
-    return
-  }
-}
-
-// -----
-
-module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w1 = colwise}>} {
-  mp.mesh @mesh = <tp = 4>
-  func.func @model(
-      // expected-error@+1 {{plan cannot shard parameter 'w1' (entry 'w1'): dim 0 of size 10 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
-      %w1: tensor<10x8xf32> {mp.param = "w1"}) {
-    return
-  }
-}
-
-// -----
-
-// FSDP's split of dim 0 must be even too, after the tensor-parallel split.
-module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp, styles = {w1 = colwise}>} {
-  mp.mesh @mesh = <dp = 3, tp = 2>
-  func.func @model(
-      // expected-error@+1 {{plan cannot shard parameter 'w1' (entry 'w1'): dim 0 of size 8 does not split evenly over mesh axes [tp = 2, dp = 3] (6 shards); uneven sharding is not supported yet}}
-      %w1: tensor<8x8xf32> {mp.param = "w1"}) {
-    return
-  }
-}
-
-// -----
-
-// The batch must split evenly over the batch axis.
-module attributes {mp.plan = #mp.plan<mesh = @mesh, batch_axis = dp, styles = {}>} {
-  mp.mesh @mesh = <dp = 4>
-  func.func @model(
-      // expected-error@+1 {{plan cannot shard input 'x': dim 0 of size 6 does not split evenly over mesh axes [dp = 4] (4 shards); uneven sharding is not supported yet}}
-      %x: tensor<6x8xf32> {mp.input = "x"}) {
     return
   }
 }

@@ -29,22 +29,3 @@ func.func @unknown_axis(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
   %y = mp.annotate %x <@mesh, [[dp], []]> : tensor<8x8xf32>
   return %y : tensor<8x8xf32>
 }
-
-// -----
-
-mp.mesh @mesh = <tp = 3>
-func.func @uneven(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
-  // expected-error@+1 {{'mp.annotate' op dim 1 of size 8 does not split evenly over mesh axes [tp = 3] (3 shards); uneven sharding is not supported yet}}
-  %y = mp.annotate %x <@mesh, [[], [tp]]> : tensor<8x8xf32>
-  return %y : tensor<8x8xf32>
-}
-
-// -----
-
-// An uneven split on an argument is rejected before any pass runs.
-mp.mesh @mesh = <tp = 4>
-// expected-error@+1 {{sharding of argument #1: dim 0 of size 6 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
-func.func @uneven_arg(%x: tensor<8x8xf32>, %w: tensor<6x8xf32> {mp.sharding = #mp.sharding<@mesh, [[tp], []]>}) -> tensor<8x6xf32> {
-  %y = mp.linear %x, %w : (tensor<8x8xf32>, tensor<6x8xf32>) -> tensor<8x6xf32>
-  return %y : tensor<8x6xf32>
-}

@@ -16,6 +16,7 @@
 
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Dialect/MP/IR/ValueSharding.h"
 #include "mp/Execution/Interpreter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -99,7 +100,7 @@ std::vector<HostTensor> makeInputs(FunctionOpInterface func) {
       continue;
     }
     int64_t classes = getClassCount(func.getArgument(i));
-    HostTensor tensor = HostTensor::zeros(getGlobalArgShape(func, i));
+    HostTensor tensor = HostTensor::zeros(getGlobalShape(func, i, /*isResult=*/false));
     Random random{seed * 1000003ULL + i};
     auto type = cast<RankedTensorType>(func.getArgumentTypes()[i]);
     StringRef state;
@@ -295,7 +296,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    if (getGlobalArgShape(func, i) != getGlobalArgShape(other, i)) {
+    if (getGlobalShape(func, i, /*isResult=*/false) != getGlobalShape(other, i, /*isResult=*/false)) {
       llvm::errs() << "mp-run: argument #" << i << " has another global "
                    << "shape in the reference\n";
       return 1;

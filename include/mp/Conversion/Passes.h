@@ -14,6 +14,9 @@ namespace mp {
 #define GEN_PASS_REGISTRATION
 #include "mp/Conversion/Passes.h.inc"
 
+/// What --mp-expand-uneven-collectives does, for the lowering to run first.
+void expandUnevenCollectives(mlir::Operation *root);
+
 /// mp-import-tosa: upstream's TOSA lowerings, then mp-import.
 void registerConversionPipelines();
 

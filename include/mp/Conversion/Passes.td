@@ -96,6 +96,30 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def ExpandUnevenCollectives
+    : Pass<"mp-expand-uneven-collectives", "::mlir::ModuleOp"> {
+  let summary = "Rewrites collectives over uneven splits into even ones";
+  let description = [{
+    A collective over a dim split unevenly (`#mp.sharding`) moves padded
+    pieces, which the runtime's collectives take only in equal sizes. This
+    pass makes every collective even: an all_gather or all_to_all gathers
+    the padded pieces and `mp.resize` truncates the concatenation to the
+    whole extent; a reduce_scatter, shard_slice or all_to_all first extends
+    its input with zeros (`mp.resize`) to a whole number of pieces.
+
+    ```mlir
+    %g = mp.all_gather %x on @mesh axes ["tp"] dim 0 : tensor<9x8xf32> -> tensor<17x8xf32>
+    // becomes
+    %p = mp.all_gather %x on @mesh axes ["tp"] dim 0 : tensor<9x8xf32> -> tensor<18x8xf32>
+    %g = mp.resize %p dim 0 : tensor<18x8xf32> -> tensor<17x8xf32>
+    ```
+
+    `--mp-lower-to-runtime` runs it first; on its own it shows what the
+    runtime will be asked to do.
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Rewrites each function into calls of the runtime's C ABI";
   let description = [{
@@ -122,6 +146,10 @@ def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
     and split (see docs/runtime-abi.md). The `mp.mesh` symbols and the plan
     are dropped. The result is readable IR ("what will run") and converts
     to LLVM with upstream passes (`mp-translate` runs them).
+
+    Collectives over uneven splits are first made even
+    (`--mp-expand-uneven-collectives`); `mp.zero_padding` and `mp.resize`
+    call `mp_zero_padding` and `mp_resize_dim`.
 
     Only static f32 tensors (and i64 class targets) lower; other element
     types, non-splat constants and ops that partitioning should have removed

@@ -37,12 +37,6 @@ mlir::FailureOr<std::vector<HostTensor>>
 runFunction(mlir::FunctionOpInterface func, llvm::ArrayRef<HostTensor> args,
             double replicaTolerance = 1e-9);
 
-/// The global shape of argument `index` of `func`: its type, or for a
-/// partitioned function its local type times the sizes of the axes that
-/// split each dim.
-llvm::SmallVector<int64_t> getGlobalArgShape(mlir::FunctionOpInterface func,
-                                             unsigned index);
-
 } // namespace mp
 
 #endif // MP_EXECUTION_INTERPRETER_H

@@ -53,8 +53,10 @@ bool hasTensors(Operation *op) {
 }
 
 /// True if `op` moves integer class targets between ranks without summing
-/// them, which the runtime's collectives can do.
+/// them, or pads them, which the runtime can do for any element type.
 bool movesTargets(Operation *op) {
+  if (isa<ZeroPaddingOp, ResizeOp>(op))
+    return true;
   auto collective = dyn_cast<CollectiveOpInterface>(op);
   return collective && !collective.getSteps().sums;
 }
@@ -136,13 +138,9 @@ train::StepManifest buildManifest(func::FuncOp func, const MemoryPlan &plan,
     auto type = cast<RankedTensorType>(arg.getType());
     tensor.dtype = typeName(type);
     tensor.localShape.assign(type.getShape().begin(), type.getShape().end());
-    tensor.globalShape = tensor.localShape;
-    ShardingAttr sharding = getValueSharding(arg);
-    if (sharding && mesh)
-      for (int64_t dim = 0; dim < sharding.getRank(); ++dim)
-        for (StringRef axis : sharding.getDimAxes(dim))
-          tensor.globalShape[dim] *= mesh.getAxisSize(axis);
-    tensor.split = split(sharding, type.getRank());
+    SmallVector<int64_t> globalShape = getGlobalShape(func, index, false);
+    tensor.globalShape.assign(globalShape.begin(), globalShape.end());
+    tensor.split = split(getValueSharding(arg), type.getRank());
     manifest.args.push_back(std::move(tensor));
   }
   for (unsigned index = 0; index < func.getNumResults(); ++index) {
@@ -292,6 +290,7 @@ struct LowerToRuntimePass : impl::LowerToRuntimeBase<LowerToRuntimePass> {
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal())
         funcs.push_back(func);
+    expandUnevenCollectives(module);
     for (func::FuncOp func : funcs)
       if (failed(lowerFunction(func, symbols)))
         return signalPassFailure();

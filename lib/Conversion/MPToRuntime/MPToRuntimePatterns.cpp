@@ -443,6 +443,43 @@ private:
   RuntimeCallBuilder &calls;
 };
 
+//===----------------------------------------------------------------------===//
+// Padding of uneven splits
+//===----------------------------------------------------------------------===//
+
+struct ZeroPaddingLowering : RuntimePattern<ZeroPaddingOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(ZeroPaddingOp op) const override {
+    FailureOr<Value> axes = calls.axisList(op, op.getAxes());
+    FailureOr<Value> type = calls.dtype(op, op.getInput());
+    if (failed(axes) || failed(type))
+      return failure();
+    calls.copy(op.getResult(), op.getInput());
+    ArrayRef<int64_t> shape = getShape(op.getInput());
+    calls.call("mp_zero_padding",
+               {calls.getContext(), *axes, calls.i32(op.getAxes().size()),
+                *type, out(op), calls.i32(shape.size()), calls.i64Array(shape),
+                calls.i32(op.getDim()), calls.i64(op.getExtent())});
+    return success();
+  }
+};
+
+struct ResizeLowering : RuntimePattern<ResizeOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(ResizeOp op) const override {
+    FailureOr<Value> type = calls.dtype(op, op.getInput());
+    if (failed(type))
+      return failure();
+    ArrayRef<int64_t> shape = getShape(op.getInput());
+    calls.call("mp_resize_dim",
+               {calls.getContext(), *type, in(op, 0), out(op),
+                calls.i32(shape.size()), calls.i64Array(shape),
+                calls.i32(op.getDim()),
+                calls.i64(getShape(op.getResult())[op.getDim()])});
+    return success();
+  }
+};
+
 } // namespace
 
 void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
@@ -458,8 +495,8 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       TransposeLowering, MseLossLowering, CrossEntropyLowering,
       CrossEntropyGradLowering, ClipCoefficientLowering,
       OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
-      OptimizerLowering<AdamWOp>, CollectiveLowering>(calls,
-                                                      patterns.getContext());
+      OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
+      ResizeLowering>(calls, patterns.getContext());
 }
 
 } // namespace mp

@@ -49,12 +49,6 @@ func.func private @unknown_axis(tensor<4x4xf32> {mp.sharding = #mp.sharding<@m, 
 
 // -----
 
-mp.mesh @m = <a = 3>
-// expected-error@+1 {{sharding of argument #0: dim 1 of size 4 does not split evenly over mesh axes [a = 3] (3 shards); uneven sharding is not supported yet}}
-func.func private @uneven(tensor<4x4xf32> {mp.sharding = #mp.sharding<@m, [[], [a]]>})
-
-// -----
-
 mp.mesh @m = <a = 2>
 // expected-error@+1 {{sharding of result #0: mesh @m has no axis 'z'}}
 func.func private @result_sharding() -> (tensor<4xf32> {mp.sharding = #mp.sharding<@m, [[z]]>})
@@ -282,23 +276,8 @@ func.func private @result_rank() -> (tensor<4xf32>, tensor<4xf32> {mp.sharding =
 
 // -----
 
-mp.mesh @m = <a = 2, b = 4>
-// expected-error@+1 {{sharding of result #0: dim 0 of size 4 does not split evenly over mesh axes [a = 2, b = 4] (8 shards); uneven sharding is not supported yet}}
-func.func private @result_uneven() -> (tensor<4xf32> {mp.sharding = #mp.sharding<@m, [[a, b]]>})
-
-// -----
-
 // expected-error@+1 {{sharding of result #0 refers to @m, which is not an mp.mesh}}
 func.func private @result_no_mesh() -> (tensor<4xf32> {mp.sharding = #mp.sharding<@m, [[]]>})
-
-// -----
-
-mp.mesh @m = <a = 4>
-func.func @op_uneven(%x: tensor<6xf32>) {
-  // expected-error@+1 {{sharding of result: dim 0 of size 6 does not split evenly over mesh axes [a = 4] (4 shards); uneven sharding is not supported yet}}
-  %0 = mp.relu %x {mp.sharding = #mp.sharding<@m, [[a]]>} : tensor<6xf32>
-  return
-}
 
 // -----
 
@@ -344,16 +323,6 @@ func.func private @two() -> (tensor<8xf32>, tensor<8xf32>)
 func.func @op_two_results_not_a_sharding() {
   // expected-error@+1 {{'mp.sharding' on result #1 must be an #mp.sharding}}
   %0:2 = func.call @two() {mp.sharding = [#mp.sharding<@m, [[a]]>, "a"]} : () -> (tensor<8xf32>, tensor<8xf32>)
-  return
-}
-
-// -----
-
-mp.mesh @m = <a = 4>
-func.func private @two() -> (tensor<8xf32>, tensor<6xf32>)
-func.func @op_two_results_uneven() {
-  // expected-error@+1 {{sharding of result #1: dim 0 of size 6 does not split evenly over mesh axes [a = 4] (4 shards); uneven sharding is not supported yet}}
-  %0:2 = func.call @two() {mp.sharding = [#mp.sharding<@m, [[a]]>, #mp.sharding<@m, [[a]]>]} : () -> (tensor<8xf32>, tensor<6xf32>)
   return
 }
 
@@ -583,3 +552,14 @@ mp.mesh @mesh = <a = 2>
 func.func @partitioned_rank(%x: tensor<6xf32> {mp.sharding = #mp.sharding<@mesh, [[a], []]>}) -> tensor<6xf32> attributes {mp.partitioned} {
   return %x : tensor<6xf32>
 }
+
+// -----
+
+mp.mesh @m = <a = 4>
+// expected-error@+1 {{'mp.global_shape' of argument #0 does not split into 'tensor<2x8xf32>'}}
+func.func private @global_shape_mismatch(tensor<2x8xf32> {mp.sharding = #mp.sharding<@m, [[a], []]>, mp.global_shape = array<i64: 9, 8>}) attributes {mp.partitioned}
+
+// -----
+
+// expected-error@+1 {{'mp.global_shape' on result #0 must be an array of its rank's extents, beside its sharding}}
+func.func private @global_shape_alone() -> (tensor<2x8xf32> {mp.global_shape = array<i64: 9, 8>})

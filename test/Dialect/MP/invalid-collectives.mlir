@@ -2,7 +2,7 @@
 
 mp.mesh @mesh = <dp = 2, tp = 4>
 func.func @gather_shape(%x: tensor<8x16xf32>) {
-  // expected-error@+1 {{'mp.all_gather' op result dim 0 must be 16, got 12}}
+  // expected-error@+1 {{'mp.all_gather' op result dim 0 of size 12 does not split over 2 ranks into pieces of 8}}
   %g = mp.all_gather %x on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<12x16xf32>
   return
 }
@@ -11,7 +11,8 @@ func.func @gather_shape(%x: tensor<8x16xf32>) {
 
 mp.mesh @mesh = <dp = 2, tp = 4>
 func.func @scatter_uneven(%x: tensor<6x16xf32>) {
-  // expected-error@+1 {{'mp.reduce_scatter' op dim 0 of size 6 does not split evenly over 4 ranks}}
+  // 6 over 4 ranks: pieces of 2 (2, 2, 2, 0).
+  // expected-error@+1 {{'mp.reduce_scatter' op result dim 0 must be 2, got 1}}
   %s = mp.reduce_scatter %x on @mesh axes ["tp"] dim 0 : tensor<6x16xf32> -> tensor<1x16xf32>
   return
 }
@@ -71,15 +72,6 @@ func.func @same_dims(%x: tensor<8x16xf32>) {
 
 // -----
 
-mp.mesh @mesh = <dp = 2, tp = 4>
-func.func @reshard_uneven(%x: tensor<6x16xf32>) {
-  // expected-error@+1 {{'mp.reshard' op dim 0 of size 6 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
-  %r = mp.reshard %x <@mesh, [[tp], []]> : tensor<6x16xf32>
-  return
-}
-
-// -----
-
 func.func @broadcast_shape(%v: tensor<10xf32>) {
   // expected-error@+1 {{'mp.broadcast' op input 'tensor<10xf32>' must be the result without the broadcast dims}}
   %b = mp.broadcast %v dims [1] : tensor<10xf32> -> tensor<8x10xf32>
@@ -115,5 +107,48 @@ func.func @cross_entropy_grad_grad(%x: tensor<8x10xf32>, %t: tensor<8xi64>, %s: 
 func.func @adamw_types(%p: tensor<8xf32>, %g: tensor<4xf32>, %s: tensor<f32>) {
   // expected-error@+1 {{'mp.adamw' op failed to verify that all of {param, grad} have same type}}
   %r:3 = "mp.adamw"(%p, %g, %p, %p, %s) {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64, lr = 3.0e-3 : f64, weight_decay = 0.01 : f64} : (tensor<8xf32>, tensor<4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @zero_padding_extent(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{'mp.zero_padding' op dim 1 of extent 17 split over ["tp"] has pieces of 5, not 8}}
+  %z = mp.zero_padding %x on @mesh axes ["tp"] dim 1 extent 17 : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @zero_padding_dim(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{'mp.zero_padding' op dim 2 is out of range for rank 2}}
+  %z = mp.zero_padding %x on @mesh axes ["tp"] dim 2 extent 17 : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @zero_padding_axis(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{'mp.zero_padding' op mesh @mesh has no axis 'pp'}}
+  %z = mp.zero_padding %x on @mesh axes ["pp"] dim 1 extent 17 : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @resize_other_dim(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{'mp.resize' op only dim 0 may change size, not dim 1}}
+  %r = mp.resize %x dim 0 : tensor<4x8xf32> -> tensor<5x9xf32>
+  return
+}
+
+// -----
+
+func.func @resize_type(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{'mp.resize' op result 'tensor<5x8xf64>' must have the rank and element type of 'tensor<4x8xf32>'}}
+  %r = mp.resize %x dim 0 : tensor<4x8xf32> -> tensor<5x8xf64>
   return
 }

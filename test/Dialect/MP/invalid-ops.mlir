@@ -664,25 +664,6 @@ func.func @annotate_unknown_partial_axis(%x: tensor<8x16xf32>) {
 
 // -----
 
-mp.mesh @mesh = <dp = 2, tp = 4>
-func.func @annotate_uneven(%x: tensor<8x6xf32>) {
-  // expected-error@+1 {{'mp.annotate' op dim 1 of size 6 does not split evenly over mesh axes [tp = 4] (4 shards); uneven sharding is not supported yet}}
-  %0 = mp.annotate %x <@mesh, [[dp], [tp]]> : tensor<8x6xf32>
-  return
-}
-
-// -----
-
-// Each axis divides 12 but their product does not.
-mp.mesh @mesh = <dp = 2, tp = 4, pp = 3>
-func.func @annotate_uneven_two_axes(%x: tensor<12x16xf32>) {
-  // expected-error@+1 {{'mp.annotate' op dim 0 of size 12 does not split evenly over mesh axes [dp = 2, tp = 4] (8 shards); uneven sharding is not supported yet}}
-  %0 = mp.annotate %x <@mesh, [[dp, tp], []]> entry "fsdp(dp): w" : tensor<12x16xf32>
-  return
-}
-
-// -----
-
 mp.mesh @mesh = <dp = 2>
 func.func @annotate_rank0(%x: tensor<f32>) {
   // expected-error@+1 {{'mp.annotate' op sharding has 1 dims but 'tensor<f32>' has rank 0}}

@@ -9,6 +9,9 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mp;
@@ -235,7 +238,7 @@ bool ShardingAttr::isFullyReplicated() const {
 
 LogicalResult
 ShardingAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError, Type type,
-                        MeshAttr mesh, bool typeIsGlobal) const {
+                        MeshAttr mesh) const {
   auto tensorType = dyn_cast<RankedTensorType>(type);
   if (!tensorType)
     return emitError() << "a sharding applies to a ranked tensor, not " << type;
@@ -253,39 +256,67 @@ ShardingAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError, Type type,
       return failure();
   for (int64_t dim = 0; dim < getRank(); ++dim) {
     SmallVector<StringRef> axes = getDimAxes(dim);
-    int64_t shards = 1;
-    for (StringRef axis : axes) {
+    for (StringRef axis : axes)
       if (failed(checkKnown(axis)))
         return failure();
-      shards *= mesh.getAxisSize(axis);
-    }
-    if (axes.empty())
-      continue;
-    if (tensorType.isDynamicDim(dim))
+    if (!axes.empty() && tensorType.isDynamicDim(dim))
       return emitError() << "dim " << dim << " of " << type
                          << " is dynamic; only static dims can be split";
-    int64_t extent = tensorType.getDimSize(dim);
-    if (typeIsGlobal && extent % shards != 0) {
-      InFlightDiagnostic diag = emitError();
-      diag << "dim " << dim << " of size " << extent
-           << " does not split evenly over mesh axes [";
-      llvm::interleaveComma(axes, diag, [&](StringRef axis) {
-        diag << axis << " = " << mesh.getAxisSize(axis);
-      });
-      return diag << "] (" << shards
-                  << " shards); uneven sharding is not supported yet";
-    }
   }
   return success();
 }
+
+namespace {
+SmallVector<int64_t> getAxisSizes(MeshAttr mesh, ArrayRef<StringRef> axes) {
+  return llvm::map_to_vector(
+      axes, [&](StringRef axis) { return mesh.getAxisSize(axis); });
+}
+} // namespace
 
 SmallVector<int64_t> ShardingAttr::getLocalShape(ArrayRef<int64_t> shape,
                                                  MeshAttr mesh) const {
   SmallVector<int64_t> local(shape);
   for (int64_t dim = 0; dim < getRank(); ++dim)
-    for (StringRef axis : getDimAxes(dim))
-      local[dim] /= mesh.getAxisSize(axis);
+    local[dim] =
+        getSplitExtent(shape[dim], getAxisSizes(mesh, getDimAxes(dim)));
   return local;
+}
+
+bool ShardingAttr::isUneven(ArrayRef<int64_t> shape, MeshAttr mesh) const {
+  for (int64_t dim = 0; dim < getRank(); ++dim) {
+    int64_t shards = 1;
+    for (int64_t size : getAxisSizes(mesh, getDimAxes(dim)))
+      shards *= size;
+    if (shape[dim] % shards != 0)
+      return true;
+  }
+  return false;
+}
+
+int64_t mp::getSplitExtent(int64_t extent, ArrayRef<int64_t> axisSizes) {
+  for (int64_t size : axisSizes)
+    extent = llvm::divideCeil(extent, size);
+  return extent;
+}
+
+int64_t mp::getValidExtent(int64_t extent, ArrayRef<int64_t> axisSizes,
+                       ArrayRef<int64_t> coords) {
+  int64_t piece = extent, valid = extent;
+  for (auto [size, coord] : llvm::zip_equal(axisSizes, coords)) {
+    piece = llvm::divideCeil(piece, size);
+    valid = std::clamp<int64_t>(valid - coord * piece, 0, piece);
+  }
+  return valid;
+}
+
+int64_t mp::getPieceOffset(int64_t extent, ArrayRef<int64_t> axisSizes,
+                       ArrayRef<int64_t> coords) {
+  int64_t piece = extent, offset = 0;
+  for (auto [size, coord] : llvm::zip_equal(axisSizes, coords)) {
+    piece = llvm::divideCeil(piece, size);
+    offset += coord * piece;
+  }
+  return offset;
 }
 
 //===----------------------------------------------------------------------===//

@@ -75,8 +75,9 @@ LogicalResult verifyDim(Operation *op, StringRef what, int64_t dim,
   return success();
 }
 
-/// Checks that `result` is `input` with dim `grown` multiplied and dim
-/// `shrunk` divided by `factor` (either may be -1 for none).
+/// Checks that `result` is `input` with dim `shrunk` split into `factor`
+/// pieces (rounded up: the last may be padding) and dim `grown` gathered
+/// from `factor` such pieces (either may be -1 for none).
 LogicalResult verifyShapes(Operation *op, Value input, Value result,
                            int64_t grown, int64_t shrunk, int64_t factor) {
   auto in = cast<RankedTensorType>(input.getType());
@@ -87,19 +88,20 @@ LogicalResult verifyShapes(Operation *op, Value input, Value result,
            << "result " << out << " must have the rank and element type of "
            << in;
   for (int64_t dim = 0; dim < in.getRank(); ++dim) {
-    int64_t expected = in.getDimSize(dim);
-    if (dim == shrunk) {
-      if (expected % factor != 0)
+    int64_t have = in.getDimSize(dim), got = out.getDimSize(dim);
+    if (dim == grown) {
+      // Any whole extent whose pieces are the input's, padding included.
+      if (getSplitExtent(got, factor) != have)
         return op->emitOpError()
-               << "dim " << dim << " of size " << expected
-               << " does not split evenly over " << factor << " ranks";
-      expected /= factor;
+               << "result dim " << dim << " of size " << got
+               << " does not split over " << factor << " ranks into pieces of "
+               << have;
+      continue;
     }
-    if (dim == grown)
-      expected *= factor;
-    if (out.getDimSize(dim) != expected)
+    int64_t expected = dim == shrunk ? getSplitExtent(have, factor) : have;
+    if (got != expected)
       return op->emitOpError() << "result dim " << dim << " must be "
-                               << expected << ", got " << out.getDimSize(dim);
+                               << expected << ", got " << got;
   }
   return success();
 }
@@ -157,6 +159,49 @@ LogicalResult AllToAllOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// Padding of uneven splits
+//===----------------------------------------------------------------------===//
+
+LogicalResult ZeroPaddingOp::verify() {
+  if (failed(verifyDim(*this, "dim", getDim(), getInput().getType().getRank())))
+    return failure();
+  if (getExtent() < 0)
+    return emitOpError() << "extent must be non-negative, got " << getExtent();
+  return success();
+}
+
+LogicalResult ZeroPaddingOp::verifySymbolUses(SymbolTableCollection &table) {
+  if (failed(verifyGroup(*this, getMeshAttr(), getAxes(), table)))
+    return failure();
+  MeshAttr mesh = lookupMesh(*this, getMeshAttr());
+  SmallVector<int64_t> sizes = llvm::map_to_vector(
+      getAxisNames(getAxes()),
+      [&](StringRef axis) { return mesh.getAxisSize(axis); });
+  int64_t local = getInput().getType().getDimSize(getDim());
+  int64_t expected = getSplitExtent(getExtent(), sizes);
+  if (local != expected)
+    return emitOpError() << "dim " << getDim() << " of extent " << getExtent()
+                         << " split over " << getAxes() << " has pieces of "
+                         << expected << ", not " << local;
+  return success();
+}
+
+LogicalResult ResizeOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  if (failed(verifyDim(*this, "dim", getDim(), in.getRank())))
+    return failure();
+  if (in.getElementType() != out.getElementType() ||
+      in.getRank() != out.getRank())
+    return emitOpError() << "result " << out
+                         << " must have the rank and element type of " << in;
+  for (int64_t dim = 0; dim < in.getRank(); ++dim)
+    if (dim != getDim() && in.getDimSize(dim) != out.getDimSize(dim))
+      return emitOpError() << "only dim " << getDim()
+                           << " may change size, not dim " << dim;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // CollectiveOpInterface
 //===----------------------------------------------------------------------===//
 
@@ -170,6 +215,12 @@ int64_t getBytes(Value value) {
 /// The share of a buffer a rank sends in one ring pass over `groupSize`.
 double getRingFraction(int64_t groupSize) {
   return double(groupSize - 1) / double(groupSize);
+}
+
+/// What a rank sends in a ring gather or scatter of `piece`-sized pieces
+/// (padded ones included): all but its own.
+double getRingPieceBytes(int64_t groupSize, int64_t pieceBytes) {
+  return double(groupSize - 1) * double(pieceBytes);
 }
 } // namespace
 
@@ -187,7 +238,7 @@ CollectiveSteps AllGatherOp::getSteps() {
   return CollectiveSteps{/*sums=*/false, getDim(), std::nullopt};
 }
 double AllGatherOp::getBytesSentPerRank() {
-  return getRingFraction(getGroupSize()) * getBytes(getResult());
+  return getRingPieceBytes(getGroupSize(), getBytes(getInput()));
 }
 RuntimeCollectiveCall AllGatherOp::getRuntimeCall() {
   return RuntimeCollectiveCall{"mp_all_gather", /*inPlace=*/false, {getDim()}};
@@ -197,7 +248,7 @@ CollectiveSteps ReduceScatterOp::getSteps() {
   return CollectiveSteps{/*sums=*/true, std::nullopt, getDim()};
 }
 double ReduceScatterOp::getBytesSentPerRank() {
-  return getRingFraction(getGroupSize()) * getBytes(getInput());
+  return getRingPieceBytes(getGroupSize(), getBytes(getResult()));
 }
 RuntimeCollectiveCall ReduceScatterOp::getRuntimeCall() {
   return RuntimeCollectiveCall{
@@ -208,7 +259,13 @@ CollectiveSteps AllToAllOp::getSteps() {
   return CollectiveSteps{/*sums=*/false, getConcatDim(), getSplitDim()};
 }
 double AllToAllOp::getBytesSentPerRank() {
-  return getRingFraction(getGroupSize()) * getBytes(getInput());
+  // A piece is the input with its split dim split.
+  int64_t extent = getInput().getType().getDimSize(getSplitDim());
+  if (extent == 0)
+    return 0;
+  int64_t pieceExtent = getSplitExtent(extent, getGroupSize());
+  return getRingPieceBytes(getGroupSize(),
+                           getBytes(getInput()) / extent * pieceExtent);
 }
 RuntimeCollectiveCall AllToAllOp::getRuntimeCall() {
   return RuntimeCollectiveCall{

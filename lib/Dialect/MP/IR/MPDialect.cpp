@@ -58,16 +58,34 @@ LogicalResult verifyShardingFor(Operation *op, NamedAttribute attr, Type type,
   if (!mesh)
     return op->emitError() << "sharding of " << what << " refers to "
                            << sharding.getMesh() << ", which is not an mp.mesh";
-  // In a partitioned function values have local types; the sharding says
-  // how they relate to the global ones, which are gone, so only the split's
-  // evenness cannot be checked.
-  auto func = dyn_cast<FunctionOpInterface>(op);
-  if (!func)
-    func = op->getParentOfType<FunctionOpInterface>();
-  bool typeIsGlobal = !func || !func->hasAttr(MPDialect::kPartitionedAttrName);
   return sharding.verifyFor(
       [&] { return op->emitError() << "sharding of " << what << ": "; }, type,
-      mesh.getMesh(), typeIsGlobal);
+      mesh.getMesh());
+}
+
+/// Checks a `mp.global_shape` attribute: the shape whose split by the
+/// value's sharding (`sharding`, an attribute of the same value) is `type`.
+LogicalResult verifyGlobalShapeFor(Operation *op, NamedAttribute attr,
+                                   Type type, Attribute sharding,
+                                   StringRef what) {
+  auto shape = dyn_cast<DenseI64ArrayAttr>(attr.getValue());
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  auto shardingAttr = dyn_cast_or_null<ShardingAttr>(sharding);
+  if (!shape || !tensorType || !shardingAttr ||
+      shape.size() != tensorType.getRank())
+    return op->emitError() << "'mp.global_shape' on " << what
+                           << " must be an array of its rank's extents, "
+                              "beside its sharding";
+  auto mesh =
+      SymbolTable::lookupNearestSymbolFrom<MeshOp>(op, shardingAttr.getMesh());
+  if (!mesh || shardingAttr.getRank() != tensorType.getRank())
+    return success(); // The sharding's own verification reports it.
+  if (llvm::any_of(shape.asArrayRef(), [](int64_t d) { return d < 0; }) ||
+      ArrayRef(shardingAttr.getLocalShape(shape.asArrayRef(), mesh.getMesh())) !=
+          tensorType.getShape())
+    return op->emitError() << "'mp.global_shape' of " << what
+                           << " does not split into " << type;
+  return success();
 }
 } // namespace
 
@@ -103,6 +121,10 @@ LogicalResult MPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
   }
   if (attrName == kShardingAttrName)
     return verifyShardingFor(op, attr, type, what);
+  if (attrName == kGlobalShapeAttrName)
+    return verifyGlobalShapeFor(op, attr, type,
+                                func.getArgAttr(argIndex, kShardingAttrName),
+                                what);
   if (attrName == kPlanEntryAttrName)
     return verifyName(op, attr, what);
   return op->emitError() << "unknown mp argument attribute '" << attrName
@@ -123,6 +145,10 @@ LogicalResult MPDialect::verifyRegionResultAttribute(Operation *op, unsigned,
   if (attrName == kShardingAttrName)
     return verifyShardingFor(op, attr, func.getResultTypes()[resultIndex],
                              what);
+  if (attrName == kGlobalShapeAttrName)
+    return verifyGlobalShapeFor(
+        op, attr, func.getResultTypes()[resultIndex],
+        func.getResultAttr(resultIndex, kShardingAttrName), what);
   return op->emitError() << "unknown mp result attribute '" << attrName << "'";
 }
 

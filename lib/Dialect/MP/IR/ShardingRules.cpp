@@ -229,6 +229,7 @@ ShardingRule ReshapeOp::getShardingRule() {
   rule.resultFactors = {outFactors};
   rule.partial = PartialRule::Additive;
   rule.linearOperands = {true};
+  rule.evenSplitsOnly = true;
   return rule;
 }
 
@@ -277,6 +278,7 @@ ShardingRule CrossEntropyOp::getShardingRule() {
   rule.resultFactors = {{}};
   rule.linearOperands = {false, false};
   rule.averages = getReduction() == Reduction::mean;
+  rule.evenSplitsOnly = true;
   return rule;
 }
 

@@ -71,4 +71,28 @@ void setValueSharding(Value value, ShardingAttr sharding) {
               ArrayAttr::get(op->getContext(), shardings));
 }
 
+SmallVector<int64_t> getGlobalShape(FunctionOpInterface func, unsigned index,
+                                    bool isResult) {
+  auto attr = [&](StringRef name) {
+    return isResult ? func.getResultAttr(index, name)
+                    : func.getArgAttr(index, name);
+  };
+  if (auto shape = dyn_cast_or_null<DenseI64ArrayAttr>(
+          attr(MPDialect::kGlobalShapeAttrName)))
+    return SmallVector<int64_t>(shape.asArrayRef());
+  Type type = isResult ? func.getResultTypes()[index]
+                       : func.getArgumentTypes()[index];
+  SmallVector<int64_t> shape(cast<RankedTensorType>(type).getShape());
+  auto sharding =
+      dyn_cast_or_null<ShardingAttr>(attr(MPDialect::kShardingAttrName));
+  if (!sharding || !func->hasAttr(MPDialect::kPartitionedAttrName))
+    return shape;
+  // Even splits: the local extent times the pieces.
+  MeshAttr mesh = lookupMesh(func, sharding.getMesh());
+  for (int64_t dim = 0; dim < sharding.getRank(); ++dim)
+    for (StringRef axis : sharding.getDimAxes(dim))
+      shape[dim] *= mesh.getAxisSize(axis);
+  return shape;
+}
+
 } // namespace mp

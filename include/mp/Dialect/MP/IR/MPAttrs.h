@@ -13,4 +13,21 @@
 #define GET_ATTRDEF_CLASSES
 #include "mp/Dialect/MP/IR/MPAttrs.h.inc"
 
+namespace mp {
+
+/// The local extent of a dim of `extent` split over axes of `axisSizes`
+/// (major to minor): each axis splits the previous piece, rounded up.
+int64_t getSplitExtent(int64_t extent, llvm::ArrayRef<int64_t> axisSizes);
+
+/// How many of those local entries hold values on the rank at `coords` (one
+/// per axis), the rest being padding; the values are a prefix.
+int64_t getValidExtent(int64_t extent, llvm::ArrayRef<int64_t> axisSizes,
+                       llvm::ArrayRef<int64_t> coords);
+
+/// Where the piece of the rank at `coords` starts in the global dim.
+int64_t getPieceOffset(int64_t extent, llvm::ArrayRef<int64_t> axisSizes,
+                       llvm::ArrayRef<int64_t> coords);
+
+} // namespace mp
+
 #endif // MP_DIALECT_MP_IR_MPATTRS_H

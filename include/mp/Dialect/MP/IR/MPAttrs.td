@@ -95,9 +95,14 @@ def MP_ShardingAttr : MP_Attr<"Sharding", "sharding"> {
     #mp.sharding<@mesh, [[], []]>
     ```
 
-    A mesh axis appears at most once in a sharding. The local extent of a
-    dimension is its global extent divided by the product of the sizes of its
-    axes; until uneven sharding is supported, that product must divide it.
+    A mesh axis appears at most once in a sharding. A dimension's axes split
+    it one after the other, each into equal pieces of the previous piece
+    rounded up (`torch.chunk`'s placement): extent 17 over `tp = 2` gives
+    pieces of 9 and 8; over `[tp = 2, dp = 2]` each tp piece of 9 is split
+    again into 5 and 4 (the second tp piece, 8 valid rows padded to 9, into
+    5 and 3). Every rank holds the rounded-up extent; the entries past its
+    valid count are padding, kept zero where values enter and leave the
+    program and wherever a reduction reads them (docs/uneven-sharding.md).
     Keeping the partial state (which upstream MLIR's `shard` dialect dropped)
     is what lets the compiler reduce late: an all_reduce where a consumer
     needs the full value, a reduce_scatter where it wants it split.
@@ -125,15 +130,16 @@ def MP_ShardingAttr : MP_Attr<"Sharding", "sharding"> {
     /// True if no dimension is split and nothing is partial.
     bool isFullyReplicated() const;
     /// Checks this sharding against a value of type `type` on `mesh`: rank,
-    /// known axes, static shape and, when `typeIsGlobal`, even splits (a
-    /// partitioned function's local types say nothing about them). Reports
-    /// through `emitError`.
+    /// known axes and static shape. Reports through `emitError`.
     ::mlir::LogicalResult verifyFor(
         ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
-        ::mlir::Type type, MeshAttr mesh, bool typeIsGlobal = true) const;
-    /// The per-rank shape of a value of global shape `shape`.
+        ::mlir::Type type, MeshAttr mesh) const;
+    /// The per-rank shape of a value of global shape `shape` (padded where a
+    /// dim splits unevenly).
     ::llvm::SmallVector<int64_t> getLocalShape(::llvm::ArrayRef<int64_t> shape,
                                                MeshAttr mesh) const;
+    /// True if some dim of `shape` does not split evenly.
+    bool isUneven(::llvm::ArrayRef<int64_t> shape, MeshAttr mesh) const;
   }];
 }
 

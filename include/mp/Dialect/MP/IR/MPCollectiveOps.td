@@ -166,4 +166,54 @@ def MP_ShardSliceOp : MP_CollectiveOp<"shard_slice"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Padding of uneven splits (docs/uneven-sharding.md)
+//===----------------------------------------------------------------------===//
+
+def MP_ZeroPaddingOp : MP_Op<"zero_padding", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "zeros the padding of an unevenly split dim";
+  let description = [{
+    A dim of global extent `extent` split over `axes` (major to minor) that
+    do not divide it leaves some ranks padding past their last value (see
+    `#mp.sharding`). This op returns its operand with that padding zero on
+    each rank. Partitioning puts it before a reduction over such a dim (a
+    contraction, a sum, a loss) when the operand's padding may not be zero
+    already: a bias added to padded rows, for instance.
+
+    ```mlir
+    %z = mp.zero_padding %h on @mesh axes ["tp"] dim 1 extent 17 : tensor<4x9xf32>
+    ```
+  }];
+  let arguments = (ins MP_CollectiveTensor:$input, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes, I64Attr:$dim, I64Attr:$extent);
+  let results = (outs MP_CollectiveTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $mesh `axes` $axes `dim` $dim `extent` $extent attr-dict
+    `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def MP_ResizeOp : MP_Op<"resize", [Pure]> {
+  let summary = "truncates a dim, or extends it with zeros";
+  let description = [{
+    Keeps the first entries of `dim`, as many as the result has, and fills
+    the rest of the result with zeros. Uneven collectives lower to even ones
+    through it (`--mp-expand-uneven-collectives`): an all_gather of padded
+    pieces is truncated to the whole extent, a reduce_scatter's input is
+    extended to a whole number of pieces.
+
+    ```mlir
+    %t = mp.resize %g dim 0 : tensor<18x8xf32> -> tensor<17x8xf32>
+    ```
+  }];
+  let arguments = (ins MP_CollectiveTensor:$input, I64Attr:$dim);
+  let results = (outs MP_CollectiveTensor:$result);
+  let assemblyFormat = [{
+    $input `dim` $dim attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // MP_DIALECT_MP_IR_MPCOLLECTIVEOPS_TD

@@ -68,6 +68,11 @@ def MP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kPartitionedAttrName =
         "mp.partitioned";
     static constexpr ::llvm::StringLiteral kManifestAttrName = "mp.manifest";
+    /// On an argument or result of a partitioned function whose sharding
+    /// splits a dim unevenly: the global shape, which the padded local one
+    /// no longer tells.
+    static constexpr ::llvm::StringLiteral kGlobalShapeAttrName =
+        "mp.global_shape";
 
   private:
     void registerAttributes();

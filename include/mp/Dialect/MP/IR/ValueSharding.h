@@ -12,6 +12,7 @@
 #include "mp/Dialect/MP/IR/MPAttrs.h"
 
 #include "mlir/IR/Value.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 namespace mp {
 
@@ -41,6 +42,11 @@ ShardingAttr getValueSharding(mlir::Value value);
 
 /// Records `sharding` for `value` (on its op or function argument).
 void setValueSharding(mlir::Value value, ShardingAttr sharding);
+
+/// The global shape of argument (or, if `isResult`, result) `index` of
+/// `func`: its type's, unless `func` is partitioned and the value split.
+llvm::SmallVector<int64_t> getGlobalShape(mlir::FunctionOpInterface func,
+                                          unsigned index, bool isResult);
 
 } // namespace mp
 
