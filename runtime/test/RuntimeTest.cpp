@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Pieces.h"
 #include "mp_runtime.h"
 
 #include <mpi.h>
@@ -487,6 +488,80 @@ void testKernels(mp_context *ctx) {
          "sgd nesterov");
 }
 
+/// This rank's piece of a dim of `n` entries split over axes of `sizes` at
+/// `coords`, chunked level by level as torch.chunk chunks the previous
+/// level's padded piece: the global index of each entry, -1 for padding.
+std::vector<int64_t> chunkDim(int64_t n, const std::vector<int64_t> &sizes,
+                              const std::vector<int64_t> &coords) {
+  std::vector<int64_t> piece;
+  for (int64_t i = 0; i < n; ++i)
+    piece.push_back(i);
+  for (size_t j = 0; j < sizes.size(); ++j) {
+    size_t chunk = (piece.size() + sizes[j] - 1) / sizes[j];
+    std::vector<int64_t> next(chunk, -1);
+    for (size_t k = 0; k < chunk; ++k)
+      if (coords[j] * chunk + k < piece.size())
+        next[k] = piece[coords[j] * chunk + k];
+    piece = next;
+  }
+  return piece;
+}
+
+/// The sizes of `g`'s axes and this rank's coordinates on them.
+void getAxes(mp_context *ctx, const Group &g, std::vector<int64_t> &sizes,
+             std::vector<int64_t> &coords) {
+  for (int axis : g.axes) {
+    sizes.push_back(mp_context_axis_size(ctx, axis));
+    coords.push_back(mp_context_coordinate(ctx, axis));
+  }
+}
+
+/// The trainer's arithmetic of pieces, by hand: uneven splits over one and
+/// two axes, and even ones as before (origin = index · local extent).
+void testDimPieces() {
+  struct Case {
+    int64_t n;
+    std::vector<int64_t> sizes, coords;
+    int64_t extent, origin, valid;
+  };
+  const Case cases[] = {
+      {17, {2, 2}, {0, 0}, 5, 0, 5}, {17, {2, 2}, {0, 1}, 5, 5, 4},
+      {17, {2, 2}, {1, 0}, 5, 9, 5}, {17, {2, 2}, {1, 1}, 5, 14, 3},
+      {5, {4}, {0}, 2, 0, 2},        {5, {4}, {1}, 2, 2, 2},
+      {5, {4}, {2}, 2, 4, 1},        {5, {4}, {3}, 2, 6, 0},
+      {3, {4}, {0}, 1, 0, 1},        {3, {4}, {1}, 1, 1, 1},
+      {3, {4}, {2}, 1, 2, 1},        {3, {4}, {3}, 1, 3, 0},
+      {8, {2, 2}, {1, 0}, 2, 4, 2},  {12, {3}, {2}, 4, 8, 4},
+      {6, {}, {}, 6, 0, 6},
+  };
+  for (const Case &c : cases) {
+    mp::train::DimPiece piece = mp::train::getDimPiece(c.n, c.sizes, c.coords);
+    std::string where = std::to_string(c.n) + " over";
+    for (size_t j = 0; j < c.sizes.size(); ++j)
+      where +=
+          " " + std::to_string(c.sizes[j]) + "@" + std::to_string(c.coords[j]);
+    expect(piece.extent == c.extent && piece.origin == c.origin &&
+               piece.valid == c.valid,
+           "piece of " + where);
+  }
+}
+
+/// The same on this rank for every extent below 20 split over `g`'s axes,
+/// against chunkDim.
+void testDimPieces(mp_context *ctx, const Group &g) {
+  std::vector<int64_t> sizes, coords;
+  getAxes(ctx, g, sizes, coords);
+  bool same = true;
+  for (int64_t n = 0; n < 20; ++n) {
+    std::vector<int64_t> chunked = chunkDim(n, sizes, coords);
+    mp::train::DimPiece piece = mp::train::getDimPiece(n, sizes, coords);
+    same = same && piece.extent == int64_t(chunked.size());
+    for (int64_t k = 0; k < piece.extent && same; ++k)
+      same = chunked[k] == (k < piece.valid ? piece.origin + k : -1);
+  }
+  expect(same, "pieces over axes [" + g.name + "] match torch.chunk's");
+}
+
 /// A context on the same mesh as `ctx`, for a check that leaves it failed
 /// (errors are sticky). Collective: every rank calls it.
 mp_context *createLike(mp_context *ctx) {
@@ -619,11 +694,16 @@ int main(int argc, char **argv) {
   }
   int numAxes = mp_context_num_axes(ctx);
   // Every ordered list of one or two axes.
+  std::vector<Group> groups;
   for (int a = 0; a < numAxes; ++a) {
-    testCollectives(ctx, makeGroup(ctx, {a}));
+    groups.push_back(makeGroup(ctx, {a}));
     for (int b = 0; b < numAxes; ++b)
       if (b != a)
-        testCollectives(ctx, makeGroup(ctx, {a, b}));
+        groups.push_back(makeGroup(ctx, {a, b}));
+  }
+  for (const Group &g : groups) {
+    testCollectives(ctx, g);
+    testDimPieces(ctx, g);
   }
   testGemm(ctx);
   testBatchedGemmAndCopy(ctx);
@@ -631,6 +711,7 @@ int main(int argc, char **argv) {
   testKernels(ctx);
   testLargeKernels(ctx);
   testReductions(ctx);
+  testDimPieces();
   testErrors(ctx);
 
   int totalFailures = 0;
