@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 2
+#define MP_RUNTIME_ABI_VERSION 3
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -137,6 +137,35 @@ mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,
                          mp_dtype dtype, const void *in, void *out, int rank,
                          const int64_t *shape, int dim);
+
+/*===--- Uneven splits ----------------------------------------------------===*
+ * A dim of global extent n split over mesh axes a_1..a_m (major to minor,
+ * sizes s_j, this rank's coordinates i_j) is chunked axis by axis as
+ * torch.chunk does, each axis chunking the previous level's padded piece:
+ * c_0 = n, c_j = ceil(c_{j-1} / s_j), and every rank holds c_m entries. The
+ * piece starts at global entry sum_j i_j * c_j and its first v_m are valid,
+ * with v_0 = n, v_j = clamp(v_{j-1} - i_j * c_j, 0, c_j); the rest is
+ * padding, zero wherever a tensor enters or leaves a step (n = 5 over 4
+ * ranks: 2, 2, 1 and 0 valid of 2). When the sizes divide n, c_m = n / s_1
+ * ... / s_m and every entry is valid. The collectives above take even
+ * splits only; a compiled step pads and trims around them with these calls,
+ * which copy and zero bytes, so they take any dtype.
+ *===----------------------------------------------------------------------===*/
+
+/* Copies `in` (local shape `shape`, rank `rank`) into `out`, which has the
+ * same shape except `out_extent` entries in dim `dim`: the first
+ * min(shape[dim], out_extent) are copied and the rest of `out` is zero.
+ * `out` must not overlap `in`. */
+mp_status mp_resize_dim(mp_context *ctx, mp_dtype dtype, const void *in,
+                        void *out, int rank, const int64_t *shape, int dim,
+                        int64_t out_extent);
+/* Zeros the padding of dim `dim` of `data` (local shape `shape`): for a dim
+ * of global extent `extent` split over `axes` (major to minor) as above,
+ * the entries at and past this rank's valid count v_m. shape[dim] must be
+ * the c_m that `extent` and the axes give. */
+mp_status mp_zero_padding(mp_context *ctx, const int *axes, int num_axes,
+                          mp_dtype dtype, void *data, int rank,
+                          const int64_t *shape, int dim, int64_t extent);
 
 /*===--- Compute (f32, row-major) -----------------------------------------===*/
 

@@ -72,6 +72,14 @@ public:
   virtual mp_status copy(void *dst, const void *src, size_t bytes) = 0;
   virtual mp_status copyToBackend(void *dst, const void *src, size_t bytes) = 0;
   virtual mp_status copyToHost(void *dst, const void *src, size_t bytes) = 0;
+  /// Copies `height` rows of `widthBytes` bytes from `src` to `dst`, rows
+  /// `srcPitch` and `dstPitch` bytes apart, not overlapping; zero2D zeros
+  /// such rows. Widths and heights are not 0; pitches are at least widths.
+  virtual mp_status copy2D(void *dst, size_t dstPitch, const void *src,
+                           size_t srcPitch, size_t widthBytes,
+                           size_t height) = 0;
+  virtual mp_status zero2D(void *dst, size_t pitch, size_t widthBytes,
+                           size_t height) = 0;
   /// Waits for the work issued so far (the host's is done when issued).
   virtual mp_status synchronize() { return MP_OK; }
 

@@ -10,21 +10,9 @@ namespace {
 mp_status checkCollective(mp_context *ctx, const char *call, const int *axes,
                           int numAxes, mp_dtype dtype, Group &group) {
   MP_RETURN_IF_FAILED(ctx);
-  if (!getDtypeSize(dtype))
-    return fail(ctx, call, "unknown dtype %d", static_cast<int>(dtype));
+  if (checkDtype(ctx, call, dtype))
+    return MP_ERROR;
   return resolveGroup(ctx, call, axes, numAxes, group);
-}
-
-/// Checks that `dim` is a dim of the tensor and splits evenly in `divisor`.
-mp_status checkDim(mp_context *ctx, const char *call, int rank,
-                   const int64_t *shape, int dim, int64_t divisor) {
-  if (dim < 0 || dim >= rank)
-    return fail(ctx, call, "dim %d is out of range for rank %d", dim, rank);
-  if (divisor > 1 && shape[dim] % divisor != 0)
-    return fail(ctx, call, "dim %d of size %lld does not split over %lld ranks",
-                dim, static_cast<long long>(shape[dim]),
-                static_cast<long long>(divisor));
-  return MP_OK;
 }
 
 } // namespace

@@ -70,6 +70,23 @@ mp_status checkCount(mp_context *ctx, const char *call, int64_t count) {
   return MP_OK;
 }
 
+mp_status checkDtype(mp_context *ctx, const char *call, mp_dtype dtype) {
+  if (!getDtypeSize(dtype))
+    return fail(ctx, call, "unknown dtype %d", static_cast<int>(dtype));
+  return MP_OK;
+}
+
+mp_status checkDim(mp_context *ctx, const char *call, int rank,
+                   const int64_t *shape, int dim, int64_t divisor) {
+  if (dim < 0 || dim >= rank)
+    return fail(ctx, call, "dim %d is out of range for rank %d", dim, rank);
+  if (divisor > 1 && shape[dim] % divisor != 0)
+    return fail(ctx, call, "dim %d of size %lld does not split over %lld ranks",
+                dim, static_cast<long long>(shape[dim]),
+                static_cast<long long>(divisor));
+  return MP_OK;
+}
+
 size_t getDtypeSize(mp_dtype dtype) {
   switch (dtype) {
   case MP_DTYPE_F32:

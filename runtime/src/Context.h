@@ -61,6 +61,13 @@ mp_status resolveGroup(mp_context *ctx, const char *call, const int *axes,
 /// Fails `call` on a negative element or byte count.
 mp_status checkCount(mp_context *ctx, const char *call, int64_t count);
 
+/// Fails `call` on a dtype the ABI does not define.
+mp_status checkDtype(mp_context *ctx, const char *call, mp_dtype dtype);
+
+/// Checks that `dim` is a dim of the tensor and splits evenly in `divisor`.
+mp_status checkDim(mp_context *ctx, const char *call, int rank,
+                   const int64_t *shape, int dim, int64_t divisor);
+
 size_t getDtypeSize(mp_dtype dtype);
 
 } // namespace mp::runtime

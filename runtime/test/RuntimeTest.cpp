@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Pieces.h"
 #include "mp_runtime.h"
 
 #include <mpi.h>
@@ -487,6 +488,154 @@ void testKernels(mp_context *ctx) {
          "sgd nesterov");
 }
 
+/// This rank's piece of a dim of `n` entries split over axes of `sizes` at
+/// `coords`, chunked level by level as torch.chunk chunks the previous
+/// level's padded piece: the global index of each entry, -1 for padding.
+std::vector<int64_t> chunkDim(int64_t n, const std::vector<int64_t> &sizes,
+                              const std::vector<int64_t> &coords) {
+  std::vector<int64_t> piece;
+  for (int64_t i = 0; i < n; ++i)
+    piece.push_back(i);
+  for (size_t j = 0; j < sizes.size(); ++j) {
+    size_t chunk = (piece.size() + sizes[j] - 1) / sizes[j];
+    std::vector<int64_t> next(chunk, -1);
+    for (size_t k = 0; k < chunk; ++k)
+      if (coords[j] * chunk + k < piece.size())
+        next[k] = piece[coords[j] * chunk + k];
+    piece = next;
+  }
+  return piece;
+}
+
+/// The sizes of `g`'s axes and this rank's coordinates on them.
+void getAxes(mp_context *ctx, const Group &g, std::vector<int64_t> &sizes,
+             std::vector<int64_t> &coords) {
+  for (int axis : g.axes) {
+    sizes.push_back(mp_context_axis_size(ctx, axis));
+    coords.push_back(mp_context_coordinate(ctx, axis));
+  }
+}
+
+/// The trainer's arithmetic of pieces, by hand: uneven splits over one and
+/// two axes, and even ones as before (origin = index · local extent).
+void testDimPieces() {
+  struct Case {
+    int64_t n;
+    std::vector<int64_t> sizes, coords;
+    int64_t extent, origin, valid;
+  };
+  const Case cases[] = {
+      {17, {2, 2}, {0, 0}, 5, 0, 5}, {17, {2, 2}, {0, 1}, 5, 5, 4},
+      {17, {2, 2}, {1, 0}, 5, 9, 5}, {17, {2, 2}, {1, 1}, 5, 14, 3},
+      {5, {4}, {0}, 2, 0, 2},        {5, {4}, {1}, 2, 2, 2},
+      {5, {4}, {2}, 2, 4, 1},        {5, {4}, {3}, 2, 6, 0},
+      {3, {4}, {0}, 1, 0, 1},        {3, {4}, {1}, 1, 1, 1},
+      {3, {4}, {2}, 1, 2, 1},        {3, {4}, {3}, 1, 3, 0},
+      {8, {2, 2}, {1, 0}, 2, 4, 2},  {12, {3}, {2}, 4, 8, 4},
+      {6, {}, {}, 6, 0, 6},
+  };
+  for (const Case &c : cases) {
+    mp::train::DimPiece piece = mp::train::getDimPiece(c.n, c.sizes, c.coords);
+    std::string where = std::to_string(c.n) + " over";
+    for (size_t j = 0; j < c.sizes.size(); ++j)
+      where +=
+          " " + std::to_string(c.sizes[j]) + "@" + std::to_string(c.coords[j]);
+    expect(piece.extent == c.extent && piece.origin == c.origin &&
+               piece.valid == c.valid,
+           "piece of " + where);
+  }
+}
+
+/// The same on this rank for every extent below 20 split over `g`'s axes,
+/// against chunkDim.
+void testDimPieces(mp_context *ctx, const Group &g) {
+  std::vector<int64_t> sizes, coords;
+  getAxes(ctx, g, sizes, coords);
+  bool same = true;
+  for (int64_t n = 0; n < 20; ++n) {
+    std::vector<int64_t> chunked = chunkDim(n, sizes, coords);
+    mp::train::DimPiece piece = mp::train::getDimPiece(n, sizes, coords);
+    same = same && piece.extent == int64_t(chunked.size());
+    for (int64_t k = 0; k < piece.extent && same; ++k)
+      same = chunked[k] == (k < piece.valid ? piece.origin + k : -1);
+  }
+  expect(same, "pieces over axes [" + g.name + "] match torch.chunk's");
+}
+
+/// mp_zero_padding zeros exactly the entries chunkDim finds to be padding,
+/// along each dim of a few shapes, and leaves the rest alone.
+template <typename T>
+void checkZeroPadding(mp_context *ctx, const Group &g, mp_dtype dtype,
+                      int64_t n, std::vector<int64_t> shape, int dim) {
+  std::vector<int64_t> sizes, coords;
+  getAxes(ctx, g, sizes, coords);
+  std::vector<int64_t> chunked = chunkDim(n, sizes, coords);
+  shape[dim] = int64_t(chunked.size());
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < dim; ++d)
+    outer *= shape[d];
+  for (size_t d = dim + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  std::vector<T> values, expected;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t e = 0; e < shape[dim]; ++e)
+      for (int64_t i = 0; i < inner; ++i) {
+        values.push_back(T(values.size() + 1));
+        expected.push_back(chunked[e] < 0 ? T(0) : values.back());
+      }
+  Buffer data(ctx, values);
+  CHECK_OK(ctx,
+           mp_zero_padding(ctx, g.axes.data(), g.axes.size(), dtype,
+                           data.as<T>(), shape.size(), shape.data(), dim, n));
+  expect(data.read<T>() == expected,
+         "zero_padding of " + std::to_string(n) + " over axes [" + g.name +
+             "] along dim " + std::to_string(dim) + " of rank " +
+             std::to_string(shape.size()));
+}
+
+void testZeroPadding(mp_context *ctx, const Group &g) {
+  for (int64_t n : {0, 1, 3, 5, 17}) {
+    checkZeroPadding<float>(ctx, g, MP_DTYPE_F32, n, {0}, 0);
+    checkZeroPadding<float>(ctx, g, MP_DTYPE_F32, n, {0, 4}, 0);
+    checkZeroPadding<float>(ctx, g, MP_DTYPE_F32, n, {2, 0, 3}, 1);
+    checkZeroPadding<int64_t>(ctx, g, MP_DTYPE_I64, n, {3, 0}, 1);
+  }
+}
+
+/// mp_resize_dim of a [2, 3, 4] tensor (and one with an empty dim) along
+/// each dim, shrinking, keeping and growing, against loops.
+template <typename T> void testResizeDim(mp_context *ctx, mp_dtype dtype) {
+  const std::vector<int64_t> shapes[] = {{2, 3, 4}, {2, 0, 4}};
+  for (const std::vector<int64_t> &shape : shapes)
+    for (int dim = 0; dim < 3; ++dim)
+      for (int64_t outExtent :
+           {int64_t(0), int64_t(1), shape[dim], shape[dim] + 2}) {
+        int64_t outer = 1, inner = 1;
+        for (int d = 0; d < dim; ++d)
+          outer *= shape[d];
+        for (int d = dim + 1; d < 3; ++d)
+          inner *= shape[d];
+        std::vector<T> in, expected;
+        for (int64_t i = 0; i < outer * shape[dim] * inner; ++i)
+          in.push_back(T(i + 1));
+        for (int64_t o = 0; o < outer; ++o)
+          for (int64_t e = 0; e < outExtent; ++e)
+            for (int64_t i = 0; i < inner; ++i)
+              expected.push_back(
+                  e < shape[dim] ? in[(o * shape[dim] + e) * inner + i] : T(0));
+        // The output starts as garbage, so that its zeros are written.
+        Buffer inBuffer(ctx, in), out(ctx, std::vector<T>(expected.size(), 77));
+        CHECK_OK(ctx, mp_resize_dim(ctx, dtype, inBuffer.as<T>(), out.as<T>(),
+                                    3, shape.data(), dim, outExtent));
+        expect(out.read<T>() == expected,
+               "resize_dim of [" + std::to_string(shape[0]) + ", " +
+                   std::to_string(shape[1]) + ", " + std::to_string(shape[2]) +
+                   "] dim " + std::to_string(dim) + " to " +
+                   std::to_string(outExtent) + " (" +
+                   (dtype == MP_DTYPE_F32 ? "f32" : "i64") + ")");
+      }
+}
+
 /// A context on the same mesh as `ctx`, for a check that leaves it failed
 /// (errors are sticky). Collective: every rank calls it.
 mp_context *createLike(mp_context *ctx) {
@@ -579,6 +728,70 @@ void testErrors(mp_context *ctx) {
   mp_context_destroy(failed);
 }
 
+/// The padding calls reject what they cannot place, naming why.
+void testPaddingErrors(mp_context *ctx) {
+  std::string onRank =
+      " failed on rank " + std::to_string(mp_context_rank(ctx)) + ": ";
+  Buffer in(ctx, std::vector<float>(6, 1)), out(ctx, 6 * sizeof(float));
+  int64_t shape[] = {2, 3}, negative[] = {-1, 3}, wide[] = {2, 7};
+  // Each on a context of its own: errors are sticky.
+  auto expectError = [&](auto call, const std::string &message,
+                         const std::string &what) {
+    mp_context *failed = createLike(ctx);
+    expect(call(failed) == MP_ERROR && message == mp_context_error(failed),
+           what);
+    mp_context_destroy(failed);
+  };
+  expectError(
+      [&](mp_context *c) {
+        return mp_resize_dim(c, MP_DTYPE_F32, in.floats(), out.floats(), 2,
+                             shape, 2, 3);
+      },
+      "mp_resize_dim" + onRank + "dim 2 is out of range for rank 2",
+      "resize_dim of a dim past the rank is an error");
+  expectError(
+      [&](mp_context *c) {
+        return mp_resize_dim(c, MP_DTYPE_F32, in.floats(), out.floats(), 2,
+                             shape, 1, -1);
+      },
+      "mp_resize_dim" + onRank + "negative out_extent -1",
+      "resize_dim to a negative extent is an error");
+  expectError(
+      [&](mp_context *c) {
+        return mp_resize_dim(c, static_cast<mp_dtype>(9), in.floats(),
+                             out.floats(), 2, shape, 1, 3);
+      },
+      "mp_resize_dim" + onRank + "unknown dtype 9",
+      "resize_dim of an unknown dtype is an error");
+  expectError(
+      [&](mp_context *c) {
+        return mp_resize_dim(c, MP_DTYPE_F32, in.floats(), out.floats(), 2,
+                             negative, 1, 3);
+      },
+      "mp_resize_dim" + onRank + "dim 0 has negative size -1",
+      "resize_dim of a negative shape is an error");
+  int axis = 0;
+  int64_t padded =
+      (5 + mp_context_axis_size(ctx, 0) - 1) / mp_context_axis_size(ctx, 0);
+  expectError(
+      [&](mp_context *c) {
+        return mp_zero_padding(c, &axis, 1, MP_DTYPE_F32, in.floats(), 2, wide,
+                               1, 5);
+      },
+      "mp_zero_padding" + onRank +
+          "dim 1 has 7 entries, but an extent of 5 split over [a0] has " +
+          std::to_string(padded) + " per rank",
+      "zero_padding of a dim that is not the extent's piece is an error");
+  int twice[] = {0, 0};
+  expectError(
+      [&](mp_context *c) {
+        return mp_zero_padding(c, twice, 2, MP_DTYPE_F32, in.floats(), 2, shape,
+                               1, 3);
+      },
+      "mp_zero_padding" + onRank + "mesh axis 'a0' is listed twice",
+      "zero_padding over an axis listed twice is an error");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -619,19 +832,31 @@ int main(int argc, char **argv) {
   }
   int numAxes = mp_context_num_axes(ctx);
   // Every ordered list of one or two axes.
+  std::vector<Group> groups;
   for (int a = 0; a < numAxes; ++a) {
-    testCollectives(ctx, makeGroup(ctx, {a}));
+    groups.push_back(makeGroup(ctx, {a}));
     for (int b = 0; b < numAxes; ++b)
       if (b != a)
-        testCollectives(ctx, makeGroup(ctx, {a, b}));
+        groups.push_back(makeGroup(ctx, {a, b}));
   }
+  for (const Group &g : groups) {
+    testCollectives(ctx, g);
+    testDimPieces(ctx, g);
+    testZeroPadding(ctx, g);
+  }
+  // No axes: the whole dim is valid.
+  testZeroPadding(ctx, makeGroup(ctx, {}));
   testGemm(ctx);
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
   testKernels(ctx);
   testLargeKernels(ctx);
   testReductions(ctx);
+  testDimPieces();
+  testResizeDim<float>(ctx, MP_DTYPE_F32);
+  testResizeDim<int64_t>(ctx, MP_DTYPE_I64);
   testErrors(ctx);
+  testPaddingErrors(ctx);
 
   int totalFailures = 0;
   MPI_Allreduce(&failures, &totalFailures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

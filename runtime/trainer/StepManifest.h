@@ -13,6 +13,7 @@
 #ifndef MP_TRAINER_STEPMANIFEST_H
 #define MP_TRAINER_STEPMANIFEST_H
 
+#include "Pieces.h"
 #include "mp_runtime.h"
 
 #include <cerrno>
@@ -305,13 +306,30 @@ inline bool parseManifest(const std::string &text, StepManifest &manifest,
   if (manifest.function.empty())
     return fail("no 'function' entry");
   for (const ManifestTensor &arg : manifest.args)
-    for (const auto &axes : arg.split)
-      for (const std::string &axis : axes)
-        if (manifest.axisIndex(axis) < 0) {
+    for (size_t dim = 0; dim < arg.split.size(); ++dim) {
+      std::vector<int64_t> sizes;
+      for (const std::string &axis : arg.split[dim]) {
+        int index = manifest.axisIndex(axis);
+        if (index < 0) {
           error = "manifest: argument '" + arg.name + "' is split over '" +
                   axis + "', which is not a mesh axis";
           return false;
         }
+        sizes.push_back(manifest.mesh[index].second);
+      }
+      // Uneven splits pad every piece to the first's extent.
+      int64_t local = getDimPiece(arg.globalShape[dim], sizes,
+                                  std::vector<int64_t>(sizes.size(), 0))
+                          .extent;
+      if (arg.localShape[dim] != local) {
+        error = "manifest: argument '" + arg.name + "' holds " +
+                std::to_string(arg.localShape[dim]) + " of dim " +
+                std::to_string(dim) + " on each rank, but " +
+                std::to_string(arg.globalShape[dim]) +
+                " split as the manifest says gives " + std::to_string(local);
+        return false;
+      }
+    }
   return true;
 }
 

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Pieces.h"
 #include "SafeTensors.h"
 #include "StepManifest.h"
 
@@ -34,6 +35,7 @@ extern "C" const mp_step *const mp_default_step;
 
 namespace {
 
+using mp::train::DimPiece;
 using mp::train::ManifestTensor;
 using mp::train::StepManifest;
 using mp::train::Tensor;
@@ -190,63 +192,74 @@ std::vector<int64_t> getCoordinates(const StepManifest &manifest, int rank) {
   return coords;
 }
 
-/// Per dim, where `rank`'s piece starts in the global tensor.
-std::vector<int64_t> getPieceOrigin(const StepManifest &manifest,
-                                    const ManifestTensor &tensor, int rank) {
+/// Per dim, where `rank`'s piece of `tensor` lies in the global tensor.
+std::vector<DimPiece> getPiece(const StepManifest &manifest,
+                               const ManifestTensor &tensor, int rank) {
   std::vector<int64_t> coords = getCoordinates(manifest, rank);
-  std::vector<int64_t> origin(tensor.localShape.size());
-  for (size_t dim = 0; dim < origin.size(); ++dim) {
-    int64_t index = 0;
+  std::vector<DimPiece> piece;
+  for (size_t dim = 0; dim < tensor.localShape.size(); ++dim) {
+    std::vector<int64_t> sizes, axisCoords;
     for (const std::string &axis : tensor.split[dim]) {
       int a = manifest.axisIndex(axis);
-      index = index * manifest.mesh[a].second + coords[a];
+      sizes.push_back(manifest.mesh[a].second);
+      axisCoords.push_back(coords[a]);
     }
-    origin[dim] = index * tensor.localShape[dim];
+    piece.push_back(
+        mp::train::getDimPiece(tensor.globalShape[dim], sizes, axisCoords));
   }
-  return origin;
+  return piece;
 }
 
-/// Copies between a global tensor and a local piece of it, element by
-/// element of the piece (row-major), in the direction `toPiece` says.
+/// Copies the valid box of a piece (shaped by the pieces' padded extents)
+/// between it and the global tensor, in the direction `toPiece` says; the
+/// piece's padding is left as it is.
 void copyPiece(char *global, const std::vector<int64_t> &globalShape,
-               char *piece, const std::vector<int64_t> &pieceShape,
-               const std::vector<int64_t> &origin, size_t elementBytes,
-               bool toPiece) {
-  size_t rank = pieceShape.size();
+               char *local, const std::vector<DimPiece> &piece,
+               size_t elementBytes, bool toPiece) {
+  size_t rank = piece.size();
   int64_t count = 1;
-  for (int64_t dim : pieceShape)
-    count *= dim;
+  for (const DimPiece &dim : piece)
+    count *= dim.valid;
   // Rows of the innermost dim are contiguous in both.
-  int64_t row = rank ? pieceShape[rank - 1] : 1;
+  int64_t row = rank ? piece[rank - 1].valid : 1;
   std::vector<int64_t> index(rank, 0);
   for (int64_t done = 0; done < count; done += row) {
-    int64_t offset = 0;
-    for (size_t dim = 0; dim < rank; ++dim)
-      offset = offset * globalShape[dim] + origin[dim] + index[dim];
-    char *g = global + offset * elementBytes;
-    char *p = piece + done * elementBytes;
+    int64_t globalOffset = 0, localOffset = 0;
+    for (size_t dim = 0; dim < rank; ++dim) {
+      globalOffset =
+          globalOffset * globalShape[dim] + piece[dim].origin + index[dim];
+      localOffset = localOffset * piece[dim].extent + index[dim];
+    }
+    char *g = global + globalOffset * elementBytes;
+    char *p = local + localOffset * elementBytes;
     std::memcpy(toPiece ? p : g, toPiece ? g : p, row * elementBytes);
     for (int64_t dim = static_cast<int64_t>(rank) - 2; dim >= 0; --dim) {
-      if (++index[dim] < pieceShape[dim])
+      if (++index[dim] < piece[dim].valid)
         break;
       index[dim] = 0;
     }
   }
 }
 
-/// Fills `piece` (f32, row-major) with `value(i)` of each of its elements,
-/// i being the element's index in the global tensor.
+/// Fills `local` (f32, row-major) with `value(i)` of each of its valid
+/// elements, i being the element's index in the global tensor, and 0 in
+/// its padding.
 template <typename Value>
 void generatePiece(const ManifestTensor &tensor,
-                   const std::vector<int64_t> &origin, float *piece,
+                   const std::vector<DimPiece> &piece, float *local,
                    Value value) {
-  size_t rank = tensor.localShape.size();
+  size_t rank = piece.size();
   std::vector<int64_t> index(rank, 0);
   for (int64_t done = 0, count = tensor.localElements(); done < count; ++done) {
     int64_t global = 0;
-    for (size_t dim = 0; dim < rank; ++dim)
-      global = global * tensor.globalShape[dim] + origin[dim] + index[dim];
-    piece[done] = static_cast<float>(value(static_cast<uint64_t>(global)));
+    bool valid = true;
+    for (size_t dim = 0; dim < rank; ++dim) {
+      global =
+          global * tensor.globalShape[dim] + piece[dim].origin + index[dim];
+      valid = valid && index[dim] < piece[dim].valid;
+    }
+    local[done] =
+        valid ? static_cast<float>(value(static_cast<uint64_t>(global))) : 0.0f;
     for (int64_t dim = static_cast<int64_t>(rank) - 1; dim >= 0; --dim) {
       if (++index[dim] < tensor.localShape[dim])
         break;
@@ -358,7 +371,7 @@ void Trainer::initArguments() {
     if (arg.role == "state")
       continue; // Optimizer state starts at zero, as in torch.optim.
     // A parameter: our piece of the tensor from --init, or seeded.
-    std::vector<int64_t> origin = getPieceOrigin(manifest, arg, rank);
+    std::vector<DimPiece> mine = getPiece(manifest, arg, rank);
     if (!options.init.empty()) {
       auto it = initTensors.find(arg.name);
       if (it == initTensors.end())
@@ -371,8 +384,8 @@ void Trainer::initArguments() {
                     ", but the step's parameter is " +
                     safetensorsDtype(arg.dtype) + " " +
                     shapeText(arg.globalShape));
-      copyPiece(it->second.bytes.data(), arg.globalShape, piece.data(),
-                arg.localShape, origin, elementBytes, /*toPiece=*/true);
+      copyPiece(it->second.bytes.data(), arg.globalShape, piece.data(), mine,
+                elementBytes, /*toPiece=*/true);
     } else {
       if (arg.dtype != "f32")
         dieTogether("parameter '" + arg.name + "' is " + arg.dtype +
@@ -383,7 +396,7 @@ void Trainer::initArguments() {
       double bound = 1 / std::sqrt(double(std::max<int64_t>(fanIn, 1)));
       RandomStream random{hashName(arg.name, options.seed, 0)};
       generatePiece(
-          arg, origin, reinterpret_cast<float *>(piece.data()),
+          arg, mine, reinterpret_cast<float *>(piece.data()),
           [&](uint64_t i) { return (2 * random.uniform(i) - 1) * bound; });
     }
     check(mp_copy_to_backend(ctx, buffer, piece.data(), bytes));
@@ -406,17 +419,17 @@ void Trainer::loadBatch(int64_t stepIndex) {
     if (arg.role != "input" && arg.role != "target")
       continue;
     size_t elementBytes = mp::train::manifestDtypeSize(arg.dtype);
-    std::vector<int64_t> origin = getPieceOrigin(manifest, arg, rank);
+    std::vector<DimPiece> mine = getPiece(manifest, arg, rank);
     std::vector<char> piece(arg.localElements() * elementBytes);
     if (!options.data.empty()) {
       copyPiece(dataTensors[arg.name].bytes.data() +
                     stepIndex * arg.globalElements() * elementBytes,
-                arg.globalShape, piece.data(), arg.localShape, origin,
-                elementBytes, /*toPiece=*/true);
+                arg.globalShape, piece.data(), mine, elementBytes,
+                /*toPiece=*/true);
     } else {
       // Lightning's RandomDataset: standard normal samples.
       RandomStream random{hashName(arg.name, options.seed, stepIndex + 1)};
-      generatePiece(arg, origin, reinterpret_cast<float *>(piece.data()),
+      generatePiece(arg, mine, reinterpret_cast<float *>(piece.data()),
                     [&](uint64_t i) { return random.normal(i); });
     }
     check(mp_copy_to_backend(ctx, args[i], piece.data(), piece.size()));
@@ -455,12 +468,11 @@ void Trainer::save() {
       continue;
     Tensor global{safetensorsDtype(arg.dtype), arg.globalShape,
                   std::vector<char>(arg.globalElements() * elementBytes)};
-    // Replicas write the same values over each other.
+    // Replicas write the same values over each other; padding is left out.
     for (int r = 0; r < worldSize; ++r)
       copyPiece(global.bytes.data(), arg.globalShape,
-                pieces.data() + r * pieceBytes, arg.localShape,
-                getPieceOrigin(manifest, arg, r), elementBytes,
-                /*toPiece=*/false);
+                pieces.data() + r * pieceBytes, getPiece(manifest, arg, r),
+                elementBytes, /*toPiece=*/false);
     tensors.emplace_back(arg.name, std::move(global));
   }
   std::string error;

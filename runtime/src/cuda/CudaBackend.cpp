@@ -223,6 +223,32 @@ mp_status CudaBackend::copyToHost(void *dst, const void *src, size_t bytes) {
   return synchronize();
 }
 
+// cudaMemcpy2D and cudaMemset2D take pitches up to the device's memPitch
+// (2 GiB): rows that lie back to back go as one block, which has no limit.
+mp_status CudaBackend::copy2D(void *dst, size_t dstPitch, const void *src,
+                              size_t srcPitch, size_t widthBytes,
+                              size_t height) {
+  if (height == 1 || (dstPitch == widthBytes && srcPitch == widthBytes))
+    return checkCuda(ctx, "cudaMemcpyAsync",
+                     cudaMemcpyAsync(dst, src, widthBytes * height,
+                                     cudaMemcpyDeviceToDevice, computeStream));
+  return checkCuda(ctx, "cudaMemcpy2DAsync",
+                   cudaMemcpy2DAsync(dst, dstPitch, src, srcPitch, widthBytes,
+                                     height, cudaMemcpyDeviceToDevice,
+                                     computeStream));
+}
+
+mp_status CudaBackend::zero2D(void *dst, size_t pitch, size_t widthBytes,
+                              size_t height) {
+  if (height == 1 || pitch == widthBytes)
+    return checkCuda(
+        ctx, "cudaMemsetAsync",
+        cudaMemsetAsync(dst, 0, widthBytes * height, computeStream));
+  return checkCuda(
+      ctx, "cudaMemset2DAsync",
+      cudaMemset2DAsync(dst, pitch, 0, widthBytes, height, computeStream));
+}
+
 mp_status CudaBackend::synchronize() {
   cuda::DeviceFault found;
   if (checkCuda(ctx, "cudaStreamSynchronize",

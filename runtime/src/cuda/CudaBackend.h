@@ -44,6 +44,10 @@ public:
   mp_status copy(void *dst, const void *src, size_t bytes) override;
   mp_status copyToBackend(void *dst, const void *src, size_t bytes) override;
   mp_status copyToHost(void *dst, const void *src, size_t bytes) override;
+  mp_status copy2D(void *dst, size_t dstPitch, const void *src, size_t srcPitch,
+                   size_t widthBytes, size_t height) override;
+  mp_status zero2D(void *dst, size_t pitch, size_t widthBytes,
+                   size_t height) override;
 
   mp_status allReduce(const Group &group, mp_dtype dtype, void *data,
                       int64_t count) override;

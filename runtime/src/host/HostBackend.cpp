@@ -83,4 +83,20 @@ mp_status HostBackend::copyToHost(void *dst, const void *src, size_t bytes) {
   return MP_OK;
 }
 
+mp_status HostBackend::copy2D(void *dst, size_t dstPitch, const void *src,
+                              size_t srcPitch, size_t widthBytes,
+                              size_t height) {
+  for (size_t row = 0; row < height; ++row)
+    std::memcpy(static_cast<char *>(dst) + row * dstPitch,
+                static_cast<const char *>(src) + row * srcPitch, widthBytes);
+  return MP_OK;
+}
+
+mp_status HostBackend::zero2D(void *dst, size_t pitch, size_t widthBytes,
+                              size_t height) {
+  for (size_t row = 0; row < height; ++row)
+    std::memset(static_cast<char *>(dst) + row * pitch, 0, widthBytes);
+  return MP_OK;
+}
+
 } // namespace mp::runtime

@@ -1,0 +1,114 @@
+//===- Padding.cpp - the calls around uneven splits: validate, dispatch ---===//
+//
+// A compiled step pads a piece to the common extent, runs an even
+// collective and trims or re-zeros the result. Both calls only copy and
+// zero rows of the tensor seen as [outer][extent][inner], which are the
+// backend's copy2D and zero2D.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Context.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using namespace mp::runtime;
+
+namespace {
+
+/// Fails on a negative dim or a size in bytes beyond int64, so that the
+/// row arithmetic of DimView cannot overflow.
+mp_status checkShape(mp_context *ctx, const char *call, int rank,
+                     const int64_t *shape, size_t elementBytes) {
+  int64_t bytes = static_cast<int64_t>(elementBytes);
+  for (int d = 0; d < rank; ++d) {
+    if (shape[d] < 0)
+      return fail(ctx, call, "dim %d has negative size %lld", d,
+                  static_cast<long long>(shape[d]));
+    if (__builtin_mul_overflow(bytes, shape[d], &bytes))
+      return fail(ctx, call, "a tensor of rank %d overflows int64 bytes", rank);
+  }
+  return MP_OK;
+}
+
+/// Zeros entries [from, view.extent) of the view's dim in every outer slice.
+mp_status zeroTail(mp_context *ctx, void *data, const DimView &view,
+                   int64_t from) {
+  if (from == view.extent || view.outer == 0 || view.inner == 0)
+    return MP_OK;
+  return ctx->backend->zero2D(static_cast<char *>(data) + view.rowBytes(from),
+                              view.rowBytes(view.extent),
+                              view.rowBytes(view.extent - from), view.outer);
+}
+
+} // namespace
+
+extern "C" {
+
+mp_status mp_resize_dim(mp_context *ctx, mp_dtype dtype, const void *in,
+                        void *out, int rank, const int64_t *shape, int dim,
+                        int64_t out_extent) {
+  const char *call = "mp_resize_dim";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkDtype(ctx, call, dtype) || checkDim(ctx, call, rank, shape, dim, 1))
+    return MP_ERROR;
+  if (out_extent < 0)
+    return fail(ctx, call, "negative out_extent %lld",
+                static_cast<long long>(out_extent));
+  size_t elementBytes = getDtypeSize(dtype);
+  std::vector<int64_t> outShape(shape, shape + rank);
+  outShape[dim] = out_extent;
+  if (checkShape(ctx, call, rank, shape, elementBytes) ||
+      checkShape(ctx, call, rank, outShape.data(), elementBytes))
+    return MP_ERROR;
+  DimView from(shape, rank, dim, elementBytes),
+      to(outShape.data(), rank, dim, elementBytes);
+  int64_t kept = std::min(from.extent, to.extent);
+  if (kept > 0 && from.outer > 0 && from.inner > 0 &&
+      ctx->backend->copy2D(out, to.rowBytes(to.extent), in,
+                           from.rowBytes(from.extent), from.rowBytes(kept),
+                           from.outer))
+    return MP_ERROR;
+  return zeroTail(ctx, out, to, kept);
+}
+
+mp_status mp_zero_padding(mp_context *ctx, const int *axes, int num_axes,
+                          mp_dtype dtype, void *data, int rank,
+                          const int64_t *shape, int dim, int64_t extent) {
+  const char *call = "mp_zero_padding";
+  MP_RETURN_IF_FAILED(ctx);
+  Group group;
+  size_t elementBytes = getDtypeSize(dtype);
+  if (checkDtype(ctx, call, dtype) ||
+      resolveGroup(ctx, call, axes, num_axes, group) ||
+      checkDim(ctx, call, rank, shape, dim, 1) ||
+      checkShape(ctx, call, rank, shape, elementBytes))
+    return MP_ERROR;
+  if (extent < 0)
+    return fail(ctx, call, "negative extent %lld",
+                static_cast<long long>(extent));
+  // Each axis chunks the previous level's padded piece, as torch.chunk.
+  int64_t padded = extent, valid = extent;
+  std::string names;
+  for (int axis : group.axes) {
+    int64_t size = ctx->axisSizes[axis];
+    padded = padded / size + (padded % size != 0);
+    int64_t start;
+    bool past =
+        __builtin_mul_overflow(ctx->coordinates[axis], padded, &start) ||
+        start >= valid;
+    valid = past ? 0 : std::min(valid - start, padded);
+    names += (names.empty() ? "" : ",") + ctx->axisNames[axis];
+  }
+  if (shape[dim] != padded)
+    return fail(ctx, call,
+                "dim %d has %lld entries, but an extent of %lld split over "
+                "[%s] has %lld per rank",
+                dim, static_cast<long long>(shape[dim]),
+                static_cast<long long>(extent), names.c_str(),
+                static_cast<long long>(padded));
+  return zeroTail(ctx, data, DimView(shape, rank, dim, elementBytes), valid);
+}
+
+} // extern "C"

@@ -1,0 +1,47 @@
+//===- Pieces.h - where a rank's piece of a split dim lies ------*- C++ -*-===//
+//
+// The layout of mp_runtime.h's "Uneven splits": a dim split over mesh axes
+// (major to minor) is chunked axis by axis as torch.chunk does, each axis
+// chunking the previous level's padded piece; every rank holds the same
+// padded extent, of which a prefix is valid. Header-only plain C++, beside
+// the manifest that names the splits.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_TRAINER_PIECES_H
+#define MP_TRAINER_PIECES_H
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace mp::train {
+
+/// One rank's piece of one dim.
+struct DimPiece {
+  /// Entries every rank holds: c_m of the layout.
+  int64_t extent = 0;
+  /// The global index of the piece's first entry.
+  int64_t origin = 0;
+  /// Entries [0, valid) hold global entries [origin, origin + valid); the
+  /// rest is padding.
+  int64_t valid = 0;
+};
+
+/// The piece of a dim of global extent `extent` split over axes of sizes
+/// `sizes` (major to minor) on the rank at `coords` on those axes.
+inline DimPiece getDimPiece(int64_t extent, const std::vector<int64_t> &sizes,
+                            const std::vector<int64_t> &coords) {
+  DimPiece piece{extent, 0, extent};
+  for (size_t j = 0; j < sizes.size(); ++j) {
+    piece.extent = piece.extent / sizes[j] + (piece.extent % sizes[j] != 0);
+    int64_t start = coords[j] * piece.extent;
+    piece.origin += start;
+    piece.valid = std::clamp(piece.valid - start, int64_t(0), piece.extent);
+  }
+  return piece;
+}
+
+} // namespace mp::train
+
+#endif // MP_TRAINER_PIECES_H
