@@ -343,8 +343,8 @@ LogicalResult Partitioner::checkUnevenSupport(Operation *op) {
         continue;
       Value other =
           value == reshape.getInput() ? reshape.getResult() : reshape.getInput();
-      ArrayRef<int64_t> shape = globalShapes.lookup(value),
-                        otherShape = globalShapes.lookup(other);
+      SmallVector<int64_t> shape = globalShapes.lookup(value),
+                           otherShape = globalShapes.lookup(other);
       for (int64_t dim = 0; dim < static_cast<int64_t>(shape.size()); ++dim)
         if (isPadded(value, dim) && !keepsDim(shape, otherShape, dim))
           return op->emitError()
@@ -499,7 +499,7 @@ LogicalResult Partitioner::run() {
   // What the padded local types no longer tell.
   auto recordGlobalShape = [&](Value value, auto setAttr) {
     ShardingAttr sharding = shardings.lookup(value);
-    ArrayRef<int64_t> shape = globalShapes.lookup(value);
+    SmallVector<int64_t> shape = globalShapes.lookup(value);
     if (sharding && sharding.isUneven(shape, mesh))
       setAttr(DenseI64ArrayAttr::get(func.getContext(), shape));
   };

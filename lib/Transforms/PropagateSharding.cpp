@@ -227,7 +227,7 @@ SmallVector<FactorChoice> Propagator::assignFactors(Operation *op,
     // never to a factor of another extent (a reshape's), which would pad
     // what is whole.
     bool sameExtent = candidate.extent == rule.factorSizes[factor] &&
-                      !rule.evenSplitsOnly;
+                      !llvm::is_contained(rule.evenSplitFactors, factor);
     for (StringRef axis : candidate.state->layout.dims[candidate.dim]) {
       int64_t size = mesh.getAxisSize(axis);
       if (used.contains(axis) ||

@@ -221,6 +221,9 @@ ShardingRule ReshapeOp::getShardingRule() {
           rule.addFactor(std::min(in[i], out[o]), FactorKind::Parallel);
       inFactors[i] = factor;
       outFactors[o] = factor;
+      // Padded pieces of a dim do not regroup with its neighbours.
+      if (iEnd - i != 1 || oEnd - o != 1)
+        rule.evenSplitFactors.push_back(factor);
     }
     i = iEnd;
     o = oEnd;
@@ -229,7 +232,6 @@ ShardingRule ReshapeOp::getShardingRule() {
   rule.resultFactors = {outFactors};
   rule.partial = PartialRule::Additive;
   rule.linearOperands = {true};
-  rule.evenSplitsOnly = true;
   return rule;
 }
 
@@ -278,7 +280,8 @@ ShardingRule CrossEntropyOp::getShardingRule() {
   rule.resultFactors = {{}};
   rule.linearOperands = {false, false};
   rule.averages = getReduction() == Reduction::mean;
-  rule.evenSplitsOnly = true;
+  // Padded rows would count as samples.
+  rule.evenSplitFactors = samples;
   return rule;
 }
 

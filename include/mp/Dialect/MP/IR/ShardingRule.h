@@ -50,10 +50,10 @@ struct ShardingRule {
   /// layout the parameter is used with, as partial sums, and reduced into
   /// storage afterwards (ZeRO's reduce_scatter).
   bool pullsOperands = true;
-  /// The op's local form is wrong on padded pieces (a reshape regrouping
-  /// dims, a loss counting padded rows as samples): propagation splits its
-  /// factors only where the mesh axes divide them.
-  bool evenSplitsOnly = false;
+  /// Factors the op's local form gets wrong on padded pieces (a reshape
+  /// regrouping dims, a loss counting padded rows as samples): propagation
+  /// splits them only where the mesh axes divide them.
+  llvm::SmallVector<int64_t> evenSplitFactors;
 
   int64_t getNumFactors() const { return factorSizes.size(); }
   int64_t addFactor(int64_t size, FactorKind kind) {

@@ -1,0 +1,99 @@
+// RUN: mp-opt %s -split-input-file --mp-propagate-sharding --mp-partition | FileCheck %s
+
+// Uneven splits (torch.chunk's placement, padded): collectives one axis at a
+// time where a level is uneven, padding masked before reductions, means
+// rescaled by local/global extents, global shapes recorded.
+
+// Gathering dp off [[tp, dp]]: 17 rows are 9 + 8 over tp, then 5 + 4 and
+// 5 + 3 over dp; the dp gather rebuilds the 9-row tp pieces.
+mp.mesh @mesh = <dp = 2, tp = 2>
+// CHECK-LABEL: func.func @gather_minor
+// CHECK-SAME: %arg0: tensor<5x8xf32> {mp.global_shape = array<i64: 17, 8>
+// CHECK-SAME: -> (tensor<17x8xf32>
+// CHECK-NEXT: %[[TP:.*]] = mp.all_gather %arg0 on @mesh axes ["dp"] dim 0 {{.*}}: tensor<5x8xf32> -> tensor<9x8xf32>
+// CHECK-NEXT: %[[R:.*]] = mp.relu %[[TP]] : tensor<9x8xf32>
+// CHECK-NEXT: mp.all_gather %[[R]] on @mesh axes ["tp"] dim 0 {{.*}}: tensor<9x8xf32> -> tensor<17x8xf32>
+func.func @gather_minor(%w: tensor<17x8xf32> {mp.sharding = #mp.sharding<@mesh, [[tp, dp], []]>}) -> tensor<17x8xf32> {
+  %0 = mp.annotate %w <@mesh, [[tp], []]> : tensor<17x8xf32>
+  %1 = mp.relu %0 : tensor<17x8xf32>
+  %2 = mp.annotate %1 <@mesh, [[], []]> : tensor<17x8xf32>
+  return %2 : tensor<17x8xf32>
+}
+
+// -----
+
+// Slicing 17 over [dp, tp]: one axis at a time, each splitting the padded
+// piece of the one before.
+mp.mesh @mesh = <dp = 2, tp = 2>
+// CHECK-LABEL: func.func @slice_levels
+// CHECK-SAME: -> (tensor<5x8xf32> {mp.global_shape = array<i64: 17, 8>
+// CHECK-NEXT: %[[DP:.*]] = mp.shard_slice %arg0 on @mesh axes ["dp"] dim 0 {{.*}}: tensor<17x8xf32> -> tensor<9x8xf32>
+// CHECK-NEXT: mp.shard_slice %[[DP]] on @mesh axes ["tp"] dim 0 {{.*}}: tensor<9x8xf32> -> tensor<5x8xf32>
+func.func @slice_levels(%x: tensor<17x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) -> tensor<17x8xf32> {
+  %0 = mp.annotate %x <@mesh, [[dp, tp], []]> : tensor<17x8xf32>
+  %1 = mp.relu %0 : tensor<17x8xf32>
+  return %1 : tensor<17x8xf32>
+}
+
+// -----
+
+// Contracting a padded dim: the bias makes the hidden padding nonzero, so
+// it is masked before the rowwise product; the arguments are not.
+mp.mesh @mesh = <tp = 2>
+// CHECK-LABEL: func.func @mask_before_contraction
+// CHECK: %[[H:.*]] = mp.linear %arg0, %arg1
+// CHECK: %[[R:.*]] = mp.relu
+// CHECK: %[[AR:.*]] = mp.mul
+// CHECK-NEXT: %[[Z1:.*]] = mp.zero_padding %[[AR]] on @mesh axes ["tp"] dim 1 extent 3 : tensor<4x2xf32>
+// CHECK-NEXT: mp.linear %[[Z1]], %arg3
+// CHECK-NEXT: %[[Z2:.*]] = mp.zero_padding %[[R]] on @mesh axes ["tp"] dim 1 extent 3 : tensor<4x2xf32>
+// CHECK-NEXT: mp.linear %[[Z2]], %arg3
+// CHECK-NOT: mp.zero_padding
+// CHECK: mp.all_reduce
+func.func @mask_before_contraction(%x: tensor<4x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>},
+    %w1: tensor<3x8xf32> {mp.sharding = #mp.sharding<@mesh, [[tp], []]>},
+    %b1: tensor<3xf32> {mp.sharding = #mp.sharding<@mesh, [[tp]]>},
+    %w2: tensor<8x3xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>}) -> tensor<4x8xf32> {
+  %h = mp.linear %x, %w1 : (tensor<4x8xf32>, tensor<3x8xf32>) -> tensor<4x3xf32>
+  %bb = mp.broadcast %b1 dims [0] : tensor<3xf32> -> tensor<4x3xf32>
+  %hb = mp.add %h, %bb : tensor<4x3xf32>
+  %r = mp.relu %hb : tensor<4x3xf32>
+  %a = mp.sigmoid %h : tensor<4x3xf32>
+  %ar = mp.mul %a, %r : tensor<4x3xf32>
+  %y = mp.linear %ar, %w2 : (tensor<4x3xf32>, tensor<8x3xf32>) -> tensor<4x8xf32>
+  %z = mp.linear %r, %w2 : (tensor<4x3xf32>, tensor<8x3xf32>) -> tensor<4x8xf32>
+  %s = mp.add %y, %z : tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}
+
+// -----
+
+// A mean over a padded dim averages 2 local rows of which 1 or 2 are
+// values: the local mean is rescaled by 2/3, not 1/2.
+mp.mesh @mesh = <tp = 2>
+// CHECK-LABEL: func.func @mean_rescale
+// CHECK-NEXT: %[[M:.*]] = mp.mean %arg0 dims [0] : tensor<2x8xf32> -> tensor<8xf32>
+// CHECK-NEXT: %[[S:.*]] = mp.scale %[[M]] by 0.66666666666666663
+// CHECK-NEXT: mp.all_reduce %[[S]] on @mesh axes ["tp"]
+func.func @mean_rescale(%x: tensor<3x8xf32> {mp.sharding = #mp.sharding<@mesh, [[tp], []]>}) -> tensor<8xf32> {
+  %m = mp.mean %x dims [0] : tensor<3x8xf32> -> tensor<8xf32>
+  return %m : tensor<8xf32>
+}
+
+// -----
+
+// A reshape keeps an uneven split where the dim stays a dim of its own, and
+// gathers it where the dim merges with others.
+mp.mesh @mesh = <dp = 2>
+// CHECK-LABEL: func.func @reshape_keeps
+// CHECK-NEXT: mp.reshape %arg0 {{.*}}: tensor<2x4x2xf32> -> tensor<2x8xf32>
+// CHECK-NEXT: %[[G:.*]] = mp.all_gather %arg0 on @mesh axes ["dp"] dim 0 {{.*}}: tensor<2x4x2xf32> -> tensor<3x4x2xf32>
+// CHECK-NEXT: mp.reshape %[[G]] {{.*}}: tensor<3x4x2xf32> -> tensor<24xf32>
+func.func @reshape_keeps(%x: tensor<3x4x2xf32> {mp.sharding = #mp.sharding<@mesh, [[dp], [], []]>}) -> tensor<3x8xf32> {
+  %0 = mp.reshape %x : tensor<3x4x2xf32> -> tensor<3x8xf32>
+  %1 = mp.reshape %x : tensor<3x4x2xf32> -> tensor<24xf32>
+  %2 = mp.sum %1 : tensor<24xf32> -> tensor<f32>
+  %3 = mp.broadcast %2 dims [0, 1] : tensor<f32> -> tensor<3x8xf32>
+  %4 = mp.add %0, %3 : tensor<3x8xf32>
+  return %4 : tensor<3x8xf32>
+}
