@@ -17,6 +17,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -33,12 +34,18 @@ namespace {
   std::exit(1);
 }
 
-/// Where this rank's piece of `tensor` starts in the global tensor. `split`
-/// lists per dim ('|'-separated) the mesh axes splitting it ('-': none);
-/// the piece index is row-major over this rank's coordinates on them.
-std::vector<int64_t> pieceOrigin(mp_context *ctx,
-                                 const mp_step_tensor &tensor) {
-  std::vector<int64_t> origin(tensor.rank, 0);
+/// Where this rank's piece of `tensor` lies in the global tensor, per dim:
+/// its origin and how many of its local entries hold values (the rest is
+/// padding, where the axes do not divide the dim). `split` lists per dim
+/// ('|'-separated) the mesh axes splitting it ('-': none), each chunking the
+/// previous axis's piece as torch.chunk does (docs/uneven-sharding.md).
+struct Placement {
+  std::vector<int64_t> origin, valid;
+};
+Placement placePiece(mp_context *ctx, const mp_step_tensor &tensor) {
+  Placement place{std::vector<int64_t>(tensor.rank, 0),
+                  std::vector<int64_t>(tensor.global_shape,
+                                       tensor.global_shape + tensor.rank)};
   std::string split = tensor.split;
   size_t begin = 0;
   for (int dim = 0; dim < tensor.rank; ++dim) {
@@ -47,26 +54,28 @@ std::vector<int64_t> pieceOrigin(mp_context *ctx,
     begin = end + 1;
     if (axes == "-")
       continue;
-    int64_t piece = 0;
+    int64_t piece = tensor.global_shape[dim];
     size_t from = 0;
     while (from <= axes.size()) {
       size_t comma = std::min(axes.find(',', from), axes.size());
       int axis =
           mp_context_axis_index(ctx, axes.substr(from, comma - from).c_str());
-      piece = piece * mp_context_axis_size(ctx, axis) +
-              mp_context_coordinate(ctx, axis);
+      int64_t size = mp_context_axis_size(ctx, axis);
+      piece = (piece + size - 1) / size;
+      int64_t offset = mp_context_coordinate(ctx, axis) * piece;
+      place.origin[dim] += offset;
+      place.valid[dim] =
+          std::clamp<int64_t>(place.valid[dim] - offset, 0, piece);
       from = comma + 1;
     }
-    origin[dim] = piece * tensor.local_shape[dim];
   }
-  return origin;
+  return place;
 }
 
 /// A deterministic value for element `index` of the global tensor `name`:
 /// weights in U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as nn.Linear's init,
 /// inputs in (-1, 1).
-float globalValue(const mp_step_tensor &tensor, uint64_t salt,
-                  int64_t index) {
+float globalValue(const mp_step_tensor &tensor, uint64_t salt, int64_t index) {
   uint64_t hash = 1469598103934665603ull ^ salt;
   for (const char *c = tensor.name; *c; ++c)
     hash = (hash ^ static_cast<unsigned char>(*c)) * 1099511628211ull;
@@ -86,16 +95,20 @@ std::vector<float> localPiece(mp_context *ctx, const mp_step_tensor &tensor,
   int64_t count = 1;
   for (int dim = 0; dim < tensor.rank; ++dim)
     count *= tensor.local_shape[dim];
-  std::vector<int64_t> origin = pieceOrigin(ctx, tensor);
-  std::vector<float> piece(count);
+  Placement place = placePiece(ctx, tensor);
+  std::vector<float> piece(count, 0.0f);
   for (int64_t local = 0; local < count; ++local) {
     int64_t rest = local, global = 0, stride = 1;
+    bool padding = false;
     for (int dim = tensor.rank - 1; dim >= 0; --dim) {
-      global += (origin[dim] + rest % tensor.local_shape[dim]) * stride;
+      int64_t index = rest % tensor.local_shape[dim];
+      padding |= index >= place.valid[dim];
+      global += (place.origin[dim] + index) * stride;
       rest /= tensor.local_shape[dim];
       stride *= tensor.global_shape[dim];
     }
-    piece[local] = globalValue(tensor, salt, global);
+    if (!padding)
+      piece[local] = globalValue(tensor, salt, global);
   }
   return piece;
 }
@@ -107,9 +120,9 @@ int main(int argc, char **argv) {
   int steps = argc > 1 ? std::atoi(argv[1]) : 3;
 
   mp_context *ctx = nullptr;
-  if (mp_context_create(FFN_TRAIN_STEP_MESH_NUM_AXES,
-                        ffn_train_step_mesh_axes, ffn_train_step_mesh_sizes,
-                        MP_BACKEND_HOST, &ctx) != MP_OK)
+  if (mp_context_create(FFN_TRAIN_STEP_MESH_NUM_AXES, ffn_train_step_mesh_axes,
+                        ffn_train_step_mesh_sizes, MP_BACKEND_HOST,
+                        &ctx) != MP_OK)
     fail(ctx);
 
   // One backend buffer per argument, holding this rank's shard: weights

@@ -117,8 +117,7 @@ private:
   }
   bool hasZeroPadding(Value value) {
     ShardingAttr sharding = shardings.lookup(value);
-    return !sharding ||
-           !sharding.isUneven(globalShapes.lookup(value), mesh) ||
+    return !sharding || !sharding.isUneven(globalShapes.lookup(value), mesh) ||
            zeroPadded.contains(value);
   }
 
@@ -231,8 +230,7 @@ FailureOr<Value> Partitioner::reshard(OpBuilder &builder, Location loc,
     SmallVector<StringRef> axes =
         withoutTrivialAxes(ArrayRef(to.dims[dim]).drop_front(common[dim]));
     for (ArrayRef<StringRef> group : steps(shape[dim], axes)) {
-      RankedTensorType next =
-          typeWithDim(dim, getExtent(shape[dim], group));
+      RankedTensorType next = typeWithDim(dim, getExtent(shape[dim], group));
       value = ShardSliceOp::create(builder, loc, next, value, meshName,
                                    getAxesAttr(builder, group),
                                    builder.getI64IntegerAttr(dim), origin);
@@ -292,8 +290,8 @@ void Partitioner::rescaleAverages(Operation *op,
       seen[factor] = true;
       int64_t extent = globalShapes.lookup(operand)[dim];
       if (extent != 0)
-        ratio *= double(getExtent(
-                     extent, shardings.lookup(operand).getDimAxes(dim))) /
+        ratio *= double(getExtent(extent,
+                                  shardings.lookup(operand).getDimAxes(dim))) /
                  double(extent);
     }
   if (ratio == 1)
@@ -341,8 +339,8 @@ LogicalResult Partitioner::checkUnevenSupport(Operation *op) {
     for (Value value : {reshape.getInput(), reshape.getResult()}) {
       if (!uneven(value))
         continue;
-      Value other =
-          value == reshape.getInput() ? reshape.getResult() : reshape.getInput();
+      Value other = value == reshape.getInput() ? reshape.getResult()
+                                                : reshape.getInput();
       SmallVector<int64_t> shape = globalShapes.lookup(value),
                            otherShape = globalShapes.lookup(other);
       for (int64_t dim = 0; dim < static_cast<int64_t>(shape.size()); ++dim)
@@ -372,8 +370,8 @@ LogicalResult Partitioner::zeroPaddingOfOperands(Operation *op) {
          dim < rank; ++dim) {
       if (!isPadded(value, dim))
         continue;
-      int64_t factor = rule ? rule->operandFactors[index][dim]
-                            : ShardingRule::kNoFactor;
+      int64_t factor =
+          rule ? rule->operandFactors[index][dim] : ShardingRule::kNoFactor;
       bool reduces = factor != ShardingRule::kNoFactor &&
                      rule->factorKinds[factor] == FactorKind::Reduction;
       if (reduces || isUpdate)
@@ -444,10 +442,9 @@ LogicalResult Partitioner::run() {
       else
         origin = cast<ReshardOp>(op).getOriginAttr();
       OpBuilder builder(&op);
-      FailureOr<Value> local =
-          reshard(builder, op.getLoc(), input, globalShapes.lookup(input),
-                  Layout::get(shardings.lookup(input)), Layout::get(target),
-                  origin);
+      FailureOr<Value> local = reshard(
+          builder, op.getLoc(), input, globalShapes.lookup(input),
+          Layout::get(shardings.lookup(input)), Layout::get(target), origin);
       if (failed(local))
         return failure();
       op.getResult(0).replaceAllUsesWith(*local);
@@ -478,9 +475,8 @@ LogicalResult Partitioner::run() {
                       constant.isSplat() &&
                       constant.getType() != op.getResult(0).getType();
     if (splitSplat)
-      op.setAttr("value",
-                 constant.resizeSplat(
-                     cast<ShapedType>(op.getResult(0).getType())));
+      op.setAttr("value", constant.resizeSplat(
+                              cast<ShapedType>(op.getResult(0).getType())));
     auto iface = dyn_cast<ShardingRuleOpInterface>(op);
     // What the local program cannot show is kept: a result split along a
     // factor no operand has (the repeated dims of a broadcast, a split
@@ -488,8 +484,7 @@ LogicalResult Partitioner::run() {
     // differently on local shapes.
     bool keepsLayout =
         splitSplat || isa<ReshapeOp>(op) ||
-        (iface &&
-         hasFreeSplit(rules[&op], shardings.lookup(op.getResult(0))));
+        (iface && hasFreeSplit(rules[&op], shardings.lookup(op.getResult(0))));
     if (!keepsLayout)
       op.removeAttr(MPDialect::kShardingAttrName);
     if (iface)

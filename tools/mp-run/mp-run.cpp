@@ -100,7 +100,8 @@ std::vector<HostTensor> makeInputs(FunctionOpInterface func) {
       continue;
     }
     int64_t classes = getClassCount(func.getArgument(i));
-    HostTensor tensor = HostTensor::zeros(getGlobalShape(func, i, /*isResult=*/false));
+    HostTensor tensor =
+        HostTensor::zeros(getGlobalShape(func, i, /*isResult=*/false));
     Random random{seed * 1000003ULL + i};
     auto type = cast<RankedTensorType>(func.getArgumentTypes()[i]);
     StringRef state;
@@ -296,7 +297,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    if (getGlobalShape(func, i, /*isResult=*/false) != getGlobalShape(other, i, /*isResult=*/false)) {
+    if (getGlobalShape(func, i, /*isResult=*/false) !=
+        getGlobalShape(other, i, /*isResult=*/false)) {
       llvm::errs() << "mp-run: argument #" << i << " has another global "
                    << "shape in the reference\n";
       return 1;

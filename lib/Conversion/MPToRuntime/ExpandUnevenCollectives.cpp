@@ -39,13 +39,14 @@ int64_t getDimSize(Value value, int64_t dim) {
 /// dim hold whole numbers of pieces.
 void expand(CollectiveOpInterface op, IRRewriter &rewriter) {
   CollectiveSteps steps = op.getSteps();
-  int64_t groupSize = getGroupSize(lookupMesh(op, op.getMeshAttr()), op.getAxes());
+  int64_t groupSize =
+      getGroupSize(lookupMesh(op, op.getMeshAttr()), op.getAxes());
   Value input = op.getInput(), result = op.getResult();
-  bool padsInput = steps.sliceDim &&
-                   getDimSize(input, *steps.sliceDim) !=
-                       groupSize * getDimSize(result, *steps.sliceDim);
-  bool truncatesResult = steps.gatherDim &&
-                         getDimSize(result, *steps.gatherDim) !=
+  bool padsInput =
+      steps.sliceDim && getDimSize(input, *steps.sliceDim) !=
+                            groupSize * getDimSize(result, *steps.sliceDim);
+  bool truncatesResult =
+      steps.gatherDim && getDimSize(result, *steps.gatherDim) !=
                              groupSize * getDimSize(input, *steps.gatherDim);
   if (!padsInput && !truncatesResult)
     return;

@@ -300,7 +300,7 @@ int64_t mp::getSplitExtent(int64_t extent, ArrayRef<int64_t> axisSizes) {
 }
 
 int64_t mp::getValidExtent(int64_t extent, ArrayRef<int64_t> axisSizes,
-                       ArrayRef<int64_t> coords) {
+                           ArrayRef<int64_t> coords) {
   int64_t piece = extent, valid = extent;
   for (auto [size, coord] : llvm::zip_equal(axisSizes, coords)) {
     piece = llvm::divideCeil(piece, size);
@@ -310,7 +310,7 @@ int64_t mp::getValidExtent(int64_t extent, ArrayRef<int64_t> axisSizes,
 }
 
 int64_t mp::getPieceOffset(int64_t extent, ArrayRef<int64_t> axisSizes,
-                       ArrayRef<int64_t> coords) {
+                           ArrayRef<int64_t> coords) {
   int64_t piece = extent, offset = 0;
   for (auto [size, coord] : llvm::zip_equal(axisSizes, coords)) {
     piece = llvm::divideCeil(piece, size);

@@ -92,10 +92,9 @@ LogicalResult verifyShapes(Operation *op, Value input, Value result,
     if (dim == grown) {
       // Any whole extent whose pieces are the input's, padding included.
       if (getSplitExtent(got, factor) != have)
-        return op->emitOpError()
-               << "result dim " << dim << " of size " << got
-               << " does not split over " << factor << " ranks into pieces of "
-               << have;
+        return op->emitOpError() << "result dim " << dim << " of size " << got
+                                 << " does not split over " << factor
+                                 << " ranks into pieces of " << have;
       continue;
     }
     int64_t expected = dim == shrunk ? getSplitExtent(have, factor) : have;
@@ -174,9 +173,10 @@ LogicalResult ZeroPaddingOp::verifySymbolUses(SymbolTableCollection &table) {
   if (failed(verifyGroup(*this, getMeshAttr(), getAxes(), table)))
     return failure();
   MeshAttr mesh = lookupMesh(*this, getMeshAttr());
-  SmallVector<int64_t> sizes = llvm::map_to_vector(
-      getAxisNames(getAxes()),
-      [&](StringRef axis) { return mesh.getAxisSize(axis); });
+  SmallVector<int64_t> sizes =
+      llvm::map_to_vector(getAxisNames(getAxes()), [&](StringRef axis) {
+        return mesh.getAxisSize(axis);
+      });
   int64_t local = getInput().getType().getDimSize(getDim());
   int64_t expected = getSplitExtent(getExtent(), sizes);
   if (local != expected)

@@ -81,8 +81,8 @@ LogicalResult verifyGlobalShapeFor(Operation *op, NamedAttribute attr,
   if (!mesh || shardingAttr.getRank() != tensorType.getRank())
     return success(); // The sharding's own verification reports it.
   if (llvm::any_of(shape.asArrayRef(), [](int64_t d) { return d < 0; }) ||
-      ArrayRef(shardingAttr.getLocalShape(shape.asArrayRef(), mesh.getMesh())) !=
-          tensorType.getShape())
+      ArrayRef(shardingAttr.getLocalShape(
+          shape.asArrayRef(), mesh.getMesh())) != tensorType.getShape())
     return op->emitError() << "'mp.global_shape' of " << what
                            << " does not split into " << type;
   return success();
@@ -122,9 +122,8 @@ LogicalResult MPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
   if (attrName == kShardingAttrName)
     return verifyShardingFor(op, attr, type, what);
   if (attrName == kGlobalShapeAttrName)
-    return verifyGlobalShapeFor(op, attr, type,
-                                func.getArgAttr(argIndex, kShardingAttrName),
-                                what);
+    return verifyGlobalShapeFor(
+        op, attr, type, func.getArgAttr(argIndex, kShardingAttrName), what);
   if (attrName == kPlanEntryAttrName)
     return verifyName(op, attr, what);
   return op->emitError() << "unknown mp argument attribute '" << attrName

@@ -80,8 +80,8 @@ SmallVector<int64_t> getGlobalShape(FunctionOpInterface func, unsigned index,
   if (auto shape = dyn_cast_or_null<DenseI64ArrayAttr>(
           attr(MPDialect::kGlobalShapeAttrName)))
     return SmallVector<int64_t>(shape.asArrayRef());
-  Type type = isResult ? func.getResultTypes()[index]
-                       : func.getArgumentTypes()[index];
+  Type type =
+      isResult ? func.getResultTypes()[index] : func.getArgumentTypes()[index];
   SmallVector<int64_t> shape(cast<RankedTensorType>(type).getShape());
   auto sharding =
       dyn_cast_or_null<ShardingAttr>(attr(MPDialect::kShardingAttrName));
