@@ -75,7 +75,8 @@ Placement placePiece(mp_context *ctx, const mp_step_tensor &tensor) {
 /// A deterministic value for element `index` of the global tensor `name`:
 /// weights in U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as nn.Linear's init,
 /// inputs in (-1, 1).
-float globalValue(const mp_step_tensor &tensor, uint64_t salt, int64_t index) {
+float globalValue(const mp_step_tensor &tensor, uint64_t salt,
+                  int64_t index) {
   uint64_t hash = 1469598103934665603ull ^ salt;
   for (const char *c = tensor.name; *c; ++c)
     hash = (hash ^ static_cast<unsigned char>(*c)) * 1099511628211ull;
@@ -120,9 +121,9 @@ int main(int argc, char **argv) {
   int steps = argc > 1 ? std::atoi(argv[1]) : 3;
 
   mp_context *ctx = nullptr;
-  if (mp_context_create(FFN_TRAIN_STEP_MESH_NUM_AXES, ffn_train_step_mesh_axes,
-                        ffn_train_step_mesh_sizes, MP_BACKEND_HOST,
-                        &ctx) != MP_OK)
+  if (mp_context_create(FFN_TRAIN_STEP_MESH_NUM_AXES,
+                        ffn_train_step_mesh_axes, ffn_train_step_mesh_sizes,
+                        MP_BACKEND_HOST, &ctx) != MP_OK)
     fail(ctx);
 
   // One backend buffer per argument, holding this rank's shard: weights

@@ -475,8 +475,9 @@ LogicalResult Partitioner::run() {
                       constant.isSplat() &&
                       constant.getType() != op.getResult(0).getType();
     if (splitSplat)
-      op.setAttr("value", constant.resizeSplat(
-                              cast<ShapedType>(op.getResult(0).getType())));
+      op.setAttr("value",
+                 constant.resizeSplat(
+                     cast<ShapedType>(op.getResult(0).getType())));
     auto iface = dyn_cast<ShardingRuleOpInterface>(op);
     // What the local program cannot show is kept: a result split along a
     // factor no operand has (the repeated dims of a broadcast, a split

@@ -375,8 +375,8 @@ LogicalResult Propagator::decide(Operation *op) {
       if (auto type = dyn_cast<RankedTensorType>(op->getOperand(i).getType()))
         reshardOperand(op, i, Layout::getReplicated(type.getRank()), {});
     DenseElementsAttr constant;
-    bool isSplat =
-        matchPattern(op, m_Constant(&constant)) && constant.isSplat();
+    bool isSplat = matchPattern(op, m_Constant(&constant)) &&
+                   constant.isSplat();
     for (Value result : op->getResults())
       if (ValueState *state = getState(result)) {
         if (!isSplat)

@@ -82,8 +82,7 @@ private:
   llvm::DenseMap<Value, Layout> layouts;
 };
 
-LogicalResult
-GradientSyncChecker::transferCollective(CollectiveOpInterface op) {
+LogicalResult GradientSyncChecker::transferCollective(CollectiveOpInterface op) {
   Layout layout = layouts.lookup(op.getInput());
   auto removePartial = [&](ArrayRef<StringRef> axes) -> LogicalResult {
     for (StringRef axis : axes) {
@@ -264,8 +263,9 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
     // Whole on every rank, unless recorded split (a splat constant).
     auto type = cast<RankedTensorType>(op->getResult(0).getType());
     ShardingAttr recorded = getValueSharding(op->getResult(0));
-    layouts[op->getResult(0)] =
-        recorded ? nonTrivial(recorded) : Layout::getReplicated(type.getRank());
+    layouts[op->getResult(0)] = recorded
+                                    ? nonTrivial(recorded)
+                                    : Layout::getReplicated(type.getRank());
     return success();
   }
   if (auto reshape = dyn_cast<ReshapeOp>(op))
@@ -309,8 +309,8 @@ LogicalResult GradientSyncChecker::run() {
     if (!type)
       continue;
     ShardingAttr sharding = getValueSharding(arg);
-    layouts[arg] =
-        sharding ? nonTrivial(sharding) : Layout::getReplicated(type.getRank());
+    layouts[arg] = sharding ? nonTrivial(sharding)
+                            : Layout::getReplicated(type.getRank());
   }
   bool ok = true;
   for (Operation &op : func.getFunctionBody().front()) {

@@ -235,10 +235,10 @@ LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols) {
   MLIRContext *context = func.getContext();
   auto ptrType = LLVM::LLVMPointerType::get(context);
   OpBuilder builder(func);
-  auto lowered =
-      func::FuncOp::create(builder, func.getLoc(), func.getName(),
-                           builder.getFunctionType({ptrType, ptrType, ptrType},
-                                                   builder.getI32Type()));
+  auto lowered = func::FuncOp::create(
+      builder, func.getLoc(), func.getName(),
+      builder.getFunctionType({ptrType, ptrType, ptrType},
+                              builder.getI32Type()));
   lowered.getFunctionBody().takeBody(func.getFunctionBody());
   Block &entry = lowered.getFunctionBody().front();
   SmallVector<BlockArgument> tensorArgs(entry.getArguments());

@@ -56,7 +56,8 @@ LogicalResult lowerToCalls(Operation *op, RuntimeCallBuilder &calls,
 }
 
 /// A pattern of this lowering: it shares the function's RuntimeCallBuilder.
-template <typename OpT> struct RuntimePattern : OpConversionPattern<OpT> {
+template <typename OpT>
+struct RuntimePattern : OpConversionPattern<OpT> {
   RuntimePattern(RuntimeCallBuilder &calls, MLIRContext *context)
       : OpConversionPattern<OpT>(context), calls(calls) {}
 
@@ -130,18 +131,21 @@ mp_binary_op getBinaryKind(GeluGradOp op) {
                                  : MP_BINARY_GELU_GRAD;
 }
 
-template <typename OpT> struct UnaryLowering : RuntimePattern<OpT> {
+template <typename OpT>
+struct UnaryLowering : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   LogicalResult emitCalls(OpT op) const override {
     RuntimeCallBuilder &calls = this->calls;
-    calls.call("mp_unary_f32", {calls.getContext(), calls.i32(getUnaryKind(op)),
-                                this->count(op), this->in(op, 0), this->out(op),
-                                calls.f64(getUnaryScalar(op))});
+    calls.call("mp_unary_f32",
+               {calls.getContext(), calls.i32(getUnaryKind(op)),
+                this->count(op), this->in(op, 0), this->out(op),
+                calls.f64(getUnaryScalar(op))});
     return success();
   }
 };
 
-template <typename OpT> struct BinaryLowering : RuntimePattern<OpT> {
+template <typename OpT>
+struct BinaryLowering : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   LogicalResult emitCalls(OpT op) const override {
     RuntimeCallBuilder &calls = this->calls;
@@ -219,7 +223,8 @@ double getReductionScale(MeanOp op) {
          double(getNumElements(op.getInput()));
 }
 
-template <typename OpT> struct ReductionLowering : RuntimePattern<OpT> {
+template <typename OpT>
+struct ReductionLowering : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   LogicalResult emitCalls(OpT op) const override {
     RuntimeCallBuilder &calls = this->calls;
@@ -228,8 +233,9 @@ template <typename OpT> struct ReductionLowering : RuntimePattern<OpT> {
     Value input = op.getInput();
     calls.call("mp_reduce_sum_f32",
                {calls.getContext(), calls.i32(getShape(input).size()),
-                calls.i64Array(getShape(input)), calls.i32(getDimsMask(dims)),
-                calls.f64(scale), this->in(op, 0), this->out(op)});
+                calls.i64Array(getShape(input)),
+                calls.i32(getDimsMask(dims)), calls.f64(scale),
+                this->in(op, 0), this->out(op)});
     return success();
   }
 };
@@ -260,9 +266,10 @@ struct TransposeLowering : RuntimePattern<TransposeOp> {
     if (calls.getPlan().transposedViews.contains(op.getResult()))
       return success(); // Its GEMMs read the input transposed.
     SmallVector<int32_t> perm(op.getPermutation());
-    calls.call("mp_transpose_f32", {calls.getContext(), calls.i32(perm.size()),
-                                    calls.i64Array(getShape(op.getInput())),
-                                    calls.i32Array(perm), in(op, 0), out(op)});
+    calls.call("mp_transpose_f32",
+               {calls.getContext(), calls.i32(perm.size()),
+                calls.i64Array(getShape(op.getInput())),
+                calls.i32Array(perm), in(op, 0), out(op)});
     return success();
   }
 };
@@ -374,7 +381,8 @@ void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
               calls.pointer(op.getStep())});
 }
 
-template <typename OpT> struct OptimizerLowering : RuntimePattern<OpT> {
+template <typename OpT>
+struct OptimizerLowering : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   LogicalResult emitCalls(OpT op) const override {
     for (OpResult result : op->getResults())
@@ -476,20 +484,19 @@ struct ResizeLowering : RuntimePattern<ResizeOp> {
 
 void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
                                  RewritePatternSet &patterns) {
-  patterns
-      .add<ConstantLowering, UnaryLowering<NegOp>, UnaryLowering<ExpOp>,
-           UnaryLowering<ReluOp>, UnaryLowering<StepOp>,
-           UnaryLowering<SigmoidOp>, UnaryLowering<TanhOp>,
-           UnaryLowering<SiluOp>, UnaryLowering<GeluOp>, UnaryLowering<ScaleOp>,
-           BinaryLowering<AddOp>, BinaryLowering<SubOp>, BinaryLowering<MulOp>,
-           BinaryLowering<DivOp>, BinaryLowering<GeluGradOp>, LinearLowering,
-           MatmulLowering, ReductionLowering<SumOp>, ReductionLowering<MeanOp>,
-           BroadcastLowering, ReshapeLowering, TransposeLowering,
-           MseLossLowering, CrossEntropyLowering, CrossEntropyGradLowering,
-           ClipCoefficientLowering, OptimizerLowering<SgdOp>,
-           OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
-           CollectiveLowering, ZeroPaddingLowering, ResizeLowering>(
-          calls, patterns.getContext());
+  patterns.add<
+      ConstantLowering, UnaryLowering<NegOp>, UnaryLowering<ExpOp>,
+      UnaryLowering<ReluOp>, UnaryLowering<StepOp>, UnaryLowering<SigmoidOp>,
+      UnaryLowering<TanhOp>, UnaryLowering<SiluOp>, UnaryLowering<GeluOp>,
+      UnaryLowering<ScaleOp>, BinaryLowering<AddOp>, BinaryLowering<SubOp>,
+      BinaryLowering<MulOp>, BinaryLowering<DivOp>, BinaryLowering<GeluGradOp>,
+      LinearLowering, MatmulLowering, ReductionLowering<SumOp>,
+      ReductionLowering<MeanOp>, BroadcastLowering, ReshapeLowering,
+      TransposeLowering, MseLossLowering, CrossEntropyLowering,
+      CrossEntropyGradLowering, ClipCoefficientLowering,
+      OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
+      OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
+      ResizeLowering>(calls, patterns.getContext());
 }
 
 } // namespace mp

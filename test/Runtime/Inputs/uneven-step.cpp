@@ -28,18 +28,15 @@
 
 namespace {
 
-const char kManifest[] = "mp-step " TEXT(
-    MP_RUNTIME_ABI_VERSION) "\n"
-                            "function uneven_step\n"
-                            "mesh dp 2 tp 2\n"
-                            "arena 8\n"
-                            "persistent 0\n"
-                            "arg w param f32 global 5 3 local " TEXT(
-                                W_ROWS) " 3 split " W_SPLIT "\n"
-                                        "arg b param f32 global 17 local " TEXT(
-                                            B_LOCAL) " split " B_SPLIT "\n"
-                                                     "result loss output f32 "
-                                                     "local split\n";
+const char kManifest[] =
+    "mp-step " TEXT(MP_RUNTIME_ABI_VERSION) "\n"
+    "function uneven_step\n"
+    "mesh dp 2 tp 2\n"
+    "arena 8\n"
+    "persistent 0\n"
+    "arg w param f32 global 5 3 local " TEXT(W_ROWS) " 3 split " W_SPLIT "\n"
+    "arg b param f32 global 17 local " TEXT(B_LOCAL) " split " B_SPLIT "\n"
+    "result loss output f32 local split\n";
 
 mp_status step(mp_context *ctx, void *const *args, void *const *outputs) {
   const int64_t wShape[] = {W_ROWS, 3}, bShape[] = {B_LOCAL}, two[] = {2};
