@@ -152,6 +152,78 @@ LogicalResult crossEntropyRows(Operation *op, const HostTensor &logits,
   return success();
 }
 
+/// The table row of each id, checked against the vocabulary; -1 for the
+/// negative ids, which add nothing.
+FailureOr<std::vector<int64_t>> embeddingRows(Operation *op,
+                                              const HostTensor &ids,
+                                              int64_t vocab) {
+  std::vector<int64_t> rows;
+  for (auto [index, id] : llvm::enumerate(ids.data)) {
+    if (id >= vocab)
+      return op->emitError() << "id " << int64_t(id) << " at index " << index
+                             << " is not a row of the [" << vocab
+                             << ", ...] table";
+    rows.push_back(id < 0 ? -1 : int64_t(id));
+  }
+  return rows;
+}
+
+/// Each row of the last dim times rsqrt(mean(x²) + eps).
+std::vector<double> rmsFactors(const HostTensor &x, double eps) {
+  int64_t dim = x.shape.back();
+  std::vector<double> factors;
+  for (int64_t r = 0; r < x.getNumElements() / std::max<int64_t>(dim, 1);
+       ++r) {
+    double sumSquares = 0;
+    for (int64_t j = 0; j < dim; ++j)
+      sumSquares += x.data[r * dim + j] * x.data[r * dim + j];
+    factors.push_back(1 / std::sqrt(sumSquares / double(dim) + eps));
+  }
+  return factors;
+}
+
+HostTensor softmaxRows(const HostTensor &x, bool causal) {
+  HostTensor out = HostTensor::zeros(x.shape);
+  int64_t cols = x.shape.back();
+  int64_t queries = causal ? x.shape[x.shape.size() - 2] : 1;
+  for (int64_t r = 0; cols && r < x.getNumElements() / cols; ++r) {
+    // Entries past `visible` are masked.
+    int64_t visible = causal ? std::min(cols, r % queries + cols - queries + 1)
+                             : cols;
+    if (visible <= 0)
+      continue;
+    const double *row = x.data.data() + r * cols;
+    double top = *std::max_element(row, row + visible);
+    double sum = 0;
+    for (int64_t c = 0; c < visible; ++c)
+      sum += std::exp(row[c] - top);
+    for (int64_t c = 0; c < visible; ++c)
+      out.data[r * cols + c] = std::exp(row[c] - top) / sum;
+  }
+  return out;
+}
+
+/// torchtitan's apply_rotary_emb on [..., seq, heads, head_dim].
+HostTensor rotate(const HostTensor &x, double theta, bool inverse) {
+  HostTensor out = x;
+  size_t rank = x.shape.size();
+  int64_t seq = x.shape[rank - 3], heads = x.shape[rank - 2],
+          headDim = x.shape[rank - 1];
+  int64_t rows = x.getNumElements() / std::max<int64_t>(headDim, 1);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t position = (r / heads) % seq;
+    for (int64_t i = 0; i < headDim / 2; ++i) {
+      double angle = position * std::pow(theta, -2.0 * i / double(headDim));
+      double c = std::cos(angle), s = inverse ? -std::sin(angle)
+                                              : std::sin(angle);
+      double a = x.data[r * headDim + 2 * i], b = x.data[r * headDim + 2 * i + 1];
+      out.data[r * headDim + 2 * i] = a * c - b * s;
+      out.data[r * headDim + 2 * i + 1] = a * s + b * c;
+    }
+  }
+  return out;
+}
+
 HostTensor scalar(double value) {
   HostTensor out = HostTensor::zeros({});
   out.data[0] = value;
@@ -168,6 +240,7 @@ private:
   LogicalResult runLocal(Operation *op, Env &env);
   LogicalResult runCollective(CollectiveOpInterface op);
   LogicalResult runZeroPadding(ZeroPaddingOp op);
+  LogicalResult runLocalizeIndex(LocalizeIndexOp op);
   /// Where a rank's piece of a split value lies in the global one.
   struct Piece {
     SmallVector<int64_t> shape, offsets, valids;
@@ -369,6 +442,97 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(scalar(sum));
         return success();
       })
+      .Case([&](EmbeddingOp e) {
+        const HostTensor &table = in(1);
+        int64_t dim = table.shape[1];
+        FailureOr<std::vector<int64_t>> rows =
+            embeddingRows(e, in(0), table.shape[0]);
+        if (failed(rows))
+          return failure();
+        HostTensor out = HostTensor::zeros(shapeOf(e.getResult()));
+        for (auto [i, row] : llvm::enumerate(*rows))
+          if (row >= 0)
+            std::copy_n(table.data.begin() + row * dim, dim,
+                        out.data.begin() + i * dim);
+        set(out);
+        return success();
+      })
+      .Case([&](EmbeddingGradOp e) {
+        HostTensor out = HostTensor::zeros(shapeOf(e.getResult()));
+        int64_t dim = out.shape[1];
+        FailureOr<std::vector<int64_t>> rows =
+            embeddingRows(e, in(0), out.shape[0]);
+        if (failed(rows))
+          return failure();
+        for (auto [i, row] : llvm::enumerate(*rows))
+          for (int64_t j = 0; row >= 0 && j < dim; ++j)
+            out.data[row * dim + j] += in(1).data[i * dim + j];
+        set(out);
+        return success();
+      })
+      .Case([&](RmsNormOp n) {
+        const HostTensor &x = in(0), &w = in(1);
+        std::vector<double> factors =
+            rmsFactors(x, n.getEps().convertToDouble());
+        HostTensor out = x;
+        int64_t dim = x.shape.back();
+        for (int64_t i = 0; i < out.getNumElements(); ++i)
+          out.data[i] *= factors[i / dim] * w.data[i % dim];
+        set(out);
+        return success();
+      })
+      .Case([&](RmsNormGradOp n) {
+        const HostTensor &x = in(0), &w = in(1), &g = in(2);
+        std::vector<double> factors =
+            rmsFactors(x, n.getEps().convertToDouble());
+        HostTensor out = HostTensor::zeros(x.shape);
+        int64_t dim = x.shape.back();
+        for (auto [r, f] : llvm::enumerate(factors)) {
+          double dot = 0;
+          for (int64_t j = 0; j < dim; ++j)
+            dot += g.data[r * dim + j] * w.data[j] * x.data[r * dim + j];
+          for (int64_t j = 0; j < dim; ++j)
+            out.data[r * dim + j] = f * g.data[r * dim + j] * w.data[j] -
+                                    x.data[r * dim + j] * f * f * f * dot /
+                                        double(dim);
+        }
+        set(out);
+        return success();
+      })
+      .Case([&](RmsNormWeightGradOp n) {
+        const HostTensor &x = in(0), &g = in(1);
+        std::vector<double> factors =
+            rmsFactors(x, n.getEps().convertToDouble());
+        HostTensor out = HostTensor::zeros(shapeOf(n.getResult()));
+        int64_t dim = x.shape.back();
+        for (int64_t i = 0; i < x.getNumElements(); ++i)
+          out.data[i % dim] += g.data[i] * x.data[i] * factors[i / dim];
+        set(out);
+        return success();
+      })
+      .Case([&](SoftmaxOp s) {
+        set(softmaxRows(in(0), s.getCausal()));
+        return success();
+      })
+      .Case([&](SoftmaxGradOp) {
+        const HostTensor &y = in(0), &g = in(1);
+        HostTensor out = HostTensor::zeros(y.shape);
+        int64_t cols = y.shape.back();
+        for (int64_t r = 0; cols && r < y.getNumElements() / cols; ++r) {
+          double dot = 0;
+          for (int64_t c = 0; c < cols; ++c)
+            dot += g.data[r * cols + c] * y.data[r * cols + c];
+          for (int64_t c = 0; c < cols; ++c)
+            out.data[r * cols + c] =
+                y.data[r * cols + c] * (g.data[r * cols + c] - dot);
+        }
+        set(out);
+        return success();
+      })
+      .Case([&](RopeOp r) {
+        set(rotate(in(0), r.getTheta().convertToDouble(), r.getInverse()));
+        return success();
+      })
       .Case([&](CrossEntropyOp c) {
         std::vector<double> losses;
         if (failed(crossEntropyRows(c, in(0), in(1), &losses, nullptr)))
@@ -505,6 +669,23 @@ LogicalResult Executor::runZeroPadding(ZeroPaddingOp op) {
   return success();
 }
 
+LogicalResult Executor::runLocalizeIndex(LocalizeIndexOp op) {
+  if (!mesh || lookupMesh(op, op.getMeshAttr()) != mesh)
+    return op->emitError() << "runs outside a partitioned function's mesh";
+  SmallVector<StringRef> axes = getAxisNames(op.getAxes());
+  SmallVector<int64_t> sizes = getAxisSizes(axes);
+  for (int rank = 0; rank < numRanks; ++rank) {
+    SmallVector<int64_t> coords = getCoordinates(rank, axes);
+    int64_t offset = getPieceOffset(op.getExtent(), sizes, coords);
+    int64_t valid = getValidExtent(op.getExtent(), sizes, coords);
+    envs[rank][op.getResult()] = map1(envs[rank][op.getInput()], [&](double id) {
+      double local = id - double(offset);
+      return local >= 0 && local < double(valid) ? local : -1.0;
+    });
+  }
+  return success();
+}
+
 SmallVector<int64_t> Executor::getAxisSizes(ArrayRef<StringRef> axes) {
   return llvm::map_to_vector(axes,
                              [&](StringRef axis) { return getAxisSize(axis); });
@@ -595,6 +776,11 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
     }
     if (auto zeroPadding = dyn_cast<ZeroPaddingOp>(op)) {
       if (failed(runZeroPadding(zeroPadding)))
+        return failure();
+      continue;
+    }
+    if (auto localize = dyn_cast<LocalizeIndexOp>(op)) {
+      if (failed(runLocalizeIndex(localize)))
         return failure();
       continue;
     }

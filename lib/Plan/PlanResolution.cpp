@@ -112,8 +112,13 @@ FailureOr<int64_t> getStyledDim(ParallelStyleAttr style, StringRef key,
     if (value.role != ModelRole::Param && value.role != ModelRole::State)
       return fail() << styleName << " shards the weight of a linear layer, "
                     << "so it applies to parameters only";
+    // An embedding's [vocab, dim] table: rowwise splits the vocabulary,
+    // colwise the embedding dim, as the styles do on nn.Embedding.
     if (rank == 2)
-      return style.getKind() == ParallelStyleKind::colwise ? 0 : 1;
+      return (style.getKind() == ParallelStyleKind::colwise) !=
+                     value.isEmbeddingTable
+                 ? 0
+                 : 1;
     // A bias: split like the output features under colwise, replicated
     // under rowwise, as PyTorch's styles do.
     if (rank == 1)

@@ -88,6 +88,8 @@ private:
   /// Records whether `result` of a local op has zero padding.
   void inferZeroPadding(Operation *op);
   LogicalResult checkUnevenSupport(Operation *op);
+  /// Shifts the ids an op looks up in a split dim into each rank's piece.
+  void localizeIndexOperands(Operation *op);
 
   /// The axes a collective runs over: those of size 1 move nothing.
   SmallVector<StringRef> withoutTrivialAxes(ArrayRef<StringRef> axes) {
@@ -417,6 +419,42 @@ void Partitioner::inferZeroPadding(Operation *op) {
       zeroPadded.insert(result);
 }
 
+void Partitioner::localizeIndexOperands(Operation *op) {
+  auto ruleIt = rules.find(op);
+  if (ruleIt == rules.end())
+    return;
+  const ShardingRule &rule = ruleIt->second;
+  // The axes a factor is split over, read off a dim that carries it.
+  auto getFactorAxes = [&](int64_t factor) -> SmallVector<StringRef> {
+    auto find = [&](ArrayRef<SmallVector<int64_t>> allFactors,
+                    ValueRange values) -> std::optional<SmallVector<StringRef>> {
+      for (auto [factors, value] : llvm::zip_equal(allFactors, values))
+        for (auto [dim, f] : llvm::enumerate(factors))
+          if (f == factor)
+            if (ShardingAttr sharding = shardings.lookup(value))
+              return sharding.getDimAxes(dim);
+      return std::nullopt;
+    };
+    if (auto axes = find(rule.operandFactors, op->getOperands()))
+      return *axes;
+    return find(rule.resultFactors, op->getResults())
+        .value_or(SmallVector<StringRef>());
+  };
+  for (auto [operandIndex, factor] : rule.indexOperands) {
+    SmallVector<StringRef> axes = withoutTrivialAxes(getFactorAxes(factor));
+    if (axes.empty())
+      continue;
+    OpBuilder builder(op);
+    OpOperand &ids = op->getOpOperand(operandIndex);
+    auto localized = LocalizeIndexOp::create(
+        builder, op->getLoc(), ids.get(), meshName, getAxesAttr(builder, axes),
+        builder.getI64IntegerAttr(rule.factorSizes[factor]));
+    shardings[localized] = shardings.lookup(ids.get());
+    globalShapes[localized] = globalShapes.lookup(ids.get());
+    ids.set(localized);
+  }
+}
+
 LogicalResult Partitioner::run() {
   if (failed(collectShardings()))
     return failure();
@@ -464,6 +502,7 @@ LogicalResult Partitioner::run() {
       continue;
     if (failed(checkUnevenSupport(&op)) || failed(zeroPaddingOfOperands(&op)))
       return failure();
+    localizeIndexOperands(&op);
     inferZeroPadding(&op);
     SmallVector<Value> globalOperands(op.getOperands());
     for (Value result : op.getResults())

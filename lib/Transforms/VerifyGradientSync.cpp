@@ -80,6 +80,8 @@ private:
   FunctionOpInterface func;
   MeshAttr mesh;
   llvm::DenseMap<Value, Layout> layouts;
+  /// Ids shifted into each rank's piece of a dim split over these axes.
+  llvm::DenseMap<Value, SmallVector<StringRef>> localizedAxes;
 };
 
 LogicalResult GradientSyncChecker::transferCollective(CollectiveOpInterface op) {
@@ -199,6 +201,26 @@ LogicalResult GradientSyncChecker::transferRule(Operation *op,
     layout.partial = partial;
     layouts[result] = layout;
   }
+  // Ids into a split dim must be shifted into this rank's piece of it, by
+  // exactly that split: looking up global ids in a local piece reads the
+  // wrong rows.
+  for (auto [operandIndex, factor] : rule.indexOperands) {
+    SmallVector<StringRef> split;
+    if (factorAxes[factor])
+      split = *factorAxes[factor];
+    for (auto [result, factors] :
+         llvm::zip_equal(op->getResults(), rule.resultFactors))
+      for (auto [dim, f] : llvm::enumerate(factors))
+        if (f == factor)
+          split = layouts[result].dims[dim];
+    SmallVector<StringRef> localized =
+        localizedAxes.lookup(op->getOperand(operandIndex));
+    if (split != localized)
+      return op->emitError()
+             << "operand #" << operandIndex << " indexes a dim split over "
+             << formatAxes(split) << " but is localized over "
+             << formatAxes(localized);
+  }
   return success();
 }
 
@@ -283,6 +305,13 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
              << zeroPadding.getDim() << " is split over "
              << formatAxes(layout.dims[zeroPadding.getDim()]);
     layouts[zeroPadding.getResult()] = layout;
+    return success();
+  }
+  if (auto localize = dyn_cast<LocalizeIndexOp>(op)) {
+    Layout layout = layouts.lookup(localize.getInput());
+    layouts[localize.getResult()] = layout;
+    localizedAxes[localize.getResult()] =
+        nonTrivial(getAxisNames(localize.getAxes()));
     return success();
   }
   if (auto resize = dyn_cast<ResizeOp>(op)) {

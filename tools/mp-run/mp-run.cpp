@@ -5,7 +5,7 @@
 //   mp-run FILE --entry=F --gradcheck
 //
 // Arguments are drawn from a seeded generator as GLOBAL tensors (floats in
-// [-1, 1), class targets in [0, classes), `*.exp_avg_sq` state in [0, 1),
+// [-1, 1), integer targets and ids in [0, classes or table rows), `*.exp_avg_sq` state in [0, 1),
 // the `step` count 2), so a partitioned program and its global reference
 // see the same data. --reference compares every result with another
 // function's; --gradcheck compares F's gradients, read off F_train_step
@@ -71,17 +71,25 @@ struct Random {
   double uniform() { return double(next() >> 11) / double(1ULL << 53); }
 };
 
-/// The number of classes of the cross entropy that consumes `value`
-/// (looking through ops that only move it), or 10.
-int64_t getClassCount(Value value) {
+/// How many classes or table rows the integers in `value` index: those of
+/// the cross entropy or embedding that consumes it (looking through ops
+/// that only move it), or 10.
+int64_t getIndexBound(Value value) {
   SmallVector<Value> worklist{value};
   while (!worklist.empty()) {
     Value current = worklist.pop_back_val();
     for (Operation *user : current.getUsers()) {
+      auto shapeOf = [](Value v) {
+        return cast<RankedTensorType>(v.getType()).getShape();
+      };
       if (isa<CrossEntropyOp, CrossEntropyGradOp>(user))
-        return cast<RankedTensorType>(user->getOperand(0).getType())
-            .getShape()
-            .back();
+        return shapeOf(user->getOperand(0)).back();
+      if (auto embedding = dyn_cast<EmbeddingOp>(user))
+        return shapeOf(embedding.getTable())[0];
+      if (auto grad = dyn_cast<EmbeddingGradOp>(user))
+        return shapeOf(grad.getResult())[0];
+      if (auto localize = dyn_cast<LocalizeIndexOp>(user))
+        return localize.getExtent();
       auto collective = dyn_cast<CollectiveOpInterface>(user);
       if (isa<AnnotateOp, ReshardOp, ReshapeOp>(user) ||
           (collective && !collective.getSteps().sums))
@@ -99,7 +107,7 @@ std::vector<HostTensor> makeInputs(FunctionOpInterface func) {
       args.emplace_back();
       continue;
     }
-    int64_t classes = getClassCount(func.getArgument(i));
+    int64_t bound = getIndexBound(func.getArgument(i));
     HostTensor tensor =
         HostTensor::zeros(getGlobalShape(func, i, /*isResult=*/false));
     Random random{seed * 1000003ULL + i};
@@ -110,7 +118,7 @@ std::vector<HostTensor> makeInputs(FunctionOpInterface func) {
       state = name.getValue();
     for (double &v : tensor.data) {
       if (isa<IntegerType>(type.getElementType()))
-        v = double(random.next() % uint64_t(classes));
+        v = double(random.next() % uint64_t(bound));
       else if (state == "step")
         v = 2;
       else if (state.ends_with("exp_avg_sq"))

@@ -152,3 +152,13 @@ func.func @resize_type(%x: tensor<4x8xf32>) {
   %r = mp.resize %x dim 0 : tensor<4x8xf32> -> tensor<5x8xf64>
   return
 }
+
+// -----
+
+// The extent is signed: an I64Attr's accessor reads it back unsigned.
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @zero_padding_negative_extent(%x: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.zero_padding' op extent must be non-negative, got -17}}
+  %0 = mp.zero_padding %x on @mesh axes ["tp"] dim 1 extent -17 : tensor<8x16xf32>
+  return
+}

@@ -164,8 +164,10 @@ LogicalResult AllToAllOp::verify() {
 LogicalResult ZeroPaddingOp::verify() {
   if (failed(verifyDim(*this, "dim", getDim(), getInput().getType().getRank())))
     return failure();
-  if (getExtent() < 0)
-    return emitOpError() << "extent must be non-negative, got " << getExtent();
+  // I64Attr reads back unsigned: the sign is on the attribute.
+  if (getExtentAttr().getInt() < 0)
+    return emitOpError() << "extent must be non-negative, got "
+                         << getExtentAttr().getInt();
   return success();
 }
 
@@ -184,6 +186,19 @@ LogicalResult ZeroPaddingOp::verifySymbolUses(SymbolTableCollection &table) {
                          << " split over " << getAxes() << " has pieces of "
                          << expected << ", not " << local;
   return success();
+}
+
+LogicalResult LocalizeIndexOp::verify() {
+  // I64Attr reads back unsigned: the sign is on the attribute.
+  if (getExtentAttr().getInt() < 0)
+    return emitOpError() << "extent must be non-negative, got "
+                         << getExtentAttr().getInt();
+  return success();
+}
+
+LogicalResult
+LocalizeIndexOp::verifySymbolUses(SymbolTableCollection &table) {
+  return failure(failed(verifyGroup(*this, getMeshAttr(), getAxes(), table)));
 }
 
 LogicalResult ResizeOp::verify() {

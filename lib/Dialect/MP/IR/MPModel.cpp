@@ -2,6 +2,9 @@
 
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
 
@@ -37,6 +40,33 @@ ShardingAttr ModelValue::getSharding(FunctionOpInterface func) const {
                                              MPDialect::kShardingAttrName);
 }
 
+namespace {
+/// The names of the parameters of `values` that an mp.embedding of `func`
+/// looks rows up in (looking through annotations).
+llvm::StringSet<> findEmbeddingTables(FunctionOpInterface func,
+                                      ArrayRef<ModelValue> values) {
+  llvm::StringSet<> tables;
+  if (func.isExternal())
+    return tables;
+  for (const ModelValue &value : values) {
+    if (value.role != ModelRole::Param)
+      continue;
+    SmallVector<Value> worklist{func.getArgument(value.index)};
+    while (!worklist.empty()) {
+      Value current = worklist.pop_back_val();
+      for (OpOperand &use : current.getUses()) {
+        if (auto embedding = dyn_cast<EmbeddingOp>(use.getOwner()))
+          if (use.get() == embedding.getTable())
+            tables.insert(value.name.getValue());
+        if (auto annotate = dyn_cast<AnnotateOp>(use.getOwner()))
+          worklist.push_back(annotate.getResult());
+      }
+    }
+  }
+  return tables;
+}
+} // namespace
+
 SmallVector<ModelValue> getModelValues(FunctionOpInterface func) {
   static constexpr std::pair<StringLiteral, ModelRole> kArgRoles[] = {
       {MPDialect::kParamAttrName, ModelRole::Param},
@@ -50,6 +80,14 @@ SmallVector<ModelValue> getModelValues(FunctionOpInterface func) {
       if (auto name = func.getArgAttrOfType<StringAttr>(i, attrName))
         values.push_back(
             {role, name, i, dyn_cast<RankedTensorType>(argTypes[i])});
+  // Optimizer state, named "<param>.<state>", is laid out as its parameter.
+  llvm::StringSet<> tables = findEmbeddingTables(func, values);
+  for (ModelValue &value : values)
+    value.isEmbeddingTable =
+        (value.role == ModelRole::Param &&
+         tables.contains(value.name.getValue())) ||
+        (value.role == ModelRole::State &&
+         tables.contains(value.name.getValue().rsplit('.').first));
   ArrayRef<Type> resultTypes = func.getResultTypes();
   for (unsigned i = 0, e = resultTypes.size(); i < e; ++i)
     if (auto name =

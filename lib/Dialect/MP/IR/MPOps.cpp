@@ -281,6 +281,84 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
 }
 
 //===----------------------------------------------------------------------===//
+// Transformer layers
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> location,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  RankedTensorType ids = getTensorType(adaptor.getIds());
+  RankedTensorType table = getTensorType(adaptor.getTable());
+  if (!ids || !table)
+    return emitOptionalError(location, "mp.embedding takes ranked tensors");
+  if (table.getRank() != 2)
+    return emitOptionalError(location, "mp.embedding table ", table,
+                             " must be [vocab, dim]");
+  SmallVector<int64_t> shape(ids.getShape());
+  shape.push_back(table.getDimSize(1));
+  results.push_back(RankedTensorType::get(shape, table.getElementType()));
+  return success();
+}
+
+/// The weight of a norm over the last dim of `input` is `[dim]` of its type.
+static LogicalResult verifyNormWeight(Operation *op, Value input,
+                                      Value weight, double eps) {
+  auto type = cast<RankedTensorType>(input.getType());
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  if (type.getRank() < 1)
+    return op->emitOpError() << "input needs a dim to normalize";
+  if (weightType != RankedTensorType::get({type.getShape().back()},
+                                          type.getElementType()))
+    return op->emitOpError() << "weight " << weightType << " must be ["
+                             << type.getShape().back() << "] of the input's "
+                             << "element type";
+  if (!(eps >= 0))
+    return op->emitOpError() << "eps must be non-negative, got " << eps;
+  return success();
+}
+
+LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> location,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  RankedTensorType input = getTensorType(adaptor.getInput());
+  if (!input)
+    return emitOptionalError(location, "mp.rms_norm takes ranked tensors");
+  results.push_back(input);
+  return success();
+}
+
+LogicalResult RmsNormOp::verify() {
+  return verifyNormWeight(*this, getInput(), getWeight(),
+                          getEps().convertToDouble());
+}
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  if (rank < (getCausal() ? 2 : 1))
+    return emitOpError() << (getCausal() ? "causal softmax needs [..., q, k]"
+                                         : "softmax needs a dim")
+                         << ", got rank " << rank;
+  return success();
+}
+
+LogicalResult RopeOp::verify() {
+  ArrayRef<int64_t> shape = getInput().getType().getShape();
+  if (shape.size() < 3)
+    return emitOpError() << "input must be [..., seq, heads, head_dim], got "
+                            "rank "
+                         << shape.size();
+  if (shape.back() % 2 != 0)
+    return emitOpError() << "head_dim " << shape.back()
+                         << " must be even: its entries pair into rotations";
+  if (!(getTheta().convertToDouble() > 0))
+    return emitOpError() << "theta must be positive, got "
+                         << getTheta().convertToDouble();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Training ops
 //===----------------------------------------------------------------------===//
 
@@ -317,6 +395,34 @@ LogicalResult CrossEntropyGradOp::verify() {
                             "element type";
   if (getResult().getType() != input)
     return emitOpError() << "result must have the input's type";
+  return success();
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  auto ids = cast<RankedTensorType>(getIds().getType());
+  auto grad = cast<RankedTensorType>(getGrad().getType());
+  auto table = cast<RankedTensorType>(getTable().getType());
+  if (grad.getRank() != ids.getRank() + 1 ||
+      grad.getShape().drop_back() != ids.getShape())
+    return emitOpError() << "grad " << grad
+                         << " must be the ids' shape plus a last dim";
+  if (table.getRank() != 2 || table.getDimSize(1) != grad.getShape().back() ||
+      table.getElementType() != grad.getElementType())
+    return emitOpError() << "table " << table << " must be [vocab, "
+                         << grad.getShape().back() << "] of grad's type";
+  return success();
+}
+
+LogicalResult RmsNormWeightGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  RankedTensorType input = getTensorType(adaptor.getInput());
+  RankedTensorType grad = getTensorType(adaptor.getGrad());
+  if (!input || !grad || input.getRank() < 1 || input != grad)
+    return emitOptionalError(location, "mp.rms_norm_weight_grad takes an "
+                                       "input and grad of one ranked type");
+  results.push_back(RankedTensorType::get({input.getShape().back()},
+                                          input.getElementType()));
   return success();
 }
 

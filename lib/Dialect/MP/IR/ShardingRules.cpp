@@ -285,6 +285,77 @@ ShardingRule CrossEntropyOp::getShardingRule() {
   return rule;
 }
 
+// ids[p...] and table[vocab, dim]: the vocabulary is contracted (a one-hot
+// product), so a split vocabulary leaves partial sums.
+ShardingRule EmbeddingOp::getShardingRule() {
+  ShardingRule rule;
+  SmallVector<int64_t> ids;
+  for (int64_t extent : rankedType(getIds()).getShape())
+    ids.push_back(rule.addFactor(extent, FactorKind::Parallel));
+  RankedTensorType table = rankedType(getTable());
+  int64_t vocab = rule.addFactor(table.getDimSize(0), FactorKind::Reduction);
+  int64_t dim = rule.addFactor(table.getDimSize(1), FactorKind::Parallel);
+  SmallVector<int64_t> result(ids);
+  result.push_back(dim);
+  rule.operandFactors = {ids, {vocab, dim}};
+  rule.resultFactors = {result};
+  rule.partial = PartialRule::Multilinear;
+  rule.linearOperands = {false, true};
+  rule.indexOperands = {{0, vocab}};
+  return rule;
+}
+
+namespace {
+/// x[p..., d] normalized over d: the rows are parallel, d stays whole.
+/// `weights` operands are [d]; `grads` more operands have x's shape.
+ShardingRule getNormRule(RankedTensorType input, unsigned weights,
+                         unsigned grads) {
+  ShardingRule rule;
+  SmallVector<int64_t> rows;
+  for (int64_t extent : input.getShape().drop_back())
+    rows.push_back(rule.addFactor(extent, FactorKind::Parallel));
+  int64_t dim = rule.addFactor(input.getShape().back(), FactorKind::Replicated);
+  rows.push_back(dim);
+  rule.operandFactors.push_back(rows);
+  rule.operandFactors.append(weights, {dim});
+  rule.operandFactors.append(grads, rows);
+  rule.resultFactors = {rows};
+  return rule;
+}
+} // namespace
+
+ShardingRule RmsNormOp::getShardingRule() {
+  ShardingRule rule = getNormRule(rankedType(getInput()), 1, 0);
+  rule.linearOperands = {false, false};
+  return rule;
+}
+
+// Every dim but the last of the input is parallel; the last stays whole,
+// and with a causal mask (which compares positions) the one before it too.
+ShardingRule SoftmaxOp::getShardingRule() {
+  RankedTensorType input = rankedType(getInput());
+  ShardingRule rule = ShardingRule::getElementwise(input, 1,
+                                                   PartialRule::NonLinear);
+  int64_t rank = input.getRank();
+  rule.factorKinds[rank - 1] = FactorKind::Replicated;
+  if (getCausal())
+    rule.factorKinds[rank - 2] = FactorKind::Replicated;
+  rule.linearOperands = {false};
+  return rule;
+}
+
+// [..., seq, heads, head_dim]: a rotation by the absolute position, of pairs
+// of head_dim entries, linear in the input.
+ShardingRule RopeOp::getShardingRule() {
+  RankedTensorType input = rankedType(getInput());
+  ShardingRule rule =
+      ShardingRule::getElementwise(input, 1, PartialRule::Additive);
+  int64_t rank = input.getRank();
+  rule.factorKinds[rank - 3] = FactorKind::Replicated;
+  rule.factorKinds[rank - 1] = FactorKind::Replicated;
+  return rule;
+}
+
 } // namespace mp
 
 //===----------------------------------------------------------------------===//
@@ -371,5 +442,52 @@ ShardingRule SgdMomentumOp::getShardingRule() {
   return getOptimizerRule(*this);
 }
 ShardingRule AdamWOp::getShardingRule() { return getOptimizerRule(*this); }
+
+// ids[p...] and grad[p..., dim] summed into rows of [vocab, dim] laid out
+// as the table: the ids' dims are contracted.
+ShardingRule EmbeddingGradOp::getShardingRule() {
+  ShardingRule rule;
+  SmallVector<int64_t> ids;
+  for (int64_t extent : rankedType(getIds()).getShape())
+    ids.push_back(rule.addFactor(extent, FactorKind::Reduction));
+  RankedTensorType table = rankedType(getTable());
+  int64_t vocab = rule.addFactor(table.getDimSize(0), FactorKind::Parallel);
+  int64_t dim = rule.addFactor(table.getDimSize(1), FactorKind::Parallel);
+  SmallVector<int64_t> grad(ids);
+  grad.push_back(dim);
+  rule.operandFactors = {ids, grad, {vocab, dim}};
+  rule.resultFactors = {{vocab, dim}};
+  rule.partial = PartialRule::Multilinear;
+  rule.linearOperands = {false, true, false};
+  rule.indexOperands = {{0, vocab}};
+  return rule;
+}
+
+ShardingRule RmsNormGradOp::getShardingRule() {
+  ShardingRule rule = getNormRule(rankedType(getInput()), 1, 1);
+  rule.linearOperands = {false, false, false};
+  return rule;
+}
+
+// The rows are summed into the weight's gradient.
+ShardingRule RmsNormWeightGradOp::getShardingRule() {
+  ShardingRule rule = getNormRule(rankedType(getInput()), 0, 1);
+  for (int64_t factor = 0; factor + 1 < rule.getNumFactors(); ++factor)
+    rule.factorKinds[factor] = FactorKind::Reduction;
+  int64_t dim = rule.getNumFactors() - 1;
+  rule.resultFactors = {{dim}};
+  rule.partial = PartialRule::Multilinear;
+  rule.linearOperands = {false, true};
+  return rule;
+}
+
+ShardingRule SoftmaxGradOp::getShardingRule() {
+  RankedTensorType type = rankedType(getResult());
+  ShardingRule rule =
+      ShardingRule::getElementwise(type, 2, PartialRule::Multilinear);
+  rule.factorKinds[type.getRank() - 1] = FactorKind::Replicated;
+  rule.linearOperands = {false, true};
+  return rule;
+}
 
 } // namespace mp

@@ -261,4 +261,34 @@ void CrossEntropyOp::buildVJP(OpBuilder &b, ValueRange grads,
   operandGrads.push_back(Value());
 }
 
+void EmbeddingOp::buildVJP(OpBuilder &b, ValueRange grads,
+                            SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(Value());
+  operandGrads.push_back(EmbeddingGradOp::create(
+      b, getLoc(), getTable().getType(), getIds(), grads[0], getTable()));
+}
+
+void RmsNormOp::buildVJP(OpBuilder &b, ValueRange grads,
+                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(RmsNormGradOp::create(
+      b, getLoc(), getInput().getType(), getInput(), getWeight(), grads[0],
+      getEpsAttr()));
+  operandGrads.push_back(RmsNormWeightGradOp::create(b, getLoc(), getInput(),
+                                                     grads[0], getEpsAttr()));
+}
+
+void SoftmaxOp::buildVJP(OpBuilder &b, ValueRange grads,
+                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      SoftmaxGradOp::create(b, getLoc(), getResult(), grads[0]));
+}
+
+// A rotation's transpose is the opposite rotation.
+void RopeOp::buildVJP(OpBuilder &b, ValueRange grads,
+                      SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      RopeOp::create(b, getLoc(), grads[0].getType(), grads[0], getThetaAttr(),
+                     getInverse() ? UnitAttr() : b.getUnitAttr()));
+}
+
 } // namespace mp

@@ -195,6 +195,31 @@ def MP_ZeroPaddingOp : MP_Op<"zero_padding", [Pure, SameOperandsAndResultType,
   let hasVerifier = 1;
 }
 
+def MP_LocalizeIndexOp : MP_Op<"localize_index", [Pure,
+    SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "shifts ids into this rank's slice of a split dim";
+  let description = [{
+    For ids into a dim of `extent` entries split over `axes` (major to
+    minor, padded as `#mp.sharding` lays uneven splits out), each id
+    becomes its position in this rank's piece, or -1 where another rank
+    holds it. Partitioning puts it before an op whose integer operand
+    indexes a split dim (the ids of a vocab-parallel embedding), which then
+    skips the ids that are -1.
+
+    ```mlir
+    %local = mp.localize_index %ids on @mesh axes ["tp"] extent 1000 : tensor<2x16xi64>
+    ```
+  }];
+  let arguments = (ins MP_IndexTensor:$input, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes, I64Attr:$extent);
+  let results = (outs MP_IndexTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $mesh `axes` $axes `extent` $extent attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def MP_ResizeOp : MP_Op<"resize", [Pure]> {
   let summary = "truncates a dim, or extends it with zeros";
   let description = [{

@@ -28,6 +28,9 @@ struct ModelValue {
   /// Argument index, or result index for outputs.
   unsigned index;
   mlir::RankedTensorType type;
+  /// A parameter (or its optimizer state) that an mp.embedding looks rows
+  /// up in: `[vocab, dim]`, where a linear weight is `[out, in]`.
+  bool isEmbeddingTable = false;
 
   bool isResult() const { return role == ModelRole::Output; }
   /// The location to report problems with this value at.

@@ -257,6 +257,108 @@ def MP_TransposeOp : MP_Op<"transpose", [Pure, InferTypeOpAdaptor,
 }
 
 //===----------------------------------------------------------------------===//
+// Transformer layers
+//===----------------------------------------------------------------------===//
+
+def MP_EmbeddingOp : MP_Op<"embedding", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "looks up rows of a table by integer ids";
+  let description = [{
+    `torch.nn.functional.embedding`: `ids` is `[...]` integers, `table` is
+    `[vocab, dim]`, the result is `[..., dim]` with row `table[id]` for each
+    id. A negative id gives a row of zeros (no PyTorch counterpart: the
+    vocab-parallel form marks the ids another rank owns with -1); an id at
+    or past `vocab` is an error when the step runs.
+
+    Splitting the vocabulary (a `rowwise` table, as torchtitan's
+    `tok_embeddings`) leaves each rank the partial sum of the rows it holds:
+    partitioning shifts the ids into the rank's slice (`mp.localize_index`)
+    and the result is reduced like any partial sum (all_reduce, or
+    reduce_scatter onto the sequence dim under sequence parallelism).
+
+    ```mlir
+    %h = mp.embedding %ids, %table : (tensor<2x16xi64>, tensor<1000x64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_IndexTensor:$ids, MP_FloatTensor:$table);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $ids `,` $table attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def MP_RmsNormOp : MP_Op<"rms_norm", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "RMSNorm over the last dim, with its weight";
+  let description = [{
+    torchtitan's `RMSNorm` (`torch.nn.RMSNorm` with a weight): each row
+    `x` of the last dim becomes `x · rsqrt(mean(x²) + eps) · weight`. The
+    normalized dim stays whole on every rank; the others may be split.
+
+    ```mlir
+    %y = mp.rms_norm %x, %w eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
+                       F64Attr:$eps);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `eps` $eps attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MP_SoftmaxOp : MP_Op<"softmax", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "softmax over the last dim, optionally causal";
+  let description = [{
+    `torch.softmax(x, dim=-1)`, computed with the row maximum subtracted.
+    With `causal`, the input is `[..., q, k]` attention scores and entry
+    `(q, k)` is masked out where `k > q + (K - Q)` (`Q`, `K` the extents of
+    the last two dims: PyTorch's `is_causal` for `Q = K`); its probability is
+    exactly 0, and a row with every entry masked is all zeros. The last dim
+    stays whole on every rank, and with `causal` the one before it too.
+
+    ```mlir
+    %p = mp.softmax %scores causal : tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, UnitAttr:$causal);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = "$input (`causal` $causal^)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "rotary position embedding, as torchtitan's Llama";
+  let description = [{
+    `apply_rotary_emb` of torchtitan's Llama on `[..., seq, heads,
+    head_dim]` queries or keys: entries `2i` and `2i + 1` of `head_dim` are a
+    complex number rotated by the angle `p · theta^(-2i / head_dim)` at
+    sequence position `p`. With `inverse` the rotation is by the opposite
+    angle (its gradient). The sequence and head_dim dims stay whole on
+    every rank; heads and leading dims may be split.
+
+    ```mlir
+    %q = mp.rope %x theta 1.000000e+04 : tensor<2x16x4x8xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, F64Attr:$theta,
+                       UnitAttr:$inverse);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `theta` $theta (`inverse` $inverse^)? attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
 

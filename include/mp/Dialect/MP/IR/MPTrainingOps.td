@@ -74,6 +74,92 @@ def MP_CrossEntropyGradOp : MP_Op<"cross_entropy_grad", [Pure,
   let hasVerifier = 1;
 }
 
+def MP_EmbeddingGradOp : MP_Op<"embedding_grad", [Pure,
+    AllTypesMatch<["table", "result"]>,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradient of embedding with respect to its table";
+  let description = [{
+    The gradient of `mp.embedding` with respect to its `[vocab, dim]`
+    table, for the output gradient `grad` (`[..., dim]`, the shape of the
+    ids plus `dim`): row `v` is the sum of the rows of `grad` whose id is
+    `v`. Negative ids add nothing. The values of `table` are not read: it
+    gives the result its type and, when partitioned, its layout (as a
+    destination operand does), so a rank computes only the rows of its
+    piece of the vocabulary.
+
+    ```mlir
+    %dt = mp.embedding_grad %ids, %g like %table : (tensor<2x16xi64>, tensor<2x16x64xf32>, tensor<1000x64xf32>) -> tensor<1000x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_IndexTensor:$ids, MP_FloatTensor:$grad,
+                       MP_FloatTensor:$table);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $ids `,` $grad `like` $table attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
+    AllTypesMatch<["input", "grad", "result"]>,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradient of rms_norm with respect to its input";
+  let description = [{
+    For `r = rsqrt(mean(x²) + eps)` per row and `gw = grad · weight`:
+    `r · gw - x · r³ · sum(gw · x) / dim`.
+
+    ```mlir
+    %dx = mp.rms_norm_grad %x, %w, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
+                       MP_FloatTensor:$grad, F64Attr:$eps);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $grad `eps` $eps attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def MP_RmsNormWeightGradOp : MP_Op<"rms_norm_weight_grad", [Pure,
+    InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradient of rms_norm with respect to its weight";
+  let description = [{
+    `sum(grad · x · rsqrt(mean(x²) + eps))` over every dim but the last: a
+    partial sum where the rows are split.
+
+    ```mlir
+    %dw = mp.rms_norm_weight_grad %x, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<2x16x64xf32>) -> tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$grad,
+                       F64Attr:$eps);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $grad `eps` $eps attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def MP_SoftmaxGradOp : MP_Op<"softmax_grad", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradient of softmax from its result";
+  let description = [{
+    `y · (grad - sum(grad · y))` over the last dim, where `y` is the
+    softmax's result (masked entries of a causal softmax are 0 in `y`, so
+    their gradient is 0 too).
+
+    ```mlir
+    %ds = mp.softmax_grad %p, %g : tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$softmax, MP_FloatTensor:$grad);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = "$softmax `,` $grad attr-dict `:` type($result)";
+}
+
 def MP_ClipCoefficientOp : MP_Op<"clip_coefficient", [Pure,
     SameOperandsAndResultType,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {

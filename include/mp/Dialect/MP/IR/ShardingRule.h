@@ -7,6 +7,8 @@
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <utility>
+
 namespace mp {
 
 enum class FactorKind {
@@ -54,6 +56,10 @@ struct ShardingRule {
   /// regrouping dims, a loss counting padded rows as samples): propagation
   /// splits them only where the mesh axes divide them.
   llvm::SmallVector<int64_t> evenSplitFactors;
+  /// Integer operands whose values index a factor's dim (an embedding's ids
+  /// into its vocabulary), as (operand, factor): where the factor is split,
+  /// partitioning shifts them into each rank's slice (mp.localize_index).
+  llvm::SmallVector<std::pair<unsigned, int64_t>> indexOperands;
 
   int64_t getNumFactors() const { return factorSizes.size(); }
   int64_t addFactor(int64_t size, FactorKind kind) {

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Writes a Llama-shaped model (torchtitan's Llama 2/3) as mp IR.
+
+    gen-llama.py --layers 2 --dim 64 --heads 4 --kv-heads 2 --vocab 128 \
+                 --seq 16 --batch 2 > llama.mlir
+
+The function @llama takes token ids `tokens` [batch, seq] and next-token
+`labels` [batch, seq] and returns the mean cross-entropy loss; parameters
+carry torchtitan's names (tok_embeddings.weight, layers.N.attention.wq.weight,
+layers.N.feed_forward.w1.weight, norm.weight, output.weight, ...), so its
+plans and safetensors checkpoints apply unchanged.
+
+Per layer, as torchtitan's TransformerBlock:
+    h = x + wo(attention(rope(wq(norm(x))), rope(wk(norm(x))), wv(norm(x))))
+    out = h + w2(silu(w1(norm(h))) * w3(norm(h)))
+with causal softmax attention scaled by 1/sqrt(head_dim) and grouped-query
+attention when --kv-heads < --heads (each K/V head repeated
+heads/kv-heads times, as repeat_kv does).
+"""
+
+import argparse
+import math
+import sys
+
+
+def ffn_hidden(dim, multiple_of, multiplier):
+    """torchtitan's FeedForward hidden size for a model dim."""
+    hidden = int(2 * (4 * dim) / 3)
+    if multiplier is not None:
+        hidden = int(multiplier * hidden)
+    return multiple_of * ((hidden + multiple_of - 1) // multiple_of)
+
+
+def tensor(shape, element="f32"):
+    return "tensor<" + "".join(f"{d}x" for d in shape) + element + ">"
+
+
+class Writer:
+    def __init__(self):
+        self.lines = []
+        self.counter = 0
+
+    def op(self, text, name=None):
+        value = f"%{name or 'v'}{self.counter}"
+        self.counter += 1
+        self.lines.append(f"  {value} = {text}")
+        return value
+
+
+def generate(args):
+    b, s, d = args.batch, args.seq, args.dim
+    heads, kv_heads = args.heads, args.kv_heads
+    head_dim = d // heads
+    hidden = args.ffn_hidden or ffn_hidden(d, args.multiple_of,
+                                           args.ffn_dim_multiplier)
+    vocab = args.vocab
+    rep = heads // kv_heads
+
+    params = [("tok_embeddings.weight", [vocab, d])]
+    for layer in range(args.layers):
+        p = f"layers.{layer}."
+        params += [
+            (p + "attention_norm.weight", [d]),
+            (p + "attention.wq.weight", [heads * head_dim, d]),
+            (p + "attention.wk.weight", [kv_heads * head_dim, d]),
+            (p + "attention.wv.weight", [kv_heads * head_dim, d]),
+            (p + "attention.wo.weight", [d, heads * head_dim]),
+            (p + "ffn_norm.weight", [d]),
+            (p + "feed_forward.w1.weight", [hidden, d]),
+            (p + "feed_forward.w2.weight", [d, hidden]),
+            (p + "feed_forward.w3.weight", [hidden, d]),
+        ]
+    params += [("norm.weight", [d]), ("output.weight", [vocab, d])]
+    arg_of = {name: f"%p{i}" for i, (name, _) in enumerate(params)}
+
+    w = Writer()
+    act = [b, s, d]
+    eps = f"{args.norm_eps:e}"
+    theta = f"{args.rope_theta:e}"
+
+    def linear(x, x_shape, weight, out):
+        shape = x_shape[:-1] + [out]
+        return w.op(f"mp.linear {x}, {arg_of[weight]} : ({tensor(x_shape)}, "
+                    f"{tensor([out, x_shape[-1]])}) -> {tensor(shape)}"), shape
+
+    def norm(x, weight):
+        return w.op(f"mp.rms_norm {x}, {arg_of[weight]} eps {eps} : "
+                    f"({tensor(act)}, {tensor([d])}) -> {tensor(act)}")
+
+    def reshape(x, src, dst):
+        return w.op(f"mp.reshape {x} : {tensor(src)} -> {tensor(dst)}")
+
+    def transpose(x, src, perm):
+        dst = [src[i] for i in perm]
+        return w.op(f"mp.transpose {x} perm [{', '.join(map(str, perm))}] : "
+                    f"{tensor(src)} -> {tensor(dst)}"), dst
+
+    def heads_of(x, n, rotate):
+        y = reshape(x, [b, s, n * head_dim], [b, s, n, head_dim])
+        if rotate:
+            y = w.op(f"mp.rope {y} theta {theta} : "
+                     f"{tensor([b, s, n, head_dim])}")
+        if n != heads:  # repeat_kv
+            y = w.op(f"mp.broadcast {y} dims [3] : "
+                     f"{tensor([b, s, n, head_dim])} -> "
+                     f"{tensor([b, s, n, rep, head_dim])}")
+            y = reshape(y, [b, s, n, rep, head_dim], [b, s, heads, head_dim])
+        return y
+
+    h = w.op(f"mp.embedding %tokens, {arg_of['tok_embeddings.weight']} : "
+             f"({tensor([b, s], 'i64')}, {tensor([vocab, d])}) -> "
+             f"{tensor(act)}", "h")
+    for layer in range(args.layers):
+        p = f"layers.{layer}."
+        x = norm(h, p + "attention_norm.weight")
+        q, _ = linear(x, act, p + "attention.wq.weight", heads * head_dim)
+        k, _ = linear(x, act, p + "attention.wk.weight", kv_heads * head_dim)
+        v, _ = linear(x, act, p + "attention.wv.weight", kv_heads * head_dim)
+        q = heads_of(q, heads, True)
+        k = heads_of(k, kv_heads, True)
+        v = heads_of(v, kv_heads, False)
+        bshd = [b, s, heads, head_dim]
+        q, qt = transpose(q, bshd, [0, 2, 1, 3])
+        k, kt = transpose(k, bshd, [0, 2, 3, 1])
+        v, vt = transpose(v, bshd, [0, 2, 1, 3])
+        scores_shape = [b, heads, s, s]
+        scores = w.op(f"mp.matmul {q}, {k} : ({tensor(qt)}, {tensor(kt)}) -> "
+                      f"{tensor(scores_shape)}")
+        scores = w.op(f"mp.scale {scores} by {1 / math.sqrt(head_dim):e} : "
+                      f"{tensor(scores_shape)}")
+        probs = w.op(f"mp.softmax {scores} causal : {tensor(scores_shape)}")
+        o = w.op(f"mp.matmul {probs}, {v} : ({tensor(scores_shape)}, "
+                 f"{tensor(vt)}) -> {tensor(vt)}")
+        o, ot = transpose(o, vt, [0, 2, 1, 3])
+        o = reshape(o, ot, [b, s, heads * head_dim])
+        o, _ = linear(o, [b, s, heads * head_dim], p + "attention.wo.weight", d)
+        h = w.op(f"mp.add {h}, {o} : {tensor(act)}", "h")
+        x = norm(h, p + "ffn_norm.weight")
+        g, hshape = linear(x, act, p + "feed_forward.w1.weight", hidden)
+        g = w.op(f"mp.silu {g} : {tensor(hshape)}")
+        u, _ = linear(x, act, p + "feed_forward.w3.weight", hidden)
+        g = w.op(f"mp.mul {g}, {u} : {tensor(hshape)}")
+        f, _ = linear(g, hshape, p + "feed_forward.w2.weight", d)
+        h = w.op(f"mp.add {h}, {f} : {tensor(act)}", "h")
+    x = norm(h, "norm.weight")
+    logits, lshape = linear(x, act, "output.weight", vocab)
+    loss = w.op(f"mp.cross_entropy {logits}, %labels : ({tensor(lshape)}, "
+                f"{tensor([b, s], 'i64')}) -> tensor<f32>", "loss")
+
+    config = (f"layers={args.layers} dim={d} heads={heads} "
+              f"kv_heads={kv_heads} head_dim={head_dim} ffn_hidden={hidden} "
+              f"vocab={vocab} seq={s} batch={b}")
+    out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
+           f"{config}",
+           f"func.func @llama(%tokens: {tensor([b, s], 'i64')} "
+           f"{{mp.input = \"tokens\"}},",
+           f"                 %labels: {tensor([b, s], 'i64')} "
+           f"{{mp.target = \"labels\"}},"]
+    for i, (name, shape) in enumerate(params):
+        sep = "," if i + 1 < len(params) else ") -> tensor<f32> {"
+        out.append(f"                 {arg_of[name]}: {tensor(shape)} "
+                   f"{{mp.param = \"{name}\"}}{sep}")
+    out += w.lines
+    out += [f"  return {loss} : tensor<f32>", "}"]
+    return "\n".join(out) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--kv-heads", type=int, default=None,
+                        help="K/V heads (grouped-query attention); "
+                             "default: --heads")
+    parser.add_argument("--ffn-hidden", type=int, default=None,
+                        help="FeedForward hidden size; default: torchtitan's "
+                             "from --dim, --multiple-of, --ffn-dim-multiplier")
+    parser.add_argument("--multiple-of", type=int, default=256)
+    parser.add_argument("--ffn-dim-multiplier", type=float, default=None)
+    parser.add_argument("--vocab", type=int, default=256)
+    parser.add_argument("--seq", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--norm-eps", type=float, default=1e-5)
+    parser.add_argument("--rope-theta", type=float, default=10000.0)
+    args = parser.parse_args()
+    if args.kv_heads is None:
+        args.kv_heads = args.heads
+    checks = [
+        (min(args.dim, args.heads, args.kv_heads, args.vocab, args.seq,
+             args.batch) >= 1, "every size must be positive"),
+        (args.layers >= 0, "--layers must be >= 0"),
+        (args.dim % args.heads == 0, "--dim must be a multiple of --heads"),
+        (args.heads % args.kv_heads == 0,
+         "--heads must be a multiple of --kv-heads"),
+        ((args.dim // args.heads) % 2 == 0,
+         "head_dim (--dim / --heads) must be even for rotary embeddings"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            sys.exit(f"gen-llama.py: {message}")
+    sys.stdout.write(generate(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+// RUN: mp-opt %s -split-input-file -verify-diagnostics
+
+func.func @embedding_table_rank(%ids: tensor<2x6xi64>, %t: tensor<32xf32>) {
+  // expected-error@+2 {{mp.embedding table 'tensor<32xf32>' must be [vocab, dim]}}
+  // expected-error@+1 {{'mp.embedding' op failed to infer returned types}}
+  %0 = mp.embedding %ids, %t : (tensor<2x6xi64>, tensor<32xf32>) -> tensor<2x6x16xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_float_ids(%ids: tensor<2x6xf32>, %t: tensor<32x16xf32>) {
+  // expected-error@+1 {{operand #0 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %0 = mp.embedding %ids, %t : (tensor<2x6xf32>, tensor<32x16xf32>) -> tensor<2x6x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight(%x: tensor<2x6x16xf32>, %w: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.rms_norm' op weight 'tensor<8xf32>' must be [16] of the input's element type}}
+  %0 = mp.rms_norm %x, %w eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<8xf32>) -> tensor<2x6x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_eps(%x: tensor<2x16xf32>, %w: tensor<16xf32>) {
+  // expected-error@+1 {{'mp.rms_norm' op eps must be non-negative, got -1}}
+  %0 = mp.rms_norm %x, %w eps -1.0 : (tensor<2x16xf32>, tensor<16xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_rank0(%x: tensor<f32>, %w: tensor<1xf32>) {
+  // expected-error@+1 {{'mp.rms_norm' op input needs a dim to normalize}}
+  %0 = mp.rms_norm %x, %w eps 1.0e-5 : (tensor<f32>, tensor<1xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @causal_rank(%x: tensor<6xf32>) {
+  // expected-error@+1 {{'mp.softmax' op causal softmax needs [..., q, k], got rank 1}}
+  %0 = mp.softmax %x causal : tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_rank0(%x: tensor<f32>) {
+  // expected-error@+1 {{'mp.softmax' op softmax needs a dim, got rank 0}}
+  %0 = mp.softmax %x : tensor<f32>
+  return
+}
+
+// -----
+
+func.func @rope_rank(%x: tensor<6x8xf32>) {
+  // expected-error@+1 {{'mp.rope' op input must be [..., seq, heads, head_dim], got rank 2}}
+  %0 = mp.rope %x theta 1.0e4 : tensor<6x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_odd_head_dim(%x: tensor<6x2x5xf32>) {
+  // expected-error@+1 {{'mp.rope' op head_dim 5 must be even: its entries pair into rotations}}
+  %0 = mp.rope %x theta 1.0e4 : tensor<6x2x5xf32>
+  return
+}
+
+// -----
+
+func.func @rope_theta(%x: tensor<6x2x4xf32>) {
+  // expected-error@+1 {{'mp.rope' op theta must be positive, got 0}}
+  %0 = mp.rope %x theta 0.0 : tensor<6x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_grad_shape(%ids: tensor<2x6xi64>, %g: tensor<2x5x16xf32>, %t: tensor<32x16xf32>) {
+  // expected-error@+1 {{'mp.embedding_grad' op grad 'tensor<2x5x16xf32>' must be the ids' shape plus a last dim}}
+  %0 = mp.embedding_grad %ids, %g like %t : (tensor<2x6xi64>, tensor<2x5x16xf32>, tensor<32x16xf32>) -> tensor<32x16xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_grad_table(%ids: tensor<2x6xi64>, %g: tensor<2x6x16xf32>, %t: tensor<32x8xf32>) {
+  // expected-error@+1 {{'mp.embedding_grad' op table 'tensor<32x8xf32>' must be [vocab, 16] of grad's type}}
+  %0 = mp.embedding_grad %ids, %g like %t : (tensor<2x6xi64>, tensor<2x6x16xf32>, tensor<32x8xf32>) -> tensor<32x8xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_grad_result(%ids: tensor<2x6xi64>, %g: tensor<2x6x16xf32>, %t: tensor<32x16xf32>) {
+  // expected-error@+1 {{'mp.embedding_grad' op failed to verify that all of {table, result} have same type}}
+  %0 = mp.embedding_grad %ids, %g like %t : (tensor<2x6xi64>, tensor<2x6x16xf32>, tensor<32x16xf32>) -> tensor<30x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_grad_types(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: tensor<2x8xf32>) {
+  // expected-error@+1 {{'mp.rms_norm_grad' op failed to verify that all of {input, grad, result} have same type}}
+  %0 = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<2x8xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight_grad_types(%x: tensor<2x16xf32>, %g: tensor<2x8xf32>) {
+  // expected-error@+2 {{mp.rms_norm_weight_grad takes an input and grad of one ranked type}}
+  // expected-error@+1 {{'mp.rms_norm_weight_grad' op failed to infer returned types}}
+  %0 = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x8xf32>) -> tensor<16xf32>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @localize_axis(%ids: tensor<2x6xi64>) {
+  // expected-error@+1 {{'mp.localize_index' op mesh @mesh has no axis 'pp'}}
+  %0 = mp.localize_index %ids on @mesh axes ["pp"] extent 32 : tensor<2x6xi64>
+  return
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @localize_extent(%ids: tensor<2x6xi64>) {
+  // expected-error@+1 {{'mp.localize_index' op extent must be non-negative, got -3}}
+  %0 = mp.localize_index %ids on @mesh axes ["tp"] extent -3 : tensor<2x6xi64>
+  return
+}

@@ -1,0 +1,111 @@
+// The transformer ops on the reference interpreter, against values worked
+// out by hand.
+//
+// RUN: mp-run %s --entry=embedding --print | FileCheck %s --check-prefix=EMB
+// RUN: mp-run %s --entry=embedding_grad --print | FileCheck %s --check-prefix=EMBGRAD
+// RUN: not mp-run %s --entry=embedding_bad_id 2>&1 | FileCheck %s --check-prefix=BADID
+// RUN: mp-run %s --entry=rms_norm --print | FileCheck %s --check-prefix=RMS
+// RUN: mp-run %s --entry=softmax --print | FileCheck %s --check-prefix=SOFTMAX
+// RUN: mp-run %s --entry=rope --print | FileCheck %s --check-prefix=ROPE
+
+// table = [[1, 2], [3, 4]]: id 1 is row [3, 4], id -1 a zero row, id 0 [1, 2].
+// EMB: result #0: [1x3x2]
+// EMB-NEXT: 3.000000e+00 4.000000e+00
+// EMB-NEXT: 0.000000e+00 0.000000e+00
+// EMB-NEXT: 1.000000e+00 2.000000e+00
+func.func @embedding() -> tensor<1x3x2xf32> {
+  %ids = arith.constant dense<[[1, -1, 0]]> : tensor<1x3xi64>
+  %t = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %h = mp.embedding %ids, %t : (tensor<1x3xi64>, tensor<2x2xf32>) -> tensor<1x3x2xf32>
+  return %h : tensor<1x3x2xf32>
+}
+
+// ids [1, 1, -1, 0]: row 0 gets grad row 3, row 1 rows 0 + 1, row 2 nothing,
+// and id -1 adds nothing.
+// EMBGRAD: result #0: [3x2]
+// EMBGRAD-NEXT: 7.000000e+00 8.000000e+00
+// EMBGRAD-NEXT: 4.000000e+00 6.000000e+00
+// EMBGRAD-NEXT: 0.000000e+00 0.000000e+00
+func.func @embedding_grad() -> tensor<3x2xf32> {
+  %ids = arith.constant dense<[1, 1, -1, 0]> : tensor<4xi64>
+  %g = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]> : tensor<4x2xf32>
+  // The table's values are not read.
+  %t = arith.constant dense<9.0> : tensor<3x2xf32>
+  %d = mp.embedding_grad %ids, %g like %t : (tensor<4xi64>, tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>
+  return %d : tensor<3x2xf32>
+}
+
+// BADID: error: id 2 at index 1 is not a row of the [2, ...] table
+func.func @embedding_bad_id() -> tensor<2x2xf32> {
+  %ids = arith.constant dense<[0, 2]> : tensor<2xi64>
+  %t = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %h = mp.embedding %ids, %t : (tensor<2xi64>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %h : tensor<2x2xf32>
+}
+
+// x = [3, 4], eps 0: r = 1/sqrt(mean(x²)) = 1/sqrt(12.5) = 0.28284271.
+// With w = [1, 2]: [3r, 8r] = [0.84852814, 2.2627417].
+// Gradient for g = [1, 0], w = [1, 1]: Σ g·w·x = 3, r³ = 0.022627417,
+// dx = r·g - x·r³·3/2 = [0.28284271 - 0.10182338, -0.13576450]
+//    = [0.18101933, -0.13576450]; dw = g·x·r = [0.84852814, 0].
+// RMS: result #0: [1x2]
+// RMS-NEXT: 8.485281e-01 2.262742e+00
+// RMS: result #1: [1x2]
+// RMS-NEXT: 1.810193e-01 -1.357645e-01
+// RMS: result #2: [2]
+// RMS-NEXT: 8.485281e-01 0.000000e+00
+func.func @rms_norm() -> (tensor<1x2xf32>, tensor<1x2xf32>, tensor<2xf32>) {
+  %x = arith.constant dense<[[3.0, 4.0]]> : tensor<1x2xf32>
+  %w = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %ones = arith.constant dense<1.0> : tensor<2xf32>
+  %g = arith.constant dense<[[1.0, 0.0]]> : tensor<1x2xf32>
+  %y = mp.rms_norm %x, %w eps 0.0 : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+  %dx = mp.rms_norm_grad %x, %ones, %g eps 0.0 : (tensor<1x2xf32>, tensor<2xf32>, tensor<1x2xf32>) -> tensor<1x2xf32>
+  %dw = mp.rms_norm_weight_grad %x, %g eps 0.0 : (tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<2xf32>
+  return %y, %dx, %dw : tensor<1x2xf32>, tensor<1x2xf32>, tensor<2xf32>
+}
+
+// Rows [0, ln 3]: softmax [1/4, 3/4]; causal on 2x2 keeps entry (0, 0)
+// only in row 0. Causal 3x2 (more queries than keys): query q sees keys
+// k <= q - 1, so row 0 sees none (zeros), row 1 key 0, row 2 both. Its
+// gradient for g = [1, 0]: y·(g - Σ g·y) = [3/16, -3/16].
+// SOFTMAX: result #0: [2x2]
+// SOFTMAX-NEXT: 2.500000e-01 7.500000e-01
+// SOFTMAX-NEXT: 2.500000e-01 7.500000e-01
+// SOFTMAX: result #1: [2x2]
+// SOFTMAX-NEXT: 1.000000e+00 0.000000e+00
+// SOFTMAX-NEXT: 2.500000e-01 7.500000e-01
+// SOFTMAX: result #2: [3x2]
+// SOFTMAX-NEXT: 0.000000e+00 0.000000e+00
+// SOFTMAX-NEXT: 1.000000e+00 0.000000e+00
+// SOFTMAX-NEXT: 2.500000e-01 7.500000e-01
+// SOFTMAX: result #3: [2x2]
+// SOFTMAX-NEXT: 1.875000e-01 -1.875000e-01
+// SOFTMAX-NEXT: 1.875000e-01 -1.875000e-01
+func.func @softmax() -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<3x2xf32>, tensor<2x2xf32>) {
+  %x = arith.constant dense<[[0.0, 1.0986122886681098], [0.0, 1.0986122886681098]]> : tensor<2x2xf32>
+  %x3 = arith.constant dense<[[5.0, 7.0], [0.0, 9.0], [0.0, 1.0986122886681098]]> : tensor<3x2xf32>
+  %g = arith.constant dense<[[1.0, 0.0], [1.0, 0.0]]> : tensor<2x2xf32>
+  %p = mp.softmax %x : tensor<2x2xf32>
+  %c = mp.softmax %x causal : tensor<2x2xf32>
+  %c3 = mp.softmax %x3 causal : tensor<3x2xf32>
+  %d = mp.softmax_grad %p, %g : tensor<2x2xf32>
+  return %p, %c, %c3, %d : tensor<2x2xf32>, tensor<2x2xf32>, tensor<3x2xf32>, tensor<2x2xf32>
+}
+
+// [seq 2, heads 1, head_dim 4], theta 100: pair i turns by p·100^(-i/2), so
+// at position 1 pair 0 by 1 rad and pair 1 by 0.1 rad; position 0 stays.
+// (1, 0) -> (cos, sin): cos 1 = 0.54030231, sin 1 = 0.84147098,
+// cos 0.1 = 0.99500417, sin 0.1 = 0.09983342. The inverse turns back.
+// ROPE: result #0: [2x1x4]
+// ROPE-NEXT: 1.000000e+00 0.000000e+00 1.000000e+00 0.000000e+00
+// ROPE-NEXT: 5.403023e-01 8.414710e-01 9.950042e-01 9.983342e-02
+// ROPE: result #1: [2x1x4]
+// ROPE-NEXT: 1.000000e+00 0.000000e+00 1.000000e+00 0.000000e+00
+// ROPE-NEXT: 1.000000e+00 {{-?0\.000000e\+00|-?[0-9.]+e-(0[7-9]|1[0-9])}} 1.000000e+00 {{-?0\.000000e\+00|-?[0-9.]+e-(0[7-9]|1[0-9])}}
+func.func @rope() -> (tensor<2x1x4xf32>, tensor<2x1x4xf32>) {
+  %x = arith.constant dense<[[[1.0, 0.0, 1.0, 0.0]], [[1.0, 0.0, 1.0, 0.0]]]> : tensor<2x1x4xf32>
+  %r = mp.rope %x theta 100.0 : tensor<2x1x4xf32>
+  %back = mp.rope %r theta 100.0 inverse : tensor<2x1x4xf32>
+  return %r, %back : tensor<2x1x4xf32>, tensor<2x1x4xf32>
+}
