@@ -37,6 +37,9 @@ struct ManifestTensor {
   /// Per dim, the mesh axes splitting it, major to minor.
   std::vector<std::vector<std::string>> split;
   int updates = -1;
+  /// Integer inputs and targets: the values index [0, bound) (token ids
+  /// into a vocabulary, classes); -1 when the step does not say.
+  int64_t bound = -1;
 
   int64_t localElements() const;
   int64_t globalElements() const;
@@ -213,6 +216,8 @@ inline std::string printManifest(const StepManifest &manifest) {
     os << "arg " << arg.name << ' ' << arg.role << ' ' << arg.dtype;
     detail::printShape(os, "global", arg.globalShape);
     detail::printShape(os, "local", arg.localShape);
+    if (arg.bound >= 0)
+      os << " bound " << arg.bound;
     detail::printSplit(os, arg);
     os << '\n';
   }
@@ -273,13 +278,21 @@ inline bool parseManifest(const std::string &text, StepManifest &manifest,
     } else if (key == "arg" && words.size() >= 5) {
       ManifestTensor tensor{words[1], words[2], words[3], {}, {}, {}, -1};
       size_t at = 4;
+      auto parseBound = [&] {
+        if (at >= words.size() || words[at] != "bound")
+          return true;
+        at += 2;
+        return at < words.size() && parseInt(words[at - 1], tensor.bound) &&
+               tensor.bound >= 0;
+      };
       if (!parseShape(words, at, "global", tensor.globalShape) ||
           !parseShape(words, at, "local", tensor.localShape) ||
           tensor.globalShape.size() != tensor.localShape.size() ||
+          !parseBound() ||
           !parseSplit(words, at, tensor.localShape.size(), tensor) ||
           !manifestDtypeSize(tensor.dtype))
         return fail("expected 'arg NAME ROLE DTYPE global DIMS local DIMS "
-                    "split AXES...'");
+                    "[bound N] split AXES...'");
       manifest.args.push_back(std::move(tensor));
     } else if (key == "result" && words.size() == 4 && words[2] == "update") {
       int64_t arg;

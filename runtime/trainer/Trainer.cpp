@@ -241,13 +241,11 @@ void copyPiece(char *global, const std::vector<int64_t> &globalShape,
   }
 }
 
-/// Fills `local` (f32, row-major) with `value(i)` of each of its valid
-/// elements, i being the element's index in the global tensor, and 0 in
-/// its padding.
-template <typename Value>
+/// Fills `local` (row-major) with `value(i)` of each of its valid elements,
+/// i being the element's index in the global tensor, and 0 in its padding.
+template <typename T, typename Value>
 void generatePiece(const ManifestTensor &tensor,
-                   const std::vector<DimPiece> &piece, float *local,
-                   Value value) {
+                   const std::vector<DimPiece> &piece, T *local, Value value) {
   size_t rank = piece.size();
   std::vector<int64_t> index(rank, 0);
   for (int64_t done = 0, count = tensor.localElements(); done < count; ++done) {
@@ -259,7 +257,7 @@ void generatePiece(const ManifestTensor &tensor,
       valid = valid && index[dim] < piece[dim].valid;
     }
     local[done] =
-        valid ? static_cast<float>(value(static_cast<uint64_t>(global))) : 0.0f;
+        valid ? static_cast<T>(value(static_cast<uint64_t>(global))) : T(0);
     for (int64_t dim = static_cast<int64_t>(rank) - 1; dim >= 0; --dim) {
       if (++index[dim] < tensor.localShape[dim])
         break;
@@ -345,7 +343,8 @@ void Trainer::initArguments() {
     std::vector<char> piece(bytes, 0);
     check(mp_copy_to_backend(ctx, buffer, piece.data(), bytes));
     if (arg.role == "input" || arg.role == "target") {
-      if (options.data.empty() && arg.dtype != "f32")
+      if (options.data.empty() && arg.dtype != "f32" &&
+          !(arg.dtype == "i64" && arg.bound > 0))
         dieTogether("input '" + arg.name + "' holds " + arg.dtype +
                     " values: give them with --data");
       if (!options.data.empty()) {
@@ -426,6 +425,13 @@ void Trainer::loadBatch(int64_t stepIndex) {
                     stepIndex * arg.globalElements() * elementBytes,
                 arg.globalShape, piece.data(), mine, elementBytes,
                 /*toPiece=*/true);
+    } else if (arg.dtype == "i64") {
+      // Token ids or classes, uniform over what they index.
+      RandomStream random{hashName(arg.name, options.seed, stepIndex + 1)};
+      generatePiece(arg, mine, reinterpret_cast<int64_t *>(piece.data()),
+                    [&](uint64_t i) {
+                      return int64_t(random.bits(i) % uint64_t(arg.bound));
+                    });
     } else {
       // Lightning's RandomDataset: standard normal samples.
       RandomStream random{hashName(arg.name, options.seed, stepIndex + 1)};

@@ -71,34 +71,6 @@ struct Random {
   double uniform() { return double(next() >> 11) / double(1ULL << 53); }
 };
 
-/// How many classes or table rows the integers in `value` index: those of
-/// the cross entropy or embedding that consumes it (looking through ops
-/// that only move it), or 10.
-int64_t getIndexBound(Value value) {
-  SmallVector<Value> worklist{value};
-  while (!worklist.empty()) {
-    Value current = worklist.pop_back_val();
-    for (Operation *user : current.getUsers()) {
-      auto shapeOf = [](Value v) {
-        return cast<RankedTensorType>(v.getType()).getShape();
-      };
-      if (isa<CrossEntropyOp, CrossEntropyGradOp>(user))
-        return shapeOf(user->getOperand(0)).back();
-      if (auto embedding = dyn_cast<EmbeddingOp>(user))
-        return shapeOf(embedding.getTable())[0];
-      if (auto grad = dyn_cast<EmbeddingGradOp>(user))
-        return shapeOf(grad.getResult())[0];
-      if (auto localize = dyn_cast<LocalizeIndexOp>(user))
-        return localize.getExtent();
-      auto collective = dyn_cast<CollectiveOpInterface>(user);
-      if (isa<AnnotateOp, ReshardOp, ReshapeOp>(user) ||
-          (collective && !collective.getSteps().sums))
-        worklist.push_back(user->getResult(0));
-    }
-  }
-  return 10;
-}
-
 std::vector<HostTensor> makeInputs(FunctionOpInterface func) {
   std::vector<HostTensor> args;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
@@ -107,7 +79,7 @@ std::vector<HostTensor> makeInputs(FunctionOpInterface func) {
       args.emplace_back();
       continue;
     }
-    int64_t bound = getIndexBound(func.getArgument(i));
+    int64_t bound = getIndexBound(func.getArgument(i)).value_or(10);
     HostTensor tensor =
         HostTensor::zeros(getGlobalShape(func, i, /*isResult=*/false));
     Random random{seed * 1000003ULL + i};

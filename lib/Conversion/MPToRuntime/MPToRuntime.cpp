@@ -52,10 +52,11 @@ bool hasTensors(Operation *op) {
          llvm::any_of(op->getResultTypes(), isTensor);
 }
 
-/// True if `op` moves integer class targets between ranks without summing
-/// them, or pads them, which the runtime can do for any element type.
-bool movesTargets(Operation *op) {
-  if (isa<ZeroPaddingOp, ResizeOp>(op))
+/// True if `op` moves integer ids or class targets between ranks without
+/// summing them, pads them or shifts them into a rank's slice, which the
+/// runtime does on i64.
+bool movesIds(Operation *op) {
+  if (isa<ZeroPaddingOp, ResizeOp, LocalizeIndexOp>(op))
     return true;
   auto collective = dyn_cast<CollectiveOpInterface>(op);
   return collective && !collective.getSteps().sums;
@@ -63,15 +64,15 @@ bool movesTargets(Operation *op) {
 
 /// What the runtime cannot run, before anything is rewritten.
 LogicalResult checkLowerable(func::FuncOp func, const MemoryPlan &plan) {
-  // The runtime's kernels are f32; class targets are i64.
+  // The runtime's kernels are f32; token ids and class targets are i64.
   for (Operation &op : func.getFunctionBody().front().without_terminator())
     for (Value result : op.getResults()) {
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || !type.hasStaticShape() ||
           !(type.getElementType().isF32() ||
-            (type.getElementType().isInteger(64) && movesTargets(&op))))
+            (type.getElementType().isInteger(64) && movesIds(&op))))
         return op.emitError() << "the runtime lowering takes static f32 "
-                                 "tensors (and i64 targets), not "
+                                 "tensors (and i64 ids and targets), not "
                               << result.getType();
     }
   // Results written back into argument buffers are written at the exit,
@@ -141,6 +142,10 @@ train::StepManifest buildManifest(func::FuncOp func, const MemoryPlan &plan,
     SmallVector<int64_t> globalShape = getGlobalShape(func, index, false);
     tensor.globalShape.assign(globalShape.begin(), globalShape.end());
     tensor.split = split(getValueSharding(arg), type.getRank());
+    if (type.getElementType().isInteger() &&
+        (tensor.role == "input" || tensor.role == "target"))
+      if (std::optional<int64_t> bound = getIndexBound(arg))
+        tensor.bound = *bound;
     manifest.args.push_back(std::move(tensor));
   }
   for (unsigned index = 0; index < func.getNumResults(); ++index) {

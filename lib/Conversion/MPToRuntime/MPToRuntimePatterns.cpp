@@ -331,6 +331,129 @@ struct CrossEntropyGradLowering : RuntimePattern<CrossEntropyGradOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Transformer layers
+//===----------------------------------------------------------------------===//
+
+LogicalResult checkIds(Operation *op, Value ids, RuntimeCallBuilder &calls) {
+  if (cast<RankedTensorType>(ids.getType()).getElementType().isInteger(64))
+    return success();
+  return calls.reject(op->emitError("the runtime takes i64 ids"));
+}
+
+struct EmbeddingLowering : RuntimePattern<EmbeddingOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(EmbeddingOp op) const override {
+    if (failed(checkIds(op, op.getIds(), calls)))
+      return failure();
+    ArrayRef<int64_t> table = getShape(op.getTable());
+    calls.call("mp_embedding_f32",
+               {calls.getContext(), calls.i64(getNumElements(op.getIds())),
+                calls.i64(table[0]), calls.i64(table[1]), in(op, 0),
+                in(op, 1), out(op)});
+    return success();
+  }
+};
+
+struct EmbeddingGradLowering : RuntimePattern<EmbeddingGradOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(EmbeddingGradOp op) const override {
+    if (failed(checkIds(op, op.getIds(), calls)))
+      return failure();
+    ArrayRef<int64_t> table = getShape(op.getTable());
+    calls.call("mp_embedding_grad_f32",
+               {calls.getContext(), calls.i64(getNumElements(op.getIds())),
+                calls.i64(table[0]), calls.i64(table[1]), in(op, 0),
+                in(op, 1), out(op)});
+    return success();
+  }
+};
+
+struct RmsNormLowering : RuntimePattern<RmsNormOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(RmsNormOp op) const override {
+    auto [rows, dim] = getRowsAndClasses(op.getInput());
+    calls.call("mp_rms_norm_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(dim),
+                calls.f64(op.getEps().convertToDouble()), in(op, 0),
+                in(op, 1), out(op)});
+    return success();
+  }
+};
+
+// One call computes either gradient; the other output is not written.
+struct RmsNormGradLowering : RuntimePattern<RmsNormGradOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(RmsNormGradOp op) const override {
+    auto [rows, dim] = getRowsAndClasses(op.getInput());
+    calls.call("mp_rms_norm_grad_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(dim),
+                calls.f64(op.getEps().convertToDouble()), in(op, 0),
+                in(op, 1), in(op, 2), out(op), calls.nullPointer()});
+    return success();
+  }
+};
+
+struct RmsNormWeightGradLowering : RuntimePattern<RmsNormWeightGradOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(RmsNormWeightGradOp op) const override {
+    auto [rows, dim] = getRowsAndClasses(op.getInput());
+    calls.call("mp_rms_norm_grad_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(dim),
+                calls.f64(op.getEps().convertToDouble()), in(op, 0),
+                calls.nullPointer(), in(op, 1), calls.nullPointer(),
+                out(op)});
+    return success();
+  }
+};
+
+struct SoftmaxLowering : RuntimePattern<SoftmaxOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(SoftmaxOp op) const override {
+    ArrayRef<int64_t> shape = getShape(op.getInput());
+    int64_t keys = shape.back();
+    int64_t queries = op.getCausal() ? shape[shape.size() - 2] : 1;
+    int64_t batch = keys * queries == 0
+                        ? 0
+                        : getNumElements(op.getInput()) / (keys * queries);
+    calls.call("mp_softmax_f32",
+               {calls.getContext(), calls.i64(batch), calls.i64(queries),
+                calls.i64(keys), calls.i32(op.getCausal()), in(op, 0),
+                out(op)});
+    return success();
+  }
+};
+
+struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(SoftmaxGradOp op) const override {
+    auto [rows, cols] = getRowsAndClasses(op.getSoftmax());
+    calls.call("mp_softmax_grad_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(cols),
+                in(op, 0), in(op, 1), out(op)});
+    return success();
+  }
+};
+
+struct RopeLowering : RuntimePattern<RopeOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(RopeOp op) const override {
+    ArrayRef<int64_t> shape = getShape(op.getInput());
+    size_t rank = shape.size();
+    int64_t seq = shape[rank - 3], heads = shape[rank - 2],
+            headDim = shape[rank - 1];
+    int64_t inner = seq * heads * headDim;
+    calls.call("mp_rope_f32",
+               {calls.getContext(),
+                calls.i64(inner == 0 ? 0
+                                     : getNumElements(op.getInput()) / inner),
+                calls.i64(seq), calls.i64(heads), calls.i64(headDim),
+                calls.f64(op.getTheta().convertToDouble()),
+                calls.i32(op.getInverse()), in(op, 0), out(op)});
+    return success();
+  }
+};
+
 struct ClipCoefficientLowering : RuntimePattern<ClipCoefficientOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(ClipCoefficientOp op) const override {
@@ -464,6 +587,21 @@ struct ZeroPaddingLowering : RuntimePattern<ZeroPaddingOp> {
   }
 };
 
+struct LocalizeIndexLowering : RuntimePattern<LocalizeIndexOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(LocalizeIndexOp op) const override {
+    if (failed(checkIds(op, op.getInput(), calls)))
+      return failure();
+    FailureOr<Value> axes = calls.axisList(op, op.getAxes());
+    if (failed(axes))
+      return failure();
+    calls.call("mp_localize_index",
+               {calls.getContext(), *axes, calls.i32(op.getAxes().size()),
+                count(op), in(op, 0), out(op), calls.i64(op.getExtent())});
+    return success();
+  }
+};
+
 struct ResizeLowering : RuntimePattern<ResizeOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(ResizeOp op) const override {
@@ -493,10 +631,13 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       LinearLowering, MatmulLowering, ReductionLowering<SumOp>,
       ReductionLowering<MeanOp>, BroadcastLowering, ReshapeLowering,
       TransposeLowering, MseLossLowering, CrossEntropyLowering,
-      CrossEntropyGradLowering, ClipCoefficientLowering,
+      CrossEntropyGradLowering, EmbeddingLowering, EmbeddingGradLowering,
+      RmsNormLowering, RmsNormGradLowering, RmsNormWeightGradLowering,
+      SoftmaxLowering, SoftmaxGradLowering, RopeLowering,
+      ClipCoefficientLowering,
       OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
       OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
-      ResizeLowering>(calls, patterns.getContext());
+      LocalizeIndexLowering, ResizeLowering>(calls, patterns.getContext());
 }
 
 } // namespace mp

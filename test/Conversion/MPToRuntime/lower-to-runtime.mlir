@@ -78,7 +78,7 @@ func.func @rowwise(%x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.shardi
 // -----
 
 func.func @f64_values(%x: tensor<4xf64> {mp.input = "x"}) -> tensor<4xf64> {
-  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 targets), not 'tensor<4xf64>'}}
+  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 ids and targets), not 'tensor<4xf64>'}}
   %y = mp.relu %x : tensor<4xf64>
   return %y : tensor<4xf64>
 }

@@ -97,4 +97,30 @@ SmallVector<ModelValue> getModelValues(FunctionOpInterface func) {
   return values;
 }
 
+std::optional<int64_t> getIndexBound(Value value) {
+  auto shapeOf = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getShape();
+  };
+  SmallVector<Value> worklist{value};
+  while (!worklist.empty()) {
+    Value current = worklist.pop_back_val();
+    for (Operation *user : current.getUsers()) {
+      if (isa<CrossEntropyOp, CrossEntropyGradOp>(user))
+        return shapeOf(user->getOperand(0)).back();
+      if (auto embedding = dyn_cast<EmbeddingOp>(user))
+        return shapeOf(embedding.getTable())[0];
+      if (auto grad = dyn_cast<EmbeddingGradOp>(user))
+        return shapeOf(grad.getTable())[0];
+      if (auto localize = dyn_cast<LocalizeIndexOp>(user))
+        return int64_t(localize.getExtent());
+      auto collective = dyn_cast<CollectiveOpInterface>(user);
+      if (isa<AnnotateOp, ReshardOp, ReshapeOp, ZeroPaddingOp, ResizeOp>(
+              user) ||
+          (collective && !collective.getSteps().sums))
+        worklist.push_back(user->getResult(0));
+    }
+  }
+  return std::nullopt;
+}
+
 } // namespace mp

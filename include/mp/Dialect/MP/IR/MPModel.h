@@ -14,6 +14,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
+#include <optional>
+
 namespace mp {
 
 enum class ModelRole { Param, Input, Target, State, Output };
@@ -43,6 +45,11 @@ struct ModelValue {
 /// `func` is not a model. Relies on the dialect's verifier for well-formed
 /// names.
 llvm::SmallVector<ModelValue> getModelValues(mlir::FunctionOpInterface func);
+
+/// How many classes or table rows the integers in `value` index: those of
+/// the cross entropy, embedding or index localization that consumes it,
+/// looking through ops that only move it. None if nothing indexes with it.
+std::optional<int64_t> getIndexBound(mlir::Value value);
 
 } // namespace mp
 
