@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Trains a Llama-shaped model end to end: generates it
+# (examples/llama/gen-llama.py) and torchtitan's tensor-parallel plan with
+# FSDP (examples/llama/plan.json) for the mesh, then hands both to
+# scripts/run-ffn.sh, which prints the summary, builds, partitions and
+# verifies the training step, prints its collectives, bytes and memory,
+# compiles and links it, and trains on DP*TP local ranks.
+#
+#   scripts/run-llama.sh [--mesh DPxTP] [--layers N] [--dim N] [--heads N]
+#                        [--kv-heads N] [--ffn-hidden N] [--vocab N]
+#                        [--seq N] [--batch N] [run-ffn.sh options...]
+#
+# Defaults: 2 layers, dim 64, 4 heads, 2 KV heads (grouped-query
+# attention), FeedForward hidden 172 (torchtitan's rule with multiple_of 4),
+# vocab 256, seq 32, batch 4, mesh 2x2. Token ids and labels are seeded
+# uniform over the vocabulary; --data FILE.safetensors gives them instead
+# ("tokens" and "labels", i64 [>= steps, batch, seq]). Every other option
+# (--backend, --optimizer, --lr, --steps, --init, --save, --seed, --out,
+# --no-run, --no-build) is run-ffn.sh's; --out defaults to
+# $MP_BUILD_DIR/llama.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${MP_BUILD_DIR:-$root/build}"
+mesh=2x2
+out=""
+gen_args=(--layers 2 --dim 64 --heads 4 --kv-heads 2 --multiple-of 4
+          --vocab 256 --seq 32 --batch 4)
+pass=()
+while (($#)); do
+  case "$1" in
+    --mesh) mesh="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --layers|--dim|--heads|--kv-heads|--ffn-hidden|--vocab|--seq|--batch)
+      gen_args+=("$1" "$2"); shift 2 ;;
+    --model|--plan|--hidden)
+      echo "run-llama.sh: $1 is run-ffn.sh's; this script writes the model" \
+           "and plan" >&2
+      exit 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) pass+=("$1"); shift ;;
+  esac
+done
+if [[ ! "$mesh" =~ ^([0-9]+)x([0-9]+)$ ]]; then
+  echo "run-llama.sh: --mesh wants DPxTP, like 2x2, not '$mesh'" >&2
+  exit 2
+fi
+out="${out:-$build/llama}"
+mkdir -p "$out"
+/usr/bin/python3 "$root/examples/llama/gen-llama.py" "${gen_args[@]}" \
+  > "$out/llama.mlir"
+sed -e "s/\"shape\": \[2, 2\]/\"shape\": [${BASH_REMATCH[1]}, ${BASH_REMATCH[2]}]/" \
+  "$root/examples/llama/plan.json" > "$out/plan.json"
+exec "$root/scripts/run-ffn.sh" --mesh "$mesh" --model "$out/llama.mlir" \
+  --plan "$out/plan.json" --out "$out" "${pass[@]}"
