@@ -26,8 +26,8 @@
  * stay in host memory. mp_copy_to_backend and mp_copy_to_host move data
  * between the program's host memory and the backend's.
  * CUDA calls are asynchronous: checks of values in device memory (cross
- * entropy targets, AdamW's step) and failed kernels are reported by the
- * next mp_copy_to_host, which waits for the work before it.
+ * entropy targets, embedding ids, AdamW's step) and failed kernels are
+ * reported by the next mp_copy_to_host, which waits for the work before it.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 3
+#define MP_RUNTIME_ABI_VERSION 4
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -254,6 +254,86 @@ mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                        const float *grad, float *exp_avg, float *exp_avg_sq,
                        double lr, double beta1, double beta2, double eps,
                        double weight_decay, const float *step);
+
+/*===--- Transformer layers (f32, row-major; ids int64) -------------------===*
+ * The kernels of a Llama-shaped block that are not GEMMs, with their
+ * gradients. Row statistics and sums are taken in double. Every result is
+ * the same from run to run, except mp_embedding_grad_f32's on CUDA, which
+ * adds rows that share an id with atomics in no fixed order. A null
+ * pointer to a buffer that holds elements, a negative size, a size whose
+ * bytes overflow int64, eps below 0 and theta not above 0 are errors.
+ *===----------------------------------------------------------------------===*/
+
+/* RMSNorm over the last dim, as torchtitan's: out[r] = x[r] · rsqrt(mean(x[r]²)
+ * + eps) · weight. x, out: rows x dim; weight: dim. out may not alias x (an
+ * overlap is an error). */
+mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
+                          double eps, const float *x, const float *weight,
+                          float *out);
+/* Its gradient for the output gradient `grad` (rows x dim): dx (rows x dim)
+ * and dweight (dim) = Σ_rows grad · x · rstd (overwritten, not
+ * accumulated). With rstd = rsqrt(mean(x²) + eps), gw = grad · weight:
+ * dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim. */
+mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
+                               double eps, const float *x, const float *weight,
+                               const float *grad, float *dx, float *dweight);
+/* LayerNorm over the last dim (torch.nn.functional.layer_norm, biased
+ * variance): out = (x − mean) · rstd · weight + bias. */
+mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
+                            double eps, const float *x, const float *weight,
+                            const float *bias, float *out);
+/* Its gradient: dx, dweight = Σ_rows grad · x̂, dbias = Σ_rows grad (both
+ * overwritten), with x̂ = (x − mean) · rstd. */
+mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
+                                 double eps, const float *x,
+                                 const float *weight, const float *grad,
+                                 float *dx, float *dweight, float *dbias);
+/* Softmax over the last dim of a [batch, sq, sk] tensor, max-subtracted.
+ * With `causal`, entry (q, k) is masked (probability exactly 0, the input
+ * not read) where k > q + (sk − sq): PyTorch's is_causal, torch.triu(
+ * diagonal=1), for sq == sk; for sq > sk the rows whose every entry is
+ * masked are all zeros, not NaN. */
+mp_status mp_softmax_f32(mp_context *ctx, int64_t batch, int64_t sq, int64_t sk,
+                         int causal, const float *x, float *out);
+/* Its gradient from the softmax output y and the output gradient grad,
+ * rows x cols: dx = y · (grad − Σ_j grad_j y_j). Masked entries have y = 0,
+ * so it needs no mask. dx may alias grad. */
+mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
+                              const float *y, const float *grad, float *dx);
+/* Rotary position embedding as torchtitan's Llama (apply_rotary_emb;
+ * adjacent pairs form the complex numbers): x and out are [outer, seq,
+ * heads, head_dim], head_dim even. For position p (the seq index) and pair
+ * i < head_dim / 2, the angle is a = p · freq with freq = 1 /
+ * theta^((2i) / head_dim), both in double (torch computes them in float),
+ * and cos a, sin a computed in double and rounded to float: (out[2i],
+ * out[2i+1]) = (x[2i] · cos a − x[2i+1] · sin a, x[2i] · sin a + x[2i+1] ·
+ * cos a). With `inverse` the rotation is by −a (the gradient). out may
+ * alias x. */
+mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
+                      int64_t heads, int64_t head_dim, double theta,
+                      int inverse, const float *x, float *out);
+/* Embedding lookup: out[i] (dim floats) = table[ids[i]] for ids in [0,
+ * vocab); a negative id gives a row of zeros (the compiler uses −1 for
+ * "not on this rank"); an id >= vocab is an error naming the first such id
+ * and its index (on CUDA reported by the next mp_copy_to_host, as cross
+ * entropy targets). n ids, table vocab x dim, out n x dim. */
+mp_status mp_embedding_f32(mp_context *ctx, int64_t n, int64_t vocab,
+                           int64_t dim, const int64_t *ids, const float *table,
+                           float *out);
+/* Its gradient: out (vocab x dim) = Σ_i onehot(ids[i]) ⊗ grad[i],
+ * overwritten (zeroed first); negative ids add nothing; ids >= vocab are an
+ * error as above. On CUDA rows that share an id are added with atomics,
+ * so the result may differ from run to run in the last bits. */
+mp_status mp_embedding_grad_f32(mp_context *ctx, int64_t n, int64_t vocab,
+                                int64_t dim, const int64_t *ids,
+                                const float *grad, float *out);
+/* Index localization for a dim of global extent `extent` split over `axes`
+ * in the layout of "Uneven splits" above (the piece at offset o = Σ_j i_j
+ * c_j, its first v_m entries valid): out[i] = in[i] − o where 0 <= in[i] −
+ * o < v_m, else −1. n int64 entries; out may alias in. */
+mp_status mp_localize_index(mp_context *ctx, const int *axes, int num_axes,
+                            int64_t n, const int64_t *in, int64_t *out,
+                            int64_t extent);
 
 /*===--- Compiled steps ---------------------------------------------------===*
  * mp-translate compiles each partitioned function F into

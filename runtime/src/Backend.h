@@ -28,6 +28,8 @@ constexpr int kMaxRank = 32;
 constexpr const char *kBadTargetFormat =
     "target %lld of sample %lld is not in [0, %lld)";
 constexpr const char *kBadStepFormat = "step must be 1 or more, got %g";
+constexpr const char *kBadIdFormat =
+    "id %lld at index %lld is not below the vocab size %lld";
 
 /// The ranks a collective runs over, validated: those that differ from this
 /// one only on `axes`.
@@ -136,6 +138,40 @@ public:
                           float *expAvg, float *expAvgSq, double lr,
                           double beta1, double beta2, double eps,
                           double weightDecay, const float *step) = 0;
+
+  // Transformer layers, with the meaning of the mp_* calls of the same
+  // names. Sizes are not negative and their products fit int64 bytes.
+  virtual mp_status rmsNorm(int64_t rows, int64_t dim, double eps,
+                            const float *x, const float *weight,
+                            float *out) = 0;
+  virtual mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps,
+                                const float *x, const float *weight,
+                                const float *grad, float *dx,
+                                float *dweight) = 0;
+  virtual mp_status layerNorm(int64_t rows, int64_t dim, double eps,
+                              const float *x, const float *weight,
+                              const float *bias, float *out) = 0;
+  virtual mp_status layerNormGrad(int64_t rows, int64_t dim, double eps,
+                                  const float *x, const float *weight,
+                                  const float *grad, float *dx, float *dweight,
+                                  float *dbias) = 0;
+  virtual mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
+                            const float *x, float *out) = 0;
+  virtual mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
+                                const float *grad, float *dx) = 0;
+  virtual mp_status rope(int64_t outer, int64_t seq, int64_t heads,
+                         int64_t headDim, double theta, bool inverse,
+                         const float *x, float *out) = 0;
+  virtual mp_status embedding(int64_t n, int64_t vocab, int64_t dim,
+                              const int64_t *ids, const float *table,
+                              float *out) = 0;
+  virtual mp_status embeddingGrad(int64_t n, int64_t vocab, int64_t dim,
+                                  const int64_t *ids, const float *grad,
+                                  float *out) = 0;
+  /// out[i] = in[i] - offset where that is in [0, valid), else -1; the
+  /// public call finds this rank's offset and valid count.
+  virtual mp_status localizeIndex(int64_t n, const int64_t *in, int64_t *out,
+                                  int64_t offset, int64_t valid) = 0;
 
 protected:
   mp_context *ctx;

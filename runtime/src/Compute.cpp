@@ -2,6 +2,8 @@
 
 #include "Context.h"
 
+#include <cstdint>
+
 using namespace mp::runtime;
 
 namespace {
@@ -40,6 +42,19 @@ bool isBinaryOp(mp_binary_op op) {
     return true;
   }
   return false;
+}
+
+/// Fails `call` on a negative or NaN epsilon.
+mp_status checkEps(mp_context *ctx, const char *call, double eps) {
+  if (!(eps >= 0))
+    return fail(ctx, call, "eps must be 0 or more, got %g", eps);
+  return MP_OK;
+}
+
+/// Whether `bytes` bytes at `a` and at `b` share memory.
+bool overlaps(const void *a, const void *b, int64_t bytes) {
+  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return bytes > 0 && x < y + uint64_t(bytes) && y < x + uint64_t(bytes);
 }
 
 } // namespace
@@ -187,6 +202,176 @@ mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
     return MP_ERROR;
   return ctx->backend->adamw(n, param, grad, exp_avg, exp_avg_sq, lr, beta1,
                              beta2, eps, weight_decay, step);
+}
+
+mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
+                          double eps, const float *x, const float *weight,
+                          float *out) {
+  const char *call = "mp_rms_norm_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
+      checkEps(ctx, call, eps) ||
+      checkBuffers(ctx, call,
+                   {{"x", x, rows * dim},
+                    {"weight", weight, dim},
+                    {"out", out, rows * dim}}))
+    return MP_ERROR;
+  if (overlaps(x, out, rows * dim * int64_t(sizeof(float))))
+    return fail(ctx, call, "out overlaps x");
+  if (rows == 0 || dim == 0)
+    return MP_OK;
+  return ctx->backend->rmsNorm(rows, dim, eps, x, weight, out);
+}
+
+mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
+                               double eps, const float *x, const float *weight,
+                               const float *grad, float *dx, float *dweight) {
+  const char *call = "mp_rms_norm_grad_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
+      checkEps(ctx, call, eps) ||
+      checkBuffers(ctx, call,
+                   {{"x", x, rows * dim},
+                    {"weight", weight, dim},
+                    {"grad", grad, rows * dim},
+                    {"dx", dx, rows * dim},
+                    {"dweight", dweight, dim}}))
+    return MP_ERROR;
+  // With no rows, dweight is still written: zeros.
+  if (dim == 0)
+    return MP_OK;
+  return ctx->backend->rmsNormGrad(rows, dim, eps, x, weight, grad, dx,
+                                   dweight);
+}
+
+mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
+                            double eps, const float *x, const float *weight,
+                            const float *bias, float *out) {
+  const char *call = "mp_layer_norm_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
+      checkEps(ctx, call, eps) ||
+      checkBuffers(ctx, call,
+                   {{"x", x, rows * dim},
+                    {"weight", weight, dim},
+                    {"bias", bias, dim},
+                    {"out", out, rows * dim}}))
+    return MP_ERROR;
+  if (rows == 0 || dim == 0)
+    return MP_OK;
+  return ctx->backend->layerNorm(rows, dim, eps, x, weight, bias, out);
+}
+
+mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
+                                 double eps, const float *x,
+                                 const float *weight, const float *grad,
+                                 float *dx, float *dweight, float *dbias) {
+  const char *call = "mp_layer_norm_grad_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
+      checkEps(ctx, call, eps) ||
+      checkBuffers(ctx, call,
+                   {{"x", x, rows * dim},
+                    {"weight", weight, dim},
+                    {"grad", grad, rows * dim},
+                    {"dx", dx, rows * dim},
+                    {"dweight", dweight, dim},
+                    {"dbias", dbias, dim}}))
+    return MP_ERROR;
+  if (dim == 0)
+    return MP_OK;
+  return ctx->backend->layerNormGrad(rows, dim, eps, x, weight, grad, dx,
+                                     dweight, dbias);
+}
+
+mp_status mp_softmax_f32(mp_context *ctx, int64_t batch, int64_t sq, int64_t sk,
+                         int causal, const float *x, float *out) {
+  const char *call = "mp_softmax_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"batch", batch}, {"sq", sq}, {"sk", sk}}) ||
+      checkBuffers(ctx, call,
+                   {{"x", x, batch * sq * sk}, {"out", out, batch * sq * sk}}))
+    return MP_ERROR;
+  if (batch * sq * sk == 0)
+    return MP_OK;
+  return ctx->backend->softmax(batch, sq, sk, causal != 0, x, out);
+}
+
+mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
+                              const float *y, const float *grad, float *dx) {
+  const char *call = "mp_softmax_grad_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"rows", rows}, {"cols", cols}}) ||
+      checkBuffers(ctx, call,
+                   {{"y", y, rows * cols},
+                    {"grad", grad, rows * cols},
+                    {"dx", dx, rows * cols}}))
+    return MP_ERROR;
+  if (rows == 0 || cols == 0)
+    return MP_OK;
+  return ctx->backend->softmaxGrad(rows, cols, y, grad, dx);
+}
+
+mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
+                      int64_t heads, int64_t head_dim, double theta,
+                      int inverse, const float *x, float *out) {
+  const char *call = "mp_rope_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call,
+                 {{"outer", outer},
+                  {"seq", seq},
+                  {"heads", heads},
+                  {"head_dim", head_dim}}))
+    return MP_ERROR;
+  if (head_dim % 2 != 0)
+    return fail(ctx, call, "head_dim %lld is odd",
+                static_cast<long long>(head_dim));
+  if (!(theta > 0))
+    return fail(ctx, call, "theta must be positive, got %g", theta);
+  int64_t count = outer * seq * heads * head_dim;
+  if (checkBuffers(ctx, call, {{"x", x, count}, {"out", out, count}}))
+    return MP_ERROR;
+  if (count == 0)
+    return MP_OK;
+  return ctx->backend->rope(outer, seq, heads, head_dim, theta, inverse != 0, x,
+                            out);
+}
+
+mp_status mp_embedding_f32(mp_context *ctx, int64_t n, int64_t vocab,
+                           int64_t dim, const int64_t *ids, const float *table,
+                           float *out) {
+  const char *call = "mp_embedding_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"n", n}, {"dim", dim}}) ||
+      checkSizes(ctx, call, {{"vocab", vocab}, {"dim", dim}}) ||
+      checkSizes(ctx, call, {{"n", n}}, sizeof(int64_t)) ||
+      checkBuffers(ctx, call,
+                   {{"ids", ids, n},
+                    {"table", table, vocab * dim},
+                    {"out", out, n * dim}}))
+    return MP_ERROR;
+  if (n == 0)
+    return MP_OK;
+  return ctx->backend->embedding(n, vocab, dim, ids, table, out);
+}
+
+mp_status mp_embedding_grad_f32(mp_context *ctx, int64_t n, int64_t vocab,
+                                int64_t dim, const int64_t *ids,
+                                const float *grad, float *out) {
+  const char *call = "mp_embedding_grad_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"n", n}, {"dim", dim}}) ||
+      checkSizes(ctx, call, {{"vocab", vocab}, {"dim", dim}}) ||
+      checkSizes(ctx, call, {{"n", n}}, sizeof(int64_t)) ||
+      checkBuffers(ctx, call,
+                   {{"ids", ids, n},
+                    {"grad", grad, n * dim},
+                    {"out", out, vocab * dim}}))
+    return MP_ERROR;
+  // With no ids the table's gradient is still written: zeros.
+  if (vocab * dim == 0 && n == 0)
+    return MP_OK;
+  return ctx->backend->embeddingGrad(n, vocab, dim, ids, grad, out);
 }
 
 } // extern "C"

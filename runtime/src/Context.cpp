@@ -70,6 +70,36 @@ mp_status checkCount(mp_context *ctx, const char *call, int64_t count) {
   return MP_OK;
 }
 
+mp_status checkSizes(mp_context *ctx, const char *call,
+                     std::initializer_list<SizeArg> sizes,
+                     size_t elementBytes) {
+  for (const SizeArg &size : sizes)
+    if (size.value < 0)
+      return fail(ctx, call, "negative %s %lld", size.name,
+                  static_cast<long long>(size.value));
+  // Every partial product must fit too: kernels compute them.
+  int64_t bytes = static_cast<int64_t>(elementBytes);
+  bool overflows = false;
+  std::string names, values;
+  for (const SizeArg &size : sizes) {
+    overflows = overflows || __builtin_mul_overflow(bytes, size.value, &bytes);
+    names += (names.empty() ? "" : " x ") + std::string(size.name);
+    values += (values.empty() ? "" : " x ") + std::to_string(size.value);
+  }
+  if (overflows)
+    return fail(ctx, call, "%s = %s overflows int64 bytes", names.c_str(),
+                values.c_str());
+  return MP_OK;
+}
+
+mp_status checkBuffers(mp_context *ctx, const char *call,
+                       std::initializer_list<BufferArg> buffers) {
+  for (const BufferArg &buffer : buffers)
+    if (!buffer.data && buffer.count > 0)
+      return fail(ctx, call, "%s is null", buffer.name);
+  return MP_OK;
+}
+
 mp_status checkDtype(mp_context *ctx, const char *call, mp_dtype dtype) {
   if (!getDtypeSize(dtype))
     return fail(ctx, call, "unknown dtype %d", static_cast<int>(dtype));

@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 #include <cstdarg>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -60,6 +61,31 @@ mp_status resolveGroup(mp_context *ctx, const char *call, const int *axes,
 
 /// Fails `call` on a negative element or byte count.
 mp_status checkCount(mp_context *ctx, const char *call, int64_t count);
+
+/// A size argument of a call, by the name its messages give it.
+struct SizeArg {
+  const char *name;
+  int64_t value;
+};
+
+/// Fails `call` on a negative size, or when a tensor of these sizes (of
+/// `elementBytes` each) would overflow int64 bytes: the kernels may then
+/// index it with int64.
+mp_status checkSizes(mp_context *ctx, const char *call,
+                     std::initializer_list<SizeArg> sizes,
+                     size_t elementBytes = sizeof(float));
+
+/// A buffer argument of a call: its name, where it is and how many
+/// elements it holds.
+struct BufferArg {
+  const char *name;
+  const void *data;
+  int64_t count;
+};
+
+/// Fails `call` on a null buffer that should hold elements.
+mp_status checkBuffers(mp_context *ctx, const char *call,
+                       std::initializer_list<BufferArg> buffers);
 
 /// Fails `call` on a dtype the ABI does not define.
 mp_status checkDtype(mp_context *ctx, const char *call, mp_dtype dtype);

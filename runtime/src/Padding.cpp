@@ -3,7 +3,8 @@
 // A compiled step pads a piece to the common extent, runs an even
 // collective and trims or re-zeros the result. Both calls only copy and
 // zero rows of the tensor seen as [outer][extent][inner], which are the
-// backend's copy2D and zero2D.
+// backend's copy2D and zero2D. mp_localize_index maps global indices into
+// the same pieces (an embedding's ids on the rank that holds their rows).
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,6 +41,29 @@ mp_status zeroTail(mp_context *ctx, void *data, const DimView &view,
   return ctx->backend->zero2D(static_cast<char *>(data) + view.rowBytes(from),
                               view.rowBytes(view.extent),
                               view.rowBytes(view.extent - from), view.outer);
+}
+
+/// This rank's piece of a dim of global extent `extent` split over the
+/// group's axes: each axis chunks the previous level's padded piece, as
+/// torch.chunk. Every rank holds `padded` entries; the first `valid` hold
+/// the global entries from `offset` on (0 when none is valid).
+struct Piece {
+  int64_t padded, offset, valid;
+};
+
+Piece getPiece(const mp_context *ctx, const Group &group, int64_t extent) {
+  Piece piece{extent, 0, extent};
+  for (int axis : group.axes) {
+    int64_t size = ctx->axisSizes[axis];
+    piece.padded = piece.padded / size + (piece.padded % size != 0);
+    int64_t start;
+    bool past =
+        __builtin_mul_overflow(ctx->coordinates[axis], piece.padded, &start) ||
+        start >= piece.valid;
+    piece.valid = past ? 0 : std::min(piece.valid - start, piece.padded);
+    piece.offset = past ? 0 : piece.offset + start;
+  }
+  return piece;
 }
 
 } // namespace
@@ -88,27 +112,39 @@ mp_status mp_zero_padding(mp_context *ctx, const int *axes, int num_axes,
   if (extent < 0)
     return fail(ctx, call, "negative extent %lld",
                 static_cast<long long>(extent));
-  // Each axis chunks the previous level's padded piece, as torch.chunk.
-  int64_t padded = extent, valid = extent;
-  std::string names;
-  for (int axis : group.axes) {
-    int64_t size = ctx->axisSizes[axis];
-    padded = padded / size + (padded % size != 0);
-    int64_t start;
-    bool past =
-        __builtin_mul_overflow(ctx->coordinates[axis], padded, &start) ||
-        start >= valid;
-    valid = past ? 0 : std::min(valid - start, padded);
-    names += (names.empty() ? "" : ",") + ctx->axisNames[axis];
-  }
-  if (shape[dim] != padded)
+  Piece piece = getPiece(ctx, group, extent);
+  if (shape[dim] != piece.padded) {
+    std::string names;
+    for (int axis : group.axes)
+      names += (names.empty() ? "" : ",") + ctx->axisNames[axis];
     return fail(ctx, call,
                 "dim %d has %lld entries, but an extent of %lld split over "
                 "[%s] has %lld per rank",
                 dim, static_cast<long long>(shape[dim]),
                 static_cast<long long>(extent), names.c_str(),
-                static_cast<long long>(padded));
-  return zeroTail(ctx, data, DimView(shape, rank, dim, elementBytes), valid);
+                static_cast<long long>(piece.padded));
+  }
+  return zeroTail(ctx, data, DimView(shape, rank, dim, elementBytes),
+                  piece.valid);
+}
+
+mp_status mp_localize_index(mp_context *ctx, const int *axes, int num_axes,
+                            int64_t n, const int64_t *in, int64_t *out,
+                            int64_t extent) {
+  const char *call = "mp_localize_index";
+  MP_RETURN_IF_FAILED(ctx);
+  Group group;
+  if (resolveGroup(ctx, call, axes, num_axes, group) ||
+      checkSizes(ctx, call, {{"n", n}}, sizeof(int64_t)) ||
+      checkBuffers(ctx, call, {{"in", in, n}, {"out", out, n}}))
+    return MP_ERROR;
+  if (extent < 0)
+    return fail(ctx, call, "negative extent %lld",
+                static_cast<long long>(extent));
+  if (n == 0)
+    return MP_OK;
+  Piece piece = getPiece(ctx, group, extent);
+  return ctx->backend->localizeIndex(n, in, out, piece.offset, piece.valid);
 }
 
 } // extern "C"

@@ -602,6 +602,38 @@ void testZeroPadding(mp_context *ctx, const Group &g) {
   }
 }
 
+/// mp_localize_index maps each global index to its place in this rank's
+/// piece as chunkDim cuts it (-1 where chunkDim has no such entry), for
+/// indices below, inside and past the extent; in place as well.
+void testLocalizeIndex(mp_context *ctx, const Group &g) {
+  std::vector<int64_t> sizes, coords;
+  getAxes(ctx, g, sizes, coords);
+  for (int64_t n : {0, 1, 3, 5, 8, 16, 17}) {
+    std::vector<int64_t> chunked = chunkDim(n, sizes, coords);
+    std::vector<int64_t> indices, expected;
+    for (int64_t index = -3; index < n + 3; ++index) {
+      indices.push_back(index);
+      int64_t local = -1;
+      // chunkDim marks padding -1, which is no global index.
+      for (size_t k = 0; k < chunked.size() && index >= 0; ++k)
+        if (chunked[k] == index)
+          local = int64_t(k);
+      expected.push_back(local);
+    }
+    Buffer in(ctx, indices), out(ctx, std::vector<int64_t>(indices.size(), 77));
+    CHECK_OK(ctx, mp_localize_index(ctx, g.axes.data(), g.axes.size(),
+                                    indices.size(), in.as<int64_t>(),
+                                    out.as<int64_t>(), n));
+    std::string where = std::to_string(n) + " over axes [" + g.name + "]";
+    expect(out.read<int64_t>() == expected, "localize_index of " + where);
+    CHECK_OK(ctx, mp_localize_index(ctx, g.axes.data(), g.axes.size(),
+                                    indices.size(), in.as<int64_t>(),
+                                    in.as<int64_t>(), n));
+    expect(in.read<int64_t>() == expected,
+           "localize_index in place of " + where);
+  }
+}
+
 /// mp_resize_dim of a [2, 3, 4] tensor (and one with an empty dim) along
 /// each dim, shrinking, keeping and growing, against loops.
 template <typename T> void testResizeDim(mp_context *ctx, mp_dtype dtype) {
@@ -792,6 +824,476 @@ void testPaddingErrors(mp_context *ctx) {
       "zero_padding over an axis listed twice is an error");
 }
 
+//===--- Transformer layers against float64 references --------------------===//
+
+/// Values of both signs and several magnitudes, the same on every rank.
+std::vector<float> makeValues(int64_t count, double seed) {
+  std::vector<float> values(count);
+  for (int64_t i = 0; i < count; ++i)
+    values[i] = float(std::sin(0.7 * double(i) + seed) *
+                      (1.5 + std::cos(0.13 * double(i) + seed)));
+  return values;
+}
+
+std::vector<double> toDouble(const std::vector<float> &values) {
+  return std::vector<double>(values.begin(), values.end());
+}
+
+/// Whether each result is within `tol` of its float64 reference, relative,
+/// with an absolute floor of tol / 100 for results near zero; NaN is not.
+bool closeTo(const std::vector<float> &got, const std::vector<double> &want,
+             double tol = 1e-5) {
+  if (got.size() != want.size())
+    return false;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (!(std::fabs(double(got[i]) - want[i]) <=
+          tol * std::fabs(want[i]) + tol / 100))
+      return false;
+  return true;
+}
+
+/// RMSNorm (not centered) or LayerNorm (centered, with the bias) of each
+/// row, in double: (x - mean) / sqrt(mean((x - mean)²) + eps) · w + b, the
+/// mean 0 for RMSNorm.
+std::vector<double> referenceNorm(bool centered, int64_t rows, int64_t dim,
+                                  double eps, const std::vector<double> &x,
+                                  const std::vector<double> &w,
+                                  const std::vector<double> &b) {
+  std::vector<double> out(rows * dim);
+  for (int64_t r = 0; r < rows; ++r) {
+    double mean = 0, variance = 0;
+    if (centered) {
+      for (int64_t j = 0; j < dim; ++j)
+        mean += x[r * dim + j];
+      mean /= double(dim);
+    }
+    for (int64_t j = 0; j < dim; ++j)
+      variance += (x[r * dim + j] - mean) * (x[r * dim + j] - mean);
+    double rstd = 1 / std::sqrt(variance / double(dim) + eps);
+    for (int64_t j = 0; j < dim; ++j)
+      out[r * dim + j] =
+          (x[r * dim + j] - mean) * rstd * w[j] + (centered ? b[j] : 0);
+  }
+  return out;
+}
+
+/// The gradients of Σ norm(x) · g with respect to x, w and b, by central
+/// differences of referenceNorm.
+void differentiateNorm(bool centered, int64_t rows, int64_t dim, double eps,
+                       std::vector<double> x, std::vector<double> w,
+                       std::vector<double> b, const std::vector<double> &g,
+                       std::vector<double> &dx, std::vector<double> &dw,
+                       std::vector<double> &db) {
+  auto loss = [&] {
+    std::vector<double> out = referenceNorm(centered, rows, dim, eps, x, w, b);
+    double sum = 0;
+    for (size_t i = 0; i < out.size(); ++i)
+      sum += out[i] * g[i];
+    return sum;
+  };
+  auto derivative = [&](double &v) {
+    const double h = 1e-5, saved = v;
+    v = saved + h;
+    double up = loss();
+    v = saved - h;
+    double down = loss();
+    v = saved;
+    return (up - down) / (2 * h);
+  };
+  dx.clear();
+  dw.clear();
+  db.clear();
+  for (double &v : x)
+    dx.push_back(derivative(v));
+  for (double &v : w)
+    dw.push_back(derivative(v));
+  for (double &v : b)
+    db.push_back(derivative(v));
+}
+
+/// The same gradients by hand: with x̂ = (x - mean) · rstd and gw = g · w,
+/// dx = rstd · (gw - mean(gw) - x̂ · mean(gw · x̂)) for LayerNorm and
+/// rstd · (gw - x̂ · mean(gw · x̂)) for RMSNorm, dw = Σ g · x̂, db = Σ g.
+void deriveNorm(bool centered, int64_t rows, int64_t dim, double eps,
+                const std::vector<double> &x, const std::vector<double> &w,
+                const std::vector<double> &g, std::vector<double> &dx,
+                std::vector<double> &dw, std::vector<double> &db) {
+  dx.assign(rows * dim, 0);
+  dw.assign(dim, 0);
+  db.assign(dim, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    double mean = 0, variance = 0, meanGw = 0, meanGwXhat = 0;
+    if (centered) {
+      for (int64_t j = 0; j < dim; ++j)
+        mean += x[r * dim + j] / double(dim);
+    }
+    for (int64_t j = 0; j < dim; ++j)
+      variance += (x[r * dim + j] - mean) * (x[r * dim + j] - mean);
+    double rstd = 1 / std::sqrt(variance / double(dim) + eps);
+    for (int64_t j = 0; j < dim; ++j) {
+      double xhat = (x[r * dim + j] - mean) * rstd, gw = g[r * dim + j] * w[j];
+      meanGw += centered ? gw / double(dim) : 0;
+      meanGwXhat += gw * xhat / double(dim);
+      dw[j] += g[r * dim + j] * xhat;
+      db[j] += g[r * dim + j];
+    }
+    for (int64_t j = 0; j < dim; ++j) {
+      double xhat = (x[r * dim + j] - mean) * rstd;
+      dx[r * dim + j] =
+          rstd * (g[r * dim + j] * w[j] - meanGw - xhat * meanGwXhat);
+    }
+  }
+}
+
+/// Both norms and their gradients: a small case against finite differences,
+/// a large one (split among the host's threads) against the gradients by
+/// hand, and a gradient of no rows (zeros).
+void testNorms(mp_context *ctx) {
+  struct Case {
+    int64_t rows, dim;
+    bool byDifferences;
+  };
+  const double eps = 1e-5;
+  for (Case c : {Case{3, 7, true}, Case{300, 256, false}})
+    for (bool centered : {false, true}) {
+      int64_t count = c.rows * c.dim;
+      std::vector<float> x = makeValues(count, 0.5), w = makeValues(c.dim, 2),
+                         b = makeValues(c.dim, 3), g = makeValues(count, 4);
+      Buffer xBuffer(ctx, x), wBuffer(ctx, w), bBuffer(ctx, b), gBuffer(ctx, g);
+      Buffer out(ctx, count * sizeof(float)), dx(ctx, count * sizeof(float));
+      Buffer dw(ctx, std::vector<float>(c.dim, 77)),
+          db(ctx, std::vector<float>(c.dim, 77));
+      std::string what = std::string(centered ? "layer_norm" : "rms_norm") +
+                         " of " + std::to_string(c.rows) + " x " +
+                         std::to_string(c.dim);
+      if (centered) {
+        CHECK_OK(ctx, mp_layer_norm_f32(ctx, c.rows, c.dim, eps,
+                                        xBuffer.floats(), wBuffer.floats(),
+                                        bBuffer.floats(), out.floats()));
+        CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, c.rows, c.dim, eps,
+                                             xBuffer.floats(), wBuffer.floats(),
+                                             gBuffer.floats(), dx.floats(),
+                                             dw.floats(), db.floats()));
+      } else {
+        CHECK_OK(ctx, mp_rms_norm_f32(ctx, c.rows, c.dim, eps, xBuffer.floats(),
+                                      wBuffer.floats(), out.floats()));
+        CHECK_OK(ctx,
+                 mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps, xBuffer.floats(),
+                                      wBuffer.floats(), gBuffer.floats(),
+                                      dx.floats(), dw.floats()));
+      }
+      expect(closeTo(out.read(),
+                     referenceNorm(centered, c.rows, c.dim, eps, toDouble(x),
+                                   toDouble(w), toDouble(b))),
+             what);
+      std::vector<double> dxWanted, dwWanted, dbWanted;
+      if (c.byDifferences)
+        differentiateNorm(
+            centered, c.rows, c.dim, eps, toDouble(x), toDouble(w),
+            centered ? toDouble(b) : std::vector<double>(c.dim, 0), toDouble(g),
+            dxWanted, dwWanted, dbWanted);
+      else
+        deriveNorm(centered, c.rows, c.dim, eps, toDouble(x), toDouble(w),
+                   toDouble(g), dxWanted, dwWanted, dbWanted);
+      std::string how =
+          c.byDifferences ? " (finite differences)" : " (by hand)";
+      expect(closeTo(dx.read(), dxWanted), what + " dx" + how);
+      expect(closeTo(dw.read(), dwWanted), what + " dweight" + how);
+      if (centered)
+        expect(closeTo(db.read(), dbWanted), what + " dbias" + how);
+    }
+  // No rows: the weight's and bias' gradients are zeros, not left alone.
+  Buffer w(ctx, std::vector<float>{1, 2}), dw(ctx, std::vector<float>{7, 7}),
+      db(ctx, std::vector<float>{7, 7});
+  Buffer none(ctx, sizeof(float));
+  CHECK_OK(ctx,
+           mp_rms_norm_grad_f32(ctx, 0, 2, eps, none.floats(), w.floats(),
+                                none.floats(), none.floats(), dw.floats()));
+  expect(dw.read() == std::vector<float>{0, 0}, "rms_norm of no rows: dweight");
+  CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, 0, 2, eps, none.floats(),
+                                       w.floats(), none.floats(), none.floats(),
+                                       dw.floats(), db.floats()));
+  expect(dw.read() == std::vector<float>{0, 0} &&
+             db.read() == std::vector<float>{0, 0},
+         "layer_norm of no rows: dweight and dbias");
+}
+
+/// Softmax with and without the causal mask, against float64: sq == sk,
+/// sq < sk, sq > sk (rows with every entry masked are zeros), and a size
+/// split among the host's threads. Masked inputs are NaN: they must not be
+/// read. Then its gradient, written over the output gradient.
+void testSoftmax(mp_context *ctx) {
+  struct Case {
+    int64_t batch, sq, sk;
+    bool causal;
+  };
+  const Case cases[] = {{2, 5, 5, true},     {2, 3, 6, true},
+                        {2, 6, 3, true},     {2, 4, 7, false},
+                        {4, 128, 160, true}, {1, 1, 1, false}};
+  for (const Case &c : cases) {
+    int64_t rows = c.batch * c.sq, count = rows * c.sk;
+    std::vector<float> x = makeValues(count, 1);
+    for (float &v : x)
+      v *= 3;
+    std::vector<double> wanted(count, 0);
+    std::vector<bool> masked(count, false);
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t q = r % c.sq;
+      double top = -INFINITY, sum = 0;
+      for (int64_t k = 0; k < c.sk; ++k) {
+        masked[r * c.sk + k] = c.causal && k > q + (c.sk - c.sq);
+        if (masked[r * c.sk + k])
+          x[r * c.sk + k] = NAN;
+        else
+          top = std::max(top, double(x[r * c.sk + k]));
+      }
+      for (int64_t k = 0; k < c.sk; ++k)
+        if (!masked[r * c.sk + k])
+          sum += std::exp(double(x[r * c.sk + k]) - top);
+      for (int64_t k = 0; k < c.sk; ++k)
+        if (!masked[r * c.sk + k])
+          wanted[r * c.sk + k] = std::exp(double(x[r * c.sk + k]) - top) / sum;
+    }
+    Buffer in(ctx, x), out(ctx, count * sizeof(float));
+    CHECK_OK(ctx, mp_softmax_f32(ctx, c.batch, c.sq, c.sk, c.causal,
+                                 in.floats(), out.floats()));
+    std::vector<float> y = out.read();
+    bool maskedZero = true;
+    for (int64_t i = 0; i < count; ++i)
+      maskedZero = maskedZero && (!masked[i] || y[i] == 0.0f);
+    std::string what = std::string(c.causal ? "causal " : "") + "softmax of " +
+                       std::to_string(c.batch) + " x " + std::to_string(c.sq) +
+                       " x " + std::to_string(c.sk);
+    expect(closeTo(y, wanted) && maskedZero, what);
+    // dx = y · (g - Σ g · y), in place of g.
+    std::vector<float> g = makeValues(count, 5);
+    std::vector<double> dxWanted(count);
+    for (int64_t r = 0; r < rows; ++r) {
+      double dot = 0;
+      for (int64_t k = 0; k < c.sk; ++k)
+        dot += double(g[r * c.sk + k]) * double(y[r * c.sk + k]);
+      for (int64_t k = 0; k < c.sk; ++k)
+        dxWanted[r * c.sk + k] =
+            double(y[r * c.sk + k]) * (double(g[r * c.sk + k]) - dot);
+    }
+    Buffer gBuffer(ctx, g);
+    CHECK_OK(ctx, mp_softmax_grad_f32(ctx, rows, c.sk, out.floats(),
+                                      gBuffer.floats(), gBuffer.floats()));
+    expect(closeTo(gBuffer.read(), dxWanted), what + " gradient in place");
+  }
+}
+
+/// The rotary embedding: values worked by hand, a float64 reference (cos
+/// and sin rounded to float, as the header says), the inverse undoing the
+/// rotation in place, and a size split among the host's threads.
+void testRope(mp_context *ctx) {
+  // Positions 0, 1, 2 of one head of 4 (theta 10000): pair 0 turns by p
+  // radians, pair 1 by p / 100. x = (1, 0, 0, 1) at every position.
+  std::vector<float> x = {1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1};
+  Buffer in(ctx, x), out(ctx, x.size() * sizeof(float));
+  CHECK_OK(ctx,
+           mp_rope_f32(ctx, 1, 3, 1, 4, 10000, 0, in.floats(), out.floats()));
+  expect(near(out.read(),
+              {1, 0, 0, 1,                                        //
+               0.5403023f, 0.84147098f, -0.0099998333f, 0.99995f, //
+               -0.41614684f, 0.90929743f, -0.019998667f, 0.99980001f},
+              1e-6f),
+         "rope of (1, 0, 0, 1) at positions 0, 1, 2, by hand");
+
+  struct Case {
+    int64_t outer, seq, heads, headDim;
+    double theta;
+  };
+  for (Case c : {Case{2, 5, 3, 8, 500000}, Case{2, 64, 4, 128, 10000}}) {
+    int64_t count = c.outer * c.seq * c.heads * c.headDim;
+    std::vector<float> values = makeValues(count, 6);
+    Buffer data(ctx, values), rotated(ctx, count * sizeof(float));
+    std::string what = "rope of " + std::to_string(c.outer) + " x " +
+                       std::to_string(c.seq) + " x " + std::to_string(c.heads) +
+                       " x " + std::to_string(c.headDim);
+    for (int inverse = 0; inverse < 2; ++inverse) {
+      std::vector<double> wanted(count);
+      for (int64_t o = 0; o < c.outer; ++o)
+        for (int64_t p = 0; p < c.seq; ++p)
+          for (int64_t h = 0; h < c.heads; ++h)
+            for (int64_t i = 0; i < c.headDim / 2; ++i) {
+              double angle =
+                  double(p) /
+                  std::pow(c.theta, double(2 * i) / double(c.headDim));
+              double cosine = float(std::cos(angle));
+              double sine = float(std::sin(angle)) * (inverse ? -1 : 1);
+              int64_t at = ((o * c.seq + p) * c.heads + h) * c.headDim + 2 * i;
+              double x0 = values[at], x1 = values[at + 1];
+              wanted[at] = x0 * cosine - x1 * sine;
+              wanted[at + 1] = x0 * sine + x1 * cosine;
+            }
+      CHECK_OK(ctx,
+               mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim, c.theta,
+                           inverse, data.floats(), rotated.floats()));
+      expect(closeTo(rotated.read(), wanted),
+             what + (inverse ? " inverse" : ""));
+    }
+    // Forward then inverse, both in place: back to x up to rounding.
+    CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim, c.theta,
+                              0, data.floats(), data.floats()));
+    CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim, c.theta,
+                              1, data.floats(), data.floats()));
+    expect(near(data.read(), values, 1e-6f),
+           what + ": the inverse undoes it, in place");
+  }
+}
+
+/// The embedding and its gradient: negative ids give zeros and add
+/// nothing, ids that repeat add up; a size split among the host's threads.
+void testEmbedding(mp_context *ctx) {
+  struct Case {
+    int64_t n, vocab, dim;
+  };
+  for (Case c : {Case{6, 5, 3}, Case{512, 50, 160}}) {
+    std::vector<int64_t> ids;
+    if (c.n == 6)
+      ids = {2, -1, 0, 2, 4, -7};
+    else
+      for (int64_t i = 0; i < c.n; ++i)
+        ids.push_back(i * 7 % 53 - 3);
+    std::vector<float> table = makeValues(c.vocab * c.dim, 7),
+                       grad = makeValues(c.n * c.dim, 8);
+    std::vector<float> rows(c.n * c.dim, 0);
+    std::vector<double> tableGrad(c.vocab * c.dim, 0);
+    for (int64_t i = 0; i < c.n; ++i)
+      for (int64_t j = 0; j < c.dim && ids[i] >= 0; ++j) {
+        rows[i * c.dim + j] = table[ids[i] * c.dim + j];
+        tableGrad[ids[i] * c.dim + j] += grad[i * c.dim + j];
+      }
+    Buffer idBuffer(ctx, ids), tableBuffer(ctx, table), gradBuffer(ctx, grad);
+    Buffer out(ctx, std::vector<float>(c.n * c.dim, 77)),
+        gradOut(ctx, std::vector<float>(c.vocab * c.dim, 77));
+    CHECK_OK(ctx,
+             mp_embedding_f32(ctx, c.n, c.vocab, c.dim, idBuffer.as<int64_t>(),
+                              tableBuffer.floats(), out.floats()));
+    std::string what = "embedding of " + std::to_string(c.n) + " ids in " +
+                       std::to_string(c.vocab) + " x " + std::to_string(c.dim);
+    expect(out.read() == rows, what);
+    CHECK_OK(ctx, mp_embedding_grad_f32(ctx, c.n, c.vocab, c.dim,
+                                        idBuffer.as<int64_t>(),
+                                        gradBuffer.floats(), gradOut.floats()));
+    expect(closeTo(gradOut.read(), tableGrad), what + " gradient");
+  }
+}
+
+/// An id at or past the vocab is an error naming the first such id and its
+/// index; CUDA finds it in its kernel and reports it at the next
+/// mp_copy_to_host, as it does cross entropy targets.
+void testBadIds(mp_context *ctx) {
+  Buffer ids(ctx, std::vector<int64_t>{0, -1, 7, 9, 5});
+  Buffer table(ctx, std::vector<float>(5 * 2, 1));
+  Buffer out(ctx, 5 * 2 * sizeof(float));
+  for (bool gradient : {false, true}) {
+    mp_context *failed = createLike(ctx);
+    mp_context_set_op(failed, "mp.embedding at step.mlir:4:2");
+    mp_status status =
+        gradient ? mp_embedding_grad_f32(failed, 5, 5, 2, ids.as<int64_t>(),
+                                         out.floats(), table.floats())
+                 : mp_embedding_f32(failed, 5, 5, 2, ids.as<int64_t>(),
+                                    table.floats(), out.floats());
+    mp_context_set_op(failed, nullptr);
+    float value = 0;
+    if (status == MP_OK)
+      status = mp_copy_to_host(failed, &value, out.floats(), sizeof(float));
+    std::string call = gradient ? "mp_embedding_grad_f32" : "mp_embedding_f32";
+    expect(status == MP_ERROR &&
+               std::string(mp_context_error(failed)) ==
+                   call + " failed on rank " +
+                       std::to_string(mp_context_rank(ctx)) +
+                       " (in mp.embedding at step.mlir:4:2): id 7 at index 2 "
+                       "is not below the vocab size 5",
+           call + ": an id past the vocab is an error naming the first");
+    mp_context_destroy(failed);
+  }
+}
+
+/// The transformer calls reject what they cannot compute, naming why.
+void testTransformerErrors(mp_context *ctx) {
+  std::string onRank =
+      " failed on rank " + std::to_string(mp_context_rank(ctx)) + ": ";
+  Buffer x(ctx, std::vector<float>(8, 1)), y(ctx, 8 * sizeof(float));
+  Buffer ids(ctx, std::vector<int64_t>{0, 1});
+  auto expectError = [&](auto call, const std::string &message) {
+    mp_context *failed = createLike(ctx);
+    expect(call(failed) == MP_ERROR && message == mp_context_error(failed),
+           message);
+    mp_context_destroy(failed);
+  };
+  const float *in = x.floats();
+  float *out = y.floats();
+  expectError(
+      [&](mp_context *c) {
+        return mp_rms_norm_f32(c, -1, 2, 1e-5, in, in, out);
+      },
+      "mp_rms_norm_f32" + onRank + "negative rows -1");
+  expectError(
+      [&](mp_context *c) {
+        return mp_rms_norm_f32(c, int64_t(1) << 62, 8, 1e-5, in, in, out);
+      },
+      "mp_rms_norm_f32" + onRank +
+          "rows x dim = 4611686018427387904 x 8 overflows int64 bytes");
+  expectError(
+      [&](mp_context *c) {
+        return mp_rms_norm_f32(c, 2, 2, 1e-5, in, in, x.floats() + 1);
+      },
+      "mp_rms_norm_f32" + onRank + "out overlaps x");
+  expectError(
+      [&](mp_context *c) {
+        return mp_layer_norm_grad_f32(c, 2, 2, -1, in, in, in, out, out, out);
+      },
+      "mp_layer_norm_grad_f32" + onRank + "eps must be 0 or more, got -1");
+  expectError(
+      [&](mp_context *c) {
+        return mp_layer_norm_f32(c, 2, 2, 1e-5, in, in, nullptr, out);
+      },
+      "mp_layer_norm_f32" + onRank + "bias is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_softmax_f32(c, 1, 2, 4, 1, nullptr, out);
+      },
+      "mp_softmax_f32" + onRank + "x is null");
+  expectError(
+      [&](mp_context *c) { return mp_softmax_grad_f32(c, 2, -4, in, in, out); },
+      "mp_softmax_grad_f32" + onRank + "negative cols -4");
+  expectError(
+      [&](mp_context *c) {
+        return mp_rope_f32(c, 1, 2, 1, 3, 10000, 0, in, out);
+      },
+      "mp_rope_f32" + onRank + "head_dim 3 is odd");
+  expectError(
+      [&](mp_context *c) { return mp_rope_f32(c, 1, 2, 1, 4, 0, 0, in, out); },
+      "mp_rope_f32" + onRank + "theta must be positive, got 0");
+  expectError(
+      [&](mp_context *c) {
+        return mp_embedding_f32(c, 2, -5, 4, ids.as<int64_t>(), in, out);
+      },
+      "mp_embedding_f32" + onRank + "negative vocab -5");
+  expectError(
+      [&](mp_context *c) {
+        return mp_embedding_grad_f32(c, 2, 2, 4, nullptr, in, out);
+      },
+      "mp_embedding_grad_f32" + onRank + "ids is null");
+  expectError(
+      [&](mp_context *c) {
+        int axis = 0;
+        return mp_localize_index(c, &axis, 1, 2, ids.as<int64_t>(),
+                                 ids.as<int64_t>(), -1);
+      },
+      "mp_localize_index" + onRank + "negative extent -1");
+  expectError(
+      [&](mp_context *c) {
+        int axes[] = {0, 0};
+        return mp_localize_index(c, axes, 2, 2, ids.as<int64_t>(),
+                                 ids.as<int64_t>(), 4);
+      },
+      "mp_localize_index" + onRank + "mesh axis 'a0' is listed twice");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -843,9 +1345,11 @@ int main(int argc, char **argv) {
     testCollectives(ctx, g);
     testDimPieces(ctx, g);
     testZeroPadding(ctx, g);
+    testLocalizeIndex(ctx, g);
   }
   // No axes: the whole dim is valid.
   testZeroPadding(ctx, makeGroup(ctx, {}));
+  testLocalizeIndex(ctx, makeGroup(ctx, {}));
   testGemm(ctx);
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
@@ -857,6 +1361,12 @@ int main(int argc, char **argv) {
   testResizeDim<int64_t>(ctx, MP_DTYPE_I64);
   testErrors(ctx);
   testPaddingErrors(ctx);
+  testNorms(ctx);
+  testSoftmax(ctx);
+  testRope(ctx);
+  testEmbedding(ctx);
+  testBadIds(ctx);
+  testTransformerErrors(ctx);
 
   int totalFailures = 0;
   MPI_Allreduce(&failures, &totalFailures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

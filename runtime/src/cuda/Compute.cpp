@@ -134,4 +134,110 @@ mp_status CudaBackend::adamw(int64_t n, float *param, const float *grad,
                                        weightDecay, step, fault, ctx->op));
 }
 
+mp_status CudaBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
+                               const float *x, const float *weight,
+                               float *out) {
+  return checkLaunch(
+      "mp_rms_norm_f32",
+      cuda::launchRmsNorm(computeStream, rows, dim, eps, x, weight, out));
+}
+
+mp_status CudaBackend::normGrad(const char *call, bool centered, int64_t rows,
+                                int64_t dim, double eps, const float *x,
+                                const float *weight, const float *grad,
+                                float *dx, float *dweight, float *dbias) {
+  // Each row's mean and rstd, in double.
+  int64_t bytes;
+  if (__builtin_mul_overflow(std::max<int64_t>(1, rows), 2 * sizeof(double),
+                             &bytes))
+    return fail(ctx, call, "the statistics of %lld rows overflow int64 bytes",
+                static_cast<long long>(rows));
+  auto *stats = static_cast<double *>(allocateScratch(bytes, computeStream));
+  if (!stats)
+    return MP_ERROR;
+  mp_status launched =
+      checkLaunch(call, cuda::launchNormGrad(computeStream, centered, rows, dim,
+                                             eps, x, weight, grad, dx, dweight,
+                                             dbias, stats, partials));
+  if (freeScratch(stats, computeStream))
+    return MP_ERROR;
+  return launched;
+}
+
+mp_status CudaBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
+                                   const float *x, const float *weight,
+                                   const float *grad, float *dx,
+                                   float *dweight) {
+  return normGrad("mp_rms_norm_grad_f32", false, rows, dim, eps, x, weight,
+                  grad, dx, dweight, nullptr);
+}
+
+mp_status CudaBackend::layerNorm(int64_t rows, int64_t dim, double eps,
+                                 const float *x, const float *weight,
+                                 const float *bias, float *out) {
+  return checkLaunch("mp_layer_norm_f32",
+                     cuda::launchLayerNorm(computeStream, rows, dim, eps, x,
+                                           weight, bias, out));
+}
+
+mp_status CudaBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
+                                     const float *x, const float *weight,
+                                     const float *grad, float *dx,
+                                     float *dweight, float *dbias) {
+  return normGrad("mp_layer_norm_grad_f32", true, rows, dim, eps, x, weight,
+                  grad, dx, dweight, dbias);
+}
+
+mp_status CudaBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
+                               bool causal, const float *x, float *out) {
+  return checkLaunch(
+      "mp_softmax_f32",
+      cuda::launchSoftmax(computeStream, batch, sq, sk, causal, x, out));
+}
+
+mp_status CudaBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
+                                   const float *grad, float *dx) {
+  return checkLaunch(
+      "mp_softmax_grad_f32",
+      cuda::launchSoftmaxGrad(computeStream, rows, cols, y, grad, dx));
+}
+
+mp_status CudaBackend::rope(int64_t outer, int64_t seq, int64_t heads,
+                            int64_t headDim, double theta, bool inverse,
+                            const float *x, float *out) {
+  return checkLaunch("mp_rope_f32",
+                     cuda::launchRope(computeStream, outer, seq, heads, headDim,
+                                      theta, inverse, x, out));
+}
+
+mp_status CudaBackend::embedding(int64_t n, int64_t vocab, int64_t dim,
+                                 const int64_t *ids, const float *table,
+                                 float *out) {
+  return checkLaunch("mp_embedding_f32",
+                     cuda::launchEmbedding(computeStream, n, vocab, dim, ids,
+                                           table, out, partials, fault,
+                                           ctx->op));
+}
+
+mp_status CudaBackend::embeddingGrad(int64_t n, int64_t vocab, int64_t dim,
+                                     const int64_t *ids, const float *grad,
+                                     float *out) {
+  if (vocab * dim > 0 &&
+      checkCuda(
+          ctx, "cudaMemsetAsync",
+          cudaMemsetAsync(out, 0, vocab * dim * sizeof(float), computeStream)))
+    return MP_ERROR;
+  return checkLaunch("mp_embedding_grad_f32",
+                     cuda::launchEmbeddingGrad(computeStream, n, vocab, dim,
+                                               ids, grad, out, partials, fault,
+                                               ctx->op));
+}
+
+mp_status CudaBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
+                                     int64_t offset, int64_t valid) {
+  return checkLaunch(
+      "mp_localize_index",
+      cuda::launchLocalizeIndex(computeStream, n, in, out, offset, valid));
+}
+
 } // namespace mp::runtime

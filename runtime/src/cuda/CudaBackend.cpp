@@ -274,6 +274,14 @@ mp_status CudaBackend::synchronize() {
   case cuda::DeviceFault::kAdamWStep:
     fail(ctx, "mp_adamw_f32", kBadStepFormat, found.step);
     break;
+  case cuda::DeviceFault::kEmbeddingId:
+  case cuda::DeviceFault::kEmbeddingGradId:
+    fail(ctx,
+         found.code == cuda::DeviceFault::kEmbeddingId
+             ? "mp_embedding_f32"
+             : "mp_embedding_grad_f32",
+         kBadIdFormat, found.values[0], found.values[1], found.values[2]);
+    break;
   default:
     fail(ctx, "mp_copy_to_host", "unknown device fault %u", found.code);
   }

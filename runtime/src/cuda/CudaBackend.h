@@ -93,7 +93,39 @@ public:
                   float *expAvgSq, double lr, double beta1, double beta2,
                   double eps, double weightDecay, const float *step) override;
 
+  mp_status rmsNorm(int64_t rows, int64_t dim, double eps, const float *x,
+                    const float *weight, float *out) override;
+  mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, const float *x,
+                        const float *weight, const float *grad, float *dx,
+                        float *dweight) override;
+  mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
+                      const float *weight, const float *bias,
+                      float *out) override;
+  mp_status layerNormGrad(int64_t rows, int64_t dim, double eps, const float *x,
+                          const float *weight, const float *grad, float *dx,
+                          float *dweight, float *dbias) override;
+  mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
+                    const float *x, float *out) override;
+  mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
+                        const float *grad, float *dx) override;
+  mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,
+                 double theta, bool inverse, const float *x,
+                 float *out) override;
+  mp_status embedding(int64_t n, int64_t vocab, int64_t dim, const int64_t *ids,
+                      const float *table, float *out) override;
+  mp_status embeddingGrad(int64_t n, int64_t vocab, int64_t dim,
+                          const int64_t *ids, const float *grad,
+                          float *out) override;
+  mp_status localizeIndex(int64_t n, const int64_t *in, int64_t *out,
+                          int64_t offset, int64_t valid) override;
+
 private:
+  /// Both norms' gradients: per-row statistics in scratch memory of the
+  /// compute stream around cuda::launchNormGrad.
+  mp_status normGrad(const char *call, bool centered, int64_t rows, int64_t dim,
+                     double eps, const float *x, const float *weight,
+                     const float *grad, float *dx, float *dweight,
+                     float *dbias);
   /// What start() does before NCCL: everything a rank can fail at alone.
   /// Rank 0 also creates NCCL's id.
   mp_status startLocally(ncclUniqueId &id, cudaUUID_t &uuid);
@@ -121,9 +153,10 @@ private:
   ncclComm_t world = nullptr;
   /// One communicator per ordered list of axes.
   std::map<std::vector<int>, ncclComm_t> communicators;
-  /// Device memory: the kernels' fault record, the losses' partial sums
-  /// and the split reductions' (kReductionPartials doubles, used on the
-  /// compute stream only).
+  /// Device memory: the kernels' fault record, the losses' partial sums,
+  /// the split reductions' and the norm gradients' (kReductionPartials
+  /// doubles, used on the compute stream only; the embeddings keep the
+  /// index of their first bad id in the first).
   cuda::DeviceFault *fault = nullptr;
   double *partials = nullptr;
 };

@@ -28,9 +28,12 @@ struct DeviceFault {
     kCrossEntropyTarget,
     kCrossEntropyGradTarget,
     kAdamWStep,
+    kEmbeddingId,
+    kEmbeddingGradId,
   };
   unsigned code;
-  /// Target, sample and classes for the cross entropy.
+  /// Target, sample and classes for the cross entropy; id, index and vocab
+  /// for the embeddings.
   long long values[3];
   /// AdamW's step.
   double step;
@@ -98,6 +101,44 @@ cudaError_t launchCrossEntropyGrad(cudaStream_t stream, int64_t rows,
                                    const int64_t *targets, const float *grad,
                                    double scale, float *out, DeviceFault *fault,
                                    const char *op);
+
+/// The norms, the softmax and its gradient give a block to each row.
+cudaError_t launchRmsNorm(cudaStream_t stream, int64_t rows, int64_t dim,
+                          double eps, const float *x, const float *weight,
+                          float *out);
+cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
+                            double eps, const float *x, const float *weight,
+                            const float *bias, float *out);
+/// The norms' gradients keep each row's mean and rstd in `stats` (2·rows
+/// doubles of scratch) and sum the weight's (and the bias') gradient over
+/// the rows through `partials` (kReductionPartials doubles). `dbias` is
+/// null for RMSNorm.
+cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
+                           int64_t dim, double eps, const float *x,
+                           const float *weight, const float *grad, float *dx,
+                           float *dweight, float *dbias, double *stats,
+                           double *partials);
+cudaError_t launchSoftmax(cudaStream_t stream, int64_t batch, int64_t sq,
+                          int64_t sk, bool causal, const float *x, float *out);
+cudaError_t launchSoftmaxGrad(cudaStream_t stream, int64_t rows, int64_t cols,
+                              const float *y, const float *grad, float *dx);
+cudaError_t launchRope(cudaStream_t stream, int64_t outer, int64_t seq,
+                       int64_t heads, int64_t headDim, double theta,
+                       bool inverse, const float *x, float *out);
+/// The embeddings find the first id at or past `vocab` through partials[0]
+/// and record it in `fault`. The gradient adds into `out`, which must hold
+/// zeros, with atomics.
+cudaError_t launchEmbedding(cudaStream_t stream, int64_t n, int64_t vocab,
+                            int64_t dim, const int64_t *ids, const float *table,
+                            float *out, double *partials, DeviceFault *fault,
+                            const char *op);
+cudaError_t launchEmbeddingGrad(cudaStream_t stream, int64_t n, int64_t vocab,
+                                int64_t dim, const int64_t *ids,
+                                const float *grad, float *out, double *partials,
+                                DeviceFault *fault, const char *op);
+cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
+                                const int64_t *in, int64_t *out, int64_t offset,
+                                int64_t valid);
 
 } // namespace mp::runtime::cuda
 

@@ -70,6 +70,40 @@ __device__ inline double blockSum(double value) {
   return value;
 }
 
+/// The sum of `value` over the block, in every thread.
+__device__ inline double blockSumAll(double value) {
+  __shared__ double total;
+  value = blockSum(value);
+  if (threadIdx.x == 0)
+    total = value;
+  __syncthreads();
+  value = total;
+  // Every thread has read it before a next call writes it.
+  __syncthreads();
+  return value;
+}
+
+/// The maximum of `value` over the block, in every thread (kThreads
+/// threads).
+__device__ inline double blockMaxAll(double value) {
+  __shared__ double warpMaxima[kThreads / kWarp];
+  __shared__ double top;
+  value = warpMax(value);
+  int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  if (lane == 0)
+    warpMaxima[warp] = value;
+  __syncthreads();
+  if (warp == 0) {
+    value = warpMax(lane < kThreads / kWarp ? warpMaxima[lane] : -INFINITY);
+    if (lane == 0)
+      top = value;
+  }
+  __syncthreads();
+  value = top;
+  __syncthreads();
+  return value;
+}
+
 /// Records `fault` unless one is recorded already.
 __device__ inline void recordFault(DeviceFault *fault, unsigned code,
                                    long long v0, long long v1, long long v2,

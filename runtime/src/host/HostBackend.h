@@ -5,6 +5,7 @@
 
 #include "../Context.h"
 
+#include <algorithm>
 #include <map>
 
 #ifdef _OPENMP
@@ -74,10 +75,42 @@ public:
                   float *expAvgSq, double lr, double beta1, double beta2,
                   double eps, double weightDecay, const float *step) override;
 
+  mp_status rmsNorm(int64_t rows, int64_t dim, double eps, const float *x,
+                    const float *weight, float *out) override;
+  mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, const float *x,
+                        const float *weight, const float *grad, float *dx,
+                        float *dweight) override;
+  mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
+                      const float *weight, const float *bias,
+                      float *out) override;
+  mp_status layerNormGrad(int64_t rows, int64_t dim, double eps, const float *x,
+                          const float *weight, const float *grad, float *dx,
+                          float *dweight, float *dbias) override;
+  mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
+                    const float *x, float *out) override;
+  mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
+                        const float *grad, float *dx) override;
+  mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,
+                 double theta, bool inverse, const float *x,
+                 float *out) override;
+  mp_status embedding(int64_t n, int64_t vocab, int64_t dim, const int64_t *ids,
+                      const float *table, float *out) override;
+  mp_status embeddingGrad(int64_t n, int64_t vocab, int64_t dim,
+                          const int64_t *ids, const float *grad,
+                          float *out) override;
+  mp_status localizeIndex(int64_t n, const int64_t *in, int64_t *out,
+                          int64_t offset, int64_t valid) override;
+
 private:
+  /// Below this many elements a kernel is faster on one thread.
+  static constexpr int64_t kMinParallel = 1 << 16;
   /// Runs body(begin, end) over [0, n), split among the backend's threads
   /// when the range is large enough to pay for them.
   template <typename Body> void parallelFor(int64_t n, Body body) const;
+  /// The same over `rows` rows of `rowLength` elements each, whole rows to
+  /// a thread.
+  template <typename Body>
+  void parallelRows(int64_t rows, int64_t rowLength, Body body) const;
 
   /// Threads for elementwise kernels and optimizer updates: the cores of
   /// the node shared by the ranks on it, or MP_NUM_THREADS.
@@ -98,8 +131,6 @@ private:
 
 template <typename Body>
 void HostBackend::parallelFor(int64_t n, Body body) const {
-  // Below this many elements a kernel is faster on one thread.
-  constexpr int64_t kMinParallel = 1 << 16;
 #ifdef _OPENMP
   if (threads > 1 && n >= kMinParallel) {
 #pragma omp parallel num_threads(threads)
@@ -111,6 +142,23 @@ void HostBackend::parallelFor(int64_t n, Body body) const {
   }
 #endif
   body(int64_t(0), n);
+}
+
+template <typename Body>
+void HostBackend::parallelRows(int64_t rows, int64_t rowLength,
+                               Body body) const {
+#ifdef _OPENMP
+  if (threads > 1 && rows > 1 && rows * rowLength >= kMinParallel) {
+    int parts = static_cast<int>(std::min<int64_t>(threads, rows));
+#pragma omp parallel num_threads(parts)
+    {
+      int64_t part = omp_get_thread_num(), count = omp_get_num_threads();
+      body(rows * part / count, rows * (part + 1) / count);
+    }
+    return;
+  }
+#endif
+  body(int64_t(0), rows);
 }
 
 } // namespace mp::runtime

@@ -1,0 +1,64 @@
+//===- Transformer.h - formulas of the transformer layers -------*- C++ -*-===//
+//
+// What the host loops and the CUDA kernels of the norms, the softmax, the
+// rotary embedding and the index localization compute alike: the masked
+// length of a causal row, the rotation of a pair, an index's place in a
+// piece. Math is in double, as in Elementwise.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_RUNTIME_TRANSFORMER_H
+#define MP_RUNTIME_TRANSFORMER_H
+
+#include "Elementwise.h"
+
+#include <stdint.h>
+
+namespace mp::runtime {
+
+/// 1 / sqrt(mean + eps): a norm's rstd from the row's mean square (RMSNorm)
+/// or variance (LayerNorm).
+MP_HOST_DEVICE inline double getInverseRoot(double mean, double eps) {
+  return 1 / ::sqrt(mean + eps);
+}
+
+/// How many leading entries of row q of a causal [sq, sk] softmax are not
+/// masked: those with k <= q + (sk - sq), none when that is negative.
+MP_HOST_DEVICE inline int64_t getCausalLength(int64_t q, int64_t sq,
+                                              int64_t sk) {
+  int64_t length = q + (sk - sq) + 1;
+  return length < 0 ? 0 : length < sk ? length : sk;
+}
+
+/// cos and sin, rounded to float, of the angle of pair i at position p:
+/// p / theta^(2i / headDim) in double; the sine negated for the inverse.
+MP_HOST_DEVICE inline void getRopeRotation(int64_t p, int64_t i,
+                                           int64_t headDim, double theta,
+                                           bool inverse, float &cosine,
+                                           float &sine) {
+  double frequency = 1 / ::pow(theta, double(2 * i) / double(headDim));
+  double angle = double(p) * frequency;
+  cosine = float(::cos(angle));
+  sine = float(::sin(angle));
+  if (inverse)
+    sine = -sine;
+}
+
+/// Rotates the pair (x0, x1), the complex number x0 + i·x1, by cosine +
+/// i·sine.
+MP_HOST_DEVICE inline void rotatePair(float x0, float x1, float cosine,
+                                      float sine, float &y0, float &y1) {
+  y0 = float(double(x0) * cosine - double(x1) * sine);
+  y1 = float(double(x0) * sine + double(x1) * cosine);
+}
+
+/// The place of global index `index` in a piece whose `valid` entries hold
+/// the global ones from `offset` on, or -1 (without overflowing int64).
+MP_HOST_DEVICE inline int64_t localizeIndex(int64_t index, int64_t offset,
+                                            int64_t valid) {
+  return index >= offset && index - offset < valid ? index - offset : -1;
+}
+
+} // namespace mp::runtime
+
+#endif // MP_RUNTIME_TRANSFORMER_H

@@ -1,0 +1,282 @@
+//===- Transformer.cpp - norms, softmax, rotary, embedding on the host ----===//
+//
+// Whole rows go to a thread, and each row's statistics are summed in double
+// in order, so no result depends on the thread count. The norms' weight
+// gradients and the embedding's gradient split the columns among threads
+// instead, each column summed over the rows in row order.
+//
+//===----------------------------------------------------------------------===//
+
+#include "HostBackend.h"
+
+#include "../Transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace mp::runtime {
+
+namespace {
+
+double sumOfSquares(const float *row, int64_t length) {
+  double sum = 0;
+  for (int64_t j = 0; j < length; ++j)
+    sum += double(row[j]) * double(row[j]);
+  return sum;
+}
+
+/// out[j] = Σ_r term(r, j) for the columns j in [begin, end), in double and
+/// in row order.
+template <typename Term>
+void sumColumns(int64_t rows, int64_t begin, int64_t end, Term term,
+                float *out) {
+  std::vector<double> sums(end - begin, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = begin; j < end; ++j)
+      sums[j - begin] += term(r, j);
+  for (int64_t j = begin; j < end; ++j)
+    out[j] = float(sums[j - begin]);
+}
+
+/// The index of the first id at or past `vocab`, or -1.
+int64_t findBadId(int64_t n, const int64_t *ids, int64_t vocab) {
+  for (int64_t i = 0; i < n; ++i)
+    if (ids[i] >= vocab)
+      return i;
+  return -1;
+}
+
+} // namespace
+
+mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
+                               const float *x, const float *weight,
+                               float *out) {
+  parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *row = x + r * dim;
+      double rstd = getInverseRoot(sumOfSquares(row, dim) / double(dim), eps);
+      for (int64_t j = 0; j < dim; ++j)
+        out[r * dim + j] = float(double(row[j]) * rstd * double(weight[j]));
+    }
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
+                                   const float *x, const float *weight,
+                                   const float *grad, float *dx,
+                                   float *dweight) {
+  std::vector<double> rstd(rows);
+  parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      rstd[r] =
+          getInverseRoot(sumOfSquares(x + r * dim, dim) / double(dim), eps);
+  });
+  // dweight before dx, which may be written over x or grad.
+  parallelRows(dim, rows, [&](int64_t begin, int64_t end) {
+    sumColumns(
+        rows, begin, end,
+        [&](int64_t r, int64_t j) {
+          return double(grad[r * dim + j]) * double(x[r * dim + j]) * rstd[r];
+        },
+        dweight);
+  });
+  parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *xr = x + r * dim, *gr = grad + r * dim;
+      double dot = 0;
+      for (int64_t j = 0; j < dim; ++j)
+        dot += double(gr[j]) * double(weight[j]) * double(xr[j]);
+      double s = rstd[r], correction = s * s * s * dot / double(dim);
+      for (int64_t j = 0; j < dim; ++j)
+        dx[r * dim + j] = float(s * double(gr[j]) * double(weight[j]) -
+                                double(xr[j]) * correction);
+    }
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::layerNorm(int64_t rows, int64_t dim, double eps,
+                                 const float *x, const float *weight,
+                                 const float *bias, float *out) {
+  parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *row = x + r * dim;
+      double sum = 0, squares = 0;
+      for (int64_t j = 0; j < dim; ++j)
+        sum += row[j];
+      double mean = sum / double(dim);
+      for (int64_t j = 0; j < dim; ++j)
+        squares += (row[j] - mean) * (row[j] - mean);
+      double rstd = getInverseRoot(squares / double(dim), eps);
+      for (int64_t j = 0; j < dim; ++j)
+        out[r * dim + j] =
+            float((row[j] - mean) * rstd * double(weight[j]) + double(bias[j]));
+    }
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
+                                     const float *x, const float *weight,
+                                     const float *grad, float *dx,
+                                     float *dweight, float *dbias) {
+  std::vector<double> mean(rows), rstd(rows);
+  parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *row = x + r * dim;
+      double sum = 0, squares = 0;
+      for (int64_t j = 0; j < dim; ++j)
+        sum += row[j];
+      mean[r] = sum / double(dim);
+      for (int64_t j = 0; j < dim; ++j)
+        squares += (row[j] - mean[r]) * (row[j] - mean[r]);
+      rstd[r] = getInverseRoot(squares / double(dim), eps);
+    }
+  });
+  // dweight and dbias before dx, which may be written over x or grad.
+  parallelRows(dim, rows, [&](int64_t begin, int64_t end) {
+    sumColumns(
+        rows, begin, end,
+        [&](int64_t r, int64_t j) {
+          return double(grad[r * dim + j]) * (x[r * dim + j] - mean[r]) *
+                 rstd[r];
+        },
+        dweight);
+    sumColumns(
+        rows, begin, end,
+        [&](int64_t r, int64_t j) { return double(grad[r * dim + j]); }, dbias);
+  });
+  parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *xr = x + r * dim, *gr = grad + r * dim;
+      double sumGw = 0, sumGwXhat = 0;
+      for (int64_t j = 0; j < dim; ++j) {
+        double gw = double(gr[j]) * double(weight[j]);
+        sumGw += gw;
+        sumGwXhat += gw * (xr[j] - mean[r]) * rstd[r];
+      }
+      double meanGw = sumGw / double(dim), meanGwXhat = sumGwXhat / double(dim);
+      for (int64_t j = 0; j < dim; ++j) {
+        double xhat = (xr[j] - mean[r]) * rstd[r];
+        dx[r * dim + j] = float(rstd[r] * (double(gr[j]) * double(weight[j]) -
+                                           meanGw - xhat * meanGwXhat));
+      }
+    }
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
+                               bool causal, const float *x, float *out) {
+  parallelRows(batch * sq, sk, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *row = x + r * sk;
+      float *result = out + r * sk;
+      // Masked entries are not read: they may hold anything.
+      int64_t length = causal ? getCausalLength(r % sq, sq, sk) : sk;
+      if (length > 0) {
+        double top = *std::max_element(row, row + length), sum = 0;
+        for (int64_t k = 0; k < length; ++k)
+          sum += std::exp(double(row[k]) - top);
+        for (int64_t k = 0; k < length; ++k)
+          result[k] = float(std::exp(double(row[k]) - top) / sum);
+      }
+      std::fill(result + length, result + sk, 0.0f);
+    }
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
+                                   const float *grad, float *dx) {
+  parallelRows(rows, cols, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *yr = y + r * cols, *gr = grad + r * cols;
+      double dot = 0;
+      for (int64_t k = 0; k < cols; ++k)
+        dot += double(gr[k]) * double(yr[k]);
+      // Each entry of grad is read before dx, which may be grad, is written.
+      for (int64_t k = 0; k < cols; ++k)
+        dx[r * cols + k] = float(double(yr[k]) * (double(gr[k]) - dot));
+    }
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::rope(int64_t outer, int64_t seq, int64_t heads,
+                            int64_t headDim, double theta, bool inverse,
+                            const float *x, float *out) {
+  // The rotations of every position and pair, shared by the heads.
+  int64_t pairs = headDim / 2;
+  std::vector<float> cosines(seq * pairs), sines(seq * pairs);
+  parallelRows(seq, pairs, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p)
+      for (int64_t i = 0; i < pairs; ++i)
+        getRopeRotation(p, i, headDim, theta, inverse, cosines[p * pairs + i],
+                        sines[p * pairs + i]);
+  });
+  parallelRows(outer * seq * heads, headDim, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      int64_t p = r / heads % seq;
+      const float *in = x + r * headDim;
+      float *result = out + r * headDim;
+      for (int64_t i = 0; i < pairs; ++i)
+        rotatePair(in[2 * i], in[2 * i + 1], cosines[p * pairs + i],
+                   sines[p * pairs + i], result[2 * i], result[2 * i + 1]);
+    }
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::embedding(int64_t n, int64_t vocab, int64_t dim,
+                                 const int64_t *ids, const float *table,
+                                 float *out) {
+  if (int64_t bad = findBadId(n, ids, vocab); bad >= 0)
+    return fail(ctx, "mp_embedding_f32", kBadIdFormat,
+                static_cast<long long>(ids[bad]), static_cast<long long>(bad),
+                static_cast<long long>(vocab));
+  parallelRows(n, dim, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (ids[i] >= 0)
+        std::memcpy(out + i * dim, table + ids[i] * dim, dim * sizeof(float));
+      else
+        std::memset(out + i * dim, 0, dim * sizeof(float));
+    }
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::embeddingGrad(int64_t n, int64_t vocab, int64_t dim,
+                                     const int64_t *ids, const float *grad,
+                                     float *out) {
+  if (int64_t bad = findBadId(n, ids, vocab); bad >= 0)
+    return fail(ctx, "mp_embedding_grad_f32", kBadIdFormat,
+                static_cast<long long>(ids[bad]), static_cast<long long>(bad),
+                static_cast<long long>(vocab));
+  parallelFor(vocab * dim, [&](int64_t begin, int64_t end) {
+    std::fill(out + begin, out + end, 0.0f);
+  });
+  // Columns to threads: the rows that share an id add up in the order of
+  // their index whatever the thread count.
+  parallelRows(dim, n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = 0; i < n; ++i)
+      if (ids[i] >= 0)
+        for (int64_t j = begin; j < end; ++j)
+          out[ids[i] * dim + j] += grad[i * dim + j];
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
+                                     int64_t offset, int64_t valid) {
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      out[i] = mp::runtime::localizeIndex(in[i], offset, valid);
+  });
+  return MP_OK;
+}
+
+} // namespace mp::runtime
