@@ -273,7 +273,9 @@ mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
 /* Its gradient for the output gradient `grad` (rows x dim): dx (rows x dim)
  * and dweight (dim) = Σ_rows grad · x · rstd (overwritten, not
  * accumulated). With rstd = rsqrt(mean(x²) + eps), gw = grad · weight:
- * dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim. */
+ * dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim. Either of dx and
+ * dweight may be null (not computed), not both; weight is read only for
+ * dx, and may be null without it. */
 mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                double eps, const float *x, const float *weight,
                                const float *grad, float *dx, float *dweight);
@@ -283,7 +285,8 @@ mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
                             double eps, const float *x, const float *weight,
                             const float *bias, float *out);
 /* Its gradient: dx, dweight = Σ_rows grad · x̂, dbias = Σ_rows grad (both
- * overwritten), with x̂ = (x − mean) · rstd. */
+ * overwritten), with x̂ = (x − mean) · rstd. dx, or dweight and dbias
+ * together, may be null (not computed), as for mp_rms_norm_grad_f32. */
 mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                  double eps, const float *x,
                                  const float *weight, const float *grad,

@@ -44,6 +44,15 @@ bool isBinaryOp(mp_binary_op op) {
   return false;
 }
 
+/// The norms' gradients: dx or the weight's may be left out (null), not
+/// both.
+mp_status checkNormGradOutputs(mp_context *ctx, const char *call,
+                               const float *dx, const float *dweight) {
+  if (dx || dweight)
+    return MP_OK;
+  return fail(ctx, call, "dx and dweight are both null: nothing to compute");
+}
+
 /// Fails `call` on a negative or NaN epsilon.
 mp_status checkEps(mp_context *ctx, const char *call, double eps) {
   if (!(eps >= 0))
@@ -230,12 +239,11 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
       checkEps(ctx, call, eps) ||
+      checkNormGradOutputs(ctx, call, dx, dweight) ||
       checkBuffers(ctx, call,
                    {{"x", x, rows * dim},
-                    {"weight", weight, dim},
-                    {"grad", grad, rows * dim},
-                    {"dx", dx, rows * dim},
-                    {"dweight", dweight, dim}}))
+                    {"weight", weight, dx ? dim : 0},
+                    {"grad", grad, rows * dim}}))
     return MP_ERROR;
   // With no rows, dweight is still written: zeros.
   if (dim == 0)
@@ -270,13 +278,13 @@ mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
       checkEps(ctx, call, eps) ||
+      checkNormGradOutputs(ctx, call, dx, dweight) ||
+      (!dweight != !dbias &&
+       fail(ctx, call, "dweight and dbias are computed together")) ||
       checkBuffers(ctx, call,
                    {{"x", x, rows * dim},
-                    {"weight", weight, dim},
-                    {"grad", grad, rows * dim},
-                    {"dx", dx, rows * dim},
-                    {"dweight", dweight, dim},
-                    {"dbias", dbias, dim}}))
+                    {"weight", weight, dx ? dim : 0},
+                    {"grad", grad, rows * dim}}))
     return MP_ERROR;
   if (dim == 0)
     return MP_OK;

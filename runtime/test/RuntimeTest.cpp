@@ -1001,6 +1001,33 @@ void testNorms(mp_context *ctx) {
       expect(closeTo(dw.read(), dwWanted), what + " dweight" + how);
       if (centered)
         expect(closeTo(db.read(), dbWanted), what + " dbias" + how);
+      // Each gradient alone, the other left out (null; weight too with dx):
+      // the compiler computes them with separate ops.
+      Buffer dxAlone(ctx, count * sizeof(float)),
+          dwAlone(ctx, std::vector<float>(c.dim, 77)),
+          dbAlone(ctx, std::vector<float>(c.dim, 77));
+      if (centered) {
+        CHECK_OK(ctx, mp_layer_norm_grad_f32(
+                          ctx, c.rows, c.dim, eps, xBuffer.floats(),
+                          wBuffer.floats(), gBuffer.floats(), dxAlone.floats(),
+                          nullptr, nullptr));
+        CHECK_OK(ctx, mp_layer_norm_grad_f32(
+                          ctx, c.rows, c.dim, eps, xBuffer.floats(), nullptr,
+                          gBuffer.floats(), nullptr, dwAlone.floats(),
+                          dbAlone.floats()));
+        expect(dbAlone.read() == db.read(), what + " dbias alone");
+      } else {
+        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
+                                           xBuffer.floats(), wBuffer.floats(),
+                                           gBuffer.floats(), dxAlone.floats(),
+                                           nullptr));
+        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
+                                           xBuffer.floats(), nullptr,
+                                           gBuffer.floats(), nullptr,
+                                           dwAlone.floats()));
+      }
+      expect(dxAlone.read() == dx.read(), what + " dx alone");
+      expect(dwAlone.read() == dw.read(), what + " dweight alone");
     }
   // No rows: the weight's and bias' gradients are zeros, not left alone.
   Buffer w(ctx, std::vector<float>{1, 2}), dw(ctx, std::vector<float>{7, 7}),
@@ -1247,6 +1274,20 @@ void testTransformerErrors(mp_context *ctx) {
         return mp_layer_norm_grad_f32(c, 2, 2, -1, in, in, in, out, out, out);
       },
       "mp_layer_norm_grad_f32" + onRank + "eps must be 0 or more, got -1");
+  expectError(
+      [&](mp_context *c) {
+        return mp_rms_norm_grad_f32(c, 2, 2, 1e-5, in, in, in, nullptr,
+                                    nullptr);
+      },
+      "mp_rms_norm_grad_f32" + onRank +
+          "dx and dweight are both null: nothing to compute");
+  expectError(
+      [&](mp_context *c) {
+        return mp_layer_norm_grad_f32(c, 2, 2, 1e-5, in, in, in, out, out,
+                                      nullptr);
+      },
+      "mp_layer_norm_grad_f32" + onRank +
+          "dweight and dbias are computed together");
   expectError(
       [&](mp_context *c) {
         return mp_layer_norm_f32(c, 2, 2, 1e-5, in, in, nullptr, out);

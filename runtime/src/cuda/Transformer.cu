@@ -277,6 +277,32 @@ cudaError_t resetFirstBad(cudaStream_t stream, double *partials,
   return cudaMemsetAsync(firstBad, 0xff, sizeof(*firstBad), stream);
 }
 
+/// The weight's (and bias's) gradient of a norm from its row statistics.
+/// Chunks of rows give the columns more threads, as many as the partial
+/// sums hold; with none held, one chunk writes the gradients itself.
+cudaError_t launchNormColumns(cudaStream_t stream, int64_t rows, int64_t dim,
+                              const float *x, const float *grad,
+                              const double *stats, float *dweight,
+                              float *dbias, double *partials) {
+  int64_t sums = dbias ? 2 : 1;
+  int64_t fit = kReductionPartials / (sums * dim);
+  int64_t chunks =
+      std::max<int64_t>(1, std::min({fit, (kColumnThreads + dim - 1) / dim,
+                                     (rows + kMinChunkRows - 1) / kMinChunkRows,
+                                     int64_t(65535)}));
+  int64_t chunkRows = (rows + chunks - 1) / chunks;
+  double *columnPartials = fit > 0 ? partials : nullptr;
+  dim3 grid(gridFor(dim), static_cast<unsigned>(chunks));
+  normColumnsKernel<<<grid, kThreads, 0, stream>>>(
+      rows, dim, chunkRows, x, grad, stats, columnPartials, dweight, dbias);
+  if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
+    return status;
+  if (columnPartials)
+    finishColumnsKernel<<<gridFor(dim), kThreads, 0, stream>>>(
+        dim, chunks, columnPartials, dweight, dbias);
+  return cudaGetLastError();
+}
+
 } // namespace
 
 cudaError_t launchRmsNorm(cudaStream_t stream, int64_t rows, int64_t dim,
@@ -307,28 +333,13 @@ cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
       return status;
   }
   // The weight's gradient before dx, which may be written over x or grad.
-  // Chunks of rows give the columns more threads, as many as the partial
-  // sums hold; with none held, one chunk writes the gradients itself.
-  int64_t sums = dbias ? 2 : 1;
-  int64_t fit = kReductionPartials / (sums * dim);
-  int64_t chunks =
-      std::max<int64_t>(1, std::min({fit, (kColumnThreads + dim - 1) / dim,
-                                     (rows + kMinChunkRows - 1) / kMinChunkRows,
-                                     int64_t(65535)}));
-  int64_t chunkRows = (rows + chunks - 1) / chunks;
-  double *columnPartials = fit > 0 ? partials : nullptr;
-  dim3 grid(gridFor(dim), static_cast<unsigned>(chunks));
-  normColumnsKernel<<<grid, kThreads, 0, stream>>>(
-      rows, dim, chunkRows, x, grad, stats, columnPartials, dweight, dbias);
-  if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
-    return status;
-  if (columnPartials) {
-    finishColumnsKernel<<<gridFor(dim), kThreads, 0, stream>>>(
-        dim, chunks, columnPartials, dweight, dbias);
-    if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
+  if (dweight) {
+    if (cudaError_t status = launchNormColumns(stream, rows, dim, x, grad,
+                                               stats, dweight, dbias, partials);
+        status != cudaSuccess)
       return status;
   }
-  if (rows == 0)
+  if (rows == 0 || !dx)
     return cudaSuccess;
   if (centered)
     layerNormGradKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(

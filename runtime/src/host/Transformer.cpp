@@ -75,14 +75,18 @@ mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
           getInverseRoot(sumOfSquares(x + r * dim, dim) / double(dim), eps);
   });
   // dweight before dx, which may be written over x or grad.
-  parallelRows(dim, rows, [&](int64_t begin, int64_t end) {
-    sumColumns(
-        rows, begin, end,
-        [&](int64_t r, int64_t j) {
-          return double(grad[r * dim + j]) * double(x[r * dim + j]) * rstd[r];
-        },
-        dweight);
-  });
+  if (dweight)
+    parallelRows(dim, rows, [&](int64_t begin, int64_t end) {
+      sumColumns(
+          rows, begin, end,
+          [&](int64_t r, int64_t j) {
+            return double(grad[r * dim + j]) * double(x[r * dim + j]) *
+                   rstd[r];
+          },
+          dweight);
+    });
+  if (!dx)
+    return MP_OK;
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float *xr = x + r * dim, *gr = grad + r * dim;
@@ -137,18 +141,22 @@ mp_status HostBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
     }
   });
   // dweight and dbias before dx, which may be written over x or grad.
-  parallelRows(dim, rows, [&](int64_t begin, int64_t end) {
-    sumColumns(
-        rows, begin, end,
-        [&](int64_t r, int64_t j) {
-          return double(grad[r * dim + j]) * (x[r * dim + j] - mean[r]) *
-                 rstd[r];
-        },
-        dweight);
-    sumColumns(
-        rows, begin, end,
-        [&](int64_t r, int64_t j) { return double(grad[r * dim + j]); }, dbias);
-  });
+  if (dweight)
+    parallelRows(dim, rows, [&](int64_t begin, int64_t end) {
+      sumColumns(
+          rows, begin, end,
+          [&](int64_t r, int64_t j) {
+            return double(grad[r * dim + j]) * (x[r * dim + j] - mean[r]) *
+                   rstd[r];
+          },
+          dweight);
+      sumColumns(
+          rows, begin, end,
+          [&](int64_t r, int64_t j) { return double(grad[r * dim + j]); },
+          dbias);
+    });
+  if (!dx)
+    return MP_OK;
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float *xr = x + r * dim, *gr = grad + r * dim;
