@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <queue>
 
 using namespace mlir;
 
@@ -164,22 +165,54 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
       values.push_back(result);
     }
 
-  // First fit, in program order, over the buffers still live.
-  std::multimap<int64_t, Value> live; // offset -> value
-  for (Value value : values) {
-    Buffer &buffer = plan.buffers[value];
-    for (auto it = live.begin(); it != live.end();)
-      it = plan.buffers[it->second].end < buffer.begin ? live.erase(it)
-                                                       : std::next(it);
-    int64_t offset = 0;
-    for (auto &[start, other] : live) {
-      if (start - offset >= buffer.bytes)
-        break;
-      offset = std::max(offset, start + plan.buffers[other].bytes);
+  // First fit, in program order, over the buffers still live: the lowest
+  // free gap that holds the buffer, else the top of the live buffers. The
+  // gaps below the top are kept by offset and the live buffers by the end
+  // of their range, so that a deep model's thousands of saved activations
+  // are not scanned for every new buffer.
+  std::map<int64_t, int64_t> gaps; // offset -> bytes
+  int64_t top = 0;
+  using Expiry = std::pair<int64_t, size_t>; // end, index in `values`
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> live;
+  auto release = [&](int64_t offset, int64_t bytes) {
+    if (auto next = gaps.find(offset + bytes); next != gaps.end()) {
+      bytes += next->second;
+      gaps.erase(next);
     }
-    buffer.offset = offset;
-    live.emplace(offset, value);
-    plan.arenaBytes = std::max(plan.arenaBytes, offset + buffer.bytes);
+    if (auto after = gaps.lower_bound(offset); after != gaps.begin()) {
+      auto before = std::prev(after);
+      if (before->first + before->second == offset) {
+        offset = before->first;
+        bytes += before->second;
+        gaps.erase(before);
+      }
+    }
+    if (offset + bytes == top)
+      top = offset;
+    else
+      gaps[offset] = bytes;
+  };
+  for (auto [index, value] : llvm::enumerate(values)) {
+    Buffer &buffer = plan.buffers[value];
+    while (!live.empty() && live.top().first < buffer.begin) {
+      const Buffer &done = plan.buffers[values[live.top().second]];
+      release(done.offset, done.bytes);
+      live.pop();
+    }
+    auto gap = llvm::find_if(
+        gaps, [&](const auto &entry) { return entry.second >= buffer.bytes; });
+    if (gap != gaps.end()) {
+      auto [offset, bytes] = *gap;
+      gaps.erase(gap);
+      if (bytes > buffer.bytes)
+        gaps[offset + buffer.bytes] = bytes - buffer.bytes;
+      buffer.offset = offset;
+    } else {
+      buffer.offset = top;
+      top += buffer.bytes;
+    }
+    live.push({buffer.end, index});
+    plan.arenaBytes = std::max(plan.arenaBytes, buffer.offset + buffer.bytes);
   }
   for (auto &[value, root] : owner)
     plan.buffers[value].offset = plan.buffers[root].offset;

@@ -535,10 +535,20 @@ LogicalResult Propagator::run() {
     if (failed(decide(op)))
       return failure();
   }
-  // Arguments without a sharding get the one propagation gave them.
+  // Arguments without a sharding get the one propagation gave them, all at
+  // once: setting one argument's attributes copies every argument's.
+  SmallVector<DictionaryAttr> argAttrs;
+  func.getAllArgAttrs(argAttrs);
+  bool setAny = false;
   for (BlockArgument arg : func.getArguments())
-    if (ValueState *state = getState(arg); state && !getValueSharding(arg))
-      setValueSharding(arg, state->layout.toAttr(meshName));
+    if (ValueState *state = getState(arg); state && !getValueSharding(arg)) {
+      NamedAttrList attrs(argAttrs[arg.getArgNumber()]);
+      attrs.set(MPDialect::kShardingAttrName, state->layout.toAttr(meshName));
+      argAttrs[arg.getArgNumber()] = attrs.getDictionary(func.getContext());
+      setAny = true;
+    }
+  if (setAny)
+    func.setAllArgAttrs(argAttrs);
   return success();
 }
 

@@ -136,16 +136,17 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
     return model.emitError() << "the training step needs a single-block model";
 
   SmallVector<ModelValue> params, batch;
+  llvm::DenseSet<unsigned> withRole;
   for (const ModelValue &value : getModelValues(model)) {
     if (value.role == ModelRole::Param)
       params.push_back(value);
     else if (!value.isResult())
       batch.push_back(value);
+    if (!value.isResult())
+      withRole.insert(value.index);
   }
   for (BlockArgument arg : model.getArguments())
-    if (llvm::none_of(getModelValues(model), [&](const ModelValue &v) {
-          return !v.isResult() && v.index == arg.getArgNumber();
-        }))
+    if (!withRole.contains(arg.getArgNumber()))
       return emitError(arg.getLoc())
              << "argument #" << arg.getArgNumber()
              << " has no role; name it mp.param, mp.input or mp.target";

@@ -139,7 +139,8 @@ train::StepManifest buildManifest(func::FuncOp func, const MemoryPlan &plan,
     auto type = cast<RankedTensorType>(arg.getType());
     tensor.dtype = typeName(type);
     tensor.localShape.assign(type.getShape().begin(), type.getShape().end());
-    SmallVector<int64_t> globalShape = getGlobalShape(func, index, false);
+    SmallVector<int64_t> globalShape =
+        getGlobalShape(func, index, /*isResult=*/false, mesh);
     tensor.globalShape.assign(globalShape.begin(), globalShape.end());
     tensor.split = split(getValueSharding(arg), type.getRank());
     if (type.getElementType().isInteger() &&

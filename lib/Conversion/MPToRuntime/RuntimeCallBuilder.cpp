@@ -80,22 +80,27 @@ Value RuntimeCallBuilder::string(StringRef text) {
 
 LLVM::GlobalOp RuntimeCallBuilder::constantGlobal(Attribute value, Type type,
                                                   StringRef prefix) {
-  // Identical data shares one global.
-  std::string name;
-  for (unsigned i = 0;; ++i) {
-    name = (prefix + "_" + Twine(i)).str();
-    auto existing = symbols.lookup<LLVM::GlobalOp>(name);
-    if (!existing)
-      break;
-    if (existing.getValueAttr() == value)
-      return existing;
+  auto module = func->getParentOfType<ModuleOp>();
+  if (!readGlobals) {
+    readGlobals = true;
+    for (auto global : module.getOps<LLVM::GlobalOp>())
+      if (global.getConstant() && global.getValueAttr())
+        constantGlobals.try_emplace(global.getValueAttr(), global);
   }
-  auto atStart =
-      OpBuilder::atBlockBegin(func->getParentOfType<ModuleOp>().getBody());
-  auto op = LLVM::GlobalOp::create(atStart, loc, type, /*isConstant=*/true,
-                                   LLVM::Linkage::Internal, name, value);
-  symbols.insert(op);
-  return op;
+  // Identical data shares one global.
+  LLVM::GlobalOp &global = constantGlobals[value];
+  if (global)
+    return global;
+  std::string name;
+  unsigned &suffix = nextSuffix[prefix];
+  do
+    name = (prefix + "_" + Twine(suffix++)).str();
+  while (symbols.lookup(name));
+  auto atStart = OpBuilder::atBlockBegin(module.getBody());
+  global = LLVM::GlobalOp::create(atStart, loc, type, /*isConstant=*/true,
+                                  LLVM::Linkage::Internal, name, value);
+  symbols.insert(global);
+  return global;
 }
 
 Value RuntimeCallBuilder::constant(TypedAttr value) {

@@ -115,6 +115,12 @@ private:
   mlir::Location loc;
   mlir::Type ptrType;
   llvm::DenseMap<mlir::Attribute, mlir::Value> constants;
+  /// The module's constant globals by value, read once, so that identical
+  /// data shares one global; and each name prefix's next free suffix. (A
+  /// step names thousands of ops: probing names one by one is quadratic.)
+  llvm::DenseMap<mlir::Attribute, mlir::LLVM::GlobalOp> constantGlobals;
+  bool readGlobals = false;
+  llvm::StringMap<unsigned> nextSuffix;
   /// The constants, in creation order, to move to the top at the end.
   llvm::SmallVector<mlir::Operation *> hoisted;
   llvm::DenseMap<mlir::Value, mlir::Value> pointers;

@@ -110,13 +110,27 @@ LogicalResult MPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
     if (!isa<RankedTensorType>(type))
       return op->emitError() << what << " named by '" << attrName
                              << "' must be a ranked tensor, not " << type;
-    // Report a repeated name once, on its later occurrence.
-    StringAttr name = cast<StringAttr>(attr.getValue());
-    for (unsigned earlier = 0; earlier < argIndex; ++earlier)
-      if (getArgName(func, earlier) == name)
+    // Names are unique: checked once, at the last named argument (checking
+    // each argument against the earlier ones is quadratic in their number,
+    // thousands in a training step). A repeat is reported on its later
+    // occurrence.
+    unsigned lastNamed = func.getNumArguments();
+    while (lastNamed > 0 && !getArgName(func, lastNamed - 1))
+      --lastNamed;
+    if (argIndex + 1 != lastNamed)
+      return success();
+    llvm::DenseMap<StringAttr, unsigned> firstArg;
+    for (unsigned index = 0; index < lastNamed; ++index) {
+      StringAttr name = getArgName(func, index);
+      if (!name)
+        continue;
+      auto [it, inserted] = firstArg.try_emplace(name, index);
+      if (!inserted)
         return op->emitError()
-               << what << " repeats the name '" << name.getValue()
-               << "' of argument #" << earlier << "; names must be unique";
+               << "argument #" << index << " repeats the name '"
+               << name.getValue() << "' of argument #" << it->second
+               << "; names must be unique";
+    }
     return success();
   }
   if (attrName == kShardingAttrName)

@@ -72,7 +72,7 @@ void setValueSharding(Value value, ShardingAttr sharding) {
 }
 
 SmallVector<int64_t> getGlobalShape(FunctionOpInterface func, unsigned index,
-                                    bool isResult) {
+                                    bool isResult, MeshAttr mesh) {
   auto attr = [&](StringRef name) {
     return isResult ? func.getResultAttr(index, name)
                     : func.getArgAttr(index, name);
@@ -88,7 +88,8 @@ SmallVector<int64_t> getGlobalShape(FunctionOpInterface func, unsigned index,
   if (!sharding || !func->hasAttr(MPDialect::kPartitionedAttrName))
     return shape;
   // Even splits: the local extent times the pieces.
-  MeshAttr mesh = lookupMesh(func, sharding.getMesh());
+  if (!mesh)
+    mesh = lookupMesh(func, sharding.getMesh());
   for (int64_t dim = 0; dim < sharding.getRank(); ++dim)
     for (StringRef axis : sharding.getDimAxes(dim))
       shape[dim] *= mesh.getAxisSize(axis);

@@ -45,8 +45,11 @@ void setValueSharding(mlir::Value value, ShardingAttr sharding);
 
 /// The global shape of argument (or, if `isResult`, result) `index` of
 /// `func`: its type's, unless `func` is partitioned and the value split.
+/// `mesh` is the mesh of its sharding when the caller knows it (looking it
+/// up scans the module).
 llvm::SmallVector<int64_t> getGlobalShape(mlir::FunctionOpInterface func,
-                                          unsigned index, bool isResult);
+                                          unsigned index, bool isResult,
+                                          MeshAttr mesh = {});
 
 } // namespace mp
 
