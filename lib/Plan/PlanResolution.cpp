@@ -127,10 +127,14 @@ FailureOr<int64_t> getStyledDim(ParallelStyleAttr style, StringRef key,
                      "1), not rank "
                   << rank;
   case ParallelStyleKind::sequence_parallel: {
+    // On a norm (SequenceParallel on an RMSNorm module): its activations
+    // are split, its weight is whole.
+    if (value.isNormWeight)
+      return -1;
     if (value.role == ModelRole::Param || value.role == ModelRole::State)
       return fail() << "sequence_parallel splits activations; it applies to "
-                       "inputs, targets and outputs";
-    int64_t dim = style.getDim() ? *style.getDim() : rank - 2;
+                       "inputs, targets, outputs and norms";
+    int64_t dim = getSequenceDim(style, rank);
     if (dim < 0 || dim >= rank)
       return fail() << "sequence dim " << dim << " is out of range for rank "
                     << rank;
@@ -161,16 +165,15 @@ FailureOr<ShardingAttr> getStorageSharding(PlanAttr plan, MeshAttr mesh,
   // Optimizer state is laid out as its parameter (ZeRO). FSDP2 shards the
   // tensor-parallel shard further, so its axis is minor to the style's; the
   // batch split of data is major to sequence parallelism's.
+  ShardingAttr sharding;
   if (value.role == ModelRole::Param || value.role == ModelRole::State) {
     if (styledDim >= 0)
       splitDim(dims, styledDim, plan.getTpAxis());
     splitDim(dims, 0, plan.getFsdpAxis());
+    sharding = ShardingAttr::get(plan.getMesh(), dims);
   } else {
-    splitDim(dims, 0, plan.getEffectiveBatchAxis());
-    if (styledDim >= 0)
-      splitDim(dims, styledDim, plan.getTpAxis());
+    sharding = getActivationSharding(plan, rank, styledDim);
   }
-  auto sharding = ShardingAttr::get(plan.getMesh(), dims);
   if (failed(sharding.verifyFor(
           [&] {
             InFlightDiagnostic diag = emitError(loc);
@@ -184,6 +187,19 @@ FailureOr<ShardingAttr> getStorageSharding(PlanAttr plan, MeshAttr mesh,
           value.type, mesh)))
     return failure();
   return sharding;
+}
+
+ShardingAttr getActivationSharding(PlanAttr plan, int64_t rank,
+                                   int64_t sequenceDim) {
+  SmallVector<SmallVector<StringRef>> dims(rank);
+  splitDim(dims, 0, plan.getEffectiveBatchAxis());
+  if (sequenceDim >= 0)
+    splitDim(dims, sequenceDim, plan.getTpAxis());
+  return ShardingAttr::get(plan.getMesh(), dims);
+}
+
+int64_t getSequenceDim(ParallelStyleAttr style, int64_t rank) {
+  return style.getDim() ? *style.getDim() : rank - 2;
 }
 
 ShardingAttr getUseSharding(PlanAttr plan, ShardingAttr storage) {

@@ -33,7 +33,28 @@ struct Placement {
   ModelValue value;
   ShardingAttr storage;
   std::optional<NamedAttribute> entry;
+  /// sequence_parallel on a norm: the norms this weight scales, and the
+  /// sharding of their input and output.
+  SmallVector<std::pair<RmsNormOp, ShardingAttr>> sequenceParallelNorms;
 };
+
+/// The norms of `func` that scale by argument `index` (looking through
+/// annotations).
+SmallVector<RmsNormOp> findNormsOf(FunctionOpInterface func, unsigned index) {
+  SmallVector<RmsNormOp> norms;
+  SmallVector<Value> worklist{func.getArgument(index)};
+  while (!worklist.empty()) {
+    Value current = worklist.pop_back_val();
+    for (OpOperand &use : current.getUses()) {
+      if (auto norm = dyn_cast<RmsNormOp>(use.getOwner()))
+        if (use.get() == norm.getWeight())
+          norms.push_back(norm);
+      if (auto annotate = dyn_cast<AnnotateOp>(use.getOwner()))
+        worklist.push_back(annotate.getResult());
+    }
+  }
+  return norms;
+}
 
 /// Appends to `diag` the names `key` may have been meant as (within a third
 /// of its length in edits, as typo correction does), else everything the
@@ -153,7 +174,29 @@ LogicalResult ApplyPlanPass::placeFunction(
       ok = false;
       continue;
     }
-    placements.push_back({func, value, *storage, *entry});
+    Placement placement{func, value, *storage, *entry, {}};
+    auto style = *entry ? dyn_cast<ParallelStyleAttr>((*entry)->getValue())
+                        : ParallelStyleAttr();
+    if (value.role == ModelRole::Param && value.isNormWeight && style &&
+        style.getKind() == ParallelStyleKind::sequence_parallel &&
+        !func.isExternal()) {
+      for (RmsNormOp norm : findNormsOf(func, value.index)) {
+        int64_t rank = norm.getInput().getType().getRank();
+        int64_t dim = getSequenceDim(style, rank);
+        if (dim < 0 || dim >= rank - 1) {
+          norm.emitError() << "plan entry '" << (*entry)->getName().getValue()
+                           << "' (sequence_parallel) splits dim " << dim
+                           << " of this norm's rank-" << rank
+                           << " activations, which is not a dim before "
+                              "the normalized one";
+          ok = false;
+          continue;
+        }
+        placement.sequenceParallelNorms.emplace_back(
+            norm, getActivationSharding(plan, rank, dim));
+      }
+    }
+    placements.push_back(std::move(placement));
   }
   return success(ok);
 }
@@ -175,6 +218,19 @@ void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
 
   if (value.role != ModelRole::Param || func.isExternal())
     return;
+  // SequenceParallel on a norm: its input and output split along the
+  // sequence, pinned with the style's priority.
+  for (auto [norm, sharding] : placement.sequenceParallelNorms) {
+    OpBuilder builder(norm);
+    StringAttr entry = placement.entry->getName();
+    auto input = AnnotateOp::create(builder, norm.getLoc(), norm.getInput(),
+                                    sharding, entry);
+    norm.getInputMutable().assign(input);
+    builder.setInsertionPointAfter(norm);
+    auto output = AnnotateOp::create(builder, norm.getLoc(), norm.getResult(),
+                                     sharding, entry);
+    norm.getResult().replaceAllUsesExcept(output.getResult(), output);
+  }
   ShardingAttr use = getUseSharding(plan, placement.storage);
   if (use == placement.storage)
     return;

@@ -44,7 +44,12 @@ namespace mp {
 
 namespace {
 
-enum class Priority { None, Propagated, Plan, User };
+/// Who decided a layout. The layouts a plan gives inside the model (the
+/// input and output of a sequence-parallel norm, an output the step does
+/// not return) rank below its arguments' (parameter styles, input splits):
+/// in PyTorch a SequenceParallel module's output is redistributed by the
+/// next module, ColwiseParallel gathering it for its weight.
+enum class Priority { None, Propagated, PlanActivation, Plan, User };
 
 struct ValueState {
   Layout layout;
@@ -126,6 +131,15 @@ std::string Propagator::describeArgAxis(const ModelValue &value,
   return name;
 }
 
+/// True if `annotate` pins an argument (a parameter's FSDP use), looking
+/// through annotations.
+bool annotatesArgument(AnnotateOp annotate) {
+  Value value = annotate.getInput();
+  while (auto inner = value.getDefiningOp<AnnotateOp>())
+    value = inner.getInput();
+  return isa<BlockArgument>(value);
+}
+
 void Propagator::initialize() {
   llvm::DenseMap<unsigned, ModelValue> named;
   for (const ModelValue &value : getModelValues(func))
@@ -164,8 +178,10 @@ void Propagator::initialize() {
       if (auto annotate = dyn_cast<AnnotateOp>(op)) {
         state.layout = Layout::get(annotate.getSharding());
         state.pinned = true;
-        state.priority =
-            annotate.isFromPlan() ? Priority::Plan : Priority::User;
+        state.priority = !annotate.isFromPlan() ? Priority::User
+                         : annotatesArgument(annotate)
+                             ? Priority::Plan
+                             : Priority::PlanActivation;
         std::string origin = annotate.getEntry()
                                  ? annotate.getEntry()->str()
                                  : std::string("explicit annotation");

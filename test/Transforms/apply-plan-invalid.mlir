@@ -62,7 +62,7 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {norm
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {fc1 = sequence_parallel}>} {
   mp.mesh @mesh = <tp = 2>
   func.func @model(
-      // expected-error@+1 {{plan entry 'fc1' (sequence_parallel) cannot apply to parameter 'fc1.weight' of type 'tensor<8x8xf32>': sequence_parallel splits activations; it applies to inputs, targets and outputs}}
+      // expected-error@+1 {{plan entry 'fc1' (sequence_parallel) cannot apply to parameter 'fc1.weight' of type 'tensor<8x8xf32>': sequence_parallel splits activations; it applies to inputs, targets, outputs and norms}}
       %w: tensor<8x8xf32> {mp.param = "fc1.weight"},
       // expected-error@+1 {{plan entry 'fc1' (sequence_parallel) cannot apply to parameter 'fc1.bias' of type 'tensor<8xf32>'}}
       %b: tensor<8xf32> {mp.param = "fc1.bias"}) {
@@ -109,7 +109,7 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {x = 
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w = sequence_parallel}>} {
   mp.mesh @mesh = <tp = 2>
   func.func @model(
-      // expected-error@+1 {{plan entry 'w' (sequence_parallel) cannot apply to parameter 'w' of type 'tensor<8x8xf32>': sequence_parallel splits activations; it applies to inputs, targets and outputs}}
+      // expected-error@+1 {{plan entry 'w' (sequence_parallel) cannot apply to parameter 'w' of type 'tensor<8x8xf32>': sequence_parallel splits activations; it applies to inputs, targets, outputs and norms}}
       %w: tensor<8x8xf32> {mp.param = "w"}) {
     return
   }

@@ -39,6 +39,16 @@ getStorageSharding(PlanAttr plan, MeshAttr mesh, const ModelValue &value,
                    std::optional<mlir::NamedAttribute> entry,
                    mlir::Location loc);
 
+/// The sharding of a rank-`rank` activation: dim 0 split over the plan's
+/// batch axis, and `sequenceDim` (if not -1) over its tensor-parallel axis,
+/// minor to the batch split (sequence parallelism within each batch shard).
+ShardingAttr getActivationSharding(PlanAttr plan, int64_t rank,
+                                   int64_t sequenceDim);
+
+/// The dim sequence_parallel `style` splits in a rank-`rank` tensor: its
+/// `dim`, by default rank - 2 (the sequence of [batch, seq, feature]).
+int64_t getSequenceDim(ParallelStyleAttr style, int64_t rank);
+
 /// The sharding an FSDP parameter is used with: `storage` without the FSDP
 /// axis. Equal to `storage` when the plan has no FSDP axis.
 ShardingAttr getUseSharding(PlanAttr plan, ShardingAttr storage);

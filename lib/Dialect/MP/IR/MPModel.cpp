@@ -41,13 +41,14 @@ ShardingAttr ModelValue::getSharding(FunctionOpInterface func) const {
 }
 
 namespace {
-/// The names of the parameters of `values` that an mp.embedding of `func`
-/// looks rows up in (looking through annotations).
-llvm::StringSet<> findEmbeddingTables(FunctionOpInterface func,
-                                      ArrayRef<ModelValue> values) {
-  llvm::StringSet<> tables;
+/// The names of the parameters of `values` whose uses (looking through
+/// annotations) include one `isUse` accepts.
+llvm::StringSet<>
+findParamsUsedAs(FunctionOpInterface func, ArrayRef<ModelValue> values,
+                 llvm::function_ref<bool(OpOperand &)> isUse) {
+  llvm::StringSet<> found;
   if (func.isExternal())
-    return tables;
+    return found;
   for (const ModelValue &value : values) {
     if (value.role != ModelRole::Param)
       continue;
@@ -55,15 +56,14 @@ llvm::StringSet<> findEmbeddingTables(FunctionOpInterface func,
     while (!worklist.empty()) {
       Value current = worklist.pop_back_val();
       for (OpOperand &use : current.getUses()) {
-        if (auto embedding = dyn_cast<EmbeddingOp>(use.getOwner()))
-          if (use.get() == embedding.getTable())
-            tables.insert(value.name.getValue());
+        if (isUse(use))
+          found.insert(value.name.getValue());
         if (auto annotate = dyn_cast<AnnotateOp>(use.getOwner()))
           worklist.push_back(annotate.getResult());
       }
     }
   }
-  return tables;
+  return found;
 }
 } // namespace
 
@@ -80,14 +80,26 @@ SmallVector<ModelValue> getModelValues(FunctionOpInterface func) {
       if (auto name = func.getArgAttrOfType<StringAttr>(i, attrName))
         values.push_back(
             {role, name, i, dyn_cast<RankedTensorType>(argTypes[i])});
+  llvm::StringSet<> tables =
+      findParamsUsedAs(func, values, [](OpOperand &use) {
+        auto embedding = dyn_cast<EmbeddingOp>(use.getOwner());
+        return embedding && use.get() == embedding.getTable();
+      });
+  llvm::StringSet<> normWeights =
+      findParamsUsedAs(func, values, [](OpOperand &use) {
+        auto norm = dyn_cast<RmsNormOp>(use.getOwner());
+        return norm && use.get() == norm.getWeight();
+      });
   // Optimizer state, named "<param>.<state>", is laid out as its parameter.
-  llvm::StringSet<> tables = findEmbeddingTables(func, values);
-  for (ModelValue &value : values)
-    value.isEmbeddingTable =
-        (value.role == ModelRole::Param &&
-         tables.contains(value.name.getValue())) ||
-        (value.role == ModelRole::State &&
-         tables.contains(value.name.getValue().rsplit('.').first));
+  for (ModelValue &value : values) {
+    if (value.role != ModelRole::Param && value.role != ModelRole::State)
+      continue;
+    StringRef param = value.name.getValue();
+    if (value.role == ModelRole::State)
+      param = param.rsplit('.').first;
+    value.isEmbeddingTable = tables.contains(param);
+    value.isNormWeight = normWeights.contains(param);
+  }
   ArrayRef<Type> resultTypes = func.getResultTypes();
   for (unsigned i = 0, e = resultTypes.size(); i < e; ++i)
     if (auto name =

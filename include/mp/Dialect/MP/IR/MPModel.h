@@ -33,6 +33,8 @@ struct ModelValue {
   /// A parameter (or its optimizer state) that an mp.embedding looks rows
   /// up in: `[vocab, dim]`, where a linear weight is `[out, in]`.
   bool isEmbeddingTable = false;
+  /// A parameter (or its optimizer state) that an mp.rms_norm scales by.
+  bool isNormWeight = false;
 
   bool isResult() const { return role == ModelRole::Output; }
   /// The location to report problems with this value at.
