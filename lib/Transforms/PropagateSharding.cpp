@@ -96,6 +96,12 @@ private:
                   ArrayRef<FactorChoice> choices);
   /// Phase 2: fixes the result layout of `op` and reshards its operands.
   LogicalResult decide(Operation *op);
+  /// Fails, naming the plan entry, where `reshape` cannot carry the split of
+  /// a colwise weight's output features (heads that do not divide over the
+  /// tensor-parallel ranks), which would otherwise become a gather.
+  LogicalResult checkReshapeKeepsStyles(ReshapeOp reshape,
+                                        const ShardingRule &rule,
+                                        ArrayRef<FactorChoice> choices);
   void decideReturn(Operation *returnOp);
   /// Makes operand `index` of `op` have `required`, through an mp.reshard.
   void reshardOperand(Operation *op, unsigned index, const Layout &required,
@@ -364,6 +370,45 @@ void Propagator::reshardOperand(
     state.origins.try_emplace(entry.getKey(), entry.getValue());
 }
 
+LogicalResult
+Propagator::checkReshapeKeepsStyles(ReshapeOp reshape, const ShardingRule &rule,
+                                    ArrayRef<FactorChoice> choices) {
+  const ValueState *input = getState(reshape.getInput());
+  ArrayRef<int64_t> shape = reshape.getInput().getType().getShape();
+  for (auto [dim, axes] : llvm::enumerate(input->layout.dims)) {
+    int64_t factor = rule.operandFactors[0][dim];
+    ArrayRef<StringRef> kept;
+    if (factor != ShardingRule::kNoFactor)
+      kept = choices[factor].axes;
+    int64_t ranks = 1;
+    for (StringRef axis : axes) {
+      ranks *= mesh.getAxisSize(axis);
+      if (llvm::is_contained(kept, axis))
+        continue;
+      std::string origin = input->origins.lookup(axis);
+      // The output features of a colwise weight (a rowwise weight's split
+      // leaves partial sums, whose reduction may split other dims).
+      if (!StringRef(origin).ends_with("(colwise)"))
+        continue;
+      InFlightDiagnostic diag =
+          reshape.emitError()
+          << "cannot keep dim " << dim << " (" << shape[dim]
+          << " entries) split over '" << axis << "' into " << ranks
+          << " pieces as " << origin << " asks: ";
+      if (factor == ShardingRule::kNoFactor)
+        return diag << "the reshape to " << reshape.getResult().getType()
+                    << " regroups it with other dims";
+      return diag << "in " << reshape.getResult().getType()
+                  << " its leading " << rule.factorSizes[factor]
+                  << " entries (the heads) are a dim of their own, and "
+                  << rule.factorSizes[factor] << " does not divide into "
+                  << ranks << " pieces; make the heads a multiple of the "
+                  << "tensor-parallel size";
+    }
+  }
+  return success();
+}
+
 LogicalResult Propagator::decide(Operation *op) {
   if (isa<ReshardOp>(op))
     return success();
@@ -405,6 +450,9 @@ LogicalResult Propagator::decide(Operation *op) {
 
   ShardingRule rule = iface.getShardingRule();
   SmallVector<FactorChoice> choices = assignFactors(op, rule);
+  if (auto reshape = dyn_cast<ReshapeOp>(op))
+    if (failed(checkReshapeKeepsStyles(reshape, rule, choices)))
+      return failure();
   llvm::StringSet<> factorAxes;
   llvm::StringMap<std::string> choiceOrigins;
   for (const FactorChoice &choice : choices)
