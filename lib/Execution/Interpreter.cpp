@@ -152,17 +152,16 @@ LogicalResult crossEntropyRows(Operation *op, const HostTensor &logits,
   return success();
 }
 
-/// The table row of each id, checked against the vocabulary; -1 for the
-/// negative ids, which add nothing.
-FailureOr<std::vector<int64_t>> embeddingRows(Operation *op,
+/// The entry each id picks among `count` (table rows, classes), checked;
+/// -1 for the negative ids, which pick nothing.
+FailureOr<std::vector<int64_t>> pickedEntries(Operation *op,
                                               const HostTensor &ids,
-                                              int64_t vocab) {
+                                              int64_t count) {
   std::vector<int64_t> rows;
   for (auto [index, id] : llvm::enumerate(ids.data)) {
-    if (id >= vocab)
+    if (id >= count)
       return op->emitError() << "id " << int64_t(id) << " at index " << index
-                             << " is not a row of the [" << vocab
-                             << ", ...] table";
+                             << " is not below " << count;
     rows.push_back(id < 0 ? -1 : int64_t(id));
   }
   return rows;
@@ -442,11 +441,53 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(scalar(sum));
         return success();
       })
+      .Case([&](LogOp) {
+        set(map1(in(0), [](double a) { return std::log(a); }));
+        return success();
+      })
+      .Case([&](BlockMaxOp op) {
+        const HostTensor &x = in(0);
+        HostTensor out = HostTensor::zeros(shapeOf(op.getResult()));
+        int64_t cols = x.shape.back(), blocks = out.shape.back();
+        int64_t width = blocks ? cols / blocks : 0;
+        for (int64_t i = 0; i < out.getNumElements(); ++i) {
+          const double *block =
+              x.data.data() + (i / blocks) * cols + (i % blocks) * width;
+          out.data[i] = *std::max_element(block, block + width);
+        }
+        set(out);
+        return success();
+      })
+      .Case([&](GatherLastOp op) {
+        const HostTensor &x = in(0);
+        int64_t cols = x.shape.back();
+        FailureOr<std::vector<int64_t>> picks = pickedEntries(op, in(1), cols);
+        if (failed(picks))
+          return failure();
+        HostTensor out = HostTensor::zeros(shapeOf(op.getResult()));
+        for (auto [row, pick] : llvm::enumerate(*picks))
+          if (pick >= 0)
+            out.data[row] = x.data[row * cols + pick];
+        set(out);
+        return success();
+      })
+      .Case([&](ScatterLastOp op) {
+        HostTensor out = HostTensor::zeros(shapeOf(op.getResult()));
+        int64_t cols = out.shape.back();
+        FailureOr<std::vector<int64_t>> picks = pickedEntries(op, in(0), cols);
+        if (failed(picks))
+          return failure();
+        for (auto [row, pick] : llvm::enumerate(*picks))
+          if (pick >= 0)
+            out.data[row * cols + pick] = in(1).data[row];
+        set(out);
+        return success();
+      })
       .Case([&](EmbeddingOp e) {
         const HostTensor &table = in(1);
         int64_t dim = table.shape[1];
         FailureOr<std::vector<int64_t>> rows =
-            embeddingRows(e, in(0), table.shape[0]);
+            pickedEntries(e, in(0), table.shape[0]);
         if (failed(rows))
           return failure();
         HostTensor out = HostTensor::zeros(shapeOf(e.getResult()));
@@ -461,7 +502,7 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         HostTensor out = HostTensor::zeros(shapeOf(e.getResult()));
         int64_t dim = out.shape[1];
         FailureOr<std::vector<int64_t>> rows =
-            embeddingRows(e, in(0), out.shape[0]);
+            pickedEntries(e, in(0), out.shape[0]);
         if (failed(rows))
           return failure();
         for (auto [i, row] : llvm::enumerate(*rows))

@@ -35,7 +35,7 @@ func.func @embedding_grad() -> tensor<3x2xf32> {
   return %d : tensor<3x2xf32>
 }
 
-// BADID: error: id 2 at index 1 is not a row of the [2, ...] table
+// BADID: error: id 2 at index 1 is not below 2
 func.func @embedding_bad_id() -> tensor<2x2xf32> {
   %ids = arith.constant dense<[0, 2]> : tensor<2xi64>
   %t = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>

@@ -62,6 +62,36 @@ def ApplyPlan : Pass<"mp-apply-plan", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def LossParallel : Pass<"mp-loss-parallel", "::mlir::ModuleOp"> {
+  let summary = "Rewrites cross entropy so vocab-split logits stay split";
+  let description = [{
+    PyTorch's `loss_parallel()`: each `mp.cross_entropy` over `[..., V]`
+    logits becomes the log-sum-exp and target pick it is made of, in ops
+    whose sharding rules keep the vocabulary split, so that logits split
+    over the tensor-parallel axis (a `colwise` output layer) are never
+    gathered:
+
+    ```
+    shift = block_max(block_max(logits) : [..., K]) : [..., 1]  (a constant)
+    lse   = shift + log(sum(exp(logits - shift)))               (partial sums)
+    loss  = mean(lse - gather_last(logits, labels))             (partial sums)
+    ```
+
+    Per row, the ranks exchange K maxima (an all_gather), the sum of
+    exponentials and the target logit (all_reduces): O(tokens) bytes, not
+    O(tokens · vocab). K is the size of the plan's tensor-parallel axis
+    (the module's `mp.plan`), or `blocks`. Its gradient follows from the
+    ops' rules: `softmax - onehot`, split like the logits. A cross entropy
+    whose vocabulary K does not divide is left as it is (its logits are
+    gathered). Run it after `--mp-apply-plan` and before `--mp-train-step`.
+  }];
+  let options = [
+    Option<"blocks", "blocks", "int64_t", /*default=*/"0",
+           "Ranks the vocabulary is split over (default: the plan's "
+           "tensor-parallel axis size)">,
+  ];
+}
+
 def Summary : Pass<"mp-summary", "::mlir::ModuleOp"> {
   let summary = "Prints a model summary with per-rank placement";
   let description = [{

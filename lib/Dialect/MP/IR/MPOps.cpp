@@ -358,6 +358,39 @@ LogicalResult RopeOp::verify() {
   return success();
 }
 
+LogicalResult BlockMaxOp::verify() {
+  auto input = getInput().getType(), result = getResult().getType();
+  if (input.getRank() < 1 || input.getRank() != result.getRank() ||
+      input.getShape().drop_back() != result.getShape().drop_back() ||
+      input.getElementType() != result.getElementType())
+    return emitOpError() << "result " << result << " must be the input "
+                         << input << " with another last dim";
+  int64_t blocks = result.getShape().back(), extent = input.getShape().back();
+  if (blocks < 1 || extent % blocks != 0)
+    return emitOpError() << "the last dim (" << extent
+                         << ") does not cut into " << blocks
+                         << " equal blocks";
+  return success();
+}
+
+LogicalResult GatherLastOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> location,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &results) {
+  RankedTensorType input = getTensorType(adaptor.getInput());
+  RankedTensorType index = getTensorType(adaptor.getIndex());
+  if (!input || !index)
+    return emitOptionalError(location, "mp.gather_last takes ranked tensors");
+  if (input.getRank() < 1 || index.getShape() != input.getShape().drop_back())
+    return emitOptionalError(location, "mp.gather_last index ", index,
+                             " must have the input's shape without its last "
+                             "dim, as ",
+                             input, " has");
+  results.push_back(
+      RankedTensorType::get(index.getShape(), input.getElementType()));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Training ops
 //===----------------------------------------------------------------------===//
@@ -423,6 +456,19 @@ LogicalResult RmsNormWeightGradOp::inferReturnTypes(
                                        "input and grad of one ranked type");
   results.push_back(RankedTensorType::get({input.getShape().back()},
                                           input.getElementType()));
+  return success();
+}
+
+LogicalResult ScatterLastOp::verify() {
+  auto index = cast<RankedTensorType>(getIndex().getType());
+  auto grad = cast<RankedTensorType>(getGrad().getType());
+  auto like = cast<RankedTensorType>(getLike().getType());
+  if (like.getRank() < 1 || index.getShape() != like.getShape().drop_back() ||
+      grad.getShape() != index.getShape() ||
+      grad.getElementType() != like.getElementType())
+    return emitOpError() << "index " << index << " and grad " << grad
+                         << " must have the shape of " << like
+                         << " without its last dim";
   return success();
 }
 

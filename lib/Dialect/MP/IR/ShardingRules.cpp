@@ -285,6 +285,42 @@ ShardingRule CrossEntropyOp::getShardingRule() {
   return rule;
 }
 
+ShardingRule LogOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
+// [p..., C] -> [p..., K]: block b of the last dim is the factor of extent K
+// shared by both last dims (the major part of C), so a split of C into K
+// pieces leaves each rank one block.
+ShardingRule BlockMaxOp::getShardingRule() {
+  RankedTensorType input = rankedType(getInput());
+  ShardingRule rule = ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                                   PartialRule::NonLinear);
+  // Padded pieces would join the maximum.
+  rule.evenSplitFactors.push_back(input.getRank() - 1);
+  rule.linearOperands = {false};
+  return rule;
+}
+
+// [p..., C] and index [p...]: the last dim is contracted (a one-hot dot).
+ShardingRule GatherLastOp::getShardingRule() {
+  RankedTensorType input = rankedType(getInput());
+  ShardingRule rule;
+  SmallVector<int64_t> rows;
+  for (int64_t extent : input.getShape().drop_back())
+    rows.push_back(rule.addFactor(extent, FactorKind::Parallel));
+  int64_t last = rule.addFactor(input.getShape().back(), FactorKind::Reduction);
+  SmallVector<int64_t> x(rows);
+  x.push_back(last);
+  rule.operandFactors = {x, rows};
+  rule.resultFactors = {rows};
+  rule.partial = PartialRule::Multilinear;
+  rule.linearOperands = {true, false};
+  rule.indexOperands = {{1, last}};
+  return rule;
+}
+
 // ids[p...] and table[vocab, dim]: the vocabulary is contracted (a one-hot
 // product), so a split vocabulary leaves partial sums.
 ShardingRule EmbeddingOp::getShardingRule() {
@@ -487,6 +523,24 @@ ShardingRule SoftmaxGradOp::getShardingRule() {
       ShardingRule::getElementwise(type, 2, PartialRule::Multilinear);
   rule.factorKinds[type.getRank() - 1] = FactorKind::Replicated;
   rule.linearOperands = {false, true};
+  return rule;
+}
+
+// index [p...] and grad [p...] into [p..., C] laid out as `like`.
+ShardingRule ScatterLastOp::getShardingRule() {
+  RankedTensorType like = rankedType(getLike());
+  ShardingRule rule;
+  SmallVector<int64_t> rows;
+  for (int64_t extent : like.getShape().drop_back())
+    rows.push_back(rule.addFactor(extent, FactorKind::Parallel));
+  int64_t last = rule.addFactor(like.getShape().back(), FactorKind::Parallel);
+  SmallVector<int64_t> full(rows);
+  full.push_back(last);
+  rule.operandFactors = {rows, rows, full};
+  rule.resultFactors = {full};
+  rule.partial = PartialRule::Multilinear;
+  rule.linearOperands = {false, true, false};
+  rule.indexOperands = {{0, last}};
   return rule;
 }
 

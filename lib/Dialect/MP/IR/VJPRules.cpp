@@ -291,4 +291,23 @@ void RopeOp::buildVJP(OpBuilder &b, ValueRange grads,
                      getInverse() ? UnitAttr() : b.getUnitAttr()));
 }
 
+// d log(x) = dx / x.
+void LogOp::buildVJP(OpBuilder &b, ValueRange grads,
+                     SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(DivOp::create(b, getLoc(), grads[0], getInput()));
+}
+
+// A constant (the shift of a log-sum-exp): no gradient.
+void BlockMaxOp::buildVJP(OpBuilder &, ValueRange,
+                          SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(Value());
+}
+
+void GatherLastOp::buildVJP(OpBuilder &b, ValueRange grads,
+                            SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(ScatterLastOp::create(
+      b, getLoc(), getInput().getType(), getIndex(), grads[0], getInput()));
+  operandGrads.push_back(Value());
+}
+
 } // namespace mp

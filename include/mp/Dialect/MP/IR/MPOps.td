@@ -150,6 +150,7 @@ class MP_UnaryOp<string mnemonic, string what, list<Trait> traits = []>
 def MP_NegOp : MP_UnaryOp<"neg", "elementwise negation">;
 def MP_ExpOp : MP_UnaryOp<"exp", "elementwise exponential">;
 def MP_ReluOp : MP_UnaryOp<"relu", "elementwise max(x, 0)">;
+def MP_LogOp : MP_UnaryOp<"log", "elementwise natural logarithm">;
 def MP_SigmoidOp : MP_UnaryOp<"sigmoid", "elementwise 1 / (1 + exp(-x))">;
 def MP_TanhOp : MP_UnaryOp<"tanh", "elementwise tanh(x)">;
 def MP_SiluOp : MP_UnaryOp<"silu", "elementwise x · sigmoid(x)"> {
@@ -356,6 +357,55 @@ def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
     $input `theta` $theta (`inverse` $inverse^)? attr-dict `:` type($result)
   }];
   let hasVerifier = 1;
+}
+
+def MP_BlockMaxOp : MP_Op<"block_max", [Pure,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "the maximum of each block of the last dim, as a constant";
+  let description = [{
+    Cuts the last dim of `input` (`[..., C]`) into as many equal contiguous
+    blocks as the result's last dim (`[..., K]`, K dividing C) and returns
+    each block's maximum. It is the stabilizing shift of a log-sum-exp,
+    whose value does not depend on the shift: autodiff treats it as a
+    constant (PyTorch detaches the maximum in `logsumexp` likewise).
+
+    Blocks are what makes the shift cheap to agree on when the last dim is
+    split: with K the number of pieces, each rank's piece is one block, the
+    ranks exchange K maxima per row (not the row) and take their maximum
+    with a second `block_max` to `[..., 1]`.
+
+    ```mlir
+    %b = mp.block_max %logits : tensor<2x16x1000xf32> -> tensor<2x16x4xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def MP_GatherLastOp : MP_Op<"gather_last", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "picks one entry of the last dim per row by index";
+  let description = [{
+    `torch.gather(input, -1, index[..., None])[..., 0]`: for `input`
+    `[..., C]` and integer `index` `[...]`, the entry `input[..., index]`. A
+    negative index gives 0 (the vocab-parallel form marks indices another
+    rank holds with -1); an index at or past C is an error when the step
+    runs. Splitting the last dim leaves partial sums (each rank picks what
+    it holds): the target logits of a vocab-parallel cross entropy.
+
+    ```mlir
+    %t = mp.gather_last %logits, %labels : (tensor<2x16x1000xf32>, tensor<2x16xi64>) -> tensor<2x16xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_IndexTensor:$index);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $index attr-dict `:` functional-type(operands, results)
+  }];
 }
 
 //===----------------------------------------------------------------------===//

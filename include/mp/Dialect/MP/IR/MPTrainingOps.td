@@ -160,6 +160,29 @@ def MP_SoftmaxGradOp : MP_Op<"softmax_grad", [Pure, SameOperandsAndResultType,
   let assemblyFormat = "$softmax `,` $grad attr-dict `:` type($result)";
 }
 
+def MP_ScatterLastOp : MP_Op<"scatter_last", [Pure,
+    AllTypesMatch<["like", "result"]>,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradient of gather_last with respect to its input";
+  let description = [{
+    Zeros of the type of `like` (`[..., C]`, whose values are not read: it
+    gives the result its type and, when partitioned, its layout) with
+    `grad[...]` at `[..., index]`. Negative indices write nothing.
+
+    ```mlir
+    %d = mp.scatter_last %labels, %g like %logits : (tensor<2x16xi64>, tensor<2x16xf32>, tensor<2x16x1000xf32>) -> tensor<2x16x1000xf32>
+    ```
+  }];
+  let arguments = (ins MP_IndexTensor:$index, MP_FloatTensor:$grad,
+                       MP_FloatTensor:$like);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $index `,` $grad `like` $like attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def MP_ClipCoefficientOp : MP_Op<"clip_coefficient", [Pure,
     SameOperandsAndResultType,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
