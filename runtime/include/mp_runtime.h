@@ -26,8 +26,9 @@
  * stay in host memory. mp_copy_to_backend and mp_copy_to_host move data
  * between the program's host memory and the backend's.
  * CUDA calls are asynchronous: checks of values in device memory (cross
- * entropy targets, embedding ids, AdamW's step) and failed kernels are
- * reported by the next mp_copy_to_host, which waits for the work before it.
+ * entropy targets, embedding ids, gathered and scattered indices, AdamW's
+ * step) and failed kernels are reported by the next mp_copy_to_host, which
+ * waits for the work before it.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -194,6 +195,7 @@ typedef enum mp_unary_op {
   MP_UNARY_GELU_TANH = 7, /* PyTorch's approximate="tanh" */
   MP_UNARY_SCALE = 8,     /* x·scalar */
   MP_UNARY_TANH = 9,
+  MP_UNARY_LOG = 10, /* natural log: -inf at 0, NaN below */
 } mp_unary_op;
 
 typedef enum mp_binary_op {
@@ -337,6 +339,32 @@ mp_status mp_embedding_grad_f32(mp_context *ctx, int64_t n, int64_t vocab,
 mp_status mp_localize_index(mp_context *ctx, const int *axes, int num_axes,
                             int64_t n, const int64_t *in, int64_t *out,
                             int64_t extent);
+
+/* The pieces of a cross entropy over a vocab split among ranks (Megatron's
+ * vocab-parallel cross entropy): a row's maxima, the logit of its target
+ * where this rank holds it, and that pick's adjoint. */
+/* out[r][b] = max of row r's block b: x is rows x cols, cut into `blocks`
+ * equal contiguous blocks of cols / blocks entries (blocks below 1, or
+ * cols % blocks != 0, is an error); out is rows x blocks. A NaN in a block
+ * gives NaN (torch.amax's rule); with cols 0 every block is empty and
+ * gives -inf. out may not overlap x. (The stabilizing shift of a
+ * vocab-parallel log-sum-exp.) */
+mp_status mp_block_max_f32(mp_context *ctx, int64_t rows, int64_t cols,
+                           int64_t blocks, const float *x, float *out);
+/* out[r] = x[r][index[r]] for index in [0, cols); 0 for a negative index
+ * (the compiler uses -1 for "another rank holds it"); an index >= cols is
+ * an error naming the first such index and its row (on CUDA reported by
+ * the next mp_copy_to_host, as embedding ids). x: rows x cols; index: rows
+ * int64; out: rows, not overlapping x or index.
+ * (torch.gather(x, -1, index[..., None])[..., 0].) */
+mp_status mp_gather_last_f32(mp_context *ctx, int64_t rows, int64_t cols,
+                             const float *x, const int64_t *index, float *out);
+/* Its adjoint: out (rows x cols) zeroed, then out[r][index[r]] = grad[r]
+ * for index in [0, cols); negative indices write nothing; >= cols an error
+ * as above. grad: rows; out not overlapping index or grad. */
+mp_status mp_scatter_last_f32(mp_context *ctx, int64_t rows, int64_t cols,
+                              const int64_t *index, const float *grad,
+                              float *out);
 
 /*===--- Compiled steps ---------------------------------------------------===*
  * mp-translate compiles each partitioned function F into

@@ -30,6 +30,8 @@ constexpr const char *kBadTargetFormat =
 constexpr const char *kBadStepFormat = "step must be 1 or more, got %g";
 constexpr const char *kBadIdFormat =
     "id %lld at index %lld is not below the vocab size %lld";
+constexpr const char *kBadIndexFormat =
+    "index %lld of row %lld is not below the column count %lld";
 
 /// The ranks a collective runs over, validated: those that differ from this
 /// one only on `axes`.
@@ -172,6 +174,15 @@ public:
   /// public call finds this rank's offset and valid count.
   virtual mp_status localizeIndex(int64_t n, const int64_t *in, int64_t *out,
                                   int64_t offset, int64_t valid) = 0;
+  /// The vocab-parallel cross entropy's pieces. Rows are not 0; blocks is
+  /// 1 or more and divides cols; no output overlaps an input.
+  virtual mp_status blockMax(int64_t rows, int64_t cols, int64_t blocks,
+                             const float *x, float *out) = 0;
+  virtual mp_status gatherLast(int64_t rows, int64_t cols, const float *x,
+                               const int64_t *index, float *out) = 0;
+  virtual mp_status scatterLast(int64_t rows, int64_t cols,
+                                const int64_t *index, const float *grad,
+                                float *out) = 0;
 
 protected:
   mp_context *ctx;

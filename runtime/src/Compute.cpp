@@ -26,6 +26,7 @@ bool isUnaryOp(mp_unary_op op) {
   case MP_UNARY_GELU_TANH:
   case MP_UNARY_SCALE:
   case MP_UNARY_TANH:
+  case MP_UNARY_LOG:
     return true;
   }
   return false;
@@ -60,10 +61,16 @@ mp_status checkEps(mp_context *ctx, const char *call, double eps) {
   return MP_OK;
 }
 
+/// Whether `aBytes` bytes at `a` and `bBytes` bytes at `b` share memory.
+bool overlaps(const void *a, int64_t aBytes, const void *b, int64_t bBytes) {
+  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return aBytes > 0 && bBytes > 0 && x < y + uint64_t(bBytes) &&
+         y < x + uint64_t(aBytes);
+}
+
 /// Whether `bytes` bytes at `a` and at `b` share memory.
 bool overlaps(const void *a, const void *b, int64_t bytes) {
-  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
-  return bytes > 0 && x < y + uint64_t(bytes) && y < x + uint64_t(bytes);
+  return overlaps(a, bytes, b, bytes);
 }
 
 } // namespace
@@ -380,6 +387,74 @@ mp_status mp_embedding_grad_f32(mp_context *ctx, int64_t n, int64_t vocab,
   if (vocab * dim == 0 && n == 0)
     return MP_OK;
   return ctx->backend->embeddingGrad(n, vocab, dim, ids, grad, out);
+}
+
+mp_status mp_block_max_f32(mp_context *ctx, int64_t rows, int64_t cols,
+                           int64_t blocks, const float *x, float *out) {
+  const char *call = "mp_block_max_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"rows", rows}, {"cols", cols}}) ||
+      checkSizes(ctx, call, {{"rows", rows}, {"blocks", blocks}}))
+    return MP_ERROR;
+  if (blocks < 1)
+    return fail(ctx, call, "blocks must be 1 or more, got %lld",
+                static_cast<long long>(blocks));
+  if (cols % blocks != 0)
+    return fail(ctx, call, "cols %lld do not split into %lld equal blocks",
+                static_cast<long long>(cols), static_cast<long long>(blocks));
+  if (checkBuffers(ctx, call,
+                   {{"x", x, rows * cols}, {"out", out, rows * blocks}}))
+    return MP_ERROR;
+  if (overlaps(x, rows * cols * int64_t(sizeof(float)), out,
+               rows * blocks * int64_t(sizeof(float))))
+    return fail(ctx, call, "out overlaps x");
+  if (rows == 0)
+    return MP_OK;
+  return ctx->backend->blockMax(rows, cols, blocks, x, out);
+}
+
+mp_status mp_gather_last_f32(mp_context *ctx, int64_t rows, int64_t cols,
+                             const float *x, const int64_t *index, float *out) {
+  const char *call = "mp_gather_last_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"rows", rows}, {"cols", cols}}) ||
+      checkSizes(ctx, call, {{"rows", rows}}, sizeof(int64_t)) ||
+      checkBuffers(
+          ctx, call,
+          {{"x", x, rows * cols}, {"index", index, rows}, {"out", out, rows}}))
+    return MP_ERROR;
+  int64_t outBytes = rows * int64_t(sizeof(float));
+  if (overlaps(out, outBytes, x, rows * cols * int64_t(sizeof(float))))
+    return fail(ctx, call, "out overlaps x");
+  if (overlaps(out, outBytes, index, rows * int64_t(sizeof(int64_t))))
+    return fail(ctx, call, "out overlaps index");
+  // With no columns every index must still be negative.
+  if (rows == 0)
+    return MP_OK;
+  return ctx->backend->gatherLast(rows, cols, x, index, out);
+}
+
+mp_status mp_scatter_last_f32(mp_context *ctx, int64_t rows, int64_t cols,
+                              const int64_t *index, const float *grad,
+                              float *out) {
+  const char *call = "mp_scatter_last_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"rows", rows}, {"cols", cols}}) ||
+      checkSizes(ctx, call, {{"rows", rows}}, sizeof(int64_t)) ||
+      checkBuffers(ctx, call,
+                   {{"index", index, rows},
+                    {"grad", grad, rows},
+                    {"out", out, rows * cols}}))
+    return MP_ERROR;
+  int64_t outBytes = rows * cols * int64_t(sizeof(float));
+  if (overlaps(out, outBytes, index, rows * int64_t(sizeof(int64_t))))
+    return fail(ctx, call, "out overlaps index");
+  if (overlaps(out, outBytes, grad, rows * int64_t(sizeof(float))))
+    return fail(ctx, call, "out overlaps grad");
+  // With no columns every index must still be negative.
+  if (rows == 0)
+    return MP_OK;
+  return ctx->backend->scatterLast(rows, cols, index, grad, out);
 }
 
 } // extern "C"

@@ -68,6 +68,8 @@ MP_HOST_DEVICE inline float applyUnary(mp_unary_op op, float in,
     return float(x * scalar);
   case MP_UNARY_TANH:
     return float(::tanh(x));
+  case MP_UNARY_LOG:
+    return float(::log(x));
   }
   return 0;
 }

@@ -1,9 +1,10 @@
 //===- Transformer.h - formulas of the transformer layers -------*- C++ -*-===//
 //
 // What the host loops and the CUDA kernels of the norms, the softmax, the
-// rotary embedding and the index localization compute alike: the masked
-// length of a causal row, the rotation of a pair, an index's place in a
-// piece. Math is in double, as in Elementwise.h.
+// rotary embedding, the index localization and the block maxima compute
+// alike: the masked length of a causal row, the rotation of a pair, an
+// index's place in a piece, the larger of two entries. Math is in double,
+// as in Elementwise.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,6 +58,12 @@ MP_HOST_DEVICE inline void rotatePair(float x0, float x1, float cosine,
 MP_HOST_DEVICE inline int64_t localizeIndex(int64_t index, int64_t offset,
                                             int64_t valid) {
   return index >= offset && index - offset < valid ? index - offset : -1;
+}
+
+/// The larger of a and b, NaN if either is (torch.amax's rule): a NaN
+/// logit is not hidden by the shift of a log-sum-exp.
+MP_HOST_DEVICE inline float maxKeepingNan(float a, float b) {
+  return a > b || a != a ? a : b;
 }
 
 } // namespace mp::runtime

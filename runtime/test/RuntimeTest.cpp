@@ -402,7 +402,8 @@ void testKernels(mp_context *ctx) {
                  {MP_UNARY_GELU, 1.0f, 0.8413447f, "gelu"},
                  {MP_UNARY_GELU_TANH, 1.0f, 0.8411920f, "gelu tanh"},
                  {MP_UNARY_SCALE, 3.0f, 1.5f, "scale"},
-                 {MP_UNARY_TANH, 0.5f, 0.46211716f, "tanh"}};
+                 {MP_UNARY_TANH, 0.5f, 0.46211716f, "tanh"},
+                 {MP_UNARY_LOG, 2.0f, 0.69314718f, "log"}};
   for (const Unary &u : unaries) {
     Buffer in(ctx, std::vector<float>{u.in}), out(ctx, sizeof(float));
     CHECK_OK(ctx, mp_unary_f32(ctx, u.op, 1, in.floats(), out.floats(), 0.5));
@@ -414,6 +415,16 @@ void testKernels(mp_context *ctx) {
   CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_DIV, 4, a.floats(), b.floats(),
                               out.floats()));
   expect(near(out.read(), {0.5f, 0.5f, 3, 0.5f}), "binary div");
+  // log at a few values, in place: -inf at 0 and NaN below, as std::log.
+  std::vector<float> logIn = {1, 2.7182817f, 0.25f, 1e-30f, 1e30f, 0, -1};
+  Buffer logs(ctx, logIn);
+  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_LOG, logIn.size(), logs.floats(),
+                             logs.floats(), 0));
+  std::vector<float> logOut = logs.read();
+  expect(near({logOut.begin(), logOut.begin() + 5},
+              {0, 1, -1.3862944f, -69.077553f, 69.077553f}, 1e-6f) &&
+             std::isinf(logOut[5]) && logOut[5] < 0 && std::isnan(logOut[6]),
+         "log of 1, e, 1/4, 1e-30, 1e30, 0 and -1");
   CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SUB, 4, a.floats(), b.floats(),
                               out.floats()));
   expect(near(out.read(), {-1, -2, 2, -4}), "binary sub");
@@ -1239,6 +1250,136 @@ void testBadIds(mp_context *ctx) {
   }
 }
 
+/// Whether the values are equal, NaN equal to NaN.
+bool sameValues(const std::vector<float> &got, const std::vector<float> &want) {
+  if (got.size() != want.size())
+    return false;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (!(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]))))
+      return false;
+  return true;
+}
+
+/// The block maxima against a loop: one block, several, an odd shape,
+/// blocks of one entry, empty blocks (-inf), a NaN kept, and a size split
+/// among the host's threads. A maximum is exact, so the results must be.
+void testBlockMax(mp_context *ctx) {
+  struct Case {
+    int64_t rows, cols, blocks;
+  };
+  for (Case c : {Case{3, 8, 1}, Case{3, 8, 4}, Case{5, 21, 3}, Case{7, 9, 9},
+                 Case{2, 0, 2}, Case{300, 1024, 4}}) {
+    std::vector<float> x = makeValues(c.rows * c.cols, 9);
+    for (float &v : x)
+      v *= 3;
+    // A NaN at the end of row 1, in its last block.
+    if (c.cols > 0)
+      x[2 * c.cols - 1] = NAN;
+    int64_t width = c.cols / c.blocks;
+    std::vector<float> wanted(c.rows * c.blocks, -INFINITY);
+    for (int64_t r = 0; r < c.rows; ++r)
+      for (int64_t b = 0; b < c.blocks; ++b)
+        for (int64_t j = 0; j < width; ++j) {
+          float v = x[r * c.cols + b * width + j];
+          float &top = wanted[r * c.blocks + b];
+          if (std::isnan(v) || v > top)
+            top = v;
+        }
+    Buffer in(ctx, x), out(ctx, std::vector<float>(c.rows * c.blocks, 77));
+    CHECK_OK(ctx, mp_block_max_f32(ctx, c.rows, c.cols, c.blocks, in.floats(),
+                                   out.floats()));
+    expect(sameValues(out.read(), wanted),
+           "block max of " + std::to_string(c.rows) + " x " +
+               std::to_string(c.cols) + " in " + std::to_string(c.blocks) +
+               " blocks");
+  }
+}
+
+/// The pick along the last dim and its adjoint against loops, with
+/// negative indices (0, nothing written), no columns, and a size split
+/// among the host's threads; gather undoes scatter, and <gather(x), g> =
+/// <x, scatter(g)>.
+void testGatherScatter(mp_context *ctx) {
+  struct Case {
+    int64_t rows, cols;
+  };
+  for (Case c : {Case{6, 5}, Case{3, 1}, Case{2, 0}, Case{70000, 3}}) {
+    std::vector<int64_t> index;
+    if (c.rows == 6)
+      index = {2, -1, 0, 4, -3, 4};
+    else
+      for (int64_t r = 0; r < c.rows; ++r)
+        index.push_back(r * 5 % (c.cols + 2) - 2);
+    std::vector<float> x = makeValues(c.rows * c.cols, 10),
+                       grad = makeValues(c.rows, 11);
+    std::vector<float> picked(c.rows, 0), spread(c.rows * c.cols, 0),
+        kept(c.rows, 0);
+    for (int64_t r = 0; r < c.rows; ++r)
+      if (index[r] >= 0) {
+        picked[r] = x[r * c.cols + index[r]];
+        spread[r * c.cols + index[r]] = grad[r];
+        kept[r] = grad[r];
+      }
+    Buffer indexBuffer(ctx, index), xBuffer(ctx, x), gradBuffer(ctx, grad);
+    Buffer out(ctx, std::vector<float>(c.rows, 77)),
+        scattered(ctx, std::vector<float>(c.rows * c.cols, 77)),
+        back(ctx, std::vector<float>(c.rows, 77));
+    CHECK_OK(ctx, mp_gather_last_f32(ctx, c.rows, c.cols, xBuffer.floats(),
+                                     indexBuffer.as<int64_t>(), out.floats()));
+    std::string what = "gather along the last dim of " +
+                       std::to_string(c.rows) + " x " + std::to_string(c.cols);
+    std::vector<float> gathered = out.read();
+    expect(gathered == picked, what);
+    CHECK_OK(ctx,
+             mp_scatter_last_f32(ctx, c.rows, c.cols, indexBuffer.as<int64_t>(),
+                                 gradBuffer.floats(), scattered.floats()));
+    std::vector<float> spreadOut = scattered.read();
+    expect(spreadOut == spread, what + ": scatter");
+    CHECK_OK(ctx, mp_gather_last_f32(ctx, c.rows, c.cols, scattered.floats(),
+                                     indexBuffer.as<int64_t>(), back.floats()));
+    expect(back.read() == kept, what + ": gather undoes scatter");
+    double left = 0, right = 0;
+    for (int64_t r = 0; r < c.rows; ++r)
+      left += double(gathered[r]) * double(grad[r]);
+    for (int64_t i = 0; i < c.rows * c.cols; ++i)
+      right += double(x[i]) * double(spreadOut[i]);
+    expect(std::fabs(left - right) <= 1e-9 * (1 + std::fabs(left)),
+           what + ": scatter is the adjoint of gather");
+  }
+}
+
+/// An index at or past the columns is an error naming the first such index
+/// and its row; CUDA finds it in its kernel and reports it at the next
+/// mp_copy_to_host, as it does embedding ids.
+void testBadIndices(mp_context *ctx) {
+  Buffer index(ctx, std::vector<int64_t>{0, -1, 7, 9, 5});
+  Buffer x(ctx, std::vector<float>(5 * 5, 1)),
+      grad(ctx, std::vector<float>(5, 1));
+  Buffer picked(ctx, 5 * sizeof(float)), spread(ctx, 5 * 5 * sizeof(float));
+  for (bool scatter : {false, true}) {
+    mp_context *failed = createLike(ctx);
+    mp_context_set_op(failed, "mp.gather at step.mlir:6:3");
+    mp_status status =
+        scatter ? mp_scatter_last_f32(failed, 5, 5, index.as<int64_t>(),
+                                      grad.floats(), spread.floats())
+                : mp_gather_last_f32(failed, 5, 5, x.floats(),
+                                     index.as<int64_t>(), picked.floats());
+    mp_context_set_op(failed, nullptr);
+    float value = 0;
+    if (status == MP_OK)
+      status = mp_copy_to_host(failed, &value, picked.floats(), sizeof(float));
+    std::string call = scatter ? "mp_scatter_last_f32" : "mp_gather_last_f32";
+    expect(status == MP_ERROR &&
+               std::string(mp_context_error(failed)) ==
+                   call + " failed on rank " +
+                       std::to_string(mp_context_rank(ctx)) +
+                       " (in mp.gather at step.mlir:6:3): index 7 of row 2 "
+                       "is not below the column count 5",
+           call + ": an index past the columns is an error naming the first");
+    mp_context_destroy(failed);
+  }
+}
+
 /// The transformer calls reject what they cannot compute, naming why.
 void testTransformerErrors(mp_context *ctx) {
   std::string onRank =
@@ -1333,6 +1474,82 @@ void testTransformerErrors(mp_context *ctx) {
                                  ids.as<int64_t>(), 4);
       },
       "mp_localize_index" + onRank + "mesh axis 'a0' is listed twice");
+
+  // The vocab-parallel cross entropy's pieces.
+  const int64_t *index = ids.as<int64_t>();
+  expectError(
+      [&](mp_context *c) { return mp_block_max_f32(c, 2, 4, -2, in, out); },
+      "mp_block_max_f32" + onRank + "negative blocks -2");
+  expectError(
+      [&](mp_context *c) { return mp_block_max_f32(c, 2, 4, 0, in, out); },
+      "mp_block_max_f32" + onRank + "blocks must be 1 or more, got 0");
+  expectError(
+      [&](mp_context *c) { return mp_block_max_f32(c, 2, 4, 3, in, out); },
+      "mp_block_max_f32" + onRank + "cols 4 do not split into 3 equal blocks");
+  expectError(
+      [&](mp_context *c) { return mp_block_max_f32(c, 2, 4, 2, nullptr, out); },
+      "mp_block_max_f32" + onRank + "x is null");
+  expectError(
+      [&](mp_context *c) { return mp_block_max_f32(c, 2, 4, 2, in, nullptr); },
+      "mp_block_max_f32" + onRank + "out is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_block_max_f32(c, 2, 4, 2, in, x.floats() + 4);
+      },
+      "mp_block_max_f32" + onRank + "out overlaps x");
+  expectError(
+      [&](mp_context *c) {
+        return mp_gather_last_f32(c, 2, -4, in, index, out);
+      },
+      "mp_gather_last_f32" + onRank + "negative cols -4");
+  expectError(
+      [&](mp_context *c) {
+        return mp_gather_last_f32(c, int64_t(1) << 60, 1, in, index, out);
+      },
+      "mp_gather_last_f32" + onRank +
+          "rows = 1152921504606846976 overflows int64 bytes");
+  expectError(
+      [&](mp_context *c) {
+        return mp_gather_last_f32(c, 2, 4, in, nullptr, out);
+      },
+      "mp_gather_last_f32" + onRank + "index is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_gather_last_f32(c, 2, 4, in, index, x.floats() + 3);
+      },
+      "mp_gather_last_f32" + onRank + "out overlaps x");
+  expectError(
+      [&](mp_context *c) {
+        return mp_gather_last_f32(c, 2, 4, in, index,
+                                  reinterpret_cast<float *>(ids.as<int64_t>()));
+      },
+      "mp_gather_last_f32" + onRank + "out overlaps index");
+  expectError(
+      [&](mp_context *c) {
+        return mp_scatter_last_f32(c, -1, 4, index, in, out);
+      },
+      "mp_scatter_last_f32" + onRank + "negative rows -1");
+  expectError(
+      [&](mp_context *c) {
+        return mp_scatter_last_f32(c, 2, 4, index, nullptr, out);
+      },
+      "mp_scatter_last_f32" + onRank + "grad is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_scatter_last_f32(c, 2, 4, index, in, nullptr);
+      },
+      "mp_scatter_last_f32" + onRank + "out is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_scatter_last_f32(c, 2, 4, index, in + 2, x.floats());
+      },
+      "mp_scatter_last_f32" + onRank + "out overlaps grad");
+  expectError(
+      [&](mp_context *c) {
+        return mp_scatter_last_f32(
+            c, 2, 2, index, in, reinterpret_cast<float *>(ids.as<int64_t>()));
+      },
+      "mp_scatter_last_f32" + onRank + "out overlaps index");
 }
 
 } // namespace
@@ -1407,6 +1624,9 @@ int main(int argc, char **argv) {
   testRope(ctx);
   testEmbedding(ctx);
   testBadIds(ctx);
+  testBlockMax(ctx);
+  testGatherScatter(ctx);
+  testBadIndices(ctx);
   testTransformerErrors(ctx);
 
   int totalFailures = 0;

@@ -240,4 +240,31 @@ mp_status CudaBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
       cuda::launchLocalizeIndex(computeStream, n, in, out, offset, valid));
 }
 
+mp_status CudaBackend::blockMax(int64_t rows, int64_t cols, int64_t blocks,
+                                const float *x, float *out) {
+  return checkLaunch(
+      "mp_block_max_f32",
+      cuda::launchBlockMax(computeStream, rows, cols, blocks, x, out));
+}
+
+mp_status CudaBackend::gatherLast(int64_t rows, int64_t cols, const float *x,
+                                  const int64_t *index, float *out) {
+  return checkLaunch("mp_gather_last_f32",
+                     cuda::launchGatherLast(computeStream, rows, cols, x, index,
+                                            out, partials, fault, ctx->op));
+}
+
+mp_status CudaBackend::scatterLast(int64_t rows, int64_t cols,
+                                   const int64_t *index, const float *grad,
+                                   float *out) {
+  if (cols > 0 && checkCuda(ctx, "cudaMemsetAsync",
+                            cudaMemsetAsync(out, 0, rows * cols * sizeof(float),
+                                            computeStream)))
+    return MP_ERROR;
+  return checkLaunch("mp_scatter_last_f32",
+                     cuda::launchScatterLast(computeStream, rows, cols, index,
+                                             grad, out, partials, fault,
+                                             ctx->op));
+}
+
 } // namespace mp::runtime

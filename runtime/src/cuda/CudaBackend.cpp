@@ -282,6 +282,14 @@ mp_status CudaBackend::synchronize() {
              : "mp_embedding_grad_f32",
          kBadIdFormat, found.values[0], found.values[1], found.values[2]);
     break;
+  case cuda::DeviceFault::kGatherLastIndex:
+  case cuda::DeviceFault::kScatterLastIndex:
+    fail(ctx,
+         found.code == cuda::DeviceFault::kGatherLastIndex
+             ? "mp_gather_last_f32"
+             : "mp_scatter_last_f32",
+         kBadIndexFormat, found.values[0], found.values[1], found.values[2]);
+    break;
   default:
     fail(ctx, "mp_copy_to_host", "unknown device fault %u", found.code);
   }

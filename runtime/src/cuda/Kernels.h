@@ -30,10 +30,13 @@ struct DeviceFault {
     kAdamWStep,
     kEmbeddingId,
     kEmbeddingGradId,
+    kGatherLastIndex,
+    kScatterLastIndex,
   };
   unsigned code;
   /// Target, sample and classes for the cross entropy; id, index and vocab
-  /// for the embeddings.
+  /// for the embeddings; index, row and columns for the picks along the
+  /// last dim.
   long long values[3];
   /// AdamW's step.
   double step;
@@ -139,6 +142,20 @@ cudaError_t launchEmbeddingGrad(cudaStream_t stream, int64_t n, int64_t vocab,
 cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
                                 const int64_t *in, int64_t *out, int64_t offset,
                                 int64_t valid);
+/// A block per (row, block) of x; NaN kept, -inf for an empty block.
+cudaError_t launchBlockMax(cudaStream_t stream, int64_t rows, int64_t cols,
+                           int64_t blocks, const float *x, float *out);
+/// A thread per row. They find the first index at or past `cols` through
+/// partials[0] and record it in `fault`, as the embeddings do. The scatter
+/// writes only the picked entries: `out` must hold zeros.
+cudaError_t launchGatherLast(cudaStream_t stream, int64_t rows, int64_t cols,
+                             const float *x, const int64_t *index, float *out,
+                             double *partials, DeviceFault *fault,
+                             const char *op);
+cudaError_t launchScatterLast(cudaStream_t stream, int64_t rows, int64_t cols,
+                              const int64_t *index, const float *grad,
+                              float *out, double *partials, DeviceFault *fault,
+                              const char *op);
 
 } // namespace mp::runtime::cuda
 

@@ -5,7 +5,9 @@
 // gradients sum each column over chunks of rows into partial sums, which a
 // second pass adds in chunk order, so every result here repeats bit for
 // bit, except the embedding's gradient: rows that share an id are added
-// with atomics, in whatever order they arrive.
+// with atomics, in whatever order they arrive. The block maxima take a
+// block per (row, block) of x; the picks along the last dim a thread per
+// row.
 //
 //===----------------------------------------------------------------------===//
 
@@ -253,7 +255,8 @@ __global__ void embeddingGradKernel(int64_t n, int64_t vocab, int64_t dim,
   }
 }
 
-/// Records the first bad id that the embedding kernels found, if any.
+/// Records the first bad id that the embedding kernels found (or bad index
+/// that the picks along the last dim found), if any.
 __global__ void recordBadIdKernel(const int64_t *ids, int64_t vocab,
                                   const unsigned long long *firstBad,
                                   unsigned code, DeviceFault *fault,
@@ -268,6 +271,69 @@ __global__ void localizeIndexKernel(int64_t n, const int64_t *in, int64_t *out,
                                     int64_t offset, int64_t valid) {
   for (int64_t i = gridStart(); i < n; i += gridStride())
     out[i] = localizeIndex(in[i], offset, valid);
+}
+
+/// maxKeepingNan over the warp, in every lane.
+__device__ float warpMaxKeepingNan(float value) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    value = maxKeepingNan(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  return value;
+}
+
+/// maxKeepingNan over the block, in thread 0 (kThreads threads).
+__device__ float blockMaxKeepingNan(float value) {
+  __shared__ float warpMaxima[kThreads / kWarp];
+  value = warpMaxKeepingNan(value);
+  int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  if (lane == 0)
+    warpMaxima[warp] = value;
+  __syncthreads();
+  if (warp == 0)
+    value = warpMaxKeepingNan(lane < kThreads / kWarp ? warpMaxima[lane]
+                                                      : -INFINITY);
+  // Every thread is past warpMaxima before a next call writes it.
+  __syncthreads();
+  return value;
+}
+
+/// A block per segment of `width` entries (row r's block b is segment r ·
+/// blocks + b); out has one entry per segment.
+__global__ void blockMaxKernel(int64_t segments, int64_t width, const float *x,
+                               float *out) {
+  for (int64_t s = blockIdx.x; s < segments; s += gridDim.x) {
+    const float *segment = x + s * width;
+    float top = -INFINITY;
+    for (int64_t j = threadIdx.x; j < width; j += blockDim.x)
+      top = maxKeepingNan(top, segment[j]);
+    top = blockMaxKeepingNan(top);
+    if (threadIdx.x == 0)
+      out[s] = top;
+  }
+}
+
+/// A thread per row; a bad index's row goes to firstBad (atomicMin), and
+/// its result is 0.
+__global__ void gatherLastKernel(int64_t rows, int64_t cols, const float *x,
+                                 const int64_t *index, float *out,
+                                 unsigned long long *firstBad) {
+  for (int64_t r = gridStart(); r < rows; r += gridStride()) {
+    int64_t i = index[r];
+    if (i >= cols)
+      atomicMin(firstBad, static_cast<unsigned long long>(r));
+    out[r] = i >= 0 && i < cols ? x[r * cols + i] : 0.0f;
+  }
+}
+
+__global__ void scatterLastKernel(int64_t rows, int64_t cols,
+                                  const int64_t *index, const float *grad,
+                                  float *out, unsigned long long *firstBad) {
+  for (int64_t r = gridStart(); r < rows; r += gridStride()) {
+    int64_t i = index[r];
+    if (i >= cols)
+      atomicMin(firstBad, static_cast<unsigned long long>(r));
+    else if (i >= 0)
+      out[r * cols + i] = grad[r];
+  }
 }
 
 /// partials[0] as the index of the first bad id, reset to none (all ones).
@@ -417,6 +483,48 @@ cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
                                 int64_t valid) {
   localizeIndexKernel<<<gridFor(n), kThreads, 0, stream>>>(n, in, out, offset,
                                                            valid);
+  return cudaGetLastError();
+}
+
+cudaError_t launchBlockMax(cudaStream_t stream, int64_t rows, int64_t cols,
+                           int64_t blocks, const float *x, float *out) {
+  int64_t segments = rows * blocks;
+  blockMaxKernel<<<gridFor(segments, 1), kThreads, 0, stream>>>(
+      segments, cols / blocks, x, out);
+  return cudaGetLastError();
+}
+
+cudaError_t launchGatherLast(cudaStream_t stream, int64_t rows, int64_t cols,
+                             const float *x, const int64_t *index, float *out,
+                             double *partials, DeviceFault *fault,
+                             const char *op) {
+  unsigned long long *firstBad;
+  if (cudaError_t status = resetFirstBad(stream, partials, firstBad);
+      status != cudaSuccess)
+    return status;
+  gatherLastKernel<<<gridFor(rows), kThreads, 0, stream>>>(rows, cols, x, index,
+                                                           out, firstBad);
+  if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
+    return status;
+  recordBadIdKernel<<<1, 1, 0, stream>>>(
+      index, cols, firstBad, DeviceFault::kGatherLastIndex, fault, op);
+  return cudaGetLastError();
+}
+
+cudaError_t launchScatterLast(cudaStream_t stream, int64_t rows, int64_t cols,
+                              const int64_t *index, const float *grad,
+                              float *out, double *partials, DeviceFault *fault,
+                              const char *op) {
+  unsigned long long *firstBad;
+  if (cudaError_t status = resetFirstBad(stream, partials, firstBad);
+      status != cudaSuccess)
+    return status;
+  scatterLastKernel<<<gridFor(rows), kThreads, 0, stream>>>(
+      rows, cols, index, grad, out, firstBad);
+  if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
+    return status;
+  recordBadIdKernel<<<1, 1, 0, stream>>>(
+      index, cols, firstBad, DeviceFault::kScatterLastIndex, fault, op);
   return cudaGetLastError();
 }
 

@@ -121,8 +121,9 @@ mp_status HostBackend::unary(mp_unary_op op, int64_t n, const float *in,
       unaryLoop<MP_UNARY_RELU>,    unaryLoop<MP_UNARY_STEP>,
       unaryLoop<MP_UNARY_SIGMOID>, unaryLoop<MP_UNARY_SILU>,
       unaryLoop<MP_UNARY_GELU>,    unaryLoop<MP_UNARY_GELU_TANH>,
-      unaryLoop<MP_UNARY_SCALE>,   unaryLoop<MP_UNARY_TANH>};
-  static_assert(std::size(loops) == MP_UNARY_TANH + 1, "one loop per op");
+      unaryLoop<MP_UNARY_SCALE>,   unaryLoop<MP_UNARY_TANH>,
+      unaryLoop<MP_UNARY_LOG>};
+  static_assert(std::size(loops) == MP_UNARY_LOG + 1, "one loop per op");
   parallelFor(n, [&](int64_t begin, int64_t end) {
     loops[op](begin, end, in, out, scalar);
   });

@@ -1,7 +1,8 @@
 //===- Transformer.cpp - norms, softmax, rotary, embedding on the host ----===//
 //
 // Whole rows go to a thread, and each row's statistics are summed in double
-// in order, so no result depends on the thread count. The norms' weight
+// in order, so no result depends on the thread count (nor do the block
+// maxima and the picks along the last dim, which are exact). The norms' weight
 // gradients and the embedding's gradient split the columns among threads
 // instead, each column summed over the rows in row order.
 //
@@ -40,7 +41,8 @@ void sumColumns(int64_t rows, int64_t begin, int64_t end, Term term,
     out[j] = float(sums[j - begin]);
 }
 
-/// The index of the first id at or past `vocab`, or -1.
+/// The index of the first id at or past `vocab` (or index at or past the
+/// columns), or -1.
 int64_t findBadId(int64_t n, const int64_t *ids, int64_t vocab) {
   for (int64_t i = 0; i < n; ++i)
     if (ids[i] >= vocab)
@@ -283,6 +285,51 @@ mp_status HostBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
   parallelFor(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
       out[i] = mp::runtime::localizeIndex(in[i], offset, valid);
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::blockMax(int64_t rows, int64_t cols, int64_t blocks,
+                                const float *x, float *out) {
+  int64_t width = cols / blocks;
+  parallelRows(rows, cols, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const float *block = x + r * cols + b * width;
+        float top = -INFINITY;
+        for (int64_t j = 0; j < width; ++j)
+          top = maxKeepingNan(top, block[j]);
+        out[r * blocks + b] = top;
+      }
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::gatherLast(int64_t rows, int64_t cols, const float *x,
+                                  const int64_t *index, float *out) {
+  if (int64_t bad = findBadId(rows, index, cols); bad >= 0)
+    return fail(ctx, "mp_gather_last_f32", kBadIndexFormat,
+                static_cast<long long>(index[bad]), static_cast<long long>(bad),
+                static_cast<long long>(cols));
+  parallelFor(rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      out[r] = index[r] >= 0 ? x[r * cols + index[r]] : 0.0f;
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::scatterLast(int64_t rows, int64_t cols,
+                                   const int64_t *index, const float *grad,
+                                   float *out) {
+  if (int64_t bad = findBadId(rows, index, cols); bad >= 0)
+    return fail(ctx, "mp_scatter_last_f32", kBadIndexFormat,
+                static_cast<long long>(index[bad]), static_cast<long long>(bad),
+                static_cast<long long>(cols));
+  parallelRows(rows, cols, [&](int64_t begin, int64_t end) {
+    std::fill(out + begin * cols, out + end * cols, 0.0f);
+    for (int64_t r = begin; r < end; ++r)
+      if (index[r] >= 0)
+        out[r * cols + index[r]] = grad[r];
   });
   return MP_OK;
 }
