@@ -8,7 +8,13 @@
 #
 #   scripts/run-llama.sh [--mesh DPxTP] [--layers N] [--dim N] [--heads N]
 #                        [--kv-heads N] [--ffn-hidden N] [--vocab N]
-#                        [--seq N] [--batch N] [run-ffn.sh options...]
+#                        [--seq N] [--batch N] [--sequence-parallel]
+#                        [--no-loss-parallel] [run-ffn.sh options...]
+#
+# --sequence-parallel uses examples/llama/plan-sp.json (the norms
+# SequenceParallel, as torchtitan's plan has them). Loss
+# parallelism is on, as in torchtitan (--mp-loss-parallel: the logits stay
+# split over tensor_parallel into the loss); --no-loss-parallel gathers them.
 #
 # Defaults: 2 layers, dim 64, 4 heads, 2 KV heads (grouped-query
 # attention), FeedForward hidden 172 (torchtitan's rule with multiple_of 4),
@@ -26,6 +32,8 @@ out=""
 gen_args=(--layers 2 --dim 64 --heads 4 --kv-heads 2 --multiple-of 4
           --vocab 256 --seq 32 --batch 4)
 pass=()
+plan_file=plan.json
+loss_parallel=1
 while (($#)); do
   case "$1" in
     --mesh) mesh="$2"; shift 2 ;;
@@ -36,7 +44,9 @@ while (($#)); do
       echo "run-llama.sh: $1 is run-ffn.sh's; this script writes the model" \
            "and plan" >&2
       exit 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --sequence-parallel) plan_file=plan-sp.json; shift ;;
+    --no-loss-parallel) loss_parallel=0; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) pass+=("$1"); shift ;;
   esac
 done
@@ -46,9 +56,19 @@ if [[ ! "$mesh" =~ ^([0-9]+)x([0-9]+)$ ]]; then
 fi
 out="${out:-$build/llama}"
 mkdir -p "$out"
+dp="${BASH_REMATCH[1]}"
+tp="${BASH_REMATCH[2]}"
 /usr/bin/python3 "$root/examples/llama/gen-llama.py" "${gen_args[@]}" \
   > "$out/llama.mlir"
-sed -e "s/\"shape\": \[2, 2\]/\"shape\": [${BASH_REMATCH[1]}, ${BASH_REMATCH[2]}]/" \
-  "$root/examples/llama/plan.json" > "$out/plan.json"
+sed -e "s/\"shape\": \[2, 2\]/\"shape\": [$dp, $tp]/" \
+  "$root/examples/llama/$plan_file" > "$out/plan.json"
+if [[ " ${pass[*]} " != *" --no-build "* ]]; then
+  "$root/scripts/build.sh" >/dev/null
+fi
+if ((loss_parallel)); then
+  "$build/bin/mp-opt" "$out/llama.mlir" --mp-loss-parallel="blocks=$tp" \
+    -o "$out/llama-lp.mlir"
+  mv "$out/llama-lp.mlir" "$out/llama.mlir"
+fi
 exec "$root/scripts/run-ffn.sh" --mesh "$mesh" --model "$out/llama.mlir" \
   --plan "$out/plan.json" --out "$out" "${pass[@]}"

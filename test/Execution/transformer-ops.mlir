@@ -7,6 +7,7 @@
 // RUN: mp-run %s --entry=rms_norm --print | FileCheck %s --check-prefix=RMS
 // RUN: mp-run %s --entry=softmax --print | FileCheck %s --check-prefix=SOFTMAX
 // RUN: mp-run %s --entry=rope --print | FileCheck %s --check-prefix=ROPE
+// RUN: mp-run %s --entry=loss_pieces --print | FileCheck %s --check-prefix=PIECES
 
 // table = [[1, 2], [3, 4]]: id 1 is row [3, 4], id -1 a zero row, id 0 [1, 2].
 // EMB: result #0: [1x3x2]
@@ -109,3 +110,29 @@ func.func @rope() -> (tensor<2x1x4xf32>, tensor<2x1x4xf32>) {
   %back = mp.rope %r theta 100.0 inverse : tensor<2x1x4xf32>
   return %r, %back : tensor<2x1x4xf32>, tensor<2x1x4xf32>
 }
+
+// Rows [1, 5, 3, 2] and [-4, -1, -3, -2] in 2 blocks: maxima [5, 3] and
+// [-1, -2]. Picks: index 2 of row 0 (3), index -1 of row 1 (0). Scattering
+// [7, 8] back: 7 at [0][2], nothing for row 1. log(e) = 1, log(1) = 0.
+// PIECES: result #0: [2x2]
+// PIECES-NEXT: 5.000000e+00 3.000000e+00
+// PIECES-NEXT: -1.000000e+00 -2.000000e+00
+// PIECES: result #1: [2]
+// PIECES-NEXT: 3.000000e+00 0.000000e+00
+// PIECES: result #2: [2x4]
+// PIECES-NEXT: 0.000000e+00 0.000000e+00 7.000000e+00 0.000000e+00
+// PIECES-NEXT: 0.000000e+00 0.000000e+00 0.000000e+00 0.000000e+00
+// PIECES: result #3: [2]
+// PIECES-NEXT: 1.000000e+00 0.000000e+00
+func.func @loss_pieces() -> (tensor<2x2xf32>, tensor<2xf32>, tensor<2x4xf32>, tensor<2xf32>) {
+  %x = arith.constant dense<[[1.0, 5.0, 3.0, 2.0], [-4.0, -1.0, -3.0, -2.0]]> : tensor<2x4xf32>
+  %t = arith.constant dense<[2, -1]> : tensor<2xi64>
+  %g = arith.constant dense<[7.0, 8.0]> : tensor<2xf32>
+  %e = arith.constant dense<[2.718281828459045, 1.0]> : tensor<2xf32>
+  %b = mp.block_max %x : tensor<2x4xf32> -> tensor<2x2xf32>
+  %p = mp.gather_last %x, %t : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<2xf32>
+  %s = mp.scatter_last %t, %g like %x : (tensor<2xi64>, tensor<2xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %l = mp.log %e : tensor<2xf32>
+  return %b, %p, %s, %l : tensor<2x2xf32>, tensor<2xf32>, tensor<2x4xf32>, tensor<2xf32>
+}
+

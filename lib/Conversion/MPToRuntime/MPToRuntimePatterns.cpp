@@ -112,6 +112,7 @@ mp_unary_op getUnaryKind(ReluOp) { return MP_UNARY_RELU; }
 mp_unary_op getUnaryKind(StepOp) { return MP_UNARY_STEP; }
 mp_unary_op getUnaryKind(SigmoidOp) { return MP_UNARY_SIGMOID; }
 mp_unary_op getUnaryKind(TanhOp) { return MP_UNARY_TANH; }
+mp_unary_op getUnaryKind(LogOp) { return MP_UNARY_LOG; }
 mp_unary_op getUnaryKind(SiluOp) { return MP_UNARY_SILU; }
 mp_unary_op getUnaryKind(GeluOp op) {
   return op.getApproximateTanh() ? MP_UNARY_GELU_TANH : MP_UNARY_GELU;
@@ -454,6 +455,44 @@ struct RopeLowering : RuntimePattern<RopeOp> {
   }
 };
 
+struct BlockMaxLowering : RuntimePattern<BlockMaxOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(BlockMaxOp op) const override {
+    auto [rows, cols] = getRowsAndClasses(op.getInput());
+    calls.call("mp_block_max_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(cols),
+                calls.i64(getShape(op.getResult()).back()), in(op, 0),
+                out(op)});
+    return success();
+  }
+};
+
+struct GatherLastLowering : RuntimePattern<GatherLastOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(GatherLastOp op) const override {
+    if (failed(checkIds(op, op.getIndex(), calls)))
+      return failure();
+    auto [rows, cols] = getRowsAndClasses(op.getInput());
+    calls.call("mp_gather_last_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(cols),
+                in(op, 0), in(op, 1), out(op)});
+    return success();
+  }
+};
+
+struct ScatterLastLowering : RuntimePattern<ScatterLastOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(ScatterLastOp op) const override {
+    if (failed(checkIds(op, op.getIndex(), calls)))
+      return failure();
+    auto [rows, cols] = getRowsAndClasses(op.getLike());
+    calls.call("mp_scatter_last_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(cols),
+                in(op, 0), in(op, 1), out(op)});
+    return success();
+  }
+};
+
 struct ClipCoefficientLowering : RuntimePattern<ClipCoefficientOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(ClipCoefficientOp op) const override {
@@ -626,6 +665,7 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       ConstantLowering, UnaryLowering<NegOp>, UnaryLowering<ExpOp>,
       UnaryLowering<ReluOp>, UnaryLowering<StepOp>, UnaryLowering<SigmoidOp>,
       UnaryLowering<TanhOp>, UnaryLowering<SiluOp>, UnaryLowering<GeluOp>,
+      UnaryLowering<LogOp>,
       UnaryLowering<ScaleOp>, BinaryLowering<AddOp>, BinaryLowering<SubOp>,
       BinaryLowering<MulOp>, BinaryLowering<DivOp>, BinaryLowering<GeluGradOp>,
       LinearLowering, MatmulLowering, ReductionLowering<SumOp>,
@@ -633,7 +673,8 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       TransposeLowering, MseLossLowering, CrossEntropyLowering,
       CrossEntropyGradLowering, EmbeddingLowering, EmbeddingGradLowering,
       RmsNormLowering, RmsNormGradLowering, RmsNormWeightGradLowering,
-      SoftmaxLowering, SoftmaxGradLowering, RopeLowering,
+      SoftmaxLowering, SoftmaxGradLowering, RopeLowering, BlockMaxLowering,
+      GatherLastLowering, ScatterLastLowering,
       ClipCoefficientLowering,
       OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
       OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,

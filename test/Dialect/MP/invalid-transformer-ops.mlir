@@ -137,3 +137,37 @@ func.func @localize_extent(%ids: tensor<2x6xi64>) {
   %0 = mp.localize_index %ids on @mesh axes ["tp"] extent -3 : tensor<2x6xi64>
   return
 }
+
+// -----
+
+func.func @block_max_blocks(%x: tensor<2x6xf32>) {
+  // expected-error@+1 {{'mp.block_max' op the last dim (6) does not cut into 4 equal blocks}}
+  %0 = mp.block_max %x : tensor<2x6xf32> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @block_max_rows(%x: tensor<2x6xf32>) {
+  // expected-error@+1 {{'mp.block_max' op result 'tensor<3x2xf32>' must be the input 'tensor<2x6xf32>' with another last dim}}
+  %0 = mp.block_max %x : tensor<2x6xf32> -> tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @gather_last_index(%x: tensor<2x6xf32>, %t: tensor<3xi64>) {
+  // expected-error@+2 {{mp.gather_last index 'tensor<3xi64>' must have the input's shape without its last dim, as 'tensor<2x6xf32>' has}}
+  // expected-error@+1 {{'mp.gather_last' op failed to infer returned types}}
+  %0 = mp.gather_last %x, %t : (tensor<2x6xf32>, tensor<3xi64>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_last_shapes(%t: tensor<2xi64>, %g: tensor<3xf32>, %x: tensor<2x6xf32>) {
+  // expected-error@+1 {{'mp.scatter_last' op index 'tensor<2xi64>' and grad 'tensor<3xf32>' must have the shape of 'tensor<2x6xf32>' without its last dim}}
+  %0 = mp.scatter_last %t, %g like %x : (tensor<2xi64>, tensor<3xf32>, tensor<2x6xf32>) -> tensor<2x6xf32>
+  return
+}
+

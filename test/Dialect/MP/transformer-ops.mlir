@@ -45,3 +45,17 @@ func.func @localize(%ids: tensor<2x6xi64>) {
   %l = mp.localize_index %ids on @mesh axes ["tp"] extent 32 : tensor<2x6xi64>
   return
 }
+
+// CHECK-LABEL: func.func @loss_pieces
+func.func @loss_pieces(%x: tensor<2x6x8xf32>, %t: tensor<2x6xi64>, %g: tensor<2x6xf32>) {
+  // CHECK-NEXT: mp.block_max %arg0 : tensor<2x6x8xf32> -> tensor<2x6x4xf32>
+  %b = mp.block_max %x : tensor<2x6x8xf32> -> tensor<2x6x4xf32>
+  // CHECK-NEXT: mp.gather_last %arg0, %arg1 : (tensor<2x6x8xf32>, tensor<2x6xi64>) -> tensor<2x6xf32>
+  %p = mp.gather_last %x, %t : (tensor<2x6x8xf32>, tensor<2x6xi64>) -> tensor<2x6xf32>
+  // CHECK-NEXT: mp.scatter_last %arg1, %arg2 like %arg0 : (tensor<2x6xi64>, tensor<2x6xf32>, tensor<2x6x8xf32>) -> tensor<2x6x8xf32>
+  %s = mp.scatter_last %t, %g like %x : (tensor<2x6xi64>, tensor<2x6xf32>, tensor<2x6x8xf32>) -> tensor<2x6x8xf32>
+  // CHECK-NEXT: mp.log %arg2 : tensor<2x6xf32>
+  %l = mp.log %g : tensor<2x6xf32>
+  return
+}
+
