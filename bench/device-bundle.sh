@@ -22,6 +22,14 @@ compile() { # NAME DIM HIDDEN BATCH
   files+=("$work/train-$1")
 }
 compile small 256 512 64
+# A Llama-shaped step (the transformer ops' CUDA kernels: embedding, RMSNorm,
+# rotary, causal softmax, loss-parallel cross entropy) on one GPU.
+MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
+  --backend cuda --mesh 1x1 --layers 2 --dim 128 --heads 4 --kv-heads 2 \
+  --vocab 512 --seq 64 --batch 4 --loss-parallel-blocks 4 \
+  --out "$work/llama" > "$work/llama.log"
+cp "$work/llama/train" "$work/train-llama"
+files+=("$work/train-llama")
 for size in 8192x8192x8 8192x8192x8192; do
   IFS=x read -r dim hidden batch <<< "$size"
   compile "$size" "$dim" "$hidden" "$batch"

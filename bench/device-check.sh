@@ -6,8 +6,8 @@
 #   source .dev/env.sh && bash .dev/bin/device-check.sh .dev   # there
 #
 # In order, so that a run cut short still says the most important thing:
-# correctness (the runtime's checks on the CUDA backend; the compiled step
-# on CUDA against the host backend, same seed), then timings of the seed's
+# correctness (the runtime's checks on the CUDA backend; the compiled FFN
+# and Llama steps on CUDA against the host backend, same seed), then timings of the seed's
 # FFN step beside PyTorch's modes in the same run, with the ceilings, then
 # per-op profiles, then compute-sanitizer on the runtime's checks.
 set -uo pipefail
@@ -30,6 +30,13 @@ done
 # TF32 GEMMs on CUDA, float32 on the host.
 "$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/small-cuda.log" "$dev/small-host.log"
 
+section "Llama step (2 layers, dim 128, GQA, vocab 512), CUDA against host backend"
+for backend in cuda host; do
+  "$bin/train-llama" --backend "$backend" --steps 4 --seed 5 > "$dev/llama-$backend.log" || echo "train-llama --backend $backend failed"
+  cat "$dev/llama-$backend.log"
+done
+"$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-cuda.log" "$dev/llama-host.log"
+
 section "ceilings"
 "$bin/cuda_ceilings"
 
@@ -51,4 +58,6 @@ done
 
 section "compute-sanitizer memcheck, runtime checks"
 compute-sanitizer --tool memcheck "$bin/mp-runtime-test" --backend cuda replica=1 2>&1 | tail -15
+section "compute-sanitizer memcheck, Llama step"
+compute-sanitizer --tool memcheck "$bin/train-llama" --backend cuda --steps 2 2>&1 | tail -8
 section "done"

@@ -9,12 +9,15 @@
 #   scripts/run-llama.sh [--mesh DPxTP] [--layers N] [--dim N] [--heads N]
 #                        [--kv-heads N] [--ffn-hidden N] [--vocab N]
 #                        [--seq N] [--batch N] [--sequence-parallel]
-#                        [--no-loss-parallel] [run-ffn.sh options...]
+#                        [--no-loss-parallel] [--loss-parallel-blocks K]
+#                        [run-ffn.sh options...]
 #
 # --sequence-parallel uses examples/llama/plan-sp.json (the norms
 # SequenceParallel, as torchtitan's plan has them). Loss
 # parallelism is on, as in torchtitan (--mp-loss-parallel: the logits stay
 # split over tensor_parallel into the loss); --no-loss-parallel gathers them.
+# --loss-parallel-blocks K cuts the vocabulary into K blocks (default: the
+# tensor-parallel size; more than it exercises the rewrite on one rank).
 #
 # Defaults: 2 layers, dim 64, 4 heads, 2 KV heads (grouped-query
 # attention), FeedForward hidden 172 (torchtitan's rule with multiple_of 4),
@@ -34,6 +37,7 @@ gen_args=(--layers 2 --dim 64 --heads 4 --kv-heads 2 --multiple-of 4
 pass=()
 plan_file=plan.json
 loss_parallel=1
+blocks=""
 while (($#)); do
   case "$1" in
     --mesh) mesh="$2"; shift 2 ;;
@@ -46,7 +50,8 @@ while (($#)); do
       exit 2 ;;
     --sequence-parallel) plan_file=plan-sp.json; shift ;;
     --no-loss-parallel) loss_parallel=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --loss-parallel-blocks) blocks="$2"; shift 2 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) pass+=("$1"); shift ;;
   esac
 done
@@ -66,7 +71,8 @@ if [[ " ${pass[*]} " != *" --no-build "* ]]; then
   "$root/scripts/build.sh" >/dev/null
 fi
 if ((loss_parallel)); then
-  "$build/bin/mp-opt" "$out/llama.mlir" --mp-loss-parallel="blocks=$tp" \
+  "$build/bin/mp-opt" "$out/llama.mlir" \
+    --mp-loss-parallel="blocks=${blocks:-$tp}" \
     -o "$out/llama-lp.mlir"
   mv "$out/llama-lp.mlir" "$out/llama.mlir"
 fi

@@ -89,6 +89,9 @@ struct LossParallelPass : impl::LossParallelBase<LossParallelPass> {
       }
       pieces = mesh.getMesh().getAxisSize(plan.getTpAxis().getValue());
     }
+    // Whole vocabularies have nothing to keep split.
+    if (pieces == 1)
+      return;
     module.walk([&](CrossEntropyOp op) {
       int64_t vocab = op.getInput().getType().getShape().back();
       if (vocab % pieces != 0) {

@@ -383,7 +383,8 @@ Propagator::checkReshapeKeepsStyles(ReshapeOp reshape, const ShardingRule &rule,
     int64_t ranks = 1;
     for (StringRef axis : axes) {
       ranks *= mesh.getAxisSize(axis);
-      if (llvm::is_contained(kept, axis))
+      // Axes of size 1 split nothing.
+      if (mesh.getAxisSize(axis) == 1 || llvm::is_contained(kept, axis))
         continue;
       std::string origin = input->origins.lookup(axis);
       // The output features of a colwise weight (a rowwise weight's split

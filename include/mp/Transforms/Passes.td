@@ -83,7 +83,8 @@ def LossParallel : Pass<"mp-loss-parallel", "::mlir::ModuleOp"> {
     (the module's `mp.plan`), or `blocks`. Its gradient follows from the
     ops' rules: `softmax - onehot`, split like the logits. A cross entropy
     whose vocabulary K does not divide is left as it is (its logits are
-    gathered). Run it after `--mp-apply-plan` and before `--mp-train-step`.
+    gathered), and with K = 1 every one is. Run it after `--mp-apply-plan`
+    and before `--mp-train-step`.
   }];
   let options = [
     Option<"blocks", "blocks", "int64_t", /*default=*/"0",

@@ -123,6 +123,10 @@ std::optional<int64_t> getIndexBound(Value value) {
         return shapeOf(embedding.getTable())[0];
       if (auto grad = dyn_cast<EmbeddingGradOp>(user))
         return shapeOf(grad.getTable())[0];
+      if (auto gather = dyn_cast<GatherLastOp>(user))
+        return shapeOf(gather.getInput()).back();
+      if (auto scatter = dyn_cast<ScatterLastOp>(user))
+        return shapeOf(scatter.getLike()).back();
       if (auto localize = dyn_cast<LocalizeIndexOp>(user))
         return int64_t(localize.getExtent());
       auto collective = dyn_cast<CollectiveOpInterface>(user);

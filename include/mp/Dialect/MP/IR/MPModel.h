@@ -49,7 +49,8 @@ struct ModelValue {
 llvm::SmallVector<ModelValue> getModelValues(mlir::FunctionOpInterface func);
 
 /// How many classes or table rows the integers in `value` index: those of
-/// the cross entropy, embedding or index localization that consumes it,
+/// the cross entropy (or its pieces), embedding or index localization that
+/// consumes it,
 /// looking through ops that only move it. None if nothing indexes with it.
 std::optional<int64_t> getIndexBound(mlir::Value value);
 
