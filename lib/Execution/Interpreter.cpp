@@ -181,6 +181,27 @@ std::vector<double> rmsFactors(const HostTensor &x, double eps) {
   return factors;
 }
 
+/// LayerNorm's x̂ = (x - mean) · rstd over each row of the last dim, with
+/// rstd = 1 / sqrt(var + eps) (biased variance), which goes to `rstd`.
+HostTensor layerNormRows(const HostTensor &x, double eps,
+                         std::vector<double> &rstd) {
+  HostTensor xhat = x;
+  int64_t dim = x.shape.back();
+  for (int64_t r = 0; r < x.getNumElements() / std::max<int64_t>(dim, 1); ++r) {
+    double *row = xhat.data.data() + r * dim;
+    double sum = 0, squares = 0;
+    for (int64_t j = 0; j < dim; ++j)
+      sum += row[j];
+    double mean = sum / double(dim);
+    for (int64_t j = 0; j < dim; ++j)
+      squares += (row[j] - mean) * (row[j] - mean);
+    rstd.push_back(1 / std::sqrt(squares / double(dim) + eps));
+    for (int64_t j = 0; j < dim; ++j)
+      row[j] = (row[j] - mean) * rstd.back();
+  }
+  return xhat;
+}
+
 HostTensor softmaxRows(const HostTensor &x, bool causal) {
   HostTensor out = HostTensor::zeros(x.shape);
   int64_t cols = x.shape.back();
@@ -549,6 +570,56 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         for (int64_t i = 0; i < x.getNumElements(); ++i)
           out.data[i % dim] += g.data[i] * x.data[i] * factors[i / dim];
         set(out);
+        return success();
+      })
+      .Case([&](LayerNormOp n) {
+        const HostTensor &w = in(1), &b = in(2);
+        std::vector<double> rstd;
+        HostTensor out =
+            layerNormRows(in(0), n.getEps().convertToDouble(), rstd);
+        int64_t dim = out.shape.back();
+        for (int64_t i = 0; i < out.getNumElements(); ++i)
+          out.data[i] = out.data[i] * w.data[i % dim] + b.data[i % dim];
+        set(out);
+        return success();
+      })
+      .Case([&](LayerNormGradOp n) {
+        const HostTensor &w = in(1), &g = in(2);
+        std::vector<double> rstd;
+        HostTensor xhat =
+            layerNormRows(in(0), n.getEps().convertToDouble(), rstd);
+        HostTensor out = HostTensor::zeros(xhat.shape);
+        int64_t dim = xhat.shape.back();
+        for (auto [r, f] : llvm::enumerate(rstd)) {
+          // mean(gw) and mean(gw · x̂) over the row, gw = g · w.
+          double meanGw = 0, meanGwXhat = 0;
+          for (int64_t j = 0; j < dim; ++j) {
+            double gw = g.data[r * dim + j] * w.data[j];
+            meanGw += gw / double(dim);
+            meanGwXhat += gw * xhat.data[r * dim + j] / double(dim);
+          }
+          for (int64_t j = 0; j < dim; ++j)
+            out.data[r * dim + j] =
+                f * (g.data[r * dim + j] * w.data[j] - meanGw -
+                     xhat.data[r * dim + j] * meanGwXhat);
+        }
+        set(out);
+        return success();
+      })
+      .Case([&](LayerNormWeightGradOp n) {
+        const HostTensor &g = in(1);
+        std::vector<double> rstd;
+        HostTensor xhat =
+            layerNormRows(in(0), n.getEps().convertToDouble(), rstd);
+        HostTensor dweight = HostTensor::zeros(shapeOf(n.getWeightGrad()));
+        HostTensor dbias = HostTensor::zeros(shapeOf(n.getBiasGrad()));
+        int64_t dim = xhat.shape.back();
+        for (int64_t i = 0; i < xhat.getNumElements(); ++i) {
+          dweight.data[i % dim] += g.data[i] * xhat.data[i];
+          dbias.data[i % dim] += g.data[i];
+        }
+        set(dweight, 0);
+        set(dbias, 1);
         return success();
       })
       .Case([&](SoftmaxOp s) {

@@ -127,8 +127,8 @@ FailureOr<int64_t> getStyledDim(ParallelStyleAttr style, StringRef key,
                      "1), not rank "
                   << rank;
   case ParallelStyleKind::sequence_parallel: {
-    // On a norm (SequenceParallel on an RMSNorm module): its activations
-    // are split, its weight is whole.
+    // On a norm (SequenceParallel on an RMSNorm or LayerNorm module): its
+    // activations are split, its weight (and bias) whole.
     if (value.isNormWeight)
       return -1;
     if (value.role == ModelRole::Param || value.role == ModelRole::State)

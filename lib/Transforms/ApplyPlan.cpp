@@ -35,20 +35,21 @@ struct Placement {
   std::optional<NamedAttribute> entry;
   /// sequence_parallel on a norm: the norms this weight scales, and the
   /// sharding of their input and output.
-  SmallVector<std::pair<RmsNormOp, ShardingAttr>> sequenceParallelNorms;
+  SmallVector<std::pair<Operation *, ShardingAttr>> sequenceParallelNorms;
 };
 
-/// The norms of `func` that scale by argument `index` (looking through
-/// annotations).
-SmallVector<RmsNormOp> findNormsOf(FunctionOpInterface func, unsigned index) {
-  SmallVector<RmsNormOp> norms;
+/// The norms of `func` (mp.rms_norm, mp.layer_norm) that scale by argument
+/// `index` (looking through annotations). A layer_norm's bias belongs to the
+/// same module as its weight, whose placement annotates the norm.
+SmallVector<Operation *> findNormsOf(FunctionOpInterface func, unsigned index) {
+  SmallVector<Operation *> norms;
   SmallVector<Value> worklist{func.getArgument(index)};
   while (!worklist.empty()) {
     Value current = worklist.pop_back_val();
     for (OpOperand &use : current.getUses()) {
-      if (auto norm = dyn_cast<RmsNormOp>(use.getOwner()))
-        if (use.get() == norm.getWeight())
-          norms.push_back(norm);
+      NormOperands norm = getNormOperands(use.getOwner());
+      if (norm.input && use.get() == norm.weight)
+        norms.push_back(use.getOwner());
       if (auto annotate = dyn_cast<AnnotateOp>(use.getOwner()))
         worklist.push_back(annotate.getResult());
     }
@@ -180,15 +181,17 @@ LogicalResult ApplyPlanPass::placeFunction(
     if (value.role == ModelRole::Param && value.isNormWeight && style &&
         style.getKind() == ParallelStyleKind::sequence_parallel &&
         !func.isExternal()) {
-      for (RmsNormOp norm : findNormsOf(func, value.index)) {
-        int64_t rank = norm.getInput().getType().getRank();
+      for (Operation *norm : findNormsOf(func, value.index)) {
+        int64_t rank =
+            cast<RankedTensorType>(getNormOperands(norm).input->get().getType())
+                .getRank();
         int64_t dim = getSequenceDim(style, rank);
         if (dim < 0 || dim >= rank - 1) {
-          norm.emitError() << "plan entry '" << (*entry)->getName().getValue()
-                           << "' (sequence_parallel) splits dim " << dim
-                           << " of this norm's rank-" << rank
-                           << " activations, which is not a dim before "
-                              "the normalized one";
+          norm->emitError() << "plan entry '" << (*entry)->getName().getValue()
+                            << "' (sequence_parallel) splits dim " << dim
+                            << " of this norm's rank-" << rank
+                            << " activations, which is not a dim before "
+                               "the normalized one";
           ok = false;
           continue;
         }
@@ -223,13 +226,15 @@ void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
   for (auto [norm, sharding] : placement.sequenceParallelNorms) {
     OpBuilder builder(norm);
     StringAttr entry = placement.entry->getName();
-    auto input = AnnotateOp::create(builder, norm.getLoc(), norm.getInput(),
+    OpOperand *normInput = getNormOperands(norm).input;
+    auto input = AnnotateOp::create(builder, norm->getLoc(), normInput->get(),
                                     sharding, entry);
-    norm.getInputMutable().assign(input);
+    normInput->set(input);
     builder.setInsertionPointAfter(norm);
-    auto output = AnnotateOp::create(builder, norm.getLoc(), norm.getResult(),
-                                     sharding, entry);
-    norm.getResult().replaceAllUsesExcept(output.getResult(), output);
+    Value result = norm->getResult(0);
+    auto output =
+        AnnotateOp::create(builder, norm->getLoc(), result, sharding, entry);
+    result.replaceAllUsesExcept(output.getResult(), output);
   }
   ShardingAttr use = getUseSharding(plan, placement.storage);
   if (use == placement.storage)

@@ -5,6 +5,7 @@
 // RUN: mp-run %s --entry=embedding_grad --print | FileCheck %s --check-prefix=EMBGRAD
 // RUN: not mp-run %s --entry=embedding_bad_id 2>&1 | FileCheck %s --check-prefix=BADID
 // RUN: mp-run %s --entry=rms_norm --print | FileCheck %s --check-prefix=RMS
+// RUN: mp-run %s --entry=layer_norm --print | FileCheck %s --check-prefix=LN
 // RUN: mp-run %s --entry=softmax --print | FileCheck %s --check-prefix=SOFTMAX
 // RUN: mp-run %s --entry=rope --print | FileCheck %s --check-prefix=ROPE
 // RUN: mp-run %s --entry=loss_pieces --print | FileCheck %s --check-prefix=PIECES
@@ -64,6 +65,44 @@ func.func @rms_norm() -> (tensor<1x2xf32>, tensor<1x2xf32>, tensor<2xf32>) {
   %dx = mp.rms_norm_grad %x, %ones, %g eps 0.0 : (tensor<1x2xf32>, tensor<2xf32>, tensor<1x2xf32>) -> tensor<1x2xf32>
   %dw = mp.rms_norm_weight_grad %x, %g eps 0.0 : (tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<2xf32>
   return %y, %dx, %dw : tensor<1x2xf32>, tensor<1x2xf32>, tensor<2xf32>
+}
+
+// eps 5, rows of 4. Row 0, x = [0, 0, 4, 4]: mean 2, var 4 (biased: the
+// squared deviations [4, 4, 4, 4] over 4), r = 1/sqrt(4 + 5) = 1/3,
+// x̂ = [-2/3, -2/3, 2/3, 2/3]. Row 1, x = [-6, -2, 2, 6]: mean 0, var 20,
+// r = 1/sqrt(20 + 5) = 1/5, x̂ = [-1.2, -0.4, 0.4, 1.2].
+// With w = [1, 2, 3, 4] and b = [0, 1, 0, -1], y = x̂·w + b:
+//   row 0: [-2/3, -4/3 + 1, 2, 8/3 - 1] = [-0.6666667, -0.3333333, 2, 1.6666667]
+//   row 1: [-1.2, -0.8 + 1, 1.2, 4.8 - 1] = [-1.2, 0.2, 1.2, 3.8].
+// Gradients for g = [[1, 0, 0, 0], [0, 0, 1, 1]], same w, gw = g·w:
+// dx = r·(gw - mean(gw) - x̂·mean(gw·x̂)), each row summing to 0.
+//   row 0: gw = [1, 0, 0, 0], mean(gw) = 1/4, mean(gw·x̂) = (-2/3)/4 = -1/6:
+//     dx = (gw - 1/4 + x̂/6)/3 = [23, -13, -5, -5]/108
+//        = [0.2129630, -0.1203704, -0.0462963, -0.0462963];
+//   row 1: gw = [0, 0, 3, 4], mean(gw) = 7/4, mean(gw·x̂) = (1.2 + 4.8)/4 = 1.5:
+//     dx = (gw - 1.75 - 1.5·x̂)/5 = [0.05, -1.15, 0.65, 0.45]/5
+//        = [0.01, -0.23, 0.13, 0.09].
+// dweight = Σ_rows g·x̂ = [-2/3, 0, 0, 0] + [0, 0, 0.4, 1.2]
+//         = [-0.6666667, 0, 0.4, 1.2]; dbias = Σ_rows g = [1, 0, 1, 1].
+// LN: result #0: [2x4]
+// LN-NEXT: -6.666667e-01 -3.333333e-01 2.000000e+00 1.666667e+00
+// LN-NEXT: -1.200000e+00 2.000000e-01 1.200000e+00 3.800000e+00
+// LN: result #1: [2x4]
+// LN-NEXT: 2.129630e-01 -1.203704e-01 -4.629630e-02 -4.629630e-02
+// LN-NEXT: 1.000000e-02 -2.300000e-01 1.300000e-01 9.000000e-02
+// LN: result #2: [4]
+// LN-NEXT: -6.666667e-01 0.000000e+00 4.000000e-01 1.200000e+00
+// LN: result #3: [4]
+// LN-NEXT: 1.000000e+00 0.000000e+00 1.000000e+00 1.000000e+00
+func.func @layer_norm() -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %x = arith.constant dense<[[0.0, 0.0, 4.0, 4.0], [-6.0, -2.0, 2.0, 6.0]]> : tensor<2x4xf32>
+  %w = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %b = arith.constant dense<[0.0, 1.0, 0.0, -1.0]> : tensor<4xf32>
+  %g = arith.constant dense<[[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]> : tensor<2x4xf32>
+  %y = mp.layer_norm %x, %w, %b eps 5.0 : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %dx = mp.layer_norm_grad %x, %w, %g eps 5.0 : (tensor<2x4xf32>, tensor<4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %dw, %db = mp.layer_norm_weight_grad %x, %g eps 5.0 : (tensor<2x4xf32>, tensor<2x4xf32>) -> (tensor<4xf32>, tensor<4xf32>)
+  return %y, %dx, %dw, %db : tensor<2x4xf32>, tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>
 }
 
 // Rows [0, ln 3]: softmax [1/4, 3/4]; causal on 2x2 keeps entry (0, 0)

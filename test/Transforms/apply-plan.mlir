@@ -195,6 +195,36 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, batch_axis = d
 
 // -----
 
+// sequence_parallel on norm modules (torchtitan's SequenceParallel on
+// nn.RMSNorm and nn.LayerNorm): the norm's weight, and a LayerNorm's bias,
+// stay whole; each norm's input and output are split along the sequence,
+// once per norm (the bias, of the same module, adds no annotation).
+
+// CHECK-LABEL: func.func @sp_norms
+// CHECK-SAME: {mp.param = "ln.weight", mp.plan_entry = "ln", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK-SAME: {mp.param = "ln.bias", mp.plan_entry = "ln", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK-SAME: {mp.param = "rms.weight", mp.plan_entry = "rms", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK-NEXT: %[[LNIN:.+]] = mp.annotate %arg0 <@mesh, {{\[}}[dp], [tp], []]> entry "ln"
+// CHECK-NEXT: %[[LN:.+]] = mp.layer_norm %[[LNIN]], %arg1, %arg2
+// CHECK-NEXT: %[[LNOUT:.+]] = mp.annotate %[[LN]] <@mesh, {{\[}}[dp], [tp], []]> entry "ln"
+// CHECK-NEXT: %[[RMSIN:.+]] = mp.annotate %[[LNOUT]] <@mesh, {{\[}}[dp], [tp], []]> entry "rms"
+// CHECK-NEXT: %[[RMS:.+]] = mp.rms_norm %[[RMSIN]], %arg3
+// CHECK-NEXT: %[[RMSOUT:.+]] = mp.annotate %[[RMS]] <@mesh, {{\[}}[dp], [tp], []]> entry "rms"
+// CHECK-NEXT: return %[[RMSOUT]]
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, batch_axis = dp,
+    styles = {ln = sequence_parallel, rms = sequence_parallel}>} {
+  mp.mesh @mesh = <dp = 2, tp = 2>
+  func.func @sp_norms(%x: tensor<4x8x16xf32>, %lw: tensor<16xf32> {mp.param = "ln.weight"},
+                      %lb: tensor<16xf32> {mp.param = "ln.bias"},
+                      %rw: tensor<16xf32> {mp.param = "rms.weight"}) -> tensor<4x8x16xf32> {
+    %0 = mp.layer_norm %x, %lw, %lb eps 1.0e-5 : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    %1 = mp.rms_norm %0, %rw eps 1.0e-5 : (tensor<4x8x16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    return %1 : tensor<4x8x16xf32>
+  }
+}
+
+// -----
+
 // An explicit sharding on an argument outranks the plan and is kept as is.
 
 // CHECK-LABEL: func.func @explicit

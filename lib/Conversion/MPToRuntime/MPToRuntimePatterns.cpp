@@ -408,6 +408,44 @@ struct RmsNormWeightGradLowering : RuntimePattern<RmsNormWeightGradOp> {
   }
 };
 
+struct LayerNormLowering : RuntimePattern<LayerNormOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(LayerNormOp op) const override {
+    auto [rows, dim] = getRowsAndClasses(op.getInput());
+    calls.call("mp_layer_norm_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(dim),
+                calls.f64(op.getEps().convertToDouble()), in(op, 0), in(op, 1),
+                in(op, 2), out(op)});
+    return success();
+  }
+};
+
+// As for RMSNorm: one call computes dx, or dweight and dbias together.
+struct LayerNormGradLowering : RuntimePattern<LayerNormGradOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(LayerNormGradOp op) const override {
+    auto [rows, dim] = getRowsAndClasses(op.getInput());
+    calls.call("mp_layer_norm_grad_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(dim),
+                calls.f64(op.getEps().convertToDouble()), in(op, 0), in(op, 1),
+                in(op, 2), out(op), calls.nullPointer(), calls.nullPointer()});
+    return success();
+  }
+};
+
+struct LayerNormWeightGradLowering : RuntimePattern<LayerNormWeightGradOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(LayerNormWeightGradOp op) const override {
+    auto [rows, dim] = getRowsAndClasses(op.getInput());
+    calls.call("mp_layer_norm_grad_f32",
+               {calls.getContext(), calls.i64(rows), calls.i64(dim),
+                calls.f64(op.getEps().convertToDouble()), in(op, 0),
+                calls.nullPointer(), in(op, 1), calls.nullPointer(), out(op, 0),
+                out(op, 1)});
+    return success();
+  }
+};
+
 struct SoftmaxLowering : RuntimePattern<SoftmaxOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(SoftmaxOp op) const override {
@@ -673,6 +711,7 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       TransposeLowering, MseLossLowering, CrossEntropyLowering,
       CrossEntropyGradLowering, EmbeddingLowering, EmbeddingGradLowering,
       RmsNormLowering, RmsNormGradLowering, RmsNormWeightGradLowering,
+      LayerNormLowering, LayerNormGradLowering, LayerNormWeightGradLowering,
       SoftmaxLowering, SoftmaxGradLowering, RopeLowering, BlockMaxLowering,
       GatherLastLowering, ScatterLastLowering,
       ClipCoefficientLowering,

@@ -41,6 +41,55 @@ func.func @rms_norm_rank0(%x: tensor<f32>, %w: tensor<1xf32>) {
 
 // -----
 
+func.func @layer_norm_weight(%x: tensor<2x6x16xf32>, %w: tensor<8xf32>, %b: tensor<16xf32>) {
+  // expected-error@+1 {{'mp.layer_norm' op weight 'tensor<8xf32>' must be [16] of the input's element type}}
+  %0 = mp.layer_norm %x, %w, %b eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<8xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_bias(%x: tensor<2x6x16xf32>, %w: tensor<16xf32>, %b: tensor<6xf32>) {
+  // expected-error@+1 {{'mp.layer_norm' op bias 'tensor<6xf32>' must be [16] of the input's element type}}
+  %0 = mp.layer_norm %x, %w, %b eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<6xf32>) -> tensor<2x6x16xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_bias_type(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %b: tensor<16xf64>) {
+  // expected-error@+1 {{'mp.layer_norm' op bias 'tensor<16xf64>' must be [16] of the input's element type}}
+  %0 = mp.layer_norm %x, %w, %b eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<16xf64>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_eps(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %b: tensor<16xf32>) {
+  // expected-error@+1 {{'mp.layer_norm' op eps must be non-negative, got -1}}
+  %0 = mp.layer_norm %x, %w, %b eps -1.0 : (tensor<2x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_rank0(%x: tensor<f32>, %w: tensor<1xf32>, %b: tensor<1xf32>) {
+  // expected-error@+1 {{'mp.layer_norm' op input needs a dim to normalize}}
+  %0 = mp.layer_norm %x, %w, %b eps 1.0e-5 : (tensor<f32>, tensor<1xf32>, tensor<1xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_result(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %b: tensor<16xf32>) {
+  // expected-error@+2 {{'mp.layer_norm' op inferred type(s) 'tensor<2x16xf32>' are incompatible with return type(s) of operation 'tensor<16xf32>'}}
+  // expected-error@+1 {{'mp.layer_norm' op failed to infer returned types}}
+  %0 = mp.layer_norm %x, %w, %b eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+  return
+}
+
+// -----
+
 func.func @causal_rank(%x: tensor<6xf32>) {
   // expected-error@+1 {{'mp.softmax' op causal softmax needs [..., q, k], got rank 1}}
   %0 = mp.softmax %x causal : tensor<6xf32>
@@ -117,6 +166,41 @@ func.func @rms_norm_weight_grad_types(%x: tensor<2x16xf32>, %g: tensor<2x8xf32>)
   // expected-error@+2 {{mp.rms_norm_weight_grad takes an input and grad of one ranked type}}
   // expected-error@+1 {{'mp.rms_norm_weight_grad' op failed to infer returned types}}
   %0 = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x8xf32>) -> tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_grad_types(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: tensor<2x8xf32>) {
+  // expected-error@+1 {{'mp.layer_norm_grad' op failed to verify that all of {input, grad, result} have same type}}
+  %0 = mp.layer_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<2x8xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_weight_grad_types(%x: tensor<2x16xf32>, %g: tensor<2x8xf32>) {
+  // expected-error@+2 {{mp.layer_norm_weight_grad takes an input and grad of one ranked type}}
+  // expected-error@+1 {{'mp.layer_norm_weight_grad' op failed to infer returned types}}
+  %0:2 = mp.layer_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x8xf32>) -> (tensor<16xf32>, tensor<16xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_weight_grad_rank0(%x: tensor<f32>, %g: tensor<f32>) {
+  // expected-error@+2 {{mp.layer_norm_weight_grad takes an input and grad of one ranked type}}
+  // expected-error@+1 {{'mp.layer_norm_weight_grad' op failed to infer returned types}}
+  %0:2 = mp.layer_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<f32>, tensor<f32>) -> (tensor<1xf32>, tensor<1xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_weight_grad_results(%x: tensor<2x16xf32>, %g: tensor<2x16xf32>) {
+  // expected-error@+2 {{'mp.layer_norm_weight_grad' op inferred type(s) 'tensor<16xf32>', 'tensor<16xf32>' are incompatible with return type(s) of operation 'tensor<16xf32>', 'tensor<8xf32>'}}
+  // expected-error@+1 {{'mp.layer_norm_weight_grad' op failed to infer returned types}}
+  %0:2 = mp.layer_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x16xf32>) -> (tensor<16xf32>, tensor<8xf32>)
   return
 }
 

@@ -7,11 +7,13 @@ mp.mesh @mesh = <dp = 2, tp = 2>
 // CHECK-LABEL: func.func @forward
 func.func @forward(%ids: tensor<2x6xi64>, %table: tensor<32x16xf32>,
                    %w: tensor<16xf32>, %q: tensor<2x6x4x4xf32>,
-                   %s: tensor<2x4x6x6xf32>) {
+                   %s: tensor<2x4x6x6xf32>, %b: tensor<16xf32>) {
   // CHECK-NEXT: mp.embedding %arg0, %arg1 : (tensor<2x6xi64>, tensor<32x16xf32>) -> tensor<2x6x16xf32>
   %h = mp.embedding %ids, %table : (tensor<2x6xi64>, tensor<32x16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.rms_norm %{{.*}}, %arg2 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   %n = mp.rms_norm %h, %w eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
+  // CHECK-NEXT: mp.layer_norm %{{.*}}, %arg2, %arg5 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
+  %ln = mp.layer_norm %h, %w, %b eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.rope %arg3 theta 1.000000e+04 : tensor<2x6x4x4xf32>
   %r = mp.rope %q theta 1.0e4 : tensor<2x6x4x4xf32>
   // CHECK-NEXT: mp.rope %arg3 theta 5.000000e+05 inverse : tensor<2x6x4x4xf32>
@@ -34,6 +36,10 @@ func.func @backward(%ids: tensor<2x6xi64>, %g: tensor<2x6x16xf32>,
   %dx = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.rms_norm_weight_grad %arg2, %arg1 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> tensor<16xf32>
   %dw = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> tensor<16xf32>
+  // CHECK-NEXT: mp.layer_norm_grad %arg2, %arg3, %arg1 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
+  %ldx = mp.layer_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
+  // CHECK-NEXT: mp.layer_norm_weight_grad %arg2, %arg1 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> (tensor<16xf32>, tensor<16xf32>)
+  %ldw, %ldb = mp.layer_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> (tensor<16xf32>, tensor<16xf32>)
   // CHECK-NEXT: mp.softmax_grad %arg4, %arg5 : tensor<2x4x6x6xf32>
   %ds = mp.softmax_grad %p, %gp : tensor<2x4x6x6xf32>
   return

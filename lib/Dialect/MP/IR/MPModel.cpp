@@ -87,8 +87,9 @@ SmallVector<ModelValue> getModelValues(FunctionOpInterface func) {
       });
   llvm::StringSet<> normWeights =
       findParamsUsedAs(func, values, [](OpOperand &use) {
-        auto norm = dyn_cast<RmsNormOp>(use.getOwner());
-        return norm && use.get() == norm.getWeight();
+        NormOperands norm = getNormOperands(use.getOwner());
+        return norm.input &&
+               (use.get() == norm.weight || use.get() == norm.bias);
       });
   // Optimizer state, named "<param>.<state>", is laid out as its parameter.
   for (ModelValue &value : values) {

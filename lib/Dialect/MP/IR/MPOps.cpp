@@ -301,21 +301,32 @@ LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-/// The weight of a norm over the last dim of `input` is `[dim]` of its type.
-static LogicalResult verifyNormWeight(Operation *op, Value input,
-                                      Value weight, double eps) {
+/// The weight (and bias, if any) of a norm over the last dim of `input` is
+/// `[dim]` of its type.
+static LogicalResult verifyNormWeight(Operation *op, Value input, Value weight,
+                                      double eps, Value bias = {}) {
   auto type = cast<RankedTensorType>(input.getType());
-  auto weightType = cast<RankedTensorType>(weight.getType());
   if (type.getRank() < 1)
     return op->emitOpError() << "input needs a dim to normalize";
-  if (weightType != RankedTensorType::get({type.getShape().back()},
-                                          type.getElementType()))
-    return op->emitOpError() << "weight " << weightType << " must be ["
-                             << type.getShape().back() << "] of the input's "
-                             << "element type";
+  auto paramType =
+      RankedTensorType::get({type.getShape().back()}, type.getElementType());
+  std::pair<StringRef, Value> params[] = {{"weight", weight}, {"bias", bias}};
+  for (auto [name, param] : params)
+    if (param && param.getType() != paramType)
+      return op->emitOpError() << name << " " << param.getType() << " must be ["
+                               << type.getShape().back() << "] of the input's "
+                               << "element type";
   if (!(eps >= 0))
     return op->emitOpError() << "eps must be non-negative, got " << eps;
   return success();
+}
+
+NormOperands mp::getNormOperands(Operation *op) {
+  if (auto norm = dyn_cast<RmsNormOp>(op))
+    return {&norm.getInputMutable(), norm.getWeight(), Value()};
+  if (auto norm = dyn_cast<LayerNormOp>(op))
+    return {&norm.getInputMutable(), norm.getWeight(), norm.getBias()};
+  return {};
 }
 
 LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *,
@@ -332,6 +343,22 @@ LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *,
 LogicalResult RmsNormOp::verify() {
   return verifyNormWeight(*this, getInput(), getWeight(),
                           getEps().convertToDouble());
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> location,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  RankedTensorType input = getTensorType(adaptor.getInput());
+  if (!input)
+    return emitOptionalError(location, "mp.layer_norm takes ranked tensors");
+  results.push_back(input);
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  return verifyNormWeight(*this, getInput(), getWeight(),
+                          getEps().convertToDouble(), getBias());
 }
 
 LogicalResult SoftmaxOp::verify() {
@@ -456,6 +483,20 @@ LogicalResult RmsNormWeightGradOp::inferReturnTypes(
                                        "input and grad of one ranked type");
   results.push_back(RankedTensorType::get({input.getShape().back()},
                                           input.getElementType()));
+  return success();
+}
+
+LogicalResult LayerNormWeightGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  RankedTensorType input = getTensorType(adaptor.getInput());
+  RankedTensorType grad = getTensorType(adaptor.getGrad());
+  if (!input || !grad || input.getRank() < 1 || input != grad)
+    return emitOptionalError(location, "mp.layer_norm_weight_grad takes an "
+                                       "input and grad of one ranked type");
+  auto param =
+      RankedTensorType::get({input.getShape().back()}, input.getElementType());
+  results.append({param, param});
   return success();
 }
 

@@ -366,6 +366,12 @@ ShardingRule RmsNormOp::getShardingRule() {
   return rule;
 }
 
+ShardingRule LayerNormOp::getShardingRule() {
+  ShardingRule rule = getNormRule(rankedType(getInput()), 2, 0);
+  rule.linearOperands = {false, false, false};
+  return rule;
+}
+
 // Every dim but the last of the input is parallel; the last stays whole,
 // and with a causal mask (which compares positions) the one before it too.
 ShardingRule SoftmaxOp::getShardingRule() {
@@ -512,6 +518,24 @@ ShardingRule RmsNormWeightGradOp::getShardingRule() {
     rule.factorKinds[factor] = FactorKind::Reduction;
   int64_t dim = rule.getNumFactors() - 1;
   rule.resultFactors = {{dim}};
+  rule.partial = PartialRule::Multilinear;
+  rule.linearOperands = {false, true};
+  return rule;
+}
+
+ShardingRule LayerNormGradOp::getShardingRule() {
+  ShardingRule rule = getNormRule(rankedType(getInput()), 1, 1);
+  rule.linearOperands = {false, false, false};
+  return rule;
+}
+
+// The rows are summed into both gradients, which share the normalized dim.
+ShardingRule LayerNormWeightGradOp::getShardingRule() {
+  ShardingRule rule = getNormRule(rankedType(getInput()), 0, 1);
+  for (int64_t factor = 0; factor + 1 < rule.getNumFactors(); ++factor)
+    rule.factorKinds[factor] = FactorKind::Reduction;
+  int64_t dim = rule.getNumFactors() - 1;
+  rule.resultFactors = {{dim}, {dim}};
   rule.partial = PartialRule::Multilinear;
   rule.linearOperands = {false, true};
   return rule;

@@ -277,6 +277,17 @@ void RmsNormOp::buildVJP(OpBuilder &b, ValueRange grads,
                                                      grads[0], getEpsAttr()));
 }
 
+void LayerNormOp::buildVJP(OpBuilder &b, ValueRange grads,
+                           SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      LayerNormGradOp::create(b, getLoc(), getInput().getType(), getInput(),
+                              getWeight(), grads[0], getEpsAttr()));
+  auto paramGrads = LayerNormWeightGradOp::create(b, getLoc(), getInput(),
+                                                  grads[0], getEpsAttr());
+  operandGrads.push_back(paramGrads.getWeightGrad());
+  operandGrads.push_back(paramGrads.getBiasGrad());
+}
+
 void SoftmaxOp::buildVJP(OpBuilder &b, ValueRange grads,
                          SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(

@@ -33,7 +33,8 @@ struct ModelValue {
   /// A parameter (or its optimizer state) that an mp.embedding looks rows
   /// up in: `[vocab, dim]`, where a linear weight is `[out, in]`.
   bool isEmbeddingTable = false;
-  /// A parameter (or its optimizer state) that an mp.rms_norm scales by.
+  /// A parameter (or its optimizer state) of a norm: the weight of an
+  /// mp.rms_norm or mp.layer_norm, or the bias of an mp.layer_norm.
   bool isNormWeight = false;
 
   bool isResult() const { return role == ModelRole::Output; }

@@ -30,6 +30,14 @@ llvm::SmallVector<llvm::StringRef> getAxisNames(mlir::ArrayAttr axes);
 /// The bytes of `op`'s statically shaped tensor operands and results: what
 /// a kernel reading each operand once and writing each result once touches.
 int64_t getOperandAndResultBytes(mlir::Operation *op);
+/// A norm over the last dim (mp.rms_norm, mp.layer_norm): its input, and
+/// the parameters a norm module holds, its weight and (layer_norm) its bias.
+/// All null when `op` is neither.
+struct NormOperands {
+  mlir::OpOperand *input = nullptr;
+  mlir::Value weight, bias;
+};
+NormOperands getNormOperands(mlir::Operation *op);
 } // namespace mp
 
 #include "mp/Dialect/MP/IR/MPInterfaces.h.inc"

@@ -312,6 +312,31 @@ def MP_RmsNormOp : MP_Op<"rms_norm", [Pure, InferTypeOpAdaptor,
   let hasVerifier = 1;
 }
 
+def MP_LayerNormOp : MP_Op<"layer_norm", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "LayerNorm over the last dim, with its weight and bias";
+  let description = [{
+    `torch.nn.functional.layer_norm` over the last dim with a weight and a
+    bias (`torch.nn.LayerNorm`): each row `x` of the last dim becomes
+    `(x - mean(x)) · rsqrt(var(x) + eps) · weight + bias`, with the biased
+    variance `var(x) = mean((x - mean(x))²)`. The normalized dim stays whole
+    on every rank; the others may be split.
+
+    ```mlir
+    %y = mp.layer_norm %x, %w, %b eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
+                       MP_FloatTensor:$bias, F64Attr:$eps);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias `eps` $eps attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def MP_SoftmaxOp : MP_Op<"softmax", [Pure, SameOperandsAndResultType,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {

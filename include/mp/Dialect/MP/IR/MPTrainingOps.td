@@ -143,6 +143,51 @@ def MP_RmsNormWeightGradOp : MP_Op<"rms_norm_weight_grad", [Pure,
   }];
 }
 
+def MP_LayerNormGradOp : MP_Op<"layer_norm_grad", [Pure,
+    AllTypesMatch<["input", "grad", "result"]>,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradient of layer_norm with respect to its input";
+  let description = [{
+    For `r = rsqrt(var(x) + eps)` and `x̂ = (x - mean(x)) · r` per row and
+    `gw = grad · weight`: `r · (gw - mean(gw) - x̂ · mean(gw · x̂))`. The
+    bias does not enter.
+
+    ```mlir
+    %dx = mp.layer_norm_grad %x, %w, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
+                       MP_FloatTensor:$grad, F64Attr:$eps);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $grad `eps` $eps attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def MP_LayerNormWeightGradOp : MP_Op<"layer_norm_weight_grad", [Pure,
+    InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradients of layer_norm with respect to weight and bias";
+  let description = [{
+    Over every dim but the last, `sum(grad · x̂)` (the weight's gradient)
+    and `sum(grad)` (the bias's), with `x̂ = (x - mean(x)) · rsqrt(var(x) +
+    eps)` per row: both partial sums where the rows are split.
+
+    ```mlir
+    %dw, %db = mp.layer_norm_weight_grad %x, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<2x16x64xf32>) -> (tensor<64xf32>, tensor<64xf32>)
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$grad,
+                       F64Attr:$eps);
+  let results = (outs MP_FloatTensor:$weight_grad,
+                      MP_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $input `,` $grad `eps` $eps attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
 def MP_SoftmaxGradOp : MP_Op<"softmax_grad", [Pure, SameOperandsAndResultType,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradient of softmax from its result";
