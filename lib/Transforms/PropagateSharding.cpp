@@ -55,6 +55,9 @@ struct ValueState {
   Layout layout;
   Priority priority = Priority::None;
   bool pinned = false;
+  /// A weight a plan's colwise or rowwise style splits (or its FSDP use, or
+  /// its transpose).
+  bool styledWeight = false;
   /// Where each axis of the layout comes from: a parameter, an input or an
   /// annotation, named for the provenance of collectives.
   llvm::StringMap<std::string> origins;
@@ -165,6 +168,11 @@ void Propagator::initialize() {
     state.layout = Layout::get(sharding);
     state.pinned = true;
     state.priority = Priority::Plan;
+    if (auto entry = func.getArgAttrOfType<StringAttr>(
+            arg.getArgNumber(), MPDialect::kPlanEntryAttrName))
+      if (auto style = plan ? plan.getStyles().getAs<ParallelStyleAttr>(entry)
+                            : ParallelStyleAttr())
+        state.styledWeight = style.isWeightStyle();
     auto it = named.find(arg.getArgNumber());
     for (StringAttr axisName : mesh.getAxisNames())
       if (StringRef axis = axisName.getValue(); state.layout.uses(axis))
@@ -184,6 +192,8 @@ void Propagator::initialize() {
       if (auto annotate = dyn_cast<AnnotateOp>(op)) {
         state.layout = Layout::get(annotate.getSharding());
         state.pinned = true;
+        if (const ValueState *input = getState(annotate.getInput()))
+          state.styledWeight = input->styledWeight;
         state.priority = !annotate.isFromPlan() ? Priority::User
                          : annotatesArgument(annotate)
                              ? Priority::Plan
@@ -306,6 +316,20 @@ bool Propagator::grow(Operation *op) {
   for (auto [value, factors] :
        llvm::zip_equal(op->getResults(), rule.resultFactors))
     changed |= growToward(value, factors, choices);
+  // A styled weight's transpose (how the backward pass uses it) keeps the
+  // weight's priority, so its style still outranks the activations it meets
+  // there: under sequence parallelism the output gradient is gathered, as
+  // in Megatron, not the weight.
+  if (auto transpose = dyn_cast<TransposeOp>(op)) {
+    ValueState *result = getState(transpose.getResult());
+    const ValueState *input = getState(transpose.getInput());
+    if (result && input && input->styledWeight && !result->pinned &&
+        input->priority > result->priority) {
+      result->priority = input->priority;
+      result->styledWeight = true;
+      changed = true;
+    }
+  }
   return changed;
 }
 
