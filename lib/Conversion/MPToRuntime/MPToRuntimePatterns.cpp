@@ -279,10 +279,14 @@ struct TransposeLowering : RuntimePattern<TransposeOp> {
 // Losses
 //===----------------------------------------------------------------------===//
 
-/// Rows and classes of a [..., C] logits tensor.
+/// Rows and classes of a [..., C] logits tensor (rows counted, not divided
+/// out: C may be 0).
 std::pair<int64_t, int64_t> getRowsAndClasses(Value logits) {
-  int64_t classes = getShape(logits).back();
-  return {getNumElements(logits) / classes, classes};
+  ArrayRef<int64_t> shape = getShape(logits);
+  int64_t rows = 1;
+  for (int64_t extent : shape.drop_back())
+    rows *= extent;
+  return {rows, shape.back()};
 }
 
 LogicalResult checkClassTargets(Operation *op, Value targets,
