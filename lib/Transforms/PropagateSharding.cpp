@@ -510,8 +510,10 @@ LogicalResult Propagator::decide(Operation *op) {
     for (unsigned owner : owners)
       keptPartial[owner].push_back(axis);
     resultPartial.push_back(axis);
+    // Partial sums added: named by the last, in a residual stream
+    // (h + f(h)) the newest contribution, not the first layer's.
     resultOrigins[axis] =
-        getState(op->getOperand(owners.front()))->origins.lookup(axis);
+        getState(op->getOperand(owners.back()))->origins.lookup(axis);
   }
   // A split reduction factor leaves each rank a partial sum.
   for (auto [factor, choice] : llvm::enumerate(choices))

@@ -47,7 +47,7 @@
 // CHECK-NEXT: [[V22:%.+]] = mp.scale [[V21]] by 5.000000e-01 : tensor<f32>
 // CHECK-NEXT: [[V23:%.+]] = mp.all_reduce [[V17]] on @mesh axes ["b"] origin "'t' -> mp.add" : tensor<f32>
 // CHECK-NEXT: [[V24:%.+]] = mp.add [[V23]], [[V22]] : tensor<f32>
-// CHECK-NEXT: [[V25:%.+]] = mp.all_reduce [[V24]] on @mesh axes ["a"] origin "'t' -> func.return" : tensor<f32>
+// CHECK-NEXT: [[V25:%.+]] = mp.all_reduce [[V24]] on @mesh axes ["a"] origin "'m' -> func.return" : tensor<f32>
 // CHECK-NEXT: return [[V25]] : tensor<f32>
 // CHECK-LABEL: func.func @every_op_train_step
 // CHECK-SAME: attributes {mp.partitioned}
@@ -279,7 +279,7 @@ module {
 // CHECK-NEXT: [[V20:%.+]] = mp.cross_entropy [[V19]], %arg1 : (tensor<4x8xf32>, tensor<4xi64>) -> tensor<f32>
 // CHECK-NEXT: [[V21:%.+]] = mp.scale [[V20]] by 5.000000e-01 : tensor<f32>
 // CHECK-NEXT: [[V22:%.+]] = mp.add [[V17]], [[V21]] : tensor<f32>
-// CHECK-NEXT: [[V23:%.+]] = mp.all_reduce [[V22]] on @mesh axes ["a"] origin "'t' -> func.return" : tensor<f32>
+// CHECK-NEXT: [[V23:%.+]] = mp.all_reduce [[V22]] on @mesh axes ["a"] origin "'y' -> func.return" : tensor<f32>
 // CHECK-NEXT: return [[V23]] : tensor<f32>
 // CHECK-LABEL: func.func @every_op_train_step
 // CHECK-SAME: attributes {mp.partitioned}
