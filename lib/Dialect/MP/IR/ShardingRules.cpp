@@ -511,16 +511,24 @@ ShardingRule RmsNormGradOp::getShardingRule() {
   return rule;
 }
 
-// The rows are summed into the weight's gradient.
-ShardingRule RmsNormWeightGradOp::getShardingRule() {
-  ShardingRule rule = getNormRule(rankedType(getInput()), 0, 1);
+namespace {
+/// A norm's parameter gradients from its input and output gradient: the
+/// rows are summed into `numResults` results over the normalized dim.
+ShardingRule getNormParamGradRule(RankedTensorType input,
+                                  unsigned numResults) {
+  ShardingRule rule = getNormRule(input, 0, 1);
   for (int64_t factor = 0; factor + 1 < rule.getNumFactors(); ++factor)
     rule.factorKinds[factor] = FactorKind::Reduction;
   int64_t dim = rule.getNumFactors() - 1;
-  rule.resultFactors = {{dim}};
+  rule.resultFactors.assign(numResults, {dim});
   rule.partial = PartialRule::Multilinear;
   rule.linearOperands = {false, true};
   return rule;
+}
+} // namespace
+
+ShardingRule RmsNormWeightGradOp::getShardingRule() {
+  return getNormParamGradRule(rankedType(getInput()), 1);
 }
 
 ShardingRule LayerNormGradOp::getShardingRule() {
@@ -529,16 +537,9 @@ ShardingRule LayerNormGradOp::getShardingRule() {
   return rule;
 }
 
-// The rows are summed into both gradients, which share the normalized dim.
+// The weight's and the bias' gradients share the normalized dim.
 ShardingRule LayerNormWeightGradOp::getShardingRule() {
-  ShardingRule rule = getNormRule(rankedType(getInput()), 0, 1);
-  for (int64_t factor = 0; factor + 1 < rule.getNumFactors(); ++factor)
-    rule.factorKinds[factor] = FactorKind::Reduction;
-  int64_t dim = rule.getNumFactors() - 1;
-  rule.resultFactors = {{dim}, {dim}};
-  rule.partial = PartialRule::Multilinear;
-  rule.linearOperands = {false, true};
-  return rule;
+  return getNormParamGradRule(rankedType(getInput()), 2);
 }
 
 ShardingRule SoftmaxGradOp::getShardingRule() {
