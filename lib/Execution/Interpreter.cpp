@@ -154,9 +154,8 @@ LogicalResult crossEntropyRows(Operation *op, const HostTensor &logits,
 
 /// The entry each id picks among `count` (table rows, classes), checked;
 /// -1 for the negative ids, which pick nothing.
-FailureOr<std::vector<int64_t>> pickedEntries(Operation *op,
-                                              const HostTensor &ids,
-                                              int64_t count) {
+FailureOr<std::vector<int64_t>>
+pickedEntries(Operation *op, const HostTensor &ids, int64_t count) {
   std::vector<int64_t> rows;
   for (auto [index, id] : llvm::enumerate(ids.data)) {
     if (id >= count)
@@ -171,8 +170,7 @@ FailureOr<std::vector<int64_t>> pickedEntries(Operation *op,
 std::vector<double> rmsFactors(const HostTensor &x, double eps) {
   int64_t dim = x.shape.back();
   std::vector<double> factors;
-  for (int64_t r = 0; r < x.getNumElements() / std::max<int64_t>(dim, 1);
-       ++r) {
+  for (int64_t r = 0; r < x.getNumElements() / std::max<int64_t>(dim, 1); ++r) {
     double sumSquares = 0;
     for (int64_t j = 0; j < dim; ++j)
       sumSquares += x.data[r * dim + j] * x.data[r * dim + j];
@@ -208,8 +206,8 @@ HostTensor softmaxRows(const HostTensor &x, bool causal) {
   int64_t queries = causal ? x.shape[x.shape.size() - 2] : 1;
   for (int64_t r = 0; cols && r < x.getNumElements() / cols; ++r) {
     // Entries past `visible` are masked.
-    int64_t visible = causal ? std::min(cols, r % queries + cols - queries + 1)
-                             : cols;
+    int64_t visible =
+        causal ? std::min(cols, r % queries + cols - queries + 1) : cols;
     if (visible <= 0)
       continue;
     const double *row = x.data.data() + r * cols;
@@ -234,9 +232,10 @@ HostTensor rotate(const HostTensor &x, double theta, bool inverse) {
     int64_t position = (r / heads) % seq;
     for (int64_t i = 0; i < headDim / 2; ++i) {
       double angle = position * std::pow(theta, -2.0 * i / double(headDim));
-      double c = std::cos(angle), s = inverse ? -std::sin(angle)
-                                              : std::sin(angle);
-      double a = x.data[r * headDim + 2 * i], b = x.data[r * headDim + 2 * i + 1];
+      double c = std::cos(angle),
+             s = inverse ? -std::sin(angle) : std::sin(angle);
+      double a = x.data[r * headDim + 2 * i],
+             b = x.data[r * headDim + 2 * i + 1];
       out.data[r * headDim + 2 * i] = a * c - b * s;
       out.data[r * headDim + 2 * i + 1] = a * s + b * c;
     }
@@ -554,9 +553,9 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
           for (int64_t j = 0; j < dim; ++j)
             dot += g.data[r * dim + j] * w.data[j] * x.data[r * dim + j];
           for (int64_t j = 0; j < dim; ++j)
-            out.data[r * dim + j] = f * g.data[r * dim + j] * w.data[j] -
-                                    x.data[r * dim + j] * f * f * f * dot /
-                                        double(dim);
+            out.data[r * dim + j] =
+                f * g.data[r * dim + j] * w.data[j] -
+                x.data[r * dim + j] * f * f * f * dot / double(dim);
         }
         set(out);
         return success();
@@ -790,10 +789,11 @@ LogicalResult Executor::runLocalizeIndex(LocalizeIndexOp op) {
     SmallVector<int64_t> coords = getCoordinates(rank, axes);
     int64_t offset = getPieceOffset(op.getExtent(), sizes, coords);
     int64_t valid = getValidExtent(op.getExtent(), sizes, coords);
-    envs[rank][op.getResult()] = map1(envs[rank][op.getInput()], [&](double id) {
-      double local = id - double(offset);
-      return local >= 0 && local < double(valid) ? local : -1.0;
-    });
+    envs[rank][op.getResult()] =
+        map1(envs[rank][op.getInput()], [&](double id) {
+          double local = id - double(offset);
+          return local >= 0 && local < double(valid) ? local : -1.0;
+        });
   }
   return success();
 }

@@ -55,12 +55,10 @@ Value rewrite(CrossEntropyOp op, int64_t blocks) {
   Value shift = ReshapeOp::create(b, loc, rowType, rowMax);
   Value shifted = SubOp::create(
       b, loc, logits,
-      BroadcastOp::create(b, loc, type, shift,
-                          b.getDenseI64ArrayAttr({last})));
+      BroadcastOp::create(b, loc, type, shift, b.getDenseI64ArrayAttr({last})));
   Value sumExp = SumOp::create(b, loc, rowType, ExpOp::create(b, loc, shifted),
                                b.getDenseI64ArrayAttr({last}));
-  Value logSumExp =
-      AddOp::create(b, loc, shift, LogOp::create(b, loc, sumExp));
+  Value logSumExp = AddOp::create(b, loc, shift, LogOp::create(b, loc, sumExp));
   Value target = GatherLastOp::create(b, loc, logits, op.getTarget());
   Value losses = SubOp::create(b, loc, logSumExp, target);
   return reduceLosses(b, loc, losses, op.getReduction());
@@ -80,8 +78,8 @@ struct LossParallelPass : impl::LossParallelBase<LossParallelPass> {
                               "'blocks'";
         return signalPassFailure();
       }
-      auto mesh = SymbolTable::lookupNearestSymbolFrom<MeshOp>(
-          module, plan.getMesh());
+      auto mesh =
+          SymbolTable::lookupNearestSymbolFrom<MeshOp>(module, plan.getMesh());
       if (!mesh) {
         module.emitError() << "the plan's mesh " << plan.getMesh()
                            << " is not an mp.mesh of this module";
@@ -95,9 +93,9 @@ struct LossParallelPass : impl::LossParallelBase<LossParallelPass> {
     module.walk([&](CrossEntropyOp op) {
       int64_t vocab = op.getInput().getType().getShape().back();
       if (vocab % pieces != 0) {
-        LLVM_DEBUG(llvm::dbgs() << "[mp-loss-parallel] left " << op
-                                << ": " << pieces << " does not divide "
-                                << vocab << "\n");
+        LLVM_DEBUG(llvm::dbgs()
+                   << "[mp-loss-parallel] left " << op << ": " << pieces
+                   << " does not divide " << vocab << "\n");
         return;
       }
       op.getResult().replaceAllUsesWith(rewrite(op, pieces));

@@ -426,8 +426,9 @@ void Partitioner::localizeIndexOperands(Operation *op) {
   const ShardingRule &rule = ruleIt->second;
   // The axes a factor is split over, read off a dim that carries it.
   auto getFactorAxes = [&](int64_t factor) -> SmallVector<StringRef> {
-    auto find = [&](ArrayRef<SmallVector<int64_t>> allFactors,
-                    ValueRange values) -> std::optional<SmallVector<StringRef>> {
+    auto find =
+        [&](ArrayRef<SmallVector<int64_t>> allFactors,
+            ValueRange values) -> std::optional<SmallVector<StringRef>> {
       for (auto [factors, value] : llvm::zip_equal(allFactors, values))
         for (auto [dim, f] : llvm::enumerate(factors))
           if (f == factor)

@@ -416,15 +416,14 @@ Propagator::checkReshapeKeepsStyles(ReshapeOp reshape, const ShardingRule &rule,
       if (!StringRef(origin).ends_with("(colwise)"))
         continue;
       InFlightDiagnostic diag =
-          reshape.emitError()
-          << "cannot keep dim " << dim << " (" << shape[dim]
-          << " entries) split over '" << axis << "' into " << ranks
-          << " pieces as " << origin << " asks: ";
+          reshape.emitError() << "cannot keep dim " << dim << " (" << shape[dim]
+                              << " entries) split over '" << axis << "' into "
+                              << ranks << " pieces as " << origin << " asks: ";
       if (factor == ShardingRule::kNoFactor)
         return diag << "the reshape to " << reshape.getResult().getType()
                     << " regroups it with other dims";
-      return diag << "in " << reshape.getResult().getType()
-                  << " its leading " << rule.factorSizes[factor]
+      return diag << "in " << reshape.getResult().getType() << " its leading "
+                  << rule.factorSizes[factor]
                   << " entries (the heads) are a dim of their own, and "
                   << rule.factorSizes[factor] << " does not divide into "
                   << ranks << " pieces; make the heads a multiple of the "

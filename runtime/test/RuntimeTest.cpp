@@ -1018,24 +1018,23 @@ void testNorms(mp_context *ctx) {
           dwAlone(ctx, std::vector<float>(c.dim, 77)),
           dbAlone(ctx, std::vector<float>(c.dim, 77));
       if (centered) {
-        CHECK_OK(ctx, mp_layer_norm_grad_f32(
-                          ctx, c.rows, c.dim, eps, xBuffer.floats(),
-                          wBuffer.floats(), gBuffer.floats(), dxAlone.floats(),
-                          nullptr, nullptr));
+        CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, c.rows, c.dim, eps,
+                                             xBuffer.floats(), wBuffer.floats(),
+                                             gBuffer.floats(), dxAlone.floats(),
+                                             nullptr, nullptr));
         CHECK_OK(ctx, mp_layer_norm_grad_f32(
                           ctx, c.rows, c.dim, eps, xBuffer.floats(), nullptr,
                           gBuffer.floats(), nullptr, dwAlone.floats(),
                           dbAlone.floats()));
         expect(dbAlone.read() == db.read(), what + " dbias alone");
       } else {
-        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
-                                           xBuffer.floats(), wBuffer.floats(),
-                                           gBuffer.floats(), dxAlone.floats(),
-                                           nullptr));
-        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
-                                           xBuffer.floats(), nullptr,
-                                           gBuffer.floats(), nullptr,
-                                           dwAlone.floats()));
+        CHECK_OK(ctx,
+                 mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps, xBuffer.floats(),
+                                      wBuffer.floats(), gBuffer.floats(),
+                                      dxAlone.floats(), nullptr));
+        CHECK_OK(ctx, mp_rms_norm_grad_f32(
+                          ctx, c.rows, c.dim, eps, xBuffer.floats(), nullptr,
+                          gBuffer.floats(), nullptr, dwAlone.floats()));
       }
       expect(dxAlone.read() == dx.read(), what + " dx alone");
       expect(dwAlone.read() == dw.read(), what + " dweight alone");

@@ -5,12 +5,12 @@
 //   mp-run FILE --entry=F --gradcheck
 //
 // Arguments are drawn from a seeded generator as GLOBAL tensors (floats in
-// [-1, 1), integer targets and ids in [0, classes or table rows), `*.exp_avg_sq` state in [0, 1),
-// the `step` count 2), so a partitioned program and its global reference
-// see the same data. --reference compares every result with another
-// function's; --gradcheck compares F's gradients, read off F_train_step
-// built with `--mp-train-step="optimizer=sgd lr=1 weight-decay=0"` (new
-// parameter = parameter - gradient), with central finite differences of F.
+// [-1, 1), integer targets and ids in [0, classes or table rows),
+// `*.exp_avg_sq` state in [0, 1), the `step` count 2), so a partitioned program
+// and its global reference see the same data. --reference compares every result
+// with another function's; --gradcheck compares F's gradients, read off
+// F_train_step built with `--mp-train-step="optimizer=sgd lr=1 weight-decay=0"`
+// (new parameter = parameter - gradient), with central finite differences of F.
 //
 //===----------------------------------------------------------------------===//
 

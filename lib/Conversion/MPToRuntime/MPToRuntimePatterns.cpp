@@ -354,8 +354,8 @@ struct EmbeddingLowering : RuntimePattern<EmbeddingOp> {
     ArrayRef<int64_t> table = getShape(op.getTable());
     calls.call("mp_embedding_f32",
                {calls.getContext(), calls.i64(getNumElements(op.getIds())),
-                calls.i64(table[0]), calls.i64(table[1]), in(op, 0),
-                in(op, 1), out(op)});
+                calls.i64(table[0]), calls.i64(table[1]), in(op, 0), in(op, 1),
+                out(op)});
     return success();
   }
 };
@@ -368,8 +368,8 @@ struct EmbeddingGradLowering : RuntimePattern<EmbeddingGradOp> {
     ArrayRef<int64_t> table = getShape(op.getTable());
     calls.call("mp_embedding_grad_f32",
                {calls.getContext(), calls.i64(getNumElements(op.getIds())),
-                calls.i64(table[0]), calls.i64(table[1]), in(op, 0),
-                in(op, 1), out(op)});
+                calls.i64(table[0]), calls.i64(table[1]), in(op, 0), in(op, 1),
+                out(op)});
     return success();
   }
 };
@@ -380,8 +380,8 @@ struct RmsNormLowering : RuntimePattern<RmsNormOp> {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
     calls.call("mp_rms_norm_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
-                calls.f64(op.getEps().convertToDouble()), in(op, 0),
-                in(op, 1), out(op)});
+                calls.f64(op.getEps().convertToDouble()), in(op, 0), in(op, 1),
+                out(op)});
     return success();
   }
 };
@@ -393,8 +393,8 @@ struct RmsNormGradLowering : RuntimePattern<RmsNormGradOp> {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
     calls.call("mp_rms_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
-                calls.f64(op.getEps().convertToDouble()), in(op, 0),
-                in(op, 1), in(op, 2), out(op), calls.nullPointer()});
+                calls.f64(op.getEps().convertToDouble()), in(op, 0), in(op, 1),
+                in(op, 2), out(op), calls.nullPointer()});
     return success();
   }
 };
@@ -406,8 +406,7 @@ struct RmsNormWeightGradLowering : RuntimePattern<RmsNormWeightGradOp> {
     calls.call("mp_rms_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()), in(op, 0),
-                calls.nullPointer(), in(op, 1), calls.nullPointer(),
-                out(op)});
+                calls.nullPointer(), in(op, 1), calls.nullPointer(), out(op)});
     return success();
   }
 };
@@ -472,8 +471,8 @@ struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
   LogicalResult emitCalls(SoftmaxGradOp op) const override {
     auto [rows, cols] = getRowsAndClasses(op.getSoftmax());
     calls.call("mp_softmax_grad_f32",
-               {calls.getContext(), calls.i64(rows), calls.i64(cols),
-                in(op, 0), in(op, 1), out(op)});
+               {calls.getContext(), calls.i64(rows), calls.i64(cols), in(op, 0),
+                in(op, 1), out(op)});
     return success();
   }
 };
@@ -486,13 +485,13 @@ struct RopeLowering : RuntimePattern<RopeOp> {
     int64_t seq = shape[rank - 3], heads = shape[rank - 2],
             headDim = shape[rank - 1];
     int64_t inner = seq * heads * headDim;
-    calls.call("mp_rope_f32",
-               {calls.getContext(),
-                calls.i64(inner == 0 ? 0
-                                     : getNumElements(op.getInput()) / inner),
-                calls.i64(seq), calls.i64(heads), calls.i64(headDim),
-                calls.f64(op.getTheta().convertToDouble()),
-                calls.i32(op.getInverse()), in(op, 0), out(op)});
+    calls.call(
+        "mp_rope_f32",
+        {calls.getContext(),
+         calls.i64(inner == 0 ? 0 : getNumElements(op.getInput()) / inner),
+         calls.i64(seq), calls.i64(heads), calls.i64(headDim),
+         calls.f64(op.getTheta().convertToDouble()), calls.i32(op.getInverse()),
+         in(op, 0), out(op)});
     return success();
   }
 };
@@ -516,8 +515,8 @@ struct GatherLastLowering : RuntimePattern<GatherLastOp> {
       return failure();
     auto [rows, cols] = getRowsAndClasses(op.getInput());
     calls.call("mp_gather_last_f32",
-               {calls.getContext(), calls.i64(rows), calls.i64(cols),
-                in(op, 0), in(op, 1), out(op)});
+               {calls.getContext(), calls.i64(rows), calls.i64(cols), in(op, 0),
+                in(op, 1), out(op)});
     return success();
   }
 };
@@ -529,8 +528,8 @@ struct ScatterLastLowering : RuntimePattern<ScatterLastOp> {
       return failure();
     auto [rows, cols] = getRowsAndClasses(op.getLike());
     calls.call("mp_scatter_last_f32",
-               {calls.getContext(), calls.i64(rows), calls.i64(cols),
-                in(op, 0), in(op, 1), out(op)});
+               {calls.getContext(), calls.i64(rows), calls.i64(cols), in(op, 0),
+                in(op, 1), out(op)});
     return success();
   }
 };
@@ -707,18 +706,16 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       ConstantLowering, UnaryLowering<NegOp>, UnaryLowering<ExpOp>,
       UnaryLowering<ReluOp>, UnaryLowering<StepOp>, UnaryLowering<SigmoidOp>,
       UnaryLowering<TanhOp>, UnaryLowering<SiluOp>, UnaryLowering<GeluOp>,
-      UnaryLowering<LogOp>,
-      UnaryLowering<ScaleOp>, BinaryLowering<AddOp>, BinaryLowering<SubOp>,
-      BinaryLowering<MulOp>, BinaryLowering<DivOp>, BinaryLowering<GeluGradOp>,
-      LinearLowering, MatmulLowering, ReductionLowering<SumOp>,
-      ReductionLowering<MeanOp>, BroadcastLowering, ReshapeLowering,
-      TransposeLowering, MseLossLowering, CrossEntropyLowering,
+      UnaryLowering<LogOp>, UnaryLowering<ScaleOp>, BinaryLowering<AddOp>,
+      BinaryLowering<SubOp>, BinaryLowering<MulOp>, BinaryLowering<DivOp>,
+      BinaryLowering<GeluGradOp>, LinearLowering, MatmulLowering,
+      ReductionLowering<SumOp>, ReductionLowering<MeanOp>, BroadcastLowering,
+      ReshapeLowering, TransposeLowering, MseLossLowering, CrossEntropyLowering,
       CrossEntropyGradLowering, EmbeddingLowering, EmbeddingGradLowering,
       RmsNormLowering, RmsNormGradLowering, RmsNormWeightGradLowering,
       LayerNormLowering, LayerNormGradLowering, LayerNormWeightGradLowering,
       SoftmaxLowering, SoftmaxGradLowering, RopeLowering, BlockMaxLowering,
-      GatherLastLowering, ScatterLastLowering,
-      ClipCoefficientLowering,
+      GatherLastLowering, ScatterLastLowering, ClipCoefficientLowering,
       OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
       OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
       LocalizeIndexLowering, ResizeLowering>(calls, patterns.getContext());

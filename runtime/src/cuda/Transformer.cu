@@ -348,8 +348,8 @@ cudaError_t resetFirstBad(cudaStream_t stream, double *partials,
 /// sums hold; with none held, one chunk writes the gradients itself.
 cudaError_t launchNormColumns(cudaStream_t stream, int64_t rows, int64_t dim,
                               const float *x, const float *grad,
-                              const double *stats, float *dweight,
-                              float *dbias, double *partials) {
+                              const double *stats, float *dweight, float *dbias,
+                              double *partials) {
   int64_t sums = dbias ? 2 : 1;
   int64_t fit = kReductionPartials / (sums * dim);
   int64_t chunks =

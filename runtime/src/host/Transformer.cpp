@@ -82,8 +82,7 @@ mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
       sumColumns(
           rows, begin, end,
           [&](int64_t r, int64_t j) {
-            return double(grad[r * dim + j]) * double(x[r * dim + j]) *
-                   rstd[r];
+            return double(grad[r * dim + j]) * double(x[r * dim + j]) * rstd[r];
           },
           dweight);
     });

@@ -196,8 +196,7 @@ LogicalResult LocalizeIndexOp::verify() {
   return success();
 }
 
-LogicalResult
-LocalizeIndexOp::verifySymbolUses(SymbolTableCollection &table) {
+LogicalResult LocalizeIndexOp::verifySymbolUses(SymbolTableCollection &table) {
   return failure(failed(verifyGroup(*this, getMeshAttr(), getAxes(), table)));
 }
 

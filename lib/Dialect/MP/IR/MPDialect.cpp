@@ -126,10 +126,9 @@ LogicalResult MPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
         continue;
       auto [it, inserted] = firstArg.try_emplace(name, index);
       if (!inserted)
-        return op->emitError()
-               << "argument #" << index << " repeats the name '"
-               << name.getValue() << "' of argument #" << it->second
-               << "; names must be unique";
+        return op->emitError() << "argument #" << index << " repeats the name '"
+                               << name.getValue() << "' of argument #"
+                               << it->second << "; names must be unique";
     }
     return success();
   }

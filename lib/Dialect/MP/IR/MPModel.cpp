@@ -80,11 +80,10 @@ SmallVector<ModelValue> getModelValues(FunctionOpInterface func) {
       if (auto name = func.getArgAttrOfType<StringAttr>(i, attrName))
         values.push_back(
             {role, name, i, dyn_cast<RankedTensorType>(argTypes[i])});
-  llvm::StringSet<> tables =
-      findParamsUsedAs(func, values, [](OpOperand &use) {
-        auto embedding = dyn_cast<EmbeddingOp>(use.getOwner());
-        return embedding && use.get() == embedding.getTable();
-      });
+  llvm::StringSet<> tables = findParamsUsedAs(func, values, [](OpOperand &use) {
+    auto embedding = dyn_cast<EmbeddingOp>(use.getOwner());
+    return embedding && use.get() == embedding.getTable();
+  });
   llvm::StringSet<> normWeights =
       findParamsUsedAs(func, values, [](OpOperand &use) {
         NormOperands norm = getNormOperands(use.getOwner());

@@ -394,9 +394,8 @@ LogicalResult BlockMaxOp::verify() {
                          << input << " with another last dim";
   int64_t blocks = result.getShape().back(), extent = input.getShape().back();
   if (blocks < 1 || extent % blocks != 0)
-    return emitOpError() << "the last dim (" << extent
-                         << ") does not cut into " << blocks
-                         << " equal blocks";
+    return emitOpError() << "the last dim (" << extent << ") does not cut into "
+                         << blocks << " equal blocks";
   return success();
 }
 
@@ -481,8 +480,8 @@ LogicalResult RmsNormWeightGradOp::inferReturnTypes(
   if (!input || !grad || input.getRank() < 1 || input != grad)
     return emitOptionalError(location, "mp.rms_norm_weight_grad takes an "
                                        "input and grad of one ranked type");
-  results.push_back(RankedTensorType::get({input.getShape().back()},
-                                          input.getElementType()));
+  results.push_back(
+      RankedTensorType::get({input.getShape().back()}, input.getElementType()));
   return success();
 }
 

@@ -376,8 +376,8 @@ ShardingRule LayerNormOp::getShardingRule() {
 // and with a causal mask (which compares positions) the one before it too.
 ShardingRule SoftmaxOp::getShardingRule() {
   RankedTensorType input = rankedType(getInput());
-  ShardingRule rule = ShardingRule::getElementwise(input, 1,
-                                                   PartialRule::NonLinear);
+  ShardingRule rule =
+      ShardingRule::getElementwise(input, 1, PartialRule::NonLinear);
   int64_t rank = input.getRank();
   rule.factorKinds[rank - 1] = FactorKind::Replicated;
   if (getCausal())
@@ -514,8 +514,7 @@ ShardingRule RmsNormGradOp::getShardingRule() {
 namespace {
 /// A norm's parameter gradients from its input and output gradient: the
 /// rows are summed into `numResults` results over the normalized dim.
-ShardingRule getNormParamGradRule(RankedTensorType input,
-                                  unsigned numResults) {
+ShardingRule getNormParamGradRule(RankedTensorType input, unsigned numResults) {
   ShardingRule rule = getNormRule(input, 0, 1);
   for (int64_t factor = 0; factor + 1 < rule.getNumFactors(); ++factor)
     rule.factorKinds[factor] = FactorKind::Reduction;

@@ -262,7 +262,7 @@ void CrossEntropyOp::buildVJP(OpBuilder &b, ValueRange grads,
 }
 
 void EmbeddingOp::buildVJP(OpBuilder &b, ValueRange grads,
-                            SmallVectorImpl<Value> &operandGrads) {
+                           SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(Value());
   operandGrads.push_back(EmbeddingGradOp::create(
       b, getLoc(), getTable().getType(), getIds(), grads[0], getTable()));
@@ -270,9 +270,9 @@ void EmbeddingOp::buildVJP(OpBuilder &b, ValueRange grads,
 
 void RmsNormOp::buildVJP(OpBuilder &b, ValueRange grads,
                          SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.push_back(RmsNormGradOp::create(
-      b, getLoc(), getInput().getType(), getInput(), getWeight(), grads[0],
-      getEpsAttr()));
+  operandGrads.push_back(
+      RmsNormGradOp::create(b, getLoc(), getInput().getType(), getInput(),
+                            getWeight(), grads[0], getEpsAttr()));
   operandGrads.push_back(RmsNormWeightGradOp::create(b, getLoc(), getInput(),
                                                      grads[0], getEpsAttr()));
 }
