@@ -486,6 +486,14 @@ LogicalResult Partitioner::run() {
           Layout::get(shardings.lookup(input)), Layout::get(target), origin);
       if (failed(local))
         return failure();
+      // A regather's collectives must stay apart from the forward's.
+      if (auto annotate = dyn_cast<AnnotateOp>(op);
+          annotate && annotate.getRegather())
+        for (Value value = *local; value != input;
+             value = value.getDefiningOp()->getOperand(0))
+          if (isa<CollectiveOpInterface>(value.getDefiningOp()))
+            value.getDefiningOp()->setAttr(MPDialect::kRegatherAttrName,
+                                           UnitAttr::get(op.getContext()));
       op.getResult(0).replaceAllUsesWith(*local);
       // A reshard over size-1 axes only is the value itself, whose recorded
       // layout other reshards of it start from.

@@ -195,7 +195,9 @@ struct RepeatedCollective : OpInterfaceRewritePattern<CollectiveOpInterface> {
   using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
   LogicalResult matchAndRewrite(CollectiveOpInterface op,
                                 PatternRewriter &rewriter) const override {
-    if (!op.getSteps().communicates())
+    // A regather (FSDP's reshard_after_forward) is apart on purpose.
+    if (!op.getSteps().communicates() ||
+        op->hasAttr(MPDialect::kRegatherAttrName))
       return failure();
     for (Operation *user : op.getInput().getUsers()) {
       if (user == op.getOperation() || user->getBlock() != op->getBlock() ||

@@ -70,6 +70,38 @@ LogicalResult clipGradients(OpBuilder &b, Location loc,
   return success();
 }
 
+/// FSDP2's reshard_after_forward: each plan annotation of a parameter (its
+/// FSDP use) made in the forward pass serves the forward only; the backward
+/// uses a copy made just before its first backward use, which partitions
+/// into a second all_gather there.
+void regatherForBackward(ArrayRef<Operation *> forward) {
+  llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
+  for (Operation *op : forward) {
+    auto annotate = dyn_cast<AnnotateOp>(op);
+    if (!annotate || !annotate.isFromPlan() ||
+        !isa<BlockArgument>(annotate.getInput()))
+      continue;
+    SmallVector<OpOperand *> backwardUses;
+    Operation *first = nullptr;
+    for (OpOperand &use : annotate.getResult().getUses()) {
+      Operation *user = use.getOwner();
+      if (inForward.contains(user))
+        continue;
+      backwardUses.push_back(&use);
+      if (!first || user->isBeforeInBlock(first))
+        first = user;
+    }
+    if (!first)
+      continue;
+    OpBuilder b(first);
+    auto again = AnnotateOp::create(b, annotate.getLoc(), annotate.getInput(),
+                                    annotate.getSharding(),
+                                    annotate.getEntryAttr(), b.getUnitAttr());
+    for (OpOperand *use : backwardUses)
+      use->set(again.getResult());
+  }
+}
+
 struct TrainStepPass : impl::TrainStepBase<TrainStepPass> {
   using Base::Base;
 
@@ -271,6 +303,8 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
     return failure();
   }
   SmallVector<Value> grads = std::move(*gradients);
+  if (reshardAfterForward)
+    regatherForBackward(forward);
   if (maxGradNorm > 0 &&
       failed(clipGradients(b, loc, grads, maxGradNorm, model))) {
     step.erase();

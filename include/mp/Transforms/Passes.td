@@ -150,6 +150,12 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     `max-grad-norm` clips by the global norm as `clip_grad_norm_` does; the
     squared norm is a sum over every parameter's gradient, so in the
     partitioned step each shard is counted once, over every axis.
+
+    `reshard-after-forward` is FSDP2's option of that name: each FSDP
+    parameter's gathered copy serves the forward pass only, and the
+    backward pass gathers it again (an `mp.annotate ... regather` before
+    its first backward use), trading an all_gather per parameter for the
+    memory of the gathered weights between forward and backward.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
@@ -175,6 +181,10 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
            /*default=*/"false",
            "Divide gradients by the data-parallel size, as PyTorch's "
            "DDP/FSDP averaging of per-rank gradients does">,
+    Option<"reshardAfterForward", "reshard-after-forward", "bool",
+           /*default=*/"false",
+           "FSDP2's reshard_after_forward: the backward pass gathers each "
+           "FSDP parameter again instead of keeping the forward's copy">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

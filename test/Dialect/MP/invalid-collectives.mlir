@@ -162,3 +162,11 @@ func.func @zero_padding_negative_extent(%x: tensor<8x16xf32>) {
   %0 = mp.zero_padding %x on @mesh axes ["tp"] dim 1 extent -17 : tensor<8x16xf32>
   return
 }
+
+// -----
+
+func.func @regather_not_a_collective(%x: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.regather' is a unit attribute of collectives}}
+  %0 = mp.neg %x {mp.regather} : tensor<8xf32>
+  return
+}

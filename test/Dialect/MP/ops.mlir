@@ -87,6 +87,8 @@ func.func @annotations(%x: tensor<8x16xf32>) {
   %0 = mp.annotate %x <@mesh, [[dp], [tp]]> : tensor<8x16xf32>
   // CHECK-NEXT: mp.annotate %arg0 <@mesh, {{\[}}[tp, dp], []]> entry "fsdp(dp): w1" : tensor<8x16xf32>
   %1 = mp.annotate %x <@mesh, [[tp, dp], []]> entry "fsdp(dp): w1" : tensor<8x16xf32>
+  // CHECK-NEXT: mp.annotate %arg0 <@mesh, {{\[}}[tp, dp], []]> entry "fsdp(dp): w1" regather : tensor<8x16xf32>
+  %2 = mp.annotate %x <@mesh, [[tp, dp], []]> entry "fsdp(dp): w1" regather : tensor<8x16xf32>
   return
 }
 

@@ -188,6 +188,12 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
              << "'mp.partitioned' is a unit attribute of functions";
     return success();
   }
+  if (attrName == kRegatherAttrName) {
+    if (!isa<CollectiveOpInterface>(op) || !isa<UnitAttr>(attr.getValue()))
+      return op->emitError()
+             << "'mp.regather' is a unit attribute of collectives";
+    return success();
+  }
   if (attrName == kManifestAttrName) {
     if (!isa<FunctionOpInterface>(op) || !isa<StringAttr>(attr.getValue()))
       return op->emitError()

@@ -73,6 +73,9 @@ def MP_Dialect : Dialect {
     /// no longer tells.
     static constexpr ::llvm::StringLiteral kGlobalShapeAttrName =
         "mp.global_shape";
+    /// On a collective: it gathers again what an earlier one did (FSDP's
+    /// reshard_after_forward), and is never merged with it.
+    static constexpr ::llvm::StringLiteral kRegatherAttrName = "mp.regather";
 
   private:
     void registerAttributes();

@@ -45,16 +45,23 @@ def MP_AnnotateOp : MP_Op<"annotate", [Pure, SameOperandsAndResultType,
     from (for FSDP, the gathered sharding a parameter is used with); such an
     annotation has the priority of a plan style.
 
+    With `regather`, the collectives it becomes are never merged with an
+    earlier identical one: FSDP2's `reshard_after_forward`, where the
+    backward pass gathers a parameter again rather than keep the forward's
+    gathered copy alive (`--mp-train-step="reshard-after-forward=true"`).
+
     ```mlir
     %0 = mp.annotate %x <@mesh, [[data_parallel], [tensor_parallel]]> : tensor<8x64xf32>
     %1 = mp.annotate %w1 <@mesh, [[tensor_parallel], []]> entry "fsdp(data_parallel): w1" : tensor<64x32xf32>
+    %2 = mp.annotate %w1 <@mesh, [[tensor_parallel], []]> entry "fsdp(data_parallel): w1" regather : tensor<64x32xf32>
     ```
   }];
   let arguments = (ins AnyRankedTensor:$input, MP_ShardingAttr:$sharding,
-                       OptionalAttr<StrAttr>:$entry);
+                       OptionalAttr<StrAttr>:$entry, UnitAttr:$regather);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
-    $input $sharding (`entry` $entry^)? attr-dict `:` type($result)
+    $input $sharding (`entry` $entry^)? (`regather` $regather^)? attr-dict
+    `:` type($result)
   }];
   let extraClassDeclaration = [{
     /// True if the annotation comes from a plan rather than the user.
