@@ -146,17 +146,6 @@ void appendUtf8(std::string &out, uint32_t code) {
   }
 }
 
-struct JsonValue {
-  enum class Kind { Object, Array, String, Integer };
-  Kind kind = Kind::Object;
-  std::string string;
-  int64_t integer = 0;
-  std::vector<JsonValue> elements;
-  // In the order of the text, duplicates kept: the checks that know what an
-  // object means report a duplicate key in their own words.
-  std::vector<std::pair<std::string, JsonValue>> members;
-};
-
 const char *kindName(JsonValue::Kind kind) {
   switch (kind) {
   case JsonValue::Kind::Object:
@@ -177,7 +166,9 @@ const char *kindName(JsonValue::Kind kind) {
 // is an error naming the byte offset in the header.
 class JsonParser {
 public:
-  explicit JsonParser(const std::string &text) : text(text) {}
+  explicit JsonParser(const std::string &text,
+                      const char *where = "header byte")
+      : text(text), where(where) {}
 
   // Parses the whole text as one value followed only by whitespace.
   bool parse(JsonValue &value, std::string &error) {
@@ -194,7 +185,7 @@ public:
 
 private:
   bool fail(const std::string &what) {
-    message = "header byte " + std::to_string(pos) + ": " + what;
+    message = std::string(where) + " " + std::to_string(pos) + ": " + what;
     return false;
   }
 
@@ -387,6 +378,7 @@ private:
   }
 
   const std::string &text;
+  const char *where;
   size_t pos = 0;
   std::string message;
 };
@@ -699,6 +691,11 @@ bool buildHeader(const std::vector<std::pair<std::string, Tensor>> &tensors,
 }
 
 } // namespace
+
+bool mp::train::parseJson(const std::string &text, JsonValue &value,
+                          std::string &error) {
+  return JsonParser(text, "byte").parse(value, error);
+}
 
 int64_t Tensor::numElements() const {
   int64_t count = 1;

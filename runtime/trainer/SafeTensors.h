@@ -38,6 +38,24 @@ struct Tensor {
   int64_t numElements() const;
 };
 
+// A JSON value of the subset the safetensors header uses (objects, arrays,
+// strings, integers that fit in int64; no true/false/null or fractions).
+struct JsonValue {
+  enum class Kind { Object, Array, String, Integer };
+  Kind kind = Kind::Object;
+  std::string string;
+  int64_t integer = 0;
+  std::vector<JsonValue> elements;
+  // In the order of the text, duplicates kept: the checks that know what an
+  // object means report a duplicate key in their own words.
+  std::vector<std::pair<std::string, JsonValue>> members;
+};
+
+// Parses `text` (that subset of JSON, strictly) into `value`; on failure
+// returns false with `error` naming the byte offset. The trainer reads its
+// checkpoint index with it.
+bool parseJson(const std::string &text, JsonValue &value, std::string &error);
+
 // Element size in bytes of a safetensors dtype name, or 0 if unknown.
 size_t dtypeSize(const std::string &dtype);
 

@@ -7,12 +7,17 @@
 // or a seeded Kaiming-uniform init as nn.Linear's; batches from --data or a
 // seeded normal dataset like Lightning's RandomDataset; `step <i> loss <v>`
 // on rank 0; each rank's peak memory beside the compiler's plan; --save
-// gathers the parameters into one safetensors file of global tensors.
+// gathers the parameters into one safetensors file of global tensors;
+// --checkpoint writes each rank's shards of the parameters and optimizer
+// state every N steps (atomically, keeping the newest K) and --resume
+// continues bit-identically from the newest; --metrics writes a CSV row
+// per step.
 // Buffers are the backend's (device memory on CUDA): data goes in and out
 // through mp_copy_to_backend and mp_copy_to_host, staged in host memory.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Checkpoint.h"
 #include "Pieces.h"
 #include "SafeTensors.h"
 #include "StepManifest.h"
@@ -22,10 +27,13 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <string>
@@ -48,6 +56,11 @@ struct Options {
   bool time = false;
   uint64_t seed = 0;
   mp_backend backend = MP_BACKEND_HOST;
+  /// Sharded checkpoints into `checkpoint` every `checkpointEvery` steps
+  /// (0: only at the end), the newest `keep` kept.
+  std::string checkpoint, resume, metrics;
+  int64_t checkpointEvery = 0, keep = 2;
+  bool help = false;
 };
 
 const char *const kUsage =
@@ -56,6 +69,22 @@ const char *const kUsage =
     "                [--seed N] [--save FILE.safetensors] [--backend "
     "host|cuda]\n"
     "                [--time] [--warmup N]\n"
+    "                [--checkpoint DIR [--checkpoint-every N] [--keep K]]\n"
+    "                [--resume DIR] [--metrics FILE.csv]\n"
+    "  --checkpoint DIR      write each rank's shards of the parameters and "
+    "optimizer\n"
+    "                        state to DIR/step-<k> (atomically, DIR/latest "
+    "names the\n"
+    "                        newest) after every N steps and at the end\n"
+    "  --checkpoint-every N  steps between checkpoints (default 0: only at "
+    "the end)\n"
+    "  --keep K              complete checkpoints kept (default 2)\n"
+    "  --resume DIR          continue from DIR's newest checkpoint, same "
+    "mesh; --steps\n"
+    "                        stays the run's total\n"
+    "  --metrics FILE.csv    rank 0 writes step,loss,step_time_s,"
+    "tokens_or_samples_per_s,\n"
+    "                        peak_memory_bytes per step\n"
     "The optimizer and its hyperparameters are compiled into the step "
     "(mp-opt --mp-train-step=\"optimizer=... lr=...\").\n";
 
@@ -81,6 +110,33 @@ const char *const kUsage =
   std::exit(1);
 }
 
+/// An error some ranks may meet and others not (a checkpoint file of one
+/// rank): every rank says whether it failed; the message of the lowest
+/// failing rank goes to rank 0, which says it once, and all ranks leave
+/// together, as dieTogether.
+void dieTogetherIfAny(const std::string &error) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int mine = error.empty() ? size : rank, first = size;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (first == size)
+    return;
+  std::string message = error;
+  if (first != 0 && rank == first) {
+    int length = static_cast<int>(error.size());
+    MPI_Send(&length, 1, MPI_INT, 0, 0, MPI_COMM_WORLD);
+    MPI_Send(error.data(), length, MPI_CHAR, 0, 1, MPI_COMM_WORLD);
+  } else if (first != 0 && rank == 0) {
+    int length = 0;
+    MPI_Recv(&length, 1, MPI_INT, first, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    message.assign(size_t(length), '\0');
+    MPI_Recv(message.data(), length, MPI_CHAR, first, 1, MPI_COMM_WORLD,
+             MPI_STATUS_IGNORE);
+  }
+  dieTogether(message);
+}
+
 bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -104,13 +160,31 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       out = parsed;
       return true;
     };
-    if (arg == "--init" || arg == "--data" || arg == "--save") {
+    if (arg == "--init" || arg == "--data" || arg == "--save" ||
+        arg == "--checkpoint" || arg == "--resume" || arg == "--metrics") {
       const char *text = value();
       if (!text)
         return false;
-      (arg == "--init"   ? options.init
-       : arg == "--data" ? options.data
-                         : options.save) = text;
+      if (!*text) {
+        error = arg + " needs a non-empty value";
+        return false;
+      }
+      (arg == "--init"         ? options.init
+       : arg == "--data"       ? options.data
+       : arg == "--save"       ? options.save
+       : arg == "--checkpoint" ? options.checkpoint
+       : arg == "--resume"     ? options.resume
+                               : options.metrics) = text;
+    } else if (arg == "--checkpoint-every") {
+      if (!number(options.checkpointEvery))
+        return false;
+    } else if (arg == "--keep") {
+      if (!number(options.keep))
+        return false;
+      if (options.keep < 1) {
+        error = "--keep wants at least 1 checkpoint";
+        return false;
+      }
     } else if (arg == "--steps") {
       if (!number(options.steps))
         return false;
@@ -134,6 +208,8 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       }
       options.backend =
           std::strcmp(text, "cuda") ? MP_BACKEND_HOST : MP_BACKEND_CUDA;
+    } else if (arg == "--help" || arg == "-h") {
+      options.help = true;
     } else if (arg == "--optimizer" || arg == "--lr") {
       error = arg + " is compiled into the step: pass it to mp-opt "
                     "--mp-train-step (scripts/run-ffn.sh does)";
@@ -142,6 +218,10 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       error = "unknown option '" + arg + "'\n" + kUsage;
       return false;
     }
+  }
+  if (options.checkpointEvery > 0 && options.checkpoint.empty()) {
+    error = "--checkpoint-every needs --checkpoint DIR";
+    return false;
   }
   if (options.warmup > 0 && options.warmup >= options.steps) {
     error = "--warmup needs more --steps (" + std::to_string(options.steps) +
@@ -293,6 +373,17 @@ private:
   void initArguments();
   void loadBatch(int64_t stepIndex);
   void save();
+  /// Whether argument `arg` is part of a checkpoint: parameters and
+  /// optimizer state.
+  static bool isCheckpointed(const ManifestTensor &arg) {
+    return arg.role == "param" || arg.role == "state";
+  }
+  void writeCheckpoint(int64_t nextStep);
+  void resume();
+  /// The checks and loads of --resume on this rank: an error message, or
+  /// empty.
+  std::string loadCheckpoint(int64_t &nextStep);
+  std::string meshText() const;
   void check(mp_status status) {
     if (status != MP_OK)
       die(mp_context_error(ctx));
@@ -305,7 +396,422 @@ private:
   int rank = 0;
   std::vector<void *> args, outputs;
   std::map<std::string, Tensor> initTensors, dataTensors;
+  /// The first step to run (a resumed run's checkpoint step), and the step
+  /// of the newest checkpoint this run wrote or resumed from.
+  int64_t startStep = 0, lastCheckpoint = -1;
 };
+
+std::string jsonQuote(const std::string &text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      out += escaped;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string jsonInts(const std::vector<int64_t> &values) {
+  std::string text = "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(values[i]);
+  return text + "]";
+}
+
+std::string rankFileName(int rank) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "rank-%05d.safetensors", rank);
+  return name;
+}
+
+/// Member `key` of JSON object `object`, or null.
+const mp::train::JsonValue *member(const mp::train::JsonValue &object,
+                                   const std::string &key) {
+  if (object.kind != mp::train::JsonValue::Kind::Object)
+    return nullptr;
+  for (const auto &entry : object.members)
+    if (entry.first == key)
+      return &entry.second;
+  return nullptr;
+}
+
+bool jsonIntList(const mp::train::JsonValue *value, std::vector<int64_t> &out) {
+  if (!value || value->kind != mp::train::JsonValue::Kind::Array)
+    return false;
+  out.clear();
+  for (const auto &element : value->elements) {
+    if (element.kind != mp::train::JsonValue::Kind::Integer)
+      return false;
+    out.push_back(element.integer);
+  }
+  return true;
+}
+
+std::string Trainer::meshText() const {
+  if (manifest.mesh.empty())
+    return "(none: an unpartitioned step on 1 rank)";
+  std::string text;
+  for (size_t i = 0; i < manifest.mesh.size(); ++i)
+    text += (i ? " x " : "") + manifest.mesh[i].first + "=" +
+            std::to_string(manifest.mesh[i].second);
+  return text;
+}
+
+/// A checkpoint of the state before step `nextStep`: each rank writes its
+/// pieces (the local, padded buffers as they are in memory) of every
+/// parameter and optimizer state to DIR/.tmp-step-<k>/rank-<r>.safetensors;
+/// rank 0 gathers their checksums, writes index.json, syncs, renames the
+/// directory to DIR/step-<k>, points DIR/latest at it and removes all but
+/// the newest --keep checkpoints.
+void Trainer::writeCheckpoint(int64_t nextStep) {
+  namespace fs = std::filesystem;
+  const std::string &dir = options.checkpoint;
+  std::string name = "step-" + std::to_string(nextStep);
+  std::string temporary = dir + "/.tmp-" + name, published = dir + "/" + name;
+  int worldSize = mp_context_world_size(ctx);
+  if (rank == 0) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+      die(dir + ": cannot create the checkpoint directory: " + ec.message());
+    // A torn write of an earlier, killed run.
+    fs::remove_all(temporary, ec);
+    if (ec || !fs::create_directory(temporary, ec))
+      die(temporary + ": cannot create: " + ec.message());
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (size_t i = 0; i < manifest.args.size(); ++i) {
+    const ManifestTensor &arg = manifest.args[i];
+    if (!isCheckpointed(arg))
+      continue;
+    size_t bytes =
+        arg.localElements() * mp::train::manifestDtypeSize(arg.dtype);
+    Tensor tensor{safetensorsDtype(arg.dtype), arg.localShape,
+                  std::vector<char>(bytes)};
+    check(mp_copy_to_host(ctx, tensor.bytes.data(), args[i], bytes));
+    tensors.emplace_back(arg.name, std::move(tensor));
+  }
+  std::string file = temporary + "/" + rankFileName(rank), error;
+  if (!mp::train::writeSafeTensors(file, tensors, error))
+    die(error);
+  // The file's checksum and size, then each tensor's checksum: the index
+  // names the file that is corrupt and the tensor in it.
+  std::vector<uint64_t> mine(2 + tensors.size());
+  if (!mp::train::hashFile(file, mine[0], mine[1], error))
+    die(error);
+  for (size_t t = 0; t < tensors.size(); ++t)
+    mine[2 + t] = mp::train::fnv1a64(tensors[t].second.bytes.data(),
+                                     tensors[t].second.bytes.size());
+  std::vector<uint64_t> all(rank == 0 ? mine.size() * worldSize : 0);
+  // Every rank's file is written and synced once rank 0 has its line.
+  MPI_Gather(mine.data(), static_cast<int>(mine.size()), MPI_UINT64_T,
+             all.data(), static_cast<int>(mine.size()), MPI_UINT64_T, 0,
+             MPI_COMM_WORLD);
+  lastCheckpoint = nextStep;
+  if (rank != 0)
+    return;
+  auto line = [&](int r) { return all.data() + r * mine.size(); };
+
+  std::string index =
+      "{\n  \"format\": \"mp-checkpoint\",\n  \"version\": 1,\n";
+  index += "  \"function\": " + jsonQuote(manifest.function) + ",\n";
+  index += "  \"step\": " + std::to_string(nextStep) + ",\n";
+  index += "  \"mesh\": [";
+  for (size_t a = 0; a < manifest.mesh.size(); ++a)
+    index += std::string(a ? ", " : "") +
+             "{\"axis\": " + jsonQuote(manifest.mesh[a].first) +
+             ", \"size\": " + std::to_string(manifest.mesh[a].second) + "}";
+  index += "],\n";
+  // The data position is the step: seeded batches are counter-based on the
+  // step index and --data's slice i is step i's batch.
+  index += "  \"data\": {\"source\": " +
+           jsonQuote(options.data.empty() ? "seeded" : options.data) +
+           ", \"seed\": " + jsonQuote(std::to_string(options.seed)) +
+           ", \"position\": " + std::to_string(nextStep) + "},\n";
+  index += "  \"layout\": \"each rank's file holds its local pieces under the "
+           "tensors' names, shaped local_shape, padding included as in "
+           "memory; of each dim, entries [0, valid) hold the global entries "
+           "[origin, origin + valid)\",\n";
+  index += "  \"files\": [\n";
+  for (int r = 0; r < worldSize; ++r)
+    index += "    {\"rank\": " + std::to_string(r) +
+             ", \"file\": " + jsonQuote(rankFileName(r)) +
+             ", \"bytes\": " + std::to_string(line(r)[1]) +
+             ", \"fnv1a64\": \"" + mp::train::hex64(line(r)[0]) + "\"}" +
+             (r + 1 < worldSize ? ",\n" : "\n");
+  index += "  ],\n  \"tensors\": [\n";
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    const ManifestTensor *arg = nullptr;
+    for (const ManifestTensor &candidate : manifest.args)
+      if (candidate.name == tensors[t].first && isCheckpointed(candidate))
+        arg = &candidate;
+    index += "    {\"name\": " + jsonQuote(arg->name) +
+             ", \"role\": " + jsonQuote(arg->role) +
+             ", \"dtype\": " + jsonQuote(safetensorsDtype(arg->dtype)) +
+             ", \"global_shape\": " + jsonInts(arg->globalShape) +
+             ", \"local_shape\": " + jsonInts(arg->localShape) +
+             ", \"split\": [";
+    for (size_t d = 0; d < arg->split.size(); ++d) {
+      index += d ? ", [" : "[";
+      for (size_t a = 0; a < arg->split[d].size(); ++a)
+        index += (a ? ", " : "") + jsonQuote(arg->split[d][a]);
+      index += "]";
+    }
+    index += "],\n     \"slices\": [\n";
+    for (int r = 0; r < worldSize; ++r) {
+      std::vector<int64_t> origin, valid;
+      for (const DimPiece &piece : getPiece(manifest, *arg, r)) {
+        origin.push_back(piece.origin);
+        valid.push_back(piece.valid);
+      }
+      index += "       {\"rank\": " + std::to_string(r) +
+               ", \"file\": " + jsonQuote(rankFileName(r)) +
+               ", \"origin\": " + jsonInts(origin) +
+               ", \"valid\": " + jsonInts(valid) + ", \"fnv1a64\": \"" +
+               mp::train::hex64(line(r)[2 + t]) + "\"}" +
+               (r + 1 < worldSize ? ",\n" : "\n");
+    }
+    index += std::string("     ]}") + (t + 1 < tensors.size() ? ",\n" : "\n");
+  }
+  index += "  ]\n}\n";
+
+  if (!mp::train::writeTextAtomically(temporary + "/index.json", index,
+                                      error) ||
+      !mp::train::syncDirectory(temporary, error))
+    die(error);
+  // A checkpoint of this step already published (an earlier run into the
+  // same directory) is set aside and removed once the new one is in place.
+  std::error_code ec;
+  std::string aside = dir + "/.old-" + name;
+  bool replaced = fs::exists(published, ec);
+  if (replaced) {
+    fs::remove_all(aside, ec);
+    if (std::rename(published.c_str(), aside.c_str()) != 0)
+      die(published + ": cannot set aside: " + std::strerror(errno));
+  }
+  if (std::rename(temporary.c_str(), published.c_str()) != 0)
+    die(published + ": cannot publish " + temporary + ": " +
+        std::strerror(errno));
+  if (!mp::train::syncDirectory(dir, error) ||
+      !mp::train::writeTextAtomically(dir + "/latest", name + "\n", error))
+    die(error);
+  if (replaced)
+    fs::remove_all(aside, ec);
+  // Only now, with the new checkpoint published: the newest --keep.
+  std::vector<int64_t> steps = mp::train::listCheckpointSteps(dir);
+  int64_t kept = 1;
+  for (size_t i = steps.size(); i-- > 0;) {
+    if (steps[i] == nextStep)
+      continue;
+    if (kept < options.keep) {
+      ++kept;
+      continue;
+    }
+    fs::remove_all(dir + "/step-" + std::to_string(steps[i]), ec);
+  }
+  std::printf("checkpoint %s (step %lld)\n", published.c_str(),
+              static_cast<long long>(nextStep));
+  std::fflush(stdout);
+}
+
+void Trainer::resume() {
+  int64_t nextStep = 0;
+  dieTogetherIfAny(loadCheckpoint(nextStep));
+  startStep = lastCheckpoint = nextStep;
+  if (rank == 0) {
+    std::printf("resumed from %s/step-%lld\n", options.resume.c_str(),
+                static_cast<long long>(nextStep));
+    std::fflush(stdout);
+  }
+}
+
+std::string Trainer::loadCheckpoint(int64_t &nextStep) {
+  using mp::train::JsonValue;
+  const std::string &dir = options.resume;
+  std::string error, text;
+  if (!mp::train::readTextFile(dir + "/latest", text, error))
+    return error + " (no checkpoint to resume from)";
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.pop_back();
+  if (text.compare(0, 5, "step-") || text.find('/') != std::string::npos)
+    return dir + "/latest: names '" + text + "', not a step-<k> directory";
+  std::string stepDir = dir + "/" + text, indexPath = stepDir + "/index.json";
+  if (!mp::train::readTextFile(indexPath, text, error))
+    return error;
+  JsonValue root;
+  if (!mp::train::parseJson(text, root, error))
+    return indexPath + ": " + error;
+  auto bad = [&](const std::string &what) { return indexPath + ": " + what; };
+  const JsonValue *format = member(root, "format"),
+                  *step = member(root, "step");
+  if (!format || format->string != "mp-checkpoint" ||
+      !member(root, "version") || member(root, "version")->integer != 1)
+    return bad("not an mp-checkpoint index of version 1");
+  if (!step || step->kind != JsonValue::Kind::Integer || step->integer < 0)
+    return bad("no step");
+  nextStep = step->integer;
+
+  // The mesh: the same as the step's, axis by axis.
+  const JsonValue *mesh = member(root, "mesh");
+  if (!mesh || mesh->kind != JsonValue::Kind::Array)
+    return bad("no mesh");
+  bool sameMesh = mesh->elements.size() == manifest.mesh.size();
+  std::string theirs;
+  for (size_t a = 0; a < mesh->elements.size(); ++a) {
+    const JsonValue *axis = member(mesh->elements[a], "axis"),
+                    *size = member(mesh->elements[a], "size");
+    if (!axis || !size)
+      return bad("mesh axis " + std::to_string(a) + " has no axis or size");
+    theirs +=
+        (a ? " x " : "") + axis->string + "=" + std::to_string(size->integer);
+    sameMesh = sameMesh && axis->string == manifest.mesh[a].first &&
+               size->integer == manifest.mesh[a].second;
+  }
+  if (mesh->elements.empty())
+    theirs = "(none: an unpartitioned step on 1 rank)";
+  if (!sameMesh)
+    return stepDir + " was written on mesh " + theirs +
+           ", but this step's mesh is " + meshText() +
+           ": resharding a checkpoint on load is not supported yet";
+  if (nextStep > options.steps)
+    return stepDir + " is at step " + std::to_string(nextStep) +
+           ", beyond --steps " + std::to_string(options.steps) +
+           " (--steps is the run's total)";
+  const JsonValue *data = member(root, "data");
+  const JsonValue *seed = data ? member(*data, "seed") : nullptr;
+  const JsonValue *source = data ? member(*data, "source") : nullptr;
+  if (options.data.empty() && source && source->string == "seeded" && seed &&
+      seed->string != std::to_string(options.seed))
+    return stepDir + " was trained on batches of --seed " + seed->string +
+           ", this run's --seed is " + std::to_string(options.seed) +
+           ": pass --seed " + seed->string + " to resume the same data";
+
+  // This rank's file: its size and checksum, as the index says.
+  int worldSize = mp_context_world_size(ctx);
+  const JsonValue *files = member(root, "files");
+  if (!files || files->kind != JsonValue::Kind::Array ||
+      files->elements.size() != size_t(worldSize))
+    return bad("wants " + std::to_string(worldSize) + " files, one per rank");
+  const JsonValue &entry = files->elements[rank];
+  const JsonValue *fileName = member(entry, "file"),
+                  *fileBytes = member(entry, "bytes"),
+                  *fileHash = member(entry, "fnv1a64");
+  uint64_t wantedHash = 0;
+  if (!fileName || !fileBytes || !fileHash ||
+      fileName->string.find('/') != std::string::npos ||
+      fileName->string.empty() ||
+      !mp::train::parseHex64(fileHash->string, wantedHash))
+    return bad("file of rank " + std::to_string(rank) +
+               " lacks file, bytes or fnv1a64");
+  std::string path = stepDir + "/" + fileName->string;
+
+  // The tensors: exactly the step's parameters and state, as the step lays
+  // them out.
+  const JsonValue *tensors = member(root, "tensors");
+  if (!tensors || tensors->kind != JsonValue::Kind::Array)
+    return bad("no tensors");
+  std::map<std::string, uint64_t> tensorHashes;
+  for (const JsonValue &tensor : tensors->elements) {
+    const JsonValue *tensorName = member(tensor, "name");
+    if (!tensorName)
+      return bad("a tensor without a name");
+    const std::string &name = tensorName->string;
+    auto arg = std::find_if(manifest.args.begin(), manifest.args.end(),
+                            [&](const ManifestTensor &candidate) {
+                              return candidate.name == name &&
+                                     isCheckpointed(candidate);
+                            });
+    if (arg == manifest.args.end())
+      return bad("tensor '" + name +
+                 "' is not a parameter or optimizer state of this step "
+                 "(compiled with another model or optimizer?)");
+    std::vector<int64_t> globalShape, localShape;
+    const JsonValue *role = member(tensor, "role"),
+                    *dtype = member(tensor, "dtype"),
+                    *slices = member(tensor, "slices");
+    if (!role || role->string != arg->role || !dtype ||
+        dtype->string != safetensorsDtype(arg->dtype) ||
+        !jsonIntList(member(tensor, "global_shape"), globalShape) ||
+        !jsonIntList(member(tensor, "local_shape"), localShape) ||
+        globalShape != arg->globalShape || localShape != arg->localShape)
+      return bad("tensor '" + name + "' is " +
+                 (role ? role->string : std::string("?")) + " " +
+                 (dtype ? dtype->string : std::string("?")) + " " +
+                 shapeText(globalShape) + " (local " + shapeText(localShape) +
+                 "), but the step's is " + arg->role + " " +
+                 safetensorsDtype(arg->dtype) + " " +
+                 shapeText(arg->globalShape) + " (local " +
+                 shapeText(arg->localShape) + ")");
+    uint64_t hash = 0;
+    if (!slices || slices->kind != JsonValue::Kind::Array ||
+        slices->elements.size() != size_t(worldSize) ||
+        !member(slices->elements[rank], "fnv1a64") ||
+        !mp::train::parseHex64(
+            member(slices->elements[rank], "fnv1a64")->string, hash))
+      return bad("tensor '" + name + "' lacks the checksum of rank " +
+                 std::to_string(rank) + "'s slice");
+    if (!tensorHashes.emplace(name, hash).second)
+      return bad("tensor '" + name + "' is listed twice");
+  }
+  for (const ManifestTensor &arg : manifest.args)
+    if (isCheckpointed(arg) && !tensorHashes.count(arg.name))
+      return bad("no tensor '" + arg.name + "' for the step's " + arg.role +
+                 " of that name");
+
+  uint64_t hash = 0, size = 0;
+  if (!mp::train::hashFile(path, hash, size, error))
+    return error;
+  std::map<std::string, Tensor> loaded;
+  bool readable = mp::train::readSafeTensors(path, loaded, error);
+  if (hash != wantedHash || int64_t(size) != fileBytes->integer) {
+    std::string why = path + ": the file does not match its checksum in " +
+                      indexPath + " (fnv1a64 " + mp::train::hex64(hash) + ", " +
+                      std::to_string(size) + " bytes; the index says " +
+                      fileHash->string + ", " +
+                      std::to_string(fileBytes->integer) + " bytes)";
+    if (!readable)
+      return why + ": " + error;
+    for (const auto &tensor : loaded) {
+      auto wanted = tensorHashes.find(tensor.first);
+      if (wanted != tensorHashes.end() &&
+          mp::train::fnv1a64(tensor.second.bytes.data(),
+                             tensor.second.bytes.size()) != wanted->second)
+        return why + ": tensor '" + tensor.first + "' is corrupt";
+    }
+    return why + ": its header is corrupt";
+  }
+  if (!readable)
+    return error;
+  for (size_t i = 0; i < manifest.args.size(); ++i) {
+    const ManifestTensor &arg = manifest.args[i];
+    if (!isCheckpointed(arg))
+      continue;
+    auto it = loaded.find(arg.name);
+    if (it == loaded.end())
+      return path + ": no tensor '" + arg.name + "' for the step's " +
+             arg.role + " of that name";
+    if (it->second.dtype != safetensorsDtype(arg.dtype) ||
+        it->second.shape != arg.localShape)
+      return path + ": tensor '" + arg.name + "' is " + it->second.dtype + " " +
+             shapeText(it->second.shape) + ", but this rank's piece is " +
+             safetensorsDtype(arg.dtype) + " " + shapeText(arg.localShape);
+    check(mp_copy_to_backend(ctx, args[i], it->second.bytes.data(),
+                             it->second.bytes.size()));
+    loaded.erase(it);
+  }
+  if (!loaded.empty())
+    return path + ": tensor '" + loaded.begin()->first +
+           "' is not a parameter or optimizer state of this step";
+  return "";
+}
 
 void Trainer::createContext() {
   std::vector<const char *> names;
@@ -327,7 +833,9 @@ void Trainer::createContext() {
 
 void Trainer::initArguments() {
   std::string error;
-  if (!options.init.empty() &&
+  // A resumed run takes its parameters and state from the checkpoint.
+  bool resuming = !options.resume.empty();
+  if (!resuming && !options.init.empty() &&
       !mp::train::readSafeTensors(options.init, initTensors, error))
     dieTogether(error);
   if (!options.data.empty() &&
@@ -367,7 +875,7 @@ void Trainer::initArguments() {
       }
       continue;
     }
-    if (arg.role == "state")
+    if (arg.role == "state" || resuming)
       continue; // Optimizer state starts at zero, as in torch.optim.
     // A parameter: our piece of the tensor from --init, or seeded.
     std::vector<DimPiece> mine = getPiece(manifest, arg, rank);
@@ -489,6 +997,8 @@ void Trainer::save() {
 void Trainer::run() {
   createContext();
   initArguments();
+  if (!options.resume.empty())
+    resume();
   int lossIndex = -1;
   for (size_t i = 0, output = 0; i < manifest.results.size(); ++i)
     if (manifest.results[i].role == "output") {
@@ -501,7 +1011,35 @@ void Trainer::run() {
   // rank (the end of its asynchronous work) and a barrier: the slowest
   // rank's step, batch loading excluded.
   std::vector<double> stepMs;
-  for (int64_t i = 0; i < options.steps; ++i) {
+  // --metrics: rank 0's CSV, a row per step; a resumed run appends to it.
+  FILE *metrics = nullptr;
+  double perStep = 0; // tokens (integer inputs of rank >= 2) or samples
+  if (!options.metrics.empty()) {
+    for (const ManifestTensor &arg : manifest.args)
+      if (arg.role == "input") {
+        bool tokens = arg.dtype[0] == 'i' && arg.globalShape.size() >= 2;
+        perStep =
+            tokens ? double(arg.globalElements())
+                   : double(arg.globalShape.empty() ? 1 : arg.globalShape[0]);
+        break;
+      }
+    std::string error;
+    if (rank == 0) {
+      bool append = !options.resume.empty() &&
+                    std::filesystem::exists(options.metrics) &&
+                    std::filesystem::file_size(options.metrics) > 0;
+      metrics = std::fopen(options.metrics.c_str(), append ? "a" : "w");
+      if (!metrics)
+        error = options.metrics + ": cannot open: " + std::strerror(errno);
+      else if (!append)
+        std::fputs("step,loss,step_time_s,tokens_or_samples_per_s,"
+                   "peak_memory_bytes\n",
+                   metrics);
+    }
+    dieTogetherIfAny(error);
+  }
+  for (int64_t i = startStep; i < options.steps; ++i) {
+    double stepStart = MPI_Wtime();
     loadBatch(i);
     MPI_Barrier(MPI_COMM_WORLD);
     double start = MPI_Wtime();
@@ -524,8 +1062,32 @@ void Trainer::run() {
                   static_cast<double>(loss));
     if (i + 1 == options.warmup)
       mp_profile_restart(ctx);
+    if (!options.metrics.empty()) {
+      double seconds = MPI_Wtime() - stepStart;
+      unsigned long long peak = mp_peak_bytes(ctx), maxPeak = 0;
+      MPI_Reduce(&peak, &maxPeak, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0,
+                 MPI_COMM_WORLD);
+      if (metrics) {
+        std::string lossText;
+        if (lossIndex >= 0) {
+          char text[32];
+          std::snprintf(text, sizeof(text), "%.9g", double(loss));
+          lossText = text;
+        }
+        std::fprintf(metrics, "%lld,%s,%.6f,%.6g,%llu\n",
+                     static_cast<long long>(i), lossText.c_str(), seconds,
+                     seconds > 0 ? perStep / seconds : 0.0, maxPeak);
+        std::fflush(metrics);
+      }
+    }
+    if (options.checkpointEvery > 0 && (i + 1) % options.checkpointEvery == 0)
+      writeCheckpoint(i + 1);
   }
-  if (options.time && rank == 0) {
+  if (metrics && std::fclose(metrics) != 0)
+    die(options.metrics + ": cannot write: " + std::strerror(errno));
+  if (!options.checkpoint.empty() && lastCheckpoint != options.steps)
+    writeCheckpoint(options.steps);
+  if (options.time && rank == 0 && !stepMs.empty()) {
     std::sort(stepMs.begin(), stepMs.end());
     std::printf("step time: median %.3f ms, min %.3f ms, max %.3f ms over "
                 "%zu steps after %lld warm-up\n",
@@ -570,6 +1132,14 @@ int main(int argc, char **argv) {
   std::string error;
   if (!parseOptions(argc, argv, options, error))
     dieTogether(error);
+  if (options.help) {
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == 0)
+      std::fputs(kUsage, stdout);
+    MPI_Finalize();
+    return 0;
+  }
   const mp_step *step = mp_default_step;
   if (!step)
     dieTogether(
