@@ -2,13 +2,33 @@
 """Random shardings through the whole chain.
 
 Draws shardings at random for the arguments of a model that uses every op
-of the dialect and has residual branches (partial values with several
-consumers, partial values summed), on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes,
-with extents drawn so that many dims split unevenly (3 or 5 over 2 or 4
-ranks, some pieces empty); builds its training step, partitions it,
-proves its gradient synchronisation, and runs the partitioned step on the
-reference interpreter against the unpartitioned one. Any crash, failure or
+a model is written with (all but mp.layer_norm, and the loss-parallel ops
+that --mp-loss-parallel writes, which came later) and has residual
+branches (partial values with several consumers, partial values summed),
+on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes, with extents drawn so that many dims
+split unevenly (3, 5, 6 or 7 over 2 or 4 ranks, some pieces empty);
+builds its training step, partitions it, proves its gradient
+synchronisation, and runs the partitioned step on the reference
+interpreter against the unpartitioned one. Any crash, failure or
 mismatch is a compiler bug: the input is kept as fuzz-<seed>.mlir.
+
+The model is a small transformer block around the original chain of
+elementwise ops: token ids into an embedding whose table's vocabulary may
+be split (vocab-parallel lookups through mp.localize_index, uneven
+included), added to a float input and RMS-normalised with a weight; then
+grouped-query attention as Llama's (q, k, v projections, reshape to
+[B, S, heads, head_dim] with head_dim even, rope on q and k, the KV heads
+repeated by broadcast + reshape, transposes to [B, heads, S, head_dim],
+q times transposed k plus an attention-bias input, causal softmax, times v,
+back to [B, S, E] and an output projection) as a residual branch; then
+silu * tanh and a softmax over the hidden dim before the losses, and an
+output head tied to the embedding table (vocab logits, cross entropy
+against next-token labels), so the table's gradient sums both. Sharding
+drawn on the arguments often splits dims that rms_norm, rope and softmax
+need whole (hidden, sequence, head_dim, keys), so propagation must reshard
+them. mp-run bounds random integer inputs by the rows of the table that
+consumes them (ids) or the classes of their cross entropy (labels), so
+every lookup and label is valid.
 
   scripts/fuzz-spmd.py [--build build] [--seeds 1-200]
 """
@@ -20,7 +40,10 @@ import sys
 import tempfile
 
 BODY = """\
-    %h = mp.linear %x, %w : (tensor<{B}x{S}x{H}xf32>, tensor<{H}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %emb = mp.embedding %ids, %table : (tensor<{B}x{S}xi64>, tensor<{V}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %x0 = mp.add %x, %emb : tensor<{B}x{S}x{H}xf32>
+    %nrm = mp.rms_norm %x0, %gamma eps 1.0e-5 : (tensor<{B}x{S}x{H}xf32>, tensor<{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %h = mp.linear %nrm, %w : (tensor<{B}x{S}x{H}xf32>, tensor<{H}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
     %g = mp.gelu %h tanh : tensor<{B}x{S}x{H}xf32>
     %r = mp.relu %g : tensor<{B}x{S}x{H}xf32>
     %e = mp.exp %r : tensor<{B}x{S}x{H}xf32>
@@ -33,24 +56,80 @@ BODY = """\
     %a2 = mp.linear %k, %u2 : (tensor<{B}x{S}x{H}xf32>, tensor<{H}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
     %a3 = mp.add %a1, %a2 : tensor<{B}x{S}x{H}xf32>
     %res = mp.add %k, %a3 : tensor<{B}x{S}x{H}xf32>
-    %mm = mp.matmul %res, %m : (tensor<{B}x{S}x{H}xf32>, tensor<{H}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %aq = mp.linear %res, %wq : (tensor<{B}x{S}x{H}xf32>, tensor<{E}x{H}xf32>) -> tensor<{B}x{S}x{E}xf32>
+    %ak = mp.linear %res, %wk : (tensor<{B}x{S}x{H}xf32>, tensor<{EKV}x{H}xf32>) -> tensor<{B}x{S}x{EKV}xf32>
+    %av = mp.linear %res, %wv : (tensor<{B}x{S}x{H}xf32>, tensor<{EKV}x{H}xf32>) -> tensor<{B}x{S}x{EKV}xf32>
+    %q4 = mp.reshape %aq : tensor<{B}x{S}x{E}xf32> -> tensor<{B}x{S}x{NH}x{D}xf32>
+    %qr = mp.rope %q4 theta 1.0e4 : tensor<{B}x{S}x{NH}x{D}xf32>
+    %k4 = mp.reshape %ak : tensor<{B}x{S}x{EKV}xf32> -> tensor<{B}x{S}x{KV}x{D}xf32>
+    %kr = mp.rope %k4 theta 1.0e4 : tensor<{B}x{S}x{KV}x{D}xf32>
+    %kb = mp.broadcast %kr dims [3] : tensor<{B}x{S}x{KV}x{D}xf32> -> tensor<{B}x{S}x{KV}x{REP}x{D}xf32>
+    %kh = mp.reshape %kb : tensor<{B}x{S}x{KV}x{REP}x{D}xf32> -> tensor<{B}x{S}x{NH}x{D}xf32>
+    %v4 = mp.reshape %av : tensor<{B}x{S}x{EKV}xf32> -> tensor<{B}x{S}x{KV}x{D}xf32>
+    %vb = mp.broadcast %v4 dims [3] : tensor<{B}x{S}x{KV}x{D}xf32> -> tensor<{B}x{S}x{KV}x{REP}x{D}xf32>
+    %vh = mp.reshape %vb : tensor<{B}x{S}x{KV}x{REP}x{D}xf32> -> tensor<{B}x{S}x{NH}x{D}xf32>
+    %qt = mp.transpose %qr perm [0, 2, 1, 3] : tensor<{B}x{S}x{NH}x{D}xf32> -> tensor<{B}x{NH}x{S}x{D}xf32>
+    %kt = mp.transpose %kh perm [0, 2, 3, 1] : tensor<{B}x{S}x{NH}x{D}xf32> -> tensor<{B}x{NH}x{D}x{S}xf32>
+    %vt = mp.transpose %vh perm [0, 2, 1, 3] : tensor<{B}x{S}x{NH}x{D}xf32> -> tensor<{B}x{NH}x{S}x{D}xf32>
+    %sc = mp.matmul %qt, %kt : (tensor<{B}x{NH}x{S}x{D}xf32>, tensor<{B}x{NH}x{D}x{S}xf32>) -> tensor<{B}x{NH}x{S}x{S}xf32>
+    %scs = mp.scale %sc by 0.5 : tensor<{B}x{NH}x{S}x{S}xf32>
+    %scb = mp.add %scs, %bias : tensor<{B}x{NH}x{S}x{S}xf32>
+    %p = mp.softmax %scb causal : tensor<{B}x{NH}x{S}x{S}xf32>
+    %o = mp.matmul %p, %vt : (tensor<{B}x{NH}x{S}x{S}xf32>, tensor<{B}x{NH}x{S}x{D}xf32>) -> tensor<{B}x{NH}x{S}x{D}xf32>
+    %ot = mp.transpose %o perm [0, 2, 1, 3] : tensor<{B}x{NH}x{S}x{D}xf32> -> tensor<{B}x{S}x{NH}x{D}xf32>
+    %of = mp.reshape %ot : tensor<{B}x{S}x{NH}x{D}xf32> -> tensor<{B}x{S}x{E}xf32>
+    %ao = mp.linear %of, %wo : (tensor<{B}x{S}x{E}xf32>, tensor<{H}x{E}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %res2 = mp.add %res, %ao : tensor<{B}x{S}x{H}xf32>
+    %sl = mp.silu %res2 : tensor<{B}x{S}x{H}xf32>
+    %th = mp.tanh %res2 : tensor<{B}x{S}x{H}xf32>
+    %gl = mp.mul %sl, %th : tensor<{B}x{S}x{H}xf32>
+    %sm = mp.softmax %gl : tensor<{B}x{S}x{H}xf32>
+    %mm = mp.matmul %sm, %m : (tensor<{B}x{S}x{H}xf32>, tensor<{H}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
     %mean = mp.mean %mm dims [2] : tensor<{B}x{S}x{H}xf32> -> tensor<{B}x{S}xf32>
-    %mse = mp.mse_loss %mean, %t : (tensor<{B}x{S}xf32>, tensor<{B}x{S}xf32>) -> tensor<f32>
+    %rs = mp.sum %res2 dims [2] : tensor<{B}x{S}x{H}xf32> -> tensor<{B}x{S}xf32>
+    %mr = mp.add %mean, %rs : tensor<{B}x{S}xf32>
+    %mse = mp.mse_loss %mr, %t : (tensor<{B}x{S}xf32>, tensor<{B}x{S}xf32>) -> tensor<f32>
     %flat = mp.reshape %mm : tensor<{B}x{S}x{H}xf32> -> tensor<{BS}x{H}xf32>
     %tr = mp.transpose %flat perm [1, 0] : tensor<{BS}x{H}xf32> -> tensor<{H}x{BS}xf32>
     %ce = mp.cross_entropy %tr, %y : (tensor<{H}x{BS}xf32>, tensor<{H}xi64>) -> tensor<f32>
-    %loss = mp.add %mse, %ce : tensor<f32>
+    %lg = mp.linear %res2, %table : (tensor<{B}x{S}x{H}xf32>, tensor<{V}x{H}xf32>) -> tensor<{B}x{S}x{V}xf32>
+    %ce2 = mp.cross_entropy %lg, %labels : (tensor<{B}x{S}x{V}xf32>, tensor<{B}x{S}xi64>) -> tensor<f32>
+    %ls = mp.add %mse, %ce : tensor<f32>
+    %loss = mp.add %ls, %ce2 : tensor<f32>
     return %loss : tensor<f32>"""
 
 ARGS = [("x", "tensor<{B}x{S}x{H}xf32>", ["B", "S", "H"], "mp.input"),
+        # Token ids into the embedding: mp-run bounds integer inputs by the
+        # rows of the table that consumes them, so every id is valid.
+        ("ids", "tensor<{B}x{S}xi64>", ["B", "S"], "mp.input"),
         ("y", "tensor<{H}xi64>", ["H"], "mp.target"),
         ("t", "tensor<{B}x{S}xf32>", ["B", "S"], "mp.target"),
+        # Next-token labels over the vocabulary of the tied output head.
+        ("labels", "tensor<{B}x{S}xi64>", ["B", "S"], "mp.target"),
+        # A split vocabulary (dim 0) makes the lookup vocab-parallel
+        # (mp.localize_index, partial sums), unevenly for 3, 5, 6 or 7 rows.
+        # The table is tied to the output head too (a linear to vocab
+        # logits), so its gradient sums the lookup's and the head's.
+        ("table", "tensor<{V}x{H}xf32>", ["V", "H"], "mp.param"),
+        ("gamma", "tensor<{H}xf32>", ["H"], "mp.param"),
         ("w", "tensor<{H}x{H}xf32>", ["H", "H"], "mp.param"),
         ("m", "tensor<{H}x{H}xf32>", ["H", "H"], "mp.param"),
         # Two branches from one value into a residual: in the backward pass
         # a partial gradient with several consumers, and partials summed.
         ("u1", "tensor<{H}x{H}xf32>", ["H", "H"], "mp.param"),
         ("u2", "tensor<{H}x{H}xf32>", ["H", "H"], "mp.param"),
+        # An additive attention bias: its drawn sharding lands on the causal
+        # softmax's query and key dims, which must be whole.
+        ("bias", "tensor<{B}x{NH}x{S}x{S}xf32>", ["B", "NH", "S", "S"],
+         "mp.input"),
+        # Grouped-query attention: KV heads repeated REP times (broadcast +
+        # reshape, as repeat_kv); a split E dim lands on heads or head_dim
+        # after the reshape, and rope and the causal softmax must have
+        # sequence, head_dim and key dims whole.
+        ("wq", "tensor<{E}x{H}xf32>", ["E", "H"], "mp.param"),
+        ("wk", "tensor<{EKV}x{H}xf32>", ["EKV", "H"], "mp.param"),
+        ("wv", "tensor<{EKV}x{H}xf32>", ["EKV", "H"], "mp.param"),
+        ("wo", "tensor<{H}x{E}xf32>", ["H", "E"], "mp.param"),
         ("unused", "tensor<{S}xf32>", ["S"], "mp.param")]
 
 
@@ -78,8 +157,10 @@ def random_sharding(rng, shape, sizes, axes=("a", "b")):
         "[" + ", ".join(split) + "]" for split in dims)
 
 
-# Extents: batch, sequence, hidden.
-EXTENTS = {"B": (2, 3), "S": (4, 3), "H": (8, 5, 6, 3)}
+# Extents: batch, sequence, hidden, vocabulary, head_dim (even, for rope),
+# KV heads, and query heads per KV head (1: a size-1 broadcast dim).
+EXTENTS = {"B": (2, 3), "S": (4, 3), "H": (8, 5, 6, 3), "V": (8, 5, 6, 3, 7),
+           "D": (2, 4), "KV": (1, 2, 3), "REP": (1, 2)}
 
 
 def model(seed):
@@ -87,6 +168,9 @@ def model(seed):
     sizes = MESHES[seed % len(MESHES)]
     extents = {name: rng.choice(choices) for name, choices in EXTENTS.items()}
     extents["BS"] = extents["B"] * extents["S"]
+    extents["NH"] = extents["KV"] * extents["REP"]
+    extents["E"] = extents["NH"] * extents["D"]
+    extents["EKV"] = extents["KV"] * extents["D"]
     signature = ", ".join(
         '%%%s: %s {%s = "%s", mp.sharding = %s}' %
         (name, type_.format(**extents), role, name,
@@ -135,7 +219,7 @@ def main():
             failures += 1
             with open("fuzz-%d.mlir" % seed, "w") as f:
                 f.write(text)
-            print("seed %d: %s" % (seed, problem))
+            print("seed %d: %s" % (seed, problem), flush=True)
     print("%d of %d seeds failed" % (failures, last - first + 1))
     return 1 if failures else 0
 
