@@ -9,6 +9,8 @@
 // RUN: mp-run %s --entry=softmax --print | FileCheck %s --check-prefix=SOFTMAX
 // RUN: mp-run %s --entry=rope --print | FileCheck %s --check-prefix=ROPE
 // RUN: mp-run %s --entry=loss_pieces --print | FileCheck %s --check-prefix=PIECES
+// RUN: mp-run %s --entry=shared_ids_a --print | FileCheck %s --check-prefix=SHARED
+// RUN: mp-run %s --entry=shared_ids_b --print | FileCheck %s --check-prefix=SHARED
 
 // table = [[1, 2], [3, 4]]: id 1 is row [3, 4], id -1 a zero row, id 0 [1, 2].
 // EMB: result #0: [1x3x2]
@@ -173,5 +175,22 @@ func.func @loss_pieces() -> (tensor<2x2xf32>, tensor<2xf32>, tensor<2x4xf32>, te
   %s = mp.scatter_last %t, %g like %x : (tensor<2xi64>, tensor<2xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   %l = mp.log %e : tensor<2xf32>
   return %b, %p, %s, %l : tensor<2x2xf32>, tensor<2xf32>, tensor<2x4xf32>, tensor<2xf32>
+}
+
+// Ids that a 12-row embedding and a 5-class cross entropy both read: mp-run
+// draws them below the smaller bound, whichever consumer comes first (one
+// of these two orders failed when the first consumer found set it).
+// SHARED: result #0: []
+func.func @shared_ids_a(%ids: tensor<6xi64>, %t: tensor<12x5xf32>) -> tensor<f32> {
+  %h = mp.embedding %ids, %t : (tensor<6xi64>, tensor<12x5xf32>) -> tensor<6x5xf32>
+  %l = mp.cross_entropy %h, %ids : (tensor<6x5xf32>, tensor<6xi64>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+func.func @shared_ids_b(%ids: tensor<6xi64>, %t: tensor<12x5xf32>, %x: tensor<6x5xf32>) -> tensor<f32> {
+  %l = mp.cross_entropy %x, %ids : (tensor<6x5xf32>, tensor<6xi64>) -> tensor<f32>
+  %h = mp.embedding %ids, %t : (tensor<6xi64>, tensor<12x5xf32>) -> tensor<6x5xf32>
+  %s = mp.sum %h : tensor<6x5xf32> -> tensor<f32>
+  %r = mp.add %l, %s : tensor<f32>
+  return %r : tensor<f32>
 }
 

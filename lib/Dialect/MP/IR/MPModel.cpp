@@ -113,22 +113,31 @@ std::optional<int64_t> getIndexBound(Value value) {
   auto shapeOf = [](Value v) {
     return cast<RankedTensorType>(v.getType()).getShape();
   };
+  auto boundAt = [&](Operation *user) -> std::optional<int64_t> {
+    if (isa<CrossEntropyOp, CrossEntropyGradOp>(user))
+      return shapeOf(user->getOperand(0)).back();
+    if (auto embedding = dyn_cast<EmbeddingOp>(user))
+      return shapeOf(embedding.getTable())[0];
+    if (auto grad = dyn_cast<EmbeddingGradOp>(user))
+      return shapeOf(grad.getTable())[0];
+    if (auto gather = dyn_cast<GatherLastOp>(user))
+      return shapeOf(gather.getInput()).back();
+    if (auto scatter = dyn_cast<ScatterLastOp>(user))
+      return shapeOf(scatter.getLike()).back();
+    if (auto localize = dyn_cast<LocalizeIndexOp>(user))
+      return int64_t(localize.getExtent());
+    return std::nullopt;
+  };
+  // Every consumer must accept the values: the smallest bound.
+  std::optional<int64_t> bound;
   SmallVector<Value> worklist{value};
   while (!worklist.empty()) {
     Value current = worklist.pop_back_val();
     for (Operation *user : current.getUsers()) {
-      if (isa<CrossEntropyOp, CrossEntropyGradOp>(user))
-        return shapeOf(user->getOperand(0)).back();
-      if (auto embedding = dyn_cast<EmbeddingOp>(user))
-        return shapeOf(embedding.getTable())[0];
-      if (auto grad = dyn_cast<EmbeddingGradOp>(user))
-        return shapeOf(grad.getTable())[0];
-      if (auto gather = dyn_cast<GatherLastOp>(user))
-        return shapeOf(gather.getInput()).back();
-      if (auto scatter = dyn_cast<ScatterLastOp>(user))
-        return shapeOf(scatter.getLike()).back();
-      if (auto localize = dyn_cast<LocalizeIndexOp>(user))
-        return int64_t(localize.getExtent());
+      if (std::optional<int64_t> here = boundAt(user)) {
+        bound = bound ? std::min(*bound, *here) : *here;
+        continue;
+      }
       auto collective = dyn_cast<CollectiveOpInterface>(user);
       if (isa<AnnotateOp, ReshardOp, ReshapeOp, ZeroPaddingOp, ResizeOp>(
               user) ||
@@ -136,7 +145,7 @@ std::optional<int64_t> getIndexBound(Value value) {
         worklist.push_back(user->getResult(0));
     }
   }
-  return std::nullopt;
+  return bound;
 }
 
 } // namespace mp

@@ -51,8 +51,8 @@ llvm::SmallVector<ModelValue> getModelValues(mlir::FunctionOpInterface func);
 
 /// How many classes or table rows the integers in `value` index: those of
 /// the cross entropy (or its pieces), embedding or index localization that
-/// consumes it,
-/// looking through ops that only move it. None if nothing indexes with it.
+/// consumes it (the smallest, if several do), looking through ops that
+/// only move it. None if nothing indexes with it.
 std::optional<int64_t> getIndexBound(mlir::Value value);
 
 } // namespace mp
