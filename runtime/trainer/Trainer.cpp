@@ -617,6 +617,11 @@ void Trainer::writeCheckpoint(int64_t nextStep) {
     }
     fs::remove_all(dir + "/step-" + std::to_string(steps[i]), ec);
   }
+  // Torn writes of other steps (a run killed while writing) are never
+  // published: with a newer checkpoint in place they go.
+  for (const fs::directory_entry &entry : fs::directory_iterator(dir, ec))
+    if (entry.path().filename().string().rfind(".tmp-step-", 0) == 0)
+      fs::remove_all(entry.path(), ec);
   std::printf("checkpoint %s (step %lld)\n", published.c_str(),
               static_cast<long long>(nextStep));
   std::fflush(stdout);
