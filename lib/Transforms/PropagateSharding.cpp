@@ -120,6 +120,12 @@ private:
   llvm::DenseMap<std::pair<Value, Attribute>, Value> reshards;
 };
 
+/// How an axis's origin names the style of the argument it comes from
+/// (`'w1' (colwise)`); the reshape check reads it back.
+std::string describeStyle(ParallelStyleKind kind) {
+  return (" (" + stringifyParallelStyleKind(kind) + ")").str();
+}
+
 std::string Propagator::describeArgAxis(const ModelValue &value,
                                         StringRef axis) {
   std::string name = ("'" + value.name.getValue() + "'").str();
@@ -133,8 +139,7 @@ std::string Propagator::describeArgAxis(const ModelValue &value,
           value.index, MPDialect::kPlanEntryAttrName)) {
     if (plan)
       if (auto style = plan.getStyles().getAs<ParallelStyleAttr>(entry))
-        return name + " (" + stringifyParallelStyleKind(style.getKind()).str() +
-               ")";
+        return name + describeStyle(style.getKind());
     return name + " (plan entry '" + entry.getValue().str() + "')";
   }
   return name;
@@ -413,7 +418,8 @@ Propagator::checkReshapeKeepsStyles(ReshapeOp reshape, const ShardingRule &rule,
       std::string origin = input->origins.lookup(axis);
       // The output features of a colwise weight (a rowwise weight's split
       // leaves partial sums, whose reduction may split other dims).
-      if (!StringRef(origin).ends_with("(colwise)"))
+      if (!StringRef(origin).ends_with(
+              describeStyle(ParallelStyleKind::colwise)))
         continue;
       InFlightDiagnostic diag =
           reshape.emitError() << "cannot keep dim " << dim << " (" << shape[dim]

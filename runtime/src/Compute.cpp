@@ -73,6 +73,17 @@ bool overlaps(const void *a, const void *b, int64_t bytes) {
   return overlaps(a, bytes, b, bytes);
 }
 
+/// The sizes of an embedding call: n ids into a vocab x dim table, n x dim
+/// rows, each product's bytes within int64.
+mp_status checkEmbeddingSizes(mp_context *ctx, const char *call, int64_t n,
+                              int64_t vocab, int64_t dim) {
+  if (checkSizes(ctx, call, {{"n", n}, {"dim", dim}}) ||
+      checkSizes(ctx, call, {{"vocab", vocab}, {"dim", dim}}) ||
+      checkSizes(ctx, call, {{"n", n}}, sizeof(int64_t)))
+    return MP_ERROR;
+  return MP_OK;
+}
+
 } // namespace
 
 extern "C" {
@@ -357,9 +368,7 @@ mp_status mp_embedding_f32(mp_context *ctx, int64_t n, int64_t vocab,
                            float *out) {
   const char *call = "mp_embedding_f32";
   MP_RETURN_IF_FAILED(ctx);
-  if (checkSizes(ctx, call, {{"n", n}, {"dim", dim}}) ||
-      checkSizes(ctx, call, {{"vocab", vocab}, {"dim", dim}}) ||
-      checkSizes(ctx, call, {{"n", n}}, sizeof(int64_t)) ||
+  if (checkEmbeddingSizes(ctx, call, n, vocab, dim) ||
       checkBuffers(ctx, call,
                    {{"ids", ids, n},
                     {"table", table, vocab * dim},
@@ -375,9 +384,7 @@ mp_status mp_embedding_grad_f32(mp_context *ctx, int64_t n, int64_t vocab,
                                 const float *grad, float *out) {
   const char *call = "mp_embedding_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
-  if (checkSizes(ctx, call, {{"n", n}, {"dim", dim}}) ||
-      checkSizes(ctx, call, {{"vocab", vocab}, {"dim", dim}}) ||
-      checkSizes(ctx, call, {{"n", n}}, sizeof(int64_t)) ||
+  if (checkEmbeddingSizes(ctx, call, n, vocab, dim) ||
       checkBuffers(ctx, call,
                    {{"ids", ids, n},
                     {"grad", grad, n * dim},

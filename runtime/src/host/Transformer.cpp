@@ -41,13 +41,15 @@ void sumColumns(int64_t rows, int64_t begin, int64_t end, Term term,
     out[j] = float(sums[j - begin]);
 }
 
-/// The index of the first id at or past `vocab` (or index at or past the
-/// columns), or -1.
-int64_t findBadId(int64_t n, const int64_t *ids, int64_t vocab) {
+/// Fails `call` with `format` (kBadIdFormat or kBadIndexFormat) on the
+/// first of the `n` ids at or past `bound`.
+mp_status checkIds(mp_context *ctx, const char *call, const char *format,
+                   int64_t n, const int64_t *ids, int64_t bound) {
   for (int64_t i = 0; i < n; ++i)
-    if (ids[i] >= vocab)
-      return i;
-  return -1;
+    if (ids[i] >= bound)
+      return fail(ctx, call, format, static_cast<long long>(ids[i]),
+                  static_cast<long long>(i), static_cast<long long>(bound));
+  return MP_OK;
 }
 
 } // namespace
@@ -243,10 +245,8 @@ mp_status HostBackend::rope(int64_t outer, int64_t seq, int64_t heads,
 mp_status HostBackend::embedding(int64_t n, int64_t vocab, int64_t dim,
                                  const int64_t *ids, const float *table,
                                  float *out) {
-  if (int64_t bad = findBadId(n, ids, vocab); bad >= 0)
-    return fail(ctx, "mp_embedding_f32", kBadIdFormat,
-                static_cast<long long>(ids[bad]), static_cast<long long>(bad),
-                static_cast<long long>(vocab));
+  if (checkIds(ctx, "mp_embedding_f32", kBadIdFormat, n, ids, vocab))
+    return MP_ERROR;
   parallelRows(n, dim, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       if (ids[i] >= 0)
@@ -261,10 +261,8 @@ mp_status HostBackend::embedding(int64_t n, int64_t vocab, int64_t dim,
 mp_status HostBackend::embeddingGrad(int64_t n, int64_t vocab, int64_t dim,
                                      const int64_t *ids, const float *grad,
                                      float *out) {
-  if (int64_t bad = findBadId(n, ids, vocab); bad >= 0)
-    return fail(ctx, "mp_embedding_grad_f32", kBadIdFormat,
-                static_cast<long long>(ids[bad]), static_cast<long long>(bad),
-                static_cast<long long>(vocab));
+  if (checkIds(ctx, "mp_embedding_grad_f32", kBadIdFormat, n, ids, vocab))
+    return MP_ERROR;
   parallelFor(vocab * dim, [&](int64_t begin, int64_t end) {
     std::fill(out + begin, out + end, 0.0f);
   });
@@ -306,10 +304,8 @@ mp_status HostBackend::blockMax(int64_t rows, int64_t cols, int64_t blocks,
 
 mp_status HostBackend::gatherLast(int64_t rows, int64_t cols, const float *x,
                                   const int64_t *index, float *out) {
-  if (int64_t bad = findBadId(rows, index, cols); bad >= 0)
-    return fail(ctx, "mp_gather_last_f32", kBadIndexFormat,
-                static_cast<long long>(index[bad]), static_cast<long long>(bad),
-                static_cast<long long>(cols));
+  if (checkIds(ctx, "mp_gather_last_f32", kBadIndexFormat, rows, index, cols))
+    return MP_ERROR;
   parallelFor(rows, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
       out[r] = index[r] >= 0 ? x[r * cols + index[r]] : 0.0f;
@@ -320,10 +316,8 @@ mp_status HostBackend::gatherLast(int64_t rows, int64_t cols, const float *x,
 mp_status HostBackend::scatterLast(int64_t rows, int64_t cols,
                                    const int64_t *index, const float *grad,
                                    float *out) {
-  if (int64_t bad = findBadId(rows, index, cols); bad >= 0)
-    return fail(ctx, "mp_scatter_last_f32", kBadIndexFormat,
-                static_cast<long long>(index[bad]), static_cast<long long>(bad),
-                static_cast<long long>(cols));
+  if (checkIds(ctx, "mp_scatter_last_f32", kBadIndexFormat, rows, index, cols))
+    return MP_ERROR;
   parallelRows(rows, cols, [&](int64_t begin, int64_t end) {
     std::fill(out + begin * cols, out + end * cols, 0.0f);
     for (int64_t r = begin; r < end; ++r)
