@@ -50,7 +50,7 @@ for n in $layers; do
     start=$(date +%s.%N)
     "$build/bin/mp-translate" "$work/lowered.mlir" -o "$work/step.o"
     end=$(date +%s.%N)
-    echo "$end - $start" | bc > "$work/object.$r"
+    awk -v a="$start" -v b="$end" 'BEGIN { print b - a }' > "$work/object.$r"
   done
   printf '%-7s' "$n"
   for pass in $passes; do
@@ -61,7 +61,7 @@ for n in $layers; do
   opt=$(for ((r = 0; r < repeat; ++r)); do
           awk '$NF == "Total" { print $1 }' "$work/timing.$r"; done | median)
   object=$(cat "$work"/object.* | median)
-  total=$(echo "$opt + $object" | bc -l)
+  total=$(awk -v a="$opt" -v b="$object" 'BEGIN { print a + b }')
   printf ' %9.3f %9.3f %9.3f %11.4f\n' "$opt" "$object" "$total" \
-    "$(echo "$total / $n" | bc -l)"
+    "$(awk -v t="$total" -v n="$n" 'BEGIN { print t / n }')"
 done
