@@ -6,6 +6,7 @@
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 #include <functional>
 #include <map>
@@ -16,15 +17,15 @@ using namespace mlir;
 namespace mp {
 namespace {
 
+/// A tensor's bytes; mp ops' verifier (BoundedTensors) made sure they fit.
 int64_t getBytes(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor)
-    return 0;
-  return tensor.getNumElements() *
-         std::max<int64_t>(1, tensor.getElementTypeBitWidth() / 8);
+  return tensor ? getTensorBytes(tensor).value_or(0) : 0;
 }
 
 int64_t alignUp(int64_t bytes) {
+  if (bytes > INT64_MAX - MemoryPlan::kAlignment)
+    return INT64_MAX;
   return (bytes + MemoryPlan::kAlignment - 1) / MemoryPlan::kAlignment *
          MemoryPlan::kAlignment;
 }
@@ -63,10 +64,19 @@ bool swapsLastTwoDims(TransposeOp op) {
 
 } // namespace
 
-MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
+FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   MemoryPlan plan;
+  // Each tensor's bytes fit int64; their sum may not. Offsets in the arena
+  // never exceed the unpooled sum, so checking the sums checks them all.
+  std::optional<int64_t> total = 0;
+  auto count = [&](int64_t &sum, int64_t bytes) {
+    if (std::optional<int64_t> newSum = llvm::checkedAdd(sum, bytes))
+      sum = *newSum;
+    if (total)
+      total = llvm::checkedAdd(*total, bytes);
+  };
   for (Type type : func.getArgumentTypes())
-    plan.persistentBytes += getBytes(type);
+    count(plan.persistentBytes, getBytes(type));
 
   Block &body = func.getFunctionBody().front();
   llvm::DenseMap<Operation *, int64_t> position;
@@ -143,7 +153,7 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
           plan.transposedViews.count(result))
         continue;
       int64_t end = std::max(position[&op], lastUse(result));
-      plan.unpooledBytes += alignUp(bytes);
+      count(plan.unpooledBytes, alignUp(bytes));
       auto reusable = llvm::find_if(op.getOperands(), [&](Value operand) {
         return getBytes(operand.getType()) == bytes &&
                plan.buffers.count(operand) &&
@@ -164,6 +174,11 @@ MemoryPlan MemoryPlan::build(FunctionOpInterface func) {
       plan.buffers[result] = Buffer{0, alignUp(bytes), position[&op], end};
       values.push_back(result);
     }
+
+  if (!total)
+    return func.emitError()
+           << "the step's arguments and temporaries need more bytes per rank "
+              "than int64 counts";
 
   // First fit, in program order, over the buffers still live: the lowest
   // free gap that holds the buffer, else the top of the live buffers. The

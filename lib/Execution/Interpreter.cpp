@@ -12,6 +12,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mp::execution;
@@ -945,6 +946,51 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
 
 } // namespace
 
+LogicalResult checkInterpreterMemory(FunctionOpInterface func) {
+  static const uint64_t memoryBytes =
+      uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGESIZE));
+  uint64_t numRanks = 1;
+  for (BlockArgument arg : func.getArguments())
+    if (ShardingAttr sharding = getValueSharding(arg);
+        sharding && func->hasAttr(MPDialect::kPartitionedAttrName)) {
+      numRanks = lookupMesh(func, sharding.getMesh()).getNumDevices();
+      break;
+    }
+  // Elements times copies (ranks) times 8 bytes, saturated.
+  auto fits = [&](ArrayRef<int64_t> shape, uint64_t copies) {
+    uint64_t bytes = 8 * copies;
+    bool overflow = false;
+    for (int64_t dim : shape)
+      bytes = llvm::SaturatingMultiply(bytes, uint64_t(dim), &overflow);
+    return !overflow && bytes <= memoryBytes;
+  };
+  auto tooLarge = [&](InFlightDiagnostic &&diag, Type type) -> LogicalResult {
+    return std::move(diag) << type
+                           << " does not fit the interpreter, which holds "
+                           << (numRanks > 1 ? "each rank's piece of it" : "it")
+                           << " as float64 in this machine's " << memoryBytes
+                           << " bytes of memory";
+  };
+  for (auto [index, arg] : llvm::enumerate(func.getArguments()))
+    if (auto tensor = dyn_cast<RankedTensorType>(arg.getType());
+        tensor && tensor.hasStaticShape() &&
+        !fits(getGlobalShape(func, index, /*isResult=*/false), 1))
+      return tooLarge(emitError(arg.getLoc())
+                          << "argument #" << index << " (global shape) ",
+                      arg.getType());
+  WalkResult walk = func.walk([&](Operation *op) {
+    for (Type type : op->getResultTypes())
+      if (auto tensor = dyn_cast<RankedTensorType>(type);
+          tensor && tensor.hasStaticShape() &&
+          !fits(tensor.getShape(), numRanks)) {
+        (void)tooLarge(op->emitError() << "result ", type);
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
+}
+
 FailureOr<std::vector<HostTensor>> runFunction(FunctionOpInterface func,
                                                ArrayRef<HostTensor> args,
                                                double replicaTolerance) {
@@ -960,6 +1006,8 @@ FailureOr<std::vector<HostTensor>> runFunction(FunctionOpInterface func,
                               << "; the interpreter runs on statically "
                                  "shaped tensors";
   }
+  if (failed(checkInterpreterMemory(func)))
+    return failure();
   return Executor(func).run(args, replicaTolerance);
 }
 

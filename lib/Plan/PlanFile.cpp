@@ -5,6 +5,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -14,17 +16,75 @@ namespace json = llvm::json;
 namespace mp {
 namespace {
 
-Location locateKeyInText(MLIRContext *ctx, StringRef path, StringRef text,
-                         StringRef key) {
-  size_t offset = text.find(("\"" + key + "\"").str());
-  if (offset == StringRef::npos)
-    offset = 0;
+/// Plans are a few levels deep and a few kilobytes long (a glob covers all
+/// layers); bounds far above that keep a hostile file from exhausting the
+/// stack (llvm::json parses recursively) or memory.
+constexpr unsigned kMaxPlanDepth = 32;
+constexpr uint64_t kMaxPlanBytes = 16 << 20;
+
+Location locateOffset(MLIRContext *ctx, StringRef path, StringRef text,
+                      size_t offset) {
   StringRef before = text.take_front(offset);
   unsigned line = before.count('\n') + 1;
   size_t lineStart = before.rfind('\n');
   unsigned column =
       offset - (lineStart == StringRef::npos ? 0 : lineStart + 1) + 1;
   return FileLineColLoc::get(ctx, path, line, column);
+}
+
+Location locateKeyInText(MLIRContext *ctx, StringRef path, StringRef text,
+                         StringRef key) {
+  size_t offset = text.find(("\"" + key + "\"").str());
+  return locateOffset(ctx, path, text, offset == StringRef::npos ? 0 : offset);
+}
+
+/// What llvm::json lets through silently: nesting deep enough to overflow
+/// its recursion, and a repeated key in one object (the last one wins there,
+/// so a second "plan" would drop the first one's styles). Scans the text
+/// before parsing; malformed JSON is left to the parser's message. Keys are
+/// compared as spelled.
+LogicalResult checkJsonStructure(MLIRContext *ctx, StringRef path,
+                                 StringRef text) {
+  struct Object {
+    llvm::StringMap<size_t> keys;
+    bool expectKey = true;
+  };
+  // One entry per open bracket: an object's keys, or none for an array.
+  SmallVector<std::optional<Object>> open;
+  for (size_t at = 0; at < text.size(); ++at) {
+    char c = text[at];
+    if (c == '{' || c == '[') {
+      if (open.size() == kMaxPlanDepth)
+        return emitError(locateOffset(ctx, path, text, at))
+               << "plan file nests deeper than " << kMaxPlanDepth << " levels";
+      open.push_back(c == '{' ? std::optional<Object>(Object()) : std::nullopt);
+    } else if ((c == '}' || c == ']') && !open.empty()) {
+      open.pop_back();
+    } else if (c == ',' && !open.empty() && open.back()) {
+      open.back()->expectKey = true;
+    } else if (c == ':' && !open.empty() && open.back()) {
+      open.back()->expectKey = false;
+    } else if (c == '"') {
+      size_t start = at;
+      for (++at; at < text.size() && text[at] != '"'; ++at)
+        if (text[at] == '\\')
+          ++at;
+      if (open.empty() || !open.back() || !open.back()->expectKey)
+        continue;
+      StringRef key = text.slice(start, at + 1);
+      auto [first, inserted] = open.back()->keys.try_emplace(key, start);
+      if (!inserted) {
+        InFlightDiagnostic diag =
+            emitError(locateOffset(ctx, path, text, start))
+            << "plan file repeats the key " << key
+            << " in one object (JSON would keep only the last)";
+        diag.attachNote(locateOffset(ctx, path, text, first->second))
+            << "first given here";
+        return diag;
+      }
+    }
+  }
+  return success();
 }
 
 /// Reads one plan file, reporting problems at the line of the JSON key they
@@ -61,6 +121,11 @@ FailureOr<MeshAttr> PlanFileReader::readMesh(const json::Value *value) {
   if (!mesh)
     return error("mesh") << "plan file needs \"mesh\": {\"shape\": [...], "
                             "\"names\": [...]}";
+  for (const auto &entry : *mesh)
+    if (entry.first != "shape" && entry.first != "names")
+      return error(entry.first)
+             << "unknown \"mesh\" key \"" << entry.first.str()
+             << "\"; expected \"shape\" and \"names\"";
   const json::Array *shape = mesh->getArray("shape");
   const json::Array *names = mesh->getArray("names");
   if (!shape || !names)
@@ -136,6 +201,8 @@ PlanFileReader::readStyle(StringRef name, const json::Value &value) {
 }
 
 FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
+  if (failed(checkJsonStructure(ctx, path, text)))
+    return failure();
   llvm::Expected<json::Value> parsed = json::parse(text);
   if (!parsed) {
     // llvm::json reports "[line:column, byte=offset]: message".
@@ -197,12 +264,39 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
 
 FailureOr<PlanFile> readPlanFile(MLIRContext *ctx, StringRef path,
                                  StringRef meshName) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer)
+  // Read in chunks up to the bound: a device or a pipe has no size to check
+  // beforehand (--mp-apply-plan=/dev/zero would read until memory ran out).
+  auto cannotRead = [&](std::error_code error) {
     return emitError(UnknownLoc::get(ctx))
-           << "cannot read plan file '" << path
-           << "': " << buffer.getError().message();
-  return PlanFileReader(ctx, path, (*buffer)->getBuffer()).read(meshName);
+           << "cannot read plan file '" << path << "': " << error.message();
+  };
+  llvm::Expected<llvm::sys::fs::file_t> file =
+      llvm::sys::fs::openNativeFileForRead(path);
+  if (!file)
+    return cannotRead(llvm::errorToErrorCode(file.takeError()));
+  SmallString<4096> text;
+  std::error_code readError;
+  while (text.size() <= kMaxPlanBytes) {
+    size_t before = text.size();
+    text.resize_for_overwrite(before + 65536);
+    llvm::Expected<size_t> read = llvm::sys::fs::readNativeFile(
+        *file, MutableArrayRef(text.data() + before, 65536));
+    text.truncate(before + (read ? *read : 0));
+    if (!read)
+      readError = llvm::errorToErrorCode(read.takeError());
+    if (!read || *read == 0)
+      break;
+  }
+  llvm::sys::fs::closeFile(*file);
+  if (readError)
+    return cannotRead(readError);
+  // Not located in the file: the diagnostic handler would read all of it
+  // to show the line.
+  if (text.size() > kMaxPlanBytes)
+    return emitError(UnknownLoc::get(ctx))
+           << "plan file '" << path << "' is larger than " << kMaxPlanBytes
+           << " bytes; plans are small (globs cover repeated layers)";
+  return PlanFileReader(ctx, path, text).read(meshName);
 }
 
 } // namespace mp

@@ -24,10 +24,9 @@ namespace mp {
 
 namespace {
 
+/// A collective's operand or result bytes; the verifier made sure they fit.
 int64_t getBytes(Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  return type.getNumElements() *
-         std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+  return *getTensorBytes(cast<RankedTensorType>(value.getType()));
 }
 
 std::string joinAxes(ArrayAttr axes) {

@@ -9,9 +9,10 @@
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mp/Transforms/ReportFile.h"
+#include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/Debug.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "mp-memory-report"
 
@@ -33,6 +34,10 @@ struct ComputeCost {
   int64_t kernelBytes = 0;
 };
 
+int64_t addSaturated(int64_t a, int64_t b) {
+  return llvm::checkedAdd(a, b).value_or(INT64_MAX);
+}
+
 ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
   ComputeCost cost;
   for (Operation &op : func.getFunctionBody().front().without_terminator()) {
@@ -42,10 +47,13 @@ ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
           return plan.transposedViews.contains(result);
         }))
       continue;
+    // Estimates: saturated rather than wrapped.
     auto costed = dyn_cast<CostOpInterface>(op);
-    cost.kernelBytes +=
-        costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op);
-    cost.gemmFlops += costed ? costed.getGemmFlops() : 0;
+    cost.kernelBytes =
+        addSaturated(cost.kernelBytes, costed ? costed.getKernelBytes()
+                                              : getOperandAndResultBytes(&op));
+    cost.gemmFlops =
+        addSaturated(cost.gemmFlops, costed ? costed.getGemmFlops() : 0);
   }
   return cost;
 }
@@ -62,6 +70,24 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
   }
 
   void runOnOperation() override {
+    // Plans first: one that does not fit int64 fails the pass before the
+    // report is written.
+    SmallVector<std::pair<FunctionOpInterface, MemoryPlan>> plans;
+    WalkResult walk = getOperation().walk([&](FunctionOpInterface func) {
+      if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
+        return WalkResult::advance();
+      FailureOr<MemoryPlan> plan = MemoryPlan::build(func);
+      if (failed(plan))
+        return WalkResult::interrupt();
+      LLVM_DEBUG(llvm::dbgs()
+                 << "[mp-memory-report] @" << func.getName() << ": "
+                 << plan->buffers.size() << " arena buffers, "
+                 << plan->inPlace.size() << " updates in place\n");
+      plans.emplace_back(func, std::move(*plan));
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
     std::unique_ptr<llvm::ToolOutputFile> file =
         openReportFile(getOperation(), output, "memory report");
     if (!file)
@@ -69,14 +95,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
     llvm::json::OStream json(file->os(), /*IndentSize=*/2);
     json.object([&] {
       json.attributeArray("functions", [&] {
-        getOperation().walk([&](FunctionOpInterface func) {
-          if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
-            return;
-          MemoryPlan plan = MemoryPlan::build(func);
-          LLVM_DEBUG(llvm::dbgs()
-                     << "[mp-memory-report] @" << func.getName() << ": "
-                     << plan.buffers.size() << " arena buffers, "
-                     << plan.inPlace.size() << " updates in place\n");
+        for (auto &[func, plan] : plans)
           json.object([&] {
             json.attribute("function", func.getName());
             json.attribute("partitioned",
@@ -92,7 +111,6 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
             json.attribute("gemm_flops", cost.gemmFlops);
             json.attribute("kernel_bytes", cost.kernelBytes);
           });
-        });
       });
     });
     file->os() << '\n';

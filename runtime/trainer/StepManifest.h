@@ -159,6 +159,18 @@ inline void printSplit(std::ostream &os, const ManifestTensor &tensor) {
   }
 }
 
+/// Whether a tensor of `shape` and `elementBytes`-byte elements has a byte
+/// size int64 counts. The compiler refuses any other; a manifest that says
+/// otherwise was not written by it.
+inline bool hasCountableBytes(const std::vector<int64_t> &shape,
+                              size_t elementBytes) {
+  int64_t bytes = static_cast<int64_t>(elementBytes);
+  for (int64_t dim : shape)
+    if (__builtin_mul_overflow(bytes, dim, &bytes))
+      return false;
+  return true;
+}
+
 inline int64_t product(const std::vector<int64_t> &shape) {
   int64_t count = 1;
   for (int64_t dim : shape)
@@ -265,8 +277,10 @@ inline bool parseManifest(const std::string &text, StepManifest &manifest,
     } else if (key == "mesh" && words.size() % 2 == 1) {
       for (size_t i = 1; i < words.size(); i += 2) {
         int64_t size;
-        if (!parseInt(words[i + 1], size) || size < 1)
-          return fail("bad axis size '" + words[i + 1] + "'");
+        if (!parseInt(words[i + 1], size) || size < 1 ||
+            size > INT32_MAX / manifest.numRanks())
+          return fail("bad axis size '" + words[i + 1] +
+                      "' (MPI counts a mesh's ranks in an int)");
         manifest.mesh.emplace_back(words[i], size);
       }
     } else if ((key == "arena" || key == "persistent") && words.size() == 2) {
@@ -293,6 +307,9 @@ inline bool parseManifest(const std::string &text, StepManifest &manifest,
           !manifestDtypeSize(tensor.dtype))
         return fail("expected 'arg NAME ROLE DTYPE global DIMS local DIMS "
                     "[bound N] split AXES...'");
+      if (!hasCountableBytes(tensor.globalShape,
+                             manifestDtypeSize(tensor.dtype)))
+        return fail("the tensor's bytes do not fit int64");
       manifest.args.push_back(std::move(tensor));
     } else if (key == "result" && words.size() == 4 && words[2] == "update") {
       int64_t arg;
@@ -309,6 +326,9 @@ inline bool parseManifest(const std::string &text, StepManifest &manifest,
           !manifestDtypeSize(tensor.dtype))
         return fail("expected 'result NAME output DTYPE local DIMS split "
                     "AXES...'");
+      if (!hasCountableBytes(tensor.localShape,
+                             manifestDtypeSize(tensor.dtype)))
+        return fail("the tensor's bytes do not fit int64");
       manifest.results.push_back(std::move(tensor));
     } else {
       return fail("unknown or malformed entry");

@@ -7,6 +7,7 @@
 
 #include "mp/Conversion/Passes.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Support/InputNesting.h"
 #include "mp/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -42,6 +43,10 @@ int main(int argc, char **argv) {
                   mlir::tensor::TensorDialect, mlir::tosa::TosaDialect>();
   mp::registerTosaVersionNote(registry);
 
+  auto [inputFile, outputFile] = mlir::registerAndParseCLIOptions(
+      argc, argv, "mp optimizer driver\n", registry);
+  if (failed(mp::checkInputFileNesting(inputFile)))
+    return 1;
   return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "mp optimizer driver\n", registry));
+      mlir::MlirOptMain(argc, argv, inputFile, outputFile, registry));
 }

@@ -18,6 +18,7 @@
 #include "mp/Dialect/MP/IR/MPOps.h"
 #include "mp/Dialect/MP/IR/ValueSharding.h"
 #include "mp/Execution/Interpreter.h"
+#include "mp/Support/InputNesting.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -236,7 +237,9 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   registry.insert<MPDialect, arith::ArithDialect, func::FuncDialect>();
   MLIRContext context(registry);
-  auto parse = [&](StringRef path) {
+  auto parse = [&](StringRef path) -> OwningOpRef<ModuleOp> {
+    if (failed(mp::checkInputFileNesting(path)))
+      return {};
     return parseSourceFile<ModuleOp>(path, &context);
   };
   OwningOpRef<ModuleOp> module = parse(inputFile);
@@ -248,6 +251,8 @@ int main(int argc, char **argv) {
                  << "\n";
     return 1;
   }
+  if (failed(checkInterpreterMemory(func)))
+    return 1;
   if (gradcheck)
     return checkGradients(*module, func);
 

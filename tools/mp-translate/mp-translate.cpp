@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Support/InputNesting.h"
 #include "mp/Target/Runtime/ExportRuntime.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -69,6 +70,8 @@ LogicalResult translate() {
   }
   sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  if (failed(mp::checkInputNesting(sourceMgr)))
+    return failure();
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return failure();

@@ -58,8 +58,9 @@ struct MemoryPlan {
   /// What the temporaries would take without reuse.
   int64_t unpooledBytes = 0;
 
-  /// Plans `func` (one block; the types are the per-rank ones).
-  static MemoryPlan build(mlir::FunctionOpInterface func);
+  /// Plans `func` (one block; the types are the per-rank ones). Fails, with
+  /// an error on `func`, when the plan's bytes do not fit int64.
+  static llvm::FailureOr<MemoryPlan> build(mlir::FunctionOpInterface func);
 };
 
 } // namespace mp

@@ -28,6 +28,12 @@ struct HostTensor {
   int64_t getNumElements() const;
 };
 
+/// Checks that every tensor `func` holds fits the interpreter in this
+/// machine's memory: its global arguments and results, and each value on all
+/// ranks it runs (float64 per element). A tensor too large is a located error
+/// with its size, before anything is allocated.
+mlir::LogicalResult checkInterpreterMemory(mlir::FunctionOpInterface func);
+
 /// Runs `func` on GLOBAL arguments and returns its GLOBAL results. A
 /// partitioned function runs on every rank of its mesh, each on its piece of
 /// every argument; its results are assembled from the pieces (partial axes

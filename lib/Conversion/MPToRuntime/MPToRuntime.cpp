@@ -229,7 +229,10 @@ LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols) {
       mesh = lookupMesh(func, sharding.getMesh());
       break;
     }
-  MemoryPlan plan = MemoryPlan::build(func);
+  FailureOr<MemoryPlan> maybePlan = MemoryPlan::build(func);
+  if (failed(maybePlan))
+    return failure();
+  MemoryPlan &plan = *maybePlan;
   if (failed(checkLowerable(func, plan)))
     return failure();
   std::string manifest = train::printManifest(buildManifest(func, plan, mesh));

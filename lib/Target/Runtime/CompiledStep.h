@@ -12,6 +12,9 @@
 
 namespace mp {
 
+/// The largest rank the header's mp_step_tensor shapes hold.
+constexpr size_t kMaxHeaderRank = 8;
+
 /// A function `--mp-lower-to-runtime` lowered, with its manifest as text
 /// and parsed.
 struct CompiledStep {

@@ -24,6 +24,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -38,6 +39,28 @@ using namespace mlir;
 namespace mp {
 namespace {
 
+/// Whether `name` can name the step's C function, its `<name>_step`
+/// descriptor and its macros in the header: an identifier that is not one of
+/// C's keywords.
+bool isCIdentifier(StringRef name) {
+  static constexpr StringLiteral kKeywords[] = {
+      "auto",     "break",     "case",          "char",
+      "const",    "continue",  "default",       "do",
+      "double",   "else",      "enum",          "extern",
+      "float",    "for",       "goto",          "if",
+      "inline",   "int",       "long",          "register",
+      "restrict", "return",    "short",         "signed",
+      "sizeof",   "static",    "struct",        "switch",
+      "typedef",  "union",     "unsigned",      "void",
+      "volatile", "while",     "bool",          "true",
+      "false",    "nullptr",   "alignas",       "alignof",
+      "typeof",   "constexpr", "static_assert", "thread_local"};
+  return !name.empty() && llvm::isAlpha(name[0]) &&
+         llvm::all_of(name,
+                      [](char c) { return llvm::isAlnum(c) || c == '_'; }) &&
+         !llvm::is_contained(kKeywords, name);
+}
+
 /// The lowered functions of `module` and their manifests.
 FailureOr<std::vector<CompiledStep>> collectSteps(ModuleOp module,
                                                   StringRef defaultStep) {
@@ -46,10 +69,23 @@ FailureOr<std::vector<CompiledStep>> collectSteps(ModuleOp module,
     auto text = func->getAttrOfType<StringAttr>(MPDialect::kManifestAttrName);
     if (!text)
       continue;
+    if (!isCIdentifier(func.getName()))
+      return func.emitError()
+             << "a compiled step's name is a C identifier in the generated "
+                "header ([A-Za-z][A-Za-z0-9_]*, not a C keyword), not '"
+             << func.getName() << "'";
     CompiledStep compiled{func.getName().str(), {}, text.str()};
     std::string error;
     if (!train::parseManifest(compiled.manifestText, compiled.manifest, error))
       return func.emitError() << error;
+    for (const train::ManifestTensor &tensor :
+         llvm::concat<const train::ManifestTensor>(compiled.manifest.args,
+                                                   compiled.manifest.results))
+      if (tensor.globalShape.size() > kMaxHeaderRank)
+        return func.emitError()
+               << "'" << tensor.name << "' has rank "
+               << tensor.globalShape.size() << "; the header's mp_step_tensor "
+               << "holds shapes of rank " << kMaxHeaderRank << " at most";
     steps.push_back(std::move(compiled));
   }
   if (steps.empty())

@@ -4,8 +4,40 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <cstdio>
+
 namespace mp {
 namespace {
+
+/// `text` as a C string literal. Names were checked where they entered
+/// (mp::isValidName), but the header never trusts them: quotes, backslashes,
+/// '?' (trigraphs) and every byte outside printable ASCII are escaped, the
+/// latter as three-digit octal so that no following digit joins them.
+std::string quote(llvm::StringRef text) {
+  std::string quoted = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\' || c == '?') {
+      quoted += '\\';
+      quoted += c;
+    } else if (c < 0x20 || c > 0x7e) {
+      char octal[5];
+      std::snprintf(octal, sizeof(octal), "\\%03o", c);
+      quoted += octal;
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + '"';
+}
+
+/// `text` for a C comment: a "*/" in it would end the comment.
+std::string commentSafe(llvm::StringRef text) {
+  std::string safe;
+  for (char c : text)
+    safe += c == '/' && !safe.empty() && safe.back() == '*' ? std::string(" /")
+                                                            : std::string(1, c);
+  return safe;
+}
 
 std::string joinShape(const std::vector<int64_t> &shape) {
   std::string text = "{";
@@ -23,7 +55,7 @@ std::string quoteSplit(const std::vector<std::vector<std::string>> &split) {
     if (split[dim].empty())
       text += "-";
   }
-  return "\"" + text + "\"";
+  return quote(text);
 }
 
 } // namespace
@@ -42,8 +74,12 @@ void writeStepHeader(llvm::raw_ostream &os,
         "'|' ('-': whole). */\n"
         "typedef struct mp_step_tensor {\n  const char *name;\n"
         "  const char *role; /* param, state, input, target, output */\n"
-        "  const char *dtype;\n  int rank;\n  int64_t global_shape[8];\n"
-        "  int64_t local_shape[8];\n  const char *split;\n} mp_step_tensor;\n"
+        "  const char *dtype;\n  int rank;\n  int64_t global_shape["
+     << kMaxHeaderRank
+     << "];\n"
+        "  int64_t local_shape["
+     << kMaxHeaderRank
+     << "];\n  const char *split;\n} mp_step_tensor;\n"
         "#endif\n";
   for (const CompiledStep &step : steps) {
     const train::StepManifest &m = step.manifest;
@@ -52,7 +88,8 @@ void writeStepHeader(llvm::raw_ostream &os,
     if (m.mesh.empty())
       os << "unpartitioned (1 rank)";
     for (size_t i = 0; i < m.mesh.size(); ++i)
-      os << (i ? " x " : "mesh ") << m.mesh[i].first << "=" << m.mesh[i].second;
+      os << (i ? " x " : "mesh ") << commentSafe(m.mesh[i].first) << "="
+         << m.mesh[i].second;
     os << "; per rank " << m.persistentBytes << " bytes of arguments and an "
        << "arena of " << m.arenaBytes << " bytes.\n"
        << " * args[i] holds argument i's local shard; parameters and state "
@@ -71,15 +108,15 @@ void writeStepHeader(llvm::raw_ostream &os,
     os << "#define " << upper << "_MESH_NUM_AXES " << mesh.size() << "\n"
        << "static const char *const " << step.name << "_mesh_axes[] = {";
     for (size_t i = 0; i < mesh.size(); ++i)
-      os << (i ? ", " : "") << '"' << mesh[i].first << '"';
+      os << (i ? ", " : "") << quote(mesh[i].first);
     os << "};\nstatic const int64_t " << step.name << "_mesh_sizes[] = {";
     for (size_t i = 0; i < mesh.size(); ++i)
       os << (i ? ", " : "") << mesh[i].second;
     os << "};\n";
     os << "static const mp_step_tensor " << step.name << "_args[] = {\n";
     for (const train::ManifestTensor &arg : m.args)
-      os << "  {\"" << arg.name << "\", \"" << arg.role << "\", \"" << arg.dtype
-         << "\", " << arg.localShape.size() << ", "
+      os << "  {" << quote(arg.name) << ", " << quote(arg.role) << ", "
+         << quote(arg.dtype) << ", " << arg.localShape.size() << ", "
          << joinShape(arg.globalShape) << ", " << joinShape(arg.localShape)
          << ", " << quoteSplit(arg.split) << "},\n";
     os << "};\n";
@@ -88,8 +125,8 @@ void writeStepHeader(llvm::raw_ostream &os,
     os << "static const mp_step_tensor " << step.name << "_outputs[] = {\n";
     for (const train::ManifestTensor &result : m.results)
       if (result.role == "output")
-        os << "  {\"" << result.name << "\", \"output\", \"" << result.dtype
-           << "\", " << result.localShape.size() << ", "
+        os << "  {" << quote(result.name) << ", \"output\", "
+           << quote(result.dtype) << ", " << result.localShape.size() << ", "
            << joinShape(result.localShape) << ", "
            << joinShape(result.localShape) << ", " << quoteSplit(result.split)
            << "},\n";

@@ -107,13 +107,3 @@ func.func @linear_of_transposed(%x: tensor<2x8xf32> {mp.input = "x"}, %w: tensor
   return %y : tensor<2x4xf32>
 }
 
-// -----
-
-// A zero-sized last dim: the rows are counted, not divided out of the
-// element count (which divided by zero).
-// CHECK-LABEL: func.func @empty_features
-// CHECK: call @mp_rms_norm_f32(%arg0, %c4_i64, %c0_i64,
-func.func @empty_features(%x: tensor<4x0xf32>, %w: tensor<0xf32>) -> tensor<4x0xf32> {
-  %y = mp.rms_norm %x, %w eps 1.0e-5 : (tensor<4x0xf32>, tensor<0xf32>) -> tensor<4x0xf32>
-  return %y : tensor<4x0xf32>
-}

@@ -70,10 +70,10 @@ func.func private @roles(tensor<8x16xf32> {mp.param = "layers.0.mlp.w1", mp.plan
 // Meshes as plain attributes: 1-D, 2-D, 3-D. "a.b" is a bare identifier and
 // loses its quotes; names that are not keep them.
 // CHECK-LABEL: func.func private @mesh_attrs
-// CHECK-SAME: () attributes {a = #mp.mesh<tp = 8>, b = #mp.mesh<dp = 2, tp = 4>, c = #mp.mesh<a.b = 2, "c-d" = 3, "1x" = 1>, d = #mp.mesh<_x$ = 2>}{{$}}
+// CHECK-SAME: () attributes {a = #mp.mesh<tp = 8>, b = #mp.mesh<dp = 2, tp = 4>, c = #mp.mesh<a.b = 2, "c-d" = 3, "1x" = 1>, d = #mp.mesh<"x/0:y" = 2>}{{$}}
 func.func private @mesh_attrs() attributes {
   a = #mp.mesh<tp = 8>, b = #mp.mesh<dp = 2, tp = 4>,
-  c = #mp.mesh<"a.b" = 2, "c-d" = 3, "1x" = 1>, d = #mp.mesh<"_x$" = 2>}
+  c = #mp.mesh<"a.b" = 2, "c-d" = 3, "1x" = 1>, d = #mp.mesh<"x/0:y" = 2>}
 
 // -----
 

@@ -170,8 +170,25 @@ module attributes {mp.partitioned} {}
 // Meshes.
 //===----------------------------------------------------------------------===//
 
-// expected-error@+1 {{mesh axis names must not be empty}}
+// expected-error@+1 {{mesh axis name '' is not 1 to 256 characters of [A-Za-z0-9_.:/-]}}
 mp.mesh @m = <"" = 2>
+
+// -----
+
+// Names go into generated C and the manifest: quotes, spaces, commas and
+// control characters never get in.
+// expected-error@+1 {{mesh axis name 'a"b' is not 1 to 256 characters}}
+mp.mesh @m = <"a\"b" = 2>
+
+// -----
+
+// expected-error@+1 {{mesh axis name 'a,b' is not}}
+mp.mesh @m = <"a,b" = 2>
+
+// -----
+
+// expected-error@+1 {{is not 1 to 256 characters}}
+mp.mesh @m = <"dp\0A#define X" = 2>
 
 // -----
 
@@ -397,8 +414,13 @@ func.func private @f() attributes {p = #mp.plan<mesh = "m">}
 
 // -----
 
-// expected-error@+1 {{plan entries need a non-empty name}}
+// expected-error@+1 {{plan entry '' is not 1 to 256 characters of [A-Za-z0-9_.:/-] and the glob characters *?[]!^}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles = {"" = colwise}>}
+
+// -----
+
+// expected-error@+1 {{plan entry 'w 1' is not}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles = {"w 1" = colwise}>}
 
 // -----
 

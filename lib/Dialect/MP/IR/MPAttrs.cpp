@@ -7,6 +7,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
@@ -60,6 +61,25 @@ ArrayAttr toArrayAttr(MLIRContext *ctx, ArrayRef<StringRef> strings) {
 }
 } // namespace
 
+namespace {
+bool isNameChar(char c) {
+  return llvm::isAlnum(c) || llvm::is_contained(StringRef("_.:/-"), c);
+}
+
+bool isNameOf(StringRef name, function_ref<bool(char)> isAllowed) {
+  return !name.empty() && name.size() <= kMaxNameLength &&
+         llvm::all_of(name, isAllowed);
+}
+} // namespace
+
+bool mp::isValidName(StringRef name) { return isNameOf(name, isNameChar); }
+
+bool mp::isValidPlanKey(StringRef key) {
+  return isNameOf(key, [](char c) {
+    return isNameChar(c) || llvm::is_contained(StringRef("*?[]!^"), c);
+  });
+}
+
 //===----------------------------------------------------------------------===//
 // MeshAttr
 //===----------------------------------------------------------------------===//
@@ -105,8 +125,9 @@ LogicalResult MeshAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   llvm::StringSet<> seen;
   int64_t devices = 1;
   for (auto [name, size] : llvm::zip_equal(axisNames, axisSizes)) {
-    if (name.getValue().empty())
-      return emitError() << "mesh axis names must not be empty";
+    if (!isValidName(name.getValue()))
+      return emitError() << "mesh axis name '" << name.getValue() << "' is not "
+                         << kNameGrammar;
     if (!seen.insert(name.getValue()).second)
       return emitError() << "mesh axis '" << name.getValue()
                          << "' is repeated; axis names must be unique";
@@ -477,8 +498,9 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!styles)
     return emitError() << "a plan needs a styles dictionary";
   for (NamedAttribute entry : styles) {
-    if (entry.getName().getValue().empty())
-      return emitError() << "plan entries need a non-empty name";
+    if (!isValidPlanKey(entry.getName().getValue()))
+      return emitError() << "plan entry '" << entry.getName().getValue()
+                         << "' is not " << kPlanKeyGrammar;
     if (!isa<ParallelStyleAttr>(entry.getValue()))
       return emitError() << "plan entry '" << entry.getName().getValue()
                          << "' must be a parallel style, got "

@@ -38,11 +38,18 @@ StringAttr getArgName(FunctionOpInterface func, unsigned index) {
   return {};
 }
 
-LogicalResult verifyName(Operation *op, NamedAttribute attr, StringRef what) {
+/// Checks a plan entry's text (written into IR only) or, with
+/// `isTensorName`, a name that generated files carry (isValidName).
+LogicalResult verifyName(Operation *op, NamedAttribute attr, StringRef what,
+                         bool isTensorName) {
   auto name = dyn_cast<StringAttr>(attr.getValue());
   if (!name || name.getValue().empty())
     return op->emitError() << "'" << attr.getName().getValue() << "' on "
                            << what << " must be a non-empty string";
+  if (isTensorName && !isValidName(name.getValue()))
+    return op->emitError() << "'" << attr.getName().getValue() << "' on "
+                           << what << ": the name '" << name.getValue()
+                           << "' is not " << kNameGrammar;
   return success();
 }
 
@@ -101,7 +108,7 @@ LogicalResult MPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
   Type type = func.getArgumentTypes()[argIndex];
 
   if (isRoleAttr(attrName)) {
-    if (failed(verifyName(op, attr, what)))
+    if (failed(verifyName(op, attr, what, /*isTensorName=*/true)))
       return failure();
     for (StringRef other : kRoleAttrNames)
       if (other != attrName && func.getArgAttr(argIndex, other))
@@ -110,6 +117,11 @@ LogicalResult MPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
     if (!isa<RankedTensorType>(type))
       return op->emitError() << what << " named by '" << attrName
                              << "' must be a ranked tensor, not " << type;
+    if (failed(verifyTensorSize(
+            [&] { return op->emitError(); }, type,
+            what + " ('" + cast<StringAttr>(attr.getValue()).getValue().str() +
+                "')")))
+      return failure();
     // Names are unique: checked once, at the last named argument (checking
     // each argument against the earlier ones is quadratic in their number,
     // thousands in a training step). A repeat is reported on its later
@@ -138,7 +150,7 @@ LogicalResult MPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
     return verifyGlobalShapeFor(
         op, attr, type, func.getArgAttr(argIndex, kShardingAttrName), what);
   if (attrName == kPlanEntryAttrName)
-    return verifyName(op, attr, what);
+    return verifyName(op, attr, what, /*isTensorName=*/false);
   return op->emitError() << "unknown mp argument attribute '" << attrName
                          << "'";
 }
@@ -153,7 +165,8 @@ LogicalResult MPDialect::verifyRegionResultAttribute(Operation *op, unsigned,
   std::string what = ("result #" + Twine(resultIndex)).str();
   StringRef attrName = attr.getName().getValue();
   if (attrName == kOutputAttrName || attrName == kPlanEntryAttrName)
-    return verifyName(op, attr, what);
+    return verifyName(op, attr, what,
+                      /*isTensorName=*/attrName == kOutputAttrName);
   if (attrName == kShardingAttrName)
     return verifyShardingFor(op, attr, func.getResultTypes()[resultIndex],
                              what);

@@ -7,6 +7,7 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 #include <array>
 
@@ -17,6 +18,42 @@ using namespace mp;
 
 #define GET_OP_CLASSES
 #include "mp/Dialect/MP/IR/MPOps.cpp.inc"
+
+std::optional<int64_t> mp::getTensorBytes(ShapedType type) {
+  std::optional<int64_t> bytes = (type.getElementTypeBitWidth() + 7) / 8;
+  for (int64_t dim : type.getShape())
+    if (bytes)
+      bytes = llvm::checkedMul(*bytes, dim);
+  return bytes;
+}
+
+LogicalResult mp::verifyTensorSize(function_ref<InFlightDiagnostic()> emitError,
+                                   Type type, StringRef what) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape() ||
+      !tensor.getElementType().isIntOrFloat())
+    return success(); // The op's own verifier says what it takes.
+  if (llvm::is_contained(tensor.getShape(), 0))
+    return emitError() << what << ": " << type
+                       << " is empty: mp takes no zero-sized dims";
+  if (!getTensorBytes(tensor))
+    return emitError() << what << ": " << type
+                       << " has more bytes than int64 counts";
+  return success();
+}
+
+LogicalResult mp::MPTrait::verifyBoundedTensors(Operation *op) {
+  auto emitError = [&] { return op->emitOpError(); };
+  for (auto [index, type] : llvm::enumerate(op->getOperandTypes()))
+    if (failed(verifyTensorSize(emitError, type,
+                                ("operand #" + Twine(index)).str())))
+      return failure();
+  for (auto [index, type] : llvm::enumerate(op->getResultTypes()))
+    if (failed(verifyTensorSize(emitError, type,
+                                ("result #" + Twine(index)).str())))
+      return failure();
+  return success();
+}
 
 namespace {
 /// Operand types reach type inference before operand constraints are

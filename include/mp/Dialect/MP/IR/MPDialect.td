@@ -83,8 +83,15 @@ def MP_Dialect : Dialect {
   }];
 }
 
-// Every op states its cost (MP_CostOpInterface).
+// Every tensor an op takes or gives is non-empty and its bytes fit int64
+// (mp::verifyTensorSize), so no later size computation wraps.
+def MP_BoundedTensors : NativeOpTrait<"BoundedTensors"> {
+  let cppNamespace = "::mp::MPTrait";
+}
+
+// Every op states its cost (MP_CostOpInterface) and holds bounded tensors.
 class MP_Op<string mnemonic, list<Trait> traits = []>
-    : Op<MP_Dialect, mnemonic, !listconcat(traits, [MP_CostOpInterface])>;
+    : Op<MP_Dialect, mnemonic,
+         !listconcat(traits, [MP_CostOpInterface, MP_BoundedTensors])>;
 
 #endif // MP_DIALECT_MP_IR_MPDIALECT_TD

@@ -28,8 +28,37 @@ mlir::LogicalResult verifyValueSharding(mlir::Operation *op,
 /// The mesh axis names a collective lists.
 llvm::SmallVector<llvm::StringRef> getAxisNames(mlir::ArrayAttr axes);
 /// The bytes of `op`'s statically shaped tensor operands and results: what
-/// a kernel reading each operand once and writing each result once touches.
+/// a kernel reading each operand once and writing each result once touches
+/// (saturated at INT64_MAX: a cost, not a size).
 int64_t getOperandAndResultBytes(mlir::Operation *op);
+/// The bytes a statically shaped tensor of `type` holds, or nothing when
+/// its element count or its byte size does not fit int64.
+std::optional<int64_t> getTensorBytes(mlir::ShapedType type);
+/// Checks that `type` is a tensor mp can hold: not empty (mp takes no
+/// zero-sized dims) and with a byte size that int64 counts. `emitError`
+/// reports it, with the tensor named by `what`.
+mlir::LogicalResult
+verifyTensorSize(llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
+                 mlir::Type type, llvm::StringRef what);
+
+namespace MPTrait {
+/// Every tensor an mp op takes or gives passes verifyTensorSize, so that
+/// every later size computation (memory plan, lowering, interpreter,
+/// runtime) multiplies without wrapping.
+template <typename ConcreteType>
+class BoundedTensors
+    : public mlir::OpTrait::TraitBase<ConcreteType, BoundedTensors> {
+public:
+  static mlir::LogicalResult verifyTrait(mlir::Operation *op);
+};
+/// The trait's check, out of line.
+mlir::LogicalResult verifyBoundedTensors(mlir::Operation *op);
+template <typename ConcreteType>
+mlir::LogicalResult
+BoundedTensors<ConcreteType>::verifyTrait(mlir::Operation *op) {
+  return verifyBoundedTensors(op);
+}
+} // namespace MPTrait
 /// A norm over the last dim (mp.rms_norm, mp.layer_norm): its input, and
 /// the parameters a norm module holds, its weight and (layer_norm) its bias.
 /// All null when `op` is neither.
