@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AtomicFile.h"
 #include "Checkpoint.h"
 #include "Pieces.h"
 #include "SafeTensors.h"
@@ -25,6 +26,7 @@
 #include "mp_runtime.h"
 
 #include <mpi.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -71,6 +73,13 @@ const char *const kUsage =
     "                [--time] [--warmup N]\n"
     "                [--checkpoint DIR [--checkpoint-every N] [--keep K]]\n"
     "                [--resume DIR] [--metrics FILE.csv]\n"
+    "  --save FILE           the final parameters, one file of global "
+    "tensors, written\n"
+    "                        atomically; only a regular file, or one a "
+    "symbolic link\n"
+    "                        names, is replaced (checked before step 0, as "
+    "are\n"
+    "                        --metrics and --checkpoint)\n"
     "  --checkpoint DIR      write each rank's shards of the parameters and "
     "optimizer\n"
     "                        state to DIR/step-<k> (atomically, DIR/latest "
@@ -370,6 +379,12 @@ public:
 
 private:
   void createContext();
+  /// Checks the targets of --save, --metrics and --checkpoint before any
+  /// step runs, so that a target that cannot be written does not lose the
+  /// run: rank 0 looks, and every rank leaves with its message.
+  void checkOutputs();
+  /// What rank 0 finds wrong with those targets, or empty.
+  std::string findOutputError() const;
   void initArguments();
   void loadBatch(int64_t stepIndex);
   void save();
@@ -836,6 +851,33 @@ void Trainer::createContext() {
   rank = mp_context_rank(ctx);
 }
 
+void Trainer::checkOutputs() {
+  dieTogetherIfAny(rank == 0 ? findOutputError() : "");
+}
+
+std::string Trainer::findOutputError() const {
+  std::string target, error;
+  if (!options.save.empty() &&
+      !mp::train::resolveOutputFile(options.save, target, error))
+    return "--save " + error;
+  if (!options.metrics.empty() &&
+      !mp::train::resolveOutputFile(options.metrics, target, error))
+    return "--metrics " + error;
+  if (options.checkpoint.empty())
+    return "";
+  // Created now rather than at the first checkpoint, which may be hours in.
+  const std::string &dir = options.checkpoint;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return "--checkpoint " + dir +
+           ": cannot create the directory: " + ec.message();
+  if (access(dir.c_str(), W_OK | X_OK) != 0)
+    return "--checkpoint " + dir +
+           ": cannot write in the directory: " + std::strerror(errno);
+  return "";
+}
+
 void Trainer::initArguments() {
   std::string error;
   // A resumed run takes its parameters and state from the checkpoint.
@@ -1001,6 +1043,7 @@ void Trainer::save() {
 
 void Trainer::run() {
   createContext();
+  checkOutputs();
   initArguments();
   if (!options.resume.empty())
     resume();
@@ -1133,6 +1176,8 @@ void Trainer::run() {
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
+  // Installed after MPI_Init, so that they hand on to any handler it set.
+  mp::train::removeTemporaryOnSignals();
   Options options;
   std::string error;
   if (!parseOptions(argc, argv, options, error))
