@@ -585,13 +585,14 @@ void Trainer::writeCheckpoint(int64_t nextStep) {
     tensors.emplace_back(arg.name, std::move(tensor));
   }
   std::string file = temporary + "/" + rankFileName(rank), error;
-  if (!mp::train::writeSafeTensors(file, tensors, error))
-    die(error);
   // The file's checksum and size, then each tensor's checksum: the index
   // names the file that is corrupt and the tensor in it.
   std::vector<uint64_t> mine(2 + tensors.size());
-  if (!mp::train::hashFile(file, mine[0], mine[1], error))
-    die(error);
+  // A rank that cannot write its file (a full disk) stops every rank with
+  // its message, rather than aborting the job.
+  bool written = mp::train::writeSafeTensors(file, tensors, error) &&
+                 mp::train::hashFile(file, mine[0], mine[1], error);
+  dieTogetherIfAny(written ? "" : error);
   for (size_t t = 0; t < tensors.size(); ++t)
     mine[2 + t] = mp::train::fnv1a64(tensors[t].second.bytes.data(),
                                      tensors[t].second.bytes.size());
@@ -1140,9 +1141,11 @@ void Trainer::save() {
                 elementBytes, /*toPiece=*/false);
     tensors.emplace_back(arg.name, std::move(global));
   }
+  // Every rank leaves with rank 0's message if the write fails.
   std::string error;
-  if (rank == 0 && !mp::train::writeSafeTensors(options.save, tensors, error))
-    die(error);
+  bool saved =
+      rank != 0 || mp::train::writeSafeTensors(options.save, tensors, error);
+  dieTogetherIfAny(saved ? "" : error);
 }
 
 void Trainer::run() {
