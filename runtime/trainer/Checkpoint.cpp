@@ -1,6 +1,7 @@
 //===- Checkpoint.cpp - file helpers of mp-train's checkpoints ------------===//
 
 #include "Checkpoint.h"
+#include "AtomicFile.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -72,55 +73,12 @@ bool mp::train::hashFile(const std::string &path, uint64_t &hash,
   return true;
 }
 
-bool mp::train::syncDirectory(const std::string &path, std::string &error) {
-  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) {
-    error = path + ": cannot sync the directory: " + std::strerror(errno);
-    if (fd >= 0)
-      close(fd);
-    return false;
-  }
-  close(fd);
-  return true;
-}
-
 bool mp::train::writeTextAtomically(const std::string &path,
                                     const std::string &text,
                                     std::string &error) {
-  std::string temporary = path + ".tmp." + std::to_string(getpid());
-  int fd =
-      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) {
-    error = temporary + ": cannot create: " + std::strerror(errno);
-    return false;
-  }
-  const char *data = text.data();
-  size_t left = text.size();
-  bool ok = true;
-  while (ok && left) {
-    ssize_t wrote = write(fd, data, left);
-    if (wrote < 0 && errno == EINTR)
-      continue;
-    ok = wrote > 0;
-    if (ok) {
-      data += wrote;
-      left -= size_t(wrote);
-    }
-  }
-  ok = ok && fsync(fd) == 0;
-  int saved = errno;
-  ok = close(fd) == 0 && ok;
-  if (ok)
-    ok = rename(temporary.c_str(), path.c_str()) == 0;
-  else
-    errno = saved;
-  if (!ok) {
-    error = path + ": cannot write: " + std::strerror(errno);
-    unlink(temporary.c_str());
-    return false;
-  }
-  std::string dir = path.substr(0, path.find_last_of('/') + 1);
-  return syncDirectory(dir.empty() ? "." : dir, error);
+  return writeFileAtomically(
+      path, [&](int fd) { return writeAll(fd, text.data(), text.size()); },
+      error);
 }
 
 bool mp::train::readTextFile(const std::string &path, std::string &text,

@@ -2,10 +2,9 @@
 //
 // The pieces of a sharded checkpoint (docs/runtime-abi.md, "Checkpoints")
 // that know nothing of MPI or of the step: the FNV-1a 64 checksum of a
-// file or a buffer, a text file written atomically (temporary, fsync,
-// rename, fsync of the directory), fsync of a directory, and the listing of
-// a checkpoint directory's published `step-<k>` entries. Plain C++17 and
-// POSIX, no dependency.
+// file or a buffer, a text file written atomically (AtomicFile.h), and the
+// listing of a checkpoint directory's published `step-<k>` entries. Plain
+// C++17 and POSIX, no dependency.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,12 +32,7 @@ bool parseHex64(const std::string &text, uint64_t &value);
 bool hashFile(const std::string &path, uint64_t &hash, uint64_t &size,
               std::string &error);
 
-/// fsync of a directory, so that the entries created or renamed in it
-/// survive a crash.
-bool syncDirectory(const std::string &path, std::string &error);
-
-/// Writes `text` to `path` atomically: a temporary in the same directory,
-/// fsync, rename over `path`, fsync of the directory.
+/// Writes `text` to `path` as writeFileAtomically does.
 bool writeTextAtomically(const std::string &path, const std::string &text,
                          std::string &error);
 

@@ -10,13 +10,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "SafeTensors.h"
+#include "AtomicFile.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -601,24 +601,6 @@ bool readAt(int fd, char *data, uint64_t size, uint64_t offset,
   return true;
 }
 
-bool writeAll(int fd, const char *data, size_t size) {
-  while (size > 0) {
-    ssize_t put = write(fd, data, size);
-    if (put < 0 && errno == EINTR)
-      continue;
-    if (put < 0)
-      return false;
-    if (put == 0) {
-      // write() made no progress without saying why; call it an I/O error.
-      errno = EIO;
-      return false;
-    }
-    data += put;
-    size -= put;
-  }
-  return true;
-}
-
 // `text` as a JSON string literal.
 std::string jsonString(const std::string &text) {
   std::string out = "\"";
@@ -798,53 +780,18 @@ bool mp::train::writeSafeTensors(
     return false;
   }
 
-  // The temporary is named after the target so that it lands in the same
-  // directory (rename() cannot cross file systems); the process id and a
-  // counter keep concurrent writers apart, and O_EXCL keeps them from
-  // sharing one if the names still collide.
-  static std::atomic<unsigned> counter{0};
-  std::string temporary;
-  int fd = -1;
-  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-    temporary = path + ".tmp." + std::to_string(getpid()) + "." +
-                std::to_string(counter++);
-    fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST)
-      break;
-  }
-  if (fd < 0) {
-    error = path + ": cannot create temporary file " + quote(temporary) + ": " +
-            std::strerror(errno);
-    return false;
-  }
-
-  // The first failure, in errno's words; later steps still run where they
-  // must (close) and are skipped where they must not (rename).
-  std::string failure;
-  auto check = [&](bool done, const char *what) {
-    if (!done && failure.empty())
-      failure = std::string(what) + " " + quote(temporary) + ": " +
-                std::strerror(errno);
-    return done;
-  };
   char lengthBytes[8];
   for (int i = 0; i < 8; ++i)
     lengthBytes[i] = static_cast<char>(uint64_t(header.size()) >> (8 * i));
-  bool ok = writeAll(fd, lengthBytes, 8) &&
-            writeAll(fd, header.data(), header.size());
-  for (size_t i = 0; ok && i < tensors.size(); ++i)
-    ok = writeAll(fd, tensors[i].second.bytes.data(),
-                  tensors[i].second.bytes.size());
-  // fsync before rename so that after a crash the name points at either the
-  // old file or the whole new one, never at a file whose data is missing.
-  ok = check(ok, "cannot write") && check(fsync(fd) == 0, "cannot sync");
-  ok = check(close(fd) == 0, "cannot close") && ok;
-  ok = ok &&
-       check(rename(temporary.c_str(), path.c_str()) == 0, "cannot rename");
-  if (!ok) {
-    unlink(temporary.c_str());
-    error = path + ": " + failure;
-    return false;
-  }
-  return true;
+  return writeFileAtomically(
+      path,
+      [&](int fd) {
+        bool ok = writeAll(fd, lengthBytes, 8) &&
+                  writeAll(fd, header.data(), header.size());
+        for (size_t i = 0; ok && i < tensors.size(); ++i)
+          ok = writeAll(fd, tensors[i].second.bytes.data(),
+                        tensors[i].second.bytes.size());
+        return ok;
+      },
+      error);
 }

@@ -68,10 +68,11 @@ bool readSafeTensors(const std::string &path,
                      std::map<std::string, Tensor> &tensors,
                      std::string &error);
 
-// Writes `tensors`, in the given order, to `path` atomically: to a temporary
-// file in the same directory, then rename(), so a reader never sees a
-// partial file. Returns false with `error` set on failure (the temporary is
-// removed and `path` is left as it was).
+// Writes `tensors`, in the given order, to `path` atomically, as
+// writeFileAtomically (AtomicFile.h) does: a reader never sees a partial
+// file, and only a regular file (or one a symbolic link names) is replaced.
+// Returns false with `error` set on failure (the temporary is removed and
+// `path` is left as it was).
 bool writeSafeTensors(
     const std::string &path,
     const std::vector<std::pair<std::string, Tensor>> &tensors,

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AtomicFile.h"
 #include "Checkpoint.h"
 #include "Pieces.h"
 #include "SafeTensors.h"
@@ -25,6 +26,7 @@
 #include "mp_runtime.h"
 
 #include <mpi.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -60,6 +62,9 @@ struct Options {
   /// (0: only at the end), the newest `keep` kept.
   std::string checkpoint, resume, metrics;
   int64_t checkpointEvery = 0, keep = 2;
+  /// Non-finite values in --init, --data or a checkpoint, and a non-finite
+  /// loss, are warnings rather than errors.
+  bool allowNonFinite = false;
   bool help = false;
 };
 
@@ -70,7 +75,18 @@ const char *const kUsage =
     "host|cuda]\n"
     "                [--time] [--warmup N]\n"
     "                [--checkpoint DIR [--checkpoint-every N] [--keep K]]\n"
-    "                [--resume DIR] [--metrics FILE.csv]\n"
+    "                [--resume DIR] [--metrics FILE.csv] "
+    "[--allow-non-finite]\n"
+    "  --steps, --warmup, --checkpoint-every, --keep take integers from 0 to "
+    "2^63-1,\n"
+    "  --seed from 0 to 2^64-1 (digits only)\n"
+    "  --save FILE           the final parameters, one file of global "
+    "tensors, written\n"
+    "                        atomically; only a regular file, or one a "
+    "symbolic link\n"
+    "                        names, is replaced (checked before step 0, as "
+    "are\n"
+    "                        --metrics and --checkpoint)\n"
     "  --checkpoint DIR      write each rank's shards of the parameters and "
     "optimizer\n"
     "                        state to DIR/step-<k> (atomically, DIR/latest "
@@ -85,6 +101,11 @@ const char *const kUsage =
     "  --metrics FILE.csv    rank 0 writes step,loss,step_time_s,"
     "tokens_or_samples_per_s,\n"
     "                        peak_memory_bytes per step\n"
+    "  --allow-non-finite    NaN or infinity in --init, --data or a "
+    "checkpoint, and a\n"
+    "                        non-finite loss, are warnings (once per tensor) "
+    "instead\n"
+    "                        of errors\n"
     "The optimizer and its hyperparameters are compiled into the step "
     "(mp-opt --mp-train-step=\"optimizer=... lr=...\").\n";
 
@@ -147,17 +168,32 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       }
       return argv[++i];
     };
-    auto number = [&](int64_t &out) {
+    // Digits only: strtoull alone would take a sign, spaces, nothing at
+    // all, and saturate what does not fit.
+    auto unsignedNumber = [&](uint64_t max, uint64_t &out) {
       const char *text = value();
       if (!text)
         return false;
-      char *end = nullptr;
-      long long parsed = std::strtoll(text, &end, 10);
-      if (*end || parsed < 0) {
+      if (!*text || std::strspn(text, "0123456789") != std::strlen(text)) {
         error = arg + " wants a non-negative integer, not '" + text + "'";
         return false;
       }
+      static_assert(sizeof(unsigned long long) == sizeof(uint64_t));
+      errno = 0;
+      unsigned long long parsed = std::strtoull(text, nullptr, 10);
+      if (errno == ERANGE || parsed > max) {
+        error = arg + " wants at most " + std::to_string(max) + ", not '" +
+                text + "'";
+        return false;
+      }
       out = parsed;
+      return true;
+    };
+    auto number = [&](int64_t &out) {
+      uint64_t parsed = 0;
+      if (!unsignedNumber(std::numeric_limits<int64_t>::max(), parsed))
+        return false;
+      out = static_cast<int64_t>(parsed);
       return true;
     };
     if (arg == "--init" || arg == "--data" || arg == "--save" ||
@@ -194,10 +230,10 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
     } else if (arg == "--time") {
       options.time = true;
     } else if (arg == "--seed") {
-      int64_t seed;
-      if (!number(seed))
+      if (!unsignedNumber(std::numeric_limits<uint64_t>::max(), options.seed))
         return false;
-      options.seed = static_cast<uint64_t>(seed);
+    } else if (arg == "--allow-non-finite") {
+      options.allowNonFinite = true;
     } else if (arg == "--backend") {
       const char *text = value();
       if (!text)
@@ -360,6 +396,46 @@ std::string safetensorsDtype(const std::string &dtype) {
   return upper;
 }
 
+/// A NaN or an infinity as the message says it.
+const char *nonFiniteText(double value) {
+  return std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf";
+}
+
+/// Where the first NaN or infinity among the first `elements` elements of
+/// `tensor` (tensor `name` of `file`) lies, and how many there are; empty
+/// when there is none. F32 and F64 are the step's float dtypes.
+std::string findNonFinite(const std::string &file, const std::string &name,
+                          const Tensor &tensor, int64_t elements) {
+  int64_t count = 0, first = 0;
+  double firstValue = 0;
+  auto scan = [&](auto zero) {
+    using Element = decltype(zero);
+    for (int64_t i = 0; i < elements; ++i) {
+      Element value;
+      std::memcpy(&value, tensor.bytes.data() + i * sizeof(Element),
+                  sizeof(Element));
+      if (!std::isfinite(value) && count++ == 0) {
+        first = i;
+        firstValue = value;
+      }
+    }
+  };
+  if (tensor.dtype == "F32")
+    scan(0.0f);
+  else if (tensor.dtype == "F64")
+    scan(0.0);
+  if (count == 0)
+    return "";
+  std::vector<int64_t> index(tensor.shape.size());
+  for (size_t dim = index.size(); dim-- > 0; first /= tensor.shape[dim])
+    index[dim] = first % tensor.shape[dim];
+  return file + ": tensor '" + name + "' holds " + nonFiniteText(firstValue) +
+         " at " + shapeText(index) +
+         (count > 1
+              ? ", the first of " + std::to_string(count) + " non-finite values"
+              : "");
+}
+
 class Trainer {
 public:
   Trainer(const mp_step &step, StepManifest manifest, Options options)
@@ -370,6 +446,12 @@ public:
 
 private:
   void createContext();
+  /// Checks the targets of --save, --metrics and --checkpoint before any
+  /// step runs, so that a target that cannot be written does not lose the
+  /// run: rank 0 looks, and every rank leaves with its message.
+  void checkOutputs();
+  /// What rank 0 finds wrong with those targets, or empty.
+  std::string findOutputError() const;
   void initArguments();
   void loadBatch(int64_t stepIndex);
   void save();
@@ -384,6 +466,9 @@ private:
   /// empty.
   std::string loadCheckpoint(int64_t &nextStep);
   std::string meshText() const;
+  /// `nonFinite` (findNonFinite's finding) as an error, or, with
+  /// --allow-non-finite, as a warning said here if `say`, and no error.
+  std::string refuseOrWarn(const std::string &nonFinite, bool say) const;
   void check(mp_status status) {
     if (status != MP_OK)
       die(mp_context_error(ctx));
@@ -500,13 +585,14 @@ void Trainer::writeCheckpoint(int64_t nextStep) {
     tensors.emplace_back(arg.name, std::move(tensor));
   }
   std::string file = temporary + "/" + rankFileName(rank), error;
-  if (!mp::train::writeSafeTensors(file, tensors, error))
-    die(error);
   // The file's checksum and size, then each tensor's checksum: the index
   // names the file that is corrupt and the tensor in it.
   std::vector<uint64_t> mine(2 + tensors.size());
-  if (!mp::train::hashFile(file, mine[0], mine[1], error))
-    die(error);
+  // A rank that cannot write its file (a full disk) stops every rank with
+  // its message, rather than aborting the job.
+  bool written = mp::train::writeSafeTensors(file, tensors, error) &&
+                 mp::train::hashFile(file, mine[0], mine[1], error);
+  dieTogetherIfAny(written ? "" : error);
   for (size_t t = 0; t < tensors.size(); ++t)
     mine[2 + t] = mp::train::fnv1a64(tensors[t].second.bytes.data(),
                                      tensors[t].second.bytes.size());
@@ -808,6 +894,12 @@ std::string Trainer::loadCheckpoint(int64_t &nextStep) {
       return path + ": tensor '" + arg.name + "' is " + it->second.dtype + " " +
              shapeText(it->second.shape) + ", but this rank's piece is " +
              safetensorsDtype(arg.dtype) + " " + shapeText(arg.localShape);
+    // Each rank's file is its own: each rank says what it finds.
+    error = refuseOrWarn(
+        findNonFinite(path, arg.name, it->second, it->second.numElements()),
+        /*say=*/true);
+    if (!error.empty())
+      return error;
     check(mp_copy_to_backend(ctx, args[i], it->second.bytes.data(),
                              it->second.bytes.size()));
     loaded.erase(it);
@@ -834,6 +926,49 @@ void Trainer::createContext() {
                         sizes.data(), options.backend, &ctx) != MP_OK)
     dieTogether(mp_context_error(ctx));
   rank = mp_context_rank(ctx);
+}
+
+std::string Trainer::refuseOrWarn(const std::string &nonFinite,
+                                  bool say) const {
+  if (nonFinite.empty())
+    return "";
+  if (!options.allowNonFinite)
+    return nonFinite + " (--allow-non-finite trains on them)";
+  if (say) {
+    std::fprintf(stderr,
+                 "mp-train: warning: %s; training on them "
+                 "(--allow-non-finite)\n",
+                 nonFinite.c_str());
+    std::fflush(stderr);
+  }
+  return "";
+}
+
+void Trainer::checkOutputs() {
+  dieTogetherIfAny(rank == 0 ? findOutputError() : "");
+}
+
+std::string Trainer::findOutputError() const {
+  std::string target, error;
+  if (!options.save.empty() &&
+      !mp::train::resolveOutputFile(options.save, target, error))
+    return "--save " + error;
+  if (!options.metrics.empty() &&
+      !mp::train::resolveOutputFile(options.metrics, target, error))
+    return "--metrics " + error;
+  if (options.checkpoint.empty())
+    return "";
+  // Created now rather than at the first checkpoint, which may be hours in.
+  const std::string &dir = options.checkpoint;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return "--checkpoint " + dir +
+           ": cannot create the directory: " + ec.message();
+  if (access(dir.c_str(), W_OK | X_OK) != 0)
+    return "--checkpoint " + dir +
+           ": cannot write in the directory: " + std::strerror(errno);
+  return "";
 }
 
 void Trainer::initArguments() {
@@ -877,6 +1012,13 @@ void Trainer::initArguments() {
                       ", but the step wants " + safetensorsDtype(arg.dtype) +
                       " [>= " + std::to_string(options.steps) + " steps, " +
                       shapeText(arg.globalShape).substr(1));
+        // The steps' batches, not what lies beyond --steps.
+        error =
+            refuseOrWarn(findNonFinite(options.data, arg.name, data,
+                                       options.steps * arg.globalElements()),
+                         rank == 0);
+        if (!error.empty())
+          dieTogether(error);
       }
       continue;
     }
@@ -896,6 +1038,11 @@ void Trainer::initArguments() {
                     ", but the step's parameter is " +
                     safetensorsDtype(arg.dtype) + " " +
                     shapeText(arg.globalShape));
+      error = refuseOrWarn(findNonFinite(options.init, arg.name, it->second,
+                                         it->second.numElements()),
+                           rank == 0);
+      if (!error.empty())
+        dieTogether(error);
       copyPiece(it->second.bytes.data(), arg.globalShape, piece.data(), mine,
                 elementBytes, /*toPiece=*/true);
     } else {
@@ -994,13 +1141,16 @@ void Trainer::save() {
                 elementBytes, /*toPiece=*/false);
     tensors.emplace_back(arg.name, std::move(global));
   }
+  // Every rank leaves with rank 0's message if the write fails.
   std::string error;
-  if (rank == 0 && !mp::train::writeSafeTensors(options.save, tensors, error))
-    die(error);
+  bool saved =
+      rank != 0 || mp::train::writeSafeTensors(options.save, tensors, error);
+  dieTogetherIfAny(saved ? "" : error);
 }
 
 void Trainer::run() {
   createContext();
+  checkOutputs();
   initArguments();
   if (!options.resume.empty())
     resume();
@@ -1016,6 +1166,8 @@ void Trainer::run() {
   // rank (the end of its asynchronous work) and a barrier: the slowest
   // rank's step, batch loading excluded.
   std::vector<double> stepMs;
+  // With --allow-non-finite, a non-finite loss is said once.
+  bool warnedLoss = false;
   // --metrics: rank 0's CSV, a row per step; a resumed run appends to it.
   FILE *metrics = nullptr;
   double perStep = 0; // tokens (integer inputs of rank >= 2) or samples
@@ -1085,6 +1237,24 @@ void Trainer::run() {
         std::fflush(metrics);
       }
     }
+    // Before a checkpoint could keep what diverged. Every rank reads the
+    // loss, and all leave together even if their losses were to differ.
+    if (lossIndex >= 0 && !options.allowNonFinite)
+      dieTogetherIfAny(std::isfinite(loss)
+                           ? ""
+                           : "step " + std::to_string(i) + ": the loss is " +
+                                 nonFiniteText(loss) +
+                                 ", training diverged (--allow-non-finite "
+                                 "trains on)");
+    else if (lossIndex >= 0 && !std::isfinite(loss) && rank == 0 &&
+             !warnedLoss) {
+      warnedLoss = true;
+      std::fprintf(stderr,
+                   "mp-train: warning: step %lld: the loss is %s; training on "
+                   "(--allow-non-finite)\n",
+                   static_cast<long long>(i), nonFiniteText(loss));
+      std::fflush(stderr);
+    }
     if (options.checkpointEvery > 0 && (i + 1) % options.checkpointEvery == 0)
       writeCheckpoint(i + 1);
   }
@@ -1133,6 +1303,8 @@ void Trainer::run() {
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
+  // Installed after MPI_Init, so that they hand on to any handler it set.
+  mp::train::removeTemporaryOnSignals();
   Options options;
   std::string error;
   if (!parseOptions(argc, argv, options, error))

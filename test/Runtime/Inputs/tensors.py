@@ -15,8 +15,9 @@
   tensors.py dump FILE.safetensors
       Each tensor, sorted by name: `<name> <dtype> [shape] v0 v1 ...`.
   tensors.py mutate IN OUT [--drop NAME] [--as-f64 NAME] [--transpose NAME]
-      [--truncate BYTES]
-      A damaged copy, to check that readers refuse it.
+      [--set NAME INDEX VALUE] [--truncate BYTES]
+      A damaged copy, to check that readers refuse it. --set writes VALUE
+      (a float: nan, inf, -inf, 1e30) at the flat INDEX of NAME.
 
 Exits non-zero, saying what differs, on any mismatch. Reads and writes the
 safetensors format by hand (an 8-byte header length, a JSON header, data).
@@ -147,6 +148,9 @@ def mutate(args):
         tensors[name] = tensors[name].astype(np.float64)
     for name in args.transpose:
         tensors[name] = tensors[name].T
+    for name, index, value in args.set:
+        tensors[name] = tensors[name].copy()
+        tensors[name].reshape(-1)[int(index)] = float(value)
     write(args.output, tensors)
     if args.truncate:
         with open(args.output, "r+b") as f:
@@ -177,6 +181,8 @@ def main():
     damage.add_argument("output")
     for option in ("--drop", "--as-f64", "--transpose"):
         damage.add_argument(option, action="append", default=[])
+    damage.add_argument("--set", nargs=3, action="append", default=[],
+                        metavar=("NAME", "INDEX", "VALUE"))
     damage.add_argument("--truncate", type=int, default=0)
     damage.set_defaults(run=mutate)
     args = parser.parse_args()
