@@ -86,6 +86,35 @@ def ffn_inputs(args):
     write(args.data, {"x": x.astype(np.float32)})
 
 
+def custom_trainer_value(name, salt, index, fan_in):
+    """examples/custom-trainer's globalValue, in Python: the same weights
+    and batches, for an independent reference run of its step."""
+    mask = (1 << 64) - 1
+    h = 1469598103934665603 ^ salt
+    for c in name.encode():
+        h = ((h ^ c) * 1099511628211) & mask
+    h ^= (index * 0x9e3779b97f4a7c15) & mask
+    h = ((h ^ (h >> 31)) * 0xbf58476d1ce4e5b9) & mask
+    unit = (h >> 11) * 2.0**-53 * 2 - 1
+    return unit / np.sqrt(fan_in) if fan_in else unit
+
+
+def custom_trainer_inputs(args):
+    def tensor(name, shape, salt, fan_in):
+        values = [custom_trainer_value(name, salt, i, fan_in)
+                  for i in range(int(np.prod(shape)))]
+        return np.array(values, dtype=np.float64).reshape(shape).astype(
+            np.float32)
+
+    write(args.init, {
+        "w1": tensor("w1", (args.hidden, args.dim), 0, args.dim),
+        "w2": tensor("w2", (args.dim, args.hidden), 0, args.hidden),
+        "w3": tensor("w3", (args.hidden, args.dim), 0, args.dim)})
+    write(args.data, {"x": np.stack([
+        tensor("x", (args.batch, args.dim), step + 1, 0)
+        for step in range(args.steps)])})
+
+
 def check_close(what, a, b, rtol, atol):
     """The largest error of a against b, relative to the tolerance."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -166,6 +195,12 @@ def main():
     make.add_argument("init")
     make.add_argument("data")
     make.set_defaults(run=ffn_inputs)
+    custom = commands.add_parser("custom-trainer-inputs")
+    for option in ("--dim", "--hidden", "--batch", "--steps"):
+        custom.add_argument(option, type=int, required=True)
+    custom.add_argument("init")
+    custom.add_argument("data")
+    custom.set_defaults(run=custom_trainer_inputs)
     for name, run in (("compare", compare), ("losses", losses)):
         command = commands.add_parser(name)
         command.add_argument("a")
