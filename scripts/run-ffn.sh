@@ -11,7 +11,7 @@
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
-#                      [--no-run] [--no-build]
+#                      [--fsdp-groups] [--no-run] [--no-build]
 #
 # Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
 # rowwise, FSDP on data_parallel, mesh 2x2), AdamW with lr 3e-3, 5 steps.
@@ -20,7 +20,10 @@
 # dim = hidden = 1024, batch 8, so that 4 ranks fit a small machine.
 # --mesh/--dim/--hidden/--batch generate the model and plan for other sizes;
 # --model/--plan use files instead. --optimizer and --lr are compiled into
-# the step; --steps, --init, --data, --save and --seed go to mp-train
+# the step; --fsdp-groups runs FSDP's collectives once per parameter group
+# as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
+# reduce_scatter for the FFN's three weights); --steps, --init, --data,
+# --save and --seed go to mp-train
 # (docs/runtime-abi.md). --out DIR receives the model and plan used,
 # step.mlir (the per-rank step), lowered.mlir (its runtime calls), step.o,
 # step.h, the linked trainer, comm.json and memory.json (default:
@@ -44,6 +47,7 @@ out=""
 build_first=1
 run=1
 train_args=(--steps 5)
+group_passes=()
 
 while (($#)); do
   case "$1" in
@@ -58,9 +62,10 @@ while (($#)); do
     --out) out="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
+    --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
     --no-run) run=0; shift ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "run-ffn.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -118,7 +123,7 @@ fi
 cat "$out/planned.mlir"
 
 "$mp_opt" "$out/planned.mlir" \
-  --mp-train-step="optimizer=$optimizer lr=$lr" --mp-spmd \
+  --mp-train-step="optimizer=$optimizer lr=$lr" --mp-spmd "${group_passes[@]}" \
   --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
 echo

@@ -83,6 +83,27 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   for (auto [index, op] : llvm::enumerate(body))
     position[&op] = index;
   int64_t last = body.getOperations().size();
+  // A group of collectives runs as one call at its first member: every
+  // member reads its operand and writes its result there. The call packs
+  // them in a scratch buffer of (group size + 1) times the smaller side.
+  plan.collectiveGroups = getCollectiveGroups(body);
+  for (auto [index, group] : llvm::enumerate(plan.collectiveGroups)) {
+    CollectiveOpInterface leader = group.front();
+    int64_t shares = 0;
+    for (CollectiveOpInterface member : group) {
+      plan.groupOf[member] = index;
+      position[member] = position[leader];
+      shares += std::min(getBytes(member.getInput().getType()),
+                         getBytes(member.getResult().getType()));
+    }
+    int64_t groupSize = getGroupSize(lookupMesh(leader, leader.getMeshAttr()),
+                                     leader.getAxes());
+    plan.scratchBytes =
+        std::max(plan.scratchBytes,
+                 llvm::checkedMul(shares, groupSize + 1).value_or(INT64_MAX));
+  }
+  if (total)
+    total = llvm::checkedAdd(*total, alignUp(plan.scratchBytes));
 
   // Which argument each result updates, by name.
   llvm::StringMap<unsigned> stateArguments;
@@ -231,6 +252,10 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   }
   for (auto &[value, root] : owner)
     plan.buffers[value].offset = plan.buffers[root].offset;
+  if (plan.scratchBytes > 0) {
+    plan.scratchOffset = alignUp(plan.arenaBytes);
+    plan.arenaBytes = plan.scratchOffset + alignUp(plan.scratchBytes);
+  }
   return plan;
 }
 

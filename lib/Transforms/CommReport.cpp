@@ -83,6 +83,12 @@ struct CommReportPass : impl::CommReportBase<CommReportPass> {
     llvm::MapVector<std::string, Total, std::map<std::string, unsigned>>
         perAxes;
     Total step;
+    // A group of collectives is one call: counted once, bytes summed.
+    llvm::DenseSet<Operation *> grouped;
+    for (ArrayRef<CollectiveOpInterface> group :
+         getCollectiveGroups(func.getFunctionBody().front()))
+      for (CollectiveOpInterface member : group.drop_front())
+        grouped.insert(member);
     json.object([&] {
       json.attribute("function", func.getName());
       json.attributeArray("collectives", [&] {
@@ -111,12 +117,17 @@ struct CommReportPass : impl::CommReportBase<CommReportPass> {
             json.attribute("bytes_global", global);
             StringAttr origin = op.getOriginAttr();
             json.attribute("origin", origin ? origin.getValue() : StringRef());
+            if (auto group = op->getAttrOfType<StringAttr>(
+                    MPDialect::kFsdpGroupAttrName))
+              json.attribute("fsdp_group", group.getValue());
+            if (op->hasAttr(MPDialect::kRegatherAttrName))
+              json.attribute("regather", true);
           });
           if (!op.getSteps().communicates())
             return;
           Total &total = perAxes[joinAxes(op.getAxes())];
           for (Total *t : {&total, &step}) {
-            t->count += 1;
+            t->count += !grouped.contains(op);
             t->bytesPerRank += bytesPerRank;
             t->bytesGlobal += global;
           }

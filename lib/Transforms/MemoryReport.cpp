@@ -72,7 +72,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
   void runOnOperation() override {
     // Plans first: one that does not fit int64 fails the pass before the
     // report is written.
-    SmallVector<std::pair<FunctionOpInterface, MemoryPlan>> plans;
+    SmallVector<std::pair<FunctionOpInterface, MemoryPlan>, 1> plans;
     WalkResult walk = getOperation().walk([&](FunctionOpInterface func) {
       if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
         return WalkResult::advance();
@@ -110,6 +110,8 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
             ComputeCost cost = getComputeCost(func, plan);
             json.attribute("gemm_flops", cost.gemmFlops);
             json.attribute("kernel_bytes", cost.kernelBytes);
+            if (plan.scratchBytes > 0)
+              json.attribute("collective_scratch_bytes", plan.scratchBytes);
           });
       });
     });

@@ -73,13 +73,20 @@ LogicalResult clipGradients(OpBuilder &b, Location loc,
 /// FSDP2's reshard_after_forward: each plan annotation of a parameter (its
 /// FSDP use) made in the forward pass serves the forward only; the backward
 /// uses a copy made just before its first backward use, which partitions
-/// into a second all_gather there.
-void regatherForBackward(ArrayRef<Operation *> forward) {
+/// into a second all_gather there. As in FSDP2, the root module's
+/// parameters (those of no numbered layer, getFsdpGroup) are kept: the
+/// backward starts with them.
+void regatherForBackward(func::FuncOp step, ArrayRef<Operation *> forward) {
   llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
   for (Operation *op : forward) {
     auto annotate = dyn_cast<AnnotateOp>(op);
-    if (!annotate || !annotate.isFromPlan() ||
-        !isa<BlockArgument>(annotate.getInput()))
+    auto param = annotate ? dyn_cast<BlockArgument>(annotate.getInput())
+                          : BlockArgument();
+    if (!param || !annotate.isFromPlan())
+      continue;
+    auto name = step.getArgAttrOfType<StringAttr>(param.getArgNumber(),
+                                                  MPDialect::kParamAttrName);
+    if (!name || getFsdpGroup(name.getValue()).empty())
       continue;
     SmallVector<OpOperand *> backwardUses;
     Operation *first = nullptr;
@@ -304,7 +311,7 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   }
   SmallVector<Value> grads = std::move(*gradients);
   if (reshardAfterForward)
-    regatherForBackward(forward);
+    regatherForBackward(step, forward);
   if (maxGradNorm > 0 &&
       failed(clipGradients(b, loc, grads, maxGradNorm, model))) {
     step.erase();

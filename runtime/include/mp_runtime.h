@@ -129,6 +129,25 @@ mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
                             mp_dtype dtype, const void *in, void *out, int rank,
                             const int64_t *shape, int dim);
+/* FSDP2's flat parameter: `count` all_gathers over one group run as ONE
+ * collective on a packed buffer. Tensor i has local rank ranks[i] and the
+ * shape that follows the earlier tensors' in `shapes`; it is gathered along
+ * dims[i] from in[i] into out[i], as mp_all_gather would. `scratch` holds
+ * (group size + 1) times the inputs' bytes together. */
+mp_status mp_all_gather_group(mp_context *ctx, const int *axes, int num_axes,
+                              mp_dtype dtype, int count, const void *const *in,
+                              void *const *out, const int *ranks,
+                              const int64_t *shapes, const int *dims,
+                              void *scratch);
+/* The same for reduce_scatters: tensor i (the local shape given is its
+ * input's) is summed over the group and this member keeps its piece of
+ * dims[i] in out[i]. `scratch` holds (group size + 1) times the outputs'
+ * bytes together. */
+mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
+                                  int num_axes, mp_dtype dtype, int count,
+                                  const void *const *in, void *const *out,
+                                  const int *ranks, const int64_t *shapes,
+                                  const int *dims, void *scratch);
 /* Splits `split_dim` into pieces, sends piece j to member j, and
  * concatenates what arrives along `concat_dim`. */
 mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,

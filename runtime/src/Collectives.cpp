@@ -15,6 +15,44 @@ mp_status checkCollective(mp_context *ctx, const char *call, const int *axes,
   return resolveGroup(ctx, call, axes, numAxes, group);
 }
 
+/// The tensors of a grouped collective, each seen around its dim, and
+/// where each starts in the packed buffer (in elements of this member's
+/// share: the inputs of a gather, the outputs of a scatter).
+struct PackedGroup {
+  std::vector<DimView> views;
+  std::vector<int64_t> offsets;
+  int64_t packed = 0;
+};
+
+/// Validates a grouped collective's tensors; `divisor` is what each dim
+/// must split into (1 for gathers).
+mp_status checkGroup(mp_context *ctx, const char *call, int count,
+                     const void *const *in, void *const *out, const int *ranks,
+                     const int64_t *shapes, const int *dims, void *scratch,
+                     size_t elementBytes, int64_t divisor, PackedGroup &group) {
+  if (count < 1 || !in || !out || !ranks || !shapes || !dims || !scratch)
+    return fail(ctx, call, "needs at least one tensor and all its arrays");
+  for (int i = 0, at = 0; i < count; at += ranks[i++]) {
+    if (ranks[i] < 1 || ranks[i] > 64)
+      return fail(ctx, call, "tensor %d has rank %d", i, ranks[i]);
+    if (checkDim(ctx, call, ranks[i], shapes + at, dims[i], divisor))
+      return MP_ERROR;
+    int64_t bytes = static_cast<int64_t>(elementBytes);
+    for (int d = 0; d < ranks[i]; ++d)
+      if (shapes[at + d] < 1 ||
+          __builtin_mul_overflow(bytes, shapes[at + d], &bytes))
+        return fail(ctx, call, "tensor %d has an empty or too large shape", i);
+    DimView view(shapes + at, ranks[i], dims[i], elementBytes);
+    int64_t share = view.count() / divisor;
+    if (share > (INT64_MAX - group.packed) / (divisor + 1))
+      return fail(ctx, call, "the packed buffer does not fit int64");
+    group.views.push_back(view);
+    group.offsets.push_back(group.packed);
+    group.packed += share;
+  }
+  return MP_OK;
+}
+
 } // namespace
 
 extern "C" {
@@ -37,6 +75,85 @@ mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
     return MP_ERROR;
   return ctx->backend->allGather(
       group, dtype, in, out, DimView(shape, rank, dim, getDtypeSize(dtype)));
+}
+
+mp_status mp_all_gather_group(mp_context *ctx, const int *axes, int num_axes,
+                              mp_dtype dtype, int count, const void *const *in,
+                              void *const *out, const int *ranks,
+                              const int64_t *shapes, const int *dims,
+                              void *scratch) {
+  const char *call = "mp_all_gather_group";
+  Group group;
+  PackedGroup packed;
+  if (checkCollective(ctx, call, axes, num_axes, dtype, group) ||
+      checkGroup(ctx, call, count, in, out, ranks, shapes, dims, scratch,
+                 getDtypeSize(dtype), 1, packed))
+    return MP_ERROR;
+  Backend &backend = *ctx->backend;
+  size_t e = getDtypeSize(dtype);
+  char *packedIn = static_cast<char *>(scratch);
+  char *packedOut = packedIn + packed.packed * e;
+  for (int i = 0; i < count; ++i)
+    if (backend.copy(packedIn + packed.offsets[i] * e, in[i],
+                     packed.views[i].count() * e))
+      return MP_ERROR;
+  int64_t flat = packed.packed;
+  if (backend.allGather(group, dtype, packedIn, packedOut,
+                        DimView(&flat, 1, 0, e)))
+    return MP_ERROR;
+  // Member r's block holds its piece of every tensor; piece r of tensor i
+  // goes to rows [r * extent, (r + 1) * extent) of each outer slice.
+  for (int i = 0; i < count; ++i) {
+    const DimView &view = packed.views[i];
+    size_t pieceBytes = view.rowBytes(view.extent);
+    for (int r = 0; r < group.size; ++r)
+      if (backend.copy2D(static_cast<char *>(out[i]) + r * pieceBytes,
+                         group.size * pieceBytes,
+                         packedOut +
+                             (r * packed.packed + packed.offsets[i]) * e,
+                         pieceBytes, pieceBytes, view.outer))
+        return MP_ERROR;
+  }
+  return MP_OK;
+}
+
+mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
+                                  int num_axes, mp_dtype dtype, int count,
+                                  const void *const *in, void *const *out,
+                                  const int *ranks, const int64_t *shapes,
+                                  const int *dims, void *scratch) {
+  const char *call = "mp_reduce_scatter_group";
+  Group group;
+  if (checkCollective(ctx, call, axes, num_axes, dtype, group))
+    return MP_ERROR;
+  PackedGroup packed;
+  if (checkGroup(ctx, call, count, in, out, ranks, shapes, dims, scratch,
+                 getDtypeSize(dtype), group.size, packed))
+    return MP_ERROR;
+  Backend &backend = *ctx->backend;
+  size_t e = getDtypeSize(dtype);
+  char *packedIn = static_cast<char *>(scratch);
+  char *packedOut = packedIn + group.size * packed.packed * e;
+  // Block r, which member r keeps, holds piece r of every tensor.
+  for (int i = 0; i < count; ++i) {
+    const DimView &view = packed.views[i];
+    size_t pieceBytes = view.rowBytes(view.extent / group.size);
+    for (int r = 0; r < group.size; ++r)
+      if (backend.copy2D(packedIn + (r * packed.packed + packed.offsets[i]) * e,
+                         pieceBytes,
+                         static_cast<const char *>(in[i]) + r * pieceBytes,
+                         group.size * pieceBytes, pieceBytes, view.outer))
+        return MP_ERROR;
+  }
+  int64_t flat = group.size * packed.packed;
+  if (backend.reduceScatter(group, dtype, packedIn, packedOut,
+                            DimView(&flat, 1, 0, e)))
+    return MP_ERROR;
+  for (int i = 0; i < count; ++i)
+    if (backend.copy(out[i], packedOut + packed.offsets[i] * e,
+                     packed.views[i].count() / group.size * e))
+      return MP_ERROR;
+  return MP_OK;
 }
 
 mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,

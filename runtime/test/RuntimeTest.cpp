@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,72 @@ Group makeGroup(mp_context *ctx, std::vector<int> axes) {
     g.name += (g.name.empty() ? "" : ",") + std::to_string(axis);
   }
   return g;
+}
+
+/// FSDP's grouped calls: tensors of different ranks gathered (and
+/// reduce-scattered) along different dims in one collective each, against
+/// the global tensors and the single-tensor semantics.
+void testGroupedCollectives(mp_context *ctx, const Group &g) {
+  if (8 % g.size != 0)
+    return;
+  std::string where = " axes [" + g.name + "]";
+  std::vector<Tensor> globals = {Tensor::iota({8, 3, 2}, 0.5f),
+                                 Tensor::iota({3, 8}, -2.0f),
+                                 Tensor::iota({2, 8, 5}, 7.0f)};
+  std::vector<int> dims = {0, 1, 1}, ranks;
+  std::vector<int64_t> pieceShapes, globalShapes;
+  std::vector<Tensor> pieces;
+  std::vector<std::unique_ptr<Buffer>> buffers;
+  std::vector<void *> mine, gathered, contributions, scattered;
+  size_t pieceFloats = 0;
+  for (size_t i = 0; i < globals.size(); ++i) {
+    const Tensor &global = globals[i];
+    pieces.push_back(global.piece(dims[i], g.index, g.size));
+    ranks.push_back(global.shape.size());
+    pieceShapes.insert(pieceShapes.end(), pieces[i].shape.begin(),
+                       pieces[i].shape.end());
+    globalShapes.insert(globalShapes.end(), global.shape.begin(),
+                        global.shape.end());
+    pieceFloats += pieces[i].data.size();
+    std::vector<float> contribution(global.data);
+    for (float &v : contribution)
+      v *= float(g.index + 1);
+    for (auto *list : {&mine, &gathered, &contributions, &scattered}) {
+      size_t floats = list == &mine || list == &scattered
+                          ? pieces[i].data.size()
+                          : global.data.size();
+      buffers.push_back(
+          list == &mine ? std::make_unique<Buffer>(ctx, pieces[i].data)
+          : list == &contributions
+              ? std::make_unique<Buffer>(ctx, contribution)
+              : std::make_unique<Buffer>(ctx, floats * sizeof(float)));
+      list->push_back(buffers.back()->floats());
+    }
+  }
+  Buffer scratch(ctx, (g.size + 1) * pieceFloats * sizeof(float));
+  CHECK_OK(ctx, mp_all_gather_group(
+                    ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
+                    globals.size(), mine.data(), gathered.data(), ranks.data(),
+                    pieceShapes.data(), dims.data(), scratch.floats()));
+  CHECK_OK(ctx, mp_reduce_scatter_group(ctx, g.axes.data(), g.axes.size(),
+                                        MP_DTYPE_F32, globals.size(),
+                                        contributions.data(), scattered.data(),
+                                        ranks.data(), globalShapes.data(),
+                                        dims.data(), scratch.floats()));
+  for (size_t i = 0; i < globals.size(); ++i) {
+    std::vector<float> out(globals[i].data.size());
+    CHECK_OK(ctx, mp_copy_to_host(ctx, out.data(), gathered[i],
+                                  out.size() * sizeof(float)));
+    expect(near(out, globals[i].data),
+           "all_gather_group tensor " + std::to_string(i) + where);
+    std::vector<float> piece(pieces[i].data.size()), expected(pieces[i].data);
+    CHECK_OK(ctx, mp_copy_to_host(ctx, piece.data(), scattered[i],
+                                  piece.size() * sizeof(float)));
+    for (float &v : expected)
+      v *= float(g.size * (g.size + 1) / 2);
+    expect(near(piece, expected),
+           "reduce_scatter_group tensor " + std::to_string(i) + where);
+  }
 }
 
 void testCollectives(mp_context *ctx, const Group &g) {
@@ -1600,6 +1667,7 @@ int main(int argc, char **argv) {
   }
   for (const Group &g : groups) {
     testCollectives(ctx, g);
+    testGroupedCollectives(ctx, g);
     testDimPieces(ctx, g);
     testZeroPadding(ctx, g);
     testLocalizeIndex(ctx, g);

@@ -24,6 +24,8 @@
 #ifndef MP_ANALYSIS_MEMORYPLAN_H
 #define MP_ANALYSIS_MEMORYPLAN_H
 
+#include "mp/Dialect/MP/IR/MPOps.h"
+
 #include "mlir/IR/Value.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
@@ -51,6 +53,14 @@ struct MemoryPlan {
   /// Per function result, the argument it updates (same name as a parameter
   /// or optimizer state), or -1 for an output such as the loss.
   llvm::SmallVector<int> updatedArgument;
+  /// Runs of collectives that run as one call (getCollectiveGroups), and
+  /// the scratch buffer, at the top of the arena, that they pack into: the
+  /// largest any of them needs.
+  llvm::SmallVector<llvm::SmallVector<CollectiveOpInterface>> collectiveGroups;
+  /// Each grouped collective's index in collectiveGroups.
+  llvm::DenseMap<mlir::Operation *, unsigned> groupOf;
+  int64_t scratchOffset = 0;
+  int64_t scratchBytes = 0;
   /// Bytes of the function's arguments on this rank.
   int64_t persistentBytes = 0;
   /// Size of the arena: the peak of simultaneously live temporaries.

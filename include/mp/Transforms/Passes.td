@@ -184,7 +184,8 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     Option<"reshardAfterForward", "reshard-after-forward", "bool",
            /*default=*/"false",
            "FSDP2's reshard_after_forward: the backward pass gathers each "
-           "FSDP parameter again instead of keeping the forward's copy">,
+           "FSDP parameter of a layer again instead of keeping the "
+           "forward's copy (the root module's are kept, as FSDP2 does)">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
@@ -282,6 +283,30 @@ def SimplifyCollectives : Pass<"mp-simplify-collectives", "::mlir::ModuleOp"> {
       are reduced once;
     * `all_gather(transpose(x))` is the transpose of a gather of `x` that
       happens anyway.
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
+def GroupFsdp : Pass<"mp-group-fsdp", "::mlir::ModuleOp"> {
+  let summary = "Runs FSDP's collectives once per parameter group, as FSDP2";
+  let description = [{
+    On a partitioned step, puts the all_gathers of the FSDP parameters of
+    one group side by side (the forward's, and apart from them the
+    backward's regathers), and the reduce_scatters of their gradients, and
+    tags them `mp.fsdp_group`. A group is what FSDP2 users wrap with
+    `fully_shard`: each numbered layer (`layers.3` for
+    `layers.3.attention.wq.weight`) and the root module (every other
+    parameter). The lowering runs each run of tagged collectives as one
+    runtime call on a packed buffer (`mp_all_gather_group`,
+    `mp_reduce_scatter_group`), the memory plan reserves that buffer, and
+    the communication report counts the call once. Values and shardings do
+    not change, so `--mp-verify-gradient-sync` and the interpreter see the
+    same program.
+
+    Collectives move only where that is sound: gathers of arguments to the
+    group's first gather; reduce_scatters to the first when every gradient
+    of the group is ready there, else to the last when no update reads one
+    before it; otherwise the group is left as it is.
   }];
   let dependentDialects = ["::mp::MPDialect"];
 }

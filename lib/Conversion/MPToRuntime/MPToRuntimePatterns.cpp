@@ -613,6 +613,13 @@ struct CollectiveLowering
 
 private:
   LogicalResult emitCalls(CollectiveOpInterface op) const {
+    const MemoryPlan &plan = calls.getPlan();
+    if (auto group = plan.groupOf.find(op); group != plan.groupOf.end()) {
+      // The whole group runs as one call at its first member.
+      ArrayRef<CollectiveOpInterface> members =
+          plan.collectiveGroups[group->second];
+      return members.front() == op ? emitGroupCall(members) : success();
+    }
     Value in = op.getInput(), out = op.getResult();
     FailureOr<Value> axes = calls.axisList(op, op.getAxes());
     FailureOr<Value> type = calls.dtype(op, in);
@@ -640,6 +647,36 @@ private:
                                calls.i64Array(getShape(in))};
     args.append(dims.begin(), dims.end());
     calls.call(runtimeCall.function, args);
+    return success();
+  }
+
+  /// mp_all_gather_group or mp_reduce_scatter_group over `members`, packed
+  /// in the plan's scratch buffer.
+  LogicalResult emitGroupCall(ArrayRef<CollectiveOpInterface> members) const {
+    CollectiveOpInterface leader = members.front();
+    FailureOr<Value> axes = calls.axisList(leader, leader.getAxes());
+    FailureOr<Value> type = calls.dtype(leader, leader.getInput());
+    if (failed(axes) || failed(type))
+      return failure();
+    SmallVector<Value> ins, outs;
+    SmallVector<int32_t> ranks, dims;
+    SmallVector<int64_t> shapes;
+    for (CollectiveOpInterface member : members) {
+      ins.push_back(calls.pointer(member.getInput()));
+      outs.push_back(calls.pointer(member.getResult()));
+      ArrayRef<int64_t> shape = getShape(member.getInput());
+      ranks.push_back(shape.size());
+      llvm::append_range(shapes, shape);
+      dims.push_back(member.getRuntimeCall().dims.front());
+    }
+    StringRef function = isa<AllGatherOp>(leader) ? "mp_all_gather_group"
+                                                  : "mp_reduce_scatter_group";
+    calls.call(function,
+               {calls.getContext(), *axes, calls.i32(leader.getAxes().size()),
+                *type, calls.i32(members.size()), calls.pointerArray(ins),
+                calls.pointerArray(outs), calls.i32Array(ranks),
+                calls.i64Array(shapes), calls.i32Array(dims),
+                calls.arenaAt(calls.getPlan().scratchOffset)});
     return success();
   }
 

@@ -166,18 +166,33 @@ Value RuntimeCallBuilder::pointer(Value value) {
     // Never computed: its GEMMs read its input with the transpose flag.
     ptr = pointer(value.getDefiningOp()->getOperand(0));
   } else {
-    // One address per offset: values sharing a buffer share the pointer,
-    // so copies between them are seen to be no-ops.
-    int64_t offset = plan.buffers.lookup(value).offset;
-    Value &atOffset = arenaPointers[offset];
-    if (!atOffset)
-      atOffset =
-          LLVM::GEPOp::create(*builder, loc, ptrType, builder->getI8Type(),
-                              arena, ValueRange{i64(offset)});
-    ptr = atOffset;
+    ptr = arenaAt(plan.buffers.lookup(value).offset);
   }
   pointers[value] = ptr;
   return ptr;
+}
+
+Value RuntimeCallBuilder::arenaAt(int64_t offset) {
+  // One address per offset: values sharing a buffer share the pointer, so
+  // copies between them are seen to be no-ops.
+  Value &atOffset = arenaPointers[offset];
+  if (!atOffset)
+    atOffset = LLVM::GEPOp::create(*builder, loc, ptrType, builder->getI8Type(),
+                                   arena, ValueRange{i64(offset)});
+  return atOffset;
+}
+
+Value RuntimeCallBuilder::pointerArray(ArrayRef<Value> values) {
+  auto arrayType = LLVM::LLVMArrayType::get(ptrType, values.size());
+  Value array =
+      LLVM::AllocaOp::create(*builder, loc, ptrType, arrayType, i64(1));
+  for (auto [index, value] : llvm::enumerate(values)) {
+    Value slot = LLVM::GEPOp::create(
+        *builder, loc, ptrType, ptrType, array,
+        ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(index)});
+    LLVM::StoreOp::create(*builder, loc, value, slot);
+  }
+  return array;
 }
 
 void RuntimeCallBuilder::copy(Value to, Value from) {

@@ -79,6 +79,10 @@ public:
 
   /// Where `value` lives: an argument buffer or its arena offset.
   mlir::Value pointer(mlir::Value value);
+  /// The address `offset` bytes into the arena.
+  mlir::Value arenaAt(int64_t offset);
+  /// A stack array of `pointers`, for calls that take several buffers.
+  mlir::Value pointerArray(llvm::ArrayRef<mlir::Value> pointers);
   /// Copies `from` into `to`'s buffer unless both live at the same place.
   void copy(mlir::Value to, mlir::Value from);
   /// The indices of mesh axes `axes` as a constant i32 array.

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Prints the collectives of one function of an --mp-comm-report, grouped:
 
-  collective_counts.py REPORT.json FUNCTION [--axis AXIS]
+  collective_counts.py REPORT.json FUNCTION [--axis AXIS] [--calls]
 
 One line per kind, in order of first appearance: `<kind> x<count>
 <bytes_per_rank> B/rank`, then `total x<count> <bytes_per_rank> B/rank`.
-With --axis, only the collectives over that mesh axis alone.
+With --axis, only the collectives over that mesh axis alone. With --calls,
+a run of collectives of one FSDP group (--mp-group-fsdp) counts as the one
+runtime call it is, and each call is listed first, in program order:
+`call <kind> [<group>] x<collectives> [regather]`.
 """
 
 import argparse
@@ -18,6 +21,7 @@ def main():
     parser.add_argument("report")
     parser.add_argument("function")
     parser.add_argument("--axis")
+    parser.add_argument("--calls", action="store_true")
     args = parser.parse_args()
     with open(args.report) as f:
         report = json.load(f)
@@ -26,11 +30,23 @@ def main():
     if not functions:
         sys.exit(f"collective_counts.py: no function '{args.function}'")
     kinds = {}
+    calls = []  # [key, collectives]
     for c in functions[0]["collectives"]:
         if args.axis and c["axes"] != [args.axis]:
             continue
+        key = (c["kind"], c["axes"], c.get("fsdp_group"), c.get("regather"))
+        joins = bool(args.calls and calls and key[2] is not None and
+                     calls[-1][0] == key)
+        if joins:
+            calls[-1][1] += 1
+        else:
+            calls.append([key, 1])
         count, total = kinds.get(c["kind"], (0, 0))
-        kinds[c["kind"]] = (count + 1, total + c["bytes_per_rank"])
+        kinds[c["kind"]] = (count + (not joins), total + c["bytes_per_rank"])
+    if args.calls:
+        for (kind, _, group, regather), n in calls:
+            print(f"call {kind}" + (f" [{group}]" if group is not None else "")
+                  + f" x{n}" + (" regather" if regather else ""))
     for kind, (count, total) in kinds.items():
         print(f"{kind} x{count} {total} B/rank")
     print(f"total x{sum(c for c, _ in kinds.values())} "

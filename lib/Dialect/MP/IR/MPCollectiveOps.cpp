@@ -295,3 +295,36 @@ RuntimeCollectiveCall ShardSliceOp::getRuntimeCall() {
 }
 
 } // namespace mp
+
+SmallVector<SmallVector<mp::CollectiveOpInterface>>
+mp::getCollectiveGroups(Block &block) {
+  SmallVector<SmallVector<CollectiveOpInterface>> groups;
+  SmallVector<CollectiveOpInterface> run;
+  auto close = [&] {
+    if (run.size() > 1)
+      groups.push_back(run);
+    run.clear();
+  };
+  auto joins = [&](CollectiveOpInterface op) {
+    CollectiveOpInterface first = run.front();
+    return op->getName() == first->getName() &&
+           op->getAttr(MPDialect::kFsdpGroupAttrName) ==
+               first->getAttr(MPDialect::kFsdpGroupAttrName) &&
+           op.getMeshAttr() == first.getMeshAttr() &&
+           op.getAxes() == first.getAxes() &&
+           getElementTypeOrSelf(op.getInput()) ==
+               getElementTypeOrSelf(first.getInput());
+  };
+  for (Operation &op : block) {
+    auto collective = dyn_cast<CollectiveOpInterface>(op);
+    if (!collective || !op.hasAttr(MPDialect::kFsdpGroupAttrName)) {
+      close();
+      continue;
+    }
+    if (!run.empty() && !joins(collective))
+      close();
+    run.push_back(collective);
+  }
+  close();
+  return groups;
+}

@@ -207,6 +207,13 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
              << "'mp.regather' is a unit attribute of collectives";
     return success();
   }
+  if (attrName == kFsdpGroupAttrName) {
+    if (!isa<AllGatherOp, ReduceScatterOp>(op) ||
+        !isa<StringAttr>(attr.getValue()))
+      return op->emitError() << "'mp.fsdp_group' is a string attribute of "
+                                "all_gathers and reduce_scatters";
+    return success();
+  }
   if (attrName == kManifestAttrName) {
     if (!isa<FunctionOpInterface>(op) || !isa<StringAttr>(attr.getValue()))
       return op->emitError()

@@ -76,6 +76,11 @@ def MP_Dialect : Dialect {
     /// On a collective: it gathers again what an earlier one did (FSDP's
     /// reshard_after_forward), and is never merged with it.
     static constexpr ::llvm::StringLiteral kRegatherAttrName = "mp.regather";
+    /// On an all_gather or reduce_scatter of FSDP: the parameter group
+    /// (mp::getFsdpGroup) whose collectives run as one call on a packed
+    /// buffer, as FSDP2's flat parameters (--mp-group-fsdp).
+    static constexpr ::llvm::StringLiteral kFsdpGroupAttrName =
+        "mp.fsdp_group";
 
   private:
     void registerAttributes();

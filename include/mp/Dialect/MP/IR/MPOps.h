@@ -74,4 +74,14 @@ NormOperands getNormOperands(mlir::Operation *op);
 #define GET_OP_CLASSES
 #include "mp/Dialect/MP/IR/MPOps.h.inc"
 
+namespace mp {
+/// The runs of collectives in `block` that run as one runtime call on a
+/// packed buffer (FSDP2's flat parameters): consecutive all_gathers, or
+/// consecutive reduce_scatters, over the same mesh axes with the same
+/// element type, tagged with the same `mp.fsdp_group` (--mp-group-fsdp puts
+/// them side by side). Runs of two or more, in program order.
+llvm::SmallVector<llvm::SmallVector<CollectiveOpInterface>>
+getCollectiveGroups(mlir::Block &block);
+} // namespace mp
+
 #endif // MP_DIALECT_MP_IR_MPOPS_H

@@ -1,0 +1,159 @@
+//===- GroupFsdp.cpp - FSDP's collectives per parameter group -------------===//
+//
+// Partitioning gives each FSDP parameter its own all_gather (and regather)
+// and each gradient its own reduce_scatter. FSDP2 runs one of each per
+// parameter group (a fully_shard module) on a flat buffer: fewer, larger
+// collectives. This pass puts the collectives of one group side by side and
+// tags them with the group (`mp.fsdp_group`); the memory plan reserves the
+// packed buffer and the lowering runs each run of them as one runtime call.
+// Values, shardings and the proof of gradient sync are unchanged.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Transforms/Passes.h"
+
+#include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/IR/MPModel.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "mp-group-fsdp"
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_GROUPFSDP
+#include "mp/Transforms/Passes.h.inc"
+
+namespace {
+
+/// Collectives that may share one call: the same op on the same axes and
+/// element type, of parameters of one group, and forward gathers apart from
+/// the backward's regathers.
+struct GroupKey {
+  OperationName name;
+  ArrayAttr axes;
+  Type elementType;
+  bool regather;
+  StringRef group;
+
+  bool operator<(const GroupKey &other) const {
+    return std::make_tuple(name.getStringRef(), axes.getAsOpaquePointer(),
+                           elementType.getAsOpaquePointer(), regather, group) <
+           std::make_tuple(other.name.getStringRef(),
+                           other.axes.getAsOpaquePointer(),
+                           other.elementType.getAsOpaquePointer(),
+                           other.regather, other.group);
+  }
+};
+
+/// The parameter a gradient's reduce_scatter feeds: the argument that the
+/// optimizer update reading it (directly or through elementwise scaling,
+/// such as clipping) updates.
+BlockArgument findUpdatedParameter(Value gradient) {
+  SmallVector<Value> frontier = {gradient};
+  for (int depth = 0; depth < 4 && !frontier.empty(); ++depth) {
+    SmallVector<Value> next;
+    for (Value value : frontier)
+      for (OpOperand &use : value.getUses()) {
+        Operation *user = use.getOwner();
+        if (auto update = dyn_cast<OptimizerOpInterface>(user)) {
+          if (user->getNumResults() == 0)
+            continue;
+          return dyn_cast<BlockArgument>(
+              user->getOperand(update.getTiedOperandIndex(0)));
+        }
+        if (user->getNumResults() == 1 &&
+            user->hasTrait<OpTrait::Elementwise>())
+          next.push_back(user->getResult(0));
+      }
+    frontier = std::move(next);
+  }
+  return {};
+}
+
+bool definedBefore(Value value, Operation *op) {
+  Operation *def = value.getDefiningOp();
+  return !def || def->isBeforeInBlock(op);
+}
+
+/// Moves `members` (in program order) next to each other, at the first
+/// member when every operand is ready there, else at the last when no result
+/// is used before it. False, leaving them, when neither holds.
+bool gather(ArrayRef<Operation *> members) {
+  Operation *first = members.front(), *last = members.back();
+  if (llvm::all_of(members, [&](Operation *op) {
+        return definedBefore(op->getOperand(0), first);
+      })) {
+    for (auto [previous, op] : llvm::zip(members, members.drop_front()))
+      op->moveAfter(previous);
+    return true;
+  }
+  if (llvm::all_of(members, [&](Operation *op) {
+        return llvm::all_of(op->getUsers(), [&](Operation *user) {
+          return last->isBeforeInBlock(user);
+        });
+      })) {
+    for (auto [op, next] : llvm::zip(llvm::reverse(members.drop_back()),
+                                     llvm::reverse(members.drop_front())))
+      op->moveBefore(next);
+    return true;
+  }
+  return false;
+}
+
+struct GroupFsdpPass : impl::GroupFsdpBase<GroupFsdpPass> {
+  void runOnOperation() override {
+    getOperation().walk([&](FunctionOpInterface func) {
+      if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
+          func->hasAttr(MPDialect::kPartitionedAttrName))
+        groupFunction(func);
+    });
+  }
+
+  void groupFunction(FunctionOpInterface func) {
+    llvm::DenseMap<unsigned, StringRef> paramNames;
+    for (const ModelValue &value : getModelValues(func))
+      if (value.role == ModelRole::Param)
+        paramNames[value.index] = value.name.getValue();
+    auto groupOf = [&](BlockArgument param) -> std::optional<StringRef> {
+      if (!param)
+        return std::nullopt;
+      auto name = paramNames.find(param.getArgNumber());
+      if (name == paramNames.end())
+        return std::nullopt;
+      return getFsdpGroup(name->second);
+    };
+
+    std::map<GroupKey, SmallVector<Operation *>> groups;
+    for (Operation &op : func.getFunctionBody().front()) {
+      std::optional<StringRef> group;
+      if (auto gather = dyn_cast<AllGatherOp>(op))
+        group = groupOf(dyn_cast<BlockArgument>(gather.getInput()));
+      else if (auto scatter = dyn_cast<ReduceScatterOp>(op))
+        group = groupOf(findUpdatedParameter(scatter.getResult()));
+      if (!group)
+        continue;
+      auto collective = cast<CollectiveOpInterface>(op);
+      GroupKey key{op.getName(), collective.getAxes(),
+                   getElementTypeOrSelf(collective.getInput()),
+                   op.hasAttr(MPDialect::kRegatherAttrName), *group};
+      groups[key].push_back(&op);
+    }
+    Builder builder(&getContext());
+    for (auto &[key, members] : groups) {
+      if (members.size() < 2 || !gather(members))
+        continue;
+      LLVM_DEBUG(llvm::dbgs() << "[mp-group-fsdp] group '" << key.group << "': "
+                              << members.size() << " " << key.name << "\n");
+      for (Operation *op : members)
+        op->setAttr(MPDialect::kFsdpGroupAttrName,
+                    builder.getStringAttr(key.group));
+    }
+  }
+};
+
+} // namespace
+} // namespace mp
