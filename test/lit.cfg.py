@@ -27,9 +27,32 @@ llvm_config.add_tool_substitutions(
 
 # Multi-rank tests run under Open MPI, as root in CI containers, where
 # cross-memory attach between ranks may be forbidden.
-config.substitutions.append(
-    ("%mpirun", "mpirun --allow-run-as-root --oversubscribe "
-                "--mca btl_vader_single_copy_mechanism none"))
+mpirun = ("mpirun --allow-run-as-root --oversubscribe "
+          "--mca btl_vader_single_copy_mechanism none")
+
+# A build with MP_ENABLE_SANITIZERS: any report fails its test, with a
+# symbolized stack, in every rank too.
+if config.mp_sanitized:
+    config.available_features.add("sanitized")
+    # allow_user_poisoning=0: LLVM's headers poison and unpoison memory
+    # (BumpPtrAllocator, JSON values) in inline functions when the includer
+    # is built with ASan. mp's objects and Debian's uninstrumented LLVM/MLIR
+    # libraries each carry a copy and the linker keeps one, so slabs poisoned
+    # by one copy are handed out by the other: use-after-poison in MLIR's own
+    # code, from the first MLIRContext on. mp poisons nothing itself.
+    asan_options = "halt_on_error=1:allow_user_poisoning=0"
+    config.environment["ASAN_OPTIONS"] = asan_options + ":detect_leaks=1"
+    config.environment["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+    # Under mpirun, no leak detection: Open MPI (ompi_op_base_op_select,
+    # opal_argv_append_nosize, its plugins) and NCCL, which the CUDA backend
+    # links in, leave allocations unfreed at exit, with stacks too short
+    # (uninstrumented, no frame pointers) to suppress them by caller.
+    # verify_asan_link_order=0: Runtime/save-targets.test preloads a shim
+    # around rename(), which ASan does not intercept, ahead of ASan's runtime.
+    mpirun += (" -x ASAN_OPTIONS=" + asan_options +
+               ":detect_leaks=0:verify_asan_link_order=0")
+    mpirun += " -x UBSAN_OPTIONS"
+config.substitutions.append(("%mpirun", mpirun))
 
 # PyTorch (Debian's python3-torch) as an independent reference, where the
 # system Python has it.

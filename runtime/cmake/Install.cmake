@@ -42,7 +42,8 @@ install(FILES
   DESTINATION ${MP_RUNTIME_CMAKE_DIR})
 
 # pkg-config: the libraries a static libmp_runtime needs come along in Libs.
-set(MP_RUNTIME_PC_LIBS "${MP_BLAS_LINK}${MP_CUDA_LINK}${MP_OPENMP_LINK}")
+set(MP_RUNTIME_PC_LIBS
+  "${MP_BLAS_LINK}${MP_CUDA_LINK}${MP_OPENMP_LINK}${MP_SANITIZER_LINK}")
 configure_file(cmake/mp-runtime.pc.in
   ${CMAKE_CURRENT_BINARY_DIR}/mp-runtime.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/mp-runtime.pc
