@@ -22,7 +22,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.mp_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     ["mp-opt", "mp-run", "mp-translate", "mp-link", "mp-ffn-reference",
-     "llvm-nm"],
+     "mp-ckpt", "llvm-nm"],
     tool_dirs)
 
 # Multi-rank tests run under Open MPI, as root in CI containers, where
