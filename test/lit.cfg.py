@@ -42,6 +42,11 @@ if subprocess.run(["/usr/bin/python3", "-c", "import numpy"],
                   stdout=subprocess.DEVNULL,
                   stderr=subprocess.DEVNULL).returncode == 0:
     config.available_features.add("numpy")
+# matplotlib (Debian's python3-matplotlib) for scripts/plot-metrics.py.
+if subprocess.run(["/usr/bin/python3", "-c", "import matplotlib"],
+                  stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL).returncode == 0:
+    config.available_features.add("matplotlib")
 config.substitutions.append(("%python", "/usr/bin/python3"))
 
 # The runtime's CUDA backend: built in (cuda-runtime), and a GPU to run it on

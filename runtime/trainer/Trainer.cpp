@@ -66,6 +66,9 @@ struct Options {
   /// (0: only at the end), the newest `keep` kept.
   std::string checkpoint, resume, metrics;
   int64_t checkpointEvery = 0, keep = 2;
+  /// Rank 0's progress line on stderr even when it is not a terminal (as
+  /// under mpirun, which hands ranks a pipe).
+  bool progress = false;
   /// Non-finite values in --init, --data or a checkpoint, and a non-finite
   /// loss, are warnings rather than errors.
   bool allowNonFinite = false;
@@ -81,6 +84,7 @@ const char *const kUsage =
     "                [--checkpoint DIR [--checkpoint-every N] [--keep K]]\n"
     "                [--resume DIR] [--metrics FILE.csv] "
     "[--allow-non-finite]\n"
+    "                [--progress]\n"
     "  --steps, --warmup, --checkpoint-every, --keep take integers from 0 to "
     "2^63-1,\n"
     "  --seed from 0 to 2^64-1 (digits only)\n"
@@ -107,6 +111,13 @@ const char *const kUsage =
     "  --metrics FILE.csv    rank 0 writes step,loss,step_time_s,"
     "tokens_or_samples_per_s,\n"
     "                        peak_memory_bytes per step\n"
+    "  --progress            rank 0's progress line (step/total, loss, step "
+    "time,\n"
+    "                        samples/s or tokens/s, ETA, peak memory) on "
+    "stderr, which\n"
+    "                        it otherwise shows only on a terminal (under "
+    "mpirun,\n"
+    "                        stderr is a pipe); stdout is unchanged\n"
     "  --allow-non-finite    NaN or infinity in --init, --data or a "
     "checkpoint, and a\n"
     "                        non-finite loss, are warnings (once per tensor) "
@@ -240,6 +251,8 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
         return false;
     } else if (arg == "--allow-non-finite") {
       options.allowNonFinite = true;
+    } else if (arg == "--progress") {
+      options.progress = true;
     } else if (arg == "--backend") {
       const char *text = value();
       if (!text)
@@ -387,6 +400,29 @@ std::string findNonFinite(const std::string &file, const std::string &name,
          (count > 1
               ? ", the first of " + std::to_string(count) + " non-finite values"
               : "");
+}
+
+/// `seconds` as H:MM:SS.
+std::string durationText(double seconds) {
+  long long whole =
+      static_cast<long long>(std::llround(std::max(seconds, 0.0)));
+  char text[48];
+  std::snprintf(text, sizeof(text), "%lld:%02lld:%02lld", whole / 3600,
+                whole / 60 % 60, whole % 60);
+  return text;
+}
+
+/// `bytes` in B, KB, MB or GB (powers of 1000, as the peak memory lines).
+std::string bytesText(unsigned long long bytes) {
+  const char *units[] = {"B", "KB", "MB", "GB"};
+  double value = double(bytes);
+  int unit = 0;
+  for (; unit < 3 && value >= 1000; ++unit)
+    value /= 1000;
+  char text[32];
+  std::snprintf(text, sizeof(text), unit ? "%.1f %s" : "%.0f %s", value,
+                units[unit]);
+  return text;
 }
 
 class Trainer {
@@ -976,18 +1012,28 @@ void Trainer::run() {
   std::vector<double> stepMs;
   // With --allow-non-finite, a non-finite loss is said once.
   bool warnedLoss = false;
+  // What a step processes, for the rates of --metrics and the progress
+  // line: tokens (an integer input of rank >= 2) or samples.
+  double perStep = 0;
+  const char *perStepUnit = "samples";
+  for (const ManifestTensor &arg : manifest.args)
+    if (arg.role == "input") {
+      bool tokens = arg.dtype[0] == 'i' && arg.globalShape.size() >= 2;
+      perStep = tokens
+                    ? double(arg.globalElements())
+                    : double(arg.globalShape.empty() ? 1 : arg.globalShape[0]);
+      perStepUnit = tokens ? "tokens" : "samples";
+      break;
+    }
+  // The progress line: rank 0's, on a terminal, overwritten in place there.
+  // Every rank learns whether, since each joins the peak memory's reduction.
+  int progress = rank == 0 && (options.progress || isatty(STDERR_FILENO));
+  MPI_Bcast(&progress, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  bool overwrite = progress && rank == 0 && isatty(STDERR_FILENO);
+  double runSeconds = 0;
   // --metrics: rank 0's CSV, a row per step; a resumed run appends to it.
   FILE *metrics = nullptr;
-  double perStep = 0; // tokens (integer inputs of rank >= 2) or samples
   if (!options.metrics.empty()) {
-    for (const ManifestTensor &arg : manifest.args)
-      if (arg.role == "input") {
-        bool tokens = arg.dtype[0] == 'i' && arg.globalShape.size() >= 2;
-        perStep =
-            tokens ? double(arg.globalElements())
-                   : double(arg.globalShape.empty() ? 1 : arg.globalShape[0]);
-        break;
-      }
     std::string error;
     if (rank == 0) {
       bool append = !options.resume.empty() &&
@@ -1022,16 +1068,39 @@ void Trainer::run() {
       if (i >= options.warmup)
         stepMs.push_back((MPI_Wtime() - start) * 1e3);
     }
-    if (rank == 0 && lossIndex >= 0)
+    if (rank == 0 && lossIndex >= 0) {
+      // Above the progress line, which is written again below.
+      if (overwrite) {
+        std::fputs("\r\033[K", stderr);
+        std::fflush(stderr);
+      }
       std::printf("step %lld loss %.9g\n", static_cast<long long>(i),
                   static_cast<double>(loss));
+      std::fflush(stdout);
+    }
     if (i + 1 == options.warmup)
       mp_profile_restart(ctx);
-    if (!options.metrics.empty()) {
+    if (!options.metrics.empty() || progress) {
       double seconds = MPI_Wtime() - stepStart;
+      runSeconds += seconds;
       unsigned long long peak = mp_peak_bytes(ctx), maxPeak = 0;
       MPI_Reduce(&peak, &maxPeak, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0,
                  MPI_COMM_WORLD);
+      if (progress && rank == 0) {
+        // The mean step of this run so far times the steps left.
+        double eta = runSeconds / double(i + 1 - startStep) *
+                     double(options.steps - i - 1);
+        std::fprintf(stderr, "%s[%lld/%lld steps]", overwrite ? "\r\033[K" : "",
+                     static_cast<long long>(i + 1),
+                     static_cast<long long>(options.steps));
+        if (lossIndex >= 0)
+          std::fprintf(stderr, " | loss %.6g", double(loss));
+        std::fprintf(stderr, " | %.3g ms/step | %.0f %s/s | ETA %s | peak %s%s",
+                     seconds * 1e3, seconds > 0 ? perStep / seconds : 0.0,
+                     perStepUnit, durationText(eta).c_str(),
+                     bytesText(maxPeak).c_str(), overwrite ? "" : "\n");
+        std::fflush(stderr);
+      }
       if (metrics) {
         std::string lossText;
         if (lossIndex >= 0) {
@@ -1065,6 +1134,11 @@ void Trainer::run() {
     }
     if (options.checkpointEvery > 0 && (i + 1) % options.checkpointEvery == 0)
       writeCheckpoint(i + 1);
+  }
+  if (overwrite) {
+    // The last progress line stays, as the run's summary.
+    std::fputs("\n", stderr);
+    std::fflush(stderr);
   }
   if (metrics && std::fclose(metrics) != 0)
     die(options.metrics + ": cannot write: " + std::strerror(errno));
