@@ -12,6 +12,8 @@ PACKAGES=(
   python3
   # PyTorch, as an independent reference in the tests (test/PyTorch).
   python3-torch python3-numpy
+  # scripts/plot-metrics.py's plots of mp-train --metrics.
+  python3-matplotlib
 )
 
 missing=()

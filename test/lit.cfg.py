@@ -22,7 +22,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.mp_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     ["mp-opt", "mp-run", "mp-translate", "mp-link", "mp-ffn-reference",
-     "llvm-nm"],
+     "mp-ckpt", "llvm-nm"],
     tool_dirs)
 
 # Multi-rank tests run under Open MPI, as root in CI containers, where
@@ -65,6 +65,11 @@ if subprocess.run(["/usr/bin/python3", "-c", "import numpy"],
                   stdout=subprocess.DEVNULL,
                   stderr=subprocess.DEVNULL).returncode == 0:
     config.available_features.add("numpy")
+# matplotlib (Debian's python3-matplotlib) for scripts/plot-metrics.py.
+if subprocess.run(["/usr/bin/python3", "-c", "import matplotlib"],
+                  stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL).returncode == 0:
+    config.available_features.add("matplotlib")
 config.substitutions.append(("%python", "/usr/bin/python3"))
 
 # The runtime's CUDA backend: built in (cuda-runtime), and a GPU to run it on

@@ -1,5 +1,6 @@
 # Installs the runtime for programs of your own (cmake --install): the
-# header, the static libraries, a CMake package and a pkg-config file.
+# header, the static libraries, a CMake package and a pkg-config file; and
+# mp-ckpt, the checkpoint tool.
 #
 #   find_package(mp_runtime CONFIG REQUIRED)
 #   target_link_libraries(my-program PRIVATE mp::runtime)   # the C ABI
@@ -18,6 +19,7 @@ install(TARGETS mp_runtime mp_train mp_safetensors mp_step_manifest
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES include/mp_runtime.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS mp-ckpt RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 set(MP_RUNTIME_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/mp_runtime)
 install(EXPORT mp_runtimeTargets NAMESPACE mp::

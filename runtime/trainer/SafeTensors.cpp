@@ -34,13 +34,6 @@ constexpr uint64_t maxHeaderSize = 100000000;
 // recursing the parser off the end of the stack.
 constexpr int maxJsonDepth = 64;
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 // The number of elements and bytes of `shape` with elements of `elementSize`
 // bytes; false with `why` set if a dim is negative or a product overflows.
 bool countBytes(const std::vector<int64_t> &shape, size_t elementSize,
@@ -48,20 +41,20 @@ bool countBytes(const std::vector<int64_t> &shape, size_t elementSize,
   elements = 1;
   for (int64_t dim : shape) {
     if (dim < 0) {
-      why = "shape " + shapeString(shape) + " has a negative dim";
+      why = "shape " + shapeText(shape) + " has a negative dim";
       return false;
     }
     if (__builtin_mul_overflow(elements, static_cast<uint64_t>(dim),
                                &elements) ||
         elements > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      why = "shape " + shapeString(shape) + " has more than 2^63 elements";
+      why = "shape " + shapeText(shape) + " has more than 2^63 elements";
       return false;
     }
   }
   if (__builtin_mul_overflow(elements, static_cast<uint64_t>(elementSize),
                              &bytes) ||
       bytes > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    why = "shape " + shapeString(shape) + " needs more than 2^63 bytes";
+    why = "shape " + shapeText(shape) + " needs more than 2^63 bytes";
     return false;
   }
   return true;
@@ -505,7 +498,7 @@ bool checkEntry(const JsonValue &value, uint64_t bufferSize, Entry &entry,
   }
   if (static_cast<uint64_t>(end - begin) != bytes) {
     error = range + " hold " + std::to_string(end - begin) +
-            " bytes but shape " + shapeString(entry.shape) + " of " +
+            " bytes but shape " + shapeText(entry.shape) + " of " +
             entry.dtype + " needs " + std::to_string(bytes);
     return false;
   }
@@ -654,7 +647,7 @@ bool buildHeader(const std::vector<std::pair<std::string, Tensor>> &tensors,
     }
     if (tensor.bytes.size() != bytes) {
       error = where + "holds " + std::to_string(tensor.bytes.size()) +
-              " bytes but shape " + shapeString(tensor.shape) + " of " +
+              " bytes but shape " + shapeText(tensor.shape) + " of " +
               tensor.dtype + " needs " + std::to_string(bytes);
       return false;
     }
@@ -679,6 +672,13 @@ bool mp::train::parseJson(const std::string &text, JsonValue &value,
   return JsonParser(text, "byte").parse(value, error);
 }
 
+std::string mp::train::shapeText(const std::vector<int64_t> &shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
 int64_t Tensor::numElements() const {
   int64_t count = 1;
   for (int64_t dim : shape)
@@ -696,21 +696,23 @@ size_t mp::train::dtypeSize(const std::string &dtype) {
   return it == sizes.end() ? 0 : it->second;
 }
 
-bool mp::train::readSafeTensors(const std::string &path,
-                                std::map<std::string, Tensor> &tensors,
-                                std::string &error) {
+SafeTensorsFile::~SafeTensorsFile() {
+  if (fd >= 0)
+    close(fd);
+}
+
+bool SafeTensorsFile::open(const std::string &path, std::string &error) {
   auto failWith = [&](const std::string &what) {
     error = path + ": " + what;
     return false;
   };
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    close(fd);
+  this->path = path;
+  entries.clear();
+  fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return failWith(std::string("cannot open: ") + std::strerror(errno));
-  // Closes the file on every return below.
-  struct Closer {
-    int fd;
-    ~Closer() { close(fd); }
-  } closer{fd};
 
   struct stat status;
   if (fstat(fd, &status) != 0)
@@ -751,21 +753,46 @@ bool mp::train::readSafeTensors(const std::string &path,
   if (!JsonParser(header).parse(root, why))
     return failWith(why);
 
-  uint64_t dataStart = 8 + headerSize;
-  std::vector<Entry> entries;
-  if (!checkHeader(root, fileSize - dataStart, entries, why))
+  dataStart = 8 + headerSize;
+  std::vector<Entry> checked;
+  if (!checkHeader(root, fileSize - dataStart, checked, why))
     return failWith(why);
+  for (Entry &entry : checked)
+    entries[entry.name] = {std::move(entry.dtype), std::move(entry.shape),
+                           entry.begin, entry.end};
+  return true;
+}
 
-  std::map<std::string, Tensor> result;
-  for (Entry &entry : entries) {
-    Tensor &tensor = result[entry.name];
-    tensor.dtype = std::move(entry.dtype);
-    tensor.shape = std::move(entry.shape);
-    tensor.bytes.resize(entry.end - entry.begin);
-    if (!readAt(fd, tensor.bytes.data(), tensor.bytes.size(),
-                dataStart + entry.begin, why))
-      return failWith("tensor " + quote(entry.name) + ": " + why);
+bool SafeTensorsFile::read(const std::string &name, Tensor &tensor,
+                           std::string &error) const {
+  auto entry = entries.find(name);
+  if (entry == entries.end()) {
+    error = path + ": no tensor " + quote(name);
+    return false;
   }
+  const TensorEntry &found = entry->second;
+  tensor.dtype = found.dtype;
+  tensor.shape = found.shape;
+  tensor.bytes.resize(found.end - found.begin);
+  std::string why;
+  if (!readAt(fd, tensor.bytes.data(), tensor.bytes.size(),
+              dataStart + found.begin, why)) {
+    error = path + ": tensor " + quote(name) + ": " + why;
+    return false;
+  }
+  return true;
+}
+
+bool mp::train::readSafeTensors(const std::string &path,
+                                std::map<std::string, Tensor> &tensors,
+                                std::string &error) {
+  SafeTensorsFile file;
+  if (!file.open(path, error))
+    return false;
+  std::map<std::string, Tensor> result;
+  for (const auto &entry : file.getEntries())
+    if (!file.read(entry.first, result[entry.first], error))
+      return false;
   tensors = std::move(result);
   return true;
 }

@@ -56,6 +56,9 @@ struct JsonValue {
 // checkpoint index with it.
 bool parseJson(const std::string &text, JsonValue &value, std::string &error);
 
+// A shape as messages write it: "[2, 3]".
+std::string shapeText(const std::vector<int64_t> &shape);
+
 // Element size in bytes of a safetensors dtype name, or 0 if unknown.
 size_t dtypeSize(const std::string &dtype);
 
@@ -67,6 +70,41 @@ size_t dtypeSize(const std::string &dtype);
 bool readSafeTensors(const std::string &path,
                      std::map<std::string, Tensor> &tensors,
                      std::string &error);
+
+// A safetensors file read tensor by tensor, for readers that want a few
+// tensors of a large file (a checkpoint's rank file): open() checks the
+// whole header as readSafeTensors does, without reading the data; read()
+// then reads one tensor.
+class SafeTensorsFile {
+public:
+  struct TensorEntry {
+    std::string dtype;
+    std::vector<int64_t> shape;
+    // The tensor's bytes [begin, end) of the data buffer.
+    uint64_t begin = 0, end = 0;
+  };
+
+  SafeTensorsFile() = default;
+  SafeTensorsFile(const SafeTensorsFile &) = delete;
+  SafeTensorsFile &operator=(const SafeTensorsFile &) = delete;
+  ~SafeTensorsFile();
+
+  // On failure returns false with `error` naming the file and, where it
+  // applies, the tensor.
+  bool open(const std::string &path, std::string &error);
+  const std::map<std::string, TensorEntry> &getEntries() const {
+    return entries;
+  }
+  // Reads tensor `name`; false with `error` naming the file and the tensor
+  // when there is none or the read fails.
+  bool read(const std::string &name, Tensor &tensor, std::string &error) const;
+
+private:
+  int fd = -1;
+  std::string path;
+  uint64_t dataStart = 0;
+  std::map<std::string, TensorEntry> entries;
+};
 
 // Writes `tensors`, in the given order, to `path` atomically, as
 // writeFileAtomically (AtomicFile.h) does: a reader never sees a partial

@@ -71,6 +71,20 @@ bool parseManifest(const std::string &text, StepManifest &manifest,
 /// The byte size of a manifest dtype, or 0.
 size_t manifestDtypeSize(const std::string &dtype);
 
+/// Whether every argument is split over axes of the mesh and holds, per
+/// dim, the padded extent its split gives; false with `error` naming the
+/// argument otherwise. parseManifest checks a manifest with it, and the
+/// checkpoint reader the layout an index describes.
+bool checkSplits(const StepManifest &manifest, std::string &error);
+
+/// The coordinate of `rank` on each mesh axis: row-major, last axis fastest.
+std::vector<int64_t> getCoordinates(const StepManifest &manifest, int64_t rank);
+
+/// Per dim, where `rank`'s piece of argument `tensor` (split over
+/// `manifest`'s mesh as checkSplits accepts) lies in the global tensor.
+std::vector<DimPiece> getPiece(const StepManifest &manifest,
+                               const ManifestTensor &tensor, int64_t rank);
+
 //===----------------------------------------------------------------------===//
 // Implementation
 //===----------------------------------------------------------------------===//
@@ -216,6 +230,62 @@ inline size_t manifestDtypeSize(const std::string &dtype) {
   return 0;
 }
 
+inline bool checkSplits(const StepManifest &manifest, std::string &error) {
+  for (const ManifestTensor &arg : manifest.args)
+    for (size_t dim = 0; dim < arg.split.size(); ++dim) {
+      std::vector<int64_t> sizes;
+      for (const std::string &axis : arg.split[dim]) {
+        int index = manifest.axisIndex(axis);
+        if (index < 0) {
+          error = "argument '" + arg.name + "' is split over '" + axis +
+                  "', which is not a mesh axis";
+          return false;
+        }
+        sizes.push_back(manifest.mesh[index].second);
+      }
+      // Uneven splits pad every piece to the first's extent.
+      int64_t local = getDimPiece(arg.globalShape[dim], sizes,
+                                  std::vector<int64_t>(sizes.size(), 0))
+                          .extent;
+      if (arg.localShape[dim] != local) {
+        error = "argument '" + arg.name + "' holds " +
+                std::to_string(arg.localShape[dim]) + " of dim " +
+                std::to_string(dim) + " on each rank, but " +
+                std::to_string(arg.globalShape[dim]) +
+                " split over those axes gives " + std::to_string(local);
+        return false;
+      }
+    }
+  return true;
+}
+
+inline std::vector<int64_t> getCoordinates(const StepManifest &manifest,
+                                           int64_t rank) {
+  std::vector<int64_t> coords(manifest.mesh.size());
+  for (size_t axis = manifest.mesh.size(); axis-- > 0;) {
+    coords[axis] = rank % manifest.mesh[axis].second;
+    rank /= manifest.mesh[axis].second;
+  }
+  return coords;
+}
+
+inline std::vector<DimPiece> getPiece(const StepManifest &manifest,
+                                      const ManifestTensor &tensor,
+                                      int64_t rank) {
+  std::vector<int64_t> coords = getCoordinates(manifest, rank);
+  std::vector<DimPiece> piece;
+  for (size_t dim = 0; dim < tensor.localShape.size(); ++dim) {
+    std::vector<int64_t> sizes, axisCoords;
+    for (const std::string &axis : tensor.split[dim]) {
+      int index = manifest.axisIndex(axis);
+      sizes.push_back(manifest.mesh[index].second);
+      axisCoords.push_back(coords[index]);
+    }
+    piece.push_back(getDimPiece(tensor.globalShape[dim], sizes, axisCoords));
+  }
+  return piece;
+}
+
 inline std::string printManifest(const StepManifest &manifest) {
   std::ostringstream os;
   os << "mp-step " << MP_RUNTIME_ABI_VERSION << "\nfunction "
@@ -338,31 +408,10 @@ inline bool parseManifest(const std::string &text, StepManifest &manifest,
     return fail("empty manifest");
   if (manifest.function.empty())
     return fail("no 'function' entry");
-  for (const ManifestTensor &arg : manifest.args)
-    for (size_t dim = 0; dim < arg.split.size(); ++dim) {
-      std::vector<int64_t> sizes;
-      for (const std::string &axis : arg.split[dim]) {
-        int index = manifest.axisIndex(axis);
-        if (index < 0) {
-          error = "manifest: argument '" + arg.name + "' is split over '" +
-                  axis + "', which is not a mesh axis";
-          return false;
-        }
-        sizes.push_back(manifest.mesh[index].second);
-      }
-      // Uneven splits pad every piece to the first's extent.
-      int64_t local = getDimPiece(arg.globalShape[dim], sizes,
-                                  std::vector<int64_t>(sizes.size(), 0))
-                          .extent;
-      if (arg.localShape[dim] != local) {
-        error = "manifest: argument '" + arg.name + "' holds " +
-                std::to_string(arg.localShape[dim]) + " of dim " +
-                std::to_string(dim) + " on each rank, but " +
-                std::to_string(arg.globalShape[dim]) +
-                " split as the manifest says gives " + std::to_string(local);
-        return false;
-      }
-    }
+  if (!checkSplits(manifest, error)) {
+    error = "manifest: " + error;
+    return false;
+  }
   return true;
 }
 

@@ -10,8 +10,9 @@
 // gathers the parameters into one safetensors file of global tensors;
 // --checkpoint writes each rank's shards of the parameters and optimizer
 // state every N steps (atomically, keeping the newest K) and --resume
-// continues bit-identically from the newest; --metrics writes a CSV row
-// per step.
+// continues from the newest: bit-identically on the same mesh, on another
+// mesh or plan with each rank assembling its pieces from the slices that
+// overlap them; --metrics writes a CSV row per step.
 // Buffers are the backend's (device memory on CUDA): data goes in and out
 // through mp_copy_to_backend and mp_copy_to_host, staged in host memory.
 //
@@ -46,7 +47,10 @@ extern "C" const mp_step *const mp_default_step;
 namespace {
 
 using mp::train::DimPiece;
+using mp::train::getPiece;
 using mp::train::ManifestTensor;
+using mp::train::safetensorsDtype;
+using mp::train::shapeText;
 using mp::train::StepManifest;
 using mp::train::Tensor;
 
@@ -62,6 +66,9 @@ struct Options {
   /// (0: only at the end), the newest `keep` kept.
   std::string checkpoint, resume, metrics;
   int64_t checkpointEvery = 0, keep = 2;
+  /// Rank 0's progress line on stderr even when it is not a terminal (as
+  /// under mpirun, which hands ranks a pipe).
+  bool progress = false;
   /// Non-finite values in --init, --data or a checkpoint, and a non-finite
   /// loss, are warnings rather than errors.
   bool allowNonFinite = false;
@@ -77,6 +84,7 @@ const char *const kUsage =
     "                [--checkpoint DIR [--checkpoint-every N] [--keep K]]\n"
     "                [--resume DIR] [--metrics FILE.csv] "
     "[--allow-non-finite]\n"
+    "                [--progress]\n"
     "  --steps, --warmup, --checkpoint-every, --keep take integers from 0 to "
     "2^63-1,\n"
     "  --seed from 0 to 2^64-1 (digits only)\n"
@@ -95,12 +103,21 @@ const char *const kUsage =
     "  --checkpoint-every N  steps between checkpoints (default 0: only at "
     "the end)\n"
     "  --keep K              complete checkpoints kept (default 2)\n"
-    "  --resume DIR          continue from DIR's newest checkpoint, same "
-    "mesh; --steps\n"
-    "                        stays the run's total\n"
+    "  --resume DIR          continue from DIR's newest checkpoint, "
+    "written on this\n"
+    "                        mesh and plan or another (each rank reads the "
+    "slices it\n"
+    "                        needs); --steps stays the run's total\n"
     "  --metrics FILE.csv    rank 0 writes step,loss,step_time_s,"
     "tokens_or_samples_per_s,\n"
     "                        peak_memory_bytes per step\n"
+    "  --progress            rank 0's progress line (step/total, loss, step "
+    "time,\n"
+    "                        samples/s or tokens/s, ETA, peak memory) on "
+    "stderr, which\n"
+    "                        it otherwise shows only on a terminal (under "
+    "mpirun,\n"
+    "                        stderr is a pipe); stdout is unchanged\n"
     "  --allow-non-finite    NaN or infinity in --init, --data or a "
     "checkpoint, and a\n"
     "                        non-finite loss, are warnings (once per tensor) "
@@ -234,6 +251,8 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
         return false;
     } else if (arg == "--allow-non-finite") {
       options.allowNonFinite = true;
+    } else if (arg == "--progress") {
+      options.progress = true;
     } else if (arg == "--backend") {
       const char *text = value();
       if (!text)
@@ -297,64 +316,25 @@ uint64_t hashName(const std::string &name, uint64_t seed, uint64_t salt) {
   return hash ^ (salt * 0x9e3779b97f4a7c15ull);
 }
 
-/// This rank's coordinate on each mesh axis: row-major, last axis fastest.
-std::vector<int64_t> getCoordinates(const StepManifest &manifest, int rank) {
-  std::vector<int64_t> coords(manifest.mesh.size());
-  int64_t rest = rank;
-  for (size_t axis = manifest.mesh.size(); axis-- > 0;) {
-    coords[axis] = rest % manifest.mesh[axis].second;
-    rest /= manifest.mesh[axis].second;
-  }
-  return coords;
-}
-
-/// Per dim, where `rank`'s piece of `tensor` lies in the global tensor.
-std::vector<DimPiece> getPiece(const StepManifest &manifest,
-                               const ManifestTensor &tensor, int rank) {
-  std::vector<int64_t> coords = getCoordinates(manifest, rank);
-  std::vector<DimPiece> piece;
-  for (size_t dim = 0; dim < tensor.localShape.size(); ++dim) {
-    std::vector<int64_t> sizes, axisCoords;
-    for (const std::string &axis : tensor.split[dim]) {
-      int a = manifest.axisIndex(axis);
-      sizes.push_back(manifest.mesh[a].second);
-      axisCoords.push_back(coords[a]);
-    }
-    piece.push_back(
-        mp::train::getDimPiece(tensor.globalShape[dim], sizes, axisCoords));
-  }
-  return piece;
-}
-
 /// Copies the valid box of a piece (shaped by the pieces' padded extents)
 /// between it and the global tensor, in the direction `toPiece` says; the
 /// piece's padding is left as it is.
 void copyPiece(char *global, const std::vector<int64_t> &globalShape,
                char *local, const std::vector<DimPiece> &piece,
                size_t elementBytes, bool toPiece) {
-  size_t rank = piece.size();
-  int64_t count = 1;
-  for (const DimPiece &dim : piece)
-    count *= dim.valid;
-  // Rows of the innermost dim are contiguous in both.
-  int64_t row = rank ? piece[rank - 1].valid : 1;
-  std::vector<int64_t> index(rank, 0);
-  for (int64_t done = 0; done < count; done += row) {
-    int64_t globalOffset = 0, localOffset = 0;
-    for (size_t dim = 0; dim < rank; ++dim) {
-      globalOffset =
-          globalOffset * globalShape[dim] + piece[dim].origin + index[dim];
-      localOffset = localOffset * piece[dim].extent + index[dim];
-    }
-    char *g = global + globalOffset * elementBytes;
-    char *p = local + localOffset * elementBytes;
-    std::memcpy(toPiece ? p : g, toPiece ? g : p, row * elementBytes);
-    for (int64_t dim = static_cast<int64_t>(rank) - 2; dim >= 0; --dim) {
-      if (++index[dim] < piece[dim].valid)
-        break;
-      index[dim] = 0;
-    }
+  std::vector<int64_t> extents, origins, valid;
+  for (const DimPiece &dim : piece) {
+    extents.push_back(dim.extent);
+    origins.push_back(dim.origin);
+    valid.push_back(dim.valid);
   }
+  std::vector<int64_t> start(piece.size(), 0);
+  if (toPiece)
+    mp::train::copyBox(global, globalShape, origins, local, extents, start,
+                       valid, elementBytes);
+  else
+    mp::train::copyBox(local, extents, start, global, globalShape, origins,
+                       valid, elementBytes);
 }
 
 /// Fills `local` (row-major) with `value(i)` of each of its valid elements,
@@ -380,20 +360,6 @@ void generatePiece(const ManifestTensor &tensor,
       index[dim] = 0;
     }
   }
-}
-
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
-
-std::string safetensorsDtype(const std::string &dtype) {
-  std::string upper = dtype;
-  for (char &c : upper)
-    c = static_cast<char>(std::toupper(c));
-  return upper;
 }
 
 /// A NaN or an infinity as the message says it.
@@ -436,6 +402,29 @@ std::string findNonFinite(const std::string &file, const std::string &name,
               : "");
 }
 
+/// `seconds` as H:MM:SS.
+std::string durationText(double seconds) {
+  long long whole =
+      static_cast<long long>(std::llround(std::max(seconds, 0.0)));
+  char text[48];
+  std::snprintf(text, sizeof(text), "%lld:%02lld:%02lld", whole / 3600,
+                whole / 60 % 60, whole % 60);
+  return text;
+}
+
+/// `bytes` in B, KB, MB or GB (powers of 1000, as the peak memory lines).
+std::string bytesText(unsigned long long bytes) {
+  const char *units[] = {"B", "KB", "MB", "GB"};
+  double value = double(bytes);
+  int unit = 0;
+  for (; unit < 3 && value >= 1000; ++unit)
+    value /= 1000;
+  char text[32];
+  std::snprintf(text, sizeof(text), unit ? "%.1f %s" : "%.0f %s", value,
+                units[unit]);
+  return text;
+}
+
 class Trainer {
 public:
   Trainer(const mp_step &step, StepManifest manifest, Options options)
@@ -463,9 +452,9 @@ private:
   void writeCheckpoint(int64_t nextStep);
   void resume();
   /// The checks and loads of --resume on this rank: an error message, or
-  /// empty.
-  std::string loadCheckpoint(int64_t &nextStep);
-  std::string meshText() const;
+  /// empty. `resharded` says how the checkpoint's layout differs from the
+  /// step's, or is empty when it does not.
+  std::string loadCheckpoint(int64_t &nextStep, std::string &resharded);
   /// `nonFinite` (findNonFinite's finding) as an error, or, with
   /// --allow-non-finite, as a warning said here if `say`, and no error.
   std::string refuseOrWarn(const std::string &nonFinite, bool say) const;
@@ -513,39 +502,6 @@ std::string rankFileName(int rank) {
   char name[64];
   std::snprintf(name, sizeof(name), "rank-%05d.safetensors", rank);
   return name;
-}
-
-/// Member `key` of JSON object `object`, or null.
-const mp::train::JsonValue *member(const mp::train::JsonValue &object,
-                                   const std::string &key) {
-  if (object.kind != mp::train::JsonValue::Kind::Object)
-    return nullptr;
-  for (const auto &entry : object.members)
-    if (entry.first == key)
-      return &entry.second;
-  return nullptr;
-}
-
-bool jsonIntList(const mp::train::JsonValue *value, std::vector<int64_t> &out) {
-  if (!value || value->kind != mp::train::JsonValue::Kind::Array)
-    return false;
-  out.clear();
-  for (const auto &element : value->elements) {
-    if (element.kind != mp::train::JsonValue::Kind::Integer)
-      return false;
-    out.push_back(element.integer);
-  }
-  return true;
-}
-
-std::string Trainer::meshText() const {
-  if (manifest.mesh.empty())
-    return "(none: an unpartitioned step on 1 rank)";
-  std::string text;
-  for (size_t i = 0; i < manifest.mesh.size(); ++i)
-    text += (i ? " x " : "") + manifest.mesh[i].first + "=" +
-            std::to_string(manifest.mesh[i].second);
-  return text;
 }
 
 /// A checkpoint of the state before step `nextStep`: each rank writes its
@@ -715,198 +671,86 @@ void Trainer::writeCheckpoint(int64_t nextStep) {
 
 void Trainer::resume() {
   int64_t nextStep = 0;
-  dieTogetherIfAny(loadCheckpoint(nextStep));
+  std::string resharded;
+  dieTogetherIfAny(loadCheckpoint(nextStep, resharded));
   startStep = lastCheckpoint = nextStep;
   if (rank == 0) {
-    std::printf("resumed from %s/step-%lld\n", options.resume.c_str(),
-                static_cast<long long>(nextStep));
+    if (!resharded.empty())
+      resharded = " (resharded from " + resharded + ")";
+    std::printf("resumed from %s/step-%lld%s\n", options.resume.c_str(),
+                static_cast<long long>(nextStep), resharded.c_str());
     std::fflush(stdout);
   }
 }
 
-std::string Trainer::loadCheckpoint(int64_t &nextStep) {
-  using mp::train::JsonValue;
-  const std::string &dir = options.resume;
-  std::string error, text;
-  if (!mp::train::readTextFile(dir + "/latest", text, error))
+std::string Trainer::loadCheckpoint(int64_t &nextStep, std::string &resharded) {
+  mp::train::CheckpointIndex index;
+  std::string stepDir, error;
+  if (!mp::train::findLatestCheckpoint(options.resume, stepDir, error))
     return error + " (no checkpoint to resume from)";
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.pop_back();
-  if (text.compare(0, 5, "step-") || text.find('/') != std::string::npos)
-    return dir + "/latest: names '" + text + "', not a step-<k> directory";
-  std::string stepDir = dir + "/" + text, indexPath = stepDir + "/index.json";
-  if (!mp::train::readTextFile(indexPath, text, error))
+  if (!mp::train::readCheckpointIndex(stepDir, index, error))
     return error;
-  JsonValue root;
-  if (!mp::train::parseJson(text, root, error))
-    return indexPath + ": " + error;
-  auto bad = [&](const std::string &what) { return indexPath + ": " + what; };
-  const JsonValue *format = member(root, "format"),
-                  *step = member(root, "step");
-  if (!format || format->string != "mp-checkpoint" ||
-      !member(root, "version") || member(root, "version")->integer != 1)
-    return bad("not an mp-checkpoint index of version 1");
-  if (!step || step->kind != JsonValue::Kind::Integer || step->integer < 0)
-    return bad("no step");
-  nextStep = step->integer;
-
-  // The mesh: the same as the step's, axis by axis.
-  const JsonValue *mesh = member(root, "mesh");
-  if (!mesh || mesh->kind != JsonValue::Kind::Array)
-    return bad("no mesh");
-  bool sameMesh = mesh->elements.size() == manifest.mesh.size();
-  std::string theirs;
-  for (size_t a = 0; a < mesh->elements.size(); ++a) {
-    const JsonValue *axis = member(mesh->elements[a], "axis"),
-                    *size = member(mesh->elements[a], "size");
-    if (!axis || !size)
-      return bad("mesh axis " + std::to_string(a) + " has no axis or size");
-    theirs +=
-        (a ? " x " : "") + axis->string + "=" + std::to_string(size->integer);
-    sameMesh = sameMesh && axis->string == manifest.mesh[a].first &&
-               size->integer == manifest.mesh[a].second;
-  }
-  if (mesh->elements.empty())
-    theirs = "(none: an unpartitioned step on 1 rank)";
-  if (!sameMesh)
-    return stepDir + " was written on mesh " + theirs +
-           ", but this step's mesh is " + meshText() +
-           ": resharding a checkpoint on load is not supported yet";
+  nextStep = index.step;
+  std::string writerMesh = mp::train::meshText(index.layout),
+              mesh = mp::train::meshText(manifest);
+  if (writerMesh != mesh)
+    resharded = "mesh " + writerMesh + " to " + mesh;
   if (nextStep > options.steps)
     return stepDir + " is at step " + std::to_string(nextStep) +
            ", beyond --steps " + std::to_string(options.steps) +
            " (--steps is the run's total)";
-  const JsonValue *data = member(root, "data");
-  const JsonValue *seed = data ? member(*data, "seed") : nullptr;
-  const JsonValue *source = data ? member(*data, "source") : nullptr;
-  if (options.data.empty() && source && source->string == "seeded" && seed &&
-      seed->string != std::to_string(options.seed))
-    return stepDir + " was trained on batches of --seed " + seed->string +
+  if (options.data.empty() && index.dataSource == "seeded" &&
+      index.seed != std::to_string(options.seed))
+    return stepDir + " was trained on batches of --seed " + index.seed +
            ", this run's --seed is " + std::to_string(options.seed) +
-           ": pass --seed " + seed->string + " to resume the same data";
+           ": pass --seed " + index.seed + " to resume the same data";
 
-  // This rank's file: its size and checksum, as the index says.
-  int worldSize = mp_context_world_size(ctx);
-  const JsonValue *files = member(root, "files");
-  if (!files || files->kind != JsonValue::Kind::Array ||
-      files->elements.size() != size_t(worldSize))
-    return bad("wants " + std::to_string(worldSize) + " files, one per rank");
-  const JsonValue &entry = files->elements[rank];
-  const JsonValue *fileName = member(entry, "file"),
-                  *fileBytes = member(entry, "bytes"),
-                  *fileHash = member(entry, "fnv1a64");
-  uint64_t wantedHash = 0;
-  if (!fileName || !fileBytes || !fileHash ||
-      fileName->string.find('/') != std::string::npos ||
-      fileName->string.empty() ||
-      !mp::train::parseHex64(fileHash->string, wantedHash))
-    return bad("file of rank " + std::to_string(rank) +
-               " lacks file, bytes or fnv1a64");
-  std::string path = stepDir + "/" + fileName->string;
-
-  // The tensors: exactly the step's parameters and state, as the step lays
-  // them out.
-  const JsonValue *tensors = member(root, "tensors");
-  if (!tensors || tensors->kind != JsonValue::Kind::Array)
-    return bad("no tensors");
-  std::map<std::string, uint64_t> tensorHashes;
-  for (const JsonValue &tensor : tensors->elements) {
-    const JsonValue *tensorName = member(tensor, "name");
-    if (!tensorName)
-      return bad("a tensor without a name");
-    const std::string &name = tensorName->string;
+  // Exactly the step's parameters and state, by name, role, dtype and
+  // global shape; how they were split is the reader's business.
+  for (const ManifestTensor &stored : index.layout.args) {
     auto arg = std::find_if(manifest.args.begin(), manifest.args.end(),
                             [&](const ManifestTensor &candidate) {
-                              return candidate.name == name &&
+                              return candidate.name == stored.name &&
                                      isCheckpointed(candidate);
                             });
     if (arg == manifest.args.end())
-      return bad("tensor '" + name +
-                 "' is not a parameter or optimizer state of this step "
-                 "(compiled with another model or optimizer?)");
-    std::vector<int64_t> globalShape, localShape;
-    const JsonValue *role = member(tensor, "role"),
-                    *dtype = member(tensor, "dtype"),
-                    *slices = member(tensor, "slices");
-    if (!role || role->string != arg->role || !dtype ||
-        dtype->string != safetensorsDtype(arg->dtype) ||
-        !jsonIntList(member(tensor, "global_shape"), globalShape) ||
-        !jsonIntList(member(tensor, "local_shape"), localShape) ||
-        globalShape != arg->globalShape || localShape != arg->localShape)
-      return bad("tensor '" + name + "' is " +
-                 (role ? role->string : std::string("?")) + " " +
-                 (dtype ? dtype->string : std::string("?")) + " " +
-                 shapeText(globalShape) + " (local " + shapeText(localShape) +
-                 "), but the step's is " + arg->role + " " +
-                 safetensorsDtype(arg->dtype) + " " +
-                 shapeText(arg->globalShape) + " (local " +
-                 shapeText(arg->localShape) + ")");
-    uint64_t hash = 0;
-    if (!slices || slices->kind != JsonValue::Kind::Array ||
-        slices->elements.size() != size_t(worldSize) ||
-        !member(slices->elements[rank], "fnv1a64") ||
-        !mp::train::parseHex64(
-            member(slices->elements[rank], "fnv1a64")->string, hash))
-      return bad("tensor '" + name + "' lacks the checksum of rank " +
-                 std::to_string(rank) + "'s slice");
-    if (!tensorHashes.emplace(name, hash).second)
-      return bad("tensor '" + name + "' is listed twice");
+      return index.path + ": tensor '" + stored.name +
+             "' is not a parameter or optimizer state of this step "
+             "(compiled with another model or optimizer?)";
+    if (stored.role != arg->role || stored.dtype != arg->dtype ||
+        stored.globalShape != arg->globalShape)
+      return index.path + ": tensor '" + stored.name + "' is " + stored.role +
+             " " + safetensorsDtype(stored.dtype) + " " +
+             shapeText(stored.globalShape) + ", but the step's is " +
+             arg->role + " " + safetensorsDtype(arg->dtype) + " " +
+             shapeText(arg->globalShape);
+    if (resharded.empty() && stored.split != arg->split)
+      resharded = "another split of '" + stored.name + "' on the same mesh";
   }
-  for (const ManifestTensor &arg : manifest.args)
-    if (isCheckpointed(arg) && !tensorHashes.count(arg.name))
-      return bad("no tensor '" + arg.name + "' for the step's " + arg.role +
-                 " of that name");
-
-  uint64_t hash = 0, size = 0;
-  if (!mp::train::hashFile(path, hash, size, error))
-    return error;
-  std::map<std::string, Tensor> loaded;
-  bool readable = mp::train::readSafeTensors(path, loaded, error);
-  if (hash != wantedHash || int64_t(size) != fileBytes->integer) {
-    std::string why = path + ": the file does not match its checksum in " +
-                      indexPath + " (fnv1a64 " + mp::train::hex64(hash) + ", " +
-                      std::to_string(size) + " bytes; the index says " +
-                      fileHash->string + ", " +
-                      std::to_string(fileBytes->integer) + " bytes)";
-    if (!readable)
-      return why + ": " + error;
-    for (const auto &tensor : loaded) {
-      auto wanted = tensorHashes.find(tensor.first);
-      if (wanted != tensorHashes.end() &&
-          mp::train::fnv1a64(tensor.second.bytes.data(),
-                             tensor.second.bytes.size()) != wanted->second)
-        return why + ": tensor '" + tensor.first + "' is corrupt";
-    }
-    return why + ": its header is corrupt";
-  }
-  if (!readable)
-    return error;
+  // Each rank reads the slices its pieces overlap, and says what it finds
+  // in them.
+  mp::train::SliceCheck checkFinite = [&](const std::string &path,
+                                          const std::string &name,
+                                          const Tensor &slice) {
+    return refuseOrWarn(findNonFinite(path, name, slice, slice.numElements()),
+                        /*say=*/true);
+  };
+  mp::train::CheckpointFiles files;
   for (size_t i = 0; i < manifest.args.size(); ++i) {
     const ManifestTensor &arg = manifest.args[i];
     if (!isCheckpointed(arg))
       continue;
-    auto it = loaded.find(arg.name);
-    if (it == loaded.end())
-      return path + ": no tensor '" + arg.name + "' for the step's " +
+    int tensor = index.findTensor(arg.name);
+    if (tensor < 0)
+      return index.path + ": no tensor '" + arg.name + "' for the step's " +
              arg.role + " of that name";
-    if (it->second.dtype != safetensorsDtype(arg.dtype) ||
-        it->second.shape != arg.localShape)
-      return path + ": tensor '" + arg.name + "' is " + it->second.dtype + " " +
-             shapeText(it->second.shape) + ", but this rank's piece is " +
-             safetensorsDtype(arg.dtype) + " " + shapeText(arg.localShape);
-    // Each rank's file is its own: each rank says what it finds.
-    error = refuseOrWarn(
-        findNonFinite(path, arg.name, it->second, it->second.numElements()),
-        /*say=*/true);
-    if (!error.empty())
+    std::vector<char> piece;
+    if (!mp::train::readCheckpointPiece(index, tensor,
+                                        getPiece(manifest, arg, rank), rank,
+                                        files, checkFinite, piece, error))
       return error;
-    check(mp_copy_to_backend(ctx, args[i], it->second.bytes.data(),
-                             it->second.bytes.size()));
-    loaded.erase(it);
+    check(mp_copy_to_backend(ctx, args[i], piece.data(), piece.size()));
   }
-  if (!loaded.empty())
-    return path + ": tensor '" + loaded.begin()->first +
-           "' is not a parameter or optimizer state of this step";
   return "";
 }
 
@@ -1168,18 +1012,28 @@ void Trainer::run() {
   std::vector<double> stepMs;
   // With --allow-non-finite, a non-finite loss is said once.
   bool warnedLoss = false;
+  // What a step processes, for the rates of --metrics and the progress
+  // line: tokens (an integer input of rank >= 2) or samples.
+  double perStep = 0;
+  const char *perStepUnit = "samples";
+  for (const ManifestTensor &arg : manifest.args)
+    if (arg.role == "input") {
+      bool tokens = arg.dtype[0] == 'i' && arg.globalShape.size() >= 2;
+      perStep = tokens
+                    ? double(arg.globalElements())
+                    : double(arg.globalShape.empty() ? 1 : arg.globalShape[0]);
+      perStepUnit = tokens ? "tokens" : "samples";
+      break;
+    }
+  // The progress line: rank 0's, on a terminal, overwritten in place there.
+  // Every rank learns whether, since each joins the peak memory's reduction.
+  int progress = rank == 0 && (options.progress || isatty(STDERR_FILENO));
+  MPI_Bcast(&progress, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  bool overwrite = progress && rank == 0 && isatty(STDERR_FILENO);
+  double runSeconds = 0;
   // --metrics: rank 0's CSV, a row per step; a resumed run appends to it.
   FILE *metrics = nullptr;
-  double perStep = 0; // tokens (integer inputs of rank >= 2) or samples
   if (!options.metrics.empty()) {
-    for (const ManifestTensor &arg : manifest.args)
-      if (arg.role == "input") {
-        bool tokens = arg.dtype[0] == 'i' && arg.globalShape.size() >= 2;
-        perStep =
-            tokens ? double(arg.globalElements())
-                   : double(arg.globalShape.empty() ? 1 : arg.globalShape[0]);
-        break;
-      }
     std::string error;
     if (rank == 0) {
       bool append = !options.resume.empty() &&
@@ -1214,16 +1068,39 @@ void Trainer::run() {
       if (i >= options.warmup)
         stepMs.push_back((MPI_Wtime() - start) * 1e3);
     }
-    if (rank == 0 && lossIndex >= 0)
+    if (rank == 0 && lossIndex >= 0) {
+      // Above the progress line, which is written again below.
+      if (overwrite) {
+        std::fputs("\r\033[K", stderr);
+        std::fflush(stderr);
+      }
       std::printf("step %lld loss %.9g\n", static_cast<long long>(i),
                   static_cast<double>(loss));
+      std::fflush(stdout);
+    }
     if (i + 1 == options.warmup)
       mp_profile_restart(ctx);
-    if (!options.metrics.empty()) {
+    if (!options.metrics.empty() || progress) {
       double seconds = MPI_Wtime() - stepStart;
+      runSeconds += seconds;
       unsigned long long peak = mp_peak_bytes(ctx), maxPeak = 0;
       MPI_Reduce(&peak, &maxPeak, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0,
                  MPI_COMM_WORLD);
+      if (progress && rank == 0) {
+        // The mean step of this run so far times the steps left.
+        double eta = runSeconds / double(i + 1 - startStep) *
+                     double(options.steps - i - 1);
+        std::fprintf(stderr, "%s[%lld/%lld steps]", overwrite ? "\r\033[K" : "",
+                     static_cast<long long>(i + 1),
+                     static_cast<long long>(options.steps));
+        if (lossIndex >= 0)
+          std::fprintf(stderr, " | loss %.6g", double(loss));
+        std::fprintf(stderr, " | %.3g ms/step | %.0f %s/s | ETA %s | peak %s%s",
+                     seconds * 1e3, seconds > 0 ? perStep / seconds : 0.0,
+                     perStepUnit, durationText(eta).c_str(),
+                     bytesText(maxPeak).c_str(), overwrite ? "" : "\n");
+        std::fflush(stderr);
+      }
       if (metrics) {
         std::string lossText;
         if (lossIndex >= 0) {
@@ -1257,6 +1134,11 @@ void Trainer::run() {
     }
     if (options.checkpointEvery > 0 && (i + 1) % options.checkpointEvery == 0)
       writeCheckpoint(i + 1);
+  }
+  if (overwrite) {
+    // The last progress line stays, as the run's summary.
+    std::fputs("\n", stderr);
+    std::fflush(stderr);
   }
   if (metrics && std::fclose(metrics) != 0)
     die(options.metrics + ": cannot write: " + std::strerror(errno));
