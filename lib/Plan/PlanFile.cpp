@@ -222,13 +222,15 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
   if (!root)
     return emitError(FileLineColLoc::get(ctx, path, 1, 1))
            << "a plan file is a JSON object";
-  static constexpr StringLiteral kKeys[] = {"mesh", "tensor_parallel", "fsdp",
-                                            "batch", "plan"};
+  static constexpr StringLiteral kKeys[] = {
+      "mesh",        "tensor_parallel",      "fsdp", "batch", "plan",
+      "fsdp_groups", "reshard_after_forward"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kKeys, StringRef(entry.first)))
       return error(entry.first)
              << "unknown plan file key \"" << entry.first.str()
-             << "\"; expected mesh, tensor_parallel, fsdp, batch, plan";
+             << "\"; expected mesh, tensor_parallel, fsdp, batch, plan, "
+                "fsdp_groups, reshard_after_forward";
 
   FailureOr<MeshAttr> mesh = readMesh(root->get("mesh"));
   FailureOr<StringAttr> tpAxis = readAxis(*root, "tensor_parallel");
@@ -251,10 +253,32 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
     }
   }
 
+  ArrayAttr fsdpGroups;
+  if (const json::Value *groups = root->get("fsdp_groups")) {
+    const json::Array *array = groups->getAsArray();
+    SmallVector<Attribute> names;
+    for (const json::Value &group : array ? *array : json::Array())
+      if (std::optional<StringRef> name = group.getAsString())
+        names.push_back(StringAttr::get(ctx, *name));
+    if (!array || names.size() != array->size())
+      return error("fsdp_groups") << "\"fsdp_groups\" must be an array of "
+                                     "module names or globs";
+    fsdpGroups = ArrayAttr::get(ctx, names);
+  }
+  BoolAttr reshardAfterForward;
+  if (const json::Value *reshard = root->get("reshard_after_forward")) {
+    std::optional<bool> value = reshard->getAsBoolean();
+    if (!value)
+      return error("reshard_after_forward")
+             << "\"reshard_after_forward\" must be true or false";
+    reshardAfterForward = BoolAttr::get(ctx, *value);
+  }
+
   auto meshRef = FlatSymbolRefAttr::get(ctx, meshName);
   PlanAttr plan = PlanAttr::getChecked([&] { return error("plan"); }, ctx,
                                        meshRef, *tpAxis, *fsdpAxis, *batchAxis,
-                                       DictionaryAttr::get(ctx, styles));
+                                       DictionaryAttr::get(ctx, styles),
+                                       fsdpGroups, reshardAfterForward);
   if (!plan || failed(plan.verifyAxesIn([&] { return error("mesh"); }, *mesh)))
     return failure();
   return PlanFile{*mesh, plan};

@@ -3,6 +3,7 @@
 #include "mp/Plan/PlanResolution.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/GlobPattern.h"
 
 using namespace mlir;
@@ -212,6 +213,32 @@ ShardingAttr getUseSharding(PlanAttr plan, ShardingAttr storage) {
     llvm::erase(dims.back(), fsdpAxis.getValue());
   }
   return ShardingAttr::get(storage.getMesh(), dims, storage.getPartialAxes());
+}
+
+StringRef getFsdpGroup(StringRef name, PlanAttr plan) {
+  ArrayAttr groups = plan ? plan.getFsdpGroups() : ArrayAttr();
+  StringRef group;
+  for (size_t dot = name.find('.'); dot != StringRef::npos;
+       dot = name.find('.', dot + 1)) {
+    StringRef prefix = name.take_front(dot);
+    if (!groups) {
+      StringRef component = prefix.substr(prefix.rfind('.') + 1);
+      if (!component.empty() &&
+          llvm::all_of(component, [](char c) { return llvm::isDigit(c); }))
+        return prefix;
+      continue;
+    }
+    if (llvm::any_of(groups, [&](Attribute pattern) {
+          return matchesPlanKey(cast<StringAttr>(pattern).getValue(), prefix);
+        }))
+      group = prefix;
+  }
+  return group;
+}
+
+bool getReshardAfterForward(PlanAttr plan) {
+  return plan && plan.getReshardAfterForward() &&
+         plan.getReshardAfterForward().getValue();
 }
 
 } // namespace mp

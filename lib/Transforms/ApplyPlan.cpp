@@ -141,10 +141,11 @@ FailureOr<std::pair<PlanAttr, MeshAttr>> ApplyPlanPass::loadPlan() {
   auto meshOp = MeshOp::create(
       builder, FileLineColLoc::get(ctx, planFile, 1, 1), "mesh", file->mesh);
   StringAttr meshName = symbols.insert(meshOp);
-  PlanAttr plan =
-      PlanAttr::get(ctx, FlatSymbolRefAttr::get(meshName),
-                    file->plan.getTpAxis(), file->plan.getFsdpAxis(),
-                    file->plan.getBatchAxis(), file->plan.getStyles());
+  PlanAttr plan = PlanAttr::get(
+      ctx, FlatSymbolRefAttr::get(meshName), file->plan.getTpAxis(),
+      file->plan.getFsdpAxis(), file->plan.getBatchAxis(),
+      file->plan.getStyles(), file->plan.getFsdpGroups(),
+      file->plan.getReshardAfterForward());
   module->setAttr(MPDialect::kPlanAttrName, plan);
   return std::make_pair(plan, file->mesh);
 }

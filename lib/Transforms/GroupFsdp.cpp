@@ -15,6 +15,7 @@
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Plan/PlanResolution.h"
 
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/Debug.h"
@@ -106,14 +107,16 @@ bool gather(ArrayRef<Operation *> members) {
 
 struct GroupFsdpPass : impl::GroupFsdpBase<GroupFsdpPass> {
   void runOnOperation() override {
+    auto plan =
+        getOperation()->getAttrOfType<PlanAttr>(MPDialect::kPlanAttrName);
     getOperation().walk([&](FunctionOpInterface func) {
       if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
           func->hasAttr(MPDialect::kPartitionedAttrName))
-        groupFunction(func);
+        groupFunction(func, plan);
     });
   }
 
-  void groupFunction(FunctionOpInterface func) {
+  void groupFunction(FunctionOpInterface func, PlanAttr plan) {
     llvm::DenseMap<unsigned, StringRef> paramNames;
     for (const ModelValue &value : getModelValues(func))
       if (value.role == ModelRole::Param)
@@ -124,7 +127,7 @@ struct GroupFsdpPass : impl::GroupFsdpBase<GroupFsdpPass> {
       auto name = paramNames.find(param.getArgNumber());
       if (name == paramNames.end())
         return std::nullopt;
-      return getFsdpGroup(name->second);
+      return getFsdpGroup(name->second, plan);
     };
 
     std::map<GroupKey, SmallVector<Operation *>> groups;

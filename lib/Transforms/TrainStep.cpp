@@ -19,6 +19,7 @@
 
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Plan/PlanResolution.h"
 #include "mp/Transforms/Autodiff.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -76,7 +77,8 @@ LogicalResult clipGradients(OpBuilder &b, Location loc,
 /// into a second all_gather there. As in FSDP2, the root module's
 /// parameters (those of no numbered layer, getFsdpGroup) are kept: the
 /// backward starts with them.
-void regatherForBackward(func::FuncOp step, ArrayRef<Operation *> forward) {
+void regatherForBackward(func::FuncOp step, PlanAttr plan,
+                         ArrayRef<Operation *> forward) {
   llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
   for (Operation *op : forward) {
     auto annotate = dyn_cast<AnnotateOp>(op);
@@ -86,7 +88,7 @@ void regatherForBackward(func::FuncOp step, ArrayRef<Operation *> forward) {
       continue;
     auto name = step.getArgAttrOfType<StringAttr>(param.getArgNumber(),
                                                   MPDialect::kParamAttrName);
-    if (!name || getFsdpGroup(name.getValue()).empty())
+    if (!name || getFsdpGroup(name.getValue(), plan).empty())
       continue;
     SmallVector<OpOperand *> backwardUses;
     Operation *first = nullptr;
@@ -310,8 +312,12 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
     return failure();
   }
   SmallVector<Value> grads = std::move(*gradients);
-  if (reshardAfterForward)
-    regatherForBackward(step, forward);
+  // The pass option, when given, overrides the plan's.
+  auto plan = model->getParentOfType<ModuleOp>()->getAttrOfType<PlanAttr>(
+      MPDialect::kPlanAttrName);
+  if (reshardAfterForward.hasValue() ? reshardAfterForward
+                                     : getReshardAfterForward(plan))
+    regatherForBackward(step, plan, forward);
   if (maxGradNorm > 0 &&
       failed(clipGradients(b, loc, grads, maxGradNorm, model))) {
     step.erase();

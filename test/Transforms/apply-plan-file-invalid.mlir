@@ -7,7 +7,7 @@
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/array.json 2>&1 | FileCheck %s --check-prefix=ARRAY
 // ARRAY: array.json:1:1: error: a plan file is a JSON object
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/typo.json 2>&1 | FileCheck %s --check-prefix=TYPO
-// TYPO: typo.json:3:3: error: unknown plan file key "fdsp"; expected mesh, tensor_parallel, fsdp, batch, plan
+// TYPO: typo.json:3:3: error: unknown plan file key "fdsp"; expected mesh, tensor_parallel, fsdp, batch, plan, fsdp_groups, reshard_after_forward
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/nomesh.json 2>&1 | FileCheck %s --check-prefix=NOMESH
 // NOMESH: nomesh.json:1:1: error: plan file needs "mesh": {"shape": [...], "names": [...]}
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/meshlen.json 2>&1 | FileCheck %s --check-prefix=MESHLEN

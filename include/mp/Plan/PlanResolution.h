@@ -49,6 +49,18 @@ ShardingAttr getActivationSharding(PlanAttr plan, int64_t rank,
 /// `dim`, by default rank - 2 (the sequence of [batch, seq, feature]).
 int64_t getSequenceDim(ParallelStyleAttr style, int64_t rank);
 
+/// The FSDP group of the parameter named `name`: the module FSDP2's
+/// fully_shard wraps it in, whose parameters are gathered and
+/// reduce-scattered together. With the plan's `fsdp_groups` (module globs),
+/// the innermost module prefix of `name` that one matches; by default (no
+/// plan, or no `fsdp_groups`) each numbered layer (`layers.3` for
+/// `layers.3.attention.wq.weight`: the name up to its first all-digit
+/// component). Parameters of no group are the root module's, "".
+llvm::StringRef getFsdpGroup(llvm::StringRef name, PlanAttr plan);
+
+/// Whether the plan asks for FSDP2's reshard_after_forward.
+bool getReshardAfterForward(PlanAttr plan);
+
 /// The sharding an FSDP parameter is used with: `storage` without the FSDP
 /// axis. Equal to `storage` when the plan has no FSDP axis.
 ShardingAttr getUseSharding(PlanAttr plan, ShardingAttr storage);

@@ -70,7 +70,7 @@ func.func private @style_negative_dim() attributes {s = #mp.style<sequence_paral
 
 // -----
 
-// expected-error@+1 {{unknown plan key 'tensor_parallel'; expected mesh, tp_axis, fsdp_axis, batch_axis or styles}}
+// expected-error@+1 {{unknown plan key 'tensor_parallel'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups or reshard_after_forward}}
 module attributes {mp.plan = #mp.plan<mesh = @m, tensor_parallel = tp, styles = {}>} {}
 
 // -----
@@ -404,7 +404,7 @@ func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles 
 
 // -----
 
-// expected-error@+1 {{unknown plan key 'pp_axis'; expected mesh, tp_axis, fsdp_axis, batch_axis or styles}}
+// expected-error@+1 {{unknown plan key 'pp_axis'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups or reshard_after_forward}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, pp_axis = pp>}
 
 // -----
@@ -585,3 +585,18 @@ func.func private @global_shape_mismatch(tensor<2x8xf32> {mp.sharding = #mp.shar
 
 // expected-error@+1 {{'mp.global_shape' on result #0 must be an array of its rank's extents, beside its sharding}}
 func.func private @global_shape_alone() -> (tensor<2x8xf32> {mp.global_shape = array<i64: 9, 8>})
+
+// -----
+
+// expected-error@+1 {{fsdp_groups needs fsdp_axis, the axis FSDP shards parameters over}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, fsdp_groups = ["layers.*"]>}
+
+// -----
+
+// expected-error@+1 {{fsdp_groups entry "layers 0" is not}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, fsdp_axis = dp, fsdp_groups = ["layers 0"]>}
+
+// -----
+
+// expected-error@+1 {{reshard_after_forward needs fsdp_axis}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, reshard_after_forward = true>}

@@ -413,6 +413,8 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
   FlatSymbolRefAttr mesh;
   StringAttr tpAxis, fsdpAxis, batchAxis;
   SmallVector<NamedAttribute> styles;
+  ArrayAttr fsdpGroups;
+  BoolAttr reshardAfterForward;
   llvm::StringSet<> seenKeys;
 
   auto parseAxisName = [&](StringAttr &axis) -> ParseResult {
@@ -457,15 +459,33 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
       return parseAxisName(batchAxis);
     if (key == "styles")
       return parseStyles();
+    if (key == "fsdp_groups") {
+      SmallVector<Attribute> groups;
+      if (parseAxisList(parser, groups))
+        return failure();
+      fsdpGroups = ArrayAttr::get(ctx, groups);
+      return success();
+    }
+    if (key == "reshard_after_forward") {
+      bool value = false;
+      if (succeeded(parser.parseOptionalKeyword("true")))
+        value = true;
+      else if (parser.parseKeyword("false"))
+        return failure();
+      reshardAfterForward = BoolAttr::get(ctx, value);
+      return success();
+    }
     return parser.emitError(keyLoc)
            << "unknown plan key '" << key
-           << "'; expected mesh, tp_axis, fsdp_axis, batch_axis or styles";
+           << "'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, "
+              "fsdp_groups or reshard_after_forward";
   };
   if (parser.parseCommaSeparatedList(AsmParser::Delimiter::LessGreater,
                                      parseEntry))
     return {};
   return getChecked([&] { return parser.emitError(loc); }, ctx, mesh, tpAxis,
-                    fsdpAxis, batchAxis, DictionaryAttr::get(ctx, styles));
+                    fsdpAxis, batchAxis, DictionaryAttr::get(ctx, styles),
+                    fsdpGroups, reshardAfterForward);
 }
 
 void PlanAttr::print(AsmPrinter &printer) const {
@@ -486,13 +506,22 @@ void PlanAttr::print(AsmPrinter &printer) const {
     printer << " = ";
     cast<ParallelStyleAttr>(entry.getValue()).printBody(printer);
   });
-  printer << "}>";
+  printer << "}";
+  if (ArrayAttr groups = getFsdpGroups()) {
+    printer << ", fsdp_groups = ";
+    printAxisList(printer, groups.getValue());
+  }
+  if (BoolAttr reshard = getReshardAfterForward())
+    printer << ", reshard_after_forward = "
+            << (reshard.getValue() ? "true" : "false");
+  printer << ">";
 }
 
 LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                FlatSymbolRefAttr mesh, StringAttr tpAxis,
                                StringAttr fsdpAxis, StringAttr batchAxis,
-                               DictionaryAttr styles) {
+                               DictionaryAttr styles, ArrayAttr fsdpGroups,
+                               BoolAttr reshardAfterForward) {
   if (!mesh)
     return emitError() << "a plan needs a mesh (mesh = @name)";
   if (!styles)
@@ -506,6 +535,18 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          << "' must be a parallel style, got "
                          << entry.getValue();
   }
+  if (fsdpGroups) {
+    if (!fsdpAxis)
+      return emitError() << "fsdp_groups needs fsdp_axis, the axis FSDP "
+                            "shards parameters over";
+    for (Attribute group : fsdpGroups)
+      if (!isa<StringAttr>(group) ||
+          !isValidPlanKey(cast<StringAttr>(group).getValue()))
+        return emitError() << "fsdp_groups entry " << group << " is not "
+                           << kPlanKeyGrammar;
+  }
+  if (reshardAfterForward && reshardAfterForward.getValue() && !fsdpAxis)
+    return emitError() << "reshard_after_forward needs fsdp_axis";
   if (!styles.empty() && !tpAxis)
     return emitError() << "a plan with styles needs tp_axis, the mesh axis "
                           "the styles split over";

@@ -4,7 +4,6 @@
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -147,21 +146,6 @@ std::optional<int64_t> getIndexBound(Value value) {
     }
   }
   return bound;
-}
-
-StringRef getFsdpGroup(StringRef name) {
-  size_t end = 0;
-  while (end < name.size()) {
-    size_t dot = name.find('.', end);
-    StringRef component = name.slice(end, dot);
-    if (!component.empty() &&
-        llvm::all_of(component, [](char c) { return llvm::isDigit(c); }))
-      return dot == StringRef::npos ? StringRef() : name.take_front(dot);
-    if (dot == StringRef::npos)
-      break;
-    end = dot + 1;
-  }
-  return StringRef();
 }
 
 } // namespace mp

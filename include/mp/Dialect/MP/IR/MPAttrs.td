@@ -214,7 +214,15 @@ def MP_PlanAttr : MP_Attr<"Plan", "plan"> {
       characters within one dotted component, as `parallelize_module`
       matches `layers.*.mlp.w1`), to style. An exact name
       wins over globs; two globs that match one name with different styles
-      are an error. Names no entry matches are replicated over `tp_axis`.
+      are an error. Names no entry matches are replicated over `tp_axis`;
+    * `fsdp_groups` (optional): module names or globs that FSDP2's
+      `fully_shard` wraps; each parameter's group is the innermost one
+      (`--mp-group-fsdp` runs a group's collectives as one call). By
+      default each numbered layer (`layers.3`) is a group; other parameters
+      are the root module's;
+    * `reshard_after_forward` (optional, default false): FSDP2's option of
+      that name; the training step gathers each layer's parameters again
+      for the backward pass (`--mp-train-step`).
 
     ```mlir
     #mp.plan<mesh = @mesh, tp_axis = tensor_parallel,
@@ -227,7 +235,9 @@ def MP_PlanAttr : MP_Attr<"Plan", "plan"> {
     OptionalParameter<"::mlir::StringAttr">:$tpAxis,
     OptionalParameter<"::mlir::StringAttr">:$fsdpAxis,
     OptionalParameter<"::mlir::StringAttr">:$batchAxis,
-    "::mlir::DictionaryAttr":$styles
+    "::mlir::DictionaryAttr":$styles,
+    OptionalParameter<"::mlir::ArrayAttr">:$fsdpGroups,
+    OptionalParameter<"::mlir::BoolAttr">:$reshardAfterForward
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;

@@ -49,13 +49,6 @@ struct ModelValue {
 /// names.
 llvm::SmallVector<ModelValue> getModelValues(mlir::FunctionOpInterface func);
 
-/// The FSDP group of the parameter (or optimizer state) named `name`, as
-/// FSDP2 users apply fully_shard: one group per numbered layer (the name up
-/// to its first all-digit component: `layers.3` for
-/// `layers.3.attention.wq.weight`), and the root module's group ("") for
-/// every other parameter (embeddings, final norm, output head).
-llvm::StringRef getFsdpGroup(llvm::StringRef name);
-
 /// How many classes or table rows the integers in `value` index: those of
 /// the cross entropy (or its pieces), embedding or index localization that
 /// consumes it (the smallest, if several do), looking through ops that
