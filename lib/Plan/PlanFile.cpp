@@ -167,24 +167,63 @@ FailureOr<ParallelStyleAttr>
 PlanFileReader::readStyle(StringRef name, const json::Value &value) {
   std::optional<StringRef> styleName = value.getAsString();
   std::optional<int64_t> dim;
+  StringAttr inputLayouts, outputLayouts;
   if (const json::Object *object = value.getAsObject()) {
     styleName = object->getString("style");
-    for (const auto &entry : *object)
-      if (entry.first != "style" && entry.first != "dim")
+    for (const auto &entry : *object) {
+      StringRef key = entry.first;
+      if (key == "style")
+        continue;
+      if (key == "dim") {
+        dim = entry.second.getAsInteger();
+        if (!dim)
+          return error(name)
+                 << "plan entry \"" << name << "\": \"dim\" must be an integer";
+      } else if (key == "input_layouts" || key == "output_layouts") {
+        std::optional<StringRef> layout = entry.second.getAsString();
+        if (!layout)
+          return error(name) << "plan entry \"" << name << "\": \"" << key
+                             << "\" is one layout, \"Replicate()\" or "
+                                "\"Shard(d)\"";
+        (key == "input_layouts" ? inputLayouts : outputLayouts) =
+            StringAttr::get(ctx, *layout);
+      } else if (key == "use_local_output") {
+        // PyTorch's choice between a DTensor and its local tensor: every
+        // value is local in a compiled step, and its layout is known.
+        if (!entry.second.getAsBoolean())
+          return error(name) << "plan entry \"" << name
+                             << "\": \"use_local_output\" must be true or "
+                                "false";
+        emitWarning(locate(name))
+            << "plan entry \"" << name
+            << "\": use_local_output has no effect in mp (a compiled step "
+               "holds local tensors and knows every layout)";
+      } else if (key == "desired_input_layouts") {
+        return error(name)
+               << "plan entry \"" << name
+               << "\": desired_input_layouts belongs to PrepareModuleInput, "
+                  "which mp does not take: give the layouts on the colwise "
+                  "or rowwise entries of the module's layers instead";
+      } else {
         return error(name) << "plan entry \"" << name << "\" has unknown key \""
-                           << entry.first.str()
-                           << "\"; expected \"style\" and \"dim\"";
-    if (const json::Value *dimValue = object->get("dim")) {
-      dim = dimValue->getAsInteger();
-      if (!dim)
-        return error(name) << "plan entry \"" << name
-                           << "\": \"dim\" must be an integer";
+                           << key.str()
+                           << "\"; expected \"style\", \"dim\", "
+                              "\"input_layouts\", \"output_layouts\" and "
+                              "\"use_local_output\"";
+      }
     }
   }
   if (!styleName)
     return error(name) << "plan entry \"" << name
                        << "\" must be a style name or {\"style\": ..., "
                           "\"dim\": ...}";
+  if (*styleName == "prepare_module_input" ||
+      *styleName == "prepare_module_output")
+    return error(name) << "plan entry \"" << name << "\": " << *styleName
+                       << " is not an mp style: mp derives the layouts "
+                          "between modules from the styles around them; give "
+                          "input_layouts or output_layouts on the colwise or "
+                          "rowwise entries instead";
   std::optional<ParallelStyleKind> kind =
       symbolizeParallelStyleKind(*styleName);
   if (!kind)
@@ -194,7 +233,7 @@ PlanFileReader::readStyle(StringRef name, const json::Value &value) {
                           "or replicate";
   ParallelStyleAttr style = ParallelStyleAttr::getChecked(
       [&] { return error(name) << "plan entry \"" << name << "\": "; }, ctx,
-      *kind, dim);
+      *kind, dim, inputLayouts, outputLayouts);
   if (!style)
     return failure();
   return style;

@@ -36,7 +36,36 @@ struct Placement {
   /// sequence_parallel on a norm: the norms this weight scales, and the
   /// sharding of their input and output.
   SmallVector<std::pair<Operation *, ShardingAttr>> sequenceParallelNorms;
+  /// A colwise or rowwise style's input_layouts and output_layouts: the
+  /// inputs and outputs of the module's ops (its linear, its embedding) with
+  /// the sharding declared for them.
+  SmallVector<std::pair<OpOperand *, ShardingAttr>> declaredInputs;
+  SmallVector<std::pair<Value, ShardingAttr>> declaredOutputs;
 };
+
+/// The ops of `func` that use argument `index` as a module's weight (looking
+/// through annotations): the linears it is the weight of and the embeddings
+/// it is the table of, each with the operand its module's input is.
+SmallVector<OpOperand *> findModuleInputsOf(FunctionOpInterface func,
+                                            unsigned index) {
+  SmallVector<OpOperand *> inputs;
+  SmallVector<Value> worklist{func.getArgument(index)};
+  while (!worklist.empty()) {
+    Value current = worklist.pop_back_val();
+    for (OpOperand &use : current.getUses()) {
+      Operation *user = use.getOwner();
+      if (auto linear = dyn_cast<LinearOp>(user);
+          linear && use.get() == linear.getWeight())
+        inputs.push_back(&linear.getInputMutable());
+      if (auto embedding = dyn_cast<EmbeddingOp>(user);
+          embedding && use.get() == embedding.getTable())
+        inputs.push_back(&embedding.getIdsMutable());
+      if (auto annotate = dyn_cast<AnnotateOp>(user))
+        worklist.push_back(annotate.getResult());
+    }
+  }
+  return inputs;
+}
 
 /// The norms of `func` (mp.rms_norm, mp.layer_norm) that scale by argument
 /// `index` (looking through annotations). A layer_norm's bias belongs to the
@@ -104,6 +133,11 @@ private:
                               MeshAttr mesh,
                               SmallVectorImpl<Placement> &placements,
                               llvm::StringSet<> &usedKeys);
+  /// The input_layouts and output_layouts of `value`'s weight `style`,
+  /// located on its module's ops; errors name the plan `entry`.
+  LogicalResult declareLayouts(FunctionOpInterface func, PlanAttr plan,
+                               const ModelValue &value, ParallelStyleAttr style,
+                               StringAttr entry, Placement &placement);
   void write(const Placement &placement, PlanAttr plan);
 
   /// The last annotation written into each function, so that annotations
@@ -200,9 +234,56 @@ LogicalResult ApplyPlanPass::placeFunction(
             norm, getActivationSharding(plan, rank, dim));
       }
     }
+    if (value.role == ModelRole::Param && style && style.isWeightStyle() &&
+        !func.isExternal() &&
+        failed(declareLayouts(func, plan, value, style, (*entry)->getName(),
+                              placement)))
+      ok = false;
     placements.push_back(std::move(placement));
   }
   return success(ok);
+}
+
+LogicalResult
+ApplyPlanPass::declareLayouts(FunctionOpInterface func, PlanAttr plan,
+                              const ModelValue &value, ParallelStyleAttr style,
+                              StringAttr entry, Placement &placement) {
+  if (!style.getInputLayouts() && !style.getOutputLayouts())
+    return success();
+  // The sharding of a rank-`rank` activation in layout `text`: split over
+  // the batch axis on dim 0 as every activation, and over the
+  // tensor-parallel axis on the layout's dim, if any.
+  auto shardingFor = [&](Operation *op, StringAttr text,
+                         int64_t rank) -> FailureOr<ShardingAttr> {
+    std::optional<int64_t> dim =
+        *ParallelStyleAttr::parseLayout(text.getValue());
+    if (dim && (*dim < -rank || *dim >= rank))
+      return op->emitError()
+             << "plan entry '" << entry.getValue() << "': layout '"
+             << text.getValue() << "' names no dim of this rank-" << rank
+             << " activation";
+    return getActivationSharding(plan, rank,
+                                 dim ? (*dim + rank) % rank : int64_t(-1));
+  };
+  for (OpOperand *input : findModuleInputsOf(func, value.index)) {
+    Operation *op = input->getOwner();
+    if (StringAttr layout = style.getInputLayouts()) {
+      FailureOr<ShardingAttr> sharding = shardingFor(
+          op, layout, cast<RankedTensorType>(input->get().getType()).getRank());
+      if (failed(sharding))
+        return failure();
+      placement.declaredInputs.emplace_back(input, *sharding);
+    }
+    if (StringAttr layout = style.getOutputLayouts()) {
+      Value output = op->getResult(0);
+      FailureOr<ShardingAttr> sharding = shardingFor(
+          op, layout, cast<RankedTensorType>(output.getType()).getRank());
+      if (failed(sharding))
+        return failure();
+      placement.declaredOutputs.emplace_back(output, *sharding);
+    }
+  }
+  return success();
 }
 
 void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
@@ -222,6 +303,21 @@ void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
 
   if (value.role != ModelRole::Param || func.isExternal())
     return;
+  // Declared layouts of the module's inputs and outputs, pinned with the
+  // plan's priority for activations: what arrives, and what leaves.
+  StringAttr entryName = placement.entry ? placement.entry->getName() : nullptr;
+  for (auto [input, sharding] : placement.declaredInputs) {
+    OpBuilder builder(input->getOwner());
+    input->set(AnnotateOp::create(builder, input->getOwner()->getLoc(),
+                                  input->get(), sharding, entryName));
+  }
+  for (auto [output, sharding] : placement.declaredOutputs) {
+    OpBuilder builder = OpBuilder::atBlockEnd(output.getParentBlock());
+    builder.setInsertionPointAfterValue(output);
+    auto annotate = AnnotateOp::create(builder, output.getLoc(), output,
+                                       sharding, entryName);
+    output.replaceAllUsesExcept(annotate.getResult(), annotate);
+  }
   // SequenceParallel on a norm: its input and output split along the
   // sequence, pinned with the style's priority.
   for (auto [norm, sharding] : placement.sequenceParallelNorms) {
@@ -265,7 +361,7 @@ void ApplyPlanPass::runOnOperation() {
     return signalPassFailure();
   auto [plan, mesh] = *loaded;
 
-  SmallVector<Placement> placements;
+  SmallVector<Placement, 0> placements;
   llvm::StringSet<> usedKeys;
   // What a key could have meant: every named value, and the modules whose
   // `.weight` and `.bias` the parameters are.

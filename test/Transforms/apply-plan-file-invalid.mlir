@@ -19,7 +19,7 @@
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/style.json 2>&1 | FileCheck %s --check-prefix=STYLE
 // STYLE: style.json:4:12: error: plan entry "w1" has unknown style "columnwise"; expected colwise, rowwise, sequence_parallel or replicate
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/stylekey.json 2>&1 | FileCheck %s --check-prefix=STYLEKEY
-// STYLEKEY: stylekey.json:4:12: error: plan entry "x" has unknown key "sequence_dim"; expected "style" and "dim"
+// STYLEKEY: stylekey.json:4:12: error: plan entry "x" has unknown key "sequence_dim"; expected "style", "dim", "input_layouts", "output_layouts" and "use_local_output"
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/styledim.json 2>&1 | FileCheck %s --check-prefix=STYLEDIM
 // STYLEDIM: styledim.json:4:12: error: plan entry "w1": only sequence_parallel takes a dim, not colwise
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/axis.json 2>&1 | FileCheck %s --check-prefix=AXIS

@@ -365,7 +365,7 @@ func.func private @f() attributes {s = #mp.style<replicate<dim = 0>>}
 
 // -----
 
-// expected-error@+1 {{expected 'dim'}}
+// expected-error@+1 {{unknown style option 'seq'; expected dim, input_layouts or output_layouts}}
 func.func private @f() attributes {s = #mp.style<sequence_parallel<seq = 1>>}
 
 // -----
@@ -600,3 +600,13 @@ func.func private @f() attributes {p = #mp.plan<mesh = @m, fsdp_axis = dp, fsdp_
 
 // expected-error@+1 {{reshard_after_forward needs fsdp_axis}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, reshard_after_forward = true>}
+
+// -----
+
+// expected-error@+1 {{layout 'Shard' is not Replicate() or Shard(d)}}
+func.func private @f() attributes {s = #mp.style<rowwise<output_layouts = "Shard">>}
+
+// -----
+
+// expected-error@+1 {{only colwise and rowwise take input_layouts and output_layouts, not replicate}}
+func.func private @f() attributes {s = #mp.style<replicate<input_layouts = "Replicate()">>}

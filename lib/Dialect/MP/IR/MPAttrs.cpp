@@ -357,21 +357,60 @@ ParallelStyleAttr ParallelStyleAttr::parseBody(AsmParser &parser) {
     return {};
   }
   std::optional<int64_t> dim;
-  if (succeeded(parser.parseOptionalLess())) {
-    int64_t value;
-    if (parser.parseKeyword("dim") || parser.parseEqual() ||
-        parser.parseInteger(value) || parser.parseGreater())
-      return {};
-    dim = value;
-  }
+  StringAttr inputLayouts, outputLayouts;
+  auto parseOption = [&]() -> ParseResult {
+    StringRef key;
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return failure();
+    if (key == "dim") {
+      int64_t value;
+      if (parser.parseInteger(value))
+        return failure();
+      dim = value;
+      return success();
+    }
+    if (key == "input_layouts" || key == "output_layouts") {
+      std::string layout;
+      if (parser.parseString(&layout))
+        return failure();
+      (key == "input_layouts" ? inputLayouts : outputLayouts) =
+          StringAttr::get(parser.getContext(), layout);
+      return success();
+    }
+    return parser.emitError(parser.getCurrentLocation())
+           << "unknown style option '" << key
+           << "'; expected dim, input_layouts or output_layouts";
+  };
+  if (succeeded(parser.parseOptionalLess()) &&
+      (parser.parseCommaSeparatedList(parseOption) || parser.parseGreater()))
+    return {};
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
-                    *kind, dim);
+                    *kind, dim, inputLayouts, outputLayouts);
 }
 
 void ParallelStyleAttr::printBody(AsmPrinter &printer) const {
   printer << stringifyParallelStyleKind(getKind());
+  SmallVector<std::string> options;
   if (getDim())
-    printer << "<dim = " << *getDim() << '>';
+    options.push_back("dim = " + std::to_string(*getDim()));
+  for (auto [key, layout] : {std::pair{"input_layouts", getInputLayouts()},
+                             {"output_layouts", getOutputLayouts()}})
+    if (layout)
+      options.push_back(
+          (Twine(key) + " = \"" + layout.getValue() + "\"").str());
+  if (!options.empty())
+    printer << '<' << llvm::join(options, ", ") << '>';
+}
+
+FailureOr<std::optional<int64_t>>
+ParallelStyleAttr::parseLayout(StringRef text) {
+  if (text == "Replicate()")
+    return std::optional<int64_t>();
+  int64_t dim;
+  if (text.consume_front("Shard(") && text.consume_back(")") &&
+      !text.getAsInteger(10, dim))
+    return std::optional<int64_t>(dim);
+  return failure();
 }
 
 Attribute ParallelStyleAttr::parse(AsmParser &parser, Type) {
@@ -391,7 +430,20 @@ void ParallelStyleAttr::print(AsmPrinter &printer) const {
 
 LogicalResult
 ParallelStyleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                          ParallelStyleKind kind, std::optional<int64_t> dim) {
+                          ParallelStyleKind kind, std::optional<int64_t> dim,
+                          StringAttr inputLayouts, StringAttr outputLayouts) {
+  for (StringAttr layout : {inputLayouts, outputLayouts}) {
+    if (!layout)
+      continue;
+    if (kind != ParallelStyleKind::colwise &&
+        kind != ParallelStyleKind::rowwise)
+      return emitError() << "only colwise and rowwise take input_layouts and "
+                            "output_layouts, not "
+                         << stringifyParallelStyleKind(kind);
+    if (failed(parseLayout(layout.getValue())))
+      return emitError() << "layout '" << layout.getValue()
+                         << "' is not Replicate() or Shard(d)";
+  }
   if (!dim)
     return success();
   if (kind != ParallelStyleKind::sequence_parallel)

@@ -165,9 +165,17 @@ def MP_ParallelStyleAttr : MP_Attr<"ParallelStyle", "style"> {
       `[tokens, feature]` one; PyTorch's `sequence_dim` is `dim`.
     * `replicate`: kept whole on every tensor-parallel rank.
 
+    `colwise` and `rowwise` take PyTorch's `input_layouts` and
+    `output_layouts` over the tensor-parallel axis, `Replicate()` or
+    `Shard(d)` (`d` may count from the end): the layout the module's input
+    arrives in and the one its output leaves in, as declared layouts the
+    partitioner honours (`rowwise<output_layouts = "Shard(1)">` is
+    sequence parallelism's exit from a rowwise GEMM: a reduce_scatter).
+
     ```mlir
     #mp.style<colwise>
     #mp.style<sequence_parallel<dim = 1>>
+    #mp.style<rowwise<input_layouts = "Replicate()", output_layouts = "Shard(1)">>
     ```
 
     Inside a plan's `styles` the `#mp.style<...>` wrapper is dropped:
@@ -175,7 +183,9 @@ def MP_ParallelStyleAttr : MP_Attr<"ParallelStyle", "style"> {
   }];
   let parameters = (ins
     "ParallelStyleKind":$kind,
-    OptionalParameter<"std::optional<int64_t>">:$dim
+    OptionalParameter<"std::optional<int64_t>">:$dim,
+    OptionalParameter<"::mlir::StringAttr">:$inputLayouts,
+    OptionalParameter<"::mlir::StringAttr">:$outputLayouts
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
@@ -184,6 +194,10 @@ def MP_ParallelStyleAttr : MP_Attr<"ParallelStyle", "style"> {
     void printBody(::mlir::AsmPrinter &printer) const;
     /// Parses what printBody prints.
     static ParallelStyleAttr parseBody(::mlir::AsmParser &parser);
+    /// A layout of `input_layouts`/`output_layouts`: nothing for
+    /// `Replicate()`, `d` for `Shard(d)`; failure if `text` is neither.
+    static ::mlir::FailureOr<std::optional<int64_t>>
+    parseLayout(::llvm::StringRef text);
     /// True for the styles that shard a `[out, in]` weight.
     bool isWeightStyle() const {
       return getKind() == ParallelStyleKind::colwise ||
