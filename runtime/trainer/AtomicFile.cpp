@@ -28,9 +28,16 @@ static_assert(std::atomic<bool>::is_always_lock_free,
 
 const int removingSignals[] = {SIGINT, SIGTERM};
 struct sigaction previousActions[std::size(removingSignals)];
+/// Where the first signal is recorded, when the caller stops by itself.
+volatile sig_atomic_t *stopRequest = nullptr;
 
 extern "C" void removeTemporaryAndReraise(int signal) {
   int savedErrno = errno;
+  if (stopRequest && *stopRequest == 0) {
+    *stopRequest = signal;
+    errno = savedErrno;
+    return;
+  }
   if (hasPendingTemporary)
     unlink(pendingTemporary);
   // The signal is blocked while its handler runs: raised again under the
@@ -190,10 +197,15 @@ bool mp::train::writeFileAtomically(const std::string &path,
   return syncDirectory(directoryOf(target), error);
 }
 
-void mp::train::removeTemporaryOnSignals() {
+void mp::train::removeTemporaryOnSignals(volatile sig_atomic_t *stop) {
+  stopRequest = stop;
   for (size_t i = 0; i < std::size(removingSignals); ++i) {
     struct sigaction action = {};
     action.sa_handler = removeTemporaryAndReraise;
+    // The process goes on after a first signal that only asks it to stop:
+    // a write to a pipe (stdout under mpirun) it interrupted is resumed
+    // rather than failing with EINTR.
+    action.sa_flags = SA_RESTART;
     sigemptyset(&action.sa_mask);
     if (sigaction(removingSignals[i], nullptr, &previousActions[i]) != 0 ||
         ((previousActions[i].sa_flags & SA_SIGINFO) == 0 &&

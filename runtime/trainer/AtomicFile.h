@@ -7,14 +7,15 @@
 // written: a target that is a device, a FIFO, a socket or a directory is
 // refused, and a symbolic link is followed to the regular file it names,
 // which is replaced (the link stays). With removeTemporaryOnSignals, SIGINT
-// and SIGTERM during a write remove its temporary file. Plain C++17 and
-// POSIX, no dependency.
+// and SIGTERM during a write remove its temporary file (or, the first of
+// them, only ask the caller to stop). Plain C++17 and POSIX, no dependency.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef MP_TRAIN_ATOMICFILE_H
 #define MP_TRAIN_ATOMICFILE_H
 
+#include <csignal>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -46,8 +47,10 @@ bool writeFileAtomically(const std::string &path,
 
 /// From now on, SIGINT and SIGTERM remove the temporary file of a write in
 /// progress, then end the process as they would have (a signal the process
-/// ignores stays ignored).
-void removeTemporaryOnSignals();
+/// ignores stays ignored). With `stop`, the first of them only sets `*stop`
+/// to its number, for the caller to stop at a point of its choosing (a
+/// write in progress completes); a later one does the above.
+void removeTemporaryOnSignals(volatile sig_atomic_t *stop = nullptr);
 
 } // namespace mp::train
 

@@ -12,7 +12,9 @@
 // state every N steps (atomically, keeping the newest K) and --resume
 // continues from the newest: bit-identically on the same mesh, on another
 // mesh or plan with each rank assembling its pieces from the slices that
-// overlap them; --metrics writes a CSV row per step.
+// overlap them; --metrics writes a CSV row per step. SIGTERM or SIGINT
+// stops every rank after a step they agree on, with a checkpoint, and exit
+// status 3.
 // Buffers are the backend's (device memory on CUDA): data goes in and out
 // through mp_copy_to_backend and mp_copy_to_host, staged in host memory.
 //
@@ -33,6 +35,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -123,8 +126,29 @@ const char *const kUsage =
     "                        non-finite loss, are warnings (once per tensor) "
     "instead\n"
     "                        of errors\n"
+    "SIGTERM or SIGINT (as a scheduler sends before it kills a job) stops "
+    "every rank\n"
+    "after the step it is running: with --checkpoint a checkpoint is "
+    "written, --save\n"
+    "is not, and every rank exits with status 3 (resume with --resume DIR). "
+    "A second\n"
+    "signal ends the process at once (a file being written is removed, "
+    "never left\n"
+    "partial). A rank that dies makes mpirun end the job.\n"
     "The optimizer and its hyperparameters are compiled into the step "
     "(mp-opt --mp-train-step=\"optimizer=... lr=...\").\n";
+
+/// The exit status of every rank of a run that SIGTERM or SIGINT stopped
+/// before its last step.
+constexpr int kExitPreempted = 3;
+
+/// The first SIGTERM or SIGINT this rank received (its number), or 0: the
+/// step boundary asks every rank whether one did.
+volatile sig_atomic_t stopSignal = 0;
+
+/// The step running, or -1 outside the training loop: a failed MPI call
+/// names it.
+int64_t runningStep = -1;
 
 /// An error of one rank (a failed step, a failed write): it says so and
 /// stops every rank.
@@ -148,18 +172,35 @@ const char *const kUsage =
   std::exit(1);
 }
 
+/// The trainer's own MPI calls: a failure (a rank that died, a network that
+/// failed) is said with the call and the step, and ends the job, since the
+/// other ranks cannot be reached to agree on leaving.
+void checkMpi(int code, const char *call) {
+  if (code == MPI_SUCCESS)
+    return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  die((runningStep < 0 ? "" : "step " + std::to_string(runningStep) + ": ") +
+      call + " failed: " + std::string(text, size_t(length)));
+}
+
 /// An error some ranks may meet and others not (a checkpoint file of one
 /// rank): every rank says whether it failed; the message of the lowest
 /// failing rank goes to rank 0, which says it once, and all ranks leave
-/// together, as dieTogether.
-void dieTogetherIfAny(const std::string &error) {
+/// together, as dieTogether. Otherwise returns whether `stop` is set on
+/// any rank: the same reduction is the step boundary's agreement on a
+/// signal that reached some ranks and not (yet) others.
+bool dieTogetherIfAny(const std::string &error, bool stop = false) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  int mine = error.empty() ? size : rank, first = size;
-  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  int mine[2] = {error.empty() ? size : rank, stop ? 0 : 1}, all[2] = {};
+  checkMpi(MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MIN, MPI_COMM_WORLD),
+           "MPI_Allreduce");
+  int first = all[0];
   if (first == size)
-    return;
+    return all[1] == 0;
   std::string message = error;
   if (first != 0 && rank == first) {
     int length = static_cast<int>(error.size());
@@ -431,7 +472,8 @@ public:
       : step(step), manifest(std::move(manifest)), options(std::move(options)) {
   }
 
-  void run();
+  /// Trains; the process's exit status: 0, or kExitPreempted.
+  int run();
 
 private:
   void createContext();
@@ -992,7 +1034,7 @@ void Trainer::save() {
   dieTogetherIfAny(saved ? "" : error);
 }
 
-void Trainer::run() {
+int Trainer::run() {
   createContext();
   checkOutputs();
   initArguments();
@@ -1049,13 +1091,16 @@ void Trainer::run() {
     }
     dieTogetherIfAny(error);
   }
+  // The step a SIGTERM or SIGINT stopped the run before, or --steps.
+  int64_t endStep = options.steps;
   for (int64_t i = startStep; i < options.steps; ++i) {
+    runningStep = i;
     double stepStart = MPI_Wtime();
     loadBatch(i);
-    MPI_Barrier(MPI_COMM_WORLD);
+    checkMpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
     double start = MPI_Wtime();
     if (step.entry(ctx, args.data(), outputs.data()) != MP_OK)
-      die(mp_context_error(ctx));
+      die("step " + std::to_string(i) + ": " + mp_context_error(ctx));
     // Every rank reads it: the copy reports a failure of the step's
     // asynchronous work (CUDA) on the rank that met it.
     float loss = 0;
@@ -1116,15 +1161,13 @@ void Trainer::run() {
     }
     // Before a checkpoint could keep what diverged. Every rank reads the
     // loss, and all leave together even if their losses were to differ.
-    if (lossIndex >= 0 && !options.allowNonFinite)
-      dieTogetherIfAny(std::isfinite(loss)
-                           ? ""
-                           : "step " + std::to_string(i) + ": the loss is " +
-                                 nonFiniteText(loss) +
-                                 ", training diverged (--allow-non-finite "
-                                 "trains on)");
-    else if (lossIndex >= 0 && !std::isfinite(loss) && rank == 0 &&
-             !warnedLoss) {
+    std::string lossError;
+    if (lossIndex >= 0 && !std::isfinite(loss) && !options.allowNonFinite) {
+      lossError = "step " + std::to_string(i) + ": the loss is " +
+                  nonFiniteText(loss) +
+                  ", training diverged (--allow-non-finite trains on)";
+    } else if (lossIndex >= 0 && !std::isfinite(loss) && rank == 0 &&
+               !warnedLoss) {
       warnedLoss = true;
       std::fprintf(stderr,
                    "mp-train: warning: step %lld: the loss is %s; training on "
@@ -1132,9 +1175,27 @@ void Trainer::run() {
                    static_cast<long long>(i), nonFiniteText(loss));
       std::fflush(stderr);
     }
+    // The same reduction agrees on stopping: a scheduler signals every
+    // process of the job, but not at the same instant, so one that did not
+    // get it yet stops after this step too. After the last step the run
+    // ends as it would have.
+    bool stop = dieTogetherIfAny(lossError, stopSignal != 0);
+    if (stop && i + 1 < options.steps) {
+      endStep = i + 1;
+      if (rank == 0) {
+        std::printf("stopped by a signal before step %lld of %lld%s\n",
+                    static_cast<long long>(endStep),
+                    static_cast<long long>(options.steps),
+                    options.checkpoint.empty() ? " (no --checkpoint)" : "");
+        std::fflush(stdout);
+      }
+      break;
+    }
     if (options.checkpointEvery > 0 && (i + 1) % options.checkpointEvery == 0)
       writeCheckpoint(i + 1);
   }
+  runningStep = -1;
+  bool preempted = endStep < options.steps;
   if (overwrite) {
     // The last progress line stays, as the run's summary.
     std::fputs("\n", stderr);
@@ -1142,8 +1203,8 @@ void Trainer::run() {
   }
   if (metrics && std::fclose(metrics) != 0)
     die(options.metrics + ": cannot write: " + std::strerror(errno));
-  if (!options.checkpoint.empty() && lastCheckpoint != options.steps)
-    writeCheckpoint(options.steps);
+  if (!options.checkpoint.empty() && lastCheckpoint != endStep)
+    writeCheckpoint(endStep);
   if (options.time && rank == 0 && !stepMs.empty()) {
     std::sort(stepMs.begin(), stepMs.end());
     std::printf("step time: median %.3f ms, min %.3f ms, max %.3f ms over "
@@ -1172,13 +1233,21 @@ void Trainer::run() {
                 "%.0f)\n",
                 r, double(peaks[r]) / 1e9, peaks[r], planned);
   std::fflush(stdout);
-  if (!options.save.empty())
+  // A stopped run's parameters are not the final ones: its checkpoint
+  // carries them on.
+  if (!options.save.empty() && !preempted)
     save();
   for (void *buffer : args)
     mp_free(ctx, buffer);
   for (void *buffer : outputs)
     mp_free(ctx, buffer);
   mp_context_destroy(ctx);
+  if (!preempted)
+    return 0;
+  // No rank exits non-zero, which makes mpirun end the job, while rank 0
+  // still publishes the checkpoint.
+  checkMpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+  return kExitPreempted;
 }
 
 } // namespace
@@ -1186,7 +1255,9 @@ void Trainer::run() {
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   // Installed after MPI_Init, so that they hand on to any handler it set.
-  mp::train::removeTemporaryOnSignals();
+  // The first SIGTERM or SIGINT stops the run at the next step boundary,
+  // with a checkpoint; a second one ends the process.
+  mp::train::removeTemporaryOnSignals(&stopSignal);
   Options options;
   std::string error;
   if (!parseOptions(argc, argv, options, error))
@@ -1211,7 +1282,7 @@ int main(int argc, char **argv) {
   StepManifest manifest;
   if (!mp::train::parseManifest(step->manifest, manifest, error))
     dieTogether(std::string(step->name) + ": " + error);
-  Trainer(*step, std::move(manifest), options).run();
+  int status = Trainer(*step, std::move(manifest), options).run();
   MPI_Finalize();
-  return 0;
+  return status;
 }
