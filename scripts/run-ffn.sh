@@ -26,7 +26,8 @@
 # --save and --seed go to mp-train
 # (docs/runtime-abi.md). --out DIR receives the model and plan used,
 # step.mlir (the per-rank step), lowered.mlir (its runtime calls), step.o,
-# step.h, the linked trainer, comm.json and memory.json (default:
+# step.h, the linked trainer, comm.json, memory.json and, after training,
+# metrics.csv (mp-train --metrics) and its plot loss.png (default:
 # $MP_BUILD_DIR/ffn). --no-run stops after linking. --no-build uses the
 # tools already built in $MP_BUILD_DIR (default build/). $MP_MPIRUN
 # overrides the launcher (default: mpirun, as root with
@@ -65,7 +66,7 @@ while (($#)); do
     --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
     --no-run) run=0; shift ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "run-ffn.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -161,4 +162,12 @@ else
   if [[ $(id -u) -eq 0 ]]; then launcher+=(--allow-run-as-root); fi
 fi
 echo "Training on $ranks ranks ($backend backend):"
-"${launcher[@]}" -n "$ranks" "$out/train" --backend "$backend" "${train_args[@]}"
+rm -f "$out/metrics.csv"
+"${launcher[@]}" -n "$ranks" "$out/train" --backend "$backend" \
+  --metrics "$out/metrics.csv" "${train_args[@]}"
+echo "Metrics per step: $out/metrics.csv"
+# The plot needs matplotlib (scripts/setup.sh installs it); the run stands
+# without it.
+/usr/bin/python3 "$root/scripts/plot-metrics.py" "$out/metrics.csv" \
+  -o "$out/loss.png" --title "$(basename "$model") on $mesh ($backend)" ||
+  echo "run-ffn.sh: no plot of the metrics (see the message above)" >&2
