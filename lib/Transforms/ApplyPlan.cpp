@@ -348,8 +348,15 @@ void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
           .str();
   LLVM_DEBUG(llvm::dbgs() << "[mp-apply-plan] " << entry << ": used as "
                           << use << "\n");
-  auto annotate = AnnotateOp::create(builder, arg.getLoc(), arg, use,
-                                     builder.getStringAttr(entry));
+  // Located at the parameter's first use, the op whose need for the whole
+  // parameter the gather serves (diagnostics and profiles point there).
+  Operation *firstUser = nullptr;
+  for (Operation *user : arg.getUsers())
+    if (!firstUser || user->isBeforeInBlock(firstUser))
+      firstUser = user;
+  auto annotate = AnnotateOp::create(
+      builder, firstUser ? firstUser->getLoc() : arg.getLoc(), arg, use,
+      builder.getStringAttr(entry));
   arg.replaceAllUsesExcept(annotate.getResult(), annotate);
   last = annotate;
 }

@@ -51,7 +51,7 @@ func.func @bytes_2_63(%x: tensor<2305843009213693952xf32> {mp.param = "w"}) {
 // An op's own result, from small operands.
 func.func @broadcast_result(%x: tensor<4xf32>) {
   // expected-error@+1 {{'mp.broadcast' op result #0: 'tensor<4611686018427387904x4xf32>' has more bytes than int64 counts}}
-  %y = mp.broadcast %x dims [1] : tensor<4xf32> -> tensor<4611686018427387904x4xf32>
+  %y = mp.broadcast %x dims [0] : tensor<4xf32> -> tensor<4611686018427387904x4xf32>
   return
 }
 

@@ -37,26 +37,32 @@ using namespace mlir;
 using namespace mp;
 namespace cl = llvm::cl;
 
+/// mp-run's own options: --help lists these alone, not LLVM's.
+static cl::OptionCategory mpRunCategory("mp-run options");
+
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(mpRunCategory));
 static cl::opt<std::string> entry("entry", cl::desc("Function to run"),
-                                  cl::Required);
+                                  cl::Required, cl::cat(mpRunCategory));
 static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the inputs"),
-                              cl::init(1));
-static cl::opt<bool> printResults("print", cl::desc("Print every result"));
+                              cl::init(1), cl::cat(mpRunCategory));
+static cl::opt<bool> printResults("print", cl::desc("Print every result"),
+                                  cl::cat(mpRunCategory));
 static cl::opt<std::string>
-    referenceFile("reference",
-                  cl::desc("Compare with a function of this file"));
+    referenceFile("reference", cl::desc("Compare with a function of this file"),
+                  cl::cat(mpRunCategory));
 static cl::opt<std::string>
     referenceEntry("reference-entry",
-                   cl::desc("The reference function (default: --entry)"));
+                   cl::desc("The reference function (default: --entry)"),
+                   cl::cat(mpRunCategory));
 static cl::opt<double> relTolerance("rtol", cl::desc("Relative tolerance"),
-                                    cl::init(1e-5));
+                                    cl::init(1e-5), cl::cat(mpRunCategory));
 static cl::opt<double> absTolerance("atol", cl::desc("Absolute tolerance"),
-                                    cl::init(1e-6));
+                                    cl::init(1e-6), cl::cat(mpRunCategory));
 static cl::opt<bool>
     gradcheck("gradcheck",
-              cl::desc("Check gradients against finite differences"));
+              cl::desc("Check gradients against finite differences"),
+              cl::cat(mpRunCategory));
 
 namespace {
 
@@ -232,6 +238,7 @@ int checkGradients(ModuleOp module, FunctionOpInterface model) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(mpRunCategory);
   cl::ParseCommandLineOptions(argc, argv, "mp reference interpreter\n");
 
   DialectRegistry registry;

@@ -30,12 +30,17 @@ using namespace mlir;
 
 namespace {
 
+/// mp-translate's own options: --help lists these alone, not LLVM's.
+llvm::cl::OptionCategory mpTranslateCategory("mp-translate options");
+
 llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
                                      llvm::cl::desc("<lowered .mlir>"),
-                                     llvm::cl::init("-"));
+                                     llvm::cl::init("-"),
+                                     llvm::cl::cat(mpTranslateCategory));
 llvm::cl::opt<std::string> outputFile("o", llvm::cl::desc("Output file"),
                                       llvm::cl::value_desc("file"),
-                                      llvm::cl::init("-"));
+                                      llvm::cl::init("-"),
+                                      llvm::cl::cat(mpTranslateCategory));
 llvm::cl::opt<mp::RuntimeExportKind> emit(
     llvm::cl::desc("What to write:"),
     llvm::cl::init(mp::RuntimeExportKind::Object),
@@ -44,13 +49,14 @@ llvm::cl::opt<mp::RuntimeExportKind> emit(
                      clEnumValN(mp::RuntimeExportKind::LLVMIR, "emit-llvm",
                                 "LLVM IR, as text"),
                      clEnumValN(mp::RuntimeExportKind::Header, "emit-header",
-                                "A C header declaring the compiled steps")));
+                                "A C header declaring the compiled steps")),
+    llvm::cl::cat(mpTranslateCategory));
 
 llvm::cl::opt<std::string> defaultStep(
     "default-step",
     llvm::cl::desc("The function mp_default_step points at (default: the "
                    "first training step)"),
-    llvm::cl::value_desc("name"));
+    llvm::cl::value_desc("name"), llvm::cl::cat(mpTranslateCategory));
 
 LogicalResult translate() {
   DialectRegistry registry;
@@ -92,6 +98,7 @@ LogicalResult translate() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  llvm::cl::HideUnrelatedOptions(mpTranslateCategory);
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "mp-translate: a step lowered by mp-opt --mp-lower-to-runtime to an "
