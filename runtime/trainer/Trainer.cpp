@@ -75,7 +75,17 @@ struct Options {
   /// Non-finite values in --init, --data or a checkpoint, and a non-finite
   /// loss, are warnings rather than errors.
   bool allowNonFinite = false;
+  /// Every step trains on step 0's batch: the check that a model can fit
+  /// one batch (a new random batch per step hides whether the loss falls).
+  bool fixedBatch = false;
   bool help = false;
+
+  /// The batches the run reads: one per step, or one in all.
+  int64_t batchesRead() const {
+    return fixedBatch ? std::min<int64_t>(steps, 1) : steps;
+  }
+  /// The batch step `step` trains on.
+  int64_t batchOf(int64_t step) const { return fixedBatch ? 0 : step; }
 };
 
 const char *const kUsage =
@@ -87,7 +97,7 @@ const char *const kUsage =
     "                [--checkpoint DIR [--checkpoint-every N] [--keep K]]\n"
     "                [--resume DIR] [--metrics FILE.csv] "
     "[--allow-non-finite]\n"
-    "                [--progress]\n"
+    "                [--progress] [--fixed-batch]\n"
     "  --steps, --warmup, --checkpoint-every, --keep take integers from 0 to "
     "2^63-1,\n"
     "  --seed from 0 to 2^64-1 (digits only)\n"
@@ -121,6 +131,11 @@ const char *const kUsage =
     "                        it otherwise shows only on a terminal (under "
     "mpirun,\n"
     "                        stderr is a pipe); stdout is unchanged\n"
+    "  --fixed-batch         every step trains on step 0's batch (seeded or "
+    "--data's\n"
+    "                        first): a loss that must fall, to see that the "
+    "model\n"
+    "                        learns\n"
     "  --allow-non-finite    NaN or infinity in --init, --data or a "
     "checkpoint, and a\n"
     "                        non-finite loss, are warnings (once per tensor) "
@@ -287,6 +302,8 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
         return false;
     } else if (arg == "--time") {
       options.time = true;
+    } else if (arg == "--fixed-batch") {
+      options.fixedBatch = true;
     } else if (arg == "--seed") {
       if (!unsignedNumber(std::numeric_limits<uint64_t>::max(), options.seed))
         return false;
@@ -484,7 +501,7 @@ private:
   /// What rank 0 finds wrong with those targets, or empty.
   std::string findOutputError() const;
   void initArguments();
-  void loadBatch(int64_t stepIndex);
+  void loadBatch(int64_t step);
   void save();
   /// Whether argument `arg` is part of a checkpoint: parameters and
   /// optimizer state.
@@ -884,7 +901,7 @@ void Trainer::initArguments() {
       if (!options.data.empty()) {
         auto it = dataTensors.find(arg.name);
         std::vector<int64_t> wanted = arg.globalShape;
-        wanted.insert(wanted.begin(), options.steps);
+        wanted.insert(wanted.begin(), options.batchesRead());
         if (it == dataTensors.end())
           dieTogether(options.data + ": no tensor '" + arg.name +
                       "' for the step's input of that name");
@@ -896,13 +913,13 @@ void Trainer::initArguments() {
           dieTogether(options.data + ": tensor '" + arg.name + "' is " +
                       data.dtype + " " + shapeText(data.shape) +
                       ", but the step wants " + safetensorsDtype(arg.dtype) +
-                      " [>= " + std::to_string(options.steps) + " steps, " +
-                      shapeText(arg.globalShape).substr(1));
+                      " [>= " + std::to_string(options.batchesRead()) +
+                      " steps, " + shapeText(arg.globalShape).substr(1));
         // The steps' batches, not what lies beyond --steps.
-        error =
-            refuseOrWarn(findNonFinite(options.data, arg.name, data,
-                                       options.steps * arg.globalElements()),
-                         rank == 0);
+        error = refuseOrWarn(
+            findNonFinite(options.data, arg.name, data,
+                          options.batchesRead() * arg.globalElements()),
+            rank == 0);
         if (!error.empty())
           dieTogether(error);
       }
@@ -958,7 +975,8 @@ void Trainer::initArguments() {
   }
 }
 
-void Trainer::loadBatch(int64_t stepIndex) {
+void Trainer::loadBatch(int64_t step) {
+  int64_t stepIndex = options.batchOf(step);
   for (size_t i = 0; i < manifest.args.size(); ++i) {
     const ManifestTensor &arg = manifest.args[i];
     if (arg.role != "input" && arg.role != "target")
