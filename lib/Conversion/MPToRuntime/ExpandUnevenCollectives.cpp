@@ -35,6 +35,24 @@ int64_t getDimSize(Value value, int64_t dim) {
   return cast<RankedTensorType>(value.getType()).getDimSize(dim);
 }
 
+/// The first and last op of the run of FSDP-grouped collectives `op` is in
+/// (--mp-group-fsdp), or `op` twice: the pads go before the run and the
+/// truncations after it, so that the run stays one runtime call.
+std::pair<Operation *, Operation *> getGroupBounds(Operation *op) {
+  Attribute group = op->getAttr(MPDialect::kFsdpGroupAttrName);
+  auto inRun = [&](Operation *other) {
+    return group && other && isa<CollectiveOpInterface>(other) &&
+           other->getName() == op->getName() &&
+           other->getAttr(MPDialect::kFsdpGroupAttrName) == group;
+  };
+  Operation *first = op, *last = op;
+  while (inRun(first->getPrevNode()))
+    first = first->getPrevNode();
+  while (inRun(last->getNextNode()))
+    last = last->getNextNode();
+  return {first, last};
+}
+
 /// Rewrites `op` so that its input's split dim and its result's gathered
 /// dim hold whole numbers of pieces.
 void expand(CollectiveOpInterface op, IRRewriter &rewriter) {
@@ -52,7 +70,8 @@ void expand(CollectiveOpInterface op, IRRewriter &rewriter) {
     return;
   LLVM_DEBUG(llvm::dbgs() << "[" DEBUG_TYPE "] " << op->getName() << " at "
                           << op->getLoc() << "\n");
-  rewriter.setInsertionPoint(op);
+  auto [first, last] = getGroupBounds(op);
+  rewriter.setInsertionPoint(first);
   if (padsInput) {
     int64_t dim = *steps.sliceDim;
     Value padded = ResizeOp::create(
@@ -62,7 +81,7 @@ void expand(CollectiveOpInterface op, IRRewriter &rewriter) {
   }
   if (truncatesResult) {
     int64_t dim = *steps.gatherDim;
-    rewriter.setInsertionPointAfter(op);
+    rewriter.setInsertionPointAfter(last);
     Type whole = result.getType();
     rewriter.modifyOpInPlace(op, [&] {
       result.setType(withDim(result, dim, groupSize * getDimSize(input, dim)));
