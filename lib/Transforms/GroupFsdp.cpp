@@ -33,22 +33,8 @@ namespace {
 /// Collectives that may share one call: the same op on the same axes and
 /// element type, of parameters of one group, and forward gathers apart from
 /// the backward's regathers.
-struct GroupKey {
-  OperationName name;
-  ArrayAttr axes;
-  Type elementType;
-  bool regather;
-  StringRef group;
-
-  bool operator<(const GroupKey &other) const {
-    return std::make_tuple(name.getStringRef(), axes.getAsOpaquePointer(),
-                           elementType.getAsOpaquePointer(), regather, group) <
-           std::make_tuple(other.name.getStringRef(),
-                           other.axes.getAsOpaquePointer(),
-                           other.elementType.getAsOpaquePointer(),
-                           other.regather, other.group);
-  }
-};
+using GroupKey =
+    std::tuple<const void *, const void *, const void *, unsigned, StringRef>;
 
 /// The parameter a gradient's reduce_scatter feeds: the argument that the
 /// optimizer update reading it (directly or through elementwise scaling,
@@ -130,7 +116,9 @@ struct GroupFsdpPass : impl::GroupFsdpBase<GroupFsdpPass> {
       return getFsdpGroup(name->second, plan);
     };
 
-    std::map<GroupKey, SmallVector<Operation *>> groups;
+    // In program order of each group's first member, so that the rewrite
+    // does not depend on pointer values.
+    llvm::MapVector<GroupKey, SmallVector<Operation *>> groups;
     for (Operation &op : func.getFunctionBody().front()) {
       std::optional<StringRef> group;
       if (auto gather = dyn_cast<AllGatherOp>(op))
@@ -140,20 +128,24 @@ struct GroupFsdpPass : impl::GroupFsdpBase<GroupFsdpPass> {
       if (!group)
         continue;
       auto collective = cast<CollectiveOpInterface>(op);
-      GroupKey key{op.getName(), collective.getAxes(),
-                   getElementTypeOrSelf(collective.getInput()),
-                   op.hasAttr(MPDialect::kRegatherAttrName), *group};
+      GroupKey key{
+          op.getName().getAsOpaquePointer(),
+          collective.getAxes().getAsOpaquePointer(),
+          getElementTypeOrSelf(collective.getInput()).getAsOpaquePointer(),
+          op.hasAttr(MPDialect::kRegatherAttrName), *group};
       groups[key].push_back(&op);
     }
     Builder builder(&getContext());
     for (auto &[key, members] : groups) {
       if (members.size() < 2 || !gather(members))
         continue;
-      LLVM_DEBUG(llvm::dbgs() << "[mp-group-fsdp] group '" << key.group << "': "
-                              << members.size() << " " << key.name << "\n");
+      StringRef group = std::get<StringRef>(key);
+      LLVM_DEBUG(llvm::dbgs() << "[mp-group-fsdp] group '" << group
+                              << "': " << members.size() << " "
+                              << members.front()->getName() << "\n");
       for (Operation *op : members)
         op->setAttr(MPDialect::kFsdpGroupAttrName,
-                    builder.getStringAttr(key.group));
+                    builder.getStringAttr(group));
     }
   }
 };
