@@ -17,7 +17,9 @@
 #include "mp/Dialect/MP/IR/MPOps.h"
 #include "mp/Plan/PlanResolution.h"
 
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "mp-group-fsdp"
@@ -66,9 +68,35 @@ bool definedBefore(Value value, Operation *op) {
   return !def || def->isBeforeInBlock(op);
 }
 
-/// Moves `members` (in program order) next to each other, at the first
-/// member when every operand is ready there, else at the last when no result
-/// is used before it. False, leaving them, when neither holds.
+/// The ops before `last` that read a result of `members`, directly or
+/// through each other, in program order; failure when one of them cannot
+/// move (it has side effects).
+FailureOr<SmallVector<Operation *>> findReadersBefore(
+    ArrayRef<Operation *> members, Operation *last) {
+  llvm::SetVector<Operation *> readers;
+  SmallVector<Operation *> worklist(members.begin(), members.end());
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    for (Operation *user : op->getUsers()) {
+      if (!user->isBeforeInBlock(last) || readers.contains(user))
+        continue;
+      if (!isMemoryEffectFree(user) || llvm::is_contained(members, user))
+        return failure();
+      readers.insert(user);
+      worklist.push_back(user);
+    }
+  }
+  SmallVector<Operation *> ordered = readers.takeVector();
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return ordered;
+}
+
+/// Moves `members` (in program order) next to each other: at the first
+/// member when every operand is ready there; else at the last, after which
+/// the side-effect-free ops that read an earlier member's result (a
+/// gradient norm summing each gradient as it comes) move too. False,
+/// leaving them, when neither holds.
 bool gather(ArrayRef<Operation *> members) {
   Operation *first = members.front(), *last = members.back();
   if (llvm::all_of(members, [&](Operation *op) {
@@ -78,17 +106,19 @@ bool gather(ArrayRef<Operation *> members) {
       op->moveAfter(previous);
     return true;
   }
-  if (llvm::all_of(members, [&](Operation *op) {
-        return llvm::all_of(op->getUsers(), [&](Operation *user) {
-          return last->isBeforeInBlock(user);
-        });
-      })) {
-    for (auto [op, next] : llvm::zip(llvm::reverse(members.drop_back()),
-                                     llvm::reverse(members.drop_front())))
-      op->moveBefore(next);
-    return true;
+  FailureOr<SmallVector<Operation *>> readers =
+      findReadersBefore(members.drop_back(), last);
+  if (failed(readers))
+    return false;
+  for (auto [op, next] : llvm::zip(llvm::reverse(members.drop_back()),
+                                   llvm::reverse(members.drop_front())))
+    op->moveBefore(next);
+  Operation *previous = last;
+  for (Operation *reader : *readers) {
+    reader->moveAfter(previous);
+    previous = reader;
   }
-  return false;
+  return true;
 }
 
 struct GroupFsdpPass : impl::GroupFsdpBase<GroupFsdpPass> {
