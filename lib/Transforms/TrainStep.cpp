@@ -318,6 +318,29 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   if (reshardAfterForward.hasValue() ? reshardAfterForward
                                      : getReshardAfterForward(plan))
     regatherForBackward(step, plan, forward);
+  // The global norm is a sum over each gradient's elements: taken on the
+  // gradients laid out as their parameters are stored (FSDP's shards), each
+  // partial gradient is reduce-scattered once and only a scalar is
+  // all-reduced, instead of all-reducing whole gradients for the norm.
+  auto isFsdpShard = [&](ShardingAttr storage) {
+    return storage && plan && plan.getFsdpAxis() &&
+           llvm::any_of(storage.getDims(), [&](Attribute axes) {
+             return llvm::is_contained(cast<ArrayAttr>(axes).getValue(),
+                                       plan.getFsdpAxis());
+           });
+  };
+  if (maxGradNorm > 0)
+    for (auto [index, grad] : llvm::enumerate(grads))
+      if (auto storage = step.getArgAttrOfType<ShardingAttr>(
+              index, MPDialect::kShardingAttrName);
+          isFsdpShard(storage))
+        grad = AnnotateOp::create(
+            b, loc, grad, storage,
+            b.getStringAttr("gradient of '" +
+                            step.getArgAttrOfType<StringAttr>(
+                                    index, MPDialect::kParamAttrName)
+                                .getValue() +
+                            "' as stored"));
   if (maxGradNorm > 0 &&
       failed(clipGradients(b, loc, grads, maxGradNorm, model))) {
     step.erase();

@@ -26,13 +26,16 @@
 // RUN: mp-run %t/a_step.spmd.mlir --entry=gpt_train_step --reference=%t/a_step.global.mlir --rtol 1e-9 --atol 1e-12 | FileCheck %s
 // Each rank normalizes 2 of the 4 sequences (dp) and 3 of their 6
 // positions (tp), and sums its rows into partial weight and bias gradients,
-// reduced over both axes.
+// reduced over both axes: reduce-scattered over dp into the FSDP shard the
+// clipping norm and the update take, then all-reduced over tp.
 // RUN: FileCheck %s --check-prefix=LOCAL < %t/a_step.spmd.mlir
 // LOCAL-LABEL: func.func @gpt_train_step
 // LOCAL: mp.layer_norm_grad %{{.*}} : (tensor<2x3x8xf32>, tensor<8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
 // LOCAL: %[[W:.+]], %[[B:.+]] = mp.layer_norm_weight_grad %{{.*}} : (tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> (tensor<8xf32>, tensor<8xf32>)
-// LOCAL-DAG: mp.all_reduce %[[W]] on @mesh axes ["dp", "tp"]
-// LOCAL-DAG: mp.all_reduce %[[B]] on @mesh axes ["dp", "tp"]
+// LOCAL-DAG: %[[WS:.+]] = mp.reduce_scatter %[[W]] on @mesh axes ["dp"] dim 0
+// LOCAL-DAG: mp.all_reduce %[[WS]] on @mesh axes ["tp"]
+// LOCAL-DAG: %[[BS:.+]] = mp.reduce_scatter %[[B]] on @mesh axes ["dp"] dim 0
+// LOCAL-DAG: mp.all_reduce %[[BS]] on @mesh axes ["tp"]
 //
 // 1x4: the sequence split 2 + 2 + 2 + 0.
 // RUN: sed -e 's/<dp = 2, tp = 2>/<dp = 1, tp = 4>/' %s > %t/b.mlir
