@@ -108,7 +108,7 @@ struct LiftedWeight {
 LogicalResult liftWeights(func::FuncOp func,
                           SmallVectorImpl<LiftedWeight> &weights) {
   MLIRContext *context = func.getContext();
-  llvm::DenseMap<Attribute, BlockArgument> lifted;
+  llvm::DenseMap<Attribute, BlockArgument> globals;
   auto addParameter = [&](Operation *op, StringRef name,
                           Attribute values) -> FailureOr<BlockArgument> {
     Type type = op->getResult(0).getType();
@@ -160,7 +160,7 @@ LogicalResult liftWeights(func::FuncOp func,
     if (auto load = dyn_cast<ml_program::GlobalLoadOp>(op)) {
       // A global read twice is one parameter.
       SymbolRefAttr global = load.getGlobal();
-      BlockArgument arg = lifted.lookup(global);
+      BlockArgument arg = globals.lookup(global);
       if (!arg) {
         auto definition =
             SymbolTable::lookupNearestSymbolFrom<ml_program::GlobalOp>(load,
@@ -170,7 +170,7 @@ LogicalResult liftWeights(func::FuncOp func,
             definition ? definition.getValue().value_or(Attribute()) : nullptr);
         if (failed(added))
           return failure();
-        arg = lifted[global] = *added;
+        arg = globals[global] = *added;
       }
       load.getResult().replaceAllUsesWith(arg);
       load.erase();

@@ -16,7 +16,8 @@ torch-mlir's TorchToLinalg as published benchmark suites carry it
 weights, last layer first; each weight [out, in] is transposed by a
 `linalg.generic` that yields its input through `(d0, d1) -> (d1, d0)`; the
 product is a `linalg.matmul` into a shared zero fill; the bias is added by a
-generic broadcasting it through `(d0, d1) -> (d1)`, read first; ReLU is
+generic broadcasting it through `(d0, d1) -> (d1)`, read first (or, with
+--bias-add named, a linalg.broadcast then linalg.add); ReLU is
 `cmpf ugt` + `select` on a zero; equal `tensor.empty`s and fills are one op,
 as after torch-mlir's CSE.
 
@@ -77,6 +78,10 @@ def main():
     parser.add_argument("--transpose", default="generic",
                         choices=["generic", "named"],
                         help="a permuting linalg.generic, or linalg.transpose")
+    parser.add_argument("--bias-add", default="generic",
+                        choices=["generic", "named"],
+                        help="a broadcasting linalg.generic, or "
+                        "linalg.broadcast then linalg.add")
     parser.add_argument("--relu", default="select",
                         choices=["select", "maximumf"],
                         help="cmpf + select (older torch-mlir), or maximumf")
@@ -200,7 +205,19 @@ def main():
         emit("    %s = linalg.matmul ins(%s, %s : %s, %s) outs(%s : %s) -> %s"
              % (y, x, t, ttype([batch, inp]), ttype([inp, out]), acc,
                 ttype([batch, out]), ttype([batch, out])))
-        if bias:
+        if bias and args.bias_add == "named":
+            b = literals[("bias", layer)]
+            e = empty([batch, out])
+            bb = "%%%d" % next(counter)
+            emit("    %s = linalg.broadcast ins(%s : %s) outs(%s : %s) "
+                 "dimensions = [0]" % (bb, b, ttype([out]), e,
+                                       ttype([batch, out])))
+            s = "%%%d" % next(counter)
+            emit("    %s = linalg.add ins(%s, %s : %s, %s) outs(%s : %s) -> %s"
+                 % (s, bb, y, ttype([batch, out]), ttype([batch, out]), e,
+                    ttype([batch, out]), ttype([batch, out])))
+            y = s
+        elif bias:
             b = literals[("bias", layer)]
             s = "%%%d" % next(counter)
             emit("    %s = linalg.generic {indexing_maps = [#map2, #map, #map], "
