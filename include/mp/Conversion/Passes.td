@@ -39,9 +39,13 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
       elementwise mp ops. Reduction iterators with an `addf` accumulator
       into a zero `linalg.fill` become `mp.sum` (followed by `mp.reshape`
       for `keepdim`); a sum scaled by one over its element count becomes
-      `mp.mean`. A body that matches nothing is an error that prints it.
+      `mp.mean`. A body that only yields an operand is that alignment
+      alone: data movement (a transpose, broadcast or copy). A body that
+      matches nothing is an error that prints it; one whose value depends
+      on no tensor operand is an error naming the constant it reads.
     * `linalg.transpose` → `mp.transpose`, `linalg.broadcast` →
-      `mp.broadcast`, `linalg.reduce` (addf) → `mp.sum`, the named
+      `mp.broadcast`, `linalg.copy` → its input, `linalg.reduce` (addf) →
+      `mp.sum`, the named
       elementwise `linalg.add`/`sub`/`mul`/`div`/`exp`/`negf` → mp ops.
     * `tensor.collapse_shape`/`expand_shape`/`reshape` → `mp.reshape`; a
       linear between a reshape that merges leading dims and one that splits
@@ -54,11 +58,16 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     torch.export lifted it, `p_layers_0_w1_weight` → `layers.0.w1.weight`;
     an argument used as the weight of a linear is a parameter; the others
     are inputs. Weights that the IR holds as values (`ml_program.global`
-    loaded by `ml_program.global_load`, tensor `arith.constant`s that are
-    not splats, as torch-mlir's `dense_resource` literals) become new
-    parameter arguments after the existing ones, named after the global's
-    symbol or the constant's name location, else `param<N>` by order of
-    appearance. The training step takes parameters as arguments, so their
+    loaded by `ml_program.global_load`; tensor `arith.constant`s:
+    torch-mlir's `dense_resource` literals, dense ones, and float splats of
+    more than one element that an op reads as a tensor, as exports that
+    inline their parameters spell them) become new parameter arguments
+    after the existing ones, named after the global's symbol or the
+    constant's name location, else `param<N>` by order of appearance. A
+    splat read by several ops (canonicalization merges equal splats of
+    different layers) is one parameter per reader, in program order; other
+    splats (0-d or one-element, of integers, or only accumulators) stay
+    scalars of the computation. The training step takes parameters as arguments, so their
     values leave the IR: `weights=FILE.safetensors` writes them there, as
     f32 global tensors under the parameter names, for `mp-train --init`
     (a weight whose values the IR does not hold, such as an elided

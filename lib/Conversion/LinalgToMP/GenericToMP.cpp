@@ -161,6 +161,13 @@ public:
   /// Binds a block argument to its operand, aligned to the loops.
   void bindTensor(BlockArgument arg, Value tensor) { emitted[arg] = tensor; }
 
+  /// Whether `value` depends on an operand bound to a tensor.
+  bool dependsOnTensor(Value value) {
+    llvm::SetVector<BlockArgument> leaves;
+    collectLeaves(value, leaves);
+    return !leaves.empty();
+  }
+
   /// The mp value of body value `value` over the loop space.
   FailureOr<Value> emit(Value value) {
     if (Value done = emitted.lookup(value))
@@ -510,6 +517,21 @@ FailureOr<Value> raiseGeneric(OpBuilder &b, linalg::GenericOp op) {
     return failure();
   }
 
+  // Blaming the body for a constant result would send the user looking for
+  // a missing op; the constant is what mp cannot hold.
+  if (!raiser.dependsOnTensor(accumulated)) {
+    InFlightDiagnostic diag =
+        op.emitError() << "cannot import this linalg.generic: its value is a "
+                          "constant (it reads no tensor the model computes), "
+                          "and mp has no constant tensors";
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (Operation *def = input->get().getDefiningOp();
+          def && getSplatValue(input->get()))
+        diag.attachNote(def->getLoc())
+            << "operand #" << input->getOperandNumber()
+            << " is this constant, read as a scalar";
+    return diag;
+  }
   FailureOr<Value> loopValue = raiser.emit(accumulated);
   if (failed(loopValue))
     return emitUnmatchedBody(op, "its body computes nothing mp has an op for");

@@ -22,6 +22,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Debug.h"
@@ -41,7 +42,7 @@ constexpr llvm::StringLiteral kSupportedOps =
     "func.func, func.return, arith.constant, ml_program.global_load, "
     "tensor.empty, tensor.collapse_shape, tensor.expand_shape, "
     "tensor.reshape, tensor.cast, linalg.fill, linalg.matmul, "
-    "linalg.batch_matmul, linalg.generic, linalg.transpose, "
+    "linalg.batch_matmul, linalg.generic, linalg.copy, linalg.transpose, "
     "linalg.broadcast, linalg.reduce, linalg.add, linalg.sub, linalg.mul, "
     "linalg.div, linalg.exp, linalg.negf";
 
@@ -62,15 +63,35 @@ LogicalResult checkTensorType(Type type, Location loc, StringRef what) {
   return success();
 }
 
-/// A weight held as a value in the function: a non-splat tensor constant,
-/// as torch-mlir's `dense_resource` literals.
+/// Whether `use` reads its value as a tensor. A splat read otherwise is a
+/// scalar of the computation: the accumulator a linalg op starts from, or
+/// a generic input its body ignores.
+bool readsAsTensor(OpOperand &use) {
+  auto dps = dyn_cast<DestinationStyleOpInterface>(use.getOwner());
+  if (dps && dps.isDpsInit(&use))
+    return false;
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(use.getOwner());
+  return !linalgOp || !linalgOp.getMatchingBlockArgument(&use).use_empty();
+}
+
+/// A weight held as a value in the function: a tensor constant, as
+/// torch-mlir's `dense_resource` literals and the dense or splat literals of
+/// exports that inline parameters. A splat is a scalar of the computation
+/// when it has one element (a 0-d tensor, TOSA's broadcast constants
+/// `tensor<1x1xf32>`), is not of floats (no parameter is), or no op reads it
+/// as a tensor.
 bool isWeightConstant(arith::ConstantOp constant) {
   if (!isa<RankedTensorType>(constant.getType()))
     return false;
   if (isa<DenseResourceElementsAttr>(constant.getValue()))
     return true;
   auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
-  return dense && !dense.isSplat();
+  if (!dense)
+    return false;
+  if (!dense.isSplat())
+    return true;
+  return dense.getNumElements() > 1 && isa<FloatType>(dense.getElementType()) &&
+         llvm::any_of(constant->getUses(), readsAsTensor);
 }
 
 /// A weight lifted to a parameter argument, with the values the IR held
@@ -87,49 +108,90 @@ struct LiftedWeight {
 LogicalResult liftWeights(func::FuncOp func,
                           SmallVectorImpl<LiftedWeight> &weights) {
   MLIRContext *context = func.getContext();
-  llvm::DenseMap<Attribute, BlockArgument> lifted;
-  auto lift = [&](Operation *op, Attribute key, StringRef name,
-                  Attribute values) {
-    Value value = op->getResult(0);
-    if (failed(checkTensorType(value.getType(), op->getLoc(), "a weight")))
+  llvm::DenseMap<Attribute, BlockArgument> globals;
+  auto addParameter = [&](Operation *op, StringRef name,
+                          Attribute values) -> FailureOr<BlockArgument> {
+    Type type = op->getResult(0).getType();
+    if (failed(checkTensorType(type, op->getLoc(), "a weight")))
       return failure();
-    // A global read twice is one parameter; each constant is its own.
-    BlockArgument arg = key ? lifted.lookup(key) : BlockArgument();
-    if (!arg) {
-      unsigned index = func.getNumArguments();
-      auto attrs = DictionaryAttr::get(
-          context, {NamedAttribute(StringAttr::get(context, "mp.param"),
-                                   StringAttr::get(context, name))});
-      if (failed(
-              func.insertArgument(index, value.getType(), attrs, op->getLoc())))
+    unsigned index = func.getNumArguments();
+    auto attrs = DictionaryAttr::get(
+        context, {NamedAttribute(StringAttr::get(context, "mp.param"),
+                                 StringAttr::get(context, name))});
+    if (failed(func.insertArgument(index, type, attrs, op->getLoc())))
+      return failure();
+    BlockArgument arg = func.getArgument(index);
+    weights.push_back({arg, values, op->getLoc()});
+    return arg;
+  };
+  // Each reader of a splat gets its own parameter: canonicalization merges
+  // equal splats of different parameters into one constant (three layers
+  // initialised to 0.01), and a splat carries no identity to tie them by.
+  auto liftSplat = [&](arith::ConstantOp constant) -> LogicalResult {
+    llvm::SetVector<Operation *> readers;
+    for (OpOperand &use : constant->getUses())
+      if (readsAsTensor(use))
+        readers.insert(use.getOwner());
+    // Use lists are unordered; parameters are numbered in program order.
+    Block &block = func.front();
+    SmallVector<Operation *> ordered = readers.takeVector();
+    llvm::sort(ordered, [&](Operation *l, Operation *r) {
+      return block.findAncestorOpInBlock(*l)->isBeforeInBlock(
+          block.findAncestorOpInBlock(*r));
+    });
+    // A name location names one parameter; several are named by position.
+    StringRef name = ordered.size() == 1
+                         ? getLocationName(constant.getLoc()).value_or("")
+                         : "";
+    for (Operation *reader : ordered) {
+      FailureOr<BlockArgument> arg =
+          addParameter(constant, name, constant.getValue());
+      if (failed(arg))
         return failure();
-      arg = func.getArgument(index);
-      if (key)
-        lifted[key] = arg;
-      weights.push_back({arg, values, op->getLoc()});
+      constant.getResult().replaceUsesWithIf(*arg, [&](OpOperand &use) {
+        return use.getOwner() == reader && readsAsTensor(use);
+      });
     }
-    value.replaceAllUsesWith(arg);
-    op->erase();
+    if (constant.use_empty())
+      constant.erase();
     return success();
   };
   for (Operation &op : llvm::make_early_inc_range(func.front())) {
     if (auto load = dyn_cast<ml_program::GlobalLoadOp>(op)) {
+      // A global read twice is one parameter.
       SymbolRefAttr global = load.getGlobal();
-      auto definition =
-          SymbolTable::lookupNearestSymbolFrom<ml_program::GlobalOp>(load,
-                                                                     global);
-      Attribute values =
-          definition ? definition.getValue().value_or(Attribute()) : nullptr;
-      if (failed(
-              lift(load, global, global.getLeafReference().getValue(), values)))
-        return failure();
-    } else if (auto constant = dyn_cast<arith::ConstantOp>(op);
-               constant && isWeightConstant(constant)) {
-      if (failed(lift(constant, Attribute(),
-                      getLocationName(constant.getLoc()).value_or(""),
-                      constant.getValue())))
-        return failure();
+      BlockArgument arg = globals.lookup(global);
+      if (!arg) {
+        auto definition =
+            SymbolTable::lookupNearestSymbolFrom<ml_program::GlobalOp>(load,
+                                                                       global);
+        FailureOr<BlockArgument> added = addParameter(
+            load, global.getLeafReference().getValue(),
+            definition ? definition.getValue().value_or(Attribute()) : nullptr);
+        if (failed(added))
+          return failure();
+        arg = globals[global] = *added;
+      }
+      load.getResult().replaceAllUsesWith(arg);
+      load.erase();
+      continue;
     }
+    auto constant = dyn_cast<arith::ConstantOp>(op);
+    if (!constant || !isWeightConstant(constant))
+      continue;
+    auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+    if (dense && dense.isSplat()) {
+      if (failed(liftSplat(constant)))
+        return failure();
+      continue;
+    }
+    FailureOr<BlockArgument> arg =
+        addParameter(constant, getLocationName(constant.getLoc()).value_or(""),
+                     constant.getValue());
+    if (failed(arg))
+      return failure();
+    constant.getResult().replaceAllUsesWith(*arg);
+    constant.erase();
   }
   return success();
 }
@@ -311,6 +373,7 @@ FailureOr<Value> raiseOp(OpBuilder &b, Operation &op) {
       .Case([&](linalg::GenericOp generic) { return raiseGeneric(b, generic); })
       .Case<linalg::MatmulOp, linalg::BatchMatmulOp>(
           [&](linalg::LinalgOp matmul) { return raiseMatmul(b, matmul); })
+      .Case([&](linalg::CopyOp copy) { return getModelOperand(copy, 0); })
       .Case([&](linalg::TransposeOp transpose) -> FailureOr<Value> {
         FailureOr<Value> input = getModelOperand(transpose, 0);
         if (failed(input))

@@ -233,3 +233,52 @@ func.func @transpose(%x: tensor<2x4x8xf32>) -> tensor<2x8x4xf32> {
   } -> tensor<2x8x4xf32>
   return %0 : tensor<2x8x4xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#row = affine_map<(d0, d1) -> (d1)>
+#unit = affine_map<(d0, d1) -> (0, d1)>
+// Generics that only yield their input are data movement, read from their
+// maps: torch-mlir's aten.t (the permutation on the output map), an
+// expand of a [16] or [1, 16] operand to [4, 16] (a missing loop, a size-1
+// dim read at 0), an identity copy (nothing); linalg.copy is nothing too.
+// CHECK-LABEL: func.func @data_movement
+// CHECK-SAME: (%[[X:.+]]: tensor<4x16xf32> {mp.input = "input0"}, %[[B:.+]]: tensor<16xf32> {mp.input = "input1"}, %[[U:.+]]: tensor<1x16xf32> {mp.input = "input2"})
+// CHECK-NEXT: %[[T:.+]] = mp.transpose %[[X]] perm [1, 0] : tensor<4x16xf32> -> tensor<16x4xf32>
+// CHECK-NEXT: %[[TT:.+]] = mp.transpose %[[T]] perm [1, 0] : tensor<16x4xf32> -> tensor<4x16xf32>
+// CHECK-NEXT: %[[E:.+]] = mp.broadcast %[[B]] dims [0] : tensor<16xf32> -> tensor<4x16xf32>
+// CHECK-NEXT: %[[R:.+]] = mp.reshape %[[U]] : tensor<1x16xf32> -> tensor<16xf32>
+// CHECK-NEXT: %[[F:.+]] = mp.broadcast %[[R]] dims [0] : tensor<16xf32> -> tensor<4x16xf32>
+// CHECK-NEXT: %[[S:.+]] = mp.add %[[TT]], %[[E]]
+// CHECK-NEXT: %[[S2:.+]] = mp.add %[[S]], %[[F]]
+// CHECK-NEXT: return %[[S2]]
+func.func @data_movement(%x: tensor<4x16xf32>, %b: tensor<16xf32>, %u: tensor<1x16xf32>) -> tensor<4x16xf32> {
+  %et = tensor.empty() : tensor<16x4xf32>
+  %e = tensor.empty() : tensor<4x16xf32>
+  %t = linalg.generic {indexing_maps = [#id, #t], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x16xf32>) outs(%et : tensor<16x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<16x4xf32>
+  %tt = linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]} ins(%t : tensor<16x4xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4x16xf32>
+  %c = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%tt : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4x16xf32>
+  %copied = linalg.copy ins(%c : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %eb = linalg.generic {indexing_maps = [#row, #id], iterator_types = ["parallel", "parallel"]} ins(%b : tensor<16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4x16xf32>
+  %eu = linalg.generic {indexing_maps = [#unit, #id], iterator_types = ["parallel", "parallel"]} ins(%u : tensor<1x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4x16xf32>
+  %s = linalg.add ins(%copied, %eb : tensor<4x16xf32>, tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %s2 = linalg.add ins(%s, %eu : tensor<4x16xf32>, tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %s2 : tensor<4x16xf32>
+}

@@ -122,14 +122,53 @@ func.func @nonzero_accumulator(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>) -> ten
 
 // -----
 
-func.func @constant_operand(%a: tensor<4x8xf32>) -> tensor<4x16xf32> {
+// A one-element splat is a scalar (TOSA's broadcast constants), not a
+// weight: as a matmul operand it is refused, naming it.
+func.func @constant_operand(%a: tensor<4x1xf32>) -> tensor<4x1xf32> {
   %zero = arith.constant 0.000000e+00 : f32
-  %b = arith.constant dense<1.000000e+00> : tensor<8x16xf32>
-  %e = tensor.empty() : tensor<4x16xf32>
-  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %b = arith.constant dense<1.000000e+00> : tensor<1x1xf32>
+  %e = tensor.empty() : tensor<4x1xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x1xf32>) -> tensor<4x1xf32>
   // expected-error @below {{cannot import operand #1 of linalg.matmul: it is a arith.constant, and mp has no constant tensors}}
-  %0 = linalg.matmul ins(%a, %b : tensor<4x8xf32>, tensor<8x16xf32>) outs(%f : tensor<4x16xf32>) -> tensor<4x16xf32>
-  return %0 : tensor<4x16xf32>
+  %0 = linalg.matmul ins(%a, %b : tensor<4x1xf32>, tensor<1x1xf32>) outs(%f : tensor<4x1xf32>) -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+// -----
+
+// A generic that broadcasts a constant (torch.full) computes a constant
+// tensor: the error blames the constant, not the body.
+#scalar = affine_map<(d0, d1) -> ()>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @constant_generic(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-note @below {{operand #0 is this constant, read as a scalar}}
+  %two = arith.constant dense<2.000000e+00> : tensor<f32>
+  %e = tensor.empty() : tensor<4x8xf32>
+  // expected-error @below {{cannot import this linalg.generic: its value is a constant (it reads no tensor the model computes), and mp has no constant tensors}}
+  %0 = linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]} ins(%two : tensor<f32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4x8xf32>
+  %1 = linalg.add ins(%x, %0 : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %1 : tensor<4x8xf32>
+}
+
+// -----
+
+// A transpose generic of a splat weight is data movement (the weight is a
+// parameter); one whose body computes something mp has no op for is
+// refused for its body.
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @transpose_log(%x: tensor<4x8xf32>) -> tensor<8x4xf32> {
+  %e = tensor.empty() : tensor<8x4xf32>
+  // expected-error @below {{cannot import this linalg.generic: its body computes nothing mp has an op for}}
+  %0 = linalg.generic {indexing_maps = [#id, #t], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x8xf32>) outs(%e : tensor<8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %l = math.log %in : f32
+    linalg.yield %l : f32
+  } -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
 }
 
 // -----
