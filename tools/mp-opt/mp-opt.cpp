@@ -43,8 +43,28 @@ int main(int argc, char **argv) {
                   mlir::tensor::TensorDialect, mlir::tosa::TosaDialect>();
   mp::registerTosaVersionNote(registry);
 
+  // The help lists upstream's passes too; mp's come first, in the order a
+  // model goes through them.
   auto [inputFile, outputFile] = mlir::registerAndParseCLIOptions(
-      argc, argv, "mp optimizer driver\n", registry);
+      argc, argv,
+      "mp optimizer driver\n\n"
+      "mp's passes, in the order a model goes through them (each is listed "
+      "with its\noptions below; docs/generated/MPPasses.md and "
+      "MPConversionPasses.md):\n"
+      "  --mp-import, --mp-import-tosa  a model from torch-mlir or TOSA\n"
+      "  --mp-apply-plan=PLAN.json      the parallelization plan\n"
+      "  --mp-loss-parallel             the logits stay split into the loss\n"
+      "  --mp-summary                   the model summary\n"
+      "  --mp-train-step                forward, backward, optimizer\n"
+      "  --mp-spmd                      propagate, partition, simplify "
+      "collectives\n"
+      "  --mp-group-fsdp                FSDP's collectives per parameter "
+      "group\n"
+      "  --mp-verify-gradient-sync      prove every gradient synced\n"
+      "  --mp-comm-report, --mp-memory-report  bytes sent and memory per "
+      "rank\n"
+      "  --mp-lower-to-runtime          runtime calls, for mp-translate\n",
+      registry);
   if (failed(mp::checkInputFileNesting(inputFile)))
     return 1;
   return mlir::asMainReturnCode(
