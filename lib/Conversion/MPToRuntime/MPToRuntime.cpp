@@ -41,11 +41,6 @@ namespace mp {
 
 namespace {
 
-int64_t getBytes(Type type) {
-  auto tensor = cast<RankedTensorType>(type);
-  return tensor.getNumElements() * tensor.getElementTypeBitWidth() / 8;
-}
-
 bool hasTensors(Operation *op) {
   auto isTensor = [](Type type) { return isa<TensorType>(type); };
   return llvm::any_of(op->getOperandTypes(), isTensor) ||
@@ -194,7 +189,8 @@ struct ExitLowering : OpConversionPattern<func::ReturnOp> {
         continue;
       Value to = calls.loadPointer(outputs, numOutputs++);
       calls.call("mp_copy", {ctx, to, calls.pointer(value),
-                             calls.i64(getBytes(value.getType()))});
+                             calls.i64(*getTensorBytes(
+                                 cast<RankedTensorType>(value.getType())))});
     }
     for (auto [index, value] : llvm::enumerate(op.getOperands()))
       if (int argNumber = plan.updatedArgument[index]; argNumber >= 0)

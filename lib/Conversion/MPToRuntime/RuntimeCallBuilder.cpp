@@ -10,13 +10,6 @@ using namespace mlir;
 
 namespace mp {
 
-namespace {
-int64_t getBytes(Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
-}
-} // namespace
-
 RuntimeCallBuilder::RuntimeCallBuilder(func::FuncOp func, SymbolTable &symbols,
                                        const MemoryPlan &plan, MeshAttr mesh,
                                        Value ctx,
@@ -197,7 +190,9 @@ Value RuntimeCallBuilder::pointerArray(ArrayRef<Value> values) {
 
 void RuntimeCallBuilder::copy(Value to, Value from) {
   if (pointer(to) != pointer(from))
-    call("mp_copy", {ctx, pointer(to), pointer(from), i64(getBytes(from))});
+    call("mp_copy",
+         {ctx, pointer(to), pointer(from),
+          i64(*getTensorBytes(cast<RankedTensorType>(from.getType())))});
 }
 
 FailureOr<Value> RuntimeCallBuilder::axisList(Operation *op, ArrayAttr axes) {
