@@ -10,10 +10,18 @@ using namespace mlir;
 
 namespace mp {
 
-bool matchesPlanKey(StringRef pattern, StringRef name) {
-  SmallVector<StringRef> patternParts, nameParts;
-  pattern.split(patternParts, '.');
-  name.split(nameParts, '.');
+namespace {
+bool matchesComponents(StringRef pattern, StringRef name,
+                       StringRef separators) {
+  auto split = [&](StringRef path) {
+    SmallVector<StringRef> parts;
+    for (size_t end; (end = path.find_first_of(separators)) != StringRef::npos;
+         path = path.drop_front(end + 1))
+      parts.push_back(path.take_front(end));
+    parts.push_back(path);
+    return parts;
+  };
+  SmallVector<StringRef> patternParts = split(pattern), nameParts = split(name);
   if (patternParts.size() != nameParts.size())
     return false;
   for (auto [part, namePart] : llvm::zip_equal(patternParts, nameParts)) {
@@ -29,6 +37,16 @@ bool matchesPlanKey(StringRef pattern, StringRef name) {
       return false;
   }
   return true;
+}
+} // namespace
+
+bool matchesPlanKey(StringRef pattern, StringRef name) {
+  // torch.export writes a module path's dots as underscores
+  // (`p_layers_0_attention_norm_weight`) and mp-import cannot tell which
+  // underscores were dots: `layers.*.attention_norm` also matches the
+  // imported `layers.0.attention.norm`, components split at both.
+  return matchesComponents(pattern, name, ".") ||
+         matchesComponents(pattern, name, "._");
 }
 
 StringRef getPlanName(const ModelValue &value) {

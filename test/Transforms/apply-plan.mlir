@@ -173,6 +173,30 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp,
 
 // -----
 
+// torch.export writes a module path's dots as underscores and mp-import
+// turns them all back into dots (`p_layers_0_feed_forward_w1_weight` ->
+// `layers.0.feed.forward.w1.weight`), so a key also matches when `_` splits
+// components as `.` does; a `*` still spans a component with `_` in it.
+
+// CHECK-LABEL: func.func private @exported
+// CHECK-SAME: {mp.param = "layers.0.feed.forward.w1.weight", mp.plan_entry = "layers.*.feed_forward.w1", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp], []]>}
+// CHECK-SAME: {mp.param = "layers.0.attention.norm.weight", mp.plan_entry = "layers.*.attention_norm", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK-SAME: {mp.param = "block_0.wo.weight", mp.plan_entry = "*.wo", mp.sharding = #mp.sharding<@mesh, {{\[}}[], [tp]]>}
+// CHECK-SAME: {mp.param = "feed.forward.w3.weight", mp.plan_entry = "feed_forward_w3.*", mp.sharding = #mp.sharding<@mesh, {{\[}}[tp], []]>}
+// CHECK-SAME: {mp.param = "feed.backward.w3.weight", mp.sharding = #mp.sharding<@mesh, {{\[}}[], []]>}
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp,
+    styles = {"layers.*.feed_forward.w1" = colwise, "layers.*.attention_norm" = replicate,
+              "*.wo" = rowwise, "feed_forward_w3.*" = colwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func private @exported(tensor<8x8xf32> {mp.param = "layers.0.feed.forward.w1.weight"},
+                              tensor<8xf32> {mp.param = "layers.0.attention.norm.weight"},
+                              tensor<8x8xf32> {mp.param = "block_0.wo.weight"},
+                              tensor<8x8xf32> {mp.param = "feed.forward.w3.weight"},
+                              tensor<8x8xf32> {mp.param = "feed.backward.w3.weight"})
+}
+
+// -----
+
 // Sequence parallelism: on a [batch, seq, feature] input the default
 // sequence dim is 1; on [tokens, feature] it is 0, after the batch axis.
 // A named output styled sequence_parallel gets its sharding too; unstyled

@@ -1,16 +1,19 @@
 //===- mp-run.cpp - run mp programs on the reference interpreter ----------===//
 //
-//   mp-run FILE --entry=F [--seed=N] [--print]
+//   mp-run FILE --entry=F [--seed=N] [--inputs=IN.safetensors] [--print]
+//          [--save-results=OUT.safetensors]
 //          [--reference=FILE2 [--reference-entry=G]] [--rtol=R] [--atol=A]
 //   mp-run FILE --entry=F --gradcheck
 //
 // Arguments are drawn from a seeded generator as GLOBAL tensors (floats in
 // [-1, 1), integer targets and ids in [0, classes or table rows),
 // `*.exp_avg_sq` state in [0, 1), the `step` count 2), so a partitioned program
-// and its global reference see the same data. --reference compares every result
-// with another function's; --gradcheck compares F's gradients, read off
-// F_train_step built with `--mp-train-step="optimizer=sgd lr=1 weight-decay=0"`
-// (new parameter = parameter - gradient), with central finite differences of F.
+// and its global reference see the same data; --inputs takes the arguments a
+// safetensors file names from it instead (data from another implementation).
+// --reference compares every result with another function's; --gradcheck
+// compares F's gradients, read off F_train_step built with
+// `--mp-train-step="optimizer=sgd lr=1 weight-decay=0"` (new parameter =
+// parameter - gradient), with central finite differences of F.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +22,8 @@
 #include "mp/Dialect/MP/IR/ValueSharding.h"
 #include "mp/Execution/Interpreter.h"
 #include "mp/Support/InputNesting.h"
+
+#include "SafeTensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -32,6 +37,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <cstring>
+#include <map>
 
 using namespace mlir;
 using namespace mp;
@@ -55,6 +62,16 @@ static cl::opt<std::string>
     referenceEntry("reference-entry",
                    cl::desc("The reference function (default: --entry)"),
                    cl::cat(mpRunCategory));
+static cl::opt<std::string> inputsFile(
+    "inputs",
+    cl::desc("Take the arguments this safetensors file names (F32, F64, I32 "
+             "or I64, by parameter or input name) from it instead"),
+    cl::cat(mpRunCategory));
+static cl::opt<std::string>
+    resultsFile("save-results",
+                cl::desc("Write the results to this safetensors file (F64, "
+                         "named result0, result1, ...)"),
+                cl::cat(mpRunCategory));
 static cl::opt<double> relTolerance("rtol", cl::desc("Relative tolerance"),
                                     cl::init(1e-5), cl::cat(mpRunCategory));
 static cl::opt<double> absTolerance("atol", cl::desc("Absolute tolerance"),
@@ -108,6 +125,76 @@ std::vector<HostTensor> makeInputs(FunctionOpInterface func) {
     args.push_back(std::move(tensor));
   }
   return args;
+}
+
+/// Replaces the arguments `inputsFile` names by its tensors.
+LogicalResult readInputs(FunctionOpInterface func,
+                         std::vector<HostTensor> &args) {
+  std::map<std::string, train::Tensor> tensors;
+  std::string error;
+  if (!train::readSafeTensors(inputsFile, tensors, error)) {
+    llvm::errs() << "mp-run: --inputs: " << error << "\n";
+    return failure();
+  }
+  llvm::StringMap<unsigned> byName;
+  for (const ModelValue &value : getModelValues(func))
+    if (!value.isResult())
+      byName[value.name.getValue()] = value.index;
+  for (const auto &[name, tensor] : tensors) {
+    auto it = byName.find(name);
+    if (it == byName.end()) {
+      llvm::errs() << "mp-run: --inputs: '" << name << "' in " << inputsFile
+                   << " names no argument of @" << func.getName() << "\n";
+      return failure();
+    }
+    HostTensor &arg = args[it->second];
+    if (ArrayRef<int64_t>(tensor.shape) != ArrayRef<int64_t>(arg.shape)) {
+      llvm::errs() << "mp-run: --inputs: '" << name << "' is "
+                   << train::shapeText(tensor.shape) << ", the argument "
+                   << train::shapeText({arg.shape.begin(), arg.shape.end()})
+                   << "\n";
+      return failure();
+    }
+    auto fill = [&](auto element) {
+      using T = decltype(element);
+      for (size_t i = 0; i < arg.data.size(); ++i) {
+        T value;
+        std::memcpy(&value, tensor.bytes.data() + i * sizeof(T), sizeof(T));
+        arg.data[i] = static_cast<double>(value);
+      }
+    };
+    if (tensor.dtype == "F32")
+      fill(float());
+    else if (tensor.dtype == "F64")
+      fill(double());
+    else if (tensor.dtype == "I32")
+      fill(int32_t());
+    else if (tensor.dtype == "I64")
+      fill(int64_t());
+    else {
+      llvm::errs() << "mp-run: --inputs: '" << name << "' is " << tensor.dtype
+                   << ": mp-run reads F32, F64, I32 or I64\n";
+      return failure();
+    }
+  }
+  return success();
+}
+
+LogicalResult saveResults(const std::vector<HostTensor> &results) {
+  std::vector<std::pair<std::string, train::Tensor>> tensors;
+  for (auto [index, result] : llvm::enumerate(results)) {
+    const char *bytes = reinterpret_cast<const char *>(result.data.data());
+    tensors.emplace_back(
+        "result" + std::to_string(index),
+        train::Tensor{"F64",
+                      {result.shape.begin(), result.shape.end()},
+                      {bytes, bytes + result.data.size() * sizeof(double)}});
+  }
+  std::string error;
+  if (train::writeSafeTensors(resultsFile, tensors, error))
+    return success();
+  llvm::errs() << "mp-run: --save-results: " << error << "\n";
+  return failure();
 }
 
 void print(const std::vector<HostTensor> &results) {
@@ -264,11 +351,15 @@ int main(int argc, char **argv) {
     return checkGradients(*module, func);
 
   std::vector<HostTensor> args = makeInputs(func);
+  if (!inputsFile.empty() && failed(readInputs(func, args)))
+    return 1;
   FailureOr<std::vector<HostTensor>> results = runFunction(func, args);
   if (failed(results))
     return 1;
   if (printResults)
     print(*results);
+  if (!resultsFile.empty() && failed(saveResults(*results)))
+    return 1;
   if (referenceFile.empty())
     return 0;
 

@@ -48,8 +48,11 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
       `mp.sum`, the named
       elementwise `linalg.add`/`sub`/`mul`/`div`/`exp`/`negf` → mp ops.
     * `tensor.collapse_shape`/`expand_shape`/`reshape` → `mp.reshape`; a
-      linear between a reshape that merges leading dims and one that splits
-      them again becomes one `mp.linear` on the higher-rank input.
+      linear of a reshape that keeps the last dim (merges or adds leading
+      dims, as TOSA's rank-3 matmul) becomes the `mp.linear` of the
+      reshape's input, and a batched matmul of two reshapes that merge
+      equal batch dims (per-head attention) the `mp.matmul` of their
+      inputs, each reshaped after; reshapes that meet fold into one.
 
     Parameters. Function arguments become named model values (`mp.param`
     or `mp.input`): arguments already named keep their role and name; an
@@ -82,7 +85,8 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     without its last (class) dim and returns `mp.cross_entropy`. The loss
     is then the function's only result, so `--mp-train-step` applies.
 
-    TOSA v1.0 input goes through upstream's `tosa-to-linalg-named`,
+    TOSA v1.0 input goes through `mp-raise-tosa-composites` (RMSNorm,
+    softmax and the rotary embedding) and upstream's `tosa-to-linalg-named`,
     `tosa-to-linalg`, `tosa-to-tensor` and `tosa-to-arith` first: the
     pipeline `--mp-import-tosa` (with the same `loss` option) runs them and
     then this pass.
@@ -102,6 +106,45 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
            "Write the values of the weights lifted to parameters to this "
            "safetensors file (for mp-train --init)">,
   ];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
+def RaiseTosaComposites
+    : Pass<"mp-raise-tosa-composites", "::mlir::func::FuncOp"> {
+  let summary = "Raises the composites TOSA spells in primitives into mp ops";
+  let description = [{
+    TOSA has no op for RMSNorm, softmax or the rotary embedding; exporters
+    spell them in primitives mp has no op for (`rsqrt`, `reduce_max`,
+    `reciprocal`, `slice`, `concat`). This pass, the first of
+    `--mp-import-tosa`, finds each as a whole on the TOSA ops and replaces
+    it by the mp op (the rest is left for upstream's lowerings and
+    `mp-import`):
+
+    * `mp.rms_norm`: `x · rsqrt(mean(x²) + eps) · weight` over the last
+      axis, as torch-mlir spells torchtitan's RMSNorm: `tosa.pow` by 2 (or
+      `tosa.mul` of x by itself), `tosa.reduce_sum` over the last axis,
+      `tosa.mul` by 1/D, `tosa.add` of a constant eps, `tosa.rsqrt`, then
+      `tosa.mul` by x and by the weight (rank-1, or reshaped to
+      `[1, ..., D]`); either operand order of each product and sum.
+    * `mp.softmax`: `exp(x - reduce_max(x)) · reciprocal(reduce_sum(...))`
+      over the last axis (aten._softmax); `causal` when x is masked by a
+      constant causal mask: `tosa.select` of a constant i1 tril (keep on
+      and below the diagonal, `-inf` elsewhere: `masked_fill` with a
+      registered bool buffer) or `tosa.add` of a constant 0/`-inf` bias,
+      on the last two dims (the others of size 1).
+    * `mp.rope`: torchtitan's rotary embedding in real arithmetic (gpt-
+      fast's `apply_rotary_emb`): x `[..., seq, heads, head_dim]` reshaped
+      to pairs `[..., head_dim / 2, 2]`, each pair (a, b) sliced out,
+      `(a·cos − b·sin, b·cos + a·sin)` with constant caches `cos`, `sin` of
+      shape `[..., seq, 1, head_dim / 2, 1]`, concatenated on the last axis
+      and reshaped back. The caches must be `cos/sin(p · θ^(-2i/head_dim))`
+      for one θ, which is read from them (within f32 rounding) and becomes
+      the op's `theta`.
+
+    A `tosa.rsqrt`, `tosa.pow`, `tosa.reduce_max`, `tosa.reciprocal`,
+    `tosa.select`, `tosa.slice` or `tosa.concat` outside those patterns is
+    an error at the op naming the composites mp reads it in.
+  }];
   let dependentDialects = ["::mp::MPDialect"];
 }
 

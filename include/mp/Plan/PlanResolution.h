@@ -10,7 +10,8 @@ namespace mp {
 
 /// True if `name` matches the plan key `pattern`: both split into dotted
 /// components, as many in each, every component matching as a glob (`*`,
-/// `?`, `[...]`), the way `parallelize_module` matches `layers.*.mlp.w1`.
+/// `?`, `[...]`), the way `parallelize_module` matches `layers.*.mlp.w1`;
+/// or so when split at `_` too (torch.export's names write `.` as `_`).
 bool matchesPlanKey(llvm::StringRef pattern, llvm::StringRef name);
 
 /// The name plan keys are matched against for `value`: its own, or for

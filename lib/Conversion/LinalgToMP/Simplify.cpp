@@ -119,28 +119,73 @@ struct FoldReshapes : OpRewritePattern<ReshapeOp> {
   }
 };
 
-/// reshape(linear(reshape(x))) that only merges and splits again the
-/// leading dims of x is linear(x), which keeps x's batch and sequence dims
-/// for sharding.
-struct LinearThroughReshapes : OpRewritePattern<ReshapeOp> {
+/// linear(reshape(x)) where the reshape's last dim is a run of x's last
+/// dims merged (TOSA's rank-3 matmul merges or adds leading dims; attention
+/// merges heads into the model dim) is the linear of x with that run
+/// merged, reshaped: x keeps its batch and sequence dims for sharding, and
+/// the reshapes meet and fold.
+struct LinearBeforeReshape : OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ReshapeOp op,
+  LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
-    auto linear = op.getInput().getDefiningOp<LinearOp>();
-    if (!linear || !linear->hasOneUse())
-      return failure();
-    auto flatten = linear.getInput().getDefiningOp<ReshapeOp>();
+    auto flatten = op.getInput().getDefiningOp<ReshapeOp>();
     if (!flatten)
       return failure();
-    ArrayRef<int64_t> x =
-        cast<RankedTensorType>(flatten.getInput().getType()).getShape();
-    ArrayRef<int64_t> flat = flatten.getType().getShape();
-    ArrayRef<int64_t> out = op.getType().getShape();
-    if (x.empty() || out.empty() || flat.back() != x.back() ||
-        x.drop_back() != out.drop_back())
+    auto xType = cast<RankedTensorType>(flatten.getInput().getType());
+    ArrayRef<int64_t> x = xType.getShape();
+    int64_t features = flatten.getType().getShape().back();
+    // The leading dims of x that stay: x's last dims multiply to features.
+    int64_t kept = x.size(), product = 1;
+    while (kept > 0 && product < features)
+      product *= x[--kept];
+    if (product != features || kept == 0)
       return failure();
-    rewriter.replaceOpWithNewOp<LinearOp>(op, flatten.getInput(),
-                                          linear.getWeight());
+    SmallVector<int64_t> merged(x.take_front(kept));
+    merged.push_back(features);
+    if (ArrayRef<int64_t>(merged) == flatten.getType().getShape())
+      return failure(); // Already the linear of x with the run merged.
+
+    Value input = flatten.getInput();
+    if (merged.size() != x.size())
+      input = ReshapeOp::create(
+          rewriter, op.getLoc(),
+          RankedTensorType::get(merged, xType.getElementType()), input);
+    Value linear =
+        LinearOp::create(rewriter, op.getLoc(), input, op.getWeight());
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), linear);
+    return success();
+  }
+};
+
+/// matmul(reshape(a), reshape(b)) whose reshapes only merge equal batch
+/// dims of a and b (TOSA's rank-3 matmul of per-head attention) is the
+/// batched matmul of a and b, reshaped: the head dim stays a dim that
+/// tensor parallelism splits.
+struct MatmulBeforeReshapes : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto lhs = op.getLhs().getDefiningOp<ReshapeOp>();
+    auto rhs = op.getRhs().getDefiningOp<ReshapeOp>();
+    if (!lhs || !rhs)
+      return failure();
+    auto keepsMatrix = [](ReshapeOp reshape) {
+      ArrayRef<int64_t> in =
+          cast<RankedTensorType>(reshape.getInput().getType()).getShape();
+      ArrayRef<int64_t> out = reshape.getType().getShape();
+      return in.size() >= 2 && out.size() >= 2 &&
+             in.take_back(2) == out.take_back(2);
+    };
+    ArrayRef<int64_t> a =
+        cast<RankedTensorType>(lhs.getInput().getType()).getShape();
+    ArrayRef<int64_t> b =
+        cast<RankedTensorType>(rhs.getInput().getType()).getShape();
+    if (!keepsMatrix(lhs) || !keepsMatrix(rhs) || a.size() != b.size() ||
+        a.drop_back(2) != b.drop_back(2))
+      return failure();
+    Value matmul =
+        MatmulOp::create(rewriter, op.getLoc(), lhs.getInput(), rhs.getInput());
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), matmul);
     return success();
   }
 };
@@ -150,7 +195,8 @@ struct LinearThroughReshapes : OpRewritePattern<ReshapeOp> {
 void populateSimplifyPatterns(RewritePatternSet &patterns) {
   patterns.add<LinearFromTransposedWeight, MatmulOfBroadcastRhs,
                SiluFromSigmoid, MeanFromScaledSum, FoldReshapes,
-               LinearThroughReshapes>(patterns.getContext());
+               LinearBeforeReshape, MatmulBeforeReshapes>(
+      patterns.getContext());
 }
 
 } // namespace mp::import

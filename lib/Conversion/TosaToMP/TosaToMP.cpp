@@ -35,6 +35,7 @@ struct ImportTosaOptions : PassPipelineOptions<ImportTosaOptions> {
 void buildImportTosaPipeline(OpPassManager &pm,
                              const ImportTosaOptions &options) {
   OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createRaiseTosaComposites());
   funcs.addPass(tosa::createTosaToLinalgNamed());
   funcs.addPass(tosa::createTosaToLinalg());
   funcs.addPass(createTosaToTensorPass());
@@ -46,7 +47,8 @@ void buildImportTosaPipeline(OpPassManager &pm,
 void registerConversionPipelines() {
   PassPipelineRegistration<ImportTosaOptions>(
       "mp-import-tosa",
-      "Imports TOSA: upstream's tosa-to-linalg-named, tosa-to-linalg, "
+      "Imports TOSA: mp-raise-tosa-composites, upstream's "
+      "tosa-to-linalg-named, tosa-to-linalg, "
       "tosa-to-tensor and tosa-to-arith, then mp-import",
       buildImportTosaPipeline);
 }
