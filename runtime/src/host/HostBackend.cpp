@@ -85,7 +85,10 @@ mp_status HostBackend::copy(void *dst, const void *src, size_t bytes) {
 
 // Host memory is the backend's: both directions are plain copies.
 mp_status HostBackend::copyToBackend(void *dst, const void *src, size_t bytes) {
-  std::memcpy(dst, src, bytes);
+  // An empty staged collective copies back 0 bytes to a tensor that may be
+  // null, which memcpy does not take.
+  if (bytes)
+    std::memcpy(dst, src, bytes);
   return MP_OK;
 }
 
