@@ -11,17 +11,24 @@ work="$build/device"
 rm -rf "$dest" "$work"
 mkdir -p "$work"
 "$root/scripts/build.sh" > /dev/null
+# Open MPI's launcher too: the mpi transport's checks run 4 ranks on the
+# one GPU (the launcher starts local ranks itself; orted is for remote ones).
 files=("$build/bin/mp-runtime-test" "$root/bench/device-check.sh"
-       "$root/bench/pytorch_ffn.py" "$root/test/Runtime/Inputs/tensors.py")
+       "$root/bench/pytorch_ffn.py" "$root/test/Runtime/Inputs/tensors.py"
+       /usr/bin/orterun)
 /usr/local/cuda/bin/nvcc -O2 -o "$work/cuda_ceilings" "$root/bench/cuda_ceilings.cu" -lcublas
 files+=("$work/cuda_ceilings")
-compile() { # NAME DIM HIDDEN BATCH
+compile() { # NAME DIM HIDDEN BATCH [MESH]
   MP_BUILD_DIR="$build" "$root/scripts/run-ffn.sh" --no-build --no-run --backend cuda \
-    --mesh 1x1 --dim "$2" --hidden "$3" --batch "$4" --out "$work/$1" > "$work/$1.log"
+    --mesh "${5:-1x1}" --dim "$2" --hidden "$3" --batch "$4" --out "$work/$1" > "$work/$1.log"
   cp "$work/$1/train" "$work/train-$1"
   files+=("$work/train-$1")
 }
 compile small 256 512 64
+# The 2x2 steps for 4 ranks sharing the GPU over the mpi transport: the
+# small one against the host backend, the seed's sizes timed.
+compile small-2x2 256 512 64 2x2
+compile 2x2-8192x8192x8 8192 8192 8 2x2
 # A Llama-shaped step (the transformer ops' CUDA kernels: embedding, RMSNorm,
 # rotary, causal softmax, loss-parallel cross entropy) on one GPU.
 MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \

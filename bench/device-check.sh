@@ -7,9 +7,12 @@
 #
 # In order, so that a run cut short still says the most important thing:
 # correctness (the runtime's checks on the CUDA backend; the compiled FFN
-# and Llama steps on CUDA against the host backend, same seed), then timings of the seed's
-# FFN step beside PyTorch's modes in the same run, with the ceilings, then
-# per-op profiles, then compute-sanitizer on the runtime's checks.
+# and Llama steps on CUDA against the host backend, same seed; the 2x2 FFN
+# step on 4 ranks sharing the GPU over the mpi transport against the host
+# backend), then timings of the seed's FFN step beside PyTorch's modes in
+# the same run, with the ceilings, then the seed's 2x2 step on the one GPU
+# over the mpi transport (a test path, not a fast one), then per-op
+# profiles, then compute-sanitizer on the runtime's checks.
 set -uo pipefail
 dev="$1"
 bin="$dev/bin"
@@ -19,8 +22,16 @@ section() { echo; echo "=== $* ($(date +%T))"; }
 section "device"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 
-section "runtime checks, CUDA backend"
+# 4 ranks on this one GPU (CUDA_VISIBLE_DEVICES=0 whatever the machine has).
+mpirun=("$bin/orterun" --allow-run-as-root --oversubscribe
+        --mca btl_vader_single_copy_mechanism none -x CUDA_VISIBLE_DEVICES=0 -n 4)
+
+section "runtime checks, CUDA backend (collectives over nccl and mpi)"
 "$bin/mp-runtime-test" --backend cuda replica=1
+
+section "runtime checks, CUDA backend, 4 ranks sharing the GPU over mpi (2x2, 1x4)"
+"${mpirun[@]}" "$bin/mp-runtime-test" --backend cuda --transports mpi dp=2 tp=2
+"${mpirun[@]}" "$bin/mp-runtime-test" --backend cuda --transports mpi dp=1 tp=4
 
 section "compiled step, CUDA against host backend (dim 256 hidden 512 batch 64, same seed)"
 for backend in cuda host; do
@@ -37,6 +48,14 @@ for backend in cuda host; do
 done
 "$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-cuda.log" "$dev/llama-host.log"
 
+section "2x2 step on one GPU, 4 ranks over mpi, against the host backend (dim 256 hidden 512 batch 64, same seed, TF32 off)"
+"${mpirun[@]}" -x NVIDIA_TF32_OVERRIDE=0 "$bin/train-small-2x2" --backend cuda --cuda-transport mpi \
+  --steps 4 --seed 5 --save "$dev/small-2x2-cuda.safetensors" > "$dev/small-2x2-cuda.log" || echo "train-small-2x2 on cuda failed"
+"${mpirun[@]}" "$bin/train-small-2x2" --steps 4 --seed 5 --save "$dev/small-2x2-host.safetensors" > "$dev/small-2x2-host.log" || echo "train-small-2x2 on host failed"
+cat "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
+"$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.safetensors" "$dev/small-2x2-host.safetensors"
+
 section "ceilings"
 "$bin/cuda_ceilings"
 
@@ -50,6 +69,9 @@ for size in 8192x8192x8 8192x8192x8192; do
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3 --fused
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 5 --fused --compile 2>&1 | tail -2
 done
+
+section "FFN 8192x8192x8, mesh 2x2 on one GPU: 4 ranks over mpi, a test path (median of 5 steps after 2)"
+"${mpirun[@]}" "$bin/train-2x2-8192x8192x8" --backend cuda --cuda-transport mpi --steps 7 --warmup 2 --time | grep -v "^step [0-9]"
 
 for size in 8192x8192x8 8192x8192x8192; do
   section "FFN $size, MP_PROFILE=1 (5 steps after 3)"

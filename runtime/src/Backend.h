@@ -86,6 +86,11 @@ public:
                            size_t height) = 0;
   /// Waits for the work issued so far (the host's is done when issued).
   virtual mp_status synchronize() { return MP_OK; }
+  /// Host memory that copyToHost and copyToBackend move at full speed
+  /// (pinned on CUDA), for staging collectives through MPI. `allocateHost`
+  /// records a failure and returns null.
+  virtual void *allocateHost(size_t bytes) = 0;
+  virtual void releaseHost(void *ptr) = 0;
 
   // Collectives along a dim: `view` is the local tensor around it. For
   // all_to_all, `split` is the input around the split dim and `piece` one
@@ -190,6 +195,8 @@ protected:
 
 /// The backends: on failure they record the error in `ctx` and return null.
 /// Creating the CUDA backend is collective over the world (NCCL's setup).
+/// Each reads its collective transport from the environment
+/// (MP_HOST_TRANSPORT, MP_CUDA_TRANSPORT).
 std::unique_ptr<Backend> createHostBackend(mp_context *ctx);
 #ifdef MP_RUNTIME_HAS_CUDA
 std::unique_ptr<Backend> createCudaBackend(mp_context *ctx);

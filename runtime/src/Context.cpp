@@ -129,6 +129,23 @@ size_t getDtypeSize(mp_dtype dtype) {
   return 0;
 }
 
+int readChoice(mp_context *ctx, const char *variable,
+               std::initializer_list<const char *> choices) {
+  const char *value = std::getenv(variable);
+  if (!value || !*value)
+    return 0;
+  std::string names;
+  int index = 0;
+  for (const char *choice : choices) {
+    if (std::strcmp(value, choice) == 0)
+      return index;
+    names += (index++ ? " or " : "") + std::string(choice);
+  }
+  fail(ctx, "mp_context_create", "%s is %s, not '%s'", variable, names.c_str(),
+       value);
+  return -1;
+}
+
 } // namespace mp::runtime
 
 namespace {

@@ -96,6 +96,12 @@ mp_status checkDim(mp_context *ctx, const char *call, int rank,
 
 size_t getDtypeSize(mp_dtype dtype);
 
+/// The index in `choices` of environment variable `variable`'s value, the
+/// first when it is unset or empty; -1 with the error recorded against
+/// mp_context_create when it is none of them.
+int readChoice(mp_context *ctx, const char *variable,
+               std::initializer_list<const char *> choices);
+
 } // namespace mp::runtime
 
 #endif // MP_RUNTIME_CONTEXT_H

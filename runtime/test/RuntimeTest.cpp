@@ -1,14 +1,17 @@
 //===- RuntimeTest.cpp - the runtime's collectives and kernels, on ranks --===//
 //
-//   mpirun -n 4 mp-runtime-test [--backend host|cuda] data_parallel=2
-//       tensor_parallel=2
+//   mpirun -n 4 mp-runtime-test [--backend host|cuda] [--transports T,...]
+//       data_parallel=2 tensor_parallel=2
 //
 // Every rank builds the same global tensors, takes its pieces, runs each
 // collective over every group of axes and along every dim, and compares
 // with what the global tensor says the result must be. Inputs and results
 // go through mp_copy_to_backend and mp_copy_to_host, so the same checks run
-// on either backend. Rank 0 prints one line with the number of checks; the
-// exit code is 0 only if every rank passed.
+// on either backend. The collective checks run once per transport listed
+// (the backend's MP_HOST_TRANSPORT or MP_CUDA_TRANSPORT; by default all of
+// them: mpi,staged on the host, nccl,mpi on CUDA), the other checks on the
+// first. Rank 0 prints one line with the number of checks; the exit code is
+// 0 only if every rank passed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +20,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -50,13 +54,15 @@ void expect(bool ok, const std::string &what) {
 /// read back into host vectors.
 class Buffer {
 public:
+  /// All bits set (NaN floats, -1 integers): a result left unwritten is
+  /// seen, even where the allocator hands back a block that holds the
+  /// expected values from an earlier check.
   Buffer(mp_context *ctx, size_t bytes)
-      : ctx(ctx), bytes(bytes), ptr(mp_alloc(ctx, bytes)) {
-    CHECK_OK(ctx, mp_context_status(ctx));
-  }
+      : Buffer(ctx, std::vector<unsigned char>(bytes, 0xff)) {}
   template <typename T>
   Buffer(mp_context *ctx, const std::vector<T> &values)
-      : Buffer(ctx, values.size() * sizeof(T)) {
+      : ctx(ctx), bytes(values.size() * sizeof(T)), ptr(mp_alloc(ctx, bytes)) {
+    CHECK_OK(ctx, mp_context_status(ctx));
     CHECK_OK(ctx, mp_copy_to_backend(ctx, ptr, values.data(), bytes));
   }
   Buffer(const Buffer &) = delete;
@@ -108,12 +114,13 @@ struct Tensor {
   }
 };
 
+/// Written so that NaN, which an unwritten (poisoned) result holds, fails.
 bool near(const std::vector<float> &a, const std::vector<float> &b,
           float tol = 1e-5f) {
   if (a.size() != b.size())
     return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (std::fabs(a[i] - b[i]) > tol * (1 + std::fabs(b[i])))
+    if (!(std::fabs(a[i] - b[i]) <= tol * (1 + std::fabs(b[i]))))
       return false;
   return true;
 }
@@ -1618,6 +1625,23 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_scatter_last_f32" + onRank + "out overlaps index");
 }
 
+/// The comma-separated names in `list`.
+std::vector<std::string> splitList(const std::string &list) {
+  std::vector<std::string> names;
+  for (size_t begin = 0, end; begin <= list.size(); begin = end + 1) {
+    end = std::min(list.find(',', begin), list.size());
+    names.push_back(list.substr(begin, end - begin));
+  }
+  return names;
+}
+
+/// Sets the transport of the contexts created from now on (the runtime
+/// checks the name when creating them).
+void setTransport(const std::string &transport) {
+  setenv(backend == MP_BACKEND_CUDA ? "MP_CUDA_TRANSPORT" : "MP_HOST_TRANSPORT",
+         transport.c_str(), 1);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -1625,22 +1649,34 @@ int main(int argc, char **argv) {
   std::vector<std::string> names;
   std::vector<const char *> namePtrs;
   std::vector<int64_t> sizes;
+  std::string transportList;
+  const char *usage =
+      "usage: %s [--backend host|cuda] [--transports T,...] axis=size...\n";
   int first = 1;
-  if (argc > 2 && std::string(argv[1]) == "--backend") {
-    std::string name = argv[2];
-    if (name != "host" && name != "cuda") {
-      std::fprintf(stderr, "--backend is host or cuda, not '%s'\n", argv[2]);
+  for (; first + 1 < argc && argv[first][0] == '-'; first += 2) {
+    std::string option = argv[first], value = argv[first + 1];
+    if (option == "--backend") {
+      if (value != "host" && value != "cuda") {
+        std::fprintf(stderr, "--backend is host or cuda, not '%s'\n",
+                     value.c_str());
+        return 2;
+      }
+      backend = value == "cuda" ? MP_BACKEND_CUDA : MP_BACKEND_HOST;
+    } else if (option == "--transports") {
+      transportList = value;
+    } else {
+      std::fprintf(stderr, usage, argv[0]);
       return 2;
     }
-    backend = name == "cuda" ? MP_BACKEND_CUDA : MP_BACKEND_HOST;
-    first = 3;
   }
+  if (transportList.empty())
+    transportList = backend == MP_BACKEND_CUDA ? "nccl,mpi" : "mpi,staged";
+  std::vector<std::string> transports = splitList(transportList);
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     size_t eq = arg.find('=');
     if (eq == std::string::npos) {
-      std::fprintf(stderr, "usage: %s [--backend host|cuda] axis=size...\n",
-                   argv[0]);
+      std::fprintf(stderr, usage, argv[0]);
       return 2;
     }
     names.push_back(arg.substr(0, eq));
@@ -1649,6 +1685,7 @@ int main(int argc, char **argv) {
   for (const std::string &name : names)
     namePtrs.push_back(name.c_str());
   mp_context *ctx = nullptr;
+  setTransport(transports[0]);
   if (mp_context_create(names.size(), namePtrs.data(), sizes.data(), backend,
                         &ctx) != MP_OK) {
     std::fprintf(stderr, "%s\n", mp_context_error(ctx));
@@ -1695,12 +1732,24 @@ int main(int argc, char **argv) {
   testGatherScatter(ctx);
   testBadIndices(ctx);
   testTransformerErrors(ctx);
+  // The collectives again over every other transport.
+  for (size_t t = 1; t < transports.size(); ++t) {
+    setTransport(transports[t]);
+    mp_context *other = createLike(ctx);
+    for (const Group &g : groups) {
+      testCollectives(other, g);
+      testGroupedCollectives(other, g);
+    }
+    mp_context_destroy(other);
+  }
 
   int totalFailures = 0;
   MPI_Allreduce(&failures, &totalFailures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   if (mp_context_rank(ctx) == 0)
-    std::printf("mp-runtime-test: %d checks on each of %d ranks, %d failed\n",
-                checks, mp_context_world_size(ctx), totalFailures);
+    std::printf("mp-runtime-test: %d checks on each of %d ranks, %d failed "
+                "(collectives over %s)\n",
+                checks, mp_context_world_size(ctx), totalFailures,
+                transportList.c_str());
   mp_context_destroy(ctx);
   MPI_Finalize();
   return totalFailures == 0 ? 0 : 1;

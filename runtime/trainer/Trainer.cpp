@@ -65,6 +65,9 @@ struct Options {
   bool time = false;
   uint64_t seed = 0;
   mp_backend backend = MP_BACKEND_HOST;
+  /// The CUDA backend's collective transport (nccl or mpi), set in the
+  /// runtime's environment (MP_CUDA_TRANSPORT); empty leaves it as it is.
+  std::string cudaTransport;
   /// Sharded checkpoints into `checkpoint` every `checkpointEvery` steps
   /// (0: only at the end), the newest `keep` kept.
   std::string checkpoint, resume, metrics;
@@ -93,6 +96,7 @@ const char *const kUsage =
     "FILE.safetensors]\n"
     "                [--seed N] [--save FILE.safetensors] [--backend "
     "host|cuda]\n"
+    "                [--cuda-transport nccl|mpi]\n"
     "                [--time] [--warmup N]\n"
     "                [--checkpoint DIR [--checkpoint-every N] [--keep K]]\n"
     "                [--resume DIR] [--metrics FILE.csv] "
@@ -108,6 +112,12 @@ const char *const kUsage =
     "                        names, is replaced (checked before step 0, as "
     "are\n"
     "                        --metrics and --checkpoint)\n"
+    "  --cuda-transport T    the CUDA backend's collectives: nccl (the "
+    "default, a GPU\n"
+    "                        per rank) or mpi (staged through host memory, "
+    "so that\n"
+    "                        ranks may share a GPU: a test path); sets "
+    "MP_CUDA_TRANSPORT\n"
     "  --checkpoint DIR      write each rank's shards of the parameters and "
     "optimizer\n"
     "                        state to DIR/step-<k> (atomically, DIR/latest "
@@ -321,6 +331,16 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       }
       options.backend =
           std::strcmp(text, "cuda") ? MP_BACKEND_HOST : MP_BACKEND_CUDA;
+    } else if (arg == "--cuda-transport") {
+      const char *text = value();
+      if (!text)
+        return false;
+      if (std::strcmp(text, "nccl") && std::strcmp(text, "mpi")) {
+        error =
+            std::string("--cuda-transport is nccl or mpi, not '") + text + "'";
+        return false;
+      }
+      options.cudaTransport = text;
     } else if (arg == "--help" || arg == "-h") {
       options.help = true;
     } else if (arg == "--optimizer" || arg == "--lr") {
@@ -331,6 +351,10 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       error = "unknown option '" + arg + "'\n" + kUsage;
       return false;
     }
+  }
+  if (!options.cudaTransport.empty() && options.backend != MP_BACKEND_CUDA) {
+    error = "--cuda-transport needs --backend cuda";
+    return false;
   }
   if (options.checkpointEvery > 0 && options.checkpoint.empty()) {
     error = "--checkpoint-every needs --checkpoint DIR";
@@ -825,10 +849,22 @@ void Trainer::createContext() {
     names.push_back("replica");
     sizes.push_back(1);
   }
+  // The runtime reads its transport where the user may set it too.
+  if (!options.cudaTransport.empty())
+    setenv("MP_CUDA_TRANSPORT", options.cudaTransport.c_str(), 1);
   if (mp_context_create(static_cast<int>(names.size()), names.data(),
                         sizes.data(), options.backend, &ctx) != MP_OK)
     dieTogether(mp_context_error(ctx));
   rank = mp_context_rank(ctx);
+  if (rank == 0 && options.backend == MP_BACKEND_CUDA) {
+    // The context exists, so the variable was unset, empty or valid.
+    const char *transport = std::getenv("MP_CUDA_TRANSPORT");
+    bool mpi = transport && std::strcmp(transport, "mpi") == 0;
+    std::printf("cuda backend, collectives over %s\n",
+                mpi ? "mpi (staged through host memory; ranks may share a "
+                      "GPU)"
+                    : "nccl (a GPU per rank)");
+  }
 }
 
 std::string Trainer::refuseOrWarn(const std::string &nonFinite,

@@ -3,7 +3,8 @@
 // NCCL, like MPI, moves contiguous blocks in group order, and a split of dim
 // d of a row-major tensor is contiguous only when the dims before d are all
 // 1. Otherwise pieces are packed into [group][piece] order by a kernel
-// before sending and unpacked after receiving, in scratch memory.
+// before sending and unpacked after receiving, in scratch memory. Under
+// MP_CUDA_TRANSPORT=mpi, MpiCollectives does all of it on the host instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,6 +66,8 @@ mp_status CudaBackend::allReduce(const Group &group, mp_dtype dtype, void *data,
                                  int64_t count) {
   if (count == 0)
     return MP_OK;
+  if (mpi)
+    return mpi->allReduce(group, dtype, data, count);
   return runCollective(group, [&](ncclComm_t comm) {
     return checkNccl(ctx, "ncclAllReduce",
                      ncclAllReduce(data, data, count, getNcclType(dtype),
@@ -77,6 +80,8 @@ mp_status CudaBackend::allGather(const Group &group, mp_dtype dtype,
                                  const DimView &view) {
   if (view.count() == 0)
     return MP_OK;
+  if (mpi)
+    return mpi->allGather(group, dtype, in, out, view);
   return runCollective(group, [&](ncclComm_t comm) {
     // Gathered pieces follow each other: the result when outer is 1.
     bool direct = view.outer == 1;
@@ -105,6 +110,8 @@ mp_status CudaBackend::reduceScatter(const Group &group, mp_dtype dtype,
                                      const DimView &view) {
   if (view.count() == 0)
     return MP_OK;
+  if (mpi)
+    return mpi->reduceScatter(group, dtype, in, out, view);
   return runCollective(group, [&](ncclComm_t comm) {
     bool direct = view.outer == 1;
     void *packed =
@@ -133,6 +140,8 @@ mp_status CudaBackend::allToAll(const Group &group, mp_dtype dtype,
                                 const DimView &piece) {
   if (split.count() == 0)
     return MP_OK;
+  if (mpi)
+    return mpi->allToAll(group, dtype, in, out, split, piece);
   return runCollective(group, [&](ncclComm_t comm) {
     size_t bytes = split.count() * split.elementBytes;
     bool packDirect = split.outer == 1, concatDirect = piece.outer == 1;

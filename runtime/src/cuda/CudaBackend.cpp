@@ -39,9 +39,12 @@ std::unique_ptr<Backend> createCudaBackend(mp_context *ctx) {
   return backend;
 }
 
-mp_status CudaBackend::startLocally(ncclUniqueId &id, cudaUUID_t &uuid) {
+mp_status CudaBackend::startLocally(bool nccl, ncclUniqueId &id,
+                                    cudaUUID_t &uuid) {
   // The rank's index among the ranks on its node picks its GPU; modulo the
-  // count, so that ranks each shown one GPU (CUDA_VISIBLE_DEVICES) use it.
+  // count, so that ranks each shown one GPU (CUDA_VISIBLE_DEVICES) use it,
+  // and so that ranks beyond the count share GPUs (which only the mpi
+  // transport allows: see checkOneRankPerDevice).
   MPI_Comm node;
   if (checkMpi(ctx, "MPI_Comm_split_type",
                MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED,
@@ -93,8 +96,20 @@ mp_status CudaBackend::startLocally(ncclUniqueId &id, cudaUUID_t &uuid) {
           cudaMalloc(&partials, cuda::kReductionPartials * sizeof(double))))
     return MP_ERROR;
   uuid = properties.uuid;
-  if (ctx->rank == 0)
+  if (nccl && ctx->rank == 0)
     return checkNccl(ctx, "ncclGetUniqueId", ncclGetUniqueId(&id));
+  return MP_OK;
+}
+
+mp_status CudaBackend::checkSameTransport(int transport) {
+  int mine[2] = {transport, -transport}, most[2] = {0, 0};
+  if (checkMpi(ctx, "MPI_Allreduce",
+               MPI_Allreduce(mine, most, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD)))
+    return MP_ERROR;
+  if (most[0] != -most[1])
+    return fail(ctx, "mp_context_create",
+                "MP_CUDA_TRANSPORT is nccl on some ranks and mpi on others; "
+                "every rank must use the same transport");
   return MP_OK;
 }
 
@@ -113,7 +128,8 @@ mp_status CudaBackend::checkOneRankPerDevice(const cudaUUID_t &uuid) {
       return fail(ctx, "mp_context_create",
                   "ranks %d and %d would share a GPU, and NCCL needs one GPU "
                   "per rank: launch at most as many ranks on a node as it "
-                  "has GPUs",
+                  "has GPUs, or set MP_CUDA_TRANSPORT=mpi (collectives "
+                  "through host memory, for testing) to share them",
                   owner->second, rank);
   }
   return MP_OK;
@@ -122,8 +138,11 @@ mp_status CudaBackend::checkOneRankPerDevice(const cudaUUID_t &uuid) {
 mp_status CudaBackend::start() {
   ncclUniqueId id{};
   cudaUUID_t uuid{};
-  int ready = startLocally(id, uuid) == MP_OK, allReady = 0;
-  // NCCL's setup waits for every rank: agree first that all got this far.
+  int transport = readChoice(ctx, "MP_CUDA_TRANSPORT", {"nccl", "mpi"});
+  int ready = transport >= 0 && startLocally(transport == 0, id, uuid) == MP_OK;
+  int allReady = 0;
+  // The transport's setup waits for every rank: agree first that all got
+  // this far.
   if (checkMpi(ctx, "MPI_Allreduce",
                MPI_Allreduce(&ready, &allReady, 1, MPI_INT, MPI_MIN,
                              MPI_COMM_WORLD)) ||
@@ -132,6 +151,12 @@ mp_status CudaBackend::start() {
   if (!allReady)
     return fail(ctx, "mp_context_create",
                 "the CUDA backend failed to start on another rank");
+  if (checkSameTransport(transport))
+    return MP_ERROR;
+  if (transport == 1) {
+    mpi = std::make_unique<MpiCollectives>(ctx, this);
+    return MP_OK;
+  }
   if (checkOneRankPerDevice(uuid) ||
       checkMpi(ctx, "MPI_Bcast",
                MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD)))
@@ -173,6 +198,15 @@ void *CudaBackend::allocate(size_t bytes) {
 }
 
 void CudaBackend::release(void *ptr) { freeScratch(ptr, computeStream); }
+
+void *CudaBackend::allocateHost(size_t bytes) {
+  void *ptr = nullptr;
+  if (checkCuda(ctx, "cudaMallocHost", cudaMallocHost(&ptr, bytes)))
+    return nullptr;
+  return ptr;
+}
+
+void CudaBackend::releaseHost(void *ptr) { cudaFreeHost(ptr); }
 
 void *CudaBackend::allocateScratch(size_t bytes, cudaStream_t stream) {
   void *ptr = nullptr;

@@ -1,17 +1,24 @@
-//===- CudaBackend.h - cuBLAS, NCCL and kernels, a GPU a rank ---*- C++ -*-===//
+//===- CudaBackend.h - cuBLAS, NCCL and kernels on GPUs ---------*- C++ -*-===//
 //
-// One GPU per rank, picked by the rank's index on its node. Two streams: the
-// compute stream runs GEMMs, kernels and copies in call order; the
-// communication stream runs NCCL, fenced by events on both sides of each
-// collective (see runCollective). Scalars the step keeps in device memory
-// (AdamW's step, loss seeds) are read by the kernels, never by the host.
+// A rank's GPU is picked by its index on its node. Two streams: the compute
+// stream runs GEMMs, kernels and copies in call order; the communication
+// stream runs NCCL, fenced by events on both sides of each collective (see
+// runCollective). Scalars the step keeps in device memory (AdamW's step,
+// loss seeds) are read by the kernels, never by the host.
+//
+// Collectives go over one of two transports, MP_CUDA_TRANSPORT in the
+// environment (the same on every rank): `nccl` (the default), which needs a
+// GPU per rank, or `mpi`, MpiCollectives staging device memory through
+// pinned host buffers on the compute stream. `mpi` is a test path, not a
+// fast one: it lets several ranks share a GPU (NCCL refuses them), so a
+// multi-rank step runs whole on a machine with one GPU.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef MP_RUNTIME_CUDA_CUDABACKEND_H
 #define MP_RUNTIME_CUDA_CUDABACKEND_H
 
-#include "../Context.h"
+#include "../MpiCollectives.h"
 #include "Kernels.h"
 
 #include <cublas_v2.h>
@@ -19,6 +26,7 @@
 #include <nccl.h>
 
 #include <map>
+#include <memory>
 #include <vector>
 
 namespace mp::runtime {
@@ -35,8 +43,9 @@ public:
   explicit CudaBackend(mp_context *ctx) : Backend(ctx) {}
   ~CudaBackend() override;
 
-  /// Picks this rank's device, creates the streams, cuBLAS and the NCCL
-  /// world communicator. Collective over the world.
+  /// Reads the transport, picks this rank's device, creates the streams,
+  /// cuBLAS, and the NCCL world communicator or the MPI collectives.
+  /// Collective over the world.
   mp_status start();
 
   void *allocate(size_t bytes) override;
@@ -48,6 +57,8 @@ public:
                    size_t widthBytes, size_t height) override;
   mp_status zero2D(void *dst, size_t pitch, size_t widthBytes,
                    size_t height) override;
+  void *allocateHost(size_t bytes) override;
+  void releaseHost(void *ptr) override;
 
   mp_status allReduce(const Group &group, mp_dtype dtype, void *data,
                       int64_t count) override;
@@ -132,9 +143,12 @@ private:
                      double eps, const float *x, const float *weight,
                      const float *grad, float *dx, float *dweight,
                      float *dbias);
-  /// What start() does before NCCL: everything a rank can fail at alone.
-  /// Rank 0 also creates NCCL's id.
-  mp_status startLocally(ncclUniqueId &id, cudaUUID_t &uuid);
+  /// What start() does before the transport: everything a rank can fail
+  /// at alone. Rank 0 also creates NCCL's id when `nccl`.
+  mp_status startLocally(bool nccl, ncclUniqueId &id, cudaUUID_t &uuid);
+  /// Fails on every rank unless all read the same transport (0 nccl, 1
+  /// mpi): ranks on different ones would wait for each other forever.
+  mp_status checkSameTransport(int transport);
   /// Fails on every rank if two ranks picked the same GPU (`uuid` is this
   /// rank's): NCCL would refuse them less clearly.
   mp_status checkOneRankPerDevice(const cudaUUID_t &uuid);
@@ -159,6 +173,9 @@ private:
   ncclComm_t world = nullptr;
   /// One communicator per ordered list of axes.
   std::map<std::vector<int>, ncclComm_t> communicators;
+  /// The collectives under MP_CUDA_TRANSPORT=mpi, which then replace NCCL
+  /// (null otherwise).
+  std::unique_ptr<MpiCollectives> mpi;
   /// Device memory: the kernels' fault record, the losses' partial sums,
   /// the split reductions' and the norm gradients' (kReductionPartials
   /// doubles, used on the compute stream only; the embeddings keep the

@@ -10,10 +10,14 @@
 namespace mp::runtime {
 
 std::unique_ptr<Backend> createHostBackend(mp_context *ctx) {
-  return std::make_unique<HostBackend>(ctx);
+  int transport = readChoice(ctx, "MP_HOST_TRANSPORT", {"mpi", "staged"});
+  if (transport < 0)
+    return nullptr;
+  return std::make_unique<HostBackend>(ctx, transport == 1);
 }
 
-HostBackend::HostBackend(mp_context *ctx) : Backend(ctx) {
+HostBackend::HostBackend(mp_context *ctx, bool staged)
+    : Backend(ctx), collectives(ctx, staged ? this : nullptr) {
   if (const char *forced = std::getenv("MP_NUM_THREADS")) {
     threads = std::max(1, std::atoi(forced));
     return;
@@ -31,8 +35,6 @@ HostBackend::HostBackend(mp_context *ctx) : Backend(ctx) {
 }
 
 HostBackend::~HostBackend() {
-  for (auto &[axes, comm] : communicators)
-    MPI_Comm_free(&comm);
   for (auto &[bytes, ptr] : freeBlocks)
     std::free(ptr);
 }
@@ -66,6 +68,16 @@ void HostBackend::release(void *ptr) {
   blockBytes.erase(it);
 }
 
+// memcpy moves any host memory at full speed: nothing to pin.
+void *HostBackend::allocateHost(size_t bytes) {
+  void *ptr = std::malloc(bytes);
+  if (!ptr)
+    fail(ctx, "malloc", "out of memory allocating %zu staging bytes", bytes);
+  return ptr;
+}
+
+void HostBackend::releaseHost(void *ptr) { std::free(ptr); }
+
 mp_status HostBackend::copy(void *dst, const void *src, size_t bytes) {
   std::memmove(dst, src, bytes);
   return MP_OK;
@@ -73,7 +85,10 @@ mp_status HostBackend::copy(void *dst, const void *src, size_t bytes) {
 
 // Host memory is the backend's: both directions are plain copies.
 mp_status HostBackend::copyToBackend(void *dst, const void *src, size_t bytes) {
-  std::memcpy(dst, src, bytes);
+  // An empty staged collective copies back 0 bytes to a tensor that may be
+  // null, which memcpy does not take.
+  if (bytes)
+    std::memcpy(dst, src, bytes);
   return MP_OK;
 }
 

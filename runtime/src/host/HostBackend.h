@@ -3,10 +3,9 @@
 #ifndef MP_RUNTIME_HOST_HOSTBACKEND_H
 #define MP_RUNTIME_HOST_HOSTBACKEND_H
 
-#include "../Context.h"
+#include "../MpiCollectives.h"
 
 #include <algorithm>
-#include <map>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -18,7 +17,11 @@ namespace mp::runtime {
 
 class HostBackend final : public Backend {
 public:
-  explicit HostBackend(mp_context *ctx);
+  /// `staged`: collectives copy the tensors through host buffers with
+  /// copyToHost and copyToBackend, as the CUDA backend's mpi transport does
+  /// with device memory (MP_HOST_TRANSPORT=staged): that staging, checked
+  /// without a GPU.
+  HostBackend(mp_context *ctx, bool staged);
   ~HostBackend() override;
 
   void *allocate(size_t bytes) override;
@@ -30,6 +33,8 @@ public:
                    size_t widthBytes, size_t height) override;
   mp_status zero2D(void *dst, size_t pitch, size_t widthBytes,
                    size_t height) override;
+  void *allocateHost(size_t bytes) override;
+  void releaseHost(void *ptr) override;
 
   mp_status allReduce(const Group &group, mp_dtype dtype, void *data,
                       int64_t count) override;
@@ -122,12 +127,7 @@ private:
   /// the node shared by the ranks on it, or MP_NUM_THREADS.
   int threads = 1;
 
-  /// The communicator of `group`, split from the world on first use; null
-  /// with the error recorded if MPI fails.
-  MPI_Comm getCommunicator(const Group &group);
-
-  /// One communicator per ordered list of axes.
-  std::map<std::vector<int>, MPI_Comm> communicators;
+  MpiCollectives collectives;
   /// Block sizes of the live allocations, and freed blocks kept for reuse:
   /// a step allocates and frees its arena every step, and a fresh large
   /// block would be page-faulted in again each time.
