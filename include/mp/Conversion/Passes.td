@@ -141,8 +141,14 @@ def RaiseTosaComposites
       for one θ, which is read from them (within f32 rounding) and becomes
       the op's `theta`.
 
+    * `mp.embedding`: `nn.Embedding` as torch-mlir spells it, a
+      `tosa.gather` of the `[V, D]` table reshaped to `[1, V, D]` by the
+      ids reshaped to `[1, N]` (and cast to i32): the embedding of the ids
+      as the model holds them (an i32 or i64 argument), reshaped.
+
     A `tosa.rsqrt`, `tosa.pow`, `tosa.reduce_max`, `tosa.reciprocal`,
-    `tosa.select`, `tosa.slice` or `tosa.concat` outside those patterns is
+    `tosa.select`, `tosa.slice`, `tosa.concat` or `tosa.gather` outside
+    those patterns is
     an error at the op naming the composites mp reads it in.
   }];
   let dependentDialects = ["::mp::MPDialect"];

@@ -46,8 +46,10 @@ constexpr llvm::StringLiteral kSupportedOps =
     "linalg.broadcast, linalg.reduce, linalg.add, linalg.sub, linalg.mul, "
     "linalg.div, linalg.exp, linalg.negf";
 
-/// Checks that `type` is a static f32 tensor, the only values mp imports.
-LogicalResult checkTensorType(Type type, Location loc, StringRef what) {
+/// Checks that `type` is a static f32 tensor, the only values mp imports,
+/// or with `allowIndices` an i32/i64 one (token ids: an argument).
+LogicalResult checkTensorType(Type type, Location loc, StringRef what,
+                              bool allowIndices = false) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor)
     return emitError(loc) << "cannot import " << what << " of type " << type
@@ -56,7 +58,15 @@ LogicalResult checkTensorType(Type type, Location loc, StringRef what) {
     return emitError(loc) << "cannot import " << what << " of type " << type
                           << ": dynamic shapes are not supported yet (export "
                              "with static shapes)";
-  if (!tensor.getElementType().isF32())
+  Type element = tensor.getElementType();
+  if (allowIndices && isa<IntegerType>(element)) {
+    if (element.isSignlessInteger(32) || element.isSignlessInteger(64))
+      return success();
+    return emitError(loc) << "cannot import " << what << " of type " << type
+                          << ": mp takes integer inputs (token ids) as i32 "
+                             "or i64 (call .long() on it before exporting)";
+  }
+  if (!element.isF32())
     return emitError(loc) << "cannot import " << what << " of type " << type
                           << ": mp imports f32 models (call .float() on the "
                              "model and its inputs before exporting)";
@@ -458,7 +468,8 @@ LogicalResult checkSignature(func::FuncOp func) {
   if (!func.getBody().hasOneBlock())
     return func.emitError() << "cannot import a function with control flow";
   for (BlockArgument arg : func.getArguments())
-    if (failed(checkTensorType(arg.getType(), arg.getLoc(), "an argument")))
+    if (failed(checkTensorType(arg.getType(), arg.getLoc(), "an argument",
+                               /*allowIndices=*/true)))
       return failure();
   for (Type type : func.getResultTypes())
     if (failed(checkTensorType(type, func.getLoc(), "a result")))

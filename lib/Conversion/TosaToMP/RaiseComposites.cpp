@@ -390,6 +390,48 @@ struct RopeFromTosa : OpRewritePattern<tosa::ReshapeOp> {
   }
 };
 
+/// The integer tensor `ids` was reshaped or cast from: torch-mlir casts
+/// token ids to i32 and flattens them for tosa.gather.
+Value getOriginalIds(Value ids) {
+  while (true) {
+    if (auto reshape = ids.getDefiningOp<tosa::ReshapeOp>())
+      ids = reshape.getInput1();
+    else if (auto cast = ids.getDefiningOp<tosa::CastOp>();
+             cast &&
+             isa<IntegerType>(getElementTypeOrSelf(cast.getInput().getType())))
+      ids = cast.getInput();
+    else
+      return ids;
+  }
+}
+
+/// nn.Embedding as torch-mlir's TOSA spells it: the [V, D] table reshaped
+/// to [1, V, D], the ids (cast to i32) flattened to [1, N], tosa.gather;
+/// the ids as the model holds them and the table become mp.embedding,
+/// reshaped to the gather's result.
+struct EmbeddingFromTosaGather : OpRewritePattern<tosa::GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tosa::GatherOp op,
+                                PatternRewriter &rewriter) const override {
+    auto tableReshape = op.getValues().getDefiningOp<tosa::ReshapeOp>();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    if (!tableReshape || resultType.getDimSize(0) != 1)
+      return failure();
+    Value table = tableReshape.getInput1();
+    Value ids = getOriginalIds(op.getIndices());
+    auto tableType = cast<RankedTensorType>(table.getType());
+    auto idsType = cast<RankedTensorType>(ids.getType());
+    Type idType = idsType.getElementType();
+    if (tableType.getRank() != 2 || !tableType.getElementType().isF32() ||
+        !(idType.isSignlessInteger(32) || idType.isSignlessInteger(64)) ||
+        idsType.getNumElements() != resultType.getDimSize(1))
+      return failure();
+    Value rows = EmbeddingOp::create(rewriter, op.getLoc(), ids, table);
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, resultType, rows);
+    return success();
+  }
+};
+
 /// Where the primitives mp imports only as parts of a composite are read.
 std::optional<StringRef> getCompositesReading(Operation *op) {
   constexpr StringLiteral norm =
@@ -398,6 +440,9 @@ std::optional<StringRef> getCompositesReading(Operation *op) {
       "softmax (exp(x - max(x)) * reciprocal(sum(exp(x - max(x)))), with "
       "an optional causal mask: a select on a constant tril or a constant "
       "0/-inf bias)";
+  constexpr StringLiteral embedding =
+      "an embedding (rows of a reshaped [V, D] table gathered by integer "
+      "ids)";
   constexpr StringLiteral rope =
       "the rotary embedding (pairs of the last dim rotated by constant "
       "cos/sin caches of one theta)";
@@ -406,6 +451,7 @@ std::optional<StringRef> getCompositesReading(Operation *op) {
       .Case<tosa::ReduceMaxOp, tosa::ReciprocalOp, tosa::SelectOp>(
           [&](auto) { return softmax; })
       .Case<tosa::SliceOp, tosa::ConcatOp>([&](auto) { return rope; })
+      .Case<tosa::GatherOp>([&](auto) { return embedding; })
       .Default([](Operation *) { return std::nullopt; });
 }
 
@@ -413,7 +459,8 @@ struct RaiseTosaComposites
     : impl::RaiseTosaCompositesBase<RaiseTosaComposites> {
   LogicalResult initialize(MLIRContext *context) override {
     RewritePatternSet set(context);
-    set.add<RmsNormFromTosa, SoftmaxFromTosa, RopeFromTosa>(context);
+    set.add<RmsNormFromTosa, SoftmaxFromTosa, RopeFromTosa,
+            EmbeddingFromTosaGather>(context);
     patterns = FrozenRewritePatternSet(std::move(set));
     return success();
   }

@@ -169,7 +169,8 @@ class Writer:
     def concat(self, a, b, shape_a, shape_b, axis):
         out = list(shape_a)
         out[axis] += shape_b[axis]
-        return self.emit("tosa.concat %s, %s {axis = %d : i32} : (%s, %s) -> %s"
+        return self.emit("tosa.concat %s, %s {axis = %d : i32} : (%s, %s) "
+                         "-> %s"
                          % (a, b, axis, ttype(shape_a), ttype(shape_b),
                             ttype(out)),
                          np.concatenate([self.values[a], self.values[b]],
@@ -187,27 +188,40 @@ def generate(args):
     b, s, d, heads = args.batch, args.seq, args.dim, args.heads
     hd = d // heads
     w = Writer()
-    params = [("p_attention_norm_weight", [d]),
-              ("p_attention_wq_weight", [d, d]),
-              ("p_attention_wk_weight", [d, d]),
-              ("p_attention_wv_weight", [d, d]),
-              ("p_attention_wo_weight", [d, d]),
-              ("p_ffn_norm_weight", [d]),
-              ("p_feed_forward_w1_weight", [args.hidden, d]),
-              ("p_feed_forward_w2_weight", [d, args.hidden]),
-              ("p_feed_forward_w3_weight", [args.hidden, d])]
+    def layer_params(prefix):
+        return [(prefix + "attention_norm_weight", [d]),
+                (prefix + "attention_wq_weight", [d, d]),
+                (prefix + "attention_wk_weight", [d, d]),
+                (prefix + "attention_wv_weight", [d, d]),
+                (prefix + "attention_wo_weight", [d, d]),
+                (prefix + "ffn_norm_weight", [d]),
+                (prefix + "feed_forward_w1_weight", [args.hidden, d]),
+                (prefix + "feed_forward_w2_weight", [d, args.hidden]),
+                (prefix + "feed_forward_w3_weight", [args.hidden, d])]
+
+    if args.layers:
+        params = [("p_tok_embeddings_weight", [args.vocab, d])]
+        for i in range(args.layers):
+            params += layer_params("p_layers_%d_" % i)
+        params += [("p_norm_weight", [d]),
+                   ("p_output_weight", [args.vocab, d])]
+    else:
+        params = layer_params("p_")
     arg = {name: "%%%s" % name for name, _ in params}
     # Arguments: U(-1, 1), the norm weights 1 + U(-0.5, 0.5) (as trained
-    # ones sit around their init of 1).
+    # ones sit around their init of 1), token ids in [0, vocab).
     random = np.random.default_rng(args.seed)
-    inputs = {"h": random.uniform(-1, 1, [b, s, d])}
+    inputs = {}
+    if args.layers:
+        inputs["tokens"] = random.integers(0, args.vocab, [b, s])
+    else:
+        inputs["h"] = random.uniform(-1, 1, [b, s, d])
     for name, shape in params:
         values = random.uniform(-1, 1, shape)
         inputs[name] = 1 + values / 2 if name.endswith("norm_weight") \
             else values
-    w.values["%h"] = inputs["h"]
-    for name, _ in params:
-        w.values[arg[name]] = inputs[name]
+    for name, value in inputs.items():
+        w.values[arg.get(name, "%" + name)] = value
 
     def linear(x, shape_x, weight, shape_w):
         """x [..., in] @ weight[out, in]^T as torch-mlir's TOSA spells it."""
@@ -270,74 +284,107 @@ def generate(args):
         return w.reshape(out5, pairs, shape)
 
     h_shape = [b, s, d]
-    h = "%h"
-    x = rms_norm(h, h_shape, arg["p_attention_norm_weight"])
-    per_head = [b, s, heads, hd]
-    qkv = []
-    for name in ("wq", "wk", "wv"):
-        y, _ = linear(x, h_shape, arg["p_attention_%s_weight" % name], [d, d])
-        y4 = w.reshape(y, h_shape, per_head)
-        if name != "wv":
-            y4 = rope(y4, per_head)
-        t, shape_t = w.transpose(y4, per_head, [0, 2, 1, 3])
-        qkv.append((t, shape_t))
-    (q, shape_q), (k, shape_k), (v, shape_v) = qkv
-    kt, shape_kt = w.transpose(k, shape_k, [0, 1, 3, 2])
-    q3 = w.reshape(q, shape_q, [b * heads, s, hd])
-    k3 = w.reshape(kt, shape_kt, [b * heads, hd, s])
-    s3, shape_s3 = w.matmul(q3, k3, [b * heads, s, hd], [b * heads, hd, s])
-    score_shape = [b, heads, s, s]
-    scores = w.reshape(s3, shape_s3, score_shape)
-    scores = w.mul(scores, w.splat(1.0 / math.sqrt(hd), 4), score_shape,
-                   [1] * 4, score_shape)
-    mask_shape = [1, 1, s, s]
-    if args.mask == "causal":
-        tril = [q_ >= k_ for q_ in range(s) for k_ in range(s)]
-        mask = w.const(
-            "dense<%s>" % nested(tril, mask_shape,
-                                 lambda v: "true" if v else "false"),
-            mask_shape, "i1", value=np.reshape(tril, mask_shape))
-        ninf = w.const("dense<0xFF800000>", [1] * 4, value=-np.inf)
-        scores = w.select(mask, scores, ninf, mask_shape, score_shape,
-                          [1] * 4)
-    elif args.mask == "additive":
-        bias = [0.0 if q_ >= k_ else float("-inf") for q_ in range(s)
-                for k_ in range(s)]
-        table = w.const(
-            "dense<%s>" % nested(bias, mask_shape,
-                                 lambda v: "0xFF800000" if v else "0.0"),
-            mask_shape, value=np.reshape(bias, mask_shape))
-        scores = w.binary("add", scores, table, score_shape, mask_shape,
-                          score_shape)
-    top, shape_top = w.reduce("max", scores, score_shape, 3)
-    shifted = w.binary("sub", scores, top, score_shape, shape_top, score_shape)
-    e = w.unary("exp", shifted, score_shape)
-    total, shape_total = w.reduce("sum", e, score_shape, 3)
-    inverse = w.unary("reciprocal", total, shape_total)
-    probs = w.mul(e, inverse, score_shape, shape_total, score_shape)
-    p3 = w.reshape(probs, score_shape, [b * heads, s, s])
-    v3 = w.reshape(v, shape_v, [b * heads, s, hd])
-    o3, shape_o3 = w.matmul(p3, v3, [b * heads, s, s], [b * heads, s, hd])
-    o4 = w.reshape(o3, shape_o3, [b, heads, s, hd])
-    ot, shape_ot = w.transpose(o4, [b, heads, s, hd], [0, 2, 1, 3])
-    attn_in = w.reshape(ot, shape_ot, h_shape)
-    attn, _ = linear(attn_in, h_shape, arg["p_attention_wo_weight"], [d, d])
-    h2 = w.binary("add", h, attn, h_shape, h_shape, h_shape)
 
-    x = rms_norm(h2, h_shape, arg["p_ffn_norm_weight"])
-    ffn_shape = [b, s, args.hidden]
-    a, _ = linear(x, h_shape, arg["p_feed_forward_w1_weight"],
-                  [args.hidden, d])
-    gate = w.mul(a, w.unary("sigmoid", a, ffn_shape), ffn_shape, ffn_shape,
-                 ffn_shape)
-    c, _ = linear(x, h_shape, arg["p_feed_forward_w3_weight"],
-                  [args.hidden, d])
-    prod = w.mul(gate, c, ffn_shape, ffn_shape, ffn_shape)
-    f, _ = linear(prod, ffn_shape, arg["p_feed_forward_w2_weight"],
-                  [d, args.hidden])
-    out = w.binary("add", h2, f, h_shape, h_shape, h_shape)
+    def decoder_layer(h, prefix):
+        x = rms_norm(h, h_shape, arg[prefix + "attention_norm_weight"])
+        per_head = [b, s, heads, hd]
+        qkv = []
+        for name in ("wq", "wk", "wv"):
+            weight = arg[prefix + "attention_%s_weight" % name]
+            y, _ = linear(x, h_shape, weight, [d, d])
+            y4 = w.reshape(y, h_shape, per_head)
+            if name != "wv":
+                y4 = rope(y4, per_head)
+            t, shape_t = w.transpose(y4, per_head, [0, 2, 1, 3])
+            qkv.append((t, shape_t))
+        (q, shape_q), (k, shape_k), (v, shape_v) = qkv
+        kt, shape_kt = w.transpose(k, shape_k, [0, 1, 3, 2])
+        q3 = w.reshape(q, shape_q, [b * heads, s, hd])
+        k3 = w.reshape(kt, shape_kt, [b * heads, hd, s])
+        s3, shape_s3 = w.matmul(q3, k3, [b * heads, s, hd],
+                                [b * heads, hd, s])
+        score_shape = [b, heads, s, s]
+        scores = w.reshape(s3, shape_s3, score_shape)
+        scores = w.mul(scores, w.splat(1.0 / math.sqrt(hd), 4), score_shape,
+                       [1] * 4, score_shape)
+        mask_shape = [1, 1, s, s]
+        if args.mask == "causal":
+            tril = [q_ >= k_ for q_ in range(s) for k_ in range(s)]
+            mask = w.const(
+                "dense<%s>" % nested(tril, mask_shape,
+                                     lambda v: "true" if v else "false"),
+                mask_shape, "i1", value=np.reshape(tril, mask_shape))
+            ninf = w.const("dense<0xFF800000>", [1] * 4, value=-np.inf)
+            scores = w.select(mask, scores, ninf, mask_shape, score_shape,
+                              [1] * 4)
+        elif args.mask == "additive":
+            bias = [0.0 if q_ >= k_ else float("-inf") for q_ in range(s)
+                    for k_ in range(s)]
+            table = w.const(
+                "dense<%s>" % nested(bias, mask_shape,
+                                     lambda v: "0xFF800000" if v else "0.0"),
+                mask_shape, value=np.reshape(bias, mask_shape))
+            scores = w.binary("add", scores, table, score_shape, mask_shape,
+                              score_shape)
+        top, shape_top = w.reduce("max", scores, score_shape, 3)
+        shifted = w.binary("sub", scores, top, score_shape, shape_top,
+                           score_shape)
+        e = w.unary("exp", shifted, score_shape)
+        total, shape_total = w.reduce("sum", e, score_shape, 3)
+        inverse = w.unary("reciprocal", total, shape_total)
+        probs = w.mul(e, inverse, score_shape, shape_total, score_shape)
+        p3 = w.reshape(probs, score_shape, [b * heads, s, s])
+        v3 = w.reshape(v, shape_v, [b * heads, s, hd])
+        o3, shape_o3 = w.matmul(p3, v3, [b * heads, s, s], [b * heads, s, hd])
+        o4 = w.reshape(o3, shape_o3, [b, heads, s, hd])
+        ot, shape_ot = w.transpose(o4, [b, heads, s, hd], [0, 2, 1, 3])
+        attn_in = w.reshape(ot, shape_ot, h_shape)
+        attn, _ = linear(attn_in, h_shape, arg[prefix + "attention_wo_weight"],
+                         [d, d])
+        h2 = w.binary("add", h, attn, h_shape, h_shape, h_shape)
 
-    signature = ["%%h: %s loc(\"h\")" % ttype(h_shape)] + [
+        x = rms_norm(h2, h_shape, arg[prefix + "ffn_norm_weight"])
+        ffn_shape = [b, s, args.hidden]
+        a, _ = linear(x, h_shape, arg[prefix + "feed_forward_w1_weight"],
+                      [args.hidden, d])
+        gate = w.mul(a, w.unary("sigmoid", a, ffn_shape), ffn_shape, ffn_shape,
+                     ffn_shape)
+        c, _ = linear(x, h_shape, arg[prefix + "feed_forward_w3_weight"],
+                      [args.hidden, d])
+        prod = w.mul(gate, c, ffn_shape, ffn_shape, ffn_shape)
+        f, _ = linear(prod, ffn_shape, arg[prefix + "feed_forward_w2_weight"],
+                      [d, args.hidden])
+        out = w.binary("add", h2, f, h_shape, h_shape, h_shape)
+        return out
+
+    if args.layers:
+        # nn.Embedding as torch-mlir's TOSA spells it: the table as
+        # [1, V, D], the ids cast to i32 and flattened, tosa.gather.
+        table = arg["p_tok_embeddings_weight"]
+        t3 = w.reshape(table, [args.vocab, d], [1, args.vocab, d])
+        ids = w.emit("tosa.cast %%tokens : (%s) -> %s" %
+                     (ttype([b, s], "i64"), ttype([b, s], "i32")),
+                     w.values["%tokens"])
+        ids2 = w.emit(
+            "tosa.reshape %s, %s : (%s, !tosa.shape<2>) -> %s" %
+            (ids, w.shape([1, b * s]), ttype([b, s], "i32"),
+             ttype([1, b * s], "i32")), w.values[ids].reshape(1, b * s))
+        rows = w.emit("tosa.gather %s, %s : (%s, %s) -> %s" %
+                      (t3, ids2, ttype([1, args.vocab, d]),
+                       ttype([1, b * s], "i32"), ttype([1, b * s, d])),
+                      w.values[t3][0][w.values[ids2][0]][None])
+        h = w.reshape(rows, [1, b * s, d], h_shape)
+        for i in range(args.layers):
+            h = decoder_layer(h, "p_layers_%d_" % i)
+        h = rms_norm(h, h_shape, arg["p_norm_weight"])
+        out, out_shape = linear(h, h_shape, arg["p_output_weight"],
+                                [args.vocab, d])
+        first = "%%tokens: %s loc(\"tokens\")" % ttype([b, s], "i64")
+    else:
+        out, out_shape = decoder_layer("%h", "p_"), h_shape
+        first = "%%h: %s loc(\"h\")" % ttype(h_shape)
+
+    signature = [first] + [
         "%s: %s loc(\"%s\")" % (arg[name], ttype(shape), name)
         for name, shape in params]
     if args.inputs:
@@ -346,21 +393,24 @@ def generate(args):
         write_safetensors(args.expect, {"result0": w.values[out]})
     print("module {")
     print("  func.func @forward(%s) -> %s {" %
-          (", ".join(signature), ttype(h_shape)))
+          (", ".join(signature), ttype(out_shape)))
     print("\n".join(w.lines))
-    print("    return %s : %s" % (out, ttype(h_shape)))
+    print("    return %s : %s" % (out, ttype(out_shape)))
     print("  }")
     print("}")
 
 
 def write_safetensors(path, tensors):
-    """Float64 tensors under names mp gives the arguments (p_x_y -> x.y)."""
+    """F64 (I64 for ids) tensors under the names mp gives the arguments
+    (p_x_y -> x.y)."""
     header, blobs, offset = {}, [], 0
     for name, array in tensors.items():
         if name.startswith("p_"):
             name = name[2:].replace("_", ".")
-        blob = np.ascontiguousarray(array, "<f8").tobytes()
-        header[name] = {"dtype": "F64", "shape": list(array.shape),
+        ids = np.issubdtype(array.dtype, np.integer)
+        blob = np.ascontiguousarray(array, "<i8" if ids else "<f8").tobytes()
+        header[name] = {"dtype": "I64" if ids else "F64",
+                        "shape": list(array.shape),
                         "data_offsets": [offset, offset + len(blob)]}
         offset += len(blob)
         blobs.append(blob)
@@ -377,6 +427,10 @@ def main():
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--hidden", type=int, default=64,
                         help="the feed-forward's hidden size")
+    parser.add_argument("--layers", type=int, default=0,
+                        help="0: one decoder layer on hidden states h; N: "
+                        "the Llama model, token ids to logits, of N layers")
+    parser.add_argument("--vocab", type=int, default=64)
     parser.add_argument("--eps", type=float, default=1e-5)
     parser.add_argument("--theta", type=float, default=10000.0)
     parser.add_argument("--square", choices=["pow", "mul"], default="pow",
