@@ -35,11 +35,16 @@ the import against.
 """
 
 import argparse
-import json
 import math
+import os
 import struct
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "Runtime", "Inputs"))
+import tensors as tensors_py  # noqa: E402  (the suite's safetensors I/O)
 
 
 def fmt(value):
@@ -388,9 +393,9 @@ def generate(args):
         "%s: %s loc(\"%s\")" % (arg[name], ttype(shape), name)
         for name, shape in params]
     if args.inputs:
-        write_safetensors(args.inputs, inputs)
+        write_arguments(args.inputs, inputs)
     if args.expect:
-        write_safetensors(args.expect, {"result0": w.values[out]})
+        write_arguments(args.expect, {"result0": w.values[out]})
     print("module {")
     print("  func.func @forward(%s) -> %s {" %
           (", ".join(signature), ttype(out_shape)))
@@ -400,23 +405,14 @@ def generate(args):
     print("}")
 
 
-def write_safetensors(path, tensors):
-    """F64 (I64 for ids) tensors under the names mp gives the arguments
+def write_arguments(path, tensors):
+    """Float64 tensors (int64 ids) under the names mp gives the arguments
     (p_x_y -> x.y)."""
-    header, blobs, offset = {}, [], 0
-    for name, array in tensors.items():
-        if name.startswith("p_"):
-            name = name[2:].replace("_", ".")
-        ids = np.issubdtype(array.dtype, np.integer)
-        blob = np.ascontiguousarray(array, "<i8" if ids else "<f8").tobytes()
-        header[name] = {"dtype": "I64" if ids else "F64",
-                        "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        offset += len(blob)
-        blobs.append(blob)
-    text = json.dumps(header).encode()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    tensors_py.write(path, {
+        (name[2:].replace("_", ".") if name.startswith("p_") else name):
+        np.asarray(array, np.int64 if np.issubdtype(array.dtype, np.integer)
+                   else np.float64)
+        for name, array in tensors.items()})
 
 
 def main():
