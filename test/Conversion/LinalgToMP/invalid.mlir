@@ -31,6 +31,14 @@ func.func @half(%x: tensor<4x8xf16>) -> tensor<4x8xf16> {
 
 // -----
 
+// Integer arguments (token ids) are i32 or i64; a bool mask is not yet.
+// expected-error @below {{cannot import an argument of type 'tensor<4x4xi1>': mp takes integer inputs (token ids) as i32 or i64 (call .long() on it before exporting)}}
+func.func @bool_mask(%mask: tensor<4x4xi1>) -> tensor<4x4xi1> {
+  return %mask : tensor<4x4xi1>
+}
+
+// -----
+
 func.func @double_weight(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   // expected-error @below {{cannot import a weight of type 'tensor<8x8xf64>': mp imports f32 models}}
   %w = arith.constant dense_resource<torch_tensor_8_8_torch.float64> : tensor<8x8xf64>

@@ -218,3 +218,36 @@ func.func @rope_other_cache(%x: tensor<1x2x1x4xf32>) -> tensor<1x2x1x4xf32> {
   %y = tosa.reshape %pairs, %s4 : (tensor<1x2x1x2x2xf32>, !tosa.shape<4>) -> tensor<1x2x1x4xf32>
   return %y : tensor<1x2x1x4xf32>
 }
+
+// -----
+
+// A mask given as an argument (an i64 attention mask compared with 0, as
+// HF's masked_fill spells it) is not a constant causal mask: mp has no op
+// for a mask read at run time yet, and says so at the select.
+
+func.func @mask_argument(%x: tensor<2x3x3xf32>, %mask: tensor<1x3x3xi64>) -> tensor<2x3x3xf32> {
+  %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %zero = "tosa.const"() <{values = dense<0> : tensor<1x1x1xi64>}> : () -> tensor<1x1x1xi64>
+  %ninf = "tosa.const"() <{values = dense<0xFF800000> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %dropped = tosa.equal %mask, %zero : (tensor<1x3x3xi64>, tensor<1x1x1xi64>) -> tensor<1x3x3xi1>
+  // expected-error @+1 {{cannot import 'tosa.select' on its own: mp reads it only as part of softmax (exp(x - max(x)) * reciprocal(sum(exp(x - max(x)))), with an optional causal mask: a select on a constant tril or a constant 0/-inf bias)}}
+  %masked = tosa.select %dropped, %ninf, %x : (tensor<1x3x3xi1>, tensor<1x1x1xf32>, tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
+  %m = tosa.reduce_max %masked {axis = 2 : i32} : (tensor<2x3x3xf32>) -> tensor<2x3x1xf32>
+  %d = tosa.sub %masked, %m : (tensor<2x3x3xf32>, tensor<2x3x1xf32>) -> tensor<2x3x3xf32>
+  %e = tosa.exp %d : (tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
+  %s = tosa.reduce_sum %e {axis = 2 : i32} : (tensor<2x3x3xf32>) -> tensor<2x3x1xf32>
+  %r = tosa.reciprocal %s : (tensor<2x3x1xf32>) -> tensor<2x3x1xf32>
+  %p = tosa.mul %e, %r, %shift : (tensor<2x3x3xf32>, tensor<2x3x1xf32>, tensor<1xi8>) -> tensor<2x3x3xf32>
+  return %p : tensor<2x3x3xf32>
+}
+
+// -----
+
+// A gather that is not an embedding's (its table not a reshaped [V, D]
+// matrix) has no mp op.
+
+func.func @gather(%values: tensor<1x6x4xf32>, %ids: tensor<1x3xi32>) -> tensor<1x3x4xf32> {
+  // expected-error @+1 {{cannot import 'tosa.gather' on its own: mp reads it only as part of an embedding}}
+  %g = tosa.gather %values, %ids : (tensor<1x6x4xf32>, tensor<1x3xi32>) -> tensor<1x3x4xf32>
+  return %g : tensor<1x3x4xf32>
+}
