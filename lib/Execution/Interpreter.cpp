@@ -466,6 +466,11 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(map1(in(0), [](double a) { return std::log(a); }));
         return success();
       })
+      .Case([&](MaskBiasOp op) {
+        double fill = op.getFill().convertToDouble();
+        set(map1(in(0), [&](double keep) { return keep != 0 ? 0.0 : fill; }));
+        return success();
+      })
       .Case([&](BlockMaxOp op) {
         const HostTensor &x = in(0);
         HostTensor out = HostTensor::zeros(shapeOf(op.getResult()));

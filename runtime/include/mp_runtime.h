@@ -359,6 +359,12 @@ mp_status mp_localize_index(mp_context *ctx, const int *axes, int num_axes,
                             int64_t n, const int64_t *in, int64_t *out,
                             int64_t extent);
 
+/* The additive bias of an attention mask: out[i] = 0 where mask[i] != 0
+ * (kept), fill (rounded to float) where mask[i] == 0 (dropped); n int64
+ * entries in, n floats out. */
+mp_status mp_mask_bias_f32(mp_context *ctx, int64_t n, const int64_t *mask,
+                           double fill, float *out);
+
 /* The pieces of a cross entropy over a vocab split among ranks (Megatron's
  * vocab-parallel cross entropy): a row's maxima, the logit of its target
  * where this rank holds it, and that pick's adjoint. */

@@ -179,6 +179,9 @@ public:
   /// public call finds this rank's offset and valid count.
   virtual mp_status localizeIndex(int64_t n, const int64_t *in, int64_t *out,
                                   int64_t offset, int64_t valid) = 0;
+  /// out[i] = maskBias(mask[i], fill); n is not 0.
+  virtual mp_status maskBias(int64_t n, const int64_t *mask, float fill,
+                             float *out) = 0;
   /// The vocab-parallel cross entropy's pieces. Rows are not 0; blocks is
   /// 1 or more and divides cols; no output overlaps an input.
   virtual mp_status blockMax(int64_t rows, int64_t cols, int64_t blocks,

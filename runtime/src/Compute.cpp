@@ -396,6 +396,18 @@ mp_status mp_embedding_grad_f32(mp_context *ctx, int64_t n, int64_t vocab,
   return ctx->backend->embeddingGrad(n, vocab, dim, ids, grad, out);
 }
 
+mp_status mp_mask_bias_f32(mp_context *ctx, int64_t n, const int64_t *mask,
+                           double fill, float *out) {
+  const char *call = "mp_mask_bias_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"n", n}}, sizeof(int64_t)) ||
+      checkBuffers(ctx, call, {{"mask", mask, n}, {"out", out, n}}))
+    return MP_ERROR;
+  if (n == 0)
+    return MP_OK;
+  return ctx->backend->maskBias(n, mask, static_cast<float>(fill), out);
+}
+
 mp_status mp_block_max_f32(mp_context *ctx, int64_t rows, int64_t cols,
                            int64_t blocks, const float *x, float *out) {
   const char *call = "mp_block_max_f32";

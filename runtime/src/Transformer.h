@@ -60,6 +60,12 @@ MP_HOST_DEVICE inline int64_t localizeIndex(int64_t index, int64_t offset,
   return index >= offset && index - offset < valid ? index - offset : -1;
 }
 
+/// The additive bias of attention mask entry `keep`: 0 where it keeps the
+/// entry, `fill` where it drops it.
+MP_HOST_DEVICE inline float maskBias(int64_t keep, float fill) {
+  return keep != 0 ? 0.0f : fill;
+}
+
 /// The larger of a and b, NaN if either is (torch.amax's rule): a NaN
 /// logit is not hidden by the shift of a log-sum-exp.
 MP_HOST_DEVICE inline float maxKeepingNan(float a, float b) {

@@ -1368,6 +1368,27 @@ void testBlockMax(mp_context *ctx) {
   }
 }
 
+/// The additive bias of a mask against a loop: 0 where kept (any non-zero,
+/// negative too), the fill where dropped, -inf and a finite fill, over sizes
+/// the host's threads split.
+void testMaskBias(mp_context *ctx) {
+  for (int64_t n : {1, 7, 4096 + 3})
+    for (double fill : {double(-INFINITY), -1e9}) {
+      std::vector<int64_t> mask(n);
+      std::vector<float> wanted(n);
+      for (int64_t i = 0; i < n; ++i) {
+        mask[i] = i % 3 == 0 ? 0 : (i % 3 == 1 ? 1 : -5);
+        wanted[i] = mask[i] != 0 ? 0.0f : static_cast<float>(fill);
+      }
+      Buffer in(ctx, mask), out(ctx, std::vector<float>(n, 77));
+      CHECK_OK(ctx,
+               mp_mask_bias_f32(ctx, n, in.as<int64_t>(), fill, out.floats()));
+      expect(sameValues(out.read(), wanted),
+             "mask bias of " + std::to_string(n) + " entries, fill " +
+                 std::to_string(fill));
+    }
+}
+
 /// The pick along the last dim and its adjoint against loops, with
 /// negative indices (0, nothing written), no columns, and a size split
 /// among the host's threads; gather undoes scatter, and <gather(x), g> =
@@ -1729,6 +1750,7 @@ int main(int argc, char **argv) {
   testEmbedding(ctx);
   testBadIds(ctx);
   testBlockMax(ctx);
+  testMaskBias(ctx);
   testGatherScatter(ctx);
   testBadIndices(ctx);
   testTransformerErrors(ctx);

@@ -2,6 +2,7 @@
 // out by hand.
 //
 // RUN: mp-run %s --entry=embedding --print | FileCheck %s --check-prefix=EMB
+// RUN: mp-run %s --entry=mask_bias --print | FileCheck %s --check-prefix=MASK
 // RUN: mp-run %s --entry=embedding_grad --print | FileCheck %s --check-prefix=EMBGRAD
 // RUN: not mp-run %s --entry=embedding_bad_id 2>&1 | FileCheck %s --check-prefix=BADID
 // RUN: mp-run %s --entry=rms_norm --print | FileCheck %s --check-prefix=RMS
@@ -194,3 +195,17 @@ func.func @shared_ids_b(%ids: tensor<6xi64>, %t: tensor<12x5xf32>, %x: tensor<6x
   return %r : tensor<f32>
 }
 
+
+// The bias of a mask: 0 where it keeps (any non-zero), the fill where it
+// drops (0).
+// MASK: result #0: [2x3]
+// MASK-NEXT: 0.000000e+00 -inf 0.000000e+00
+// MASK-NEXT: -inf 0.000000e+00 0.000000e+00
+// MASK: result #1: [2x3]
+// MASK-NEXT: 0.000000e+00 -1.000000e+09 0.000000e+00
+func.func @mask_bias() -> (tensor<2x3xf32>, tensor<2x3xf32>) {
+  %m = arith.constant dense<[[1, 0, 1], [0, -3, 7]]> : tensor<2x3xi64>
+  %a = mp.mask_bias %m fill 0xFFF0000000000000 : tensor<2x3xi64> -> tensor<2x3xf32>
+  %b = mp.mask_bias %m fill -1.0e9 : tensor<2x3xi64> -> tensor<2x3xf32>
+  return %a, %b : tensor<2x3xf32>, tensor<2x3xf32>
+}

@@ -496,6 +496,18 @@ struct RopeLowering : RuntimePattern<RopeOp> {
   }
 };
 
+struct MaskBiasLowering : RuntimePattern<MaskBiasOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(MaskBiasOp op) const override {
+    if (failed(checkIds(op, op.getMask(), calls)))
+      return failure();
+    calls.call("mp_mask_bias_f32",
+               {calls.getContext(), calls.i64(getNumElements(op.getMask())),
+                in(op, 0), calls.f64(op.getFill().convertToDouble()), out(op)});
+    return success();
+  }
+};
+
 struct BlockMaxLowering : RuntimePattern<BlockMaxOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(BlockMaxOp op) const override {
@@ -751,11 +763,12 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       CrossEntropyGradLowering, EmbeddingLowering, EmbeddingGradLowering,
       RmsNormLowering, RmsNormGradLowering, RmsNormWeightGradLowering,
       LayerNormLowering, LayerNormGradLowering, LayerNormWeightGradLowering,
-      SoftmaxLowering, SoftmaxGradLowering, RopeLowering, BlockMaxLowering,
-      GatherLastLowering, ScatterLastLowering, ClipCoefficientLowering,
-      OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
-      OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
-      LocalizeIndexLowering, ResizeLowering>(calls, patterns.getContext());
+      SoftmaxLowering, SoftmaxGradLowering, RopeLowering, MaskBiasLowering,
+      BlockMaxLowering, GatherLastLowering, ScatterLastLowering,
+      ClipCoefficientLowering, OptimizerLowering<SgdOp>,
+      OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
+      CollectiveLowering, ZeroPaddingLowering, LocalizeIndexLowering,
+      ResizeLowering>(calls, patterns.getContext());
 }
 
 } // namespace mp

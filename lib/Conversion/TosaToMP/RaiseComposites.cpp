@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -87,17 +88,21 @@ template <typename Op> Value getLastAxisReduced(Value value) {
   return reduce.getInput();
 }
 
-/// `value` as a tensor of the shape of `like` with its unit dims dropped:
-/// the 1-D weight a `[1, 1, D]` broadcast operand reshapes.
-Value getSqueezed(PatternRewriter &rewriter, Location loc, Value value,
+/// `value` reshaped to `shape`: the tensor a tosa.reshape made it from
+/// when that has the shape (the 1-D weight a `[1, 1, D]` broadcast operand
+/// reshapes), else an mp.reshape, else itself.
+Value getReshaped(PatternRewriter &rewriter, Location loc, Value value,
                   ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == shape)
+    return value;
   if (auto reshape = value.getDefiningOp<tosa::ReshapeOp>();
       reshape &&
       cast<RankedTensorType>(reshape.getInput1().getType()).getShape() == shape)
     return reshape.getInput1();
-  auto type = RankedTensorType::get(
-      shape, cast<RankedTensorType>(value.getType()).getElementType());
-  return ReshapeOp::create(rewriter, loc, type, value);
+  return ReshapeOp::create(rewriter, loc,
+                           RankedTensorType::get(shape, type.getElementType()),
+                           value);
 }
 
 /// torchtitan's RMSNorm, `x · rsqrt(mean(x²) + eps) · weight`, as
@@ -160,7 +165,7 @@ struct RmsNormFromTosa : OpRewritePattern<tosa::MulOp> {
         weightType.getNumElements() != dim || op.getType() != type)
       return failure();
     Value weight =
-        getSqueezed(rewriter, op.getLoc(), normalizedAndWeight->second, {dim});
+        getReshaped(rewriter, op.getLoc(), normalizedAndWeight->second, {dim});
     rewriter.replaceOpWithNewOp<RmsNormOp>(op, x, weight,
                                            rewriter.getF64FloatAttr(eps));
     return success();
@@ -432,6 +437,74 @@ struct EmbeddingFromTosaGather : OpRewritePattern<tosa::GatherOp> {
   }
 };
 
+/// The integer mask a boolean condition reads, and whether the condition
+/// is true where the mask keeps an entry: `mask != 0` (a cast to i1), or
+/// `mask == 0` (tosa.equal with a zero), either negated.
+std::optional<std::pair<Value, bool>> getMaskSource(Value condition) {
+  if (auto negation = condition.getDefiningOp<tosa::LogicalNotOp>()) {
+    auto source = getMaskSource(negation.getInput1());
+    if (source)
+      source->second = !source->second;
+    return source;
+  }
+  auto isInteger = [](Value value) {
+    return isa<IntegerType>(getElementTypeOrSelf(value.getType()));
+  };
+  if (auto cast = condition.getDefiningOp<tosa::CastOp>();
+      cast && isInteger(cast.getInput()))
+    return std::pair(cast.getInput(), true);
+  auto isZero = [](Value value) {
+    DenseIntElementsAttr zero;
+    return matchPattern(value, m_Constant(&zero)) && zero.isSplat() &&
+           zero.getSplatValue<APInt>().isZero();
+  };
+  if (auto equal = condition.getDefiningOp<tosa::EqualOp>()) {
+    Value a = equal.getInput1(), b = equal.getInput2();
+    if (isZero(b) && isInteger(a))
+      return std::pair(a, false);
+    if (isZero(a) && isInteger(b))
+      return std::pair(b, false);
+  }
+  return std::nullopt;
+}
+
+/// `masked_fill(mask == 0, -inf)` of a mask the model is given (an integer
+/// input, HF's and gpt-fast's attention mask): the select becomes the sum
+/// with mp.mask_bias of the mask, which TOSA's add broadcasts as the select
+/// did. Constant masks are the softmax pattern's (causal).
+struct MaskBiasFromTosaSelect : OpRewritePattern<tosa::SelectOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tosa::SelectOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<std::pair<Value, bool>> source =
+        getMaskSource(op.getInput1());
+    if (!source)
+      return failure();
+    Value mask = getOriginalIds(source->first);
+    auto maskType = cast<RankedTensorType>(mask.getType());
+    Type element = maskType.getElementType();
+    if (matchPattern(mask, m_Constant()) ||
+        !(element.isSignlessInteger(32) || element.isSignlessInteger(64)))
+      return failure();
+    Value kept = source->second ? op.getInput2() : op.getInput3();
+    std::optional<double> fill =
+        getSplat(source->second ? op.getInput3() : op.getInput2());
+    if (!fill || !std::isinf(*fill) || *fill > 0 ||
+        kept.getType() != op.getType())
+      return failure();
+    auto conditionType = cast<RankedTensorType>(op.getInput1().getType());
+    if (maskType.getNumElements() != conditionType.getNumElements())
+      return failure();
+    Value bias = MaskBiasOp::create(
+        rewriter, op.getLoc(),
+        RankedTensorType::get(maskType.getShape(), rewriter.getF32Type()), mask,
+        rewriter.getF64FloatAttr(*fill));
+    bias = getReshaped(rewriter, op.getLoc(), bias, conditionType.getShape());
+    rewriter.replaceOpWithNewOp<tosa::AddOp>(op, op.getType(), kept, bias);
+    return success();
+  }
+};
+
 /// Where the primitives mp imports only as parts of a composite are read.
 std::optional<StringRef> getCompositesReading(Operation *op) {
   constexpr StringLiteral norm =
@@ -439,7 +512,8 @@ std::optional<StringRef> getCompositesReading(Operation *op) {
   constexpr StringLiteral softmax =
       "softmax (exp(x - max(x)) * reciprocal(sum(exp(x - max(x)))), with "
       "an optional causal mask: a select on a constant tril or a constant "
-      "0/-inf bias)";
+      "0/-inf bias; or a mask the model is given, an integer input, as a "
+      "select of -inf where it is 0)";
   constexpr StringLiteral embedding =
       "an embedding (rows of a reshaped [V, D] table gathered by integer "
       "ids)";
@@ -460,7 +534,7 @@ struct RaiseTosaComposites
   LogicalResult initialize(MLIRContext *context) override {
     RewritePatternSet set(context);
     set.add<RmsNormFromTosa, SoftmaxFromTosa, RopeFromTosa,
-            EmbeddingFromTosaGather>(context);
+            EmbeddingFromTosaGather, MaskBiasFromTosaSelect>(context);
     patterns = FrozenRewritePatternSet(std::move(set));
     return success();
   }

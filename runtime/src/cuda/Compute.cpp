@@ -240,6 +240,12 @@ mp_status CudaBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
       cuda::launchLocalizeIndex(computeStream, n, in, out, offset, valid));
 }
 
+mp_status CudaBackend::maskBias(int64_t n, const int64_t *mask, float fill,
+                                float *out) {
+  return checkLaunch("mp_mask_bias_f32",
+                     cuda::launchMaskBias(computeStream, n, mask, fill, out));
+}
+
 mp_status CudaBackend::blockMax(int64_t rows, int64_t cols, int64_t blocks,
                                 const float *x, float *out) {
   return checkLaunch(

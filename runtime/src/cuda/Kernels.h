@@ -142,6 +142,8 @@ cudaError_t launchEmbeddingGrad(cudaStream_t stream, int64_t n, int64_t vocab,
 cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
                                 const int64_t *in, int64_t *out, int64_t offset,
                                 int64_t valid);
+cudaError_t launchMaskBias(cudaStream_t stream, int64_t n, const int64_t *mask,
+                           float fill, float *out);
 /// A block per (row, block) of x; NaN kept, -inf for an empty block.
 cudaError_t launchBlockMax(cudaStream_t stream, int64_t rows, int64_t cols,
                            int64_t blocks, const float *x, float *out);

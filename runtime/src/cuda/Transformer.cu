@@ -273,6 +273,12 @@ __global__ void localizeIndexKernel(int64_t n, const int64_t *in, int64_t *out,
     out[i] = localizeIndex(in[i], offset, valid);
 }
 
+__global__ void maskBiasKernel(int64_t n, const int64_t *mask, float fill,
+                               float *out) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    out[i] = maskBias(mask[i], fill);
+}
+
 /// maxKeepingNan over the warp, in every lane.
 __device__ float warpMaxKeepingNan(float value) {
   for (int offset = kWarp / 2; offset > 0; offset /= 2)
@@ -483,6 +489,12 @@ cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
                                 int64_t valid) {
   localizeIndexKernel<<<gridFor(n), kThreads, 0, stream>>>(n, in, out, offset,
                                                            valid);
+  return cudaGetLastError();
+}
+
+cudaError_t launchMaskBias(cudaStream_t stream, int64_t n, const int64_t *mask,
+                           float fill, float *out) {
+  maskBiasKernel<<<gridFor(n), kThreads, 0, stream>>>(n, mask, fill, out);
   return cudaGetLastError();
 }
 

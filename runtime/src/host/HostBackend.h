@@ -105,6 +105,8 @@ public:
                           float *out) override;
   mp_status localizeIndex(int64_t n, const int64_t *in, int64_t *out,
                           int64_t offset, int64_t valid) override;
+  mp_status maskBias(int64_t n, const int64_t *mask, float fill,
+                     float *out) override;
   mp_status blockMax(int64_t rows, int64_t cols, int64_t blocks, const float *x,
                      float *out) override;
   mp_status gatherLast(int64_t rows, int64_t cols, const float *x,

@@ -286,6 +286,15 @@ mp_status HostBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
   return MP_OK;
 }
 
+mp_status HostBackend::maskBias(int64_t n, const int64_t *mask, float fill,
+                                float *out) {
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      out[i] = mp::runtime::maskBias(mask[i], fill);
+  });
+  return MP_OK;
+}
+
 mp_status HostBackend::blockMax(int64_t rows, int64_t cols, int64_t blocks,
                                 const float *x, float *out) {
   int64_t width = cols / blocks;

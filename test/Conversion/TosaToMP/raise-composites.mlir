@@ -221,16 +221,25 @@ func.func @rope_other_cache(%x: tensor<1x2x1x4xf32>) -> tensor<1x2x1x4xf32> {
 
 // -----
 
-// A mask given as an argument (an i64 attention mask compared with 0, as
-// HF's masked_fill spells it) is not a constant causal mask: mp has no op
-// for a mask read at run time yet, and says so at the select.
+// A mask the model is given (an i64 input compared with 0, as HF's
+// masked_fill(mask == 0, -inf) spells it; or cast to bool, kept where
+// non-zero): the select becomes the sum with mp.mask_bias of the mask,
+// which TOSA's add broadcasts as the select did, and the softmax is raised.
 
-func.func @mask_argument(%x: tensor<2x3x3xf32>, %mask: tensor<1x3x3xi64>) -> tensor<2x3x3xf32> {
+// CHECK-LABEL: func.func @mask_argument
+// CHECK-SAME: (%[[X:.+]]: tensor<2x3x3xf32>, %[[M:.+]]: tensor<3x3xi64>)
+// CHECK: %[[B:.+]] = mp.mask_bias %[[M]] fill 0xFFF0000000000000 : tensor<3x3xi64> -> tensor<3x3xf32>
+// CHECK-NEXT: %[[B3:.+]] = mp.reshape %[[B]] : tensor<3x3xf32> -> tensor<1x3x3xf32>
+// CHECK-NEXT: %[[S:.+]] = tosa.add %[[X]], %[[B3]] : (tensor<2x3x3xf32>, tensor<1x3x3xf32>) -> tensor<2x3x3xf32>
+// CHECK-NEXT: %[[P:.+]] = mp.softmax %[[S]] : tensor<2x3x3xf32>
+// CHECK-NEXT: return %[[P]]
+func.func @mask_argument(%x: tensor<2x3x3xf32>, %mask: tensor<3x3xi64>) -> tensor<2x3x3xf32> {
   %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
   %zero = "tosa.const"() <{values = dense<0> : tensor<1x1x1xi64>}> : () -> tensor<1x1x1xi64>
   %ninf = "tosa.const"() <{values = dense<0xFF800000> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
-  %dropped = tosa.equal %mask, %zero : (tensor<1x3x3xi64>, tensor<1x1x1xi64>) -> tensor<1x3x3xi1>
-  // expected-error @+1 {{cannot import 'tosa.select' on its own: mp reads it only as part of softmax (exp(x - max(x)) * reciprocal(sum(exp(x - max(x)))), with an optional causal mask: a select on a constant tril or a constant 0/-inf bias)}}
+  %s3 = tosa.const_shape {values = dense<[1, 3, 3]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %m3 = tosa.reshape %mask, %s3 : (tensor<3x3xi64>, !tosa.shape<3>) -> tensor<1x3x3xi64>
+  %dropped = tosa.equal %m3, %zero : (tensor<1x3x3xi64>, tensor<1x1x1xi64>) -> tensor<1x3x3xi1>
   %masked = tosa.select %dropped, %ninf, %x : (tensor<1x3x3xi1>, tensor<1x1x1xf32>, tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
   %m = tosa.reduce_max %masked {axis = 2 : i32} : (tensor<2x3x3xf32>) -> tensor<2x3x1xf32>
   %d = tosa.sub %masked, %m : (tensor<2x3x3xf32>, tensor<2x3x1xf32>) -> tensor<2x3x3xf32>
@@ -239,6 +248,31 @@ func.func @mask_argument(%x: tensor<2x3x3xf32>, %mask: tensor<1x3x3xi64>) -> ten
   %r = tosa.reciprocal %s : (tensor<2x3x1xf32>) -> tensor<2x3x1xf32>
   %p = tosa.mul %e, %r, %shift : (tensor<2x3x3xf32>, tensor<2x3x1xf32>, tensor<1xi8>) -> tensor<2x3x3xf32>
   return %p : tensor<2x3x3xf32>
+}
+
+// CHECK-LABEL: func.func @mask_argument_bool
+// CHECK: %[[B:.+]] = mp.mask_bias %arg1 fill 0xFFF0000000000000 : tensor<1x3x3xi32> -> tensor<1x3x3xf32>
+// CHECK-NEXT: %[[S:.+]] = tosa.add %arg0, %[[B]]
+// CHECK-NEXT: return %[[S]]
+func.func @mask_argument_bool(%x: tensor<2x3x3xf32>, %mask: tensor<1x3x3xi32>) -> tensor<2x3x3xf32> {
+  %ninf = "tosa.const"() <{values = dense<0xFF800000> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %keep = tosa.cast %mask : (tensor<1x3x3xi32>) -> tensor<1x3x3xi1>
+  %masked = tosa.select %keep, %x, %ninf : (tensor<1x3x3xi1>, tensor<2x3x3xf32>, tensor<1x1x1xf32>) -> tensor<2x3x3xf32>
+  return %masked : tensor<2x3x3xf32>
+}
+
+// -----
+
+// Filled with a finite value (HF's finfo.min), the select is not the sum
+// with a bias: mp has no op for it yet, and says so at the select.
+
+func.func @mask_argument_finite(%x: tensor<2x3x3xf32>, %mask: tensor<1x3x3xi64>) -> tensor<2x3x3xf32> {
+  %zero = "tosa.const"() <{values = dense<0> : tensor<1x1x1xi64>}> : () -> tensor<1x1x1xi64>
+  %min = "tosa.const"() <{values = dense<-3.40282347E+38> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %dropped = tosa.equal %mask, %zero : (tensor<1x3x3xi64>, tensor<1x1x1xi64>) -> tensor<1x3x3xi1>
+  // expected-error @+1 {{cannot import 'tosa.select' on its own: mp reads it only as part of softmax}}
+  %masked = tosa.select %dropped, %min, %x : (tensor<1x3x3xi1>, tensor<1x1x1xf32>, tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
+  return %masked : tensor<2x3x3xf32>
 }
 
 // -----

@@ -224,6 +224,14 @@ func.func @localize_extent(%ids: tensor<2x6xi64>) {
 
 // -----
 
+func.func @mask_bias_shape(%mask: tensor<6x6xi64>) {
+  // expected-error@+1 {{'mp.mask_bias' op result 'tensor<1x6x6xf32>' must have the mask's shape 'tensor<6x6xi64>'}}
+  %0 = mp.mask_bias %mask fill -1.0 : tensor<6x6xi64> -> tensor<1x6x6xf32>
+  return
+}
+
+// -----
+
 func.func @block_max_blocks(%x: tensor<2x6xf32>) {
   // expected-error@+1 {{'mp.block_max' op the last dim (6) does not cut into 4 equal blocks}}
   %0 = mp.block_max %x : tensor<2x6xf32> -> tensor<2x4xf32>

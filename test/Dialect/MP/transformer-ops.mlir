@@ -52,6 +52,13 @@ func.func @localize(%ids: tensor<2x6xi64>) {
   return
 }
 
+// CHECK-LABEL: func.func @mask_bias
+func.func @mask_bias(%mask: tensor<6x6xi64>) {
+  // CHECK-NEXT: mp.mask_bias %arg0 fill 0xFFF0000000000000 : tensor<6x6xi64> -> tensor<6x6xf32>
+  %b = mp.mask_bias %mask fill 0xFFF0000000000000 : tensor<6x6xi64> -> tensor<6x6xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @loss_pieces
 func.func @loss_pieces(%x: tensor<2x6x8xf32>, %t: tensor<2x6xi64>, %g: tensor<2x6xf32>) {
   // CHECK-NEXT: mp.block_max %arg0 : tensor<2x6x8xf32> -> tensor<2x6x4xf32>

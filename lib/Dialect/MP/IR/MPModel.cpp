@@ -124,6 +124,8 @@ std::optional<int64_t> getIndexBound(Value value) {
       return shapeOf(gather.getInput()).back();
     if (auto scatter = dyn_cast<ScatterLastOp>(user))
       return shapeOf(scatter.getLike()).back();
+    if (isa<MaskBiasOp>(user)) // Keep (1) or drop (0).
+      return int64_t(2);
     if (auto localize = dyn_cast<LocalizeIndexOp>(user))
       return int64_t(localize.getExtent());
     return std::nullopt;

@@ -422,6 +422,14 @@ LogicalResult RopeOp::verify() {
   return success();
 }
 
+LogicalResult MaskBiasOp::verify() {
+  if (getMask().getType().getShape() != getResult().getType().getShape())
+    return emitOpError() << "result " << getResult().getType()
+                         << " must have the mask's shape "
+                         << getMask().getType();
+  return success();
+}
+
 LogicalResult BlockMaxOp::verify() {
   auto input = getInput().getType(), result = getResult().getType();
   if (input.getRank() < 1 || input.getRank() != result.getRank() ||

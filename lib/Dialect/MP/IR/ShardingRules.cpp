@@ -290,6 +290,14 @@ ShardingRule LogOp::getShardingRule() {
                                       PartialRule::NonLinear);
 }
 
+// Elementwise from the integer mask, which is never a partial sum.
+ShardingRule MaskBiasOp::getShardingRule() {
+  ShardingRule rule = ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                                   PartialRule::NonLinear);
+  rule.linearOperands = {false};
+  return rule;
+}
+
 // [p..., C] -> [p..., K]: block b of the last dim is the factor of extent K
 // shared by both last dims (the major part of C), so a split of C into K
 // pieces leaves each rank one block.

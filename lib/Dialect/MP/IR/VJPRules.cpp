@@ -308,6 +308,12 @@ void LogOp::buildVJP(OpBuilder &b, ValueRange grads,
   operandGrads.push_back(DivOp::create(b, getLoc(), grads[0], getInput()));
 }
 
+// Of an integer input: no gradient.
+void MaskBiasOp::buildVJP(OpBuilder &, ValueRange,
+                          SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(Value());
+}
+
 // A constant (the shift of a log-sum-exp): no gradient.
 void BlockMaxOp::buildVJP(OpBuilder &, ValueRange,
                           SmallVectorImpl<Value> &operandGrads) {

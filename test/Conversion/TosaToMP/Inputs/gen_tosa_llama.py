@@ -22,7 +22,9 @@ RMSNorm as pow (or a product), reduce_sum, a product with 1/dim, eps
 added, rsqrt and two products; the softmax as reduce_max, sub, exp,
 reduce_sum, reciprocal and a product; the mask a tosa.select on a constant
 tril (`--mask causal`, a registered bool buffer folded into the graph), a
-tosa.add of a constant 0/-inf bias (`--mask additive`), or absent
+tosa.add of a constant 0/-inf bias (`--mask additive`), a tosa.select of
+-inf where an i64 input `mask` equals 0 (`--mask argument`:
+masked_fill(mask == 0, -inf), the mask given to forward), or absent
 (`--mask none`); the cos/sin cache as constants sliced out of the cache.
 
 It needs only Python and numpy, so the tests do not depend on torch-mlir
@@ -219,8 +221,16 @@ def generate(args):
     inputs = {}
     if args.layers:
         inputs["tokens"] = random.integers(0, args.vocab, [b, s])
+        target = random.integers(0, args.vocab, [b, s])
     else:
         inputs["h"] = random.uniform(-1, 1, [b, s, d])
+        target = random.uniform(-1, 1, [b, s, d])
+    if args.mask == "argument":
+        # Causal with some more entries dropped; the diagonal kept, so no
+        # row is all -inf.
+        keep = np.tril(random.uniform(0, 1, [s, s]) > 0.3) | \
+            np.eye(s, dtype=bool)
+        inputs["mask"] = keep.astype(np.int64)
     for name, shape in params:
         values = random.uniform(-1, 1, shape)
         inputs[name] = 1 + values / 2 if name.endswith("norm_weight") \
@@ -322,6 +332,25 @@ def generate(args):
             ninf = w.const("dense<0xFF800000>", [1] * 4, value=-np.inf)
             scores = w.select(mask, scores, ninf, mask_shape, score_shape,
                               [1] * 4)
+        elif args.mask == "argument":
+            # masked_fill(mask == 0, -inf) of an i64 [seq, seq] input.
+            m4 = w.emit(
+                "tosa.reshape %%mask, %s : (%s, !tosa.shape<4>) -> %s" %
+                (w.shape(mask_shape), ttype([s, s], "i64"),
+                 ttype(mask_shape, "i64")),
+                w.values["%mask"].reshape(mask_shape))
+            zero = w.const("dense<0>", [1] * 4, "i64", value=0)
+            dropped = w.emit("tosa.equal %s, %s : (%s, %s) -> %s" %
+                             (m4, zero, ttype(mask_shape, "i64"),
+                              ttype([1] * 4, "i64"), ttype(mask_shape, "i1")),
+                             w.values[m4] == 0)
+            ninf = w.const("dense<0xFF800000>", [1] * 4, value=-np.inf)
+            scores = w.emit("tosa.select %s, %s, %s : (%s, %s, %s) -> %s" %
+                            (dropped, ninf, scores, ttype(mask_shape, "i1"),
+                             ttype([1] * 4), ttype(score_shape),
+                             ttype(score_shape)),
+                            np.where(w.values[dropped], -np.inf,
+                                     w.values[scores]))
         elif args.mask == "additive":
             bias = [0.0 if q_ >= k_ else float("-inf") for q_ in range(s)
                     for k_ in range(s)]
@@ -389,9 +418,24 @@ def generate(args):
         out, out_shape = decoder_layer("%h", "p_"), h_shape
         first = "%%h: %s loc(\"h\")" % ttype(h_shape)
 
+    if args.mask == "argument":
+        first += ", %%mask: %s loc(\"mask\")" % ttype([s, s], "i64")
     signature = [first] + [
         "%s: %s loc(\"%s\")" % (arg[name], ttype(shape), name)
         for name, shape in params]
+    if args.data:
+        # One batch for mp-train --data: the inputs and a target (token ids
+        # for a cross entropy over the logits, else one like the output),
+        # with the causal mask itself with --causal-data-mask.
+        batch = {name: value[None] for name, value in inputs.items()
+                 if not name.startswith("p_")}
+        if args.causal_data_mask and "mask" in batch:
+            batch["mask"] = np.tril(np.ones([1, s, s], np.int64))
+        batch["target"] = target[None]
+        tensors_py.write(args.data, {
+            name: value.astype(np.int64 if np.issubdtype(
+                value.dtype, np.integer) else np.float32)
+            for name, value in batch.items()})
     if args.inputs:
         write_arguments(args.inputs, inputs)
     if args.expect:
@@ -431,14 +475,22 @@ def main():
     parser.add_argument("--theta", type=float, default=10000.0)
     parser.add_argument("--square", choices=["pow", "mul"], default="pow",
                         help="RMSNorm's x^2 as tosa.pow or tosa.mul")
-    parser.add_argument("--mask", choices=["causal", "additive", "none"],
-                        default="causal")
+    parser.add_argument("--mask",
+                        choices=["causal", "additive", "argument", "none"],
+                        default="causal",
+                        help="argument: an i64 [seq, seq] input `mask` "
+                        "(1 keeps), masked_fill(mask == 0, -inf)")
     parser.add_argument("--seed", type=int, default=0,
                         help="of the arguments --inputs writes")
     parser.add_argument("--inputs", metavar="FILE.safetensors",
                         help="write the arguments")
     parser.add_argument("--expect", metavar="FILE.safetensors",
                         help="write the result of the arguments, result0")
+    parser.add_argument("--data", metavar="FILE.safetensors",
+                        help="write one batch of the inputs and a target "
+                        "for mp-train --data --fixed-batch")
+    parser.add_argument("--causal-data-mask", action="store_true",
+                        help="--data's mask is the causal one (tril)")
     args = parser.parse_args()
     if args.dim % args.heads or (args.dim // args.heads) % 2:
         parser.error("--dim must be --heads times an even head_dim")

@@ -391,6 +391,32 @@ def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
   let hasVerifier = 1;
 }
 
+def MP_MaskBiasOp : MP_Op<"mask_bias", [Pure,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "the additive bias of an integer attention mask";
+  let description = [{
+    `torch.where(mask != 0, 0.0, fill)`: 0 where the mask keeps an entry
+    (non-zero), `fill` where it drops one (0). Added to attention scores
+    before a softmax, a `fill` of `-inf` is `scores.masked_fill(mask == 0,
+    -inf)`, the spelling of an attention mask given as an input (HF's,
+    gpt-fast's): a dropped entry gets probability exactly 0, and a row
+    with every entry dropped is NaN, as in PyTorch. The mask is an input,
+    so the bias has no gradient. Elementwise: the result has the mask's
+    shape and is split as the mask is.
+
+    ```mlir
+    %b = mp.mask_bias %mask fill 0xFFF0000000000000 : tensor<16x16xi64> -> tensor<16x16xf32>
+    ```
+  }];
+  let arguments = (ins MP_IndexTensor:$mask, F64Attr:$fill);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $mask `fill` $fill attr-dict `:` type($mask) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def MP_BlockMaxOp : MP_Op<"block_max", [Pure,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
