@@ -4,7 +4,7 @@
 
 #include "mp/Transforms/BareOption.h"
 
-#include "mp/Analysis/MemoryPlan.h"
+#include "mp/Analysis/StepCost.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
@@ -40,21 +40,11 @@ int64_t addSaturated(int64_t a, int64_t b) {
 
 ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
   ComputeCost cost;
-  for (Operation &op : func.getFunctionBody().front().without_terminator()) {
-    // Transposes that GEMMs read through are never computed.
-    if (op.hasTrait<OpTrait::ConstantLike>() ||
-        llvm::any_of(op.getResults(), [&](Value result) {
-          return plan.transposedViews.contains(result);
-        }))
-      continue;
-    // Estimates: saturated rather than wrapped.
-    auto costed = dyn_cast<CostOpInterface>(op);
-    cost.kernelBytes =
-        addSaturated(cost.kernelBytes, costed ? costed.getKernelBytes()
-                                              : getOperandAndResultBytes(&op));
-    cost.gemmFlops =
-        addSaturated(cost.gemmFlops, costed ? costed.getGemmFlops() : 0);
-  }
+  // Estimates: saturated rather than wrapped.
+  forEachKernel(func, plan, [&](Operation &, int64_t flops, int64_t bytes) {
+    cost.kernelBytes = addSaturated(cost.kernelBytes, bytes);
+    cost.gemmFlops = addSaturated(cost.gemmFlops, flops);
+  });
   return cost;
 }
 

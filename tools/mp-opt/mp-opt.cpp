@@ -52,6 +52,8 @@ int main(int argc, char **argv) {
       "with its\noptions below; docs/generated/MPPasses.md and "
       "MPConversionPasses.md):\n"
       "  --mp-import, --mp-import-tosa  a model from torch-mlir or TOSA\n"
+      "  --mp-auto-plan=ranks=N,machine=M.json  or the plan predicted "
+      "fastest\n"
       "  --mp-apply-plan=PLAN.json      the parallelization plan\n"
       "  --mp-loss-parallel             the logits stay split into the loss\n"
       "  --mp-summary                   the model summary\n"
@@ -63,6 +65,7 @@ int main(int argc, char **argv) {
       "  --mp-verify-gradient-sync      prove every gradient synced\n"
       "  --mp-comm-report, --mp-memory-report  bytes sent and memory per "
       "rank\n"
+      "  --mp-simulate=machine=M.json   the step's predicted time\n"
       "  --mp-lower-to-runtime          runtime calls, for mp-translate\n",
       registry);
   if (failed(mp::checkInputFileNesting(inputFile)))

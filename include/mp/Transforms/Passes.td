@@ -349,6 +349,79 @@ def CommReport : Pass<"mp-comm-report", "::mlir::ModuleOp"> {
   ];
 }
 
+def Simulate : Pass<"mp-simulate", "::mlir::ModuleOp"> {
+  let summary = "Writes the predicted time of each partitioned step, as JSON";
+  let description = [{
+    Predicts one rank's time for each partitioned function (or, in a module
+    with none, each function: one device) on the machine that `machine`
+    describes (a JSON file: per rank `gemm_flops_per_second`,
+    `memory_bytes_per_second` and `op_seconds`; per mesh axis a link with
+    `bytes_per_second` and `latency_seconds`, `links.default` for the
+    others; and `overlap`). Each op costs the slower of its GEMM FLOPs at
+    the GEMM rate and its kernel bytes at the memory bandwidth (the
+    CostOpInterface counts the memory report sums), plus `op_seconds`;
+    each collective the bytes a rank sends (the communication report's ring
+    count) over the slowest link of its axes, plus the link's latency per
+    ring step (2(n-1) for an all_reduce, n-1 for the others) and
+    `op_seconds`. The step is compute plus communication, or the longer of
+    the two with `overlap`. The mesh may be far larger than the machine the
+    compiler runs on: the prediction reads only local types.
+    `bench/machines/` holds calibrated machine files.
+  }];
+  let options = [
+    Option<"machineFile", "machine", "std::string", /*default=*/"\"\"",
+           "The machine file (JSON) to predict on">,
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "File to write the report to ('-' is standard output)">,
+  ];
+}
+
+def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
+  let summary = "Chooses the plan whose training step is predicted fastest";
+  let description = [{
+    For a model without a plan and a device count (`ranks`), enumerates
+    plans on a `data_parallel x tensor_parallel` mesh: every factorization
+    of the ranks; over `tensor_parallel` > 1, Megatron-LM's layout (a linear
+    fed by a colwise linear's split output, through ops that keep the split,
+    is rowwise, every other linear colwise, embedding tables rowwise), with
+    and without sequence parallelism on the norms; FSDP over
+    `data_parallel` off, on, and on with `reshard_after_forward`. Each is
+    compiled as a user's plan would be (`--mp-apply-plan`, `--mp-train-step`
+    with the `train-step` options, `--mp-spmd`); a candidate that fails to
+    compile (a dim the mesh does not divide where it must) is reported with
+    its first error. The others are planned for memory (`MemoryPlan`: the
+    peak per rank), dropped when over the `memory` budget, and ranked by the
+    step time predicted on the `machine` file (as `--mp-simulate`).
+
+    The fastest is written as a plan file (`plan`) and left on the module
+    (the mesh `@mesh` and the `mp.plan` attribute), so the passes after this
+    one (`--mp-apply-plan --mp-train-step ...`) compile it as a hand-written
+    plan. `report` lists every candidate: its plan (a plan file), status,
+    predicted step, compute and communication seconds, peak bytes and bytes
+    sent per rank, its rank and how much slower than the chosen one it is
+    predicted; and how long the search took. When nothing fits, an error
+    lists each candidate's status and peak.
+  }];
+  let options = [
+    Option<"ranks", "ranks", "int64_t", /*default=*/"0",
+           "The number of devices (ranks) to plan for">,
+    Option<"machineFile", "machine", "std::string", /*default=*/"\"\"",
+           "The machine file (JSON) to predict step times on">,
+    Option<"memory", "memory", "std::string", /*default=*/"\"0\"",
+           "The memory budget per rank, in bytes (KB, MB, GB, KiB, MiB, "
+           "GiB suffixes); 0: none">,
+    Option<"planFile", "plan", "std::string", /*default=*/"\"\"",
+           "Write the chosen plan to this plan file">,
+    Option<"reportFile", "report", "std::string", /*default=*/"\"\"",
+           "Write every candidate to this JSON report">,
+    Option<"trainStepOptions", "train-step", "std::string",
+           /*default=*/"\"\"",
+           "The options of --mp-train-step the step is built with">,
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "The model function (default: the module's only one)">,
+  ];
+}
+
 def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
   let summary = "Writes the planned per-rank memory of each function, as JSON";
   let description = [{

@@ -1,0 +1,91 @@
+//===- StepCost.h - the predicted time of a partitioned step ----*- C++ -*-===//
+//
+// A machine is a few constants per rank (GEMM rate, memory bandwidth, the
+// cost of launching an op) and per mesh axis (link bandwidth and latency);
+// a step's time is what its ops and collectives cost on it: each op the
+// slower of its GEMM FLOPs and its bytes at those rates, plus the launch;
+// each collective the bytes a rank sends over the slowest of its axes'
+// links plus a latency per ring step. The memory plan and the
+// communication report count the same FLOPs and bytes: what is predicted
+// here is their time.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_ANALYSIS_STEPCOST_H
+#define MP_ANALYSIS_STEPCOST_H
+
+#include "mp/Analysis/MemoryPlan.h"
+
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/JSON.h"
+
+#include <map>
+#include <string>
+
+namespace mp {
+
+struct MachineModel {
+  struct Link {
+    double bytesPerSecond = 0;
+    double latencySeconds = 0;
+  };
+
+  std::string name;
+  /// Per rank, as the ranks run together (ranks sharing a device or cores
+  /// share its rates).
+  double gemmFlopsPerSecond = 0;
+  double memoryBytesPerSecond = 0;
+  /// What running one op costs beyond its FLOPs and bytes (a kernel launch,
+  /// a runtime call).
+  double opSeconds = 0;
+  /// Links by mesh axis name; `defaultLink` for the others.
+  llvm::StringMap<Link> links;
+  Link defaultLink;
+  /// Whether communication runs beside compute (the step takes the longer
+  /// of the two) or after it (their sum).
+  bool overlap = false;
+
+  const Link &getLink(llvm::StringRef axis) const;
+
+  /// Reads a machine file (JSON, bench/machines/*.json); a located error on
+  /// `loc` naming the file and the field on failure.
+  static mlir::FailureOr<MachineModel> read(llvm::StringRef path,
+                                            mlir::Location loc);
+};
+
+struct StepPrediction {
+  double computeSeconds = 0;
+  double commSeconds = 0;
+  /// commSeconds by the collectives' axes ("data_parallel,tensor_parallel").
+  llvm::MapVector<std::string, double, std::map<std::string, unsigned>>
+      commSecondsPerAxes;
+  double stepSeconds = 0;
+  int64_t gemmFlops = 0;
+  int64_t kernelBytes = 0;
+  double bytesSentPerRank = 0;
+};
+
+/// Calls `visit` with each op of `func` that runs as a kernel or a
+/// collective, and the GEMM FLOPs and kernel bytes of its CostOpInterface
+/// (an op of another dialect is one kernel without GEMM FLOPs; transposes
+/// that GEMMs read through are not computed; a collective that
+/// communicates runs no kernel).
+void forEachKernel(mlir::FunctionOpInterface func, const MemoryPlan &plan,
+                   llvm::function_ref<void(mlir::Operation &, int64_t gemmFlops,
+                                           int64_t kernelBytes)>
+                       visit);
+
+/// The predicted time of one rank's run of `func` (a partitioned step, or
+/// any function of mp ops on one device), planned as `plan`, on `machine`.
+StepPrediction predictStep(mlir::FunctionOpInterface func,
+                           const MemoryPlan &plan, const MachineModel &machine);
+
+/// Writes `prediction`'s fields into the JSON object being written.
+void writePrediction(llvm::json::OStream &json,
+                     const StepPrediction &prediction);
+
+} // namespace mp
+
+#endif // MP_ANALYSIS_STEPCOST_H

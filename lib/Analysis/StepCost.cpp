@@ -1,0 +1,201 @@
+//===- StepCost.cpp - the predicted time of a partitioned step ------------===//
+
+#include "mp/Analysis/StepCost.h"
+
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace mp {
+
+const MachineModel::Link &MachineModel::getLink(StringRef axis) const {
+  auto it = links.find(axis);
+  return it == links.end() ? defaultLink : it->second;
+}
+
+namespace {
+/// Machine files are small; anything larger is not one.
+constexpr uint64_t kMaxMachineFileBytes = 1 << 20;
+
+/// Reads `object[key]` as a positive finite number (zero allowed with
+/// `allowZero`) into `value`.
+LogicalResult readRate(const llvm::json::Object &object, StringRef key,
+                       double &value, bool allowZero,
+                       function_ref<InFlightDiagnostic()> fail) {
+  std::optional<double> number = object.getNumber(key);
+  if (!number)
+    return fail() << "'" << key << "' must be a number";
+  if (!std::isfinite(*number) || *number < 0 || (!allowZero && *number == 0))
+    return fail() << "'" << key << "' must be " << (allowZero ? "" : "above ")
+                  << (allowZero ? "0 or more" : "0") << ", got " << *number;
+  value = *number;
+  return success();
+}
+
+LogicalResult readLink(const llvm::json::Object &object,
+                       MachineModel::Link &link,
+                       function_ref<InFlightDiagnostic()> fail) {
+  for (const auto &entry : object)
+    if (entry.first != "bytes_per_second" && entry.first != "latency_seconds")
+      return fail() << "unknown link field '" << entry.first.str() << "'";
+  return failure(
+      failed(readRate(object, "bytes_per_second", link.bytesPerSecond,
+                      /*allowZero=*/false, fail)) ||
+      failed(readRate(object, "latency_seconds", link.latencySeconds,
+                      /*allowZero=*/true, fail)));
+}
+} // namespace
+
+FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
+  auto fail = [&]() {
+    return emitError(loc) << "machine file '" << path << "': ";
+  };
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!file)
+    return fail() << file.getError().message();
+  if ((*file)->getBufferSize() > kMaxMachineFileBytes)
+    return fail() << "larger than " << kMaxMachineFileBytes << " bytes";
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*file)->getBuffer());
+  if (!json)
+    return fail() << llvm::toString(json.takeError());
+  const llvm::json::Object *root = json->getAsObject();
+  if (!root)
+    return fail() << "the top level must be an object";
+  MachineModel machine;
+  static constexpr StringLiteral kFields[] = {"name",
+                                              "gemm_flops_per_second",
+                                              "memory_bytes_per_second",
+                                              "op_seconds",
+                                              "links",
+                                              "overlap"};
+  for (const auto &entry : *root)
+    if (!llvm::is_contained(kFields, StringRef(entry.first)))
+      return fail() << "unknown field '" << entry.first.str() << "'";
+  if (std::optional<StringRef> name = root->getString("name"))
+    machine.name = name->str();
+  if (failed(readRate(*root, "gemm_flops_per_second",
+                      machine.gemmFlopsPerSecond, /*allowZero=*/false, fail)) ||
+      failed(readRate(*root, "memory_bytes_per_second",
+                      machine.memoryBytesPerSecond, /*allowZero=*/false,
+                      fail)) ||
+      failed(readRate(*root, "op_seconds", machine.opSeconds,
+                      /*allowZero=*/true, fail)))
+    return failure();
+  if (root->get("overlap")) {
+    std::optional<bool> overlap = root->getBoolean("overlap");
+    if (!overlap)
+      return fail() << "'overlap' must be true or false";
+    machine.overlap = *overlap;
+  }
+  const llvm::json::Object *links = root->getObject("links");
+  if (!links || !links->getObject("default"))
+    return fail() << "'links' must be an object with a 'default' link";
+  for (const auto &[axis, value] : *links) {
+    const llvm::json::Object *link = value.getAsObject();
+    if (!link)
+      return fail() << "link '" << axis.str() << "' must be an object";
+    MachineModel::Link &target = axis == "default"
+                                     ? machine.defaultLink
+                                     : machine.links[StringRef(axis)];
+    if (failed(readLink(*link, target, [&]() {
+          return fail() << "link '" << axis.str() << "': ";
+        })))
+      return failure();
+  }
+  return machine;
+}
+
+void forEachKernel(
+    FunctionOpInterface func, const MemoryPlan &plan,
+    function_ref<void(Operation &, int64_t gemmFlops, int64_t kernelBytes)>
+        visit) {
+  for (Operation &op : func.getFunctionBody().front().without_terminator()) {
+    // Transposes that GEMMs read through are never computed.
+    if (op.hasTrait<OpTrait::ConstantLike>() ||
+        llvm::any_of(op.getResults(), [&](Value result) {
+          return plan.transposedViews.contains(result);
+        }))
+      continue;
+    auto costed = dyn_cast<CostOpInterface>(op);
+    visit(op, costed ? costed.getGemmFlops() : 0,
+          costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op));
+  }
+}
+
+namespace {
+/// The latency steps of one collective over a ring of `size` ranks: a sum
+/// that every member keeps is reduce-scatter then all-gather.
+int64_t getRingSteps(const CollectiveSteps &steps, int64_t size) {
+  bool allReduce = steps.sums && !steps.sliceDim && !steps.gatherDim;
+  return (allReduce ? 2 : 1) * std::max<int64_t>(size - 1, 0);
+}
+} // namespace
+
+StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
+                           const MachineModel &machine) {
+  StepPrediction prediction;
+  forEachKernel(func, plan, [&](Operation &op, int64_t flops, int64_t bytes) {
+    prediction.gemmFlops =
+        llvm::checkedAdd(prediction.gemmFlops, flops).value_or(INT64_MAX);
+    prediction.kernelBytes =
+        llvm::checkedAdd(prediction.kernelBytes, bytes).value_or(INT64_MAX);
+    auto collective = dyn_cast<CollectiveOpInterface>(op);
+    if (collective && collective.getSteps().communicates()) {
+      MeshAttr mesh = lookupMesh(&op, collective.getMeshAttr());
+      int64_t size = getGroupSize(mesh, collective.getAxes());
+      // The slowest of the axes' links carries the ring.
+      MachineModel::Link link{INFINITY, 0};
+      std::string axes;
+      for (Attribute axis : collective.getAxes()) {
+        StringRef name = cast<StringAttr>(axis).getValue();
+        const MachineModel::Link &own = machine.getLink(name);
+        link.bytesPerSecond = std::min(link.bytesPerSecond, own.bytesPerSecond);
+        link.latencySeconds = std::max(link.latencySeconds, own.latencySeconds);
+        axes += (axes.empty() ? "" : ",") + name.str();
+      }
+      double sent = collective.getBytesSentPerRank();
+      double seconds =
+          sent / link.bytesPerSecond +
+          getRingSteps(collective.getSteps(), size) * link.latencySeconds +
+          machine.opSeconds;
+      prediction.bytesSentPerRank += sent;
+      prediction.commSeconds += seconds;
+      prediction.commSecondsPerAxes[axes] += seconds;
+      return;
+    }
+    prediction.computeSeconds +=
+        std::max(flops / machine.gemmFlopsPerSecond,
+                 bytes / machine.memoryBytesPerSecond) +
+        machine.opSeconds;
+  });
+  prediction.stepSeconds =
+      machine.overlap
+          ? std::max(prediction.computeSeconds, prediction.commSeconds)
+          : prediction.computeSeconds + prediction.commSeconds;
+  return prediction;
+}
+
+void writePrediction(llvm::json::OStream &json,
+                     const StepPrediction &prediction) {
+  json.attribute("step_seconds", prediction.stepSeconds);
+  json.attribute("compute_seconds", prediction.computeSeconds);
+  json.attribute("comm_seconds", prediction.commSeconds);
+  json.attributeObject("comm_seconds_per_axes", [&] {
+    for (auto &[axes, seconds] : prediction.commSecondsPerAxes)
+      json.attribute(axes, seconds);
+  });
+  json.attribute("gemm_flops", prediction.gemmFlops);
+  json.attribute("kernel_bytes", prediction.kernelBytes);
+  json.attribute("bytes_sent_per_rank", prediction.bytesSentPerRank);
+}
+
+} // namespace mp

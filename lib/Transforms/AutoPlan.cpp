@@ -1,0 +1,425 @@
+//===- AutoPlan.cpp - mp-auto-plan: the fastest plan that fits ------------===//
+//
+// Enumerates plans for a device count, compiles the training step of each
+// as a user's plan would be (apply, train step, partition), and ranks them
+// by the step time predicted on a machine file (StepCost), after dropping
+// those whose memory plan does not fit the budget. The chosen plan is
+// written as a plan file and left on the module, so the passes after this
+// one compile it as a hand-written one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Transforms/Passes.h"
+
+#include "mp/Analysis/StepCost.h"
+#include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/IR/MPModel.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Plan/PlanResolution.h"
+#include "mp/Transforms/ReportFile.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/JSON.h"
+
+#include <chrono>
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_AUTOPLAN
+#include "mp/Transforms/Passes.h.inc"
+
+namespace {
+
+constexpr StringLiteral kDataParallel = "data_parallel";
+constexpr StringLiteral kTensorParallel = "tensor_parallel";
+
+/// What tensor parallelism can do with each module of the model, the way
+/// Megatron-LM lays out a transformer: a linear whose input is split over
+/// the tensor-parallel axis (it follows a colwise linear through ops that
+/// keep the split) is rowwise, every other linear colwise; a norm needs
+/// its rows whole, so it ends a split (and may be sequence parallel); an
+/// embedding table is split over the vocabulary (rowwise).
+struct ModuleStyles {
+  llvm::MapVector<StringRef, ParallelStyleKind> tensorParallel;
+  SmallVector<StringRef> norms;
+};
+
+ModuleStyles getMegatronStyles(FunctionOpInterface model) {
+  llvm::DenseMap<Value, StringRef> moduleOf;
+  for (const ModelValue &value : getModelValues(model))
+    if (value.role == ModelRole::Param)
+      moduleOf[model.getArgument(value.index)] =
+          getPlanModule(value).value_or(getPlanName(value));
+  ModuleStyles styles;
+  llvm::StringSet<> conflicting;
+  auto assign = [&](StringRef module, ParallelStyleKind kind) {
+    auto [it, inserted] = styles.tensorParallel.insert({module, kind});
+    if (!inserted && it->second != kind)
+      conflicting.insert(module);
+  };
+  llvm::DenseSet<Value> split;
+  model.getFunctionBody().walk([&](Operation *op) {
+    if (auto linear = dyn_cast<LinearOp>(op)) {
+      StringRef module = moduleOf.lookup(linear.getWeight());
+      bool rowwise = split.contains(linear.getInput());
+      if (!module.empty())
+        assign(module, rowwise ? ParallelStyleKind::rowwise
+                               : ParallelStyleKind::colwise);
+      if (!rowwise && !module.empty())
+        split.insert(linear.getResult());
+      return;
+    }
+    if (isa<RmsNormOp, LayerNormOp>(op)) {
+      StringRef module = moduleOf.lookup(op->getOperand(1));
+      if (!module.empty() && !llvm::is_contained(styles.norms, module))
+        styles.norms.push_back(module);
+      return;
+    }
+    if (auto embedding = dyn_cast<EmbeddingOp>(op)) {
+      if (StringRef module = moduleOf.lookup(embedding.getTable());
+          !module.empty())
+        assign(module, ParallelStyleKind::rowwise);
+      return;
+    }
+    if (llvm::any_of(op->getOperands(),
+                     [&](Value v) { return split.contains(v); }))
+      split.insert(op->result_begin(), op->result_end());
+  });
+  // A module read both ways stays whole.
+  for (auto &[module, kind] : styles.tensorParallel)
+    if (conflicting.contains(module))
+      kind = ParallelStyleKind::replicate;
+  return styles;
+}
+
+struct Candidate {
+  std::string name;
+  int64_t dataParallel, tensorParallel;
+  bool sequenceParallel, fsdp, reshardAfterForward;
+  // Filled in by compiling it.
+  std::string status;
+  StepPrediction prediction;
+  int64_t peakBytes = 0;
+  int rank = 0;
+};
+
+SmallVector<Candidate> enumerateCandidates(int64_t ranks, bool hasNorms) {
+  SmallVector<Candidate> candidates;
+  for (int64_t tp = 1; tp <= ranks; ++tp) {
+    if (ranks % tp)
+      continue;
+    int64_t dp = ranks / tp;
+    for (bool sp : {false, true}) {
+      if (sp && (tp == 1 || !hasNorms))
+        continue;
+      for (int fsdpMode = 0; fsdpMode < 3; ++fsdpMode) {
+        bool fsdp = fsdpMode > 0, raf = fsdpMode == 2;
+        if (fsdp && dp == 1)
+          continue;
+        std::string name = "dp" + std::to_string(dp) + "_tp" +
+                           std::to_string(tp) + (tp > 1 ? "_megatron" : "") +
+                           (sp ? "_sp" : "") + (fsdp ? "_fsdp" : "") +
+                           (raf ? "_reshard" : "");
+        candidates.push_back({name, dp, tp, sp, fsdp, raf, "", {}, 0, 0});
+      }
+    }
+  }
+  return candidates;
+}
+
+PlanAttr buildPlan(MLIRContext *context, const Candidate &candidate,
+                   const ModuleStyles &styles) {
+  SmallVector<NamedAttribute> entries;
+  if (candidate.tensorParallel > 1) {
+    for (auto &[module, kind] : styles.tensorParallel)
+      entries.emplace_back(StringAttr::get(context, module),
+                           ParallelStyleAttr::get(context, kind, std::nullopt,
+                                                  nullptr, nullptr));
+    if (candidate.sequenceParallel)
+      for (StringRef module : styles.norms)
+        entries.emplace_back(StringAttr::get(context, module),
+                             ParallelStyleAttr::get(
+                                 context, ParallelStyleKind::sequence_parallel,
+                                 std::nullopt, nullptr, nullptr));
+  }
+  auto axis = [&](StringRef name) { return StringAttr::get(context, name); };
+  return PlanAttr::get(
+      context, FlatSymbolRefAttr::get(context, "mesh"), axis(kTensorParallel),
+      candidate.fsdp ? axis(kDataParallel) : StringAttr(), axis(kDataParallel),
+      DictionaryAttr::get(context, entries),
+      /*fsdpGroups=*/ArrayAttr(),
+      candidate.reshardAfterForward ? BoolAttr::get(context, true)
+                                    : BoolAttr());
+}
+
+/// Lays `plan` on `module` on a data_parallel x tensor_parallel mesh.
+void attachPlan(ModuleOp module, const Candidate &candidate, PlanAttr plan) {
+  MLIRContext *context = module.getContext();
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  SmallVector<StringAttr> names = {StringAttr::get(context, kDataParallel),
+                                   StringAttr::get(context, kTensorParallel)};
+  SmallVector<int64_t> sizes = {candidate.dataParallel,
+                                candidate.tensorParallel};
+  MeshOp::create(b, module.getLoc(), "mesh",
+                 MeshAttr::get(context, names, sizes));
+  module->setAttr(MPDialect::kPlanAttrName, plan);
+}
+
+/// The plan as a plan file (docs/getting-started.md), as a user writes one.
+void writePlanFile(llvm::json::OStream &json, const Candidate &candidate,
+                   PlanAttr plan) {
+  json.object([&] {
+    json.attributeObject("mesh", [&] {
+      json.attributeArray("shape", [&] {
+        json.value(candidate.dataParallel);
+        json.value(candidate.tensorParallel);
+      });
+      json.attributeArray("names", [&] {
+        json.value(kDataParallel);
+        json.value(kTensorParallel);
+      });
+    });
+    json.attribute("tensor_parallel", kTensorParallel);
+    if (candidate.fsdp)
+      json.attribute("fsdp", kDataParallel);
+    json.attribute("batch", kDataParallel);
+    if (candidate.reshardAfterForward)
+      json.attribute("reshard_after_forward", true);
+    json.attributeObject("plan", [&] {
+      for (NamedAttribute entry : plan.getStyles())
+        json.attribute(
+            entry.getName().getValue(),
+            stringifyParallelStyleKind(
+                cast<ParallelStyleAttr>(entry.getValue()).getKind()));
+    });
+  });
+}
+
+/// The first error a failed compilation reported, on one line.
+std::string firstLine(StringRef text) {
+  return text.split('\n').first.trim().str();
+}
+
+struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto fail = [&]() { return module.emitError() << "mp-auto-plan: "; };
+    if (ranks < 1) {
+      fail() << "ranks must be 1 or more, got " << int64_t(ranks);
+      return signalPassFailure();
+    }
+    if (machineFile.empty()) {
+      fail() << "needs machine=FILE.json (bench/machines/ has examples)";
+      return signalPassFailure();
+    }
+    if (module->hasAttr(MPDialect::kPlanAttrName) ||
+        !module.getOps<MeshOp>().empty()) {
+      fail() << "the module already has a plan or a mesh: mp-auto-plan "
+                "chooses them";
+      return signalPassFailure();
+    }
+    std::optional<uint64_t> budget = parseBytes(memory);
+    if (!budget) {
+      fail() << "memory must be a byte count (2147483648, 16GB, 512MiB), "
+                "got '"
+             << memory << "'";
+      return signalPassFailure();
+    }
+    FailureOr<MachineModel> machine =
+        MachineModel::read(machineFile, module.getLoc());
+    if (failed(machine))
+      return signalPassFailure();
+    FunctionOpInterface model;
+    for (auto func : module.getOps<FunctionOpInterface>())
+      if (!func.isExternal() && !getModelValues(func).empty() &&
+          (entry.empty() || func.getName() == entry))
+        model = model ? FunctionOpInterface() : func;
+    if (!model) {
+      fail() << "needs exactly one model function"
+             << (entry.empty() ? " (or entry=NAME)" : " named '" + entry + "'");
+      return signalPassFailure();
+    }
+
+    auto start = std::chrono::steady_clock::now();
+    styles = getMegatronStyles(model);
+    SmallVector<Candidate> candidates =
+        enumerateCandidates(ranks, !styles.norms.empty());
+    for (Candidate &candidate : candidates)
+      evaluate(module, model.getName(), candidate, *machine, *budget);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+
+    SmallVector<Candidate *> ranked;
+    for (Candidate &candidate : candidates)
+      if (candidate.status == "ok")
+        ranked.push_back(&candidate);
+    llvm::stable_sort(ranked, [](Candidate *l, Candidate *r) {
+      return l->prediction.stepSeconds < r->prediction.stepSeconds;
+    });
+    for (auto [index, candidate] : llvm::enumerate(ranked))
+      candidate->rank = index + 1;
+    Candidate *chosen = ranked.empty() ? nullptr : ranked.front();
+    if (!reportFile.empty() &&
+        failed(writeReport(candidates, chosen, *machine, seconds)))
+      return signalPassFailure();
+    if (!chosen) {
+      InFlightDiagnostic diag = fail() << "no plan for " << int64_t(ranks)
+                                       << " ranks fits";
+      if (*budget)
+        diag << " the memory budget of " << *budget << " bytes per rank";
+      for (const Candidate &candidate : candidates)
+        diag.attachNote() << candidate.name << ": " << candidate.status
+                          << (candidate.peakBytes
+                                  ? " (" + std::to_string(candidate.peakBytes) +
+                                        " bytes per rank)"
+                                  : "");
+      return signalPassFailure();
+    }
+    PlanAttr plan = buildPlan(&getContext(), *chosen, styles);
+    if (!planFile.empty()) {
+      std::unique_ptr<llvm::ToolOutputFile> file =
+          openReportFile(module, planFile, "plan file");
+      if (!file)
+        return signalPassFailure();
+      llvm::json::OStream json(file->os(), /*IndentSize=*/2);
+      writePlanFile(json, *chosen, plan);
+      file->os() << '\n';
+      file->keep();
+    }
+    attachPlan(module, *chosen, plan);
+  }
+
+  /// A byte count with an optional decimal (KB, MB, GB) or binary (KiB,
+  /// MiB, GiB) suffix; 0 means no budget.
+  static std::optional<uint64_t> parseBytes(StringRef text) {
+    static constexpr std::pair<StringLiteral, uint64_t> kUnits[] = {
+        {"KiB", 1ULL << 10},
+        {"MiB", 1ULL << 20},
+        {"GiB", 1ULL << 30},
+        {"KB", 1000},
+        {"MB", 1000000},
+        {"GB", 1000000000},
+        {"B", 1}};
+    uint64_t unit = 1;
+    for (auto [suffix, scale] : kUnits)
+      if (text.consume_back(suffix)) {
+        unit = scale;
+        break;
+      }
+    uint64_t count;
+    if (text.getAsInteger(10, count))
+      return std::nullopt;
+    return llvm::checkedMulUnsigned(count, unit);
+  }
+
+  /// Compiles `candidate`'s training step on a copy of `module` and
+  /// predicts its time and memory.
+  void evaluate(ModuleOp module, StringRef modelName, Candidate &candidate,
+                const MachineModel &machine, uint64_t budget) {
+    OwningOpRef<ModuleOp> copy = module.clone();
+    attachPlan(*copy, candidate, buildPlan(&getContext(), candidate, styles));
+    std::string errors;
+    {
+      // The candidate's errors are its status, not the user's.
+      ScopedDiagnosticHandler capture(&getContext(), [&](Diagnostic &diag) {
+        if (diag.getSeverity() == DiagnosticSeverity::Error && errors.empty())
+          errors = diag.str();
+        return success();
+      });
+      PassManager pm(&getContext(), ModuleOp::getOperationName());
+      pm.addPass(createApplyPlan());
+      std::unique_ptr<Pass> trainStep = createTrainStep();
+      if (failed(trainStep->initializeOptions(trainStepOptions,
+                                              [&](const Twine &message) {
+                                                errors = message.str();
+                                                return failure();
+                                              }))) {
+        candidate.status = "failed: train-step options: " + firstLine(errors);
+        return;
+      }
+      pm.addPass(std::move(trainStep));
+      buildSpmdPipeline(pm);
+      if (failed(pm.run(*copy))) {
+        candidate.status = "failed: " + firstLine(errors);
+        return;
+      }
+    }
+    std::string stepName = (modelName + "_train_step").str();
+    auto step = dyn_cast_or_null<FunctionOpInterface>(
+        SymbolTable::lookupSymbolIn(*copy, stepName));
+    FailureOr<MemoryPlan> plan =
+        step ? MemoryPlan::build(step) : FailureOr<MemoryPlan>(failure());
+    if (failed(plan)) {
+      candidate.status = "failed: no partitioned @" + stepName;
+      return;
+    }
+    candidate.prediction = predictStep(step, *plan, machine);
+    candidate.peakBytes = plan->persistentBytes + plan->arenaBytes;
+    candidate.status = budget && uint64_t(candidate.peakBytes) > budget
+                           ? "over the memory budget"
+                           : "ok";
+  }
+
+  LogicalResult writeReport(ArrayRef<Candidate> candidates,
+                            const Candidate *chosen,
+                            const MachineModel &machine, double seconds) {
+    std::unique_ptr<llvm::ToolOutputFile> file =
+        openReportFile(getOperation(), reportFile, "plan search report");
+    if (!file)
+      return failure();
+    llvm::json::OStream json(file->os(), /*IndentSize=*/2);
+    json.object([&] {
+      json.attribute("ranks", int64_t(ranks));
+      json.attribute("machine", machine.name);
+      json.attribute("search_seconds", seconds);
+      json.attribute("chosen", chosen ? StringRef(chosen->name) : StringRef());
+      json.attributeArray("candidates", [&] {
+        for (const Candidate &candidate : candidates)
+          json.object([&] {
+            json.attribute("name", candidate.name);
+            json.attributeArray("mesh", [&] {
+              json.value(candidate.dataParallel);
+              json.value(candidate.tensorParallel);
+            });
+            json.attribute("status", candidate.status);
+            if (candidate.rank)
+              json.attribute("rank", candidate.rank);
+            if (chosen && candidate.rank > 1)
+              json.attribute("slower_than_chosen",
+                             candidate.prediction.stepSeconds /
+                                     chosen->prediction.stepSeconds -
+                                 1);
+            json.attributeBegin("plan");
+            writePlanFile(json, candidate,
+                          buildPlan(&getContext(), candidate, styles));
+            json.attributeEnd();
+            if (candidate.status.rfind("failed", 0) == 0)
+              return;
+            json.attribute("peak_bytes", candidate.peakBytes);
+            json.attribute("bytes_per_rank",
+                           candidate.prediction.bytesSentPerRank);
+            json.attributeObject("predicted", [&] {
+              writePrediction(json, candidate.prediction);
+            });
+          });
+      });
+    });
+    file->os() << '\n';
+    file->keep();
+    return success();
+  }
+
+  /// What tensor parallelism does with each module (the model's).
+  ModuleStyles styles;
+};
+
+} // namespace
+} // namespace mp

@@ -1,0 +1,65 @@
+// The predicted time of a partitioned function against the model worked by
+// hand, on a machine of round numbers (Inputs/machine-round.json: 1e9
+// FLOP/s and bytes/s per rank, 1 us per op; the tp link 1e9 bytes/s and
+// 1 us per ring step, dp 1e8 bytes/s and 10 us), with and without overlap.
+//
+// RUN: split-file %s %t
+// RUN: mp-opt %t/step.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s
+// RUN: sed 's/"overlap": false/"overlap": true/' %S/Inputs/machine-round.json > %t/overlap.json
+// RUN: mp-opt %t/step.mlir --mp-simulate="machine=%t/overlap.json output=%t/overlap-report.json" -o /dev/null
+// RUN: FileCheck %s --check-prefix=OVERLAP < %t/overlap-report.json
+// RUN: not mp-opt %t/step.mlir --mp-simulate 2>&1 | FileCheck %s --check-prefix=NOFILE
+// RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/bad.json 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/nolink.json 2>&1 | FileCheck %s --check-prefix=NOLINK
+// RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/extra.json 2>&1 | FileCheck %s --check-prefix=EXTRA
+//
+// linear [8, 16] x [32, 16]^T: 2·8·32·16 = 8192 FLOPs (8.192 us), bytes
+// (128 + 512 + 256)·4 = 3584 (3.584 us): 8.192 + 1 = 9.192 us.
+// relu [8, 32]: 2·256·4 = 2048 bytes: 2.048 + 1 = 3.048 us.
+// all_reduce over tp (4 ranks) of 1024 bytes: a ring sends 2·3/4·1024 =
+// 1536 bytes (1.536 us) in 2·3 steps (6 us), + 1 us: 8.536 us.
+// all_gather over dp (2 ranks) of [8, 32] -> [16, 32]: sends 1/2 of 2048 =
+// 1024 bytes at 1e8 (10.24 us), 1 step (10 us), + 1 us: 21.24 us.
+// Compute 12.24 us, communication 29.776 us, step 42.016 us (overlap:
+// 29.776 us).
+// CHECK: "functions": [
+// CHECK-NEXT: {
+// CHECK-NEXT: "function": "step",
+// CHECK-NEXT: "partitioned": true,
+// CHECK-NEXT: "step_seconds": {{4\.2016(0|9)*[0-9]?e-05}},
+// CHECK-NEXT: "compute_seconds": {{1\.224(0|9)*[0-9]?e-05}},
+// CHECK-NEXT: "comm_seconds": {{2\.9776(0|9)*[0-9]?e-05}},
+// CHECK-NEXT: "comm_seconds_per_axes": {
+// CHECK-NEXT: "tp": {{8\.536(0|9)*[0-9]?e-06}},
+// CHECK-NEXT: "dp": {{2\.124(0|9)*[0-9]?e-05}}
+// CHECK-NEXT: },
+// CHECK-NEXT: "gemm_flops": 8192,
+// CHECK-NEXT: "kernel_bytes": 5632,
+// CHECK-NEXT: "bytes_sent_per_rank": 2560,
+// OVERLAP: "overlap": true,
+// OVERLAP: "step_seconds": {{2\.9776(0|9)*[0-9]?e-05}},
+// NOFILE: error: mp-simulate needs machine=FILE.json
+// BAD: error: machine file '{{.*}}bad.json': 'gemm_flops_per_second' must be above 0, got -1
+// NOLINK: error: machine file '{{.*}}nolink.json': 'links' must be an object with a 'default' link
+// EXTRA: error: machine file '{{.*}}extra.json': link 'tp': unknown link field 'bandwidth'
+
+//--- step.mlir
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>) -> tensor<16x32xf32>
+    attributes {mp.partitioned} {
+  %y = mp.linear %x, %w : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>
+  %s = mp.all_reduce %y on @mesh axes ["tp"] : tensor<8x32xf32>
+  %r = mp.relu %s : tensor<8x32xf32>
+  %g = mp.all_gather %r on @mesh axes ["dp"] dim 0 : tensor<8x32xf32> -> tensor<16x32xf32>
+  return %g : tensor<16x32xf32>
+}
+//--- bad.json
+{"gemm_flops_per_second": -1, "memory_bytes_per_second": 1e9, "op_seconds": 0,
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
+//--- nolink.json
+{"gemm_flops_per_second": 1e9, "memory_bytes_per_second": 1e9, "op_seconds": 0,
+ "links": {"tp": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
+//--- extra.json
+{"gemm_flops_per_second": 1e9, "memory_bytes_per_second": 1e9, "op_seconds": 0,
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0},
+           "tp": {"bandwidth": 1e9, "latency_seconds": 0}}}
