@@ -35,7 +35,7 @@ struct SimulatePass : impl::SimulateBase<SimulatePass> {
     SmallVector<FunctionOpInterface> funcs;
     bool partitioned = false;
     module.walk([&](FunctionOpInterface func) {
-      if (func.isExternal())
+      if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
         return;
       funcs.push_back(func);
       partitioned |= func->hasAttr(MPDialect::kPartitionedAttrName);
