@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Fits the host machine file to bench/host_calibrate's measurements.
 
-    calibrate-fit.py RAW.txt --name NAME --ranks R -o MACHINE.json
+    calibrate-fit.py RAW.txt... --name NAME --ranks R -o MACHINE.json
                      [--details DETAILS.json] [--step-fit STEPS.json]
 
 The machine file's model (issue 18): a compute op costs
@@ -17,7 +17,8 @@ collective counts as much as a 20 ms one):
     copy, AdamW), with O fixed. Their rates differ several times over on
     this host (silu and AdamW are bound by their arithmetic, not memory),
     so one B is a compromise; each kernel's own rate goes to DETAILS;
-  * per axis (data_parallel, tensor_parallel) W and L over all_reduce,
+  * per axis (data_parallel, tensor_parallel) W and L, by the plain
+    relative error (the small calls fix L), over all_reduce,
     all_gather and reduce_scatter at every size and on every mesh where
     the axis has more than one rank; "default" over all of them.
 
@@ -35,10 +36,21 @@ import sys
 import numpy as np
 
 
-def parse(path):
+def parse(paths):
+    """Every measurement line of the files; a measurement in several files
+    (calibrate-host.sh --repeat) keeps its least time: the run least
+    disturbed by whatever else the machine ran."""
+    best = {}
+    for path in paths:
+        for line in open(path):
+            f = line.split()
+            if not f or f[0].startswith("#"):
+                continue
+            key = tuple(f[:-1])
+            best[key] = min(best.get(key, float("inf")), float(f[-1]))
     gemms, kernels, tiny, colls = [], [], {}, []
-    for line in open(path):
-        f = line.split()
+    for key, seconds in best.items():
+        f = list(key) + [repr(seconds)]
         if not f:
             continue
         if f[0] == "gemm":
@@ -70,7 +82,7 @@ def fit_scalar(cost, meas, lo, hi):
     """The x in [lo, hi] (log grid, then refined) minimizing the relative
     squared error of cost(x) against meas."""
     def loss(x):
-        return sum(((cost(x, i) - m) / m) ** 2 for i, m in enumerate(meas))
+        return sum((cost(x, i) - m) ** 2 / m for i, m in enumerate(meas))
     grid = np.logspace(math.log10(lo), math.log10(hi), 400)
     best = min(grid, key=loss)
     step = grid[1] / grid[0]
@@ -82,7 +94,8 @@ def fit_scalar(cost, meas, lo, hi):
 
 
 def fit_link(points):
-    """W, L minimizing sum(((sent/W + steps*L) - t) / t)^2, both >= 0."""
+    """W, L minimizing sum(((sent/W + steps*L) - t) / t)^2, both >= 0: the
+    pure relative error, so that the 4 KB calls fix the latency."""
     a = np.array([[p["sent"] / p["seconds"], p["steps"] / p["seconds"]] for p in points])
     b = np.ones(len(points))
     (inv_w, lat), *_ = np.linalg.lstsq(a, b, rcond=None)
@@ -97,7 +110,7 @@ def fit_link(points):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("raw")
+    ap.add_argument("raw", nargs="+")
     ap.add_argument("--name", default="host")
     ap.add_argument("--ranks", type=int, default=4)
     ap.add_argument("-o", "--output", required=True)
@@ -106,7 +119,7 @@ def main():
     args = ap.parse_args()
     gemms, kernels, tiny, colls = parse(args.raw)
     if not gemms or not kernels or not tiny:
-        sys.exit("calibrate-fit.py: no compute measurements in " + args.raw)
+        sys.exit("calibrate-fit.py: no compute measurements in " + " ".join(args.raw))
 
     op = float(np.median([tiny[k] for k in ("mul64", "gemm8") if k in tiny]))
 
