@@ -17,8 +17,18 @@
 # <name>.raw.txt (every measurement) and <name>.details.json (each fit's
 # errors, each kernel's own rate); it prints what it measured and fitted.
 #
+# --fit-steps "DIMxHIDDENxBATCH ..." then fits the file to whole training
+# steps: for each FFN size, bench/plan-search-bench.sh times every plan
+# --mp-auto-plan enumerates (on the microbenchmarks' file), and
+# bench/calibrate-steps.py scales the GEMM, memory and link constants so
+# that --mp-simulate predicts those steps (least squares on the relative
+# error; see it). The microbenchmarks' file stays as <name>.micro.json, the
+# steps' fit in <name>.steps.json. Pick sizes other than the ones the plan
+# search is then judged on, so that the judgement is out of sample.
+#
 #   bench/calibrate-host.sh [--ranks 4] [--meshes "4x1 2x2 1x4"]
 #       [--gemm-sizes "MxNxK ..."] [--repeat 2] [--out FILE] [--raw "FILE..."]
+#       [--fit-steps "1024x1024x32 1024x1024x512"] [--rounds 3]
 #
 # The machine is shared (builds, tests): --repeat N measures N times and
 # each measurement keeps its least time, the run least disturbed; the busy
@@ -38,6 +48,8 @@ gemm_sizes=""
 out=""
 raw=""
 repeat=2
+fit_steps=""
+rounds=3
 while (($#)); do
   case "$1" in
     --ranks) ranks="$2"; shift 2 ;;
@@ -46,7 +58,9 @@ while (($#)); do
     --out) out="$2"; shift 2 ;;
     --raw) raw="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --fit-steps) fit_steps="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
     *) echo "calibrate-host.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -104,4 +118,23 @@ fi
 read -r -a raw_files <<< "$raw"
 /usr/bin/python3 "$root/bench/calibrate-fit.py" "${raw_files[@]}" --ranks "$ranks" \
   --name "host-${ranks}ranks: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores shared by $ranks ranks" \
-  -o "$out" --details "$stem.details.json"
+  -o "$stem.micro.json" --details "$stem.details.json"
+cp "$stem.micro.json" "$out"
+if [[ -n "$fit_steps" ]]; then
+  results=()
+  steps_work="$(mktemp -d)"
+  for size in $fit_steps; do
+    dir="$steps_work/$size"
+    echo
+    echo "Timing every candidate plan of the FFN $size (bench/plan-search-bench.sh, $rounds rounds):"
+    "$root/bench/plan-search-bench.sh" --models ffn --ffn-size "$size" \
+      --ranks "$ranks" --machine "$stem.micro.json" --rounds "$rounds" \
+      --out "$dir" | sed -n '/^  round/p'
+    results+=("$dir/results.json")
+  done
+  echo
+  /usr/bin/python3 "$root/bench/calibrate-steps.py" --machine "$stem.micro.json" \
+    --mp-opt "$build/bin/mp-opt" -o "$out" --details "$stem.steps.json" "${results[@]}"
+  rm -rf "$steps_work"
+fi
+echo "Machine file: $out"
