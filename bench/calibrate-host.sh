@@ -29,6 +29,7 @@
 #   bench/calibrate-host.sh [--ranks 4] [--meshes "4x1 2x2 1x4"]
 #       [--gemm-sizes "MxNxK ..."] [--repeat 2] [--out FILE] [--raw "FILE..."]
 #       [--fit-steps "1024x1024x32 1024x1024x512"] [--rounds 3]
+#       [--bench-args "more plan-search-bench.sh options"]
 #
 # The machine is shared (builds, tests): --repeat N measures N times and
 # each measurement keeps its least time, the run least disturbed; the busy
@@ -50,6 +51,7 @@ raw=""
 repeat=2
 fit_steps=""
 rounds=3
+bench_args=""
 while (($#)); do
   case "$1" in
     --ranks) ranks="$2"; shift 2 ;;
@@ -60,7 +62,8 @@ while (($#)); do
     --repeat) repeat="$2"; shift 2 ;;
     --fit-steps) fit_steps="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
+    --bench-args) bench_args="$2"; shift 2 ;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
     *) echo "calibrate-host.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -129,7 +132,7 @@ if [[ -n "$fit_steps" ]]; then
     echo "Timing every candidate plan of the FFN $size (bench/plan-search-bench.sh, $rounds rounds):"
     "$root/bench/plan-search-bench.sh" --models ffn --ffn-size "$size" \
       --ranks "$ranks" --machine "$stem.micro.json" --rounds "$rounds" \
-      --out "$dir" | sed -n '/^  round/p'
+      --out "$dir" $bench_args | sed -n '/^  round/p'
     results+=("$dir/results.json")
   done
   echo

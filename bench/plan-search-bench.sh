@@ -13,7 +13,11 @@
 #     --no-run --plan --mesh DPxTP (then, where mp-opt has it,
 #     --mp-simulate on the step), and timed with mp-train --time on --ranks
 #     MPI ranks, --rounds rounds of --steps steps after --warmup, the
-#     candidates in another order each round; the median of the rounds;
+#     candidates in another order each round; the median of the rounds
+#     (--statistic min: the least, the round least disturbed). Before each
+#     run it waits (up to --max-wait s) for the cores to be under
+#     --wait-quiet % busy: on a shared 2-core machine a build beside a run
+#     doubles its step time; a run that started busy is marked so;
 #   * a table: candidate, mesh, the search's rank, predicted ms, measured
 #     ms, prediction error, --mp-simulate's ms, a rough estimate from the
 #     step's memory and comm reports under the machine file, planned peak
@@ -28,7 +32,8 @@
 #       [--llama-args "..."] [--loss-parallel-blocks K] [--ranks 4]
 #       [--machine bench/machines/host-4ranks.json] [--memory BYTES]
 #       [--train-step "optimizer=adamw lr=3e-3"] [--report MODEL=FILE]
-#       [--steps 8] [--warmup 2] [--rounds 3] [--out DIR]
+#       [--steps 8] [--warmup 2] [--rounds 3] [--statistic median|min]
+#       [--wait-quiet 30] [--max-wait 30] [--out DIR]
 #
 # Uses the tools in $MP_BUILD_DIR (default build/; nothing is built). Each
 # rank's BLAS gets cores / ranks threads (OMP_NUM_THREADS and
@@ -37,5 +42,5 @@
 # --bind-to none, as root --allow-run-as-root).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-case "${1:-}" in -h|--help) sed -n '2,36p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,41p' "$0"; exit 0 ;; esac
 exec /usr/bin/python3 "$root/bench/plan_search_bench.py" "$@"

@@ -32,16 +32,26 @@ def run(cmd, logfile=None, env=None, check=True):
     return proc
 
 
-def busy_percent():
-    """How busy all cores were over the last second (from /proc/stat)."""
+def busy_percent(seconds=1.0):
+    """How busy all cores were over the last `seconds` (from /proc/stat)."""
     def read():
         with open("/proc/stat") as f:
             v = [int(x) for x in f.readline().split()[1:]]
         return sum(v), v[3] + v[4]
     t0, i0 = read()
-    time.sleep(1)
+    time.sleep(seconds)
     t1, i1 = read()
     return round(100 * (1 - (i1 - i0) / max(t1 - t0, 1)))
+
+
+def wait_quiet(threshold, max_wait):
+    """Waits (up to max_wait seconds) until the cores are under threshold
+    percent busy over half a second; returns the last busy share seen."""
+    start = time.time()
+    busy = busy_percent(0.5)
+    while threshold > 0 and busy > threshold and time.time() - start < max_wait:
+        busy = busy_percent(0.5)
+    return busy
 
 
 def train_step_options(text):
@@ -140,6 +150,12 @@ def main():
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--statistic", choices=["median", "min"], default="median",
+                    help="of the rounds' step times (each round's is mp-train's median)")
+    ap.add_argument("--wait-quiet", type=int, default=30,
+                    help="before each run, wait until the cores are under this %% busy (0: never)")
+    ap.add_argument("--max-wait", type=float, default=30,
+                    help="seconds to wait for quiet before each run")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     build = os.environ.get("MP_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -172,6 +188,7 @@ def main():
         f"{'' if simulate else ' (no --mp-simulate in it: that column stays empty)'}")
     results = {"machine": machine, "machine_file": machine_path, "ranks": args.ranks,
                "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
+               "statistic": args.statistic,
                "models": {}}
     summary_lines = []
 
@@ -249,9 +266,9 @@ def main():
             order = live[rnd % max(len(live), 1):] + live[:rnd % max(len(live), 1)]
             if rnd % 2:
                 order = order[::-1]
-            busy = busy_percent()
             line = []
             for r in order:
+                busy = wait_quiet(args.wait_quiet, args.max_wait)
                 proc = run(launcher + ["-n", str(args.ranks), os.path.join(r["dir"], "train"),
                                        "--backend", "host", "--steps",
                                        str(args.steps + args.warmup), "--warmup",
@@ -263,13 +280,15 @@ def main():
                     continue
                 r["times_ms"].append(float(m.group(1)))
                 r["busy_percent"].append(busy)
-                line.append(f"{r['name']} {float(m.group(1)):.1f}")
-            log(f"  round {rnd + 1} (machine {busy}% busy before it): " + ", ".join(line))
+                line.append(f"{r['name']} {float(m.group(1)):.1f}"
+                            + (f" (busy {busy}%)" if busy > max(args.wait_quiet, 25) else ""))
+            log(f"  round {rnd + 1}: " + ", ".join(line))
 
         # The table.
         measured = [r for r in rows if r["times_ms"]]
         for r in measured:
-            r["measured_ms"] = statistics.median(r["times_ms"])
+            r["measured_ms"] = (statistics.median(r["times_ms"]) if args.statistic == "median"
+                                else min(r["times_ms"]))
             lo, hi = min(r["times_ms"]), max(r["times_ms"])
             r["noisy"] = hi > 1.25 * lo
             pred = r["predicted"].get("step_seconds")
@@ -283,8 +302,8 @@ def main():
                 r["estimate_ms"] = r["estimate"]["step_seconds"] * 1e3
         fastest = min(measured, key=lambda r: r["measured_ms"]) if measured else None
         chosen_row = next((r for r in measured if r["chosen"]), None)
-        log(f"\n{name} ({model}, {func}), {args.ranks} ranks, step medians of {args.rounds} "
-            f"rounds x {args.steps} steps after {args.warmup}:")
+        log(f"\n{name} ({model}, {func}), {args.ranks} ranks; measured: the {args.statistic} "
+            f"of {args.rounds} rounds, each the median of {args.steps} steps after {args.warmup}:")
         header = (f"  {'candidate':34} {'mesh':>5} {'rank':>4} {'predicted':>10} {'measured':>10} "
                   f"{'error':>7} {'simulated':>10} {'est.':>8} {'peak MB':>8} {'sent MB':>8}  rounds")
         log(header)
