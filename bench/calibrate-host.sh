@@ -29,7 +29,13 @@
 #   bench/calibrate-host.sh [--ranks 4] [--meshes "4x1 2x2 1x4"]
 #       [--gemm-sizes "MxNxK ..."] [--repeat 2] [--out FILE] [--raw "FILE..."]
 #       [--fit-steps "1024x1024x32 1024x1024x512"] [--rounds 3]
+#       [--fit-llama "gen-llama.py args; more args"]
 #       [--bench-args "more plan-search-bench.sh options"]
+#
+# --fit-llama adds Llama-shaped steps (examples/llama/gen-llama.py with each
+# ';'-separated argument list) to the steps' fit: the FFN's kernels are
+# mostly AdamW and silu, a Llama's add norms, softmax, RoPE and the
+# embedding, and one memory rate has to serve both.
 #
 # The machine is shared (builds, tests): --repeat N measures N times and
 # each measurement keeps its least time, the run least disturbed; the busy
@@ -52,6 +58,7 @@ repeat=2
 fit_steps=""
 rounds=3
 bench_args=""
+fit_llama=""
 while (($#)); do
   case "$1" in
     --ranks) ranks="$2"; shift 2 ;;
@@ -63,7 +70,8 @@ while (($#)); do
     --fit-steps) fit_steps="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --bench-args) bench_args="$2"; shift 2 ;;
-    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+    --fit-llama) fit_llama="$2"; shift 2 ;;
+    -h|--help) sed -n '2,48p' "$0"; exit 0 ;;
     *) echo "calibrate-host.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -123,7 +131,7 @@ read -r -a raw_files <<< "$raw"
   --name "host-${ranks}ranks: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores shared by $ranks ranks" \
   -o "$stem.micro.json" --details "$stem.details.json"
 cp "$stem.micro.json" "$out"
-if [[ -n "$fit_steps" ]]; then
+if [[ -n "$fit_steps" || -n "$fit_llama" ]]; then
   results=()
   steps_work="$(mktemp -d)"
   for size in $fit_steps; do
@@ -131,6 +139,17 @@ if [[ -n "$fit_steps" ]]; then
     echo
     echo "Timing every candidate plan of the FFN $size (bench/plan-search-bench.sh, $rounds rounds):"
     "$root/bench/plan-search-bench.sh" --models ffn --ffn-size "$size" \
+      --ranks "$ranks" --machine "$stem.micro.json" --rounds "$rounds" \
+      --out "$dir" $bench_args | sed -n '/^  round/p'
+    results+=("$dir/results.json")
+  done
+  IFS=';' read -r -a llamas <<< "$fit_llama"
+  for ((i = 0; i < ${#llamas[@]}; ++i)); do
+    [[ -n "${llamas[$i]// }" ]] || continue
+    dir="$steps_work/llama$i"
+    echo
+    echo "Timing every candidate plan of the Llama ${llamas[$i]} (bench/plan-search-bench.sh, $rounds rounds):"
+    "$root/bench/plan-search-bench.sh" --models llama --llama-args "${llamas[$i]}" \
       --ranks "$ranks" --machine "$stem.micro.json" --rounds "$rounds" \
       --out "$dir" $bench_args | sed -n '/^  round/p'
     results+=("$dir/results.json")

@@ -42,5 +42,5 @@
 # --bind-to none, as root --allow-run-as-root).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-case "${1:-}" in -h|--help) sed -n '2,41p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,42p' "$0"; exit 0 ;; esac
 exec /usr/bin/python3 "$root/bench/plan_search_bench.py" "$@"
