@@ -17,10 +17,15 @@ collective counts as much as a 20 ms one):
     copy, AdamW), with O fixed. Their rates differ several times over on
     this host (silu and AdamW are bound by their arithmetic, not memory),
     so one B is a compromise; each kernel's own rate goes to DETAILS;
-  * per axis (data_parallel, tensor_parallel) W and L, by the plain
-    relative error (the small calls fix L), over all_reduce,
+  * W and L, by the plain relative error (the small calls fix L), over
+    all_reduce,
     all_gather and reduce_scatter at every size and on every mesh where
-    the axis has more than one rank; "default" over all of them.
+    the axis has more than one rank: one "default" link over all of them
+    (--links one, the default: the ranks of one host share one medium; per
+    axis, a 2x2 mesh's tensor_parallel pairs measured 2x slower than its
+    data_parallel pairs in one run and the same in another, the kernel's
+    placement of 4 processes on 2 cores, not a property of the axis), or
+    with --links per-axis "default" and one per axis.
 
 --step-fit STEPS.json (written by calibrate-host.sh --fit-steps) rescales B
 so that the compiled FFN steps measured there are predicted on average
@@ -116,6 +121,9 @@ def main():
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--details")
     ap.add_argument("--step-fit")
+    ap.add_argument("--links", choices=["one", "per-axis"], default="one",
+                    help="one link for every axis (default: on one host the ranks "
+                         "share one medium), or a link per axis")
     args = ap.parse_args()
     gemms, kernels, tiny, colls = parse(args.raw)
     if not gemms or not kernels or not tiny:
@@ -166,7 +174,11 @@ def main():
         w, lat, errs = fit_link(colls)
         links["default"] = {"bytes_per_second": w, "latency_seconds": lat}
         fits["default"] = error_summary(errs)
-        for axis in axes:
+        for axis in axes:  # each axis's error under the link written
+            pts = [c for c in colls if c["axis"] == axis]
+            pred = [c["sent"] / w + c["steps"] * lat for c in pts]
+            fits["default on " + axis] = error_summary(rel_errors(pred, [c["seconds"] for c in pts]))
+        for axis in axes if args.links == "per-axis" else []:
             pts = [c for c in colls if c["axis"] == axis]
             w, lat, errs = fit_link(pts)
             links[axis] = {"bytes_per_second": w, "latency_seconds": lat}
@@ -203,6 +215,9 @@ def main():
         print(f"    {name}: {rate / 1e9:.3f} GB/s")
     print(f"  per-op overhead: {op * 1e6:.3f} us "
           + ", ".join(f"({k} {v * 1e6:.3f} us)" for k, v in tiny.items()))
+    for name in [k for k in fits if k not in links]:
+        print(f"  (the default link on {name[len('default on '):]}: error median "
+              f"{100 * fits[name]['median_abs_error']:.0f}%, max {100 * fits[name]['max_abs_error']:.0f}%)")
     for name, link in links.items():
         extra = ""
         if name in fits:

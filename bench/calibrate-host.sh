@@ -29,13 +29,14 @@
 #   bench/calibrate-host.sh [--ranks 4] [--meshes "4x1 2x2 1x4"]
 #       [--gemm-sizes "MxNxK ..."] [--repeat 2] [--out FILE] [--raw "FILE..."]
 #       [--fit-steps "1024x1024x32 1024x1024x512"] [--rounds 3]
-#       [--fit-llama "gen-llama.py args; more args"]
+#       [--fit-llama "gen-llama.py args; more args"] [--links one|per-axis]
 #       [--bench-args "more plan-search-bench.sh options"]
 #
 # --fit-llama adds Llama-shaped steps (examples/llama/gen-llama.py with each
 # ';'-separated argument list) to the steps' fit: the FFN's kernels are
 # mostly AdamW and silu, a Llama's add norms, softmax, RoPE and the
-# embedding, and one memory rate has to serve both.
+# embedding, and one memory rate has to serve both. --links per-axis fits a
+# link per mesh axis instead of one for all (see calibrate-fit.py).
 #
 # The machine is shared (builds, tests): --repeat N measures N times and
 # each measurement keeps its least time, the run least disturbed; the busy
@@ -59,6 +60,7 @@ fit_steps=""
 rounds=3
 bench_args=""
 fit_llama=""
+links=one
 while (($#)); do
   case "$1" in
     --ranks) ranks="$2"; shift 2 ;;
@@ -71,7 +73,8 @@ while (($#)); do
     --rounds) rounds="$2"; shift 2 ;;
     --bench-args) bench_args="$2"; shift 2 ;;
     --fit-llama) fit_llama="$2"; shift 2 ;;
-    -h|--help) sed -n '2,48p' "$0"; exit 0 ;;
+    --links) links="$2"; shift 2 ;;
+    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
     *) echo "calibrate-host.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -128,6 +131,7 @@ if [[ -z "$raw" ]]; then
 fi
 read -r -a raw_files <<< "$raw"
 /usr/bin/python3 "$root/bench/calibrate-fit.py" "${raw_files[@]}" --ranks "$ranks" \
+  --links "$links" \
   --name "host-${ranks}ranks: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores shared by $ranks ranks" \
   -o "$stem.micro.json" --details "$stem.details.json"
 cp "$stem.micro.json" "$out"
