@@ -83,6 +83,10 @@ else
   ceiling_scope="this machine, all cores"
   cores="$(nproc)"
   export OPENBLAS_NUM_THREADS=$(( cores / ranks > 0 ? cores / ranks : 1 ))
+  # The runtime links the OpenMP build of OpenBLAS, which sizes its pool by
+  # OMP_NUM_THREADS (all cores by default) and not OPENBLAS_NUM_THREADS: 4
+  # ranks x 2 threads on 2 cores ran a 2x2 step 3x slower (bench/README.md).
+  export OMP_NUM_THREADS="$OPENBLAS_NUM_THREADS"
   # PyTorch runs as its users get it: its own thread count, OpenBLAS on every
   # core (pytorch_ffn.py prints what it used). Setting its intra-op threads
   # to the core count too makes its OpenMP pool and OpenBLAS's spin against
