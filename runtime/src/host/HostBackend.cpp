@@ -2,6 +2,10 @@
 
 #include "HostBackend.h"
 
+#ifdef MP_HAVE_OPENBLAS_SET_NUM_THREADS
+#include <cblas.h>
+#endif
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -16,13 +20,12 @@ std::unique_ptr<Backend> createHostBackend(mp_context *ctx) {
   return std::make_unique<HostBackend>(ctx, transport == 1);
 }
 
-HostBackend::HostBackend(mp_context *ctx, bool staged)
-    : Backend(ctx), collectives(ctx, staged ? this : nullptr) {
-  if (const char *forced = std::getenv("MP_NUM_THREADS")) {
-    threads = std::max(1, std::atoi(forced));
-    return;
-  }
-  // The ranks on this node share its cores.
+namespace {
+/// The threads one rank's kernels get: MP_NUM_THREADS, else its share of
+/// the node's cores (the ranks on a node share them).
+int getRankThreads(mp_context *ctx) {
+  if (const char *forced = std::getenv("MP_NUM_THREADS"))
+    return std::max(1, std::atoi(forced));
   MPI_Comm node;
   int ranksOnNode = 1;
   if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, ctx->rank,
@@ -31,7 +34,22 @@ HostBackend::HostBackend(mp_context *ctx, bool staged)
     MPI_Comm_free(&node);
   }
   int cores = static_cast<int>(std::thread::hardware_concurrency());
-  threads = std::max(1, cores / std::max(1, ranksOnNode));
+  return std::max(1, cores / std::max(1, ranksOnNode));
+}
+} // namespace
+
+HostBackend::HostBackend(mp_context *ctx, bool staged)
+    : Backend(ctx), threads(getRankThreads(ctx)),
+      collectives(ctx, staged ? this : nullptr) {
+#ifdef MP_HAVE_OPENBLAS_SET_NUM_THREADS
+  // OpenBLAS sizes its own pool, all the node's cores by default (its
+  // OpenMP build reads OMP_NUM_THREADS, not OPENBLAS_NUM_THREADS): each of
+  // 4 ranks on 2 cores ran 2 GEMM threads on the cores the others needed
+  // (the FFN 2x2 step 332 ms instead of 108, bench/README.md). Unless the
+  // user sized it, it gets the rank's share.
+  if (!std::getenv("OPENBLAS_NUM_THREADS") && !std::getenv("OMP_NUM_THREADS"))
+    openblas_set_num_threads(threads);
+#endif
 }
 
 HostBackend::~HostBackend() {
