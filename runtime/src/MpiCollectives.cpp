@@ -20,6 +20,11 @@ void copyPiece(const DimView &view, const char *in, char *out, int64_t p,
 
 namespace {
 
+bool overlaps(const void *a, size_t aBytes, const void *b, size_t bBytes) {
+  auto *x = static_cast<const char *>(a), *y = static_cast<const char *>(b);
+  return x < y + bBytes && y < x + aBytes;
+}
+
 /// Packs the `n` pieces of `in` along the dim, piece after piece.
 void packPieces(const DimView &view, const char *in, char *out, int64_t n) {
   size_t pieceBytes = view.count() / n * view.elementBytes;
@@ -103,6 +108,14 @@ char *MpiCollectives::stage(int slot, const void *data, size_t bytes,
   return static_cast<char *>(buffer.data);
 }
 
+char *MpiCollectives::getScratch(size_t bytes) {
+  if (scratchBytes < bytes) {
+    scratch.reset(new char[bytes]); // Not zeroed: written before read.
+    scratchBytes = bytes;
+  }
+  return scratch.get();
+}
+
 mp_status MpiCollectives::unstage(void *data, const char *host, size_t bytes) {
   return staging ? staging->copyToBackend(data, host, bytes) : MP_OK;
 }
@@ -134,14 +147,19 @@ mp_status MpiCollectives::allGather(const Group &group, mp_dtype dtype,
   char *whole = stage(1, out, outBytes, false);
   if (!mine || !whole)
     return MP_ERROR;
-  std::vector<char> gathered(outBytes);
+  // Pieces of a leading dim are where MPI puts them: no copy.
+  bool direct =
+      view.outer == 1 &&
+      !overlaps(mine, view.count() * view.elementBytes, whole, outBytes);
+  char *gathered = direct ? whole : getScratch(outBytes);
   if (checkMpi(ctx, "MPI_Allgather",
                MPI_Allgather(mine, static_cast<int>(view.count()),
-                             getMpiType(dtype), gathered.data(),
+                             getMpiType(dtype), gathered,
                              static_cast<int>(view.count()), getMpiType(dtype),
                              comm)))
     return MP_ERROR;
-  concatPieces(view, gathered.data(), whole, group.size);
+  if (!direct)
+    concatPieces(view, gathered, whole, group.size);
   return unstage(out, whole, outBytes);
 }
 
@@ -157,13 +175,18 @@ mp_status MpiCollectives::reduceScatter(const Group &group, mp_dtype dtype,
   char *piece = stage(1, out, inBytes / group.size, false);
   if (!contribution || !piece)
     return MP_ERROR;
-  std::vector<char> packed(inBytes);
-  packPieces(view, contribution, packed.data(), group.size);
-  if (checkMpi(
-          ctx, "MPI_Reduce_scatter_block",
-          MPI_Reduce_scatter_block(packed.data(), piece,
-                                   static_cast<int>(view.count() / group.size),
-                                   getMpiType(dtype), MPI_SUM, comm)))
+  // The pieces of a leading dim are packed already.
+  const char *packed = contribution;
+  if (view.outer != 1 ||
+      overlaps(contribution, inBytes, piece, inBytes / group.size)) {
+    char *scratch = getScratch(inBytes);
+    packPieces(view, contribution, scratch, group.size);
+    packed = scratch;
+  }
+  if (checkMpi(ctx, "MPI_Reduce_scatter_block",
+               MPI_Reduce_scatter_block(
+                   packed, piece, static_cast<int>(view.count() / group.size),
+                   getMpiType(dtype), MPI_SUM, comm)))
     return MP_ERROR;
   return unstage(out, piece, inBytes / group.size);
 }

@@ -22,6 +22,7 @@
 #include "Context.h"
 
 #include <map>
+#include <memory>
 #include <vector>
 
 namespace mp::runtime {
@@ -75,6 +76,12 @@ private:
     size_t bytes = 0;
   };
   HostBuffer buffers[2];
+  /// Where pieces are packed or concatenated for MPI, kept at the largest
+  /// size a collective has needed and never zeroed (it is written whole
+  /// before it is read).
+  char *getScratch(size_t bytes);
+  std::unique_ptr<char[]> scratch;
+  size_t scratchBytes = 0;
 };
 
 } // namespace mp::runtime
