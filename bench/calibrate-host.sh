@@ -132,7 +132,7 @@ fi
 read -r -a raw_files <<< "$raw"
 /usr/bin/python3 "$root/bench/calibrate-fit.py" "${raw_files[@]}" --ranks "$ranks" \
   --links "$links" \
-  --name "host-${ranks}ranks: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores shared by $ranks ranks" \
+  --name "host-${ranks}ranks: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $cores cores shared by $ranks ranks" \
   -o "$stem.micro.json" --details "$stem.details.json"
 cp "$stem.micro.json" "$out"
 if [[ -n "$fit_steps" || -n "$fit_llama" ]]; then
