@@ -76,6 +76,7 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
                                               "memory_bytes_per_second",
                                               "op_seconds",
                                               "links",
+                                              "collective_factors",
                                               "overlap"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kFields, StringRef(entry.first)))
@@ -95,6 +96,22 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
     if (!overlap)
       return fail() << "'overlap' must be true or false";
     machine.overlap = *overlap;
+  }
+  if (root->get("collective_factors")) {
+    const llvm::json::Object *factors = root->getObject("collective_factors");
+    if (!factors)
+      return fail() << "'collective_factors' must be an object";
+    static constexpr StringLiteral kKinds[] = {"all_reduce", "all_gather",
+                                               "reduce_scatter", "all_to_all"};
+    for (const auto &entry : *factors) {
+      StringRef kind = entry.first;
+      if (!llvm::is_contained(kKinds, kind))
+        return fail() << "unknown collective kind '" << kind
+                      << "' in 'collective_factors'";
+      if (failed(readRate(*factors, kind, machine.collectiveFactors[kind],
+                          /*allowZero=*/false, fail)))
+        return failure();
+    }
   }
   const llvm::json::Object *links = root->getObject("links");
   if (!links || !links->getObject("default"))
@@ -163,13 +180,18 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
         axes += (axes.empty() ? "" : ",") + name.str();
       }
       double sent = collective.getBytesSentPerRank();
+      StringRef kind = op.getName().stripDialect();
+      auto factor = machine.collectiveFactors.find(kind);
       double seconds =
-          sent / link.bytesPerSecond +
-          getRingSteps(collective.getSteps(), size) * link.latencySeconds +
+          (sent / link.bytesPerSecond +
+           getRingSteps(collective.getSteps(), size) * link.latencySeconds) *
+              (factor == machine.collectiveFactors.end() ? 1.0
+                                                         : factor->second) +
           machine.opSeconds;
       prediction.bytesSentPerRank += sent;
       prediction.commSeconds += seconds;
       prediction.commSecondsPerAxes[axes] += seconds;
+      prediction.commSecondsPerKind[kind.str()] += seconds;
       return;
     }
     prediction.computeSeconds +=
@@ -192,6 +214,10 @@ void writePrediction(llvm::json::OStream &json,
   json.attributeObject("comm_seconds_per_axes", [&] {
     for (auto &[axes, seconds] : prediction.commSecondsPerAxes)
       json.attribute(axes, seconds);
+  });
+  json.attributeObject("comm_seconds_per_kind", [&] {
+    for (auto &[kind, seconds] : prediction.commSecondsPerKind)
+      json.attribute(kind, seconds);
   });
   json.attribute("gemm_flops", prediction.gemmFlops);
   json.attribute("kernel_bytes", prediction.kernelBytes);

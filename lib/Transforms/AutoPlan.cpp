@@ -108,8 +108,8 @@ struct Candidate {
   int rank = 0;
 };
 
-SmallVector<Candidate> enumerateCandidates(int64_t ranks, bool hasNorms) {
-  SmallVector<Candidate> candidates;
+std::vector<Candidate> enumerateCandidates(int64_t ranks, bool hasNorms) {
+  std::vector<Candidate> candidates;
   for (int64_t tp = 1; tp <= ranks; ++tp) {
     if (ranks % tp)
       continue;
@@ -249,7 +249,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
 
     auto start = std::chrono::steady_clock::now();
     styles = getMegatronStyles(model);
-    SmallVector<Candidate> candidates =
+    std::vector<Candidate> candidates =
         enumerateCandidates(ranks, !styles.norms.empty());
     for (Candidate &candidate : candidates)
       evaluate(module, model.getName(), candidate, *machine, *budget);

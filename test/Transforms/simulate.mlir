@@ -8,6 +8,8 @@
 // RUN: sed 's/"overlap": false/"overlap": true/' %S/Inputs/machine-round.json > %t/overlap.json
 // RUN: mp-opt %t/step.mlir --mp-simulate="machine=%t/overlap.json output=%t/overlap-report.json" -o /dev/null
 // RUN: FileCheck %s --check-prefix=OVERLAP < %t/overlap-report.json
+// RUN: mp-opt %t/step.mlir --mp-simulate=machine=%t/factors.json -o /dev/null | FileCheck %s --check-prefix=FACTORS
+// RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badkind.json 2>&1 | FileCheck %s --check-prefix=BADKIND
 // RUN: not mp-opt %t/step.mlir --mp-simulate 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/bad.json 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/nolink.json 2>&1 | FileCheck %s --check-prefix=NOLINK
@@ -33,11 +35,21 @@
 // CHECK-NEXT: "tp": {{8\.536(0|9)*[0-9]?e-06}},
 // CHECK-NEXT: "dp": {{2\.124(0|9)*[0-9]?e-05}}
 // CHECK-NEXT: },
+// CHECK-NEXT: "comm_seconds_per_kind": {
+// CHECK-NEXT: "all_reduce": {{8\.536(0|9)*[0-9]?e-06}},
+// CHECK-NEXT: "all_gather": {{2\.124(0|9)*[0-9]?e-05}}
+// CHECK-NEXT: },
 // CHECK-NEXT: "gemm_flops": 8192,
 // CHECK-NEXT: "kernel_bytes": 5632,
 // CHECK-NEXT: "bytes_sent_per_rank": 2560,
 // OVERLAP: "overlap": true,
 // OVERLAP: "step_seconds": {{2\.9776(0|9)*[0-9]?e-05}},
+// A collective kind's factor scales its time but not its op cost: the
+// all_gather at factor 2 is 2 x (10.24 + 10) + 1 = 41.48 us, the step
+// 12.24 + 8.536 + 41.48 = 62.256 us.
+// FACTORS: "step_seconds": {{6\.2256(0|9)*[0-9]?e-05}},
+// FACTORS: "all_gather": {{4\.148(0|9)*[0-9]?e-05}}
+// BADKIND: error: machine file '{{.*}}badkind.json': unknown collective kind 'broadcast' in 'collective_factors'
 // NOFILE: error: mp-simulate needs machine=FILE.json
 // BAD: error: machine file '{{.*}}bad.json': 'gemm_flops_per_second' must be above 0, got -1
 // NOLINK: error: machine file '{{.*}}nolink.json': 'links' must be an object with a 'default' link
@@ -63,3 +75,12 @@ func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>) -> tensor<16x32xf32
 {"gemm_flops_per_second": 1e9, "memory_bytes_per_second": 1e9, "op_seconds": 0,
  "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0},
            "tp": {"bandwidth": 1e9, "latency_seconds": 0}}}
+//--- factors.json
+{"gemm_flops_per_second": 1e9, "memory_bytes_per_second": 1e9, "op_seconds": 1e-6,
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 1e-6},
+           "dp": {"bytes_per_second": 1e8, "latency_seconds": 1e-5}},
+ "collective_factors": {"all_gather": 2}}
+//--- badkind.json
+{"gemm_flops_per_second": 1e9, "memory_bytes_per_second": 1e9, "op_seconds": 0,
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}},
+ "collective_factors": {"broadcast": 2}}

@@ -43,6 +43,10 @@ struct MachineModel {
   /// Links by mesh axis name; `defaultLink` for the others.
   llvm::StringMap<Link> links;
   Link defaultLink;
+  /// Per collective kind ("all_reduce", "all_gather", ...), a factor on its
+  /// time: MPI and NCCL run each kind with their own algorithm, at their
+  /// own rate per byte sent. 1 for kinds not named.
+  llvm::StringMap<double> collectiveFactors;
   /// Whether communication runs beside compute (the step takes the longer
   /// of the two) or after it (their sum).
   bool overlap = false;
@@ -58,9 +62,10 @@ struct MachineModel {
 struct StepPrediction {
   double computeSeconds = 0;
   double commSeconds = 0;
-  /// commSeconds by the collectives' axes ("data_parallel,tensor_parallel").
+  /// commSeconds by the collectives' axes ("data_parallel,tensor_parallel")
+  /// and by their kind ("all_gather").
   llvm::MapVector<std::string, double, std::map<std::string, unsigned>>
-      commSecondsPerAxes;
+      commSecondsPerAxes, commSecondsPerKind;
   double stepSeconds = 0;
   int64_t gemmFlops = 0;
   int64_t kernelBytes = 0;
