@@ -185,6 +185,17 @@ def main():
             fits[axis] = error_summary(errs)
     else:
         links["default"] = {"bytes_per_second": 1e9, "latency_seconds": 1e-5}
+    # One link prices every kind alike; MPI does not (its all_reduce and
+    # reduce_scatter differ 2-3x per byte sent here): each kind's factor is
+    # the median of measured / predicted over its points of 1 MiB and more.
+    collective_factors = {}
+    for kind in sorted({c["kind"] for c in colls}):
+        pts = [c for c in colls if c["kind"] == kind and c["tensor_bytes"] >= 2**20]
+        if pts:
+            link = links["default"]
+            collective_factors[kind] = float(np.median(
+                [c["seconds"] / (c["sent"] / link["bytes_per_second"] +
+                                 c["steps"] * link["latency_seconds"]) for c in pts]))
 
     machine = {
         "name": args.name,
@@ -192,6 +203,7 @@ def main():
         "memory_bytes_per_second": bw,
         "op_seconds": op,
         "links": links,
+        "collective_factors": collective_factors,
         "overlap": False,
     }
     with open(args.output, "w") as out:
@@ -225,6 +237,9 @@ def main():
                      f"max {100 * fits[name]['max_abs_error']:.0f}%")
         print(f"  link {name}: {link['bytes_per_second'] / 1e9:.3f} GB/s, "
               f"{link['latency_seconds'] * 1e6:.2f} us per step{extra}")
+    if collective_factors:
+        print("  collective factors (time / the link's, >= 1 MiB): " +
+              ", ".join(f"{k} {v:.2f}" for k, v in collective_factors.items()))
     if colls:
         print("    per kind (bytes sent per rank / seconds at the largest size):")
         for kind in sorted({c["kind"] for c in colls}):

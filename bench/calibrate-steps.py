@@ -9,15 +9,14 @@ RESULTS.json are plan-search-bench.sh's results: compiled steps (step.mlir
 in each candidate's directory) and their measured times. Each step's
 prediction is split into its parts by asking --mp-simulate on machine
 files where all but one part costs nothing: G (GEMM FLOPs at F), M (kernel
-bytes at B) and P (the per-op overhead O), and the collectives' time by
-kind (C_k: --mp-simulate's comm_seconds_per_kind). Then a factor per part
-is fitted, by least squares on the relative error over all the steps,
+bytes at B), P (the per-op overhead O) and C (collectives on the links).
+Then three factors are fitted, by least squares on the relative error over
+all the steps,
 
-    measured ~ a * G + b * M + P + sum_k c_k * C_k
+    measured ~ a * G + b * M + P + c * C
 
-and the machine file written with F / a, B / b and collective_factors c_k
-(MPI runs each kind with its own algorithm and copies, at its own rate per
-byte sent). Microbenchmarks alone time each kind of call on its own; the factors
+and the machine file written with F / a, B / b and each link's W / c and
+L * c. Microbenchmarks alone time each kind of call on its own; the factors
 carry what they miss (kernels whose rates differ several times over,
 collectives whose staging and packing copies differ by kind, cache effects
 between the ops of a step). A factor whose part is under 5% of every step
@@ -40,7 +39,6 @@ TINY = 1e-30
 
 
 def simulate(mp_opt, step, machine, func, tmp):
-    """--mp-simulate's report of `func` (step_seconds, comm_seconds_per_kind...)."""
     mpath = os.path.join(tmp, "machine.json")
     out = os.path.join(tmp, "sim.json")
     with open(mpath, "w") as f:
@@ -49,7 +47,7 @@ def simulate(mp_opt, step, machine, func, tmp):
                     "-o", os.devnull], check=True)
     for f in json.load(open(out))["functions"]:
         if f["function"] == func:
-            return f
+            return f["step_seconds"]
     raise RuntimeError(f"{step}: no {func} in --mp-simulate's report")
 
 
@@ -88,28 +86,21 @@ def main():
                         continue
                     step = os.path.join(c["dir"], "step.mlir")
                     parts = {k: simulate(args.mp_opt, step, variant(machine, **{k: True}),
-                                         model["function"], tmp)["step_seconds"]
-                             for k in ("gemm", "memory", "ops")}
-                    # Collectives by kind, their per-op cost counted in P.
-                    comm = simulate(args.mp_opt, step, variant(machine, comm=True),
-                                    model["function"], tmp)["comm_seconds_per_kind"]
-                    full = simulate(args.mp_opt, step, machine, model["function"],
-                                    tmp)["step_seconds"]
+                                         model["function"], tmp)
+                             for k in ("gemm", "memory", "ops", "comm")}
+                    full = simulate(args.mp_opt, step, machine, model["function"], tmp)
                     steps.append(dict(model=name, source=path, candidate=c["name"],
-                                      measured=c["measured_ms"] / 1e3, full=full,
-                                      comm=comm, **parts))
+                                      measured=c["measured_ms"] / 1e3, full=full, **parts))
     if not steps:
         sys.exit("calibrate-steps.py: no measured steps")
     t = np.array([s["measured"] for s in steps])
-    kinds = sorted({k for s in steps for k in s["comm"]})
     cols = {"gemm": np.array([s["gemm"] for s in steps]),
-            "memory": np.array([s["memory"] for s in steps])}
-    for kind in kinds:
-        cols[kind] = np.array([s["comm"].get(kind, 0.0) for s in steps])
+            "memory": np.array([s["memory"] for s in steps]),
+            "comm": np.array([s["comm"] for s in steps])}
     fixed = np.array([s["ops"] for s in steps])
     # The parts the simulator sums with per-op maxima do not add up exactly
     # to its full prediction: scale them so that they do, per step.
-    total = sum(cols.values()) + fixed
+    total = cols["gemm"] + cols["memory"] + cols["comm"] + fixed
     full = np.array([s["full"] for s in steps])
     for k in cols:
         cols[k] = cols[k] * full / total
@@ -129,23 +120,21 @@ def main():
     fitted = copy.deepcopy(machine)
     fitted["gemm_flops_per_second"] = machine["gemm_flops_per_second"] / factors["gemm"]
     fitted["memory_bytes_per_second"] = machine["memory_bytes_per_second"] / factors["memory"]
-    base = machine.get("collective_factors", {})
-    fitted["collective_factors"] = {k: base.get(k, 1.0) * factors[k] for k in kinds}
+    for link in fitted["links"].values():
+        link["bytes_per_second"] /= factors["comm"]
+        link["latency_seconds"] *= factors["comm"]
     with open(args.output, "w") as f:
         json.dump(fitted, f, indent=2)
         f.write("\n")
 
     print(f"Fitted to {len(steps)} measured steps: GEMM time x{factors['gemm']:.2f}, "
-          f"memory time x{factors['memory']:.2f}, "
-          + ", ".join(f"{k} time x{factors[k]:.2f}" for k in kinds)
+          f"memory time x{factors['memory']:.2f}, communication time x{factors['comm']:.2f}"
           + (f" (not identifiable, kept: {', '.join(k for k in cols if k not in free)})"
              if len(free) < len(cols) else ""))
     print(f"  GEMM {fitted['gemm_flops_per_second'] / 1e9:.2f} GFLOP/s, memory "
           f"{fitted['memory_bytes_per_second'] / 1e9:.3f} GB/s per rank; links: "
           + ", ".join(f"{n} {l['bytes_per_second'] / 1e9:.3f} GB/s {l['latency_seconds'] * 1e6:.2f} us"
-                      for n, l in fitted["links"].items())
-          + "; collective factors: "
-          + ", ".join(f"{k} {v:.2f}" for k, v in fitted["collective_factors"].items()))
+                      for n, l in fitted["links"].items()))
     print(f"  {'step':44} {'measured':>9} {'before':>9} {'after':>9}")
     errs_before, errs_after = [], []
     for i, s in enumerate(steps):
