@@ -6,7 +6,9 @@
 # gradient-sync proof, lowering to runtime calls, object), the time of each
 # pass (--mlir-timing) and of the object (mp-translate), each the median of
 # --repeat runs. Compile time must grow linearly with the layers: the last
-# column divides each total by its layer count.
+# column divides each total by its layer count. The `search` column is
+# --mp-auto-plan for the mesh's device count on the same model (every
+# candidate plan compiled and predicted, bench/machines/host-4ranks.json).
 #
 #   bench/compile-time.sh [--layers "8 16 32 64"] [--mesh 2x4] [--repeat 3]
 set -euo pipefail
@@ -28,6 +30,7 @@ if [[ ! "$mesh" =~ ^([0-9]+)x([0-9]+)$ ]]; then
   echo "compile-time.sh: --mesh wants DPxTP, not '$mesh'" >&2
   exit 2
 fi
+ranks=$((BASH_REMATCH[1] * BASH_REMATCH[2]))
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 sed -e "s/\"shape\": \[2, 2\]/\"shape\": [${BASH_REMATCH[1]}, ${BASH_REMATCH[2]}]/" \
@@ -37,7 +40,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 passes="ApplyPlan TrainStep PropagateSharding Partition SimplifyCollectives VerifyGradientSync LowerToRuntime"
 printf '%-7s' layers
 for pass in $passes; do printf ' %9.9s' "$pass"; done
-printf ' %9s %9s %9s %11s\n' mp-opt object total total/layer
+printf ' %9s %9s %9s %11s %9s\n' mp-opt object total total/layer search
 for n in $layers; do
   /usr/bin/python3 "$root/examples/llama/gen-llama.py" --layers "$n" \
     --dim 4096 --heads 32 --ffn-hidden 11008 --vocab 32000 --seq 2048 \
@@ -51,6 +54,11 @@ for n in $layers; do
     "$build/bin/mp-translate" "$work/lowered.mlir" -o "$work/step.o"
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN { print b - a }' > "$work/object.$r"
+    "$build/bin/mp-opt" "$work/model.mlir" \
+      --mp-auto-plan="ranks=$ranks machine=$root/bench/machines/host-4ranks.json report=$work/auto-plan.json" \
+      -o /dev/null
+    /usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["search_seconds"])' \
+      "$work/auto-plan.json" > "$work/search.$r"
   done
   printf '%-7s' "$n"
   for pass in $passes; do
@@ -62,6 +70,7 @@ for n in $layers; do
           awk '$NF == "Total" { print $1 }' "$work/timing.$r"; done | median)
   object=$(cat "$work"/object.* | median)
   total=$(awk -v a="$opt" -v b="$object" 'BEGIN { print a + b }')
-  printf ' %9.3f %9.3f %9.3f %11.4f\n' "$opt" "$object" "$total" \
-    "$(awk -v t="$total" -v n="$n" 'BEGIN { print t / n }')"
+  printf ' %9.3f %9.3f %9.3f %11.4f %9.3f\n' "$opt" "$object" "$total" \
+    "$(awk -v t="$total" -v n="$n" 'BEGIN { print t / n }')" \
+    "$(cat "$work"/search.* | median)"
 done
