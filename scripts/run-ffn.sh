@@ -11,6 +11,7 @@
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
+#                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
 #                      [--fsdp-groups] [--no-run] [--no-build]
 #
 # Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
@@ -22,7 +23,11 @@
 # --model/--plan use files instead. --optimizer and --lr are compiled into
 # the step; --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
-# reduce_scatter for the FFN's three weights); --steps, --init, --data,
+# reduce_scatter for the FFN's three weights); --auto-plan RANKS lets
+# mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
+# fastest predicted on --machine (default bench/machines/host-4ranks.json)
+# within --memory bytes per rank (docs/plan-search.md; the candidates go to
+# auto-plan.json in --out); --steps, --init, --data,
 # --save and --seed go to mp-train
 # (docs/runtime-abi.md). --out DIR receives the model and plan used,
 # step.mlir (the per-rank step), lowered.mlir (its runtime calls), step.o,
@@ -49,6 +54,9 @@ build_first=1
 run=1
 train_args=(--steps 5)
 group_passes=()
+auto_ranks=""
+machine="$root/bench/machines/host-4ranks.json"
+memory=0
 
 while (($#)); do
   case "$1" in
@@ -64,9 +72,12 @@ while (($#)); do
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
     --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
+    --auto-plan) auto_ranks="$2"; shift 2 ;;
+    --machine) machine="$2"; shift 2 ;;
+    --memory) memory="$2"; shift 2 ;;
     --no-run) run=0; shift ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "run-ffn.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -114,7 +125,18 @@ func.func @ffn(%x: $x {mp.input = "x"},
 }
 MLIR
 fi
-if [[ -z "$plan" ]]; then
+if [[ -n "$auto_ranks" ]]; then
+  # The search writes the plan file; the mesh is the one it chose.
+  plan="$out/plan.json"
+  "$mp_opt" "$model" -o /dev/null --mp-auto-plan="ranks=$auto_ranks \
+machine=$machine memory=$memory plan=$plan report=$out/auto-plan.json \
+train-step='optimizer=$optimizer lr=$lr'"
+  read -r dp tp < <(/usr/bin/python3 -c 'import json, sys
+plan = json.load(open(sys.argv[1]))
+print(*plan["mesh"]["shape"])' "$plan")
+  echo "Plan search: the fastest predicted plan for $auto_ranks ranks is" \
+    "${dp}x${tp} ($plan; every candidate: $out/auto-plan.json)"
+elif [[ -z "$plan" ]]; then
   plan="$out/plan.json"
   sed -e "s/\"shape\": \[2, 2\]/\"shape\": [$dp, $tp]/" \
       "$root/examples/ffn/plan.json" > "$plan"
