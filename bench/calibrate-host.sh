@@ -49,6 +49,7 @@
 # $MP_MPIRUN overrides the launcher. Takes about 30 s on 2 cores.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$root/bench/common.sh"
 build="${MP_BUILD_DIR:-$root/build}"
 ranks=4
 meshes=""
@@ -104,14 +105,6 @@ if [[ -z "$raw" ]]; then
     launcher=(mpirun --oversubscribe --bind-to none)
     if [[ $(id -u) -eq 0 ]]; then launcher+=(--allow-run-as-root); fi
   fi
-  busy_percent() {
-    local a b
-    a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
-    awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
-      n = split(a, x, " "); split(b, y, " ")
-      for (i = 2; i <= n; ++i) { d = y[i] - x[i]; total += d; if (i == 5 || i == 6) idle += d }
-      printf "%.0f", total ? 100 * (total - idle) / total : 0 }'
-  }
   echo "Measuring on $ranks ranks at once ($OMP_NUM_THREADS BLAS thread(s) each, $cores cores), meshes: $meshes"
   raws=()
   for ((run = 1; run <= repeat; ++run)); do

@@ -30,6 +30,7 @@
 # the whole machine's.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$root/bench/common.sh"
 build="${MP_BUILD_DIR:-$root/build}"
 backend=host
 mesh=1x1
@@ -113,16 +114,6 @@ fi
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# How busy all cores were over the last second, in percent (from
-# /proc/stat): anything well above 0 means the timings that follow compete.
-busy_percent() {
-  local a b
-  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
-  awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
-    n = split(a, x, " "); split(b, y, " ")
-    for (i = 2; i <= n; ++i) { d = y[i] - x[i]; total += d; if (i == 5 || i == 6) idle += d }
-    printf "%.0f", total ? 100 * (total - idle) / total : 0 }'
-}
 
 json_field() { # FILE FUNCTION FIELD: a number from a report
   python3 -c '
