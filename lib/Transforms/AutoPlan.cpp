@@ -236,11 +236,12 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
         MachineModel::read(machineFile, module.getLoc());
     if (failed(machine))
       return signalPassFailure();
-    FunctionOpInterface model;
+    SmallVector<FunctionOpInterface> models;
     for (auto func : module.getOps<FunctionOpInterface>())
       if (!func.isExternal() && !getModelValues(func).empty() &&
           (entry.empty() || func.getName() == entry))
-        model = model ? FunctionOpInterface() : func;
+        models.push_back(func);
+    FunctionOpInterface model = models.size() == 1 ? models.front() : nullptr;
     if (!model) {
       fail() << "needs exactly one model function"
              << (entry.empty() ? " (or entry=NAME)" : " named '" + entry + "'");
