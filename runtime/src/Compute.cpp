@@ -61,18 +61,6 @@ mp_status checkEps(mp_context *ctx, const char *call, double eps) {
   return MP_OK;
 }
 
-/// Whether `aBytes` bytes at `a` and `bBytes` bytes at `b` share memory.
-bool overlaps(const void *a, int64_t aBytes, const void *b, int64_t bBytes) {
-  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
-  return aBytes > 0 && bBytes > 0 && x < y + uint64_t(bBytes) &&
-         y < x + uint64_t(aBytes);
-}
-
-/// Whether `bytes` bytes at `a` and at `b` share memory.
-bool overlaps(const void *a, const void *b, int64_t bytes) {
-  return overlaps(a, bytes, b, bytes);
-}
-
 /// The sizes of an embedding call: n ids into a vocab x dim table, n x dim
 /// rows, each product's bytes within int64.
 mp_status checkEmbeddingSizes(mp_context *ctx, const char *call, int64_t n,

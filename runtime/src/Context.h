@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 #include <cstdarg>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -95,6 +96,19 @@ mp_status checkDim(mp_context *ctx, const char *call, int rank,
                    const int64_t *shape, int dim, int64_t divisor);
 
 size_t getDtypeSize(mp_dtype dtype);
+
+/// Whether `aBytes` bytes at `a` and `bBytes` bytes at `b` share memory.
+inline bool overlaps(const void *a, int64_t aBytes, const void *b,
+                     int64_t bBytes) {
+  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return aBytes > 0 && bBytes > 0 && x < y + uint64_t(bBytes) &&
+         y < x + uint64_t(aBytes);
+}
+
+/// Whether `bytes` bytes at `a` and at `b` share memory.
+inline bool overlaps(const void *a, const void *b, int64_t bytes) {
+  return overlaps(a, bytes, b, bytes);
+}
 
 /// The index in `choices` of environment variable `variable`'s value, the
 /// first when it is unset or empty; -1 with the error recorded against

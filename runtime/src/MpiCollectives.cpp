@@ -20,11 +20,6 @@ void copyPiece(const DimView &view, const char *in, char *out, int64_t p,
 
 namespace {
 
-bool overlaps(const void *a, size_t aBytes, const void *b, size_t bBytes) {
-  auto *x = static_cast<const char *>(a), *y = static_cast<const char *>(b);
-  return x < y + bBytes && y < x + aBytes;
-}
-
 /// Packs the `n` pieces of `in` along the dim, piece after piece.
 void packPieces(const DimView &view, const char *in, char *out, int64_t n) {
   size_t pieceBytes = view.count() / n * view.elementBytes;
