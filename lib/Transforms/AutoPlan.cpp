@@ -20,7 +20,6 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/JSON.h"
@@ -101,6 +100,8 @@ struct Candidate {
   std::string name;
   int64_t dataParallel, tensorParallel;
   bool sequenceParallel, fsdp, reshardAfterForward;
+  /// Its plan (buildPlan).
+  PlanAttr plan;
   // Filled in by compiling it.
   std::string status;
   StepPrediction prediction;
@@ -125,7 +126,7 @@ std::vector<Candidate> enumerateCandidates(int64_t ranks, bool hasNorms) {
                            std::to_string(tp) + (tp > 1 ? "_megatron" : "") +
                            (sp ? "_sp" : "") + (fsdp ? "_fsdp" : "") +
                            (raf ? "_reshard" : "");
-        candidates.push_back({name, dp, tp, sp, fsdp, raf, "", {}, 0, 0});
+        candidates.push_back({name, dp, tp, sp, fsdp, raf, {}, "", {}, 0, 0});
       }
     }
   }
@@ -157,8 +158,9 @@ PlanAttr buildPlan(MLIRContext *context, const Candidate &candidate,
                                     : BoolAttr());
 }
 
-/// Lays `plan` on `module` on a data_parallel x tensor_parallel mesh.
-void attachPlan(ModuleOp module, const Candidate &candidate, PlanAttr plan) {
+/// Lays `candidate`'s plan on `module` on a data_parallel x tensor_parallel
+/// mesh.
+void attachPlan(ModuleOp module, const Candidate &candidate) {
   MLIRContext *context = module.getContext();
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   SmallVector<StringAttr> names = {StringAttr::get(context, kDataParallel),
@@ -167,12 +169,11 @@ void attachPlan(ModuleOp module, const Candidate &candidate, PlanAttr plan) {
                                 candidate.tensorParallel};
   MeshOp::create(b, module.getLoc(), "mesh",
                  MeshAttr::get(context, names, sizes));
-  module->setAttr(MPDialect::kPlanAttrName, plan);
+  module->setAttr(MPDialect::kPlanAttrName, candidate.plan);
 }
 
 /// The plan as a plan file (docs/getting-started.md), as a user writes one.
-void writePlanFile(llvm::json::OStream &json, const Candidate &candidate,
-                   PlanAttr plan) {
+void writePlanFile(llvm::json::OStream &json, const Candidate &candidate) {
   json.object([&] {
     json.attributeObject("mesh", [&] {
       json.attributeArray("shape", [&] {
@@ -191,7 +192,7 @@ void writePlanFile(llvm::json::OStream &json, const Candidate &candidate,
     if (candidate.reshardAfterForward)
       json.attribute("reshard_after_forward", true);
     json.attributeObject("plan", [&] {
-      for (NamedAttribute entry : plan.getStyles())
+      for (NamedAttribute entry : candidate.plan.getStyles())
         json.attribute(
             entry.getName().getValue(),
             stringifyParallelStyleKind(
@@ -252,8 +253,10 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     styles = getMegatronStyles(model);
     std::vector<Candidate> candidates =
         enumerateCandidates(ranks, !styles.norms.empty());
-    for (Candidate &candidate : candidates)
+    for (Candidate &candidate : candidates) {
+      candidate.plan = buildPlan(&getContext(), candidate, styles);
       evaluate(module, model.getName(), candidate, *machine, *budget);
+    }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
@@ -284,18 +287,17 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
                                   : "");
       return signalPassFailure();
     }
-    PlanAttr plan = buildPlan(&getContext(), *chosen, styles);
     if (!planFile.empty()) {
       std::unique_ptr<llvm::ToolOutputFile> file =
           openReportFile(module, planFile, "plan file");
       if (!file)
         return signalPassFailure();
       llvm::json::OStream json(file->os(), /*IndentSize=*/2);
-      writePlanFile(json, *chosen, plan);
+      writePlanFile(json, *chosen);
       file->os() << '\n';
       file->keep();
     }
-    attachPlan(module, *chosen, plan);
+    attachPlan(module, *chosen);
   }
 
   /// A byte count with an optional decimal (KB, MB, GB) or binary (KiB,
@@ -326,7 +328,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
   void evaluate(ModuleOp module, StringRef modelName, Candidate &candidate,
                 const MachineModel &machine, uint64_t budget) {
     OwningOpRef<ModuleOp> copy = module.clone();
-    attachPlan(*copy, candidate, buildPlan(&getContext(), candidate, styles));
+    attachPlan(*copy, candidate);
     std::string errors;
     {
       // The candidate's errors are its status, not the user's.
@@ -399,8 +401,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
                                      chosen->prediction.stepSeconds -
                                  1);
             json.attributeBegin("plan");
-            writePlanFile(json, candidate,
-                          buildPlan(&getContext(), candidate, styles));
+            writePlanFile(json, candidate);
             json.attributeEnd();
             if (candidate.status.rfind("failed", 0) == 0)
               return;

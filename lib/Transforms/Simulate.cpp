@@ -4,7 +4,6 @@
 
 #include "mp/Analysis/StepCost.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
-#include "mp/Transforms/BareOption.h"
 #include "mp/Transforms/ReportFile.h"
 
 #include "llvm/Support/JSON.h"
