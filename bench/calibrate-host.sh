@@ -87,6 +87,8 @@ fi
 out="${out:-$root/bench/machines/host-${ranks}ranks.json}"
 mkdir -p "$(dirname "$out")"
 stem="${out%.json}"
+# Before OMP_NUM_THREADS is set below: nproc reads it.
+cores="$(nproc)"
 
 if [[ -z "$raw" ]]; then
   raw="$stem.raw.txt"
@@ -95,7 +97,6 @@ if [[ -z "$raw" ]]; then
   mpicxx -O2 -std=c++17 -I"$root/runtime/include" -c \
     "$root/bench/host_calibrate.cpp" -o "$work/host_calibrate.o"
   "$build/bin/mp-link" "$work/host_calibrate.o" -o "$work/host_calibrate"
-  cores="$(nproc)"
   threads=$((cores / ranks > 0 ? cores / ranks : 1))
   export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$threads}"
   export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-$threads}"
@@ -131,25 +132,26 @@ cp "$stem.micro.json" "$out"
 if [[ -n "$fit_steps" || -n "$fit_llama" ]]; then
   results=()
   steps_work="$(mktemp -d)"
-  for size in $fit_steps; do
-    dir="$steps_work/$size"
+  # time_candidates DIR WHAT MODEL-ARGS...: every candidate plan of one
+  # model timed by plan-search-bench.sh into DIR, its results kept.
+  time_candidates() {
+    local dir="$1" what="$2"
+    shift 2
     echo
-    echo "Timing every candidate plan of the FFN $size (bench/plan-search-bench.sh, $rounds rounds):"
-    "$root/bench/plan-search-bench.sh" --models ffn --ffn-size "$size" \
+    echo "Timing every candidate plan of the $what (bench/plan-search-bench.sh, $rounds rounds):"
+    "$root/bench/plan-search-bench.sh" "$@" \
       --ranks "$ranks" --machine "$stem.micro.json" --rounds "$rounds" \
       --out "$dir" $bench_args | sed -n '/^  round/p'
     results+=("$dir/results.json")
+  }
+  for size in $fit_steps; do
+    time_candidates "$steps_work/$size" "FFN $size" --models ffn --ffn-size "$size"
   done
   IFS=';' read -r -a llamas <<< "$fit_llama"
   for ((i = 0; i < ${#llamas[@]}; ++i)); do
     [[ -n "${llamas[$i]// }" ]] || continue
-    dir="$steps_work/llama$i"
-    echo
-    echo "Timing every candidate plan of the Llama ${llamas[$i]} (bench/plan-search-bench.sh, $rounds rounds):"
-    "$root/bench/plan-search-bench.sh" --models llama --llama-args "${llamas[$i]}" \
-      --ranks "$ranks" --machine "$stem.micro.json" --rounds "$rounds" \
-      --out "$dir" $bench_args | sed -n '/^  round/p'
-    results+=("$dir/results.json")
+    time_candidates "$steps_work/llama$i" "Llama ${llamas[$i]}" \
+      --models llama --llama-args "${llamas[$i]}"
   done
   echo
   /usr/bin/python3 "$root/bench/calibrate-steps.py" --machine "$stem.micro.json" \
