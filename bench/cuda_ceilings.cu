@@ -9,15 +9,22 @@
 // less power and clocks higher than on real data. Then, for the record,
 // `layout` lines: the same GEMM with each pair of cuBLAS transposes, with
 // cuBLAS's default workspace and with 32 MiB set (PyTorch's on Hopper).
+// Then the GEMM in each precision the runtime runs (`gemm-fp32`: strict
+// CUBLAS_COMPUTE_32F; `gemm-bf16`: float32 operands with
+// CUBLAS_COMPUTE_32F_FAST_16BF, what mp_gemm_f32 runs for bf16) and
+// `gemm-bf16-native`: bfloat16 operands in memory, float32 result, the
+// ceiling PyTorch's bf16 GEMMs reach.
 //
 //===----------------------------------------------------------------------===//
 
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 #include <vector>
 
 #define CHECK(call)                                                            \
@@ -50,6 +57,12 @@ __global__ void fillVaried(float *x, size_t n, float phase) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
        i += size_t(gridDim.x) * blockDim.x)
     x[i] = __sinf(float(i % 9973) * 0.61f + phase);
+}
+
+__global__ void toBFloat16(const float *x, __nv_bfloat16 *y, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
+       i += size_t(gridDim.x) * blockDim.x)
+    y[i] = __float2bfloat16(x[i]);
 }
 
 int main() {
@@ -96,6 +109,31 @@ int main() {
       }
     std::printf("\n");
   }
+
+  auto rate = [&](const char *name, auto &&run) {
+    run();
+    float ms = medianMs(10, run);
+    std::printf("%s GFLOP/s %.1f\n", name, 2.0 * n * n * n / (ms * 1e-3) / 1e9);
+  };
+  for (auto [name, compute] :
+       {std::pair{"gemm-fp32", CUBLAS_COMPUTE_32F},
+        std::pair{"gemm-bf16", CUBLAS_COMPUTE_32F_FAST_16BF}})
+    rate(name, [&, compute = compute] {
+      CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &one, a,
+                         CUDA_R_32F, n, b, CUDA_R_32F, n, &zero, c, CUDA_R_32F,
+                         n, compute, CUBLAS_GEMM_DEFAULT));
+    });
+  __nv_bfloat16 *a16, *b16;
+  CHECK(cudaMalloc(&a16, sizeof(__nv_bfloat16) * n * n));
+  CHECK(cudaMalloc(&b16, sizeof(__nv_bfloat16) * n * n));
+  toBFloat16<<<4096, 256>>>(a, a16, size_t(n) * n);
+  toBFloat16<<<4096, 256>>>(b, b16, size_t(n) * n);
+  CHECK(cudaGetLastError());
+  rate("gemm-bf16-native", [&] {
+    CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &one, a16,
+                       CUDA_R_16BF, n, b16, CUDA_R_16BF, n, &zero, c,
+                       CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  });
 
   const size_t bytes = size_t(2) << 30;
   char *from, *to;

@@ -18,9 +18,10 @@ files=("$build/bin/mp-runtime-test" "$root/bench/device-check.sh"
        /usr/bin/orterun)
 /usr/local/cuda/bin/nvcc -O2 -o "$work/cuda_ceilings" "$root/bench/cuda_ceilings.cu" -lcublas
 files+=("$work/cuda_ceilings")
-compile() { # NAME DIM HIDDEN BATCH [MESH]
+compile() { # NAME DIM HIDDEN BATCH [MESH] [PRECISION]
   MP_BUILD_DIR="$build" "$root/scripts/run-ffn.sh" --no-build --no-run --backend cuda \
-    --mesh "${5:-1x1}" --dim "$2" --hidden "$3" --batch "$4" --out "$work/$1" > "$work/$1.log"
+    --mesh "${5:-1x1}" --precision "${6:-tf32}" --dim "$2" --hidden "$3" \
+    --batch "$4" --out "$work/$1" > "$work/$1.log"
   cp "$work/$1/train" "$work/train-$1"
   files+=("$work/train-$1")
 }
@@ -28,6 +29,9 @@ compile small 256 512 64
 # The 2x2 steps for 4 ranks sharing the GPU over the mpi transport: the
 # small one against the host backend, the seed's sizes timed.
 compile small-2x2 256 512 64 2x2
+# Each precision compiled into the step, against the host's same step.
+compile small-2x2-fp32 256 512 64 2x2 fp32
+compile small-2x2-bf16 256 512 64 2x2 bf16
 compile 2x2-8192x8192x8 8192 8192 8 2x2
 # A Llama-shaped step (the transformer ops' CUDA kernels: embedding, RMSNorm,
 # rotary, causal softmax, loss-parallel cross entropy) on one GPU.
@@ -37,6 +41,10 @@ MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
   --out "$work/llama" > "$work/llama.log"
 cp "$work/llama/train" "$work/train-llama"
 files+=("$work/train-llama")
+# The compute-bound step in strict float32 and in bf16, timed beside
+# PyTorch's same modes.
+compile 8192x8192x8192-fp32 8192 8192 8192 1x1 fp32
+compile 8192x8192x8192-bf16 8192 8192 8192 1x1 bf16
 for size in 8192x8192x8 8192x8192x8192; do
   IFS=x read -r dim hidden batch <<< "$size"
   compile "$size" "$dim" "$hidden" "$batch"

@@ -56,6 +56,20 @@ cat "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.safetensors" "$dev/small-2x2-host.safetensors"
 
+section "each precision: the 2x2 step on 4 ranks sharing the GPU against the host"
+for precision in fp32 bf16; do
+  "${mpirun[@]}" "$bin/train-small-2x2-$precision" --backend cuda --cuda-transport mpi \
+    --steps 4 --seed 5 --save "$dev/small-2x2-$precision-cuda.safetensors" > "$dev/small-2x2-$precision-cuda.log" || echo "train-small-2x2-$precision on cuda failed"
+  "${mpirun[@]}" "$bin/train-small-2x2-$precision" --steps 4 --seed 5 \
+    --save "$dev/small-2x2-$precision-host.safetensors" > "$dev/small-2x2-$precision-host.log" || echo "train-small-2x2-$precision on host failed"
+done
+# fp32 is strict float32 on both (no TF32 whatever the environment).
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-fp32-cuda.log" "$dev/small-2x2-fp32-host.log"
+"$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-fp32-cuda.safetensors" "$dev/small-2x2-fp32-host.safetensors"
+# bf16: cuBLAS's conversion against the host's round-to-nearest-even.
+"$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log"
+"$py" "$bin/tensors.py" losses --rtol 1e-3 --atol 1e-3 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log" || echo "(bf16: cuda and host differ by more than 1e-3)"
+
 section "ceilings"
 "$bin/cuda_ceilings"
 
@@ -68,6 +82,13 @@ for size in 8192x8192x8 8192x8192x8192; do
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3 --fused
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 5 --fused --compile 2>&1 | tail -2
+done
+
+for precision in fp32 bf16; do
+  section "FFN 8192x8192x8192 in $precision, mp, then PyTorch eager / fused AdamW"
+  "$bin/train-8192x8192x8192-$precision" --backend cuda --steps 13 --warmup 3 --time | grep -v "^step [0-9]"
+  "$py" "$bin/pytorch_ffn.py" --device cuda --dim 8192 --hidden 8192 --batch 8192 --steps 10 --warmup 3 --precision "$precision"
+  "$py" "$bin/pytorch_ffn.py" --device cuda --dim 8192 --hidden 8192 --batch 8192 --steps 10 --warmup 3 --precision "$precision" --fused
 done
 
 section "FFN 8192x8192x8, mesh 2x2 on one GPU: 4 ranks over mpi, a test path (median of 5 steps after 2)"

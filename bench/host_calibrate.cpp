@@ -134,8 +134,8 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
       }
       double seconds = timeCall([&] {
         check(ctx,
-              mp_gemm_f32(ctx, layout.ta, layout.tb, rows, cols, inner, 1.0f,
-                          a, b, 0.0f, c),
+              mp_gemm_f32(ctx, MP_PRECISION_TF32, layout.ta, layout.tb, rows,
+                          cols, inner, 1.0f, a, b, 0.0f, c),
               "mp_gemm_f32");
       });
       double flops = 2.0 * rows * cols * inner;
@@ -192,7 +192,10 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
       check(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, 64, x, y, z), "mul");
     });
     double gemm = timeCall([&] {
-      check(ctx, mp_gemm_f32(ctx, 0, 1, 8, 8, 8, 1.0f, x, y, 0.0f, z), "gemm");
+      check(ctx,
+            mp_gemm_f32(ctx, MP_PRECISION_TF32, 0, 1, 8, 8, 8, 1.0f, x, y, 0.0f,
+                        z),
+            "gemm");
     });
     double alloc = timeCall([&] { mp_free(ctx, mp_alloc(ctx, 4096)); });
     if (worldRank == 0)

@@ -3,10 +3,14 @@
 
   pytorch_ffn.py --dim D --hidden H --batch B --steps N --warmup W
                  [--device cpu|cuda] [--threads T] [--fused] [--compile]
+                 [--precision fp32|tf32|bf16]
 
 The seed's model (w2(silu(w1 x) * w3 x), no biases, nn.Linear's init),
 loss output.sum(), torch.optim.AdamW(lr=3e-3) with its defaults; float32
-(TF32 matmuls on CUDA, as cuBLAS runs ours). One step is forward, backward,
+parameters. --precision (CUDA): tf32 (the default, as mp's default GEMMs),
+fp32 (allow_tf32 off) or bf16 (the forward pass under
+torch.autocast(dtype=bfloat16): bf16 GEMMs, as mp's precision=bf16 runs
+them, with bf16 activations between them where mp keeps float32). One step is forward, backward,
 optimizer.step() and zero_grad(); the batch is made before timing. Prints
 `pytorch step time: median <ms> ms, min <ms> ms over <N> steps`.
 --fused uses AdamW(fused=True) (CUDA), --compile wraps the model in
@@ -41,12 +45,16 @@ def main():
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--fused", action="store_true")
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--precision", choices=("fp32", "tf32", "bf16"),
+                        default="tf32")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = args.precision == "tf32"
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16,
+                              enabled=args.precision == "bf16")
 
     torch.manual_seed(0)
     model = FeedForward(args.dim, args.hidden).to(device)
@@ -64,7 +72,8 @@ def main():
     for step in range(args.warmup + args.steps):
         synchronize()
         start = time.perf_counter()
-        loss = model(batch).sum()
+        with autocast:
+            loss = model(batch).sum()
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)

@@ -9,6 +9,7 @@
 #
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
+#                      [--precision fp32|tf32|bf16]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
@@ -20,8 +21,8 @@
 # the host backend (the default: OpenBLAS + MPI on this machine's CPUs)
 # dim = hidden = 1024, batch 8, so that 4 ranks fit a small machine.
 # --mesh/--dim/--hidden/--batch generate the model and plan for other sizes;
-# --model/--plan use files instead. --optimizer and --lr are compiled into
-# the step; --fsdp-groups runs FSDP's collectives once per parameter group
+# --model/--plan use files instead. --optimizer, --lr and --precision (the
+# GEMMs' arithmetic, docs/mixed-precision.md) are compiled into the step; --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
 # reduce_scatter for the FFN's three weights); --auto-plan RANKS lets
 # mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
@@ -49,6 +50,7 @@ batch=8
 backend=host
 optimizer=adamw
 lr=3e-3
+precision=tf32
 out=""
 build_first=1
 run=1
@@ -68,6 +70,7 @@ while (($#)); do
     --model) model="$2"; shift 2 ;;
     --optimizer) optimizer="$2"; shift 2 ;;
     --lr) lr="$2"; shift 2 ;;
+    --precision) precision="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
@@ -130,7 +133,7 @@ if [[ -n "$auto_ranks" ]]; then
   plan="$out/plan.json"
   "$mp_opt" "$model" -o /dev/null --mp-auto-plan="ranks=$auto_ranks \
 machine=$machine memory=$memory plan=$plan report=$out/auto-plan.json \
-train-step='optimizer=$optimizer lr=$lr'"
+train-step='optimizer=$optimizer lr=$lr precision=$precision'"
   read -r dp tp < <(/usr/bin/python3 -c 'import json, sys
 plan = json.load(open(sys.argv[1]))
 print(*plan["mesh"]["shape"])' "$plan")
@@ -146,7 +149,7 @@ fi
 cat "$out/planned.mlir"
 
 "$mp_opt" "$out/planned.mlir" \
-  --mp-train-step="optimizer=$optimizer lr=$lr" --mp-spmd "${group_passes[@]}" \
+  --mp-train-step="optimizer=$optimizer lr=$lr precision=$precision" --mp-spmd "${group_passes[@]}" \
   --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
 echo

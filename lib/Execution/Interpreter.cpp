@@ -81,6 +81,23 @@ HostTensor batchedMatmul(const HostTensor &a, const HostTensor &b,
   return out;
 }
 
+/// A GEMM operand as the GEMM's precision reads it: a bf16 GEMM rounds its
+/// float32 operands to bfloat16 (nearest, ties to even); the others read
+/// them as they are (tf32 is allowed to round, not required to).
+HostTensor operandIn(const HostTensor &in, Precision precision) {
+  if (precision != Precision::bf16)
+    return in;
+  HostTensor out = in;
+  for (double &value : out.data) {
+    bool losesInfo;
+    llvm::APFloat rounded(static_cast<float>(value));
+    rounded.convert(llvm::APFloat::BFloat(), llvm::APFloat::rmNearestTiesToEven,
+                    &losesInfo);
+    value = rounded.convertToDouble();
+  }
+  return out;
+}
+
 HostTensor transpose(const HostTensor &in, ArrayRef<int64_t> perm) {
   SmallVector<int64_t> shape;
   for (int64_t d : perm)
@@ -349,7 +366,9 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         return success();
       })
       .Case([&](LinearOp l) {
-        const HostTensor &x = in(0), &w = in(1);
+        Precision precision = l.getEffectivePrecision();
+        HostTensor x = operandIn(in(0), precision);
+        HostTensor w = operandIn(in(1), precision);
         int64_t k = x.shape.back(), n = w.shape[0];
         int64_t rows = x.getNumElements() / k;
         HostTensor wt = transpose(w, {1, 0});
@@ -357,7 +376,9 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         return success();
       })
       .Case([&](MatmulOp mm) {
-        const HostTensor &a = in(0), &b = in(1);
+        Precision precision = mm.getEffectivePrecision();
+        HostTensor a = operandIn(in(0), precision);
+        HostTensor b = operandIn(in(1), precision);
         int64_t rank = a.shape.size();
         int64_t m = a.shape[rank - 2], k = a.shape[rank - 1];
         int64_t n = b.shape.back();

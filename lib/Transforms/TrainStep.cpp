@@ -145,7 +145,24 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (nesterov && (momentum <= 0 || dampening != 0))
     return emitError(loc)
            << "nesterov needs a positive momentum and zero dampening";
+  if (!symbolizePrecision(precision))
+    return emitError(loc) << "unknown precision '" << precision
+                          << "'; expected fp32, tf32 or bf16";
   return success();
+}
+
+/// Gives every GEMM of `step` without a precision of its own the option's;
+/// tf32 is what a GEMM without the attribute runs in, so it is left unset.
+void setGemmPrecision(func::FuncOp step, Precision precision) {
+  if (precision == Precision::tf32)
+    return;
+  auto attr = PrecisionAttr::get(step.getContext(), precision);
+  step.walk([&](Operation *op) {
+    if (auto linear = dyn_cast<LinearOp>(op); linear && !linear.getPrecision())
+      linear.setPrecisionAttr(attr);
+    if (auto matmul = dyn_cast<MatmulOp>(op); matmul && !matmul.getPrecision())
+      matmul.setPrecisionAttr(attr);
+  });
 }
 
 int64_t TrainStepPass::getDataParallelSize(func::FuncOp model) {
@@ -389,6 +406,7 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   // VJPs also build gradients nobody needs (of the batch); drop them.
   IRRewriter rewriter(ctx);
   (void)runRegionDCE(rewriter, step.getBody());
+  setGemmPrecision(step, *symbolizePrecision(precision));
   LLVM_DEBUG(llvm::dbgs() << "[mp-train-step] built @" << step.getName()
                           << ": " << params.size() << " parameters, "
                           << optimizer << "\n");

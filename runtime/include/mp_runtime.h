@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 4
+#define MP_RUNTIME_ABI_VERSION 5
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -189,19 +189,33 @@ mp_status mp_zero_padding(mp_context *ctx, const int *axes, int num_axes,
 
 /*===--- Compute (f32, row-major) -----------------------------------------===*/
 
+/* The arithmetic of a GEMM on float32 operands and result (the compiler's
+ * #mp.precision). */
+typedef enum mp_precision {
+  /* float32 products and sums; never TF32. */
+  MP_PRECISION_FP32 = 0,
+  /* TF32 tensor cores allowed (CUDA); float32 on the host. */
+  MP_PRECISION_TF32 = 1,
+  /* A and B rounded to bfloat16 (to nearest, ties to even), products summed
+   * in float32: cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF; the host rounds
+   * copies of A and B, then runs an SGEMM. */
+  MP_PRECISION_BF16 = 2,
+} mp_precision;
+
 /* C = alpha · op(A) · op(B) + beta · C with op(X) = Xᵀ when trans_x; C is
  * m x n, op(A) m x k, op(B) k x n. */
-mp_status mp_gemm_f32(mp_context *ctx, int trans_a, int trans_b, int64_t m,
-                      int64_t n, int64_t k, float alpha, const float *a,
-                      const float *b, float beta, float *c);
+mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, int trans_a,
+                      int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, const float *b, float beta, float *c);
 
 /* `batch` independent GEMMs; matrix i of A, B and C starts stride_x
  * elements after matrix i-1 (a stride of 0 reuses one matrix). */
-mp_status mp_gemm_batched_f32(mp_context *ctx, int trans_a, int trans_b,
-                              int64_t batch, int64_t m, int64_t n, int64_t k,
-                              float alpha, const float *a, int64_t stride_a,
-                              const float *b, int64_t stride_b, float beta,
-                              float *c, int64_t stride_c);
+mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
+                              int trans_a, int trans_b, int64_t batch,
+                              int64_t m, int64_t n, int64_t k, float alpha,
+                              const float *a, int64_t stride_a, const float *b,
+                              int64_t stride_b, float beta, float *c,
+                              int64_t stride_c);
 
 typedef enum mp_unary_op {
   MP_UNARY_NEG = 0,

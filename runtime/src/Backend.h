@@ -110,10 +110,11 @@ public:
                                const DimView &view) = 0;
 
   // Compute, with the meaning of the mp_*_f32 calls of the same names.
-  virtual mp_status gemm(bool transA, bool transB, int64_t batch, int64_t m,
-                         int64_t n, int64_t k, float alpha, const float *a,
-                         int64_t strideA, const float *b, int64_t strideB,
-                         float beta, float *c, int64_t strideC) = 0;
+  virtual mp_status gemm(mp_precision precision, bool transA, bool transB,
+                         int64_t batch, int64_t m, int64_t n, int64_t k,
+                         float alpha, const float *a, int64_t strideA,
+                         const float *b, int64_t strideB, float beta, float *c,
+                         int64_t strideC) = 0;
   virtual mp_status unary(mp_unary_op op, int64_t n, const float *in,
                           float *out, double scalar) = 0;
   virtual mp_status binary(mp_binary_op op, int64_t n, const float *a,

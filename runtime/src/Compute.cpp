@@ -76,27 +76,32 @@ mp_status checkEmbeddingSizes(mp_context *ctx, const char *call, int64_t n,
 
 extern "C" {
 
-mp_status mp_gemm_f32(mp_context *ctx, int trans_a, int trans_b, int64_t m,
-                      int64_t n, int64_t k, float alpha, const float *a,
-                      const float *b, float beta, float *c) {
-  return mp_gemm_batched_f32(ctx, trans_a, trans_b, 1, m, n, k, alpha, a, 0, b,
-                             0, beta, c, 0);
+mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, int trans_a,
+                      int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, const float *b, float beta, float *c) {
+  return mp_gemm_batched_f32(ctx, precision, trans_a, trans_b, 1, m, n, k,
+                             alpha, a, 0, b, 0, beta, c, 0);
 }
 
-mp_status mp_gemm_batched_f32(mp_context *ctx, int trans_a, int trans_b,
-                              int64_t batch, int64_t m, int64_t n, int64_t k,
-                              float alpha, const float *a, int64_t stride_a,
-                              const float *b, int64_t stride_b, float beta,
-                              float *c, int64_t stride_c) {
+mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
+                              int trans_a, int trans_b, int64_t batch,
+                              int64_t m, int64_t n, int64_t k, float alpha,
+                              const float *a, int64_t stride_a, const float *b,
+                              int64_t stride_b, float beta, float *c,
+                              int64_t stride_c) {
   MP_RETURN_IF_FAILED(ctx);
+  if (precision != MP_PRECISION_FP32 && precision != MP_PRECISION_TF32 &&
+      precision != MP_PRECISION_BF16)
+    return fail(ctx, "mp_gemm_f32", "unknown precision %d",
+                static_cast<int>(precision));
   if (batch < 0 || m < 0 || n < 0 || k < 0)
     return fail(ctx, "mp_gemm_f32", "negative dims %lld x %lld x %lld x %lld",
                 static_cast<long long>(batch), static_cast<long long>(m),
                 static_cast<long long>(n), static_cast<long long>(k));
   if (batch == 0 || m == 0 || n == 0)
     return MP_OK;
-  return ctx->backend->gemm(trans_a, trans_b, batch, m, n, k, alpha, a,
-                            stride_a, b, stride_b, beta, c, stride_c);
+  return ctx->backend->gemm(precision, trans_a, trans_b, batch, m, n, k, alpha,
+                            a, stride_a, b, stride_b, beta, c, stride_c);
 }
 
 mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,

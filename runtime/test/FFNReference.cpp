@@ -3,7 +3,7 @@
 //   mp-ffn-reference --init INIT.safetensors --data DATA.safetensors
 //       --steps N [--optimizer adamw|sgd] [--lr LR] [--weight-decay WD]
 //       [--beta1 B1 --beta2 B2 --eps EPS] [--momentum M] [--grad-scale S]
-//       [--save OUT.safetensors]
+//       [--precision fp32|bf16] [--save OUT.safetensors]
 //
 // The whole compiler chain is checked against this program, so it shares
 // none of the compiler's code: plain loops in double precision, gradients
@@ -17,7 +17,10 @@
 // nn.Linear layout [out, in]: y = x Wᵀ). INIT holds F32 "w1", "w2", "w3";
 // DATA holds F32 "x" [steps, batch, dim], and step i trains on x[i]. Each
 // step prints "step <i> loss <loss>"; --save writes the final weights as
-// F32.
+// F32. With --precision bf16 every operand of a GEMM (a product summed over
+// a contracted dim, in the forward and the backward pass) is first rounded
+// to float32, then to bfloat16's 8 significant bits (ties to even), as
+// mp's `precision=bf16` steps multiply.
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,6 +60,7 @@ struct Options {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double momentum = 0;
   double gradScale = 1;
+  bool bf16 = false;
 };
 
 double parseNumber(const std::string &flag, const char *text) {
@@ -73,7 +77,7 @@ Options parseOptions(int argc, char **argv) {
       "usage: mp-ffn-reference --init INIT.safetensors --data "
       "DATA.safetensors --steps N [--optimizer adamw|sgd] [--lr LR] "
       "[--weight-decay WD] [--beta1 B1 --beta2 B2 --eps EPS] [--momentum M] "
-      "[--grad-scale S] [--save OUT.safetensors]";
+      "[--grad-scale S] [--precision fp32|bf16] [--save OUT.safetensors]";
   static const std::set<std::string> adamFlags = {"--beta1", "--beta2",
                                                   "--eps"};
   static const std::set<std::string> sgdFlags = {"--momentum"};
@@ -123,6 +127,11 @@ Options parseOptions(int argc, char **argv) {
       options.eps = parseNumber(flag, value);
     } else if (flag == "--momentum") {
       options.momentum = parseNumber(flag, value);
+    } else if (flag == "--precision") {
+      if (std::string(value) != "fp32" && std::string(value) != "bf16")
+        fail(std::string("--precision must be fp32 or bf16, got '") + value +
+             "'");
+      options.bf16 = std::string(value) == "bf16";
     } else if (flag == "--grad-scale") {
       options.gradScale = parseNumber(flag, value);
     } else {
@@ -240,10 +249,24 @@ Tensor toF32Tensor(const Matrix &matrix) {
 enum Weight { W1, W2, W3, NumWeights };
 const char *const weightNames[NumWeights] = {"w1", "w2", "w3"};
 
+// A GEMM operand as the step's precision reads it: as it is in fp32 mode;
+// in bf16 mode as float32 rounded to 8 significant bits (nearbyint: ties to
+// even).
+double gemmOperand(double value, bool bf16) {
+  if (!bf16)
+    return value;
+  float single = static_cast<float>(value);
+  if (single == 0 || !std::isfinite(single))
+    return single;
+  double scale = std::ldexp(1.0, 7 - std::ilogb(single));
+  return std::nearbyint(single * scale) / scale;
+}
+
 // Forward and backward of one step on x [batch, dim]: returns the loss and
 // sets `grads` to its gradients with respect to w1, w2, w3.
 double lossAndGradients(const Matrix (&weights)[NumWeights], const Matrix &x,
-                        Matrix (&grads)[NumWeights]) {
+                        Matrix (&grads)[NumWeights], bool bf16) {
+  auto in = [bf16](double value) { return gemmOperand(value, bf16); };
   const Matrix &w1 = weights[W1], &w2 = weights[W2], &w3 = weights[W3];
   int64_t batch = x.rows, dim = x.cols, hidden = w1.rows;
 
@@ -254,8 +277,8 @@ double lossAndGradients(const Matrix (&weights)[NumWeights], const Matrix &x,
     for (int64_t k = 0; k < hidden; ++k) {
       double sumA = 0, sumC = 0;
       for (int64_t d = 0; d < dim; ++d) {
-        sumA += x(b, d) * w1(k, d);
-        sumC += x(b, d) * w3(k, d);
+        sumA += in(x(b, d)) * in(w1(k, d));
+        sumC += in(x(b, d)) * in(w3(k, d));
       }
       a(b, k) = sumA;
       c(b, k) = sumC;
@@ -269,7 +292,7 @@ double lossAndGradients(const Matrix (&weights)[NumWeights], const Matrix &x,
     for (int64_t d = 0; d < dim; ++d) {
       double out = 0;
       for (int64_t k = 0; k < hidden; ++k)
-        out += h(b, k) * w2(d, k);
+        out += in(h(b, k)) * in(w2(d, k));
       loss += out;
     }
 
@@ -284,16 +307,16 @@ double lossAndGradients(const Matrix (&weights)[NumWeights], const Matrix &x,
   std::vector<double> dh(hidden, 0.0);
   for (int64_t k = 0; k < hidden; ++k)
     for (int64_t d = 0; d < dim; ++d)
-      dh[k] += w2(d, k);
+      dh[k] += in(w2(d, k));
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t k = 0; k < hidden; ++k) {
       for (int64_t d = 0; d < dim; ++d)
-        grads[W2](d, k) += h(b, k);
+        grads[W2](d, k) += in(h(b, k));
       double dc = dh[k] * g(b, k);
       double da = dh[k] * c(b, k) * s(b, k) * (1 + a(b, k) * (1 - s(b, k)));
       for (int64_t d = 0; d < dim; ++d) {
-        grads[W1](k, d) += da * x(b, d);
-        grads[W3](k, d) += dc * x(b, d);
+        grads[W1](k, d) += in(da)*in(x(b, d));
+        grads[W3](k, d) += in(dc)*in(x(b, d));
       }
     }
   return loss;
@@ -396,7 +419,7 @@ int main(int argc, char **argv) {
   for (long long i = 0; i < options.steps; ++i) {
     Matrix grads[NumWeights];
     double loss = lossAndGradients(
-        weights, toMatrix(x, batch, dim, i * batch * dim), grads);
+        weights, toMatrix(x, batch, dim, i * batch * dim), grads, options.bf16);
     for (Matrix &grad : grads)
       for (double &value : grad.data)
         value *= options.gradScale;

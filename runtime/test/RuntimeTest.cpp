@@ -278,33 +278,73 @@ void testCollectives(mp_context *ctx, const Group &g) {
          "all_reduce i64 axes [" + g.name + "]");
 }
 
+/// x rounded to bfloat16's 8 significant bits, to nearest with ties to even
+/// (nearbyint in the default rounding mode): what a bf16 GEMM reads.
+float bf16(float x) {
+  if (x == 0 || !std::isfinite(x))
+    return x;
+  double scale = std::ldexp(1.0, 7 - std::ilogb(x));
+  return static_cast<float>(std::nearbyint(x * scale) / scale);
+}
+
 void testGemm(mp_context *ctx) {
   const int64_t m = 5, n = 7, k = 3;
-  for (int ta = 0; ta < 2; ++ta)
-    for (int tb = 0; tb < 2; ++tb) {
-      Tensor a = Tensor::iota(
-          ta ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k}, 0.1f);
-      Tensor b = Tensor::iota(
-          tb ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n}, -0.2f);
-      std::vector<float> c(m * n, 1.0f), expected(m * n);
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          double sum = 0;
-          for (int64_t l = 0; l < k; ++l)
-            sum += double(ta ? a.data[l * m + i] : a.data[i * k + l]) *
-                   double(tb ? b.data[j * k + l] : b.data[l * n + j]);
-          expected[i * n + j] = float(2 * sum + 0.5);
-        }
-      Buffer aBuffer(ctx, a.data), bBuffer(ctx, b.data), cBuffer(ctx, c);
-      CHECK_OK(ctx, mp_gemm_f32(ctx, ta, tb, m, n, k, 2.0f, aBuffer.floats(),
-                                bBuffer.floats(), 0.5f, cBuffer.floats()));
-      // CUDA multiplies float32 in TF32 (10 mantissa bits), as PyTorch's
-      // allow_tf32; the host in full float32.
-      float tolerance = backend == MP_BACKEND_CUDA ? 4e-3f : 1e-4f;
-      expect(near(cBuffer.read(), expected, tolerance),
-             "gemm trans_a=" + std::to_string(ta) +
-                 " trans_b=" + std::to_string(tb));
-    }
+  for (mp_precision precision :
+       {MP_PRECISION_FP32, MP_PRECISION_TF32, MP_PRECISION_BF16})
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        Tensor a = Tensor::iota(
+            ta ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k}, 0.1f);
+        Tensor b = Tensor::iota(tb ? std::vector<int64_t>{n, k}
+                                   : std::vector<int64_t>{k, n},
+                                -0.2f);
+        auto operand = [&](float x) {
+          return precision == MP_PRECISION_BF16 ? double(bf16(x)) : double(x);
+        };
+        std::vector<float> c(m * n, 1.0f), expected(m * n);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double sum = 0;
+            for (int64_t l = 0; l < k; ++l)
+              sum += operand(ta ? a.data[l * m + i] : a.data[i * k + l]) *
+                     operand(tb ? b.data[j * k + l] : b.data[l * n + j]);
+            expected[i * n + j] = float(2 * sum + 0.5);
+          }
+        Buffer aBuffer(ctx, a.data), bBuffer(ctx, b.data), cBuffer(ctx, c);
+        CHECK_OK(ctx, mp_gemm_f32(ctx, precision, ta, tb, m, n, k, 2.0f,
+                                  aBuffer.floats(), bBuffer.floats(), 0.5f,
+                                  cBuffer.floats()));
+        // tf32 on CUDA multiplies in TF32 (10 mantissa bits), as PyTorch's
+        // allow_tf32; cuBLAS does not say how its bf16 conversion rounds.
+        // The host computes tf32 in float32 and rounds bf16 as `bf16`.
+        float tolerance = backend != MP_BACKEND_CUDA       ? 1e-4f
+                          : precision == MP_PRECISION_TF32 ? 4e-3f
+                          : precision == MP_PRECISION_BF16 ? 8e-3f
+                                                           : 1e-4f;
+        expect(near(cBuffer.read(), expected, tolerance),
+               "gemm precision=" + std::to_string(precision) + " trans_a=" +
+                   std::to_string(ta) + " trans_b=" + std::to_string(tb));
+      }
+
+  // Operands halfway between two bfloat16s round to the even one: 1 + 2^-8
+  // to 1, 1 + 3·2^-8 to 1 + 2^-6; float32 keeps them. Rows of A times a
+  // B of ones (a stride of 0 shares B over the batch).
+  std::vector<float> halfway = {1 + 0x1p-8f, 1 + 0x3p-8f};
+  Buffer a(ctx, halfway), b(ctx, std::vector<float>{1});
+  Buffer c(ctx, 2 * sizeof(float));
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, 0, 0, 2, 1, 1, 1,
+                                    1.0f, a.floats(), 1, b.floats(), 0, 0.0f,
+                                    c.floats(), 1));
+  std::vector<float> roundedEven = {1, 1 + 0x1p-6f};
+  if (backend == MP_BACKEND_HOST)
+    expect(c.read() == roundedEven,
+           "bf16 gemm rounds operands to nearest, ties to even");
+  else
+    expect(near(c.read(), roundedEven, 0x1p-7f), "bf16 gemm rounds operands");
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_FP32, 0, 0, 2, 1, 1, 1,
+                                    1.0f, a.floats(), 1, b.floats(), 0, 0.0f,
+                                    c.floats(), 1));
+  expect(c.read() == halfway, "fp32 gemm keeps float32 operands");
 }
 
 void testBatchedGemmAndCopy(mp_context *ctx) {
@@ -312,8 +352,9 @@ void testBatchedGemmAndCopy(mp_context *ctx) {
   Buffer a(ctx, std::vector<float>{1, 2, 3, 4});
   Buffer b(ctx, std::vector<float>{10, 100});
   Buffer c(ctx, 2 * sizeof(float));
-  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, 0, 0, 2, 1, 1, 2, 1.0f, a.floats(), 2,
-                                    b.floats(), 0, 0.0f, c.floats(), 1));
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_TF32, 0, 0, 2, 1, 1, 2,
+                                    1.0f, a.floats(), 2, b.floats(), 0, 0.0f,
+                                    c.floats(), 1));
   expect(near(c.read(), {210, 430}), "batched gemm");
   Buffer moved(ctx, std::vector<float>{1, 2, 3, 4});
   CHECK_OK(ctx,
@@ -789,6 +830,15 @@ void testErrors(mp_context *ctx) {
              y.read()[0] == 1 && mp_context_status(failed) == MP_ERROR &&
              first == mp_context_error(failed),
          "errors are sticky: later calls do nothing and keep the first error");
+  mp_context_destroy(failed);
+
+  failed = createLike(ctx);
+  expect(
+      mp_gemm_f32(failed, static_cast<mp_precision>(7), 0, 0, 1, 1, 1, 1.0f,
+                  x.floats(), x.floats(), 0.0f, y.floats()) == MP_ERROR &&
+          std::string(mp_context_error(failed)).find("unknown precision 7") !=
+              std::string::npos,
+      "an unknown GEMM precision is an error");
   mp_context_destroy(failed);
 
   if (mp_context_axis_size(ctx, 0) > 1) {

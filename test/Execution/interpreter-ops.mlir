@@ -1,6 +1,7 @@
 // The reference interpreter against values worked out by hand.
 //
 // RUN: mp-run %s --entry=linear --print | FileCheck %s --check-prefix=LINEAR
+// RUN: mp-run %s --entry=precision --print | FileCheck %s --check-prefix=PRECISION
 // RUN: mp-run %s --entry=activations --print | FileCheck %s --check-prefix=ACT
 // RUN: mp-run %s --entry=reductions --print | FileCheck %s --check-prefix=RED
 // RUN: mp-run %s --entry=losses --print | FileCheck %s --check-prefix=LOSS
@@ -16,6 +17,30 @@ func.func @linear() -> tensor<2x4xf32> {
   %w = arith.constant dense<[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 2.0]]> : tensor<4x3xf32>
   %y = mp.linear %x, %w : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
+}
+
+// A GEMM's precision: bf16 rounds each operand to 8 significant bits, to
+// nearest with ties to even (1 + 2^-8 to 1, 1 + 3·2^-8 to 1 + 2^-6,
+// 3 + 2^-7 to 3), and sums the exact products; fp32 keeps float32 operands.
+// x = [[1 + 2^-8, 1 + 3·2^-8], [1 + 3·2^-8, 1 + 2^-8]],
+// w = [[1, 1], [3 + 2^-7, 0]]: the linear x·wᵀ, then the matmul x·(wᵀ).
+// PRECISION: result #0: [2x2]
+// PRECISION-NEXT: 2.015625e+00 3.000000e+00
+// PRECISION-NEXT: 2.015625e+00 3.046875e+00
+// PRECISION-NEXT: result #1: [2x2]
+// PRECISION-NEXT: 2.015625e+00 3.019562e+00
+// PRECISION-NEXT: 2.015625e+00 3.043060e+00
+// PRECISION-NEXT: result #2: [2x2]
+// PRECISION-NEXT: 2.015625e+00 3.000000e+00
+// PRECISION-NEXT: 2.015625e+00 3.046875e+00
+func.func @precision() -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) {
+  %x = arith.constant dense<[[1.00390625, 1.01171875], [1.01171875, 1.00390625]]> : tensor<2x2xf32>
+  %w = arith.constant dense<[[1.0, 1.0], [3.0078125, 0.0]]> : tensor<2x2xf32>
+  %bf16 = mp.linear %x, %w precision <bf16> : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %fp32 = mp.linear %x, %w precision <fp32> : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %wt = mp.transpose %w perm [1, 0] : tensor<2x2xf32> -> tensor<2x2xf32>
+  %mm = mp.matmul %x, %wt precision <bf16> : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %bf16, %fp32, %mm : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>
 }
 
 // silu(1) = σ(1) = 0.7310586, gelu(1) = Φ(1) = 0.8413447, its tanh form

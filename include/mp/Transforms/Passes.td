@@ -156,6 +156,15 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     backward pass gathers it again (an `mp.annotate ... regather` before
     its first backward use), trading an all_gather per parameter for the
     memory of the gathered weights between forward and backward.
+
+    `precision` is the arithmetic of the step's GEMMs (`#mp.precision`):
+    `fp32` (strict), `tf32` (the default: what a GEMM without the attribute
+    runs in) or `bf16` (operands rounded to bfloat16, float32 accumulation,
+    as autocast and FSDP2's `MixedPrecisionPolicy(param_dtype=bfloat16)`).
+    It is set on every forward and backward GEMM that has no precision of
+    its own, so a model can keep one GEMM (say the output head) in `fp32`;
+    parameters, gradients, optimizer state and every other op stay float32
+    (master weights).
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
@@ -186,6 +195,8 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
            "FSDP2's reshard_after_forward: the backward pass gathers each "
            "FSDP parameter of a layer again instead of keeping the "
            "forward's copy (the root module's are kept, as FSDP2 does)">,
+    Option<"precision", "precision", "std::string", /*default=*/"\"tf32\"",
+           "The GEMMs' arithmetic: fp32, tf32 or bf16">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

@@ -333,7 +333,8 @@ FailureOr<Value> raiseMatmul(OpBuilder &b, linalg::LinalgOp op) {
                                           b.getDenseI64ArrayAttr(perm));
   }
   return accumulate(b, op,
-                    MatmulOp::create(b, op.getLoc(), operands[0], operands[1]));
+                    MatmulOp::create(b, op.getLoc(), operands[0], operands[1],
+                                     /*precision=*/nullptr));
 }
 
 FailureOr<Value> raiseReduce(OpBuilder &b, linalg::ReduceOp op) {

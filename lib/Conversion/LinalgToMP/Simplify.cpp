@@ -25,8 +25,8 @@ struct LinearFromTransposedWeight : OpRewritePattern<MatmulOp> {
     auto transpose = op.getRhs().getDefiningOp<TransposeOp>();
     if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
       return failure();
-    rewriter.replaceOpWithNewOp<LinearOp>(op, op.getLhs(),
-                                          transpose.getInput());
+    rewriter.replaceOpWithNewOp<LinearOp>(op, op.getLhs(), transpose.getInput(),
+                                          op.getPrecisionAttr());
     return success();
   }
 };
@@ -53,7 +53,8 @@ struct MatmulOfBroadcastRhs : OpRewritePattern<MatmulOp> {
       shared = reshape.getInput();
     if (!shared || cast<RankedTensorType>(shared.getType()).getRank() != 2)
       return failure();
-    rewriter.replaceOpWithNewOp<MatmulOp>(op, op.getLhs(), shared);
+    rewriter.replaceOpWithNewOp<MatmulOp>(op, op.getLhs(), shared,
+                                          op.getPrecisionAttr());
     return success();
   }
 };
@@ -150,8 +151,8 @@ struct LinearBeforeReshape : OpRewritePattern<LinearOp> {
       input = ReshapeOp::create(
           rewriter, op.getLoc(),
           RankedTensorType::get(merged, xType.getElementType()), input);
-    Value linear =
-        LinearOp::create(rewriter, op.getLoc(), input, op.getWeight());
+    Value linear = LinearOp::create(rewriter, op.getLoc(), input,
+                                    op.getWeight(), op.getPrecisionAttr());
     rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), linear);
     return success();
   }
@@ -183,8 +184,8 @@ struct MatmulBeforeReshapes : OpRewritePattern<MatmulOp> {
     if (!keepsMatrix(lhs) || !keepsMatrix(rhs) || a.size() != b.size() ||
         a.drop_back(2) != b.drop_back(2))
       return failure();
-    Value matmul =
-        MatmulOp::create(rewriter, op.getLoc(), lhs.getInput(), rhs.getInput());
+    Value matmul = MatmulOp::create(rewriter, op.getLoc(), lhs.getInput(),
+                                    rhs.getInput(), op.getPrecisionAttr());
     rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), matmul);
     return success();
   }

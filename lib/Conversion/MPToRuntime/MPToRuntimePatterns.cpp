@@ -163,6 +163,19 @@ struct BinaryLowering : RuntimePattern<OpT> {
 // with the GEMM's transpose flag.
 //===----------------------------------------------------------------------===//
 
+/// A GEMM's #mp.precision as mp_runtime.h's mp_precision.
+mp_precision getRuntimePrecision(Precision precision) {
+  switch (precision) {
+  case Precision::fp32:
+    return MP_PRECISION_FP32;
+  case Precision::tf32:
+    return MP_PRECISION_TF32;
+  case Precision::bf16:
+    return MP_PRECISION_BF16;
+  }
+  llvm_unreachable("unknown precision");
+}
+
 struct LinearLowering : RuntimePattern<LinearOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(LinearOp op) const override {
@@ -171,7 +184,9 @@ struct LinearLowering : RuntimePattern<LinearOp> {
     int64_t n = getShape(op.getWeight())[0];
     bool viewed = calls.getPlan().transposedViews.contains(op.getWeight());
     calls.call("mp_gemm_f32",
-               {calls.getContext(), calls.i32(0), calls.i32(!viewed),
+               {calls.getContext(),
+                calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
+                calls.i32(0), calls.i32(!viewed),
                 calls.i64(getNumElements(op.getInput()) / k), calls.i64(n),
                 calls.i64(k), calls.f32(1), in(op, 0), in(op, 1), calls.f32(0),
                 out(op)});
@@ -196,9 +211,11 @@ struct MatmulLowering : RuntimePattern<MatmulOp> {
       batch = 1;
     }
     calls.call("mp_gemm_batched_f32",
-               {calls.getContext(), calls.i32(transA), calls.i32(transB),
-                calls.i64(batch), calls.i64(m), calls.i64(n), calls.i64(k),
-                calls.f32(1), in(op, 0), calls.i64(m * k), in(op, 1),
+               {calls.getContext(),
+                calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
+                calls.i32(transA), calls.i32(transB), calls.i64(batch),
+                calls.i64(m), calls.i64(n), calls.i64(k), calls.f32(1),
+                in(op, 0), calls.i64(m * k), in(op, 1),
                 calls.i64(rhs.size() == 2 ? 0 : k * n), calls.f32(0), out(op),
                 calls.i64(m * n)});
     return success();

@@ -7,10 +7,11 @@
 
 namespace mp::runtime {
 
-mp_status CudaBackend::gemm(bool transA, bool transB, int64_t batch, int64_t m,
-                            int64_t n, int64_t k, float alpha, const float *a,
-                            int64_t strideA, const float *b, int64_t strideB,
-                            float beta, float *c, int64_t strideC) {
+mp_status CudaBackend::gemm(mp_precision precision, bool transA, bool transB,
+                            int64_t batch, int64_t m, int64_t n, int64_t k,
+                            float alpha, const float *a, int64_t strideA,
+                            const float *b, int64_t strideB, float beta,
+                            float *c, int64_t strideC) {
   if (batch > INT_MAX || m > INT_MAX || n > INT_MAX || k > INT_MAX)
     return fail(ctx, "mp_gemm_f32",
                 "dims %lld x %lld x %lld x %lld exceed cuBLAS's int sizes",
@@ -24,8 +25,13 @@ mp_status CudaBackend::gemm(bool transA, bool transB, int64_t batch, int64_t m,
   int lda = static_cast<int>(std::max<int64_t>(1, transA ? m : k));
   int ldb = static_cast<int>(std::max<int64_t>(1, transB ? k : n));
   int ldc = static_cast<int>(n);
-  // TF32 tensor cores for float32, as PyTorch's allow_tf32.
-  cublasComputeType_t compute = CUBLAS_COMPUTE_32F_FAST_TF32;
+  // Float32 operands and result throughout; the compute type says how the
+  // tensor cores may round them (none for fp32; bf16 converts the operands
+  // and sums in float32, as autocast's GEMM).
+  cublasComputeType_t compute =
+      precision == MP_PRECISION_FP32   ? CUBLAS_COMPUTE_32F
+      : precision == MP_PRECISION_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
+                                       : CUBLAS_COMPUTE_32F_FAST_TF32;
   if (batch == 1)
     return checkCublas(ctx, "cublasGemmEx",
                        cublasGemmEx(cublas, opB, opA, n, m, k, &alpha, b,

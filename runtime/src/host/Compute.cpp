@@ -5,13 +5,51 @@
 #include "../Elementwise.h"
 
 #include <cblas.h>
+#include <cstdint>
+#include <cstring>
 
 namespace mp::runtime {
 
-mp_status HostBackend::gemm(bool transA, bool transB, int64_t batch, int64_t m,
-                            int64_t n, int64_t k, float alpha, const float *a,
-                            int64_t strideA, const float *b, int64_t strideB,
-                            float beta, float *c, int64_t strideC) {
+namespace {
+/// x rounded to bfloat16 (to nearest, ties to even), kept as a float: the
+/// top 16 bits of its rounded bit pattern. A NaN stays a (quiet) NaN.
+float roundToBFloat16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    bits |= 0x00400000u;
+  else
+    bits += 0x7fffu + (bits >> 16 & 1u);
+  bits &= 0xffff0000u;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
+} // namespace
+
+const float *HostBackend::roundedToBFloat16(const float *in, int64_t count,
+                                            std::vector<float> &scratch) const {
+  if (static_cast<int64_t>(scratch.size()) < count)
+    scratch.resize(count);
+  float *out = scratch.data();
+  parallelFor(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      out[i] = roundToBFloat16(in[i]);
+  });
+  return out;
+}
+
+mp_status HostBackend::gemm(mp_precision precision, bool transA, bool transB,
+                            int64_t batch, int64_t m, int64_t n, int64_t k,
+                            float alpha, const float *a, int64_t strideA,
+                            const float *b, int64_t strideB, float beta,
+                            float *c, int64_t strideC) {
+  // bf16: the products of rounded operands are exact in float32, so an
+  // SGEMM of rounded copies is bf16 multiplication with float32 sums.
+  // fp32 and tf32 are both float32 here.
+  if (precision == MP_PRECISION_BF16) {
+    a = roundedToBFloat16(a, strideA * (batch - 1) + m * k, bf16A);
+    b = roundedToBFloat16(b, strideB * (batch - 1) + k * n, bf16B);
+  }
   // Row-major leading dims: of op(A) stored as A (m x k, or k x m when
   // transposed), likewise B.
   for (int64_t i = 0; i < batch; ++i)

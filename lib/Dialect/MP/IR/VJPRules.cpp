@@ -83,11 +83,12 @@ void LinearOp::buildVJP(OpBuilder &b, ValueRange grads,
                         SmallVectorImpl<Value> &operandGrads) {
   Location loc = getLoc();
   Value dy = grads[0];
+  PrecisionAttr precision = getPrecisionAttr();
   Value weightT = transposeLast2(b, loc, getWeight());
-  operandGrads.push_back(LinearOp::create(b, loc, dy, weightT));
+  operandGrads.push_back(LinearOp::create(b, loc, dy, weightT, precision));
   Value dyT = transposeLast2(b, loc, flattenLeading(b, loc, dy));
-  operandGrads.push_back(
-      MatmulOp::create(b, loc, dyT, flattenLeading(b, loc, getInput())));
+  operandGrads.push_back(MatmulOp::create(
+      b, loc, dyT, flattenLeading(b, loc, getInput()), precision));
 }
 
 // C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).
@@ -95,17 +96,18 @@ void MatmulOp::buildVJP(OpBuilder &b, ValueRange grads,
                         SmallVectorImpl<Value> &operandGrads) {
   Location loc = getLoc();
   Value dc = grads[0];
-  operandGrads.push_back(
-      MatmulOp::create(b, loc, dc, transposeLast2(b, loc, getRhs())));
+  PrecisionAttr precision = getPrecisionAttr();
+  operandGrads.push_back(MatmulOp::create(
+      b, loc, dc, transposeLast2(b, loc, getRhs()), precision));
   if (rankedType(getRhs()).getRank() == 2 &&
       rankedType(getLhs()).getRank() > 2) {
     Value lhsT = transposeLast2(b, loc, flattenLeading(b, loc, getLhs()));
     operandGrads.push_back(
-        MatmulOp::create(b, loc, lhsT, flattenLeading(b, loc, dc)));
+        MatmulOp::create(b, loc, lhsT, flattenLeading(b, loc, dc), precision));
     return;
   }
-  operandGrads.push_back(
-      MatmulOp::create(b, loc, transposeLast2(b, loc, getLhs()), dc));
+  operandGrads.push_back(MatmulOp::create(
+      b, loc, transposeLast2(b, loc, getLhs()), dc, precision));
 }
 
 void AddOp::buildVJP(OpBuilder &, ValueRange grads,

@@ -34,6 +34,34 @@ def MP_Reduction : I32EnumAttr<"Reduction",
   let cppNamespace = "::mp";
 }
 
+def MP_Precision : I32EnumAttr<"Precision",
+    "the arithmetic of a GEMM (PyTorch's matmul precision; FSDP2's "
+    "MixedPrecisionPolicy)", [
+      I32EnumAttrCase<"fp32", 0>,
+      I32EnumAttrCase<"tf32", 1>,
+      I32EnumAttrCase<"bf16", 2>,
+    ]> {
+  let cppNamespace = "::mp";
+  let genSpecializedAttr = 0;
+}
+
+def MP_PrecisionAttr : EnumAttr<MP_Dialect, MP_Precision, "precision"> {
+  let summary = "the arithmetic a GEMM runs in";
+  let description = [{
+    * `fp32`: float32 products and sums; no TF32 (the checkable mode, as
+      `torch.backends.cuda.matmul.allow_tf32 = False`);
+    * `tf32`: the backend may round operands to TF32's 10-bit mantissa
+      (cuBLAS's `CUBLAS_COMPUTE_32F_FAST_TF32`, PyTorch's `allow_tf32`); the
+      host backend and the interpreter compute in float32 and float64;
+      what a GEMM without the attribute runs in;
+    * `bf16`: operands rounded to bfloat16 (to nearest, ties to even),
+      products accumulated in float32, the result float32: autocast's GEMM
+      and FSDP2's `param_dtype=torch.bfloat16`. Every backend and the
+      interpreter round the same way, so equivalence tests hold.
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
+
 //===----------------------------------------------------------------------===//
 // MeshAttr
 //===----------------------------------------------------------------------===//

@@ -84,16 +84,26 @@ def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
 
     ```mlir
     %y = mp.linear %x, %w : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
+    %z = mp.linear %x, %w precision <bf16> : (tensor<8x64xf32>, tensor<128x64xf32>) -> tensor<8x128xf32>
     ```
+
+    `precision` (`#mp.precision`) is the GEMM's arithmetic; without it,
+    `tf32`. The backward pass's GEMMs take their forward GEMM's.
   }];
-  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight);
+  let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
+                       OptionalAttr<MP_PrecisionAttr>:$precision);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight attr-dict `:` functional-type(operands, results)
+    $input `,` $weight (`precision` $precision^)? attr-dict `:`
+    functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
     // CostOpInterface: a GEMM.
     int64_t getGemmFlops();
+    // `precision`, or tf32 where it is absent.
+    ::mp::Precision getEffectivePrecision() {
+      return getPrecision().value_or(::mp::Precision::tf32);
+    }
   }];
 }
 
@@ -109,15 +119,23 @@ def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
     ```mlir
     %c = mp.matmul %a, %b : (tensor<4x8x16xf32>, tensor<4x16x32xf32>) -> tensor<4x8x32xf32>
     ```
+
+    `precision` as for `mp.linear`.
   }];
-  let arguments = (ins MP_FloatTensor:$lhs, MP_FloatTensor:$rhs);
+  let arguments = (ins MP_FloatTensor:$lhs, MP_FloatTensor:$rhs,
+                       OptionalAttr<MP_PrecisionAttr>:$precision);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+    $lhs `,` $rhs (`precision` $precision^)? attr-dict `:`
+    functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
     // CostOpInterface: a GEMM.
     int64_t getGemmFlops();
+    // `precision`, or tf32 where it is absent.
+    ::mp::Precision getEffectivePrecision() {
+      return getPrecision().value_or(::mp::Precision::tf32);
+    }
   }];
 }
 
