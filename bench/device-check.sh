@@ -7,9 +7,10 @@
 #
 # In order, so that a run cut short still says the most important thing:
 # correctness (the runtime's checks on the CUDA backend; the compiled FFN
-# and Llama steps on CUDA against the host backend, same seed; the 2x2 FFN
-# step on 4 ranks sharing the GPU over the mpi transport against the host
-# backend), then timings of the seed's FFN step beside PyTorch's modes in
+# and Llama steps on CUDA against the host backend, same seed; the steps
+# captured once as a CUDA graph and replayed (--cuda-graph) against eager
+# launches; the 2x2 FFN step on 4 ranks sharing the GPU over the mpi
+# transport against the host backend), then timings of the seed's FFN step beside PyTorch's modes in
 # the same run, with the ceilings, then the seed's 2x2 step on the one GPU
 # over the mpi transport (a test path, not a fast one), then per-op
 # profiles, then compute-sanitizer on the runtime's checks.
@@ -48,6 +49,23 @@ for backend in cuda host; do
 done
 "$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-cuda.log" "$dev/llama-host.log"
 
+section "CUDA graph (--cuda-graph): the compiled steps captured once and replayed, against eager launches (1 rank, nccl)"
+# The FFN: the same kernels and GEMMs on the same buffers, so bit for bit
+# expected (compared to 1e-6; the largest difference is printed).
+"$bin/train-small" --backend cuda --steps 6 --seed 5 --save "$dev/small-eager.safetensors" > "$dev/small-eager.log" || echo "train-small eager failed"
+"$bin/train-small" --backend cuda --cuda-graph --steps 6 --seed 5 --save "$dev/small-graph.safetensors" > "$dev/small-graph.log" || echo "train-small --cuda-graph failed"
+cat "$dev/small-graph.log"
+"$py" "$bin/tensors.py" losses --rtol 1e-6 --atol 1e-6 "$dev/small-graph.log" "$dev/small-eager.log"
+"$py" "$bin/tensors.py" compare --rtol 1e-6 --atol 1e-6 "$dev/small-graph.safetensors" "$dev/small-eager.safetensors"
+# The Llama step: its embedding gradient adds with atomicAdd in no fixed
+# order, so against the eager run (llama-cuda.log, above) to a tolerance.
+"$bin/train-llama" --backend cuda --cuda-graph --steps 4 --seed 5 > "$dev/llama-graph.log" || echo "train-llama --cuda-graph failed"
+cat "$dev/llama-graph.log"
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-graph.log" "$dev/llama-cuda.log"
+# Refused before the first step: the mpi transport, MP_PROFILE=1.
+"$bin/train-small" --backend cuda --cuda-transport mpi --cuda-graph --steps 2 2>&1 | tail -1
+MP_PROFILE=1 "$bin/train-small" --backend cuda --cuda-graph --steps 2 2>&1 | tail -1
+
 section "2x2 step on one GPU, 4 ranks over mpi, against the host backend (dim 256 hidden 512 batch 64, same seed, TF32 off)"
 "${mpirun[@]}" -x NVIDIA_TF32_OVERRIDE=0 "$bin/train-small-2x2" --backend cuda --cuda-transport mpi \
   --steps 4 --seed 5 --save "$dev/small-2x2-cuda.safetensors" > "$dev/small-2x2-cuda.log" || echo "train-small-2x2 on cuda failed"
@@ -77,6 +95,8 @@ for size in 8192x8192x8 8192x8192x8192; do
   IFS=x read -r dim hidden batch <<< "$size"
   section "FFN $size, mp (median of 20 steps after 3)"
   "$bin/train-$size" --backend cuda --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
+  echo "with --cuda-graph (captured after step 0, replayed):"
+  "$bin/train-$size" --backend cuda --cuda-graph --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
   cat "$bin/floor-$size.txt"
   section "FFN $size, PyTorch eager / fused AdamW / compile + fused"
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3

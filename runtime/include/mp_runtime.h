@@ -425,6 +425,37 @@ typedef struct mp_step {
   mp_step_fn entry;
 } mp_step;
 
+/*===--- Whole-step capture (CUDA graphs) ---------------------------------===*
+ * A step's shapes, buffers and scalars are the same every call, so its work
+ * can be captured once and replayed: between mp_graph_begin_capture and
+ * mp_graph_end_capture the calls on the context record their device work
+ * (kernels, GEMMs, copies, NCCL collectives, and mp_alloc/mp_free as the
+ * graph's own memory) instead of running it; mp_graph_replay then runs it
+ * all with one launch, after the work issued before it, on the same
+ * buffers and with what they then hold (load the next batch into the same
+ * input buffers, read the loss from the same output). Only the CUDA backend
+ * over NCCL captures. Refused inside a capture, naming the call and the op:
+ * mp_copy_to_host and mp_copy_to_backend (they wait for the device), a
+ * collective over a group first used there (run the work once eagerly
+ * before capturing it), and mp_free of memory allocated before the
+ * capture; mp_graph_end_capture refuses memory allocated in the capture
+ * and not freed in it. After an error inside a capture, still call
+ * mp_graph_end_capture: it leaves capture mode (and returns MP_ERROR).
+ * (Added to ABI 4 without a bump: no declaration above changed.)
+ *===----------------------------------------------------------------------===*/
+
+/* Null when mp_graph_begin_capture can capture on this context; otherwise
+ * why not (a static string): the host backend, the CUDA backend's mpi
+ * transport (collectives through host memory), MP_PROFILE=1 (which
+ * synchronizes between ops). Does not fail the context. */
+const char *mp_graph_unavailable(const mp_context *ctx);
+/* Starts capturing; a capture replaces the graph captured before. */
+mp_status mp_graph_begin_capture(mp_context *ctx);
+/* Ends the capture and makes the graph ready to replay. */
+mp_status mp_graph_end_capture(mp_context *ctx);
+/* Runs the captured work again (asynchronously, as the calls would). */
+mp_status mp_graph_replay(mp_context *ctx);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

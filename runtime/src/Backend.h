@@ -86,6 +86,19 @@ public:
                            size_t height) = 0;
   /// Waits for the work issued so far (the host's is done when issued).
   virtual mp_status synchronize() { return MP_OK; }
+
+  // Whole-step capture (mp_graph_*). graphUnavailable says why this
+  // backend cannot capture (a static string), or is null when it can; the
+  // public calls check it, so the others run only where it is null.
+  // endCapture ends a capture even on a failed context, so that the
+  // backend leaves capture mode, and then instantiates nothing.
+  virtual const char *graphUnavailable() const {
+    return "CUDA graphs need the cuda backend (this context runs on the "
+           "host backend)";
+  }
+  virtual mp_status beginCapture() { return MP_ERROR; }
+  virtual mp_status endCapture() { return MP_ERROR; }
+  virtual mp_status replayGraph() { return MP_ERROR; }
   /// Host memory that copyToHost and copyToBackend move at full speed
   /// (pinned on CUDA), for staging collectives through MPI. `allocateHost`
   /// records a failure and returns null.

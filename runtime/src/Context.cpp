@@ -150,6 +150,17 @@ int readChoice(mp_context *ctx, const char *variable,
 
 namespace {
 
+/// A copy between host and backend memory inside a capture: it would wait
+/// for the device (which a graph cannot), and a replay would move the bytes
+/// the capture saw, not the program's.
+mp_status failCapturedHostCopy(mp_context *ctx, const char *call) {
+  return fail(ctx, call,
+              "a copy between host and device memory cannot be captured in "
+              "a CUDA graph (it waits for the device): copy before "
+              "mp_graph_begin_capture or after mp_graph_end_capture, outside "
+              "the captured step");
+}
+
 /// The backend `kind`, or null with the reason recorded.
 std::unique_ptr<Backend> createBackend(mp_context *ctx, mp_backend kind) {
   switch (kind) {
@@ -229,6 +240,13 @@ void mp_context_destroy(mp_context *ctx) {
     return;
   if (ctx->profiler && ctx->rank == 0)
     ctx->profiler->print(stderr, ctx->rank);
+  // A capture left open (a program that gave up mid-step) is ended first,
+  // so that the memory below is freed outside it.
+  if (ctx->backend && ctx->capturing) {
+    ctx->capturing = false;
+    ctx->failed = true;
+    ctx->backend->endCapture();
+  }
   if (ctx->backend)
     for (auto &[ptr, bytes] : ctx->allocations)
       ctx->backend->release(ptr);
@@ -314,6 +332,8 @@ mp_status mp_copy_to_backend(mp_context *ctx, void *dst, const void *src,
   if (bytes < 0)
     return fail(ctx, "mp_copy_to_backend", "negative size %lld",
                 static_cast<long long>(bytes));
+  if (ctx->capturing)
+    return failCapturedHostCopy(ctx, "mp_copy_to_backend");
   if (bytes == 0)
     return MP_OK;
   return ctx->backend->copyToBackend(dst, src, static_cast<size_t>(bytes));
@@ -325,6 +345,8 @@ mp_status mp_copy_to_host(mp_context *ctx, void *dst, const void *src,
   if (bytes < 0)
     return fail(ctx, "mp_copy_to_host", "negative size %lld",
                 static_cast<long long>(bytes));
+  if (ctx->capturing)
+    return failCapturedHostCopy(ctx, "mp_copy_to_host");
   return ctx->backend->copyToHost(dst, src, static_cast<size_t>(bytes));
 }
 

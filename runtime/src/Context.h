@@ -34,6 +34,10 @@ struct mp_context {
   const char *op = nullptr;
   /// Set when MP_PROFILE=1; mp_context_status ends a step's last op.
   mutable std::unique_ptr<mp::runtime::Profiler> profiler;
+  /// Between mp_graph_begin_capture and mp_graph_end_capture: calls are
+  /// recorded into a CUDA graph, not run, and those that must reach the
+  /// host (mp_copy_to_host, mp_copy_to_backend) are refused.
+  bool capturing = false;
   std::unordered_map<void *, size_t> allocations;
   size_t liveBytes = 0;
   size_t peakBytes = 0;

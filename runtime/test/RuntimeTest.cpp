@@ -70,6 +70,11 @@ public:
   ~Buffer() { mp_free(ctx, ptr); }
 
   template <typename T> T *as() const { return static_cast<T *>(ptr); }
+  /// Overwrites the buffer (as many bytes as it holds).
+  template <typename T> void write(const std::vector<T> &values) const {
+    CHECK_OK(ctx, mp_copy_to_backend(ctx, ptr, values.data(),
+                                     values.size() * sizeof(T)));
+  }
   float *floats() const { return as<float>(); }
   template <typename T = float> std::vector<T> read() const {
     std::vector<T> values(bytes / sizeof(T));
@@ -1697,6 +1702,178 @@ void testTransformerErrors(mp_context *ctx) {
 }
 
 /// The comma-separated names in `list`.
+/// A step's kinds of work, for the graph checks: an arena allocated and
+/// freed, elementwise kernels (exact on sixteenths), an all_reduce in place and
+/// an all_gather along dim 1 (its pieces packed in scratch memory on the
+/// communication stream) over the mesh's first axis. x, w, y: 2x4; gathered: 2
+/// x 4*size. (GEMMs are captured in the trained step: cuda.test.)
+mp_status runGraphWork(mp_context *ctx, const float *x, const float *w,
+                       float *y, float *gathered) {
+  int axis = 0;
+  int64_t shape[] = {2, 4};
+  auto *arena = static_cast<float *>(mp_alloc(ctx, 8 * sizeof(float)));
+  mp_unary_f32(ctx, MP_UNARY_SCALE, 8, x, arena, 0.5);
+  mp_binary_f32(ctx, MP_BINARY_MUL, 8, arena, w, y);
+  mp_all_reduce(ctx, &axis, 1, MP_DTYPE_F32, y, 8);
+  mp_all_gather(ctx, &axis, 1, MP_DTYPE_F32, y, gathered, 2, shape, 1);
+  mp_free(ctx, arena);
+  return mp_context_status(ctx);
+}
+
+/// Whole-step capture (mp_graph_*). Where a context cannot capture (the
+/// host backend, the CUDA mpi transport) it says why and refuses. Where it
+/// can (CUDA over NCCL): capturing runs nothing, a replay gives bit for bit
+/// what the eager calls gave, on what the buffers hold when it runs, and
+/// what cannot be captured is refused naming the call and the op.
+void testGraph(mp_context *ctx) {
+  std::string onRank =
+      " failed on rank " + std::to_string(mp_context_rank(ctx));
+  const char *why = mp_graph_unavailable(ctx);
+  if (backend == MP_BACKEND_HOST)
+    expect(why && std::string(why) == "CUDA graphs need the cuda backend "
+                                      "(this context runs on the host "
+                                      "backend)",
+           "the host backend cannot capture, and says so");
+  if (why) {
+    mp_context *refused = createLike(ctx);
+    expect(mp_graph_begin_capture(refused) == MP_ERROR &&
+               mp_context_error(refused) ==
+                   "mp_graph_begin_capture" + onRank + ": " + why,
+           "a capture where it is unavailable is refused, saying why");
+    mp_context_destroy(refused);
+    mp_context *nothing = createLike(ctx);
+    expect(mp_graph_replay(nothing) == MP_ERROR &&
+               mp_context_error(nothing) ==
+                   "mp_graph_replay" + onRank + ": " + why,
+           "so is a replay");
+    mp_context_destroy(nothing);
+    return;
+  }
+
+  mp_context *graphCtx = createLike(ctx);
+  {
+    int64_t size = mp_context_axis_size(graphCtx, 0);
+    int rank = mp_context_rank(graphCtx);
+    // Sixteenths: every product and sum below is exact, so results agree
+    // bit for bit whatever order NCCL adds ranks' values in.
+    auto values = [&](double seed) {
+      std::vector<float> v = makeValues(8, seed + rank);
+      for (float &e : v)
+        e = std::round(e * 16) / 16;
+      return v;
+    };
+    std::vector<float> xA = values(1), wA = values(2), xB = values(3),
+                       wB = values(4);
+    Buffer x(graphCtx, xA), w(graphCtx, wA), y(graphCtx, 8 * sizeof(float)),
+        gathered(graphCtx, 8 * size * sizeof(float));
+    auto run = [&] {
+      CHECK_OK(graphCtx, runGraphWork(graphCtx, x.floats(), w.floats(),
+                                      y.floats(), gathered.floats()));
+    };
+    // Eagerly first: the communicators are created here, as mp-train's
+    // first step does.
+    run();
+    std::vector<float> yA = y.read(), gatheredA = gathered.read();
+    x.write(xB);
+    w.write(wB);
+    run();
+    std::vector<float> yB = y.read(), gatheredB = gathered.read();
+    size_t live = mp_live_bytes(graphCtx);
+    x.write(xA);
+    w.write(wA);
+    CHECK_OK(graphCtx, mp_graph_begin_capture(graphCtx));
+    run();
+    CHECK_OK(graphCtx, mp_graph_end_capture(graphCtx));
+    expect(sameValues(y.read(), yB) && sameValues(gathered.read(), gatheredB),
+           "a capture records the work without running it");
+    expect(mp_live_bytes(graphCtx) == live,
+           "the capture frees what it allocates");
+    CHECK_OK(graphCtx, mp_graph_replay(graphCtx));
+    expect(sameValues(y.read(), yA) && sameValues(gathered.read(), gatheredA),
+           "a replay gives what the eager calls gave, bit for bit");
+    x.write(xB);
+    w.write(wB);
+    CHECK_OK(graphCtx, mp_graph_replay(graphCtx));
+    CHECK_OK(graphCtx, mp_graph_replay(graphCtx));
+    expect(sameValues(y.read(), yB) && sameValues(gathered.read(), gatheredB),
+           "a replay reads what its buffers hold when it runs");
+    CHECK_OK(graphCtx, mp_graph_begin_capture(graphCtx));
+    run();
+    CHECK_OK(graphCtx, mp_graph_end_capture(graphCtx));
+    x.write(xA);
+    w.write(wA);
+    CHECK_OK(graphCtx, mp_graph_replay(graphCtx));
+    expect(sameValues(y.read(), yA) && sameValues(gathered.read(), gatheredA),
+           "a second capture replaces the first");
+  }
+  mp_context_destroy(graphCtx);
+
+  // A host copy inside a capture: refused, naming the op; ending the
+  // capture keeps that error.
+  mp_context *failed = createLike(ctx);
+  {
+    Buffer value(failed, std::vector<float>{1});
+    float read = 0;
+    CHECK_OK(failed, mp_graph_begin_capture(failed));
+    mp_context_set_op(failed, "mp.loss at step.mlir:4:2");
+    mp_status status = mp_copy_to_host(failed, &read, value.floats(), 4);
+    mp_context_set_op(failed, nullptr);
+    std::string error = mp_context_error(failed);
+    expect(status == MP_ERROR &&
+               error == "mp_copy_to_host" + onRank +
+                            " (in mp.loss at step.mlir:4:2): a copy between "
+                            "host and device memory cannot be captured in a "
+                            "CUDA graph (it waits for the device): copy "
+                            "before mp_graph_begin_capture or after "
+                            "mp_graph_end_capture, outside the captured step",
+           "a host copy inside a capture is refused, naming the op");
+    expect(mp_graph_end_capture(failed) == MP_ERROR &&
+               error == mp_context_error(failed),
+           "ending a failed capture keeps its first error");
+  }
+  mp_context_destroy(failed);
+
+  // A group first used inside a capture (its NCCL communicator would be
+  // created there).
+  failed = createLike(ctx);
+  {
+    Buffer data(failed, std::vector<float>{1});
+    int axis = 0;
+    CHECK_OK(failed, mp_graph_begin_capture(failed));
+    mp_status status =
+        mp_all_reduce(failed, &axis, 1, MP_DTYPE_F32, data.floats(), 1);
+    mp_graph_end_capture(failed);
+    expect(status == MP_ERROR &&
+               std::string(mp_context_error(failed))
+                       .find("ncclCommSplit" + onRank +
+                             ": the group over mesh axes [a0] is first used "
+                             "inside a CUDA graph capture") == 0,
+           "a communicator is not created inside a capture");
+  }
+  mp_context_destroy(failed);
+
+  // Memory allocated in a capture and kept; a replay with nothing captured.
+  failed = createLike(ctx);
+  CHECK_OK(failed, mp_graph_begin_capture(failed));
+  size_t live = mp_live_bytes(failed);
+  mp_alloc(failed, 64);
+  expect(mp_graph_end_capture(failed) == MP_ERROR &&
+             mp_live_bytes(failed) == live &&
+             std::string(mp_context_error(failed))
+                     .find("mp_graph_end_capture" + onRank +
+                           ": 1 buffer(s) allocated by mp_alloc during the "
+                           "capture were not freed in it") == 0,
+         "memory a capture allocates must be freed in it");
+  mp_context_destroy(failed);
+  failed = createLike(ctx);
+  expect(mp_graph_replay(failed) == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("mp_graph_replay" + onRank +
+                           ": nothing has been captured") == 0,
+         "a replay needs a capture");
+  mp_context_destroy(failed);
+}
+
 std::vector<std::string> splitList(const std::string &list) {
   std::vector<std::string> names;
   for (size_t begin = 0, end; begin <= list.size(); begin = end + 1) {
@@ -1804,6 +1981,7 @@ int main(int argc, char **argv) {
   testGatherScatter(ctx);
   testBadIndices(ctx);
   testTransformerErrors(ctx);
+  testGraph(ctx);
   // The collectives again over every other transport.
   for (size_t t = 1; t < transports.size(); ++t) {
     setTransport(transports[t]);

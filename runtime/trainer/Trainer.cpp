@@ -68,6 +68,11 @@ struct Options {
   /// The CUDA backend's collective transport (nccl or mpi), set in the
   /// runtime's environment (MP_CUDA_TRANSPORT); empty leaves it as it is.
   std::string cudaTransport;
+  /// Whole-step capture: the first step eagerly, then the step captured
+  /// as a CUDA graph once and replayed (--cuda-graph or MP_CUDA_GRAPH=1,
+  /// which `cudaGraphBy` names in messages).
+  bool cudaGraph = false;
+  std::string cudaGraphBy;
   /// Sharded checkpoints into `checkpoint` every `checkpointEvery` steps
   /// (0: only at the end), the newest `keep` kept.
   std::string checkpoint, resume, metrics;
@@ -96,7 +101,7 @@ const char *const kUsage =
     "FILE.safetensors]\n"
     "                [--seed N] [--save FILE.safetensors] [--backend "
     "host|cuda]\n"
-    "                [--cuda-transport nccl|mpi]\n"
+    "                [--cuda-transport nccl|mpi] [--cuda-graph]\n"
     "                [--time] [--warmup N]\n"
     "                [--checkpoint DIR [--checkpoint-every N] [--keep K]]\n"
     "                [--resume DIR] [--metrics FILE.csv] "
@@ -118,6 +123,12 @@ const char *const kUsage =
     "so that\n"
     "                        ranks may share a GPU: a test path); sets "
     "MP_CUDA_TRANSPORT\n"
+    "  --cuda-graph          the CUDA backend runs the first step eagerly, "
+    "then captures\n"
+    "                        the step once as a CUDA graph and replays it "
+    "(nccl only;\n"
+    "                        not with MP_PROFILE); MP_CUDA_GRAPH=1 does "
+    "the same\n"
     "  --checkpoint DIR      write each rank's shards of the parameters and "
     "optimizer\n"
     "                        state to DIR/step-<k> (atomically, DIR/latest "
@@ -341,6 +352,9 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
         return false;
       }
       options.cudaTransport = text;
+    } else if (arg == "--cuda-graph") {
+      options.cudaGraph = true;
+      options.cudaGraphBy = arg;
     } else if (arg == "--help" || arg == "-h") {
       options.help = true;
     } else if (arg == "--optimizer" || arg == "--lr") {
@@ -354,6 +368,21 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
   }
   if (!options.cudaTransport.empty() && options.backend != MP_BACKEND_CUDA) {
     error = "--cuda-transport needs --backend cuda";
+    return false;
+  }
+  // MP_CUDA_GRAPH=1 asks for what --cuda-graph does (which wins over 0).
+  if (const char *graph = std::getenv("MP_CUDA_GRAPH");
+      graph && *graph && !options.cudaGraph) {
+    if (std::strcmp(graph, "0") && std::strcmp(graph, "1")) {
+      error = std::string("MP_CUDA_GRAPH is 0 or 1, not '") + graph + "'";
+      return false;
+    }
+    options.cudaGraph = *graph == '1';
+    options.cudaGraphBy = "MP_CUDA_GRAPH=1";
+  }
+  if (options.cudaGraph && options.backend != MP_BACKEND_CUDA) {
+    error = options.cudaGraphBy +
+            " needs --backend cuda (CUDA graphs need the cuda backend)";
     return false;
   }
   if (options.checkpointEvery > 0 && options.checkpoint.empty()) {
@@ -526,6 +555,9 @@ private:
   std::string findOutputError() const;
   void initArguments();
   void loadBatch(int64_t step);
+  /// Issues one step: eagerly, or with --cuda-graph and `warm`, by
+  /// replaying the graph, captured at the first such call.
+  mp_status runStep(bool warm);
   void save();
   /// Whether argument `arg` is part of a checkpoint: parameters and
   /// optimizer state.
@@ -556,6 +588,8 @@ private:
   /// The first step to run (a resumed run's checkpoint step), and the step
   /// of the newest checkpoint this run wrote or resumed from.
   int64_t startStep = 0, lastCheckpoint = -1;
+  /// Whether runStep has captured the step (--cuda-graph).
+  bool captured = false;
 };
 
 std::string jsonQuote(const std::string &text) {
@@ -865,6 +899,12 @@ void Trainer::createContext() {
                       "GPU)"
                     : "nccl (a GPU per rank)");
   }
+  if (!options.cudaGraph)
+    return;
+  // What the runtime cannot capture (the mpi transport, MP_PROFILE), on
+  // any rank, before the first step rather than at the capture.
+  const char *unavailable = mp_graph_unavailable(ctx);
+  dieTogetherIfAny(unavailable ? options.cudaGraphBy + ": " + unavailable : "");
 }
 
 std::string Trainer::refuseOrWarn(const std::string &nonFinite,
@@ -1011,6 +1051,23 @@ void Trainer::initArguments() {
   }
 }
 
+mp_status Trainer::runStep(bool warm) {
+  if (!options.cudaGraph || !warm)
+    return step.entry(ctx, args.data(), outputs.data());
+  // The graph keeps the buffers' addresses: `args` and `outputs` are
+  // allocated once, and batches, checkpoints and the loss go through them.
+  if (!captured) {
+    captured = true;
+    if (mp_graph_begin_capture(ctx) != MP_OK)
+      return MP_ERROR;
+    mp_status status = step.entry(ctx, args.data(), outputs.data());
+    // Ended even after a failure inside, which keeps the first error.
+    if (mp_graph_end_capture(ctx) != MP_OK || status != MP_OK)
+      return MP_ERROR;
+  }
+  return mp_graph_replay(ctx);
+}
+
 void Trainer::loadBatch(int64_t step) {
   int64_t stepIndex = options.batchOf(step);
   for (size_t i = 0; i < manifest.args.size(); ++i) {
@@ -1094,6 +1151,10 @@ int Trainer::run() {
   initArguments();
   if (!options.resume.empty())
     resume();
+  if (options.cudaGraph && rank == 0)
+    std::printf("cuda graph: step %lld runs eagerly (warm-up), then the step "
+                "is captured once and replayed\n",
+                static_cast<long long>(startStep));
   int lossIndex = -1;
   for (size_t i = 0, output = 0; i < manifest.results.size(); ++i)
     if (manifest.results[i].role == "output") {
@@ -1153,7 +1214,7 @@ int Trainer::run() {
     loadBatch(i);
     checkMpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
     double start = MPI_Wtime();
-    if (step.entry(ctx, args.data(), outputs.data()) != MP_OK)
+    if (runStep(i > startStep) != MP_OK)
       die("step " + std::to_string(i) + ": " + mp_context_error(ctx));
     // Every rank reads it: the copy reports a failure of the step's
     // asynchronous work (CUDA) on the rank that met it.

@@ -10,6 +10,8 @@
 
 #include "CudaBackend.h"
 
+#include <string>
+
 namespace mp::runtime {
 
 namespace {
@@ -34,6 +36,19 @@ ncclComm_t CudaBackend::getCommunicator(const Group &group) {
   auto it = communicators.find(group.axes);
   if (it != communicators.end())
     return it->second;
+  if (capturing) {
+    // ncclCommSplit is collective and synchronous: it cannot be captured.
+    std::string axes;
+    for (int axis : group.axes)
+      axes += (axes.empty() ? "" : ",") + ctx->axisNames[axis];
+    fail(ctx, "ncclCommSplit",
+         "the group over mesh axes [%s] is first used inside a CUDA graph "
+         "capture, where its NCCL communicator cannot be created: run the "
+         "work once before capturing it (mp-train runs the step eagerly "
+         "first)",
+         axes.c_str());
+    return nullptr;
+  }
   // The key orders the new communicator's ranks by their group index.
   ncclComm_t split = nullptr;
   if (checkNccl(

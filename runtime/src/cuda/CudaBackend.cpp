@@ -167,10 +167,17 @@ mp_status CudaBackend::start() {
 
 CudaBackend::~CudaBackend() {
   // Teardown cannot report errors: the context is going away.
+  if (capturing) {
+    cudaGraph_t captured = nullptr;
+    cudaStreamEndCapture(computeStream, &captured);
+    if (captured)
+      cudaGraphDestroy(captured);
+  }
   if (computeStream)
     cudaStreamSynchronize(computeStream);
   if (commStream)
     cudaStreamSynchronize(commStream);
+  dropGraph();
   for (auto &[axes, comm] : communicators)
     ncclCommDestroy(comm);
   if (world)
@@ -194,10 +201,24 @@ void *CudaBackend::allocate(size_t bytes) {
   // use of the memory is ordered after this on the compute stream, or on
   // the communication stream behind an event recorded on it. The pool
   // aligns to at least 256 bytes, more than the 64 the plan assumes.
-  return allocateScratch(bytes ? bytes : 1, computeStream);
+  // In a capture this is the graph's memory (an allocation node), at an
+  // address that every replay keeps.
+  void *ptr = allocateScratch(bytes ? bytes : 1, computeStream);
+  if (ptr && capturing)
+    graphAllocations.insert(ptr);
+  return ptr;
 }
 
-void CudaBackend::release(void *ptr) { freeScratch(ptr, computeStream); }
+void CudaBackend::release(void *ptr) {
+  if (capturing && !graphAllocations.erase(ptr)) {
+    // Replays would free it again; the first one would free it for good.
+    fail(ctx, "mp_free",
+         "frees memory allocated before the capture began, which a CUDA "
+         "graph cannot free on every replay: free it outside the capture");
+    return;
+  }
+  freeScratch(ptr, computeStream);
+}
 
 void *CudaBackend::allocateHost(size_t bytes) {
   void *ptr = nullptr;

@@ -13,6 +13,12 @@
 // fast one: it lets several ranks share a GPU (NCCL refuses them), so a
 // multi-rank step runs whole on a machine with one GPU.
 //
+// Whole-step capture (Graph.cpp): the compute stream is captured into a CUDA
+// graph, the communication stream joining it through the same events as
+// eagerly, and the graph is replayed on the compute stream. Allocations made
+// in the capture become the graph's own memory (stream-ordered allocation
+// nodes), which it must free again.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef MP_RUNTIME_CUDA_CUDABACKEND_H
@@ -27,6 +33,7 @@
 
 #include <map>
 #include <memory>
+#include <unordered_set>
 #include <vector>
 
 namespace mp::runtime {
@@ -59,6 +66,11 @@ public:
                    size_t height) override;
   void *allocateHost(size_t bytes) override;
   void releaseHost(void *ptr) override;
+
+  const char *graphUnavailable() const override;
+  mp_status beginCapture() override;
+  mp_status endCapture() override;
+  mp_status replayGraph() override;
 
   mp_status allReduce(const Group &group, mp_dtype dtype, void *data,
                       int64_t count) override;
@@ -185,6 +197,15 @@ private:
   /// index of their first bad id in the first).
   cuda::DeviceFault *fault = nullptr;
   double *partials = nullptr;
+  /// Whole-step capture: whether the compute stream is capturing, what
+  /// `allocate` handed out since the capture began (freed in it, or the
+  /// capture is refused), and the last graph captured, instantiated.
+  bool capturing = false;
+  std::unordered_set<void *> graphAllocations;
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t graphExec = nullptr;
+  /// Destroys the graph, if any.
+  void dropGraph();
 };
 
 } // namespace mp::runtime
