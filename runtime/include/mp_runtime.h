@@ -441,7 +441,7 @@ typedef struct mp_step {
  * capture; mp_graph_end_capture refuses memory allocated in the capture
  * and not freed in it. After an error inside a capture, still call
  * mp_graph_end_capture: it leaves capture mode (and returns MP_ERROR).
- * (Added to ABI 4 without a bump: no declaration above changed.)
+ * (Part of ABI 5.)
  *===----------------------------------------------------------------------===*/
 
 /* Null when mp_graph_begin_capture can capture on this context; otherwise
