@@ -5,7 +5,7 @@
 
 For each configuration below it writes the model (examples/llama/gen-llama.py)
 and the published run's plan, compiles the training step for the published
-mesh (`mp-opt --mp-apply-plan --mp-train-step=optimizer=adamw --mp-spmd
+mesh (`mp-opt --mp-apply-plan --mp-train-step="optimizer=adamw precision=bf16" --mp-spmd
 --mp-simulate`, the mesh's ranks never run: partitioning reads types only)
 and prints a Markdown table of the prediction against the published figure
 (docs/plan-search.md, "Predictions for published configurations", records
@@ -175,7 +175,9 @@ def commands(config, work, build):
         opt.append("--mp-apply-plan=" + plan)
     if config["loss_parallel"]:
         opt.append("--mp-loss-parallel")
-    opt.append("--mp-train-step=optimizer=adamw")
+    # The published runs' GEMMs are half precision (bf16; Megatron's fp16
+    # runs at the same tensor-core rate as bf16 would).
+    opt.append("--mp-train-step=optimizer=adamw precision=bf16")
     if config["plan"] is not None:
         opt.append("--mp-spmd")
     if config["dp_per_host"] is None:
@@ -249,7 +251,10 @@ def main():
     print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
     for c, p in rows:
         with open(os.path.join(MACHINES, c["machine"])) as f:
-            rate = json.load(f)["gemm_flops_per_second"]
+            machine = json.load(f)
+        # The steps' GEMMs are bf16 (train-step precision=bf16).
+        rate = machine.get("gemm_flops_per_second_by_precision", {}).get(
+            "bf16", machine["gemm_flops_per_second"])
         step = p["step_seconds"]
         bound = max(p["compute_seconds"], p["comm_seconds"])
         if c["metric"][0] == "tokens":

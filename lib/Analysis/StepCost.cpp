@@ -20,6 +20,21 @@ const MachineModel::Link &MachineModel::getLink(StringRef axis) const {
   return it == links.end() ? defaultLink : it->second;
 }
 
+double MachineModel::getGemmFlopsPerSecond(Operation &op) const {
+  std::optional<Precision> precision;
+  if (auto linear = dyn_cast<LinearOp>(op))
+    precision = linear.getEffectivePrecision();
+  else if (auto matmul = dyn_cast<MatmulOp>(op))
+    precision = matmul.getEffectivePrecision();
+  if (precision) {
+    auto it =
+        gemmFlopsPerSecondByPrecision.find(stringifyPrecision(*precision));
+    if (it != gemmFlopsPerSecondByPrecision.end())
+      return it->second;
+  }
+  return gemmFlopsPerSecond;
+}
+
 namespace {
 /// Machine files are small; anything larger is not one.
 constexpr uint64_t kMaxMachineFileBytes = 1 << 20;
@@ -71,13 +86,15 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
   if (!root)
     return fail() << "the top level must be an object";
   MachineModel machine;
-  static constexpr StringLiteral kFields[] = {"name",
-                                              "gemm_flops_per_second",
-                                              "memory_bytes_per_second",
-                                              "op_seconds",
-                                              "links",
-                                              "collective_factors",
-                                              "overlap"};
+  static constexpr StringLiteral kFields[] = {
+      "name",
+      "gemm_flops_per_second",
+      "gemm_flops_per_second_by_precision",
+      "memory_bytes_per_second",
+      "op_seconds",
+      "links",
+      "collective_factors",
+      "overlap"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kFields, StringRef(entry.first)))
       return fail() << "unknown field '" << entry.first.str() << "'";
@@ -96,6 +113,23 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
     if (!overlap)
       return fail() << "'overlap' must be true or false";
     machine.overlap = *overlap;
+  }
+  if (root->get("gemm_flops_per_second_by_precision")) {
+    const llvm::json::Object *rates =
+        root->getObject("gemm_flops_per_second_by_precision");
+    if (!rates)
+      return fail() << "'gemm_flops_per_second_by_precision' must be an object";
+    for (const auto &entry : *rates) {
+      StringRef precision = entry.first;
+      if (!symbolizePrecision(precision))
+        return fail() << "unknown precision '" << precision
+                      << "' in 'gemm_flops_per_second_by_precision' "
+                         "(fp32, tf32 or bf16)";
+      if (failed(readRate(*rates, precision,
+                          machine.gemmFlopsPerSecondByPrecision[precision],
+                          /*allowZero=*/false, fail)))
+        return failure();
+    }
   }
   if (root->get("collective_factors")) {
     const llvm::json::Object *factors = root->getObject("collective_factors");
@@ -195,7 +229,7 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
       return;
     }
     prediction.computeSeconds +=
-        std::max(flops / machine.gemmFlopsPerSecond,
+        std::max(flops ? flops / machine.getGemmFlopsPerSecond(op) : 0.0,
                  bytes / machine.memoryBytesPerSecond) +
         machine.opSeconds;
   });

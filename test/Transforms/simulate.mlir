@@ -10,6 +10,8 @@
 // RUN: FileCheck %s --check-prefix=OVERLAP < %t/overlap-report.json
 // RUN: mp-opt %t/step.mlir --mp-simulate=machine=%t/factors.json -o /dev/null | FileCheck %s --check-prefix=FACTORS
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badkind.json 2>&1 | FileCheck %s --check-prefix=BADKIND
+// RUN: mp-opt %t/precision.mlir --mp-simulate=machine=%t/precision.json -o /dev/null | FileCheck %s --check-prefix=PRECISION
+// RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badprecision.json 2>&1 | FileCheck %s --check-prefix=BADPRECISION
 // RUN: not mp-opt %t/step.mlir --mp-simulate 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/bad.json 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/nolink.json 2>&1 | FileCheck %s --check-prefix=NOLINK
@@ -49,6 +51,12 @@
 // 12.24 + 8.536 + 41.48 = 62.256 us.
 // FACTORS: "step_seconds": {{6\.2256(0|9)*[0-9]?e-05}},
 // FACTORS: "all_gather": {{4\.148(0|9)*[0-9]?e-05}}
+// A GEMM runs at its precision's rate where the file gives one: the bf16
+// linear's 8192 FLOPs at 4e9 (2.048 us, under its 3.584 us of bytes), the
+// fp32 one's at 1e9 (8.192 us), the tf32 one's at gemm_flops_per_second,
+// 2e9 (4.096 us), each + 1 us: 3.584 + 8.192 + 4.096 + 3 = 18.872 us.
+// PRECISION: "compute_seconds": {{1\.8872(0|9)*[0-9]?e-05}},
+// BADPRECISION: error: machine file '{{.*}}badprecision.json': unknown precision 'fp8' in 'gemm_flops_per_second_by_precision' (fp32, tf32 or bf16)
 // BADKIND: error: machine file '{{.*}}badkind.json': unknown collective kind 'broadcast' in 'collective_factors'
 // NOFILE: error: mp-simulate needs machine=FILE.json
 // BAD: error: machine file '{{.*}}bad.json': 'gemm_flops_per_second' must be above 0, got -1
@@ -84,3 +92,20 @@ func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>) -> tensor<16x32xf32
 {"gemm_flops_per_second": 1e9, "memory_bytes_per_second": 1e9, "op_seconds": 0,
  "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}},
  "collective_factors": {"broadcast": 2}}
+//--- precision.mlir
+func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>)
+    -> (tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>)
+    attributes {mp.partitioned} {
+  %b = mp.linear %x, %w precision <bf16> : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>
+  %f = mp.linear %x, %w precision <fp32> : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>
+  %t = mp.linear %x, %w : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>
+  return %b, %f, %t : tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>
+}
+//--- precision.json
+{"gemm_flops_per_second": 2e9, "memory_bytes_per_second": 1e9, "op_seconds": 1e-6,
+ "gemm_flops_per_second_by_precision": {"bf16": 4e9, "fp32": 1e9},
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
+//--- badprecision.json
+{"gemm_flops_per_second": 1e9, "memory_bytes_per_second": 1e9, "op_seconds": 0,
+ "gemm_flops_per_second_by_precision": {"fp8": 4e9},
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}

@@ -36,6 +36,9 @@ struct MachineModel {
   /// Per rank, as the ranks run together (ranks sharing a device or cores
   /// share its rates).
   double gemmFlopsPerSecond = 0;
+  /// The GEMM rate per #mp.precision ("fp32", "tf32", "bf16") where the
+  /// file gives one; gemmFlopsPerSecond for the others.
+  llvm::StringMap<double> gemmFlopsPerSecondByPrecision;
   double memoryBytesPerSecond = 0;
   /// What running one op costs beyond its FLOPs and bytes (a kernel launch,
   /// a runtime call).
@@ -52,6 +55,8 @@ struct MachineModel {
   bool overlap = false;
 
   const Link &getLink(llvm::StringRef axis) const;
+  /// The rate `op`'s GEMM runs at, by its precision.
+  double getGemmFlopsPerSecond(mlir::Operation &op) const;
 
   /// Reads a machine file (JSON, bench/machines/*.json); a located error on
   /// `loc` naming the file and the field on failure.
