@@ -81,21 +81,31 @@ HostTensor batchedMatmul(const HostTensor &a, const HostTensor &b,
   return out;
 }
 
-/// A GEMM operand as the GEMM's precision reads it: a bf16 GEMM rounds its
-/// float32 operands to bfloat16 (nearest, ties to even); the others read
-/// them as they are (tf32 is allowed to round, not required to).
-HostTensor operandIn(const HostTensor &in, Precision precision) {
-  if (precision != Precision::bf16)
-    return in;
+/// `in`, of element type `from`, in element type `to`: each value as the
+/// `from` it stands for (the interpreter carries every float in double),
+/// rounded to `to` (nearest, ties to even).
+HostTensor convertTo(const HostTensor &in, FloatType from, FloatType to) {
   HostTensor out = in;
   for (double &value : out.data) {
     bool losesInfo;
-    llvm::APFloat rounded(static_cast<float>(value));
-    rounded.convert(llvm::APFloat::BFloat(), llvm::APFloat::rmNearestTiesToEven,
+    llvm::APFloat rounded(value);
+    rounded.convert(from.getFloatSemantics(),
+                    llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+    rounded.convert(to.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
                     &losesInfo);
     value = rounded.convertToDouble();
   }
   return out;
+}
+
+/// A GEMM operand as the GEMM's precision reads it: a bf16 GEMM rounds its
+/// float32 operands to bfloat16; the others read them as they are (tf32 is
+/// allowed to round, not required to).
+HostTensor operandIn(const HostTensor &in, Value operand, Precision precision) {
+  if (precision != Precision::bf16)
+    return in;
+  auto from = cast<FloatType>(getElementTypeOrSelf(operand.getType()));
+  return convertTo(in, from, BFloat16Type::get(operand.getContext()));
 }
 
 HostTensor transpose(const HostTensor &in, ArrayRef<int64_t> perm) {
@@ -361,14 +371,20 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
                       shapeOf(resize.getResult())[resize.getDim()]));
         return success();
       })
+      .Case([&](ConvertOp convert) {
+        set(convertTo(
+            in(0), cast<FloatType>(getElementTypeOrSelf(convert.getInput())),
+            cast<FloatType>(getElementTypeOrSelf(convert.getResult()))));
+        return success();
+      })
       .Case<AnnotateOp, ReshardOp>([&](Operation *) {
         set(in(0));
         return success();
       })
       .Case([&](LinearOp l) {
         Precision precision = l.getEffectivePrecision();
-        HostTensor x = operandIn(in(0), precision);
-        HostTensor w = operandIn(in(1), precision);
+        HostTensor x = operandIn(in(0), l.getInput(), precision);
+        HostTensor w = operandIn(in(1), l.getWeight(), precision);
         int64_t k = x.shape.back(), n = w.shape[0];
         int64_t rows = x.getNumElements() / k;
         HostTensor wt = transpose(w, {1, 0});
@@ -377,8 +393,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](MatmulOp mm) {
         Precision precision = mm.getEffectivePrecision();
-        HostTensor a = operandIn(in(0), precision);
-        HostTensor b = operandIn(in(1), precision);
+        HostTensor a = operandIn(in(0), mm.getLhs(), precision);
+        HostTensor b = operandIn(in(1), mm.getRhs(), precision);
         int64_t rank = a.shape.size();
         int64_t m = a.shape[rank - 2], k = a.shape[rank - 1];
         int64_t n = b.shape.back();

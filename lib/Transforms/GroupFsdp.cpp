@@ -151,9 +151,14 @@ struct GroupFsdpPass : impl::GroupFsdpBase<GroupFsdpPass> {
     llvm::MapVector<GroupKey, SmallVector<Operation *>> groups;
     for (Operation &op : func.getFunctionBody().front()) {
       std::optional<StringRef> group;
-      if (auto gather = dyn_cast<AllGatherOp>(op))
-        group = groupOf(dyn_cast<BlockArgument>(gather.getInput()));
-      else if (auto scatter = dyn_cast<ReduceScatterOp>(op))
+      if (auto gather = dyn_cast<AllGatherOp>(op)) {
+        // A parameter's gather moves it as it is, or rounded to bf16
+        // (mp-narrow-collectives).
+        Value param = gather.getInput();
+        if (auto convert = param.getDefiningOp<ConvertOp>())
+          param = convert.getInput();
+        group = groupOf(dyn_cast<BlockArgument>(param));
+      } else if (auto scatter = dyn_cast<ReduceScatterOp>(op))
         group = groupOf(findUpdatedParameter(scatter.getResult()));
       if (!group)
         continue;

@@ -13,13 +13,15 @@ void buildSpmdPipeline(OpPassManager &pm) {
   pm.addPass(createPropagateSharding());
   pm.addPass(createPartition());
   pm.addPass(createSimplifyCollectives());
+  pm.addPass(createNarrowCollectives());
 }
 
 void registerPipelines() {
   PassPipelineRegistration<>(
       "mp-spmd",
       "From shardings on arguments to the per-rank program with collectives: "
-      "mp-propagate-sharding, mp-partition, mp-simplify-collectives",
+      "mp-propagate-sharding, mp-partition, mp-simplify-collectives, "
+      "mp-narrow-collectives",
       buildSpmdPipeline);
 }
 

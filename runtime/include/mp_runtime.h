@@ -52,6 +52,9 @@ typedef enum mp_dtype {
   MP_DTYPE_F64 = 1,
   MP_DTYPE_I32 = 2,
   MP_DTYPE_I64 = 3,
+  /* bfloat16 (2 bytes): moved (gathered, copied, converted), never summed;
+   * mp_all_reduce and mp_reduce_scatter refuse it. */
+  MP_DTYPE_BF16 = 4,
 } mp_dtype;
 
 typedef enum mp_backend { MP_BACKEND_HOST = 0, MP_BACKEND_CUDA = 1 } mp_backend;
@@ -101,6 +104,13 @@ void mp_profile_restart(mp_context *ctx);
 /* Copies `bytes` bytes of backend memory; the buffers may overlap or be
  * the same. */
 mp_status mp_copy(mp_context *ctx, void *dst, const void *src, int64_t bytes);
+
+/* Converts `n` elements of `from` in `in` into `to` in `out` (the buffers
+ * do not overlap): MP_DTYPE_F32 to MP_DTYPE_BF16 rounds to nearest, ties to
+ * even (a NaN stays a quiet NaN); MP_DTYPE_BF16 to MP_DTYPE_F32 is exact.
+ * Other pairs are errors. */
+mp_status mp_convert(mp_context *ctx, mp_dtype from, mp_dtype to, int64_t n,
+                     const void *in, void *out);
 /* Copies `bytes` bytes from the program's host memory `src` into backend
  * memory `dst`, after the work issued before it; `src` may be reused when
  * it returns. */

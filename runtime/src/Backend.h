@@ -74,6 +74,9 @@ public:
   virtual void *allocate(size_t bytes) = 0;
   virtual void release(void *ptr) = 0;
   virtual mp_status copy(void *dst, const void *src, size_t bytes) = 0;
+  /// mp_convert's pairs: float32 to bfloat16 and back.
+  virtual mp_status convert(mp_dtype from, mp_dtype to, int64_t n,
+                            const void *in, void *out) = 0;
   virtual mp_status copyToBackend(void *dst, const void *src, size_t bytes) = 0;
   virtual mp_status copyToHost(void *dst, const void *src, size_t bytes) = 0;
   /// Copies `height` rows of `widthBytes` bytes from `src` to `dst`, rows

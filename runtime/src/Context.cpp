@@ -125,6 +125,8 @@ size_t getDtypeSize(mp_dtype dtype) {
   case MP_DTYPE_F64:
   case MP_DTYPE_I64:
     return 8;
+  case MP_DTYPE_BF16:
+    return 2;
   }
   return 0;
 }
@@ -314,6 +316,25 @@ size_t mp_peak_bytes(const mp_context *ctx) { return ctx->peakBytes; }
 void mp_profile_restart(mp_context *ctx) {
   if (ctx->profiler)
     ctx->profiler->restart();
+}
+
+mp_status mp_convert(mp_context *ctx, mp_dtype from, mp_dtype to, int64_t n,
+                     const void *in, void *out) {
+  MP_RETURN_IF_FAILED(ctx);
+  if (!((from == MP_DTYPE_F32 && to == MP_DTYPE_BF16) ||
+        (from == MP_DTYPE_BF16 && to == MP_DTYPE_F32)))
+    return fail(ctx, "mp_convert",
+                "converts float32 to bfloat16 and back, not dtype %d to %d",
+                static_cast<int>(from), static_cast<int>(to));
+  if (n < 0)
+    return fail(ctx, "mp_convert", "negative count %lld",
+                static_cast<long long>(n));
+  if (n == 0)
+    return MP_OK;
+  if (overlaps(in, n * static_cast<int64_t>(getDtypeSize(from)), out,
+               n * static_cast<int64_t>(getDtypeSize(to))))
+    return fail(ctx, "mp_convert", "the input and the output overlap");
+  return ctx->backend->convert(from, to, n, in, out);
 }
 
 mp_status mp_copy(mp_context *ctx, void *dst, const void *src, int64_t bytes) {

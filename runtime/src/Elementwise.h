@@ -12,6 +12,8 @@
 #include "mp_runtime.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #ifdef __CUDACC__
 #define MP_HOST_DEVICE __host__ __device__
@@ -25,6 +27,24 @@ constexpr double kSqrt2OverPi = 0.7978845608028654;
 constexpr double kSqrt2 = 1.4142135623730951;
 constexpr double kSqrt2Pi = 2.5066282746310002;
 constexpr double kGeluCubic = 0.044715;
+
+/// x rounded to bfloat16 (to nearest, ties to even): the top 16 bits of its
+/// rounded bit pattern. A NaN stays a (quiet) NaN.
+MP_HOST_DEVICE inline uint16_t toBFloat16Bits(float x) {
+  uint32_t bits;
+  memcpy(&bits, &x, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>((bits | 0x00400000u) >> 16);
+  bits += 0x7fffu + (bits >> 16 & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+MP_HOST_DEVICE inline float fromBFloat16Bits(uint16_t bits) {
+  uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float x;
+  memcpy(&x, &wide, sizeof x);
+  return x;
+}
 
 MP_HOST_DEVICE inline double sigmoid(double x) { return 1 / (1 + ::exp(-x)); }
 

@@ -48,6 +48,9 @@ MPI_Datatype getMpiType(mp_dtype dtype) {
     return MPI_INT32_T;
   case MP_DTYPE_I64:
     return MPI_INT64_T;
+  case MP_DTYPE_BF16:
+    // Moved, never summed (the collectives refuse bf16 sums).
+    return MPI_UINT16_T;
   }
   return MPI_DATATYPE_NULL;
 }

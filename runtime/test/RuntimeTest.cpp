@@ -150,6 +150,15 @@ Group makeGroup(mp_context *ctx, std::vector<int> axes) {
 /// FSDP's grouped calls: tensors of different ranks gathered (and
 /// reduce-scattered) along different dims in one collective each, against
 /// the global tensors and the single-tensor semantics.
+/// x rounded to bfloat16's 8 significant bits, to nearest with ties to even
+/// (nearbyint in the default rounding mode): what a bf16 GEMM reads.
+float bf16(float x) {
+  if (x == 0 || !std::isfinite(x))
+    return x;
+  double scale = std::ldexp(1.0, 7 - std::ilogb(x));
+  return static_cast<float>(std::nearbyint(x * scale) / scale);
+}
+
 void testGroupedCollectives(mp_context *ctx, const Group &g) {
   if (8 % g.size != 0)
     return;
@@ -228,6 +237,24 @@ void testCollectives(mp_context *ctx, const Group &g) {
                                 mineBuffer.floats(), gathered.floats(), rank,
                                 mine.shape.data(), dim));
     expect(near(gathered.read(), global.data), "all_gather " + where);
+    // The same in bfloat16 (mp-narrow-collectives): rounded, moved as 2
+    // bytes each, widened; the values are the whole rounded.
+    Buffer mineNarrow(ctx, mine.data.size() * 2);
+    Buffer gatheredNarrow(ctx, global.data.size() * 2);
+    Buffer widened(ctx, global.data.size() * sizeof(float));
+    CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, mine.data.size(),
+                             mineBuffer.floats(), mineNarrow.as<void>()));
+    CHECK_OK(ctx,
+             mp_all_gather(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_BF16,
+                           mineNarrow.as<void>(), gatheredNarrow.as<void>(),
+                           rank, mine.shape.data(), dim));
+    CHECK_OK(ctx,
+             mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, global.data.size(),
+                        gatheredNarrow.as<void>(), widened.floats()));
+    std::vector<float> rounded(global.data);
+    for (float &v : rounded)
+      v = bf16(v);
+    expect(widened.read() == rounded, "all_gather bf16 " + where);
     // shard_slice: the whole to this member's piece.
     Buffer sliced(ctx, mine.data.size() * sizeof(float));
     CHECK_OK(ctx,
@@ -281,15 +308,6 @@ void testCollectives(mp_context *ctx, const Group &g) {
              std::vector<int64_t>{g.size * (g.size + 1) / 2,
                                   g.size * (int64_t(1) << 40)},
          "all_reduce i64 axes [" + g.name + "]");
-}
-
-/// x rounded to bfloat16's 8 significant bits, to nearest with ties to even
-/// (nearbyint in the default rounding mode): what a bf16 GEMM reads.
-float bf16(float x) {
-  if (x == 0 || !std::isfinite(x))
-    return x;
-  double scale = std::ldexp(1.0, 7 - std::ilogb(x));
-  return static_cast<float>(std::nearbyint(x * scale) / scale);
 }
 
 void testGemm(mp_context *ctx) {
@@ -350,6 +368,26 @@ void testGemm(mp_context *ctx) {
                                     1.0f, a.floats(), 1, b.floats(), 0, 0.0f,
                                     c.floats(), 1));
   expect(c.read() == halfway, "fp32 gemm keeps float32 operands");
+
+  // mp_convert: float32 to bfloat16 to nearest even (ties, a carry into
+  // the exponent, overflow to infinity, infinities, a NaN kept a NaN) and
+  // back exactly.
+  std::vector<float> values = {1 + 0x1p-8f,   1 + 0x3p-8f, -2.5f,     0x1.ffp0f,
+                               0x1.ffffp127f, INFINITY,    -INFINITY, NAN};
+  Buffer from(ctx, values), narrow(ctx, values.size() * 2),
+      back(ctx, values.size() * sizeof(float));
+  CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, values.size(),
+                           from.floats(), narrow.as<void>()));
+  CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, values.size(),
+                           narrow.as<void>(), back.floats()));
+  std::vector<float> widened = back.read();
+  std::vector<float> expected = {1,        1 + 0x1p-6f, -2.5f,     2,
+                                 INFINITY, INFINITY,    -INFINITY, NAN};
+  bool same = true;
+  for (size_t i = 0; i < values.size(); ++i)
+    same &= std::isnan(expected[i]) ? std::isnan(widened[i])
+                                    : widened[i] == expected[i];
+  expect(same, "mp_convert rounds to bf16 to nearest even and widens back");
 }
 
 void testBatchedGemmAndCopy(mp_context *ctx) {
@@ -835,6 +873,22 @@ void testErrors(mp_context *ctx) {
              y.read()[0] == 1 && mp_context_status(failed) == MP_ERROR &&
              first == mp_context_error(failed),
          "errors are sticky: later calls do nothing and keep the first error");
+  mp_context_destroy(failed);
+
+  failed = createLike(ctx);
+  int axis0 = 0;
+  expect(mp_all_reduce(failed, &axis0, 1, MP_DTYPE_BF16, x.floats(), 1) ==
+                 MP_ERROR &&
+             std::string(mp_context_error(failed)).find("sums no bfloat16") !=
+                 std::string::npos,
+         "bf16 is moved, never summed");
+  mp_context_destroy(failed);
+  failed = createLike(ctx);
+  expect(mp_convert(failed, MP_DTYPE_F32, MP_DTYPE_F64, 1, x.floats(),
+                    y.floats()) == MP_ERROR &&
+             std::string(mp_context_error(failed)).find("not dtype 0 to 1") !=
+                 std::string::npos,
+         "mp_convert converts float32 and bfloat16 only");
   mp_context_destroy(failed);
 
   failed = createLike(ctx);

@@ -33,14 +33,20 @@ func.func @linear() -> tensor<2x4xf32> {
 // PRECISION-NEXT: result #2: [2x2]
 // PRECISION-NEXT: 2.015625e+00 3.000000e+00
 // PRECISION-NEXT: 2.015625e+00 3.046875e+00
-func.func @precision() -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) {
+// mp.convert to bf16 rounds the same way; back to f32 it is exact.
+// PRECISION-NEXT: result #3: [2x2]
+// PRECISION-NEXT: 1.000000e+00 1.015625e+00
+// PRECISION-NEXT: 1.015625e+00 1.000000e+00
+func.func @precision() -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) {
   %x = arith.constant dense<[[1.00390625, 1.01171875], [1.01171875, 1.00390625]]> : tensor<2x2xf32>
   %w = arith.constant dense<[[1.0, 1.0], [3.0078125, 0.0]]> : tensor<2x2xf32>
   %bf16 = mp.linear %x, %w precision <bf16> : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
   %fp32 = mp.linear %x, %w precision <fp32> : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
   %wt = mp.transpose %w perm [1, 0] : tensor<2x2xf32> -> tensor<2x2xf32>
   %mm = mp.matmul %x, %wt precision <bf16> : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
-  return %bf16, %fp32, %mm : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>
+  %narrow = mp.convert %x : tensor<2x2xf32> -> tensor<2x2xbf16>
+  %wide = mp.convert %narrow : tensor<2x2xbf16> -> tensor<2x2xf32>
+  return %bf16, %fp32, %mm, %wide : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>
 }
 
 // silu(1) = σ(1) = 0.7310586, gelu(1) = Φ(1) = 0.8413447, its tanh form

@@ -38,6 +38,13 @@
 // RUN: mp-opt %t/ffn_1x4_loss.mlir --mp-apply-plan --mp-train-step="optimizer=sgd lr=0.1" -o %t/ffn_1x4_step.global.mlir
 // RUN: mp-opt %t/ffn_1x4_step.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/ffn_1x4_step.spmd.mlir
 // RUN: mp-run %t/ffn_1x4_step.spmd.mlir --entry=ffn_train_step --reference=%t/ffn_1x4_step.global.mlir | FileCheck %s
+// The FFN step in bf16 on 2x2 (its FSDP weight gathers
+// moved as bf16 by mp-narrow-collectives) against the global bf16 step.
+// RUN: mp-opt %t/ffn_loss.mlir --mp-apply-plan --mp-train-step="optimizer=adamw lr=3e-3 precision=bf16" -o %t/ffn_sp_bf16.global.mlir
+// RUN: mp-opt %t/ffn_sp_bf16.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/ffn_sp_bf16.spmd.mlir
+// RUN: grep -c "xbf16> ->" %t/ffn_sp_bf16.spmd.mlir | FileCheck %s --check-prefix=NARROWED
+// NARROWED: {{[1-9][0-9]*}}
+// RUN: mp-run %t/ffn_sp_bf16.spmd.mlir --entry=ffn_train_step --reference=%t/ffn_sp_bf16.global.mlir | FileCheck %s
 // RUN: mp-opt %t/ffn_4x1_loss.mlir --mp-apply-plan --mp-train-step -o %t/ffn_4x1_step.global.mlir
 // RUN: mp-opt %t/ffn_4x1_step.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/ffn_4x1_step.spmd.mlir
 // RUN: mp-run %t/ffn_4x1_step.spmd.mlir --entry=ffn_train_step --reference=%t/ffn_4x1_step.global.mlir | FileCheck %s

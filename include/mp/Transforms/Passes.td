@@ -298,6 +298,35 @@ def SimplifyCollectives : Pass<"mp-simplify-collectives", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def NarrowCollectives : Pass<"mp-narrow-collectives", "::mlir::ModuleOp"> {
+  let summary = "Moves bf16 where every reader rounds to bf16 anyway";
+  let description = [{
+    On a partitioned step, a collective that only moves values
+    (`all_gather`, `all_to_all`) whose every reader is an operand of a
+    `precision <bf16>` GEMM, directly or through transposes and reshapes,
+    moves them as bf16: `mp.convert` to bf16 before it (one per value, where
+    the value is defined) and back to f32 after. A bf16 GEMM rounds its
+    operands to bf16 and rounding commutes with moving, so every GEMM reads
+    the values it read before and no result changes; the bytes moved halve.
+    Under `--mp-train-step="precision=bf16"` this is FSDP2's bf16 parameter
+    all_gather (`MixedPrecisionPolicy(param_dtype=torch.bfloat16)`) and
+    sequence parallelism's bf16 activation gather, proved per collective: a
+    value that another op reads too keeps moving in f32. Sums (`all_reduce`,
+    `reduce_scatter`) stay f32. Part of `--mp-spmd`.
+
+    ```mlir
+    %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<16x16xf32>
+    %y = mp.linear %x, %g precision <bf16> : ...
+    // becomes
+    %n = mp.convert %w : tensor<8x16xf32> -> tensor<8x16xbf16>
+    %h = mp.all_gather %n on @mesh axes ["dp"] dim 0 : tensor<8x16xbf16> -> tensor<16x16xbf16>
+    %g = mp.convert %h : tensor<16x16xbf16> -> tensor<16x16xf32>
+    %y = mp.linear %x, %g precision <bf16> : ...
+    ```
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def GroupFsdp : Pass<"mp-group-fsdp", "::mlir::ModuleOp"> {
   let summary = "Runs FSDP's collectives once per parameter group, as FSDP2";
   let description = [{

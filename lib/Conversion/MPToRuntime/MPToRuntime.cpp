@@ -57,17 +57,29 @@ bool movesIds(Operation *op) {
   return collective && !collective.getSteps().sums;
 }
 
+/// True if `op` makes or moves bf16 values without computing on them: a
+/// conversion, or a collective that does not sum (mp-narrow-collectives).
+bool movesBFloat16(Operation *op) {
+  if (isa<ConvertOp>(op))
+    return true;
+  auto collective = dyn_cast<CollectiveOpInterface>(op);
+  return collective && !collective.getSteps().sums;
+}
+
 /// What the runtime cannot run, before anything is rewritten.
 LogicalResult checkLowerable(func::FuncOp func, const MemoryPlan &plan) {
-  // The runtime's kernels are f32; token ids and class targets are i64.
+  // The runtime's kernels are f32; token ids and class targets are i64;
+  // bf16 values are only converted and moved.
   for (Operation &op : func.getFunctionBody().front().without_terminator())
     for (Value result : op.getResults()) {
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || !type.hasStaticShape() ||
           !(type.getElementType().isF32() ||
-            (type.getElementType().isInteger(64) && movesIds(&op))))
+            (type.getElementType().isInteger(64) && movesIds(&op)) ||
+            (type.getElementType().isBF16() && movesBFloat16(&op))))
         return op.emitError() << "the runtime lowering takes static f32 "
-                                 "tensors (and i64 ids and targets), not "
+                                 "tensors (and i64 ids and targets, bf16 "
+                                 "conversions and moves), not "
                               << result.getType();
     }
   // Results written back into argument buffers are written at the exit,

@@ -270,6 +270,19 @@ struct BroadcastLowering : RuntimePattern<BroadcastOp> {
   }
 };
 
+struct ConvertLowering : RuntimePattern<ConvertOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(ConvertOp op) const override {
+    FailureOr<Value> from = calls.dtype(op, op.getInput());
+    FailureOr<Value> to = calls.dtype(op, op.getResult());
+    if (failed(from) || failed(to))
+      return failure();
+    calls.call("mp_convert",
+               {calls.getContext(), *from, *to, count(op), in(op, 0), out(op)});
+    return success();
+  }
+};
+
 struct ReshapeLowering : RuntimePattern<ReshapeOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(ReshapeOp op) const override {
@@ -776,13 +789,13 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       BinaryLowering<SubOp>, BinaryLowering<MulOp>, BinaryLowering<DivOp>,
       BinaryLowering<GeluGradOp>, LinearLowering, MatmulLowering,
       ReductionLowering<SumOp>, ReductionLowering<MeanOp>, BroadcastLowering,
-      ReshapeLowering, TransposeLowering, MseLossLowering, CrossEntropyLowering,
-      CrossEntropyGradLowering, EmbeddingLowering, EmbeddingGradLowering,
-      RmsNormLowering, RmsNormGradLowering, RmsNormWeightGradLowering,
-      LayerNormLowering, LayerNormGradLowering, LayerNormWeightGradLowering,
-      SoftmaxLowering, SoftmaxGradLowering, RopeLowering, MaskBiasLowering,
-      BlockMaxLowering, GatherLastLowering, ScatterLastLowering,
-      ClipCoefficientLowering, OptimizerLowering<SgdOp>,
+      ConvertLowering, ReshapeLowering, TransposeLowering, MseLossLowering,
+      CrossEntropyLowering, CrossEntropyGradLowering, EmbeddingLowering,
+      EmbeddingGradLowering, RmsNormLowering, RmsNormGradLowering,
+      RmsNormWeightGradLowering, LayerNormLowering, LayerNormGradLowering,
+      LayerNormWeightGradLowering, SoftmaxLowering, SoftmaxGradLowering,
+      RopeLowering, MaskBiasLowering, BlockMaxLowering, GatherLastLowering,
+      ScatterLastLowering, ClipCoefficientLowering, OptimizerLowering<SgdOp>,
       OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
       CollectiveLowering, ZeroPaddingLowering, LocalizeIndexLowering,
       ResizeLowering>(calls, patterns.getContext());

@@ -219,6 +219,8 @@ FailureOr<Value> RuntimeCallBuilder::dtype(Operation *op, Value value) {
     return i32(MP_DTYPE_I32);
   if (type.isInteger(64))
     return i32(MP_DTYPE_I64);
+  if (type.isBF16())
+    return i32(MP_DTYPE_BF16);
   return reject(op->emitError() << "the runtime has no element type " << type);
 }
 

@@ -26,6 +26,8 @@ ncclDataType_t getNcclType(mp_dtype dtype) {
     return ncclInt32;
   case MP_DTYPE_I64:
     return ncclInt64;
+  case MP_DTYPE_BF16:
+    return ncclBfloat16;
   }
   return ncclFloat32;
 }

@@ -46,6 +46,12 @@ mp_status CudaBackend::gemm(mp_precision precision, bool transA, bool transB,
                          compute, CUBLAS_GEMM_DEFAULT));
 }
 
+mp_status CudaBackend::convert(mp_dtype from, mp_dtype to, int64_t n,
+                               const void *in, void *out) {
+  return checkLaunch("mp_convert",
+                     cuda::launchConvert(computeStream, from, to, n, in, out));
+}
+
 mp_status CudaBackend::unary(mp_unary_op op, int64_t n, const float *in,
                              float *out, double scalar) {
   return checkLaunch("mp_unary_f32",

@@ -58,6 +58,8 @@ public:
   void *allocate(size_t bytes) override;
   void release(void *ptr) override;
   mp_status copy(void *dst, const void *src, size_t bytes) override;
+  mp_status convert(mp_dtype from, mp_dtype to, int64_t n, const void *in,
+                    void *out) override;
   mp_status copyToBackend(void *dst, const void *src, size_t bytes) override;
   mp_status copyToHost(void *dst, const void *src, size_t bytes) override;
   mp_status copy2D(void *dst, size_t dstPitch, const void *src, size_t srcPitch,

@@ -128,6 +128,31 @@ cudaError_t launchFill(cudaStream_t stream, int64_t n, float value,
   return cudaGetLastError();
 }
 
+__global__ void toBFloat16Kernel(int64_t n, const float *in, uint16_t *out) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = toBFloat16Bits(in[i]);
+}
+
+__global__ void fromBFloat16Kernel(int64_t n, const uint16_t *in, float *out) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = fromBFloat16Bits(in[i]);
+}
+
+cudaError_t launchConvert(cudaStream_t stream, mp_dtype from, mp_dtype to,
+                          int64_t n, const void *in, void *out) {
+  if (n == 0)
+    return cudaSuccess;
+  if (from == MP_DTYPE_F32 && to == MP_DTYPE_BF16)
+    toBFloat16Kernel<<<gridFor(n), kThreads, 0, stream>>>(
+        n, static_cast<const float *>(in), static_cast<uint16_t *>(out));
+  else
+    fromBFloat16Kernel<<<gridFor(n), kThreads, 0, stream>>>(
+        n, static_cast<const uint16_t *>(in), static_cast<float *>(out));
+  return cudaGetLastError();
+}
+
 cudaError_t launchClipCoefficient(cudaStream_t stream, const float *squaredNorm,
                                   double maxNorm, float *out) {
   clipCoefficientKernel<<<1, 1, 0, stream>>>(squaredNorm, maxNorm, out);

@@ -5,26 +5,8 @@
 #include "../Elementwise.h"
 
 #include <cblas.h>
-#include <cstdint>
-#include <cstring>
 
 namespace mp::runtime {
-
-namespace {
-/// x rounded to bfloat16 (to nearest, ties to even), kept as a float: the
-/// top 16 bits of its rounded bit pattern. A NaN stays a (quiet) NaN.
-float roundToBFloat16(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  if ((bits & 0x7fffffffu) > 0x7f800000u)
-    bits |= 0x00400000u;
-  else
-    bits += 0x7fffu + (bits >> 16 & 1u);
-  bits &= 0xffff0000u;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-} // namespace
 
 const float *HostBackend::roundedToBFloat16(const float *in, int64_t count,
                                             std::vector<float> &scratch) const {
@@ -33,7 +15,7 @@ const float *HostBackend::roundedToBFloat16(const float *in, int64_t count,
   float *out = scratch.data();
   parallelFor(count, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      out[i] = roundToBFloat16(in[i]);
+      out[i] = fromBFloat16Bits(toBFloat16Bits(in[i]));
   });
   return out;
 }
@@ -57,6 +39,22 @@ mp_status HostBackend::gemm(mp_precision precision, bool transA, bool transB,
                 transB ? CblasTrans : CblasNoTrans, m, n, k, alpha,
                 a + i * strideA, transA ? m : k, b + i * strideB,
                 transB ? k : n, beta, c + i * strideC, n);
+  return MP_OK;
+}
+
+mp_status HostBackend::convert(mp_dtype from, mp_dtype to, int64_t n,
+                               const void *in, void *out) {
+  // mp_convert has checked the pair: float32 to bfloat16 or back.
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    if (from == MP_DTYPE_F32 && to == MP_DTYPE_BF16)
+      for (int64_t i = begin; i < end; ++i)
+        static_cast<uint16_t *>(out)[i] =
+            toBFloat16Bits(static_cast<const float *>(in)[i]);
+    else
+      for (int64_t i = begin; i < end; ++i)
+        static_cast<float *>(out)[i] =
+            fromBFloat16Bits(static_cast<const uint16_t *>(in)[i]);
+  });
   return MP_OK;
 }
 

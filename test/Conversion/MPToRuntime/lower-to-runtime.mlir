@@ -77,8 +77,29 @@ func.func @rowwise(%x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.shardi
 
 // -----
 
+// A bf16 GEMM's gathered weight moved as bf16 (mp-narrow-collectives):
+// mp_convert to MP_DTYPE_BF16 (4) of the 16 local elements, the gather of
+// bf16, mp_convert back of the 32 gathered ones, and the GEMM in bf16 (2).
+// CHECK-LABEL: func.func @bf16_gather
+// CHECK: call @mp_convert(%{{.*}}, %c0_i32, %c4_i32, %c16_i64, %[[W:.*]], %[[N:.*]]) :
+// CHECK: call @mp_all_gather(%{{.*}}, %{{.*}}, %c1_i32, %c4_i32, %[[N]], %[[G:.*]], %c2_i32,
+// CHECK: call @mp_convert(%{{.*}}, %c4_i32, %c0_i32, %c32_i64, %[[G]], %{{.*}}) :
+// CHECK: call @mp_gemm_f32(%{{.*}}, %c2_i32,
+mp.mesh @mesh = <data_parallel = 2, tensor_parallel = 2>
+func.func @bf16_gather(%x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[data_parallel], []]>},
+                       %w: tensor<4x4xf32> {mp.param = "w", mp.sharding = #mp.sharding<@mesh, [[data_parallel], []]>})
+    -> (tensor<2x8xf32> {mp.output = "y", mp.sharding = #mp.sharding<@mesh, [[data_parallel], []]>}) attributes {mp.partitioned} {
+  %n = mp.convert %w : tensor<4x4xf32> -> tensor<4x4xbf16>
+  %g = mp.all_gather %n on @mesh axes ["data_parallel"] dim 0 : tensor<4x4xbf16> -> tensor<8x4xbf16>
+  %f = mp.convert %g : tensor<8x4xbf16> -> tensor<8x4xf32>
+  %y = mp.linear %x, %f precision <bf16> : (tensor<2x4xf32>, tensor<8x4xf32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
 func.func @f64_values(%x: tensor<4xf64> {mp.input = "x"}) -> tensor<4xf64> {
-  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 ids and targets), not 'tensor<4xf64>'}}
+  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 ids and targets, bf16 conversions and moves), not 'tensor<4xf64>'}}
   %y = mp.relu %x : tensor<4xf64>
   return %y : tensor<4xf64>
 }

@@ -141,6 +141,12 @@ ShardingRule ScaleOp::getShardingRule() {
                                       PartialRule::Additive);
 }
 
+// Rounding a pending sum's terms is not rounding the sum.
+ShardingRule ConvertOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
 ShardingRule ExpOp::getShardingRule() {
   return ShardingRule::getElementwise(rankedType(getResult()), 1,
                                       PartialRule::NonLinear);

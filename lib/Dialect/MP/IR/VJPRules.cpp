@@ -147,6 +147,13 @@ void ScaleOp::buildVJP(OpBuilder &b, ValueRange grads,
       ScaleOp::create(b, getLoc(), grads[0], getFactorAttr()));
 }
 
+// The conversion's derivative is 1: the gradient in the input's type.
+void ConvertOp::buildVJP(OpBuilder &b, ValueRange grads,
+                         SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      ConvertOp::create(b, getLoc(), getInput().getType(), grads[0]));
+}
+
 void ExpOp::buildVJP(OpBuilder &b, ValueRange grads,
                      SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(MulOp::create(b, getLoc(), grads[0], getResult()));

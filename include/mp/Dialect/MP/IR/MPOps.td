@@ -210,6 +210,27 @@ def MP_ScaleOp : MP_UnaryOp<"scale", "multiplication by a constant"> {
   let assemblyFormat = "$input `by` $factor attr-dict `:` type($result)";
 }
 
+def MP_ConvertOp : MP_Op<"convert", [Pure, Elementwise,
+    SameOperandsAndResultShape,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "elementwise conversion to another float type";
+  let description = [{
+    Each element in the result's element type, rounded to nearest with ties
+    to even (`tensor.to(dtype)`); widening is exact. The runtime converts
+    f32 to bf16 and back: `mp-narrow-collectives` writes it around a
+    collective that may move bf16 instead of f32 without changing any
+    result.
+
+    ```mlir
+    %0 = mp.convert %x : tensor<8x64xf32> -> tensor<8x64xbf16>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$input);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions and layout
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,101 @@
+//===- NarrowCollectives.cpp - move bf16 where every reader rounds to it -===//
+//
+// A bf16 GEMM reads its operands rounded to bfloat16. Rounding commutes
+// with moving data, so a collective that only moves values (all_gather,
+// all_to_all: no sums) whose every reader is a bf16 GEMM operand, directly
+// or through transposes and reshapes, may round first and move half the
+// bytes: convert(f32 -> bf16), the collective on bf16, convert(bf16 -> f32).
+// Every GEMM then reads exactly the values it read before: the rewrite
+// changes bytes, never results. FSDP2 gathers its bf16 parameters the same
+// way (MixedPrecisionPolicy(param_dtype=bfloat16)); here it is proved per
+// collective, so a value that any other op reads keeps moving in f32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Transforms/Passes.h"
+
+#include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_NARROWCOLLECTIVES
+#include "mp/Transforms/Passes.h.inc"
+
+namespace {
+
+/// True when `value` is read, and read only, as an operand of bf16 GEMMs,
+/// directly or through transposes and reshapes (which move values as they
+/// are).
+bool onlyFeedsBf16Gemms(Value value) {
+  if (value.use_empty())
+    return false;
+  return llvm::all_of(value.getUsers(), [](Operation *user) {
+    if (auto linear = dyn_cast<LinearOp>(user))
+      return linear.getEffectivePrecision() == Precision::bf16;
+    if (auto matmul = dyn_cast<MatmulOp>(user))
+      return matmul.getEffectivePrecision() == Precision::bf16;
+    if (isa<TransposeOp, ReshapeOp>(user))
+      return onlyFeedsBf16Gemms(user->getResult(0));
+    return false;
+  });
+}
+
+RankedTensorType withElementType(Value value, Type elementType) {
+  return cast<RankedTensorType>(value.getType()).clone(elementType);
+}
+
+struct NarrowCollectivesPass
+    : impl::NarrowCollectivesBase<NarrowCollectivesPass> {
+  void runOnOperation() override {
+    getOperation().walk([&](FunctionOpInterface func) {
+      if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
+          func->hasAttr(MPDialect::kPartitionedAttrName))
+        narrow(func);
+    });
+  }
+
+  void narrow(FunctionOpInterface func) {
+    auto bf16 = BFloat16Type::get(&getContext());
+    SmallVector<CollectiveOpInterface> movers;
+    func.walk([&](CollectiveOpInterface collective) {
+      Operation *op = collective;
+      CollectiveSteps steps = collective.getSteps();
+      if (!steps.sums && steps.communicates() && op->getNumOperands() == 1 &&
+          op->getNumResults() == 1 &&
+          getElementTypeOrSelf(op->getOperand(0)).isF32() &&
+          onlyFeedsBf16Gemms(op->getResult(0)))
+        movers.push_back(collective);
+    });
+    // One rounded copy per value, made where the value is: a parameter's
+    // forward gather and its backward regather share it, and mp-group-fsdp
+    // finds every member's input ready at the group's first member.
+    llvm::DenseMap<Value, Value> rounded;
+    OpBuilder builder(&getContext());
+    for (CollectiveOpInterface collective : movers) {
+      Operation *op = collective;
+      Value input = op->getOperand(0);
+      Value &narrowInput = rounded[input];
+      if (!narrowInput) {
+        builder.setInsertionPointAfterValue(input);
+        narrowInput = ConvertOp::create(builder, input.getLoc(),
+                                        withElementType(input, bf16), input);
+      }
+      builder.setInsertionPoint(op);
+      Operation *narrowed = builder.clone(*op);
+      narrowed->setOperand(0, narrowInput);
+      Value result = op->getResult(0);
+      narrowed->getResult(0).setType(withElementType(result, bf16));
+      Value widened = ConvertOp::create(builder, op->getLoc(), result.getType(),
+                                        narrowed->getResult(0));
+      result.replaceAllUsesWith(widened);
+      op->erase();
+    }
+  }
+};
+
+} // namespace
+} // namespace mp

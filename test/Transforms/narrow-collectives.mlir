@@ -1,0 +1,74 @@
+// RUN: mp-opt %s -split-input-file --mp-narrow-collectives | FileCheck %s
+
+// A gathered parameter read by bf16 GEMMs only (the forward linear, and
+// through a transpose the backward one) moves as bf16; its regather reuses
+// the one rounded copy, made where the parameter is.
+// CHECK-LABEL: func.func @fsdp_weight
+// CHECK-NEXT: %[[N:.+]] = mp.convert %arg0 : tensor<8x16xf32> -> tensor<8x16xbf16>
+// CHECK-NEXT: %[[G:.+]] = mp.all_gather %[[N]] on @mesh axes ["dp"] dim 0 origin "fsdp(dp): w" : tensor<8x16xbf16> -> tensor<16x16xbf16>
+// CHECK-NEXT: %[[W:.+]] = mp.convert %[[G]] : tensor<16x16xbf16> -> tensor<16x16xf32>
+// CHECK-NEXT: %[[Y:.+]] = mp.linear %arg1, %[[W]] precision <bf16>
+// CHECK-NEXT: %[[R:.+]] = mp.all_gather %[[N]] on @mesh axes ["dp"] dim 0 {mp.regather} : tensor<8x16xbf16> -> tensor<16x16xbf16>
+// CHECK-NEXT: %[[RW:.+]] = mp.convert %[[R]] : tensor<16x16xbf16> -> tensor<16x16xf32>
+// CHECK-NEXT: %[[T:.+]] = mp.transpose %[[RW]]
+// CHECK-NEXT: mp.linear %[[Y]], %[[T]] precision <bf16>
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @fsdp_weight(%w: tensor<8x16xf32>, %x: tensor<4x16xf32>) -> tensor<4x16xf32>
+    attributes {mp.partitioned} {
+  %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 origin "fsdp(dp): w" : tensor<8x16xf32> -> tensor<16x16xf32>
+  %y = mp.linear %x, %g precision <bf16> : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
+  %r = mp.all_gather %w on @mesh axes ["dp"] dim 0 {mp.regather} : tensor<8x16xf32> -> tensor<16x16xf32>
+  %t = mp.transpose %r perm [1, 0] : tensor<16x16xf32> -> tensor<16x16xf32>
+  %z = mp.linear %y, %t precision <bf16> : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
+  return %z : tensor<4x16xf32>
+}
+
+// -----
+
+// Sequence parallelism's activation gather before a bf16 matmul, and an
+// all_to_all read by one through a reshape, move as bf16.
+// CHECK-LABEL: func.func @activations
+// CHECK: mp.convert %arg0 : tensor<2x16xf32> -> tensor<2x16xbf16>
+// CHECK: mp.all_gather %{{.*}} : tensor<2x16xbf16> -> tensor<4x16xbf16>
+// CHECK: mp.all_to_all %{{.*}} : tensor<4x8xbf16> -> tensor<8x4xbf16>
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @activations(%x: tensor<2x16xf32>, %w: tensor<16x8xf32>, %a: tensor<4x8xf32>, %c: tensor<8x8xf32>) -> (tensor<4x8xf32>, tensor<8x8xf32>)
+    attributes {mp.partitioned} {
+  %g = mp.all_gather %x on @mesh axes ["tp"] dim 0 : tensor<2x16xf32> -> tensor<4x16xf32>
+  %y = mp.matmul %g, %w precision <bf16> : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+  %b = mp.all_to_all %a on @mesh axes ["tp"] split 1 concat 0 : tensor<4x8xf32> -> tensor<8x4xf32>
+  %r = mp.reshape %b : tensor<8x4xf32> -> tensor<4x8xf32>
+  %z = mp.matmul %r, %c precision <bf16> : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %o = mp.transpose %z perm [1, 0] : tensor<4x8xf32> -> tensor<8x4xf32>
+  %p = mp.matmul %o, %y : (tensor<8x4xf32>, tensor<4x8xf32>) -> tensor<8x8xf32>
+  return %y, %p : tensor<4x8xf32>, tensor<8x8xf32>
+}
+
+// -----
+
+// What another op reads, or a GEMM in another precision reads, keeps moving
+// in f32 (its values are needed unrounded), as do sums, and values outside
+// a partitioned function.
+// CHECK-LABEL: func.func @kept
+// CHECK-NOT: mp.convert
+// CHECK: return
+// CHECK-LABEL: func.func @global
+// CHECK-NOT: mp.convert
+// CHECK: return
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @kept(%w: tensor<8x16xf32>, %v: tensor<8x16xf32>, %x: tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>)
+    attributes {mp.partitioned} {
+  %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<16x16xf32>
+  %y = mp.linear %x, %g precision <bf16> : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
+  %r = mp.relu %g : tensor<16x16xf32>
+  %h = mp.all_gather %v on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<16x16xf32>
+  %z = mp.linear %x, %h precision <fp32> : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
+  %s = mp.all_reduce %x on @mesh axes ["tp"] : tensor<4x16xf32>
+  %u = mp.linear %s, %g precision <bf16> : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
+  return %y, %r, %z, %u : tensor<4x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
+}
+func.func @global(%w: tensor<8x16xf32>, %x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<16x16xf32>
+  %y = mp.linear %x, %g precision <bf16> : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
