@@ -175,11 +175,15 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
         continue;
       int64_t end = std::max(position[&op], lastUse(result));
       count(plan.unpooledBytes, alignUp(bytes));
+      // A wait's result is its collective's, never an input it keeps.
+      auto wait = dyn_cast<WaitOp>(op);
       auto reusable = llvm::find_if(op.getOperands(), [&](Value operand) {
+        if (wait && operand != wait.getValue())
+          return false;
         return getBytes(operand.getType()) == bytes &&
                plan.buffers.count(operand) &&
                lastUse(operand) == position[&op] &&
-               (isa<ReshapeOp>(op) || runsInPlace(&op) ||
+               (isa<ReshapeOp, WaitOp>(op) || runsInPlace(&op) ||
                 canOverwrite(cast<OpResult>(result), operand));
       });
       if (reusable != op.operand_end()) {

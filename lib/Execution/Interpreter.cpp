@@ -377,7 +377,7 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
             cast<FloatType>(getElementTypeOrSelf(convert.getResult()))));
         return success();
       })
-      .Case<AnnotateOp, ReshardOp>([&](Operation *) {
+      .Case<AnnotateOp, ReshardOp, WaitOp>([&](Operation *) {
         set(in(0));
         return success();
       })

@@ -319,6 +319,12 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
     layouts[resize.getResult()] = layout;
     return success();
   }
+  if (auto wait = dyn_cast<WaitOp>(op)) {
+    // The collective's result, once it is done.
+    Layout layout = layouts.lookup(wait.getValue());
+    layouts[wait.getResult()] = layout;
+    return success();
+  }
   auto iface = dyn_cast<ShardingRuleOpInterface>(op);
   if (!iface || isa<AnnotateOp, ReshardOp>(op))
     return op->emitError() << "cannot be checked in a partitioned step";

@@ -435,6 +435,23 @@ typedef struct mp_step {
   mp_step_fn entry;
 } mp_step;
 
+/*===--- Asynchronous collectives ----------------------------------------===*
+ * The compiler's schedule (mp-schedule-collectives: `{mp.async}` and
+ * `mp.wait`): mp_async_begin marks the next collective call on the context
+ * as asynchronous in `slot` (0 <= slot < MP_ASYNC_SLOTS); it may still run
+ * after that call returns, so its output must not be read, nor its input
+ * written, before mp_async_wait(ctx, slot). A slot holds one collective at
+ * a time. The CUDA backend over NCCL issues it on the communication stream
+ * and makes the compute stream wait for it only at mp_async_wait, so the
+ * compute in between overlaps it; the host backend and the CUDA mpi
+ * transport run it at the call (their wait returns at once), as do the
+ * grouped calls (their unpacking follows the collective).
+ *===----------------------------------------------------------------------===*/
+
+#define MP_ASYNC_SLOTS 64
+mp_status mp_async_begin(mp_context *ctx, int slot);
+mp_status mp_async_wait(mp_context *ctx, int slot);
+
 /*===--- Whole-step capture (CUDA graphs) ---------------------------------===*
  * A step's shapes, buffers and scalars are the same every call, so its work
  * can be captured once and replayed: between mp_graph_begin_capture and

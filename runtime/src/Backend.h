@@ -89,6 +89,10 @@ public:
                            size_t height) = 0;
   /// Waits for the work issued so far (the host's is done when issued).
   virtual mp_status synchronize() { return MP_OK; }
+  /// Makes later compute wait for the asynchronous collective in `slot`
+  /// (mp_async_wait); a backend that runs collectives at the call has
+  /// nothing to wait for.
+  virtual mp_status waitAsync(int slot) { return MP_OK; }
 
   // Whole-step capture (mp_graph_*). graphUnavailable says why this
   // backend cannot capture (a static string), or is null when it can; the

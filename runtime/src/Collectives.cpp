@@ -58,12 +58,59 @@ mp_status checkGroup(mp_context *ctx, const char *call, int count,
   return MP_OK;
 }
 
+/// Consumes the slot mp_async_begin named for this collective call, if
+/// any: while the call runs, the backend finds it in ctx->asyncSlot (unless
+/// the call must run at once: the grouped calls unpack after their
+/// collective); after it, the slot is pending until mp_async_wait.
+class AsyncCollective {
+public:
+  AsyncCollective(mp_context *ctx, bool canRunAsync)
+      : ctx(ctx), slot(ctx->asyncSlot) {
+    if (!canRunAsync)
+      ctx->asyncSlot = -1;
+  }
+  ~AsyncCollective() {
+    if (slot >= 0)
+      ctx->pendingSlots |= uint64_t(1) << slot;
+    ctx->asyncSlot = -1;
+  }
+
+private:
+  mp_context *ctx;
+  int slot;
+};
+
 } // namespace
 
 extern "C" {
 
+mp_status mp_async_begin(mp_context *ctx, int slot) {
+  MP_RETURN_IF_FAILED(ctx);
+  if (slot < 0 || slot >= MP_ASYNC_SLOTS)
+    return fail(ctx, "mp_async_begin", "slot %d is outside [0, %d)", slot,
+                MP_ASYNC_SLOTS);
+  if (ctx->pendingSlots >> slot & 1)
+    return fail(ctx, "mp_async_begin",
+                "slot %d still holds a collective (mp_async_wait first)", slot);
+  if (ctx->asyncSlot >= 0)
+    return fail(ctx, "mp_async_begin",
+                "slot %d was named and no collective has used it",
+                ctx->asyncSlot);
+  ctx->asyncSlot = slot;
+  return MP_OK;
+}
+
+mp_status mp_async_wait(mp_context *ctx, int slot) {
+  MP_RETURN_IF_FAILED(ctx);
+  if (slot < 0 || slot >= MP_ASYNC_SLOTS || !(ctx->pendingSlots >> slot & 1))
+    return fail(ctx, "mp_async_wait", "slot %d holds no collective", slot);
+  ctx->pendingSlots &= ~(uint64_t(1) << slot);
+  return ctx->backend->waitAsync(slot);
+}
+
 mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, void *data, int64_t count) {
+  AsyncCollective async(ctx, /*canRunAsync=*/true);
   Group group;
   if (checkCollective(ctx, "mp_all_reduce", axes, num_axes, dtype, group,
                       /*sums=*/true) ||
@@ -75,6 +122,7 @@ mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
                         const int64_t *shape, int dim) {
+  AsyncCollective async(ctx, /*canRunAsync=*/true);
   Group group;
   if (checkCollective(ctx, "mp_all_gather", axes, num_axes, dtype, group) ||
       checkDim(ctx, "mp_all_gather", rank, shape, dim, 1))
@@ -88,6 +136,7 @@ mp_status mp_all_gather_group(mp_context *ctx, const int *axes, int num_axes,
                               void *const *out, const int *ranks,
                               const int64_t *shapes, const int *dims,
                               void *scratch) {
+  AsyncCollective async(ctx, /*canRunAsync=*/false);
   const char *call = "mp_all_gather_group";
   Group group;
   PackedGroup packed;
@@ -128,6 +177,7 @@ mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
                                   const void *const *in, void *const *out,
                                   const int *ranks, const int64_t *shapes,
                                   const int *dims, void *scratch) {
+  AsyncCollective async(ctx, /*canRunAsync=*/false);
   const char *call = "mp_reduce_scatter_group";
   Group group;
   if (checkCollective(ctx, call, axes, num_axes, dtype, group,
@@ -166,6 +216,7 @@ mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
 mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
                             mp_dtype dtype, const void *in, void *out, int rank,
                             const int64_t *shape, int dim) {
+  AsyncCollective async(ctx, /*canRunAsync=*/true);
   Group group;
   if (checkCollective(ctx, "mp_reduce_scatter", axes, num_axes, dtype, group,
                       /*sums=*/true) ||
@@ -178,6 +229,7 @@ mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
                         const int64_t *shape, int split_dim, int concat_dim) {
+  AsyncCollective async(ctx, /*canRunAsync=*/true);
   Group group;
   if (checkCollective(ctx, "mp_all_to_all", axes, num_axes, dtype, group) ||
       checkDim(ctx, "mp_all_to_all", rank, shape, split_dim, group.size) ||
@@ -196,6 +248,7 @@ mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,
                          mp_dtype dtype, const void *in, void *out, int rank,
                          const int64_t *shape, int dim) {
+  AsyncCollective async(ctx, /*canRunAsync=*/true);
   Group group;
   if (checkCollective(ctx, "mp_shard_slice", axes, num_axes, dtype, group) ||
       checkDim(ctx, "mp_shard_slice", rank, shape, dim, group.size))

@@ -38,6 +38,10 @@ struct mp_context {
   /// recorded into a CUDA graph, not run, and those that must reach the
   /// host (mp_copy_to_host, mp_copy_to_backend) are refused.
   bool capturing = false;
+  /// The slot mp_async_begin named for the next collective (-1: none), and
+  /// the slots whose collectives were issued and not yet waited for.
+  int asyncSlot = -1;
+  uint64_t pendingSlots = 0;
   std::unordered_map<void *, size_t> allocations;
   size_t liveBytes = 0;
   size_t peakBytes = 0;

@@ -255,6 +255,19 @@ void testCollectives(mp_context *ctx, const Group &g) {
     for (float &v : rounded)
       v = bf16(v);
     expect(widened.read() == rounded, "all_gather bf16 " + where);
+    // Asynchronous (mp_async_begin, mp_async_wait): the same result once
+    // waited for, with a kernel issued in between.
+    Buffer asyncGathered(ctx, global.data.size() * sizeof(float));
+    Buffer between(ctx, mine.data.size() * sizeof(float));
+    CHECK_OK(ctx, mp_async_begin(ctx, 5));
+    CHECK_OK(ctx, mp_all_gather(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
+                                mineBuffer.floats(), asyncGathered.floats(),
+                                rank, mine.shape.data(), dim));
+    CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_NEG, mine.data.size(),
+                               mineBuffer.floats(), between.floats(), 0));
+    CHECK_OK(ctx, mp_async_wait(ctx, 5));
+    expect(near(asyncGathered.read(), global.data),
+           "asynchronous all_gather " + where);
     // shard_slice: the whole to this member's piece.
     Buffer sliced(ctx, mine.data.size() * sizeof(float));
     CHECK_OK(ctx,
@@ -873,6 +886,25 @@ void testErrors(mp_context *ctx) {
              y.read()[0] == 1 && mp_context_status(failed) == MP_ERROR &&
              first == mp_context_error(failed),
          "errors are sticky: later calls do nothing and keep the first error");
+  mp_context_destroy(failed);
+
+  failed = createLike(ctx);
+  expect(mp_async_wait(failed, 3) == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("slot 3 holds no collective") != std::string::npos,
+         "waiting on an empty slot is an error");
+  mp_context_destroy(failed);
+  failed = createLike(ctx);
+  expect(mp_async_begin(failed, 2) == MP_OK &&
+             mp_async_begin(failed, 4) == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("slot 2 was named and no collective has used it") !=
+                 std::string::npos,
+         "a slot is named for the next collective only");
+  mp_context_destroy(failed);
+  failed = createLike(ctx);
+  expect(mp_async_begin(failed, MP_ASYNC_SLOTS) == MP_ERROR,
+         "slots are below MP_ASYNC_SLOTS");
   mp_context_destroy(failed);
 
   failed = createLike(ctx);

@@ -327,6 +327,39 @@ def NarrowCollectives : Pass<"mp-narrow-collectives", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
+  let summary = "Overlaps collectives with compute, as FSDP2 prefetches";
+  let description = [{
+    On a partitioned step, makes collectives asynchronous (`{mp.async =
+    slot}`, then `mp.wait` before their first reader) and places them:
+
+    * each FSDP unit's parameter gathers (a parameter group, as
+      `fsdp_groups` or the numbered layers define them; forward gathers and
+      backward regathers are separate units) are issued when the unit
+      `prefetch` units before it starts computing, FSDP2's prefetch, instead
+      of all at the top of the step; so a gathered weight lives from one
+      layer before its use, not from the start;
+    * a `reduce_scatter` or `all_reduce` whose first reader is not the next
+      op runs beside the ops up to that reader (a gradient's reduction
+      beside the backward pass of the layers below).
+
+    At most `max-in-flight` are outstanding: issuing one more waits for the
+    oldest first. The wait keeps the collective's input alive, so the
+    memory plan (`--mp-memory-report`) counts what the schedule holds. On
+    the CUDA backend over NCCL the collective runs on the communication
+    stream and only the wait makes compute wait; the host backend runs it
+    at its call. FSDP groups (`--mp-group-fsdp`) stay synchronous.
+    docs/overlap.md.
+  }];
+  let options = [
+    Option<"prefetch", "prefetch", "int64_t", /*default=*/"1",
+           "FSDP units gathered ahead of the one computing">,
+    Option<"maxInFlight", "max-in-flight", "int64_t", /*default=*/"32",
+           "Asynchronous collectives outstanding at most">,
+  ];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def GroupFsdp : Pass<"mp-group-fsdp", "::mlir::ModuleOp"> {
   let summary = "Runs FSDP's collectives once per parameter group, as FSDP2";
   let description = [{

@@ -51,7 +51,7 @@ bool hasTensors(Operation *op) {
 /// summing them, pads them or shifts them into a rank's slice, which the
 /// runtime does on i64.
 bool movesIds(Operation *op) {
-  if (isa<ZeroPaddingOp, ResizeOp, LocalizeIndexOp>(op))
+  if (isa<ZeroPaddingOp, ResizeOp, LocalizeIndexOp, WaitOp>(op))
     return true;
   auto collective = dyn_cast<CollectiveOpInterface>(op);
   return collective && !collective.getSteps().sums;
@@ -60,7 +60,7 @@ bool movesIds(Operation *op) {
 /// True if `op` makes or moves bf16 values without computing on them: a
 /// conversion, or a collective that does not sum (mp-narrow-collectives).
 bool movesBFloat16(Operation *op) {
-  if (isa<ConvertOp>(op))
+  if (isa<ConvertOp, WaitOp>(op))
     return true;
   auto collective = dyn_cast<CollectiveOpInterface>(op);
   return collective && !collective.getSteps().sums;

@@ -270,6 +270,21 @@ struct BroadcastLowering : RuntimePattern<BroadcastOp> {
   }
 };
 
+static_assert(MPDialect::kAsyncSlots == MP_ASYNC_SLOTS,
+              "mp.async slots are the runtime's");
+
+struct WaitLowering : RuntimePattern<WaitOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(WaitOp op) const override {
+    auto slot = op.getValue().getDefiningOp()->getAttrOfType<IntegerAttr>(
+        MPDialect::kAsyncAttrName);
+    calls.call("mp_async_wait", {calls.getContext(), calls.i32(slot.getInt())});
+    // The memory plan gives the result its collective's buffer.
+    calls.copy(op.getResult(), op.getValue());
+    return success();
+  }
+};
+
 struct ConvertLowering : RuntimePattern<ConvertOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(ConvertOp op) const override {
@@ -670,8 +685,14 @@ private:
     Value ctx = calls.getContext();
     Value numAxes = calls.i32(op.getAxes().size());
     RuntimeCollectiveCall runtimeCall = op.getRuntimeCall();
+    // An asynchronous collective names its slot right before its call.
+    auto beginAsync = [&] {
+      if (auto slot = op->getAttrOfType<IntegerAttr>(MPDialect::kAsyncAttrName))
+        calls.call("mp_async_begin", {ctx, calls.i32(slot.getInt())});
+    };
     if (runtimeCall.inPlace) {
       calls.copy(out, in);
+      beginAsync();
       calls.call(runtimeCall.function,
                  {ctx, *axes, numAxes, *type, calls.pointer(out),
                   calls.i64(getNumElements(out))});
@@ -688,6 +709,7 @@ private:
                                calls.i32(getShape(in).size()),
                                calls.i64Array(getShape(in))};
     args.append(dims.begin(), dims.end());
+    beginAsync();
     calls.call(runtimeCall.function, args);
     return success();
   }
@@ -789,16 +811,16 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       BinaryLowering<SubOp>, BinaryLowering<MulOp>, BinaryLowering<DivOp>,
       BinaryLowering<GeluGradOp>, LinearLowering, MatmulLowering,
       ReductionLowering<SumOp>, ReductionLowering<MeanOp>, BroadcastLowering,
-      ConvertLowering, ReshapeLowering, TransposeLowering, MseLossLowering,
-      CrossEntropyLowering, CrossEntropyGradLowering, EmbeddingLowering,
-      EmbeddingGradLowering, RmsNormLowering, RmsNormGradLowering,
-      RmsNormWeightGradLowering, LayerNormLowering, LayerNormGradLowering,
-      LayerNormWeightGradLowering, SoftmaxLowering, SoftmaxGradLowering,
-      RopeLowering, MaskBiasLowering, BlockMaxLowering, GatherLastLowering,
-      ScatterLastLowering, ClipCoefficientLowering, OptimizerLowering<SgdOp>,
-      OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
-      CollectiveLowering, ZeroPaddingLowering, LocalizeIndexLowering,
-      ResizeLowering>(calls, patterns.getContext());
+      ConvertLowering, WaitLowering, ReshapeLowering, TransposeLowering,
+      MseLossLowering, CrossEntropyLowering, CrossEntropyGradLowering,
+      EmbeddingLowering, EmbeddingGradLowering, RmsNormLowering,
+      RmsNormGradLowering, RmsNormWeightGradLowering, LayerNormLowering,
+      LayerNormGradLowering, LayerNormWeightGradLowering, SoftmaxLowering,
+      SoftmaxGradLowering, RopeLowering, MaskBiasLowering, BlockMaxLowering,
+      GatherLastLowering, ScatterLastLowering, ClipCoefficientLowering,
+      OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
+      OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
+      LocalizeIndexLowering, ResizeLowering>(calls, patterns.getContext());
 }
 
 } // namespace mp

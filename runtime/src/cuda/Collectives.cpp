@@ -61,22 +61,40 @@ ncclComm_t CudaBackend::getCommunicator(const Group &group) {
   return split;
 }
 
-// Each collective is fenced on both sides, so results are always right but
-// communication never overlaps compute; overlapping is the compiler's to
-// schedule later (issuing collectives early and waiting late).
+// A collective starts after the compute stream's work so far. The compute
+// stream waits for it right after, or, when the compiler scheduled it
+// asynchronously (mp_async_begin), only at mp_async_wait: the compute
+// issued in between overlaps it.
 template <typename Issue>
 mp_status CudaBackend::runCollective(const Group &group, Issue issue) {
   ncclComm_t comm = getCommunicator(group);
+  int slot = ctx->asyncSlot;
+  if (slot >= 0 && !asyncDone[slot] &&
+      checkCuda(
+          ctx, "cudaEventCreateWithFlags",
+          cudaEventCreateWithFlags(&asyncDone[slot], cudaEventDisableTiming)))
+    return MP_ERROR;
+  cudaEvent_t done = slot >= 0 ? asyncDone[slot] : commDone;
   if (!comm ||
       checkCuda(ctx, "cudaEventRecord",
                 cudaEventRecord(computeReady, computeStream)) ||
       checkCuda(ctx, "cudaStreamWaitEvent",
                 cudaStreamWaitEvent(commStream, computeReady, 0)) ||
       issue(comm) ||
-      checkCuda(ctx, "cudaEventRecord", cudaEventRecord(commDone, commStream)))
+      checkCuda(ctx, "cudaEventRecord", cudaEventRecord(done, commStream)))
     return MP_ERROR;
+  return slot >= 0 ? MP_OK : waitFor(done);
+}
+
+mp_status CudaBackend::waitFor(cudaEvent_t done) {
   return checkCuda(ctx, "cudaStreamWaitEvent",
-                   cudaStreamWaitEvent(computeStream, commDone, 0));
+                   cudaStreamWaitEvent(computeStream, done, 0));
+}
+
+mp_status CudaBackend::waitAsync(int slot) {
+  // A collective that ran at the call (the mpi transport, an empty one)
+  // recorded nothing: there is nothing to wait for.
+  return asyncDone[slot] ? waitFor(asyncDone[slot]) : MP_OK;
 }
 
 mp_status CudaBackend::allReduce(const Group &group, mp_dtype dtype, void *data,

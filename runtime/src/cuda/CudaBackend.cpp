@@ -187,6 +187,9 @@ CudaBackend::~CudaBackend() {
   for (cudaEvent_t event : {computeReady, commDone})
     if (event)
       cudaEventDestroy(event);
+  for (cudaEvent_t event : asyncDone)
+    if (event)
+      cudaEventDestroy(event);
   for (cudaStream_t stream : {computeStream, commStream})
     if (stream)
       cudaStreamDestroy(stream);

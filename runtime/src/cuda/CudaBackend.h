@@ -60,6 +60,7 @@ public:
   mp_status copy(void *dst, const void *src, size_t bytes) override;
   mp_status convert(mp_dtype from, mp_dtype to, int64_t n, const void *in,
                     void *out) override;
+  mp_status waitAsync(int slot) override;
   mp_status copyToBackend(void *dst, const void *src, size_t bytes) override;
   mp_status copyToHost(void *dst, const void *src, size_t bytes) override;
   mp_status copy2D(void *dst, size_t dstPitch, const void *src, size_t srcPitch,
@@ -177,6 +178,8 @@ private:
   /// for it.
   template <typename Issue>
   mp_status runCollective(const Group &group, Issue issue);
+  /// Makes the compute stream's later work wait for `done`.
+  mp_status waitFor(cudaEvent_t done);
   /// Stream-ordered scratch memory on the communication stream.
   void *allocateScratch(size_t bytes, cudaStream_t stream);
   mp_status freeScratch(void *ptr, cudaStream_t stream);
@@ -186,6 +189,9 @@ private:
   int device = -1;
   cudaStream_t computeStream = nullptr, commStream = nullptr;
   cudaEvent_t computeReady = nullptr, commDone = nullptr;
+  /// Recorded on the communication stream after an asynchronous
+  /// collective, per slot (created at the slot's first use).
+  cudaEvent_t asyncDone[MP_ASYNC_SLOTS] = {};
   cublasHandle_t cublas = nullptr;
   ncclComm_t world = nullptr;
   /// One communicator per ordered list of axes.

@@ -170,3 +170,31 @@ func.func @regather_not_a_collective(%x: tensor<8xf32>) {
   %0 = mp.neg %x {mp.regather} : tensor<8xf32>
   return
 }
+
+// -----
+
+mp.mesh @mesh = <dp = 2>
+func.func @async_slot(%x: tensor<4xf32>) -> tensor<8xf32> {
+  // expected-error@+1 {{'mp.async' is the runtime slot (0 to 63) of a collective}}
+  %g = mp.all_gather %x on @mesh axes ["dp"] dim 0 {mp.async = 64 : i64} : tensor<4xf32> -> tensor<8xf32>
+  %w = mp.wait %g : tensor<8xf32>
+  return %w : tensor<8xf32>
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2>
+func.func @async_read_directly(%x: tensor<4xf32>) -> tensor<8xf32> {
+  // expected-error@+1 {{an asynchronous collective is read by its mp.wait only}}
+  %g = mp.all_gather %x on @mesh axes ["dp"] dim 0 {mp.async = 0 : i64} : tensor<4xf32> -> tensor<8xf32>
+  %r = mp.relu %g : tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+// -----
+
+func.func @wait_for_nothing(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{'mp.wait' op waits for the result of an asynchronous collective ({mp.async = slot})}}
+  %w = mp.wait %x : tensor<4xf32>
+  return %w : tensor<4xf32>
+}

@@ -712,3 +712,11 @@ func.func @annotate_axis_twice(%x: tensor<8x16xf32>) {
 mp.mesh @mesh = <dp = 2>
 // expected-error@+1 {{redefinition of symbol named 'mesh'}}
 mp.mesh @mesh = <tp = 2>
+
+// -----
+
+func.func @convert_shape(%x: tensor<4xf32>) -> tensor<8xbf16> {
+  // expected-error@+1 {{'mp.convert' op all non-scalar operands/results must have the same shape and base type}}
+  %c = mp.convert %x : tensor<4xf32> -> tensor<8xbf16>
+  return %c : tensor<8xbf16>
+}

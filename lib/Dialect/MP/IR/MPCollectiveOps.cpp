@@ -200,6 +200,14 @@ LogicalResult LocalizeIndexOp::verifySymbolUses(SymbolTableCollection &table) {
   return failure(failed(verifyGroup(*this, getMeshAttr(), getAxes(), table)));
 }
 
+LogicalResult WaitOp::verify() {
+  Operation *collective = getValue().getDefiningOp();
+  if (!collective || !collective->hasAttr(MPDialect::kAsyncAttrName))
+    return emitOpError() << "waits for the result of an asynchronous "
+                            "collective ({mp.async = slot})";
+  return success();
+}
+
 LogicalResult ResizeOp::verify() {
   auto in = getInput().getType(), out = getResult().getType();
   if (failed(verifyDim(*this, "dim", getDim(), in.getRank())))

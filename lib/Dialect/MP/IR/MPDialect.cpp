@@ -214,6 +214,21 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
                                 "all_gathers and reduce_scatters";
     return success();
   }
+  if (attrName == kAsyncAttrName) {
+    auto slot = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!isa<CollectiveOpInterface>(op) || op->getNumResults() != 1 || !slot ||
+        slot.getInt() < 0 || slot.getInt() >= kAsyncSlots)
+      return op->emitError() << "'mp.async' is the runtime slot (0 to "
+                             << kAsyncSlots - 1 << ") of a collective";
+    if (op->getResult(0).use_empty() ||
+        !llvm::all_of(op->getUsers(), [&](Operation *user) {
+          auto wait = dyn_cast<WaitOp>(user);
+          return wait && wait.getValue() == op->getResult(0);
+        }))
+      return op->emitError()
+             << "an asynchronous collective is read by its mp.wait only";
+    return success();
+  }
   if (attrName == kManifestAttrName) {
     if (!isa<FunctionOpInterface>(op) || !isa<StringAttr>(attr.getValue()))
       return op->emitError()

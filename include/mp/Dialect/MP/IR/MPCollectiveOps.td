@@ -220,6 +220,35 @@ def MP_LocalizeIndexOp : MP_Op<"localize_index", [Pure,
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Overlap (docs/overlap.md)
+//===----------------------------------------------------------------------===//
+
+def MP_WaitOp : MP_Op<"wait", [Pure, AllTypesMatch<["value", "result"]>]> {
+  let summary = "the result of an asynchronous collective, once it is done";
+  let description = [{
+    Returns `value`, the result of a collective issued asynchronously
+    (`{mp.async = slot}`, set by `mp-schedule-collectives`), once that
+    collective is done: the ops between the collective and the wait run
+    beside it. `keeps` are the collective's inputs, which it may read until
+    here (their buffers live until the wait). The runtime call is
+    `mp_async_wait(ctx, slot)`; the result takes `value`'s buffer.
+
+    ```mlir
+    %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 {mp.async = 0 : i64} : tensor<8x16xf32> -> tensor<16x16xf32>
+    %y = mp.linear %x, %v : ...   // runs while %g is gathered
+    %r = mp.wait %g keeps %w : tensor<8x16xf32> : tensor<16x16xf32>
+    ```
+  }];
+  let arguments = (ins MP_CollectiveTensor:$value,
+                       Variadic<MP_CollectiveTensor>:$keeps);
+  let results = (outs MP_CollectiveTensor:$result);
+  let assemblyFormat = [{
+    $value (`keeps` $keeps^ `:` type($keeps))? attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def MP_ResizeOp : MP_Op<"resize", [Pure]> {
   let summary = "truncates a dim, or extends it with zeros";
   let description = [{

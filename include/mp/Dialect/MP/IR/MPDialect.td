@@ -81,6 +81,12 @@ def MP_Dialect : Dialect {
     /// buffer, as FSDP2's flat parameters (--mp-group-fsdp).
     static constexpr ::llvm::StringLiteral kFsdpGroupAttrName =
         "mp.fsdp_group";
+    /// On a collective: issued asynchronously in this runtime slot
+    /// (mp_async_begin); its result is read only by an mp.wait
+    /// (--mp-schedule-collectives).
+    static constexpr ::llvm::StringLiteral kAsyncAttrName = "mp.async";
+    /// The runtime's MP_ASYNC_SLOTS (the lowering checks they agree).
+    static constexpr int64_t kAsyncSlots = 64;
 
   private:
     void registerAttributes();

@@ -1,0 +1,228 @@
+//===- ScheduleCollectives.cpp - collectives beside compute ---------------===//
+//
+// Partitioning leaves every collective synchronous, and FSDP's parameter
+// gathers at the top of the step: all of them before any compute, every
+// gathered weight alive from the start. This pass schedules them as FSDP2
+// runs them:
+//
+//  * the gathers of an FSDP unit (a parameter group, mp::getFsdpGroup: a
+//    layer; its forward gathers apart from its backward regathers) are
+//    issued when the unit `prefetch` units before it starts computing, and
+//    waited for right before their first use; the widening mp.convert of a
+//    bf16 gather (mp-narrow-collectives) moves down with its use;
+//  * a sum (reduce_scatter, all_reduce) whose result is not read by the
+//    very next op runs asynchronously until its first use: a gradient's
+//    reduction beside the backward pass of the layers below.
+//
+// At most `max-in-flight` collectives are outstanding; issuing one more
+// first waits for the oldest (FSDP2's bounded prefetch and its limit on
+// unsharded gradients). Each asynchronous collective gets a runtime slot
+// (`{mp.async = slot}`) and an `mp.wait` that keeps its input alive, so the
+// memory plan, which sees both, bounds what the schedule holds. Values do
+// not change, only when they move.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Transforms/Passes.h"
+
+#include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/IR/MPModel.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Plan/PlanResolution.h"
+
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/MapVector.h"
+
+#include <deque>
+
+using namespace mlir;
+
+namespace mp {
+#define GEN_PASS_DEF_SCHEDULECOLLECTIVES
+#include "mp/Transforms/Passes.h.inc"
+
+namespace {
+
+/// The parameter an FSDP gather gathers: a block argument, directly or
+/// rounded to bf16 (mp-narrow-collectives).
+BlockArgument getGatheredParameter(AllGatherOp gather) {
+  Value input = gather.getInput();
+  if (auto convert = input.getDefiningOp<ConvertOp>())
+    input = convert.getInput();
+  return dyn_cast<BlockArgument>(input);
+}
+
+/// The op of `block` that first reads `value`.
+Operation *getFirstUser(Value value) {
+  Operation *first = nullptr;
+  for (Operation *user : value.getUsers())
+    if (!first || user->isBeforeInBlock(first))
+      first = user;
+  return first;
+}
+
+struct ScheduleCollectivesPass
+    : impl::ScheduleCollectivesBase<ScheduleCollectivesPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (prefetch < 0 || maxInFlight < 1 ||
+        maxInFlight > MPDialect::kAsyncSlots) {
+      getOperation().emitError()
+          << "mp-schedule-collectives needs prefetch >= 0 and max-in-flight "
+             "in [1, "
+          << MPDialect::kAsyncSlots << "]";
+      return signalPassFailure();
+    }
+    auto plan =
+        getOperation()->getAttrOfType<PlanAttr>(MPDialect::kPlanAttrName);
+    getOperation().walk([&](FunctionOpInterface func) {
+      if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
+          func->hasAttr(MPDialect::kPartitionedAttrName))
+        schedule(func, plan);
+    });
+  }
+
+  /// Moves each FSDP unit's gathers to where the unit `prefetch` before it
+  /// starts computing; returns them, in their new program order.
+  SetVector<Operation *> placeGathers(FunctionOpInterface func, PlanAttr plan) {
+    llvm::DenseMap<unsigned, StringRef> paramNames;
+    for (const ModelValue &value : getModelValues(func))
+      if (value.role == ModelRole::Param)
+        paramNames[value.index] = value.name.getValue();
+    // Units in order of their first use.
+    using UnitKey = std::pair<StringRef, unsigned>; // group, regather
+    llvm::MapVector<UnitKey, SmallVector<AllGatherOp>> units;
+    SmallVector<std::pair<Operation *, AllGatherOp>> byFirstUse;
+    for (auto gather : func.getFunctionBody().getOps<AllGatherOp>()) {
+      BlockArgument param = getGatheredParameter(gather);
+      if (!param || !paramNames.count(param.getArgNumber()) ||
+          gather->hasAttr(MPDialect::kFsdpGroupAttrName))
+        continue;
+      // A bf16 gather's widening convert moves down to its first reader.
+      Value gathered = gather.getResult();
+      if (gathered.hasOneUse())
+        if (auto widen = dyn_cast<ConvertOp>(*gathered.getUsers().begin()))
+          if (Operation *reader = getFirstUser(widen.getResult()))
+            widen->moveBefore(reader);
+      if (Operation *first = getFirstUser(gathered))
+        byFirstUse.push_back({first, gather});
+    }
+    llvm::stable_sort(byFirstUse, [](auto &a, auto &b) {
+      return a.first->isBeforeInBlock(b.first);
+    });
+    for (auto &[first, gather] : byFirstUse)
+      units[{getFsdpGroup(
+                 paramNames[getGatheredParameter(gather).getArgNumber()], plan),
+             unsigned(gather->hasAttr(MPDialect::kRegatherAttrName))}]
+          .push_back(gather);
+    // Where each unit starts computing: its members' first reader.
+    SmallVector<Operation *> starts;
+    for (auto &[key, members] : units) {
+      Operation *start = nullptr;
+      for (AllGatherOp gather : members) {
+        Operation *first = getFirstUser(gather.getResult());
+        if (!start || first->isBeforeInBlock(start))
+          start = first;
+      }
+      starts.push_back(start);
+    }
+    SetVector<Operation *> placed;
+    for (auto [index, entry] : llvm::enumerate(units)) {
+      for (AllGatherOp gather : entry.second) {
+        // The first `prefetch` units stay where partitioning put them.
+        if (index >= static_cast<size_t>(prefetch)) {
+          Operation *issue = starts[index - prefetch];
+          Operation *first = getFirstUser(gather.getResult());
+          gather->moveBefore(first->isBeforeInBlock(issue) ? first : issue);
+        }
+        placed.insert(gather);
+      }
+    }
+    return placed;
+  }
+
+  void schedule(FunctionOpInterface func, PlanAttr plan) {
+    SetVector<Operation *> gathers = placeGathers(func, plan);
+    Block &body = func.getFunctionBody().front();
+    // A sum is issued as soon as what it sums exists (partitioning put it
+    // where its reader needs it).
+    for (Operation &op : llvm::make_early_inc_range(body)) {
+      if (!isa<ReduceScatterOp, AllReduceOp>(op) ||
+          op.hasAttr(MPDialect::kFsdpGroupAttrName))
+        continue;
+      if (Operation *def = op.getOperand(0).getDefiningOp())
+        op.moveAfter(def);
+      else
+        op.moveBefore(&body.front());
+    }
+    // Which collectives run asynchronously: the FSDP gathers, and sums
+    // with something to overlap before their first reader.
+    auto isAsync = [&](Operation &op) {
+      if (gathers.contains(&op))
+        return true;
+      if (!isa<ReduceScatterOp, AllReduceOp>(op) ||
+          op.hasAttr(MPDialect::kFsdpGroupAttrName))
+        return false;
+      Operation *first = getFirstUser(op.getResult(0));
+      return first && first != op.getNextNode();
+    };
+    struct Pending {
+      Operation *collective;
+      int64_t slot;
+    };
+    std::deque<Pending> pending;
+    SmallVector<int64_t> freeSlots;
+    for (int64_t slot = maxInFlight - 1; slot >= 0; --slot)
+      freeSlots.push_back(slot);
+    OpBuilder builder(&getContext());
+    auto wait = [&](Pending done, Operation *before) {
+      builder.setInsertionPoint(before);
+      Value result = done.collective->getResult(0);
+      auto waited = WaitOp::create(builder, done.collective->getLoc(), result,
+                                   done.collective->getOperands());
+      result.replaceAllUsesExcept(waited.getResult(), waited);
+      freeSlots.push_back(done.slot);
+    };
+    auto waitOldest = [&](Operation *before, auto isKind) {
+      auto oldest = llvm::find_if(
+          pending, [&](const Pending &p) { return isKind(p.collective); });
+      if (oldest == pending.end())
+        return;
+      wait(*oldest, before);
+      pending.erase(oldest);
+    };
+    auto isSum = [](Operation *op) {
+      return isa<ReduceScatterOp, AllReduceOp>(op);
+    };
+    for (Operation &op : llvm::make_early_inc_range(body)) {
+      // Wait right before the first reader of a pending result.
+      for (auto it = pending.begin(); it != pending.end();) {
+        if (getFirstUser(it->collective->getResult(0)) == &op) {
+          wait(*it, &op);
+          it = pending.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (!isAsync(op))
+        continue;
+      // One sum in flight, as FSDP2 waits for a gradient's reduce_scatter
+      // when it issues the next: an unsharded gradient is freed one
+      // reduction later, not at the optimizer.
+      if (isSum(&op))
+        waitOldest(&op, isSum);
+      if (pending.size() == static_cast<size_t>(maxInFlight))
+        waitOldest(&op, [](Operation *) { return true; });
+      int64_t slot = freeSlots.pop_back_val();
+      op.setAttr(MPDialect::kAsyncAttrName, builder.getI64IntegerAttr(slot));
+      pending.push_back({&op, slot});
+    }
+    // Results returned as they are (or unread) are waited for at the end.
+    for (Pending &done : pending)
+      wait(done, body.getTerminator());
+  }
+};
+
+} // namespace
+} // namespace mp

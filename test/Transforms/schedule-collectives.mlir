@@ -1,0 +1,81 @@
+// RUN: mp-opt %s -split-input-file --mp-schedule-collectives | FileCheck %s
+// RUN: mp-opt %s -split-input-file --mp-schedule-collectives="prefetch=0 max-in-flight=2" | FileCheck %s --check-prefix=LAZY
+// RUN: not mp-opt %s -split-input-file --mp-schedule-collectives="max-in-flight=65" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// Three layers' FSDP gathers, all at the top as partitioning leaves them.
+// With prefetch 1, layer 0 stays (the first unit), layer 1's gather is
+// issued when layer 0 starts computing, layer 2's when layer 1 does; each
+// is waited for right before its first reader, keeping its input alive.
+// CHECK-LABEL: func.func @layers
+// CHECK-NEXT: %[[G0:.+]] = mp.all_gather %arg0 {{.*}} {mp.async = 0 : i64}
+// CHECK-NEXT: %[[G1:.+]] = mp.all_gather %arg1 {{.*}} {mp.async = 1 : i64}
+// CHECK-NEXT: %[[W0:.+]] = mp.wait %[[G0]] keeps %arg0
+// CHECK-NEXT: %[[H0:.+]] = mp.linear %arg3, %[[W0]]
+// CHECK-NEXT: %[[G2:.+]] = mp.all_gather %arg2 {{.*}} {mp.async = 0 : i64}
+// CHECK-NEXT: %[[W1:.+]] = mp.wait %[[G1]] keeps %arg1
+// CHECK-NEXT: %[[H1:.+]] = mp.linear %[[H0]], %[[W1]]
+// CHECK-NEXT: %[[W2:.+]] = mp.wait %[[G2]] keeps %arg2
+// CHECK-NEXT: mp.linear %[[H1]], %[[W2]]
+// Without prefetch every gather is issued at its use; at most two are in
+// flight.
+// LAZY-LABEL: func.func @layers
+// LAZY-NEXT: %[[G0:.+]] = mp.all_gather %arg0 {{.*}} {mp.async = 0 : i64}
+// LAZY-NEXT: %[[W0:.+]] = mp.wait %[[G0]]
+// LAZY-NEXT: mp.linear %arg3, %[[W0]]
+// LAZY-NEXT: %[[G1:.+]] = mp.all_gather %arg1
+// LAZY-NEXT: %[[W1:.+]] = mp.wait %[[G1]]
+// LAZY-NEXT: mp.linear
+// LAZY-NEXT: %[[G2:.+]] = mp.all_gather %arg2
+// LAZY-NEXT: %[[W2:.+]] = mp.wait %[[G2]]
+// BAD: error: mp-schedule-collectives needs prefetch >= 0 and max-in-flight in [1, 64]
+mp.mesh @mesh = <dp = 2>
+func.func @layers(%w0: tensor<4x8xf32> {mp.param = "layers.0.w"},
+                  %w1: tensor<4x8xf32> {mp.param = "layers.1.w"},
+                  %w2: tensor<4x8xf32> {mp.param = "layers.2.w"},
+                  %x: tensor<2x8xf32> {mp.input = "x"}) -> tensor<2x8xf32>
+    attributes {mp.partitioned} {
+  %g0 = mp.all_gather %w0 on @mesh axes ["dp"] dim 0 : tensor<4x8xf32> -> tensor<8x8xf32>
+  %g1 = mp.all_gather %w1 on @mesh axes ["dp"] dim 0 : tensor<4x8xf32> -> tensor<8x8xf32>
+  %g2 = mp.all_gather %w2 on @mesh axes ["dp"] dim 0 : tensor<4x8xf32> -> tensor<8x8xf32>
+  %h0 = mp.linear %x, %g0 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %h1 = mp.linear %h0, %g1 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %h2 = mp.linear %h1, %g2 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  return %h2 : tensor<2x8xf32>
+}
+
+// -----
+
+// Gradients' reduce_scatters are issued as soon as the gradient exists and
+// waited for at their first reader; one is in flight at a time, so issuing
+// the next waits for the previous (its unsharded gradient is freed then).
+// An all_reduce read by the very next op stays synchronous; a grouped FSDP
+// collective (mp-group-fsdp) too.
+// CHECK-LABEL: func.func @gradients
+// CHECK-NEXT: %[[A:.+]] = mp.relu %arg0
+// CHECK-NEXT: %[[RA:.+]] = mp.reduce_scatter %[[A]] {{.*}} {mp.async = 0 : i64}
+// CHECK-NEXT: %[[B:.+]] = mp.relu %arg1
+// CHECK-NEXT: %[[WA:.+]] = mp.wait %[[RA]] keeps %[[A]]
+// CHECK-NEXT: %[[RB:.+]] = mp.reduce_scatter %[[B]] {{.*}} {mp.async = 0 : i64}
+// CHECK-NEXT: %[[C:.+]] = mp.relu %arg2
+// CHECK-NEXT: %[[S:.+]] = mp.all_reduce %[[C]] on @mesh axes ["dp"] : tensor<4x8xf32>
+// CHECK-NEXT: mp.relu %[[S]]
+// CHECK-NEXT: mp.all_gather %arg3 {{.*}} {mp.fsdp_group = "layers.0"}
+// CHECK: mp.add %[[WA]]
+// CHECK-NEXT: %[[WB:.+]] = mp.wait %[[RB]] keeps %[[B]]
+// CHECK-NEXT: mp.add
+mp.mesh @mesh = <dp = 2>
+func.func @gradients(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor<4x8xf32>,
+                     %w: tensor<4x8xf32> {mp.param = "layers.0.w"})
+    -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>) attributes {mp.partitioned} {
+  %ga = mp.relu %a : tensor<8x8xf32>
+  %gb = mp.relu %b : tensor<8x8xf32>
+  %c2 = mp.relu %c : tensor<4x8xf32>
+  %s = mp.all_reduce %c2 on @mesh axes ["dp"] : tensor<4x8xf32>
+  %t = mp.relu %s : tensor<4x8xf32>
+  %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<4x8xf32> -> tensor<8x8xf32>
+  %ra = mp.reduce_scatter %ga on @mesh axes ["dp"] dim 0 : tensor<8x8xf32> -> tensor<4x8xf32>
+  %u = mp.add %ra, %t : tensor<4x8xf32>
+  %rb = mp.reduce_scatter %gb on @mesh axes ["dp"] dim 0 : tensor<8x8xf32> -> tensor<4x8xf32>
+  %v = mp.add %rb, %t : tensor<4x8xf32>
+  return %u, %v, %g : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>
+}
