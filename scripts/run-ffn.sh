@@ -13,7 +13,7 @@
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
-#                      [--fsdp-groups] [--no-run] [--no-build]
+#                      [--fsdp-groups] [--overlap] [--no-run] [--no-build]
 #
 # Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
 # rowwise, FSDP on data_parallel, mesh 2x2), AdamW with lr 3e-3, 5 steps.
@@ -24,7 +24,10 @@
 # --model/--plan use files instead. --optimizer, --lr and --precision (the
 # GEMMs' arithmetic, docs/mixed-precision.md) are compiled into the step; --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
-# reduce_scatter for the FFN's three weights); --auto-plan RANKS lets
+# reduce_scatter for the FFN's three weights); --overlap schedules the
+# collectives beside compute (mp-opt --mp-schedule-collectives: FSDP
+# gathers prefetched a layer ahead, gradient reductions asynchronous;
+# docs/overlap.md); --auto-plan RANKS lets
 # mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
 # within --memory bytes per rank (docs/plan-search.md; the candidates go to
@@ -56,6 +59,7 @@ build_first=1
 run=1
 train_args=(--steps 5)
 group_passes=()
+schedule_passes=()
 auto_ranks=""
 machine="$root/bench/machines/host-4ranks.json"
 memory=0
@@ -75,12 +79,13 @@ while (($#)); do
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
     --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
+    --overlap) schedule_passes=(--mp-schedule-collectives); shift ;;
     --auto-plan) auto_ranks="$2"; shift 2 ;;
     --machine) machine="$2"; shift 2 ;;
     --memory) memory="$2"; shift 2 ;;
     --no-run) run=0; shift ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
     *) echo "run-ffn.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -149,7 +154,7 @@ fi
 cat "$out/planned.mlir"
 
 "$mp_opt" "$out/planned.mlir" \
-  --mp-train-step="optimizer=$optimizer lr=$lr precision=$precision" --mp-spmd "${group_passes[@]}" \
+  --mp-train-step="optimizer=$optimizer lr=$lr precision=$precision" --mp-spmd "${group_passes[@]}" "${schedule_passes[@]}" \
   --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
 echo
