@@ -18,10 +18,10 @@ files=("$build/bin/mp-runtime-test" "$root/bench/device-check.sh"
        /usr/bin/orterun)
 /usr/local/cuda/bin/nvcc -O2 -o "$work/cuda_ceilings" "$root/bench/cuda_ceilings.cu" -lcublas
 files+=("$work/cuda_ceilings")
-compile() { # NAME DIM HIDDEN BATCH [MESH] [PRECISION]
+compile() { # NAME DIM HIDDEN BATCH [MESH] [PRECISION] [run-ffn.sh options]
   MP_BUILD_DIR="$build" "$root/scripts/run-ffn.sh" --no-build --no-run --backend cuda \
     --mesh "${5:-1x1}" --precision "${6:-tf32}" --dim "$2" --hidden "$3" \
-    --batch "$4" --out "$work/$1" > "$work/$1.log"
+    --batch "$4" --out "$work/$1" "${@:7}" > "$work/$1.log"
   cp "$work/$1/train" "$work/train-$1"
   files+=("$work/train-$1")
 }
@@ -43,6 +43,8 @@ cp "$work/llama/train" "$work/train-llama"
 files+=("$work/train-llama")
 # The compute-bound step in strict float32 and in bf16, timed beside
 # PyTorch's same modes.
+# The memory-bound step with every AdamW update in one launch.
+compile 8192x8192x8-fused 8192 8192 8 1x1 tf32 --fuse-optimizer
 compile 8192x8192x8192-fp32 8192 8192 8192 1x1 fp32
 compile 8192x8192x8192-bf16 8192 8192 8192 1x1 bf16
 for size in 8192x8192x8 8192x8192x8192; do

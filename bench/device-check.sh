@@ -104,6 +104,9 @@ for size in 8192x8192x8 8192x8192x8192; do
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 5 --fused --compile 2>&1 | tail -2
 done
 
+section "FFN 8192x8192x8, every AdamW update in one launch (--fuse-optimizer), mp"
+"$bin/train-8192x8192x8-fused" --backend cuda --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
+
 for precision in fp32 bf16; do
   section "FFN 8192x8192x8192 in $precision, mp, then PyTorch eager / fused AdamW"
   "$bin/train-8192x8192x8192-$precision" --backend cuda --steps 13 --warmup 3 --time | grep -v "^step [0-9]"

@@ -13,7 +13,8 @@
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
-#                      [--fsdp-groups] [--overlap] [--no-run] [--no-build]
+#                      [--fsdp-groups] [--overlap] [--fuse-optimizer]
+#                      [--no-run] [--no-build]
 #
 # Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
 # rowwise, FSDP on data_parallel, mesh 2x2), AdamW with lr 3e-3, 5 steps.
@@ -27,7 +28,9 @@
 # reduce_scatter for the FFN's three weights); --overlap schedules the
 # collectives beside compute (mp-opt --mp-schedule-collectives: FSDP
 # gathers prefetched a layer ahead, gradient reductions asynchronous;
-# docs/overlap.md); --auto-plan RANKS lets
+# docs/overlap.md); --fuse-optimizer updates every parameter in one AdamW
+# call (mp-opt --mp-fuse-optimizer: one launch per 16 tensors on CUDA, as
+# AdamW(fused=True)); --auto-plan RANKS lets
 # mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
 # within --memory bytes per rank (docs/plan-search.md; the candidates go to
@@ -79,13 +82,14 @@ while (($#)); do
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
     --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
-    --overlap) schedule_passes=(--mp-schedule-collectives); shift ;;
+    --overlap) schedule_passes+=(--mp-schedule-collectives); shift ;;
+    --fuse-optimizer) schedule_passes=(--mp-fuse-optimizer "${schedule_passes[@]}"); shift ;;
     --auto-plan) auto_ranks="$2"; shift 2 ;;
     --machine) machine="$2"; shift 2 ;;
     --memory) memory="$2"; shift 2 ;;
     --no-run) run=0; shift ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,46p' "$0"; exit 0 ;;
     *) echo "run-ffn.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done

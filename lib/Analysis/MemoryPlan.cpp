@@ -104,6 +104,27 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   }
   if (total)
     total = llvm::checkedAdd(*total, alignUp(plan.scratchBytes));
+  // A run of updates reads and writes every member's buffers at its first.
+  for (Operation &op : body) {
+    auto update = dyn_cast<AdamWOp>(op);
+    if (!update)
+      continue;
+    auto previous = dyn_cast_or_null<AdamWOp>(op.getPrevNode());
+    if (previous && previous.getStep() == update.getStep() &&
+        previous.getLr() == update.getLr() &&
+        previous.getBeta1() == update.getBeta1() &&
+        previous.getBeta2() == update.getBeta2() &&
+        previous.getEps() == update.getEps() &&
+        previous.getWeightDecay() == update.getWeightDecay()) {
+      unsigned run = plan.adamwRunOf[previous];
+      plan.adamwRuns[run].push_back(update);
+      plan.adamwRunOf[update] = run;
+      position[update] = position[plan.adamwRuns[run].front()];
+      continue;
+    }
+    plan.adamwRunOf[update] = plan.adamwRuns.size();
+    plan.adamwRuns.push_back({update});
+  }
 
   // Which argument each result updates, by name.
   llvm::StringMap<unsigned> stateArguments;

@@ -166,6 +166,20 @@ public:
                           float *expAvg, float *expAvgSq, double lr,
                           double beta1, double beta2, double eps,
                           double weightDecay, const float *step) = 0;
+  /// mp_adamw_multi_f32; by default one adamw per tensor (the host's loops
+  /// gain nothing from one call).
+  virtual mp_status adamwMulti(int count, float *const *params,
+                               const float *const *grads, float *const *expAvgs,
+                               float *const *expAvgSqs, const int64_t *sizes,
+                               double lr, double beta1, double beta2,
+                               double eps, double weightDecay,
+                               const float *step) {
+    for (int i = 0; i < count; ++i)
+      if (adamw(sizes[i], params[i], grads[i], expAvgs[i], expAvgSqs[i], lr,
+                beta1, beta2, eps, weightDecay, step))
+        return MP_ERROR;
+    return MP_OK;
+  }
 
   // Transformer layers, with the meaning of the mp_* calls of the same
   // names. Sizes are not negative and their products fit int64 bytes.

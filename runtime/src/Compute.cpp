@@ -224,6 +224,24 @@ mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                              beta2, eps, weight_decay, step);
 }
 
+mp_status mp_adamw_multi_f32(mp_context *ctx, int count, float *const *params,
+                             const float *const *grads, float *const *exp_avgs,
+                             float *const *exp_avg_sqs, const int64_t *sizes,
+                             double lr, double beta1, double beta2, double eps,
+                             double weight_decay, const float *step) {
+  const char *call = "mp_adamw_multi_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (count < 0 ||
+      (count > 0 && (!params || !grads || !exp_avgs || !exp_avg_sqs || !sizes)))
+    return fail(ctx, call, "needs %d tensors and all their arrays", count);
+  for (int i = 0; i < count; ++i)
+    if (checkCount(ctx, call, sizes[i]))
+      return MP_ERROR;
+  return ctx->backend->adamwMulti(count, params, grads, exp_avgs, exp_avg_sqs,
+                                  sizes, lr, beta1, beta2, eps, weight_decay,
+                                  step);
+}
+
 mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
                           double eps, const float *x, const float *weight,
                           float *out) {

@@ -443,6 +443,58 @@ void testAdamW(mp_context *ctx) {
     expected -= 0.1 / (1 - std::pow(0.9, step)) * mm / denom;
   }
   expect(std::fabs(p.read()[0] - expected) < 1e-6, "adamw two steps");
+
+  // The multi-tensor update of 19 tensors (two launches on CUDA, one of
+  // them empty) equals one update per tensor, bit for bit.
+  const int count = 19;
+  std::vector<std::vector<float>> params, gradients, firsts, seconds;
+  std::vector<int64_t> sizes;
+  for (int t = 0; t < count; ++t) {
+    int64_t size = t == 3 ? 0 : 1 + (t * 37) % 101;
+    sizes.push_back(size);
+    Tensor values = Tensor::iota({size + 1}, 0.01f * (t + 1));
+    params.emplace_back(values.data.begin(), values.data.begin() + size);
+    gradients.emplace_back(values.data.begin() + 1, values.data.end());
+    firsts.emplace_back(size, 0.1f);
+    seconds.emplace_back(size, 0.2f);
+  }
+  std::vector<std::unique_ptr<Buffer>> buffers;
+  auto upload = [&](const std::vector<float> &values) {
+    buffers.push_back(std::make_unique<Buffer>(
+        ctx, values.empty() ? std::vector<float>{0} : values));
+    return buffers.back()->floats();
+  };
+  Buffer stepCount(ctx, std::vector<float>{3});
+  std::vector<float *> oneP, oneM, oneV, multiP, multiM, multiV;
+  std::vector<const float *> multiG;
+  for (int t = 0; t < count; ++t) {
+    oneP.push_back(upload(params[t]));
+    oneM.push_back(upload(firsts[t]));
+    oneV.push_back(upload(seconds[t]));
+    multiP.push_back(upload(params[t]));
+    multiM.push_back(upload(firsts[t]));
+    multiV.push_back(upload(seconds[t]));
+    multiG.push_back(upload(gradients[t]));
+    CHECK_OK(ctx,
+             mp_adamw_f32(ctx, sizes[t], oneP[t], multiG[t], oneM[t], oneV[t],
+                          0.1, 0.9, 0.999, 1e-8, 0.01, stepCount.floats()));
+  }
+  CHECK_OK(ctx,
+           mp_adamw_multi_f32(ctx, count, multiP.data(), multiG.data(),
+                              multiM.data(), multiV.data(), sizes.data(), 0.1,
+                              0.9, 0.999, 1e-8, 0.01, stepCount.floats()));
+  bool same = true;
+  auto read = [&](const float *data, int64_t size) {
+    std::vector<float> values(size);
+    CHECK_OK(ctx, mp_copy_to_host(ctx, values.data(), data,
+                                  size * int64_t(sizeof(float))));
+    return values;
+  };
+  for (int t = 0; t < count; ++t)
+    same &= read(oneP[t], sizes[t]) == read(multiP[t], sizes[t]) &&
+            read(oneM[t], sizes[t]) == read(multiM[t], sizes[t]) &&
+            read(oneV[t], sizes[t]) == read(multiV[t], sizes[t]);
+  expect(same, "adamw_multi equals adamw per tensor");
 }
 
 /// Kernels on arrays large enough to be split among threads (the host's

@@ -641,13 +641,54 @@ void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
               calls.pointer(op.getStep())});
 }
 
+/// A run of AdamW updates (MemoryPlan::adamwRuns) as one call.
+void emitMultiUpdate(ArrayRef<AdamWOp> run, RuntimeCallBuilder &calls) {
+  SmallVector<Value> params, grads, expAvgs, expAvgSqs;
+  SmallVector<int64_t> sizes;
+  for (AdamWOp update : run) {
+    params.push_back(calls.pointer(update.getNewParam()));
+    grads.push_back(calls.pointer(update.getGrad()));
+    expAvgs.push_back(calls.pointer(update.getNewExpAvg()));
+    expAvgSqs.push_back(calls.pointer(update.getNewExpAvgSq()));
+    sizes.push_back(getNumElements(update.getParam()));
+  }
+  AdamWOp first = run.front();
+  calls.call("mp_adamw_multi_f32",
+             {calls.getContext(), calls.i32(run.size()),
+              calls.pointerArray(params), calls.pointerArray(grads),
+              calls.pointerArray(expAvgs), calls.pointerArray(expAvgSqs),
+              calls.i64Array(sizes), calls.f64(first.getLr().convertToDouble()),
+              calls.f64(first.getBeta1().convertToDouble()),
+              calls.f64(first.getBeta2().convertToDouble()),
+              calls.f64(first.getEps().convertToDouble()),
+              calls.f64(first.getWeightDecay().convertToDouble()),
+              calls.pointer(first.getStep())});
+}
+
 template <typename OpT>
 struct OptimizerLowering : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   LogicalResult emitCalls(OpT op) const override {
-    for (OpResult result : op->getResults())
-      this->calls.copy(result, op->getOperand(op.getTiedOperandIndex(
-                                   result.getResultNumber())));
+    auto copyTied = [&](Operation *update) {
+      auto tied = cast<OptimizerOpInterface>(update);
+      for (OpResult result : update->getResults())
+        this->calls.copy(result, update->getOperand(tied.getTiedOperandIndex(
+                                     result.getResultNumber())));
+    };
+    if constexpr (std::is_same_v<OpT, AdamWOp>) {
+      const MemoryPlan &plan = this->calls.getPlan();
+      ArrayRef<AdamWOp> run = plan.adamwRuns[plan.adamwRunOf.lookup(op)];
+      if (run.size() > 1) {
+        // The whole run updates at its first member.
+        if (run.front() != op)
+          return success();
+        for (AdamWOp member : run)
+          copyTied(member);
+        emitMultiUpdate(run, this->calls);
+        return success();
+      }
+    }
+    copyTied(op);
     emitUpdate(op, this->calls);
     return success();
   }

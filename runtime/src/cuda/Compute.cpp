@@ -146,6 +146,35 @@ mp_status CudaBackend::adamw(int64_t n, float *param, const float *grad,
                                        weightDecay, step, fault, ctx->op));
 }
 
+mp_status CudaBackend::adamwMulti(int count, float *const *params,
+                                  const float *const *grads,
+                                  float *const *expAvgs,
+                                  float *const *expAvgSqs, const int64_t *sizes,
+                                  double lr, double beta1, double beta2,
+                                  double eps, double weightDecay,
+                                  const float *step) {
+  for (int first = 0; first < count; first += MP_ADAMW_TENSORS_PER_LAUNCH) {
+    cuda::AdamWTensors tensors;
+    tensors.count = std::min(count - first, MP_ADAMW_TENSORS_PER_LAUNCH);
+    int64_t total = 0;
+    for (int i = 0; i < tensors.count; ++i) {
+      tensors.param[i] = params[first + i];
+      tensors.grad[i] = grads[first + i];
+      tensors.expAvg[i] = expAvgs[first + i];
+      tensors.expAvgSq[i] = expAvgSqs[first + i];
+      tensors.begin[i] = total;
+      total += sizes[first + i];
+    }
+    tensors.begin[tensors.count] = total;
+    if (checkLaunch("mp_adamw_multi_f32",
+                    cuda::launchAdamWMulti(computeStream, tensors, lr, beta1,
+                                           beta2, eps, weightDecay, step, fault,
+                                           ctx->op)))
+      return MP_ERROR;
+  }
+  return MP_OK;
+}
+
 mp_status CudaBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
                                const float *x, const float *weight,
                                float *out) {

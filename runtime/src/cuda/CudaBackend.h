@@ -116,6 +116,11 @@ public:
   mp_status sgd(int64_t n, float *param, const float *grad,
                 float *momentumBuffer, double lr, double momentum,
                 double dampening, double weightDecay, bool nesterov) override;
+  mp_status adamwMulti(int count, float *const *params,
+                       const float *const *grads, float *const *expAvgs,
+                       float *const *expAvgSqs, const int64_t *sizes, double lr,
+                       double beta1, double beta2, double eps,
+                       double weightDecay, const float *step) override;
   mp_status adamw(int64_t n, float *param, const float *grad, float *expAvg,
                   float *expAvgSq, double lr, double beta1, double beta2,
                   double eps, double weightDecay, const float *step) override;

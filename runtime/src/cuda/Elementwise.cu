@@ -183,4 +183,39 @@ cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
   return cudaGetLastError();
 }
 
+/// AdamW over the concatenated range of up to MP_ADAMW_TENSORS_PER_LAUNCH
+/// tensors: a thread walks its elements in order, so it finds each one's
+/// tensor by moving forward through `begin`.
+__global__ void adamwMultiKernel(AdamWTensors tensors, double lr, double beta1,
+                                 double beta2, double eps, double weightDecay,
+                                 const float *stepCount, DeviceFault *fault,
+                                 const char *op) {
+  double step = *stepCount;
+  if (!(step >= 1)) {
+    if (gridStart() == 0)
+      recordFault(fault, DeviceFault::kAdamWStep, 0, 0, 0, step, op);
+    return;
+  }
+  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
+  int t = 0;
+  for (int64_t i = gridStart(); i < tensors.begin[tensors.count];
+       i += gridStride()) {
+    while (i >= tensors.begin[t + 1])
+      ++t;
+    int64_t j = i - tensors.begin[t];
+    update.apply(tensors.param[t][j], tensors.grad[t][j], tensors.expAvg[t][j],
+                 tensors.expAvgSq[t][j]);
+  }
+}
+
+cudaError_t launchAdamWMulti(cudaStream_t stream, const AdamWTensors &tensors,
+                             double lr, double beta1, double beta2, double eps,
+                             double weightDecay, const float *step,
+                             DeviceFault *fault, const char *op) {
+  adamwMultiKernel<<<gridFor(tensors.begin[tensors.count]), kThreads, 0,
+                     stream>>>(tensors, lr, beta1, beta2, eps, weightDecay,
+                               step, fault, op);
+  return cudaGetLastError();
+}
+
 } // namespace mp::runtime::cuda

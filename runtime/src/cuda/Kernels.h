@@ -71,6 +71,21 @@ cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
                         double lr, double beta1, double beta2, double eps,
                         double weightDecay, const float *step,
                         DeviceFault *fault, const char *op);
+/// The tensors of one multi-tensor AdamW launch, passed by value (as
+/// PyTorch's multi_tensor_apply passes its tensor lists): tensor i holds
+/// elements [begin[i], begin[i + 1]) of the launch's range.
+struct AdamWTensors {
+  int count = 0;
+  float *param[MP_ADAMW_TENSORS_PER_LAUNCH];
+  const float *grad[MP_ADAMW_TENSORS_PER_LAUNCH];
+  float *expAvg[MP_ADAMW_TENSORS_PER_LAUNCH];
+  float *expAvgSq[MP_ADAMW_TENSORS_PER_LAUNCH];
+  int64_t begin[MP_ADAMW_TENSORS_PER_LAUNCH + 1];
+};
+cudaError_t launchAdamWMulti(cudaStream_t stream, const AdamWTensors &tensors,
+                             double lr, double beta1, double beta2, double eps,
+                             double weightDecay, const float *step,
+                             DeviceFault *fault, const char *op);
 
 /// Reductions over many elements split them into chunks whose partial sums
 /// go through `partials` (kReductionPartials doubles).
