@@ -20,11 +20,15 @@
 #
 #   bench/ffn-bench.sh [--backend host|cuda] [--mesh DPxTP] [--steps N]
 #                      [--warmup N] [--rounds N] [--sizes "DIMxHIDDENxBATCH ..."]
-#                      [--out DIR] [--no-build]
+#                      [--precision fp32|tf32|bf16] [--out DIR] [--no-build]
 #
 # Defaults: mesh 1x1 (one device: the same work as PyTorch's single-device
 # step), 20 steps after 3, 3 rounds. Sizes: with cuda the seed's 8192x8192x8 and the
 # compute-bound 8192x8192x8192; on the host 1024x1024x8 and 1024x1024x1024.
+# --precision (default tf32) compiles mp's step with it
+# (docs/mixed-precision.md), runs PyTorch in the same mode (pytorch_ffn.py
+# --precision) and, on CUDA, measures the GEMM ceiling in it (fp32: strict
+# float32; bf16: bfloat16 operands).
 # On the host the ranks share the cores: each rank's OpenBLAS gets
 # cores/ranks threads, PyTorch's OpenBLAS all cores, and the ceilings are
 # the whole machine's.
@@ -39,6 +43,7 @@ warmup=3
 rounds=3
 torch_blas_threads=""
 sizes=""
+precision=tf32
 out=""
 build_first=1
 while (($#)); do
@@ -49,9 +54,10 @@ while (($#)); do
     --warmup) warmup="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --sizes) sizes="$2"; shift 2 ;;
+    --precision) precision="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "ffn-bench.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -95,7 +101,11 @@ else
   torch_blas_threads="$cores"
   echo "Threads: mp $ranks rank(s) x $OPENBLAS_NUM_THREADS OpenBLAS thread(s), kernels on the cores shared among ranks; PyTorch's own count, OpenBLAS $cores"
 fi
-gemm_ceiling="$(awk '/^gemm/ {print $3}' <<< "$ceilings")"
+# The GEMM ceiling in the step's precision (the host's BLAS has one).
+declare -A ceiling_line=([tf32]=gemm [fp32]=gemm-fp32 [bf16]=gemm-bf16-native)
+gemm_ceiling="$(awk -v line="${ceiling_line[$precision]}" '$1 == line {print $3}' <<< "$ceilings")"
+[[ -n "$gemm_ceiling" ]] || gemm_ceiling="$(awk '$1 == "gemm" {print $3}' <<< "$ceilings")"
+echo "Precision: $precision (mp's GEMMs and PyTorch's)"
 copy_ceiling="$(awk '/^copy/ {print $3}' <<< "$ceilings")"
 echo "Ceilings ($ceiling_scope): GEMM $gemm_ceiling GFLOP/s, copy $copy_ceiling GB/s"
 
@@ -134,7 +144,7 @@ for size in $sizes; do
   dir="$out/$backend-$mesh-$size"
   MP_BUILD_DIR="$build" "$root/scripts/run-ffn.sh" --no-build --no-run \
     --backend "$backend" --mesh "$mesh" --dim "$dim" --hidden "$hidden" \
-    --batch "$batch" --out "$dir" > "$dir.log"
+    --batch "$batch" --precision "$precision" --out "$dir" > "$dir.log"
   flops="$(json_field "$dir/memory.json" ffn_train_step gemm_flops)"
   kbytes="$(json_field "$dir/memory.json" ffn_train_step kernel_bytes)"
   sent="$(json_field "$dir/comm.json" ffn_train_step total.bytes_per_rank 2>/dev/null || echo 0)"
@@ -156,7 +166,7 @@ for size in $sizes; do
       torch_ms="$(env ${torch_blas_threads:+OPENBLAS_NUM_THREADS=$torch_blas_threads} \
         "$python" "$root/bench/pytorch_ffn.py" --dim "$dim" --hidden "$hidden" \
         --batch "$batch" --steps "$steps" --warmup "$warmup" --device "$device" \
-        ${torch_flags[$mode]} 2>&1 | tee "$dir.pytorch-$mode$round" |
+        --precision "$precision" ${torch_flags[$mode]} 2>&1 | tee "$dir.pytorch-$mode$round" |
         awk '/^pytorch step time:/ {print $5}')"
       torch_times[$mode]+="$torch_ms "
       line+="$(awk -v a="$mp_ms" -v b="$torch_ms" -v m="$mode" 'BEGIN {
