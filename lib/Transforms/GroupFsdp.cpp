@@ -160,7 +160,8 @@ struct GroupFsdpPass : impl::GroupFsdpBase<GroupFsdpPass> {
         group = groupOf(dyn_cast<BlockArgument>(param));
       } else if (auto scatter = dyn_cast<ReduceScatterOp>(op))
         group = groupOf(findUpdatedParameter(scatter.getResult()));
-      if (!group)
+      // A collective already scheduled asynchronously keeps its schedule.
+      if (!group || op.hasAttr(MPDialect::kAsyncAttrName))
         continue;
       auto collective = cast<CollectiveOpInterface>(op);
       GroupKey key{
