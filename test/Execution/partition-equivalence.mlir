@@ -45,6 +45,11 @@
 // RUN: grep -c "xbf16> ->" %t/ffn_sp_bf16.spmd.mlir | FileCheck %s --check-prefix=NARROWED
 // NARROWED: {{[1-9][0-9]*}}
 // RUN: mp-run %t/ffn_sp_bf16.spmd.mlir --entry=ffn_train_step --reference=%t/ffn_sp_bf16.global.mlir | FileCheck %s
+// Scheduled (asynchronous collectives and their mp.waits) and with every
+// AdamW update at the end, the same.
+// RUN: mp-opt %t/ffn_sp_bf16.spmd.mlir --mp-fuse-optimizer --mp-schedule-collectives --mp-verify-gradient-sync -o %t/ffn_scheduled.spmd.mlir
+// RUN: grep -c "mp.wait" %t/ffn_scheduled.spmd.mlir | FileCheck %s --check-prefix=NARROWED
+// RUN: mp-run %t/ffn_scheduled.spmd.mlir --entry=ffn_train_step --reference=%t/ffn_sp_bf16.global.mlir | FileCheck %s
 // RUN: mp-opt %t/ffn_4x1_loss.mlir --mp-apply-plan --mp-train-step -o %t/ffn_4x1_step.global.mlir
 // RUN: mp-opt %t/ffn_4x1_step.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/ffn_4x1_step.spmd.mlir
 // RUN: mp-run %t/ffn_4x1_step.spmd.mlir --entry=ffn_train_step --reference=%t/ffn_4x1_step.global.mlir | FileCheck %s
