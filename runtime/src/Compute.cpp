@@ -234,9 +234,20 @@ mp_status mp_adamw_multi_f32(mp_context *ctx, int count, float *const *params,
   if (count < 0 ||
       (count > 0 && (!params || !grads || !exp_avgs || !exp_avg_sqs || !sizes)))
     return fail(ctx, call, "needs %d tensors and all their arrays", count);
-  for (int i = 0; i < count; ++i)
-    if (checkCount(ctx, call, sizes[i]))
+  // Each tensor's bytes, and all their elements together (the CUDA kernel
+  // indexes one range over them), fit int64.
+  int64_t total = 0;
+  for (int i = 0; i < count; ++i) {
+    if (checkSizes(ctx, call, {{"size", sizes[i]}}, sizeof(float)) ||
+        checkBuffers(ctx, call,
+                     {{"param", params[i], sizes[i]},
+                      {"grad", grads[i], sizes[i]},
+                      {"exp_avg", exp_avgs[i], sizes[i]},
+                      {"exp_avg_sq", exp_avg_sqs[i], sizes[i]}}))
       return MP_ERROR;
+    if (__builtin_add_overflow(total, sizes[i], &total))
+      return fail(ctx, call, "the tensors' sizes overflow int64");
+  }
   return ctx->backend->adamwMulti(count, params, grads, exp_avgs, exp_avg_sqs,
                                   sizes, lr, beta1, beta2, eps, weight_decay,
                                   step);

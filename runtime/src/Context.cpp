@@ -326,9 +326,9 @@ mp_status mp_convert(mp_context *ctx, mp_dtype from, mp_dtype to, int64_t n,
     return fail(ctx, "mp_convert",
                 "converts float32 to bfloat16 and back, not dtype %d to %d",
                 static_cast<int>(from), static_cast<int>(to));
-  if (n < 0)
-    return fail(ctx, "mp_convert", "negative count %lld",
-                static_cast<long long>(n));
+  if (checkSizes(ctx, "mp_convert", {{"n", n}}, sizeof(float)) ||
+      checkBuffers(ctx, "mp_convert", {{"in", in, n}, {"out", out, n}}))
+    return MP_ERROR;
   if (n == 0)
     return MP_OK;
   if (overlaps(in, n * static_cast<int64_t>(getDtypeSize(from)), out,

@@ -941,6 +941,28 @@ void testErrors(mp_context *ctx) {
   mp_context_destroy(failed);
 
   failed = createLike(ctx);
+  {
+    float *params[] = {x.floats(), x.floats()};
+    const float *grads[] = {x.floats(), nullptr};
+    int64_t sizes[] = {INT64_MAX / 2, INT64_MAX / 2};
+    expect(mp_adamw_multi_f32(failed, 2, params, grads, params, params, sizes,
+                              0.1, 0.9, 0.999, 1e-8, 0,
+                              y.floats()) == MP_ERROR &&
+               std::string(mp_context_error(failed)).find("overflows") !=
+                   std::string::npos,
+           "adamw_multi refuses sizes whose bytes overflow int64");
+    mp_context_destroy(failed);
+    failed = createLike(ctx);
+    sizes[0] = sizes[1] = 1;
+    expect(mp_adamw_multi_f32(failed, 2, params, grads, params, params, sizes,
+                              0.1, 0.9, 0.999, 1e-8, 0,
+                              y.floats()) == MP_ERROR &&
+               std::string(mp_context_error(failed)).find("grad is null") !=
+                   std::string::npos,
+           "adamw_multi refuses a null tensor");
+  }
+  mp_context_destroy(failed);
+  failed = createLike(ctx);
   expect(mp_async_wait(failed, 3) == MP_ERROR &&
              std::string(mp_context_error(failed))
                      .find("slot 3 holds no collective") != std::string::npos,
