@@ -71,6 +71,11 @@ void expand(CollectiveOpInterface op, IRRewriter &rewriter) {
   LLVM_DEBUG(llvm::dbgs() << "[" DEBUG_TYPE "] " << op->getName() << " at "
                           << op->getLoc() << "\n");
   auto [first, last] = getGroupBounds(op);
+  // An asynchronous collective's padded input lives until its wait, and
+  // its padded result is truncated after the wait.
+  WaitOp wait;
+  if (op->hasAttr(MPDialect::kAsyncAttrName))
+    wait = cast<WaitOp>(*op->getUsers().begin());
   rewriter.setInsertionPoint(first);
   if (padsInput) {
     int64_t dim = *steps.sliceDim;
@@ -78,17 +83,22 @@ void expand(CollectiveOpInterface op, IRRewriter &rewriter) {
         rewriter, op->getLoc(),
         withDim(input, dim, groupSize * getDimSize(result, dim)), input, dim);
     rewriter.modifyOpInPlace(op, [&] { op->setOperand(0, padded); });
+    if (wait)
+      rewriter.modifyOpInPlace(wait,
+                               [&] { wait->replaceUsesOfWith(input, padded); });
   }
   if (truncatesResult) {
     int64_t dim = *steps.gatherDim;
-    rewriter.setInsertionPointAfter(last);
+    Value gathered = wait ? wait.getResult() : result;
+    rewriter.setInsertionPointAfter(wait ? wait.getOperation() : last);
     Type whole = result.getType();
-    rewriter.modifyOpInPlace(op, [&] {
-      result.setType(withDim(result, dim, groupSize * getDimSize(input, dim)));
-    });
+    auto padded = withDim(result, dim, groupSize * getDimSize(input, dim));
+    rewriter.modifyOpInPlace(op, [&] { result.setType(padded); });
+    if (wait)
+      rewriter.modifyOpInPlace(wait, [&] { gathered.setType(padded); });
     auto truncated =
-        ResizeOp::create(rewriter, op->getLoc(), whole, result, dim);
-    rewriter.replaceAllUsesExcept(result, truncated, truncated);
+        ResizeOp::create(rewriter, op->getLoc(), whole, gathered, dim);
+    rewriter.replaceAllUsesExcept(gathered, truncated, truncated);
   }
 }
 

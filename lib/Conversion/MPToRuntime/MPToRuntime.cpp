@@ -58,9 +58,10 @@ bool movesIds(Operation *op) {
 }
 
 /// True if `op` makes or moves bf16 values without computing on them: a
-/// conversion, or a collective that does not sum (mp-narrow-collectives).
+/// conversion, a collective that does not sum (mp-narrow-collectives), or
+/// the padding around an uneven one (row copies and zeros).
 bool movesBFloat16(Operation *op) {
-  if (isa<ConvertOp, WaitOp>(op))
+  if (isa<ConvertOp, WaitOp, ResizeOp, ZeroPaddingOp>(op))
     return true;
   auto collective = dyn_cast<CollectiveOpInterface>(op);
   return collective && !collective.getSteps().sums;
