@@ -181,17 +181,29 @@ def model(seed):
             (sizes[0], sizes[1], signature, BODY.format(**extents)))
 
 
-def check(build, text):
+def options(seed):
+    """The seed's training-step and schedule options: every other seed in
+    bf16 (its gathers then move bf16), every third scheduled (asynchronous
+    collectives), every fourth with one fused AdamW call."""
+    step = ["--mp-train-step=max-grad-norm=1.0" +
+            (" precision=bf16" if seed % 2 else "")]
+    passes = (["--mp-schedule-collectives"] if seed % 3 == 0 else []) + \
+        (["--mp-fuse-optimizer"] if seed % 4 == 0 else [])
+    return step, passes
+
+
+def check(build, text, seed):
     """Returns None if the seed's model survives the chain, else why not."""
     mp_opt = os.path.join(build, "bin", "mp-opt")
     mp_run = os.path.join(build, "bin", "mp-run")
+    step_options, passes = options(seed)
     with tempfile.TemporaryDirectory() as tmp:
         step = os.path.join(tmp, "step.mlir")
         spmd = os.path.join(tmp, "spmd.mlir")
         commands = [
-            [mp_opt, "-", "--mp-train-step=max-grad-norm=1.0", "-o", step],
-            [mp_opt, step, "--mp-spmd", "--mp-verify-gradient-sync", "-o",
-             spmd],
+            [mp_opt, "-"] + step_options + ["-o", step],
+            [mp_opt, step, "--mp-spmd"] + passes +
+            ["--mp-verify-gradient-sync", "-o", spmd],
             [mp_run, spmd, "--entry=every_op_train_step",
              "--reference=" + step],
         ]
@@ -214,7 +226,7 @@ def main():
     failures = 0
     for seed in range(first, last + 1):
         text = model(seed)
-        problem = check(args.build, text)
+        problem = check(args.build, text, seed)
         if problem:
             failures += 1
             with open("fuzz-%d.mlir" % seed, "w") as f:

@@ -63,6 +63,15 @@ ShardingRule ReshardOp::getShardingRule() {
                                       PartialRule::Additive);
 }
 
+/// A GEMM is linear in each operand, so a partial sum may pass through it,
+/// unless it rounds its operands to bf16: the rounding of a sum is not the
+/// sum of the roundings, so a bf16 GEMM reads its operands reduced. (A split
+/// contraction is still exact: each rank rounds its own elements.)
+static PartialRule getGemmPartialRule(Precision precision) {
+  return precision == Precision::bf16 ? PartialRule::NonLinear
+                                      : PartialRule::Multilinear;
+}
+
 // x[b..., k] · W[n, k]ᵀ = y[b..., n]
 ShardingRule LinearOp::getShardingRule() {
   RankedTensorType input = rankedType(getInput());
@@ -79,7 +88,7 @@ ShardingRule LinearOp::getShardingRule() {
   y.push_back(n);
   rule.operandFactors = {x, {n, k}};
   rule.resultFactors = {y};
-  rule.partial = PartialRule::Multilinear;
+  rule.partial = getGemmPartialRule(getEffectivePrecision());
   rule.linearOperands = {true, true};
   return rule;
 }
@@ -104,7 +113,7 @@ ShardingRule MatmulOp::getShardingRule() {
   result.append({m, n});
   rule.operandFactors = {lhsFactors, rhsFactors};
   rule.resultFactors = {result};
-  rule.partial = PartialRule::Multilinear;
+  rule.partial = getGemmPartialRule(getEffectivePrecision());
   rule.linearOperands = {true, true};
   return rule;
 }
