@@ -66,6 +66,18 @@ __global__ void sgdKernel(int64_t n, float *param, const float *grad,
               lr, momentum, dampening, weightDecay, nesterov);
 }
 
+/// AdamW's step count, read on the device where the training step keeps
+/// it; false, with the fault recorded once, when it is below 1.
+__device__ bool readAdamWStep(const float *stepCount, DeviceFault *fault,
+                              const char *op, double &step) {
+  step = *stepCount;
+  if (step >= 1)
+    return true;
+  if (gridStart() == 0)
+    recordFault(fault, DeviceFault::kAdamWStep, 0, 0, 0, step, op);
+  return false;
+}
+
 /// The whole AdamW step in one pass; the step count is read on the device,
 /// where the training step keeps it.
 __global__ void adamwKernel(int64_t n, float *param, const float *grad,
@@ -73,12 +85,9 @@ __global__ void adamwKernel(int64_t n, float *param, const float *grad,
                             double beta1, double beta2, double eps,
                             double weightDecay, const float *stepCount,
                             DeviceFault *fault, const char *op) {
-  double step = *stepCount;
-  if (!(step >= 1)) {
-    if (gridStart() == 0)
-      recordFault(fault, DeviceFault::kAdamWStep, 0, 0, 0, step, op);
+  double step;
+  if (!readAdamWStep(stepCount, fault, op, step))
     return;
-  }
   AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
   // It reads 16 bytes and writes 12 per element.
   int64_t vectorEnd =
@@ -190,12 +199,9 @@ __global__ void adamwMultiKernel(AdamWTensors tensors, double lr, double beta1,
                                  double beta2, double eps, double weightDecay,
                                  const float *stepCount, DeviceFault *fault,
                                  const char *op) {
-  double step = *stepCount;
-  if (!(step >= 1)) {
-    if (gridStart() == 0)
-      recordFault(fault, DeviceFault::kAdamWStep, 0, 0, 0, step, op);
+  double step;
+  if (!readAdamWStep(stepCount, fault, op, step))
     return;
-  }
   AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
   int t = 0;
   for (int64_t i = gridStart(); i < tensors.begin[tensors.count];
