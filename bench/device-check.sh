@@ -10,10 +10,13 @@
 # and Llama steps on CUDA against the host backend, same seed; the steps
 # captured once as a CUDA graph and replayed (--cuda-graph) against eager
 # launches; the 2x2 FFN step on 4 ranks sharing the GPU over the mpi
-# transport against the host backend), then timings of the seed's FFN step beside PyTorch's modes in
-# the same run, with the ceilings, then the seed's 2x2 step on the one GPU
-# over the mpi transport (a test path, not a fast one), then per-op
-# profiles, then compute-sanitizer on the runtime's checks.
+# transport against the host backend, in tf32, strict fp32 and bf16), then
+# timings of the seed's FFN step beside PyTorch's modes in the same run,
+# with the ceilings (eager and graph-replayed; batch 8 with one fused AdamW
+# launch; batch 8192 in fp32 and bf16 beside PyTorch in the same mode),
+# then the seed's 2x2 step on the one GPU over the mpi transport (a test
+# path, not a fast one), then per-op profiles, then compute-sanitizer on
+# the runtime's checks.
 set -uo pipefail
 dev="$1"
 bin="$dev/bin"
