@@ -105,25 +105,31 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   if (total)
     total = llvm::checkedAdd(*total, alignUp(plan.scratchBytes));
   // A run of updates reads and writes every member's buffers at its first.
+  // Updates of one kind, hyperparameters and step count (AdamW's operand
+  // past the tensors) share a call.
+  auto sameCall = [](Operation *a, Operation *b) {
+    auto stepOf = [](Operation *update) {
+      auto adamw = dyn_cast<AdamWOp>(update);
+      return adamw ? adamw.getStep() : Value();
+    };
+    return a->getName() == b->getName() &&
+           a->getAttrDictionary() == b->getAttrDictionary() &&
+           stepOf(a) == stepOf(b);
+  };
   for (Operation &op : body) {
-    auto update = dyn_cast<AdamWOp>(op);
-    if (!update)
+    if (!isa<OptimizerOpInterface>(op))
       continue;
-    auto previous = dyn_cast_or_null<AdamWOp>(op.getPrevNode());
-    if (previous && previous.getStep() == update.getStep() &&
-        previous.getLr() == update.getLr() &&
-        previous.getBeta1() == update.getBeta1() &&
-        previous.getBeta2() == update.getBeta2() &&
-        previous.getEps() == update.getEps() &&
-        previous.getWeightDecay() == update.getWeightDecay()) {
-      unsigned run = plan.adamwRunOf[previous];
-      plan.adamwRuns[run].push_back(update);
-      plan.adamwRunOf[update] = run;
-      position[update] = position[plan.adamwRuns[run].front()];
+    Operation *previous = op.getPrevNode();
+    if (previous && isa<OptimizerOpInterface>(previous) &&
+        sameCall(previous, &op)) {
+      unsigned run = plan.optimizerRunOf[previous];
+      plan.optimizerRuns[run].push_back(&op);
+      plan.optimizerRunOf[&op] = run;
+      position[&op] = position[plan.optimizerRuns[run].front()];
       continue;
     }
-    plan.adamwRunOf[update] = plan.adamwRuns.size();
-    plan.adamwRuns.push_back({update});
+    plan.optimizerRunOf[&op] = plan.optimizerRuns.size();
+    plan.optimizerRuns.push_back({&op});
   }
 
   // Which argument each result updates, by name.

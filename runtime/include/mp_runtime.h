@@ -302,14 +302,22 @@ mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
 /* mp_adamw_f32 on `count` tensors sharing the hyperparameters and the step,
  * tensor i of sizes[i] elements at params[i], grads[i], exp_avgs[i] and
  * exp_avg_sqs[i]: PyTorch's fused AdamW over a tensor list. The CUDA
- * backend updates up to MP_ADAMW_TENSORS_PER_LAUNCH tensors per kernel
- * launch. */
-#define MP_ADAMW_TENSORS_PER_LAUNCH 16
+ * backend updates up to MP_OPTIMIZER_TENSORS_PER_LAUNCH tensors per kernel
+ * launch (mp_sgd_multi_f32 too). */
+#define MP_OPTIMIZER_TENSORS_PER_LAUNCH 16
 mp_status mp_adamw_multi_f32(mp_context *ctx, int count, float *const *params,
                              const float *const *grads, float *const *exp_avgs,
                              float *const *exp_avg_sqs, const int64_t *sizes,
                              double lr, double beta1, double beta2, double eps,
                              double weight_decay, const float *step);
+/* mp_sgd_f32 on `count` tensors sharing the hyperparameters: tensor i of
+ * sizes[i] elements at params[i], grads[i] and, when momentum_buffers is
+ * not null, momentum_buffers[i]. */
+mp_status mp_sgd_multi_f32(mp_context *ctx, int count, float *const *params,
+                           const float *const *grads,
+                           float *const *momentum_buffers, const int64_t *sizes,
+                           double lr, double momentum, double dampening,
+                           double weight_decay, int nesterov);
 
 /*===--- Transformer layers (f32, row-major; ids int64) -------------------===*
  * The kernels of a Llama-shaped block that are not GEMMs, with their

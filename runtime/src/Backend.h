@@ -180,6 +180,20 @@ public:
         return MP_ERROR;
     return MP_OK;
   }
+  /// mp_sgd_multi_f32; by default one sgd per tensor.
+  virtual mp_status sgdMulti(int count, float *const *params,
+                             const float *const *grads,
+                             float *const *momentumBuffers,
+                             const int64_t *sizes, double lr, double momentum,
+                             double dampening, double weightDecay,
+                             bool nesterov) {
+    for (int i = 0; i < count; ++i)
+      if (sgd(sizes[i], params[i], grads[i],
+              momentumBuffers ? momentumBuffers[i] : nullptr, lr, momentum,
+              dampening, weightDecay, nesterov))
+        return MP_ERROR;
+    return MP_OK;
+  }
 
   // Transformer layers, with the meaning of the mp_* calls of the same
   // names. Sizes are not negative and their products fit int64 bytes.

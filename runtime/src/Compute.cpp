@@ -224,33 +224,83 @@ mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                              beta2, eps, weight_decay, step);
 }
 
+} // extern "C"
+
+namespace {
+/// One tensor of a multi-tensor update: its elements in each of its arrays
+/// (null where an array is optional and absent).
+struct TensorListArray {
+  const char *name;
+  const void *const *tensors;
+};
+
+/// Validates a multi-tensor update: `count` tensors of sizes[i] elements,
+/// whose bytes fit int64, in every array given, and all their elements
+/// together fit int64 (the CUDA kernels index one range over them).
+mp_status checkTensorList(mp_context *ctx, const char *call, int count,
+                          const int64_t *sizes,
+                          std::initializer_list<TensorListArray> arrays) {
+  if (count < 0 || (count > 0 && !sizes))
+    return fail(ctx, call, "needs %d tensors and their sizes", count);
+  for (const TensorListArray &array : arrays)
+    if (count > 0 && !array.tensors)
+      return fail(ctx, call, "needs the %s of %d tensors", array.name, count);
+  int64_t total = 0;
+  for (int i = 0; i < count; ++i) {
+    if (checkSizes(ctx, call, {{"size", sizes[i]}}, sizeof(float)))
+      return MP_ERROR;
+    for (const TensorListArray &array : arrays)
+      if (checkBuffers(ctx, call, {{array.name, array.tensors[i], sizes[i]}}))
+        return MP_ERROR;
+    if (__builtin_add_overflow(total, sizes[i], &total))
+      return fail(ctx, call, "the tensors' sizes overflow int64");
+  }
+  return MP_OK;
+}
+
+template <typename T> const void *const *untyped(T *const *tensors) {
+  return reinterpret_cast<const void *const *>(tensors);
+}
+} // namespace
+
+extern "C" {
+
 mp_status mp_adamw_multi_f32(mp_context *ctx, int count, float *const *params,
                              const float *const *grads, float *const *exp_avgs,
                              float *const *exp_avg_sqs, const int64_t *sizes,
                              double lr, double beta1, double beta2, double eps,
                              double weight_decay, const float *step) {
-  const char *call = "mp_adamw_multi_f32";
   MP_RETURN_IF_FAILED(ctx);
-  if (count < 0 ||
-      (count > 0 && (!params || !grads || !exp_avgs || !exp_avg_sqs || !sizes)))
-    return fail(ctx, call, "needs %d tensors and all their arrays", count);
-  // Each tensor's bytes, and all their elements together (the CUDA kernel
-  // indexes one range over them), fit int64.
-  int64_t total = 0;
-  for (int i = 0; i < count; ++i) {
-    if (checkSizes(ctx, call, {{"size", sizes[i]}}, sizeof(float)) ||
-        checkBuffers(ctx, call,
-                     {{"param", params[i], sizes[i]},
-                      {"grad", grads[i], sizes[i]},
-                      {"exp_avg", exp_avgs[i], sizes[i]},
-                      {"exp_avg_sq", exp_avg_sqs[i], sizes[i]}}))
-      return MP_ERROR;
-    if (__builtin_add_overflow(total, sizes[i], &total))
-      return fail(ctx, call, "the tensors' sizes overflow int64");
-  }
+  if (checkTensorList(ctx, "mp_adamw_multi_f32", count, sizes,
+                      {{"param", untyped(params)},
+                       {"grad", untyped(grads)},
+                       {"exp_avg", untyped(exp_avgs)},
+                       {"exp_avg_sq", untyped(exp_avg_sqs)}}))
+    return MP_ERROR;
   return ctx->backend->adamwMulti(count, params, grads, exp_avgs, exp_avg_sqs,
                                   sizes, lr, beta1, beta2, eps, weight_decay,
                                   step);
+}
+
+mp_status mp_sgd_multi_f32(mp_context *ctx, int count, float *const *params,
+                           const float *const *grads,
+                           float *const *momentum_buffers, const int64_t *sizes,
+                           double lr, double momentum, double dampening,
+                           double weight_decay, int nesterov) {
+  MP_RETURN_IF_FAILED(ctx);
+  const char *call = "mp_sgd_multi_f32";
+  if (momentum_buffers
+          ? checkTensorList(ctx, call, count, sizes,
+                            {{"param", untyped(params)},
+                             {"grad", untyped(grads)},
+                             {"momentum_buffer", untyped(momentum_buffers)}})
+          : checkTensorList(
+                ctx, call, count, sizes,
+                {{"param", untyped(params)}, {"grad", untyped(grads)}}))
+    return MP_ERROR;
+  return ctx->backend->sgdMulti(count, params, grads, momentum_buffers, sizes,
+                                lr, momentum, dampening, weight_decay,
+                                nesterov);
 }
 
 mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,

@@ -495,6 +495,32 @@ void testAdamW(mp_context *ctx) {
             read(oneM[t], sizes[t]) == read(multiM[t], sizes[t]) &&
             read(oneV[t], sizes[t]) == read(multiV[t], sizes[t]);
   expect(same, "adamw_multi equals adamw per tensor");
+
+  // SGD the same way, with momentum (Nesterov) and without.
+  for (bool withMomentum : {true, false}) {
+    std::vector<float *> oneBuf, multiBuf;
+    oneP.clear();
+    multiP.clear();
+    for (int t = 0; t < count; ++t) {
+      oneP.push_back(upload(params[t]));
+      multiP.push_back(upload(params[t]));
+      oneBuf.push_back(upload(firsts[t]));
+      multiBuf.push_back(upload(firsts[t]));
+      CHECK_OK(ctx, mp_sgd_f32(ctx, sizes[t], oneP[t], multiG[t],
+                               withMomentum ? oneBuf[t] : nullptr, 0.1, 0.9, 0,
+                               0.01, withMomentum));
+    }
+    CHECK_OK(ctx,
+             mp_sgd_multi_f32(ctx, count, multiP.data(), multiG.data(),
+                              withMomentum ? multiBuf.data() : nullptr,
+                              sizes.data(), 0.1, 0.9, 0, 0.01, withMomentum));
+    same = true;
+    for (int t = 0; t < count; ++t)
+      same &= read(oneP[t], sizes[t]) == read(multiP[t], sizes[t]) &&
+              read(oneBuf[t], sizes[t]) == read(multiBuf[t], sizes[t]);
+    expect(same, std::string("sgd_multi equals sgd per tensor") +
+                     (withMomentum ? " (momentum)" : ""));
+  }
 }
 
 /// Kernels on arrays large enough to be split among threads (the host's

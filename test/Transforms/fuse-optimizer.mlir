@@ -1,5 +1,6 @@
 // RUN: mp-opt %s --mp-fuse-optimizer | FileCheck %s
 // RUN: mp-opt %s --mp-fuse-optimizer --mp-lower-to-runtime | FileCheck %s --check-prefix=LOWERED
+// RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-train-step="optimizer=sgd momentum=0.9 nesterov=true" --mp-fuse-optimizer --mp-lower-to-runtime | FileCheck %s --check-prefix=SGD
 
 // The updates of w1 and w2, returned only, move to the end, adjacent; the
 // update whose new parameter another op reads stays.
@@ -32,3 +33,9 @@ func.func @step(%w1: tensor<8xf32> {mp.param = "w1"}, %w2: tensor<4xf32> {mp.par
   %r = mp.relu %p3 : tensor<4xf32>
   return %p1, %p2, %r, %n1, %s1, %n2, %s2 : tensor<8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// SGD with momentum: the FFN's three updates, one call with their momentum
+// buffers and Nesterov.
+// SGD-LABEL: func.func @ffn_train_step
+// SGD: call @mp_sgd_multi_f32(%{{.*}}, %c3_i32, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c1_i32)
+// SGD-NOT: call @mp_sgd_f32(

@@ -61,12 +61,13 @@ struct MemoryPlan {
   llvm::DenseMap<mlir::Operation *, unsigned> groupOf;
   int64_t scratchOffset = 0;
   int64_t scratchBytes = 0;
-  /// Runs of adjacent AdamW updates with the same hyperparameters and step
-  /// count, which run as one mp_adamw_multi_f32 call at their first (as
-  /// PyTorch's fused AdamW over a tensor list; mp-fuse-optimizer makes them
+  /// Runs of adjacent optimizer updates of one kind with the same
+  /// hyperparameters (and step count), which run as one multi-tensor call
+  /// at their first (mp_adamw_multi_f32, mp_sgd_multi_f32: as PyTorch's
+  /// fused optimizers over a tensor list; mp-fuse-optimizer makes them
   /// adjacent), and each member's run.
-  llvm::SmallVector<llvm::SmallVector<AdamWOp>> adamwRuns;
-  llvm::DenseMap<mlir::Operation *, unsigned> adamwRunOf;
+  llvm::SmallVector<llvm::SmallVector<mlir::Operation *>> optimizerRuns;
+  llvm::DenseMap<mlir::Operation *, unsigned> optimizerRunOf;
   /// Bytes of the function's arguments on this rank.
   int64_t persistentBytes = 0;
   /// Size of the arena: the peak of simultaneously live temporaries.

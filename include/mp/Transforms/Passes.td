@@ -361,13 +361,14 @@ def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
 }
 
 def FuseOptimizer : Pass<"mp-fuse-optimizer", "::mlir::ModuleOp"> {
-  let summary = "Updates every parameter in one AdamW call, as fused AdamW";
+  let summary = "Updates every parameter in one optimizer call, as fused AdamW";
   let description = [{
-    Moves every `mp.adamw` whose results only the function returns to the
-    end of the function, in program order. The lowering runs each run of
-    adjacent AdamW updates with the same hyperparameters and step count as
-    one `mp_adamw_multi_f32` call: on CUDA, one kernel launch per 16
-    tensors instead of one per parameter (PyTorch's
+    Moves every optimizer update (`mp.adamw`, `mp.sgd`, `mp.sgd_momentum`)
+    whose results only the function returns to the end of the function, in
+    program order. The lowering runs each run of adjacent updates of one
+    kind with the same hyperparameters (and step count) as one
+    `mp_adamw_multi_f32` or `mp_sgd_multi_f32` call: on CUDA, one kernel
+    launch per 16 tensors instead of one per parameter (PyTorch's
     `AdamW(fused=True)` over its tensor list); on the host, the same loops.
     The results are bit for bit those of the separate updates; the
     gradients live until the end of the step, which the memory plan counts.

@@ -641,28 +641,68 @@ void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
               calls.pointer(op.getStep())});
 }
 
-/// A run of AdamW updates (MemoryPlan::adamwRuns) as one call.
-void emitMultiUpdate(ArrayRef<AdamWOp> run, RuntimeCallBuilder &calls) {
-  SmallVector<Value> params, grads, expAvgs, expAvgSqs;
-  SmallVector<int64_t> sizes;
-  for (AdamWOp update : run) {
-    params.push_back(calls.pointer(update.getNewParam()));
-    grads.push_back(calls.pointer(update.getGrad()));
-    expAvgs.push_back(calls.pointer(update.getNewExpAvg()));
-    expAvgSqs.push_back(calls.pointer(update.getNewExpAvgSq()));
-    sizes.push_back(getNumElements(update.getParam()));
-  }
-  AdamWOp first = run.front();
-  calls.call("mp_adamw_multi_f32",
+/// A run of updates (MemoryPlan::optimizerRuns) as one multi-tensor call:
+/// the pointers of each member's `tensor`, as an array of pointers.
+template <typename OpT, typename Tensor>
+Value pointersOf(ArrayRef<Operation *> run, RuntimeCallBuilder &calls,
+                 Tensor tensor) {
+  return calls.pointerArray(llvm::map_to_vector(run, [&](Operation *update) {
+    return calls.pointer(tensor(cast<OpT>(update)));
+  }));
+}
+
+Value sizesOf(ArrayRef<Operation *> run, RuntimeCallBuilder &calls) {
+  return calls.i64Array(llvm::map_to_vector(run, [](Operation *update) {
+    return getNumElements(update->getOperand(0));
+  }));
+}
+
+void emitMultiUpdate(AdamWOp first, ArrayRef<Operation *> run,
+                     RuntimeCallBuilder &calls) {
+  calls.call(
+      "mp_adamw_multi_f32",
+      {calls.getContext(), calls.i32(run.size()),
+       pointersOf<AdamWOp>(run, calls,
+                           [](AdamWOp u) { return u.getNewParam(); }),
+       pointersOf<AdamWOp>(run, calls, [](AdamWOp u) { return u.getGrad(); }),
+       pointersOf<AdamWOp>(run, calls,
+                           [](AdamWOp u) { return u.getNewExpAvg(); }),
+       pointersOf<AdamWOp>(run, calls,
+                           [](AdamWOp u) { return u.getNewExpAvgSq(); }),
+       sizesOf(run, calls), calls.f64(first.getLr().convertToDouble()),
+       calls.f64(first.getBeta1().convertToDouble()),
+       calls.f64(first.getBeta2().convertToDouble()),
+       calls.f64(first.getEps().convertToDouble()),
+       calls.f64(first.getWeightDecay().convertToDouble()),
+       calls.pointer(first.getStep())});
+}
+
+void emitMultiUpdate(SgdOp first, ArrayRef<Operation *> run,
+                     RuntimeCallBuilder &calls) {
+  calls.call(
+      "mp_sgd_multi_f32",
+      {calls.getContext(), calls.i32(run.size()),
+       pointersOf<SgdOp>(run, calls, [](SgdOp u) { return u.getNewParam(); }),
+       pointersOf<SgdOp>(run, calls, [](SgdOp u) { return u.getGrad(); }),
+       calls.nullPointer(), sizesOf(run, calls),
+       calls.f64(first.getLr().convertToDouble()), calls.f64(0), calls.f64(0),
+       calls.f64(first.getWeightDecay().convertToDouble()), calls.i32(0)});
+}
+
+void emitMultiUpdate(SgdMomentumOp first, ArrayRef<Operation *> run,
+                     RuntimeCallBuilder &calls) {
+  using Op = SgdMomentumOp;
+  calls.call("mp_sgd_multi_f32",
              {calls.getContext(), calls.i32(run.size()),
-              calls.pointerArray(params), calls.pointerArray(grads),
-              calls.pointerArray(expAvgs), calls.pointerArray(expAvgSqs),
-              calls.i64Array(sizes), calls.f64(first.getLr().convertToDouble()),
-              calls.f64(first.getBeta1().convertToDouble()),
-              calls.f64(first.getBeta2().convertToDouble()),
-              calls.f64(first.getEps().convertToDouble()),
+              pointersOf<Op>(run, calls, [](Op u) { return u.getNewParam(); }),
+              pointersOf<Op>(run, calls, [](Op u) { return u.getGrad(); }),
+              pointersOf<Op>(run, calls,
+                             [](Op u) { return u.getNewMomentumBuffer(); }),
+              sizesOf(run, calls), calls.f64(first.getLr().convertToDouble()),
+              calls.f64(first.getMomentum().convertToDouble()),
+              calls.f64(first.getDampening().convertToDouble()),
               calls.f64(first.getWeightDecay().convertToDouble()),
-              calls.pointer(first.getStep())});
+              calls.i32(first.getNesterov())});
 }
 
 template <typename OpT>
@@ -675,21 +715,20 @@ struct OptimizerLowering : RuntimePattern<OpT> {
         this->calls.copy(result, update->getOperand(tied.getTiedOperandIndex(
                                      result.getResultNumber())));
     };
-    if constexpr (std::is_same_v<OpT, AdamWOp>) {
-      const MemoryPlan &plan = this->calls.getPlan();
-      ArrayRef<AdamWOp> run = plan.adamwRuns[plan.adamwRunOf.lookup(op)];
-      if (run.size() > 1) {
-        // The whole run updates at its first member.
-        if (run.front() != op)
-          return success();
-        for (AdamWOp member : run)
-          copyTied(member);
-        emitMultiUpdate(run, this->calls);
-        return success();
-      }
+    const MemoryPlan &plan = this->calls.getPlan();
+    ArrayRef<Operation *> run =
+        plan.optimizerRuns[plan.optimizerRunOf.lookup(op)];
+    if (run.size() == 1) {
+      copyTied(op);
+      emitUpdate(op, this->calls);
+      return success();
     }
-    copyTied(op);
-    emitUpdate(op, this->calls);
+    // The whole run updates at its first member.
+    if (run.front() != op)
+      return success();
+    for (Operation *member : run)
+      copyTied(member);
+    emitMultiUpdate(op, run, this->calls);
     return success();
   }
 };

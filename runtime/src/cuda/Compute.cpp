@@ -3,6 +3,7 @@
 #include "CudaBackend.h"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 
 namespace mp::runtime {
@@ -146,6 +147,35 @@ mp_status CudaBackend::adamw(int64_t n, float *param, const float *grad,
                                        weightDecay, step, fault, ctx->op));
 }
 
+namespace {
+/// Calls launch(tensors) for each run of up to OptimizerTensors::kMax of
+/// the `count` tensors, their states from `states` (null: none).
+template <typename Launch>
+mp_status forEachLaunch(int count, float *const *params,
+                        const float *const *grads,
+                        std::array<float *const *, 2> states,
+                        const int64_t *sizes, Launch launch) {
+  using cuda::OptimizerTensors;
+  for (int first = 0; first < count; first += OptimizerTensors::kMax) {
+    OptimizerTensors tensors;
+    tensors.count = std::min(count - first, OptimizerTensors::kMax);
+    int64_t total = 0;
+    for (int i = 0; i < tensors.count; ++i) {
+      tensors.param[i] = params[first + i];
+      tensors.grad[i] = grads[first + i];
+      for (int s = 0; s < 2; ++s)
+        tensors.state[s][i] = states[s] ? states[s][first + i] : nullptr;
+      tensors.begin[i] = total;
+      total += sizes[first + i];
+    }
+    tensors.begin[tensors.count] = total;
+    if (launch(tensors))
+      return MP_ERROR;
+  }
+  return MP_OK;
+}
+} // namespace
+
 mp_status CudaBackend::adamwMulti(int count, float *const *params,
                                   const float *const *grads,
                                   float *const *expAvgs,
@@ -153,26 +183,30 @@ mp_status CudaBackend::adamwMulti(int count, float *const *params,
                                   double lr, double beta1, double beta2,
                                   double eps, double weightDecay,
                                   const float *step) {
-  for (int first = 0; first < count; first += MP_ADAMW_TENSORS_PER_LAUNCH) {
-    cuda::AdamWTensors tensors;
-    tensors.count = std::min(count - first, MP_ADAMW_TENSORS_PER_LAUNCH);
-    int64_t total = 0;
-    for (int i = 0; i < tensors.count; ++i) {
-      tensors.param[i] = params[first + i];
-      tensors.grad[i] = grads[first + i];
-      tensors.expAvg[i] = expAvgs[first + i];
-      tensors.expAvgSq[i] = expAvgSqs[first + i];
-      tensors.begin[i] = total;
-      total += sizes[first + i];
-    }
-    tensors.begin[tensors.count] = total;
-    if (checkLaunch("mp_adamw_multi_f32",
-                    cuda::launchAdamWMulti(computeStream, tensors, lr, beta1,
-                                           beta2, eps, weightDecay, step, fault,
-                                           ctx->op)))
-      return MP_ERROR;
-  }
-  return MP_OK;
+  return forEachLaunch(
+      count, params, grads, {expAvgs, expAvgSqs}, sizes,
+      [&](const cuda::OptimizerTensors &tensors) {
+        return checkLaunch(
+            "mp_adamw_multi_f32",
+            cuda::launchAdamWMulti(computeStream, tensors, lr, beta1, beta2,
+                                   eps, weightDecay, step, fault, ctx->op));
+      });
+}
+
+mp_status CudaBackend::sgdMulti(int count, float *const *params,
+                                const float *const *grads,
+                                float *const *momentumBuffers,
+                                const int64_t *sizes, double lr,
+                                double momentum, double dampening,
+                                double weightDecay, bool nesterov) {
+  return forEachLaunch(count, params, grads, {momentumBuffers, nullptr}, sizes,
+                       [&](const cuda::OptimizerTensors &tensors) {
+                         return checkLaunch(
+                             "mp_sgd_multi_f32",
+                             cuda::launchSgdMulti(computeStream, tensors, lr,
+                                                  momentum, dampening,
+                                                  weightDecay, nesterov));
+                       });
 }
 
 mp_status CudaBackend::rmsNorm(int64_t rows, int64_t dim, double eps,

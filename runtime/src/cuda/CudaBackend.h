@@ -116,6 +116,10 @@ public:
   mp_status sgd(int64_t n, float *param, const float *grad,
                 float *momentumBuffer, double lr, double momentum,
                 double dampening, double weightDecay, bool nesterov) override;
+  mp_status sgdMulti(int count, float *const *params, const float *const *grads,
+                     float *const *momentumBuffers, const int64_t *sizes,
+                     double lr, double momentum, double dampening,
+                     double weightDecay, bool nesterov) override;
   mp_status adamwMulti(int count, float *const *params,
                        const float *const *grads, float *const *expAvgs,
                        float *const *expAvgSqs, const int64_t *sizes, double lr,

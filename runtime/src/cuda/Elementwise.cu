@@ -192,35 +192,64 @@ cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
   return cudaGetLastError();
 }
 
-/// AdamW over the concatenated range of up to MP_ADAMW_TENSORS_PER_LAUNCH
-/// tensors: a thread walks its elements in order, so it finds each one's
-/// tensor by moving forward through `begin`.
-__global__ void adamwMultiKernel(AdamWTensors tensors, double lr, double beta1,
-                                 double beta2, double eps, double weightDecay,
-                                 const float *stepCount, DeviceFault *fault,
-                                 const char *op) {
-  double step;
-  if (!readAdamWStep(stepCount, fault, op, step))
-    return;
-  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
+/// Calls apply(t, j) for every element j of every tensor t of one launch:
+/// a thread walks its elements in order over their concatenated range, so
+/// it finds each one's tensor by moving forward through `begin`.
+template <typename Apply>
+__device__ void forEachElement(const OptimizerTensors &tensors, Apply apply) {
   int t = 0;
   for (int64_t i = gridStart(); i < tensors.begin[tensors.count];
        i += gridStride()) {
     while (i >= tensors.begin[t + 1])
       ++t;
-    int64_t j = i - tensors.begin[t];
-    update.apply(tensors.param[t][j], tensors.grad[t][j], tensors.expAvg[t][j],
-                 tensors.expAvgSq[t][j]);
+    apply(t, i - tensors.begin[t]);
   }
 }
 
-cudaError_t launchAdamWMulti(cudaStream_t stream, const AdamWTensors &tensors,
-                             double lr, double beta1, double beta2, double eps,
+__global__ void adamwMultiKernel(OptimizerTensors tensors, double lr,
+                                 double beta1, double beta2, double eps,
+                                 double weightDecay, const float *stepCount,
+                                 DeviceFault *fault, const char *op) {
+  double step;
+  if (!readAdamWStep(stepCount, fault, op, step))
+    return;
+  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
+  forEachElement(tensors, [&](int t, int64_t j) {
+    update.apply(tensors.param[t][j], tensors.grad[t][j],
+                 tensors.state[0][t][j], tensors.state[1][t][j]);
+  });
+}
+
+__global__ void sgdMultiKernel(OptimizerTensors tensors, double lr,
+                               double momentum, double dampening,
+                               double weightDecay, bool nesterov) {
+  forEachElement(tensors, [&](int t, int64_t j) {
+    float *buffer = tensors.state[0][t];
+    sgdUpdate(tensors.param[t][j], tensors.grad[t][j],
+              buffer ? buffer + j : nullptr, lr, momentum, dampening,
+              weightDecay, nesterov);
+  });
+}
+
+cudaError_t launchAdamWMulti(cudaStream_t stream,
+                             const OptimizerTensors &tensors, double lr,
+                             double beta1, double beta2, double eps,
                              double weightDecay, const float *step,
                              DeviceFault *fault, const char *op) {
   adamwMultiKernel<<<gridFor(tensors.begin[tensors.count]), kThreads, 0,
                      stream>>>(tensors, lr, beta1, beta2, eps, weightDecay,
                                step, fault, op);
+  return cudaGetLastError();
+}
+
+cudaError_t launchSgdMulti(cudaStream_t stream, const OptimizerTensors &tensors,
+                           double lr, double momentum, double dampening,
+                           double weightDecay, bool nesterov) {
+  if (tensors.begin[tensors.count] == 0)
+    return cudaSuccess;
+  sgdMultiKernel<<<gridFor(tensors.begin[tensors.count]), kThreads, 0,
+                   stream>>>(tensors, lr, momentum, dampening, weightDecay,
+                             nesterov);
   return cudaGetLastError();
 }
 

@@ -71,21 +71,26 @@ cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
                         double lr, double beta1, double beta2, double eps,
                         double weightDecay, const float *step,
                         DeviceFault *fault, const char *op);
-/// The tensors of one multi-tensor AdamW launch, passed by value (as
+/// The tensors of one multi-tensor optimizer launch, passed by value (as
 /// PyTorch's multi_tensor_apply passes its tensor lists): tensor i holds
-/// elements [begin[i], begin[i + 1]) of the launch's range.
-struct AdamWTensors {
+/// elements [begin[i], begin[i + 1]) of the launch's range; its state is
+/// AdamW's two moments, or SGD's momentum buffer (null without momentum).
+struct OptimizerTensors {
+  static constexpr int kMax = MP_OPTIMIZER_TENSORS_PER_LAUNCH;
   int count = 0;
-  float *param[MP_ADAMW_TENSORS_PER_LAUNCH];
-  const float *grad[MP_ADAMW_TENSORS_PER_LAUNCH];
-  float *expAvg[MP_ADAMW_TENSORS_PER_LAUNCH];
-  float *expAvgSq[MP_ADAMW_TENSORS_PER_LAUNCH];
-  int64_t begin[MP_ADAMW_TENSORS_PER_LAUNCH + 1];
+  float *param[kMax];
+  const float *grad[kMax];
+  float *state[2][kMax];
+  int64_t begin[kMax + 1];
 };
-cudaError_t launchAdamWMulti(cudaStream_t stream, const AdamWTensors &tensors,
-                             double lr, double beta1, double beta2, double eps,
+cudaError_t launchAdamWMulti(cudaStream_t stream,
+                             const OptimizerTensors &tensors, double lr,
+                             double beta1, double beta2, double eps,
                              double weightDecay, const float *step,
                              DeviceFault *fault, const char *op);
+cudaError_t launchSgdMulti(cudaStream_t stream, const OptimizerTensors &tensors,
+                           double lr, double momentum, double dampening,
+                           double weightDecay, bool nesterov);
 
 /// Reductions over many elements split them into chunks whose partial sums
 /// go through `partials` (kReductionPartials doubles).
