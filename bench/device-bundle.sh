@@ -14,7 +14,8 @@ mkdir -p "$work"
 # Open MPI's launcher too: the mpi transport's checks run 4 ranks on the
 # one GPU (the launcher starts local ranks itself; orted is for remote ones).
 files=("$build/bin/mp-runtime-test" "$root/bench/device-check.sh"
-       "$root/bench/pytorch_ffn.py" "$root/test/Runtime/Inputs/tensors.py"
+       "$root/bench/pytorch_ffn.py" "$root/bench/lightning_ffn.py"
+       "$root/test/Runtime/Inputs/tensors.py"
        /usr/bin/orterun)
 /usr/local/cuda/bin/nvcc -O2 -o "$work/cuda_ceilings" "$root/bench/cuda_ceilings.cu" -lcublas
 files+=("$work/cuda_ceilings")

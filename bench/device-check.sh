@@ -105,6 +105,10 @@ for size in 8192x8192x8 8192x8192x8192; do
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3 --fused
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 5 --fused --compile 2>&1 | tail -2
+  if [[ "$batch" == 8 ]]; then
+    echo "Lightning ModelParallelStrategy 1x1 (the seed's Fabric example):"
+    "$py" "$bin/lightning_ffn.py" --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3 2>&1 | tail -2
+  fi
 done
 
 section "FFN 8192x8192x8, every AdamW update in one launch (--fuse-optimizer), mp"
