@@ -18,23 +18,14 @@ import time
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from lightning.fabric.strategies import ModelParallelStrategy
-from torch import nn
 from torch.distributed.tensor.parallel import (ColwiseParallel,
                                                RowwiseParallel,
                                                parallelize_module)
 
-
-class FeedForward(nn.Module):
-    def __init__(self, dim, hidden_dim):
-        super().__init__()
-        self.w1 = nn.Linear(dim, hidden_dim, bias=False)
-        self.w2 = nn.Linear(hidden_dim, dim, bias=False)
-        self.w3 = nn.Linear(dim, hidden_dim, bias=False)
-
-    def forward(self, x):
-        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+# The seed's model, as the PyTorch peers time it (beside this script here
+# and in the device bundle).
+from pytorch_ffn import FeedForward
 
 
 def parallelize_feedforward(model, device_mesh):

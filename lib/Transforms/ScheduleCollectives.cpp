@@ -52,7 +52,7 @@ BlockArgument getGatheredParameter(AllGatherOp gather) {
   return dyn_cast<BlockArgument>(input);
 }
 
-/// The op of `block` that first reads `value`.
+/// The op that first reads `value` (all its readers share one block).
 Operation *getFirstUser(Value value) {
   Operation *first = nullptr;
   for (Operation *user : value.getUsers())
@@ -90,10 +90,15 @@ struct ScheduleCollectivesPass
     for (const ModelValue &value : getModelValues(func))
       if (value.role == ModelRole::Param)
         paramNames[value.index] = value.name.getValue();
-    // Units in order of their first use.
+    // Units in order of their first use; a unit's members too, so its
+    // first member's reader is where the unit starts computing.
+    struct Gather {
+      AllGatherOp op;
+      Operation *firstReader;
+    };
     using UnitKey = std::pair<StringRef, unsigned>; // group, regather
-    llvm::MapVector<UnitKey, SmallVector<AllGatherOp>> units;
-    SmallVector<std::pair<Operation *, AllGatherOp>> byFirstUse;
+    llvm::MapVector<UnitKey, SmallVector<Gather>> units;
+    SmallVector<std::pair<Gather, StringRef>> byFirstUse;
     for (auto gather : func.getFunctionBody().getOps<AllGatherOp>()) {
       BlockArgument param = getGatheredParameter(gather);
       if (!param || !paramNames.count(param.getArgNumber()) ||
@@ -106,37 +111,28 @@ struct ScheduleCollectivesPass
           if (Operation *reader = getFirstUser(widen.getResult()))
             widen->moveBefore(reader);
       if (Operation *first = getFirstUser(gathered))
-        byFirstUse.push_back({first, gather});
+        byFirstUse.push_back(
+            {{gather, first},
+             getFsdpGroup(paramNames[param.getArgNumber()], plan)});
     }
     llvm::stable_sort(byFirstUse, [](auto &a, auto &b) {
-      return a.first->isBeforeInBlock(b.first);
+      return a.first.firstReader->isBeforeInBlock(b.first.firstReader);
     });
-    for (auto &[first, gather] : byFirstUse)
-      units[{getFsdpGroup(
-                 paramNames[getGatheredParameter(gather).getArgNumber()], plan),
-             unsigned(gather->hasAttr(MPDialect::kRegatherAttrName))}]
+    for (auto &[gather, group] : byFirstUse)
+      units[{group, unsigned(gather.op->hasAttr(MPDialect::kRegatherAttrName))}]
           .push_back(gather);
-    // Where each unit starts computing: its members' first reader.
-    SmallVector<Operation *> starts;
-    for (auto &[key, members] : units) {
-      Operation *start = nullptr;
-      for (AllGatherOp gather : members) {
-        Operation *first = getFirstUser(gather.getResult());
-        if (!start || first->isBeforeInBlock(start))
-          start = first;
-      }
-      starts.push_back(start);
-    }
     SetVector<Operation *> placed;
+    SmallVector<Operation *> starts;
     for (auto [index, entry] : llvm::enumerate(units)) {
-      for (AllGatherOp gather : entry.second) {
+      starts.push_back(entry.second.front().firstReader);
+      for (Gather gather : entry.second) {
         // The first `prefetch` units stay where partitioning put them.
         if (index >= static_cast<size_t>(prefetch)) {
           Operation *issue = starts[index - prefetch];
-          Operation *first = getFirstUser(gather.getResult());
-          gather->moveBefore(first->isBeforeInBlock(issue) ? first : issue);
+          Operation *first = gather.firstReader;
+          gather.op->moveBefore(first->isBeforeInBlock(issue) ? first : issue);
         }
-        placed.insert(gather);
+        placed.insert(gather.op);
       }
     }
     return placed;
@@ -147,9 +143,13 @@ struct ScheduleCollectivesPass
     Block &body = func.getFunctionBody().front();
     // A sum is issued as soon as what it sums exists (partitioning put it
     // where its reader needs it).
+    // Sums, but those of an FSDP group (one call at its first member).
+    auto isSum = [](Operation *op) {
+      return isa<ReduceScatterOp, AllReduceOp>(op) &&
+             !op->hasAttr(MPDialect::kFsdpGroupAttrName);
+    };
     for (Operation &op : llvm::make_early_inc_range(body)) {
-      if (!isa<ReduceScatterOp, AllReduceOp>(op) ||
-          op.hasAttr(MPDialect::kFsdpGroupAttrName))
+      if (!isSum(&op))
         continue;
       if (Operation *def = op.getOperand(0).getDefiningOp())
         op.moveAfter(def);
@@ -161,8 +161,7 @@ struct ScheduleCollectivesPass
     auto isAsync = [&](Operation &op) {
       if (gathers.contains(&op))
         return true;
-      if (!isa<ReduceScatterOp, AllReduceOp>(op) ||
-          op.hasAttr(MPDialect::kFsdpGroupAttrName))
+      if (!isSum(&op))
         return false;
       Operation *first = getFirstUser(op.getResult(0));
       return first && first != op.getNextNode();
@@ -191,9 +190,6 @@ struct ScheduleCollectivesPass
         return;
       wait(*oldest, before);
       pending.erase(oldest);
-    };
-    auto isSum = [](Operation *op) {
-      return isa<ReduceScatterOp, AllReduceOp>(op);
     };
     for (Operation &op : llvm::make_early_inc_range(body)) {
       // Wait right before the first reader of a pending result.
