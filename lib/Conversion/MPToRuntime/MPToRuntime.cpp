@@ -47,24 +47,26 @@ bool hasTensors(Operation *op) {
          llvm::any_of(op->getResultTypes(), isTensor);
 }
 
-/// True if `op` moves integer ids or class targets between ranks without
-/// summing them, pads them or shifts them into a rank's slice, which the
-/// runtime does on i64.
-bool movesIds(Operation *op) {
-  if (isa<ZeroPaddingOp, ResizeOp, LocalizeIndexOp, WaitOp>(op))
+/// True if `op` moves values of any element type without computing on
+/// them: a collective that does not sum, the wait for one, or the padding
+/// around an uneven one (row copies and zeros).
+bool onlyMoves(Operation *op) {
+  if (isa<ZeroPaddingOp, ResizeOp, WaitOp>(op))
     return true;
   auto collective = dyn_cast<CollectiveOpInterface>(op);
   return collective && !collective.getSteps().sums;
 }
 
-/// True if `op` makes or moves bf16 values without computing on them: a
-/// conversion, a collective that does not sum (mp-narrow-collectives), or
-/// the padding around an uneven one (row copies and zeros).
+/// True if the runtime runs `op` on i64 integer ids or class targets: it
+/// moves them, or shifts them into a rank's slice.
+bool movesIds(Operation *op) {
+  return onlyMoves(op) || isa<LocalizeIndexOp>(op);
+}
+
+/// True if the runtime runs `op` on bf16 values: it moves them
+/// (mp-narrow-collectives), or converts them.
 bool movesBFloat16(Operation *op) {
-  if (isa<ConvertOp, WaitOp, ResizeOp, ZeroPaddingOp>(op))
-    return true;
-  auto collective = dyn_cast<CollectiveOpInterface>(op);
-  return collective && !collective.getSteps().sums;
+  return onlyMoves(op) || isa<ConvertOp>(op);
 }
 
 /// What the runtime cannot run, before anything is rewritten.
