@@ -176,8 +176,8 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
     // param, grad, m, v (and the step) in; param, m, v out.
     report("adamw", 28.0 * n + 4, timeCall([&] {
              check(ctx,
-                   mp_adamw_f32(ctx, n, z, x, y, w, 1e-9, 0.9, 0.999, 1e-8,
-                                0.0, step),
+                   mp_adamw_f32(ctx, n, z, x, y, w, 1e-9, 0.9, 0.999, 1e-8, 0.0,
+                                step, nullptr),
                    "adamw");
            }));
     for (float *ptr : {x, y, z, w, step})

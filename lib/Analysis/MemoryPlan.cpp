@@ -105,16 +105,21 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   if (total)
     total = llvm::checkedAdd(*total, alignUp(plan.scratchBytes));
   // A run of updates reads and writes every member's buffers at its first.
-  // Updates of one kind, hyperparameters and step count (AdamW's operand
-  // past the tensors) share a call.
+  // Updates of one kind, hyperparameters, step count (AdamW's operand past
+  // the tensors) and gradient scale share a call.
   auto sameCall = [](Operation *a, Operation *b) {
     auto stepOf = [](Operation *update) {
       auto adamw = dyn_cast<AdamWOp>(update);
       return adamw ? adamw.getStep() : Value();
     };
+    auto gradScaleOf = [](Operation *update) {
+      MutableOperandRange scale =
+          cast<OptimizerOpInterface>(update).getGradScaleMutable();
+      return scale.empty() ? Value() : scale[0].get();
+    };
     return a->getName() == b->getName() &&
            a->getAttrDictionary() == b->getAttrDictionary() &&
-           stepOf(a) == stepOf(b);
+           stepOf(a) == stepOf(b) && gradScaleOf(a) == gradScaleOf(b);
   };
   for (Operation &op : body) {
     if (!isa<OptimizerOpInterface>(op))

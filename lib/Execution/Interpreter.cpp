@@ -348,6 +348,12 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
   auto set = [&](HostTensor value, unsigned result = 0) {
     env[op->getResult(result)] = std::move(value);
   };
+  // An update's gradient factor (mp-fuse-optimizer's fold of mp.mul): 1
+  // multiplies exactly.
+  auto gradScaleOf = [&](OptimizerOpInterface update) {
+    MutableOperandRange scale = update.getGradScaleMutable();
+    return scale.empty() ? 1.0 : env[scale[0].get()].data[0];
+  };
   return TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](arith::ConstantOp c) {
         auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
@@ -718,8 +724,10 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       .Case([&](SgdOp s) {
         double lr = s.getLr().convertToDouble();
         double wd = s.getWeightDecay().convertToDouble();
-        set(map2(in(0), in(1),
-                 [&](double p, double g) { return p - lr * (g + wd * p); }));
+        double scale = gradScaleOf(s);
+        set(map2(in(0), in(1), [&](double p, double g) {
+          return p - lr * (g * scale + wd * p);
+        }));
         return success();
       })
       .Case([&](SgdMomentumOp s) {
@@ -727,9 +735,10 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         double wd = s.getWeightDecay().convertToDouble();
         double mu = s.getMomentum().convertToDouble();
         double damp = s.getDampening().convertToDouble();
+        double scale = gradScaleOf(s);
         HostTensor param = in(0), buffer = in(2);
         for (size_t i = 0; i < param.data.size(); ++i) {
-          double g = in(1).data[i] + wd * param.data[i];
+          double g = in(1).data[i] * scale + wd * param.data[i];
           buffer.data[i] = mu * buffer.data[i] + (1 - damp) * g;
           double step =
               s.getNesterov() ? g + mu * buffer.data[i] : buffer.data[i];
@@ -746,11 +755,12 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         double eps = a.getEps().convertToDouble();
         double wd = a.getWeightDecay().convertToDouble();
         double t = in(4).data[0];
+        double scale = gradScaleOf(a);
         HostTensor param = in(0), m = in(2), v = in(3);
         double correction1 = 1 - std::pow(beta1, t);
         double correction2Sqrt = std::sqrt(1 - std::pow(beta2, t));
         for (size_t i = 0; i < param.data.size(); ++i) {
-          double g = in(1).data[i];
+          double g = in(1).data[i] * scale;
           param.data[i] *= 1 - lr * wd;
           m.data[i] = beta1 * m.data[i] + (1 - beta1) * g;
           v.data[i] = beta2 * v.data[i] + (1 - beta2) * g * g;

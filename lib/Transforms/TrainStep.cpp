@@ -380,20 +380,22 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
           b, loc, param, grads[i], stateArg(0), stateArg(1), newStep,
           b.getF64FloatAttr(lr), b.getF64FloatAttr(beta1),
           b.getF64FloatAttr(beta2), b.getF64FloatAttr(eps),
-          b.getF64FloatAttr(weightDecay));
+          b.getF64FloatAttr(weightDecay), /*grad_scale=*/Value());
       newParams.push_back(update.getNewParam());
       newStates.append({update.getNewExpAvg(), update.getNewExpAvgSq()});
     } else if (momentum != 0.0) {
       auto update = SgdMomentumOp::create(
           b, loc, param, grads[i], stateArg(0), b.getF64FloatAttr(lr),
           b.getF64FloatAttr(momentum), b.getF64FloatAttr(dampening),
-          b.getF64FloatAttr(weightDecay), nesterov ? b.getUnitAttr() : nullptr);
+          b.getF64FloatAttr(weightDecay), nesterov ? b.getUnitAttr() : nullptr,
+          /*grad_scale=*/Value());
       newParams.push_back(update.getNewParam());
       newStates.push_back(update.getNewMomentumBuffer());
     } else {
       newParams.push_back(SgdOp::create(b, loc, param, grads[i],
                                         b.getF64FloatAttr(lr),
-                                        b.getF64FloatAttr(weightDecay)));
+                                        b.getF64FloatAttr(weightDecay),
+                                        /*grad_scale=*/Value()));
     }
   }
   SmallVector<Value> results(newParams);

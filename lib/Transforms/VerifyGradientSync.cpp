@@ -264,6 +264,15 @@ LogicalResult GradientSyncChecker::checkUpdate(Operation *op) {
                            << formatAxes(gradLayout.partial)
                            << ": each rank would update with its own partial "
                               "sum";
+  for (OpOperand &scale :
+       cast<OptimizerOpInterface>(op).getGradScaleMutable()) {
+    Layout scaleLayout = layouts.lookup(scale.get());
+    if (!scaleLayout.partial.empty())
+      return op->emitError()
+             << "the gradient scale of " << what << " is never reduced over "
+             << formatAxes(scaleLayout.partial)
+             << ": each rank would scale by its own partial sum";
+  }
   if (gradLayout.dims != paramLayout.dims) {
     InFlightDiagnostic diag = op->emitError()
                               << "the gradient of " << what

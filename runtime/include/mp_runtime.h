@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 5
+#define MP_RUNTIME_ABI_VERSION 6
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -287,18 +287,25 @@ mp_status mp_clip_coefficient_f32(mp_context *ctx, const float *squared_norm,
                                   double max_norm, float *out);
 mp_status mp_fill_f32(mp_context *ctx, int64_t n, float value, float *out);
 
+/* The optimizers below take `grad_scale`: null, or a float the gradient is
+ * multiplied by first (in the backend's memory, as the step keeps a
+ * clipping coefficient), rounded as mp_binary_f32's MP_BINARY_MUL rounds,
+ * so that an update with it equals the multiplication then the update bit
+ * for bit (ABI 6). */
+
 /* torch.optim.SGD, in place on `n` elements; with momentum when
  * `momentum_buffer` is not null. */
 mp_status mp_sgd_f32(mp_context *ctx, int64_t n, float *param,
                      const float *grad, float *momentum_buffer, double lr,
                      double momentum, double dampening, double weight_decay,
-                     int nesterov);
+                     int nesterov, const float *grad_scale);
 /* torch.optim.AdamW on `n` elements; `step` points at the step count (1,
  * 2, ...) as the float the training step keeps it in. */
 mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                        const float *grad, float *exp_avg, float *exp_avg_sq,
                        double lr, double beta1, double beta2, double eps,
-                       double weight_decay, const float *step);
+                       double weight_decay, const float *step,
+                       const float *grad_scale);
 /* mp_adamw_f32 on `count` tensors sharing the hyperparameters and the step,
  * tensor i of sizes[i] elements at params[i], grads[i], exp_avgs[i] and
  * exp_avg_sqs[i]: PyTorch's fused AdamW over a tensor list. The CUDA
@@ -309,7 +316,8 @@ mp_status mp_adamw_multi_f32(mp_context *ctx, int count, float *const *params,
                              const float *const *grads, float *const *exp_avgs,
                              float *const *exp_avg_sqs, const int64_t *sizes,
                              double lr, double beta1, double beta2, double eps,
-                             double weight_decay, const float *step);
+                             double weight_decay, const float *step,
+                             const float *grad_scale);
 /* mp_sgd_f32 on `count` tensors sharing the hyperparameters: tensor i of
  * sizes[i] elements at params[i], grads[i] and, when momentum_buffers is
  * not null, momentum_buffers[i]. */
@@ -317,7 +325,8 @@ mp_status mp_sgd_multi_f32(mp_context *ctx, int count, float *const *params,
                            const float *const *grads,
                            float *const *momentum_buffers, const int64_t *sizes,
                            double lr, double momentum, double dampening,
-                           double weight_decay, int nesterov);
+                           double weight_decay, int nesterov,
+                           const float *grad_scale);
 
 /*===--- Transformer layers (f32, row-major; ids int64) -------------------===*
  * The kernels of a Llama-shaped block that are not GEMMs, with their

@@ -160,12 +160,13 @@ public:
   virtual mp_status fill(int64_t n, float value, float *out) = 0;
   virtual mp_status sgd(int64_t n, float *param, const float *grad,
                         float *momentumBuffer, double lr, double momentum,
-                        double dampening, double weightDecay,
-                        bool nesterov) = 0;
+                        double dampening, double weightDecay, bool nesterov,
+                        const float *gradScale) = 0;
   virtual mp_status adamw(int64_t n, float *param, const float *grad,
                           float *expAvg, float *expAvgSq, double lr,
                           double beta1, double beta2, double eps,
-                          double weightDecay, const float *step) = 0;
+                          double weightDecay, const float *step,
+                          const float *gradScale) = 0;
   /// mp_adamw_multi_f32; by default one adamw per tensor (the host's loops
   /// gain nothing from one call).
   virtual mp_status adamwMulti(int count, float *const *params,
@@ -173,10 +174,10 @@ public:
                                float *const *expAvgSqs, const int64_t *sizes,
                                double lr, double beta1, double beta2,
                                double eps, double weightDecay,
-                               const float *step) {
+                               const float *step, const float *gradScale) {
     for (int i = 0; i < count; ++i)
       if (adamw(sizes[i], params[i], grads[i], expAvgs[i], expAvgSqs[i], lr,
-                beta1, beta2, eps, weightDecay, step))
+                beta1, beta2, eps, weightDecay, step, gradScale))
         return MP_ERROR;
     return MP_OK;
   }
@@ -186,11 +187,11 @@ public:
                              float *const *momentumBuffers,
                              const int64_t *sizes, double lr, double momentum,
                              double dampening, double weightDecay,
-                             bool nesterov) {
+                             bool nesterov, const float *gradScale) {
     for (int i = 0; i < count; ++i)
       if (sgd(sizes[i], params[i], grads[i],
               momentumBuffers ? momentumBuffers[i] : nullptr, lr, momentum,
-              dampening, weightDecay, nesterov))
+              dampening, weightDecay, nesterov, gradScale))
         return MP_ERROR;
     return MP_OK;
   }

@@ -205,23 +205,24 @@ mp_status mp_fill_f32(mp_context *ctx, int64_t n, float value, float *out) {
 mp_status mp_sgd_f32(mp_context *ctx, int64_t n, float *param,
                      const float *grad, float *momentum_buffer, double lr,
                      double momentum, double dampening, double weight_decay,
-                     int nesterov) {
+                     int nesterov, const float *grad_scale) {
   MP_RETURN_IF_FAILED(ctx);
   if (checkCount(ctx, "mp_sgd_f32", n))
     return MP_ERROR;
   return ctx->backend->sgd(n, param, grad, momentum_buffer, lr, momentum,
-                           dampening, weight_decay, nesterov);
+                           dampening, weight_decay, nesterov, grad_scale);
 }
 
 mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                        const float *grad, float *exp_avg, float *exp_avg_sq,
                        double lr, double beta1, double beta2, double eps,
-                       double weight_decay, const float *step) {
+                       double weight_decay, const float *step,
+                       const float *grad_scale) {
   MP_RETURN_IF_FAILED(ctx);
   if (checkCount(ctx, "mp_adamw_f32", n))
     return MP_ERROR;
   return ctx->backend->adamw(n, param, grad, exp_avg, exp_avg_sq, lr, beta1,
-                             beta2, eps, weight_decay, step);
+                             beta2, eps, weight_decay, step, grad_scale);
 }
 
 } // extern "C"
@@ -269,7 +270,8 @@ mp_status mp_adamw_multi_f32(mp_context *ctx, int count, float *const *params,
                              const float *const *grads, float *const *exp_avgs,
                              float *const *exp_avg_sqs, const int64_t *sizes,
                              double lr, double beta1, double beta2, double eps,
-                             double weight_decay, const float *step) {
+                             double weight_decay, const float *step,
+                             const float *grad_scale) {
   MP_RETURN_IF_FAILED(ctx);
   if (checkTensorList(ctx, "mp_adamw_multi_f32", count, sizes,
                       {{"param", untyped(params)},
@@ -279,14 +281,15 @@ mp_status mp_adamw_multi_f32(mp_context *ctx, int count, float *const *params,
     return MP_ERROR;
   return ctx->backend->adamwMulti(count, params, grads, exp_avgs, exp_avg_sqs,
                                   sizes, lr, beta1, beta2, eps, weight_decay,
-                                  step);
+                                  step, grad_scale);
 }
 
 mp_status mp_sgd_multi_f32(mp_context *ctx, int count, float *const *params,
                            const float *const *grads,
                            float *const *momentum_buffers, const int64_t *sizes,
                            double lr, double momentum, double dampening,
-                           double weight_decay, int nesterov) {
+                           double weight_decay, int nesterov,
+                           const float *grad_scale) {
   MP_RETURN_IF_FAILED(ctx);
   const char *call = "mp_sgd_multi_f32";
   if (momentum_buffers
@@ -299,8 +302,8 @@ mp_status mp_sgd_multi_f32(mp_context *ctx, int count, float *const *params,
                 {{"param", untyped(params)}, {"grad", untyped(grads)}}))
     return MP_ERROR;
   return ctx->backend->sgdMulti(count, params, grads, momentum_buffers, sizes,
-                                lr, momentum, dampening, weight_decay,
-                                nesterov);
+                                lr, momentum, dampening, weight_decay, nesterov,
+                                grad_scale);
 }
 
 mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,

@@ -121,6 +121,14 @@ MP_HOST_DEVICE inline float computeClipCoefficient(float squaredNorm,
   return float(coefficient < 1.0 ? coefficient : 1.0);
 }
 
+/// A gradient times the scale an update takes (mp_adamw_f32's grad_scale;
+/// 1 without one, which multiplies exactly), rounded as MP_BINARY_MUL: the
+/// double product of two floats is exact, so no contraction into an FMA
+/// can change it.
+MP_HOST_DEVICE inline float scaleGradient(float grad, float scale) {
+  return float(double(grad) * double(scale));
+}
+
 /// torch.optim.SGD on one element (the buffer starts at zero).
 MP_HOST_DEVICE inline void sgdUpdate(float &param, float grad,
                                      float *momentumBuffer, double lr,

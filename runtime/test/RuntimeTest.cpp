@@ -435,7 +435,7 @@ void testAdamW(mp_context *ctx) {
     Buffer stepCount(ctx, std::vector<float>{float(step)});
     CHECK_OK(ctx, mp_adamw_f32(ctx, 1, p.floats(), g.floats(), m.floats(),
                                v.floats(), 0.1, 0.9, 0.999, 1e-8, 0.01,
-                               stepCount.floats()));
+                               stepCount.floats(), nullptr));
     expected *= 1 - 0.1 * 0.01;
     mm = 0.9 * mm + 0.1 * grads[step - 1];
     vv = 0.999 * vv + 0.001 * grads[step - 1] * grads[step - 1];
@@ -445,7 +445,9 @@ void testAdamW(mp_context *ctx) {
   expect(std::fabs(p.read()[0] - expected) < 1e-6, "adamw two steps");
 
   // The multi-tensor update of 19 tensors (two launches on CUDA, one of
-  // them empty) equals one update per tensor, bit for bit.
+  // them empty) equals one update per tensor, bit for bit; with a gradient
+  // scale, both equal the update of the gradient multiplied first
+  // (mp_binary_f32's MUL).
   const int count = 19;
   std::vector<std::vector<float>> params, gradients, firsts, seconds;
   std::vector<int64_t> sizes;
@@ -464,62 +466,92 @@ void testAdamW(mp_context *ctx) {
         ctx, values.empty() ? std::vector<float>{0} : values));
     return buffers.back()->floats();
   };
-  Buffer stepCount(ctx, std::vector<float>{3});
-  std::vector<float *> oneP, oneM, oneV, multiP, multiM, multiV;
-  std::vector<const float *> multiG;
-  for (int t = 0; t < count; ++t) {
-    oneP.push_back(upload(params[t]));
-    oneM.push_back(upload(firsts[t]));
-    oneV.push_back(upload(seconds[t]));
-    multiP.push_back(upload(params[t]));
-    multiM.push_back(upload(firsts[t]));
-    multiV.push_back(upload(seconds[t]));
-    multiG.push_back(upload(gradients[t]));
-    CHECK_OK(ctx,
-             mp_adamw_f32(ctx, sizes[t], oneP[t], multiG[t], oneM[t], oneV[t],
-                          0.1, 0.9, 0.999, 1e-8, 0.01, stepCount.floats()));
-  }
-  CHECK_OK(ctx,
-           mp_adamw_multi_f32(ctx, count, multiP.data(), multiG.data(),
-                              multiM.data(), multiV.data(), sizes.data(), 0.1,
-                              0.9, 0.999, 1e-8, 0.01, stepCount.floats()));
-  bool same = true;
   auto read = [&](const float *data, int64_t size) {
     std::vector<float> values(size);
     CHECK_OK(ctx, mp_copy_to_host(ctx, values.data(), data,
                                   size * int64_t(sizeof(float))));
     return values;
   };
-  for (int t = 0; t < count; ++t)
-    same &= read(oneP[t], sizes[t]) == read(multiP[t], sizes[t]) &&
-            read(oneM[t], sizes[t]) == read(multiM[t], sizes[t]) &&
-            read(oneV[t], sizes[t]) == read(multiV[t], sizes[t]);
-  expect(same, "adamw_multi equals adamw per tensor");
-
-  // SGD the same way, with momentum (Nesterov) and without.
-  for (bool withMomentum : {true, false}) {
-    std::vector<float *> oneBuf, multiBuf;
-    oneP.clear();
-    multiP.clear();
+  Buffer stepCount(ctx, std::vector<float>{3});
+  const float clipCoefficient = 0.3712f;
+  Buffer scaleBuffer(ctx, std::vector<float>{clipCoefficient});
+  std::vector<const float *> multiG, scaledG;
+  for (int t = 0; t < count; ++t) {
+    multiG.push_back(upload(gradients[t]));
+    float *scaled = upload(gradients[t]);
+    CHECK_OK(ctx, mp_binary_f32(
+                      ctx, MP_BINARY_MUL, sizes[t], multiG[t],
+                      upload(std::vector<float>(sizes[t], clipCoefficient)),
+                      scaled));
+    scaledG.push_back(scaled);
+  }
+  for (const float *gradScale :
+       {(const float *)nullptr, (const float *)scaleBuffer.floats()}) {
+    std::string what = gradScale ? " with grad_scale" : "";
+    const std::vector<const float *> &reference = gradScale ? scaledG : multiG;
+    std::vector<float *> oneP, oneM, oneV, singleP, singleM, singleV, multiP,
+        multiM, multiV;
     for (int t = 0; t < count; ++t) {
-      oneP.push_back(upload(params[t]));
-      multiP.push_back(upload(params[t]));
-      oneBuf.push_back(upload(firsts[t]));
-      multiBuf.push_back(upload(firsts[t]));
-      CHECK_OK(ctx, mp_sgd_f32(ctx, sizes[t], oneP[t], multiG[t],
-                               withMomentum ? oneBuf[t] : nullptr, 0.1, 0.9, 0,
-                               0.01, withMomentum));
+      for (auto *list : {&oneP, &singleP, &multiP})
+        list->push_back(upload(params[t]));
+      for (auto *list : {&oneM, &singleM, &multiM})
+        list->push_back(upload(firsts[t]));
+      for (auto *list : {&oneV, &singleV, &multiV})
+        list->push_back(upload(seconds[t]));
+      CHECK_OK(ctx, mp_adamw_f32(ctx, sizes[t], oneP[t], reference[t], oneM[t],
+                                 oneV[t], 0.1, 0.9, 0.999, 1e-8, 0.01,
+                                 stepCount.floats(), nullptr));
+      CHECK_OK(ctx, mp_adamw_f32(ctx, sizes[t], singleP[t], multiG[t],
+                                 singleM[t], singleV[t], 0.1, 0.9, 0.999, 1e-8,
+                                 0.01, stepCount.floats(), gradScale));
     }
-    CHECK_OK(ctx,
-             mp_sgd_multi_f32(ctx, count, multiP.data(), multiG.data(),
-                              withMomentum ? multiBuf.data() : nullptr,
-                              sizes.data(), 0.1, 0.9, 0, 0.01, withMomentum));
-    same = true;
-    for (int t = 0; t < count; ++t)
-      same &= read(oneP[t], sizes[t]) == read(multiP[t], sizes[t]) &&
-              read(oneBuf[t], sizes[t]) == read(multiBuf[t], sizes[t]);
-    expect(same, std::string("sgd_multi equals sgd per tensor") +
-                     (withMomentum ? " (momentum)" : ""));
+    CHECK_OK(ctx, mp_adamw_multi_f32(ctx, count, multiP.data(), multiG.data(),
+                                     multiM.data(), multiV.data(), sizes.data(),
+                                     0.1, 0.9, 0.999, 1e-8, 0.01,
+                                     stepCount.floats(), gradScale));
+    auto same = [&](const std::vector<float *> &a,
+                    const std::vector<float *> &b) {
+      bool equal = true;
+      for (int t = 0; t < count; ++t)
+        equal &= read(a[t], sizes[t]) == read(b[t], sizes[t]);
+      return equal;
+    };
+    if (gradScale)
+      expect(same(oneP, singleP) && same(oneM, singleM) && same(oneV, singleV),
+             "adamw with grad_scale equals adamw of the multiplied gradient");
+    expect(same(oneP, multiP) && same(oneM, multiM) && same(oneV, multiV),
+           "adamw_multi equals adamw per tensor" + what);
+
+    // SGD the same way, with momentum (Nesterov) and without.
+    for (bool withMomentum : {true, false}) {
+      std::vector<float *> oneBuf, singleBuf, multiBuf;
+      oneP.clear();
+      singleP.clear();
+      multiP.clear();
+      for (int t = 0; t < count; ++t) {
+        for (auto *list : {&oneP, &singleP, &multiP})
+          list->push_back(upload(params[t]));
+        for (auto *list : {&oneBuf, &singleBuf, &multiBuf})
+          list->push_back(upload(firsts[t]));
+        CHECK_OK(ctx, mp_sgd_f32(ctx, sizes[t], oneP[t], reference[t],
+                                 withMomentum ? oneBuf[t] : nullptr, 0.1, 0.9,
+                                 0, 0.01, withMomentum, nullptr));
+        CHECK_OK(ctx, mp_sgd_f32(ctx, sizes[t], singleP[t], multiG[t],
+                                 withMomentum ? singleBuf[t] : nullptr, 0.1,
+                                 0.9, 0, 0.01, withMomentum, gradScale));
+      }
+      CHECK_OK(ctx, mp_sgd_multi_f32(ctx, count, multiP.data(), multiG.data(),
+                                     withMomentum ? multiBuf.data() : nullptr,
+                                     sizes.data(), 0.1, 0.9, 0, 0.01,
+                                     withMomentum, gradScale));
+      std::string kind = withMomentum ? " (momentum)" : "";
+      if (gradScale)
+        expect(same(oneP, singleP) && same(oneBuf, singleBuf),
+               "sgd with grad_scale equals sgd of the multiplied gradient" +
+                   kind);
+      expect(same(oneP, multiP) && same(oneBuf, multiBuf),
+             "sgd_multi equals sgd per tensor" + kind + what);
+    }
   }
 }
 
@@ -546,7 +578,7 @@ void testLargeKernels(mp_context *ctx) {
   std::vector<float> product = out.read();
   CHECK_OK(ctx, mp_adamw_f32(ctx, n, param.floats(), grad.floats(), m.floats(),
                              v.floats(), 0.01, 0.9, 0.999, 1e-8, 0.01,
-                             stepCount.floats()));
+                             stepCount.floats(), nullptr));
   std::vector<float> updated = param.read();
   bool same = true;
   for (int64_t begin = 0; begin < n; begin += piece) {
@@ -566,7 +598,7 @@ void testLargeKernels(mp_context *ctx) {
         pv(ctx, slice(squares));
     CHECK_OK(ctx, mp_adamw_f32(ctx, count, p.floats(), g.floats(), pm.floats(),
                                pv.floats(), 0.01, 0.9, 0.999, 1e-8, 0.01,
-                               stepCount.floats()));
+                               stepCount.floats(), nullptr));
     same = same && p.read() == slice(updated);
   }
   expect(same, "large silu, mul and adamw equal their small pieces");
@@ -739,11 +771,11 @@ void testKernels(mp_context *ctx) {
   Buffer param(ctx, std::vector<float>{1}), grad(ctx, std::vector<float>{0.5f});
   Buffer buffer(ctx, std::vector<float>{0});
   CHECK_OK(ctx, mp_sgd_f32(ctx, 1, param.floats(), grad.floats(), nullptr, 0.1,
-                           0, 0, 0, 0));
+                           0, 0, 0, 0, nullptr));
   expect(near(param.read(), {0.95f}), "sgd");
   Buffer fresh(ctx, std::vector<float>{1});
   CHECK_OK(ctx, mp_sgd_f32(ctx, 1, fresh.floats(), grad.floats(),
-                           buffer.floats(), 0.1, 0.9, 0, 0, 1));
+                           buffer.floats(), 0.1, 0.9, 0, 0, 1, nullptr));
   expect(near({fresh.read()[0], buffer.read()[0]}, {0.905f, 0.5f}),
          "sgd nesterov");
 }
@@ -972,8 +1004,8 @@ void testErrors(mp_context *ctx) {
     const float *grads[] = {x.floats(), nullptr};
     int64_t sizes[] = {INT64_MAX / 2, INT64_MAX / 2};
     expect(mp_adamw_multi_f32(failed, 2, params, grads, params, params, sizes,
-                              0.1, 0.9, 0.999, 1e-8, 0,
-                              y.floats()) == MP_ERROR &&
+                              0.1, 0.9, 0.999, 1e-8, 0, y.floats(),
+                              nullptr) == MP_ERROR &&
                std::string(mp_context_error(failed)).find("overflows") !=
                    std::string::npos,
            "adamw_multi refuses sizes whose bytes overflow int64");
@@ -981,8 +1013,8 @@ void testErrors(mp_context *ctx) {
     failed = createLike(ctx);
     sizes[0] = sizes[1] = 1;
     expect(mp_adamw_multi_f32(failed, 2, params, grads, params, params, sizes,
-                              0.1, 0.9, 0.999, 1e-8, 0,
-                              y.floats()) == MP_ERROR &&
+                              0.1, 0.9, 0.999, 1e-8, 0, y.floats(),
+                              nullptr) == MP_ERROR &&
                std::string(mp_context_error(failed)).find("grad is null") !=
                    std::string::npos,
            "adamw_multi refuses a null tensor");
@@ -1072,9 +1104,9 @@ void testErrors(mp_context *ctx) {
   failed = createLike(ctx);
   Buffer value(ctx, std::vector<float>{1}),
       zeroStep(ctx, std::vector<float>{0});
-  status =
-      mp_adamw_f32(failed, 1, value.floats(), value.floats(), value.floats(),
-                   value.floats(), 0.1, 0.9, 0.999, 1e-8, 0, zeroStep.floats());
+  status = mp_adamw_f32(failed, 1, value.floats(), value.floats(),
+                        value.floats(), value.floats(), 0.1, 0.9, 0.999, 1e-8,
+                        0, zeroStep.floats(), nullptr);
   if (status == MP_OK)
     status = mp_copy_to_host(failed, &lossValue, value.floats(), sizeof(float));
   expect(status == MP_ERROR &&

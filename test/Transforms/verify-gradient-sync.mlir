@@ -96,3 +96,21 @@ func.func @partial_result(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh,
   // expected-error@+1 {{result #0 is returned as a partial sum over [tp]}}
   return %p : tensor<4x4xf32>
 }
+
+// -----
+
+// A gradient scale (mp-fuse-optimizer's fold of a product) that is a
+// partial sum: each rank would scale its gradient by its own part.
+mp.mesh @mesh = <dp = 2>
+func.func @partial_grad_scale(%w: tensor<4x4xf32> {mp.param = "w", mp.sharding = #mp.sharding<@mesh, [[], []]>},
+                              %x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[dp], []]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %xt = mp.transpose %x perm [1, 0] : tensor<2x4xf32> -> tensor<4x2xf32>
+  %g = mp.matmul %xt, %x : (tensor<4x2xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  %r = mp.all_reduce %g on @mesh axes ["dp"] : tensor<4x4xf32>
+  %sq = mp.mul %x, %x : tensor<2x4xf32>
+  %norm = mp.sum %sq : tensor<2x4xf32> -> tensor<f32>
+  // expected-error@+1 {{the gradient scale of 'w' is never reduced over [dp]: each rank would scale by its own partial sum}}
+  %new = mp.sgd %w, %r grad_scale %norm {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<4x4xf32>
+  return %new : tensor<4x4xf32>
+}

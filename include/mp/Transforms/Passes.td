@@ -372,6 +372,16 @@ def FuseOptimizer : Pass<"mp-fuse-optimizer", "::mlir::ModuleOp"> {
     `AdamW(fused=True)` over its tensor list); on the host, the same loops.
     The results are bit for bit those of the separate updates; the
     gradients live until the end of the step, which the memory plan counts.
+
+    First, an update whose gradient is a product by one float32 scalar that
+    nothing else reads (`mp.mul` of the gradient and an `mp.broadcast` of a
+    rank-0 tensor, as gradient clipping scales every gradient, or a splat
+    constant) takes the unscaled gradient and the scalar as its
+    `grad_scale`, as PyTorch's fused AdamW takes `grad_scale`: the update
+    kernel multiplies as `mp.mul` does (bit for bit the same), and the
+    scaled copy of the gradient is neither written nor read back: with
+    clipping, AdamW's pass over a gradient touches 7 values per element
+    instead of 9, SGD's 3 instead of 5.
   }];
   let dependentDialects = ["::mp::MPDialect"];
 }

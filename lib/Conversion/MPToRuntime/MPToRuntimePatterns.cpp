@@ -606,13 +606,21 @@ struct ClipCoefficientLowering : RuntimePattern<ClipCoefficientOp> {
 // replaces (its tied operands), with the op's overload of emitUpdate.
 //===----------------------------------------------------------------------===//
 
+/// The update's gradient scale (mp-fuse-optimizer), or null: none. The
+/// members of a run share it.
+Value gradScalePointer(OptimizerOpInterface update, RuntimeCallBuilder &calls) {
+  MutableOperandRange scale = update.getGradScaleMutable();
+  return scale.empty() ? calls.nullPointer() : calls.pointer(scale[0].get());
+}
+
 void emitUpdate(SgdOp op, RuntimeCallBuilder &calls) {
   calls.call("mp_sgd_f32",
              {calls.getContext(), calls.i64(getNumElements(op.getParam())),
               calls.pointer(op.getNewParam()), calls.pointer(op.getGrad()),
               calls.nullPointer(), calls.f64(op.getLr().convertToDouble()),
               calls.f64(0), calls.f64(0),
-              calls.f64(op.getWeightDecay().convertToDouble()), calls.i32(0)});
+              calls.f64(op.getWeightDecay().convertToDouble()), calls.i32(0),
+              gradScalePointer(op, calls)});
 }
 
 void emitUpdate(SgdMomentumOp op, RuntimeCallBuilder &calls) {
@@ -624,7 +632,7 @@ void emitUpdate(SgdMomentumOp op, RuntimeCallBuilder &calls) {
               calls.f64(op.getMomentum().convertToDouble()),
               calls.f64(op.getDampening().convertToDouble()),
               calls.f64(op.getWeightDecay().convertToDouble()),
-              calls.i32(op.getNesterov())});
+              calls.i32(op.getNesterov()), gradScalePointer(op, calls)});
 }
 
 void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
@@ -638,7 +646,7 @@ void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
               calls.f64(op.getBeta2().convertToDouble()),
               calls.f64(op.getEps().convertToDouble()),
               calls.f64(op.getWeightDecay().convertToDouble()),
-              calls.pointer(op.getStep())});
+              calls.pointer(op.getStep()), gradScalePointer(op, calls)});
 }
 
 /// A run of updates (MemoryPlan::optimizerRuns) as one multi-tensor call:
@@ -674,7 +682,7 @@ void emitMultiUpdate(AdamWOp first, ArrayRef<Operation *> run,
        calls.f64(first.getBeta2().convertToDouble()),
        calls.f64(first.getEps().convertToDouble()),
        calls.f64(first.getWeightDecay().convertToDouble()),
-       calls.pointer(first.getStep())});
+       calls.pointer(first.getStep()), gradScalePointer(first, calls)});
 }
 
 void emitMultiUpdate(SgdOp first, ArrayRef<Operation *> run,
@@ -686,7 +694,8 @@ void emitMultiUpdate(SgdOp first, ArrayRef<Operation *> run,
        pointersOf<SgdOp>(run, calls, [](SgdOp u) { return u.getGrad(); }),
        calls.nullPointer(), sizesOf(run, calls),
        calls.f64(first.getLr().convertToDouble()), calls.f64(0), calls.f64(0),
-       calls.f64(first.getWeightDecay().convertToDouble()), calls.i32(0)});
+       calls.f64(first.getWeightDecay().convertToDouble()), calls.i32(0),
+       gradScalePointer(first, calls)});
 }
 
 void emitMultiUpdate(SgdMomentumOp first, ArrayRef<Operation *> run,
@@ -702,7 +711,7 @@ void emitMultiUpdate(SgdMomentumOp first, ArrayRef<Operation *> run,
               calls.f64(first.getMomentum().convertToDouble()),
               calls.f64(first.getDampening().convertToDouble()),
               calls.f64(first.getWeightDecay().convertToDouble()),
-              calls.i32(first.getNesterov())});
+              calls.i32(first.getNesterov()), gradScalePointer(first, calls)});
 }
 
 template <typename OpT>

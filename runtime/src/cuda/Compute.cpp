@@ -129,22 +129,24 @@ mp_status CudaBackend::fill(int64_t n, float value, float *out) {
 
 mp_status CudaBackend::sgd(int64_t n, float *param, const float *grad,
                            float *momentumBuffer, double lr, double momentum,
-                           double dampening, double weightDecay,
-                           bool nesterov) {
+                           double dampening, double weightDecay, bool nesterov,
+                           const float *gradScale) {
   return checkLaunch("mp_sgd_f32",
                      cuda::launchSgd(computeStream, n, param, grad,
                                      momentumBuffer, lr, momentum, dampening,
-                                     weightDecay, nesterov));
+                                     weightDecay, nesterov, gradScale));
 }
 
 mp_status CudaBackend::adamw(int64_t n, float *param, const float *grad,
                              float *expAvg, float *expAvgSq, double lr,
                              double beta1, double beta2, double eps,
-                             double weightDecay, const float *step) {
+                             double weightDecay, const float *step,
+                             const float *gradScale) {
   return checkLaunch("mp_adamw_f32",
                      cuda::launchAdamW(computeStream, n, param, grad, expAvg,
                                        expAvgSq, lr, beta1, beta2, eps,
-                                       weightDecay, step, fault, ctx->op));
+                                       weightDecay, step, gradScale, fault,
+                                       ctx->op));
 }
 
 namespace {
@@ -182,15 +184,15 @@ mp_status CudaBackend::adamwMulti(int count, float *const *params,
                                   float *const *expAvgSqs, const int64_t *sizes,
                                   double lr, double beta1, double beta2,
                                   double eps, double weightDecay,
-                                  const float *step) {
-  return forEachLaunch(
-      count, params, grads, {expAvgs, expAvgSqs}, sizes,
-      [&](const cuda::OptimizerTensors &tensors) {
-        return checkLaunch(
-            "mp_adamw_multi_f32",
-            cuda::launchAdamWMulti(computeStream, tensors, lr, beta1, beta2,
-                                   eps, weightDecay, step, fault, ctx->op));
-      });
+                                  const float *step, const float *gradScale) {
+  return forEachLaunch(count, params, grads, {expAvgs, expAvgSqs}, sizes,
+                       [&](const cuda::OptimizerTensors &tensors) {
+                         return checkLaunch(
+                             "mp_adamw_multi_f32",
+                             cuda::launchAdamWMulti(
+                                 computeStream, tensors, lr, beta1, beta2, eps,
+                                 weightDecay, step, gradScale, fault, ctx->op));
+                       });
 }
 
 mp_status CudaBackend::sgdMulti(int count, float *const *params,
@@ -198,15 +200,16 @@ mp_status CudaBackend::sgdMulti(int count, float *const *params,
                                 float *const *momentumBuffers,
                                 const int64_t *sizes, double lr,
                                 double momentum, double dampening,
-                                double weightDecay, bool nesterov) {
-  return forEachLaunch(count, params, grads, {momentumBuffers, nullptr}, sizes,
-                       [&](const cuda::OptimizerTensors &tensors) {
-                         return checkLaunch(
-                             "mp_sgd_multi_f32",
-                             cuda::launchSgdMulti(computeStream, tensors, lr,
-                                                  momentum, dampening,
-                                                  weightDecay, nesterov));
-                       });
+                                double weightDecay, bool nesterov,
+                                const float *gradScale) {
+  return forEachLaunch(
+      count, params, grads, {momentumBuffers, nullptr}, sizes,
+      [&](const cuda::OptimizerTensors &tensors) {
+        return checkLaunch(
+            "mp_sgd_multi_f32",
+            cuda::launchSgdMulti(computeStream, tensors, lr, momentum,
+                                 dampening, weightDecay, nesterov, gradScale));
+      });
 }
 
 mp_status CudaBackend::rmsNorm(int64_t rows, int64_t dim, double eps,

@@ -115,19 +115,23 @@ public:
   mp_status fill(int64_t n, float value, float *out) override;
   mp_status sgd(int64_t n, float *param, const float *grad,
                 float *momentumBuffer, double lr, double momentum,
-                double dampening, double weightDecay, bool nesterov) override;
+                double dampening, double weightDecay, bool nesterov,
+                const float *gradScale) override;
   mp_status sgdMulti(int count, float *const *params, const float *const *grads,
                      float *const *momentumBuffers, const int64_t *sizes,
                      double lr, double momentum, double dampening,
-                     double weightDecay, bool nesterov) override;
+                     double weightDecay, bool nesterov,
+                     const float *gradScale) override;
   mp_status adamwMulti(int count, float *const *params,
                        const float *const *grads, float *const *expAvgs,
                        float *const *expAvgSqs, const int64_t *sizes, double lr,
                        double beta1, double beta2, double eps,
-                       double weightDecay, const float *step) override;
+                       double weightDecay, const float *step,
+                       const float *gradScale) override;
   mp_status adamw(int64_t n, float *param, const float *grad, float *expAvg,
                   float *expAvgSq, double lr, double beta1, double beta2,
-                  double eps, double weightDecay, const float *step) override;
+                  double eps, double weightDecay, const float *step,
+                  const float *gradScale) override;
 
   mp_status rmsNorm(int64_t rows, int64_t dim, double eps, const float *x,
                     const float *weight, float *out) override;

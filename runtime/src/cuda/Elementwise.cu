@@ -58,12 +58,20 @@ __global__ void clipCoefficientKernel(const float *squaredNorm, double maxNorm,
   out[0] = computeClipCoefficient(squaredNorm[0], maxNorm);
 }
 
+/// An update's gradient scale, read on the device where the step keeps it.
+__device__ float readGradScale(const float *gradScale) {
+  return gradScale ? *gradScale : 1.0f;
+}
+
 __global__ void sgdKernel(int64_t n, float *param, const float *grad,
                           float *momentumBuffer, double lr, double momentum,
-                          double dampening, double weightDecay, bool nesterov) {
+                          double dampening, double weightDecay, bool nesterov,
+                          const float *gradScale) {
+  float scale = readGradScale(gradScale);
   for (int64_t i = gridStart(); i < n; i += gridStride())
-    sgdUpdate(param[i], grad[i], momentumBuffer ? momentumBuffer + i : nullptr,
-              lr, momentum, dampening, weightDecay, nesterov);
+    sgdUpdate(param[i], scaleGradient(grad[i], scale),
+              momentumBuffer ? momentumBuffer + i : nullptr, lr, momentum,
+              dampening, weightDecay, nesterov);
 }
 
 /// AdamW's step count, read on the device where the training step keeps
@@ -84,11 +92,13 @@ __global__ void adamwKernel(int64_t n, float *param, const float *grad,
                             float *expAvg, float *expAvgSq, double lr,
                             double beta1, double beta2, double eps,
                             double weightDecay, const float *stepCount,
-                            DeviceFault *fault, const char *op) {
+                            const float *gradScale, DeviceFault *fault,
+                            const char *op) {
   double step;
   if (!readAdamWStep(stepCount, fault, op, step))
     return;
   AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
+  float scale = readGradScale(gradScale);
   // It reads 16 bytes and writes 12 per element.
   int64_t vectorEnd =
       alignedForVectors(param, grad, expAvg, expAvgSq) ? n / 4 * 4 : 0;
@@ -97,16 +107,17 @@ __global__ void adamwKernel(int64_t n, float *param, const float *grad,
     float4 g = reinterpret_cast<const float4 *>(grad)[v];
     float4 m = reinterpret_cast<float4 *>(expAvg)[v];
     float4 s = reinterpret_cast<float4 *>(expAvgSq)[v];
-    update.apply(p.x, g.x, m.x, s.x);
-    update.apply(p.y, g.y, m.y, s.y);
-    update.apply(p.z, g.z, m.z, s.z);
-    update.apply(p.w, g.w, m.w, s.w);
+    update.apply(p.x, scaleGradient(g.x, scale), m.x, s.x);
+    update.apply(p.y, scaleGradient(g.y, scale), m.y, s.y);
+    update.apply(p.z, scaleGradient(g.z, scale), m.z, s.z);
+    update.apply(p.w, scaleGradient(g.w, scale), m.w, s.w);
     reinterpret_cast<float4 *>(param)[v] = p;
     reinterpret_cast<float4 *>(expAvg)[v] = m;
     reinterpret_cast<float4 *>(expAvgSq)[v] = s;
   }
   for (int64_t i = vectorEnd + gridStart(); i < n; i += gridStride())
-    update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
+    update.apply(param[i], scaleGradient(grad[i], scale), expAvg[i],
+                 expAvgSq[i]);
 }
 
 } // namespace
@@ -171,12 +182,12 @@ cudaError_t launchClipCoefficient(cudaStream_t stream, const float *squaredNorm,
 cudaError_t launchSgd(cudaStream_t stream, int64_t n, float *param,
                       const float *grad, float *momentumBuffer, double lr,
                       double momentum, double dampening, double weightDecay,
-                      bool nesterov) {
+                      bool nesterov, const float *gradScale) {
   if (n == 0)
     return cudaSuccess;
-  sgdKernel<<<gridFor(n), kThreads, 0, stream>>>(n, param, grad, momentumBuffer,
-                                                 lr, momentum, dampening,
-                                                 weightDecay, nesterov);
+  sgdKernel<<<gridFor(n), kThreads, 0, stream>>>(
+      n, param, grad, momentumBuffer, lr, momentum, dampening, weightDecay,
+      nesterov, gradScale);
   return cudaGetLastError();
 }
 
@@ -184,11 +195,12 @@ cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
                         const float *grad, float *expAvg, float *expAvgSq,
                         double lr, double beta1, double beta2, double eps,
                         double weightDecay, const float *step,
-                        DeviceFault *fault, const char *op) {
+                        const float *gradScale, DeviceFault *fault,
+                        const char *op) {
   // Even with no elements, so that a bad step is reported alike.
   adamwKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(
       n, param, grad, expAvg, expAvgSq, lr, beta1, beta2, eps, weightDecay,
-      step, fault, op);
+      step, gradScale, fault, op);
   return cudaGetLastError();
 }
 
@@ -209,23 +221,27 @@ __device__ void forEachElement(const OptimizerTensors &tensors, Apply apply) {
 __global__ void adamwMultiKernel(OptimizerTensors tensors, double lr,
                                  double beta1, double beta2, double eps,
                                  double weightDecay, const float *stepCount,
-                                 DeviceFault *fault, const char *op) {
+                                 const float *gradScale, DeviceFault *fault,
+                                 const char *op) {
   double step;
   if (!readAdamWStep(stepCount, fault, op, step))
     return;
   AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
+  float scale = readGradScale(gradScale);
   forEachElement(tensors, [&](int t, int64_t j) {
-    update.apply(tensors.param[t][j], tensors.grad[t][j],
+    update.apply(tensors.param[t][j], scaleGradient(tensors.grad[t][j], scale),
                  tensors.state[0][t][j], tensors.state[1][t][j]);
   });
 }
 
 __global__ void sgdMultiKernel(OptimizerTensors tensors, double lr,
                                double momentum, double dampening,
-                               double weightDecay, bool nesterov) {
+                               double weightDecay, bool nesterov,
+                               const float *gradScale) {
+  float scale = readGradScale(gradScale);
   forEachElement(tensors, [&](int t, int64_t j) {
     float *buffer = tensors.state[0][t];
-    sgdUpdate(tensors.param[t][j], tensors.grad[t][j],
+    sgdUpdate(tensors.param[t][j], scaleGradient(tensors.grad[t][j], scale),
               buffer ? buffer + j : nullptr, lr, momentum, dampening,
               weightDecay, nesterov);
   });
@@ -235,21 +251,23 @@ cudaError_t launchAdamWMulti(cudaStream_t stream,
                              const OptimizerTensors &tensors, double lr,
                              double beta1, double beta2, double eps,
                              double weightDecay, const float *step,
-                             DeviceFault *fault, const char *op) {
+                             const float *gradScale, DeviceFault *fault,
+                             const char *op) {
   adamwMultiKernel<<<gridFor(tensors.begin[tensors.count]), kThreads, 0,
                      stream>>>(tensors, lr, beta1, beta2, eps, weightDecay,
-                               step, fault, op);
+                               step, gradScale, fault, op);
   return cudaGetLastError();
 }
 
 cudaError_t launchSgdMulti(cudaStream_t stream, const OptimizerTensors &tensors,
                            double lr, double momentum, double dampening,
-                           double weightDecay, bool nesterov) {
+                           double weightDecay, bool nesterov,
+                           const float *gradScale) {
   if (tensors.begin[tensors.count] == 0)
     return cudaSuccess;
   sgdMultiKernel<<<gridFor(tensors.begin[tensors.count]), kThreads, 0,
                    stream>>>(tensors, lr, momentum, dampening, weightDecay,
-                             nesterov);
+                             nesterov, gradScale);
   return cudaGetLastError();
 }
 

@@ -65,12 +65,14 @@ cudaError_t launchClipCoefficient(cudaStream_t stream, const float *squaredNorm,
 cudaError_t launchSgd(cudaStream_t stream, int64_t n, float *param,
                       const float *grad, float *momentumBuffer, double lr,
                       double momentum, double dampening, double weightDecay,
-                      bool nesterov);
+                      bool nesterov, const float *gradScale);
+/// The optimizers read `step` and `gradScale` (null: 1) on the device.
 cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
                         const float *grad, float *expAvg, float *expAvgSq,
                         double lr, double beta1, double beta2, double eps,
                         double weightDecay, const float *step,
-                        DeviceFault *fault, const char *op);
+                        const float *gradScale, DeviceFault *fault,
+                        const char *op);
 /// The tensors of one multi-tensor optimizer launch, passed by value (as
 /// PyTorch's multi_tensor_apply passes its tensor lists): tensor i holds
 /// elements [begin[i], begin[i + 1]) of the launch's range; its state is
@@ -87,10 +89,12 @@ cudaError_t launchAdamWMulti(cudaStream_t stream,
                              const OptimizerTensors &tensors, double lr,
                              double beta1, double beta2, double eps,
                              double weightDecay, const float *step,
-                             DeviceFault *fault, const char *op);
+                             const float *gradScale, DeviceFault *fault,
+                             const char *op);
 cudaError_t launchSgdMulti(cudaStream_t stream, const OptimizerTensors &tensors,
                            double lr, double momentum, double dampening,
-                           double weightDecay, bool nesterov);
+                           double weightDecay, bool nesterov,
+                           const float *gradScale);
 
 /// Reductions over many elements split them into chunks whose partial sums
 /// go through `partials` (kReductionPartials doubles).

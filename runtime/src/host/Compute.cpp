@@ -60,11 +60,12 @@ mp_status HostBackend::convert(mp_dtype from, mp_dtype to, int64_t n,
 
 mp_status HostBackend::sgd(int64_t n, float *param, const float *grad,
                            float *momentumBuffer, double lr, double momentum,
-                           double dampening, double weightDecay,
-                           bool nesterov) {
+                           double dampening, double weightDecay, bool nesterov,
+                           const float *gradScale) {
+  float scale = gradScale ? *gradScale : 1.0f;
   parallelFor(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      sgdUpdate(param[i], grad[i],
+      sgdUpdate(param[i], scaleGradient(grad[i], scale),
                 momentumBuffer ? momentumBuffer + i : nullptr, lr, momentum,
                 dampening, weightDecay, nesterov);
   });
@@ -74,14 +75,17 @@ mp_status HostBackend::sgd(int64_t n, float *param, const float *grad,
 mp_status HostBackend::adamw(int64_t n, float *param, const float *grad,
                              float *expAvg, float *expAvgSq, double lr,
                              double beta1, double beta2, double eps,
-                             double weightDecay, const float *stepCount) {
+                             double weightDecay, const float *stepCount,
+                             const float *gradScale) {
   double step = *stepCount;
   if (!(step >= 1))
     return fail(ctx, "mp_adamw_f32", kBadStepFormat, step);
   AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
+  float scale = gradScale ? *gradScale : 1.0f;
   parallelFor(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
+      update.apply(param[i], scaleGradient(grad[i], scale), expAvg[i],
+                   expAvgSq[i]);
   });
   return MP_OK;
 }

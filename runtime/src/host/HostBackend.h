@@ -78,10 +78,12 @@ public:
   mp_status fill(int64_t n, float value, float *out) override;
   mp_status sgd(int64_t n, float *param, const float *grad,
                 float *momentumBuffer, double lr, double momentum,
-                double dampening, double weightDecay, bool nesterov) override;
+                double dampening, double weightDecay, bool nesterov,
+                const float *gradScale) override;
   mp_status adamw(int64_t n, float *param, const float *grad, float *expAvg,
                   float *expAvgSq, double lr, double beta1, double beta2,
-                  double eps, double weightDecay, const float *step) override;
+                  double eps, double weightDecay, const float *step,
+                  const float *gradScale) override;
 
   mp_status rmsNorm(int64_t rows, int64_t dim, double eps, const float *x,
                     const float *weight, float *out) override;

@@ -10,7 +10,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 5\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 6\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -34,7 +34,7 @@
 // CHECK: call @mp_free(%[[CTX]], %[[ARENA]])
 // CHECK: %[[STATUS:.*]] = call @mp_context_status(%[[CTX]])
 // CHECK: return %[[STATUS]] : i32
-// CHECK: func.func private @mp_sgd_f32(!llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, f64, f64, f64, f64, i32) -> i32
+// CHECK: func.func private @mp_sgd_f32(!llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, f64, f64, f64, f64, i32, !llvm.ptr) -> i32
 func.func @mlp_train_step(%w: tensor<16x8xf32> {mp.param = "w"}, %x: tensor<4x8xf32> {mp.input = "x"}) -> (tensor<16x8xf32> {mp.output = "w"}, tensor<f32> {mp.output = "loss"}) {
   %h = mp.linear %x, %w : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
   %a = mp.relu %h : tensor<4x16xf32>

@@ -124,7 +124,12 @@ def check_close(what, a, b, rtol, atol):
         bad = np.argwhere(~np.isfinite(values))
         if bad.size:
             fail(f"{what}{name}: {values[tuple(bad[0])]!r} at {list(bad[0])}")
-    excess = np.abs(a - b) / (atol + rtol * np.abs(b))
+    # Equal values are within any tolerance, also a zero one (where 0 / 0
+    # would be NaN, which argmax would pick and the comparison pass).
+    difference = np.abs(a - b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(difference == 0, 0.0,
+                          difference / (atol + rtol * np.abs(b)))
     worst = np.unravel_index(np.argmax(excess), excess.shape) if excess.size \
         else ()
     if excess.size and excess[worst] > 1:

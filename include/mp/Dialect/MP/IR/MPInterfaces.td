@@ -110,6 +110,16 @@ def MP_OptimizerOpInterface : OpInterface<"OptimizerOpInterface"> {
     InterfaceMethod<[{
         The index of the operand whose new value result `resultNumber` is.
       }], "unsigned", "getTiedOperandIndex", (ins "unsigned":$resultNumber)>,
+    InterfaceMethod<[{
+        The gradient operand.
+      }], "::mlir::OpOperand &", "getGradMutable", (ins), [{
+        return $_op.getGradMutable();
+      }]>,
+    InterfaceMethod<[{
+        The optional scalar the gradient is multiplied by first.
+      }], "::mlir::MutableOperandRange", "getGradScaleMutable", (ins), [{
+        return $_op.getGradScaleMutable();
+      }]>,
   ];
 }
 

@@ -249,6 +249,12 @@ def MP_ClipCoefficientOp : MP_Op<"clip_coefficient", [Pure,
   }];
 }
 
+// The factor an update multiplies its gradient by first (a clipping
+// coefficient folded in by mp-fuse-optimizer): a float32 scalar.
+def MP_GradScale : 0DTensorOf<[F32]> {
+  let builderCall = "::mlir::RankedTensorType::get({}, $_builder.getF32Type())";
+}
+
 class MP_OptimizerOp<string mnemonic, list<Trait> traits = []>
     : MP_Op<mnemonic, !listconcat([Pure, AllTypesMatch<["param", "grad"]>,
         DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
@@ -259,13 +265,15 @@ def MP_SgdOp : MP_OptimizerOp<"sgd", [AllTypesMatch<["param", "new_param"]>]> {
   let description = [{
     `torch.optim.SGD` without momentum, elementwise on one parameter (or on
     one rank's shard of it): `g = grad + weight_decay · param`,
-    `new_param = param - lr · g`.
+    `new_param = param - lr · g`. With `grad_scale`, `grad` is first
+    multiplied by that scalar, rounded as `mp.mul` rounds.
   }];
   let arguments = (ins MP_FloatTensor:$param, MP_FloatTensor:$grad,
-                       F64Attr:$lr, F64Attr:$weight_decay);
+                       F64Attr:$lr, F64Attr:$weight_decay,
+                       Optional<MP_GradScale>:$grad_scale);
   let results = (outs MP_FloatTensor:$new_param);
   let assemblyFormat = [{
-    $param `,` $grad attr-dict `:` type($param)
+    $param `,` $grad (`grad_scale` $grad_scale^)? attr-dict `:` type($param)
   }];
 }
 
@@ -278,16 +286,19 @@ def MP_SgdMomentumOp : MP_OptimizerOp<"sgd_momentum", [
     param`, `buf = momentum · buf + (1 - dampening) · g` (a zero buffer on
     the first step gives PyTorch's `buf = g` when dampening is 0), then
     `g = g + momentum · buf` with `nesterov`, else `g = buf`, and
-    `new_param = param - lr · g`.
+    `new_param = param - lr · g`. With `grad_scale`, `grad` is first
+    multiplied by that scalar, rounded as `mp.mul` rounds.
   }];
   let arguments = (ins MP_FloatTensor:$param, MP_FloatTensor:$grad,
                        MP_FloatTensor:$momentum_buffer, F64Attr:$lr,
                        F64Attr:$momentum, F64Attr:$dampening,
-                       F64Attr:$weight_decay, UnitAttr:$nesterov);
+                       F64Attr:$weight_decay, UnitAttr:$nesterov,
+                       Optional<MP_GradScale>:$grad_scale);
   let results = (outs MP_FloatTensor:$new_param,
                       MP_FloatTensor:$new_momentum_buffer);
   let assemblyFormat = [{
-    $param `,` $grad `,` $momentum_buffer attr-dict `:` type($param)
+    $param `,` $grad `,` $momentum_buffer (`grad_scale` $grad_scale^)?
+    attr-dict `:` type($param)
   }];
 }
 
@@ -306,17 +317,21 @@ def MP_AdamWOp : MP_OptimizerOp<"adamw", [
     denom   = sqrt(v) / sqrt(1 - beta2^t) + eps
     param   = param - lr / (1 - beta1^t) · m / denom
     ```
+
+    With `grad_scale`, `grad` is first multiplied by that scalar, rounded as
+    `mp.mul` rounds: PyTorch's fused AdamW takes `grad_scale` alike.
   }];
   let arguments = (ins MP_FloatTensor:$param, MP_FloatTensor:$grad,
                        MP_FloatTensor:$exp_avg, MP_FloatTensor:$exp_avg_sq,
                        0DTensorOf<[F32, F64]>:$step, F64Attr:$lr,
                        F64Attr:$beta1, F64Attr:$beta2, F64Attr:$eps,
-                       F64Attr:$weight_decay);
+                       F64Attr:$weight_decay,
+                       Optional<MP_GradScale>:$grad_scale);
   let results = (outs MP_FloatTensor:$new_param, MP_FloatTensor:$new_exp_avg,
                       MP_FloatTensor:$new_exp_avg_sq);
   let assemblyFormat = [{
-    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $step attr-dict `:`
-    type($param) `,` type($step)
+    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $step
+    (`grad_scale` $grad_scale^)? attr-dict `:` type($param) `,` type($step)
   }];
 }
 
