@@ -716,6 +716,13 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(map1(softmax, [&](double v) { return v * factor; }));
         return success();
       })
+      .Case([&](SquaredNormOp) {
+        double sum = 0;
+        for (double x : in(0).data)
+          sum += x * x;
+        set(scalar(sum));
+        return success();
+      })
       .Case([&](ClipCoefficientOp c) {
         double maxNorm = c.getMaxNorm().convertToDouble();
         set(scalar(std::min(1.0, maxNorm / (std::sqrt(in(0).data[0]) + 1e-6))));

@@ -47,10 +47,10 @@ LogicalResult clipGradients(OpBuilder &b, Location loc,
   auto scalarType = RankedTensorType::get({}, b.getF32Type());
   Value squaredNorm;
   for (Value grad : grads) {
-    Value squares = SumOp::create(b, loc, MulOp::create(b, loc, grad, grad),
-                                  DenseI64ArrayAttr());
-    if (squares.getType() != scalarType)
+    if (cast<RankedTensorType>(grad.getType()).getElementType() !=
+        scalarType.getElementType())
       return model.emitError() << "gradient clipping needs f32 parameters";
+    Value squares = SquaredNormOp::create(b, loc, grad);
     squaredNorm =
         squaredNorm ? AddOp::create(b, loc, squaredNorm, squares).getResult()
                     : squares;

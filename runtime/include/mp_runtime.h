@@ -269,7 +269,8 @@ mp_status mp_broadcast_f32(mp_context *ctx, int rank, const int64_t *out_shape,
 /* out dim i = in dim perm[i]; `perm` (host memory) is a permutation. */
 mp_status mp_transpose_f32(mp_context *ctx, int rank, const int64_t *in_shape,
                            const int *perm, const float *in, float *out);
-/* out[0] = scale · Σ (a - b)². */
+/* out[0] = scale · Σ (a - b)², in double; `b` null: scale · Σ a² (a
+ * squared norm). */
 mp_status mp_mse_loss_f32(mp_context *ctx, int64_t n, const float *a,
                           const float *b, double scale, float *out);
 /* out[0] = scale · Σ_rows (logsumexp(logits[r]) - logits[r][target[r]]);

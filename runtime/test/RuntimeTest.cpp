@@ -746,6 +746,19 @@ void testKernels(mp_context *ctx) {
   CHECK_OK(ctx,
            mp_mse_loss_f32(ctx, 2, p.floats(), t.floats(), 0.5, loss.floats()));
   expect(near(loss.read(), {2.5f}), "mse");
+  // Without a target, Σ a²: a squared norm (gradient clipping), over more
+  // elements than one block sums. Values k/64 with |k| < 64: every square
+  // and every partial sum is exact in double, so the result must be too.
+  std::vector<float> values(300007);
+  double squares = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = float(int64_t(i * 37 % 127) - 63) / 64.0f;
+    squares += double(values[i]) * values[i];
+  }
+  Buffer gradient(ctx, values);
+  CHECK_OK(ctx, mp_mse_loss_f32(ctx, int64_t(values.size()), gradient.floats(),
+                                nullptr, 1.0, loss.floats()));
+  expect(loss.read()[0] == float(squares), "squared norm (mse without b)");
   Buffer logits(ctx, std::vector<float>{0, 0, 0, 1, 2, 3});
   Buffer targets(ctx, std::vector<int64_t>{0, 2});
   Buffer grads(ctx, 6 * sizeof(float));

@@ -56,15 +56,16 @@
 // SGD: mp.sgd %{{.+}}, %{{.+}} {lr = 1.000000e-01 : f64, weight_decay = 0.000000e+00 : f64} : tensor<128x64xf32>
 
 // Momentum (a buffer per parameter) and global-norm clipping: the squared
-// norm sums over every gradient; each is scaled by one coefficient.
+// norm sums each gradient's (one pass over it, no tensor of squares); each
+// gradient is scaled by one coefficient.
 // CLIP-LABEL: func.func @ffn_train_step
 // CLIP-SAME: {mp.state = "w1.momentum_buffer"}
 // CLIP-SAME: -> (
 // CLIP-SAME: {mp.output = "w3.momentum_buffer"}, tensor<f32> {mp.output = "loss"})
-// CLIP: %[[SQ1:.+]] = mp.sum %{{.+}} : tensor<128x64xf32> -> tensor<f32>
-// CLIP: %[[SQ2:.+]] = mp.sum %{{.+}} : tensor<64x128xf32> -> tensor<f32>
+// CLIP: %[[SQ1:.+]] = mp.squared_norm %{{.+}} : tensor<128x64xf32>
+// CLIP-NEXT: %[[SQ2:.+]] = mp.squared_norm %{{.+}} : tensor<64x128xf32>
 // CLIP-NEXT: %[[SQ12:.+]] = mp.add %[[SQ1]], %[[SQ2]]
-// CLIP: %[[SQ3:.+]] = mp.sum %{{.+}} : tensor<128x64xf32> -> tensor<f32>
+// CLIP-NEXT: %[[SQ3:.+]] = mp.squared_norm %{{.+}} : tensor<128x64xf32>
 // CLIP-NEXT: %[[SQ:.+]] = mp.add %[[SQ12]], %[[SQ3]]
 // CLIP-NEXT: %[[C:.+]] = mp.clip_coefficient %[[SQ]] max_norm 1.000000e+00 : tensor<f32>
 // CLIP-NEXT: mp.broadcast %[[C]] dims [0, 1] : tensor<f32> -> tensor<128x64xf32>

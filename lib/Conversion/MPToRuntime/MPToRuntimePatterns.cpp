@@ -352,6 +352,17 @@ struct MseLossLowering : RuntimePattern<MseLossOp> {
   }
 };
 
+/// Σ x² is the sum loss of x against no target.
+struct SquaredNormLowering : RuntimePattern<SquaredNormOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(SquaredNormOp op) const override {
+    calls.call("mp_mse_loss_f32",
+               {calls.getContext(), calls.i64(getNumElements(op.getInput())),
+                in(op, 0), calls.nullPointer(), calls.f64(1.0), out(op)});
+    return success();
+  }
+};
+
 struct CrossEntropyLowering : RuntimePattern<CrossEntropyOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(CrossEntropyOp op) const override {
@@ -901,15 +912,16 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       BinaryLowering<GeluGradOp>, LinearLowering, MatmulLowering,
       ReductionLowering<SumOp>, ReductionLowering<MeanOp>, BroadcastLowering,
       ConvertLowering, WaitLowering, ReshapeLowering, TransposeLowering,
-      MseLossLowering, CrossEntropyLowering, CrossEntropyGradLowering,
-      EmbeddingLowering, EmbeddingGradLowering, RmsNormLowering,
-      RmsNormGradLowering, RmsNormWeightGradLowering, LayerNormLowering,
-      LayerNormGradLowering, LayerNormWeightGradLowering, SoftmaxLowering,
-      SoftmaxGradLowering, RopeLowering, MaskBiasLowering, BlockMaxLowering,
-      GatherLastLowering, ScatterLastLowering, ClipCoefficientLowering,
-      OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
-      OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
-      LocalizeIndexLowering, ResizeLowering>(calls, patterns.getContext());
+      MseLossLowering, SquaredNormLowering, CrossEntropyLowering,
+      CrossEntropyGradLowering, EmbeddingLowering, EmbeddingGradLowering,
+      RmsNormLowering, RmsNormGradLowering, RmsNormWeightGradLowering,
+      LayerNormLowering, LayerNormGradLowering, LayerNormWeightGradLowering,
+      SoftmaxLowering, SoftmaxGradLowering, RopeLowering, MaskBiasLowering,
+      BlockMaxLowering, GatherLastLowering, ScatterLastLowering,
+      ClipCoefficientLowering, OptimizerLowering<SgdOp>,
+      OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
+      CollectiveLowering, ZeroPaddingLowering, LocalizeIndexLowering,
+      ResizeLowering>(calls, patterns.getContext());
 }
 
 } // namespace mp

@@ -37,7 +37,7 @@ __global__ void squaredDistanceKernel(int64_t n, const float *a, const float *b,
                                       double *partials) {
   double sum = 0;
   for (int64_t i = gridStart(); i < n; i += gridStride()) {
-    double d = double(a[i]) - double(b[i]);
+    double d = double(a[i]) - (b ? double(b[i]) : 0.0);
     sum += d * d;
   }
   sum = blockSum(sum);

@@ -190,7 +190,7 @@ mp_status HostBackend::mseLoss(int64_t n, const float *a, const float *b,
                                double scale, float *out) {
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) {
-    double d = double(a[i]) - double(b[i]);
+    double d = double(a[i]) - (b ? double(b[i]) : 0.0);
     sum += d * d;
   }
   out[0] = float(sum * scale);

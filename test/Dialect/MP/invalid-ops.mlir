@@ -720,3 +720,19 @@ func.func @convert_shape(%x: tensor<4xf32>) -> tensor<8xbf16> {
   %c = mp.convert %x : tensor<4xf32> -> tensor<8xbf16>
   return %c : tensor<8xbf16>
 }
+
+// -----
+
+func.func @squared_norm_of_f64(%x: tensor<4xf64>) -> tensor<f32> {
+  // expected-error@+1 {{operand #0 must be ranked tensor of 32-bit float values}}
+  %0 = mp.squared_norm %x : tensor<4xf64>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @grad_scale_not_a_scalar(%w: tensor<4xf32>, %g: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{operand #2 must be 0D tensor of 32-bit float values}}
+  %0 = "mp.sgd"(%w, %g, %g) {lr = 0.1 : f64, weight_decay = 0.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -24,5 +24,13 @@ func.func @training_ops(%x: tensor<8x10xf32>, %labels: tensor<8xi64>, %s: tensor
   %8:2 = mp.sgd_momentum %x, %3, %4 {dampening = 0.0 : f64, lr = 0.1 : f64, momentum = 0.9 : f64, nesterov, weight_decay = 0.0 : f64} : tensor<8x10xf32>
   // CHECK-NEXT: mp.adamw %arg0, %{{.+}}, %{{.+}}, %{{.+}}, %arg2 {beta1 = 9.000000e-01 : f64, beta2 = 0.99899999999999999 : f64, eps = 1.000000e-08 : f64, lr = 3.000000e-03 : f64, weight_decay = 1.000000e-02 : f64} : tensor<8x10xf32>, tensor<f32>
   %9:3 = mp.adamw %x, %3, %4, %1, %s {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64, lr = 3.0e-3 : f64, weight_decay = 0.01 : f64} : tensor<8x10xf32>, tensor<f32>
+  // CHECK-NEXT: %[[SQ:.+]] = mp.squared_norm %arg0 : tensor<8x10xf32>
+  %10 = mp.squared_norm %x : tensor<8x10xf32>
+  // CHECK-NEXT: mp.sgd %arg0, %{{.+}} grad_scale %[[SQ]] {lr = 1.000000e-01 : f64, weight_decay = 0.000000e+00 : f64} : tensor<8x10xf32>
+  %11 = mp.sgd %x, %3 grad_scale %10 {lr = 0.1 : f64, weight_decay = 0.0 : f64} : tensor<8x10xf32>
+  // CHECK-NEXT: mp.sgd_momentum %arg0, %{{.+}}, %{{.+}} grad_scale %arg2 {dampening = 0.000000e+00 : f64, lr = 1.000000e-01 : f64, momentum = 9.000000e-01 : f64, weight_decay = 0.000000e+00 : f64} : tensor<8x10xf32>
+  %12:2 = mp.sgd_momentum %x, %3, %4 grad_scale %s {dampening = 0.0 : f64, lr = 0.1 : f64, momentum = 0.9 : f64, weight_decay = 0.0 : f64} : tensor<8x10xf32>
+  // CHECK-NEXT: mp.adamw %arg0, %{{.+}}, %{{.+}}, %{{.+}}, %arg2 grad_scale %arg2 {beta1
+  %13:3 = mp.adamw %x, %3, %4, %1, %s grad_scale %s {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64, lr = 3.0e-3 : f64, weight_decay = 0.01 : f64} : tensor<8x10xf32>, tensor<f32>
   return
 }

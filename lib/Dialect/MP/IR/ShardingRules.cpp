@@ -476,6 +476,18 @@ ShardingRule CrossEntropyGradOp::getShardingRule() {
   return rule;
 }
 
+// Every dim is summed; squares are not linear in a partial input.
+ShardingRule SquaredNormOp::getShardingRule() {
+  ShardingRule rule;
+  SmallVector<int64_t> dims;
+  for (int64_t extent : rankedType(getInput()).getShape())
+    dims.push_back(rule.addFactor(extent, FactorKind::Reduction));
+  rule.operandFactors = {dims};
+  rule.resultFactors = {{}};
+  rule.linearOperands = {false};
+  return rule;
+}
+
 ShardingRule ClipCoefficientOp::getShardingRule() {
   return ShardingRule::getElementwise(rankedType(getResult()), 1,
                                       PartialRule::NonLinear);

@@ -228,6 +228,31 @@ def MP_ScatterLastOp : MP_Op<"scatter_last", [Pure,
   let hasVerifier = 1;
 }
 
+// A float32 rank-0 tensor: a squared norm, a gradient's scale.
+def MP_F32Scalar : 0DTensorOf<[F32]> {
+  let builderCall = "::mlir::RankedTensorType::get({}, $_builder.getF32Type())";
+}
+
+def MP_SquaredNormOp : MP_Op<"squared_norm", [Pure,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the sum of the squares of a tensor's elements";
+  let description = [{
+    `Σ x²` over every element, as a float32 rank-0 tensor, the squares
+    formed and summed in double: the square of a gradient's 2-norm, which
+    gradient clipping adds over the gradients. One pass that reads `x` once
+    (`torch.nn.utils.clip_grad_norm_` takes the norms in one
+    `_foreach_norm`); no tensor of squares is written. A sharded `x` gives
+    a partial sum over its axes.
+
+    ```mlir
+    %sq = mp.squared_norm %grad : tensor<128x64xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input);
+  let results = (outs MP_F32Scalar:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 def MP_ClipCoefficientOp : MP_Op<"clip_coefficient", [Pure,
     SameOperandsAndResultType,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
@@ -249,11 +274,6 @@ def MP_ClipCoefficientOp : MP_Op<"clip_coefficient", [Pure,
   }];
 }
 
-// The factor an update multiplies its gradient by first (a clipping
-// coefficient folded in by mp-fuse-optimizer): a float32 scalar.
-def MP_GradScale : 0DTensorOf<[F32]> {
-  let builderCall = "::mlir::RankedTensorType::get({}, $_builder.getF32Type())";
-}
 
 class MP_OptimizerOp<string mnemonic, list<Trait> traits = []>
     : MP_Op<mnemonic, !listconcat([Pure, AllTypesMatch<["param", "grad"]>,
@@ -270,7 +290,7 @@ def MP_SgdOp : MP_OptimizerOp<"sgd", [AllTypesMatch<["param", "new_param"]>]> {
   }];
   let arguments = (ins MP_FloatTensor:$param, MP_FloatTensor:$grad,
                        F64Attr:$lr, F64Attr:$weight_decay,
-                       Optional<MP_GradScale>:$grad_scale);
+                       Optional<MP_F32Scalar>:$grad_scale);
   let results = (outs MP_FloatTensor:$new_param);
   let assemblyFormat = [{
     $param `,` $grad (`grad_scale` $grad_scale^)? attr-dict `:` type($param)
@@ -293,7 +313,7 @@ def MP_SgdMomentumOp : MP_OptimizerOp<"sgd_momentum", [
                        MP_FloatTensor:$momentum_buffer, F64Attr:$lr,
                        F64Attr:$momentum, F64Attr:$dampening,
                        F64Attr:$weight_decay, UnitAttr:$nesterov,
-                       Optional<MP_GradScale>:$grad_scale);
+                       Optional<MP_F32Scalar>:$grad_scale);
   let results = (outs MP_FloatTensor:$new_param,
                       MP_FloatTensor:$new_momentum_buffer);
   let assemblyFormat = [{
@@ -326,7 +346,7 @@ def MP_AdamWOp : MP_OptimizerOp<"adamw", [
                        0DTensorOf<[F32, F64]>:$step, F64Attr:$lr,
                        F64Attr:$beta1, F64Attr:$beta2, F64Attr:$eps,
                        F64Attr:$weight_decay,
-                       Optional<MP_GradScale>:$grad_scale);
+                       Optional<MP_F32Scalar>:$grad_scale);
   let results = (outs MP_FloatTensor:$new_param, MP_FloatTensor:$new_exp_avg,
                       MP_FloatTensor:$new_exp_avg_sq);
   let assemblyFormat = [{
