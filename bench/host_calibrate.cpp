@@ -134,8 +134,9 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
       }
       double seconds = timeCall([&] {
         check(ctx,
-              mp_gemm_f32(ctx, MP_PRECISION_TF32, layout.ta, layout.tb, rows,
-                          cols, inner, 1.0f, a, b, 0.0f, c),
+              mp_gemm_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32, MP_DTYPE_F32,
+                          layout.ta, layout.tb, rows, cols, inner, 1.0f, a, b,
+                          0.0f, c),
               "mp_gemm_f32");
       });
       double flops = 2.0 * rows * cols * inner;
@@ -193,8 +194,8 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
     });
     double gemm = timeCall([&] {
       check(ctx,
-            mp_gemm_f32(ctx, MP_PRECISION_TF32, 0, 1, 8, 8, 8, 1.0f, x, y, 0.0f,
-                        z),
+            mp_gemm_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32, MP_DTYPE_F32, 0,
+                        1, 8, 8, 8, 1.0f, x, y, 0.0f, z),
             "gemm");
     });
     double alloc = timeCall([&] { mp_free(ctx, mp_alloc(ctx, 4096)); });

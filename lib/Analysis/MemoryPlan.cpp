@@ -64,6 +64,16 @@ bool swapsLastTwoDims(TransposeOp op) {
 
 } // namespace
 
+bool isTransposedView(TransposeOp transpose) {
+  Value view = transpose.getResult();
+  return swapsLastTwoDims(transpose) && !view.use_empty() &&
+         llvm::all_of(view.getUses(), [](OpOperand &use) {
+           return isa<MatmulOp>(use.getOwner()) ||
+                  (isa<LinearOp>(use.getOwner()) &&
+                   use.getOperandNumber() == 1);
+         });
+}
+
 FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   MemoryPlan plan;
   // Each tensor's bytes fit int64; their sum may not. Offsets in the arena
@@ -149,15 +159,9 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
         plan.updatedArgument[value.index] = it->second;
   }
 
-  for (auto transpose : body.getOps<TransposeOp>()) {
-    Value view = transpose.getResult();
-    if (swapsLastTwoDims(transpose) && !view.use_empty() &&
-        llvm::all_of(view.getUses(), [](OpOperand &use) {
-          return isa<MatmulOp>(use.getOwner()) ||
-                 (isa<LinearOp>(use.getOwner()) && use.getOperandNumber() == 1);
-        }))
-      plan.transposedViews.insert(view);
-  }
+  for (auto transpose : body.getOps<TransposeOp>())
+    if (isTransposedView(transpose))
+      plan.transposedViews.insert(transpose.getResult());
   // Where `value` is last read: by its users, or by theirs when a user is a
   // transposed view of it; the end of the function when it is returned.
   std::function<int64_t(Value)> lastUse = [&](Value value) {

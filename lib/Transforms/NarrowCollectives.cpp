@@ -4,16 +4,22 @@
 // with moving data, so a collective that only moves values (all_gather,
 // all_to_all: no sums) whose every reader is a bf16 GEMM operand, directly
 // or through transposes and reshapes, may round first and move half the
-// bytes: convert(f32 -> bf16), the collective on bf16, convert(bf16 -> f32).
-// Every GEMM then reads exactly the values it read before: the rewrite
-// changes bytes, never results. FSDP2 gathers its bf16 parameters the same
-// way (MixedPrecisionPolicy(param_dtype=bfloat16)); here it is proved per
+// bytes: convert(f32 -> bf16), then the collective on bf16. Where the
+// GEMMs read the result through reshapes and transposed views only (no
+// transpose computed), they read it as bfloat16, and the gathered value is
+// held in half the bytes until its last reader (FSDP keeps a layer's
+// gathered weights from the forward to the backward); otherwise it is
+// widened back to f32 after the collective. Every GEMM reads exactly the
+// values it read before: the rewrite changes bytes, never results. FSDP2
+// gathers and holds its bf16 parameters the same way
+// (MixedPrecisionPolicy(param_dtype=bfloat16)); here it is proved per
 // collective, so a value that any other op reads keeps moving in f32.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mp/Transforms/Passes.h"
 
+#include "mp/Analysis/MemoryPlan.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
@@ -46,6 +52,32 @@ bool onlyFeedsBf16Gemms(Value value) {
 
 RankedTensorType withElementType(Value value, Type elementType) {
   return cast<RankedTensorType>(value.getType()).clone(elementType);
+}
+
+/// True when the bf16 GEMMs that read `value` (onlyFeedsBf16Gemms) can
+/// read its bfloat16 values in place: through reshapes (copies) and
+/// transposed views (isTransposedView), with no transpose computed.
+bool readsInPlaceAsBFloat16(Value value) {
+  return llvm::all_of(value.getUsers(), [](Operation *user) {
+    if (isa<LinearOp, MatmulOp>(user))
+      return true;
+    if (auto transpose = dyn_cast<TransposeOp>(user))
+      return isTransposedView(transpose) &&
+             readsInPlaceAsBFloat16(transpose.getResult());
+    return isa<ReshapeOp>(user) && readsInPlaceAsBFloat16(user->getResult(0));
+  });
+}
+
+/// Makes the reshapes and transposed views between `value`, now bfloat16,
+/// and its GEMMs bfloat16 too; the GEMMs' results stay float32.
+void retypeReadersAsBFloat16(Value value) {
+  for (Operation *user : value.getUsers()) {
+    if (!isa<TransposeOp, ReshapeOp>(user))
+      continue;
+    Value result = user->getResult(0);
+    result.setType(withElementType(result, getElementTypeOrSelf(value)));
+    retypeReadersAsBFloat16(result);
+  }
 }
 
 struct NarrowCollectivesPass
@@ -88,10 +120,15 @@ struct NarrowCollectivesPass
       Operation *narrowed = builder.clone(*op);
       narrowed->setOperand(0, narrowInput);
       Value result = op->getResult(0);
-      narrowed->getResult(0).setType(withElementType(result, bf16));
-      Value widened = ConvertOp::create(builder, op->getLoc(), result.getType(),
-                                        narrowed->getResult(0));
-      result.replaceAllUsesWith(widened);
+      Value narrowResult = narrowed->getResult(0);
+      narrowResult.setType(withElementType(result, bf16));
+      if (readsInPlaceAsBFloat16(result)) {
+        result.replaceAllUsesWith(narrowResult);
+        retypeReadersAsBFloat16(narrowResult);
+      } else {
+        result.replaceAllUsesWith(ConvertOp::create(
+            builder, op->getLoc(), result.getType(), narrowResult));
+      }
       op->erase();
     }
   }

@@ -151,13 +151,17 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   return success();
 }
 
-/// Gives every GEMM of `step` without a precision of its own the option's;
-/// tf32 is what a GEMM without the attribute runs in, so it is left unset.
+/// Gives every float32 GEMM of `step` without a precision of its own the
+/// option's (the precisions are float32 arithmetics); tf32 is what a GEMM
+/// without the attribute runs in, so it is left unset.
 void setGemmPrecision(func::FuncOp step, Precision precision) {
   if (precision == Precision::tf32)
     return;
   auto attr = PrecisionAttr::get(step.getContext(), precision);
   step.walk([&](Operation *op) {
+    if (!isa<LinearOp, MatmulOp>(op) ||
+        !getElementTypeOrSelf(op->getResult(0)).isF32())
+      return;
     if (auto linear = dyn_cast<LinearOp>(op); linear && !linear.getPrecision())
       linear.setPrecisionAttr(attr);
     if (auto matmul = dyn_cast<MatmulOp>(op); matmul && !matmul.getPrecision())

@@ -213,19 +213,25 @@ typedef enum mp_precision {
 } mp_precision;
 
 /* C = alpha · op(A) · op(B) + beta · C with op(X) = Xᵀ when trans_x; C is
- * m x n, op(A) m x k, op(B) k x n. */
-mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, int trans_a,
-                      int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                      const float *a, const float *b, float beta, float *c);
+ * m x n, op(A) m x k, op(B) k x n. C is float32; A and B are float32
+ * (a_type, b_type MP_DTYPE_F32) or, in MP_PRECISION_BF16, bfloat16 too
+ * (MP_DTYPE_BF16: FSDP's gathered bf16 parameters, read as they are). A
+ * bf16 GEMM multiplies bfloat16 values and sums in float32: a float32
+ * operand is rounded first (to nearest even, except that CUDA leaves two
+ * float32 operands to cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF). (ABI 6.) */
+mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, mp_dtype a_type,
+                      mp_dtype b_type, int trans_a, int trans_b, int64_t m,
+                      int64_t n, int64_t k, float alpha, const void *a,
+                      const void *b, float beta, float *c);
 
 /* `batch` independent GEMMs; matrix i of A, B and C starts stride_x
  * elements after matrix i-1 (a stride of 0 reuses one matrix). */
 mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
-                              int trans_a, int trans_b, int64_t batch,
-                              int64_t m, int64_t n, int64_t k, float alpha,
-                              const float *a, int64_t stride_a, const float *b,
-                              int64_t stride_b, float beta, float *c,
-                              int64_t stride_c);
+                              mp_dtype a_type, mp_dtype b_type, int trans_a,
+                              int trans_b, int64_t batch, int64_t m, int64_t n,
+                              int64_t k, float alpha, const void *a,
+                              int64_t stride_a, const void *b, int64_t stride_b,
+                              float beta, float *c, int64_t stride_c);
 
 typedef enum mp_unary_op {
   MP_UNARY_NEG = 0,

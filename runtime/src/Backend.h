@@ -130,11 +130,13 @@ public:
                                const DimView &view) = 0;
 
   // Compute, with the meaning of the mp_*_f32 calls of the same names.
-  virtual mp_status gemm(mp_precision precision, bool transA, bool transB,
-                         int64_t batch, int64_t m, int64_t n, int64_t k,
-                         float alpha, const float *a, int64_t strideA,
-                         const float *b, int64_t strideB, float beta, float *c,
-                         int64_t strideC) = 0;
+  /// A and B are float32 or (with MP_PRECISION_BF16) bfloat16, as
+  /// mp_gemm_batched_f32 has checked.
+  virtual mp_status gemm(mp_precision precision, mp_dtype aType, mp_dtype bType,
+                         bool transA, bool transB, int64_t batch, int64_t m,
+                         int64_t n, int64_t k, float alpha, const void *a,
+                         int64_t strideA, const void *b, int64_t strideB,
+                         float beta, float *c, int64_t strideC) = 0;
   virtual mp_status unary(mp_unary_op op, int64_t n, const float *in,
                           float *out, double scalar) = 0;
   virtual mp_status binary(mp_binary_op op, int64_t n, const float *a,

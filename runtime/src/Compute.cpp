@@ -76,32 +76,41 @@ mp_status checkEmbeddingSizes(mp_context *ctx, const char *call, int64_t n,
 
 extern "C" {
 
-mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, int trans_a,
-                      int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                      const float *a, const float *b, float beta, float *c) {
-  return mp_gemm_batched_f32(ctx, precision, trans_a, trans_b, 1, m, n, k,
-                             alpha, a, 0, b, 0, beta, c, 0);
+mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, mp_dtype a_type,
+                      mp_dtype b_type, int trans_a, int trans_b, int64_t m,
+                      int64_t n, int64_t k, float alpha, const void *a,
+                      const void *b, float beta, float *c) {
+  return mp_gemm_batched_f32(ctx, precision, a_type, b_type, trans_a, trans_b,
+                             1, m, n, k, alpha, a, 0, b, 0, beta, c, 0);
 }
 
 mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
-                              int trans_a, int trans_b, int64_t batch,
-                              int64_t m, int64_t n, int64_t k, float alpha,
-                              const float *a, int64_t stride_a, const float *b,
-                              int64_t stride_b, float beta, float *c,
-                              int64_t stride_c) {
+                              mp_dtype a_type, mp_dtype b_type, int trans_a,
+                              int trans_b, int64_t batch, int64_t m, int64_t n,
+                              int64_t k, float alpha, const void *a,
+                              int64_t stride_a, const void *b, int64_t stride_b,
+                              float beta, float *c, int64_t stride_c) {
   MP_RETURN_IF_FAILED(ctx);
   if (precision != MP_PRECISION_FP32 && precision != MP_PRECISION_TF32 &&
       precision != MP_PRECISION_BF16)
     return fail(ctx, "mp_gemm_f32", "unknown precision %d",
                 static_cast<int>(precision));
+  for (mp_dtype type : {a_type, b_type})
+    if (type != MP_DTYPE_F32 &&
+        (type != MP_DTYPE_BF16 || precision != MP_PRECISION_BF16))
+      return fail(ctx, "mp_gemm_f32",
+                  "takes float32 operands, and bfloat16 ones only in "
+                  "MP_PRECISION_BF16, not dtype %d in precision %d",
+                  static_cast<int>(type), static_cast<int>(precision));
   if (batch < 0 || m < 0 || n < 0 || k < 0)
     return fail(ctx, "mp_gemm_f32", "negative dims %lld x %lld x %lld x %lld",
                 static_cast<long long>(batch), static_cast<long long>(m),
                 static_cast<long long>(n), static_cast<long long>(k));
   if (batch == 0 || m == 0 || n == 0)
     return MP_OK;
-  return ctx->backend->gemm(precision, trans_a, trans_b, batch, m, n, k, alpha,
-                            a, stride_a, b, stride_b, beta, c, stride_c);
+  return ctx->backend->gemm(precision, a_type, b_type, trans_a, trans_b, batch,
+                            m, n, k, alpha, a, stride_a, b, stride_b, beta, c,
+                            stride_c);
 }
 
 mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,

@@ -347,9 +347,9 @@ void testGemm(mp_context *ctx) {
             expected[i * n + j] = float(2 * sum + 0.5);
           }
         Buffer aBuffer(ctx, a.data), bBuffer(ctx, b.data), cBuffer(ctx, c);
-        CHECK_OK(ctx, mp_gemm_f32(ctx, precision, ta, tb, m, n, k, 2.0f,
-                                  aBuffer.floats(), bBuffer.floats(), 0.5f,
-                                  cBuffer.floats()));
+        CHECK_OK(ctx, mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32,
+                                  ta, tb, m, n, k, 2.0f, aBuffer.floats(),
+                                  bBuffer.floats(), 0.5f, cBuffer.floats()));
         // tf32 on CUDA multiplies in TF32 (10 mantissa bits), as PyTorch's
         // allow_tf32; cuBLAS does not say how its bf16 conversion rounds.
         // The host computes tf32 in float32 and rounds bf16 as `bf16`.
@@ -357,9 +357,37 @@ void testGemm(mp_context *ctx) {
                           : precision == MP_PRECISION_TF32 ? 4e-3f
                           : precision == MP_PRECISION_BF16 ? 8e-3f
                                                            : 1e-4f;
-        expect(near(cBuffer.read(), expected, tolerance),
-               "gemm precision=" + std::to_string(precision) + " trans_a=" +
-                   std::to_string(ta) + " trans_b=" + std::to_string(tb));
+        std::string what = "gemm precision=" + std::to_string(precision) +
+                           " trans_a=" + std::to_string(ta) +
+                           " trans_b=" + std::to_string(tb);
+        expect(near(cBuffer.read(), expected, tolerance), what);
+        if (precision != MP_PRECISION_BF16)
+          continue;
+        // bfloat16 operands (FSDP's gathered bf16 parameters) hold the
+        // rounded values themselves; a float32 partner is rounded to
+        // nearest even on every backend.
+        Buffer aNarrow(ctx, a.data.size() * 2), bNarrow(ctx, b.data.size() * 2);
+        CHECK_OK(ctx,
+                 mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, a.data.size(),
+                            aBuffer.floats(), aNarrow.as<void>()));
+        CHECK_OK(ctx,
+                 mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, b.data.size(),
+                            bBuffer.floats(), bNarrow.as<void>()));
+        for (auto [aType, bType] : {std::pair(MP_DTYPE_BF16, MP_DTYPE_F32),
+                                    std::pair(MP_DTYPE_F32, MP_DTYPE_BF16),
+                                    std::pair(MP_DTYPE_BF16, MP_DTYPE_BF16)}) {
+          Buffer out(ctx, c);
+          CHECK_OK(ctx, mp_gemm_f32(ctx, precision, aType, bType, ta, tb, m, n,
+                                    k, 2.0f,
+                                    aType == MP_DTYPE_BF16 ? aNarrow.as<void>()
+                                                           : aBuffer.as<void>(),
+                                    bType == MP_DTYPE_BF16 ? bNarrow.as<void>()
+                                                           : bBuffer.as<void>(),
+                                    0.5f, out.floats()));
+          expect(near(out.read(), expected, 1e-4f),
+                 what + " a_type=" + std::to_string(aType) +
+                     " b_type=" + std::to_string(bType));
+        }
       }
 
   // Operands halfway between two bfloat16s round to the even one: 1 + 2^-8
@@ -368,18 +396,20 @@ void testGemm(mp_context *ctx) {
   std::vector<float> halfway = {1 + 0x1p-8f, 1 + 0x3p-8f};
   Buffer a(ctx, halfway), b(ctx, std::vector<float>{1});
   Buffer c(ctx, 2 * sizeof(float));
-  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, 0, 0, 2, 1, 1, 1,
-                                    1.0f, a.floats(), 1, b.floats(), 0, 0.0f,
-                                    c.floats(), 1));
+  CHECK_OK(ctx,
+           mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, MP_DTYPE_F32,
+                               MP_DTYPE_F32, 0, 0, 2, 1, 1, 1, 1.0f, a.floats(),
+                               1, b.floats(), 0, 0.0f, c.floats(), 1));
   std::vector<float> roundedEven = {1, 1 + 0x1p-6f};
   if (backend == MP_BACKEND_HOST)
     expect(c.read() == roundedEven,
            "bf16 gemm rounds operands to nearest, ties to even");
   else
     expect(near(c.read(), roundedEven, 0x1p-7f), "bf16 gemm rounds operands");
-  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_FP32, 0, 0, 2, 1, 1, 1,
-                                    1.0f, a.floats(), 1, b.floats(), 0, 0.0f,
-                                    c.floats(), 1));
+  CHECK_OK(ctx,
+           mp_gemm_batched_f32(ctx, MP_PRECISION_FP32, MP_DTYPE_F32,
+                               MP_DTYPE_F32, 0, 0, 2, 1, 1, 1, 1.0f, a.floats(),
+                               1, b.floats(), 0, 0.0f, c.floats(), 1));
   expect(c.read() == halfway, "fp32 gemm keeps float32 operands");
 
   // mp_convert: float32 to bfloat16 to nearest even (ties, a carry into
@@ -408,9 +438,10 @@ void testBatchedGemmAndCopy(mp_context *ctx) {
   Buffer a(ctx, std::vector<float>{1, 2, 3, 4});
   Buffer b(ctx, std::vector<float>{10, 100});
   Buffer c(ctx, 2 * sizeof(float));
-  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_TF32, 0, 0, 2, 1, 1, 2,
-                                    1.0f, a.floats(), 2, b.floats(), 0, 0.0f,
-                                    c.floats(), 1));
+  CHECK_OK(ctx,
+           mp_gemm_batched_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32,
+                               MP_DTYPE_F32, 0, 0, 2, 1, 1, 2, 1.0f, a.floats(),
+                               2, b.floats(), 0, 0.0f, c.floats(), 1));
   expect(near(c.read(), {210, 430}), "batched gemm");
   Buffer moved(ctx, std::vector<float>{1, 2, 3, 4});
   CHECK_OK(ctx,
@@ -1070,11 +1101,21 @@ void testErrors(mp_context *ctx) {
 
   failed = createLike(ctx);
   expect(
-      mp_gemm_f32(failed, static_cast<mp_precision>(7), 0, 0, 1, 1, 1, 1.0f,
-                  x.floats(), x.floats(), 0.0f, y.floats()) == MP_ERROR &&
+      mp_gemm_f32(failed, static_cast<mp_precision>(7), MP_DTYPE_F32,
+                  MP_DTYPE_F32, 0, 0, 1, 1, 1, 1.0f, x.floats(), x.floats(),
+                  0.0f, y.floats()) == MP_ERROR &&
           std::string(mp_context_error(failed)).find("unknown precision 7") !=
               std::string::npos,
       "an unknown GEMM precision is an error");
+  mp_context_destroy(failed);
+  failed = createLike(ctx);
+  expect(mp_gemm_f32(failed, MP_PRECISION_TF32, MP_DTYPE_BF16, MP_DTYPE_F32, 0,
+                     0, 1, 1, 1, 1.0f, x.floats(), x.floats(), 0.0f,
+                     y.floats()) == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("bfloat16 ones only in MP_PRECISION_BF16") !=
+                 std::string::npos,
+         "a bfloat16 GEMM operand outside bf16 precision is an error");
   mp_context_destroy(failed);
 
   if (mp_context_axis_size(ctx, 0) > 1) {

@@ -1,17 +1,16 @@
 // RUN: mp-opt %s -split-input-file --mp-narrow-collectives | FileCheck %s
 
 // A gathered parameter read by bf16 GEMMs only (the forward linear, and
-// through a transpose the backward one) moves as bf16; its regather reuses
-// the one rounded copy, made where the parameter is.
+// through a transposed view the backward one) moves as bf16 and is read
+// as bf16: no f32 copy of it is made. Its regather reuses the one rounded
+// copy, made where the parameter is.
 // CHECK-LABEL: func.func @fsdp_weight
 // CHECK-NEXT: %[[N:.+]] = mp.convert %arg0 : tensor<8x16xf32> -> tensor<8x16xbf16>
 // CHECK-NEXT: %[[G:.+]] = mp.all_gather %[[N]] on @mesh axes ["dp"] dim 0 origin "fsdp(dp): w" : tensor<8x16xbf16> -> tensor<16x16xbf16>
-// CHECK-NEXT: %[[W:.+]] = mp.convert %[[G]] : tensor<16x16xbf16> -> tensor<16x16xf32>
-// CHECK-NEXT: %[[Y:.+]] = mp.linear %arg1, %[[W]] precision <bf16>
+// CHECK-NEXT: %[[Y:.+]] = mp.linear %arg1, %[[G]] precision <bf16> : (tensor<4x16xf32>, tensor<16x16xbf16>) -> tensor<4x16xf32>
 // CHECK-NEXT: %[[R:.+]] = mp.all_gather %[[N]] on @mesh axes ["dp"] dim 0 {mp.regather} : tensor<8x16xbf16> -> tensor<16x16xbf16>
-// CHECK-NEXT: %[[RW:.+]] = mp.convert %[[R]] : tensor<16x16xbf16> -> tensor<16x16xf32>
-// CHECK-NEXT: %[[T:.+]] = mp.transpose %[[RW]]
-// CHECK-NEXT: mp.linear %[[Y]], %[[T]] precision <bf16>
+// CHECK-NEXT: %[[T:.+]] = mp.transpose %[[R]] perm [1, 0] : tensor<16x16xbf16> -> tensor<16x16xbf16>
+// CHECK-NEXT: mp.linear %[[Y]], %[[T]] precision <bf16> : (tensor<4x16xf32>, tensor<16x16xbf16>) -> tensor<4x16xf32>
 mp.mesh @mesh = <dp = 2, tp = 2>
 func.func @fsdp_weight(%w: tensor<8x16xf32>, %x: tensor<4x16xf32>) -> tensor<4x16xf32>
     attributes {mp.partitioned} {
@@ -26,11 +25,15 @@ func.func @fsdp_weight(%w: tensor<8x16xf32>, %x: tensor<4x16xf32>) -> tensor<4x1
 // -----
 
 // Sequence parallelism's activation gather before a bf16 matmul, and an
-// all_to_all read by one through a reshape, move as bf16.
+// all_to_all read by one through a reshape, move as bf16 and are read as
+// bf16.
 // CHECK-LABEL: func.func @activations
 // CHECK: mp.convert %arg0 : tensor<2x16xf32> -> tensor<2x16xbf16>
-// CHECK: mp.all_gather %{{.*}} : tensor<2x16xbf16> -> tensor<4x16xbf16>
-// CHECK: mp.all_to_all %{{.*}} : tensor<4x8xbf16> -> tensor<8x4xbf16>
+// CHECK: %[[G:.+]] = mp.all_gather %{{.*}} : tensor<2x16xbf16> -> tensor<4x16xbf16>
+// CHECK: mp.matmul %[[G]], %arg1 precision <bf16> : (tensor<4x16xbf16>, tensor<16x8xf32>) -> tensor<4x8xf32>
+// CHECK: %[[A:.+]] = mp.all_to_all %{{.*}} : tensor<4x8xbf16> -> tensor<8x4xbf16>
+// CHECK: %[[R:.+]] = mp.reshape %[[A]] : tensor<8x4xbf16> -> tensor<4x8xbf16>
+// CHECK: mp.matmul %[[R]], %arg3 precision <bf16> : (tensor<4x8xbf16>, tensor<8x8xf32>) -> tensor<4x8xf32>
 mp.mesh @mesh = <dp = 2, tp = 2>
 func.func @activations(%x: tensor<2x16xf32>, %w: tensor<16x8xf32>, %a: tensor<4x8xf32>, %c: tensor<8x8xf32>) -> (tensor<4x8xf32>, tensor<8x8xf32>)
     attributes {mp.partitioned} {
@@ -71,4 +74,23 @@ func.func @global(%w: tensor<8x16xf32>, %x: tensor<4x16xf32>) -> tensor<4x16xf32
   %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<16x16xf32>
   %y = mp.linear %x, %g precision <bf16> : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
+}
+
+// -----
+
+// A transpose that is computed (here the linear's input, which the GEMM
+// cannot read transposed) would run on bf16 values: the gathered value
+// moves as bf16 and is widened to f32 after the collective.
+// CHECK-LABEL: func.func @computed_transpose
+// CHECK: %[[G:.+]] = mp.all_gather %{{.*}} : tensor<8x16xbf16> -> tensor<16x16xbf16>
+// CHECK-NEXT: %[[W:.+]] = mp.convert %[[G]] : tensor<16x16xbf16> -> tensor<16x16xf32>
+// CHECK-NEXT: %[[T:.+]] = mp.transpose %[[W]] perm [1, 0] : tensor<16x16xf32> -> tensor<16x16xf32>
+// CHECK-NEXT: mp.linear %[[T]], %arg1 precision <bf16> : (tensor<16x16xf32>, tensor<4x16xf32>) -> tensor<16x4xf32>
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @computed_transpose(%w: tensor<8x16xf32>, %x: tensor<4x16xf32>) -> tensor<16x4xf32>
+    attributes {mp.partitioned} {
+  %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<16x16xf32>
+  %t = mp.transpose %g perm [1, 0] : tensor<16x16xf32> -> tensor<16x16xf32>
+  %y = mp.linear %t, %x precision <bf16> : (tensor<16x16xf32>, tensor<4x16xf32>) -> tensor<16x4xf32>
+  return %y : tensor<16x4xf32>
 }

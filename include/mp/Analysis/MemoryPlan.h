@@ -33,6 +33,11 @@
 
 namespace mp {
 
+/// True if the GEMMs that read `transpose` read its input with the other
+/// transpose flag instead: it swaps the last two dims and only GEMMs read
+/// it (matmul operands, linear weights). It takes no buffer.
+bool isTransposedView(TransposeOp transpose);
+
 struct MemoryPlan {
   /// Buffers start at multiples of this many bytes.
   static constexpr int64_t kAlignment = 64;

@@ -305,7 +305,13 @@ def NarrowCollectives : Pass<"mp-narrow-collectives", "::mlir::ModuleOp"> {
     (`all_gather`, `all_to_all`) whose every reader is an operand of a
     `precision <bf16>` GEMM, directly or through transposes and reshapes,
     moves them as bf16: `mp.convert` to bf16 before it (one per value, where
-    the value is defined) and back to f32 after. A bf16 GEMM rounds its
+    the value is defined). Where the GEMMs read the result through reshapes
+    and transposed views only (transposes of the last two dims that the
+    GEMM's transpose flag does; none computed), they read the bf16 values
+    as they are (a bf16 GEMM takes bfloat16 operands beside float32 ones)
+    and the gathered value is held in bf16 until its last reader: half the
+    bytes FSDP keeps from a layer's forward to its backward. Otherwise it is
+    converted back to f32 after the collective. A bf16 GEMM rounds its
     operands to bf16 and rounding commutes with moving, so every GEMM reads
     the values it read before and no result changes; the bytes moved halve.
     Under `--mp-train-step="precision=bf16"` this is FSDP2's bf16 parameter
@@ -316,12 +322,11 @@ def NarrowCollectives : Pass<"mp-narrow-collectives", "::mlir::ModuleOp"> {
 
     ```mlir
     %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<16x16xf32>
-    %y = mp.linear %x, %g precision <bf16> : ...
+    %y = mp.linear %x, %g precision <bf16> : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
     // becomes
     %n = mp.convert %w : tensor<8x16xf32> -> tensor<8x16xbf16>
-    %h = mp.all_gather %n on @mesh axes ["dp"] dim 0 : tensor<8x16xbf16> -> tensor<16x16xbf16>
-    %g = mp.convert %h : tensor<16x16xbf16> -> tensor<16x16xf32>
-    %y = mp.linear %x, %g precision <bf16> : ...
+    %g = mp.all_gather %n on @mesh axes ["dp"] dim 0 : tensor<8x16xbf16> -> tensor<16x16xbf16>
+    %y = mp.linear %x, %g precision <bf16> : (tensor<4x16xf32>, tensor<16x16xbf16>) -> tensor<4x16xf32>
     ```
   }];
   let dependentDialects = ["::mp::MPDialect"];

@@ -176,6 +176,13 @@ mp_precision getRuntimePrecision(Precision precision) {
   llvm_unreachable("unknown precision");
 }
 
+/// A GEMM operand's element type (float32, or bfloat16 in a bf16 GEMM) as
+/// mp_runtime.h's mp_dtype.
+Value gemmOperandType(Value operand, RuntimeCallBuilder &calls) {
+  return calls.i32(getElementTypeOrSelf(operand).isBF16() ? MP_DTYPE_BF16
+                                                          : MP_DTYPE_F32);
+}
+
 struct LinearLowering : RuntimePattern<LinearOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(LinearOp op) const override {
@@ -186,7 +193,9 @@ struct LinearLowering : RuntimePattern<LinearOp> {
     calls.call("mp_gemm_f32",
                {calls.getContext(),
                 calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
-                calls.i32(0), calls.i32(!viewed),
+                gemmOperandType(op.getInput(), calls),
+                gemmOperandType(op.getWeight(), calls), calls.i32(0),
+                calls.i32(!viewed),
                 calls.i64(getNumElements(op.getInput()) / k), calls.i64(n),
                 calls.i64(k), calls.f32(1), in(op, 0), in(op, 1), calls.f32(0),
                 out(op)});
@@ -213,11 +222,12 @@ struct MatmulLowering : RuntimePattern<MatmulOp> {
     calls.call("mp_gemm_batched_f32",
                {calls.getContext(),
                 calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
-                calls.i32(transA), calls.i32(transB), calls.i64(batch),
-                calls.i64(m), calls.i64(n), calls.i64(k), calls.f32(1),
-                in(op, 0), calls.i64(m * k), in(op, 1),
-                calls.i64(rhs.size() == 2 ? 0 : k * n), calls.f32(0), out(op),
-                calls.i64(m * n)});
+                gemmOperandType(op.getLhs(), calls),
+                gemmOperandType(op.getRhs(), calls), calls.i32(transA),
+                calls.i32(transB), calls.i64(batch), calls.i64(m), calls.i64(n),
+                calls.i64(k), calls.f32(1), in(op, 0), calls.i64(m * k),
+                in(op, 1), calls.i64(rhs.size() == 2 ? 0 : k * n), calls.f32(0),
+                out(op), calls.i64(m * n)});
     return success();
   }
 };

@@ -87,10 +87,10 @@ public:
   mp_status shardSlice(const Group &group, const void *in, void *out,
                        const DimView &view) override;
 
-  mp_status gemm(mp_precision precision, bool transA, bool transB,
-                 int64_t batch, int64_t m, int64_t n, int64_t k, float alpha,
-                 const float *a, int64_t strideA, const float *b,
-                 int64_t strideB, float beta, float *c,
+  mp_status gemm(mp_precision precision, mp_dtype aType, mp_dtype bType,
+                 bool transA, bool transB, int64_t batch, int64_t m, int64_t n,
+                 int64_t k, float alpha, const void *a, int64_t strideA,
+                 const void *b, int64_t strideB, float beta, float *c,
                  int64_t strideC) override;
   mp_status unary(mp_unary_op op, int64_t n, const float *in, float *out,
                   double scalar) override;

@@ -8,29 +8,38 @@
 
 namespace mp::runtime {
 
-const float *HostBackend::roundedToBFloat16(const float *in, int64_t count,
-                                            std::vector<float> &scratch) const {
+const float *HostBackend::bFloat16Operand(mp_dtype type, const void *in,
+                                          int64_t count,
+                                          std::vector<float> &scratch) const {
   if (static_cast<int64_t>(scratch.size()) < count)
     scratch.resize(count);
   float *out = scratch.data();
   parallelFor(count, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      out[i] = fromBFloat16Bits(toBFloat16Bits(in[i]));
+    if (type == MP_DTYPE_BF16)
+      for (int64_t i = begin; i < end; ++i)
+        out[i] = fromBFloat16Bits(static_cast<const uint16_t *>(in)[i]);
+    else
+      for (int64_t i = begin; i < end; ++i)
+        out[i] =
+            fromBFloat16Bits(toBFloat16Bits(static_cast<const float *>(in)[i]));
   });
   return out;
 }
 
-mp_status HostBackend::gemm(mp_precision precision, bool transA, bool transB,
+mp_status HostBackend::gemm(mp_precision precision, mp_dtype aType,
+                            mp_dtype bType, bool transA, bool transB,
                             int64_t batch, int64_t m, int64_t n, int64_t k,
-                            float alpha, const float *a, int64_t strideA,
-                            const float *b, int64_t strideB, float beta,
+                            float alpha, const void *aData, int64_t strideA,
+                            const void *bData, int64_t strideB, float beta,
                             float *c, int64_t strideC) {
-  // bf16: the products of rounded operands are exact in float32, so an
-  // SGEMM of rounded copies is bf16 multiplication with float32 sums.
-  // fp32 and tf32 are both float32 here.
+  // bf16: the products of bfloat16 values are exact in float32, so an
+  // SGEMM of float32 copies of them is bf16 multiplication with float32
+  // sums. fp32 and tf32 are both float32 here.
+  const float *a = static_cast<const float *>(aData);
+  const float *b = static_cast<const float *>(bData);
   if (precision == MP_PRECISION_BF16) {
-    a = roundedToBFloat16(a, strideA * (batch - 1) + m * k, bf16A);
-    b = roundedToBFloat16(b, strideB * (batch - 1) + k * n, bf16B);
+    a = bFloat16Operand(aType, aData, strideA * (batch - 1) + m * k, bf16A);
+    b = bFloat16Operand(bType, bData, strideB * (batch - 1) + k * n, bf16B);
   }
   // Row-major leading dims: of op(A) stored as A (m x k, or k x m when
   // transposed), likewise B.

@@ -50,10 +50,10 @@ public:
   mp_status shardSlice(const Group &group, const void *in, void *out,
                        const DimView &view) override;
 
-  mp_status gemm(mp_precision precision, bool transA, bool transB,
-                 int64_t batch, int64_t m, int64_t n, int64_t k, float alpha,
-                 const float *a, int64_t strideA, const float *b,
-                 int64_t strideB, float beta, float *c,
+  mp_status gemm(mp_precision precision, mp_dtype aType, mp_dtype bType,
+                 bool transA, bool transB, int64_t batch, int64_t m, int64_t n,
+                 int64_t k, float alpha, const void *a, int64_t strideA,
+                 const void *b, int64_t strideB, float beta, float *c,
                  int64_t strideC) override;
   mp_status unary(mp_unary_op op, int64_t n, const float *in, float *out,
                   double scalar) override;
@@ -134,10 +134,11 @@ private:
   /// the node shared by the ranks on it, or MP_NUM_THREADS.
   int threads = 1;
 
-  /// Copies `count` floats rounded to bfloat16 into `scratch`: a bf16
-  /// GEMM's operand.
-  const float *roundedToBFloat16(const float *in, int64_t count,
-                                 std::vector<float> &scratch) const;
+  /// A bf16 GEMM's operand of `count` elements as the floats it holds: a
+  /// bfloat16 one widened (exactly), a float32 one rounded to bfloat16,
+  /// copied into `scratch`.
+  const float *bFloat16Operand(mp_dtype type, const void *in, int64_t count,
+                               std::vector<float> &scratch) const;
 
   MpiCollectives collectives;
   /// A bf16 GEMM's rounded operands, kept from call to call.

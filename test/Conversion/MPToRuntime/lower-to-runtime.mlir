@@ -19,13 +19,13 @@
 // CHECK: %[[OP0:.*]] = llvm.mlir.addressof @[[LINEAR_NAME]] : !llvm.ptr
 // CHECK: call @mp_context_set_op(%[[CTX]], %[[OP0]])
 // CHECK: %[[H:.*]] = llvm.getelementptr %[[ARENA]][%c0_i64]
-// CHECK: call @mp_gemm_f32(%[[CTX]], %c1_i32, %c0_i32, %c1_i32, %c4_i64, %c16_i64, %c8_i64, %{{.*}}, %[[X]], %[[W]], %{{.*}}, %[[H]])
+// CHECK: call @mp_gemm_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c16_i64, %c8_i64, %{{.*}}, %[[X]], %[[W]], %{{.*}}, %[[H]])
 // CHECK: call @mp_unary_f32
 // CHECK: %[[LOSS:.*]] = llvm.getelementptr %[[ARENA]][%c512_i64]
 // CHECK: call @mp_reduce_sum_f32({{.*}}, %[[LOSS]])
 // CHECK: call @mp_binary_f32(%[[CTX]], %c2_i32, %c64_i64, %{{.*}}, %{{.*}}, %[[DH:[0-9]+]])
 // CHECK-NOT: mp_transpose_f32
-// CHECK: call @mp_gemm_batched_f32(%[[CTX]], %c1_i32, %c1_i32, %c0_i32, %c1_i64, %c16_i64, %c8_i64, %c4_i64, %{{.*}}, %[[DH]], %c64_i64, %[[X]], %c0_i64, %{{.*}}, %[[GRAD:[0-9]+]], %c128_i64)
+// CHECK: call @mp_gemm_batched_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c1_i32, %c0_i32, %c1_i64, %c16_i64, %c8_i64, %c4_i64, %{{.*}}, %[[DH]], %c64_i64, %[[X]], %c0_i64, %{{.*}}, %[[GRAD:[0-9]+]], %c128_i64)
 // CHECK: call @mp_sgd_f32(%[[CTX]], %{{.*}}, %[[W]], %[[GRAD]],
 // CHECK: %[[OUT_SLOT:.*]] = llvm.getelementptr %[[OUTS]][0]
 // CHECK: %[[OUT:.*]] = llvm.load %[[OUT_SLOT]]
@@ -99,7 +99,7 @@ func.func @bf16_gather(%x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.sh
 // -----
 
 func.func @f64_values(%x: tensor<4xf64> {mp.input = "x"}) -> tensor<4xf64> {
-  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 ids and targets, bf16 conversions and moves), not 'tensor<4xf64>'}}
+  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 ids and targets, bf16 conversions, moves and GEMM operands), not 'tensor<4xf64>'}}
   %y = mp.relu %x : tensor<4xf64>
   return %y : tensor<4xf64>
 }
@@ -120,7 +120,7 @@ func.func @dynamic(%x: tensor<?xf32> {mp.input = "x"}) -> tensor<?xf32> {
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %{{.*}}[1]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK-NOT: mp_transpose_f32
-// CHECK: call @mp_gemm_f32(%{{.*}}, %c1_i32, %c0_i32, %c0_i32, %c2_i64, %c4_i64, %c8_i64, %{{.*}}, %{{.*}}, %[[W]], %{{.*}}, %{{.*}})
+// CHECK: call @mp_gemm_f32(%{{.*}}, %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c0_i32, %c2_i64, %c4_i64, %c8_i64, %{{.*}}, %{{.*}}, %[[W]], %{{.*}}, %{{.*}})
 // CHECK-NOT: mp_transpose_f32
 func.func @linear_of_transposed(%x: tensor<2x8xf32> {mp.input = "x"}, %w: tensor<8x4xf32> {mp.param = "w"}) -> tensor<2x4xf32> {
   %t = mp.transpose %w perm [1, 0] : tensor<8x4xf32> -> tensor<4x8xf32>

@@ -72,6 +72,24 @@ void printShape(InFlightDiagnostic &diag, ArrayRef<int64_t> shape) {
 RankedTensorType getScalarType(Type elementType) {
   return RankedTensorType::get({}, elementType);
 }
+
+/// The element type of a GEMM's result: its operands' where they agree; a
+/// bf16 GEMM may read bfloat16 operands beside float32 ones (FSDP's
+/// gathered bf16 parameters, mp-narrow-collectives) and sums into float32.
+FailureOr<Type> getGemmElementType(std::optional<Location> location,
+                                   StringRef op, Type a, Type b,
+                                   std::optional<Precision> precision) {
+  auto isF32OrBF16 = [](Type type) { return type.isF32() || type.isBF16(); };
+  if ((a.isBF16() || b.isBF16()) && precision == Precision::bf16 &&
+      isF32OrBF16(a) && isF32OrBF16(b))
+    return Type(Float32Type::get(a.getContext()));
+  if (a != b) {
+    (void)emitOptionalError(location, op, " element types differ: ", a, " vs ",
+                            b);
+    return failure();
+  }
+  return a;
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -108,15 +126,14 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(location, "mp.linear input has ", in,
                              " features but the [out, in] weight expects ",
                              weight.getDimSize(1));
-  if (input.getElementType() != weight.getElementType())
-    return emitOptionalError(location,
-                             "mp.linear input and weight element "
-                             "types differ: ",
-                             input.getElementType(), " vs ",
-                             weight.getElementType());
+  FailureOr<Type> elementType = getGemmElementType(
+      location, "mp.linear input and weight", input.getElementType(),
+      weight.getElementType(), adaptor.getPrecision());
+  if (failed(elementType))
+    return failure();
   SmallVector<int64_t> shape(input.getShape());
   shape.back() = weight.getDimSize(0);
-  results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  results.push_back(RankedTensorType::get(shape, *elementType));
   return success();
 }
 
@@ -136,10 +153,11 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(location,
                              "mp.matmul operands need rank 2 or more, got ",
                              lhs.getRank(), " and ", rhs.getRank());
-  if (lhs.getElementType() != rhs.getElementType())
-    return emitOptionalError(
-        location, "mp.matmul element types differ: ", lhs.getElementType(),
-        " vs ", rhs.getElementType());
+  FailureOr<Type> elementType =
+      getGemmElementType(location, "mp.matmul", lhs.getElementType(),
+                         rhs.getElementType(), adaptor.getPrecision());
+  if (failed(elementType))
+    return failure();
   ArrayRef<int64_t> lhsShape = lhs.getShape(), rhsShape = rhs.getShape();
   int64_t k = lhsShape.back();
   if (rhsShape[rhsShape.size() - 2] != k)
@@ -155,7 +173,7 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
   SmallVector<int64_t> shape(lhsBatch);
   shape.push_back(lhsShape[lhsShape.size() - 2]);
   shape.push_back(rhsShape.back());
-  results.push_back(RankedTensorType::get(shape, lhs.getElementType()));
+  results.push_back(RankedTensorType::get(shape, *elementType));
   return success();
 }
 
