@@ -77,8 +77,8 @@ cat "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.safetensors" "$dev/small-2x2-host.safetensors"
 
-section "each precision: the 2x2 step on 4 ranks sharing the GPU against the host"
-for precision in fp32 bf16; do
+section "each precision (and fp32 clipped, one AdamW call): the 2x2 step on 4 ranks sharing the GPU against the host"
+for precision in fp32 bf16 clip; do
   "${mpirun[@]}" "$bin/train-small-2x2-$precision" --backend cuda --cuda-transport mpi \
     --steps 4 --seed 5 --save "$dev/small-2x2-$precision-cuda.safetensors" > "$dev/small-2x2-$precision-cuda.log" || echo "train-small-2x2-$precision on cuda failed"
   "${mpirun[@]}" "$bin/train-small-2x2-$precision" --steps 4 --seed 5 \
@@ -87,6 +87,9 @@ done
 # fp32 is strict float32 on both (no TF32 whatever the environment).
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-fp32-cuda.log" "$dev/small-2x2-fp32-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-fp32-cuda.safetensors" "$dev/small-2x2-fp32-host.safetensors"
+# Clipped (mp.squared_norm, grad_scale in the multi-tensor AdamW), fp32.
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-clip-cuda.log" "$dev/small-2x2-clip-host.log"
+"$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-clip-cuda.safetensors" "$dev/small-2x2-clip-host.safetensors"
 # bf16: cuBLAS's conversion against the host's round-to-nearest-even.
 "$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-3 --atol 1e-3 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log" || echo "(bf16: cuda and host differ by more than 1e-3)"

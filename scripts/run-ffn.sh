@@ -9,7 +9,7 @@
 #
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
-#                      [--precision fp32|tf32|bf16]
+#                      [--precision fp32|tf32|bf16] [--max-grad-norm N]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
@@ -23,14 +23,18 @@
 # dim = hidden = 1024, batch 8, so that 4 ranks fit a small machine.
 # --mesh/--dim/--hidden/--batch generate the model and plan for other sizes;
 # --model/--plan use files instead. --optimizer, --lr and --precision (the
-# GEMMs' arithmetic, docs/mixed-precision.md) are compiled into the step; --fsdp-groups runs FSDP's collectives once per parameter group
+# GEMMs' arithmetic, docs/mixed-precision.md) are compiled into the step,
+# and --max-grad-norm N clips the gradients to a global norm of N as
+# torch.nn.utils.clip_grad_norm_ (0, the default: no clipping);
+# --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
 # reduce_scatter for the FFN's three weights); --overlap schedules the
 # collectives beside compute (mp-opt --mp-schedule-collectives: FSDP
 # gathers prefetched a layer ahead, gradient reductions asynchronous;
 # docs/overlap.md); --fuse-optimizer updates every parameter in one AdamW
 # call (mp-opt --mp-fuse-optimizer: one launch per 16 tensors on CUDA, as
-# AdamW(fused=True)); --auto-plan RANKS lets
+# AdamW(fused=True), the clipping coefficient applied inside it);
+# --auto-plan RANKS lets
 # mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
 # within --memory bytes per rank (docs/plan-search.md; the candidates go to
@@ -57,6 +61,7 @@ backend=host
 optimizer=adamw
 lr=3e-3
 precision=tf32
+max_grad_norm=0
 out=""
 build_first=1
 run=1
@@ -78,6 +83,7 @@ while (($#)); do
     --optimizer) optimizer="$2"; shift 2 ;;
     --lr) lr="$2"; shift 2 ;;
     --precision) precision="$2"; shift 2 ;;
+    --max-grad-norm) max_grad_norm="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
@@ -89,7 +95,7 @@ while (($#)); do
     --memory) memory="$2"; shift 2 ;;
     --no-run) run=0; shift ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,46p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,50p' "$0"; exit 0 ;;
     *) echo "run-ffn.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -137,12 +143,13 @@ func.func @ffn(%x: $x {mp.input = "x"},
 }
 MLIR
 fi
+step_options="optimizer=$optimizer lr=$lr precision=$precision max-grad-norm=$max_grad_norm"
 if [[ -n "$auto_ranks" ]]; then
   # The search writes the plan file; the mesh is the one it chose.
   plan="$out/plan.json"
   "$mp_opt" "$model" -o /dev/null --mp-auto-plan="ranks=$auto_ranks \
 machine=$machine memory=$memory plan=$plan report=$out/auto-plan.json \
-train-step='optimizer=$optimizer lr=$lr precision=$precision'"
+train-step='$step_options'"
   read -r dp tp < <(/usr/bin/python3 -c 'import json, sys
 plan = json.load(open(sys.argv[1]))
 print(*plan["mesh"]["shape"])' "$plan")
@@ -158,7 +165,7 @@ fi
 cat "$out/planned.mlir"
 
 "$mp_opt" "$out/planned.mlir" \
-  --mp-train-step="optimizer=$optimizer lr=$lr precision=$precision" --mp-spmd "${group_passes[@]}" "${schedule_passes[@]}" \
+  --mp-train-step="$step_options" --mp-spmd "${group_passes[@]}" "${schedule_passes[@]}" \
   --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
 echo
