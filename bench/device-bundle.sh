@@ -33,6 +33,8 @@ compile small-2x2 256 512 64 2x2
 # Each precision compiled into the step, against the host's same step.
 compile small-2x2-fp32 256 512 64 2x2 fp32
 compile small-2x2-bf16 256 512 64 2x2 bf16
+# Gradients summed in bf16 (FSDP2's reduce_dtype).
+compile small-2x2-bf16-reduce 256 512 64 2x2 bf16 --reduce-dtype bf16
 # Clipping folded into the one AdamW call (grad_scale), strict fp32.
 compile small-2x2-clip 256 512 64 2x2 fp32 --max-grad-norm 1.0 --fuse-optimizer
 compile 2x2-8192x8192x8 8192 8192 8 2x2

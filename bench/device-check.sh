@@ -78,7 +78,7 @@ cat "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.safetensors" "$dev/small-2x2-host.safetensors"
 
 section "each precision (and fp32 clipped, one AdamW call): the 2x2 step on 4 ranks sharing the GPU against the host"
-for precision in fp32 bf16 clip; do
+for precision in fp32 bf16 bf16-reduce clip; do
   "${mpirun[@]}" "$bin/train-small-2x2-$precision" --backend cuda --cuda-transport mpi \
     --steps 4 --seed 5 --save "$dev/small-2x2-$precision-cuda.safetensors" > "$dev/small-2x2-$precision-cuda.log" || echo "train-small-2x2-$precision on cuda failed"
   "${mpirun[@]}" "$bin/train-small-2x2-$precision" --steps 4 --seed 5 \
@@ -93,6 +93,9 @@ done
 # bf16: cuBLAS's conversion against the host's round-to-nearest-even.
 "$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-3 --atol 1e-3 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log" || echo "(bf16: cuda and host differ by more than 1e-3)"
+# bf16 gradient sums: MPI's pairwise bf16 additions on both (the mpi
+# transport), in the same order, after bf16 GEMMs.
+"$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-reduce-cuda.log" "$dev/small-2x2-bf16-reduce-host.log"
 
 section "ceilings"
 "$bin/cuda_ceilings"

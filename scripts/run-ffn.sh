@@ -9,7 +9,8 @@
 #
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
-#                      [--precision fp32|tf32|bf16] [--max-grad-norm N]
+#                      [--precision fp32|tf32|bf16] [--reduce-dtype f32|bf16]
+#                      [--max-grad-norm N]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
@@ -24,7 +25,8 @@
 # --mesh/--dim/--hidden/--batch generate the model and plan for other sizes;
 # --model/--plan use files instead. --optimizer, --lr and --precision (the
 # GEMMs' arithmetic, docs/mixed-precision.md) are compiled into the step,
-# and --max-grad-norm N clips the gradients to a global norm of N as
+# --reduce-dtype bf16 sums the gradients across ranks in bfloat16 (FSDP2's
+# reduce_dtype), and --max-grad-norm N clips the gradients to a global norm of N as
 # torch.nn.utils.clip_grad_norm_ (0, the default: no clipping);
 # --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
@@ -62,6 +64,7 @@ optimizer=adamw
 lr=3e-3
 precision=tf32
 max_grad_norm=0
+reduce_dtype=f32
 out=""
 build_first=1
 run=1
@@ -84,6 +87,7 @@ while (($#)); do
     --lr) lr="$2"; shift 2 ;;
     --precision) precision="$2"; shift 2 ;;
     --max-grad-norm) max_grad_norm="$2"; shift 2 ;;
+    --reduce-dtype) reduce_dtype="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
@@ -95,7 +99,7 @@ while (($#)); do
     --memory) memory="$2"; shift 2 ;;
     --no-run) run=0; shift ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,50p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,52p' "$0"; exit 0 ;;
     *) echo "run-ffn.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -143,7 +147,7 @@ func.func @ffn(%x: $x {mp.input = "x"},
 }
 MLIR
 fi
-step_options="optimizer=$optimizer lr=$lr precision=$precision max-grad-norm=$max_grad_norm"
+step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype max-grad-norm=$max_grad_norm"
 if [[ -n "$auto_ranks" ]]; then
   # The search writes the plan file; the mesh is the one it chose.
   plan="$out/plan.json"

@@ -803,6 +803,11 @@ LogicalResult Executor::runCollective(CollectiveOpInterface op) {
       for (int rank : members)
         for (size_t i = 0; i < combined->data.size(); ++i)
           combined->data[i] += envs[rank][input].data[i];
+      // A bf16 sum (reduce-dtype=bf16) rounds: here the exact sum once; the
+      // runtime rounds each addition, in its transport's order.
+      if (auto type = dyn_cast<FloatType>(getElementTypeOrSelf(input));
+          type && type.isBF16())
+        combined = convertTo(*combined, type, type);
     } else if (steps.gatherDim) {
       SmallVector<HostTensor> pieces;
       for (int rank : members)

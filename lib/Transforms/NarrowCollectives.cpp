@@ -15,6 +15,12 @@
 // (MixedPrecisionPolicy(param_dtype=bfloat16)); here it is proved per
 // collective, so a value that any other op reads keeps moving in f32.
 //
+// A step trained with reduce-dtype=bf16 (mp.reduce_dtype, FSDP2's
+// reduce_dtype=bfloat16) also sums its gradients in bf16: each collective
+// that sums a gradient on its way to an optimizer update gets its input
+// converted to bf16 and its result back to f32. That one changes results
+// (each sum is rounded), as it does in FSDP2, by the user's choice.
+//
 //===----------------------------------------------------------------------===//
 
 #include "mp/Transforms/Passes.h"
@@ -68,6 +74,23 @@ bool readsInPlaceAsBFloat16(Value value) {
   });
 }
 
+/// True when `value` is a gradient on its way to an optimizer update: it
+/// reaches an update's gradient operand through elementwise ops (clipping's
+/// scale), reshapes and collectives (a sum over one axis, then another).
+bool reachesGradientOperand(Value value, int depth = 0) {
+  if (depth > 8)
+    return false;
+  return llvm::any_of(value.getUses(), [&](OpOperand &use) {
+    Operation *user = use.getOwner();
+    if (auto update = dyn_cast<OptimizerOpInterface>(user))
+      return &update.getGradMutable() == &use;
+    return user->getNumResults() == 1 &&
+           (user->hasTrait<OpTrait::Elementwise>() ||
+            isa<ReshapeOp, CollectiveOpInterface>(user)) &&
+           reachesGradientOperand(user->getResult(0), depth + 1);
+  });
+}
+
 /// Makes the reshapes and transposed views between `value`, now bfloat16,
 /// and its GEMMs bfloat16 too; the GEMMs' results stay float32.
 void retypeReadersAsBFloat16(Value value) {
@@ -91,6 +114,42 @@ struct NarrowCollectivesPass
   }
 
   void narrow(FunctionOpInterface func) {
+    narrowMoves(func);
+    auto reduceType =
+        func->getAttrOfType<TypeAttr>(MPDialect::kReduceDtypeAttrName);
+    if (reduceType && reduceType.getValue().isBF16())
+      narrowGradientSums(func);
+  }
+
+  void narrowGradientSums(FunctionOpInterface func) {
+    auto bf16 = BFloat16Type::get(&getContext());
+    SmallVector<Operation *> sums;
+    func.walk([&](CollectiveOpInterface collective) {
+      Operation *op = collective;
+      CollectiveSteps steps = collective.getSteps();
+      if (steps.sums && steps.communicates() && op->getNumOperands() == 1 &&
+          op->getNumResults() == 1 &&
+          getElementTypeOrSelf(op->getOperand(0)).isF32() &&
+          reachesGradientOperand(op->getResult(0)))
+        sums.push_back(op);
+    });
+    OpBuilder builder(&getContext());
+    for (Operation *op : sums) {
+      builder.setInsertionPoint(op);
+      Value input = op->getOperand(0);
+      Value narrowInput = ConvertOp::create(
+          builder, op->getLoc(), withElementType(input, bf16), input);
+      Operation *narrowed = builder.clone(*op);
+      narrowed->setOperand(0, narrowInput);
+      Value result = op->getResult(0);
+      narrowed->getResult(0).setType(withElementType(result, bf16));
+      result.replaceAllUsesWith(ConvertOp::create(
+          builder, op->getLoc(), result.getType(), narrowed->getResult(0)));
+      op->erase();
+    }
+  }
+
+  void narrowMoves(FunctionOpInterface func) {
     auto bf16 = BFloat16Type::get(&getContext());
     SmallVector<CollectiveOpInterface> movers;
     func.walk([&](CollectiveOpInterface collective) {

@@ -148,6 +148,9 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (!symbolizePrecision(precision))
     return emitError(loc) << "unknown precision '" << precision
                           << "'; expected fp32, tf32 or bf16";
+  if (reduceDtype != "f32" && reduceDtype != "bf16")
+    return emitError(loc) << "unknown reduce-dtype '" << reduceDtype
+                          << "'; expected f32 or bf16";
   return success();
 }
 
@@ -413,6 +416,9 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   IRRewriter rewriter(ctx);
   (void)runRegionDCE(rewriter, step.getBody());
   setGemmPrecision(step, *symbolizePrecision(precision));
+  if (reduceDtype == "bf16")
+    step->setAttr(MPDialect::kReduceDtypeAttrName,
+                  TypeAttr::get(BFloat16Type::get(ctx)));
   LLVM_DEBUG(llvm::dbgs() << "[mp-train-step] built @" << step.getName()
                           << ": " << params.size() << " parameters, "
                           << optimizer << "\n");

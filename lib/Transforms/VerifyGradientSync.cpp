@@ -301,6 +301,14 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
   }
   if (auto reshape = dyn_cast<ReshapeOp>(op))
     return transferReshape(reshape);
+  if (auto convert = dyn_cast<ConvertOp>(op)) {
+    // mp-narrow-collectives' conversions: a partial sum converted to bf16
+    // is reduced in bf16 (reduce-dtype), the same axes, each sum rounded.
+    // A copy: inserting the result may move the map's entries.
+    Layout layout = layouts.lookup(convert.getInput());
+    layouts[convert.getResult()] = layout;
+    return success();
+  }
   if (auto zeroPadding = dyn_cast<ZeroPaddingOp>(op)) {
     // Padding holds no values: zeroing it changes no layout, but it must
     // be the padding of the split the value has.

@@ -52,8 +52,10 @@ typedef enum mp_dtype {
   MP_DTYPE_F64 = 1,
   MP_DTYPE_I32 = 2,
   MP_DTYPE_I64 = 3,
-  /* bfloat16 (2 bytes): moved (gathered, copied, converted), never summed;
-   * mp_all_reduce and mp_reduce_scatter refuse it. */
+  /* bfloat16 (2 bytes): moved (gathered, copied, converted) and, since
+   * ABI 6, summed by mp_all_reduce and mp_reduce_scatter (FSDP2's
+   * reduce_dtype=bfloat16): each addition in float32, each sum rounded to
+   * bfloat16 (to nearest even), in the order the transport adds. */
   MP_DTYPE_BF16 = 4,
 } mp_dtype;
 

@@ -6,17 +6,12 @@ using namespace mp::runtime;
 
 namespace {
 
-/// Validates the dtype and the group of a collective; one that `sums`
-/// refuses bfloat16, which mp moves but never adds.
+/// Validates the dtype and the group of a collective.
 mp_status checkCollective(mp_context *ctx, const char *call, const int *axes,
-                          int numAxes, mp_dtype dtype, Group &group,
-                          bool sums = false) {
+                          int numAxes, mp_dtype dtype, Group &group) {
   MP_RETURN_IF_FAILED(ctx);
   if (checkDtype(ctx, call, dtype))
     return MP_ERROR;
-  if (sums && dtype == MP_DTYPE_BF16)
-    return fail(ctx, call,
-                "sums no bfloat16: mp reduces in float32 (convert first)");
   return resolveGroup(ctx, call, axes, numAxes, group);
 }
 
@@ -112,8 +107,7 @@ mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, void *data, int64_t count) {
   AsyncCollective async(ctx, /*canRunAsync=*/true);
   Group group;
-  if (checkCollective(ctx, "mp_all_reduce", axes, num_axes, dtype, group,
-                      /*sums=*/true) ||
+  if (checkCollective(ctx, "mp_all_reduce", axes, num_axes, dtype, group) ||
       checkCount(ctx, "mp_all_reduce", count))
     return MP_ERROR;
   return ctx->backend->allReduce(group, dtype, data, count);
@@ -180,8 +174,7 @@ mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
   AsyncCollective async(ctx, /*canRunAsync=*/false);
   const char *call = "mp_reduce_scatter_group";
   Group group;
-  if (checkCollective(ctx, call, axes, num_axes, dtype, group,
-                      /*sums=*/true))
+  if (checkCollective(ctx, call, axes, num_axes, dtype, group))
     return MP_ERROR;
   PackedGroup packed;
   if (checkGroup(ctx, call, count, in, out, ranks, shapes, dims, scratch,
@@ -218,8 +211,7 @@ mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
                             const int64_t *shape, int dim) {
   AsyncCollective async(ctx, /*canRunAsync=*/true);
   Group group;
-  if (checkCollective(ctx, "mp_reduce_scatter", axes, num_axes, dtype, group,
-                      /*sums=*/true) ||
+  if (checkCollective(ctx, "mp_reduce_scatter", axes, num_axes, dtype, group) ||
       checkDim(ctx, "mp_reduce_scatter", rank, shape, dim, group.size))
     return MP_ERROR;
   return ctx->backend->reduceScatter(

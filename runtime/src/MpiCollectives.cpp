@@ -2,6 +2,8 @@
 
 #include "MpiCollectives.h"
 
+#include "Elementwise.h"
+
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -49,7 +51,7 @@ MPI_Datatype getMpiType(mp_dtype dtype) {
   case MP_DTYPE_I64:
     return MPI_INT64_T;
   case MP_DTYPE_BF16:
-    // Moved, never summed (the collectives refuse bf16 sums).
+    // Its bits; getSumOp adds them as bfloat16.
     return MPI_UINT16_T;
   }
   return MPI_DATATYPE_NULL;
@@ -65,12 +67,32 @@ mp_status checkMpiCount(mp_context *ctx, const char *call, int64_t count) {
 
 } // namespace
 
+/// MPI_User_function: inout[i] = bf16(float(in[i]) + float(inout[i])).
+void addBFloat16(void *in, void *inout, int *count, MPI_Datatype *) {
+  const auto *from = static_cast<const uint16_t *>(in);
+  auto *to = static_cast<uint16_t *>(inout);
+  for (int i = 0; i < *count; ++i)
+    to[i] = toBFloat16Bits(fromBFloat16Bits(from[i]) + fromBFloat16Bits(to[i]));
+}
+
 MpiCollectives::~MpiCollectives() {
   for (auto &[axes, comm] : communicators)
     MPI_Comm_free(&comm);
+  if (bfloat16Sum != MPI_OP_NULL)
+    MPI_Op_free(&bfloat16Sum);
   for (HostBuffer &buffer : buffers)
     if (buffer.data)
       staging->releaseHost(buffer.data);
+}
+
+MPI_Op MpiCollectives::getSumOp(mp_dtype dtype) {
+  if (dtype != MP_DTYPE_BF16)
+    return MPI_SUM;
+  if (bfloat16Sum == MPI_OP_NULL &&
+      checkMpi(ctx, "MPI_Op_create",
+               MPI_Op_create(addBFloat16, /*commute=*/1, &bfloat16Sum)))
+    return MPI_OP_NULL;
+  return bfloat16Sum;
 }
 
 MPI_Comm MpiCollectives::getCommunicator(const Group &group) {
@@ -121,14 +143,16 @@ mp_status MpiCollectives::unstage(void *data, const char *host, size_t bytes) {
 mp_status MpiCollectives::allReduce(const Group &group, mp_dtype dtype,
                                     void *data, int64_t count) {
   MPI_Comm comm = getCommunicator(group);
-  if (comm == MPI_COMM_NULL || checkMpiCount(ctx, "mp_all_reduce", count))
+  MPI_Op sum = getSumOp(dtype);
+  if (comm == MPI_COMM_NULL || sum == MPI_OP_NULL ||
+      checkMpiCount(ctx, "mp_all_reduce", count))
     return MP_ERROR;
   size_t bytes = count * getDtypeSize(dtype);
   char *reduced = stage(0, data, bytes, true);
   if (!reduced ||
       checkMpi(ctx, "MPI_Allreduce",
                MPI_Allreduce(MPI_IN_PLACE, reduced, static_cast<int>(count),
-                             getMpiType(dtype), MPI_SUM, comm)))
+                             getMpiType(dtype), sum, comm)))
     return MP_ERROR;
   return unstage(data, reduced, bytes);
 }
@@ -165,7 +189,8 @@ mp_status MpiCollectives::reduceScatter(const Group &group, mp_dtype dtype,
                                         const void *in, void *out,
                                         const DimView &view) {
   MPI_Comm comm = getCommunicator(group);
-  if (comm == MPI_COMM_NULL ||
+  MPI_Op sum = getSumOp(dtype);
+  if (comm == MPI_COMM_NULL || sum == MPI_OP_NULL ||
       checkMpiCount(ctx, "mp_reduce_scatter", view.count()))
     return MP_ERROR;
   size_t inBytes = view.count() * view.elementBytes;
@@ -184,7 +209,7 @@ mp_status MpiCollectives::reduceScatter(const Group &group, mp_dtype dtype,
   if (checkMpi(ctx, "MPI_Reduce_scatter_block",
                MPI_Reduce_scatter_block(
                    packed, piece, static_cast<int>(view.count() / group.size),
-                   getMpiType(dtype), MPI_SUM, comm)))
+                   getMpiType(dtype), sum, comm)))
     return MP_ERROR;
   return unstage(out, piece, inBytes / group.size);
 }

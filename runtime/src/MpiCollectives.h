@@ -64,11 +64,17 @@ private:
   /// Copies what MPI wrote to `host` (from stage) back to the tensor
   /// `data`; nothing to do unstaged.
   mp_status unstage(void *data, const char *host, size_t bytes);
+  /// The MPI operation that sums `dtype`: MPI_SUM, or for bfloat16 (which
+  /// MPI has no type for) an operation created on first use that adds
+  /// pairs in float32 and rounds each sum to bfloat16, as NCCL's bf16 sum
+  /// does. MPI_OP_NULL with the error recorded if MPI fails.
+  MPI_Op getSumOp(mp_dtype dtype);
 
   mp_context *ctx;
   Backend *staging;
   /// One communicator per ordered list of axes.
   std::map<std::vector<int>, MPI_Comm> communicators;
+  MPI_Op bfloat16Sum = MPI_OP_NULL;
   /// The staging buffers (pinned on CUDA), kept at the largest size a
   /// collective has needed: a step repeats the same collectives.
   struct HostBuffer {

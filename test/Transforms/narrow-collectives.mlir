@@ -94,3 +94,28 @@ func.func @computed_transpose(%w: tensor<8x16xf32>, %x: tensor<4x16xf32>) -> ten
   %y = mp.linear %t, %x precision <bf16> : (tensor<16x16xf32>, tensor<4x16xf32>) -> tensor<16x4xf32>
   return %y : tensor<16x4xf32>
 }
+
+// -----
+
+// reduce-dtype=bf16 (mp.reduce_dtype on the step): a sum on its way to an
+// optimizer update's gradient (here through clipping's product) is summed
+// in bf16 and read back as f32; a sum that feeds anything else (an
+// activation's all_reduce before a GEMM) stays f32.
+// CHECK-LABEL: func.func @gradient_sums
+// CHECK: %[[N:.+]] = mp.convert %{{.*}} : tensor<8x4xf32> -> tensor<8x4xbf16>
+// CHECK-NEXT: %[[S:.+]] = mp.reduce_scatter %[[N]] on @mesh axes ["dp"] dim 0 : tensor<8x4xbf16> -> tensor<4x4xbf16>
+// CHECK-NEXT: %[[G:.+]] = mp.convert %[[S]] : tensor<4x4xbf16> -> tensor<4x4xf32>
+// CHECK: mp.all_reduce %{{.*}} on @mesh axes ["tp"] : tensor<2x4xf32>
+// CHECK: mp.mul %[[G]], %{{.*}} : tensor<4x4xf32>
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @gradient_sums(%w: tensor<4x4xf32>, %x: tensor<2x8xf32>, %y: tensor<2x4xf32>, %c: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<2x4xf32>)
+    attributes {mp.partitioned, mp.reduce_dtype = bf16} {
+  %xt = mp.transpose %x perm [1, 0] : tensor<2x8xf32> -> tensor<8x2xf32>
+  %g = mp.matmul %xt, %y : (tensor<8x2xf32>, tensor<2x4xf32>) -> tensor<8x4xf32>
+  %s = mp.reduce_scatter %g on @mesh axes ["dp"] dim 0 : tensor<8x4xf32> -> tensor<4x4xf32>
+  %a = mp.all_reduce %y on @mesh axes ["tp"] : tensor<2x4xf32>
+  %h = mp.matmul %a, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  %scaled = mp.mul %s, %c : tensor<4x4xf32>
+  %new = mp.sgd %w, %scaled {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<4x4xf32>
+  return %new, %h : tensor<4x4xf32>, tensor<2x4xf32>
+}

@@ -6,6 +6,8 @@
 // RUN: mp-opt %s --mp-train-step="precision=fp32" | FileCheck %s --check-prefix=FP32
 // RUN: mp-opt %s --mp-train-step | FileCheck %s --check-prefix=TF32
 // RUN: not mp-opt %s --mp-train-step="precision=fp16" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: mp-opt %s --mp-train-step="precision=bf16 reduce-dtype=bf16" | FileCheck %s --check-prefix=REDUCE
+// RUN: not mp-opt %s --mp-train-step="reduce-dtype=fp16" 2>&1 | FileCheck %s --check-prefix=BADREDUCE
 
 // The hidden linear (w1) and the attention-like matmul have no precision of
 // their own; the head (w2) is kept in fp32, as users keep an output
@@ -37,6 +39,12 @@
 // TF32: return
 
 // BAD: error: unknown precision 'fp16'; expected fp32, tf32 or bf16
+
+// reduce-dtype is recorded on the step for mp-narrow-collectives, which
+// applies it after partitioning (test/Transforms/narrow-collectives.mlir).
+// REDUCE: func.func @model_train_step
+// REDUCE-SAME: attributes {mp.reduce_dtype = bf16}
+// BADREDUCE: error: unknown reduce-dtype 'fp16'; expected f32 or bf16
 
 func.func @model(%w1: tensor<16x8xf32> {mp.param = "w1"},
                  %w2: tensor<4x8xf32> {mp.param = "w2"},

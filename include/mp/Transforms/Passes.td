@@ -165,6 +165,14 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     its own, so a model can keep one GEMM (say the output head) in `fp32`;
     parameters, gradients, optimizer state and every other op stay float32
     (master weights).
+
+    `reduce-dtype` is the type the gradients are summed in across ranks:
+    `f32` (the default) or `bf16` (FSDP2's
+    `MixedPrecisionPolicy(reduce_dtype=bfloat16)`: half the bytes, each sum
+    rounded to bfloat16). It is recorded on the step (`mp.reduce_dtype`);
+    after partitioning, mp-narrow-collectives converts the inputs of the
+    collectives that sum gradients to bf16 and their results back to f32,
+    so the optimizer and the clipping norm read float32 gradients.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
@@ -197,6 +205,9 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
            "forward's copy (the root module's are kept, as FSDP2 does)">,
     Option<"precision", "precision", "std::string", /*default=*/"\"tf32\"",
            "The GEMMs' arithmetic: fp32, tf32 or bf16">,
+    Option<"reduceDtype", "reduce-dtype", "std::string",
+           /*default=*/"\"f32\"",
+           "The type gradients are summed in across ranks: f32 or bf16">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

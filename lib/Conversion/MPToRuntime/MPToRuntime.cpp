@@ -63,12 +63,13 @@ bool movesIds(Operation *op) {
   return onlyMoves(op) || isa<LocalizeIndexOp>(op);
 }
 
-/// True if the runtime runs `op` on bf16 values: it moves them
-/// (mp-narrow-collectives), converts them, copies them (a reshape) or is a
-/// transposed view that a bf16 GEMM reads them through. (A bf16 GEMM reads
-/// bf16 operands and returns f32.)
-bool movesBFloat16(Operation *op, const MemoryPlan &plan) {
-  return onlyMoves(op) || isa<ConvertOp, ReshapeOp>(op) ||
+/// True if the runtime runs `op` on bf16 values (mp-narrow-collectives):
+/// it moves them, sums them across ranks (reduce-dtype=bf16), converts
+/// them, copies them (a reshape) or is a transposed view that a bf16 GEMM
+/// reads them through. (A bf16 GEMM reads bf16 operands and returns f32.)
+bool handlesBFloat16(Operation *op, const MemoryPlan &plan) {
+  return onlyMoves(op) ||
+         isa<CollectiveOpInterface, ConvertOp, ReshapeOp>(op) ||
          (isa<TransposeOp>(op) &&
           plan.transposedViews.contains(op->getResult(0)));
 }
@@ -83,10 +84,11 @@ LogicalResult checkLowerable(func::FuncOp func, const MemoryPlan &plan) {
       if (!type || !type.hasStaticShape() ||
           !(type.getElementType().isF32() ||
             (type.getElementType().isInteger(64) && movesIds(&op)) ||
-            (type.getElementType().isBF16() && movesBFloat16(&op, plan))))
+            (type.getElementType().isBF16() && handlesBFloat16(&op, plan))))
         return op.emitError() << "the runtime lowering takes static f32 "
                                  "tensors (and i64 ids and targets, bf16 "
-                                 "conversions, moves and GEMM operands), not "
+                                 "conversions, collectives and GEMM "
+                                 "operands), not "
                               << result.getType();
     }
   // Results written back into argument buffers are written at the exit,

@@ -166,6 +166,11 @@ module attributes {mp.partitioned} {}
 
 // -----
 
+// expected-error@+1 {{'mp.reduce_dtype' is the type (f32 or bf16) a function's gradients are summed in}}
+func.func private @reduce_in_f16() attributes {mp.reduce_dtype = f16}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // Meshes.
 //===----------------------------------------------------------------------===//

@@ -229,6 +229,14 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
              << "an asynchronous collective is read by its mp.wait only";
     return success();
   }
+  if (attrName == kReduceDtypeAttrName) {
+    auto type = dyn_cast<TypeAttr>(attr.getValue());
+    if (!isa<FunctionOpInterface>(op) || !type ||
+        !(type.getValue().isF32() || type.getValue().isBF16()))
+      return op->emitError() << "'mp.reduce_dtype' is the type (f32 or bf16) "
+                                "a function's gradients are summed in";
+    return success();
+  }
   if (attrName == kManifestAttrName) {
     if (!isa<FunctionOpInterface>(op) || !isa<StringAttr>(attr.getValue()))
       return op->emitError()

@@ -85,6 +85,11 @@ def MP_Dialect : Dialect {
     /// (mp_async_begin); its result is read only by an mp.wait
     /// (--mp-schedule-collectives).
     static constexpr ::llvm::StringLiteral kAsyncAttrName = "mp.async";
+    /// On a training step: the element type (bf16) its gradients are summed
+    /// in across ranks (--mp-train-step's reduce-dtype), which
+    /// mp-narrow-collectives applies after partitioning.
+    static constexpr ::llvm::StringLiteral kReduceDtypeAttrName =
+        "mp.reduce_dtype";
     /// The runtime's MP_ASYNC_SLOTS (the lowering checks they agree).
     static constexpr int64_t kAsyncSlots = 64;
 
