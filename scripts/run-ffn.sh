@@ -14,7 +14,8 @@
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
-#                      [--fsdp-groups] [--overlap] [--fuse-optimizer]
+#                      [--fsdp-groups] [--overlap [--tp-overlap]]
+#                      [--fuse-optimizer]
 #                      [--no-run] [--no-build]
 #
 # Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
@@ -33,7 +34,9 @@
 # reduce_scatter for the FFN's three weights); --overlap schedules the
 # collectives beside compute (mp-opt --mp-schedule-collectives: FSDP
 # gathers prefetched a layer ahead, gradient reductions asynchronous;
-# docs/overlap.md); --fuse-optimizer updates every parameter in one AdamW
+# docs/overlap.md), and with --tp-overlap also the backward's
+# tensor-parallel all_reduces beside the weight-gradient GEMMs
+# (tp-overlap=true); --fuse-optimizer updates every parameter in one AdamW
 # call (mp-opt --mp-fuse-optimizer: one launch per 16 tensors on CUDA, as
 # AdamW(fused=True), the clipping coefficient applied inside it);
 # --auto-plan RANKS lets
@@ -71,6 +74,7 @@ run=1
 train_args=(--steps 5)
 group_passes=()
 schedule_passes=()
+schedule=""
 auto_ranks=""
 machine="$root/bench/machines/host-4ranks.json"
 memory=0
@@ -92,17 +96,22 @@ while (($#)); do
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
     --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
-    --overlap) schedule_passes+=(--mp-schedule-collectives); shift ;;
+    --overlap) schedule="${schedule:-default}"; shift ;;
+    --tp-overlap) schedule=tp-overlap; shift ;;
     --fuse-optimizer) schedule_passes=(--mp-fuse-optimizer "${schedule_passes[@]}"); shift ;;
     --auto-plan) auto_ranks="$2"; shift 2 ;;
     --machine) machine="$2"; shift 2 ;;
     --memory) memory="$2"; shift 2 ;;
     --no-run) run=0; shift ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,52p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run-ffn.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
+case "$schedule" in
+  default) schedule_passes+=(--mp-schedule-collectives) ;;
+  tp-overlap) schedule_passes+=(--mp-schedule-collectives=tp-overlap=true) ;;
+esac
 if [[ ! "$mesh" =~ ^([0-9]+)x([0-9]+)$ ]]; then
   echo "run-ffn.sh: --mesh wants DPxTP, like 2x2, not '$mesh'" >&2
   exit 2

@@ -12,7 +12,11 @@
 //    bf16 gather (mp-narrow-collectives) moves down with its use;
 //  * a sum (reduce_scatter, all_reduce) whose result is not read by the
 //    very next op runs asynchronously until its first use: a gradient's
-//    reduction beside the backward pass of the layers below.
+//    reduction beside the backward pass of the layers below;
+//  * with tp-overlap, a sum whose result the very next op reads (a
+//    tensor-parallel all_reduce of an input gradient) gets the compute it
+//    does not depend on moved after it: Megatron-LM overlaps that
+//    all_reduce with the weight-gradient GEMMs the same way.
 //
 // At most `max-in-flight` collectives are outstanding; issuing one more
 // first waits for the oldest (FSDP2's bounded prefetch and its limit on
@@ -31,6 +35,7 @@
 #include "mp/Plan/PlanResolution.h"
 
 #include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/MapVector.h"
 
 #include <deque>
@@ -59,6 +64,47 @@ Operation *getFirstUser(Value value) {
     if (!first || user->isBeforeInBlock(first))
       first = user;
   return first;
+}
+
+/// Gives each sum in `sums` (program order) that the very next op reads
+/// something to run beside: the ops since the previous such sum that it
+/// does not depend on (no reader of theirs comes before it, except others
+/// that move) move right after it, in their order; each op moves once, so
+/// work never drifts further than one such sum. Pure ops move, and sums
+/// (collectives keep one order on every rank: each rank runs this
+/// program); any other op (a gather, one with side effects) bounds the
+/// search. Values do not change.
+void sinkIndependentWork(ArrayRef<Operation *> sums,
+                         function_ref<bool(Operation *)> isSum) {
+  llvm::SmallPtrSet<Operation *, 32> moved;
+  Operation *previous = nullptr;
+  for (Operation *sum : sums) {
+    if (getFirstUser(sum->getResult(0)) != sum->getNextNode())
+      continue;
+    SmallVector<Operation *> movers;
+    llvm::SmallPtrSet<Operation *, 16> moving;
+    for (Operation *op = sum->getPrevNode(); op && op != previous;
+         op = op->getPrevNode()) {
+      if (!isSum(op) && (isa<CollectiveOpInterface>(op) ||
+                         op->getNumRegions() != 0 || !isPure(op)))
+        break;
+      if (moved.contains(op))
+        continue;
+      if (llvm::all_of(op->getUsers(), [&](Operation *user) {
+            return moving.contains(user) || sum->isBeforeInBlock(user);
+          })) {
+        movers.push_back(op);
+        moving.insert(op);
+      }
+    }
+    Operation *after = sum;
+    for (Operation *op : llvm::reverse(movers)) {
+      op->moveAfter(after);
+      after = op;
+      moved.insert(op);
+    }
+    previous = sum;
+  }
 }
 
 struct ScheduleCollectivesPass
@@ -148,6 +194,7 @@ struct ScheduleCollectivesPass
       return isa<ReduceScatterOp, AllReduceOp>(op) &&
              !op->hasAttr(MPDialect::kFsdpGroupAttrName);
     };
+    SmallVector<Operation *> sums;
     for (Operation &op : llvm::make_early_inc_range(body)) {
       if (!isSum(&op))
         continue;
@@ -155,7 +202,10 @@ struct ScheduleCollectivesPass
         op.moveAfter(def);
       else
         op.moveBefore(&body.front());
+      sums.push_back(&op);
     }
+    if (tpOverlap)
+      sinkIndependentWork(sums, isSum);
     // Which collectives run asynchronously: the FSDP gathers, and sums
     // with something to overlap before their first reader.
     auto isAsync = [&](Operation &op) {

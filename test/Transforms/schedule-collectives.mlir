@@ -1,6 +1,7 @@
 // RUN: mp-opt %s -split-input-file --mp-schedule-collectives | FileCheck %s
 // RUN: mp-opt %s -split-input-file --mp-schedule-collectives="prefetch=0 max-in-flight=2" | FileCheck %s --check-prefix=LAZY
 // RUN: not mp-opt %s -split-input-file --mp-schedule-collectives="max-in-flight=65" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: mp-opt %s -split-input-file --mp-schedule-collectives="tp-overlap=true" | FileCheck %s --check-prefix=TP
 
 // Three layers' FSDP gathers, all at the top as partitioning leaves them.
 // With prefetch 1, layer 0 stays (the first unit), layer 1's gather is
@@ -78,4 +79,42 @@ func.func @gradients(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor<4x8xf3
   %rb = mp.reduce_scatter %gb on @mesh axes ["dp"] dim 0 : tensor<8x8xf32> -> tensor<4x8xf32>
   %v = mp.add %rb, %t : tensor<4x8xf32>
   return %u, %v, %g : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>
+}
+
+// -----
+
+// A backward tensor-parallel all_reduce of an input gradient (the sum of
+// two branches' dX) that the next op reads. By default it stays
+// synchronous after the weight gradient's GEMM and reduce_scatter; with
+// tp-overlap the work it does not depend on (dW's transpose, GEMM and
+// reduce_scatter) moves after it, so it runs beside the GEMM (the
+// reduce_scatter, one sum in flight, waits for it); dX's GEMMs stay.
+// CHECK-LABEL: func.func @input_gradient
+// CHECK: mp.reduce_scatter
+// CHECK: mp.add
+// CHECK-NEXT: mp.all_reduce %{{.*}} on @mesh axes ["tp"] : tensor<2x8xf32>
+// CHECK-NEXT: mp.relu
+// TP-LABEL: func.func @input_gradient
+// TP-NEXT: %[[DX1:.+]] = mp.matmul %arg2, %arg0
+// TP-NEXT: %[[DX2:.+]] = mp.matmul %arg2, %arg1
+// TP-NEXT: %[[DX:.+]] = mp.add %[[DX1]], %[[DX2]]
+// TP-NEXT: %[[AR:.+]] = mp.all_reduce %[[DX]] on @mesh axes ["tp"] {mp.async = 0 : i64}
+// TP-NEXT: %[[XT:.+]] = mp.transpose %arg3
+// TP-NEXT: %[[DW:.+]] = mp.matmul %[[XT]], %arg2
+// TP-NEXT: %[[W:.+]] = mp.wait %[[AR]] keeps %[[DX]]
+// TP-NEXT: %[[RS:.+]] = mp.reduce_scatter %[[DW]] {{.*}} {mp.async = 0 : i64}
+// TP-NEXT: mp.relu %[[W]]
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @input_gradient(%w1: tensor<8x8xf32> {mp.param = "w1"}, %w2: tensor<8x8xf32> {mp.param = "w2"},
+                          %dy: tensor<2x8xf32> {mp.input = "dy"}, %x: tensor<2x8xf32> {mp.input = "x"})
+    -> (tensor<4x8xf32>, tensor<2x8xf32>) attributes {mp.partitioned} {
+  %dx1 = mp.matmul %dy, %w1 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %xt = mp.transpose %x perm [1, 0] : tensor<2x8xf32> -> tensor<8x2xf32>
+  %dw = mp.matmul %xt, %dy : (tensor<8x2xf32>, tensor<2x8xf32>) -> tensor<8x8xf32>
+  %rs = mp.reduce_scatter %dw on @mesh axes ["dp"] dim 0 : tensor<8x8xf32> -> tensor<4x8xf32>
+  %dx2 = mp.matmul %dy, %w2 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %dx = mp.add %dx1, %dx2 : tensor<2x8xf32>
+  %ar = mp.all_reduce %dx on @mesh axes ["tp"] : tensor<2x8xf32>
+  %r = mp.relu %ar : tensor<2x8xf32>
+  return %rs, %r : tensor<4x8xf32>, tensor<2x8xf32>
 }

@@ -357,7 +357,15 @@ def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
       layer before its use, not from the start;
     * a `reduce_scatter` or `all_reduce` whose first reader is not the next
       op runs beside the ops up to that reader (a gradient's reduction
-      beside the backward pass of the layers below).
+      beside the backward pass of the layers below);
+    * with `tp-overlap`, a sum whose result the very next op reads (the
+      tensor-parallel all_reduce of an input gradient) first gets the
+      compute it does not depend on, since the previous such sum, moved
+      after it (each op once; gradient reductions move with their GEMMs):
+      Megatron-LM's overlap of that all_reduce with the weight-gradient
+      GEMMs. It delays those GEMMs' gradient reductions, so it pays where
+      compute dominates and costs where communication does: off by
+      default.
 
     At most `max-in-flight` are outstanding: issuing one more waits for the
     oldest first. The wait keeps the collective's input alive, so the
@@ -372,6 +380,10 @@ def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
            "FSDP units gathered ahead of the one computing">,
     Option<"maxInFlight", "max-in-flight", "int64_t", /*default=*/"32",
            "Asynchronous collectives outstanding at most">,
+    Option<"tpOverlap", "tp-overlap", "bool", /*default=*/"false",
+           "Move compute a synchronous sum does not depend on after it "
+           "(Megatron-LM's input-gradient all_reduce beside the "
+           "weight-gradient GEMMs)">,
   ];
   let dependentDialects = ["::mp::MPDialect"];
 }
