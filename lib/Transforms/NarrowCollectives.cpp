@@ -77,18 +77,21 @@ bool readsInPlaceAsBFloat16(Value value) {
 /// True when `value` is a gradient on its way to an optimizer update: it
 /// reaches an update's gradient operand through elementwise ops (clipping's
 /// scale), reshapes and collectives (a sum over one axis, then another).
-bool reachesGradientOperand(Value value, int depth = 0) {
-  if (depth > 8)
-    return false;
-  return llvm::any_of(value.getUses(), [&](OpOperand &use) {
+/// `known` remembers the values answered, so each is walked once.
+bool reachesGradientOperand(Value value, llvm::DenseMap<Value, bool> &known) {
+  if (auto it = known.find(value); it != known.end())
+    return it->second;
+  bool reaches = llvm::any_of(value.getUses(), [&](OpOperand &use) {
     Operation *user = use.getOwner();
     if (auto update = dyn_cast<OptimizerOpInterface>(user))
       return &update.getGradMutable() == &use;
     return user->getNumResults() == 1 &&
            (user->hasTrait<OpTrait::Elementwise>() ||
             isa<ReshapeOp, CollectiveOpInterface>(user)) &&
-           reachesGradientOperand(user->getResult(0), depth + 1);
+           reachesGradientOperand(user->getResult(0), known);
   });
+  known[value] = reaches;
+  return reaches;
 }
 
 /// Makes the reshapes and transposed views between `value`, now bfloat16,
@@ -124,21 +127,26 @@ struct NarrowCollectivesPass
   void narrowGradientSums(FunctionOpInterface func) {
     auto bf16 = BFloat16Type::get(&getContext());
     SmallVector<Operation *> sums;
+    llvm::DenseMap<Value, bool> known;
     func.walk([&](CollectiveOpInterface collective) {
       Operation *op = collective;
       CollectiveSteps steps = collective.getSteps();
       if (steps.sums && steps.communicates() && op->getNumOperands() == 1 &&
           op->getNumResults() == 1 &&
           getElementTypeOrSelf(op->getOperand(0)).isF32() &&
-          reachesGradientOperand(op->getResult(0)))
+          reachesGradientOperand(op->getResult(0), known))
         sums.push_back(op);
     });
     OpBuilder builder(&getContext());
     for (Operation *op : sums) {
-      builder.setInsertionPoint(op);
+      // Rounded where the gradient is made, widened where the sum was, so
+      // mp-schedule-collectives still finds the sum's input ready early and
+      // its reader later: the sum keeps running beside the backward pass.
       Value input = op->getOperand(0);
+      builder.setInsertionPointAfterValue(input);
       Value narrowInput = ConvertOp::create(
           builder, op->getLoc(), withElementType(input, bf16), input);
+      builder.setInsertionPoint(op);
       Operation *narrowed = builder.clone(*op);
       narrowed->setOperand(0, narrowInput);
       Value result = op->getResult(0);

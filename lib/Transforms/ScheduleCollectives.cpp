@@ -91,7 +91,8 @@ void sinkIndependentWork(ArrayRef<Operation *> sums,
       if (moved.contains(op))
         continue;
       if (llvm::all_of(op->getUsers(), [&](Operation *user) {
-            return moving.contains(user) || sum->isBeforeInBlock(user);
+            Operation *reader = sum->getBlock()->findAncestorOpInBlock(*user);
+            return moving.contains(reader) || sum->isBeforeInBlock(reader);
           })) {
         movers.push_back(op);
         moving.insert(op);
@@ -204,8 +205,13 @@ struct ScheduleCollectivesPass
         op.moveBefore(&body.front());
       sums.push_back(&op);
     }
-    if (tpOverlap)
+    if (tpOverlap) {
+      // Moving each sum up to its input reordered them.
+      llvm::sort(sums, [](Operation *a, Operation *b) {
+        return a->isBeforeInBlock(b);
+      });
       sinkIndependentWork(sums, isSum);
+    }
     // Which collectives run asynchronously: the FSDP gathers, and sums
     // with something to overlap before their first reader.
     auto isAsync = [&](Operation &op) {

@@ -31,59 +31,56 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
   // Float32 operands: the compute type says how the tensor cores may round
   // them (none for fp32; bf16 converts the operands and sums in float32,
   // as autocast's GEMM). A bfloat16 operand (FSDP's gathered bf16
-  // parameter): cuBLAS takes two of one type, so a float32 partner is
-  // rounded to nearest even (as the host rounds) into stream-ordered
-  // scratch, and the bfloat16 products are summed in float32.
+  // parameter, held in bf16) is widened, exactly, into stream-ordered
+  // scratch first: the GEMM then reads the float32 values it would have
+  // read without mp-narrow-collectives, so narrowing changes no result
+  // here either, and the scratch is the size of that operand (a weight,
+  // not the activations), freed after the GEMM.
   cublasComputeType_t compute =
       precision == MP_PRECISION_FP32   ? CUBLAS_COMPUTE_32F
       : precision == MP_PRECISION_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
                                        : CUBLAS_COMPUTE_32F_FAST_TF32;
-  cudaDataType_t operandType = CUDA_R_32F;
-  std::array<void *, 2> rounded = {nullptr, nullptr};
-  auto freeRounded = [&] {
+  std::array<void *, 2> widened = {nullptr, nullptr};
+  auto freeWidened = [&] {
     mp_status status = MP_OK;
-    for (void *scratch : rounded)
+    for (void *scratch : widened)
       if (scratch && freeScratch(scratch, computeStream))
         status = MP_ERROR;
     return status;
   };
-  if (aType == MP_DTYPE_BF16 || bType == MP_DTYPE_BF16) {
-    operandType = CUDA_R_16BF;
-    compute = CUBLAS_COMPUTE_32F;
-    std::array<std::tuple<mp_dtype, const void **, int64_t>, 2> operands = {
-        {{aType, &a, strideA * (batch - 1) + m * k},
-         {bType, &b, strideB * (batch - 1) + k * n}}};
-    for (size_t i = 0; i < operands.size(); ++i) {
-      auto [type, data, count] = operands[i];
-      if (type == MP_DTYPE_BF16)
-        continue;
-      rounded[i] = allocateScratch(
-          std::max<int64_t>(1, count) * sizeof(uint16_t), computeStream);
-      if (!rounded[i] ||
-          checkLaunch("mp_gemm_f32",
-                      cuda::launchConvert(computeStream, MP_DTYPE_F32,
-                                          MP_DTYPE_BF16, count, *data,
-                                          rounded[i]))) {
-        freeRounded();
-        return MP_ERROR;
-      }
-      *data = rounded[i];
+  std::array<std::tuple<mp_dtype, const void **, int64_t>, 2> operands = {
+      {{aType, &a, strideA * (batch - 1) + m * k},
+       {bType, &b, strideB * (batch - 1) + k * n}}};
+  for (size_t i = 0; i < operands.size(); ++i) {
+    auto [type, data, count] = operands[i];
+    if (type != MP_DTYPE_BF16)
+      continue;
+    widened[i] = allocateScratch(std::max<int64_t>(1, count) * sizeof(float),
+                                 computeStream);
+    if (!widened[i] ||
+        checkLaunch("mp_gemm_f32",
+                    cuda::launchConvert(computeStream, MP_DTYPE_BF16,
+                                        MP_DTYPE_F32, count, *data,
+                                        widened[i]))) {
+      freeWidened();
+      return MP_ERROR;
     }
+    *data = widened[i];
   }
   mp_status status =
-      batch == 1 ? checkCublas(ctx, "cublasGemmEx",
-                               cublasGemmEx(cublas, opB, opA, n, m, k, &alpha,
-                                            b, operandType, ldb, a, operandType,
-                                            lda, &beta, c, CUDA_R_32F, ldc,
-                                            compute, CUBLAS_GEMM_DEFAULT))
-                 : checkCublas(ctx, "cublasGemmStridedBatchedEx",
-                               cublasGemmStridedBatchedEx(
-                                   cublas, opB, opA, n, m, k, &alpha, b,
-                                   operandType, ldb, strideB, a, operandType,
-                                   lda, strideA, &beta, c, CUDA_R_32F, ldc,
-                                   strideC, static_cast<int>(batch), compute,
-                                   CUBLAS_GEMM_DEFAULT));
-  return freeRounded() ? MP_ERROR : status;
+      batch == 1
+          ? checkCublas(ctx, "cublasGemmEx",
+                        cublasGemmEx(cublas, opB, opA, n, m, k, &alpha, b,
+                                     CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta,
+                                     c, CUDA_R_32F, ldc, compute,
+                                     CUBLAS_GEMM_DEFAULT))
+          : checkCublas(ctx, "cublasGemmStridedBatchedEx",
+                        cublasGemmStridedBatchedEx(
+                            cublas, opB, opA, n, m, k, &alpha, b, CUDA_R_32F,
+                            ldb, strideB, a, CUDA_R_32F, lda, strideA, &beta, c,
+                            CUDA_R_32F, ldc, strideC, static_cast<int>(batch),
+                            compute, CUBLAS_GEMM_DEFAULT));
+  return freeWidened() ? MP_ERROR : status;
 }
 
 mp_status CudaBackend::convert(mp_dtype from, mp_dtype to, int64_t n,

@@ -88,7 +88,10 @@ def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
     ```
 
     `precision` (`#mp.precision`) is the GEMM's arithmetic; without it,
-    `tf32`. The backward pass's GEMMs take their forward GEMM's.
+    `tf32`. The backward pass's GEMMs take their forward GEMM's. A `bf16`
+    GEMM multiplies bfloat16 values and sums in float32: its operands may
+    be float32 (rounded) or bfloat16 (FSDP's gathered bf16 parameters,
+    `mp-narrow-collectives`), and its result is float32.
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
