@@ -143,9 +143,17 @@ struct NarrowCollectivesPass
       // mp-schedule-collectives still finds the sum's input ready early and
       // its reader later: the sum keeps running beside the backward pass.
       Value input = op->getOperand(0);
-      builder.setInsertionPointAfterValue(input);
-      Value narrowInput = ConvertOp::create(
-          builder, op->getLoc(), withElementType(input, bf16), input);
+      // A sum of a sum (over one axis, then another) reads the first's bf16
+      // result, not its widened copy.
+      Value narrowInput;
+      if (auto widened = input.getDefiningOp<ConvertOp>();
+          widened && getElementTypeOrSelf(widened.getInput()).isBF16()) {
+        narrowInput = widened.getInput();
+      } else {
+        builder.setInsertionPointAfterValue(input);
+        narrowInput = ConvertOp::create(builder, op->getLoc(),
+                                        withElementType(input, bf16), input);
+      }
       builder.setInsertionPoint(op);
       Operation *narrowed = builder.clone(*op);
       narrowed->setOperand(0, narrowInput);
@@ -154,6 +162,9 @@ struct NarrowCollectivesPass
       result.replaceAllUsesWith(ConvertOp::create(
           builder, op->getLoc(), result.getType(), narrowed->getResult(0)));
       op->erase();
+      if (Operation *widened = input.getDefiningOp();
+          widened && widened->use_empty())
+        widened->erase();
     }
   }
 

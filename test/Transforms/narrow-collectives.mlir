@@ -119,3 +119,22 @@ func.func @gradient_sums(%w: tensor<4x4xf32>, %x: tensor<2x8xf32>, %y: tensor<2x
   %new = mp.sgd %w, %scaled {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<4x4xf32>
   return %new, %h : tensor<4x4xf32>, tensor<2x4xf32>
 }
+
+// -----
+
+// A gradient summed over one axis, then another: the second sum reads the
+// first's bf16 result, with no widening and rounding again between them.
+// CHECK-LABEL: func.func @chained_gradient_sums
+// CHECK-NEXT: %[[N:.+]] = mp.convert %arg1 : tensor<4x4xf32> -> tensor<4x4xbf16>
+// CHECK-NEXT: %[[A:.+]] = mp.all_reduce %[[N]] on @mesh axes ["dp"] : tensor<4x4xbf16>
+// CHECK-NEXT: %[[B:.+]] = mp.all_reduce %[[A]] on @mesh axes ["tp"] : tensor<4x4xbf16>
+// CHECK-NEXT: %[[G:.+]] = mp.convert %[[B]] : tensor<4x4xbf16> -> tensor<4x4xf32>
+// CHECK-NEXT: mp.sgd %arg0, %[[G]]
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @chained_gradient_sums(%w: tensor<4x4xf32>, %g: tensor<4x4xf32>) -> tensor<4x4xf32>
+    attributes {mp.partitioned, mp.reduce_dtype = bf16} {
+  %a = mp.all_reduce %g on @mesh axes ["dp"] : tensor<4x4xf32>
+  %b = mp.all_reduce %a on @mesh axes ["tp"] : tensor<4x4xf32>
+  %new = mp.sgd %w, %b {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<4x4xf32>
+  return %new : tensor<4x4xf32>
+}
