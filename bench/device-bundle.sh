@@ -65,3 +65,14 @@ for f in json.load(open(sys.argv[1]))["functions"]:
   files+=("$work/floor-$size.txt")
 done
 "$root/../shared/device/bundle.sh" "$dest" "${files[@]}"
+# The device call carries 64 MiB at most, and the trainers alone are 30 MB:
+# OpenBLAS (36 MB) travels xz-compressed (4 MB); device-check.sh unpacks it
+# before anything runs.
+xz -9 -T2 "$dest/lib/libopenblas.so.0"
+bytes=$(du -sb "$dest" | cut -f1)
+if ((bytes > 64 * 1024 * 1024)); then
+  echo "device-bundle.sh: $dest holds $bytes bytes, more than the 64 MiB the" \
+       "device call carries" >&2
+  exit 1
+fi
+echo "$dest: $bytes bytes (the device call carries 64 MiB)"

@@ -23,6 +23,13 @@ bin="$dev/bin"
 py=python3
 section() { echo; echo "=== $* ($(date +%T))"; }
 
+# OpenBLAS travels compressed (bench/device-bundle.sh): unpack it first.
+if [[ -e "$dev/lib/libopenblas.so.0.xz" && ! -e "$dev/lib/libopenblas.so.0" ]]; then
+  "$py" -c 'import lzma, shutil, sys
+with lzma.open(sys.argv[1]) as packed, open(sys.argv[2], "wb") as out:
+    shutil.copyfileobj(packed, out)' "$dev/lib/libopenblas.so.0.xz" "$dev/lib/libopenblas.so.0"
+fi
+
 section "device"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 
