@@ -145,21 +145,24 @@ MP_HOST_DEVICE inline void sgdUpdate(float &param, float grad,
 
 /// What one torch.optim.AdamW step (single tensor, no amsgrad) applies to
 /// every element: step size and bias corrections in double, moments in
-/// float.
+/// float; the gradient first times `gradScale` (scaleGradient).
 struct AdamWStep {
   float decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize;
   double biasCorrection2Sqrt, eps;
+  float gradScale;
 
   MP_HOST_DEVICE AdamWStep(double lr, double beta1, double beta2, double eps,
-                           double weightDecay, double step)
+                           double weightDecay, double step, float gradScale)
       : decay(float(1 - lr * weightDecay)), beta1(float(beta1)),
         oneMinusBeta1(float(1 - beta1)), beta2(float(beta2)),
         oneMinusBeta2(float(1 - beta2)),
         stepSize(float(lr / (1 - ::pow(beta1, step)))),
-        biasCorrection2Sqrt(::sqrt(1 - ::pow(beta2, step))), eps(eps) {}
+        biasCorrection2Sqrt(::sqrt(1 - ::pow(beta2, step))), eps(eps),
+        gradScale(gradScale) {}
 
-  MP_HOST_DEVICE void apply(float &param, float grad, float &expAvg,
+  MP_HOST_DEVICE void apply(float &param, float unscaledGrad, float &expAvg,
                             float &expAvgSq) const {
+    float grad = scaleGradient(unscaledGrad, gradScale);
     float p = param * decay;
     expAvg = beta1 * expAvg + oneMinusBeta1 * grad;
     expAvgSq = beta2 * expAvgSq + oneMinusBeta2 * grad * grad;

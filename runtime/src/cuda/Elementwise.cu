@@ -97,8 +97,8 @@ __global__ void adamwKernel(int64_t n, float *param, const float *grad,
   double step;
   if (!readAdamWStep(stepCount, fault, op, step))
     return;
-  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
-  float scale = readGradScale(gradScale);
+  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step,
+                   readGradScale(gradScale));
   // It reads 16 bytes and writes 12 per element.
   int64_t vectorEnd =
       alignedForVectors(param, grad, expAvg, expAvgSq) ? n / 4 * 4 : 0;
@@ -107,17 +107,16 @@ __global__ void adamwKernel(int64_t n, float *param, const float *grad,
     float4 g = reinterpret_cast<const float4 *>(grad)[v];
     float4 m = reinterpret_cast<float4 *>(expAvg)[v];
     float4 s = reinterpret_cast<float4 *>(expAvgSq)[v];
-    update.apply(p.x, scaleGradient(g.x, scale), m.x, s.x);
-    update.apply(p.y, scaleGradient(g.y, scale), m.y, s.y);
-    update.apply(p.z, scaleGradient(g.z, scale), m.z, s.z);
-    update.apply(p.w, scaleGradient(g.w, scale), m.w, s.w);
+    update.apply(p.x, g.x, m.x, s.x);
+    update.apply(p.y, g.y, m.y, s.y);
+    update.apply(p.z, g.z, m.z, s.z);
+    update.apply(p.w, g.w, m.w, s.w);
     reinterpret_cast<float4 *>(param)[v] = p;
     reinterpret_cast<float4 *>(expAvg)[v] = m;
     reinterpret_cast<float4 *>(expAvgSq)[v] = s;
   }
   for (int64_t i = vectorEnd + gridStart(); i < n; i += gridStride())
-    update.apply(param[i], scaleGradient(grad[i], scale), expAvg[i],
-                 expAvgSq[i]);
+    update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
 }
 
 } // namespace
@@ -226,10 +225,10 @@ __global__ void adamwMultiKernel(OptimizerTensors tensors, double lr,
   double step;
   if (!readAdamWStep(stepCount, fault, op, step))
     return;
-  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
-  float scale = readGradScale(gradScale);
+  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step,
+                   readGradScale(gradScale));
   forEachElement(tensors, [&](int t, int64_t j) {
-    update.apply(tensors.param[t][j], scaleGradient(tensors.grad[t][j], scale),
+    update.apply(tensors.param[t][j], tensors.grad[t][j],
                  tensors.state[0][t][j], tensors.state[1][t][j]);
   });
 }

@@ -89,12 +89,11 @@ mp_status HostBackend::adamw(int64_t n, float *param, const float *grad,
   double step = *stepCount;
   if (!(step >= 1))
     return fail(ctx, "mp_adamw_f32", kBadStepFormat, step);
-  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step);
-  float scale = gradScale ? *gradScale : 1.0f;
+  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step,
+                   gradScale ? *gradScale : 1.0f);
   parallelFor(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      update.apply(param[i], scaleGradient(grad[i], scale), expAvg[i],
-                   expAvgSq[i]);
+      update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
   });
   return MP_OK;
 }
