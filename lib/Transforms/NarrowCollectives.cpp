@@ -74,6 +74,35 @@ bool readsInPlaceAsBFloat16(Value value) {
   });
 }
 
+/// True when `collective` takes and gives one f32 tensor and communicates:
+/// one that may move (or sum) it as bf16 instead.
+bool isNarrowable(CollectiveOpInterface collective) {
+  Operation *op = collective;
+  return collective.getSteps().communicates() && op->getNumOperands() == 1 &&
+         op->getNumResults() == 1 &&
+         getElementTypeOrSelf(op->getOperand(0)).isF32();
+}
+
+/// `value` rounded to bf16 right where it is defined.
+Value roundedWhereDefined(OpBuilder &builder, Value value) {
+  builder.setInsertionPointAfterValue(value);
+  return ConvertOp::create(
+      builder, value.getLoc(),
+      withElementType(value, BFloat16Type::get(value.getContext())), value);
+}
+
+/// A copy of `collective`, before it, on the bf16 `narrowInput`: its bf16
+/// result.
+Value cloneOnBFloat16(OpBuilder &builder, Operation *collective,
+                      Value narrowInput) {
+  builder.setInsertionPoint(collective);
+  Operation *narrowed = builder.clone(*collective);
+  narrowed->setOperand(0, narrowInput);
+  Value result = narrowed->getResult(0);
+  result.setType(withElementType(result, getElementTypeOrSelf(narrowInput)));
+  return result;
+}
+
 /// True when `value` is a gradient on its way to an optimizer update: it
 /// reaches an update's gradient operand through elementwise ops (clipping's
 /// scale), reshapes and collectives (a sum over one axis, then another).
@@ -125,17 +154,12 @@ struct NarrowCollectivesPass
   }
 
   void narrowGradientSums(FunctionOpInterface func) {
-    auto bf16 = BFloat16Type::get(&getContext());
     SmallVector<Operation *> sums;
     llvm::DenseMap<Value, bool> known;
     func.walk([&](CollectiveOpInterface collective) {
-      Operation *op = collective;
-      CollectiveSteps steps = collective.getSteps();
-      if (steps.sums && steps.communicates() && op->getNumOperands() == 1 &&
-          op->getNumResults() == 1 &&
-          getElementTypeOrSelf(op->getOperand(0)).isF32() &&
-          reachesGradientOperand(op->getResult(0), known))
-        sums.push_back(op);
+      if (collective.getSteps().sums && isNarrowable(collective) &&
+          reachesGradientOperand(collective->getResult(0), known))
+        sums.push_back(collective);
     });
     OpBuilder builder(&getContext());
     for (Operation *op : sums) {
@@ -145,22 +169,15 @@ struct NarrowCollectivesPass
       Value input = op->getOperand(0);
       // A sum of a sum (over one axis, then another) reads the first's bf16
       // result, not its widened copy.
-      Value narrowInput;
-      if (auto widened = input.getDefiningOp<ConvertOp>();
-          widened && getElementTypeOrSelf(widened.getInput()).isBF16()) {
-        narrowInput = widened.getInput();
-      } else {
-        builder.setInsertionPointAfterValue(input);
-        narrowInput = ConvertOp::create(builder, op->getLoc(),
-                                        withElementType(input, bf16), input);
-      }
-      builder.setInsertionPoint(op);
-      Operation *narrowed = builder.clone(*op);
-      narrowed->setOperand(0, narrowInput);
+      auto widened = input.getDefiningOp<ConvertOp>();
+      Value narrowInput =
+          widened && getElementTypeOrSelf(widened.getInput()).isBF16()
+              ? widened.getInput()
+              : roundedWhereDefined(builder, input);
+      Value narrowResult = cloneOnBFloat16(builder, op, narrowInput);
       Value result = op->getResult(0);
-      narrowed->getResult(0).setType(withElementType(result, bf16));
       result.replaceAllUsesWith(ConvertOp::create(
-          builder, op->getLoc(), result.getType(), narrowed->getResult(0)));
+          builder, op->getLoc(), result.getType(), narrowResult));
       op->erase();
       if (Operation *widened = input.getDefiningOp();
           widened && widened->use_empty())
@@ -169,15 +186,10 @@ struct NarrowCollectivesPass
   }
 
   void narrowMoves(FunctionOpInterface func) {
-    auto bf16 = BFloat16Type::get(&getContext());
     SmallVector<CollectiveOpInterface> movers;
     func.walk([&](CollectiveOpInterface collective) {
-      Operation *op = collective;
-      CollectiveSteps steps = collective.getSteps();
-      if (!steps.sums && steps.communicates() && op->getNumOperands() == 1 &&
-          op->getNumResults() == 1 &&
-          getElementTypeOrSelf(op->getOperand(0)).isF32() &&
-          onlyFeedsBf16Gemms(op->getResult(0)))
+      if (!collective.getSteps().sums && isNarrowable(collective) &&
+          onlyFeedsBf16Gemms(collective->getResult(0)))
         movers.push_back(collective);
     });
     // One rounded copy per value, made where the value is: a parameter's
@@ -189,17 +201,10 @@ struct NarrowCollectivesPass
       Operation *op = collective;
       Value input = op->getOperand(0);
       Value &narrowInput = rounded[input];
-      if (!narrowInput) {
-        builder.setInsertionPointAfterValue(input);
-        narrowInput = ConvertOp::create(builder, input.getLoc(),
-                                        withElementType(input, bf16), input);
-      }
-      builder.setInsertionPoint(op);
-      Operation *narrowed = builder.clone(*op);
-      narrowed->setOperand(0, narrowInput);
+      if (!narrowInput)
+        narrowInput = roundedWhereDefined(builder, input);
+      Value narrowResult = cloneOnBFloat16(builder, op, narrowInput);
       Value result = op->getResult(0);
-      Value narrowResult = narrowed->getResult(0);
-      narrowResult.setType(withElementType(result, bf16));
       if (readsInPlaceAsBFloat16(result)) {
         result.replaceAllUsesWith(narrowResult);
         retypeReadersAsBFloat16(narrowResult);
