@@ -3,6 +3,7 @@
 #include "Context.h"
 
 #include <cstdint>
+#include <tuple>
 
 using namespace mp::runtime;
 
@@ -108,6 +109,19 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                 static_cast<long long>(n), static_cast<long long>(k));
   if (batch == 0 || m == 0 || n == 0)
     return MP_OK;
+  // The elements of A and of B the batch reads, which a bf16 GEMM copies
+  // (rounded or widened): they must fit int64 bytes.
+  for (auto [stride, rows, cols] :
+       {std::tuple(stride_a, m, k), std::tuple(stride_b, k, n)}) {
+    int64_t elements, reach;
+    if (stride < 0 || __builtin_mul_overflow(rows, cols, &elements) ||
+        __builtin_mul_overflow(stride, batch - 1, &reach) ||
+        __builtin_add_overflow(reach, elements, &elements) ||
+        elements > INT64_MAX / int64_t(sizeof(float)))
+      return fail(ctx, "mp_gemm_f32",
+                  "an operand's stride %lld and dims overflow int64 bytes",
+                  static_cast<long long>(stride));
+  }
   return ctx->backend->gemm(precision, a_type, b_type, trans_a, trans_b, batch,
                             m, n, k, alpha, a, stride_a, b, stride_b, beta, c,
                             stride_c);

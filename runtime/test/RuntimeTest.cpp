@@ -1151,6 +1151,15 @@ void testErrors(mp_context *ctx) {
                  std::string::npos,
          "a bfloat16 GEMM operand outside bf16 precision is an error");
   mp_context_destroy(failed);
+  failed = createLike(ctx);
+  expect(
+      mp_gemm_batched_f32(failed, MP_PRECISION_BF16, MP_DTYPE_F32, MP_DTYPE_F32,
+                          0, 0, 3, 1, 1, 1, 1.0f, x.floats(), INT64_MAX / 2,
+                          x.floats(), 0, 0.0f, y.floats(), 1) == MP_ERROR &&
+          std::string(mp_context_error(failed)).find("overflow int64 bytes") !=
+              std::string::npos,
+      "a GEMM batch whose operand reach overflows is an error");
+  mp_context_destroy(failed);
 
   if (mp_context_axis_size(ctx, 0) > 1) {
     failed = createLike(ctx);
