@@ -183,14 +183,16 @@ def model(seed):
 
 def options(seed):
     """The seed's training-step and schedule options: every other seed in
-    bf16 (its gathers then move bf16), every third scheduled (asynchronous
-    collectives; every sixth with tp-overlap's reordering), every fourth
-    with one fused AdamW call."""
+    bf16 (its gathers then move bf16), every fifth with FSDP's collectives
+    grouped (one call per group), every third scheduled (asynchronous
+    collectives, grouped runs as one; every sixth with tp-overlap's
+    reordering), every fourth with one fused AdamW call."""
     step = ["--mp-train-step=max-grad-norm=1.0" +
             (" precision=bf16" if seed % 2 else "")]
     schedule = "--mp-schedule-collectives" + \
         ("=tp-overlap=true" if seed % 6 == 0 else "")
-    passes = ([schedule] if seed % 3 == 0 else []) + \
+    passes = (["--mp-group-fsdp"] if seed % 5 == 0 else []) + \
+        ([schedule] if seed % 3 == 0 else []) + \
         (["--mp-fuse-optimizer"] if seed % 4 == 0 else [])
     return step, passes
 

@@ -96,21 +96,38 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   // A group of collectives runs as one call at its first member: every
   // member reads its operand and writes its result there. The call packs
   // them in a scratch buffer of (group size + 1) times the smaller side.
+  // An asynchronous group unpacks at its first wait: its scratch lives
+  // until then.
   plan.collectiveGroups = getCollectiveGroups(body);
+  SmallVector<Buffer> asyncScratch;
+  SmallVector<unsigned> asyncScratchGroup;
   for (auto [index, group] : llvm::enumerate(plan.collectiveGroups)) {
     CollectiveOpInterface leader = group.front();
     int64_t shares = 0;
+    Operation *firstWait = nullptr;
     for (CollectiveOpInterface member : group) {
       plan.groupOf[member] = index;
       position[member] = position[leader];
       shares += std::min(getBytes(member.getInput().getType()),
                          getBytes(member.getResult().getType()));
+      if (leader->hasAttr(MPDialect::kAsyncAttrName))
+        for (Operation *wait : member->getUsers())
+          if (!firstWait || wait->isBeforeInBlock(firstWait))
+            firstWait = wait;
     }
     int64_t groupSize = getGroupSize(lookupMesh(leader, leader.getMeshAttr()),
                                      leader.getAxes());
-    plan.scratchBytes =
-        std::max(plan.scratchBytes,
-                 llvm::checkedMul(shares, groupSize + 1).value_or(INT64_MAX));
+    int64_t bytes = llvm::checkedMul(shares, groupSize + 1).value_or(INT64_MAX);
+    plan.groupFirstWait.push_back(firstWait);
+    plan.groupScratchOffset.push_back(0);
+    if (firstWait) {
+      count(plan.unpooledBytes, alignUp(bytes));
+      asyncScratch.push_back(
+          Buffer{0, alignUp(bytes), position[leader], position[firstWait]});
+      asyncScratchGroup.push_back(index);
+    } else {
+      plan.scratchBytes = std::max(plan.scratchBytes, bytes);
+    }
   }
   if (total)
     total = llvm::checkedAdd(*total, alignUp(plan.scratchBytes));
@@ -248,7 +265,7 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   // are not scanned for every new buffer.
   std::map<int64_t, int64_t> gaps; // offset -> bytes
   int64_t top = 0;
-  using Expiry = std::pair<int64_t, size_t>; // end, index in `values`
+  using Expiry = std::pair<int64_t, size_t>; // end, index in `order`
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> live;
   auto release = [&](int64_t offset, int64_t bytes) {
     if (auto next = gaps.find(offset + bytes); next != gaps.end()) {
@@ -268,10 +285,19 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
     else
       gaps[offset] = bytes;
   };
-  for (auto [index, value] : llvm::enumerate(values)) {
-    Buffer &buffer = plan.buffers[value];
+  // The values' buffers and the asynchronous groups' scratch, in program
+  // order of their first position.
+  SmallVector<Buffer *> order = llvm::map_to_vector(
+      values, [&](Value value) { return &plan.buffers[value]; });
+  for (Buffer &scratch : asyncScratch)
+    order.push_back(&scratch);
+  llvm::stable_sort(order, [](const Buffer *a, const Buffer *b) {
+    return a->begin < b->begin;
+  });
+  for (auto [index, bufferPointer] : llvm::enumerate(order)) {
+    Buffer &buffer = *bufferPointer;
     while (!live.empty() && live.top().first < buffer.begin) {
-      const Buffer &done = plan.buffers[values[live.top().second]];
+      const Buffer &done = *order[live.top().second];
       release(done.offset, done.bytes);
       live.pop();
     }
@@ -296,6 +322,11 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
     plan.scratchOffset = alignUp(plan.arenaBytes);
     plan.arenaBytes = plan.scratchOffset + alignUp(plan.scratchBytes);
   }
+  for (auto [index, firstWait] : llvm::enumerate(plan.groupFirstWait))
+    if (!firstWait)
+      plan.groupScratchOffset[index] = plan.scratchOffset;
+  for (auto [group, scratch] : llvm::zip(asyncScratchGroup, asyncScratch))
+    plan.groupScratchOffset[group] = scratch.offset;
   return plan;
 }
 

@@ -165,6 +165,51 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
   return machine;
 }
 
+namespace {
+/// The copies a grouped call makes on the compute stream: every member's
+/// input packed into the flat buffer, every result unpacked from it (each
+/// byte read and written), and the kernels each side launches: one per 64
+/// copies (the runtime's copy batches), a copy per tensor on the tensors'
+/// contiguous side and per tensor and member on the other.
+struct GroupCopies {
+  int64_t packBytes = 0, unpackBytes = 0;
+  int64_t packLaunches = 0, unpackLaunches = 0;
+};
+
+GroupCopies getGroupCopies(ArrayRef<CollectiveOpInterface> group) {
+  constexpr int64_t kCopiesPerLaunch = 64;
+  auto bytesOf = [](Value value) {
+    return getTensorBytes(cast<RankedTensorType>(value.getType())).value_or(0);
+  };
+  CollectiveOpInterface leader = group.front();
+  int64_t tensors = group.size();
+  int64_t perMember =
+      tensors *
+      getGroupSize(lookupMesh(leader, leader.getMeshAttr()), leader.getAxes());
+  bool gathers = isa<AllGatherOp>(leader);
+  GroupCopies copies;
+  for (CollectiveOpInterface member : group) {
+    copies.packBytes += 2 * bytesOf(member.getInput());
+    copies.unpackBytes += 2 * bytesOf(member.getResult());
+  }
+  auto launches = [&](int64_t copyCount) {
+    return (copyCount + kCopiesPerLaunch - 1) / kCopiesPerLaunch;
+  };
+  copies.packLaunches = launches(gathers ? tensors : perMember);
+  copies.unpackLaunches = launches(gathers ? perMember : tensors);
+  return copies;
+}
+
+/// The group `op` leads, if it is a grouped call's first member.
+std::optional<unsigned> getLedGroup(Operation &op, const MemoryPlan &plan) {
+  auto group = plan.groupOf.find(&op);
+  if (group == plan.groupOf.end() ||
+      plan.collectiveGroups[group->second].front() != &op)
+    return std::nullopt;
+  return group->second;
+}
+} // namespace
+
 void forEachKernel(
     FunctionOpInterface func, const MemoryPlan &plan,
     function_ref<void(Operation &, int64_t gemmFlops, int64_t kernelBytes)>
@@ -182,8 +227,14 @@ void forEachKernel(
       continue;
     }
     auto costed = dyn_cast<CostOpInterface>(op);
-    visit(op, costed ? costed.getGemmFlops() : 0,
-          costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op));
+    int64_t bytes =
+        costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op);
+    // A grouped call's packing and unpacking, at its first member.
+    if (std::optional<unsigned> group = getLedGroup(op, plan)) {
+      GroupCopies copies = getGroupCopies(plan.collectiveGroups[*group]);
+      bytes += copies.packBytes + copies.unpackBytes;
+    }
+    visit(op, costed ? costed.getGemmFlops() : 0, bytes);
   }
 }
 
@@ -204,10 +255,29 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
   // until it is done, an asynchronous one only its mp.wait does.
   double computeClock = 0, commClock = 0;
   llvm::DenseMap<Operation *, double> doneAt;
+  // A grouped call packs on the compute stream before its collective and
+  // unpacks after it (at its first wait when asynchronous); its members
+  // ride one call, so they pay one latency and one call overhead.
+  auto runCopies = [&](int64_t bytes, int64_t launches) {
+    double seconds =
+        bytes / machine.memoryBytesPerSecond + launches * machine.opSeconds;
+    prediction.computeSeconds += seconds;
+    computeClock += seconds;
+  };
   forEachKernel(func, plan, [&](Operation &op, int64_t flops, int64_t bytes) {
     if (auto wait = dyn_cast<WaitOp>(op)) {
-      computeClock = std::max(computeClock,
-                              doneAt.lookup(wait.getValue().getDefiningOp()));
+      Operation *collective = wait.getValue().getDefiningOp();
+      auto group = plan.groupOf.find(collective);
+      if (group == plan.groupOf.end()) {
+        computeClock = std::max(computeClock, doneAt.lookup(collective));
+      } else if (plan.groupFirstWait[group->second] == &op) {
+        ArrayRef<CollectiveOpInterface> members =
+            plan.collectiveGroups[group->second];
+        for (CollectiveOpInterface member : members)
+          computeClock = std::max(computeClock, doneAt.lookup(member));
+        GroupCopies copies = getGroupCopies(members);
+        runCopies(copies.unpackBytes, copies.unpackLaunches);
+      }
       return;
     }
     prediction.gemmFlops =
@@ -228,24 +298,40 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
         link.latencySeconds = std::max(link.latencySeconds, own.latencySeconds);
         axes += (axes.empty() ? "" : ",") + name.str();
       }
+      auto group = plan.groupOf.find(&op);
+      ArrayRef<CollectiveOpInterface> members;
+      if (group != plan.groupOf.end())
+        members = plan.collectiveGroups[group->second];
+      bool leads = members.empty() || members.front() == &op;
+      if (!members.empty() && leads) {
+        GroupCopies copies = getGroupCopies(members);
+        runCopies(copies.packBytes, copies.packLaunches);
+      }
       double sent = collective.getBytesSentPerRank();
       StringRef kind = op.getName().stripDialect();
       auto factor = machine.collectiveFactors.find(kind);
       double seconds =
           (sent / link.bytesPerSecond +
-           getRingSteps(collective.getSteps(), size) * link.latencySeconds) *
+           (leads ? getRingSteps(collective.getSteps(), size) *
+                        link.latencySeconds
+                  : 0)) *
               (factor == machine.collectiveFactors.end() ? 1.0
                                                          : factor->second) +
-          machine.opSeconds;
+          (leads ? machine.opSeconds : 0);
       prediction.bytesSentPerRank += sent;
       prediction.commSeconds += seconds;
       prediction.commSecondsPerAxes[axes] += seconds;
       prediction.commSecondsPerKind[kind.str()] += seconds;
       commClock = std::max(computeClock, commClock) + seconds;
-      if (op.hasAttr(MPDialect::kAsyncAttrName))
+      if (op.hasAttr(MPDialect::kAsyncAttrName)) {
         doneAt[&op] = commClock;
-      else
+      } else {
         computeClock = commClock;
+        if (!members.empty() && members.back() == &op) {
+          GroupCopies copies = getGroupCopies(members);
+          runCopies(copies.unpackBytes, copies.unpackLaunches);
+        }
+      }
       return;
     }
     double seconds =

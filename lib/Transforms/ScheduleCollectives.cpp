@@ -18,6 +18,10 @@
 //    does not depend on moved after it: Megatron-LM overlaps that
 //    all_reduce with the weight-gradient GEMMs the same way.
 //
+// A run of FSDP-grouped collectives (mp-group-fsdp: one runtime call on a
+// packed buffer) moves, is issued and is waited for as one: one slot, an
+// mp.wait per member, all before the first reader of any member.
+//
 // At most `max-in-flight` collectives are outstanding; issuing one more
 // first waits for the oldest (FSDP2's bounded prefetch and its limit on
 // unsharded gradients). Each asynchronous collective gets a runtime slot
@@ -65,6 +69,45 @@ Operation *getFirstUser(Value value) {
       first = user;
   return first;
 }
+
+/// The first op that reads a result of `run`.
+Operation *getFirstReader(ArrayRef<Operation *> run) {
+  Operation *first = nullptr;
+  for (Operation *member : run)
+    if (Operation *user = getFirstUser(member->getResult(0)))
+      if (!first || user->isBeforeInBlock(first))
+        first = user;
+  return first;
+}
+
+/// The runs of grouped collectives in `body` (getCollectiveGroups), each
+/// member mapped to its run; other collectives are runs of one.
+struct Runs {
+  explicit Runs(Block &body) {
+    for (ArrayRef<CollectiveOpInterface> group : getCollectiveGroups(body)) {
+      for (CollectiveOpInterface member : group)
+        runOf[member] = grouped.size();
+      grouped.push_back(llvm::map_to_vector(
+          group, [](CollectiveOpInterface op) -> Operation * { return op; }));
+    }
+  }
+  /// The run `op` is in, in program order.
+  SmallVector<Operation *, 1> get(Operation *op) const {
+    auto run = runOf.find(op);
+    if (run == runOf.end())
+      return {op};
+    return SmallVector<Operation *, 1>(grouped[run->second].begin(),
+                                       grouped[run->second].end());
+  }
+  /// Whether `op` is the first of its run.
+  bool isLeader(Operation *op) const {
+    auto run = runOf.find(op);
+    return run == runOf.end() || grouped[run->second].front() == op;
+  }
+
+  llvm::DenseMap<Operation *, unsigned> runOf;
+  SmallVector<SmallVector<Operation *>> grouped;
+};
 
 /// Gives each sum in `sums` (program order) that the very next op reads
 /// something to run beside: the ops since the previous such sum that it
@@ -130,17 +173,18 @@ struct ScheduleCollectivesPass
     });
   }
 
-  /// Moves each FSDP unit's gathers to where the unit `prefetch` before it
-  /// starts computing; returns them, in their new program order.
-  SetVector<Operation *> placeGathers(FunctionOpInterface func, PlanAttr plan) {
+  /// Moves each FSDP unit's gathers (a grouped run as one) to where the
+  /// unit `prefetch` before it starts computing; returns them.
+  SetVector<Operation *> placeGathers(FunctionOpInterface func, PlanAttr plan,
+                                      const Runs &runs) {
     llvm::DenseMap<unsigned, StringRef> paramNames;
     for (const ModelValue &value : getModelValues(func))
       if (value.role == ModelRole::Param)
         paramNames[value.index] = value.name.getValue();
-    // Units in order of their first use; a unit's members too, so its
-    // first member's reader is where the unit starts computing.
+    // Units in order of their first use; a unit's gathers too, so its
+    // first gather's reader is where the unit starts computing.
     struct Gather {
-      AllGatherOp op;
+      SmallVector<Operation *, 1> run;
       Operation *firstReader;
     };
     using UnitKey = std::pair<StringRef, unsigned>; // group, regather
@@ -148,8 +192,7 @@ struct ScheduleCollectivesPass
     SmallVector<std::pair<Gather, StringRef>> byFirstUse;
     for (auto gather : func.getFunctionBody().getOps<AllGatherOp>()) {
       BlockArgument param = getGatheredParameter(gather);
-      if (!param || !paramNames.count(param.getArgNumber()) ||
-          gather->hasAttr(MPDialect::kFsdpGroupAttrName))
+      if (!param || !paramNames.count(param.getArgNumber()))
         continue;
       // A bf16 gather's widening convert moves down to its first reader.
       Value gathered = gather.getResult();
@@ -157,54 +200,72 @@ struct ScheduleCollectivesPass
         if (auto widen = dyn_cast<ConvertOp>(*gathered.getUsers().begin()))
           if (Operation *reader = getFirstUser(widen.getResult()))
             widen->moveBefore(reader);
-      if (Operation *first = getFirstUser(gathered))
+      if (!runs.isLeader(gather))
+        continue;
+      SmallVector<Operation *, 1> run = runs.get(gather);
+      if (Operation *first = getFirstReader(run))
         byFirstUse.push_back(
-            {{gather, first},
+            {{run, first},
              getFsdpGroup(paramNames[param.getArgNumber()], plan)});
     }
     llvm::stable_sort(byFirstUse, [](auto &a, auto &b) {
       return a.first.firstReader->isBeforeInBlock(b.first.firstReader);
     });
     for (auto &[gather, group] : byFirstUse)
-      units[{group, unsigned(gather.op->hasAttr(MPDialect::kRegatherAttrName))}]
+      units[{group, unsigned(gather.run.front()->hasAttr(
+                        MPDialect::kRegatherAttrName))}]
           .push_back(gather);
     SetVector<Operation *> placed;
     SmallVector<Operation *> starts;
     for (auto [index, entry] : llvm::enumerate(units)) {
       starts.push_back(entry.second.front().firstReader);
-      for (Gather gather : entry.second) {
+      for (Gather &gather : entry.second) {
         // The first `prefetch` units stay where partitioning put them.
         if (index >= static_cast<size_t>(prefetch)) {
           Operation *issue = starts[index - prefetch];
           Operation *first = gather.firstReader;
-          gather.op->moveBefore(first->isBeforeInBlock(issue) ? first : issue);
+          Operation *at = first->isBeforeInBlock(issue) ? first : issue;
+          for (Operation *member : gather.run)
+            member->moveBefore(at);
         }
-        placed.insert(gather.op);
+        placed.insert(gather.run.begin(), gather.run.end());
       }
     }
     return placed;
   }
 
   void schedule(FunctionOpInterface func, PlanAttr plan) {
-    SetVector<Operation *> gathers = placeGathers(func, plan);
     Block &body = func.getFunctionBody().front();
-    // A sum is issued as soon as what it sums exists (partitioning put it
-    // where its reader needs it).
-    // Sums, but those of an FSDP group (one call at its first member).
-    auto isSum = [](Operation *op) {
-      return isa<ReduceScatterOp, AllReduceOp>(op) &&
-             !op->hasAttr(MPDialect::kFsdpGroupAttrName);
+    Runs runs(body);
+    SetVector<Operation *> gathers = placeGathers(func, plan, runs);
+    auto isSumKind = [](Operation *op) {
+      return isa<ReduceScatterOp, AllReduceOp>(op);
     };
-    SmallVector<Operation *> sums;
-    for (Operation &op : llvm::make_early_inc_range(body)) {
-      if (!isSum(&op))
-        continue;
-      if (Operation *def = op.getOperand(0).getDefiningOp())
-        op.moveAfter(def);
-      else
-        op.moveBefore(&body.front());
-      sums.push_back(&op);
+    // A sum is issued as soon as what it sums exists (partitioning put it
+    // where its reader needs it); a grouped run once all it sums exists.
+    SmallVector<Operation *> sums, sumRuns;
+    for (Operation &op : body)
+      if (isSumKind(&op) && runs.isLeader(&op))
+        sumRuns.push_back(&op);
+    for (Operation *leader : sumRuns) {
+      SmallVector<Operation *, 1> run = runs.get(leader);
+      Operation *latest = nullptr;
+      for (Operation *member : run)
+        if (Operation *def = member->getOperand(0).getDefiningOp())
+          if (!latest || latest->isBeforeInBlock(def))
+            latest = def;
+      Operation *at = latest ? latest->getNextNode() : &body.front();
+      // (A run already right there stays.)
+      if (at != run.front())
+        for (Operation *member : run)
+          member->moveBefore(at);
+      if (run.size() == 1)
+        sums.push_back(leader);
     }
+    // Sums, but those of an FSDP group (one call at its first member).
+    auto isSum = [&](Operation *op) {
+      return isSumKind(op) && !runs.runOf.count(op);
+    };
     if (tpOverlap) {
       // Moving each sum up to its input reordered them.
       llvm::sort(sums, [](Operation *a, Operation *b) {
@@ -214,16 +275,16 @@ struct ScheduleCollectivesPass
     }
     // Which collectives run asynchronously: the FSDP gathers, and sums
     // with something to overlap before their first reader.
-    auto isAsync = [&](Operation &op) {
-      if (gathers.contains(&op))
+    auto isAsync = [&](ArrayRef<Operation *> run) {
+      if (gathers.contains(run.front()))
         return true;
-      if (!isSum(&op))
+      if (!isSumKind(run.front()))
         return false;
-      Operation *first = getFirstUser(op.getResult(0));
-      return first && first != op.getNextNode();
+      Operation *first = getFirstReader(run);
+      return first && first != run.back()->getNextNode();
     };
     struct Pending {
-      Operation *collective;
+      SmallVector<Operation *, 1> run;
       int64_t slot;
     };
     std::deque<Pending> pending;
@@ -231,17 +292,19 @@ struct ScheduleCollectivesPass
     for (int64_t slot = maxInFlight - 1; slot >= 0; --slot)
       freeSlots.push_back(slot);
     OpBuilder builder(&getContext());
-    auto wait = [&](Pending done, Operation *before) {
+    auto wait = [&](const Pending &done, Operation *before) {
       builder.setInsertionPoint(before);
-      Value result = done.collective->getResult(0);
-      auto waited = WaitOp::create(builder, done.collective->getLoc(), result,
-                                   done.collective->getOperands());
-      result.replaceAllUsesExcept(waited.getResult(), waited);
+      for (Operation *collective : done.run) {
+        Value result = collective->getResult(0);
+        auto waited = WaitOp::create(builder, collective->getLoc(), result,
+                                     collective->getOperands());
+        result.replaceAllUsesExcept(waited.getResult(), waited);
+      }
       freeSlots.push_back(done.slot);
     };
     auto waitOldest = [&](Operation *before, auto isKind) {
       auto oldest = llvm::find_if(
-          pending, [&](const Pending &p) { return isKind(p.collective); });
+          pending, [&](const Pending &p) { return isKind(p.run.front()); });
       if (oldest == pending.end())
         return;
       wait(*oldest, before);
@@ -250,25 +313,30 @@ struct ScheduleCollectivesPass
     for (Operation &op : llvm::make_early_inc_range(body)) {
       // Wait right before the first reader of a pending result.
       for (auto it = pending.begin(); it != pending.end();) {
-        if (getFirstUser(it->collective->getResult(0)) == &op) {
+        if (getFirstReader(it->run) == &op) {
           wait(*it, &op);
           it = pending.erase(it);
         } else {
           ++it;
         }
       }
-      if (!isAsync(op))
+      if (!isa<CollectiveOpInterface>(op) || !runs.isLeader(&op))
+        continue;
+      SmallVector<Operation *, 1> run = runs.get(&op);
+      if (!isAsync(run))
         continue;
       // One sum in flight, as FSDP2 waits for a gradient's reduce_scatter
       // when it issues the next: an unsharded gradient is freed one
       // reduction later, not at the optimizer.
-      if (isSum(&op))
-        waitOldest(&op, isSum);
+      if (isSumKind(&op))
+        waitOldest(&op, isSumKind);
       if (pending.size() == static_cast<size_t>(maxInFlight))
         waitOldest(&op, [](Operation *) { return true; });
       int64_t slot = freeSlots.pop_back_val();
-      op.setAttr(MPDialect::kAsyncAttrName, builder.getI64IntegerAttr(slot));
-      pending.push_back({&op, slot});
+      for (Operation *member : run)
+        member->setAttr(MPDialect::kAsyncAttrName,
+                        builder.getI64IntegerAttr(slot));
+      pending.push_back({run, slot});
     }
     // Results returned as they are (or unread) are waited for at the end.
     for (Pending &done : pending)

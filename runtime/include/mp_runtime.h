@@ -481,8 +481,10 @@ typedef struct mp_step {
  * a time. The CUDA backend over NCCL issues it on the communication stream
  * and makes the compute stream wait for it only at mp_async_wait, so the
  * compute in between overlaps it; the host backend and the CUDA mpi
- * transport run it at the call (their wait returns at once), as do the
- * grouped calls (their unpacking follows the collective).
+ * transport run it at the call (their wait returns at once). A grouped
+ * call (mp_all_gather_group, mp_reduce_scatter_group) packs at the call
+ * and unpacks into its outputs at mp_async_wait on every backend, so its
+ * scratch, like its outputs, must not be touched until then.
  *===----------------------------------------------------------------------===*/
 
 #define MP_ASYNC_SLOTS 64

@@ -45,6 +45,17 @@ struct Group {
   int index = 0;
 };
 
+/// One copy of a batch (Backend::copyBatch): `height` rows of `widthBytes`
+/// bytes from `src` to `dst`, rows `srcPitch` and `dstPitch` bytes apart.
+struct CopyRegion {
+  void *dst;
+  size_t dstPitch;
+  const void *src;
+  size_t srcPitch;
+  size_t widthBytes;
+  size_t height;
+};
+
 /// A tensor seen as [outer][extent][inner] around one dim.
 struct DimView {
   int64_t outer = 1, extent = 1, inner = 1;
@@ -87,6 +98,18 @@ public:
                            size_t height) = 0;
   virtual mp_status zero2D(void *dst, size_t pitch, size_t widthBytes,
                            size_t height) = 0;
+  /// The copies of a grouped collective's packing or unpacking, none
+  /// overlapping another's destination (as copy2D's arguments each): one
+  /// launch where a backend can (FSDP2 packs and unpacks its flat buffer in
+  /// one kernel each too), else one copy2D each. `call` names the public
+  /// call in errors.
+  virtual mp_status copyBatch(const char *call,
+                              const std::vector<CopyRegion> &regions) {
+    for (const CopyRegion &r : regions)
+      if (copy2D(r.dst, r.dstPitch, r.src, r.srcPitch, r.widthBytes, r.height))
+        return MP_ERROR;
+    return MP_OK;
+  }
   /// Waits for the work issued so far (the host's is done when issued).
   virtual mp_status synchronize() { return MP_OK; }
   /// Makes later compute wait for the asynchronous collective in `slot`

@@ -54,20 +54,29 @@ mp_status checkGroup(mp_context *ctx, const char *call, int count,
 }
 
 /// Consumes the slot mp_async_begin named for this collective call, if
-/// any: while the call runs, the backend finds it in ctx->asyncSlot (unless
-/// the call must run at once: the grouped calls unpack after their
-/// collective); after it, the slot is pending until mp_async_wait.
+/// any: while the call runs, the backend finds it in ctx->asyncSlot; after
+/// it, the slot is pending until mp_async_wait.
 class AsyncCollective {
 public:
-  AsyncCollective(mp_context *ctx, bool canRunAsync)
-      : ctx(ctx), slot(ctx->asyncSlot) {
-    if (!canRunAsync)
-      ctx->asyncSlot = -1;
-  }
+  explicit AsyncCollective(mp_context *ctx) : ctx(ctx), slot(ctx->asyncSlot) {}
   ~AsyncCollective() {
     if (slot >= 0)
       ctx->pendingSlots |= uint64_t(1) << slot;
     ctx->asyncSlot = -1;
+  }
+
+  /// Runs a grouped call's unpacking copies now, or, when the call is
+  /// asynchronous, at its mp_async_wait: until then the collective may
+  /// still be writing the packed buffer (FSDP2 copies out of its flat
+  /// buffer when it waits for the all_gather, too).
+  mp_status unpack(const char *call, std::vector<CopyRegion> copies) {
+    Backend &backend = *ctx->backend;
+    if (slot < 0)
+      return backend.copyBatch(call, copies);
+    ctx->unpackAtWait[slot] = [&backend, call, copies = std::move(copies)] {
+      return backend.copyBatch(call, copies);
+    };
+    return MP_OK;
   }
 
 private:
@@ -100,12 +109,16 @@ mp_status mp_async_wait(mp_context *ctx, int slot) {
   if (slot < 0 || slot >= MP_ASYNC_SLOTS || !(ctx->pendingSlots >> slot & 1))
     return fail(ctx, "mp_async_wait", "slot %d holds no collective", slot);
   ctx->pendingSlots &= ~(uint64_t(1) << slot);
-  return ctx->backend->waitAsync(slot);
+  std::function<mp_status()> unpack = std::move(ctx->unpackAtWait[slot]);
+  ctx->unpackAtWait[slot] = nullptr;
+  if (ctx->backend->waitAsync(slot))
+    return MP_ERROR;
+  return unpack ? unpack() : MP_OK;
 }
 
 mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, void *data, int64_t count) {
-  AsyncCollective async(ctx, /*canRunAsync=*/true);
+  AsyncCollective async(ctx);
   Group group;
   if (checkCollective(ctx, "mp_all_reduce", axes, num_axes, dtype, group) ||
       checkCount(ctx, "mp_all_reduce", count))
@@ -116,7 +129,7 @@ mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
                         const int64_t *shape, int dim) {
-  AsyncCollective async(ctx, /*canRunAsync=*/true);
+  AsyncCollective async(ctx);
   Group group;
   if (checkCollective(ctx, "mp_all_gather", axes, num_axes, dtype, group) ||
       checkDim(ctx, "mp_all_gather", rank, shape, dim, 1))
@@ -130,7 +143,7 @@ mp_status mp_all_gather_group(mp_context *ctx, const int *axes, int num_axes,
                               void *const *out, const int *ranks,
                               const int64_t *shapes, const int *dims,
                               void *scratch) {
-  AsyncCollective async(ctx, /*canRunAsync=*/false);
+  AsyncCollective async(ctx);
   const char *call = "mp_all_gather_group";
   Group group;
   PackedGroup packed;
@@ -142,28 +155,28 @@ mp_status mp_all_gather_group(mp_context *ctx, const int *axes, int num_axes,
   size_t e = getDtypeSize(dtype);
   char *packedIn = static_cast<char *>(scratch);
   char *packedOut = packedIn + packed.packed * e;
-  for (int i = 0; i < count; ++i)
-    if (backend.copy(packedIn + packed.offsets[i] * e, in[i],
-                     packed.views[i].count() * e))
-      return MP_ERROR;
-  int64_t flat = packed.packed;
-  if (backend.allGather(group, dtype, packedIn, packedOut,
-                        DimView(&flat, 1, 0, e)))
-    return MP_ERROR;
-  // Member r's block holds its piece of every tensor; piece r of tensor i
-  // goes to rows [r * extent, (r + 1) * extent) of each outer slice.
+  std::vector<CopyRegion> packing, unpacking;
   for (int i = 0; i < count; ++i) {
+    size_t bytes = packed.views[i].count() * e;
+    packing.push_back(
+        {packedIn + packed.offsets[i] * e, bytes, in[i], bytes, bytes, 1});
+    // Member r's block holds its piece of every tensor; piece r of tensor
+    // i goes to rows [r * extent, (r + 1) * extent) of each outer slice.
     const DimView &view = packed.views[i];
     size_t pieceBytes = view.rowBytes(view.extent);
     for (int r = 0; r < group.size; ++r)
-      if (backend.copy2D(static_cast<char *>(out[i]) + r * pieceBytes,
-                         group.size * pieceBytes,
-                         packedOut +
-                             (r * packed.packed + packed.offsets[i]) * e,
-                         pieceBytes, pieceBytes, view.outer))
-        return MP_ERROR;
+      unpacking.push_back(
+          {static_cast<char *>(out[i]) + r * pieceBytes,
+           group.size * pieceBytes,
+           packedOut + (r * packed.packed + packed.offsets[i]) * e, pieceBytes,
+           pieceBytes, static_cast<size_t>(view.outer)});
   }
-  return MP_OK;
+  int64_t flat = packed.packed;
+  if (backend.copyBatch(call, packing) ||
+      backend.allGather(group, dtype, packedIn, packedOut,
+                        DimView(&flat, 1, 0, e)))
+    return MP_ERROR;
+  return async.unpack(call, std::move(unpacking));
 }
 
 mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
@@ -171,7 +184,7 @@ mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
                                   const void *const *in, void *const *out,
                                   const int *ranks, const int64_t *shapes,
                                   const int *dims, void *scratch) {
-  AsyncCollective async(ctx, /*canRunAsync=*/false);
+  AsyncCollective async(ctx);
   const char *call = "mp_reduce_scatter_group";
   Group group;
   if (checkCollective(ctx, call, axes, num_axes, dtype, group))
@@ -184,32 +197,33 @@ mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
   size_t e = getDtypeSize(dtype);
   char *packedIn = static_cast<char *>(scratch);
   char *packedOut = packedIn + group.size * packed.packed * e;
-  // Block r, which member r keeps, holds piece r of every tensor.
+  std::vector<CopyRegion> packing, unpacking;
   for (int i = 0; i < count; ++i) {
+    // Block r, which member r keeps, holds piece r of every tensor.
     const DimView &view = packed.views[i];
     size_t pieceBytes = view.rowBytes(view.extent / group.size);
     for (int r = 0; r < group.size; ++r)
-      if (backend.copy2D(packedIn + (r * packed.packed + packed.offsets[i]) * e,
+      packing.push_back({packedIn + (r * packed.packed + packed.offsets[i]) * e,
                          pieceBytes,
                          static_cast<const char *>(in[i]) + r * pieceBytes,
-                         group.size * pieceBytes, pieceBytes, view.outer))
-        return MP_ERROR;
+                         group.size * pieceBytes, pieceBytes,
+                         static_cast<size_t>(view.outer)});
+    size_t bytes = view.count() / group.size * e;
+    unpacking.push_back(
+        {out[i], bytes, packedOut + packed.offsets[i] * e, bytes, bytes, 1});
   }
   int64_t flat = group.size * packed.packed;
-  if (backend.reduceScatter(group, dtype, packedIn, packedOut,
+  if (backend.copyBatch(call, packing) ||
+      backend.reduceScatter(group, dtype, packedIn, packedOut,
                             DimView(&flat, 1, 0, e)))
     return MP_ERROR;
-  for (int i = 0; i < count; ++i)
-    if (backend.copy(out[i], packedOut + packed.offsets[i] * e,
-                     packed.views[i].count() / group.size * e))
-      return MP_ERROR;
-  return MP_OK;
+  return async.unpack(call, std::move(unpacking));
 }
 
 mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
                             mp_dtype dtype, const void *in, void *out, int rank,
                             const int64_t *shape, int dim) {
-  AsyncCollective async(ctx, /*canRunAsync=*/true);
+  AsyncCollective async(ctx);
   Group group;
   if (checkCollective(ctx, "mp_reduce_scatter", axes, num_axes, dtype, group) ||
       checkDim(ctx, "mp_reduce_scatter", rank, shape, dim, group.size))
@@ -221,7 +235,7 @@ mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
                         const int64_t *shape, int split_dim, int concat_dim) {
-  AsyncCollective async(ctx, /*canRunAsync=*/true);
+  AsyncCollective async(ctx);
   Group group;
   if (checkCollective(ctx, "mp_all_to_all", axes, num_axes, dtype, group) ||
       checkDim(ctx, "mp_all_to_all", rank, shape, split_dim, group.size) ||
@@ -240,7 +254,7 @@ mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,
                          mp_dtype dtype, const void *in, void *out, int rank,
                          const int64_t *shape, int dim) {
-  AsyncCollective async(ctx, /*canRunAsync=*/true);
+  AsyncCollective async(ctx);
   Group group;
   if (checkCollective(ctx, "mp_shard_slice", axes, num_axes, dtype, group) ||
       checkDim(ctx, "mp_shard_slice", rank, shape, dim, group.size))

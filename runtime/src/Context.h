@@ -10,8 +10,10 @@
 
 #include <mpi.h>
 
+#include <array>
 #include <cstdarg>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -42,6 +44,9 @@ struct mp_context {
   /// the slots whose collectives were issued and not yet waited for.
   int asyncSlot = -1;
   uint64_t pendingSlots = 0;
+  /// Per slot, what an asynchronous grouped call still does at its
+  /// mp_async_wait: unpack its packed buffer once the collective is done.
+  std::array<std::function<mp_status()>, MP_ASYNC_SLOTS> unpackAtWait;
   std::unordered_map<void *, size_t> allocations;
   size_t liveBytes = 0;
   size_t peakBytes = 0;

@@ -220,6 +220,55 @@ void testGroupedCollectives(mp_context *ctx, const Group &g) {
     expect(near(piece, expected),
            "reduce_scatter_group tensor " + std::to_string(i) + where);
   }
+  // Asynchronous, both in flight at once with their own scratch: a grouped
+  // call unpacks at its mp_async_wait (outputs untouched before it), the
+  // waits in the other order; the same results.
+  std::vector<std::unique_ptr<Buffer>> asyncBuffers;
+  std::vector<void *> asyncGathered, asyncScattered;
+  std::vector<float> sentinel;
+  for (size_t i = 0; i < globals.size(); ++i) {
+    sentinel.assign(globals[i].data.size(), -1.0f);
+    asyncBuffers.push_back(std::make_unique<Buffer>(ctx, sentinel));
+    asyncGathered.push_back(asyncBuffers.back()->floats());
+    asyncBuffers.push_back(
+        std::make_unique<Buffer>(ctx, pieces[i].data.size() * sizeof(float)));
+    asyncScattered.push_back(asyncBuffers.back()->floats());
+  }
+  Buffer secondScratch(ctx, (g.size + 1) * pieceFloats * sizeof(float));
+  CHECK_OK(ctx, mp_async_begin(ctx, 7));
+  CHECK_OK(ctx, mp_all_gather_group(ctx, g.axes.data(), g.axes.size(),
+                                    MP_DTYPE_F32, globals.size(), mine.data(),
+                                    asyncGathered.data(), ranks.data(),
+                                    pieceShapes.data(), dims.data(),
+                                    scratch.floats()));
+  CHECK_OK(ctx, mp_async_begin(ctx, 8));
+  CHECK_OK(ctx,
+           mp_reduce_scatter_group(
+               ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32, globals.size(),
+               contributions.data(), asyncScattered.data(), ranks.data(),
+               globalShapes.data(), dims.data(), secondScratch.floats()));
+  std::vector<float> before(globals[2].data.size());
+  CHECK_OK(ctx, mp_copy_to_host(ctx, before.data(), asyncGathered[2],
+                                before.size() * sizeof(float)));
+  expect(before == sentinel,
+         "asynchronous all_gather_group unpacks at its wait" + where);
+  CHECK_OK(ctx, mp_async_wait(ctx, 8));
+  CHECK_OK(ctx, mp_async_wait(ctx, 7));
+  // Bit for bit the synchronous calls' results.
+  auto read = [&](void *buffer, size_t floats) {
+    std::vector<float> values(floats);
+    CHECK_OK(ctx, mp_copy_to_host(ctx, values.data(), buffer,
+                                  floats * sizeof(float)));
+    return values;
+  };
+  for (size_t i = 0; i < globals.size(); ++i) {
+    size_t whole = globals[i].data.size(), piece = pieces[i].data.size();
+    expect(read(asyncGathered[i], whole) == read(gathered[i], whole),
+           "asynchronous all_gather_group tensor " + std::to_string(i) + where);
+    expect(read(asyncScattered[i], piece) == read(scattered[i], piece),
+           "asynchronous reduce_scatter_group tensor " + std::to_string(i) +
+               where);
+  }
 }
 
 void testCollectives(mp_context *ctx, const Group &g) {

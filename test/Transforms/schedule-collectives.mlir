@@ -49,8 +49,7 @@ func.func @layers(%w0: tensor<4x8xf32> {mp.param = "layers.0.w"},
 // Gradients' reduce_scatters are issued as soon as the gradient exists and
 // waited for at their first reader; one is in flight at a time, so issuing
 // the next waits for the previous (its unsharded gradient is freed then).
-// An all_reduce read by the very next op stays synchronous; a grouped FSDP
-// collective (mp-group-fsdp) too.
+// An all_reduce read by the very next op stays synchronous.
 // CHECK-LABEL: func.func @gradients
 // CHECK-NEXT: %[[A:.+]] = mp.relu %arg0
 // CHECK-NEXT: %[[RA:.+]] = mp.reduce_scatter %[[A]] {{.*}} {mp.async = 0 : i64}
@@ -60,25 +59,73 @@ func.func @layers(%w0: tensor<4x8xf32> {mp.param = "layers.0.w"},
 // CHECK-NEXT: %[[C:.+]] = mp.relu %arg2
 // CHECK-NEXT: %[[S:.+]] = mp.all_reduce %[[C]] on @mesh axes ["dp"] : tensor<4x8xf32>
 // CHECK-NEXT: mp.relu %[[S]]
-// CHECK-NEXT: mp.all_gather %arg3 {{.*}} {mp.fsdp_group = "layers.0"}
-// CHECK: mp.add %[[WA]]
+// CHECK-NEXT: mp.add %[[WA]]
 // CHECK-NEXT: %[[WB:.+]] = mp.wait %[[RB]] keeps %[[B]]
 // CHECK-NEXT: mp.add
 mp.mesh @mesh = <dp = 2>
-func.func @gradients(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor<4x8xf32>,
-                     %w: tensor<4x8xf32> {mp.param = "layers.0.w"})
-    -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>) attributes {mp.partitioned} {
+func.func @gradients(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor<4x8xf32>)
+    -> (tensor<4x8xf32>, tensor<4x8xf32>) attributes {mp.partitioned} {
   %ga = mp.relu %a : tensor<8x8xf32>
   %gb = mp.relu %b : tensor<8x8xf32>
   %c2 = mp.relu %c : tensor<4x8xf32>
   %s = mp.all_reduce %c2 on @mesh axes ["dp"] : tensor<4x8xf32>
   %t = mp.relu %s : tensor<4x8xf32>
-  %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<4x8xf32> -> tensor<8x8xf32>
   %ra = mp.reduce_scatter %ga on @mesh axes ["dp"] dim 0 : tensor<8x8xf32> -> tensor<4x8xf32>
   %u = mp.add %ra, %t : tensor<4x8xf32>
   %rb = mp.reduce_scatter %gb on @mesh axes ["dp"] dim 0 : tensor<8x8xf32> -> tensor<4x8xf32>
   %v = mp.add %rb, %t : tensor<4x8xf32>
-  return %u, %v, %g : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>
+  return %u, %v : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// A run of FSDP-grouped collectives (mp-group-fsdp: one runtime call) is
+// scheduled as one: layer 1's grouped gathers are prefetched together
+// while layer 0 computes, in one slot, and each member is waited for
+// before the first reader of any; the gradients' grouped reduce_scatters
+// move up together to right after the last gradient they sum, and run
+// beside the compute after it.
+// CHECK-LABEL: func.func @grouped
+// CHECK-NEXT: %[[A0:.+]] = mp.all_gather %arg0 {{.*}} {mp.async = 0 : i64, mp.fsdp_group = "layers.0"}
+// CHECK-NEXT: %[[B0:.+]] = mp.all_gather %arg1 {{.*}} {mp.async = 0 : i64, mp.fsdp_group = "layers.0"}
+// CHECK-NEXT: %[[A1:.+]] = mp.all_gather %arg2 {{.*}} {mp.async = 1 : i64, mp.fsdp_group = "layers.1"}
+// CHECK-NEXT: %[[B1:.+]] = mp.all_gather %arg3 {{.*}} {mp.async = 1 : i64, mp.fsdp_group = "layers.1"}
+// CHECK-NEXT: %[[WA0:.+]] = mp.wait %[[A0]] keeps %arg0
+// CHECK-NEXT: %[[WB0:.+]] = mp.wait %[[B0]] keeps %arg1
+// CHECK-NEXT: %[[H:.+]] = mp.linear %arg4, %[[WB0]]
+// CHECK-NEXT: %[[H0:.+]] = mp.linear %[[H]], %[[WA0]]
+// CHECK-NEXT: %[[WA1:.+]] = mp.wait %[[A1]] keeps %arg2
+// CHECK-NEXT: %[[WB1:.+]] = mp.wait %[[B1]] keeps %arg3
+// CHECK-NEXT: %[[H1:.+]] = mp.linear %[[H0]], %[[WA1]]
+// CHECK-NEXT: %[[G1:.+]] = mp.relu %[[H1]]
+// CHECK-NEXT: %[[G2:.+]] = mp.relu %[[G1]]
+// CHECK-NEXT: %[[R1:.+]] = mp.reduce_scatter %[[G1]] {{.*}} {mp.async = 1 : i64, mp.fsdp_group = "layers.1"}
+// CHECK-NEXT: %[[R2:.+]] = mp.reduce_scatter %[[G2]] {{.*}} {mp.async = 1 : i64, mp.fsdp_group = "layers.1"}
+// CHECK-NEXT: %[[X:.+]] = mp.linear %[[H1]], %[[WB1]]
+// CHECK-NEXT: %[[WR1:.+]] = mp.wait %[[R1]] keeps %[[G1]]
+// CHECK-NEXT: %[[WR2:.+]] = mp.wait %[[R2]] keeps %[[G2]]
+// CHECK-NEXT: mp.add %[[WR2]], %[[WR1]]
+mp.mesh @mesh = <dp = 2>
+func.func @grouped(%a0: tensor<4x8xf32> {mp.param = "layers.0.a"},
+                   %b0: tensor<4x8xf32> {mp.param = "layers.0.b"},
+                   %a1: tensor<4x8xf32> {mp.param = "layers.1.a"},
+                   %b1: tensor<4x8xf32> {mp.param = "layers.1.b"},
+                   %x: tensor<2x8xf32> {mp.input = "x"})
+    -> (tensor<1x8xf32>, tensor<2x8xf32>) attributes {mp.partitioned} {
+  %ga0 = mp.all_gather %a0 on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<4x8xf32> -> tensor<8x8xf32>
+  %gb0 = mp.all_gather %b0 on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<4x8xf32> -> tensor<8x8xf32>
+  %ga1 = mp.all_gather %a1 on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.1"} : tensor<4x8xf32> -> tensor<8x8xf32>
+  %gb1 = mp.all_gather %b1 on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.1"} : tensor<4x8xf32> -> tensor<8x8xf32>
+  %h = mp.linear %x, %gb0 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %h0 = mp.linear %h, %ga0 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %h1 = mp.linear %h0, %ga1 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %g1 = mp.relu %h1 : tensor<2x8xf32>
+  %g2 = mp.relu %g1 : tensor<2x8xf32>
+  %y = mp.linear %h1, %gb1 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %r1 = mp.reduce_scatter %g1 on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.1"} : tensor<2x8xf32> -> tensor<1x8xf32>
+  %r2 = mp.reduce_scatter %g2 on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.1"} : tensor<2x8xf32> -> tensor<1x8xf32>
+  %sum = mp.add %r2, %r1 : tensor<1x8xf32>
+  return %sum, %y : tensor<1x8xf32>, tensor<2x8xf32>
 }
 
 // -----

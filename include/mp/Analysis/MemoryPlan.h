@@ -59,13 +59,21 @@ struct MemoryPlan {
   /// or optimizer state), or -1 for an output such as the loss.
   llvm::SmallVector<int> updatedArgument;
   /// Runs of collectives that run as one call (getCollectiveGroups), and
-  /// the scratch buffer, at the top of the arena, that they pack into: the
-  /// largest any of them needs.
+  /// the scratch buffer, at the top of the arena, that the synchronous ones
+  /// pack into: the largest any of them needs.
   llvm::SmallVector<llvm::SmallVector<CollectiveOpInterface>> collectiveGroups;
   /// Each grouped collective's index in collectiveGroups.
   llvm::DenseMap<mlir::Operation *, unsigned> groupOf;
   int64_t scratchOffset = 0;
   int64_t scratchBytes = 0;
+  /// Per group, the arena offset of its packed buffer: the shared scratch
+  /// for a synchronous group; its own for an asynchronous one, live from
+  /// its call to its first mp.wait (where it unpacks), pooled with the
+  /// temporaries.
+  llvm::SmallVector<int64_t> groupScratchOffset;
+  /// Per group, its members' first mp.wait (null when synchronous): the
+  /// one that waits for the run and unpacks it.
+  llvm::SmallVector<mlir::Operation *> groupFirstWait;
   /// Runs of adjacent optimizer updates of one kind with the same
   /// hyperparameters (and step count), which run as one multi-tensor call
   /// at their first (mp_adamw_multi_f32, mp_sgd_multi_f32: as PyTorch's

@@ -358,6 +358,11 @@ def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
     * a `reduce_scatter` or `all_reduce` whose first reader is not the next
       op runs beside the ops up to that reader (a gradient's reduction
       beside the backward pass of the layers below);
+    * a run of FSDP-grouped collectives (`--mp-group-fsdp`, one runtime
+      call) is placed, issued and waited for as one: one slot, an
+      `mp.wait` per member before the first reader of any (the call
+      unpacks its packed buffer there), a run of reduce_scatters moved up
+      to right after the last gradient it sums;
     * with `tp-overlap`, a sum whose result the very next op reads (the
       tensor-parallel all_reduce of an input gradient) first gets the
       compute it does not depend on, since the previous such sum, moved
@@ -372,8 +377,7 @@ def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
     memory plan (`--mp-memory-report`) counts what the schedule holds. On
     the CUDA backend over NCCL the collective runs on the communication
     stream and only the wait makes compute wait; the host backend runs it
-    at its call. FSDP groups (`--mp-group-fsdp`) stay synchronous.
-    docs/overlap.md.
+    at its call. docs/overlap.md.
   }];
   let options = [
     Option<"prefetch", "prefetch", "int64_t", /*default=*/"1",
@@ -428,7 +432,8 @@ def GroupFsdp : Pass<"mp-group-fsdp", "::mlir::ModuleOp"> {
     `mp_reduce_scatter_group`), the memory plan reserves that buffer, and
     the communication report counts the call once. Values and shardings do
     not change, so `--mp-verify-gradient-sync` and the interpreter see the
-    same program.
+    same program. `--mp-schedule-collectives` after it overlaps each run
+    with compute as one collective.
 
     Collectives move only where that is sound: gathers of arguments to the
     group's first gather; reduce_scatters to the first when every gradient

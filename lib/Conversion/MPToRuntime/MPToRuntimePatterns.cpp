@@ -286,9 +286,15 @@ static_assert(MPDialect::kAsyncSlots == MP_ASYNC_SLOTS,
 struct WaitLowering : RuntimePattern<WaitOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(WaitOp op) const override {
-    auto slot = op.getValue().getDefiningOp()->getAttrOfType<IntegerAttr>(
-        MPDialect::kAsyncAttrName);
-    calls.call("mp_async_wait", {calls.getContext(), calls.i32(slot.getInt())});
+    Operation *collective = op.getValue().getDefiningOp();
+    auto slot =
+        collective->getAttrOfType<IntegerAttr>(MPDialect::kAsyncAttrName);
+    // A group's first wait waits for the whole run and unpacks it.
+    const MemoryPlan &plan = calls.getPlan();
+    auto group = plan.groupOf.find(collective);
+    if (group == plan.groupOf.end() || plan.groupFirstWait[group->second] == op)
+      calls.call("mp_async_wait",
+                 {calls.getContext(), calls.i32(slot.getInt())});
     // The memory plan gives the result its collective's buffer.
     calls.copy(op.getResult(), op.getValue());
     return success();
@@ -795,14 +801,9 @@ private:
     Value ctx = calls.getContext();
     Value numAxes = calls.i32(op.getAxes().size());
     RuntimeCollectiveCall runtimeCall = op.getRuntimeCall();
-    // An asynchronous collective names its slot right before its call.
-    auto beginAsync = [&] {
-      if (auto slot = op->getAttrOfType<IntegerAttr>(MPDialect::kAsyncAttrName))
-        calls.call("mp_async_begin", {ctx, calls.i32(slot.getInt())});
-    };
     if (runtimeCall.inPlace) {
       calls.copy(out, in);
-      beginAsync();
+      emitBeginAsync(op);
       calls.call(runtimeCall.function,
                  {ctx, *axes, numAxes, *type, calls.pointer(out),
                   calls.i64(getNumElements(out))});
@@ -819,13 +820,20 @@ private:
                                calls.i32(getShape(in).size()),
                                calls.i64Array(getShape(in))};
     args.append(dims.begin(), dims.end());
-    beginAsync();
+    emitBeginAsync(op);
     calls.call(runtimeCall.function, args);
     return success();
   }
 
+  /// An asynchronous collective names its slot right before its call.
+  void emitBeginAsync(CollectiveOpInterface op) const {
+    if (auto slot = op->getAttrOfType<IntegerAttr>(MPDialect::kAsyncAttrName))
+      calls.call("mp_async_begin",
+                 {calls.getContext(), calls.i32(slot.getInt())});
+  }
+
   /// mp_all_gather_group or mp_reduce_scatter_group over `members`, packed
-  /// in the plan's scratch buffer.
+  /// in the group's scratch buffer.
   LogicalResult emitGroupCall(ArrayRef<CollectiveOpInterface> members) const {
     CollectiveOpInterface leader = members.front();
     FailureOr<Value> axes = calls.axisList(leader, leader.getAxes());
@@ -845,12 +853,15 @@ private:
     }
     StringRef function = isa<AllGatherOp>(leader) ? "mp_all_gather_group"
                                                   : "mp_reduce_scatter_group";
-    calls.call(function,
-               {calls.getContext(), *axes, calls.i32(leader.getAxes().size()),
-                *type, calls.i32(members.size()), calls.pointerArray(ins),
-                calls.pointerArray(outs), calls.i32Array(ranks),
-                calls.i64Array(shapes), calls.i32Array(dims),
-                calls.arenaAt(calls.getPlan().scratchOffset)});
+    const MemoryPlan &plan = calls.getPlan();
+    emitBeginAsync(leader);
+    calls.call(
+        function,
+        {calls.getContext(), *axes, calls.i32(leader.getAxes().size()), *type,
+         calls.i32(members.size()), calls.pointerArray(ins),
+         calls.pointerArray(outs), calls.i32Array(ranks),
+         calls.i64Array(shapes), calls.i32Array(dims),
+         calls.arenaAt(plan.groupScratchOffset[plan.groupOf.lookup(leader)])});
     return success();
   }
 

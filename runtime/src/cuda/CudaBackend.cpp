@@ -296,6 +296,19 @@ mp_status CudaBackend::copy2D(void *dst, size_t dstPitch, const void *src,
                                      computeStream));
 }
 
+mp_status CudaBackend::copyBatch(const char *call,
+                                 const std::vector<CopyRegion> &regions) {
+  for (size_t first = 0; first < regions.size();
+       first += cuda::kCopyBatchRegions) {
+    int count = static_cast<int>(
+        std::min<size_t>(cuda::kCopyBatchRegions, regions.size() - first));
+    if (checkLaunch(call, cuda::launchCopyBatch(computeStream,
+                                                regions.data() + first, count)))
+      return MP_ERROR;
+  }
+  return MP_OK;
+}
+
 mp_status CudaBackend::zero2D(void *dst, size_t pitch, size_t widthBytes,
                               size_t height) {
   if (height == 1 || pitch == widthBytes)

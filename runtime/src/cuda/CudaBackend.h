@@ -67,6 +67,8 @@ public:
                    size_t widthBytes, size_t height) override;
   mp_status zero2D(void *dst, size_t pitch, size_t widthBytes,
                    size_t height) override;
+  mp_status copyBatch(const char *call,
+                      const std::vector<CopyRegion> &regions) override;
   void *allocateHost(size_t bytes) override;
   void releaseHost(void *ptr) override;
 

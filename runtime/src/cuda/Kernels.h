@@ -113,6 +113,11 @@ cudaError_t launchTranspose(cudaStream_t stream, int rank,
 cudaError_t launchSwapLeadingDims(cudaStream_t stream, const void *in,
                                   void *out, int64_t a, int64_t b, int64_t c,
                                   size_t elementBytes);
+/// Backend::copyBatch's regions, in launches of at most this many, which
+/// travel by value (as multi_tensor_apply's lists do).
+constexpr int kCopyBatchRegions = 64;
+cudaError_t launchCopyBatch(cudaStream_t stream, const CopyRegion *regions,
+                            int count);
 /// Copies piece `p` of `n` along the view's dim into a contiguous buffer.
 cudaError_t launchCopyPiece(cudaStream_t stream, const DimView &view,
                             const void *in, void *out, int64_t p, int64_t n);

@@ -270,7 +270,64 @@ __global__ void copyPieceKernel(const T *in, T *out, int64_t outer,
     out[i] = in[i / rowElements * inRowElements + first + i % rowElements];
 }
 
+/// The regions of one launchCopyBatch launch: 3 KB of kernel parameters.
+struct CopyBatch {
+  CopyRegion regions[kCopyBatchRegions];
+};
+
+/// Copies `region` in units of T (which divide its addresses, pitches and
+/// width), the grid's x dimension striding over its rows' units.
+template <typename T> __device__ void copyRegion(const CopyRegion &region) {
+  int64_t rowUnits = region.widthBytes / sizeof(T);
+  int64_t count = rowUnits * static_cast<int64_t>(region.height);
+  for (int64_t i = gridStart(); i < count; i += gridStride()) {
+    int64_t row = i / rowUnits, unit = i % rowUnits;
+    reinterpret_cast<T *>(static_cast<char *>(region.dst) +
+                          row * region.dstPitch)[unit] =
+        reinterpret_cast<const T *>(static_cast<const char *>(region.src) +
+                                    row * region.srcPitch)[unit];
+  }
+}
+
+/// Region blockIdx.y of the batch, in the widest unit that divides its
+/// addresses, pitches and width (16 bytes for float32 tensors at the
+/// arena's 64-byte alignment; 2 for a bf16 tensor at an odd offset).
+__global__ void copyBatchKernel(CopyBatch batch) {
+  const CopyRegion &region = batch.regions[blockIdx.y];
+  uintptr_t bits = reinterpret_cast<uintptr_t>(region.dst) |
+                   reinterpret_cast<uintptr_t>(region.src) | region.dstPitch |
+                   region.srcPitch | region.widthBytes;
+  if (bits % 16 == 0)
+    copyRegion<uint4>(region);
+  else if (bits % 8 == 0)
+    copyRegion<uint64_t>(region);
+  else if (bits % 4 == 0)
+    copyRegion<uint32_t>(region);
+  else if (bits % 2 == 0)
+    copyRegion<uint16_t>(region);
+  else
+    copyRegion<uint8_t>(region);
+}
+
 } // namespace
+
+cudaError_t launchCopyBatch(cudaStream_t stream, const CopyRegion *regions,
+                            int count) {
+  if (count <= 0)
+    return cudaSuccess;
+  CopyBatch batch;
+  int64_t largest = 0;
+  for (int i = 0; i < count; ++i) {
+    batch.regions[i] = regions[i];
+    largest =
+        std::max<int64_t>(largest, regions[i].widthBytes * regions[i].height);
+  }
+  // Blocks for the largest region in 16-byte units; smaller regions' extra
+  // blocks find nothing to copy.
+  dim3 grid(gridFor((largest + 15) / 16, kThreads, 1024), count);
+  copyBatchKernel<<<grid, kThreads, 0, stream>>>(batch);
+  return cudaGetLastError();
+}
 
 cudaError_t launchReduceSum(cudaStream_t stream, int rank, const int64_t *shape,
                             uint32_t dimsMask, double scale, const float *in,

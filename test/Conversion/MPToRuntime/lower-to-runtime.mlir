@@ -128,3 +128,47 @@ func.func @linear_of_transposed(%x: tensor<2x8xf32> {mp.input = "x"}, %w: tensor
   return %y : tensor<2x4xf32>
 }
 
+
+// -----
+
+// Asynchronous grouped calls (mp-schedule-collectives after
+// mp-group-fsdp): each run names its slot before its one call, packs into
+// scratch of its own (not the synchronous groups' shared scratch: both
+// runs are in flight at once) that lives until the run's first wait, and
+// only that wait calls mp_async_wait (it unpacks the run). Layer 0's
+// scratch is reused after its wait.
+// CHECK-LABEL: func.func @grouped_async
+// CHECK: call @mp_async_begin(%{{.*}}, %c0_i32)
+// CHECK: %[[S0:.+]] = llvm.getelementptr %[[ARENA:.+]][%c512_i64]
+// CHECK-NEXT: call @mp_all_gather_group({{.*}}, %[[S0]])
+// CHECK: call @mp_async_begin(%{{.*}}, %c1_i32)
+// CHECK: %[[S1:.+]] = llvm.getelementptr %[[ARENA]][%c1792_i64]
+// CHECK-NEXT: call @mp_all_gather_group({{.*}}, %[[S1]])
+// CHECK: call @mp_async_wait(%{{.*}}, %c0_i32)
+// CHECK-NOT: mp_async_wait
+// CHECK: call @mp_gemm_f32({{.*}}, %[[S0]])
+// CHECK-NOT: mp_async_wait
+// CHECK: call @mp_async_wait(%{{.*}}, %c1_i32)
+// CHECK-NOT: mp_async_wait
+// CHECK: return
+mp.mesh @mesh = <dp = 2>
+func.func @grouped_async(%a0: tensor<4x8xf32> {mp.param = "layers.0.a", mp.sharding = #mp.sharding<@mesh, [[dp], []]>},
+                         %b0: tensor<4x8xf32> {mp.param = "layers.0.b", mp.sharding = #mp.sharding<@mesh, [[dp], []]>},
+                         %a1: tensor<4x8xf32> {mp.param = "layers.1.a", mp.sharding = #mp.sharding<@mesh, [[dp], []]>},
+                         %b1: tensor<4x8xf32> {mp.param = "layers.1.b", mp.sharding = #mp.sharding<@mesh, [[dp], []]>},
+                         %x: tensor<2x8xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[], []]>})
+    -> (tensor<2x8xf32> {mp.output = "y", mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %ga0 = mp.all_gather %a0 on @mesh axes ["dp"] dim 0 {mp.async = 0 : i64, mp.fsdp_group = "layers.0"} : tensor<4x8xf32> -> tensor<8x8xf32>
+  %gb0 = mp.all_gather %b0 on @mesh axes ["dp"] dim 0 {mp.async = 0 : i64, mp.fsdp_group = "layers.0"} : tensor<4x8xf32> -> tensor<8x8xf32>
+  %ga1 = mp.all_gather %a1 on @mesh axes ["dp"] dim 0 {mp.async = 1 : i64, mp.fsdp_group = "layers.1"} : tensor<4x8xf32> -> tensor<8x8xf32>
+  %gb1 = mp.all_gather %b1 on @mesh axes ["dp"] dim 0 {mp.async = 1 : i64, mp.fsdp_group = "layers.1"} : tensor<4x8xf32> -> tensor<8x8xf32>
+  %wa0 = mp.wait %ga0 keeps %a0 : tensor<4x8xf32> : tensor<8x8xf32>
+  %wb0 = mp.wait %gb0 keeps %b0 : tensor<4x8xf32> : tensor<8x8xf32>
+  %h = mp.linear %x, %wa0 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %h0 = mp.linear %h, %wb0 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %wa1 = mp.wait %ga1 keeps %a1 : tensor<4x8xf32> : tensor<8x8xf32>
+  %wb1 = mp.wait %gb1 keeps %b1 : tensor<4x8xf32> : tensor<8x8xf32>
+  %h1 = mp.linear %h0, %wa1 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %y = mp.linear %h1, %wb1 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}

@@ -318,6 +318,8 @@ mp::getCollectiveGroups(Block &block) {
     return op->getName() == first->getName() &&
            op->getAttr(MPDialect::kFsdpGroupAttrName) ==
                first->getAttr(MPDialect::kFsdpGroupAttrName) &&
+           op->getAttr(MPDialect::kAsyncAttrName) ==
+               first->getAttr(MPDialect::kAsyncAttrName) &&
            op.getMeshAttr() == first.getMeshAttr() &&
            op.getAxes() == first.getAxes() &&
            getElementTypeOrSelf(op.getInput()) ==
