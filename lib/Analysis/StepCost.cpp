@@ -229,6 +229,17 @@ void forEachKernel(
     auto costed = dyn_cast<CostOpInterface>(op);
     int64_t bytes =
         costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op);
+    // The runtime widens a GEMM's bfloat16 operand (a gathered weight held
+    // in bf16) to a float32 copy first, a kernel of its own (2 bytes read,
+    // 4 written per element), and the GEMM reads the copy.
+    if (isa<LinearOp, MatmulOp>(op))
+      for (Value operand : op.getOperands())
+        if (getElementTypeOrSelf(operand).isBF16()) {
+          int64_t elements =
+              cast<RankedTensorType>(operand.getType()).getNumElements();
+          visit(op, 0, 6 * elements);
+          bytes += 2 * elements;
+        }
     // A grouped call's packing and unpacking, at its first member.
     if (std::optional<unsigned> group = getLedGroup(op, plan)) {
       GroupCopies copies = getGroupCopies(plan.collectiveGroups[*group]);

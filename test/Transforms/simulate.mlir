@@ -12,6 +12,9 @@
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badkind.json 2>&1 | FileCheck %s --check-prefix=BADKIND
 // RUN: mp-opt %t/precision.mlir --mp-simulate=machine=%t/precision.json -o /dev/null | FileCheck %s --check-prefix=PRECISION
 // RUN: mp-opt %t/async.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=ASYNC
+// RUN: mp-opt %t/widen.mlir --mp-simulate=machine=%t/precision.json -o /dev/null | FileCheck %s --check-prefix=WIDEN
+// RUN: mp-opt %t/grouped.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED
+// RUN: mp-opt %t/grouped-async.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED-ASYNC
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badprecision.json 2>&1 | FileCheck %s --check-prefix=BADPRECISION
 // RUN: not mp-opt %t/step.mlir --mp-simulate 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/bad.json 2>&1 | FileCheck %s --check-prefix=BAD
@@ -63,6 +66,26 @@
 // ASYNC: "step_seconds": {{2\.124(0|9)*[0-9]*e-05}},
 // ASYNC-NEXT: "compute_seconds": {{1\.224(0|9)*[0-9]*e-05}},
 // ASYNC-NEXT: "comm_seconds": {{2\.124(0|9)*[0-9]*e-05}},
+// A bf16 GEMM operand held in bf16 (a gathered weight) is widened first by
+// a kernel of its own, 6 bytes per element (512: 3.072 us + 1 us), and the
+// GEMM reads the 4-byte copy: (128·4 + 512·4 + 256·4) = 3584 bytes,
+// 3.584 us over its 2.048 us of FLOPs, + 1 us: 8.656 us in all.
+// WIDEN: "compute_seconds": {{8\.(656|6559)[0-9]*e-06}},
+// WIDEN: "kernel_bytes": 6656,
+// A grouped call (mp-group-fsdp) of two all_gathers over dp pays dp's
+// latency (10 us) and one op (1 us) once: 2 · 10.24 + 10 + 1 = 31.48 us;
+// it packs both inputs first (2 · 1024 bytes read and written: 4.096 us +
+// 1 launch) and unpacks both results after (2 · 2048 read and written:
+// 8.192 us + 1 launch for its 4 copies): 5.096 + 31.48 + 9.192 = 45.768 us.
+// GROUPED: "step_seconds": {{4\.5768(0|9)*[0-9]*e-05}},
+// GROUPED-NEXT: "compute_seconds": {{1\.4288(0|9)*[0-9]*e-05}},
+// GROUPED-NEXT: "comm_seconds": {{3\.148(0|9)*[0-9]*e-05}},
+// GROUPED: "kernel_bytes": 12288,
+// Scheduled (one slot, a wait per member): the linear and relu (12.24 us)
+// run beside the collective; the first wait unpacks: 5.096 + 31.48 +
+// 9.192 = 45.768 us, against 58.008 us with them after it.
+// GROUPED-ASYNC: "step_seconds": {{4\.5768(0|9)*[0-9]*e-05}},
+// GROUPED-ASYNC-NEXT: "compute_seconds": {{2\.6528(0|9)*[0-9]*e-05}},
 // BADPRECISION: error: machine file '{{.*}}badprecision.json': unknown precision 'fp8' in 'gemm_flops_per_second_by_precision' (fp32, tf32 or bf16)
 // BADKIND: error: machine file '{{.*}}badkind.json': unknown collective kind 'broadcast' in 'collective_factors'
 // NOFILE: error: mp-simulate needs machine=FILE.json
@@ -125,4 +148,31 @@ func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>, %v: tensor<8x32xf32
   %r = mp.relu %y : tensor<8x32xf32>
   %d = mp.wait %g keeps %v : tensor<8x32xf32> : tensor<16x32xf32>
   return %d, %r : tensor<16x32xf32>, tensor<8x32xf32>
+}
+//--- widen.mlir
+func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xbf16>) -> tensor<8x32xf32>
+    attributes {mp.partitioned} {
+  %y = mp.linear %x, %w precision <bf16> : (tensor<8x16xf32>, tensor<32x16xbf16>) -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
+//--- grouped.mlir
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @step(%a: tensor<8x32xf32>, %b: tensor<8x32xf32>)
+    -> (tensor<16x32xf32>, tensor<16x32xf32>) attributes {mp.partitioned} {
+  %ga = mp.all_gather %a on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<8x32xf32> -> tensor<16x32xf32>
+  %gb = mp.all_gather %b on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<8x32xf32> -> tensor<16x32xf32>
+  return %ga, %gb : tensor<16x32xf32>, tensor<16x32xf32>
+}
+//--- grouped-async.mlir
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @step(%a: tensor<8x32xf32>, %b: tensor<8x32xf32>, %x: tensor<8x16xf32>,
+                %w: tensor<32x16xf32>)
+    -> (tensor<16x32xf32>, tensor<16x32xf32>, tensor<8x32xf32>) attributes {mp.partitioned} {
+  %ga = mp.all_gather %a on @mesh axes ["dp"] dim 0 {mp.async = 0 : i64, mp.fsdp_group = "layers.0"} : tensor<8x32xf32> -> tensor<16x32xf32>
+  %gb = mp.all_gather %b on @mesh axes ["dp"] dim 0 {mp.async = 0 : i64, mp.fsdp_group = "layers.0"} : tensor<8x32xf32> -> tensor<16x32xf32>
+  %y = mp.linear %x, %w : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>
+  %r = mp.relu %y : tensor<8x32xf32>
+  %wa = mp.wait %ga keeps %a : tensor<8x32xf32> : tensor<16x32xf32>
+  %wb = mp.wait %gb keeps %b : tensor<8x32xf32> : tensor<16x32xf32>
+  return %wa, %wb, %r : tensor<16x32xf32>, tensor<16x32xf32>, tensor<8x32xf32>
 }

@@ -81,7 +81,9 @@ struct StepPrediction {
 /// collective, and the GEMM FLOPs and kernel bytes of its CostOpInterface
 /// (an op of another dialect is one kernel without GEMM FLOPs; transposes
 /// that GEMMs read through are not computed; a collective that
-/// communicates runs no kernel).
+/// communicates runs no kernel, a grouped call's first member counts the
+/// group's packing and unpacking copies; a GEMM's bf16 operand is widened
+/// by a kernel of its own, visited with the GEMM before it).
 void forEachKernel(mlir::FunctionOpInterface func, const MemoryPlan &plan,
                    llvm::function_ref<void(mlir::Operation &, int64_t gemmFlops,
                                            int64_t kernelBytes)>
