@@ -64,6 +64,7 @@ def variant(machine, gemm=False, memory=False, ops=False, comm=False):
             link["bytes_per_second"] = HUGE
             link["latency_seconds"] = TINY
     m["overlap"] = False
+    m["async_overlap"] = False
     return m
 
 

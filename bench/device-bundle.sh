@@ -37,6 +37,9 @@ compile small-2x2-bf16 256 512 64 2x2 bf16
 compile small-2x2-bf16-reduce 256 512 64 2x2 bf16 --reduce-dtype bf16
 # Clipping folded into the one AdamW call (grad_scale), strict fp32.
 compile small-2x2-clip 256 512 64 2x2 fp32 --max-grad-norm 1.0 --fuse-optimizer
+# FSDP's collectives grouped and scheduled: the packing and unpacking copy
+# batches (one kernel per side), the unpacking at each group's wait.
+compile small-2x2-grouped 256 512 64 2x2 fp32 --fsdp-groups --overlap
 compile 2x2-8192x8192x8 8192 8192 8 2x2
 # A Llama-shaped step (the transformer ops' CUDA kernels: embedding, RMSNorm,
 # rotary, causal softmax, loss-parallel cross entropy) on one GPU.

@@ -84,8 +84,8 @@ cat "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.safetensors" "$dev/small-2x2-host.safetensors"
 
-section "each precision (and fp32 clipped, one AdamW call): the 2x2 step on 4 ranks sharing the GPU against the host"
-for precision in fp32 bf16 bf16-reduce clip; do
+section "each precision (and fp32 clipped, one AdamW call; fp32 grouped and scheduled): the 2x2 step on 4 ranks sharing the GPU against the host"
+for precision in fp32 bf16 bf16-reduce clip grouped; do
   "${mpirun[@]}" "$bin/train-small-2x2-$precision" --backend cuda --cuda-transport mpi \
     --steps 4 --seed 5 --save "$dev/small-2x2-$precision-cuda.safetensors" > "$dev/small-2x2-$precision-cuda.log" || echo "train-small-2x2-$precision on cuda failed"
   "${mpirun[@]}" "$bin/train-small-2x2-$precision" --steps 4 --seed 5 \
@@ -97,6 +97,9 @@ done
 # Clipped (mp.squared_norm, grad_scale in the multi-tensor AdamW), fp32.
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-clip-cuda.log" "$dev/small-2x2-clip-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-clip-cuda.safetensors" "$dev/small-2x2-clip-host.safetensors"
+# FSDP groups scheduled (copy-batch kernels, unpacking at the wait), fp32.
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-grouped-cuda.log" "$dev/small-2x2-grouped-host.log"
+"$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-grouped-cuda.safetensors" "$dev/small-2x2-grouped-host.safetensors"
 # bf16: cuBLAS's conversion against the host's round-to-nearest-even.
 "$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-3 --atol 1e-3 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log" || echo "(bf16: cuda and host differ by more than 1e-3)"

@@ -94,7 +94,8 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
       "op_seconds",
       "links",
       "collective_factors",
-      "overlap"};
+      "overlap",
+      "async_overlap"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kFields, StringRef(entry.first)))
       return fail() << "unknown field '" << entry.first.str() << "'";
@@ -113,6 +114,12 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
     if (!overlap)
       return fail() << "'overlap' must be true or false";
     machine.overlap = *overlap;
+  }
+  if (root->get("async_overlap")) {
+    std::optional<bool> asyncOverlap = root->getBoolean("async_overlap");
+    if (!asyncOverlap)
+      return fail() << "'async_overlap' must be true or false";
+    machine.asyncOverlap = *asyncOverlap;
   }
   if (root->get("gemm_flops_per_second_by_precision")) {
     const llvm::json::Object *rates =
@@ -277,6 +284,10 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
   };
   forEachKernel(func, plan, [&](Operation &op, int64_t flops, int64_t bytes) {
     if (auto wait = dyn_cast<WaitOp>(op)) {
+      // Without asynchronous overlap the collective (and a group's
+      // unpacking) was done at its call.
+      if (!machine.asyncOverlap)
+        return;
       Operation *collective = wait.getValue().getDefiningOp();
       auto group = plan.groupOf.find(collective);
       if (group == plan.groupOf.end()) {
@@ -334,7 +345,7 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
       prediction.commSecondsPerAxes[axes] += seconds;
       prediction.commSecondsPerKind[kind.str()] += seconds;
       commClock = std::max(computeClock, commClock) + seconds;
-      if (op.hasAttr(MPDialect::kAsyncAttrName)) {
+      if (op.hasAttr(MPDialect::kAsyncAttrName) && machine.asyncOverlap) {
         doneAt[&op] = commClock;
       } else {
         computeClock = commClock;

@@ -12,6 +12,10 @@
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badkind.json 2>&1 | FileCheck %s --check-prefix=BADKIND
 // RUN: mp-opt %t/precision.mlir --mp-simulate=machine=%t/precision.json -o /dev/null | FileCheck %s --check-prefix=PRECISION
 // RUN: mp-opt %t/async.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=ASYNC
+// RUN: sed 's/"overlap": false/"overlap": false, "async_overlap": false/' %S/Inputs/machine-round.json > %t/no-async.json
+// RUN: mp-opt %t/async.mlir --mp-simulate=machine=%t/no-async.json -o /dev/null | FileCheck %s --check-prefix=NOASYNC
+// RUN: sed 's/"overlap": false/"overlap": false, "async_overlap": 1/' %S/Inputs/machine-round.json > %t/bad-async.json
+// RUN: not mp-opt %t/async.mlir --mp-simulate=machine=%t/bad-async.json -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADASYNC
 // RUN: mp-opt %t/widen.mlir --mp-simulate=machine=%t/precision.json -o /dev/null | FileCheck %s --check-prefix=WIDEN
 // RUN: mp-opt %t/grouped.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED
 // RUN: mp-opt %t/grouped-async.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED-ASYNC
@@ -66,6 +70,11 @@
 // ASYNC: "step_seconds": {{2\.124(0|9)*[0-9]*e-05}},
 // ASYNC-NEXT: "compute_seconds": {{1\.224(0|9)*[0-9]*e-05}},
 // ASYNC-NEXT: "comm_seconds": {{2\.124(0|9)*[0-9]*e-05}},
+// Where the machine runs an asynchronous collective at its call (MPI on
+// the host: "async_overlap": false), it holds compute as a synchronous
+// one: 21.24 + 12.24 = 33.48 us.
+// NOASYNC: "step_seconds": {{3\.348(0|9)*[0-9]*e-05}},
+// BADASYNC: error: machine file '{{.*}}bad-async.json': 'async_overlap' must be true or false
 // A bf16 GEMM operand held in bf16 (a gathered weight) is widened first by
 // a kernel of its own, 6 bytes per element (512: 3.072 us + 1 us), and the
 // GEMM reads the 4-byte copy: (128·4 + 512·4 + 256·4) = 3584 bytes,

@@ -53,6 +53,11 @@ struct MachineModel {
   /// Whether communication runs beside compute (the step takes the longer
   /// of the two) or after it (their sum).
   bool overlap = false;
+  /// Whether a collective the step issues asynchronously (`mp.async`) runs
+  /// beside the compute up to its wait, as NCCL on its own stream does;
+  /// false where it runs at its call (MPI on the host progresses only
+  /// inside MPI calls).
+  bool asyncOverlap = true;
 
   const Link &getLink(llvm::StringRef axis) const;
   /// The rate `op`'s GEMM runs at, by its precision.

@@ -533,6 +533,14 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     sent per rank, its rank and how much slower than the chosen one it is
     predicted; and how long the search took. When nothing fits, an error
     lists each candidate's status and peak.
+
+    With `schedules`, each compiled candidate is also scheduled as the
+    passes after `--mp-spmd` would schedule it: its collectives beside
+    compute (`--mp-schedule-collectives`), and with FSDP grouped per
+    parameter group (`--mp-group-fsdp`), alone and before the schedule; it
+    is ranked by the fastest of these that fits the budget, whose passes
+    the report gives (`passes`, beside every schedule tried). The plan file
+    is the same; the passes are the compiler's to run.
   }];
   let options = [
     Option<"ranks", "ranks", "int64_t", /*default=*/"0",
@@ -551,6 +559,9 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
            "The options of --mp-train-step the step is built with">,
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
            "The model function (default: the module's only one)">,
+    Option<"schedules", "schedules", "bool", /*default=*/"false",
+           "Also rank each plan scheduled (--mp-schedule-collectives) and, "
+           "with FSDP, grouped (--mp-group-fsdp), by the fastest that fits">,
   ];
 }
 
