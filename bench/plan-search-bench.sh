@@ -8,9 +8,11 @@
 #     scripts/run-llama.sh does, with --loss-parallel-blocks = --ranks so
 #     that every candidate's tensor-parallel size divides it);
 #   * mp-opt --mp-auto-plan (ranks, the --machine file, the --memory budget
-#     per rank, --train-step), or a report given with --report MODEL=FILE;
+#     per rank, --train-step; with --schedules, schedules=true), or a
+#     report given with --report MODEL=FILE;
 #   * every candidate with status "ok": its plan compiled with run-ffn.sh
-#     --no-run --plan --mesh DPxTP (then, where mp-opt has it,
+#     --no-run --plan --mesh DPxTP (with --schedules once per schedule the
+#     search tried: --fsdp-groups, --overlap; then, where mp-opt has it,
 #     --mp-simulate on the step), and timed with mp-train --time on --ranks
 #     MPI ranks, --rounds rounds of --steps steps after --warmup, the
 #     candidates in another order each round; the median of the rounds
@@ -32,7 +34,8 @@
 #       [--llama-args "..."] [--loss-parallel-blocks K] [--ranks 4]
 #       [--machine bench/machines/host-4ranks.json] [--memory BYTES]
 #       [--train-step "optimizer=adamw lr=3e-3"] [--report MODEL=FILE]
-#       [--steps 8] [--warmup 2] [--rounds 3] [--statistic median|min]
+#       [--schedules] [--steps 8] [--warmup 2] [--rounds 3]
+#       [--statistic median|min]
 #       [--wait-quiet 30] [--max-wait 30] [--out DIR]
 #
 # Uses the tools in $MP_BUILD_DIR (default build/; nothing is built). Each
@@ -42,5 +45,5 @@
 # --bind-to none, as root --allow-run-as-root).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-case "${1:-}" in -h|--help) sed -n '2,42p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,45p' "$0"; exit 0 ;; esac
 exec /usr/bin/python3 "$root/bench/plan_search_bench.py" "$@"

@@ -147,6 +147,8 @@ def main():
                     help="how train-step's value is quoted inside --mp-auto-plan")
     ap.add_argument("--report", action="append", default=[],
                     help="MODEL=REPORT.json: use this report, skip --mp-auto-plan")
+    ap.add_argument("--schedules", action="store_true",
+                    help="search with schedules=true and time every schedule of every plan")
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
@@ -208,7 +210,8 @@ def main():
             close = "}" if q == "{" else q
             option = (f"ranks={args.ranks} machine={machine_path} memory={args.memory} "
                       f"plan={os.path.join(work, 'best-plan.json')} report={report_path} "
-                      f"train-step={q}{args.train_step}{close}")
+                      f"train-step={q}{args.train_step}{close}"
+                      + (" schedules=true" if args.schedules else ""))
             t0 = time.time()
             run([mp_opt, model, f"--mp-auto-plan={option}", "-o", os.devnull], logfile)
             log(f"\n{name}: --mp-auto-plan in {time.time() - t0:.1f} s: {report_path}")
@@ -221,23 +224,37 @@ def main():
             if c.get("status") != "ok":
                 log(f"    {c['name']}: {c.get('status')}")
 
-        # Compile every ok candidate with its plan.
-        rows = []
+        # Compile every ok candidate with its plan (with --schedules, once
+        # per schedule the search tried: its passes after --mp-spmd).
+        flags = {"--mp-group-fsdp": "--fsdp-groups", "--mp-schedule-collectives": "--overlap"}
+        runs = []
         for c in ok:
-            cdir = os.path.join(work, "candidates", c["name"])
+            for sched in c.get("schedules") or [{"passes": c.get("passes", ""),
+                                                 "step_seconds": c.get("predicted", {}).get("step_seconds"),
+                                                 "peak_bytes": c.get("peak_bytes")}]:
+                passes = sched["passes"].split()
+                suffix = "".join("+" + p[len("--mp-"):].split("-")[0] for p in passes)
+                runs.append((c, c["name"] + suffix, [flags[p] for p in passes], {
+                    "predicted": {**c.get("predicted", {}), "step_seconds": sched["step_seconds"]},
+                    "peak_bytes": sched["peak_bytes"],
+                    "chosen": c["name"] == chosen and sched["passes"] == c.get("passes", ""),
+                    "rank": c.get("rank") if sched["passes"] == c.get("passes", "") else None}))
+        rows = []
+        for c, run_name, schedule_flags, ranked in runs:
+            cdir = os.path.join(work, "candidates", run_name)
             os.makedirs(cdir, exist_ok=True)
             plan = os.path.join(cdir, "plan.json")
             with open(plan, "w") as f:
                 json.dump(c["plan"], f, indent=2)
             dp, tp = c["mesh"]
-            row = {"name": c["name"], "mesh": [dp, tp], "rank": c.get("rank"),
-                   "chosen": c["name"] == chosen, "predicted": c.get("predicted", {}),
-                   "peak_bytes": c.get("peak_bytes"), "bytes_per_rank": c.get("bytes_per_rank"),
+            row = {"name": run_name, "mesh": [dp, tp], "rank": ranked["rank"],
+                   "chosen": ranked["chosen"], "predicted": ranked["predicted"],
+                   "peak_bytes": ranked["peak_bytes"], "bytes_per_rank": c.get("bytes_per_rank"),
                    "dir": cdir, "times_ms": [], "busy_percent": []}
             try:
                 run([os.path.join(ROOT, "scripts/run-ffn.sh"), "--no-build", "--no-run",
                      "--mesh", f"{dp}x{tp}", "--model", model, "--plan", plan,
-                     "--optimizer", optimizer, "--lr", lr, "--out", cdir],
+                     "--optimizer", optimizer, "--lr", lr, "--out", cdir] + schedule_flags,
                     os.path.join(cdir, "compile.log"), env=env)
                 row["estimate"] = machine_estimate(
                     machine, os.path.join(cdir, "memory.json"),
