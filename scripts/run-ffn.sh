@@ -42,8 +42,10 @@
 # --auto-plan RANKS lets
 # mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
-# within --memory bytes per rank (docs/plan-search.md; the candidates go to
-# auto-plan.json in --out); --steps, --init, --data,
+# within --memory bytes per rank, each plan also tried grouped and scheduled
+# (schedules=true: the passes of the chosen schedule are added unless
+# --fsdp-groups, --overlap or --tp-overlap say otherwise;
+# docs/plan-search.md; the candidates go to auto-plan.json in --out); --steps, --init, --data,
 # --save and --seed go to mp-train
 # (docs/runtime-abi.md). --out DIR receives the model and plan used,
 # step.mlir (the per-rank step), lowered.mlir (its runtime calls), step.o,
@@ -162,12 +164,25 @@ if [[ -n "$auto_ranks" ]]; then
   plan="$out/plan.json"
   "$mp_opt" "$model" -o /dev/null --mp-auto-plan="ranks=$auto_ranks \
 machine=$machine memory=$memory plan=$plan report=$out/auto-plan.json \
-train-step='$step_options'"
+train-step='$step_options' schedules=true"
   read -r dp tp < <(/usr/bin/python3 -c 'import json, sys
 plan = json.load(open(sys.argv[1]))
 print(*plan["mesh"]["shape"])' "$plan")
+  chosen_passes=$(/usr/bin/python3 -c 'import json, sys
+report = json.load(open(sys.argv[1]))
+print(next(c["passes"] for c in report["candidates"] if c["name"] == report["chosen"]))' \
+    "$out/auto-plan.json")
   echo "Plan search: the fastest predicted plan for $auto_ranks ranks is" \
-    "${dp}x${tp} ($plan; every candidate: $out/auto-plan.json)"
+    "${dp}x${tp} ($plan; passes: ${chosen_passes:-none}; every candidate:" \
+    "$out/auto-plan.json)"
+  if [[ ${#group_passes[@]} -eq 0 && -z "$schedule" ]]; then
+    for pass in $chosen_passes; do
+      case "$pass" in
+        --mp-group-fsdp) group_passes=(--mp-group-fsdp) ;;
+        --mp-schedule-collectives) schedule_passes+=(--mp-schedule-collectives) ;;
+      esac
+    done
+  fi
 elif [[ -z "$plan" ]]; then
   plan="$out/plan.json"
   sed -e "s/\"shape\": \[2, 2\]/\"shape\": [$dp, $tp]/" \
