@@ -177,7 +177,8 @@ namespace {
 /// input packed into the flat buffer, every result unpacked from it (each
 /// byte read and written), and the kernels each side launches: one per 64
 /// copies (the runtime's copy batches), a copy per tensor on the tensors'
-/// contiguous side and per tensor and member on the other.
+/// contiguous side and per tensor and member on the other (the CUDA
+/// backend's batches: cuda::kCopyBatchRegions, runtime/src/cuda/Kernels.h).
 struct GroupCopies {
   int64_t packBytes = 0, unpackBytes = 0;
   int64_t packLaunches = 0, unpackLaunches = 0;

@@ -356,13 +356,13 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     OwningOpRef<ModuleOp> copy = module.clone();
     attachPlan(*copy, candidate);
     std::string errors;
+    // The candidate's errors are its status, not the user's.
+    ScopedDiagnosticHandler capture(&getContext(), [&](Diagnostic &diag) {
+      if (diag.getSeverity() == DiagnosticSeverity::Error && errors.empty())
+        errors = diag.str();
+      return success();
+    });
     {
-      // The candidate's errors are its status, not the user's.
-      ScopedDiagnosticHandler capture(&getContext(), [&](Diagnostic &diag) {
-        if (diag.getSeverity() == DiagnosticSeverity::Error && errors.empty())
-          errors = diag.str();
-        return success();
-      });
       PassManager pm(&getContext(), ModuleOp::getOperationName());
       pm.addPass(createApplyPlan());
       std::unique_ptr<Pass> trainStep = createTrainStep();
@@ -397,9 +397,11 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
       FailureOr<MemoryPlan> plan = step && succeeded(pm.run(*scheduled))
                                        ? MemoryPlan::build(step)
                                        : FailureOr<MemoryPlan>(failure());
+      // A schedule that fails is not a choice; the step itself must plan.
+      if (failed(plan) && !flags.empty())
+        continue;
       if (failed(plan)) {
-        candidate.status = "failed: no partitioned @" + stepName +
-                           (flags.empty() ? "" : " after " + flags);
+        candidate.status = "failed: no partitioned @" + stepName;
         return;
       }
       candidate.schedules.push_back({flags, predictStep(step, *plan, machine),

@@ -190,19 +190,25 @@ struct ScheduleCollectivesPass
     using UnitKey = std::pair<StringRef, unsigned>; // group, regather
     llvm::MapVector<UnitKey, SmallVector<Gather>> units;
     SmallVector<std::pair<Gather, StringRef>> byFirstUse;
+    SmallVector<AllGatherOp> parameterGathers;
     for (auto gather : func.getFunctionBody().getOps<AllGatherOp>()) {
       BlockArgument param = getGatheredParameter(gather);
       if (!param || !paramNames.count(param.getArgNumber()))
         continue;
-      // A bf16 gather's widening convert moves down to its first reader.
+      parameterGathers.push_back(gather);
+      // A bf16 gather's widening convert moves down to its first reader
+      // (all of them first: a run's first reader may be another member's).
       Value gathered = gather.getResult();
       if (gathered.hasOneUse())
         if (auto widen = dyn_cast<ConvertOp>(*gathered.getUsers().begin()))
           if (Operation *reader = getFirstUser(widen.getResult()))
             widen->moveBefore(reader);
+    }
+    for (AllGatherOp gather : parameterGathers) {
       if (!runs.isLeader(gather))
         continue;
       SmallVector<Operation *, 1> run = runs.get(gather);
+      BlockArgument param = getGatheredParameter(gather);
       if (Operation *first = getFirstReader(run))
         byFirstUse.push_back(
             {{run, first},
@@ -292,12 +298,15 @@ struct ScheduleCollectivesPass
     for (int64_t slot = maxInFlight - 1; slot >= 0; --slot)
       freeSlots.push_back(slot);
     OpBuilder builder(&getContext());
+    // A wait keeps its collective's input alive until the collective is
+    // done; a grouped call reads its inputs only to pack them at its issue.
     auto wait = [&](const Pending &done, Operation *before) {
       builder.setInsertionPoint(before);
       for (Operation *collective : done.run) {
         Value result = collective->getResult(0);
-        auto waited = WaitOp::create(builder, collective->getLoc(), result,
-                                     collective->getOperands());
+        auto waited = WaitOp::create(
+            builder, collective->getLoc(), result,
+            done.run.size() > 1 ? ValueRange() : collective->getOperands());
         result.replaceAllUsesExcept(waited.getResult(), waited);
       }
       freeSlots.push_back(done.slot);
@@ -311,18 +320,22 @@ struct ScheduleCollectivesPass
       pending.erase(oldest);
     };
     for (Operation &op : llvm::make_early_inc_range(body)) {
-      // Wait right before the first reader of a pending result.
+      // Wait right before the first reader of a pending result; for a
+      // grouped run, before its first member, so the run stays one call.
+      bool leads = isa<CollectiveOpInterface>(op) && runs.isLeader(&op);
+      SmallVector<Operation *, 1> members =
+          leads ? runs.get(&op) : SmallVector<Operation *, 1>{&op};
       for (auto it = pending.begin(); it != pending.end();) {
-        if (getFirstReader(it->run) == &op) {
+        if (llvm::is_contained(members, getFirstReader(it->run))) {
           wait(*it, &op);
           it = pending.erase(it);
         } else {
           ++it;
         }
       }
-      if (!isa<CollectiveOpInterface>(op) || !runs.isLeader(&op))
+      if (!leads)
         continue;
-      SmallVector<Operation *, 1> run = runs.get(&op);
+      SmallVector<Operation *, 1> run = std::move(members);
       if (!isAsync(run))
         continue;
       // One sum in flight, as FSDP2 waits for a gradient's reduce_scatter

@@ -82,7 +82,8 @@ func.func @gradients(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor<4x8xf3
 // A run of FSDP-grouped collectives (mp-group-fsdp: one runtime call) is
 // scheduled as one: layer 1's grouped gathers are prefetched together
 // while layer 0 computes, in one slot, and each member is waited for
-// before the first reader of any; the gradients' grouped reduce_scatters
+// before the first reader of any (keeping no input: the call packs its
+// inputs when it is issued); the gradients' grouped reduce_scatters
 // move up together to right after the last gradient they sum, and run
 // beside the compute after it.
 // CHECK-LABEL: func.func @grouped
@@ -90,20 +91,20 @@ func.func @gradients(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor<4x8xf3
 // CHECK-NEXT: %[[B0:.+]] = mp.all_gather %arg1 {{.*}} {mp.async = 0 : i64, mp.fsdp_group = "layers.0"}
 // CHECK-NEXT: %[[A1:.+]] = mp.all_gather %arg2 {{.*}} {mp.async = 1 : i64, mp.fsdp_group = "layers.1"}
 // CHECK-NEXT: %[[B1:.+]] = mp.all_gather %arg3 {{.*}} {mp.async = 1 : i64, mp.fsdp_group = "layers.1"}
-// CHECK-NEXT: %[[WA0:.+]] = mp.wait %[[A0]] keeps %arg0
-// CHECK-NEXT: %[[WB0:.+]] = mp.wait %[[B0]] keeps %arg1
+// CHECK-NEXT: %[[WA0:.+]] = mp.wait %[[A0]] :
+// CHECK-NEXT: %[[WB0:.+]] = mp.wait %[[B0]] :
 // CHECK-NEXT: %[[H:.+]] = mp.linear %arg4, %[[WB0]]
 // CHECK-NEXT: %[[H0:.+]] = mp.linear %[[H]], %[[WA0]]
-// CHECK-NEXT: %[[WA1:.+]] = mp.wait %[[A1]] keeps %arg2
-// CHECK-NEXT: %[[WB1:.+]] = mp.wait %[[B1]] keeps %arg3
+// CHECK-NEXT: %[[WA1:.+]] = mp.wait %[[A1]] :
+// CHECK-NEXT: %[[WB1:.+]] = mp.wait %[[B1]] :
 // CHECK-NEXT: %[[H1:.+]] = mp.linear %[[H0]], %[[WA1]]
 // CHECK-NEXT: %[[G1:.+]] = mp.relu %[[H1]]
 // CHECK-NEXT: %[[G2:.+]] = mp.relu %[[G1]]
 // CHECK-NEXT: %[[R1:.+]] = mp.reduce_scatter %[[G1]] {{.*}} {mp.async = 1 : i64, mp.fsdp_group = "layers.1"}
 // CHECK-NEXT: %[[R2:.+]] = mp.reduce_scatter %[[G2]] {{.*}} {mp.async = 1 : i64, mp.fsdp_group = "layers.1"}
 // CHECK-NEXT: %[[X:.+]] = mp.linear %[[H1]], %[[WB1]]
-// CHECK-NEXT: %[[WR1:.+]] = mp.wait %[[R1]] keeps %[[G1]]
-// CHECK-NEXT: %[[WR2:.+]] = mp.wait %[[R2]] keeps %[[G2]]
+// CHECK-NEXT: %[[WR1:.+]] = mp.wait %[[R1]] :
+// CHECK-NEXT: %[[WR2:.+]] = mp.wait %[[R2]] :
 // CHECK-NEXT: mp.add %[[WR2]], %[[WR1]]
 mp.mesh @mesh = <dp = 2>
 func.func @grouped(%a0: tensor<4x8xf32> {mp.param = "layers.0.a"},
@@ -164,4 +165,65 @@ func.func @input_gradient(%w1: tensor<8x8xf32> {mp.param = "w1"}, %w2: tensor<8x
   %ar = mp.all_reduce %dx on @mesh axes ["tp"] : tensor<2x8xf32>
   %r = mp.relu %ar : tensor<2x8xf32>
   return %rs, %r : tensor<4x8xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+// A grouped run of bf16 gathers whose widening converts stay (a reader
+// that is not a GEMM): every convert first moves down to its reader, then
+// the run goes before the first of them, so the run still dominates both
+// (lazily, prefetch=0, too).
+// CHECK-LABEL: func.func @grouped_widened
+// CHECK: %[[A:.+]] = mp.all_gather {{.*}} {mp.async = 0 : i64, mp.fsdp_group = "layers.0"}
+// CHECK-NEXT: %[[B:.+]] = mp.all_gather {{.*}} {mp.async = 0 : i64, mp.fsdp_group = "layers.0"}
+// CHECK-NEXT: %[[WA:.+]] = mp.wait %[[A]] :
+// CHECK-NEXT: %[[WB:.+]] = mp.wait %[[B]] :
+// CHECK-NEXT: %[[FA:.+]] = mp.convert %[[WA]]
+// CHECK-NEXT: mp.relu %[[FA]]
+// CHECK-NEXT: mp.convert %[[WB]]
+// LAZY-LABEL: func.func @grouped_widened
+// LAZY: %[[A:.+]] = mp.all_gather {{.*}} {mp.async = 0 : i64, mp.fsdp_group = "layers.0"}
+// LAZY-NEXT: %[[B:.+]] = mp.all_gather {{.*}} {mp.async = 0 : i64, mp.fsdp_group = "layers.0"}
+// LAZY-NEXT: %[[WA:.+]] = mp.wait %[[A]] :
+// LAZY-NEXT: %[[WB:.+]] = mp.wait %[[B]] :
+// LAZY-NEXT: %[[FA:.+]] = mp.convert %[[WA]]
+// LAZY-NEXT: mp.relu %[[FA]]
+// LAZY-NEXT: mp.convert %[[WB]]
+mp.mesh @mesh = <dp = 2>
+func.func @grouped_widened(%a: tensor<4x8xf32> {mp.param = "layers.0.a"},
+                           %b: tensor<4x8xf32> {mp.param = "layers.0.b"})
+    -> (tensor<8x8xf32>, tensor<8x8xf32>) attributes {mp.partitioned} {
+  %ca = mp.convert %a : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %cb = mp.convert %b : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %ga = mp.all_gather %ca on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<4x8xbf16> -> tensor<8x8xbf16>
+  %gb = mp.all_gather %cb on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<4x8xbf16> -> tensor<8x8xbf16>
+  %wa = mp.convert %ga : tensor<8x8xbf16> -> tensor<8x8xf32>
+  %wb = mp.convert %gb : tensor<8x8xbf16> -> tensor<8x8xf32>
+  %ra = mp.relu %wa : tensor<8x8xf32>
+  %rb = mp.relu %wb : tensor<8x8xf32>
+  return %ra, %rb : tensor<8x8xf32>, tensor<8x8xf32>
+}
+
+// -----
+
+// A member of a synchronous grouped run reads an asynchronous sum: the sum
+// is waited for before the run's first member, so the run stays adjacent
+// (one call).
+// CHECK-LABEL: func.func @grouped_reads_async
+// CHECK: %[[S:.+]] = mp.all_reduce {{.*}} {mp.async = 0 : i64}
+// CHECK-NEXT: %[[Q:.+]] = mp.relu %arg0
+// CHECK-NEXT: %[[WS:.+]] = mp.wait %[[S]]
+// CHECK-NEXT: %[[R1:.+]] = mp.reduce_scatter %[[Q]] {{.*}} {mp.fsdp_group = "layers.0"}
+// CHECK-NEXT: %[[R2:.+]] = mp.reduce_scatter %[[WS]] {{.*}} {mp.fsdp_group = "layers.0"}
+// CHECK-NEXT: mp.add %[[R1]], %[[R2]]
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @grouped_reads_async(%x: tensor<8x8xf32>, %y: tensor<8x8xf32>) -> tensor<4x8xf32>
+    attributes {mp.partitioned} {
+  %p = mp.relu %y : tensor<8x8xf32>
+  %s = mp.all_reduce %p on @mesh axes ["tp"] : tensor<8x8xf32>
+  %q = mp.relu %x : tensor<8x8xf32>
+  %r1 = mp.reduce_scatter %q on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<8x8xf32> -> tensor<4x8xf32>
+  %r2 = mp.reduce_scatter %s on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<8x8xf32> -> tensor<4x8xf32>
+  %sum = mp.add %r1, %r2 : tensor<4x8xf32>
+  return %sum : tensor<4x8xf32>
 }

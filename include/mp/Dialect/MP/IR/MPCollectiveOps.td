@@ -231,7 +231,9 @@ def MP_WaitOp : MP_Op<"wait", [Pure, AllTypesMatch<["value", "result"]>]> {
     (`{mp.async = slot}`, set by `mp-schedule-collectives`), once that
     collective is done: the ops between the collective and the wait run
     beside it. `keeps` are the collective's inputs, which it may read until
-    here (their buffers live until the wait). The runtime call is
+    here (their buffers live until the wait); a grouped call
+    (`mp.fsdp_group`), which reads its inputs only to pack them at its
+    issue, keeps none. The runtime call is
     `mp_async_wait(ctx, slot)`; the result takes `value`'s buffer.
 
     ```mlir
