@@ -12,8 +12,9 @@
 #     report given with --report MODEL=FILE;
 #   * every candidate with status "ok": its plan compiled with run-ffn.sh
 #     --no-run --plan --mesh DPxTP (with --schedules once per schedule the
-#     search tried: --fsdp-groups, --overlap; then, where mp-opt has it,
-#     --mp-simulate on the step), and timed with mp-train --time on --ranks
+#     search tried: --fsdp-groups, --overlap, --tp-overlap; then, where
+#     mp-opt has it, --mp-simulate on the step), and timed with mp-train
+#     --time on --ranks
 #     MPI ranks, --rounds rounds of --steps steps after --warmup, the
 #     candidates in another order each round; the median of the rounds
 #     (--statistic min: the least, the round least disturbed). Before each
@@ -45,5 +46,5 @@
 # --bind-to none, as root --allow-run-as-root).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-case "${1:-}" in -h|--help) sed -n '2,45p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,46p' "$0"; exit 0 ;; esac
 exec /usr/bin/python3 "$root/bench/plan_search_bench.py" "$@"

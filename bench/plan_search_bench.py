@@ -226,14 +226,17 @@ def main():
 
         # Compile every ok candidate with its plan (with --schedules, once
         # per schedule the search tried: its passes after --mp-spmd).
-        flags = {"--mp-group-fsdp": "--fsdp-groups", "--mp-schedule-collectives": "--overlap"}
+        flags = {"--mp-group-fsdp": "--fsdp-groups", "--mp-schedule-collectives": "--overlap",
+                 "--mp-schedule-collectives=tp-overlap=true": "--tp-overlap"}
+        short = {"--mp-group-fsdp": "group", "--mp-schedule-collectives": "schedule",
+                 "--mp-schedule-collectives=tp-overlap=true": "tp-overlap"}
         runs = []
         for c in ok:
             for sched in c.get("schedules") or [{"passes": c.get("passes", ""),
                                                  "step_seconds": c.get("predicted", {}).get("step_seconds"),
                                                  "peak_bytes": c.get("peak_bytes")}]:
                 passes = sched["passes"].split()
-                suffix = "".join("+" + p[len("--mp-"):].split("-")[0] for p in passes)
+                suffix = "".join("+" + short[p] for p in passes)
                 runs.append((c, c["name"] + suffix, [flags[p] for p in passes], {
                     "predicted": {**c.get("predicted", {}), "step_seconds": sched["step_seconds"]},
                     "peak_bytes": sched["peak_bytes"],

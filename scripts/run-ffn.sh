@@ -179,7 +179,7 @@ print(next(c["passes"] for c in report["candidates"] if c["name"] == report["cho
     for pass in $chosen_passes; do
       case "$pass" in
         --mp-group-fsdp) group_passes=(--mp-group-fsdp) ;;
-        --mp-schedule-collectives) schedule_passes+=(--mp-schedule-collectives) ;;
+        --mp-schedule-collectives*) schedule_passes+=("$pass") ;;
       esac
     done
   fi

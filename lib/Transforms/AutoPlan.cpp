@@ -104,19 +104,39 @@ struct Schedule {
   int64_t peakBytes = 0;
 };
 
+constexpr StringLiteral kGroupFsdp = "mp-group-fsdp";
+constexpr StringLiteral kSchedule = "mp-schedule-collectives";
+constexpr StringLiteral kScheduleTpOverlap =
+    "mp-schedule-collectives=tp-overlap=true";
+
 /// The schedules the search tries: none, then (with `schedules`) the
-/// collectives beside compute, and with FSDP grouped, alone and scheduled.
-SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules,
-                                                      bool fsdp) {
+/// collectives beside compute, with tensor parallelism also with
+/// tp-overlap, and with FSDP each of those grouped, and grouped alone.
+SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
+                                                      bool tensorParallel) {
   SmallVector<SmallVector<StringRef>> variants(1);
   if (!schedules)
     return variants;
-  variants.push_back({"mp-schedule-collectives"});
+  SmallVector<StringRef> scheduled = {kSchedule};
+  if (tensorParallel)
+    scheduled.push_back(kScheduleTpOverlap);
+  for (StringRef schedule : scheduled)
+    variants.push_back({schedule});
   if (fsdp) {
-    variants.push_back({"mp-group-fsdp"});
-    variants.push_back({"mp-group-fsdp", "mp-schedule-collectives"});
+    variants.push_back({kGroupFsdp});
+    for (StringRef schedule : scheduled)
+      variants.push_back({kGroupFsdp, schedule});
   }
   return variants;
+}
+
+/// The pass a schedule's flag (without its dashes) names.
+std::unique_ptr<Pass> createSchedulePass(StringRef flag) {
+  if (flag == kGroupFsdp)
+    return createGroupFsdp();
+  ScheduleCollectivesOptions options;
+  options.tpOverlap = flag == kScheduleTpOverlap;
+  return createScheduleCollectives(options);
 }
 
 struct Candidate {
@@ -382,14 +402,13 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
       }
     }
     std::string stepName = (modelName + "_train_step").str();
-    for (ArrayRef<StringRef> passes :
-         getSchedulePasses(schedules, candidate.fsdp)) {
+    for (ArrayRef<StringRef> passes : getSchedulePasses(
+             schedules, candidate.fsdp, candidate.tensorParallel > 1)) {
       OwningOpRef<ModuleOp> scheduled = copy->clone();
       PassManager pm(&getContext(), ModuleOp::getOperationName());
       std::string flags;
       for (StringRef pass : passes) {
-        pm.addPass(pass == "mp-group-fsdp" ? createGroupFsdp()
-                                           : createScheduleCollectives());
+        pm.addPass(createSchedulePass(pass));
         flags += (flags.empty() ? "--" : " --") + pass.str();
       }
       auto step = dyn_cast_or_null<FunctionOpInterface>(

@@ -536,8 +536,9 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
 
     With `schedules`, each compiled candidate is also scheduled as the
     passes after `--mp-spmd` would schedule it: its collectives beside
-    compute (`--mp-schedule-collectives`), and with FSDP grouped per
-    parameter group (`--mp-group-fsdp`), alone and before the schedule; it
+    compute (`--mp-schedule-collectives`, with tensor parallelism also with
+    `tp-overlap=true`), and with FSDP grouped per parameter group
+    (`--mp-group-fsdp`), alone and before each schedule; it
     is ranked by the fastest of these that fits the budget, whose passes
     the report gives (`passes`, beside every schedule tried). The plan file
     is the same; the passes are the compiler's to run.
