@@ -277,6 +277,10 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
   // A grouped call packs on the compute stream before its collective and
   // unpacks after it (at its first wait when asynchronous); its members
   // ride one call, so they pay one latency and one call overhead.
+  SmallVector<GroupCopies> groupCopies =
+      llvm::map_to_vector(plan.collectiveGroups, [](const auto &group) {
+        return getGroupCopies(group);
+      });
   auto runCopies = [&](int64_t bytes, int64_t launches) {
     double seconds =
         bytes / machine.memoryBytesPerSecond + launches * machine.opSeconds;
@@ -298,7 +302,7 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
             plan.collectiveGroups[group->second];
         for (CollectiveOpInterface member : members)
           computeClock = std::max(computeClock, doneAt.lookup(member));
-        GroupCopies copies = getGroupCopies(members);
+        const GroupCopies &copies = groupCopies[group->second];
         runCopies(copies.unpackBytes, copies.unpackLaunches);
       }
       return;
@@ -323,13 +327,14 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
       }
       auto group = plan.groupOf.find(&op);
       ArrayRef<CollectiveOpInterface> members;
-      if (group != plan.groupOf.end())
+      const GroupCopies *copies = nullptr;
+      if (group != plan.groupOf.end()) {
         members = plan.collectiveGroups[group->second];
-      bool leads = members.empty() || members.front() == &op;
-      if (!members.empty() && leads) {
-        GroupCopies copies = getGroupCopies(members);
-        runCopies(copies.packBytes, copies.packLaunches);
+        copies = &groupCopies[group->second];
       }
+      bool leads = members.empty() || members.front() == &op;
+      if (copies && leads)
+        runCopies(copies->packBytes, copies->packLaunches);
       double sent = collective.getBytesSentPerRank();
       StringRef kind = op.getName().stripDialect();
       auto factor = machine.collectiveFactors.find(kind);
@@ -350,10 +355,8 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
         doneAt[&op] = commClock;
       } else {
         computeClock = commClock;
-        if (!members.empty() && members.back() == &op) {
-          GroupCopies copies = getGroupCopies(members);
-          runCopies(copies.unpackBytes, copies.unpackLaunches);
-        }
+        if (copies && members.back() == &op)
+          runCopies(copies->unpackBytes, copies->unpackLaunches);
       }
       return;
     }
