@@ -15,7 +15,7 @@
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
 #                      [--fsdp-groups] [--overlap [--tp-overlap]]
-#                      [--fuse-optimizer]
+#                      [--narrow-gemm-operands] [--fuse-optimizer]
 #                      [--no-run] [--no-build]
 #
 # Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
@@ -36,7 +36,9 @@
 # gathers prefetched a layer ahead, gradient reductions asynchronous;
 # docs/overlap.md), and with --tp-overlap also the backward's
 # tensor-parallel all_reduces beside the weight-gradient GEMMs
-# (tp-overlap=true); --fuse-optimizer updates every parameter in one AdamW
+# (tp-overlap=true); --narrow-gemm-operands holds in bfloat16 what only
+# bf16 GEMMs read (mp-opt --mp-narrow-gemm-operands: less memory, a
+# conversion each; docs/mixed-precision.md); --fuse-optimizer updates every parameter in one AdamW
 # call (mp-opt --mp-fuse-optimizer: one launch per 16 tensors on CUDA, as
 # AdamW(fused=True), the clipping coefficient applied inside it);
 # --auto-plan RANKS lets
@@ -44,7 +46,8 @@
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
 # within --memory bytes per rank, each plan also tried grouped and scheduled
 # (schedules=true: the passes of the chosen schedule are added unless
-# --fsdp-groups, --overlap or --tp-overlap say otherwise;
+# --fsdp-groups, --overlap, --tp-overlap or --narrow-gemm-operands say
+# otherwise;
 # docs/plan-search.md; the candidates go to auto-plan.json in --out); --steps, --init, --data,
 # --save and --seed go to mp-train
 # (docs/runtime-abi.md). --out DIR receives the model and plan used,
@@ -74,6 +77,7 @@ out=""
 build_first=1
 run=1
 train_args=(--steps 5)
+narrow_passes=()
 group_passes=()
 schedule_passes=()
 schedule=""
@@ -98,6 +102,7 @@ while (($#)); do
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
     --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
+    --narrow-gemm-operands) narrow_passes=(--mp-narrow-gemm-operands); shift ;;
     --overlap) schedule="${schedule:-default}"; shift ;;
     --tp-overlap) schedule=tp-overlap; shift ;;
     --fuse-optimizer) schedule_passes=(--mp-fuse-optimizer "${schedule_passes[@]}"); shift ;;
@@ -175,9 +180,11 @@ print(next(c["passes"] for c in report["candidates"] if c["name"] == report["cho
   echo "Plan search: the fastest predicted plan for $auto_ranks ranks is" \
     "${dp}x${tp} ($plan; passes: ${chosen_passes:-none}; every candidate:" \
     "$out/auto-plan.json)"
-  if [[ ${#group_passes[@]} -eq 0 && -z "$schedule" ]]; then
+  if [[ ${#group_passes[@]} -eq 0 && ${#narrow_passes[@]} -eq 0 &&
+        -z "$schedule" ]]; then
     for pass in $chosen_passes; do
       case "$pass" in
+        --mp-narrow-gemm-operands) narrow_passes=("$pass") ;;
         --mp-group-fsdp) group_passes=(--mp-group-fsdp) ;;
         --mp-schedule-collectives*) schedule_passes+=("$pass") ;;
       esac
@@ -193,7 +200,8 @@ fi
 cat "$out/planned.mlir"
 
 "$mp_opt" "$out/planned.mlir" \
-  --mp-train-step="$step_options" --mp-spmd "${group_passes[@]}" "${schedule_passes[@]}" \
+  --mp-train-step="$step_options" --mp-spmd "${narrow_passes[@]}" \
+  "${group_passes[@]}" "${schedule_passes[@]}" \
   --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
 echo

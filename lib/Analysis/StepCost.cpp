@@ -20,13 +20,19 @@ const MachineModel::Link &MachineModel::getLink(StringRef axis) const {
   return it == links.end() ? defaultLink : it->second;
 }
 
-double MachineModel::getGemmFlopsPerSecond(Operation &op) const {
-  std::optional<Precision> precision;
+namespace {
+/// The arithmetic of a GEMM; none for other ops.
+std::optional<Precision> getGemmPrecision(Operation &op) {
   if (auto linear = dyn_cast<LinearOp>(op))
-    precision = linear.getEffectivePrecision();
-  else if (auto matmul = dyn_cast<MatmulOp>(op))
-    precision = matmul.getEffectivePrecision();
-  if (precision) {
+    return linear.getEffectivePrecision();
+  if (auto matmul = dyn_cast<MatmulOp>(op))
+    return matmul.getEffectivePrecision();
+  return std::nullopt;
+}
+} // namespace
+
+double MachineModel::getGemmFlopsPerSecond(Operation &op) const {
+  if (std::optional<Precision> precision = getGemmPrecision(op)) {
     auto it =
         gemmFlopsPerSecondByPrecision.find(stringifyPrecision(*precision));
     if (it != gemmFlopsPerSecondByPrecision.end())
@@ -218,6 +224,34 @@ std::optional<unsigned> getLedGroup(Operation &op, const MemoryPlan &plan) {
 }
 } // namespace
 
+namespace {
+/// Charges the kernel that converts a GEMM's operand to the dtype the GEMM
+/// reads, as the CUDA backend runs it (mp_gemm_f32): a bf16 GEMM with one
+/// bfloat16 operand converts the smaller operand (a float32 one rounded to
+/// bf16 for a native bf16 GEMM, else the bf16 one widened); another
+/// precision widens a bf16 operand. A conversion reads and writes (6 bytes
+/// per element). Returns what the conversion changes in the bytes the GEMM
+/// reads.
+int64_t chargeOperandConversion(
+    Operation &gemm, function_ref<void(Operation &, int64_t, int64_t)> visit) {
+  Value lhs = gemm.getOperand(0), rhs = gemm.getOperand(1);
+  auto elementsOf = [](Value value) {
+    return cast<RankedTensorType>(value.getType()).getNumElements();
+  };
+  auto isBF16 = [](Value value) {
+    return getElementTypeOrSelf(value).isBF16();
+  };
+  if (isBF16(lhs) == isBF16(rhs))
+    return 0;
+  Value narrow = isBF16(lhs) ? lhs : rhs, wide = isBF16(lhs) ? rhs : lhs;
+  bool roundWide = getGemmPrecision(gemm) == Precision::bf16 &&
+                   elementsOf(wide) <= elementsOf(narrow);
+  int64_t converted = elementsOf(roundWide ? wide : narrow);
+  visit(gemm, 0, 6 * converted);
+  return roundWide ? -2 * converted : 2 * converted;
+}
+} // namespace
+
 void forEachKernel(
     FunctionOpInterface func, const MemoryPlan &plan,
     function_ref<void(Operation &, int64_t gemmFlops, int64_t kernelBytes)>
@@ -237,17 +271,8 @@ void forEachKernel(
     auto costed = dyn_cast<CostOpInterface>(op);
     int64_t bytes =
         costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op);
-    // The runtime widens a GEMM's bfloat16 operand (a gathered weight held
-    // in bf16) to a float32 copy first, a kernel of its own (2 bytes read,
-    // 4 written per element), and the GEMM reads the copy.
     if (isa<LinearOp, MatmulOp>(op))
-      for (Value operand : op.getOperands())
-        if (getElementTypeOrSelf(operand).isBF16()) {
-          int64_t elements =
-              cast<RankedTensorType>(operand.getType()).getNumElements();
-          visit(op, 0, 6 * elements);
-          bytes += 2 * elements;
-        }
+      bytes += chargeOperandConversion(op, visit);
     // A grouped call's packing and unpacking, at its first member.
     if (std::optional<unsigned> group = getLedGroup(op, plan)) {
       GroupCopies copies = getGroupCopies(plan.collectiveGroups[*group]);

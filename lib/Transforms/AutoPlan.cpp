@@ -109,11 +109,15 @@ constexpr StringLiteral kSchedule = "mp-schedule-collectives";
 constexpr StringLiteral kScheduleTpOverlap =
     "mp-schedule-collectives=tp-overlap=true";
 
+constexpr StringLiteral kNarrowGemmOperands = "mp-narrow-gemm-operands";
+
 /// The schedules the search tries: none, then (with `schedules`) the
 /// collectives beside compute, with tensor parallelism also with
-/// tp-overlap, and with FSDP each of those grouped, and grouped alone.
+/// tp-overlap, and with FSDP each of those grouped, and grouped alone; with
+/// bf16 GEMMs, each of those also after holding their operands in bf16.
 SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
-                                                      bool tensorParallel) {
+                                                      bool tensorParallel,
+                                                      bool bf16Gemms) {
   SmallVector<SmallVector<StringRef>> variants(1);
   if (!schedules)
     return variants;
@@ -127,6 +131,12 @@ SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
     for (StringRef schedule : scheduled)
       variants.push_back({kGroupFsdp, schedule});
   }
+  if (bf16Gemms)
+    for (size_t i = 0, e = variants.size(); i < e; ++i) {
+      SmallVector<StringRef> narrowed = {kNarrowGemmOperands};
+      llvm::append_range(narrowed, variants[i]);
+      variants.push_back(std::move(narrowed));
+    }
   return variants;
 }
 
@@ -134,9 +144,23 @@ SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
 std::unique_ptr<Pass> createSchedulePass(StringRef flag) {
   if (flag == kGroupFsdp)
     return createGroupFsdp();
+  if (flag == kNarrowGemmOperands)
+    return createNarrowGemmOperands();
   ScheduleCollectivesOptions options;
   options.tpOverlap = flag == kScheduleTpOverlap;
   return createScheduleCollectives(options);
+}
+
+/// True when `func` has a GEMM in bf16 (whose operands may be held in bf16).
+bool hasBf16Gemms(Operation *func) {
+  bool found = false;
+  func->walk([&](Operation *op) {
+    if (auto linear = dyn_cast<LinearOp>(op))
+      found |= linear.getEffectivePrecision() == Precision::bf16;
+    else if (auto matmul = dyn_cast<MatmulOp>(op))
+      found |= matmul.getEffectivePrecision() == Precision::bf16;
+  });
+  return found;
 }
 
 struct Candidate {
@@ -402,8 +426,10 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
       }
     }
     std::string stepName = (modelName + "_train_step").str();
+    Operation *compiledStep = SymbolTable::lookupSymbolIn(*copy, stepName);
     for (ArrayRef<StringRef> passes : getSchedulePasses(
-             schedules, candidate.fsdp, candidate.tensorParallel > 1)) {
+             schedules, candidate.fsdp, candidate.tensorParallel > 1,
+             compiledStep && hasBf16Gemms(compiledStep))) {
       OwningOpRef<ModuleOp> scheduled = copy->clone();
       PassManager pm(&getContext(), ModuleOp::getOperationName());
       std::string flags;

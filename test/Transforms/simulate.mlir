@@ -75,12 +75,24 @@
 // one: 21.24 + 12.24 = 33.48 us.
 // NOASYNC: "step_seconds": {{3\.348(0|9)*[0-9]*e-05}},
 // BADASYNC: error: machine file '{{.*}}bad-async.json': 'async_overlap' must be true or false
-// A bf16 GEMM operand held in bf16 (a gathered weight) is widened first by
-// a kernel of its own, 6 bytes per element (512: 3.072 us + 1 us), and the
-// GEMM reads the 4-byte copy: (128·4 + 512·4 + 256·4) = 3584 bytes,
-// 3.584 us over its 2.048 us of FLOPs, + 1 us: 8.656 us in all.
-// WIDEN: "compute_seconds": {{8\.(656|6559)[0-9]*e-06}},
-// WIDEN: "kernel_bytes": 6656,
+// A bf16 GEMM reading one bf16 operand converts the smaller operand first,
+// by a kernel of its own of 6 bytes per element (mp_gemm_f32 on CUDA).
+// @round: the f32 activation (128 elements) is rounded to bf16 (0.768 us +
+// 1 us) and the native bf16 GEMM reads (128·2 + 512·2 + 256·4) = 2304
+// bytes, 2.304 us over its 2.048 us of FLOPs, + 1 us: 5.072 us in all.
+// @widen: the bf16 weight (512 elements, against 1024) is widened (3.072
+// us + 1 us) and the GEMM reads the 4-byte copy: (1024 + 512 + 2048)·4 =
+// 14336 bytes, 14.336 us under its 65536 FLOPs' 16.384 us, + 1 us: 21.456
+// us in all. @native: both operands bf16, no conversion: 3.304 us.
+// WIDEN: "function": "round",
+// WIDEN: "compute_seconds": {{5\.0(72|719)[0-9]*e-06}},
+// WIDEN: "kernel_bytes": 3072,
+// WIDEN: "function": "widen",
+// WIDEN: "compute_seconds": {{2\.1456(0|9)*[0-9]*e-05}},
+// WIDEN: "kernel_bytes": 17408,
+// WIDEN: "function": "native",
+// WIDEN: "compute_seconds": {{3\.30(4|39)[0-9]*e-06}},
+// WIDEN: "kernel_bytes": 2304,
 // A grouped call (mp-group-fsdp) of two all_gathers over dp pays dp's
 // latency (10 us) and one op (1 us) once: 2 · 10.24 + 10 + 1 = 31.48 us;
 // it packs both inputs first (2 · 1024 bytes read and written: 4.096 us +
@@ -159,9 +171,19 @@ func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>, %v: tensor<8x32xf32
   return %d, %r : tensor<16x32xf32>, tensor<8x32xf32>
 }
 //--- widen.mlir
-func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xbf16>) -> tensor<8x32xf32>
+func.func @round(%x: tensor<8x16xf32>, %w: tensor<32x16xbf16>) -> tensor<8x32xf32>
     attributes {mp.partitioned} {
   %y = mp.linear %x, %w precision <bf16> : (tensor<8x16xf32>, tensor<32x16xbf16>) -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
+func.func @widen(%x: tensor<64x16xf32>, %w: tensor<32x16xbf16>) -> tensor<64x32xf32>
+    attributes {mp.partitioned} {
+  %y = mp.linear %x, %w precision <bf16> : (tensor<64x16xf32>, tensor<32x16xbf16>) -> tensor<64x32xf32>
+  return %y : tensor<64x32xf32>
+}
+func.func @native(%x: tensor<8x16xbf16>, %w: tensor<32x16xbf16>) -> tensor<8x32xf32>
+    attributes {mp.partitioned} {
+  %y = mp.linear %x, %w precision <bf16> : (tensor<8x16xbf16>, tensor<32x16xbf16>) -> tensor<8x32xf32>
   return %y : tensor<8x32xf32>
 }
 //--- grouped.mlir

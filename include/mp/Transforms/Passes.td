@@ -343,6 +343,43 @@ def NarrowCollectives : Pass<"mp-narrow-collectives", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def NarrowGemmOperands : Pass<"mp-narrow-gemm-operands", "::mlir::ModuleOp"> {
+  let summary = "Holds in bf16 the values that only bf16 GEMMs read";
+  let description = [{
+    A computed float32 value whose every reader is an operand of a
+    `precision <bf16>` GEMM, through reshapes and transposed views only (a
+    linear's input, read by its forward GEMM and by its weight-gradient
+    GEMM in the backward pass; an input gradient read by the two backward
+    GEMMs), is rounded to bf16 right where it is computed (`mp.convert`)
+    and held, and read, as bf16: the float32 value dies at the conversion,
+    so an activation kept from the forward to the backward pass takes half
+    the bytes, as under FSDP2's `param_dtype=torch.bfloat16`. Every GEMM
+    rounds its operands to bf16 anyway, so every GEMM reads exactly the
+    values it read before and no result changes. A GEMM whose operands are
+    both bf16 runs as a native bf16 GEMM on CUDA; with one, the smaller
+    operand is converted first. Function arguments, constants and values
+    that any other op reads stay float32; a bf16 value widened for such
+    GEMMs only is read as it is.
+
+    Memory for time: each held value costs a conversion kernel (6 bytes
+    per element) where a compute-bound GEMM saves nothing by reading fewer
+    bytes, so it is not part of `--mp-spmd`; run it after it (before
+    scheduling). `--mp-auto-plan="... schedules=true"` tries it with every
+    schedule and keeps it where it is predicted faster or fits a budget
+    that nothing else fits (docs/mixed-precision.md has measurements).
+
+    ```mlir
+    %h = mp.silu %u : tensor<4x16xf32>
+    %y = mp.linear %h, %w precision <bf16> : (tensor<4x16xf32>, tensor<16x16xbf16>) -> tensor<4x16xf32>
+    // becomes
+    %h = mp.silu %u : tensor<4x16xf32>
+    %n = mp.convert %h : tensor<4x16xf32> -> tensor<4x16xbf16>
+    %y = mp.linear %n, %w precision <bf16> : (tensor<4x16xbf16>, tensor<16x16xbf16>) -> tensor<4x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
   let summary = "Overlaps collectives with compute, as FSDP2 prefetches";
   let description = [{
@@ -538,10 +575,12 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     passes after `--mp-spmd` would schedule it: its collectives beside
     compute (`--mp-schedule-collectives`, with tensor parallelism also with
     `tp-overlap=true`), and with FSDP grouped per parameter group
-    (`--mp-group-fsdp`), alone and before each schedule; it
-    is ranked by the fastest of these that fits the budget, whose passes
-    the report gives (`passes`, beside every schedule tried). The plan file
-    is the same; the passes are the compiler's to run.
+    (`--mp-group-fsdp`), alone and before each schedule, and with bf16
+    GEMMs each of those after `--mp-narrow-gemm-operands` (activations
+    held in bf16: less memory, a conversion each); it is ranked by the
+    fastest of these that fits the budget (the smallest when none fits),
+    whose passes the report gives (`passes`, beside every schedule tried).
+    The plan file is the same; the passes are the compiler's to run.
   }];
   let options = [
     Option<"ranks", "ranks", "int64_t", /*default=*/"0",
@@ -561,8 +600,10 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
            "The model function (default: the module's only one)">,
     Option<"schedules", "schedules", "bool", /*default=*/"false",
-           "Also rank each plan scheduled (--mp-schedule-collectives) and, "
-           "with FSDP, grouped (--mp-group-fsdp), by the fastest that fits">,
+           "Also rank each plan scheduled (--mp-schedule-collectives), with "
+           "FSDP grouped (--mp-group-fsdp), with bf16 GEMMs their operands "
+           "held in bf16 (--mp-narrow-gemm-operands), by the fastest that "
+           "fits">,
   ];
 }
 

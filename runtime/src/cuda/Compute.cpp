@@ -28,59 +28,73 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
   int lda = static_cast<int>(std::max<int64_t>(1, transA ? m : k));
   int ldb = static_cast<int>(std::max<int64_t>(1, transB ? k : n));
   int ldc = static_cast<int>(n);
-  // Float32 operands: the compute type says how the tensor cores may round
-  // them (none for fp32; bf16 converts the operands and sums in float32,
-  // as autocast's GEMM). A bfloat16 operand (FSDP's gathered bf16
-  // parameter, held in bf16) is widened, exactly, into stream-ordered
-  // scratch first: the GEMM then reads the float32 values it would have
-  // read without mp-narrow-collectives, so narrowing changes no result
-  // here either, and the scratch is the size of that operand (a weight,
-  // not the activations), freed after the GEMM.
+  // The dtype the GEMM reads. A bf16 GEMM reads its operands rounded to
+  // bfloat16: two bfloat16 operands (a gathered weight held in bf16, an
+  // activation held by mp-narrow-gemm-operands) run as a native bf16 GEMM;
+  // with one, the smaller operand is converted first, a float32 one rounded
+  // to nearest even (as the semantics round) for the native GEMM, or the
+  // bfloat16 one widened (exactly) for the float32 GEMM. Float32 operands:
+  // the compute type says how the tensor cores may round them (none for
+  // fp32; FAST_16BF converts them inside the GEMM, as autocast's GEMM).
+  // Other precisions widen a bfloat16 operand. A converted operand goes to
+  // stream-ordered scratch, freed after the GEMM.
+  std::array<int64_t, 2> counts = {strideA * (batch - 1) + m * k,
+                                   strideB * (batch - 1) + k * n};
+  mp_dtype gemmType = MP_DTYPE_F32;
+  if (precision == MP_PRECISION_BF16 &&
+      (aType == MP_DTYPE_BF16 || bType == MP_DTYPE_BF16)) {
+    int64_t f32Count = aType == MP_DTYPE_F32 ? counts[0] : counts[1];
+    int64_t bf16Count = aType == MP_DTYPE_BF16 ? counts[0] : counts[1];
+    gemmType =
+        aType == bType || f32Count <= bf16Count ? MP_DTYPE_BF16 : MP_DTYPE_F32;
+  }
   cublasComputeType_t compute =
       precision == MP_PRECISION_FP32   ? CUBLAS_COMPUTE_32F
+      : gemmType == MP_DTYPE_BF16      ? CUBLAS_COMPUTE_32F
       : precision == MP_PRECISION_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
                                        : CUBLAS_COMPUTE_32F_FAST_TF32;
-  std::array<void *, 2> widened = {nullptr, nullptr};
-  auto freeWidened = [&] {
+  cudaDataType operandType =
+      gemmType == MP_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+  std::array<void *, 2> converted = {nullptr, nullptr};
+  auto freeConverted = [&] {
     mp_status status = MP_OK;
-    for (void *scratch : widened)
+    for (void *scratch : converted)
       if (scratch && freeScratch(scratch, computeStream))
         status = MP_ERROR;
     return status;
   };
-  std::array<std::tuple<mp_dtype, const void **, int64_t>, 2> operands = {
-      {{aType, &a, strideA * (batch - 1) + m * k},
-       {bType, &b, strideB * (batch - 1) + k * n}}};
+  std::array<std::pair<mp_dtype, const void **>, 2> operands = {
+      {{aType, &a}, {bType, &b}}};
   for (size_t i = 0; i < operands.size(); ++i) {
-    auto [type, data, count] = operands[i];
-    if (type != MP_DTYPE_BF16)
+    auto [type, data] = operands[i];
+    if (type == gemmType)
       continue;
-    widened[i] = allocateScratch(std::max<int64_t>(1, count) * sizeof(float),
-                                 computeStream);
-    if (!widened[i] ||
+    size_t elementBytes = gemmType == MP_DTYPE_BF16 ? 2 : sizeof(float);
+    converted[i] = allocateScratch(
+        std::max<int64_t>(1, counts[i]) * elementBytes, computeStream);
+    if (!converted[i] ||
         checkLaunch("mp_gemm_f32",
-                    cuda::launchConvert(computeStream, MP_DTYPE_BF16,
-                                        MP_DTYPE_F32, count, *data,
-                                        widened[i]))) {
-      freeWidened();
+                    cuda::launchConvert(computeStream, type, gemmType,
+                                        counts[i], *data, converted[i]))) {
+      freeConverted();
       return MP_ERROR;
     }
-    *data = widened[i];
+    *data = converted[i];
   }
   mp_status status =
-      batch == 1
-          ? checkCublas(ctx, "cublasGemmEx",
-                        cublasGemmEx(cublas, opB, opA, n, m, k, &alpha, b,
-                                     CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta,
-                                     c, CUDA_R_32F, ldc, compute,
-                                     CUBLAS_GEMM_DEFAULT))
-          : checkCublas(ctx, "cublasGemmStridedBatchedEx",
-                        cublasGemmStridedBatchedEx(
-                            cublas, opB, opA, n, m, k, &alpha, b, CUDA_R_32F,
-                            ldb, strideB, a, CUDA_R_32F, lda, strideA, &beta, c,
-                            CUDA_R_32F, ldc, strideC, static_cast<int>(batch),
-                            compute, CUBLAS_GEMM_DEFAULT));
-  return freeWidened() ? MP_ERROR : status;
+      batch == 1 ? checkCublas(ctx, "cublasGemmEx",
+                               cublasGemmEx(cublas, opB, opA, n, m, k, &alpha,
+                                            b, operandType, ldb, a, operandType,
+                                            lda, &beta, c, CUDA_R_32F, ldc,
+                                            compute, CUBLAS_GEMM_DEFAULT))
+                 : checkCublas(ctx, "cublasGemmStridedBatchedEx",
+                               cublasGemmStridedBatchedEx(
+                                   cublas, opB, opA, n, m, k, &alpha, b,
+                                   operandType, ldb, strideB, a, operandType,
+                                   lda, strideA, &beta, c, CUDA_R_32F, ldc,
+                                   strideC, static_cast<int>(batch), compute,
+                                   CUBLAS_GEMM_DEFAULT));
+  return freeConverted() ? MP_ERROR : status;
 }
 
 mp_status CudaBackend::convert(mp_dtype from, mp_dtype to, int64_t n,

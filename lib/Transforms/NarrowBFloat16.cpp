@@ -1,4 +1,4 @@
-//===- NarrowCollectives.cpp - move bf16 where every reader rounds to it -===//
+//===- NarrowBFloat16.cpp - move and hold bf16 where readers round to it --===//
 //
 // A bf16 GEMM reads its operands rounded to bfloat16. Rounding commutes
 // with moving data, so a collective that only moves values (all_gather,
@@ -21,6 +21,11 @@
 // converted to bf16 and its result back to f32. That one changes results
 // (each sum is rounded), as it does in FSDP2, by the user's choice.
 //
+// mp-narrow-gemm-operands holds the same way what a step computes: a value
+// whose every reader is a bf16 GEMM operand (a linear's input, read again
+// by its weight-gradient GEMM; an input gradient read by the two backward
+// GEMMs) is rounded where it is computed and kept in half the bytes.
+//
 //===----------------------------------------------------------------------===//
 
 #include "mp/Transforms/Passes.h"
@@ -35,6 +40,7 @@ using namespace mlir;
 
 namespace mp {
 #define GEN_PASS_DEF_NARROWCOLLECTIVES
+#define GEN_PASS_DEF_NARROWGEMMOPERANDS
 #include "mp/Transforms/Passes.h.inc"
 
 namespace {
@@ -214,6 +220,57 @@ struct NarrowCollectivesPass
       }
       op->erase();
     }
+  }
+};
+
+/// True when `op` computes one float32 tensor that may be rounded where it
+/// is made: not a constant, a conversion, a wait (the collective's value)
+/// or a transposed view (no value of its own).
+bool computesFloat32Value(Operation &op) {
+  if (op.getNumResults() != 1 || op.hasTrait<OpTrait::ConstantLike>() ||
+      isa<ConvertOp, WaitOp>(op))
+    return false;
+  if (auto transpose = dyn_cast<TransposeOp>(op);
+      transpose && isTransposedView(transpose))
+    return false;
+  auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+  return type && type.getElementType().isF32();
+}
+
+struct NarrowGemmOperandsPass
+    : impl::NarrowGemmOperandsBase<NarrowGemmOperandsPass> {
+  void runOnOperation() override {
+    OpBuilder builder(&getContext());
+    getOperation().walk([&](FunctionOpInterface func) {
+      if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
+        return;
+      SmallVector<Value> held;
+      SmallVector<ConvertOp> widenings;
+      for (Operation &op : func.getFunctionBody().front()) {
+        if (op.getNumResults() != 1 || !onlyFeedsBf16Gemms(op.getResult(0)) ||
+            !readsInPlaceAsBFloat16(op.getResult(0)))
+          continue;
+        if (auto convert = dyn_cast<ConvertOp>(op);
+            convert && getElementTypeOrSelf(convert.getInput()).isBF16())
+          widenings.push_back(convert);
+        else if (computesFloat32Value(op))
+          held.push_back(op.getResult(0));
+      }
+      // Widening a bf16 value that the GEMMs round back: they read it as is.
+      for (ConvertOp widening : widenings) {
+        widening.getResult().replaceAllUsesWith(widening.getInput());
+        retypeReadersAsBFloat16(widening.getInput());
+        widening->erase();
+      }
+      for (Value value : held) {
+        // A reshape of a value held before is bf16 already.
+        if (!getElementTypeOrSelf(value).isF32())
+          continue;
+        Value narrow = roundedWhereDefined(builder, value);
+        value.replaceAllUsesExcept(narrow, narrow.getDefiningOp());
+        retypeReadersAsBFloat16(narrow);
+      }
+    });
   }
 };
 
