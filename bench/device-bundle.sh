@@ -33,6 +33,9 @@ compile small-2x2 256 512 64 2x2
 # Each precision compiled into the step, against the host's same step.
 compile small-2x2-fp32 256 512 64 2x2 fp32
 compile small-2x2-bf16 256 512 64 2x2 bf16
+# Activations held in bf16: native bf16 GEMMs, and mixed ones converting
+# the smaller operand.
+compile small-2x2-bf16-held 256 512 64 2x2 bf16 --narrow-gemm-operands
 # Gradients summed in bf16 (FSDP2's reduce_dtype).
 compile small-2x2-bf16-reduce 256 512 64 2x2 bf16 --reduce-dtype bf16
 # Clipping folded into the one AdamW call (grad_scale), strict fp32.
@@ -55,6 +58,7 @@ files+=("$work/train-llama")
 compile 8192x8192x8-fused 8192 8192 8 1x1 tf32 --fuse-optimizer
 compile 8192x8192x8192-fp32 8192 8192 8192 1x1 fp32
 compile 8192x8192x8192-bf16 8192 8192 8192 1x1 bf16
+compile 8192x8192x8192-bf16-held 8192 8192 8192 1x1 bf16 --narrow-gemm-operands
 for size in 8192x8192x8 8192x8192x8192; do
   IFS=x read -r dim hidden batch <<< "$size"
   compile "$size" "$dim" "$hidden" "$batch"

@@ -85,7 +85,7 @@ cat "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.safetensors" "$dev/small-2x2-host.safetensors"
 
 section "each precision (and fp32 clipped, one AdamW call; fp32 grouped and scheduled): the 2x2 step on 4 ranks sharing the GPU against the host"
-for precision in fp32 bf16 bf16-reduce clip grouped; do
+for precision in fp32 bf16 bf16-held bf16-reduce clip grouped; do
   "${mpirun[@]}" "$bin/train-small-2x2-$precision" --backend cuda --cuda-transport mpi \
     --steps 4 --seed 5 --save "$dev/small-2x2-$precision-cuda.safetensors" > "$dev/small-2x2-$precision-cuda.log" || echo "train-small-2x2-$precision on cuda failed"
   "${mpirun[@]}" "$bin/train-small-2x2-$precision" --steps 4 --seed 5 \
@@ -103,6 +103,11 @@ done
 # bf16: cuBLAS's conversion against the host's round-to-nearest-even.
 "$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-3 --atol 1e-3 "$dev/small-2x2-bf16-cuda.log" "$dev/small-2x2-bf16-host.log" || echo "(bf16: cuda and host differ by more than 1e-3)"
+# Activations held in bf16 (native bf16 GEMMs on CUDA): against the host,
+# where holding changes no bit, and against CUDA's bf16 step.
+"$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-held-cuda.log" "$dev/small-2x2-bf16-held-host.log"
+"$py" "$bin/tensors.py" losses --rtol 0 --atol 0 "$dev/small-2x2-bf16-held-host.log" "$dev/small-2x2-bf16-host.log"
+"$py" "$bin/tensors.py" losses --rtol 1e-3 --atol 1e-3 "$dev/small-2x2-bf16-held-cuda.log" "$dev/small-2x2-bf16-cuda.log" || echo "(bf16 held: native and FAST_16BF GEMMs differ by more than 1e-3)"
 # bf16 gradient sums: MPI's pairwise bf16 additions on both (the mpi
 # transport), in the same order, after bf16 GEMMs.
 "$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-reduce-cuda.log" "$dev/small-2x2-bf16-reduce-host.log"
@@ -133,6 +138,10 @@ section "FFN 8192x8192x8, every AdamW update in one launch (--fuse-optimizer), m
 for precision in fp32 bf16; do
   section "FFN 8192x8192x8192 in $precision, mp, then PyTorch eager / fused AdamW"
   "$bin/train-8192x8192x8192-$precision" --backend cuda --steps 13 --warmup 3 --time | grep -v "^step [0-9]"
+  if [[ "$precision" == bf16 ]]; then
+    echo "activations held in bf16 (--narrow-gemm-operands: native bf16 GEMMs):"
+    "$bin/train-8192x8192x8192-bf16-held" --backend cuda --steps 13 --warmup 3 --time | grep -v "^step [0-9]"
+  fi
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim 8192 --hidden 8192 --batch 8192 --steps 10 --warmup 3 --precision "$precision"
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim 8192 --hidden 8192 --batch 8192 --steps 10 --warmup 3 --precision "$precision" --fused
 done

@@ -448,9 +448,12 @@ void testGemm(mp_context *ctx) {
         expect(near(cBuffer.read(), expected, tolerance), what);
         if (precision != MP_PRECISION_BF16)
           continue;
-        // bfloat16 operands (FSDP's gathered bf16 parameters) hold the
-        // rounded values themselves, widened for the GEMM: the same result
-        // as float32 operands in bf16 precision.
+        // bfloat16 operands (FSDP's gathered bf16 parameters, activations
+        // held by mp-narrow-gemm-operands) hold the rounded values
+        // themselves: the same result as float32 operands in bf16
+        // precision. The host widens them; CUDA multiplies two natively
+        // and converts the smaller of mixed ones (here a bf16 A of 15
+        // elements is widened, an f32 A rounded against a bf16 B of 21).
         Buffer aNarrow(ctx, a.data.size() * 2), bNarrow(ctx, b.data.size() * 2);
         CHECK_OK(ctx,
                  mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, a.data.size(),
