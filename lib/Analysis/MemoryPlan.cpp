@@ -122,6 +122,9 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
     plan.groupScratchOffset.push_back(0);
     if (firstWait) {
       count(plan.unpooledBytes, alignUp(bytes));
+      plan.asyncScratchBytes =
+          llvm::checkedAdd(plan.asyncScratchBytes, alignUp(bytes))
+              .value_or(INT64_MAX);
       asyncScratch.push_back(
           Buffer{0, alignUp(bytes), position[leader], position[firstWait]});
       asyncScratchGroup.push_back(index);

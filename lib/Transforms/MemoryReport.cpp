@@ -102,6 +102,9 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
             json.attribute("kernel_bytes", cost.kernelBytes);
             if (plan.scratchBytes > 0)
               json.attribute("collective_scratch_bytes", plan.scratchBytes);
+            if (plan.asyncScratchBytes > 0)
+              json.attribute("async_collective_scratch_bytes",
+                             plan.asyncScratchBytes);
           });
       });
     });

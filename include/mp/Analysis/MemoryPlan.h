@@ -74,6 +74,9 @@ struct MemoryPlan {
   /// Per group, its members' first mp.wait (null when synchronous): the
   /// one that waits for the run and unpacks it.
   llvm::SmallVector<mlir::Operation *> groupFirstWait;
+  /// The asynchronous groups' packed buffers, summed (each is pooled in
+  /// the arena while its call is in flight).
+  int64_t asyncScratchBytes = 0;
   /// Runs of adjacent optimizer updates of one kind with the same
   /// hyperparameters (and step count), which run as one multi-tensor call
   /// at their first (mp_adamw_multi_f32, mp_sgd_multi_f32: as PyTorch's

@@ -628,7 +628,11 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     kernels must touch (every operand read once, every result written
     once; collectives are in `--mp-comm-report`; transposes of the last two
     dims that only GEMMs read are not computed: the GEMMs read through
-    them). `mp-opt --mp-memory-report=FILE.json` abbreviates the
+    them). Grouped FSDP calls' packed buffers (`--mp-group-fsdp`) are in
+    the arena: `collective_scratch_bytes`, the one buffer at its top that
+    the synchronous groups share, and `async_collective_scratch_bytes`,
+    the asynchronous groups' own buffers summed (each pooled while its call
+    is in flight). `mp-opt --mp-memory-report=FILE.json` abbreviates the
     `output` option.
   }];
   let options = [
