@@ -84,7 +84,7 @@ cat "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.safetensors" "$dev/small-2x2-host.safetensors"
 
-section "each precision (and fp32 clipped, one AdamW call; fp32 grouped and scheduled): the 2x2 step on 4 ranks sharing the GPU against the host"
+section "each precision (bf16 also with activations held in bf16; fp32 clipped, one AdamW call; fp32 grouped and scheduled): the 2x2 step on 4 ranks sharing the GPU against the host"
 for precision in fp32 bf16 bf16-held bf16-reduce clip grouped; do
   "${mpirun[@]}" "$bin/train-small-2x2-$precision" --backend cuda --cuda-transport mpi \
     --steps 4 --seed 5 --save "$dev/small-2x2-$precision-cuda.safetensors" > "$dev/small-2x2-$precision-cuda.log" || echo "train-small-2x2-$precision on cuda failed"

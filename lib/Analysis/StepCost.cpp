@@ -20,8 +20,6 @@ const MachineModel::Link &MachineModel::getLink(StringRef axis) const {
   return it == links.end() ? defaultLink : it->second;
 }
 
-namespace {
-/// The arithmetic of a GEMM; none for other ops.
 std::optional<Precision> getGemmPrecision(Operation &op) {
   if (auto linear = dyn_cast<LinearOp>(op))
     return linear.getEffectivePrecision();
@@ -29,7 +27,6 @@ std::optional<Precision> getGemmPrecision(Operation &op) {
     return matmul.getEffectivePrecision();
   return std::nullopt;
 }
-} // namespace
 
 double MachineModel::getGemmFlopsPerSecond(Operation &op) const {
   if (std::optional<Precision> precision = getGemmPrecision(op)) {
@@ -222,16 +219,13 @@ std::optional<unsigned> getLedGroup(Operation &op, const MemoryPlan &plan) {
     return std::nullopt;
   return group->second;
 }
-} // namespace
 
-namespace {
 /// Charges the kernel that converts a GEMM's operand to the dtype the GEMM
-/// reads, as the CUDA backend runs it (mp_gemm_f32): a bf16 GEMM with one
-/// bfloat16 operand converts the smaller operand (a float32 one rounded to
-/// bf16 for a native bf16 GEMM, else the bf16 one widened); another
-/// precision widens a bf16 operand. A conversion reads and writes (6 bytes
-/// per element). Returns what the conversion changes in the bytes the GEMM
-/// reads.
+/// reads, as the CUDA backend runs it (mp_gemm_f32): a GEMM with one
+/// bfloat16 operand (only a bf16 GEMM has one) converts the smaller operand,
+/// a float32 one rounded to bf16 for a native bf16 GEMM, else the bf16 one
+/// widened. A conversion reads and writes (6 bytes per element). Returns
+/// what the conversion changes in the bytes the GEMM reads.
 int64_t chargeOperandConversion(
     Operation &gemm, function_ref<void(Operation &, int64_t, int64_t)> visit) {
   Value lhs = gemm.getOperand(0), rhs = gemm.getOperand(1);
@@ -244,8 +238,7 @@ int64_t chargeOperandConversion(
   if (isBF16(lhs) == isBF16(rhs))
     return 0;
   Value narrow = isBF16(lhs) ? lhs : rhs, wide = isBF16(lhs) ? rhs : lhs;
-  bool roundWide = getGemmPrecision(gemm) == Precision::bf16 &&
-                   elementsOf(wide) <= elementsOf(narrow);
+  bool roundWide = elementsOf(wide) <= elementsOf(narrow);
   int64_t converted = elementsOf(roundWide ? wide : narrow);
   visit(gemm, 0, 6 * converted);
   return roundWide ? -2 * converted : 2 * converted;

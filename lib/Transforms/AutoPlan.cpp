@@ -153,14 +153,13 @@ std::unique_ptr<Pass> createSchedulePass(StringRef flag) {
 
 /// True when `func` has a GEMM in bf16 (whose operands may be held in bf16).
 bool hasBf16Gemms(Operation *func) {
-  bool found = false;
-  func->walk([&](Operation *op) {
-    if (auto linear = dyn_cast<LinearOp>(op))
-      found |= linear.getEffectivePrecision() == Precision::bf16;
-    else if (auto matmul = dyn_cast<MatmulOp>(op))
-      found |= matmul.getEffectivePrecision() == Precision::bf16;
-  });
-  return found;
+  return func
+      ->walk([](Operation *op) {
+        return getGemmPrecision(*op) == Precision::bf16
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
+      .wasInterrupted();
 }
 
 struct Candidate {

@@ -209,18 +209,23 @@ typedef enum mp_precision {
   /* TF32 tensor cores allowed (CUDA); float32 on the host. */
   MP_PRECISION_TF32 = 1,
   /* A and B rounded to bfloat16 (to nearest, ties to even), products summed
-   * in float32: cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF; the host rounds
-   * copies of A and B, then runs an SGEMM. */
+   * in float32: the host rounds copies of A and B, then runs an SGEMM; CUDA
+   * runs float32 operands with CUBLAS_COMPUTE_32F_FAST_16BF and bfloat16
+   * ones natively (mp_gemm_f32). */
   MP_PRECISION_BF16 = 2,
 } mp_precision;
 
 /* C = alpha · op(A) · op(B) + beta · C with op(X) = Xᵀ when trans_x; C is
  * m x n, op(A) m x k, op(B) k x n. C is float32; A and B are float32
  * (a_type, b_type MP_DTYPE_F32) or, in MP_PRECISION_BF16, bfloat16 too
- * (MP_DTYPE_BF16: FSDP's gathered bf16 parameters, held in bf16). A bf16
- * GEMM multiplies bfloat16 values and sums in float32: a bfloat16 operand
- * is widened (exactly), a float32 one rounded (to nearest even on the host;
- * by cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF on CUDA). (ABI 6.) */
+ * (MP_DTYPE_BF16: FSDP's gathered bf16 parameters, activations held in
+ * bf16). A bf16 GEMM multiplies bfloat16 values and sums in float32. The
+ * host widens bfloat16 operands (exactly) and rounds float32 ones to
+ * nearest even. CUDA runs two bfloat16 operands as a native bf16 GEMM and,
+ * of mixed ones, converts the smaller first (a float32 one rounded to
+ * nearest even for the native GEMM, or the bfloat16 one widened); two
+ * float32 operands are rounded by cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF.
+ * (ABI 6.) */
 mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, mp_dtype a_type,
                       mp_dtype b_type, int trans_a, int trans_b, int64_t m,
                       int64_t n, int64_t k, float alpha, const void *a,

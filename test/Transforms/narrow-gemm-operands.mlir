@@ -1,9 +1,10 @@
 // RUN: mp-opt %s -split-input-file --mp-narrow-gemm-operands | FileCheck %s
 
-// A linear's input, read by its forward GEMM and, through a transposed
-// view, by its weight-gradient GEMM, is rounded where it is computed and
-// held in bf16; so is the input gradient the two backward GEMMs read. The
-// forward GEMM reads both operands in bf16 (a native bf16 GEMM).
+// A linear's input, read by its forward GEMM and by its weight-gradient
+// GEMM, is rounded where it is computed and held in bf16; so is the input
+// gradient the two backward GEMMs read (one through a transposed view,
+// which moves bf16 then). The forward GEMM reads both operands in bf16 (a
+// native bf16 GEMM).
 // CHECK-LABEL: func.func @linear_input
 // CHECK-NEXT: %[[H:.+]] = mp.silu %arg0 : tensor<4x16xf32>
 // CHECK-NEXT: %[[N:.+]] = mp.convert %[[H]] : tensor<4x16xf32> -> tensor<4x16xbf16>

@@ -22,9 +22,13 @@
 #include "llvm/Support/JSON.h"
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace mp {
+
+/// The arithmetic of a GEMM (mp.linear, mp.matmul); none for other ops.
+std::optional<Precision> getGemmPrecision(mlir::Operation &op);
 
 struct MachineModel {
   struct Link {

@@ -355,16 +355,18 @@ def NarrowGemmOperands : Pass<"mp-narrow-gemm-operands", "::mlir::ModuleOp"> {
     so an activation kept from the forward to the backward pass takes half
     the bytes, as under FSDP2's `param_dtype=torch.bfloat16`. Every GEMM
     rounds its operands to bf16 anyway, so every GEMM reads exactly the
-    values it read before and no result changes. A GEMM whose operands are
-    both bf16 runs as a native bf16 GEMM on CUDA; with one, the smaller
-    operand is converted first. Function arguments, constants and values
+    values it read before and no result changes (bit for bit in the
+    interpreter and on the host; on CUDA a GEMM whose operands are both
+    bf16 runs as a native bf16 GEMM and, with one, converts the smaller
+    operand first, where cuBLAS's FAST_16BF may round otherwise). Every
+    function is rewritten (values do not change, partitioned or not). Function arguments, constants and values
     that any other op reads stay float32; a bf16 value widened for such
     GEMMs only is read as it is.
 
     Memory for time: each held value costs a conversion kernel (6 bytes
     per element) where a compute-bound GEMM saves nothing by reading fewer
-    bytes, so it is not part of `--mp-spmd`; run it after it (before
-    scheduling). `--mp-auto-plan="... schedules=true"` tries it with every
+    bytes, so it is not part of `--mp-spmd`; run it after it, before
+    `--mp-group-fsdp` and `--mp-schedule-collectives`. `--mp-auto-plan="... schedules=true"` tries it with every
     schedule and keeps it where it is predicted faster or fits a budget
     that nothing else fits (docs/mixed-precision.md has measurements).
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
-#include <tuple>
+#include <utility>
 
 namespace mp::runtime {
 
@@ -38,8 +38,9 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
   // fp32; FAST_16BF converts them inside the GEMM, as autocast's GEMM).
   // Other precisions widen a bfloat16 operand. A converted operand goes to
   // stream-ordered scratch, freed after the GEMM.
-  std::array<int64_t, 2> counts = {strideA * (batch - 1) + m * k,
-                                   strideB * (batch - 1) + k * n};
+  std::array<int64_t, 2> counts = {
+      batch > 0 ? strideA * (batch - 1) + m * k : 0,
+      batch > 0 ? strideB * (batch - 1) + k * n : 0};
   mp_dtype gemmType = MP_DTYPE_F32;
   if (precision == MP_PRECISION_BF16 &&
       (aType == MP_DTYPE_BF16 || bType == MP_DTYPE_BF16)) {

@@ -91,7 +91,8 @@ def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
     `tf32`. The backward pass's GEMMs take their forward GEMM's. A `bf16`
     GEMM multiplies bfloat16 values and sums in float32: its operands may
     be float32 (rounded) or bfloat16 (FSDP's gathered bf16 parameters,
-    `mp-narrow-collectives`), and its result is float32.
+    `mp-narrow-collectives`; activations held in bf16,
+    `mp-narrow-gemm-operands`), and its result is float32.
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
