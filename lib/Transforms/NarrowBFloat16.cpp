@@ -31,6 +31,7 @@
 #include "mp/Transforms/Passes.h"
 
 #include "mp/Analysis/MemoryPlan.h"
+#include "mp/Analysis/StepCost.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
@@ -52,13 +53,9 @@ bool onlyFeedsBf16Gemms(Value value) {
   if (value.use_empty())
     return false;
   return llvm::all_of(value.getUsers(), [](Operation *user) {
-    if (auto linear = dyn_cast<LinearOp>(user))
-      return linear.getEffectivePrecision() == Precision::bf16;
-    if (auto matmul = dyn_cast<MatmulOp>(user))
-      return matmul.getEffectivePrecision() == Precision::bf16;
     if (isa<TransposeOp, ReshapeOp>(user))
       return onlyFeedsBf16Gemms(user->getResult(0));
-    return false;
+    return getGemmPrecision(*user) == Precision::bf16;
   });
 }
 
