@@ -182,20 +182,27 @@ def model(seed):
 
 
 def options(seed):
-    """The seed's training-step and schedule options: every other seed in
-    bf16 (its gathers then move bf16; every fourth, seeds 1, 5, 9, ..., with
-    the GEMMs' operands held in bf16), every fifth with FSDP's collectives
-    grouped (one call per group), every third scheduled (asynchronous
-    collectives, grouped runs as one; every sixth with tp-overlap's
-    reordering), every fourth with one fused AdamW call."""
+    """The seed's training-step and schedule options, drawn independently of
+    one another (so that each pair meets on some seeds) and of the model:
+    half the seeds in bf16 (their gathers then move bf16; half of those
+    with the GEMMs' operands held in bf16), a fifth with FSDP's collectives
+    grouped (one call per group), a third scheduled (asynchronous
+    collectives, grouped runs as one; half of those with tp-overlap's
+    reordering), a quarter with one fused AdamW call."""
+    rng = random.Random("options %d" % seed)
+    bf16 = rng.random() < 0.5
+    narrow = bf16 and rng.random() < 0.5
+    group = rng.random() < 0.2
+    schedule = rng.random() < 1 / 3
+    tp_overlap = schedule and rng.random() < 0.5
+    fuse = rng.random() < 0.25
     step = ["--mp-train-step=max-grad-norm=1.0" +
-            (" precision=bf16" if seed % 2 else "")]
-    schedule = "--mp-schedule-collectives" + \
-        ("=tp-overlap=true" if seed % 6 == 0 else "")
-    passes = (["--mp-narrow-gemm-operands"] if seed % 4 == 1 else []) + \
-        (["--mp-group-fsdp"] if seed % 5 == 0 else []) + \
-        ([schedule] if seed % 3 == 0 else []) + \
-        (["--mp-fuse-optimizer"] if seed % 4 == 0 else [])
+            (" precision=bf16" if bf16 else "")]
+    passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \
+        (["--mp-group-fsdp"] if group else []) + \
+        (["--mp-schedule-collectives" +
+          ("=tp-overlap=true" if tp_overlap else "")] if schedule else []) + \
+        (["--mp-fuse-optimizer"] if fuse else [])
     return step, passes
 
 
