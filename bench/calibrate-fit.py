@@ -208,6 +208,9 @@ def main():
         # MPI progresses a nonblocking collective only inside MPI calls:
         # one issued early runs at its call, not beside compute.
         "async_overlap": False,
+        # The host backend's SGEMM runs a bf16 GEMM on float32 copies of
+        # both operands.
+        "bf16_gemm_operands": "float32_copies",
     }
     with open(args.output, "w") as out:
         json.dump(machine, out, indent=2)

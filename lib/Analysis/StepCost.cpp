@@ -98,7 +98,8 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
       "links",
       "collective_factors",
       "overlap",
-      "async_overlap"};
+      "async_overlap",
+      "bf16_gemm_operands"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kFields, StringRef(entry.first)))
       return fail() << "unknown field '" << entry.first.str() << "'";
@@ -123,6 +124,16 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
     if (!asyncOverlap)
       return fail() << "'async_overlap' must be true or false";
     machine.asyncOverlap = *asyncOverlap;
+  }
+  if (root->get("bf16_gemm_operands")) {
+    std::optional<StringRef> operands = root->getString("bf16_gemm_operands");
+    if (operands == "native")
+      machine.bf16GemmOperands = BFloat16GemmOperands::Native;
+    else if (operands == "float32_copies")
+      machine.bf16GemmOperands = BFloat16GemmOperands::Float32Copies;
+    else
+      return fail() << "'bf16_gemm_operands' must be \"native\" or "
+                       "\"float32_copies\"";
   }
   if (root->get("gemm_flops_per_second_by_precision")) {
     const llvm::json::Object *rates =
@@ -220,14 +231,19 @@ std::optional<unsigned> getLedGroup(Operation &op, const MemoryPlan &plan) {
   return group->second;
 }
 
-/// Charges the kernel that converts a GEMM's operand to the dtype the GEMM
-/// reads, as the CUDA backend runs it (mp_gemm_f32): a GEMM with one
-/// bfloat16 operand (only a bf16 GEMM has one) converts the smaller operand,
-/// a float32 one rounded to bf16 for a native bf16 GEMM, else the bf16 one
-/// widened. A conversion reads and writes (6 bytes per element). Returns
-/// what the conversion changes in the bytes the GEMM reads.
+/// Charges the kernel that converts a bf16 GEMM's operands to the dtypes
+/// the GEMM reads (mp_gemm_f32). A conversion reads and writes each element
+/// (6 bytes per element between float32 and bf16; 8 for a float32 rounded
+/// in float32). `Native` (CUDA): a GEMM with one bfloat16 operand converts
+/// the smaller operand, a float32 one rounded to bf16 for a native bf16
+/// GEMM, else the bf16 one widened. `Float32Copies` (host): every operand
+/// is copied into float32, rounded to bf16. Returns what the conversions
+/// change in the bytes the GEMM reads.
 int64_t chargeOperandConversion(
-    Operation &gemm, function_ref<void(Operation &, int64_t, int64_t)> visit) {
+    Operation &gemm, BFloat16GemmOperands bf16GemmOperands,
+    function_ref<void(Operation &, int64_t, int64_t)> visit) {
+  if (getGemmPrecision(gemm) != Precision::bf16)
+    return 0;
   Value lhs = gemm.getOperand(0), rhs = gemm.getOperand(1);
   auto elementsOf = [](Value value) {
     return cast<RankedTensorType>(value.getType()).getNumElements();
@@ -235,6 +251,16 @@ int64_t chargeOperandConversion(
   auto isBF16 = [](Value value) {
     return getElementTypeOrSelf(value).isBF16();
   };
+  if (bf16GemmOperands == BFloat16GemmOperands::Float32Copies) {
+    int64_t copyBytes = 0, readBytesAdded = 0;
+    for (Value operand : {lhs, rhs}) {
+      int64_t elementBytes = isBF16(operand) ? 2 : 4;
+      copyBytes += (elementBytes + 4) * elementsOf(operand);
+      readBytesAdded += (4 - elementBytes) * elementsOf(operand);
+    }
+    visit(gemm, 0, copyBytes);
+    return readBytesAdded;
+  }
   if (isBF16(lhs) == isBF16(rhs))
     return 0;
   Value narrow = isBF16(lhs) ? lhs : rhs, wide = isBF16(lhs) ? rhs : lhs;
@@ -247,6 +273,7 @@ int64_t chargeOperandConversion(
 
 void forEachKernel(
     FunctionOpInterface func, const MemoryPlan &plan,
+    BFloat16GemmOperands bf16GemmOperands,
     function_ref<void(Operation &, int64_t gemmFlops, int64_t kernelBytes)>
         visit) {
   for (Operation &op : func.getFunctionBody().front().without_terminator()) {
@@ -265,7 +292,7 @@ void forEachKernel(
     int64_t bytes =
         costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op);
     if (isa<LinearOp, MatmulOp>(op))
-      bytes += chargeOperandConversion(op, visit);
+      bytes += chargeOperandConversion(op, bf16GemmOperands, visit);
     // A grouped call's packing and unpacking, at its first member.
     if (std::optional<unsigned> group = getLedGroup(op, plan)) {
       GroupCopies copies = getGroupCopies(plan.collectiveGroups[*group]);
@@ -305,7 +332,7 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
     prediction.computeSeconds += seconds;
     computeClock += seconds;
   };
-  forEachKernel(func, plan, [&](Operation &op, int64_t flops, int64_t bytes) {
+  auto runKernel = [&](Operation &op, int64_t flops, int64_t bytes) {
     if (auto wait = dyn_cast<WaitOp>(op)) {
       // Without asynchronous overlap the collective (and a group's
       // unpacking) was done at its call.
@@ -384,7 +411,8 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
         machine.opSeconds;
     prediction.computeSeconds += seconds;
     computeClock += seconds;
-  });
+  };
+  forEachKernel(func, plan, machine.bf16GemmOperands, runKernel);
   // `overlap` in the machine file: every collective hidden as far as it
   // can be (the bound of a perfect schedule); else the step's own schedule.
   prediction.stepSeconds = machine.overlap ? std::max(prediction.computeSeconds,

@@ -26,7 +26,8 @@ namespace {
 
 /// The floor a step's time is measured against: the FLOPs of its GEMMs and
 /// the bytes its kernels must touch, summed from each op's CostOpInterface
-/// (an op of another dialect is taken to be one kernel without GEMM FLOPs).
+/// (an op of another dialect is taken to be one kernel without GEMM FLOPs;
+/// a bf16 GEMM's operand conversions as the CUDA backend makes them).
 /// Collectives that communicate run no kernel; the communication report
 /// counts what they send.
 struct ComputeCost {
@@ -41,10 +42,11 @@ int64_t addSaturated(int64_t a, int64_t b) {
 ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
   ComputeCost cost;
   // Estimates: saturated rather than wrapped.
-  forEachKernel(func, plan, [&](Operation &, int64_t flops, int64_t bytes) {
-    cost.kernelBytes = addSaturated(cost.kernelBytes, bytes);
-    cost.gemmFlops = addSaturated(cost.gemmFlops, flops);
-  });
+  forEachKernel(func, plan, BFloat16GemmOperands::Native,
+                [&](Operation &, int64_t flops, int64_t bytes) {
+                  cost.kernelBytes = addSaturated(cost.kernelBytes, bytes);
+                  cost.gemmFlops = addSaturated(cost.gemmFlops, flops);
+                });
   return cost;
 }
 

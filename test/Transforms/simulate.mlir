@@ -17,6 +17,10 @@
 // RUN: sed 's/"overlap": false/"overlap": false, "async_overlap": 1/' %S/Inputs/machine-round.json > %t/bad-async.json
 // RUN: not mp-opt %t/async.mlir --mp-simulate=machine=%t/bad-async.json -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADASYNC
 // RUN: mp-opt %t/widen.mlir --mp-simulate=machine=%t/precision.json -o /dev/null | FileCheck %s --check-prefix=WIDEN
+// RUN: sed 's/"op_seconds"/"bf16_gemm_operands": "float32_copies", "op_seconds"/' %t/precision.json > %t/copies.json
+// RUN: mp-opt %t/widen.mlir --mp-simulate=machine=%t/copies.json -o /dev/null | FileCheck %s --check-prefix=COPIES
+// RUN: sed 's/"op_seconds"/"bf16_gemm_operands": "bf16", "op_seconds"/' %t/precision.json > %t/bad-operands.json
+// RUN: not mp-opt %t/widen.mlir --mp-simulate=machine=%t/bad-operands.json -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADOPERANDS
 // RUN: mp-opt %t/grouped.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED
 // RUN: mp-opt %t/grouped-async.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED-ASYNC
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badprecision.json 2>&1 | FileCheck %s --check-prefix=BADPRECISION
@@ -93,6 +97,26 @@
 // WIDEN: "function": "native",
 // WIDEN: "compute_seconds": {{3\.30(4|39)[0-9]*e-06}},
 // WIDEN: "kernel_bytes": 2304,
+// The host's SGEMM reads float32 copies of both operands of a bf16 GEMM
+// ("bf16_gemm_operands": "float32_copies"): a float32 operand is rounded
+// in float32 (8 bytes per element), a bf16 one widened (6), in one kernel
+// before the GEMM, which then reads 4 bytes per operand element. @round:
+// 128·8 + 512·6 = 4096 bytes (4.096 us + 1 us), then the GEMM's (128 + 512
+// + 256)·4 = 3584 bytes over its 2.048 us of FLOPs + 1 us: 9.68 us, 7680
+// bytes. @widen: 1024·8 + 512·6 = 11264 bytes (12.264 us), the GEMM's
+// 14336 bytes under its 16.384 us of FLOPs (17.384 us): 29.648 us, 25600
+// bytes. @native: 128·6 + 512·6 = 3840 bytes (4.84 us), the GEMM 4.584 us:
+// 9.424 us, 7424 bytes.
+// COPIES: "function": "round",
+// COPIES: "compute_seconds": {{9\.6(8|79)[0-9]*e-06}},
+// COPIES: "kernel_bytes": 7680,
+// COPIES: "function": "widen",
+// COPIES: "compute_seconds": {{2\.9648(0|9)*[0-9]*e-05}},
+// COPIES: "kernel_bytes": 25600,
+// COPIES: "function": "native",
+// COPIES: "compute_seconds": {{9\.42(4|39)[0-9]*e-06}},
+// COPIES: "kernel_bytes": 7424,
+// BADOPERANDS: error: machine file '{{.*}}bad-operands.json': 'bf16_gemm_operands' must be "native" or "float32_copies"
 // A grouped call (mp-group-fsdp) of two all_gathers over dp pays dp's
 // latency (10 us) and one op (1 us) once: 2 · 10.24 + 10 + 1 = 31.48 us;
 // it packs both inputs first (2 · 1024 bytes read and written: 4.096 us +

@@ -30,6 +30,16 @@ namespace mp {
 /// The arithmetic of a GEMM (mp.linear, mp.matmul); none for other ops.
 std::optional<Precision> getGemmPrecision(mlir::Operation &op);
 
+/// How a backend feeds a bf16 GEMM (#mp.precision<bf16>) its operands.
+enum class BFloat16GemmOperands {
+  /// A native bf16 GEMM: operands of one dtype are read as they are, and of
+  /// mixed ones the smaller is converted first (the CUDA backend).
+  Native,
+  /// A float32 GEMM on float32 copies of both operands, each rounded to
+  /// bf16 (the host backend's SGEMM).
+  Float32Copies,
+};
+
 struct MachineModel {
   struct Link {
     double bytesPerSecond = 0;
@@ -62,6 +72,7 @@ struct MachineModel {
   /// false where it runs at its call (MPI on the host progresses only
   /// inside MPI calls).
   bool asyncOverlap = true;
+  BFloat16GemmOperands bf16GemmOperands = BFloat16GemmOperands::Native;
 
   const Link &getLink(llvm::StringRef axis) const;
   /// The rate `op`'s GEMM runs at, by its precision.
@@ -91,9 +102,11 @@ struct StepPrediction {
 /// (an op of another dialect is one kernel without GEMM FLOPs; transposes
 /// that GEMMs read through are not computed; a collective that
 /// communicates runs no kernel, a grouped call's first member counts the
-/// group's packing and unpacking copies; a GEMM's bf16 operand is widened
-/// by a kernel of its own, visited with the GEMM before it).
+/// group's packing and unpacking copies; a bf16 GEMM's operand
+/// conversions, as `bf16GemmOperands` makes them, are a kernel of their
+/// own, visited with the GEMM before it).
 void forEachKernel(mlir::FunctionOpInterface func, const MemoryPlan &plan,
+                   BFloat16GemmOperands bf16GemmOperands,
                    llvm::function_ref<void(mlir::Operation &, int64_t gemmFlops,
                                            int64_t kernelBytes)>
                        visit);
