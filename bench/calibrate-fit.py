@@ -2,7 +2,7 @@
 """Fits the host machine file to bench/host_calibrate's measurements.
 
     calibrate-fit.py RAW.txt... --name NAME --ranks R -o MACHINE.json
-                     [--details DETAILS.json] [--step-fit STEPS.json]
+                     [--details DETAILS.json]
 
 The machine file's model (issue 18): a compute op costs
 max(gemm_flops / F, kernel_bytes / B) + O, a collective bytes_sent_per_rank
@@ -27,10 +27,10 @@ collective counts as much as a 20 ms one):
     placement of 4 processes on 2 cores, not a property of the axis), or
     with --links per-axis "default" and one per axis.
 
---step-fit STEPS.json (written by calibrate-host.sh --fit-steps) rescales B
-so that the compiled FFN steps measured there are predicted on average
-(geometric mean of measured / predicted = 1): see calibrate-host.sh.
-Prints what it fitted and each fit's errors.
+Each collective kind's factor (MPI runs all_reduce, all_gather and
+reduce_scatter at different rates per byte) prices its bytes only: the
+median over its points of 1 MiB and more of (measured - steps * L) /
+(sent / W). Prints what it fitted and each fit's errors.
 """
 
 import argparse
@@ -53,7 +53,7 @@ def parse(paths):
                 continue
             key = tuple(f[:-1])
             best[key] = min(best.get(key, float("inf")), float(f[-1]))
-    gemms, kernels, tiny, colls = [], [], {}, []
+    gemms, kernels, tiny, colls, after_kernel = [], [], {}, [], []
     for key, seconds in best.items():
         f = list(key) + [repr(seconds)]
         if not f:
@@ -66,11 +66,12 @@ def parse(paths):
                                 seconds=float(f[4])))
         elif f[0] == "tiny":
             tiny[f[1]] = float(f[2])
-        elif f[0] == "coll":
-            colls.append(dict(mesh=f[1], axis=f[2], kind=f[3], group=int(f[4]),
-                              tensor_bytes=float(f[5]), sent=float(f[6]),
-                              steps=float(f[7]), seconds=float(f[8])))
-    return gemms, kernels, tiny, colls
+        elif f[0] in ("coll", "coll_after_kernel"):
+            (colls if f[0] == "coll" else after_kernel).append(
+                dict(mesh=f[1], axis=f[2], kind=f[3], group=int(f[4]),
+                     tensor_bytes=float(f[5]), sent=float(f[6]),
+                     steps=float(f[7]), seconds=float(f[8])))
+    return gemms, kernels, tiny, colls, after_kernel
 
 
 def rel_errors(pred, meas):
@@ -120,12 +121,11 @@ def main():
     ap.add_argument("--ranks", type=int, default=4)
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--details")
-    ap.add_argument("--step-fit")
     ap.add_argument("--links", choices=["one", "per-axis"], default="one",
                     help="one link for every axis (default: on one host the ranks "
                          "share one medium), or a link per axis")
     args = ap.parse_args()
-    gemms, kernels, tiny, colls = parse(args.raw)
+    gemms, kernels, tiny, colls, after_kernel = parse(args.raw)
     if not gemms or not kernels or not tiny:
         sys.exit("calibrate-fit.py: no compute measurements in " + " ".join(args.raw))
 
@@ -149,24 +149,6 @@ def main():
     def kernel_pred(k):
         return k["bytes"] / bw + op
 
-    step_scale = None
-    if args.step_fit:
-        # Each entry: the step's measured seconds and its predicted parts
-        # under the microbenchmark constants: gemm seconds (flops / F),
-        # memory seconds (non-GEMM kernel bytes / B), ops * O and comm.
-        steps = json.load(open(args.step_fit))
-        usable = [s for s in steps if s.get("memory_seconds", 0) > 0]
-        if usable:
-            # B' = B / s: the s that makes the geometric mean of
-            # measured / predicted 1 over the steps.
-            def loss(s):
-                return sum(math.log((st["gemm_seconds"] + s * st["memory_seconds"] +
-                                     st["op_seconds"] + st["comm_seconds"]) /
-                                    st["measured_seconds"]) ** 2 for st in usable)
-            grid = np.logspace(-1, 1, 801)
-            step_scale = float(min(grid, key=loss))
-            bw = bw / step_scale
-
     links = {}
     axes = sorted({c["axis"] for c in colls})
     fits = {}
@@ -187,15 +169,17 @@ def main():
         links["default"] = {"bytes_per_second": 1e9, "latency_seconds": 1e-5}
     # One link prices every kind alike; MPI does not (its all_reduce and
     # reduce_scatter differ 2-3x per byte sent here): each kind's factor is
-    # the median of measured / predicted over its points of 1 MiB and more.
+    # the median of (measured - latency) / the bytes' time over its points
+    # of 1 MiB and more. It prices bytes only (--mp-simulate applies it so):
+    # at 4 KB every kind costs about its ring steps' latency.
     collective_factors = {}
     for kind in sorted({c["kind"] for c in colls}):
         pts = [c for c in colls if c["kind"] == kind and c["tensor_bytes"] >= 2**20]
         if pts:
             link = links["default"]
             collective_factors[kind] = float(np.median(
-                [c["seconds"] / (c["sent"] / link["bytes_per_second"] +
-                                 c["steps"] * link["latency_seconds"]) for c in pts]))
+                [max(c["seconds"] - c["steps"] * link["latency_seconds"], 0) /
+                 (c["sent"] / link["bytes_per_second"]) for c in pts]))
 
     machine = {
         "name": args.name,
@@ -226,9 +210,7 @@ def main():
         print(f"    {g['layout']} {g['m']}x{g['n']}x{g['k']}: {g['seconds'] * 1e3:.3f} ms, "
               f"{g['flops'] / g['seconds'] / 1e9:.2f} GFLOP/s, model {100 * e:+.0f}%")
     kerr = rel_errors([kernel_pred(k) for k in big], [k["seconds"] for k in big])
-    print(f"  memory: {bw / 1e9:.3f} GB/s per rank"
-          + (f" (microbenchmark fit / {step_scale:.2f}, from the measured steps)"
-             if step_scale else " (fit over the kernels of >= 1M elements)"))
+    print(f"  memory: {bw / 1e9:.3f} GB/s per rank (fit over the kernels of >= 1M elements)")
     for name, rate in per_kernel.items():
         print(f"    {name}: {rate / 1e9:.3f} GB/s")
     print(f"  per-op overhead: {op * 1e6:.3f} us "
@@ -244,8 +226,24 @@ def main():
         print(f"  link {name}: {link['bytes_per_second'] / 1e9:.3f} GB/s, "
               f"{link['latency_seconds'] * 1e6:.2f} us per step{extra}")
     if collective_factors:
-        print("  collective factors (time / the link's, >= 1 MiB): " +
+        print("  collective factors (time of the bytes / the link's, >= 1 MiB): " +
               ", ".join(f"{k} {v:.2f}" for k, v in collective_factors.items()))
+    # A step's collectives follow kernels: if one cost more there than back
+    # to back (partners late on shared cores), the latency would need a
+    # per-call term; this shows whether it does.
+    key = lambda c: (c["mesh"], c["axis"], c["kind"], c["tensor_bytes"])
+    back_to_back = {key(c): c for c in colls}
+    pairs = [(c, back_to_back[key(c)]) for c in after_kernel if key(c) in back_to_back]
+    tiny_pairs = [(a, b) for a, b in pairs if a["tensor_bytes"] <= 4096]
+    if tiny_pairs:
+        def per_step(points):
+            steps = [c["seconds"] / c["steps"] * 1e6 for c in points]
+            return f"{min(steps):.1f}-{max(steps):.1f} us"
+        print(f"  4 KB collectives per ring step: "
+              f"{per_step([a for a, _ in tiny_pairs])} after a kernel, "
+              f"{per_step([b for _, b in tiny_pairs])} back to back; after / back "
+              f"to back at 4 and 64 KB: median "
+              f"{np.median([a['seconds'] / b['seconds'] for a, b in pairs]):.2f}")
     if colls:
         print("    per kind (bytes sent per rank / seconds at the largest size):")
         for kind in sorted({c["kind"] for c in colls}):
@@ -259,11 +257,11 @@ def main():
         details = {
             "machine": machine,
             "per_kernel_bytes_per_second": per_kernel,
-            "step_scale_of_memory_time": step_scale,
             "gemm_errors": [dict(g, model_error=e) for g, e in zip(gemms, gerr)],
             "kernel_errors": [dict(k, model_error=e) for k, e in zip(big, kerr)],
             "link_fit_errors": fits,
             "collectives": colls,
+            "collectives_after_kernel": after_kernel,
             "tiny": tiny,
         }
         with open(args.details, "w") as out:

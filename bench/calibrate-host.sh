@@ -11,7 +11,8 @@
 #     runtime's all_reduce, all_gather and reduce_scatter, every group of the
 #     axis at once, 4 KB to 8 MB per rank; bandwidth and latency fitted to
 #     bytes_sent_per_rank / W + steps * L (ring: 2(g-1) steps for
-#     all_reduce, g-1 for the others).
+#     all_reduce, g-1 for the others); at 4 and 64 KB also right after a
+#     kernel, as in a step (printed beside, not fitted).
 # bench/calibrate-fit.py fits the constants (see it for how) and writes the
 # machine file (default bench/machines/host-<R>ranks.json), and beside it
 # <name>.raw.txt (every measurement) and <name>.details.json (each fit's
@@ -46,7 +47,8 @@
 # $MP_BUILD_DIR (default build/) for mp-link and the runtime; nothing else
 # is built. Each rank's BLAS gets cores / R threads (OMP_NUM_THREADS and
 # OPENBLAS_NUM_THREADS, unless set), as plan-search-bench.sh runs steps.
-# $MP_MPIRUN overrides the launcher. Takes about 30 s on 2 cores.
+# $MP_MPIRUN overrides the launcher. The microbenchmarks take about a
+# minute on 2 cores; --fit-steps and --fit-llama some minutes more.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/bench/common.sh"
@@ -75,7 +77,7 @@ while (($#)); do
     --bench-args) bench_args="$2"; shift 2 ;;
     --fit-llama) fit_llama="$2"; shift 2 ;;
     --links) links="$2"; shift 2 ;;
-    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,51p' "$0"; exit 0 ;;
     *) echo "calibrate-host.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done

@@ -9,19 +9,22 @@ RESULTS.json are plan-search-bench.sh's results: compiled steps (step.mlir
 in each candidate's directory) and their measured times. Each step's
 prediction is split into its parts by asking --mp-simulate on machine
 files where all but one part costs nothing: G (GEMM FLOPs at F), M (kernel
-bytes at B), P (the per-op overhead O) and C (collectives on the links).
-Then three factors are fitted, by least squares on the relative error over
-all the steps,
+bytes at B), P (the per-op overhead O), C (the collectives' bytes on the
+links) and L (their latency per ring step). Then four factors are fitted,
+by least squares on the relative error over all the steps,
 
-    measured ~ a * G + b * M + P + c * C
+    measured ~ a * G + b * M + P + c * C + d * L
 
 and the machine file written with F / a, B / b and each link's W / c and
-L * c. Microbenchmarks alone time each kind of call on its own; the factors
+L * d. Microbenchmarks alone time each kind of call on its own; the factors
 carry what they miss (kernels whose rates differ several times over,
-collectives whose staging and packing copies differ by kind, cache effects
-between the ops of a step). A factor whose part is under 5% of every step
-is not identifiable and stays 1. Prints the factors and each step's
-prediction error before and after.
+collectives whose partners are late on shared cores, cache effects
+between the ops of a step). Bytes and latency get factors of their own:
+steps of tens of milliseconds fix the first, steps of a few (many small
+collectives) the second, and one factor for both priced the small steps'
+latency by the large steps' waiting (1.4-2.4x too slow). A factor whose
+part is under 5% of every step is not identifiable and stays 1. Prints
+the factors and each step's prediction error before and after.
 """
 
 import argparse
@@ -51,7 +54,8 @@ def simulate(mp_opt, step, machine, func, tmp):
     raise RuntimeError(f"{step}: no {func} in --mp-simulate's report")
 
 
-def variant(machine, gemm=False, memory=False, ops=False, comm=False):
+def variant(machine, gemm=False, memory=False, ops=False, comm=False,
+            latency=False):
     m = copy.deepcopy(machine)
     if not gemm:
         m["gemm_flops_per_second"] = HUGE
@@ -62,6 +66,7 @@ def variant(machine, gemm=False, memory=False, ops=False, comm=False):
     for link in m["links"].values():
         if not comm:
             link["bytes_per_second"] = HUGE
+        if not latency:
             link["latency_seconds"] = TINY
     m["overlap"] = False
     m["async_overlap"] = False
@@ -88,7 +93,7 @@ def main():
                     step = os.path.join(c["dir"], "step.mlir")
                     parts = {k: simulate(args.mp_opt, step, variant(machine, **{k: True}),
                                          model["function"], tmp)
-                             for k in ("gemm", "memory", "ops", "comm")}
+                             for k in ("gemm", "memory", "ops", "comm", "latency")}
                     full = simulate(args.mp_opt, step, machine, model["function"], tmp)
                     steps.append(dict(model=name, source=path, candidate=c["name"],
                                       measured=c["measured_ms"] / 1e3, full=full, **parts))
@@ -97,11 +102,12 @@ def main():
     t = np.array([s["measured"] for s in steps])
     cols = {"gemm": np.array([s["gemm"] for s in steps]),
             "memory": np.array([s["memory"] for s in steps]),
-            "comm": np.array([s["comm"] for s in steps])}
+            "comm": np.array([s["comm"] for s in steps]),
+            "latency": np.array([s["latency"] for s in steps])}
     fixed = np.array([s["ops"] for s in steps])
     # The parts the simulator sums with per-op maxima do not add up exactly
     # to its full prediction: scale them so that they do, per step.
-    total = cols["gemm"] + cols["memory"] + cols["comm"] + fixed
+    total = sum(cols.values()) + fixed
     full = np.array([s["full"] for s in steps])
     for k in cols:
         cols[k] = cols[k] * full / total
@@ -123,13 +129,14 @@ def main():
     fitted["memory_bytes_per_second"] = machine["memory_bytes_per_second"] / factors["memory"]
     for link in fitted["links"].values():
         link["bytes_per_second"] /= factors["comm"]
-        link["latency_seconds"] *= factors["comm"]
+        link["latency_seconds"] *= factors["latency"]
     with open(args.output, "w") as f:
         json.dump(fitted, f, indent=2)
         f.write("\n")
 
     print(f"Fitted to {len(steps)} measured steps: GEMM time x{factors['gemm']:.2f}, "
-          f"memory time x{factors['memory']:.2f}, communication time x{factors['comm']:.2f}"
+          f"memory time x{factors['memory']:.2f}, communication bytes' time "
+          f"x{factors['comm']:.2f}, latency x{factors['latency']:.2f}"
           + (f" (not identifiable, kept: {', '.join(k for k in cols if k not in free)})"
              if len(free) < len(cols) else ""))
     print(f"  GEMM {fitted['gemm_flops_per_second'] / 1e9:.2f} GFLOP/s, memory "

@@ -13,7 +13,8 @@
 //   * tiny calls (a 64-element mul, an 8x8x8 GEMM): the per-op overhead;
 //   * collectives (mp_all_reduce, mp_all_gather, mp_reduce_scatter) over
 //     each axis of each mesh given (--meshes "4x1 2x2 1x4"), every group
-//     of the axis running at once, 4 KB to 8 MB per rank.
+//     of the axis running at once, 4 KB to 8 MB per rank; at 4 and 64 KB
+//     also right after a 32K-element kernel, as in a step.
 //
 // Every time is the median of 5 batches of calls between barriers on all
 // ranks: the slowest rank's time, as mp-train --time counts a step. Prints
@@ -23,6 +24,7 @@
 //   kernel NAME ELEMENTS BYTES SECONDS
 //   tiny NAME SECONDS
 //   coll MESH AXIS KIND GROUP TENSOR_BYTES BYTES_SENT_PER_RANK STEPS SECONDS
+//   coll_after_kernel (the same fields; SECONDS less the kernel's)
 //
 // where BYTES are what the compiler's cost model counts (each operand and
 // result once) and BYTES_SENT_PER_RANK and STEPS are the ring model's
@@ -262,6 +264,33 @@ void collectives(mp_context *ctx, const std::string &mesh,
                       axisNames[axis], kind.name, (long long)g, tensorBytes,
                       kind.sent, kind.steps, seconds);
         std::fflush(stdout);
+      }
+      // In a step a small collective follows compute: its partners arrive
+      // as their kernels end, on cores the ranks share. Timed as a kernel
+      // and the collective, less the kernel alone: whether a call costs
+      // more there than back to back (a per-call synchronization cost).
+      if (bytes <= (int64_t(64) << 10)) {
+        int64_t n = int64_t(1) << 15;
+        float *x = allocFilled(ctx, n, 0.5f), *y = allocFilled(ctx, n, 0.25f),
+              *z = allocFilled(ctx, n, 0.0f);
+        auto kernel = [&] {
+          check(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, x, y, z), "mul");
+        };
+        double alone = timeCall(kernel);
+        for (Kind &kind : kinds) {
+          double seconds = timeCall([&] {
+                             kernel();
+                             kind.call();
+                           }) -
+                           alone;
+          if (worldRank == 0)
+            std::printf("coll_after_kernel %s %s %s %lld %.6g %.6g %.6g %.6g\n",
+                        mesh.c_str(), axisNames[axis], kind.name, (long long)g,
+                        tensorBytes, kind.sent, kind.steps, seconds);
+          std::fflush(stdout);
+        }
+        for (float *ptr : {x, y, z})
+          mp_free(ctx, ptr);
       }
       mp_free(ctx, in);
       mp_free(ctx, out);

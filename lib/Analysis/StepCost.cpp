@@ -383,14 +383,16 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
       double sent = collective.getBytesSentPerRank();
       StringRef kind = op.getName().stripDialect();
       auto factor = machine.collectiveFactors.find(kind);
-      double seconds =
-          (sent / link.bytesPerSecond +
-           (leads ? getRingSteps(collective.getSteps(), size) *
-                        link.latencySeconds
-                  : 0)) *
-              (factor == machine.collectiveFactors.end() ? 1.0
-                                                         : factor->second) +
-          (leads ? machine.opSeconds : 0);
+      // The kind's factor prices its bytes (MPI's and NCCL's algorithms
+      // and copies per byte sent); a group pays the latency and the call
+      // once.
+      double kindFactor =
+          factor == machine.collectiveFactors.end() ? 1.0 : factor->second;
+      double seconds = sent / link.bytesPerSecond * kindFactor +
+                       (leads ? getRingSteps(collective.getSteps(), size) *
+                                        link.latencySeconds +
+                                    machine.opSeconds
+                              : 0);
       prediction.bytesSentPerRank += sent;
       prediction.commSeconds += seconds;
       prediction.commSecondsPerAxes[axes] += seconds;

@@ -42,42 +42,42 @@
 // CHECK-NEXT: {
 // CHECK-NEXT: "function": "step",
 // CHECK-NEXT: "partitioned": true,
-// CHECK-NEXT: "step_seconds": {{4\.2016(0|9)*[0-9]*e-05}},
-// CHECK-NEXT: "compute_seconds": {{1\.224(0|9)*[0-9]*e-05}},
-// CHECK-NEXT: "comm_seconds": {{2\.9776(0|9)*[0-9]*e-05}},
+// CHECK-NEXT: "step_seconds": {{4\.201(6|59)[0-9]*e-05}},
+// CHECK-NEXT: "compute_seconds": {{1\.22(4|39)[0-9]*e-05}},
+// CHECK-NEXT: "comm_seconds": {{2\.977(6|59)[0-9]*e-05}},
 // CHECK-NEXT: "comm_seconds_per_axes": {
-// CHECK-NEXT: "tp": {{8\.536(0|9)*[0-9]*e-06}},
-// CHECK-NEXT: "dp": {{2\.124(0|9)*[0-9]*e-05}}
+// CHECK-NEXT: "tp": {{8\.53(6|59)[0-9]*e-06}},
+// CHECK-NEXT: "dp": {{2\.12(4|39)[0-9]*e-05}}
 // CHECK-NEXT: },
 // CHECK-NEXT: "comm_seconds_per_kind": {
-// CHECK-NEXT: "all_reduce": {{8\.536(0|9)*[0-9]*e-06}},
-// CHECK-NEXT: "all_gather": {{2\.124(0|9)*[0-9]*e-05}}
+// CHECK-NEXT: "all_reduce": {{8\.53(6|59)[0-9]*e-06}},
+// CHECK-NEXT: "all_gather": {{2\.12(4|39)[0-9]*e-05}}
 // CHECK-NEXT: },
 // CHECK-NEXT: "gemm_flops": 8192,
 // CHECK-NEXT: "kernel_bytes": 5632,
 // CHECK-NEXT: "bytes_sent_per_rank": 2560,
 // OVERLAP: "overlap": true,
-// OVERLAP: "step_seconds": {{2\.9776(0|9)*[0-9]*e-05}},
-// A collective kind's factor scales its time but not its op cost: the
-// all_gather at factor 2 is 2 x (10.24 + 10) + 1 = 41.48 us, the step
-// 12.24 + 8.536 + 41.48 = 62.256 us.
-// FACTORS: "step_seconds": {{6\.2256(0|9)*[0-9]*e-05}},
-// FACTORS: "all_gather": {{4\.148(0|9)*[0-9]*e-05}}
+// OVERLAP: "step_seconds": {{2\.977(6|59)[0-9]*e-05}},
+// A collective kind's factor scales the time of its bytes, not its latency
+// or op cost: the all_gather at factor 2 is 2 x 10.24 + 10 + 1 = 31.48 us,
+// the step 12.24 + 8.536 + 31.48 = 52.256 us.
+// FACTORS: "step_seconds": {{5\.225(6|59)[0-9]*e-05}},
+// FACTORS: "all_gather": {{3\.14(8|79)[0-9]*e-05}}
 // A GEMM runs at its precision's rate where the file gives one: the bf16
 // linear's 8192 FLOPs at 4e9 (2.048 us, under its 3.584 us of bytes), the
 // fp32 one's at 1e9 (8.192 us), the tf32 one's at gemm_flops_per_second,
 // 2e9 (4.096 us), each + 1 us: 3.584 + 8.192 + 4.096 + 3 = 18.872 us.
-// PRECISION: "compute_seconds": {{1\.8872(0|9)*[0-9]*e-05}},
+// PRECISION: "compute_seconds": {{1\.887(2|19)[0-9]*e-05}},
 // An asynchronous collective (mp-schedule-collectives) runs beside the
 // compute up to its mp.wait: the all_gather above (21.24 us) beside the
 // linear and the relu (12.24 us) takes the step to 21.24 us, not 33.48.
-// ASYNC: "step_seconds": {{2\.124(0|9)*[0-9]*e-05}},
-// ASYNC-NEXT: "compute_seconds": {{1\.224(0|9)*[0-9]*e-05}},
-// ASYNC-NEXT: "comm_seconds": {{2\.124(0|9)*[0-9]*e-05}},
+// ASYNC: "step_seconds": {{2\.12(4|39)[0-9]*e-05}},
+// ASYNC-NEXT: "compute_seconds": {{1\.22(4|39)[0-9]*e-05}},
+// ASYNC-NEXT: "comm_seconds": {{2\.12(4|39)[0-9]*e-05}},
 // Where the machine runs an asynchronous collective at its call (MPI on
 // the host: "async_overlap": false), it holds compute as a synchronous
 // one: 21.24 + 12.24 = 33.48 us.
-// NOASYNC: "step_seconds": {{3\.348(0|9)*[0-9]*e-05}},
+// NOASYNC: "step_seconds": {{3\.34(8|79)[0-9]*e-05}},
 // BADASYNC: error: machine file '{{.*}}bad-async.json': 'async_overlap' must be true or false
 // A bf16 GEMM reading one bf16 operand converts the smaller operand first,
 // by a kernel of its own of 6 bytes per element (mp_gemm_f32 on CUDA).
@@ -92,7 +92,7 @@
 // WIDEN: "compute_seconds": {{5\.0(72|719)[0-9]*e-06}},
 // WIDEN: "kernel_bytes": 3072,
 // WIDEN: "function": "widen",
-// WIDEN: "compute_seconds": {{2\.1456(0|9)*[0-9]*e-05}},
+// WIDEN: "compute_seconds": {{2\.145(6|59)[0-9]*e-05}},
 // WIDEN: "kernel_bytes": 17408,
 // WIDEN: "function": "native",
 // WIDEN: "compute_seconds": {{3\.30(4|39)[0-9]*e-06}},
@@ -111,7 +111,7 @@
 // COPIES: "compute_seconds": {{9\.6(8|79)[0-9]*e-06}},
 // COPIES: "kernel_bytes": 7680,
 // COPIES: "function": "widen",
-// COPIES: "compute_seconds": {{2\.9648(0|9)*[0-9]*e-05}},
+// COPIES: "compute_seconds": {{2\.964(8|79)[0-9]*e-05}},
 // COPIES: "kernel_bytes": 25600,
 // COPIES: "function": "native",
 // COPIES: "compute_seconds": {{9\.42(4|39)[0-9]*e-06}},
@@ -122,15 +122,15 @@
 // it packs both inputs first (2 · 1024 bytes read and written: 4.096 us +
 // 1 launch) and unpacks both results after (2 · 2048 read and written:
 // 8.192 us + 1 launch for its 4 copies): 5.096 + 31.48 + 9.192 = 45.768 us.
-// GROUPED: "step_seconds": {{4\.5768(0|9)*[0-9]*e-05}},
-// GROUPED-NEXT: "compute_seconds": {{1\.4288(0|9)*[0-9]*e-05}},
-// GROUPED-NEXT: "comm_seconds": {{3\.148(0|9)*[0-9]*e-05}},
+// GROUPED: "step_seconds": {{4\.576(8|79)[0-9]*e-05}},
+// GROUPED-NEXT: "compute_seconds": {{1\.428(8|79)[0-9]*e-05}},
+// GROUPED-NEXT: "comm_seconds": {{3\.14(8|79)[0-9]*e-05}},
 // GROUPED: "kernel_bytes": 12288,
 // Scheduled (one slot, a wait per member): the linear and relu (12.24 us)
 // run beside the collective; the first wait unpacks: 5.096 + 31.48 +
 // 9.192 = 45.768 us, against 58.008 us with them after it.
-// GROUPED-ASYNC: "step_seconds": {{4\.5768(0|9)*[0-9]*e-05}},
-// GROUPED-ASYNC-NEXT: "compute_seconds": {{2\.6528(0|9)*[0-9]*e-05}},
+// GROUPED-ASYNC: "step_seconds": {{4\.576(8|79)[0-9]*e-05}},
+// GROUPED-ASYNC-NEXT: "compute_seconds": {{2\.652(8|79)[0-9]*e-05}},
 // BADPRECISION: error: machine file '{{.*}}badprecision.json': unknown precision 'fp8' in 'gemm_flops_per_second_by_precision' (fp32, tf32 or bf16)
 // BADKIND: error: machine file '{{.*}}badkind.json': unknown collective kind 'broadcast' in 'collective_factors'
 // NOFILE: error: mp-simulate needs machine=FILE.json

@@ -60,9 +60,10 @@ struct MachineModel {
   /// Links by mesh axis name; `defaultLink` for the others.
   llvm::StringMap<Link> links;
   Link defaultLink;
-  /// Per collective kind ("all_reduce", "all_gather", ...), a factor on its
-  /// time: MPI and NCCL run each kind with their own algorithm, at their
-  /// own rate per byte sent. 1 for kinds not named.
+  /// Per collective kind ("all_reduce", "all_gather", ...), a factor on the
+  /// time of its bytes (not its latency): MPI and NCCL run each kind with
+  /// their own algorithm, at their own rate per byte sent. 1 for kinds not
+  /// named.
   llvm::StringMap<double> collectiveFactors;
   /// Whether communication runs beside compute (the step takes the longer
   /// of the two) or after it (their sum).
