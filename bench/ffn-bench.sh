@@ -163,7 +163,10 @@ for size in $sizes; do
     line="  round $round (machine ${busy}% busy before it): mp $mp_ms ms"
     for mode in "${torch_modes[@]}"; do
       [[ -n "$python" ]] || break
-      torch_ms="$(env ${torch_blas_threads:+OPENBLAS_NUM_THREADS=$torch_blas_threads} \
+      # PyTorch as its users get it: not with mp's OMP_NUM_THREADS, which
+      # would size its intra-op pool (2 here, against OpenBLAS's: PyTorch
+      # 95 -> 156 ms at batch 1024 while it leaked, from ae3ff5e on).
+      torch_ms="$(env ${torch_blas_threads:+-u OMP_NUM_THREADS OPENBLAS_NUM_THREADS=$torch_blas_threads} \
         "$python" "$root/bench/pytorch_ffn.py" --dim "$dim" --hidden "$hidden" \
         --batch "$batch" --steps "$steps" --warmup "$warmup" --device "$device" \
         --precision "$precision" ${torch_flags[$mode]} 2>&1 | tee "$dir.pytorch-$mode$round" |
