@@ -20,14 +20,6 @@ const MachineModel::Link &MachineModel::getLink(StringRef axis) const {
   return it == links.end() ? defaultLink : it->second;
 }
 
-std::optional<Precision> getGemmPrecision(Operation &op) {
-  if (auto linear = dyn_cast<LinearOp>(op))
-    return linear.getEffectivePrecision();
-  if (auto matmul = dyn_cast<MatmulOp>(op))
-    return matmul.getEffectivePrecision();
-  return std::nullopt;
-}
-
 double MachineModel::getGemmFlopsPerSecond(Operation &op) const {
   if (std::optional<Precision> precision = getGemmPrecision(op)) {
     auto it =

@@ -31,7 +31,6 @@
 #include "mp/Transforms/Passes.h"
 
 #include "mp/Analysis/MemoryPlan.h"
-#include "mp/Analysis/StepCost.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 

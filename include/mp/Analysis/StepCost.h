@@ -27,9 +27,6 @@
 
 namespace mp {
 
-/// The arithmetic of a GEMM (mp.linear, mp.matmul); none for other ops.
-std::optional<Precision> getGemmPrecision(mlir::Operation &op);
-
 /// How a backend feeds a bf16 GEMM (#mp.precision<bf16>) its operands.
 enum class BFloat16GemmOperands {
   /// A native bf16 GEMM: operands of one dtype are read as they are, and of

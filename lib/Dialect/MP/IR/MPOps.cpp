@@ -376,6 +376,14 @@ static LogicalResult verifyNormWeight(Operation *op, Value input, Value weight,
   return success();
 }
 
+std::optional<Precision> mp::getGemmPrecision(Operation &op) {
+  if (auto linear = dyn_cast<LinearOp>(op))
+    return linear.getEffectivePrecision();
+  if (auto matmul = dyn_cast<MatmulOp>(op))
+    return matmul.getEffectivePrecision();
+  return std::nullopt;
+}
+
 NormOperands mp::getNormOperands(Operation *op) {
   if (auto norm = dyn_cast<RmsNormOp>(op))
     return {&norm.getInputMutable(), norm.getWeight(), Value()};

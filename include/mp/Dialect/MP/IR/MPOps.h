@@ -84,6 +84,9 @@ namespace mp {
 /// Runs of two or more, in program order.
 llvm::SmallVector<llvm::SmallVector<CollectiveOpInterface>>
 getCollectiveGroups(mlir::Block &block);
+
+/// The arithmetic of a GEMM (mp.linear, mp.matmul); none for other ops.
+std::optional<Precision> getGemmPrecision(mlir::Operation &op);
 } // namespace mp
 
 #endif // MP_DIALECT_MP_IR_MPOPS_H
