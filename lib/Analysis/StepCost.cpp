@@ -243,12 +243,20 @@ int64_t chargeOperandConversion(
   auto isBF16 = [](Value value) {
     return getElementTypeOrSelf(value).isBF16();
   };
+  // Estimates: saturated rather than wrapped.
+  auto bytes = [](int64_t elements, int64_t perElement) {
+    return llvm::checkedMul(elements, perElement).value_or(INT64_MAX);
+  };
+  auto add = [](int64_t a, int64_t b) {
+    return llvm::checkedAdd(a, b).value_or(INT64_MAX);
+  };
   if (bf16GemmOperands == BFloat16GemmOperands::Float32Copies) {
     int64_t copyBytes = 0, readBytesAdded = 0;
     for (Value operand : {lhs, rhs}) {
       int64_t elementBytes = isBF16(operand) ? 2 : 4;
-      copyBytes += (elementBytes + 4) * elementsOf(operand);
-      readBytesAdded += (4 - elementBytes) * elementsOf(operand);
+      copyBytes = add(copyBytes, bytes(elementsOf(operand), elementBytes + 4));
+      readBytesAdded =
+          add(readBytesAdded, bytes(elementsOf(operand), 4 - elementBytes));
     }
     visit(gemm, 0, copyBytes);
     return readBytesAdded;
@@ -258,7 +266,9 @@ int64_t chargeOperandConversion(
   Value narrow = isBF16(lhs) ? lhs : rhs, wide = isBF16(lhs) ? rhs : lhs;
   bool roundWide = elementsOf(wide) <= elementsOf(narrow);
   int64_t converted = elementsOf(roundWide ? wide : narrow);
-  visit(gemm, 0, 6 * converted);
+  visit(gemm, 0, bytes(converted, 6));
+  // A tensor's bytes fit int64 (the memory plan checks), so 2 per element
+  // do.
   return roundWide ? -2 * converted : 2 * converted;
 }
 } // namespace
@@ -284,7 +294,9 @@ void forEachKernel(
     int64_t bytes =
         costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op);
     if (isa<LinearOp, MatmulOp>(op))
-      bytes += chargeOperandConversion(op, bf16GemmOperands, visit);
+      bytes = llvm::checkedAdd(
+                  bytes, chargeOperandConversion(op, bf16GemmOperands, visit))
+                  .value_or(INT64_MAX);
     // A grouped call's packing and unpacking, at its first member.
     if (std::optional<unsigned> group = getLedGroup(op, plan)) {
       GroupCopies copies = getGroupCopies(plan.collectiveGroups[*group]);
