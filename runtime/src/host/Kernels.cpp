@@ -153,9 +153,44 @@ mp_status HostBackend::reduceSum(int rank, const int64_t *shape,
     if (!(dimsMask >> d & 1))
       outCount *= shape[d];
   std::vector<double> sums(outCount, 0.0);
-  std::vector<int64_t> outStrides = stridesWithoutDims(rank, shape, dimsMask);
-  forEachStrided(rank, shape, outStrides.data(),
-                 [&](int64_t i, int64_t o) { sums[o] += in[i]; });
+  // The dims summed, taken together, form one block of the row-major
+  // tensor's dims (size-1 dims aside): it is [outer, summed, inner], summed
+  // row by row into `inner` contiguous sums, in the order the generic walk
+  // adds them (so the same bits), the outer rows in parallel.
+  int64_t outer = 1, summed = 1, inner = 1;
+  bool oneBlock = true;
+  for (int d = 0, phase = 0; d < rank && oneBlock; ++d) {
+    if (shape[d] == 1)
+      continue;
+    bool reduced = dimsMask >> d & 1;
+    phase = reduced ? std::max(phase, 1) : (phase == 0 ? 0 : 2);
+    if (reduced && phase == 2)
+      oneBlock = false;
+    (phase == 0 ? outer : phase == 1 ? summed : inner) *= shape[d];
+  }
+  if (oneBlock) {
+    parallelRows(outer, summed * inner, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        double *rowSums = sums.data() + o * inner;
+        const float *block = in + o * summed * inner;
+        if (inner == 1) {
+          // One sum: in a register, not stored back per element.
+          double sum = 0;
+          for (int64_t r = 0; r < summed; ++r)
+            sum += block[r];
+          rowSums[0] = sum;
+          continue;
+        }
+        for (int64_t r = 0; r < summed; ++r)
+          for (int64_t i = 0; i < inner; ++i)
+            rowSums[i] += block[r * inner + i];
+      }
+    });
+  } else {
+    std::vector<int64_t> outStrides = stridesWithoutDims(rank, shape, dimsMask);
+    forEachStrided(rank, shape, outStrides.data(),
+                   [&](int64_t i, int64_t o) { sums[o] += in[i]; });
+  }
   for (int64_t i = 0; i < outCount; ++i)
     out[i] = float(sums[i] * scale);
   return MP_OK;
