@@ -84,7 +84,7 @@ if [[ "$backend" == cuda ]]; then
   ceilings="$("$out/cuda_ceilings")"
   ceiling_scope="one GPU"
 else
-  c++ -O2 -o "$out/host_ceilings" "$root/bench/host_ceilings.cpp" \
+  c++ -O2 -pthread -o "$out/host_ceilings" "$root/bench/host_ceilings.cpp" \
     -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
   ceilings="$("$out/host_ceilings")"
   ceiling_scope="this machine, all cores"
