@@ -527,6 +527,46 @@ void testGemm(mp_context *ctx) {
   expect(same, "mp_convert rounds to bf16 to nearest even and widens back");
 }
 
+// GEMMs with few rows or a short inner dim (a small batch's forward, input
+// and weight gradients) and larger ones, with beta 0 over a C full of NaN
+// (which must not be read), in every layout.
+void testSkinnyGemm(mp_context *ctx) {
+  struct Shape {
+    int64_t m, n, k;
+  };
+  const Shape shapes[] = {{8, 300, 1000}, {1000, 300, 8}, {3, 5, 2},
+                          {16, 40, 16},   {17, 33, 17},   {1, 1, 1}};
+  for (const Shape &shape : shapes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        auto [m, n, k] = shape;
+        std::vector<float> a(m * k), b(k * n);
+        for (size_t i = 0; i < a.size(); ++i)
+          a[i] = float(int64_t(i * 37 % 23) - 11) / 16.0f;
+        for (size_t i = 0; i < b.size(); ++i)
+          b[i] = float(int64_t(i * 53 % 19) - 9) / 8.0f;
+        std::vector<float> expected(m * n);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double sum = 0;
+            for (int64_t l = 0; l < k; ++l)
+              sum += double(ta ? a[l * m + i] : a[i * k + l]) *
+                     double(tb ? b[j * k + l] : b[l * n + j]);
+            expected[i * n + j] = float(1.5 * sum);
+          }
+        Buffer aBuffer(ctx, a), bBuffer(ctx, b),
+            cBuffer(ctx, std::vector<float>(m * n, std::nanf("")));
+        CHECK_OK(ctx,
+                 mp_gemm_f32(ctx, MP_PRECISION_FP32, MP_DTYPE_F32, MP_DTYPE_F32,
+                             ta, tb, m, n, k, 1.5f, aBuffer.floats(),
+                             bBuffer.floats(), 0.0f, cBuffer.floats()));
+        expect(near(cBuffer.read(), expected, 1e-4f),
+               "gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" +
+                   std::to_string(k) + " trans_a=" + std::to_string(ta) +
+                   " trans_b=" + std::to_string(tb) + " beta=0");
+      }
+}
+
 void testBatchedGemmAndCopy(mp_context *ctx) {
   // Two 1x2 · 2x1 products against one shared B (stride 0).
   Buffer a(ctx, std::vector<float>{1, 2, 3, 4});
@@ -2328,6 +2368,7 @@ int main(int argc, char **argv) {
   testZeroPadding(ctx, makeGroup(ctx, {}));
   testLocalizeIndex(ctx, makeGroup(ctx, {}));
   testGemm(ctx);
+  testSkinnyGemm(ctx);
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
   testKernels(ctx);
