@@ -20,6 +20,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "mp-group-fsdp"
@@ -95,8 +96,9 @@ FailureOr<SmallVector<Operation *>> findReadersBefore(
 /// Moves `members` (in program order) next to each other: at the first
 /// member when every operand is ready there; else at the last, after which
 /// the side-effect-free ops that read an earlier member's result (a
-/// gradient norm summing each gradient as it comes) move too. False,
-/// leaving them, when neither holds.
+/// gradient norm summing each gradient as it comes) move too, unless a
+/// member's input is computed by one of them (it would then come before
+/// its input). False, leaving them, when neither holds.
 bool gather(ArrayRef<Operation *> members) {
   Operation *first = members.front(), *last = members.back();
   if (llvm::all_of(members, [&](Operation *op) {
@@ -109,6 +111,13 @@ bool gather(ArrayRef<Operation *> members) {
   FailureOr<SmallVector<Operation *>> readers =
       findReadersBefore(members.drop_back(), last);
   if (failed(readers))
+    return false;
+  llvm::SmallPtrSet<Operation *, 16> moved(readers->begin(), readers->end());
+  if (llvm::any_of(members, [&](Operation *member) {
+        return llvm::any_of(member->getOperands(), [&](Value operand) {
+          return moved.contains(operand.getDefiningOp());
+        });
+      }))
     return false;
   for (auto [op, next] : llvm::zip(llvm::reverse(members.drop_back()),
                                    llvm::reverse(members.drop_front())))
