@@ -15,6 +15,10 @@ using namespace mlir;
 
 namespace mp {
 
+int64_t addSaturated(int64_t a, int64_t b) {
+  return llvm::checkedAdd(a, b).value_or(INT64_MAX);
+}
+
 const MachineModel::Link &MachineModel::getLink(StringRef axis) const {
   auto it = links.find(axis);
   return it == links.end() ? defaultLink : it->second;
@@ -247,16 +251,14 @@ int64_t chargeOperandConversion(
   auto bytes = [](int64_t elements, int64_t perElement) {
     return llvm::checkedMul(elements, perElement).value_or(INT64_MAX);
   };
-  auto add = [](int64_t a, int64_t b) {
-    return llvm::checkedAdd(a, b).value_or(INT64_MAX);
-  };
   if (bf16GemmOperands == BFloat16GemmOperands::Float32Copies) {
     int64_t copyBytes = 0, readBytesAdded = 0;
     for (Value operand : {lhs, rhs}) {
       int64_t elementBytes = isBF16(operand) ? 2 : 4;
-      copyBytes = add(copyBytes, bytes(elementsOf(operand), elementBytes + 4));
-      readBytesAdded =
-          add(readBytesAdded, bytes(elementsOf(operand), 4 - elementBytes));
+      copyBytes =
+          addSaturated(copyBytes, bytes(elementsOf(operand), elementBytes + 4));
+      readBytesAdded = addSaturated(readBytesAdded,
+                                    bytes(elementsOf(operand), 4 - elementBytes));
     }
     visit(gemm, 0, copyBytes);
     return readBytesAdded;
@@ -294,9 +296,8 @@ void forEachKernel(
     int64_t bytes =
         costed ? costed.getKernelBytes() : getOperandAndResultBytes(&op);
     if (isa<LinearOp, MatmulOp>(op))
-      bytes = llvm::checkedAdd(
-                  bytes, chargeOperandConversion(op, bf16GemmOperands, visit))
-                  .value_or(INT64_MAX);
+      bytes = addSaturated(
+          bytes, chargeOperandConversion(op, bf16GemmOperands, visit));
     // A grouped call's packing and unpacking, at its first member.
     if (std::optional<unsigned> group = getLedGroup(op, plan)) {
       GroupCopies copies = getGroupCopies(plan.collectiveGroups[*group]);
@@ -357,9 +358,9 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
       return;
     }
     prediction.gemmFlops =
-        llvm::checkedAdd(prediction.gemmFlops, flops).value_or(INT64_MAX);
+        addSaturated(prediction.gemmFlops, flops);
     prediction.kernelBytes =
-        llvm::checkedAdd(prediction.kernelBytes, bytes).value_or(INT64_MAX);
+        addSaturated(prediction.kernelBytes, bytes);
     auto collective = dyn_cast<CollectiveOpInterface>(op);
     if (collective && collective.getSteps().communicates()) {
       MeshAttr mesh = lookupMesh(&op, collective.getMeshAttr());

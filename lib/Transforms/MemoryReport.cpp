@@ -35,10 +35,6 @@ struct ComputeCost {
   int64_t kernelBytes = 0;
 };
 
-int64_t addSaturated(int64_t a, int64_t b) {
-  return llvm::checkedAdd(a, b).value_or(INT64_MAX);
-}
-
 ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
   ComputeCost cost;
   // Estimates: saturated rather than wrapped.

@@ -530,7 +530,7 @@ void testGemm(mp_context *ctx) {
 // GEMMs with few rows or a short inner dim (a small batch's forward, input
 // and weight gradients) and larger ones, with beta 0 over a C full of NaN
 // (which must not be read), in every layout.
-void testSkinnyGemm(mp_context *ctx) {
+void testGemmWithoutC(mp_context *ctx) {
   struct Shape {
     int64_t m, n, k;
   };
@@ -2368,7 +2368,7 @@ int main(int argc, char **argv) {
   testZeroPadding(ctx, makeGroup(ctx, {}));
   testLocalizeIndex(ctx, makeGroup(ctx, {}));
   testGemm(ctx);
-  testSkinnyGemm(ctx);
+  testGemmWithoutC(ctx);
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
   testKernels(ctx);

@@ -27,6 +27,9 @@
 
 namespace mp {
 
+/// a + b, or INT64_MAX past it: step estimates saturate rather than wrap.
+int64_t addSaturated(int64_t a, int64_t b);
+
 /// How a backend feeds a bf16 GEMM (#mp.precision<bf16>) its operands.
 enum class BFloat16GemmOperands {
   /// A native bf16 GEMM: operands of one dtype are read as they are, and of
