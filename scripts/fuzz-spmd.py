@@ -188,7 +188,8 @@ def options(seed):
     with the GEMMs' operands held in bf16), a fifth with FSDP's collectives
     grouped (one call per group), a third scheduled (asynchronous
     collectives, grouped runs as one; half of those with tp-overlap's
-    reordering), a quarter with one fused AdamW call."""
+    reordering), a quarter with one fused AdamW call, a quarter with the
+    sums of row-by-row GEMMs cut into 2 or 3 row chunks."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -196,10 +197,13 @@ def options(seed):
     schedule = rng.random() < 1 / 3
     tp_overlap = schedule and rng.random() < 0.5
     fuse = rng.random() < 0.25
+    pipeline = rng.random() < 0.25
+    chunks = rng.choice([2, 3])
     step = ["--mp-train-step=max-grad-norm=1.0" +
             (" precision=bf16" if bf16 else "")]
     passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \
         (["--mp-group-fsdp"] if group else []) + \
+        (["--mp-pipeline-tp-sums=chunks=%d" % chunks] if pipeline else []) + \
         (["--mp-schedule-collectives" +
           ("=tp-overlap=true" if tp_overlap else "")] if schedule else []) + \
         (["--mp-fuse-optimizer"] if fuse else [])

@@ -62,6 +62,23 @@ bool swapsLastTwoDims(TransposeOp op) {
   return true;
 }
 
+/// The byte offset of entry `entry` of dim `dim` of `type` when the dims
+/// before `dim` have extent 1 (the entries from there on are contiguous),
+/// if it is a multiple of the plan's alignment.
+std::optional<int64_t> getAlignedBlockOffset(RankedTensorType type, int64_t dim,
+                                             int64_t entry) {
+  for (int64_t outer = 0; outer < dim; ++outer)
+    if (type.getDimSize(outer) != 1)
+      return std::nullopt;
+  int64_t extent = type.getDimSize(dim);
+  int64_t bytes = getBytes(type);
+  // A block of rows of a tensor whose bytes fit int64 fits it too.
+  int64_t offset = extent == 0 ? 0 : bytes / extent * entry;
+  if (offset % MemoryPlan::kAlignment != 0)
+    return std::nullopt;
+  return offset;
+}
+
 } // namespace
 
 bool isTransposedView(TransposeOp transpose) {
@@ -223,6 +240,50 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   // operand's buffer (the kernels read each element before writing it).
   SmallVector<Value> values;
   llvm::DenseMap<Value, Value> owner; // value -> value whose buffer it has
+  // Views: their byte offset in their owner's buffer.
+  llvm::DenseMap<Value, int64_t> viewOffset;
+  // Buffers placed inside a concatenation's: the concatenation and the
+  // byte offset there.
+  llvm::DenseMap<Value, std::pair<Value, int64_t>> placedIn;
+  auto rootOf = [&](Value value) {
+    Value root = owner.lookup(value);
+    return root ? root : value;
+  };
+  // Keeps a buffer, and the concatenations it is placed in, live to `end`.
+  std::function<void(Value, int64_t)> keepAlive = [&](Value root, int64_t end) {
+    Buffer &buffer = plan.buffers[root];
+    buffer.end = std::max(buffer.end, end);
+    if (auto placed = placedIn.find(root); placed != placedIn.end())
+      keepAlive(rootOf(placed->second.first), end);
+  };
+  // A concatenation's operands, each alone in its own buffer of exactly its
+  // bytes, are placed inside the result's buffer (as long as any of them
+  // lives) at their blocks' offsets.
+  auto placeOperands = [&](ConcatOp concat) {
+    auto type = concat.getResult().getType();
+    SmallVector<std::pair<Value, int64_t>> blocks;
+    llvm::SmallPtrSet<Value, 8> roots;
+    int64_t entry = 0;
+    for (Value input : concat.getInputs()) {
+      std::optional<int64_t> offset =
+          getAlignedBlockOffset(type, concat.getDim(), entry);
+      entry +=
+          cast<RankedTensorType>(input.getType()).getDimSize(concat.getDim());
+      Value root = rootOf(input);
+      if (!offset || !plan.buffers.count(input) || viewOffset.count(input) ||
+          placedIn.count(root) || !roots.insert(root).second ||
+          plan.buffers[root].bytes != getBytes(input.getType()))
+        return false;
+      blocks.push_back({root, *offset});
+    }
+    Buffer &whole = plan.buffers[concat.getResult()];
+    for (auto [root, offset] : blocks) {
+      whole.begin = std::min(whole.begin, plan.buffers[root].begin);
+      whole.end = std::max(whole.end, plan.buffers[root].end);
+      placedIn[root] = {concat.getResult(), offset};
+    }
+    return true;
+  };
   for (Operation &op : body)
     for (Value result : op.getResults()) {
       int64_t bytes = getBytes(result.getType());
@@ -231,14 +292,30 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
         continue;
       int64_t end = std::max(position[&op], lastUse(result));
       count(plan.unpooledBytes, alignUp(bytes));
-      // A wait's result is its collective's, never an input it keeps.
+      if (auto slice = dyn_cast<SliceOp>(op)) {
+        std::optional<int64_t> offset = getAlignedBlockOffset(
+            slice.getInput().getType(), slice.getDim(), slice.getOffset());
+        if (offset && plan.buffers.count(slice.getInput())) {
+          Value root = rootOf(slice.getInput());
+          keepAlive(root, end);
+          owner[result] = root;
+          viewOffset[result] = viewOffset.lookup(slice.getInput()) + *offset;
+          plan.buffers[result] = Buffer{0, bytes, position[&op], end};
+          plan.views.insert(result);
+          continue;
+        }
+      }
+      // A wait's result is its collective's, never an input it keeps. A
+      // buffer that a view or a concatenation still needs is not taken over.
       auto wait = dyn_cast<WaitOp>(op);
       auto reusable = llvm::find_if(op.getOperands(), [&](Value operand) {
         if (wait && operand != wait.getValue())
           return false;
         return getBytes(operand.getType()) == bytes &&
-               plan.buffers.count(operand) &&
+               plan.buffers.count(operand) && !viewOffset.count(operand) &&
+               !placedIn.count(rootOf(operand)) &&
                lastUse(operand) == position[&op] &&
+               plan.buffers[rootOf(operand)].end == position[&op] &&
                (isa<ReshapeOp, WaitOp>(op) || runsInPlace(&op) ||
                 canOverwrite(cast<OpResult>(result), operand));
       });
@@ -254,6 +331,8 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
       }
       plan.buffers[result] = Buffer{0, alignUp(bytes), position[&op], end};
       values.push_back(result);
+      if (auto concat = dyn_cast<ConcatOp>(op); concat && placeOperands(concat))
+        plan.views.insert(result);
     }
 
   if (!total)
@@ -290,8 +369,10 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   };
   // The values' buffers and the asynchronous groups' scratch, in program
   // order of their first position.
-  SmallVector<Buffer *> order = llvm::map_to_vector(
-      values, [&](Value value) { return &plan.buffers[value]; });
+  SmallVector<Buffer *> order;
+  for (Value value : values)
+    if (!placedIn.count(value))
+      order.push_back(&plan.buffers[value]);
   for (Buffer &scratch : asyncScratch)
     order.push_back(&scratch);
   llvm::stable_sort(order, [](const Buffer *a, const Buffer *b) {
@@ -319,8 +400,21 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
     live.push({buffer.end, index});
     plan.arenaBytes = std::max(plan.arenaBytes, buffer.offset + buffer.bytes);
   }
+  // Placed buffers (concatenations may nest), then the values sharing a
+  // buffer or viewing into one.
+  std::function<int64_t(Value)> placedOffset = [&](Value root) {
+    auto placed = placedIn.find(root);
+    if (placed == placedIn.end())
+      return plan.buffers[root].offset;
+    auto [whole, offset] = placed->second;
+    return placedOffset(rootOf(whole)) + offset;
+  };
+  for (Value value : values)
+    if (placedIn.count(value))
+      plan.buffers[value].offset = placedOffset(value);
   for (auto &[value, root] : owner)
-    plan.buffers[value].offset = plan.buffers[root].offset;
+    plan.buffers[value].offset =
+        plan.buffers[root].offset + viewOffset.lookup(value);
   if (plan.scratchBytes > 0) {
     plan.scratchOffset = alignUp(plan.arenaBytes);
     plan.arenaBytes = plan.scratchOffset + alignUp(plan.scratchBytes);

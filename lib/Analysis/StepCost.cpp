@@ -281,10 +281,12 @@ void forEachKernel(
     function_ref<void(Operation &, int64_t gemmFlops, int64_t kernelBytes)>
         visit) {
   for (Operation &op : func.getFunctionBody().front().without_terminator()) {
-    // Transposes that GEMMs read through are never computed.
+    // Transposes that GEMMs read through, slices that are views and
+    // concatenations computed in place copy nothing.
     if (op.hasTrait<OpTrait::ConstantLike>() ||
         llvm::any_of(op.getResults(), [&](Value result) {
-          return plan.transposedViews.contains(result);
+          return plan.transposedViews.contains(result) ||
+                 plan.views.contains(result);
         }))
       continue;
     // A wait runs no kernel: it orders compute after a collective.

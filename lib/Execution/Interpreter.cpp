@@ -372,6 +372,21 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(out);
         return success();
       })
+      .Case([&](SliceOp slice) {
+        set(sliceDim(in(0), slice.getDim(), slice.getOffset(),
+                     shapeOf(slice.getResult())[slice.getDim()]));
+        return success();
+      })
+      .Case([&](ConcatOp concat) {
+        HostTensor whole = HostTensor::zeros(shapeOf(concat.getResult()));
+        int64_t offset = 0;
+        for (unsigned i = 0; i < concat->getNumOperands(); ++i) {
+          writeDim(whole, in(i), concat.getDim(), offset);
+          offset += in(i).shape[concat.getDim()];
+        }
+        set(std::move(whole));
+        return success();
+      })
       .Case([&](ResizeOp resize) {
         set(resizeDim(in(0), resize.getDim(),
                       shapeOf(resize.getResult())[resize.getDim()]));

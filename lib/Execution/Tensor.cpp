@@ -2,6 +2,8 @@
 
 #include "Tensor.h"
 
+#include <algorithm>
+
 using namespace llvm;
 
 namespace mp {
@@ -80,6 +82,29 @@ void addPiece(HostTensor &tensor, const HostTensor &piece, int64_t dim,
       for (int64_t i = 0; i < inner; ++i)
         tensor.data[(o * extent + index * rows + r) * inner + i] +=
             piece.data[(o * rows + r) * inner + i];
+}
+
+HostTensor sliceDim(const HostTensor &tensor, int64_t dim, int64_t offset,
+                    int64_t extent) {
+  SmallVector<int64_t> shape(tensor.shape);
+  shape[dim] = extent;
+  HostTensor slice = HostTensor::zeros(shape);
+  int64_t outer, inner;
+  splitAround(tensor.shape, dim, outer, inner);
+  for (int64_t o = 0; o < outer; ++o)
+    std::copy_n(tensor.data.begin() + (o * tensor.shape[dim] + offset) * inner,
+                extent * inner, slice.data.begin() + o * extent * inner);
+  return slice;
+}
+
+void writeDim(HostTensor &whole, const HostTensor &piece, int64_t dim,
+              int64_t offset) {
+  int64_t outer, inner;
+  splitAround(whole.shape, dim, outer, inner);
+  int64_t extent = piece.shape[dim];
+  for (int64_t o = 0; o < outer; ++o)
+    std::copy_n(piece.data.begin() + o * extent * inner, extent * inner,
+                whole.data.begin() + (o * whole.shape[dim] + offset) * inner);
 }
 
 HostTensor resizeDim(const HostTensor &tensor, int64_t dim, int64_t extent) {

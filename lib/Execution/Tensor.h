@@ -24,6 +24,15 @@ HostTensor slicePiece(const HostTensor &tensor, int64_t dim, int64_t index,
 void addPiece(HostTensor &tensor, const HostTensor &piece, int64_t dim,
               int64_t index, int64_t count);
 
+/// Entries [offset, offset + extent) of `dim` of `tensor`.
+HostTensor sliceDim(const HostTensor &tensor, int64_t dim, int64_t offset,
+                    int64_t extent);
+
+/// Writes `piece` over entries [offset, offset + its extent) of `dim` of
+/// `whole`.
+void writeDim(HostTensor &whole, const HostTensor &piece, int64_t dim,
+              int64_t offset);
+
 /// Concatenates `pieces` along `dim`.
 HostTensor concat(llvm::ArrayRef<HostTensor> pieces, int64_t dim);
 

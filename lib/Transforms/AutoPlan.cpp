@@ -110,26 +110,32 @@ constexpr StringLiteral kScheduleTpOverlap =
     "mp-schedule-collectives=tp-overlap=true";
 
 constexpr StringLiteral kNarrowGemmOperands = "mp-narrow-gemm-operands";
+constexpr StringLiteral kPipelineTpSums = "mp-pipeline-tp-sums";
 
 /// The schedules the search tries: none, then (with `schedules`) the
 /// collectives beside compute, with tensor parallelism also with
-/// tp-overlap, and with FSDP each of those grouped, and grouped alone; with
-/// bf16 GEMMs, each of those also after holding their operands in bf16.
+/// tp-overlap and with its sums in row chunks (two), and with FSDP each of
+/// those grouped, and grouped alone; with bf16 GEMMs, each of those also
+/// after holding their operands in bf16.
 SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
                                                       bool tensorParallel,
                                                       bool bf16Gemms) {
   SmallVector<SmallVector<StringRef>> variants(1);
   if (!schedules)
     return variants;
-  SmallVector<StringRef> scheduled = {kSchedule};
-  if (tensorParallel)
-    scheduled.push_back(kScheduleTpOverlap);
-  for (StringRef schedule : scheduled)
-    variants.push_back({schedule});
+  SmallVector<SmallVector<StringRef>> scheduled = {{kSchedule}};
+  if (tensorParallel) {
+    scheduled.push_back({kScheduleTpOverlap});
+    scheduled.push_back({kPipelineTpSums, kSchedule});
+  }
+  llvm::append_range(variants, scheduled);
   if (fsdp) {
     variants.push_back({kGroupFsdp});
-    for (StringRef schedule : scheduled)
-      variants.push_back({kGroupFsdp, schedule});
+    for (ArrayRef<StringRef> schedule : scheduled) {
+      SmallVector<StringRef> grouped = {kGroupFsdp};
+      llvm::append_range(grouped, schedule);
+      variants.push_back(std::move(grouped));
+    }
   }
   if (bf16Gemms)
     for (size_t i = 0, e = variants.size(); i < e; ++i) {
@@ -146,6 +152,8 @@ std::unique_ptr<Pass> createSchedulePass(StringRef flag) {
     return createGroupFsdp();
   if (flag == kNarrowGemmOperands)
     return createNarrowGemmOperands();
+  if (flag == kPipelineTpSums)
+    return createPipelineTpSums();
   ScheduleCollectivesOptions options;
   options.tpOverlap = flag == kScheduleTpOverlap;
   return createScheduleCollectives(options);

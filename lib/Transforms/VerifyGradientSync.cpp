@@ -331,6 +331,22 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
         nonTrivial(getAxisNames(localize.getAxes()));
     return success();
   }
+  // A block of every rank's piece (mp.slice: --mp-pipeline-tp-sums) is, as a
+  // global tensor, the rows those blocks hold, split as the input; blocks
+  // with one layout join into one value of it.
+  if (auto slice = dyn_cast<SliceOp>(op)) {
+    layouts[slice.getResult()] = layouts.lookup(slice.getInput());
+    return success();
+  }
+  if (auto concat = dyn_cast<ConcatOp>(op)) {
+    Layout layout = layouts.lookup(concat.getInputs().front());
+    for (Value input : concat.getInputs().drop_front())
+      if (layouts.lookup(input) != layout)
+        return op->emitError() << "joins blocks that are split or partial "
+                                  "differently";
+    layouts[concat.getResult()] = layout;
+    return success();
+  }
   if (auto resize = dyn_cast<ResizeOp>(op)) {
     Layout layout = layouts.lookup(resize.getInput());
     layouts[resize.getResult()] = layout;

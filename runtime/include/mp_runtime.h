@@ -191,6 +191,16 @@ mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,
 mp_status mp_resize_dim(mp_context *ctx, mp_dtype dtype, const void *in,
                         void *out, int rank, const int64_t *shape, int dim,
                         int64_t out_extent);
+/* Copies entries [in_offset, in_offset + count) of dim `dim` of `in`
+ * (local shape `shape`) over entries [out_offset, out_offset + count) of dim
+ * `dim` of `out`, which has the same shape except `out_extent` entries in
+ * `dim`; the rest of `out` is left as it is. `out` must not overlap `in`.
+ * A step's mp.slice and mp.concat copy with it where the memory plan does
+ * not make them views. */
+mp_status mp_copy_dim_range(mp_context *ctx, mp_dtype dtype, const void *in,
+                            void *out, int rank, const int64_t *shape, int dim,
+                            int64_t in_offset, int64_t out_extent,
+                            int64_t out_offset, int64_t count);
 /* Zeros the padding of dim `dim` of `data` (local shape `shape`): for a dim
  * of global extent `extent` split over `axes` (major to minor) as above,
  * the entries at and past this rank's valid count v_m. shape[dim] must be

@@ -1,16 +1,19 @@
-//===- Padding.cpp - the calls around uneven splits: validate, dispatch ---===//
+//===- Padding.cpp - row copies: uneven splits, chunks; validate, dispatch ===//
 //
 // A compiled step pads a piece to the common extent, runs an even
-// collective and trims or re-zeros the result. Both calls only copy and
-// zero rows of the tensor seen as [outer][extent][inner], which are the
-// backend's copy2D and zero2D. mp_localize_index maps global indices into
-// the same pieces (an embedding's ids on the rank that holds their rows).
+// collective and trims or re-zeros the result, and copies the chunks of a
+// pipelined sum (mp.slice, mp.concat) where they are not views. These calls
+// only copy and zero rows of the tensor seen as [outer][extent][inner],
+// which are the backend's copy2D and zero2D. mp_localize_index maps global
+// indices into the same pieces (an embedding's ids on the rank that holds their
+// rows).
 //
 //===----------------------------------------------------------------------===//
 
 #include "Context.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +69,28 @@ Piece getPiece(const mp_context *ctx, const Group &group, int64_t extent) {
   return piece;
 }
 
+/// A tensor of `shape` and one like it with `extent` entries in `dim`, seen
+/// as [outer][extent][inner].
+struct ResizedViews {
+  DimView from, to;
+};
+
+/// The views of both, or none (failing `call`) when either's bytes
+/// overflow int64.
+std::optional<ResizedViews> viewResized(mp_context *ctx, const char *call,
+                                        mp_dtype dtype, int rank,
+                                        const int64_t *shape, int dim,
+                                        int64_t extent) {
+  size_t elementBytes = getDtypeSize(dtype);
+  std::vector<int64_t> resized(shape, shape + rank);
+  resized[dim] = extent;
+  if (checkShape(ctx, call, rank, shape, elementBytes) ||
+      checkShape(ctx, call, rank, resized.data(), elementBytes))
+    return std::nullopt;
+  return ResizedViews{DimView(shape, rank, dim, elementBytes),
+                      DimView(resized.data(), rank, dim, elementBytes)};
+}
+
 } // namespace
 
 extern "C" {
@@ -80,14 +105,11 @@ mp_status mp_resize_dim(mp_context *ctx, mp_dtype dtype, const void *in,
   if (out_extent < 0)
     return fail(ctx, call, "negative out_extent %lld",
                 static_cast<long long>(out_extent));
-  size_t elementBytes = getDtypeSize(dtype);
-  std::vector<int64_t> outShape(shape, shape + rank);
-  outShape[dim] = out_extent;
-  if (checkShape(ctx, call, rank, shape, elementBytes) ||
-      checkShape(ctx, call, rank, outShape.data(), elementBytes))
+  std::optional<ResizedViews> views =
+      viewResized(ctx, call, dtype, rank, shape, dim, out_extent);
+  if (!views)
     return MP_ERROR;
-  DimView from(shape, rank, dim, elementBytes),
-      to(outShape.data(), rank, dim, elementBytes);
+  const DimView &from = views->from, &to = views->to;
   int64_t kept = std::min(from.extent, to.extent);
   if (kept > 0 && from.outer > 0 && from.inner > 0 &&
       ctx->backend->copy2D(out, to.rowBytes(to.extent), in,
@@ -95,6 +117,41 @@ mp_status mp_resize_dim(mp_context *ctx, mp_dtype dtype, const void *in,
                            from.outer))
     return MP_ERROR;
   return zeroTail(ctx, out, to, kept);
+}
+
+mp_status mp_copy_dim_range(mp_context *ctx, mp_dtype dtype, const void *in,
+                            void *out, int rank, const int64_t *shape, int dim,
+                            int64_t in_offset, int64_t out_extent,
+                            int64_t out_offset, int64_t count) {
+  const char *call = "mp_copy_dim_range";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkDtype(ctx, call, dtype) || checkDim(ctx, call, rank, shape, dim, 1))
+    return MP_ERROR;
+  // Each range within its dim, written so that no sum can overflow.
+  if (count < 0 || in_offset < 0 || out_offset < 0 || out_extent < 0 ||
+      in_offset > shape[dim] - count || out_offset > out_extent - count)
+    return fail(
+        ctx, call,
+        "entries %lld + %lld of an extent of %lld do not fit entries "
+        "%lld + %lld of an extent of %lld",
+        static_cast<long long>(in_offset), static_cast<long long>(count),
+        static_cast<long long>(shape[dim]), static_cast<long long>(out_offset),
+        static_cast<long long>(count), static_cast<long long>(out_extent));
+  std::optional<ResizedViews> views =
+      viewResized(ctx, call, dtype, rank, shape, dim, out_extent);
+  if (!views)
+    return MP_ERROR;
+  const DimView &from = views->from, &to = views->to;
+  if (count == 0 || from.outer == 0 || from.inner == 0)
+    return MP_OK;
+  if (overlaps(in, from.rowBytes(from.extent) * from.outer, out,
+               to.rowBytes(to.extent) * to.outer))
+    return fail(ctx, call, "out overlaps in");
+  return ctx->backend->copy2D(
+      static_cast<char *>(out) + to.rowBytes(out_offset),
+      to.rowBytes(to.extent),
+      static_cast<const char *>(in) + from.rowBytes(in_offset),
+      from.rowBytes(from.extent), from.rowBytes(count), from.outer);
 }
 
 mp_status mp_zero_padding(mp_context *ctx, const int *axes, int num_axes,

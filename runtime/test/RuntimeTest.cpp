@@ -1138,6 +1138,45 @@ template <typename T> void testResizeDim(mp_context *ctx, mp_dtype dtype) {
       }
 }
 
+/// mp_copy_dim_range over each dim of a [2, 3, 4] tensor: every block of
+/// `in`'s dim to every place of a wider `out`, whose other entries keep
+/// what they held.
+template <typename T> void testCopyDimRange(mp_context *ctx, mp_dtype dtype) {
+  const std::vector<int64_t> shape = {2, 3, 4};
+  for (int dim = 0; dim < 3; ++dim) {
+    int64_t outer = 1, inner = 1, extent = shape[dim], outExtent = extent + 2;
+    for (int d = 0; d < dim; ++d)
+      outer *= shape[d];
+    for (int d = dim + 1; d < 3; ++d)
+      inner *= shape[d];
+    std::vector<T> in;
+    for (int64_t i = 0; i < outer * extent * inner; ++i)
+      in.push_back(T(i + 1));
+    for (int64_t inOffset = 0; inOffset <= extent; ++inOffset)
+      for (int64_t count = 0; count <= extent - inOffset; ++count)
+        for (int64_t outOffset = 0; outOffset <= outExtent - count;
+             ++outOffset) {
+          std::vector<T> expected(outer * outExtent * inner, T(77));
+          for (int64_t o = 0; o < outer; ++o)
+            for (int64_t e = 0; e < count; ++e)
+              for (int64_t i = 0; i < inner; ++i)
+                expected[(o * outExtent + outOffset + e) * inner + i] =
+                    in[(o * extent + inOffset + e) * inner + i];
+          Buffer inBuffer(ctx, in),
+              out(ctx, std::vector<T>(expected.size(), T(77)));
+          CHECK_OK(ctx,
+                   mp_copy_dim_range(ctx, dtype, inBuffer.as<T>(), out.as<T>(),
+                                     3, shape.data(), dim, inOffset, outExtent,
+                                     outOffset, count));
+          expect(out.read<T>() == expected,
+                 "copy_dim_range of dim " + std::to_string(dim) + " entries " +
+                     std::to_string(inOffset) + " + " + std::to_string(count) +
+                     " to " + std::to_string(outOffset) + " (" +
+                     (dtype == MP_DTYPE_F32 ? "f32" : "i64") + ")");
+        }
+  }
+}
+
 /// A context on the same mesh as `ctx`, for a check that leaves it failed
 /// (errors are sticky). Collective: every rank calls it.
 mp_context *createLike(mp_context *ctx) {
@@ -1335,6 +1374,33 @@ void testPaddingErrors(mp_context *ctx) {
       },
       "mp_resize_dim" + onRank + "negative out_extent -1",
       "resize_dim to a negative extent is an error");
+  // A block past the input's extent or the output's, or of negative size.
+  const struct {
+    int64_t inOffset, outOffset, count;
+    const char *entries;
+  } ranges[] = {
+      {2, 0, 2, "entries 2 + 2 of an extent of 3 do not fit entries 0 + 2"},
+      {0, 2, 2, "entries 0 + 2 of an extent of 3 do not fit entries 2 + 2"},
+      {0, 0, INT64_MIN,
+       "entries 0 + -9223372036854775808 of an extent of 3 do not fit "
+       "entries 0 + -9223372036854775808"},
+  };
+  for (const auto &range : ranges)
+    expectError(
+        [&](mp_context *c) {
+          return mp_copy_dim_range(c, MP_DTYPE_F32, in.floats(), out.floats(),
+                                   2, shape, 1, range.inOffset, 3,
+                                   range.outOffset, range.count);
+        },
+        "mp_copy_dim_range" + onRank + range.entries + " of an extent of 3",
+        std::string("copy_dim_range of ") + range.entries + " is an error");
+  expectError(
+      [&](mp_context *c) {
+        return mp_copy_dim_range(c, MP_DTYPE_F32, in.floats(), in.floats(), 2,
+                                 shape, 1, 0, 3, 0, 1);
+      },
+      "mp_copy_dim_range" + onRank + "out overlaps in",
+      "copy_dim_range in place is an error");
   expectError(
       [&](mp_context *c) {
         return mp_resize_dim(c, static_cast<mp_dtype>(9), in.floats(),
@@ -2377,6 +2443,8 @@ int main(int argc, char **argv) {
   testDimPieces();
   testResizeDim<float>(ctx, MP_DTYPE_F32);
   testResizeDim<int64_t>(ctx, MP_DTYPE_I64);
+  testCopyDimRange<float>(ctx, MP_DTYPE_F32);
+  testCopyDimRange<int64_t>(ctx, MP_DTYPE_I64);
   testErrors(ctx);
   testPaddingErrors(ctx);
   testNorms(ctx);

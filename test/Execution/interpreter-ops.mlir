@@ -7,6 +7,7 @@
 // RUN: mp-run %s --entry=losses --print | FileCheck %s --check-prefix=LOSS
 // RUN: mp-run %s --entry=adamw --print | FileCheck %s --check-prefix=ADAMW
 // RUN: mp-run %s --entry=collectives --print | FileCheck %s --check-prefix=COLL
+// RUN: mp-run %s --entry=chunks --print | FileCheck %s --check-prefix=CHUNKS
 
 // x·Wᵀ with x = [[1,2,3],[4,5,6]], W = [[1,0,0],[0,1,0],[1,1,1],[0,0,2]].
 // LINEAR: result #0: [2x4]
@@ -169,4 +170,20 @@ func.func @collectives() -> (tensor<2x2xf32> {mp.sharding = #mp.sharding<@mesh, 
   %g = mp.all_gather %x on @mesh axes ["a"] dim 0 : tensor<2x2xf32> -> tensor<4x2xf32>
   %s = mp.shard_slice %g on @mesh axes ["b"] dim 1 : tensor<4x2xf32> -> tensor<4x1xf32>
   return %sum, %s : tensor<2x2xf32>, tensor<4x1xf32>
+}
+
+// Columns 1..2 of [[1,2,3],[4,5,6]] (a block of an inner dim), and the
+// columns rotated by one: [2,3] then [1].
+// CHUNKS: result #0: [2x2]
+// CHUNKS-NEXT: 2.000000e+00 3.000000e+00
+// CHUNKS-NEXT: 5.000000e+00 6.000000e+00
+// CHUNKS-NEXT: result #1: [2x3]
+// CHUNKS-NEXT: 2.000000e+00 3.000000e+00 1.000000e+00
+// CHUNKS-NEXT: 5.000000e+00 6.000000e+00 4.000000e+00
+func.func @chunks() -> (tensor<2x2xf32>, tensor<2x3xf32>) {
+  %x = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %tail = mp.slice %x dim 1 offset 1 : tensor<2x3xf32> -> tensor<2x2xf32>
+  %head = mp.slice %x dim 1 offset 0 : tensor<2x3xf32> -> tensor<2x1xf32>
+  %rotated = mp.concat %tail, %head dim 1 : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  return %tail, %rotated : tensor<2x2xf32>, tensor<2x3xf32>
 }

@@ -114,3 +114,20 @@ func.func @partial_grad_scale(%w: tensor<4x4xf32> {mp.param = "w", mp.sharding =
   %new = mp.sgd %w, %r grad_scale %norm {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<4x4xf32>
   return %new : tensor<4x4xf32>
 }
+
+// -----
+
+// Blocks of one value join into it; blocks of a partial sum and of its
+// reduction do not make one value.
+mp.mesh @mesh = <tp = 2>
+func.func @concat_partial_and_reduced(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                      %w: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %p = mp.linear %x, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %p0 = mp.slice %p dim 0 offset 0 : tensor<4x4xf32> -> tensor<2x4xf32>
+  %p1 = mp.slice %p dim 0 offset 2 : tensor<4x4xf32> -> tensor<2x4xf32>
+  %s0 = mp.all_reduce %p0 on @mesh axes ["tp"] : tensor<2x4xf32>
+  // expected-error@+1 {{joins blocks that are split or partial differently}}
+  %s = mp.concat %s0, %p1 dim 0 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  return %s : tensor<4x4xf32>
+}

@@ -19,6 +19,12 @@
 // linear weights) is not computed: the GEMMs read its input with the other
 // transpose flag, so it takes no buffer and keeps its input alive instead.
 //
+// A contiguous block of rows (mp.slice of a dim after extent-1 dims) is a
+// view into its input's buffer, which it keeps alive; a concatenation of
+// such blocks (mp.concat) gets one buffer with each operand's buffer placed
+// inside it, so its operands are computed in place and it copies nothing.
+// Both need the block's offset to keep the plan's alignment.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef MP_ANALYSIS_MEMORYPLAN_H
@@ -55,6 +61,10 @@ struct MemoryPlan {
   llvm::DenseMap<mlir::Value, unsigned> inPlace;
   /// Transposes (of the last two dims) that their GEMMs read through.
   llvm::DenseSet<mlir::Value> transposedViews;
+  /// Slices that are views of their input's buffer, and concatenations
+  /// whose operands' buffers the plan placed inside the result's (computed
+  /// in place): neither copies anything.
+  llvm::DenseSet<mlir::Value> views;
   /// Per function result, the argument it updates (same name as a parameter
   /// or optimizer state), or -1 for an output such as the loss.
   llvm::SmallVector<int> updatedArgument;

@@ -431,6 +431,52 @@ def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def PipelineTpSums : Pass<"mp-pipeline-tp-sums", "::mlir::ModuleOp"> {
+  let summary = "Splits a sum and the GEMMs before it into row chunks, so "
+                "each chunk's collective runs beside the next chunk's GEMM";
+  let description = [{
+    On a partitioned step (after `--mp-spmd`, before
+    `--mp-schedule-collectives`), cuts each `all_reduce` or `reduce_scatter`
+    whose input GEMMs compute row by row into `chunks` blocks of rows (dim
+    0, the batch; a reduce_scatter over another dim): the rowwise layer's
+    forward all_reduce, `mp.linear` then the residual add, and the colwise
+    layers' backward all_reduce of an input gradient. The ops computing the
+    sum's input that only feed it and work row by row (`mp.linear`, whose
+    rows are its input's, and elementwise ops) run once per chunk on
+    `mp.slice`s of their inputs, each chunk is summed by its own
+    collective, and `mp.concat` joins the sums (and the input, where other
+    ops read it whole):
+
+    ```mlir
+    %x0 = mp.slice %x dim 0 offset 0 : tensor<4x8x16xf32> -> tensor<2x8x16xf32>
+    %y0 = mp.linear %x0, %w : (tensor<2x8x16xf32>, tensor<32x16xf32>) -> tensor<2x8x32xf32>
+    %s0 = mp.all_reduce %y0 on @mesh axes ["tp"] : tensor<2x8x32xf32>
+    %x1 = mp.slice %x dim 0 offset 2 : tensor<4x8x16xf32> -> tensor<2x8x16xf32>
+    %y1 = mp.linear %x1, %w : (tensor<2x8x16xf32>, tensor<32x16xf32>) -> tensor<2x8x32xf32>
+    %s1 = mp.all_reduce %y1 on @mesh axes ["tp"] : tensor<2x8x32xf32>
+    %s = mp.concat %s0, %s1 dim 0 : (tensor<2x8x32xf32>, tensor<2x8x32xf32>) -> tensor<4x8x32xf32>
+    ```
+
+    `--mp-schedule-collectives` then runs each chunk's sum asynchronously
+    beside the next chunk's GEMM (one sum in flight): the collective
+    matmul of Megatron-LM's and torchtitan's tensor-parallel communication
+    overlap, for the all_reduce that otherwise has nothing to run beside.
+    The memory plan makes the slices views and computes the chunks in
+    place in the joined buffer where the rows are contiguous and aligned,
+    so the chunking copies nothing; each row sees the same arithmetic, so
+    values do not change. Chunks are as even as the rows allow (the first
+    get one more). Sums of FSDP groups, asynchronous ones and those whose
+    input no `mp.linear` computes (gradient reductions of weights, losses)
+    stay as they are. docs/overlap.md.
+  }];
+  let options = [
+    Option<"chunks", "chunks", "int64_t", /*default=*/"2",
+           "Row chunks per sum, at least 2 (fewer where a sum has fewer "
+           "rows)">,
+  ];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def FuseOptimizer : Pass<"mp-fuse-optimizer", "::mlir::ModuleOp"> {
   let summary = "Updates every parameter in one optimizer call, as fused AdamW";
   let description = [{
@@ -576,7 +622,8 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     With `schedules`, each compiled candidate is also scheduled as the
     passes after `--mp-spmd` would schedule it: its collectives beside
     compute (`--mp-schedule-collectives`, with tensor parallelism also with
-    `tp-overlap=true`), and with FSDP grouped per parameter group
+    `tp-overlap=true` and after `--mp-pipeline-tp-sums`: its sums in two
+    row chunks), and with FSDP grouped per parameter group
     (`--mp-group-fsdp`), alone and before each schedule, and with bf16
     GEMMs each of those after `--mp-narrow-gemm-operands` (activations
     held in bf16: less memory, a conversion each); it is ranked by the

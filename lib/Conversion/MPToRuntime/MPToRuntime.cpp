@@ -48,10 +48,10 @@ bool hasTensors(Operation *op) {
 }
 
 /// True if `op` moves values of any element type without computing on
-/// them: a collective that does not sum, the wait for one, or the padding
-/// around an uneven one (row copies and zeros).
+/// them: a collective that does not sum, the wait for one, the padding
+/// around an uneven one, or a pipelined sum's chunks (row copies and zeros).
 bool onlyMoves(Operation *op) {
-  if (isa<ZeroPaddingOp, ResizeOp, WaitOp>(op))
+  if (isa<ZeroPaddingOp, ResizeOp, WaitOp, SliceOp, ConcatOp>(op))
     return true;
   auto collective = dyn_cast<CollectiveOpInterface>(op);
   return collective && !collective.getSteps().sums;

@@ -920,6 +920,52 @@ struct ResizeLowering : RuntimePattern<ResizeOp> {
   }
 };
 
+/// Copies entries [inOffset, inOffset + its extent) of `dim` of `input`
+/// over entries [outOffset, ...) of that dim of `result`.
+LogicalResult copyDimRange(RuntimeCallBuilder &calls, Operation *op,
+                           Value input, Value result, int64_t dim,
+                           int64_t inOffset, int64_t outOffset, int64_t count) {
+  FailureOr<Value> type = calls.dtype(op, input);
+  if (failed(type))
+    return failure();
+  ArrayRef<int64_t> shape = getShape(input);
+  calls.call("mp_copy_dim_range",
+             {calls.getContext(), *type, calls.pointer(input),
+              calls.pointer(result), calls.i32(shape.size()),
+              calls.i64Array(shape), calls.i32(dim), calls.i64(inOffset),
+              calls.i64(getShape(result)[dim]), calls.i64(outOffset),
+              calls.i64(count)});
+  return success();
+}
+
+struct SliceLowering : RuntimePattern<SliceOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(SliceOp op) const override {
+    if (calls.getPlan().views.contains(op.getResult()))
+      return success(); // A view of its input's buffer.
+    return copyDimRange(calls, op, op.getInput(), op.getResult(), op.getDim(),
+                        op.getOffset(), 0,
+                        getShape(op.getResult())[op.getDim()]);
+  }
+};
+
+struct ConcatLowering : RuntimePattern<ConcatOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(ConcatOp op) const override {
+    if (calls.getPlan().views.contains(op.getResult()))
+      return success(); // Its operands were computed in place.
+    int64_t offset = 0;
+    for (Value input : op.getInputs()) {
+      int64_t extent = getShape(input)[op.getDim()];
+      if (failed(copyDimRange(calls, op, input, op.getResult(), op.getDim(), 0,
+                              offset, extent)))
+        return failure();
+      offset += extent;
+    }
+    return success();
+  }
+};
+
 } // namespace
 
 void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
@@ -942,7 +988,8 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       ClipCoefficientLowering, OptimizerLowering<SgdOp>,
       OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
       CollectiveLowering, ZeroPaddingLowering, LocalizeIndexLowering,
-      ResizeLowering>(calls, patterns.getContext());
+      ResizeLowering, SliceLowering, ConcatLowering>(calls,
+                                                     patterns.getContext());
 }
 
 } // namespace mp

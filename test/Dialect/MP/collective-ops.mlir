@@ -21,5 +21,12 @@ func.func @collectives(%x: tensor<8x16xf32>, %y: tensor<8xi64>) -> (tensor<8x16x
   // Integer targets move too.
   // CHECK-NEXT: %[[Y:.+]] = mp.shard_slice %arg1 on @mesh axes ["dp"] dim 0 : tensor<8xi64> -> tensor<4xi64>
   %ys = mp.shard_slice %y on @mesh axes ["dp"] dim 0 : tensor<8xi64> -> tensor<4xi64>
+  // Row chunks of a local tensor, and their join.
+  // CHECK-NEXT: %[[C0:.+]] = mp.slice %arg0 dim 0 offset 0 : tensor<8x16xf32> -> tensor<3x16xf32>
+  %c0 = mp.slice %x dim 0 offset 0 : tensor<8x16xf32> -> tensor<3x16xf32>
+  // CHECK-NEXT: %[[C1:.+]] = mp.slice %arg0 dim 0 offset 3 : tensor<8x16xf32> -> tensor<5x16xf32>
+  %c1 = mp.slice %x dim 0 offset 3 : tensor<8x16xf32> -> tensor<5x16xf32>
+  // CHECK-NEXT: mp.concat %[[C1]], %[[C0]] dim 0 : (tensor<5x16xf32>, tensor<3x16xf32>) -> tensor<8x16xf32>
+  %rotated = mp.concat %c1, %c0 dim 0 : (tensor<5x16xf32>, tensor<3x16xf32>) -> tensor<8x16xf32>
   return %r, %g, %s, %a, %l, %rs, %ys : tensor<8x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>, tensor<2x64xf32>, tensor<8x4xf32>, tensor<8x16xf32>, tensor<4xi64>
 }

@@ -198,3 +198,51 @@ func.func @wait_for_nothing(%x: tensor<4xf32>) -> tensor<4xf32> {
   %w = mp.wait %x : tensor<4xf32>
   return %w : tensor<4xf32>
 }
+
+// -----
+
+func.func @slice_past_end(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{'mp.slice' op entries 3 to 3 + 2 are not in dim 0 of 'tensor<4x8xf32>'}}
+  %s = mp.slice %x dim 0 offset 3 : tensor<4x8xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @slice_other_dim(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{'mp.slice' op only dim 0 may differ from the result, not dim 1 of 'tensor<4x8xf32>'}}
+  %s = mp.slice %x dim 0 offset 0 : tensor<4x8xf32> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @slice_dim(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{'mp.slice' op dim 2 is out of range for rank 2}}
+  %s = mp.slice %x dim 2 offset 0 : tensor<4x8xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @concat_extent(%a: tensor<2x8xf32>, %b: tensor<1x8xf32>) {
+  // expected-error@+1 {{'mp.concat' op the operands have 3 entries in dim 0, the result 4}}
+  %c = mp.concat %a, %b dim 0 : (tensor<2x8xf32>, tensor<1x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @concat_type(%a: tensor<2x8xf32>, %b: tensor<2x8xbf16>) {
+  // expected-error@+1 {{'mp.concat' op result 'tensor<4x8xf32>' must have the rank and element type of 'tensor<2x8xbf16>'}}
+  %c = mp.concat %a, %b dim 0 : (tensor<2x8xf32>, tensor<2x8xbf16>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @concat_nothing() {
+  // expected-error@+1 {{'mp.concat' op needs at least one operand}}
+  %c = mp.concat dim 0 : () -> tensor<4x8xf32>
+  return
+}

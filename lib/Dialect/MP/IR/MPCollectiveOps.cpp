@@ -3,6 +3,7 @@
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
 
@@ -220,6 +221,69 @@ LogicalResult ResizeOp::verify() {
     if (dim != getDim() && in.getDimSize(dim) != out.getDimSize(dim))
       return emitOpError() << "only dim " << getDim()
                            << " may change size, not dim " << dim;
+  return success();
+}
+
+namespace {
+/// Checks that `type` has the rank and element type of `result`, and its
+/// extents but in `dim`.
+LogicalResult verifyAlongDim(Operation *op, RankedTensorType type,
+                             RankedTensorType result, int64_t dim) {
+  if (type.getElementType() != result.getElementType() ||
+      type.getRank() != result.getRank())
+    return op->emitOpError()
+           << "result " << result << " must have the rank and element type of "
+           << type;
+  for (int64_t other = 0; other < type.getRank(); ++other)
+    if (other != dim && type.getDimSize(other) != result.getDimSize(other))
+      return op->emitOpError()
+             << "only dim " << dim << " may differ from the result, not dim "
+             << other << " of " << type;
+  return success();
+}
+} // namespace
+
+LogicalResult SliceOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  if (failed(verifyDim(*this, "dim", getDim(), in.getRank())) ||
+      failed(verifyAlongDim(*this, in, out, getDim())))
+    return failure();
+  int64_t extent = in.getDimSize(getDim()), offset = getOffset();
+  if (offset < 0 || offset > extent - out.getDimSize(getDim()))
+    return emitOpError() << "entries " << offset << " to " << offset << " + "
+                         << out.getDimSize(getDim()) << " are not in dim "
+                         << getDim() << " of " << in;
+  return success();
+}
+
+int64_t SliceOp::getKernelBytes() {
+  // Read once and written once (a tensor's bytes fit int64, BoundedTensors;
+  // twice them may not: saturated, as the other costs).
+  int64_t bytes = *getTensorBytes(getResult().getType());
+  return llvm::checkedAdd(bytes, bytes).value_or(INT64_MAX);
+}
+
+LogicalResult ConcatOp::verify() {
+  auto out = getResult().getType();
+  if (getInputs().empty())
+    return emitOpError() << "needs at least one operand";
+  if (failed(verifyDim(*this, "dim", getDim(), out.getRank())))
+    return failure();
+  std::optional<int64_t> total = 0;
+  for (Value input : getInputs()) {
+    auto type = cast<RankedTensorType>(input.getType());
+    if (failed(verifyAlongDim(*this, type, out, getDim())))
+      return failure();
+    if (total)
+      total = llvm::checkedAdd(*total, type.getDimSize(getDim()));
+  }
+  if (!total)
+    return emitOpError() << "the operands' extents in dim " << getDim()
+                         << " overflow int64";
+  if (*total != out.getDimSize(getDim()))
+    return emitOpError() << "the operands have " << *total << " entries in dim "
+                         << getDim() << ", the result "
+                         << out.getDimSize(getDim());
   return success();
 }
 

@@ -272,4 +272,62 @@ def MP_ResizeOp : MP_Op<"resize", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Row chunks of a per-rank program (docs/overlap.md)
+//===----------------------------------------------------------------------===//
+
+def MP_SliceOp : MP_Op<"slice", [Pure]> {
+  let summary = "a block of consecutive entries of one dim";
+  let description = [{
+    Entries `offset` to `offset` plus the result's extent of `dim`, all of
+    the other dims. It acts on a rank's local tensor: a slice of a split
+    dim is a slice of this rank's piece. `--mp-pipeline-tp-sums` cuts the
+    rows a tensor-parallel sum's GEMMs read into chunks with it.
+
+    ```mlir
+    %c = mp.slice %x dim 0 offset 4 : tensor<8x16xf32> -> tensor<4x16xf32>
+    ```
+
+    When the dims before `dim` have extent 1 the block is contiguous, and
+    the memory plan makes the result a view of its input (no copy) where
+    the offset keeps the plan's alignment.
+  }];
+  let arguments = (ins MP_CollectiveTensor:$input, I64Attr:$dim,
+                       I64Attr:$offset);
+  let results = (outs MP_CollectiveTensor:$result);
+  let extraClassDeclaration = [{
+    /// CostOpInterface: it reads only the block it copies.
+    int64_t getKernelBytes();
+  }];
+  let assemblyFormat = [{
+    $input `dim` $dim `offset` $offset attr-dict `:` type($input) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def MP_ConcatOp : MP_Op<"concat", [Pure]> {
+  let summary = "joins tensors along one dim";
+  let description = [{
+    The operands one after the other along `dim`; the other dims match. Like
+    `mp.slice` it acts on local tensors, and `--mp-pipeline-tp-sums` joins
+    the chunks of a pipelined sum with it.
+
+    ```mlir
+    %x = mp.concat %a, %b dim 0 : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<8x16xf32>
+    ```
+
+    When the dims before `dim` have extent 1 the memory plan places each
+    operand's buffer inside the result's, so the operands are computed in
+    place and the concatenation copies nothing (where the pieces keep the
+    plan's alignment and are not shared with other values).
+  }];
+  let arguments = (ins Variadic<MP_CollectiveTensor>:$inputs, I64Attr:$dim);
+  let results = (outs MP_CollectiveTensor:$result);
+  let assemblyFormat = [{
+    $inputs `dim` $dim attr-dict `:` functional-type($inputs, $result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // MP_DIALECT_MP_IR_MPCOLLECTIVEOPS_TD
