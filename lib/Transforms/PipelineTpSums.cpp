@@ -1,11 +1,13 @@
-//===- PipelineTpSums.cpp - a sum and its GEMMs in row chunks -------------===//
+//===- PipelineTpSums.cpp - sums and the work around them in row chunks ---===//
 //
 // A tensor-parallel all_reduce right after the GEMM that computes its input
 // has nothing to run beside: its reader needs it, and the GEMM is done.
-// Cut into row chunks, chunk k's sum runs beside chunk k+1's GEMM (once
-// mp-schedule-collectives makes the sums asynchronous): the collective
-// matmul of Megatron-LM's and torchtitan's tensor-parallel communication
-// overlap. Each row's arithmetic is unchanged, so are the values.
+// Cut into row chunks with the row-by-row work before and after it, chunk
+// k's sum runs beside chunk k+1's GEMM and chunk k-1's work after the sum
+// (once mp-schedule-collectives makes the sums asynchronous): the
+// collective matmul of Megatron-LM's and torchtitan's tensor-parallel
+// communication overlap, carried through the layer. Each row's arithmetic
+// is unchanged, so are the values.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,8 +39,9 @@ RankedTensorType withRows(Type type, int64_t rows) {
 
 /// True if row i of `op`'s result is computed from row i of the operands
 /// it returns in `sliced` (the others it reads whole): a linear (its
-/// input's rows; not a vector's single row), or an elementwise op on
-/// operands of the result's shape.
+/// input's rows; not a vector's single row), a norm or its input gradient
+/// (normalized over the last dim), or an elementwise op on operands of the
+/// result's shape.
 bool computesRowByRow(Operation *op, SmallVectorImpl<unsigned> &sliced) {
   sliced.clear();
   if (op->getNumResults() != 1 || op->getNumRegions() != 0 || !isPure(op))
@@ -49,6 +52,14 @@ bool computesRowByRow(Operation *op, SmallVectorImpl<unsigned> &sliced) {
   if (auto linear = dyn_cast<LinearOp>(op)) {
     sliced.push_back(0);
     return linear.getInput().getType().getRank() == result.getRank();
+  }
+  if (isa<RmsNormOp, LayerNormOp>(op)) {
+    sliced.push_back(0);
+    return true;
+  }
+  if (isa<RmsNormGradOp, LayerNormGradOp>(op)) {
+    sliced.append({0, 2});
+    return true;
   }
   if (!op->hasTrait<OpTrait::Elementwise>())
     return false;
@@ -61,31 +72,101 @@ bool computesRowByRow(Operation *op, SmallVectorImpl<unsigned> &sliced) {
   return true;
 }
 
-/// The ops that compute `sum`'s input row by row and whose results only
-/// they read, as rows (the input may have other readers), in program
-/// order; empty when none is a GEMM, so there is no compute to run beside.
-SetVector<Operation *> getRowCone(Operation *sum) {
+/// True if the pass cuts `op` into chunks: an all_reduce or a
+/// reduce_scatter over a dim other than 0, of a tensor with rows,
+/// synchronous and not in an FSDP group.
+bool isChunkableSum(Operation *op, const llvm::DenseSet<Operation *> &grouped) {
+  auto scatter = dyn_cast<ReduceScatterOp>(op);
+  if (!isa<AllReduceOp>(op) && !(scatter && scatter.getDim() != 0))
+    return false;
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  return type.getRank() >= 2 && !grouped.contains(op) &&
+         !op->hasAttr(MPDialect::kAsyncAttrName);
+}
+
+/// The ops a sum is pipelined with, cut into the same row chunks: the ops
+/// computing its input row by row whose results only they read, as rows;
+/// then, in program order, every op after them that reads their values as
+/// rows only and computes row by row (further sums too), up to the first op
+/// that reads them otherwise (`end`, where the chunks are emitted).
+struct Region {
+  SmallVector<Operation *> members; // program order
+  llvm::DenseMap<Operation *, SmallVector<unsigned>> rowOperands;
+  Operation *end = nullptr;
+  int64_t rows = 0;
+
+  bool contains(Operation *op) const { return rowOperands.count(op); }
+  bool isMemberValue(Value value) const {
+    Operation *def = value.getDefiningOp();
+    return def && contains(def);
+  }
+};
+
+/// The region of `sum`, or none when it has no GEMM (no compute to run
+/// beside) or an op that reads its input otherwise comes before it.
+std::optional<Region> getRegion(Operation *sum,
+                                const llvm::DenseSet<Operation *> &grouped) {
+  Region region;
+  region.rows =
+      cast<RankedTensorType>(sum->getOperand(0).getType()).getDimSize(0);
   Operation *root = sum->getOperand(0).getDefiningOp();
   SmallVector<unsigned> sliced;
+  // A sum of what no op computes row by row (an embedding's rows, say)
+  // starts the region: it overlaps the work after it only.
   if (!root || root->getBlock() != sum->getBlock() ||
-      !computesRowByRow(root, sliced))
-    return {};
-  // Members, each with the operands it reads by rows.
-  llvm::DenseMap<Operation *, SmallVector<unsigned>> members{{root, sliced}};
-  SmallVector<Operation *> cone{root};
-  for (Operation *op = root->getPrevNode(); op; op = op->getPrevNode())
-    if (!op->use_empty() && computesRowByRow(op, sliced) &&
-        llvm::all_of(op->getUses(), [&](OpOperand &use) {
-          auto member = members.find(use.getOwner());
-          return member != members.end() &&
-                 llvm::is_contained(member->second, use.getOperandNumber());
-        })) {
-      members[op] = sliced;
-      cone.push_back(op);
+      !computesRowByRow(root, sliced)) {
+    root = sum;
+    sliced.assign({0});
+  }
+  // Each use of a member's result reads it as rows of a member.
+  auto readsAsRows = [&](Operation *op) {
+    return llvm::all_of(op->getUses(), [&](OpOperand &use) {
+      auto member = region.rowOperands.find(use.getOwner());
+      return member != region.rowOperands.end() &&
+             llvm::is_contained(member->second, use.getOperandNumber());
+    });
+  };
+  region.rowOperands[root] = sliced;
+  SmallVector<Operation *> before;
+  for (Operation *op = root == sum ? nullptr : root->getPrevNode(); op;
+       op = op->getPrevNode())
+    if (!op->use_empty() && computesRowByRow(op, sliced) && readsAsRows(op)) {
+      region.rowOperands[op] = sliced;
+      before.push_back(op);
     }
-  if (llvm::none_of(cone, [](Operation *op) { return isa<LinearOp>(op); }))
-    return {};
-  return SetVector<Operation *>(cone.rbegin(), cone.rend());
+  region.members.assign(before.rbegin(), before.rend());
+  region.members.push_back(root);
+  for (Operation *op = root->getNextNode(); op; op = op->getNextNode()) {
+    if (llvm::none_of(op->getOperands(), [&](Value operand) {
+          return region.isMemberValue(operand);
+        }))
+      continue;
+    bool joins = isChunkableSum(op, grouped) ? (sliced.assign({0}), true)
+                                             : computesRowByRow(op, sliced);
+    joins = joins &&
+            cast<RankedTensorType>(op->getResult(0).getType()).getDimSize(0) ==
+                region.rows &&
+            llvm::all_of(op->getOpOperands(), [&](OpOperand &operand) {
+              bool rows =
+                  llvm::is_contained(sliced, operand.getOperandNumber());
+              return rows ? cast<RankedTensorType>(operand.get().getType())
+                                    .getDimSize(0) == region.rows
+                          : !region.isMemberValue(operand.get());
+            });
+    if (!joins) {
+      region.end = op;
+      break;
+    }
+    region.rowOperands[op] = sliced;
+    region.members.push_back(op);
+  }
+  if (!region.contains(sum) || llvm::none_of(region.members, [](Operation *op) {
+        return isa<LinearOp>(op);
+      }))
+    return std::nullopt;
+  if (!region.end)
+    region.end = root->getBlock()->getTerminator();
+  return region;
 }
 
 struct PipelineTpSumsPass : impl::PipelineTpSumsBase<PipelineTpSumsPass> {
@@ -108,75 +189,89 @@ struct PipelineTpSumsPass : impl::PipelineTpSumsBase<PipelineTpSumsPass> {
         for (CollectiveOpInterface member : group)
           grouped.insert(member);
       SmallVector<Operation *> sums;
-      for (Operation &op : body) {
-        auto scatter = dyn_cast<ReduceScatterOp>(op);
-        if ((isa<AllReduceOp>(op) || (scatter && scatter.getDim() != 0)) &&
-            !grouped.contains(&op) && !op.hasAttr(MPDialect::kAsyncAttrName))
+      for (Operation &op : body)
+        if (isChunkableSum(&op, grouped))
           sums.push_back(&op);
-      }
+      // A sum another's region took is gone (its address may be reused).
+      llvm::DenseSet<Operation *> erased;
       for (Operation *sum : sums)
-        pipeline(sum);
+        if (!erased.contains(sum))
+          if (std::optional<Region> region = getRegion(sum, grouped))
+            pipeline(*region, erased);
     });
   }
 
-  /// Rewrites `sum` and the ops computing its input into row chunks.
-  void pipeline(Operation *sum) {
-    SetVector<Operation *> cone = getRowCone(sum);
-    if (cone.empty())
-      return;
-    Value input = sum->getOperand(0);
-    int64_t rows = cast<RankedTensorType>(input.getType()).getDimSize(0);
-    int64_t count = std::min<int64_t>(chunks, rows);
+  /// Emits `region` in row chunks before its end, software-pipelined: a
+  /// member's stage is the number of sums on its longest path from the
+  /// region's inputs, and step t runs stage s of chunk t - s for s = 0,
+  /// 1, ...: so while chunk k's sum is in flight, the next chunk's work
+  /// before its sum and the previous chunk's work after its sum run.
+  void pipeline(const Region &region, llvm::DenseSet<Operation *> &erased) {
+    int64_t count = std::min<int64_t>(chunks, region.rows);
     if (count < 2)
       return;
-    OpBuilder builder(cone.back()->getContext());
-    builder.setInsertionPointAfter(cone.back());
-    SmallVector<Value> inputChunks, sumChunks;
-    SmallVector<unsigned> sliced;
-    int64_t offset = 0;
-    for (int64_t chunk = 0; chunk < count; ++chunk) {
-      int64_t chunkRows = rows / count + (chunk < rows % count);
-      // The chunk's rows of each value read by rows from outside the cone
-      // (another op may read the same value whole: a weight).
-      IRMapping mapping;
-      llvm::DenseMap<Value, Value> rowsOf;
-      for (Operation *op : cone) {
-        computesRowByRow(op, sliced);
-        Operation *copy = builder.clone(*op, mapping);
-        for (unsigned index : sliced) {
-          Value whole = op->getOperand(index);
-          if (mapping.contains(whole))
-            continue; // A chunk of a member.
-          Value &rows = rowsOf[whole];
-          if (!rows) {
-            OpBuilder::InsertionGuard guard(builder);
-            builder.setInsertionPoint(copy);
-            rows = SliceOp::create(builder, op->getLoc(),
-                                   withRows(whole.getType(), chunkRows), whole,
-                                   /*dim=*/0, offset);
-          }
-          copy->setOperand(index, rows);
+    llvm::DenseMap<Operation *, int64_t> stage;
+    int64_t lastStage = 0;
+    for (Operation *op : region.members) {
+      int64_t at = 0;
+      for (Value operand : op->getOperands())
+        if (region.isMemberValue(operand)) {
+          Operation *def = operand.getDefiningOp();
+          at = std::max(at, stage[def] + isa<CollectiveOpInterface>(def));
         }
-        copy->getResult(0).setType(
-            withRows(op->getResult(0).getType(), chunkRows));
-      }
-      Operation *sumCopy = builder.clone(*sum, mapping);
-      sumCopy->getResult(0).setType(
-          withRows(sum->getResult(0).getType(), chunkRows));
-      inputChunks.push_back(mapping.lookup(input));
-      sumChunks.push_back(sumCopy->getResult(0));
-      offset += chunkRows;
+      stage[op] = at;
+      lastStage = std::max(lastStage, at);
     }
-    Location loc = sum->getLoc();
-    if (!input.hasOneUse())
-      input.replaceUsesWithIf(
-          ConcatOp::create(builder, loc, input.getType(), inputChunks, 0),
-          [&](OpOperand &use) { return use.getOwner() != sum; });
-    sum->getResult(0).replaceAllUsesWith(ConcatOp::create(
-        builder, loc, sum->getResult(0).getType(), sumChunks, 0));
-    sum->erase();
-    for (Operation *op : llvm::reverse(cone))
+    OpBuilder builder(region.end);
+    SmallVector<IRMapping> chunkValues(count);
+    SmallVector<llvm::DenseMap<Value, Value>> chunkRowsOf(count);
+    auto emit = [&](Operation *op, int64_t chunk) {
+      int64_t base = region.rows / count, extra = region.rows % count;
+      int64_t rows = base + (chunk < extra);
+      int64_t offset = chunk * base + std::min(chunk, extra);
+      Operation *copy = builder.clone(*op, chunkValues[chunk]);
+      // The chunk's rows of a value from outside the region (another op
+      // may read the same value whole: a weight).
+      for (unsigned index : region.rowOperands.lookup(op)) {
+        Value whole = op->getOperand(index);
+        if (region.isMemberValue(whole))
+          continue;
+        Value &slice = chunkRowsOf[chunk][whole];
+        if (!slice) {
+          OpBuilder::InsertionGuard guard(builder);
+          builder.setInsertionPoint(copy);
+          slice = SliceOp::create(builder, op->getLoc(),
+                                  withRows(whole.getType(), rows), whole,
+                                  /*dim=*/0, offset);
+        }
+        copy->setOperand(index, slice);
+      }
+      copy->getResult(0).setType(withRows(op->getResult(0).getType(), rows));
+    };
+    for (int64_t step = 0; step < lastStage + count; ++step)
+      for (int64_t at = 0; at <= lastStage; ++at)
+        if (int64_t chunk = step - at; chunk >= 0 && chunk < count)
+          for (Operation *op : region.members)
+            if (stage[op] == at)
+              emit(op, chunk);
+    // Values read outside the region, joined.
+    for (Operation *op : region.members) {
+      Value whole = op->getResult(0);
+      if (llvm::all_of(whole.getUsers(),
+                       [&](Operation *user) { return region.contains(user); }))
+        continue;
+      SmallVector<Value> pieces = llvm::map_to_vector(
+          chunkValues, [&](IRMapping &map) { return map.lookup(whole); });
+      Value joined = ConcatOp::create(builder, op->getLoc(), whole.getType(),
+                                      pieces, /*dim=*/0);
+      whole.replaceUsesWithIf(joined, [&](OpOperand &use) {
+        return !region.contains(use.getOwner());
+      });
+    }
+    for (Operation *op : llvm::reverse(region.members)) {
+      erased.insert(op);
       op->erase();
+    }
   }
 };
 

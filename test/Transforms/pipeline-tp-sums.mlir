@@ -6,9 +6,11 @@
 // RUN: not mp-opt %s -split-input-file --mp-pipeline-tp-sums="chunks=1" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // A rowwise layer's forward: the GEMM's partial sum plus the residual,
-// all-reduced over tp. Each chunk of rows computes its GEMM and residual
-// add on slices and is summed alone; the sums are joined, and so is the
-// pre-sum value that the next residual add reads whole.
+// all-reduced over tp, then the norm and the next residual add. Each chunk
+// of rows computes its GEMM and residual add on slices and is summed
+// alone; the ops after the sum that read it as rows follow in the same
+// chunks, one step later (chunk 0's norm after chunk 1's sum is issued),
+// and only the value read after them is joined.
 // CHECK-LABEL: func.func @rowwise
 // CHECK-NEXT: %[[X:.+]] = mp.softmax %arg0
 // CHECK-NEXT: %[[R:.+]] = mp.softmax %arg2
@@ -22,33 +24,42 @@
 // CHECK-NEXT: %[[R1:.+]] = mp.slice %[[R]] dim 0 offset 2
 // CHECK-NEXT: %[[V1:.+]] = mp.add %[[R1]], %[[Y1]]
 // CHECK-NEXT: %[[S1:.+]] = mp.all_reduce %[[V1]]
-// CHECK-NEXT: %[[V:.+]] = mp.concat %[[V0]], %[[V1]] dim 0 : (tensor<2x8x32xf32>, tensor<2x8x32xf32>) -> tensor<4x8x32xf32>
-// CHECK-NEXT: %[[S:.+]] = mp.concat %[[S0]], %[[S1]] dim 0
-// CHECK-NEXT: %[[N:.+]] = mp.rms_norm %[[S]], %arg3
-// CHECK-NEXT: mp.add %[[V]], %[[N]]
+// CHECK-NEXT: %[[N0:.+]] = mp.rms_norm %[[S0]], %arg3 {{.*}} -> tensor<2x8x32xf32>
+// CHECK-NEXT: %[[O0:.+]] = mp.add %[[V0]], %[[N0]]
+// CHECK-NEXT: %[[N1:.+]] = mp.rms_norm %[[S1]], %arg3
+// CHECK-NEXT: %[[O1:.+]] = mp.add %[[V1]], %[[N1]]
+// CHECK-NEXT: %[[O:.+]] = mp.concat %[[O0]], %[[O1]] dim 0 : (tensor<2x8x32xf32>, tensor<2x8x32xf32>) -> tensor<4x8x32xf32>
+// CHECK-NEXT: return %[[O]]
 // Chunks as even as the rows allow: 2, 1, 1.
 // THREE-LABEL: func.func @rowwise
 // THREE: mp.slice %0 dim 0 offset 0 : tensor<4x8x16xf32> -> tensor<2x8x16xf32>
 // THREE: mp.slice %0 dim 0 offset 2 : tensor<4x8x16xf32> -> tensor<1x8x16xf32>
 // THREE: mp.slice %0 dim 0 offset 3 : tensor<4x8x16xf32> -> tensor<1x8x16xf32>
 // THREE: mp.concat {{.*}} : (tensor<2x8x32xf32>, tensor<1x8x32xf32>, tensor<1x8x32xf32>) -> tensor<4x8x32xf32>
-// Scheduled, chunk 0's sum runs beside chunk 1's GEMM: it is waited for
-// when chunk 1's sum is issued (one sum in flight).
+// Scheduled, chunk 0's sum runs beside chunk 1's GEMM (it is waited for
+// when chunk 1's sum is issued: one sum in flight), and chunk 1's beside
+// chunk 0's norm and add.
 // SCHEDULED-LABEL: func.func @rowwise
 // SCHEDULED: %[[S0:.+]] = mp.all_reduce {{.*}} {mp.async = [[SLOT:[0-9]+]] : i64}
 // SCHEDULED-NEXT: mp.slice %0 dim 0 offset 2
 // SCHEDULED-NEXT: mp.linear
 // SCHEDULED-NEXT: mp.slice %1 dim 0 offset 2
 // SCHEDULED-NEXT: mp.add
-// SCHEDULED-NEXT: mp.wait %[[S0]]
-// SCHEDULED-NEXT: mp.all_reduce {{.*}} {mp.async = [[SLOT]] : i64}
-// The slices are views, the chunks are computed in place in the joined
-// buffers: the plan needs the unchunked step's bytes, and its kernels touch
-// only the weight's 2 KB once more (read by both chunks' GEMMs; copying
-// the 4 KB sum alone would add 8 KB).
+// SCHEDULED-NEXT: %[[W0:.+]] = mp.wait %[[S0]]
+// SCHEDULED-NEXT: %[[S1:.+]] = mp.all_reduce {{.*}} {mp.async = [[SLOT]] : i64}
+// SCHEDULED-NEXT: mp.rms_norm %[[W0]]
+// SCHEDULED-NEXT: mp.add
+// SCHEDULED-NEXT: %[[W1:.+]] = mp.wait %[[S1]]
+// SCHEDULED-NEXT: mp.rms_norm %[[W1]]
+// The slices are views and the chunks are computed in place in the joined
+// buffer: the plan needs less than the unchunked step's (a chunk's
+// temporaries are half as large), and the kernels touch only the weights
+// once more (both chunks read the GEMM's 2 KB and the norm's 128 bytes;
+// copying the 4 KB result alone would add 8 KB).
 // MEMORY: "function": "rowwise"
-// MEMORY: "arena_bytes": 14336
-// CHUNKED: "kernel_bytes": 55424
+// CHUNKED: "arena_bytes": 12288
+// WHOLE: "arena_bytes": 14336
+// CHUNKED: "kernel_bytes": 55552
 // WHOLE: "kernel_bytes": 53376
 // BAD: error: mp-pipeline-tp-sums needs chunks >= 2, not 1
 mp.mesh @mesh = <dp = 2, tp = 2>

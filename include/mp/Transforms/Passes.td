@@ -432,20 +432,30 @@ def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
 }
 
 def PipelineTpSums : Pass<"mp-pipeline-tp-sums", "::mlir::ModuleOp"> {
-  let summary = "Splits a sum and the GEMMs before it into row chunks, so "
-                "each chunk's collective runs beside the next chunk's GEMM";
+  let summary = "Runs tensor-parallel sums and the work around them in row "
+                "chunks, so each chunk's collective runs beside another "
+                "chunk's GEMMs";
   let description = [{
     On a partitioned step (after `--mp-spmd`, before
-    `--mp-schedule-collectives`), cuts each `all_reduce` or `reduce_scatter`
-    whose input GEMMs compute row by row into `chunks` blocks of rows (dim
-    0, the batch; a reduce_scatter over another dim): the rowwise layer's
-    forward all_reduce, `mp.linear` then the residual add, and the colwise
-    layers' backward all_reduce of an input gradient. The ops computing the
-    sum's input that only feed it and work row by row (`mp.linear`, whose
-    rows are its input's, and elementwise ops) run once per chunk on
-    `mp.slice`s of their inputs, each chunk is summed by its own
-    collective, and `mp.concat` joins the sums (and the input, where other
-    ops read it whole):
+    `--mp-schedule-collectives`), cuts each `all_reduce`, and each
+    `reduce_scatter` over a dim other than 0, into `chunks` blocks of rows
+    of dim 0 (the batch), with the work around it (its region):
+
+    * before the sum, the ops computing its input row by row whose results
+      only the region reads, as rows: the rowwise layer's `mp.linear` and
+      the residual add before its forward all_reduce, the colwise layers'
+      input-gradient GEMMs before the backward one;
+    * after it, in program order, every op that reads the region's values
+      as rows only and computes row by row (`mp.linear`, whose rows are its
+      input's; `mp.rms_norm`, `mp.layer_norm` and their input gradients;
+      elementwise ops; further such sums), up to the first op that reads
+      them otherwise: in a Llama step's forward, the next norm, the FFN,
+      its sum and the next layer's norm and QKV projections, up to
+      attention's reshape.
+
+    Each chunk runs the region on `mp.slice`s of the values it reads from
+    outside (weights are read whole), each sum chunk by chunk, and
+    `mp.concat` joins the values read after the region:
 
     ```mlir
     %x0 = mp.slice %x dim 0 offset 0 : tensor<4x8x16xf32> -> tensor<2x8x16xf32>
@@ -454,24 +464,29 @@ def PipelineTpSums : Pass<"mp-pipeline-tp-sums", "::mlir::ModuleOp"> {
     %x1 = mp.slice %x dim 0 offset 2 : tensor<4x8x16xf32> -> tensor<2x8x16xf32>
     %y1 = mp.linear %x1, %w : (tensor<2x8x16xf32>, tensor<32x16xf32>) -> tensor<2x8x32xf32>
     %s1 = mp.all_reduce %y1 on @mesh axes ["tp"] : tensor<2x8x32xf32>
-    %s = mp.concat %s0, %s1 dim 0 : (tensor<2x8x32xf32>, tensor<2x8x32xf32>) -> tensor<4x8x32xf32>
+    %n0 = mp.rms_norm %s0, %g eps 1.0e-05 : (tensor<2x8x32xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+    %n1 = mp.rms_norm %s1, %g eps 1.0e-05 : (tensor<2x8x32xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+    %n = mp.concat %n0, %n1 dim 0 : (tensor<2x8x32xf32>, tensor<2x8x32xf32>) -> tensor<4x8x32xf32>
     ```
 
-    `--mp-schedule-collectives` then runs each chunk's sum asynchronously
-    beside the next chunk's GEMM (one sum in flight): the collective
-    matmul of Megatron-LM's and torchtitan's tensor-parallel communication
-    overlap, for the all_reduce that otherwise has nothing to run beside.
-    The memory plan makes the slices views and computes the chunks in
-    place in the joined buffer where the rows are contiguous and aligned,
-    so the chunking copies nothing; each row sees the same arithmetic, so
-    values do not change. Chunks are as even as the rows allow (the first
-    get one more). Sums of FSDP groups, asynchronous ones and those whose
-    input no `mp.linear` computes (gradient reductions of weights, losses)
-    stay as they are. docs/overlap.md.
+    The chunks are software-pipelined: a member's stage is the number of
+    sums on its longest path from the region's inputs, and step t runs
+    stage s of chunk t - s for s = 0, 1, ..., so once
+    `--mp-schedule-collectives` makes the sums asynchronous (one in
+    flight), each chunk's sum runs beside the next chunk's work before its
+    sum and the previous chunk's work after its own: the collective matmul
+    of Megatron-LM's and torchtitan's tensor-parallel communication
+    overlap, carried through the layer as DeepSpeed's Domino does. The
+    memory plan makes the slices views and computes the chunks in place in
+    the joined buffers where the rows are contiguous and aligned, so
+    nothing is copied; each row sees the same arithmetic, so values do not
+    change. Chunks are as even as the rows allow (the first get one more).
+    A region needs an `mp.linear` (compute to run beside); sums of FSDP
+    groups and asynchronous ones stay as they are. docs/overlap.md.
   }];
   let options = [
     Option<"chunks", "chunks", "int64_t", /*default=*/"2",
-           "Row chunks per sum, at least 2 (fewer where a sum has fewer "
+           "Row chunks per region, at least 2 (fewer where it has fewer "
            "rows)">,
   ];
   let dependentDialects = ["::mp::MPDialect"];
@@ -622,8 +637,9 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     With `schedules`, each compiled candidate is also scheduled as the
     passes after `--mp-spmd` would schedule it: its collectives beside
     compute (`--mp-schedule-collectives`, with tensor parallelism also with
-    `tp-overlap=true` and after `--mp-pipeline-tp-sums`: its sums in two
-    row chunks), and with FSDP grouped per parameter group
+    `tp-overlap=true` and after `--mp-pipeline-tp-sums`: its sums and
+    the work around them in two row chunks), and with FSDP grouped per
+    parameter group
     (`--mp-group-fsdp`), alone and before each schedule, and with bf16
     GEMMs each of those after `--mp-narrow-gemm-operands` (activations
     held in bf16: less memory, a conversion each); it is ranked by the
