@@ -7,7 +7,7 @@
 // (once mp-schedule-collectives makes the sums asynchronous): the
 // collective matmul of Megatron-LM's and torchtitan's tensor-parallel
 // communication overlap, carried through the layer. Each row's arithmetic
-// is unchanged, so are the values.
+// is unchanged (a BLAS may still pick another kernel for fewer rows).
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,11 +37,14 @@ RankedTensorType withRows(Type type, int64_t rows) {
   return tensor.clone(shape);
 }
 
-/// True if row i of `op`'s result is computed from row i of the operands
-/// it returns in `sliced` (the others it reads whole): a linear (its
-/// input's rows; not a vector's single row), a norm or its input gradient
-/// (normalized over the last dim), or an elementwise op on operands of the
-/// result's shape.
+/// True if row i of `op`'s result (entry i of dim 0) is computed from row
+/// i of the operands it returns in `sliced` (the others it reads whole): a
+/// linear (its input's rows; not a vector's single row), a norm or its
+/// input gradient (over the last dim), attention's ops where dim 0 is a
+/// batch dim (a batched matmul with per-batch operands, a softmax or its
+/// gradient over the last dims, rotary embedding before the sequence dim,
+/// reshapes, transposes and broadcasts that keep dim 0), or an elementwise
+/// op on operands of the result's shape.
 bool computesRowByRow(Operation *op, SmallVectorImpl<unsigned> &sliced) {
   sliced.clear();
   if (op->getNumResults() != 1 || op->getNumRegions() != 0 || !isPure(op))
@@ -49,9 +52,17 @@ bool computesRowByRow(Operation *op, SmallVectorImpl<unsigned> &sliced) {
   auto result = dyn_cast<RankedTensorType>(op->getResult(0).getType());
   if (!result || result.getRank() < 2)
     return false;
+  int64_t rank = result.getRank();
+  auto rowsOf = [](Value value) {
+    auto type = cast<RankedTensorType>(value.getType());
+    return type.getRank() >= 2 ? type.getDimSize(0) : -1;
+  };
+  auto keepsRows = [&](Value input) {
+    return rowsOf(input) == result.getDimSize(0);
+  };
   if (auto linear = dyn_cast<LinearOp>(op)) {
     sliced.push_back(0);
-    return linear.getInput().getType().getRank() == result.getRank();
+    return linear.getInput().getType().getRank() == rank;
   }
   if (isa<RmsNormOp, LayerNormOp>(op)) {
     sliced.push_back(0);
@@ -60,6 +71,36 @@ bool computesRowByRow(Operation *op, SmallVectorImpl<unsigned> &sliced) {
   if (isa<RmsNormGradOp, LayerNormGradOp>(op)) {
     sliced.append({0, 2});
     return true;
+  }
+  if (auto matmul = dyn_cast<MatmulOp>(op)) {
+    sliced.append({0, 1});
+    return rank >= 3 && matmul.getLhs().getType().getRank() == rank &&
+           matmul.getRhs().getType().getRank() == rank;
+  }
+  if (auto softmax = dyn_cast<SoftmaxOp>(op)) {
+    sliced.push_back(0);
+    return rank >= (softmax.getCausal() ? 3 : 2);
+  }
+  if (isa<SoftmaxGradOp>(op)) {
+    sliced.append({0, 1});
+    return true;
+  }
+  if (isa<RopeOp>(op)) {
+    sliced.push_back(0);
+    return rank >= 4; // [..., seq, heads, head_dim]: dim 0 is no position
+  }
+  if (isa<ReshapeOp>(op)) {
+    sliced.push_back(0);
+    return keepsRows(op->getOperand(0));
+  }
+  if (auto transpose = dyn_cast<TransposeOp>(op)) {
+    sliced.push_back(0);
+    return transpose.getPermutation()[0] == 0;
+  }
+  if (auto broadcast = dyn_cast<BroadcastOp>(op)) {
+    sliced.push_back(0);
+    return !llvm::is_contained(broadcast.getDims(), 0) &&
+           keepsRows(broadcast.getInput());
   }
   if (!op->hasTrait<OpTrait::Elementwise>())
     return false;

@@ -12,8 +12,8 @@
 // chunks, one step later (chunk 0's norm after chunk 1's sum is issued),
 // and only the value read after them is joined.
 // CHECK-LABEL: func.func @rowwise
-// CHECK-NEXT: %[[X:.+]] = mp.softmax %arg0
-// CHECK-NEXT: %[[R:.+]] = mp.softmax %arg2
+// CHECK-NEXT: %[[X:.+]] = mp.transpose %arg0
+// CHECK-NEXT: %[[R:.+]] = mp.transpose %arg2
 // CHECK-NEXT: %[[X0:.+]] = mp.slice %[[X]] dim 0 offset 0 : tensor<4x8x16xf32> -> tensor<2x8x16xf32>
 // CHECK-NEXT: %[[Y0:.+]] = mp.linear %[[X0]], %arg1 : (tensor<2x8x16xf32>, tensor<32x16xf32>) -> tensor<2x8x32xf32>
 // CHECK-NEXT: %[[R0:.+]] = mp.slice %[[R]] dim 0 offset 0 : tensor<4x8x32xf32> -> tensor<2x8x32xf32>
@@ -63,11 +63,11 @@
 // WHOLE: "kernel_bytes": 53376
 // BAD: error: mp-pipeline-tp-sums needs chunks >= 2, not 1
 mp.mesh @mesh = <dp = 2, tp = 2>
-func.func @rowwise(%input: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
-                   %stream: tensor<4x8x32xf32>, %g: tensor<32xf32>)
+func.func @rowwise(%input: tensor<8x4x16xf32>, %w: tensor<32x16xf32>,
+                   %stream: tensor<8x4x32xf32>, %g: tensor<32xf32>)
     -> tensor<4x8x32xf32> attributes {mp.partitioned} {
-  %x = mp.softmax %input : tensor<4x8x16xf32>
-  %residual = mp.softmax %stream : tensor<4x8x32xf32>
+  %x = mp.transpose %input perm [1, 0, 2] : tensor<8x4x16xf32> -> tensor<4x8x16xf32>
+  %residual = mp.transpose %stream perm [1, 0, 2] : tensor<8x4x32xf32> -> tensor<4x8x32xf32>
   %y = mp.linear %x, %w : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
   %v = mp.add %residual, %y : tensor<4x8x32xf32>
   %s = mp.all_reduce %v on @mesh axes ["tp"] origin "'wo' (rowwise) -> mp.rms_norm" : tensor<4x8x32xf32>

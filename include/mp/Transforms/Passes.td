@@ -448,10 +448,13 @@ def PipelineTpSums : Pass<"mp-pipeline-tp-sums", "::mlir::ModuleOp"> {
     * after it, in program order, every op that reads the region's values
       as rows only and computes row by row (`mp.linear`, whose rows are its
       input's; `mp.rms_norm`, `mp.layer_norm` and their input gradients;
-      elementwise ops; further such sums), up to the first op that reads
-      them otherwise: in a Llama step's forward, the next norm, the FFN,
-      its sum and the next layer's norm and QKV projections, up to
-      attention's reshape.
+      where dim 0 is a batch dim, attention's batched `mp.matmul`,
+      `mp.softmax` and its gradient, `mp.rope`, and the reshapes,
+      transposes and broadcasts that keep dim 0; elementwise ops; further
+      such sums), up to the first op that reads them otherwise: a Llama
+      step's forward is one region from the embedding's sum to the output
+      GEMM; in its backward a region ends at the first weight gradient (a
+      sum over the rows).
 
     Each chunk runs the region on `mp.slice`s of the values it reads from
     outside (weights are read whole), each sum chunk by chunk, and
@@ -479,8 +482,8 @@ def PipelineTpSums : Pass<"mp-pipeline-tp-sums", "::mlir::ModuleOp"> {
     overlap, carried through the layer as DeepSpeed's Domino does. The
     memory plan makes the slices views and computes the chunks in place in
     the joined buffers where the rows are contiguous and aligned, so
-    nothing is copied; each row sees the same arithmetic, so values do not
-    change. Chunks are as even as the rows allow (the first get one more).
+    nothing is copied; each row sees the same arithmetic (bit for bit on
+    the host; cuBLAS may pick another kernel for fewer rows). Chunks are as even as the rows allow (the first get one more).
     A region needs an `mp.linear` (compute to run beside); sums of FSDP
     groups and asynchronous ones stay as they are. docs/overlap.md.
   }];
