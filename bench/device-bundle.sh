@@ -52,6 +52,18 @@ MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
   --out "$work/llama" > "$work/llama.log"
 cp "$work/llama/train" "$work/train-llama"
 files+=("$work/train-llama")
+# The Llama step on 2x2 (4 ranks sharing the GPU), fp32, plain and with its
+# tensor-parallel sums and the work around them in row chunks, scheduled.
+for variant in plain chunked; do
+  extra=()
+  [[ $variant == chunked ]] && extra=(--tp-chunks 2 --overlap)
+  MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
+    --backend cuda --mesh 2x2 --layers 2 --dim 128 --heads 4 --kv-heads 2 \
+    --vocab 512 --seq 64 --batch 4 --precision fp32 "${extra[@]}" \
+    --out "$work/llama-2x2-$variant" > "$work/llama-2x2-$variant.log"
+  cp "$work/llama-2x2-$variant/train" "$work/train-llama-2x2-$variant"
+  files+=("$work/train-llama-2x2-$variant")
+done
 # The compute-bound step in strict float32 and in bf16, timed beside
 # PyTorch's same modes.
 # The memory-bound step with every AdamW update in one launch.

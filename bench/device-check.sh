@@ -112,6 +112,20 @@ done
 # transport), in the same order, after bf16 GEMMs.
 "$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-reduce-cuda.log" "$dev/small-2x2-bf16-reduce-host.log"
 
+section "Llama 2x2, fp32, plain and in row chunks (--mp-pipeline-tp-sums, scheduled) on 4 ranks sharing the GPU, against the host"
+for variant in plain chunked; do
+  "${mpirun[@]}" -x NVIDIA_TF32_OVERRIDE=0 "$bin/train-llama-2x2-$variant" --backend cuda --cuda-transport mpi \
+    --steps 4 --seed 5 --save "$dev/llama-2x2-$variant-cuda.safetensors" > "$dev/llama-2x2-$variant-cuda.log" || echo "train-llama-2x2-$variant on cuda failed"
+  "${mpirun[@]}" "$bin/train-llama-2x2-$variant" --steps 4 --seed 5 \
+    --save "$dev/llama-2x2-$variant-host.safetensors" > "$dev/llama-2x2-$variant-host.log" || echo "train-llama-2x2-$variant on host failed"
+done
+# Chunked on cuda against the host (fewer rows per GEMM: cuBLAS may round
+# otherwise) and against cuda unchunked; on the host bit for bit.
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-2x2-chunked-cuda.log" "$dev/llama-2x2-chunked-host.log"
+"$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/llama-2x2-chunked-cuda.safetensors" "$dev/llama-2x2-chunked-host.safetensors"
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-2x2-chunked-cuda.log" "$dev/llama-2x2-plain-cuda.log"
+"$py" "$bin/tensors.py" losses --rtol 0 --atol 0 "$dev/llama-2x2-chunked-host.log" "$dev/llama-2x2-plain-host.log"
+
 section "ceilings"
 "$bin/cuda_ceilings"
 

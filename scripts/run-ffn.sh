@@ -15,6 +15,7 @@
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
 #                      [--fsdp-groups] [--overlap [--tp-overlap]]
+#                      [--tp-chunks N]
 #                      [--narrow-gemm-operands] [--fuse-optimizer]
 #                      [--no-run] [--no-build]
 #
@@ -36,7 +37,10 @@
 # gathers prefetched a layer ahead, gradient reductions asynchronous;
 # docs/overlap.md), and with --tp-overlap also the backward's
 # tensor-parallel all_reduces beside the weight-gradient GEMMs
-# (tp-overlap=true); --narrow-gemm-operands holds in bfloat16 what only
+# (tp-overlap=true); --tp-chunks N runs the tensor-parallel sums and the
+# work around them in N row chunks (mp-opt --mp-pipeline-tp-sums, before
+# the schedule: each chunk's sum beside another chunk's GEMMs);
+# --narrow-gemm-operands holds in bfloat16 what only
 # bf16 GEMMs read (mp-opt --mp-narrow-gemm-operands: less memory, a
 # conversion each; docs/mixed-precision.md); --fuse-optimizer updates every parameter in one AdamW
 # call (mp-opt --mp-fuse-optimizer: one launch per 16 tensors on CUDA, as
@@ -46,7 +50,8 @@
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
 # within --memory bytes per rank, each plan also tried grouped and scheduled
 # (schedules=true: the passes of the chosen schedule are added unless
-# --fsdp-groups, --overlap, --tp-overlap or --narrow-gemm-operands say
+# --fsdp-groups, --overlap, --tp-overlap, --tp-chunks or
+# --narrow-gemm-operands say
 # otherwise;
 # docs/plan-search.md; the candidates go to auto-plan.json in --out); --steps, --init, --data,
 # --save and --seed go to mp-train
@@ -79,6 +84,7 @@ run=1
 train_args=(--steps 5)
 narrow_passes=()
 group_passes=()
+pipeline_passes=()
 schedule_passes=()
 schedule=""
 auto_ranks=""
@@ -105,6 +111,7 @@ while (($#)); do
     --narrow-gemm-operands) narrow_passes=(--mp-narrow-gemm-operands); shift ;;
     --overlap) schedule="${schedule:-default}"; shift ;;
     --tp-overlap) schedule=tp-overlap; shift ;;
+    --tp-chunks) pipeline_passes=(--mp-pipeline-tp-sums=chunks="$2"); shift 2 ;;
     --fuse-optimizer) schedule_passes=(--mp-fuse-optimizer "${schedule_passes[@]}"); shift ;;
     --auto-plan) auto_ranks="$2"; shift 2 ;;
     --machine) machine="$2"; shift 2 ;;
@@ -181,11 +188,12 @@ print(next(c["passes"] for c in report["candidates"] if c["name"] == report["cho
     "${dp}x${tp} ($plan; passes: ${chosen_passes:-none}; every candidate:" \
     "$out/auto-plan.json)"
   if [[ ${#group_passes[@]} -eq 0 && ${#narrow_passes[@]} -eq 0 &&
-        -z "$schedule" ]]; then
+        ${#pipeline_passes[@]} -eq 0 && -z "$schedule" ]]; then
     for pass in $chosen_passes; do
       case "$pass" in
         --mp-narrow-gemm-operands) narrow_passes=("$pass") ;;
         --mp-group-fsdp) group_passes=(--mp-group-fsdp) ;;
+        --mp-pipeline-tp-sums*) pipeline_passes=("$pass") ;;
         --mp-schedule-collectives*) schedule_passes+=("$pass") ;;
       esac
     done
@@ -201,7 +209,7 @@ cat "$out/planned.mlir"
 
 "$mp_opt" "$out/planned.mlir" \
   --mp-train-step="$step_options" --mp-spmd "${narrow_passes[@]}" \
-  "${group_passes[@]}" "${schedule_passes[@]}" \
+  "${group_passes[@]}" "${pipeline_passes[@]}" "${schedule_passes[@]}" \
   --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
 echo

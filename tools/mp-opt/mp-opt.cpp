@@ -62,6 +62,8 @@ int main(int argc, char **argv) {
       "collectives\n"
       "  --mp-group-fsdp                FSDP's collectives per parameter "
       "group\n"
+      "  --mp-pipeline-tp-sums          tensor-parallel sums in row chunks\n"
+      "  --mp-schedule-collectives      collectives beside compute\n"
       "  --mp-verify-gradient-sync      prove every gradient synced\n"
       "  --mp-comm-report, --mp-memory-report  bytes sent and memory per "
       "rank\n"
