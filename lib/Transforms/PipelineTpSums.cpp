@@ -252,7 +252,7 @@ struct PipelineTpSumsPass : impl::PipelineTpSumsBase<PipelineTpSumsPass> {
     if (count < 2)
       return;
     llvm::DenseMap<Operation *, int64_t> stage;
-    int64_t lastStage = 0;
+    SmallVector<SmallVector<Operation *>> stages; // members, program order
     for (Operation *op : region.members) {
       int64_t at = 0;
       for (Value operand : op->getOperands())
@@ -261,8 +261,11 @@ struct PipelineTpSumsPass : impl::PipelineTpSumsBase<PipelineTpSumsPass> {
           at = std::max(at, stage[def] + isa<CollectiveOpInterface>(def));
         }
       stage[op] = at;
-      lastStage = std::max(lastStage, at);
+      if (at >= static_cast<int64_t>(stages.size()))
+        stages.resize(at + 1);
+      stages[at].push_back(op);
     }
+    int64_t lastStage = stages.size() - 1;
     OpBuilder builder(region.end);
     SmallVector<IRMapping> chunkValues(count);
     SmallVector<llvm::DenseMap<Value, Value>> chunkRowsOf(count);
@@ -292,9 +295,8 @@ struct PipelineTpSumsPass : impl::PipelineTpSumsBase<PipelineTpSumsPass> {
     for (int64_t step = 0; step < lastStage + count; ++step)
       for (int64_t at = 0; at <= lastStage; ++at)
         if (int64_t chunk = step - at; chunk >= 0 && chunk < count)
-          for (Operation *op : region.members)
-            if (stage[op] == at)
-              emit(op, chunk);
+          for (Operation *op : stages[at])
+            emit(op, chunk);
     // Values read outside the region, joined.
     for (Operation *op : region.members) {
       Value whole = op->getResult(0);
