@@ -113,12 +113,16 @@ bool computesRowByRow(Operation *op, SmallVectorImpl<unsigned> &sliced) {
   return true;
 }
 
-/// True if the pass cuts `op` into chunks: an all_reduce or a
-/// reduce_scatter over a dim other than 0, of a tensor with rows,
-/// synchronous and not in an FSDP group.
-bool isChunkableSum(Operation *op, const llvm::DenseSet<Operation *> &grouped) {
+/// True if the pass cuts `op` into chunks: an all_reduce, or a
+/// reduce_scatter (or, with `gathers`, an all_gather) over a dim other than
+/// 0, of a tensor with rows, synchronous and not in an FSDP group.
+bool isChunkableCollective(Operation *op,
+                           const llvm::DenseSet<Operation *> &grouped,
+                           bool gathers) {
   auto scatter = dyn_cast<ReduceScatterOp>(op);
-  if (!isa<AllReduceOp>(op) && !(scatter && scatter.getDim() != 0))
+  auto gather = dyn_cast<AllGatherOp>(op);
+  if (!isa<AllReduceOp>(op) && !(scatter && scatter.getDim() != 0) &&
+      !(gathers && gather && gather.getDim() != 0))
     return false;
   auto type = cast<RankedTensorType>(op->getResult(0).getType());
   return type.getRank() >= 2 && !grouped.contains(op) &&
@@ -128,8 +132,9 @@ bool isChunkableSum(Operation *op, const llvm::DenseSet<Operation *> &grouped) {
 /// The ops a sum is pipelined with, cut into the same row chunks: the ops
 /// computing its input row by row whose results only they read, as rows;
 /// then, in program order, every op after them that reads their values as
-/// rows only and computes row by row (further sums too), up to the first op
-/// that reads them otherwise (`end`, where the chunks are emitted).
+/// rows only and computes row by row (further sums, and gathers over
+/// another dim, too), up to the first op that reads them otherwise (`end`,
+/// where the chunks are emitted).
 struct Region {
   SmallVector<Operation *> members; // program order
   llvm::DenseMap<Operation *, SmallVector<unsigned>> rowOperands;
@@ -182,8 +187,9 @@ std::optional<Region> getRegion(Operation *sum,
           return region.isMemberValue(operand);
         }))
       continue;
-    bool joins = isChunkableSum(op, grouped) ? (sliced.assign({0}), true)
-                                             : computesRowByRow(op, sliced);
+    bool joins = isChunkableCollective(op, grouped, /*gathers=*/true)
+                     ? (sliced.assign({0}), true)
+                     : computesRowByRow(op, sliced);
     joins = joins &&
             cast<RankedTensorType>(op->getResult(0).getType()).getDimSize(0) ==
                 region.rows &&
@@ -231,7 +237,7 @@ struct PipelineTpSumsPass : impl::PipelineTpSumsBase<PipelineTpSumsPass> {
           grouped.insert(member);
       SmallVector<Operation *> sums;
       for (Operation &op : body)
-        if (isChunkableSum(&op, grouped))
+        if (isChunkableCollective(&op, grouped, /*gathers=*/false))
           sums.push_back(&op);
       // A sum another's region took is gone (its address may be reused).
       llvm::DenseSet<Operation *> erased;

@@ -12,7 +12,8 @@
 //    bf16 gather (mp-narrow-collectives) moves down with its use;
 //  * a sum (reduce_scatter, all_reduce) whose result is not read by the
 //    very next op runs asynchronously until its first use: a gradient's
-//    reduction beside the backward pass of the layers below;
+//    reduction beside the backward pass of the layers below; so does a
+//    gather of activations (sequence parallelism's);
 //  * with tp-overlap, a sum whose result the very next op reads (a
 //    tensor-parallel all_reduce of an input gradient) gets the compute it
 //    does not depend on moved after it: Megatron-LM overlaps that
@@ -247,11 +248,19 @@ struct ScheduleCollectivesPass
     auto isSumKind = [](Operation *op) {
       return isa<ReduceScatterOp, AllReduceOp>(op);
     };
+    // Gathers of activations (sequence parallelism's, before a colwise
+    // GEMM; in row chunks after mp-pipeline-tp-sums) run as sums do:
+    // issued as soon as their input exists, asynchronously until their
+    // first reader, one in flight.
+    auto isActivationGather = [&](Operation *op) {
+      return isa<AllGatherOp>(op) && !gathers.contains(op) &&
+             !runs.runOf.count(op);
+    };
     // A sum is issued as soon as what it sums exists (partitioning put it
     // where its reader needs it); a grouped run once all it sums exists.
     SmallVector<Operation *> sums, sumRuns;
     for (Operation &op : body)
-      if (isSumKind(&op) && runs.isLeader(&op))
+      if ((isSumKind(&op) || isActivationGather(&op)) && runs.isLeader(&op))
         sumRuns.push_back(&op);
     for (Operation *leader : sumRuns) {
       SmallVector<Operation *, 1> run = runs.get(leader);
@@ -265,7 +274,7 @@ struct ScheduleCollectivesPass
       if (at != run.front())
         for (Operation *member : run)
           member->moveBefore(at);
-      if (run.size() == 1)
+      if (run.size() == 1 && isSumKind(leader))
         sums.push_back(leader);
     }
     // Sums, but those of an FSDP group (one call at its first member).
@@ -279,12 +288,13 @@ struct ScheduleCollectivesPass
       });
       sinkIndependentWork(sums, isSum);
     }
-    // Which collectives run asynchronously: the FSDP gathers, and sums
-    // with something to overlap before their first reader.
+    // Which collectives run asynchronously: the FSDP gathers, and sums and
+    // gathers of activations with something to overlap before their first
+    // reader.
     auto isAsync = [&](ArrayRef<Operation *> run) {
       if (gathers.contains(run.front()))
         return true;
-      if (!isSumKind(run.front()))
+      if (!isSumKind(run.front()) && !isActivationGather(run.front()))
         return false;
       Operation *first = getFirstReader(run);
       return first && first != run.back()->getNextNode();
@@ -343,6 +353,8 @@ struct ScheduleCollectivesPass
       // reduction later, not at the optimizer.
       if (isSumKind(&op))
         waitOldest(&op, isSumKind);
+      if (isActivationGather(&op))
+        waitOldest(&op, isActivationGather);
       if (pending.size() == static_cast<size_t>(maxInFlight))
         waitOldest(&op, [](Operation *) { return true; });
       int64_t slot = freeSlots.pop_back_val();

@@ -227,3 +227,27 @@ func.func @grouped_reads_async(%x: tensor<8x8xf32>, %y: tensor<8x8xf32>) -> tens
   %sum = mp.add %r1, %r2 : tensor<4x8xf32>
   return %sum : tensor<4x8xf32>
 }
+
+// -----
+
+// Gathers of activations (sequence parallelism's) run as sums do: issued
+// as soon as their input exists, asynchronously when their first reader is
+// not the next op, one in flight (issuing the second waits for the first).
+// CHECK-LABEL: func.func @activation_gathers
+// CHECK-NEXT: %[[A:.+]] = mp.relu %arg0
+// CHECK-NEXT: %[[GA:.+]] = mp.all_gather %[[A]] {{.*}} {mp.async = [[SLOT:[0-9]+]] : i64}
+// CHECK-NEXT: %[[B:.+]] = mp.relu %arg1
+// CHECK-NEXT: %[[WA:.+]] = mp.wait %[[GA]] keeps %[[A]]
+// CHECK-NEXT: %[[GB:.+]] = mp.all_gather %[[B]] {{.*}} {mp.async = [[SLOT]] : i64}
+// CHECK-NEXT: mp.exp %arg1
+// CHECK-NEXT: mp.wait %[[GB]]
+mp.mesh @mesh = <tp = 2>
+func.func @activation_gathers(%x: tensor<4x2xf32>, %y: tensor<4x2xf32>)
+    -> (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x2xf32>) attributes {mp.partitioned} {
+  %a = mp.relu %x : tensor<4x2xf32>
+  %b = mp.relu %y : tensor<4x2xf32>
+  %e = mp.exp %y : tensor<4x2xf32>
+  %ga = mp.all_gather %a on @mesh axes ["tp"] dim 1 : tensor<4x2xf32> -> tensor<4x4xf32>
+  %gb = mp.all_gather %b on @mesh axes ["tp"] dim 1 : tensor<4x2xf32> -> tensor<4x4xf32>
+  return %ga, %gb, %e : tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x2xf32>
+}

@@ -396,7 +396,9 @@ def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
       layer before its use, not from the start;
     * a `reduce_scatter` or `all_reduce` whose first reader is not the next
       op runs beside the ops up to that reader (a gradient's reduction
-      beside the backward pass of the layers below);
+      beside the backward pass of the layers below), and so does an
+      `all_gather` of activations (sequence parallelism's), one of each in
+      flight;
     * a run of FSDP-grouped collectives (`--mp-group-fsdp`, one runtime
       call) is placed, issued and waited for as one: one slot, an
       `mp.wait` per member before the first reader of any (the call
@@ -446,7 +448,8 @@ def PipelineTpSums : Pass<"mp-pipeline-tp-sums", "::mlir::ModuleOp"> {
       the residual add before its forward all_reduce, the colwise layers'
       input-gradient GEMMs before the backward one;
     * after it, in program order, every op that reads the region's values
-      as rows only and computes row by row (`mp.linear`, whose rows are its
+      as rows only and computes row by row, or gathers over another dim
+      (sequence parallelism's `all_gather`) (`mp.linear`, whose rows are its
       input's; `mp.rms_norm`, `mp.layer_norm` and their input gradients;
       where dim 0 is a batch dim, attention's batched `mp.matmul`,
       `mp.softmax` and its gradient, `mp.rope`, and the reshapes,
@@ -473,19 +476,20 @@ def PipelineTpSums : Pass<"mp-pipeline-tp-sums", "::mlir::ModuleOp"> {
     ```
 
     The chunks are software-pipelined: a member's stage is the number of
-    sums on its longest path from the region's inputs, and step t runs
-    stage s of chunk t - s for s = 0, 1, ..., so once
-    `--mp-schedule-collectives` makes the sums asynchronous (one in
-    flight), each chunk's sum runs beside the next chunk's work before its
-    sum and the previous chunk's work after its own: the collective matmul
-    of Megatron-LM's and torchtitan's tensor-parallel communication
-    overlap, carried through the layer as DeepSpeed's Domino does. The
-    memory plan makes the slices views and computes the chunks in place in
-    the joined buffers where the rows are contiguous and aligned, so
-    nothing is copied; each row sees the same arithmetic (bit for bit on
-    the host; cuBLAS may pick another kernel for fewer rows). Chunks are as even as the rows allow (the first get one more).
-    A region needs an `mp.linear` (compute to run beside); sums of FSDP
-    groups and asynchronous ones stay as they are. docs/overlap.md.
+    collectives on its longest path from the region's inputs, and step t
+    runs stage s of chunk t - s for s = 0, 1, ..., so once
+    `--mp-schedule-collectives` makes the collectives asynchronous (one
+    sum in flight), each chunk's sum runs beside the next chunk's work
+    before its sum and the previous chunk's work after its own: the
+    collective matmul of Megatron-LM's and torchtitan's tensor-parallel
+    communication overlap, carried through the layer as DeepSpeed's Domino
+    does. The memory plan makes the slices views and computes the chunks
+    in place in the joined buffers where the rows are contiguous and
+    aligned, so nothing is copied; each row sees the same arithmetic (bit
+    for bit on the host; cuBLAS may pick another kernel for fewer rows).
+    Chunks are as even as the rows allow (the first get one more). A
+    region needs an `mp.linear` (compute to run beside); collectives of
+    FSDP groups and asynchronous ones stay as they are. docs/overlap.md.
   }];
   let options = [
     Option<"chunks", "chunks", "int64_t", /*default=*/"2",

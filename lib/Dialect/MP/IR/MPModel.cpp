@@ -141,8 +141,8 @@ std::optional<int64_t> getIndexBound(Value value) {
         continue;
       }
       auto collective = dyn_cast<CollectiveOpInterface>(user);
-      if (isa<AnnotateOp, ReshardOp, ReshapeOp, ZeroPaddingOp, ResizeOp>(
-              user) ||
+      if (isa<AnnotateOp, ReshardOp, ReshapeOp, ZeroPaddingOp, ResizeOp, WaitOp,
+              SliceOp, ConcatOp>(user) ||
           (collective && !collective.getSteps().sums))
         worklist.push_back(user->getResult(0));
     }
