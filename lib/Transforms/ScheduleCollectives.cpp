@@ -269,7 +269,10 @@ struct ScheduleCollectivesPass
         if (Operation *def = member->getOperand(0).getDefiningOp())
           if (!latest || latest->isBeforeInBlock(def))
             latest = def;
-      Operation *at = latest ? latest->getNextNode() : &body.front();
+      // After the whole run that computes it, if grouped: a grouped run
+      // stays adjacent (one call).
+      Operation *at =
+          latest ? runs.get(latest).back()->getNextNode() : &body.front();
       // (A run already right there stays.)
       if (at != run.front())
         for (Operation *member : run)
