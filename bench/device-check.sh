@@ -85,11 +85,16 @@ cat "$dev/small-2x2-cuda.log" "$dev/small-2x2-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-cuda.safetensors" "$dev/small-2x2-host.safetensors"
 
 section "each precision (bf16 also with activations held in bf16; fp32 clipped, one AdamW call; fp32 grouped and scheduled): the 2x2 step on 4 ranks sharing the GPU against the host"
+# Trains $bin/train-NAME for 4 steps on 4 ranks sharing the GPU (mpi
+# transport) and on the host: $dev/NAME-{cuda,host}.{log,safetensors}.
+train_cuda_and_host() {
+  "${mpirun[@]}" "$bin/train-$1" --backend cuda --cuda-transport mpi \
+    --steps 4 --seed 5 --save "$dev/$1-cuda.safetensors" > "$dev/$1-cuda.log" || echo "train-$1 on cuda failed"
+  "${mpirun[@]}" "$bin/train-$1" --steps 4 --seed 5 \
+    --save "$dev/$1-host.safetensors" > "$dev/$1-host.log" || echo "train-$1 on host failed"
+}
 for precision in fp32 bf16 bf16-held bf16-reduce clip grouped; do
-  "${mpirun[@]}" "$bin/train-small-2x2-$precision" --backend cuda --cuda-transport mpi \
-    --steps 4 --seed 5 --save "$dev/small-2x2-$precision-cuda.safetensors" > "$dev/small-2x2-$precision-cuda.log" || echo "train-small-2x2-$precision on cuda failed"
-  "${mpirun[@]}" "$bin/train-small-2x2-$precision" --steps 4 --seed 5 \
-    --save "$dev/small-2x2-$precision-host.safetensors" > "$dev/small-2x2-$precision-host.log" || echo "train-small-2x2-$precision on host failed"
+  train_cuda_and_host "small-2x2-$precision"
 done
 # fp32 is strict float32 on both (no TF32 whatever the environment).
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-fp32-cuda.log" "$dev/small-2x2-fp32-host.log"
@@ -113,11 +118,9 @@ done
 "$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/small-2x2-bf16-reduce-cuda.log" "$dev/small-2x2-bf16-reduce-host.log"
 
 section "Llama 2x2, fp32, plain and in row chunks (--mp-pipeline-tp-sums, scheduled) on 4 ranks sharing the GPU, against the host"
+# (Compiled fp32: strict float32 whatever the environment.)
 for variant in plain chunked; do
-  "${mpirun[@]}" -x NVIDIA_TF32_OVERRIDE=0 "$bin/train-llama-2x2-$variant" --backend cuda --cuda-transport mpi \
-    --steps 4 --seed 5 --save "$dev/llama-2x2-$variant-cuda.safetensors" > "$dev/llama-2x2-$variant-cuda.log" || echo "train-llama-2x2-$variant on cuda failed"
-  "${mpirun[@]}" "$bin/train-llama-2x2-$variant" --steps 4 --seed 5 \
-    --save "$dev/llama-2x2-$variant-host.safetensors" > "$dev/llama-2x2-$variant-host.log" || echo "train-llama-2x2-$variant on host failed"
+  train_cuda_and_host "llama-2x2-$variant"
 done
 # Chunked on cuda against the host (fewer rows per GEMM: cuBLAS may round
 # otherwise) and against cuda unchunked; on the host bit for bit.
