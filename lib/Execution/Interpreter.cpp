@@ -420,8 +420,11 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         int64_t m = a.shape[rank - 2], k = a.shape[rank - 1];
         int64_t n = b.shape.back();
         int64_t batch = a.getNumElements() / (m * k);
-        set(batchedMatmul(a, b, batch, m, k, n, b.shape.size() == 2,
-                          shapeOf(mm.getResult())));
+        HostTensor product = batchedMatmul(
+            a, b, batch, m, k, n, b.shape.size() == 2, shapeOf(mm.getResult()));
+        double scale = mm.getEffectiveScale();
+        set(scale == 1 ? std::move(product)
+                       : map1(product, [&](double x) { return x * scale; }));
         return success();
       })
       .Case([&](AddOp) {

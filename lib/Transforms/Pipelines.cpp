@@ -14,6 +14,7 @@ void buildSpmdPipeline(OpPassManager &pm) {
   pm.addPass(createPartition());
   pm.addPass(createSimplifyCollectives());
   pm.addPass(createNarrowCollectives());
+  pm.addPass(createFoldGemmScales());
 }
 
 void registerPipelines() {
@@ -21,7 +22,7 @@ void registerPipelines() {
       "mp-spmd",
       "From shardings on arguments to the per-rank program with collectives: "
       "mp-propagate-sharding, mp-partition, mp-simplify-collectives, "
-      "mp-narrow-collectives",
+      "mp-narrow-collectives, mp-fold-gemm-scales",
       buildSpmdPipeline);
 }
 

@@ -15,7 +15,7 @@
 
 //--- every_op.mlir
 // linear on 3-D input, gelu (tanh), relu, exp, sigmoid, tanh, div, neg, sub,
-// scale, matmul with a shared rhs, mean over a dim, mse_loss (mean),
+// scale, matmul with a shared rhs (scaled), mean over a dim, mse_loss (mean),
 // reshape, transpose, cross_entropy (mean), add; and an unused parameter.
 func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {mp.target = "y"},
                     %t: tensor<2x4xf32> {mp.target = "t"},
@@ -31,7 +31,7 @@ func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {m
   %n = mp.neg %d : tensor<2x4x8xf32>
   %q = mp.sub %n, %h : tensor<2x4x8xf32>
   %k = mp.scale %q by 0.5 : tensor<2x4x8xf32>
-  %mm = mp.matmul %k, %m : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %mm = mp.matmul %k, %m scale -1.5 : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
   %mean = mp.mean %mm dims [2] : tensor<2x4x8xf32> -> tensor<2x4xf32>
   %mse = mp.mse_loss %mean, %t : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<f32>
   %flat = mp.reshape %mm : tensor<2x4x8xf32> -> tensor<8x8xf32>
@@ -42,7 +42,7 @@ func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {m
 }
 
 //--- rest.mlir
-// silu, gelu (exact), mul, sum over dims, batched matmul, an explicit
+// silu, gelu (exact), mul, sum over dims, batched matmul (scaled), an explicit
 // broadcast, mean, mse_loss and cross_entropy with sum reductions, an
 // annotation on a 1-D mesh, and a parameter used twice.
 mp.mesh @mesh = <tp = 2>
@@ -50,7 +50,7 @@ func.func @rest(%x: tensor<2x3x4xf32> {mp.input = "x"}, %y: tensor<2x3xi64> {mp.
                 %a: tensor<2x4x4xf32> {mp.param = "a"}, %b: tensor<4xf32> {mp.param = "b"},
                 %c: tensor<2x3x4xf32> {mp.param = "c"}, %v: tensor<3x4xf32> {mp.param = "v"}) -> tensor<f32> {
   %ann = mp.annotate %a <@mesh, [[tp], [], []]> : tensor<2x4x4xf32>
-  %p = mp.matmul %x, %ann : (tensor<2x3x4xf32>, tensor<2x4x4xf32>) -> tensor<2x3x4xf32>
+  %p = mp.matmul %x, %ann scale 0.75 : (tensor<2x3x4xf32>, tensor<2x4x4xf32>) -> tensor<2x3x4xf32>
   %bb = mp.broadcast %b dims [0, 1] : tensor<4xf32> -> tensor<2x3x4xf32>
   %q = mp.mul %p, %bb : tensor<2x3x4xf32>
   %s = mp.silu %q : tensor<2x3x4xf32>

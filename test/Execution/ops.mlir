@@ -5,6 +5,7 @@
 // RUN: mp-run %s --entry=linear_batched --print | FileCheck %s --check-prefix=LINEAR
 // RUN: mp-run %s --entry=matmul_batched --print | FileCheck %s --check-prefix=MATMUL
 // RUN: mp-run %s --entry=matmul_shared_rhs --print | FileCheck %s --check-prefix=SHARED
+// RUN: mp-run %s --entry=matmul_scaled --print | FileCheck %s --check-prefix=SCALED
 // RUN: mp-run %s --entry=binary --print | FileCheck %s --check-prefix=BINARY
 // RUN: mp-run %s --entry=unary --print | FileCheck %s --check-prefix=UNARY
 // RUN: mp-run %s --entry=gelu --print | FileCheck %s --check-prefix=GELU
@@ -53,6 +54,18 @@ func.func @matmul_shared_rhs() -> tensor<2x1x3xf32> {
   %a = arith.constant dense<[[[1.0, 2.0]], [[3.0, 4.0]]]> : tensor<2x1x2xf32>
   %b = arith.constant dense<[[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]> : tensor<2x3xf32>
   %c = mp.matmul %a, %b : (tensor<2x1x2xf32>, tensor<2x3xf32>) -> tensor<2x1x3xf32>
+  return %c : tensor<2x1x3xf32>
+}
+
+// The shared-rhs product times -0.25.
+// SCALED: result #0: [2x1x3]
+// SCALED-NEXT: -2.500000e-01 -5.000000e-01 -7.500000e-01
+// SCALED-NEXT: -7.500000e-01 -1.000000e+00 -1.750000e+00
+// SCALED-NOT: result
+func.func @matmul_scaled() -> tensor<2x1x3xf32> {
+  %a = arith.constant dense<[[[1.0, 2.0]], [[3.0, 4.0]]]> : tensor<2x1x2xf32>
+  %b = arith.constant dense<[[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]> : tensor<2x3xf32>
+  %c = mp.matmul %a, %b scale -0.25 : (tensor<2x1x2xf32>, tensor<2x3xf32>) -> tensor<2x1x3xf32>
   return %c : tensor<2x1x3xf32>
 }
 

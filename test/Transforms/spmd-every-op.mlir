@@ -267,8 +267,7 @@ module {
 // CHECK-NEXT: [[V8:%.+]] = mp.div [[V7]], [[V6]] : tensor<2x4x8xf32>
 // CHECK-NEXT: [[V9:%.+]] = mp.neg [[V8]] : tensor<2x4x8xf32>
 // CHECK-NEXT: [[V10:%.+]] = mp.sub [[V9]], [[V3]] : tensor<2x4x8xf32>
-// CHECK-NEXT: [[V11:%.+]] = mp.scale [[V10]] by 5.000000e-01 : tensor<2x4x8xf32>
-// CHECK-NEXT: [[V12:%.+]] = mp.matmul [[V11]], %arg4 : (tensor<2x4x8xf32>, tensor<8x4xf32>) -> tensor<2x4x4xf32>
+// CHECK-NEXT: [[V12:%.+]] = mp.matmul [[V10]], %arg4 scale 5.000000e-01 : (tensor<2x4x8xf32>, tensor<8x4xf32>) -> tensor<2x4x4xf32>
 // CHECK-NEXT: [[V13:%.+]] = mp.mean [[V12]] dims [2] : tensor<2x4x4xf32> -> tensor<2x4xf32>
 // CHECK-NEXT: [[V14:%.+]] = mp.scale [[V13]] by 5.000000e-01 : tensor<2x4xf32>
 // CHECK-NEXT: [[V15:%.+]] = mp.reduce_scatter [[V14]] on @mesh axes ["a"] dim 0 origin "'m' -> mp.mse_loss" : tensor<2x4xf32> -> tensor<1x4xf32>

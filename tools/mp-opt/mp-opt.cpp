@@ -60,6 +60,7 @@ int main(int argc, char **argv) {
       "  --mp-train-step                forward, backward, optimizer\n"
       "  --mp-spmd                      propagate, partition, simplify "
       "collectives\n"
+      "  --mp-fold-gemm-scales          (in --mp-spmd) scales into GEMMs\n"
       "  --mp-group-fsdp                FSDP's collectives per parameter "
       "group\n"
       "  --mp-pipeline-tp-sums          tensor-parallel sums in row chunks\n"

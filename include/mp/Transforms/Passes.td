@@ -343,6 +343,39 @@ def NarrowCollectives : Pass<"mp-narrow-collectives", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def FoldGemmScales : Pass<"mp-fold-gemm-scales", "::mlir::ModuleOp"> {
+  let summary = "Folds constant scales into the batched GEMMs next to them";
+  let description = [{
+    An `mp.scale` of a batched GEMM's product that nothing else reads, and
+    an `mp.scale` whose every reader is an operand of batched GEMMs, become
+    the GEMMs' `scale` (their alpha): attention's 1/sqrt(head_dim) on the
+    scores before the softmax and on the scores' gradient after it (read by
+    the query and key gradient GEMMs). Each was a kernel that read and
+    wrote a [batch, heads, seq, seq] tensor, 4 of the 15 passes over it
+    that a layer's step makes; the GEMMs compute the same values.
+
+    A factor that is a power of two multiplies exactly, so the GEMM gives
+    the same bits (except where a scaled value would be subnormal or
+    overflow); those are folded by default, and `--mp-spmd` runs this pass
+    last. With `inexact`, every other finite factor is folded too: the
+    product is then rounded once, after the multiplication in float32,
+    where it was rounded twice (Llama's head dim 128 gives 2^-3.5).
+
+    ```mlir
+    %s = mp.matmul %q, %kt : (tensor<2x8x4xf32>, tensor<2x4x8xf32>) -> tensor<2x8x8xf32>
+    %t = mp.scale %s by 5.000000e-01 : tensor<2x8x8xf32>
+    // becomes
+    %t = mp.matmul %q, %kt scale 5.000000e-01 : (tensor<2x8x4xf32>, tensor<2x4x8xf32>) -> tensor<2x8x8xf32>
+    ```
+  }];
+  let options = [
+    Option<"inexact", "inexact", "bool", /*default=*/"false",
+           "Also fold factors that are not powers of two (one rounding "
+           "less: results change in the last bit)">,
+  ];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def NarrowGemmOperands : Pass<"mp-narrow-gemm-operands", "::mlir::ModuleOp"> {
   let summary = "Holds in bf16 the values that only bf16 GEMMs read";
   let description = [{

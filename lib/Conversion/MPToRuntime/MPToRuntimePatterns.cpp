@@ -225,9 +225,10 @@ struct MatmulLowering : RuntimePattern<MatmulOp> {
                 gemmOperandType(op.getLhs(), calls),
                 gemmOperandType(op.getRhs(), calls), calls.i32(transA),
                 calls.i32(transB), calls.i64(batch), calls.i64(m), calls.i64(n),
-                calls.i64(k), calls.f32(1), in(op, 0), calls.i64(m * k),
-                in(op, 1), calls.i64(rhs.size() == 2 ? 0 : k * n), calls.f32(0),
-                out(op), calls.i64(m * n)});
+                calls.i64(k), calls.f32(op.getEffectiveScale()), in(op, 0),
+                calls.i64(m * k), in(op, 1),
+                calls.i64(rhs.size() == 2 ? 0 : k * n), calls.f32(0), out(op),
+                calls.i64(m * n)});
     return success();
   }
 };

@@ -77,6 +77,19 @@ func.func @rowwise(%x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.shardi
 
 // -----
 
+// A scaled product: its scale is the GEMM's alpha (and beta 0).
+// CHECK-LABEL: func.func @scaled_matmul
+// CHECK-DAG: %[[ALPHA:.+]] = arith.constant 1.250000e-01 : f32
+// CHECK-DAG: %[[BETA:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK: call @mp_gemm_batched_f32(%{{.*}}, %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c0_i32, %c2_i64, %c4_i64, %c4_i64, %c8_i64, %[[ALPHA]], %{{.*}}, %c32_i64, %{{.*}}, %c32_i64, %[[BETA]],
+func.func @scaled_matmul(%q: tensor<2x4x8xf32> {mp.input = "q"}, %kt: tensor<2x8x4xf32> {mp.input = "kt"})
+    -> (tensor<2x4x4xf32> {mp.output = "s"}) {
+  %s = mp.matmul %q, %kt scale 0.125 : (tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<2x4x4xf32>
+  return %s : tensor<2x4x4xf32>
+}
+
+// -----
+
 // A bf16 GEMM's gathered weight moved as bf16 (mp-narrow-collectives):
 // mp_convert to MP_DTYPE_BF16 (4) of the 16 local elements, the gather of
 // bf16, mp_convert back of the 32 gathered ones, and the GEMM in bf16 (2).

@@ -72,6 +72,24 @@ func.func @matmul_batch(%a: tensor<2x8x16xf32>, %b: tensor<3x16x4xf32>) {
 
 // -----
 
+func.func @matmul_scale_overflow(%a: tensor<8x16xf32>, %b: tensor<16x4xf32>) {
+  // expected-error@+2 {{mp.matmul scale 1.000000e+39 is not a finite, nonzero float32}}
+  // expected-error@+1 {{'mp.matmul' op failed to infer returned types}}
+  %0 = mp.matmul %a, %b scale 1.0e+39 : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_scale_zero(%a: tensor<8x16xf32>, %b: tensor<16x4xf32>) {
+  // expected-error@+2 {{mp.matmul scale 0.000000e+00 is not a finite, nonzero float32}}
+  // expected-error@+1 {{'mp.matmul' op failed to infer returned types}}
+  %0 = mp.matmul %a, %b scale 0.0 : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
 func.func @matmul_element_types(%a: tensor<8x16xf32>, %b: tensor<16x4xf16>) {
   // expected-error@+2 {{mp.matmul element types differ: 'f32' vs 'f16'}}
   // expected-error@+1 {{'mp.matmul' op failed to infer returned types}}

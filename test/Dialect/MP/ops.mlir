@@ -174,6 +174,9 @@ func.func @matmul_ranks(%a: tensor<2x3x8x16xf32>, %b: tensor<2x3x16x4xf32>, %m: 
   // No batch dim.
   // CHECK-NEXT: [[D:%.+]] = mp.matmul [[M]], [[N]] : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>{{$}}
   %d = mp.matmul %m, %n : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
+  // A scaled product (the GEMM's alpha).
+  // CHECK-NEXT: mp.matmul [[M]], [[N]] scale 1.250000e-01 precision <bf16> : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>{{$}}
+  %e = mp.matmul %m, %n scale 0.125 precision <bf16> : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
   // CHECK-NEXT: return [[C]], [[D]] : tensor<2x3x8x4xf32>, tensor<8x4xf32>
   return %c, %d : tensor<2x3x8x4xf32>, tensor<8x4xf32>
 }

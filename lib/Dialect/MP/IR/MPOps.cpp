@@ -170,6 +170,13 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(location,
                              "mp.matmul batch dims differ; rhs must have the "
                              "lhs's batch dims or none");
+  // The runtime multiplies by a float32 alpha.
+  if (std::optional<APFloat> scale = adaptor.getScale();
+      scale &&
+      !llvm::APFloat(float(scale->convertToDouble())).isFiniteNonZero())
+    return emitOptionalError(location, "mp.matmul scale ",
+                             scale->convertToDouble(),
+                             " is not a finite, nonzero float32");
   SmallVector<int64_t> shape(lhsBatch);
   shape.push_back(lhsShape[lhsShape.size() - 2]);
   shape.push_back(rhsShape.back());

@@ -91,23 +91,25 @@ void LinearOp::buildVJP(OpBuilder &b, ValueRange grads,
       b, loc, dyT, flattenLeading(b, loc, getInput()), precision));
 }
 
-// C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).
+// C = s·A·B: dA = s·dC·Bᵀ, dB = s·Aᵀ·dC (summed over the batch when B is
+// shared).
 void MatmulOp::buildVJP(OpBuilder &b, ValueRange grads,
                         SmallVectorImpl<Value> &operandGrads) {
   Location loc = getLoc();
   Value dc = grads[0];
   PrecisionAttr precision = getPrecisionAttr();
+  FloatAttr scale = getScaleAttr();
   operandGrads.push_back(MatmulOp::create(
-      b, loc, dc, transposeLast2(b, loc, getRhs()), precision));
+      b, loc, dc, transposeLast2(b, loc, getRhs()), precision, scale));
   if (rankedType(getRhs()).getRank() == 2 &&
       rankedType(getLhs()).getRank() > 2) {
     Value lhsT = transposeLast2(b, loc, flattenLeading(b, loc, getLhs()));
-    operandGrads.push_back(
-        MatmulOp::create(b, loc, lhsT, flattenLeading(b, loc, dc), precision));
+    operandGrads.push_back(MatmulOp::create(
+        b, loc, lhsT, flattenLeading(b, loc, dc), precision, scale));
     return;
   }
   operandGrads.push_back(MatmulOp::create(
-      b, loc, transposeLast2(b, loc, getLhs()), dc, precision));
+      b, loc, transposeLast2(b, loc, getLhs()), dc, precision, scale));
 }
 
 void AddOp::buildVJP(OpBuilder &, ValueRange grads,

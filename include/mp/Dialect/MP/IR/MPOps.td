@@ -122,23 +122,41 @@ def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
 
     ```mlir
     %c = mp.matmul %a, %b : (tensor<4x8x16xf32>, tensor<4x16x32xf32>) -> tensor<4x8x32xf32>
+    %s = mp.matmul %q, %kt scale 1.250000e-01 precision <bf16> : (tensor<4x8x16xf32>, tensor<4x16x8xf32>) -> tensor<4x8x8xf32>
     ```
 
-    `precision` as for `mp.linear`.
+    `precision` as for `mp.linear`. `scale` multiplies the product (the
+    GEMM's alpha, a float32): each result is the float32 sum of products
+    times `scale`, rounded once. `mp-fold-gemm-scales` writes it for an
+    `mp.scale` of the product or of an operand (attention's 1/sqrt(d)
+    before the softmax and after its gradient), so the step makes no pass
+    of its own over the scores.
   }];
   let arguments = (ins MP_FloatTensor:$lhs, MP_FloatTensor:$rhs,
-                       OptionalAttr<MP_PrecisionAttr>:$precision);
+                       OptionalAttr<MP_PrecisionAttr>:$precision,
+                       OptionalAttr<F64Attr>:$scale);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $lhs `,` $rhs (`precision` $precision^)? attr-dict `:`
+    $lhs `,` $rhs (`scale` $scale^)? (`precision` $precision^)? attr-dict `:`
     functional-type(operands, results)
   }];
+  let builders = [
+    // A product that is not scaled.
+    OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs,
+                   "::mp::PrecisionAttr":$precision), [{
+      build($_builder, $_state, lhs, rhs, precision, ::mlir::FloatAttr());
+    }]>
+  ];
   let extraClassDeclaration = [{
     // CostOpInterface: a GEMM.
     int64_t getGemmFlops();
     // `precision`, or tf32 where it is absent.
     ::mp::Precision getEffectivePrecision() {
       return getPrecision().value_or(::mp::Precision::tf32);
+    }
+    // `scale`, or 1 where it is absent.
+    double getEffectiveScale() {
+      return getScale() ? getScale()->convertToDouble() : 1.0;
     }
   }];
 }
