@@ -577,6 +577,32 @@ void testBatchedGemmAndCopy(mp_context *ctx) {
                                MP_DTYPE_F32, 0, 0, 2, 1, 1, 2, 1.0f, a.floats(),
                                2, b.floats(), 0, 0.0f, c.floats(), 1));
   expect(near(c.read(), {210, 430}), "batched gemm");
+  // A power-of-two alpha (mp.matmul's scale, attention's 1/sqrt(64))
+  // scales every sum of products exactly: 1/8 of the alpha-1 product, bit
+  // for bit on the host, in each precision; CUDA may pick another kernel.
+  Tensor lhs = Tensor::iota({3, 4, 5}, 0.37f),
+         rhs = Tensor::iota({3, 5, 6}, -0.21f);
+  Buffer lhsBuffer(ctx, lhs.data), rhsBuffer(ctx, rhs.data);
+  for (mp_precision precision :
+       {MP_PRECISION_FP32, MP_PRECISION_TF32, MP_PRECISION_BF16}) {
+    Buffer whole(ctx, 3 * 4 * 6 * sizeof(float)),
+        scaled(ctx, 3 * 4 * 6 * sizeof(float));
+    for (auto [alpha, out] :
+         {std::pair(1.0f, &whole), std::pair(0.125f, &scaled)})
+      CHECK_OK(ctx, mp_gemm_batched_f32(
+                        ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 0, 3, 4,
+                        6, 5, alpha, lhsBuffer.floats(), 20, rhsBuffer.floats(),
+                        30, 0.0f, out->floats(), 24));
+    std::vector<float> eighth = whole.read();
+    for (float &value : eighth)
+      value *= 0.125f;
+    std::string what =
+        "batched gemm alpha 1/8 precision=" + std::to_string(precision);
+    if (backend == MP_BACKEND_HOST)
+      expect(scaled.read() == eighth, what + " is 1/8 of alpha 1's");
+    else
+      expect(near(scaled.read(), eighth, 1e-3f), what);
+  }
   Buffer moved(ctx, std::vector<float>{1, 2, 3, 4});
   CHECK_OK(ctx,
            mp_copy(ctx, moved.floats() + 1, moved.floats(), 3 * sizeof(float)));
