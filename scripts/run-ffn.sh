@@ -17,6 +17,7 @@
 #                      [--fsdp-groups] [--overlap [--tp-overlap]]
 #                      [--tp-chunks N]
 #                      [--narrow-gemm-operands] [--fuse-optimizer]
+#                      [--fold-scales-inexact]
 #                      [--no-run] [--no-build]
 #
 # Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
@@ -45,6 +46,9 @@
 # conversion each; docs/mixed-precision.md); --fuse-optimizer updates every parameter in one AdamW
 # call (mp-opt --mp-fuse-optimizer: one launch per 16 tensors on CUDA, as
 # AdamW(fused=True), the clipping coefficient applied inside it);
+# --fold-scales-inexact folds attention's scale into its GEMMs also where
+# it is no power of two (mp-opt --mp-fold-gemm-scales=inexact=true: head
+# dim 128; one rounding less per score, docs/transformers.md);
 # --auto-plan RANKS lets
 # mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
@@ -83,6 +87,7 @@ build_first=1
 run=1
 train_args=(--steps 5)
 narrow_passes=()
+fold_passes=()
 group_passes=()
 pipeline_passes=()
 schedule_passes=()
@@ -109,6 +114,7 @@ while (($#)); do
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
     --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
     --narrow-gemm-operands) narrow_passes=(--mp-narrow-gemm-operands); shift ;;
+    --fold-scales-inexact) fold_passes=(--mp-fold-gemm-scales=inexact=true); shift ;;
     --overlap) schedule="${schedule:-default}"; shift ;;
     --tp-overlap) schedule=tp-overlap; shift ;;
     --tp-chunks) pipeline_passes=(--mp-pipeline-tp-sums=chunks="$2"); shift 2 ;;
@@ -208,7 +214,8 @@ fi
 cat "$out/planned.mlir"
 
 "$mp_opt" "$out/planned.mlir" \
-  --mp-train-step="$step_options" --mp-spmd "${narrow_passes[@]}" \
+  --mp-train-step="$step_options" --mp-spmd "${fold_passes[@]}" \
+  "${narrow_passes[@]}" \
   "${group_passes[@]}" "${pipeline_passes[@]}" "${schedule_passes[@]}" \
   --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
