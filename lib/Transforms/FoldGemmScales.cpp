@@ -84,7 +84,7 @@ struct FoldGemmScalesPass : impl::FoldGemmScalesBase<FoldGemmScalesPass> {
     double factor = scale.getFactor().convertToDouble();
     // Every reader must take its new scale, or none does.
     SmallVector<std::pair<MatmulOp, double>> updates;
-    for (Operation *user : llvm::make_early_inc_range(scaled.getUsers())) {
+    for (Operation *user : scaled.getUsers()) {
       auto matmul = cast<MatmulOp>(user);
       if (llvm::is_contained(llvm::make_first_range(updates), matmul))
         continue;
