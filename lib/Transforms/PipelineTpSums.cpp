@@ -187,13 +187,16 @@ std::optional<Region> getRegion(Operation *sum,
           return region.isMemberValue(operand);
         }))
       continue;
-    bool joins = isChunkableCollective(op, grouped, /*gathers=*/true)
-                     ? (sliced.assign({0}), true)
-                     : computesRowByRow(op, sliced);
-    joins = joins &&
-            cast<RankedTensorType>(op->getResult(0).getType()).getDimSize(0) ==
-                region.rows &&
-            llvm::all_of(op->getOpOperands(), [&](OpOperand &operand) {
+    // A further sum or gather reads its input as rows.
+    bool chunkable = isChunkableCollective(op, grouped, /*gathers=*/true);
+    if (chunkable)
+      sliced.assign({0});
+    bool joins =
+        (chunkable || computesRowByRow(op, sliced)) &&
+        cast<RankedTensorType>(op->getResult(0).getType()).getDimSize(0) ==
+            region.rows &&
+        llvm::all_of(
+            op->getOpOperands(), [&](OpOperand &operand) {
               bool rows =
                   llvm::is_contained(sliced, operand.getOperandNumber());
               return rows ? cast<RankedTensorType>(operand.get().getType())
