@@ -10,6 +10,7 @@
 #                        [--kv-heads N] [--ffn-hidden N] [--vocab N]
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
+#                        [--fuse-attention] [--attention-chunk-bytes N]
 #                        [run-ffn.sh options...]
 #
 # --sequence-parallel uses examples/llama/plan-sp.json (the norms
@@ -18,6 +19,9 @@
 # split over tensor_parallel into the loss); --no-loss-parallel gathers them.
 # --loss-parallel-blocks K cuts the vocabulary into K blocks (default: the
 # tensor-parallel size; more than it exercises the rewrite on one rank).
+# --fuse-attention rewrites attention into mp.attention
+# (--mp-fuse-attention: the scores in chunks of query rows, never whole);
+# --attention-chunk-bytes N bounds a chunk's scores (its chunk-bytes).
 #
 # Defaults: 2 layers, dim 64, 4 heads, 2 KV heads (grouped-query
 # attention), FeedForward hidden 172 (torchtitan's rule with multiple_of 4),
@@ -38,6 +42,8 @@ pass=()
 plan_file=plan.json
 loss_parallel=1
 blocks=""
+fuse_attention=0
+chunk_bytes=""
 while (($#)); do
   case "$1" in
     --mesh) mesh="$2"; shift 2 ;;
@@ -51,7 +57,9 @@ while (($#)); do
     --sequence-parallel) plan_file=plan-sp.json; shift ;;
     --no-loss-parallel) loss_parallel=0; shift ;;
     --loss-parallel-blocks) blocks="$2"; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    --fuse-attention) fuse_attention=1; shift ;;
+    --attention-chunk-bytes) fuse_attention=1; chunk_bytes="$2"; shift 2 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) pass+=("$1"); shift ;;
   esac
 done
@@ -69,6 +77,12 @@ sed -e "s/\"shape\": \[2, 2\]/\"shape\": [$dp, $tp]/" \
   "$root/examples/llama/$plan_file" > "$out/plan.json"
 if [[ " ${pass[*]} " != *" --no-build "* ]]; then
   "$root/scripts/build.sh" >/dev/null
+fi
+if ((fuse_attention)); then
+  "$build/bin/mp-opt" "$out/llama.mlir" \
+    --mp-fuse-attention="${chunk_bytes:+chunk-bytes=$chunk_bytes}" \
+    -o "$out/llama-fused.mlir"
+  mv "$out/llama-fused.mlir" "$out/llama.mlir"
 fi
 if ((loss_parallel)); then
   "$build/bin/mp-opt" "$out/llama.mlir" \

@@ -151,6 +151,14 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   }
   if (total)
     total = llvm::checkedAdd(*total, alignUp(plan.scratchBytes));
+  // Attention's score chunks, live while the op runs.
+  for (Operation &op : body)
+    if (std::optional<AttentionGeometry> geometry = getAttentionGeometry(&op)) {
+      int64_t bytes = alignUp(
+          geometry->getScratchBytes(/*gradient=*/isa<AttentionGradOp>(op)));
+      count(plan.unpooledBytes, bytes);
+      plan.opScratch[&op] = Buffer{0, bytes, position[&op], position[&op]};
+    }
   // A run of updates reads and writes every member's buffers at its first.
   // Updates of one kind, hyperparameters, step count (AdamW's operand past
   // the tensors) and gradient scale share a call.
@@ -374,6 +382,8 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
     if (!placedIn.count(value))
       order.push_back(&plan.buffers[value]);
   for (Buffer &scratch : asyncScratch)
+    order.push_back(&scratch);
+  for (auto &[op, scratch] : plan.opScratch)
     order.push_back(&scratch);
   llvm::stable_sort(order, [](const Buffer *a, const Buffer *b) {
     return a->begin < b->begin;

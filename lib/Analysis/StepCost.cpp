@@ -25,7 +25,13 @@ const MachineModel::Link &MachineModel::getLink(StringRef axis) const {
 }
 
 double MachineModel::getGemmFlopsPerSecond(Operation &op) const {
-  if (std::optional<Precision> precision = getGemmPrecision(op)) {
+  // Attention's GEMMs run in its precision too.
+  std::optional<Precision> precision = getGemmPrecision(op);
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    precision = attention.getEffectivePrecision();
+  if (auto gradient = dyn_cast<AttentionGradOp>(op))
+    precision = gradient.getEffectivePrecision();
+  if (precision) {
     auto it =
         gemmFlopsPerSecondByPrecision.find(stringifyPrecision(*precision));
     if (it != gemmFlopsPerSecondByPrecision.end())

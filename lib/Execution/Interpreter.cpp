@@ -249,6 +249,74 @@ HostTensor softmaxRows(const HostTensor &x, bool causal) {
   return out;
 }
 
+/// mp.softmax_grad: y · (g - sum(g · y)) over the last dim.
+HostTensor softmaxGradRows(const HostTensor &y, const HostTensor &g) {
+  HostTensor out = HostTensor::zeros(y.shape);
+  int64_t cols = y.shape.back();
+  for (int64_t r = 0; cols && r < y.getNumElements() / cols; ++r) {
+    double dot = 0;
+    for (int64_t c = 0; c < cols; ++c)
+      dot += g.data[r * cols + c] * y.data[r * cols + c];
+    for (int64_t c = 0; c < cols; ++c)
+      out.data[r * cols + c] =
+          y.data[r * cols + c] * (g.data[r * cols + c] - dot);
+  }
+  return out;
+}
+
+/// mp.attention's and mp.attention_grad's operands as their GEMMs read
+/// them, and the products they are made of, whole (the chunks change only
+/// the order of the key gradients' sums, which the interpreter's double
+/// precision does not see).
+struct AttentionOperands {
+  template <typename OpTy>
+  AttentionOperands(OpTy op, const HostTensor &q, const HostTensor &k,
+                    const HostTensor &v)
+      : precision(op.getEffectivePrecision()),
+        f32(Float32Type::get(op.getContext())),
+        bf16(BFloat16Type::get(op.getContext())), query(asGemmOperand(q)),
+        key(asGemmOperand(k)), value(asGemmOperand(v)),
+        scale(op.getScale().convertToDouble()), causal(op.getCausal()) {}
+
+  /// A float32 tensor as a GEMM of `precision` reads it.
+  HostTensor asGemmOperand(const HostTensor &t) const {
+    return precision == Precision::bf16 ? convertTo(t, f32, bf16) : t;
+  }
+  /// `t` with its last two dims swapped.
+  static HostTensor transposed(const HostTensor &t) {
+    SmallVector<int64_t> perm =
+        llvm::to_vector(llvm::seq<int64_t>(0, t.shape.size()));
+    std::swap(perm[perm.size() - 2], perm[perm.size() - 1]);
+    return transpose(t, perm);
+  }
+  /// The batched product a · b of [..., m, k] and [..., k, n] as `shape`.
+  static HostTensor product(const HostTensor &a, const HostTensor &b,
+                            ArrayRef<int64_t> shape) {
+    size_t rank = a.shape.size();
+    int64_t m = a.shape[rank - 2], k = a.shape[rank - 1], n = b.shape.back();
+    return batchedMatmul(a, b, a.getNumElements() / std::max<int64_t>(m * k, 1),
+                         m, k, n, false, SmallVector<int64_t>(shape));
+  }
+  /// [..., sq, sk].
+  SmallVector<int64_t> getScoresShape() const {
+    SmallVector<int64_t> shape(query.shape);
+    shape.back() = key.shape[key.shape.size() - 2];
+    return shape;
+  }
+  /// softmax(scale · q · kᵀ), masked as mp.softmax causal masks.
+  HostTensor probabilities() const {
+    HostTensor scores = product(query, transposed(key), getScoresShape());
+    return softmaxRows(map1(scores, [&](double x) { return x * scale; }),
+                       causal);
+  }
+
+  Precision precision;
+  FloatType f32, bf16;
+  HostTensor query, key, value;
+  double scale;
+  bool causal;
+};
+
 /// torchtitan's apply_rotary_emb on [..., seq, heads, head_dim].
 HostTensor rotate(const HostTensor &x, double theta, bool inverse) {
   HostTensor out = x;
@@ -693,18 +761,34 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         return success();
       })
       .Case([&](SoftmaxGradOp) {
-        const HostTensor &y = in(0), &g = in(1);
-        HostTensor out = HostTensor::zeros(y.shape);
-        int64_t cols = y.shape.back();
-        for (int64_t r = 0; cols && r < y.getNumElements() / cols; ++r) {
-          double dot = 0;
-          for (int64_t c = 0; c < cols; ++c)
-            dot += g.data[r * cols + c] * y.data[r * cols + c];
-          for (int64_t c = 0; c < cols; ++c)
-            out.data[r * cols + c] =
-                y.data[r * cols + c] * (g.data[r * cols + c] - dot);
-        }
-        set(out);
+        set(softmaxGradRows(in(0), in(1)));
+        return success();
+      })
+      .Case([&](AttentionOp a) {
+        AttentionOperands operands(a, in(0), in(1), in(2));
+        set(operands.product(operands.asGemmOperand(operands.probabilities()),
+                             operands.value, shapeOf(a.getResult())));
+        return success();
+      })
+      .Case([&](AttentionGradOp a) {
+        AttentionOperands operands(a, in(0), in(1), in(2));
+        HostTensor grad = operands.asGemmOperand(in(3));
+        HostTensor p = operands.probabilities();
+        HostTensor ds = operands.asGemmOperand(softmaxGradRows(
+            p, operands.product(grad, operands.transposed(operands.value),
+                                operands.getScoresShape())));
+        double scale = a.getScale().convertToDouble();
+        auto scaled = [&](HostTensor t) {
+          return map1(t, [&](double x) { return x * scale; });
+        };
+        set(scaled(operands.product(ds, operands.key, shapeOf(a.getQuery()))),
+            0);
+        set(scaled(operands.product(operands.transposed(ds), operands.query,
+                                    shapeOf(a.getKey()))),
+            1);
+        set(operands.product(operands.transposed(operands.asGemmOperand(p)),
+                             grad, shapeOf(a.getValue())),
+            2);
         return success();
       })
       .Case([&](RopeOp r) {

@@ -27,6 +27,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "mp-train-step"
@@ -162,13 +163,12 @@ void setGemmPrecision(func::FuncOp step, Precision precision) {
     return;
   auto attr = PrecisionAttr::get(step.getContext(), precision);
   step.walk([&](Operation *op) {
-    if (!isa<LinearOp, MatmulOp>(op) ||
-        !getElementTypeOrSelf(op->getResult(0)).isF32())
-      return;
-    if (auto linear = dyn_cast<LinearOp>(op); linear && !linear.getPrecision())
-      linear.setPrecisionAttr(attr);
-    if (auto matmul = dyn_cast<MatmulOp>(op); matmul && !matmul.getPrecision())
-      matmul.setPrecisionAttr(attr);
+    llvm::TypeSwitch<Operation *>(op)
+        .Case<LinearOp, MatmulOp, AttentionOp, AttentionGradOp>([&](auto gemm) {
+          if (!gemm.getPrecision() &&
+              getElementTypeOrSelf(op->getResult(0)).isF32())
+            gemm.setPrecisionAttr(attr);
+        });
   });
 }
 

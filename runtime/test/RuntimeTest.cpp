@@ -1748,6 +1748,127 @@ void testSoftmax(mp_context *ctx) {
   }
 }
 
+/// Attention in chunks of query rows (fp32 GEMMs) against a float64
+/// reference of softmax(scale · q · kᵀ) · v and its gradients, causal or
+/// not, with more keys than queries, fewer (rows and whole chunks that see
+/// no key are zeros) and chunks that do not divide the rows; on the host,
+/// one chunk gives the unfused calls' values bit for bit, in fp32 and bf16.
+void testAttention(mp_context *ctx) {
+  struct Case {
+    int64_t batch, sq, sk, headDim, valueDim, chunk;
+    bool causal;
+  };
+  const Case cases[] = {{3, 5, 5, 4, 3, 2, true},  {2, 3, 6, 4, 2, 1, true},
+                        {2, 6, 3, 2, 3, 4, true},  {1, 6, 2, 3, 2, 2, true},
+                        {2, 4, 7, 5, 4, 3, false}, {2, 9, 9, 8, 8, 9, true}};
+  for (const Case &c : cases) {
+    int64_t qCount = c.batch * c.sq * c.headDim,
+            kCount = c.batch * c.sk * c.headDim,
+            vCount = c.batch * c.sk * c.valueDim,
+            oCount = c.batch * c.sq * c.valueDim;
+    double scale = 0.7;
+    std::vector<float> q = makeValues(qCount, 1), k = makeValues(kCount, 2),
+                       v = makeValues(vCount, 3), g = makeValues(oCount, 4);
+    // The reference, in float64.
+    std::vector<double> out(oCount, 0), dq(qCount, 0), dk(kCount, 0),
+        dv(vCount, 0);
+    for (int64_t b = 0; b < c.batch; ++b)
+      for (int64_t i = 0; i < c.sq; ++i) {
+        int64_t seen =
+            c.causal ? std::clamp<int64_t>(i + c.sk - c.sq + 1, 0, c.sk) : c.sk;
+        if (seen == 0)
+          continue;
+        std::vector<double> p(seen), dp(seen);
+        double top = -INFINITY, sum = 0, dot = 0;
+        for (int64_t j = 0; j < seen; ++j) {
+          double score = 0;
+          for (int64_t e = 0; e < c.headDim; ++e)
+            score += double(q[(b * c.sq + i) * c.headDim + e]) *
+                     double(k[(b * c.sk + j) * c.headDim + e]);
+          p[j] = score * scale;
+          top = std::max(top, p[j]);
+        }
+        for (double &x : p)
+          sum += (x = std::exp(x - top));
+        for (int64_t j = 0; j < seen; ++j) {
+          p[j] /= sum;
+          for (int64_t e = 0; e < c.valueDim; ++e) {
+            double gradient = g[(b * c.sq + i) * c.valueDim + e];
+            out[(b * c.sq + i) * c.valueDim + e] +=
+                p[j] * double(v[(b * c.sk + j) * c.valueDim + e]);
+            dp[j] += gradient * double(v[(b * c.sk + j) * c.valueDim + e]);
+            dv[(b * c.sk + j) * c.valueDim + e] += p[j] * gradient;
+          }
+          dot += dp[j] * p[j];
+        }
+        for (int64_t j = 0; j < seen; ++j) {
+          double ds = p[j] * (dp[j] - dot) * scale;
+          for (int64_t e = 0; e < c.headDim; ++e) {
+            dq[(b * c.sq + i) * c.headDim + e] +=
+                ds * double(k[(b * c.sk + j) * c.headDim + e]);
+            dk[(b * c.sk + j) * c.headDim + e] +=
+                ds * double(q[(b * c.sq + i) * c.headDim + e]);
+          }
+        }
+      }
+    Buffer qB(ctx, q), kB(ctx, k), vB(ctx, v), gB(ctx, g),
+        oB(ctx, oCount * sizeof(float)), dqB(ctx, qCount * sizeof(float)),
+        dkB(ctx, kCount * sizeof(float)), dvB(ctx, vCount * sizeof(float)),
+        scratch(ctx,
+                2 * c.batch * std::min(c.chunk, c.sq) * c.sk * sizeof(float));
+    // The outputs start as NaN (Buffer's fill): every entry is written.
+    CHECK_OK(ctx, mp_attention_f32(ctx, MP_PRECISION_FP32, c.batch, c.sq, c.sk,
+                                   c.headDim, c.valueDim, scale, c.causal,
+                                   c.chunk, qB.floats(), kB.floats(),
+                                   vB.floats(), oB.floats(), scratch.floats()));
+    CHECK_OK(ctx, mp_attention_grad_f32(
+                      ctx, MP_PRECISION_FP32, c.batch, c.sq, c.sk, c.headDim,
+                      c.valueDim, scale, c.causal, c.chunk, qB.floats(),
+                      kB.floats(), vB.floats(), gB.floats(), dqB.floats(),
+                      dkB.floats(), dvB.floats(), scratch.floats()));
+    std::string what = std::string(c.causal ? "causal " : "") + "attention " +
+                       std::to_string(c.batch) + " x " + std::to_string(c.sq) +
+                       " x " + std::to_string(c.sk) + " in chunks of " +
+                       std::to_string(c.chunk);
+    expect(closeTo(oB.read(), out), what);
+    expect(closeTo(dqB.read(), dq, 1e-4) && closeTo(dkB.read(), dk, 1e-4) &&
+               closeTo(dvB.read(), dv, 1e-4),
+           what + ": gradients");
+  }
+
+  // One chunk, unmasked: the unfused calls' values, bit for bit (the same
+  // GEMMs and softmax), in fp32 and in bf16 (which rounds q, k, the
+  // probabilities and v alike).
+  if (backend != MP_BACKEND_HOST)
+    return;
+  const int64_t batch = 2, sq = 6, sk = 5, d = 4;
+  std::vector<float> q = makeValues(batch * sq * d, 5),
+                     k = makeValues(batch * sk * d, 6),
+                     v = makeValues(batch * sk * d, 7);
+  Buffer qB(ctx, q), kB(ctx, k), vB(ctx, v),
+      scores(ctx, batch * sq * sk * sizeof(float)),
+      fused(ctx, batch * sq * d * sizeof(float)),
+      unfused(ctx, batch * sq * d * sizeof(float));
+  for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16}) {
+    CHECK_OK(ctx, mp_attention_f32(ctx, precision, batch, sq, sk, d, d, 0.5f, 0,
+                                   sq, qB.floats(), kB.floats(), vB.floats(),
+                                   fused.floats(), scores.floats()));
+    CHECK_OK(ctx, mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32,
+                                      MP_DTYPE_F32, 0, 1, batch, sq, sk, d,
+                                      0.5f, qB.floats(), sq * d, kB.floats(),
+                                      sk * d, 0, scores.floats(), sq * sk));
+    CHECK_OK(ctx, mp_softmax_f32(ctx, batch, sq, sk, 0, scores.floats(),
+                                 scores.floats()));
+    CHECK_OK(ctx, mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32,
+                                      MP_DTYPE_F32, 0, 0, batch, sq, d, sk, 1,
+                                      scores.floats(), sq * sk, vB.floats(),
+                                      sk * d, 0, unfused.floats(), sq * d));
+    expect(fused.read() == unfused.read(),
+           std::string("one chunk of attention is the unfused calls' in ") +
+               (precision == MP_PRECISION_BF16 ? "bf16" : "fp32"));
+  }
+}
+
 /// The rotary embedding: values worked by hand, a float64 reference (cos
 /// and sin rounded to float, as the header says), the inverse undoing the
 /// rotation in place, and a size split among the host's threads.
@@ -2090,6 +2211,33 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) { return mp_softmax_grad_f32(c, 2, -4, in, in, out); },
       "mp_softmax_grad_f32" + onRank + "negative cols -4");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 2, 2, 1, 1, 1.0f, 1, 0,
+                                in, in, in, out, out);
+      },
+      "mp_attention_f32" + onRank + "chunk must be positive, got 0");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 2, 2, 1, 1, INFINITY,
+                                1, 1, in, in, in, out, out);
+      },
+      "mp_attention_f32" + onRank +
+          "scale must be finite and nonzero, got inf");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_grad_f32(c, MP_PRECISION_FP32, 1, 2, 2, 1, 1, 1.0f,
+                                     1, 1, in, in, in, in, out, out, out,
+                                     nullptr);
+      },
+      "mp_attention_grad_f32" + onRank + "scratch is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 2, 2, 0, 1, 1.0f, 1, 1,
+                                in, in, in, out, out);
+      },
+      "mp_attention_f32" + onRank +
+          "head_dim and value_dim must be positive, got 0 and 1");
   expectError(
       [&](mp_context *c) {
         return mp_rope_f32(c, 1, 2, 1, 3, 10000, 0, in, out);
@@ -2475,6 +2623,7 @@ int main(int argc, char **argv) {
   testPaddingErrors(ctx);
   testNorms(ctx);
   testSoftmax(ctx);
+  testAttention(ctx);
   testRope(ctx);
   testEmbedding(ctx);
   testBadIds(ctx);

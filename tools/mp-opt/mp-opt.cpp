@@ -56,6 +56,7 @@ int main(int argc, char **argv) {
       "fastest\n"
       "  --mp-apply-plan=PLAN.json      the parallelization plan\n"
       "  --mp-loss-parallel             the logits stay split into the loss\n"
+      "  --mp-fuse-attention            attention's scores never whole\n"
       "  --mp-summary                   the model summary\n"
       "  --mp-train-step                forward, backward, optimizer\n"
       "  --mp-spmd                      propagate, partition, simplify "

@@ -87,6 +87,10 @@ struct MemoryPlan {
   /// The asynchronous groups' packed buffers, summed (each is pooled in
   /// the arena while its call is in flight).
   int64_t asyncScratchBytes = 0;
+  /// The scratch buffers of the ops that need one while they run (the
+  /// score chunks of mp.attention and mp.attention_grad), pooled with the
+  /// temporaries: each op's buffer.
+  llvm::DenseMap<mlir::Operation *, Buffer> opScratch;
   /// Runs of adjacent optimizer updates of one kind with the same
   /// hyperparameters (and step count), which run as one multi-tensor call
   /// at their first (mp_adamw_multi_f32, mp_sgd_multi_f32: as PyTorch's

@@ -93,6 +93,45 @@ def LossParallel : Pass<"mp-loss-parallel", "::mlir::ModuleOp"> {
   ];
 }
 
+def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
+  let summary = "Fuses attention's matmul, scale, softmax and matmul";
+  let description = [{
+    `matmul(softmax(scale · matmul(q, kᵀ)), v)`, as a model writes attention
+    without PyTorch's `scaled_dot_product_attention` (the scale optional,
+    the softmax causal or not), becomes one `mp.attention %q, %k, %v` when
+    nothing else reads the scores or the probabilities and both GEMMs have
+    one precision. The key comes from the transpose that made `kᵀ`
+    (composed into one transpose, or none).
+
+    ```mlir
+    %s = mp.matmul %q, %kt : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>
+    %t = mp.scale %s by 3.535534e-01 : tensor<2x4x16x16xf32>
+    %p = mp.softmax %t causal : tensor<2x4x16x16xf32>
+    %o = mp.matmul %p, %v : (tensor<2x4x16x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
+    // becomes
+    %o = mp.attention %q, %k, %v scale 3.535534e-01 causal : (...) -> tensor<2x4x16x8xf32>
+    ```
+
+    Unfused, a layer's training step makes 15 passes over the
+    `[batch, heads, sq, sk]` scores (11 after `mp-fold-gemm-scales`) and
+    keeps the probabilities from the forward pass to the backward pass;
+    fused, no score tensor is whole: each chunk of query rows uses one
+    scratch buffer of at most `chunk-bytes` per rank (the op's
+    `chunk_bytes`; 0: all rows at once), and under `causal` computes no
+    score past its last row. The backward pass (`mp.attention_grad`)
+    computes the scores again: two GEMMs more per layer, paid back by the
+    causal rows skipped and by the memory no longer held. Run it on the
+    model, before `--mp-train-step`.
+  }];
+  let options = [
+    Option<"chunkBytes", "chunk-bytes", "int64_t",
+           /*default=*/"64 * 1024 * 1024",
+           "Bytes per rank of one chunk's scratch scores (0: all query rows "
+           "at once)">,
+  ];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def Summary : Pass<"mp-summary", "::mlir::ModuleOp"> {
   let summary = "Prints a model summary with per-rank placement";
   let description = [{

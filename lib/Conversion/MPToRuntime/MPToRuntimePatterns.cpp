@@ -550,6 +550,39 @@ struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
   }
 };
 
+/// mp_attention_f32 and mp_attention_grad_f32 share their leading
+/// arguments: sizes, scale, mask, chunk, and the scratch the plan gave the
+/// op.
+template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
+  using RuntimePattern<OpT>::RuntimePattern;
+  using RuntimePattern<OpT>::calls;
+
+  LogicalResult emitCalls(OpT op) const override {
+    if (!getElementTypeOrSelf(op.getQuery().getType()).isF32())
+      return calls.reject(
+          op.emitError("the runtime lowering supports f32 attention only"));
+    AttentionGeometry g = *getAttentionGeometry(op);
+    SmallVector<Value> args = {
+        calls.getContext(),
+        calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
+        calls.i64(g.batch),
+        calls.i64(g.queries),
+        calls.i64(g.keys),
+        calls.i64(g.headDim),
+        calls.i64(g.valueDim),
+        calls.f32(op.getScale().convertToDouble()),
+        calls.i32(g.causal),
+        calls.i64(g.chunkRows)};
+    for (Value value : llvm::concat<Value>(op->getOperands(), op->getResults()))
+      args.push_back(calls.pointer(value));
+    args.push_back(calls.arenaAt(calls.getPlan().opScratch.lookup(op).offset));
+    calls.call(isa<AttentionOp>(op) ? "mp_attention_f32"
+                                    : "mp_attention_grad_f32",
+               args);
+    return success();
+  }
+};
+
 struct RopeLowering : RuntimePattern<RopeOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(RopeOp op) const override {
@@ -984,7 +1017,8 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       CrossEntropyGradLowering, EmbeddingLowering, EmbeddingGradLowering,
       RmsNormLowering, RmsNormGradLowering, RmsNormWeightGradLowering,
       LayerNormLowering, LayerNormGradLowering, LayerNormWeightGradLowering,
-      SoftmaxLowering, SoftmaxGradLowering, RopeLowering, MaskBiasLowering,
+      SoftmaxLowering, SoftmaxGradLowering, AttentionPattern<AttentionOp>,
+      AttentionPattern<AttentionGradOp>, RopeLowering, MaskBiasLowering,
       BlockMaxLowering, GatherLastLowering, ScatterLastLowering,
       ClipCoefficientLowering, OptimizerLowering<SgdOp>,
       OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,

@@ -185,3 +185,27 @@ func.func @grouped_async(%a0: tensor<4x8xf32> {mp.param = "layers.0.a", mp.shard
   %y = mp.linear %h1, %wb1 : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+
+// -----
+
+// Attention and its gradient: 6 matrices (2 x 3 heads) of 6 rows, chunks of
+// 2 rows (300 bytes hold 2 rows of 6 x 6 floats, 144 bytes each) forward
+// and of 1 backward (two buffers, 288 bytes a row). Each op's scratch is
+// an arena buffer live while it runs: the forward's (288 bytes, at 768
+// after the 720 of its result) is free again for the gradient's dq.
+// CHECK-LABEL: func.func @attention
+// CHECK-SAME: arena 3008
+// CHECK-DAG: %[[HALF:.+]] = arith.constant 5.000000e-01 : f32
+// CHECK: %[[O:.+]] = llvm.getelementptr %{{.+}}[%c0_i64]
+// CHECK: %[[SCRATCH:.+]] = llvm.getelementptr %{{.+}}[%c768_i64]
+// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c2_i64, %{{.+}}, %{{.+}}, %{{.+}}, %[[O]], %[[SCRATCH]])
+// CHECK: %[[DK:.+]] = llvm.getelementptr %{{.+}}[%c1344_i64]
+// CHECK: %[[DV:.+]] = llvm.getelementptr %{{.+}}[%c1920_i64]
+// CHECK: %[[SCRATCH2:.+]] = llvm.getelementptr %{{.+}}[%c2688_i64]
+// CHECK: call @mp_attention_grad_f32(%arg0, %c1_i32, %c6_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c1_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[SCRATCH]], %[[DK]], %[[DV]], %[[SCRATCH2]])
+func.func @attention(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x4xf32> {mp.input = "k"}, %v: tensor<2x3x6x5xf32> {mp.input = "v"}, %g: tensor<2x3x6x5xf32> {mp.input = "g"})
+    -> (tensor<2x3x6x5xf32> {mp.output = "o"}, tensor<2x3x6x4xf32> {mp.output = "dq"}) {
+  %o = mp.attention %q, %k, %v scale 0.5 causal chunk_bytes 300 precision <bf16> : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>) -> tensor<2x3x6x5xf32>
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %g scale 0.5 causal chunk_bytes 300 : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>, tensor<2x3x6x5xf32>) -> (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>)
+  return %o, %dq : tensor<2x3x6x5xf32>, tensor<2x3x6x4xf32>
+}

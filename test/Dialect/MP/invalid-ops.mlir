@@ -754,3 +754,84 @@ func.func @grad_scale_not_a_scalar(%w: tensor<4xf32>, %g: tensor<4xf32>) -> tens
   %0 = "mp.sgd"(%w, %g, %g) {lr = 0.1 : f64, weight_decay = 0.0 : f64} : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @attention_rank(%q: tensor<8xf32>) {
+  // expected-error@+2 {{mp.attention takes query, key and value of one rank, 2 or more ([..., seq, dim])}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %q, %q scale 1.0 : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_heads(%q: tensor<2x6x8xf32>, %k: tensor<3x6x8xf32>) {
+  // expected-error@+2 {{mp.attention query, key and value have different leading dims}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x6x8xf32>, tensor<3x6x8xf32>, tensor<3x6x8xf32>) -> tensor<2x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_head_dim(%q: tensor<2x6x8xf32>, %k: tensor<2x6x4xf32>) {
+  // expected-error@+2 {{mp.attention key dim 4 differs from the query's 8}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x4xf32>, tensor<2x6x4xf32>) -> tensor<2x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_values(%q: tensor<2x6x8xf32>, %v: tensor<2x5x8xf32>) {
+  // expected-error@+2 {{mp.attention has 6 keys but 5 values}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %q, %v scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x5x8xf32>) -> tensor<2x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_element_types(%q: tensor<2x6x8xf32>, %k: tensor<2x6x8xf64>) {
+  // expected-error@+2 {{mp.attention element types differ}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %k, %q scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf64>, tensor<2x6x8xf32>) -> tensor<2x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_scale(%q: tensor<2x6x8xf32>) {
+  // expected-error@+2 {{mp.attention scale 1.000000e+39 is not a finite, nonzero float32}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %q, %q scale 1.0e+39 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> tensor<2x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_chunk(%q: tensor<2x6x8xf32>) {
+  // expected-error@+2 {{mp.attention chunk_bytes must be positive}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %q, %q scale 1.0 chunk_bytes 0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> tensor<2x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_scratch(%q: tensor<1073741824x1x1xf32>, %k: tensor<1073741824x1073741824x1xf32>) {
+  // expected-error@+2 {{mp.attention scores of a query row need more bytes than int64 counts}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %k, %k scale 1.0 : (tensor<1073741824x1x1xf32>, tensor<1073741824x1073741824x1xf32>, tensor<1073741824x1073741824x1xf32>) -> tensor<1073741824x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @attention_grad_type(%q: tensor<2x6x8xf32>, %g: tensor<2x6x4xf32>) {
+  // expected-error@+2 {{mp.attention_grad grad 'tensor<2x6x4xf32>' is not the attention's result type 'tensor<2x6x8xf32>'}}
+  // expected-error@+1 {{'mp.attention_grad' op failed to infer returned types}}
+  %0:3 = mp.attention_grad %q, %q, %q, %g scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x4xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+  return
+}

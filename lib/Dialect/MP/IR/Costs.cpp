@@ -38,4 +38,63 @@ int64_t MatmulOp::getGemmFlops() {
   return getProductFlops(getLhs(), getResult());
 }
 
+namespace {
+/// Saturating sum of products, for costs.
+int64_t
+sumOfProducts(std::initializer_list<std::initializer_list<int64_t>> terms) {
+  uint64_t sum = 0;
+  for (auto term : terms) {
+    uint64_t product = 1;
+    for (int64_t factor : term)
+      product = llvm::SaturatingMultiply(product, uint64_t(factor));
+    sum = llvm::SaturatingAdd(sum, product);
+  }
+  return int64_t(std::min<uint64_t>(sum, INT64_MAX));
+}
+
+/// Attention's chunked GEMMs: `gemmsOverD` of them contract or produce the
+/// head dim (q·kᵀ, ds·k, dsᵀ·q) and `gemmsOverDv` the value dim (p·v,
+/// grad·vᵀ, pᵀ·grad), each over the scores computed.
+int64_t getAttentionFlops(const AttentionGeometry &g, int64_t gemmsOverD,
+                          int64_t gemmsOverDv) {
+  int64_t scores = g.getScoresPerBatch();
+  return sumOfProducts({{2, gemmsOverD, g.batch, scores, g.headDim},
+                        {2, gemmsOverDv, g.batch, scores, g.valueDim}});
+}
+
+/// Attention's bytes: `scorePasses` float passes over the scores computed,
+/// the visible key and value rows read once per chunk, `rowPasses` passes
+/// over the query-side rows (of q and of the result or its gradient) and
+/// `keyPasses` over the whole key-side tensors (the gradients' zeroing and
+/// sums).
+int64_t getAttentionBytes(const AttentionGeometry &g, int64_t scorePasses,
+                          int64_t queryPasses, int64_t keyPasses) {
+  int64_t f = sizeof(float);
+  return sumOfProducts(
+      {{scorePasses, f, g.batch, g.getScoresPerBatch()},
+       {f, g.batch, g.getKeyRowsPerBatch(), g.headDim + g.valueDim},
+       {queryPasses, f, g.batch, g.queries, g.headDim + g.valueDim},
+       {keyPasses, f, g.batch, g.keys, g.headDim + g.valueDim}});
+}
+} // namespace
+
+// Per chunk: s = q·kᵀ (written), its softmax (read and written), p·v (read).
+int64_t AttentionOp::getGemmFlops() {
+  return getAttentionFlops(*getAttentionGeometry(*this), 1, 1);
+}
+int64_t AttentionOp::getKernelBytes() {
+  return getAttentionBytes(*getAttentionGeometry(*this), 4, 1, 0);
+}
+
+// Per chunk: s = q·kᵀ and its softmax p again (3 passes), dp = grad·vᵀ (1),
+// ds = softmax_grad(p, dp) (3), dq = ds·k, dk += dsᵀ·q and dv += pᵀ·grad
+// (3). The key gradients are zeroed and read and written by every chunk's
+// sums (counted as 3 passes over them, as if the chunks were one).
+int64_t AttentionGradOp::getGemmFlops() {
+  return getAttentionFlops(*getAttentionGeometry(*this), 3, 2);
+}
+int64_t AttentionGradOp::getKernelBytes() {
+  return getAttentionBytes(*getAttentionGeometry(*this), 10, 3, 3);
+}
+
 } // namespace mp

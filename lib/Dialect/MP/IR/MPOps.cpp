@@ -8,7 +8,9 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/MathExtras.h"
 
+#include <algorithm>
 #include <array>
 
 using namespace mlir;
@@ -438,6 +440,172 @@ LogicalResult SoftmaxOp::verify() {
                                          : "softmax needs a dim")
                          << ", got rank " << rank;
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp, AttentionGradOp
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Checks attention's operands and attributes (as `op` names them) and
+/// returns the result type, `[..., sq, dv]`.
+FailureOr<RankedTensorType>
+inferAttentionType(std::optional<Location> location, StringRef op,
+                   Value queryValue, Value keyValue, Value valueValue,
+                   double scale, std::optional<uint64_t> chunkBytes) {
+  RankedTensorType query = getTensorType(queryValue);
+  RankedTensorType key = getTensorType(keyValue);
+  RankedTensorType value = getTensorType(valueValue);
+  if (!query || !key || !value)
+    return emitOptionalError(location, op, " takes ranked tensors");
+  if (query.getRank() < 2 || key.getRank() != query.getRank() ||
+      value.getRank() != query.getRank())
+    return emitOptionalError(location, op,
+                             " takes query, key and value of one rank, 2 or "
+                             "more ([..., seq, dim])");
+  if (key.getElementType() != query.getElementType() ||
+      value.getElementType() != query.getElementType())
+    return emitOptionalError(location, op, " element types differ");
+  ArrayRef<int64_t> q = query.getShape(), k = key.getShape(),
+                    v = value.getShape();
+  int64_t rank = query.getRank();
+  if (q.drop_back(2) != k.drop_back(2) || q.drop_back(2) != v.drop_back(2))
+    return emitOptionalError(location, op,
+                             " query, key and value have different leading "
+                             "dims");
+  if (k[rank - 1] != q[rank - 1])
+    return emitOptionalError(location, op, " key dim ", k[rank - 1],
+                             " differs from the query's ", q[rank - 1]);
+  if (v[rank - 2] != k[rank - 2])
+    return emitOptionalError(location, op, " has ", k[rank - 2], " keys but ",
+                             v[rank - 2], " values");
+  // The runtime multiplies the scores by a float32 alpha.
+  if (!llvm::APFloat(float(scale)).isFiniteNonZero())
+    return emitOptionalError(location, op, " scale ", scale,
+                             " is not a finite, nonzero float32");
+  if (chunkBytes && (*chunkBytes == 0 || *chunkBytes > uint64_t(INT64_MAX)))
+    return emitOptionalError(location, op, " chunk_bytes must be positive");
+  SmallVector<int64_t> shape(q.drop_back());
+  shape.push_back(v.back());
+  auto result = RankedTensorType::get(shape, query.getElementType());
+  // Two rows of scores (the gradient's least scratch) must fit int64 bytes,
+  // as any tensor: then so does every chunk (at most chunk_bytes or a row).
+  SmallVector<int64_t> scores(q.drop_back(2));
+  scores.append({2, k[rank - 2]});
+  if (!getTensorBytes(RankedTensorType::get(scores, query.getElementType())))
+    return emitOptionalError(location, op,
+                             " scores of a query row need more bytes than "
+                             "int64 counts");
+  return result;
+}
+
+/// Saturating product, for costs.
+int64_t saturatingProduct(std::initializer_list<int64_t> factors) {
+  uint64_t product = 1;
+  for (int64_t factor : factors)
+    product = llvm::SaturatingMultiply(product, uint64_t(factor));
+  return int64_t(std::min<uint64_t>(product, INT64_MAX));
+}
+} // namespace
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> location,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  FailureOr<RankedTensorType> result = inferAttentionType(
+      location, "mp.attention", adaptor.getQuery(), adaptor.getKey(),
+      adaptor.getValue(), adaptor.getScale().convertToDouble(),
+      adaptor.getChunkBytes());
+  if (failed(result))
+    return failure();
+  results.push_back(*result);
+  return success();
+}
+
+LogicalResult AttentionGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  FailureOr<RankedTensorType> result = inferAttentionType(
+      location, "mp.attention_grad", adaptor.getQuery(), adaptor.getKey(),
+      adaptor.getValue(), adaptor.getScale().convertToDouble(),
+      adaptor.getChunkBytes());
+  if (failed(result))
+    return failure();
+  if (adaptor.getGrad().getType() != *result)
+    return emitOptionalError(location, "mp.attention_grad grad ",
+                             adaptor.getGrad().getType(),
+                             " is not the attention's result type ", *result);
+  results.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
+                  adaptor.getValue().getType()});
+  return success();
+}
+
+std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
+  auto attention = dyn_cast<AttentionOp>(op);
+  auto gradient = dyn_cast<AttentionGradOp>(op);
+  if (!attention && !gradient)
+    return std::nullopt;
+  AttentionGeometry geometry;
+  ArrayRef<int64_t> q =
+      cast<RankedTensorType>(op->getOperand(0).getType()).getShape();
+  ArrayRef<int64_t> k =
+      cast<RankedTensorType>(op->getOperand(1).getType()).getShape();
+  ArrayRef<int64_t> v =
+      cast<RankedTensorType>(op->getOperand(2).getType()).getShape();
+  int64_t rank = q.size();
+  // The verifier bounded every tensor, so these products fit int64.
+  geometry.batch = 1;
+  for (int64_t extent : q.drop_back(2))
+    geometry.batch *= extent;
+  geometry.queries = q[rank - 2];
+  geometry.keys = k[rank - 2];
+  geometry.headDim = q[rank - 1];
+  geometry.valueDim = v[rank - 1];
+  // As many rows as the scratch (one score buffer, or the gradient's two)
+  // holds within chunk_bytes, at least one; all rows without it.
+  std::optional<uint64_t> chunkBytes =
+      attention ? attention.getChunkBytes() : gradient.getChunkBytes();
+  int64_t rowBytes = (gradient ? 2 : 1) * geometry.batch * geometry.keys *
+                     int64_t(sizeof(float));
+  geometry.chunkRows =
+      chunkBytes ? std::clamp<int64_t>(
+                       int64_t(*chunkBytes) / std::max<int64_t>(rowBytes, 1), 1,
+                       std::max<int64_t>(geometry.queries, 1))
+                 : geometry.queries;
+  geometry.causal = attention ? attention.getCausal() : gradient.getCausal();
+  return geometry;
+}
+
+int64_t AttentionGeometry::getVisibleKeys(int64_t first, int64_t rows) const {
+  if (!causal)
+    return keys;
+  int64_t visible = first + rows + (keys - queries);
+  return std::clamp<int64_t>(visible, 0, keys);
+}
+
+int64_t AttentionGeometry::getScoresPerBatch() const {
+  uint64_t scores = 0;
+  for (int64_t first = 0; first < queries; first += chunkRows) {
+    int64_t rows = std::min(chunkRows, queries - first);
+    scores = llvm::SaturatingAdd(
+        scores,
+        uint64_t(saturatingProduct({rows, getVisibleKeys(first, rows)})));
+  }
+  return int64_t(std::min<uint64_t>(scores, INT64_MAX));
+}
+
+int64_t AttentionGeometry::getKeyRowsPerBatch() const {
+  uint64_t keyRows = 0;
+  for (int64_t first = 0; first < queries; first += chunkRows)
+    keyRows = llvm::SaturatingAdd(
+        keyRows,
+        uint64_t(getVisibleKeys(first, std::min(chunkRows, queries - first))));
+  return int64_t(std::min<uint64_t>(keyRows, INT64_MAX));
+}
+
+int64_t AttentionGeometry::getScratchBytes(bool gradient) const {
+  return saturatingProduct(
+      {gradient ? 2 : 1, batch, chunkRows, keys, int64_t(sizeof(float))});
 }
 
 LogicalResult RopeOp::verify() {

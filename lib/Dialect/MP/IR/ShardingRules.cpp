@@ -409,6 +409,49 @@ ShardingRule SoftmaxOp::getShardingRule() {
   return rule;
 }
 
+namespace {
+/// Attention over q [b..., sq, d], k [b..., sk, d], v [b..., sk, dv]: the
+/// leading dims are parallel; the keys, d and dv stay whole (a split
+/// would leave partial scores under a softmax, or a partial softmax), and
+/// so do the query rows where `wholeQueries` (a causal mask compares
+/// positions; the key gradients sum over the rows).
+ShardingRule getAttentionRule(RankedTensorType query, RankedTensorType key,
+                              RankedTensorType value, bool wholeQueries) {
+  ShardingRule rule;
+  SmallVector<int64_t> batch;
+  for (int64_t extent : query.getShape().drop_back(2))
+    batch.push_back(rule.addFactor(extent, FactorKind::Parallel));
+  int64_t rank = query.getRank();
+  int64_t sq = rule.addFactor(query.getDimSize(rank - 2),
+                              wholeQueries ? FactorKind::Replicated
+                                           : FactorKind::Parallel);
+  int64_t sk = rule.addFactor(key.getDimSize(rank - 2), FactorKind::Replicated);
+  int64_t d =
+      rule.addFactor(query.getDimSize(rank - 1), FactorKind::Replicated);
+  int64_t dv =
+      rule.addFactor(value.getDimSize(rank - 1), FactorKind::Replicated);
+  auto withBatch = [&](std::initializer_list<int64_t> last) {
+    SmallVector<int64_t> factors(batch);
+    factors.append(last);
+    return factors;
+  };
+  rule.operandFactors = {withBatch({sq, d}), withBatch({sk, d}),
+                         withBatch({sk, dv})};
+  rule.resultFactors = {withBatch({sq, dv})};
+  return rule;
+}
+} // namespace
+
+// The result is linear in v (p · v), unless bf16 rounds it.
+ShardingRule AttentionOp::getShardingRule() {
+  ShardingRule rule =
+      getAttentionRule(rankedType(getQuery()), rankedType(getKey()),
+                       rankedType(getValue()), getCausal());
+  rule.partial = getGemmPartialRule(getEffectivePrecision());
+  rule.linearOperands = {false, false, true};
+  return rule;
+}
+
 // [..., seq, heads, head_dim]: a rotation by the absolute position, of pairs
 // of head_dim entries, linear in the input.
 ShardingRule RopeOp::getShardingRule() {
@@ -582,6 +625,20 @@ ShardingRule SoftmaxGradOp::getShardingRule() {
       ShardingRule::getElementwise(type, 2, PartialRule::Multilinear);
   rule.factorKinds[type.getRank() - 1] = FactorKind::Replicated;
   rule.linearOperands = {false, true};
+  return rule;
+}
+
+// Every gradient is linear in `grad` (unless bf16 rounds it).
+ShardingRule AttentionGradOp::getShardingRule() {
+  ShardingRule rule =
+      getAttentionRule(rankedType(getQuery()), rankedType(getKey()),
+                       rankedType(getValue()), /*wholeQueries=*/true);
+  SmallVector<int64_t> result = rule.resultFactors.front();
+  rule.operandFactors.push_back(result);
+  rule.resultFactors.assign(rule.operandFactors.begin(),
+                            rule.operandFactors.begin() + 3);
+  rule.partial = getGemmPartialRule(getEffectivePrecision());
+  rule.linearOperands = {false, false, false, true};
   return rule;
 }
 

@@ -305,6 +305,16 @@ void SoftmaxOp::buildVJP(OpBuilder &b, ValueRange grads,
       SoftmaxGradOp::create(b, getLoc(), getResult(), grads[0]));
 }
 
+// One op computes the three gradients, from the scores it computes again.
+void AttentionOp::buildVJP(OpBuilder &b, ValueRange grads,
+                           SmallVectorImpl<Value> &operandGrads) {
+  auto gradients = AttentionGradOp::create(
+      b, getLoc(), getQuery(), getKey(), getValue(), grads[0], getScaleAttr(),
+      getCausalAttr(), getChunkBytesAttr(), getPrecisionAttr());
+  operandGrads.append(gradients.getResults().begin(),
+                      gradients.getResults().end());
+}
+
 // A rotation's transpose is the opposite rotation.
 void RopeOp::buildVJP(OpBuilder &b, ValueRange grads,
                       SmallVectorImpl<Value> &operandGrads) {

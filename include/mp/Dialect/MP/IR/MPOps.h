@@ -67,6 +67,32 @@ struct NormOperands {
   mlir::Value weight, bias;
 };
 NormOperands getNormOperands(mlir::Operation *op);
+
+/// How mp.attention and mp.attention_grad run on their (local) types, which
+/// the memory plan, the cost model and the lowering share: `batch` matrices
+/// (the product of the leading dims) of `queries` rows, cut into chunks of
+/// `chunkRows` rows; each chunk computes its scores against the keys it
+/// sees, in a scratch buffer of `batch × chunkRows × keys` floats (two for
+/// the gradient).
+struct AttentionGeometry {
+  int64_t batch = 0, queries = 0, keys = 0, headDim = 0, valueDim = 0;
+  int64_t chunkRows = 0;
+  bool causal = false;
+
+  /// The keys that the chunk of `rows` rows from row `first` sees: all of
+  /// them, or under `causal` those up to its last row's (mp.softmax's
+  /// mask), none when that is negative.
+  int64_t getVisibleKeys(int64_t first, int64_t rows) const;
+  /// Per batch entry, the scores computed over all chunks (rows times
+  /// visible keys) and the key rows read (the visible keys summed over
+  /// the chunks); saturated at INT64_MAX (costs).
+  int64_t getScoresPerBatch() const;
+  int64_t getKeyRowsPerBatch() const;
+  /// The scratch bytes one run needs (saturated at INT64_MAX).
+  int64_t getScratchBytes(bool gradient) const;
+};
+/// The geometry of an mp.attention or mp.attention_grad (null otherwise).
+std::optional<AttentionGeometry> getAttentionGeometry(mlir::Operation *op);
 } // namespace mp
 
 #include "mp/Dialect/MP/IR/MPInterfaces.h.inc"

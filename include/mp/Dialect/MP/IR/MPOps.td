@@ -427,6 +427,58 @@ def MP_SoftmaxOp : MP_Op<"softmax", [Pure, SameOperandsAndResultType,
   let hasVerifier = 1;
 }
 
+def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "scaled dot-product attention, the scores never whole";
+  let description = [{
+    `softmax(scale · q · kᵀ) · v` (PyTorch's `scaled_dot_product_attention`)
+    for `q` `[..., sq, d]`, `k` `[..., sk, d]` and `v` `[..., sk, dv]` with
+    the same leading dims (batch, heads); the result is `[..., sq, dv]`.
+    With `causal` the scores are masked as `mp.softmax causal` masks them.
+
+    ```mlir
+    %o = mp.attention %q, %k, %v scale 2.500000e-01 causal chunk_bytes 65536 : (tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>) -> tensor<2x4x256x16xf32>
+    ```
+
+    It runs a chunk of query rows at a time, as many as have at most
+    `chunk_bytes` of float32 scores on the op's own (local) types, at least
+    one (all of them without `chunk_bytes`): per chunk, the scores of those
+    rows against the keys they see (under `causal`, none past the chunk's
+    last row: about half of the GEMMs' work and of the score bytes), their
+    softmax and its product with `v`, through one scratch buffer that the
+    memory plan reserves while the op runs. No `[..., sq, sk]` tensor is
+    ever whole, and none is kept for the backward pass:
+    `mp.attention_grad` computes the scores again. `mp-fuse-attention`
+    writes it for the matmul, scale, softmax and matmul of a model's
+    attention. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
+    probabilities are rounded to bfloat16 for the second, as `mp.matmul`'s
+    operands are.
+
+    The rows are parallel (heads, batch and, without `causal`, the query
+    rows); the keys, head dims and value dims stay whole.
+  }];
+  let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
+                       MP_FloatTensor:$value, F64Attr:$scale,
+                       UnitAttr:$causal, OptionalAttr<I64Attr>:$chunk_bytes,
+                       OptionalAttr<MP_PrecisionAttr>:$precision);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `scale` $scale (`causal` $causal^)?
+    (`chunk_bytes` $chunk_bytes^)? (`precision` $precision^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    // CostOpInterface: its GEMMs, chunk by chunk, and the bytes of their
+    // operands, of the result and of the scores in the scratch buffer.
+    int64_t getGemmFlops();
+    int64_t getKernelBytes();
+    ::mp::Precision getEffectivePrecision() {
+      return getPrecision().value_or(::mp::Precision::tf32);
+    }
+  }];
+}
+
 def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {

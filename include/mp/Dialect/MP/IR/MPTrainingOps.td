@@ -205,6 +205,49 @@ def MP_SoftmaxGradOp : MP_Op<"softmax_grad", [Pure, SameOperandsAndResultType,
   let assemblyFormat = "$softmax `,` $grad attr-dict `:` type($result)";
 }
 
+def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradients of mp.attention";
+  let description = [{
+    The gradients of `mp.attention` (same `scale`, `causal`, `chunk_bytes`
+    and `precision`) with respect to `query`, `key` and `value`, from the
+    gradient `grad` of its result. Per chunk of query rows (half as many
+    as `mp.attention`'s: it holds two score buffers) it computes the
+    probabilities `p` again, `dp = grad · vᵀ`, `ds = mp.softmax_grad(p, dp)`,
+    then `dq = scale · ds · k` for those rows and adds `scale · dsᵀ · q` to
+    `dk` and `pᵀ · grad` to `dv`: chunk by chunk, so `dk` and `dv` are summed
+    in that order.
+
+    ```mlir
+    %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %g scale 2.500000e-01 causal : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) -> (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>)
+    ```
+
+    Only the leading dims (batch, heads) are parallel: the key gradients
+    sum over the query rows.
+  }];
+  let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
+                       MP_FloatTensor:$value, MP_FloatTensor:$grad,
+                       F64Attr:$scale, UnitAttr:$causal,
+                       OptionalAttr<I64Attr>:$chunk_bytes,
+                       OptionalAttr<MP_PrecisionAttr>:$precision);
+  let results = (outs MP_FloatTensor:$query_grad, MP_FloatTensor:$key_grad,
+                      MP_FloatTensor:$value_grad);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $grad `scale` $scale (`causal` $causal^)?
+    (`chunk_bytes` $chunk_bytes^)? (`precision` $precision^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    // CostOpInterface: its GEMMs, chunk by chunk, and the bytes of their
+    // operands, of the result and of the scores in the scratch buffer.
+    int64_t getGemmFlops();
+    int64_t getKernelBytes();
+    ::mp::Precision getEffectivePrecision() {
+      return getPrecision().value_or(::mp::Precision::tf32);
+    }
+  }];
+}
+
 def MP_ScatterLastOp : MP_Op<"scatter_last", [Pure,
     AllTypesMatch<["like", "result"]>,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {

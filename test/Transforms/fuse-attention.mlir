@@ -1,0 +1,86 @@
+// RUN: mp-opt %s -split-input-file --mp-fuse-attention | FileCheck %s
+// RUN: mp-opt %s -split-input-file --mp-fuse-attention="chunk-bytes=2048" | FileCheck %s --check-prefix=CHUNK
+// RUN: not mp-opt %s --mp-fuse-attention="chunk-bytes=-1" 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// NEGATIVE: error: mp-fuse-attention chunk-bytes must not be negative, got -1
+
+// A Llama's attention: [b, s, h, d] queries, keys and values transposed to
+// [b, h, s, d], the keys to [b, h, d, s]. The key's two transposes compose
+// into the one the values have; the scale and the softmax's mask move
+// into the op, with the default chunk_bytes (64 MiB per rank) or the
+// option's.
+// CHECK-LABEL: func.func @llama_attention
+// CHECK-NEXT: %[[Q:.+]] = mp.transpose %arg0 perm [0, 2, 1, 3]
+// CHECK-NEXT: %[[V:.+]] = mp.transpose %arg2 perm [0, 2, 1, 3]
+// CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 2, 1, 3]
+// CHECK-NEXT: %[[O:.+]] = mp.attention %[[Q]], %[[K]], %[[V]] scale 2.500000e-01 causal chunk_bytes 67108864 precision <bf16> : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
+// CHECK-NEXT: return %[[O]]
+// CHUNK-LABEL: func.func @llama_attention
+// CHUNK: mp.attention %{{.+}}, %{{.+}}, %{{.+}} scale 2.500000e-01 causal chunk_bytes 2048 precision <bf16>
+func.func @llama_attention(%xq: tensor<2x16x4x8xf32>, %xk: tensor<2x16x4x8xf32>, %xv: tensor<2x16x4x8xf32>) -> tensor<2x4x16x8xf32> {
+  %q = mp.transpose %xq perm [0, 2, 1, 3] : tensor<2x16x4x8xf32> -> tensor<2x4x16x8xf32>
+  %kt = mp.transpose %xk perm [0, 2, 3, 1] : tensor<2x16x4x8xf32> -> tensor<2x4x8x16xf32>
+  %v = mp.transpose %xv perm [0, 2, 1, 3] : tensor<2x16x4x8xf32> -> tensor<2x4x16x8xf32>
+  %s = mp.matmul %q, %kt precision <bf16> : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>
+  %t = mp.scale %s by 0.25 : tensor<2x4x16x16xf32>
+  %p = mp.softmax %t causal : tensor<2x4x16x16xf32>
+  %o = mp.matmul %p, %v precision <bf16> : (tensor<2x4x16x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
+  return %o : tensor<2x4x16x8xf32>
+}
+
+// -----
+
+// No scale op but a scaled GEMM (mp-fold-gemm-scales ran first), no mask,
+// more keys than queries; the key given as kᵀ, not a transpose: one is
+// made. A transposed key that another op reads stays; the attention reads
+// the key itself (the two transposes cancel).
+// CHECK-LABEL: func.func @plain
+// CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 2, 1] : tensor<3x4x10xf32> -> tensor<3x10x4xf32>
+// CHECK-NEXT: %[[O:.+]] = mp.attention %arg0, %[[K]], %arg2 scale -5.000000e-01 chunk_bytes 67108864 : (tensor<3x5x4xf32>, tensor<3x10x4xf32>, tensor<3x10x6xf32>) -> tensor<3x5x6xf32>
+// CHECK-NEXT: %[[K2:.+]] = mp.transpose %arg3 perm [0, 2, 1]
+// CHECK-NEXT: %[[O2:.+]] = mp.attention %arg0, %arg3, %arg2 scale 1.000000e+00 chunk_bytes 67108864 :
+// CHECK-NEXT: return %[[O]], %[[O2]], %[[K2]]
+// CHUNK-LABEL: func.func @plain
+// CHUNK: mp.attention %arg0, %{{.+}}, %arg2 scale -5.000000e-01 chunk_bytes 2048 :
+func.func @plain(%q: tensor<3x5x4xf32>, %kt: tensor<3x4x10xf32>, %v: tensor<3x10x6xf32>, %k: tensor<3x10x4xf32>) -> (tensor<3x5x6xf32>, tensor<3x5x6xf32>, tensor<3x4x10xf32>) {
+  %s = mp.matmul %q, %kt scale -0.5 : (tensor<3x5x4xf32>, tensor<3x4x10xf32>) -> tensor<3x5x10xf32>
+  %p = mp.softmax %s : tensor<3x5x10xf32>
+  %o = mp.matmul %p, %v : (tensor<3x5x10xf32>, tensor<3x10x6xf32>) -> tensor<3x5x6xf32>
+  %kt2 = mp.transpose %k perm [0, 2, 1] : tensor<3x10x4xf32> -> tensor<3x4x10xf32>
+  %s2 = mp.matmul %q, %kt2 : (tensor<3x5x4xf32>, tensor<3x4x10xf32>) -> tensor<3x5x10xf32>
+  %p2 = mp.softmax %s2 : tensor<3x5x10xf32>
+  %o2 = mp.matmul %p2, %v : (tensor<3x5x10xf32>, tensor<3x10x6xf32>) -> tensor<3x5x6xf32>
+  return %o, %o2, %kt2 : tensor<3x5x6xf32>, tensor<3x5x6xf32>, tensor<3x4x10xf32>
+}
+
+// -----
+
+// What stays: probabilities another op reads (a step that already has its
+// backward pass), scores another op reads, GEMMs of different precisions,
+// a value shared by every batch ([K, N]), float64 operands, a scaled
+// output GEMM.
+// CHECK-LABEL: func.func @unfused
+// CHECK-NOT: mp.attention
+// CHECK: return
+func.func @unfused(%q: tensor<2x4x4xf32>, %kt: tensor<2x4x4xf32>, %v: tensor<2x4x4xf32>, %shared: tensor<4x4xf32>,
+                   %q64: tensor<2x4x4xf64>, %kt64: tensor<2x4x4xf64>, %v64: tensor<2x4x4xf64>) -> (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf64>, tensor<2x4x4xf32>) {
+  %s1 = mp.matmul %q, %kt : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %p1 = mp.softmax %s1 causal : tensor<2x4x4xf32>
+  %o1 = mp.matmul %p1, %v : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %s2 = mp.matmul %q, %kt : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %p2 = mp.softmax %s2 : tensor<2x4x4xf32>
+  %o2 = mp.matmul %p2, %v : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %s3 = mp.matmul %q, %kt : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %p3 = mp.softmax %s3 : tensor<2x4x4xf32>
+  %o3 = mp.matmul %p3, %v precision <bf16> : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %s4 = mp.matmul %q, %kt : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %p4 = mp.softmax %s4 : tensor<2x4x4xf32>
+  %o4 = mp.matmul %p4, %shared : (tensor<2x4x4xf32>, tensor<4x4xf32>) -> tensor<2x4x4xf32>
+  %s5 = mp.matmul %q64, %kt64 : (tensor<2x4x4xf64>, tensor<2x4x4xf64>) -> tensor<2x4x4xf64>
+  %p5 = mp.softmax %s5 : tensor<2x4x4xf64>
+  %o5 = mp.matmul %p5, %v64 : (tensor<2x4x4xf64>, tensor<2x4x4xf64>) -> tensor<2x4x4xf64>
+  %s6 = mp.matmul %q, %kt : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %p6 = mp.softmax %s6 : tensor<2x4x4xf32>
+  %o6 = mp.matmul %p6, %v scale 2.0 : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  return %o1, %p1, %o2, %s2, %o3, %o4, %o5, %o6 : tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf64>, tensor<2x4x4xf32>
+}
+
