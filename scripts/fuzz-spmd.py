@@ -98,6 +98,22 @@ BODY = """\
     %loss = mp.add %ls, %ce2 : tensor<f32>
     return %loss : tensor<f32>"""
 
+# Seeds that fuse attention (mp.attention takes no bias) add the bias to
+# the attention's output instead, summed over the keys and broadcast over
+# head_dim, so that the softmax reads the scaled scores.
+UNFUSED_ATTENTION = """\
+    %scb = mp.add %scs, %bias : tensor<{B}x{NH}x{S}x{S}xf32>
+    %p = mp.softmax %scb causal : tensor<{B}x{NH}x{S}x{S}xf32>
+    %o = mp.matmul %p, %vt : (tensor<{B}x{NH}x{S}x{S}xf32>, tensor<{B}x{NH}x{S}x{D}xf32>) -> tensor<{B}x{NH}x{S}x{D}xf32>
+"""
+FUSED_ATTENTION = """\
+    %p = mp.softmax %scs causal : tensor<{B}x{NH}x{S}x{S}xf32>
+    %oa = mp.matmul %p, %vt : (tensor<{B}x{NH}x{S}x{S}xf32>, tensor<{B}x{NH}x{S}x{D}xf32>) -> tensor<{B}x{NH}x{S}x{D}xf32>
+    %bs = mp.sum %bias dims [3] : tensor<{B}x{NH}x{S}x{S}xf32> -> tensor<{B}x{NH}x{S}xf32>
+    %bb = mp.broadcast %bs dims [3] : tensor<{B}x{NH}x{S}xf32> -> tensor<{B}x{NH}x{S}x{D}xf32>
+    %o = mp.add %oa, %bb : tensor<{B}x{NH}x{S}x{D}xf32>
+"""
+
 ARGS = [("x", "tensor<{B}x{S}x{H}xf32>", ["B", "S", "H"], "mp.input"),
         # Token ids into the embedding: mp-run bounds integer inputs by the
         # rows of the table that consumes them, so every id is valid.
@@ -176,9 +192,12 @@ def model(seed):
         (name, type_.format(**extents), role, name,
          random_sharding(rng, [extents[dim] for dim in shape], sizes))
         for name, type_, shape, role in ARGS)
+    body = BODY
+    if options(seed)[0][0].startswith("--mp-fuse-attention"):
+        body = body.replace(UNFUSED_ATTENTION, FUSED_ATTENTION)
     return ("module {\n  mp.mesh @mesh = <a = %d, b = %d>\n"
             "  func.func @every_op(%s) -> tensor<f32> {\n%s\n  }\n}\n" %
-            (sizes[0], sizes[1], signature, BODY.format(**extents)))
+            (sizes[0], sizes[1], signature, body.format(**extents)))
 
 
 def options(seed):
@@ -189,7 +208,9 @@ def options(seed):
     grouped (one call per group), a third scheduled (asynchronous
     collectives, grouped runs as one; half of those with tp-overlap's
     reordering), a quarter with one fused AdamW call, a quarter with the
-    sums of row-by-row GEMMs cut into 2 or 3 row chunks."""
+    sums of row-by-row GEMMs cut into 2 or 3 row chunks, and a third with
+    attention fused (mp-fuse-attention, chunks of 1 row to all of them;
+    the bias is then added to the attention's output instead)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -199,8 +220,12 @@ def options(seed):
     fuse = rng.random() < 0.25
     pipeline = rng.random() < 0.25
     chunks = rng.choice([2, 3])
-    step = ["--mp-train-step=max-grad-norm=1.0" +
-            (" precision=bf16" if bf16 else "")]
+    fuse_attention = rng.random() < 1 / 3
+    chunk_bytes = rng.choice([1, 64, 0])
+    step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
+            if fuse_attention else []) + \
+        ["--mp-train-step=max-grad-norm=1.0" +
+         (" precision=bf16" if bf16 else "")]
     passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \
         (["--mp-group-fsdp"] if group else []) + \
         (["--mp-pipeline-tp-sums=chunks=%d" % chunks] if pipeline else []) + \

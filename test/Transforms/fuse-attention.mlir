@@ -6,13 +6,12 @@
 // A Llama's attention: [b, s, h, d] queries, keys and values transposed to
 // [b, h, s, d], the keys to [b, h, d, s]. The key's two transposes compose
 // into the one the values have; the scale and the softmax's mask move
-// into the op, with the default chunk_bytes (64 MiB per rank) or the
-// option's.
+// into the op, and chunk-bytes' bound, if any.
 // CHECK-LABEL: func.func @llama_attention
 // CHECK-NEXT: %[[Q:.+]] = mp.transpose %arg0 perm [0, 2, 1, 3]
 // CHECK-NEXT: %[[V:.+]] = mp.transpose %arg2 perm [0, 2, 1, 3]
 // CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 2, 1, 3]
-// CHECK-NEXT: %[[O:.+]] = mp.attention %[[Q]], %[[K]], %[[V]] scale 2.500000e-01 causal chunk_bytes 67108864 precision <bf16> : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
+// CHECK-NEXT: %[[O:.+]] = mp.attention %[[Q]], %[[K]], %[[V]] scale 2.500000e-01 causal precision <bf16> : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
 // CHECK-NEXT: return %[[O]]
 // CHUNK-LABEL: func.func @llama_attention
 // CHUNK: mp.attention %{{.+}}, %{{.+}}, %{{.+}} scale 2.500000e-01 causal chunk_bytes 2048 precision <bf16>
@@ -35,9 +34,9 @@ func.func @llama_attention(%xq: tensor<2x16x4x8xf32>, %xk: tensor<2x16x4x8xf32>,
 // the key itself (the two transposes cancel).
 // CHECK-LABEL: func.func @plain
 // CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 2, 1] : tensor<3x4x10xf32> -> tensor<3x10x4xf32>
-// CHECK-NEXT: %[[O:.+]] = mp.attention %arg0, %[[K]], %arg2 scale -5.000000e-01 chunk_bytes 67108864 : (tensor<3x5x4xf32>, tensor<3x10x4xf32>, tensor<3x10x6xf32>) -> tensor<3x5x6xf32>
+// CHECK-NEXT: %[[O:.+]] = mp.attention %arg0, %[[K]], %arg2 scale -5.000000e-01 : (tensor<3x5x4xf32>, tensor<3x10x4xf32>, tensor<3x10x6xf32>) -> tensor<3x5x6xf32>
 // CHECK-NEXT: %[[K2:.+]] = mp.transpose %arg3 perm [0, 2, 1]
-// CHECK-NEXT: %[[O2:.+]] = mp.attention %arg0, %arg3, %arg2 scale 1.000000e+00 chunk_bytes 67108864 :
+// CHECK-NEXT: %[[O2:.+]] = mp.attention %arg0, %arg3, %arg2 scale 1.000000e+00 :
 // CHECK-NEXT: return %[[O]], %[[O2]], %[[K2]]
 // CHUNK-LABEL: func.func @plain
 // CHUNK: mp.attention %arg0, %{{.+}}, %arg2 scale -5.000000e-01 chunk_bytes 2048 :

@@ -116,18 +116,18 @@ def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
     `[batch, heads, sq, sk]` scores (11 after `mp-fold-gemm-scales`) and
     keeps the probabilities from the forward pass to the backward pass;
     fused, no score tensor is whole: each chunk of query rows uses one
-    scratch buffer of at most `chunk-bytes` per rank (the op's
-    `chunk_bytes`; 0: all rows at once), and under `causal` computes no
-    score past its last row. The backward pass (`mp.attention_grad`)
+    scratch buffer, and under `causal` computes no score past its last row
+    (the op picks the rows; `chunk-bytes`, the op's `chunk_bytes`, bounds
+    the scratch per rank). The backward pass (`mp.attention_grad`)
     computes the scores again: two GEMMs more per layer, paid back by the
     causal rows skipped and by the memory no longer held. Run it on the
     model, before `--mp-train-step`.
   }];
   let options = [
     Option<"chunkBytes", "chunk-bytes", "int64_t",
-           /*default=*/"64 * 1024 * 1024",
-           "Bytes per rank of one chunk's scratch scores (0: all query rows "
-           "at once)">,
+           /*default=*/"0",
+           "Bytes per rank the scratch scores of a chunk may take (0: no "
+           "bound)">,
   ];
   let dependentDialects = ["::mp::MPDialect"];
 }

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 using namespace mlir;
 using namespace mp;
@@ -561,18 +562,33 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
   geometry.keys = k[rank - 2];
   geometry.headDim = q[rank - 1];
   geometry.valueDim = v[rank - 1];
-  // As many rows as the scratch (one score buffer, or the gradient's two)
-  // holds within chunk_bytes, at least one; all rows without it.
+  geometry.causal = attention ? attention.getCausal() : gradient.getCausal();
+  geometry.chunkRows = geometry.queries;
+  // Under a causal mask a chunk of c rows computes about c/2 rows of scores
+  // past the diagonal in vain, and every chunk reads the keys and values
+  // once more: per batch entry, passes · sq · c / 2 and (sq / c) · sk ·
+  // (d + dv) floats, least at c = sqrt(2 · sk · (d + dv) / passes), where
+  // passes are the op's float passes over its scores (4 forward, 10 for
+  // the gradient, as getKernelBytes counts them). Multiples of 16 rows
+  // keep the GEMM tiles full.
+  if (geometry.causal) {
+    double passes = gradient ? 10 : 4;
+    int64_t best = int64_t(
+        std::sqrt(2 * double(geometry.keys) *
+                  double(geometry.headDim + geometry.valueDim) / passes));
+    geometry.chunkRows = std::clamp<int64_t>(
+        llvm::alignTo(best, 16), 1, std::max<int64_t>(geometry.queries, 1));
+  }
+  // No more rows than the scratch (one score buffer, or the gradient's
+  // two) holds within chunk_bytes, and at least one.
   std::optional<uint64_t> chunkBytes =
       attention ? attention.getChunkBytes() : gradient.getChunkBytes();
   int64_t rowBytes = (gradient ? 2 : 1) * geometry.batch * geometry.keys *
                      int64_t(sizeof(float));
-  geometry.chunkRows =
-      chunkBytes ? std::clamp<int64_t>(
-                       int64_t(*chunkBytes) / std::max<int64_t>(rowBytes, 1), 1,
-                       std::max<int64_t>(geometry.queries, 1))
-                 : geometry.queries;
-  geometry.causal = attention ? attention.getCausal() : gradient.getCausal();
+  if (chunkBytes)
+    geometry.chunkRows = std::clamp<int64_t>(int64_t(*chunkBytes) /
+                                                 std::max<int64_t>(rowBytes, 1),
+                                             1, geometry.chunkRows);
   return geometry;
 }
 

@@ -441,13 +441,17 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     %o = mp.attention %q, %k, %v scale 2.500000e-01 causal chunk_bytes 65536 : (tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>) -> tensor<2x4x256x16xf32>
     ```
 
-    It runs a chunk of query rows at a time, as many as have at most
-    `chunk_bytes` of float32 scores on the op's own (local) types, at least
-    one (all of them without `chunk_bytes`): per chunk, the scores of those
+    It runs a chunk of query rows at a time: per chunk, the scores of those
     rows against the keys they see (under `causal`, none past the chunk's
     last row: about half of the GEMMs' work and of the score bytes), their
     softmax and its product with `v`, through one scratch buffer that the
-    memory plan reserves while the op runs. No `[..., sq, sk]` tensor is
+    memory plan reserves while the op runs. Without a mask one chunk holds
+    every row; with `causal`, a chunk is the rows that balance the scores
+    computed past the diagonal against the keys and values read again per
+    chunk (`sqrt(2 · sk · (d + dv) / passes)` rounded up to 16, passes 4
+    forward and 10 backward: 256 rows for Llama's head dim 64 at sequence
+    1024). `chunk_bytes` caps a chunk at the rows whose float32 scores fit
+    it on the op's own (local) types, one at least. No `[..., sq, sk]` tensor is
     ever whole, and none is kept for the backward pass:
     `mp.attention_grad` computes the scores again. `mp-fuse-attention`
     writes it for the matmul, scale, softmax and matmul of a model's
