@@ -274,9 +274,43 @@ struct AttentionOperands {
                     const HostTensor &v)
       : precision(op.getEffectivePrecision()),
         f32(Float32Type::get(op.getContext())),
-        bf16(BFloat16Type::get(op.getContext())), query(asGemmOperand(q)),
-        key(asGemmOperand(k)), value(asGemmOperand(v)),
+        bf16(BFloat16Type::get(op.getContext())),
+        group(q.shape.size() >= 3 ? q.shape.end()[-3] / k.shape.end()[-3] : 1),
+        query(asGemmOperand(q)), key(repeatHeads(asGemmOperand(k))),
+        value(repeatHeads(asGemmOperand(v))),
         scale(op.getScale().convertToDouble()), causal(op.getCausal()) {}
+
+  /// Grouped-query attention's keys or values, [..., heads / group, s, e],
+  /// as [..., heads, s, e]: head h is head h / group.
+  HostTensor repeatHeads(const HostTensor &t) const {
+    if (group == 1)
+      return t;
+    SmallVector<int64_t> shape(t.shape);
+    shape.end()[-3] *= group;
+    HostTensor out = HostTensor::zeros(shape);
+    int64_t heads = shape.end()[-3], inner = shape.end()[-2] * shape.back();
+    for (int64_t i = 0; i < out.getNumElements(); ++i) {
+      int64_t outer = i / inner / heads, head = i / inner % heads;
+      out.data[i] =
+          t.data[(outer * (heads / group) + head / group) * inner + i % inner];
+    }
+    return out;
+  }
+  /// The gradient of repeatHeads: each key head sums its group's.
+  HostTensor sumHeads(const HostTensor &t) const {
+    if (group == 1)
+      return t;
+    SmallVector<int64_t> shape(t.shape);
+    shape.end()[-3] /= group;
+    HostTensor out = HostTensor::zeros(shape);
+    int64_t heads = t.shape.end()[-3], inner = shape.end()[-2] * shape.back();
+    for (int64_t i = 0; i < t.getNumElements(); ++i) {
+      int64_t outer = i / inner / heads, head = i / inner % heads;
+      out.data[(outer * (heads / group) + head / group) * inner + i % inner] +=
+          t.data[i];
+    }
+    return out;
+  }
 
   /// A float32 tensor as a GEMM of `precision` reads it.
   HostTensor asGemmOperand(const HostTensor &t) const {
@@ -312,6 +346,7 @@ struct AttentionOperands {
 
   Precision precision;
   FloatType f32, bf16;
+  int64_t group;
   HostTensor query, key, value;
   double scale;
   bool causal;
@@ -783,11 +818,12 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         };
         set(scaled(operands.product(ds, operands.key, shapeOf(a.getQuery()))),
             0);
-        set(scaled(operands.product(operands.transposed(ds), operands.query,
-                                    shapeOf(a.getKey()))),
+        set(operands.sumHeads(scaled(operands.product(
+                operands.transposed(ds), operands.query, operands.key.shape))),
             1);
-        set(operands.product(operands.transposed(operands.asGemmOperand(p)),
-                             grad, shapeOf(a.getValue())),
+        set(operands.sumHeads(
+                operands.product(operands.transposed(operands.asGemmOperand(p)),
+                                 grad, operands.value.shape)),
             2);
         return success();
       })

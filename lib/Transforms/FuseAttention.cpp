@@ -25,20 +25,63 @@ namespace mp {
 
 namespace {
 
-/// The value whose last two dims are swapped in `transposed`, written as a
-/// transpose of what `transposed` transposes, or of `transposed` itself.
-Value swapLastDims(OpBuilder &b, Location loc, Value transposed) {
-  int64_t rank = cast<RankedTensorType>(transposed.getType()).getRank();
-  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
-  Value source = transposed;
-  if (auto transpose = transposed.getDefiningOp<TransposeOp>()) {
-    perm = llvm::to_vector(transpose.getPermutation());
-    source = transpose.getInput();
+/// A value as a permutation of another: `value` = transpose(source, perm).
+struct Permuted {
+  Value source;
+  SmallVector<int64_t> perm;
+
+  /// `value` as the transpose that makes it, or as itself.
+  static Permuted of(Value value) {
+    if (auto transpose = value.getDefiningOp<TransposeOp>())
+      return {transpose.getInput(),
+              llvm::to_vector(transpose.getPermutation())};
+    int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
+    return {value, llvm::to_vector(llvm::seq<int64_t>(0, rank))};
   }
-  std::swap(perm[rank - 2], perm[rank - 1]);
-  if (llvm::equal(perm, llvm::seq<int64_t>(0, rank)))
-    return source;
-  return TransposeOp::create(b, loc, source, b.getDenseI64ArrayAttr(perm));
+
+  /// Grouped-query attention's repeat_kv, undone: when the source is
+  /// reshape(broadcast(x)), the broadcast repeating each head (dim j - 1
+  /// of the reshape, which the permutation moves before the sequence) in a
+  /// new dim j that the reshape merges into it, the source becomes x.
+  /// Returns the repetition, 1 when there is none.
+  int64_t unrepeatHeads() {
+    auto reshape = source.getDefiningOp<ReshapeOp>();
+    auto broadcast =
+        reshape ? reshape.getInput().getDefiningOp<BroadcastOp>() : nullptr;
+    if (!broadcast || broadcast.getDims().size() != 1)
+      return 1;
+    int64_t j = broadcast.getDims().front(), rank = perm.size();
+    ArrayRef<int64_t> repeated = broadcast.getResult().getType().getShape();
+    SmallVector<int64_t> merged(repeated);
+    if (j < 1 || rank < 3 || perm[rank - 3] != j - 1)
+      return 1;
+    merged[j - 1] *= repeated[j];
+    merged.erase(merged.begin() + j);
+    if (ArrayRef<int64_t>(merged) != reshape.getResult().getType().getShape())
+      return 1;
+    source = broadcast.getInput();
+    return repeated[j];
+  }
+
+  /// The value, built at `b`'s insertion point unless it is the source.
+  Value build(OpBuilder &b, Location loc) const {
+    if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+      return source;
+    return TransposeOp::create(b, loc, source, b.getDenseI64ArrayAttr(perm));
+  }
+};
+
+/// Erases `op` and, in turn, the transposes, reshapes and broadcasts that
+/// only it read.
+void eraseDeadLayoutChain(Operation *op) {
+  while (op && op->use_empty()) {
+    Operation *input = isa<TransposeOp, ReshapeOp, BroadcastOp>(op)
+                           ? op->getOperand(0).getDefiningOp()
+                           : nullptr;
+    op->erase();
+    op = input && isa<TransposeOp, ReshapeOp, BroadcastOp>(input) ? input
+                                                                  : nullptr;
+  }
 }
 
 struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
@@ -89,11 +132,23 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
     if (!std::isfinite(alpha) || alpha == 0)
       return;
 
+    // The key is kᵀ with its last two dims swapped back; keys and values
+    // repeated per query head (repeat_kv) are read once per group instead.
+    Permuted key = Permuted::of(keyT), values = Permuted::of(value);
+    std::swap(key.perm[rank - 2], key.perm[rank - 1]);
+    Permuted groupedKey = key, groupedValues = values;
+    int64_t group = groupedKey.unrepeatHeads();
+    if (group > 1 && groupedValues.unrepeatHeads() == group) {
+      key = groupedKey;
+      values = groupedValues;
+    }
+
     OpBuilder b(output);
     Location loc = output.getLoc();
-    Value key = swapLastDims(b, loc, keyT);
+    Value keys = key.build(b, loc);
+    Value valuesRead = values.build(b, loc);
     auto attention = AttentionOp::create(
-        b, loc, query, key, value, b.getF64FloatAttr(factor),
+        b, loc, query, keys, valuesRead, b.getF64FloatAttr(factor),
         softmax.getCausalAttr(),
         chunkBytes > 0 ? b.getI64IntegerAttr(chunkBytes) : IntegerAttr(),
         output.getPrecisionAttr());
@@ -104,9 +159,8 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
     if (scale != product)
       scale->erase();
     product->erase();
-    if (auto transpose = keyT.getDefiningOp<TransposeOp>();
-        transpose && transpose->use_empty())
-      transpose->erase();
+    eraseDeadLayoutChain(keyT.getDefiningOp());
+    eraseDeadLayoutChain(value.getDefiningOp());
   }
 };
 

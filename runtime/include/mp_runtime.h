@@ -400,10 +400,12 @@ mp_status mp_softmax_f32(mp_context *ctx, int64_t batch, int64_t sq, int64_t sk,
  * so it needs no mask. dx may alias grad. */
 mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
                               const float *y, const float *grad, float *dx);
-/* Scaled dot-product attention (mp.attention) of `batch` matrices:
- * out = softmax(scale · q · kᵀ) · v for q [batch, sq, head_dim], k [batch,
- * sk, head_dim], v [batch, sk, value_dim] and out [batch, sq, value_dim],
- * masked with `causal` as mp_softmax_f32 masks. It runs `chunk` query rows
+/* Scaled dot-product attention (mp.attention) of `batch` query matrices:
+ * out = softmax(scale · q · kᵀ) · v for q [batch, sq, head_dim], k
+ * [batch / group, sk, head_dim], v [batch / group, sk, value_dim] and out
+ * [batch, sq, value_dim], query matrix i reading key and value matrix
+ * i / group (grouped-query attention; 1: each its own), masked with
+ * `causal` as mp_softmax_f32 masks. It runs `chunk` query rows
  * at a time: per chunk, the scores against the keys it sees (under
  * `causal`, none past its last row) by a batched GEMM with alpha `scale`,
  * their softmax, and their product with v, both GEMMs in `precision` (bf16
@@ -411,7 +413,7 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * scores: batch · min(chunk, sq) · sk floats. Rows that see no key are
  * zeros. (ABI 6.) */
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
-                           int64_t batch, int64_t sq, int64_t sk,
+                           int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
                            int causal, int64_t chunk, const float *q,
                            const float *k, const float *v, float *out,
@@ -421,11 +423,12 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
  * it computes the probabilities p again, dp = grad · vᵀ, ds =
  * mp_softmax_grad_f32(p, dp), then dq = scale · ds · k for the chunk's
  * rows, and adds scale · dsᵀ · q to dk and pᵀ · grad to dv (zeroed first),
- * chunk after chunk. `scratch` holds 2 · batch · min(chunk, sq) · sk
- * floats. (ABI 6.) */
+ * chunk after chunk (and a group's query matrices into their keys' and
+ * values'). `scratch` holds 2 · batch · min(chunk, sq) · sk floats.
+ * (ABI 6.) */
 mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
-                                int64_t batch, int64_t sq, int64_t sk,
-                                int64_t head_dim, int64_t value_dim,
+                                int64_t batch, int64_t group, int64_t sq,
+                                int64_t sk, int64_t head_dim, int64_t value_dim,
                                 float scale, int causal, int64_t chunk,
                                 const float *q, const float *k, const float *v,
                                 const float *grad, float *dq, float *dk,

@@ -22,7 +22,7 @@ namespace {
 
 /// The sizes an attention call takes, checked once.
 struct AttentionShape {
-  int64_t batch, sq, sk, headDim, valueDim, chunk;
+  int64_t batch, group, sq, sk, headDim, valueDim, chunk;
   bool causal;
 
   /// The rows of the chunk from row `first`.
@@ -45,6 +45,10 @@ mp_status checkAttention(mp_context *ctx, const char *call,
   if (s.chunk < 1)
     return fail(ctx, call, "chunk must be positive, got %lld",
                 static_cast<long long>(s.chunk));
+  if (s.group < 1 || s.batch % s.group != 0)
+    return fail(ctx, call, "group %lld does not divide batch %lld",
+                static_cast<long long>(s.group),
+                static_cast<long long>(s.batch));
   if (s.headDim < 1 || s.valueDim < 1)
     return fail(ctx, call,
                 "head_dim and value_dim must be positive, got %lld "
@@ -72,15 +76,46 @@ mp_status checkAttention(mp_context *ctx, const char *call,
   return MP_OK;
 }
 
+/// A GEMM operand: `data` in matrix 0, matrices of `size` elements, one
+/// per query matrix, or (`perKey`) one per group of them (the keys, the
+/// values and their gradients).
+struct GemmOperand {
+  const float *data;
+  int64_t size;
+  bool perKey = false;
+};
+
+/// The batched GEMM of every query matrix: as `group` calls over the key
+/// matrices, call r taking query matrices r, group + r, 2·group + r, ...
+/// (one call when every query matrix has its own keys).
+mp_status groupedGemm(Backend &backend, mp_precision precision,
+                      const AttentionShape &s, bool transA, bool transB,
+                      int64_t m, int64_t n, int64_t k, float alpha,
+                      GemmOperand a, GemmOperand b, float beta, GemmOperand c) {
+  auto at = [&](const GemmOperand &x, int64_t r) {
+    return x.data + (x.perKey ? 0 : r * x.size);
+  };
+  auto stride = [&](const GemmOperand &x) {
+    return x.perKey ? x.size : s.group * x.size;
+  };
+  for (int64_t r = 0; r < s.group; ++r)
+    if (backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, transA, transB,
+                     s.batch / s.group, m, n, k, alpha, at(a, r), stride(a),
+                     at(b, r), stride(b), beta, const_cast<float *>(at(c, r)),
+                     stride(c)))
+      return MP_ERROR;
+  return MP_OK;
+}
+
 /// The chunk's probabilities softmax(scale · q · kᵀ), `rows` x `keys` per
 /// batch entry, into `p`.
 mp_status computeProbabilities(Backend &backend, mp_precision precision,
                                const AttentionShape &s, float scale,
                                int64_t first, int64_t rows, int64_t keys,
                                const float *q, const float *k, float *p) {
-  if (backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, false, true, s.batch,
-                   rows, keys, s.headDim, scale, q + first * s.headDim,
-                   s.sq * s.headDim, k, s.sk * s.headDim, 0, p, rows * keys))
+  if (groupedGemm(backend, precision, s, false, true, rows, keys, s.headDim,
+                  scale, {q + first * s.headDim, s.sq * s.headDim},
+                  {k, s.sk * s.headDim, true}, 0, {p, rows * keys}))
     return MP_ERROR;
   // The chunk's last row sees all `keys`: the mask of a [rows, keys]
   // softmax is the chunk's rows' of the whole one. In place: each row is
@@ -101,19 +136,20 @@ mp_status zeroRows(Backend &backend, const AttentionShape &s, float *data,
 extern "C" {
 
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
-                           int64_t batch, int64_t sq, int64_t sk,
+                           int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
                            int causal, int64_t chunk, const float *q,
                            const float *k, const float *v, float *out,
                            float *scratch) {
   const char *call = "mp_attention_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch, sq, sk, head_dim, value_dim, chunk, causal != 0};
+  AttentionShape s{batch,    group,     sq,    sk,
+                   head_dim, value_dim, chunk, causal != 0};
   if (checkAttention(ctx, call, precision, s, scale) ||
       checkBuffers(ctx, call,
                    {{"q", q, batch * sq * head_dim},
-                    {"k", k, batch * sk * head_dim},
-                    {"v", v, batch * sk * value_dim},
+                    {"k", k, batch / group * sk * head_dim},
+                    {"v", v, batch / group * sk * value_dim},
                     {"out", out, batch * sq * value_dim},
                     {"scratch", scratch, s.scoreFloats()}}))
     return MP_ERROR;
@@ -129,40 +165,43 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
     }
     if (computeProbabilities(backend, precision, s, scale, first, rows, keys, q,
                              k, scratch) ||
-        backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, false, false, batch,
-                     rows, value_dim, keys, 1, scratch, rows * keys, v,
-                     sk * value_dim, 0, out + first * value_dim,
-                     sq * value_dim))
+        groupedGemm(backend, precision, s, false, false, rows, value_dim, keys,
+                    1, {scratch, rows * keys}, {v, sk * value_dim, true}, 0,
+                    {out + first * value_dim, sq * value_dim}))
       return MP_ERROR;
   }
   return MP_OK;
 }
 
 mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
-                                int64_t batch, int64_t sq, int64_t sk,
-                                int64_t head_dim, int64_t value_dim,
+                                int64_t batch, int64_t group, int64_t sq,
+                                int64_t sk, int64_t head_dim, int64_t value_dim,
                                 float scale, int causal, int64_t chunk,
                                 const float *q, const float *k, const float *v,
                                 const float *grad, float *dq, float *dk,
                                 float *dv, float *scratch) {
   const char *call = "mp_attention_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch, sq, sk, head_dim, value_dim, chunk, causal != 0};
-  if (checkAttention(ctx, call, precision, s, scale) ||
-      checkBuffers(ctx, call,
+  AttentionShape s{batch,    group,     sq,    sk,
+                   head_dim, value_dim, chunk, causal != 0};
+  if (checkAttention(ctx, call, precision, s, scale))
+    return MP_ERROR;
+  int64_t keyMatrices = batch / group;
+  if (checkBuffers(ctx, call,
                    {{"q", q, batch * sq * head_dim},
-                    {"k", k, batch * sk * head_dim},
-                    {"v", v, batch * sk * value_dim},
+                    {"k", k, keyMatrices * sk * head_dim},
+                    {"v", v, keyMatrices * sk * value_dim},
                     {"grad", grad, batch * sq * value_dim},
                     {"dq", dq, batch * sq * head_dim},
-                    {"dk", dk, batch * sk * head_dim},
-                    {"dv", dv, batch * sk * value_dim},
+                    {"dk", dk, keyMatrices * sk * head_dim},
+                    {"dv", dv, keyMatrices * sk * value_dim},
                     {"scratch", scratch, 2 * s.scoreFloats()}}))
     return MP_ERROR;
   Backend &backend = *ctx->backend;
-  // The chunks add into dk and dv.
-  if (batch * sk > 0 && (backend.fill(batch * sk * head_dim, 0, dk) ||
-                         backend.fill(batch * sk * value_dim, 0, dv)))
+  // The chunks (and a group's query matrices) add into dk and dv.
+  if (keyMatrices * sk > 0 &&
+      (backend.fill(keyMatrices * sk * head_dim, 0, dk) ||
+       backend.fill(keyMatrices * sk * value_dim, 0, dv)))
     return MP_ERROR;
   if (batch * sq == 0)
     return MP_OK;
@@ -177,22 +216,21 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
     const float *qRows = q + first * head_dim,
                 *gradRows = grad + first * value_dim;
     // ds = softmax_grad(p, grad · vᵀ), in place of grad · vᵀ.
+    GemmOperand pChunk{p, rows * keys}, dsChunk{ds, rows * keys},
+        qChunk{qRows, sq * head_dim}, gradChunk{gradRows, sq * value_dim};
     if (computeProbabilities(backend, precision, s, scale, first, rows, keys, q,
                              k, p) ||
-        backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, false, true, batch,
-                     rows, keys, value_dim, 1, gradRows, sq * value_dim, v,
-                     sk * value_dim, 0, ds, rows * keys) ||
+        groupedGemm(backend, precision, s, false, true, rows, keys, value_dim,
+                    1, gradChunk, {v, sk * value_dim, true}, 0, dsChunk) ||
         backend.softmaxGrad(batch * rows, keys, p, ds, ds))
       return MP_ERROR;
-    if (backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, false, false, batch,
-                     rows, head_dim, keys, scale, ds, rows * keys, k,
-                     sk * head_dim, 0, dq + first * head_dim, sq * head_dim) ||
-        backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, true, false, batch,
-                     keys, head_dim, rows, scale, ds, rows * keys, qRows,
-                     sq * head_dim, 1, dk, sk * head_dim) ||
-        backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, true, false, batch,
-                     keys, value_dim, rows, 1, p, rows * keys, gradRows,
-                     sq * value_dim, 1, dv, sk * value_dim))
+    if (groupedGemm(backend, precision, s, false, false, rows, head_dim, keys,
+                    scale, dsChunk, {k, sk * head_dim, true}, 0,
+                    {dq + first * head_dim, sq * head_dim}) ||
+        groupedGemm(backend, precision, s, true, false, keys, head_dim, rows,
+                    scale, dsChunk, qChunk, 1, {dk, sk * head_dim, true}) ||
+        groupedGemm(backend, precision, s, true, false, keys, value_dim, rows,
+                    1, pChunk, gradChunk, 1, {dv, sk * value_dim, true}))
       return MP_ERROR;
   }
   return MP_OK;

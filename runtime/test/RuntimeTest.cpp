@@ -1751,20 +1751,24 @@ void testSoftmax(mp_context *ctx) {
 /// Attention in chunks of query rows (fp32 GEMMs) against a float64
 /// reference of softmax(scale · q · kᵀ) · v and its gradients, causal or
 /// not, with more keys than queries, fewer (rows and whole chunks that see
-/// no key are zeros) and chunks that do not divide the rows; on the host,
+/// no key are zeros), chunks that do not divide the rows and groups of
+/// query matrices sharing their keys and values; on the host,
 /// one chunk gives the unfused calls' values bit for bit, in fp32 and bf16.
 void testAttention(mp_context *ctx) {
   struct Case {
-    int64_t batch, sq, sk, headDim, valueDim, chunk;
+    int64_t batch, group, sq, sk, headDim, valueDim, chunk;
     bool causal;
   };
-  const Case cases[] = {{3, 5, 5, 4, 3, 2, true},  {2, 3, 6, 4, 2, 1, true},
-                        {2, 6, 3, 2, 3, 4, true},  {1, 6, 2, 3, 2, 2, true},
-                        {2, 4, 7, 5, 4, 3, false}, {2, 9, 9, 8, 8, 9, true}};
+  const Case cases[] = {
+      {3, 1, 5, 5, 4, 3, 2, true},  {2, 1, 3, 6, 4, 2, 1, true},
+      {2, 1, 6, 3, 2, 3, 4, true},  {1, 1, 6, 2, 3, 2, 2, true},
+      {2, 1, 4, 7, 5, 4, 3, false}, {2, 1, 9, 9, 8, 8, 9, true},
+      {6, 3, 5, 5, 4, 3, 2, true},  {4, 2, 4, 7, 5, 4, 3, false}};
   for (const Case &c : cases) {
+    int64_t keyMatrices = c.batch / c.group;
     int64_t qCount = c.batch * c.sq * c.headDim,
-            kCount = c.batch * c.sk * c.headDim,
-            vCount = c.batch * c.sk * c.valueDim,
+            kCount = keyMatrices * c.sk * c.headDim,
+            vCount = keyMatrices * c.sk * c.valueDim,
             oCount = c.batch * c.sq * c.valueDim;
     double scale = 0.7;
     std::vector<float> q = makeValues(qCount, 1), k = makeValues(kCount, 2),
@@ -1784,7 +1788,7 @@ void testAttention(mp_context *ctx) {
           double score = 0;
           for (int64_t e = 0; e < c.headDim; ++e)
             score += double(q[(b * c.sq + i) * c.headDim + e]) *
-                     double(k[(b * c.sk + j) * c.headDim + e]);
+                     double(k[(b / c.group * c.sk + j) * c.headDim + e]);
           p[j] = score * scale;
           top = std::max(top, p[j]);
         }
@@ -1795,9 +1799,10 @@ void testAttention(mp_context *ctx) {
           for (int64_t e = 0; e < c.valueDim; ++e) {
             double gradient = g[(b * c.sq + i) * c.valueDim + e];
             out[(b * c.sq + i) * c.valueDim + e] +=
-                p[j] * double(v[(b * c.sk + j) * c.valueDim + e]);
-            dp[j] += gradient * double(v[(b * c.sk + j) * c.valueDim + e]);
-            dv[(b * c.sk + j) * c.valueDim + e] += p[j] * gradient;
+                p[j] * double(v[(b / c.group * c.sk + j) * c.valueDim + e]);
+            dp[j] +=
+                gradient * double(v[(b / c.group * c.sk + j) * c.valueDim + e]);
+            dv[(b / c.group * c.sk + j) * c.valueDim + e] += p[j] * gradient;
           }
           dot += dp[j] * p[j];
         }
@@ -1805,8 +1810,8 @@ void testAttention(mp_context *ctx) {
           double ds = p[j] * (dp[j] - dot) * scale;
           for (int64_t e = 0; e < c.headDim; ++e) {
             dq[(b * c.sq + i) * c.headDim + e] +=
-                ds * double(k[(b * c.sk + j) * c.headDim + e]);
-            dk[(b * c.sk + j) * c.headDim + e] +=
+                ds * double(k[(b / c.group * c.sk + j) * c.headDim + e]);
+            dk[(b / c.group * c.sk + j) * c.headDim + e] +=
                 ds * double(q[(b * c.sq + i) * c.headDim + e]);
           }
         }
@@ -1817,18 +1822,20 @@ void testAttention(mp_context *ctx) {
         scratch(ctx,
                 2 * c.batch * std::min(c.chunk, c.sq) * c.sk * sizeof(float));
     // The outputs start as NaN (Buffer's fill): every entry is written.
-    CHECK_OK(ctx, mp_attention_f32(ctx, MP_PRECISION_FP32, c.batch, c.sq, c.sk,
-                                   c.headDim, c.valueDim, scale, c.causal,
-                                   c.chunk, qB.floats(), kB.floats(),
+    CHECK_OK(ctx, mp_attention_f32(ctx, MP_PRECISION_FP32, c.batch, c.group,
+                                   c.sq, c.sk, c.headDim, c.valueDim, scale,
+                                   c.causal, c.chunk, qB.floats(), kB.floats(),
                                    vB.floats(), oB.floats(), scratch.floats()));
-    CHECK_OK(ctx, mp_attention_grad_f32(
-                      ctx, MP_PRECISION_FP32, c.batch, c.sq, c.sk, c.headDim,
-                      c.valueDim, scale, c.causal, c.chunk, qB.floats(),
-                      kB.floats(), vB.floats(), gB.floats(), dqB.floats(),
-                      dkB.floats(), dvB.floats(), scratch.floats()));
+    CHECK_OK(ctx, mp_attention_grad_f32(ctx, MP_PRECISION_FP32, c.batch,
+                                        c.group, c.sq, c.sk, c.headDim,
+                                        c.valueDim, scale, c.causal, c.chunk,
+                                        qB.floats(), kB.floats(), vB.floats(),
+                                        gB.floats(), dqB.floats(), dkB.floats(),
+                                        dvB.floats(), scratch.floats()));
     std::string what = std::string(c.causal ? "causal " : "") + "attention " +
                        std::to_string(c.batch) + " x " + std::to_string(c.sq) +
-                       " x " + std::to_string(c.sk) + " in chunks of " +
+                       " x " + std::to_string(c.sk) + " (groups of " +
+                       std::to_string(c.group) + ") in chunks of " +
                        std::to_string(c.chunk);
     expect(closeTo(oB.read(), out), what);
     expect(closeTo(dqB.read(), dq, 1e-4) && closeTo(dkB.read(), dk, 1e-4) &&
@@ -1850,8 +1857,8 @@ void testAttention(mp_context *ctx) {
       fused(ctx, batch * sq * d * sizeof(float)),
       unfused(ctx, batch * sq * d * sizeof(float));
   for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16}) {
-    CHECK_OK(ctx, mp_attention_f32(ctx, precision, batch, sq, sk, d, d, 0.5f, 0,
-                                   sq, qB.floats(), kB.floats(), vB.floats(),
+    CHECK_OK(ctx, mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d, 0.5f,
+                                   0, sq, qB.floats(), kB.floats(), vB.floats(),
                                    fused.floats(), scores.floats()));
     CHECK_OK(ctx, mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32,
                                       MP_DTYPE_F32, 0, 1, batch, sq, sk, d,
@@ -2213,31 +2220,37 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_softmax_grad_f32" + onRank + "negative cols -4");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 2, 2, 1, 1, 1.0f, 1, 0,
-                                in, in, in, out, out);
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
+                                0, in, in, in, out, out);
       },
       "mp_attention_f32" + onRank + "chunk must be positive, got 0");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 2, 2, 1, 1, INFINITY,
-                                1, 1, in, in, in, out, out);
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
+                                INFINITY, 1, 1, in, in, in, out, out);
       },
       "mp_attention_f32" + onRank +
           "scale must be finite and nonzero, got inf");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_grad_f32(c, MP_PRECISION_FP32, 1, 2, 2, 1, 1, 1.0f,
-                                     1, 1, in, in, in, in, out, out, out,
+        return mp_attention_grad_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
+                                     1.0f, 1, 1, in, in, in, in, out, out, out,
                                      nullptr);
       },
       "mp_attention_grad_f32" + onRank + "scratch is null");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 2, 2, 0, 1, 1.0f, 1, 1,
-                                in, in, in, out, out);
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f, 1,
+                                1, in, in, in, out, out);
       },
       "mp_attention_f32" + onRank +
           "head_dim and value_dim must be positive, got 0 and 1");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 3, 2, 2, 2, 1, 1, 1.0f, 1,
+                                1, in, in, in, out, out);
+      },
+      "mp_attention_f32" + onRank + "group 2 does not divide batch 3");
   expectError(
       [&](mp_context *c) {
         return mp_rope_f32(c, 1, 2, 1, 3, 10000, 0, in, out);

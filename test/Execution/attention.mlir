@@ -1,48 +1,58 @@
 // mp.attention and mp.attention_grad on the reference interpreter:
 //  - the gradients of causal attention (chunks of 2 rows forward and 1
-//    backward, 5 queries; 3 queries against 6 keys) and of unmasked
-//    attention, against central finite differences;
+//    backward, 5 queries; 3 queries against 6 keys), of unmasked attention
+//    and of grouped-query attention (4 query heads, 2 key and value
+//    heads), against central finite differences;
 //  - the forward values equal the unfused matmul, scale, softmax and
 //    matmul's, in float32 GEMMs and in bf16 ones (operands and
-//    probabilities rounded to bfloat16 alike), and mp-fuse-attention's
-//    rewrite of the unfused chain computes the same.
+//    probabilities rounded to bfloat16 alike), and with one key and value
+//    head for 3 query heads as with them repeated (broadcast, reshape);
+//    mp-fuse-attention's rewrite of the unfused chain (reading the one
+//    head) computes the same.
 //
 // RUN: split-file %s %t
 // RUN: mp-opt %t/grad.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/grad.step.mlir
 // RUN: mp-run %t/grad.step.mlir --entry=attn --gradcheck | FileCheck %s --check-prefix=GRAD
-// GRAD: gradcheck: 6 parameters, 328 elements, max abs error {{.*}}: match
+// GRAD: gradcheck: 9 parameters, {{[0-9]+}} elements, max abs error {{.*}}: match
 // RUN: mp-run %t/fused.mlir --entry=attention --reference=%t/unfused.mlir --rtol 1e-15 --atol 0 | FileCheck %s
 // RUN: mp-opt %t/unfused.mlir --mp-fuse-attention -o %t/rewritten.mlir
 // RUN: FileCheck %s --check-prefix=REWRITTEN < %t/rewritten.mlir
 // RUN: mp-run %t/rewritten.mlir --entry=attention --reference=%t/unfused.mlir --rtol 1e-15 --atol 0 | FileCheck %s
-// CHECK: over 2 results: match
-// REWRITTEN-COUNT-2: mp.attention
+// CHECK: over 3 results: match
+// REWRITTEN-COUNT-2: mp.attention {{.*}} -> tensor<2x3x5x6xf32>
+// REWRITTEN: mp.attention {{.*}} : (tensor<2x3x5x4xf32>, tensor<2x1x7x4xf32>, tensor<2x1x7x6xf32>) -> tensor<2x3x5x6xf32>
 
 //--- grad.mlir
 func.func @attn(%t: tensor<2x2x5x3xf32> {mp.target = "t"}, %t2: tensor<2x3x3xf32> {mp.target = "t2"},
                 %q: tensor<2x2x5x4xf32> {mp.param = "q"}, %k: tensor<2x2x5x4xf32> {mp.param = "k"},
                 %v: tensor<2x2x5x3xf32> {mp.param = "v"}, %k2: tensor<2x6x4xf32> {mp.param = "k2"},
-                %v2: tensor<2x6x3xf32> {mp.param = "v2"}, %qs: tensor<2x3x4xf32> {mp.param = "q2"}) -> tensor<f32> {
+                %v2: tensor<2x6x3xf32> {mp.param = "v2"}, %qs: tensor<2x3x4xf32> {mp.param = "q2"},
+                %t4: tensor<2x4x5x2xf32> {mp.target = "t4"}, %qg: tensor<2x4x5x3xf32> {mp.param = "qg"},
+                %kg: tensor<2x2x5x3xf32> {mp.param = "kg"}, %vg: tensor<2x2x5x2xf32> {mp.param = "vg"}) -> tensor<f32> {
   %o = mp.attention %q, %k, %v scale 0.7 causal chunk_bytes 160 : (tensor<2x2x5x4xf32>, tensor<2x2x5x4xf32>, tensor<2x2x5x3xf32>) -> tensor<2x2x5x3xf32>
   %l1 = mp.mse_loss %o, %t : (tensor<2x2x5x3xf32>, tensor<2x2x5x3xf32>) -> tensor<f32>
   %o2 = mp.attention %qs, %k2, %v2 scale -1.3 causal : (tensor<2x3x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) -> tensor<2x3x3xf32>
   %l2 = mp.mse_loss %o2, %t2 : (tensor<2x3x3xf32>, tensor<2x3x3xf32>) -> tensor<f32>
   %o3 = mp.attention %qs, %k2, %v2 scale 0.5 chunk_bytes 96 : (tensor<2x3x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) -> tensor<2x3x3xf32>
   %l3 = mp.mse_loss %o3, %t2 : (tensor<2x3x3xf32>, tensor<2x3x3xf32>) -> tensor<f32>
+  %og = mp.attention %qg, %kg, %vg scale 0.6 causal chunk_bytes 100 : (tensor<2x4x5x3xf32>, tensor<2x2x5x3xf32>, tensor<2x2x5x2xf32>) -> tensor<2x4x5x2xf32>
+  %l4 = mp.mse_loss %og, %t4 : (tensor<2x4x5x2xf32>, tensor<2x4x5x2xf32>) -> tensor<f32>
   %l12 = mp.add %l1, %l2 : tensor<f32>
-  %loss = mp.add %l12, %l3 : tensor<f32>
+  %l34 = mp.add %l3, %l4 : tensor<f32>
+  %loss = mp.add %l12, %l34 : tensor<f32>
   return %loss : tensor<f32>
 }
 
 //--- fused.mlir
-func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>) {
+func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>, %k1: tensor<2x1x7x4xf32>, %v1: tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>) {
   %o = mp.attention %q, %k, %v scale 0.3 causal chunk_bytes 336 : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> tensor<2x3x5x6xf32>
   %b = mp.attention %q, %k, %v scale 0.3 precision <bf16> : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> tensor<2x3x5x6xf32>
-  return %o, %b : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
+  %g = mp.attention %q, %k1, %v1 scale 0.3 causal : (tensor<2x3x5x4xf32>, tensor<2x1x7x4xf32>, tensor<2x1x7x6xf32>) -> tensor<2x3x5x6xf32>
+  return %o, %b, %g : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
 }
 
 //--- unfused.mlir
-func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>) {
+func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>, %k1: tensor<2x1x7x4xf32>, %v1: tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>) {
   %kt = mp.transpose %k perm [0, 1, 3, 2] : tensor<2x3x7x4xf32> -> tensor<2x3x4x7xf32>
   %s = mp.matmul %q, %kt : (tensor<2x3x5x4xf32>, tensor<2x3x4x7xf32>) -> tensor<2x3x5x7xf32>
   %t = mp.scale %s by 0.3 : tensor<2x3x5x7xf32>
@@ -52,5 +62,14 @@ func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tenso
   %tb = mp.scale %sb by 0.3 : tensor<2x3x5x7xf32>
   %pb = mp.softmax %tb : tensor<2x3x5x7xf32>
   %b = mp.matmul %pb, %v precision <bf16> : (tensor<2x3x5x7xf32>, tensor<2x3x7x6xf32>) -> tensor<2x3x5x6xf32>
-  return %o, %b : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
+  %kb = mp.broadcast %k1 dims [2] : tensor<2x1x7x4xf32> -> tensor<2x1x3x7x4xf32>
+  %kr = mp.reshape %kb : tensor<2x1x3x7x4xf32> -> tensor<2x3x7x4xf32>
+  %krt = mp.transpose %kr perm [0, 1, 3, 2] : tensor<2x3x7x4xf32> -> tensor<2x3x4x7xf32>
+  %vb = mp.broadcast %v1 dims [2] : tensor<2x1x7x6xf32> -> tensor<2x1x3x7x6xf32>
+  %vr = mp.reshape %vb : tensor<2x1x3x7x6xf32> -> tensor<2x3x7x6xf32>
+  %sg = mp.matmul %q, %krt : (tensor<2x3x5x4xf32>, tensor<2x3x4x7xf32>) -> tensor<2x3x5x7xf32>
+  %tg = mp.scale %sg by 0.3 : tensor<2x3x5x7xf32>
+  %pg = mp.softmax %tg causal : tensor<2x3x5x7xf32>
+  %g = mp.matmul %pg, %vr : (tensor<2x3x5x7xf32>, tensor<2x3x7x6xf32>) -> tensor<2x3x5x6xf32>
+  return %o, %b, %g : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
 }

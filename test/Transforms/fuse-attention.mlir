@@ -5,12 +5,12 @@
 
 // A Llama's attention: [b, s, h, d] queries, keys and values transposed to
 // [b, h, s, d], the keys to [b, h, d, s]. The key's two transposes compose
-// into the one the values have; the scale and the softmax's mask move
+// into one like the values'; the scale and the softmax's mask move
 // into the op, and chunk-bytes' bound, if any.
 // CHECK-LABEL: func.func @llama_attention
 // CHECK-NEXT: %[[Q:.+]] = mp.transpose %arg0 perm [0, 2, 1, 3]
-// CHECK-NEXT: %[[V:.+]] = mp.transpose %arg2 perm [0, 2, 1, 3]
 // CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 2, 1, 3]
+// CHECK-NEXT: %[[V:.+]] = mp.transpose %arg2 perm [0, 2, 1, 3]
 // CHECK-NEXT: %[[O:.+]] = mp.attention %[[Q]], %[[K]], %[[V]] scale 2.500000e-01 causal precision <bf16> : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
 // CHECK-NEXT: return %[[O]]
 // CHUNK-LABEL: func.func @llama_attention
@@ -49,6 +49,46 @@ func.func @plain(%q: tensor<3x5x4xf32>, %kt: tensor<3x4x10xf32>, %v: tensor<3x10
   %p2 = mp.softmax %s2 : tensor<3x5x10xf32>
   %o2 = mp.matmul %p2, %v : (tensor<3x5x10xf32>, tensor<3x10x6xf32>) -> tensor<3x5x6xf32>
   return %o, %o2, %kt2 : tensor<3x5x6xf32>, tensor<3x5x6xf32>, tensor<3x4x10xf32>
+}
+
+// -----
+
+// Grouped-query attention: keys and values repeated per query head
+// (torchtitan's repeat_kv: broadcast, then reshape) are read once per group
+// of 2 query heads instead; the repetitions go. Keys repeated but values
+// not (or by another factor) stay repeated.
+// CHECK-LABEL: func.func @grouped
+// CHECK-NEXT: %[[Q:.+]] = mp.transpose %arg0 perm [0, 2, 1, 3]
+// CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 2, 1, 3] : tensor<2x16x2x8xf32> -> tensor<2x2x16x8xf32>
+// CHECK-NEXT: %[[V:.+]] = mp.transpose %arg2 perm [0, 2, 1, 3] : tensor<2x16x2x8xf32> -> tensor<2x2x16x8xf32>
+// CHECK-NEXT: %[[O:.+]] = mp.attention %[[Q]], %[[K]], %[[V]] scale 2.500000e-01 causal : (tensor<2x4x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>) -> tensor<2x4x16x8xf32>
+// CHECK-NEXT: %[[KB:.+]] = mp.broadcast %arg1 dims [3]
+// CHECK-NEXT: %[[KR:.+]] = mp.reshape %[[KB]]
+// CHECK-NEXT: %[[K2:.+]] = mp.transpose %[[KR]] perm [0, 2, 1, 3]
+// CHECK-NEXT: %[[V2:.+]] = mp.transpose %arg3 perm [0, 2, 1, 3]
+// CHECK-NEXT: %[[O2:.+]] = mp.attention %[[Q]], %[[K2]], %[[V2]] scale 2.500000e-01 causal : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
+// CHECK-NEXT: return %[[O]], %[[O2]]
+func.func @grouped(%xq: tensor<2x16x4x8xf32>, %xk: tensor<2x16x2x8xf32>, %xv: tensor<2x16x2x8xf32>, %xv4: tensor<2x16x4x8xf32>) -> (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) {
+  %q = mp.transpose %xq perm [0, 2, 1, 3] : tensor<2x16x4x8xf32> -> tensor<2x4x16x8xf32>
+  %kb = mp.broadcast %xk dims [3] : tensor<2x16x2x8xf32> -> tensor<2x16x2x2x8xf32>
+  %kr = mp.reshape %kb : tensor<2x16x2x2x8xf32> -> tensor<2x16x4x8xf32>
+  %kt = mp.transpose %kr perm [0, 2, 3, 1] : tensor<2x16x4x8xf32> -> tensor<2x4x8x16xf32>
+  %vb = mp.broadcast %xv dims [3] : tensor<2x16x2x8xf32> -> tensor<2x16x2x2x8xf32>
+  %vr = mp.reshape %vb : tensor<2x16x2x2x8xf32> -> tensor<2x16x4x8xf32>
+  %v = mp.transpose %vr perm [0, 2, 1, 3] : tensor<2x16x4x8xf32> -> tensor<2x4x16x8xf32>
+  %s = mp.matmul %q, %kt : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>
+  %t = mp.scale %s by 0.25 : tensor<2x4x16x16xf32>
+  %p = mp.softmax %t causal : tensor<2x4x16x16xf32>
+  %o = mp.matmul %p, %v : (tensor<2x4x16x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
+  %kb2 = mp.broadcast %xk dims [3] : tensor<2x16x2x8xf32> -> tensor<2x16x2x2x8xf32>
+  %kr2 = mp.reshape %kb2 : tensor<2x16x2x2x8xf32> -> tensor<2x16x4x8xf32>
+  %kt2 = mp.transpose %kr2 perm [0, 2, 3, 1] : tensor<2x16x4x8xf32> -> tensor<2x4x8x16xf32>
+  %v2 = mp.transpose %xv4 perm [0, 2, 1, 3] : tensor<2x16x4x8xf32> -> tensor<2x4x16x8xf32>
+  %s2 = mp.matmul %q, %kt2 : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>
+  %t2 = mp.scale %s2 by 0.25 : tensor<2x4x16x16xf32>
+  %p2 = mp.softmax %t2 causal : tensor<2x4x16x16xf32>
+  %o2 = mp.matmul %p2, %v2 : (tensor<2x4x16x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
+  return %o, %o2 : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
 }
 
 // -----

@@ -101,7 +101,10 @@ def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
     the softmax causal or not), becomes one `mp.attention %q, %k, %v` when
     nothing else reads the scores or the probabilities and both GEMMs have
     one precision. The key comes from the transpose that made `kᵀ`
-    (composed into one transpose, or none).
+    (composed into one transpose, or none); keys and values repeated per
+    query head (torchtitan's `repeat_kv`: a broadcast, then a reshape
+    merging the repeats into the heads) are read unrepeated, once per
+    group of query heads.
 
     ```mlir
     %s = mp.matmul %q, %kt : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>

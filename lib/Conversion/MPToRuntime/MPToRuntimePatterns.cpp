@@ -566,6 +566,7 @@ template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
         calls.getContext(),
         calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
         calls.i64(g.batch),
+        calls.i64(g.group),
         calls.i64(g.queries),
         calls.i64(g.keys),
         calls.i64(g.headDim),

@@ -198,11 +198,11 @@ func.func @grouped_async(%a0: tensor<4x8xf32> {mp.param = "layers.0.a", mp.shard
 // CHECK-DAG: %[[HALF:.+]] = arith.constant 5.000000e-01 : f32
 // CHECK: %[[O:.+]] = llvm.getelementptr %{{.+}}[%c0_i64]
 // CHECK: %[[SCRATCH:.+]] = llvm.getelementptr %{{.+}}[%c768_i64]
-// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c2_i64, %{{.+}}, %{{.+}}, %{{.+}}, %[[O]], %[[SCRATCH]])
+// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c2_i64, %{{.+}}, %{{.+}}, %{{.+}}, %[[O]], %[[SCRATCH]])
 // CHECK: %[[DK:.+]] = llvm.getelementptr %{{.+}}[%c1344_i64]
 // CHECK: %[[DV:.+]] = llvm.getelementptr %{{.+}}[%c1920_i64]
 // CHECK: %[[SCRATCH2:.+]] = llvm.getelementptr %{{.+}}[%c2688_i64]
-// CHECK: call @mp_attention_grad_f32(%arg0, %c1_i32, %c6_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c1_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[SCRATCH]], %[[DK]], %[[DV]], %[[SCRATCH2]])
+// CHECK: call @mp_attention_grad_f32(%arg0, %c1_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c1_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[SCRATCH]], %[[DK]], %[[DV]], %[[SCRATCH2]])
 func.func @attention(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x4xf32> {mp.input = "k"}, %v: tensor<2x3x6x5xf32> {mp.input = "v"}, %g: tensor<2x3x6x5xf32> {mp.input = "g"})
     -> (tensor<2x3x6x5xf32> {mp.output = "o"}, tensor<2x3x6x4xf32> {mp.output = "dq"}) {
   %o = mp.attention %q, %k, %v scale 0.5 causal chunk_bytes 300 precision <bf16> : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>) -> tensor<2x3x6x5xf32>

@@ -767,9 +767,27 @@ func.func @attention_rank(%q: tensor<8xf32>) {
 // -----
 
 func.func @attention_heads(%q: tensor<2x6x8xf32>, %k: tensor<3x6x8xf32>) {
-  // expected-error@+2 {{mp.attention query, key and value have different leading dims}}
+  // expected-error@+2 {{mp.attention key and value heads 3 do not divide the query's 2}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
   %0 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x6x8xf32>, tensor<3x6x8xf32>, tensor<3x6x8xf32>) -> tensor<2x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_batch(%q: tensor<2x4x6x8xf32>, %k: tensor<3x2x6x8xf32>) {
+  // expected-error@+2 {{mp.attention query, key and value have different leading dims}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x4x6x8xf32>, tensor<3x2x6x8xf32>, tensor<3x2x6x8xf32>) -> tensor<2x4x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_value_heads(%q: tensor<2x4x6x8xf32>, %k: tensor<2x2x6x8xf32>, %v: tensor<2x4x6x8xf32>) {
+  // expected-error@+2 {{mp.attention query, key and value have different leading dims}}
+  // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
+  %0 = mp.attention %q, %k, %v scale 1.0 : (tensor<2x4x6x8xf32>, tensor<2x2x6x8xf32>, tensor<2x4x6x8xf32>) -> tensor<2x4x6x8xf32>
   return
 }
 

@@ -470,10 +470,20 @@ inferAttentionType(std::optional<Location> location, StringRef op,
   ArrayRef<int64_t> q = query.getShape(), k = key.getShape(),
                     v = value.getShape();
   int64_t rank = query.getRank();
-  if (q.drop_back(2) != k.drop_back(2) || q.drop_back(2) != v.drop_back(2))
+  // Grouped-query attention: the dim before the sequence (heads) of the
+  // keys and values may divide the query's.
+  auto headsDiffer = [&](ArrayRef<int64_t> kv) {
+    return rank >= 3 && kv[rank - 3] != q[rank - 3];
+  };
+  if (k.drop_back(2) != v.drop_back(2) ||
+      q.drop_back(headsDiffer(k) ? 3 : 2) !=
+          k.drop_back(headsDiffer(k) ? 3 : 2))
     return emitOptionalError(location, op,
                              " query, key and value have different leading "
                              "dims");
+  if (headsDiffer(k) && q[rank - 3] % k[rank - 3] != 0)
+    return emitOptionalError(location, op, " key and value heads ", k[rank - 3],
+                             " do not divide the query's ", q[rank - 3]);
   if (k[rank - 1] != q[rank - 1])
     return emitOptionalError(location, op, " key dim ", k[rank - 1],
                              " differs from the query's ", q[rank - 1]);
@@ -562,6 +572,7 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
   geometry.keys = k[rank - 2];
   geometry.headDim = q[rank - 1];
   geometry.valueDim = v[rank - 1];
+  geometry.group = rank >= 3 ? q[rank - 3] / k[rank - 3] : 1;
   geometry.causal = attention ? attention.getCausal() : gradient.getCausal();
   geometry.chunkRows = geometry.queries;
   // Under a causal mask a chunk of c rows computes about c/2 rows of scores

@@ -419,9 +419,16 @@ ShardingRule getAttentionRule(RankedTensorType query, RankedTensorType key,
                               RankedTensorType value, bool wholeQueries) {
   ShardingRule rule;
   SmallVector<int64_t> batch;
-  for (int64_t extent : query.getShape().drop_back(2))
-    batch.push_back(rule.addFactor(extent, FactorKind::Parallel));
   int64_t rank = query.getRank();
+  for (auto [dim, extent] : llvm::enumerate(query.getShape().drop_back(2))) {
+    // Grouped-query attention: query heads h read key head h / group, so a
+    // split of the key heads is a split of the query heads in as many
+    // blocks (as a reshape's merged dims share their major factor).
+    int64_t kvExtent = key.getDimSize(dim);
+    batch.push_back(rule.addFactor(kvExtent, FactorKind::Parallel));
+    if (kvExtent != extent)
+      rule.evenSplitFactors.push_back(batch.back());
+  }
   int64_t sq = rule.addFactor(query.getDimSize(rank - 2),
                               wholeQueries ? FactorKind::Replicated
                                            : FactorKind::Parallel);

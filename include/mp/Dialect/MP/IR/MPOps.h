@@ -69,13 +69,15 @@ struct NormOperands {
 NormOperands getNormOperands(mlir::Operation *op);
 
 /// How mp.attention and mp.attention_grad run on their (local) types, which
-/// the memory plan, the cost model and the lowering share: `batch` matrices
-/// (the product of the leading dims) of `queries` rows, cut into chunks of
+/// the memory plan, the cost model and the lowering share: `batch` query
+/// matrices (the product of the leading dims) of `queries` rows, each
+/// `group` of them reading one key and value matrix, cut into chunks of
 /// `chunkRows` rows; each chunk computes its scores against the keys it
 /// sees, in a scratch buffer of `batch × chunkRows × keys` floats (two for
 /// the gradient).
 struct AttentionGeometry {
-  int64_t batch = 0, queries = 0, keys = 0, headDim = 0, valueDim = 0;
+  int64_t batch = 0, group = 1, queries = 0, keys = 0, headDim = 0,
+          valueDim = 0;
   int64_t chunkRows = 0;
   bool causal = false;
 

@@ -436,6 +436,10 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     for `q` `[..., sq, d]`, `k` `[..., sk, d]` and `v` `[..., sk, dv]` with
     the same leading dims (batch, heads); the result is `[..., sq, dv]`.
     With `causal` the scores are masked as `mp.softmax causal` masks them.
+    Grouped-query attention (`enable_gqa`): the keys and values may have
+    fewer heads (the dim before the sequence), dividing the query's; query
+    head `h` reads key and value head `h / (heads / kv_heads)`, as
+    torchtitan's `repeat_kv` repeats them, without the repetition.
 
     ```mlir
     %o = mp.attention %q, %k, %v scale 2.500000e-01 causal chunk_bytes 65536 : (tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>) -> tensor<2x4x256x16xf32>
@@ -460,7 +464,8 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     operands are.
 
     The rows are parallel (heads, batch and, without `causal`, the query
-    rows); the keys, head dims and value dims stay whole.
+    rows); the keys, head dims and value dims stay whole. Fewer key heads
+    split as the query heads do, in whole groups (evenly).
   }];
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
                        MP_FloatTensor:$value, F64Attr:$scale,
