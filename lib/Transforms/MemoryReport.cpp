@@ -103,6 +103,11 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
             if (plan.asyncScratchBytes > 0)
               json.attribute("async_collective_scratch_bytes",
                              plan.asyncScratchBytes);
+            int64_t attentionScratch = 0;
+            for (const auto &[op, scratch] : plan.opScratch)
+              attentionScratch = std::max(attentionScratch, scratch.bytes);
+            if (attentionScratch > 0)
+              json.attribute("attention_scratch_bytes", attentionScratch);
           });
       });
     });

@@ -779,8 +779,10 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     the arena: `collective_scratch_bytes`, the one buffer at its top that
     the synchronous groups share, and `async_collective_scratch_bytes`,
     the asynchronous groups' own buffers summed (each pooled while its call
-    is in flight). `mp-opt --mp-memory-report=FILE.json` abbreviates the
-    `output` option.
+    is in flight); so are the score chunks of `mp.attention` and its
+    gradient (`--mp-fuse-attention`): `attention_scratch_bytes`, the largest
+    op's (each pooled while its op runs). `mp-opt
+    --mp-memory-report=FILE.json` abbreviates the `output` option.
   }];
   let options = [
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
