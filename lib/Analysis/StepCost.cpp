@@ -420,10 +420,11 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
       }
       return;
     }
+    auto costed = dyn_cast<CostOpInterface>(op);
     double seconds =
         std::max(flops ? flops / machine.getGemmFlopsPerSecond(op) : 0.0,
                  bytes / machine.memoryBytesPerSecond) +
-        machine.opSeconds;
+        (costed ? costed.getKernelLaunches() : 1) * machine.opSeconds;
     prediction.computeSeconds += seconds;
     computeClock += seconds;
   };

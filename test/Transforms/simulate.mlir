@@ -24,6 +24,7 @@
 // RUN: mp-opt %t/grouped.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED
 // RUN: mp-opt %t/grouped-async.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED-ASYNC
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badprecision.json 2>&1 | FileCheck %s --check-prefix=BADPRECISION
+// RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/launches.json -o /dev/null | FileCheck %s --check-prefix=ATTENTION
 // RUN: not mp-opt %t/step.mlir --mp-simulate 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/bad.json 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/nolink.json 2>&1 | FileCheck %s --check-prefix=NOLINK
@@ -68,6 +69,8 @@
 // fp32 one's at 1e9 (8.192 us), the tf32 one's at gemm_flops_per_second,
 // 2e9 (4.096 us), each + 1 us: 3.584 + 8.192 + 4.096 + 3 = 18.872 us.
 // PRECISION: "compute_seconds": {{1\.887(2|19)[0-9]*e-05}},
+// ATTENTION: "compute_seconds": 89,
+// ATTENTION: "gemm_flops": 9792,
 // An asynchronous collective (mp-schedule-collectives) runs beside the
 // compute up to its mp.wait: the all_gather above (21.24 us) beside the
 // linear and the relu (12.24 us) takes the step to 21.24 us, not 33.48.
@@ -176,6 +179,22 @@ func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>)
   %t = mp.linear %x, %w : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>
   return %b, %f, %t : tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>
 }
+//--- attention.mlir
+// 4 query heads over 2 key heads, causal, 6 rows: chunks of 2 rows forward
+// (3 chunks: 2 GEMMs per query head of a group and a softmax each) and of
+// 1 backward (6 chunks of 5 GEMMs per query head, a softmax and its
+// gradient; the key gradients zeroed first): 15 + 74 launches. The GEMM
+// FLOPs count the keys each chunk sees: 24 scores per matrix forward (2, 4,
+// 6 keys for 2 rows each), 21 backward (1 to 6).
+func.func @step(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x8xf32>, %g: tensor<1x4x6x8xf32>)
+    -> (tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
+  %o = mp.attention %q, %k, %v scale 1.0 causal chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x4x6x8xf32>
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %g scale 1.0 causal chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
+  return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
+}
+//--- launches.json
+{"gemm_flops_per_second": 1e30, "memory_bytes_per_second": 1e30, "op_seconds": 1,
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
 //--- precision.json
 {"gemm_flops_per_second": 2e9, "memory_bytes_per_second": 1e9, "op_seconds": 1e-6,
  "gemm_flops_per_second_by_precision": {"bf16": 4e9, "fp32": 1e9},

@@ -85,6 +85,12 @@ int64_t AttentionOp::getGemmFlops() {
 int64_t AttentionOp::getKernelBytes() {
   return getAttentionBytes(*getAttentionGeometry(*this), 4, 1, 0);
 }
+// Per chunk, the scores' and the output's GEMMs (one per query head of a
+// key head's group) and the softmax.
+int64_t AttentionOp::getKernelLaunches() {
+  AttentionGeometry g = *getAttentionGeometry(*this);
+  return g.getChunks() * (2 * g.group + 1);
+}
 
 // Per chunk: s = q·kᵀ and its softmax p again (3 passes), dp = grad·vᵀ (1),
 // ds = softmax_grad(p, dp) (3), dq = ds·k, dk += dsᵀ·q and dv += pᵀ·grad
@@ -95,6 +101,12 @@ int64_t AttentionGradOp::getGemmFlops() {
 }
 int64_t AttentionGradOp::getKernelBytes() {
   return getAttentionBytes(*getAttentionGeometry(*this), 10, 3, 3);
+}
+// The key gradients' zeroing, then per chunk five GEMMs per query head of
+// a group (scores, dp, dq, dk, dv), the softmax and its gradient.
+int64_t AttentionGradOp::getKernelLaunches() {
+  AttentionGeometry g = *getAttentionGeometry(*this);
+  return 2 + g.getChunks() * (5 * g.group + 2);
 }
 
 } // namespace mp

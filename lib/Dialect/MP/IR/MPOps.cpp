@@ -581,7 +581,10 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
   // (d + dv) floats, least at c = sqrt(2 · sk · (d + dv) / passes), where
   // passes are the op's float passes over its scores (4 forward, 10 for
   // the gradient, as getKernelBytes counts them). Multiples of 16 rows
-  // keep the GEMM tiles full.
+  // keep the GEMM tiles full. (The chunks' kernel launches are left out:
+  // counted as a GPU's, about 2.4M floats each, they would make a host's
+  // chunks 4x longer and its step 8% slower; getKernelLaunches charges
+  // them.)
   if (geometry.causal) {
     double passes = gradient ? 10 : 4;
     int64_t best = int64_t(

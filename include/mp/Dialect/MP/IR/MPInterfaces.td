@@ -144,6 +144,11 @@ def MP_CostOpInterface : OpInterface<"CostOpInterface"> {
         written once.
       }], "int64_t", "getKernelBytes", (ins), [{}],
       [{ return ::mp::getOperandAndResultBytes($_op); }]>,
+    InterfaceMethod<[{
+        The kernels it launches (each costs a machine's `op_seconds`): one,
+        or an op's sequence of them (attention's, chunk by chunk).
+      }], "int64_t", "getKernelLaunches", (ins), [{}],
+      [{ return 1; }]>,
   ];
 }
 

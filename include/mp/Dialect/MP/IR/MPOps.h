@@ -92,6 +92,10 @@ struct AttentionGeometry {
   int64_t getKeyRowsPerBatch() const;
   /// The scratch bytes one run needs (saturated at INT64_MAX).
   int64_t getScratchBytes(bool gradient) const;
+  /// The chunks of query rows.
+  int64_t getChunks() const {
+    return chunkRows > 0 ? (queries + chunkRows - 1) / chunkRows : 0;
+  }
 };
 /// The geometry of an mp.attention or mp.attention_grad (null otherwise).
 std::optional<AttentionGeometry> getAttentionGeometry(mlir::Operation *op);

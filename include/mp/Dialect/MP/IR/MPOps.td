@@ -478,10 +478,12 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
-    // CostOpInterface: its GEMMs, chunk by chunk, and the bytes of their
-    // operands, of the result and of the scores in the scratch buffer.
+    // CostOpInterface: its GEMMs, chunk by chunk, the bytes of their
+    // operands, of the result and of the scores in the scratch buffer, and
+    // the kernels of its chunks.
     int64_t getGemmFlops();
     int64_t getKernelBytes();
+    int64_t getKernelLaunches();
     ::mp::Precision getEffectivePrecision() {
       return getPrecision().value_or(::mp::Precision::tf32);
     }
