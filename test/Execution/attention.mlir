@@ -8,7 +8,9 @@
 //    probabilities rounded to bfloat16 alike), and with one key and value
 //    head for 3 query heads as with them repeated (broadcast, reshape);
 //    mp-fuse-attention's rewrite of the unfused chain (reading the one
-//    head) computes the same.
+//    head) computes the same;
+//  - partitioned = global on a 2x2 mesh: query rows split (unmasked),
+//    batch and query heads split, key heads split unevenly.
 //
 // RUN: split-file %s %t
 // RUN: mp-opt %t/grad.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/grad.step.mlir
@@ -18,7 +20,16 @@
 // RUN: mp-opt %t/unfused.mlir --mp-fuse-attention -o %t/rewritten.mlir
 // RUN: FileCheck %s --check-prefix=REWRITTEN < %t/rewritten.mlir
 // RUN: mp-run %t/rewritten.mlir --entry=attention --reference=%t/unfused.mlir --rtol 1e-15 --atol 0 | FileCheck %s
+// RUN: mp-opt %t/partition.mlir --mp-train-step="optimizer=adamw lr=1e-2" -o %t/partition.global.mlir
+// RUN: mp-opt %t/partition.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/partition.spmd.mlir
+// RUN: FileCheck %s --check-prefix=SPMD < %t/partition.spmd.mlir
+// RUN: mp-run %t/partition.spmd.mlir --entry=attn_train_step --reference=%t/partition.global.mlir --rtol 1e-9 --atol 1e-12 | FileCheck %s --check-prefix=PARTITION
 // CHECK: over 3 results: match
+// PARTITION: over 14 results: match
+// Unmasked, the query rows stay split (the gradient gathers them); the 3
+// key and value heads, which 2 ranks cannot split evenly, are gathered.
+// SPMD-LABEL: func.func @attn_train_step
+// SPMD: mp.attention %{{.+}}, %{{.+}}, %{{.+}} scale 0.69999999999999996 chunk_bytes 100 : (tensor<2x6x3x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> tensor<2x6x3x2xf32>
 // REWRITTEN-COUNT-2: mp.attention {{.*}} -> tensor<2x3x5x6xf32>
 // REWRITTEN: mp.attention {{.*}} : (tensor<2x3x5x4xf32>, tensor<2x1x7x4xf32>, tensor<2x1x7x6xf32>) -> tensor<2x3x5x6xf32>
 
@@ -72,4 +83,18 @@ func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tenso
   %pg = mp.softmax %tg causal : tensor<2x3x5x7xf32>
   %g = mp.matmul %pg, %vr : (tensor<2x3x5x7xf32>, tensor<2x3x7x6xf32>) -> tensor<2x3x5x6xf32>
   return %o, %b, %g : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
+}
+
+//--- partition.mlir
+mp.mesh @mesh = <a = 2, b = 2>
+func.func @attn(%t: tensor<2x6x5x2xf32> {mp.target = "t"},
+                %q: tensor<2x6x5x3xf32> {mp.param = "q", mp.sharding = #mp.sharding<@mesh, [[], [], [a], []]>},
+                %k: tensor<2x3x7x3xf32> {mp.param = "k", mp.sharding = #mp.sharding<@mesh, [[a], [b], [], []]>},
+                %v: tensor<2x3x7x2xf32> {mp.param = "v", mp.sharding = #mp.sharding<@mesh, [[], [b], [], []]>},
+                %q2: tensor<2x6x5x3xf32> {mp.param = "q2", mp.sharding = #mp.sharding<@mesh, [[b], [a], [], []]>}) -> tensor<f32> {
+  %o = mp.attention %q, %k, %v scale 0.7 chunk_bytes 100 : (tensor<2x6x5x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> tensor<2x6x5x2xf32>
+  %o2 = mp.attention %q2, %k, %v scale 0.4 causal chunk_bytes 100 : (tensor<2x6x5x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> tensor<2x6x5x2xf32>
+  %s = mp.add %o, %o2 : tensor<2x6x5x2xf32>
+  %l = mp.mse_loss %s, %t : (tensor<2x6x5x2xf32>, tensor<2x6x5x2xf32>) -> tensor<f32>
+  return %l : tensor<f32>
 }
