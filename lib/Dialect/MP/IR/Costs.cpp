@@ -63,7 +63,7 @@ int64_t getAttentionFlops(const AttentionGeometry &g, int64_t gemmsOverD,
 }
 
 /// Attention's bytes: `scorePasses` float passes over the scores computed,
-/// the visible key and value rows read once per chunk, `rowPasses` passes
+/// the visible key and value rows read once per chunk, `queryPasses` passes
 /// over the query-side rows (of q and of the result or its gradient) and
 /// `keyPasses` over the whole key-side tensors (the gradients' zeroing and
 /// sums).
