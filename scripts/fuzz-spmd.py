@@ -209,8 +209,9 @@ def options(seed):
     collectives, grouped runs as one; half of those with tp-overlap's
     reordering), a quarter with one fused AdamW call, a quarter with the
     sums of row-by-row GEMMs cut into 2 or 3 row chunks, and a third with
-    attention fused (mp-fuse-attention, chunks of 1 row to all of them;
-    the bias is then added to the attention's output instead)."""
+    attention fused (mp-fuse-attention with a scratch cap of 1 or 64 bytes,
+    so chunks of one row or a few, or none; the bias is then added to the
+    attention's output instead)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
