@@ -453,11 +453,11 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     every row; with `causal`, a chunk is the rows that balance the scores
     computed past the diagonal against the keys and values read again per
     chunk (`sqrt(2 · sk · (d + dv) / passes)` rounded up to 16, passes 4
-    forward and 10 backward: 256 rows for Llama's head dim 64 at sequence
-    1024). `chunk_bytes` caps a chunk at the rows whose float32 scores fit
-    it on the op's own (local) types, one at least. No `[..., sq, sk]` tensor is
-    ever whole, and none is kept for the backward pass:
-    `mp.attention_grad` computes the scores again. `mp-fuse-attention`
+    forward and 10 backward: 256 rows forward and 176 backward for head
+    dim 64 at sequence 1024). `chunk_bytes` caps a chunk at the rows whose
+    float32 scores fit it on the op's own (local) types, one at least. No
+    `[..., sq, sk]` tensor is ever whole, and none is kept for the backward
+    pass: `mp.attention_grad` computes the scores again. `mp-fuse-attention`
     writes it for the matmul, scale, softmax and matmul of a model's
     attention. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
     probabilities are rounded to bfloat16 for the second, as `mp.matmul`'s
