@@ -64,6 +64,28 @@ for variant in plain chunked; do
   cp "$work/llama-2x2-$variant/train" "$work/train-llama-2x2-$variant"
   files+=("$work/train-llama-2x2-$variant")
 done
+# Attention fused (--fuse-attention: mp.attention in chunks of query rows,
+# cuBLAS GEMMs and the softmax kernels per chunk): the small Llama in
+# chunks of a few rows, against the host and the unfused step; and a longer
+# sequence in bf16, timed fused and unfused.
+MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
+  --backend cuda --mesh 1x1 --layers 2 --dim 128 --heads 4 --kv-heads 2 \
+  --vocab 512 --seq 64 --batch 4 --loss-parallel-blocks 4 \
+  --attention-chunk-bytes 16384 \
+  --out "$work/llama-fused" > "$work/llama-fused.log"
+cp "$work/llama-fused/train" "$work/train-llama-fused"
+files+=("$work/train-llama-fused")
+for variant in plain fused; do
+  extra=()
+  [[ $variant == fused ]] && extra=(--fuse-attention)
+  MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
+    --backend cuda --mesh 1x1 --layers 4 --dim 1024 --heads 16 --kv-heads 8 \
+    --ffn-hidden 2816 --vocab 4096 --seq 2048 --batch 4 --precision bf16 \
+    "${extra[@]}" --out "$work/llama-long-$variant" \
+    > "$work/llama-long-$variant.log"
+  cp "$work/llama-long-$variant/train" "$work/train-llama-long-$variant"
+  files+=("$work/train-llama-long-$variant")
+done
 # The compute-bound step in strict float32 and in bf16, timed beside
 # PyTorch's same modes.
 # The memory-bound step with every AdamW update in one launch.
@@ -84,10 +106,10 @@ for f in json.load(open(sys.argv[1]))["functions"]:
   files+=("$work/floor-$size.txt")
 done
 "$root/../shared/device/bundle.sh" "$dest" "${files[@]}"
-# The device call carries 64 MiB at most, and the trainers alone are 30 MB:
-# OpenBLAS (36 MB) travels xz-compressed (4 MB); device-check.sh unpacks it
-# before anything runs.
-xz -9 -T2 "$dest/lib/libopenblas.so.0"
+# The device call carries 64 MiB at most: OpenBLAS (36 MB) and the trainers
+# (2.3 MB each, mostly the runtime's CUDA kernels) travel xz-compressed (4
+# MB, 0.5 MB each); device-check.sh unpacks them before anything runs.
+xz -9 -T2 "$dest/lib/libopenblas.so.0" "$dest"/bin/train-*
 bytes=$(du -sb "$dest" | cut -f1)
 if ((bytes > 64 * 1024 * 1024)); then
   echo "device-bundle.sh: $dest holds $bytes bytes, more than the 64 MiB the" \

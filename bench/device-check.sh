@@ -7,13 +7,15 @@
 #
 # In order, so that a run cut short still says the most important thing:
 # correctness (the runtime's checks on the CUDA backend; the compiled FFN
-# and Llama steps on CUDA against the host backend, same seed; the steps
+# and Llama steps on CUDA against the host backend, same seed, the Llama
+# with fused attention against both too; the steps
 # captured once as a CUDA graph and replayed (--cuda-graph) against eager
 # launches; the 2x2 FFN step on 4 ranks sharing the GPU over the mpi
 # transport against the host backend, in tf32, strict fp32 and bf16), then
 # timings of the seed's FFN step beside PyTorch's modes in the same run,
 # with the ceilings (eager and graph-replayed; batch 8 with one fused AdamW
-# launch; batch 8192 in fp32 and bf16 beside PyTorch in the same mode),
+# launch; batch 8192 in fp32 and bf16 beside PyTorch in the same mode; a
+# seq-2048 Llama with attention unfused and fused),
 # then the seed's 2x2 step on the one GPU over the mpi transport (a test
 # path, not a fast one), then per-op profiles, then compute-sanitizer on
 # the runtime's checks.
@@ -23,12 +25,15 @@ bin="$dev/bin"
 py=python3
 section() { echo; echo "=== $* ($(date +%T))"; }
 
-# OpenBLAS travels compressed (bench/device-bundle.sh): unpack it first.
-if [[ -e "$dev/lib/libopenblas.so.0.xz" && ! -e "$dev/lib/libopenblas.so.0" ]]; then
+# OpenBLAS and the trainers travel compressed (bench/device-bundle.sh):
+# unpack them first.
+for packed in "$dev/lib/libopenblas.so.0.xz" "$bin"/train-*.xz; do
+  [[ -e "$packed" && ! -e "${packed%.xz}" ]] || continue
   "$py" -c 'import lzma, shutil, sys
 with lzma.open(sys.argv[1]) as packed, open(sys.argv[2], "wb") as out:
-    shutil.copyfileobj(packed, out)' "$dev/lib/libopenblas.so.0.xz" "$dev/lib/libopenblas.so.0"
-fi
+    shutil.copyfileobj(packed, out)' "$packed" "${packed%.xz}"
+  chmod +x "${packed%.xz}"
+done
 
 section "device"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
@@ -58,6 +63,16 @@ for backend in cuda host; do
   cat "$dev/llama-$backend.log"
 done
 "$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-cuda.log" "$dev/llama-host.log"
+
+section "Llama step with fused attention (chunks of a few query rows), CUDA against host backend and against the unfused step"
+for backend in cuda host; do
+  "$bin/train-llama-fused" --backend "$backend" --steps 4 --seed 5 > "$dev/llama-fused-$backend.log" || echo "train-llama-fused --backend $backend failed"
+  cat "$dev/llama-fused-$backend.log"
+done
+"$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-fused-cuda.log" "$dev/llama-fused-host.log"
+"$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-fused-cuda.log" "$dev/llama-cuda.log"
+"$bin/train-llama-fused" --backend cuda --cuda-graph --steps 4 --seed 5 > "$dev/llama-fused-graph.log" || echo "train-llama-fused --cuda-graph failed"
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-fused-graph.log" "$dev/llama-fused-cuda.log"
 
 section "CUDA graph (--cuda-graph): the compiled steps captured once and replayed, against eager launches (1 rank, nccl)"
 # The FFN: the same kernels and GEMMs on the same buffers, so bit for bit
@@ -149,6 +164,12 @@ for size in 8192x8192x8 8192x8192x8192; do
   fi
 done
 
+section "Llama 4 layers, dim 1024, seq 2048, batch 4, bf16, 1x1: attention unfused, then fused (median of 8 steps after 3, with --cuda-graph)"
+for variant in plain fused; do
+  "$bin/train-llama-long-$variant" --backend cuda --cuda-graph --steps 11 --warmup 3 --time | grep -v "^step [0-9]"
+done
+MP_PROFILE=1 "$bin/train-llama-long-fused" --backend cuda --steps 5 --warmup 2 2>&1 | grep -v "^step [0-9]" | head -25
+
 section "FFN 8192x8192x8, every AdamW update in one launch (--fuse-optimizer), mp"
 "$bin/train-8192x8192x8-fused" --backend cuda --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
 
@@ -175,4 +196,6 @@ section "compute-sanitizer memcheck, runtime checks"
 compute-sanitizer --tool memcheck "$bin/mp-runtime-test" --backend cuda replica=1 2>&1 | tail -15
 section "compute-sanitizer memcheck, Llama step"
 compute-sanitizer --tool memcheck "$bin/train-llama" --backend cuda --steps 2 2>&1 | tail -8
+section "compute-sanitizer memcheck, Llama step with fused attention"
+compute-sanitizer --tool memcheck "$bin/train-llama-fused" --backend cuda --steps 2 2>&1 | tail -8
 section "done"
