@@ -87,7 +87,10 @@ struct GemmOperand {
 
 /// The batched GEMM of every query matrix: as `group` calls over the key
 /// matrices, call r taking query matrices r, group + r, 2·group + r, ...
-/// (one call when every query matrix has its own keys).
+/// One call when every query matrix has its own keys, or when the query
+/// operands are whole matrices (a chunk of every row): a group's are then
+/// consecutive, one matrix of `group` times the rows (stacked along m, or
+/// along k where A is transposed: the sum over the group).
 mp_status groupedGemm(Backend &backend, mp_precision precision,
                       const AttentionShape &s, bool transA, bool transB,
                       int64_t m, int64_t n, int64_t k, float alpha,
@@ -98,7 +101,17 @@ mp_status groupedGemm(Backend &backend, mp_precision precision,
   auto stride = [&](const GemmOperand &x) {
     return x.perKey ? x.size : s.group * x.size;
   };
-  for (int64_t r = 0; r < s.group; ++r)
+  int64_t calls = s.group;
+  if (s.group > 1 && !transA && !a.perKey && b.perKey && !c.perKey &&
+      m * k == a.size && m * n == c.size) {
+    m *= s.group;
+    calls = 1;
+  } else if (s.group > 1 && transA && !a.perKey && !b.perKey && c.perKey &&
+             k * m == a.size && k * n == b.size) {
+    k *= s.group;
+    calls = 1;
+  }
+  for (int64_t r = 0; r < calls; ++r)
     if (backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, transA, transB,
                      s.batch / s.group, m, n, k, alpha, at(a, r), stride(a),
                      at(b, r), stride(b), beta, const_cast<float *>(at(c, r)),

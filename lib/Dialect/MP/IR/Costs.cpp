@@ -86,10 +86,11 @@ int64_t AttentionOp::getKernelBytes() {
   return getAttentionBytes(*getAttentionGeometry(*this), 4, 1, 0);
 }
 // Per chunk, the scores' and the output's GEMMs (one per query head of a
-// key head's group) and the softmax.
+// key head's group, one for the group where a chunk holds every row) and
+// the softmax.
 int64_t AttentionOp::getKernelLaunches() {
   AttentionGeometry g = *getAttentionGeometry(*this);
-  return g.getChunks() * (2 * g.group + 1);
+  return g.getChunks() * (2 * g.getGemmCallsPerChunk() + 1);
 }
 
 // Per chunk: s = q·kᵀ and its softmax p again (3 passes), dp = grad·vᵀ (1),
@@ -102,11 +103,12 @@ int64_t AttentionGradOp::getGemmFlops() {
 int64_t AttentionGradOp::getKernelBytes() {
   return getAttentionBytes(*getAttentionGeometry(*this), 10, 3, 3);
 }
-// The key gradients' zeroing, then per chunk five GEMMs per query head of
-// a group (scores, dp, dq, dk, dv), the softmax and its gradient.
+// The key gradients' zeroing, then per chunk five GEMMs (scores, dp, dq,
+// dk, dv), each as many calls as the forward's, the softmax and its
+// gradient.
 int64_t AttentionGradOp::getKernelLaunches() {
   AttentionGeometry g = *getAttentionGeometry(*this);
-  return 2 + g.getChunks() * (5 * g.group + 2);
+  return 2 + g.getChunks() * (5 * g.getGemmCallsPerChunk() + 2);
 }
 
 } // namespace mp

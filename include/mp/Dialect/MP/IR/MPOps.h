@@ -96,6 +96,12 @@ struct AttentionGeometry {
   int64_t getChunks() const {
     return chunkRows > 0 ? (queries + chunkRows - 1) / chunkRows : 0;
   }
+  /// The runtime's calls for one of a chunk's GEMMs: one per query matrix
+  /// of a group, or one where a chunk holds every row (a group's query
+  /// matrices are then consecutive).
+  int64_t getGemmCallsPerChunk() const {
+    return chunkRows >= queries ? 1 : group;
+  }
 };
 /// The geometry of an mp.attention or mp.attention_grad (null otherwise).
 std::optional<AttentionGeometry> getAttentionGeometry(mlir::Operation *op);
