@@ -812,9 +812,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         HostTensor ds = operands.asGemmOperand(softmaxGradRows(
             p, operands.product(grad, operands.transposed(operands.value),
                                 operands.getScoresShape())));
-        double scale = a.getScale().convertToDouble();
         auto scaled = [&](HostTensor t) {
-          return map1(t, [&](double x) { return x * scale; });
+          return map1(t, [&](double x) { return x * operands.scale; });
         };
         set(scaled(operands.product(ds, operands.key, shapeOf(a.getQuery()))),
             0);

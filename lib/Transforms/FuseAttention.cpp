@@ -71,16 +71,14 @@ struct Permuted {
   }
 };
 
-/// Erases `op` and, in turn, the transposes, reshapes and broadcasts that
-/// only it read.
+/// Erases `op`, a transpose, reshape or broadcast nothing reads any more,
+/// and in turn the ones of those that only it read.
 void eraseDeadLayoutChain(Operation *op) {
-  while (op && op->use_empty()) {
-    Operation *input = isa<TransposeOp, ReshapeOp, BroadcastOp>(op)
-                           ? op->getOperand(0).getDefiningOp()
-                           : nullptr;
+  while (op && isa<TransposeOp, ReshapeOp, BroadcastOp>(op) &&
+         op->use_empty()) {
+    Operation *input = op->getOperand(0).getDefiningOp();
     op->erase();
-    op = input && isa<TransposeOp, ReshapeOp, BroadcastOp>(input) ? input
-                                                                  : nullptr;
+    op = input;
   }
 }
 
