@@ -75,6 +75,17 @@ MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
   --out "$work/llama-fused" > "$work/llama-fused.log"
 cp "$work/llama-fused/train" "$work/train-llama-fused"
 files+=("$work/train-llama-fused")
+# In bf16 the CUDA backend runs attention as on-chip kernels
+# (FlashAttention.cu): 3 blocks of query rows and keys, the last one
+# partial, checked against the composition (MP_CUDA_ATTENTION=composed)
+# and the host, and under racecheck.
+MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
+  --backend cuda --mesh 1x1 --layers 2 --dim 128 --heads 4 --kv-heads 2 \
+  --vocab 512 --seq 160 --batch 4 --loss-parallel-blocks 4 \
+  --precision bf16 --fuse-attention \
+  --out "$work/llama-fused-bf16" > "$work/llama-fused-bf16.log"
+cp "$work/llama-fused-bf16/train" "$work/train-llama-fused-bf16"
+files+=("$work/train-llama-fused-bf16")
 for variant in plain fused; do
   extra=()
   [[ $variant == fused ]] && extra=(--fuse-attention)

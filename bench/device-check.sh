@@ -8,7 +8,8 @@
 # In order, so that a run cut short still says the most important thing:
 # correctness (the runtime's checks on the CUDA backend; the compiled FFN
 # and Llama steps on CUDA against the host backend, same seed, the Llama
-# with fused attention against both too; the steps
+# with fused attention against both too, and in bf16 its on-chip kernels
+# against the composition and the host; the steps
 # captured once as a CUDA graph and replayed (--cuda-graph) against eager
 # launches; the 2x2 FFN step on 4 ranks sharing the GPU over the mpi
 # transport against the host backend, in tf32, strict fp32 and bf16), then
@@ -73,6 +74,19 @@ done
 "$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-fused-cuda.log" "$dev/llama-cuda.log"
 "$bin/train-llama-fused" --backend cuda --cuda-graph --steps 4 --seed 5 > "$dev/llama-fused-graph.log" || echo "train-llama-fused --cuda-graph failed"
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-fused-graph.log" "$dev/llama-fused-cuda.log"
+
+section "Llama step, bf16, fused attention: the on-chip kernels against the composition (MP_CUDA_ATTENTION=composed) and the host backend"
+for mode in on-chip composed; do
+  MP_CUDA_ATTENTION=$mode "$bin/train-llama-fused-bf16" --backend cuda --steps 4 --seed 5 > "$dev/llama-bf16-$mode.log" || echo "train-llama-fused-bf16 ($mode) failed"
+  cat "$dev/llama-bf16-$mode.log"
+done
+"$bin/train-llama-fused-bf16" --backend host --steps 4 --seed 5 > "$dev/llama-bf16-host.log" || echo "train-llama-fused-bf16 --backend host failed"
+# bf16 roundings apart (the on-chip forward pass rounds unnormalized
+# probabilities); the host test bounds them at 6e-2 of the largest entry.
+"$py" "$bin/tensors.py" losses --rtol 2e-2 --atol 1e-2 "$dev/llama-bf16-on-chip.log" "$dev/llama-bf16-composed.log"
+"$py" "$bin/tensors.py" losses --rtol 2e-2 --atol 1e-2 "$dev/llama-bf16-on-chip.log" "$dev/llama-bf16-host.log"
+"$bin/train-llama-fused-bf16" --backend cuda --cuda-graph --steps 4 --seed 5 > "$dev/llama-bf16-graph.log" || echo "train-llama-fused-bf16 --cuda-graph failed"
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-bf16-graph.log" "$dev/llama-bf16-on-chip.log"
 
 section "CUDA graph (--cuda-graph): the compiled steps captured once and replayed, against eager launches (1 rank, nccl)"
 # The FFN: the same kernels and GEMMs on the same buffers, so bit for bit
@@ -164,10 +178,11 @@ for size in 8192x8192x8 8192x8192x8192; do
   fi
 done
 
-section "Llama 4 layers, dim 1024, seq 2048, batch 4, bf16, 1x1: attention unfused, then fused (median of 8 steps after 3, with --cuda-graph)"
+section "Llama 4 layers, dim 1024, seq 2048, batch 4, bf16, 1x1: attention unfused, fused on chip, fused composed (median of 8 steps after 3, with --cuda-graph)"
 for variant in plain fused; do
   "$bin/train-llama-long-$variant" --backend cuda --cuda-graph --steps 11 --warmup 3 --time | grep -v "^step [0-9]"
 done
+MP_CUDA_ATTENTION=composed "$bin/train-llama-long-fused" --backend cuda --cuda-graph --steps 11 --warmup 3 --time | grep -v "^step [0-9]"
 MP_PROFILE=1 "$bin/train-llama-long-fused" --backend cuda --steps 5 --warmup 2 2>&1 | grep -v "^step [0-9]" | head -25
 
 section "FFN 8192x8192x8, every AdamW update in one launch (--fuse-optimizer), mp"
@@ -198,4 +213,7 @@ section "compute-sanitizer memcheck, Llama step"
 compute-sanitizer --tool memcheck "$bin/train-llama" --backend cuda --steps 2 2>&1 | tail -8
 section "compute-sanitizer memcheck, Llama step with fused attention"
 compute-sanitizer --tool memcheck "$bin/train-llama-fused" --backend cuda --steps 2 2>&1 | tail -8
+section "compute-sanitizer memcheck and racecheck, bf16 Llama step with on-chip attention"
+compute-sanitizer --tool memcheck "$bin/train-llama-fused-bf16" --backend cuda --steps 2 2>&1 | tail -8
+compute-sanitizer --tool racecheck "$bin/train-llama-fused-bf16" --backend cuda --steps 1 2>&1 | tail -8
 section "done"

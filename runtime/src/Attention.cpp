@@ -7,6 +7,8 @@
 // computes no score past its last row. The kernels are those of the
 // unfused ops, so the chunked step computes the unfused step's values,
 // except for the order in which the chunks add into the key gradients.
+// A backend with an on-chip kernel for the call (CUDA in bf16) runs that
+// instead: the scratch then holds only the gradient's row statistics.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,22 +21,6 @@
 using namespace mp::runtime;
 
 namespace {
-
-/// The sizes an attention call takes, checked once.
-struct AttentionShape {
-  int64_t batch, group, sq, sk, headDim, valueDim, chunk;
-  bool causal;
-
-  /// The rows of the chunk from row `first`.
-  int64_t rowsFrom(int64_t first) const { return std::min(chunk, sq - first); }
-  /// The keys the chunk of `rows` rows from row `first` sees: those of its
-  /// last row under `causal`.
-  int64_t keysSeen(int64_t first, int64_t rows) const {
-    return causal ? getCausalLength(first + rows - 1, sq, sk) : sk;
-  }
-  /// Floats of one chunk's scores.
-  int64_t scoreFloats() const { return batch * std::min(chunk, sq) * sk; }
-};
 
 mp_status checkAttention(mp_context *ctx, const char *call,
                          mp_precision precision, const AttentionShape &s,
@@ -169,6 +155,8 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
   if (batch * sq == 0)
     return MP_OK;
   Backend &backend = *ctx->backend;
+  if (sk > 0 && backend.hasOnChipAttention(precision, s))
+    return backend.onChipAttention(s, scale, q, k, v, out);
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
     if (keys == 0) {
@@ -211,6 +199,11 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                     {"scratch", scratch, 2 * s.scoreFloats()}}))
     return MP_ERROR;
   Backend &backend = *ctx->backend;
+  // The on-chip kernels' row statistics fit where the chunks' scores would.
+  if (batch * sq > 0 && sk > 0 && sq <= std::min(chunk, sq) * sk &&
+      backend.hasOnChipAttention(precision, s))
+    return backend.onChipAttentionGrad(s, scale, q, k, v, grad, dq, dk, dv,
+                                       scratch);
   // The chunks (and a group's query matrices) add into dk and dv.
   if (keyMatrices * sk > 0 &&
       (backend.fill(keyMatrices * sk * head_dim, 0, dk) ||

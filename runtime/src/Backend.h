@@ -10,6 +10,7 @@
 #ifndef MP_RUNTIME_BACKEND_H
 #define MP_RUNTIME_BACKEND_H
 
+#include "Transformer.h"
 #include "mp_runtime.h"
 
 #include <cstddef>
@@ -266,6 +267,27 @@ public:
   virtual mp_status scatterLast(int64_t rows, int64_t cols,
                                 const int64_t *index, const float *grad,
                                 float *out) = 0;
+
+  /// Attention with its scores kept on chip (one fused kernel) instead of
+  /// mp_attention_f32's chunks through scratch memory, where the backend
+  /// has such a kernel for `precision` and these sizes (none empty). The
+  /// gradient keeps two floats per query row in `stats` (2·batch·sq).
+  virtual bool hasOnChipAttention(mp_precision /*precision*/,
+                                  const AttentionShape & /*shape*/) const {
+    return false;
+  }
+  virtual mp_status onChipAttention(const AttentionShape & /*shape*/,
+                                    float /*scale*/, const float * /*q*/,
+                                    const float * /*k*/, const float * /*v*/,
+                                    float * /*out*/) {
+    return MP_ERROR;
+  }
+  virtual mp_status onChipAttentionGrad(
+      const AttentionShape & /*shape*/, float /*scale*/, const float * /*q*/,
+      const float * /*k*/, const float * /*v*/, const float * /*grad*/,
+      float * /*dq*/, float * /*dk*/, float * /*dv*/, float * /*stats*/) {
+    return MP_ERROR;
+  }
 
 protected:
   mp_context *ctx;

@@ -31,6 +31,29 @@ MP_HOST_DEVICE inline int64_t getCausalLength(int64_t q, int64_t sq,
   return length < 0 ? 0 : length < sk ? length : sk;
 }
 
+/// The sizes of an attention call (mp_attention_f32): `batch` query
+/// matrices [sq, headDim], key and value matrices [sk, headDim] and
+/// [sk, valueDim], one per `group` query matrices (query matrix i reads key
+/// matrix i / group), the queries taken `chunk` rows at a time.
+struct AttentionShape {
+  int64_t batch, group, sq, sk, headDim, valueDim, chunk;
+  bool causal;
+
+  /// The rows of the chunk from row `first`.
+  MP_HOST_DEVICE int64_t rowsFrom(int64_t first) const {
+    return chunk < sq - first ? chunk : sq - first;
+  }
+  /// The keys rows [first, first + rows) see: those of the last row under
+  /// `causal`.
+  MP_HOST_DEVICE int64_t keysSeen(int64_t first, int64_t rows) const {
+    return causal ? getCausalLength(first + rows - 1, sq, sk) : sk;
+  }
+  /// Floats of one chunk's scores.
+  MP_HOST_DEVICE int64_t scoreFloats() const {
+    return batch * (chunk < sq ? chunk : sq) * sk;
+  }
+};
+
 /// cos and sin, rounded to float, of the angle of pair i at position p:
 /// p / theta^(2i / headDim) in double; the sine negated for the inverse.
 MP_HOST_DEVICE inline void getRopeRotation(int64_t p, int64_t i,

@@ -331,6 +331,31 @@ mp_status CudaBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
       cuda::launchSoftmaxGrad(computeStream, rows, cols, y, grad, dx));
 }
 
+bool CudaBackend::hasOnChipAttention(mp_precision precision,
+                                     const AttentionShape &shape) const {
+  return precision == MP_PRECISION_BF16 &&
+         cuda::flashAttentionFits(shape, attentionSharedLimit);
+}
+
+mp_status CudaBackend::onChipAttention(const AttentionShape &shape, float scale,
+                                       const float *q, const float *k,
+                                       const float *v, float *out) {
+  return checkLaunch(
+      "mp_attention_f32",
+      cuda::launchFlashAttention(computeStream, shape, scale, q, k, v, out));
+}
+
+mp_status CudaBackend::onChipAttentionGrad(const AttentionShape &shape,
+                                           float scale, const float *q,
+                                           const float *k, const float *v,
+                                           const float *grad, float *dq,
+                                           float *dk, float *dv, float *stats) {
+  return checkLaunch("mp_attention_grad_f32",
+                     cuda::launchFlashAttentionGrad(computeStream, shape, scale,
+                                                    q, k, v, grad, dq, dk, dv,
+                                                    stats));
+}
+
 mp_status CudaBackend::rope(int64_t outer, int64_t seq, int64_t heads,
                             int64_t headDim, double theta, bool inverse,
                             const float *x, float *out) {

@@ -95,6 +95,12 @@ mp_status CudaBackend::startLocally(bool nccl, ncclUniqueId &id,
           ctx, "cudaMalloc",
           cudaMalloc(&partials, cuda::kReductionPartials * sizeof(double))))
     return MP_ERROR;
+  int attention = readChoice(ctx, "MP_CUDA_ATTENTION", {"on-chip", "composed"});
+  if (attention < 0 ||
+      (attention == 0 &&
+       checkCuda(ctx, "cudaFuncSetAttribute",
+                 cuda::prepareFlashAttention(device, &attentionSharedLimit))))
+    return MP_ERROR;
   uuid = properties.uuid;
   if (nccl && ctx->rank == 0)
     return checkNccl(ctx, "ncclGetUniqueId", ncclGetUniqueId(&id));

@@ -150,6 +150,17 @@ public:
                     const float *x, float *out) override;
   mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                         const float *grad, float *dx) override;
+  /// bf16 attention whose tiles fit in shared memory, unless
+  /// MP_CUDA_ATTENTION=composed (the chunks through memory, to compare).
+  bool hasOnChipAttention(mp_precision precision,
+                          const AttentionShape &shape) const override;
+  mp_status onChipAttention(const AttentionShape &shape, float scale,
+                            const float *q, const float *k, const float *v,
+                            float *out) override;
+  mp_status onChipAttentionGrad(const AttentionShape &shape, float scale,
+                                const float *q, const float *k, const float *v,
+                                const float *grad, float *dq, float *dk,
+                                float *dv, float *stats) override;
   mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,
                  double theta, bool inverse, const float *x,
                  float *out) override;
@@ -202,6 +213,9 @@ private:
   mp_status checkLaunch(const char *call, cudaError_t status);
 
   int device = -1;
+  /// The shared memory a block of the on-chip attention may take (0: none
+  /// of its kernels run).
+  size_t attentionSharedLimit = 0;
   cudaStream_t computeStream = nullptr, commStream = nullptr;
   cudaEvent_t computeReady = nullptr, commDone = nullptr;
   /// Recorded on the communication stream after an asynchronous

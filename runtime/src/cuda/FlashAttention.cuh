@@ -1,0 +1,572 @@
+//===- FlashAttention.cuh - attention with its scores on chip --*- CUDA -*-===//
+//
+// mp_attention_f32 and its gradient in bf16 on tensor cores, as
+// FlashAttention-2 computes them: a block takes kRows query rows (16 per
+// warp) and streams the keys and values through shared memory kKeys at a
+// time, keeping each row's running maximum and sum, so no score reaches
+// global memory. The gradient computes each row's log-sum-exp and
+// Σ_j p_j·dp_j in a first pass (the step keeps no forward output for it),
+// then the key and value gradients per block of keys and the query
+// gradients per block of queries: each output is written by one block, so
+// the results repeat bit for bit, with no atomics.
+//
+// The rounding is the composition's (Attention.cpp) in bf16: q, k, v and
+// the output gradient are rounded to bf16, products are summed in float,
+// the probabilities and the softmax gradient are rounded to bf16 where a
+// GEMM reads them. The forward pass rounds unnormalized probabilities and
+// divides by the row's sum at the end, so it differs from the composition
+// by rounding.
+//
+// The code is written against a few primitives its includer defines in
+// namespace mp::runtime::flash before including it: MP_FLASH_DEVICE,
+// `Bf16` and `toBf16`, namespace `wmma` (nvcuda::wmma's fragments),
+// threadInBlock(), syncBlock(), syncWarp() and shuffleXor(). nvcc's are
+// in FlashAttention.cu; runtime/test/CudaEmulation.h runs the same code on
+// CPU threads, which is how the suite checks it without a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_RUNTIME_CUDA_FLASHATTENTION_CUH
+#define MP_RUNTIME_CUDA_FLASHATTENTION_CUH
+
+#include "../Transformer.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <type_traits>
+
+namespace mp::runtime::flash {
+
+constexpr int kWarpSize = 32;
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * kWarpSize;
+/// A tensor-core tile's side: each warp owns 16 rows of a block.
+constexpr int kTile = 16;
+/// Query rows per block, keys per pass.
+constexpr int kRows = kWarps * kTile;
+constexpr int kKeys = kWarps * kTile;
+// A lane's share of a row (LaneRow) is half of either.
+static_assert(kRows == kKeys, "scores are kRows x kKeys and transposed");
+/// The largest head dims the kernels take (their tiles live in shared
+/// memory); larger heads run the composition.
+constexpr int64_t kMaxHeadDim = 128;
+
+/// `n` rounded up to a whole tile.
+MP_HOST_DEVICE inline int padToTile(int64_t n) {
+  return static_cast<int>((n + kTile - 1) / kTile * kTile);
+}
+
+/// The kernels' view of an attention call: its sizes, its scale and the
+/// head dims padded to whole tiles.
+struct FlashShape {
+  AttentionShape sizes;
+  float scale;
+  int dPad, dvPad;
+
+  MP_HOST_DEVICE FlashShape(const AttentionShape &sizes, float scale)
+      : sizes(sizes), scale(scale), dPad(padToTile(sizes.headDim)),
+        dvPad(padToTile(sizes.valueDim)) {}
+  /// The keys query row `row` sees; none past the last row.
+  MP_HOST_DEVICE int64_t keysOfRow(int64_t row) const {
+    return row < sizes.sq ? sizes.keysSeen(row, 1) : 0;
+  }
+  /// The keys some row of the block from row `first` sees.
+  MP_HOST_DEVICE int64_t keysOfBlock(int64_t first) const {
+    int64_t last = first + kRows < sizes.sq ? first + kRows : sizes.sq;
+    return sizes.keysSeen(first, last - first);
+  }
+  /// The first row that sees key `key`: under `causal`, key <= row + sk - sq.
+  MP_HOST_DEVICE int64_t firstRowSeeing(int64_t key) const {
+    int64_t row = sizes.causal ? key - (sizes.sk - sizes.sq) : 0;
+    return row < 0 ? 0 : row;
+  }
+  MP_HOST_DEVICE int64_t queryBlocks() const {
+    return (sizes.sq + kRows - 1) / kRows;
+  }
+  MP_HOST_DEVICE int64_t keyBlocks() const {
+    return (sizes.sk + kKeys - 1) / kKeys;
+  }
+};
+
+/// Hands out pieces of a block's shared memory, 128-byte aligned (wmma
+/// wants 32); with a null base it only counts the bytes, which is how the
+/// host sizes each kernel's shared memory.
+class SharedCarver {
+public:
+  MP_HOST_DEVICE explicit SharedCarver(unsigned char *base) : base(base) {}
+  template <typename T> MP_HOST_DEVICE T *take(int64_t count) {
+    used = (used + 127) / 128 * 128;
+    T *piece = reinterpret_cast<T *>(base + used);
+    used += static_cast<size_t>(count) * sizeof(T);
+    return piece;
+  }
+  MP_HOST_DEVICE size_t bytes() const { return used; }
+
+private:
+  unsigned char *base;
+  size_t used = 0;
+};
+
+/// Each kernel's shared memory. Tiles are row-major, [rows][padded dim].
+struct ForwardShared {
+  Bf16 *q, *k, *v, *probs;
+  float *scores, *out, *rowMax, *rowSum;
+  MP_HOST_DEVICE ForwardShared(SharedCarver &c, const FlashShape &s)
+      : q(c.take<Bf16>(kRows * s.dPad)), k(c.take<Bf16>(kKeys * s.dPad)),
+        v(c.take<Bf16>(kKeys * s.dvPad)), probs(c.take<Bf16>(kRows * kKeys)),
+        scores(c.take<float>(kRows * kKeys)),
+        out(c.take<float>(kRows * s.dvPad)), rowMax(c.take<float>(kRows)),
+        rowSum(c.take<float>(kRows)) {}
+};
+
+struct StatsShared {
+  Bf16 *q, *grad, *k, *v;
+  float *scores, *dprobs, *rowMax, *rowSum, *rowDot;
+  MP_HOST_DEVICE StatsShared(SharedCarver &c, const FlashShape &s)
+      : q(c.take<Bf16>(kRows * s.dPad)), grad(c.take<Bf16>(kRows * s.dvPad)),
+        k(c.take<Bf16>(kKeys * s.dPad)), v(c.take<Bf16>(kKeys * s.dvPad)),
+        scores(c.take<float>(kRows * kKeys)),
+        dprobs(c.take<float>(kRows * kKeys)), rowMax(c.take<float>(kRows)),
+        rowSum(c.take<float>(kRows)), rowDot(c.take<float>(kRows)) {}
+};
+
+/// The query gradient's (`scores` and `dprobs` per query row) and the key
+/// and value gradients' (transposed: per key row) alike.
+struct GradShared {
+  Bf16 *q, *grad, *k, *v, *probs, *dscores;
+  float *scores, *dprobs, *rowLse, *rowDot, *accumulator, *valueAccumulator;
+  MP_HOST_DEVICE GradShared(SharedCarver &c, const FlashShape &s, bool keys)
+      : q(c.take<Bf16>(kRows * s.dPad)), grad(c.take<Bf16>(kRows * s.dvPad)),
+        k(c.take<Bf16>(kKeys * s.dPad)), v(c.take<Bf16>(kKeys * s.dvPad)),
+        probs(c.take<Bf16>(keys ? kKeys * kRows : 0)),
+        dscores(c.take<Bf16>(kRows * kKeys)),
+        scores(c.take<float>(kRows * kKeys)),
+        dprobs(c.take<float>(kRows * kKeys)), rowLse(c.take<float>(kRows)),
+        rowDot(c.take<float>(kRows)),
+        accumulator(c.take<float>((keys ? kKeys : kRows) * s.dPad)),
+        valueAccumulator(c.take<float>(keys ? kKeys * s.dvPad : 0)) {}
+};
+
+/// Rows [first, first + tileRows) of a [rows, cols] float matrix into a
+/// [tileRows][pad] bf16 tile, zeros past the matrix's rows and columns.
+MP_FLASH_DEVICE void loadTile(Bf16 *tile, int tileRows, int pad,
+                              const float *matrix, int64_t rows, int64_t cols,
+                              int64_t first) {
+  for (int i = threadInBlock(); i < tileRows * pad; i += kThreads) {
+    int r = i / pad, c = i % pad;
+    int64_t row = first + r;
+    tile[i] = toBf16(row < rows && c < cols ? matrix[row * cols + c] : 0.0f);
+  }
+}
+
+/// Sets `n` floats of shared memory to `value`.
+MP_FLASH_DEVICE void fillShared(float *data, int n, float value) {
+  for (int i = threadInBlock(); i < n; i += kThreads)
+    data[i] = value;
+}
+
+/// One warp's c (16 x n, row-major, ldc) = (accumulate ? c : 0) + a · b,
+/// where a is 16 x depth (row-major bf16, lda) and b is depth x n: b(i, j)
+/// at b[i·ldb + j], or at b[j·ldb + i] when `transposedB` (b is then an
+/// n x depth row-major tile, as the keys are for q·kᵀ). n and depth are
+/// whole tiles of at most kMaxHeadDim.
+template <bool transposedB>
+MP_FLASH_DEVICE void warpGemm(float *c, int ldc, int n, const Bf16 *a, int lda,
+                              int depth, const Bf16 *b, int ldb,
+                              bool accumulate) {
+  using LayoutB = typename std::conditional<transposedB, wmma::col_major,
+                                            wmma::row_major>::type;
+  wmma::fragment<wmma::matrix_a, kTile, kTile, kTile, Bf16, wmma::row_major>
+      aTiles[kMaxHeadDim / kTile];
+  for (int t = 0; t < depth / kTile; ++t)
+    wmma::load_matrix_sync(aTiles[t], a + t * kTile, lda);
+  for (int j = 0; j < n; j += kTile) {
+    wmma::fragment<wmma::accumulator, kTile, kTile, kTile, float> sum;
+    if (accumulate)
+      wmma::load_matrix_sync(sum, c + j, ldc, wmma::mem_row_major);
+    else
+      wmma::fill_fragment(sum, 0.0f);
+    for (int t = 0; t < depth / kTile; ++t) {
+      wmma::fragment<wmma::matrix_b, kTile, kTile, kTile, Bf16, LayoutB> bTile;
+      int i = t * kTile;
+      wmma::load_matrix_sync(
+          bTile, transposedB ? b + j * ldb + i : b + i * ldb + j, ldb);
+      wmma::mma_sync(sum, aTiles[t], bTile, sum);
+    }
+    wmma::store_matrix_sync(c + j, sum, ldc, wmma::mem_row_major);
+  }
+}
+
+/// A lane's share of its warp's 16 rows of kKeys columns: two lanes per
+/// row, half the columns each.
+struct LaneRow {
+  int row, half, firstColumn;
+  MP_FLASH_DEVICE LaneRow()
+      : row(threadInBlock() % kWarpSize / 2), half(threadInBlock() % 2),
+        firstColumn(half * (kKeys / 2)) {}
+  MP_FLASH_DEVICE bool leads() const { return half == 0; }
+};
+
+/// A block of query rows: matrix `matrix`'s rows from `first`, and its
+/// key matrix's keys and values (unless only its rows are read).
+struct QueryBlock {
+  int64_t matrix, first;
+  const float *keys = nullptr, *values = nullptr;
+};
+
+/// Calls body(block) for each block of query rows this thread block takes
+/// (a grid-stride loop over them), once the previous one is done with
+/// shared memory.
+template <typename Body>
+MP_FLASH_DEVICE void forEachQueryBlock(const FlashShape &s, const float *k,
+                                       const float *v, int64_t firstItem,
+                                       int64_t itemStride, Body body) {
+  const AttentionShape &z = s.sizes;
+  int64_t blocks = s.queryBlocks();
+  for (int64_t item = firstItem; item < blocks * z.batch; item += itemStride) {
+    int64_t matrix = item / blocks, keyMatrix = matrix / z.group;
+    syncBlock();
+    body(QueryBlock{matrix, item % blocks * kRows,
+                    k + keyMatrix * z.sk * z.headDim,
+                    v + keyMatrix * z.sk * z.valueDim});
+  }
+}
+
+/// Streams the keys and values the block's rows see through `sh.k` and
+/// `sh.v`, calling body(key0) with each kKeys of them loaded. The tiles
+/// `sh` filled before are ready too.
+template <typename Shared, typename Body>
+MP_FLASH_DEVICE void forEachKeyBlock(const FlashShape &s, const QueryBlock &b,
+                                     Shared &sh, Body body) {
+  const AttentionShape &z = s.sizes;
+  // Every warp reads what other warps' threads filled.
+  syncBlock();
+  for (int64_t key0 = 0; key0 < s.keysOfBlock(b.first); key0 += kKeys) {
+    // Every warp is done with the previous keys.
+    syncBlock();
+    loadTile(sh.k, kKeys, s.dPad, b.keys, z.sk, z.headDim, key0);
+    loadTile(sh.v, kKeys, s.dvPad, b.values, z.sk, z.valueDim, key0);
+    syncBlock();
+    body(key0);
+  }
+}
+
+/// This warp's rows of the scores q·kᵀ and, with `dprobs`, of grad·vᵀ.
+template <bool dprobs, typename Shared>
+MP_FLASH_DEVICE void warpScores(const FlashShape &s, Shared &sh, int warpRow) {
+  warpGemm<true>(sh.scores + warpRow * kKeys, kKeys, kKeys,
+                 sh.q + warpRow * s.dPad, s.dPad, s.dPad, sh.k, s.dPad, false);
+  if constexpr (dprobs)
+    warpGemm<true>(sh.dprobs + warpRow * kKeys, kKeys, kKeys,
+                   sh.grad + warpRow * s.dvPad, s.dvPad, s.dvPad, sh.v, s.dvPad,
+                   false);
+  syncWarp();
+}
+
+/// The largest scaled score of the lane's row among the keys from key0
+/// that it sees (`length`), over both of the row's lanes.
+MP_FLASH_DEVICE float rowMaxOfKeys(const FlashShape &s, const LaneRow &lane,
+                                   const float *scores, int64_t key0,
+                                   int64_t length) {
+  float top = -INFINITY;
+  for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j)
+    if (key0 + j < length)
+      top = fmaxf(top, scores[j] * s.scale);
+  return fmaxf(top, shuffleXor(top, 1));
+}
+
+/// exp(oldMax - newMax), the factor a row's running sums take when its
+/// maximum grows; 1 while it has seen no key (its sums are zeros).
+MP_FLASH_DEVICE float rescaleFactor(float oldMax, float newMax) {
+  return newMax == -INFINITY ? 1 : expf(oldMax - newMax);
+}
+
+/// The forward pass: a block per kRows query rows of a query matrix.
+MP_FLASH_DEVICE void attentionForward(const FlashShape &s, const float *q,
+                                      const float *k, const float *v,
+                                      float *out, unsigned char *shared,
+                                      int64_t firstItem, int64_t itemStride) {
+  const AttentionShape &z = s.sizes;
+  SharedCarver carver(shared);
+  ForwardShared sh(carver, s);
+  int warpRow = threadInBlock() / kWarpSize * kTile;
+  LaneRow lane;
+  int row = warpRow + lane.row;
+  forEachQueryBlock(s, k, v, firstItem, itemStride, [&](const QueryBlock &b) {
+    loadTile(sh.q, kRows, s.dPad, q + b.matrix * z.sq * z.headDim, z.sq,
+             z.headDim, b.first);
+    fillShared(sh.out, kRows * s.dvPad, 0);
+    fillShared(sh.rowMax, kRows, -INFINITY);
+    fillShared(sh.rowSum, kRows, 0);
+    int64_t length = s.keysOfRow(b.first + row);
+    forEachKeyBlock(s, b, sh, [&](int64_t key0) {
+      warpScores<false>(s, sh, warpRow);
+      const float *scores = sh.scores + row * kKeys;
+      float oldMax = sh.rowMax[row],
+            newMax = fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, key0, length)),
+            sum = 0;
+      for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
+        float p = key0 + j < length ? expf(scores[j] * s.scale - newMax) : 0;
+        sum += p;
+        sh.probs[row * kKeys + j] = toBf16(p);
+      }
+      sum += shuffleXor(sum, 1);
+      float rescale = rescaleFactor(oldMax, newMax);
+      float *outRow = sh.out + row * s.dvPad;
+      for (int c = lane.half; c < s.dvPad; c += 2)
+        outRow[c] *= rescale;
+      // Both lanes of the row have read its maximum.
+      syncWarp();
+      if (lane.leads()) {
+        sh.rowMax[row] = newMax;
+        sh.rowSum[row] = sh.rowSum[row] * rescale + sum;
+      }
+      warpGemm<false>(sh.out + warpRow * s.dvPad, s.dvPad, s.dvPad,
+                      sh.probs + warpRow * kKeys, kKeys, kKeys, sh.v, s.dvPad,
+                      true);
+    });
+    syncWarp();
+    for (int i = threadInBlock() % kWarpSize; i < kTile * z.valueDim;
+         i += kWarpSize) {
+      int r = warpRow + i / static_cast<int>(z.valueDim);
+      int64_t c = i % z.valueDim;
+      if (b.first + r >= z.sq)
+        continue;
+      float total = sh.rowSum[r];
+      out[(b.matrix * z.sq + b.first + r) * z.valueDim + c] =
+          total > 0 ? sh.out[r * s.dvPad + c] / total : 0;
+    }
+  });
+}
+
+/// Loads the block's query rows and their output gradients into `sh.q`
+/// and `sh.grad`.
+template <typename Shared>
+MP_FLASH_DEVICE void loadQueriesAndGrads(const FlashShape &s, Shared &sh,
+                                         const float *q, const float *grad,
+                                         const QueryBlock &b) {
+  const AttentionShape &z = s.sizes;
+  loadTile(sh.q, kRows, s.dPad, q + b.matrix * z.sq * z.headDim, z.sq,
+           z.headDim, b.first);
+  loadTile(sh.grad, kRows, s.dvPad, grad + b.matrix * z.sq * z.valueDim, z.sq,
+           z.valueDim, b.first);
+}
+
+/// The gradient's first pass: per query row, its log-sum-exp of the scaled
+/// scores and Σ_j p_j·dp_j (dp = grad·vᵀ), into stats[2·row] and
+/// stats[2·row + 1] (the row numbered over the batch). A row that sees no
+/// key gets +inf and 0.
+MP_FLASH_DEVICE void attentionGradStats(const FlashShape &s, const float *q,
+                                        const float *k, const float *v,
+                                        const float *grad, float *stats,
+                                        unsigned char *shared,
+                                        int64_t firstItem, int64_t itemStride) {
+  const AttentionShape &z = s.sizes;
+  SharedCarver carver(shared);
+  StatsShared sh(carver, s);
+  int warpRow = threadInBlock() / kWarpSize * kTile;
+  LaneRow lane;
+  int row = warpRow + lane.row;
+  forEachQueryBlock(s, k, v, firstItem, itemStride, [&](const QueryBlock &b) {
+    loadQueriesAndGrads(s, sh, q, grad, b);
+    fillShared(sh.rowMax, kRows, -INFINITY);
+    fillShared(sh.rowSum, kRows, 0);
+    fillShared(sh.rowDot, kRows, 0);
+    int64_t length = s.keysOfRow(b.first + row);
+    forEachKeyBlock(s, b, sh, [&](int64_t key0) {
+      warpScores<true>(s, sh, warpRow);
+      const float *scores = sh.scores + row * kKeys,
+                  *dprobs = sh.dprobs + row * kKeys;
+      float oldMax = sh.rowMax[row],
+            newMax = fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, key0, length)),
+            sum = 0, dot = 0;
+      for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
+        float p = key0 + j < length ? expf(scores[j] * s.scale - newMax) : 0;
+        sum += p;
+        dot += p * dprobs[j];
+      }
+      sum += shuffleXor(sum, 1);
+      dot += shuffleXor(dot, 1);
+      float rescale = rescaleFactor(oldMax, newMax);
+      syncWarp();
+      if (lane.leads()) {
+        sh.rowMax[row] = newMax;
+        sh.rowSum[row] = sh.rowSum[row] * rescale + sum;
+        sh.rowDot[row] = sh.rowDot[row] * rescale + dot;
+      }
+    });
+    syncWarp();
+    if (lane.leads() && b.first + row < z.sq) {
+      float total = sh.rowSum[row];
+      float *rowStats = stats + 2 * (b.matrix * z.sq + b.first + row);
+      rowStats[0] = total > 0 ? sh.rowMax[row] + logf(total) : INFINITY;
+      rowStats[1] = total > 0 ? sh.rowDot[row] / total : 0;
+    }
+  });
+}
+
+/// p = exp(scale·score - lse) and ds = p·(dp - dot) of the entries a lane
+/// owns in its row of `scores`/`dprobs` (kKeys per row), rounded to bf16
+/// into `probs` (unless null) and `dscores`. Entry j is (query row
+/// rowOf(j), key keyOf(j)); it is zero where the row does not see the key.
+template <typename RowOf, typename KeyOf, typename LseOf, typename DotOf>
+MP_FLASH_DEVICE void
+softmaxGradEntries(const FlashShape &s, int row, const LaneRow &lane,
+                   const float *scores, const float *dprobs, Bf16 *probs,
+                   Bf16 *dscores, RowOf rowOf, KeyOf keyOf, LseOf lseOf,
+                   DotOf dotOf) {
+  for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
+    int64_t entry = row * kKeys + j;
+    bool seen = keyOf(j) < s.keysOfRow(rowOf(j));
+    float p = seen ? expf(scores[entry] * s.scale - lseOf(j)) : 0;
+    if (probs)
+      probs[entry] = toBf16(p);
+    dscores[entry] = toBf16(seen ? p * (dprobs[entry] - dotOf(j)) : 0.0f);
+  }
+}
+
+/// Writes `scale` times a warp's 16 accumulator rows (`pad` wide, from
+/// row `warpRow`) to rows first + r of a [rows, cols] matrix, those inside
+/// it.
+MP_FLASH_DEVICE void storeWarpRows(float *matrix, int64_t rows, int64_t cols,
+                                   int64_t first, const float *accumulator,
+                                   int pad, int warpRow, float scale) {
+  for (int i = threadInBlock() % kWarpSize; i < kTile * cols; i += kWarpSize) {
+    int r = warpRow + i / static_cast<int>(cols);
+    int64_t c = i % cols;
+    if (first + r < rows)
+      matrix[(first + r) * cols + c] = scale * accumulator[r * pad + c];
+  }
+}
+
+/// The query gradient: a block per kRows query rows, over the keys they
+/// see. `stats` is attentionGradStats'.
+MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
+                                        const float *k, const float *v,
+                                        const float *grad, const float *stats,
+                                        float *dq, unsigned char *shared,
+                                        int64_t firstItem, int64_t itemStride) {
+  const AttentionShape &z = s.sizes;
+  SharedCarver carver(shared);
+  GradShared sh(carver, s, false);
+  int warpRow = threadInBlock() / kWarpSize * kTile;
+  LaneRow lane;
+  int row = warpRow + lane.row;
+  forEachQueryBlock(s, k, v, firstItem, itemStride, [&](const QueryBlock &b) {
+    loadQueriesAndGrads(s, sh, q, grad, b);
+    fillShared(sh.accumulator, kRows * s.dPad, 0);
+    if (lane.leads() && b.first + row < z.sq) {
+      sh.rowLse[row] = stats[2 * (b.matrix * z.sq + b.first + row)];
+      sh.rowDot[row] = stats[2 * (b.matrix * z.sq + b.first + row) + 1];
+    }
+    forEachKeyBlock(s, b, sh, [&](int64_t key0) {
+      warpScores<true>(s, sh, warpRow);
+      softmaxGradEntries(
+          s, row, lane, sh.scores, sh.dprobs, nullptr, sh.dscores,
+          [&](int) { return b.first + row; }, [&](int j) { return key0 + j; },
+          [&](int) { return sh.rowLse[row]; },
+          [&](int) { return sh.rowDot[row]; });
+      syncWarp();
+      warpGemm<false>(sh.accumulator + warpRow * s.dPad, s.dPad, s.dPad,
+                      sh.dscores + warpRow * kKeys, kKeys, kKeys, sh.k, s.dPad,
+                      true);
+    });
+    syncWarp();
+    storeWarpRows(dq + b.matrix * z.sq * z.headDim, z.sq, z.headDim, b.first,
+                  sh.accumulator, s.dPad, warpRow, s.scale);
+  });
+}
+
+/// The key and value gradients: a block per kKeys keys of a key matrix,
+/// over its group's query matrices and the rows that see them. Each warp
+/// owns 16 keys, so the scores are held transposed: a row per key.
+MP_FLASH_DEVICE void attentionGradKeys(const FlashShape &s, const float *q,
+                                       const float *k, const float *v,
+                                       const float *grad, const float *stats,
+                                       float *dk, float *dv,
+                                       unsigned char *shared, int64_t firstItem,
+                                       int64_t itemStride) {
+  const AttentionShape &z = s.sizes;
+  SharedCarver carver(shared);
+  GradShared sh(carver, s, true);
+  int warpKey = threadInBlock() / kWarpSize * kTile;
+  LaneRow lane;
+  int key = warpKey + lane.row;
+  int64_t blocks = s.keyBlocks(), keyMatrices = z.batch / z.group;
+  for (int64_t item = firstItem; item < blocks * keyMatrices;
+       item += itemStride) {
+    int64_t keyMatrix = item / blocks, key0 = item % blocks * kKeys;
+    syncBlock();
+    loadTile(sh.k, kKeys, s.dPad, k + keyMatrix * z.sk * z.headDim, z.sk,
+             z.headDim, key0);
+    loadTile(sh.v, kKeys, s.dvPad, v + keyMatrix * z.sk * z.valueDim, z.sk,
+             z.valueDim, key0);
+    fillShared(sh.accumulator, kKeys * s.dPad, 0);
+    fillShared(sh.valueAccumulator, kKeys * s.dvPad, 0);
+    int64_t firstBlock = s.firstRowSeeing(key0) / kRows * kRows;
+    for (int64_t matrix = keyMatrix * z.group;
+         matrix < (keyMatrix + 1) * z.group; ++matrix)
+      for (int64_t first = firstBlock; first < z.sq; first += kRows) {
+        syncBlock();
+        loadQueriesAndGrads(s, sh, q, grad, QueryBlock{matrix, first});
+        for (int r = threadInBlock(); r < kRows; r += kThreads) {
+          bool inside = first + r < z.sq;
+          const float *rowStats = stats + 2 * (matrix * z.sq + first + r);
+          sh.rowLse[r] = inside ? rowStats[0] : INFINITY;
+          sh.rowDot[r] = inside ? rowStats[1] : 0;
+        }
+        syncBlock();
+        // scoresᵀ = k·qᵀ, dprobsᵀ = v·gradᵀ: this warp's keys' rows.
+        warpGemm<true>(sh.scores + warpKey * kRows, kRows, kRows,
+                       sh.k + warpKey * s.dPad, s.dPad, s.dPad, sh.q, s.dPad,
+                       false);
+        warpGemm<true>(sh.dprobs + warpKey * kRows, kRows, kRows,
+                       sh.v + warpKey * s.dvPad, s.dvPad, s.dvPad, sh.grad,
+                       s.dvPad, false);
+        syncWarp();
+        softmaxGradEntries(
+            s, key, lane, sh.scores, sh.dprobs, sh.probs, sh.dscores,
+            [&](int j) { return first + j; }, [&](int) { return key0 + key; },
+            [&](int j) { return sh.rowLse[j]; },
+            [&](int j) { return sh.rowDot[j]; });
+        syncWarp();
+        // dv += pᵀ·grad, dk += dsᵀ·q (the scale at the end).
+        warpGemm<false>(sh.valueAccumulator + warpKey * s.dvPad, s.dvPad,
+                        s.dvPad, sh.probs + warpKey * kRows, kRows, kRows,
+                        sh.grad, s.dvPad, true);
+        warpGemm<false>(sh.accumulator + warpKey * s.dPad, s.dPad, s.dPad,
+                        sh.dscores + warpKey * kRows, kRows, kRows, sh.q,
+                        s.dPad, true);
+      }
+    // Every warp reads the accumulators other warps' threads zeroed, even
+    // where no row sees these keys.
+    syncBlock();
+    storeWarpRows(dk + keyMatrix * z.sk * z.headDim, z.sk, z.headDim, key0,
+                  sh.accumulator, s.dPad, warpKey, s.scale);
+    storeWarpRows(dv + keyMatrix * z.sk * z.valueDim, z.sk, z.valueDim, key0,
+                  sh.valueAccumulator, s.dvPad, warpKey, 1);
+  }
+}
+
+/// Each kernel's shared memory bytes.
+inline size_t forwardSharedBytes(const FlashShape &s) {
+  SharedCarver c(nullptr);
+  ForwardShared sh(c, s);
+  return c.bytes();
+}
+inline size_t statsSharedBytes(const FlashShape &s) {
+  SharedCarver c(nullptr);
+  StatsShared sh(c, s);
+  return c.bytes();
+}
+inline size_t gradSharedBytes(const FlashShape &s, bool keys) {
+  SharedCarver c(nullptr);
+  GradShared sh(c, s, keys);
+  return c.bytes();
+}
+
+} // namespace mp::runtime::flash
+
+#endif // MP_RUNTIME_CUDA_FLASHATTENTION_CUH

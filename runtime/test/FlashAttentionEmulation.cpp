@@ -1,0 +1,218 @@
+//===- FlashAttentionEmulation.cpp - the CUDA attention kernels on CPU ----===//
+//
+// mp-flash-attention-emulation: runs the CUDA backend's on-chip attention
+// kernels (src/cuda/FlashAttention.cuh, the same source nvcc compiles) on
+// CPU threads through CudaEmulation.h, over single and many blocks of rows
+// and keys, causal masks with sq < sk and sq > sk, grouped-query attention,
+// head dims that are not whole tiles and the largest the kernels take,
+// with fewer blocks than work items (the kernels' grid-stride loops), and
+// checks the forward output and the three gradients against float64 on the
+// same bf16-rounded inputs. Prints each case's error; exits 1 on a failure.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaEmulation.h"
+
+namespace mp::runtime::flash {
+#define MP_FLASH_DEVICE inline
+using emulation::Bf16;
+using emulation::shuffleXor;
+using emulation::syncBlock;
+using emulation::syncWarp;
+using emulation::threadInBlock;
+using emulation::toBf16;
+namespace wmma = emulation::wmma;
+} // namespace mp::runtime::flash
+
+#include "cuda/FlashAttention.cuh"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+using namespace mp;
+using namespace mp::runtime;
+
+namespace {
+
+std::vector<float> makeBf16Values(int64_t n, unsigned seed) {
+  std::mt19937 generator(seed);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  std::vector<float> values(n);
+  for (float &x : values)
+    x = emulation::toFloat(emulation::toBf16(uniform(generator)));
+  return values;
+}
+
+/// `x` rounded to bf16.
+double bf16(double x) {
+  return emulation::toFloat(emulation::toBf16(static_cast<float>(x)));
+}
+
+/// The largest difference over the reference's root mean square.
+double relativeError(const std::vector<float> &got,
+                     const std::vector<double> &want) {
+  double worst = 0, squares = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    double difference = std::fabs(double(got[i]) - want[i]);
+    worst = std::isnan(difference) ? INFINITY : std::max(worst, difference);
+    squares += want[i] * want[i];
+  }
+  double rms = std::sqrt(squares / std::max<size_t>(1, want.size()));
+  return worst / std::max(rms, 1e-30);
+}
+
+struct Case {
+  int64_t batch, group, sq, sk, headDim, valueDim;
+  bool causal;
+  /// Blocks each launch gets at most (fewer than the items: grid-stride).
+  int64_t maxBlocks;
+};
+
+bool runCase(const Case &c) {
+  AttentionShape sizes{c.batch,   c.group,    c.sq, c.sk,
+                       c.headDim, c.valueDim, c.sq, c.causal};
+  const float scale = 0.7f;
+  flash::FlashShape shape(sizes, scale);
+  int64_t keyMatrices = c.batch / c.group;
+  std::vector<float> q = makeBf16Values(c.batch * c.sq * c.headDim, 1),
+                     k = makeBf16Values(keyMatrices * c.sk * c.headDim, 2),
+                     v = makeBf16Values(keyMatrices * c.sk * c.valueDim, 3),
+                     g = makeBf16Values(c.batch * c.sq * c.valueDim, 4);
+
+  // The reference, in float64, from the same bf16 inputs, rounding to bf16
+  // where the kernels' GEMMs read: the forward pass's probabilities
+  // against the running maximum of each block of keys, the gradients' p
+  // and ds. So it differs from the kernels only by their float sums (and a
+  // rounding to bf16 they flip), and a wrong mask or a lost term stands
+  // out.
+  std::vector<double> out(g.size(), 0), dq(q.size(), 0), dk(k.size(), 0),
+      dv(v.size(), 0);
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t i = 0; i < c.sq; ++i) {
+      int64_t seen = sizes.keysSeen(i, 1), kb = b / c.group;
+      if (seen == 0)
+        continue;
+      std::vector<double> p(seen), dp(seen, 0);
+      double top = -INFINITY, sum = 0, dot = 0;
+      for (int64_t j = 0; j < seen; ++j) {
+        double score = 0;
+        for (int64_t e = 0; e < c.headDim; ++e)
+          score += double(q[(b * c.sq + i) * c.headDim + e]) *
+                   k[(kb * c.sk + j) * c.headDim + e];
+        top = std::max(top, p[j] = score * scale);
+      }
+      std::vector<double> outRow(c.valueDim, 0);
+      double runningMax = -INFINITY, runningSum = 0;
+      for (int64_t j0 = 0; j0 < seen; j0 += flash::kKeys) {
+        int64_t end = std::min(seen, j0 + flash::kKeys);
+        double newMax = std::max(
+            runningMax, *std::max_element(p.begin() + j0, p.begin() + end));
+        double rescale = std::exp(runningMax - newMax);
+        runningSum *= rescale;
+        for (double &x : outRow)
+          x *= rescale;
+        for (int64_t j = j0; j < end; ++j) {
+          double unnormalized = std::exp(p[j] - newMax);
+          runningSum += unnormalized;
+          for (int64_t e = 0; e < c.valueDim; ++e)
+            outRow[e] +=
+                bf16(unnormalized) * v[(kb * c.sk + j) * c.valueDim + e];
+        }
+        runningMax = newMax;
+      }
+      for (int64_t e = 0; e < c.valueDim; ++e)
+        out[(b * c.sq + i) * c.valueDim + e] = outRow[e] / runningSum;
+      for (double &x : p)
+        sum += (x = std::exp(x - top));
+      for (int64_t j = 0; j < seen; ++j) {
+        p[j] /= sum;
+        for (int64_t e = 0; e < c.valueDim; ++e) {
+          double gradient = g[(b * c.sq + i) * c.valueDim + e],
+                 value = v[(kb * c.sk + j) * c.valueDim + e];
+          dp[j] += gradient * value;
+          dv[(kb * c.sk + j) * c.valueDim + e] += bf16(p[j]) * gradient;
+        }
+        dot += dp[j] * p[j];
+      }
+      for (int64_t j = 0; j < seen; ++j) {
+        double ds = bf16(p[j] * (dp[j] - dot)) * scale;
+        for (int64_t e = 0; e < c.headDim; ++e) {
+          dq[(b * c.sq + i) * c.headDim + e] +=
+              ds * k[(kb * c.sk + j) * c.headDim + e];
+          dk[(kb * c.sk + j) * c.headDim + e] +=
+              ds * q[(b * c.sq + i) * c.headDim + e];
+        }
+      }
+    }
+
+  // Every output starts as NaN, so an entry left unwritten shows.
+  std::vector<float> gotOut(out.size(), NAN), gotDq(dq.size(), NAN),
+      gotDk(dk.size(), NAN), gotDv(dv.size(), NAN),
+      stats(2 * c.batch * c.sq, NAN);
+  int64_t queryItems = shape.queryBlocks() * c.batch,
+          keyItems = shape.keyBlocks() * keyMatrices;
+  auto blocksFor = [&](int64_t items) {
+    return std::max<int64_t>(1, std::min(items, c.maxBlocks));
+  };
+  emulation::launch(
+      blocksFor(queryItems), flash::kThreads, flash::forwardSharedBytes(shape),
+      [&](unsigned char *shared, int64_t block, int64_t blocks) {
+        flash::attentionForward(shape, q.data(), k.data(), v.data(),
+                                gotOut.data(), shared, block, blocks);
+      });
+  emulation::launch(
+      blocksFor(queryItems), flash::kThreads, flash::statsSharedBytes(shape),
+      [&](unsigned char *shared, int64_t block, int64_t blocks) {
+        flash::attentionGradStats(shape, q.data(), k.data(), v.data(), g.data(),
+                                  stats.data(), shared, block, blocks);
+      });
+  emulation::launch(blocksFor(queryItems), flash::kThreads,
+                    flash::gradSharedBytes(shape, false),
+                    [&](unsigned char *shared, int64_t block, int64_t blocks) {
+                      flash::attentionGradQuery(
+                          shape, q.data(), k.data(), v.data(), g.data(),
+                          stats.data(), gotDq.data(), shared, block, blocks);
+                    });
+  emulation::launch(
+      blocksFor(keyItems), flash::kThreads, flash::gradSharedBytes(shape, true),
+      [&](unsigned char *shared, int64_t block, int64_t blocks) {
+        flash::attentionGradKeys(shape, q.data(), k.data(), v.data(), g.data(),
+                                 stats.data(), gotDk.data(), gotDv.data(),
+                                 shared, block, blocks);
+      });
+
+  // Float sums differ by 1e-6 of the root mean square; a probability whose
+  // bf16 rounding they flip, by up to 2e-3 in these cases.
+  double errors[] = {relativeError(gotOut, out), relativeError(gotDq, dq),
+                     relativeError(gotDk, dk), relativeError(gotDv, dv)};
+  bool ok = std::all_of(std::begin(errors), std::end(errors),
+                        [](double e) { return e <= 4e-3; });
+  std::printf("%s %s%lld x %lld x %lld (groups of %lld), head dims %lld/%lld, "
+              "%lld blocks: out %.2e dq %.2e dk %.2e dv %.2e\n",
+              ok ? "ok  " : "FAIL", c.causal ? "causal " : "",
+              (long long)c.batch, (long long)c.sq, (long long)c.sk,
+              (long long)c.group, (long long)c.headDim, (long long)c.valueDim,
+              (long long)c.maxBlocks, errors[0], errors[1], errors[2],
+              errors[3]);
+  return ok;
+}
+
+} // namespace
+
+int main() {
+  const Case cases[] = {
+      {3, 1, 5, 5, 4, 3, true, 8},        {2, 1, 3, 6, 4, 2, true, 8},
+      {2, 1, 6, 3, 2, 3, true, 8},        {2, 1, 4, 7, 5, 4, false, 8},
+      {6, 3, 5, 5, 4, 3, true, 2},        {1, 1, 64, 64, 16, 16, true, 1},
+      {2, 1, 130, 130, 64, 64, true, 3},  {4, 2, 70, 135, 24, 40, false, 3},
+      {2, 2, 100, 67, 128, 128, true, 2}, {2, 1, 67, 200, 8, 72, true, 4},
+      {1, 1, 65, 65, 32, 32, true, 2}};
+  int failures = 0;
+  for (const Case &c : cases)
+    failures += !runCase(c);
+  std::printf("mp-flash-attention-emulation: %d cases, %d failed\n",
+              int(std::size(cases)), failures);
+  return failures ? 1 : 0;
+}
