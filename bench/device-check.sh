@@ -65,13 +65,16 @@ for backend in cuda host; do
 done
 "$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-cuda.log" "$dev/llama-host.log"
 
-section "Llama step with fused attention (chunks of a few query rows), CUDA against host backend and against the unfused step"
+section "Llama step with fused attention (tf32; on CUDA on chip, and composed in chunks of a few query rows), CUDA against host backend and against the unfused step"
 for backend in cuda host; do
   "$bin/train-llama-fused" --backend "$backend" --steps 4 --seed 5 > "$dev/llama-fused-$backend.log" || echo "train-llama-fused --backend $backend failed"
   cat "$dev/llama-fused-$backend.log"
 done
-"$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-fused-cuda.log" "$dev/llama-fused-host.log"
-"$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/llama-fused-cuda.log" "$dev/llama-cuda.log"
+MP_CUDA_ATTENTION=composed "$bin/train-llama-fused" --backend cuda --steps 4 --seed 5 > "$dev/llama-fused-composed.log" || echo "train-llama-fused (composed) failed"
+for log in llama-fused-cuda llama-fused-composed; do
+  "$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/$log.log" "$dev/llama-fused-host.log"
+  "$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/$log.log" "$dev/llama-cuda.log"
+done
 "$bin/train-llama-fused" --backend cuda --cuda-graph --steps 4 --seed 5 > "$dev/llama-fused-graph.log" || echo "train-llama-fused --cuda-graph failed"
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-fused-graph.log" "$dev/llama-fused-cuda.log"
 

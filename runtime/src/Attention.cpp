@@ -7,8 +7,8 @@
 // computes no score past its last row. The kernels are those of the
 // unfused ops, so the chunked step computes the unfused step's values,
 // except for the order in which the chunks add into the key gradients.
-// A backend with an on-chip kernel for the call (CUDA in bf16) runs that
-// instead: the scratch then holds only the gradient's row statistics.
+// A backend with an on-chip kernel for the call (CUDA in bf16 and tf32) runs
+// that instead: the scratch then holds only the gradient's row statistics.
 //
 //===----------------------------------------------------------------------===//
 
@@ -156,7 +156,7 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
     return MP_OK;
   Backend &backend = *ctx->backend;
   if (sk > 0 && backend.hasOnChipAttention(precision, s))
-    return backend.onChipAttention(s, scale, q, k, v, out);
+    return backend.onChipAttention(precision, s, scale, q, k, v, out);
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
     if (keys == 0) {
@@ -202,8 +202,8 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
   // The on-chip kernels' row statistics fit where the chunks' scores would.
   if (batch * sq > 0 && sk > 0 && sq <= std::min(chunk, sq) * sk &&
       backend.hasOnChipAttention(precision, s))
-    return backend.onChipAttentionGrad(s, scale, q, k, v, grad, dq, dk, dv,
-                                       scratch);
+    return backend.onChipAttentionGrad(precision, s, scale, q, k, v, grad, dq,
+                                       dk, dv, scratch);
   // The chunks (and a group's query matrices) add into dk and dv.
   if (keyMatrices * sk > 0 &&
       (backend.fill(keyMatrices * sk * head_dim, 0, dk) ||

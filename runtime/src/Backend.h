@@ -276,16 +276,18 @@ public:
                                   const AttentionShape & /*shape*/) const {
     return false;
   }
-  virtual mp_status onChipAttention(const AttentionShape & /*shape*/,
+  virtual mp_status onChipAttention(mp_precision /*precision*/,
+                                    const AttentionShape & /*shape*/,
                                     float /*scale*/, const float * /*q*/,
                                     const float * /*k*/, const float * /*v*/,
                                     float * /*out*/) {
     return MP_ERROR;
   }
   virtual mp_status onChipAttentionGrad(
-      const AttentionShape & /*shape*/, float /*scale*/, const float * /*q*/,
-      const float * /*k*/, const float * /*v*/, const float * /*grad*/,
-      float * /*dq*/, float * /*dk*/, float * /*dv*/, float * /*stats*/) {
+      mp_precision /*precision*/, const AttentionShape & /*shape*/,
+      float /*scale*/, const float * /*q*/, const float * /*k*/,
+      const float * /*v*/, const float * /*grad*/, float * /*dq*/,
+      float * /*dk*/, float * /*dv*/, float * /*stats*/) {
     return MP_ERROR;
   }
 

@@ -5,7 +5,7 @@
 // is one std::thread per CUDA thread, with barriers for __syncthreads and
 // __syncwarp and an exchange buffer for warp shuffles; blocks run one after
 // another. wmma's fragments hold the whole tile in every lane (mma_sync
-// multiplies in float, the tensor cores' products of bf16 values being
+// multiplies in float, the tensor cores' products of bf16 and tf32 values being
 // exact in float) and a store writes each element from one lane only, so a
 // lane that reads another's stores without a __syncwarp between them races
 // here as on the GPU. Shared memory starts as NaN bytes, so a read before
@@ -47,6 +47,16 @@ inline float toFloat(Bf16 x) {
   return value;
 }
 inline float toFloat(float x) { return x; }
+/// x rounded to tf32 (10 mantissa bits) to nearest, ties away from zero, as
+/// wmma::__float_to_tf32 (cvt.rna) rounds.
+inline float toTf32(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+  if ((bits & 0x7f800000u) != 0x7f800000u)
+    bits = (bits + 0x1000u) & 0xffffe000u;
+  std::memcpy(&x, &bits, sizeof(bits));
+  return x;
+}
 
 [[noreturn]] inline void fault(const char *what) {
   std::fprintf(stderr, "cuda emulation: %s\n", what);
@@ -119,6 +129,10 @@ struct accumulator {};
 struct row_major {};
 struct col_major {};
 enum layout_t { mem_row_major, mem_col_major };
+namespace precision {
+/// Operands held as float, read as tf32 (the kernels round them first).
+struct tf32 {};
+} // namespace precision
 
 template <typename Use, int M, int N, int K, typename T, typename Layout = void>
 struct fragment {
@@ -135,11 +149,17 @@ inline void checkOperand(const void *pointer, unsigned ld, size_t element) {
     fault("a wmma leading dimension is not a multiple of 16 bytes");
 }
 
-template <typename Use, int M, int N, int K, typename T, typename Layout>
-void load_matrix_sync(fragment<Use, M, N, K, T, Layout> &f, const T *p,
+/// An operand fragment of T loads from T, a tf32 one from float.
+template <typename Use, int M, int N, int K, typename T, typename Layout,
+          typename P>
+void load_matrix_sync(fragment<Use, M, N, K, T, Layout> &f, const P *p,
                       unsigned ld) {
   static_assert(!std::is_void_v<Layout>, "operands carry their layout");
-  checkOperand(p, ld, sizeof(T));
+  static_assert(
+      std::is_same_v<
+          P, std::conditional_t<std::is_same_v<T, precision::tf32>, float, T>>,
+      "a fragment loads from its element type");
+  checkOperand(p, ld, sizeof(P));
   using F = fragment<Use, M, N, K, T, Layout>;
   for (int i = 0; i < F::rows; ++i)
     for (int j = 0; j < F::cols; ++j)

@@ -7,7 +7,8 @@
 // head dims that are not whole tiles and the largest the kernels take,
 // with fewer blocks than work items (the kernels' grid-stride loops), and
 // checks the forward output and the three gradients against float64 on the
-// same bf16-rounded inputs. Prints each case's error; exits 1 on a failure.
+// same rounded inputs, in bf16 and in tf32. Prints each case's error;
+// exits 1 on a failure.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +22,7 @@ using emulation::syncBlock;
 using emulation::syncWarp;
 using emulation::threadInBlock;
 using emulation::toBf16;
+using emulation::toTf32;
 namespace wmma = emulation::wmma;
 } // namespace mp::runtime::flash
 
@@ -36,18 +38,22 @@ using namespace mp::runtime;
 
 namespace {
 
-std::vector<float> makeBf16Values(int64_t n, unsigned seed) {
+/// `x` rounded to the operands T (Bf16, or float for tf32).
+template <typename T> double roundOperand(double x) {
+  if constexpr (std::is_same_v<T, emulation::Bf16>)
+    return emulation::toFloat(emulation::toBf16(static_cast<float>(x)));
+  else
+    return emulation::toTf32(static_cast<float>(x));
+}
+
+template <typename T>
+std::vector<float> makeOperandValues(int64_t n, unsigned seed) {
   std::mt19937 generator(seed);
   std::uniform_real_distribution<float> uniform(-1, 1);
   std::vector<float> values(n);
   for (float &x : values)
-    x = emulation::toFloat(emulation::toBf16(uniform(generator)));
+    x = roundOperand<T>(uniform(generator));
   return values;
-}
-
-/// `x` rounded to bf16.
-double bf16(double x) {
-  return emulation::toFloat(emulation::toBf16(static_cast<float>(x)));
 }
 
 /// The largest difference over the reference's root mean square.
@@ -70,22 +76,24 @@ struct Case {
   int64_t maxBlocks;
 };
 
-bool runCase(const Case &c) {
+template <typename T> bool runCase(const Case &c) {
   AttentionShape sizes{c.batch,   c.group,    c.sq, c.sk,
                        c.headDim, c.valueDim, c.sq, c.causal};
   const float scale = 0.7f;
   flash::FlashShape shape(sizes, scale);
   int64_t keyMatrices = c.batch / c.group;
-  std::vector<float> q = makeBf16Values(c.batch * c.sq * c.headDim, 1),
-                     k = makeBf16Values(keyMatrices * c.sk * c.headDim, 2),
-                     v = makeBf16Values(keyMatrices * c.sk * c.valueDim, 3),
-                     g = makeBf16Values(c.batch * c.sq * c.valueDim, 4);
+  std::vector<float> q = makeOperandValues<T>(c.batch * c.sq * c.headDim, 1),
+                     k = makeOperandValues<T>(keyMatrices * c.sk * c.headDim,
+                                              2),
+                     v = makeOperandValues<T>(keyMatrices * c.sk * c.valueDim,
+                                              3),
+                     g = makeOperandValues<T>(c.batch * c.sq * c.valueDim, 4);
 
-  // The reference, in float64, from the same bf16 inputs, rounding to bf16
+  // The reference, in float64, from the same inputs, rounding to operands
   // where the kernels' GEMMs read: the forward pass's probabilities
   // against the running maximum of each block of keys, the gradients' p
   // and ds. So it differs from the kernels only by their float sums (and a
-  // rounding to bf16 they flip), and a wrong mask or a lost term stands
+  // rounding they flip), and a wrong mask or a lost term stands
   // out.
   std::vector<double> out(g.size(), 0), dq(q.size(), 0), dk(k.size(), 0),
       dv(v.size(), 0);
@@ -117,8 +125,8 @@ bool runCase(const Case &c) {
           double unnormalized = std::exp(p[j] - newMax);
           runningSum += unnormalized;
           for (int64_t e = 0; e < c.valueDim; ++e)
-            outRow[e] +=
-                bf16(unnormalized) * v[(kb * c.sk + j) * c.valueDim + e];
+            outRow[e] += roundOperand<T>(unnormalized) *
+                         v[(kb * c.sk + j) * c.valueDim + e];
         }
         runningMax = newMax;
       }
@@ -132,12 +140,13 @@ bool runCase(const Case &c) {
           double gradient = g[(b * c.sq + i) * c.valueDim + e],
                  value = v[(kb * c.sk + j) * c.valueDim + e];
           dp[j] += gradient * value;
-          dv[(kb * c.sk + j) * c.valueDim + e] += bf16(p[j]) * gradient;
+          dv[(kb * c.sk + j) * c.valueDim + e] +=
+              roundOperand<T>(p[j]) * gradient;
         }
         dot += dp[j] * p[j];
       }
       for (int64_t j = 0; j < seen; ++j) {
-        double ds = bf16(p[j] * (dp[j] - dot)) * scale;
+        double ds = roundOperand<T>(p[j] * (dp[j] - dot)) * scale;
         for (int64_t e = 0; e < c.headDim; ++e) {
           dq[(b * c.sq + i) * c.headDim + e] +=
               ds * k[(kb * c.sk + j) * c.headDim + e];
@@ -156,46 +165,50 @@ bool runCase(const Case &c) {
   auto blocksFor = [&](int64_t items) {
     return std::max<int64_t>(1, std::min(items, c.maxBlocks));
   };
-  emulation::launch(
-      blocksFor(queryItems), flash::kThreads, flash::forwardSharedBytes(shape),
-      [&](unsigned char *shared, int64_t block, int64_t blocks) {
-        flash::attentionForward(shape, q.data(), k.data(), v.data(),
-                                gotOut.data(), shared, block, blocks);
-      });
-  emulation::launch(
-      blocksFor(queryItems), flash::kThreads, flash::statsSharedBytes(shape),
-      [&](unsigned char *shared, int64_t block, int64_t blocks) {
-        flash::attentionGradStats(shape, q.data(), k.data(), v.data(), g.data(),
-                                  stats.data(), shared, block, blocks);
-      });
   emulation::launch(blocksFor(queryItems), flash::kThreads,
-                    flash::gradSharedBytes(shape, false),
+                    flash::forwardSharedBytes<T>(shape),
                     [&](unsigned char *shared, int64_t block, int64_t blocks) {
-                      flash::attentionGradQuery(
+                      flash::attentionForward<T>(shape, q.data(), k.data(),
+                                                 v.data(), gotOut.data(),
+                                                 shared, block, blocks);
+                    });
+  emulation::launch(blocksFor(queryItems), flash::kThreads,
+                    flash::statsSharedBytes<T>(shape),
+                    [&](unsigned char *shared, int64_t block, int64_t blocks) {
+                      flash::attentionGradStats<T>(
+                          shape, q.data(), k.data(), v.data(), g.data(),
+                          stats.data(), shared, block, blocks);
+                    });
+  emulation::launch(blocksFor(queryItems), flash::kThreads,
+                    flash::gradSharedBytes<T>(shape, false),
+                    [&](unsigned char *shared, int64_t block, int64_t blocks) {
+                      flash::attentionGradQuery<T>(
                           shape, q.data(), k.data(), v.data(), g.data(),
                           stats.data(), gotDq.data(), shared, block, blocks);
                     });
-  emulation::launch(
-      blocksFor(keyItems), flash::kThreads, flash::gradSharedBytes(shape, true),
-      [&](unsigned char *shared, int64_t block, int64_t blocks) {
-        flash::attentionGradKeys(shape, q.data(), k.data(), v.data(), g.data(),
-                                 stats.data(), gotDk.data(), gotDv.data(),
-                                 shared, block, blocks);
-      });
+  emulation::launch(blocksFor(keyItems), flash::kThreads,
+                    flash::gradSharedBytes<T>(shape, true),
+                    [&](unsigned char *shared, int64_t block, int64_t blocks) {
+                      flash::attentionGradKeys<T>(
+                          shape, q.data(), k.data(), v.data(), g.data(),
+                          stats.data(), gotDk.data(), gotDv.data(), shared,
+                          block, blocks);
+                    });
 
   // Float sums differ by 1e-6 of the root mean square; a probability whose
-  // bf16 rounding they flip, by up to 2e-3 in these cases.
+  // rounding they flip, by up to 2e-3 in these cases.
   double errors[] = {relativeError(gotOut, out), relativeError(gotDq, dq),
                      relativeError(gotDk, dk), relativeError(gotDv, dv)};
   bool ok = std::all_of(std::begin(errors), std::end(errors),
                         [](double e) { return e <= 4e-3; });
-  std::printf("%s %s%lld x %lld x %lld (groups of %lld), head dims %lld/%lld, "
-              "%lld blocks: out %.2e dq %.2e dk %.2e dv %.2e\n",
-              ok ? "ok  " : "FAIL", c.causal ? "causal " : "",
-              (long long)c.batch, (long long)c.sq, (long long)c.sk,
-              (long long)c.group, (long long)c.headDim, (long long)c.valueDim,
-              (long long)c.maxBlocks, errors[0], errors[1], errors[2],
-              errors[3]);
+  std::printf("%s %s %s%lld x %lld x %lld (groups of %lld), head dims "
+              "%lld/%lld, %lld blocks: out %.2e dq %.2e dk %.2e dv %.2e\n",
+              ok ? "ok  " : "FAIL",
+              std::is_same_v<T, emulation::Bf16> ? "bf16" : "tf32",
+              c.causal ? "causal " : "", (long long)c.batch, (long long)c.sq,
+              (long long)c.sk, (long long)c.group, (long long)c.headDim,
+              (long long)c.valueDim, (long long)c.maxBlocks, errors[0],
+              errors[1], errors[2], errors[3]);
   return ok;
 }
 
@@ -211,8 +224,8 @@ int main() {
       {1, 1, 65, 65, 32, 32, true, 2}};
   int failures = 0;
   for (const Case &c : cases)
-    failures += !runCase(c);
+    failures += !runCase<emulation::Bf16>(c) + !runCase<float>(c);
   std::printf("mp-flash-attention-emulation: %d cases, %d failed\n",
-              int(std::size(cases)), failures);
+              2 * int(std::size(cases)), failures);
   return failures ? 1 : 0;
 }

@@ -333,27 +333,28 @@ mp_status CudaBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
 
 bool CudaBackend::hasOnChipAttention(mp_precision precision,
                                      const AttentionShape &shape) const {
-  return precision == MP_PRECISION_BF16 &&
-         cuda::flashAttentionFits(shape, attentionSharedLimit);
+  return cuda::flashAttentionFits(precision, shape, attentionSharedLimit);
 }
 
-mp_status CudaBackend::onChipAttention(const AttentionShape &shape, float scale,
+mp_status CudaBackend::onChipAttention(mp_precision precision,
+                                       const AttentionShape &shape, float scale,
                                        const float *q, const float *k,
                                        const float *v, float *out) {
-  return checkLaunch(
-      "mp_attention_f32",
-      cuda::launchFlashAttention(computeStream, shape, scale, q, k, v, out));
+  return checkLaunch("mp_attention_f32",
+                     cuda::launchFlashAttention(computeStream, precision, shape,
+                                                scale, q, k, v, out));
 }
 
-mp_status CudaBackend::onChipAttentionGrad(const AttentionShape &shape,
+mp_status CudaBackend::onChipAttentionGrad(mp_precision precision,
+                                           const AttentionShape &shape,
                                            float scale, const float *q,
                                            const float *k, const float *v,
                                            const float *grad, float *dq,
                                            float *dk, float *dv, float *stats) {
   return checkLaunch("mp_attention_grad_f32",
-                     cuda::launchFlashAttentionGrad(computeStream, shape, scale,
-                                                    q, k, v, grad, dq, dk, dv,
-                                                    stats));
+                     cuda::launchFlashAttentionGrad(computeStream, precision,
+                                                    shape, scale, q, k, v, grad,
+                                                    dq, dk, dv, stats));
 }
 
 mp_status CudaBackend::rope(int64_t outer, int64_t seq, int64_t heads,

@@ -150,14 +150,15 @@ public:
                     const float *x, float *out) override;
   mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                         const float *grad, float *dx) override;
-  /// bf16 attention whose tiles fit in shared memory, unless
+  /// bf16 and tf32 attention whose tiles fit in shared memory, unless
   /// MP_CUDA_ATTENTION=composed (the chunks through memory, to compare).
   bool hasOnChipAttention(mp_precision precision,
                           const AttentionShape &shape) const override;
-  mp_status onChipAttention(const AttentionShape &shape, float scale,
-                            const float *q, const float *k, const float *v,
-                            float *out) override;
-  mp_status onChipAttentionGrad(const AttentionShape &shape, float scale,
+  mp_status onChipAttention(mp_precision precision, const AttentionShape &shape,
+                            float scale, const float *q, const float *k,
+                            const float *v, float *out) override;
+  mp_status onChipAttentionGrad(mp_precision precision,
+                                const AttentionShape &shape, float scale,
                                 const float *q, const float *k, const float *v,
                                 const float *grad, float *dq, float *dk,
                                 float *dv, float *stats) override;

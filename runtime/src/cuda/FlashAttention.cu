@@ -1,10 +1,10 @@
 //===- FlashAttention.cu - the on-chip attention kernels ------------------===//
 //
-// nvcc's primitives for FlashAttention.cuh (bf16 wmma fragments, warp
-// shuffles, barriers), its four kernels and their launches: the forward
-// pass, and the gradient's row statistics, query gradient and key and value
-// gradients, each a block of kThreads threads per work item with its tiles
-// in dynamic shared memory.
+// nvcc's primitives for FlashAttention.cuh (wmma's bf16 and tf32
+// fragments, warp shuffles, barriers), its four kernels and their launches:
+// the forward pass, and the gradient's row statistics, query gradient and
+// key and value gradients, each a block of kThreads threads per work item
+// with its tiles in dynamic shared memory, for each operand type.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +20,9 @@ using Bf16 = __nv_bfloat16;
 namespace wmma = nvcuda::wmma;
 __device__ __forceinline__ Bf16 toBf16(float x) {
   return __float2bfloat16_rn(x);
+}
+__device__ __forceinline__ float toTf32(float x) {
+  return wmma::__float_to_tf32(x);
 }
 __device__ __forceinline__ int threadInBlock() { return threadIdx.x; }
 __device__ __forceinline__ void syncBlock() { __syncthreads(); }
@@ -37,41 +40,97 @@ namespace {
 
 using flash::FlashShape;
 
+template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
     flashForwardKernel(FlashShape s, const float *q, const float *k,
                        const float *v, float *out) {
   extern __shared__ __align__(128) unsigned char shared[];
-  flash::attentionForward(s, q, k, v, out, shared, blockIdx.x, gridDim.x);
+  flash::attentionForward<T>(s, q, k, v, out, shared, blockIdx.x, gridDim.x);
 }
 
+template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
     flashStatsKernel(FlashShape s, const float *q, const float *k,
                      const float *v, const float *grad, float *stats) {
   extern __shared__ __align__(128) unsigned char shared[];
-  flash::attentionGradStats(s, q, k, v, grad, stats, shared, blockIdx.x,
-                            gridDim.x);
+  flash::attentionGradStats<T>(s, q, k, v, grad, stats, shared, blockIdx.x,
+                               gridDim.x);
 }
 
+template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
     flashQueryGradKernel(FlashShape s, const float *q, const float *k,
                          const float *v, const float *grad, const float *stats,
                          float *dq) {
   extern __shared__ __align__(128) unsigned char shared[];
-  flash::attentionGradQuery(s, q, k, v, grad, stats, dq, shared, blockIdx.x,
-                            gridDim.x);
+  flash::attentionGradQuery<T>(s, q, k, v, grad, stats, dq, shared, blockIdx.x,
+                               gridDim.x);
 }
 
+template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
     flashKeyGradKernel(FlashShape s, const float *q, const float *k,
                        const float *v, const float *grad, const float *stats,
                        float *dk, float *dv) {
   extern __shared__ __align__(128) unsigned char shared[];
-  flash::attentionGradKeys(s, q, k, v, grad, stats, dk, dv, shared, blockIdx.x,
-                           gridDim.x);
+  flash::attentionGradKeys<T>(s, q, k, v, grad, stats, dk, dv, shared,
+                              blockIdx.x, gridDim.x);
 }
 
 /// A block per work item (the kernels loop over the rest).
 unsigned blocksFor(int64_t items) { return gridFor(items, 1, INT32_MAX); }
+
+template <typename T> cudaError_t raiseSharedLimit(int limit) {
+  cudaError_t status = cudaSuccess;
+  for (const void *kernel :
+       {reinterpret_cast<const void *>(flashForwardKernel<T>),
+        reinterpret_cast<const void *>(flashStatsKernel<T>),
+        reinterpret_cast<const void *>(flashQueryGradKernel<T>),
+        reinterpret_cast<const void *>(flashKeyGradKernel<T>)})
+    if (status == cudaSuccess)
+      status = cudaFuncSetAttribute(
+          kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit);
+  return status;
+}
+
+template <typename T> size_t mostSharedBytes(const FlashShape &s) {
+  return std::max({flash::forwardSharedBytes<T>(s),
+                   flash::statsSharedBytes<T>(s),
+                   flash::gradSharedBytes<T>(s, false),
+                   flash::gradSharedBytes<T>(s, true)});
+}
+
+template <typename T>
+cudaError_t launchForward(cudaStream_t stream, const FlashShape &s,
+                          const float *q, const float *k, const float *v,
+                          float *out) {
+  flashForwardKernel<T>
+      <<<blocksFor(s.queryBlocks() * s.sizes.batch), flash::kThreads,
+         flash::forwardSharedBytes<T>(s), stream>>>(s, q, k, v, out);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t launchGrad(cudaStream_t stream, const FlashShape &s, const float *q,
+                       const float *k, const float *v, const float *grad,
+                       float *dq, float *dk, float *dv, float *stats) {
+  unsigned queryBlocks = blocksFor(s.queryBlocks() * s.sizes.batch);
+  flashStatsKernel<T>
+      <<<queryBlocks, flash::kThreads, flash::statsSharedBytes<T>(s), stream>>>(
+          s, q, k, v, grad, stats);
+  if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
+    return status;
+  flashQueryGradKernel<T>
+      <<<queryBlocks, flash::kThreads, flash::gradSharedBytes<T>(s, false),
+         stream>>>(s, q, k, v, grad, stats, dq);
+  if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
+    return status;
+  flashKeyGradKernel<T>
+      <<<blocksFor(s.keyBlocks() * (s.sizes.batch / s.sizes.group)),
+         flash::kThreads, flash::gradSharedBytes<T>(s, true), stream>>>(
+          s, q, k, v, grad, stats, dk, dv);
+  return cudaGetLastError();
+}
 
 } // namespace
 
@@ -79,60 +138,44 @@ cudaError_t prepareFlashAttention(int device, size_t *sharedLimit) {
   int limit = 0;
   cudaError_t status = cudaDeviceGetAttribute(
       &limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-  for (const void *kernel :
-       {reinterpret_cast<const void *>(flashForwardKernel),
-        reinterpret_cast<const void *>(flashStatsKernel),
-        reinterpret_cast<const void *>(flashQueryGradKernel),
-        reinterpret_cast<const void *>(flashKeyGradKernel)})
-    if (status == cudaSuccess)
-      status = cudaFuncSetAttribute(
-          kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit);
+  if (status == cudaSuccess)
+    status = raiseSharedLimit<flash::Bf16>(limit);
+  if (status == cudaSuccess)
+    status = raiseSharedLimit<float>(limit);
   *sharedLimit = status == cudaSuccess ? size_t(limit) : 0;
   return status;
 }
 
-bool flashAttentionFits(const AttentionShape &shape, size_t sharedLimit) {
+bool flashAttentionFits(mp_precision precision, const AttentionShape &shape,
+                        size_t sharedLimit) {
   if (shape.headDim > flash::kMaxHeadDim || shape.valueDim > flash::kMaxHeadDim)
     return false;
   FlashShape s(shape, 1);
-  size_t most = std::max(
-      {flash::forwardSharedBytes(s), flash::statsSharedBytes(s),
-       flash::gradSharedBytes(s, false), flash::gradSharedBytes(s, true)});
-  return most <= sharedLimit;
+  if (precision == MP_PRECISION_BF16)
+    return mostSharedBytes<flash::Bf16>(s) <= sharedLimit;
+  return precision == MP_PRECISION_TF32 &&
+         mostSharedBytes<float>(s) <= sharedLimit;
 }
 
-cudaError_t launchFlashAttention(cudaStream_t stream,
+cudaError_t launchFlashAttention(cudaStream_t stream, mp_precision precision,
                                  const AttentionShape &shape, float scale,
                                  const float *q, const float *k, const float *v,
                                  float *out) {
   FlashShape s(shape, scale);
-  flashForwardKernel<<<blocksFor(s.queryBlocks() * shape.batch),
-                       flash::kThreads, flash::forwardSharedBytes(s), stream>>>(
-      s, q, k, v, out);
-  return cudaGetLastError();
+  return precision == MP_PRECISION_BF16
+             ? launchForward<flash::Bf16>(stream, s, q, k, v, out)
+             : launchForward<float>(stream, s, q, k, v, out);
 }
 
-cudaError_t launchFlashAttentionGrad(cudaStream_t stream,
-                                     const AttentionShape &shape, float scale,
-                                     const float *q, const float *k,
-                                     const float *v, const float *grad,
-                                     float *dq, float *dk, float *dv,
-                                     float *stats) {
+cudaError_t launchFlashAttentionGrad(
+    cudaStream_t stream, mp_precision precision, const AttentionShape &shape,
+    float scale, const float *q, const float *k, const float *v,
+    const float *grad, float *dq, float *dk, float *dv, float *stats) {
   FlashShape s(shape, scale);
-  unsigned queryBlocks = blocksFor(s.queryBlocks() * shape.batch);
-  flashStatsKernel<<<queryBlocks, flash::kThreads, flash::statsSharedBytes(s),
-                     stream>>>(s, q, k, v, grad, stats);
-  if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
-    return status;
-  flashQueryGradKernel<<<queryBlocks, flash::kThreads,
-                         flash::gradSharedBytes(s, false), stream>>>(
-      s, q, k, v, grad, stats, dq);
-  if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
-    return status;
-  flashKeyGradKernel<<<blocksFor(s.keyBlocks() * (shape.batch / shape.group)),
-                       flash::kThreads, flash::gradSharedBytes(s, true),
-                       stream>>>(s, q, k, v, grad, stats, dk, dv);
-  return cudaGetLastError();
+  return precision == MP_PRECISION_BF16
+             ? launchGrad<flash::Bf16>(stream, s, q, k, v, grad, dq, dk, dv,
+                                       stats)
+             : launchGrad<float>(stream, s, q, k, v, grad, dq, dk, dv, stats);
 }
 
 } // namespace mp::runtime::cuda

@@ -1,6 +1,6 @@
 //===- FlashAttention.cuh - attention with its scores on chip --*- CUDA -*-===//
 //
-// mp_attention_f32 and its gradient in bf16 on tensor cores, as
+// mp_attention_f32 and its gradient in bf16 or tf32 on tensor cores, as
 // FlashAttention-2 computes them: a block takes kRows query rows (16 per
 // warp) and streams the keys and values through shared memory kKeys at a
 // time, keeping each row's running maximum and sum, so no score reaches
@@ -10,16 +10,16 @@
 // gradients per block of queries: each output is written by one block, so
 // the results repeat bit for bit, with no atomics.
 //
-// The rounding is the composition's (Attention.cpp) in bf16: q, k, v and
-// the output gradient are rounded to bf16, products are summed in float,
-// the probabilities and the softmax gradient are rounded to bf16 where a
-// GEMM reads them. The forward pass rounds unnormalized probabilities and
-// divides by the row's sum at the end, so it differs from the composition
-// by rounding.
+// The rounding is the composition's (Attention.cpp): q, k, v and the
+// output gradient are rounded to the operands' type (bf16, or tf32 held in
+// float), products are summed in float, and the probabilities and the
+// softmax gradient are rounded where a GEMM reads them. The forward pass rounds
+// unnormalized probabilities and divides by the row's sum at the end, so it
+// differs from the composition by rounding.
 //
 // The code is written against a few primitives its includer defines in
 // namespace mp::runtime::flash before including it: MP_FLASH_DEVICE,
-// `Bf16` and `toBf16`, namespace `wmma` (nvcuda::wmma's fragments),
+// `Bf16`, `toBf16` and `toTf32`, namespace `wmma` (nvcuda::wmma's fragments),
 // threadInBlock(), syncBlock(), syncWarp() and shuffleXor(). nvcc's are
 // in FlashAttention.cu; runtime/test/CudaEmulation.h runs the same code on
 // CPU threads, which is how the suite checks it without a GPU.
@@ -52,6 +52,22 @@ static_assert(kRows == kKeys, "scores are kRows x kKeys and transposed");
 /// The largest head dims the kernels take (their tiles live in shared
 /// memory); larger heads run the composition.
 constexpr int64_t kMaxHeadDim = 128;
+
+/// The tensor cores' view of the tiles' element type: bf16 operands in
+/// 16x16x16 products, or float ones rounded to tf32 in 16x16x8 products.
+template <typename T> struct TensorCore;
+template <> struct TensorCore<Bf16> {
+  using Element = Bf16;
+  static constexpr int kDepth = 16;
+};
+template <> struct TensorCore<float> {
+  using Element = wmma::precision::tf32;
+  static constexpr int kDepth = 8;
+};
+
+/// `x` rounded to a tile's operand type.
+MP_FLASH_DEVICE void storeOperand(Bf16 &to, float x) { to = toBf16(x); }
+MP_FLASH_DEVICE void storeOperand(float &to, float x) { to = toTf32(x); }
 
 /// `n` rounded up to a whole tile.
 MP_HOST_DEVICE inline int padToTile(int64_t n) {
@@ -109,24 +125,25 @@ private:
   size_t used = 0;
 };
 
-/// Each kernel's shared memory. Tiles are row-major, [rows][padded dim].
-struct ForwardShared {
-  Bf16 *q, *k, *v, *probs;
+/// Each kernel's shared memory, its operand tiles of T (Bf16, or float
+/// holding tf32). Tiles are row-major, [rows][padded dim].
+template <typename T> struct ForwardShared {
+  T *q, *k, *v, *probs;
   float *scores, *out, *rowMax, *rowSum;
   MP_HOST_DEVICE ForwardShared(SharedCarver &c, const FlashShape &s)
-      : q(c.take<Bf16>(kRows * s.dPad)), k(c.take<Bf16>(kKeys * s.dPad)),
-        v(c.take<Bf16>(kKeys * s.dvPad)), probs(c.take<Bf16>(kRows * kKeys)),
+      : q(c.take<T>(kRows * s.dPad)), k(c.take<T>(kKeys * s.dPad)),
+        v(c.take<T>(kKeys * s.dvPad)), probs(c.take<T>(kRows * kKeys)),
         scores(c.take<float>(kRows * kKeys)),
         out(c.take<float>(kRows * s.dvPad)), rowMax(c.take<float>(kRows)),
         rowSum(c.take<float>(kRows)) {}
 };
 
-struct StatsShared {
-  Bf16 *q, *grad, *k, *v;
+template <typename T> struct StatsShared {
+  T *q, *grad, *k, *v;
   float *scores, *dprobs, *rowMax, *rowSum, *rowDot;
   MP_HOST_DEVICE StatsShared(SharedCarver &c, const FlashShape &s)
-      : q(c.take<Bf16>(kRows * s.dPad)), grad(c.take<Bf16>(kRows * s.dvPad)),
-        k(c.take<Bf16>(kKeys * s.dPad)), v(c.take<Bf16>(kKeys * s.dvPad)),
+      : q(c.take<T>(kRows * s.dPad)), grad(c.take<T>(kRows * s.dvPad)),
+        k(c.take<T>(kKeys * s.dPad)), v(c.take<T>(kKeys * s.dvPad)),
         scores(c.take<float>(kRows * kKeys)),
         dprobs(c.take<float>(kRows * kKeys)), rowMax(c.take<float>(kRows)),
         rowSum(c.take<float>(kRows)), rowDot(c.take<float>(kRows)) {}
@@ -134,15 +151,14 @@ struct StatsShared {
 
 /// The query gradient's (`scores` and `dprobs` per query row) and the key
 /// and value gradients' (transposed: per key row) alike.
-struct GradShared {
-  Bf16 *q, *grad, *k, *v, *probs, *dscores;
+template <typename T> struct GradShared {
+  T *q, *grad, *k, *v, *probs, *dscores;
   float *scores, *dprobs, *rowLse, *rowDot, *accumulator, *valueAccumulator;
   MP_HOST_DEVICE GradShared(SharedCarver &c, const FlashShape &s, bool keys)
-      : q(c.take<Bf16>(kRows * s.dPad)), grad(c.take<Bf16>(kRows * s.dvPad)),
-        k(c.take<Bf16>(kKeys * s.dPad)), v(c.take<Bf16>(kKeys * s.dvPad)),
-        probs(c.take<Bf16>(keys ? kKeys * kRows : 0)),
-        dscores(c.take<Bf16>(kRows * kKeys)),
-        scores(c.take<float>(kRows * kKeys)),
+      : q(c.take<T>(kRows * s.dPad)), grad(c.take<T>(kRows * s.dvPad)),
+        k(c.take<T>(kKeys * s.dPad)), v(c.take<T>(kKeys * s.dvPad)),
+        probs(c.take<T>(keys ? kKeys * kRows : 0)),
+        dscores(c.take<T>(kRows * kKeys)), scores(c.take<float>(kRows * kKeys)),
         dprobs(c.take<float>(kRows * kKeys)), rowLse(c.take<float>(kRows)),
         rowDot(c.take<float>(kRows)),
         accumulator(c.take<float>((keys ? kKeys : kRows) * s.dPad)),
@@ -150,14 +166,17 @@ struct GradShared {
 };
 
 /// Rows [first, first + tileRows) of a [rows, cols] float matrix into a
-/// [tileRows][pad] bf16 tile, zeros past the matrix's rows and columns.
-MP_FLASH_DEVICE void loadTile(Bf16 *tile, int tileRows, int pad,
+/// [tileRows][pad] tile of operands, zeros past the matrix's rows and
+/// columns.
+template <typename T>
+MP_FLASH_DEVICE void loadTile(T *tile, int tileRows, int pad,
                               const float *matrix, int64_t rows, int64_t cols,
                               int64_t first) {
   for (int i = threadInBlock(); i < tileRows * pad; i += kThreads) {
     int r = i / pad, c = i % pad;
     int64_t row = first + r;
-    tile[i] = toBf16(row < rows && c < cols ? matrix[row * cols + c] : 0.0f);
+    storeOperand(tile[i],
+                 row < rows && c < cols ? matrix[row * cols + c] : 0.0f);
   }
 }
 
@@ -168,29 +187,31 @@ MP_FLASH_DEVICE void fillShared(float *data, int n, float value) {
 }
 
 /// One warp's c (16 x n, row-major, ldc) = (accumulate ? c : 0) + a · b,
-/// where a is 16 x depth (row-major bf16, lda) and b is depth x n: b(i, j)
+/// where a is 16 x depth (row-major operands, lda) and b is depth x n: b(i, j)
 /// at b[i·ldb + j], or at b[j·ldb + i] when `transposedB` (b is then an
 /// n x depth row-major tile, as the keys are for q·kᵀ). n and depth are
 /// whole tiles of at most kMaxHeadDim.
-template <bool transposedB>
-MP_FLASH_DEVICE void warpGemm(float *c, int ldc, int n, const Bf16 *a, int lda,
-                              int depth, const Bf16 *b, int ldb,
-                              bool accumulate) {
+template <bool transposedB, typename T>
+MP_FLASH_DEVICE void warpGemm(float *c, int ldc, int n, const T *a, int lda,
+                              int depth, const T *b, int ldb, bool accumulate) {
   using LayoutB = typename std::conditional<transposedB, wmma::col_major,
                                             wmma::row_major>::type;
-  wmma::fragment<wmma::matrix_a, kTile, kTile, kTile, Bf16, wmma::row_major>
-      aTiles[kMaxHeadDim / kTile];
-  for (int t = 0; t < depth / kTile; ++t)
-    wmma::load_matrix_sync(aTiles[t], a + t * kTile, lda);
+  using Element = typename TensorCore<T>::Element;
+  constexpr int kDepth = TensorCore<T>::kDepth;
+  wmma::fragment<wmma::matrix_a, kTile, kTile, kDepth, Element, wmma::row_major>
+      aTiles[kMaxHeadDim / kDepth];
+  for (int t = 0; t < depth / kDepth; ++t)
+    wmma::load_matrix_sync(aTiles[t], a + t * kDepth, lda);
   for (int j = 0; j < n; j += kTile) {
-    wmma::fragment<wmma::accumulator, kTile, kTile, kTile, float> sum;
+    wmma::fragment<wmma::accumulator, kTile, kTile, kDepth, float> sum;
     if (accumulate)
       wmma::load_matrix_sync(sum, c + j, ldc, wmma::mem_row_major);
     else
       wmma::fill_fragment(sum, 0.0f);
-    for (int t = 0; t < depth / kTile; ++t) {
-      wmma::fragment<wmma::matrix_b, kTile, kTile, kTile, Bf16, LayoutB> bTile;
-      int i = t * kTile;
+    for (int t = 0; t < depth / kDepth; ++t) {
+      wmma::fragment<wmma::matrix_b, kTile, kTile, kDepth, Element, LayoutB>
+          bTile;
+      int i = t * kDepth;
       wmma::load_matrix_sync(
           bTile, transposedB ? b + j * ldb + i : b + i * ldb + j, ldb);
       wmma::mma_sync(sum, aTiles[t], bTile, sum);
@@ -284,13 +305,14 @@ MP_FLASH_DEVICE float rescaleFactor(float oldMax, float newMax) {
 }
 
 /// The forward pass: a block per kRows query rows of a query matrix.
+template <typename T>
 MP_FLASH_DEVICE void attentionForward(const FlashShape &s, const float *q,
                                       const float *k, const float *v,
                                       float *out, unsigned char *shared,
                                       int64_t firstItem, int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
-  ForwardShared sh(carver, s);
+  ForwardShared<T> sh(carver, s);
   int warpRow = threadInBlock() / kWarpSize * kTile;
   LaneRow lane;
   int row = warpRow + lane.row;
@@ -310,7 +332,7 @@ MP_FLASH_DEVICE void attentionForward(const FlashShape &s, const float *q,
       for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
         float p = key0 + j < length ? expf(scores[j] * s.scale - newMax) : 0;
         sum += p;
-        sh.probs[row * kKeys + j] = toBf16(p);
+        storeOperand(sh.probs[row * kKeys + j], p);
       }
       sum += shuffleXor(sum, 1);
       float rescale = rescaleFactor(oldMax, newMax);
@@ -358,6 +380,7 @@ MP_FLASH_DEVICE void loadQueriesAndGrads(const FlashShape &s, Shared &sh,
 /// scores and Σ_j p_j·dp_j (dp = grad·vᵀ), into stats[2·row] and
 /// stats[2·row + 1] (the row numbered over the batch). A row that sees no
 /// key gets +inf and 0.
+template <typename T>
 MP_FLASH_DEVICE void attentionGradStats(const FlashShape &s, const float *q,
                                         const float *k, const float *v,
                                         const float *grad, float *stats,
@@ -365,7 +388,7 @@ MP_FLASH_DEVICE void attentionGradStats(const FlashShape &s, const float *q,
                                         int64_t firstItem, int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
-  StatsShared sh(carver, s);
+  StatsShared<T> sh(carver, s);
   int warpRow = threadInBlock() / kWarpSize * kTile;
   LaneRow lane;
   int row = warpRow + lane.row;
@@ -408,22 +431,23 @@ MP_FLASH_DEVICE void attentionGradStats(const FlashShape &s, const float *q,
 }
 
 /// p = exp(scale·score - lse) and ds = p·(dp - dot) of the entries a lane
-/// owns in its row of `scores`/`dprobs` (kKeys per row), rounded to bf16
-/// into `probs` (unless null) and `dscores`. Entry j is (query row
+/// owns in its row of `scores`/`dprobs` (kKeys per row), rounded to
+/// operands into `probs` (unless null) and `dscores`. Entry j is (query row
 /// rowOf(j), key keyOf(j)); it is zero where the row does not see the key.
-template <typename RowOf, typename KeyOf, typename LseOf, typename DotOf>
+template <typename T, typename RowOf, typename KeyOf, typename LseOf,
+          typename DotOf>
 MP_FLASH_DEVICE void
 softmaxGradEntries(const FlashShape &s, int row, const LaneRow &lane,
-                   const float *scores, const float *dprobs, Bf16 *probs,
-                   Bf16 *dscores, RowOf rowOf, KeyOf keyOf, LseOf lseOf,
+                   const float *scores, const float *dprobs, T *probs,
+                   T *dscores, RowOf rowOf, KeyOf keyOf, LseOf lseOf,
                    DotOf dotOf) {
   for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
     int64_t entry = row * kKeys + j;
     bool seen = keyOf(j) < s.keysOfRow(rowOf(j));
     float p = seen ? expf(scores[entry] * s.scale - lseOf(j)) : 0;
     if (probs)
-      probs[entry] = toBf16(p);
-    dscores[entry] = toBf16(seen ? p * (dprobs[entry] - dotOf(j)) : 0.0f);
+      storeOperand(probs[entry], p);
+    storeOperand(dscores[entry], seen ? p * (dprobs[entry] - dotOf(j)) : 0.0f);
   }
 }
 
@@ -443,6 +467,7 @@ MP_FLASH_DEVICE void storeWarpRows(float *matrix, int64_t rows, int64_t cols,
 
 /// The query gradient: a block per kRows query rows, over the keys they
 /// see. `stats` is attentionGradStats'.
+template <typename T>
 MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
                                         const float *k, const float *v,
                                         const float *grad, const float *stats,
@@ -450,7 +475,7 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
                                         int64_t firstItem, int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
-  GradShared sh(carver, s, false);
+  GradShared<T> sh(carver, s, false);
   int warpRow = threadInBlock() / kWarpSize * kTile;
   LaneRow lane;
   int row = warpRow + lane.row;
@@ -464,9 +489,9 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
     forEachKeyBlock(s, b, sh, [&](int64_t key0) {
       warpScores<true>(s, sh, warpRow);
       softmaxGradEntries(
-          s, row, lane, sh.scores, sh.dprobs, nullptr, sh.dscores,
-          [&](int) { return b.first + row; }, [&](int j) { return key0 + j; },
-          [&](int) { return sh.rowLse[row]; },
+          s, row, lane, sh.scores, sh.dprobs, static_cast<T *>(nullptr),
+          sh.dscores, [&](int) { return b.first + row; },
+          [&](int j) { return key0 + j; }, [&](int) { return sh.rowLse[row]; },
           [&](int) { return sh.rowDot[row]; });
       syncWarp();
       warpGemm<false>(sh.accumulator + warpRow * s.dPad, s.dPad, s.dPad,
@@ -482,15 +507,15 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
 /// The key and value gradients: a block per kKeys keys of a key matrix,
 /// over its group's query matrices and the rows that see them. Each warp
 /// owns 16 keys, so the scores are held transposed: a row per key.
-MP_FLASH_DEVICE void attentionGradKeys(const FlashShape &s, const float *q,
-                                       const float *k, const float *v,
-                                       const float *grad, const float *stats,
-                                       float *dk, float *dv,
-                                       unsigned char *shared, int64_t firstItem,
-                                       int64_t itemStride) {
+template <typename T>
+MP_FLASH_DEVICE void
+attentionGradKeys(const FlashShape &s, const float *q, const float *k,
+                  const float *v, const float *grad, const float *stats,
+                  float *dk, float *dv, unsigned char *shared,
+                  int64_t firstItem, int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
-  GradShared sh(carver, s, true);
+  GradShared<T> sh(carver, s, true);
   int warpKey = threadInBlock() / kWarpSize * kTile;
   LaneRow lane;
   int key = warpKey + lane.row;
@@ -551,19 +576,19 @@ MP_FLASH_DEVICE void attentionGradKeys(const FlashShape &s, const float *q,
 }
 
 /// Each kernel's shared memory bytes.
-inline size_t forwardSharedBytes(const FlashShape &s) {
+template <typename T> size_t forwardSharedBytes(const FlashShape &s) {
   SharedCarver c(nullptr);
-  ForwardShared sh(c, s);
+  ForwardShared<T> sh(c, s);
   return c.bytes();
 }
-inline size_t statsSharedBytes(const FlashShape &s) {
+template <typename T> size_t statsSharedBytes(const FlashShape &s) {
   SharedCarver c(nullptr);
-  StatsShared sh(c, s);
+  StatsShared<T> sh(c, s);
   return c.bytes();
 }
-inline size_t gradSharedBytes(const FlashShape &s, bool keys) {
+template <typename T> size_t gradSharedBytes(const FlashShape &s, bool keys) {
   SharedCarver c(nullptr);
-  GradShared sh(c, s, keys);
+  GradShared<T> sh(c, s, keys);
   return c.bytes();
 }
 

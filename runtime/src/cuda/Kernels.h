@@ -191,22 +191,22 @@ cudaError_t launchScatterLast(cudaStream_t stream, int64_t rows, int64_t cols,
                               float *out, double *partials, DeviceFault *fault,
                               const char *op);
 
-/// The on-chip attention (FlashAttention.cu): `prepare` raises its
-/// kernels' shared memory to the device's opt-in limit and returns that
-/// limit; `fits` says whether a call's tiles fit under it. The gradient
-/// keeps 2·batch·sq floats of row statistics in `stats`.
+/// The on-chip attention (FlashAttention.cu), in bf16 or tf32: `prepare`
+/// raises its kernels' shared memory to the device's opt-in limit and
+/// returns that limit; `fits` says whether a call's tiles in `precision`
+/// fit under it. The gradient keeps 2·batch·sq floats of row statistics in
+/// `stats`.
 cudaError_t prepareFlashAttention(int device, size_t *sharedLimit);
-bool flashAttentionFits(const AttentionShape &shape, size_t sharedLimit);
-cudaError_t launchFlashAttention(cudaStream_t stream,
+bool flashAttentionFits(mp_precision precision, const AttentionShape &shape,
+                        size_t sharedLimit);
+cudaError_t launchFlashAttention(cudaStream_t stream, mp_precision precision,
                                  const AttentionShape &shape, float scale,
                                  const float *q, const float *k, const float *v,
                                  float *out);
-cudaError_t launchFlashAttentionGrad(cudaStream_t stream,
-                                     const AttentionShape &shape, float scale,
-                                     const float *q, const float *k,
-                                     const float *v, const float *grad,
-                                     float *dq, float *dk, float *dv,
-                                     float *stats);
+cudaError_t launchFlashAttentionGrad(
+    cudaStream_t stream, mp_precision precision, const AttentionShape &shape,
+    float scale, const float *q, const float *k, const float *v,
+    const float *grad, float *dq, float *dk, float *dv, float *stats);
 
 } // namespace mp::runtime::cuda
 
