@@ -24,13 +24,32 @@ const MachineModel::Link &MachineModel::getLink(StringRef axis) const {
   return it == links.end() ? defaultLink : it->second;
 }
 
-double MachineModel::getGemmFlopsPerSecond(Operation &op) const {
-  // Attention's GEMMs run in its precision too.
-  std::optional<Precision> precision = getGemmPrecision(op);
+namespace {
+/// The precision of `op`'s GEMMs; attention's run in its precision too.
+std::optional<Precision> getOpGemmPrecision(Operation &op) {
   if (auto attention = dyn_cast<AttentionOp>(op))
-    precision = attention.getEffectivePrecision();
+    return attention.getEffectivePrecision();
   if (auto gradient = dyn_cast<AttentionGradOp>(op))
-    precision = gradient.getEffectivePrecision();
+    return gradient.getEffectivePrecision();
+  return getGemmPrecision(op);
+}
+} // namespace
+
+std::optional<KernelCost>
+MachineModel::getOnChipAttentionCost(Operation &op) const {
+  std::optional<AttentionGeometry> geometry = getAttentionGeometry(&op);
+  if (!geometry)
+    return std::nullopt;
+  auto limit = onChipAttentionMaxHeadDim.find(
+      stringifyPrecision(*getOpGemmPrecision(op)));
+  if (limit == onChipAttentionMaxHeadDim.end() ||
+      std::max(geometry->headDim, geometry->valueDim) > limit->second)
+    return std::nullopt;
+  return mp::getOnChipAttentionCost(&op);
+}
+
+double MachineModel::getGemmFlopsPerSecond(Operation &op) const {
+  std::optional<Precision> precision = getOpGemmPrecision(op);
   if (precision) {
     auto it =
         gemmFlopsPerSecondByPrecision.find(stringifyPrecision(*precision));
@@ -101,7 +120,8 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
       "collective_factors",
       "overlap",
       "async_overlap",
-      "bf16_gemm_operands"};
+      "bf16_gemm_operands",
+      "on_chip_attention"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kFields, StringRef(entry.first)))
       return fail() << "unknown field '" << entry.first.str() << "'";
@@ -152,6 +172,22 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
                           machine.gemmFlopsPerSecondByPrecision[precision],
                           /*allowZero=*/false, fail)))
         return failure();
+    }
+  }
+  if (root->get("on_chip_attention")) {
+    const llvm::json::Object *limits = root->getObject("on_chip_attention");
+    if (!limits)
+      return fail() << "'on_chip_attention' must be an object";
+    for (const auto &entry : *limits) {
+      StringRef precision = entry.first;
+      if (!symbolizePrecision(precision))
+        return fail() << "unknown precision '" << precision
+                      << "' in 'on_chip_attention' (fp32, tf32 or bf16)";
+      std::optional<int64_t> limit = entry.second.getAsInteger();
+      if (!limit || *limit < 1)
+        return fail() << "'on_chip_attention' of '" << precision
+                      << "' must be a head dim of 1 or more";
+      machine.onChipAttentionMaxHeadDim[precision] = *limit;
     }
   }
   if (root->get("collective_factors")) {
@@ -346,6 +382,11 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
     computeClock += seconds;
   };
   auto runKernel = [&](Operation &op, int64_t flops, int64_t bytes) {
+    std::optional<KernelCost> onChip = machine.getOnChipAttentionCost(op);
+    if (onChip) {
+      flops = onChip->gemmFlops;
+      bytes = onChip->kernelBytes;
+    }
     if (auto wait = dyn_cast<WaitOp>(op)) {
       // Without asynchronous overlap the collective (and a group's
       // unpacking) was done at its call.
@@ -424,7 +465,10 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
     double seconds =
         std::max(flops ? flops / machine.getGemmFlopsPerSecond(op) : 0.0,
                  bytes / machine.memoryBytesPerSecond) +
-        (costed ? costed.getKernelLaunches() : 1) * machine.opSeconds;
+        (onChip   ? onChip->launches
+         : costed ? costed.getKernelLaunches()
+                  : 1) *
+            machine.opSeconds;
     prediction.computeSeconds += seconds;
     computeClock += seconds;
   };

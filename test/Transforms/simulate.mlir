@@ -25,6 +25,11 @@
 // RUN: mp-opt %t/grouped-async.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED-ASYNC
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badprecision.json 2>&1 | FileCheck %s --check-prefix=BADPRECISION
 // RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/launches.json -o /dev/null | FileCheck %s --check-prefix=ATTENTION
+// RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/on-chip.json -o /dev/null | FileCheck %s --check-prefix=ON-CHIP
+// RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/on-chip-bf16.json -o /dev/null | FileCheck %s --check-prefix=ATTENTION
+// RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/on-chip-small.json -o /dev/null | FileCheck %s --check-prefix=ATTENTION
+// RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/on-chip-fp8.json 2>&1 | FileCheck %s --check-prefix=ON-CHIP-FP8
+// RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/on-chip-zero.json 2>&1 | FileCheck %s --check-prefix=ON-CHIP-ZERO
 // RUN: not mp-opt %t/step.mlir --mp-simulate 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/bad.json 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/nolink.json 2>&1 | FileCheck %s --check-prefix=NOLINK
@@ -73,6 +78,24 @@
 // ATTENTION: "gemm_flops": 9792,
 // ATTENTION: "function": "whole"
 // ATTENTION: "compute_seconds": 12,
+// On a machine that runs tf32 attention with head dims up to 8 on chip
+// (the same chunked ops: tf32 is their default precision), one launch
+// forward and three backward; every row in one block of 64, which computes
+// the 6 keys its last row sees: 36 scores per matrix. FLOPs: 2·4·36·(8 + 8)
+// = 4608 forward, 2·4·36·(5·8 + 4·8) = 20736 backward. Bytes (4 each):
+// forward 4·6·16 keys and values + 4·6·16 of q and the output = 768
+// floats; backward 3·4·6·16 + 3·4·6·18 (q, grad and statistics) + 4·6·10
+// (dq, statistics) + 2·6·16 (dk, dv) = 2880 floats; 14592 bytes in all.
+// Only a head dim within the limit of the op's precision runs so (the
+// machines of the ATTENTION lines above: bf16 named, or tf32 up to 4).
+// ON-CHIP: "function": "step"
+// ON-CHIP: "compute_seconds": 4,
+// ON-CHIP: "gemm_flops": 25344,
+// ON-CHIP-NEXT: "kernel_bytes": 14592,
+// ON-CHIP: "function": "whole"
+// ON-CHIP: "compute_seconds": 4,
+// ON-CHIP-FP8: error: machine file '{{.*}}on-chip-fp8.json': unknown precision 'fp8' in 'on_chip_attention' (fp32, tf32 or bf16)
+// ON-CHIP-ZERO: error: machine file '{{.*}}on-chip-zero.json': 'on_chip_attention' of 'bf16' must be a head dim of 1 or more
 // An asynchronous collective (mp-schedule-collectives) runs beside the
 // compute up to its mp.wait: the all_gather above (21.24 us) beside the
 // linear and the relu (12.24 us) takes the step to 21.24 us, not 33.48.
@@ -205,6 +228,26 @@ func.func @whole(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x
 }
 //--- launches.json
 {"gemm_flops_per_second": 1e30, "memory_bytes_per_second": 1e30, "op_seconds": 1,
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
+//--- on-chip.json
+{"gemm_flops_per_second": 1e30, "memory_bytes_per_second": 1e30, "op_seconds": 1,
+ "on_chip_attention": {"tf32": 8},
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
+//--- on-chip-bf16.json
+{"gemm_flops_per_second": 1e30, "memory_bytes_per_second": 1e30, "op_seconds": 1,
+ "on_chip_attention": {"bf16": 128},
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
+//--- on-chip-small.json
+{"gemm_flops_per_second": 1e30, "memory_bytes_per_second": 1e30, "op_seconds": 1,
+ "on_chip_attention": {"tf32": 4},
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
+//--- on-chip-fp8.json
+{"gemm_flops_per_second": 1e9, "memory_bytes_per_second": 1e9, "op_seconds": 0,
+ "on_chip_attention": {"fp8": 64},
+ "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
+//--- on-chip-zero.json
+{"gemm_flops_per_second": 1e9, "memory_bytes_per_second": 1e9, "op_seconds": 0,
+ "on_chip_attention": {"bf16": 0},
  "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}
 //--- precision.json
 {"gemm_flops_per_second": 2e9, "memory_bytes_per_second": 1e9, "op_seconds": 1e-6,

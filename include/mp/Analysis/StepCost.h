@@ -74,10 +74,17 @@ struct MachineModel {
   /// inside MPI calls).
   bool asyncOverlap = true;
   BFloat16GemmOperands bf16GemmOperands = BFloat16GemmOperands::Native;
+  /// Per #mp.precision, the largest head dim at which attention runs as
+  /// on-chip kernels (the CUDA backend's, where their tiles fit in shared
+  /// memory: getOnChipAttentionCost); the composition in chunks for the
+  /// precisions not named and larger heads.
+  llvm::StringMap<int64_t> onChipAttentionMaxHeadDim;
 
   const Link &getLink(llvm::StringRef axis) const;
   /// The rate `op`'s GEMM runs at, by its precision.
   double getGemmFlopsPerSecond(mlir::Operation &op) const;
+  /// `op`'s cost where it is attention that runs on chip here.
+  std::optional<KernelCost> getOnChipAttentionCost(mlir::Operation &op) const;
 
   /// Reads a machine file (JSON, bench/machines/*.json); a located error on
   /// `loc` naming the file and the field on failure.

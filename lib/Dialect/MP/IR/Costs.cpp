@@ -111,4 +111,27 @@ int64_t AttentionGradOp::getKernelLaunches() {
   return 2 + g.getChunks() * (5 * g.getGemmCallsPerChunk() + 2);
 }
 
+std::optional<KernelCost> getOnChipAttentionCost(Operation *op) {
+  std::optional<AttentionGeometry> geometry = getAttentionGeometry(op);
+  if (!geometry)
+    return std::nullopt;
+  AttentionGeometry g = *geometry;
+  // FlashAttention.cuh's kRows.
+  g.chunkRows = 64;
+  int64_t f = sizeof(float), keyRows = g.getKeyRowsPerBatch();
+  if (!isa<AttentionGradOp>(op))
+    return KernelCost{
+        getAttentionFlops(g, 1, 1),
+        sumOfProducts({{f, g.batch, keyRows, g.headDim + g.valueDim},
+                       {f, g.batch, g.queries, g.headDim + g.valueDim}}),
+        1};
+  return KernelCost{
+      getAttentionFlops(g, 5, 4),
+      sumOfProducts({{3, f, g.batch, keyRows, g.headDim + g.valueDim},
+                     {3, f, g.batch, g.queries, g.headDim + g.valueDim + 2},
+                     {f, g.batch, g.queries, g.headDim + 2},
+                     {f, g.batch / g.group, g.keys, g.headDim + g.valueDim}}),
+      3};
+}
+
 } // namespace mp

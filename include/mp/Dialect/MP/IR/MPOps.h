@@ -105,6 +105,22 @@ struct AttentionGeometry {
 };
 /// The geometry of an mp.attention or mp.attention_grad (null otherwise).
 std::optional<AttentionGeometry> getAttentionGeometry(mlir::Operation *op);
+
+/// What a run of kernels costs: CostOpInterface's three numbers.
+struct KernelCost {
+  int64_t gemmFlops = 0, kernelBytes = 0, launches = 0;
+};
+/// What an mp.attention or mp.attention_grad costs run as on-chip kernels
+/// (the CUDA backend's in bf16 and tf32, runtime/src/cuda/
+/// FlashAttention.cuh) instead of chunks through memory: blocks of 64
+/// query rows against the keys they see, no score in memory. Forward, one
+/// launch: q·kᵀ and p·v; q read and the output written once, the keys and
+/// values read once per block of rows. Gradient, three launches (row
+/// statistics, query gradient, key gradients): q·kᵀ and grad·vᵀ in each,
+/// ds·k, dsᵀ·q and pᵀ·grad once; each reads q, grad, two floats of
+/// statistics per row and the keys and values once per block of rows, and
+/// dq, the statistics, dk and dv are written once. Null for other ops.
+std::optional<KernelCost> getOnChipAttentionCost(mlir::Operation *op);
 } // namespace mp
 
 #include "mp/Dialect/MP/IR/MPInterfaces.h.inc"
