@@ -125,57 +125,79 @@ private:
   size_t used = 0;
 };
 
+/// The leading dims of a block's tiles (row-major, [rows][leading dim]):
+/// each row is padded by 16 bytes, so that the rows a warp's fragment load
+/// reads, a stride apart, start in different shared-memory banks instead
+/// of the same one.
+template <typename T> struct TileLayout {
+  static constexpr int kSkew = 16 / int(sizeof(T)), kFloatSkew = 4;
+  /// Operand tiles: of the head dim (q, k), of the value dim (v, grad) and
+  /// of probabilities (kKeys wide, or kRows transposed).
+  int d, dv;
+  static constexpr int probs = kKeys + kSkew;
+  /// Float tiles: scores, and accumulators of the head and value dims.
+  static constexpr int scores = kKeys + kFloatSkew;
+  int accD, accDv;
+  MP_HOST_DEVICE explicit TileLayout(const FlashShape &s)
+      : d(s.dPad + kSkew), dv(s.dvPad + kSkew), accD(s.dPad + kFloatSkew),
+        accDv(s.dvPad + kFloatSkew) {}
+};
+
 /// Each kernel's shared memory, its operand tiles of T (Bf16, or float
-/// holding tf32). Tiles are row-major, [rows][padded dim].
+/// holding tf32).
 template <typename T> struct ForwardShared {
+  TileLayout<T> ld;
   T *q, *k, *v, *probs;
   float *scores, *out, *rowMax, *rowSum;
   MP_HOST_DEVICE ForwardShared(SharedCarver &c, const FlashShape &s)
-      : q(c.take<T>(kRows * s.dPad)), k(c.take<T>(kKeys * s.dPad)),
-        v(c.take<T>(kKeys * s.dvPad)), probs(c.take<T>(kRows * kKeys)),
-        scores(c.take<float>(kRows * kKeys)),
-        out(c.take<float>(kRows * s.dvPad)), rowMax(c.take<float>(kRows)),
+      : ld(s), q(c.take<T>(kRows * ld.d)), k(c.take<T>(kKeys * ld.d)),
+        v(c.take<T>(kKeys * ld.dv)), probs(c.take<T>(kRows * ld.probs)),
+        scores(c.take<float>(kRows * ld.scores)),
+        out(c.take<float>(kRows * ld.accDv)), rowMax(c.take<float>(kRows)),
         rowSum(c.take<float>(kRows)) {}
 };
 
 template <typename T> struct StatsShared {
+  TileLayout<T> ld;
   T *q, *grad, *k, *v;
   float *scores, *dprobs, *rowMax, *rowSum, *rowDot;
   MP_HOST_DEVICE StatsShared(SharedCarver &c, const FlashShape &s)
-      : q(c.take<T>(kRows * s.dPad)), grad(c.take<T>(kRows * s.dvPad)),
-        k(c.take<T>(kKeys * s.dPad)), v(c.take<T>(kKeys * s.dvPad)),
-        scores(c.take<float>(kRows * kKeys)),
-        dprobs(c.take<float>(kRows * kKeys)), rowMax(c.take<float>(kRows)),
+      : ld(s), q(c.take<T>(kRows * ld.d)), grad(c.take<T>(kRows * ld.dv)),
+        k(c.take<T>(kKeys * ld.d)), v(c.take<T>(kKeys * ld.dv)),
+        scores(c.take<float>(kRows * ld.scores)),
+        dprobs(c.take<float>(kRows * ld.scores)), rowMax(c.take<float>(kRows)),
         rowSum(c.take<float>(kRows)), rowDot(c.take<float>(kRows)) {}
 };
 
 /// The query gradient's (`scores` and `dprobs` per query row) and the key
 /// and value gradients' (transposed: per key row) alike.
 template <typename T> struct GradShared {
+  TileLayout<T> ld;
   T *q, *grad, *k, *v, *probs, *dscores;
   float *scores, *dprobs, *rowLse, *rowDot, *accumulator, *valueAccumulator;
   MP_HOST_DEVICE GradShared(SharedCarver &c, const FlashShape &s, bool keys)
-      : q(c.take<T>(kRows * s.dPad)), grad(c.take<T>(kRows * s.dvPad)),
-        k(c.take<T>(kKeys * s.dPad)), v(c.take<T>(kKeys * s.dvPad)),
-        probs(c.take<T>(keys ? kKeys * kRows : 0)),
-        dscores(c.take<T>(kRows * kKeys)), scores(c.take<float>(kRows * kKeys)),
-        dprobs(c.take<float>(kRows * kKeys)), rowLse(c.take<float>(kRows)),
+      : ld(s), q(c.take<T>(kRows * ld.d)), grad(c.take<T>(kRows * ld.dv)),
+        k(c.take<T>(kKeys * ld.d)), v(c.take<T>(kKeys * ld.dv)),
+        probs(c.take<T>(keys ? kKeys * ld.probs : 0)),
+        dscores(c.take<T>(kRows * ld.probs)),
+        scores(c.take<float>(kRows * ld.scores)),
+        dprobs(c.take<float>(kRows * ld.scores)), rowLse(c.take<float>(kRows)),
         rowDot(c.take<float>(kRows)),
-        accumulator(c.take<float>((keys ? kKeys : kRows) * s.dPad)),
-        valueAccumulator(c.take<float>(keys ? kKeys * s.dvPad : 0)) {}
+        accumulator(c.take<float>((keys ? kKeys : kRows) * ld.accD)),
+        valueAccumulator(c.take<float>(keys ? kKeys * ld.accDv : 0)) {}
 };
 
-/// Rows [first, first + tileRows) of a [rows, cols] float matrix into a
-/// [tileRows][pad] tile of operands, zeros past the matrix's rows and
-/// columns.
+/// Rows [first, first + tileRows) of a [rows, cols] float matrix into the
+/// first `pad` columns of a [tileRows][ld] tile of operands, zeros past the
+/// matrix's rows and columns.
 template <typename T>
-MP_FLASH_DEVICE void loadTile(T *tile, int tileRows, int pad,
+MP_FLASH_DEVICE void loadTile(T *tile, int tileRows, int pad, int ld,
                               const float *matrix, int64_t rows, int64_t cols,
                               int64_t first) {
   for (int i = threadInBlock(); i < tileRows * pad; i += kThreads) {
     int r = i / pad, c = i % pad;
     int64_t row = first + r;
-    storeOperand(tile[i],
+    storeOperand(tile[r * ld + c],
                  row < rows && c < cols ? matrix[row * cols + c] : 0.0f);
   }
 }
@@ -267,8 +289,8 @@ MP_FLASH_DEVICE void forEachKeyBlock(const FlashShape &s, const QueryBlock &b,
   for (int64_t key0 = 0; key0 < s.keysOfBlock(b.first); key0 += kKeys) {
     // Every warp is done with the previous keys.
     syncBlock();
-    loadTile(sh.k, kKeys, s.dPad, b.keys, z.sk, z.headDim, key0);
-    loadTile(sh.v, kKeys, s.dvPad, b.values, z.sk, z.valueDim, key0);
+    loadTile(sh.k, kKeys, s.dPad, sh.ld.d, b.keys, z.sk, z.headDim, key0);
+    loadTile(sh.v, kKeys, s.dvPad, sh.ld.dv, b.values, z.sk, z.valueDim, key0);
     syncBlock();
     body(key0);
   }
@@ -277,12 +299,13 @@ MP_FLASH_DEVICE void forEachKeyBlock(const FlashShape &s, const QueryBlock &b,
 /// This warp's rows of the scores q·kᵀ and, with `dprobs`, of grad·vᵀ.
 template <bool dprobs, typename Shared>
 MP_FLASH_DEVICE void warpScores(const FlashShape &s, Shared &sh, int warpRow) {
-  warpGemm<true>(sh.scores + warpRow * kKeys, kKeys, kKeys,
-                 sh.q + warpRow * s.dPad, s.dPad, s.dPad, sh.k, s.dPad, false);
+  warpGemm<true>(sh.scores + warpRow * sh.ld.scores, sh.ld.scores, kKeys,
+                 sh.q + warpRow * sh.ld.d, sh.ld.d, s.dPad, sh.k, sh.ld.d,
+                 false);
   if constexpr (dprobs)
-    warpGemm<true>(sh.dprobs + warpRow * kKeys, kKeys, kKeys,
-                   sh.grad + warpRow * s.dvPad, s.dvPad, s.dvPad, sh.v, s.dvPad,
-                   false);
+    warpGemm<true>(sh.dprobs + warpRow * sh.ld.scores, sh.ld.scores, kKeys,
+                   sh.grad + warpRow * sh.ld.dv, sh.ld.dv, s.dvPad, sh.v,
+                   sh.ld.dv, false);
   syncWarp();
 }
 
@@ -317,26 +340,26 @@ MP_FLASH_DEVICE void attentionForward(const FlashShape &s, const float *q,
   LaneRow lane;
   int row = warpRow + lane.row;
   forEachQueryBlock(s, k, v, firstItem, itemStride, [&](const QueryBlock &b) {
-    loadTile(sh.q, kRows, s.dPad, q + b.matrix * z.sq * z.headDim, z.sq,
-             z.headDim, b.first);
-    fillShared(sh.out, kRows * s.dvPad, 0);
+    loadTile(sh.q, kRows, s.dPad, sh.ld.d, q + b.matrix * z.sq * z.headDim,
+             z.sq, z.headDim, b.first);
+    fillShared(sh.out, kRows * sh.ld.accDv, 0);
     fillShared(sh.rowMax, kRows, -INFINITY);
     fillShared(sh.rowSum, kRows, 0);
     int64_t length = s.keysOfRow(b.first + row);
     forEachKeyBlock(s, b, sh, [&](int64_t key0) {
       warpScores<false>(s, sh, warpRow);
-      const float *scores = sh.scores + row * kKeys;
+      const float *scores = sh.scores + row * sh.ld.scores;
       float oldMax = sh.rowMax[row],
             newMax = fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, key0, length)),
             sum = 0;
       for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
         float p = key0 + j < length ? expf(scores[j] * s.scale - newMax) : 0;
         sum += p;
-        storeOperand(sh.probs[row * kKeys + j], p);
+        storeOperand(sh.probs[row * sh.ld.probs + j], p);
       }
       sum += shuffleXor(sum, 1);
       float rescale = rescaleFactor(oldMax, newMax);
-      float *outRow = sh.out + row * s.dvPad;
+      float *outRow = sh.out + row * sh.ld.accDv;
       for (int c = lane.half; c < s.dvPad; c += 2)
         outRow[c] *= rescale;
       // Both lanes of the row have read its maximum.
@@ -345,9 +368,9 @@ MP_FLASH_DEVICE void attentionForward(const FlashShape &s, const float *q,
         sh.rowMax[row] = newMax;
         sh.rowSum[row] = sh.rowSum[row] * rescale + sum;
       }
-      warpGemm<false>(sh.out + warpRow * s.dvPad, s.dvPad, s.dvPad,
-                      sh.probs + warpRow * kKeys, kKeys, kKeys, sh.v, s.dvPad,
-                      true);
+      warpGemm<false>(sh.out + warpRow * sh.ld.accDv, sh.ld.accDv, s.dvPad,
+                      sh.probs + warpRow * sh.ld.probs, sh.ld.probs, kKeys,
+                      sh.v, sh.ld.dv, true);
     });
     syncWarp();
     for (int i = threadInBlock() % kWarpSize; i < kTile * z.valueDim;
@@ -358,7 +381,7 @@ MP_FLASH_DEVICE void attentionForward(const FlashShape &s, const float *q,
         continue;
       float total = sh.rowSum[r];
       out[(b.matrix * z.sq + b.first + r) * z.valueDim + c] =
-          total > 0 ? sh.out[r * s.dvPad + c] / total : 0;
+          total > 0 ? sh.out[r * sh.ld.accDv + c] / total : 0;
     }
   });
 }
@@ -370,10 +393,10 @@ MP_FLASH_DEVICE void loadQueriesAndGrads(const FlashShape &s, Shared &sh,
                                          const float *q, const float *grad,
                                          const QueryBlock &b) {
   const AttentionShape &z = s.sizes;
-  loadTile(sh.q, kRows, s.dPad, q + b.matrix * z.sq * z.headDim, z.sq,
+  loadTile(sh.q, kRows, s.dPad, sh.ld.d, q + b.matrix * z.sq * z.headDim, z.sq,
            z.headDim, b.first);
-  loadTile(sh.grad, kRows, s.dvPad, grad + b.matrix * z.sq * z.valueDim, z.sq,
-           z.valueDim, b.first);
+  loadTile(sh.grad, kRows, s.dvPad, sh.ld.dv,
+           grad + b.matrix * z.sq * z.valueDim, z.sq, z.valueDim, b.first);
 }
 
 /// The gradient's first pass: per query row, its log-sum-exp of the scaled
@@ -400,8 +423,8 @@ MP_FLASH_DEVICE void attentionGradStats(const FlashShape &s, const float *q,
     int64_t length = s.keysOfRow(b.first + row);
     forEachKeyBlock(s, b, sh, [&](int64_t key0) {
       warpScores<true>(s, sh, warpRow);
-      const float *scores = sh.scores + row * kKeys,
-                  *dprobs = sh.dprobs + row * kKeys;
+      const float *scores = sh.scores + row * sh.ld.scores,
+                  *dprobs = sh.dprobs + row * sh.ld.scores;
       float oldMax = sh.rowMax[row],
             newMax = fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, key0, length)),
             sum = 0, dot = 0;
@@ -431,9 +454,10 @@ MP_FLASH_DEVICE void attentionGradStats(const FlashShape &s, const float *q,
 }
 
 /// p = exp(scale·score - lse) and ds = p·(dp - dot) of the entries a lane
-/// owns in its row of `scores`/`dprobs` (kKeys per row), rounded to
-/// operands into `probs` (unless null) and `dscores`. Entry j is (query row
-/// rowOf(j), key keyOf(j)); it is zero where the row does not see the key.
+/// owns in its row of `scores`/`dprobs` (kKeys wide), rounded to operands
+/// into the same places of `probs` (unless null) and `dscores`. Entry j is
+/// (query row rowOf(j), key keyOf(j)); it is zero where the row does not see
+/// the key.
 template <typename T, typename RowOf, typename KeyOf, typename LseOf,
           typename DotOf>
 MP_FLASH_DEVICE void
@@ -442,12 +466,14 @@ softmaxGradEntries(const FlashShape &s, int row, const LaneRow &lane,
                    T *dscores, RowOf rowOf, KeyOf keyOf, LseOf lseOf,
                    DotOf dotOf) {
   for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
-    int64_t entry = row * kKeys + j;
+    int entry = row * TileLayout<T>::scores + j,
+        operand = row * TileLayout<T>::probs + j;
     bool seen = keyOf(j) < s.keysOfRow(rowOf(j));
     float p = seen ? expf(scores[entry] * s.scale - lseOf(j)) : 0;
     if (probs)
-      storeOperand(probs[entry], p);
-    storeOperand(dscores[entry], seen ? p * (dprobs[entry] - dotOf(j)) : 0.0f);
+      storeOperand(probs[operand], p);
+    storeOperand(dscores[operand],
+                 seen ? p * (dprobs[entry] - dotOf(j)) : 0.0f);
   }
 }
 
@@ -481,7 +507,7 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
   int row = warpRow + lane.row;
   forEachQueryBlock(s, k, v, firstItem, itemStride, [&](const QueryBlock &b) {
     loadQueriesAndGrads(s, sh, q, grad, b);
-    fillShared(sh.accumulator, kRows * s.dPad, 0);
+    fillShared(sh.accumulator, kRows * sh.ld.accD, 0);
     if (lane.leads() && b.first + row < z.sq) {
       sh.rowLse[row] = stats[2 * (b.matrix * z.sq + b.first + row)];
       sh.rowDot[row] = stats[2 * (b.matrix * z.sq + b.first + row) + 1];
@@ -494,13 +520,13 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
           [&](int j) { return key0 + j; }, [&](int) { return sh.rowLse[row]; },
           [&](int) { return sh.rowDot[row]; });
       syncWarp();
-      warpGemm<false>(sh.accumulator + warpRow * s.dPad, s.dPad, s.dPad,
-                      sh.dscores + warpRow * kKeys, kKeys, kKeys, sh.k, s.dPad,
-                      true);
+      warpGemm<false>(sh.accumulator + warpRow * sh.ld.accD, sh.ld.accD, s.dPad,
+                      sh.dscores + warpRow * sh.ld.probs, sh.ld.probs, kKeys,
+                      sh.k, sh.ld.d, true);
     });
     syncWarp();
     storeWarpRows(dq + b.matrix * z.sq * z.headDim, z.sq, z.headDim, b.first,
-                  sh.accumulator, s.dPad, warpRow, s.scale);
+                  sh.accumulator, sh.ld.accD, warpRow, s.scale);
   });
 }
 
@@ -524,12 +550,12 @@ attentionGradKeys(const FlashShape &s, const float *q, const float *k,
        item += itemStride) {
     int64_t keyMatrix = item / blocks, key0 = item % blocks * kKeys;
     syncBlock();
-    loadTile(sh.k, kKeys, s.dPad, k + keyMatrix * z.sk * z.headDim, z.sk,
-             z.headDim, key0);
-    loadTile(sh.v, kKeys, s.dvPad, v + keyMatrix * z.sk * z.valueDim, z.sk,
-             z.valueDim, key0);
-    fillShared(sh.accumulator, kKeys * s.dPad, 0);
-    fillShared(sh.valueAccumulator, kKeys * s.dvPad, 0);
+    loadTile(sh.k, kKeys, s.dPad, sh.ld.d, k + keyMatrix * z.sk * z.headDim,
+             z.sk, z.headDim, key0);
+    loadTile(sh.v, kKeys, s.dvPad, sh.ld.dv, v + keyMatrix * z.sk * z.valueDim,
+             z.sk, z.valueDim, key0);
+    fillShared(sh.accumulator, kKeys * sh.ld.accD, 0);
+    fillShared(sh.valueAccumulator, kKeys * sh.ld.accDv, 0);
     int64_t firstBlock = s.firstRowSeeing(key0) / kRows * kRows;
     for (int64_t matrix = keyMatrix * z.group;
          matrix < (keyMatrix + 1) * z.group; ++matrix)
@@ -544,12 +570,12 @@ attentionGradKeys(const FlashShape &s, const float *q, const float *k,
         }
         syncBlock();
         // scoresᵀ = k·qᵀ, dprobsᵀ = v·gradᵀ: this warp's keys' rows.
-        warpGemm<true>(sh.scores + warpKey * kRows, kRows, kRows,
-                       sh.k + warpKey * s.dPad, s.dPad, s.dPad, sh.q, s.dPad,
+        warpGemm<true>(sh.scores + warpKey * sh.ld.scores, sh.ld.scores, kRows,
+                       sh.k + warpKey * sh.ld.d, sh.ld.d, s.dPad, sh.q, sh.ld.d,
                        false);
-        warpGemm<true>(sh.dprobs + warpKey * kRows, kRows, kRows,
-                       sh.v + warpKey * s.dvPad, s.dvPad, s.dvPad, sh.grad,
-                       s.dvPad, false);
+        warpGemm<true>(sh.dprobs + warpKey * sh.ld.scores, sh.ld.scores, kRows,
+                       sh.v + warpKey * sh.ld.dv, sh.ld.dv, s.dvPad, sh.grad,
+                       sh.ld.dv, false);
         syncWarp();
         softmaxGradEntries(
             s, key, lane, sh.scores, sh.dprobs, sh.probs, sh.dscores,
@@ -558,20 +584,20 @@ attentionGradKeys(const FlashShape &s, const float *q, const float *k,
             [&](int j) { return sh.rowDot[j]; });
         syncWarp();
         // dv += pᵀ·grad, dk += dsᵀ·q (the scale at the end).
-        warpGemm<false>(sh.valueAccumulator + warpKey * s.dvPad, s.dvPad,
-                        s.dvPad, sh.probs + warpKey * kRows, kRows, kRows,
-                        sh.grad, s.dvPad, true);
-        warpGemm<false>(sh.accumulator + warpKey * s.dPad, s.dPad, s.dPad,
-                        sh.dscores + warpKey * kRows, kRows, kRows, sh.q,
-                        s.dPad, true);
+        warpGemm<false>(sh.valueAccumulator + warpKey * sh.ld.accDv,
+                        sh.ld.accDv, s.dvPad, sh.probs + warpKey * sh.ld.probs,
+                        sh.ld.probs, kRows, sh.grad, sh.ld.dv, true);
+        warpGemm<false>(sh.accumulator + warpKey * sh.ld.accD, sh.ld.accD,
+                        s.dPad, sh.dscores + warpKey * sh.ld.probs, sh.ld.probs,
+                        kRows, sh.q, sh.ld.d, true);
       }
     // Every warp reads the accumulators other warps' threads zeroed, even
     // where no row sees these keys.
     syncBlock();
     storeWarpRows(dk + keyMatrix * z.sk * z.headDim, z.sk, z.headDim, key0,
-                  sh.accumulator, s.dPad, warpKey, s.scale);
+                  sh.accumulator, sh.ld.accD, warpKey, s.scale);
     storeWarpRows(dv + keyMatrix * z.sk * z.valueDim, z.sk, z.valueDim, key0,
-                  sh.valueAccumulator, s.dvPad, warpKey, 1);
+                  sh.valueAccumulator, sh.ld.accDv, warpKey, 1);
   }
 }
 
