@@ -74,28 +74,6 @@ void forEachStrided(int rank, const int64_t *shape, const int64_t *strides,
   }
 }
 
-/// Per row: logsumexp, or the softmax into `softmax`.
-mp_status softmaxRows(mp_context *ctx, const char *call, int64_t rows,
-                      int64_t classes, const float *logits,
-                      const int64_t *targets, double *lossSum, float *softmax) {
-  for (int64_t r = 0; r < rows; ++r) {
-    if (targets[r] < 0 || targets[r] >= classes)
-      return fail(ctx, call, kBadTargetFormat,
-                  static_cast<long long>(targets[r]), static_cast<long long>(r),
-                  static_cast<long long>(classes));
-    const float *x = logits + r * classes;
-    double top = *std::max_element(x, x + classes), sum = 0;
-    for (int64_t c = 0; c < classes; ++c)
-      sum += std::exp(double(x[c]) - top);
-    if (lossSum)
-      *lossSum += top + std::log(sum) - x[targets[r]];
-    if (softmax)
-      for (int64_t c = 0; c < classes; ++c)
-        softmax[r * classes + c] = float(std::exp(double(x[c]) - top) / sum);
-  }
-  return MP_OK;
-}
-
 } // namespace
 
 // One loop per op, so that the op's switch folds away inside the loop.
@@ -232,12 +210,48 @@ mp_status HostBackend::mseLoss(int64_t n, const float *a, const float *b,
   return MP_OK;
 }
 
+mp_status HostBackend::crossEntropyRows(const char *call, int64_t rows,
+                                        int64_t classes, const float *logits,
+                                        const int64_t *targets, double *lossSum,
+                                        float *grad, double gradFactor) {
+  for (int64_t r = 0; r < rows; ++r)
+    if (targets[r] < 0 || targets[r] >= classes)
+      return fail(ctx, call, kBadTargetFormat,
+                  static_cast<long long>(targets[r]), static_cast<long long>(r),
+                  static_cast<long long>(classes));
+  std::vector<double> rowLosses(lossSum ? rows : 0);
+  parallelRows(rows, classes, [&](int64_t begin, int64_t end) {
+    // Each exponential once, kept for the division (the same bits): exp is
+    // most of the time here.
+    std::vector<double> exps(classes);
+    for (int64_t r = begin; r < end; ++r) {
+      const float *x = logits + r * classes;
+      double top = *std::max_element(x, x + classes), sum = 0;
+      for (int64_t c = 0; c < classes; ++c)
+        sum += exps[c] = std::exp(double(x[c]) - top);
+      if (lossSum)
+        rowLosses[r] = top + std::log(sum) - x[targets[r]];
+      if (!grad)
+        continue;
+      for (int64_t c = 0; c < classes; ++c) {
+        float p = float(exps[c] / sum);
+        if (c == targets[r])
+          p -= 1;
+        grad[r * classes + c] = float(p * gradFactor);
+      }
+    }
+  });
+  for (double loss : rowLosses)
+    *lossSum += loss;
+  return MP_OK;
+}
+
 mp_status HostBackend::crossEntropy(int64_t rows, int64_t classes,
                                     const float *logits, const int64_t *targets,
                                     double scale, float *out) {
   double sum = 0;
-  if (softmaxRows(ctx, "mp_cross_entropy_f32", rows, classes, logits, targets,
-                  &sum, nullptr))
+  if (crossEntropyRows("mp_cross_entropy_f32", rows, classes, logits, targets,
+                       &sum, nullptr, 0))
     return MP_ERROR;
   out[0] = float(sum * scale);
   return MP_OK;
@@ -248,16 +262,8 @@ mp_status HostBackend::crossEntropyGrad(int64_t rows, int64_t classes,
                                         const int64_t *targets,
                                         const float *grad, double scale,
                                         float *out) {
-  if (softmaxRows(ctx, "mp_cross_entropy_grad_f32", rows, classes, logits,
-                  targets, nullptr, out))
-    return MP_ERROR;
-  double factor = double(grad[0]) * scale;
-  for (int64_t r = 0; r < rows; ++r) {
-    out[r * classes + targets[r]] -= 1;
-    for (int64_t c = 0; c < classes; ++c)
-      out[r * classes + c] = float(out[r * classes + c] * factor);
-  }
-  return MP_OK;
+  return crossEntropyRows("mp_cross_entropy_grad_f32", rows, classes, logits,
+                          targets, nullptr, out, double(grad[0]) * scale);
 }
 
 mp_status HostBackend::clipCoefficient(const float *squaredNorm, double maxNorm,
