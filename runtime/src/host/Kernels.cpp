@@ -1,6 +1,7 @@
 //===- Kernels.cpp - elementwise, reduction and loss kernels on the host --===//
 
 #include "HostBackend.h"
+#include "VectorExp.h"
 
 #include "../Elementwise.h"
 
@@ -221,14 +222,15 @@ mp_status HostBackend::crossEntropyRows(const char *call, int64_t rows,
                   static_cast<long long>(classes));
   std::vector<double> rowLosses(lossSum ? rows : 0);
   parallelRows(rows, classes, [&](int64_t begin, int64_t end) {
-    // Each exponential once, kept for the division (the same bits): exp is
-    // most of the time here.
+    // Each exponential once, vectorized, kept for the division: exp is most
+    // of the time here.
     std::vector<double> exps(classes);
     for (int64_t r = begin; r < end; ++r) {
       const float *x = logits + r * classes;
       double top = *std::max_element(x, x + classes), sum = 0;
+      getExps(x, classes, top, exps.data());
       for (int64_t c = 0; c < classes; ++c)
-        sum += exps[c] = std::exp(double(x[c]) - top);
+        sum += exps[c];
       if (lossSum)
         rowLosses[r] = top + std::log(sum) - x[targets[r]];
       if (!grad)

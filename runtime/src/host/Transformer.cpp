@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "HostBackend.h"
+#include "VectorExp.h"
 
 #include "../Transformer.h"
 
@@ -183,8 +184,8 @@ mp_status HostBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
 mp_status HostBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
                                bool causal, const float *x, float *out) {
   parallelRows(batch * sq, sk, [&](int64_t begin, int64_t end) {
-    // Each exponential is computed once and kept (in double, the same bits)
-    // for the division: exp is most of a softmax's time here.
+    // Each exponential is computed once, vectorized, and kept for the
+    // division: exp is most of a softmax's time here.
     std::vector<double> exps(sk);
     for (int64_t r = begin; r < end; ++r) {
       const float *row = x + r * sk;
@@ -193,8 +194,9 @@ mp_status HostBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
       int64_t length = causal ? getCausalLength(r % sq, sq, sk) : sk;
       if (length > 0) {
         double top = *std::max_element(row, row + length), sum = 0;
+        getExps(row, length, top, exps.data());
         for (int64_t k = 0; k < length; ++k)
-          sum += exps[k] = std::exp(double(row[k]) - top);
+          sum += exps[k];
         for (int64_t k = 0; k < length; ++k)
           result[k] = float(exps[k] / sum);
       }

@@ -1,0 +1,27 @@
+//===- VectorExp.h - exp over a row, in vector registers --------*- C++ -*-===//
+//
+// The host's softmax and cross entropy spend most of their time in exp, and
+// glibc's exp is a call per element. getExps computes a row's exponentials
+// in a loop the compiler vectorizes (VectorExp.cpp), within 1 ulp of exp in
+// double, so the float results a softmax rounds them to are std::exp's but
+// for a rare tie (mp-runtime-test checks both).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MP_RUNTIME_HOST_VECTOREXP_H
+#define MP_RUNTIME_HOST_VECTOREXP_H
+
+#include <cstdint>
+
+namespace mp::runtime {
+
+/// out[i] = exp(double(x[i]) - shift) for i < n: 0 where that argument is
+/// at or below -708 (exp is then below 2.4e-308, which no float holds),
+/// +inf above 709 (a little early: exp overflows at 709.78; the softmaxes'
+/// arguments are at most 0), NaN for NaN. Each element is computed alone,
+/// so its value does not depend on the row's length or on where it sits.
+void getExps(const float *x, int64_t n, double shift, double *out);
+
+} // namespace mp::runtime
+
+#endif // MP_RUNTIME_HOST_VECTOREXP_H
