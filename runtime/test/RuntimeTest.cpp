@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Elementwise.h"
 #include "Pieces.h"
 #include "host/VectorExp.h"
 #include "mp_runtime.h"
@@ -1956,6 +1957,27 @@ void testVectorExp() {
              out[5] == INFINITY && out[6] == 0 && out[7] == 0 &&
              out[8] == INFINITY && std::isnan(out[9]),
          "vectorized exp at its edges");
+
+  // exp, sigmoid and SiLU with it: the floats of the scalar formulas
+  // (Elementwise.h's applyUnary, which the CUDA kernels compute too).
+  std::vector<float> args;
+  for (int64_t i = 0; i <= n; ++i)
+    args.push_back(float(-120.0 + 240.0 * double(i) / double(n)));
+  args.insert(args.end(), {0.0f, -0.0f, 1e-30f, -1e-30f, 88.7f, 89.0f, -104.0f,
+                           710.0f, -710.0f, INFINITY, -INFINITY});
+  for (mp_unary_op op : {MP_UNARY_EXP, MP_UNARY_SIGMOID, MP_UNARY_SILU}) {
+    std::vector<float> vectorized(args.size());
+    mp::runtime::applyExpUnary(op, args.data(), int64_t(args.size()),
+                               vectorized.data());
+    int64_t differing = 0;
+    for (size_t i = 0; i < args.size(); ++i) {
+      float want = mp::runtime::applyUnary(op, args[i], 0);
+      differing += std::memcmp(&want, &vectorized[i], sizeof(float)) != 0;
+    }
+    expect(differing == 0, "vectorized unary op " + std::to_string(op) + ": " +
+                               std::to_string(differing) +
+                               " floats differ from applyUnary's");
+  }
 }
 
 void testRope(mp_context *ctx) {

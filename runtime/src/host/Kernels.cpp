@@ -85,6 +85,23 @@ void unaryLoop(int64_t begin, int64_t end, const float *in, float *out,
     out[i] = applyUnary(Op, in[i], scalar);
 }
 
+// exp, sigmoid and SiLU with the vectorized exp.
+template <>
+void unaryLoop<MP_UNARY_EXP>(int64_t begin, int64_t end, const float *in,
+                             float *out, double) {
+  applyExpUnary(MP_UNARY_EXP, in + begin, end - begin, out + begin);
+}
+template <>
+void unaryLoop<MP_UNARY_SIGMOID>(int64_t begin, int64_t end, const float *in,
+                                 float *out, double) {
+  applyExpUnary(MP_UNARY_SIGMOID, in + begin, end - begin, out + begin);
+}
+template <>
+void unaryLoop<MP_UNARY_SILU>(int64_t begin, int64_t end, const float *in,
+                              float *out, double) {
+  applyExpUnary(MP_UNARY_SILU, in + begin, end - begin, out + begin);
+}
+
 template <mp_binary_op Op>
 void binaryLoop(int64_t begin, int64_t end, const float *a, const float *b,
                 float *out) {

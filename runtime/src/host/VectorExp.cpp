@@ -54,13 +54,56 @@ double vectorExp(double x) {
 
 } // namespace
 
+// A second copy of each loop for x86-64 CPUs with AVX2 and FMA, picked
+// when the program loads.
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+#define MP_VECTOR_CLONES                                                       \
+  __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define MP_VECTOR_CLONES
 #endif
+
+MP_VECTOR_CLONES
 void getExps(const float *x, int64_t n, double shift, double *out) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i)
     out[i] = vectorExp(double(x[i]) - shift);
+}
+
+namespace {
+// A loop per op: a switch around the loops keeps the compiler from
+// vectorizing them.
+MP_VECTOR_CLONES
+void expLoop(const float *in, int64_t n, float *out) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = float(vectorExp(double(in[i])));
+}
+
+MP_VECTOR_CLONES
+void sigmoidLoop(const float *in, int64_t n, float *out) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = float(1 / (1 + vectorExp(-double(in[i]))));
+}
+
+MP_VECTOR_CLONES
+void siluLoop(const float *in, int64_t n, float *out) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    double x = in[i];
+    out[i] = float(x * (1 / (1 + vectorExp(-x))));
+  }
+}
+} // namespace
+
+void applyExpUnary(mp_unary_op op, const float *in, int64_t n, float *out) {
+  if (op == MP_UNARY_EXP)
+    expLoop(in, n, out);
+  else if (op == MP_UNARY_SIGMOID)
+    sigmoidLoop(in, n, out);
+  else
+    siluLoop(in, n, out);
 }
 
 } // namespace mp::runtime

@@ -1,15 +1,17 @@
 //===- VectorExp.h - exp over a row, in vector registers --------*- C++ -*-===//
 //
-// The host's softmax and cross entropy spend most of their time in exp, and
-// glibc's exp is a call per element. getExps computes a row's exponentials
-// in a loop the compiler vectorizes (VectorExp.cpp), within 1 ulp of exp in
-// double, so the float results a softmax rounds them to are std::exp's but
-// for a rare tie (mp-runtime-test checks both).
+// The host's softmax, cross entropy, sigmoid and SiLU spend most of their
+// time in exp, and glibc's exp is a call per element. These compute them
+// in loops the compiler vectorizes (VectorExp.cpp), with an exp within 1
+// ulp of exp in double, so the floats they round to are std::exp's but for
+// a rare tie (mp-runtime-test checks both).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef MP_RUNTIME_HOST_VECTOREXP_H
 #define MP_RUNTIME_HOST_VECTOREXP_H
+
+#include "mp_runtime.h"
 
 #include <cstdint>
 
@@ -21,6 +23,11 @@ namespace mp::runtime {
 /// arguments are at most 0), NaN for NaN. Each element is computed alone,
 /// so its value does not depend on the row's length or on where it sits.
 void getExps(const float *x, int64_t n, double shift, double *out);
+
+/// out[i] = op(in[i]) for i < n, op MP_UNARY_EXP, MP_UNARY_SIGMOID or
+/// MP_UNARY_SILU, as Elementwise.h's applyUnary computes them (in double,
+/// rounded to float) but for the exp. `in` may be `out`.
+void applyExpUnary(mp_unary_op op, const float *in, int64_t n, float *out);
 
 } // namespace mp::runtime
 
