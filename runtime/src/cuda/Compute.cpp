@@ -333,7 +333,8 @@ mp_status CudaBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
 
 bool CudaBackend::hasOnChipAttention(mp_precision precision,
                                      const AttentionShape &shape) const {
-  return cuda::flashAttentionFits(precision, shape, attentionSharedLimit);
+  return (precision != MP_PRECISION_TF32 || attentionInTf32) &&
+         cuda::flashAttentionFits(precision, shape, attentionSharedLimit);
 }
 
 mp_status CudaBackend::onChipAttention(mp_precision precision,

@@ -3,6 +3,8 @@
 #include "CudaBackend.h"
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -96,6 +98,8 @@ mp_status CudaBackend::startLocally(bool nccl, ncclUniqueId &id,
           cudaMalloc(&partials, cuda::kReductionPartials * sizeof(double))))
     return MP_ERROR;
   int attention = readChoice(ctx, "MP_CUDA_ATTENTION", {"on-chip", "composed"});
+  const char *tf32 = std::getenv("NVIDIA_TF32_OVERRIDE");
+  attentionInTf32 = !tf32 || std::strcmp(tf32, "0") != 0;
   if (attention < 0 ||
       (attention == 0 &&
        checkCuda(ctx, "cudaFuncSetAttribute",

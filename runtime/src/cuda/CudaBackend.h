@@ -217,6 +217,9 @@ private:
   /// The shared memory a block of the on-chip attention may take (0: none
   /// of its kernels run).
   size_t attentionSharedLimit = 0;
+  /// False under NVIDIA_TF32_OVERRIDE=0, which makes cuBLAS compute tf32
+  /// GEMMs in float: tf32 attention then composes from them too.
+  bool attentionInTf32 = true;
   cudaStream_t computeStream = nullptr, commStream = nullptr;
   cudaEvent_t computeReady = nullptr, commDone = nullptr;
   /// Recorded on the communication stream after an asynchronous
