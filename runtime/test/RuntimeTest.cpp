@@ -1846,8 +1846,8 @@ void testAttention(mp_context *ctx) {
     // Relative to the largest entry: float roundings in fp32; in bf16 and
     // tf32 (on CUDA the on-chip kernels, where the scratch holds their row
     // statistics) q and k rounded to bf16 move these large scores by
-    // tenths, which the softmax amplifies (2.3e-2 at most on the host),
-    // rounded to tf32 by an eighth of that.
+    // tenths, which the softmax amplifies (2.3e-2 at most on the host);
+    // tf32 keeps 3 more bits.
     for (mp_precision precision :
          {MP_PRECISION_FP32, MP_PRECISION_TF32, MP_PRECISION_BF16}) {
       bool fp32 = precision == MP_PRECISION_FP32;
@@ -1919,12 +1919,9 @@ void testAttention(mp_context *ctx) {
   }
 }
 
-/// The rotary embedding: values worked by hand, a float64 reference (cos
-/// and sin rounded to float, as the header says), the inverse undoing the
-/// rotation in place, and a size split among the host's threads.
-/// The host's vectorized exp (softmax, cross entropy) against std::exp:
-/// within 1 ulp in double over the softmaxes' arguments, the same floats
-/// after rounding, and the edges.
+/// The host's vectorized exp (softmax, cross entropy, exp, sigmoid, SiLU)
+/// against std::exp: within 1 ulp in double over the softmaxes' arguments,
+/// the same floats after rounding, and the edges.
 void testVectorExp() {
   const int64_t n = 1 << 18;
   std::vector<float> x(n);
@@ -1980,6 +1977,9 @@ void testVectorExp() {
   }
 }
 
+/// The rotary embedding: values worked by hand, a float64 reference (cos
+/// and sin rounded to float, as the header says), the inverse undoing the
+/// rotation in place, and a size split among the host's threads.
 void testRope(mp_context *ctx) {
   // Positions 0, 1, 2 of one head of 4 (theta 10000): pair 0 turns by p
   // radians, pair 1 by p / 100. x = (1, 0, 0, 1) at every position.
