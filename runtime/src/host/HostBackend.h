@@ -125,6 +125,10 @@ private:
   /// Runs body(begin, end) over [0, n), split among the backend's threads
   /// when the range is large enough to pay for them.
   template <typename Body> void parallelFor(int64_t n, Body body) const;
+  /// The same over `rows` rows of `rowLength` elements each, whole rows to
+  /// a thread.
+  template <typename Body>
+  void parallelRows(int64_t rows, int64_t rowLength, Body body) const;
   /// The cross entropy's rows, after checking every target: each row's
   /// softmax, into `lossSum` the sum of the rows' losses (in row order),
   /// or into `grad` (softmax - onehot(target)) · gradFactor. Rows in
@@ -132,10 +136,6 @@ private:
   mp_status crossEntropyRows(const char *call, int64_t rows, int64_t classes,
                              const float *logits, const int64_t *targets,
                              double *lossSum, float *grad, double gradFactor);
-  /// The same over `rows` rows of `rowLength` elements each, whole rows to
-  /// a thread.
-  template <typename Body>
-  void parallelRows(int64_t rows, int64_t rowLength, Body body) const;
 
   /// Threads for elementwise kernels and optimizer updates: the cores of
   /// the node shared by the ranks on it, or MP_NUM_THREADS.
