@@ -187,6 +187,8 @@ for variant in plain fused; do
 done
 MP_CUDA_ATTENTION=composed "$bin/train-llama-long-fused" --backend cuda --cuda-graph --steps 11 --warmup 3 --time | grep -v "^step [0-9]"
 MP_PROFILE=1 "$bin/train-llama-long-fused" --backend cuda --steps 5 --warmup 2 2>&1 | grep -v "^step [0-9]" | head -25
+echo "the attention ops composed (MP_CUDA_ATTENTION=composed), beside the on-chip ones above:"
+MP_CUDA_ATTENTION=composed MP_PROFILE=1 "$bin/train-llama-long-fused" --backend cuda --steps 5 --warmup 2 2>&1 | grep -E "profile|mp.attention"
 
 section "FFN 8192x8192x8, every AdamW update in one launch (--fuse-optimizer), mp"
 "$bin/train-8192x8192x8-fused" --backend cuda --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
