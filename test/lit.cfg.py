@@ -30,6 +30,11 @@ llvm_config.add_tool_substitutions(
 mpirun = ("mpirun --allow-run-as-root --oversubscribe "
           "--mca btl_vader_single_copy_mechanism none")
 
+# The emulated CUDA kernels built under ThreadSanitizer
+# (runtime/CMakeLists.txt: not beside ASan).
+if config.mp_have_tsan:
+    config.available_features.add("tsan")
+
 # A build with MP_ENABLE_SANITIZERS: any report fails its test, with a
 # symbolized stack, in every rank too.
 if config.mp_sanitized:

@@ -5,12 +5,14 @@
 // is one std::thread per CUDA thread, with barriers for __syncthreads and
 // __syncwarp and an exchange buffer for warp shuffles; blocks run one after
 // another. wmma's fragments hold the whole tile in every lane (mma_sync
-// multiplies in float, the tensor cores' products of bf16 and tf32 values being
-// exact in float) and a store writes each element from one lane only, so a
+// multiplies in float, the tensor cores' products of bf16 and tf32 values
+// being exact in float, and waits for every lane as the collective
+// operation it is) and a store writes each element from one lane only, so a
 // lane that reads another's stores without a __syncwarp between them races
-// here as on the GPU. Shared memory starts as NaN bytes, so a read before
-// a write shows in the results. Checks that a GPU would fault on (wmma's
-// pointer alignment and leading dimensions) abort with a message.
+// here as on the GPU (ThreadSanitizer on the emulation program reports it).
+// Shared memory starts as NaN bytes, so a read before a write shows in the
+// results. Checks that a GPU would fault on (wmma's pointer alignment and
+// leading dimensions) abort with a message.
 //
 // Timing, occupancy and memory ordering beyond the barriers are not
 // emulated: this checks values, the device check measures speed.
@@ -198,6 +200,10 @@ void mma_sync(fragment<accumulator, M, N, K, float> &d,
               const fragment<matrix_a, M, N, K, T, LayoutA> &a,
               const fragment<matrix_b, M, N, K, T, LayoutB> &b,
               const fragment<accumulator, M, N, K, float> &c) {
+  // A warp-collective operation: it starts once every lane has its
+  // fragments (so no lane stores its result over a tile another lane is
+  // still loading).
+  syncWarp();
   float result[M * N];
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < N; ++j) {

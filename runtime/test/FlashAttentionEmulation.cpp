@@ -8,7 +8,9 @@
 // with fewer blocks than work items (the kernels' grid-stride loops), and
 // checks the forward output and the three gradients against float64 on the
 // same rounded inputs, in bf16 and in tf32. Prints each case's error;
-// exits 1 on a failure.
+// exits 1 on a failure. `--small` runs the cases of at most 2 blocks each
+// way (for the build under ThreadSanitizer, where a block's threads race
+// on shared memory if a barrier the kernels need is missing).
 //
 //===----------------------------------------------------------------------===//
 
@@ -214,7 +216,12 @@ template <typename T> bool runCase(const Case &c) {
 
 } // namespace
 
-int main() {
+int main(int argc, char **argv) {
+  bool small = argc == 2 && std::string(argv[1]) == "--small";
+  if (argc > 1 && !small) {
+    std::fprintf(stderr, "usage: %s [--small]\n", argv[0]);
+    return 2;
+  }
   const Case cases[] = {
       {3, 1, 5, 5, 4, 3, true, 8},        {2, 1, 3, 6, 4, 2, true, 8},
       {2, 1, 6, 3, 2, 3, true, 8},        {2, 1, 4, 7, 5, 4, false, 8},
@@ -222,10 +229,15 @@ int main() {
       {2, 1, 130, 130, 64, 64, true, 3},  {4, 2, 70, 135, 24, 40, false, 3},
       {2, 2, 100, 67, 128, 128, true, 2}, {2, 1, 67, 200, 8, 72, true, 4},
       {1, 1, 65, 65, 32, 32, true, 2}};
-  int failures = 0;
-  for (const Case &c : cases)
+  int failures = 0, runs = 0;
+  for (const Case &c : cases) {
+    if (small && (c.sq > 2 * flash::kRows || c.sk > 2 * flash::kKeys ||
+                  c.headDim > 32 || c.valueDim > 32))
+      continue;
     failures += !runCase<emulation::Bf16>(c) + !runCase<float>(c);
-  std::printf("mp-flash-attention-emulation: %d cases, %d failed\n",
-              2 * int(std::size(cases)), failures);
+    runs += 2;
+  }
+  std::printf("mp-flash-attention-emulation: %d cases, %d failed\n", runs,
+              failures);
   return failures ? 1 : 0;
 }
