@@ -43,11 +43,21 @@ mp_status HostBackend::gemm(mp_precision precision, mp_dtype aType,
   }
   // Row-major leading dims: of op(A) stored as A (m x k, or k x m when
   // transposed), likewise B.
-  for (int64_t i = 0; i < batch; ++i)
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans, m, n, k, alpha,
-                a + i * strideA, transA ? m : k, b + i * strideB,
-                transB ? k : n, beta, c + i * strideC, n);
+  auto multiply = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                  transB ? CblasTrans : CblasNoTrans, m, n, k, alpha,
+                  a + i * strideA, transA ? m : k, b + i * strideB,
+                  transB ? k : n, beta, c + i * strideC, n);
+  };
+  // A batch of at least a product per thread runs whole products on each
+  // thread (OpenBLAS runs one on one thread inside a parallel region):
+  // attention's products are small, and splitting each among the threads
+  // cost their wake-up and join per call.
+  if (batch >= threads)
+    parallelRows(batch, m * n, multiply);
+  else
+    multiply(0, batch);
   return MP_OK;
 }
 
