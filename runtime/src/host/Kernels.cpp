@@ -244,10 +244,8 @@ mp_status HostBackend::crossEntropyRows(const char *call, int64_t rows,
     std::vector<double> exps(classes);
     for (int64_t r = begin; r < end; ++r) {
       const float *x = logits + r * classes;
-      double top = *std::max_element(x, x + classes), sum = 0;
-      getExps(x, classes, top, exps.data());
-      for (int64_t c = 0; c < classes; ++c)
-        sum += exps[c];
+      double top = *std::max_element(x, x + classes),
+             sum = getExps(x, classes, top, exps.data());
       if (lossSum)
         rowLosses[r] = top + std::log(sum) - x[targets[r]];
       if (!grad)

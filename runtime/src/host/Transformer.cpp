@@ -193,10 +193,8 @@ mp_status HostBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
       // Masked entries are not read: they may hold anything.
       int64_t length = causal ? getCausalLength(r % sq, sq, sk) : sk;
       if (length > 0) {
-        double top = *std::max_element(row, row + length), sum = 0;
-        getExps(row, length, top, exps.data());
-        for (int64_t k = 0; k < length; ++k)
-          sum += exps[k];
+        double top = *std::max_element(row, row + length),
+               sum = getExps(row, length, top, exps.data());
         for (int64_t k = 0; k < length; ++k)
           result[k] = float(exps[k] / sum);
       }

@@ -64,10 +64,14 @@ double vectorExp(double x) {
 #endif
 
 MP_VECTOR_CLONES
-void getExps(const float *x, int64_t n, double shift, double *out) {
+double getExps(const float *x, int64_t n, double shift, double *out) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i)
     out[i] = vectorExp(double(x[i]) - shift);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += out[i];
+  return sum;
 }
 
 namespace {

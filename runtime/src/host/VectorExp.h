@@ -22,7 +22,8 @@ namespace mp::runtime {
 /// +inf above 709 (a little early: exp overflows at 709.78; the softmaxes'
 /// arguments are at most 0), NaN for NaN. Each element is computed alone,
 /// so its value does not depend on the row's length or on where it sits.
-void getExps(const float *x, int64_t n, double shift, double *out);
+/// Returns their sum, added in order (the softmaxes' denominator).
+double getExps(const float *x, int64_t n, double shift, double *out);
 
 /// out[i] = op(in[i]) for i < n, op MP_UNARY_EXP, MP_UNARY_SIGMOID or
 /// MP_UNARY_SILU, as Elementwise.h's applyUnary computes them (in double,
