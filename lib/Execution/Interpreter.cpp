@@ -228,15 +228,22 @@ HostTensor layerNormRows(const HostTensor &x, double eps,
   return xhat;
 }
 
+/// The entries of row `r` of x [..., sq, sk] that a causal mask leaves (all
+/// without one); those past them are masked.
+int64_t getVisibleColumns(const HostTensor &x, int64_t r, bool causal) {
+  int64_t cols = x.shape.back();
+  if (!causal)
+    return cols;
+  int64_t queries = x.shape[x.shape.size() - 2];
+  return std::clamp<int64_t>(r % queries + cols - queries + 1, 0, cols);
+}
+
 HostTensor softmaxRows(const HostTensor &x, bool causal) {
   HostTensor out = HostTensor::zeros(x.shape);
   int64_t cols = x.shape.back();
-  int64_t queries = causal ? x.shape[x.shape.size() - 2] : 1;
   for (int64_t r = 0; cols && r < x.getNumElements() / cols; ++r) {
-    // Entries past `visible` are masked.
-    int64_t visible =
-        causal ? std::min(cols, r % queries + cols - queries + 1) : cols;
-    if (visible <= 0)
+    int64_t visible = getVisibleColumns(x, r, causal);
+    if (visible == 0)
       continue;
     const double *row = x.data.data() + r * cols;
     double top = *std::max_element(row, row + visible);
@@ -245,6 +252,23 @@ HostTensor softmaxRows(const HostTensor &x, bool causal) {
       sum += std::exp(row[c] - top);
     for (int64_t c = 0; c < visible; ++c)
       out.data[r * cols + c] = std::exp(row[c] - top) / sum;
+  }
+  return out;
+}
+
+/// log Σ exp over each row's visible entries of x [..., sq, sk], as
+/// [..., sq]; -inf for a row with none.
+HostTensor logSumExpRows(const HostTensor &x, bool causal) {
+  int64_t cols = x.shape.back();
+  HostTensor out = HostTensor::zeros(ArrayRef(x.shape).drop_back());
+  for (int64_t r = 0; r < out.getNumElements(); ++r) {
+    int64_t visible = getVisibleColumns(x, r, causal);
+    const double *row = x.data.data() + r * cols;
+    double top = visible ? *std::max_element(row, row + visible) : -INFINITY,
+           sum = 0;
+    for (int64_t c = 0; c < visible; ++c)
+      sum += std::exp(row[c] - top);
+    out.data[r] = visible ? top + std::log(sum) : -INFINITY;
   }
   return out;
 }
@@ -337,11 +361,24 @@ struct AttentionOperands {
     shape.back() = key.shape[key.shape.size() - 2];
     return shape;
   }
-  /// softmax(scale · q · kᵀ), masked as mp.softmax causal masks.
-  HostTensor probabilities() const {
+  /// scale · q · kᵀ.
+  HostTensor scaledScores() const {
     HostTensor scores = product(query, transposed(key), getScoresShape());
-    return softmaxRows(map1(scores, [&](double x) { return x * scale; }),
-                       causal);
+    return map1(scores, [&](double x) { return x * scale; });
+  }
+  /// exp(scale · q · kᵀ - lse) for the rows' log-sum-exp `lse`: the
+  /// probabilities, masked as mp.softmax causal masks.
+  HostTensor probabilities(const HostTensor &lse) const {
+    HostTensor p = scaledScores();
+    int64_t cols = p.shape.back();
+    for (int64_t r = 0; r < lse.getNumElements(); ++r) {
+      int64_t visible = getVisibleColumns(p, r, causal);
+      for (int64_t c = 0; c < cols; ++c) {
+        double &entry = p.data[r * cols + c];
+        entry = c < visible ? std::exp(entry - lse.data[r]) : 0;
+      }
+    }
+    return p;
   }
 
   Precision precision;
@@ -801,17 +838,36 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](AttentionOp a) {
         AttentionOperands operands(a, in(0), in(1), in(2));
-        set(operands.product(operands.asGemmOperand(operands.probabilities()),
-                             operands.value, shapeOf(a.getResult())));
+        HostTensor scores = operands.scaledScores();
+        set(operands.product(
+                operands.asGemmOperand(softmaxRows(scores, a.getCausal())),
+                operands.value, shapeOf(a.getResult())),
+            0);
+        set(logSumExpRows(scores, a.getCausal()), 1);
         return success();
       })
       .Case([&](AttentionGradOp a) {
+        // FlashAttention-2's backward pass: p from the forward pass's
+        // log-sum-exp, D = Σ grad · output per row.
         AttentionOperands operands(a, in(0), in(1), in(2));
-        HostTensor grad = operands.asGemmOperand(in(3));
-        HostTensor p = operands.probabilities();
-        HostTensor ds = operands.asGemmOperand(softmaxGradRows(
-            p, operands.product(grad, operands.transposed(operands.value),
-                                operands.getScoresShape())));
+        // Copies: set() may move the operands' storage.
+        HostTensor output = in(3), grad = in(5);
+        HostTensor p = operands.probabilities(in(4));
+        HostTensor dp = operands.product(operands.asGemmOperand(grad),
+                                         operands.transposed(operands.value),
+                                         operands.getScoresShape());
+        int64_t keys = dp.shape.back(), valueDim = grad.shape.back();
+        for (int64_t r = 0; keys && r < dp.getNumElements() / keys; ++r) {
+          double rowDot = 0;
+          for (int64_t c = 0; c < valueDim; ++c)
+            rowDot +=
+                grad.data[r * valueDim + c] * output.data[r * valueDim + c];
+          for (int64_t c = 0; c < keys; ++c) {
+            double &entry = dp.data[r * keys + c];
+            entry = p.data[r * keys + c] * (entry - rowDot);
+          }
+        }
+        HostTensor ds = operands.asGemmOperand(dp);
         auto scaled = [&](HostTensor t) {
           return map1(t, [&](double x) { return x * operands.scale; });
         };
@@ -820,9 +876,9 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(operands.sumHeads(scaled(operands.product(
                 operands.transposed(ds), operands.query, operands.key.shape))),
             1);
-        set(operands.sumHeads(
-                operands.product(operands.transposed(operands.asGemmOperand(p)),
-                                 grad, operands.value.shape)),
+        set(operands.sumHeads(operands.product(
+                operands.transposed(operands.asGemmOperand(p)),
+                operands.asGemmOperand(grad), operands.value.shape)),
             2);
         return success();
       })

@@ -54,8 +54,13 @@ FailureOr<SmallVector<Value>> buildGradients(OpBuilder &builder, Location loc,
     LLVM_DEBUG(llvm::dbgs() << "[mp-autodiff] VJP of " << op->getName()
                             << "\n");
     SmallVector<Value> resultGrads;
-    for (Value result : op->getResults()) {
+    for (OpResult result : op->getResults()) {
       Value grad = adjoints.lookup(result);
+      if (grad && !iface.hasResultGradient(result.getResultNumber()))
+        return emitError(op->getLoc())
+               << "cannot differentiate through result #"
+               << result.getResultNumber() << " of '" << op->getName()
+               << "': its vector-Jacobian rule has no gradient for it";
       resultGrads.push_back(
           grad ? grad
                : buildSplat(builder, loc,

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 6
+#define MP_RUNTIME_ABI_VERSION 7
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -405,32 +405,37 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * [batch / group, sk, head_dim], v [batch / group, sk, value_dim] and out
  * [batch, sq, value_dim], query matrix i reading key and value matrix
  * i / group (grouped-query attention; 1: each its own), masked with
- * `causal` as mp_softmax_f32 masks. It runs `chunk` query rows
+ * `causal` as mp_softmax_f32 masks; and lse [batch, sq], each row's
+ * log-sum-exp of its scaled scores over the keys it sees (-inf for a row
+ * that sees none; its output row is zeros). It runs `chunk` query rows
  * at a time: per chunk, the scores against the keys it sees (under
  * `causal`, none past its last row) by a batched GEMM with alpha `scale`,
  * their softmax, and their product with v, both GEMMs in `precision` (bf16
  * rounds q, k, the probabilities and v). `scratch` holds one chunk's
- * scores: batch · min(chunk, sq) · sk floats. Rows that see no key are
- * zeros. (ABI 6.) */
+ * scores: batch · min(chunk, sq) · sk floats. A backend with an on-chip
+ * kernel for the call runs that instead (CUDA, bf16 and tf32). (ABI 7.) */
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
                            int causal, int64_t chunk, const float *q,
                            const float *k, const float *v, float *out,
-                           float *scratch);
+                           float *lse, float *scratch);
 /* Its gradients (mp.attention_grad) from grad [batch, sq, value_dim], the
- * gradient of out: dq, dk and dv have the shapes of q, k and v. Per chunk
- * it computes the probabilities p again, dp = grad · vᵀ, ds =
- * mp_softmax_grad_f32(p, dp), then dq = scale · ds · k for the chunk's
- * rows, and adds scale · dsᵀ · q to dk and pᵀ · grad to dv (zeroed first),
- * chunk after chunk (and a group's query matrices into their keys' and
- * values'). `scratch` holds 2 · batch · min(chunk, sq) · sk floats.
- * (ABI 6.) */
+ * gradient of out, given the call's out and lse: dq, dk and dv have the
+ * shapes of q, k and v. Per chunk it computes the probabilities p again,
+ * dp = grad · vᵀ, ds = mp_softmax_grad_f32(p, dp), then dq = scale · ds · k
+ * for the chunk's rows, and adds scale · dsᵀ · q to dk and pᵀ · grad to dv
+ * (zeroed first), chunk after chunk (and a group's query matrices into
+ * their keys' and values'). An on-chip kernel (CUDA, bf16 and tf32) takes
+ * p = exp(scale · q · kᵀ - lse) and Σ_j p_j · dp_j = Σ grad · out per row
+ * instead, as FlashAttention-2 does. `scratch` holds 2 · batch ·
+ * min(chunk, sq) · sk floats. (ABI 7.) */
 mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                                 int64_t batch, int64_t group, int64_t sq,
                                 int64_t sk, int64_t head_dim, int64_t value_dim,
                                 float scale, int causal, int64_t chunk,
                                 const float *q, const float *k, const float *v,
+                                const float *out, const float *lse,
                                 const float *grad, float *dq, float *dk,
                                 float *dv, float *scratch);
 /* Rotary position embedding as torchtitan's Llama (apply_rotary_emb;

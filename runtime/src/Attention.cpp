@@ -6,9 +6,13 @@
 // [batch, sq, sk] tensor is ever whole, and under a causal mask a chunk
 // computes no score past its last row. The kernels are those of the
 // unfused ops, so the chunked step computes the unfused step's values,
-// except for the order in which the chunks add into the key gradients.
-// A backend with an on-chip kernel for the call (CUDA in bf16 and tf32) runs
-// that instead: the scratch then holds only the gradient's row statistics.
+// except for the order in which the chunks add into the key gradients; the
+// softmax also writes each row's log-sum-exp, the forward pass's second
+// output, which the chunked gradient does not need (it computes the
+// probabilities again as the softmax does). A backend with an on-chip kernel
+// for the call (CUDA in bf16 and tf32) runs that instead; its gradient
+// takes the probabilities from the log-sum-exp, and keeps a float per row
+// in the scratch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -107,11 +111,13 @@ mp_status groupedGemm(Backend &backend, mp_precision precision,
 }
 
 /// The chunk's probabilities softmax(scale · q · kᵀ), `rows` x `keys` per
-/// batch entry, into `p`.
+/// batch entry, into `p`, and with `lse` (the [batch, sq] log-sum-exp) the
+/// rows' log-sum-exp.
 mp_status computeProbabilities(Backend &backend, mp_precision precision,
                                const AttentionShape &s, float scale,
                                int64_t first, int64_t rows, int64_t keys,
-                               const float *q, const float *k, float *p) {
+                               const float *q, const float *k, float *p,
+                               float *lse) {
   if (groupedGemm(backend, precision, s, false, true, rows, keys, s.headDim,
                   scale, {q + first * s.headDim, s.sq * s.headDim},
                   {k, s.sk * s.headDim, true}, 0, {p, rows * keys}))
@@ -119,7 +125,8 @@ mp_status computeProbabilities(Backend &backend, mp_precision precision,
   // The chunk's last row sees all `keys`: the mask of a [rows, keys]
   // softmax is the chunk's rows' of the whole one. In place: each row is
   // read before it is written.
-  return backend.softmax(s.batch, rows, keys, s.causal, p, p);
+  return backend.softmax(s.batch, rows, keys, s.causal, p, p,
+                         lse ? lse + first : nullptr, s.sq);
 }
 
 /// Zeros `rows` rows of `width` floats from row `first` in each of the
@@ -139,7 +146,7 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t head_dim, int64_t value_dim, float scale,
                            int causal, int64_t chunk, const float *q,
                            const float *k, const float *v, float *out,
-                           float *scratch) {
+                           float *lse, float *scratch) {
   const char *call = "mp_attention_f32";
   MP_RETURN_IF_FAILED(ctx);
   AttentionShape s{batch,    group,     sq,    sk,
@@ -150,22 +157,26 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                     {"k", k, batch / group * sk * head_dim},
                     {"v", v, batch / group * sk * value_dim},
                     {"out", out, batch * sq * value_dim},
+                    {"lse", lse, batch * sq},
                     {"scratch", scratch, s.scoreFloats()}}))
     return MP_ERROR;
   if (batch * sq == 0)
     return MP_OK;
   Backend &backend = *ctx->backend;
   if (sk > 0 && backend.hasOnChipAttention(precision, s))
-    return backend.onChipAttention(precision, s, scale, q, k, v, out);
+    return backend.onChipAttention(precision, s, scale, q, k, v, out, lse);
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
     if (keys == 0) {
-      if (zeroRows(backend, s, out, first, rows, value_dim))
+      // A softmax over no key writes only the rows' log-sum-exp, -inf.
+      if (zeroRows(backend, s, out, first, rows, value_dim) ||
+          backend.softmax(batch, rows, 0, s.causal, nullptr, nullptr,
+                          lse + first, sq))
         return MP_ERROR;
       continue;
     }
     if (computeProbabilities(backend, precision, s, scale, first, rows, keys, q,
-                             k, scratch) ||
+                             k, scratch, lse) ||
         groupedGemm(backend, precision, s, false, false, rows, value_dim, keys,
                     1, {scratch, rows * keys}, {v, sk * value_dim, true}, 0,
                     {out + first * value_dim, sq * value_dim}))
@@ -179,6 +190,7 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                                 int64_t sk, int64_t head_dim, int64_t value_dim,
                                 float scale, int causal, int64_t chunk,
                                 const float *q, const float *k, const float *v,
+                                const float *out, const float *lse,
                                 const float *grad, float *dq, float *dk,
                                 float *dv, float *scratch) {
   const char *call = "mp_attention_grad_f32";
@@ -192,6 +204,8 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                    {{"q", q, batch * sq * head_dim},
                     {"k", k, keyMatrices * sk * head_dim},
                     {"v", v, keyMatrices * sk * value_dim},
+                    {"out", out, batch * sq * value_dim},
+                    {"lse", lse, batch * sq},
                     {"grad", grad, batch * sq * value_dim},
                     {"dq", dq, batch * sq * head_dim},
                     {"dk", dk, keyMatrices * sk * head_dim},
@@ -199,11 +213,11 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                     {"scratch", scratch, 2 * s.scoreFloats()}}))
     return MP_ERROR;
   Backend &backend = *ctx->backend;
-  // The on-chip kernels' row statistics fit where the chunks' scores would.
-  if (batch * sq > 0 && sk > 0 && sq <= std::min(chunk, sq) * sk &&
+  // The on-chip kernels' float per row fits where the chunks' scores would.
+  if (batch * sq > 0 && sk > 0 && sq <= 2 * std::min(chunk, sq) * sk &&
       backend.hasOnChipAttention(precision, s))
-    return backend.onChipAttentionGrad(precision, s, scale, q, k, v, grad, dq,
-                                       dk, dv, scratch);
+    return backend.onChipAttentionGrad(precision, s, scale, q, k, v, out, lse,
+                                       grad, dq, dk, dv, scratch);
   // The chunks (and a group's query matrices) add into dk and dv.
   if (keyMatrices * sk > 0 &&
       (backend.fill(keyMatrices * sk * head_dim, 0, dk) ||
@@ -225,7 +239,7 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
     GemmOperand pChunk{p, rows * keys}, dsChunk{ds, rows * keys},
         qChunk{qRows, sq * head_dim}, gradChunk{gradRows, sq * value_dim};
     if (computeProbabilities(backend, precision, s, scale, first, rows, keys, q,
-                             k, p) ||
+                             k, p, nullptr) ||
         groupedGemm(backend, precision, s, false, true, rows, keys, value_dim,
                     1, gradChunk, {v, sk * value_dim, true}, 0, dsChunk) ||
         backend.softmaxGrad(batch * rows, keys, p, ds, ds))

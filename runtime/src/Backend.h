@@ -238,8 +238,12 @@ public:
                                   const float *x, const float *weight,
                                   const float *grad, float *dx, float *dweight,
                                   float *dbias) = 0;
+  /// With `lse`, also each row's log-sum-exp (-inf for a row with no
+  /// entry left), row i of matrix b at lse[b · lseStride + i]. sk may be 0
+  /// (then only lse is written).
   virtual mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
-                            const float *x, float *out) = 0;
+                            const float *x, float *out, float *lse,
+                            int64_t lseStride) = 0;
   virtual mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                                 const float *grad, float *dx) = 0;
   virtual mp_status rope(int64_t outer, int64_t seq, int64_t heads,
@@ -268,10 +272,10 @@ public:
                                 const int64_t *index, const float *grad,
                                 float *out) = 0;
 
-  /// Attention with its scores kept on chip (one fused kernel) instead of
+  /// Attention with its scores kept on chip (fused kernels) instead of
   /// mp_attention_f32's chunks through scratch memory, where the backend
   /// has such a kernel for `precision` and these sizes (none empty). The
-  /// gradient keeps two floats per query row in `stats` (2·batch·sq).
+  /// gradient keeps a float per query row in `rowDots` (batch·sq).
   virtual bool hasOnChipAttention(mp_precision /*precision*/,
                                   const AttentionShape & /*shape*/) const {
     return false;
@@ -280,14 +284,15 @@ public:
                                     const AttentionShape & /*shape*/,
                                     float /*scale*/, const float * /*q*/,
                                     const float * /*k*/, const float * /*v*/,
-                                    float * /*out*/) {
+                                    float * /*out*/, float * /*lse*/) {
     return MP_ERROR;
   }
   virtual mp_status onChipAttentionGrad(
       mp_precision /*precision*/, const AttentionShape & /*shape*/,
       float /*scale*/, const float * /*q*/, const float * /*k*/,
-      const float * /*v*/, const float * /*grad*/, float * /*dq*/,
-      float * /*dk*/, float * /*dv*/, float * /*stats*/) {
+      const float * /*v*/, const float * /*out*/, const float * /*lse*/,
+      const float * /*grad*/, float * /*dq*/, float * /*dk*/, float * /*dv*/,
+      float * /*rowDots*/) {
     return MP_ERROR;
   }
 

@@ -418,7 +418,7 @@ mp_status mp_softmax_f32(mp_context *ctx, int64_t batch, int64_t sq, int64_t sk,
     return MP_ERROR;
   if (batch * sq * sk == 0)
     return MP_OK;
-  return ctx->backend->softmax(batch, sq, sk, causal != 0, x, out);
+  return ctx->backend->softmax(batch, sq, sk, causal != 0, x, out, nullptr, 0);
 }
 
 mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,

@@ -6,8 +6,9 @@
 // and keys, causal masks with sq < sk and sq > sk, grouped-query attention,
 // head dims that are not whole tiles and the largest the kernels take,
 // with fewer blocks than work items (the kernels' grid-stride loops), and
-// checks the forward output and the three gradients against float64 on the
-// same rounded inputs, in bf16 and in tf32. Prints each case's error;
+// checks the forward output, the rows' log-sum-exp and the three gradients
+// (computed from the kernels' output and log-sum-exp) against float64 on
+// the same rounded inputs, in bf16 and in tf32. Prints each case's error;
 // exits 1 on a failure. `--small` runs the cases of at most 2 blocks each
 // way (for the build under ThreadSanitizer, where a block's threads race
 // on shared memory if a barrier the kernels need is missing).
@@ -58,14 +59,17 @@ std::vector<float> makeOperandValues(int64_t n, unsigned seed) {
   return values;
 }
 
-/// The largest difference over the reference's root mean square.
+/// The largest difference over the reference's root mean square (of its
+/// finite entries; an infinite one must be matched exactly).
 double relativeError(const std::vector<float> &got,
                      const std::vector<double> &want) {
   double worst = 0, squares = 0;
   for (size_t i = 0; i < want.size(); ++i) {
-    double difference = std::fabs(double(got[i]) - want[i]);
+    double difference =
+        got[i] == want[i] ? 0 : std::fabs(double(got[i]) - want[i]);
     worst = std::isnan(difference) ? INFINITY : std::max(worst, difference);
-    squares += want[i] * want[i];
+    if (std::isfinite(want[i]))
+      squares += want[i] * want[i];
   }
   double rms = std::sqrt(squares / std::max<size_t>(1, want.size()));
   return worst / std::max(rms, 1e-30);
@@ -97,8 +101,8 @@ template <typename T> bool runCase(const Case &c) {
   // and ds. So it differs from the kernels only by their float sums (and a
   // rounding they flip), and a wrong mask or a lost term stands
   // out.
-  std::vector<double> out(g.size(), 0), dq(q.size(), 0), dk(k.size(), 0),
-      dv(v.size(), 0);
+  std::vector<double> out(g.size(), 0), lse(c.batch * c.sq, -INFINITY),
+      dq(q.size(), 0), dk(k.size(), 0), dv(v.size(), 0);
   for (int64_t b = 0; b < c.batch; ++b)
     for (int64_t i = 0; i < c.sq; ++i) {
       int64_t seen = sizes.keysSeen(i, 1), kb = b / c.group;
@@ -136,6 +140,11 @@ template <typename T> bool runCase(const Case &c) {
         out[(b * c.sq + i) * c.valueDim + e] = outRow[e] / runningSum;
       for (double &x : p)
         sum += (x = std::exp(x - top));
+      lse[b * c.sq + i] = top + std::log(sum);
+      // The gradient's D: Σ grad·out (Σ_j p_j·dp_j before rounding).
+      for (int64_t e = 0; e < c.valueDim; ++e)
+        dot += double(g[(b * c.sq + i) * c.valueDim + e]) *
+               out[(b * c.sq + i) * c.valueDim + e];
       for (int64_t j = 0; j < seen; ++j) {
         p[j] /= sum;
         for (int64_t e = 0; e < c.valueDim; ++e) {
@@ -145,7 +154,6 @@ template <typename T> bool runCase(const Case &c) {
           dv[(kb * c.sk + j) * c.valueDim + e] +=
               roundOperand<T>(p[j]) * gradient;
         }
-        dot += dp[j] * p[j];
       }
       for (int64_t j = 0; j < seen; ++j) {
         double ds = roundOperand<T>(p[j] * (dp[j] - dot)) * scale;
@@ -159,9 +167,9 @@ template <typename T> bool runCase(const Case &c) {
     }
 
   // Every output starts as NaN, so an entry left unwritten shows.
-  std::vector<float> gotOut(out.size(), NAN), gotDq(dq.size(), NAN),
-      gotDk(dk.size(), NAN), gotDv(dv.size(), NAN),
-      stats(2 * c.batch * c.sq, NAN);
+  std::vector<float> gotOut(out.size(), NAN), gotLse(lse.size(), NAN),
+      gotDq(dq.size(), NAN), gotDk(dk.size(), NAN), gotDv(dv.size(), NAN),
+      rowDots(c.batch * c.sq, NAN);
   int64_t queryItems = shape.queryBlocks() * c.batch,
           keyItems = shape.keyBlocks() * keyMatrices;
   auto blocksFor = [&](int64_t items) {
@@ -170,47 +178,43 @@ template <typename T> bool runCase(const Case &c) {
   emulation::launch(blocksFor(queryItems), flash::kThreads,
                     flash::forwardSharedBytes<T>(shape),
                     [&](unsigned char *shared, int64_t block, int64_t blocks) {
-                      flash::attentionForward<T>(shape, q.data(), k.data(),
-                                                 v.data(), gotOut.data(),
-                                                 shared, block, blocks);
-                    });
-  emulation::launch(blocksFor(queryItems), flash::kThreads,
-                    flash::statsSharedBytes<T>(shape),
-                    [&](unsigned char *shared, int64_t block, int64_t blocks) {
-                      flash::attentionGradStats<T>(
-                          shape, q.data(), k.data(), v.data(), g.data(),
-                          stats.data(), shared, block, blocks);
+                      flash::attentionForward<T>(
+                          shape, q.data(), k.data(), v.data(), gotOut.data(),
+                          gotLse.data(), shared, block, blocks);
                     });
   emulation::launch(blocksFor(queryItems), flash::kThreads,
                     flash::gradSharedBytes<T>(shape, false),
                     [&](unsigned char *shared, int64_t block, int64_t blocks) {
                       flash::attentionGradQuery<T>(
-                          shape, q.data(), k.data(), v.data(), g.data(),
-                          stats.data(), gotDq.data(), shared, block, blocks);
+                          shape, q.data(), k.data(), v.data(), gotOut.data(),
+                          gotLse.data(), g.data(), gotDq.data(), rowDots.data(),
+                          shared, block, blocks);
                     });
   emulation::launch(blocksFor(keyItems), flash::kThreads,
                     flash::gradSharedBytes<T>(shape, true),
                     [&](unsigned char *shared, int64_t block, int64_t blocks) {
                       flash::attentionGradKeys<T>(
-                          shape, q.data(), k.data(), v.data(), g.data(),
-                          stats.data(), gotDk.data(), gotDv.data(), shared,
-                          block, blocks);
+                          shape, q.data(), k.data(), v.data(), gotLse.data(),
+                          g.data(), rowDots.data(), gotDk.data(), gotDv.data(),
+                          shared, block, blocks);
                     });
 
   // Float sums differ by 1e-6 of the root mean square; a probability whose
   // rounding they flip, by up to 2e-3 in these cases.
-  double errors[] = {relativeError(gotOut, out), relativeError(gotDq, dq),
-                     relativeError(gotDk, dk), relativeError(gotDv, dv)};
+  double errors[] = {relativeError(gotOut, out), relativeError(gotLse, lse),
+                     relativeError(gotDq, dq), relativeError(gotDk, dk),
+                     relativeError(gotDv, dv)};
   bool ok = std::all_of(std::begin(errors), std::end(errors),
                         [](double e) { return e <= 4e-3; });
   std::printf("%s %s %s%lld x %lld x %lld (groups of %lld), head dims "
-              "%lld/%lld, %lld blocks: out %.2e dq %.2e dk %.2e dv %.2e\n",
+              "%lld/%lld, %lld blocks: out %.2e lse %.2e dq %.2e dk %.2e "
+              "dv %.2e\n",
               ok ? "ok  " : "FAIL",
               std::is_same_v<T, emulation::Bf16> ? "bf16" : "tf32",
               c.causal ? "causal " : "", (long long)c.batch, (long long)c.sq,
               (long long)c.sk, (long long)c.group, (long long)c.headDim,
               (long long)c.valueDim, (long long)c.maxBlocks, errors[0],
-              errors[1], errors[2], errors[3]);
+              errors[1], errors[2], errors[3], errors[4]);
   return ok;
 }
 

@@ -1769,7 +1769,8 @@ void testSoftmax(mp_context *ctx) {
 }
 
 /// Attention in chunks of query rows (fp32 GEMMs) against a float64
-/// reference of softmax(scale · q · kᵀ) · v and its gradients, causal or
+/// reference of softmax(scale · q · kᵀ) · v, the rows' log-sum-exp and the
+/// gradients (from the call's own output and log-sum-exp), causal or
 /// not, with more keys than queries, fewer (rows and whole chunks that see
 /// no key are zeros), chunks that do not divide the rows and groups of
 /// query matrices sharing their keys and values; on the host,
@@ -1796,8 +1797,8 @@ void testAttention(mp_context *ctx) {
     std::vector<float> q = makeValues(qCount, 1), k = makeValues(kCount, 2),
                        v = makeValues(vCount, 3), g = makeValues(oCount, 4);
     // The reference, in float64.
-    std::vector<double> out(oCount, 0), dq(qCount, 0), dk(kCount, 0),
-        dv(vCount, 0);
+    std::vector<double> out(oCount, 0), lse(c.batch * c.sq, -INFINITY),
+        dq(qCount, 0), dk(kCount, 0), dv(vCount, 0);
     for (int64_t b = 0; b < c.batch; ++b)
       for (int64_t i = 0; i < c.sq; ++i) {
         int64_t seen =
@@ -1816,6 +1817,7 @@ void testAttention(mp_context *ctx) {
         }
         for (double &x : p)
           sum += (x = std::exp(x - top));
+        lse[b * c.sq + i] = top + std::log(sum);
         for (int64_t j = 0; j < seen; ++j) {
           p[j] /= sum;
           for (int64_t e = 0; e < c.valueDim; ++e) {
@@ -1839,13 +1841,15 @@ void testAttention(mp_context *ctx) {
         }
       }
     Buffer qB(ctx, q), kB(ctx, k), vB(ctx, v), gB(ctx, g),
-        oB(ctx, oCount * sizeof(float)), dqB(ctx, qCount * sizeof(float)),
-        dkB(ctx, kCount * sizeof(float)), dvB(ctx, vCount * sizeof(float)),
+        oB(ctx, oCount * sizeof(float)),
+        lseB(ctx, c.batch * c.sq * sizeof(float)),
+        dqB(ctx, qCount * sizeof(float)), dkB(ctx, kCount * sizeof(float)),
+        dvB(ctx, vCount * sizeof(float)),
         scratch(ctx,
                 2 * c.batch * std::min(c.chunk, c.sq) * c.sk * sizeof(float));
     // Relative to the largest entry: float roundings in fp32; in bf16 and
-    // tf32 (on CUDA the on-chip kernels, where the scratch holds their row
-    // statistics) q and k rounded to bf16 move these large scores by
+    // tf32 (on CUDA the on-chip kernels, where the scratch holds a float
+    // per row) q and k rounded to bf16 move these large scores by
     // tenths, which the softmax amplifies (2.3e-2 at most on the host);
     // tf32 keeps 3 more bits.
     for (mp_precision precision :
@@ -1859,18 +1863,19 @@ void testAttention(mp_context *ctx) {
                                                                : 6e-2);
       };
       // The outputs start as NaN: every entry is written.
-      for (Buffer *out : {&oB, &dqB, &dkB, &dvB})
+      for (Buffer *out : {&oB, &lseB, &dqB, &dkB, &dvB})
         out->fillNaN();
       CHECK_OK(ctx,
                mp_attention_f32(ctx, precision, c.batch, c.group, c.sq, c.sk,
                                 c.headDim, c.valueDim, scale, c.causal, c.chunk,
                                 qB.floats(), kB.floats(), vB.floats(),
-                                oB.floats(), scratch.floats()));
+                                oB.floats(), lseB.floats(), scratch.floats()));
       CHECK_OK(ctx, mp_attention_grad_f32(
                         ctx, precision, c.batch, c.group, c.sq, c.sk, c.headDim,
                         c.valueDim, scale, c.causal, c.chunk, qB.floats(),
-                        kB.floats(), vB.floats(), gB.floats(), dqB.floats(),
-                        dkB.floats(), dvB.floats(), scratch.floats()));
+                        kB.floats(), vB.floats(), oB.floats(), lseB.floats(),
+                        gB.floats(), dqB.floats(), dkB.floats(), dvB.floats(),
+                        scratch.floats()));
       std::string what =
           std::string(fp32                             ? "fp32 "
                       : precision == MP_PRECISION_TF32 ? "tf32 "
@@ -1880,6 +1885,21 @@ void testAttention(mp_context *ctx) {
           " (groups of " + std::to_string(c.group) + ") in chunks of " +
           std::to_string(c.chunk);
       expect(close(oB, out, 3e-5), what);
+      // A row that sees no key has -inf exactly; the others are close.
+      std::vector<float> gotLse = lseB.read();
+      std::vector<double> finiteLse = lse;
+      bool infinitiesMatch = true;
+      for (size_t i = 0; i < lse.size(); ++i)
+        if (std::isinf(lse[i])) {
+          infinitiesMatch &= gotLse[i] == lse[i];
+          gotLse[i] = finiteLse[i] = 0;
+        }
+      expect(infinitiesMatch &&
+                 closeToLargest(gotLse, finiteLse,
+                                fp32                             ? 1e-6
+                                : precision == MP_PRECISION_TF32 ? 2e-2
+                                                                 : 6e-2),
+             what + ": log-sum-exp");
       expect(close(dqB, dq, 1e-4) && close(dkB, dk, 1e-4) &&
                  close(dvB, dv, 1e-4),
              what + ": gradients");
@@ -1897,12 +1917,14 @@ void testAttention(mp_context *ctx) {
                      v = makeValues(batch * sk * d, 7);
   Buffer qB(ctx, q), kB(ctx, k), vB(ctx, v),
       scores(ctx, batch * sq * sk * sizeof(float)),
+      lse(ctx, batch * sq * sizeof(float)),
       fused(ctx, batch * sq * d * sizeof(float)),
       unfused(ctx, batch * sq * d * sizeof(float));
   for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16}) {
-    CHECK_OK(ctx, mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d, 0.5f,
-                                   0, sq, qB.floats(), kB.floats(), vB.floats(),
-                                   fused.floats(), scores.floats()));
+    CHECK_OK(ctx,
+             mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d, 0.5f, 0,
+                              sq, qB.floats(), kB.floats(), vB.floats(),
+                              fused.floats(), lse.floats(), scores.floats()));
     CHECK_OK(ctx, mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32,
                                       MP_DTYPE_F32, 0, 1, batch, sq, sk, d,
                                       0.5f, qB.floats(), sq * d, kB.floats(),
@@ -2326,36 +2348,42 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                0, in, in, in, out, out);
+                                0, in, in, in, out, out, out);
       },
       "mp_attention_f32" + onRank + "chunk must be positive, got 0");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
-                                INFINITY, 1, 1, in, in, in, out, out);
+                                INFINITY, 1, 1, in, in, in, out, out, out);
       },
       "mp_attention_f32" + onRank +
           "scale must be finite and nonzero, got inf");
   expectError(
       [&](mp_context *c) {
         return mp_attention_grad_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
-                                     1.0f, 1, 1, in, in, in, in, out, out, out,
-                                     nullptr);
+                                     1.0f, 1, 1, in, in, in, in, in, in, out,
+                                     out, out, nullptr);
       },
       "mp_attention_grad_f32" + onRank + "scratch is null");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f, 1,
-                                1, in, in, in, out, out);
+                                1, in, in, in, out, out, out);
       },
       "mp_attention_f32" + onRank +
           "head_dim and value_dim must be positive, got 0 and 1");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 3, 2, 2, 2, 1, 1, 1.0f, 1,
-                                1, in, in, in, out, out);
+                                1, in, in, in, out, out, out);
       },
       "mp_attention_f32" + onRank + "group 2 does not divide batch 3");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
+                                1, in, in, in, out, nullptr, out);
+      },
+      "mp_attention_f32" + onRank + "lse is null");
   expectError(
       [&](mp_context *c) {
         return mp_rope_f32(c, 1, 2, 1, 3, 10000, 0, in, out);

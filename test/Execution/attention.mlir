@@ -9,6 +9,8 @@
 //    head for 3 query heads as with them repeated (broadcast, reshape);
 //    mp-fuse-attention's rewrite of the unfused chain (reading the one
 //    head) computes the same;
+//  - the rows' log-sum-exp (the op's second result), causal and not,
+//    equals the unfused scores' (t_0 - log p_0 and log Σ exp t);
 //  - partitioned = global on a 2x2 mesh: query rows split (unmasked),
 //    batch and query heads split, key heads split unevenly.
 //
@@ -20,6 +22,8 @@
 // RUN: mp-opt %t/unfused.mlir --mp-fuse-attention -o %t/rewritten.mlir
 // RUN: FileCheck %s --check-prefix=REWRITTEN < %t/rewritten.mlir
 // RUN: mp-run %t/rewritten.mlir --entry=attention --reference=%t/unfused.mlir --rtol 1e-15 --atol 0 | FileCheck %s
+// RUN: mp-run %t/fused.mlir --entry=lse --reference=%t/unfused.mlir --rtol 1e-14 --atol 0 | FileCheck %s --check-prefix=LSE
+// LSE: over 2 results: match
 // RUN: mp-opt %t/partition.mlir --mp-train-step="optimizer=adamw lr=1e-2" -o %t/partition.global.mlir
 // RUN: mp-opt %t/partition.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/partition.spmd.mlir
 // RUN: FileCheck %s --check-prefix=SPMD < %t/partition.spmd.mlir
@@ -29,9 +33,9 @@
 // Unmasked, the query rows stay split (the gradient gathers them); the 3
 // key and value heads, which 2 ranks cannot split evenly, are gathered.
 // SPMD-LABEL: func.func @attn_train_step
-// SPMD: mp.attention %{{.+}}, %{{.+}}, %{{.+}} scale 0.69999999999999996 chunk_bytes 100 : (tensor<2x6x3x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> tensor<2x6x3x2xf32>
-// REWRITTEN-COUNT-2: mp.attention {{.*}} -> tensor<2x3x5x6xf32>
-// REWRITTEN: mp.attention {{.*}} : (tensor<2x3x5x4xf32>, tensor<2x1x7x4xf32>, tensor<2x1x7x6xf32>) -> tensor<2x3x5x6xf32>
+// SPMD: mp.attention %{{.+}}, %{{.+}}, %{{.+}} scale 0.69999999999999996 chunk_bytes 100 : (tensor<2x6x3x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> (tensor<2x6x3x2xf32>, tensor<2x6x3xf32>)
+// REWRITTEN-COUNT-2: mp.attention {{.*}} -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
+// REWRITTEN: mp.attention {{.*}} : (tensor<2x3x5x4xf32>, tensor<2x1x7x4xf32>, tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
 
 //--- grad.mlir
 func.func @attn(%t: tensor<2x2x5x3xf32> {mp.target = "t"}, %t2: tensor<2x3x3xf32> {mp.target = "t2"},
@@ -40,13 +44,13 @@ func.func @attn(%t: tensor<2x2x5x3xf32> {mp.target = "t"}, %t2: tensor<2x3x3xf32
                 %v2: tensor<2x6x3xf32> {mp.param = "v2"}, %qs: tensor<2x3x4xf32> {mp.param = "q2"},
                 %t4: tensor<2x4x5x2xf32> {mp.target = "t4"}, %qg: tensor<2x4x5x3xf32> {mp.param = "qg"},
                 %kg: tensor<2x2x5x3xf32> {mp.param = "kg"}, %vg: tensor<2x2x5x2xf32> {mp.param = "vg"}) -> tensor<f32> {
-  %o = mp.attention %q, %k, %v scale 0.7 causal chunk_bytes 160 : (tensor<2x2x5x4xf32>, tensor<2x2x5x4xf32>, tensor<2x2x5x3xf32>) -> tensor<2x2x5x3xf32>
+  %o, %o_lse = mp.attention %q, %k, %v scale 0.7 causal chunk_bytes 160 : (tensor<2x2x5x4xf32>, tensor<2x2x5x4xf32>, tensor<2x2x5x3xf32>) -> (tensor<2x2x5x3xf32>, tensor<2x2x5xf32>)
   %l1 = mp.mse_loss %o, %t : (tensor<2x2x5x3xf32>, tensor<2x2x5x3xf32>) -> tensor<f32>
-  %o2 = mp.attention %qs, %k2, %v2 scale -1.3 causal : (tensor<2x3x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) -> tensor<2x3x3xf32>
+  %o2, %o2_lse = mp.attention %qs, %k2, %v2 scale -1.3 causal : (tensor<2x3x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) -> (tensor<2x3x3xf32>, tensor<2x3xf32>)
   %l2 = mp.mse_loss %o2, %t2 : (tensor<2x3x3xf32>, tensor<2x3x3xf32>) -> tensor<f32>
-  %o3 = mp.attention %qs, %k2, %v2 scale 0.5 chunk_bytes 96 : (tensor<2x3x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) -> tensor<2x3x3xf32>
+  %o3, %o3_lse = mp.attention %qs, %k2, %v2 scale 0.5 chunk_bytes 96 : (tensor<2x3x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) -> (tensor<2x3x3xf32>, tensor<2x3xf32>)
   %l3 = mp.mse_loss %o3, %t2 : (tensor<2x3x3xf32>, tensor<2x3x3xf32>) -> tensor<f32>
-  %og = mp.attention %qg, %kg, %vg scale 0.6 causal chunk_bytes 100 : (tensor<2x4x5x3xf32>, tensor<2x2x5x3xf32>, tensor<2x2x5x2xf32>) -> tensor<2x4x5x2xf32>
+  %og, %og_lse = mp.attention %qg, %kg, %vg scale 0.6 causal chunk_bytes 100 : (tensor<2x4x5x3xf32>, tensor<2x2x5x3xf32>, tensor<2x2x5x2xf32>) -> (tensor<2x4x5x2xf32>, tensor<2x4x5xf32>)
   %l4 = mp.mse_loss %og, %t4 : (tensor<2x4x5x2xf32>, tensor<2x4x5x2xf32>) -> tensor<f32>
   %l12 = mp.add %l1, %l2 : tensor<f32>
   %l34 = mp.add %l3, %l4 : tensor<f32>
@@ -56,10 +60,16 @@ func.func @attn(%t: tensor<2x2x5x3xf32> {mp.target = "t"}, %t2: tensor<2x3x3xf32
 
 //--- fused.mlir
 func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>, %k1: tensor<2x1x7x4xf32>, %v1: tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>) {
-  %o = mp.attention %q, %k, %v scale 0.3 causal chunk_bytes 336 : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> tensor<2x3x5x6xf32>
-  %b = mp.attention %q, %k, %v scale 0.3 precision <bf16> : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> tensor<2x3x5x6xf32>
-  %g = mp.attention %q, %k1, %v1 scale 0.3 causal : (tensor<2x3x5x4xf32>, tensor<2x1x7x4xf32>, tensor<2x1x7x6xf32>) -> tensor<2x3x5x6xf32>
+  %o, %o_lse = mp.attention %q, %k, %v scale 0.3 causal chunk_bytes 336 : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
+  %b, %b_lse = mp.attention %q, %k, %v scale 0.3 precision <bf16> : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
+  %g, %g_lse = mp.attention %q, %k1, %v1 scale 0.3 causal : (tensor<2x3x5x4xf32>, tensor<2x1x7x4xf32>, tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
   return %o, %b, %g : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
+}
+
+func.func @lse(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
+  %o, %lse = mp.attention %q, %k, %v scale 0.3 causal chunk_bytes 336 : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
+  %b, %lseb = mp.attention %q, %k, %v scale 0.3 : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
+  return %lse, %lseb : tensor<2x3x5xf32>, tensor<2x3x5xf32>
 }
 
 //--- unfused.mlir
@@ -85,6 +95,23 @@ func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tenso
   return %o, %b, %g : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
 }
 
+// Every row sees key 0, so p_0 = exp(t_0 - lse) gives the causal rows'.
+func.func @lse(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
+  %kt = mp.transpose %k perm [0, 1, 3, 2] : tensor<2x3x7x4xf32> -> tensor<2x3x4x7xf32>
+  %s = mp.matmul %q, %kt : (tensor<2x3x5x4xf32>, tensor<2x3x4x7xf32>) -> tensor<2x3x5x7xf32>
+  %t = mp.scale %s by 0.3 : tensor<2x3x5x7xf32>
+  %p = mp.softmax %t causal : tensor<2x3x5x7xf32>
+  %first = arith.constant dense<0> : tensor<2x3x5xi64>
+  %t0 = mp.gather_last %t, %first : (tensor<2x3x5x7xf32>, tensor<2x3x5xi64>) -> tensor<2x3x5xf32>
+  %p0 = mp.gather_last %p, %first : (tensor<2x3x5x7xf32>, tensor<2x3x5xi64>) -> tensor<2x3x5xf32>
+  %logp0 = mp.log %p0 : tensor<2x3x5xf32>
+  %lse = mp.sub %t0, %logp0 : tensor<2x3x5xf32>
+  %e = mp.exp %t : tensor<2x3x5x7xf32>
+  %sum = mp.sum %e dims [3] : tensor<2x3x5x7xf32> -> tensor<2x3x5xf32>
+  %lseb = mp.log %sum : tensor<2x3x5xf32>
+  return %lse, %lseb : tensor<2x3x5xf32>, tensor<2x3x5xf32>
+}
+
 //--- partition.mlir
 mp.mesh @mesh = <a = 2, b = 2>
 func.func @attn(%t: tensor<2x6x5x2xf32> {mp.target = "t"},
@@ -92,8 +119,8 @@ func.func @attn(%t: tensor<2x6x5x2xf32> {mp.target = "t"},
                 %k: tensor<2x3x7x3xf32> {mp.param = "k", mp.sharding = #mp.sharding<@mesh, [[a], [b], [], []]>},
                 %v: tensor<2x3x7x2xf32> {mp.param = "v", mp.sharding = #mp.sharding<@mesh, [[], [b], [], []]>},
                 %q2: tensor<2x6x5x3xf32> {mp.param = "q2", mp.sharding = #mp.sharding<@mesh, [[b], [a], [], []]>}) -> tensor<f32> {
-  %o = mp.attention %q, %k, %v scale 0.7 chunk_bytes 100 : (tensor<2x6x5x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> tensor<2x6x5x2xf32>
-  %o2 = mp.attention %q2, %k, %v scale 0.4 causal chunk_bytes 100 : (tensor<2x6x5x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> tensor<2x6x5x2xf32>
+  %o, %o_lse = mp.attention %q, %k, %v scale 0.7 chunk_bytes 100 : (tensor<2x6x5x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> (tensor<2x6x5x2xf32>, tensor<2x6x5xf32>)
+  %o2, %o2_lse = mp.attention %q2, %k, %v scale 0.4 causal chunk_bytes 100 : (tensor<2x6x5x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> (tensor<2x6x5x2xf32>, tensor<2x6x5xf32>)
   %s = mp.add %o, %o2 : tensor<2x6x5x2xf32>
   %l = mp.mse_loss %s, %t : (tensor<2x6x5x2xf32>, tensor<2x6x5x2xf32>) -> tensor<f32>
   return %l : tensor<f32>

@@ -80,20 +80,22 @@
 // ATTENTION: "compute_seconds": 12,
 // On a machine that runs tf32 attention with head dims up to 8 on chip
 // (the same chunked ops: tf32 is their default precision), one launch
-// forward and three backward; every row in one block of 64, which computes
+// forward and two backward; every row in one block of 64, which computes
 // the 6 keys its last row sees: 36 scores per matrix. FLOPs: 2·4·36·(8 + 8)
-// = 4608 forward, 2·4·36·(5·8 + 4·8) = 20736 backward. Bytes (4 each):
-// forward 4·6·16 keys and values + 4·6·16 of q and the output = 768
-// floats; backward 3·4·6·16 + 3·4·6·18 (q, grad and statistics) + 4·6·10
-// (dq, statistics) + 2·6·16 (dk, dv) = 2880 floats; 14592 bytes in all.
-// Only a head dim within the limit of the op's precision runs so (the
-// machines of the ATTENTION lines above: bf16 named, or tf32 up to 4).
+// = 4608 forward, 2·4·36·(4·8 + 3·8) = 16128 backward. Bytes (4 each):
+// forward 4·6·16 keys and values + 4·6·17 of q, the output and the
+// log-sum-exp = 792 floats; backward 2·4·6·16 (the keys and values per
+// block of rows, the query side per block of keys) + 2·4·6·17 (q, grad,
+// the output, dq, the log-sum-exp and Σ grad·output) + 2·2·6·16 (k, v, dk,
+// dv) = 1968 floats; 11040 bytes in all. Only a head dim within the limit
+// of the op's precision runs so (the machines of the ATTENTION lines
+// above: bf16 named, or tf32 up to 4).
 // ON-CHIP: "function": "step"
-// ON-CHIP: "compute_seconds": 4,
-// ON-CHIP: "gemm_flops": 25344,
-// ON-CHIP-NEXT: "kernel_bytes": 14592,
+// ON-CHIP: "compute_seconds": 3,
+// ON-CHIP: "gemm_flops": 20736,
+// ON-CHIP-NEXT: "kernel_bytes": 11040,
 // ON-CHIP: "function": "whole"
-// ON-CHIP: "compute_seconds": 4,
+// ON-CHIP: "compute_seconds": 3,
 // ON-CHIP-FP8: error: machine file '{{.*}}on-chip-fp8.json': unknown precision 'fp8' in 'on_chip_attention' (fp32, tf32 or bf16)
 // ON-CHIP-ZERO: error: machine file '{{.*}}on-chip-zero.json': 'on_chip_attention' of 'bf16' must be a head dim of 1 or more
 // An asynchronous collective (mp-schedule-collectives) runs beside the
@@ -213,8 +215,8 @@ func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>)
 // 6 keys for 2 rows each), 21 backward (1 to 6).
 func.func @step(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x8xf32>, %g: tensor<1x4x6x8xf32>)
     -> (tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
-  %o = mp.attention %q, %k, %v scale 1.0 causal chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x4x6x8xf32>
-  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %g scale 1.0 causal chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
+  %o, %lse = mp.attention %q, %k, %v scale 1.0 causal chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x4x6xf32>)
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 causal chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
   return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
 }
 // Unmasked, one chunk holds every row: a group's query matrices are
@@ -222,8 +224,8 @@ func.func @step(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2
 // GEMMs, the softmax and its gradient backward): 12 launches.
 func.func @whole(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x8xf32>, %g: tensor<1x4x6x8xf32>)
     -> (tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
-  %o = mp.attention %q, %k, %v scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x4x6x8xf32>
-  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %g scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
+  %o, %lse = mp.attention %q, %k, %v scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x4x6xf32>)
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
   return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
 }
 //--- launches.json

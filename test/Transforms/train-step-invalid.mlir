@@ -23,6 +23,17 @@ func.func @no_vjp(%w: tensor<4xf32> {mp.param = "w"}) -> tensor<f32> {
 
 // -----
 
+// The rows' log-sum-exp of attention is kept for the backward pass, not
+// differentiated (a z-loss on it would need its own rule).
+func.func @attention_lse(%q: tensor<2x4x8xf32> {mp.param = "q"}) -> tensor<f32> {
+  // expected-error@+1 {{cannot differentiate through result #1 of 'mp.attention': its vector-Jacobian rule has no gradient for it}}
+  %o, %lse = mp.attention %q, %q, %q scale 1.0 causal : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> (tensor<2x4x8xf32>, tensor<2x4xf32>)
+  %l = mp.sum %lse : tensor<2x4xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
 // expected-error@+1 {{argument #1 has no role; name it mp.param, mp.input or mp.target}}
 func.func @unnamed(%w: tensor<4xf32> {mp.param = "w"}, %x: tensor<4xf32>) -> tensor<f32> {
   %p = mp.mul %w, %x : tensor<4xf32>

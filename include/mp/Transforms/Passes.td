@@ -112,7 +112,7 @@ def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
     %p = mp.softmax %t causal : tensor<2x4x16x16xf32>
     %o = mp.matmul %p, %v : (tensor<2x4x16x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
     // becomes
-    %o = mp.attention %q, %k, %v scale 3.535534e-01 causal : (...) -> tensor<2x4x16x8xf32>
+    %o, %lse = mp.attention %q, %k, %v scale 3.535534e-01 causal : (...) -> (tensor<2x4x16x8xf32>, tensor<2x4x16xf32>)
     ```
 
     Unfused, a layer's training step makes 15 passes over the
@@ -122,7 +122,8 @@ def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
     scratch buffer, and under `causal` computes no score past its last row
     (the op picks the rows; `chunk-bytes`, the op's `chunk_bytes`, bounds
     the scratch per rank). The backward pass (`mp.attention_grad`)
-    computes the scores again: two GEMMs more per layer, paid back by the
+    computes the scores again, from the rows' log-sum-exp that the forward
+    pass keeps (a float per row): GEMMs more per layer, paid back by the
     causal rows skipped and by the memory no longer held. Run it on the
     model, before `--mp-train-step`.
   }];

@@ -318,10 +318,11 @@ mp_status CudaBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
 }
 
 mp_status CudaBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
-                               bool causal, const float *x, float *out) {
-  return checkLaunch(
-      "mp_softmax_f32",
-      cuda::launchSoftmax(computeStream, batch, sq, sk, causal, x, out));
+                               bool causal, const float *x, float *out,
+                               float *lse, int64_t lseStride) {
+  return checkLaunch("mp_softmax_f32",
+                     cuda::launchSoftmax(computeStream, batch, sq, sk, causal,
+                                         x, out, lse, lseStride));
 }
 
 mp_status CudaBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
@@ -340,22 +341,21 @@ bool CudaBackend::hasOnChipAttention(mp_precision precision,
 mp_status CudaBackend::onChipAttention(mp_precision precision,
                                        const AttentionShape &shape, float scale,
                                        const float *q, const float *k,
-                                       const float *v, float *out) {
+                                       const float *v, float *out, float *lse) {
   return checkLaunch("mp_attention_f32",
                      cuda::launchFlashAttention(computeStream, precision, shape,
-                                                scale, q, k, v, out));
+                                                scale, q, k, v, out, lse));
 }
 
-mp_status CudaBackend::onChipAttentionGrad(mp_precision precision,
-                                           const AttentionShape &shape,
-                                           float scale, const float *q,
-                                           const float *k, const float *v,
-                                           const float *grad, float *dq,
-                                           float *dk, float *dv, float *stats) {
+mp_status CudaBackend::onChipAttentionGrad(
+    mp_precision precision, const AttentionShape &shape, float scale,
+    const float *q, const float *k, const float *v, const float *out,
+    const float *lse, const float *grad, float *dq, float *dk, float *dv,
+    float *rowDots) {
   return checkLaunch("mp_attention_grad_f32",
-                     cuda::launchFlashAttentionGrad(computeStream, precision,
-                                                    shape, scale, q, k, v, grad,
-                                                    dq, dk, dv, stats));
+                     cuda::launchFlashAttentionGrad(
+                         computeStream, precision, shape, scale, q, k, v, out,
+                         lse, grad, dq, dk, dv, rowDots));
 }
 
 mp_status CudaBackend::rope(int64_t outer, int64_t seq, int64_t heads,

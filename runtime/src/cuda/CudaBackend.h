@@ -147,7 +147,8 @@ public:
                           const float *weight, const float *grad, float *dx,
                           float *dweight, float *dbias) override;
   mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
-                    const float *x, float *out) override;
+                    const float *x, float *out, float *lse,
+                    int64_t lseStride) override;
   mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                         const float *grad, float *dx) override;
   /// bf16 and tf32 attention whose tiles fit in shared memory, unless
@@ -156,12 +157,13 @@ public:
                           const AttentionShape &shape) const override;
   mp_status onChipAttention(mp_precision precision, const AttentionShape &shape,
                             float scale, const float *q, const float *k,
-                            const float *v, float *out) override;
+                            const float *v, float *out, float *lse) override;
   mp_status onChipAttentionGrad(mp_precision precision,
                                 const AttentionShape &shape, float scale,
                                 const float *q, const float *k, const float *v,
+                                const float *out, const float *lse,
                                 const float *grad, float *dq, float *dk,
-                                float *dv, float *stats) override;
+                                float *dv, float *rowDots) override;
   mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,
                  double theta, bool inverse, const float *x,
                  float *out) override;

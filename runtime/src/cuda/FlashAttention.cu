@@ -1,9 +1,9 @@
 //===- FlashAttention.cu - the on-chip attention kernels ------------------===//
 //
 // nvcc's primitives for FlashAttention.cuh (wmma's bf16 and tf32
-// fragments, warp shuffles, barriers), its four kernels and their launches:
-// the forward pass, and the gradient's row statistics, query gradient and
-// key and value gradients, each a block of kThreads threads per work item
+// fragments, warp shuffles, barriers), its three kernels and their
+// launches: the forward pass, and the gradient's query gradient and key and
+// value gradients, each a block of kThreads threads per work item
 // with its tiles in dynamic shared memory, for each operand type.
 //
 //===----------------------------------------------------------------------===//
@@ -43,37 +43,29 @@ using flash::FlashShape;
 template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
     flashForwardKernel(FlashShape s, const float *q, const float *k,
-                       const float *v, float *out) {
+                       const float *v, float *out, float *lse) {
   extern __shared__ __align__(128) unsigned char shared[];
-  flash::attentionForward<T>(s, q, k, v, out, shared, blockIdx.x, gridDim.x);
-}
-
-template <typename T>
-__global__ void __launch_bounds__(flash::kThreads)
-    flashStatsKernel(FlashShape s, const float *q, const float *k,
-                     const float *v, const float *grad, float *stats) {
-  extern __shared__ __align__(128) unsigned char shared[];
-  flash::attentionGradStats<T>(s, q, k, v, grad, stats, shared, blockIdx.x,
-                               gridDim.x);
+  flash::attentionForward<T>(s, q, k, v, out, lse, shared, blockIdx.x,
+                             gridDim.x);
 }
 
 template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
     flashQueryGradKernel(FlashShape s, const float *q, const float *k,
-                         const float *v, const float *grad, const float *stats,
-                         float *dq) {
+                         const float *v, const float *out, const float *lse,
+                         const float *grad, float *dq, float *rowDots) {
   extern __shared__ __align__(128) unsigned char shared[];
-  flash::attentionGradQuery<T>(s, q, k, v, grad, stats, dq, shared, blockIdx.x,
-                               gridDim.x);
+  flash::attentionGradQuery<T>(s, q, k, v, out, lse, grad, dq, rowDots, shared,
+                               blockIdx.x, gridDim.x);
 }
 
 template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
     flashKeyGradKernel(FlashShape s, const float *q, const float *k,
-                       const float *v, const float *grad, const float *stats,
-                       float *dk, float *dv) {
+                       const float *v, const float *lse, const float *grad,
+                       const float *rowDots, float *dk, float *dv) {
   extern __shared__ __align__(128) unsigned char shared[];
-  flash::attentionGradKeys<T>(s, q, k, v, grad, stats, dk, dv, shared,
+  flash::attentionGradKeys<T>(s, q, k, v, lse, grad, rowDots, dk, dv, shared,
                               blockIdx.x, gridDim.x);
 }
 
@@ -84,7 +76,6 @@ template <typename T> cudaError_t raiseSharedLimit(int limit) {
   cudaError_t status = cudaSuccess;
   for (const void *kernel :
        {reinterpret_cast<const void *>(flashForwardKernel<T>),
-        reinterpret_cast<const void *>(flashStatsKernel<T>),
         reinterpret_cast<const void *>(flashQueryGradKernel<T>),
         reinterpret_cast<const void *>(flashKeyGradKernel<T>)})
     if (status == cudaSuccess)
@@ -95,7 +86,6 @@ template <typename T> cudaError_t raiseSharedLimit(int limit) {
 
 template <typename T> size_t mostSharedBytes(const FlashShape &s) {
   return std::max({flash::forwardSharedBytes<T>(s),
-                   flash::statsSharedBytes<T>(s),
                    flash::gradSharedBytes<T>(s, false),
                    flash::gradSharedBytes<T>(s, true)});
 }
@@ -103,32 +93,28 @@ template <typename T> size_t mostSharedBytes(const FlashShape &s) {
 template <typename T>
 cudaError_t launchForward(cudaStream_t stream, const FlashShape &s,
                           const float *q, const float *k, const float *v,
-                          float *out) {
+                          float *out, float *lse) {
   flashForwardKernel<T>
       <<<blocksFor(s.queryBlocks() * s.sizes.batch), flash::kThreads,
-         flash::forwardSharedBytes<T>(s), stream>>>(s, q, k, v, out);
+         flash::forwardSharedBytes<T>(s), stream>>>(s, q, k, v, out, lse);
   return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t launchGrad(cudaStream_t stream, const FlashShape &s, const float *q,
-                       const float *k, const float *v, const float *grad,
-                       float *dq, float *dk, float *dv, float *stats) {
-  unsigned queryBlocks = blocksFor(s.queryBlocks() * s.sizes.batch);
-  flashStatsKernel<T>
-      <<<queryBlocks, flash::kThreads, flash::statsSharedBytes<T>(s), stream>>>(
-          s, q, k, v, grad, stats);
-  if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
-    return status;
+                       const float *k, const float *v, const float *out,
+                       const float *lse, const float *grad, float *dq,
+                       float *dk, float *dv, float *rowDots) {
   flashQueryGradKernel<T>
-      <<<queryBlocks, flash::kThreads, flash::gradSharedBytes<T>(s, false),
-         stream>>>(s, q, k, v, grad, stats, dq);
+      <<<blocksFor(s.queryBlocks() * s.sizes.batch), flash::kThreads,
+         flash::gradSharedBytes<T>(s, false), stream>>>(s, q, k, v, out, lse,
+                                                        grad, dq, rowDots);
   if (cudaError_t status = cudaGetLastError(); status != cudaSuccess)
     return status;
   flashKeyGradKernel<T>
       <<<blocksFor(s.keyBlocks() * (s.sizes.batch / s.sizes.group)),
          flash::kThreads, flash::gradSharedBytes<T>(s, true), stream>>>(
-          s, q, k, v, grad, stats, dk, dv);
+          s, q, k, v, lse, grad, rowDots, dk, dv);
   return cudaGetLastError();
 }
 
@@ -160,22 +146,25 @@ bool flashAttentionFits(mp_precision precision, const AttentionShape &shape,
 cudaError_t launchFlashAttention(cudaStream_t stream, mp_precision precision,
                                  const AttentionShape &shape, float scale,
                                  const float *q, const float *k, const float *v,
-                                 float *out) {
+                                 float *out, float *lse) {
   FlashShape s(shape, scale);
   return precision == MP_PRECISION_BF16
-             ? launchForward<flash::Bf16>(stream, s, q, k, v, out)
-             : launchForward<float>(stream, s, q, k, v, out);
+             ? launchForward<flash::Bf16>(stream, s, q, k, v, out, lse)
+             : launchForward<float>(stream, s, q, k, v, out, lse);
 }
 
-cudaError_t launchFlashAttentionGrad(
-    cudaStream_t stream, mp_precision precision, const AttentionShape &shape,
-    float scale, const float *q, const float *k, const float *v,
-    const float *grad, float *dq, float *dk, float *dv, float *stats) {
+cudaError_t
+launchFlashAttentionGrad(cudaStream_t stream, mp_precision precision,
+                         const AttentionShape &shape, float scale,
+                         const float *q, const float *k, const float *v,
+                         const float *out, const float *lse, const float *grad,
+                         float *dq, float *dk, float *dv, float *rowDots) {
   FlashShape s(shape, scale);
   return precision == MP_PRECISION_BF16
-             ? launchGrad<flash::Bf16>(stream, s, q, k, v, grad, dq, dk, dv,
-                                       stats)
-             : launchGrad<float>(stream, s, q, k, v, grad, dq, dk, dv, stats);
+             ? launchGrad<flash::Bf16>(stream, s, q, k, v, out, lse, grad, dq,
+                                       dk, dv, rowDots)
+             : launchGrad<float>(stream, s, q, k, v, out, lse, grad, dq, dk, dv,
+                                 rowDots);
 }
 
 } // namespace mp::runtime::cuda

@@ -4,11 +4,12 @@
 // FlashAttention-2 computes them: a block takes kRows query rows (16 per
 // warp) and streams the keys and values through shared memory kKeys at a
 // time, keeping each row's running maximum and sum, so no score reaches
-// global memory. The gradient computes each row's log-sum-exp and
-// Σ_j p_j·dp_j in a first pass (the step keeps no forward output for it),
-// then the key and value gradients per block of keys and the query
-// gradients per block of queries: each output is written by one block, so
-// the results repeat bit for bit, with no atomics.
+// global memory; it writes each row's log-sum-exp beside the output. The
+// gradient takes the probabilities as exp(scale·q·kᵀ - lse) from it and
+// D = Σ_j p_j·dp_j as Σ grad·out per row: the query gradients per block of
+// queries (which also write D for the next kernel), then the key and value
+// gradients per block of keys: each output is written by one block, so the
+// results repeat bit for bit, with no atomics.
 //
 // The rounding is the composition's (Attention.cpp): q, k, v and the
 // output gradient are rounded to the operands' type (bf16, or tf32 held in
@@ -155,18 +156,6 @@ template <typename T> struct ForwardShared {
         scores(c.take<float>(kRows * ld.scores)),
         out(c.take<float>(kRows * ld.accDv)), rowMax(c.take<float>(kRows)),
         rowSum(c.take<float>(kRows)) {}
-};
-
-template <typename T> struct StatsShared {
-  TileLayout<T> ld;
-  T *q, *grad, *k, *v;
-  float *scores, *dprobs, *rowMax, *rowSum, *rowDot;
-  MP_HOST_DEVICE StatsShared(SharedCarver &c, const FlashShape &s)
-      : ld(s), q(c.take<T>(kRows * ld.d)), grad(c.take<T>(kRows * ld.dv)),
-        k(c.take<T>(kKeys * ld.d)), v(c.take<T>(kKeys * ld.dv)),
-        scores(c.take<float>(kRows * ld.scores)),
-        dprobs(c.take<float>(kRows * ld.scores)), rowMax(c.take<float>(kRows)),
-        rowSum(c.take<float>(kRows)), rowDot(c.take<float>(kRows)) {}
 };
 
 /// The query gradient's (`scores` and `dprobs` per query row) and the key
@@ -329,10 +318,10 @@ MP_FLASH_DEVICE float rescaleFactor(float oldMax, float newMax) {
 
 /// The forward pass: a block per kRows query rows of a query matrix.
 template <typename T>
-MP_FLASH_DEVICE void attentionForward(const FlashShape &s, const float *q,
-                                      const float *k, const float *v,
-                                      float *out, unsigned char *shared,
-                                      int64_t firstItem, int64_t itemStride) {
+MP_FLASH_DEVICE void
+attentionForward(const FlashShape &s, const float *q, const float *k,
+                 const float *v, float *out, float *lse, unsigned char *shared,
+                 int64_t firstItem, int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
   ForwardShared<T> sh(carver, s);
@@ -383,6 +372,11 @@ MP_FLASH_DEVICE void attentionForward(const FlashShape &s, const float *q,
       out[(b.matrix * z.sq + b.first + r) * z.valueDim + c] =
           total > 0 ? sh.out[r * sh.ld.accDv + c] / total : 0;
     }
+    if (lane.leads() && b.first + row < z.sq) {
+      float total = sh.rowSum[row];
+      lse[b.matrix * z.sq + b.first + row] =
+          total > 0 ? sh.rowMax[row] + logf(total) : -INFINITY;
+    }
   });
 }
 
@@ -397,60 +391,6 @@ MP_FLASH_DEVICE void loadQueriesAndGrads(const FlashShape &s, Shared &sh,
            z.headDim, b.first);
   loadTile(sh.grad, kRows, s.dvPad, sh.ld.dv,
            grad + b.matrix * z.sq * z.valueDim, z.sq, z.valueDim, b.first);
-}
-
-/// The gradient's first pass: per query row, its log-sum-exp of the scaled
-/// scores and Σ_j p_j·dp_j (dp = grad·vᵀ), into stats[2·row] and
-/// stats[2·row + 1] (the row numbered over the batch). A row that sees no
-/// key gets +inf and 0.
-template <typename T>
-MP_FLASH_DEVICE void attentionGradStats(const FlashShape &s, const float *q,
-                                        const float *k, const float *v,
-                                        const float *grad, float *stats,
-                                        unsigned char *shared,
-                                        int64_t firstItem, int64_t itemStride) {
-  const AttentionShape &z = s.sizes;
-  SharedCarver carver(shared);
-  StatsShared<T> sh(carver, s);
-  int warpRow = threadInBlock() / kWarpSize * kTile;
-  LaneRow lane;
-  int row = warpRow + lane.row;
-  forEachQueryBlock(s, k, v, firstItem, itemStride, [&](const QueryBlock &b) {
-    loadQueriesAndGrads(s, sh, q, grad, b);
-    fillShared(sh.rowMax, kRows, -INFINITY);
-    fillShared(sh.rowSum, kRows, 0);
-    fillShared(sh.rowDot, kRows, 0);
-    int64_t length = s.keysOfRow(b.first + row);
-    forEachKeyBlock(s, b, sh, [&](int64_t key0) {
-      warpScores<true>(s, sh, warpRow);
-      const float *scores = sh.scores + row * sh.ld.scores,
-                  *dprobs = sh.dprobs + row * sh.ld.scores;
-      float oldMax = sh.rowMax[row],
-            newMax = fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, key0, length)),
-            sum = 0, dot = 0;
-      for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
-        float p = key0 + j < length ? expf(scores[j] * s.scale - newMax) : 0;
-        sum += p;
-        dot += p * dprobs[j];
-      }
-      sum += shuffleXor(sum, 1);
-      dot += shuffleXor(dot, 1);
-      float rescale = rescaleFactor(oldMax, newMax);
-      syncWarp();
-      if (lane.leads()) {
-        sh.rowMax[row] = newMax;
-        sh.rowSum[row] = sh.rowSum[row] * rescale + sum;
-        sh.rowDot[row] = sh.rowDot[row] * rescale + dot;
-      }
-    });
-    syncWarp();
-    if (lane.leads() && b.first + row < z.sq) {
-      float total = sh.rowSum[row];
-      float *rowStats = stats + 2 * (b.matrix * z.sq + b.first + row);
-      rowStats[0] = total > 0 ? sh.rowMax[row] + logf(total) : INFINITY;
-      rowStats[1] = total > 0 ? sh.rowDot[row] / total : 0;
-    }
-  });
 }
 
 /// p = exp(scale·score - lse) and ds = p·(dp - dot) of the entries a lane
@@ -491,13 +431,25 @@ MP_FLASH_DEVICE void storeWarpRows(float *matrix, int64_t rows, int64_t cols,
   }
 }
 
+/// Σ grad·out over a row's `n` entries, over both of the row's lanes (each
+/// adding every other entry).
+MP_FLASH_DEVICE float rowDotOf(const LaneRow &lane, const float *gradRow,
+                               const float *outRow, int64_t n) {
+  float dot = 0;
+  for (int64_t c = lane.half; c < n; c += 2)
+    dot += gradRow[c] * outRow[c];
+  return dot + shuffleXor(dot, 1);
+}
+
 /// The query gradient: a block per kRows query rows, over the keys they
-/// see. `stats` is attentionGradStats'.
+/// see. It writes each row's D = Σ grad·out (Σ_j p_j·dp_j) into `rowDots`
+/// for attentionGradKeys.
 template <typename T>
 MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
                                         const float *k, const float *v,
-                                        const float *grad, const float *stats,
-                                        float *dq, unsigned char *shared,
+                                        const float *out, const float *lse,
+                                        const float *grad, float *dq,
+                                        float *rowDots, unsigned char *shared,
                                         int64_t firstItem, int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
@@ -508,9 +460,14 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
   forEachQueryBlock(s, k, v, firstItem, itemStride, [&](const QueryBlock &b) {
     loadQueriesAndGrads(s, sh, q, grad, b);
     fillShared(sh.accumulator, kRows * sh.ld.accD, 0);
-    if (lane.leads() && b.first + row < z.sq) {
-      sh.rowLse[row] = stats[2 * (b.matrix * z.sq + b.first + row)];
-      sh.rowDot[row] = stats[2 * (b.matrix * z.sq + b.first + row) + 1];
+    // Every lane takes part in the shuffle; a row past the last adds none.
+    bool inside = b.first + row < z.sq;
+    int64_t globalRow = inside ? b.matrix * z.sq + b.first + row : 0;
+    float dot = rowDotOf(lane, grad + globalRow * z.valueDim,
+                         out + globalRow * z.valueDim, inside ? z.valueDim : 0);
+    if (inside && lane.leads()) {
+      sh.rowLse[row] = lse[globalRow];
+      sh.rowDot[row] = rowDots[globalRow] = dot;
     }
     forEachKeyBlock(s, b, sh, [&](int64_t key0) {
       warpScores<true>(s, sh, warpRow);
@@ -534,11 +491,12 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
 /// over its group's query matrices and the rows that see them. Each warp
 /// owns 16 keys, so the scores are held transposed: a row per key.
 template <typename T>
-MP_FLASH_DEVICE void
-attentionGradKeys(const FlashShape &s, const float *q, const float *k,
-                  const float *v, const float *grad, const float *stats,
-                  float *dk, float *dv, unsigned char *shared,
-                  int64_t firstItem, int64_t itemStride) {
+MP_FLASH_DEVICE void attentionGradKeys(const FlashShape &s, const float *q,
+                                       const float *k, const float *v,
+                                       const float *lse, const float *grad,
+                                       const float *rowDots, float *dk,
+                                       float *dv, unsigned char *shared,
+                                       int64_t firstItem, int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
   GradShared<T> sh(carver, s, true);
@@ -564,9 +522,8 @@ attentionGradKeys(const FlashShape &s, const float *q, const float *k,
         loadQueriesAndGrads(s, sh, q, grad, QueryBlock{matrix, first});
         for (int r = threadInBlock(); r < kRows; r += kThreads) {
           bool inside = first + r < z.sq;
-          const float *rowStats = stats + 2 * (matrix * z.sq + first + r);
-          sh.rowLse[r] = inside ? rowStats[0] : INFINITY;
-          sh.rowDot[r] = inside ? rowStats[1] : 0;
+          sh.rowLse[r] = inside ? lse[matrix * z.sq + first + r] : INFINITY;
+          sh.rowDot[r] = inside ? rowDots[matrix * z.sq + first + r] : 0;
         }
         syncBlock();
         // scoresᵀ = k·qᵀ, dprobsᵀ = v·gradᵀ: this warp's keys' rows.
@@ -605,11 +562,6 @@ attentionGradKeys(const FlashShape &s, const float *q, const float *k,
 template <typename T> size_t forwardSharedBytes(const FlashShape &s) {
   SharedCarver c(nullptr);
   ForwardShared<T> sh(c, s);
-  return c.bytes();
-}
-template <typename T> size_t statsSharedBytes(const FlashShape &s) {
-  SharedCarver c(nullptr);
-  StatsShared<T> sh(c, s);
   return c.bytes();
 }
 template <typename T> size_t gradSharedBytes(const FlashShape &s, bool keys) {

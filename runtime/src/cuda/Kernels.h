@@ -153,8 +153,10 @@ cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
                            const float *weight, const float *grad, float *dx,
                            float *dweight, float *dbias, double *stats,
                            double *partials);
+/// With `lse`, each row's log-sum-exp too (Backend::softmax).
 cudaError_t launchSoftmax(cudaStream_t stream, int64_t batch, int64_t sq,
-                          int64_t sk, bool causal, const float *x, float *out);
+                          int64_t sk, bool causal, const float *x, float *out,
+                          float *lse, int64_t lseStride);
 cudaError_t launchSoftmaxGrad(cudaStream_t stream, int64_t rows, int64_t cols,
                               const float *y, const float *grad, float *dx);
 cudaError_t launchRope(cudaStream_t stream, int64_t outer, int64_t seq,
@@ -194,19 +196,21 @@ cudaError_t launchScatterLast(cudaStream_t stream, int64_t rows, int64_t cols,
 /// The on-chip attention (FlashAttention.cu), in bf16 or tf32: `prepare`
 /// raises its kernels' shared memory to the device's opt-in limit and
 /// returns that limit; `fits` says whether a call's tiles in `precision`
-/// fit under it. The gradient keeps 2·batch·sq floats of row statistics in
-/// `stats`.
+/// fit under it. The gradient keeps batch·sq floats, each row's Σ grad ·
+/// out, in `rowDots`.
 cudaError_t prepareFlashAttention(int device, size_t *sharedLimit);
 bool flashAttentionFits(mp_precision precision, const AttentionShape &shape,
                         size_t sharedLimit);
 cudaError_t launchFlashAttention(cudaStream_t stream, mp_precision precision,
                                  const AttentionShape &shape, float scale,
                                  const float *q, const float *k, const float *v,
-                                 float *out);
-cudaError_t launchFlashAttentionGrad(
-    cudaStream_t stream, mp_precision precision, const AttentionShape &shape,
-    float scale, const float *q, const float *k, const float *v,
-    const float *grad, float *dq, float *dk, float *dv, float *stats);
+                                 float *out, float *lse);
+cudaError_t
+launchFlashAttentionGrad(cudaStream_t stream, mp_precision precision,
+                         const AttentionShape &shape, float scale,
+                         const float *q, const float *k, const float *v,
+                         const float *out, const float *lse, const float *grad,
+                         float *dq, float *dk, float *dv, float *rowDots);
 
 } // namespace mp::runtime::cuda
 

@@ -173,9 +173,11 @@ __global__ void layerNormGradKernel(int64_t rows, int64_t dim, const float *x,
   }
 }
 
-/// Masked entries are not read; a row with none left is zeros.
+/// Masked entries are not read; a row with none left is zeros, and its
+/// log-sum-exp (written where `lse` is not null) -inf.
 __global__ void softmaxKernel(int64_t rows, int64_t sq, int64_t sk, bool causal,
-                              const float *x, float *out) {
+                              const float *x, float *out, float *lse,
+                              int64_t lseStride) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float *row = x + r * sk;
     int64_t length = causal ? getCausalLength(r % sq, sq, sk) : sk;
@@ -189,6 +191,9 @@ __global__ void softmaxKernel(int64_t rows, int64_t sq, int64_t sk, bool causal,
     }
     for (int64_t k = threadIdx.x; k < sk; k += blockDim.x)
       out[r * sk + k] = k < length ? float(exp(double(row[k]) - top) / sum) : 0;
+    if (lse && threadIdx.x == 0)
+      lse[r / sq * lseStride + r % sq] =
+          length > 0 ? float(top + log(sum)) : -INFINITY;
   }
 }
 
@@ -423,9 +428,10 @@ cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
 }
 
 cudaError_t launchSoftmax(cudaStream_t stream, int64_t batch, int64_t sq,
-                          int64_t sk, bool causal, const float *x, float *out) {
+                          int64_t sk, bool causal, const float *x, float *out,
+                          float *lse, int64_t lseStride) {
   softmaxKernel<<<gridFor(batch * sq, 1), kThreads, 0, stream>>>(
-      batch * sq, sq, sk, causal, x, out);
+      batch * sq, sq, sk, causal, x, out, lse, lseStride);
   return cudaGetLastError();
 }
 

@@ -97,7 +97,8 @@ public:
                           const float *weight, const float *grad, float *dx,
                           float *dweight, float *dbias) override;
   mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
-                    const float *x, float *out) override;
+                    const float *x, float *out, float *lse,
+                    int64_t lseStride) override;
   mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                         const float *grad, float *dx) override;
   mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,

@@ -182,7 +182,8 @@ mp_status HostBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
 }
 
 mp_status HostBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
-                               bool causal, const float *x, float *out) {
+                               bool causal, const float *x, float *out,
+                               float *lse, int64_t lseStride) {
   parallelRows(batch * sq, sk, [&](int64_t begin, int64_t end) {
     // Each exponential is computed once, vectorized, and kept for the
     // division: exp is most of a softmax's time here.
@@ -192,13 +193,17 @@ mp_status HostBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
       float *result = out + r * sk;
       // Masked entries are not read: they may hold anything.
       int64_t length = causal ? getCausalLength(r % sq, sq, sk) : sk;
+      double rowLse = -INFINITY;
       if (length > 0) {
         double top = *std::max_element(row, row + length),
                sum = getExps(row, length, top, exps.data());
         for (int64_t k = 0; k < length; ++k)
           result[k] = float(exps[k] / sum);
+        rowLse = top + std::log(sum);
       }
       std::fill(result + length, result + sk, 0.0f);
+      if (lse)
+        lse[r / sq * lseStride + r % sq] = float(rowLse);
     }
   });
   return MP_OK;

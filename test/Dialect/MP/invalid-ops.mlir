@@ -760,7 +760,7 @@ func.func @grad_scale_not_a_scalar(%w: tensor<4xf32>, %g: tensor<4xf32>) -> tens
 func.func @attention_rank(%q: tensor<8xf32>) {
   // expected-error@+2 {{mp.attention takes query, key and value of one rank, 2 or more ([..., seq, dim])}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %q, %q scale 1.0 : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %0:2 = mp.attention %q, %q, %q scale 1.0 : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<8xf32>, tensor<f32>)
   return
 }
 
@@ -769,7 +769,7 @@ func.func @attention_rank(%q: tensor<8xf32>) {
 func.func @attention_heads(%q: tensor<2x6x8xf32>, %k: tensor<3x6x8xf32>) {
   // expected-error@+2 {{mp.attention key and value heads 3 do not divide the query's 2}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x6x8xf32>, tensor<3x6x8xf32>, tensor<3x6x8xf32>) -> tensor<2x6x8xf32>
+  %0:2 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x6x8xf32>, tensor<3x6x8xf32>, tensor<3x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
   return
 }
 
@@ -778,7 +778,7 @@ func.func @attention_heads(%q: tensor<2x6x8xf32>, %k: tensor<3x6x8xf32>) {
 func.func @attention_batch(%q: tensor<2x4x6x8xf32>, %k: tensor<3x2x6x8xf32>) {
   // expected-error@+2 {{mp.attention query, key and value have different leading dims}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x4x6x8xf32>, tensor<3x2x6x8xf32>, tensor<3x2x6x8xf32>) -> tensor<2x4x6x8xf32>
+  %0:2 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x4x6x8xf32>, tensor<3x2x6x8xf32>, tensor<3x2x6x8xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6xf32>)
   return
 }
 
@@ -787,7 +787,7 @@ func.func @attention_batch(%q: tensor<2x4x6x8xf32>, %k: tensor<3x2x6x8xf32>) {
 func.func @attention_value_heads(%q: tensor<2x4x6x8xf32>, %k: tensor<2x2x6x8xf32>, %v: tensor<2x4x6x8xf32>) {
   // expected-error@+2 {{mp.attention query, key and value have different leading dims}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %k, %v scale 1.0 : (tensor<2x4x6x8xf32>, tensor<2x2x6x8xf32>, tensor<2x4x6x8xf32>) -> tensor<2x4x6x8xf32>
+  %0:2 = mp.attention %q, %k, %v scale 1.0 : (tensor<2x4x6x8xf32>, tensor<2x2x6x8xf32>, tensor<2x4x6x8xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6xf32>)
   return
 }
 
@@ -796,7 +796,7 @@ func.func @attention_value_heads(%q: tensor<2x4x6x8xf32>, %k: tensor<2x2x6x8xf32
 func.func @attention_head_dim(%q: tensor<2x6x8xf32>, %k: tensor<2x6x4xf32>) {
   // expected-error@+2 {{mp.attention key dim 4 differs from the query's 8}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x4xf32>, tensor<2x6x4xf32>) -> tensor<2x6x4xf32>
+  %0:2 = mp.attention %q, %k, %k scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x4xf32>, tensor<2x6x4xf32>) -> (tensor<2x6x4xf32>, tensor<2x6xf32>)
   return
 }
 
@@ -805,7 +805,7 @@ func.func @attention_head_dim(%q: tensor<2x6x8xf32>, %k: tensor<2x6x4xf32>) {
 func.func @attention_values(%q: tensor<2x6x8xf32>, %v: tensor<2x5x8xf32>) {
   // expected-error@+2 {{mp.attention has 6 keys but 5 values}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %q, %v scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x5x8xf32>) -> tensor<2x6x8xf32>
+  %0:2 = mp.attention %q, %q, %v scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x5x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
   return
 }
 
@@ -814,7 +814,7 @@ func.func @attention_values(%q: tensor<2x6x8xf32>, %v: tensor<2x5x8xf32>) {
 func.func @attention_element_types(%q: tensor<2x6x8xf32>, %k: tensor<2x6x8xf64>) {
   // expected-error@+2 {{mp.attention element types differ}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %k, %q scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf64>, tensor<2x6x8xf32>) -> tensor<2x6x8xf32>
+  %0:2 = mp.attention %q, %k, %q scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf64>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
   return
 }
 
@@ -823,7 +823,7 @@ func.func @attention_element_types(%q: tensor<2x6x8xf32>, %k: tensor<2x6x8xf64>)
 func.func @attention_scale(%q: tensor<2x6x8xf32>) {
   // expected-error@+2 {{mp.attention scale 1.000000e+39 is not a finite, nonzero float32}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %q, %q scale 1.0e+39 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> tensor<2x6x8xf32>
+  %0:2 = mp.attention %q, %q, %q scale 1.0e+39 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
   return
 }
 
@@ -832,7 +832,7 @@ func.func @attention_scale(%q: tensor<2x6x8xf32>) {
 func.func @attention_chunk(%q: tensor<2x6x8xf32>) {
   // expected-error@+2 {{mp.attention chunk_bytes must be positive}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %q, %q scale 1.0 chunk_bytes 0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> tensor<2x6x8xf32>
+  %0:2 = mp.attention %q, %q, %q scale 1.0 chunk_bytes 0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
   return
 }
 
@@ -841,15 +841,33 @@ func.func @attention_chunk(%q: tensor<2x6x8xf32>) {
 func.func @attention_scratch(%q: tensor<1073741824x1x1xf32>, %k: tensor<1073741824x1073741824x1xf32>) {
   // expected-error@+2 {{mp.attention scores of a query row need more bytes than int64 counts}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}
-  %0 = mp.attention %q, %k, %k scale 1.0 : (tensor<1073741824x1x1xf32>, tensor<1073741824x1073741824x1xf32>, tensor<1073741824x1073741824x1xf32>) -> tensor<1073741824x1x1xf32>
+  %0:2 = mp.attention %q, %k, %k scale 1.0 : (tensor<1073741824x1x1xf32>, tensor<1073741824x1073741824x1xf32>, tensor<1073741824x1073741824x1xf32>) -> (tensor<1073741824x1x1xf32>, tensor<1073741824x1xf32>)
   return
 }
 
 // -----
 
-func.func @attention_grad_type(%q: tensor<2x6x8xf32>, %g: tensor<2x6x4xf32>) {
-  // expected-error@+2 {{mp.attention_grad grad 'tensor<2x6x4xf32>' is not the attention's result type 'tensor<2x6x8xf32>'}}
+func.func @attention_grad_type(%q: tensor<2x6x8xf32>, %g: tensor<2x6x4xf32>, %lse: tensor<2x6xf32>) {
+  // expected-error@+2 {{mp.attention_grad grad 'tensor<2x6x4xf32>' does not match the attention's 'tensor<2x6x8xf32>'}}
   // expected-error@+1 {{'mp.attention_grad' op failed to infer returned types}}
-  %0:3 = mp.attention_grad %q, %q, %q, %g scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x4xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+  %0:3 = mp.attention_grad %q, %q, %q, %q, %lse, %g scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6xf32>, tensor<2x6x4xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_output(%q: tensor<2x6x8xf32>, %o: tensor<2x6x4xf32>, %lse: tensor<2x6xf32>) {
+  // expected-error@+2 {{mp.attention_grad output 'tensor<2x6x4xf32>' does not match the attention's 'tensor<2x6x8xf32>'}}
+  // expected-error@+1 {{'mp.attention_grad' op failed to infer returned types}}
+  %0:3 = mp.attention_grad %q, %q, %q, %o, %lse, %q scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x4xf32>, tensor<2x6xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_lse(%q: tensor<2x6x8xf32>, %lse: tensor<2x5xf32>) {
+  // expected-error@+2 {{mp.attention_grad lse 'tensor<2x5xf32>' does not match the attention's 'tensor<2x6xf32>'}}
+  // expected-error@+1 {{'mp.attention_grad' op failed to infer returned types}}
+  %0:3 = mp.attention_grad %q, %q, %q, %q, %lse, %q scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x5xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
   return
 }

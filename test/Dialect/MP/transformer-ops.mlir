@@ -77,14 +77,14 @@ func.func @loss_pieces(%x: tensor<2x6x8xf32>, %t: tensor<2x6xi64>, %g: tensor<2x
 func.func @attention(%q: tensor<2x4x6x8xf32>, %k: tensor<2x4x10x8xf32>,
                      %v: tensor<2x4x10x3xf32>, %g: tensor<2x4x6x3xf32>,
                      %kg: tensor<2x2x10x8xf32>, %vg: tensor<2x2x10x3xf32>) {
-  // CHECK-NEXT: mp.attention %arg0, %arg1, %arg2 scale 2.500000e-01 causal chunk_bytes 4096 precision <bf16> : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> tensor<2x4x6x3xf32>
-  %o = mp.attention %q, %k, %v scale 0.25 causal chunk_bytes 4096 precision <bf16> : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> tensor<2x4x6x3xf32>
-  // CHECK-NEXT: mp.attention %arg0, %arg1, %arg2 scale 1.000000e+00 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> tensor<2x4x6x3xf32>
-  %o2 = mp.attention %q, %k, %v scale 1.0 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> tensor<2x4x6x3xf32>
-  // CHECK-NEXT: mp.attention_grad %arg0, %arg1, %arg2, %arg3 scale 5.000000e-01 causal chunk_bytes 2048 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
-  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %g scale 0.5 causal chunk_bytes 2048 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
+  // CHECK-NEXT: %[[O:[a-z_0-9]+]], %[[LSE:[a-z_0-9]+]] = mp.attention %arg0, %arg1, %arg2 scale 2.500000e-01 causal chunk_bytes 4096 precision <bf16> : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
+  %o, %o_lse = mp.attention %q, %k, %v scale 0.25 causal chunk_bytes 4096 precision <bf16> : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
+  // CHECK-NEXT: mp.attention %arg0, %arg1, %arg2 scale 1.000000e+00 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
+  %o2, %o2_lse = mp.attention %q, %k, %v scale 1.0 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
+  // CHECK-NEXT: mp.attention_grad %arg0, %arg1, %arg2, %[[O]], %[[LSE]], %arg3 scale 5.000000e-01 causal chunk_bytes 2048 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>, tensor<2x4x6xf32>, tensor<2x4x6x3xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %o_lse, %g scale 0.5 causal chunk_bytes 2048 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>, tensor<2x4x6xf32>, tensor<2x4x6x3xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
   // Grouped-query attention: 2 key and value heads for 4 query heads.
-  // CHECK-NEXT: mp.attention %arg0, %arg4, %arg5 scale 1.000000e+00 causal : (tensor<2x4x6x8xf32>, tensor<2x2x10x8xf32>, tensor<2x2x10x3xf32>) -> tensor<2x4x6x3xf32>
-  %og = mp.attention %q, %kg, %vg scale 1.0 causal : (tensor<2x4x6x8xf32>, tensor<2x2x10x8xf32>, tensor<2x2x10x3xf32>) -> tensor<2x4x6x3xf32>
+  // CHECK-NEXT: mp.attention %arg0, %arg4, %arg5 scale 1.000000e+00 causal : (tensor<2x4x6x8xf32>, tensor<2x2x10x8xf32>, tensor<2x2x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
+  %og, %og_lse = mp.attention %q, %kg, %vg scale 1.0 causal : (tensor<2x4x6x8xf32>, tensor<2x2x10x8xf32>, tensor<2x2x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
   return
 }

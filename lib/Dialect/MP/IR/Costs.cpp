@@ -78,12 +78,15 @@ int64_t getAttentionBytes(const AttentionGeometry &g, int64_t scorePasses,
 }
 } // namespace
 
-// Per chunk: s = q·kᵀ (written), its softmax (read and written), p·v (read).
+// Per chunk: s = q·kᵀ (written), its softmax (read and written), p·v (read);
+// and the rows' log-sum-exp.
 int64_t AttentionOp::getGemmFlops() {
   return getAttentionFlops(*getAttentionGeometry(*this), 1, 1);
 }
 int64_t AttentionOp::getKernelBytes() {
-  return getAttentionBytes(*getAttentionGeometry(*this), 4, 1, 0);
+  AttentionGeometry g = *getAttentionGeometry(*this);
+  return sumOfProducts({{getAttentionBytes(g, 4, 1, 0)},
+                        {int64_t(sizeof(float)), g.batch, g.queries}});
 }
 // Per chunk, the scores' and the output's GEMMs (one per query head of a
 // key head's group, one for the group where a chunk holds every row) and
@@ -123,15 +126,19 @@ std::optional<KernelCost> getOnChipAttentionCost(Operation *op) {
     return KernelCost{
         getAttentionFlops(g, 1, 1),
         sumOfProducts({{f, g.batch, keyRows, g.headDim + g.valueDim},
-                       {f, g.batch, g.queries, g.headDim + g.valueDim}}),
+                       {f, g.batch, g.queries, g.headDim + g.valueDim + 1}}),
         1};
+  // FlashAttention-2's two kernels: per block of query rows, the scores,
+  // grad·vᵀ and dq over the keys the rows see (reading q, grad, the output
+  // and the log-sum-exp, writing dq and Σ grad·output); per block of keys,
+  // the scores and grad·vᵀ again, dk and dv over the rows that see them.
   return KernelCost{
-      getAttentionFlops(g, 5, 4),
-      sumOfProducts({{3, f, g.batch, keyRows, g.headDim + g.valueDim},
-                     {3, f, g.batch, g.queries, g.headDim + g.valueDim + 2},
-                     {f, g.batch, g.queries, g.headDim + 2},
-                     {f, g.batch / g.group, g.keys, g.headDim + g.valueDim}}),
-      3};
+      getAttentionFlops(g, 4, 3),
+      sumOfProducts(
+          {{2, f, g.batch, keyRows, g.headDim + g.valueDim},
+           {2, f, g.batch, g.queries, g.headDim + g.valueDim + 1},
+           {2, f, g.batch / g.group, g.keys, g.headDim + g.valueDim}}),
+      2};
 }
 
 } // namespace mp

@@ -510,6 +510,13 @@ inferAttentionType(std::optional<Location> location, StringRef op,
   return result;
 }
 
+/// The rows' log-sum-exp of an attention result `[..., sq, dv]`:
+/// `[..., sq]`, float32.
+RankedTensorType getLogSumExpType(RankedTensorType result) {
+  return RankedTensorType::get(result.getShape().drop_back(),
+                               Float32Type::get(result.getContext()));
+}
+
 /// Saturating product, for costs.
 int64_t saturatingProduct(std::initializer_list<int64_t> factors) {
   uint64_t product = 1;
@@ -529,7 +536,7 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
       adaptor.getChunkBytes());
   if (failed(result))
     return failure();
-  results.push_back(*result);
+  results.append({*result, getLogSumExpType(*result)});
   return success();
 }
 
@@ -542,10 +549,15 @@ LogicalResult AttentionGradOp::inferReturnTypes(
       adaptor.getChunkBytes());
   if (failed(result))
     return failure();
-  if (adaptor.getGrad().getType() != *result)
-    return emitOptionalError(location, "mp.attention_grad grad ",
-                             adaptor.getGrad().getType(),
-                             " is not the attention's result type ", *result);
+  for (auto [name, operand, type] :
+       {std::tuple(StringRef("output"), adaptor.getOutput(), *result),
+        std::tuple(StringRef("lse"), adaptor.getLse(),
+                   getLogSumExpType(*result)),
+        std::tuple(StringRef("grad"), adaptor.getGrad(), *result)})
+    if (operand.getType() != type)
+      return emitOptionalError(location, "mp.attention_grad ", name, " ",
+                               operand.getType(),
+                               " does not match the attention's ", type);
   results.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
                   adaptor.getValue().getType()});
   return success();

@@ -444,19 +444,17 @@ ShardingRule getAttentionRule(RankedTensorType query, RankedTensorType key,
   };
   rule.operandFactors = {withBatch({sq, d}), withBatch({sk, d}),
                          withBatch({sk, dv})};
-  rule.resultFactors = {withBatch({sq, dv})};
+  // The output and the rows' log-sum-exp.
+  rule.resultFactors = {withBatch({sq, dv}), withBatch({sq})};
   return rule;
 }
 } // namespace
 
-// The result is linear in v (p · v), unless bf16 rounds it.
+// The output is linear in v (p · v), but the log-sum-exp is not a sum
+// over v's pieces: a partial v is summed first.
 ShardingRule AttentionOp::getShardingRule() {
-  ShardingRule rule =
-      getAttentionRule(rankedType(getQuery()), rankedType(getKey()),
-                       rankedType(getValue()), getCausal());
-  rule.partial = getGemmPartialRule(getEffectivePrecision());
-  rule.linearOperands = {false, false, true};
-  return rule;
+  return getAttentionRule(rankedType(getQuery()), rankedType(getKey()),
+                          rankedType(getValue()), getCausal());
 }
 
 // [..., seq, heads, head_dim]: a rotation by the absolute position, of pairs
@@ -635,17 +633,20 @@ ShardingRule SoftmaxGradOp::getShardingRule() {
   return rule;
 }
 
-// Every gradient is linear in `grad` (unless bf16 rounds it).
+// Every gradient is linear in `grad` (unless bf16 rounds it): D is
+// Σ grad · output.
 ShardingRule AttentionGradOp::getShardingRule() {
   ShardingRule rule =
       getAttentionRule(rankedType(getQuery()), rankedType(getKey()),
                        rankedType(getValue()), /*wholeQueries=*/true);
-  SmallVector<int64_t> result = rule.resultFactors.front();
-  rule.operandFactors.push_back(result);
+  // q, k, v, the forward pass's output and log-sum-exp, and grad.
+  SmallVector<int64_t> output = rule.resultFactors[0];
+  rule.operandFactors.append(rule.resultFactors);
+  rule.operandFactors.push_back(output);
   rule.resultFactors.assign(rule.operandFactors.begin(),
                             rule.operandFactors.begin() + 3);
   rule.partial = getGemmPartialRule(getEffectivePrecision());
-  rule.linearOperands = {false, false, false, true};
+  rule.linearOperands = {false, false, false, false, false, true};
   return rule;
 }
 

@@ -305,15 +305,20 @@ void SoftmaxOp::buildVJP(OpBuilder &b, ValueRange grads,
       SoftmaxGradOp::create(b, getLoc(), getResult(), grads[0]));
 }
 
-// One op computes the three gradients, from the scores it computes again.
+// One op computes the three gradients, from the scores it computes again
+// and the forward pass's results.
 void AttentionOp::buildVJP(OpBuilder &b, ValueRange grads,
                            SmallVectorImpl<Value> &operandGrads) {
   auto gradients = AttentionGradOp::create(
-      b, getLoc(), getQuery(), getKey(), getValue(), grads[0], getScaleAttr(),
-      getCausalAttr(), getChunkBytesAttr(), getPrecisionAttr());
+      b, getLoc(), getQuery(), getKey(), getValue(), getResult(), getLse(),
+      grads[0], getScaleAttr(), getCausalAttr(), getChunkBytesAttr(),
+      getPrecisionAttr());
   operandGrads.append(gradients.getResults().begin(),
                       gradients.getResults().end());
 }
+
+// The log-sum-exp is kept for the backward pass, not differentiated.
+bool AttentionOp::hasResultGradient(unsigned index) { return index == 0; }
 
 // A rotation's transpose is the opposite rotation.
 void RopeOp::buildVJP(OpBuilder &b, ValueRange grads,

@@ -52,6 +52,17 @@ def MP_AutodiffOpInterface : OpInterface<"AutodiffOpInterface"> {
       /*args=*/(ins "::mlir::OpBuilder &":$builder,
                     "::mlir::ValueRange":$resultGrads,
                     "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>,
+    InterfaceMethod<
+      /*desc=*/[{
+        Whether `buildVJP` takes a gradient of result `index` into account;
+        the loss may not depend on a result that it does not (the
+        differentiation fails with a located error).
+      }],
+      /*retTy=*/"bool",
+      /*methodName=*/"hasResultGradient",
+      /*args=*/(ins "unsigned":$index),
+      /*methodBody=*/"",
+      /*defaultImplementation=*/"return true;">,
   ];
 }
 

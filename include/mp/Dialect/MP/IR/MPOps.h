@@ -114,12 +114,13 @@ struct KernelCost {
 /// (the CUDA backend's in bf16 and tf32, runtime/src/cuda/
 /// FlashAttention.cuh) instead of chunks through memory: blocks of 64
 /// query rows against the keys they see, no score in memory. Forward, one
-/// launch: q·kᵀ and p·v; q read and the output written once, the keys and
-/// values read once per block of rows. Gradient, three launches (row
-/// statistics, query gradient, key gradients): q·kᵀ and grad·vᵀ in each,
-/// ds·k, dsᵀ·q and pᵀ·grad once; each reads q, grad, two floats of
-/// statistics per row and the keys and values once per block of rows, and
-/// dq, the statistics, dk and dv are written once. Null for other ops.
+/// launch: q·kᵀ and p·v; q read, the output and the log-sum-exp written
+/// once, the keys and values read once per block of rows. Gradient, two
+/// launches (query gradient, key gradients): q·kᵀ and grad·vᵀ in each,
+/// ds·k, dsᵀ·q and pᵀ·grad once; the first reads q, grad, the output and
+/// the log-sum-exp and writes dq and a float per row, the keys and values
+/// read once per block of rows; the second reads the query side once per
+/// block of keys and writes dk and dv. Null for other ops.
 std::optional<KernelCost> getOnChipAttentionCost(mlir::Operation *op);
 } // namespace mp
 

@@ -429,7 +429,7 @@ def MP_SoftmaxOp : MP_Op<"softmax", [Pure, SameOperandsAndResultType,
 
 def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
-    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface, ["hasResultGradient"]>]> {
   let summary = "scaled dot-product attention, the scores never whole";
   let description = [{
     `softmax(scale · q · kᵀ) · v` (PyTorch's `scaled_dot_product_attention`)
@@ -439,10 +439,17 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     Grouped-query attention (`enable_gqa`): the keys and values may have
     fewer heads (the dim before the sequence), dividing the query's; query
     head `h` reads key and value head `h / (heads / kv_heads)`, as
-    torchtitan's `repeat_kv` repeats them, without the repetition.
+    torchtitan's `repeat_kv` repeats them, without the repetition. The
+    second result, `lse` `[..., sq]` (float32), is each query row's
+    log-sum-exp of its scaled scores, `log Σ_j exp(scale · q·k_j)` over the
+    keys it sees (`-inf` for a row that sees none), as PyTorch's
+    `_scaled_dot_product_flash_attention` returns it: the backward pass
+    (`mp.attention_grad`) takes it with the output, so it computes the
+    probabilities as `exp(scale · q·kᵀ - lse)` in one pass. It has no
+    gradient of its own (differentiating through it is an error).
 
     ```mlir
-    %o = mp.attention %q, %k, %v scale 2.500000e-01 causal chunk_bytes 65536 : (tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>) -> tensor<2x4x256x16xf32>
+    %o, %lse = mp.attention %q, %k, %v scale 2.500000e-01 causal chunk_bytes 65536 : (tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>, tensor<2x4x256x16xf32>) -> (tensor<2x4x256x16xf32>, tensor<2x4x256xf32>)
     ```
 
     It runs a chunk of query rows at a time: per chunk, the scores of those
@@ -457,7 +464,7 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     dim 64 at sequence 1024). `chunk_bytes` caps a chunk at the rows whose
     float32 scores fit it on the op's own (local) types, one at least. No
     `[..., sq, sk]` tensor is ever whole, and none is kept for the backward
-    pass: `mp.attention_grad` computes the scores again. `mp-fuse-attention`
+    pass: `mp.attention_grad` computes the scores again, from `lse`. `mp-fuse-attention`
     writes it for the matmul, scale, softmax and matmul of a model's
     attention. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
     probabilities are rounded to bfloat16 for the second, as `mp.matmul`'s
@@ -471,7 +478,8 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
                        MP_FloatTensor:$value, F64Attr:$scale,
                        UnitAttr:$causal, OptionalAttr<I64Attr>:$chunk_bytes,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
-  let results = (outs MP_FloatTensor:$result);
+  let results = (outs MP_FloatTensor:$result,
+                      StaticShapeTensorOf<[F32]>:$lse);
   let assemblyFormat = [{
     $query `,` $key `,` $value `scale` $scale (`causal` $causal^)?
     (`chunk_bytes` $chunk_bytes^)? (`precision` $precision^)? attr-dict `:`

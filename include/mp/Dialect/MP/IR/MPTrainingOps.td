@@ -211,31 +211,36 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
   let description = [{
     The gradients of `mp.attention` (same `scale`, `causal`, `chunk_bytes`
     and `precision`) with respect to `query`, `key` and `value`, from the
-    gradient `grad` of its result. Per chunk of query rows (half as many
-    as `mp.attention`'s: it holds two score buffers) it computes the
-    probabilities `p` again, `dp = grad · vᵀ`, `ds = mp.softmax_grad(p, dp)`,
-    then `dq = scale · ds · k` for those rows and adds `scale · dsᵀ · q` to
-    `dk` and `pᵀ · grad` to `dv`: chunk by chunk, so `dk` and `dv` are summed
-    in that order.
+    gradient `grad` of its result, given that attention's results `output`
+    and `lse`. As FlashAttention-2's backward pass: the probabilities are
+    `p = exp(scale · q·kᵀ - lse)`, `dp = grad · vᵀ`, and the softmax
+    gradient `ds = p · (dp - D)` with `D = Σ grad · output` per query row
+    (which equals `Σ_j p_j · dp_j`); then `dq = scale · ds · k`,
+    `dk = scale · dsᵀ · q` and `dv = pᵀ · grad`. The runtime may compute
+    `p` and `D` again from the scores instead (the composition of chunks
+    does, as `mp.softmax_grad`): the values agree to rounding. Per chunk of
+    query rows (half as many as `mp.attention`'s: it holds two score
+    buffers), `dk` and `dv` summed chunk by chunk.
 
     ```mlir
-    %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %g scale 2.500000e-01 causal : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) -> (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>)
+    %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 2.500000e-01 causal : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16xf32>, tensor<2x4x16x8xf32>) -> (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>)
     ```
 
     Only the leading dims (batch, heads) are parallel: the key gradients
     sum over the query rows.
   }];
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
-                       MP_FloatTensor:$value, MP_FloatTensor:$grad,
+                       MP_FloatTensor:$value, MP_FloatTensor:$output,
+                       StaticShapeTensorOf<[F32]>:$lse, MP_FloatTensor:$grad,
                        F64Attr:$scale, UnitAttr:$causal,
                        OptionalAttr<I64Attr>:$chunk_bytes,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
   let results = (outs MP_FloatTensor:$query_grad, MP_FloatTensor:$key_grad,
                       MP_FloatTensor:$value_grad);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $grad `scale` $scale (`causal` $causal^)?
-    (`chunk_bytes` $chunk_bytes^)? (`precision` $precision^)? attr-dict `:`
-    functional-type(operands, results)
+    $query `,` $key `,` $value `,` $output `,` $lse `,` $grad `scale` $scale
+    (`causal` $causal^)? (`chunk_bytes` $chunk_bytes^)?
+    (`precision` $precision^)? attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
     // CostOpInterface: its GEMMs, chunk by chunk, the bytes of their
