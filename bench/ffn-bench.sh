@@ -122,21 +122,6 @@ else
   if [[ $(id -u) -eq 0 ]]; then launcher+=(--allow-run-as-root); fi
 fi
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
-
-json_field() { # FILE FUNCTION FIELD: a number from a report
-  python3 -c '
-import json, sys
-report = json.load(open(sys.argv[1]))
-for f in report["functions"]:
-    if f["function"] == sys.argv[2]:
-        value = f
-        for key in sys.argv[3].split("."):
-            value = value[key]
-        print(value)' "$@"
-}
-
 for size in $sizes; do
   [[ "$size" =~ ^([0-9]+)x([0-9]+)x([0-9]+)$ ]] ||
     { echo "ffn-bench.sh: sizes are DIMxHIDDENxBATCH, not '$size'" >&2; exit 2; }

@@ -37,6 +37,9 @@ throughout; with --dtype float32 it is torchtitan's arithmetic.
       global norm of M by clip_grad_norm_ when given. Prints `step <i> loss
       <v>` as mp-train does, and `step <i> grad-norm <g> clipped|unclipped`;
       saves the final parameters (f32, as mp-train does) under their names.
+      With --time W, also prints `pytorch step time: median T ms` over the
+      steps after the first W (each from zero_grad to the optimizer's
+      update; bench/llama-bench.sh sets it beside mp's).
 
 SIZES: --layers --dim --heads [--kv-heads] --ffn-hidden --vocab --seq
 --batch [--norm-eps] [--rope-theta], as gen-llama.py's.
@@ -44,7 +47,9 @@ SIZES: --layers --dim --heads [--kv-heads] --ffn-hidden --vocab --seq
 import argparse
 import math
 import os
+import statistics
 import sys
+import time
 
 import numpy as np
 import torch
@@ -257,9 +262,11 @@ def train(args):
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr,
                                   betas=(0.9, 0.999), eps=1e-8,
                                   weight_decay=args.weight_decay)
+    step_ms = []
     for step in range(args.steps):
         tokens = torch.from_numpy(data["tokens"][step].copy())
         labels = torch.from_numpy(data["labels"][step].copy())
+        start = time.perf_counter()
         loss = cross_entropy_loss(model(tokens), labels)
         optimizer.zero_grad()
         loss.backward()
@@ -272,6 +279,10 @@ def train(args):
             state = "clipped" if clipped else "unclipped"
             print(f"step {step} grad-norm {norm.item():.6g} {state}")
         optimizer.step()
+        step_ms.append((time.perf_counter() - start) * 1e3)
+    if args.time is not None and args.steps > args.time:
+        print(f"pytorch step time: median "
+              f"{statistics.median(step_ms[args.time:]):.3f} ms")
     write(args.save, {name: param.detach().numpy().astype(np.float32)
                       for name, param in params.items()})
 
@@ -297,6 +308,7 @@ def main():
     run.add_argument("--dtype", choices=["float64", "float32"],
                      default="float64")
     run.add_argument("--save", required=True)
+    run.add_argument("--time", type=int, metavar="WARMUP")
     args = parser.parse_args()
     if args.kv_heads is None:
         args.kv_heads = args.heads
