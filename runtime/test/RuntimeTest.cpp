@@ -1781,12 +1781,12 @@ void testAttention(mp_context *ctx) {
     bool causal;
   };
   const Case cases[] = {
-      {3, 1, 5, 5, 4, 3, 2, true},        {2, 1, 3, 6, 4, 2, 1, true},
-      {2, 1, 6, 3, 2, 3, 4, true},        {1, 1, 6, 2, 3, 2, 2, true},
-      {2, 1, 4, 7, 5, 4, 3, false},       {2, 1, 9, 9, 8, 8, 9, true},
-      {6, 3, 5, 5, 4, 3, 2, true},        {4, 2, 4, 7, 5, 4, 3, false},
-      {6, 3, 5, 5, 4, 3, 5, true},        {4, 2, 4, 7, 5, 4, 4, false},
-      {4, 2, 130, 100, 64, 32, 130, true}};
+      {3, 1, 5, 5, 4, 3, 2, true},         {2, 1, 3, 6, 4, 2, 1, true},
+      {2, 1, 6, 3, 2, 3, 4, true},         {1, 1, 6, 2, 3, 2, 2, true},
+      {2, 1, 4, 7, 5, 4, 3, false},        {2, 1, 9, 9, 8, 8, 9, true},
+      {6, 3, 5, 5, 4, 3, 2, true},         {4, 2, 4, 7, 5, 4, 3, false},
+      {6, 3, 5, 5, 4, 3, 5, true},         {4, 2, 4, 7, 5, 4, 4, false},
+      {4, 2, 130, 100, 64, 32, 130, true}, {2, 2, 70, 90, 128, 128, 70, true}};
   for (const Case &c : cases) {
     int64_t keyMatrices = c.batch / c.group;
     int64_t qCount = c.batch * c.sq * c.headDim,

@@ -158,12 +158,13 @@ template <typename T> struct ForwardShared {
         rowSum(c.take<float>(kRows)) {}
 };
 
-/// The query gradient's (`scores` and `dprobs` per query row) and the key
-/// and value gradients' (transposed: per key row) alike.
+/// The query gradient's (`scores` and `dprobs` per query row, and the
+/// query gradient's sum) and the key and value gradients' (transposed: per
+/// key row; their sums are WarpAccumulators) alike.
 template <typename T> struct GradShared {
   TileLayout<T> ld;
   T *q, *grad, *k, *v, *probs, *dscores;
-  float *scores, *dprobs, *rowLse, *rowDot, *accumulator, *valueAccumulator;
+  float *scores, *dprobs, *rowLse, *rowDot, *accumulator;
   MP_HOST_DEVICE GradShared(SharedCarver &c, const FlashShape &s, bool keys)
       : ld(s), q(c.take<T>(kRows * ld.d)), grad(c.take<T>(kRows * ld.dv)),
         k(c.take<T>(kKeys * ld.d)), v(c.take<T>(kKeys * ld.dv)),
@@ -172,8 +173,7 @@ template <typename T> struct GradShared {
         scores(c.take<float>(kRows * ld.scores)),
         dprobs(c.take<float>(kRows * ld.scores)), rowLse(c.take<float>(kRows)),
         rowDot(c.take<float>(kRows)),
-        accumulator(c.take<float>((keys ? kKeys : kRows) * ld.accD)),
-        valueAccumulator(c.take<float>(keys ? kKeys * ld.accDv : 0)) {}
+        accumulator(c.take<float>(keys ? 0 : kRows * ld.accD)) {}
 };
 
 /// Rows [first, first + tileRows) of a [rows, cols] float matrix into the
@@ -197,39 +197,106 @@ MP_FLASH_DEVICE void fillShared(float *data, int n, float value) {
     data[i] = value;
 }
 
-/// One warp's c (16 x n, row-major, ldc) = (accumulate ? c : 0) + a · b,
-/// where a is 16 x depth (row-major operands, lda) and b is depth x n: b(i, j)
-/// at b[i·ldb + j], or at b[j·ldb + i] when `transposedB` (b is then an
-/// n x depth row-major tile, as the keys are for q·kᵀ). n and depth are
-/// whole tiles of at most kMaxHeadDim.
+/// A warp's 16 rows of GEMM operands a (16 x depth, row-major, lda) in
+/// tensor-core fragments; depth is whole tiles of at most kMaxHeadDim.
+template <typename T> struct WarpOperandRows {
+  static constexpr int kDepth = TensorCore<T>::kDepth;
+  wmma::fragment<wmma::matrix_a, kTile, kTile, kDepth,
+                 typename TensorCore<T>::Element, wmma::row_major>
+      tiles[kMaxHeadDim / kDepth];
+  int depth;
+  MP_FLASH_DEVICE WarpOperandRows(const T *a, int lda, int depth)
+      : depth(depth) {
+    for (int t = 0; t < depth / kDepth; ++t)
+      wmma::load_matrix_sync(tiles[t], a + t * kDepth, lda);
+  }
+};
+
+/// A warp's 16 x 16 float accumulator tile for operands of T.
+template <typename T>
+using AccumulatorTile = wmma::fragment<wmma::accumulator, kTile, kTile,
+                                       TensorCore<T>::kDepth, float>;
+
+/// sum += a · b's columns [j, j + 16), where b is depth x n: b(i, j) at
+/// b[i·ldb + j], or at b[j·ldb + i] when `transposedB` (b is then an
+/// n x depth row-major tile, as the keys are for q·kᵀ).
+template <bool transposedB, typename T>
+MP_FLASH_DEVICE void multiplyTile(AccumulatorTile<T> &sum,
+                                  const WarpOperandRows<T> &a, const T *b,
+                                  int ldb, int j) {
+  using LayoutB = typename std::conditional<transposedB, wmma::col_major,
+                                            wmma::row_major>::type;
+  constexpr int kDepth = TensorCore<T>::kDepth;
+  for (int t = 0; t < a.depth / kDepth; ++t) {
+    wmma::fragment<wmma::matrix_b, kTile, kTile, kDepth,
+                   typename TensorCore<T>::Element, LayoutB>
+        bTile;
+    int i = t * kDepth;
+    wmma::load_matrix_sync(
+        bTile, transposedB ? b + j * ldb + i : b + i * ldb + j, ldb);
+    wmma::mma_sync(sum, a.tiles[t], bTile, sum);
+  }
+}
+
+/// One warp's c (16 x n, row-major, ldc, in shared memory) = (accumulate ?
+/// c : 0) + a · b (multiplyTile's a and b); n is whole tiles of at most
+/// kMaxHeadDim.
 template <bool transposedB, typename T>
 MP_FLASH_DEVICE void warpGemm(float *c, int ldc, int n, const T *a, int lda,
                               int depth, const T *b, int ldb, bool accumulate) {
-  using LayoutB = typename std::conditional<transposedB, wmma::col_major,
-                                            wmma::row_major>::type;
-  using Element = typename TensorCore<T>::Element;
-  constexpr int kDepth = TensorCore<T>::kDepth;
-  wmma::fragment<wmma::matrix_a, kTile, kTile, kDepth, Element, wmma::row_major>
-      aTiles[kMaxHeadDim / kDepth];
-  for (int t = 0; t < depth / kDepth; ++t)
-    wmma::load_matrix_sync(aTiles[t], a + t * kDepth, lda);
+  WarpOperandRows<T> rows(a, lda, depth);
   for (int j = 0; j < n; j += kTile) {
-    wmma::fragment<wmma::accumulator, kTile, kTile, kDepth, float> sum;
+    AccumulatorTile<T> sum;
     if (accumulate)
       wmma::load_matrix_sync(sum, c + j, ldc, wmma::mem_row_major);
     else
       wmma::fill_fragment(sum, 0.0f);
-    for (int t = 0; t < depth / kDepth; ++t) {
-      wmma::fragment<wmma::matrix_b, kTile, kTile, kDepth, Element, LayoutB>
-          bTile;
-      int i = t * kDepth;
-      wmma::load_matrix_sync(
-          bTile, transposedB ? b + j * ldb + i : b + i * ldb + j, ldb);
-      wmma::mma_sync(sum, aTiles[t], bTile, sum);
-    }
+    multiplyTile<transposedB>(sum, rows, b, ldb, j);
     wmma::store_matrix_sync(c + j, sum, ldc, wmma::mem_row_major);
   }
 }
+
+/// A warp's 16 rows of a sum `width` floats wide (whole tiles, at most
+/// kMaxHeadDim) kept in accumulator fragments, not shared memory, across a
+/// kernel's loop: the key and value gradients' (FlashAttention-2 keeps them
+/// in registers).
+template <typename T> struct WarpAccumulator {
+  AccumulatorTile<T> tiles[kMaxHeadDim / kTile];
+  int width;
+  MP_FLASH_DEVICE explicit WarpAccumulator(int width) : width(width) {
+    for (int t = 0; t < width / kTile; ++t)
+      wmma::fill_fragment(tiles[t], 0.0f);
+  }
+  /// += a · b, b depth x width (row-major, ldb).
+  MP_FLASH_DEVICE void add(const T *a, int lda, int depth, const T *b,
+                           int ldb) {
+    WarpOperandRows<T> rows(a, lda, depth);
+    for (int t = 0; t < width / kTile; ++t)
+      multiplyTile<false>(tiles[t], rows, b, ldb, t * kTile);
+  }
+  /// Writes `scale` times the rows to rows first.. of a [rows, cols] matrix
+  /// (those inside it) through `staging`, 16 x ldStaging floats of shared
+  /// memory that only this warp uses, ldStaging at least 16.
+  MP_FLASH_DEVICE void store(float *matrix, int64_t rows, int64_t cols,
+                             int64_t first, float scale, float *staging,
+                             int ldStaging) const {
+    for (int t = 0; t < width / kTile; ++t) {
+      wmma::store_matrix_sync(staging, tiles[t], ldStaging,
+                              wmma::mem_row_major);
+      syncWarp();
+      for (int i = threadInBlock() % kWarpSize; i < kTile * kTile;
+           i += kWarpSize) {
+        int r = i / kTile;
+        int64_t c = t * kTile + i % kTile;
+        if (first + r < rows && c < cols)
+          matrix[(first + r) * cols + c] =
+              scale * staging[r * ldStaging + i % kTile];
+      }
+      // Every lane has read the tile before the next one lands.
+      syncWarp();
+    }
+  }
+};
 
 /// A lane's share of its warp's 16 rows of kKeys columns: two lanes per
 /// row, half the columns each.
@@ -512,8 +579,7 @@ MP_FLASH_DEVICE void attentionGradKeys(const FlashShape &s, const float *q,
              z.sk, z.headDim, key0);
     loadTile(sh.v, kKeys, s.dvPad, sh.ld.dv, v + keyMatrix * z.sk * z.valueDim,
              z.sk, z.valueDim, key0);
-    fillShared(sh.accumulator, kKeys * sh.ld.accD, 0);
-    fillShared(sh.valueAccumulator, kKeys * sh.ld.accDv, 0);
+    WarpAccumulator<T> keyGrad(s.dPad), valueGrad(s.dvPad);
     int64_t firstBlock = s.firstRowSeeing(key0) / kRows * kRows;
     for (int64_t matrix = keyMatrix * z.group;
          matrix < (keyMatrix + 1) * z.group; ++matrix)
@@ -541,20 +607,18 @@ MP_FLASH_DEVICE void attentionGradKeys(const FlashShape &s, const float *q,
             [&](int j) { return sh.rowDot[j]; });
         syncWarp();
         // dv += pᵀ·grad, dk += dsᵀ·q (the scale at the end).
-        warpGemm<false>(sh.valueAccumulator + warpKey * sh.ld.accDv,
-                        sh.ld.accDv, s.dvPad, sh.probs + warpKey * sh.ld.probs,
-                        sh.ld.probs, kRows, sh.grad, sh.ld.dv, true);
-        warpGemm<false>(sh.accumulator + warpKey * sh.ld.accD, sh.ld.accD,
-                        s.dPad, sh.dscores + warpKey * sh.ld.probs, sh.ld.probs,
-                        kRows, sh.q, sh.ld.d, true);
+        valueGrad.add(sh.probs + warpKey * sh.ld.probs, sh.ld.probs, kRows,
+                      sh.grad, sh.ld.dv);
+        keyGrad.add(sh.dscores + warpKey * sh.ld.probs, sh.ld.probs, kRows,
+                    sh.q, sh.ld.d);
       }
-    // Every warp reads the accumulators other warps' threads zeroed, even
-    // where no row sees these keys.
-    syncBlock();
-    storeWarpRows(dk + keyMatrix * z.sk * z.headDim, z.sk, z.headDim, key0,
-                  sh.accumulator, sh.ld.accD, warpKey, s.scale);
-    storeWarpRows(dv + keyMatrix * z.sk * z.valueDim, z.sk, z.valueDim, key0,
-                  sh.valueAccumulator, sh.ld.accDv, warpKey, 1);
+    // The warp's own rows of the scores tile stage its sums (it is done
+    // with them).
+    float *staging = sh.scores + warpKey * sh.ld.scores;
+    keyGrad.store(dk + keyMatrix * z.sk * z.headDim, z.sk, z.headDim,
+                  key0 + warpKey, s.scale, staging, sh.ld.scores);
+    valueGrad.store(dv + keyMatrix * z.sk * z.valueDim, z.sk, z.valueDim,
+                    key0 + warpKey, 1, staging, sh.ld.scores);
   }
 }
 
