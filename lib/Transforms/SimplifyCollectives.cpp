@@ -452,7 +452,8 @@ struct GatherOfTranspose : OpRewritePattern<AllGatherOp> {
       auto other = dyn_cast<AllGatherOp>(user);
       if (!other || other->getBlock() != gather->getBlock() ||
           other.getMeshAttr() != gather.getMeshAttr() ||
-          other.getAxes() != gather.getAxes() || other.getDim() != sourceDim)
+          other.getAxes() != gather.getAxes() ||
+          int64_t(other.getDim()) != sourceDim)
         continue;
       reuseCollective(rewriter, other, gather, gather);
       rewriter.replaceOpWithNewOp<TransposeOp>(gather, other.getResult(),

@@ -218,7 +218,7 @@ LogicalResult ResizeOp::verify() {
     return emitOpError() << "result " << out
                          << " must have the rank and element type of " << in;
   for (int64_t dim = 0; dim < in.getRank(); ++dim)
-    if (dim != getDim() && in.getDimSize(dim) != out.getDimSize(dim))
+    if (dim != int64_t(getDim()) && in.getDimSize(dim) != out.getDimSize(dim))
       return emitOpError() << "only dim " << getDim()
                            << " may change size, not dim " << dim;
   return success();
@@ -327,7 +327,8 @@ double AllGatherOp::getBytesSentPerRank() {
   return getRingPieceBytes(getGroupSize(), getBytes(getInput()));
 }
 RuntimeCollectiveCall AllGatherOp::getRuntimeCall() {
-  return RuntimeCollectiveCall{"mp_all_gather", /*inPlace=*/false, {getDim()}};
+  return RuntimeCollectiveCall{
+      "mp_all_gather", /*inPlace=*/false, {int64_t(getDim())}};
 }
 
 CollectiveSteps ReduceScatterOp::getSteps() {
@@ -338,7 +339,7 @@ double ReduceScatterOp::getBytesSentPerRank() {
 }
 RuntimeCollectiveCall ReduceScatterOp::getRuntimeCall() {
   return RuntimeCollectiveCall{
-      "mp_reduce_scatter", /*inPlace=*/false, {getDim()}};
+      "mp_reduce_scatter", /*inPlace=*/false, {int64_t(getDim())}};
 }
 
 CollectiveSteps AllToAllOp::getSteps() {
@@ -355,7 +356,9 @@ double AllToAllOp::getBytesSentPerRank() {
 }
 RuntimeCollectiveCall AllToAllOp::getRuntimeCall() {
   return RuntimeCollectiveCall{
-      "mp_all_to_all", /*inPlace=*/false, {getSplitDim(), getConcatDim()}};
+      "mp_all_to_all",
+      /*inPlace=*/false,
+      {int64_t(getSplitDim()), int64_t(getConcatDim())}};
 }
 
 CollectiveSteps ShardSliceOp::getSteps() {
@@ -363,7 +366,8 @@ CollectiveSteps ShardSliceOp::getSteps() {
 }
 double ShardSliceOp::getBytesSentPerRank() { return 0; }
 RuntimeCollectiveCall ShardSliceOp::getRuntimeCall() {
-  return RuntimeCollectiveCall{"mp_shard_slice", /*inPlace=*/false, {getDim()}};
+  return RuntimeCollectiveCall{
+      "mp_shard_slice", /*inPlace=*/false, {int64_t(getDim())}};
 }
 
 } // namespace mp

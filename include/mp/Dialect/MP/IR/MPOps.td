@@ -464,9 +464,9 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     dim 64 at sequence 1024). `chunk_bytes` caps a chunk at the rows whose
     float32 scores fit it on the op's own (local) types, one at least. No
     `[..., sq, sk]` tensor is ever whole, and none is kept for the backward
-    pass: `mp.attention_grad` computes the scores again, from `lse`. `mp-fuse-attention`
-    writes it for the matmul, scale, softmax and matmul of a model's
-    attention. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
+    pass: `mp.attention_grad` computes the scores again, from `lse`.
+    `mp-fuse-attention` writes it for the matmul, scale, softmax and matmul
+    of a model's attention. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
     probabilities are rounded to bfloat16 for the second, as `mp.matmul`'s
     operands are.
 
