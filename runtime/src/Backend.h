@@ -104,7 +104,7 @@ public:
   /// launch where a backend can (FSDP2 packs and unpacks its flat buffer in
   /// one kernel each too), else one copy2D each. `call` names the public
   /// call in errors.
-  virtual mp_status copyBatch(const char *call,
+  virtual mp_status copyBatch(const char * /*call*/,
                               const std::vector<CopyRegion> &regions) {
     for (const CopyRegion &r : regions)
       if (copy2D(r.dst, r.dstPitch, r.src, r.srcPitch, r.widthBytes, r.height))
@@ -116,7 +116,7 @@ public:
   /// Makes later compute wait for the asynchronous collective in `slot`
   /// (mp_async_wait); a backend that runs collectives at the call has
   /// nothing to wait for.
-  virtual mp_status waitAsync(int slot) { return MP_OK; }
+  virtual mp_status waitAsync(int /*slot*/) { return MP_OK; }
 
   // Whole-step capture (mp_graph_*). graphUnavailable says why this
   // backend cannot capture (a static string), or is null when it can; the

@@ -136,12 +136,11 @@ template <typename T> struct TileLayout {
   /// of probabilities (kKeys wide, or kRows transposed).
   int d, dv;
   static constexpr int probs = kKeys + kSkew;
-  /// Float tiles: scores, and accumulators of the head and value dims.
+  /// Float tiles: scores, and the forward pass's output sums.
   static constexpr int scores = kKeys + kFloatSkew;
-  int accD, accDv;
+  int accDv;
   MP_HOST_DEVICE explicit TileLayout(const FlashShape &s)
-      : d(s.dPad + kSkew), dv(s.dvPad + kSkew), accD(s.dPad + kFloatSkew),
-        accDv(s.dvPad + kFloatSkew) {}
+      : d(s.dPad + kSkew), dv(s.dvPad + kSkew), accDv(s.dvPad + kFloatSkew) {}
 };
 
 /// Each kernel's shared memory, its operand tiles of T (Bf16, or float
@@ -158,13 +157,13 @@ template <typename T> struct ForwardShared {
         rowSum(c.take<float>(kRows)) {}
 };
 
-/// The query gradient's (`scores` and `dprobs` per query row, and the
-/// query gradient's sum) and the key and value gradients' (transposed: per
-/// key row; their sums are WarpAccumulators) alike.
+/// The query gradient's (`scores` and `dprobs` per query row) and the key
+/// and value gradients' (transposed: per key row) alike; their sums are
+/// WarpAccumulators.
 template <typename T> struct GradShared {
   TileLayout<T> ld;
   T *q, *grad, *k, *v, *probs, *dscores;
-  float *scores, *dprobs, *rowLse, *rowDot, *accumulator;
+  float *scores, *dprobs, *rowLse, *rowDot;
   MP_HOST_DEVICE GradShared(SharedCarver &c, const FlashShape &s, bool keys)
       : ld(s), q(c.take<T>(kRows * ld.d)), grad(c.take<T>(kRows * ld.dv)),
         k(c.take<T>(kKeys * ld.d)), v(c.take<T>(kKeys * ld.dv)),
@@ -172,8 +171,7 @@ template <typename T> struct GradShared {
         dscores(c.take<T>(kRows * ld.probs)),
         scores(c.take<float>(kRows * ld.scores)),
         dprobs(c.take<float>(kRows * ld.scores)), rowLse(c.take<float>(kRows)),
-        rowDot(c.take<float>(kRows)),
-        accumulator(c.take<float>(keys ? 0 : kRows * ld.accD)) {}
+        rowDot(c.take<float>(kRows)) {}
 };
 
 /// Rows [first, first + tileRows) of a [rows, cols] float matrix into the
@@ -258,8 +256,8 @@ MP_FLASH_DEVICE void warpGemm(float *c, int ldc, int n, const T *a, int lda,
 
 /// A warp's 16 rows of a sum `width` floats wide (whole tiles, at most
 /// kMaxHeadDim) kept in accumulator fragments, not shared memory, across a
-/// kernel's loop: the key and value gradients' (FlashAttention-2 keeps them
-/// in registers).
+/// kernel's loop: the gradients' (FlashAttention-2 keeps them in
+/// registers).
 template <typename T> struct WarpAccumulator {
   AccumulatorTile<T> tiles[kMaxHeadDim / kTile];
   int width;
@@ -484,20 +482,6 @@ softmaxGradEntries(const FlashShape &s, int row, const LaneRow &lane,
   }
 }
 
-/// Writes `scale` times a warp's 16 accumulator rows (`pad` wide, from
-/// row `warpRow`) to rows first + r of a [rows, cols] matrix, those inside
-/// it.
-MP_FLASH_DEVICE void storeWarpRows(float *matrix, int64_t rows, int64_t cols,
-                                   int64_t first, const float *accumulator,
-                                   int pad, int warpRow, float scale) {
-  for (int i = threadInBlock() % kWarpSize; i < kTile * cols; i += kWarpSize) {
-    int r = warpRow + i / static_cast<int>(cols);
-    int64_t c = i % cols;
-    if (first + r < rows)
-      matrix[(first + r) * cols + c] = scale * accumulator[r * pad + c];
-  }
-}
-
 /// Σ grad·out over a row's `n` entries, over both of the row's lanes (each
 /// adding every other entry).
 MP_FLASH_DEVICE float rowDotOf(const LaneRow &lane, const float *gradRow,
@@ -526,7 +510,7 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
   int row = warpRow + lane.row;
   forEachQueryBlock(s, k, v, firstItem, itemStride, [&](const QueryBlock &b) {
     loadQueriesAndGrads(s, sh, q, grad, b);
-    fillShared(sh.accumulator, kRows * sh.ld.accD, 0);
+    WarpAccumulator<T> queryGrad(s.dPad);
     // Every lane takes part in the shuffle; a row past the last adds none.
     bool inside = b.first + row < z.sq;
     int64_t globalRow = inside ? b.matrix * z.sq + b.first + row : 0;
@@ -544,13 +528,14 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
           [&](int j) { return key0 + j; }, [&](int) { return sh.rowLse[row]; },
           [&](int) { return sh.rowDot[row]; });
       syncWarp();
-      warpGemm<false>(sh.accumulator + warpRow * sh.ld.accD, sh.ld.accD, s.dPad,
-                      sh.dscores + warpRow * sh.ld.probs, sh.ld.probs, kKeys,
-                      sh.k, sh.ld.d, true);
+      queryGrad.add(sh.dscores + warpRow * sh.ld.probs, sh.ld.probs, kKeys,
+                    sh.k, sh.ld.d);
     });
-    syncWarp();
-    storeWarpRows(dq + b.matrix * z.sq * z.headDim, z.sq, z.headDim, b.first,
-                  sh.accumulator, sh.ld.accD, warpRow, s.scale);
+    // The warp's own rows of the scores tile stage its sums (it is done
+    // with them).
+    queryGrad.store(dq + b.matrix * z.sq * z.headDim, z.sq, z.headDim,
+                    b.first + warpRow, s.scale,
+                    sh.scores + warpRow * sh.ld.scores, sh.ld.scores);
   });
 }
 
