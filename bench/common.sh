@@ -27,3 +27,26 @@ for f in report["functions"]:
             value = value[key]
         print(value)' "$@"
 }
+
+# INDENT LABEL "MP_MS..." "THEIR_MS...": PyTorch's median beside mp's, the
+# median of the rounds' ratios PyTorch / mp and their range (round i of
+# each list ran together), flagged NOISY where the rounds disagree by more
+# than 25%.
+compare_rounds() {
+  local indent="$1" label="$2" i
+  local -a mine theirs ratios=()
+  read -r -a mine <<< "$3"
+  read -r -a theirs <<< "$4"
+  for i in "${!mine[@]}"; do
+    ratios+=("$(awk -v a="${mine[$i]}" -v b="${theirs[$i]}" 'BEGIN { print b / a }')")
+  done
+  awk -v indent="$indent" -v label="$label" -v torch="$(median "${theirs[@]}")" \
+      -v ratio="$(median "${ratios[@]}")" \
+      -v lo="$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)" \
+      -v hi="$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)" 'BEGIN {
+    printf "%s%s %.3f ms; PyTorch / mp = %.2f (rounds %.2f to %.2f)\n",
+           indent, label, torch, ratio, lo, hi
+    if (hi > 1.25 * lo)
+      print indent "NOISY: the rounds disagree by more than 25%; something else used the machine. Do not record."
+  }'
+}

@@ -182,18 +182,7 @@ for size in $sizes; do
   }'
   for mode in "${torch_modes[@]}"; do
     [[ -n "${torch_times[$mode]:-}" ]] || continue
-    read -r -a times <<< "${torch_times[$mode]}"
-    ratios=()
-    for i in "${!mp_times[@]}"; do
-      ratios+=("$(awk -v a="${mp_times[$i]}" -v b="${times[$i]}" 'BEGIN { print b / a }')")
-    done
-    awk -v torch="$(median "${times[@]}")" -v ratio="$(median "${ratios[@]}")" \
-        -v lo="$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)" \
-        -v hi="$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)" -v m="$mode" 'BEGIN {
-      printf "  PyTorch %s, whole model on one device: %.3f ms; PyTorch / mp = %.2f (rounds %.2f to %.2f)\n",
-             m, torch, ratio, lo, hi
-      if (hi > 1.25 * lo)
-        print "  NOISY: the rounds disagree by more than 25%; something else used the machine. Do not record."
-    }'
+    compare_rounds "  " "PyTorch $mode, whole model on one device:" \
+      "${mp_times[*]}" "${torch_times[$mode]}"
   done
 done

@@ -126,17 +126,5 @@ for variant in "${variants[@]}"; do
            g, c, ms / (g + c)
   }'
   [[ -n "${times[torch]:-}" ]] || continue
-  read -r -a theirs <<< "${times[torch]}"
-  ratios=()
-  for i in "${!mine[@]}"; do
-    ratios+=("$(awk -v a="${mine[$i]}" -v b="${theirs[$i]}" 'BEGIN { print b / a }')")
-  done
-  awk -v torch="$(median "${theirs[@]}")" -v ratio="$(median "${ratios[@]}")" \
-      -v lo="$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)" \
-      -v hi="$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)" 'BEGIN {
-    printf "    PyTorch eager %.1f ms; PyTorch / mp = %.2f (rounds %.2f to %.2f)\n",
-           torch, ratio, lo, hi
-    if (hi > 1.25 * lo)
-      print "    NOISY: the rounds disagree by more than 25%; something else used the machine. Do not record."
-  }'
+  compare_rounds "    " "PyTorch eager" "${times[$variant]}" "${times[torch]}"
 done
