@@ -50,3 +50,21 @@ compare_rounds() {
       print indent "NOISY: the rounds disagree by more than 25%; something else used the machine. Do not record."
   }'
 }
+
+# DIR: builds bench/host_ceilings.cpp into DIR and prints this machine's
+# ceilings (`gemm ... GFLOP/s`, `copy ... GB/s` lines), measured now.
+measure_host_ceilings() {
+  c++ -O2 -pthread -o "$1/host_ceilings" "$(dirname "${BASH_SOURCE[0]}")/host_ceilings.cpp" \
+    -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
+  "$1/host_ceilings"
+}
+
+# MODULES...: the first Python ($PYTHON, python3, /usr/bin/python3) that
+# imports them all, or nothing.
+find_python_with() {
+  local candidate imports
+  imports="$(IFS=,; echo "import $*")"
+  for candidate in "${PYTHON:-python3}" /usr/bin/python3; do
+    if "$candidate" -c "$imports" 2>/dev/null; then echo "$candidate"; return; fi
+  done
+}

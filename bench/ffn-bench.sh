@@ -84,9 +84,7 @@ if [[ "$backend" == cuda ]]; then
   ceilings="$("$out/cuda_ceilings")"
   ceiling_scope="one GPU"
 else
-  c++ -O2 -pthread -o "$out/host_ceilings" "$root/bench/host_ceilings.cpp" \
-    -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
-  ceilings="$("$out/host_ceilings")"
+  ceilings="$(measure_host_ceilings "$out")"
   ceiling_scope="this machine, all cores"
   cores="$(nproc)"
   export OPENBLAS_NUM_THREADS=$(( cores / ranks > 0 ? cores / ranks : 1 ))
@@ -109,10 +107,7 @@ echo "Precision: $precision (mp's GEMMs and PyTorch's)"
 copy_ceiling="$(awk '/^copy/ {print $3}' <<< "$ceilings")"
 echo "Ceilings ($ceiling_scope): GEMM $gemm_ceiling GFLOP/s, copy $copy_ceiling GB/s"
 
-python=""
-for candidate in "${PYTHON:-python3}" /usr/bin/python3; do
-  if "$candidate" -c "import torch" 2>/dev/null; then python="$candidate"; break; fi
-done
+python="$(find_python_with torch)"
 
 if [[ -n "${MP_MPIRUN:-}" ]]; then
   read -r -a launcher <<< "$MP_MPIRUN"

@@ -51,17 +51,12 @@ if ((build_first)); then
   "$root/scripts/build.sh" >/dev/null
 fi
 
-c++ -O2 -pthread -o "$out/host_ceilings" "$root/bench/host_ceilings.cpp" \
-  -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
-ceilings="$("$out/host_ceilings")"
+ceilings="$(measure_host_ceilings "$out")"
 gemm_ceiling="$(awk '$1 == "gemm" {print $3}' <<< "$ceilings")"
 copy_ceiling="$(awk '/^copy/ {print $3}' <<< "$ceilings")"
 echo "Ceilings (this machine, all cores): GEMM $gemm_ceiling GFLOP/s, copy $copy_ceiling GB/s"
 
-python=""
-for candidate in "${PYTHON:-python3}" /usr/bin/python3; do
-  if "$candidate" -c "import torch, numpy" 2>/dev/null; then python="$candidate"; break; fi
-done
+python="$(find_python_with torch numpy)"
 reference="$root/test/Runtime/Inputs/llama_reference.py"
 
 # The same parameters and batches for both sides.
