@@ -78,6 +78,28 @@ LogicalResult readRate(const llvm::json::Object &object, StringRef key,
   return success();
 }
 
+/// Calls read(precision, value) for each entry of the object `root[key]`
+/// (if present), whose keys must name precisions.
+LogicalResult readPerPrecision(
+    const llvm::json::Object &root, StringRef key,
+    function_ref<InFlightDiagnostic()> fail,
+    function_ref<LogicalResult(StringRef, const llvm::json::Value &)> read) {
+  if (!root.get(key))
+    return success();
+  const llvm::json::Object *entries = root.getObject(key);
+  if (!entries)
+    return fail() << "'" << key << "' must be an object";
+  for (const auto &entry : *entries) {
+    StringRef precision = entry.first;
+    if (!symbolizePrecision(precision))
+      return fail() << "unknown precision '" << precision << "' in '" << key
+                    << "' (fp32, tf32 or bf16)";
+    if (failed(read(precision, entry.second)))
+      return failure();
+  }
+  return success();
+}
+
 LogicalResult readLink(const llvm::json::Object &object,
                        MachineModel::Link &link,
                        function_ref<InFlightDiagnostic()> fail) {
@@ -157,39 +179,27 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
       return fail() << "'bf16_gemm_operands' must be \"native\" or "
                        "\"float32_copies\"";
   }
-  if (root->get("gemm_flops_per_second_by_precision")) {
-    const llvm::json::Object *rates =
-        root->getObject("gemm_flops_per_second_by_precision");
-    if (!rates)
-      return fail() << "'gemm_flops_per_second_by_precision' must be an object";
-    for (const auto &entry : *rates) {
-      StringRef precision = entry.first;
-      if (!symbolizePrecision(precision))
-        return fail() << "unknown precision '" << precision
-                      << "' in 'gemm_flops_per_second_by_precision' "
-                         "(fp32, tf32 or bf16)";
-      if (failed(readRate(*rates, precision,
-                          machine.gemmFlopsPerSecondByPrecision[precision],
-                          /*allowZero=*/false, fail)))
-        return failure();
-    }
-  }
-  if (root->get("on_chip_attention")) {
-    const llvm::json::Object *limits = root->getObject("on_chip_attention");
-    if (!limits)
-      return fail() << "'on_chip_attention' must be an object";
-    for (const auto &entry : *limits) {
-      StringRef precision = entry.first;
-      if (!symbolizePrecision(precision))
-        return fail() << "unknown precision '" << precision
-                      << "' in 'on_chip_attention' (fp32, tf32 or bf16)";
-      std::optional<int64_t> limit = entry.second.getAsInteger();
-      if (!limit || *limit < 1)
-        return fail() << "'on_chip_attention' of '" << precision
-                      << "' must be a head dim of 1 or more";
-      machine.onChipAttentionMaxHeadDim[precision] = *limit;
-    }
-  }
+  const llvm::json::Object *rates =
+      root->getObject("gemm_flops_per_second_by_precision");
+  if (failed(readPerPrecision(
+          *root, "gemm_flops_per_second_by_precision", fail,
+          [&](StringRef precision, const llvm::json::Value &) {
+            return readRate(*rates, precision,
+                            machine.gemmFlopsPerSecondByPrecision[precision],
+                            /*allowZero=*/false, fail);
+          })) ||
+      failed(readPerPrecision(
+          *root, "on_chip_attention", fail,
+          [&](StringRef precision,
+              const llvm::json::Value &value) -> LogicalResult {
+            std::optional<int64_t> limit = value.getAsInteger();
+            if (!limit || *limit < 1)
+              return fail() << "'on_chip_attention' of '" << precision
+                            << "' must be a head dim of 1 or more";
+            machine.onChipAttentionMaxHeadDim[precision] = *limit;
+            return success();
+          })))
+    return failure();
   if (root->get("collective_factors")) {
     const llvm::json::Object *factors = root->getObject("collective_factors");
     if (!factors)
