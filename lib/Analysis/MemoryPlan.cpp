@@ -91,6 +91,16 @@ bool isTransposedView(TransposeOp transpose) {
          });
 }
 
+MemoryPlan::Storage MemoryPlan::getStorage(Value value) const {
+  if (auto arg = dyn_cast<BlockArgument>(value))
+    return Storage{arg.getArgNumber(), -1};
+  if (auto it = inPlace.find(value); it != inPlace.end())
+    return Storage{it->second, -1};
+  if (transposedViews.contains(value))
+    return getStorage(value.getDefiningOp()->getOperand(0));
+  return Storage{-1, buffers.lookup(value).offset};
+}
+
 FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   MemoryPlan plan;
   // Each tensor's bytes fit int64; their sum may not. Offsets in the arena

@@ -341,6 +341,10 @@ void forEachKernel(
                  plan.views.contains(result);
         }))
       continue;
+    // A reshape that took over its operand's buffer copies nothing.
+    if (isa<ReshapeOp>(op) &&
+        plan.getStorage(op.getResult(0)) == plan.getStorage(op.getOperand(0)))
+      continue;
     // A wait runs no kernel: it orders compute after a collective.
     if (isa<WaitOp>(op)) {
       visit(op, 0, 0);
@@ -389,6 +393,7 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
     double seconds =
         bytes / machine.memoryBytesPerSecond + launches * machine.opSeconds;
     prediction.computeSeconds += seconds;
+    prediction.computeSecondsPerOp["grouped_copies"] += seconds;
     computeClock += seconds;
   };
   auto runKernel = [&](Operation &op, int64_t flops, int64_t bytes) {
@@ -480,6 +485,8 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
                   : 1) *
             machine.opSeconds;
     prediction.computeSeconds += seconds;
+    prediction.computeSecondsPerOp[op.getName().getStringRef().str()] +=
+        seconds;
     computeClock += seconds;
   };
   forEachKernel(func, plan, machine.bf16GemmOperands, runKernel);
@@ -492,7 +499,7 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
 }
 
 void writePrediction(llvm::json::OStream &json,
-                     const StepPrediction &prediction) {
+                     const StepPrediction &prediction, bool perOp) {
   json.attribute("step_seconds", prediction.stepSeconds);
   json.attribute("compute_seconds", prediction.computeSeconds);
   json.attribute("comm_seconds", prediction.commSeconds);
@@ -504,6 +511,17 @@ void writePrediction(llvm::json::OStream &json,
     for (auto &[kind, seconds] : prediction.commSecondsPerKind)
       json.attribute(kind, seconds);
   });
+  if (perOp) {
+    SmallVector<std::pair<std::string, double>> ops(
+        prediction.computeSecondsPerOp.begin(),
+        prediction.computeSecondsPerOp.end());
+    llvm::stable_sort(
+        ops, [](const auto &a, const auto &b) { return a.second > b.second; });
+    json.attributeObject("compute_seconds_per_op", [&] {
+      for (auto &[name, seconds] : ops)
+        json.attribute(name, seconds);
+    });
+  }
   json.attribute("gemm_flops", prediction.gemmFlops);
   json.attribute("kernel_bytes", prediction.kernelBytes);
   json.attribute("bytes_sent_per_rank", prediction.bytesSentPerRank);

@@ -179,7 +179,7 @@ struct Candidate {
   // Filled in by compiling it: every schedule tried, and the one it is
   // ranked by (the fastest that fits; the smallest when none fits).
   std::string status;
-  SmallVector<Schedule> schedules;
+  std::vector<Schedule> schedules;
   std::string passes;
   StepPrediction prediction;
   int64_t peakBytes = 0;

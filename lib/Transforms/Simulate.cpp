@@ -64,7 +64,8 @@ struct SimulatePass : impl::SimulateBase<SimulatePass> {
             json.attribute("function", func.getName());
             json.attribute("partitioned",
                            func->hasAttr(MPDialect::kPartitionedAttrName));
-            writePrediction(json, predictStep(func, plan, *machine));
+            writePrediction(json, predictStep(func, plan, *machine),
+                            /*perOp=*/true);
             json.attribute("peak_bytes",
                            plan.persistentBytes + plan.arenaBytes);
           });

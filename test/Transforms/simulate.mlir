@@ -30,6 +30,7 @@
 // RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/on-chip-small.json -o /dev/null | FileCheck %s --check-prefix=ATTENTION
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/on-chip-fp8.json 2>&1 | FileCheck %s --check-prefix=ON-CHIP-FP8
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/on-chip-zero.json 2>&1 | FileCheck %s --check-prefix=ON-CHIP-ZERO
+// RUN: mp-opt %t/reshape.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=RESHAPE
 // RUN: not mp-opt %t/step.mlir --mp-simulate 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/bad.json 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/nolink.json 2>&1 | FileCheck %s --check-prefix=NOLINK
@@ -58,6 +59,10 @@
 // CHECK-NEXT: "comm_seconds_per_kind": {
 // CHECK-NEXT: "all_reduce": {{8\.53(6|59)[0-9]*e-06}},
 // CHECK-NEXT: "all_gather": {{2\.12(4|39)[0-9]*e-05}}
+// CHECK-NEXT: },
+// CHECK-NEXT: "compute_seconds_per_op": {
+// CHECK-NEXT: "mp.linear": {{9\.19(2|19)[0-9]*e-06}},
+// CHECK-NEXT: "mp.relu": {{3\.04(8|79)[0-9]*e-06}}
 // CHECK-NEXT: },
 // CHECK-NEXT: "gemm_flops": 8192,
 // CHECK-NEXT: "kernel_bytes": 5632,
@@ -161,6 +166,17 @@
 // 9.192 = 45.768 us, against 58.008 us with them after it.
 // GROUPED-ASYNC: "step_seconds": {{4\.576(8|79)[0-9]*e-05}},
 // GROUPED-ASYNC-NEXT: "compute_seconds": {{2\.652(8|79)[0-9]*e-05}},
+// A reshape runs no kernel where its result takes over its operand's
+// buffer (the sum's, read by nothing else); a reshape of the argument %x
+// copies it (1024 bytes each way: 2.048 + 1 us). The sum reads 2 · 1024
+// and writes 1024 bytes (3.072 + 1 us): 7.12 us, 5120 bytes.
+// RESHAPE: "compute_seconds": {{7\.1(2|19)[0-9]*e-06}},
+// RESHAPE: "compute_seconds_per_op": {
+// RESHAPE-NEXT: "mp.add": {{4\.07(2|19)[0-9]*e-06}},
+// RESHAPE-NEXT: "mp.reshape": {{3\.04(8|79)[0-9]*e-06}}
+// RESHAPE-NEXT: },
+// RESHAPE-NEXT: "gemm_flops": 0,
+// RESHAPE-NEXT: "kernel_bytes": 5120,
 // BADPRECISION: error: machine file '{{.*}}badprecision.json': unknown precision 'fp8' in 'gemm_flops_per_second_by_precision' (fp32, tf32 or bf16)
 // BADKIND: error: machine file '{{.*}}badkind.json': unknown collective kind 'broadcast' in 'collective_factors'
 // NOFILE: error: mp-simulate needs machine=FILE.json
@@ -178,6 +194,14 @@ func.func @step(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>) -> tensor<16x32xf32
   %g = mp.all_gather %r on @mesh axes ["dp"] dim 0 : tensor<8x32xf32> -> tensor<16x32xf32>
   return %g : tensor<16x32xf32>
 }
+//--- reshape.mlir
+func.func @step(%x: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %flat = mp.reshape %x : tensor<8x32xf32> -> tensor<256xf32>
+  %sum = mp.add %flat, %flat : tensor<256xf32>
+  %y = mp.reshape %sum : tensor<256xf32> -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
+
 //--- bad.json
 {"gemm_flops_per_second": -1, "memory_bytes_per_second": 1e9, "op_seconds": 0,
  "links": {"default": {"bytes_per_second": 1e9, "latency_seconds": 0}}}

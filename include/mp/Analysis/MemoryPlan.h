@@ -105,6 +105,21 @@ struct MemoryPlan {
   /// What the temporaries would take without reuse.
   int64_t unpooledBytes = 0;
 
+  /// Where a value is stored: a function argument's buffer (`argument`, a
+  /// number of the function as planned: the value's own, or the one it is
+  /// computed in place in) or the arena at `offset`.
+  struct Storage {
+    int64_t argument = -1;
+    int64_t offset = -1;
+    bool operator==(const Storage &other) const {
+      return argument == other.argument && offset == other.offset;
+    }
+  };
+  /// `value`'s storage; a transposed view is stored in its input. A copy
+  /// between two values stored alike (a reshape that took over its
+  /// operand's buffer, a wait's result) copies nothing.
+  Storage getStorage(mlir::Value value) const;
+
   /// Plans `func` (one block; the types are the per-rank ones). Fails, with
   /// an error on `func`, when the plan's bytes do not fit int64.
   static llvm::FailureOr<MemoryPlan> build(mlir::FunctionOpInterface func);

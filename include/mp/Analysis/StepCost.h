@@ -99,6 +99,11 @@ struct StepPrediction {
   /// and by their kind ("all_gather").
   llvm::MapVector<std::string, double, std::map<std::string, unsigned>>
       commSecondsPerAxes, commSecondsPerKind;
+  /// computeSeconds by op name ("mp.linear"): where the compute time goes.
+  /// A bf16 GEMM's operand conversions count with the GEMM, a grouped
+  /// call's packing and unpacking as "grouped_copies".
+  llvm::MapVector<std::string, double, std::map<std::string, unsigned>>
+      computeSecondsPerOp;
   double stepSeconds = 0;
   int64_t gemmFlops = 0;
   int64_t kernelBytes = 0;
@@ -124,9 +129,10 @@ void forEachKernel(mlir::FunctionOpInterface func, const MemoryPlan &plan,
 StepPrediction predictStep(mlir::FunctionOpInterface func,
                            const MemoryPlan &plan, const MachineModel &machine);
 
-/// Writes `prediction`'s fields into the JSON object being written.
+/// Writes `prediction`'s fields into the JSON object being written;
+/// `perOp` adds computeSecondsPerOp, largest first.
 void writePrediction(llvm::json::OStream &json,
-                     const StepPrediction &prediction);
+                     const StepPrediction &prediction, bool perOp = false);
 
 } // namespace mp
 

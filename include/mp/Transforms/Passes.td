@@ -674,13 +674,16 @@ def Simulate : Pass<"mp-simulate", "::mlir::ModuleOp"> {
     `bytes_per_second` and `latency_seconds`, `links.default` for the
     others; and `overlap`). Each op costs the slower of its GEMM FLOPs at
     the GEMM rate and its kernel bytes at the memory bandwidth (the
-    CostOpInterface counts the memory report sums), plus `op_seconds`;
+    CostOpInterface counts the memory report sums), plus `op_seconds` (a
+    reshape that took over its operand's buffer runs nothing);
     each collective the bytes a rank sends (the communication report's ring
     count) over the slowest link of its axes, plus the link's latency per
     ring step (2(n-1) for an all_reduce, n-1 for the others) and
     `op_seconds`. The step is compute plus communication, or the longer of
-    the two with `overlap`. The mesh may be far larger than the machine the
-    compiler runs on: the prediction reads only local types.
+    the two with `overlap`. The report also gives the compute seconds by op
+    name (`compute_seconds_per_op`, largest first). The mesh may be far
+    larger than the machine the compiler runs on: the prediction reads only
+    local types.
     `bench/machines/` holds calibrated machine files.
   }];
   let options = [

@@ -152,14 +152,16 @@ Value RuntimeCallBuilder::callWithResult(StringRef name, Type result,
 Value RuntimeCallBuilder::pointer(Value value) {
   if (Value known = pointers.lookup(value))
     return known;
+  // The entry block's arguments are the runtime's by now (their pointers
+  // are known), so the plan's argument numbers index tensorArgs.
   Value ptr;
-  if (auto it = plan.inPlace.find(value); it != plan.inPlace.end()) {
-    ptr = pointer(tensorArgs[it->second]);
-  } else if (plan.transposedViews.contains(value)) {
+  if (plan.transposedViews.contains(value)) {
     // Never computed: its GEMMs read its input with the transpose flag.
     ptr = pointer(value.getDefiningOp()->getOperand(0));
   } else {
-    ptr = arenaAt(plan.buffers.lookup(value).offset);
+    MemoryPlan::Storage storage = plan.getStorage(value);
+    ptr = storage.argument >= 0 ? pointer(tensorArgs[storage.argument])
+                                : arenaAt(storage.offset);
   }
   pointers[value] = ptr;
   return ptr;
