@@ -253,9 +253,10 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   }
 
   // Live ranges: from the defining op to the last user; what the function
-  // returns lives to its end. A result computed elementwise from, reshaped
-  // from or all-reduced from an operand this op reads last takes over the
-  // operand's buffer (the kernels read each element before writing it).
+  // returns lives to its end. A result computed elementwise from or
+  // all-reduced from an operand this op reads last takes over the operand's
+  // buffer (the kernels read each element before writing it); a reshape
+  // always shares its input's.
   SmallVector<Value> values;
   llvm::DenseMap<Value, Value> owner; // value -> value whose buffer it has
   // Views: their byte offset in their owner's buffer.
@@ -310,6 +311,19 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
         continue;
       int64_t end = std::max(position[&op], lastUse(result));
       count(plan.unpooledBytes, alignUp(bytes));
+      // A reshape moves no element (tensors are contiguous and row-major):
+      // its result is its input's buffer, kept alive while either is read.
+      if (auto reshape = dyn_cast<ReshapeOp>(op);
+          reshape && plan.buffers.count(reshape.getInput())) {
+        Value root = rootOf(reshape.getInput());
+        keepAlive(root, end);
+        owner[result] = root;
+        if (auto offset = viewOffset.find(reshape.getInput());
+            offset != viewOffset.end())
+          viewOffset[result] = offset->second;
+        plan.buffers[result] = Buffer{0, bytes, position[&op], end};
+        continue;
+      }
       if (auto slice = dyn_cast<SliceOp>(op)) {
         std::optional<int64_t> offset = getAlignedBlockOffset(
             slice.getInput().getType(), slice.getDim(), slice.getOffset());
@@ -334,7 +348,7 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
                !placedIn.count(rootOf(operand)) &&
                lastUse(operand) == position[&op] &&
                plan.buffers[rootOf(operand)].end == position[&op] &&
-               (isa<ReshapeOp, WaitOp>(op) || runsInPlace(&op) ||
+               (isa<WaitOp>(op) || runsInPlace(&op) ||
                 canOverwrite(cast<OpResult>(result), operand));
       });
       if (reusable != op.operand_end()) {

@@ -44,6 +44,11 @@ HostTensor map2(const HostTensor &a, const HostTensor &b,
 
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
+double siluDerivative(double x) {
+  double s = sigmoid(x);
+  return s * (1 + x * (1 - s));
+}
+
 constexpr double kSqrt2OverPi = 0.7978845608028654;
 
 double gelu(double x, bool tanhForm) {
@@ -621,6 +626,11 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(map2(in(0), in(1), [&](double dy, double x) {
           return dy * geluDerivative(x, tanhForm);
         }));
+        return success();
+      })
+      .Case([&](SiluGradOp) {
+        set(map2(in(0), in(1),
+                 [](double dy, double x) { return dy * siluDerivative(x); }));
         return success();
       })
       .Case([&](ScaleOp s) {

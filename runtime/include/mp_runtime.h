@@ -271,6 +271,7 @@ typedef enum mp_binary_op {
   MP_BINARY_DIV = 3,
   MP_BINARY_GELU_GRAD = 4,      /* a·gelu'(b) */
   MP_BINARY_GELU_TANH_GRAD = 5, /* a·gelu_tanh'(b) */
+  MP_BINARY_SILU_GRAD = 6,      /* a·silu'(b) */
 } mp_binary_op;
 
 /* out[i] = op(in[i]) on `n` elements; `scalar` is MP_UNARY_SCALE's factor.

@@ -41,6 +41,7 @@ bool isBinaryOp(mp_binary_op op) {
   case MP_BINARY_DIV:
   case MP_BINARY_GELU_GRAD:
   case MP_BINARY_GELU_TANH_GRAD:
+  case MP_BINARY_SILU_GRAD:
     return true;
   }
   return false;

@@ -63,6 +63,13 @@ MP_HOST_DEVICE inline double geluDerivative(double x, bool tanhForm) {
   return 0.5 * (1 + ::erf(x / kSqrt2)) + x * ::exp(-0.5 * x * x) / kSqrt2Pi;
 }
 
+/// silu'(x) = s · (1 + x · (1 - s)) with s = sigmoid(x), as PyTorch's
+/// silu_backward computes it.
+MP_HOST_DEVICE inline double siluDerivative(double x) {
+  double s = sigmoid(x);
+  return s * (1 + x * (1 - s));
+}
+
 /// op(x); the public call has checked that `op` is one of the enum's.
 MP_HOST_DEVICE inline float applyUnary(mp_unary_op op, float in,
                                        double scalar) {
@@ -110,6 +117,8 @@ MP_HOST_DEVICE inline float applyBinary(mp_binary_op op, float a, float b) {
     return float(x * geluDerivative(z, false));
   case MP_BINARY_GELU_TANH_GRAD:
     return float(x * geluDerivative(z, true));
+  case MP_BINARY_SILU_GRAD:
+    return float(x * siluDerivative(z));
   }
   return 0;
 }

@@ -909,6 +909,13 @@ void testKernels(mp_context *ctx) {
   CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_GELU_GRAD, 1, one.floats(),
                               zero.floats(), half.floats()));
   expect(near(half.read(), {0.5f}), "gelu'(0) = 1/2");
+  // silu'(x) = s·(1 + x·(1 - s)): 1/2 at 0, 0.92767051 at 1.
+  Buffer siluGrads(ctx, std::vector<float>{1, 2}),
+      siluIns(ctx, std::vector<float>{0, 1});
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SILU_GRAD, 2, siluGrads.floats(),
+                              siluIns.floats(), siluGrads.floats()));
+  expect(near(siluGrads.read(), {0.5f, 1.8553410f}, 1e-6f),
+         "silu_grad at 0 and 1, in place over the gradient");
   // Reductions, broadcast, transpose of [[1,2,3],[4,5,6]].
   Buffer x(ctx, std::vector<float>{1, 2, 3, 4, 5, 6});
   int64_t shape[] = {2, 3};
@@ -2001,6 +2008,19 @@ void testVectorExp() {
                                std::to_string(differing) +
                                " floats differ from applyUnary's");
   }
+  std::vector<float> grads(args.size()), siluGrad(args.size());
+  for (size_t i = 0; i < args.size(); ++i)
+    grads[i] = float(0.5 + 0.25 * double(i % 7));
+  mp::runtime::applySiluGrad(grads.data(), args.data(), int64_t(args.size()),
+                             siluGrad.data());
+  int64_t differing = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    float want =
+        mp::runtime::applyBinary(MP_BINARY_SILU_GRAD, grads[i], args[i]);
+    differing += std::memcmp(&want, &siluGrad[i], sizeof(float)) != 0;
+  }
+  expect(differing == 0, "vectorized silu_grad: " + std::to_string(differing) +
+                             " floats differ from applyBinary's");
 }
 
 /// The rotary embedding: values worked by hand, a float64 reference (cos

@@ -9,6 +9,7 @@
 // RUN: mp-run %s --entry=binary --print | FileCheck %s --check-prefix=BINARY
 // RUN: mp-run %s --entry=unary --print | FileCheck %s --check-prefix=UNARY
 // RUN: mp-run %s --entry=gelu --print | FileCheck %s --check-prefix=GELU
+// RUN: mp-run %s --entry=silu_grad --print | FileCheck %s --check-prefix=SILUGRAD
 // RUN: mp-run %s --entry=scale --print | FileCheck %s --check-prefix=SCALE
 // RUN: mp-run %s --entry=reductions --print | FileCheck %s --check-prefix=REDUCE
 // RUN: mp-run %s --entry=reshape --print | FileCheck %s --check-prefix=RESHAPE
@@ -125,6 +126,18 @@ func.func @gelu() -> (tensor<4xf32>, tensor<4xf32>) {
   %exact = mp.gelu %x : tensor<4xf32>
   %tanh = mp.gelu %x tanh : tensor<4xf32>
   return %exact, %tanh : tensor<4xf32>, tensor<4xf32>
+}
+
+// silu'(x) = σ(x)·(1 + x·(1 - σ(x))), times the gradient [1, 2, 1, 0.5]
+// at x = [0, 1, -1, 2]: 1/2, 2·0.9276705, 0.07232949, 0.5·1.090784.
+// SILUGRAD: result #0: [4]
+// SILUGRAD-NEXT: 5.000000e-01 1.855341e+00 7.232949e-02 5.453921e-01
+// SILUGRAD-NOT: result
+func.func @silu_grad() -> tensor<4xf32> {
+  %x = arith.constant dense<[0.0, 1.0, -1.0, 2.0]> : tensor<4xf32>
+  %g = arith.constant dense<[1.0, 2.0, 1.0, 0.5]> : tensor<4xf32>
+  %dx = mp.silu_grad %g, %x : tensor<4xf32>
+  return %dx : tensor<4xf32>
 }
 
 // SCALE: result #0: [3]

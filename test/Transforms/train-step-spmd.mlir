@@ -112,11 +112,14 @@
 // sequence_parallel on a model output that the training step does not
 // return (the loss is computed from it): the style still holds inside the
 // step. The rowwise GEMM's output is reduce_scattered onto the sequence dim,
-// not all_reduced, and its gradient gathered back in the backward pass.
+// not all_reduced, and its gradient gathered back in the backward pass
+// (silu_grad's result takes its split from silu's input, the rowwise
+// GEMM's reduce_scattered output, which the gather names).
 // SPOUT-LABEL: func.func @ffn_train_step
 // SPOUT: mp.reduce_scatter %{{.+}} on @mesh axes ["tp"] dim 0 origin "out" : tensor<8x16xf32> -> tensor<2x16xf32>
 // SPOUT: mp.silu %{{.+}} : tensor<2x16xf32>
-// SPOUT: mp.all_gather %{{.+}} on @mesh axes ["tp"] dim 0 origin "out -> mp.linear; out -> mp.matmul" : tensor<2x16xf32> -> tensor<8x16xf32>
+// SPOUT: mp.silu_grad %{{.+}}, %{{.+}} : tensor<2x16xf32>
+// SPOUT: mp.all_gather %{{.+}} on @mesh axes ["tp"] dim 0 origin "'w2' (rowwise) -> mp.linear; 'w2' (rowwise) -> mp.matmul" : tensor<2x16xf32> -> tensor<8x16xf32>
 // SPOUT-NOT: mp.all_reduce %{{.+}} : tensor<8x16xf32>
 
 //--- tp_only.mlir

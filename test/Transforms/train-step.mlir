@@ -34,12 +34,8 @@
 // ADAMW-NEXT: %[[DH3:.+]] = mp.mul %[[DG]], %[[A]]
 // ADAMW-NEXT: %[[DH3T:.+]] = mp.transpose %[[DH3]] perm [1, 0]
 // ADAMW-NEXT: %[[DW3:.+]] = mp.matmul %[[DH3T]], %[[X]] : (tensor<128x8xf32>, tensor<8x64xf32>) -> tensor<128x64xf32>
-// silu'(h) = s + y - y·s with s = sigmoid(h), y = silu(h).
-// ADAMW-NEXT: %[[S:.+]] = mp.sigmoid %[[H1]]
-// ADAMW-NEXT: %[[YS:.+]] = mp.mul %[[A]], %[[S]]
-// ADAMW-NEXT: %[[YMYS:.+]] = mp.sub %[[A]], %[[YS]]
-// ADAMW-NEXT: %[[DSILU:.+]] = mp.add %[[S]], %[[YMYS]]
-// ADAMW-NEXT: %[[DH1:.+]] = mp.mul %[[DA]], %[[DSILU]]
+// silu's gradient from its input, in one op.
+// ADAMW-NEXT: %[[DH1:.+]] = mp.silu_grad %[[DA]], %[[H1]] : tensor<8x128xf32>
 // ADAMW-NEXT: %[[DH1T:.+]] = mp.transpose %[[DH1]] perm [1, 0]
 // ADAMW-NEXT: %[[DW1:.+]] = mp.matmul %[[DH1T]], %[[X]]
 // The update, AdamW with PyTorch's defaults and lr = 3e-3.

@@ -4,9 +4,10 @@
 // runs: arguments (parameters, optimizer state, the batch) are persistent;
 // every value an op produces gets an offset in one arena, assigned in
 // program order by first fit over the values live at that point, so buffers
-// whose values are dead are reused; a value computed elementwise from,
-// reshaped from or all-reduced from an operand that no later op reads takes
-// over that operand's buffer. The arena's size is the per-rank peak
+// whose values are dead are reused; a value computed elementwise from or
+// all-reduced from an operand that no later op reads takes over that
+// operand's buffer, and a reshape shares its input's (it moves no element),
+// keeping it alive while either is read. The arena's size is the per-rank peak
 // of temporaries; the lowering to the runtime allocates exactly that.
 //
 // A training step returns the new value of each parameter and optimizer

@@ -127,6 +127,7 @@ mp_binary_op getBinaryKind(AddOp) { return MP_BINARY_ADD; }
 mp_binary_op getBinaryKind(SubOp) { return MP_BINARY_SUB; }
 mp_binary_op getBinaryKind(MulOp) { return MP_BINARY_MUL; }
 mp_binary_op getBinaryKind(DivOp) { return MP_BINARY_DIV; }
+mp_binary_op getBinaryKind(SiluGradOp) { return MP_BINARY_SILU_GRAD; }
 mp_binary_op getBinaryKind(GeluGradOp op) {
   return op.getApproximateTanh() ? MP_BINARY_GELU_TANH_GRAD
                                  : MP_BINARY_GELU_GRAD;
@@ -1011,17 +1012,17 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       UnaryLowering<TanhOp>, UnaryLowering<SiluOp>, UnaryLowering<GeluOp>,
       UnaryLowering<LogOp>, UnaryLowering<ScaleOp>, BinaryLowering<AddOp>,
       BinaryLowering<SubOp>, BinaryLowering<MulOp>, BinaryLowering<DivOp>,
-      BinaryLowering<GeluGradOp>, LinearLowering, MatmulLowering,
-      ReductionLowering<SumOp>, ReductionLowering<MeanOp>, BroadcastLowering,
-      ConvertLowering, WaitLowering, ReshapeLowering, TransposeLowering,
-      MseLossLowering, SquaredNormLowering, CrossEntropyLowering,
-      CrossEntropyGradLowering, EmbeddingLowering, EmbeddingGradLowering,
-      RmsNormLowering, RmsNormGradLowering, RmsNormWeightGradLowering,
-      LayerNormLowering, LayerNormGradLowering, LayerNormWeightGradLowering,
-      SoftmaxLowering, SoftmaxGradLowering, AttentionPattern<AttentionOp>,
-      AttentionPattern<AttentionGradOp>, RopeLowering, MaskBiasLowering,
-      BlockMaxLowering, GatherLastLowering, ScatterLastLowering,
-      ClipCoefficientLowering, OptimizerLowering<SgdOp>,
+      BinaryLowering<GeluGradOp>, BinaryLowering<SiluGradOp>, LinearLowering,
+      MatmulLowering, ReductionLowering<SumOp>, ReductionLowering<MeanOp>,
+      BroadcastLowering, ConvertLowering, WaitLowering, ReshapeLowering,
+      TransposeLowering, MseLossLowering, SquaredNormLowering,
+      CrossEntropyLowering, CrossEntropyGradLowering, EmbeddingLowering,
+      EmbeddingGradLowering, RmsNormLowering, RmsNormGradLowering,
+      RmsNormWeightGradLowering, LayerNormLowering, LayerNormGradLowering,
+      LayerNormWeightGradLowering, SoftmaxLowering, SoftmaxGradLowering,
+      AttentionPattern<AttentionOp>, AttentionPattern<AttentionGradOp>,
+      RopeLowering, MaskBiasLowering, BlockMaxLowering, GatherLastLowering,
+      ScatterLastLowering, ClipCoefficientLowering, OptimizerLowering<SgdOp>,
       OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
       CollectiveLowering, ZeroPaddingLowering, LocalizeIndexLowering,
       ResizeLowering, SliceLowering, ConcatLowering>(calls,

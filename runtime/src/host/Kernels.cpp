@@ -109,6 +109,13 @@ void binaryLoop(int64_t begin, int64_t end, const float *a, const float *b,
     out[i] = applyBinary(Op, a[i], b[i]);
 }
 
+// SiLU's gradient with the vectorized exp.
+template <>
+void binaryLoop<MP_BINARY_SILU_GRAD>(int64_t begin, int64_t end, const float *a,
+                                     const float *b, float *out) {
+  applySiluGrad(a + begin, b + begin, end - begin, out + begin);
+}
+
 mp_status HostBackend::unary(mp_unary_op op, int64_t n, const float *in,
                              float *out, double scalar) {
   constexpr void (*loops[])(int64_t, int64_t, const float *, float *,
@@ -132,9 +139,9 @@ mp_status HostBackend::binary(mp_binary_op op, int64_t n, const float *a,
                             float *) = {
       binaryLoop<MP_BINARY_ADD>,       binaryLoop<MP_BINARY_SUB>,
       binaryLoop<MP_BINARY_MUL>,       binaryLoop<MP_BINARY_DIV>,
-      binaryLoop<MP_BINARY_GELU_GRAD>, binaryLoop<MP_BINARY_GELU_TANH_GRAD>};
-  static_assert(std::size(loops) == MP_BINARY_GELU_TANH_GRAD + 1,
-                "one loop per op");
+      binaryLoop<MP_BINARY_GELU_GRAD>, binaryLoop<MP_BINARY_GELU_TANH_GRAD>,
+      binaryLoop<MP_BINARY_SILU_GRAD>};
+  static_assert(std::size(loops) == MP_BINARY_SILU_GRAD + 1, "one loop per op");
   parallelFor(
       n, [&](int64_t begin, int64_t end) { loops[op](begin, end, a, b, out); });
   return MP_OK;

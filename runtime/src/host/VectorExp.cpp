@@ -101,6 +101,16 @@ void siluLoop(const float *in, int64_t n, float *out) {
 }
 } // namespace
 
+MP_VECTOR_CLONES
+void applySiluGrad(const float *grad, const float *in, int64_t n, float *out) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    double x = in[i];
+    double s = 1 / (1 + vectorExp(-x));
+    out[i] = float(double(grad[i]) * (s * (1 + x * (1 - s))));
+  }
+}
+
 void applyExpUnary(mp_unary_op op, const float *in, int64_t n, float *out) {
   if (op == MP_UNARY_EXP)
     expLoop(in, n, out);

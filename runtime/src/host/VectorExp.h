@@ -30,6 +30,11 @@ double getExps(const float *x, int64_t n, double shift, double *out);
 /// rounded to float) but for the exp. `in` may be `out`.
 void applyExpUnary(mp_unary_op op, const float *in, int64_t n, float *out);
 
+/// out[i] = grad[i] · silu'(in[i]) for i < n, as Elementwise.h's applyBinary
+/// computes MP_BINARY_SILU_GRAD but for the exp. `out` may be `grad` or
+/// `in`.
+void applySiluGrad(const float *grad, const float *in, int64_t n, float *out);
+
 } // namespace mp::runtime
 
 #endif // MP_RUNTIME_HOST_VECTOREXP_H

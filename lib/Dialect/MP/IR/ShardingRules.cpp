@@ -501,11 +501,21 @@ ShardingRule BroadcastOp::getShardingRule() {
   return rule;
 }
 
-ShardingRule GeluGradOp::getShardingRule() {
-  ShardingRule rule = ShardingRule::getElementwise(rankedType(getResult()), 2,
-                                                   PartialRule::Multilinear);
+/// dy · f'(x): linear in the gradient (a partial one stays partial), not in
+/// the input.
+static ShardingRule getActivationGradRule(Operation *op) {
+  ShardingRule rule = ShardingRule::getElementwise(rankedType(op->getResult(0)),
+                                                   2, PartialRule::Multilinear);
   rule.linearOperands = {true, false};
   return rule;
+}
+
+ShardingRule GeluGradOp::getShardingRule() {
+  return getActivationGradRule(*this);
+}
+
+ShardingRule SiluGradOp::getShardingRule() {
+  return getActivationGradRule(*this);
 }
 
 ShardingRule CrossEntropyGradOp::getShardingRule() {

@@ -195,12 +195,7 @@ void TanhOp::buildVJP(OpBuilder &b, ValueRange grads,
 // y = x·s(x): y' = s + y - y·s.
 void SiluOp::buildVJP(OpBuilder &b, ValueRange grads,
                       SmallVectorImpl<Value> &operandGrads) {
-  Location loc = getLoc();
-  Value s = SigmoidOp::create(b, loc, getInput());
-  Value y = getResult();
-  Value dy = AddOp::create(
-      b, loc, s, SubOp::create(b, loc, y, MulOp::create(b, loc, y, s)));
-  operandGrads.push_back(MulOp::create(b, loc, grads[0], dy));
+  operandGrads.push_back(SiluGradOp::create(b, getLoc(), grads[0], getInput()));
 }
 
 void GeluOp::buildVJP(OpBuilder &b, ValueRange grads,

@@ -51,6 +51,24 @@ def MP_GeluGradOp : MP_Op<"gelu_grad", [Pure, Elementwise,
   }];
 }
 
+def MP_SiluGradOp : MP_Op<"silu_grad", [Pure, Elementwise,
+    SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradient of silu: dy · silu'(x)";
+  let description = [{
+    `grad · s · (1 + input · (1 - s))` with `s = sigmoid(input)`, PyTorch's
+    `silu_backward`: one kernel reading the gradient and silu's input where
+    the composition (sigmoid, then three elementwise ops on silu's output
+    and a product with the gradient) makes five, each a pass over the
+    tensor (SwiGLU's hidden activations, the largest a Llama layer has).
+  }];
+  let arguments = (ins MP_FloatTensor:$grad, MP_FloatTensor:$input);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $input attr-dict `:` type($result)
+  }];
+}
+
 def MP_CrossEntropyGradOp : MP_Op<"cross_entropy_grad", [Pure,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradient of cross_entropy with respect to its logits";
