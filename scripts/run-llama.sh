@@ -11,7 +11,7 @@
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
 #                        [--fuse-attention] [--attention-chunk-bytes N]
-#                        [run-ffn.sh options...]
+#                        [--no-fuse-swiglu] [run-ffn.sh options...]
 #
 # --sequence-parallel uses examples/llama/plan-sp.json (the norms
 # SequenceParallel, as torchtitan's plan has them). Loss
@@ -22,6 +22,9 @@
 # --fuse-attention rewrites attention into mp.attention
 # (--mp-fuse-attention: the scores in chunks of query rows, never whole);
 # --attention-chunk-bytes N bounds a chunk's scores (its chunk-bytes).
+# The feed-forward's silu(w1(x)) * w3(x) is one mp.swiglu (--mp-fuse-swiglu:
+# the same floats, fewer kernels, silu's value not kept);
+# --no-fuse-swiglu leaves the two ops.
 #
 # Defaults: 2 layers, dim 64, 4 heads, 2 KV heads (grouped-query
 # attention), FeedForward hidden 172 (torchtitan's rule with multiple_of 4),
@@ -43,6 +46,7 @@ plan_file=plan.json
 loss_parallel=1
 blocks=""
 fuse_attention=0
+fuse_swiglu=1
 chunk_bytes=""
 while (($#)); do
   case "$1" in
@@ -59,7 +63,8 @@ while (($#)); do
     --loss-parallel-blocks) blocks="$2"; shift 2 ;;
     --fuse-attention) fuse_attention=1; shift ;;
     --attention-chunk-bytes) fuse_attention=1; chunk_bytes="$2"; shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --no-fuse-swiglu) fuse_swiglu=0; shift ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) pass+=("$1"); shift ;;
   esac
 done
@@ -83,6 +88,11 @@ if ((fuse_attention)); then
     --mp-fuse-attention="${chunk_bytes:+chunk-bytes=$chunk_bytes}" \
     -o "$out/llama-fused.mlir"
   mv "$out/llama-fused.mlir" "$out/llama.mlir"
+fi
+if ((fuse_swiglu)); then
+  "$build/bin/mp-opt" "$out/llama.mlir" --mp-fuse-swiglu \
+    -o "$out/llama-swiglu.mlir"
+  mv "$out/llama-swiglu.mlir" "$out/llama.mlir"
 fi
 if ((loss_parallel)); then
   "$build/bin/mp-opt" "$out/llama.mlir" \

@@ -628,6 +628,24 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         }));
         return success();
       })
+      .Case([&](SwigluOp) {
+        set(map2(in(0), in(1), [](double gate, double up) {
+          return gate * sigmoid(gate) * up;
+        }));
+        return success();
+      })
+      .Case([&](SwigluGradOp) {
+        // Both computed before set(), which may move the operands' storage.
+        const HostTensor &grad = in(0), &gate = in(1), &up = in(2);
+        HostTensor gateGrad =
+            map2(map2(grad, up, [](double g, double u) { return g * u; }), gate,
+                 [](double t, double x) { return t * siluDerivative(x); });
+        HostTensor upGrad = map2(
+            grad, gate, [](double g, double x) { return g * x * sigmoid(x); });
+        set(std::move(gateGrad), 0);
+        set(std::move(upGrad), 1);
+        return success();
+      })
       .Case([&](SiluGradOp) {
         set(map2(in(0), in(1),
                  [](double dy, double x) { return dy * siluDerivative(x); }));

@@ -272,6 +272,7 @@ typedef enum mp_binary_op {
   MP_BINARY_GELU_GRAD = 4,      /* a·gelu'(b) */
   MP_BINARY_GELU_TANH_GRAD = 5, /* a·gelu_tanh'(b) */
   MP_BINARY_SILU_GRAD = 6,      /* a·silu'(b) */
+  MP_BINARY_SWIGLU = 7,         /* silu(a)·b, silu's value rounded first */
 } mp_binary_op;
 
 /* out[i] = op(in[i]) on `n` elements; `scalar` is MP_UNARY_SCALE's factor.
@@ -281,6 +282,14 @@ mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
 /* out[i] = a[i] op b[i] on `n` elements; `out` may be `a` or `b`. */
 mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
                         const float *a, const float *b, float *out);
+/* The gradients of MP_BINARY_SWIGLU's silu(gate)·up on `n` elements, as
+ * MP_BINARY_MUL and MP_BINARY_SILU_GRAD compute them unfused: t = grad·up,
+ * gate_grad = t·silu'(gate), up_grad = grad·silu(gate) (silu's value
+ * rounded first), each rounded to float. Each output may be one of the
+ * inputs; the two outputs must differ. */
+mp_status mp_swiglu_grad_f32(mp_context *ctx, int64_t n, const float *grad,
+                             const float *gate, const float *up,
+                             float *gate_grad, float *up_grad);
 /* Sums a rank-`rank` tensor over the dims set in `dims_mask` (bit d for dim
  * d), removing them, and multiplies by `scale` (1/count for a mean). Here,
  * in mp_broadcast_f32 and in mp_transpose_f32 the rank is at most 32. */

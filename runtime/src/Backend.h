@@ -165,6 +165,9 @@ public:
                           float *out, double scalar) = 0;
   virtual mp_status binary(mp_binary_op op, int64_t n, const float *a,
                            const float *b, float *out) = 0;
+  virtual mp_status swigluGrad(int64_t n, const float *grad, const float *gate,
+                               const float *up, float *gateGrad,
+                               float *upGrad) = 0;
   virtual mp_status reduceSum(int rank, const int64_t *shape, uint32_t dimsMask,
                               double scale, const float *in, float *out) = 0;
   virtual mp_status broadcast(int rank, const int64_t *outShape,

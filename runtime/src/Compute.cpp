@@ -42,6 +42,7 @@ bool isBinaryOp(mp_binary_op op) {
   case MP_BINARY_GELU_GRAD:
   case MP_BINARY_GELU_TANH_GRAD:
   case MP_BINARY_SILU_GRAD:
+  case MP_BINARY_SWIGLU:
     return true;
   }
   return false;
@@ -146,6 +147,18 @@ mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
   if (checkCount(ctx, "mp_binary_f32", n))
     return MP_ERROR;
   return ctx->backend->binary(op, n, a, b, out);
+}
+
+mp_status mp_swiglu_grad_f32(mp_context *ctx, int64_t n, const float *grad,
+                             const float *gate, const float *up,
+                             float *gate_grad, float *up_grad) {
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkCount(ctx, "mp_swiglu_grad_f32", n))
+    return MP_ERROR;
+  if (gate_grad == up_grad)
+    return fail(ctx, "mp_swiglu_grad_f32",
+                "gate_grad and up_grad are one buffer");
+  return ctx->backend->swigluGrad(n, grad, gate, up, gate_grad, up_grad);
 }
 
 mp_status mp_reduce_sum_f32(mp_context *ctx, int rank, const int64_t *shape,

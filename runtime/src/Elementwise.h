@@ -63,11 +63,33 @@ MP_HOST_DEVICE inline double geluDerivative(double x, bool tanhForm) {
   return 0.5 * (1 + ::erf(x / kSqrt2)) + x * ::exp(-0.5 * x * x) / kSqrt2Pi;
 }
 
-/// silu'(x) = s · (1 + x · (1 - s)) with s = sigmoid(x), as PyTorch's
-/// silu_backward computes it.
-MP_HOST_DEVICE inline double siluDerivative(double x) {
-  double s = sigmoid(x);
+/// silu'(x) = s · (1 + x · (1 - s)) from s = sigmoid(x), as PyTorch's
+/// silu_backward computes it. (The host's loops pass s from their own exp.)
+MP_HOST_DEVICE inline double siluDerivative(double x, double s) {
   return s * (1 + x * (1 - s));
+}
+
+MP_HOST_DEVICE inline double siluDerivative(double x) {
+  return siluDerivative(x, sigmoid(x));
+}
+
+/// silu(gate)·up from s = sigmoid(gate), rounded as mp.silu then mp.mul
+/// round: silu's value to float, then the product.
+MP_HOST_DEVICE inline float swiglu(float gate, float up, double s) {
+  float silu = float(gate * s);
+  return float(double(silu) * up);
+}
+
+/// swiglu's gradients from s = sigmoid(gate), rounded as mp.mul and
+/// mp.silu_grad round them unfused: t = grad·up, then t·silu'(gate); and
+/// grad times silu's rounded value.
+MP_HOST_DEVICE inline void swigluGrad(float grad, float gate, float up,
+                                      double s, float &gateGrad,
+                                      float &upGrad) {
+  float t = float(double(grad) * up);
+  float silu = float(gate * s);
+  gateGrad = float(double(t) * siluDerivative(gate, s));
+  upGrad = float(double(grad) * silu);
 }
 
 /// op(x); the public call has checked that `op` is one of the enum's.
@@ -119,6 +141,8 @@ MP_HOST_DEVICE inline float applyBinary(mp_binary_op op, float a, float b) {
     return float(x * geluDerivative(z, true));
   case MP_BINARY_SILU_GRAD:
     return float(x * siluDerivative(z));
+  case MP_BINARY_SWIGLU:
+    return swiglu(a, b, sigmoid(x));
   }
   return 0;
 }

@@ -1611,6 +1611,58 @@ void deriveNorm(bool centered, int64_t rows, int64_t dim, double eps,
   }
 }
 
+/// SwiGLU fused: MP_BINARY_SWIGLU and mp_swiglu_grad_f32 give the floats of
+/// the unfused calls (silu then mul; mul, silu_grad, silu and mul) bit for
+/// bit, also with the gradients written over their inputs.
+void testSwiglu(mp_context *ctx) {
+  const int64_t n = 1003; // vectors of 4 and a tail; split among threads
+  std::vector<float> gateValues = makeValues(n, 1);
+  for (float &g : gateValues)
+    g *= 6; // through silu's curve and its tails
+  Buffer gate(ctx, gateValues), up(ctx, makeValues(n, 2)),
+      grad(ctx, makeValues(n, 3));
+  auto call = [&](auto status) { CHECK_OK(ctx, status); };
+  Buffer fused(ctx, n * sizeof(float)), silu(ctx, n * sizeof(float)),
+      product(ctx, n * sizeof(float));
+  call(mp_binary_f32(ctx, MP_BINARY_SWIGLU, n, gate.floats(), up.floats(),
+                     fused.floats()));
+  call(mp_unary_f32(ctx, MP_UNARY_SILU, n, gate.floats(), silu.floats(), 0));
+  call(mp_binary_f32(ctx, MP_BINARY_MUL, n, silu.floats(), up.floats(),
+                     product.floats()));
+  expect(fused.read() == product.read(), "swiglu = silu then mul, bit for bit");
+
+  Buffer gateGrad(ctx, n * sizeof(float)), upGrad(ctx, n * sizeof(float));
+  call(mp_swiglu_grad_f32(ctx, n, grad.floats(), gate.floats(), up.floats(),
+                          gateGrad.floats(), upGrad.floats()));
+  Buffer t(ctx, n * sizeof(float)), wantGate(ctx, n * sizeof(float)),
+      wantUp(ctx, n * sizeof(float));
+  call(mp_binary_f32(ctx, MP_BINARY_MUL, n, grad.floats(), up.floats(),
+                     t.floats()));
+  call(mp_binary_f32(ctx, MP_BINARY_SILU_GRAD, n, t.floats(), gate.floats(),
+                     wantGate.floats()));
+  call(mp_binary_f32(ctx, MP_BINARY_MUL, n, grad.floats(), silu.floats(),
+                     wantUp.floats()));
+  expect(gateGrad.read() == wantGate.read() && upGrad.read() == wantUp.read(),
+         "swiglu_grad = mul, silu_grad and mul, bit for bit");
+  // Written over the gradient and the gate, as the memory plan may place
+  // them.
+  call(mp_swiglu_grad_f32(ctx, n, grad.floats(), gate.floats(), up.floats(),
+                          grad.floats(), gate.floats()));
+  expect(grad.read() == wantGate.read() && gate.read() == wantUp.read(),
+         "swiglu_grad in place over its inputs");
+
+  mp_context *failed = createLike(ctx);
+  mp_status status = mp_swiglu_grad_f32(failed, n, grad.floats(), gate.floats(),
+                                        up.floats(), t.floats(), t.floats());
+  expect(status == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("mp_swiglu_grad_f32 failed on rank " +
+                           std::to_string(mp_context_rank(ctx)) +
+                           ": gate_grad and up_grad are one buffer") == 0,
+         "swiglu_grad's two outputs in one buffer is an error");
+  mp_context_destroy(failed);
+}
+
 /// Both norms and their gradients: a small case against finite differences,
 /// a large one (split among the host's threads) against the gradients by
 /// hand, and a gradient of no rows (zeros).
@@ -2021,6 +2073,26 @@ void testVectorExp() {
   }
   expect(differing == 0, "vectorized silu_grad: " + std::to_string(differing) +
                              " floats differ from applyBinary's");
+  std::vector<float> ups(args.size()), swiglu(args.size()),
+      gateGrads(args.size()), upGrads(args.size());
+  for (size_t i = 0; i < args.size(); ++i)
+    ups[i] = float(-1.0 + 0.3 * double(i % 5));
+  mp::runtime::applySwiglu(args.data(), ups.data(), int64_t(args.size()),
+                           swiglu.data());
+  mp::runtime::applySwigluGrad(grads.data(), args.data(), ups.data(),
+                               int64_t(args.size()), gateGrads.data(),
+                               upGrads.data());
+  differing = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    float want[3], got[3] = {swiglu[i], gateGrads[i], upGrads[i]};
+    double s = mp::runtime::sigmoid(args[i]);
+    want[0] = mp::runtime::swiglu(args[i], ups[i], s);
+    mp::runtime::swigluGrad(grads[i], args[i], ups[i], s, want[1], want[2]);
+    differing += std::memcmp(want, got, sizeof want) != 0;
+  }
+  expect(differing == 0,
+         "vectorized swiglu and its gradient: " + std::to_string(differing) +
+             " elements differ from the scalar formulas");
 }
 
 /// The rotary embedding: values worked by hand, a float64 reference (cos
@@ -2778,6 +2850,7 @@ int main(int argc, char **argv) {
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
   testKernels(ctx);
+  testSwiglu(ctx);
   testLargeKernels(ctx);
   testReductions(ctx);
   testDimPieces();

@@ -42,7 +42,7 @@ func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {m
 }
 
 //--- rest.mlir
-// silu, gelu (exact), mul, sum over dims, batched matmul (scaled), an explicit
+// silu, gelu (exact), mul, swiglu, sum over dims, batched matmul (scaled), an explicit
 // broadcast, mean, mse_loss and cross_entropy with sum reductions, an
 // annotation on a 1-D mesh, and a parameter used twice.
 mp.mesh @mesh = <tp = 2>
@@ -61,7 +61,10 @@ func.func @rest(%x: tensor<2x3x4xf32> {mp.input = "x"}, %y: tensor<2x3xi64> {mp.
   %mse = mp.mse_loss %sum, %v reduction sum : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<f32>
   %ce = mp.cross_entropy %cc, %y reduction sum : (tensor<2x3x4xf32>, tensor<2x3xi64>) -> tensor<f32>
   %m = mp.mean %g : tensor<2x3x4xf32> -> tensor<f32>
+  %sw = mp.swiglu %gc, %c : tensor<2x3x4xf32>
+  %msw = mp.mean %sw : tensor<2x3x4xf32> -> tensor<f32>
   %l1 = mp.add %mse, %ce : tensor<f32>
-  %loss = mp.add %l1, %m : tensor<f32>
+  %l2 = mp.add %l1, %m : tensor<f32>
+  %loss = mp.add %l2, %msw : tensor<f32>
   return %loss : tensor<f32>
 }

@@ -10,6 +10,7 @@
 // RUN: mp-run %s --entry=unary --print | FileCheck %s --check-prefix=UNARY
 // RUN: mp-run %s --entry=gelu --print | FileCheck %s --check-prefix=GELU
 // RUN: mp-run %s --entry=silu_grad --print | FileCheck %s --check-prefix=SILUGRAD
+// RUN: mp-run %s --entry=swiglu --print | FileCheck %s --check-prefix=SWIGLU
 // RUN: mp-run %s --entry=scale --print | FileCheck %s --check-prefix=SCALE
 // RUN: mp-run %s --entry=reductions --print | FileCheck %s --check-prefix=REDUCE
 // RUN: mp-run %s --entry=reshape --print | FileCheck %s --check-prefix=RESHAPE
@@ -138,6 +139,18 @@ func.func @silu_grad() -> tensor<4xf32> {
   %g = arith.constant dense<[1.0, 2.0, 1.0, 0.5]> : tensor<4xf32>
   %dx = mp.silu_grad %g, %x : tensor<4xf32>
   return %dx : tensor<4xf32>
+}
+
+// silu(x)·u with u = [3, 2, -1, 0.5] at x = [0, 1, -1, 2]: 0, 2·0.7310586,
+// 0.2689414, 0.5·1.761594.
+// SWIGLU: result #0: [4]
+// SWIGLU-NEXT: 0.000000e+00 1.462117e+00 2.689414e-01 8.807971e-01
+// SWIGLU-NOT: result
+func.func @swiglu() -> tensor<4xf32> {
+  %x = arith.constant dense<[0.0, 1.0, -1.0, 2.0]> : tensor<4xf32>
+  %u = arith.constant dense<[3.0, 2.0, -1.0, 0.5]> : tensor<4xf32>
+  %y = mp.swiglu %x, %u : tensor<4xf32>
+  return %y : tensor<4xf32>
 }
 
 // SCALE: result #0: [3]

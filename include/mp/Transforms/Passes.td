@@ -136,6 +136,30 @@ def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def FuseSwiglu : Pass<"mp-fuse-swiglu", "::mlir::ModuleOp"> {
+  let summary = "Fuses silu(gate) · up into mp.swiglu";
+  let description = [{
+    A Llama feed-forward's `F.silu(w1(x)) * w3(x)` (`mp.mul` of an
+    `mp.silu` that nothing else reads, float32, either operand order)
+    becomes `mp.swiglu %gate, %up`, whose value and gradients are the
+    pair's bit for bit. Unfused, a layer's training step writes silu's
+    value, reads it back for the product and keeps it for the backward
+    pass, whose gradient is three kernels (two products and
+    `mp.silu_grad`); fused, the forward pass is one kernel, the backward
+    pass one (`mp.swiglu_grad`, computing silu's value again), and nothing
+    the size of the hidden activation is kept beyond the two GEMMs'
+    outputs. Run it on the model, before `--mp-train-step`.
+
+    ```mlir
+    %s = mp.silu %gate : tensor<8x16x128xf32>
+    %y = mp.mul %s, %up : tensor<8x16x128xf32>
+    // becomes
+    %y = mp.swiglu %gate, %up : tensor<8x16x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def Summary : Pass<"mp-summary", "::mlir::ModuleOp"> {
   let summary = "Prints a model summary with per-rank placement";
   let description = [{

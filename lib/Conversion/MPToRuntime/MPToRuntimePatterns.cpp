@@ -128,6 +128,7 @@ mp_binary_op getBinaryKind(SubOp) { return MP_BINARY_SUB; }
 mp_binary_op getBinaryKind(MulOp) { return MP_BINARY_MUL; }
 mp_binary_op getBinaryKind(DivOp) { return MP_BINARY_DIV; }
 mp_binary_op getBinaryKind(SiluGradOp) { return MP_BINARY_SILU_GRAD; }
+mp_binary_op getBinaryKind(SwigluOp) { return MP_BINARY_SWIGLU; }
 mp_binary_op getBinaryKind(GeluGradOp op) {
   return op.getApproximateTanh() ? MP_BINARY_GELU_TANH_GRAD
                                  : MP_BINARY_GELU_GRAD;
@@ -155,6 +156,16 @@ struct BinaryLowering : RuntimePattern<OpT> {
                {calls.getContext(), calls.i32(getBinaryKind(op)),
                 this->count(op), this->in(op, 0), this->in(op, 1),
                 this->out(op)});
+    return success();
+  }
+};
+
+struct SwigluGradLowering : RuntimePattern<SwigluGradOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(SwigluGradOp op) const override {
+    calls.call("mp_swiglu_grad_f32",
+               {calls.getContext(), count(op), in(op, 0), in(op, 1), in(op, 2),
+                out(op, 0), out(op, 1)});
     return success();
   }
 };
@@ -1012,7 +1023,8 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       UnaryLowering<TanhOp>, UnaryLowering<SiluOp>, UnaryLowering<GeluOp>,
       UnaryLowering<LogOp>, UnaryLowering<ScaleOp>, BinaryLowering<AddOp>,
       BinaryLowering<SubOp>, BinaryLowering<MulOp>, BinaryLowering<DivOp>,
-      BinaryLowering<GeluGradOp>, BinaryLowering<SiluGradOp>, LinearLowering,
+      BinaryLowering<GeluGradOp>, BinaryLowering<SiluGradOp>,
+      BinaryLowering<SwigluOp>, SwigluGradLowering, LinearLowering,
       MatmulLowering, ReductionLowering<SumOp>, ReductionLowering<MeanOp>,
       BroadcastLowering, ConvertLowering, WaitLowering, ReshapeLowering,
       TransposeLowering, MseLossLowering, SquaredNormLowering,

@@ -116,6 +116,14 @@ mp_status CudaBackend::binary(mp_binary_op op, int64_t n, const float *a,
                      cuda::launchBinary(computeStream, op, n, a, b, out));
 }
 
+mp_status CudaBackend::swigluGrad(int64_t n, const float *grad,
+                                  const float *gate, const float *up,
+                                  float *gateGrad, float *upGrad) {
+  return checkLaunch("mp_swiglu_grad_f32",
+                     cuda::launchSwigluGrad(computeStream, n, grad, gate, up,
+                                            gateGrad, upGrad));
+}
+
 mp_status CudaBackend::reduceSum(int rank, const int64_t *shape,
                                  uint32_t dimsMask, double scale,
                                  const float *in, float *out) {

@@ -48,6 +48,28 @@ __global__ void binaryKernel(mp_binary_op op, int64_t n, const float *a,
     out[i] = applyBinary(op, a[i], b[i]);
 }
 
+__global__ void swigluGradKernel(int64_t n, const float *grad,
+                                 const float *gate, const float *up,
+                                 float *gateGrad, float *upGrad) {
+  int64_t vectorEnd =
+      alignedForVectors(grad, gate, up, gateGrad, upGrad) ? n / 4 * 4 : 0;
+  for (int64_t v = gridStart(); v < vectorEnd / 4; v += gridStride()) {
+    float4 g = reinterpret_cast<const float4 *>(grad)[v];
+    float4 a = reinterpret_cast<const float4 *>(gate)[v];
+    float4 b = reinterpret_cast<const float4 *>(up)[v];
+    float4 da, db;
+    swigluGrad(g.x, a.x, b.x, sigmoid(a.x), da.x, db.x);
+    swigluGrad(g.y, a.y, b.y, sigmoid(a.y), da.y, db.y);
+    swigluGrad(g.z, a.z, b.z, sigmoid(a.z), da.z, db.z);
+    swigluGrad(g.w, a.w, b.w, sigmoid(a.w), da.w, db.w);
+    reinterpret_cast<float4 *>(gateGrad)[v] = da;
+    reinterpret_cast<float4 *>(upGrad)[v] = db;
+  }
+  for (int64_t i = vectorEnd + gridStart(); i < n; i += gridStride())
+    swigluGrad(grad[i], gate[i], up[i], sigmoid(gate[i]), gateGrad[i],
+               upGrad[i]);
+}
+
 __global__ void fillKernel(int64_t n, float value, float *out) {
   for (int64_t i = gridStart(); i < n; i += gridStride())
     out[i] = value;
@@ -136,6 +158,16 @@ cudaError_t launchBinary(cudaStream_t stream, mp_binary_op op, int64_t n,
     return cudaSuccess;
   binaryKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(op, n, a, b,
                                                                out);
+  return cudaGetLastError();
+}
+
+cudaError_t launchSwigluGrad(cudaStream_t stream, int64_t n, const float *grad,
+                             const float *gate, const float *up,
+                             float *gateGrad, float *upGrad) {
+  if (n == 0)
+    return cudaSuccess;
+  swigluGradKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(
+      n, grad, gate, up, gateGrad, upGrad);
   return cudaGetLastError();
 }
 

@@ -109,11 +109,16 @@ void binaryLoop(int64_t begin, int64_t end, const float *a, const float *b,
     out[i] = applyBinary(Op, a[i], b[i]);
 }
 
-// SiLU's gradient with the vectorized exp.
+// SiLU's gradient and SwiGLU with the vectorized exp.
 template <>
 void binaryLoop<MP_BINARY_SILU_GRAD>(int64_t begin, int64_t end, const float *a,
                                      const float *b, float *out) {
   applySiluGrad(a + begin, b + begin, end - begin, out + begin);
+}
+template <>
+void binaryLoop<MP_BINARY_SWIGLU>(int64_t begin, int64_t end, const float *a,
+                                  const float *b, float *out) {
+  applySwiglu(a + begin, b + begin, end - begin, out + begin);
 }
 
 mp_status HostBackend::unary(mp_unary_op op, int64_t n, const float *in,
@@ -140,10 +145,20 @@ mp_status HostBackend::binary(mp_binary_op op, int64_t n, const float *a,
       binaryLoop<MP_BINARY_ADD>,       binaryLoop<MP_BINARY_SUB>,
       binaryLoop<MP_BINARY_MUL>,       binaryLoop<MP_BINARY_DIV>,
       binaryLoop<MP_BINARY_GELU_GRAD>, binaryLoop<MP_BINARY_GELU_TANH_GRAD>,
-      binaryLoop<MP_BINARY_SILU_GRAD>};
-  static_assert(std::size(loops) == MP_BINARY_SILU_GRAD + 1, "one loop per op");
+      binaryLoop<MP_BINARY_SILU_GRAD>, binaryLoop<MP_BINARY_SWIGLU>};
+  static_assert(std::size(loops) == MP_BINARY_SWIGLU + 1, "one loop per op");
   parallelFor(
       n, [&](int64_t begin, int64_t end) { loops[op](begin, end, a, b, out); });
+  return MP_OK;
+}
+
+mp_status HostBackend::swigluGrad(int64_t n, const float *grad,
+                                  const float *gate, const float *up,
+                                  float *gateGrad, float *upGrad) {
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    applySwigluGrad(grad + begin, gate + begin, up + begin, end - begin,
+                    gateGrad + begin, upGrad + begin);
+  });
   return MP_OK;
 }
 

@@ -13,6 +13,8 @@
 
 #include "VectorExp.h"
 
+#include "../Elementwise.h"
+
 #include <cmath>
 
 namespace mp::runtime {
@@ -106,9 +108,24 @@ void applySiluGrad(const float *grad, const float *in, int64_t n, float *out) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     double x = in[i];
-    double s = 1 / (1 + vectorExp(-x));
-    out[i] = float(double(grad[i]) * (s * (1 + x * (1 - s))));
+    out[i] = float(grad[i] * siluDerivative(x, 1 / (1 + vectorExp(-x))));
   }
+}
+
+MP_VECTOR_CLONES
+void applySwiglu(const float *gate, const float *up, int64_t n, float *out) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = swiglu(gate[i], up[i], 1 / (1 + vectorExp(-double(gate[i]))));
+}
+
+MP_VECTOR_CLONES
+void applySwigluGrad(const float *grad, const float *gate, const float *up,
+                     int64_t n, float *gateGrad, float *upGrad) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    swigluGrad(grad[i], gate[i], up[i], 1 / (1 + vectorExp(-double(gate[i]))),
+               gateGrad[i], upGrad[i]);
 }
 
 void applyExpUnary(mp_unary_op op, const float *in, int64_t n, float *out) {

@@ -35,6 +35,13 @@ void applyExpUnary(mp_unary_op op, const float *in, int64_t n, float *out);
 /// `in`.
 void applySiluGrad(const float *grad, const float *in, int64_t n, float *out);
 
+/// MP_BINARY_SWIGLU and mp_swiglu_grad_f32 over n elements, as
+/// Elementwise.h's swiglu and swigluGrad compute them but for the exp.
+/// Each output may be one of the inputs.
+void applySwiglu(const float *gate, const float *up, int64_t n, float *out);
+void applySwigluGrad(const float *grad, const float *gate, const float *up,
+                     int64_t n, float *gateGrad, float *upGrad);
+
 } // namespace mp::runtime
 
 #endif // MP_RUNTIME_HOST_VECTOREXP_H

@@ -41,6 +41,8 @@ func.func @elementwise(%x: tensor<8x16xf32>, %y: tensor<8x16xf32>, %h: tensor<4x
   %tanh = mp.tanh %x : tensor<8x16xf32>
   // CHECK-NEXT: mp.silu %arg0 : tensor<8x16xf32>
   %8 = mp.silu %x : tensor<8x16xf32>
+  // CHECK-NEXT: mp.swiglu %arg0, %{{.+}} : tensor<8x16xf32>
+  %swiglu = mp.swiglu %x, %8 : tensor<8x16xf32>
   // CHECK-NEXT: mp.gelu %arg0 : tensor<8x16xf32>
   %9 = mp.gelu %x : tensor<8x16xf32>
   // CHECK-NEXT: mp.gelu %arg0 tanh : tensor<8x16xf32>

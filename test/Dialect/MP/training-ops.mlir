@@ -16,6 +16,8 @@ func.func @training_ops(%x: tensor<8x10xf32>, %labels: tensor<8xi64>, %s: tensor
   %4 = mp.gelu_grad %2, %x tanh : tensor<8x10xf32>
   // CHECK-NEXT: mp.silu_grad %{{.+}}, %arg0 : tensor<8x10xf32>
   %silu = mp.silu_grad %2, %x : tensor<8x10xf32>
+  // CHECK-NEXT: %gate_grad, %up_grad = mp.swiglu_grad %{{.+}}, %arg0, %arg0 : tensor<8x10xf32>
+  %swiglu:2 = mp.swiglu_grad %2, %x, %x : tensor<8x10xf32>
   // CHECK-NEXT: mp.cross_entropy_grad %arg0, %arg1, %arg2 scale 1.250000e-01 : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
   %5 = mp.cross_entropy_grad %x, %labels, %s scale 0.125 : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
   // CHECK-NEXT: mp.clip_coefficient %arg2 max_norm 1.000000e+00 : tensor<f32>

@@ -518,6 +518,24 @@ ShardingRule SiluGradOp::getShardingRule() {
   return getActivationGradRule(*this);
 }
 
+/// silu(gate) · up: linear in up only.
+ShardingRule SwigluOp::getShardingRule() {
+  ShardingRule rule = ShardingRule::getElementwise(rankedType(getResult()), 2,
+                                                   PartialRule::Multilinear);
+  rule.linearOperands = {false, true};
+  return rule;
+}
+
+/// Both gradients are linear in the incoming gradient (and gate_grad in up
+/// too, which up_grad does not read): a partial gradient stays partial.
+ShardingRule SwigluGradOp::getShardingRule() {
+  ShardingRule rule = ShardingRule::getElementwise(rankedType(getGrad()), 3,
+                                                   PartialRule::Multilinear);
+  rule.resultFactors.push_back(rule.resultFactors.front());
+  rule.linearOperands = {true, false, false};
+  return rule;
+}
+
 ShardingRule CrossEntropyGradOp::getShardingRule() {
   RankedTensorType input = rankedType(getInput());
   ShardingRule rule;

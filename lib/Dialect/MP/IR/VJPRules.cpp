@@ -198,6 +198,12 @@ void SiluOp::buildVJP(OpBuilder &b, ValueRange grads,
   operandGrads.push_back(SiluGradOp::create(b, getLoc(), grads[0], getInput()));
 }
 
+void SwigluOp::buildVJP(OpBuilder &b, ValueRange grads,
+                        SmallVectorImpl<Value> &operandGrads) {
+  auto grad = SwigluGradOp::create(b, getLoc(), grads[0], getGate(), getUp());
+  operandGrads.append({grad.getGateGrad(), grad.getUpGrad()});
+}
+
 void GeluOp::buildVJP(OpBuilder &b, ValueRange grads,
                       SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(GeluGradOp::create(b, getLoc(), grads[0], getInput(),

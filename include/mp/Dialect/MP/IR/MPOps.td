@@ -204,6 +204,30 @@ def MP_SiluOp : MP_UnaryOp<"silu", "elementwise x · sigmoid(x)"> {
   let description = "`torch.nn.functional.silu`, also called swish.";
 }
 
+def MP_SwigluOp : MP_Op<"swiglu", [Pure, Elementwise,
+    SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "SwiGLU's product silu(gate) · up";
+  let description = [{
+    `silu(gate) · up`, a Llama feed-forward's `F.silu(w1(x)) * w3(x)`,
+    rounded as `mp.silu` then `mp.mul` round it (silu's value to float
+    first), so it is the pair's value bit for bit. `--mp-fuse-swiglu` makes
+    it of the pair. One kernel reads both operands and writes the product
+    where the pair writes silu's value and reads it back; the training step
+    keeps `gate` and `up` for the backward pass (`mp.swiglu_grad` computes
+    silu's value again) and not silu's value too, the size of the layer's
+    largest activation.
+
+    ```mlir
+    %y = mp.swiglu %gate, %up : tensor<8x16x128xf32>
+    ```
+  }];
+  let arguments = (ins MP_FloatTensor:$gate, MP_FloatTensor:$up);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
 def MP_GeluOp : MP_UnaryOp<"gelu", "elementwise GELU"> {
   let description = [{
     `torch.nn.functional.gelu`: `x · Φ(x)` with the exact normal CDF, or with

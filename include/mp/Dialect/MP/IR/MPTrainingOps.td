@@ -69,6 +69,25 @@ def MP_SiluGradOp : MP_Op<"silu_grad", [Pure, Elementwise,
   }];
 }
 
+def MP_SwigluGradOp : MP_Op<"swiglu_grad", [Pure, Elementwise,
+    AllTypesMatch<["grad", "gate", "up", "gate_grad", "up_grad"]>,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "the gradients of swiglu with respect to gate and up";
+  let description = [{
+    `gate_grad = (grad · up) · silu'(gate)` and `up_grad = grad · silu(gate)`,
+    each product rounded as `mp.mul` and `mp.silu_grad` round them in the
+    unfused step's backward pass: one kernel reading three tensors and
+    writing two, where the unfused gradient is three kernels (and reads
+    silu's kept value).
+  }];
+  let arguments = (ins MP_FloatTensor:$grad, MP_FloatTensor:$gate,
+                       MP_FloatTensor:$up);
+  let results = (outs MP_FloatTensor:$gate_grad, MP_FloatTensor:$up_grad);
+  let assemblyFormat = [{
+    $grad `,` $gate `,` $up attr-dict `:` type($grad)
+  }];
+}
+
 def MP_CrossEntropyGradOp : MP_Op<"cross_entropy_grad", [Pure,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradient of cross_entropy with respect to its logits";
