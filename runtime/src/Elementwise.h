@@ -82,14 +82,17 @@ MP_HOST_DEVICE inline float swiglu(float gate, float up, double s) {
 
 /// swiglu's gradients from s = sigmoid(gate), rounded as mp.mul and
 /// mp.silu_grad round them unfused: t = grad·up, then t·silu'(gate); and
-/// grad times silu's rounded value.
-MP_HOST_DEVICE inline void swigluGrad(float grad, float gate, float up,
-                                      double s, float &gateGrad,
-                                      float &upGrad) {
+/// grad times silu's rounded value. (Two values, not two outputs by
+/// reference, which keep the host's loop from vectorizing.)
+MP_HOST_DEVICE inline float swigluGateGrad(float grad, float gate, float up,
+                                           double s) {
   float t = float(double(grad) * up);
+  return float(double(t) * siluDerivative(gate, s));
+}
+
+MP_HOST_DEVICE inline float swigluUpGrad(float grad, float gate, double s) {
   float silu = float(gate * s);
-  gateGrad = float(double(t) * siluDerivative(gate, s));
-  upGrad = float(double(grad) * silu);
+  return float(double(grad) * silu);
 }
 
 /// op(x); the public call has checked that `op` is one of the enum's.

@@ -48,6 +48,13 @@ __global__ void binaryKernel(mp_binary_op op, int64_t n, const float *a,
     out[i] = applyBinary(op, a[i], b[i]);
 }
 
+__device__ inline void swigluGradAt(float grad, float gate, float up,
+                                    float &gateGrad, float &upGrad) {
+  double s = sigmoid(gate);
+  gateGrad = swigluGateGrad(grad, gate, up, s);
+  upGrad = swigluUpGrad(grad, gate, s);
+}
+
 __global__ void swigluGradKernel(int64_t n, const float *grad,
                                  const float *gate, const float *up,
                                  float *gateGrad, float *upGrad) {
@@ -58,16 +65,15 @@ __global__ void swigluGradKernel(int64_t n, const float *grad,
     float4 a = reinterpret_cast<const float4 *>(gate)[v];
     float4 b = reinterpret_cast<const float4 *>(up)[v];
     float4 da, db;
-    swigluGrad(g.x, a.x, b.x, sigmoid(a.x), da.x, db.x);
-    swigluGrad(g.y, a.y, b.y, sigmoid(a.y), da.y, db.y);
-    swigluGrad(g.z, a.z, b.z, sigmoid(a.z), da.z, db.z);
-    swigluGrad(g.w, a.w, b.w, sigmoid(a.w), da.w, db.w);
+    swigluGradAt(g.x, a.x, b.x, da.x, db.x);
+    swigluGradAt(g.y, a.y, b.y, da.y, db.y);
+    swigluGradAt(g.z, a.z, b.z, da.z, db.z);
+    swigluGradAt(g.w, a.w, b.w, da.w, db.w);
     reinterpret_cast<float4 *>(gateGrad)[v] = da;
     reinterpret_cast<float4 *>(upGrad)[v] = db;
   }
   for (int64_t i = vectorEnd + gridStart(); i < n; i += gridStride())
-    swigluGrad(grad[i], gate[i], up[i], sigmoid(gate[i]), gateGrad[i],
-               upGrad[i]);
+    swigluGradAt(grad[i], gate[i], up[i], gateGrad[i], upGrad[i]);
 }
 
 __global__ void fillKernel(int64_t n, float value, float *out) {

@@ -21,7 +21,9 @@ namespace mp::runtime {
 
 namespace {
 
-double vectorExp(double x) {
+// Always inlined: a call in a loop keeps it from vectorizing, and GCC's
+// growth limits stop inlining it into the later loops of this file.
+[[gnu::always_inline]] inline double vectorExp(double x) {
   constexpr double kLog2e = 1.4426950408889634,
                    kLn2Hi = 6.93147180369123816490e-01,
                    kLn2Lo = 1.90821492927058770002e-10,
@@ -123,9 +125,13 @@ MP_VECTOR_CLONES
 void applySwigluGrad(const float *grad, const float *gate, const float *up,
                      int64_t n, float *gateGrad, float *upGrad) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i)
-    swigluGrad(grad[i], gate[i], up[i], 1 / (1 + vectorExp(-double(gate[i]))),
-               gateGrad[i], upGrad[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    // Read before either store: the outputs may be inputs.
+    float g = grad[i], x = gate[i], u = up[i];
+    double s = 1 / (1 + vectorExp(-double(x)));
+    gateGrad[i] = swigluGateGrad(g, x, u, s);
+    upGrad[i] = swigluUpGrad(g, x, s);
+  }
 }
 
 void applyExpUnary(mp_unary_op op, const float *in, int64_t n, float *out) {
