@@ -211,7 +211,8 @@ def options(seed):
     sums of row-by-row GEMMs cut into 2 or 3 row chunks, and a third with
     attention fused (mp-fuse-attention with a scratch cap of 1 or 64 bytes,
     so chunks of one row or a few, or none; the bias is then added to the
-    attention's output instead)."""
+    attention's output instead), and half with silu · tanh fused
+    (mp-fuse-swiglu: mp.swiglu and its gradient)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -223,8 +224,10 @@ def options(seed):
     chunks = rng.choice([2, 3])
     fuse_attention = rng.random() < 1 / 3
     chunk_bytes = rng.choice([1, 64, 0])
+    fuse_swiglu = rng.random() < 0.5
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
+        (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \
         ["--mp-train-step=max-grad-norm=1.0" +
          (" precision=bf16" if bf16 else "")]
     passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \
