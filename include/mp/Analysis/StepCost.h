@@ -113,7 +113,8 @@ struct StepPrediction {
 /// Calls `visit` with each op of `func` that runs as a kernel or a
 /// collective, and the GEMM FLOPs and kernel bytes of its CostOpInterface
 /// (an op of another dialect is one kernel without GEMM FLOPs; transposes
-/// that GEMMs read through are not computed; a collective that
+/// that GEMMs read through are not computed, nor reshapes that share their
+/// operand's buffer; a collective that
 /// communicates runs no kernel, a grouped call's first member counts the
 /// group's packing and unpacking copies; a bf16 GEMM's operand
 /// conversions, as `bf16GemmOperands` makes them, are a kernel of their

@@ -57,11 +57,11 @@ public:
                  int64_t strideC) override;
   mp_status unary(mp_unary_op op, int64_t n, const float *in, float *out,
                   double scalar) override;
+  mp_status binary(mp_binary_op op, int64_t n, const float *a, const float *b,
+                   float *out) override;
   mp_status swigluGrad(int64_t n, const float *grad, const float *gate,
                        const float *up, float *gateGrad,
                        float *upGrad) override;
-  mp_status binary(mp_binary_op op, int64_t n, const float *a, const float *b,
-                   float *out) override;
   mp_status reduceSum(int rank, const int64_t *shape, uint32_t dimsMask,
                       double scale, const float *in, float *out) override;
   mp_status broadcast(int rank, const int64_t *outShape, uint32_t dimsMask,

@@ -192,12 +192,13 @@ void TanhOp::buildVJP(OpBuilder &b, ValueRange grads,
       SubOp::create(b, loc, grads[0], MulOp::create(b, loc, gy, y)));
 }
 
-// y = x·s(x): y' = s + y - y·s.
+// y = x·s(x): y' = s·(1 + x·(1 - s)), one op (mp.silu_grad) from x.
 void SiluOp::buildVJP(OpBuilder &b, ValueRange grads,
                       SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(SiluGradOp::create(b, getLoc(), grads[0], getInput()));
 }
 
+// silu(gate)·up: both gradients from one op, silu's value computed again.
 void SwigluOp::buildVJP(OpBuilder &b, ValueRange grads,
                         SmallVectorImpl<Value> &operandGrads) {
   auto grad = SwigluGradOp::create(b, getLoc(), grads[0], getGate(), getUp());
