@@ -220,11 +220,22 @@ def predict(config, work, build):
     chunked = min(((simulate(scheduled_command(opt, chunks)), chunks)
                    for chunks in CHUNKS),
                   key=lambda run: run[0]["step_seconds"])
+    # Scheduled, with mp's fusions on the model: attention (on chip where
+    # the machine file says so) and SwiGLU.
+    fused = simulate(scheduled_command(fused_command(opt)))
     os.remove(model)
-    return plain, scheduled, chunked
+    return plain, scheduled, chunked, fused
 
 
 CHUNKS = (2, 4)
+
+
+FUSIONS = ["--mp-fuse-attention", "--mp-fuse-swiglu"]
+
+
+def fused_command(opt):
+    """`opt` with the fusions run on the model, first."""
+    return opt[:2] + FUSIONS + opt[2:]
 
 
 def scheduled_command(opt, chunks=None):
@@ -270,16 +281,18 @@ def main():
                 print(show(scheduled_command(opt)))
                 for chunks in CHUNKS:
                     print(show(scheduled_command(opt, chunks)))
+            print(show(scheduled_command(fused_command(opt))))
         return
     with tempfile.TemporaryDirectory() as work:
         rows = [(c, predict(c, work, args.build)) for c in configs]
-    baseline = next((p for c, (p, q, r) in rows if c["name"] == "mg-1"),
+    baseline = next((p for c, (p, q, r, _) in rows if c["name"] == "mg-1"),
                     None)
     print("| configuration | source | GPUs | published | predicted "
           "(error) | scheduled (error) | row chunks (error) | overlap bound "
-          "(error) | compute s (GEMM s) | comm s | peak GiB (published) |")
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-    for c, (p, q, (r, chunks)) in rows:
+          "(error) | compute s (GEMM s) | comm s | peak GiB (published) "
+          "| fused, scheduled (error, peak GiB) |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for c, (p, q, (r, chunks), fz) in rows:
         with open(os.path.join(MACHINES, c["machine"])) as f:
             machine = json.load(f)
         # The steps' GEMMs are bf16 (train-step precision=bf16).
@@ -303,13 +316,17 @@ def main():
         memory = f"{p['peak_bytes'] / GIB:.0f}"
         if c["memory"] is not None:
             memory += f" ({c['memory']})"
+        # The fused step's FLOP rate counts the model's FLOPs (the unfused
+        # step's), not the recomputed scores' its attention gradient adds.
+        fused = value(fz["step_seconds"])
         line = (f"| {c['note']} | {c['source']} | {c['ranks']} | "
                 f"{c['published']:.4g} {unit} | {pred:.4g} ({err(pred)}) | "
                 f"{sched:.4g} ({err(sched)}) | "
                 f"{chunked:.4g} ({err(chunked)}{chunk_note}) | "
                 f"{over:.4g} ({err(over)}) | {p['compute_seconds']:.3f} "
                 f"({p['gemm_flops'] / rate:.3f}) | {p['comm_seconds']:.3f} "
-                f"| {memory} |")
+                f"| {memory} | {fused:.4g} ({err(fused)}, "
+                f"{fz['peak_bytes'] / GIB:.0f}) |")
         print(line)
     if baseline is not None:
         # Each row's FLOP rate over the 1-GPU row's, as Figure 5.
@@ -317,7 +334,7 @@ def main():
         print("\n| Megatron-LM weak scaling | GPUs | published | predicted "
               "| scheduled | row chunks | overlap bound |")
         print("|---|--:|--:|--:|--:|--:|--:|")
-        for c, (p, q, (r, _)) in rows:
+        for c, (p, q, (r, _), _) in rows:
             if c["name"].startswith("mg-"):
                 bound = max(p["compute_seconds"], p["comm_seconds"])
                 eff = p["gemm_flops"] / p["step_seconds"] / base
