@@ -15,6 +15,7 @@ mkdir -p "$work"
 # one GPU (the launcher starts local ranks itself; orted is for remote ones).
 files=("$build/bin/mp-runtime-test" "$root/bench/device-check.sh"
        "$root/bench/pytorch_ffn.py" "$root/bench/lightning_ffn.py"
+       "$root/bench/profile-vs-model.py"
        "$root/test/Runtime/Inputs/tensors.py"
        /usr/bin/orterun)
 /usr/local/cuda/bin/nvcc -O2 -o "$work/cuda_ceilings" "$root/bench/cuda_ceilings.cu" -lcublas
@@ -95,7 +96,13 @@ for variant in plain fused; do
     "${extra[@]}" --out "$work/llama-long-$variant" \
     > "$work/llama-long-$variant.log"
   cp "$work/llama-long-$variant/train" "$work/train-llama-long-$variant"
-  files+=("$work/train-llama-long-$variant")
+  # The cost model's prediction of the step, op by op, for
+  # profile-vs-model.py beside the device's MP_PROFILE table.
+  "$build/bin/mp-opt" "$work/llama-long-$variant/step.mlir" \
+    --mp-simulate="machine=$root/bench/machines/h100-node.json output=$work/sim-llama-long-$variant.json" \
+    -o /dev/null
+  files+=("$work/train-llama-long-$variant" \
+          "$work/sim-llama-long-$variant.json")
 done
 # The compute-bound step in strict float32 and in bf16, timed beside
 # PyTorch's same modes.

@@ -186,7 +186,13 @@ for variant in plain fused; do
   "$bin/train-llama-long-$variant" --backend cuda --cuda-graph --steps 11 --warmup 3 --time | grep -v "^step [0-9]"
 done
 MP_CUDA_ATTENTION=composed "$bin/train-llama-long-fused" --backend cuda --cuda-graph --steps 11 --warmup 3 --time | grep -v "^step [0-9]"
-MP_PROFILE=1 "$bin/train-llama-long-fused" --backend cuda --steps 5 --warmup 2 2>&1 | grep -v "^step [0-9]" | head -25
+MP_PROFILE=1 "$bin/train-llama-long-fused" --backend cuda --steps 5 --warmup 2 2> "$dev/profile-llama-long-fused.txt" > /dev/null
+grep -v "^step [0-9]" "$dev/profile-llama-long-fused.txt" | head -25
+MP_PROFILE=1 "$bin/train-llama-long-plain" --backend cuda --steps 5 --warmup 2 2> "$dev/profile-llama-long-plain.txt" > /dev/null
+for variant in plain fused; do
+  echo "measured against the cost model (h100-node.json), $variant:"
+  "$py" "$bin/profile-vs-model.py" "$dev/profile-llama-long-$variant.txt" "$bin/sim-llama-long-$variant.json" || echo "profile-vs-model.py ($variant) failed"
+done
 echo "the attention ops composed (MP_CUDA_ATTENTION=composed), beside the on-chip ones above:"
 MP_CUDA_ATTENTION=composed MP_PROFILE=1 "$bin/train-llama-long-fused" --backend cuda --steps 5 --warmup 2 2>&1 | grep -E "profile|mp.attention"
 
