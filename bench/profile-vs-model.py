@@ -32,7 +32,7 @@ def measured_per_step(lines):
     """Milliseconds per step by op name: an op of the step runs once per
     step, so the most common call count among the step's ops is the number
     of profiled steps."""
-    totals, calls = defaultdict(float), defaultdict(int)
+    totals = defaultdict(float)
     counts = []
     seen = False
     for line in lines:
@@ -49,7 +49,6 @@ def measured_per_step(lines):
         if not name.startswith("mp."):
             continue  # the trainer's own work: writing results, copies
         totals[name] += total
-        calls[name] += count
         counts.append(count)
     if not counts:
         sys.exit("profile-vs-model.py: no MP_PROFILE table with mp ops")

@@ -1621,33 +1621,34 @@ void testSwiglu(mp_context *ctx) {
     g *= 6; // through silu's curve and its tails
   Buffer gate(ctx, gateValues), up(ctx, makeValues(n, 2)),
       grad(ctx, makeValues(n, 3));
-  auto call = [&](auto status) { CHECK_OK(ctx, status); };
   Buffer fused(ctx, n * sizeof(float)), silu(ctx, n * sizeof(float)),
       product(ctx, n * sizeof(float));
-  call(mp_binary_f32(ctx, MP_BINARY_SWIGLU, n, gate.floats(), up.floats(),
-                     fused.floats()));
-  call(mp_unary_f32(ctx, MP_UNARY_SILU, n, gate.floats(), silu.floats(), 0));
-  call(mp_binary_f32(ctx, MP_BINARY_MUL, n, silu.floats(), up.floats(),
-                     product.floats()));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SWIGLU, n, gate.floats(),
+                              up.floats(), fused.floats()));
+  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, n, gate.floats(),
+                             silu.floats(), 0));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, silu.floats(), up.floats(),
+                              product.floats()));
   expect(fused.read() == product.read(), "swiglu = silu then mul, bit for bit");
 
   Buffer gateGrad(ctx, n * sizeof(float)), upGrad(ctx, n * sizeof(float));
-  call(mp_swiglu_grad_f32(ctx, n, grad.floats(), gate.floats(), up.floats(),
-                          gateGrad.floats(), upGrad.floats()));
+  CHECK_OK(ctx,
+           mp_swiglu_grad_f32(ctx, n, grad.floats(), gate.floats(), up.floats(),
+                              gateGrad.floats(), upGrad.floats()));
   Buffer t(ctx, n * sizeof(float)), wantGate(ctx, n * sizeof(float)),
       wantUp(ctx, n * sizeof(float));
-  call(mp_binary_f32(ctx, MP_BINARY_MUL, n, grad.floats(), up.floats(),
-                     t.floats()));
-  call(mp_binary_f32(ctx, MP_BINARY_SILU_GRAD, n, t.floats(), gate.floats(),
-                     wantGate.floats()));
-  call(mp_binary_f32(ctx, MP_BINARY_MUL, n, grad.floats(), silu.floats(),
-                     wantUp.floats()));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, grad.floats(), up.floats(),
+                              t.floats()));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SILU_GRAD, n, t.floats(),
+                              gate.floats(), wantGate.floats()));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, grad.floats(),
+                              silu.floats(), wantUp.floats()));
   expect(gateGrad.read() == wantGate.read() && upGrad.read() == wantUp.read(),
          "swiglu_grad = mul, silu_grad and mul, bit for bit");
   // Written over the gradient and the gate, as the memory plan may place
   // them.
-  call(mp_swiglu_grad_f32(ctx, n, grad.floats(), gate.floats(), up.floats(),
-                          grad.floats(), gate.floats()));
+  CHECK_OK(ctx, mp_swiglu_grad_f32(ctx, n, grad.floats(), gate.floats(),
+                                   up.floats(), grad.floats(), gate.floats()));
   expect(grad.read() == wantGate.read() && gate.read() == wantUp.read(),
          "swiglu_grad in place over its inputs");
 
