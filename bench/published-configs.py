@@ -220,8 +220,9 @@ def predict(config, work, build):
     chunked = min(((simulate(scheduled_command(opt, chunks)), chunks)
                    for chunks in CHUNKS),
                   key=lambda run: run[0]["step_seconds"])
-    # Scheduled, with mp's fusions on the model: attention (on chip where
-    # the machine file says so) and SwiGLU.
+    # Scheduled, with mp's fusions: attention (on chip where the machine
+    # file says so) and SwiGLU on the model, GEMM products added into the
+    # gradient sums they feed on the partitioned step.
     fused = simulate(scheduled_command(fused_command(opt)))
     os.remove(model)
     return plain, scheduled, chunked, fused
@@ -230,12 +231,16 @@ def predict(config, work, build):
 CHUNKS = (2, 4)
 
 
-FUSIONS = ["--mp-fuse-attention", "--mp-fuse-swiglu"]
+MODEL_FUSIONS = ["--mp-fuse-attention", "--mp-fuse-swiglu"]
+STEP_FUSIONS = ["--mp-fuse-gemm-accumulate"]
 
 
 def fused_command(opt):
-    """`opt` with the fusions run on the model, first."""
-    return opt[:2] + FUSIONS + opt[2:]
+    """`opt` with the fusions run on the model, first, and on the step,
+    last before the simulation."""
+    at = next(i for i, arg in enumerate(opt)
+              if arg.startswith("--mp-simulate"))
+    return opt[:2] + MODEL_FUSIONS + opt[2:at] + STEP_FUSIONS + opt[at:]
 
 
 def scheduled_command(opt, chunks=None):

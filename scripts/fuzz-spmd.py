@@ -211,8 +211,10 @@ def options(seed):
     sums of row-by-row GEMMs cut into 2 or 3 row chunks, and a third with
     attention fused (mp-fuse-attention with a scratch cap of 1 or 64 bytes,
     so chunks of one row or a few, or none; the bias is then added to the
-    attention's output instead), and half with silu · tanh fused
-    (mp-fuse-swiglu: mp.swiglu and its gradient)."""
+    attention's output instead), half with silu · tanh fused
+    (mp-fuse-swiglu: mp.swiglu and its gradient), and half with GEMM
+    products added into the sums they feed (mp-fuse-gemm-accumulate,
+    before the row chunks and the schedule on half of those, else after)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -225,16 +227,21 @@ def options(seed):
     fuse_attention = rng.random() < 1 / 3
     chunk_bytes = rng.choice([1, 64, 0])
     fuse_swiglu = rng.random() < 0.5
+    accumulate = rng.random() < 0.5
+    accumulate_first = rng.random() < 0.5
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
         (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \
         ["--mp-train-step=max-grad-norm=1.0" +
          (" precision=bf16" if bf16 else "")]
+    fuse_accumulate = ["--mp-fuse-gemm-accumulate"] if accumulate else []
     passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \
         (["--mp-group-fsdp"] if group else []) + \
+        (fuse_accumulate if accumulate_first else []) + \
         (["--mp-pipeline-tp-sums=chunks=%d" % chunks] if pipeline else []) + \
         (["--mp-schedule-collectives" +
           ("=tp-overlap=true" if tp_overlap else "")] if schedule else []) + \
+        ([] if accumulate_first else fuse_accumulate) + \
         (["--mp-fuse-optimizer"] if fuse else [])
     return step, passes
 

@@ -17,7 +17,7 @@
 #                      [--fsdp-groups] [--overlap [--tp-overlap]]
 #                      [--tp-chunks N]
 #                      [--narrow-gemm-operands] [--fuse-optimizer]
-#                      [--fold-scales-inexact]
+#                      [--fold-scales-inexact] [--fuse-gemm-accumulate]
 #                      [--no-run] [--no-build]
 #
 # Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
@@ -49,6 +49,10 @@
 # --fold-scales-inexact folds attention's scale into its GEMMs also where
 # it is no power of two (mp-opt --mp-fold-gemm-scales=inexact=true: head
 # dim 128; one rounding less per score, docs/transformers.md);
+# --fuse-gemm-accumulate adds GEMM products into the gradient sums they
+# feed (mp-opt --mp-fuse-gemm-accumulate, last on the partitioned step:
+# BLAS beta = 1 in the sum's buffer instead of an mp.add; float32
+# rounding, not bit for bit, docs/transformers.md);
 # --auto-plan RANKS lets
 # mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
@@ -91,6 +95,7 @@ fold_passes=()
 group_passes=()
 pipeline_passes=()
 schedule_passes=()
+accumulate_passes=()
 schedule=""
 auto_ranks=""
 machine="$root/bench/machines/host-4ranks.json"
@@ -119,6 +124,7 @@ while (($#)); do
     --tp-overlap) schedule=tp-overlap; shift ;;
     --tp-chunks) pipeline_passes=(--mp-pipeline-tp-sums=chunks="$2"); shift 2 ;;
     --fuse-optimizer) schedule_passes=(--mp-fuse-optimizer "${schedule_passes[@]}"); shift ;;
+    --fuse-gemm-accumulate) accumulate_passes=(--mp-fuse-gemm-accumulate); shift ;;
     --auto-plan) auto_ranks="$2"; shift 2 ;;
     --machine) machine="$2"; shift 2 ;;
     --memory) memory="$2"; shift 2 ;;
@@ -217,7 +223,7 @@ cat "$out/planned.mlir"
   --mp-train-step="$step_options" --mp-spmd "${fold_passes[@]}" \
   "${narrow_passes[@]}" \
   "${group_passes[@]}" "${pipeline_passes[@]}" "${schedule_passes[@]}" \
-  --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
+  "${accumulate_passes[@]}" --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
 echo
 echo "Training step partitioned for the plan's mesh: $out/step.mlir"

@@ -11,7 +11,8 @@
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
 #                        [--fuse-attention] [--attention-chunk-bytes N]
-#                        [--no-fuse-swiglu] [run-ffn.sh options...]
+#                        [--no-fuse-swiglu] [--no-fuse-gemm-accumulate]
+#                        [run-ffn.sh options...]
 #
 # --sequence-parallel uses examples/llama/plan-sp.json (the norms
 # SequenceParallel, as torchtitan's plan has them). Loss
@@ -24,7 +25,10 @@
 # --attention-chunk-bytes N bounds a chunk's scores (its chunk-bytes).
 # The feed-forward's silu(w1(x)) * w3(x) is one mp.swiglu (--mp-fuse-swiglu:
 # the same floats, fewer kernels, silu's value not kept);
-# --no-fuse-swiglu leaves the two ops.
+# --no-fuse-swiglu leaves the two ops. The gradients of the values several
+# GEMMs read (the normed inputs of wq, wk, wv and of w1, w3) are summed by
+# the GEMMs themselves (run-ffn.sh --fuse-gemm-accumulate, BLAS beta = 1);
+# --no-fuse-gemm-accumulate sums them with mp.add.
 #
 # Defaults: 2 layers, dim 64, 4 heads, 2 KV heads (grouped-query
 # attention), FeedForward hidden 172 (torchtitan's rule with multiple_of 4),
@@ -47,6 +51,7 @@ loss_parallel=1
 blocks=""
 fuse_attention=0
 fuse_swiglu=1
+fuse_accumulate=1
 chunk_bytes=""
 while (($#)); do
   case "$1" in
@@ -64,6 +69,7 @@ while (($#)); do
     --fuse-attention) fuse_attention=1; shift ;;
     --attention-chunk-bytes) fuse_attention=1; chunk_bytes="$2"; shift 2 ;;
     --no-fuse-swiglu) fuse_swiglu=0; shift ;;
+    --no-fuse-gemm-accumulate) fuse_accumulate=0; shift ;;
     -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) pass+=("$1"); shift ;;
   esac
@@ -99,6 +105,9 @@ if ((loss_parallel)); then
     --mp-loss-parallel="blocks=${blocks:-$tp}" \
     -o "$out/llama-lp.mlir"
   mv "$out/llama-lp.mlir" "$out/llama.mlir"
+fi
+if ((fuse_accumulate)); then
+  pass=(--fuse-gemm-accumulate "${pass[@]}")
 fi
 exec "$root/scripts/run-ffn.sh" --mesh "$mesh" --model "$out/llama.mlir" \
   --plan "$out/plan.json" --out "$out" "${pass[@]}"

@@ -31,13 +31,16 @@ int64_t alignUp(int64_t bytes) {
 }
 
 /// True if `result` may be computed in the buffer of its operand `arg`:
-/// it is computed from it element by element (an elementwise op, or an
-/// optimizer's new parameter or state from the old one).
+/// it is computed from it element by element (an elementwise op, an
+/// optimizer's new parameter or state from the old one, a GEMM's sum from
+/// its accumulator).
 bool canOverwrite(OpResult result, Value arg) {
   Operation *op = result.getOwner();
   if (auto update = dyn_cast<OptimizerOpInterface>(op))
     return op->getOperand(update.getTiedOperandIndex(
                result.getResultNumber())) == arg;
+  if (Value accumulator = getGemmAccumulator(*op))
+    return accumulator == arg;
   return op->hasTrait<OpTrait::Elementwise>() &&
          result.getType() == arg.getType() &&
          llvm::is_contained(op->getOperands(), arg);
@@ -85,9 +88,8 @@ bool isTransposedView(TransposeOp transpose) {
   Value view = transpose.getResult();
   return swapsLastTwoDims(transpose) && !view.use_empty() &&
          llvm::all_of(view.getUses(), [](OpOperand &use) {
-           return isa<MatmulOp>(use.getOwner()) ||
-                  (isa<LinearOp>(use.getOwner()) &&
-                   use.getOperandNumber() == 1);
+           return isGemmFactor(use) && (isa<MatmulOp>(use.getOwner()) ||
+                                        use.getOperandNumber() == 1);
          });
 }
 
@@ -338,14 +340,28 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
         }
       }
       // A wait's result is its collective's, never an input it keeps. A
-      // buffer that a view or a concatenation still needs is not taken over.
+      // buffer that a view or a concatenation still needs is not taken over,
+      // nor one a GEMM also multiplies (it reads its factors whole while it
+      // writes).
       auto wait = dyn_cast<WaitOp>(op);
+      auto storageRoot = [&](Value value) {
+        while (plan.transposedViews.count(value))
+          value = value.getDefiningOp()->getOperand(0);
+        return rootOf(value);
+      };
+      auto readByGemmFactor = [&](Value operand) {
+        return getGemmAccumulator(op) &&
+               llvm::any_of(op.getOpOperands(), [&](OpOperand &use) {
+                 return isGemmFactor(use) &&
+                        storageRoot(use.get()) == storageRoot(operand);
+               });
+      };
       auto reusable = llvm::find_if(op.getOperands(), [&](Value operand) {
         if (wait && operand != wait.getValue())
           return false;
         return getBytes(operand.getType()) == bytes &&
-               plan.buffers.count(operand) && !viewOffset.count(operand) &&
-               !placedIn.count(rootOf(operand)) &&
+               !readByGemmFactor(operand) && plan.buffers.count(operand) &&
+               !viewOffset.count(operand) && !placedIn.count(rootOf(operand)) &&
                lastUse(operand) == position[&op] &&
                plan.buffers[rootOf(operand)].end == position[&op] &&
                (isa<WaitOp>(op) || runsInPlace(&op) ||

@@ -493,6 +493,13 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
   auto set = [&](HostTensor value, unsigned result = 0) {
     env[op->getResult(result)] = std::move(value);
   };
+  // A GEMM's product added into its accumulator, if it has one.
+  auto accumulate = [&](HostTensor product, Value accumulator) {
+    if (!accumulator)
+      return product;
+    return map2(product, env[accumulator],
+                [](double p, double a) { return p + a; });
+  };
   // An update's gradient factor (mp-fuse-optimizer's fold of mp.mul): 1
   // multiplies exactly.
   auto gradScaleOf = [&](OptimizerOpInterface update) {
@@ -554,7 +561,9 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         int64_t k = x.shape.back(), n = w.shape[0];
         int64_t rows = x.getNumElements() / k;
         HostTensor wt = transpose(w, {1, 0});
-        set(batchedMatmul(x, wt, 1, rows, k, n, true, shapeOf(l.getResult())));
+        set(accumulate(
+            batchedMatmul(x, wt, 1, rows, k, n, true, shapeOf(l.getResult())),
+            l.getAccumulator()));
         return success();
       })
       .Case([&](MatmulOp mm) {
@@ -568,8 +577,10 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         HostTensor product = batchedMatmul(
             a, b, batch, m, k, n, b.shape.size() == 2, shapeOf(mm.getResult()));
         double scale = mm.getEffectiveScale();
-        set(scale == 1 ? std::move(product)
-                       : map1(product, [&](double x) { return x * scale; }));
+        set(accumulate(scale == 1
+                           ? std::move(product)
+                           : map1(product, [&](double x) { return x * scale; }),
+                       mm.getAccumulator()));
         return success();
       })
       .Case([&](AddOp) {

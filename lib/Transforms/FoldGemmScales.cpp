@@ -59,10 +59,11 @@ struct FoldGemmScalesPass : impl::FoldGemmScalesBase<FoldGemmScalesPass> {
   }
 
   /// scale(A·B) -> A·B with the scale as alpha, when only the scale reads
-  /// the product.
+  /// the product (and no accumulator is added to it: alpha scales the
+  /// product alone).
   bool foldIntoProducer(ScaleOp scale) {
     auto matmul = scale.getInput().getDefiningOp<MatmulOp>();
-    if (!matmul || !matmul->hasOneUse())
+    if (!matmul || !matmul->hasOneUse() || matmul.getAccumulator())
       return false;
     std::optional<double> combined =
         combinedScale(matmul, scale.getFactor().convertToDouble(), inexact);
@@ -79,7 +80,9 @@ struct FoldGemmScalesPass : impl::FoldGemmScalesBase<FoldGemmScalesPass> {
   void foldIntoReaders(ScaleOp scale) {
     Value scaled = scale.getResult();
     if (scaled.use_empty() ||
-        !llvm::all_of(scaled.getUsers(), llvm::IsaPred<MatmulOp>))
+        !llvm::all_of(scaled.getUses(), [](OpOperand &use) {
+          return isa<MatmulOp>(use.getOwner()) && isGemmFactor(use);
+        }))
       return;
     double factor = scale.getFactor().convertToDouble();
     // Every reader must take its new scale, or none does.

@@ -45,16 +45,17 @@ namespace mp {
 
 namespace {
 
-/// True when `value` is read, and read only, as an operand of bf16 GEMMs,
-/// directly or through transposes and reshapes (which move values as they
-/// are).
+/// True when `value` is read, and read only, as a factor of bf16 GEMMs
+/// (never an accumulator, which stays float32), directly or through
+/// transposes and reshapes (which move values as they are).
 bool onlyFeedsBf16Gemms(Value value) {
   if (value.use_empty())
     return false;
-  return llvm::all_of(value.getUsers(), [](Operation *user) {
+  return llvm::all_of(value.getUses(), [](OpOperand &use) {
+    Operation *user = use.getOwner();
     if (isa<TransposeOp, ReshapeOp>(user))
       return onlyFeedsBf16Gemms(user->getResult(0));
-    return getGemmPrecision(*user) == Precision::bf16;
+    return isGemmFactor(use) && getGemmPrecision(*user) == Precision::bf16;
   });
 }
 
@@ -66,8 +67,9 @@ RankedTensorType withElementType(Value value, Type elementType) {
 /// read its bfloat16 values in place: through reshapes (copies) and
 /// transposed views (isTransposedView), with no transpose computed.
 bool readsInPlaceAsBFloat16(Value value) {
-  return llvm::all_of(value.getUsers(), [](Operation *user) {
-    if (isa<LinearOp, MatmulOp>(user))
+  return llvm::all_of(value.getUses(), [](OpOperand &use) {
+    Operation *user = use.getOwner();
+    if (isGemmFactor(use))
       return true;
     if (auto transpose = dyn_cast<TransposeOp>(user))
       return isTransposedView(transpose) &&

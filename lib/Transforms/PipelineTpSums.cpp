@@ -60,8 +60,11 @@ bool computesRowByRow(Operation *op, SmallVectorImpl<unsigned> &sliced) {
   auto keepsRows = [&](Value input) {
     return rowsOf(input) == result.getDimSize(0);
   };
+  // A GEMM's accumulator has the result's shape: its rows are sliced too.
   if (auto linear = dyn_cast<LinearOp>(op)) {
     sliced.push_back(0);
+    if (linear.getAccumulator())
+      sliced.push_back(2);
     return linear.getInput().getType().getRank() == rank;
   }
   if (isa<RmsNormOp, LayerNormOp>(op)) {
@@ -74,6 +77,8 @@ bool computesRowByRow(Operation *op, SmallVectorImpl<unsigned> &sliced) {
   }
   if (auto matmul = dyn_cast<MatmulOp>(op)) {
     sliced.append({0, 1});
+    if (matmul.getAccumulator())
+      sliced.push_back(2);
     return rank >= 3 && matmul.getLhs().getType().getRank() == rank &&
            matmul.getRhs().getType().getRank() == rank;
   }

@@ -586,8 +586,18 @@ void Propagator::decideReturn(Operation *returnOp) {
 }
 
 LogicalResult Propagator::run() {
-  initialize();
+  // An accumulator must be partial exactly where its GEMM's product is,
+  // which no layout choice here can make of a value that is not: such GEMMs
+  // are formed on the partitioned step, whose sums are already placed.
   Block &body = func.getFunctionBody().front();
+  for (Operation &op : body)
+    if (auto iface = dyn_cast<ShardingRuleOpInterface>(op);
+        iface && iface.getShardingRule().accumulatorOperand)
+      return op.emitError()
+             << "accumulates into an operand before shardings are "
+                "propagated; mp-fuse-gemm-accumulate forms such GEMMs on the "
+                "partitioned step";
+  initialize();
   SmallVector<Operation *> ops = llvm::map_to_vector(
       body.getOperations(), [](Operation &op) { return &op; });
 

@@ -159,16 +159,21 @@ LogicalResult GradientSyncChecker::transferRule(Operation *op,
                << formatAxes(axes);
     }
   }
-  // Partial sums: which operand partials may pass, as in propagation.
+  // Partial sums: which operand partials may pass, as in propagation. An
+  // accumulator is checked against the product's afterwards.
   SmallVector<StringRef> partial;
-  unsigned numOperands = op->getNumOperands();
+  SmallVector<unsigned> factorOperands;
+  for (unsigned i = 0; i < op->getNumOperands(); ++i)
+    if (i != rule.accumulatorOperand)
+      factorOperands.push_back(i);
+  unsigned numOperands = factorOperands.size();
   llvm::SmallSetVector<StringRef, 4> partialAxes;
-  for (Value operand : op->getOperands())
-    for (StringRef axis : layouts[operand].partial)
+  for (unsigned i : factorOperands)
+    for (StringRef axis : layouts[op->getOperand(i)].partial)
       partialAxes.insert(axis);
   for (StringRef axis : partialAxes) {
     SmallVector<unsigned> owners;
-    for (unsigned i = 0; i < numOperands; ++i)
+    for (unsigned i : factorOperands)
       if (llvm::is_contained(layouts[op->getOperand(i)].partial, axis))
         owners.push_back(i);
     bool passes = (rule.partial == PartialRule::Additive &&
@@ -184,6 +189,19 @@ LogicalResult GradientSyncChecker::transferRule(Operation *op,
   for (auto [factor, axes] : llvm::enumerate(factorAxes))
     if (axes && rule.factorKinds[factor] == FactorKind::Reduction)
       llvm::append_range(partial, *axes);
+  if (rule.accumulatorOperand) {
+    SmallVector<StringRef> accumulated =
+        layouts[op->getOperand(*rule.accumulatorOperand)].partial;
+    SmallVector<StringRef> product = partial;
+    llvm::sort(accumulated);
+    llvm::sort(product);
+    if (accumulated != product)
+      return op->emitError()
+             << "adds a product that is a partial sum over "
+             << formatAxes(product) << " into one over "
+             << formatAxes(accumulated)
+             << ": each rank would add a different share of each";
+  }
   for (auto [result, factors] :
        llvm::zip_equal(op->getResults(), rule.resultFactors)) {
     // Factors no operand carries (a broadcast's new dims) are split as the

@@ -14,8 +14,9 @@
 // NOSTEP: mp-run: --gradcheck needs @rest_train_step
 
 //--- every_op.mlir
-// linear on 3-D input, gelu (tanh), relu, exp, sigmoid, tanh, div, neg, sub,
-// scale, matmul with a shared rhs (scaled), mean over a dim, mse_loss (mean),
+// linear on 3-D input (also accumulating), gelu (tanh), relu, exp, sigmoid,
+// tanh, div, neg, sub, scale, matmul with a shared rhs (scaled,
+// accumulating), mean over a dim, mse_loss (mean),
 // reshape, transpose, cross_entropy (mean), add; and an unused parameter.
 func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {mp.target = "y"},
                     %t: tensor<2x4xf32> {mp.target = "t"},
@@ -29,9 +30,10 @@ func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {m
   %th = mp.tanh %s : tensor<2x4x8xf32>
   %d = mp.div %th, %e : tensor<2x4x8xf32>
   %n = mp.neg %d : tensor<2x4x8xf32>
-  %q = mp.sub %n, %h : tensor<2x4x8xf32>
+  %nw = mp.linear %x, %w accumulate %n : (tensor<2x4x8xf32>, tensor<8x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  %q = mp.sub %nw, %h : tensor<2x4x8xf32>
   %k = mp.scale %q by 0.5 : tensor<2x4x8xf32>
-  %mm = mp.matmul %k, %m scale -1.5 : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %mm = mp.matmul %k, %m accumulate %q scale -1.5 : (tensor<2x4x8xf32>, tensor<8x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
   %mean = mp.mean %mm dims [2] : tensor<2x4x8xf32> -> tensor<2x4xf32>
   %mse = mp.mse_loss %mean, %t : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<f32>
   %flat = mp.reshape %mm : tensor<2x4x8xf32> -> tensor<8x8xf32>

@@ -13,11 +13,21 @@
 // LINEAR: result #0: [2x4]
 // LINEAR-NEXT: 1.000000e+00 2.000000e+00 6.000000e+00 6.000000e+00
 // LINEAR-NEXT: 4.000000e+00 5.000000e+00 1.500000e+01 1.200000e+01
-func.func @linear() -> tensor<2x4xf32> {
+// The same product added into y, and added scaled by 1/2 into y.
+// LINEAR-NEXT: result #1: [2x4]
+// LINEAR-NEXT: 2.000000e+00 4.000000e+00 1.200000e+01 1.200000e+01
+// LINEAR-NEXT: 8.000000e+00 1.000000e+01 3.000000e+01 2.400000e+01
+// LINEAR-NEXT: result #2: [2x4]
+// LINEAR-NEXT: 1.500000e+00 3.000000e+00 9.000000e+00 9.000000e+00
+// LINEAR-NEXT: 6.000000e+00 7.500000e+00 2.250000e+01 1.800000e+01
+func.func @linear() -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
   %x = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
   %w = arith.constant dense<[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 2.0]]> : tensor<4x3xf32>
   %y = mp.linear %x, %w : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
-  return %y : tensor<2x4xf32>
+  %twice = mp.linear %x, %w accumulate %y : (tensor<2x3xf32>, tensor<4x3xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %wt = mp.transpose %w perm [1, 0] : tensor<4x3xf32> -> tensor<3x4xf32>
+  %half = mp.matmul %x, %wt accumulate %y scale 5.000000e-01 : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %y, %twice, %half : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
 }
 
 // A GEMM's precision: bf16 rounds each operand to 8 significant bits, to
@@ -38,7 +48,11 @@ func.func @linear() -> tensor<2x4xf32> {
 // PRECISION-NEXT: result #3: [2x2]
 // PRECISION-NEXT: 1.000000e+00 1.015625e+00
 // PRECISION-NEXT: 1.015625e+00 1.000000e+00
-func.func @precision() -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) {
+// A bf16 GEMM's accumulator is not rounded: result #0 plus x.
+// PRECISION-NEXT: result #4: [2x2]
+// PRECISION-NEXT: 3.019531e+00 4.011719e+00
+// PRECISION-NEXT: 3.027344e+00 4.050781e+00
+func.func @precision() -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) {
   %x = arith.constant dense<[[1.00390625, 1.01171875], [1.01171875, 1.00390625]]> : tensor<2x2xf32>
   %w = arith.constant dense<[[1.0, 1.0], [3.0078125, 0.0]]> : tensor<2x2xf32>
   %bf16 = mp.linear %x, %w precision <bf16> : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
@@ -47,7 +61,8 @@ func.func @precision() -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, te
   %mm = mp.matmul %x, %wt precision <bf16> : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
   %narrow = mp.convert %x : tensor<2x2xf32> -> tensor<2x2xbf16>
   %wide = mp.convert %narrow : tensor<2x2xbf16> -> tensor<2x2xf32>
-  return %bf16, %fp32, %mm, %wide : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>
+  %sum = mp.linear %x, %w accumulate %x precision <bf16> : (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %bf16, %fp32, %mm, %wide, %sum : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>
 }
 
 // silu(1) = σ(1) = 0.7310586, gelu(1) = Φ(1) = 0.8413447, its tanh form

@@ -29,3 +29,15 @@ func.func @unknown_axis(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
   %y = mp.annotate %x <@mesh, [[dp], []]> : tensor<8x8xf32>
   return %y : tensor<8x8xf32>
 }
+
+// -----
+
+// A GEMM's accumulator must be partial exactly where its product is, which
+// propagation cannot arrange: such GEMMs are formed after partitioning.
+mp.mesh @mesh = <tp = 2>
+func.func @accumulate_before_propagation(%x: tensor<8x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                         %w: tensor<8x8xf32>, %g: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  // expected-error@+1 {{accumulates into an operand before shardings are propagated; mp-fuse-gemm-accumulate forms such GEMMs on the partitioned step}}
+  %y = mp.linear %x, %w accumulate %g : (tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}

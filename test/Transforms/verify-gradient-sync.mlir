@@ -131,3 +131,53 @@ func.func @concat_partial_and_reduced(%x: tensor<4x4xf32> {mp.sharding = #mp.sha
   %s = mp.concat %s0, %p1 dim 0 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
   return %s : tensor<4x4xf32>
 }
+
+// -----
+
+// A product partial over tp added into a sum partial over tp (a gradient
+// summed over two row-parallel uses): each rank adds its share into its
+// share, and one all_reduce sums both.
+// CHECK-LABEL: func.func @accumulate_partial_into_partial
+// CHECK: mp.linear %arg0, %arg2 accumulate
+mp.mesh @mesh = <tp = 2>
+func.func @accumulate_partial_into_partial(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                           %w1: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                           %w2: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %p = mp.linear %x, %w1 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %s = mp.linear %x, %w2 accumulate %p : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %r = mp.all_reduce %s on @mesh axes ["tp"] : tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
+
+// -----
+
+// The same product added into a whole value: every rank would add all of
+// it, and the all_reduce would count it twice.
+mp.mesh @mesh = <tp = 2>
+func.func @accumulate_partial_into_whole(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                         %w: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                         %g: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  // expected-error@+1 {{adds a product that is a partial sum over [tp] into one over []: each rank would add a different share of each}}
+  %s = mp.linear %x, %w accumulate %g : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %r = mp.all_reduce %s on @mesh axes ["tp"] : tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
+
+// -----
+
+// A whole product added into a partial sum: the accumulator is not linear
+// alone, so this is no partial sum of anything.
+mp.mesh @mesh = <tp = 2>
+func.func @accumulate_whole_into_partial(%x: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                         %w: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                         %a: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>},
+                                         %b: tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>})
+    -> (tensor<4x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %p = mp.linear %x, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  // expected-error@+1 {{adds a product that is a partial sum over [] into one over [tp]: each rank would add a different share of each}}
+  %s = mp.linear %a, %b accumulate %p : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %r = mp.all_reduce %s on @mesh axes ["tp"] : tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}

@@ -160,6 +160,40 @@ def FuseSwiglu : Pass<"mp-fuse-swiglu", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def FuseGemmAccumulate : Pass<"mp-fuse-gemm-accumulate",
+                                "::mlir::ModuleOp"> {
+  let summary = "Adds GEMM products into the sums they feed (BLAS beta = 1)";
+  let description = [{
+    The backward pass sums a value's gradient over its uses: the normed
+    input of a transformer layer gets `dq·Wq + dk·Wk + dv·Wv`, that of its
+    feed-forward `dgate·W1 + dup·W3`, each a GEMM and then an `mp.add`
+    that reads the product and the running sum and writes a third tensor.
+    This pass rewrites `mp.add %p, %g` where `%p` is an `mp.linear` or
+    `mp.matmul` product that only the add reads, and `%g` a float32 tensor
+    that only the add reads, into the GEMM with `accumulate %g`: the memory
+    plan gives the sum `%g`'s buffer and the GEMM adds its product there
+    (cuBLAS's and OpenBLAS's beta = 1), so the step writes no product to
+    read back, and holds one tensor fewer. The fused GEMM is placed where
+    the product was computed when `%g` exists by then, else at the add.
+
+    ```mlir
+    %p = mp.linear %dk, %wk : (tensor<64x256xf32>, tensor<256x256xf32>) -> tensor<64x256xf32>
+    %s = mp.add %g, %p : tensor<64x256xf32>
+    // becomes
+    %s = mp.linear %dk, %wk accumulate %g : (tensor<64x256xf32>, tensor<256x256xf32>, tensor<64x256xf32>) -> tensor<64x256xf32>
+    ```
+
+    Run it on the partitioned step (after `--mp-spmd` and the passes that
+    follow it, before `--mp-verify-gradient-sync`): an accumulator must be a
+    partial sum over exactly the mesh axes its product is, which the add
+    already required of its operands there, and sharding propagation does
+    not take such GEMMs. A BLAS sums the accumulator in with its running
+    sums, so the step equals the unfused one to float32 rounding, not bit
+    for bit.
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def Summary : Pass<"mp-summary", "::mlir::ModuleOp"> {
   let summary = "Prints a model summary with per-rank placement";
   let description = [{

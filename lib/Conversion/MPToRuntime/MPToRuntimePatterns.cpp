@@ -195,6 +195,17 @@ Value gemmOperandType(Value operand, RuntimeCallBuilder &calls) {
                                                           : MP_DTYPE_F32);
 }
 
+/// A GEMM's beta: 1 when it adds its product into an accumulator, which
+/// is first copied into the result's buffer unless the memory plan put the
+/// result in the accumulator's.
+float accumulateInto(Value result, Value accumulator,
+                     RuntimeCallBuilder &calls) {
+  if (!accumulator)
+    return 0;
+  calls.copy(result, accumulator);
+  return 1;
+}
+
 struct LinearLowering : RuntimePattern<LinearOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(LinearOp op) const override {
@@ -202,6 +213,7 @@ struct LinearLowering : RuntimePattern<LinearOp> {
     int64_t k = getShape(op.getInput()).back();
     int64_t n = getShape(op.getWeight())[0];
     bool viewed = calls.getPlan().transposedViews.contains(op.getWeight());
+    float beta = accumulateInto(op.getResult(), op.getAccumulator(), calls);
     calls.call("mp_gemm_f32",
                {calls.getContext(),
                 calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
@@ -209,8 +221,8 @@ struct LinearLowering : RuntimePattern<LinearOp> {
                 gemmOperandType(op.getWeight(), calls), calls.i32(0),
                 calls.i32(!viewed),
                 calls.i64(getNumElements(op.getInput()) / k), calls.i64(n),
-                calls.i64(k), calls.f32(1), in(op, 0), in(op, 1), calls.f32(0),
-                out(op)});
+                calls.i64(k), calls.f32(1), in(op, 0), in(op, 1),
+                calls.f32(beta), out(op)});
     return success();
   }
 };
@@ -231,6 +243,7 @@ struct MatmulLowering : RuntimePattern<MatmulOp> {
       m *= batch;
       batch = 1;
     }
+    float beta = accumulateInto(op.getResult(), op.getAccumulator(), calls);
     calls.call("mp_gemm_batched_f32",
                {calls.getContext(),
                 calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
@@ -239,8 +252,8 @@ struct MatmulLowering : RuntimePattern<MatmulOp> {
                 calls.i32(transB), calls.i64(batch), calls.i64(m), calls.i64(n),
                 calls.i64(k), calls.f32(op.getEffectiveScale()), in(op, 0),
                 calls.i64(m * k), in(op, 1),
-                calls.i64(rhs.size() == 2 ? 0 : k * n), calls.f32(0), out(op),
-                calls.i64(m * n)});
+                calls.i64(rhs.size() == 2 ? 0 : k * n), calls.f32(beta),
+                out(op), calls.i64(m * n)});
     return success();
   }
 };

@@ -9,6 +9,24 @@ func.func @linear_weight_rank(%x: tensor<8x16xf32>, %w: tensor<32x16x2xf32>) {
 
 // -----
 
+func.func @linear_accumulator_shape(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>, %g: tensor<8x16xf32>) {
+  // expected-error@+2 {{mp.linear accumulates into 'tensor<8x16xf32>' but its product is 'tensor<8x32xf32>'; the accumulator must be float32 of the product's type}}
+  // expected-error@+1 {{'mp.linear' op failed to infer returned types}}
+  %0 = mp.linear %x, %w accumulate %g : (tensor<8x16xf32>, tensor<32x16xf32>, tensor<8x16xf32>) -> tensor<8x32xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_accumulator_bf16(%a: tensor<4x8xbf16>, %b: tensor<8x4xbf16>, %g: tensor<4x4xbf16>) {
+  // expected-error@+2 {{mp.matmul accumulates into 'tensor<4x4xbf16>' but its product is 'tensor<4x4xbf16>'; the accumulator must be float32 of the product's type}}
+  // expected-error@+1 {{'mp.matmul' op failed to infer returned types}}
+  %0 = mp.matmul %a, %b accumulate %g : (tensor<4x8xbf16>, tensor<8x4xbf16>, tensor<4x4xbf16>) -> tensor<4x4xbf16>
+  return
+}
+
+// -----
+
 func.func @linear_features(%x: tensor<8x16xf32>, %w: tensor<32x8xf32>) {
   // expected-error@+2 {{mp.linear input has 16 features but the [out, in] weight expects 8}}
   // expected-error@+1 {{'mp.linear' op failed to infer returned types}}
@@ -299,7 +317,7 @@ func.func @linear_result_element_type(%x: tensor<8x16xbf16>, %w: tensor<32x16xbf
 // -----
 
 func.func @linear_missing_operand(%x: tensor<8x16xf32>) {
-  // expected-error@+1 {{'mp.linear' op expected 2 operands, but found 1}}
+  // expected-error@+1 {{'mp.linear' op expected 2 or more operands, but found 1}}
   %0 = "mp.linear"(%x) : (tensor<8x16xf32>) -> tensor<8x16xf32>
   return
 }

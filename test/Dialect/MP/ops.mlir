@@ -16,6 +16,12 @@ func.func @gemms(%x: tensor<8x16xf32>, %x3: tensor<2x4x16xf32>, %w: tensor<32x16
   %2 = mp.matmul %a, %b : (tensor<4x8x16xbf16>, tensor<4x16x32xbf16>) -> tensor<4x8x32xbf16>
   // CHECK-NEXT: mp.matmul %arg3, %arg5 : (tensor<4x8x16xbf16>, tensor<16x32xbf16>) -> tensor<4x8x32xbf16>
   %3 = mp.matmul %a, %r : (tensor<4x8x16xbf16>, tensor<16x32xbf16>) -> tensor<4x8x32xbf16>
+  // CHECK-NEXT: %[[S:.+]] = mp.linear %arg0, %arg2 accumulate %{{.+}} precision <bf16> : (tensor<8x16xf32>, tensor<32x16xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+  %4 = mp.linear %x, %w accumulate %0 precision <bf16> : (tensor<8x16xf32>, tensor<32x16xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+  // CHECK-NEXT: mp.matmul %arg3, %arg5 precision <bf16>
+  // CHECK-NEXT: mp.matmul %arg3, %arg5 accumulate %{{.+}} scale 2.500000e-01 precision <bf16> : (tensor<4x8x16xbf16>, tensor<16x32xbf16>, tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
+  %5 = mp.matmul %a, %r precision <bf16> : (tensor<4x8x16xbf16>, tensor<16x32xbf16>) -> tensor<4x8x32xf32>
+  %6 = mp.matmul %a, %r accumulate %5 scale 2.500000e-01 precision <bf16> : (tensor<4x8x16xbf16>, tensor<16x32xbf16>, tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
   return
 }
 

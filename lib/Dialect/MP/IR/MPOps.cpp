@@ -93,6 +93,23 @@ FailureOr<Type> getGemmElementType(std::optional<Location> location,
   }
   return a;
 }
+
+/// Pushes `result`, the type of a GEMM's product, after checking that the
+/// accumulator the product is added into (if any) has exactly that type,
+/// float32 (what the runtime's GEMMs sum into).
+LogicalResult pushGemmResult(std::optional<Location> location, StringRef op,
+                             RankedTensorType result, Value accumulator,
+                             SmallVectorImpl<Type> &results) {
+  if (accumulator &&
+      (accumulator.getType() != result || !result.getElementType().isF32()))
+    return emitOptionalError(location, op, " accumulates into ",
+                             accumulator.getType(), " but its product is ",
+                             result,
+                             "; the accumulator must be float32 of the "
+                             "product's type");
+  results.push_back(result);
+  return success();
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -136,8 +153,9 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
     return failure();
   SmallVector<int64_t> shape(input.getShape());
   shape.back() = weight.getDimSize(0);
-  results.push_back(RankedTensorType::get(shape, *elementType));
-  return success();
+  return pushGemmResult(location, "mp.linear",
+                        RankedTensorType::get(shape, *elementType),
+                        adaptor.getAccumulator(), results);
 }
 
 //===----------------------------------------------------------------------===//
@@ -183,8 +201,9 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
   SmallVector<int64_t> shape(lhsBatch);
   shape.push_back(lhsShape[lhsShape.size() - 2]);
   shape.push_back(rhsShape.back());
-  results.push_back(RankedTensorType::get(shape, *elementType));
-  return success();
+  return pushGemmResult(location, "mp.matmul",
+                        RankedTensorType::get(shape, *elementType),
+                        adaptor.getAccumulator(), results);
 }
 
 //===----------------------------------------------------------------------===//
@@ -384,6 +403,18 @@ static LogicalResult verifyNormWeight(Operation *op, Value input, Value weight,
   if (!(eps >= 0))
     return op->emitOpError() << "eps must be non-negative, got " << eps;
   return success();
+}
+
+bool mp::isGemmFactor(OpOperand &use) {
+  return isa<LinearOp, MatmulOp>(use.getOwner()) && use.getOperandNumber() < 2;
+}
+
+Value mp::getGemmAccumulator(Operation &op) {
+  if (auto linear = dyn_cast<LinearOp>(op))
+    return linear.getAccumulator();
+  if (auto matmul = dyn_cast<MatmulOp>(op))
+    return matmul.getAccumulator();
+  return Value();
 }
 
 std::optional<Precision> mp::getGemmPrecision(Operation &op) {

@@ -72,6 +72,16 @@ static PartialRule getGemmPartialRule(Precision precision) {
                                       : PartialRule::Multilinear;
 }
 
+/// A GEMM's accumulator, if it has one: the operand after its factors,
+/// split as the result.
+static void addAccumulator(ShardingRule &rule, Value accumulator) {
+  if (!accumulator)
+    return;
+  rule.accumulatorOperand = rule.operandFactors.size();
+  rule.operandFactors.push_back(rule.resultFactors.front());
+  rule.linearOperands.push_back(false);
+}
+
 // x[b..., k] · W[n, k]ᵀ = y[b..., n]
 ShardingRule LinearOp::getShardingRule() {
   RankedTensorType input = rankedType(getInput());
@@ -90,6 +100,7 @@ ShardingRule LinearOp::getShardingRule() {
   rule.resultFactors = {y};
   rule.partial = getGemmPartialRule(getEffectivePrecision());
   rule.linearOperands = {true, true};
+  addAccumulator(rule, getAccumulator());
   return rule;
 }
 
@@ -115,6 +126,7 @@ ShardingRule MatmulOp::getShardingRule() {
   rule.resultFactors = {result};
   rule.partial = getGemmPartialRule(getEffectivePrecision());
   rule.linearOperands = {true, true};
+  addAccumulator(rule, getAccumulator());
   return rule;
 }
 

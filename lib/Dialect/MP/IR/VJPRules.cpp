@@ -78,7 +78,7 @@ void ReshardOp::buildVJP(OpBuilder &, ValueRange grads,
   operandGrads.push_back(grads[0]);
 }
 
-// y = x·Wᵀ: dx = dy·W, dW = dyᵀ·x summed over the batch dims.
+// y = x·Wᵀ (+ g): dx = dy·W, dW = dyᵀ·x summed over the batch dims, dg = dy.
 void LinearOp::buildVJP(OpBuilder &b, ValueRange grads,
                         SmallVectorImpl<Value> &operandGrads) {
   Location loc = getLoc();
@@ -89,10 +89,12 @@ void LinearOp::buildVJP(OpBuilder &b, ValueRange grads,
   Value dyT = transposeLast2(b, loc, flattenLeading(b, loc, dy));
   operandGrads.push_back(MatmulOp::create(
       b, loc, dyT, flattenLeading(b, loc, getInput()), precision));
+  if (getAccumulator())
+    operandGrads.push_back(dy);
 }
 
-// C = s·A·B: dA = s·dC·Bᵀ, dB = s·Aᵀ·dC (summed over the batch when B is
-// shared).
+// C = s·A·B (+ G): dA = s·dC·Bᵀ, dB = s·Aᵀ·dC (summed over the batch when B
+// is shared), dG = dC.
 void MatmulOp::buildVJP(OpBuilder &b, ValueRange grads,
                         SmallVectorImpl<Value> &operandGrads) {
   Location loc = getLoc();
@@ -106,10 +108,12 @@ void MatmulOp::buildVJP(OpBuilder &b, ValueRange grads,
     Value lhsT = transposeLast2(b, loc, flattenLeading(b, loc, getLhs()));
     operandGrads.push_back(MatmulOp::create(
         b, loc, lhsT, flattenLeading(b, loc, dc), precision, scale));
-    return;
+  } else {
+    operandGrads.push_back(MatmulOp::create(
+        b, loc, transposeLast2(b, loc, getLhs()), dc, precision, scale));
   }
-  operandGrads.push_back(MatmulOp::create(
-      b, loc, transposeLast2(b, loc, getLhs()), dc, precision, scale));
+  if (getAccumulator())
+    operandGrads.push_back(dc);
 }
 
 void AddOp::buildVJP(OpBuilder &, ValueRange grads,

@@ -142,6 +142,15 @@ getCollectiveGroups(mlir::Block &block);
 
 /// The arithmetic of a GEMM (mp.linear, mp.matmul); none for other ops.
 std::optional<Precision> getGemmPrecision(mlir::Operation &op);
+
+/// True if `use` is one of the two factors a GEMM multiplies (not the
+/// accumulator it adds the product into): what it may read transposed or
+/// as bfloat16.
+bool isGemmFactor(mlir::OpOperand &use);
+
+/// The tensor a GEMM adds its product into; null for other ops and for
+/// GEMMs without one.
+mlir::Value getGemmAccumulator(mlir::Operation &op);
 } // namespace mp
 
 #endif // MP_DIALECT_MP_IR_MPOPS_H

@@ -73,6 +73,14 @@ def MP_AnnotateOp : MP_Op<"annotate", [Pure, SameOperandsAndResultType,
 // GEMMs
 //===----------------------------------------------------------------------===//
 
+// How a GEMM's accumulator is summed, for both GEMM ops' documentation.
+defvar MP_GemmAccumulatorRounding = [{
+    A BLAS adds the accumulator into its running float32 sums (OpenBLAS
+    per block of the contraction, cuBLAS in its epilogue), so the result
+    equals a separate `mp.add` of the product to float32 rounding, not
+    necessarily bit for bit.
+}];
+
 def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
@@ -93,14 +101,32 @@ def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
     be float32 (rounded) or bfloat16 (FSDP's gathered bf16 parameters,
     `mp-narrow-collectives`; activations held in bf16,
     `mp-narrow-gemm-operands`), and its result is float32.
+
+    With `accumulate`, the product is added into the float32 tensor of the
+    result's type: `mp.linear %x, %w accumulate %g` is `%g + x · Wᵀ` in one
+    GEMM (BLAS's beta = 1), as `mp-fuse-gemm-accumulate` writes it for a
+    gradient summed over the uses of a value. The runtime computes it in
+    the accumulator's buffer where nothing reads the accumulator later.
+    The accumulator is not linear alone: where the product is a partial sum
+    over a mesh axis, it must be one over exactly the same axes. }] #
+    MP_GemmAccumulatorRounding # [{
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
+                       Optional<MP_FloatTensor>:$accumulator,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`precision` $precision^)? attr-dict `:`
+    $input `,` $weight (`accumulate` $accumulator^)?
+    (`precision` $precision^)? attr-dict `:`
     functional-type(operands, results)
   }];
+  let builders = [
+    // A product added into nothing.
+    OpBuilder<(ins "::mlir::Value":$input, "::mlir::Value":$weight,
+                   "::mp::PrecisionAttr":$precision), [{
+      build($_builder, $_state, input, weight, ::mlir::Value(), precision);
+    }]>
+  ];
   let extraClassDeclaration = [{
     // CostOpInterface: a GEMM.
     int64_t getGemmFlops();
@@ -131,20 +157,27 @@ def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
     `mp.scale` of the product or of an operand (attention's 1/sqrt(d)
     before the softmax and after its gradient), so the step makes no pass
     of its own over the scores.
+
+    `accumulate` adds the (scaled) product into a float32 tensor of the
+    result's type, as for `mp.linear`: `scale` multiplies the product only.
+    }] # MP_GemmAccumulatorRounding # [{
   }];
   let arguments = (ins MP_FloatTensor:$lhs, MP_FloatTensor:$rhs,
+                       Optional<MP_FloatTensor>:$accumulator,
                        OptionalAttr<MP_PrecisionAttr>:$precision,
                        OptionalAttr<F64Attr>:$scale);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $lhs `,` $rhs (`scale` $scale^)? (`precision` $precision^)? attr-dict `:`
+    $lhs `,` $rhs (`accumulate` $accumulator^)? (`scale` $scale^)?
+    (`precision` $precision^)? attr-dict `:`
     functional-type(operands, results)
   }];
   let builders = [
-    // A product that is not scaled.
+    // A product added into nothing.
     OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs,
-                   "::mp::PrecisionAttr":$precision), [{
-      build($_builder, $_state, lhs, rhs, precision, ::mlir::FloatAttr());
+                   "::mp::PrecisionAttr":$precision,
+                   CArg<"::mlir::FloatAttr", "{}">:$scale), [{
+      build($_builder, $_state, lhs, rhs, ::mlir::Value(), precision, scale);
     }]>
   ];
   let extraClassDeclaration = [{

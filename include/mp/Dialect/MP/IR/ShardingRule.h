@@ -7,6 +7,7 @@
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
 #include <utility>
 
 namespace mp {
@@ -43,6 +44,10 @@ struct ShardingRule {
   PartialRule partial = PartialRule::NonLinear;
   /// Under Multilinear, the operands a partial sum may pass through.
   llvm::SmallVector<bool> linearOperands;
+  /// The operand a GEMM adds its product into (split as the result): the
+  /// sum is right only where the accumulator is a partial sum over exactly
+  /// the axes the product is (each rank adds its own part of both).
+  std::optional<unsigned> accumulatorOperand;
   /// The reductions average (mean) rather than sum: a split reduction factor
   /// leaves each rank its local mean, to be scaled by local/global extent.
   bool averages = false;
