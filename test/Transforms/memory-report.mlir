@@ -43,3 +43,36 @@ func.func @diamond(%x: tensor<16xf32>, %s: tensor<f32>) -> (tensor<16xf32>, tens
   return %d, %e : tensor<16xf32>, tensor<f32>
 }
 
+
+// -----
+
+// A GEMM adding into a sum nothing reads later computes in the sum's
+// buffer: one buffer holds both. Its kernel reads x, w and the sum and
+// writes the sum (256 bytes, after the negation's 128).
+// CHECK: "function": "accumulate_in_place",
+// CHECK-NEXT: "partitioned": false,
+// CHECK-NEXT: "persistent_bytes": 128,
+// CHECK-NEXT: "arena_bytes": 64,
+// CHECK: "kernel_bytes": 384
+func.func @accumulate_in_place(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %g = mp.neg %x : tensor<4x4xf32>
+  %s = mp.linear %x, %w accumulate %g : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %s : tensor<4x4xf32>
+}
+
+// -----
+
+// The same sum also read as the GEMM's (transposed) weight: the GEMM reads
+// it whole while it writes, so the sum gets a buffer of its own, and the
+// accumulator is copied there first (128 bytes more).
+// CHECK: "function": "accumulate_into_a_factor",
+// CHECK-NEXT: "partitioned": false,
+// CHECK-NEXT: "persistent_bytes": 64,
+// CHECK-NEXT: "arena_bytes": 128,
+// CHECK: "kernel_bytes": 512
+func.func @accumulate_into_a_factor(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %g = mp.neg %x : tensor<4x4xf32>
+  %t = mp.transpose %g perm [1, 0] : tensor<4x4xf32> -> tensor<4x4xf32>
+  %s = mp.linear %x, %t accumulate %g : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %s : tensor<4x4xf32>
+}

@@ -212,3 +212,29 @@ func.func @attention(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x
   %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 0.5 causal chunk_bytes 300 : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>, tensor<2x3x6x5xf32>, tensor<2x3x6xf32>, tensor<2x3x6x5xf32>) -> (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>)
   return %o, %dq : tensor<2x3x6x5xf32>, tensor<2x3x6x4xf32>
 }
+
+// -----
+
+// GEMMs adding into an accumulator (beta = 1): in the accumulator's buffer
+// where nothing reads it later; where the GEMM also reads it (as its
+// transposed right factor) the sum goes to a buffer of its own, the
+// accumulator copied there first.
+// CHECK-LABEL: func.func @accumulate
+// CHECK: %[[ONE:.+]] = arith.constant 1.000000e+00 : f32
+// CHECK: %[[G:.+]] = llvm.getelementptr %{{.+}}[%c0_i64]
+// CHECK-NEXT: call @mp_unary_f32(%{{.+}}, %c0_i32, %c16_i64, %{{.+}}, %[[G]],
+// CHECK-NOT: mp_copy
+// CHECK: call @mp_gemm_f32({{.+}}, %[[ONE]], %[[G]])
+// CHECK: %[[H:.+]] = llvm.getelementptr %{{.+}}[%c64_i64]
+// CHECK-NEXT: call @mp_unary_f32(%{{.+}}, %c0_i32, %c16_i64, %{{.+}}, %[[H]],
+// CHECK: %[[U:.+]] = llvm.getelementptr %{{.+}}[%c128_i64]
+// CHECK-NEXT: call @mp_copy(%{{.+}}, %[[U]], %[[H]], %c64_i64)
+// CHECK-NEXT: call @mp_gemm_batched_f32(%{{.+}}, %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, {{.+}}, %[[H]], %c0_i64, %[[ONE]], %[[U]], %c16_i64)
+func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> {mp.param = "w"}) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  %g = mp.neg %x : tensor<4x4xf32>
+  %s = mp.linear %x, %w accumulate %g : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %h = mp.neg %x : tensor<4x4xf32>
+  %t = mp.transpose %h perm [1, 0] : tensor<4x4xf32> -> tensor<4x4xf32>
+  %u = mp.matmul %x, %t accumulate %h : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %s, %u : tensor<4x4xf32>, tensor<4x4xf32>
+}
