@@ -214,7 +214,9 @@ def options(seed):
     attention's output instead), half with silu · tanh fused
     (mp-fuse-swiglu: mp.swiglu and its gradient), and half with GEMM
     products added into the sums they feed (mp-fuse-gemm-accumulate,
-    before the row chunks and the schedule on half of those, else after)."""
+    before the row chunks and the schedule on half of those, else after),
+    and a third with selective recomputation (recompute=selective: the
+    backward pass computes elementwise ops and norms again)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -229,11 +231,13 @@ def options(seed):
     fuse_swiglu = rng.random() < 0.5
     accumulate = rng.random() < 0.5
     accumulate_first = rng.random() < 0.5
+    recompute = rng.random() < 1 / 3
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
         (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \
         ["--mp-train-step=max-grad-norm=1.0" +
-         (" precision=bf16" if bf16 else "")]
+         (" precision=bf16" if bf16 else "") +
+         (" recompute=selective" if recompute else "")]
     fuse_accumulate = ["--mp-fuse-gemm-accumulate"] if accumulate else []
     passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \
         (["--mp-group-fsdp"] if group else []) + \

@@ -10,7 +10,7 @@
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
 #                      [--precision fp32|tf32|bf16] [--reduce-dtype f32|bf16]
-#                      [--max-grad-norm N]
+#                      [--max-grad-norm N] [--recompute none|selective]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
@@ -31,6 +31,10 @@
 # --reduce-dtype bf16 sums the gradients across ranks in bfloat16 (FSDP2's
 # reduce_dtype), and --max-grad-norm N clips the gradients to a global norm of N as
 # torch.nn.utils.clip_grad_norm_ (0, the default: no clipping);
+# --recompute selective computes elementwise ops, norms and rotary
+# embeddings again in the backward pass instead of holding their values
+# between the passes (torchtitan's selective activation checkpointing by
+# op; the same floats, less memory; docs/transformers.md);
 # --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
 # reduce_scatter for the FFN's three weights); --overlap schedules the
@@ -86,6 +90,7 @@ lr=3e-3
 precision=tf32
 max_grad_norm=0
 reduce_dtype=f32
+recompute=none
 out=""
 build_first=1
 run=1
@@ -114,6 +119,7 @@ while (($#)); do
     --precision) precision="$2"; shift 2 ;;
     --max-grad-norm) max_grad_norm="$2"; shift 2 ;;
     --reduce-dtype) reduce_dtype="$2"; shift 2 ;;
+    --recompute) recompute="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
@@ -182,7 +188,7 @@ func.func @ffn(%x: $x {mp.input = "x"},
 }
 MLIR
 fi
-step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype max-grad-norm=$max_grad_norm"
+step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype max-grad-norm=$max_grad_norm recompute=$recompute"
 if [[ -n "$auto_ranks" ]]; then
   # The search writes the plan file; the mesh is the one it chose.
   plan="$out/plan.json"

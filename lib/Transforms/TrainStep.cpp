@@ -30,6 +30,8 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Debug.h"
 
+#include <functional>
+
 #define DEBUG_TYPE "mp-train-step"
 
 using namespace mlir;
@@ -112,6 +114,88 @@ void regatherForBackward(func::FuncOp step, PlanAttr plan,
   }
 }
 
+/// Selective activation recomputation, as torchtitan's op-level policy: a
+/// forward value the backward pass reads, made by an op cheap to run again
+/// (elementwise ops, norms, rotary embeddings, reshapes and layout
+/// annotations) from values the backward pass holds anyway (arguments,
+/// constants, parameters, and saved values not themselves recomputed), is
+/// computed again just before its first backward use instead of being held
+/// from the forward pass. GEMM and attention outputs stay saved; the ops
+/// run again read the same floats and give the same ones.
+void recomputeCheapActivations(func::FuncOp step,
+                               ArrayRef<Operation *> forward) {
+  llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
+  auto hasBackwardUse = [&](Value value) {
+    return llvm::any_of(value.getUsers(), [&](Operation *user) {
+      return !inForward.contains(user);
+    });
+  };
+  auto isCheap = [](Operation *op) {
+    return op->getNumResults() == 1 && op->getNumRegions() == 0 &&
+           (op->hasTrait<OpTrait::Elementwise>() ||
+            isa<AnnotateOp, ReshapeOp, RmsNormOp, LayerNormOp, RopeOp>(op));
+  };
+  // In forward order, so that an operand's fate is known before its users'.
+  llvm::DenseSet<Value> recomputable;
+  auto isHeld = [&](Value value) {
+    Operation *def = value.getDefiningOp();
+    if (!def || def->hasTrait<OpTrait::ConstantLike>())
+      return true;
+    if (auto annotate = dyn_cast<AnnotateOp>(def);
+        annotate && isa<BlockArgument>(annotate.getInput()))
+      return true;
+    return !recomputable.contains(value) && hasBackwardUse(value);
+  };
+  for (Operation *op : forward)
+    if (isCheap(op) && llvm::all_of(op->getOperands(), [&](Value operand) {
+          return isHeld(operand) || recomputable.contains(operand);
+        }))
+      recomputable.insert(op->getResult(0));
+
+  // Each value is computed again before its first backward use, earliest
+  // first, so that a later value's chain reuses what is recomputed before
+  // it.
+  Operation *terminator = step.getBody().front().getTerminator();
+  SmallVector<std::pair<Operation *, Value>> firstUses;
+  for (Operation *op : forward) {
+    Value value = op->getNumResults() == 1 ? op->getResult(0) : Value();
+    if (!value || !recomputable.contains(value) ||
+        llvm::is_contained(value.getUsers(), terminator))
+      continue;
+    Operation *first = nullptr;
+    for (Operation *user : value.getUsers())
+      if (!inForward.contains(user) && (!first || user->isBeforeInBlock(first)))
+        first = user;
+    if (first)
+      firstUses.push_back({first, value});
+  }
+  llvm::stable_sort(firstUses, [](const auto &a, const auto &b) {
+    return a.first != b.first && a.first->isBeforeInBlock(b.first);
+  });
+  llvm::DenseMap<Value, Value> recomputed;
+  for (auto [first, value] : firstUses) {
+    OpBuilder b(first);
+    std::function<Value(Value)> recompute = [&](Value v) -> Value {
+      if (!recomputable.contains(v))
+        return v;
+      // Recomputed before an earlier first use: before this one too.
+      if (Value known = recomputed.lookup(v))
+        return known;
+      IRMapping operands;
+      Operation *def = v.getDefiningOp();
+      for (Value operand : def->getOperands())
+        operands.map(operand, recompute(operand));
+      Value again = b.clone(*def, operands)->getResult(0);
+      recomputed[v] = again;
+      return again;
+    };
+    Value again = recompute(value);
+    value.replaceUsesWithIf(again, [&](OpOperand &use) {
+      return !inForward.contains(use.getOwner());
+    });
+  }
+}
+
 struct TrainStepPass : impl::TrainStepBase<TrainStepPass> {
   using Base::Base;
 
@@ -152,6 +236,9 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (reduceDtype != "f32" && reduceDtype != "bf16")
     return emitError(loc) << "unknown reduce-dtype '" << reduceDtype
                           << "'; expected f32 or bf16";
+  if (recompute != "none" && recompute != "selective")
+    return emitError(loc) << "unknown recompute '" << recompute
+                          << "'; expected none or selective";
   return success();
 }
 
@@ -336,6 +423,10 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
     return failure();
   }
   SmallVector<Value> grads = std::move(*gradients);
+  // Before the regathers: a recomputed norm reads its weight as gathered
+  // again for the backward pass.
+  if (recompute == "selective")
+    recomputeCheapActivations(step, forward);
   // The pass option, when given, overrides the plan's.
   auto plan = model->getParentOfType<ModuleOp>()->getAttrOfType<PlanAttr>(
       MPDialect::kPlanAttrName);

@@ -274,6 +274,19 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     after partitioning, mp-narrow-collectives converts the inputs of the
     collectives that sum gradients to bf16 and their results back to f32,
     so the optimizer and the clipping norm read float32 gradients.
+
+    `recompute=selective` is torchtitan's selective activation
+    checkpointing by op (`ac_mode = "selective"`, `selective_ac_option =
+    "op"`): GEMM and attention outputs are saved for the backward pass, and
+    a value it reads that an elementwise op, a norm, a rotary embedding, a
+    reshape or a layout annotation computes from what the backward pass
+    holds anyway (a norm from its input, which the norm's gradient reads;
+    SwiGLU's product from its gate and up projections, which its gradient
+    reads) is computed again just before its first backward use instead of
+    being held between the passes. A transformer layer's two normed inputs
+    and its feed-forward's product are no longer held: less memory between
+    the passes for one more pass of those kernels, and the same floats (the
+    ops read the same values again).
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
@@ -309,6 +322,10 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     Option<"reduceDtype", "reduce-dtype", "std::string",
            /*default=*/"\"f32\"",
            "The type gradients are summed in across ranks: f32 or bf16">,
+    Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
+           "Activation recomputation: none, or selective (elementwise ops, "
+           "norms and rotary embeddings computed again in the backward pass "
+           "instead of kept)">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
