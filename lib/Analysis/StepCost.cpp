@@ -356,13 +356,16 @@ void forEachKernel(
     if (isa<LinearOp, MatmulOp>(op))
       bytes = addSaturated(
           bytes, chargeOperandConversion(op, bf16GemmOperands, visit));
-    // A GEMM summing outside its accumulator's buffer copies it there first.
+    // A GEMM summing outside its accumulator's buffer copies it there first
+    // (read and written once).
     if (Value accumulator = getGemmAccumulator(op);
         accumulator &&
-        !(plan.getStorage(accumulator) == plan.getStorage(op.getResult(0))))
-      bytes = addSaturated(bytes, 2 * getTensorBytes(cast<RankedTensorType>(
-                                                         accumulator.getType()))
-                                          .value_or(0));
+        !(plan.getStorage(accumulator) == plan.getStorage(op.getResult(0)))) {
+      int64_t copied =
+          getTensorBytes(cast<RankedTensorType>(accumulator.getType()))
+              .value_or(0);
+      bytes = addSaturated(addSaturated(bytes, copied), copied);
+    }
     // A grouped call's packing and unpacking, at its first member.
     if (std::optional<unsigned> group = getLedGroup(op, plan)) {
       GroupCopies copies = getGroupCopies(plan.collectiveGroups[*group]);
