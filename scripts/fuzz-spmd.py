@@ -212,11 +212,11 @@ def options(seed):
     attention fused (mp-fuse-attention with a scratch cap of 1 or 64 bytes,
     so chunks of one row or a few, or none; the bias is then added to the
     attention's output instead), half with silu · tanh fused
-    (mp-fuse-swiglu: mp.swiglu and its gradient), and half with GEMM
-    products added into the sums they feed (mp-fuse-gemm-accumulate,
-    before the row chunks and the schedule on half of those, else after),
-    and a third with selective recomputation (recompute=selective: the
-    backward pass computes elementwise ops and norms again)."""
+    (mp-fuse-swiglu: mp.swiglu and its gradient), half with GEMM products
+    added into the sums they feed (mp-fuse-gemm-accumulate, before the row
+    chunks and the schedule on half of those, else after), and a third
+    with selective recomputation (recompute=selective: the backward pass
+    computes elementwise ops and norms again)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
