@@ -360,7 +360,7 @@ void forEachKernel(
     // (read and written once).
     if (Value accumulator = getGemmAccumulator(op);
         accumulator &&
-        !(plan.getStorage(accumulator) == plan.getStorage(op.getResult(0)))) {
+        plan.getStorage(accumulator) != plan.getStorage(op.getResult(0))) {
       int64_t copied =
           getTensorBytes(cast<RankedTensorType>(accumulator.getType()))
               .value_or(0);

@@ -74,6 +74,25 @@ LogicalResult clipGradients(OpBuilder &b, Location loc,
   return success();
 }
 
+/// The backward pass's first reader of `value` (by program order), if any:
+/// a reader that is not among the forward pass's ops.
+Operation *getFirstBackwardUser(Value value,
+                                const llvm::DenseSet<Operation *> &inForward) {
+  Operation *first = nullptr;
+  for (Operation *user : value.getUsers())
+    if (!inForward.contains(user) && (!first || user->isBeforeInBlock(first)))
+      first = user;
+  return first;
+}
+
+/// Makes the backward pass's readers of `value` read `replacement`.
+void replaceBackwardUses(Value value, Value replacement,
+                         const llvm::DenseSet<Operation *> &inForward) {
+  value.replaceUsesWithIf(replacement, [&](OpOperand &use) {
+    return !inForward.contains(use.getOwner());
+  });
+}
+
 /// FSDP2's reshard_after_forward: each plan annotation of a parameter (its
 /// FSDP use) made in the forward pass serves the forward only; the backward
 /// uses a copy made just before its first backward use, which partitions
@@ -93,24 +112,14 @@ void regatherForBackward(func::FuncOp step, PlanAttr plan,
                                                   MPDialect::kParamAttrName);
     if (!name || getFsdpGroup(name.getValue(), plan).empty())
       continue;
-    SmallVector<OpOperand *> backwardUses;
-    Operation *first = nullptr;
-    for (OpOperand &use : annotate.getResult().getUses()) {
-      Operation *user = use.getOwner();
-      if (inForward.contains(user))
-        continue;
-      backwardUses.push_back(&use);
-      if (!first || user->isBeforeInBlock(first))
-        first = user;
-    }
+    Operation *first = getFirstBackwardUser(annotate.getResult(), inForward);
     if (!first)
       continue;
     OpBuilder b(first);
     auto again = AnnotateOp::create(b, annotate.getLoc(), annotate.getInput(),
                                     annotate.getSharding(),
                                     annotate.getEntryAttr(), b.getUnitAttr());
-    for (OpOperand *use : backwardUses)
-      use->set(again.getResult());
+    replaceBackwardUses(annotate.getResult(), again.getResult(), inForward);
   }
 }
 
@@ -125,11 +134,6 @@ void regatherForBackward(func::FuncOp step, PlanAttr plan,
 void recomputeCheapActivations(func::FuncOp step,
                                ArrayRef<Operation *> forward) {
   llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
-  auto hasBackwardUse = [&](Value value) {
-    return llvm::any_of(value.getUsers(), [&](Operation *user) {
-      return !inForward.contains(user);
-    });
-  };
   auto isCheap = [](Operation *op) {
     return op->getNumResults() == 1 && op->getNumRegions() == 0 &&
            (op->hasTrait<OpTrait::Elementwise>() ||
@@ -144,7 +148,8 @@ void recomputeCheapActivations(func::FuncOp step,
     if (auto annotate = dyn_cast<AnnotateOp>(def);
         annotate && isa<BlockArgument>(annotate.getInput()))
       return true;
-    return !recomputable.contains(value) && hasBackwardUse(value);
+    return !recomputable.contains(value) &&
+           getFirstBackwardUser(value, inForward);
   };
   for (Operation *op : forward)
     if (isCheap(op) && llvm::all_of(op->getOperands(), [&](Value operand) {
@@ -162,11 +167,7 @@ void recomputeCheapActivations(func::FuncOp step,
     if (!value || !recomputable.contains(value) ||
         llvm::is_contained(value.getUsers(), terminator))
       continue;
-    Operation *first = nullptr;
-    for (Operation *user : value.getUsers())
-      if (!inForward.contains(user) && (!first || user->isBeforeInBlock(first)))
-        first = user;
-    if (first)
+    if (Operation *first = getFirstBackwardUser(value, inForward))
       firstUses.push_back({first, value});
   }
   llvm::stable_sort(firstUses, [](const auto &a, const auto &b) {
@@ -189,10 +190,7 @@ void recomputeCheapActivations(func::FuncOp step,
       recomputed[v] = again;
       return again;
     };
-    Value again = recompute(value);
-    value.replaceUsesWithIf(again, [&](OpOperand &use) {
-      return !inForward.contains(use.getOwner());
-    });
+    replaceBackwardUses(value, recompute(value), inForward);
   }
 }
 

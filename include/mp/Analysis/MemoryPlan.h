@@ -115,6 +115,7 @@ struct MemoryPlan {
     bool operator==(const Storage &other) const {
       return argument == other.argument && offset == other.offset;
     }
+    bool operator!=(const Storage &other) const { return !(*this == other); }
   };
   /// `value`'s storage; a transposed view is stored in its input. A copy
   /// between two values stored alike (a reshape that took over its
