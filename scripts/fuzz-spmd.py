@@ -148,6 +148,13 @@ ARGS = [("x", "tensor<{B}x{S}x{H}xf32>", ["B", "S", "H"], "mp.input"),
         ("wo", "tensor<{H}x{E}xf32>", ["H", "E"], "mp.param"),
         ("unused", "tensor<{S}xf32>", ["S"], "mp.param")]
 
+# For full recomputation, the parameters named into two numbered layers (the
+# first from the norm to the residual, the second from attention to the
+# matmul before the losses); the tied table stays outside both.
+LAYERS = {"gamma": "layers.0.", "w": "layers.0.", "u1": "layers.0.",
+          "u2": "layers.0.", "wq": "layers.1.", "wk": "layers.1.",
+          "wv": "layers.1.", "wo": "layers.1.", "m": "layers.1."}
+
 
 # Meshes (a, b) to draw from: square, and degenerate ones whose size-1 axes
 # must vanish from every collective.
@@ -187,13 +194,16 @@ def model(seed):
     extents["NH"] = extents["KV"] * extents["REP"]
     extents["E"] = extents["NH"] * extents["D"]
     extents["EKV"] = extents["KV"] * extents["D"]
+    step_options = options(seed)[0]
+    layers = "recompute=full" in step_options[-1]
     signature = ", ".join(
         '%%%s: %s {%s = "%s", mp.sharding = %s}' %
-        (name, type_.format(**extents), role, name,
+        (name, type_.format(**extents), role,
+         LAYERS.get(name, "") + name if layers else name,
          random_sharding(rng, [extents[dim] for dim in shape], sizes))
         for name, type_, shape, role in ARGS)
     body = BODY
-    if options(seed)[0][0].startswith("--mp-fuse-attention"):
+    if step_options[0].startswith("--mp-fuse-attention"):
         body = body.replace(UNFUSED_ATTENTION, FUSED_ATTENTION)
     return ("module {\n  mp.mesh @mesh = <a = %d, b = %d>\n"
             "  func.func @every_op(%s) -> tensor<f32> {\n%s\n  }\n}\n" %
@@ -215,8 +225,9 @@ def options(seed):
     (mp-fuse-swiglu: mp.swiglu and its gradient), half with GEMM products
     added into the sums they feed (mp-fuse-gemm-accumulate, before the row
     chunks and the schedule on half of those, else after), and a third
-    with selective recomputation (recompute=selective: the backward pass
-    computes elementwise ops and norms again)."""
+    with activation recomputation: half of those selective (the backward
+    pass computes elementwise ops and norms again), half full (each layer
+    run again; the model's parameters then named into two layers, LAYERS)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -232,12 +243,13 @@ def options(seed):
     accumulate = rng.random() < 0.5
     accumulate_first = rng.random() < 0.5
     recompute = rng.random() < 1 / 3
+    recompute_mode = "full" if rng.random() < 0.5 else "selective"
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
         (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \
         ["--mp-train-step=max-grad-norm=1.0" +
          (" precision=bf16" if bf16 else "") +
-         (" recompute=selective" if recompute else "")]
+         (" recompute=" + recompute_mode if recompute else "")]
     fuse_accumulate = ["--mp-fuse-gemm-accumulate"] if accumulate else []
     passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \
         (["--mp-group-fsdp"] if group else []) + \

@@ -10,7 +10,7 @@
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
 #                      [--precision fp32|tf32|bf16] [--reduce-dtype f32|bf16]
-#                      [--max-grad-norm N] [--recompute none|selective]
+#                      [--max-grad-norm N] [--recompute none|selective|full]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
@@ -34,7 +34,9 @@
 # --recompute selective computes elementwise ops, norms and rotary
 # embeddings again in the backward pass instead of holding their values
 # between the passes (torchtitan's selective activation checkpointing by
-# op; the same floats, less memory; docs/transformers.md);
+# op; the same floats, less memory; docs/transformers.md), --recompute full
+# runs each numbered layer again from its input (torchtitan's full
+# activation checkpointing: the least memory, one more forward pass);
 # --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
 # reduce_scatter for the FFN's three weights); --overlap schedules the

@@ -123,16 +123,23 @@ void regatherForBackward(func::FuncOp step, PlanAttr plan,
   }
 }
 
+/// Whether `op` lays out an argument of the step (a parameter's FSDP use,
+/// regathered for the backward pass by regatherForBackward, never run again
+/// as an activation is).
+bool isArgumentAnnotation(Operation *op) {
+  auto annotate = dyn_cast<AnnotateOp>(op);
+  return annotate && isa<BlockArgument>(annotate.getInput());
+}
+
 /// Selective activation recomputation, as torchtitan's op-level policy: a
 /// forward value the backward pass reads, made by an op cheap to run again
 /// (elementwise ops, norms, rotary embeddings, reshapes and layout
 /// annotations) from values the backward pass holds anyway (arguments,
 /// constants, parameters, and saved values not themselves recomputed), is
-/// computed again just before its first backward use instead of being held
-/// from the forward pass. GEMM and attention outputs stay saved; the ops
-/// run again read the same floats and give the same ones.
-void recomputeCheapActivations(func::FuncOp step,
-                               ArrayRef<Operation *> forward) {
+/// computed again instead of being held from the forward pass. GEMM and
+/// attention outputs stay saved.
+llvm::DenseSet<Operation *>
+getCheapRecomputable(ArrayRef<Operation *> forward) {
   llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
   auto isCheap = [](Operation *op) {
     return op->getNumResults() == 1 && op->getNumRegions() == 0 &&
@@ -140,55 +147,130 @@ void recomputeCheapActivations(func::FuncOp step,
             isa<AnnotateOp, ReshapeOp, RmsNormOp, LayerNormOp, RopeOp>(op));
   };
   // In forward order, so that an operand's fate is known before its users'.
-  llvm::DenseSet<Value> recomputable;
+  llvm::DenseSet<Operation *> recomputable;
+  auto isRecomputable = [&](Value value) {
+    return recomputable.contains(value.getDefiningOp());
+  };
   auto isHeld = [&](Value value) {
     Operation *def = value.getDefiningOp();
-    if (!def || def->hasTrait<OpTrait::ConstantLike>())
+    if (!def || def->hasTrait<OpTrait::ConstantLike>() ||
+        isArgumentAnnotation(def))
       return true;
-    if (auto annotate = dyn_cast<AnnotateOp>(def);
-        annotate && isa<BlockArgument>(annotate.getInput()))
-      return true;
-    return !recomputable.contains(value) &&
-           getFirstBackwardUser(value, inForward);
+    return !isRecomputable(value) && getFirstBackwardUser(value, inForward);
   };
   for (Operation *op : forward)
-    if (isCheap(op) && llvm::all_of(op->getOperands(), [&](Value operand) {
-          return isHeld(operand) || recomputable.contains(operand);
+    if (isCheap(op) && !isArgumentAnnotation(op) &&
+        llvm::all_of(op->getOperands(), [&](Value operand) {
+          return isHeld(operand) || isRecomputable(operand);
         }))
-      recomputable.insert(op->getResult(0));
+      recomputable.insert(op);
+  return recomputable;
+}
 
-  // Each value is computed again before its first backward use, earliest
-  // first, so that a later value's chain reuses what is recomputed before
-  // it.
+/// Full activation recomputation, as torchtitan's `ac_mode = "full"` (a
+/// checkpoint around each transformer block): the forward ops of a layer
+/// (from the first reader of a numbered layer's parameters, getFsdpGroup, to
+/// the next reader of another group's, with the layout annotations that
+/// lead into it) whose values only that layer reads in the forward pass are
+/// run again in the backward pass, GEMMs and attention included. Between
+/// the passes each layer holds only what flows into the next: its output,
+/// the residual stream.
+llvm::DenseSet<Operation *>
+getLayerRecomputable(func::FuncOp step, PlanAttr plan,
+                     ArrayRef<Operation *> forward) {
+  // The group of the parameter `value` is (or annotates); null if none.
+  auto getGroup = [&](Value value) -> std::optional<StringRef> {
+    if (auto annotate = value.getDefiningOp<AnnotateOp>())
+      value = annotate.getInput();
+    auto arg = dyn_cast<BlockArgument>(value);
+    auto name = arg ? step.getArgAttrOfType<StringAttr>(
+                          arg.getArgNumber(), MPDialect::kParamAttrName)
+                    : StringAttr();
+    if (!name)
+      return std::nullopt;
+    return getFsdpGroup(name.getValue(), plan);
+  };
+  llvm::DenseMap<Operation *, StringRef> layerOf;
+  StringRef current;
+  for (Operation *op : forward) {
+    if (isArgumentAnnotation(op))
+      continue;
+    for (Value operand : op->getOperands())
+      if (std::optional<StringRef> group = getGroup(operand)) {
+        current = *group;
+        break;
+      }
+    if (!current.empty())
+      layerOf[op] = current;
+  }
+  // An annotation only one layer reads in the forward pass (sequence
+  // parallelism's layout of the layer's input) is that layer's, not the
+  // one before's.
+  llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
+  for (Operation *op : llvm::reverse(forward)) {
+    if (!isa<AnnotateOp>(op) || isArgumentAnnotation(op))
+      continue;
+    llvm::SmallSetVector<StringRef, 2> readers;
+    for (Operation *user : op->getUsers())
+      if (inForward.contains(user))
+        readers.insert(layerOf.lookup(user));
+    if (readers.size() == 1 && !readers.front().empty())
+      layerOf[op] = readers.front();
+  }
+  llvm::DenseSet<Operation *> recomputable;
+  for (Operation *op : forward) {
+    StringRef layer = layerOf.lookup(op);
+    if (!layer.empty() && isPure(op) && op->getNumRegions() == 0 &&
+        llvm::all_of(op->getUsers(), [&](Operation *user) {
+          auto readerLayer = layerOf.find(user);
+          // A backward reader, or a forward one of the same layer.
+          return readerLayer == layerOf.end()
+                     ? !inForward.contains(user) && !isa<func::ReturnOp>(user)
+                     : readerLayer->second == layer;
+        }))
+      recomputable.insert(op);
+  }
+  return recomputable;
+}
+
+/// Runs the ops of `recomputable` again in the backward pass, each just
+/// before the first backward use of its results (earliest first, so that a
+/// later value's chain reuses what is run again before it; each op once),
+/// from the values not recomputed, instead of holding their results from the
+/// forward pass. The ops run again read the same floats and give the same
+/// ones.
+void recomputeForBackward(func::FuncOp step, ArrayRef<Operation *> forward,
+                          const llvm::DenseSet<Operation *> &recomputable) {
+  llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
   Operation *terminator = step.getBody().front().getTerminator();
   SmallVector<std::pair<Operation *, Value>> firstUses;
   for (Operation *op : forward) {
-    Value value = op->getNumResults() == 1 ? op->getResult(0) : Value();
-    if (!value || !recomputable.contains(value) ||
-        llvm::is_contained(value.getUsers(), terminator))
+    if (!recomputable.contains(op))
       continue;
-    if (Operation *first = getFirstBackwardUser(value, inForward))
-      firstUses.push_back({first, value});
+    for (Value value : op->getResults())
+      if (!llvm::is_contained(value.getUsers(), terminator))
+        if (Operation *first = getFirstBackwardUser(value, inForward))
+          firstUses.push_back({first, value});
   }
   llvm::stable_sort(firstUses, [](const auto &a, const auto &b) {
     return a.first != b.first && a.first->isBeforeInBlock(b.first);
   });
-  llvm::DenseMap<Value, Value> recomputed;
+  IRMapping recomputed;
   for (auto [first, value] : firstUses) {
     OpBuilder b(first);
     std::function<Value(Value)> recompute = [&](Value v) -> Value {
-      if (!recomputable.contains(v))
+      Operation *def = v.getDefiningOp();
+      if (!recomputable.contains(def))
         return v;
       // Recomputed before an earlier first use: before this one too.
-      if (Value known = recomputed.lookup(v))
+      if (Value known = recomputed.lookupOrNull(v))
         return known;
       IRMapping operands;
-      Operation *def = v.getDefiningOp();
       for (Value operand : def->getOperands())
         operands.map(operand, recompute(operand));
-      Value again = b.clone(*def, operands)->getResult(0);
-      recomputed[v] = again;
-      return again;
+      Operation *again = b.clone(*def, operands);
+      recomputed.map(def->getResults(), again->getResults());
+      return recomputed.lookup(v);
     };
     replaceBackwardUses(value, recompute(value), inForward);
   }
@@ -234,9 +316,9 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (reduceDtype != "f32" && reduceDtype != "bf16")
     return emitError(loc) << "unknown reduce-dtype '" << reduceDtype
                           << "'; expected f32 or bf16";
-  if (recompute != "none" && recompute != "selective")
+  if (recompute != "none" && recompute != "selective" && recompute != "full")
     return emitError(loc) << "unknown recompute '" << recompute
-                          << "'; expected none or selective";
+                          << "'; expected none, selective or full";
   return success();
 }
 
@@ -421,13 +503,23 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
     return failure();
   }
   SmallVector<Value> grads = std::move(*gradients);
-  // Before the regathers: a recomputed norm reads its weight as gathered
-  // again for the backward pass.
-  if (recompute == "selective")
-    recomputeCheapActivations(step, forward);
-  // The pass option, when given, overrides the plan's.
   auto plan = model->getParentOfType<ModuleOp>()->getAttrOfType<PlanAttr>(
       MPDialect::kPlanAttrName);
+  // Before the regathers: a recomputed op reads its weight as gathered
+  // again for the backward pass.
+  if (recompute == "selective") {
+    recomputeForBackward(step, forward, getCheapRecomputable(forward));
+  } else if (recompute == "full") {
+    llvm::DenseSet<Operation *> recomputable =
+        getLayerRecomputable(step, plan, forward);
+    if (recomputable.empty())
+      emitWarning(model.getLoc())
+          << "recompute=full found no layer to recompute: no parameter is "
+             "in a numbered layer ('layers.<n>.') or in one of the plan's "
+             "fsdp groups";
+    recomputeForBackward(step, forward, recomputable);
+  }
+  // The pass option, when given, overrides the plan's.
   if (reshardAfterForward.hasValue() ? reshardAfterForward
                                      : getReshardAfterForward(plan))
     regatherForBackward(step, plan, forward);

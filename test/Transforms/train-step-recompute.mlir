@@ -1,5 +1,12 @@
 // RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=selective" | FileCheck %s
 // RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1" | FileCheck %s --check-prefix=NONE
+// RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=full" 2>/dev/null | FileCheck %s --check-prefix=FULL
+// RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=full" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NO-LAYER
+
+// The first two models have no numbered layer: full recomputation says so,
+// and changes nothing.
+// NO-LAYER-COUNT-2: warning: recompute=full found no layer to recompute: no parameter is in a numbered layer ('layers.<n>.') or in one of the plan's fsdp groups
+// NO-LAYER-NOT: warning
 
 // A pre-norm feed-forward block: the norm's value (read by w1's and w3's
 // weight gradients) is computed again from x, which the norm weight's
@@ -64,5 +71,67 @@ func.func @rope(%w: tensor<4x4xf32> {mp.param = "w"}, %v: tensor<4x4xf32> {mp.pa
   %m = mp.mul %r, %e : tensor<1x2x2x4xf32>
   %o = mp.linear %m, %v : (tensor<1x2x2x4xf32>, tensor<4x4xf32>) -> tensor<1x2x2x4xf32>
   %loss = mp.mse_loss %o, %y : (tensor<1x2x2x4xf32>, tensor<1x2x2x4xf32>) -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+// Full recomputation: each numbered layer is run again, from its input, just
+// before its backward pass needs it (layer 1's, then layer 0's): the norm,
+// the first GEMM and the activation. The second GEMM's value, which only the
+// residual add reads, is not needed again; the residual stream (each layer's
+// output, read by the next) and the head outside the layers stay saved. The
+// layout annotation of layer 1's input (as sequence parallelism lays out a
+// norm's input) is layer 1's: recomputed with it, from the held residual.
+// FULL-LABEL: func.func @layers_train_step
+// FULL-SAME: %[[N0:[^:]+]]: tensor<8xf32> {mp.param = "layers.0.norm"}
+// FULL-SAME: %[[A0:[^:]+]]: tensor<16x8xf32> {mp.param = "layers.0.w1"}
+// FULL-SAME: %[[N1:[^:]+]]: tensor<8xf32> {mp.param = "layers.1.norm"}
+// FULL-SAME: %[[A1:[^:]+]]: tensor<16x8xf32> {mp.param = "layers.1.w1"}
+// FULL-SAME: %[[X:[^:]+]]: tensor<4x8xf32> {mp.input = "x"}
+// FULL: %[[R0:.+]] = mp.add %[[X]],
+// FULL: %[[R1:.+]] = mp.add %[[R0]],
+// FULL: mp.mse_loss
+// FULL: mp.matmul %{{.+}}, %[[R1]]
+// FULL: %[[R0A:.+]] = mp.annotate %[[R0]]
+// FULL-NEXT: %[[H1:.+]] = mp.rms_norm %[[R0A]], %[[N1]]
+// FULL-NEXT: %[[G1:.+]] = mp.linear %[[H1]], %[[A1]]
+// FULL-NEXT: %[[S1:.+]] = mp.gelu %[[G1]]
+// FULL-NEXT: mp.matmul %{{.+}}, %[[S1]]
+// FULL-NEXT: mp.gelu_grad %{{.+}}, %[[G1]]
+// FULL: mp.matmul %{{.+}}, %[[H1]]
+// FULL: mp.rms_norm_grad %[[R0A]], %[[N1]]
+// FULL: %[[H0:.+]] = mp.rms_norm %[[X]], %[[N0]]
+// FULL-NEXT: %[[G0:.+]] = mp.linear %[[H0]], %[[A0]]
+// FULL-NEXT: %[[S0:.+]] = mp.gelu %[[G0]]
+// FULL-NEXT: mp.matmul %{{.+}}, %[[S0]]
+// FULL-NOT: mp.rms_norm %
+// FULL-NOT: mp.gelu %
+// FULL-NOT: mp.annotate %
+// FULL: return
+// CHECK-LABEL: func.func @layers_train_step
+// NONE-LABEL: func.func @layers(
+// NONE-LABEL: func.func @layers_train_step
+// NONE-COUNT-2: mp.rms_norm %
+// NONE-NOT: mp.rms_norm %
+mp.mesh @mesh = <a = 2>
+func.func @layers(%n0: tensor<8xf32> {mp.param = "layers.0.norm"}, %a0: tensor<16x8xf32> {mp.param = "layers.0.w1"},
+                  %b0: tensor<8x16xf32> {mp.param = "layers.0.w2"}, %n1: tensor<8xf32> {mp.param = "layers.1.norm"},
+                  %a1: tensor<16x8xf32> {mp.param = "layers.1.w1"}, %b1: tensor<8x16xf32> {mp.param = "layers.1.w2"},
+                  %head: tensor<8x8xf32> {mp.param = "head"},
+                  %x: tensor<4x8xf32> {mp.input = "x"}, %y: tensor<4x8xf32> {mp.target = "y"}) -> tensor<f32> {
+  %h0 = mp.rms_norm %x, %n0 eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %g0 = mp.linear %h0, %a0 : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  %s0 = mp.gelu %g0 : tensor<4x16xf32>
+  %o0 = mp.linear %s0, %b0 : (tensor<4x16xf32>, tensor<8x16xf32>) -> tensor<4x8xf32>
+  %r0 = mp.add %x, %o0 : tensor<4x8xf32>
+  %r0a = mp.annotate %r0 <@mesh, [[a], []]> : tensor<4x8xf32>
+  %h1 = mp.rms_norm %r0a, %n1 eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %g1 = mp.linear %h1, %a1 : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  %s1 = mp.gelu %g1 : tensor<4x16xf32>
+  %o1 = mp.linear %s1, %b1 : (tensor<4x16xf32>, tensor<8x16xf32>) -> tensor<4x8xf32>
+  %r1 = mp.add %r0, %o1 : tensor<4x8xf32>
+  %p = mp.linear %r1, %head : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %loss = mp.mse_loss %p, %y : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<f32>
   return %loss : tensor<f32>
 }

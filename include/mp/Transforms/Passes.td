@@ -287,6 +287,20 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     and its feed-forward's product are no longer held: less memory between
     the passes for one more pass of those kernels, and the same floats (the
     ops read the same values again).
+
+    `recompute=full` is torchtitan's `ac_mode = "full"` (a checkpoint around
+    each transformer block): each layer (the forward ops from the first
+    reader of a numbered layer's parameters, `layers.<n>.`, or of one of the
+    plan's FSDP groups, to the first reader of another's, with the layout
+    annotations that lead into it) is run again in the backward pass, GEMMs
+    and attention included, just before its backward needs it. Between the
+    passes a layer holds only what another reads: its output, the residual
+    stream. The layer's collectives run again too (under tensor parallelism
+    its all_reduce or reduce_scatter; under sequence parallelism the
+    all_gathers of its normed inputs), and with `reshard-after-forward` the
+    regathered weights serve the recomputation and the backward pass both.
+    The ops outside the layers (embedding, final norm, output head, loss)
+    keep their values. A model with no layer gets a warning and keeps all.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
@@ -323,9 +337,9 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
            /*default=*/"\"f32\"",
            "The type gradients are summed in across ranks: f32 or bf16">,
     Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
-           "Activation recomputation: none, or selective (elementwise ops, "
+           "Activation recomputation: none, selective (elementwise ops, "
            "norms and rotary embeddings computed again in the backward pass "
-           "instead of kept)">,
+           "instead of kept) or full (each layer run again from its input)">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
