@@ -95,42 +95,44 @@ def torchtitan_2d(dp, tp):
 
 
 # name, source, model args, plan, ranks, machine, tokens per rank per step,
-# published value, unit, published memory (GiB) or None, note.
+# published value, unit, published memory (GiB) or None, note, the published
+# run's activation checkpointing (mp-train-step's recompute).
 CONFIGS = []
 
 
 def add(name, source, model, plan, ranks, machine, metric, published,
-        memory, note, loss_parallel=False, dp_per_host=None):
+        memory, note, recompute, loss_parallel=False, dp_per_host=None):
     """dp_per_host: how many GPUs of one data_parallel group share a host
     (None: the machine file's links as they are)."""
     CONFIGS.append(dict(name=name, source=source, model=model, plan=plan,
                         ranks=ranks, machine=machine, metric=metric,
                         published=published, memory=memory, note=note,
-                        loss_parallel=loss_parallel, dp_per_host=dp_per_host))
+                        recompute=recompute, loss_parallel=loss_parallel,
+                        dp_per_host=dp_per_host))
 
 
 # torchtitan, Table 1 and 3: FSDP, eager, selective AC, bf16.
 add("tt-8b-fsdp8", "torchtitan Table 1",
     llama3(32, 4096, 32, 8, 14336, 8192, 2 * 8), fsdp(8), 8,
     "h100-node.json", ("tokens", 2 * 8192), 5762, 82.4,
-    "Llama 3.1 8B, FSDP 8, local batch 2")
+    "Llama 3.1 8B, FSDP 8, local batch 2", "selective")
 add("tt-8b-fsdp128", "torchtitan Table 3",
     llama3(32, 4096, 32, 8, 14336, 8192, 2 * 128), fsdp(128), 128,
     "h100-cluster.json", ("tokens", 2 * 8192), 5605, 67.0,
-    "Llama 3.1 8B, FSDP 128, local batch 2", dp_per_host=8)
+    "Llama 3.1 8B, FSDP 128, local batch 2", "selective", dp_per_host=8)
 # torchtitan, Table 4: FSDP 32 x TP 8, torch.compile + Float8 + full AC.
 add("tt-70b-2d", "torchtitan Table 4",
     llama3(80, 8192, 64, 8, 28672, 8192, 16 * 32), torchtitan_2d(32, 8), 256,
     "h100-cluster.json", ("tokens", 16 * 8192 / 8), 829, 71.9,
-    "Llama 3.1 70B, FSDP 32 x TP 8, local batch 16 (Float8 GEMMs)",
+    "Llama 3.1 70B, FSDP 32 x TP 8, local batch 16 (Float8 GEMMs)", "full",
     loss_parallel=True)
-# Megatron-LM, Table 1 / Figure 5.
+# Megatron-LM, Table 1 / Figure 5; its layers are checkpointed (section 5).
 GPT = [(40, 1536, 16), (54, 1920, 20), (64, 2304, 24), (72, 3072, 32)]
 for (layers, dim, heads), tp, eff in zip(GPT, [1, 2, 4, 8],
                                          [1.00, 0.95, 0.82, 0.77]):
     add(f"mg-{tp}", "Megatron-LM Fig. 5", gpt(layers, dim, heads, 8),
         megatron(1, tp), tp, "dgx2h-cluster.json", ("flops",), 39 * eff,
-        None, f"GPT {dim}x{layers}, TP {tp}, batch 8",
+        None, f"GPT {dim}x{layers}, TP {tp}, batch 8", "full",
         loss_parallel=tp > 1)
 # A DGX-2H holds 16 GPUs: 16 / TP of each data-parallel group.
 for (layers, dim, heads), tp, eff in zip(GPT, [1, 2, 4, 8],
@@ -138,7 +140,7 @@ for (layers, dim, heads), tp, eff in zip(GPT, [1, 2, 4, 8],
     add(f"mg-64x{tp}", "Megatron-LM Fig. 5", gpt(layers, dim, heads, 512),
         megatron(64, tp), 64 * tp, "dgx2h-cluster.json", ("flops",),
         39 * eff, None, f"GPT {dim}x{layers}, DP 64 x TP {tp}, batch 512",
-        loss_parallel=tp > 1, dp_per_host=16 // tp)
+        "full", loss_parallel=tp > 1, dp_per_host=16 // tp)
 
 
 def machine_file(config):
@@ -220,10 +222,11 @@ def predict(config, work, build):
     chunked = min(((simulate(scheduled_command(opt, chunks)), chunks)
                    for chunks in CHUNKS),
                   key=lambda run: run[0]["step_seconds"])
-    # Scheduled, with mp's fusions: attention (on chip where the machine
+    # As published: scheduled, the published run's activation
+    # recomputation, with mp's fusions: attention (on chip where the machine
     # file says so) and SwiGLU on the model, GEMM products added into the
     # gradient sums they feed on the partitioned step.
-    fused = simulate(scheduled_command(fused_command(opt)))
+    fused = simulate(published_command(opt, config))
     os.remove(model)
     return plain, scheduled, chunked, fused
 
@@ -235,9 +238,13 @@ MODEL_FUSIONS = ["--mp-fuse-attention", "--mp-fuse-swiglu"]
 STEP_FUSIONS = ["--mp-fuse-gemm-accumulate"]
 
 
-def fused_command(opt):
-    """`opt` with the fusions run on the model, first, and on the step,
-    last before the simulation."""
+def published_command(opt, config):
+    """`opt` scheduled, with the published run's recomputation, and with the
+    fusions run on the model, first, and on the step, last before the
+    simulation."""
+    opt = [arg + " recompute=" + config["recompute"]
+           if arg.startswith("--mp-train-step") else arg
+           for arg in scheduled_command(opt)]
     at = next(i for i, arg in enumerate(opt)
               if arg.startswith("--mp-simulate"))
     return opt[:2] + MODEL_FUSIONS + opt[2:at] + STEP_FUSIONS + opt[at:]
@@ -286,7 +293,7 @@ def main():
                 print(show(scheduled_command(opt)))
                 for chunks in CHUNKS:
                     print(show(scheduled_command(opt, chunks)))
-            print(show(scheduled_command(fused_command(opt))))
+            print(show(published_command(opt, c)))
         return
     with tempfile.TemporaryDirectory() as work:
         rows = [(c, predict(c, work, args.build)) for c in configs]
@@ -295,7 +302,8 @@ def main():
     print("| configuration | source | GPUs | published | predicted "
           "(error) | scheduled (error) | row chunks (error) | overlap bound "
           "(error) | compute s (GEMM s) | comm s | peak GiB (published) "
-          "| fused, scheduled (error, peak GiB) |")
+          "| as published: recomputed, fused, scheduled (error, peak GiB) "
+          "|")
     print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for c, (p, q, (r, chunks), fz) in rows:
         with open(os.path.join(MACHINES, c["machine"])) as f:
@@ -321,16 +329,17 @@ def main():
         memory = f"{p['peak_bytes'] / GIB:.0f}"
         if c["memory"] is not None:
             memory += f" ({c['memory']})"
-        # The fused step's FLOP rate counts the model's FLOPs (the unfused
-        # step's), not the recomputed scores' its attention gradient adds.
-        fused = value(fz["step_seconds"])
+        # The published column's FLOP rate counts the model's FLOPs (the
+        # plain step's), not the recomputed layers' nor the recomputed
+        # scores' its fused attention gradient adds.
+        published = value(fz["step_seconds"])
         line = (f"| {c['note']} | {c['source']} | {c['ranks']} | "
                 f"{c['published']:.4g} {unit} | {pred:.4g} ({err(pred)}) | "
                 f"{sched:.4g} ({err(sched)}) | "
                 f"{chunked:.4g} ({err(chunked)}{chunk_note}) | "
                 f"{over:.4g} ({err(over)}) | {p['compute_seconds']:.3f} "
                 f"({p['gemm_flops'] / rate:.3f}) | {p['comm_seconds']:.3f} "
-                f"| {memory} | {fused:.4g} ({err(fused)}, "
+                f"| {memory} | {published:.4g} ({err(published)}, "
                 f"{fz['peak_bytes'] / GIB:.0f}) |")
         print(line)
     if baseline is not None:
