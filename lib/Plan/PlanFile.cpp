@@ -262,14 +262,14 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
     return emitError(FileLineColLoc::get(ctx, path, 1, 1))
            << "a plan file is a JSON object";
   static constexpr StringLiteral kKeys[] = {
-      "mesh",        "tensor_parallel",      "fsdp", "batch", "plan",
-      "fsdp_groups", "reshard_after_forward"};
+      "mesh",        "tensor_parallel",       "fsdp",     "batch", "plan",
+      "fsdp_groups", "reshard_after_forward", "recompute"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kKeys, StringRef(entry.first)))
       return error(entry.first)
              << "unknown plan file key \"" << entry.first.str()
              << "\"; expected mesh, tensor_parallel, fsdp, batch, plan, "
-                "fsdp_groups, reshard_after_forward";
+                "fsdp_groups, reshard_after_forward, recompute";
 
   FailureOr<MeshAttr> mesh = readMesh(root->get("mesh"));
   FailureOr<StringAttr> tpAxis = readAxis(*root, "tensor_parallel");
@@ -312,12 +312,20 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
              << "\"reshard_after_forward\" must be true or false";
     reshardAfterForward = BoolAttr::get(ctx, *value);
   }
+  StringAttr recompute;
+  if (const json::Value *policy = root->get("recompute")) {
+    std::optional<StringRef> value = policy->getAsString();
+    if (!value || !symbolizeRecompute(*value))
+      return error("recompute") << "\"recompute\" must be \"none\", "
+                                   "\"selective\" or \"full\"";
+    recompute = StringAttr::get(ctx, *value);
+  }
 
   auto meshRef = FlatSymbolRefAttr::get(ctx, meshName);
-  PlanAttr plan = PlanAttr::getChecked([&] { return error("plan"); }, ctx,
-                                       meshRef, *tpAxis, *fsdpAxis, *batchAxis,
-                                       DictionaryAttr::get(ctx, styles),
-                                       fsdpGroups, reshardAfterForward);
+  PlanAttr plan = PlanAttr::getChecked(
+      [&] { return error("plan"); }, ctx, meshRef, *tpAxis, *fsdpAxis,
+      *batchAxis, DictionaryAttr::get(ctx, styles), fsdpGroups,
+      reshardAfterForward, recompute);
   if (!plan || failed(plan.verifyAxesIn([&] { return error("mesh"); }, *mesh)))
     return failure();
   return PlanFile{*mesh, plan};

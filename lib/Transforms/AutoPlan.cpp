@@ -170,10 +170,14 @@ bool hasBf16Gemms(Operation *func) {
       .wasInterrupted();
 }
 
+constexpr StringLiteral kOverBudget = "over the memory budget";
+
 struct Candidate {
   std::string name;
   int64_t dataParallel, tensorParallel;
   bool sequenceParallel, fsdp, reshardAfterForward;
+  /// The activation recomputation its plan asks for: the least that fits.
+  Recompute recompute = Recompute::none;
   /// Its plan (buildPlan).
   PlanAttr plan;
   // Filled in by compiling it: every schedule tried, and the one it is
@@ -231,8 +235,10 @@ PlanAttr buildPlan(MLIRContext *context, const Candidate &candidate,
       candidate.fsdp ? axis(kDataParallel) : StringAttr(), axis(kDataParallel),
       DictionaryAttr::get(context, entries),
       /*fsdpGroups=*/ArrayAttr(),
-      candidate.reshardAfterForward ? BoolAttr::get(context, true)
-                                    : BoolAttr());
+      candidate.reshardAfterForward ? BoolAttr::get(context, true) : BoolAttr(),
+      candidate.recompute == Recompute::none
+          ? StringAttr()
+          : StringAttr::get(context, stringifyRecompute(candidate.recompute)));
 }
 
 /// Lays `candidate`'s plan on `module` on a data_parallel x tensor_parallel
@@ -268,6 +274,8 @@ void writePlanFile(llvm::json::OStream &json, const Candidate &candidate) {
     json.attribute("batch", kDataParallel);
     if (candidate.reshardAfterForward)
       json.attribute("reshard_after_forward", true);
+    if (candidate.recompute != Recompute::none)
+      json.attribute("recompute", stringifyRecompute(candidate.recompute));
     json.attributeObject("plan", [&] {
       for (NamedAttribute entry : candidate.plan.getStyles())
         json.attribute(
@@ -330,9 +338,32 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     styles = getMegatronStyles(model);
     std::vector<Candidate> candidates =
         enumerateCandidates(ranks, !styles.norms.empty());
+    // Over a budget, a plan may fit by recomputing activations: the least
+    // recomputation that fits is the fastest. An explicit policy in the
+    // train-step options is the user's, and overrides any plan's.
+    SmallVector<Recompute> policies = {Recompute::none};
+    if (*budget && !setsRecompute(trainStepOptions))
+      policies.append({Recompute::selective, Recompute::full});
     for (Candidate &candidate : candidates) {
-      candidate.plan = buildPlan(&getContext(), candidate, styles);
-      evaluate(module, model.getName(), candidate, *machine, *budget);
+      // When nothing fits, the attempt with the smallest peak (the least
+      // recomputation among equals) is the candidate's.
+      std::optional<Candidate> smallest;
+      for (Recompute policy : policies) {
+        candidate.recompute = policy;
+        candidate.plan = buildPlan(&getContext(), candidate, styles);
+        evaluate(module, model.getName(), candidate, *machine, *budget);
+        if (candidate.status != kOverBudget) {
+          smallest.reset();
+          break;
+        }
+        if (!smallest || candidate.peakBytes < smallest->peakBytes)
+          smallest = candidate;
+      }
+      if (smallest)
+        candidate = std::move(*smallest);
+      if (candidate.recompute != Recompute::none)
+        candidate.name +=
+            "_recompute_" + stringifyRecompute(candidate.recompute).str();
     }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -400,10 +431,19 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     return llvm::checkedMulUnsigned(count, unit);
   }
 
+  /// Whether the train-step options name a recomputation policy.
+  static bool setsRecompute(StringRef options) {
+    SmallVector<StringRef> words;
+    options.split(words, ' ', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
+    return llvm::any_of(
+        words, [](StringRef word) { return word.starts_with("recompute="); });
+  }
+
   /// Compiles `candidate`'s training step on a copy of `module` and
   /// predicts its time and memory.
   void evaluate(ModuleOp module, StringRef modelName, Candidate &candidate,
                 const MachineModel &machine, uint64_t budget) {
+    candidate.schedules.clear();
     OwningOpRef<ModuleOp> copy = module.clone();
     attachPlan(*copy, candidate);
     std::string errors;
@@ -478,7 +518,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     candidate.passes = best->passes;
     candidate.prediction = best->prediction;
     candidate.peakBytes = best->peakBytes;
-    candidate.status = fits(*best) ? "ok" : "over the memory budget";
+    candidate.status = fits(*best) ? "ok" : kOverBudget;
   }
 
   LogicalResult writeReport(ArrayRef<Candidate> candidates,

@@ -316,7 +316,7 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (reduceDtype != "f32" && reduceDtype != "bf16")
     return emitError(loc) << "unknown reduce-dtype '" << reduceDtype
                           << "'; expected f32 or bf16";
-  if (recompute != "none" && recompute != "selective" && recompute != "full")
+  if (!symbolizeRecompute(recompute))
     return emitError(loc) << "unknown recompute '" << recompute
                           << "'; expected none, selective or full";
   return success();
@@ -506,10 +506,14 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   auto plan = model->getParentOfType<ModuleOp>()->getAttrOfType<PlanAttr>(
       MPDialect::kPlanAttrName);
   // Before the regathers: a recomputed op reads its weight as gathered
-  // again for the backward pass.
-  if (recompute == "selective") {
+  // again for the backward pass. The pass options, when given, override the
+  // plan's.
+  Recompute policy = *symbolizeRecompute(recompute);
+  if (!recompute.hasValue() && plan && plan.getRecompute())
+    policy = *symbolizeRecompute(plan.getRecompute().getValue());
+  if (policy == Recompute::selective) {
     recomputeForBackward(step, forward, getCheapRecomputable(forward));
-  } else if (recompute == "full") {
+  } else if (policy == Recompute::full) {
     llvm::DenseSet<Operation *> recomputable =
         getLayerRecomputable(step, plan, forward);
     if (recomputable.empty())
@@ -519,7 +523,6 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
              "fsdp groups";
     recomputeForBackward(step, forward, recomputable);
   }
-  // The pass option, when given, overrides the plan's.
   if (reshardAfterForward.hasValue() ? reshardAfterForward
                                      : getReshardAfterForward(plan))
     regatherForBackward(step, plan, forward);

@@ -301,6 +301,7 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     regathered weights serve the recomputation and the backward pass both.
     The ops outside the layers (embedding, final norm, output head, loss)
     keep their values. A model with no layer gets a warning and keeps all.
+    Without the option, the plan's `recompute` (`#mp.plan`) is the policy.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
@@ -339,7 +340,8 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
            "Activation recomputation: none, selective (elementwise ops, "
            "norms and rotary embeddings computed again in the backward pass "
-           "instead of kept) or full (each layer run again from its input)">,
+           "instead of kept) or full (each layer run again from its input); "
+           "default: the plan's recompute, else none">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
@@ -798,7 +800,12 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     compile (a dim the mesh does not divide where it must) is reported with
     its first error. The others are planned for memory (`MemoryPlan`: the
     peak per rank), dropped when over the `memory` budget, and ranked by the
-    step time predicted on the `machine` file (as `--mp-simulate`).
+    step time predicted on the `machine` file (as `--mp-simulate`). A
+    candidate over the budget is compiled again with selective, then full,
+    activation recomputation and keeps the first that fits (the least
+    recomputation, the fastest; its plan's `recompute` says which), else the
+    attempt with the smallest peak; unless the `train-step` options set
+    `recompute` themselves.
 
     The fastest is written as a plan file (`plan`) and left on the module
     (the mesh `@mesh` and the `mp.plan` attribute), so the passes after this

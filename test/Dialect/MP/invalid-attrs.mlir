@@ -70,7 +70,7 @@ func.func private @style_negative_dim() attributes {s = #mp.style<sequence_paral
 
 // -----
 
-// expected-error@+1 {{unknown plan key 'tensor_parallel'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups or reshard_after_forward}}
+// expected-error@+1 {{unknown plan key 'tensor_parallel'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward or recompute}}
 module attributes {mp.plan = #mp.plan<mesh = @m, tensor_parallel = tp, styles = {}>} {}
 
 // -----
@@ -409,7 +409,7 @@ func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles 
 
 // -----
 
-// expected-error@+1 {{unknown plan key 'pp_axis'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups or reshard_after_forward}}
+// expected-error@+1 {{unknown plan key 'pp_axis'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward or recompute}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, pp_axis = pp>}
 
 // -----
@@ -605,6 +605,11 @@ func.func private @f() attributes {p = #mp.plan<mesh = @m, fsdp_axis = dp, fsdp_
 
 // expected-error@+1 {{reshard_after_forward needs fsdp_axis}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, reshard_after_forward = true>}
+
+// -----
+
+// expected-error@+1 {{unknown recompute 'layer'; expected none, selective or full}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, recompute = layer>}
 
 // -----
 

@@ -467,6 +467,7 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
   SmallVector<NamedAttribute> styles;
   ArrayAttr fsdpGroups;
   BoolAttr reshardAfterForward;
+  StringAttr recompute;
   llvm::StringSet<> seenKeys;
 
   auto parseAxisName = [&](StringAttr &axis) -> ParseResult {
@@ -527,17 +528,19 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
       reshardAfterForward = BoolAttr::get(ctx, value);
       return success();
     }
+    if (key == "recompute")
+      return parseAxisName(recompute);
     return parser.emitError(keyLoc)
            << "unknown plan key '" << key
            << "'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, "
-              "fsdp_groups or reshard_after_forward";
+              "fsdp_groups, reshard_after_forward or recompute";
   };
   if (parser.parseCommaSeparatedList(AsmParser::Delimiter::LessGreater,
                                      parseEntry))
     return {};
   return getChecked([&] { return parser.emitError(loc); }, ctx, mesh, tpAxis,
                     fsdpAxis, batchAxis, DictionaryAttr::get(ctx, styles),
-                    fsdpGroups, reshardAfterForward);
+                    fsdpGroups, reshardAfterForward, recompute);
 }
 
 void PlanAttr::print(AsmPrinter &printer) const {
@@ -566,6 +569,8 @@ void PlanAttr::print(AsmPrinter &printer) const {
   if (BoolAttr reshard = getReshardAfterForward())
     printer << ", reshard_after_forward = "
             << (reshard.getValue() ? "true" : "false");
+  if (StringAttr recompute = getRecompute())
+    printer << ", recompute = " << recompute.getValue();
   printer << ">";
 }
 
@@ -573,7 +578,8 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                FlatSymbolRefAttr mesh, StringAttr tpAxis,
                                StringAttr fsdpAxis, StringAttr batchAxis,
                                DictionaryAttr styles, ArrayAttr fsdpGroups,
-                               BoolAttr reshardAfterForward) {
+                               BoolAttr reshardAfterForward,
+                               StringAttr recompute) {
   if (!mesh)
     return emitError() << "a plan needs a mesh (mesh = @name)";
   if (!styles)
@@ -599,6 +605,9 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   }
   if (reshardAfterForward && reshardAfterForward.getValue() && !fsdpAxis)
     return emitError() << "reshard_after_forward needs fsdp_axis";
+  if (recompute && !symbolizeRecompute(recompute.getValue()))
+    return emitError() << "unknown recompute '" << recompute.getValue()
+                       << "'; expected none, selective or full";
   if (!styles.empty() && !tpAxis)
     return emitError() << "a plan with styles needs tp_axis, the mesh axis "
                           "the styles split over";

@@ -45,6 +45,18 @@ def MP_Precision : I32EnumAttr<"Precision",
   let genSpecializedAttr = 0;
 }
 
+def MP_Recompute : I32EnumAttr<"Recompute",
+    "what the training step computes again in the backward pass instead of "
+    "holding it from the forward pass (torchtitan's "
+    "activation_checkpoint.mode)", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"selective", 1>,
+      I32EnumAttrCase<"full", 2>,
+    ]> {
+  let cppNamespace = "::mp";
+  let genSpecializedAttr = 0;
+}
+
 def MP_PrecisionAttr : EnumAttr<MP_Dialect, MP_Precision, "precision"> {
   let summary = "the arithmetic a GEMM runs in";
   let description = [{
@@ -264,7 +276,12 @@ def MP_PlanAttr : MP_Attr<"Plan", "plan"> {
       are the root module's;
     * `reshard_after_forward` (optional, default false): FSDP2's option of
       that name; the training step gathers each layer's parameters again
-      for the backward pass (`--mp-train-step`).
+      for the backward pass (`--mp-train-step`);
+    * `recompute` (optional, default none): the activation recomputation
+      the training step runs, `none`, `selective` or `full`
+      (`--mp-train-step`'s `recompute`, which overrides it; torchtitan's
+      `activation_checkpoint.mode`). `--mp-auto-plan` sets it where a plan
+      meets the memory budget only by recomputing.
 
     ```mlir
     #mp.plan<mesh = @mesh, tp_axis = tensor_parallel,
@@ -279,7 +296,8 @@ def MP_PlanAttr : MP_Attr<"Plan", "plan"> {
     OptionalParameter<"::mlir::StringAttr">:$batchAxis,
     "::mlir::DictionaryAttr":$styles,
     OptionalParameter<"::mlir::ArrayAttr">:$fsdpGroups,
-    OptionalParameter<"::mlir::BoolAttr">:$reshardAfterForward
+    OptionalParameter<"::mlir::BoolAttr">:$reshardAfterForward,
+    OptionalParameter<"::mlir::StringAttr">:$recompute
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
