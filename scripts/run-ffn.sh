@@ -36,7 +36,8 @@
 # between the passes (torchtitan's selective activation checkpointing by
 # op; the same floats, less memory; docs/transformers.md), --recompute full
 # runs each numbered layer again from its input (torchtitan's full
-# activation checkpointing: the least memory, one more forward pass);
+# activation checkpointing: the least memory, one more forward pass;
+# default: the plan file's "recompute", else none);
 # --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
 # reduce_scatter for the FFN's three weights); --overlap schedules the
@@ -92,7 +93,7 @@ lr=3e-3
 precision=tf32
 max_grad_norm=0
 reduce_dtype=f32
-recompute=none
+recompute=
 out=""
 build_first=1
 run=1
@@ -190,7 +191,11 @@ func.func @ffn(%x: $x {mp.input = "x"},
 }
 MLIR
 fi
-step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype max-grad-norm=$max_grad_norm recompute=$recompute"
+step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype max-grad-norm=$max_grad_norm"
+# Without --recompute, the plan file's "recompute" (if any) is the policy.
+if [[ -n "$recompute" ]]; then
+  step_options+=" recompute=$recompute"
+fi
 if [[ -n "$auto_ranks" ]]; then
   # The search writes the plan file; the mesh is the one it chose.
   plan="$out/plan.json"
