@@ -35,6 +35,7 @@ every lookup and label is valid.
 import argparse
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -148,7 +149,7 @@ ARGS = [("x", "tensor<{B}x{S}x{H}xf32>", ["B", "S", "H"], "mp.input"),
         ("wo", "tensor<{H}x{E}xf32>", ["H", "E"], "mp.param"),
         ("unused", "tensor<{S}xf32>", ["S"], "mp.param")]
 
-# For full recomputation, the parameters named into two numbered layers (the
+# For recomputation by layer (op, full), the parameters named into two numbered layers (the
 # first from the norm to the residual, the second from attention to the
 # matmul before the losses); the tied table stays outside both.
 LAYERS = {"gamma": "layers.0.", "w": "layers.0.", "u1": "layers.0.",
@@ -195,7 +196,7 @@ def model(seed):
     extents["E"] = extents["NH"] * extents["D"]
     extents["EKV"] = extents["KV"] * extents["D"]
     step_options = options(seed)[0]
-    layers = "recompute=full" in step_options[-1]
+    layers = re.search(r"recompute=(op|full)", step_options[-1]) is not None
     signature = ", ".join(
         '%%%s: %s {%s = "%s", mp.sharding = %s}' %
         (name, type_.format(**extents), role,
@@ -225,9 +226,10 @@ def options(seed):
     (mp-fuse-swiglu: mp.swiglu and its gradient), half with GEMM products
     added into the sums they feed (mp-fuse-gemm-accumulate, before the row
     chunks and the schedule on half of those, else after), and a third
-    with activation recomputation: half of those selective (the backward
-    pass computes elementwise ops and norms again), half full (each layer
-    run again; the model's parameters then named into two layers, LAYERS)."""
+    with activation recomputation: a third of those selective (the backward
+    pass computes elementwise ops and norms again), a third op and a third
+    full (each layer run again, but for attention and every other linear
+    with op; the model's parameters then named into two layers, LAYERS)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -243,7 +245,7 @@ def options(seed):
     accumulate = rng.random() < 0.5
     accumulate_first = rng.random() < 0.5
     recompute = rng.random() < 1 / 3
-    recompute_mode = "full" if rng.random() < 0.5 else "selective"
+    recompute_mode = rng.choice(["selective", "op", "full"])
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
         (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \

@@ -10,7 +10,7 @@
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
 #                      [--precision fp32|tf32|bf16] [--reduce-dtype f32|bf16]
-#                      [--max-grad-norm N] [--recompute none|selective|full]
+#                      [--max-grad-norm N] [--recompute none|selective|op|full]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
@@ -33,11 +33,12 @@
 # torch.nn.utils.clip_grad_norm_ (0, the default: no clipping);
 # --recompute selective computes elementwise ops, norms and rotary
 # embeddings again in the backward pass instead of holding their values
-# between the passes (torchtitan's selective activation checkpointing by
-# op; the same floats, less memory; docs/transformers.md), --recompute full
-# runs each numbered layer again from its input (torchtitan's full
-# activation checkpointing: the least memory, one more forward pass;
-# default: the plan file's "recompute", else none);
+# between the passes (the same floats, less memory; docs/transformers.md),
+# --recompute op each numbered layer but for attention and every other
+# linear (torchtitan's selective activation checkpointing by op), and
+# --recompute full each layer from its input (torchtitan's full activation
+# checkpointing: the least memory, one more forward pass); default: the
+# plan file's "recompute", else none;
 # --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
 # reduce_scatter for the FFN's three weights); --overlap schedules the

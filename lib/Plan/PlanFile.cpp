@@ -317,7 +317,7 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
     std::optional<StringRef> value = policy->getAsString();
     if (!value || !symbolizeRecompute(*value))
       return error("recompute") << "\"recompute\" must be \"none\", "
-                                   "\"selective\" or \"full\"";
+                                   "\"selective\", \"op\" or \"full\"";
     recompute = StringAttr::get(ctx, *value);
   }
 

@@ -343,7 +343,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     // train-step options is the user's, and overrides any plan's.
     SmallVector<Recompute> policies = {Recompute::none};
     if (*budget && !setsRecompute(trainStepOptions))
-      policies.append({Recompute::selective, Recompute::full});
+      policies.append({Recompute::selective, Recompute::op, Recompute::full});
     for (Candidate &candidate : candidates) {
       // When nothing fits, the attempt with the smallest peak (the least
       // recomputation among equals) is the candidate's.

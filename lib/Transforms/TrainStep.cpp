@@ -167,17 +167,20 @@ getCheapRecomputable(ArrayRef<Operation *> forward) {
   return recomputable;
 }
 
-/// Full activation recomputation, as torchtitan's `ac_mode = "full"` (a
+/// Recomputation by layer. `full` is torchtitan's `ac_mode = "full"` (a
 /// checkpoint around each transformer block): the forward ops of a layer
 /// (from the first reader of a numbered layer's parameters, getFsdpGroup, to
 /// the next reader of another group's, with the layout annotations that
 /// lead into it) whose values only that layer reads in the forward pass are
 /// run again in the backward pass, GEMMs and attention included. Between
 /// the passes each layer holds only what flows into the next: its output,
-/// the residual stream.
-llvm::DenseSet<Operation *>
-getLayerRecomputable(func::FuncOp step, PlanAttr plan,
-                     ArrayRef<Operation *> forward) {
+/// the residual stream. `op` is torchtitan's selective policy by op
+/// (`selective_ac_option = "op"`): the same, except that attention's
+/// outputs and every other linear's (a layer's first, third, ...) are held.
+llvm::DenseSet<Operation *> getLayerRecomputable(func::FuncOp step,
+                                                 PlanAttr plan,
+                                                 ArrayRef<Operation *> forward,
+                                                 Recompute policy) {
   // The group of the parameter `value` is (or annotates); null if none.
   auto getGroup = [&](Value value) -> std::optional<StringRef> {
     if (auto annotate = value.getDefiningOp<AnnotateOp>())
@@ -218,9 +221,19 @@ getLayerRecomputable(func::FuncOp step, PlanAttr plan,
       layerOf[op] = readers.front();
   }
   llvm::DenseSet<Operation *> recomputable;
+  llvm::DenseMap<StringRef, int64_t> linearsSeen;
+  auto isHeldByPolicy = [&](Operation *op, StringRef layer) {
+    if (policy != Recompute::op)
+      return false;
+    // Attention's pieces (mp.matmul, unfused) stand for PyTorch's SDPA.
+    if (isa<AttentionOp, MatmulOp>(op))
+      return true;
+    return isa<LinearOp>(op) && linearsSeen[layer]++ % 2 == 0;
+  };
   for (Operation *op : forward) {
     StringRef layer = layerOf.lookup(op);
-    if (!layer.empty() && isPure(op) && op->getNumRegions() == 0 &&
+    if (!layer.empty() && !isHeldByPolicy(op, layer) && isPure(op) &&
+        op->getNumRegions() == 0 &&
         llvm::all_of(op->getUsers(), [&](Operation *user) {
           auto readerLayer = layerOf.find(user);
           // A backward reader, or a forward one of the same layer.
@@ -318,7 +331,7 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
                           << "'; expected f32 or bf16";
   if (!symbolizeRecompute(recompute))
     return emitError(loc) << "unknown recompute '" << recompute
-                          << "'; expected none, selective or full";
+                          << "'; expected none, selective, op or full";
   return success();
 }
 
@@ -513,14 +526,14 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
     policy = *symbolizeRecompute(plan.getRecompute().getValue());
   if (policy == Recompute::selective) {
     recomputeForBackward(step, forward, getCheapRecomputable(forward));
-  } else if (policy == Recompute::full) {
+  } else if (policy != Recompute::none) {
     llvm::DenseSet<Operation *> recomputable =
-        getLayerRecomputable(step, plan, forward);
+        getLayerRecomputable(step, plan, forward, policy);
     if (recomputable.empty())
       emitWarning(model.getLoc())
-          << "recompute=full found no layer to recompute: no parameter is "
-             "in a numbered layer ('layers.<n>.') or in one of the plan's "
-             "fsdp groups";
+          << "recompute=" << stringifyRecompute(policy)
+          << " found no layer to recompute: no parameter is in a numbered "
+             "layer ('layers.<n>.') or in one of the plan's fsdp groups";
     recomputeForBackward(step, forward, recomputable);
   }
   if (reshardAfterForward.hasValue() ? reshardAfterForward

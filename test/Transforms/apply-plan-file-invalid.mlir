@@ -37,7 +37,7 @@
 // RUN: not mp-opt %t/planned.mlir --mp-apply-plan=%t/uneven.json 2>&1 | FileCheck %s --check-prefix=PLANNED
 // PLANNED: planned.mlir:1:1: error: the module already has a plan; apply a plan file to a model without one
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/recompute.json 2>&1 | FileCheck %s --check-prefix=RECOMPUTE
-// RECOMPUTE: recompute.json:3:3: error: "recompute" must be "none", "selective" or "full"
+// RECOMPUTE: recompute.json:3:3: error: "recompute" must be "none", "selective", "op" or "full"
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/missing.json 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: error: cannot read plan file '{{.*}}missing.json': No such file or directory
 

@@ -7,7 +7,7 @@
 // OPTIMIZER: error: unknown optimizer 'adam'; expected adamw or sgd
 // NESTEROV: error: nesterov needs a positive momentum and zero dampening
 // BETA: error: beta1 and beta2 must be in [0, 1)
-// RECOMPUTE: error: unknown recompute 'layer'; expected none, selective or full
+// RECOMPUTE: error: unknown recompute 'layer'; expected none, selective, op or full
 
 // expected-error@+1 {{the training step needs the model's first result to be the scalar loss (a rank-0 float tensor), got '(tensor<4x4xf32>) -> tensor<4x4xf32>'}}
 func.func @not_a_loss(%w: tensor<4x4xf32> {mp.param = "w"}) -> tensor<4x4xf32> {

@@ -2,6 +2,7 @@
 // RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1" | FileCheck %s --check-prefix=NONE
 // RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=full" 2>/dev/null | FileCheck %s --check-prefix=FULL
 // RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=full" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NO-LAYER
+// RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=op" 2>/dev/null | FileCheck %s --check-prefix=OP
 
 // The first two models have no numbered layer: full recomputation says so,
 // and changes nothing.
@@ -111,6 +112,23 @@ func.func @rope(%w: tensor<4x4xf32> {mp.param = "w"}, %v: tensor<4x4xf32> {mp.pa
 // FULL: return
 // CHECK-LABEL: func.func @layers_train_step
 // NONE-LABEL: func.func @layers(
+
+// torchtitan's selective policy by op holds every other linear's value, a
+// layer's first: the activation is run again from it, the norm (and the
+// annotation before it) from the layer's input; no GEMM again.
+// OP-LABEL: func.func @layers_train_step
+// OP-SAME: %[[A1:[^:]+]]: tensor<16x8xf32> {mp.param = "layers.1.w1"}
+// OP: %[[R0:.+]] = mp.add
+// OP: %[[G1:.+]] = mp.linear %{{.+}}, %[[A1]]
+// OP: mp.mse_loss
+// OP: %[[S1:.+]] = mp.gelu %[[G1]]
+// OP-NEXT: mp.matmul %{{.+}}, %[[S1]]
+// OP-NEXT: mp.gelu_grad %{{.+}}, %[[G1]]
+// OP: %[[R0A:.+]] = mp.annotate %[[R0]]
+// OP-NEXT: %[[H1:.+]] = mp.rms_norm %[[R0A]]
+// OP-NEXT: mp.matmul %{{.+}}, %[[H1]]
+// OP-NOT: mp.linear %{{.+}}, %[[A1]]
+// OP: return
 // NONE-LABEL: func.func @layers_train_step
 // NONE-COUNT-2: mp.rms_norm %
 // NONE-NOT: mp.rms_norm %

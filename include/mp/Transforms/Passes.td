@@ -275,9 +275,10 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     collectives that sum gradients to bf16 and their results back to f32,
     so the optimizer and the clipping norm read float32 gradients.
 
-    `recompute=selective` is torchtitan's selective activation
-    checkpointing by op (`ac_mode = "selective"`, `selective_ac_option =
-    "op"`): GEMM and attention outputs are saved for the backward pass, and
+    `recompute=selective` recomputes the cheap part of what torchtitan's
+    selective activation checkpointing by op does (`recompute=op` below is
+    that policy): GEMM and attention outputs are saved for the backward
+    pass, and
     a value it reads that an elementwise op, a norm, a rotary embedding, a
     reshape or a layout annotation computes from what the backward pass
     holds anyway (a norm from its input, which the norm's gradient reads;
@@ -301,6 +302,15 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     regathered weights serve the recomputation and the backward pass both.
     The ops outside the layers (embedding, final norm, output head, loss)
     keep their values. A model with no layer gets a warning and keeps all.
+
+    `recompute=op` is torchtitan's selective policy by op (`ac_mode =
+    "selective"`, `selective_ac_option = "op"`): each layer is run again as
+    with `full`, except that attention's outputs (`mp.attention`, or the
+    `mp.matmul`s of an unfused one, standing for PyTorch's SDPA) and every
+    other linear's (each layer's first, third, ...: torchtitan saves every
+    other `mm`) are held. More memory than `full`, less than `selective`,
+    which recomputes only cheap ops and holds every GEMM's output.
+
     Without the option, the plan's `recompute` (`#mp.plan`) is the policy.
   }];
   let options = [
@@ -340,8 +350,10 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
            "Activation recomputation: none, selective (elementwise ops, "
            "norms and rotary embeddings computed again in the backward pass "
-           "instead of kept) or full (each layer run again from its input); "
-           "default: the plan's recompute, else none">,
+           "instead of kept), op (torchtitan's selective policy: each layer "
+           "run again but for attention and every other linear) or full "
+           "(each layer run again from its input); default: the plan's "
+           "recompute, else none">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
@@ -801,8 +813,8 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     its first error. The others are planned for memory (`MemoryPlan`: the
     peak per rank), dropped when over the `memory` budget, and ranked by the
     step time predicted on the `machine` file (as `--mp-simulate`). A
-    candidate over the budget is compiled again with selective, then full,
-    activation recomputation and keeps the first that fits (the least
+    candidate over the budget is compiled again with selective, then op,
+    then full activation recomputation and keeps the first that fits (the least
     recomputation, the fastest; its plan's `recompute` says which), else the
     attempt with the smallest peak; unless the `train-step` options set
     `recompute` themselves.

@@ -608,7 +608,7 @@ func.func private @f() attributes {p = #mp.plan<mesh = @m, reshard_after_forward
 
 // -----
 
-// expected-error@+1 {{unknown recompute 'layer'; expected none, selective or full}}
+// expected-error@+1 {{unknown recompute 'layer'; expected none, selective, op or full}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, recompute = layer>}
 
 // -----

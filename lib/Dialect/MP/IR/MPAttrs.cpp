@@ -607,7 +607,7 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "reshard_after_forward needs fsdp_axis";
   if (recompute && !symbolizeRecompute(recompute.getValue()))
     return emitError() << "unknown recompute '" << recompute.getValue()
-                       << "'; expected none, selective or full";
+                       << "'; expected none, selective, op or full";
   if (!styles.empty() && !tpAxis)
     return emitError() << "a plan with styles needs tp_axis, the mesh axis "
                           "the styles split over";

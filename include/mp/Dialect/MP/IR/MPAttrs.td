@@ -51,7 +51,8 @@ def MP_Recompute : I32EnumAttr<"Recompute",
     "activation_checkpoint.mode)", [
       I32EnumAttrCase<"none", 0>,
       I32EnumAttrCase<"selective", 1>,
-      I32EnumAttrCase<"full", 2>,
+      I32EnumAttrCase<"op", 2>,
+      I32EnumAttrCase<"full", 3>,
     ]> {
   let cppNamespace = "::mp";
   let genSpecializedAttr = 0;
@@ -278,7 +279,7 @@ def MP_PlanAttr : MP_Attr<"Plan", "plan"> {
       that name; the training step gathers each layer's parameters again
       for the backward pass (`--mp-train-step`);
     * `recompute` (optional, default none): the activation recomputation
-      the training step runs, `none`, `selective` or `full`
+      the training step runs, `none`, `selective`, `op` or `full`
       (`--mp-train-step`'s `recompute`, which overrides it; torchtitan's
       `activation_checkpoint.mode`). `--mp-auto-plan` sets it where a plan
       meets the memory budget only by recomputing.
