@@ -74,23 +74,46 @@ LogicalResult clipGradients(OpBuilder &b, Location loc,
   return success();
 }
 
+/// The forward pass's ops, in program order and as a set; every other op of
+/// the step is the backward pass's (or the optimizer's).
+struct ForwardPass {
+  explicit ForwardPass(ArrayRef<Operation *> ops)
+      : ops(ops), set(ops.begin(), ops.end()) {}
+  bool contains(Operation *op) const { return set.contains(op); }
+
+  ArrayRef<Operation *> ops;
+  llvm::DenseSet<Operation *> set;
+};
+
 /// The backward pass's first reader of `value` (by program order), if any:
 /// a reader that is not among the forward pass's ops.
-Operation *getFirstBackwardUser(Value value,
-                                const llvm::DenseSet<Operation *> &inForward) {
+Operation *getFirstBackwardUser(Value value, const ForwardPass &forward) {
   Operation *first = nullptr;
   for (Operation *user : value.getUsers())
-    if (!inForward.contains(user) && (!first || user->isBeforeInBlock(first)))
+    if (!forward.contains(user) && (!first || user->isBeforeInBlock(first)))
       first = user;
   return first;
 }
 
 /// Makes the backward pass's readers of `value` read `replacement`.
 void replaceBackwardUses(Value value, Value replacement,
-                         const llvm::DenseSet<Operation *> &inForward) {
+                         const ForwardPass &forward) {
   value.replaceUsesWithIf(replacement, [&](OpOperand &use) {
-    return !inForward.contains(use.getOwner());
+    return !forward.contains(use.getOwner());
   });
+}
+
+/// The FSDP group (getFsdpGroup; empty: the root module's) of the parameter
+/// `value` is; none if it is no parameter of `step`.
+std::optional<StringRef> getParameterGroup(func::FuncOp step, PlanAttr plan,
+                                           Value value) {
+  auto arg = dyn_cast<BlockArgument>(value);
+  auto name = arg ? step.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                      MPDialect::kParamAttrName)
+                  : StringAttr();
+  if (!name)
+    return std::nullopt;
+  return getFsdpGroup(name.getValue(), plan);
 }
 
 /// FSDP2's reshard_after_forward: each plan annotation of a parameter (its
@@ -100,26 +123,23 @@ void replaceBackwardUses(Value value, Value replacement,
 /// parameters (those of no numbered layer, getFsdpGroup) are kept: the
 /// backward starts with them.
 void regatherForBackward(func::FuncOp step, PlanAttr plan,
-                         ArrayRef<Operation *> forward) {
-  llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
-  for (Operation *op : forward) {
+                         const ForwardPass &forward) {
+  for (Operation *op : forward.ops) {
     auto annotate = dyn_cast<AnnotateOp>(op);
-    auto param = annotate ? dyn_cast<BlockArgument>(annotate.getInput())
-                          : BlockArgument();
-    if (!param || !annotate.isFromPlan())
+    if (!annotate || !annotate.isFromPlan())
       continue;
-    auto name = step.getArgAttrOfType<StringAttr>(param.getArgNumber(),
-                                                  MPDialect::kParamAttrName);
-    if (!name || getFsdpGroup(name.getValue(), plan).empty())
+    std::optional<StringRef> group =
+        getParameterGroup(step, plan, annotate.getInput());
+    if (!group || group->empty())
       continue;
-    Operation *first = getFirstBackwardUser(annotate.getResult(), inForward);
+    Operation *first = getFirstBackwardUser(annotate.getResult(), forward);
     if (!first)
       continue;
     OpBuilder b(first);
     auto again = AnnotateOp::create(b, annotate.getLoc(), annotate.getInput(),
                                     annotate.getSharding(),
                                     annotate.getEntryAttr(), b.getUnitAttr());
-    replaceBackwardUses(annotate.getResult(), again.getResult(), inForward);
+    replaceBackwardUses(annotate.getResult(), again.getResult(), forward);
   }
 }
 
@@ -131,16 +151,15 @@ bool isArgumentAnnotation(Operation *op) {
   return annotate && isa<BlockArgument>(annotate.getInput());
 }
 
-/// Selective activation recomputation, as torchtitan's op-level policy: a
-/// forward value the backward pass reads, made by an op cheap to run again
+/// Selective activation recomputation, the cheap part of torchtitan's
+/// policy by op (getLayerRecomputable's `op` is that policy): a forward
+/// value the backward pass reads, made by an op cheap to run again
 /// (elementwise ops, norms, rotary embeddings, reshapes and layout
 /// annotations) from values the backward pass holds anyway (arguments,
 /// constants, parameters, and saved values not themselves recomputed), is
 /// computed again instead of being held from the forward pass. GEMM and
 /// attention outputs stay saved.
-llvm::DenseSet<Operation *>
-getCheapRecomputable(ArrayRef<Operation *> forward) {
-  llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
+llvm::DenseSet<Operation *> getCheapRecomputable(const ForwardPass &forward) {
   auto isCheap = [](Operation *op) {
     return op->getNumResults() == 1 && op->getNumRegions() == 0 &&
            (op->hasTrait<OpTrait::Elementwise>() ||
@@ -156,9 +175,9 @@ getCheapRecomputable(ArrayRef<Operation *> forward) {
     if (!def || def->hasTrait<OpTrait::ConstantLike>() ||
         isArgumentAnnotation(def))
       return true;
-    return !isRecomputable(value) && getFirstBackwardUser(value, inForward);
+    return !isRecomputable(value) && getFirstBackwardUser(value, forward);
   };
-  for (Operation *op : forward)
+  for (Operation *op : forward.ops)
     if (isCheap(op) && !isArgumentAnnotation(op) &&
         llvm::all_of(op->getOperands(), [&](Value operand) {
           return isHeld(operand) || isRecomputable(operand);
@@ -179,43 +198,35 @@ getCheapRecomputable(ArrayRef<Operation *> forward) {
 /// outputs and every other linear's (a layer's first, third, ...) are held.
 llvm::DenseSet<Operation *> getLayerRecomputable(func::FuncOp step,
                                                  PlanAttr plan,
-                                                 ArrayRef<Operation *> forward,
+                                                 const ForwardPass &forward,
                                                  Recompute policy) {
-  // The group of the parameter `value` is (or annotates); null if none.
-  auto getGroup = [&](Value value) -> std::optional<StringRef> {
-    if (auto annotate = value.getDefiningOp<AnnotateOp>())
-      value = annotate.getInput();
-    auto arg = dyn_cast<BlockArgument>(value);
-    auto name = arg ? step.getArgAttrOfType<StringAttr>(
-                          arg.getArgNumber(), MPDialect::kParamAttrName)
-                    : StringAttr();
-    if (!name)
-      return std::nullopt;
-    return getFsdpGroup(name.getValue(), plan);
-  };
   llvm::DenseMap<Operation *, StringRef> layerOf;
   StringRef current;
-  for (Operation *op : forward) {
+  for (Operation *op : forward.ops) {
     if (isArgumentAnnotation(op))
       continue;
-    for (Value operand : op->getOperands())
-      if (std::optional<StringRef> group = getGroup(operand)) {
+    for (Value operand : op->getOperands()) {
+      // A parameter, or its layout annotation.
+      if (auto annotate = operand.getDefiningOp<AnnotateOp>())
+        operand = annotate.getInput();
+      if (std::optional<StringRef> group =
+              getParameterGroup(step, plan, operand)) {
         current = *group;
         break;
       }
+    }
     if (!current.empty())
       layerOf[op] = current;
   }
   // An annotation only one layer reads in the forward pass (sequence
   // parallelism's layout of the layer's input) is that layer's, not the
   // one before's.
-  llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
-  for (Operation *op : llvm::reverse(forward)) {
+  for (Operation *op : llvm::reverse(forward.ops)) {
     if (!isa<AnnotateOp>(op) || isArgumentAnnotation(op))
       continue;
     llvm::SmallSetVector<StringRef, 2> readers;
     for (Operation *user : op->getUsers())
-      if (inForward.contains(user))
+      if (forward.contains(user))
         readers.insert(layerOf.lookup(user));
     if (readers.size() == 1 && !readers.front().empty())
       layerOf[op] = readers.front();
@@ -230,7 +241,7 @@ llvm::DenseSet<Operation *> getLayerRecomputable(func::FuncOp step,
       return true;
     return isa<LinearOp>(op) && linearsSeen[layer]++ % 2 == 0;
   };
-  for (Operation *op : forward) {
+  for (Operation *op : forward.ops) {
     StringRef layer = layerOf.lookup(op);
     if (!layer.empty() && !isHeldByPolicy(op, layer) && isPure(op) &&
         op->getNumRegions() == 0 &&
@@ -238,7 +249,7 @@ llvm::DenseSet<Operation *> getLayerRecomputable(func::FuncOp step,
           auto readerLayer = layerOf.find(user);
           // A backward reader, or a forward one of the same layer.
           return readerLayer == layerOf.end()
-                     ? !inForward.contains(user) && !isa<func::ReturnOp>(user)
+                     ? !forward.contains(user) && !isa<func::ReturnOp>(user)
                      : readerLayer->second == layer;
         }))
       recomputable.insert(op);
@@ -252,17 +263,16 @@ llvm::DenseSet<Operation *> getLayerRecomputable(func::FuncOp step,
 /// from the values not recomputed, instead of holding their results from the
 /// forward pass. The ops run again read the same floats and give the same
 /// ones.
-void recomputeForBackward(func::FuncOp step, ArrayRef<Operation *> forward,
+void recomputeForBackward(func::FuncOp step, const ForwardPass &forward,
                           const llvm::DenseSet<Operation *> &recomputable) {
-  llvm::DenseSet<Operation *> inForward(forward.begin(), forward.end());
   Operation *terminator = step.getBody().front().getTerminator();
   SmallVector<std::pair<Operation *, Value>> firstUses;
-  for (Operation *op : forward) {
+  for (Operation *op : forward.ops) {
     if (!recomputable.contains(op))
       continue;
     for (Value value : op->getResults())
       if (!llvm::is_contained(value.getUsers(), terminator))
-        if (Operation *first = getFirstBackwardUser(value, inForward))
+        if (Operation *first = getFirstBackwardUser(value, forward))
           firstUses.push_back({first, value});
   }
   llvm::stable_sort(firstUses, [](const auto &a, const auto &b) {
@@ -285,7 +295,7 @@ void recomputeForBackward(func::FuncOp step, ArrayRef<Operation *> forward,
       recomputed.map(def->getResults(), again->getResults());
       return recomputed.lookup(v);
     };
-    replaceBackwardUses(value, recompute(value), inForward);
+    replaceBackwardUses(value, recompute(value), forward);
   }
 }
 
@@ -518,6 +528,7 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   SmallVector<Value> grads = std::move(*gradients);
   auto plan = model->getParentOfType<ModuleOp>()->getAttrOfType<PlanAttr>(
       MPDialect::kPlanAttrName);
+  ForwardPass forwardPass(forward);
   // Before the regathers: a recomputed op reads its weight as gathered
   // again for the backward pass. The pass options, when given, override the
   // plan's.
@@ -525,20 +536,20 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   if (!recompute.hasValue() && plan && plan.getRecompute())
     policy = *symbolizeRecompute(plan.getRecompute().getValue());
   if (policy == Recompute::selective) {
-    recomputeForBackward(step, forward, getCheapRecomputable(forward));
+    recomputeForBackward(step, forwardPass, getCheapRecomputable(forwardPass));
   } else if (policy != Recompute::none) {
     llvm::DenseSet<Operation *> recomputable =
-        getLayerRecomputable(step, plan, forward, policy);
+        getLayerRecomputable(step, plan, forwardPass, policy);
     if (recomputable.empty())
       emitWarning(model.getLoc())
           << "recompute=" << stringifyRecompute(policy)
           << " found no layer to recompute: no parameter is in a numbered "
              "layer ('layers.<n>.') or in one of the plan's fsdp groups";
-    recomputeForBackward(step, forward, recomputable);
+    recomputeForBackward(step, forwardPass, recomputable);
   }
   if (reshardAfterForward.hasValue() ? reshardAfterForward
                                      : getReshardAfterForward(plan))
-    regatherForBackward(step, plan, forward);
+    regatherForBackward(step, plan, forwardPass);
   // The global norm is a sum over each gradient's elements: taken on the
   // gradients laid out as their parameters are stored (FSDP's shards), each
   // partial gradient is reduce-scattered once and only a scalar is
