@@ -10,6 +10,7 @@
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
 #                      [--precision fp32|tf32|bf16] [--reduce-dtype f32|bf16]
+#                      [--saved-dtype f32|bf16]
 #                      [--max-grad-norm N] [--recompute none|selective|op|full]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
@@ -29,7 +30,10 @@
 # --model/--plan use files instead. --optimizer, --lr and --precision (the
 # GEMMs' arithmetic, docs/mixed-precision.md) are compiled into the step,
 # --reduce-dtype bf16 sums the gradients across ranks in bfloat16 (FSDP2's
-# reduce_dtype), and --max-grad-norm N clips the gradients to a global norm of N as
+# reduce_dtype), --saved-dtype bf16 (with --precision bf16) holds the
+# activations saved for the backward pass in bfloat16, rounded where they
+# are made, as a bf16 forward pass does (docs/mixed-precision.md), and
+# --max-grad-norm N clips the gradients to a global norm of N as
 # torch.nn.utils.clip_grad_norm_ (0, the default: no clipping);
 # --recompute selective computes elementwise ops, norms and rotary
 # embeddings again in the backward pass instead of holding their values
@@ -94,6 +98,7 @@ lr=3e-3
 precision=tf32
 max_grad_norm=0
 reduce_dtype=f32
+saved_dtype=f32
 recompute=
 out=""
 build_first=1
@@ -123,6 +128,7 @@ while (($#)); do
     --precision) precision="$2"; shift 2 ;;
     --max-grad-norm) max_grad_norm="$2"; shift 2 ;;
     --reduce-dtype) reduce_dtype="$2"; shift 2 ;;
+    --saved-dtype) saved_dtype="$2"; shift 2 ;;
     --recompute) recompute="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
@@ -192,7 +198,7 @@ func.func @ffn(%x: $x {mp.input = "x"},
 }
 MLIR
 fi
-step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype max-grad-norm=$max_grad_norm"
+step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype saved-dtype=$saved_dtype max-grad-norm=$max_grad_norm"
 # Without --recompute, the plan file's "recompute" (if any) is the policy.
 if [[ -n "$recompute" ]]; then
   step_options+=" recompute=$recompute"

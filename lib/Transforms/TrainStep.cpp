@@ -151,6 +151,80 @@ bool isArgumentAnnotation(Operation *op) {
   return annotate && isa<BlockArgument>(annotate.getInput());
 }
 
+/// Whether `op` widens a bfloat16 value to float32: a copy of a saved
+/// activation for its readers (roundSavedActivations).
+bool isWidening(Operation *op) {
+  auto convert = dyn_cast<ConvertOp>(op);
+  return convert && getElementTypeOrSelf(convert.getInput()).isBF16();
+}
+
+/// Whether `op` rounds a float32 value to bfloat16.
+bool isNarrowing(Operation *op) {
+  auto convert = dyn_cast<ConvertOp>(op);
+  return convert && getElementTypeOrSelf(convert.getInput()).isF32() &&
+         getElementTypeOrSelf(convert.getResult()).isBF16();
+}
+
+/// saved-dtype=bf16: each float32 value (not a scalar) that the forward
+/// pass computes on its way to a GEMM and that the backward pass reads is
+/// rounded to bf16 where it is made, and all its readers read one float32
+/// copy of the rounded value (widenForBackward gives the backward pass its
+/// own). Values that reach no GEMM in the forward pass (the logits and the
+/// loss's computation, attention's log-sum-exp) stay float32, as PyTorch's
+/// loss and FlashAttention keep them. Returns the forward pass's ops with the
+/// conversions, before recomputation, so that every policy reruns them.
+SmallVector<Operation *> roundSavedActivations(ArrayRef<Operation *> ops) {
+  ForwardPass forward(ops);
+  llvm::DenseSet<Value> leadsToGemm;
+  for (Operation *op : llvm::reverse(forward.ops))
+    for (Value result : op->getResults())
+      if (llvm::any_of(result.getUsers(), [&](Operation *user) {
+            return forward.contains(user) &&
+                   (isa<LinearOp, MatmulOp, AttentionOp>(user) ||
+                    llvm::any_of(user->getResults(), [&](Value next) {
+                      return leadsToGemm.contains(next);
+                    }));
+          }))
+        leadsToGemm.insert(result);
+  SmallVector<Operation *> rounded;
+  for (Operation *op : forward.ops) {
+    rounded.push_back(op);
+    if (isArgumentAnnotation(op) || op->hasTrait<OpTrait::ConstantLike>())
+      continue;
+    OpBuilder b(op->getContext());
+    b.setInsertionPointAfter(op);
+    for (Value result : op->getResults()) {
+      auto type = dyn_cast<RankedTensorType>(result.getType());
+      if (!type || type.getRank() == 0 || !type.getElementType().isF32() ||
+          !leadsToGemm.contains(result) ||
+          !getFirstBackwardUser(result, forward))
+        continue;
+      auto narrow = ConvertOp::create(b, result.getLoc(),
+                                      type.clone(b.getBF16Type()), result);
+      auto widened = ConvertOp::create(b, result.getLoc(), type, narrow);
+      result.replaceAllUsesExcept(widened, narrow);
+      rounded.append({narrow, widened});
+    }
+  }
+  return rounded;
+}
+
+/// Gives the backward pass's readers of each saved activation's float32 copy
+/// (roundSavedActivations) a copy of their own, made just before the first
+/// of them: the forward pass's copy dies with its last forward reader, and
+/// only the bf16 value is held between the passes.
+void widenForBackward(const ForwardPass &forward) {
+  for (Operation *op : forward.ops) {
+    if (!isWidening(op))
+      continue;
+    Operation *first = getFirstBackwardUser(op->getResult(0), forward);
+    if (!first)
+      continue;
+    OpBuilder b(first);
+    replaceBackwardUses(op->getResult(0), b.clone(*op)->getResult(0), forward);
+  }
+}
+
 /// Selective activation recomputation, the cheap part of torchtitan's
 /// policy by op (getLayerRecomputable's `op` is that policy): a forward
 /// value the backward pass reads, made by an op cheap to run again
@@ -218,11 +292,12 @@ llvm::DenseSet<Operation *> getLayerRecomputable(func::FuncOp step,
     if (!current.empty())
       layerOf[op] = current;
   }
-  // An annotation only one layer reads in the forward pass (sequence
-  // parallelism's layout of the layer's input) is that layer's, not the
-  // one before's.
+  // An annotation or a saved activation's float32 copy that only one layer
+  // reads in the forward pass (sequence parallelism's layout of the layer's
+  // input; the residual stream as it enters) is that layer's, not the one
+  // before's.
   for (Operation *op : llvm::reverse(forward.ops)) {
-    if (!isa<AnnotateOp>(op) || isArgumentAnnotation(op))
+    if (!(isa<AnnotateOp>(op) || isWidening(op)) || isArgumentAnnotation(op))
       continue;
     llvm::SmallSetVector<StringRef, 2> readers;
     for (Operation *user : op->getUsers())
@@ -243,8 +318,11 @@ llvm::DenseSet<Operation *> getLayerRecomputable(func::FuncOp step,
   };
   for (Operation *op : forward.ops) {
     StringRef layer = layerOf.lookup(op);
+    // A held value's rounding (saved-dtype=bf16) is held: the bf16 value.
     if (!layer.empty() && !isHeldByPolicy(op, layer) && isPure(op) &&
         op->getNumRegions() == 0 &&
+        (!isNarrowing(op) ||
+         recomputable.contains(op->getOperand(0).getDefiningOp())) &&
         llvm::all_of(op->getUsers(), [&](Operation *user) {
           auto readerLayer = layerOf.find(user);
           // A backward reader, or a forward one of the same layer.
@@ -339,6 +417,12 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (reduceDtype != "f32" && reduceDtype != "bf16")
     return emitError(loc) << "unknown reduce-dtype '" << reduceDtype
                           << "'; expected f32 or bf16";
+  if (savedDtype != "f32" && savedDtype != "bf16")
+    return emitError(loc) << "unknown saved-dtype '" << savedDtype
+                          << "'; expected f32 or bf16";
+  if (savedDtype == "bf16" && precision != "bf16")
+    return emitError(loc) << "saved-dtype=bf16 needs precision=bf16 (the "
+                             "activations of a bf16 forward pass)";
   if (!symbolizeRecompute(recompute))
     return emitError(loc) << "unknown recompute '" << recompute
                           << "'; expected none, selective, op or full";
@@ -528,6 +612,9 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   SmallVector<Value> grads = std::move(*gradients);
   auto plan = model->getParentOfType<ModuleOp>()->getAttrOfType<PlanAttr>(
       MPDialect::kPlanAttrName);
+  bool savesBFloat16 = savedDtype == "bf16";
+  if (savesBFloat16)
+    forward = roundSavedActivations(forward);
   ForwardPass forwardPass(forward);
   // Before the regathers: a recomputed op reads its weight as gathered
   // again for the backward pass. The pass options, when given, override the
@@ -547,6 +634,8 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
              "layer ('layers.<n>.') or in one of the plan's fsdp groups";
     recomputeForBackward(step, forwardPass, recomputable);
   }
+  if (savesBFloat16)
+    widenForBackward(forwardPass);
   if (reshardAfterForward.hasValue() ? reshardAfterForward
                                      : getReshardAfterForward(plan))
     regatherForBackward(step, plan, forwardPass);

@@ -312,6 +312,28 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     which recomputes only cheap ops and holds every GEMM's output.
 
     Without the option, the plan's `recompute` (`#mp.plan`) is the policy.
+
+    `saved-dtype=bf16` (with `precision=bf16`) holds the activations saved
+    for the backward pass in bfloat16, as a forward pass run in bf16 holds
+    them (FSDP2's `MixedPrecisionPolicy(param_dtype=bfloat16)`, torchtitan's
+    `mixed_precision_param = "bfloat16"`): each float32 value that the
+    forward pass computes on its way to a GEMM and that the backward pass
+    reads (a layer's input, the residual stream; a norm's, SwiGLU's or
+    attention's output; a projection's) is rounded to bf16 where it is made
+    (`mp.convert`), and every reader reads the rounded value: the forward
+    pass's readers through one float32 copy made there, which dies with the
+    last of them, the backward pass's through another, made just before
+    the first of them. Between the passes only the bf16 value is held.
+    The loss's computation (the output head's logits and what follows) and
+    attention's log-sum-exp stay float32, as PyTorch's loss and
+    FlashAttention keep them. This changes results (the rounded values are
+    the step's values, in the global step as in the partitioned one; the
+    forward pass's readers read them too, so the gradients are those of the
+    rounded forward pass) and is the user's choice, as the precision is.
+    The rounding comes before recomputation, so every `recompute` policy
+    trains bit for bit as `none` does; run `--mp-narrow-gemm-operands`
+    after `--mp-spmd` and the bf16 GEMMs read the held values without a
+    float32 copy.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
@@ -354,6 +376,10 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
            "run again but for attention and every other linear) or full "
            "(each layer run again from its input); default: the plan's "
            "recompute, else none">,
+    Option<"savedDtype", "saved-dtype", "std::string", /*default=*/"\"f32\"",
+           "The type activations are held in between the forward and "
+           "backward passes: f32, or bf16 (with precision=bf16: rounded "
+           "where computed, as a bf16 forward pass holds them)">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
