@@ -229,7 +229,9 @@ def options(seed):
     with activation recomputation: a third of those selective (the backward
     pass computes elementwise ops and norms again), a third op and a third
     full (each layer run again, but for attention and every other linear
-    with op; the model's parameters then named into two layers, LAYERS)."""
+    with op; the model's parameters then named into two layers, LAYERS).
+    Half the bf16 seeds save their activations in bf16 (saved-dtype=bf16:
+    rounded where made, so partitioning must reduce a partial sum first)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -246,11 +248,13 @@ def options(seed):
     accumulate_first = rng.random() < 0.5
     recompute = rng.random() < 1 / 3
     recompute_mode = rng.choice(["selective", "op", "full"])
+    saved_bf16 = bf16 and rng.random() < 0.5
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
         (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \
         ["--mp-train-step=max-grad-norm=1.0" +
          (" precision=bf16" if bf16 else "") +
+         (" saved-dtype=bf16" if saved_bf16 else "") +
          (" recompute=" + recompute_mode if recompute else "")]
     fuse_accumulate = ["--mp-fuse-gemm-accumulate"] if accumulate else []
     passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \

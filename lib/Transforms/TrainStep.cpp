@@ -154,7 +154,7 @@ bool isArgumentAnnotation(Operation *op) {
 /// Whether `op` widens a bfloat16 value to float32: a copy of a saved
 /// activation for its readers (roundSavedActivations).
 bool isWidening(Operation *op) {
-  auto convert = dyn_cast<ConvertOp>(op);
+  auto convert = dyn_cast_if_present<ConvertOp>(op);
   return convert && getElementTypeOrSelf(convert.getInput()).isBF16();
 }
 
@@ -165,16 +165,70 @@ bool isNarrowing(Operation *op) {
          getElementTypeOrSelf(convert.getResult()).isBF16();
 }
 
+/// The layer (an FSDP group, getFsdpGroup) of each forward op in one: from
+/// the first reader of a numbered layer's parameters to the next reader of
+/// another group's, with the layout annotations (and saved activations'
+/// float32 copies) that lead into it. Ops before the first layer are in
+/// none.
+llvm::DenseMap<Operation *, StringRef>
+getForwardLayers(func::FuncOp step, PlanAttr plan, const ForwardPass &forward) {
+  llvm::DenseMap<Operation *, StringRef> layerOf;
+  StringRef current;
+  for (Operation *op : forward.ops) {
+    if (isArgumentAnnotation(op))
+      continue;
+    for (Value operand : op->getOperands()) {
+      // A parameter, or its layout annotation.
+      if (auto annotate = operand.getDefiningOp<AnnotateOp>())
+        operand = annotate.getInput();
+      if (std::optional<StringRef> group =
+              getParameterGroup(step, plan, operand)) {
+        current = *group;
+        break;
+      }
+    }
+    if (!current.empty())
+      layerOf[op] = current;
+  }
+  // An annotation or a saved activation's float32 copy that only one layer
+  // reads in the forward pass (sequence parallelism's layout of the layer's
+  // input; the residual stream as it enters) is that layer's, not the one
+  // before's.
+  for (Operation *op : llvm::reverse(forward.ops)) {
+    if (!(isa<AnnotateOp>(op) || isWidening(op)) || isArgumentAnnotation(op))
+      continue;
+    llvm::SmallSetVector<StringRef, 2> readers;
+    for (Operation *user : op->getUsers())
+      if (forward.contains(user))
+        readers.insert(layerOf.lookup(user));
+    if (readers.size() == 1 && !readers.front().empty())
+      layerOf[op] = readers.front();
+  }
+  return layerOf;
+}
+
 /// saved-dtype=bf16: each float32 value (not a scalar) that the forward
-/// pass computes on its way to a GEMM and that the backward pass reads is
+/// pass computes on its way to a GEMM and that some recomputation policy
+/// holds for the backward pass (one the backward pass reads, or one another
+/// layer reads: what full recomputation runs a layer again from) is
 /// rounded to bf16 where it is made, and all its readers read one float32
 /// copy of the rounded value (widenForBackward gives the backward pass its
-/// own). Values that reach no GEMM in the forward pass (the logits and the
-/// loss's computation, attention's log-sum-exp) stay float32, as PyTorch's
-/// loss and FlashAttention keep them. Returns the forward pass's ops with the
-/// conversions, before recomputation, so that every policy reruns them.
-SmallVector<Operation *> roundSavedActivations(ArrayRef<Operation *> ops) {
+/// own). So the rounded values are the same under every policy. Values that
+/// reach no GEMM in the forward pass (the logits and the loss's
+/// computation, attention's log-sum-exp) stay float32, as PyTorch's loss and
+/// FlashAttention keep them. Returns the forward pass's ops with the
+/// conversions, made before recomputation, which runs them again.
+SmallVector<Operation *> roundSavedActivations(func::FuncOp step, PlanAttr plan,
+                                               ArrayRef<Operation *> ops) {
   ForwardPass forward(ops);
+  llvm::DenseMap<Operation *, StringRef> layerOf =
+      getForwardLayers(step, plan, forward);
+  auto isReadByAnotherLayer = [&](Value value) {
+    StringRef layer = layerOf.lookup(value.getDefiningOp());
+    return llvm::any_of(value.getUsers(), [&](Operation *user) {
+      return forward.contains(user) && layerOf.lookup(user) != layer;
+    });
+  };
   llvm::DenseSet<Value> leadsToGemm;
   for (Operation *op : llvm::reverse(forward.ops))
     for (Value result : op->getResults())
@@ -197,8 +251,21 @@ SmallVector<Operation *> roundSavedActivations(ArrayRef<Operation *> ops) {
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || type.getRank() == 0 || !type.getElementType().isF32() ||
           !leadsToGemm.contains(result) ||
-          !getFirstBackwardUser(result, forward))
+          !(getFirstBackwardUser(result, forward) ||
+            isReadByAnotherLayer(result)))
         continue;
+      // A layout of a rounded value (sequence parallelism's of a layer's
+      // input) lays out the bf16 value: one held copy, not two.
+      if (auto annotate = dyn_cast<AnnotateOp>(op);
+          annotate && isWidening(annotate.getInput().getDefiningOp())) {
+        annotate.getInputMutable().assign(
+            annotate.getInput().getDefiningOp()->getOperand(0));
+        result.setType(annotate.getInput().getType());
+        auto widened = ConvertOp::create(b, result.getLoc(), type, result);
+        result.replaceAllUsesExcept(widened, widened);
+        rounded.push_back(widened);
+        continue;
+      }
       auto narrow = ConvertOp::create(b, result.getLoc(),
                                       type.clone(b.getBF16Type()), result);
       auto widened = ConvertOp::create(b, result.getLoc(), type, narrow);
@@ -274,38 +341,8 @@ llvm::DenseSet<Operation *> getLayerRecomputable(func::FuncOp step,
                                                  PlanAttr plan,
                                                  const ForwardPass &forward,
                                                  Recompute policy) {
-  llvm::DenseMap<Operation *, StringRef> layerOf;
-  StringRef current;
-  for (Operation *op : forward.ops) {
-    if (isArgumentAnnotation(op))
-      continue;
-    for (Value operand : op->getOperands()) {
-      // A parameter, or its layout annotation.
-      if (auto annotate = operand.getDefiningOp<AnnotateOp>())
-        operand = annotate.getInput();
-      if (std::optional<StringRef> group =
-              getParameterGroup(step, plan, operand)) {
-        current = *group;
-        break;
-      }
-    }
-    if (!current.empty())
-      layerOf[op] = current;
-  }
-  // An annotation or a saved activation's float32 copy that only one layer
-  // reads in the forward pass (sequence parallelism's layout of the layer's
-  // input; the residual stream as it enters) is that layer's, not the one
-  // before's.
-  for (Operation *op : llvm::reverse(forward.ops)) {
-    if (!(isa<AnnotateOp>(op) || isWidening(op)) || isArgumentAnnotation(op))
-      continue;
-    llvm::SmallSetVector<StringRef, 2> readers;
-    for (Operation *user : op->getUsers())
-      if (forward.contains(user))
-        readers.insert(layerOf.lookup(user));
-    if (readers.size() == 1 && !readers.front().empty())
-      layerOf[op] = readers.front();
-  }
+  llvm::DenseMap<Operation *, StringRef> layerOf =
+      getForwardLayers(step, plan, forward);
   llvm::DenseSet<Operation *> recomputable;
   llvm::DenseMap<StringRef, int64_t> linearsSeen;
   auto isHeldByPolicy = [&](Operation *op, StringRef layer) {
@@ -614,7 +651,7 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
       MPDialect::kPlanAttrName);
   bool savesBFloat16 = savedDtype == "bf16";
   if (savesBFloat16)
-    forward = roundSavedActivations(forward);
+    forward = roundSavedActivations(step, plan, forward);
   ForwardPass forwardPass(forward);
   // Before the regathers: a recomputed op reads its weight as gathered
   // again for the backward pass. The pass options, when given, override the

@@ -76,6 +76,22 @@
 // F32-NOT: mp.convert
 // F32: return
 
+// A value another layer reads is rounded though the backward pass reads
+// only its layout (sequence parallelism's, of a layer's input): full
+// recomputation runs the layer again from it. The layout lays out the bf16
+// value, so one copy is held.
+// CHECK-LABEL: func.func @sp_train_step
+// CHECK: %[[X1:.+]] = mp.add
+// CHECK-NEXT: %[[X1H:.+]] = mp.convert %[[X1]] : tensor<2x4x8xf32> -> tensor<2x4x8xbf16>
+// CHECK-NEXT: %[[X1F:.+]] = mp.convert %[[X1H]] : tensor<2x4x8xbf16> -> tensor<2x4x8xf32>
+// CHECK-NEXT: %[[X1S:.+]] = mp.annotate %[[X1H]] <@mesh, {{\[\[\], \[tp\], \[\]\]}}> entry "layers.*.norm" : tensor<2x4x8xbf16>
+// CHECK-NEXT: %[[X1SF:.+]] = mp.convert %[[X1S]] : tensor<2x4x8xbf16> -> tensor<2x4x8xf32>
+// CHECK-NEXT: mp.rms_norm %[[X1SF]]
+// CHECK: mp.add %[[X1F]],
+// CHECK: %[[X1SB:.+]] = mp.convert %[[X1S]] : tensor<2x4x8xbf16> -> tensor<2x4x8xf32>
+// CHECK-NEXT: mp.rms_norm_grad %[[X1SB]]
+// CHECK: return
+
 // BAD: error: unknown saved-dtype 'f16'; expected f32 or bf16
 // PRECISION: error: saved-dtype=bf16 needs precision=bf16 (the activations of a bf16 forward pass)
 
@@ -97,5 +113,24 @@ func.func @model(%emb: tensor<16x8xf32> {mp.param = "tok_embeddings.weight"},
   %x2 = mp.add %x1, %y1 : tensor<2x4x8xf32>
   %logits = mp.linear %x2, %head : (tensor<2x4x8xf32>, tensor<16x8xf32>) -> tensor<2x4x16xf32>
   %loss = mp.cross_entropy %logits, %labels : (tensor<2x4x16xf32>, tensor<2x4xi64>) -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+mp.mesh @mesh = <tp = 2>
+
+func.func @sp(%n0: tensor<8xf32> {mp.param = "layers.0.norm.weight"},
+              %w0: tensor<8x8xf32> {mp.param = "layers.0.w.weight"},
+              %n1: tensor<8xf32> {mp.param = "layers.1.norm.weight"},
+              %w1: tensor<8x8xf32> {mp.param = "layers.1.w.weight"},
+              %x: tensor<2x4x8xf32> {mp.input = "x"}) -> tensor<f32> {
+  %x0 = mp.annotate %x <@mesh, [[], [tp], []]> entry "layers.*.norm" : tensor<2x4x8xf32>
+  %h0 = mp.rms_norm %x0, %n0 eps 1.0e-05 : (tensor<2x4x8xf32>, tensor<8xf32>) -> tensor<2x4x8xf32>
+  %y0 = mp.linear %h0, %w0 : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %x1 = mp.add %x, %y0 : tensor<2x4x8xf32>
+  %x1s = mp.annotate %x1 <@mesh, [[], [tp], []]> entry "layers.*.norm" : tensor<2x4x8xf32>
+  %h1 = mp.rms_norm %x1s, %n1 eps 1.0e-05 : (tensor<2x4x8xf32>, tensor<8xf32>) -> tensor<2x4x8xf32>
+  %y1 = mp.linear %h1, %w1 : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %x2 = mp.add %x1, %y1 : tensor<2x4x8xf32>
+  %loss = mp.sum %x2 : tensor<2x4x8xf32> -> tensor<f32>
   return %loss : tensor<f32>
 }

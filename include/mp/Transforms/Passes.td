@@ -318,12 +318,14 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     them (FSDP2's `MixedPrecisionPolicy(param_dtype=bfloat16)`, torchtitan's
     `mixed_precision_param = "bfloat16"`): each float32 value that the
     forward pass computes on its way to a GEMM and that the backward pass
-    reads (a layer's input, the residual stream; a norm's, SwiGLU's or
-    attention's output; a projection's) is rounded to bf16 where it is made
-    (`mp.convert`), and every reader reads the rounded value: the forward
-    pass's readers through one float32 copy made there, which dies with the
-    last of them, the backward pass's through another, made just before
-    the first of them. Between the passes only the bf16 value is held.
+    reads, or another layer (what full recomputation runs a layer again
+    from), is rounded to bf16 where it is made (`mp.convert`): a layer's
+    input (the residual stream), a norm's, SwiGLU's or attention's output, a
+    projection's. Every reader reads the rounded value: the forward pass's
+    readers through one float32 copy made there, which dies with the last
+    of them, the backward pass's through another, made just before the
+    first of them; a layout annotation of it (sequence parallelism's) lays
+    out the bf16 value. Between the passes only the bf16 value is held.
     The loss's computation (the output head's logits and what follows) and
     attention's log-sum-exp stay float32, as PyTorch's loss and
     FlashAttention keep them. This changes results (the rounded values are
@@ -333,7 +335,9 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     The rounding comes before recomputation, so every `recompute` policy
     trains bit for bit as `none` does; run `--mp-narrow-gemm-operands`
     after `--mp-spmd` and the bf16 GEMMs read the held values without a
-    float32 copy.
+    float32 copy. Each conversion is a kernel (6 bytes per element) until
+    producers write bf16 themselves (docs/mixed-precision.md has the
+    trade).
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
