@@ -7,6 +7,7 @@
 //
 // RUN: mp-opt %s --mp-train-step="precision=bf16 saved-dtype=bf16" | FileCheck %s
 // RUN: mp-opt %s --mp-train-step="precision=bf16 saved-dtype=bf16 recompute=full" | FileCheck %s --check-prefix=FULL
+// RUN: mp-opt %s --mp-train-step="precision=bf16 saved-dtype=bf16 recompute=op" | FileCheck %s --check-prefix=OP
 // RUN: mp-opt %s --mp-train-step="precision=bf16" | FileCheck %s --check-prefix=F32
 // RUN: not mp-opt %s --mp-train-step="precision=bf16 saved-dtype=f16" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not mp-opt %s --mp-train-step="saved-dtype=bf16" 2>&1 | FileCheck %s --check-prefix=PRECISION
@@ -70,6 +71,17 @@
 // FULL: mp.attention_grad %[[H1F]], %[[H1F]], %[[H1F]], %[[AF]], %[[LSE]],
 // FULL: mp.rms_norm_grad %[[X1B]]
 // FULL: return
+
+// By op, attention's output is held: as bf16, the backward pass widens the
+// forward's rounding, no float32 value is kept to round again.
+// OP-LABEL: func.func @model_train_step
+// OP: %[[A:.+]], %[[LSE:.+]] = mp.attention
+// OP-NEXT: %[[AH:.+]] = mp.convert %[[A]] : tensor<2x4x8xf32> -> tensor<2x4x8xbf16>
+// OP: mp.cross_entropy_grad
+// OP-NOT: mp.convert %[[A]]
+// OP: %[[AB:.+]] = mp.convert %[[AH]] : tensor<2x4x8xbf16> -> tensor<2x4x8xf32>
+// OP: mp.attention_grad {{.*}}, %[[AB]], %[[LSE]],
+// OP: return
 
 // Without the option nothing is converted.
 // F32-LABEL: func.func @model_train_step
