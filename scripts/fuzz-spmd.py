@@ -196,7 +196,8 @@ def model(seed):
     extents["E"] = extents["NH"] * extents["D"]
     extents["EKV"] = extents["KV"] * extents["D"]
     step_options = options(seed)[0]
-    layers = re.search(r"recompute=(op|full)", step_options[-1]) is not None
+    layers = re.search(r"recompute=(op|full)|recompute-full-layers",
+                       step_options[-1]) is not None
     signature = ", ".join(
         '%%%s: %s {%s = "%s", mp.sharding = %s}' %
         (name, type_.format(**extents), role,
@@ -231,7 +232,9 @@ def options(seed):
     full (each layer run again, but for attention and every other linear
     with op; the model's parameters then named into two layers, LAYERS).
     Half the bf16 seeds save their activations in bf16 (saved-dtype=bf16:
-    rounded where made, so partitioning must reduce a partial sum first)."""
+    rounded where made, so partitioning must reduce a partial sum first),
+    and half the recomputing seeds recompute their first layer fully on top
+    of the policy (recompute-full-layers=1)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -249,13 +252,15 @@ def options(seed):
     recompute = rng.random() < 1 / 3
     recompute_mode = rng.choice(["selective", "op", "full"])
     saved_bf16 = bf16 and rng.random() < 0.5
+    first_layer_full = recompute and rng.random() < 0.5
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
         (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \
         ["--mp-train-step=max-grad-norm=1.0" +
          (" precision=bf16" if bf16 else "") +
          (" saved-dtype=bf16" if saved_bf16 else "") +
-         (" recompute=" + recompute_mode if recompute else "")]
+         (" recompute=" + recompute_mode if recompute else "") +
+         (" recompute-full-layers=1" if first_layer_full else "")]
     fuse_accumulate = ["--mp-fuse-gemm-accumulate"] if accumulate else []
     passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \
         (["--mp-group-fsdp"] if group else []) + \

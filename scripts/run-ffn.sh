@@ -12,6 +12,7 @@
 #                      [--precision fp32|tf32|bf16] [--reduce-dtype f32|bf16]
 #                      [--saved-dtype f32|bf16]
 #                      [--max-grad-norm N] [--recompute none|selective|op|full]
+#                      [--recompute-full-layers N]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
@@ -42,7 +43,9 @@
 # linear (torchtitan's selective activation checkpointing by op), and
 # --recompute full each layer from its input (torchtitan's full activation
 # checkpointing: the least memory, one more forward pass); default: the
-# plan file's "recompute", else none;
+# plan file's "recompute", else none; --recompute-full-layers N recomputes
+# the first N layers fully whatever the policy says of them (Megatron-LM's
+# block method; default: the plan file's, else 0);
 # --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
 # reduce_scatter for the FFN's three weights); --overlap schedules the
@@ -100,6 +103,7 @@ max_grad_norm=0
 reduce_dtype=f32
 saved_dtype=f32
 recompute=
+recompute_full_layers=
 out=""
 build_first=1
 run=1
@@ -130,6 +134,7 @@ while (($#)); do
     --reduce-dtype) reduce_dtype="$2"; shift 2 ;;
     --saved-dtype) saved_dtype="$2"; shift 2 ;;
     --recompute) recompute="$2"; shift 2 ;;
+    --recompute-full-layers) recompute_full_layers="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
@@ -202,6 +207,9 @@ step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$red
 # Without --recompute, the plan file's "recompute" (if any) is the policy.
 if [[ -n "$recompute" ]]; then
   step_options+=" recompute=$recompute"
+fi
+if [[ -n "$recompute_full_layers" ]]; then
+  step_options+=" recompute-full-layers=$recompute_full_layers"
 fi
 if [[ -n "$auto_ranks" ]]; then
   # The search writes the plan file; the mesh is the one it chose.

@@ -261,15 +261,22 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
   if (!root)
     return emitError(FileLineColLoc::get(ctx, path, 1, 1))
            << "a plan file is a JSON object";
-  static constexpr StringLiteral kKeys[] = {
-      "mesh",        "tensor_parallel",       "fsdp",     "batch", "plan",
-      "fsdp_groups", "reshard_after_forward", "recompute"};
+  static constexpr StringLiteral kKeys[] = {"mesh",
+                                            "tensor_parallel",
+                                            "fsdp",
+                                            "batch",
+                                            "plan",
+                                            "fsdp_groups",
+                                            "reshard_after_forward",
+                                            "recompute",
+                                            "recompute_full_layers"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kKeys, StringRef(entry.first)))
       return error(entry.first)
              << "unknown plan file key \"" << entry.first.str()
              << "\"; expected mesh, tensor_parallel, fsdp, batch, plan, "
-                "fsdp_groups, reshard_after_forward, recompute";
+                "fsdp_groups, reshard_after_forward, recompute, "
+                "recompute_full_layers";
 
   FailureOr<MeshAttr> mesh = readMesh(root->get("mesh"));
   FailureOr<StringAttr> tpAxis = readAxis(*root, "tensor_parallel");
@@ -320,12 +327,21 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
                                    "\"selective\", \"op\" or \"full\"";
     recompute = StringAttr::get(ctx, *value);
   }
+  IntegerAttr recomputeFullLayers;
+  if (const json::Value *layers = root->get("recompute_full_layers")) {
+    std::optional<int64_t> value = layers->getAsInteger();
+    if (!value || *value < 0)
+      return error("recompute_full_layers")
+             << "\"recompute_full_layers\" must be a count of layers (an "
+                "integer, at least 0)";
+    recomputeFullLayers = IntegerAttr::get(IntegerType::get(ctx, 64), *value);
+  }
 
   auto meshRef = FlatSymbolRefAttr::get(ctx, meshName);
   PlanAttr plan = PlanAttr::getChecked(
       [&] { return error("plan"); }, ctx, meshRef, *tpAxis, *fsdpAxis,
       *batchAxis, DictionaryAttr::get(ctx, styles), fsdpGroups,
-      reshardAfterForward, recompute);
+      reshardAfterForward, recompute, recomputeFullLayers);
   if (!plan || failed(plan.verifyAxesIn([&] { return error("mesh"); }, *mesh)))
     return failure();
   return PlanFile{*mesh, plan};

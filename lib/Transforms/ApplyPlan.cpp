@@ -179,7 +179,8 @@ FailureOr<std::pair<PlanAttr, MeshAttr>> ApplyPlanPass::loadPlan() {
       ctx, FlatSymbolRefAttr::get(meshName), file->plan.getTpAxis(),
       file->plan.getFsdpAxis(), file->plan.getBatchAxis(),
       file->plan.getStyles(), file->plan.getFsdpGroups(),
-      file->plan.getReshardAfterForward(), file->plan.getRecompute());
+      file->plan.getReshardAfterForward(), file->plan.getRecompute(),
+      file->plan.getRecomputeFullLayers());
   module->setAttr(MPDialect::kPlanAttrName, plan);
   return std::make_pair(plan, file->mesh);
 }

@@ -176,8 +176,10 @@ struct Candidate {
   std::string name;
   int64_t dataParallel, tensorParallel;
   bool sequenceParallel, fsdp, reshardAfterForward;
-  /// The activation recomputation its plan asks for: the least that fits.
+  /// The activation recomputation its plan asks for: the least that fits
+  /// (the policy, and the layers recomputed fully whatever it says).
   Recompute recompute = Recompute::none;
+  int64_t recomputeFullLayers = 0;
   /// Its plan (buildPlan).
   PlanAttr plan;
   // Filled in by compiling it: every schedule tried, and the one it is
@@ -238,7 +240,11 @@ PlanAttr buildPlan(MLIRContext *context, const Candidate &candidate,
       candidate.reshardAfterForward ? BoolAttr::get(context, true) : BoolAttr(),
       candidate.recompute == Recompute::none
           ? StringAttr()
-          : StringAttr::get(context, stringifyRecompute(candidate.recompute)));
+          : StringAttr::get(context, stringifyRecompute(candidate.recompute)),
+      candidate.recomputeFullLayers
+          ? IntegerAttr::get(IntegerType::get(context, 64),
+                             candidate.recomputeFullLayers)
+          : IntegerAttr());
 }
 
 /// Lays `candidate`'s plan on `module` on a data_parallel x tensor_parallel
@@ -276,6 +282,8 @@ void writePlanFile(llvm::json::OStream &json, const Candidate &candidate) {
       json.attribute("reshard_after_forward", true);
     if (candidate.recompute != Recompute::none)
       json.attribute("recompute", stringifyRecompute(candidate.recompute));
+    if (candidate.recomputeFullLayers)
+      json.attribute("recompute_full_layers", candidate.recomputeFullLayers);
     json.attributeObject("plan", [&] {
       for (NamedAttribute entry : candidate.plan.getStyles())
         json.attribute(
@@ -344,26 +352,54 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     SmallVector<Recompute> policies = {Recompute::none};
     if (*budget && !setsRecompute(trainStepOptions))
       policies.append({Recompute::selective, Recompute::op, Recompute::full});
+    int64_t layers = countLayers(model);
     for (Candidate &candidate : candidates) {
       // When nothing fits, the attempt with the smallest peak (the least
       // recomputation among equals) is the candidate's.
       std::optional<Candidate> smallest;
-      for (Recompute policy : policies) {
+      auto fits = [&](Recompute policy, int64_t fullLayers) {
         candidate.recompute = policy;
+        candidate.recomputeFullLayers = fullLayers;
         candidate.plan = buildPlan(&getContext(), candidate, styles);
         evaluate(module, model.getName(), candidate, *machine, *budget);
-        if (candidate.status != kOverBudget) {
-          smallest.reset();
-          break;
-        }
+        if (candidate.status != kOverBudget)
+          return true;
         if (!smallest || candidate.peakBytes < smallest->peakBytes)
           smallest = candidate;
+        return false;
+      };
+      for (Recompute policy : policies) {
+        if (!fits(policy, 0))
+          continue;
+        smallest.reset();
+        // Where full recomputation fits and by op did not, the fewest layers
+        // recomputed fully on top of op that fit (the budget falls with
+        // each): less recomputation than every layer's.
+        if (policy == Recompute::full && candidate.status == "ok") {
+          Candidate fewest = candidate;
+          int64_t fitting = layers, unfitting = 0;
+          while (fitting - unfitting > 1) {
+            int64_t middle = unfitting + (fitting - unfitting) / 2;
+            if (fits(Recompute::op, middle) && candidate.status == "ok") {
+              fitting = middle;
+              fewest = candidate;
+            } else {
+              unfitting = middle;
+            }
+          }
+          candidate = std::move(fewest);
+          smallest.reset();
+        }
+        break;
       }
       if (smallest)
         candidate = std::move(*smallest);
       if (candidate.recompute != Recompute::none)
         candidate.name +=
             "_recompute_" + stringifyRecompute(candidate.recompute).str();
+      if (candidate.recomputeFullLayers)
+        candidate.name +=
+            "_full_layers_" + std::to_string(candidate.recomputeFullLayers);
     }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -431,12 +467,27 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     return llvm::checkedMulUnsigned(count, unit);
   }
 
-  /// Whether the train-step options name a recomputation policy.
+  /// Whether the train-step options name a recomputation policy or the
+  /// layers recomputed fully.
   static bool setsRecompute(StringRef options) {
     SmallVector<StringRef> words;
     options.split(words, ' ', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
-    return llvm::any_of(
-        words, [](StringRef word) { return word.starts_with("recompute="); });
+    return llvm::any_of(words, [](StringRef word) {
+      return word.starts_with("recompute=") ||
+             word.starts_with("recompute-full-layers=");
+    });
+  }
+
+  /// The model's layers: its parameters' FSDP groups (by default the
+  /// numbered layers), the root module's aside.
+  static int64_t countLayers(FunctionOpInterface model) {
+    llvm::StringSet<> groups;
+    for (const ModelValue &value : getModelValues(model))
+      if (value.role == ModelRole::Param)
+        if (StringRef group = getFsdpGroup(value.name.getValue(), PlanAttr());
+            !group.empty())
+          groups.insert(group);
+    return groups.size();
   }
 
   /// Compiles `candidate`'s training step on a copy of `module` and

@@ -337,16 +337,30 @@ llvm::DenseSet<Operation *> getCheapRecomputable(const ForwardPass &forward) {
 /// the residual stream. `op` is torchtitan's selective policy by op
 /// (`selective_ac_option = "op"`): the same, except that attention's
 /// outputs and every other linear's (a layer's first, third, ...) are held.
+/// The first `fullLayers` layers (in forward order) are recomputed fully
+/// whatever the policy (Megatron-LM's block method); a layer whose policy
+/// is `none` or `selective` is not recomputed here.
 llvm::DenseSet<Operation *> getLayerRecomputable(func::FuncOp step,
                                                  PlanAttr plan,
                                                  const ForwardPass &forward,
-                                                 Recompute policy) {
+                                                 Recompute policy,
+                                                 int64_t fullLayers) {
   llvm::DenseMap<Operation *, StringRef> layerOf =
       getForwardLayers(step, plan, forward);
+  llvm::DenseMap<StringRef, Recompute> layerPolicy;
+  for (Operation *op : forward.ops)
+    if (StringRef layer = layerOf.lookup(op); !layer.empty())
+      layerPolicy.try_emplace(layer, int64_t(layerPolicy.size()) < fullLayers
+                                         ? Recompute::full
+                                         : policy);
   llvm::DenseSet<Operation *> recomputable;
   llvm::DenseMap<StringRef, int64_t> linearsSeen;
   auto isHeldByPolicy = [&](Operation *op, StringRef layer) {
-    if (policy != Recompute::op)
+    Recompute layerRecompute = layerPolicy.lookup(layer);
+    if (layerRecompute == Recompute::none ||
+        layerRecompute == Recompute::selective)
+      return true;
+    if (layerRecompute != Recompute::op)
       return false;
     // Attention's pieces (mp.matmul, unfused) stand for PyTorch's SDPA.
     if (isa<AttentionOp, MatmulOp>(op))
@@ -454,6 +468,9 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (reduceDtype != "f32" && reduceDtype != "bf16")
     return emitError(loc) << "unknown reduce-dtype '" << reduceDtype
                           << "'; expected f32 or bf16";
+  if (recomputeFullLayers < 0)
+    return emitError(loc) << "recompute-full-layers must not be negative, got "
+                          << int64_t(recomputeFullLayers);
   if (savedDtype != "f32" && savedDtype != "bf16")
     return emitError(loc) << "unknown saved-dtype '" << savedDtype
                           << "'; expected f32 or bf16";
@@ -659,18 +676,28 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   Recompute policy = *symbolizeRecompute(recompute);
   if (!recompute.hasValue() && plan && plan.getRecompute())
     policy = *symbolizeRecompute(plan.getRecompute().getValue());
-  if (policy == Recompute::selective) {
-    recomputeForBackward(step, forwardPass, getCheapRecomputable(forwardPass));
-  } else if (policy != Recompute::none) {
-    llvm::DenseSet<Operation *> recomputable =
-        getLayerRecomputable(step, plan, forwardPass, policy);
-    if (recomputable.empty())
-      emitWarning(model.getLoc())
-          << "recompute=" << stringifyRecompute(policy)
-          << " found no layer to recompute: no parameter is in a numbered "
-             "layer ('layers.<n>.') or in one of the plan's fsdp groups";
-    recomputeForBackward(step, forwardPass, recomputable);
+  int64_t fullLayers = recomputeFullLayers;
+  if (!recomputeFullLayers.hasValue() && plan && plan.getRecomputeFullLayers())
+    fullLayers = plan.getRecomputeFullLayers().getInt();
+  llvm::DenseSet<Operation *> recomputable;
+  if (policy == Recompute::selective)
+    recomputable = getCheapRecomputable(forwardPass);
+  if (policy == Recompute::op || policy == Recompute::full || fullLayers) {
+    llvm::DenseSet<Operation *> byLayer =
+        getLayerRecomputable(step, plan, forwardPass, policy, fullLayers);
+    if (byLayer.empty()) {
+      InFlightDiagnostic warning = emitWarning(model.getLoc());
+      if (policy == Recompute::op || policy == Recompute::full)
+        warning << "recompute=" << stringifyRecompute(policy);
+      else
+        warning << "recompute-full-layers=" << fullLayers;
+      warning << " found no layer to recompute: no parameter is in a "
+                 "numbered layer ('layers.<n>.') or in one of the plan's "
+                 "fsdp groups";
+    }
+    recomputable.insert(byLayer.begin(), byLayer.end());
   }
+  recomputeForBackward(step, forwardPass, recomputable);
   if (savesBFloat16)
     widenForBackward(forwardPass);
   if (reshardAfterForward.hasValue() ? reshardAfterForward

@@ -7,7 +7,7 @@
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/array.json 2>&1 | FileCheck %s --check-prefix=ARRAY
 // ARRAY: array.json:1:1: error: a plan file is a JSON object
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/typo.json 2>&1 | FileCheck %s --check-prefix=TYPO
-// TYPO: typo.json:3:3: error: unknown plan file key "fdsp"; expected mesh, tensor_parallel, fsdp, batch, plan, fsdp_groups, reshard_after_forward, recompute
+// TYPO: typo.json:3:3: error: unknown plan file key "fdsp"; expected mesh, tensor_parallel, fsdp, batch, plan, fsdp_groups, reshard_after_forward, recompute, recompute_full_layers
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/nomesh.json 2>&1 | FileCheck %s --check-prefix=NOMESH
 // NOMESH: nomesh.json:1:1: error: plan file needs "mesh": {"shape": [...], "names": [...]}
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/meshlen.json 2>&1 | FileCheck %s --check-prefix=MESHLEN
@@ -38,6 +38,8 @@
 // PLANNED: planned.mlir:1:1: error: the module already has a plan; apply a plan file to a model without one
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/recompute.json 2>&1 | FileCheck %s --check-prefix=RECOMPUTE
 // RECOMPUTE: recompute.json:3:3: error: "recompute" must be "none", "selective", "op" or "full"
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/full-layers.json 2>&1 | FileCheck %s --check-prefix=FULL-LAYERS
+// FULL-LAYERS: full-layers.json:3:3: error: "recompute_full_layers" must be a count of layers (an integer, at least 0)
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/missing.json 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: error: cannot read plan file '{{.*}}missing.json': No such file or directory
 
@@ -144,4 +146,10 @@ module attributes {mp.plan = #mp.plan<mesh = @m, styles = {}>} {
 {
   "mesh": {"shape": [2], "names": ["tp"]},
   "recompute": "layer"
+}
+
+//--- full-layers.json
+{
+  "mesh": {"shape": [2], "names": ["tp"]},
+  "recompute_full_layers": -2
 }

@@ -3,11 +3,13 @@
 // RUN: not mp-opt %s -split-input-file --mp-train-step="optimizer=sgd nesterov=true" 2>&1 | FileCheck %s --check-prefix=NESTEROV
 // RUN: not mp-opt %s -split-input-file --mp-train-step="beta1=1.0" 2>&1 | FileCheck %s --check-prefix=BETA
 // RUN: not mp-opt %s -split-input-file --mp-train-step="recompute=layer" 2>&1 | FileCheck %s --check-prefix=RECOMPUTE
+// RUN: not mp-opt %s -split-input-file --mp-train-step="recompute-full-layers=-1" 2>&1 | FileCheck %s --check-prefix=FULL-LAYERS
 
 // OPTIMIZER: error: unknown optimizer 'adam'; expected adamw or sgd
 // NESTEROV: error: nesterov needs a positive momentum and zero dampening
 // BETA: error: beta1 and beta2 must be in [0, 1)
 // RECOMPUTE: error: unknown recompute 'layer'; expected none, selective, op or full
+// FULL-LAYERS: error: recompute-full-layers must not be negative, got -1
 
 // expected-error@+1 {{the training step needs the model's first result to be the scalar loss (a rank-0 float tensor), got '(tensor<4x4xf32>) -> tensor<4x4xf32>'}}
 func.func @not_a_loss(%w: tensor<4x4xf32> {mp.param = "w"}) -> tensor<4x4xf32> {

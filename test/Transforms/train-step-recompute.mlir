@@ -3,6 +3,8 @@
 // RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=full" 2>/dev/null | FileCheck %s --check-prefix=FULL
 // RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=full" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NO-LAYER
 // RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=op" 2>/dev/null | FileCheck %s --check-prefix=OP
+// RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute=op recompute-full-layers=1" 2>/dev/null | FileCheck %s --check-prefix=OP-FIRST
+// RUN: mp-opt %s -split-input-file --mp-train-step="optimizer=sgd lr=0.1 recompute-full-layers=1" 2>/dev/null | FileCheck %s --check-prefix=FIRST
 
 // The first two models have no numbered layer: full recomputation says so,
 // and changes nothing.
@@ -129,6 +131,40 @@ func.func @rope(%w: tensor<4x4xf32> {mp.param = "w"}, %v: tensor<4x4xf32> {mp.pa
 // OP-NEXT: mp.matmul %{{.+}}, %[[H1]]
 // OP-NOT: mp.linear %{{.+}}, %[[A1]]
 // OP: return
+
+// With the first layer recomputed fully on top (recompute-full-layers=1,
+// Megatron-LM's block method): layer 1 by op, layer 0 from its input,
+// its linear again.
+// OP-FIRST-LABEL: func.func @layers_train_step
+// OP-FIRST-SAME: %[[N0:[^:]+]]: tensor<8xf32> {mp.param = "layers.0.norm"}
+// OP-FIRST-SAME: %[[A0:[^:]+]]: tensor<16x8xf32> {mp.param = "layers.0.w1"}
+// OP-FIRST-SAME: %[[A1:[^:]+]]: tensor<16x8xf32> {mp.param = "layers.1.w1"}
+// OP-FIRST-SAME: %[[X:[^:]+]]: tensor<4x8xf32> {mp.input = "x"}
+// OP-FIRST: %[[G1:.+]] = mp.linear %{{.+}}, %[[A1]]
+// OP-FIRST: mp.mse_loss
+// OP-FIRST: %[[S1:.+]] = mp.gelu %[[G1]]
+// OP-FIRST: %[[H0:.+]] = mp.rms_norm %[[X]], %[[N0]]
+// OP-FIRST-NEXT: %[[G0:.+]] = mp.linear %[[H0]], %[[A0]]
+// OP-FIRST-NEXT: mp.gelu %[[G0]]
+// OP-FIRST-NOT: mp.linear %{{.+}}, %[[A1]]
+// OP-FIRST: return
+
+// Alone (recompute=none): layer 0 from its input, layer 1 holds all.
+// FIRST-LABEL: func.func @layers_train_step
+// FIRST-SAME: %[[N0:[^:]+]]: tensor<8xf32> {mp.param = "layers.0.norm"}
+// FIRST-SAME: %[[A0:[^:]+]]: tensor<16x8xf32> {mp.param = "layers.0.w1"}
+// FIRST-SAME: %[[A1:[^:]+]]: tensor<16x8xf32> {mp.param = "layers.1.w1"}
+// FIRST-SAME: %[[X:[^:]+]]: tensor<4x8xf32> {mp.input = "x"}
+// FIRST: %[[G1:.+]] = mp.linear %{{.+}}, %[[A1]]
+// FIRST-NEXT: %[[S1:.+]] = mp.gelu %[[G1]]
+// FIRST: mp.mse_loss
+// FIRST: mp.matmul %{{.+}}, %[[S1]]
+// FIRST: %[[H0:.+]] = mp.rms_norm %[[X]], %[[N0]]
+// FIRST-NEXT: %[[G0:.+]] = mp.linear %[[H0]], %[[A0]]
+// FIRST-NEXT: mp.gelu %[[G0]]
+// FIRST-NOT: mp.rms_norm %
+// FIRST-NOT: mp.gelu %
+// FIRST: return
 // NONE-LABEL: func.func @layers_train_step
 // NONE-COUNT-2: mp.rms_norm %
 // NONE-NOT: mp.rms_norm %

@@ -313,6 +313,14 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
 
     Without the option, the plan's `recompute` (`#mp.plan`) is the policy.
 
+    `recompute-full-layers=N` recomputes the first N layers (in forward
+    order) fully whatever the policy says of them, the others by the
+    policy (Megatron-LM's `--recompute-method block --recompute-num-layers
+    N`, with `recompute=none`): memory between the policy's and full
+    recomputation's, a layer at a time, which is how `--mp-auto-plan` meets
+    a budget that recomputing every layer by op does not. Without it, the
+    plan's `recompute_full_layers`, else 0.
+
     `saved-dtype=bf16` (with `precision=bf16`) holds the activations saved
     for the backward pass in bfloat16, as a forward pass run in bf16 holds
     them (FSDP2's `MixedPrecisionPolicy(param_dtype=bfloat16)`, torchtitan's
@@ -380,6 +388,10 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
            "run again but for attention and every other linear) or full "
            "(each layer run again from its input); default: the plan's "
            "recompute, else none">,
+    Option<"recomputeFullLayers", "recompute-full-layers", "int64_t",
+           /*default=*/"0",
+           "Recompute the first N layers fully, whatever the policy says of "
+           "them; default: the plan's recompute_full_layers, else 0">,
     Option<"savedDtype", "saved-dtype", "std::string", /*default=*/"\"f32\"",
            "The type activations are held in between the forward and "
            "backward passes: f32, or bf16 (with precision=bf16: rounded "
@@ -846,8 +858,11 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     candidate over the budget is compiled again with selective, then op,
     then full activation recomputation and keeps the first that fits (the least
     recomputation, the fastest; its plan's `recompute` says which), else the
-    attempt with the smallest peak; unless the `train-step` options set
-    `recompute` themselves.
+    attempt with the smallest peak; where full fits and op does not, the
+    fewest layers recomputed fully on top of op that fit (the plan's
+    `recompute_full_layers`, found by bisection: memory falls, about, with
+    each layer); unless the `train-step` options set `recompute` or
+    `recompute-full-layers` themselves.
 
     The fastest is written as a plan file (`plan`) and left on the module
     (the mesh `@mesh` and the `mp.plan` attribute), so the passes after this

@@ -70,7 +70,7 @@ func.func private @style_negative_dim() attributes {s = #mp.style<sequence_paral
 
 // -----
 
-// expected-error@+1 {{unknown plan key 'tensor_parallel'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward or recompute}}
+// expected-error@+1 {{unknown plan key 'tensor_parallel'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward, recompute or recompute_full_layers}}
 module attributes {mp.plan = #mp.plan<mesh = @m, tensor_parallel = tp, styles = {}>} {}
 
 // -----
@@ -409,7 +409,7 @@ func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles 
 
 // -----
 
-// expected-error@+1 {{unknown plan key 'pp_axis'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward or recompute}}
+// expected-error@+1 {{unknown plan key 'pp_axis'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward, recompute or recompute_full_layers}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, pp_axis = pp>}
 
 // -----
@@ -610,6 +610,11 @@ func.func private @f() attributes {p = #mp.plan<mesh = @m, reshard_after_forward
 
 // expected-error@+1 {{unknown recompute 'layer'; expected none, selective, op or full}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, recompute = layer>}
+
+// -----
+
+// expected-error@+1 {{recompute_full_layers must not be negative, got -1}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, recompute_full_layers = -1>}
 
 // -----
 

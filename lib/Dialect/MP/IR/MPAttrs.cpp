@@ -468,6 +468,7 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
   ArrayAttr fsdpGroups;
   BoolAttr reshardAfterForward;
   StringAttr recompute;
+  IntegerAttr recomputeFullLayers;
   llvm::StringSet<> seenKeys;
 
   auto parseAxisName = [&](StringAttr &axis) -> ParseResult {
@@ -530,17 +531,26 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
     }
     if (key == "recompute")
       return parseAxisName(recompute);
+    if (key == "recompute_full_layers") {
+      int64_t layers = 0;
+      if (parser.parseInteger(layers))
+        return failure();
+      recomputeFullLayers = IntegerAttr::get(IntegerType::get(ctx, 64), layers);
+      return success();
+    }
     return parser.emitError(keyLoc)
            << "unknown plan key '" << key
            << "'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, "
-              "fsdp_groups, reshard_after_forward or recompute";
+              "fsdp_groups, reshard_after_forward, recompute or "
+              "recompute_full_layers";
   };
   if (parser.parseCommaSeparatedList(AsmParser::Delimiter::LessGreater,
                                      parseEntry))
     return {};
   return getChecked([&] { return parser.emitError(loc); }, ctx, mesh, tpAxis,
                     fsdpAxis, batchAxis, DictionaryAttr::get(ctx, styles),
-                    fsdpGroups, reshardAfterForward, recompute);
+                    fsdpGroups, reshardAfterForward, recompute,
+                    recomputeFullLayers);
 }
 
 void PlanAttr::print(AsmPrinter &printer) const {
@@ -571,6 +581,8 @@ void PlanAttr::print(AsmPrinter &printer) const {
             << (reshard.getValue() ? "true" : "false");
   if (StringAttr recompute = getRecompute())
     printer << ", recompute = " << recompute.getValue();
+  if (IntegerAttr layers = getRecomputeFullLayers())
+    printer << ", recompute_full_layers = " << layers.getInt();
   printer << ">";
 }
 
@@ -579,7 +591,8 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                StringAttr fsdpAxis, StringAttr batchAxis,
                                DictionaryAttr styles, ArrayAttr fsdpGroups,
                                BoolAttr reshardAfterForward,
-                               StringAttr recompute) {
+                               StringAttr recompute,
+                               IntegerAttr recomputeFullLayers) {
   if (!mesh)
     return emitError() << "a plan needs a mesh (mesh = @name)";
   if (!styles)
@@ -608,6 +621,9 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (recompute && !symbolizeRecompute(recompute.getValue()))
     return emitError() << "unknown recompute '" << recompute.getValue()
                        << "'; expected none, selective, op or full";
+  if (recomputeFullLayers && recomputeFullLayers.getInt() < 0)
+    return emitError() << "recompute_full_layers must not be negative, got "
+                       << recomputeFullLayers.getInt();
   if (!styles.empty() && !tpAxis)
     return emitError() << "a plan with styles needs tp_axis, the mesh axis "
                           "the styles split over";

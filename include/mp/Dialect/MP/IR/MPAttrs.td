@@ -282,7 +282,13 @@ def MP_PlanAttr : MP_Attr<"Plan", "plan"> {
       the training step runs, `none`, `selective`, `op` or `full`
       (`--mp-train-step`'s `recompute`, which overrides it; torchtitan's
       `activation_checkpoint.mode`). `--mp-auto-plan` sets it where a plan
-      meets the memory budget only by recomputing.
+      meets the memory budget only by recomputing;
+    * `recompute_full_layers` (optional, default 0): the first that many
+      layers (in forward order) are recomputed fully, whatever `recompute`
+      says of the others (`--mp-train-step`'s `recompute-full-layers`;
+      Megatron-LM's `--recompute-method block --recompute-num-layers`).
+      `--mp-auto-plan` sets it to the fewest that meet the budget when
+      recomputing every layer by op does not and fully does.
 
     ```mlir
     #mp.plan<mesh = @mesh, tp_axis = tensor_parallel,
@@ -298,7 +304,8 @@ def MP_PlanAttr : MP_Attr<"Plan", "plan"> {
     "::mlir::DictionaryAttr":$styles,
     OptionalParameter<"::mlir::ArrayAttr">:$fsdpGroups,
     OptionalParameter<"::mlir::BoolAttr">:$reshardAfterForward,
-    OptionalParameter<"::mlir::StringAttr">:$recompute
+    OptionalParameter<"::mlir::StringAttr">:$recompute,
+    OptionalParameter<"::mlir::IntegerAttr">:$recomputeFullLayers
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
