@@ -235,6 +235,7 @@ print(next(c["passes"] for c in report["candidates"] if c["name"] == report["cho
         --mp-group-fsdp) group_passes=(--mp-group-fsdp) ;;
         --mp-pipeline-tp-sums*) pipeline_passes=("$pass") ;;
         --mp-schedule-collectives*) schedule_passes+=("$pass") ;;
+        --mp-fuse-gemm-accumulate) accumulate_passes=("$pass") ;;
       esac
     done
   fi

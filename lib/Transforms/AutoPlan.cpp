@@ -111,12 +111,14 @@ constexpr StringLiteral kScheduleTpOverlap =
 
 constexpr StringLiteral kNarrowGemmOperands = "mp-narrow-gemm-operands";
 constexpr StringLiteral kPipelineTpSums = "mp-pipeline-tp-sums";
+constexpr StringLiteral kFuseGemmAccumulate = "mp-fuse-gemm-accumulate";
 
 /// The schedules the search tries: none, then (with `schedules`) the
 /// collectives beside compute, with tensor parallelism also with
 /// tp-overlap and with its sums in row chunks (two), and with FSDP each of
 /// those grouped, and grouped alone; with bf16 GEMMs, each of those also
-/// after holding their operands in bf16.
+/// after holding their operands in bf16; and each of those (none included)
+/// also with GEMM products added into the sums they feed.
 SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
                                                       bool tensorParallel,
                                                       bool bf16Gemms) {
@@ -143,6 +145,11 @@ SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
       llvm::append_range(narrowed, variants[i]);
       variants.push_back(std::move(narrowed));
     }
+  for (size_t i = 0, e = variants.size(); i < e; ++i) {
+    SmallVector<StringRef> accumulating = variants[i];
+    accumulating.push_back(kFuseGemmAccumulate);
+    variants.push_back(std::move(accumulating));
+  }
   return variants;
 }
 
@@ -154,6 +161,8 @@ std::unique_ptr<Pass> createSchedulePass(StringRef flag) {
     return createNarrowGemmOperands();
   if (flag == kPipelineTpSums)
     return createPipelineTpSums();
+  if (flag == kFuseGemmAccumulate)
+    return createFuseGemmAccumulate();
   ScheduleCollectivesOptions options;
   options.tpOverlap = flag == kScheduleTpOverlap;
   return createScheduleCollectives(options);

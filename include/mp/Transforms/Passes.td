@@ -881,7 +881,10 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     parameter group
     (`--mp-group-fsdp`), alone and before each schedule, and with bf16
     GEMMs each of those after `--mp-narrow-gemm-operands` (activations
-    held in bf16: less memory, a conversion each); it is ranked by the
+    held in bf16: less memory, a conversion each), and each of these (and
+    the unscheduled step) with `--mp-fuse-gemm-accumulate` last (GEMM
+    products added into the sums they feed: equal to float32 rounding,
+    not bit for bit); it is ranked by the
     fastest of these that fits the budget (the smallest when none fits),
     whose passes the report gives (`passes`, beside every schedule tried).
     The plan file is the same; the passes are the compiler's to run.
