@@ -382,8 +382,8 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
           continue;
         smallest.reset();
         // Where full recomputation fits and by op did not, the fewest layers
-        // recomputed fully on top of op that fit (the budget falls with
-        // each): less recomputation than every layer's.
+        // recomputed fully on top of op that fit, by bisection (the peak
+        // falls, about, with each): less recomputation than every layer's.
         if (policy == Recompute::full && candidate.status == "ok") {
           Candidate fewest = candidate;
           int64_t fitting = layers, unfitting = 0;
