@@ -65,6 +65,18 @@ for variant in plain chunked; do
   cp "$work/llama-2x2-$variant/train" "$work/train-llama-2x2-$variant"
   files+=("$work/train-llama-2x2-$variant")
 done
+# The Llama on 2x2 with sequence parallelism in bf16, its activations saved
+# in bf16 (saved-dtype: conversion kernels, sequence-sharded bf16 values
+# gathered again for the backward GEMMs), recomputed by op with its first
+# layer full, the GEMM operands read in bf16.
+MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
+  --backend cuda --mesh 2x2 --layers 2 --dim 128 --heads 4 --kv-heads 2 \
+  --vocab 512 --seq 64 --batch 4 --sequence-parallel --precision bf16 \
+  --saved-dtype bf16 --recompute op --recompute-full-layers 1 \
+  --narrow-gemm-operands --out "$work/llama-2x2-saved" \
+  > "$work/llama-2x2-saved.log"
+cp "$work/llama-2x2-saved/train" "$work/train-llama-2x2-saved"
+files+=("$work/train-llama-2x2-saved")
 # Attention fused (--fuse-attention: mp.attention in chunks of query rows,
 # cuBLAS GEMMs and the softmax kernels per chunk): the small Llama in
 # chunks of a few rows, against the host and the unfused step; and a longer
