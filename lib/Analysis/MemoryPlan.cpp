@@ -416,22 +416,33 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
       gaps[offset] = bytes;
   };
   // The values' buffers and the asynchronous groups' scratch, in program
-  // order of their first position.
-  SmallVector<Buffer *> order;
+  // order of their first position, with what made each.
+  struct Placement {
+    Buffer *buffer;
+    std::string what;
+  };
+  SmallVector<Placement> order;
   for (Value value : values)
-    if (!placedIn.count(value))
-      order.push_back(&plan.buffers[value]);
+    if (!placedIn.count(value)) {
+      std::string what;
+      llvm::raw_string_ostream os(what);
+      os << value.getDefiningOp()->getName() << ' '
+         << getElementTypeOrSelf(value);
+      order.push_back({&plan.buffers[value], std::move(what)});
+    }
   for (Buffer &scratch : asyncScratch)
-    order.push_back(&scratch);
+    order.push_back({&scratch, "asynchronous collective scratch"});
   for (auto &[op, scratch] : plan.opScratch)
-    order.push_back(&scratch);
-  llvm::stable_sort(order, [](const Buffer *a, const Buffer *b) {
-    return a->begin < b->begin;
+    order.push_back(
+        {&scratch, (op->getName().getStringRef() + " scratch").str()});
+  llvm::stable_sort(order, [](const Placement &a, const Placement &b) {
+    return a.buffer->begin < b.buffer->begin;
   });
-  for (auto [index, bufferPointer] : llvm::enumerate(order)) {
-    Buffer &buffer = *bufferPointer;
+  int64_t peakPosition = -1;
+  for (auto [index, placement] : llvm::enumerate(order)) {
+    Buffer &buffer = *placement.buffer;
     while (!live.empty() && live.top().first < buffer.begin) {
-      const Buffer &done = *order[live.top().second];
+      const Buffer &done = *order[live.top().second].buffer;
       release(done.offset, done.bytes);
       live.pop();
     }
@@ -448,8 +459,19 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
       top += buffer.bytes;
     }
     live.push({buffer.end, index});
-    plan.arenaBytes = std::max(plan.arenaBytes, buffer.offset + buffer.bytes);
+    if (buffer.offset + buffer.bytes > plan.arenaBytes) {
+      plan.arenaBytes = buffer.offset + buffer.bytes;
+      peakPosition = buffer.begin;
+    }
   }
+  // Every buffer live there lies in the arena beside the others.
+  plan.peakGapBytes = plan.arenaBytes;
+  for (const Placement &placement : order)
+    if (placement.buffer->begin <= peakPosition &&
+        peakPosition <= placement.buffer->end) {
+      plan.peakBuffers.push_back({placement.what, placement.buffer->bytes});
+      plan.peakGapBytes -= placement.buffer->bytes;
+    }
   // Placed buffers (concatenations may nest), then the values sharing a
   // buffer or viewing into one.
   std::function<int64_t(Value)> placedOffset = [&](Value root) {

@@ -46,6 +46,33 @@ ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
   return cost;
 }
 
+/// What fills the arena at its peak, by what made the buffers (largest
+/// first), and the gaps between them.
+void writePeak(llvm::json::OStream &json, const MemoryPlan &plan) {
+  llvm::StringMap<std::pair<int64_t, int64_t>> byWhat; // bytes, buffers
+  for (const MemoryPlan::PeakBuffer &buffer : plan.peakBuffers) {
+    auto &[bytes, buffers] = byWhat[buffer.what];
+    bytes += buffer.bytes;
+    ++buffers;
+  }
+  SmallVector<std::pair<StringRef, std::pair<int64_t, int64_t>>> sorted;
+  for (const auto &entry : byWhat)
+    sorted.push_back({entry.getKey(), entry.getValue()});
+  llvm::sort(sorted, [](const auto &a, const auto &b) {
+    return a.second.first != b.second.first ? a.second.first > b.second.first
+                                            : a.first < b.first;
+  });
+  json.attributeArray("peak_live", [&] {
+    for (const auto &[what, counts] : sorted)
+      json.object([&] {
+        json.attribute("made_by", what);
+        json.attribute("bytes", counts.first);
+        json.attribute("buffers", counts.second);
+      });
+  });
+  json.attribute("peak_gap_bytes", plan.peakGapBytes);
+}
+
 struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
   using Base::Base;
 
@@ -108,6 +135,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
               attentionScratch = std::max(attentionScratch, scratch.bytes);
             if (attentionScratch > 0)
               json.attribute("attention_scratch_bytes", attentionScratch);
+            writePeak(json, plan);
           });
       });
     });

@@ -76,6 +76,18 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, f
 // SMALL-NEXT: "peak_bytes": 448,
 // SMALL-NEXT: "buffers": 11,
 // SMALL-NEXT: "in_place_updates": 1,
+// The arena reaches its top placing %4 at position 5, where %0, %1, %3,
+// %cst and %4 are live: 5 · 64 = 320 bytes, no gap.
+// SMALL: "peak_live": [
+// SMALL: "made_by": "arith.constant f32",
+// SMALL-NEXT: "bytes": 64,
+// SMALL-NEXT: "buffers": 1
+// SMALL: "made_by": "mp.broadcast f32",
+// SMALL: "made_by": "mp.exp f32",
+// SMALL: "made_by": "mp.mul f32",
+// SMALL: "made_by": "mp.sum f32",
+// SMALL-NOT: "made_by"
+// SMALL: "peak_gap_bytes": 0
 
 //--- small.mlir
 func.func @step(%x: tensor<16xf32> {mp.input = "x"}, %w: tensor<16xf32> {mp.param = "w"}) -> tensor<f32> {

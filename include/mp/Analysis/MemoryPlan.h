@@ -105,6 +105,17 @@ struct MemoryPlan {
   int64_t arenaBytes = 0;
   /// What the temporaries would take without reuse.
   int64_t unpooledBytes = 0;
+  /// What fills the arena where it is highest (below the synchronous
+  /// collectives' scratch): every buffer live at the program position where
+  /// first fit placed the arena's top, with what made it (an op's name and
+  /// element type, or a scratch buffer's owner); the rest of the arena
+  /// there is gaps between them.
+  struct PeakBuffer {
+    std::string what;
+    int64_t bytes;
+  };
+  llvm::SmallVector<PeakBuffer> peakBuffers;
+  int64_t peakGapBytes = 0;
 
   /// Where a value is stored: a function argument's buffer (`argument`, a
   /// number of the function as planned: the value's own, or the one it is

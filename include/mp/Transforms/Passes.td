@@ -941,7 +941,13 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     the asynchronous groups' own buffers summed (each pooled while its call
     is in flight); so are the score chunks of `mp.attention` and its
     gradient (`--mp-fuse-attention`): `attention_scratch_bytes`, the largest
-    op's (each pooled while its op runs). `mp-opt
+    op's (each pooled while its op runs). What holds the peak:
+    `peak_live`, the buffers live at the program position where the arena
+    reached its top, grouped by what made them (the op's name and the
+    element type, `mp.convert bf16` for activations saved in bf16; an op's
+    or a collective group's scratch), largest first, with their bytes and
+    count; `peak_gap_bytes`, the rest of the arena there (first fit's
+    gaps; the synchronous collectives' scratch is apart). `mp-opt
     --mp-memory-report=FILE.json` abbreviates the `output` option.
   }];
   let options = [
