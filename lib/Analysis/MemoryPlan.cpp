@@ -419,22 +419,16 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   // order of their first position, with what made each.
   struct Placement {
     Buffer *buffer;
-    std::string what;
+    MemoryPlan::PeakBuffer madeBy;
   };
   SmallVector<Placement> order;
   for (Value value : values)
-    if (!placedIn.count(value)) {
-      std::string what;
-      llvm::raw_string_ostream os(what);
-      os << value.getDefiningOp()->getName() << ' '
-         << getElementTypeOrSelf(value);
-      order.push_back({&plan.buffers[value], std::move(what)});
-    }
+    if (!placedIn.count(value))
+      order.push_back({&plan.buffers[value], {value}});
   for (Buffer &scratch : asyncScratch)
-    order.push_back({&scratch, "asynchronous collective scratch"});
+    order.push_back({&scratch, {}});
   for (auto &[op, scratch] : plan.opScratch)
-    order.push_back(
-        {&scratch, (op->getName().getStringRef() + " scratch").str()});
+    order.push_back({&scratch, {Value(), op}});
   llvm::stable_sort(order, [](const Placement &a, const Placement &b) {
     return a.buffer->begin < b.buffer->begin;
   });
@@ -469,8 +463,10 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   for (const Placement &placement : order)
     if (placement.buffer->begin <= peakPosition &&
         peakPosition <= placement.buffer->end) {
-      plan.peakBuffers.push_back({placement.what, placement.buffer->bytes});
-      plan.peakGapBytes -= placement.buffer->bytes;
+      MemoryPlan::PeakBuffer live = placement.madeBy;
+      live.bytes = placement.buffer->bytes;
+      plan.peakBuffers.push_back(live);
+      plan.peakGapBytes -= live.bytes;
     }
   // Placed buffers (concatenations may nest), then the values sharing a
   // buffer or viewing into one.

@@ -51,7 +51,17 @@ ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
 void writePeak(llvm::json::OStream &json, const MemoryPlan &plan) {
   llvm::StringMap<std::pair<int64_t, int64_t>> byWhat; // bytes, buffers
   for (const MemoryPlan::PeakBuffer &buffer : plan.peakBuffers) {
-    auto &[bytes, buffers] = byWhat[buffer.what];
+    std::string what;
+    if (buffer.value) {
+      llvm::raw_string_ostream os(what);
+      os << buffer.value.getDefiningOp()->getName() << ' '
+         << getElementTypeOrSelf(buffer.value);
+    } else if (buffer.scratchOf) {
+      what = (buffer.scratchOf->getName().getStringRef() + " scratch").str();
+    } else {
+      what = "asynchronous collective scratch";
+    }
+    auto &[bytes, buffers] = byWhat[what];
     bytes += buffer.bytes;
     ++buffers;
   }

@@ -107,12 +107,13 @@ struct MemoryPlan {
   int64_t unpooledBytes = 0;
   /// What fills the arena where it is highest (below the synchronous
   /// collectives' scratch): every buffer live at the program position where
-  /// first fit placed the arena's top, with what made it (an op's name and
-  /// element type, or a scratch buffer's owner); the rest of the arena
-  /// there is gaps between them.
+  /// first fit placed the arena's top, with what made it (a value, or the
+  /// op whose scratch it is; neither: an asynchronous collective group's
+  /// scratch); the rest of the arena there is gaps between them.
   struct PeakBuffer {
-    std::string what;
-    int64_t bytes;
+    mlir::Value value;
+    mlir::Operation *scratchOf = nullptr;
+    int64_t bytes = 0;
   };
   llvm::SmallVector<PeakBuffer> peakBuffers;
   int64_t peakGapBytes = 0;
