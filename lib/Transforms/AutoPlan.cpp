@@ -380,7 +380,6 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
       for (Recompute policy : policies) {
         if (!fits(policy, 0))
           continue;
-        smallest.reset();
         // Where full recomputation fits and by op did not, the fewest layers
         // recomputed fully on top of op that fit, by bisection (the peak
         // falls, about, with each): less recomputation than every layer's.
@@ -397,8 +396,9 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
             }
           }
           candidate = std::move(fewest);
-          smallest.reset();
         }
+        // The attempts over the budget are not the candidate's.
+        smallest.reset();
         break;
       }
       if (smallest)

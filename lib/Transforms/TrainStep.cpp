@@ -682,12 +682,13 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   llvm::DenseSet<Operation *> recomputable;
   if (policy == Recompute::selective)
     recomputable = getCheapRecomputable(forwardPass);
-  if (policy == Recompute::op || policy == Recompute::full || fullLayers) {
+  bool policyByLayer = policy == Recompute::op || policy == Recompute::full;
+  if (policyByLayer || fullLayers) {
     llvm::DenseSet<Operation *> byLayer =
         getLayerRecomputable(step, plan, forwardPass, policy, fullLayers);
     if (byLayer.empty()) {
       InFlightDiagnostic warning = emitWarning(model.getLoc());
-      if (policy == Recompute::op || policy == Recompute::full)
+      if (policyByLayer)
         warning << "recompute=" << stringifyRecompute(policy);
       else
         warning << "recompute-full-layers=" << fullLayers;
