@@ -349,11 +349,16 @@ LogicalResult GradientSyncChecker::transfer(Operation *op) {
         nonTrivial(getAxisNames(localize.getAxes()));
     return success();
   }
-  // A block of every rank's piece (mp.slice: --mp-pipeline-tp-sums) is, as a
-  // global tensor, the rows those blocks hold, split as the input; blocks
-  // with one layout join into one value of it.
+  // A block of every rank's piece (mp.slice: --mp-pipeline-tp-sums,
+  // --mp-chunk-loss) is, as a global tensor, the rows those blocks hold,
+  // split as the input, and its ids localized as the input's; blocks with
+  // one layout join into one value of it.
   if (auto slice = dyn_cast<SliceOp>(op)) {
     layouts[slice.getResult()] = layouts.lookup(slice.getInput());
+    if (SmallVector<StringRef> localized =
+            localizedAxes.lookup(slice.getInput());
+        !localized.empty())
+      localizedAxes[slice.getResult()] = localized;
     return success();
   }
   if (auto concat = dyn_cast<ConcatOp>(op)) {

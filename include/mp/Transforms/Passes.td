@@ -654,6 +654,70 @@ def ScheduleCollectives : Pass<"mp-schedule-collectives", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def ChunkLoss : Pass<"mp-chunk-loss", "::mlir::ModuleOp"> {
+  let summary = "Runs the output GEMM, the loss and their gradients in "
+                "chunks of tokens, forward and backward together";
+  let description = [{
+    On a partitioned step (after `--mp-spmd`, before
+    `--mp-pipeline-tp-sums` and `--mp-schedule-collectives`), cuts the
+    language-model loss into `chunks` blocks of tokens and runs each
+    block's output GEMM, loss, loss gradient, hidden-state gradient GEMM
+    and weight gradient GEMM before the next block's, so that only one
+    block's vocabulary-sized tensors (logits, exponentials, the logits'
+    gradient: `[tokens, vocab / tp]` each) are ever live, as Liger-Kernel's
+    fused linear cross entropy and torchtune's chunked output loss do.
+
+    The blocks are of the logits' outermost token dim with at least
+    `chunks` entries (the batch; else the longest: the sequence, as
+    torchtune chunks it), as even as it allows (the first get one more).
+    The region is the output GEMM (the `mp.linear` whose result, gathered
+    over the vocabulary or not, an `mp.cross_entropy`, `mp.gather_last` or
+    `mp.cross_entropy_grad` reads) and, in program order, every op that
+    reads the region's values in the blocks they are made in: elementwise
+    ops, reductions and collectives over other dims, the cross entropy's
+    per-row ops (`--mp-loss-parallel`'s form) and its gradient, reshapes
+    and transposes; up to the GEMMs after it. Their results are the
+    region's outputs: the hidden states' gradient is joined with
+    `mp.concat` (each block computed in place where the blocks are
+    contiguous), the weight's gradient, whose GEMM contracts over the
+    tokens, adds each block's product to the blocks' before (`accumulate`),
+    and an `mp.cross_entropy` sums each block's losses (then scales a mean
+    by one over the tokens).
+
+    ```mlir
+    // block 0
+    %h0 = mp.slice %h dim 0 offset 0 : tensor<4x16x32xf32> -> tensor<2x16x32xf32>
+    %logits0 = mp.linear %h0, %w : (tensor<2x16x32xf32>, tensor<40x32xf32>) -> tensor<2x16x40xf32>
+    ...
+    %dw0 = mp.matmul %dlogits0_t, %h0_rows : (tensor<40x32xf32>, tensor<32x32xf32>) -> tensor<40x32xf32>
+    // block 1
+    ...
+    %dw = mp.matmul %dlogits1_t, %h1_rows accumulate %dw0 : (tensor<40x32xf32>, tensor<32x32xf32>, tensor<40x32xf32>) -> tensor<40x32xf32>
+    %losses = mp.concat %losses0, %losses1 dim 0 : (tensor<2x16xf32>, tensor<2x16xf32>) -> tensor<4x16xf32>
+    %dh = mp.concat %dh0, %dh1 dim 0 : (tensor<2x16x32xf32>, tensor<2x16x32xf32>) -> tensor<4x16x32xf32>
+    ```
+
+    Where the blocks are of the sequence, the weight gradient's token rows
+    (`[batch · seq, dim]`) are no block of the whole: each block reshapes
+    its own. The ops between the region's that read its values (the loss's
+    mean) move after it; the region must not read them (the step's loss
+    gradient is a constant), else it is an error, as is an op outside the
+    region that reads the logits whole. Each token's loss (in per-row ops)
+    and hidden-state gradient is computed from the same floats as
+    unchunked; the weight's gradient, and an `mp.cross_entropy`'s sum, add
+    the tokens in another order (equal to float32 rounding). The price:
+    `chunks` times the loss's few per-row collectives, and the output
+    weight read `chunks` times by each of the three GEMMs.
+    docs/transformers.md.
+  }];
+  let options = [
+    Option<"chunks", "chunks", "int64_t", /*default=*/"4",
+           "Chunks of tokens, at least 2 (fewer where there are fewer "
+           "tokens in the chunked dim)">,
+  ];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def PipelineTpSums : Pass<"mp-pipeline-tp-sums", "::mlir::ModuleOp"> {
   let summary = "Runs tensor-parallel sums and the work around them in row "
                 "chunks, so each chunk's collective runs beside another "

@@ -1,0 +1,67 @@
+// RUN: mp-opt %s -split-input-file -verify-diagnostics --mp-chunk-loss=chunks=8
+// RUN: not mp-opt %s --mp-chunk-loss=chunks=1 2>&1 | FileCheck %s --check-prefix=ONE
+
+// ONE: error: mp-chunk-loss needs chunks >= 2, not 1
+
+// An op outside the loss reads the logits whole: chunking would keep them.
+func.func @whole(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
+                 %labels: tensor<4x8xi64>) -> (tensor<f32>, tensor<f32>)
+    attributes {mp.partitioned} {
+  // expected-error @below {{mp-chunk-loss: an op reads the logits whole; run --mp-loss-parallel before --mp-train-step}}
+  %logits = mp.linear %h, %w : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
+  %loss = mp.cross_entropy %logits, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<f32>
+  %all = mp.sum %logits : tensor<4x8x32xf32> -> tensor<f32>
+  return %loss, %all : tensor<f32>, tensor<f32>
+}
+
+// -----
+
+// The loss's gradient reads the loss's mean: its chunks cannot run before
+// the mean of every chunk's losses.
+func.func @reads_mean(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
+                      %labels: tensor<4x8xi64>) -> tensor<4x8xf32>
+    attributes {mp.partitioned} {
+  // expected-error @below {{mp-chunk-loss: the loss's gradient reads mp.broadcast of the loss's values; its chunks cannot run forward and backward together}}
+  %logits = mp.linear %h, %w : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
+  %picked = mp.gather_last %logits, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<4x8xf32>
+  %mean = mp.mean %picked : tensor<4x8xf32> -> tensor<f32>
+  %spread = mp.broadcast %mean dims [0, 1] : tensor<f32> -> tensor<4x8xf32>
+  %scaled = mp.mul %picked, %spread : tensor<4x8xf32>
+  return %scaled : tensor<4x8xf32>
+}
+
+// -----
+
+// Logits no mp.linear computes: nothing to chunk from.
+func.func @not_linear(%logits: tensor<4x8x32xf32>, %labels: tensor<4x8xi64>)
+    -> tensor<f32> attributes {mp.partitioned} {
+  // expected-warning @below {{mp-chunk-loss: the logits are not an mp.linear's result; the loss is left whole}}
+  %loss = mp.cross_entropy %logits, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+// One token: no token dim to chunk.
+func.func @one_token(%h: tensor<1x1x16xf32>, %w: tensor<32x16xf32>,
+                     %labels: tensor<1x1xi64>) -> tensor<f32>
+    attributes {mp.partitioned} {
+  // expected-warning @below {{mp-chunk-loss: the logits have no token dim to chunk; the loss is left whole}}
+  %logits = mp.linear %h, %w : (tensor<1x1x16xf32>, tensor<32x16xf32>) -> tensor<1x1x32xf32>
+  %loss = mp.cross_entropy %logits, %labels : (tensor<1x1x32xf32>, tensor<1x1xi64>) -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+// Chunks of the sequence of a 4-row batch (8 chunks): the logits' gradient as token
+// rows is computed in no block of the whole, and is read whole.
+func.func @strided_read(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
+                        %labels: tensor<4x8xi64>, %dl: tensor<f32>)
+    -> tensor<32x32xf32> attributes {mp.partitioned} {
+  %logits = mp.linear %h, %w : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
+  %dlogits = mp.cross_entropy_grad %logits, %labels, %dl scale 0.03125 : (tensor<4x8x32xf32>, tensor<4x8xi64>, tensor<f32>) -> tensor<4x8x32xf32>
+  // expected-warning @below {{mp-chunk-loss: a value the loss's chunks compute in no block of it is read whole; the loss is left whole}}
+  %rows = mp.reshape %dlogits : tensor<4x8x32xf32> -> tensor<32x32xf32>
+  return %rows : tensor<32x32xf32>
+}
