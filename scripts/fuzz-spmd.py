@@ -234,7 +234,10 @@ def options(seed):
     Half the bf16 seeds save their activations in bf16 (saved-dtype=bf16:
     rounded where made, so partitioning must reduce a partial sum first),
     and half the recomputing seeds recompute their first layer fully on top
-    of the policy (recompute-full-layers=1)."""
+    of the policy (recompute-full-layers=1). A quarter run the loss over the
+    tied table's logits in 2, 3 or 8 chunks of tokens first
+    (--mp-chunk-loss: of the batch, or of the sequence where the batch has
+    fewer rows)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -253,6 +256,8 @@ def options(seed):
     recompute_mode = rng.choice(["selective", "op", "full"])
     saved_bf16 = bf16 and rng.random() < 0.5
     first_layer_full = recompute and rng.random() < 0.5
+    chunk_loss = rng.random() < 0.25
+    loss_chunks = rng.choice([2, 3, 8])
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
         (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \
@@ -262,7 +267,9 @@ def options(seed):
          (" recompute=" + recompute_mode if recompute else "") +
          (" recompute-full-layers=1" if first_layer_full else "")]
     fuse_accumulate = ["--mp-fuse-gemm-accumulate"] if accumulate else []
-    passes = (["--mp-narrow-gemm-operands"] if narrow else []) + \
+    passes = (["--mp-chunk-loss=chunks=%d" % loss_chunks]
+              if chunk_loss else []) + \
+        (["--mp-narrow-gemm-operands"] if narrow else []) + \
         (["--mp-group-fsdp"] if group else []) + \
         (fuse_accumulate if accumulate_first else []) + \
         (["--mp-pipeline-tp-sums=chunks=%d" % chunks] if pipeline else []) + \

@@ -17,7 +17,7 @@
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
 #                      [--fsdp-groups] [--overlap [--tp-overlap]]
-#                      [--tp-chunks N]
+#                      [--tp-chunks N] [--chunk-loss N]
 #                      [--narrow-gemm-operands] [--fuse-optimizer]
 #                      [--fold-scales-inexact] [--fuse-gemm-accumulate]
 #                      [--no-run] [--no-build]
@@ -56,6 +56,9 @@
 # (tp-overlap=true); --tp-chunks N runs the tensor-parallel sums and the
 # work around them in N row chunks (mp-opt --mp-pipeline-tp-sums, before
 # the schedule: each chunk's sum beside another chunk's GEMMs);
+# --chunk-loss N runs the output GEMM, the loss and their gradients in N
+# chunks of tokens, forward and backward together (mp-opt --mp-chunk-loss:
+# a chunk's vocabulary-sized tensors live at a time; docs/transformers.md);
 # --narrow-gemm-operands holds in bfloat16 what only
 # bf16 GEMMs read (mp-opt --mp-narrow-gemm-operands: less memory, a
 # conversion each; docs/mixed-precision.md); --fuse-optimizer updates every parameter in one AdamW
@@ -74,8 +77,8 @@
 # within --memory bytes per rank, each plan also tried grouped and scheduled
 # (schedules=true: the passes of the chosen schedule are added unless
 # --fsdp-groups, --overlap, --tp-overlap, --tp-chunks or
-# --narrow-gemm-operands say
-# otherwise;
+# --narrow-gemm-operands say otherwise; a loss it chunked to fit --memory
+# is chunked unless --chunk-loss sets the chunks;
 # docs/plan-search.md; the candidates go to auto-plan.json in --out); --steps, --init, --data,
 # --save and --seed go to mp-train
 # (docs/runtime-abi.md). --out DIR receives the model and plan used,
@@ -112,6 +115,7 @@ narrow_passes=()
 fold_passes=()
 group_passes=()
 pipeline_passes=()
+chunk_passes=()
 schedule_passes=()
 accumulate_passes=()
 schedule=""
@@ -144,6 +148,7 @@ while (($#)); do
     --overlap) schedule="${schedule:-default}"; shift ;;
     --tp-overlap) schedule=tp-overlap; shift ;;
     --tp-chunks) pipeline_passes=(--mp-pipeline-tp-sums=chunks="$2"); shift 2 ;;
+    --chunk-loss) chunk_passes=(--mp-chunk-loss=chunks="$2"); shift 2 ;;
     --fuse-optimizer) schedule_passes=(--mp-fuse-optimizer "${schedule_passes[@]}"); shift ;;
     --fuse-gemm-accumulate) accumulate_passes=(--mp-fuse-gemm-accumulate); shift ;;
     --auto-plan) auto_ranks="$2"; shift 2 ;;
@@ -227,6 +232,12 @@ print(next(c["passes"] for c in report["candidates"] if c["name"] == report["cho
   echo "Plan search: the fastest predicted plan for $auto_ranks ranks is" \
     "${dp}x${tp} ($plan; passes: ${chosen_passes:-none}; every candidate:" \
     "$out/auto-plan.json)"
+  # A loss the search chunked to fit the budget stays chunked.
+  for pass in $chosen_passes; do
+    if [[ "$pass" == --mp-chunk-loss* && ${#chunk_passes[@]} -eq 0 ]]; then
+      chunk_passes=("$pass")
+    fi
+  done
   if [[ ${#group_passes[@]} -eq 0 && ${#narrow_passes[@]} -eq 0 &&
         ${#pipeline_passes[@]} -eq 0 && -z "$schedule" ]]; then
     for pass in $chosen_passes; do
@@ -249,7 +260,8 @@ fi
 cat "$out/planned.mlir"
 
 "$mp_opt" "$out/planned.mlir" \
-  --mp-train-step="$step_options" --mp-spmd "${fold_passes[@]}" \
+  --mp-train-step="$step_options" --mp-spmd "${chunk_passes[@]}" \
+  "${fold_passes[@]}" \
   "${narrow_passes[@]}" \
   "${group_passes[@]}" "${pipeline_passes[@]}" "${schedule_passes[@]}" \
   "${accumulate_passes[@]}" --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \

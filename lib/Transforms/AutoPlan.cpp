@@ -189,6 +189,8 @@ struct Candidate {
   /// (the policy, and the layers recomputed fully whatever it says).
   Recompute recompute = Recompute::none;
   int64_t recomputeFullLayers = 0;
+  /// Whether its step runs the loss in chunks of tokens (mp-chunk-loss).
+  bool chunkLoss = false;
   /// Its plan (buildPlan).
   PlanAttr plan;
   // Filled in by compiling it: every schedule tried, and the one it is
@@ -355,13 +357,19 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     styles = getMegatronStyles(model);
     std::vector<Candidate> candidates =
         enumerateCandidates(ranks, !styles.norms.empty());
-    // Over a budget, a plan may fit by recomputing activations: the least
+    // Over a budget, a plan may fit by running its loss in chunks of tokens
+    // (nearly free), then also by recomputing activations: the least
     // recomputation that fits is the fastest. An explicit policy in the
     // train-step options is the user's, and overrides any plan's.
     SmallVector<Recompute> policies = {Recompute::none};
     if (*budget && !setsRecompute(trainStepOptions))
       policies.append({Recompute::selective, Recompute::op, Recompute::full});
     int64_t layers = countLayers(model);
+    // A cross entropy, whole or as --mp-loss-parallel's per-row ops.
+    bool crossEntropy =
+        llvm::any_of(model.getFunctionBody().front(), [](Operation &op) {
+          return isa<CrossEntropyOp, GatherLastOp>(op);
+        });
     for (Candidate &candidate : candidates) {
       // When nothing fits, the attempt with the smallest peak (the least
       // recomputation among equals) is the candidate's.
@@ -371,13 +379,20 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
         candidate.recomputeFullLayers = fullLayers;
         candidate.plan = buildPlan(&getContext(), candidate, styles);
         evaluate(module, model.getName(), candidate, *machine, *budget);
+        // A loss the pass cannot chunk is left whole.
+        if (candidate.chunkLoss && candidate.status.rfind("failed", 0) == 0) {
+          candidate.chunkLoss = false;
+          evaluate(module, model.getName(), candidate, *machine, *budget);
+        }
         if (candidate.status != kOverBudget)
           return true;
         if (!smallest || candidate.peakBytes < smallest->peakBytes)
           smallest = candidate;
         return false;
       };
-      for (Recompute policy : policies) {
+      bool fitted = fits(Recompute::none, 0);
+      candidate.chunkLoss = !fitted && crossEntropy;
+      for (Recompute policy : fitted ? ArrayRef<Recompute>() : policies) {
         if (!fits(policy, 0))
           continue;
         // Where full recomputation fits and by op did not, the fewest layers
@@ -397,12 +412,23 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
           }
           candidate = std::move(fewest);
         }
+        // The loss whole where that fits too, and is not slower.
+        if (candidate.chunkLoss && candidate.status == "ok") {
+          Candidate chunked = candidate;
+          candidate.chunkLoss = false;
+          if (!fits(chunked.recompute, chunked.recomputeFullLayers) ||
+              candidate.status != "ok" ||
+              candidate.prediction.stepSeconds > chunked.prediction.stepSeconds)
+            candidate = std::move(chunked);
+        }
         // The attempts over the budget are not the candidate's.
         smallest.reset();
         break;
       }
       if (smallest)
         candidate = std::move(*smallest);
+      if (candidate.chunkLoss)
+        candidate.name += "_chunked_loss";
       if (candidate.recompute != Recompute::none)
         candidate.name +=
             "_recompute_" + stringifyRecompute(candidate.recompute).str();
@@ -527,6 +553,8 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
       }
       pm.addPass(std::move(trainStep));
       buildSpmdPipeline(pm);
+      if (candidate.chunkLoss)
+        pm.addPass(createChunkLoss());
       if (failed(pm.run(*copy))) {
         candidate.status = "failed: " + firstLine(errors);
         return;
@@ -539,7 +567,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
              compiledStep && hasBf16Gemms(compiledStep))) {
       OwningOpRef<ModuleOp> scheduled = copy->clone();
       PassManager pm(&getContext(), ModuleOp::getOperationName());
-      std::string flags;
+      std::string flags = candidate.chunkLoss ? "--mp-chunk-loss" : "";
       for (StringRef pass : passes) {
         pm.addPass(createSchedulePass(pass));
         flags += (flags.empty() ? "--" : " --") + pass.str();
@@ -550,7 +578,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
                                        ? MemoryPlan::build(step)
                                        : FailureOr<MemoryPlan>(failure());
       // A schedule that fails is not a choice; the step itself must plan.
-      if (failed(plan) && !flags.empty())
+      if (failed(plan) && !passes.empty())
         continue;
       if (failed(plan)) {
         candidate.status = "failed: no partitioned @" + stepName;
@@ -621,9 +649,11 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
             json.attributeObject("predicted", [&] {
               writePrediction(json, candidate.prediction);
             });
-            if (!schedules)
+            if (!schedules && candidate.passes.empty())
               return;
             json.attribute("passes", candidate.passes);
+            if (!schedules)
+              return;
             json.attributeArray("schedules", [&] {
               for (const Schedule &schedule : candidate.schedules)
                 json.object([&] {

@@ -372,27 +372,24 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
                                  << static_cast<int64_t>(chunks);
       return signalPassFailure();
     }
-    WalkResult walked =
-        getOperation().walk([&](FunctionOpInterface func) -> WalkResult {
-          if (func.isExternal() || !func.getFunctionBody().hasOneBlock() ||
-              !func->hasAttr(MPDialect::kPartitionedAttrName))
-            return WalkResult::advance();
-          return chunkLosses(func.getFunctionBody().front());
-        });
-    if (walked.wasInterrupted())
-      signalPassFailure();
+    getOperation().walk([&](FunctionOpInterface func) {
+      if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
+          func->hasAttr(MPDialect::kPartitionedAttrName))
+        chunkLosses(func.getFunctionBody().front());
+    });
   }
 
   /// Chunks the region of each GEMM whose result a loss reads as logits.
-  LogicalResult chunkLosses(Block &body) {
+  void chunkLosses(Block &body) {
     llvm::SetVector<Operation *> roots;
     for (Operation &op : body) {
       if (!isa<GatherLastOp, CrossEntropyOp, CrossEntropyGradOp>(op))
         continue;
-      // Through gathers of a split vocabulary, to the GEMM.
+      // Through gathers of a split vocabulary and sums of a split
+      // contraction, to the GEMM.
       Value logits = op.getOperand(0);
-      while (auto gather = logits.getDefiningOp<AllGatherOp>())
-        logits = gather.getInput();
+      while (isa_and_nonnull<AllGatherOp, AllReduceOp>(logits.getDefiningOp()))
+        logits = logits.getDefiningOp()->getOperand(0);
       auto root = logits.getDefiningOp<LinearOp>();
       if (!root) {
         op.emitWarning() << "mp-chunk-loss: the logits are not an "
@@ -408,15 +405,14 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
                                "to chunk; the loss is left whole";
         continue;
       }
-      if (failed(chunk(root, *region)))
-        return failure();
+      chunk(root, *region);
     }
-    return success();
   }
 
   /// Emits `region`'s ops chunk after chunk where its last op was; the ops
-  /// between its members that read its values move after it.
-  LogicalResult chunk(Operation *root, const Region &region) {
+  /// between its members that read its values move after it. Where that
+  /// cannot be, warns and leaves the loss whole.
+  void chunk(Operation *root, const Region &region) {
     Operation *last = region.members.back();
     // What reads the region's values, in its span, follows it.
     llvm::SetVector<Operation *> moved;
@@ -431,21 +427,24 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
     for (Operation *op : region.members)
       for (Value operand : op->getOperands())
         if (Operation *def = operand.getDefiningOp();
-            def && moved.contains(def))
-          return root->emitError()
-                 << "mp-chunk-loss: the loss's gradient reads "
-                 << def->getName() << " of the loss's values; "
-                 << "its chunks cannot run forward and backward together";
+            def && moved.contains(def)) {
+          root->emitWarning()
+              << "mp-chunk-loss: the loss's gradient reads " << def->getName()
+              << " of the loss's values, so its chunks cannot run forward "
+                 "and backward together; the loss is left whole";
+          return;
+        }
     auto readOutside = [&](Operation *op) {
       return !region.copied.contains(op) && op->getNumResults() == 1 &&
              llvm::any_of(op->getResult(0).getUsers(), [&](Operation *user) {
                return !region.contains(user);
              });
     };
-    if (readOutside(root))
-      return root->emitError()
-             << "mp-chunk-loss: an op reads the logits whole; run "
-                "--mp-loss-parallel before --mp-train-step";
+    if (readOutside(root)) {
+      root->emitWarning() << "mp-chunk-loss: an op outside the loss reads the "
+                             "logits whole; the loss is left whole";
+      return;
+    }
     for (Operation *op : region.members)
       if (auto block = region.blocks.find(op->getResult(0));
           readOutside(op) && block != region.blocks.end() &&
@@ -453,7 +452,7 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
         op->emitWarning() << "mp-chunk-loss: a value the loss's chunks "
                              "compute in no block of it is read whole; the "
                              "loss is left whole";
-        return success();
+        return;
       }
 
     int64_t count = std::min<int64_t>(chunks, region.rows);
@@ -536,7 +535,6 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
     for (Operation *op : llvm::reverse(region.members))
       if (op->use_empty())
         op->erase();
-    return success();
   }
 };
 

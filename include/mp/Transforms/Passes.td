@@ -700,9 +700,11 @@ def ChunkLoss : Pass<"mp-chunk-loss", "::mlir::ModuleOp"> {
     Where the blocks are of the sequence, the weight gradient's token rows
     (`[batch · seq, dim]`) are no block of the whole: each block reshapes
     its own. The ops between the region's that read its values (the loss's
-    mean) move after it; the region must not read them (the step's loss
-    gradient is a constant), else it is an error, as is an op outside the
-    region that reads the logits whole. Each token's loss (in per-row ops)
+    mean) move after it. A loss whose gradient reads them (the step's loss
+    gradient is a constant), whose logits an op outside the region reads
+    whole (a reshard of them over the tokens), or whose logits no
+    `mp.linear` computes, is left whole with a warning that says why.
+    Each token's loss (in per-row ops)
     and hidden-state gradient is computed from the same floats as
     unchunked; the weight's gradient, and an `mp.cross_entropy`'s sum, add
     the tokens in another order (equal to float32 rounding). The price:
@@ -711,7 +713,7 @@ def ChunkLoss : Pass<"mp-chunk-loss", "::mlir::ModuleOp"> {
     docs/transformers.md.
   }];
   let options = [
-    Option<"chunks", "chunks", "int64_t", /*default=*/"4",
+    Option<"chunks", "chunks", "int64_t", /*default=*/"8",
            "Chunks of tokens, at least 2 (fewer where there are fewer "
            "tokens in the chunked dim)">,
   ];
@@ -919,8 +921,11 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     its first error. The others are planned for memory (`MemoryPlan`: the
     peak per rank), dropped when over the `memory` budget, and ranked by the
     step time predicted on the `machine` file (as `--mp-simulate`). A
-    candidate over the budget is compiled again with selective, then op,
-    then full activation recomputation and keeps the first that fits (the least
+    candidate over the budget whose model has a cross entropy is compiled
+    again with its loss in chunks of tokens (`--mp-chunk-loss` after
+    `--mp-spmd`: nearly free; its `passes` start with it, its name ends in
+    `_chunked_loss`), then with that and selective, then op, then full
+    activation recomputation, and keeps the first that fits (the least
     recomputation, the fastest; its plan's `recompute` says which), else the
     attempt with the smallest peak; where full fits and op does not, the
     fewest layers recomputed fully on top of op that fit (the plan's

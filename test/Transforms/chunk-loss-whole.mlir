@@ -1,13 +1,20 @@
 // RUN: mp-opt %s -split-input-file -verify-diagnostics --mp-chunk-loss=chunks=8
+// RUN: mp-opt %s -split-input-file --mp-chunk-loss=chunks=8 2>/dev/null | FileCheck %s
+// RUN: mp-opt %s -split-input-file --mp-chunk-loss=chunks=8 2>/dev/null | not grep -E "mp\.(slice|concat)"
 // RUN: not mp-opt %s --mp-chunk-loss=chunks=1 2>&1 | FileCheck %s --check-prefix=ONE
 
+// Losses the pass leaves whole, each with a warning that says why, and
+// unchanged.
 // ONE: error: mp-chunk-loss needs chunks >= 2, not 1
 
-// An op outside the loss reads the logits whole: chunking would keep them.
+// An op outside the loss reads the logits whole: chunking would keep them
+// whole too.
+// CHECK-LABEL: func.func @whole
+// CHECK: mp.linear %arg0, %arg1 : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
 func.func @whole(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
                  %labels: tensor<4x8xi64>) -> (tensor<f32>, tensor<f32>)
     attributes {mp.partitioned} {
-  // expected-error @below {{mp-chunk-loss: an op reads the logits whole; run --mp-loss-parallel before --mp-train-step}}
+  // expected-warning @below {{mp-chunk-loss: an op outside the loss reads the logits whole; the loss is left whole}}
   %logits = mp.linear %h, %w : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
   %loss = mp.cross_entropy %logits, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<f32>
   %all = mp.sum %logits : tensor<4x8x32xf32> -> tensor<f32>
@@ -18,10 +25,12 @@ func.func @whole(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
 
 // The loss's gradient reads the loss's mean: its chunks cannot run before
 // the mean of every chunk's losses.
+// CHECK-LABEL: func.func @reads_mean
+// CHECK: mp.linear %arg0, %arg1 : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
 func.func @reads_mean(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
                       %labels: tensor<4x8xi64>) -> tensor<4x8xf32>
     attributes {mp.partitioned} {
-  // expected-error @below {{mp-chunk-loss: the loss's gradient reads mp.broadcast of the loss's values; its chunks cannot run forward and backward together}}
+  // expected-warning @below {{mp-chunk-loss: the loss's gradient reads mp.broadcast of the loss's values, so its chunks cannot run forward and backward together; the loss is left whole}}
   %logits = mp.linear %h, %w : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
   %picked = mp.gather_last %logits, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<4x8xf32>
   %mean = mp.mean %picked : tensor<4x8xf32> -> tensor<f32>
@@ -56,6 +65,8 @@ func.func @one_token(%h: tensor<1x1x16xf32>, %w: tensor<32x16xf32>,
 
 // Chunks of the sequence of a 4-row batch (8 chunks): the logits' gradient as token
 // rows is computed in no block of the whole, and is read whole.
+// CHECK-LABEL: func.func @strided_read
+// CHECK: mp.linear %arg0, %arg1 : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
 func.func @strided_read(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
                         %labels: tensor<4x8xi64>, %dl: tensor<f32>)
     -> tensor<32x32xf32> attributes {mp.partitioned} {
