@@ -68,12 +68,13 @@ done
 # The Llama on 2x2 with sequence parallelism in bf16, its activations saved
 # in bf16 (saved-dtype: conversion kernels, sequence-sharded bf16 values
 # gathered again for the backward GEMMs), recomputed by op with its first
-# layer full, the GEMM operands read in bf16.
+# layer full, the GEMM operands read in bf16, the loss in 4 chunks of the
+# sequence (copied slices, joins, accumulating weight-gradient GEMMs).
 MP_BUILD_DIR="$build" "$root/scripts/run-llama.sh" --no-build --no-run \
   --backend cuda --mesh 2x2 --layers 2 --dim 128 --heads 4 --kv-heads 2 \
   --vocab 512 --seq 64 --batch 4 --sequence-parallel --precision bf16 \
   --saved-dtype bf16 --recompute op --recompute-full-layers 1 \
-  --narrow-gemm-operands --out "$work/llama-2x2-saved" \
+  --narrow-gemm-operands --chunk-loss 4 --out "$work/llama-2x2-saved" \
   > "$work/llama-2x2-saved.log"
 cp "$work/llama-2x2-saved/train" "$work/train-llama-2x2-saved"
 files+=("$work/train-llama-2x2-saved")

@@ -161,7 +161,7 @@ done
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-2x2-chunked-cuda.log" "$dev/llama-2x2-plain-cuda.log"
 "$py" "$bin/tensors.py" losses --rtol 0 --atol 0 "$dev/llama-2x2-chunked-host.log" "$dev/llama-2x2-plain-host.log"
 
-section "Llama 2x2, sequence parallel, bf16 with activations saved in bf16, op + first layer full, on 4 ranks sharing the GPU, against the host"
+section "Llama 2x2, sequence parallel, bf16 with activations saved in bf16, op + first layer full, the loss in 4 chunks, on 4 ranks sharing the GPU, against the host"
 train_cuda_and_host llama-2x2-saved
 # bf16: cuBLAS's conversions and sums against the host's, each rounding of
 # a saved value possibly a bf16 step apart.
