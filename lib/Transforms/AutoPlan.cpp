@@ -379,11 +379,6 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
         candidate.recomputeFullLayers = fullLayers;
         candidate.plan = buildPlan(&getContext(), candidate, styles);
         evaluate(module, model.getName(), candidate, *machine, *budget);
-        // A loss the pass cannot chunk is left whole.
-        if (candidate.chunkLoss && candidate.status.rfind("failed", 0) == 0) {
-          candidate.chunkLoss = false;
-          evaluate(module, model.getName(), candidate, *machine, *budget);
-        }
         if (candidate.status != kOverBudget)
           return true;
         if (!smallest || candidate.peakBytes < smallest->peakBytes)

@@ -168,6 +168,8 @@ std::optional<ChunkRule> getChunkRule(Operation *op, unsigned seed,
         const auto *run = llvm::find_if(*runs, [&](auto run) {
           return run.first <= at.dim && at.dim < run.second;
         });
+        if (run == runs->end())
+          return std::nullopt;
         bool strided = at.strided ||
                        llvm::any_of(in.slice(run->first, at.dim - run->first),
                                     [](int64_t extent) { return extent != 1; });
@@ -319,9 +321,12 @@ std::optional<Region> getRegion(LinearOp root, int64_t chunks) {
       const auto *read = llvm::find_if(rule->rows, [&](auto &entry) {
         return entry.first == use.getOperandNumber();
       });
-      if (region.isMemberValue(use.get()))
-        return read != rule->rows.end() &&
-               read->second == region.blocks.lookup(use.get());
+      // (A sum over the tokens, which has no block, is read whole.)
+      if (region.isMemberValue(use.get())) {
+        auto made = region.blocks.find(use.get());
+        return read != rule->rows.end() && made != region.blocks.end() &&
+               read->second == made->second;
+      }
       if (read == rule->rows.end())
         return true;
       if (!read->second.strided)
