@@ -234,10 +234,13 @@ def options(seed):
     Half the bf16 seeds save their activations in bf16 (saved-dtype=bf16:
     rounded where made, so partitioning must reduce a partial sum first),
     and half the recomputing seeds recompute their first layer fully on top
-    of the policy (recompute-full-layers=1). A quarter run the loss over the
-    tied table's logits in 2, 3 or 8 chunks of tokens first
-    (--mp-chunk-loss: of the batch, or of the sequence where the batch has
-    fewer rows)."""
+    of the policy (recompute-full-layers=1). A third write the cross
+    entropies as the vocabulary-parallel loss's per-row ops first
+    (--mp-loss-parallel with 2 or 3 blocks; a cross entropy whose classes
+    the blocks do not divide is left whole), and a quarter run the loss over
+    the tied table's logits in 2, 3 or 8 chunks of tokens after
+    partitioning (--mp-chunk-loss: of the batch, or of the sequence where
+    the batch has fewer rows)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -258,9 +261,13 @@ def options(seed):
     first_layer_full = recompute and rng.random() < 0.5
     chunk_loss = rng.random() < 0.25
     loss_chunks = rng.choice([2, 3, 8])
+    loss_parallel = rng.random() < 1 / 3
+    loss_blocks = rng.choice([2, 3])
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
         (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \
+        (["--mp-loss-parallel=blocks=%d" % loss_blocks]
+         if loss_parallel else []) + \
         ["--mp-train-step=max-grad-norm=1.0" +
          (" precision=bf16" if bf16 else "") +
          (" saved-dtype=bf16" if saved_bf16 else "") +

@@ -418,6 +418,18 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
   /// between its members that read its values move after it. Where that
   /// cannot be, warns and leaves the loss whole.
   void chunk(Operation *root, const Region &region) {
+    auto readOutside = [&](Operation *op) {
+      return !region.copied.contains(op) && op->getNumResults() == 1 &&
+             llvm::any_of(op->getResult(0).getUsers(), [&](Operation *user) {
+               return !region.contains(user);
+             });
+    };
+    if (readOutside(root)) {
+      root->emitWarning() << "mp-chunk-loss: an op outside the loss reads the "
+                             "logits whole; the loss is left whole";
+      return;
+    }
+    // Every reader of the logits is in the region: its last op is after them.
     Operation *last = region.members.back();
     // What reads the region's values, in its span, follows it.
     llvm::SetVector<Operation *> moved;
@@ -439,17 +451,6 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
                  "and backward together; the loss is left whole";
           return;
         }
-    auto readOutside = [&](Operation *op) {
-      return !region.copied.contains(op) && op->getNumResults() == 1 &&
-             llvm::any_of(op->getResult(0).getUsers(), [&](Operation *user) {
-               return !region.contains(user);
-             });
-    };
-    if (readOutside(root)) {
-      root->emitWarning() << "mp-chunk-loss: an op outside the loss reads the "
-                             "logits whole; the loss is left whole";
-      return;
-    }
     for (Operation *op : region.members)
       if (auto block = region.blocks.find(op->getResult(0));
           readOutside(op) && block != region.blocks.end() &&

@@ -76,3 +76,20 @@ func.func @strided_read(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
   %rows = mp.reshape %dlogits : tensor<4x8x32xf32> -> tensor<32x32xf32>
   return %rows : tensor<32x32xf32>
 }
+
+// -----
+
+// The logits gathered over their token dim before the loss (a batch split
+// the loss needs whole): no op can run on a chunk of them.
+// CHECK-LABEL: func.func @gathered_tokens
+// CHECK: mp.linear %arg0, %arg1 : (tensor<2x1x16xf32>, tensor<32x16xf32>) -> tensor<2x1x32xf32>
+mp.mesh @mesh = <dp = 2>
+func.func @gathered_tokens(%h: tensor<2x1x16xf32>, %w: tensor<32x16xf32>,
+                           %labels: tensor<4x1xi64>) -> tensor<f32>
+    attributes {mp.partitioned} {
+  // expected-warning @below {{mp-chunk-loss: an op outside the loss reads the logits whole; the loss is left whole}}
+  %logits = mp.linear %h, %w : (tensor<2x1x16xf32>, tensor<32x16xf32>) -> tensor<2x1x32xf32>
+  %all = mp.all_gather %logits on @mesh axes ["dp"] dim 0 : tensor<2x1x32xf32> -> tensor<4x1x32xf32>
+  %loss = mp.cross_entropy %all, %labels : (tensor<4x1x32xf32>, tensor<4x1xi64>) -> tensor<f32>
+  return %loss : tensor<f32>
+}
