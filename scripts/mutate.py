@@ -41,7 +41,10 @@ def run(cmd, env=None, timeout=None, quiet=True):
 
 def sync_tree(scratch):
     """Copies the files git would see into `scratch`, touching only those
-    whose contents differ so that ninja rebuilds only what changed."""
+    whose contents differ so that ninja rebuilds only what changed. A copy
+    gets the time it is made, not the source's: a file edited before the
+    scratch copy's last build would otherwise look older than its
+    objects, and ninja would keep them."""
     files = subprocess.run(
         ["git", "-C", ROOT, "ls-files", "-co", "--exclude-standard", "-z"],
         stdout=subprocess.PIPE, check=True).stdout.decode().split("\0")
@@ -58,7 +61,8 @@ def sync_tree(scratch):
                 if f.read() == data:
                     continue
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        shutil.copy2(src, dst)
+        shutil.copyfile(src, dst)
+        shutil.copymode(src, dst)
         copied += 1
     return copied
 

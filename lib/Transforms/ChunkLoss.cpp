@@ -403,21 +403,25 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
       }
       roots.insert(root);
     }
-    for (Operation *root : roots) {
+    // A root another's region takes (its logits a GEMM of them) is gone.
+    while (!roots.empty()) {
+      Operation *root = roots.front();
+      roots.remove(root);
       std::optional<Region> region = getRegion(cast<LinearOp>(root), chunks);
       if (!region) {
         root->emitWarning() << "mp-chunk-loss: the logits have no token dim "
                                "to chunk; the loss is left whole";
         continue;
       }
-      chunk(root, *region);
+      chunk(root, *region, roots);
     }
   }
 
   /// Emits `region`'s ops chunk after chunk where its last op was; the ops
   /// between its members that read its values move after it. Where that
   /// cannot be, warns and leaves the loss whole.
-  void chunk(Operation *root, const Region &region) {
+  void chunk(Operation *root, const Region &region,
+             llvm::SetVector<Operation *> &roots) {
     auto readOutside = [&](Operation *op) {
       return !region.copied.contains(op) && op->getNumResults() == 1 &&
              llvm::any_of(op->getResult(0).getUsers(), [&](Operation *user) {
@@ -539,8 +543,10 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
     for (Operation *op : moved)
       op->moveBefore(last);
     for (Operation *op : llvm::reverse(region.members))
-      if (op->use_empty())
+      if (op->use_empty()) {
+        roots.remove(op);
         op->erase();
+      }
   }
 };
 

@@ -135,3 +135,24 @@ func.func @vocab_parallel(%h: tensor<1x8x16xf32>, %w: tensor<32x16xf32>,
   %mean = mp.mean %losses : tensor<1x8xf32> -> tensor<f32>
   return %mean : tensor<f32>
 }
+
+// -----
+
+// A second loss over a GEMM of the first's logits: that GEMM is the first
+// region's output (joined after its chunks), and its loss, whose logits
+// are then a join, is left whole.
+// CHECK-LABEL: func.func @loss_of_logits
+// CHECK: %[[A0:.+]] = mp.linear {{.*}} -> tensor<2x8x32xf32>
+// CHECK: %[[B0:.+]] = mp.linear %[[A0]], %arg2 : (tensor<2x8x32xf32>, tensor<10x32xf32>) -> tensor<2x8x10xf32>
+// CHECK: %[[B:.+]] = mp.concat %[[B0]], %{{.+}} dim 0 : (tensor<2x8x10xf32>, tensor<2x8x10xf32>) -> tensor<4x8x10xf32>
+// CHECK: mp.cross_entropy %[[B]], %arg3 : (tensor<4x8x10xf32>, tensor<4x8xi64>) -> tensor<f32>
+func.func @loss_of_logits(%x: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
+                          %w2: tensor<10x32xf32>, %labels: tensor<4x8xi64>)
+    -> (tensor<f32>, tensor<f32>) attributes {mp.partitioned} {
+  %h = mp.relu %x : tensor<4x8x16xf32>
+  %logits = mp.linear %h, %w : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
+  %loss = mp.cross_entropy %logits, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<f32>
+  %again = mp.linear %logits, %w2 : (tensor<4x8x32xf32>, tensor<10x32xf32>) -> tensor<4x8x10xf32>
+  %loss2 = mp.cross_entropy %again, %labels : (tensor<4x8x10xf32>, tensor<4x8xi64>) -> tensor<f32>
+  return %loss, %loss2 : tensor<f32>, tensor<f32>
+}
