@@ -208,17 +208,12 @@ std::optional<ChunkRule> getChunkRule(Operation *op, unsigned seed,
       })
       .Case<AllGatherOp, ReduceScatterOp, ShardSliceOp>(
           [&](auto collective) -> std::optional<ChunkRule> {
-            if (static_cast<int64_t>(collective.getDim()) == at.dim ||
-                collective->hasAttr(MPDialect::kAsyncAttrName))
+            if (static_cast<int64_t>(collective.getDim()) == at.dim)
               return std::nullopt;
             return all({0}, at);
           })
-      .Case([&](AllReduceOp sum) -> std::optional<ChunkRule> {
-        if (sum->hasAttr(MPDialect::kAsyncAttrName))
-          return std::nullopt;
-        return all({0}, at);
-      })
-      .Case([&](LocalizeIndexOp) { return all({0}, at); })
+      .Case<AllReduceOp, LocalizeIndexOp>(
+          [&](Operation *) { return all({0}, at); })
       .Default([&](Operation *op) -> std::optional<ChunkRule> {
         // An elementwise op on operands of its result's shape.
         if (!op->hasTrait<OpTrait::Elementwise>() || resultRank < 1)
@@ -360,6 +355,14 @@ std::optional<Region> getRegion(LinearOp root, int64_t chunks) {
   return region;
 }
 
+/// The first collective of `body` issued asynchronously, if any.
+Operation *findAsync(Block &body) {
+  for (Operation &op : body)
+    if (op.hasAttr(MPDialect::kAsyncAttrName))
+      return &op;
+  return nullptr;
+}
+
 /// `type`'s extent in `dim` for `rows` of the region's `total`.
 RankedTensorType withRows(Type type, int64_t dim, int64_t rows, int64_t total) {
   auto tensor = cast<RankedTensorType>(type);
@@ -386,6 +389,14 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
 
   /// Chunks the region of each GEMM whose result a loss reads as logits.
   void chunkLosses(Block &body) {
+    // Moving ops would break a schedule's slots and waits.
+    if (Operation *async = findAsync(body)) {
+      async->emitWarning() << "mp-chunk-loss: the step is already scheduled; "
+                              "run --mp-chunk-loss before "
+                              "--mp-schedule-collectives (its losses are left "
+                              "whole)";
+      return;
+    }
     llvm::SetVector<Operation *> roots;
     for (Operation &op : body) {
       if (!isa<GatherLastOp, CrossEntropyOp, CrossEntropyGradOp>(op))

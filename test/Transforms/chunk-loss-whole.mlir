@@ -1,7 +1,7 @@
 // RUN: mp-opt %s -split-input-file -verify-diagnostics --mp-chunk-loss=chunks=8
 // RUN: mp-opt %s -split-input-file --mp-chunk-loss=chunks=8 2>/dev/null | FileCheck %s
 // RUN: mp-opt %s -split-input-file --mp-chunk-loss=chunks=8 2>/dev/null | not grep -E "mp\.(slice|concat)"
-// RUN: not mp-opt %s --mp-chunk-loss=chunks=1 2>&1 | FileCheck %s --check-prefix=ONE
+// RUN: not mp-opt %s -split-input-file --mp-chunk-loss=chunks=1 2>&1 | FileCheck %s --check-prefix=ONE
 
 // Losses the pass leaves whole, each with a warning that says why, and
 // unchanged.
@@ -91,5 +91,23 @@ func.func @gathered_tokens(%h: tensor<2x1x16xf32>, %w: tensor<32x16xf32>,
   %logits = mp.linear %h, %w : (tensor<2x1x16xf32>, tensor<32x16xf32>) -> tensor<2x1x32xf32>
   %all = mp.all_gather %logits on @mesh axes ["dp"] dim 0 : tensor<2x1x32xf32> -> tensor<4x1x32xf32>
   %loss = mp.cross_entropy %all, %labels : (tensor<4x1x32xf32>, tensor<4x1xi64>) -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+// A step already scheduled (asynchronous collectives and their waits): the
+// pass would move ops across the schedule's slots.
+// CHECK-LABEL: func.func @scheduled
+// CHECK: mp.linear %{{.+}}, %arg1 : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
+mp.mesh @mesh = <dp = 2>
+func.func @scheduled(%x: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
+                     %labels: tensor<4x8xi64>) -> tensor<f32>
+    attributes {mp.partitioned} {
+  // expected-warning @below {{mp-chunk-loss: the step is already scheduled; run --mp-chunk-loss before --mp-schedule-collectives (its losses are left whole)}}
+  %s = mp.all_reduce %x on @mesh axes ["dp"] {mp.async = 0 : i64} : tensor<4x8x16xf32>
+  %h = mp.wait %s keeps %x : tensor<4x8x16xf32> : tensor<4x8x16xf32>
+  %logits = mp.linear %h, %w : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
+  %loss = mp.cross_entropy %logits, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<f32>
   return %loss : tensor<f32>
 }

@@ -703,7 +703,9 @@ def ChunkLoss : Pass<"mp-chunk-loss", "::mlir::ModuleOp"> {
     mean) move after it. A loss whose gradient reads them (the step's loss
     gradient is a constant), whose logits an op outside the region reads
     whole (a reshard of them over the tokens), or whose logits no
-    `mp.linear` computes, is left whole with a warning that says why.
+    `mp.linear` computes, is left whole with a warning that says why, as is
+    every loss of a step already scheduled (asynchronous collectives: moving
+    ops would break the schedule's slots).
     Each token's loss (in per-row ops)
     and hidden-state gradient is computed from the same floats as
     unchunked; the weight's gradient, and an `mp.cross_entropy`'s sum, add
