@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mp/Transforms/Passes.h"
+#include "mp/Transforms/RowChunks.h"
 
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
@@ -481,9 +482,7 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
     SmallVector<IRMapping> chunkValues(count);
     llvm::DenseMap<Operation *, Value> accumulated;
     for (int64_t chunk = 0; chunk < count; ++chunk) {
-      int64_t base = region.rows / count, extra = region.rows % count;
-      int64_t rows = base + (chunk < extra);
-      int64_t offset = chunk * base + std::min(chunk, extra);
+      auto [offset, rows] = getRowChunk(region.rows, count, chunk);
       llvm::DenseMap<std::pair<Value, int64_t>, Value> slices;
       for (Operation *op : region.members) {
         const ChunkRule &rule = region.rules.find(op)->second;

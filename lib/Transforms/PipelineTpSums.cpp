@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mp/Transforms/Passes.h"
+#include "mp/Transforms/RowChunks.h"
 
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
@@ -284,9 +285,7 @@ struct PipelineTpSumsPass : impl::PipelineTpSumsBase<PipelineTpSumsPass> {
     SmallVector<IRMapping> chunkValues(count);
     SmallVector<llvm::DenseMap<Value, Value>> chunkRowsOf(count);
     auto emit = [&](Operation *op, int64_t chunk) {
-      int64_t base = region.rows / count, extra = region.rows % count;
-      int64_t rows = base + (chunk < extra);
-      int64_t offset = chunk * base + std::min(chunk, extra);
+      auto [offset, rows] = getRowChunk(region.rows, count, chunk);
       Operation *copy = builder.clone(*op, chunkValues[chunk]);
       // The chunk's rows of a value from outside the region (another op
       // may read the same value whole: a weight).
