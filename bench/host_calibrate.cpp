@@ -138,7 +138,7 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
         check(ctx,
               mp_gemm_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32, MP_DTYPE_F32,
                           layout.ta, layout.tb, rows, cols, inner, 1.0f, a, b,
-                          0.0f, c),
+                          0.0f, MP_DTYPE_F32, c),
               "mp_gemm_f32");
       });
       double flops = 2.0 * rows * cols * inner;
@@ -167,10 +167,15 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
       std::fflush(stdout);
     };
     report("mul", 12.0 * n, timeCall([&] {
-             check(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, x, y, z), "mul");
+             check(ctx,
+                   mp_binary_f32(ctx, MP_BINARY_MUL, n, MP_DTYPE_F32, x,
+                                 MP_DTYPE_F32, y, MP_DTYPE_F32, z),
+                   "mul");
            }));
     report("silu", 8.0 * n, timeCall([&] {
-             check(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, n, x, z, 0.0),
+             check(ctx,
+                   mp_unary_f32(ctx, MP_UNARY_SILU, n, MP_DTYPE_F32, x,
+                                MP_DTYPE_F32, z, 0.0),
                    "silu");
            }));
     report("copy", 8.0 * n, timeCall([&] {
@@ -192,12 +197,15 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
     float *x = allocFilled(ctx, 64, 0.5f), *y = allocFilled(ctx, 64, 0.25f),
           *z = allocFilled(ctx, 64, 0.0f);
     double mul = timeCall([&] {
-      check(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, 64, x, y, z), "mul");
+      check(ctx,
+            mp_binary_f32(ctx, MP_BINARY_MUL, 64, MP_DTYPE_F32, x, MP_DTYPE_F32,
+                          y, MP_DTYPE_F32, z),
+            "mul");
     });
     double gemm = timeCall([&] {
       check(ctx,
             mp_gemm_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32, MP_DTYPE_F32, 0,
-                        1, 8, 8, 8, 1.0f, x, y, 0.0f, z),
+                        1, 8, 8, 8, 1.0f, x, y, 0.0f, MP_DTYPE_F32, z),
             "gemm");
     });
     double alloc = timeCall([&] { mp_free(ctx, mp_alloc(ctx, 4096)); });
@@ -274,7 +282,10 @@ void collectives(mp_context *ctx, const std::string &mesh,
         float *x = allocFilled(ctx, n, 0.5f), *y = allocFilled(ctx, n, 0.25f),
               *z = allocFilled(ctx, n, 0.0f);
         auto kernel = [&] {
-          check(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, x, y, z), "mul");
+          check(ctx,
+                mp_binary_f32(ctx, MP_BINARY_MUL, n, MP_DTYPE_F32, x,
+                              MP_DTYPE_F32, y, MP_DTYPE_F32, z),
+                "mul");
         };
         double alone = timeCall(kernel);
         for (Kind &kind : kinds) {

@@ -20,7 +20,7 @@
 #                      [--tp-chunks N] [--chunk-loss N]
 #                      [--narrow-gemm-operands] [--fuse-optimizer]
 #                      [--fold-scales-inexact] [--fuse-gemm-accumulate]
-#                      [--no-run] [--no-build]
+#                      [--no-fuse-conversions] [--no-run] [--no-build]
 #
 # Defaults: the seed's model and plan (examples/ffn: w1/w3 colwise, w2
 # rowwise, FSDP on data_parallel, mesh 2x2), AdamW with lr 3e-3, 5 steps.
@@ -71,6 +71,9 @@
 # feed (mp-opt --mp-fuse-gemm-accumulate, last on the partitioned step:
 # BLAS beta = 1 in the sum's buffer instead of an mp.add; float32
 # rounding, not bit for bit, docs/transformers.md);
+# the step's bf16 conversions are fused into the kernels that make and
+# read the values (mp-opt --mp-fuse-conversions, last: the same floats,
+# fewer bytes moved; docs/mixed-precision.md) unless --no-fuse-conversions;
 # --auto-plan RANKS lets
 # mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
@@ -118,6 +121,7 @@ pipeline_passes=()
 chunk_passes=()
 schedule_passes=()
 accumulate_passes=()
+fuse_passes=(--mp-fuse-conversions)
 schedule=""
 auto_ranks=""
 machine="$root/bench/machines/host-4ranks.json"
@@ -151,6 +155,7 @@ while (($#)); do
     --chunk-loss) chunk_passes=(--mp-chunk-loss=chunks="$2"); shift 2 ;;
     --fuse-optimizer) schedule_passes=(--mp-fuse-optimizer "${schedule_passes[@]}"); shift ;;
     --fuse-gemm-accumulate) accumulate_passes=(--mp-fuse-gemm-accumulate); shift ;;
+    --no-fuse-conversions) fuse_passes=(); shift ;;
     --auto-plan) auto_ranks="$2"; shift 2 ;;
     --machine) machine="$2"; shift 2 ;;
     --memory) memory="$2"; shift 2 ;;
@@ -264,7 +269,7 @@ cat "$out/planned.mlir"
   "${fold_passes[@]}" \
   "${narrow_passes[@]}" \
   "${group_passes[@]}" "${pipeline_passes[@]}" "${schedule_passes[@]}" \
-  "${accumulate_passes[@]}" --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
+  "${accumulate_passes[@]}" "${fuse_passes[@]}" --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
 echo
 echo "Training step partitioned for the plan's mesh: $out/step.mlir"

@@ -284,9 +284,11 @@ std::optional<unsigned> getLedGroup(Operation &op, const MemoryPlan &plan) {
 /// (6 bytes per element between float32 and bf16; 8 for a float32 rounded
 /// in float32). `Native` (CUDA): a GEMM with one bfloat16 operand converts
 /// the smaller operand, a float32 one rounded to bf16 for a native bf16
-/// GEMM, else the bf16 one widened. `Float32Copies` (host): every operand
-/// is copied into float32, rounded to bf16. Returns what the conversions
-/// change in the bytes the GEMM reads.
+/// GEMM, else the bf16 one widened; one writing bf16 (mp-fuse-conversions)
+/// runs natively, its float32 operands rounded first. `Float32Copies`
+/// (host): every operand is copied into float32, rounded to bf16, and a
+/// bf16 result is written in float32 and rounded after. Returns what the
+/// conversions change in the bytes the GEMM reads and writes.
 int64_t chargeOperandConversion(
     Operation &gemm, BFloat16GemmOperands bf16GemmOperands,
     function_ref<void(Operation &, int64_t, int64_t)> visit) {
@@ -312,8 +314,22 @@ int64_t chargeOperandConversion(
       readBytesAdded = addSaturated(readBytesAdded,
                                     bytes(elementsOf(operand), 4 - elementBytes));
     }
+    if (Value result = gemm.getResult(0); isBF16(result)) {
+      copyBytes = addSaturated(copyBytes, bytes(elementsOf(result), 6));
+      readBytesAdded =
+          addSaturated(readBytesAdded, bytes(elementsOf(result), 2));
+    }
     visit(gemm, 0, copyBytes);
     return readBytesAdded;
+  }
+  if (isBF16(gemm.getResult(0))) {
+    int64_t rounded = 0;
+    for (Value operand : {lhs, rhs})
+      if (!isBF16(operand))
+        rounded = addSaturated(rounded, elementsOf(operand));
+    if (rounded)
+      visit(gemm, 0, bytes(rounded, 6));
+    return -bytes(rounded, 2);
   }
   if (isBF16(lhs) == isBF16(rhs))
     return 0;

@@ -422,6 +422,20 @@ HostTensor scalar(double value) {
   return out;
 }
 
+/// A float32 computation's results held in bfloat16 (MP_BFloat16Storage,
+/// a bf16 GEMM's bfloat16 result): the float32 values, rounded as
+/// mp.convert rounds them. (Its bfloat16 operands are read as they are:
+/// widening is exact.)
+void roundBFloat16Results(Operation *op, Env &env) {
+  if (!op->hasTrait<MPTrait::BFloat16Storage>() && !isa<LinearOp, MatmulOp>(op))
+    return;
+  auto f32 = Float32Type::get(op->getContext());
+  auto bf16 = BFloat16Type::get(op->getContext());
+  for (Value result : op->getResults())
+    if (getElementTypeOrSelf(result).isBF16())
+      env[result] = convertTo(env[result], f32, bf16);
+}
+
 class Executor {
 public:
   Executor(FunctionOpInterface func) : func(func) {}
@@ -1193,9 +1207,11 @@ FailureOr<std::vector<HostTensor>> Executor::run(ArrayRef<HostTensor> args,
         return failure();
       continue;
     }
-    for (int rank = 0; rank < numRanks; ++rank)
+    for (int rank = 0; rank < numRanks; ++rank) {
       if (failed(runLocal(&op, envs[rank])))
         return failure();
+      roundBFloat16Results(&op, envs[rank]);
+    }
   }
 
   // Assemble the global results.

@@ -112,13 +112,16 @@ constexpr StringLiteral kScheduleTpOverlap =
 constexpr StringLiteral kNarrowGemmOperands = "mp-narrow-gemm-operands";
 constexpr StringLiteral kPipelineTpSums = "mp-pipeline-tp-sums";
 constexpr StringLiteral kFuseGemmAccumulate = "mp-fuse-gemm-accumulate";
+constexpr StringLiteral kFuseConversions = "mp-fuse-conversions";
 
 /// The schedules the search tries: none, then (with `schedules`) the
 /// collectives beside compute, with tensor parallelism also with
 /// tp-overlap and with its sums in row chunks (two), and with FSDP each of
 /// those grouped, and grouped alone; with bf16 GEMMs, each of those also
 /// after holding their operands in bf16; and each of those (none included)
-/// also with GEMM products added into the sums they feed.
+/// also with GEMM products added into the sums they feed. With bf16 GEMMs
+/// each ends by fusing the step's bf16 conversions into its kernels (the
+/// same values, fewer bytes).
 SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
                                                       bool tensorParallel,
                                                       bool bf16Gemms) {
@@ -150,6 +153,9 @@ SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
     accumulating.push_back(kFuseGemmAccumulate);
     variants.push_back(std::move(accumulating));
   }
+  if (bf16Gemms)
+    for (SmallVector<StringRef> &variant : variants)
+      variant.push_back(kFuseConversions);
   return variants;
 }
 
@@ -163,6 +169,8 @@ std::unique_ptr<Pass> createSchedulePass(StringRef flag) {
     return createPipelineTpSums();
   if (flag == kFuseGemmAccumulate)
     return createFuseGemmAccumulate();
+  if (flag == kFuseConversions)
+    return createFuseConversions();
   ScheduleCollectivesOptions options;
   options.tpOverlap = flag == kScheduleTpOverlap;
   return createScheduleCollectives(options);

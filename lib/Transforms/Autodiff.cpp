@@ -51,6 +51,14 @@ FailureOr<SmallVector<Value>> buildGradients(OpBuilder &builder, Location loc,
       return emitError(op->getLoc())
              << "cannot differentiate '" << op->getName()
              << "': it has no vector-Jacobian rule";
+    // The rules build gradients of their operands' types; a bf16-held
+    // float32 computation is what mp-fuse-conversions writes on the step.
+    if (mixesBFloat16Storage(op))
+      return emitError(op->getLoc())
+             << "cannot differentiate '" << op->getName()
+             << "' with float32 and bfloat16 tensors: models take one "
+                "element type per op (mp-fuse-conversions holds bf16 on the "
+                "built step)";
     LLVM_DEBUG(llvm::dbgs() << "[mp-autodiff] VJP of " << op->getName()
                             << "\n");
     SmallVector<Value> resultGrads;

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 7
+#define MP_RUNTIME_ABI_VERSION 8
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -226,20 +226,23 @@ typedef enum mp_precision {
 } mp_precision;
 
 /* C = alpha · op(A) · op(B) + beta · C with op(X) = Xᵀ when trans_x; C is
- * m x n, op(A) m x k, op(B) k x n. C is float32; A and B are float32
- * (a_type, b_type MP_DTYPE_F32) or, in MP_PRECISION_BF16, bfloat16 too
- * (MP_DTYPE_BF16: FSDP's gathered bf16 parameters, activations held in
- * bf16). A bf16 GEMM multiplies bfloat16 values and sums in float32. The
- * host widens bfloat16 operands (exactly) and rounds float32 ones to
- * nearest even. CUDA runs two bfloat16 operands as a native bf16 GEMM and,
- * of mixed ones, converts the smaller first (a float32 one rounded to
- * nearest even for the native GEMM, or the bfloat16 one widened); two
- * float32 operands are rounded by cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF.
- * (ABI 6.) */
+ * m x n, op(A) m x k, op(B) k x n. A and B are float32 (a_type, b_type
+ * MP_DTYPE_F32) or, in MP_PRECISION_BF16, bfloat16 too (MP_DTYPE_BF16:
+ * FSDP's gathered bf16 parameters, activations held in bf16). A bf16 GEMM
+ * multiplies bfloat16 values and sums in float32. The host widens bfloat16
+ * operands (exactly) and rounds float32 ones to nearest even. CUDA runs two
+ * bfloat16 operands as a native bf16 GEMM and, of mixed ones, converts the
+ * smaller first (a float32 one rounded to nearest even for the native GEMM,
+ * or the bfloat16 one widened); two float32 operands are rounded by
+ * cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF. C is float32 (c_type
+ * MP_DTYPE_F32) or, in MP_PRECISION_BF16 with beta 0, bfloat16: the float32
+ * result rounded to nearest even (the host rounds its float32 product;
+ * CUDA runs a native bf16 GEMM, float32 operands rounded first, and cuBLAS
+ * rounds in its epilogue). (ABI 6; c_type ABI 8.) */
 mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, mp_dtype a_type,
                       mp_dtype b_type, int trans_a, int trans_b, int64_t m,
                       int64_t n, int64_t k, float alpha, const void *a,
-                      const void *b, float beta, float *c);
+                      const void *b, float beta, mp_dtype c_type, void *c);
 
 /* `batch` independent GEMMs; matrix i of A, B and C starts stride_x
  * elements after matrix i-1 (a stride of 0 reuses one matrix). */
@@ -248,7 +251,8 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                               int trans_b, int64_t batch, int64_t m, int64_t n,
                               int64_t k, float alpha, const void *a,
                               int64_t stride_a, const void *b, int64_t stride_b,
-                              float beta, float *c, int64_t stride_c);
+                              float beta, mp_dtype c_type, void *c,
+                              int64_t stride_c);
 
 typedef enum mp_unary_op {
   MP_UNARY_NEG = 0,
@@ -275,21 +279,28 @@ typedef enum mp_binary_op {
   MP_BINARY_SWIGLU = 7,         /* silu(a)·b, silu's value rounded first */
 } mp_binary_op;
 
-/* out[i] = op(in[i]) on `n` elements; `scalar` is MP_UNARY_SCALE's factor.
- * `out` may be `in`. */
+/* The elementwise calls compute in float32. Each tensor is float32 or
+ * bfloat16 (its mp_dtype before it; ABI 8): a bfloat16 input is read
+ * widened (exactly), a bfloat16 output is the float32 result rounded to
+ * nearest even, so a call is bit for bit the float32 call between
+ * mp_convert calls. An output may be an input of its dtype. */
+/* out[i] = op(in[i]) on `n` elements; `scalar` is MP_UNARY_SCALE's factor. */
 mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
-                       const float *in, float *out, double scalar);
-/* out[i] = a[i] op b[i] on `n` elements; `out` may be `a` or `b`. */
+                       mp_dtype in_type, const void *in, mp_dtype out_type,
+                       void *out, double scalar);
+/* out[i] = a[i] op b[i] on `n` elements. */
 mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
-                        const float *a, const float *b, float *out);
+                        mp_dtype a_type, const void *a, mp_dtype b_type,
+                        const void *b, mp_dtype out_type, void *out);
 /* The gradients of MP_BINARY_SWIGLU's silu(gate)·up on `n` elements, as
  * MP_BINARY_MUL and MP_BINARY_SILU_GRAD compute them unfused: t = grad·up,
  * gate_grad = t·silu'(gate), up_grad = grad·silu(gate) (silu's value
- * rounded first), each rounded to float. Each output may be one of the
- * inputs; the two outputs must differ. */
-mp_status mp_swiglu_grad_f32(mp_context *ctx, int64_t n, const float *grad,
-                             const float *gate, const float *up,
-                             float *gate_grad, float *up_grad);
+ * rounded first), each rounded to float. The two outputs must differ. */
+mp_status mp_swiglu_grad_f32(mp_context *ctx, int64_t n, mp_dtype grad_type,
+                             const void *grad, mp_dtype gate_type,
+                             const void *gate, mp_dtype up_type, const void *up,
+                             mp_dtype gate_grad_type, void *gate_grad,
+                             mp_dtype up_grad_type, void *up_grad);
 /* Sums a rank-`rank` tensor over the dims set in `dims_mask` (bit d for dim
  * d), removing them, and multiplies by `scale` (1/count for a mean). Here,
  * in mp_broadcast_f32 and in mp_transpose_f32 the rank is at most 32. */

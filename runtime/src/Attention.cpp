@@ -104,8 +104,8 @@ mp_status groupedGemm(Backend &backend, mp_precision precision,
   for (int64_t r = 0; r < calls; ++r)
     if (backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, transA, transB,
                      s.batch / s.group, m, n, k, alpha, at(a, r), stride(a),
-                     at(b, r), stride(b), beta, const_cast<float *>(at(c, r)),
-                     stride(c)))
+                     at(b, r), stride(b), beta, MP_DTYPE_F32,
+                     const_cast<float *>(at(c, r)), stride(c)))
       return MP_ERROR;
   return MP_OK;
 }

@@ -46,6 +46,17 @@ struct Group {
   int index = 0;
 };
 
+/// A tensor of an elementwise call: float32 or bfloat16 elements, computed
+/// on in float32 (mp_unary_f32, mp_binary_f32, mp_swiglu_grad_f32).
+struct TensorIn {
+  mp_dtype type;
+  const void *data;
+};
+struct TensorOut {
+  mp_dtype type;
+  void *data;
+};
+
 /// One copy of a batch (Backend::copyBatch): `height` rows of `widthBytes`
 /// bytes from `src` to `dst`, rows `srcPitch` and `dstPitch` bytes apart.
 struct CopyRegion {
@@ -154,20 +165,22 @@ public:
                                const DimView &view) = 0;
 
   // Compute, with the meaning of the mp_*_f32 calls of the same names.
-  /// A and B are float32 or (with MP_PRECISION_BF16) bfloat16, as
-  /// mp_gemm_batched_f32 has checked.
+  /// A and B are float32 or (with MP_PRECISION_BF16) bfloat16, C float32
+  /// or (MP_PRECISION_BF16, beta 0) bfloat16, as mp_gemm_batched_f32 has
+  /// checked.
   virtual mp_status gemm(mp_precision precision, mp_dtype aType, mp_dtype bType,
                          bool transA, bool transB, int64_t batch, int64_t m,
                          int64_t n, int64_t k, float alpha, const void *a,
                          int64_t strideA, const void *b, int64_t strideB,
-                         float beta, float *c, int64_t strideC) = 0;
-  virtual mp_status unary(mp_unary_op op, int64_t n, const float *in,
-                          float *out, double scalar) = 0;
-  virtual mp_status binary(mp_binary_op op, int64_t n, const float *a,
-                           const float *b, float *out) = 0;
-  virtual mp_status swigluGrad(int64_t n, const float *grad, const float *gate,
-                               const float *up, float *gateGrad,
-                               float *upGrad) = 0;
+                         float beta, mp_dtype cType, void *c,
+                         int64_t strideC) = 0;
+  virtual mp_status unary(mp_unary_op op, int64_t n, TensorIn in, TensorOut out,
+                          double scalar) = 0;
+  virtual mp_status binary(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,
+                           TensorOut out) = 0;
+  virtual mp_status swigluGrad(int64_t n, TensorIn grad, TensorIn gate,
+                               TensorIn up, TensorOut gateGrad,
+                               TensorOut upGrad) = 0;
   virtual mp_status reduceSum(int rank, const int64_t *shape, uint32_t dimsMask,
                               double scale, const float *in, float *out) = 0;
   virtual mp_status broadcast(int rank, const int64_t *outShape,

@@ -82,9 +82,9 @@ extern "C" {
 mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, mp_dtype a_type,
                       mp_dtype b_type, int trans_a, int trans_b, int64_t m,
                       int64_t n, int64_t k, float alpha, const void *a,
-                      const void *b, float beta, float *c) {
+                      const void *b, float beta, mp_dtype c_type, void *c) {
   return mp_gemm_batched_f32(ctx, precision, a_type, b_type, trans_a, trans_b,
-                             1, m, n, k, alpha, a, 0, b, 0, beta, c, 0);
+                             1, m, n, k, alpha, a, 0, b, 0, beta, c_type, c, 0);
 }
 
 mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
@@ -92,7 +92,8 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                               int trans_b, int64_t batch, int64_t m, int64_t n,
                               int64_t k, float alpha, const void *a,
                               int64_t stride_a, const void *b, int64_t stride_b,
-                              float beta, float *c, int64_t stride_c) {
+                              float beta, mp_dtype c_type, void *c,
+                              int64_t stride_c) {
   MP_RETURN_IF_FAILED(ctx);
   if (precision != MP_PRECISION_FP32 && precision != MP_PRECISION_TF32 &&
       precision != MP_PRECISION_BF16)
@@ -105,60 +106,110 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                   "takes float32 operands, and bfloat16 ones only in "
                   "MP_PRECISION_BF16, not dtype %d in precision %d",
                   static_cast<int>(type), static_cast<int>(precision));
+  if (c_type != MP_DTYPE_F32 &&
+      (c_type != MP_DTYPE_BF16 || precision != MP_PRECISION_BF16 || beta != 0))
+    return fail(ctx, "mp_gemm_f32",
+                "writes float32, and bfloat16 only in MP_PRECISION_BF16 with "
+                "beta 0, not dtype %d in precision %d with beta %g",
+                static_cast<int>(c_type), static_cast<int>(precision),
+                static_cast<double>(beta));
   if (batch < 0 || m < 0 || n < 0 || k < 0)
     return fail(ctx, "mp_gemm_f32", "negative dims %lld x %lld x %lld x %lld",
                 static_cast<long long>(batch), static_cast<long long>(m),
                 static_cast<long long>(n), static_cast<long long>(k));
   if (batch == 0 || m == 0 || n == 0)
     return MP_OK;
-  // The elements of A and of B the batch reads, which a bf16 GEMM copies
+  // The elements of A, B and C the batch touches, which a bf16 GEMM copies
   // (rounded or widened): they must fit int64 bytes.
   for (auto [stride, rows, cols] :
-       {std::tuple(stride_a, m, k), std::tuple(stride_b, k, n)}) {
+       {std::tuple(stride_a, m, k), std::tuple(stride_b, k, n),
+        std::tuple(stride_c, m, n)}) {
     int64_t elements, reach;
     if (stride < 0 || __builtin_mul_overflow(rows, cols, &elements) ||
         __builtin_mul_overflow(stride, batch - 1, &reach) ||
         __builtin_add_overflow(reach, elements, &elements) ||
         elements > INT64_MAX / int64_t(sizeof(float)))
       return fail(ctx, "mp_gemm_f32",
-                  "an operand's stride %lld and dims overflow int64 bytes",
+                  "a tensor's stride %lld and dims overflow int64 bytes",
                   static_cast<long long>(stride));
   }
   return ctx->backend->gemm(precision, a_type, b_type, trans_a, trans_b, batch,
-                            m, n, k, alpha, a, stride_a, b, stride_b, beta, c,
-                            stride_c);
+                            m, n, k, alpha, a, stride_a, b, stride_b, beta,
+                            c_type, c, stride_c);
 }
 
+namespace {
+/// Fails `call` unless every tensor of an elementwise call is float32 or
+/// bfloat16 and each output that is an input's buffer has that input's
+/// dtype (a kernel reads each element before writing it, in place only
+/// where the elements are the same size).
+mp_status checkElementwiseTensors(mp_context *ctx, const char *call,
+                                  std::initializer_list<TensorIn> ins,
+                                  std::initializer_list<TensorOut> outs) {
+  auto known = [](mp_dtype type) {
+    return type == MP_DTYPE_F32 || type == MP_DTYPE_BF16;
+  };
+  for (TensorIn in : ins)
+    if (!known(in.type))
+      return fail(ctx, call, "takes float32 and bfloat16 tensors, not dtype %d",
+                  static_cast<int>(in.type));
+  for (TensorOut out : outs) {
+    if (!known(out.type))
+      return fail(ctx, call, "takes float32 and bfloat16 tensors, not dtype %d",
+                  static_cast<int>(out.type));
+    for (TensorIn in : ins)
+      if (in.data == out.data && in.type != out.type)
+        return fail(ctx, call, "writes a dtype-%d output over a dtype-%d input",
+                    static_cast<int>(out.type), static_cast<int>(in.type));
+  }
+  return MP_OK;
+}
+} // namespace
+
 mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
-                       const float *in, float *out, double scalar) {
+                       mp_dtype in_type, const void *in, mp_dtype out_type,
+                       void *out, double scalar) {
   MP_RETURN_IF_FAILED(ctx);
   if (!isUnaryOp(op))
     return fail(ctx, "mp_unary_f32", "unknown op %d", static_cast<int>(op));
-  if (checkCount(ctx, "mp_unary_f32", n))
+  TensorIn input{in_type, in};
+  TensorOut output{out_type, out};
+  if (checkCount(ctx, "mp_unary_f32", n) ||
+      checkElementwiseTensors(ctx, "mp_unary_f32", {input}, {output}))
     return MP_ERROR;
-  return ctx->backend->unary(op, n, in, out, scalar);
+  return ctx->backend->unary(op, n, input, output, scalar);
 }
 
 mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
-                        const float *a, const float *b, float *out) {
+                        mp_dtype a_type, const void *a, mp_dtype b_type,
+                        const void *b, mp_dtype out_type, void *out) {
   MP_RETURN_IF_FAILED(ctx);
   if (!isBinaryOp(op))
     return fail(ctx, "mp_binary_f32", "unknown op %d", static_cast<int>(op));
-  if (checkCount(ctx, "mp_binary_f32", n))
+  TensorIn lhs{a_type, a}, rhs{b_type, b};
+  TensorOut output{out_type, out};
+  if (checkCount(ctx, "mp_binary_f32", n) ||
+      checkElementwiseTensors(ctx, "mp_binary_f32", {lhs, rhs}, {output}))
     return MP_ERROR;
-  return ctx->backend->binary(op, n, a, b, out);
+  return ctx->backend->binary(op, n, lhs, rhs, output);
 }
 
-mp_status mp_swiglu_grad_f32(mp_context *ctx, int64_t n, const float *grad,
-                             const float *gate, const float *up,
-                             float *gate_grad, float *up_grad) {
+mp_status mp_swiglu_grad_f32(mp_context *ctx, int64_t n, mp_dtype grad_type,
+                             const void *grad, mp_dtype gate_type,
+                             const void *gate, mp_dtype up_type, const void *up,
+                             mp_dtype gate_grad_type, void *gate_grad,
+                             mp_dtype up_grad_type, void *up_grad) {
   MP_RETURN_IF_FAILED(ctx);
-  if (checkCount(ctx, "mp_swiglu_grad_f32", n))
+  TensorIn gradIn{grad_type, grad}, gateIn{gate_type, gate}, upIn{up_type, up};
+  TensorOut gateGrad{gate_grad_type, gate_grad}, upGrad{up_grad_type, up_grad};
+  if (checkCount(ctx, "mp_swiglu_grad_f32", n) ||
+      checkElementwiseTensors(ctx, "mp_swiglu_grad_f32", {gradIn, gateIn, upIn},
+                              {gateGrad, upGrad}))
     return MP_ERROR;
   if (gate_grad == up_grad)
     return fail(ctx, "mp_swiglu_grad_f32",
                 "gate_grad and up_grad are one buffer");
-  return ctx->backend->swigluGrad(n, grad, gate, up, gate_grad, up_grad);
+  return ctx->backend->swigluGrad(n, gradIn, gateIn, upIn, gateGrad, upGrad);
 }
 
 mp_status mp_reduce_sum_f32(mp_context *ctx, int rank, const int64_t *shape,

@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -317,7 +318,8 @@ void testCollectives(mp_context *ctx, const Group &g) {
                                 mineBuffer.floats(), asyncGathered.floats(),
                                 rank, mine.shape.data(), dim));
     CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_NEG, mine.data.size(),
-                               mineBuffer.floats(), between.floats(), 0));
+                               MP_DTYPE_F32, mineBuffer.floats(), MP_DTYPE_F32,
+                               between.floats(), 0));
     CHECK_OK(ctx, mp_async_wait(ctx, 5));
     expect(near(asyncGathered.read(), global.data),
            "asynchronous all_gather " + where);
@@ -436,9 +438,10 @@ void testGemm(mp_context *ctx) {
             expected[i * n + j] = float(2 * sum + 0.5);
           }
         Buffer aBuffer(ctx, a.data), bBuffer(ctx, b.data), cBuffer(ctx, c);
-        CHECK_OK(ctx, mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32,
-                                  ta, tb, m, n, k, 2.0f, aBuffer.floats(),
-                                  bBuffer.floats(), 0.5f, cBuffer.floats()));
+        CHECK_OK(ctx,
+                 mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, ta, tb,
+                             m, n, k, 2.0f, aBuffer.floats(), bBuffer.floats(),
+                             0.5f, MP_DTYPE_F32, cBuffer.floats()));
         // tf32 on CUDA multiplies in TF32 (10 mantissa bits), as PyTorch's
         // allow_tf32; cuBLAS does not say how its bf16 conversion rounds.
         // The host computes tf32 in float32 and rounds bf16 as `bf16`.
@@ -475,7 +478,7 @@ void testGemm(mp_context *ctx) {
                                                            : aBuffer.as<void>(),
                                     bType == MP_DTYPE_BF16 ? bNarrow.as<void>()
                                                            : bBuffer.as<void>(),
-                                    0.5f, out.floats()));
+                                    0.5f, MP_DTYPE_F32, out.floats()));
           std::string types = " a_type=" + std::to_string(aType) +
                               " b_type=" + std::to_string(bType);
           expect(near(out.read(), expected, tolerance), what + types);
@@ -494,20 +497,20 @@ void testGemm(mp_context *ctx) {
   std::vector<float> halfway = {1 + 0x1p-8f, 1 + 0x3p-8f};
   Buffer a(ctx, halfway), b(ctx, std::vector<float>{1});
   Buffer c(ctx, 2 * sizeof(float));
-  CHECK_OK(ctx,
-           mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, MP_DTYPE_F32,
-                               MP_DTYPE_F32, 0, 0, 2, 1, 1, 1, 1.0f, a.floats(),
-                               1, b.floats(), 0, 0.0f, c.floats(), 1));
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, MP_DTYPE_F32,
+                                    MP_DTYPE_F32, 0, 0, 2, 1, 1, 1, 1.0f,
+                                    a.floats(), 1, b.floats(), 0, 0.0f,
+                                    MP_DTYPE_F32, c.floats(), 1));
   std::vector<float> roundedEven = {1, 1 + 0x1p-6f};
   if (backend == MP_BACKEND_HOST)
     expect(c.read() == roundedEven,
            "bf16 gemm rounds operands to nearest, ties to even");
   else
     expect(near(c.read(), roundedEven, 0x1p-7f), "bf16 gemm rounds operands");
-  CHECK_OK(ctx,
-           mp_gemm_batched_f32(ctx, MP_PRECISION_FP32, MP_DTYPE_F32,
-                               MP_DTYPE_F32, 0, 0, 2, 1, 1, 1, 1.0f, a.floats(),
-                               1, b.floats(), 0, 0.0f, c.floats(), 1));
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_FP32, MP_DTYPE_F32,
+                                    MP_DTYPE_F32, 0, 0, 2, 1, 1, 1, 1.0f,
+                                    a.floats(), 1, b.floats(), 0, 0.0f,
+                                    MP_DTYPE_F32, c.floats(), 1));
   expect(c.read() == halfway, "fp32 gemm keeps float32 operands");
 
   // mp_convert: float32 to bfloat16 to nearest even (ties, a carry into
@@ -560,10 +563,10 @@ void testGemmWithoutC(mp_context *ctx) {
           }
         Buffer aBuffer(ctx, a), bBuffer(ctx, b),
             cBuffer(ctx, std::vector<float>(m * n, std::nanf("")));
-        CHECK_OK(ctx,
-                 mp_gemm_f32(ctx, MP_PRECISION_FP32, MP_DTYPE_F32, MP_DTYPE_F32,
-                             ta, tb, m, n, k, 1.5f, aBuffer.floats(),
-                             bBuffer.floats(), 0.0f, cBuffer.floats()));
+        CHECK_OK(ctx, mp_gemm_f32(ctx, MP_PRECISION_FP32, MP_DTYPE_F32,
+                                  MP_DTYPE_F32, ta, tb, m, n, k, 1.5f,
+                                  aBuffer.floats(), bBuffer.floats(), 0.0f,
+                                  MP_DTYPE_F32, cBuffer.floats()));
         expect(near(cBuffer.read(), expected, 1e-4f),
                "gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" +
                    std::to_string(k) + " trans_a=" + std::to_string(ta) +
@@ -576,10 +579,10 @@ void testBatchedGemmAndCopy(mp_context *ctx) {
   Buffer a(ctx, std::vector<float>{1, 2, 3, 4});
   Buffer b(ctx, std::vector<float>{10, 100});
   Buffer c(ctx, 2 * sizeof(float));
-  CHECK_OK(ctx,
-           mp_gemm_batched_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32,
-                               MP_DTYPE_F32, 0, 0, 2, 1, 1, 2, 1.0f, a.floats(),
-                               2, b.floats(), 0, 0.0f, c.floats(), 1));
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32,
+                                    MP_DTYPE_F32, 0, 0, 2, 1, 1, 2, 1.0f,
+                                    a.floats(), 2, b.floats(), 0, 0.0f,
+                                    MP_DTYPE_F32, c.floats(), 1));
   expect(near(c.read(), {210, 430}), "batched gemm");
   // A power-of-two alpha (mp.matmul's scale, attention's 1/sqrt(64))
   // scales every sum of products exactly: 1/8 of the alpha-1 product, bit
@@ -596,7 +599,7 @@ void testBatchedGemmAndCopy(mp_context *ctx) {
       CHECK_OK(ctx, mp_gemm_batched_f32(
                         ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 0, 3, 4,
                         6, 5, alpha, lhsBuffer.floats(), 20, rhsBuffer.floats(),
-                        30, 0.0f, out->floats(), 24));
+                        30, 0.0f, MP_DTYPE_F32, out->floats(), 24));
     std::vector<float> eighth = whole.read();
     for (float &value : eighth)
       value *= 0.125f;
@@ -675,9 +678,10 @@ void testAdamW(mp_context *ctx) {
     multiG.push_back(upload(gradients[t]));
     float *scaled = upload(gradients[t]);
     CHECK_OK(ctx, mp_binary_f32(
-                      ctx, MP_BINARY_MUL, sizes[t], multiG[t],
+                      ctx, MP_BINARY_MUL, sizes[t], MP_DTYPE_F32, multiG[t],
+                      MP_DTYPE_F32,
                       upload(std::vector<float>(sizes[t], clipCoefficient)),
-                      scaled));
+                      MP_DTYPE_F32, scaled));
     scaledG.push_back(scaled);
   }
   for (const float *gradScale :
@@ -765,11 +769,12 @@ void testLargeKernels(mp_context *ctx) {
   Buffer whole(ctx, x), other(ctx, y), out(ctx, n * sizeof(float));
   Buffer param(ctx, x), grad(ctx, y), m(ctx, y), v(ctx, squares),
       stepCount(ctx, std::vector<float>{3});
-  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, n, whole.floats(),
-                             out.floats(), 0));
+  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, n, MP_DTYPE_F32,
+                             whole.floats(), MP_DTYPE_F32, out.floats(), 0));
   std::vector<float> silu = out.read();
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, whole.floats(),
-                              other.floats(), out.floats()));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, MP_DTYPE_F32,
+                              whole.floats(), MP_DTYPE_F32, other.floats(),
+                              MP_DTYPE_F32, out.floats()));
   std::vector<float> product = out.read();
   CHECK_OK(ctx, mp_adamw_f32(ctx, n, param.floats(), grad.floats(), m.floats(),
                              v.floats(), 0.01, 0.9, 0.999, 1e-8, 0.01,
@@ -783,11 +788,12 @@ void testLargeKernels(mp_context *ctx) {
                                 values.begin() + begin + count);
     };
     Buffer a(ctx, slice(x)), b(ctx, slice(y)), c(ctx, count * sizeof(float));
-    CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, count, a.floats(),
-                               c.floats(), 0));
+    CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, count, MP_DTYPE_F32,
+                               a.floats(), MP_DTYPE_F32, c.floats(), 0));
     same = same && c.read() == slice(silu);
-    CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, count, a.floats(),
-                                b.floats(), c.floats()));
+    CHECK_OK(ctx,
+             mp_binary_f32(ctx, MP_BINARY_MUL, count, MP_DTYPE_F32, a.floats(),
+                           MP_DTYPE_F32, b.floats(), MP_DTYPE_F32, c.floats()));
     same = same && c.read() == slice(product);
     Buffer p(ctx, slice(x)), g(ctx, slice(y)), pm(ctx, slice(y)),
         pv(ctx, slice(squares));
@@ -882,38 +888,44 @@ void testKernels(mp_context *ctx) {
                  {MP_UNARY_LOG, 2.0f, 0.69314718f, "log"}};
   for (const Unary &u : unaries) {
     Buffer in(ctx, std::vector<float>{u.in}), out(ctx, sizeof(float));
-    CHECK_OK(ctx, mp_unary_f32(ctx, u.op, 1, in.floats(), out.floats(), 0.5));
+    CHECK_OK(ctx, mp_unary_f32(ctx, u.op, 1, MP_DTYPE_F32, in.floats(),
+                               MP_DTYPE_F32, out.floats(), 0.5));
     expect(near(out.read(), {u.out}, 1e-6f), std::string("unary ") + u.name);
   }
   Buffer a(ctx, std::vector<float>{1, 2, 3, 4});
   Buffer b(ctx, std::vector<float>{2, 4, 1, 8});
   Buffer out(ctx, 4 * sizeof(float));
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_DIV, 4, a.floats(), b.floats(),
-                              out.floats()));
+  CHECK_OK(ctx,
+           mp_binary_f32(ctx, MP_BINARY_DIV, 4, MP_DTYPE_F32, a.floats(),
+                         MP_DTYPE_F32, b.floats(), MP_DTYPE_F32, out.floats()));
   expect(near(out.read(), {0.5f, 0.5f, 3, 0.5f}), "binary div");
   // log at a few values, in place: -inf at 0 and NaN below, as std::log.
   std::vector<float> logIn = {1, 2.7182817f, 0.25f, 1e-30f, 1e30f, 0, -1};
   Buffer logs(ctx, logIn);
-  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_LOG, logIn.size(), logs.floats(),
-                             logs.floats(), 0));
+  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_LOG, logIn.size(), MP_DTYPE_F32,
+                             logs.floats(), MP_DTYPE_F32, logs.floats(), 0));
   std::vector<float> logOut = logs.read();
   expect(near({logOut.begin(), logOut.begin() + 5},
               {0, 1, -1.3862944f, -69.077553f, 69.077553f}, 1e-6f) &&
              std::isinf(logOut[5]) && logOut[5] < 0 && std::isnan(logOut[6]),
          "log of 1, e, 1/4, 1e-30, 1e30, 0 and -1");
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SUB, 4, a.floats(), b.floats(),
-                              out.floats()));
+  CHECK_OK(ctx,
+           mp_binary_f32(ctx, MP_BINARY_SUB, 4, MP_DTYPE_F32, a.floats(),
+                         MP_DTYPE_F32, b.floats(), MP_DTYPE_F32, out.floats()));
   expect(near(out.read(), {-1, -2, 2, -4}), "binary sub");
   Buffer zero(ctx, std::vector<float>{0}), one(ctx, std::vector<float>{1});
   Buffer half(ctx, sizeof(float));
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_GELU_GRAD, 1, one.floats(),
-                              zero.floats(), half.floats()));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_GELU_GRAD, 1, MP_DTYPE_F32,
+                              one.floats(), MP_DTYPE_F32, zero.floats(),
+                              MP_DTYPE_F32, half.floats()));
   expect(near(half.read(), {0.5f}), "gelu'(0) = 1/2");
   // silu'(x) = s·(1 + x·(1 - s)): 1/2 at 0, 0.92767051 at 1.
   Buffer siluGrads(ctx, std::vector<float>{1, 2}),
       siluIns(ctx, std::vector<float>{0, 1});
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SILU_GRAD, 2, siluGrads.floats(),
-                              siluIns.floats(), siluGrads.floats()));
+  CHECK_OK(ctx,
+           mp_binary_f32(ctx, MP_BINARY_SILU_GRAD, 2, MP_DTYPE_F32,
+                         siluGrads.floats(), MP_DTYPE_F32, siluIns.floats(),
+                         MP_DTYPE_F32, siluGrads.floats()));
   expect(near(siluGrads.read(), {0.5f, 1.8553410f}, 1e-6f),
          "silu_grad at 0 and 1, in place over the gradient");
   // Reductions, broadcast, transpose of [[1,2,3],[4,5,6]].
@@ -1305,7 +1317,7 @@ void testErrors(mp_context *ctx) {
   expect(
       mp_gemm_f32(failed, static_cast<mp_precision>(7), MP_DTYPE_F32,
                   MP_DTYPE_F32, 0, 0, 1, 1, 1, 1.0f, x.floats(), x.floats(),
-                  0.0f, y.floats()) == MP_ERROR &&
+                  0.0f, MP_DTYPE_F32, y.floats()) == MP_ERROR &&
           std::string(mp_context_error(failed)).find("unknown precision 7") !=
               std::string::npos,
       "an unknown GEMM precision is an error");
@@ -1313,7 +1325,7 @@ void testErrors(mp_context *ctx) {
   failed = createLike(ctx);
   expect(mp_gemm_f32(failed, MP_PRECISION_TF32, MP_DTYPE_BF16, MP_DTYPE_F32, 0,
                      0, 1, 1, 1, 1.0f, x.floats(), x.floats(), 0.0f,
-                     y.floats()) == MP_ERROR &&
+                     MP_DTYPE_F32, y.floats()) == MP_ERROR &&
              std::string(mp_context_error(failed))
                      .find("bfloat16 ones only in MP_PRECISION_BF16") !=
                  std::string::npos,
@@ -1323,7 +1335,8 @@ void testErrors(mp_context *ctx) {
   expect(
       mp_gemm_batched_f32(failed, MP_PRECISION_BF16, MP_DTYPE_F32, MP_DTYPE_F32,
                           0, 0, 3, 1, 1, 1, 1.0f, x.floats(), INT64_MAX / 2,
-                          x.floats(), 0, 0.0f, y.floats(), 1) == MP_ERROR &&
+                          x.floats(), 0, 0.0f, MP_DTYPE_F32, y.floats(),
+                          1) == MP_ERROR &&
           std::string(mp_context_error(failed)).find("overflow int64 bytes") !=
               std::string::npos,
       "a GEMM batch whose operand reach overflows is an error");
@@ -1623,38 +1636,48 @@ void testSwiglu(mp_context *ctx) {
       grad(ctx, makeValues(n, 3));
   Buffer fused(ctx, n * sizeof(float)), silu(ctx, n * sizeof(float)),
       product(ctx, n * sizeof(float));
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SWIGLU, n, gate.floats(),
-                              up.floats(), fused.floats()));
-  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, n, gate.floats(),
-                             silu.floats(), 0));
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, silu.floats(), up.floats(),
-                              product.floats()));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SWIGLU, n, MP_DTYPE_F32,
+                              gate.floats(), MP_DTYPE_F32, up.floats(),
+                              MP_DTYPE_F32, fused.floats()));
+  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, n, MP_DTYPE_F32, gate.floats(),
+                             MP_DTYPE_F32, silu.floats(), 0));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, MP_DTYPE_F32,
+                              silu.floats(), MP_DTYPE_F32, up.floats(),
+                              MP_DTYPE_F32, product.floats()));
   expect(fused.read() == product.read(), "swiglu = silu then mul, bit for bit");
 
   Buffer gateGrad(ctx, n * sizeof(float)), upGrad(ctx, n * sizeof(float));
-  CHECK_OK(ctx,
-           mp_swiglu_grad_f32(ctx, n, grad.floats(), gate.floats(), up.floats(),
-                              gateGrad.floats(), upGrad.floats()));
+  CHECK_OK(ctx, mp_swiglu_grad_f32(ctx, n, MP_DTYPE_F32, grad.floats(),
+                                   MP_DTYPE_F32, gate.floats(), MP_DTYPE_F32,
+                                   up.floats(), MP_DTYPE_F32, gateGrad.floats(),
+                                   MP_DTYPE_F32, upGrad.floats()));
   Buffer t(ctx, n * sizeof(float)), wantGate(ctx, n * sizeof(float)),
       wantUp(ctx, n * sizeof(float));
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, grad.floats(), up.floats(),
-                              t.floats()));
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SILU_GRAD, n, t.floats(),
-                              gate.floats(), wantGate.floats()));
-  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, grad.floats(),
-                              silu.floats(), wantUp.floats()));
+  CHECK_OK(ctx,
+           mp_binary_f32(ctx, MP_BINARY_MUL, n, MP_DTYPE_F32, grad.floats(),
+                         MP_DTYPE_F32, up.floats(), MP_DTYPE_F32, t.floats()));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_SILU_GRAD, n, MP_DTYPE_F32,
+                              t.floats(), MP_DTYPE_F32, gate.floats(),
+                              MP_DTYPE_F32, wantGate.floats()));
+  CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, MP_DTYPE_F32,
+                              grad.floats(), MP_DTYPE_F32, silu.floats(),
+                              MP_DTYPE_F32, wantUp.floats()));
   expect(gateGrad.read() == wantGate.read() && upGrad.read() == wantUp.read(),
          "swiglu_grad = mul, silu_grad and mul, bit for bit");
   // Written over the gradient and the gate, as the memory plan may place
   // them.
-  CHECK_OK(ctx, mp_swiglu_grad_f32(ctx, n, grad.floats(), gate.floats(),
-                                   up.floats(), grad.floats(), gate.floats()));
+  CHECK_OK(ctx, mp_swiglu_grad_f32(ctx, n, MP_DTYPE_F32, grad.floats(),
+                                   MP_DTYPE_F32, gate.floats(), MP_DTYPE_F32,
+                                   up.floats(), MP_DTYPE_F32, grad.floats(),
+                                   MP_DTYPE_F32, gate.floats()));
   expect(grad.read() == wantGate.read() && gate.read() == wantUp.read(),
          "swiglu_grad in place over its inputs");
 
   mp_context *failed = createLike(ctx);
-  mp_status status = mp_swiglu_grad_f32(failed, n, grad.floats(), gate.floats(),
-                                        up.floats(), t.floats(), t.floats());
+  mp_status status =
+      mp_swiglu_grad_f32(failed, n, MP_DTYPE_F32, grad.floats(), MP_DTYPE_F32,
+                         gate.floats(), MP_DTYPE_F32, up.floats(), MP_DTYPE_F32,
+                         t.floats(), MP_DTYPE_F32, t.floats());
   expect(status == MP_ERROR &&
              std::string(mp_context_error(failed))
                      .find("mp_swiglu_grad_f32 failed on rank " +
@@ -1667,6 +1690,163 @@ void testSwiglu(mp_context *ctx) {
 /// Both norms and their gradients: a small case against finite differences,
 /// a large one (split among the host's threads) against the gradients by
 /// hand, and a gradient of no rows (zeros).
+/// The elementwise calls hold float32 computations in bfloat16 (ABI 8):
+/// every mix of float32 and bfloat16 tensors gives, bit for bit, the
+/// float32 call between mp_convert calls (on CUDA too: the kernels apply
+/// the same formulas), in place over an input of its dtype; an output over
+/// an input of another dtype is an error. A GEMM writing bfloat16 gives the
+/// float32 GEMM's result rounded: bit for bit on the host, on CUDA within a
+/// bfloat16 rounding (a native bf16 GEMM sums in its own order).
+void testBFloat16Storage(mp_context *ctx) {
+  const int64_t n = 1003; // vectors of 4 and a tail; split among threads
+  std::vector<std::unique_ptr<Buffer>> wide, narrow, widened;
+  for (double seed : {1.0, 2.0, 3.0}) {
+    std::vector<float> values = makeValues(n, seed);
+    for (float &value : values)
+      value *= 4;
+    wide.push_back(std::make_unique<Buffer>(ctx, values));
+    narrow.push_back(std::make_unique<Buffer>(ctx, n * sizeof(uint16_t)));
+    widened.push_back(std::make_unique<Buffer>(ctx, n * sizeof(float)));
+    CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, n,
+                             wide.back()->floats(), narrow.back()->as<void>()));
+    CHECK_OK(ctx,
+             mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, n,
+                        narrow.back()->as<void>(), widened.back()->floats()));
+  }
+  using Call = std::function<mp_status(const mp_dtype *, void *const *,
+                                       const mp_dtype *, void *const *)>;
+  struct Kind {
+    const char *name;
+    int ins, outs;
+    Call call;
+  };
+  std::vector<Kind> kinds = {
+      {"silu", 1, 1,
+       [&](auto inTypes, auto in, auto outTypes, auto out) {
+         return mp_unary_f32(ctx, MP_UNARY_SILU, n, inTypes[0], in[0],
+                             outTypes[0], out[0], 0);
+       }},
+      {"add", 2, 1,
+       [&](auto inTypes, auto in, auto outTypes, auto out) {
+         return mp_binary_f32(ctx, MP_BINARY_ADD, n, inTypes[0], in[0],
+                              inTypes[1], in[1], outTypes[0], out[0]);
+       }},
+      {"swiglu", 2, 1,
+       [&](auto inTypes, auto in, auto outTypes, auto out) {
+         return mp_binary_f32(ctx, MP_BINARY_SWIGLU, n, inTypes[0], in[0],
+                              inTypes[1], in[1], outTypes[0], out[0]);
+       }},
+      {"swiglu_grad", 3, 2,
+       [&](auto inTypes, auto in, auto outTypes, auto out) {
+         return mp_swiglu_grad_f32(ctx, n, inTypes[0], in[0], inTypes[1], in[1],
+                                   inTypes[2], in[2], outTypes[0], out[0],
+                                   outTypes[1], out[1]);
+       }}};
+  const mp_dtype allF32[3] = {MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32};
+  for (const Kind &kind : kinds)
+    for (int mask = 0; mask < 1 << (kind.ins + kind.outs); ++mask) {
+      mp_dtype inTypes[3], outTypes[2];
+      void *in[3], *referenceIn[3], *out[2], *reference[2];
+      for (int i = 0; i < kind.ins; ++i) {
+        bool bf16 = mask >> i & 1;
+        inTypes[i] = bf16 ? MP_DTYPE_BF16 : MP_DTYPE_F32;
+        in[i] = (bf16 ? narrow : wide)[i]->as<void>();
+        referenceIn[i] = (bf16 ? widened : wide)[i]->as<void>();
+      }
+      std::vector<std::unique_ptr<Buffer>> outputs, references;
+      for (int o = 0; o < kind.outs; ++o) {
+        outTypes[o] = mask >> (kind.ins + o) & 1 ? MP_DTYPE_BF16 : MP_DTYPE_F32;
+        outputs.push_back(std::make_unique<Buffer>(
+            ctx, n * (outTypes[o] == MP_DTYPE_BF16 ? 2 : 4)));
+        references.push_back(std::make_unique<Buffer>(ctx, n * 4));
+        out[o] = outputs.back()->as<void>();
+        reference[o] = references.back()->as<void>();
+      }
+      CHECK_OK(ctx, kind.call(inTypes, in, outTypes, out));
+      CHECK_OK(ctx, kind.call(allF32, referenceIn, allF32, reference));
+      bool same = true;
+      for (int o = 0; o < kind.outs; ++o) {
+        if (outTypes[o] == MP_DTYPE_F32) {
+          same &=
+              outputs[o]->read<uint32_t>() == references[o]->read<uint32_t>();
+          continue;
+        }
+        Buffer rounded(ctx, n * sizeof(uint16_t));
+        CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, n,
+                                 reference[o], rounded.as<void>()));
+        same &= outputs[o]->read<uint16_t>() == rounded.read<uint16_t>();
+      }
+      expect(same, std::string(kind.name) + " with dtype mask " +
+                       std::to_string(mask) +
+                       " is the float32 call between conversions");
+    }
+
+  // In place over a bfloat16 input; over one of another dtype, an error.
+  Buffer sum(ctx, n * sizeof(uint16_t));
+  CHECK_OK(ctx,
+           mp_binary_f32(ctx, MP_BINARY_ADD, n, MP_DTYPE_BF16,
+                         narrow[0]->as<void>(), MP_DTYPE_F32, wide[1]->floats(),
+                         MP_DTYPE_BF16, sum.as<void>()));
+  Buffer inPlace(ctx, narrow[0]->read<uint16_t>());
+  CHECK_OK(ctx,
+           mp_binary_f32(ctx, MP_BINARY_ADD, n, MP_DTYPE_BF16,
+                         inPlace.as<void>(), MP_DTYPE_F32, wide[1]->floats(),
+                         MP_DTYPE_BF16, inPlace.as<void>()));
+  expect(inPlace.read<uint16_t>() == sum.read<uint16_t>(),
+         "a bfloat16 add in place over its bfloat16 input");
+  mp_context *failed = createLike(ctx);
+  expect(mp_unary_f32(failed, MP_UNARY_NEG, n, MP_DTYPE_BF16,
+                      inPlace.as<void>(), MP_DTYPE_F32, inPlace.as<void>(),
+                      0) == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("writes a dtype-0 output over a dtype-4 input") !=
+                 std::string::npos,
+         "an output over an input of another dtype is an error");
+  mp_context_destroy(failed);
+
+  // A GEMM writing bfloat16 (beta 0, MP_PRECISION_BF16 only), batched with
+  // C's matrices apart: what lies between them is left as it is.
+  const int64_t m = 5, cols = 7, k = 9, stride = m * cols + 3;
+  Buffer a(ctx, makeValues(2 * m * k, 4)), b(ctx, makeValues(k * cols, 5));
+  Buffer c32(ctx, 2 * stride * sizeof(float));
+  Buffer c16(ctx, std::vector<uint16_t>(2 * stride, 0x1234));
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, MP_DTYPE_F32,
+                                    MP_DTYPE_F32, 0, 0, 2, m, cols, k, 1.0f,
+                                    a.floats(), m * k, b.floats(), 0, 0.0f,
+                                    MP_DTYPE_F32, c32.floats(), stride));
+  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, MP_DTYPE_F32,
+                                    MP_DTYPE_F32, 0, 0, 2, m, cols, k, 1.0f,
+                                    a.floats(), m * k, b.floats(), 0, 0.0f,
+                                    MP_DTYPE_BF16, c16.as<void>(), stride));
+  std::vector<float> product = c32.read();
+  std::vector<uint16_t> bits = c16.read<uint16_t>();
+  bool rounded = true, gapsKept = true;
+  for (int64_t i = 0; i < 2 * stride; ++i) {
+    if (i % stride >= m * cols) {
+      gapsKept &= bits[i] == 0x1234;
+      continue;
+    }
+    float want =
+        mp::runtime::fromBFloat16Bits(mp::runtime::toBFloat16Bits(product[i]));
+    float got = mp::runtime::fromBFloat16Bits(bits[i]);
+    rounded &= backend == MP_BACKEND_HOST
+                   ? got == want
+                   : std::fabs(got - product[i]) <=
+                         0x1p-7f * std::fabs(product[i]) + 1e-6f;
+  }
+  expect(rounded, "a bf16 GEMM writing bfloat16 rounds its float32 result");
+  expect(gapsKept, "a bf16 GEMM writing bfloat16 leaves C's gaps");
+  failed = createLike(ctx);
+  expect(mp_gemm_f32(failed, MP_PRECISION_BF16, MP_DTYPE_F32, MP_DTYPE_F32, 0,
+                     0, m, cols, k, 1.0f, a.floats(), b.floats(), 1.0f,
+                     MP_DTYPE_BF16, c16.as<void>()) == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("bfloat16 only in MP_PRECISION_BF16 with beta 0") !=
+                 std::string::npos,
+         "a GEMM adding into a bfloat16 C is an error");
+  mp_context_destroy(failed);
+}
+
 void testNorms(mp_context *ctx) {
   struct Case {
     int64_t rows, dim;
@@ -1985,16 +2165,16 @@ void testAttention(mp_context *ctx) {
              mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d, 0.5f, 0,
                               sq, qB.floats(), kB.floats(), vB.floats(),
                               fused.floats(), lse.floats(), scores.floats()));
-    CHECK_OK(ctx, mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32,
-                                      MP_DTYPE_F32, 0, 1, batch, sq, sk, d,
-                                      0.5f, qB.floats(), sq * d, kB.floats(),
-                                      sk * d, 0, scores.floats(), sq * sk));
+    CHECK_OK(ctx, mp_gemm_batched_f32(
+                      ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 1, batch,
+                      sq, sk, d, 0.5f, qB.floats(), sq * d, kB.floats(), sk * d,
+                      0, MP_DTYPE_F32, scores.floats(), sq * sk));
     CHECK_OK(ctx, mp_softmax_f32(ctx, batch, sq, sk, 0, scores.floats(),
                                  scores.floats()));
-    CHECK_OK(ctx, mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32,
-                                      MP_DTYPE_F32, 0, 0, batch, sq, d, sk, 1,
-                                      scores.floats(), sq * sk, vB.floats(),
-                                      sk * d, 0, unfused.floats(), sq * d));
+    CHECK_OK(ctx, mp_gemm_batched_f32(
+                      ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 0, batch,
+                      sq, d, sk, 1, scores.floats(), sq * sk, vB.floats(),
+                      sk * d, 0, MP_DTYPE_F32, unfused.floats(), sq * d));
     expect(fused.read() == unfused.read(),
            std::string("one chunk of attention is the unfused calls' in ") +
                (precision == MP_PRECISION_BF16 ? "bf16" : "fp32"));
@@ -2599,8 +2779,10 @@ mp_status runGraphWork(mp_context *ctx, const float *x, const float *w,
   int axis = 0;
   int64_t shape[] = {2, 4};
   auto *arena = static_cast<float *>(mp_alloc(ctx, 8 * sizeof(float)));
-  mp_unary_f32(ctx, MP_UNARY_SCALE, 8, x, arena, 0.5);
-  mp_binary_f32(ctx, MP_BINARY_MUL, 8, arena, w, y);
+  mp_unary_f32(ctx, MP_UNARY_SCALE, 8, MP_DTYPE_F32, x, MP_DTYPE_F32, arena,
+               0.5);
+  mp_binary_f32(ctx, MP_BINARY_MUL, 8, MP_DTYPE_F32, arena, MP_DTYPE_F32, w,
+                MP_DTYPE_F32, y);
   mp_all_reduce(ctx, &axis, 1, MP_DTYPE_F32, y, 8);
   mp_all_gather(ctx, &axis, 1, MP_DTYPE_F32, y, gathered, 2, shape, 1);
   mp_free(ctx, arena);
@@ -2853,6 +3035,7 @@ int main(int argc, char **argv) {
   testAdamW(ctx);
   testKernels(ctx);
   testSwiglu(ctx);
+  testBFloat16Storage(ctx);
   testLargeKernels(ctx);
   testReductions(ctx);
   testDimPieces();

@@ -66,12 +66,16 @@ bool movesIds(Operation *op) {
 /// True if the runtime runs `op` on bf16 values (mp-narrow-collectives):
 /// it moves them, sums them across ranks (reduce-dtype=bf16), converts
 /// them, copies them (a reshape) or is a transposed view that a bf16 GEMM
-/// reads them through. (A bf16 GEMM reads bf16 operands and returns f32.)
+/// reads them through; or it computes in float32 what it holds in bf16
+/// (mp-fuse-conversions: elementwise kernels, bf16 GEMM results). (A bf16
+/// GEMM reads bf16 operands.)
 bool handlesBFloat16(Operation *op, const MemoryPlan &plan) {
   return onlyMoves(op) ||
          isa<CollectiveOpInterface, ConvertOp, ReshapeOp>(op) ||
          (isa<TransposeOp>(op) &&
-          plan.transposedViews.contains(op->getResult(0)));
+          plan.transposedViews.contains(op->getResult(0))) ||
+         op->hasTrait<MPTrait::BFloat16Storage>() ||
+         getGemmPrecision(*op) == Precision::bf16;
 }
 
 /// What the runtime cannot run, before anything is rewritten.
@@ -87,8 +91,8 @@ LogicalResult checkLowerable(func::FuncOp func, const MemoryPlan &plan) {
             (type.getElementType().isBF16() && handlesBFloat16(&op, plan))))
         return op.emitError() << "the runtime lowering takes static f32 "
                                  "tensors (and i64 ids and targets, bf16 "
-                                 "conversions, collectives and GEMM "
-                                 "operands), not "
+                                 "conversions, collectives, elementwise "
+                                 "kernels and bf16 GEMMs), not "
                               << result.getType();
     }
   // Results written back into argument buffers are written at the exit,
@@ -234,9 +238,14 @@ LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols) {
     return func.emitError("the runtime lowering takes single-block functions");
   for (auto [index, type] : llvm::enumerate(func.getArgumentTypes())) {
     auto tensor = dyn_cast<RankedTensorType>(type);
-    if (!tensor || !tensor.hasStaticShape())
+    // The manifest names the arguments' element types for the trainer.
+    Type element = tensor ? tensor.getElementType() : Type();
+    if (!tensor || !tensor.hasStaticShape() ||
+        !(element.isF32() || element.isF64() || element.isInteger(32) ||
+          element.isInteger(64)))
       return emitError(func.getArgument(index).getLoc())
-             << "the runtime lowering takes statically shaped tensors, not "
+             << "the runtime lowering takes statically shaped tensors of "
+                "f32, f64, i32 or i64 arguments, not "
              << type;
   }
   MeshAttr mesh;

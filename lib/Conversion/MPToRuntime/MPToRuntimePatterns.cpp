@@ -141,8 +141,9 @@ struct UnaryLowering : RuntimePattern<OpT> {
     RuntimeCallBuilder &calls = this->calls;
     calls.call("mp_unary_f32",
                {calls.getContext(), calls.i32(getUnaryKind(op)),
-                this->count(op), this->in(op, 0), this->out(op),
-                calls.f64(getUnaryScalar(op))});
+                this->count(op), calls.floatDtype(op->getOperand(0)),
+                this->in(op, 0), calls.floatDtype(op->getResult(0)),
+                this->out(op), calls.f64(getUnaryScalar(op))});
     return success();
   }
 };
@@ -154,7 +155,9 @@ struct BinaryLowering : RuntimePattern<OpT> {
     RuntimeCallBuilder &calls = this->calls;
     calls.call("mp_binary_f32",
                {calls.getContext(), calls.i32(getBinaryKind(op)),
-                this->count(op), this->in(op, 0), this->in(op, 1),
+                this->count(op), calls.floatDtype(op->getOperand(0)),
+                this->in(op, 0), calls.floatDtype(op->getOperand(1)),
+                this->in(op, 1), calls.floatDtype(op->getResult(0)),
                 this->out(op)});
     return success();
   }
@@ -163,9 +166,12 @@ struct BinaryLowering : RuntimePattern<OpT> {
 struct SwigluGradLowering : RuntimePattern<SwigluGradOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(SwigluGradOp op) const override {
-    calls.call("mp_swiglu_grad_f32",
-               {calls.getContext(), count(op), in(op, 0), in(op, 1), in(op, 2),
-                out(op, 0), out(op, 1)});
+    SmallVector<Value> args = {calls.getContext(), count(op)};
+    for (unsigned i = 0; i < 3; ++i)
+      args.append({calls.floatDtype(op->getOperand(i)), in(op, i)});
+    for (unsigned i = 0; i < 2; ++i)
+      args.append({calls.floatDtype(op->getResult(i)), out(op, i)});
+    calls.call("mp_swiglu_grad_f32", args);
     return success();
   }
 };
@@ -186,13 +192,6 @@ mp_precision getRuntimePrecision(Precision precision) {
     return MP_PRECISION_BF16;
   }
   llvm_unreachable("unknown precision");
-}
-
-/// A GEMM operand's element type (float32, or bfloat16 in a bf16 GEMM) as
-/// mp_runtime.h's mp_dtype.
-Value gemmOperandType(Value operand, RuntimeCallBuilder &calls) {
-  return calls.i32(getElementTypeOrSelf(operand).isBF16() ? MP_DTYPE_BF16
-                                                          : MP_DTYPE_F32);
 }
 
 /// A GEMM's beta: 1 when it adds its product into an accumulator, which
@@ -217,12 +216,12 @@ struct LinearLowering : RuntimePattern<LinearOp> {
     calls.call("mp_gemm_f32",
                {calls.getContext(),
                 calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
-                gemmOperandType(op.getInput(), calls),
-                gemmOperandType(op.getWeight(), calls), calls.i32(0),
+                calls.floatDtype(op.getInput()),
+                calls.floatDtype(op.getWeight()), calls.i32(0),
                 calls.i32(!viewed),
                 calls.i64(getNumElements(op.getInput()) / k), calls.i64(n),
                 calls.i64(k), calls.f32(1), in(op, 0), in(op, 1),
-                calls.f32(beta), out(op)});
+                calls.f32(beta), calls.floatDtype(op), out(op)});
     return success();
   }
 };
@@ -247,13 +246,13 @@ struct MatmulLowering : RuntimePattern<MatmulOp> {
     calls.call("mp_gemm_batched_f32",
                {calls.getContext(),
                 calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
-                gemmOperandType(op.getLhs(), calls),
-                gemmOperandType(op.getRhs(), calls), calls.i32(transA),
-                calls.i32(transB), calls.i64(batch), calls.i64(m), calls.i64(n),
-                calls.i64(k), calls.f32(op.getEffectiveScale()), in(op, 0),
-                calls.i64(m * k), in(op, 1),
-                calls.i64(rhs.size() == 2 ? 0 : k * n), calls.f32(beta),
-                out(op), calls.i64(m * n)});
+                calls.floatDtype(op.getLhs()), calls.floatDtype(op.getRhs()),
+                calls.i32(transA), calls.i32(transB), calls.i64(batch),
+                calls.i64(m), calls.i64(n), calls.i64(k),
+                calls.f32(op.getEffectiveScale()), in(op, 0), calls.i64(m * k),
+                in(op, 1), calls.i64(rhs.size() == 2 ? 0 : k * n),
+                calls.f32(beta), calls.floatDtype(op), out(op),
+                calls.i64(m * n)});
     return success();
   }
 };

@@ -226,4 +226,9 @@ FailureOr<Value> RuntimeCallBuilder::dtype(Operation *op, Value value) {
   return reject(op->emitError() << "the runtime has no element type " << type);
 }
 
+Value RuntimeCallBuilder::floatDtype(Value value) {
+  return i32(getElementTypeOrSelf(value).isBF16() ? MP_DTYPE_BF16
+                                                  : MP_DTYPE_F32);
+}
+
 } // namespace mp

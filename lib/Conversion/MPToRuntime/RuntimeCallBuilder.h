@@ -90,6 +90,9 @@ public:
                                         mlir::ArrayAttr axes);
   /// `value`'s element type as mp_runtime.h's mp_dtype.
   mlir::FailureOr<mlir::Value> dtype(mlir::Operation *op, mlir::Value value);
+  /// The mp_dtype of a float32 or bfloat16 tensor (a GEMM's or an
+  /// elementwise kernel's, which the lowering has checked).
+  mlir::Value floatDtype(mlir::Value value);
 
   /// Records that lowering `op` failed with `diagnostic`, an error at it.
   mlir::LogicalResult reject(mlir::InFlightDiagnostic &&diagnostic) {

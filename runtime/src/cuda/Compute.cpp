@@ -14,7 +14,7 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
                             int64_t batch, int64_t m, int64_t n, int64_t k,
                             float alpha, const void *a, int64_t strideA,
                             const void *b, int64_t strideB, float beta,
-                            float *c, int64_t strideC) {
+                            mp_dtype cType, void *c, int64_t strideC) {
   if (batch > INT_MAX || m > INT_MAX || n > INT_MAX || k > INT_MAX)
     return fail(ctx, "mp_gemm_f32",
                 "dims %lld x %lld x %lld x %lld exceed cuBLAS's int sizes",
@@ -36,8 +36,10 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
   // bfloat16 one widened (exactly) for the float32 GEMM. Float32 operands:
   // the compute type says how the tensor cores may round them (none for
   // fp32; FAST_16BF converts them inside the GEMM, as autocast's GEMM).
-  // Other precisions widen a bfloat16 operand. A converted operand goes to
-  // stream-ordered scratch, freed after the GEMM.
+  // Other precisions widen a bfloat16 operand. A bfloat16 C is a native
+  // bf16 GEMM's (its float32 operands rounded first), rounded by cuBLAS's
+  // epilogue. A converted operand goes to stream-ordered scratch, freed
+  // after the GEMM.
   std::array<int64_t, 2> counts = {
       batch > 0 ? strideA * (batch - 1) + m * k : 0,
       batch > 0 ? strideB * (batch - 1) + k * n : 0};
@@ -49,6 +51,9 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
     gemmType =
         aType == bType || f32Count <= bf16Count ? MP_DTYPE_BF16 : MP_DTYPE_F32;
   }
+  if (cType == MP_DTYPE_BF16)
+    gemmType = MP_DTYPE_BF16;
+  cudaDataType resultType = cType == MP_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
   cublasComputeType_t compute =
       precision == MP_PRECISION_FP32   ? CUBLAS_COMPUTE_32F
       : gemmType == MP_DTYPE_BF16      ? CUBLAS_COMPUTE_32F
@@ -86,13 +91,13 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
       batch == 1 ? checkCublas(ctx, "cublasGemmEx",
                                cublasGemmEx(cublas, opB, opA, n, m, k, &alpha,
                                             b, operandType, ldb, a, operandType,
-                                            lda, &beta, c, CUDA_R_32F, ldc,
+                                            lda, &beta, c, resultType, ldc,
                                             compute, CUBLAS_GEMM_DEFAULT))
                  : checkCublas(ctx, "cublasGemmStridedBatchedEx",
                                cublasGemmStridedBatchedEx(
                                    cublas, opB, opA, n, m, k, &alpha, b,
                                    operandType, ldb, strideB, a, operandType,
-                                   lda, strideA, &beta, c, CUDA_R_32F, ldc,
+                                   lda, strideA, &beta, c, resultType, ldc,
                                    strideC, static_cast<int>(batch), compute,
                                    CUBLAS_GEMM_DEFAULT));
   return freeConverted() ? MP_ERROR : status;
@@ -104,21 +109,21 @@ mp_status CudaBackend::convert(mp_dtype from, mp_dtype to, int64_t n,
                      cuda::launchConvert(computeStream, from, to, n, in, out));
 }
 
-mp_status CudaBackend::unary(mp_unary_op op, int64_t n, const float *in,
-                             float *out, double scalar) {
+mp_status CudaBackend::unary(mp_unary_op op, int64_t n, TensorIn in,
+                             TensorOut out, double scalar) {
   return checkLaunch("mp_unary_f32",
                      cuda::launchUnary(computeStream, op, n, in, out, scalar));
 }
 
-mp_status CudaBackend::binary(mp_binary_op op, int64_t n, const float *a,
-                              const float *b, float *out) {
+mp_status CudaBackend::binary(mp_binary_op op, int64_t n, TensorIn a,
+                              TensorIn b, TensorOut out) {
   return checkLaunch("mp_binary_f32",
                      cuda::launchBinary(computeStream, op, n, a, b, out));
 }
 
-mp_status CudaBackend::swigluGrad(int64_t n, const float *grad,
-                                  const float *gate, const float *up,
-                                  float *gateGrad, float *upGrad) {
+mp_status CudaBackend::swigluGrad(int64_t n, TensorIn grad, TensorIn gate,
+                                  TensorIn up, TensorOut gateGrad,
+                                  TensorOut upGrad) {
   return checkLaunch("mp_swiglu_grad_f32",
                      cuda::launchSwigluGrad(computeStream, n, grad, gate, up,
                                             gateGrad, upGrad));

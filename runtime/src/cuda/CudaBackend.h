@@ -92,15 +92,14 @@ public:
   mp_status gemm(mp_precision precision, mp_dtype aType, mp_dtype bType,
                  bool transA, bool transB, int64_t batch, int64_t m, int64_t n,
                  int64_t k, float alpha, const void *a, int64_t strideA,
-                 const void *b, int64_t strideB, float beta, float *c,
-                 int64_t strideC) override;
-  mp_status unary(mp_unary_op op, int64_t n, const float *in, float *out,
+                 const void *b, int64_t strideB, float beta, mp_dtype cType,
+                 void *c, int64_t strideC) override;
+  mp_status unary(mp_unary_op op, int64_t n, TensorIn in, TensorOut out,
                   double scalar) override;
-  mp_status binary(mp_binary_op op, int64_t n, const float *a, const float *b,
-                   float *out) override;
-  mp_status swigluGrad(int64_t n, const float *grad, const float *gate,
-                       const float *up, float *gateGrad,
-                       float *upGrad) override;
+  mp_status binary(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,
+                   TensorOut out) override;
+  mp_status swigluGrad(int64_t n, TensorIn grad, TensorIn gate, TensorIn up,
+                       TensorOut gateGrad, TensorOut upGrad) override;
   mp_status reduceSum(int rank, const int64_t *shape, uint32_t dimsMask,
                       double scale, const float *in, float *out) override;
   mp_status broadcast(int rank, const int64_t *outShape, uint32_t dimsMask,

@@ -15,37 +15,76 @@ namespace {
 // The kernels read and write four elements at a time where the arrays are
 // 16-byte aligned, and the rest one at a time: they are bound by memory,
 // and wide accesses keep enough bytes in flight to reach its bandwidth.
-// Every element gets the same formula either way.
+// Every element gets the same formula either way. Each tensor is float32
+// or bfloat16 (mp_runtime.h): read widened, written rounded to nearest
+// even; its dtype is the same for every thread, so the branches on it do
+// not diverge.
 
-__global__ void unaryKernel(mp_unary_op op, int64_t n, const float *in,
-                            float *out, double scalar) {
-  int64_t vectorEnd = alignedForVectors(in, out) ? n / 4 * 4 : 0;
+__device__ inline float load1(TensorIn tensor, int64_t i) {
+  if (tensor.type == MP_DTYPE_BF16)
+    return fromBFloat16Bits(static_cast<const uint16_t *>(tensor.data)[i]);
+  return static_cast<const float *>(tensor.data)[i];
+}
+
+__device__ inline void store1(TensorOut tensor, int64_t i, float x) {
+  if (tensor.type == MP_DTYPE_BF16)
+    static_cast<uint16_t *>(tensor.data)[i] = toBFloat16Bits(x);
+  else
+    static_cast<float *>(tensor.data)[i] = x;
+}
+
+/// Elements 4v to 4v + 3.
+__device__ inline float4 load4(TensorIn tensor, int64_t v) {
+  if (tensor.type != MP_DTYPE_BF16)
+    return static_cast<const float4 *>(tensor.data)[v];
+  uint2 bits = static_cast<const uint2 *>(tensor.data)[v];
+  return make_float4(
+      fromBFloat16Bits(bits.x & 0xffffu), fromBFloat16Bits(bits.x >> 16),
+      fromBFloat16Bits(bits.y & 0xffffu), fromBFloat16Bits(bits.y >> 16));
+}
+
+__device__ inline void store4(TensorOut tensor, int64_t v, float4 x) {
+  if (tensor.type != MP_DTYPE_BF16) {
+    static_cast<float4 *>(tensor.data)[v] = x;
+    return;
+  }
+  auto pair = [](float low, float high) {
+    return uint32_t(toBFloat16Bits(low)) | uint32_t(toBFloat16Bits(high)) << 16;
+  };
+  static_cast<uint2 *>(tensor.data)[v] =
+      make_uint2(pair(x.x, x.y), pair(x.z, x.w));
+}
+
+__global__ void unaryKernel(mp_unary_op op, int64_t n, TensorIn in,
+                            TensorOut out, double scalar) {
+  int64_t vectorEnd = alignedForVectors(in.data, out.data) ? n / 4 * 4 : 0;
   for (int64_t v = gridStart(); v < vectorEnd / 4; v += gridStride()) {
-    float4 x = reinterpret_cast<const float4 *>(in)[v];
+    float4 x = load4(in, v);
     x.x = applyUnary(op, x.x, scalar);
     x.y = applyUnary(op, x.y, scalar);
     x.z = applyUnary(op, x.z, scalar);
     x.w = applyUnary(op, x.w, scalar);
-    reinterpret_cast<float4 *>(out)[v] = x;
+    store4(out, v, x);
   }
   for (int64_t i = vectorEnd + gridStart(); i < n; i += gridStride())
-    out[i] = applyUnary(op, in[i], scalar);
+    store1(out, i, applyUnary(op, load1(in, i), scalar));
 }
 
-__global__ void binaryKernel(mp_binary_op op, int64_t n, const float *a,
-                             const float *b, float *out) {
-  int64_t vectorEnd = alignedForVectors(a, b, out) ? n / 4 * 4 : 0;
+__global__ void binaryKernel(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,
+                             TensorOut out) {
+  int64_t vectorEnd =
+      alignedForVectors(a.data, b.data, out.data) ? n / 4 * 4 : 0;
   for (int64_t v = gridStart(); v < vectorEnd / 4; v += gridStride()) {
-    float4 x = reinterpret_cast<const float4 *>(a)[v];
-    float4 y = reinterpret_cast<const float4 *>(b)[v];
+    float4 x = load4(a, v);
+    float4 y = load4(b, v);
     x.x = applyBinary(op, x.x, y.x);
     x.y = applyBinary(op, x.y, y.y);
     x.z = applyBinary(op, x.z, y.z);
     x.w = applyBinary(op, x.w, y.w);
-    reinterpret_cast<float4 *>(out)[v] = x;
+    store4(out, v, x);
   }
   for (int64_t i = vectorEnd + gridStart(); i < n; i += gridStride())
-    out[i] = applyBinary(op, a[i], b[i]);
+    store1(out, i, applyBinary(op, load1(a, i), load1(b, i)));
 }
 
 __device__ inline void swigluGradAt(float grad, float gate, float up,
@@ -55,25 +94,31 @@ __device__ inline void swigluGradAt(float grad, float gate, float up,
   upGrad = swigluUpGrad(grad, gate, s);
 }
 
-__global__ void swigluGradKernel(int64_t n, const float *grad,
-                                 const float *gate, const float *up,
-                                 float *gateGrad, float *upGrad) {
-  int64_t vectorEnd =
-      alignedForVectors(grad, gate, up, gateGrad, upGrad) ? n / 4 * 4 : 0;
+__global__ void swigluGradKernel(int64_t n, TensorIn grad, TensorIn gate,
+                                 TensorIn up, TensorOut gateGrad,
+                                 TensorOut upGrad) {
+  int64_t vectorEnd = alignedForVectors(grad.data, gate.data, up.data,
+                                        gateGrad.data, upGrad.data)
+                          ? n / 4 * 4
+                          : 0;
   for (int64_t v = gridStart(); v < vectorEnd / 4; v += gridStride()) {
-    float4 g = reinterpret_cast<const float4 *>(grad)[v];
-    float4 a = reinterpret_cast<const float4 *>(gate)[v];
-    float4 b = reinterpret_cast<const float4 *>(up)[v];
+    float4 g = load4(grad, v);
+    float4 a = load4(gate, v);
+    float4 b = load4(up, v);
     float4 da, db;
     swigluGradAt(g.x, a.x, b.x, da.x, db.x);
     swigluGradAt(g.y, a.y, b.y, da.y, db.y);
     swigluGradAt(g.z, a.z, b.z, da.z, db.z);
     swigluGradAt(g.w, a.w, b.w, da.w, db.w);
-    reinterpret_cast<float4 *>(gateGrad)[v] = da;
-    reinterpret_cast<float4 *>(upGrad)[v] = db;
+    store4(gateGrad, v, da);
+    store4(upGrad, v, db);
   }
-  for (int64_t i = vectorEnd + gridStart(); i < n; i += gridStride())
-    swigluGradAt(grad[i], gate[i], up[i], gateGrad[i], upGrad[i]);
+  for (int64_t i = vectorEnd + gridStart(); i < n; i += gridStride()) {
+    float da, db;
+    swigluGradAt(load1(grad, i), load1(gate, i), load1(up, i), da, db);
+    store1(gateGrad, i, da);
+    store1(upGrad, i, db);
+  }
 }
 
 __global__ void fillKernel(int64_t n, float value, float *out) {
@@ -150,7 +195,7 @@ __global__ void adamwKernel(int64_t n, float *param, const float *grad,
 } // namespace
 
 cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
-                        const float *in, float *out, double scalar) {
+                        TensorIn in, TensorOut out, double scalar) {
   if (n == 0)
     return cudaSuccess;
   unaryKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(op, n, in, out,
@@ -159,7 +204,7 @@ cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
 }
 
 cudaError_t launchBinary(cudaStream_t stream, mp_binary_op op, int64_t n,
-                         const float *a, const float *b, float *out) {
+                         TensorIn a, TensorIn b, TensorOut out) {
   if (n == 0)
     return cudaSuccess;
   binaryKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(op, n, a, b,
@@ -167,9 +212,9 @@ cudaError_t launchBinary(cudaStream_t stream, mp_binary_op op, int64_t n,
   return cudaGetLastError();
 }
 
-cudaError_t launchSwigluGrad(cudaStream_t stream, int64_t n, const float *grad,
-                             const float *gate, const float *up,
-                             float *gateGrad, float *upGrad) {
+cudaError_t launchSwigluGrad(cudaStream_t stream, int64_t n, TensorIn grad,
+                             TensorIn gate, TensorIn up, TensorOut gateGrad,
+                             TensorOut upGrad) {
   if (n == 0)
     return cudaSuccess;
   swigluGradKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(

@@ -53,12 +53,12 @@ constexpr int64_t kReductionPartials = int64_t(1) << 18;
 static_assert(kMaxReductionBlocks <= kReductionPartials);
 
 cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
-                        const float *in, float *out, double scalar);
+                        TensorIn in, TensorOut out, double scalar);
 cudaError_t launchBinary(cudaStream_t stream, mp_binary_op op, int64_t n,
-                         const float *a, const float *b, float *out);
-cudaError_t launchSwigluGrad(cudaStream_t stream, int64_t n, const float *grad,
-                             const float *gate, const float *up,
-                             float *gateGrad, float *upGrad);
+                         TensorIn a, TensorIn b, TensorOut out);
+cudaError_t launchSwigluGrad(cudaStream_t stream, int64_t n, TensorIn grad,
+                             TensorIn gate, TensorIn up, TensorOut gateGrad,
+                             TensorOut upGrad);
 cudaError_t launchFill(cudaStream_t stream, int64_t n, float value, float *out);
 /// mp_convert: float32 to bfloat16 (nearest even) or back.
 cudaError_t launchConvert(cudaStream_t stream, mp_dtype from, mp_dtype to,

@@ -31,7 +31,7 @@ mp_status HostBackend::gemm(mp_precision precision, mp_dtype aType,
                             int64_t batch, int64_t m, int64_t n, int64_t k,
                             float alpha, const void *aData, int64_t strideA,
                             const void *bData, int64_t strideB, float beta,
-                            float *c, int64_t strideC) {
+                            mp_dtype cType, void *cData, int64_t strideC) {
   // bf16: the products of bfloat16 values are exact in float32, so an
   // SGEMM of float32 copies of them is bf16 multiplication with float32
   // sums. fp32 and tf32 are both float32 here.
@@ -40,6 +40,15 @@ mp_status HostBackend::gemm(mp_precision precision, mp_dtype aType,
   if (precision == MP_PRECISION_BF16) {
     a = bFloat16Operand(aType, aData, strideA * (batch - 1) + m * k, bf16A);
     b = bFloat16Operand(bType, bData, strideB * (batch - 1) + k * n, bf16B);
+  }
+  // A bfloat16 C (beta 0) is the float32 product rounded: computed into a
+  // float32 copy, then rounded into C.
+  int64_t cCount = strideC * (batch - 1) + m * n;
+  float *c = static_cast<float *>(cData);
+  if (cType == MP_DTYPE_BF16) {
+    if (static_cast<int64_t>(bf16C.size()) < cCount)
+      bf16C.resize(cCount);
+    c = bf16C.data();
   }
   // Row-major leading dims: of op(A) stored as A (m x k, or k x m when
   // transposed), likewise B.
@@ -58,6 +67,11 @@ mp_status HostBackend::gemm(mp_precision precision, mp_dtype aType,
     parallelRows(batch, m * n, multiply);
   else
     multiply(0, batch);
+  // Each matrix of C is rounded, not what lies between them.
+  if (cType == MP_DTYPE_BF16)
+    for (int64_t i = 0; i < batch; ++i)
+      convert(MP_DTYPE_F32, MP_DTYPE_BF16, m * n, c + i * strideC,
+              static_cast<uint16_t *>(cData) + i * strideC);
   return MP_OK;
 }
 

@@ -6,6 +6,7 @@
 #include "../Elementwise.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <iterator>
@@ -121,8 +122,58 @@ void binaryLoop<MP_BINARY_SWIGLU>(int64_t begin, int64_t end, const float *a,
   applySwiglu(a + begin, b + begin, end - begin, out + begin);
 }
 
-mp_status HostBackend::unary(mp_unary_op op, int64_t n, const float *in,
-                             float *out, double scalar) {
+namespace {
+/// Elements per block of the float32 copies through which a kernel reads
+/// bfloat16 inputs and writes bfloat16 outputs: small enough to stay in
+/// the core's cache between the widening, the float32 loop and the rounding.
+constexpr int64_t kStorageBlock = 1024;
+
+/// Runs `loop(count, ins, outs)`, a float32 loop over `count` elements at
+/// the given pointers, over elements [begin, end) of tensors held in
+/// float32 or bfloat16: each bfloat16 input widened into a block of float32
+/// on the stack, each bfloat16 output rounded from one, so that the result
+/// is the float32 loop's between conversions bit for bit.
+template <size_t Ins, size_t Outs, typename Loop>
+void storageLoop(int64_t begin, int64_t end,
+                 const std::array<TensorIn, Ins> &ins,
+                 const std::array<TensorOut, Outs> &outs, Loop loop) {
+  auto isBF16 = [](auto tensor) { return tensor.type == MP_DTYPE_BF16; };
+  bool blocks = std::any_of(ins.begin(), ins.end(), isBF16) ||
+                std::any_of(outs.begin(), outs.end(), isBF16);
+  int64_t blockSize =
+      blocks ? kStorageBlock : std::max<int64_t>(1, end - begin);
+  for (int64_t start = begin; start < end; start += blockSize) {
+    int64_t count = std::min(blockSize, end - start);
+    float widened[Ins][kStorageBlock], unrounded[Outs][kStorageBlock];
+    std::array<const float *, Ins> in;
+    std::array<float *, Outs> out;
+    for (size_t t = 0; t < Ins; ++t) {
+      if (!isBF16(ins[t])) {
+        in[t] = static_cast<const float *>(ins[t].data) + start;
+        continue;
+      }
+      const uint16_t *bits = static_cast<const uint16_t *>(ins[t].data) + start;
+      for (int64_t i = 0; i < count; ++i)
+        widened[t][i] = fromBFloat16Bits(bits[i]);
+      in[t] = widened[t];
+    }
+    for (size_t t = 0; t < Outs; ++t)
+      out[t] = isBF16(outs[t]) ? unrounded[t]
+                               : static_cast<float *>(outs[t].data) + start;
+    loop(count, in, out);
+    for (size_t t = 0; t < Outs; ++t) {
+      if (!isBF16(outs[t]))
+        continue;
+      uint16_t *bits = static_cast<uint16_t *>(outs[t].data) + start;
+      for (int64_t i = 0; i < count; ++i)
+        bits[i] = toBFloat16Bits(unrounded[t][i]);
+    }
+  }
+}
+} // namespace
+
+mp_status HostBackend::unary(mp_unary_op op, int64_t n, TensorIn in,
+                             TensorOut out, double scalar) {
   constexpr void (*loops[])(int64_t, int64_t, const float *, float *,
                             double) = {
       unaryLoop<MP_UNARY_NEG>,     unaryLoop<MP_UNARY_EXP>,
@@ -133,13 +184,16 @@ mp_status HostBackend::unary(mp_unary_op op, int64_t n, const float *in,
       unaryLoop<MP_UNARY_LOG>};
   static_assert(std::size(loops) == MP_UNARY_LOG + 1, "one loop per op");
   parallelFor(n, [&](int64_t begin, int64_t end) {
-    loops[op](begin, end, in, out, scalar);
+    storageLoop<1, 1>(begin, end, {in}, {out},
+                      [&](int64_t count, auto ins, auto outs) {
+                        loops[op](0, count, ins[0], outs[0], scalar);
+                      });
   });
   return MP_OK;
 }
 
-mp_status HostBackend::binary(mp_binary_op op, int64_t n, const float *a,
-                              const float *b, float *out) {
+mp_status HostBackend::binary(mp_binary_op op, int64_t n, TensorIn a,
+                              TensorIn b, TensorOut out) {
   constexpr void (*loops[])(int64_t, int64_t, const float *, const float *,
                             float *) = {
       binaryLoop<MP_BINARY_ADD>,       binaryLoop<MP_BINARY_SUB>,
@@ -147,17 +201,24 @@ mp_status HostBackend::binary(mp_binary_op op, int64_t n, const float *a,
       binaryLoop<MP_BINARY_GELU_GRAD>, binaryLoop<MP_BINARY_GELU_TANH_GRAD>,
       binaryLoop<MP_BINARY_SILU_GRAD>, binaryLoop<MP_BINARY_SWIGLU>};
   static_assert(std::size(loops) == MP_BINARY_SWIGLU + 1, "one loop per op");
-  parallelFor(
-      n, [&](int64_t begin, int64_t end) { loops[op](begin, end, a, b, out); });
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    storageLoop<2, 1>(begin, end, {a, b}, {out},
+                      [&](int64_t count, auto ins, auto outs) {
+                        loops[op](0, count, ins[0], ins[1], outs[0]);
+                      });
+  });
   return MP_OK;
 }
 
-mp_status HostBackend::swigluGrad(int64_t n, const float *grad,
-                                  const float *gate, const float *up,
-                                  float *gateGrad, float *upGrad) {
+mp_status HostBackend::swigluGrad(int64_t n, TensorIn grad, TensorIn gate,
+                                  TensorIn up, TensorOut gateGrad,
+                                  TensorOut upGrad) {
   parallelFor(n, [&](int64_t begin, int64_t end) {
-    applySwigluGrad(grad + begin, gate + begin, up + begin, end - begin,
-                    gateGrad + begin, upGrad + begin);
+    storageLoop<3, 2>(begin, end, {grad, gate, up}, {gateGrad, upGrad},
+                      [](int64_t count, auto ins, auto outs) {
+                        applySwigluGrad(ins[0], ins[1], ins[2], count, outs[0],
+                                        outs[1]);
+                      });
   });
   return MP_OK;
 }

@@ -10,7 +10,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 7\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 8\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -19,13 +19,13 @@
 // CHECK: %[[OP0:.*]] = llvm.mlir.addressof @[[LINEAR_NAME]] : !llvm.ptr
 // CHECK: call @mp_context_set_op(%[[CTX]], %[[OP0]])
 // CHECK: %[[H:.*]] = llvm.getelementptr %[[ARENA]][%c0_i64]
-// CHECK: call @mp_gemm_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c16_i64, %c8_i64, %{{.*}}, %[[X]], %[[W]], %{{.*}}, %[[H]])
+// CHECK: call @mp_gemm_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c16_i64, %c8_i64, %{{.*}}, %[[X]], %[[W]], %{{.*}}, %c0_i32, %[[H]])
 // CHECK: call @mp_unary_f32
 // CHECK: %[[LOSS:.*]] = llvm.getelementptr %[[ARENA]][%c512_i64]
 // CHECK: call @mp_reduce_sum_f32({{.*}}, %[[LOSS]])
-// CHECK: call @mp_binary_f32(%[[CTX]], %c2_i32, %c64_i64, %{{.*}}, %{{.*}}, %[[DH:[0-9]+]])
+// CHECK: call @mp_binary_f32(%[[CTX]], %c2_i32, %c64_i64, %c0_i32, %{{.*}}, %c0_i32, %{{.*}}, %c0_i32, %[[DH:[0-9]+]])
 // CHECK-NOT: mp_transpose_f32
-// CHECK: call @mp_gemm_batched_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c1_i32, %c0_i32, %c1_i64, %c16_i64, %c8_i64, %c4_i64, %{{.*}}, %[[DH]], %c64_i64, %[[X]], %c0_i64, %{{.*}}, %[[GRAD:[0-9]+]], %c128_i64)
+// CHECK: call @mp_gemm_batched_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c1_i32, %c0_i32, %c1_i64, %c16_i64, %c8_i64, %c4_i64, %{{.*}}, %[[DH]], %c64_i64, %[[X]], %c0_i64, %{{.*}}, %c0_i32, %[[GRAD:[0-9]+]], %c128_i64)
 // CHECK: call @mp_sgd_f32(%[[CTX]], %{{.*}}, %[[W]], %[[GRAD]],
 // CHECK: %[[OUT_SLOT:.*]] = llvm.getelementptr %[[OUTS]][0]
 // CHECK: %[[OUT:.*]] = llvm.load %[[OUT_SLOT]]
@@ -112,14 +112,14 @@ func.func @bf16_gather(%x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.sh
 // -----
 
 func.func @f64_values(%x: tensor<4xf64> {mp.input = "x"}) -> tensor<4xf64> {
-  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 ids and targets, bf16 conversions, collectives and GEMM operands), not 'tensor<4xf64>'}}
+  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 ids and targets, bf16 conversions, collectives, elementwise kernels and bf16 GEMMs), not 'tensor<4xf64>'}}
   %y = mp.relu %x : tensor<4xf64>
   return %y : tensor<4xf64>
 }
 
 // -----
 
-// expected-error @+1 {{the runtime lowering takes statically shaped tensors, not 'tensor<?xf32>'}}
+// expected-error @+1 {{the runtime lowering takes statically shaped tensors of f32, f64, i32 or i64 arguments, not 'tensor<?xf32>'}}
 func.func @dynamic(%x: tensor<?xf32> {mp.input = "x"}) -> tensor<?xf32> {
   return %x : tensor<?xf32>
 }
@@ -133,7 +133,7 @@ func.func @dynamic(%x: tensor<?xf32> {mp.input = "x"}) -> tensor<?xf32> {
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %{{.*}}[1]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK-NOT: mp_transpose_f32
-// CHECK: call @mp_gemm_f32(%{{.*}}, %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c0_i32, %c2_i64, %c4_i64, %c8_i64, %{{.*}}, %{{.*}}, %[[W]], %{{.*}}, %{{.*}})
+// CHECK: call @mp_gemm_f32(%{{.*}}, %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c0_i32, %c2_i64, %c4_i64, %c8_i64, %{{.*}}, %{{.*}}, %[[W]], %{{.*}}, %c0_i32, %{{.*}})
 // CHECK-NOT: mp_transpose_f32
 func.func @linear_of_transposed(%x: tensor<2x8xf32> {mp.input = "x"}, %w: tensor<8x4xf32> {mp.param = "w"}) -> tensor<2x4xf32> {
   %t = mp.transpose %w perm [1, 0] : tensor<8x4xf32> -> tensor<4x8xf32>
@@ -222,14 +222,14 @@ func.func @attention(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x
 // CHECK-LABEL: func.func @accumulate
 // CHECK: %[[ONE:.+]] = arith.constant 1.000000e+00 : f32
 // CHECK: %[[G:.+]] = llvm.getelementptr %{{.+}}[%c0_i64]
-// CHECK-NEXT: call @mp_unary_f32(%{{.+}}, %c0_i32, %c16_i64, %{{.+}}, %[[G]],
+// CHECK-NEXT: call @mp_unary_f32(%{{.+}}, %c0_i32, %c16_i64, %c0_i32, %{{.+}}, %c0_i32, %[[G]],
 // CHECK-NOT: mp_copy
-// CHECK: call @mp_gemm_f32({{.+}}, %[[ONE]], %[[G]])
+// CHECK: call @mp_gemm_f32({{.+}}, %[[ONE]], %c0_i32, %[[G]])
 // CHECK: %[[H:.+]] = llvm.getelementptr %{{.+}}[%c64_i64]
-// CHECK-NEXT: call @mp_unary_f32(%{{.+}}, %c0_i32, %c16_i64, %{{.+}}, %[[H]],
+// CHECK-NEXT: call @mp_unary_f32(%{{.+}}, %c0_i32, %c16_i64, %c0_i32, %{{.+}}, %c0_i32, %[[H]],
 // CHECK: %[[U:.+]] = llvm.getelementptr %{{.+}}[%c128_i64]
 // CHECK-NEXT: call @mp_copy(%{{.+}}, %[[U]], %[[H]], %c64_i64)
-// CHECK-NEXT: call @mp_gemm_batched_f32(%{{.+}}, %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, {{.+}}, %[[H]], %c0_i64, %[[ONE]], %[[U]], %c16_i64)
+// CHECK-NEXT: call @mp_gemm_batched_f32(%{{.+}}, %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, {{.+}}, %[[H]], %c0_i64, %[[ONE]], %c0_i32, %[[U]], %c16_i64)
 func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> {mp.param = "w"}) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
   %g = mp.neg %x : tensor<4x4xf32>
   %s = mp.linear %x, %w accumulate %g : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
@@ -237,4 +237,33 @@ func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> 
   %t = mp.transpose %h perm [1, 0] : tensor<4x4xf32> -> tensor<4x4xf32>
   %u = mp.matmul %x, %t accumulate %h : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
   return %s, %u : tensor<4x4xf32>, tensor<4x4xf32>
+}
+
+// -----
+
+// Float32 computations held in bfloat16 (mp-fuse-conversions): each
+// tensor's dtype goes before it (MP_DTYPE_BF16 = 4); the bf16 GEMM writes
+// bfloat16 (its c_type).
+// CHECK-LABEL: func.func @bf16_storage
+// CHECK: call @mp_gemm_f32(%{{.+}}, %c2_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c32_i64, %c16_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c4_i32, %[[G:[0-9]+]])
+// CHECK: call @mp_binary_f32(%{{.+}}, %c0_i32, %c128_i64, %c4_i32, %[[G]], %c0_i32, %{{.+}}, %c4_i32, %[[S:[0-9]+]])
+// CHECK: call @mp_swiglu_grad_f32(%{{.+}}, %c128_i64, %c0_i32, %{{.+}}, %c4_i32, %[[G]], %c4_i32, %[[S]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}})
+// CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[S]], %c0_i32, %{{.+}}, %{{.+}})
+func.func @bf16_storage(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<32x16xf32> {mp.param = "w"}, %r: tensor<4x32xf32> {mp.input = "r"})
+    -> (tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>) {
+  %g = mp.linear %x, %w precision <bf16> : (tensor<4x16xf32>, tensor<32x16xf32>) -> tensor<4x32xbf16>
+  %s = mp.add %g, %r : (tensor<4x32xbf16>, tensor<4x32xf32>) -> tensor<4x32xbf16>
+  %dg, %du = mp.swiglu_grad %r, %g, %s : (tensor<4x32xf32>, tensor<4x32xbf16>, tensor<4x32xbf16>) -> (tensor<4x32xf32>, tensor<4x32xf32>)
+  %e = mp.exp %s : (tensor<4x32xbf16>) -> tensor<4x32xf32>
+  return %dg, %du, %e : tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>
+}
+
+// -----
+
+// The manifest names the arguments' element types: bfloat16 ones are not
+// taken (the trainer reads and writes float32, f64 and integer tensors).
+// expected-error @+1 {{the runtime lowering takes statically shaped tensors of f32, f64, i32 or i64 arguments, not 'tensor<4xbf16>'}}
+func.func @bf16_argument(%x: tensor<4xbf16> {mp.input = "x"}) -> tensor<4xf32> {
+  %y = mp.convert %x : tensor<4xbf16> -> tensor<4xf32>
+  return %y : tensor<4xf32>
 }

@@ -370,11 +370,12 @@ func.func @matmul_dynamic(%a: tensor<8x?xf32>, %b: tensor<16x4xf32>) {
 // -----
 
 //===----------------------------------------------------------------------===//
-// Elementwise ops: one type for all operands and the result.
+// Elementwise ops: one type for all operands and the result, or float32
+// and bfloat16 mixed.
 //===----------------------------------------------------------------------===//
 
 func.func @binary_element_types(%a: tensor<8x16xf32>, %b: tensor<8x16xf16>) {
-  // expected-error@+1 {{'mp.sub' op requires the same type for all operands and results}}
+  // expected-error@+1 {{'mp.sub' op takes tensors of one element type, or float32 and bfloat16 ones (a float32 computation held in bfloat16)}}
   %0 = "mp.sub"(%a, %b) : (tensor<8x16xf32>, tensor<8x16xf16>) -> tensor<8x16xf32>
   return
 }
@@ -382,8 +383,33 @@ func.func @binary_element_types(%a: tensor<8x16xf32>, %b: tensor<8x16xf16>) {
 // -----
 
 func.func @binary_result_type(%a: tensor<8x16xf32>) {
-  // expected-error@+1 {{'mp.div' op requires the same type for all operands and results}}
-  %0 = "mp.div"(%a, %a) : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xbf16>
+  // expected-error@+1 {{'mp.div' op takes tensors of one element type, or float32 and bfloat16 ones (a float32 computation held in bfloat16)}}
+  %0 = "mp.div"(%a, %a) : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xf16>
+  return
+}
+
+// -----
+
+// The functional form lists every operand and result type.
+func.func @storage_types_count(%a: tensor<8xbf16>) {
+  // expected-error@+1 {{expected 2 operand and result types, got 3}}
+  %0 = mp.neg %a : (tensor<8xbf16>, tensor<8xbf16>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @gemm_bf16_result_accumulates(%x: tensor<8x16xbf16>, %w: tensor<32x16xbf16>, %acc: tensor<8x32xf32>) {
+  // expected-error@+1 {{'mp.linear' op returns bfloat16 only as a bf16 GEMM that accumulates into nothing}}
+  %0 = mp.linear %x, %w accumulate %acc precision <bf16> : (tensor<8x16xbf16>, tensor<32x16xbf16>, tensor<8x32xf32>) -> tensor<8x32xbf16>
+  return
+}
+
+// -----
+
+func.func @gemm_bf16_result_tf32(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) {
+  // expected-error@+1 {{'mp.matmul' op returns bfloat16 only as a bf16 GEMM that accumulates into nothing}}
+  %0 = mp.matmul %x, %w precision <tf32> : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xbf16>
   return
 }
 
@@ -406,7 +432,7 @@ func.func @binary_dynamic_rhs(%a: tensor<8x16xf32>, %b: tensor<?x16xf32>) {
 // -----
 
 func.func @unary_result_element_type(%a: tensor<8x16xf32>) {
-  // expected-error@+1 {{'mp.exp' op requires the same type for all operands and results}}
+  // expected-error@+1 {{'mp.exp' op takes tensors of one element type, or float32 and bfloat16 ones (a float32 computation held in bfloat16)}}
   %0 = "mp.exp"(%a) : (tensor<8x16xf32>) -> tensor<8x16xf64>
   return
 }
@@ -429,9 +455,9 @@ func.func @unary_unranked_result(%a: tensor<8x16xf32>) {
 
 // -----
 
-// The custom form names one ranked type: an unranked one does not parse.
+// The custom form names any type; the operand's must be a static tensor.
 func.func @unary_unranked_custom(%a: tensor<*xf32>) {
-  // expected-error@+1 {{custom op 'mp.gelu' invalid kind of type specified: expected builtin.tensor, but found 'tensor<*xf32>'}}
+  // expected-error@+1 {{'mp.gelu' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'tensor<*xf32>'}}
   %0 = mp.gelu %a : tensor<*xf32>
   return
 }
@@ -439,7 +465,7 @@ func.func @unary_unranked_custom(%a: tensor<*xf32>) {
 // -----
 
 func.func @unary_vector(%a: vector<4xf32>) {
-  // expected-error@+1 {{custom op 'mp.neg' invalid kind of type specified: expected builtin.tensor, but found 'vector<4xf32>'}}
+  // expected-error@+1 {{'mp.neg' op operand #0 must be statically shaped tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values, but got 'vector<4xf32>'}}
   %0 = mp.neg %a : vector<4xf32>
   return
 }

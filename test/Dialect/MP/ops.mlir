@@ -22,6 +22,30 @@ func.func @gemms(%x: tensor<8x16xf32>, %x3: tensor<2x4x16xf32>, %w: tensor<32x16
   // CHECK-NEXT: mp.matmul %arg3, %arg5 accumulate %{{.+}} scale 2.500000e-01 precision <bf16> : (tensor<4x8x16xbf16>, tensor<16x32xbf16>, tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
   %5 = mp.matmul %a, %r precision <bf16> : (tensor<4x8x16xbf16>, tensor<16x32xbf16>) -> tensor<4x8x32xf32>
   %6 = mp.matmul %a, %r accumulate %5 scale 2.500000e-01 precision <bf16> : (tensor<4x8x16xbf16>, tensor<16x32xbf16>, tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
+  // A bf16 GEMM writing bfloat16 (its float32 result rounded).
+  // CHECK-NEXT: mp.linear %arg0, %arg2 precision <bf16> : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xbf16>
+  %7 = mp.linear %x, %w precision <bf16> : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xbf16>
+  // CHECK-NEXT: mp.matmul %arg3, %arg5 precision <bf16> : (tensor<4x8x16xbf16>, tensor<16x32xbf16>) -> tensor<4x8x32xbf16>
+  %8 = mp.matmul %a, %r precision <bf16> : (tensor<4x8x16xbf16>, tensor<16x32xbf16>) -> tensor<4x8x32xbf16>
+  return
+}
+
+// Float32 computations held in bfloat16: one type where all agree, else
+// the functional type.
+// CHECK-LABEL: func.func @bf16_storage
+func.func @bf16_storage(%x: tensor<8xf32>, %b: tensor<8xbf16>) {
+  // CHECK-NEXT: mp.add %arg1, %arg0 : (tensor<8xbf16>, tensor<8xf32>) -> tensor<8xbf16>
+  %0 = mp.add %b, %x : (tensor<8xbf16>, tensor<8xf32>) -> tensor<8xbf16>
+  // CHECK-NEXT: mp.swiglu %arg1, %arg1 : tensor<8xbf16>
+  %1 = mp.swiglu %b, %b : tensor<8xbf16>
+  // CHECK-NEXT: mp.scale %arg1 by 5.000000e-01 : (tensor<8xbf16>) -> tensor<8xf32>
+  %2 = mp.scale %b by 0.5 : (tensor<8xbf16>) -> tensor<8xf32>
+  // CHECK-NEXT: mp.gelu %arg0 tanh : (tensor<8xf32>) -> tensor<8xbf16>
+  %3 = mp.gelu %x tanh : (tensor<8xf32>) -> tensor<8xbf16>
+  // CHECK-NEXT: mp.swiglu_grad %arg0, %arg1, %arg1 : (tensor<8xf32>, tensor<8xbf16>, tensor<8xbf16>) -> (tensor<8xbf16>, tensor<8xf32>)
+  %4:2 = mp.swiglu_grad %x, %b, %b : (tensor<8xf32>, tensor<8xbf16>, tensor<8xbf16>) -> (tensor<8xbf16>, tensor<8xf32>)
+  // CHECK-NEXT: mp.silu_grad %arg0, %arg1 : (tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
+  %5 = mp.silu_grad %x, %b : (tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
   return
 }
 

@@ -19,6 +19,42 @@ using namespace mp;
 
 #include "mp/Dialect/MP/IR/MPInterfaces.cpp.inc"
 
+namespace {
+/// MP_BFloat16Storage's assembly: one type where the operands and results
+/// all have it, else the functional type `(operands) -> results`.
+template <typename... Types>
+ParseResult parseStorageTypes(OpAsmParser &parser, Types &...types) {
+  SMLoc loc = parser.getCurrentLocation();
+  Type type;
+  if (parser.parseType(type))
+    return failure();
+  auto function = dyn_cast<FunctionType>(type);
+  if (!function) {
+    ((types = type), ...);
+    return success();
+  }
+  SmallVector<Type> all(function.getInputs());
+  llvm::append_range(all, function.getResults());
+  if (all.size() != sizeof...(types))
+    return parser.emitError(loc)
+           << "expected " << sizeof...(types)
+           << " operand and result types, got " << all.size();
+  size_t index = 0;
+  ((types = all[index++]), ...);
+  return success();
+}
+
+template <typename... Types>
+void printStorageTypes(OpAsmPrinter &printer, Operation *op, Types... types) {
+  std::array<Type, sizeof...(types)> all = {types...};
+  if (llvm::all_equal(all))
+    printer << all.front();
+  else
+    printer << FunctionType::get(op->getContext(), op->getOperandTypes(),
+                                 op->getResultTypes());
+}
+} // namespace
+
 #define GET_OP_CLASSES
 #include "mp/Dialect/MP/IR/MPOps.cpp.inc"
 
@@ -57,6 +93,95 @@ LogicalResult mp::MPTrait::verifyBoundedTensors(Operation *op) {
       return failure();
   return success();
 }
+
+LogicalResult mp::MPTrait::verifyBFloat16Storage(Operation *op) {
+  auto elements = llvm::map_range(
+      llvm::concat<const Type>(op->getOperandTypes(), op->getResultTypes()),
+      [](Type type) { return getElementTypeOrSelf(type); });
+  if (llvm::all_equal(elements) || llvm::all_of(elements, [](Type type) {
+        return type.isF32() || type.isBF16();
+      }))
+    return success();
+  return op->emitOpError("takes tensors of one element type, or float32 and "
+                         "bfloat16 ones (a float32 computation held in "
+                         "bfloat16)");
+}
+
+bool mp::mixesBFloat16Storage(Operation *op) {
+  return op->hasTrait<MPTrait::BFloat16Storage>() &&
+         !llvm::all_equal(llvm::map_range(
+             llvm::concat<const Type>(op->getOperandTypes(),
+                                      op->getResultTypes()),
+             [](Type type) { return getElementTypeOrSelf(type); }));
+}
+
+namespace {
+/// True if `actual` may stand where `inferred` was inferred: the same
+/// types, or tensors of one shape of which `actual` holds in bfloat16 what
+/// `inferred` computes in float32 (or the reverse, for an op whose
+/// operands are bfloat16 and whose result is float32).
+bool areStorageCompatible(TypeRange inferred, TypeRange actual) {
+  if (inferred.size() != actual.size())
+    return false;
+  auto isF32OrBF16 = [](Type type) { return type.isF32() || type.isBF16(); };
+  for (auto [a, b] : llvm::zip(inferred, actual)) {
+    if (a == b)
+      continue;
+    auto left = dyn_cast<RankedTensorType>(a);
+    auto right = dyn_cast<RankedTensorType>(b);
+    if (!left || !right || left.getShape() != right.getShape() ||
+        !isF32OrBF16(left.getElementType()) ||
+        !isF32OrBF16(right.getElementType()))
+      return false;
+  }
+  return true;
+}
+
+/// MP_BFloat16Storage's inferred results: `count` of its operands' type, or
+/// float32 tensors of their shape where their element types differ.
+LogicalResult inferStorageTypes(ValueRange operands, unsigned count,
+                                SmallVectorImpl<Type> &results) {
+  auto first = dyn_cast<RankedTensorType>(operands.front().getType());
+  if (!first)
+    return failure();
+  Type type = first;
+  if (!llvm::all_equal(operands.getTypes()))
+    type = first.clone(Float32Type::get(first.getContext()));
+  results.append(count, type);
+  return success();
+}
+} // namespace
+
+// The ops holding float32 computations in bfloat16 (MP_BFloat16Storage)
+// and the number of their results.
+#define MP_BFLOAT16_STORAGE_OP(OP, RESULTS)                                    \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,   \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &results) {         \
+    return inferStorageTypes(adaptor.getOperands(), RESULTS, results);         \
+  }                                                                            \
+  bool OP::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {     \
+    return areStorageCompatible(inferred, actual);                             \
+  }
+MP_BFLOAT16_STORAGE_OP(AddOp, 1)
+MP_BFLOAT16_STORAGE_OP(SubOp, 1)
+MP_BFLOAT16_STORAGE_OP(MulOp, 1)
+MP_BFLOAT16_STORAGE_OP(DivOp, 1)
+MP_BFLOAT16_STORAGE_OP(NegOp, 1)
+MP_BFLOAT16_STORAGE_OP(ExpOp, 1)
+MP_BFLOAT16_STORAGE_OP(ReluOp, 1)
+MP_BFLOAT16_STORAGE_OP(LogOp, 1)
+MP_BFLOAT16_STORAGE_OP(SigmoidOp, 1)
+MP_BFLOAT16_STORAGE_OP(TanhOp, 1)
+MP_BFLOAT16_STORAGE_OP(SiluOp, 1)
+MP_BFLOAT16_STORAGE_OP(GeluOp, 1)
+MP_BFLOAT16_STORAGE_OP(ScaleOp, 1)
+MP_BFLOAT16_STORAGE_OP(StepOp, 1)
+MP_BFLOAT16_STORAGE_OP(SwigluOp, 1)
+MP_BFLOAT16_STORAGE_OP(SiluGradOp, 1)
+MP_BFLOAT16_STORAGE_OP(GeluGradOp, 1)
+MP_BFLOAT16_STORAGE_OP(SwigluGradOp, 2)
+#undef MP_BFLOAT16_STORAGE_OP
 
 namespace {
 /// Operand types reach type inference before operand constraints are
@@ -158,9 +283,59 @@ LogicalResult LinearOp::inferReturnTypes(MLIRContext *,
                         adaptor.getAccumulator(), results);
 }
 
+namespace {
+/// A GEMM's result may be held in bfloat16 where its product is a bf16
+/// GEMM's added into nothing (MP_GemmBFloat16Result): the inferred float32
+/// result, rounded (isGemmResultCompatible; verifyGemmResult checks the
+/// rest). A GEMM of two bfloat16 operands in another precision returns
+/// bfloat16 as inferred.
+bool isGemmResultCompatible(TypeRange inferred, TypeRange actual) {
+  if (inferred == actual)
+    return true;
+  auto product = dyn_cast<RankedTensorType>(inferred.front());
+  auto result = dyn_cast<RankedTensorType>(actual.front());
+  return inferred.size() == 1 && actual.size() == 1 && product && result &&
+         product.getElementType().isF32() && result.getElementType().isBF16() &&
+         product.getShape() == result.getShape();
+}
+
+LogicalResult verifyGemmResult(Operation *op, Value lhs, Value rhs,
+                               Value result, Value accumulator,
+                               std::optional<Precision> precision) {
+  auto isBF16 = [](Value value) {
+    return getElementTypeOrSelf(value).isBF16();
+  };
+  if (!isBF16(result) ||
+      (isBF16(lhs) && isBF16(rhs) && precision != Precision::bf16))
+    return success();
+  if (precision != Precision::bf16 || accumulator)
+    return op->emitOpError("returns bfloat16 only as a bf16 GEMM that "
+                           "accumulates into nothing");
+  return success();
+}
+} // namespace
+
+bool LinearOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
+  return isGemmResultCompatible(inferred, actual);
+}
+
+LogicalResult LinearOp::verify() {
+  return verifyGemmResult(*this, getInput(), getWeight(), getResult(),
+                          getAccumulator(), getPrecision());
+}
+
 //===----------------------------------------------------------------------===//
 // MatmulOp
 //===----------------------------------------------------------------------===//
+
+bool MatmulOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
+  return isGemmResultCompatible(inferred, actual);
+}
+
+LogicalResult MatmulOp::verify() {
+  return verifyGemmResult(*this, getLhs(), getRhs(), getResult(),
+                          getAccumulator(), getPrecision());
+}
 
 LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> location,

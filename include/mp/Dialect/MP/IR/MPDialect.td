@@ -105,6 +105,14 @@ def MP_BoundedTensors : NativeOpTrait<"BoundedTensors"> {
   let cppNamespace = "::mp::MPTrait";
 }
 
+// A float32 computation whose operands and results may be held in bfloat16
+// (mp::MPTrait::BFloat16Storage): a bfloat16 operand is read widened
+// (exactly), a bfloat16 result is the float32 result rounded to nearest
+// even. `mp-fuse-conversions` writes them where a conversion would.
+def MP_BFloat16Storage : NativeOpTrait<"BFloat16Storage"> {
+  let cppNamespace = "::mp::MPTrait";
+}
+
 // Every op states its cost (MP_CostOpInterface) and holds bounded tensors.
 class MP_Op<string mnemonic, list<Trait> traits = []>
     : Op<MP_Dialect, mnemonic,

@@ -58,7 +58,22 @@ mlir::LogicalResult
 BoundedTensors<ConcreteType>::verifyTrait(mlir::Operation *op) {
   return verifyBoundedTensors(op);
 }
+/// BFloat16Storage's check, out of line.
+mlir::LogicalResult verifyBFloat16Storage(mlir::Operation *op);
+/// A float32 computation whose operands and results may be held in
+/// bfloat16 (MP_BFloat16Storage in MPDialect.td): its tensors' element
+/// types are one type, or float32 and bfloat16 mixed.
+template <typename ConcreteType>
+class BFloat16Storage
+    : public mlir::OpTrait::TraitBase<ConcreteType, BFloat16Storage> {
+public:
+  static mlir::LogicalResult verifyTrait(mlir::Operation *op) {
+    return verifyBFloat16Storage(op);
+  }
+};
 } // namespace MPTrait
+/// True if `op`'s tensors mix float32 and bfloat16 (MP_BFloat16Storage).
+bool mixesBFloat16Storage(mlir::Operation *op);
 /// A norm over the last dim (mp.rms_norm, mp.layer_norm): its input, and
 /// the parameters a norm module holds, its weight and (layer_norm) its bias.
 /// All null when `op` is neither.

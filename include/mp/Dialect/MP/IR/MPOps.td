@@ -14,6 +14,16 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def MP_FloatTensor : StaticShapeTensorOf<[F16, BF16, F32, F64]>;
 def MP_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
 
+// The traits of an elementwise op over float32 whose tensors may be held in
+// bfloat16: one shape, the element types one type or a mix of float32 and
+// bfloat16 (the result type is inferred: the operands' type, float32 where
+// they mix; a bfloat16 result is compatible with a float32 inferred one).
+// Its assembly format prints one type where all agree
+// (`custom<StorageTypes>`), else the functional type.
+defvar MP_ElementwiseStorage = [Pure, Elementwise, SameOperandsAndResultShape,
+                                MP_BFloat16Storage,
+                                InferTypeOpAdaptorWithIsCompatible];
+
 //===----------------------------------------------------------------------===//
 // Mesh and annotations
 //===----------------------------------------------------------------------===//
@@ -81,7 +91,17 @@ defvar MP_GemmAccumulatorRounding = [{
     necessarily bit for bit.
 }];
 
-def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
+// A bf16 GEMM's result held in bfloat16.
+defvar MP_GemmBFloat16Result = [{
+
+    A `bf16` GEMM that adds into no accumulator may return bfloat16: its
+    float32 result rounded to nearest even, written so by the GEMM
+    (`mp-fuse-conversions`, for a product the step keeps in bfloat16; the
+    host rounds the float32 product, cuBLAS rounds in its epilogue).
+}];
+
+def MP_LinearOp : MP_Op<"linear", [Pure,
+    InferTypeOpAdaptorWithIsCompatible,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "y = x · Wᵀ with PyTorch's [out, in] weight";
@@ -109,8 +129,7 @@ def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
     the accumulator's buffer where nothing reads the accumulator later.
     The accumulator is not linear alone: where the product is a partial sum
     over a mesh axis, it must be one over exactly the same axes. }] #
-    MP_GemmAccumulatorRounding # [{
-  }];
+    MP_GemmAccumulatorRounding # MP_GemmBFloat16Result;
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
                        Optional<MP_FloatTensor>:$accumulator,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
@@ -127,6 +146,7 @@ def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
       build($_builder, $_state, input, weight, ::mlir::Value(), precision);
     }]>
   ];
+  let hasVerifier = 1;
   let extraClassDeclaration = [{
     // CostOpInterface: a GEMM.
     int64_t getGemmFlops();
@@ -137,7 +157,8 @@ def MP_LinearOp : MP_Op<"linear", [Pure, InferTypeOpAdaptor,
   }];
 }
 
-def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
+def MP_MatmulOp : MP_Op<"matmul", [Pure,
+    InferTypeOpAdaptorWithIsCompatible,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "batched matrix product";
@@ -160,8 +181,7 @@ def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
 
     `accumulate` adds the (scaled) product into a float32 tensor of the
     result's type, as for `mp.linear`: `scale` multiplies the product only.
-    }] # MP_GemmAccumulatorRounding # [{
-  }];
+    }] # MP_GemmAccumulatorRounding # MP_GemmBFloat16Result;
   let arguments = (ins MP_FloatTensor:$lhs, MP_FloatTensor:$rhs,
                        Optional<MP_FloatTensor>:$accumulator,
                        OptionalAttr<MP_PrecisionAttr>:$precision,
@@ -180,6 +200,7 @@ def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
       build($_builder, $_state, lhs, rhs, ::mlir::Value(), precision, scale);
     }]>
   ];
+  let hasVerifier = 1;
   let extraClassDeclaration = [{
     // CostOpInterface: a GEMM.
     int64_t getGemmFlops();
@@ -198,17 +219,30 @@ def MP_MatmulOp : MP_Op<"matmul", [Pure, InferTypeOpAdaptor,
 // Elementwise
 //===----------------------------------------------------------------------===//
 
+// Where float32 and bfloat16 mix (MP_BFloat16Storage), the functional type.
+defvar MP_BFloat16StorageDoc = [{
+
+    Its tensors have one element type, or, computed in float32, some of them
+    are held in bfloat16 (`mp-fuse-conversions`: a bfloat16 operand is read
+    widened, a bfloat16 result is the float32 result rounded to nearest
+    even), and the type is then written functionally:
+    `: (tensor<8xbf16>, tensor<8xf32>) -> tensor<8xbf16>`.
+}];
+
 class MP_BinaryOp<string mnemonic, string what>
-    : MP_Op<mnemonic, [Pure, Elementwise, SameOperandsAndResultType,
-                       DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
-    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+    : MP_Op<mnemonic, !listconcat(MP_ElementwiseStorage,
+                       [DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>])> {
   let summary = "elementwise " # what;
   let description = [{
-    Elementwise }] # what # [{ of two tensors of one type.
-  }];
+    Elementwise }] # what # [{ of two tensors of one shape.
+  }] # MP_BFloat16StorageDoc;
   let arguments = (ins MP_FloatTensor:$lhs, MP_FloatTensor:$rhs);
   let results = (outs MP_FloatTensor:$result);
-  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:`
+    custom<StorageTypes>(type($lhs), type($rhs), type($result))
+  }];
 }
 
 def MP_AddOp : MP_BinaryOp<"add", "sum">;
@@ -217,14 +251,16 @@ def MP_MulOp : MP_BinaryOp<"mul", "product">;
 def MP_DivOp : MP_BinaryOp<"div", "quotient">;
 
 class MP_UnaryOp<string mnemonic, string what, list<Trait> traits = []>
-    : MP_Op<mnemonic, !listconcat([Pure, Elementwise,
-                                   SameOperandsAndResultType,
-                                   DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    : MP_Op<mnemonic, !listconcat(MP_ElementwiseStorage,
+                                   [DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
                                    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>], traits)> {
   let summary = what;
+  let description = MP_BFloat16StorageDoc;
   let arguments = (ins MP_FloatTensor:$input);
   let results = (outs MP_FloatTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $input attr-dict `:` custom<StorageTypes>(type($input), type($result))
+  }];
 }
 
 def MP_NegOp : MP_UnaryOp<"neg", "elementwise negation">;
@@ -234,13 +270,13 @@ def MP_LogOp : MP_UnaryOp<"log", "elementwise natural logarithm">;
 def MP_SigmoidOp : MP_UnaryOp<"sigmoid", "elementwise 1 / (1 + exp(-x))">;
 def MP_TanhOp : MP_UnaryOp<"tanh", "elementwise tanh(x)">;
 def MP_SiluOp : MP_UnaryOp<"silu", "elementwise x · sigmoid(x)"> {
-  let description = "`torch.nn.functional.silu`, also called swish.";
+  let description = "`torch.nn.functional.silu`, also called swish." #
+                    MP_BFloat16StorageDoc;
 }
 
-def MP_SwigluOp : MP_Op<"swiglu", [Pure, Elementwise,
-    SameOperandsAndResultType,
+def MP_SwigluOp : MP_Op<"swiglu", !listconcat(MP_ElementwiseStorage, [
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
-    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>])> {
   let summary = "SwiGLU's product silu(gate) · up";
   let description = [{
     `silu(gate) · up`, a Llama feed-forward's `F.silu(w1(x)) * w3(x)`,
@@ -255,10 +291,13 @@ def MP_SwigluOp : MP_Op<"swiglu", [Pure, Elementwise,
     ```mlir
     %y = mp.swiglu %gate, %up : tensor<8x16x128xf32>
     ```
-  }];
+  }] # MP_BFloat16StorageDoc;
   let arguments = (ins MP_FloatTensor:$gate, MP_FloatTensor:$up);
   let results = (outs MP_FloatTensor:$result);
-  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $gate `,` $up attr-dict `:`
+    custom<StorageTypes>(type($gate), type($up), type($result))
+  }];
 }
 
 def MP_GeluOp : MP_UnaryOp<"gelu", "elementwise GELU"> {
@@ -270,10 +309,11 @@ def MP_GeluOp : MP_UnaryOp<"gelu", "elementwise GELU"> {
     %0 = mp.gelu %x : tensor<8x64xf32>
     %1 = mp.gelu %x tanh : tensor<8x64xf32>
     ```
-  }];
+  }] # MP_BFloat16StorageDoc;
   let arguments = (ins MP_FloatTensor:$input, UnitAttr:$approximate_tanh);
   let assemblyFormat = [{
-    $input (`tanh` $approximate_tanh^)? attr-dict `:` type($result)
+    $input (`tanh` $approximate_tanh^)? attr-dict `:`
+    custom<StorageTypes>(type($input), type($result))
   }];
 }
 
@@ -284,9 +324,12 @@ def MP_ScaleOp : MP_UnaryOp<"scale", "multiplication by a constant"> {
     ```mlir
     %0 = mp.scale %x by 0.5 : tensor<8x64xf32>
     ```
-  }];
+  }] # MP_BFloat16StorageDoc;
   let arguments = (ins MP_FloatTensor:$input, F64Attr:$factor);
-  let assemblyFormat = "$input `by` $factor attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $input `by` $factor attr-dict `:`
+    custom<StorageTypes>(type($input), type($result))
+  }];
 }
 
 def MP_ConvertOp : MP_Op<"convert", [Pure, Elementwise,

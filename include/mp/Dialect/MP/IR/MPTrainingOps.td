@@ -12,7 +12,7 @@ def MP_StepOp : MP_UnaryOp<"step", "elementwise Heaviside step"> {
   let description = [{
     1 where the input is positive, 0 elsewhere: the derivative of `relu`.
     Its own gradient is zero.
-  }];
+  }] # MP_BFloat16StorageDoc;
 }
 
 def MP_BroadcastOp : MP_Op<"broadcast", [Pure,
@@ -36,24 +36,23 @@ def MP_BroadcastOp : MP_Op<"broadcast", [Pure,
   let hasVerifier = 1;
 }
 
-def MP_GeluGradOp : MP_Op<"gelu_grad", [Pure, Elementwise,
-    SameOperandsAndResultType,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+def MP_GeluGradOp : MP_Op<"gelu_grad", !listconcat(MP_ElementwiseStorage, [
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>])> {
   let summary = "the gradient of gelu: dy · gelu'(x)";
   let description = [{
     `grad · gelu'(input)`, with the exact or (`tanh`) approximated GELU.
-  }];
+  }] # MP_BFloat16StorageDoc;
   let arguments = (ins MP_FloatTensor:$grad, MP_FloatTensor:$input,
                        UnitAttr:$approximate_tanh);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $grad `,` $input (`tanh` $approximate_tanh^)? attr-dict `:` type($result)
+    $grad `,` $input (`tanh` $approximate_tanh^)? attr-dict `:`
+    custom<StorageTypes>(type($grad), type($input), type($result))
   }];
 }
 
-def MP_SiluGradOp : MP_Op<"silu_grad", [Pure, Elementwise,
-    SameOperandsAndResultType,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+def MP_SiluGradOp : MP_Op<"silu_grad", !listconcat(MP_ElementwiseStorage, [
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>])> {
   let summary = "the gradient of silu: dy · silu'(x)";
   let description = [{
     `grad · s · (1 + input · (1 - s))` with `s = sigmoid(input)`, PyTorch's
@@ -61,17 +60,17 @@ def MP_SiluGradOp : MP_Op<"silu_grad", [Pure, Elementwise,
     the composition (sigmoid, then three elementwise ops on silu's output
     and a product with the gradient) makes five, each a pass over the
     tensor (SwiGLU's hidden activations, the largest a Llama layer has).
-  }];
+  }] # MP_BFloat16StorageDoc;
   let arguments = (ins MP_FloatTensor:$grad, MP_FloatTensor:$input);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $grad `,` $input attr-dict `:` type($result)
+    $grad `,` $input attr-dict `:`
+    custom<StorageTypes>(type($grad), type($input), type($result))
   }];
 }
 
-def MP_SwigluGradOp : MP_Op<"swiglu_grad", [Pure, Elementwise,
-    AllTypesMatch<["grad", "gate", "up", "gate_grad", "up_grad"]>,
-    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+def MP_SwigluGradOp : MP_Op<"swiglu_grad", !listconcat(MP_ElementwiseStorage, [
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>])> {
   let summary = "the gradients of swiglu with respect to gate and up";
   let description = [{
     `gate_grad = (grad · up) · silu'(gate)` and `up_grad = grad · silu(gate)`,
@@ -79,12 +78,14 @@ def MP_SwigluGradOp : MP_Op<"swiglu_grad", [Pure, Elementwise,
     unfused step's backward pass: one kernel reading three tensors and
     writing two, where the unfused gradient is three kernels (and reads
     silu's kept value).
-  }];
+  }] # MP_BFloat16StorageDoc;
   let arguments = (ins MP_FloatTensor:$grad, MP_FloatTensor:$gate,
                        MP_FloatTensor:$up);
   let results = (outs MP_FloatTensor:$gate_grad, MP_FloatTensor:$up_grad);
   let assemblyFormat = [{
-    $grad `,` $gate `,` $up attr-dict `:` type($grad)
+    $grad `,` $gate `,` $up attr-dict `:`
+    custom<StorageTypes>(type($grad), type($gate), type($up), type($gate_grad),
+                         type($up_grad))
   }];
 }
 

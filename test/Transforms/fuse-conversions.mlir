@@ -1,0 +1,83 @@
+// RUN: mp-opt %s -split-input-file --mp-fuse-conversions | FileCheck %s
+
+// A saved-dtype=bf16 feed-forward: the GEMMs' results are rounded where
+// they are made and widened where SwiGLU, its gradient and the down
+// projection read them. Every rounding folds into the op that made its
+// input and every widening into its readers: no conversion is left.
+// CHECK-LABEL: func.func @swiglu_block
+// CHECK-NOT: mp.convert
+// CHECK: %[[G:.+]] = mp.linear %arg0, %arg1 precision <bf16> : (tensor<4x16xbf16>, tensor<32x16xbf16>) -> tensor<4x32xbf16>
+// CHECK-NEXT: %[[U:.+]] = mp.linear %arg0, %arg2 precision <bf16> : (tensor<4x16xbf16>, tensor<32x16xbf16>) -> tensor<4x32xbf16>
+// CHECK-NEXT: %[[H:.+]] = mp.swiglu %[[G]], %[[U]] : tensor<4x32xbf16>
+// CHECK-NEXT: %[[Y:.+]] = mp.linear %[[H]], %arg3 precision <bf16> : (tensor<4x32xbf16>, tensor<16x32xbf16>) -> tensor<4x16xf32>
+// CHECK-NEXT: %[[R:.+]] = mp.add %arg4, %[[Y]] : (tensor<4x16xbf16>, tensor<4x16xf32>) -> tensor<4x16xbf16>
+// CHECK-NEXT: %{{.+}}, %{{.+}} = mp.swiglu_grad %arg5, %[[G]], %[[U]] : (tensor<4x32xf32>, tensor<4x32xbf16>, tensor<4x32xbf16>) -> (tensor<4x32xf32>, tensor<4x32xf32>)
+func.func @swiglu_block(%x: tensor<4x16xbf16>, %w1: tensor<32x16xbf16>, %w3: tensor<32x16xbf16>, %w2: tensor<16x32xbf16>, %res: tensor<4x16xbf16>, %dh: tensor<4x32xf32>) -> (tensor<4x16xbf16>, tensor<4x32xf32>, tensor<4x32xf32>) {
+  %g = mp.linear %x, %w1 precision <bf16> : (tensor<4x16xbf16>, tensor<32x16xbf16>) -> tensor<4x32xf32>
+  %gr = mp.convert %g : tensor<4x32xf32> -> tensor<4x32xbf16>
+  %gw = mp.convert %gr : tensor<4x32xbf16> -> tensor<4x32xf32>
+  %u = mp.linear %x, %w3 precision <bf16> : (tensor<4x16xbf16>, tensor<32x16xbf16>) -> tensor<4x32xf32>
+  %ur = mp.convert %u : tensor<4x32xf32> -> tensor<4x32xbf16>
+  %uw = mp.convert %ur : tensor<4x32xbf16> -> tensor<4x32xf32>
+  %h = mp.swiglu %gw, %uw : tensor<4x32xf32>
+  %hr = mp.convert %h : tensor<4x32xf32> -> tensor<4x32xbf16>
+  %hw = mp.convert %hr : tensor<4x32xbf16> -> tensor<4x32xf32>
+  %y = mp.linear %hw, %w2 precision <bf16> : (tensor<4x32xf32>, tensor<16x32xbf16>) -> tensor<4x16xf32>
+  %resw = mp.convert %res : tensor<4x16xbf16> -> tensor<4x16xf32>
+  %sum = mp.add %resw, %y : tensor<4x16xf32>
+  %sumr = mp.convert %sum : tensor<4x16xf32> -> tensor<4x16xbf16>
+  %gb = mp.convert %gr : tensor<4x32xbf16> -> tensor<4x32xf32>
+  %ub = mp.convert %ur : tensor<4x32xbf16> -> tensor<4x32xf32>
+  %dg, %du = mp.swiglu_grad %dh, %gb, %ub : tensor<4x32xf32>
+  return %sumr, %dg, %du : tensor<4x16xbf16>, tensor<4x32xf32>, tensor<4x32xf32>
+}
+
+// -----
+
+// A widening read through a reshape: the reshape moves the bf16 value and
+// its readers fold the widening after it; one rounding of an already
+// rounded value is the value itself.
+// CHECK-LABEL: func.func @through_reshape
+// CHECK-NEXT: %[[R:.+]] = mp.reshape %arg0 : tensor<2x4x8xbf16> -> tensor<8x8xbf16>
+// CHECK-NEXT: %[[E:.+]] = mp.exp %[[R]] : (tensor<8x8xbf16>) -> tensor<8x8xf32>
+// CHECK-NEXT: return %[[E]], %[[R]]
+func.func @through_reshape(%a: tensor<2x4x8xbf16>) -> (tensor<8x8xf32>, tensor<8x8xbf16>) {
+  %w = mp.convert %a : tensor<2x4x8xbf16> -> tensor<2x4x8xf32>
+  %r = mp.reshape %w : tensor<2x4x8xf32> -> tensor<8x8xf32>
+  %e = mp.exp %r : tensor<8x8xf32>
+  %again = mp.convert %r : tensor<8x8xf32> -> tensor<8x8xbf16>
+  return %e, %again : tensor<8x8xf32>, tensor<8x8xbf16>
+}
+
+// -----
+
+// What stays: a rounding of a value that other ops read in float32 (they
+// would read it rounded), of a GEMM that accumulates (its sum is float32),
+// of a tf32 GEMM and of a function argument; a widening that a softmax,
+// a tf32 GEMM or the function's result reads.
+// CHECK-LABEL: func.func @kept
+// CHECK-NEXT: %[[E:.+]] = mp.exp %arg0 : tensor<4x8xf32>
+// CHECK-NEXT: mp.convert %[[E]] : tensor<4x8xf32> -> tensor<4x8xbf16>
+// CHECK-NEXT: mp.neg %[[E]] : tensor<4x8xf32>
+// CHECK-NEXT: %[[A:.+]] = mp.linear %arg1, %arg2 accumulate %arg3 precision <bf16>
+// CHECK-NEXT: mp.convert %[[A]] : tensor<4x8xf32> -> tensor<4x8xbf16>
+// CHECK-NEXT: %[[T:.+]] = mp.linear %arg1, %arg2 precision <tf32>
+// CHECK-NEXT: mp.convert %[[T]] : tensor<4x8xf32> -> tensor<4x8xbf16>
+// CHECK-NEXT: mp.convert %arg0 : tensor<4x8xf32> -> tensor<4x8xbf16>
+// CHECK-NEXT: %[[W:.+]] = mp.convert %arg4 : tensor<4x8xbf16> -> tensor<4x8xf32>
+// CHECK-NEXT: mp.softmax %[[W]] : tensor<4x8xf32>
+// CHECK-NEXT: mp.linear %[[W]], %arg5 precision <tf32>
+func.func @kept(%a: tensor<4x8xf32>, %x: tensor<4x16xf32>, %w: tensor<8x16xf32>, %acc: tensor<4x8xf32>, %b: tensor<4x8xbf16>, %v: tensor<8x8xf32>) -> (tensor<4x8xbf16>, tensor<4x8xf32>, tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %e = mp.exp %a : tensor<4x8xf32>
+  %er = mp.convert %e : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %n = mp.neg %e : tensor<4x8xf32>
+  %acc2 = mp.linear %x, %w accumulate %acc precision <bf16> : (tensor<4x16xf32>, tensor<8x16xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %accr = mp.convert %acc2 : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %t = mp.linear %x, %w precision <tf32> : (tensor<4x16xf32>, tensor<8x16xf32>) -> tensor<4x8xf32>
+  %tr = mp.convert %t : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %ar = mp.convert %a : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %bw = mp.convert %b : tensor<4x8xbf16> -> tensor<4x8xf32>
+  %s = mp.softmax %bw : tensor<4x8xf32>
+  %p = mp.linear %bw, %v precision <tf32> : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  return %er, %n, %accr, %tr, %ar, %s, %p, %bw : tensor<4x8xbf16>, tensor<4x8xf32>, tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
