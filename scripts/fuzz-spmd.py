@@ -240,7 +240,8 @@ def options(seed):
     the blocks do not divide is left whole), and a quarter run the loss over
     the tied table's logits in 2, 3 or 8 chunks of tokens after
     partitioning (--mp-chunk-loss: of the batch, or of the sequence where
-    the batch has fewer rows)."""
+    the batch has fewer rows). Half the bf16 seeds end by fusing the step's
+    conversions into the kernels beside them (--mp-fuse-conversions)."""
     rng = random.Random("options %d" % seed)
     bf16 = rng.random() < 0.5
     narrow = bf16 and rng.random() < 0.5
@@ -263,6 +264,7 @@ def options(seed):
     loss_chunks = rng.choice([2, 3, 8])
     loss_parallel = rng.random() < 1 / 3
     loss_blocks = rng.choice([2, 3])
+    fuse_conversions = bf16 and rng.random() < 0.5
     step = (["--mp-fuse-attention=chunk-bytes=%d" % chunk_bytes]
             if fuse_attention else []) + \
         (["--mp-fuse-swiglu"] if fuse_swiglu else []) + \
@@ -283,7 +285,8 @@ def options(seed):
         (["--mp-schedule-collectives" +
           ("=tp-overlap=true" if tp_overlap else "")] if schedule else []) + \
         ([] if accumulate_first else fuse_accumulate) + \
-        (["--mp-fuse-optimizer"] if fuse else [])
+        (["--mp-fuse-optimizer"] if fuse else []) + \
+        (["--mp-fuse-conversions"] if fuse_conversions else [])
     return step, passes
 
 
