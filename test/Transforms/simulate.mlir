@@ -132,6 +132,13 @@
 // WIDEN: "function": "native",
 // WIDEN: "compute_seconds": {{3\.30(4|39)[0-9]*e-06}},
 // WIDEN: "kernel_bytes": 2304,
+// @writes_bf16 (mp-fuse-conversions): a GEMM writing bf16 runs natively,
+// its float32 operand rounded first (1024 elements: 6.144 + 1 us); it
+// reads (1024 + 512)·2 and writes 2048·2 bytes, 7.168 us under its 16.384
+// us of FLOPs, + 1 us: 24.528 us, 13312 bytes.
+// WIDEN: "function": "writes_bf16",
+// WIDEN: "compute_seconds": {{2\.452(8|79)[0-9]*e-05}},
+// WIDEN: "kernel_bytes": 13312,
 // The host's SGEMM reads float32 copies of both operands of a bf16 GEMM
 // ("bf16_gemm_operands": "float32_copies"): a float32 operand is rounded
 // in float32 (8 bytes per element), a bf16 one widened (6), in one kernel
@@ -151,6 +158,13 @@
 // COPIES: "function": "native",
 // COPIES: "compute_seconds": {{9\.42(4|39)[0-9]*e-06}},
 // COPIES: "kernel_bytes": 7424,
+// @writes_bf16: the operands' copies (1024·8 + 512·6) and the rounding
+// of the float32 product written first (2048·6): 23552 bytes (24.552
+// us); the GEMM moves float32, 14336 bytes under its FLOPs' 16.384 us
+// (17.384 us): 41.936 us, 37888 bytes.
+// COPIES: "function": "writes_bf16",
+// COPIES: "compute_seconds": {{4\.193(6|59)[0-9]*e-05}},
+// COPIES: "kernel_bytes": 37888,
 // BADOPERANDS: error: machine file '{{.*}}bad-operands.json': 'bf16_gemm_operands' must be "native" or "float32_copies"
 // A grouped call (mp-group-fsdp) of two all_gathers over dp pays dp's
 // latency (10 us) and one op (1 us) once: 2 · 10.24 + 10 + 1 = 31.48 us;
@@ -308,6 +322,11 @@ func.func @native(%x: tensor<8x16xbf16>, %w: tensor<32x16xbf16>) -> tensor<8x32x
     attributes {mp.partitioned} {
   %y = mp.linear %x, %w precision <bf16> : (tensor<8x16xbf16>, tensor<32x16xbf16>) -> tensor<8x32xf32>
   return %y : tensor<8x32xf32>
+}
+func.func @writes_bf16(%x: tensor<64x16xf32>, %w: tensor<32x16xbf16>) -> tensor<64x32xbf16>
+    attributes {mp.partitioned} {
+  %y = mp.linear %x, %w precision <bf16> : (tensor<64x16xf32>, tensor<32x16xbf16>) -> tensor<64x32xbf16>
+  return %y : tensor<64x32xbf16>
 }
 //--- grouped.mlir
 mp.mesh @mesh = <dp = 2, tp = 4>
