@@ -422,12 +422,11 @@ HostTensor scalar(double value) {
   return out;
 }
 
-/// A float32 computation's results held in bfloat16 (MP_BFloat16Storage,
-/// a bf16 GEMM's bfloat16 result): the float32 values, rounded as
-/// mp.convert rounds them. (Its bfloat16 operands are read as they are:
-/// widening is exact.)
+/// A float32 computation's results held in bfloat16 (mayWriteBFloat16):
+/// the float32 values, rounded as mp.convert rounds them. (Its bfloat16
+/// operands are read as they are: widening is exact.)
 void roundBFloat16Results(Operation *op, Env &env) {
-  if (!op->hasTrait<MPTrait::BFloat16Storage>() && !isa<LinearOp, MatmulOp>(op))
+  if (!mayWriteBFloat16(op))
     return;
   auto f32 = Float32Type::get(op->getContext());
   auto bf16 = BFloat16Type::get(op->getContext());

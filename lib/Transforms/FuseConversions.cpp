@@ -1,11 +1,11 @@
-//===- FuseConversions.cpp - bf16 conversions into the kernels beside them
-//-===//
+//===- FuseConversions.cpp - bf16 conversions into their kernels ----------===//
 //
 // A widening (mp.convert bf16 -> f32) is folded into its readers that take
 // bf16 and a rounding (f32 -> bf16) into the op that made its input, where
-// those compute in float32 and hold bf16 (MP_BFloat16Storage, a bf16
-// GEMM's result). Widening is exact and the fused rounding is the
-// conversion's, so values do not change; see Passes.td.
+// those compute in float32 and hold bf16 (mayReadBFloat16,
+// mayWriteBFloat16: elementwise ops, RMSNorm, bf16 GEMMs). Widening is exact
+// and the fused rounding is the conversion's, so values do not change; see
+// Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,13 +38,6 @@ bool isRounding(ConvertOp convert) {
          isBFloat16(convert.getResult());
 }
 
-/// True when `op` computes in float32 and may write bf16 results: an
-/// elementwise op holding bf16, or a bf16 GEMM adding into nothing.
-bool writesBFloat16(Operation *op) {
-  return op->hasTrait<MPTrait::BFloat16Storage>() ||
-         (getGemmPrecision(*op) == Precision::bf16 && !getGemmAccumulator(*op));
-}
-
 /// Folds `widening` into its readers that take its bf16 input, erasing it
 /// when none is left; true when the IR changed. A reshape of it reshapes the
 /// bf16 value and is widened after, for its own readers to fold.
@@ -53,8 +46,7 @@ bool foldWidening(ConvertOp widening, OpBuilder &builder) {
   bool changed = false;
   for (OpOperand &use : llvm::make_early_inc_range(widening->getUses())) {
     Operation *reader = use.getOwner();
-    if (reader->hasTrait<MPTrait::BFloat16Storage>() ||
-        (isGemmFactor(use) && getGemmPrecision(*reader) == Precision::bf16)) {
+    if (mayReadBFloat16(use)) {
       use.set(narrow);
     } else if (auto rounding = dyn_cast<ConvertOp>(reader);
                rounding && isRounding(rounding)) {
@@ -87,7 +79,7 @@ bool foldWidening(ConvertOp widening, OpBuilder &builder) {
 bool foldRounding(ConvertOp rounding) {
   Value wide = rounding.getInput();
   Operation *producer = wide.getDefiningOp();
-  if (!producer || !wide.hasOneUse() || !writesBFloat16(producer))
+  if (!producer || !wide.hasOneUse() || !mayWriteBFloat16(producer))
     return false;
   wide.setType(rounding.getType());
   rounding.replaceAllUsesWith(wide);

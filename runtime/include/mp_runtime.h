@@ -384,19 +384,23 @@ mp_status mp_sgd_multi_f32(mp_context *ctx, int count, float *const *params,
 
 /* RMSNorm over the last dim, as torchtitan's: out[r] = x[r] · rsqrt(mean(x[r]²)
  * + eps) · weight. x, out: rows x dim; weight: dim. out may not alias x (an
- * overlap is an error). */
+ * overlap is an error). x and out are float32 or bfloat16 (x_type,
+ * out_type; ABI 8): read widened, written rounded to nearest even, the
+ * arithmetic unchanged. */
 mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
-                          double eps, const float *x, const float *weight,
-                          float *out);
+                          double eps, mp_dtype x_type, const void *x,
+                          const float *weight, mp_dtype out_type, void *out);
 /* Its gradient for the output gradient `grad` (rows x dim): dx (rows x dim)
  * and dweight (dim) = Σ_rows grad · x · rstd (overwritten, not
  * accumulated). With rstd = rsqrt(mean(x²) + eps), gw = grad · weight:
  * dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim. Either of dx and
  * dweight may be null (not computed), not both; weight is read only for
- * dx, and may be null without it. */
+ * dx, and may be null without it. x is float32 or bfloat16 (x_type, ABI
+ * 8; a bfloat16 x may not be dx's buffer). */
 mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
-                               double eps, const float *x, const float *weight,
-                               const float *grad, float *dx, float *dweight);
+                               double eps, mp_dtype x_type, const void *x,
+                               const float *weight, const float *grad,
+                               float *dx, float *dweight);
 /* LayerNorm over the last dim (torch.nn.functional.layer_norm, biased
  * variance): out = (x − mean) · rstd · weight + bias. */
 mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,

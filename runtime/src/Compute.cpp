@@ -395,32 +395,40 @@ mp_status mp_sgd_multi_f32(mp_context *ctx, int count, float *const *params,
 }
 
 mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
-                          double eps, const float *x, const float *weight,
-                          float *out) {
+                          double eps, mp_dtype x_type, const void *x,
+                          const float *weight, mp_dtype out_type, void *out) {
   const char *call = "mp_rms_norm_f32";
   MP_RETURN_IF_FAILED(ctx);
+  TensorIn input{x_type, x};
+  TensorOut output{out_type, out};
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
       checkEps(ctx, call, eps) ||
+      checkElementwiseTensors(ctx, call, {input}, {output}) ||
       checkBuffers(ctx, call,
                    {{"x", x, rows * dim},
                     {"weight", weight, dim},
                     {"out", out, rows * dim}}))
     return MP_ERROR;
-  if (overlaps(x, out, rows * dim * int64_t(sizeof(float))))
+  if (overlaps(x, rows * dim * int64_t(getDtypeSize(x_type)), out,
+               rows * dim * int64_t(getDtypeSize(out_type))))
     return fail(ctx, call, "out overlaps x");
   if (rows == 0 || dim == 0)
     return MP_OK;
-  return ctx->backend->rmsNorm(rows, dim, eps, x, weight, out);
+  return ctx->backend->rmsNorm(rows, dim, eps, input, weight, output);
 }
 
 mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
-                               double eps, const float *x, const float *weight,
-                               const float *grad, float *dx, float *dweight) {
+                               double eps, mp_dtype x_type, const void *x,
+                               const float *weight, const float *grad,
+                               float *dx, float *dweight) {
   const char *call = "mp_rms_norm_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
+  TensorIn input{x_type, x};
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
       checkEps(ctx, call, eps) ||
       checkNormGradOutputs(ctx, call, dx, dweight) ||
+      checkElementwiseTensors(ctx, call, {input},
+                              {TensorOut{MP_DTYPE_F32, dx}}) ||
       checkBuffers(ctx, call,
                    {{"x", x, rows * dim},
                     {"weight", weight, dx ? dim : 0},
@@ -429,7 +437,7 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
   // With no rows, dweight is still written: zeros.
   if (dim == 0)
     return MP_OK;
-  return ctx->backend->rmsNormGrad(rows, dim, eps, x, weight, grad, dx,
+  return ctx->backend->rmsNormGrad(rows, dim, eps, input, weight, grad, dx,
                                    dweight);
 }
 

@@ -1690,7 +1690,8 @@ void testSwiglu(mp_context *ctx) {
 /// Both norms and their gradients: a small case against finite differences,
 /// a large one (split among the host's threads) against the gradients by
 /// hand, and a gradient of no rows (zeros).
-/// The elementwise calls hold float32 computations in bfloat16 (ABI 8):
+/// The elementwise and RMSNorm calls hold float32 computations in bfloat16
+/// (ABI 8):
 /// every mix of float32 and bfloat16 tensors gives, bit for bit, the
 /// float32 call between mp_convert calls (on CUDA too: the kernels apply
 /// the same formulas), in place over an input of its dtype; an output over
@@ -1736,6 +1737,12 @@ void testBFloat16Storage(mp_context *ctx) {
          return mp_binary_f32(ctx, MP_BINARY_SWIGLU, n, inTypes[0], in[0],
                               inTypes[1], in[1], outTypes[0], out[0]);
        }},
+      // 1003 = 17 rows of 59.
+      {"rms_norm", 1, 1,
+       [&](auto inTypes, auto in, auto outTypes, auto out) {
+         return mp_rms_norm_f32(ctx, 17, 59, 1e-5, inTypes[0], in[0],
+                                wide[2]->floats(), outTypes[0], out[0]);
+       }},
       {"swiglu_grad", 3, 2,
        [&](auto inTypes, auto in, auto outTypes, auto out) {
          return mp_swiglu_grad_f32(ctx, n, inTypes[0], in[0], inTypes[1], in[1],
@@ -1780,6 +1787,22 @@ void testBFloat16Storage(mp_context *ctx) {
                        std::to_string(mask) +
                        " is the float32 call between conversions");
     }
+
+  // RMSNorm's gradient reads a bfloat16 x widened: dx and dweight are the
+  // float32 call's on the widened x, bit for bit.
+  Buffer dx(ctx, n * sizeof(float)), dweight(ctx, 59 * sizeof(float));
+  Buffer wantDx(ctx, n * sizeof(float)), wantDweight(ctx, 59 * sizeof(float));
+  CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5, MP_DTYPE_BF16,
+                                     narrow[0]->as<void>(), wide[2]->floats(),
+                                     wide[1]->floats(), dx.floats(),
+                                     dweight.floats()));
+  CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5, MP_DTYPE_F32,
+                                     widened[0]->floats(), wide[2]->floats(),
+                                     wide[1]->floats(), wantDx.floats(),
+                                     wantDweight.floats()));
+  expect(dx.read<uint32_t>() == wantDx.read<uint32_t>() &&
+             dweight.read<uint32_t>() == wantDweight.read<uint32_t>(),
+         "rms_norm_grad of a bfloat16 x is the float32 call's on it widened");
 
   // In place over a bfloat16 input; over one of another dtype, an error.
   Buffer sum(ctx, n * sizeof(uint16_t));
@@ -1874,12 +1897,13 @@ void testNorms(mp_context *ctx) {
                                              gBuffer.floats(), dx.floats(),
                                              dw.floats(), db.floats()));
       } else {
-        CHECK_OK(ctx, mp_rms_norm_f32(ctx, c.rows, c.dim, eps, xBuffer.floats(),
-                                      wBuffer.floats(), out.floats()));
-        CHECK_OK(ctx,
-                 mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps, xBuffer.floats(),
-                                      wBuffer.floats(), gBuffer.floats(),
-                                      dx.floats(), dw.floats()));
+        CHECK_OK(ctx, mp_rms_norm_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
+                                      xBuffer.floats(), wBuffer.floats(),
+                                      MP_DTYPE_F32, out.floats()));
+        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
+                                           MP_DTYPE_F32, xBuffer.floats(),
+                                           wBuffer.floats(), gBuffer.floats(),
+                                           dx.floats(), dw.floats()));
       }
       expect(closeTo(out.read(),
                      referenceNorm(centered, c.rows, c.dim, eps, toDouble(x),
@@ -1916,13 +1940,14 @@ void testNorms(mp_context *ctx) {
                           dbAlone.floats()));
         expect(dbAlone.read() == db.read(), what + " dbias alone");
       } else {
-        CHECK_OK(ctx,
-                 mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps, xBuffer.floats(),
-                                      wBuffer.floats(), gBuffer.floats(),
-                                      dxAlone.floats(), nullptr));
-        CHECK_OK(ctx, mp_rms_norm_grad_f32(
-                          ctx, c.rows, c.dim, eps, xBuffer.floats(), nullptr,
-                          gBuffer.floats(), nullptr, dwAlone.floats()));
+        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
+                                           MP_DTYPE_F32, xBuffer.floats(),
+                                           wBuffer.floats(), gBuffer.floats(),
+                                           dxAlone.floats(), nullptr));
+        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
+                                           MP_DTYPE_F32, xBuffer.floats(),
+                                           nullptr, gBuffer.floats(), nullptr,
+                                           dwAlone.floats()));
       }
       expect(dxAlone.read() == dx.read(), what + " dx alone");
       expect(dwAlone.read() == dw.read(), what + " dweight alone");
@@ -1931,9 +1956,9 @@ void testNorms(mp_context *ctx) {
   Buffer w(ctx, std::vector<float>{1, 2}), dw(ctx, std::vector<float>{7, 7}),
       db(ctx, std::vector<float>{7, 7});
   Buffer none(ctx, sizeof(float));
-  CHECK_OK(ctx,
-           mp_rms_norm_grad_f32(ctx, 0, 2, eps, none.floats(), w.floats(),
-                                none.floats(), none.floats(), dw.floats()));
+  CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, 0, 2, eps, MP_DTYPE_F32,
+                                     none.floats(), w.floats(), none.floats(),
+                                     none.floats(), dw.floats()));
   expect(dw.read() == std::vector<float>{0, 0}, "rms_norm of no rows: dweight");
   CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, 0, 2, eps, none.floats(),
                                        w.floats(), none.floats(), none.floats(),
@@ -2573,18 +2598,21 @@ void testTransformerErrors(mp_context *ctx) {
   float *out = y.floats();
   expectError(
       [&](mp_context *c) {
-        return mp_rms_norm_f32(c, -1, 2, 1e-5, in, in, out);
+        return mp_rms_norm_f32(c, -1, 2, 1e-5, MP_DTYPE_F32, in, in,
+                               MP_DTYPE_F32, out);
       },
       "mp_rms_norm_f32" + onRank + "negative rows -1");
   expectError(
       [&](mp_context *c) {
-        return mp_rms_norm_f32(c, int64_t(1) << 62, 8, 1e-5, in, in, out);
+        return mp_rms_norm_f32(c, int64_t(1) << 62, 8, 1e-5, MP_DTYPE_F32, in,
+                               in, MP_DTYPE_F32, out);
       },
       "mp_rms_norm_f32" + onRank +
           "rows x dim = 4611686018427387904 x 8 overflows int64 bytes");
   expectError(
       [&](mp_context *c) {
-        return mp_rms_norm_f32(c, 2, 2, 1e-5, in, in, x.floats() + 1);
+        return mp_rms_norm_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in,
+                               MP_DTYPE_F32, x.floats() + 1);
       },
       "mp_rms_norm_f32" + onRank + "out overlaps x");
   expectError(
@@ -2594,8 +2622,8 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_layer_norm_grad_f32" + onRank + "eps must be 0 or more, got -1");
   expectError(
       [&](mp_context *c) {
-        return mp_rms_norm_grad_f32(c, 2, 2, 1e-5, in, in, in, nullptr,
-                                    nullptr);
+        return mp_rms_norm_grad_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in, in,
+                                    nullptr, nullptr);
       },
       "mp_rms_norm_grad_f32" + onRank +
           "dx and dweight are both null: nothing to compute");

@@ -67,15 +67,14 @@ bool movesIds(Operation *op) {
 /// it moves them, sums them across ranks (reduce-dtype=bf16), converts
 /// them, copies them (a reshape) or is a transposed view that a bf16 GEMM
 /// reads them through; or it computes in float32 what it holds in bf16
-/// (mp-fuse-conversions: elementwise kernels, bf16 GEMM results). (A bf16
-/// GEMM reads bf16 operands.)
+/// (mp-fuse-conversions: mayWriteBFloat16). (A bf16 GEMM reads bf16
+/// operands.)
 bool handlesBFloat16(Operation *op, const MemoryPlan &plan) {
   return onlyMoves(op) ||
          isa<CollectiveOpInterface, ConvertOp, ReshapeOp>(op) ||
          (isa<TransposeOp>(op) &&
           plan.transposedViews.contains(op->getResult(0))) ||
-         op->hasTrait<MPTrait::BFloat16Storage>() ||
-         getGemmPrecision(*op) == Precision::bf16;
+         mayWriteBFloat16(op);
 }
 
 /// What the runtime cannot run, before anything is rewritten.

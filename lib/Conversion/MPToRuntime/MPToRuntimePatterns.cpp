@@ -477,8 +477,9 @@ struct RmsNormLowering : RuntimePattern<RmsNormOp> {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
     calls.call("mp_rms_norm_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
-                calls.f64(op.getEps().convertToDouble()), in(op, 0), in(op, 1),
-                out(op)});
+                calls.f64(op.getEps().convertToDouble()),
+                calls.floatDtype(op.getInput()), in(op, 0), in(op, 1),
+                calls.floatDtype(op), out(op)});
     return success();
   }
 };
@@ -490,7 +491,8 @@ struct RmsNormGradLowering : RuntimePattern<RmsNormGradOp> {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
     calls.call("mp_rms_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
-                calls.f64(op.getEps().convertToDouble()), in(op, 0), in(op, 1),
+                calls.f64(op.getEps().convertToDouble()),
+                calls.floatDtype(op.getInput()), in(op, 0), in(op, 1),
                 in(op, 2), out(op), calls.nullPointer()});
     return success();
   }
@@ -502,8 +504,9 @@ struct RmsNormWeightGradLowering : RuntimePattern<RmsNormWeightGradOp> {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
     calls.call("mp_rms_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
-                calls.f64(op.getEps().convertToDouble()), in(op, 0),
-                calls.nullPointer(), in(op, 1), calls.nullPointer(), out(op)});
+                calls.f64(op.getEps().convertToDouble()),
+                calls.floatDtype(op.getInput()), in(op, 0), calls.nullPointer(),
+                in(op, 1), calls.nullPointer(), out(op)});
     return success();
   }
 };

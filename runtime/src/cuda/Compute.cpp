@@ -277,15 +277,14 @@ mp_status CudaBackend::sgdMulti(int count, float *const *params,
 }
 
 mp_status CudaBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
-                               const float *x, const float *weight,
-                               float *out) {
+                               TensorIn x, const float *weight, TensorOut out) {
   return checkLaunch(
       "mp_rms_norm_f32",
       cuda::launchRmsNorm(computeStream, rows, dim, eps, x, weight, out));
 }
 
 mp_status CudaBackend::normGrad(const char *call, bool centered, int64_t rows,
-                                int64_t dim, double eps, const float *x,
+                                int64_t dim, double eps, TensorIn x,
                                 const float *weight, const float *grad,
                                 float *dx, float *dweight, float *dbias) {
   // Each row's mean and rstd, in double.
@@ -307,7 +306,7 @@ mp_status CudaBackend::normGrad(const char *call, bool centered, int64_t rows,
 }
 
 mp_status CudaBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
-                                   const float *x, const float *weight,
+                                   TensorIn x, const float *weight,
                                    const float *grad, float *dx,
                                    float *dweight) {
   return normGrad("mp_rms_norm_grad_f32", false, rows, dim, eps, x, weight,
@@ -326,8 +325,8 @@ mp_status CudaBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
                                      const float *x, const float *weight,
                                      const float *grad, float *dx,
                                      float *dweight, float *dbias) {
-  return normGrad("mp_layer_norm_grad_f32", true, rows, dim, eps, x, weight,
-                  grad, dx, dweight, dbias);
+  return normGrad("mp_layer_norm_grad_f32", true, rows, dim, eps,
+                  TensorIn{MP_DTYPE_F32, x}, weight, grad, dx, dweight, dbias);
 }
 
 mp_status CudaBackend::softmax(int64_t batch, int64_t sq, int64_t sk,

@@ -137,9 +137,9 @@ public:
                   double eps, double weightDecay, const float *step,
                   const float *gradScale) override;
 
-  mp_status rmsNorm(int64_t rows, int64_t dim, double eps, const float *x,
-                    const float *weight, float *out) override;
-  mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, const float *x,
+  mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
+                    const float *weight, TensorOut out) override;
+  mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
                         const float *weight, const float *grad, float *dx,
                         float *dweight) override;
   mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
@@ -189,7 +189,7 @@ private:
   /// Both norms' gradients: per-row statistics in scratch memory of the
   /// compute stream around cuda::launchNormGrad.
   mp_status normGrad(const char *call, bool centered, int64_t rows, int64_t dim,
-                     double eps, const float *x, const float *weight,
+                     double eps, TensorIn x, const float *weight,
                      const float *grad, float *dx, float *dweight,
                      float *dbias);
   /// What start() does before the transport: everything a rank can fail

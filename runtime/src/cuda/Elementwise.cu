@@ -16,44 +16,7 @@ namespace {
 // 16-byte aligned, and the rest one at a time: they are bound by memory,
 // and wide accesses keep enough bytes in flight to reach its bandwidth.
 // Every element gets the same formula either way. Each tensor is float32
-// or bfloat16 (mp_runtime.h): read widened, written rounded to nearest
-// even; its dtype is the same for every thread, so the branches on it do
-// not diverge.
-
-__device__ inline float load1(TensorIn tensor, int64_t i) {
-  if (tensor.type == MP_DTYPE_BF16)
-    return fromBFloat16Bits(static_cast<const uint16_t *>(tensor.data)[i]);
-  return static_cast<const float *>(tensor.data)[i];
-}
-
-__device__ inline void store1(TensorOut tensor, int64_t i, float x) {
-  if (tensor.type == MP_DTYPE_BF16)
-    static_cast<uint16_t *>(tensor.data)[i] = toBFloat16Bits(x);
-  else
-    static_cast<float *>(tensor.data)[i] = x;
-}
-
-/// Elements 4v to 4v + 3.
-__device__ inline float4 load4(TensorIn tensor, int64_t v) {
-  if (tensor.type != MP_DTYPE_BF16)
-    return static_cast<const float4 *>(tensor.data)[v];
-  uint2 bits = static_cast<const uint2 *>(tensor.data)[v];
-  return make_float4(
-      fromBFloat16Bits(bits.x & 0xffffu), fromBFloat16Bits(bits.x >> 16),
-      fromBFloat16Bits(bits.y & 0xffffu), fromBFloat16Bits(bits.y >> 16));
-}
-
-__device__ inline void store4(TensorOut tensor, int64_t v, float4 x) {
-  if (tensor.type != MP_DTYPE_BF16) {
-    static_cast<float4 *>(tensor.data)[v] = x;
-    return;
-  }
-  auto pair = [](float low, float high) {
-    return uint32_t(toBFloat16Bits(low)) | uint32_t(toBFloat16Bits(high)) << 16;
-  };
-  static_cast<uint2 *>(tensor.data)[v] =
-      make_uint2(pair(x.x, x.y), pair(x.z, x.w));
-}
+// or bfloat16 (load1, store4, ... in Launch.cuh).
 
 __global__ void unaryKernel(mp_unary_op op, int64_t n, TensorIn in,
                             TensorOut out, double scalar) {

@@ -142,8 +142,8 @@ cudaError_t launchCrossEntropyGrad(cudaStream_t stream, int64_t rows,
 
 /// The norms, the softmax and its gradient give a block to each row.
 cudaError_t launchRmsNorm(cudaStream_t stream, int64_t rows, int64_t dim,
-                          double eps, const float *x, const float *weight,
-                          float *out);
+                          double eps, TensorIn x, const float *weight,
+                          TensorOut out);
 cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
                             double eps, const float *x, const float *weight,
                             const float *bias, float *out);
@@ -152,7 +152,7 @@ cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
 /// the rows through `partials` (kReductionPartials doubles). `dbias` is
 /// null for RMSNorm.
 cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
-                           int64_t dim, double eps, const float *x,
+                           int64_t dim, double eps, TensorIn x,
                            const float *weight, const float *grad, float *dx,
                            float *dweight, float *dbias, double *stats,
                            double *partials);

@@ -3,6 +3,7 @@
 #ifndef MP_RUNTIME_CUDA_LAUNCH_CUH
 #define MP_RUNTIME_CUDA_LAUNCH_CUH
 
+#include "../Elementwise.h"
 #include "Kernels.h"
 
 #include <cuda_runtime.h>
@@ -27,6 +28,45 @@ inline unsigned gridFor(int64_t n, int64_t perBlock = kThreads,
 template <typename... Pointers>
 __host__ __device__ inline bool alignedForVectors(const Pointers *...pointers) {
   return ((reinterpret_cast<uintptr_t>(pointers) % 16 == 0) && ...);
+}
+
+// Elements of a float32 or bfloat16 tensor (mp_runtime.h), as floats: read
+// widened, written rounded to nearest even. A tensor's dtype is the same
+// for every thread, so the branches on it do not diverge.
+
+__device__ inline float load1(TensorIn tensor, int64_t i) {
+  if (tensor.type == MP_DTYPE_BF16)
+    return fromBFloat16Bits(static_cast<const uint16_t *>(tensor.data)[i]);
+  return static_cast<const float *>(tensor.data)[i];
+}
+
+__device__ inline void store1(TensorOut tensor, int64_t i, float x) {
+  if (tensor.type == MP_DTYPE_BF16)
+    static_cast<uint16_t *>(tensor.data)[i] = toBFloat16Bits(x);
+  else
+    static_cast<float *>(tensor.data)[i] = x;
+}
+
+/// Elements 4v to 4v + 3.
+__device__ inline float4 load4(TensorIn tensor, int64_t v) {
+  if (tensor.type != MP_DTYPE_BF16)
+    return static_cast<const float4 *>(tensor.data)[v];
+  uint2 bits = static_cast<const uint2 *>(tensor.data)[v];
+  return make_float4(
+      fromBFloat16Bits(bits.x & 0xffffu), fromBFloat16Bits(bits.x >> 16),
+      fromBFloat16Bits(bits.y & 0xffffu), fromBFloat16Bits(bits.y >> 16));
+}
+
+__device__ inline void store4(TensorOut tensor, int64_t v, float4 x) {
+  if (tensor.type != MP_DTYPE_BF16) {
+    static_cast<float4 *>(tensor.data)[v] = x;
+    return;
+  }
+  auto pair = [](float low, float high) {
+    return uint32_t(toBFloat16Bits(low)) | uint32_t(toBFloat16Bits(high)) << 16;
+  };
+  static_cast<uint2 *>(tensor.data)[v] =
+      make_uint2(pair(x.x, x.y), pair(x.z, x.w));
 }
 
 /// The first index and the stride of this thread's grid-stride loop.

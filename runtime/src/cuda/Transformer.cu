@@ -37,15 +37,14 @@ template <typename Term> __device__ double rowSum(int64_t length, Term term) {
   return blockSumAll(sum);
 }
 
-__global__ void rmsNormKernel(int64_t rows, int64_t dim, double eps,
-                              const float *x, const float *weight, float *out) {
+__global__ void rmsNormKernel(int64_t rows, int64_t dim, double eps, TensorIn x,
+                              const float *weight, TensorOut out) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float *row = x + r * dim;
-    double squares =
-        rowSum(dim, [&](int64_t j) { return double(row[j]) * double(row[j]); });
+    auto row = [&](int64_t j) { return double(load1(x, r * dim + j)); };
+    double squares = rowSum(dim, [&](int64_t j) { return row(j) * row(j); });
     double rstd = getInverseRoot(squares / double(dim), eps);
     for (int64_t j = threadIdx.x; j < dim; j += blockDim.x)
-      out[r * dim + j] = float(double(row[j]) * rstd * double(weight[j]));
+      store1(out, r * dim + j, float(row(j) * rstd * double(weight[j])));
   }
 }
 
@@ -68,15 +67,14 @@ __global__ void layerNormKernel(int64_t rows, int64_t dim, double eps,
 /// stats[2r] = the row's mean (0 unless `centered`), stats[2r + 1] = its
 /// rstd, so that x̂ = (x - mean) · rstd for both norms.
 __global__ void normStatsKernel(bool centered, int64_t rows, int64_t dim,
-                                double eps, const float *x, double *stats) {
+                                double eps, TensorIn x, double *stats) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float *row = x + r * dim;
+    auto row = [&](int64_t j) { return double(load1(x, r * dim + j)); };
     double mean = 0;
     if (centered)
-      mean =
-          rowSum(dim, [&](int64_t j) { return double(row[j]); }) / double(dim);
+      mean = rowSum(dim, row) / double(dim);
     double squares = rowSum(
-        dim, [&](int64_t j) { return (row[j] - mean) * (row[j] - mean); });
+        dim, [&](int64_t j) { return (row(j) - mean) * (row(j) - mean); });
     if (threadIdx.x == 0) {
       stats[2 * r] = mean;
       stats[2 * r + 1] = getInverseRoot(squares / double(dim), eps);
@@ -88,7 +86,7 @@ __global__ void normStatsKernel(bool centered, int64_t rows, int64_t dim,
 /// chunk blockIdx.y: into partials[chunk · dim + j] (the bias' after all
 /// the weight's), or with no partials (one chunk) into dweight and dbias.
 __global__ void normColumnsKernel(int64_t rows, int64_t dim, int64_t chunkRows,
-                                  const float *x, const float *grad,
+                                  TensorIn x, const float *grad,
                                   const double *stats, double *partials,
                                   float *dweight, float *dbias) {
   int64_t chunk = blockIdx.y, chunks = gridDim.y;
@@ -98,7 +96,8 @@ __global__ void normColumnsKernel(int64_t rows, int64_t dim, int64_t chunkRows,
     double weightSum = 0, biasSum = 0;
     for (int64_t r = first; r < last; ++r) {
       double g = grad[r * dim + j];
-      weightSum += g * (x[r * dim + j] - stats[2 * r]) * stats[2 * r + 1];
+      weightSum +=
+          g * (double(load1(x, r * dim + j)) - stats[2 * r]) * stats[2 * r + 1];
       biasSum += g;
     }
     if (partials) {
@@ -132,19 +131,20 @@ __global__ void finishColumnsKernel(int64_t dim, int64_t chunks,
 
 /// dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim, gw = grad · weight.
 /// Each thread reads its entries of x and grad before it writes them in dx.
-__global__ void rmsNormGradKernel(int64_t rows, int64_t dim, const float *x,
+__global__ void rmsNormGradKernel(int64_t rows, int64_t dim, TensorIn x,
                                   const float *weight, const float *grad,
                                   const double *stats, float *dx) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float *xr = x + r * dim, *gr = grad + r * dim;
+    const float *gr = grad + r * dim;
+    auto xr = [&](int64_t j) { return double(load1(x, r * dim + j)); };
     double dot = rowSum(dim, [&](int64_t j) {
-      return double(gr[j]) * double(weight[j]) * double(xr[j]);
+      return double(gr[j]) * double(weight[j]) * xr(j);
     });
     double rstd = stats[2 * r + 1];
     double correction = rstd * rstd * rstd * dot / double(dim);
     for (int64_t j = threadIdx.x; j < dim; j += blockDim.x)
-      dx[r * dim + j] = float(rstd * double(gr[j]) * double(weight[j]) -
-                              double(xr[j]) * correction);
+      dx[r * dim + j] =
+          float(rstd * double(gr[j]) * double(weight[j]) - xr(j) * correction);
   }
 }
 
@@ -358,7 +358,7 @@ cudaError_t resetFirstBad(cudaStream_t stream, double *partials,
 /// Chunks of rows give the columns more threads, as many as the partial
 /// sums hold; with none held, one chunk writes the gradients itself.
 cudaError_t launchNormColumns(cudaStream_t stream, int64_t rows, int64_t dim,
-                              const float *x, const float *grad,
+                              TensorIn x, const float *grad,
                               const double *stats, float *dweight, float *dbias,
                               double *partials) {
   int64_t sums = dbias ? 2 : 1;
@@ -383,8 +383,8 @@ cudaError_t launchNormColumns(cudaStream_t stream, int64_t rows, int64_t dim,
 } // namespace
 
 cudaError_t launchRmsNorm(cudaStream_t stream, int64_t rows, int64_t dim,
-                          double eps, const float *x, const float *weight,
-                          float *out) {
+                          double eps, TensorIn x, const float *weight,
+                          TensorOut out) {
   rmsNormKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(rows, dim, eps, x,
                                                            weight, out);
   return cudaGetLastError();
@@ -399,7 +399,7 @@ cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
 }
 
 cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
-                           int64_t dim, double eps, const float *x,
+                           int64_t dim, double eps, TensorIn x,
                            const float *weight, const float *grad, float *dx,
                            float *dweight, float *dbias, double *stats,
                            double *partials) {
@@ -418,9 +418,10 @@ cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
   }
   if (rows == 0 || !dx)
     return cudaSuccess;
+  // LayerNorm's x is float32 (mp_layer_norm_grad_f32).
   if (centered)
     layerNormGradKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(
-        rows, dim, x, weight, grad, stats, dx);
+        rows, dim, static_cast<const float *>(x.data), weight, grad, stats, dx);
   else
     rmsNormGradKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(
         rows, dim, x, weight, grad, stats, dx);

@@ -155,7 +155,7 @@ func.func @embedding_grad_result(%ids: tensor<2x6xi64>, %g: tensor<2x6x16xf32>, 
 // -----
 
 func.func @rms_norm_grad_types(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: tensor<2x8xf32>) {
-  // expected-error@+1 {{'mp.rms_norm_grad' op failed to verify that all of {input, grad, result} have same type}}
+  // expected-error@+1 {{'mp.rms_norm_grad' op failed to verify that all of {grad, result} have same type}}
   %0 = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<2x8xf32>) -> tensor<2x16xf32>
   return
 }

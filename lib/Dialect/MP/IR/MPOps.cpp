@@ -94,10 +94,17 @@ LogicalResult mp::MPTrait::verifyBoundedTensors(Operation *op) {
   return success();
 }
 
-LogicalResult mp::MPTrait::verifyBFloat16Storage(Operation *op) {
-  auto elements = llvm::map_range(
+namespace {
+/// The element types of `op`'s operands, then of its results.
+auto getElementTypes(Operation *op) {
+  return llvm::map_range(
       llvm::concat<const Type>(op->getOperandTypes(), op->getResultTypes()),
       [](Type type) { return getElementTypeOrSelf(type); });
+}
+} // namespace
+
+LogicalResult mp::MPTrait::verifyBFloat16Storage(Operation *op) {
+  auto elements = getElementTypes(op);
   if (llvm::all_equal(elements) || llvm::all_of(elements, [](Type type) {
         return type.isF32() || type.isBF16();
       }))
@@ -108,11 +115,23 @@ LogicalResult mp::MPTrait::verifyBFloat16Storage(Operation *op) {
 }
 
 bool mp::mixesBFloat16Storage(Operation *op) {
-  return op->hasTrait<MPTrait::BFloat16Storage>() &&
-         !llvm::all_equal(llvm::map_range(
-             llvm::concat<const Type>(op->getOperandTypes(),
-                                      op->getResultTypes()),
-             [](Type type) { return getElementTypeOrSelf(type); }));
+  return (op->hasTrait<MPTrait::BFloat16Storage>() ||
+          isa<RmsNormOp, RmsNormGradOp, RmsNormWeightGradOp>(op)) &&
+         !llvm::all_equal(getElementTypes(op));
+}
+
+bool mp::mayReadBFloat16(OpOperand &use) {
+  Operation *op = use.getOwner();
+  if (op->hasTrait<MPTrait::BFloat16Storage>())
+    return true;
+  if (isa<RmsNormOp, RmsNormGradOp, RmsNormWeightGradOp>(op))
+    return use.getOperandNumber() == 0;
+  return isGemmFactor(use) && getGemmPrecision(*op) == Precision::bf16;
+}
+
+bool mp::mayWriteBFloat16(Operation *op) {
+  return op->hasTrait<MPTrait::BFloat16Storage>() || isa<RmsNormOp>(op) ||
+         (getGemmPrecision(*op) == Precision::bf16 && !getGemmAccumulator(*op));
 }
 
 namespace {
@@ -562,19 +581,29 @@ LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
 
 /// The weight (and bias, if any) of a norm over the last dim of `input` is
 /// `[dim]` of its type.
+/// Checks a norm's parameters against its input: `[dim]` of its element
+/// type, or (`storage`: RMSNorm, mp-fuse-conversions) float32 where the
+/// input is held in bfloat16.
 static LogicalResult verifyNormWeight(Operation *op, Value input, Value weight,
-                                      double eps, Value bias = {}) {
+                                      double eps, Value bias = {},
+                                      bool storage = false) {
   auto type = cast<RankedTensorType>(input.getType());
   if (type.getRank() < 1)
     return op->emitOpError() << "input needs a dim to normalize";
   auto paramType =
       RankedTensorType::get({type.getShape().back()}, type.getElementType());
+  auto isParam = [&](Type param) {
+    return param == paramType ||
+           (storage && type.getElementType().isBF16() &&
+            param == paramType.clone(Float32Type::get(op->getContext())));
+  };
   std::pair<StringRef, Value> params[] = {{"weight", weight}, {"bias", bias}};
   for (auto [name, param] : params)
-    if (param && param.getType() != paramType)
-      return op->emitOpError() << name << " " << param.getType() << " must be ["
-                               << type.getShape().back() << "] of the input's "
-                               << "element type";
+    if (param && !isParam(param.getType()))
+      return op->emitOpError()
+             << name << " " << param.getType() << " must be ["
+             << type.getShape().back() << "] of the input's "
+             << "element type" << (storage ? " (or f32 where it is bf16)" : "");
   if (!(eps >= 0))
     return op->emitOpError() << "eps must be non-negative, got " << eps;
   return success();
@@ -621,7 +650,23 @@ LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *,
 
 LogicalResult RmsNormOp::verify() {
   return verifyNormWeight(*this, getInput(), getWeight(),
-                          getEps().convertToDouble());
+                          getEps().convertToDouble(), Value(),
+                          /*storage=*/true);
+}
+
+bool RmsNormOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
+  return areStorageCompatible(inferred, actual);
+}
+
+LogicalResult RmsNormGradOp::verify() {
+  Type input = getElementTypeOrSelf(getInput());
+  Type grad = getElementTypeOrSelf(getGrad());
+  if (input != grad && !(input.isBF16() && grad.isF32()))
+    return emitOpError() << "input of " << input << " must be of grad's "
+                         << grad << " (or bf16 where it is f32)";
+  return verifyNormWeight(*this, getInput(), getWeight(),
+                          getEps().convertToDouble(), Value(),
+                          /*storage=*/true);
 }
 
 LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
@@ -971,11 +1016,18 @@ LogicalResult RmsNormWeightGradOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   RankedTensorType input = getTensorType(adaptor.getInput());
   RankedTensorType grad = getTensorType(adaptor.getGrad());
-  if (!input || !grad || input.getRank() < 1 || input != grad)
+  // The input may be held in bf16 where the gradient is f32.
+  auto sameOrHeld = [&] {
+    return input == grad ||
+           (grad.getElementType().isF32() &&
+            input == grad.clone(BFloat16Type::get(grad.getContext())));
+  };
+  if (!input || !grad || input.getRank() < 1 || !sameOrHeld())
     return emitOptionalError(location, "mp.rms_norm_weight_grad takes an "
-                                       "input and grad of one ranked type");
+                                       "input and grad of one ranked type "
+                                       "(or a bf16 input of an f32 grad)");
   results.push_back(
-      RankedTensorType::get({input.getShape().back()}, input.getElementType()));
+      RankedTensorType::get({input.getShape().back()}, grad.getElementType()));
   return success();
 }
 

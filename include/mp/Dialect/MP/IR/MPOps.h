@@ -72,8 +72,17 @@ public:
   }
 };
 } // namespace MPTrait
-/// True if `op`'s tensors mix float32 and bfloat16 (MP_BFloat16Storage).
+/// True if `op` computes in float32 on tensors it holds in bfloat16 and in
+/// float32 mixed (MP_BFloat16Storage, RMSNorm and its gradients).
 bool mixesBFloat16Storage(mlir::Operation *op);
+/// True if `use` may be a bfloat16 tensor where its op computes in float32
+/// (read widened): any operand of an MP_BFloat16Storage op, RMSNorm's and
+/// its gradients' input, a bf16 GEMM's factors.
+bool mayReadBFloat16(mlir::OpOperand &use);
+/// True if `op` may write bfloat16 results where it computes in float32
+/// (rounded to nearest even): an MP_BFloat16Storage op, RMSNorm, a bf16
+/// GEMM that adds into nothing.
+bool mayWriteBFloat16(mlir::Operation *op);
 /// A norm over the last dim (mp.rms_norm, mp.layer_norm): its input, and
 /// the parameters a norm module holds, its weight and (layer_norm) its bias.
 /// All null when `op` is neither.

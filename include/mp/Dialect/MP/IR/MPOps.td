@@ -457,7 +457,7 @@ def MP_EmbeddingOp : MP_Op<"embedding", [Pure, InferTypeOpAdaptor,
   }];
 }
 
-def MP_RmsNormOp : MP_Op<"rms_norm", [Pure, InferTypeOpAdaptor,
+def MP_RmsNormOp : MP_Op<"rms_norm", [Pure, InferTypeOpAdaptorWithIsCompatible,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "RMSNorm over the last dim, with its weight";
@@ -469,6 +469,10 @@ def MP_RmsNormOp : MP_Op<"rms_norm", [Pure, InferTypeOpAdaptor,
     ```mlir
     %y = mp.rms_norm %x, %w eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
     ```
+
+    Computed in float32, its input and result may be held in bfloat16
+    where the weight is float32 (`mp-fuse-conversions`): the input read
+    widened, the result rounded to nearest even.
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
                        F64Attr:$eps);

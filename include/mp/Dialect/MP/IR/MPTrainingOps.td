@@ -140,7 +140,7 @@ def MP_EmbeddingGradOp : MP_Op<"embedding_grad", [Pure,
 }
 
 def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
-    AllTypesMatch<["input", "grad", "result"]>,
+    AllTypesMatch<["grad", "result"]>, AllShapesMatch<["input", "grad"]>,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradient of rms_norm with respect to its input";
   let description = [{
@@ -150,6 +150,9 @@ def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
     ```mlir
     %dx = mp.rms_norm_grad %x, %w, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
     ```
+
+    The input may be held in bfloat16 where the rest is float32
+    (`mp-fuse-conversions`), read widened.
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
                        MP_FloatTensor:$grad, F64Attr:$eps);
@@ -158,6 +161,7 @@ def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
     $input `,` $weight `,` $grad `eps` $eps attr-dict `:`
     functional-type(operands, results)
   }];
+  let hasVerifier = 1;
 }
 
 def MP_RmsNormWeightGradOp : MP_Op<"rms_norm_weight_grad", [Pure,
@@ -166,7 +170,8 @@ def MP_RmsNormWeightGradOp : MP_Op<"rms_norm_weight_grad", [Pure,
   let summary = "the gradient of rms_norm with respect to its weight";
   let description = [{
     `sum(grad · x · rsqrt(mean(x²) + eps))` over every dim but the last: a
-    partial sum where the rows are split.
+    partial sum where the rows are split. The input may be held in bfloat16
+    where the gradient is float32 (`mp-fuse-conversions`), read widened.
 
     ```mlir
     %dw = mp.rms_norm_weight_grad %x, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<2x16x64xf32>) -> tensor<64xf32>
