@@ -81,3 +81,27 @@ func.func @kept(%a: tensor<4x8xf32>, %x: tensor<4x16xf32>, %w: tensor<8x16xf32>,
   %p = mp.linear %bw, %v precision <tf32> : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
   return %er, %n, %accr, %tr, %ar, %s, %p, %bw : tensor<4x8xbf16>, tensor<4x8xf32>, tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// RMSNorm reads its input and writes its result in bf16 (its float32
+// weight stays), and its gradients read the saved bf16 input; a widening
+// of the weight stays (only the input is held).
+// CHECK-LABEL: func.func @rms_norm
+// CHECK-NEXT: %[[N:.+]] = mp.rms_norm %arg0, %arg1 eps 1.000000e-05 : (tensor<4x8xbf16>, tensor<8xf32>) -> tensor<4x8xbf16>
+// CHECK-NEXT: %[[Y:.+]] = mp.linear %[[N]], %arg2 precision <bf16> : (tensor<4x8xbf16>, tensor<8x8xbf16>) -> tensor<4x8xf32>
+// CHECK-NEXT: mp.rms_norm_grad %arg0, %arg1, %arg3 eps 1.000000e-05 : (tensor<4x8xbf16>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+// CHECK-NEXT: mp.rms_norm_weight_grad %arg0, %arg3 eps 1.000000e-05 : (tensor<4x8xbf16>, tensor<4x8xf32>) -> tensor<8xf32>
+// CHECK-NEXT: %[[W:.+]] = mp.convert %arg4 : tensor<8xbf16> -> tensor<8xf32>
+// CHECK-NEXT: mp.rms_norm %arg0, %[[W]] eps 1.000000e-05 : (tensor<4x8xbf16>, tensor<8xf32>) -> tensor<4x8xf32>
+func.func @rms_norm(%x: tensor<4x8xbf16>, %w: tensor<8xf32>, %v: tensor<8x8xbf16>, %g: tensor<4x8xf32>, %wb: tensor<8xbf16>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) {
+  %xf = mp.convert %x : tensor<4x8xbf16> -> tensor<4x8xf32>
+  %n = mp.rms_norm %xf, %w eps 1.0e-5 : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %nr = mp.convert %n : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %y = mp.linear %nr, %v precision <bf16> : (tensor<4x8xbf16>, tensor<8x8xbf16>) -> tensor<4x8xf32>
+  %dx = mp.rms_norm_grad %xf, %w, %g eps 1.0e-5 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %dw = mp.rms_norm_weight_grad %xf, %g eps 1.0e-5 : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8xf32>
+  %wf = mp.convert %wb : tensor<8xbf16> -> tensor<8xf32>
+  %m = mp.rms_norm %xf, %wf eps 1.0e-5 : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %y, %dx, %dw, %m : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>
+}

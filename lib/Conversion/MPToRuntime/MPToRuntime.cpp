@@ -235,18 +235,27 @@ struct ExitLowering : OpConversionPattern<func::ReturnOp> {
 LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols) {
   if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
     return func.emitError("the runtime lowering takes single-block functions");
-  for (auto [index, type] : llvm::enumerate(func.getArgumentTypes())) {
+  // The manifest names the arguments' and results' element types for the
+  // trainer.
+  auto isManifestTensor = [](Type type) {
     auto tensor = dyn_cast<RankedTensorType>(type);
-    // The manifest names the arguments' element types for the trainer.
     Type element = tensor ? tensor.getElementType() : Type();
-    if (!tensor || !tensor.hasStaticShape() ||
-        !(element.isF32() || element.isF64() || element.isInteger(32) ||
-          element.isInteger(64)))
+    return tensor && tensor.hasStaticShape() &&
+           (element.isF32() || element.isF64() || element.isInteger(32) ||
+            element.isInteger(64));
+  };
+  for (auto [index, type] : llvm::enumerate(func.getArgumentTypes()))
+    if (!isManifestTensor(type))
       return emitError(func.getArgument(index).getLoc())
              << "the runtime lowering takes statically shaped tensors of "
                 "f32, f64, i32 or i64 arguments, not "
              << type;
-  }
+  for (auto [index, type] : llvm::enumerate(func.getResultTypes()))
+    if (!isManifestTensor(type))
+      return func.emitError()
+             << "the runtime lowering returns statically shaped tensors of "
+                "f32, f64, i32 or i64, not "
+             << type << " (result #" << index << ")";
   MeshAttr mesh;
   for (BlockArgument arg : func.getArguments())
     if (ShardingAttr sharding = getValueSharding(arg);

@@ -248,14 +248,18 @@ func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> 
 // CHECK: call @mp_gemm_f32(%{{.+}}, %c2_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c32_i64, %c16_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c4_i32, %[[G:[0-9]+]])
 // CHECK: call @mp_binary_f32(%{{.+}}, %c0_i32, %c128_i64, %c4_i32, %[[G]], %c0_i32, %{{.+}}, %c4_i32, %[[S:[0-9]+]])
 // CHECK: call @mp_swiglu_grad_f32(%{{.+}}, %c128_i64, %c0_i32, %{{.+}}, %c4_i32, %[[G]], %c4_i32, %[[S]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}})
-// CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[S]], %c0_i32, %{{.+}}, %{{.+}})
-func.func @bf16_storage(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<32x16xf32> {mp.param = "w"}, %r: tensor<4x32xf32> {mp.input = "r"})
-    -> (tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>) {
+// CHECK: call @mp_rms_norm_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N:[0-9]+]])
+// CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[N]], %c0_i32, %{{.+}}, %{{.+}})
+// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}})
+func.func @bf16_storage(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<32x16xf32> {mp.param = "w"}, %r: tensor<4x32xf32> {mp.input = "r"}, %nw: tensor<32xf32> {mp.param = "nw"})
+    -> (tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>) {
   %g = mp.linear %x, %w precision <bf16> : (tensor<4x16xf32>, tensor<32x16xf32>) -> tensor<4x32xbf16>
   %s = mp.add %g, %r : (tensor<4x32xbf16>, tensor<4x32xf32>) -> tensor<4x32xbf16>
   %dg, %du = mp.swiglu_grad %r, %g, %s : (tensor<4x32xf32>, tensor<4x32xbf16>, tensor<4x32xbf16>) -> (tensor<4x32xf32>, tensor<4x32xf32>)
-  %e = mp.exp %s : (tensor<4x32xbf16>) -> tensor<4x32xf32>
-  return %dg, %du, %e : tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>
+  %n = mp.rms_norm %s, %nw eps 1.0e-5 : (tensor<4x32xbf16>, tensor<32xf32>) -> tensor<4x32xbf16>
+  %e = mp.exp %n : (tensor<4x32xbf16>) -> tensor<4x32xf32>
+  %dn = mp.rms_norm_grad %s, %nw, %r eps 1.0e-5 : (tensor<4x32xbf16>, tensor<32xf32>, tensor<4x32xf32>) -> tensor<4x32xf32>
+  return %dg, %du, %e, %dn : tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>
 }
 
 // -----
@@ -266,4 +270,12 @@ func.func @bf16_storage(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<32x16x
 func.func @bf16_argument(%x: tensor<4xbf16> {mp.input = "x"}) -> tensor<4xf32> {
   %y = mp.convert %x : tensor<4xbf16> -> tensor<4xf32>
   return %y : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{the runtime lowering returns statically shaped tensors of f32, f64, i32 or i64, not 'tensor<4xbf16>' (result #0)}}
+func.func @bf16_result(%x: tensor<4xf32> {mp.input = "x"}) -> tensor<4xbf16> {
+  %y = mp.convert %x : tensor<4xf32> -> tensor<4xbf16>
+  return %y : tensor<4xbf16>
 }

@@ -163,9 +163,35 @@ func.func @rms_norm_grad_types(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: ten
 // -----
 
 func.func @rms_norm_weight_grad_types(%x: tensor<2x16xf32>, %g: tensor<2x8xf32>) {
-  // expected-error@+2 {{mp.rms_norm_weight_grad takes an input and grad of one ranked type}}
+  // expected-error@+2 {{mp.rms_norm_weight_grad takes an input and grad of one ranked type (or a bf16 input of an f32 grad)}}
   // expected-error@+1 {{'mp.rms_norm_weight_grad' op failed to infer returned types}}
   %0 = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x8xf32>) -> tensor<16xf32>
+  return
+}
+
+// -----
+
+// A bf16-held input takes an f32 weight and gradient, not the reverse.
+func.func @rms_norm_f32_input_bf16_weight(%x: tensor<2x16xf32>, %w: tensor<16xbf16>) {
+  // expected-error@+1 {{'mp.rms_norm' op weight 'tensor<16xbf16>' must be [16] of the input's element type (or f32 where it is bf16)}}
+  %0 = mp.rms_norm %x, %w eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xbf16>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_grad_f32_input_bf16_grad(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: tensor<2x16xbf16>) {
+  // expected-error@+1 {{'mp.rms_norm_grad' op input of 'f32' must be of grad's 'bf16' (or bf16 where it is f32)}}
+  %0 = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<2x16xbf16>) -> tensor<2x16xbf16>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight_grad_f32_input_bf16_grad(%x: tensor<2x16xf32>, %g: tensor<2x16xbf16>) {
+  // expected-error@+2 {{mp.rms_norm_weight_grad takes an input and grad of one ranked type (or a bf16 input of an f32 grad)}}
+  // expected-error@+1 {{'mp.rms_norm_weight_grad' op failed to infer returned types}}
+  %0 = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x16xbf16>) -> tensor<16xbf16>
   return
 }
 

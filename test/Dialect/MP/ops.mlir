@@ -46,6 +46,13 @@ func.func @bf16_storage(%x: tensor<8xf32>, %b: tensor<8xbf16>) {
   %4:2 = mp.swiglu_grad %x, %b, %b : (tensor<8xf32>, tensor<8xbf16>, tensor<8xbf16>) -> (tensor<8xbf16>, tensor<8xf32>)
   // CHECK-NEXT: mp.silu_grad %arg0, %arg1 : (tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
   %5 = mp.silu_grad %x, %b : (tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
+  // RMSNorm of a bf16-held input, its weight float32.
+  // CHECK-NEXT: mp.rms_norm %arg1, %arg0 eps 1.000000e-05 : (tensor<8xbf16>, tensor<8xf32>) -> tensor<8xbf16>
+  %6 = mp.rms_norm %b, %x eps 1.0e-5 : (tensor<8xbf16>, tensor<8xf32>) -> tensor<8xbf16>
+  // CHECK-NEXT: mp.rms_norm_grad %arg1, %arg0, %arg0 eps 1.000000e-05 : (tensor<8xbf16>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %7 = mp.rms_norm_grad %b, %x, %x eps 1.0e-5 : (tensor<8xbf16>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  // CHECK-NEXT: mp.rms_norm_weight_grad %arg1, %arg0 eps 1.000000e-05 : (tensor<8xbf16>, tensor<8xf32>) -> tensor<8xf32>
+  %8 = mp.rms_norm_weight_grad %b, %x eps 1.0e-5 : (tensor<8xbf16>, tensor<8xf32>) -> tensor<8xf32>
   return
 }
 
