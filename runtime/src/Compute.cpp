@@ -158,7 +158,7 @@ mp_status checkElementwiseTensors(mp_context *ctx, const char *call,
       return fail(ctx, call, "takes float32 and bfloat16 tensors, not dtype %d",
                   static_cast<int>(out.type));
     for (TensorIn in : ins)
-      if (in.data == out.data && in.type != out.type)
+      if (in.data && in.data == out.data && in.type != out.type)
         return fail(ctx, call, "writes a dtype-%d output over a dtype-%d input",
                     static_cast<int>(out.type), static_cast<int>(in.type));
   }
