@@ -610,19 +610,20 @@ def FuseConversions : Pass<"mp-fuse-conversions", "::mlir::ModuleOp"> {
     (`--mp-train-step="precision=bf16 saved-dtype=bf16"`) or holds GEMM
     operands in bf16 (`--mp-narrow-gemm-operands`) rounds float32 values
     to bf16 where they are made and widens them back where they are read:
-    an `mp.convert` each way, a kernel of 6 bytes per element (the 8B
-    Llama's saved-bf16 step spent 9% of its simulated time in them).
-    Elementwise ops compute in float32 and may hold their operands and
-    results in bf16 (MP_BFloat16Storage), and a bf16 GEMM may write bf16,
-    so this pass folds
+    an `mp.convert` each way, a kernel of 6 bytes per element (torchtitan's
+    8B by op spent 11% of its simulated step in them). Elementwise ops
+    compute in float32 and may hold their operands and results in bf16
+    (MP_BFloat16Storage), RMSNorm its input and result (its gradients
+    their input), and a bf16 GEMM may write bf16 (`mayReadBFloat16`,
+    `mayWriteBFloat16`), so this pass folds
 
-    * a widening into each reader that takes bf16: an elementwise op (it
-      reads the bf16 value widened), a bf16 GEMM's factor (it rounds to
-      bf16 anyway), a rounding (back to the bf16 value itself); a reshape
-      of a widening reshapes the bf16 value and widens after it;
+    * a widening into each reader that takes bf16: an elementwise op or
+      RMSNorm (it reads the bf16 value widened), a bf16 GEMM's factor (it
+      rounds to bf16 anyway), a rounding (back to the bf16 value itself);
+      a reshape of a widening reshapes the bf16 value and widens after it;
     * a rounding into the op that made its only input, when that is an
-      elementwise op or a bf16 GEMM without an accumulator: it writes the
-      bf16 result itself.
+      elementwise op, RMSNorm or a bf16 GEMM without an accumulator: it
+      writes the bf16 result itself.
 
     Widening is exact and a fused rounding is the same rounding (to nearest
     even) of the same float32 value, so no value changes: bit for bit in
@@ -630,9 +631,9 @@ def FuseConversions : Pass<"mp-fuse-conversions", "::mlir::ModuleOp"> {
     the conversions on blocks that stay in cache; on CUDA the kernels read
     and write bf16 and a GEMM that writes bf16 runs natively (cuBLAS
     rounds in its epilogue, as its float32 sums may differ in order from a
-    float32-output GEMM's). The elementwise kernels then move 2 bytes per
-    bf16 element where they moved 4, so a step saving bf16 moves fewer
-    bytes than one saving float32, not more.
+    float32-output GEMM's). The kernels then move 2 bytes per bf16 element
+    where they moved 4, so a step saving bf16 moves fewer bytes than one
+    saving float32, not more (docs/mixed-precision.md).
 
     Run it last, after the passes that rewrite the partitioned step
     (`--mp-chunk-loss`, `--mp-narrow-gemm-operands`, the schedules,
