@@ -150,6 +150,10 @@ private:
   const float *bFloat16Operand(mp_dtype type, const void *in, int64_t count,
                                std::vector<float> &scratch) const;
 
+  /// A tensor of `count` elements as float32: itself, or a bfloat16 one
+  /// widened (exactly) into `scratch` (the norms' bfloat16 inputs).
+  const float *widened(TensorIn x, int64_t count, std::vector<float> &scratch);
+
   MpiCollectives collectives;
   /// A bf16 GEMM's rounded operands and the float32 product it rounds
   /// into a bfloat16 C, kept from call to call.

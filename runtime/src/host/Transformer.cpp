@@ -56,26 +56,20 @@ mp_status checkIds(mp_context *ctx, const char *call, const char *format,
 
 } // namespace
 
-namespace {
-/// A norm's input as float32: itself, or a bfloat16 one widened into
-/// `scratch` (exactly), so that the float32 loops read the same values.
-const float *widenedRows(TensorIn x, int64_t count,
-                         std::vector<float> &scratch) {
+const float *HostBackend::widened(TensorIn x, int64_t count,
+                                  std::vector<float> &scratch) {
   if (x.type != MP_DTYPE_BF16)
     return static_cast<const float *>(x.data);
   scratch.resize(count);
-  const auto *bits = static_cast<const uint16_t *>(x.data);
-  for (int64_t i = 0; i < count; ++i)
-    scratch[i] = fromBFloat16Bits(bits[i]);
+  convert(MP_DTYPE_BF16, MP_DTYPE_F32, count, x.data, scratch.data());
   return scratch.data();
 }
-} // namespace
 
 mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
                                TensorIn input, const float *weight,
                                TensorOut output) {
-  std::vector<float> widened, unrounded;
-  const float *x = widenedRows(input, rows * dim, widened);
+  std::vector<float> widenedX, unrounded;
+  const float *x = widened(input, rows * dim, widenedX);
   float *out = static_cast<float *>(output.data);
   if (output.type == MP_DTYPE_BF16) {
     unrounded.resize(rows * dim);
@@ -98,8 +92,8 @@ mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
                                    TensorIn input, const float *weight,
                                    const float *grad, float *dx,
                                    float *dweight) {
-  std::vector<float> widened;
-  const float *x = widenedRows(input, rows * dim, widened);
+  std::vector<float> widenedX;
+  const float *x = widened(input, rows * dim, widenedX);
   std::vector<double> rstd(rows);
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)

@@ -581,9 +581,16 @@ LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
 
 /// The weight (and bias, if any) of a norm over the last dim of `input` is
 /// `[dim]` of its type.
+/// True if elements of type `held` are those of a float32 computation in
+/// `computed`: the same type, or bfloat16 where it is float32 (RMSNorm's
+/// input beside its float32 weight and gradients, mp-fuse-conversions).
+static bool holdsElementsOf(Type held, Type computed) {
+  return held == computed || (held.isBF16() && computed.isF32());
+}
+
 /// Checks a norm's parameters against its input: `[dim]` of its element
-/// type, or (`storage`: RMSNorm, mp-fuse-conversions) float32 where the
-/// input is held in bfloat16.
+/// type, or (`storage`: RMSNorm) float32 where the input is held in
+/// bfloat16.
 static LogicalResult verifyNormWeight(Operation *op, Value input, Value weight,
                                       double eps, Value bias = {},
                                       bool storage = false) {
@@ -593,9 +600,10 @@ static LogicalResult verifyNormWeight(Operation *op, Value input, Value weight,
   auto paramType =
       RankedTensorType::get({type.getShape().back()}, type.getElementType());
   auto isParam = [&](Type param) {
+    Type element = getElementTypeOrSelf(param);
     return param == paramType ||
-           (storage && type.getElementType().isBF16() &&
-            param == paramType.clone(Float32Type::get(op->getContext())));
+           (storage && param == paramType.clone(element) &&
+            holdsElementsOf(type.getElementType(), element));
   };
   std::pair<StringRef, Value> params[] = {{"weight", weight}, {"bias", bias}};
   for (auto [name, param] : params)
@@ -661,7 +669,7 @@ bool RmsNormOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
 LogicalResult RmsNormGradOp::verify() {
   Type input = getElementTypeOrSelf(getInput());
   Type grad = getElementTypeOrSelf(getGrad());
-  if (input != grad && !(input.isBF16() && grad.isF32()))
+  if (!holdsElementsOf(input, grad))
     return emitOpError() << "input of " << input << " must be of grad's "
                          << grad << " (or bf16 where it is f32)";
   return verifyNormWeight(*this, getInput(), getWeight(),
@@ -1017,12 +1025,9 @@ LogicalResult RmsNormWeightGradOp::inferReturnTypes(
   RankedTensorType input = getTensorType(adaptor.getInput());
   RankedTensorType grad = getTensorType(adaptor.getGrad());
   // The input may be held in bf16 where the gradient is f32.
-  auto sameOrHeld = [&] {
-    return input == grad ||
-           (grad.getElementType().isF32() &&
-            input == grad.clone(BFloat16Type::get(grad.getContext())));
-  };
-  if (!input || !grad || input.getRank() < 1 || !sameOrHeld())
+  if (!input || !grad || input.getRank() < 1 ||
+      input.clone(grad.getElementType()) != grad ||
+      !holdsElementsOf(input.getElementType(), grad.getElementType()))
     return emitOptionalError(location, "mp.rms_norm_weight_grad takes an "
                                        "input and grad of one ranked type "
                                        "(or a bf16 input of an f32 grad)");
