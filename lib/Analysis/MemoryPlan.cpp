@@ -82,6 +82,110 @@ std::optional<int64_t> getAlignedBlockOffset(RankedTensorType type, int64_t dim,
   return offset;
 }
 
+using Buffer = MemoryPlan::Buffer;
+
+/// True if `a` and `b` are live at a common program position: they may not
+/// share bytes.
+bool liveTogether(const Buffer &a, const Buffer &b) {
+  return a.begin <= b.end && b.begin <= a.end;
+}
+
+/// The end of the highest of `buffers`.
+int64_t getArenaTop(ArrayRef<Buffer> buffers) {
+  int64_t top = 0;
+  for (const Buffer &buffer : buffers)
+    top = std::max(top, buffer.offset + buffer.bytes);
+  return top;
+}
+
+/// Places `buffers` (sorted by their first position) by first fit in
+/// program order: each in the lowest gap that the buffers still live leave,
+/// else on top of them. The gaps below the top are kept by offset and the
+/// live buffers by the end of their range, so that a deep model's thousands
+/// of saved activations are not scanned for every new buffer.
+void placeFirstFit(MutableArrayRef<Buffer> buffers) {
+  std::map<int64_t, int64_t> gaps; // offset -> bytes
+  int64_t top = 0;
+  using Expiry = std::pair<int64_t, size_t>; // end, index in `buffers`
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> live;
+  auto release = [&](int64_t offset, int64_t bytes) {
+    if (auto next = gaps.find(offset + bytes); next != gaps.end()) {
+      bytes += next->second;
+      gaps.erase(next);
+    }
+    if (auto after = gaps.lower_bound(offset); after != gaps.begin()) {
+      auto before = std::prev(after);
+      if (before->first + before->second == offset) {
+        offset = before->first;
+        bytes += before->second;
+        gaps.erase(before);
+      }
+    }
+    if (offset + bytes == top)
+      top = offset;
+    else
+      gaps[offset] = bytes;
+  };
+  for (auto [index, buffer] : llvm::enumerate(buffers)) {
+    while (!live.empty() && live.top().first < buffer.begin) {
+      const Buffer &done = buffers[live.top().second];
+      release(done.offset, done.bytes);
+      live.pop();
+    }
+    auto gap = llvm::find_if(
+        gaps, [&](const auto &entry) { return entry.second >= buffer.bytes; });
+    if (gap != gaps.end()) {
+      auto [offset, bytes] = *gap;
+      gaps.erase(gap);
+      if (bytes > buffer.bytes)
+        gaps[offset + buffer.bytes] = bytes - buffer.bytes;
+      buffer.offset = offset;
+    } else {
+      buffer.offset = top;
+      top += buffer.bytes;
+    }
+    live.push({buffer.end, index});
+  }
+}
+
+/// Places `buffers` greedily by size, as TensorFlow Lite's planner does
+/// (Pisarchyk and Lee, "Efficient Memory Management for Deep Neural Net
+/// Inference", 2020): the largest first (of equal ones the longer-lived,
+/// then the earlier), each in the smallest gap between the buffers placed so
+/// far that are live beside it, else above them all. Program order cannot
+/// see that a small early buffer splits the room a large later one needs;
+/// this can.
+void placeBySize(MutableArrayRef<Buffer> buffers) {
+  auto bySize = llvm::to_vector(llvm::seq<size_t>(0, buffers.size()));
+  llvm::stable_sort(bySize, [&](size_t a, size_t b) {
+    const Buffer &first = buffers[a], &second = buffers[b];
+    if (first.bytes != second.bytes)
+      return first.bytes > second.bytes;
+    return first.end - first.begin > second.end - second.begin;
+  });
+  SmallVector<size_t> byOffset; // the placed buffers, lowest first
+  for (size_t index : bySize) {
+    Buffer &buffer = buffers[index];
+    int64_t free = 0; // where the bytes below, live beside it, end
+    std::optional<std::pair<int64_t, int64_t>> best; // gap bytes, offset
+    for (size_t other : byOffset) {
+      const Buffer &placed = buffers[other];
+      if (!liveTogether(buffer, placed))
+        continue;
+      int64_t gap = placed.offset - free;
+      if (gap >= buffer.bytes && (!best || gap < best->first))
+        best = {gap, free};
+      free = std::max(free, placed.offset + placed.bytes);
+    }
+    buffer.offset = best ? best->second : free;
+    byOffset.insert(llvm::upper_bound(byOffset, buffer.offset,
+                                      [&](int64_t offset, size_t other) {
+                                        return offset < buffers[other].offset;
+                                      }),
+                    index);
+  }
+}
+
 } // namespace
 
 bool isTransposedView(TransposeOp transpose) {
@@ -388,35 +492,8 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
            << "the step's arguments and temporaries need more bytes per rank "
               "than int64 counts";
 
-  // First fit, in program order, over the buffers still live: the lowest
-  // free gap that holds the buffer, else the top of the live buffers. The
-  // gaps below the top are kept by offset and the live buffers by the end
-  // of their range, so that a deep model's thousands of saved activations
-  // are not scanned for every new buffer.
-  std::map<int64_t, int64_t> gaps; // offset -> bytes
-  int64_t top = 0;
-  using Expiry = std::pair<int64_t, size_t>; // end, index in `order`
-  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> live;
-  auto release = [&](int64_t offset, int64_t bytes) {
-    if (auto next = gaps.find(offset + bytes); next != gaps.end()) {
-      bytes += next->second;
-      gaps.erase(next);
-    }
-    if (auto after = gaps.lower_bound(offset); after != gaps.begin()) {
-      auto before = std::prev(after);
-      if (before->first + before->second == offset) {
-        offset = before->first;
-        bytes += before->second;
-        gaps.erase(before);
-      }
-    }
-    if (offset + bytes == top)
-      top = offset;
-    else
-      gaps[offset] = bytes;
-  };
-  // The values' buffers and the asynchronous groups' scratch, in program
-  // order of their first position, with what made each.
+  // The values' buffers and the asynchronous groups' and ops' scratch, in
+  // program order of their first position, with what made each.
   struct Placement {
     Buffer *buffer;
     MemoryPlan::PeakBuffer madeBy;
@@ -432,33 +509,39 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   llvm::stable_sort(order, [](const Placement &a, const Placement &b) {
     return a.buffer->begin < b.buffer->begin;
   });
-  int64_t peakPosition = -1;
-  for (auto [index, placement] : llvm::enumerate(order)) {
-    Buffer &buffer = *placement.buffer;
-    while (!live.empty() && live.top().first < buffer.begin) {
-      const Buffer &done = *order[live.top().second].buffer;
-      release(done.offset, done.bytes);
-      live.pop();
-    }
-    auto gap = llvm::find_if(
-        gaps, [&](const auto &entry) { return entry.second >= buffer.bytes; });
-    if (gap != gaps.end()) {
-      auto [offset, bytes] = *gap;
-      gaps.erase(gap);
-      if (bytes > buffer.bytes)
-        gaps[offset + buffer.bytes] = bytes - buffer.bytes;
-      buffer.offset = offset;
-    } else {
-      buffer.offset = top;
-      top += buffer.bytes;
-    }
-    live.push({buffer.end, index});
-    if (buffer.offset + buffer.bytes > plan.arenaBytes) {
-      plan.arenaBytes = buffer.offset + buffer.bytes;
-      peakPosition = buffer.begin;
-    }
+  // Two placements, the smaller arena kept (first fit where they tie):
+  // neither is always the smaller.
+  SmallVector<Buffer> pooled;
+  for (const Placement &placement : order)
+    pooled.push_back(*placement.buffer);
+  SmallVector<Buffer> bySize = pooled;
+  placeFirstFit(pooled);
+  placeBySize(bySize);
+  if (getArenaTop(bySize) < getArenaTop(pooled))
+    pooled = std::move(bySize);
+  for (auto [placement, buffer] : llvm::zip(order, pooled))
+    placement.buffer->offset = buffer.offset;
+  plan.arenaBytes = getArenaTop(pooled);
+
+  // The bytes live at each position: no placement's arena is smaller than
+  // their most.
+  SmallVector<int64_t> liveBytes(last + 2, 0);
+  for (const Buffer &buffer : pooled) {
+    liveBytes[buffer.begin] += buffer.bytes;
+    liveBytes[buffer.end + 1] -= buffer.bytes;
   }
-  // Every buffer live there lies in the arena beside the others.
+  for (size_t position = 1; position < liveBytes.size(); ++position)
+    liveBytes[position] += liveBytes[position - 1];
+  plan.maxLiveBytes = *llvm::max_element(liveBytes);
+  // What fills the arena where it is highest: every buffer live at the
+  // position, among those where a buffer reaching the top is, with the most
+  // bytes live (the fewest gaps).
+  int64_t peakPosition = -1;
+  for (const Buffer &buffer : pooled)
+    if (buffer.offset + buffer.bytes == plan.arenaBytes)
+      for (int64_t position = buffer.begin; position <= buffer.end; ++position)
+        if (peakPosition < 0 || liveBytes[position] > liveBytes[peakPosition])
+          peakPosition = position;
   plan.peakGapBytes = plan.arenaBytes;
   for (const Placement &placement : order)
     if (placement.buffer->begin <= peakPosition &&
@@ -486,6 +569,7 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   if (plan.scratchBytes > 0) {
     plan.scratchOffset = alignUp(plan.arenaBytes);
     plan.arenaBytes = plan.scratchOffset + alignUp(plan.scratchBytes);
+    plan.maxLiveBytes += alignUp(plan.scratchBytes);
   }
   for (auto [index, firstWait] : llvm::enumerate(plan.groupFirstWait))
     if (!firstWait)

@@ -81,6 +81,7 @@ void writePeak(llvm::json::OStream &json, const MemoryPlan &plan) {
       });
   });
   json.attribute("peak_gap_bytes", plan.peakGapBytes);
+  json.attribute("max_live_bytes", plan.maxLiveBytes);
 }
 
 struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {

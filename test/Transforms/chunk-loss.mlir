@@ -70,7 +70,7 @@
 // accumulated in place) and the hidden states' gradient (2 KB, its chunks
 // computed in place in the joined buffer).
 // MEMORY: "function": "plain"
-// CHUNKED: "arena_bytes": 22656
+// CHUNKED: "arena_bytes": 20608
 // WHOLE: "arena_bytes": 34880
 func.func @plain(%x: tensor<4x8x16xf32>, %w: tensor<128x16xf32>,
                  %labels: tensor<4x8xi64>, %dl: tensor<f32>)

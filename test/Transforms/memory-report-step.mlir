@@ -8,15 +8,17 @@
 // RUN: split-file %s %t
 // RUN: mp-opt %t/ffn.mlir --mp-apply-plan --mp-train-step --mp-spmd --mp-memory-report -o /dev/null | FileCheck %s --check-prefix=STEP
 // RUN: mp-opt %t/small.mlir --mp-train-step="optimizer=sgd lr=0.1" --mp-memory-report -o /dev/null | FileCheck %s --check-prefix=SMALL
+// RUN: mp-opt %t/by-size.mlir --mp-memory-report -o /dev/null | FileCheck %s --check-prefix=BYSIZE
 // STEP: "function": "ffn_train_step",
 // STEP-NEXT: "partitioned": true,
 // STEP-NEXT: "persistent_bytes": 74756,
 // The arena, its unpooled sum and the buffer count are pinned as the plan
-// lays them out today (the small step below derives such numbers by hand);
-// peak = persistent + arena.
-// STEP-NEXT: "arena_bytes": 62592,
+// lays them out today (the small steps below derive such numbers by hand);
+// peak = persistent + arena. The arena is the most bytes live at once (no
+// gap: greedy by size; first fit in program order would need 62592).
+// STEP-NEXT: "arena_bytes": 57408,
 // STEP-NEXT: "unpooled_bytes": 133312,
-// STEP-NEXT: "peak_bytes": 137348,
+// STEP-NEXT: "peak_bytes": 132164,
 // STEP-NEXT: "buffers": 22,
 // The 3 new weights, their 6 new moments and the new step count are
 // computed by AdamW over the old ones, which nothing reads after: they are
@@ -27,6 +29,8 @@
 // 2·4·64·64 = 32768 FLOPs each.
 // STEP-NEXT: "gemm_flops": 229376,
 // STEP-NEXT: "kernel_bytes": 317472
+// STEP: "peak_gap_bytes": 0,
+// STEP-NEXT: "max_live_bytes": 57408
 //--- ffn.mlir
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, fsdp_axis = data_parallel,
                                       styles = {w1 = colwise, w2 = rowwise, w3 = colwise}>} {
@@ -87,7 +91,24 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tensor_parallel, f
 // SMALL: "made_by": "mp.mul f32",
 // SMALL: "made_by": "mp.sum f32",
 // SMALL-NOT: "made_by"
-// SMALL: "peak_gap_bytes": 0
+// SMALL: "peak_gap_bytes": 0,
+// SMALL-NEXT: "max_live_bytes": 320
+
+// Where first fit in program order leaves a gap that placing the largest
+// buffer first does not: %a (64 bytes) lives over positions [0..1], %b (64)
+// over [1..end] (returned), %z (128) over [2..end]. First fit puts %a at 0,
+// %b at 64 and, %a dead by 2, finds its 64 bytes too few for %z: 128,
+// arena 256. By size: %z at 0, %b (live beside it) at 128, %a (live beside
+// %b only) in the 128 bytes below %b: arena 192, what %b and %z need
+// together at position 2.
+// BYSIZE: "function": "by_size",
+// BYSIZE: "arena_bytes": 192,
+// BYSIZE: "peak_live": [
+// BYSIZE: "made_by": "mp.broadcast f32",
+// BYSIZE: "made_by": "mp.transpose f32",
+// BYSIZE-NOT: "made_by"
+// BYSIZE: "peak_gap_bytes": 0,
+// BYSIZE-NEXT: "max_live_bytes": 192
 
 //--- small.mlir
 func.func @step(%x: tensor<16xf32> {mp.input = "x"}, %w: tensor<16xf32> {mp.param = "w"}) -> tensor<f32> {
@@ -96,4 +117,12 @@ func.func @step(%x: tensor<16xf32> {mp.input = "x"}, %w: tensor<16xf32> {mp.para
   %p = mp.mul %e, %a : tensor<16xf32>
   %l = mp.sum %p : tensor<16xf32> -> tensor<f32>
   return %l : tensor<f32>
+}
+
+//--- by-size.mlir
+func.func @by_size(%x: tensor<4x4xf32> {mp.input = "x"}) -> (tensor<4x4xf32>, tensor<2x4x4xf32>) {
+  %a = mp.exp %x : tensor<4x4xf32>
+  %b = mp.transpose %a perm [1, 0] : tensor<4x4xf32> -> tensor<4x4xf32>
+  %z = mp.broadcast %x dims [0] : tensor<4x4xf32> -> tensor<2x4x4xf32>
+  return %b, %z : tensor<4x4xf32>, tensor<2x4x4xf32>
 }

@@ -52,13 +52,12 @@
 // SCHEDULED-NEXT: %[[W1:.+]] = mp.wait %[[S1]]
 // SCHEDULED-NEXT: mp.rms_norm %[[W1]]
 // The slices are views and the chunks are computed in place in the joined
-// buffer: the plan needs less than the unchunked step's (a chunk's
-// temporaries are half as large), and the kernels touch only the weights
-// once more (both chunks read the GEMM's 2 KB and the norm's 128 bytes;
-// copying the 4 KB result alone would add 8 KB).
+// buffer: the plan needs no more than the unchunked step's (each is the
+// most bytes live at once), and the kernels touch only the weights once
+// more (both chunks read the GEMM's 2 KB and the norm's 128 bytes; copying
+// the 4 KB result alone would add 8 KB).
 // MEMORY: "function": "rowwise"
-// CHUNKED: "arena_bytes": 12288
-// WHOLE: "arena_bytes": 14336
+// MEMORY: "arena_bytes": 12288
 // CHUNKED: "kernel_bytes": 55552
 // WHOLE: "kernel_bytes": 53376
 // BAD: error: mp-pipeline-tp-sums needs chunks >= 2, not 1

@@ -2,9 +2,11 @@
 //
 // The buffers a partitioned function needs on each rank, laid out before it
 // runs: arguments (parameters, optimizer state, the batch) are persistent;
-// every value an op produces gets an offset in one arena, assigned in
-// program order by first fit over the values live at that point, so buffers
-// whose values are dead are reused; a value computed elementwise from or
+// every value an op produces gets an offset in one arena, where no value
+// live at the same program position lies, so buffers whose values are dead
+// are reused: the smaller of two placements, first fit in program order and
+// greedy by size (largest first, each in the smallest gap beside the values
+// it lives with); a value computed elementwise from or
 // all-reduced from an operand that no later op reads takes over that
 // operand's buffer, and a reshape shares its input's (it moves no element),
 // keeping it alive while either is read. The arena's size is the per-rank peak
@@ -101,13 +103,17 @@ struct MemoryPlan {
   llvm::DenseMap<mlir::Operation *, unsigned> optimizerRunOf;
   /// Bytes of the function's arguments on this rank.
   int64_t persistentBytes = 0;
-  /// Size of the arena: the peak of simultaneously live temporaries.
+  /// Size of the arena: where the highest temporary ends.
   int64_t arenaBytes = 0;
+  /// The most bytes of temporaries live at one program position (with the
+  /// synchronous collectives' scratch): no placement's arena is smaller.
+  int64_t maxLiveBytes = 0;
   /// What the temporaries would take without reuse.
   int64_t unpooledBytes = 0;
   /// What fills the arena where it is highest (below the synchronous
   /// collectives' scratch): every buffer live at the program position where
-  /// first fit placed the arena's top, with what made it (a value, or the
+  /// a buffer reaching the arena's top is live and the most bytes are, with
+  /// what made it (a value, or the
   /// op whose scratch it is; neither: an asynchronous collective group's
   /// scratch); the rest of the arena there is gaps between them.
   struct PeakBuffer {

@@ -1042,10 +1042,12 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     Plans each function's memory as the runtime will allocate it (see
     `MemoryPlan`): the arguments (parameters, optimizer state, the batch)
     are persistent; every value an op produces gets an offset in one arena,
-    by first fit over the values live at its definition, so that dead
-    values' buffers are reused (64-byte aligned); a value computed
-    elementwise from, reshaped from or all-reduced from an operand that
-    nothing reads later takes over the operand's buffer. Reports per function the
+    clear of every value live beside it, so that dead values' buffers are
+    reused (64-byte aligned; the smaller arena of first fit in program
+    order and greedy by size, largest first into the smallest gap); a
+    value computed elementwise from, reshaped from or all-reduced from an
+    operand that nothing reads later takes over the operand's buffer.
+    Reports per function the
     persistent bytes, the arena's size, what the temporaries would take
     without reuse, the peak (persistent + arena), and the updates written in
     place into their argument (`in_place_updates`: new parameters and
@@ -1064,12 +1066,14 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     is in flight); so are the score chunks of `mp.attention` and its
     gradient (`--mp-fuse-attention`): `attention_scratch_bytes`, the largest
     op's (each pooled while its op runs). What holds the peak:
-    `peak_live`, the buffers live at the program position where the arena
-    reached its top, grouped by what made them (the op's name and the
+    `peak_live`, the buffers live at a program position where the arena is
+    at its top (the one with the most bytes live), grouped by what made them (the op's name and the
     element type, `mp.convert bf16` for activations saved in bf16; an op's
     or a collective group's scratch), largest first, with their bytes and
-    count; `peak_gap_bytes`, the rest of the arena there (first fit's
-    gaps; the synchronous collectives' scratch is apart). `mp-opt
+    count; `peak_gap_bytes`, the rest of the arena there (the placement's
+    gaps; the synchronous collectives' scratch is apart); `max_live_bytes`,
+    the most bytes live at one program position (with that scratch), below
+    which no placement's arena goes. `mp-opt
     --mp-memory-report=FILE.json` abbreviates the `output` option.
   }];
   let options = [
