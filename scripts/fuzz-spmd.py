@@ -8,7 +8,8 @@ branches (partial values with several consumers, partial values summed),
 on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes, with extents drawn so that many dims
 split unevenly (3, 5, 6 or 7 over 2 or 4 ranks, some pieces empty);
 builds its training step, partitions it, proves its gradient
-synchronisation, and runs the partitioned step on the reference
+synchronisation, plans its memory (which checks that no two values live
+at once share bytes), and runs the partitioned step on the reference
 interpreter against the unpartitioned one. Any crash, failure or
 mismatch is a compiler bug: the input is kept as fuzz-<seed>.mlir.
 
@@ -301,7 +302,9 @@ def check(build, text, seed):
         commands = [
             [mp_opt, "-"] + step_options + ["-o", step],
             [mp_opt, step, "--mp-spmd"] + passes +
-            ["--mp-verify-gradient-sync", "-o", spmd],
+            ["--mp-verify-gradient-sync",
+             "--mp-memory-report=" + os.path.join(tmp, "memory.json"),
+             "-o", spmd],
             [mp_run, spmd, "--entry=every_op_train_step",
              "--reference=" + step],
         ]

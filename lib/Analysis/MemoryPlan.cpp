@@ -186,6 +186,32 @@ void placeBySize(MutableArrayRef<Buffer> buffers) {
   }
 }
 
+/// True if two of `buffers` (sorted by their first position) that are live
+/// together share bytes: what no placement may do, checked on every plan
+/// (by a sweep over positions: the buffers live at each are disjoint, so
+/// each new one is checked against its neighbours by offset).
+bool overlapsLiveBuffer(ArrayRef<Buffer> buffers) {
+  std::map<int64_t, int64_t> liveByOffset;   // offset -> end offset
+  using Expiry = std::pair<int64_t, size_t>; // end, index in `buffers`
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> live;
+  for (auto [index, buffer] : llvm::enumerate(buffers)) {
+    while (!live.empty() && live.top().first < buffer.begin) {
+      liveByOffset.erase(buffers[live.top().second].offset);
+      live.pop();
+    }
+    auto above = liveByOffset.lower_bound(buffer.offset);
+    if (above != liveByOffset.end() &&
+        above->first < buffer.offset + buffer.bytes)
+      return true;
+    if (above != liveByOffset.begin() &&
+        std::prev(above)->second > buffer.offset)
+      return true;
+    liveByOffset[buffer.offset] = buffer.offset + buffer.bytes;
+    live.push({buffer.end, index});
+  }
+  return false;
+}
+
 } // namespace
 
 bool isTransposedView(TransposeOp transpose) {
@@ -519,6 +545,10 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   placeBySize(bySize);
   if (getArenaTop(bySize) < getArenaTop(pooled))
     pooled = std::move(bySize);
+  if (overlapsLiveBuffer(pooled))
+    return func.emitError()
+           << "internal error: the memory plan places two values live at "
+              "the same time in the same bytes";
   for (auto [placement, buffer] : llvm::zip(order, pooled))
     placement.buffer->offset = buffer.offset;
   plan.arenaBytes = getArenaTop(pooled);
