@@ -148,36 +148,46 @@ void placeFirstFit(MutableArrayRef<Buffer> buffers) {
   }
 }
 
+/// Which of two equal-sized buffers greedy by size places first, and which
+/// gap it takes: on some steps these move the arena by a tenth.
+enum class EqualSizes { LongerLivedFirst, ShorterLivedFirst };
+enum class Gap { Smallest, Lowest };
+
 /// Places `buffers` greedily by size, as TensorFlow Lite's planner does
 /// (Pisarchyk and Lee, "Efficient Memory Management for Deep Neural Net
-/// Inference", 2020): the largest first (of equal ones the longer-lived,
-/// then the earlier), each in the smallest gap between the buffers placed so
-/// far that are live beside it, else above them all. Program order cannot
-/// see that a small early buffer splits the room a large later one needs;
-/// this can.
-void placeBySize(MutableArrayRef<Buffer> buffers) {
+/// Inference", 2020): the largest first (of equal ones as `equalSizes` says,
+/// then the earlier), each in a gap between the buffers placed so far that
+/// are live beside it (the smallest or the lowest that holds it), else above
+/// them all. Program order cannot see that a small early buffer splits the
+/// room a large later one needs; this can.
+void placeBySize(MutableArrayRef<Buffer> buffers, EqualSizes equalSizes,
+                 Gap gapChoice) {
   auto bySize = llvm::to_vector(llvm::seq<size_t>(0, buffers.size()));
   llvm::stable_sort(bySize, [&](size_t a, size_t b) {
     const Buffer &first = buffers[a], &second = buffers[b];
     if (first.bytes != second.bytes)
       return first.bytes > second.bytes;
-    return first.end - first.begin > second.end - second.begin;
+    int64_t firstLife = first.end - first.begin;
+    int64_t secondLife = second.end - second.begin;
+    return equalSizes == EqualSizes::LongerLivedFirst ? firstLife > secondLife
+                                                      : firstLife < secondLife;
   });
   SmallVector<size_t> byOffset; // the placed buffers, lowest first
   for (size_t index : bySize) {
     Buffer &buffer = buffers[index];
     int64_t free = 0; // where the bytes below, live beside it, end
-    std::optional<std::pair<int64_t, int64_t>> best; // gap bytes, offset
+    std::optional<std::pair<int64_t, int64_t>> chosen; // gap bytes, offset
     for (size_t other : byOffset) {
       const Buffer &placed = buffers[other];
       if (!liveTogether(buffer, placed))
         continue;
       int64_t gap = placed.offset - free;
-      if (gap >= buffer.bytes && (!best || gap < best->first))
-        best = {gap, free};
+      if (gap >= buffer.bytes &&
+          (!chosen || (gapChoice == Gap::Smallest && gap < chosen->first)))
+        chosen = {gap, free};
       free = std::max(free, placed.offset + placed.bytes);
     }
-    buffer.offset = best ? best->second : free;
+    buffer.offset = chosen ? chosen->second : free;
     byOffset.insert(llvm::upper_bound(byOffset, buffer.offset,
                                       [&](int64_t offset, size_t other) {
                                         return offset < buffers[other].offset;
@@ -216,7 +226,10 @@ bool overlapsLiveBuffer(ArrayRef<Buffer> buffers) {
 
 bool isTransposedView(TransposeOp transpose) {
   Value view = transpose.getResult();
+  // A view reads its input's elements as they are: it converts none.
   return swapsLastTwoDims(transpose) && !view.use_empty() &&
+         getElementTypeOrSelf(view) ==
+             getElementTypeOrSelf(transpose.getInput()) &&
          llvm::all_of(view.getUses(), [](OpOperand &use) {
            return isGemmFactor(use) && (isa<MatmulOp>(use.getOwner()) ||
                                         use.getOperandNumber() == 1);
@@ -535,16 +548,21 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   llvm::stable_sort(order, [](const Placement &a, const Placement &b) {
     return a.buffer->begin < b.buffer->begin;
   });
-  // Two placements, the smaller arena kept (first fit where they tie):
-  // neither is always the smaller.
+  // First fit and four placements by size, the smallest arena kept (the
+  // earliest tried where they tie): none is always the smallest.
   SmallVector<Buffer> pooled;
   for (const Placement &placement : order)
     pooled.push_back(*placement.buffer);
-  SmallVector<Buffer> bySize = pooled;
+  SmallVector<Buffer> unplaced = pooled;
   placeFirstFit(pooled);
-  placeBySize(bySize);
-  if (getArenaTop(bySize) < getArenaTop(pooled))
-    pooled = std::move(bySize);
+  for (EqualSizes equalSizes :
+       {EqualSizes::LongerLivedFirst, EqualSizes::ShorterLivedFirst})
+    for (Gap gapChoice : {Gap::Smallest, Gap::Lowest}) {
+      SmallVector<Buffer> bySize = unplaced;
+      placeBySize(bySize, equalSizes, gapChoice);
+      if (getArenaTop(bySize) < getArenaTop(pooled))
+        pooled = std::move(bySize);
+    }
   if (overlapsLiveBuffer(pooled))
     return func.emitError()
            << "internal error: the memory plan places two values live at "

@@ -3,14 +3,15 @@
 // A widening (mp.convert bf16 -> f32) is folded into its readers that take
 // bf16 and a rounding (f32 -> bf16) into the op that made its input, where
 // those compute in float32 and hold bf16 (mayReadBFloat16,
-// mayWriteBFloat16: elementwise ops, RMSNorm, bf16 GEMMs). Widening is exact
-// and the fused rounding is the conversion's, so values do not change; see
-// Passes.td.
+// mayWriteBFloat16: elementwise ops, transposes, RMSNorm, bf16 GEMMs).
+// Widening is exact and the fused rounding is the conversion's, so values do
+// not change; see Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mp/Transforms/Passes.h"
 
+#include "mp/Analysis/MemoryPlan.h"
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
@@ -46,7 +47,17 @@ bool foldWidening(ConvertOp widening, OpBuilder &builder) {
   bool changed = false;
   for (OpOperand &use : llvm::make_early_inc_range(widening->getUses())) {
     Operation *reader = use.getOwner();
-    if (mayReadBFloat16(use)) {
+    if (auto view = dyn_cast<TransposeOp>(reader);
+        view && isTransposedView(view)) {
+      // A view its GEMMs read through copies nothing: it views the bf16
+      // value where they all take bf16, else it stays (computing it would
+      // copy what the view does not).
+      if (!llvm::all_of(view->getUses(),
+                        [](OpOperand &gemm) { return mayReadBFloat16(gemm); }))
+        continue;
+      use.set(narrow);
+      view.getResult().setType(view.getType().clone(builder.getBF16Type()));
+    } else if (mayReadBFloat16(use)) {
       use.set(narrow);
     } else if (auto rounding = dyn_cast<ConvertOp>(reader);
                rounding && isRounding(rounding)) {

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 8
+#define MP_RUNTIME_ABI_VERSION 9
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -310,9 +310,14 @@ mp_status mp_reduce_sum_f32(mp_context *ctx, int rank, const int64_t *shape,
 /* Repeats `in` along the dims of the rank-`rank` result set in `dims_mask`. */
 mp_status mp_broadcast_f32(mp_context *ctx, int rank, const int64_t *out_shape,
                            uint32_t dims_mask, const float *in, float *out);
-/* out dim i = in dim perm[i]; `perm` (host memory) is a permutation. */
+/* out dim i = in dim perm[i]; `perm` (host memory) is a permutation. Each
+ * tensor is float32 or bfloat16 (its mp_dtype before it; ABI 9): a
+ * bfloat16 input is read widened, a bfloat16 output written rounded to
+ * nearest even (a copy where both are one dtype). The output must not
+ * overlap the input. */
 mp_status mp_transpose_f32(mp_context *ctx, int rank, const int64_t *in_shape,
-                           const int *perm, const float *in, float *out);
+                           const int *perm, mp_dtype in_type, const void *in,
+                           mp_dtype out_type, void *out);
 /* out[0] = scale · Σ (a - b)², in double; `b` null: scale · Σ a² (a
  * squared norm). */
 mp_status mp_mse_loss_f32(mp_context *ctx, int64_t n, const float *a,

@@ -187,7 +187,7 @@ public:
                               uint32_t dimsMask, const float *in,
                               float *out) = 0;
   virtual mp_status transpose(int rank, const int64_t *inShape, const int *perm,
-                              const float *in, float *out) = 0;
+                              TensorIn in, TensorOut out) = 0;
   virtual mp_status mseLoss(int64_t n, const float *a, const float *b,
                             double scale, float *out) = 0;
   virtual mp_status crossEntropy(int64_t rows, int64_t classes,

@@ -230,10 +230,16 @@ mp_status mp_broadcast_f32(mp_context *ctx, int rank, const int64_t *out_shape,
 }
 
 mp_status mp_transpose_f32(mp_context *ctx, int rank, const int64_t *in_shape,
-                           const int *perm, const float *in, float *out) {
+                           const int *perm, mp_dtype in_type, const void *in,
+                           mp_dtype out_type, void *out) {
   MP_RETURN_IF_FAILED(ctx);
-  if (checkRank(ctx, "mp_transpose_f32", rank))
+  TensorIn input{in_type, in};
+  TensorOut output{out_type, out};
+  if (checkRank(ctx, "mp_transpose_f32", rank) ||
+      checkElementwiseTensors(ctx, "mp_transpose_f32", {input}, {output}))
     return MP_ERROR;
+  if (in && in == out)
+    return fail(ctx, "mp_transpose_f32", "writes its output over its input");
   uint64_t seen = 0;
   for (int d = 0; d < rank; ++d) {
     if (perm[d] < 0 || perm[d] >= rank)
@@ -244,7 +250,7 @@ mp_status mp_transpose_f32(mp_context *ctx, int rank, const int64_t *in_shape,
                   perm[d]);
     seen |= uint64_t(1) << perm[d];
   }
-  return ctx->backend->transpose(rank, in_shape, perm, in, out);
+  return ctx->backend->transpose(rank, in_shape, perm, input, output);
 }
 
 mp_status mp_mse_loss_f32(mp_context *ctx, int64_t n, const float *a,

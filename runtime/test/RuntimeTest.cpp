@@ -944,7 +944,8 @@ void testKernels(mp_context *ctx) {
                                  spread.floats()));
   expect(near(spread.read(), {6, 15, 6, 15}), "broadcast");
   int perm[] = {1, 0};
-  CHECK_OK(ctx, mp_transpose_f32(ctx, 2, shape, perm, x.floats(), xt.floats()));
+  CHECK_OK(ctx, mp_transpose_f32(ctx, 2, shape, perm, MP_DTYPE_F32, x.floats(),
+                                 MP_DTYPE_F32, xt.floats()));
   expect(near(xt.read(), {1, 4, 2, 5, 3, 6}), "transpose");
   // A sum over many elements (a block per output on CUDA).
   std::vector<float> many(3000, 0.5f);
@@ -1691,7 +1692,7 @@ void testSwiglu(mp_context *ctx) {
 /// a large one (split among the host's threads) against the gradients by
 /// hand, and a gradient of no rows (zeros).
 /// The elementwise and RMSNorm calls hold float32 computations in bfloat16
-/// (ABI 8):
+/// (ABI 8), and transposes copy between float32 and bfloat16 (ABI 9):
 /// every mix of float32 and bfloat16 tensors gives, bit for bit, the
 /// float32 call between mp_convert calls (on CUDA too: the kernels apply
 /// the same formulas), in place over an input of its dtype; an output over
@@ -1748,6 +1749,13 @@ void testBFloat16Storage(mp_context *ctx) {
          return mp_swiglu_grad_f32(ctx, n, inTypes[0], in[0], inTypes[1], in[1],
                                    inTypes[2], in[2], outTypes[0], out[0],
                                    outTypes[1], out[1]);
+       }},
+      // A copy (ABI 9): bf16 to bf16 moves the bits.
+      {"transpose", 1, 1, [&](auto inTypes, auto in, auto outTypes, auto out) {
+         const int64_t rowsByColumns[] = {17, 59};
+         const int swap[] = {1, 0};
+         return mp_transpose_f32(ctx, 2, rowsByColumns, swap, inTypes[0], in[0],
+                                 outTypes[0], out[0]);
        }}};
   const mp_dtype allF32[3] = {MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32};
   for (const Kind &kind : kinds)
@@ -1825,6 +1833,17 @@ void testBFloat16Storage(mp_context *ctx) {
                      .find("writes a dtype-0 output over a dtype-4 input") !=
                  std::string::npos,
          "an output over an input of another dtype is an error");
+  mp_context_destroy(failed);
+  failed = createLike(ctx);
+  const int64_t square[] = {17, 59};
+  const int swap[] = {1, 0};
+  expect(mp_transpose_f32(failed, 2, square, swap, MP_DTYPE_BF16,
+                          inPlace.as<void>(), MP_DTYPE_BF16,
+                          inPlace.as<void>()) == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("writes its output over its input") !=
+                 std::string::npos,
+         "a transpose over its own input is an error");
   mp_context_destroy(failed);
 
   // A GEMM writing bfloat16 (beta 0, MP_PRECISION_BF16 only), batched with

@@ -105,3 +105,43 @@ func.func @rms_norm(%x: tensor<4x8xbf16>, %w: tensor<8xf32>, %v: tensor<8x8xbf16
   %m = mp.rms_norm %xf, %wf eps 1.0e-5 : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   return %y, %dx, %dw, %m : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// Attention's inputs saved in bf16: the transposes that lay q out for it
+// round as they copy, and a transpose of a saved value widens as it copies
+// (one copy each, where a conversion added a pass of its own).
+// CHECK-LABEL: func.func @transposes
+// CHECK-NOT: mp.convert
+// CHECK: %[[Q:.+]] = mp.transpose %arg0 perm [0, 2, 1, 3] : tensor<2x3x4x8xf32> -> tensor<2x4x3x8xbf16>
+// CHECK-NEXT: %[[B:.+]] = mp.transpose %arg1 perm [0, 2, 1, 3] : tensor<2x4x3x8xbf16> -> tensor<2x3x4x8xf32>
+// CHECK-NEXT: return %[[Q]], %[[B]]
+func.func @transposes(%q: tensor<2x3x4x8xf32>, %saved: tensor<2x4x3x8xbf16>) -> (tensor<2x4x3x8xbf16>, tensor<2x3x4x8xf32>) {
+  %t = mp.transpose %q perm [0, 2, 1, 3] : tensor<2x3x4x8xf32> -> tensor<2x4x3x8xf32>
+  %r = mp.convert %t : tensor<2x4x3x8xf32> -> tensor<2x4x3x8xbf16>
+  %w = mp.convert %saved : tensor<2x4x3x8xbf16> -> tensor<2x4x3x8xf32>
+  %back = mp.transpose %w perm [0, 2, 1, 3] : tensor<2x4x3x8xf32> -> tensor<2x3x4x8xf32>
+  return %r, %back : tensor<2x4x3x8xbf16>, tensor<2x3x4x8xf32>
+}
+
+// -----
+
+// A transposed view (a weight that its GEMM reads with the other transpose
+// flag) copies nothing: where its GEMMs take bf16 it views the bf16 value
+// itself; where one does not (tf32), the widening stays and the view reads
+// it, as computing a widening transpose would copy what the view does not.
+// CHECK-LABEL: func.func @transposed_views
+// CHECK: %[[V:.+]] = mp.transpose %arg1 perm [1, 0] : tensor<32x16xbf16> -> tensor<16x32xbf16>
+// CHECK-NEXT: mp.linear %arg0, %[[V]] precision <bf16> : (tensor<4x32xf32>, tensor<16x32xbf16>) -> tensor<4x16xf32>
+// CHECK-NEXT: %[[W:.+]] = mp.convert %arg1 : tensor<32x16xbf16> -> tensor<32x16xf32>
+// CHECK-NEXT: %[[T:.+]] = mp.transpose %[[W]] perm [1, 0] : tensor<32x16xf32> -> tensor<16x32xf32>
+// CHECK-NEXT: mp.linear %arg0, %[[T]] precision <tf32>
+func.func @transposed_views(%x: tensor<4x32xf32>, %saved: tensor<32x16xbf16>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+  %w = mp.convert %saved : tensor<32x16xbf16> -> tensor<32x16xf32>
+  %v = mp.transpose %w perm [1, 0] : tensor<32x16xf32> -> tensor<16x32xf32>
+  %y = mp.linear %x, %v precision <bf16> : (tensor<4x32xf32>, tensor<16x32xf32>) -> tensor<4x16xf32>
+  %w2 = mp.convert %saved : tensor<32x16xbf16> -> tensor<32x16xf32>
+  %t = mp.transpose %w2 perm [1, 0] : tensor<32x16xf32> -> tensor<16x32xf32>
+  %z = mp.linear %x, %t precision <tf32> : (tensor<4x32xf32>, tensor<16x32xf32>) -> tensor<4x16xf32>
+  return %y, %z : tensor<4x16xf32>, tensor<4x16xf32>
+}

@@ -4,8 +4,8 @@
 // runs: arguments (parameters, optimizer state, the batch) are persistent;
 // every value an op produces gets an offset in one arena, where no value
 // live at the same program position lies, so buffers whose values are dead
-// are reused: the smaller of two placements, first fit in program order and
-// greedy by size (largest first, each in the smallest gap beside the values
+// are reused: the smallest of first fit in program order and four
+// placements greedy by size (largest first, each in a gap beside the values
 // it lives with); a value computed elementwise from or
 // all-reduced from an operand that no later op reads takes over that
 // operand's buffer, and a reshape shares its input's (it moves no element),
@@ -43,8 +43,9 @@
 namespace mp {
 
 /// True if the GEMMs that read `transpose` read its input with the other
-/// transpose flag instead: it swaps the last two dims and only GEMMs read
-/// it (matmul operands, linear weights). It takes no buffer.
+/// transpose flag instead: it swaps the last two dims, converts no element
+/// and only GEMMs read it (matmul operands, linear weights). It takes no
+/// buffer.
 bool isTransposedView(TransposeOp transpose);
 
 struct MemoryPlan {

@@ -613,17 +613,20 @@ def FuseConversions : Pass<"mp-fuse-conversions", "::mlir::ModuleOp"> {
     an `mp.convert` each way, a kernel of 6 bytes per element (torchtitan's
     8B by op spent 11% of its simulated step in them). Elementwise ops
     compute in float32 and may hold their operands and results in bf16
-    (MP_BFloat16Storage), RMSNorm its input and result (its gradients
-    their input), and a bf16 GEMM may write bf16 (`mayReadBFloat16`,
-    `mayWriteBFloat16`), so this pass folds
+    (MP_BFloat16Storage), a transpose copies between the two, RMSNorm
+    holds its input and result (its gradients their input), and a bf16
+    GEMM may write bf16 (`mayReadBFloat16`, `mayWriteBFloat16`), so this
+    pass folds
 
-    * a widening into each reader that takes bf16: an elementwise op or
-      RMSNorm (it reads the bf16 value widened), a bf16 GEMM's factor (it
-      rounds to bf16 anyway), a rounding (back to the bf16 value itself);
-      a reshape of a widening reshapes the bf16 value and widens after it;
+    * a widening into each reader that takes bf16: an elementwise op, a
+      transpose or RMSNorm (it reads the bf16 value widened), a bf16
+      GEMM's factor (it rounds to bf16 anyway), a rounding (back to the
+      bf16 value itself); a reshape of a widening reshapes the bf16 value
+      and widens after it;
     * a rounding into the op that made its only input, when that is an
-      elementwise op, RMSNorm or a bf16 GEMM without an accumulator: it
-      writes the bf16 result itself.
+      elementwise op, a transpose, RMSNorm or a bf16 GEMM without an
+      accumulator: it writes the bf16 result itself (a transpose that
+      rounds is computed, never a view its GEMMs read through).
 
     Widening is exact and a fused rounding is the same rounding (to nearest
     even) of the same float32 value, so no value changes: bit for bit in
@@ -1043,8 +1046,8 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     `MemoryPlan`): the arguments (parameters, optimizer state, the batch)
     are persistent; every value an op produces gets an offset in one arena,
     clear of every value live beside it, so that dead values' buffers are
-    reused (64-byte aligned; the smaller arena of first fit in program
-    order and greedy by size, largest first into the smallest gap); a
+    reused (64-byte aligned; the smallest arena of first fit in program
+    order and of greedy placements by size, largest first); a
     value computed elementwise from, reshaped from or all-reduced from an
     operand that nothing reads later takes over the operand's buffer.
     Reports per function the

@@ -67,8 +67,8 @@ bool movesIds(Operation *op) {
 /// it moves them, sums them across ranks (reduce-dtype=bf16), converts
 /// them, copies them (a reshape) or is a transposed view that a bf16 GEMM
 /// reads them through; or it computes in float32 what it holds in bf16
-/// (mp-fuse-conversions: mayWriteBFloat16). (A bf16 GEMM reads bf16
-/// operands.)
+/// (mp-fuse-conversions: mayWriteBFloat16, transposes included). (A bf16
+/// GEMM reads bf16 operands.)
 bool handlesBFloat16(Operation *op, const MemoryPlan &plan) {
   return onlyMoves(op) ||
          isa<CollectiveOpInterface, ConvertOp, ReshapeOp>(op) ||
@@ -90,8 +90,8 @@ LogicalResult checkLowerable(func::FuncOp func, const MemoryPlan &plan) {
             (type.getElementType().isBF16() && handlesBFloat16(&op, plan))))
         return op.emitError() << "the runtime lowering takes static f32 "
                                  "tensors (and i64 ids and targets, bf16 "
-                                 "conversions, collectives, elementwise "
-                                 "kernels and bf16 GEMMs), not "
+                                 "conversions, collectives, transposes, "
+                                 "elementwise kernels and bf16 GEMMs), not "
                               << result.getType();
     }
   // Results written back into argument buffers are written at the exit,

@@ -355,8 +355,9 @@ struct TransposeLowering : RuntimePattern<TransposeOp> {
     SmallVector<int32_t> perm(op.getPermutation());
     calls.call("mp_transpose_f32",
                {calls.getContext(), calls.i32(perm.size()),
-                calls.i64Array(getShape(op.getInput())),
-                calls.i32Array(perm), in(op, 0), out(op)});
+                calls.i64Array(getShape(op.getInput())), calls.i32Array(perm),
+                calls.floatDtype(op.getInput()), in(op, 0),
+                calls.floatDtype(op.getResult()), out(op)});
     return success();
   }
 };

@@ -146,7 +146,7 @@ mp_status CudaBackend::broadcast(int rank, const int64_t *outShape,
 }
 
 mp_status CudaBackend::transpose(int rank, const int64_t *inShape,
-                                 const int *perm, const float *in, float *out) {
+                                 const int *perm, TensorIn in, TensorOut out) {
   return checkLaunch(
       "mp_transpose_f32",
       cuda::launchTranspose(computeStream, rank, inShape, perm, in, out));

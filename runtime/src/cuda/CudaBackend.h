@@ -105,7 +105,7 @@ public:
   mp_status broadcast(int rank, const int64_t *outShape, uint32_t dimsMask,
                       const float *in, float *out) override;
   mp_status transpose(int rank, const int64_t *inShape, const int *perm,
-                      const float *in, float *out) override;
+                      TensorIn in, TensorOut out) override;
   mp_status mseLoss(int64_t n, const float *a, const float *b, double scale,
                     float *out) override;
   mp_status crossEntropy(int64_t rows, int64_t classes, const float *logits,

@@ -109,7 +109,7 @@ cudaError_t launchBroadcast(cudaStream_t stream, int rank,
                             const float *in, float *out);
 cudaError_t launchTranspose(cudaStream_t stream, int rank,
                             const int64_t *inShape, const int *perm,
-                            const float *in, float *out);
+                            TensorIn in, TensorOut out);
 /// Copies [a][b][c] blocks of `elementBytes` elements to [b][a][c]: packs
 /// the pieces of a dim piece after piece (a = outer, b = pieces), or
 /// concatenates contiguous pieces along a dim (a = pieces, b = outer).

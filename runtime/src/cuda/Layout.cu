@@ -242,11 +242,19 @@ __global__ void broadcastOneKernel(int64_t count, const float *in, float *out) {
     out[i] = value;
 }
 
-/// out[i] = in[offset of i]: broadcasts and transposes.
+/// out[i] = in[offset of i]: broadcasts.
 __global__ void gatherKernel(Indexer source, int64_t count, const float *in,
                              float *out) {
   for (int64_t i = gridStart(); i < count; i += gridStride())
     out[i] = in[source.offset(i)];
+}
+
+/// The same for transposes, whose tensors may be float32 or bfloat16:
+/// each element widened or rounded.
+__global__ void transposeKernel(Indexer source, int64_t count, TensorIn in,
+                                TensorOut out) {
+  for (int64_t i = gridStart(); i < count; i += gridStride())
+    store1(out, i, load1(in, source.offset(i)));
 }
 
 template <typename T>
@@ -381,7 +389,7 @@ cudaError_t launchBroadcast(cudaStream_t stream, int rank,
 
 cudaError_t launchTranspose(cudaStream_t stream, int rank,
                             const int64_t *inShape, const int *perm,
-                            const float *in, float *out) {
+                            TensorIn in, TensorOut out) {
   int64_t inStrides[kMaxRank];
   getStrides(rank, inShape, inStrides);
   Indexer source;
@@ -390,7 +398,8 @@ cudaError_t launchTranspose(cudaStream_t stream, int rank,
   int64_t count = source.count();
   if (count == 0)
     return cudaSuccess;
-  gatherKernel<<<gridFor(count), kThreads, 0, stream>>>(source, count, in, out);
+  transposeKernel<<<gridFor(count), kThreads, 0, stream>>>(source, count, in,
+                                                           out);
   return cudaGetLastError();
 }
 

@@ -285,7 +285,7 @@ mp_status HostBackend::broadcast(int rank, const int64_t *outShape,
 }
 
 mp_status HostBackend::transpose(int rank, const int64_t *inShape,
-                                 const int *perm, const float *in, float *out) {
+                                 const int *perm, TensorIn in, TensorOut out) {
   std::vector<int64_t> outShape(rank);
   for (int d = 0; d < rank; ++d)
     outShape[d] = inShape[perm[d]];
@@ -295,8 +295,26 @@ mp_status HostBackend::transpose(int rank, const int64_t *inShape,
   std::vector<int64_t> sourceStrides(rank);
   for (int d = 0; d < rank; ++d)
     sourceStrides[d] = inStrides[perm[d]];
-  forEachStrided(rank, outShape.data(), sourceStrides.data(),
-                 [&](int64_t o, int64_t i) { out[o] = in[i]; });
+  // One walk per pair of dtypes: a copy where they agree (bfloat16 bits as
+  // they are), else each element widened or rounded.
+  auto walk = [&](const auto *source, auto *result, auto convert) {
+    forEachStrided(
+        rank, outShape.data(), sourceStrides.data(),
+        [&](int64_t o, int64_t i) { result[o] = convert(source[i]); });
+  };
+  auto same = [](auto x) { return x; };
+  const auto *f32In = static_cast<const float *>(in.data);
+  const auto *bf16In = static_cast<const uint16_t *>(in.data);
+  auto *f32Out = static_cast<float *>(out.data);
+  auto *bf16Out = static_cast<uint16_t *>(out.data);
+  if (in.type == MP_DTYPE_BF16 && out.type == MP_DTYPE_BF16)
+    walk(bf16In, bf16Out, same);
+  else if (in.type == MP_DTYPE_BF16)
+    walk(bf16In, f32Out, fromBFloat16Bits);
+  else if (out.type == MP_DTYPE_BF16)
+    walk(f32In, bf16Out, toBFloat16Bits);
+  else
+    walk(f32In, f32Out, same);
   return MP_OK;
 }
 

@@ -10,7 +10,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 8\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 9\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -112,7 +112,7 @@ func.func @bf16_gather(%x: tensor<2x4xf32> {mp.input = "x", mp.sharding = #mp.sh
 // -----
 
 func.func @f64_values(%x: tensor<4xf64> {mp.input = "x"}) -> tensor<4xf64> {
-  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 ids and targets, bf16 conversions, collectives, elementwise kernels and bf16 GEMMs), not 'tensor<4xf64>'}}
+  // expected-error @+1 {{the runtime lowering takes static f32 tensors (and i64 ids and targets, bf16 conversions, collectives, transposes, elementwise kernels and bf16 GEMMs), not 'tensor<4xf64>'}}
   %y = mp.relu %x : tensor<4xf64>
   return %y : tensor<4xf64>
 }
@@ -243,7 +243,7 @@ func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> 
 
 // Float32 computations held in bfloat16 (mp-fuse-conversions): each
 // tensor's dtype goes before it (MP_DTYPE_BF16 = 4); the bf16 GEMM writes
-// bfloat16 (its c_type).
+// bfloat16 (its c_type); transposes widen and round as they copy.
 // CHECK-LABEL: func.func @bf16_storage
 // CHECK: call @mp_gemm_f32(%{{.+}}, %c2_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c32_i64, %c16_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c4_i32, %[[G:[0-9]+]])
 // CHECK: call @mp_binary_f32(%{{.+}}, %c0_i32, %c128_i64, %c4_i32, %[[G]], %c0_i32, %{{.+}}, %c4_i32, %[[S:[0-9]+]])
@@ -251,15 +251,21 @@ func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> 
 // CHECK: call @mp_rms_norm_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N:[0-9]+]])
 // CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[N]], %c0_i32, %{{.+}}, %{{.+}})
 // CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}})
+// CHECK: call @mp_transpose_f32(%{{.+}}, %c2_i32, %{{.+}}, %{{.+}}, %c4_i32, %[[G]], %c0_i32, %{{.+}})
+// CHECK: call @mp_transpose_f32(%{{.+}}, %c2_i32, %{{.+}}, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[T:[0-9]+]])
+// CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[T]], %c0_i32, %{{.+}}, %{{.+}})
 func.func @bf16_storage(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<32x16xf32> {mp.param = "w"}, %r: tensor<4x32xf32> {mp.input = "r"}, %nw: tensor<32xf32> {mp.param = "nw"})
-    -> (tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>) {
+    -> (tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<32x4xf32>, tensor<32x4xf32>) {
   %g = mp.linear %x, %w precision <bf16> : (tensor<4x16xf32>, tensor<32x16xf32>) -> tensor<4x32xbf16>
   %s = mp.add %g, %r : (tensor<4x32xbf16>, tensor<4x32xf32>) -> tensor<4x32xbf16>
   %dg, %du = mp.swiglu_grad %r, %g, %s : (tensor<4x32xf32>, tensor<4x32xbf16>, tensor<4x32xbf16>) -> (tensor<4x32xf32>, tensor<4x32xf32>)
   %n = mp.rms_norm %s, %nw eps 1.0e-5 : (tensor<4x32xbf16>, tensor<32xf32>) -> tensor<4x32xbf16>
   %e = mp.exp %n : (tensor<4x32xbf16>) -> tensor<4x32xf32>
   %dn = mp.rms_norm_grad %s, %nw, %r eps 1.0e-5 : (tensor<4x32xbf16>, tensor<32xf32>, tensor<4x32xf32>) -> tensor<4x32xf32>
-  return %dg, %du, %e, %dn : tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>
+  %t = mp.transpose %g perm [1, 0] : tensor<4x32xbf16> -> tensor<32x4xf32>
+  %tb = mp.transpose %r perm [1, 0] : tensor<4x32xf32> -> tensor<32x4xbf16>
+  %et = mp.exp %tb : (tensor<32x4xbf16>) -> tensor<32x4xf32>
+  return %dg, %du, %e, %dn, %t, %et : tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<32x4xf32>, tensor<32x4xf32>
 }
 
 // -----
@@ -278,4 +284,17 @@ func.func @bf16_argument(%x: tensor<4xbf16> {mp.input = "x"}) -> tensor<4xf32> {
 func.func @bf16_result(%x: tensor<4xf32> {mp.input = "x"}) -> tensor<4xbf16> {
   %y = mp.convert %x : tensor<4xf32> -> tensor<4xbf16>
   return %y : tensor<4xbf16>
+}
+
+// -----
+
+// A transpose that rounds is computed, though only a GEMM reads it: a view
+// would read the float32 input as it is.
+// CHECK-LABEL: func.func @rounding_transpose
+// CHECK: call @mp_transpose_f32(%{{.+}}, %c2_i32, %{{.+}}, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[T:[0-9]+]])
+// CHECK: call @mp_gemm_f32(%{{.+}}, %c2_i32, %c0_i32, %c4_i32, %c0_i32, %c1_i32, %c4_i64, %c32_i64, %c16_i64, %{{.+}}, %{{.+}}, %[[T]],
+func.func @rounding_transpose(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<16x32xf32> {mp.param = "w"}) -> tensor<4x32xf32> {
+  %t = mp.transpose %w perm [1, 0] : tensor<16x32xf32> -> tensor<32x16xbf16>
+  %y = mp.linear %x, %t precision <bf16> : (tensor<4x16xf32>, tensor<32x16xbf16>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
 }

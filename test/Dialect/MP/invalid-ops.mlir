@@ -431,6 +431,14 @@ func.func @binary_dynamic_rhs(%a: tensor<8x16xf32>, %b: tensor<?x16xf32>) {
 
 // -----
 
+func.func @transpose_result_element_type(%a: tensor<8x16xf32>) {
+  // expected-error@+1 {{'mp.transpose' op takes tensors of one element type, or float32 and bfloat16 ones (a float32 computation held in bfloat16)}}
+  %0 = mp.transpose %a perm [1, 0] : tensor<8x16xf32> -> tensor<16x8xf64>
+  return
+}
+
+// -----
+
 func.func @unary_result_element_type(%a: tensor<8x16xf32>) {
   // expected-error@+1 {{'mp.exp' op takes tensors of one element type, or float32 and bfloat16 ones (a float32 computation held in bfloat16)}}
   %0 = "mp.exp"(%a) : (tensor<8x16xf32>) -> tensor<8x16xf64>

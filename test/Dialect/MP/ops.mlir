@@ -343,6 +343,16 @@ func.func @transpose_flow(%x: tensor<8x64xf32>, %y: tensor<2x3x4xf16>) -> (tenso
   return %0, %1 : tensor<64x8xf32>, tensor<4x2x3xf16>
 }
 
+// A transpose rounds into bfloat16 or widens out of it as it copies.
+// CHECK-LABEL: func.func @transpose_storage(
+func.func @transpose_storage(%x: tensor<2x3xf32>, %y: tensor<3x2xbf16>) -> (tensor<3x2xbf16>, tensor<2x3xf32>) {
+  // CHECK-NEXT: mp.transpose %arg0 perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xbf16>
+  %0 = mp.transpose %x perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xbf16>
+  // CHECK-NEXT: mp.transpose %arg1 perm [1, 0] : tensor<3x2xbf16> -> tensor<2x3xf32>
+  %1 = mp.transpose %y perm [1, 0] : tensor<3x2xbf16> -> tensor<2x3xf32>
+  return %0, %1 : tensor<3x2xbf16>, tensor<2x3xf32>
+}
+
 // CHECK-LABEL: func.func @mse_loss_flow(
 // CHECK-SAME: [[P:%arg[0-9]+]]: tensor<8x4xf32>, [[Y:%arg[0-9]+]]: tensor<8x4xf32>, [[H:%arg[0-9]+]]: tensor<16xf16>)
 func.func @mse_loss_flow(%p: tensor<8x4xf32>, %y: tensor<8x4xf32>, %h: tensor<16xf16>)

@@ -519,6 +519,11 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+bool TransposeOp::isCompatibleReturnTypes(TypeRange inferred,
+                                          TypeRange actual) {
+  return areStorageCompatible(inferred, actual);
+}
+
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//

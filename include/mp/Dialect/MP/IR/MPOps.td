@@ -406,7 +406,8 @@ def MP_ReshapeOp : MP_Op<"reshape", [Pure,
   let hasVerifier = 1;
 }
 
-def MP_TransposeOp : MP_Op<"transpose", [Pure, InferTypeOpAdaptor,
+def MP_TransposeOp : MP_Op<"transpose", [Pure,
+    InferTypeOpAdaptorWithIsCompatible, MP_BFloat16Storage,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "permute the dims";
@@ -415,6 +416,16 @@ def MP_TransposeOp : MP_Op<"transpose", [Pure, InferTypeOpAdaptor,
 
     ```mlir
     %0 = mp.transpose %x perm [1, 0] : tensor<8x64xf32> -> tensor<64x8xf32>
+    ```
+
+    A copy that may hold float32 and bfloat16 mixed (MP_BFloat16Storage,
+    `mp-fuse-conversions`): a bfloat16 input is widened, a bfloat16 result
+    is the float32 input rounded to nearest even, so the saved attention
+    inputs a step holds in bf16 are rounded by the transpose that makes
+    them.
+
+    ```mlir
+    %q = mp.transpose %x perm [0, 2, 1, 3] : tensor<2x16x4x8xf32> -> tensor<2x4x16x8xbf16>
     ```
   }];
   let arguments = (ins MP_FloatTensor:$input,
