@@ -136,12 +136,22 @@ func.func @transposes(%q: tensor<2x3x4x8xf32>, %saved: tensor<2x4x3x8xbf16>) -> 
 // CHECK-NEXT: %[[W:.+]] = mp.convert %arg1 : tensor<32x16xbf16> -> tensor<32x16xf32>
 // CHECK-NEXT: %[[T:.+]] = mp.transpose %[[W]] perm [1, 0] : tensor<32x16xf32> -> tensor<16x32xf32>
 // CHECK-NEXT: mp.linear %arg0, %[[T]] precision <tf32>
-func.func @transposed_views(%x: tensor<4x32xf32>, %saved: tensor<32x16xbf16>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+// A view that a bf16 GEMM and a tf32 one both read stays a view of the
+// widened value.
+// CHECK-NEXT: %[[W2:.+]] = mp.convert %arg1 : tensor<32x16xbf16> -> tensor<32x16xf32>
+// CHECK-NEXT: %[[S:.+]] = mp.transpose %[[W2]] perm [1, 0] : tensor<32x16xf32> -> tensor<16x32xf32>
+// CHECK-NEXT: mp.linear %arg0, %[[S]] precision <bf16>
+// CHECK-NEXT: mp.linear %arg0, %[[S]] precision <tf32>
+func.func @transposed_views(%x: tensor<4x32xf32>, %saved: tensor<32x16xbf16>) -> (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) {
   %w = mp.convert %saved : tensor<32x16xbf16> -> tensor<32x16xf32>
   %v = mp.transpose %w perm [1, 0] : tensor<32x16xf32> -> tensor<16x32xf32>
   %y = mp.linear %x, %v precision <bf16> : (tensor<4x32xf32>, tensor<16x32xf32>) -> tensor<4x16xf32>
   %w2 = mp.convert %saved : tensor<32x16xbf16> -> tensor<32x16xf32>
   %t = mp.transpose %w2 perm [1, 0] : tensor<32x16xf32> -> tensor<16x32xf32>
   %z = mp.linear %x, %t precision <tf32> : (tensor<4x32xf32>, tensor<16x32xf32>) -> tensor<4x16xf32>
-  return %y, %z : tensor<4x16xf32>, tensor<4x16xf32>
+  %w3 = mp.convert %saved : tensor<32x16xbf16> -> tensor<32x16xf32>
+  %s = mp.transpose %w3 perm [1, 0] : tensor<32x16xf32> -> tensor<16x32xf32>
+  %a = mp.linear %x, %s precision <bf16> : (tensor<4x32xf32>, tensor<16x32xf32>) -> tensor<4x16xf32>
+  %b = mp.linear %x, %s precision <tf32> : (tensor<4x32xf32>, tensor<16x32xf32>) -> tensor<4x16xf32>
+  return %y, %z, %a, %b : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
 }
