@@ -242,17 +242,10 @@ __global__ void broadcastOneKernel(int64_t count, const float *in, float *out) {
     out[i] = value;
 }
 
-/// out[i] = in[offset of i]: broadcasts.
-__global__ void gatherKernel(Indexer source, int64_t count, const float *in,
-                             float *out) {
-  for (int64_t i = gridStart(); i < count; i += gridStride())
-    out[i] = in[source.offset(i)];
-}
-
-/// The same for transposes, whose tensors may be float32 or bfloat16:
-/// each element widened or rounded.
-__global__ void transposeKernel(Indexer source, int64_t count, TensorIn in,
-                                TensorOut out) {
+/// out[i] = in[offset of i]: broadcasts and transposes (whose tensors may
+/// be float32 or bfloat16: each element widened or rounded).
+__global__ void gatherKernel(Indexer source, int64_t count, TensorIn in,
+                             TensorOut out) {
   for (int64_t i = gridStart(); i < count; i += gridStride())
     store1(out, i, load1(in, source.offset(i)));
 }
@@ -382,8 +375,9 @@ cudaError_t launchBroadcast(cudaStream_t stream, int rank,
     broadcastOneKernel<<<gridFor((count + 3) / 4), kThreads, 0, stream>>>(
         count, in, out);
   else
-    gatherKernel<<<gridFor(count), kThreads, 0, stream>>>(source, count, in,
-                                                          out);
+    gatherKernel<<<gridFor(count), kThreads, 0, stream>>>(
+        source, count, TensorIn{MP_DTYPE_F32, in},
+        TensorOut{MP_DTYPE_F32, out});
   return cudaGetLastError();
 }
 
@@ -398,8 +392,7 @@ cudaError_t launchTranspose(cudaStream_t stream, int rank,
   int64_t count = source.count();
   if (count == 0)
     return cudaSuccess;
-  transposeKernel<<<gridFor(count), kThreads, 0, stream>>>(source, count, in,
-                                                           out);
+  gatherKernel<<<gridFor(count), kThreads, 0, stream>>>(source, count, in, out);
   return cudaGetLastError();
 }
 

@@ -584,8 +584,6 @@ LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-/// The weight (and bias, if any) of a norm over the last dim of `input` is
-/// `[dim]` of its type.
 /// True if elements of type `held` are those of a float32 computation in
 /// `computed`: the same type, or bfloat16 where it is float32 (RMSNorm's
 /// input beside its float32 weight and gradients, mp-fuse-conversions).
