@@ -426,12 +426,10 @@ HostTensor scalar(double value) {
 /// the float32 values, rounded as mp.convert rounds them. (Its bfloat16
 /// operands are read as they are: widening is exact.)
 void roundBFloat16Results(Operation *op, Env &env) {
-  if (!mayWriteBFloat16(op))
-    return;
   auto f32 = Float32Type::get(op->getContext());
   auto bf16 = BFloat16Type::get(op->getContext());
-  for (Value result : op->getResults())
-    if (getElementTypeOrSelf(result).isBF16())
+  for (OpResult result : op->getResults())
+    if (getElementTypeOrSelf(result).isBF16() && mayWriteBFloat16(result))
       env[result] = convertTo(env[result], f32, bf16);
 }
 

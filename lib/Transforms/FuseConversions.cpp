@@ -3,7 +3,8 @@
 // A widening (mp.convert bf16 -> f32) is folded into its readers that take
 // bf16 and a rounding (f32 -> bf16) into the op that made its input, where
 // those compute in float32 and hold bf16 (mayReadBFloat16,
-// mayWriteBFloat16: elementwise ops, transposes, RMSNorm, bf16 GEMMs).
+// mayWriteBFloat16: elementwise ops, transposes, RMSNorm, bf16 GEMMs, bf16
+// attention).
 // Widening is exact and the fused rounding is the conversion's, so values do
 // not change; see Passes.td.
 //
@@ -88,9 +89,8 @@ bool foldWidening(ConvertOp widening, OpBuilder &builder) {
 /// Folds `rounding` into the op that made its input, when it is the
 /// input's only reader and the op writes bf16 itself; true if it did.
 bool foldRounding(ConvertOp rounding) {
-  Value wide = rounding.getInput();
-  Operation *producer = wide.getDefiningOp();
-  if (!producer || !wide.hasOneUse() || !mayWriteBFloat16(producer))
+  auto wide = dyn_cast<OpResult>(rounding.getInput());
+  if (!wide || !wide.hasOneUse() || !mayWriteBFloat16(wide))
     return false;
   wide.setType(rounding.getType());
   rounding.replaceAllUsesWith(wide);

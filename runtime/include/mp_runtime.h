@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 9
+#define MP_RUNTIME_ABI_VERSION 10
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -443,13 +443,19 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * their softmax, and their product with v, both GEMMs in `precision` (bf16
  * rounds q, k, the probabilities and v). `scratch` holds one chunk's
  * scores: batch · min(chunk, sq) · sk floats. A backend with an on-chip
- * kernel for the call runs that instead (CUDA, bf16 and tf32). (ABI 7.) */
+ * kernel for the call runs that instead (CUDA, bf16 and tf32). q, k, v and
+ * out are float32 or, in MP_PRECISION_BF16, bfloat16 (q_type, k_type,
+ * v_type, out_type; ABI 10): the GEMMs round their operands to bfloat16
+ * there anyway, so q, k and v held in bfloat16 give the values they hold
+ * in float32, and a bfloat16 out is the float32 one rounded to nearest
+ * even; lse and scratch are float32. */
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
-                           int causal, int64_t chunk, const float *q,
-                           const float *k, const float *v, float *out,
-                           float *lse, float *scratch);
+                           int causal, int64_t chunk, mp_dtype q_type,
+                           const void *q, mp_dtype k_type, const void *k,
+                           mp_dtype v_type, const void *v, mp_dtype out_type,
+                           void *out, float *lse, float *scratch);
 /* Its gradients (mp.attention_grad) from grad [batch, sq, value_dim], the
  * gradient of out, given the call's out and lse: dq, dk and dv have the
  * shapes of q, k and v. Per chunk it computes the probabilities p again,
@@ -459,15 +465,18 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
  * their keys' and values'). An on-chip kernel (CUDA, bf16 and tf32) takes
  * p = exp(scale · q · kᵀ - lse) and Σ_j p_j · dp_j = Σ grad · out per row
  * instead, as FlashAttention-2 does. `scratch` holds 2 · batch ·
- * min(chunk, sq) · sk floats. (ABI 7.) */
+ * min(chunk, sq) · sk floats. q, k, v and out are float32 or, in
+ * MP_PRECISION_BF16, bfloat16 (as for mp_attention_f32; ABI 10); the
+ * gradients, grad and lse are float32. */
 mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                                 int64_t batch, int64_t group, int64_t sq,
                                 int64_t sk, int64_t head_dim, int64_t value_dim,
                                 float scale, int causal, int64_t chunk,
-                                const float *q, const float *k, const float *v,
-                                const float *out, const float *lse,
-                                const float *grad, float *dq, float *dk,
-                                float *dv, float *scratch);
+                                mp_dtype q_type, const void *q, mp_dtype k_type,
+                                const void *k, mp_dtype v_type, const void *v,
+                                mp_dtype out_type, const void *out,
+                                const float *lse, const float *grad, float *dq,
+                                float *dk, float *dv, float *scratch);
 /* Rotary position embedding as torchtitan's Llama (apply_rotary_emb;
  * adjacent pairs form the complex numbers): x and out are [outer, seq,
  * heads, head_dim], head_dim even. For position p (the seq index) and pair

@@ -66,14 +66,34 @@ mp_status checkAttention(mp_context *ctx, const char *call,
   return MP_OK;
 }
 
+/// Fails `call` on a tensor that is neither float32 nor bfloat16, and on
+/// a bfloat16 one outside bf16 precision (its GEMMs round their operands
+/// to bfloat16 there, so one held in bfloat16 reads the same values).
+mp_status checkAttentionDtypes(mp_context *ctx, const char *call,
+                               mp_precision precision,
+                               std::initializer_list<mp_dtype> dtypes) {
+  for (mp_dtype dtype : dtypes) {
+    if (dtype != MP_DTYPE_F32 && dtype != MP_DTYPE_BF16)
+      return fail(ctx, call, "takes float32 and bfloat16 tensors, not dtype %d",
+                  static_cast<int>(dtype));
+    if (dtype == MP_DTYPE_BF16 && precision != MP_PRECISION_BF16)
+      return fail(ctx, call, "takes bfloat16 tensors in bf16 precision only");
+  }
+  return MP_OK;
+}
+
 /// A GEMM operand: `data` in matrix 0, matrices of `size` elements, one
 /// per query matrix, or (`perKey`) one per group of them (the keys, the
 /// values and their gradients).
 struct GemmOperand {
-  const float *data;
+  TensorIn data;
   int64_t size;
   bool perKey = false;
 };
+
+GemmOperand floats(const float *data, int64_t size, bool perKey = false) {
+  return {{MP_DTYPE_F32, data}, size, perKey};
+}
 
 /// The batched GEMM of every query matrix: as `group` calls over the key
 /// matrices, call r taking query matrices r, group + r, 2·group + r, ...
@@ -86,7 +106,7 @@ mp_status groupedGemm(Backend &backend, mp_precision precision,
                       int64_t m, int64_t n, int64_t k, float alpha,
                       GemmOperand a, GemmOperand b, float beta, GemmOperand c) {
   auto at = [&](const GemmOperand &x, int64_t r) {
-    return x.data + (x.perKey ? 0 : r * x.size);
+    return offsetBy(x.data, x.perKey ? 0 : r * x.size).data;
   };
   auto stride = [&](const GemmOperand &x) {
     return x.perKey ? x.size : s.group * x.size;
@@ -102,10 +122,10 @@ mp_status groupedGemm(Backend &backend, mp_precision precision,
     calls = 1;
   }
   for (int64_t r = 0; r < calls; ++r)
-    if (backend.gemm(precision, MP_DTYPE_F32, MP_DTYPE_F32, transA, transB,
+    if (backend.gemm(precision, a.data.type, b.data.type, transA, transB,
                      s.batch / s.group, m, n, k, alpha, at(a, r), stride(a),
-                     at(b, r), stride(b), beta, MP_DTYPE_F32,
-                     const_cast<float *>(at(c, r)), stride(c)))
+                     at(b, r), stride(b), beta, c.data.type,
+                     const_cast<void *>(at(c, r)), stride(c)))
       return MP_ERROR;
   return MP_OK;
 }
@@ -116,11 +136,10 @@ mp_status groupedGemm(Backend &backend, mp_precision precision,
 mp_status computeProbabilities(Backend &backend, mp_precision precision,
                                const AttentionShape &s, float scale,
                                int64_t first, int64_t rows, int64_t keys,
-                               const float *q, const float *k, float *p,
-                               float *lse) {
+                               TensorIn q, TensorIn k, float *p, float *lse) {
   if (groupedGemm(backend, precision, s, false, true, rows, keys, s.headDim,
-                  scale, {q + first * s.headDim, s.sq * s.headDim},
-                  {k, s.sk * s.headDim, true}, 0, {p, rows * keys}))
+                  scale, {offsetBy(q, first * s.headDim), s.sq * s.headDim},
+                  {k, s.sk * s.headDim, true}, 0, floats(p, rows * keys)))
     return MP_ERROR;
   // The chunk's last row sees all `keys`: the mask of a [rows, keys]
   // softmax is the chunk's rows' of the whole one. In place: each row is
@@ -129,12 +148,13 @@ mp_status computeProbabilities(Backend &backend, mp_precision precision,
                          lse ? lse + first : nullptr, s.sq);
 }
 
-/// Zeros `rows` rows of `width` floats from row `first` in each of the
+/// Zeros `rows` rows of `width` elements from row `first` in each of the
 /// batch's [sq, width] matrices of `data`.
-mp_status zeroRows(Backend &backend, const AttentionShape &s, float *data,
+mp_status zeroRows(Backend &backend, const AttentionShape &s, TensorOut data,
                    int64_t first, int64_t rows, int64_t width) {
-  return backend.zero2D(data + first * width, s.sq * width * sizeof(float),
-                        rows * width * sizeof(float), s.batch);
+  size_t bytes = getDtypeSize(data.type);
+  return backend.zero2D(offsetBy(data, first * width).data,
+                        s.sq * width * bytes, rows * width * bytes, s.batch);
 }
 
 } // namespace
@@ -144,14 +164,17 @@ extern "C" {
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
-                           int causal, int64_t chunk, const float *q,
-                           const float *k, const float *v, float *out,
-                           float *lse, float *scratch) {
+                           int causal, int64_t chunk, mp_dtype q_type,
+                           const void *q, mp_dtype k_type, const void *k,
+                           mp_dtype v_type, const void *v, mp_dtype out_type,
+                           void *out, float *lse, float *scratch) {
   const char *call = "mp_attention_f32";
   MP_RETURN_IF_FAILED(ctx);
   AttentionShape s{batch,    group,     sq,    sk,
                    head_dim, value_dim, chunk, causal != 0};
   if (checkAttention(ctx, call, precision, s, scale) ||
+      checkAttentionDtypes(ctx, call, precision,
+                           {q_type, k_type, v_type, out_type}) ||
       checkBuffers(ctx, call,
                    {{"q", q, batch * sq * head_dim},
                     {"k", k, batch / group * sk * head_dim},
@@ -162,24 +185,29 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
     return MP_ERROR;
   if (batch * sq == 0)
     return MP_OK;
+  TensorIn query{q_type, q}, key{k_type, k}, value{v_type, v};
+  TensorOut output{out_type, out};
   Backend &backend = *ctx->backend;
   if (sk > 0 && backend.hasOnChipAttention(precision, s))
-    return backend.onChipAttention(precision, s, scale, q, k, v, out, lse);
+    return backend.onChipAttention(precision, s, scale, query, key, value,
+                                   output, lse);
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
     if (keys == 0) {
       // A softmax over no key writes only the rows' log-sum-exp, -inf.
-      if (zeroRows(backend, s, out, first, rows, value_dim) ||
+      if (zeroRows(backend, s, output, first, rows, value_dim) ||
           backend.softmax(batch, rows, 0, s.causal, nullptr, nullptr,
                           lse + first, sq))
         return MP_ERROR;
       continue;
     }
-    if (computeProbabilities(backend, precision, s, scale, first, rows, keys, q,
-                             k, scratch, lse) ||
+    GemmOperand outRows{{out_type, offsetBy(output, first * value_dim).data},
+                        sq * value_dim};
+    if (computeProbabilities(backend, precision, s, scale, first, rows, keys,
+                             query, key, scratch, lse) ||
         groupedGemm(backend, precision, s, false, false, rows, value_dim, keys,
-                    1, {scratch, rows * keys}, {v, sk * value_dim, true}, 0,
-                    {out + first * value_dim, sq * value_dim}))
+                    1, floats(scratch, rows * keys),
+                    {value, sk * value_dim, true}, 0, outRows))
       return MP_ERROR;
   }
   return MP_OK;
@@ -189,15 +217,18 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                                 int64_t batch, int64_t group, int64_t sq,
                                 int64_t sk, int64_t head_dim, int64_t value_dim,
                                 float scale, int causal, int64_t chunk,
-                                const float *q, const float *k, const float *v,
-                                const float *out, const float *lse,
-                                const float *grad, float *dq, float *dk,
-                                float *dv, float *scratch) {
+                                mp_dtype q_type, const void *q, mp_dtype k_type,
+                                const void *k, mp_dtype v_type, const void *v,
+                                mp_dtype out_type, const void *out,
+                                const float *lse, const float *grad, float *dq,
+                                float *dk, float *dv, float *scratch) {
   const char *call = "mp_attention_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
   AttentionShape s{batch,    group,     sq,    sk,
                    head_dim, value_dim, chunk, causal != 0};
-  if (checkAttention(ctx, call, precision, s, scale))
+  if (checkAttention(ctx, call, precision, s, scale) ||
+      checkAttentionDtypes(ctx, call, precision,
+                           {q_type, k_type, v_type, out_type}))
     return MP_ERROR;
   int64_t keyMatrices = batch / group;
   if (checkBuffers(ctx, call,
@@ -212,12 +243,14 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                     {"dv", dv, keyMatrices * sk * value_dim},
                     {"scratch", scratch, 2 * s.scoreFloats()}}))
     return MP_ERROR;
+  TensorIn query{q_type, q}, key{k_type, k}, value{v_type, v},
+      output{out_type, out};
   Backend &backend = *ctx->backend;
   // The on-chip kernels' float per row fits where the chunks' scores would.
   if (batch * sq > 0 && sk > 0 && sq <= 2 * std::min(chunk, sq) * sk &&
       backend.hasOnChipAttention(precision, s))
-    return backend.onChipAttentionGrad(precision, s, scale, q, k, v, out, lse,
-                                       grad, dq, dk, dv, scratch);
+    return backend.onChipAttentionGrad(precision, s, scale, query, key, value,
+                                       output, lse, grad, dq, dk, dv, scratch);
   // The chunks (and a group's query matrices) add into dk and dv.
   if (keyMatrices * sk > 0 &&
       (backend.fill(keyMatrices * sk * head_dim, 0, dk) ||
@@ -229,28 +262,29 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
     if (keys == 0) {
-      if (zeroRows(backend, s, dq, first, rows, head_dim))
+      if (zeroRows(backend, s, {MP_DTYPE_F32, dq}, first, rows, head_dim))
         return MP_ERROR;
       continue;
     }
-    const float *qRows = q + first * head_dim,
-                *gradRows = grad + first * value_dim;
     // ds = softmax_grad(p, grad · vᵀ), in place of grad · vᵀ.
-    GemmOperand pChunk{p, rows * keys}, dsChunk{ds, rows * keys},
-        qChunk{qRows, sq * head_dim}, gradChunk{gradRows, sq * value_dim};
-    if (computeProbabilities(backend, precision, s, scale, first, rows, keys, q,
-                             k, p, nullptr) ||
+    GemmOperand pChunk = floats(p, rows * keys),
+                dsChunk = floats(ds, rows * keys),
+                qChunk{offsetBy(query, first * head_dim), sq * head_dim},
+                gradChunk = floats(grad + first * value_dim, sq * value_dim);
+    if (computeProbabilities(backend, precision, s, scale, first, rows, keys,
+                             query, key, p, nullptr) ||
         groupedGemm(backend, precision, s, false, true, rows, keys, value_dim,
-                    1, gradChunk, {v, sk * value_dim, true}, 0, dsChunk) ||
+                    1, gradChunk, {value, sk * value_dim, true}, 0, dsChunk) ||
         backend.softmaxGrad(batch * rows, keys, p, ds, ds))
       return MP_ERROR;
     if (groupedGemm(backend, precision, s, false, false, rows, head_dim, keys,
-                    scale, dsChunk, {k, sk * head_dim, true}, 0,
-                    {dq + first * head_dim, sq * head_dim}) ||
+                    scale, dsChunk, {key, sk * head_dim, true}, 0,
+                    floats(dq + first * head_dim, sq * head_dim)) ||
         groupedGemm(backend, precision, s, true, false, keys, head_dim, rows,
-                    scale, dsChunk, qChunk, 1, {dk, sk * head_dim, true}) ||
+                    scale, dsChunk, qChunk, 1,
+                    floats(dk, sk * head_dim, true)) ||
         groupedGemm(backend, precision, s, true, false, keys, value_dim, rows,
-                    1, pChunk, gradChunk, 1, {dv, sk * value_dim, true}))
+                    1, pChunk, gradChunk, 1, floats(dv, sk * value_dim, true)))
       return MP_ERROR;
   }
   return MP_OK;

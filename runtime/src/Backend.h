@@ -46,17 +46,6 @@ struct Group {
   int index = 0;
 };
 
-/// A tensor of an elementwise call: float32 or bfloat16 elements, computed
-/// on in float32 (mp_unary_f32, mp_binary_f32, mp_swiglu_grad_f32).
-struct TensorIn {
-  mp_dtype type;
-  const void *data;
-};
-struct TensorOut {
-  mp_dtype type;
-  void *data;
-};
-
 /// One copy of a batch (Backend::copyBatch): `height` rows of `widthBytes`
 /// bytes from `src` to `dst`, rows `srcPitch` and `dstPitch` bytes apart.
 struct CopyRegion {
@@ -292,24 +281,24 @@ public:
   /// Attention with its scores kept on chip (fused kernels) instead of
   /// mp_attention_f32's chunks through scratch memory, where the backend
   /// has such a kernel for `precision` and these sizes (none empty). The
-  /// gradient keeps a float per query row in `rowDots` (batch·sq).
+  /// gradient keeps a float per query row in `rowDots` (batch·sq). q, k,
+  /// v and out are float32 or (in bf16 precision) bfloat16.
   virtual bool hasOnChipAttention(mp_precision /*precision*/,
                                   const AttentionShape & /*shape*/) const {
     return false;
   }
   virtual mp_status onChipAttention(mp_precision /*precision*/,
                                     const AttentionShape & /*shape*/,
-                                    float /*scale*/, const float * /*q*/,
-                                    const float * /*k*/, const float * /*v*/,
-                                    float * /*out*/, float * /*lse*/) {
+                                    float /*scale*/, TensorIn /*q*/,
+                                    TensorIn /*k*/, TensorIn /*v*/,
+                                    TensorOut /*out*/, float * /*lse*/) {
     return MP_ERROR;
   }
   virtual mp_status onChipAttentionGrad(
       mp_precision /*precision*/, const AttentionShape & /*shape*/,
-      float /*scale*/, const float * /*q*/, const float * /*k*/,
-      const float * /*v*/, const float * /*out*/, const float * /*lse*/,
-      const float * /*grad*/, float * /*dq*/, float * /*dk*/, float * /*dv*/,
-      float * /*rowDots*/) {
+      float /*scale*/, TensorIn /*q*/, TensorIn /*k*/, TensorIn /*v*/,
+      TensorIn /*out*/, const float * /*lse*/, const float * /*grad*/,
+      float * /*dq*/, float * /*dk*/, float * /*dv*/, float * /*rowDots*/) {
     return MP_ERROR;
   }
 

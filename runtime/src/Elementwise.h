@@ -46,6 +46,45 @@ MP_HOST_DEVICE inline float fromBFloat16Bits(uint16_t bits) {
   return x;
 }
 
+/// A tensor of a call that computes in float32 on float32 or bfloat16
+/// elements (mp_unary_f32, mp_binary_f32, mp_rms_norm_f32,
+/// mp_attention_f32, ...).
+struct TensorIn {
+  mp_dtype type;
+  const void *data;
+};
+struct TensorOut {
+  mp_dtype type;
+  void *data;
+};
+
+// Their elements as floats: read widened, written rounded to nearest even.
+// A tensor's dtype is the same for every thread of a kernel, so the
+// branches on it do not diverge.
+
+MP_HOST_DEVICE inline float load1(TensorIn tensor, int64_t i) {
+  if (tensor.type == MP_DTYPE_BF16)
+    return fromBFloat16Bits(static_cast<const uint16_t *>(tensor.data)[i]);
+  return static_cast<const float *>(tensor.data)[i];
+}
+
+MP_HOST_DEVICE inline void store1(TensorOut tensor, int64_t i, float x) {
+  if (tensor.type == MP_DTYPE_BF16)
+    static_cast<uint16_t *>(tensor.data)[i] = toBFloat16Bits(x);
+  else
+    static_cast<float *>(tensor.data)[i] = x;
+}
+
+/// The tensor from element `i` on.
+MP_HOST_DEVICE inline TensorIn offsetBy(TensorIn tensor, int64_t i) {
+  size_t bytes = tensor.type == MP_DTYPE_BF16 ? 2 : 4;
+  return {tensor.type, static_cast<const char *>(tensor.data) + i * bytes};
+}
+MP_HOST_DEVICE inline TensorOut offsetBy(TensorOut tensor, int64_t i) {
+  size_t bytes = tensor.type == MP_DTYPE_BF16 ? 2 : 4;
+  return {tensor.type, static_cast<char *>(tensor.data) + i * bytes};
+}
+
 MP_HOST_DEVICE inline double sigmoid(double x) { return 1 / (1 + ::exp(-x)); }
 
 MP_HOST_DEVICE inline double gelu(double x, bool tanhForm) {

@@ -8,9 +8,11 @@
 // with fewer blocks than work items (the kernels' grid-stride loops), and
 // checks the forward output, the rows' log-sum-exp and the three gradients
 // (computed from the kernels' output and log-sum-exp) against float64 on
-// the same rounded inputs, in bf16 and in tf32. Prints each case's error;
-// exits 1 on a failure. `--small` runs the cases of at most 2 blocks each
-// way (for the build under ThreadSanitizer, where a block's threads race
+// the same rounded inputs, in bf16 and in tf32; in bf16 also that the
+// kernels on q, k, v and out held in bfloat16 compute, bit for bit, what
+// they compute on float32 ones holding the same values. Prints each case's
+// error; exits 1 on a failure. `--small` runs the cases of at most 2 blocks
+// each way (for the build under ThreadSanitizer, where a block's threads race
 // on shared memory if a barrier the kernels need is missing); `--random N
 // SEED` runs N cases of sizes drawn from SEED instead (up to 4 query
 // matrices in groups of up to 3, 1 to 150 queries and keys, head dims 1 to
@@ -36,6 +38,7 @@ namespace wmma = emulation::wmma;
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 
@@ -110,6 +113,109 @@ struct Case {
   /// Blocks each launch gets at most (fewer than the items: grid-stride).
   int64_t maxBlocks;
 };
+
+TensorIn floats(const std::vector<float> &x) {
+  return {MP_DTYPE_F32, x.data()};
+}
+
+/// The three gradient kernels' results; every output starts as NaN, so an
+/// entry left unwritten shows.
+struct Gradients {
+  std::vector<float> dq, dk, dv, rowDots;
+};
+
+/// Launches of a case's kernels, on q, k, v and out held in float32 or
+/// bfloat16.
+template <typename T> struct Launches {
+  const Case &c;
+  flash::FlashShape shape;
+  int64_t blocksFor(int64_t items) const {
+    return std::max<int64_t>(1, std::min(items, c.maxBlocks));
+  }
+  void forward(TensorIn q, TensorIn k, TensorIn v, TensorOut out,
+               float *lse) const {
+    emulation::launch(
+        blocksFor(shape.queryBlocks() * c.batch), flash::kThreads,
+        flash::forwardSharedBytes<T>(shape),
+        [&](unsigned char *shared, int64_t block, int64_t blocks) {
+          flash::attentionForward<T>(shape, q, k, v, out, lse, shared, block,
+                                     blocks);
+        });
+  }
+  Gradients gradients(TensorIn q, TensorIn k, TensorIn v, TensorIn out,
+                      const float *lse, const float *g) const {
+    int64_t keyMatrices = c.batch / c.group;
+    Gradients r{std::vector<float>(c.batch * c.sq * c.headDim, NAN),
+                std::vector<float>(keyMatrices * c.sk * c.headDim, NAN),
+                std::vector<float>(keyMatrices * c.sk * c.valueDim, NAN),
+                std::vector<float>(c.batch * c.sq, NAN)};
+    emulation::launch(
+        blocksFor(shape.queryBlocks() * c.batch), flash::kThreads,
+        flash::gradSharedBytes<T>(shape, false),
+        [&](unsigned char *shared, int64_t block, int64_t blocks) {
+          flash::attentionGradQuery<T>(shape, q, k, v, out, lse, g, r.dq.data(),
+                                       r.rowDots.data(), shared, block, blocks);
+        });
+    emulation::launch(
+        blocksFor(shape.keyBlocks() * keyMatrices), flash::kThreads,
+        flash::gradSharedBytes<T>(shape, true),
+        [&](unsigned char *shared, int64_t block, int64_t blocks) {
+          flash::attentionGradKeys<T>(shape, q, k, v, lse, g, r.rowDots.data(),
+                                      r.dk.data(), r.dv.data(), shared, block,
+                                      blocks);
+        });
+    return r;
+  }
+};
+
+std::vector<uint16_t> toBFloat16(const std::vector<float> &x) {
+  std::vector<uint16_t> bits(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    bits[i] = toBFloat16Bits(x[i]);
+  return bits;
+}
+
+bool sameBits(const std::vector<float> &a, const std::vector<float> &b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+/// In bf16, the kernels reading q, k, v and out held in bfloat16 and
+/// writing out in bfloat16 compute what they compute on float32 tensors
+/// holding the same values, bit for bit: out rounded to nearest even, the
+/// same lse, and the same gradients from the bfloat16 out.
+bool checkBFloat16Storage(const Launches<emulation::Bf16> &run,
+                          const std::vector<float> &q,
+                          const std::vector<float> &k,
+                          const std::vector<float> &v,
+                          const std::vector<float> &g,
+                          const std::vector<float> &out,
+                          const std::vector<float> &lse) {
+  std::vector<uint16_t> q16 = toBFloat16(q), k16 = toBFloat16(k),
+                        v16 = toBFloat16(v), out16(out.size(), 0x7fc0);
+  std::vector<float> lse16(lse.size(), NAN);
+  TensorIn q16In{MP_DTYPE_BF16, q16.data()}, k16In{MP_DTYPE_BF16, k16.data()},
+      v16In{MP_DTYPE_BF16, v16.data()};
+  run.forward(q16In, k16In, v16In, {MP_DTYPE_BF16, out16.data()}, lse16.data());
+  std::vector<float> widenedOut(out.size());
+  bool ok = sameBits(lse16, lse);
+  for (size_t i = 0; i < out.size(); ++i) {
+    widenedOut[i] = fromBFloat16Bits(out16[i]);
+    ok &= out16[i] == toBFloat16Bits(out[i]);
+  }
+  Gradients held = run.gradients(q16In, k16In, v16In,
+                                 {MP_DTYPE_BF16, out16.data()}, lse.data(),
+                                 g.data()),
+            widened = run.gradients(floats(q), floats(k), floats(v),
+                                    floats(widenedOut), lse.data(), g.data());
+  ok &= sameBits(held.dq, widened.dq) && sameBits(held.dk, widened.dk) &&
+        sameBits(held.dv, widened.dv) &&
+        sameBits(held.rowDots, widened.rowDots);
+  if (!ok)
+    std::printf("FAIL bf16 storage: the kernels on bfloat16 q, k, v and out "
+                "differ from them on float32 ones\n");
+  return ok;
+}
 
 template <typename T> bool runCase(const Case &c) {
   AttentionShape sizes{c.batch,   c.group,    c.sq, c.sk,
@@ -224,47 +330,23 @@ template <typename T> bool runCase(const Case &c) {
       }
     }
 
-  // Every output starts as NaN, so an entry left unwritten shows.
-  std::vector<float> gotOut(g.size(), NAN), gotLse(c.batch * c.sq, NAN),
-      gotDq(q.size(), NAN), gotDk(k.size(), NAN), gotDv(v.size(), NAN),
-      rowDots(c.batch * c.sq, NAN);
-  int64_t queryItems = shape.queryBlocks() * c.batch,
-          keyItems = shape.keyBlocks() * keyMatrices;
-  auto blocksFor = [&](int64_t items) {
-    return std::max<int64_t>(1, std::min(items, c.maxBlocks));
-  };
-  emulation::launch(blocksFor(queryItems), flash::kThreads,
-                    flash::forwardSharedBytes<T>(shape),
-                    [&](unsigned char *shared, int64_t block, int64_t blocks) {
-                      flash::attentionForward<T>(
-                          shape, q.data(), k.data(), v.data(), gotOut.data(),
-                          gotLse.data(), shared, block, blocks);
-                    });
-  emulation::launch(blocksFor(queryItems), flash::kThreads,
-                    flash::gradSharedBytes<T>(shape, false),
-                    [&](unsigned char *shared, int64_t block, int64_t blocks) {
-                      flash::attentionGradQuery<T>(
-                          shape, q.data(), k.data(), v.data(), gotOut.data(),
-                          gotLse.data(), g.data(), gotDq.data(), rowDots.data(),
-                          shared, block, blocks);
-                    });
-  emulation::launch(blocksFor(keyItems), flash::kThreads,
-                    flash::gradSharedBytes<T>(shape, true),
-                    [&](unsigned char *shared, int64_t block, int64_t blocks) {
-                      flash::attentionGradKeys<T>(
-                          shape, q.data(), k.data(), v.data(), gotLse.data(),
-                          g.data(), rowDots.data(), gotDk.data(), gotDv.data(),
-                          shared, block, blocks);
-                    });
+  std::vector<float> gotOut(g.size(), NAN), gotLse(c.batch * c.sq, NAN);
+  Launches<T> run{c, shape};
+  run.forward(floats(q), floats(k), floats(v), {MP_DTYPE_F32, gotOut.data()},
+              gotLse.data());
+  Gradients got = run.gradients(floats(q), floats(k), floats(v), floats(gotOut),
+                                gotLse.data(), g.data());
 
   // Beyond what is allowed for, float sums differ by about 1e-6 of the
   // root mean square (8e-6 at most in 600 random cases); ds off by 0.01%
   // fails.
   double errors[] = {relativeError(gotOut, out), relativeError(gotLse, lse),
-                     relativeError(gotDq, dq), relativeError(gotDk, dk),
-                     relativeError(gotDv, dv)};
+                     relativeError(got.dq, dq), relativeError(got.dk, dk),
+                     relativeError(got.dv, dv)};
   bool ok = std::all_of(std::begin(errors), std::end(errors),
                         [](double e) { return e <= 5e-4; });
+  if constexpr (std::is_same_v<T, emulation::Bf16>)
+    ok &= checkBFloat16Storage(run, q, k, v, g, gotOut, gotLse);
   std::printf("%s %s %s%lld x %lld x %lld (groups of %lld), head dims "
               "%lld/%lld, %lld blocks: out %.2e lse %.2e dq %.2e dk %.2e "
               "dv %.2e\n",

@@ -1692,7 +1692,8 @@ void testSwiglu(mp_context *ctx) {
 /// a large one (split among the host's threads) against the gradients by
 /// hand, and a gradient of no rows (zeros).
 /// The elementwise and RMSNorm calls hold float32 computations in bfloat16
-/// (ABI 8), and transposes copy between float32 and bfloat16 (ABI 9):
+/// (ABI 8), transposes copy between float32 and bfloat16 (ABI 9), and
+/// attention reads and writes bfloat16 in bf16 precision (ABI 10):
 /// every mix of float32 and bfloat16 tensors gives, bit for bit, the
 /// float32 call between mp_convert calls (on CUDA too: the kernels apply
 /// the same formulas), in place over an input of its dtype; an output over
@@ -1702,6 +1703,8 @@ void testSwiglu(mp_context *ctx) {
 void testBFloat16Storage(mp_context *ctx) {
   const int64_t n = 1003; // vectors of 4 and a tail; split among threads
   std::vector<std::unique_ptr<Buffer>> wide, narrow, widened;
+  Buffer attentionLse(ctx, 17 * sizeof(float)),
+      attentionScratch(ctx, 2 * 5 * 17 * sizeof(float));
   for (double seed : {1.0, 2.0, 3.0}) {
     std::vector<float> values = makeValues(n, seed);
     for (float &value : values)
@@ -1751,11 +1754,21 @@ void testBFloat16Storage(mp_context *ctx) {
                                    outTypes[1], out[1]);
        }},
       // A copy (ABI 9): bf16 to bf16 moves the bits.
-      {"transpose", 1, 1, [&](auto inTypes, auto in, auto outTypes, auto out) {
+      {"transpose", 1, 1,
+       [&](auto inTypes, auto in, auto outTypes, auto out) {
          const int64_t rowsByColumns[] = {17, 59};
          const int swap[] = {1, 0};
          return mp_transpose_f32(ctx, 2, rowsByColumns, swap, inTypes[0], in[0],
                                  outTypes[0], out[0]);
+       }},
+      // ABI 10, in bf16 precision: q, k, v [17, 59], causal, chunks of 5
+      // rows (one on CUDA's on-chip kernel).
+      {"attention", 3, 1, [&](auto inTypes, auto in, auto outTypes, auto out) {
+         return mp_attention_f32(ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59,
+                                 0.125f, 1, 5, inTypes[0], in[0], inTypes[1],
+                                 in[1], inTypes[2], in[2], outTypes[0], out[0],
+                                 attentionLse.floats(),
+                                 attentionScratch.floats());
        }}};
   const mp_dtype allF32[3] = {MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32};
   for (const Kind &kind : kinds)
@@ -1811,6 +1824,44 @@ void testBFloat16Storage(mp_context *ctx) {
   expect(dx.read<uint32_t>() == wantDx.read<uint32_t>() &&
              dweight.read<uint32_t>() == wantDweight.read<uint32_t>(),
          "rms_norm_grad of a bfloat16 x is the float32 call's on it widened");
+
+  // Attention's gradient reads bfloat16 q, k, v and out widened: the
+  // float32 call's gradients on them widened, bit for bit.
+  Buffer out16(ctx, n * sizeof(uint16_t)), outWidened(ctx, n * sizeof(float));
+  CHECK_OK(ctx, mp_attention_f32(
+                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 5,
+                    MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
+                    narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
+                    MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
+                    attentionScratch.floats()));
+  CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, n,
+                           out16.as<void>(), outWidened.floats()));
+  std::vector<std::unique_ptr<Buffer>> heldGrads, wideGrads;
+  for (int i = 0; i < 6; ++i)
+    (i < 3 ? heldGrads : wideGrads)
+        .push_back(std::make_unique<Buffer>(ctx, n * sizeof(float)));
+  CHECK_OK(ctx, mp_attention_grad_f32(
+                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 5,
+                    MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
+                    narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
+                    MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
+                    wide[0]->floats(), heldGrads[0]->floats(),
+                    heldGrads[1]->floats(), heldGrads[2]->floats(),
+                    attentionScratch.floats()));
+  CHECK_OK(ctx, mp_attention_grad_f32(
+                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 5,
+                    MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
+                    widened[1]->floats(), MP_DTYPE_F32, widened[2]->floats(),
+                    MP_DTYPE_F32, outWidened.floats(), attentionLse.floats(),
+                    wide[0]->floats(), wideGrads[0]->floats(),
+                    wideGrads[1]->floats(), wideGrads[2]->floats(),
+                    attentionScratch.floats()));
+  bool sameGrads = true;
+  for (int i = 0; i < 3; ++i)
+    sameGrads &=
+        heldGrads[i]->read<uint32_t>() == wideGrads[i]->read<uint32_t>();
+  expect(sameGrads, "attention_grad of bfloat16 q, k, v and out is the "
+                    "float32 call's on them widened");
 
   // In place over a bfloat16 input; over one of another dtype, an error.
   Buffer sum(ctx, n * sizeof(uint16_t));
@@ -2149,15 +2200,17 @@ void testAttention(mp_context *ctx) {
       // The outputs start as NaN: every entry is written.
       for (Buffer *out : {&oB, &lseB, &dqB, &dkB, &dvB})
         out->fillNaN();
-      CHECK_OK(ctx,
-               mp_attention_f32(ctx, precision, c.batch, c.group, c.sq, c.sk,
-                                c.headDim, c.valueDim, scale, c.causal, c.chunk,
-                                qB.floats(), kB.floats(), vB.floats(),
-                                oB.floats(), lseB.floats(), scratch.floats()));
+      CHECK_OK(ctx, mp_attention_f32(
+                        ctx, precision, c.batch, c.group, c.sq, c.sk, c.headDim,
+                        c.valueDim, scale, c.causal, c.chunk, MP_DTYPE_F32,
+                        qB.floats(), MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
+                        vB.floats(), MP_DTYPE_F32, oB.floats(), lseB.floats(),
+                        scratch.floats()));
       CHECK_OK(ctx, mp_attention_grad_f32(
                         ctx, precision, c.batch, c.group, c.sq, c.sk, c.headDim,
-                        c.valueDim, scale, c.causal, c.chunk, qB.floats(),
-                        kB.floats(), vB.floats(), oB.floats(), lseB.floats(),
+                        c.valueDim, scale, c.causal, c.chunk, MP_DTYPE_F32,
+                        qB.floats(), MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
+                        vB.floats(), MP_DTYPE_F32, oB.floats(), lseB.floats(),
                         gB.floats(), dqB.floats(), dkB.floats(), dvB.floats(),
                         scratch.floats()));
       std::string what =
@@ -2205,10 +2258,11 @@ void testAttention(mp_context *ctx) {
       fused(ctx, batch * sq * d * sizeof(float)),
       unfused(ctx, batch * sq * d * sizeof(float));
   for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16}) {
-    CHECK_OK(ctx,
-             mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d, 0.5f, 0,
-                              sq, qB.floats(), kB.floats(), vB.floats(),
-                              fused.floats(), lse.floats(), scores.floats()));
+    CHECK_OK(ctx, mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d, 0.5f,
+                                   0, sq, MP_DTYPE_F32, qB.floats(),
+                                   MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
+                                   vB.floats(), MP_DTYPE_F32, fused.floats(),
+                                   lse.floats(), scores.floats()));
     CHECK_OK(ctx, mp_gemm_batched_f32(
                       ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 1, batch,
                       sq, sk, d, 0.5f, qB.floats(), sq * d, kB.floats(), sk * d,
@@ -2669,42 +2723,67 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                0, in, in, in, out, out, out);
+                                0, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out);
       },
       "mp_attention_f32" + onRank + "chunk must be positive, got 0");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
-                                INFINITY, 1, 1, in, in, in, out, out, out);
+                                INFINITY, 1, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
+                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
+                                out);
       },
       "mp_attention_f32" + onRank +
           "scale must be finite and nonzero, got inf");
   expectError(
       [&](mp_context *c) {
         return mp_attention_grad_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
-                                     1.0f, 1, 1, in, in, in, in, in, in, out,
-                                     out, out, nullptr);
+                                     1.0f, 1, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
+                                     in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, in,
+                                     in, out, out, out, nullptr);
       },
       "mp_attention_grad_f32" + onRank + "scratch is null");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f, 1,
-                                1, in, in, in, out, out, out);
+                                1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out);
       },
       "mp_attention_f32" + onRank +
           "head_dim and value_dim must be positive, got 0 and 1");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 3, 2, 2, 2, 1, 1, 1.0f, 1,
-                                1, in, in, in, out, out, out);
+                                1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out);
       },
       "mp_attention_f32" + onRank + "group 2 does not divide batch 3");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                1, in, in, in, out, nullptr, out);
+                                1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, nullptr,
+                                out);
       },
       "mp_attention_f32" + onRank + "lse is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_TF32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
+                                1, MP_DTYPE_BF16, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out);
+      },
+      "mp_attention_f32" + onRank +
+          "takes bfloat16 tensors in bf16 precision only");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_grad_f32(c, MP_PRECISION_BF16, 1, 1, 2, 2, 1, 1,
+                                     1.0f, 1, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
+                                     in, MP_DTYPE_F32, in, MP_DTYPE_F64, in, in,
+                                     in, out, out, out, out);
+      },
+      "mp_attention_grad_f32" + onRank +
+          "takes float32 and bfloat16 tensors, not dtype 1");
   expectError(
       [&](mp_context *c) {
         return mp_rope_f32(c, 1, 2, 1, 3, 10000, 0, in, out);

@@ -155,3 +155,31 @@ func.func @transposed_views(%x: tensor<4x32xf32>, %saved: tensor<32x16xbf16>) ->
   %b = mp.linear %x, %s precision <tf32> : (tensor<4x32xf32>, tensor<16x32xf32>) -> tensor<4x16xf32>
   return %y, %z, %a, %b : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
 }
+
+// -----
+
+// Attention in bf16 reads q, k, v saved in bf16 and writes its output
+// rounded (ABI 10: its GEMMs round them anyway); its gradient reads them
+// and the saved output. In tf32 the widenings stay: tf32 attention takes
+// float32 tensors.
+// CHECK-LABEL: func.func @attention
+// CHECK-NOT: mp.convert
+// CHECK: %[[O:.+]], %[[L:.+]] = mp.attention %arg0, %arg1, %arg2 scale 5.000000e-01 causal precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6x8xbf16>) -> (tensor<2x6x8xbf16>, tensor<2x6xf32>)
+// CHECK-NEXT: mp.attention_grad %arg0, %arg1, %arg2, %[[O]], %[[L]], %arg3 scale 5.000000e-01 causal precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+// CHECK-NEXT: %[[W:.+]] = mp.convert %arg0 : tensor<2x6x8xbf16> -> tensor<2x6x8xf32>
+// CHECK-NEXT: mp.attention %[[W]], %[[W]], %[[W]] scale 5.000000e-01 causal precision <tf32>
+func.func @attention(%q: tensor<2x6x8xbf16>, %k: tensor<2x6x8xbf16>, %v: tensor<2x6x8xbf16>, %g: tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) {
+  %qw = mp.convert %q : tensor<2x6x8xbf16> -> tensor<2x6x8xf32>
+  %kw = mp.convert %k : tensor<2x6x8xbf16> -> tensor<2x6x8xf32>
+  %vw = mp.convert %v : tensor<2x6x8xbf16> -> tensor<2x6x8xf32>
+  %o, %lse = mp.attention %qw, %kw, %vw scale 0.5 causal precision <bf16> : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
+  %or = mp.convert %o : tensor<2x6x8xf32> -> tensor<2x6x8xbf16>
+  %qb = mp.convert %q : tensor<2x6x8xbf16> -> tensor<2x6x8xf32>
+  %kb = mp.convert %k : tensor<2x6x8xbf16> -> tensor<2x6x8xf32>
+  %vb = mp.convert %v : tensor<2x6x8xbf16> -> tensor<2x6x8xf32>
+  %ob = mp.convert %or : tensor<2x6x8xbf16> -> tensor<2x6x8xf32>
+  %dq, %dk, %dv = mp.attention_grad %qb, %kb, %vb, %ob, %lse, %g scale 0.5 causal precision <bf16> : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+  %qt = mp.convert %q : tensor<2x6x8xbf16> -> tensor<2x6x8xf32>
+  %t, %tlse = mp.attention %qt, %qt, %qt scale 0.5 causal precision <tf32> : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
+  return %dq, %dk, %dv, %t : tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>
+}

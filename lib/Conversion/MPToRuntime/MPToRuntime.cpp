@@ -63,18 +63,18 @@ bool movesIds(Operation *op) {
   return onlyMoves(op) || isa<LocalizeIndexOp>(op);
 }
 
-/// True if the runtime runs `op` on bf16 values (mp-narrow-collectives):
-/// it moves them, sums them across ranks (reduce-dtype=bf16), converts
-/// them, copies them (a reshape) or is a transposed view that a bf16 GEMM
-/// reads them through; or it computes in float32 what it holds in bf16
-/// (mp-fuse-conversions: mayWriteBFloat16, transposes included). (A bf16
-/// GEMM reads bf16 operands.)
-bool handlesBFloat16(Operation *op, const MemoryPlan &plan) {
+/// True if the runtime writes `result` in bf16 (mp-narrow-collectives): its
+/// op moves bf16 values, sums them across ranks (reduce-dtype=bf16),
+/// converts them, copies them (a reshape) or is a transposed view that a
+/// bf16 GEMM reads them through; or it computes in float32 what it holds in
+/// bf16 (mp-fuse-conversions: mayWriteBFloat16, transposes and attention
+/// included). (bf16 GEMMs and attention read bf16 operands.)
+bool handlesBFloat16(OpResult result, const MemoryPlan &plan) {
+  Operation *op = result.getOwner();
   return onlyMoves(op) ||
          isa<CollectiveOpInterface, ConvertOp, ReshapeOp>(op) ||
-         (isa<TransposeOp>(op) &&
-          plan.transposedViews.contains(op->getResult(0))) ||
-         mayWriteBFloat16(op);
+         (isa<TransposeOp>(op) && plan.transposedViews.contains(result)) ||
+         mayWriteBFloat16(result);
 }
 
 /// What the runtime cannot run, before anything is rewritten.
@@ -82,12 +82,12 @@ LogicalResult checkLowerable(func::FuncOp func, const MemoryPlan &plan) {
   // The runtime's kernels are f32; token ids and class targets are i64;
   // bf16 values are only converted and moved.
   for (Operation &op : func.getFunctionBody().front().without_terminator())
-    for (Value result : op.getResults()) {
+    for (OpResult result : op.getResults()) {
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || !type.hasStaticShape() ||
           !(type.getElementType().isF32() ||
             (type.getElementType().isInteger(64) && movesIds(&op)) ||
-            (type.getElementType().isBF16() && handlesBFloat16(&op, plan))))
+            (type.getElementType().isBF16() && handlesBFloat16(result, plan))))
         return op.emitError() << "the runtime lowering takes static f32 "
                                  "tensors (and i64 ids and targets, bf16 "
                                  "conversions, collectives, transposes, "

@@ -580,15 +580,31 @@ struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
 
 /// mp_attention_f32 and mp_attention_grad_f32 share their leading
 /// arguments: sizes, scale, mask, chunk, and the scratch the plan gave the
-/// op.
+/// op. q, k, v and the output come with their dtypes (ABI 10), the other
+/// tensors are float32.
 template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   using RuntimePattern<OpT>::calls;
 
   LogicalResult emitCalls(OpT op) const override {
-    if (!getElementTypeOrSelf(op.getQuery().getType()).isF32())
-      return calls.reject(
-          op.emitError("the runtime lowering supports f32 attention only"));
+    Value output;
+    if constexpr (std::is_same_v<OpT, AttentionOp>)
+      output = op.getResult();
+    else
+      output = op.getOutput();
+    Value typed[] = {op.getQuery(), op.getKey(), op.getValue(), output};
+    bool bf16 = op.getEffectivePrecision() == Precision::bf16;
+    for (Value value :
+         llvm::concat<Value>(typed, op->getOperands(), op->getResults())) {
+      Type element = getElementTypeOrSelf(value);
+      bool held = bf16 && element.isBF16() && llvm::is_contained(typed, value);
+      if (!element.isF32() && !held)
+        return calls.reject(
+            op.emitError("the runtime lowering runs attention on f32 tensors "
+                         "(q, k, v and "
+                         "the output may be bf16 in bf16 precision), not ")
+            << value.getType());
+    }
     AttentionGeometry g = *getAttentionGeometry(op);
     SmallVector<Value> args = {
         calls.getContext(),
@@ -602,8 +618,16 @@ template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
         calls.f32(op.getScale().convertToDouble()),
         calls.i32(g.causal),
         calls.i64(g.chunkRows)};
-    for (Value value : llvm::concat<Value>(op->getOperands(), op->getResults()))
+    for (Value value :
+         llvm::concat<Value>(op->getOperands(), op->getResults())) {
+      if (llvm::is_contained(typed, value)) {
+        FailureOr<Value> type = calls.dtype(op, value);
+        if (failed(type))
+          return failure();
+        args.push_back(*type);
+      }
       args.push_back(calls.pointer(value));
+    }
     args.push_back(calls.arenaAt(calls.getPlan().opScratch.lookup(op).offset));
     calls.call(isa<AttentionOp>(op) ? "mp_attention_f32"
                                     : "mp_attention_grad_f32",

@@ -352,8 +352,8 @@ bool CudaBackend::hasOnChipAttention(mp_precision precision,
 
 mp_status CudaBackend::onChipAttention(mp_precision precision,
                                        const AttentionShape &shape, float scale,
-                                       const float *q, const float *k,
-                                       const float *v, float *out, float *lse) {
+                                       TensorIn q, TensorIn k, TensorIn v,
+                                       TensorOut out, float *lse) {
   return checkLaunch("mp_attention_f32",
                      cuda::launchFlashAttention(computeStream, precision, shape,
                                                 scale, q, k, v, out, lse));
@@ -361,9 +361,8 @@ mp_status CudaBackend::onChipAttention(mp_precision precision,
 
 mp_status CudaBackend::onChipAttentionGrad(
     mp_precision precision, const AttentionShape &shape, float scale,
-    const float *q, const float *k, const float *v, const float *out,
-    const float *lse, const float *grad, float *dq, float *dk, float *dv,
-    float *rowDots) {
+    TensorIn q, TensorIn k, TensorIn v, TensorIn out, const float *lse,
+    const float *grad, float *dq, float *dk, float *dv, float *rowDots) {
   return checkLaunch("mp_attention_grad_f32",
                      cuda::launchFlashAttentionGrad(
                          computeStream, precision, shape, scale, q, k, v, out,

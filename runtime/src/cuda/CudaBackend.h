@@ -158,12 +158,12 @@ public:
   bool hasOnChipAttention(mp_precision precision,
                           const AttentionShape &shape) const override;
   mp_status onChipAttention(mp_precision precision, const AttentionShape &shape,
-                            float scale, const float *q, const float *k,
-                            const float *v, float *out, float *lse) override;
+                            float scale, TensorIn q, TensorIn k, TensorIn v,
+                            TensorOut out, float *lse) override;
   mp_status onChipAttentionGrad(mp_precision precision,
                                 const AttentionShape &shape, float scale,
-                                const float *q, const float *k, const float *v,
-                                const float *out, const float *lse,
+                                TensorIn q, TensorIn k, TensorIn v,
+                                TensorIn out, const float *lse,
                                 const float *grad, float *dq, float *dk,
                                 float *dv, float *rowDots) override;
   mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,

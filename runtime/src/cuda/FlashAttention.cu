@@ -42,8 +42,8 @@ using flash::FlashShape;
 
 template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
-    flashForwardKernel(FlashShape s, const float *q, const float *k,
-                       const float *v, float *out, float *lse) {
+    flashForwardKernel(FlashShape s, TensorIn q, TensorIn k, TensorIn v,
+                       TensorOut out, float *lse) {
   extern __shared__ __align__(128) unsigned char shared[];
   flash::attentionForward<T>(s, q, k, v, out, lse, shared, blockIdx.x,
                              gridDim.x);
@@ -51,9 +51,9 @@ __global__ void __launch_bounds__(flash::kThreads)
 
 template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
-    flashQueryGradKernel(FlashShape s, const float *q, const float *k,
-                         const float *v, const float *out, const float *lse,
-                         const float *grad, float *dq, float *rowDots) {
+    flashQueryGradKernel(FlashShape s, TensorIn q, TensorIn k, TensorIn v,
+                         TensorIn out, const float *lse, const float *grad,
+                         float *dq, float *rowDots) {
   extern __shared__ __align__(128) unsigned char shared[];
   flash::attentionGradQuery<T>(s, q, k, v, out, lse, grad, dq, rowDots, shared,
                                blockIdx.x, gridDim.x);
@@ -61,8 +61,8 @@ __global__ void __launch_bounds__(flash::kThreads)
 
 template <typename T>
 __global__ void __launch_bounds__(flash::kThreads)
-    flashKeyGradKernel(FlashShape s, const float *q, const float *k,
-                       const float *v, const float *lse, const float *grad,
+    flashKeyGradKernel(FlashShape s, TensorIn q, TensorIn k, TensorIn v,
+                       const float *lse, const float *grad,
                        const float *rowDots, float *dk, float *dv) {
   extern __shared__ __align__(128) unsigned char shared[];
   flash::attentionGradKeys<T>(s, q, k, v, lse, grad, rowDots, dk, dv, shared,
@@ -91,9 +91,8 @@ template <typename T> size_t mostSharedBytes(const FlashShape &s) {
 }
 
 template <typename T>
-cudaError_t launchForward(cudaStream_t stream, const FlashShape &s,
-                          const float *q, const float *k, const float *v,
-                          float *out, float *lse) {
+cudaError_t launchForward(cudaStream_t stream, const FlashShape &s, TensorIn q,
+                          TensorIn k, TensorIn v, TensorOut out, float *lse) {
   flashForwardKernel<T>
       <<<blocksFor(s.queryBlocks() * s.sizes.batch), flash::kThreads,
          flash::forwardSharedBytes<T>(s), stream>>>(s, q, k, v, out, lse);
@@ -101,10 +100,10 @@ cudaError_t launchForward(cudaStream_t stream, const FlashShape &s,
 }
 
 template <typename T>
-cudaError_t launchGrad(cudaStream_t stream, const FlashShape &s, const float *q,
-                       const float *k, const float *v, const float *out,
-                       const float *lse, const float *grad, float *dq,
-                       float *dk, float *dv, float *rowDots) {
+cudaError_t launchGrad(cudaStream_t stream, const FlashShape &s, TensorIn q,
+                       TensorIn k, TensorIn v, TensorIn out, const float *lse,
+                       const float *grad, float *dq, float *dk, float *dv,
+                       float *rowDots) {
   flashQueryGradKernel<T>
       <<<blocksFor(s.queryBlocks() * s.sizes.batch), flash::kThreads,
          flash::gradSharedBytes<T>(s, false), stream>>>(s, q, k, v, out, lse,
@@ -145,20 +144,21 @@ bool flashAttentionFits(mp_precision precision, const AttentionShape &shape,
 
 cudaError_t launchFlashAttention(cudaStream_t stream, mp_precision precision,
                                  const AttentionShape &shape, float scale,
-                                 const float *q, const float *k, const float *v,
-                                 float *out, float *lse) {
+                                 TensorIn q, TensorIn k, TensorIn v,
+                                 TensorOut out, float *lse) {
   FlashShape s(shape, scale);
   return precision == MP_PRECISION_BF16
              ? launchForward<flash::Bf16>(stream, s, q, k, v, out, lse)
              : launchForward<float>(stream, s, q, k, v, out, lse);
 }
 
-cudaError_t
-launchFlashAttentionGrad(cudaStream_t stream, mp_precision precision,
-                         const AttentionShape &shape, float scale,
-                         const float *q, const float *k, const float *v,
-                         const float *out, const float *lse, const float *grad,
-                         float *dq, float *dk, float *dv, float *rowDots) {
+cudaError_t launchFlashAttentionGrad(cudaStream_t stream,
+                                     mp_precision precision,
+                                     const AttentionShape &shape, float scale,
+                                     TensorIn q, TensorIn k, TensorIn v,
+                                     TensorIn out, const float *lse,
+                                     const float *grad, float *dq, float *dk,
+                                     float *dv, float *rowDots) {
   FlashShape s(shape, scale);
   return precision == MP_PRECISION_BF16
              ? launchGrad<flash::Bf16>(stream, s, q, k, v, out, lse, grad, dq,

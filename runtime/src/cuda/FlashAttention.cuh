@@ -13,10 +13,11 @@
 //
 // The rounding is the composition's (Attention.cpp): q, k, v and the
 // output gradient are rounded to the operands' type (bf16, or tf32 held in
-// float), products are summed in float, and the probabilities and the
-// softmax gradient are rounded where a GEMM reads them. The forward pass rounds
-// unnormalized probabilities and divides by the row's sum at the end, so it
-// differs from the composition by rounding.
+// float; in bf16, q, k, v and the output may be held in bfloat16 already),
+// products are summed in float, and the probabilities and the softmax gradient
+// are rounded where a GEMM reads them. The forward pass rounds unnormalized
+// probabilities and divides by the row's sum at the end, so it differs from the
+// composition by rounding.
 //
 // The code is written against a few primitives its includer defines in
 // namespace mp::runtime::flash before including it: MP_FLASH_DEVICE,
@@ -174,18 +175,18 @@ template <typename T> struct GradShared {
         rowDot(c.take<float>(kRows)) {}
 };
 
-/// Rows [first, first + tileRows) of a [rows, cols] float matrix into the
-/// first `pad` columns of a [tileRows][ld] tile of operands, zeros past the
-/// matrix's rows and columns.
+/// Rows [first, first + tileRows) of a [rows, cols] float32 or bfloat16
+/// matrix into the first `pad` columns of a [tileRows][ld] tile of
+/// operands, zeros past the matrix's rows and columns.
 template <typename T>
 MP_FLASH_DEVICE void loadTile(T *tile, int tileRows, int pad, int ld,
-                              const float *matrix, int64_t rows, int64_t cols,
+                              TensorIn matrix, int64_t rows, int64_t cols,
                               int64_t first) {
   for (int i = threadInBlock(); i < tileRows * pad; i += kThreads) {
     int r = i / pad, c = i % pad;
     int64_t row = first + r;
     storeOperand(tile[r * ld + c],
-                 row < rows && c < cols ? matrix[row * cols + c] : 0.0f);
+                 row < rows && c < cols ? load1(matrix, row * cols + c) : 0.0f);
   }
 }
 
@@ -310,15 +311,15 @@ struct LaneRow {
 /// key matrix's keys and values (unless only its rows are read).
 struct QueryBlock {
   int64_t matrix, first;
-  const float *keys = nullptr, *values = nullptr;
+  TensorIn keys{}, values{};
 };
 
 /// Calls body(block) for each block of query rows this thread block takes
 /// (a grid-stride loop over them), once the previous one is done with
 /// shared memory.
 template <typename Body>
-MP_FLASH_DEVICE void forEachQueryBlock(const FlashShape &s, const float *k,
-                                       const float *v, int64_t firstItem,
+MP_FLASH_DEVICE void forEachQueryBlock(const FlashShape &s, TensorIn k,
+                                       TensorIn v, int64_t firstItem,
                                        int64_t itemStride, Body body) {
   const AttentionShape &z = s.sizes;
   int64_t blocks = s.queryBlocks();
@@ -326,8 +327,8 @@ MP_FLASH_DEVICE void forEachQueryBlock(const FlashShape &s, const float *k,
     int64_t matrix = item / blocks, keyMatrix = matrix / z.group;
     syncBlock();
     body(QueryBlock{matrix, item % blocks * kRows,
-                    k + keyMatrix * z.sk * z.headDim,
-                    v + keyMatrix * z.sk * z.valueDim});
+                    offsetBy(k, keyMatrix * z.sk * z.headDim),
+                    offsetBy(v, keyMatrix * z.sk * z.valueDim)});
   }
 }
 
@@ -383,10 +384,10 @@ MP_FLASH_DEVICE float rescaleFactor(float oldMax, float newMax) {
 
 /// The forward pass: a block per kRows query rows of a query matrix.
 template <typename T>
-MP_FLASH_DEVICE void
-attentionForward(const FlashShape &s, const float *q, const float *k,
-                 const float *v, float *out, float *lse, unsigned char *shared,
-                 int64_t firstItem, int64_t itemStride) {
+MP_FLASH_DEVICE void attentionForward(const FlashShape &s, TensorIn q,
+                                      TensorIn k, TensorIn v, TensorOut out,
+                                      float *lse, unsigned char *shared,
+                                      int64_t firstItem, int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
   ForwardShared<T> sh(carver, s);
@@ -394,8 +395,9 @@ attentionForward(const FlashShape &s, const float *q, const float *k,
   LaneRow lane;
   int row = warpRow + lane.row;
   forEachQueryBlock(s, k, v, firstItem, itemStride, [&](const QueryBlock &b) {
-    loadTile(sh.q, kRows, s.dPad, sh.ld.d, q + b.matrix * z.sq * z.headDim,
-             z.sq, z.headDim, b.first);
+    loadTile(sh.q, kRows, s.dPad, sh.ld.d,
+             offsetBy(q, b.matrix * z.sq * z.headDim), z.sq, z.headDim,
+             b.first);
     fillShared(sh.out, kRows * sh.ld.accDv, 0);
     fillShared(sh.rowMax, kRows, -INFINITY);
     fillShared(sh.rowSum, kRows, 0);
@@ -434,8 +436,8 @@ attentionForward(const FlashShape &s, const float *q, const float *k,
       if (b.first + r >= z.sq)
         continue;
       float total = sh.rowSum[r];
-      out[(b.matrix * z.sq + b.first + r) * z.valueDim + c] =
-          total > 0 ? sh.out[r * sh.ld.accDv + c] / total : 0;
+      store1(out, (b.matrix * z.sq + b.first + r) * z.valueDim + c,
+             total > 0 ? sh.out[r * sh.ld.accDv + c] / total : 0);
     }
     if (lane.leads() && b.first + row < z.sq) {
       float total = sh.rowSum[row];
@@ -449,13 +451,14 @@ attentionForward(const FlashShape &s, const float *q, const float *k,
 /// and `sh.grad`.
 template <typename Shared>
 MP_FLASH_DEVICE void loadQueriesAndGrads(const FlashShape &s, Shared &sh,
-                                         const float *q, const float *grad,
+                                         TensorIn q, const float *grad,
                                          const QueryBlock &b) {
   const AttentionShape &z = s.sizes;
-  loadTile(sh.q, kRows, s.dPad, sh.ld.d, q + b.matrix * z.sq * z.headDim, z.sq,
-           z.headDim, b.first);
+  loadTile(sh.q, kRows, s.dPad, sh.ld.d,
+           offsetBy(q, b.matrix * z.sq * z.headDim), z.sq, z.headDim, b.first);
   loadTile(sh.grad, kRows, s.dvPad, sh.ld.dv,
-           grad + b.matrix * z.sq * z.valueDim, z.sq, z.valueDim, b.first);
+           TensorIn{MP_DTYPE_F32, grad + b.matrix * z.sq * z.valueDim}, z.sq,
+           z.valueDim, b.first);
 }
 
 /// p = exp(scale·score - lse) and ds = p·(dp - dot) of the entries a lane
@@ -485,10 +488,10 @@ softmaxGradEntries(const FlashShape &s, int row, const LaneRow &lane,
 /// Σ grad·out over a row's `n` entries, over both of the row's lanes (each
 /// adding every other entry).
 MP_FLASH_DEVICE float rowDotOf(const LaneRow &lane, const float *gradRow,
-                               const float *outRow, int64_t n) {
+                               TensorIn outRow, int64_t n) {
   float dot = 0;
   for (int64_t c = lane.half; c < n; c += 2)
-    dot += gradRow[c] * outRow[c];
+    dot += gradRow[c] * load1(outRow, c);
   return dot + shuffleXor(dot, 1);
 }
 
@@ -496,12 +499,11 @@ MP_FLASH_DEVICE float rowDotOf(const LaneRow &lane, const float *gradRow,
 /// see. It writes each row's D = Σ grad·out (Σ_j p_j·dp_j) into `rowDots`
 /// for attentionGradKeys.
 template <typename T>
-MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
-                                        const float *k, const float *v,
-                                        const float *out, const float *lse,
-                                        const float *grad, float *dq,
-                                        float *rowDots, unsigned char *shared,
-                                        int64_t firstItem, int64_t itemStride) {
+MP_FLASH_DEVICE void
+attentionGradQuery(const FlashShape &s, TensorIn q, TensorIn k, TensorIn v,
+                   TensorIn out, const float *lse, const float *grad, float *dq,
+                   float *rowDots, unsigned char *shared, int64_t firstItem,
+                   int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
   GradShared<T> sh(carver, s, false);
@@ -515,7 +517,8 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
     bool inside = b.first + row < z.sq;
     int64_t globalRow = inside ? b.matrix * z.sq + b.first + row : 0;
     float dot = rowDotOf(lane, grad + globalRow * z.valueDim,
-                         out + globalRow * z.valueDim, inside ? z.valueDim : 0);
+                         offsetBy(out, globalRow * z.valueDim),
+                         inside ? z.valueDim : 0);
     if (inside && lane.leads()) {
       sh.rowLse[row] = lse[globalRow];
       sh.rowDot[row] = rowDots[globalRow] = dot;
@@ -543,12 +546,11 @@ MP_FLASH_DEVICE void attentionGradQuery(const FlashShape &s, const float *q,
 /// over its group's query matrices and the rows that see them. Each warp
 /// owns 16 keys, so the scores are held transposed: a row per key.
 template <typename T>
-MP_FLASH_DEVICE void attentionGradKeys(const FlashShape &s, const float *q,
-                                       const float *k, const float *v,
-                                       const float *lse, const float *grad,
-                                       const float *rowDots, float *dk,
-                                       float *dv, unsigned char *shared,
-                                       int64_t firstItem, int64_t itemStride) {
+MP_FLASH_DEVICE void
+attentionGradKeys(const FlashShape &s, TensorIn q, TensorIn k, TensorIn v,
+                  const float *lse, const float *grad, const float *rowDots,
+                  float *dk, float *dv, unsigned char *shared,
+                  int64_t firstItem, int64_t itemStride) {
   const AttentionShape &z = s.sizes;
   SharedCarver carver(shared);
   GradShared<T> sh(carver, s, true);
@@ -560,10 +562,11 @@ MP_FLASH_DEVICE void attentionGradKeys(const FlashShape &s, const float *q,
        item += itemStride) {
     int64_t keyMatrix = item / blocks, key0 = item % blocks * kKeys;
     syncBlock();
-    loadTile(sh.k, kKeys, s.dPad, sh.ld.d, k + keyMatrix * z.sk * z.headDim,
-             z.sk, z.headDim, key0);
-    loadTile(sh.v, kKeys, s.dvPad, sh.ld.dv, v + keyMatrix * z.sk * z.valueDim,
-             z.sk, z.valueDim, key0);
+    loadTile(sh.k, kKeys, s.dPad, sh.ld.d,
+             offsetBy(k, keyMatrix * z.sk * z.headDim), z.sk, z.headDim, key0);
+    loadTile(sh.v, kKeys, s.dvPad, sh.ld.dv,
+             offsetBy(v, keyMatrix * z.sk * z.valueDim), z.sk, z.valueDim,
+             key0);
     WarpAccumulator<T> keyGrad(s.dPad), valueGrad(s.dvPad);
     int64_t firstBlock = s.firstRowSeeing(key0) / kRows * kRows;
     for (int64_t matrix = keyMatrix * z.group;

@@ -200,20 +200,21 @@ cudaError_t launchScatterLast(cudaStream_t stream, int64_t rows, int64_t cols,
 /// raises its kernels' shared memory to the device's opt-in limit and
 /// returns that limit; `fits` says whether a call's tiles in `precision`
 /// fit under it. The gradient keeps batch·sq floats, each row's Σ grad ·
-/// out, in `rowDots`.
+/// out, in `rowDots`. q, k, v and out are float32 or, in bf16, bfloat16.
 cudaError_t prepareFlashAttention(int device, size_t *sharedLimit);
 bool flashAttentionFits(mp_precision precision, const AttentionShape &shape,
                         size_t sharedLimit);
 cudaError_t launchFlashAttention(cudaStream_t stream, mp_precision precision,
                                  const AttentionShape &shape, float scale,
-                                 const float *q, const float *k, const float *v,
-                                 float *out, float *lse);
-cudaError_t
-launchFlashAttentionGrad(cudaStream_t stream, mp_precision precision,
-                         const AttentionShape &shape, float scale,
-                         const float *q, const float *k, const float *v,
-                         const float *out, const float *lse, const float *grad,
-                         float *dq, float *dk, float *dv, float *rowDots);
+                                 TensorIn q, TensorIn k, TensorIn v,
+                                 TensorOut out, float *lse);
+cudaError_t launchFlashAttentionGrad(cudaStream_t stream,
+                                     mp_precision precision,
+                                     const AttentionShape &shape, float scale,
+                                     TensorIn q, TensorIn k, TensorIn v,
+                                     TensorIn out, const float *lse,
+                                     const float *grad, float *dq, float *dk,
+                                     float *dv, float *rowDots);
 
 } // namespace mp::runtime::cuda
 

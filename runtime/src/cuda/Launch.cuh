@@ -30,23 +30,6 @@ __host__ __device__ inline bool alignedForVectors(const Pointers *...pointers) {
   return ((reinterpret_cast<uintptr_t>(pointers) % 16 == 0) && ...);
 }
 
-// Elements of a float32 or bfloat16 tensor (mp_runtime.h), as floats: read
-// widened, written rounded to nearest even. A tensor's dtype is the same
-// for every thread, so the branches on it do not diverge.
-
-__device__ inline float load1(TensorIn tensor, int64_t i) {
-  if (tensor.type == MP_DTYPE_BF16)
-    return fromBFloat16Bits(static_cast<const uint16_t *>(tensor.data)[i]);
-  return static_cast<const float *>(tensor.data)[i];
-}
-
-__device__ inline void store1(TensorOut tensor, int64_t i, float x) {
-  if (tensor.type == MP_DTYPE_BF16)
-    static_cast<uint16_t *>(tensor.data)[i] = toBFloat16Bits(x);
-  else
-    static_cast<float *>(tensor.data)[i] = x;
-}
-
 /// Elements 4v to 4v + 3.
 __device__ inline float4 load4(TensorIn tensor, int64_t v) {
   if (tensor.type != MP_DTYPE_BF16)

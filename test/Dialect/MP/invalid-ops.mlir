@@ -872,6 +872,31 @@ func.func @attention_element_types(%q: tensor<2x6x8xf32>, %k: tensor<2x6x8xf64>)
 
 // -----
 
+func.func @attention_storage_precision(%q: tensor<2x6x8xbf16>, %v: tensor<2x6x8xf32>) {
+  // expected-error@+1 {{'mp.attention' op holds bfloat16 beside float32 tensors only in bf16 precision}}
+  %0:2 = mp.attention %q, %q, %v scale 1.0 precision <tf32> : (tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_storage_grad(%q: tensor<2x6x8xbf16>, %v: tensor<2x6x8xf32>, %lse: tensor<2x6xf32>) {
+  // expected-error@+1 {{'mp.attention_grad' op takes a float32 grad where it mixes bfloat16 and float32 tensors}}
+  %0:3 = mp.attention_grad %q, %q, %v, %v, %lse, %q scale 1.0 precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6xf32>, tensor<2x6x8xbf16>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_storage_results(%q: tensor<2x6x8xbf16>, %g: tensor<2x6x8xf32>, %lse: tensor<2x6xf32>) {
+  // expected-error@+2 {{'mp.attention_grad' op inferred type(s) 'tensor<2x6x8xf32>', 'tensor<2x6x8xf32>', 'tensor<2x6x8xf32>' are incompatible}}
+  // expected-error@+1 {{'mp.attention_grad' op failed to infer returned types}}
+  %0:3 = mp.attention_grad %q, %q, %q, %q, %lse, %g scale 1.0 precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xbf16>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+  return
+}
+
+// -----
+
 func.func @attention_scale(%q: tensor<2x6x8xf32>) {
   // expected-error@+2 {{mp.attention scale 1.000000e+39 is not a finite, nonzero float32}}
   // expected-error@+1 {{'mp.attention' op failed to infer returned types}}

@@ -88,3 +88,15 @@ func.func @attention(%q: tensor<2x4x6x8xf32>, %k: tensor<2x4x10x8xf32>,
   %og, %og_lse = mp.attention %q, %kg, %vg scale 1.0 causal : (tensor<2x4x6x8xf32>, tensor<2x2x10x8xf32>, tensor<2x2x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
   return
 }
+
+// In bf16 precision q, k, v and the output may be held in bfloat16 beside
+// float32 ones; the gradient's grad and gradients are float32.
+// CHECK-LABEL: func.func @attention_bf16_storage
+func.func @attention_bf16_storage(%q: tensor<2x6x8xbf16>, %k: tensor<2x10x8xbf16>,
+                                  %v: tensor<2x10x3xf32>, %g: tensor<2x6x3xf32>) {
+  // CHECK-NEXT: %[[O:[a-z_0-9]+]], %[[LSE:[a-z_0-9]+]] = mp.attention %arg0, %arg1, %arg2 scale 1.000000e+00 causal precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x10x8xbf16>, tensor<2x10x3xf32>) -> (tensor<2x6x3xbf16>, tensor<2x6xf32>)
+  %o, %lse = mp.attention %q, %k, %v scale 1.0 causal precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x10x8xbf16>, tensor<2x10x3xf32>) -> (tensor<2x6x3xbf16>, tensor<2x6xf32>)
+  // CHECK-NEXT: mp.attention_grad %arg0, %arg1, %arg2, %[[O]], %[[LSE]], %arg3 scale 1.000000e+00 causal precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x10x8xbf16>, tensor<2x10x3xf32>, tensor<2x6x3xbf16>, tensor<2x6xf32>, tensor<2x6x3xf32>) -> (tensor<2x6x8xf32>, tensor<2x10x8xf32>, tensor<2x10x3xf32>)
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 causal precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x10x8xbf16>, tensor<2x10x3xf32>, tensor<2x6x3xbf16>, tensor<2x6xf32>, tensor<2x6x3xf32>) -> (tensor<2x6x8xf32>, tensor<2x10x8xf32>, tensor<2x10x3xf32>)
+  return
+}

@@ -62,17 +62,27 @@ int64_t getAttentionFlops(const AttentionGeometry &g, int64_t gemmsOverD,
                         {2, gemmsOverDv, g.batch, scores, g.valueDim}});
 }
 
+/// The bytes of `rows` key and value rows per batch entry, at their
+/// element sizes.
+int64_t getKeyValueBytes(const AttentionGeometry &g, int64_t rows) {
+  return sumOfProducts({{g.keyBytes, g.batch, rows, g.headDim},
+                        {g.valueBytes, g.batch, rows, g.valueDim}});
+}
+
 /// Attention's bytes: `scorePasses` float passes over the scores computed,
-/// the visible key and value rows read once per chunk, `queryPasses` passes
-/// over the query-side rows (of q and of the result or its gradient) and
-/// `keyPasses` over the whole key-side tensors (the gradients' zeroing and
-/// sums).
+/// the visible key and value rows read once per chunk, a pass over q and
+/// the output (the forward pass's reads and writes of them, at their
+/// element sizes), `queryPasses` more float passes over the query-side rows
+/// (q and the result or its gradient) and `keyPasses` over the whole
+/// key-side tensors (the gradients' zeroing and sums).
 int64_t getAttentionBytes(const AttentionGeometry &g, int64_t scorePasses,
                           int64_t queryPasses, int64_t keyPasses) {
   int64_t f = sizeof(float);
   return sumOfProducts(
       {{scorePasses, f, g.batch, g.getScoresPerBatch()},
-       {f, g.batch, g.getKeyRowsPerBatch(), g.headDim + g.valueDim},
+       {getKeyValueBytes(g, g.getKeyRowsPerBatch())},
+       {g.queryBytes, g.batch, g.queries, g.headDim},
+       {g.outputBytes, g.batch, g.queries, g.valueDim},
        {queryPasses, f, g.batch, g.queries, g.headDim + g.valueDim},
        {keyPasses, f, g.batch, g.keys, g.headDim + g.valueDim}});
 }
@@ -85,7 +95,7 @@ int64_t AttentionOp::getGemmFlops() {
 }
 int64_t AttentionOp::getKernelBytes() {
   AttentionGeometry g = *getAttentionGeometry(*this);
-  return sumOfProducts({{getAttentionBytes(g, 4, 1, 0)},
+  return sumOfProducts({{getAttentionBytes(g, 4, 0, 0)},
                         {int64_t(sizeof(float)), g.batch, g.queries}});
 }
 // Per chunk, the scores' and the output's GEMMs (one per query head of a
@@ -98,13 +108,17 @@ int64_t AttentionOp::getKernelLaunches() {
 
 // Per chunk: s = q·kᵀ and its softmax p again (3 passes), dp = grad·vᵀ (1),
 // ds = softmax_grad(p, dp) (3), dq = ds·k, dk += dsᵀ·q and dv += pᵀ·grad
-// (3). The key gradients are zeroed and read and written by every chunk's
-// sums (counted as 3 passes over them, as if the chunks were one).
+// (3). The query side is passed over 3 times (q at its element size in one
+// of them; grad, float32, stands where the forward's output does). The key
+// gradients are zeroed and read and written by every chunk's sums (counted
+// as 3 passes over them, as if the chunks were one).
 int64_t AttentionGradOp::getGemmFlops() {
   return getAttentionFlops(*getAttentionGeometry(*this), 3, 2);
 }
 int64_t AttentionGradOp::getKernelBytes() {
-  return getAttentionBytes(*getAttentionGeometry(*this), 10, 3, 3);
+  AttentionGeometry g = *getAttentionGeometry(*this);
+  g.outputBytes = sizeof(float);
+  return getAttentionBytes(g, 10, 2, 3);
 }
 // The key gradients' zeroing, then per chunk five GEMMs (scores, dp, dq,
 // dk, dv), each as many calls as the forward's, the softmax and its
@@ -125,8 +139,10 @@ std::optional<KernelCost> getOnChipAttentionCost(Operation *op) {
   if (!isa<AttentionGradOp>(op))
     return KernelCost{
         getAttentionFlops(g, 1, 1),
-        sumOfProducts({{f, g.batch, keyRows, g.headDim + g.valueDim},
-                       {f, g.batch, g.queries, g.headDim + g.valueDim + 1}}),
+        sumOfProducts({{getKeyValueBytes(g, keyRows)},
+                       {g.queryBytes, g.batch, g.queries, g.headDim},
+                       {g.outputBytes, g.batch, g.queries, g.valueDim},
+                       {f, g.batch, g.queries}}),
         1};
   // FlashAttention-2's two kernels: per block of query rows, the scores,
   // grad·vᵀ and dq over the keys the rows see (reading q, grad, the output
@@ -135,8 +151,9 @@ std::optional<KernelCost> getOnChipAttentionCost(Operation *op) {
   return KernelCost{
       getAttentionFlops(g, 4, 3),
       sumOfProducts(
-          {{2, f, g.batch, keyRows, g.headDim + g.valueDim},
-           {2, f, g.batch, g.queries, g.headDim + g.valueDim + 1},
+          {{2, getKeyValueBytes(g, keyRows)},
+           {2, g.queryBytes, g.batch, g.queries, g.headDim},
+           {2, f, g.batch, g.queries, g.valueDim + 1},
            {2, f, g.batch / g.group, g.keys, g.headDim + g.valueDim}}),
       2};
 }

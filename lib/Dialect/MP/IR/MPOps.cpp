@@ -114,7 +114,45 @@ LogicalResult mp::MPTrait::verifyBFloat16Storage(Operation *op) {
                          "bfloat16)");
 }
 
+namespace {
+/// The tensors attention or its gradient may hold in bfloat16 beside
+/// float32 ones, computing in float32: q, k, v and the output (the
+/// forward's result, the gradient's operand), and the gradient's grad and
+/// results, which mixed storage keeps float32. Empty for other ops.
+SmallVector<Value> getAttentionStorage(Operation *op) {
+  if (isa<AttentionOp>(op))
+    return {op->getOperand(0), op->getOperand(1), op->getOperand(2),
+            op->getResult(0)};
+  if (isa<AttentionGradOp>(op)) {
+    SmallVector<Value> values(op->getOperands());
+    values.erase(values.begin() + 4); // lse, float32 in any case
+    llvm::append_range(values, op->getResults());
+    return values;
+  }
+  return {};
+}
+
+/// True if attention or its gradient holds tensors of several element
+/// types (getAttentionStorage).
+bool mixesAttentionStorage(Operation *op) {
+  return !llvm::all_equal(
+      llvm::map_range(getAttentionStorage(op),
+                      [](Value value) { return getElementTypeOrSelf(value); }));
+}
+
+/// True for attention or its gradient in bf16 precision.
+bool isBFloat16Attention(Operation *op) {
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    return attention.getEffectivePrecision() == Precision::bf16;
+  if (auto gradient = dyn_cast<AttentionGradOp>(op))
+    return gradient.getEffectivePrecision() == Precision::bf16;
+  return false;
+}
+} // namespace
+
 bool mp::mixesBFloat16Storage(Operation *op) {
+  if (isa<AttentionOp, AttentionGradOp>(op))
+    return mixesAttentionStorage(op);
   return (op->hasTrait<MPTrait::BFloat16Storage>() ||
           isa<RmsNormOp, RmsNormGradOp, RmsNormWeightGradOp>(op)) &&
          !llvm::all_equal(getElementTypes(op));
@@ -126,10 +164,15 @@ bool mp::mayReadBFloat16(OpOperand &use) {
     return true;
   if (isa<RmsNormOp, RmsNormGradOp, RmsNormWeightGradOp>(op))
     return use.getOperandNumber() == 0;
+  if (isa<AttentionOp, AttentionGradOp>(op))
+    return isBFloat16Attention(op) && use.getOperandNumber() < 4;
   return isGemmFactor(use) && getGemmPrecision(*op) == Precision::bf16;
 }
 
-bool mp::mayWriteBFloat16(Operation *op) {
+bool mp::mayWriteBFloat16(OpResult result) {
+  Operation *op = result.getOwner();
+  if (isa<AttentionOp>(op))
+    return isBFloat16Attention(op) && result.getResultNumber() == 0;
   return op->hasTrait<MPTrait::BFloat16Storage>() || isa<RmsNormOp>(op) ||
          (getGemmPrecision(*op) == Precision::bf16 && !getGemmAccumulator(*op));
 }
@@ -711,7 +754,9 @@ LogicalResult SoftmaxOp::verify() {
 
 namespace {
 /// Checks attention's operands and attributes (as `op` names them) and
-/// returns the result type, `[..., sq, dv]`.
+/// returns the result type, `[..., sq, dv]`: of their element type, or
+/// float32 where float32 and bfloat16 ones mix (verifyAttentionStorage
+/// checks the precision).
 FailureOr<RankedTensorType>
 inferAttentionType(std::optional<Location> location, StringRef op,
                    Value queryValue, Value keyValue, Value valueValue,
@@ -726,8 +771,12 @@ inferAttentionType(std::optional<Location> location, StringRef op,
     return emitOptionalError(location, op,
                              " takes query, key and value of one rank, 2 or "
                              "more ([..., seq, dim])");
-  if (key.getElementType() != query.getElementType() ||
-      value.getElementType() != query.getElementType())
+  Type elements[] = {query.getElementType(), key.getElementType(),
+                     value.getElementType()};
+  bool mixed = !llvm::all_equal(elements);
+  if (mixed && !llvm::all_of(elements, [](Type type) {
+        return type.isF32() || type.isBF16();
+      }))
     return emitOptionalError(location, op, " element types differ");
   ArrayRef<int64_t> q = query.getShape(), k = key.getShape(),
                     v = value.getShape();
@@ -760,7 +809,9 @@ inferAttentionType(std::optional<Location> location, StringRef op,
     return emitOptionalError(location, op, " chunk_bytes must be positive");
   SmallVector<int64_t> shape(q.drop_back());
   shape.push_back(v.back());
-  auto result = RankedTensorType::get(shape, query.getElementType());
+  auto result =
+      RankedTensorType::get(shape, mixed ? Float32Type::get(query.getContext())
+                                         : query.getElementType());
   // Two rows of scores (the gradient's least scratch) must fit int64 bytes,
   // as any tensor: then so does every chunk (at most chunk_bytes or a row).
   SmallVector<int64_t> scores(q.drop_back(2));
@@ -811,18 +862,68 @@ LogicalResult AttentionGradOp::inferReturnTypes(
       adaptor.getChunkBytes());
   if (failed(result))
     return failure();
+  // The output and its gradient may hold in bfloat16 or float32 what the
+  // attention computes in float32 (verifyAttentionStorage checks the rest).
   for (auto [name, operand, type] :
        {std::tuple(StringRef("output"), adaptor.getOutput(), *result),
         std::tuple(StringRef("lse"), adaptor.getLse(),
                    getLogSumExpType(*result)),
         std::tuple(StringRef("grad"), adaptor.getGrad(), *result)})
-    if (operand.getType() != type)
+    if (operand.getType() != type &&
+        (name == "lse" ||
+         !areStorageCompatible(ArrayRef<Type>(type),
+                               ArrayRef<Type>(operand.getType()))))
       return emitOptionalError(location, "mp.attention_grad ", name, " ",
                                operand.getType(),
                                " does not match the attention's ", type);
-  results.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
-                  adaptor.getValue().getType()});
+  // The gradients of q, k and v: of their types, float32 where bfloat16 and
+  // float32 mix.
+  Value storage[] = {adaptor.getQuery(), adaptor.getKey(), adaptor.getValue(),
+                     adaptor.getOutput(), adaptor.getGrad()};
+  bool mixed = !llvm::all_equal(llvm::map_range(
+      storage, [](Value value) { return getElementTypeOrSelf(value); }));
+  for (Value input : ArrayRef(storage).take_front(3)) {
+    auto type = cast<RankedTensorType>(input.getType());
+    results.push_back(mixed ? type.clone(Float32Type::get(type.getContext()))
+                            : type);
+  }
   return success();
+}
+
+namespace {
+/// Attention holding bfloat16 beside float32 computes in bf16 precision,
+/// where its GEMMs round q, k, v to bfloat16 anyway; its gradient takes
+/// grad in float32.
+LogicalResult verifyAttentionStorage(Operation *op) {
+  // Other element types that differ are the type inference's error.
+  if (!mixesAttentionStorage(op) ||
+      !llvm::all_of(getAttentionStorage(op), [](Value value) {
+        Type element = getElementTypeOrSelf(value);
+        return element.isF32() || element.isBF16();
+      }))
+    return success();
+  if (!isBFloat16Attention(op))
+    return op->emitOpError("holds bfloat16 beside float32 tensors only in "
+                           "bf16 precision");
+  if (auto gradient = dyn_cast<AttentionGradOp>(op);
+      gradient && !getElementTypeOrSelf(gradient.getGrad()).isF32())
+    return op->emitOpError("takes a float32 grad where it mixes bfloat16 "
+                           "and float32 tensors");
+  return success();
+}
+} // namespace
+
+bool AttentionOp::isCompatibleReturnTypes(TypeRange inferred,
+                                          TypeRange actual) {
+  return inferred.size() == 2 && actual.size() == 2 &&
+         inferred[1] == actual[1] &&
+         areStorageCompatible(inferred.take_front(), actual.take_front());
+}
+
+LogicalResult AttentionOp::verify() { return verifyAttentionStorage(*this); }
+
+LogicalResult AttentionGradOp::verify() {
+  return verifyAttentionStorage(*this);
 }
 
 std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
@@ -848,6 +949,14 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
   geometry.valueDim = v[rank - 1];
   geometry.group = rank >= 3 ? q[rank - 3] / k[rank - 3] : 1;
   geometry.causal = attention ? attention.getCausal() : gradient.getCausal();
+  auto elementBytes = [](Value value) -> int64_t {
+    return getElementTypeOrSelf(value).isBF16() ? 2 : 4;
+  };
+  geometry.queryBytes = elementBytes(op->getOperand(0));
+  geometry.keyBytes = elementBytes(op->getOperand(1));
+  geometry.valueBytes = elementBytes(op->getOperand(2));
+  geometry.outputBytes =
+      elementBytes(attention ? attention.getResult() : gradient.getOutput());
   geometry.chunkRows = geometry.queries;
   // Under a causal mask a chunk of c rows computes about c/2 rows of scores
   // past the diagonal in vain, and every chunk reads the keys and values

@@ -73,16 +73,18 @@ public:
 };
 } // namespace MPTrait
 /// True if `op` computes in float32 on tensors it holds in bfloat16 and in
-/// float32 mixed (MP_BFloat16Storage, RMSNorm and its gradients).
+/// float32 mixed (MP_BFloat16Storage, RMSNorm and its gradients, bf16
+/// attention and its gradient).
 bool mixesBFloat16Storage(mlir::Operation *op);
 /// True if `use` may be a bfloat16 tensor where its op computes in float32
 /// (read widened): any operand of an MP_BFloat16Storage op, RMSNorm's and
-/// its gradients' input, a bf16 GEMM's factors.
+/// its gradients' input, a bf16 GEMM's factors, bf16 attention's q, k and v
+/// (and its gradient's output).
 bool mayReadBFloat16(mlir::OpOperand &use);
-/// True if `op` may write bfloat16 results where it computes in float32
-/// (rounded to nearest even): an MP_BFloat16Storage op, RMSNorm, a bf16
-/// GEMM that adds into nothing.
-bool mayWriteBFloat16(mlir::Operation *op);
+/// True if `result` may be bfloat16 where its op computes it in float32
+/// (rounded to nearest even): an MP_BFloat16Storage op's, RMSNorm's, a
+/// bf16 GEMM's that adds into nothing, bf16 attention's output.
+bool mayWriteBFloat16(mlir::OpResult result);
 /// A norm over the last dim (mp.rms_norm, mp.layer_norm): its input, and
 /// the parameters a norm module holds, its weight and (layer_norm) its bias.
 /// All null when `op` is neither.
@@ -104,6 +106,9 @@ struct AttentionGeometry {
           valueDim = 0;
   int64_t chunkRows = 0;
   bool causal = false;
+  /// Bytes per element of q, k, v and the output: 4, or 2 where they are
+  /// held in bfloat16.
+  int64_t queryBytes = 4, keyBytes = 4, valueBytes = 4, outputBytes = 4;
 
   /// The keys that the chunk of `rows` rows from row `first` sees: all of
   /// them, or under `causal` those up to its last row's (mp.softmax's

@@ -542,7 +542,8 @@ def MP_SoftmaxOp : MP_Op<"softmax", [Pure, SameOperandsAndResultType,
   let hasVerifier = 1;
 }
 
-def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
+def MP_AttentionOp : MP_Op<"attention", [Pure,
+    InferTypeOpAdaptorWithIsCompatible,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface, ["hasResultGradient"]>]> {
   let summary = "scaled dot-product attention, the scores never whole";
@@ -588,6 +589,17 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
     The rows are parallel (heads, batch and, without `causal`, the query
     rows); the keys, head dims and value dims stay whole. Fewer key heads
     split as the query heads do, in whole groups (evenly).
+
+    In bf16 precision `q`, `k`, `v` and the result may be held in bfloat16
+    beside float32 ones (read widened, the result rounded to nearest even,
+    as `mp.convert` rounds): its GEMMs round `q`, `k` and `v` to bfloat16
+    anyway, so holding them in bfloat16 changes no value. Mixed, the result
+    is inferred float32 and may be bfloat16; `mp-fuse-conversions` folds
+    the conversions of a step that saves them in bf16 into the op.
+
+    ```mlir
+    %o, %lse = mp.attention %q, %k, %v scale 2.500000e-01 causal precision <bf16> : (tensor<2x4x256x16xbf16>, tensor<2x4x256x16xbf16>, tensor<2x4x256x16xf32>) -> (tensor<2x4x256x16xbf16>, tensor<2x4x256xf32>)
+    ```
   }];
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
                        MP_FloatTensor:$value, F64Attr:$scale,
@@ -595,6 +607,7 @@ def MP_AttentionOp : MP_Op<"attention", [Pure, InferTypeOpAdaptor,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
   let results = (outs MP_FloatTensor:$result,
                       StaticShapeTensorOf<[F32]>:$lse);
+  let hasVerifier = 1;
   let assemblyFormat = [{
     $query `,` $key `,` $value `scale` $scale (`causal` $causal^)?
     (`chunk_bytes` $chunk_bytes^)? (`precision` $precision^)? attr-dict `:`

@@ -271,6 +271,10 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
 
     Only the leading dims (batch, heads) are parallel: the key gradients
     sum over the query rows.
+
+    In bf16 precision `query`, `key`, `value` and `output` may be held in
+    bfloat16 beside float32 ones, as `mp.attention`'s; `grad` and the
+    gradients are then float32.
   }];
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
                        MP_FloatTensor:$value, MP_FloatTensor:$output,
@@ -280,6 +284,7 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
   let results = (outs MP_FloatTensor:$query_grad, MP_FloatTensor:$key_grad,
                       MP_FloatTensor:$value_grad);
+  let hasVerifier = 1;
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $output `,` $lse `,` $grad `scale` $scale
     (`causal` $causal^)? (`chunk_bytes` $chunk_bytes^)?
