@@ -614,19 +614,21 @@ def FuseConversions : Pass<"mp-fuse-conversions", "::mlir::ModuleOp"> {
     8B by op spent 11% of its simulated step in them). Elementwise ops
     compute in float32 and may hold their operands and results in bf16
     (MP_BFloat16Storage), a transpose copies between the two, RMSNorm
-    holds its input and result (its gradients their input), and a bf16
-    GEMM may write bf16 (`mayReadBFloat16`, `mayWriteBFloat16`), so this
-    pass folds
+    holds its input and result (its gradients their input), a bf16 GEMM
+    may write bf16, and bf16 attention holds q, k, v and its output (its
+    gradient q, k, v and the output) (`mayReadBFloat16`,
+    `mayWriteBFloat16`), so this pass folds
 
     * a widening into each reader that takes bf16: an elementwise op, a
       transpose or RMSNorm (it reads the bf16 value widened), a bf16
-      GEMM's factor (it rounds to bf16 anyway), a rounding (back to the
-      bf16 value itself); a reshape of a widening reshapes the bf16 value
-      and widens after it;
+      GEMM's factor or bf16 attention's q, k, v or output (they round to
+      bf16 anyway), a rounding (back to the bf16 value itself); a reshape
+      of a widening reshapes the bf16 value and widens after it;
     * a rounding into the op that made its only input, when that is an
-      elementwise op, a transpose, RMSNorm or a bf16 GEMM without an
-      accumulator: it writes the bf16 result itself (a transpose that
-      rounds is computed, never a view its GEMMs read through).
+      elementwise op, a transpose, RMSNorm, a bf16 GEMM without an
+      accumulator or bf16 attention (its output): it writes the bf16
+      result itself (a transpose that rounds is computed, never a view its
+      GEMMs read through).
 
     Widening is exact and a fused rounding is the same rounding (to nearest
     even) of the same float32 value, so no value changes: bit for bit in
