@@ -183,3 +183,15 @@ func.func @attention(%q: tensor<2x6x8xbf16>, %k: tensor<2x6x8xbf16>, %v: tensor<
   %t, %tlse = mp.attention %qt, %qt, %qt scale 0.5 causal precision <tf32> : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
   return %dq, %dk, %dv, %t : tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>
 }
+
+// -----
+
+// Attention's log-sum-exp is float32: its rounding stays.
+// CHECK-LABEL: func.func @attention_lse
+// CHECK: %{{.+}}, %[[L:.+]] = mp.attention %arg0, %arg0, %arg0 scale 5.000000e-01 precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6x8xbf16>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
+// CHECK-NEXT: mp.convert %[[L]] : tensor<2x6xf32> -> tensor<2x6xbf16>
+func.func @attention_lse(%q: tensor<2x6x8xbf16>) -> (tensor<2x6x8xf32>, tensor<2x6xbf16>) {
+  %o, %lse = mp.attention %q, %q, %q scale 0.5 precision <bf16> : (tensor<2x6x8xbf16>, tensor<2x6x8xbf16>, tensor<2x6x8xbf16>) -> (tensor<2x6x8xf32>, tensor<2x6xf32>)
+  %r = mp.convert %lse : tensor<2x6xf32> -> tensor<2x6xbf16>
+  return %o, %r : tensor<2x6x8xf32>, tensor<2x6xbf16>
+}

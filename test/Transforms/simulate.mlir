@@ -28,6 +28,8 @@
 // RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/on-chip.json -o /dev/null | FileCheck %s --check-prefix=ON-CHIP
 // RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/on-chip-bf16.json -o /dev/null | FileCheck %s --check-prefix=ATTENTION
 // RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/on-chip-small.json -o /dev/null | FileCheck %s --check-prefix=ATTENTION
+// RUN: mp-opt %t/attention-bf16.mlir --mp-simulate=machine=%t/launches.json -o /dev/null | FileCheck %s --check-prefix=ATTENTION-BF16
+// RUN: mp-opt %t/attention-bf16.mlir --mp-simulate=machine=%t/on-chip-bf16.json -o /dev/null | FileCheck %s --check-prefix=ON-CHIP-BF16
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/on-chip-fp8.json 2>&1 | FileCheck %s --check-prefix=ON-CHIP-FP8
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/on-chip-zero.json 2>&1 | FileCheck %s --check-prefix=ON-CHIP-ZERO
 // RUN: mp-opt %t/reshape.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=RESHAPE
@@ -99,6 +101,22 @@
 // ON-CHIP: "compute_seconds": 3,
 // ON-CHIP: "gemm_flops": 20736,
 // ON-CHIP-NEXT: "kernel_bytes": 11040,
+// The same in bf16 with q, k, v and the output held in bf16: 2 bytes each
+// where they are read or written. On chip, forward 2·4·6·16 keys and
+// values + 2·4·6·16 of q and the output + 4·4·6 of the log-sum-exp = 1632
+// bytes; backward 2·2·4·6·16 keys and values + 2·2·4·6·8 of q + 2·4·4·6·9
+// (grad, dq, the log-sum-exp and Σ grad·output, float32) + 2·4·2·6·16 (k,
+// v, dk, dv, as above) = 5568; 7200 in all. In chunks (the ATTENTION case):
+// forward 4 float passes over 4·24 scores (1536) + the 12 key and value
+// rows each matrix reads (2·4·12·16 = 1536) + q and the output (2·4·6·16
+// = 768) + the log-sum-exp (96) = 3936; backward 10 passes over 4·21
+// scores (3360) + 21 key and value rows (2688) + q once in bf16 (384) and
+// grad once (768) + 2 float passes over the query side (3072) and 3 over
+// the key side (4608) = 14880; 18816 in all.
+// ATTENTION-BF16: "gemm_flops": 9792,
+// ATTENTION-BF16-NEXT: "kernel_bytes": 18816,
+// ON-CHIP-BF16: "gemm_flops": 20736,
+// ON-CHIP-BF16-NEXT: "kernel_bytes": 7200,
 // ON-CHIP: "function": "whole"
 // ON-CHIP: "compute_seconds": 3,
 // ON-CHIP-FP8: error: machine file '{{.*}}on-chip-fp8.json': unknown precision 'fp8' in 'on_chip_attention' (fp32, tf32 or bf16)
@@ -265,6 +283,13 @@ func.func @whole(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x
   %o, %lse = mp.attention %q, %k, %v scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x4x6xf32>)
   %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
   return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
+}
+//--- attention-bf16.mlir
+func.func @step(%q: tensor<1x4x6x8xbf16>, %k: tensor<1x2x6x8xbf16>, %v: tensor<1x2x6x8xbf16>, %g: tensor<1x4x6x8xf32>)
+    -> (tensor<1x4x6x8xbf16>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
+  %o, %lse = mp.attention %q, %k, %v scale 1.0 causal chunk_bytes 192 precision <bf16> : (tensor<1x4x6x8xbf16>, tensor<1x2x6x8xbf16>, tensor<1x2x6x8xbf16>) -> (tensor<1x4x6x8xbf16>, tensor<1x4x6xf32>)
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 causal chunk_bytes 192 precision <bf16> : (tensor<1x4x6x8xbf16>, tensor<1x2x6x8xbf16>, tensor<1x2x6x8xbf16>, tensor<1x4x6x8xbf16>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
+  return %o, %dq : tensor<1x4x6x8xbf16>, tensor<1x4x6x8xf32>
 }
 //--- launches.json
 {"gemm_flops_per_second": 1e30, "memory_bytes_per_second": 1e30, "op_seconds": 1,
