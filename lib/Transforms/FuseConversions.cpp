@@ -40,6 +40,28 @@ bool isRounding(ConvertOp convert) {
          isBFloat16(convert.getResult());
 }
 
+/// True if `view` is a transposed view that its GEMMs all read in bf16. A
+/// view copies nothing, so it may view a bf16 value only then (computing a
+/// widening transpose would copy what the view does not).
+bool isBFloat16View(TransposeOp view) {
+  return isTransposedView(view) &&
+         llvm::all_of(view->getUses(),
+                      [](OpOperand &gemm) { return mayReadBFloat16(gemm); });
+}
+
+/// True if foldWidening folds a widening out of `use` entirely: its reader
+/// takes bf16, rounds it back, or reshapes it for readers that all do.
+bool foldsEntirely(OpOperand &use) {
+  Operation *reader = use.getOwner();
+  if (auto view = dyn_cast<TransposeOp>(reader); view && isTransposedView(view))
+    return isBFloat16View(view);
+  if (auto rounding = dyn_cast<ConvertOp>(reader))
+    return isRounding(rounding);
+  if (auto reshape = dyn_cast<ReshapeOp>(reader))
+    return llvm::all_of(reshape->getUses(), foldsEntirely);
+  return mayReadBFloat16(use);
+}
+
 /// Folds `widening` into its readers that take its bf16 input, erasing it
 /// when none is left; true when the IR changed. A reshape of it reshapes the
 /// bf16 value and is widened after, for its own readers to fold.
@@ -50,11 +72,7 @@ bool foldWidening(ConvertOp widening, OpBuilder &builder) {
     Operation *reader = use.getOwner();
     if (auto view = dyn_cast<TransposeOp>(reader);
         view && isTransposedView(view)) {
-      // A view its GEMMs read through copies nothing: it views the bf16
-      // value where they all take bf16, else it stays (computing it would
-      // copy what the view does not).
-      if (!llvm::all_of(view->getUses(),
-                        [](OpOperand &gemm) { return mayReadBFloat16(gemm); }))
+      if (!isBFloat16View(view))
         continue;
       use.set(narrow);
       view.getResult().setType(view.getType().clone(builder.getBF16Type()));
@@ -98,6 +116,29 @@ bool foldRounding(ConvertOp rounding) {
   return true;
 }
 
+/// True for a transpose that widens: a copy of bf16 elements into f32.
+bool isWideningTranspose(TransposeOp transpose) {
+  return isBFloat16(transpose.getInput()) &&
+         getElementTypeOrSelf(transpose.getType()).isF32();
+}
+
+/// Splits a transpose that widens into a bf16 transpose and a widening
+/// after it, where its readers all take bf16 or round it back (through
+/// reshapes too: attention's output laid back out for the output
+/// projection, saved for its weight gradient), so that they fold the
+/// widening entirely: one bf16 copy where there were a widening copy and
+/// a rounding. (With a reader left that needs f32 the widening would stay,
+/// a second pass.)
+void splitWideningTranspose(TransposeOp transpose, OpBuilder &builder) {
+  Type wide = transpose.getType();
+  transpose.getResult().setType(
+      transpose.getType().clone(builder.getBF16Type()));
+  builder.setInsertionPointAfter(transpose);
+  auto widening = ConvertOp::create(builder, transpose.getLoc(), wide,
+                                    transpose.getResult());
+  transpose.getResult().replaceAllUsesExcept(widening, widening);
+}
+
 struct FuseConversionsPass : impl::FuseConversionsBase<FuseConversionsPass> {
   void runOnOperation() override {
     OpBuilder builder(&getContext());
@@ -108,9 +149,17 @@ struct FuseConversionsPass : impl::FuseConversionsBase<FuseConversionsPass> {
       // In program order. A fold erases the conversion and ops after it
       // (its readers), never the op before it, where the walk resumes; the
       // ops it makes come after it and are walked too. Again until nothing
-      // folds, in case a fold enabled one before it.
+      // folds, in case a fold enabled one before it or made a transpose
+      // widen (a widening folded into it).
       for (bool changed = true; changed;) {
         changed = false;
+        for (auto transpose :
+             llvm::make_early_inc_range(body.getOps<TransposeOp>()))
+          if (isWideningTranspose(transpose) &&
+              llvm::all_of(transpose->getUses(), foldsEntirely)) {
+            splitWideningTranspose(transpose, builder);
+            changed = true;
+          }
         for (Operation *op = &body.front(); op;) {
           auto convert = dyn_cast<ConvertOp>(op);
           Operation *before = op->getPrevNode();

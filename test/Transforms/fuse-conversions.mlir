@@ -195,3 +195,32 @@ func.func @attention_lse(%q: tensor<2x6x8xbf16>) -> (tensor<2x6x8xf32>, tensor<2
   %r = mp.convert %lse : tensor<2x6xf32> -> tensor<2x6xbf16>
   return %o, %r : tensor<2x6x8xf32>, tensor<2x6xbf16>
 }
+
+// -----
+
+// A transpose that widens a bf16 value whose readers all take bf16 or
+// round it back (attention's output laid back out for the output
+// projection, and saved for its weight gradient) copies it in bf16: no
+// widening and no rounding left. One that a softmax reads in f32 still
+// widens as it copies.
+// CHECK-LABEL: func.func @widening_transposes
+// CHECK-NOT: mp.convert
+// CHECK: %[[T:.+]] = mp.transpose %arg0 perm [0, 2, 1, 3] : tensor<2x4x3x8xbf16> -> tensor<2x3x4x8xbf16>
+// CHECK-NEXT: %[[R:.+]] = mp.reshape %[[T]] : tensor<2x3x4x8xbf16> -> tensor<6x32xbf16>
+// CHECK-NEXT: %[[Y:.+]] = mp.linear %[[R]], %arg1 precision <bf16> : (tensor<6x32xbf16>, tensor<16x32xbf16>) -> tensor<6x16xf32>
+// CHECK-NEXT: %[[U:.+]] = mp.transpose %arg2 perm [0, 2, 1, 3] : tensor<2x4x3x8xbf16> -> tensor<2x3x4x8xf32>
+// CHECK-NEXT: mp.softmax %[[U]]
+// CHECK-NEXT: mp.reshape %[[U]] : tensor<2x3x4x8xf32> -> tensor<6x32xf32>
+// CHECK-NEXT: mp.linear
+// CHECK-NEXT: return %[[Y]], %[[R]]
+func.func @widening_transposes(%o: tensor<2x4x3x8xbf16>, %w: tensor<16x32xbf16>, %x: tensor<2x4x3x8xbf16>) -> (tensor<6x16xf32>, tensor<6x32xbf16>, tensor<2x3x4x8xf32>, tensor<6x16xf32>) {
+  %t = mp.transpose %o perm [0, 2, 1, 3] : tensor<2x4x3x8xbf16> -> tensor<2x3x4x8xf32>
+  %r = mp.reshape %t : tensor<2x3x4x8xf32> -> tensor<6x32xf32>
+  %s = mp.convert %r : tensor<6x32xf32> -> tensor<6x32xbf16>
+  %y = mp.linear %r, %w precision <bf16> : (tensor<6x32xf32>, tensor<16x32xbf16>) -> tensor<6x16xf32>
+  %u = mp.transpose %x perm [0, 2, 1, 3] : tensor<2x4x3x8xbf16> -> tensor<2x3x4x8xf32>
+  %e = mp.softmax %u : tensor<2x3x4x8xf32>
+  %ur = mp.reshape %u : tensor<2x3x4x8xf32> -> tensor<6x32xf32>
+  %z = mp.linear %ur, %w precision <bf16> : (tensor<6x32xf32>, tensor<16x32xbf16>) -> tensor<6x16xf32>
+  return %y, %s, %e, %z : tensor<6x16xf32>, tensor<6x32xbf16>, tensor<2x3x4x8xf32>, tensor<6x16xf32>
+}

@@ -628,7 +628,11 @@ def FuseConversions : Pass<"mp-fuse-conversions", "::mlir::ModuleOp"> {
       elementwise op, a transpose, RMSNorm, a bf16 GEMM without an
       accumulator or bf16 attention (its output): it writes the bf16
       result itself (a transpose that rounds is computed, never a view its
-      GEMMs read through).
+      GEMMs read through);
+    * a transpose that widens a bf16 value, where its readers all take bf16
+      or round it back (through reshapes too: attention's output laid back
+      out for the output projection, saved for its weight gradient), into a
+      bf16 copy: no widening and no rounding left.
 
     Widening is exact and a fused rounding is the same rounding (to nearest
     even) of the same float32 value, so no value changes: bit for bit in
