@@ -73,9 +73,8 @@ mp_status checkAttentionDtypes(mp_context *ctx, const char *call,
                                mp_precision precision,
                                std::initializer_list<mp_dtype> dtypes) {
   for (mp_dtype dtype : dtypes) {
-    if (dtype != MP_DTYPE_F32 && dtype != MP_DTYPE_BF16)
-      return fail(ctx, call, "takes float32 and bfloat16 tensors, not dtype %d",
-                  static_cast<int>(dtype));
+    if (checkFloatStorage(ctx, call, dtype))
+      return MP_ERROR;
     if (dtype == MP_DTYPE_BF16 && precision != MP_PRECISION_BF16)
       return fail(ctx, call, "takes bfloat16 tensors in bf16 precision only");
   }

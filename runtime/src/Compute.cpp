@@ -146,17 +146,12 @@ namespace {
 mp_status checkElementwiseTensors(mp_context *ctx, const char *call,
                                   std::initializer_list<TensorIn> ins,
                                   std::initializer_list<TensorOut> outs) {
-  auto known = [](mp_dtype type) {
-    return type == MP_DTYPE_F32 || type == MP_DTYPE_BF16;
-  };
   for (TensorIn in : ins)
-    if (!known(in.type))
-      return fail(ctx, call, "takes float32 and bfloat16 tensors, not dtype %d",
-                  static_cast<int>(in.type));
+    if (checkFloatStorage(ctx, call, in.type))
+      return MP_ERROR;
   for (TensorOut out : outs) {
-    if (!known(out.type))
-      return fail(ctx, call, "takes float32 and bfloat16 tensors, not dtype %d",
-                  static_cast<int>(out.type));
+    if (checkFloatStorage(ctx, call, out.type))
+      return MP_ERROR;
     for (TensorIn in : ins)
       if (in.data && in.data == out.data && in.type != out.type)
         return fail(ctx, call, "writes a dtype-%d output over a dtype-%d input",

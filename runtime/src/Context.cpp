@@ -106,6 +106,13 @@ mp_status checkDtype(mp_context *ctx, const char *call, mp_dtype dtype) {
   return MP_OK;
 }
 
+mp_status checkFloatStorage(mp_context *ctx, const char *call, mp_dtype dtype) {
+  if (dtype != MP_DTYPE_F32 && dtype != MP_DTYPE_BF16)
+    return fail(ctx, call, "takes float32 and bfloat16 tensors, not dtype %d",
+                static_cast<int>(dtype));
+  return MP_OK;
+}
+
 mp_status checkDim(mp_context *ctx, const char *call, int rank,
                    const int64_t *shape, int dim, int64_t divisor) {
   if (dim < 0 || dim >= rank)

@@ -104,6 +104,10 @@ mp_status checkBuffers(mp_context *ctx, const char *call,
 /// Fails `call` on a dtype the ABI does not define.
 mp_status checkDtype(mp_context *ctx, const char *call, mp_dtype dtype);
 
+/// Fails `call` on a tensor of a float32 computation that is held in
+/// neither float32 nor bfloat16.
+mp_status checkFloatStorage(mp_context *ctx, const char *call, mp_dtype dtype);
+
 /// Checks that `dim` is a dim of the tensor and splits evenly in `divisor`.
 mp_status checkDim(mp_context *ctx, const char *call, int rank,
                    const int64_t *shape, int dim, int64_t divisor);
