@@ -10,7 +10,7 @@
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
 #                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
 #                      [--precision fp32|tf32|bf16] [--reduce-dtype f32|bf16]
-#                      [--saved-dtype f32|bf16]
+#                      [--tp-reduce-dtype f32|bf16] [--saved-dtype f32|bf16]
 #                      [--max-grad-norm N] [--recompute none|selective|op|full]
 #                      [--recompute-full-layers N]
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
@@ -31,7 +31,9 @@
 # --model/--plan use files instead. --optimizer, --lr and --precision (the
 # GEMMs' arithmetic, docs/mixed-precision.md) are compiled into the step,
 # --reduce-dtype bf16 sums the gradients across ranks in bfloat16 (FSDP2's
-# reduce_dtype), --saved-dtype bf16 (with --precision bf16) holds the
+# reduce_dtype), --tp-reduce-dtype bf16 (with --precision bf16) sums tensor
+# parallelism's partial products in bfloat16 (as torchtitan sums its bf16
+# activations), --saved-dtype bf16 (with --precision bf16) holds the
 # activations saved for the backward pass in bfloat16, rounded where they
 # are made, as a bf16 forward pass does (docs/mixed-precision.md), and
 # --max-grad-norm N clips the gradients to a global norm of N as
@@ -107,6 +109,7 @@ lr=3e-3
 precision=tf32
 max_grad_norm=0
 reduce_dtype=f32
+tp_reduce_dtype=f32
 saved_dtype=f32
 recompute=
 recompute_full_layers=
@@ -140,6 +143,7 @@ while (($#)); do
     --precision) precision="$2"; shift 2 ;;
     --max-grad-norm) max_grad_norm="$2"; shift 2 ;;
     --reduce-dtype) reduce_dtype="$2"; shift 2 ;;
+    --tp-reduce-dtype) tp_reduce_dtype="$2"; shift 2 ;;
     --saved-dtype) saved_dtype="$2"; shift 2 ;;
     --recompute) recompute="$2"; shift 2 ;;
     --recompute-full-layers) recompute_full_layers="$2"; shift 2 ;;
@@ -213,7 +217,7 @@ func.func @ffn(%x: $x {mp.input = "x"},
 }
 MLIR
 fi
-step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype saved-dtype=$saved_dtype max-grad-norm=$max_grad_norm"
+step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype tp-reduce-dtype=$tp_reduce_dtype saved-dtype=$saved_dtype max-grad-norm=$max_grad_norm"
 # Without --recompute, the plan file's "recompute" (if any) is the policy.
 if [[ -n "$recompute" ]]; then
   step_options+=" recompute=$recompute"

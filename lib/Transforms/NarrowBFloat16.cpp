@@ -20,6 +20,10 @@
 // that sums a gradient on its way to an optimizer update gets its input
 // converted to bf16 and its result back to f32. That one changes results
 // (each sum is rounded), as it does in FSDP2, by the user's choice.
+// tp-reduce-dtype=bf16 (mp.tp_reduce_dtype) does the same for the sums of
+// bf16 GEMMs' results that are not gradients: tensor parallelism's partial
+// products, which torchtitan and Megatron-LM sum in bf16 because their bf16
+// forward pass computes them in bf16.
 //
 // mp-narrow-gemm-operands holds the same way what a step computes: a value
 // whose every reader is a bf16 GEMM operand (a linear's input, read again
@@ -127,6 +131,22 @@ bool reachesGradientOperand(Value value, llvm::DenseMap<Value, bool> &known) {
   return reaches;
 }
 
+/// True when `value` is a bf16 GEMM's result, or a sum or reshape of such
+/// (an add, a collective's sum over another axis): a partial product where
+/// the ranks split the GEMM's contraction.
+bool isBf16GemmResult(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return false;
+  if (isa<AddOp>(def))
+    return llvm::all_of(def->getOperands(), isBf16GemmResult);
+  if (isa<ReshapeOp>(def))
+    return isBf16GemmResult(def->getOperand(0));
+  if (auto sum = dyn_cast<CollectiveOpInterface>(def))
+    return sum.getSteps().sums && isBf16GemmResult(sum.getInput());
+  return getGemmPrecision(*def) == Precision::bf16;
+}
+
 /// Makes the reshapes and transposed views between `value`, now bfloat16,
 /// and its GEMMs bfloat16 too; the GEMMs' results stay float32.
 void retypeReadersAsBFloat16(Value value) {
@@ -151,25 +171,34 @@ struct NarrowCollectivesPass
 
   void narrow(FunctionOpInterface func) {
     narrowMoves(func);
-    auto reduceType =
-        func->getAttrOfType<TypeAttr>(MPDialect::kReduceDtypeAttrName);
-    if (reduceType && reduceType.getValue().isBF16())
-      narrowGradientSums(func);
-  }
-
-  void narrowGradientSums(FunctionOpInterface func) {
+    auto isBf16 = [&](StringRef attrName) {
+      auto type = func->getAttrOfType<TypeAttr>(attrName);
+      return type && type.getValue().isBF16();
+    };
+    bool gradients = isBf16(MPDialect::kReduceDtypeAttrName);
+    bool partialProducts = isBf16(MPDialect::kTpReduceDtypeAttrName);
+    if (!gradients && !partialProducts)
+      return;
     SmallVector<Operation *> sums;
     llvm::DenseMap<Value, bool> known;
     func.walk([&](CollectiveOpInterface collective) {
-      if (collective.getSteps().sums && isNarrowable(collective) &&
-          reachesGradientOperand(collective->getResult(0), known))
+      if (!collective.getSteps().sums || !isNarrowable(collective))
+        return;
+      if (reachesGradientOperand(collective->getResult(0), known)
+              ? gradients
+              : partialProducts && isBf16GemmResult(collective.getInput()))
         sums.push_back(collective);
     });
+    narrowSums(sums);
+  }
+
+  /// Sums `sums` in bf16: each input rounded, each result widened back.
+  void narrowSums(ArrayRef<Operation *> sums) {
     OpBuilder builder(&getContext());
     for (Operation *op : sums) {
-      // Rounded where the gradient is made, widened where the sum was, so
+      // Rounded where the summand is made, widened where the sum was, so
       // mp-schedule-collectives still finds the sum's input ready early and
-      // its reader later: the sum keeps running beside the backward pass.
+      // its reader later: the sum keeps running beside other work.
       Value input = op->getOperand(0);
       // A sum of a sum (over one axis, then another) reads the first's bf16
       // result, not its widened copy.

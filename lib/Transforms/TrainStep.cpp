@@ -468,6 +468,12 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (reduceDtype != "f32" && reduceDtype != "bf16")
     return emitError(loc) << "unknown reduce-dtype '" << reduceDtype
                           << "'; expected f32 or bf16";
+  if (tpReduceDtype != "f32" && tpReduceDtype != "bf16")
+    return emitError(loc) << "unknown tp-reduce-dtype '" << tpReduceDtype
+                          << "'; expected f32 or bf16";
+  if (tpReduceDtype == "bf16" && precision != "bf16")
+    return emitError(loc) << "tp-reduce-dtype=bf16 needs precision=bf16 (it "
+                             "sums bf16 GEMMs' results)";
   if (recomputeFullLayers < 0)
     return emitError(loc) << "recompute-full-layers must not be negative, got "
                           << int64_t(recomputeFullLayers);
@@ -780,6 +786,9 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   setGemmPrecision(step, *symbolizePrecision(precision));
   if (reduceDtype == "bf16")
     step->setAttr(MPDialect::kReduceDtypeAttrName,
+                  TypeAttr::get(BFloat16Type::get(ctx)));
+  if (tpReduceDtype == "bf16")
+    step->setAttr(MPDialect::kTpReduceDtypeAttrName,
                   TypeAttr::get(BFloat16Type::get(ctx)));
   LLVM_DEBUG(llvm::dbgs() << "[mp-train-step] built @" << step.getName()
                           << ": " << params.size() << " parameters, "

@@ -138,3 +138,50 @@ func.func @chained_gradient_sums(%w: tensor<4x4xf32>, %g: tensor<4x4xf32>) -> te
   %new = mp.sgd %w, %b {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<4x4xf32>
   return %new : tensor<4x4xf32>
 }
+
+// -----
+
+// tp-reduce-dtype=bf16 (mp.tp_reduce_dtype on the step): tensor
+// parallelism's partial products are summed in bf16 and read back as f32:
+// a rowwise linear's output (reduce_scatter, as sequence parallelism sums
+// it), a colwise pair's input gradients added before their sum, and a sum
+// over one axis, then another (the second reads the first's bf16 result).
+// A sum of a tf32 GEMM, of anything but a GEMM (loss parallelism's) and a
+// gradient's (reduce-dtype's, f32 here) stay f32.
+// CHECK-LABEL: func.func @tp_partial_sums
+// CHECK: %[[Y:.+]] = mp.linear %arg1, %arg0 precision <bf16>
+// CHECK-NEXT: %[[YN:.+]] = mp.convert %[[Y]] : tensor<2x8x4xf32> -> tensor<2x8x4xbf16>
+// CHECK: %[[DX:.+]] = mp.add
+// CHECK-NEXT: %[[DXN:.+]] = mp.convert %[[DX]] : tensor<2x8x4xf32> -> tensor<2x8x4xbf16>
+// CHECK: mp.reduce_scatter %[[YN]] on @mesh axes ["tp"] dim 1 : tensor<2x8x4xbf16> -> tensor<2x4x4xbf16>
+// CHECK-NEXT: mp.convert %{{.*}} : tensor<2x4x4xbf16> -> tensor<2x4x4xf32>
+// CHECK: %[[A:.+]] = mp.all_reduce %[[DXN]] on @mesh axes ["tp"] : tensor<2x8x4xbf16>
+// CHECK-NEXT: %[[B:.+]] = mp.all_reduce %[[A]] on @mesh axes ["dp"] : tensor<2x8x4xbf16>
+// CHECK-NEXT: mp.convert %[[B]] : tensor<2x8x4xbf16> -> tensor<2x8x4xf32>
+// CHECK: mp.all_reduce %{{.*}} on @mesh axes ["tp"] : tensor<2x8x4xf32>
+// CHECK: mp.all_reduce %{{.*}} on @mesh axes ["tp"] : tensor<2x8x4xf32>
+// CHECK: mp.reduce_scatter %{{.*}} on @mesh axes ["dp"] dim 0 : tensor<4x4xf32> -> tensor<2x4xf32>
+mp.mesh @mesh = <dp = 2, tp = 2>
+func.func @tp_partial_sums(%w: tensor<4x4xf32>, %x: tensor<2x8x4xf32>, %g: tensor<2x8x4xf32>)
+    -> (tensor<2x4x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x4xf32>)
+    attributes {mp.partitioned, mp.tp_reduce_dtype = bf16} {
+  %y = mp.linear %x, %w precision <bf16> : (tensor<2x8x4xf32>, tensor<4x4xf32>) -> tensor<2x8x4xf32>
+  %dq = mp.linear %g, %w precision <bf16> : (tensor<2x8x4xf32>, tensor<4x4xf32>) -> tensor<2x8x4xf32>
+  %dk = mp.linear %g, %w precision <bf16> : (tensor<2x8x4xf32>, tensor<4x4xf32>) -> tensor<2x8x4xf32>
+  %dx = mp.add %dq, %dk : tensor<2x8x4xf32>
+  %t = mp.linear %x, %w : (tensor<2x8x4xf32>, tensor<4x4xf32>) -> tensor<2x8x4xf32>
+  %e = mp.exp %x : tensor<2x8x4xf32>
+  %s = mp.reduce_scatter %y on @mesh axes ["tp"] dim 1 : tensor<2x8x4xf32> -> tensor<2x4x4xf32>
+  %a = mp.all_reduce %dx on @mesh axes ["tp"] : tensor<2x8x4xf32>
+  %b = mp.all_reduce %a on @mesh axes ["dp"] : tensor<2x8x4xf32>
+  %ts = mp.all_reduce %t on @mesh axes ["tp"] : tensor<2x8x4xf32>
+  %es = mp.all_reduce %e on @mesh axes ["tp"] : tensor<2x8x4xf32>
+  %gw = mp.reshape %g : tensor<2x8x4xf32> -> tensor<16x4xf32>
+  %xw = mp.reshape %x : tensor<2x8x4xf32> -> tensor<16x4xf32>
+  %gwt = mp.transpose %gw perm [1, 0] : tensor<16x4xf32> -> tensor<4x16xf32>
+  %dw = mp.matmul %gwt, %xw precision <bf16> : (tensor<4x16xf32>, tensor<16x4xf32>) -> tensor<4x4xf32>
+  %dws = mp.reduce_scatter %dw on @mesh axes ["dp"] dim 0 : tensor<4x4xf32> -> tensor<2x4xf32>
+  %ws = mp.slice %w dim 0 offset 0 : tensor<4x4xf32> -> tensor<2x4xf32>
+  %new = mp.sgd %ws, %dws {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<2x4xf32>
+  return %s, %b, %ts, %es, %new : tensor<2x4x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x4xf32>
+}

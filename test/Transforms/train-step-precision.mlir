@@ -8,6 +8,9 @@
 // RUN: not mp-opt %s --mp-train-step="precision=fp16" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: mp-opt %s --mp-train-step="precision=bf16 reduce-dtype=bf16" | FileCheck %s --check-prefix=REDUCE
 // RUN: not mp-opt %s --mp-train-step="reduce-dtype=fp16" 2>&1 | FileCheck %s --check-prefix=BADREDUCE
+// RUN: mp-opt %s --mp-train-step="precision=bf16 tp-reduce-dtype=bf16" | FileCheck %s --check-prefix=TPREDUCE
+// RUN: not mp-opt %s --mp-train-step="precision=bf16 tp-reduce-dtype=fp16" 2>&1 | FileCheck %s --check-prefix=BADTPREDUCE
+// RUN: not mp-opt %s --mp-train-step="tp-reduce-dtype=bf16" 2>&1 | FileCheck %s --check-prefix=TPREDUCETF32
 
 // The hidden linear (w1) and the attention-like matmul have no precision of
 // their own; the head (w2) is kept in fp32, as users keep an output
@@ -45,6 +48,13 @@
 // REDUCE: func.func @model_train_step
 // REDUCE-SAME: attributes {mp.reduce_dtype = bf16}
 // BADREDUCE: error: unknown reduce-dtype 'fp16'; expected f32 or bf16
+
+// So is tp-reduce-dtype, which sums bf16 GEMMs' partial results: it needs
+// bf16 GEMMs.
+// TPREDUCE: func.func @model_train_step
+// TPREDUCE-SAME: attributes {mp.tp_reduce_dtype = bf16}
+// BADTPREDUCE: error: unknown tp-reduce-dtype 'fp16'; expected f32 or bf16
+// TPREDUCETF32: error: tp-reduce-dtype=bf16 needs precision=bf16 (it sums bf16 GEMMs' results)
 
 func.func @model(%w1: tensor<16x8xf32> {mp.param = "w1"},
                  %w2: tensor<4x8xf32> {mp.param = "w2"},

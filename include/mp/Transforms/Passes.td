@@ -275,6 +275,19 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     collectives that sum gradients to bf16 and their results back to f32,
     so the optimizer and the clipping norm read float32 gradients.
 
+    `tp-reduce-dtype` is the type tensor parallelism's partial results are
+    summed in across ranks: the sums of bf16 GEMMs' results that are not
+    gradients (a rowwise linear's output, a colwise linear's input
+    gradient; sequence parallelism's reduce_scatters and the all_reduces
+    without it). `f32` (the default) sums the float32 products; `bf16`
+    rounds each rank's product to bfloat16 and sums it in bfloat16, as
+    torchtitan and Megatron-LM do where a bf16 forward pass computes its
+    activations in bfloat16: half the bytes of the collectives that
+    tensor parallelism cannot avoid, each sum rounded. It is recorded on
+    the step (`mp.tp_reduce_dtype`) for mp-narrow-collectives; sums that
+    reach a parameter's update follow `reduce-dtype`, and every other sum
+    (loss parallelism's, an embedding's) stays float32.
+
     `recompute=selective` recomputes the cheap part of what torchtitan's
     selective activation checkpointing by op does (`recompute=op` below is
     that policy): GEMM and attention outputs are saved for the backward
@@ -381,6 +394,11 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     Option<"reduceDtype", "reduce-dtype", "std::string",
            /*default=*/"\"f32\"",
            "The type gradients are summed in across ranks: f32 or bf16">,
+    Option<"tpReduceDtype", "tp-reduce-dtype", "std::string",
+           /*default=*/"\"f32\"",
+           "The type tensor parallelism's partial results (bf16 GEMMs' "
+           "outputs and input gradients) are summed in across ranks: f32 "
+           "or bf16">,
     Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
            "Activation recomputation: none, selective (elementwise ops, "
            "norms and rotary embeddings computed again in the backward pass "
@@ -517,7 +535,12 @@ def NarrowCollectives : Pass<"mp-narrow-collectives", "::mlir::ModuleOp"> {
     all_gather (`MixedPrecisionPolicy(param_dtype=torch.bfloat16)`) and
     sequence parallelism's bf16 activation gather, proved per collective: a
     value that another op reads too keeps moving in f32. Sums (`all_reduce`,
-    `reduce_scatter`) stay f32. Part of `--mp-spmd`.
+    `reduce_scatter`) stay f32, unless the step asks otherwise: a step with
+    `mp.reduce_dtype = bf16` sums its gradients in bf16, one with
+    `mp.tp_reduce_dtype = bf16` the sums of bf16 GEMMs' results that are
+    not gradients (tensor parallelism's partial products), each input
+    rounded where it is made and the result widened back to f32 (these
+    change results: each sum is rounded). Part of `--mp-spmd`.
 
     ```mlir
     %g = mp.all_gather %w on @mesh axes ["dp"] dim 0 : tensor<8x16xf32> -> tensor<16x16xf32>

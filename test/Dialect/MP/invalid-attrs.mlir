@@ -171,6 +171,11 @@ func.func private @reduce_in_f16() attributes {mp.reduce_dtype = f16}
 
 // -----
 
+// expected-error@+1 {{'mp.tp_reduce_dtype' is the type (f32 or bf16) a function's tensor-parallel partial results are summed in}}
+func.func private @tp_reduce_in_f16() attributes {mp.tp_reduce_dtype = f16}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // Meshes.
 //===----------------------------------------------------------------------===//

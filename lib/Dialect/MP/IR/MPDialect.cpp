@@ -229,12 +229,16 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
              << "an asynchronous collective is read by its mp.wait only";
     return success();
   }
-  if (attrName == kReduceDtypeAttrName) {
+  if (attrName == kReduceDtypeAttrName || attrName == kTpReduceDtypeAttrName) {
     auto type = dyn_cast<TypeAttr>(attr.getValue());
     if (!isa<FunctionOpInterface>(op) || !type ||
         !(type.getValue().isF32() || type.getValue().isBF16()))
-      return op->emitError() << "'mp.reduce_dtype' is the type (f32 or bf16) "
-                                "a function's gradients are summed in";
+      return op->emitError()
+             << "'" << attrName << "' is the type (f32 or bf16) a function's "
+             << (attrName == kReduceDtypeAttrName
+                     ? "gradients"
+                     : "tensor-parallel partial results")
+             << " are summed in";
     return success();
   }
   if (attrName == kManifestAttrName) {

@@ -90,6 +90,11 @@ def MP_Dialect : Dialect {
     /// mp-narrow-collectives applies after partitioning.
     static constexpr ::llvm::StringLiteral kReduceDtypeAttrName =
         "mp.reduce_dtype";
+    /// On a training step: the element type (bf16) tensor parallelism's
+    /// partial results are summed in (--mp-train-step's tp-reduce-dtype),
+    /// which mp-narrow-collectives applies after partitioning.
+    static constexpr ::llvm::StringLiteral kTpReduceDtypeAttrName =
+        "mp.tp_reduce_dtype";
     /// The runtime's MP_ASYNC_SLOTS (the lowering checks they agree).
     static constexpr int64_t kAsyncSlots = 64;
 
