@@ -241,10 +241,12 @@ STEP_FUSIONS = ["--mp-fuse-gemm-accumulate"]
 
 
 def published_command(opt, config):
-    """`opt` scheduled, with the published run's recomputation, and with the
-    fusions run on the model, first, and on the step, last before the
-    simulation."""
-    opt = [arg + " recompute=" + config["recompute"]
+    """`opt` scheduled, with the published run's recomputation, its
+    tensor-parallel sums in half precision (torchtitan's bf16 and
+    Megatron-LM's fp16 activations are summed as they are computed:
+    tp-reduce-dtype=bf16), and with the fusions run on the model, first, and
+    on the step, last before the simulation."""
+    opt = [arg + " recompute=" + config["recompute"] + " tp-reduce-dtype=bf16"
            if arg.startswith("--mp-train-step") else arg
            for arg in scheduled_command(opt)]
     at = next(i for i, arg in enumerate(opt)
