@@ -49,22 +49,27 @@ bool isBFloat16View(TransposeOp view) {
                       [](OpOperand &gemm) { return mayReadBFloat16(gemm); });
 }
 
+/// True for the ops that move a value's elements without arithmetic, one
+/// operand in: a reshape, and a slice (row chunks' pieces).
+bool movesElements(Operation *op) { return isa<ReshapeOp, SliceOp>(op); }
+
 /// True if foldWidening folds a widening out of `use` entirely: its reader
-/// takes bf16, rounds it back, or reshapes it for readers that all do.
+/// takes bf16, rounds it back, or reshapes or slices it for readers that
+/// all do (a concatenation of widenings is splitConcatOfWidenings').
 bool foldsEntirely(OpOperand &use) {
   Operation *reader = use.getOwner();
   if (auto view = dyn_cast<TransposeOp>(reader); view && isTransposedView(view))
     return isBFloat16View(view);
   if (auto rounding = dyn_cast<ConvertOp>(reader))
     return isRounding(rounding);
-  if (auto reshape = dyn_cast<ReshapeOp>(reader))
-    return llvm::all_of(reshape->getUses(), foldsEntirely);
+  if (movesElements(reader))
+    return llvm::all_of(reader->getUses(), foldsEntirely);
   return mayReadBFloat16(use);
 }
 
 /// Folds `widening` into its readers that take its bf16 input, erasing it
-/// when none is left; true when the IR changed. A reshape of it reshapes the
-/// bf16 value and is widened after, for its own readers to fold.
+/// when none is left; true when the IR changed. A reshape or slice of it
+/// moves the bf16 value and is widened after, for its own readers to fold.
 bool foldWidening(ConvertOp widening, OpBuilder &builder) {
   Value narrow = widening.getInput();
   bool changed = false;
@@ -82,17 +87,17 @@ bool foldWidening(ConvertOp widening, OpBuilder &builder) {
                rounding && isRounding(rounding)) {
       rounding.replaceAllUsesWith(narrow);
       rounding->erase();
-    } else if (auto reshape = dyn_cast<ReshapeOp>(reader)) {
-      builder.setInsertionPoint(reshape);
-      Operation *narrowReshape = builder.clone(*reshape);
-      narrowReshape->setOperand(0, narrow);
-      narrowReshape->getResult(0).setType(
-          reshape.getType().clone(builder.getBF16Type()));
-      Value widened =
-          ConvertOp::create(builder, reshape.getLoc(), reshape.getType(),
-                            narrowReshape->getResult(0));
-      reshape.getResult().replaceAllUsesWith(widened);
-      reshape->erase();
+    } else if (movesElements(reader)) {
+      builder.setInsertionPoint(reader);
+      Operation *narrowMove = builder.clone(*reader);
+      narrowMove->setOperand(0, narrow);
+      Value moved = reader->getResult(0);
+      auto wide = cast<RankedTensorType>(moved.getType());
+      narrowMove->getResult(0).setType(wide.clone(builder.getBF16Type()));
+      Value widened = ConvertOp::create(builder, reader->getLoc(), wide,
+                                        narrowMove->getResult(0));
+      moved.replaceAllUsesWith(widened);
+      reader->erase();
     } else {
       continue;
     }
@@ -139,6 +144,35 @@ void splitWideningTranspose(TransposeOp transpose, OpBuilder &builder) {
   transpose.getResult().replaceAllUsesExcept(widening, widening);
 }
 
+/// True for a concatenation of widenings whose readers all fold a widening
+/// of it entirely: row chunks join the pieces of a bf16 value that each
+/// chunk widened (a saved activation read by attention, a norm, ...).
+bool isFoldableConcatOfWidenings(ConcatOp concat) {
+  return llvm::all_of(concat.getInputs(),
+                      [](Value input) {
+                        auto convert = input.getDefiningOp<ConvertOp>();
+                        return convert && isWidening(convert);
+                      }) &&
+         llvm::all_of(concat->getUses(), foldsEntirely);
+}
+
+/// Joins the bf16 pieces instead and widens the whole after, for its
+/// readers to fold (the pieces' widenings go with their last reader).
+void splitConcatOfWidenings(ConcatOp concat, OpBuilder &builder) {
+  for (OpOperand &input : concat->getOpOperands()) {
+    auto widening = input.get().getDefiningOp<ConvertOp>();
+    input.set(widening.getInput());
+    if (widening->use_empty())
+      widening->erase();
+  }
+  Type wide = concat.getType();
+  concat.getResult().setType(concat.getType().clone(builder.getBF16Type()));
+  builder.setInsertionPointAfter(concat);
+  auto widening =
+      ConvertOp::create(builder, concat.getLoc(), wide, concat.getResult());
+  concat.getResult().replaceAllUsesExcept(widening, widening);
+}
+
 struct FuseConversionsPass : impl::FuseConversionsBase<FuseConversionsPass> {
   void runOnOperation() override {
     OpBuilder builder(&getContext());
@@ -158,6 +192,11 @@ struct FuseConversionsPass : impl::FuseConversionsBase<FuseConversionsPass> {
           if (isWideningTranspose(transpose) &&
               llvm::all_of(transpose->getUses(), foldsEntirely)) {
             splitWideningTranspose(transpose, builder);
+            changed = true;
+          }
+        for (auto concat : llvm::make_early_inc_range(body.getOps<ConcatOp>()))
+          if (isFoldableConcatOfWidenings(concat)) {
+            splitConcatOfWidenings(concat, builder);
             changed = true;
           }
         for (Operation *op = &body.front(); op;) {

@@ -224,3 +224,39 @@ func.func @widening_transposes(%o: tensor<2x4x3x8xbf16>, %w: tensor<16x32xbf16>,
   %z = mp.linear %ur, %w precision <bf16> : (tensor<6x32xf32>, tensor<16x32xbf16>) -> tensor<6x16xf32>
   return %y, %s, %e, %z : tensor<6x16xf32>, tensor<6x32xbf16>, tensor<2x3x4x8xf32>, tensor<6x16xf32>
 }
+
+// -----
+
+// Row chunks (mp-pipeline-tp-sums): each chunk widened its piece of a bf16
+// value, and the pieces are joined and sliced again for the next region.
+// The concatenation joins the bf16 pieces and a slice moves bf16 values,
+// so the widenings fold into the readers (bf16 attention, a norm's input)
+// and none is left. Where a reader of the whole needs float32 (a softmax),
+// the pieces stay widened.
+// CHECK-LABEL: func.func @row_chunks
+// CHECK-NOT: mp.convert
+// CHECK: %[[K:.+]] = mp.concat %arg0, %arg1 dim 0 : (tensor<1x2x4x8xbf16>, tensor<1x2x4x8xbf16>) -> tensor<2x2x4x8xbf16>
+// CHECK: mp.attention %{{.*}}, %[[K]], %[[K]] {{.*}} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xbf16>, tensor<2x2x4x8xbf16>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4xf32>)
+// CHECK: %[[H:.+]] = mp.concat %arg2, %arg3 dim 0 : (tensor<1x4x8xbf16>, tensor<1x4x8xbf16>) -> tensor<2x4x8xbf16>
+// CHECK-NEXT: %[[S:.+]] = mp.slice %[[H]] dim 0 offset 1 : tensor<2x4x8xbf16> -> tensor<1x4x8xbf16>
+// CHECK-NEXT: mp.rms_norm %[[S]], %arg5 {{.*}} : (tensor<1x4x8xbf16>, tensor<8xf32>) -> tensor<1x4x8xf32>
+// CHECK-NEXT: %[[W0:.+]] = mp.convert %arg0 : tensor<1x2x4x8xbf16> -> tensor<1x2x4x8xf32>
+// CHECK-NEXT: %[[W1:.+]] = mp.convert %arg1 : tensor<1x2x4x8xbf16> -> tensor<1x2x4x8xf32>
+// CHECK-NEXT: %[[J:.+]] = mp.concat %[[W0]], %[[W1]] dim 0 : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+// CHECK-NEXT: mp.softmax %[[J]]
+func.func @row_chunks(%k0: tensor<1x2x4x8xbf16>, %k1: tensor<1x2x4x8xbf16>, %h0: tensor<1x4x8xbf16>, %h1: tensor<1x4x8xbf16>, %q: tensor<2x2x4x8xf32>, %w: tensor<8xf32>) -> (tensor<2x2x4x8xf32>, tensor<1x4x8xf32>, tensor<2x2x4x8xf32>) {
+  %wk0 = mp.convert %k0 : tensor<1x2x4x8xbf16> -> tensor<1x2x4x8xf32>
+  %wk1 = mp.convert %k1 : tensor<1x2x4x8xbf16> -> tensor<1x2x4x8xf32>
+  %k = mp.concat %wk0, %wk1 dim 0 : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %o, %lse = mp.attention %q, %k, %k scale 5.000000e-01 causal precision <bf16> : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4xf32>)
+  %wh0 = mp.convert %h0 : tensor<1x4x8xbf16> -> tensor<1x4x8xf32>
+  %wh1 = mp.convert %h1 : tensor<1x4x8xbf16> -> tensor<1x4x8xf32>
+  %h = mp.concat %wh0, %wh1 dim 0 : (tensor<1x4x8xf32>, tensor<1x4x8xf32>) -> tensor<2x4x8xf32>
+  %s = mp.slice %h dim 0 offset 1 : tensor<2x4x8xf32> -> tensor<1x4x8xf32>
+  %n = mp.rms_norm %s, %w eps 1.000000e-05 : (tensor<1x4x8xf32>, tensor<8xf32>) -> tensor<1x4x8xf32>
+  %vk0 = mp.convert %k0 : tensor<1x2x4x8xbf16> -> tensor<1x2x4x8xf32>
+  %vk1 = mp.convert %k1 : tensor<1x2x4x8xbf16> -> tensor<1x2x4x8xf32>
+  %j = mp.concat %vk0, %vk1 dim 0 : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+  %e = mp.softmax %j : tensor<2x2x4x8xf32>
+  return %o, %n, %e : tensor<2x2x4x8xf32>, tensor<1x4x8xf32>, tensor<2x2x4x8xf32>
+}

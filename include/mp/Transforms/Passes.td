@@ -646,7 +646,7 @@ def FuseConversions : Pass<"mp-fuse-conversions", "::mlir::ModuleOp"> {
       transpose or RMSNorm (it reads the bf16 value widened), a bf16
       GEMM's factor or bf16 attention's q, k, v or output (they round to
       bf16 anyway), a rounding (back to the bf16 value itself); a reshape
-      of a widening reshapes the bf16 value and widens after it;
+      or slice of a widening moves the bf16 value and widens after it;
     * a rounding into the op that made its only input, when that is an
       elementwise op, a transpose, RMSNorm, a bf16 GEMM without an
       accumulator or bf16 attention (its output): it writes the bf16
@@ -656,6 +656,10 @@ def FuseConversions : Pass<"mp-fuse-conversions", "::mlir::ModuleOp"> {
       or round it back (through reshapes too: attention's output laid back
       out for the output projection, saved for its weight gradient), into a
       bf16 copy: no widening and no rounding left.
+    * a concatenation of widenings, where its readers all take bf16, into
+      the concatenation of the bf16 values: `--mp-pipeline-tp-sums`' row
+      chunks each widen their piece of a saved bf16 value, and the pieces
+      are joined (in place) and sliced again between regions.
 
     Widening is exact and a fused rounding is the same rounding (to nearest
     even) of the same float32 value, so no value changes: bit for bit in
