@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 10
+#define MP_RUNTIME_ABI_VERSION 11
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -401,11 +401,12 @@ mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
  * dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim. Either of dx and
  * dweight may be null (not computed), not both; weight is read only for
  * dx, and may be null without it. x is float32 or bfloat16 (x_type, ABI
- * 8; a bfloat16 x may not be dx's buffer). */
+ * 8), and so is grad (grad_type, ABI 11: a sum tensor parallelism made in
+ * bfloat16), read widened; a bfloat16 x or grad may not be dx's buffer. */
 mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                double eps, mp_dtype x_type, const void *x,
-                               const float *weight, const float *grad,
-                               float *dx, float *dweight);
+                               const float *weight, mp_dtype grad_type,
+                               const void *grad, float *dx, float *dweight);
 /* LayerNorm over the last dim (torch.nn.functional.layer_norm, biased
  * variance): out = (x − mean) · rstd · weight + bias. */
 mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,

@@ -229,14 +229,13 @@ public:
 
   // Transformer layers, with the meaning of the mp_* calls of the same
   // names. Sizes are not negative and their products fit int64 bytes.
-  /// x and out float32 or bfloat16; the gradient's x too (its dx never a
-  /// bfloat16 x's buffer).
+  /// x and out float32 or bfloat16; the gradient's x and grad too (its dx
+  /// never a bfloat16 x's or grad's buffer).
   virtual mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
                             const float *weight, TensorOut out) = 0;
   virtual mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps,
-                                TensorIn x, const float *weight,
-                                const float *grad, float *dx,
-                                float *dweight) = 0;
+                                TensorIn x, const float *weight, TensorIn grad,
+                                float *dx, float *dweight) = 0;
   virtual mp_status layerNorm(int64_t rows, int64_t dim, double eps,
                               const float *x, const float *weight,
                               const float *bias, float *out) = 0;

@@ -420,15 +420,15 @@ mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
 
 mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                double eps, mp_dtype x_type, const void *x,
-                               const float *weight, const float *grad,
-                               float *dx, float *dweight) {
+                               const float *weight, mp_dtype grad_type,
+                               const void *grad, float *dx, float *dweight) {
   const char *call = "mp_rms_norm_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
-  TensorIn input{x_type, x};
+  TensorIn input{x_type, x}, gradient{grad_type, grad};
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
       checkEps(ctx, call, eps) ||
       checkNormGradOutputs(ctx, call, dx, dweight) ||
-      checkElementwiseTensors(ctx, call, {input},
+      checkElementwiseTensors(ctx, call, {input, gradient},
                               {TensorOut{MP_DTYPE_F32, dx}}) ||
       checkBuffers(ctx, call,
                    {{"x", x, rows * dim},
@@ -438,7 +438,7 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
   // With no rows, dweight is still written: zeros.
   if (dim == 0)
     return MP_OK;
-  return ctx->backend->rmsNormGrad(rows, dim, eps, input, weight, grad, dx,
+  return ctx->backend->rmsNormGrad(rows, dim, eps, input, weight, gradient, dx,
                                    dweight);
 }
 

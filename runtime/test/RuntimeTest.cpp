@@ -1809,21 +1809,30 @@ void testBFloat16Storage(mp_context *ctx) {
                        " is the float32 call between conversions");
     }
 
-  // RMSNorm's gradient reads a bfloat16 x widened: dx and dweight are the
-  // float32 call's on the widened x, bit for bit.
+  // RMSNorm's gradient reads a bfloat16 x and grad widened: dx and
+  // dweight are the float32 call's on them widened, bit for bit, each mix.
   Buffer dx(ctx, n * sizeof(float)), dweight(ctx, 59 * sizeof(float));
   Buffer wantDx(ctx, n * sizeof(float)), wantDweight(ctx, 59 * sizeof(float));
-  CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5, MP_DTYPE_BF16,
-                                     narrow[0]->as<void>(), wide[2]->floats(),
-                                     wide[1]->floats(), dx.floats(),
-                                     dweight.floats()));
   CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5, MP_DTYPE_F32,
                                      widened[0]->floats(), wide[2]->floats(),
-                                     wide[1]->floats(), wantDx.floats(),
-                                     wantDweight.floats()));
-  expect(dx.read<uint32_t>() == wantDx.read<uint32_t>() &&
-             dweight.read<uint32_t>() == wantDweight.read<uint32_t>(),
-         "rms_norm_grad of a bfloat16 x is the float32 call's on it widened");
+                                     MP_DTYPE_F32, widened[1]->floats(),
+                                     wantDx.floats(), wantDweight.floats()));
+  for (int mask = 1; mask < 4; ++mask) {
+    auto tensor = [&](int index, int bit) {
+      return mask & bit ? narrow[index]->as<void>()
+                        : widened[index]->as<void>();
+    };
+    CHECK_OK(ctx,
+             mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5,
+                                  mask & 1 ? MP_DTYPE_BF16 : MP_DTYPE_F32,
+                                  tensor(0, 1), wide[2]->floats(),
+                                  mask & 2 ? MP_DTYPE_BF16 : MP_DTYPE_F32,
+                                  tensor(1, 2), dx.floats(), dweight.floats()));
+    expect(dx.read<uint32_t>() == wantDx.read<uint32_t>() &&
+               dweight.read<uint32_t>() == wantDweight.read<uint32_t>(),
+           "rms_norm_grad with dtype mask " + std::to_string(mask) +
+               " (x 1, grad 2) is the float32 call's on them widened");
+  }
 
   // Attention's gradient reads bfloat16 q, k, v and out widened: the
   // float32 call's gradients on them widened, bit for bit.
@@ -1884,6 +1893,16 @@ void testBFloat16Storage(mp_context *ctx) {
                      .find("writes a dtype-0 output over a dtype-4 input") !=
                  std::string::npos,
          "an output over an input of another dtype is an error");
+  mp_context_destroy(failed);
+  failed = createLike(ctx);
+  expect(mp_rms_norm_grad_f32(
+             failed, 17, 59, 1e-5, MP_DTYPE_F32, widened[0]->floats(),
+             wide[2]->floats(), MP_DTYPE_BF16, inPlace.as<void>(),
+             static_cast<float *>(inPlace.as<void>()), nullptr) == MP_ERROR &&
+             std::string(mp_context_error(failed))
+                     .find("writes a dtype-0 output over a dtype-4 input") !=
+                 std::string::npos,
+         "rms_norm_grad's dx over a bfloat16 grad is an error");
   mp_context_destroy(failed);
   failed = createLike(ctx);
   const int64_t square[] = {17, 59};
@@ -1970,10 +1989,10 @@ void testNorms(mp_context *ctx) {
         CHECK_OK(ctx, mp_rms_norm_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
                                       xBuffer.floats(), wBuffer.floats(),
                                       MP_DTYPE_F32, out.floats()));
-        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
-                                           MP_DTYPE_F32, xBuffer.floats(),
-                                           wBuffer.floats(), gBuffer.floats(),
-                                           dx.floats(), dw.floats()));
+        CHECK_OK(ctx, mp_rms_norm_grad_f32(
+                          ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
+                          xBuffer.floats(), wBuffer.floats(), MP_DTYPE_F32,
+                          gBuffer.floats(), dx.floats(), dw.floats()));
       }
       expect(closeTo(out.read(),
                      referenceNorm(centered, c.rows, c.dim, eps, toDouble(x),
@@ -2010,14 +2029,14 @@ void testNorms(mp_context *ctx) {
                           dbAlone.floats()));
         expect(dbAlone.read() == db.read(), what + " dbias alone");
       } else {
-        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
-                                           MP_DTYPE_F32, xBuffer.floats(),
-                                           wBuffer.floats(), gBuffer.floats(),
-                                           dxAlone.floats(), nullptr));
-        CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps,
-                                           MP_DTYPE_F32, xBuffer.floats(),
-                                           nullptr, gBuffer.floats(), nullptr,
-                                           dwAlone.floats()));
+        CHECK_OK(ctx, mp_rms_norm_grad_f32(
+                          ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
+                          xBuffer.floats(), wBuffer.floats(), MP_DTYPE_F32,
+                          gBuffer.floats(), dxAlone.floats(), nullptr));
+        CHECK_OK(ctx, mp_rms_norm_grad_f32(
+                          ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
+                          xBuffer.floats(), nullptr, MP_DTYPE_F32,
+                          gBuffer.floats(), nullptr, dwAlone.floats()));
       }
       expect(dxAlone.read() == dx.read(), what + " dx alone");
       expect(dwAlone.read() == dw.read(), what + " dweight alone");
@@ -2026,9 +2045,9 @@ void testNorms(mp_context *ctx) {
   Buffer w(ctx, std::vector<float>{1, 2}), dw(ctx, std::vector<float>{7, 7}),
       db(ctx, std::vector<float>{7, 7});
   Buffer none(ctx, sizeof(float));
-  CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, 0, 2, eps, MP_DTYPE_F32,
-                                     none.floats(), w.floats(), none.floats(),
-                                     none.floats(), dw.floats()));
+  CHECK_OK(ctx, mp_rms_norm_grad_f32(
+                    ctx, 0, 2, eps, MP_DTYPE_F32, none.floats(), w.floats(),
+                    MP_DTYPE_F32, none.floats(), none.floats(), dw.floats()));
   expect(dw.read() == std::vector<float>{0, 0}, "rms_norm of no rows: dweight");
   CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, 0, 2, eps, none.floats(),
                                        w.floats(), none.floats(), none.floats(),
@@ -2695,8 +2714,8 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_layer_norm_grad_f32" + onRank + "eps must be 0 or more, got -1");
   expectError(
       [&](mp_context *c) {
-        return mp_rms_norm_grad_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in, in,
-                                    nullptr, nullptr);
+        return mp_rms_norm_grad_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in,
+                                    MP_DTYPE_F32, in, nullptr, nullptr);
       },
       "mp_rms_norm_grad_f32" + onRank +
           "dx and dweight are both null: nothing to compute");

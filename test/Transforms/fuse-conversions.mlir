@@ -260,3 +260,19 @@ func.func @row_chunks(%k0: tensor<1x2x4x8xbf16>, %k1: tensor<1x2x4x8xbf16>, %h0:
   %e = mp.softmax %j : tensor<2x2x4x8xf32>
   return %o, %n, %e : tensor<2x2x4x8xf32>, tensor<1x4x8xf32>, tensor<2x2x4x8xf32>
 }
+
+// -----
+
+// A gradient that tensor parallelism summed in bf16 (tp-reduce-dtype=bf16)
+// is widened for the RMSNorm gradients, which read it in bf16 themselves,
+// beside a bf16-held input; their results stay float32.
+// CHECK-LABEL: func.func @norm_gradients
+// CHECK-NOT: mp.convert
+// CHECK: mp.rms_norm_grad %arg0, %arg2, %arg1 eps 1.000000e-05 : (tensor<4x8xbf16>, tensor<8xf32>, tensor<4x8xbf16>) -> tensor<4x8xf32>
+// CHECK-NEXT: mp.rms_norm_weight_grad %arg0, %arg1 eps 1.000000e-05 : (tensor<4x8xbf16>, tensor<4x8xbf16>) -> tensor<8xf32>
+func.func @norm_gradients(%x: tensor<4x8xbf16>, %sum: tensor<4x8xbf16>, %w: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>) {
+  %g = mp.convert %sum : tensor<4x8xbf16> -> tensor<4x8xf32>
+  %dx = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<4x8xbf16>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %dw = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<4x8xbf16>, tensor<4x8xf32>) -> tensor<8xf32>
+  return %dx, %dw : tensor<4x8xf32>, tensor<8xf32>
+}

@@ -637,7 +637,8 @@ def FuseConversions : Pass<"mp-fuse-conversions", "::mlir::ModuleOp"> {
     8B by op spent 11% of its simulated step in them). Elementwise ops
     compute in float32 and may hold their operands and results in bf16
     (MP_BFloat16Storage), a transpose copies between the two, RMSNorm
-    holds its input and result (its gradients their input), a bf16 GEMM
+    holds its input and result (its gradients their input and gradient),
+    a bf16 GEMM
     may write bf16, and bf16 attention holds q, k, v and its output (its
     gradient q, k, v and the output) (`mayReadBFloat16`,
     `mayWriteBFloat16`), so this pass folds

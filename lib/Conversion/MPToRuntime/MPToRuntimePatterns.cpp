@@ -494,7 +494,8 @@ struct RmsNormGradLowering : RuntimePattern<RmsNormGradOp> {
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()),
                 calls.floatDtype(op.getInput()), in(op, 0), in(op, 1),
-                in(op, 2), out(op), calls.nullPointer()});
+                calls.floatDtype(op.getGrad()), in(op, 2), out(op),
+                calls.nullPointer()});
     return success();
   }
 };
@@ -507,7 +508,8 @@ struct RmsNormWeightGradLowering : RuntimePattern<RmsNormWeightGradOp> {
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()),
                 calls.floatDtype(op.getInput()), in(op, 0), calls.nullPointer(),
-                in(op, 1), calls.nullPointer(), out(op)});
+                calls.floatDtype(op.getGrad()), in(op, 1), calls.nullPointer(),
+                out(op)});
     return success();
   }
 };

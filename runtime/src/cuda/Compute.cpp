@@ -285,8 +285,8 @@ mp_status CudaBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
 
 mp_status CudaBackend::normGrad(const char *call, bool centered, int64_t rows,
                                 int64_t dim, double eps, TensorIn x,
-                                const float *weight, const float *grad,
-                                float *dx, float *dweight, float *dbias) {
+                                const float *weight, TensorIn grad, float *dx,
+                                float *dweight, float *dbias) {
   // Each row's mean and rstd, in double.
   int64_t bytes;
   if (__builtin_mul_overflow(std::max<int64_t>(1, rows), 2 * sizeof(double),
@@ -307,8 +307,7 @@ mp_status CudaBackend::normGrad(const char *call, bool centered, int64_t rows,
 
 mp_status CudaBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
                                    TensorIn x, const float *weight,
-                                   const float *grad, float *dx,
-                                   float *dweight) {
+                                   TensorIn grad, float *dx, float *dweight) {
   return normGrad("mp_rms_norm_grad_f32", false, rows, dim, eps, x, weight,
                   grad, dx, dweight, nullptr);
 }
@@ -326,7 +325,8 @@ mp_status CudaBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
                                      const float *grad, float *dx,
                                      float *dweight, float *dbias) {
   return normGrad("mp_layer_norm_grad_f32", true, rows, dim, eps,
-                  TensorIn{MP_DTYPE_F32, x}, weight, grad, dx, dweight, dbias);
+                  TensorIn{MP_DTYPE_F32, x}, weight,
+                  TensorIn{MP_DTYPE_F32, grad}, dx, dweight, dbias);
 }
 
 mp_status CudaBackend::softmax(int64_t batch, int64_t sq, int64_t sk,

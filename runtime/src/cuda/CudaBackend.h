@@ -140,7 +140,7 @@ public:
   mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
                     const float *weight, TensorOut out) override;
   mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
-                        const float *weight, const float *grad, float *dx,
+                        const float *weight, TensorIn grad, float *dx,
                         float *dweight) override;
   mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
                       const float *weight, const float *bias,
@@ -189,9 +189,8 @@ private:
   /// Both norms' gradients: per-row statistics in scratch memory of the
   /// compute stream around cuda::launchNormGrad.
   mp_status normGrad(const char *call, bool centered, int64_t rows, int64_t dim,
-                     double eps, TensorIn x, const float *weight,
-                     const float *grad, float *dx, float *dweight,
-                     float *dbias);
+                     double eps, TensorIn x, const float *weight, TensorIn grad,
+                     float *dx, float *dweight, float *dbias);
   /// What start() does before the transport: everything a rank can fail
   /// at alone. Rank 0 also creates NCCL's id when `nccl`.
   mp_status startLocally(bool nccl, ncclUniqueId &id, cudaUUID_t &uuid);

@@ -150,10 +150,10 @@ cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
 /// The norms' gradients keep each row's mean and rstd in `stats` (2·rows
 /// doubles of scratch) and sum the weight's (and the bias') gradient over
 /// the rows through `partials` (kReductionPartials doubles). `dbias` is
-/// null for RMSNorm.
+/// null for RMSNorm. LayerNorm's x and grad are float32.
 cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
                            int64_t dim, double eps, TensorIn x,
-                           const float *weight, const float *grad, float *dx,
+                           const float *weight, TensorIn grad, float *dx,
                            float *dweight, float *dbias, double *stats,
                            double *partials);
 /// With `lse`, each row's log-sum-exp too (Backend::softmax).

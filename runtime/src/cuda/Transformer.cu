@@ -86,7 +86,7 @@ __global__ void normStatsKernel(bool centered, int64_t rows, int64_t dim,
 /// chunk blockIdx.y: into partials[chunk · dim + j] (the bias' after all
 /// the weight's), or with no partials (one chunk) into dweight and dbias.
 __global__ void normColumnsKernel(int64_t rows, int64_t dim, int64_t chunkRows,
-                                  TensorIn x, const float *grad,
+                                  TensorIn x, TensorIn grad,
                                   const double *stats, double *partials,
                                   float *dweight, float *dbias) {
   int64_t chunk = blockIdx.y, chunks = gridDim.y;
@@ -95,7 +95,7 @@ __global__ void normColumnsKernel(int64_t rows, int64_t dim, int64_t chunkRows,
   for (int64_t j = gridStart(); j < dim; j += gridStride()) {
     double weightSum = 0, biasSum = 0;
     for (int64_t r = first; r < last; ++r) {
-      double g = grad[r * dim + j];
+      double g = load1(grad, r * dim + j);
       weightSum +=
           g * (double(load1(x, r * dim + j)) - stats[2 * r]) * stats[2 * r + 1];
       biasSum += g;
@@ -132,19 +132,18 @@ __global__ void finishColumnsKernel(int64_t dim, int64_t chunks,
 /// dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim, gw = grad · weight.
 /// Each thread reads its entries of x and grad before it writes them in dx.
 __global__ void rmsNormGradKernel(int64_t rows, int64_t dim, TensorIn x,
-                                  const float *weight, const float *grad,
+                                  const float *weight, TensorIn grad,
                                   const double *stats, float *dx) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float *gr = grad + r * dim;
     auto xr = [&](int64_t j) { return double(load1(x, r * dim + j)); };
-    double dot = rowSum(dim, [&](int64_t j) {
-      return double(gr[j]) * double(weight[j]) * xr(j);
-    });
+    auto gr = [&](int64_t j) { return double(load1(grad, r * dim + j)); };
+    double dot = rowSum(
+        dim, [&](int64_t j) { return gr(j) * double(weight[j]) * xr(j); });
     double rstd = stats[2 * r + 1];
     double correction = rstd * rstd * rstd * dot / double(dim);
     for (int64_t j = threadIdx.x; j < dim; j += blockDim.x)
       dx[r * dim + j] =
-          float(rstd * double(gr[j]) * double(weight[j]) - xr(j) * correction);
+          float(rstd * gr(j) * double(weight[j]) - xr(j) * correction);
   }
 }
 
@@ -358,9 +357,8 @@ cudaError_t resetFirstBad(cudaStream_t stream, double *partials,
 /// Chunks of rows give the columns more threads, as many as the partial
 /// sums hold; with none held, one chunk writes the gradients itself.
 cudaError_t launchNormColumns(cudaStream_t stream, int64_t rows, int64_t dim,
-                              TensorIn x, const float *grad,
-                              const double *stats, float *dweight, float *dbias,
-                              double *partials) {
+                              TensorIn x, TensorIn grad, const double *stats,
+                              float *dweight, float *dbias, double *partials) {
   int64_t sums = dbias ? 2 : 1;
   int64_t fit = kReductionPartials / (sums * dim);
   int64_t chunks =
@@ -400,7 +398,7 @@ cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
 
 cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
                            int64_t dim, double eps, TensorIn x,
-                           const float *weight, const float *grad, float *dx,
+                           const float *weight, TensorIn grad, float *dx,
                            float *dweight, float *dbias, double *stats,
                            double *partials) {
   if (rows > 0) {
@@ -418,10 +416,11 @@ cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
   }
   if (rows == 0 || !dx)
     return cudaSuccess;
-  // LayerNorm's x is float32 (mp_layer_norm_grad_f32).
+  // LayerNorm's x and grad are float32 (mp_layer_norm_grad_f32).
   if (centered)
     layerNormGradKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(
-        rows, dim, static_cast<const float *>(x.data), weight, grad, stats, dx);
+        rows, dim, static_cast<const float *>(x.data), weight,
+        static_cast<const float *>(grad.data), stats, dx);
   else
     rmsNormGradKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(
         rows, dim, x, weight, grad, stats, dx);

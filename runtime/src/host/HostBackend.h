@@ -90,7 +90,7 @@ public:
   mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
                     const float *weight, TensorOut out) override;
   mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
-                        const float *weight, const float *grad, float *dx,
+                        const float *weight, TensorIn grad, float *dx,
                         float *dweight) override;
   mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
                       const float *weight, const float *bias,

@@ -90,10 +90,11 @@ mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
 
 mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
                                    TensorIn input, const float *weight,
-                                   const float *grad, float *dx,
+                                   TensorIn gradient, float *dx,
                                    float *dweight) {
-  std::vector<float> widenedX;
+  std::vector<float> widenedX, widenedGrad;
   const float *x = widened(input, rows * dim, widenedX);
+  const float *grad = widened(gradient, rows * dim, widenedGrad);
   std::vector<double> rstd(rows);
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)

@@ -10,7 +10,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 10\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 11\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -267,22 +267,24 @@ func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> 
 // CHECK: call @mp_swiglu_grad_f32(%{{.+}}, %c128_i64, %c0_i32, %{{.+}}, %c4_i32, %[[G]], %c4_i32, %[[S]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}})
 // CHECK: call @mp_rms_norm_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N:[0-9]+]])
 // CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[N]], %c0_i32, %{{.+}}, %{{.+}})
-// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}})
+// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}})
+// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c0_i32, %{{.+}}, %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}})
 // CHECK: call @mp_transpose_f32(%{{.+}}, %c2_i32, %{{.+}}, %{{.+}}, %c4_i32, %[[G]], %c0_i32, %{{.+}})
 // CHECK: call @mp_transpose_f32(%{{.+}}, %c2_i32, %{{.+}}, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[T:[0-9]+]])
 // CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[T]], %c0_i32, %{{.+}}, %{{.+}})
 func.func @bf16_storage(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<32x16xf32> {mp.param = "w"}, %r: tensor<4x32xf32> {mp.input = "r"}, %nw: tensor<32xf32> {mp.param = "nw"})
-    -> (tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<32x4xf32>, tensor<32x4xf32>) {
+    -> (tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<32xf32>, tensor<32x4xf32>, tensor<32x4xf32>) {
   %g = mp.linear %x, %w precision <bf16> : (tensor<4x16xf32>, tensor<32x16xf32>) -> tensor<4x32xbf16>
   %s = mp.add %g, %r : (tensor<4x32xbf16>, tensor<4x32xf32>) -> tensor<4x32xbf16>
   %dg, %du = mp.swiglu_grad %r, %g, %s : (tensor<4x32xf32>, tensor<4x32xbf16>, tensor<4x32xbf16>) -> (tensor<4x32xf32>, tensor<4x32xf32>)
   %n = mp.rms_norm %s, %nw eps 1.0e-5 : (tensor<4x32xbf16>, tensor<32xf32>) -> tensor<4x32xbf16>
   %e = mp.exp %n : (tensor<4x32xbf16>) -> tensor<4x32xf32>
-  %dn = mp.rms_norm_grad %s, %nw, %r eps 1.0e-5 : (tensor<4x32xbf16>, tensor<32xf32>, tensor<4x32xf32>) -> tensor<4x32xf32>
+  %dn = mp.rms_norm_grad %s, %nw, %n eps 1.0e-5 : (tensor<4x32xbf16>, tensor<32xf32>, tensor<4x32xbf16>) -> tensor<4x32xf32>
+  %dnw = mp.rms_norm_weight_grad %r, %n eps 1.0e-5 : (tensor<4x32xf32>, tensor<4x32xbf16>) -> tensor<32xf32>
   %t = mp.transpose %g perm [1, 0] : tensor<4x32xbf16> -> tensor<32x4xf32>
   %tb = mp.transpose %r perm [1, 0] : tensor<4x32xf32> -> tensor<32x4xbf16>
   %et = mp.exp %tb : (tensor<32x4xbf16>) -> tensor<32x4xf32>
-  return %dg, %du, %e, %dn, %t, %et : tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<32x4xf32>, tensor<32x4xf32>
+  return %dg, %du, %e, %dn, %dnw, %t, %et : tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<32xf32>, tensor<32x4xf32>, tensor<32x4xf32>
 }
 
 // -----

@@ -155,7 +155,7 @@ func.func @embedding_grad_result(%ids: tensor<2x6xi64>, %g: tensor<2x6x16xf32>, 
 // -----
 
 func.func @rms_norm_grad_types(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: tensor<2x8xf32>) {
-  // expected-error@+1 {{'mp.rms_norm_grad' op failed to verify that all of {grad, result} have same type}}
+  // expected-error@+1 {{'mp.rms_norm_grad' op failed to verify that all of {input, grad, result} have same shape}}
   %0 = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<2x8xf32>) -> tensor<2x16xf32>
   return
 }
@@ -163,7 +163,7 @@ func.func @rms_norm_grad_types(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: ten
 // -----
 
 func.func @rms_norm_weight_grad_types(%x: tensor<2x16xf32>, %g: tensor<2x8xf32>) {
-  // expected-error@+2 {{mp.rms_norm_weight_grad takes an input and grad of one ranked type (or a bf16 input of an f32 grad)}}
+  // expected-error@+2 {{mp.rms_norm_weight_grad takes an input and grad of one ranked shape}}
   // expected-error@+1 {{'mp.rms_norm_weight_grad' op failed to infer returned types}}
   %0 = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x8xf32>) -> tensor<16xf32>
   return
@@ -180,18 +180,28 @@ func.func @rms_norm_f32_input_bf16_weight(%x: tensor<2x16xf32>, %w: tensor<16xbf
 
 // -----
 
-func.func @rms_norm_grad_f32_input_bf16_grad(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: tensor<2x16xbf16>) {
-  // expected-error@+1 {{'mp.rms_norm_grad' op input of 'f32' must be of grad's 'bf16' (or bf16 where it is f32)}}
+// The input and the gradient may be held in bf16 where the result is f32,
+// not the reverse.
+func.func @rms_norm_grad_f32_input_bf16_result(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: tensor<2x16xbf16>) {
+  // expected-error@+1 {{'mp.rms_norm_grad' op input of 'f32' must be of the result's 'bf16' (or bf16 where it is f32)}}
   %0 = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<2x16xbf16>) -> tensor<2x16xbf16>
   return
 }
 
 // -----
 
-func.func @rms_norm_weight_grad_f32_input_bf16_grad(%x: tensor<2x16xf32>, %g: tensor<2x16xbf16>) {
-  // expected-error@+2 {{mp.rms_norm_weight_grad takes an input and grad of one ranked type (or a bf16 input of an f32 grad)}}
+func.func @rms_norm_grad_f32_grad_bf16_result(%x: tensor<2x16xbf16>, %w: tensor<16xf32>, %g: tensor<2x16xf32>) {
+  // expected-error@+1 {{'mp.rms_norm_grad' op grad of 'f32' must be of the result's 'bf16' (or bf16 where it is f32)}}
+  %0 = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xbf16>, tensor<16xf32>, tensor<2x16xf32>) -> tensor<2x16xbf16>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight_grad_f16_beside_f32(%x: tensor<2x16xf32>, %g: tensor<2x16xf16>) {
+  // expected-error@+2 {{mp.rms_norm_weight_grad takes an input and grad of one element type (or bf16 beside f32)}}
   // expected-error@+1 {{'mp.rms_norm_weight_grad' op failed to infer returned types}}
-  %0 = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x16xbf16>) -> tensor<16xbf16>
+  %0 = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x16xf16>) -> tensor<16xf32>
   return
 }
 

@@ -53,6 +53,14 @@ func.func @bf16_storage(%x: tensor<8xf32>, %b: tensor<8xbf16>) {
   %7 = mp.rms_norm_grad %b, %x, %x eps 1.0e-5 : (tensor<8xbf16>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
   // CHECK-NEXT: mp.rms_norm_weight_grad %arg1, %arg0 eps 1.000000e-05 : (tensor<8xbf16>, tensor<8xf32>) -> tensor<8xf32>
   %8 = mp.rms_norm_weight_grad %b, %x eps 1.0e-5 : (tensor<8xbf16>, tensor<8xf32>) -> tensor<8xf32>
+  // Their gradient held in bf16 too (a sum tensor parallelism made in bf16):
+  // the results stay f32.
+  // CHECK-NEXT: mp.rms_norm_grad %arg0, %arg0, %arg1 eps 1.000000e-05 : (tensor<8xf32>, tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
+  %9 = mp.rms_norm_grad %x, %x, %b eps 1.0e-5 : (tensor<8xf32>, tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
+  // CHECK-NEXT: mp.rms_norm_weight_grad %arg1, %arg1 eps 1.000000e-05 : (tensor<8xbf16>, tensor<8xbf16>) -> tensor<8xf32>
+  %10 = mp.rms_norm_weight_grad %b, %b eps 1.0e-5 : (tensor<8xbf16>, tensor<8xbf16>) -> tensor<8xf32>
+  // CHECK-NEXT: mp.rms_norm_weight_grad %arg0, %arg1 eps 1.000000e-05 : (tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
+  %11 = mp.rms_norm_weight_grad %x, %b eps 1.0e-5 : (tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
   return
 }
 

@@ -162,8 +162,12 @@ bool mp::mayReadBFloat16(OpOperand &use) {
   Operation *op = use.getOwner();
   if (op->hasTrait<MPTrait::BFloat16Storage>())
     return true;
-  if (isa<RmsNormOp, RmsNormGradOp, RmsNormWeightGradOp>(op))
+  if (isa<RmsNormOp>(op))
     return use.getOperandNumber() == 0;
+  if (isa<RmsNormGradOp>(op))
+    return use.getOperandNumber() != 1; // Not the weight.
+  if (isa<RmsNormWeightGradOp>(op))
+    return true;
   if (isa<AttentionOp, AttentionGradOp>(op))
     return isBFloat16Attention(op) && use.getOperandNumber() < 4;
   return isGemmFactor(use) && getGemmPrecision(*op) == Precision::bf16;
@@ -712,12 +716,19 @@ bool RmsNormOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
   return areStorageCompatible(inferred, actual);
 }
 
+bool RmsNormWeightGradOp::isCompatibleReturnTypes(TypeRange inferred,
+                                                  TypeRange actual) {
+  return areStorageCompatible(inferred, actual);
+}
+
 LogicalResult RmsNormGradOp::verify() {
-  Type input = getElementTypeOrSelf(getInput());
-  Type grad = getElementTypeOrSelf(getGrad());
-  if (!holdsElementsOf(input, grad))
-    return emitOpError() << "input of " << input << " must be of grad's "
-                         << grad << " (or bf16 where it is f32)";
+  Type result = getElementTypeOrSelf(getResult());
+  for (auto [name, value] :
+       {std::pair{"input", getInput()}, std::pair{"grad", getGrad()}})
+    if (Type held = getElementTypeOrSelf(value); !holdsElementsOf(held, result))
+      return emitOpError() << name << " of " << held
+                           << " must be of the result's " << result
+                           << " (or bf16 where it is f32)";
   return verifyNormWeight(*this, getInput(), getWeight(),
                           getEps().convertToDouble(), Value(),
                           /*storage=*/true);
@@ -1136,15 +1147,20 @@ LogicalResult RmsNormWeightGradOp::inferReturnTypes(
     SmallVectorImpl<Type> &results) {
   RankedTensorType input = getTensorType(adaptor.getInput());
   RankedTensorType grad = getTensorType(adaptor.getGrad());
-  // The input may be held in bf16 where the gradient is f32.
   if (!input || !grad || input.getRank() < 1 ||
-      input.clone(grad.getElementType()) != grad ||
-      !holdsElementsOf(input.getElementType(), grad.getElementType()))
+      input.getShape() != grad.getShape())
     return emitOptionalError(location, "mp.rms_norm_weight_grad takes an "
-                                       "input and grad of one ranked type "
-                                       "(or a bf16 input of an f32 grad)");
+                                       "input and grad of one ranked shape");
+  // Either may be held in bf16 where the other is f32; the result is f32.
+  Type inputType = input.getElementType(), gradType = grad.getElementType();
+  Type resultType = holdsElementsOf(inputType, gradType) ? gradType : inputType;
+  if (!holdsElementsOf(inputType, resultType) ||
+      !holdsElementsOf(gradType, resultType))
+    return emitOptionalError(location, "mp.rms_norm_weight_grad takes an "
+                                       "input and grad of one element type "
+                                       "(or bf16 beside f32)");
   results.push_back(
-      RankedTensorType::get({input.getShape().back()}, grad.getElementType()));
+      RankedTensorType::get({input.getShape().back()}, resultType));
   return success();
 }
 

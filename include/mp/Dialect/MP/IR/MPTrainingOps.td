@@ -140,7 +140,7 @@ def MP_EmbeddingGradOp : MP_Op<"embedding_grad", [Pure,
 }
 
 def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
-    AllTypesMatch<["grad", "result"]>, AllShapesMatch<["input", "grad"]>,
+    AllShapesMatch<["input", "grad", "result"]>,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradient of rms_norm with respect to its input";
   let description = [{
@@ -151,8 +151,9 @@ def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
     %dx = mp.rms_norm_grad %x, %w, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
     ```
 
-    The input may be held in bfloat16 where the rest is float32
-    (`mp-fuse-conversions`), read widened.
+    The input and the gradient may be held in bfloat16 where the result is
+    float32 (`mp-fuse-conversions`: a saved input, a gradient that tensor
+    parallelism summed in bf16), read widened.
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
                        MP_FloatTensor:$grad, F64Attr:$eps);
@@ -165,13 +166,14 @@ def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
 }
 
 def MP_RmsNormWeightGradOp : MP_Op<"rms_norm_weight_grad", [Pure,
-    InferTypeOpAdaptor,
+    InferTypeOpAdaptorWithIsCompatible,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradient of rms_norm with respect to its weight";
   let description = [{
     `sum(grad · x · rsqrt(mean(x²) + eps))` over every dim but the last: a
-    partial sum where the rows are split. The input may be held in bfloat16
-    where the gradient is float32 (`mp-fuse-conversions`), read widened.
+    partial sum where the rows are split. The input and the gradient may be
+    held in bfloat16 where the other is float32, or both where the result
+    is float32 (`mp-fuse-conversions`), read widened.
 
     ```mlir
     %dw = mp.rms_norm_weight_grad %x, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<2x16x64xf32>) -> tensor<64xf32>
