@@ -237,7 +237,7 @@ CHUNKS = (2, 4)
 
 
 MODEL_FUSIONS = ["--mp-fuse-attention", "--mp-fuse-swiglu"]
-STEP_FUSIONS = ["--mp-fuse-gemm-accumulate"]
+STEP_FUSIONS = ["--mp-fuse-gemm-accumulate", "--mp-fuse-conversions"]
 
 
 def published_command(opt, config):
@@ -245,7 +245,8 @@ def published_command(opt, config):
     tensor-parallel sums in half precision (torchtitan's bf16 and
     Megatron-LM's fp16 activations are summed as they are computed:
     tp-reduce-dtype=bf16), and with the fusions run on the model, first, and
-    on the step, last before the simulation."""
+    on the step (the conversions around those sums among them), last before
+    the simulation."""
     opt = [arg + " recompute=" + config["recompute"] + " tp-reduce-dtype=bf16"
            if arg.startswith("--mp-train-step") else arg
            for arg in scheduled_command(opt)]
