@@ -465,21 +465,18 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
   if (!symbolizePrecision(precision))
     return emitError(loc) << "unknown precision '" << precision
                           << "'; expected fp32, tf32 or bf16";
-  if (reduceDtype != "f32" && reduceDtype != "bf16")
-    return emitError(loc) << "unknown reduce-dtype '" << reduceDtype
-                          << "'; expected f32 or bf16";
-  if (tpReduceDtype != "f32" && tpReduceDtype != "bf16")
-    return emitError(loc) << "unknown tp-reduce-dtype '" << tpReduceDtype
-                          << "'; expected f32 or bf16";
+  for (auto [option, dtype] : {std::pair{"reduce-dtype", &reduceDtype},
+                               std::pair{"tp-reduce-dtype", &tpReduceDtype},
+                               std::pair{"saved-dtype", &savedDtype}})
+    if (*dtype != "f32" && *dtype != "bf16")
+      return emitError(loc) << "unknown " << option << " '" << *dtype
+                            << "'; expected f32 or bf16";
   if (tpReduceDtype == "bf16" && precision != "bf16")
     return emitError(loc) << "tp-reduce-dtype=bf16 needs precision=bf16 (it "
                              "sums bf16 GEMMs' results)";
   if (recomputeFullLayers < 0)
     return emitError(loc) << "recompute-full-layers must not be negative, got "
                           << int64_t(recomputeFullLayers);
-  if (savedDtype != "f32" && savedDtype != "bf16")
-    return emitError(loc) << "unknown saved-dtype '" << savedDtype
-                          << "'; expected f32 or bf16";
   if (savedDtype == "bf16" && precision != "bf16")
     return emitError(loc) << "saved-dtype=bf16 needs precision=bf16 (the "
                              "activations of a bf16 forward pass)";
