@@ -133,18 +133,27 @@ bool reachesGradientOperand(Value value, llvm::DenseMap<Value, bool> &known) {
 
 /// True when `value` is a bf16 GEMM's result, or a sum or reshape of such
 /// (an add, a collective's sum over another axis): a partial product where
-/// the ranks split the GEMM's contraction.
-bool isBf16GemmResult(Value value) {
-  Operation *def = value.getDefiningOp();
-  if (!def)
-    return false;
-  if (isa<AddOp>(def))
-    return llvm::all_of(def->getOperands(), isBf16GemmResult);
-  if (isa<ReshapeOp>(def))
-    return isBf16GemmResult(def->getOperand(0));
-  if (auto sum = dyn_cast<CollectiveOpInterface>(def))
-    return sum.getSteps().sums && isBf16GemmResult(sum.getInput());
-  return getGemmPrecision(*def) == Precision::bf16;
+/// the ranks split the GEMM's contraction. `known` remembers the values
+/// answered, so each is walked once.
+bool isBf16GemmResult(Value value, llvm::DenseMap<Value, bool> &known) {
+  if (auto it = known.find(value); it != known.end())
+    return it->second;
+  auto isPartialProduct = [&](Value operand) {
+    return isBf16GemmResult(operand, known);
+  };
+  bool result = false;
+  if (Operation *def = value.getDefiningOp()) {
+    if (isa<AddOp>(def))
+      result = llvm::all_of(def->getOperands(), isPartialProduct);
+    else if (isa<ReshapeOp>(def))
+      result = isPartialProduct(def->getOperand(0));
+    else if (auto sum = dyn_cast<CollectiveOpInterface>(def))
+      result = sum.getSteps().sums && isPartialProduct(sum.getInput());
+    else
+      result = getGemmPrecision(*def) == Precision::bf16;
+  }
+  known[value] = result;
+  return result;
 }
 
 /// Makes the reshapes and transposed views between `value`, now bfloat16,
@@ -180,13 +189,14 @@ struct NarrowCollectivesPass
     if (!gradients && !partialProducts)
       return;
     SmallVector<Operation *> sums;
-    llvm::DenseMap<Value, bool> known;
+    llvm::DenseMap<Value, bool> reachesGradient, partialProduct;
     func.walk([&](CollectiveOpInterface collective) {
       if (!collective.getSteps().sums || !isNarrowable(collective))
         return;
-      if (reachesGradientOperand(collective->getResult(0), known)
+      if (reachesGradientOperand(collective->getResult(0), reachesGradient)
               ? gradients
-              : partialProducts && isBf16GemmResult(collective.getInput()))
+              : partialProducts &&
+                    isBf16GemmResult(collective.getInput(), partialProduct))
         sums.push_back(collective);
     });
     narrowSums(sums);
