@@ -135,11 +135,11 @@ bool reachesGradientOperand(Value value, llvm::DenseMap<Value, bool> &known) {
 /// (an add, a collective's sum over another axis): a partial product where
 /// the ranks split the GEMM's contraction. `known` remembers the values
 /// answered, so each is walked once.
-bool isBf16GemmResult(Value value, llvm::DenseMap<Value, bool> &known) {
+bool isBf16PartialProduct(Value value, llvm::DenseMap<Value, bool> &known) {
   if (auto it = known.find(value); it != known.end())
     return it->second;
   auto isPartialProduct = [&](Value operand) {
-    return isBf16GemmResult(operand, known);
+    return isBf16PartialProduct(operand, known);
   };
   bool result = false;
   if (Operation *def = value.getDefiningOp()) {
@@ -196,7 +196,7 @@ struct NarrowCollectivesPass
       if (reachesGradientOperand(collective->getResult(0), reachesGradient)
               ? gradients
               : partialProducts &&
-                    isBf16GemmResult(collective.getInput(), partialProduct))
+                    isBf16PartialProduct(collective.getInput(), partialProduct))
         sums.push_back(collective);
     });
     narrowSums(sums);

@@ -1243,6 +1243,18 @@ mp_context *createLike(mp_context *ctx) {
   return fresh;
 }
 
+/// True if `call` fails on a fresh context like `ctx` (errors are sticky)
+/// with an error that contains `fragment`.
+template <typename Call>
+bool failsWith(mp_context *ctx, Call call, const std::string &fragment) {
+  mp_context *failed = createLike(ctx);
+  bool found =
+      call(failed) == MP_ERROR &&
+      std::string(mp_context_error(failed)).find(fragment) != std::string::npos;
+  mp_context_destroy(failed);
+  return found;
+}
+
 void testErrors(mp_context *ctx) {
   // Buffers come from `ctx`: a failed context allocates nothing.
   mp_context *failed = createLike(ctx);
@@ -1885,36 +1897,35 @@ void testBFloat16Storage(mp_context *ctx) {
                          MP_DTYPE_BF16, inPlace.as<void>()));
   expect(inPlace.read<uint16_t>() == sum.read<uint16_t>(),
          "a bfloat16 add in place over its bfloat16 input");
-  mp_context *failed = createLike(ctx);
-  expect(mp_unary_f32(failed, MP_UNARY_NEG, n, MP_DTYPE_BF16,
-                      inPlace.as<void>(), MP_DTYPE_F32, inPlace.as<void>(),
-                      0) == MP_ERROR &&
-             std::string(mp_context_error(failed))
-                     .find("writes a dtype-0 output over a dtype-4 input") !=
-                 std::string::npos,
+  void *bf16 = inPlace.as<void>();
+  expect(failsWith(
+             ctx,
+             [&](mp_context *c) {
+               return mp_unary_f32(c, MP_UNARY_NEG, n, MP_DTYPE_BF16, bf16,
+                                   MP_DTYPE_F32, bf16, 0);
+             },
+             "writes a dtype-0 output over a dtype-4 input"),
          "an output over an input of another dtype is an error");
-  mp_context_destroy(failed);
-  failed = createLike(ctx);
-  expect(mp_rms_norm_grad_f32(
-             failed, 17, 59, 1e-5, MP_DTYPE_F32, widened[0]->floats(),
-             wide[2]->floats(), MP_DTYPE_BF16, inPlace.as<void>(),
-             static_cast<float *>(inPlace.as<void>()), nullptr) == MP_ERROR &&
-             std::string(mp_context_error(failed))
-                     .find("writes a dtype-0 output over a dtype-4 input") !=
-                 std::string::npos,
+  expect(failsWith(
+             ctx,
+             [&](mp_context *c) {
+               return mp_rms_norm_grad_f32(
+                   c, 17, 59, 1e-5, MP_DTYPE_F32, widened[0]->floats(),
+                   wide[2]->floats(), MP_DTYPE_BF16, bf16,
+                   static_cast<float *>(bf16), nullptr);
+             },
+             "writes a dtype-0 output over a dtype-4 input"),
          "rms_norm_grad's dx over a bfloat16 grad is an error");
-  mp_context_destroy(failed);
-  failed = createLike(ctx);
   const int64_t square[] = {17, 59};
   const int swap[] = {1, 0};
-  expect(mp_transpose_f32(failed, 2, square, swap, MP_DTYPE_BF16,
-                          inPlace.as<void>(), MP_DTYPE_BF16,
-                          inPlace.as<void>()) == MP_ERROR &&
-             std::string(mp_context_error(failed))
-                     .find("writes its output over its input") !=
-                 std::string::npos,
+  expect(failsWith(
+             ctx,
+             [&](mp_context *c) {
+               return mp_transpose_f32(c, 2, square, swap, MP_DTYPE_BF16, bf16,
+                                       MP_DTYPE_BF16, bf16);
+             },
+             "writes its output over its input"),
          "a transpose over its own input is an error");
-  mp_context_destroy(failed);
 
   // A GEMM writing bfloat16 (beta 0, MP_PRECISION_BF16 only), batched with
   // C's matrices apart: what lies between them is left as it is.
@@ -1948,15 +1959,16 @@ void testBFloat16Storage(mp_context *ctx) {
   }
   expect(rounded, "a bf16 GEMM writing bfloat16 rounds its float32 result");
   expect(gapsKept, "a bf16 GEMM writing bfloat16 leaves C's gaps");
-  failed = createLike(ctx);
-  expect(mp_gemm_f32(failed, MP_PRECISION_BF16, MP_DTYPE_F32, MP_DTYPE_F32, 0,
-                     0, m, cols, k, 1.0f, a.floats(), b.floats(), 1.0f,
-                     MP_DTYPE_BF16, c16.as<void>()) == MP_ERROR &&
-             std::string(mp_context_error(failed))
-                     .find("bfloat16 only in MP_PRECISION_BF16 with beta 0") !=
-                 std::string::npos,
+  expect(failsWith(
+             ctx,
+             [&](mp_context *c) {
+               return mp_gemm_f32(c, MP_PRECISION_BF16, MP_DTYPE_F32,
+                                  MP_DTYPE_F32, 0, 0, m, cols, k, 1.0f,
+                                  a.floats(), b.floats(), 1.0f, MP_DTYPE_BF16,
+                                  c16.as<void>());
+             },
+             "bfloat16 only in MP_PRECISION_BF16 with beta 0"),
          "a GEMM adding into a bfloat16 C is an error");
-  mp_context_destroy(failed);
 }
 
 void testNorms(mp_context *ctx) {
