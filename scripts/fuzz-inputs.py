@@ -120,8 +120,8 @@ def mutate_bytes(data, rng):
 
 def repeat_a_key(text, rng):
     """A key given twice in one object (JSON keeps the last silently)."""
-    keys = [k for k in ('"plan"', '"mesh"', '"w1"', '"dtype"', '"shape"',
-                        '"data_offsets"') if k in text]
+    keys = [k for k in ('"plan"', '"mesh"', '"w1"', '"precision"',
+                        '"dtype"', '"shape"', '"data_offsets"') if k in text]
     if not keys:
         return text
     key = rng.choice(keys)
@@ -221,6 +221,11 @@ def main():
                    stdout=subprocess.DEVNULL)
     with open(os.path.join(ROOT, "examples", "ffn", "plan.json")) as f:
         plan = f.read()
+    # Odd seeds mutate the plan with its mixed precision (a bf16 step).
+    mixed_plan = json.loads(plan)
+    mixed_plan.update({"precision": "bf16", "reduce_dtype": "f32",
+                       "tp_reduce_dtype": "bf16", "saved_dtype": "bf16"})
+    mixed_plan = json.dumps(mixed_plan, indent=2)
     train_env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
                      OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     # Under a sanitized build, no leak detection in the trainer, as
@@ -245,7 +250,8 @@ def main():
             if kind == "plan":
                 path = os.path.join(out, "fuzz-plan-%d.json" % seed)
                 with open(path, "wb") as f:
-                    f.write(mutate_json_text(plan, rng))
+                    f.write(mutate_json_text(mixed_plan if seed % 2
+                                             else plan, rng))
                 code, output = run([
                     os.path.join(bindir, "mp-opt"),
                     os.path.join(ffn, "ffn.mlir"), "--mp-apply-plan=" + path,

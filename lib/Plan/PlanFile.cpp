@@ -269,14 +269,19 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
                                             "fsdp_groups",
                                             "reshard_after_forward",
                                             "recompute",
-                                            "recompute_full_layers"};
+                                            "recompute_full_layers",
+                                            "precision",
+                                            "reduce_dtype",
+                                            "tp_reduce_dtype",
+                                            "saved_dtype"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kKeys, StringRef(entry.first)))
       return error(entry.first)
              << "unknown plan file key \"" << entry.first.str()
              << "\"; expected mesh, tensor_parallel, fsdp, batch, plan, "
                 "fsdp_groups, reshard_after_forward, recompute, "
-                "recompute_full_layers";
+                "recompute_full_layers, precision, reduce_dtype, "
+                "tp_reduce_dtype, saved_dtype";
 
   FailureOr<MeshAttr> mesh = readMesh(root->get("mesh"));
   FailureOr<StringAttr> tpAxis = readAxis(*root, "tensor_parallel");
@@ -337,11 +342,45 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
     recomputeFullLayers = IntegerAttr::get(IntegerType::get(ctx, 64), *value);
   }
 
+  PrecisionAttr precision;
+  if (const json::Value *value = root->get("precision")) {
+    std::optional<StringRef> name = value->getAsString();
+    std::optional<Precision> symbol =
+        name ? symbolizePrecision(*name) : std::nullopt;
+    if (!symbol)
+      return error("precision") << "\"precision\" must be \"fp32\", "
+                                   "\"tf32\" or \"bf16\"";
+    precision = PrecisionAttr::get(ctx, *symbol);
+  }
+  TypeAttr reduceDtype, tpReduceDtype, savedDtype;
+  for (auto [key, dtype] :
+       {std::pair{StringRef("reduce_dtype"), &reduceDtype},
+        std::pair{StringRef("tp_reduce_dtype"), &tpReduceDtype},
+        std::pair{StringRef("saved_dtype"), &savedDtype}}) {
+    const json::Value *value = root->get(key);
+    if (!value)
+      continue;
+    std::optional<StringRef> name = value->getAsString();
+    if (name == "f32")
+      *dtype = TypeAttr::get(Float32Type::get(ctx));
+    else if (name == "bf16")
+      *dtype = TypeAttr::get(BFloat16Type::get(ctx));
+    else
+      return error(key) << "\"" << key << "\" must be \"f32\" or \"bf16\"";
+    // Sums of bf16 GEMMs' results and a bf16 forward pass's activations.
+    if (key != "reduce_dtype" && *name == "bf16" && precision &&
+        precision.getValue() != Precision::bf16)
+      return error(key) << "\"" << key
+                        << "\": \"bf16\" needs \"precision\": \"bf16\", got \""
+                        << stringifyPrecision(precision.getValue()) << "\"";
+  }
+
   auto meshRef = FlatSymbolRefAttr::get(ctx, meshName);
   PlanAttr plan = PlanAttr::getChecked(
       [&] { return error("plan"); }, ctx, meshRef, *tpAxis, *fsdpAxis,
       *batchAxis, DictionaryAttr::get(ctx, styles), fsdpGroups,
-      reshardAfterForward, recompute, recomputeFullLayers);
+      reshardAfterForward, recompute, recomputeFullLayers, precision,
+      reduceDtype, tpReduceDtype, savedDtype);
   if (!plan || failed(plan.verifyAxesIn([&] { return error("mesh"); }, *mesh)))
     return failure();
   return PlanFile{*mesh, plan};

@@ -180,7 +180,9 @@ FailureOr<std::pair<PlanAttr, MeshAttr>> ApplyPlanPass::loadPlan() {
       file->plan.getFsdpAxis(), file->plan.getBatchAxis(),
       file->plan.getStyles(), file->plan.getFsdpGroups(),
       file->plan.getReshardAfterForward(), file->plan.getRecompute(),
-      file->plan.getRecomputeFullLayers());
+      file->plan.getRecomputeFullLayers(), file->plan.getPrecision(),
+      file->plan.getReduceDtype(), file->plan.getTpReduceDtype(),
+      file->plan.getSavedDtype());
   module->setAttr(MPDialect::kPlanAttrName, plan);
   return std::make_pair(plan, file->mesh);
 }

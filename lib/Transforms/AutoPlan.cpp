@@ -235,8 +235,44 @@ std::vector<Candidate> enumerateCandidates(int64_t ranks, bool hasNorms) {
   return candidates;
 }
 
+/// The mixed precision a plan records (PlanAttr's `precision`,
+/// `reduce_dtype`, `tp_reduce_dtype`, `saved_dtype`); null where unset.
+struct PlannedPrecision {
+  PrecisionAttr precision;
+  TypeAttr reduceDtype, tpReduceDtype, savedDtype;
+};
+
+/// The mixed-precision settings the train-step options give. Values and
+/// pairs the training step refuses are left out: it reports them.
+PlannedPrecision getPlannedPrecision(MLIRContext *context,
+                                     StringRef trainStepOptions) {
+  PlannedPrecision planned;
+  SmallVector<StringRef> words;
+  trainStepOptions.split(words, ' ', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
+  for (StringRef word : words) {
+    auto [key, value] = word.split('=');
+    if (key == "precision")
+      if (std::optional<Precision> precision = symbolizePrecision(value))
+        planned.precision = PrecisionAttr::get(context, *precision);
+    for (auto [option, dtype] :
+         {std::pair{"reduce-dtype", &planned.reduceDtype},
+          std::pair{"tp-reduce-dtype", &planned.tpReduceDtype},
+          std::pair{"saved-dtype", &planned.savedDtype}})
+      if (key == option && (value == "f32" || value == "bf16"))
+        *dtype =
+            TypeAttr::get(value == "f32" ? Type(Float32Type::get(context))
+                                         : Type(BFloat16Type::get(context)));
+  }
+  if (planned.precision && planned.precision.getValue() != Precision::bf16)
+    for (TypeAttr *dtype : {&planned.tpReduceDtype, &planned.savedDtype})
+      if (*dtype && dtype->getValue().isBF16())
+        *dtype = nullptr;
+  return planned;
+}
+
 PlanAttr buildPlan(MLIRContext *context, const Candidate &candidate,
-                   const ModuleStyles &styles) {
+                   const ModuleStyles &styles,
+                   const PlannedPrecision &precision) {
   SmallVector<NamedAttribute> entries;
   if (candidate.tensorParallel > 1) {
     for (auto &[module, kind] : styles.tensorParallel)
@@ -263,7 +299,9 @@ PlanAttr buildPlan(MLIRContext *context, const Candidate &candidate,
       candidate.recomputeFullLayers
           ? IntegerAttr::get(IntegerType::get(context, 64),
                              candidate.recomputeFullLayers)
-          : IntegerAttr());
+          : IntegerAttr(),
+      precision.precision, precision.reduceDtype, precision.tpReduceDtype,
+      precision.savedDtype);
 }
 
 /// Lays `candidate`'s plan on `module` on a data_parallel x tensor_parallel
@@ -303,6 +341,15 @@ void writePlanFile(llvm::json::OStream &json, const Candidate &candidate) {
       json.attribute("recompute", stringifyRecompute(candidate.recompute));
     if (candidate.recomputeFullLayers)
       json.attribute("recompute_full_layers", candidate.recomputeFullLayers);
+    PlanAttr plan = candidate.plan;
+    if (PrecisionAttr precision = plan.getPrecision())
+      json.attribute("precision", stringifyPrecision(precision.getValue()));
+    for (auto [key, dtype] :
+         {std::pair{"reduce_dtype", plan.getReduceDtype()},
+          std::pair{"tp_reduce_dtype", plan.getTpReduceDtype()},
+          std::pair{"saved_dtype", plan.getSavedDtype()}})
+      if (dtype)
+        json.attribute(key, dtype.getValue().isBF16() ? "bf16" : "f32");
     json.attributeObject("plan", [&] {
       for (NamedAttribute entry : candidate.plan.getStyles())
         json.attribute(
@@ -372,6 +419,10 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     SmallVector<Recompute> policies = {Recompute::none};
     if (*budget && !setsRecompute(trainStepOptions))
       policies.append({Recompute::selective, Recompute::op, Recompute::full});
+    // Each plan records the train-step options' mixed precision (which
+    // override a plan's), so a plan file builds the step it was ranked by.
+    PlannedPrecision precision =
+        getPlannedPrecision(&getContext(), trainStepOptions);
     int64_t layers = countLayers(model);
     // A cross entropy, whole or as --mp-loss-parallel's per-row ops.
     bool crossEntropy =
@@ -385,7 +436,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
       auto fits = [&](Recompute policy, int64_t fullLayers) {
         candidate.recompute = policy;
         candidate.recomputeFullLayers = fullLayers;
-        candidate.plan = buildPlan(&getContext(), candidate, styles);
+        candidate.plan = buildPlan(&getContext(), candidate, styles, precision);
         evaluate(module, model.getName(), candidate, *machine, *budget);
         if (candidate.status != kOverBudget)
           return true;

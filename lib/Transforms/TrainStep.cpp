@@ -434,7 +434,15 @@ struct TrainStepPass : impl::TrainStepBase<TrainStepPass> {
   void runOnOperation() override;
 
 private:
-  LogicalResult checkOptions(Location loc);
+  /// The step's mixed precision: each option where given, else the plan's,
+  /// else the option's default.
+  struct MixedPrecision {
+    Precision precision;
+    bool reducesBFloat16, tpReducesBFloat16, savesBFloat16;
+  };
+  MixedPrecision mixedPrecision;
+
+  LogicalResult checkOptions(Location loc, PlanAttr plan);
   FailureOr<func::FuncOp> buildStep(func::FuncOp model, SymbolTable &symbols);
   /// The state each parameter carries for the optimizer.
   SmallVector<StringRef> getStateNames() const {
@@ -448,7 +456,7 @@ private:
   int64_t getDataParallelSize(func::FuncOp model);
 };
 
-LogicalResult TrainStepPass::checkOptions(Location loc) {
+LogicalResult TrainStepPass::checkOptions(Location loc, PlanAttr plan) {
   if (optimizer != "adamw" && optimizer != "sgd")
     return emitError(loc) << "unknown optimizer '" << optimizer
                           << "'; expected adamw or sgd";
@@ -471,15 +479,49 @@ LogicalResult TrainStepPass::checkOptions(Location loc) {
     if (*dtype != "f32" && *dtype != "bf16")
       return emitError(loc) << "unknown " << option << " '" << *dtype
                             << "'; expected f32 or bf16";
-  if (tpReduceDtype == "bf16" && precision != "bf16")
-    return emitError(loc) << "tp-reduce-dtype=bf16 needs precision=bf16 (it "
-                             "sums bf16 GEMMs' results)";
+  // Each mixed-precision setting is the option's where given, else the
+  // plan's; the pairs are checked as resolved, and an error names the
+  // plan's half.
+  auto fromPlan = [&](const Option<std::string> &option, Attribute planned) {
+    return !option.hasValue() && planned;
+  };
+  auto isBFloat16 = [&](const Option<std::string> &option, TypeAttr planned) {
+    return fromPlan(option, planned) ? planned.getValue().isBF16()
+                                     : option == "bf16";
+  };
+  PrecisionAttr plannedPrecision = plan ? plan.getPrecision() : nullptr;
+  TypeAttr plannedTpReduce = plan ? plan.getTpReduceDtype() : nullptr;
+  TypeAttr plannedSaved = plan ? plan.getSavedDtype() : nullptr;
+  mixedPrecision = {
+      fromPlan(precision, plannedPrecision) ? plannedPrecision.getValue()
+                                            : *symbolizePrecision(precision),
+      isBFloat16(reduceDtype, plan ? plan.getReduceDtype() : nullptr),
+      isBFloat16(tpReduceDtype, plannedTpReduce),
+      isBFloat16(savedDtype, plannedSaved)};
+  auto needsBFloat16 = [&](StringRef option, StringRef key, bool planned,
+                           StringRef why) -> LogicalResult {
+    InFlightDiagnostic diag = emitError(loc) << option << "=bf16";
+    if (planned)
+      diag << " (the plan's " << key << ")";
+    diag << " needs precision=bf16 (" << why << "), got "
+         << stringifyPrecision(mixedPrecision.precision);
+    if (fromPlan(precision, plannedPrecision))
+      diag << " (the plan's precision)";
+    return diag;
+  };
+  if (mixedPrecision.precision != Precision::bf16) {
+    if (mixedPrecision.tpReducesBFloat16)
+      return needsBFloat16("tp-reduce-dtype", "tp_reduce_dtype",
+                           fromPlan(tpReduceDtype, plannedTpReduce),
+                           "it sums bf16 GEMMs' results");
+    if (mixedPrecision.savesBFloat16)
+      return needsBFloat16("saved-dtype", "saved_dtype",
+                           fromPlan(savedDtype, plannedSaved),
+                           "the activations of a bf16 forward pass");
+  }
   if (recomputeFullLayers < 0)
     return emitError(loc) << "recompute-full-layers must not be negative, got "
                           << int64_t(recomputeFullLayers);
-  if (savedDtype == "bf16" && precision != "bf16")
-    return emitError(loc) << "saved-dtype=bf16 needs precision=bf16 (the "
-                             "activations of a bf16 forward pass)";
   if (!symbolizeRecompute(recompute))
     return emitError(loc) << "unknown recompute '" << recompute
                           << "'; expected none, selective, op or full";
@@ -669,7 +711,7 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   SmallVector<Value> grads = std::move(*gradients);
   auto plan = model->getParentOfType<ModuleOp>()->getAttrOfType<PlanAttr>(
       MPDialect::kPlanAttrName);
-  bool savesBFloat16 = savedDtype == "bf16";
+  bool savesBFloat16 = mixedPrecision.savesBFloat16;
   if (savesBFloat16)
     forward = roundSavedActivations(step, plan, forward);
   ForwardPass forwardPass(forward);
@@ -780,11 +822,11 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
   // VJPs also build gradients nobody needs (of the batch); drop them.
   IRRewriter rewriter(ctx);
   (void)runRegionDCE(rewriter, step.getBody());
-  setGemmPrecision(step, *symbolizePrecision(precision));
-  if (reduceDtype == "bf16")
+  setGemmPrecision(step, mixedPrecision.precision);
+  if (mixedPrecision.reducesBFloat16)
     step->setAttr(MPDialect::kReduceDtypeAttrName,
                   TypeAttr::get(BFloat16Type::get(ctx)));
-  if (tpReduceDtype == "bf16")
+  if (mixedPrecision.tpReducesBFloat16)
     step->setAttr(MPDialect::kTpReduceDtypeAttrName,
                   TypeAttr::get(BFloat16Type::get(ctx)));
   LLVM_DEBUG(llvm::dbgs() << "[mp-train-step] built @" << step.getName()
@@ -796,7 +838,8 @@ FailureOr<func::FuncOp> TrainStepPass::buildStep(func::FuncOp model,
 
 void TrainStepPass::runOnOperation() {
   ModuleOp module = getOperation();
-  if (failed(checkOptions(module.getLoc())))
+  if (failed(checkOptions(module.getLoc(), module->getAttrOfType<PlanAttr>(
+                                               MPDialect::kPlanAttrName))))
     return signalPassFailure();
   SymbolTable symbols(module);
   SmallVector<func::FuncOp> models;

@@ -7,7 +7,7 @@
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/array.json 2>&1 | FileCheck %s --check-prefix=ARRAY
 // ARRAY: array.json:1:1: error: a plan file is a JSON object
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/typo.json 2>&1 | FileCheck %s --check-prefix=TYPO
-// TYPO: typo.json:3:3: error: unknown plan file key "fdsp"; expected mesh, tensor_parallel, fsdp, batch, plan, fsdp_groups, reshard_after_forward, recompute, recompute_full_layers
+// TYPO: typo.json:3:3: error: unknown plan file key "fdsp"; expected mesh, tensor_parallel, fsdp, batch, plan, fsdp_groups, reshard_after_forward, recompute, recompute_full_layers, precision, reduce_dtype, tp_reduce_dtype, saved_dtype
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/nomesh.json 2>&1 | FileCheck %s --check-prefix=NOMESH
 // NOMESH: nomesh.json:1:1: error: plan file needs "mesh": {"shape": [...], "names": [...]}
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/meshlen.json 2>&1 | FileCheck %s --check-prefix=MESHLEN
@@ -40,6 +40,12 @@
 // RECOMPUTE: recompute.json:3:3: error: "recompute" must be "none", "selective", "op" or "full"
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/full-layers.json 2>&1 | FileCheck %s --check-prefix=FULL-LAYERS
 // FULL-LAYERS: full-layers.json:3:3: error: "recompute_full_layers" must be a count of layers (an integer, at least 0)
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/precision.json 2>&1 | FileCheck %s --check-prefix=PRECISION
+// PRECISION: precision.json:3:3: error: "precision" must be "fp32", "tf32" or "bf16"
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/dtype.json 2>&1 | FileCheck %s --check-prefix=DTYPE
+// DTYPE: dtype.json:4:3: error: "reduce_dtype" must be "f32" or "bf16"
+// RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/saved-tf32.json 2>&1 | FileCheck %s --check-prefix=SAVED-TF32
+// SAVED-TF32: saved-tf32.json:4:3: error: "saved_dtype": "bf16" needs "precision": "bf16", got "tf32"
 // RUN: not mp-opt %t/model.mlir --mp-apply-plan=%t/missing.json 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: error: cannot read plan file '{{.*}}missing.json': No such file or directory
 
@@ -152,4 +158,24 @@ module attributes {mp.plan = #mp.plan<mesh = @m, styles = {}>} {
 {
   "mesh": {"shape": [2], "names": ["tp"]},
   "recompute_full_layers": -2
+}
+
+//--- precision.json
+{
+  "mesh": {"shape": [2], "names": ["tp"]},
+  "precision": "bfloat16"
+}
+
+//--- dtype.json
+{
+  "mesh": {"shape": [2], "names": ["tp"]},
+  "precision": "bf16",
+  "reduce_dtype": "float32"
+}
+
+//--- saved-tf32.json
+{
+  "mesh": {"shape": [2], "names": ["tp"]},
+  "precision": "tf32",
+  "saved_dtype": "bf16"
 }

@@ -359,6 +359,12 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     float32 copy. Each conversion is a kernel (6 bytes per element) until
     producers write bf16 themselves (docs/mixed-precision.md has the
     trade).
+
+    Where `precision`, `reduce-dtype`, `tp-reduce-dtype` or `saved-dtype`
+    is not given, the plan's value of that name is the step's (a plan file
+    keeps them beside the parallelism, as torchtitan's config does), else
+    the default; the pairs above are checked as resolved, and an error
+    names the half that came from the plan.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
@@ -390,15 +396,17 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
            "FSDP parameter of a layer again instead of keeping the "
            "forward's copy (the root module's are kept, as FSDP2 does)">,
     Option<"precision", "precision", "std::string", /*default=*/"\"tf32\"",
-           "The GEMMs' arithmetic: fp32, tf32 or bf16">,
+           "The GEMMs' arithmetic: fp32, tf32 or bf16; default: the plan's "
+           "precision, else tf32">,
     Option<"reduceDtype", "reduce-dtype", "std::string",
            /*default=*/"\"f32\"",
-           "The type gradients are summed in across ranks: f32 or bf16">,
+           "The type gradients are summed in across ranks: f32 or bf16; "
+           "default: the plan's reduce_dtype, else f32">,
     Option<"tpReduceDtype", "tp-reduce-dtype", "std::string",
            /*default=*/"\"f32\"",
            "The type tensor parallelism's partial results (bf16 GEMMs' "
            "outputs and input gradients) are summed in across ranks: f32 "
-           "or bf16">,
+           "or bf16; default: the plan's tp_reduce_dtype, else f32">,
     Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
            "Activation recomputation: none, selective (elementwise ops, "
            "norms and rotary embeddings computed again in the backward pass "
@@ -413,7 +421,8 @@ def TrainStep : Pass<"mp-train-step", "::mlir::ModuleOp"> {
     Option<"savedDtype", "saved-dtype", "std::string", /*default=*/"\"f32\"",
            "The type activations are held in between the forward and "
            "backward passes: f32, or bf16 (with precision=bf16: rounded "
-           "where computed, as a bf16 forward pass holds them)">,
+           "where computed, as a bf16 forward pass holds them); default: "
+           "the plan's saved_dtype, else f32">,
   ];
   let dependentDialects = ["::mp::MPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

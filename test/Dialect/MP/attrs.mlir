@@ -104,7 +104,7 @@ func.func private @style_attrs() attributes {
 // styles print sorted by name, with every style kind; axis names are quoted
 // where needed.
 // CHECK-LABEL: func.func private @plan_attrs
-// CHECK-SAME: () attributes {a = #mp.plan<mesh = @mesh, styles = {}>, b = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp, batch_axis = dp, styles = {"layers.*.w1" = colwise, "layers.*.w2" = rowwise, layers.0.w3 = replicate, w1 = colwise, x = sequence_parallel<dim = 0>, y = sequence_parallel}>, c = #mp.plan<mesh = @mesh, fsdp_axis = "d-p", styles = {}>, d = #mp.plan<mesh = @mesh, tp_axis = t.p, batch_axis = "b-x", styles = {"*" = colwise}>, e = #mp.plan<mesh = @mesh, fsdp_axis = dp, styles = {}, fsdp_groups = ["layers.*", tok_embeddings], reshard_after_forward = true, recompute = full, recompute_full_layers = 2>, f = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {out = colwise<input_layouts = "Shard(1)", output_layouts = "Shard(-1)">, wo = rowwise<output_layouts = "Shard(1)">}>}{{$}}
+// CHECK-SAME: () attributes {a = #mp.plan<mesh = @mesh, styles = {}>, b = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp, batch_axis = dp, styles = {"layers.*.w1" = colwise, "layers.*.w2" = rowwise, layers.0.w3 = replicate, w1 = colwise, x = sequence_parallel<dim = 0>, y = sequence_parallel}>, c = #mp.plan<mesh = @mesh, fsdp_axis = "d-p", styles = {}>, d = #mp.plan<mesh = @mesh, tp_axis = t.p, batch_axis = "b-x", styles = {"*" = colwise}>, e = #mp.plan<mesh = @mesh, fsdp_axis = dp, styles = {}, fsdp_groups = ["layers.*", tok_embeddings], reshard_after_forward = true, recompute = full, recompute_full_layers = 2>, f = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {out = colwise<input_layouts = "Shard(1)", output_layouts = "Shard(-1)">, wo = rowwise<output_layouts = "Shard(1)">}>, g = #mp.plan<mesh = @mesh, styles = {}, precision = bf16, reduce_dtype = f32, tp_reduce_dtype = bf16, saved_dtype = bf16>}{{$}}
 func.func private @plan_attrs() attributes {
   a = #mp.plan<mesh = @mesh>,
   b = #mp.plan<styles = {y = sequence_parallel, x = sequence_parallel<dim = 0>, w1 = colwise,
@@ -113,7 +113,8 @@ func.func private @plan_attrs() attributes {
   c = #mp.plan<mesh = @mesh, fsdp_axis = "d-p">,
   d = #mp.plan<mesh = @mesh, tp_axis = "t.p", batch_axis = "b-x", styles = {"*" = colwise}>,
   e = #mp.plan<recompute_full_layers = 2, recompute = full, reshard_after_forward = true, fsdp_groups = ["layers.*", tok_embeddings], mesh = @mesh, fsdp_axis = dp>,
-  f = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {wo = rowwise<output_layouts = "Shard(1)">, out = colwise<output_layouts = "Shard(-1)", input_layouts = "Shard(1)">}>}
+  f = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {wo = rowwise<output_layouts = "Shard(1)">, out = colwise<output_layouts = "Shard(-1)", input_layouts = "Shard(1)">}>,
+  g = #mp.plan<saved_dtype = bf16, tp_reduce_dtype = bf16, reduce_dtype = f32, precision = bf16, mesh = @mesh>}
 
 // -----
 

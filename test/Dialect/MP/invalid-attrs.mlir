@@ -70,7 +70,7 @@ func.func private @style_negative_dim() attributes {s = #mp.style<sequence_paral
 
 // -----
 
-// expected-error@+1 {{unknown plan key 'tensor_parallel'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward, recompute or recompute_full_layers}}
+// expected-error@+1 {{unknown plan key 'tensor_parallel'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward, recompute, recompute_full_layers, precision, reduce_dtype, tp_reduce_dtype or saved_dtype}}
 module attributes {mp.plan = #mp.plan<mesh = @m, tensor_parallel = tp, styles = {}>} {}
 
 // -----
@@ -414,7 +414,7 @@ func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_axis = tp, styles 
 
 // -----
 
-// expected-error@+1 {{unknown plan key 'pp_axis'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward, recompute or recompute_full_layers}}
+// expected-error@+1 {{unknown plan key 'pp_axis'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, fsdp_groups, reshard_after_forward, recompute, recompute_full_layers, precision, reduce_dtype, tp_reduce_dtype or saved_dtype}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, pp_axis = pp>}
 
 // -----
@@ -620,6 +620,26 @@ func.func private @f() attributes {p = #mp.plan<mesh = @m, recompute = layer>}
 
 // expected-error@+1 {{recompute_full_layers must not be negative, got -1}}
 func.func private @f() attributes {p = #mp.plan<mesh = @m, recompute_full_layers = -1>}
+
+// -----
+
+// expected-error@+1 {{unknown precision 'fp16'; expected fp32, tf32 or bf16}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, precision = fp16>}
+
+// -----
+
+// expected-error@+1 {{reduce_dtype must be f32 or bf16, got 'f16'}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, reduce_dtype = f16>}
+
+// -----
+
+// expected-error@+1 {{saved_dtype = bf16 needs precision = bf16, got tf32}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, precision = tf32, saved_dtype = bf16>}
+
+// -----
+
+// expected-error@+1 {{tp_reduce_dtype = bf16 needs precision = bf16, got fp32}}
+func.func private @f() attributes {p = #mp.plan<mesh = @m, tp_reduce_dtype = bf16, precision = fp32>}
 
 // -----
 

@@ -469,6 +469,8 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
   BoolAttr reshardAfterForward;
   StringAttr recompute;
   IntegerAttr recomputeFullLayers;
+  PrecisionAttr precision;
+  TypeAttr reduceDtype, tpReduceDtype, savedDtype;
   llvm::StringSet<> seenKeys;
 
   auto parseAxisName = [&](StringAttr &axis) -> ParseResult {
@@ -538,11 +540,34 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
       recomputeFullLayers = IntegerAttr::get(IntegerType::get(ctx, 64), layers);
       return success();
     }
+    if (key == "precision") {
+      SMLoc valueLoc = parser.getCurrentLocation();
+      StringRef name;
+      if (parser.parseKeyword(&name))
+        return failure();
+      std::optional<Precision> value = symbolizePrecision(name);
+      if (!value)
+        return parser.emitError(valueLoc) << "unknown precision '" << name
+                                          << "'; expected fp32, tf32 or bf16";
+      precision = PrecisionAttr::get(ctx, *value);
+      return success();
+    }
+    for (auto [dtypeKey, dtype] : {std::pair{"reduce_dtype", &reduceDtype},
+                                   std::pair{"tp_reduce_dtype", &tpReduceDtype},
+                                   std::pair{"saved_dtype", &savedDtype}})
+      if (key == dtypeKey) {
+        Type type;
+        if (parser.parseType(type))
+          return failure();
+        *dtype = TypeAttr::get(type);
+        return success();
+      }
     return parser.emitError(keyLoc)
            << "unknown plan key '" << key
            << "'; expected mesh, tp_axis, fsdp_axis, batch_axis, styles, "
-              "fsdp_groups, reshard_after_forward, recompute or "
-              "recompute_full_layers";
+              "fsdp_groups, reshard_after_forward, recompute, "
+              "recompute_full_layers, precision, reduce_dtype, "
+              "tp_reduce_dtype or saved_dtype";
   };
   if (parser.parseCommaSeparatedList(AsmParser::Delimiter::LessGreater,
                                      parseEntry))
@@ -550,7 +575,8 @@ Attribute PlanAttr::parse(AsmParser &parser, Type) {
   return getChecked([&] { return parser.emitError(loc); }, ctx, mesh, tpAxis,
                     fsdpAxis, batchAxis, DictionaryAttr::get(ctx, styles),
                     fsdpGroups, reshardAfterForward, recompute,
-                    recomputeFullLayers);
+                    recomputeFullLayers, precision, reduceDtype, tpReduceDtype,
+                    savedDtype);
 }
 
 void PlanAttr::print(AsmPrinter &printer) const {
@@ -583,6 +609,15 @@ void PlanAttr::print(AsmPrinter &printer) const {
     printer << ", recompute = " << recompute.getValue();
   if (IntegerAttr layers = getRecomputeFullLayers())
     printer << ", recompute_full_layers = " << layers.getInt();
+  if (PrecisionAttr precision = getPrecision())
+    printer << ", precision = " << stringifyPrecision(precision.getValue());
+  for (auto [key, dtype] : {std::pair{"reduce_dtype", getReduceDtype()},
+                            std::pair{"tp_reduce_dtype", getTpReduceDtype()},
+                            std::pair{"saved_dtype", getSavedDtype()}})
+    if (dtype) {
+      printer << ", " << key << " = ";
+      printer.printType(dtype.getValue());
+    }
   printer << ">";
 }
 
@@ -592,7 +627,9 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                DictionaryAttr styles, ArrayAttr fsdpGroups,
                                BoolAttr reshardAfterForward,
                                StringAttr recompute,
-                               IntegerAttr recomputeFullLayers) {
+                               IntegerAttr recomputeFullLayers,
+                               PrecisionAttr precision, TypeAttr reduceDtype,
+                               TypeAttr tpReduceDtype, TypeAttr savedDtype) {
   if (!mesh)
     return emitError() << "a plan needs a mesh (mesh = @name)";
   if (!styles)
@@ -624,6 +661,21 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (recomputeFullLayers && recomputeFullLayers.getInt() < 0)
     return emitError() << "recompute_full_layers must not be negative, got "
                        << recomputeFullLayers.getInt();
+  for (auto [key, dtype] : {std::pair{"reduce_dtype", reduceDtype},
+                            std::pair{"tp_reduce_dtype", tpReduceDtype},
+                            std::pair{"saved_dtype", savedDtype}}) {
+    if (!dtype)
+      continue;
+    Type type = dtype.getValue();
+    if (!type.isF32() && !type.isBF16())
+      return emitError() << key << " must be f32 or bf16, got " << type;
+    // A plan that sets no precision leaves it to --mp-train-step's option,
+    // and the training step checks the pair.
+    if (type.isBF16() && precision && precision.getValue() != Precision::bf16 &&
+        key != "reduce_dtype")
+      return emitError() << key << " = bf16 needs precision = bf16, got "
+                         << stringifyPrecision(precision.getValue());
+  }
   if (!styles.empty() && !tpAxis)
     return emitError() << "a plan with styles needs tp_axis, the mesh axis "
                           "the styles split over";

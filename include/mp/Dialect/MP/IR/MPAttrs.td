@@ -288,7 +288,19 @@ def MP_PlanAttr : MP_Attr<"Plan", "plan"> {
       says of the others (`--mp-train-step`'s `recompute-full-layers`;
       Megatron-LM's `--recompute-method block --recompute-num-layers`).
       `--mp-auto-plan` sets it to the fewest that meet the budget when
-      recomputing every layer by op does not and fully does.
+      recomputing every layer by op does not and fully does;
+    * `precision`, `reduce_dtype`, `tp_reduce_dtype`, `saved_dtype`
+      (optional): the training step's mixed precision, as torchtitan's
+      `mixed_precision_param`/`mixed_precision_reduce` and FSDP2's
+      `MixedPrecisionPolicy` keep it beside the parallelism: the GEMMs'
+      arithmetic (`fp32`, `tf32`, `bf16`), and the types (`f32`, `bf16`)
+      gradients and tensor parallelism's partial results are summed in and
+      activations are held in between the passes. `--mp-train-step`'s
+      options of those names override them; where neither says, `tf32`
+      and `f32`. `tp_reduce_dtype = bf16` and `saved_dtype = bf16` need
+      `precision = bf16`. `--mp-auto-plan` records the ones its
+      `train-step-options` give, so the plan it writes builds the step it
+      measured.
 
     ```mlir
     #mp.plan<mesh = @mesh, tp_axis = tensor_parallel,
@@ -305,7 +317,11 @@ def MP_PlanAttr : MP_Attr<"Plan", "plan"> {
     OptionalParameter<"::mlir::ArrayAttr">:$fsdpGroups,
     OptionalParameter<"::mlir::BoolAttr">:$reshardAfterForward,
     OptionalParameter<"::mlir::StringAttr">:$recompute,
-    OptionalParameter<"::mlir::IntegerAttr">:$recomputeFullLayers
+    OptionalParameter<"::mlir::IntegerAttr">:$recomputeFullLayers,
+    OptionalParameter<"::mp::PrecisionAttr">:$precision,
+    OptionalParameter<"::mlir::TypeAttr">:$reduceDtype,
+    OptionalParameter<"::mlir::TypeAttr">:$tpReduceDtype,
+    OptionalParameter<"::mlir::TypeAttr">:$savedDtype
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
