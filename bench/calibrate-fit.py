@@ -195,6 +195,9 @@ def main():
         # The host backend's SGEMM runs a bf16 GEMM on float32 copies of
         # both operands.
         "bf16_gemm_operands": "float32_copies",
+        # MPI moves contiguous blocks: a collective over a strided dim
+        # packs and unpacks its pieces.
+        "strided_collectives": "copies",
     }
     with open(args.output, "w") as out:
         json.dump(machine, out, indent=2)

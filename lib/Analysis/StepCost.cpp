@@ -143,6 +143,7 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
       "overlap",
       "async_overlap",
       "bf16_gemm_operands",
+      "strided_collectives",
       "on_chip_attention"};
   for (const auto &entry : *root)
     if (!llvm::is_contained(kFields, StringRef(entry.first)))
@@ -178,6 +179,16 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
     else
       return fail() << "'bf16_gemm_operands' must be \"native\" or "
                        "\"float32_copies\"";
+  }
+  if (root->get("strided_collectives")) {
+    std::optional<StringRef> strided = root->getString("strided_collectives");
+    if (strided == "row_calls")
+      machine.stridedCollectives = StridedCollectives::RowCalls;
+    else if (strided == "copies")
+      machine.stridedCollectives = StridedCollectives::Copies;
+    else
+      return fail() << "'strided_collectives' must be \"row_calls\" or "
+                       "\"copies\"";
   }
   const llvm::json::Object *rates =
       root->getObject("gemm_flops_per_second_by_precision");
@@ -270,6 +281,46 @@ GroupCopies getGroupCopies(ArrayRef<CollectiveOpInterface> group) {
   return copies;
 }
 
+/// The copies a collective called alone makes on the communication stream
+/// where its pieces are not contiguous (a dim before its own is not 1): a
+/// reduce_scatter packs its input before the transfer, an all_gather
+/// unpacks its result after it, an all_to_all both (the CUDA backend's
+/// launchSwapLeadingDims, the MPI backend's packPieces and concatPieces;
+/// runtime/src/cuda/Collectives.cpp, runtime/src/MpiCollectives.cpp), one
+/// kernel each, every byte read and written; none where `strided` runs an
+/// all_gather or reduce_scatter of few rows as a call per row.
+GroupCopies getStridedCopies(CollectiveOpInterface collective,
+                             StridedCollectives stridedCollectives) {
+  CollectiveSteps steps = collective.getSteps();
+  bool rowCalls = stridedCollectives == StridedCollectives::RowCalls &&
+                  !isa<AllToAllOp>(collective);
+  auto strided = [&](Value value, std::optional<int64_t> dim) {
+    if (!dim)
+      return false;
+    ArrayRef<int64_t> shape =
+        cast<RankedTensorType>(value.getType()).getShape();
+    // A tensor's element count fits int64 (its bytes are checked).
+    int64_t rows = 1;
+    for (int64_t extent : shape.take_front(*dim))
+      rows *= extent;
+    return rows > 1 && !(rowCalls && rows <= MachineModel::kMaxRowCalls);
+  };
+  auto bytesOf = [](Value value) {
+    return getTensorBytes(cast<RankedTensorType>(value.getType())).value_or(0);
+  };
+  GroupCopies copies;
+  if (steps.sliceDim && steps.communicates() &&
+      strided(collective.getInput(), steps.sliceDim)) {
+    copies.packBytes = 2 * bytesOf(collective.getInput());
+    copies.packLaunches = 1;
+  }
+  if (strided(collective.getResult(), steps.gatherDim)) {
+    copies.unpackBytes = 2 * bytesOf(collective.getResult());
+    copies.unpackLaunches = 1;
+  }
+  return copies;
+}
+
 /// The group `op` leads, if it is a grouped call's first member.
 std::optional<unsigned> getLedGroup(Operation &op, const MemoryPlan &plan) {
   auto group = plan.groupOf.find(&op);
@@ -346,6 +397,7 @@ int64_t chargeOperandConversion(
 void forEachKernel(
     FunctionOpInterface func, const MemoryPlan &plan,
     BFloat16GemmOperands bf16GemmOperands,
+    StridedCollectives stridedCollectives,
     function_ref<void(Operation &, int64_t gemmFlops, int64_t kernelBytes)>
         visit) {
   for (Operation &op : func.getFunctionBody().front().without_terminator()) {
@@ -382,9 +434,14 @@ void forEachKernel(
               .value_or(0);
       bytes = addSaturated(addSaturated(bytes, copied), copied);
     }
-    // A grouped call's packing and unpacking, at its first member.
+    // A grouped call's packing and unpacking, at its first member; a
+    // collective called alone, its own.
     if (std::optional<unsigned> group = getLedGroup(op, plan)) {
       GroupCopies copies = getGroupCopies(plan.collectiveGroups[*group]);
+      bytes += copies.packBytes + copies.unpackBytes;
+    } else if (auto collective = dyn_cast<CollectiveOpInterface>(op);
+               collective && !plan.groupOf.contains(&op)) {
+      GroupCopies copies = getStridedCopies(collective, stridedCollectives);
       bytes += copies.packBytes + copies.unpackBytes;
     }
     visit(op, costed ? costed.getGemmFlops() : 0, bytes);
@@ -488,10 +545,23 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
                                         link.latencySeconds +
                                     machine.opSeconds
                               : 0);
+      // Called alone over a strided dim, it packs or unpacks on the
+      // communication stream, around its transfer.
+      GroupCopies strided =
+          members.empty()
+              ? getStridedCopies(collective, machine.stridedCollectives)
+              : GroupCopies();
+      double copySeconds =
+          (strided.packBytes + strided.unpackBytes) /
+              machine.memoryBytesPerSecond +
+          (strided.packLaunches + strided.unpackLaunches) * machine.opSeconds;
       prediction.bytesSentPerRank += sent;
-      prediction.commSeconds += seconds;
-      prediction.commSecondsPerAxes[axes] += seconds;
+      prediction.commSeconds += seconds + copySeconds;
+      prediction.commSecondsPerAxes[axes] += seconds + copySeconds;
       prediction.commSecondsPerKind[kind.str()] += seconds;
+      if (copySeconds)
+        prediction.commSecondsPerKind["strided_copies"] += copySeconds;
+      seconds += copySeconds;
       commClock = std::max(computeClock, commClock) + seconds;
       if (op.hasAttr(MPDialect::kAsyncAttrName) && machine.asyncOverlap) {
         doneAt[&op] = commClock;
@@ -515,7 +585,8 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
         seconds;
     computeClock += seconds;
   };
-  forEachKernel(func, plan, machine.bf16GemmOperands, runKernel);
+  forEachKernel(func, plan, machine.bf16GemmOperands,
+                machine.stridedCollectives, runKernel);
   // `overlap` in the machine file: every collective hidden as far as it
   // can be (the bound of a perfect schedule); else the step's own schedule.
   prediction.stepSeconds = machine.overlap ? std::max(prediction.computeSeconds,

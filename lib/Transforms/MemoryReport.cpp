@@ -39,6 +39,7 @@ ComputeCost getComputeCost(FunctionOpInterface func, const MemoryPlan &plan) {
   ComputeCost cost;
   // Estimates: saturated rather than wrapped.
   forEachKernel(func, plan, BFloat16GemmOperands::Native,
+                StridedCollectives::RowCalls,
                 [&](Operation &, int64_t flops, int64_t bytes) {
                   cost.kernelBytes = addSaturated(cost.kernelBytes, bytes);
                   cost.gemmFlops = addSaturated(cost.gemmFlops, flops);

@@ -276,13 +276,15 @@ void testGroupedCollectives(mp_context *ctx, const Group &g) {
   }
 }
 
-void testCollectives(mp_context *ctx, const Group &g) {
+/// Each collective along each dim of the rank-3 `global` that `g` divides.
+void testCollectivesAlongDims(mp_context *ctx, const Group &g,
+                              const Tensor &global) {
   const int rank = 3;
-  Tensor global = Tensor::iota({4, 6, 8}, 0.5f);
   for (int dim = 0; dim < rank; ++dim) {
     if (global.shape[dim] % g.size != 0)
       continue;
-    std::string where = "axes [" + g.name + "] dim " + std::to_string(dim);
+    std::string where = "axes [" + g.name + "] dim " + std::to_string(dim) +
+                        " of " + std::to_string(global.shape[0]) + " rows";
     // all_gather: pieces back to the whole.
     Tensor mine = global.piece(dim, g.index, g.size);
     Buffer mineBuffer(ctx, mine.data), globalBuffer(ctx, global.data);
@@ -358,6 +360,14 @@ void testCollectives(mp_context *ctx, const Group &g) {
              "all_to_all " + where + " to dim " + std::to_string(other));
     }
   }
+}
+
+void testCollectives(mp_context *ctx, const Group &g) {
+  // Strided pieces of few rows and of many: the CUDA backend runs an
+  // all_gather or reduce_scatter of up to 32 rows as a call per row and
+  // packs more.
+  testCollectivesAlongDims(ctx, g, Tensor::iota({4, 6, 8}, 0.5f));
+  testCollectivesAlongDims(ctx, g, Tensor::iota({36, 4, 2}, 0.5f));
   // all_reduce: the sum of the members' (index+1)·x, in f32 and i64.
   std::vector<float> values = {1.0f, -2.0f, 3.5f};
   for (float &v : values)

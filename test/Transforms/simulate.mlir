@@ -23,6 +23,11 @@
 // RUN: not mp-opt %t/widen.mlir --mp-simulate=machine=%t/bad-operands.json -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADOPERANDS
 // RUN: mp-opt %t/grouped.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED
 // RUN: mp-opt %t/grouped-async.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=GROUPED-ASYNC
+// RUN: sed 's/"overlap": false/"overlap": false, "strided_collectives": "copies"/' %S/Inputs/machine-round.json > %t/copies-strided.json
+// RUN: mp-opt %t/strided.mlir --mp-simulate=machine=%t/copies-strided.json -o /dev/null | FileCheck %s --check-prefix=STRIDED
+// RUN: mp-opt %t/strided.mlir --mp-simulate=machine=%S/Inputs/machine-round.json -o /dev/null | FileCheck %s --check-prefix=ROW-CALLS
+// RUN: sed 's/"overlap": false/"overlap": false, "strided_collectives": "packed"/' %S/Inputs/machine-round.json > %t/bad-strided.json
+// RUN: not mp-opt %t/strided.mlir --mp-simulate=machine=%t/bad-strided.json -o /dev/null 2>&1 | FileCheck %s --check-prefix=BAD-STRIDED
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/badprecision.json 2>&1 | FileCheck %s --check-prefix=BADPRECISION
 // RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/launches.json -o /dev/null | FileCheck %s --check-prefix=ATTENTION
 // RUN: mp-opt %t/attention.mlir --mp-simulate=machine=%t/on-chip.json -o /dev/null | FileCheck %s --check-prefix=ON-CHIP
@@ -198,6 +203,32 @@
 // 9.192 = 45.768 us, against 58.008 us with them after it.
 // GROUPED-ASYNC: "step_seconds": {{4\.576(8|79)[0-9]*e-05}},
 // GROUPED-ASYNC-NEXT: "compute_seconds": {{2\.652(8|79)[0-9]*e-05}},
+// Collectives called alone over dim 1 (tp: 4 ranks, 1 us latency, 1 GB/s),
+// on a machine that packs strided pieces ("strided_collectives":
+// "copies", MPI's way): a reduce_scatter of [2, 8, 32] packs its input
+// first (2048 bytes read and written: 4.096 us + 1 launch) and sends 3/4
+// of it (1.536 + 3 · 1 + 1 us): 10.632 us; one of [1, 8, 32] (pieces
+// contiguous) only sends (0.768 + 4 us); an all_gather of [2, 8, 32]
+// sends 3 · 2048 bytes (6.144 + 4 us) and unpacks its [2, 32, 32] result
+// after (8192 bytes: 16.384 + 1 us): 27.528 us; one of [40, 2, 4] sends 3
+// · 1280 bytes (3.84 + 4 us) and unpacks 5120 (10.24 + 1 us): 19.08 us.
+// On the communication stream: 62.008 us, of which the copies are 33.72
+// us and 30720 kernel bytes.
+// STRIDED: "step_seconds": {{6\.20(08|079)[0-9]*e-05}},
+// STRIDED-NEXT: "compute_seconds": 0,
+// STRIDED-NEXT: "comm_seconds": {{6\.20(08|079)[0-9]*e-05}},
+// STRIDED: "comm_seconds_per_kind": {
+// STRIDED-NEXT: "reduce_scatter": {{1\.03(04|039)[0-9]*e-05}},
+// STRIDED-NEXT: "strided_copies": {{3\.37(2|19)[0-9]*e-05}},
+// STRIDED-NEXT: "all_gather": {{1\.79(84|839)[0-9]*e-05}}
+// STRIDED: "kernel_bytes": 30720,
+// By default ("row_calls", NCCL's way) the collectives of up to 32 rows
+// are a call per row, grouped, and copy nothing: only the 40 rows' gather
+// unpacks: 39.528 us, of which the copies are 11.24 us.
+// ROW-CALLS: "step_seconds": {{3\.952(8|79)[0-9]*e-05}},
+// ROW-CALLS: "strided_copies": {{1\.12(4|39)[0-9]*e-05}}{{$}}
+// ROW-CALLS: "kernel_bytes": 10240,
+// BAD-STRIDED: error: machine file '{{.*}}bad-strided.json': 'strided_collectives' must be "row_calls" or "copies"
 // A reshape runs no kernel where its result takes over its operand's
 // buffer (the sum's, read by nothing else); a reshape of the argument %x
 // copies it (1024 bytes each way: 2.048 + 1 us). The sum reads 2 · 1024
@@ -360,6 +391,16 @@ func.func @step(%a: tensor<8x32xf32>, %b: tensor<8x32xf32>)
   %ga = mp.all_gather %a on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<8x32xf32> -> tensor<16x32xf32>
   %gb = mp.all_gather %b on @mesh axes ["dp"] dim 0 {mp.fsdp_group = "layers.0"} : tensor<8x32xf32> -> tensor<16x32xf32>
   return %ga, %gb : tensor<16x32xf32>, tensor<16x32xf32>
+}
+//--- strided.mlir
+mp.mesh @mesh = <dp = 2, tp = 4>
+func.func @step(%a: tensor<2x8x32xf32>, %b: tensor<1x8x32xf32>, %c: tensor<40x2x4xf32>)
+    -> (tensor<2x2x32xf32>, tensor<1x2x32xf32>, tensor<2x32x32xf32>, tensor<40x8x4xf32>) attributes {mp.partitioned} {
+  %s = mp.reduce_scatter %a on @mesh axes ["tp"] dim 1 : tensor<2x8x32xf32> -> tensor<2x2x32xf32>
+  %t = mp.reduce_scatter %b on @mesh axes ["tp"] dim 1 : tensor<1x8x32xf32> -> tensor<1x2x32xf32>
+  %g = mp.all_gather %a on @mesh axes ["tp"] dim 1 : tensor<2x8x32xf32> -> tensor<2x32x32xf32>
+  %h = mp.all_gather %c on @mesh axes ["tp"] dim 1 : tensor<40x2x4xf32> -> tensor<40x8x4xf32>
+  return %s, %t, %g, %h : tensor<2x2x32xf32>, tensor<1x2x32xf32>, tensor<2x32x32xf32>, tensor<40x8x4xf32>
 }
 //--- grouped-async.mlir
 mp.mesh @mesh = <dp = 2, tp = 4>

@@ -40,6 +40,18 @@ enum class BFloat16GemmOperands {
   Float32Copies,
 };
 
+/// How a backend runs an all_gather or reduce_scatter over a dim whose
+/// pieces are strided (a dim before it is not 1).
+enum class StridedCollectives {
+  /// One call per row of the dims before it, grouped, where there are at
+  /// most kMaxRowCalls rows; packed copies for more (the CUDA backend's
+  /// NCCL calls).
+  RowCalls,
+  /// Pieces packed before the call and unpacked after it, on the
+  /// communication stream (the MPI backend).
+  Copies,
+};
+
 struct MachineModel {
   struct Link {
     double bytesPerSecond = 0;
@@ -74,6 +86,10 @@ struct MachineModel {
   /// inside MPI calls).
   bool asyncOverlap = true;
   BFloat16GemmOperands bf16GemmOperands = BFloat16GemmOperands::Native;
+  StridedCollectives stridedCollectives = StridedCollectives::RowCalls;
+  /// The most rows StridedCollectives::RowCalls runs as calls (the CUDA
+  /// backend's kMaxRowCalls, runtime/src/cuda/Collectives.cpp).
+  static constexpr int64_t kMaxRowCalls = 32;
   /// Per #mp.precision, the largest head dim at which attention runs as
   /// on-chip kernels (the CUDA backend's, where their tiles fit in shared
   /// memory: getOnChipAttentionCost); the composition in chunks for the
@@ -96,7 +112,9 @@ struct StepPrediction {
   double computeSeconds = 0;
   double commSeconds = 0;
   /// commSeconds by the collectives' axes ("data_parallel,tensor_parallel")
-  /// and by their kind ("all_gather").
+  /// and by their kind ("all_gather"; "strided_copies": the packing and
+  /// unpacking of collectives called alone over a dim whose pieces are not
+  /// contiguous, which run on the communication stream).
   llvm::MapVector<std::string, double, std::map<std::string, unsigned>>
       commSecondsPerAxes, commSecondsPerKind;
   /// computeSeconds by op name ("mp.linear"): where the compute time goes.
@@ -116,11 +134,13 @@ struct StepPrediction {
 /// that GEMMs read through are not computed, nor reshapes that share their
 /// operand's buffer; a collective that
 /// communicates runs no kernel, a grouped call's first member counts the
-/// group's packing and unpacking copies; a bf16 GEMM's operand
-/// conversions, as `bf16GemmOperands` makes them, are a kernel of their
-/// own, visited with the GEMM before it).
+/// group's packing and unpacking copies, a collective called alone over
+/// strided pieces its own as `stridedCollectives` makes them; a bf16
+/// GEMM's operand conversions, as `bf16GemmOperands` makes them, are a
+/// kernel of their own, visited with the GEMM before it).
 void forEachKernel(mlir::FunctionOpInterface func, const MemoryPlan &plan,
                    BFloat16GemmOperands bf16GemmOperands,
+                   StridedCollectives stridedCollectives,
                    llvm::function_ref<void(mlir::Operation &, int64_t gemmFlops,
                                            int64_t kernelBytes)>
                        visit);

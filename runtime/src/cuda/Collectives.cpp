@@ -2,8 +2,12 @@
 //
 // NCCL, like MPI, moves contiguous blocks in group order, and a split of dim
 // d of a row-major tensor is contiguous only when the dims before d are all
-// 1. Otherwise pieces are packed into [group][piece] order by a kernel
-// before sending and unpacked after receiving, in scratch memory. Under
+// 1. Otherwise each row (an index of the dims before d) is contiguous: an
+// all_gather or reduce_scatter of up to kMaxRowCalls rows runs as one NCCL
+// call per row, grouped (sequence parallelism's collectives over the
+// sequence of a few batch rows: no copy); of more rows, and an all_to_all,
+// packs pieces into [group][piece] order by a kernel before sending and
+// unpacks them after receiving, in scratch memory. Under
 // MP_CUDA_TRANSPORT=mpi, MpiCollectives does all of it on the host instead.
 //
 //===----------------------------------------------------------------------===//
@@ -30,6 +34,25 @@ ncclDataType_t getNcclType(mp_dtype dtype) {
     return ncclBfloat16;
   }
   return ncclFloat32;
+}
+
+/// The most rows of a strided all_gather or reduce_scatter run as grouped
+/// per-row calls rather than packed (the simulator's "row_calls" machine
+/// model, lib/Analysis/StepCost.cpp, says the same).
+constexpr int64_t kMaxRowCalls = 32;
+
+/// Issues `call(row)` for each row inside one NCCL group. An error of a
+/// grouped call may surface only at ncclGroupEnd, which must run to close
+/// the group.
+template <typename Call>
+mp_status callPerRow(mp_context *ctx, int64_t rows, Call call) {
+  if (checkNccl(ctx, "ncclGroupStart", ncclGroupStart()))
+    return MP_ERROR;
+  for (int64_t row = 0; row < rows; ++row)
+    call(row);
+  if (checkNccl(ctx, "ncclGroupEnd", ncclGroupEnd()) || ctx->failed)
+    return MP_ERROR;
+  return MP_OK;
 }
 
 } // namespace
@@ -118,6 +141,17 @@ mp_status CudaBackend::allGather(const Group &group, mp_dtype dtype,
   if (mpi)
     return mpi->allGather(group, dtype, in, out, view);
   return runCollective(group, [&](ncclComm_t comm) {
+    size_t piece = view.extent * view.inner;
+    if (view.outer > 1 && view.outer <= kMaxRowCalls)
+      return callPerRow(ctx, view.outer, [&](int64_t row) {
+        checkNccl(
+            ctx, "ncclAllGather",
+            ncclAllGather(static_cast<const char *>(in) +
+                              view.rowBytes(row * view.extent),
+                          static_cast<char *>(out) +
+                              view.rowBytes(row * view.extent) * group.size,
+                          piece, getNcclType(dtype), comm, commStream));
+      });
     // Gathered pieces follow each other: the result when outer is 1.
     bool direct = view.outer == 1;
     void *gathered =
@@ -148,6 +182,17 @@ mp_status CudaBackend::reduceScatter(const Group &group, mp_dtype dtype,
   if (mpi)
     return mpi->reduceScatter(group, dtype, in, out, view);
   return runCollective(group, [&](ncclComm_t comm) {
+    size_t piece = view.extent / group.size * view.inner;
+    if (view.outer > 1 && view.outer <= kMaxRowCalls)
+      return callPerRow(ctx, view.outer, [&](int64_t row) {
+        checkNccl(ctx, "ncclReduceScatter",
+                  ncclReduceScatter(
+                      static_cast<const char *>(in) +
+                          view.rowBytes(row * view.extent),
+                      static_cast<char *>(out) +
+                          view.rowBytes(row * view.extent) / group.size,
+                      piece, getNcclType(dtype), ncclSum, comm, commStream));
+      });
     bool direct = view.outer == 1;
     void *packed =
         direct ? const_cast<void *>(in)
