@@ -78,6 +78,27 @@ LogicalResult readRate(const llvm::json::Object &object, StringRef key,
   return success();
 }
 
+/// Reads the optional string `object[key]`, one of `choices`, into `value`.
+template <typename T>
+LogicalResult readChoice(const llvm::json::Object &object, StringRef key,
+                         ArrayRef<std::pair<StringRef, T>> choices, T &value,
+                         function_ref<InFlightDiagnostic()> fail) {
+  if (!object.get(key))
+    return success();
+  std::optional<StringRef> name = object.getString(key);
+  for (auto [choice, meaning] : choices)
+    if (name == choice) {
+      value = meaning;
+      return success();
+    }
+  InFlightDiagnostic diag = fail() << "'" << key << "' must be ";
+  llvm::interleave(
+      choices,
+      [&](const auto &choice) { diag << "\"" << choice.first << "\""; },
+      [&] { diag << " or "; });
+  return diag;
+}
+
 /// Calls read(precision, value) for each entry of the object `root[key]`
 /// (if present), whose keys must name precisions.
 LogicalResult readPerPrecision(
@@ -170,26 +191,17 @@ FailureOr<MachineModel> MachineModel::read(StringRef path, Location loc) {
       return fail() << "'async_overlap' must be true or false";
     machine.asyncOverlap = *asyncOverlap;
   }
-  if (root->get("bf16_gemm_operands")) {
-    std::optional<StringRef> operands = root->getString("bf16_gemm_operands");
-    if (operands == "native")
-      machine.bf16GemmOperands = BFloat16GemmOperands::Native;
-    else if (operands == "float32_copies")
-      machine.bf16GemmOperands = BFloat16GemmOperands::Float32Copies;
-    else
-      return fail() << "'bf16_gemm_operands' must be \"native\" or "
-                       "\"float32_copies\"";
-  }
-  if (root->get("strided_collectives")) {
-    std::optional<StringRef> strided = root->getString("strided_collectives");
-    if (strided == "row_calls")
-      machine.stridedCollectives = StridedCollectives::RowCalls;
-    else if (strided == "copies")
-      machine.stridedCollectives = StridedCollectives::Copies;
-    else
-      return fail() << "'strided_collectives' must be \"row_calls\" or "
-                       "\"copies\"";
-  }
+  if (failed(readChoice<BFloat16GemmOperands>(
+          *root, "bf16_gemm_operands",
+          {{"native", BFloat16GemmOperands::Native},
+           {"float32_copies", BFloat16GemmOperands::Float32Copies}},
+          machine.bf16GemmOperands, fail)) ||
+      failed(readChoice<StridedCollectives>(
+          *root, "strided_collectives",
+          {{"row_calls", StridedCollectives::RowCalls},
+           {"copies", StridedCollectives::Copies}},
+          machine.stridedCollectives, fail)))
+    return failure();
   const llvm::json::Object *rates =
       root->getObject("gemm_flops_per_second_by_precision");
   if (failed(readPerPrecision(
