@@ -4,8 +4,9 @@
     bench/published-configs.py [--build DIR] [--only NAME] [--commands]
 
 For each configuration below it writes the model (examples/llama/gen-llama.py)
-and the published run's plan, compiles the training step for the published
-mesh (`mp-opt --mp-apply-plan --mp-train-step="optimizer=adamw precision=bf16" --mp-spmd
+and the published run's plan (with its bf16 precision, as the published
+configs hold it), compiles the training step for the published mesh
+(`mp-opt --mp-apply-plan --mp-train-step=optimizer=adamw --mp-spmd
 --mp-simulate`, the mesh's ranks never run: partitioning reads types only)
 and prints a Markdown table of the prediction against the published figure
 (docs/plan-search.md, "Predictions for published configurations", records
@@ -104,6 +105,11 @@ def add(name, source, model, plan, ranks, machine, metric, published,
         memory, note, recompute, loss_parallel=False, dp_per_host=None):
     """dp_per_host: how many GPUs of one data_parallel group share a host
     (None: the machine file's links as they are)."""
+    # The published runs' GEMMs are half precision (bf16; Megatron's fp16
+    # runs at the same tensor-core rate as bf16 would), which their configs
+    # say beside the parallelism (torchtitan's mixed_precision_param).
+    if plan is not None:
+        plan = dict(plan, precision="bf16")
     CONFIGS.append(dict(name=name, source=source, model=model, plan=plan,
                         ranks=ranks, machine=machine, metric=metric,
                         published=published, memory=memory, note=note,
@@ -179,9 +185,9 @@ def commands(config, work, build):
         opt.append("--mp-apply-plan=" + plan)
     if config["loss_parallel"]:
         opt.append("--mp-loss-parallel")
-    # The published runs' GEMMs are half precision (bf16; Megatron's fp16
-    # runs at the same tensor-core rate as bf16 would).
-    opt.append("--mp-train-step=optimizer=adamw precision=bf16")
+    # A run without a plan (one GPU) says its bf16 precision here.
+    opt.append("--mp-train-step=optimizer=adamw" +
+               ("" if config["plan"] is not None else " precision=bf16"))
     if config["plan"] is not None:
         opt.append("--mp-spmd")
     if config["dp_per_host"] is None:
@@ -313,7 +319,7 @@ def main():
     for c, (p, q, (r, chunks), fz) in rows:
         with open(os.path.join(MACHINES, c["machine"])) as f:
             machine = json.load(f)
-        # The steps' GEMMs are bf16 (train-step precision=bf16).
+        # The steps' GEMMs are bf16 (the plans' precision, or the option).
         rate = machine.get("gemm_flops_per_second_by_precision", {}).get(
             "bf16", machine["gemm_flops_per_second"])
         step = p["step_seconds"]
