@@ -7,6 +7,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
@@ -311,11 +312,11 @@ GroupCopies getStridedCopies(CollectiveOpInterface collective,
       return false;
     ArrayRef<int64_t> shape =
         cast<RankedTensorType>(value.getType()).getShape();
-    // A tensor's element count fits int64 (its bytes are checked).
-    int64_t rows = 1;
+    uint64_t rows = 1;
     for (int64_t extent : shape.take_front(*dim))
-      rows *= extent;
-    return rows > 1 && !(rowCalls && rows <= MachineModel::kMaxRowCalls);
+      rows = llvm::SaturatingMultiply(rows, uint64_t(extent));
+    return rows > 1 &&
+           !(rowCalls && rows <= uint64_t(MachineModel::kMaxRowCalls));
   };
   auto bytesOf = [](Value value) {
     return getTensorBytes(cast<RankedTensorType>(value.getType())).value_or(0);

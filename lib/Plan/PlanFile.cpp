@@ -361,14 +361,11 @@ FailureOr<PlanFile> PlanFileReader::read(StringRef meshName) {
     if (!value)
       continue;
     std::optional<StringRef> name = value->getAsString();
-    if (name == "f32")
-      *dtype = TypeAttr::get(Float32Type::get(ctx));
-    else if (name == "bf16")
-      *dtype = TypeAttr::get(BFloat16Type::get(ctx));
-    else
+    *dtype = name ? getPlanDtype(ctx, *name) : nullptr;
+    if (!*dtype)
       return error(key) << "\"" << key << "\" must be \"f32\" or \"bf16\"";
     // Sums of bf16 GEMMs' results and a bf16 forward pass's activations.
-    if (key != "reduce_dtype" && *name == "bf16" && precision &&
+    if (key != "reduce_dtype" && dtype->getValue().isBF16() && precision &&
         precision.getValue() != Precision::bf16)
       return error(key) << "\"" << key
                         << "\": \"bf16\" needs \"precision\": \"bf16\", got \""
@@ -423,6 +420,14 @@ FailureOr<PlanFile> readPlanFile(MLIRContext *ctx, StringRef path,
            << "plan file '" << path << "' is larger than " << kMaxPlanBytes
            << " bytes; plans are small (globs cover repeated layers)";
   return PlanFileReader(ctx, path, text).read(meshName);
+}
+
+TypeAttr getPlanDtype(MLIRContext *ctx, StringRef name) {
+  if (name == "f32")
+    return TypeAttr::get(Float32Type::get(ctx));
+  if (name == "bf16")
+    return TypeAttr::get(BFloat16Type::get(ctx));
+  return nullptr;
 }
 
 } // namespace mp

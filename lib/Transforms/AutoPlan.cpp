@@ -15,6 +15,7 @@
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp/Plan/PlanFile.h"
 #include "mp/Plan/PlanResolution.h"
 #include "mp/Transforms/ReportFile.h"
 
@@ -258,10 +259,8 @@ PlannedPrecision getPlannedPrecision(MLIRContext *context,
          {std::pair{"reduce-dtype", &planned.reduceDtype},
           std::pair{"tp-reduce-dtype", &planned.tpReduceDtype},
           std::pair{"saved-dtype", &planned.savedDtype}})
-      if (key == option && (value == "f32" || value == "bf16"))
-        *dtype =
-            TypeAttr::get(value == "f32" ? Type(Float32Type::get(context))
-                                         : Type(BFloat16Type::get(context)));
+      if (key == option)
+        *dtype = getPlanDtype(context, value);
   }
   if (planned.precision && planned.precision.getValue() != Precision::bf16)
     for (TypeAttr *dtype : {&planned.tpReduceDtype, &planned.savedDtype})

@@ -5,6 +5,7 @@
 
 #include "mp/Dialect/MP/IR/MPAttrs.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Support/LLVM.h"
 
 namespace mp {
@@ -28,6 +29,11 @@ struct PlanFile {
 mlir::FailureOr<PlanFile> readPlanFile(mlir::MLIRContext *ctx,
                                        llvm::StringRef path,
                                        llvm::StringRef meshName);
+
+/// The element type a mixed-precision dtype of a plan names ("f32" or
+/// "bf16", as plan files and --mp-train-step's options spell it); null for
+/// any other name.
+mlir::TypeAttr getPlanDtype(mlir::MLIRContext *ctx, llvm::StringRef name);
 
 /// The location of the JSON key `key` in the plan file at `path` (its first
 /// occurrence), or of the file's start.

@@ -41,15 +41,15 @@ ncclDataType_t getNcclType(mp_dtype dtype) {
 /// model, lib/Analysis/StepCost.cpp, says the same).
 constexpr int64_t kMaxRowCalls = 32;
 
-/// Issues `call(row)` for each row inside one NCCL group. An error of a
+/// Issues `call(i)` for each i < count inside one NCCL group. An error of a
 /// grouped call may surface only at ncclGroupEnd, which must run to close
 /// the group.
 template <typename Call>
-mp_status callPerRow(mp_context *ctx, int64_t rows, Call call) {
+mp_status callGrouped(mp_context *ctx, int64_t count, Call call) {
   if (checkNccl(ctx, "ncclGroupStart", ncclGroupStart()))
     return MP_ERROR;
-  for (int64_t row = 0; row < rows; ++row)
-    call(row);
+  for (int64_t i = 0; i < count; ++i)
+    call(i);
   if (checkNccl(ctx, "ncclGroupEnd", ncclGroupEnd()) || ctx->failed)
     return MP_ERROR;
   return MP_OK;
@@ -143,7 +143,7 @@ mp_status CudaBackend::allGather(const Group &group, mp_dtype dtype,
   return runCollective(group, [&](ncclComm_t comm) {
     size_t piece = view.extent * view.inner;
     if (view.outer > 1 && view.outer <= kMaxRowCalls)
-      return callPerRow(ctx, view.outer, [&](int64_t row) {
+      return callGrouped(ctx, view.outer, [&](int64_t row) {
         checkNccl(
             ctx, "ncclAllGather",
             ncclAllGather(static_cast<const char *>(in) +
@@ -184,7 +184,7 @@ mp_status CudaBackend::reduceScatter(const Group &group, mp_dtype dtype,
   return runCollective(group, [&](ncclComm_t comm) {
     size_t piece = view.extent / group.size * view.inner;
     if (view.outer > 1 && view.outer <= kMaxRowCalls)
-      return callPerRow(ctx, view.outer, [&](int64_t row) {
+      return callGrouped(ctx, view.outer, [&](int64_t row) {
         checkNccl(ctx, "ncclReduceScatter",
                   ncclReduceScatter(
                       static_cast<const char *>(in) +
@@ -239,21 +239,16 @@ mp_status CudaBackend::allToAll(const Group &group, mp_dtype dtype,
       return MP_ERROR;
     size_t pieceCount = split.count() / group.size;
     size_t pieceBytes = pieceCount * split.elementBytes;
-    if (checkNccl(ctx, "ncclGroupStart", ncclGroupStart()))
-      return MP_ERROR;
-    for (int peer = 0; peer < group.size; ++peer) {
-      // Errors of the grouped calls also surface at ncclGroupEnd, which
-      // must run to close the group.
-      checkNccl(ctx, "ncclSend",
-                ncclSend(static_cast<char *>(packed) + peer * pieceBytes,
-                         pieceCount, getNcclType(dtype), peer, comm,
-                         commStream));
-      checkNccl(ctx, "ncclRecv",
-                ncclRecv(static_cast<char *>(received) + peer * pieceBytes,
-                         pieceCount, getNcclType(dtype), peer, comm,
-                         commStream));
-    }
-    if (checkNccl(ctx, "ncclGroupEnd", ncclGroupEnd()) || ctx->failed)
+    if (callGrouped(ctx, group.size, [&](int64_t peer) {
+          checkNccl(ctx, "ncclSend",
+                    ncclSend(static_cast<char *>(packed) + peer * pieceBytes,
+                             pieceCount, getNcclType(dtype), peer, comm,
+                             commStream));
+          checkNccl(ctx, "ncclRecv",
+                    ncclRecv(static_cast<char *>(received) + peer * pieceBytes,
+                             pieceCount, getNcclType(dtype), peer, comm,
+                             commStream));
+        }))
       return MP_ERROR;
     if (!concatDirect &&
         (checkLaunch("mp_all_to_all",
