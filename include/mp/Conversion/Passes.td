@@ -54,6 +54,14 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
       equal batch dims (per-head attention) the `mp.matmul` of their
       inputs, each reshaped after; reshapes that meet fold into one.
 
+    bf16 models (`model.bfloat16()`) first become the f32 model they
+    round: every bf16 type becomes f32, literals widen exactly (a
+    `dense_resource` blob included; a scalar at the largest bf16 becomes
+    the largest f32, so a clamp there stays a ReLU), and `arith.extf`/
+    `arith.truncf` between the two (torch-mlir's bf16 products accumulate
+    in f32 and round after) are dropped. The weights are then f32 master
+    weights; `--mp-train-step="precision=bf16"` runs the GEMMs in bf16.
+
     Parameters. Function arguments become named model values (`mp.param`
     or `mp.input`): arguments already named keep their role and name; an
     argument with a name (a name location `loc("...")`, as torch.export's
@@ -94,7 +102,8 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     Errors (located at the op or argument): ops outside the list above
     (e.g. torch-mlir's `tm_tensor.*`, convolutions, TOSA ops left by a
     missing lowering), listing what is supported; dynamic shapes;
-    element types other than f32; accumulators and reductions mp has no op
+    element types other than f32 and bf16; a bitcast of bf16 values;
+    accumulators and reductions mp has no op
     for (max reductions, non-zero fills); a generic body that matches
     nothing, printed.
   }];

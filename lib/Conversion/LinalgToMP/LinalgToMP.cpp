@@ -46,8 +46,9 @@ constexpr llvm::StringLiteral kSupportedOps =
     "linalg.broadcast, linalg.reduce, linalg.add, linalg.sub, linalg.mul, "
     "linalg.div, linalg.exp, linalg.negf";
 
-/// Checks that `type` is a static f32 tensor, the only values mp imports,
-/// or with `allowIndices` an i32/i64 one (token ids: an argument).
+/// Checks that `type` is a static f32 tensor, the only values mp imports
+/// (a bf16 model was widened to f32 first), or with `allowIndices` an i32/i64
+/// one (token ids: an argument).
 LogicalResult checkTensorType(Type type, Location loc, StringRef what,
                               bool allowIndices = false) {
   auto tensor = dyn_cast<RankedTensorType>(type);
@@ -68,8 +69,8 @@ LogicalResult checkTensorType(Type type, Location loc, StringRef what,
   }
   if (!element.isF32())
     return emitError(loc) << "cannot import " << what << " of type " << type
-                          << ": mp imports f32 models (call .float() on the "
-                             "model and its inputs before exporting)";
+                          << ": mp imports f32 and bf16 models (call .float() "
+                             "on the model and its inputs before exporting)";
   return success();
 }
 
@@ -490,6 +491,8 @@ struct Import : impl::ImportBase<Import> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (failed(widenBFloat16(module)))
+      return signalPassFailure();
     SmallVector<LiftedWeight> weights;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())

@@ -1,9 +1,10 @@
 //===- LinalgToMP.h - the pieces of mp-import -------------------*- C++ -*-===//
 //
-// Private to lib/Conversion/LinalgToMP: the pass (LinalgToMP.cpp) raises op
-// by op, generic bodies are classified in GenericToMP.cpp, the raised IR is
-// tidied by patterns (Simplify.cpp), and the function becomes a model with
-// named arguments and a loss (ModelSignature.cpp).
+// Private to lib/Conversion/LinalgToMP: the pass (LinalgToMP.cpp) widens a
+// bf16 model to f32 (WidenBFloat16.cpp) and raises op by op, generic bodies
+// are classified in GenericToMP.cpp, the raised IR is tidied by patterns
+// (Simplify.cpp), and the function becomes a model with named arguments
+// and a loss (ModelSignature.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,9 +13,16 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mp::import {
+
+/// Reads a model exported in bf16 as the f32 model it rounds: bf16 types
+/// become f32, literals widen exactly, and the conversions between the two
+/// are dropped. Fails, diagnosed, before changing anything for what has no
+/// f32 reading (a bitcast of bf16 values).
+mlir::LogicalResult widenBFloat16(mlir::ModuleOp module);
 
 /// The scalar a tensor holds everywhere, when it is a splat constant or a
 /// linalg.fill of a constant.

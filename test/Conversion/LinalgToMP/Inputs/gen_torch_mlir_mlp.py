@@ -19,14 +19,18 @@ product is a `linalg.matmul` into a shared zero fill; the bias is added by a
 generic broadcasting it through `(d0, d1) -> (d1)`, read first (or, with
 --bias-add named, a linalg.broadcast then linalg.add); ReLU is
 `cmpf ugt` + `select` on a zero; equal `tensor.empty`s and fills are one op,
-as after torch-mlir's CSE.
+as after torch-mlir's CSE. With --dtype bf16 it is the model after
+`.bfloat16()`: every tensor and literal is bf16 except the products, which
+torch-mlir accumulates in an f32 fill and rounds to bf16 by a generic of
+`arith.truncf` (its getDefaultAccType).
 
 It needs only the Python standard library, so the tests do not depend on
 torch-mlir being installable. Dense values are exact in f32 (multiples of
 1/64); --expect writes every parameter's values as safetensors, under the
 names mp-import gives literals (param0, param1, ... in the order of the
 literals, a splat read by several ops once per reader in program order), so
-a test can compare them with what the importer writes.
+a test can compare them with what the importer writes: in f32, a bf16
+literal's value widened.
 """
 
 import argparse
@@ -46,6 +50,13 @@ def splat_value(layer, bias, shared):
     return 0.001 * (layer + 1) if bias else 0.01 * (layer + 1)
 
 
+def to_bf16(value):
+    """The bf16 nearest to `value` (ties to even), as an f32 value."""
+    bits = struct.unpack("<I", struct.pack("<f", value))[0]
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return struct.unpack("<f", struct.pack("<I", bits << 16))[0]
+
+
 def fmt(value):
     return repr(float(value))
 
@@ -58,8 +69,11 @@ def nested(values, shape):
                            for i in range(shape[0])) + "]"
 
 
-def ttype(shape):
-    return "tensor<" + "x".join(str(d) for d in shape) + "xf32>"
+def ttype(shape, dtype=None):
+    return "tensor<%sx%s>" % ("x".join(str(d) for d in shape), dtype or DTYPE)
+
+
+DTYPE = "f32"
 
 
 def main():
@@ -87,9 +101,14 @@ def main():
                         help="cmpf + select (older torch-mlir), or maximumf")
     parser.add_argument("--relu-last", action="store_true",
                         help="ReLU after the last layer too (as the benchmark)")
+    parser.add_argument("--dtype", default="f32", choices=["f32", "bf16"],
+                        help="the model's dtype (.float() or .bfloat16())")
     parser.add_argument("--expect", metavar="FILE.safetensors",
                         help="write the parameters mp-import should lift")
     args = parser.parse_args()
+    global DTYPE
+    DTYPE = args.dtype
+    bf16 = DTYPE == "bf16"
 
     widths = [int(w) for w in args.widths.split(",")]
     layers = len(widths) - 1
@@ -121,6 +140,8 @@ def main():
                     readers[splats[key]].append((kind, layer))
                     continue
                 attr = "dense<%s>" % fmt(value)
+                if bf16:
+                    value = to_bf16(value)
                 values = [value] * (out * (1 if kind == "bias" else inp))
             else:
                 count = out * (1 if kind == "bias" else inp)
@@ -129,11 +150,16 @@ def main():
                 if args.weights == "dense":
                     attr = "dense<%s>" % nested(values, shape)
                 else:
-                    key = "torch_tensor_%s_torch.float32" % "_".join(
-                        str(d) for d in shape)
+                    key = "torch_tensor_%s_torch.%s" % ("_".join(
+                        str(d) for d in shape), "bfloat16" if bf16 else
+                        "float32")
                     key += "_%d" % len(resources) if resources else ""
-                    blob = struct.pack("<I", 4) + struct.pack(
-                        "<%df" % count, *values)
+                    if bf16:  # the values are exact in bf16: upper halves
+                        blob = struct.pack("<I", 2) + b"".join(
+                            struct.pack("<f", v)[2:] for v in values)
+                    else:
+                        blob = struct.pack("<I", 4) + struct.pack(
+                            "<%df" % count, *values)
                     resources.append((key, "0x" + blob.hex().upper()))
                     attr = "dense_resource<%s>" % key
             name = next(names)
@@ -145,23 +171,31 @@ def main():
                 splats[(tuple(shape), value)] = name
     zero = next(names)
     emit("    %s = arith.constant 0.000000e+00 : f32" % zero)
+    # ReLU compares with a zero of the model's dtype.
+    relu_zero = zero
+    if bf16:
+        relu_zero = next(names)
+        emit("    %s = arith.constant 0.000000e+00 : bf16" % relu_zero)
 
     counter = iter(range(10000))
     empties, fills = {}, {}
 
-    def empty(shape):
-        if tuple(shape) not in empties:
+    def empty(shape, dtype=None):
+        key = (tuple(shape), dtype or DTYPE)
+        if key not in empties:
             name = "%%%d" % next(counter)
-            emit("    %s = tensor.empty() : %s" % (name, ttype(shape)))
-            empties[tuple(shape)] = name
-        return empties[tuple(shape)]
+            emit("    %s = tensor.empty() : %s" % (name, ttype(shape, key[1])))
+            empties[key] = name
+        return empties[key]
 
     def fill(shape):
+        """The f32 accumulator of a product."""
         if tuple(shape) not in fills:
-            e = empty(shape)
+            e = empty(shape, "f32")
+            f32 = ttype(shape, "f32")
             name = "%%%d" % next(counter)
             emit("    %s = linalg.fill ins(%s : f32) outs(%s : %s) -> %s" %
-                 (name, zero, e, ttype(shape), ttype(shape)))
+                 (name, zero, e, f32, f32))
             fills[tuple(shape)] = name
         return fills[tuple(shape)]
 
@@ -171,14 +205,17 @@ def main():
         emit("    %s = linalg.generic {indexing_maps = [#map, #map], "
              "iterator_types = [\"parallel\", \"parallel\"]} ins(%s : %s) "
              "outs(%s : %s) {" % (name, x, ttype(shape), e, ttype(shape)))
-        emit("    ^bb0(%in: f32, %out: f32):")
+        emit("    ^bb0(%%in: %s, %%out: %s):" % (DTYPE, DTYPE))
         if args.relu == "select":
-            emit("      %%r0 = arith.cmpf ugt, %%in, %s : f32" % zero)
-            emit("      %%r1 = arith.select %%r0, %%in, %s : f32" % zero)
-            emit("      linalg.yield %r1 : f32")
+            emit("      %%r0 = arith.cmpf ugt, %%in, %s : %s" % (relu_zero,
+                                                               DTYPE))
+            emit("      %%r1 = arith.select %%r0, %%in, %s : %s" % (relu_zero,
+                                                                  DTYPE))
+            emit("      linalg.yield %%r1 : %s" % DTYPE)
         else:
-            emit("      %%r0 = arith.maximumf %%in, %s : f32" % zero)
-            emit("      linalg.yield %r0 : f32")
+            emit("      %%r0 = arith.maximumf %%in, %s : %s" % (relu_zero,
+                                                              DTYPE))
+            emit("      linalg.yield %%r0 : %s" % DTYPE)
         emit("    } -> %s" % ttype(shape))
         return name
 
@@ -193,8 +230,8 @@ def main():
                  "iterator_types = [\"parallel\", \"parallel\"]} ins(%s : %s) "
                  "outs(%s : %s) {" % (t, w, ttype([out, inp]), e,
                                       ttype([inp, out])))
-            emit("    ^bb0(%in: f32, %out: f32):")
-            emit("      linalg.yield %in : f32")
+            emit("    ^bb0(%%in: %s, %%out: %s):" % (DTYPE, DTYPE))
+            emit("      linalg.yield %%in : %s" % DTYPE)
             emit("    } -> %s" % ttype([inp, out]))
         else:
             emit("    %s = linalg.transpose ins(%s : %s) outs(%s : %s) "
@@ -202,9 +239,21 @@ def main():
                                            ttype([inp, out])))
         acc = fill([batch, out])
         y = "%%%d" % next(counter)
+        f32 = ttype([batch, out], "f32")
         emit("    %s = linalg.matmul ins(%s, %s : %s, %s) outs(%s : %s) -> %s"
-             % (y, x, t, ttype([batch, inp]), ttype([inp, out]), acc,
-                ttype([batch, out]), ttype([batch, out])))
+             % (y, x, t, ttype([batch, inp]), ttype([inp, out]), acc, f32,
+                f32))
+        if bf16:
+            e = empty([batch, out])
+            r = "%%%d" % next(counter)
+            emit("    %s = linalg.generic {indexing_maps = [#map, #map], "
+                 "iterator_types = [\"parallel\", \"parallel\"]} ins(%s : %s) "
+                 "outs(%s : %s) {" % (r, y, f32, e, ttype([batch, out])))
+            emit("    ^bb0(%in: f32, %out: bf16):")
+            emit("      %t0 = arith.truncf %in : f32 to bf16")
+            emit("      linalg.yield %t0 : bf16")
+            emit("    } -> %s" % ttype([batch, out]))
+            y = r
         if bias and args.bias_add == "named":
             b = literals[("bias", layer)]
             e = empty([batch, out])
@@ -225,9 +274,9 @@ def main():
                  "ins(%s, %s : %s, %s) outs(%s : %s) {" %
                  (s, b, y, ttype([out]), ttype([batch, out]),
                   empty([batch, out]), ttype([batch, out])))
-            emit("    ^bb0(%in: f32, %in_0: f32, %out: f32):")
-            emit("      %a0 = arith.addf %in, %in_0 : f32")
-            emit("      linalg.yield %a0 : f32")
+            emit("    ^bb0(%%in: %s, %%in_0: %s, %%out: %s):" % ((DTYPE,) * 3))
+            emit("      %%a0 = arith.addf %%in, %%in_0 : %s" % DTYPE)
+            emit("      linalg.yield %%a0 : %s" % DTYPE)
             emit("    } -> %s" % ttype([batch, out]))
             y = s
         x = relu(y, [batch, out]) if (
