@@ -54,13 +54,9 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
       equal batch dims (per-head attention) the `mp.matmul` of their
       inputs, each reshaped after; reshapes that meet fold into one.
 
-    bf16 models (`model.bfloat16()`) first become the f32 model they
-    round: every bf16 type becomes f32, literals widen exactly (a
-    `dense_resource` blob included; a scalar at the largest bf16 becomes
-    the largest f32, so a clamp there stays a ReLU), and `arith.extf`/
-    `arith.truncf` between the two (torch-mlir's bf16 products accumulate
-    in f32 and round after) are dropped. The weights are then f32 master
-    weights; `--mp-train-step="precision=bf16"` runs the GEMMs in bf16.
+    A bf16 model (`model.bfloat16()`) first becomes the f32 model it
+    rounds (`mp-widen-bf16`): its weights are then f32 master weights, and
+    `--mp-train-step="precision=bf16"` runs its GEMMs in bf16.
 
     Parameters. Function arguments become named model values (`mp.param`
     or `mp.input`): arguments already named keep their role and name; an
@@ -93,7 +89,8 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     without its last (class) dim and returns `mp.cross_entropy`. The loss
     is then the function's only result, so `--mp-train-step` applies.
 
-    TOSA v1.0 input goes through `mp-raise-tosa-composites` (RMSNorm,
+    TOSA v1.0 input goes through `mp-widen-bf16`,
+    `mp-raise-tosa-composites` (RMSNorm,
     softmax and the rotary embedding) and upstream's `tosa-to-linalg-named`,
     `tosa-to-linalg`, `tosa-to-tensor` and `tosa-to-arith` first: the
     pipeline `--mp-import-tosa` (with the same `loss` option) runs them and
@@ -116,6 +113,34 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
            "safetensors file (for mp-train --init)">,
   ];
   let dependentDialects = ["::mp::MPDialect"];
+}
+
+def WidenBFloat16 : Pass<"mp-widen-bf16", "::mlir::ModuleOp"> {
+  let summary = "Reads a model exported in bf16 as the f32 model it rounds";
+  let description = [{
+    A model exported after `model.bfloat16()` (the dtype large models'
+    checkpoints are published in) computes in bf16, with f32 where its
+    code asks (`x.float()` in RMSNorm, softmax and the rotary embedding;
+    torch-mlir's products accumulate in f32). mp trains such a model with
+    f32 master weights and its GEMMs in bf16 (`--mp-train-step`'s
+    `precision=bf16`), as FSDP2's `MixedPrecisionPolicy` and torchtitan do,
+    so the importers read it as the f32 model it rounds:
+
+    * every bf16 type (of tensors, scalars, arguments, results, globals)
+      becomes f32;
+    * literals widen exactly (a bf16 number is the upper half of an f32):
+      dense and splat constants, `dense_resource` blobs (an elided blob
+      stays elided), globals' initial values; a scalar at the largest
+      finite bf16 becomes the largest finite f32, so a clamp there (TOSA's
+      ReLU) still bounds nothing;
+    * `arith.extf`/`arith.truncf` between the two, now from f32 to f32,
+      are dropped (`mp-raise-tosa-composites` drops such `tosa.cast`s).
+
+    `mp-import` runs it first, and `--mp-import-tosa` before anything else,
+    so the composites are found through the casts a bf16 export has around
+    them. Models without bf16 are unchanged. A bitcast of bf16 values has
+    no f32 reading: an error, before anything changes.
+  }];
 }
 
 def RaiseTosaComposites

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mp/Conversion/Passes.h"
+
 #include "LinalgToMP.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,7 +21,11 @@
 
 using namespace mlir;
 
-namespace mp::import {
+namespace mp {
+#define GEN_PASS_DEF_WIDENBFLOAT16
+#include "mp/Conversion/Passes.h.inc"
+
+namespace import {
 namespace {
 
 APFloat widen(APFloat value) {
@@ -117,4 +123,14 @@ LogicalResult widenBFloat16(ModuleOp module) {
   return success();
 }
 
-} // namespace mp::import
+} // namespace import
+
+namespace {
+struct WidenBFloat16 : impl::WidenBFloat16Base<WidenBFloat16> {
+  void runOnOperation() override {
+    if (failed(import::widenBFloat16(getOperation())))
+      signalPassFailure();
+  }
+};
+} // namespace
+} // namespace mp

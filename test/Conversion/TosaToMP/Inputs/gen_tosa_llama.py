@@ -34,9 +34,18 @@ keep their axis), so `--inputs FILE` can write the argument `h` and every
 parameter (seeded, U(-1, 1); the norm weights around 1) and `--expect FILE`
 the function's result on them (`result0`), for `mp-run --inputs` to check
 the import against.
+
+With --dtype bf16 it is the model after `.bfloat16()`, as torchtitan's and
+Llama's reference code compute it: bf16 tensors and literals, f32 where the
+code says `.float()` (RMSNorm's normalization, the rotary embedding, the
+softmax: a tosa.cast to f32 before, back to bf16 after), each tosa.matmul
+giving f32 that a tosa.cast rounds. The values are still evaluated without
+rounding, which is the f32 model mp imports it as; a bf16 literal holds
+its value rounded to bf16.
 """
 
 import argparse
+import contextlib
 import math
 import os
 import struct
@@ -53,8 +62,25 @@ def fmt(value):
     return repr(struct.unpack("<f", struct.pack("<f", value))[0])
 
 
-def ttype(shape, element="f32"):
-    return "tensor<" + "".join("%dx" % d for d in shape) + element + ">"
+def to_bf16(value):
+    """The bf16 nearest to `value` (ties to even)."""
+    bits = struct.unpack("<I", struct.pack("<f", value))[0]
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return struct.unpack("<f", struct.pack("<I", bits << 16))[0]
+
+
+# The element type tensors are written in: the model's, or f32 inside what
+# a bf16 model computes in f32 (Writer.f32).
+ELEMENT = ["f32"]
+
+
+def ttype(shape, element=None):
+    return "tensor<" + "".join("%dx" % d for d in shape) + (
+        element or ELEMENT[-1]) + ">"
+
+
+def negative_infinity():
+    return "0xFF80" if ELEMENT[-1] == "bf16" else "0xFF800000"
 
 
 def nested(values, shape, element=fmt):
@@ -84,7 +110,8 @@ class Writer:
         self.values[name] = value
         return name
 
-    def const(self, attr, shape, element="f32", value=None):
+    def const(self, attr, shape, element=None, value=None):
+        element = element or ELEMENT[-1]
         key = (attr, tuple(shape), element)
         if key not in self.consts:
             self.consts[key] = self.emit(
@@ -95,9 +122,24 @@ class Writer:
         return self.consts[key]
 
     def splat(self, value, rank):
-        # The f32 the constant holds, as TOSA computes with it.
-        return self.const("dense<%s>" % fmt(value), [1] * rank,
-                          value=float(fmt(value)))
+        # The f32 or bf16 the constant holds, as TOSA computes with it.
+        held = to_bf16(value) if ELEMENT[-1] == "bf16" else float(fmt(value))
+        return self.const("dense<%r>" % held, [1] * rank, value=held)
+
+    @contextlib.contextmanager
+    def f32(self):
+        """What a bf16 model computes after `.float()`."""
+        ELEMENT.append("f32")
+        yield
+        ELEMENT.pop()
+
+    def cast(self, a, shape, element):
+        """a in `element` (nothing where it is of that type already)."""
+        if element == ELEMENT[-1]:
+            return a
+        return self.emit("tosa.cast %s : (%s) -> %s" %
+                         (a, ttype(shape), ttype(shape, element)),
+                         self.values[a])
 
     def shape(self, shape):
         return self.emit(
@@ -156,13 +198,16 @@ class Writer:
                                          keepdims=True)), out
 
     def matmul(self, a, b, shape_a, shape_b):
+        """A product, which bf16 operands give in f32, rounded back."""
         zp = self.const("dense<0.000000e+00>", [1], value=0.0)
         out = [shape_a[0], shape_a[1], shape_b[2]]
-        return self.emit(
-            "tosa.matmul %s, %s, %s, %s : (%s, %s, tensor<1xf32>, "
-            "tensor<1xf32>) -> %s" % (a, b, zp, zp, ttype(shape_a),
-                                      ttype(shape_b), ttype(out)),
-            np.matmul(self.values[a], self.values[b])), out
+        product = self.emit(
+            "tosa.matmul %s, %s, %s, %s : (%s, %s, %s, %s) -> %s" %
+            (a, b, zp, zp, ttype(shape_a), ttype(shape_b), ttype([1]),
+             ttype([1]), ttype(out, "f32")),
+            np.matmul(self.values[a], self.values[b]))
+        with self.f32():
+            return self.cast(product, out, ELEMENT[-2]), out
 
     def slice(self, a, shape, start, size):
         s = self.shape(start)
@@ -251,19 +296,23 @@ def generate(args):
         return w.reshape(y3, shape_y3, out), out
 
     def rms_norm(x, shape, weight):
+        """torchtitan's: self._norm(x.float()).type_as(x) * self.weight."""
         rank = len(shape)
-        if args.square == "pow":
-            sq = w.binary("pow", x, w.splat(2.0, rank), shape, [1] * rank,
-                          shape)
-        else:
-            sq = w.mul(x, x, shape, shape, shape)
-        total, shape_r = w.reduce("sum", sq, shape, rank - 1)
-        mean = w.mul(total, w.splat(1.0 / shape[-1], rank), shape_r,
-                     [1] * rank, shape_r)
-        shifted = w.binary("add", mean, w.splat(args.eps, rank), shape_r,
-                           [1] * rank, shape_r)
-        scale = w.unary("rsqrt", shifted, shape_r)
-        normed = w.mul(x, scale, shape, shape_r, shape)
+        x = w.cast(x, shape, "f32")
+        with w.f32():
+            if args.square == "pow":
+                sq = w.binary("pow", x, w.splat(2.0, rank), shape,
+                              [1] * rank, shape)
+            else:
+                sq = w.mul(x, x, shape, shape, shape)
+            total, shape_r = w.reduce("sum", sq, shape, rank - 1)
+            mean = w.mul(total, w.splat(1.0 / shape[-1], rank), shape_r,
+                         [1] * rank, shape_r)
+            shifted = w.binary("add", mean, w.splat(args.eps, rank), shape_r,
+                               [1] * rank, shape_r)
+            scale = w.unary("rsqrt", shifted, shape_r)
+            normed = w.mul(x, scale, shape, shape_r, shape)
+            normed = w.cast(normed, shape, args.dtype)
         wr = w.reshape(weight, [shape[-1]], [1] * (rank - 1) + [shape[-1]])
         return w.mul(normed, wr, shape, [1] * (rank - 1) + [shape[-1]], shape)
 
@@ -279,24 +328,27 @@ def generate(args):
             sin.append(math.sin(angle))
     f32 = [[float(fmt(v)) for v in t] for t in (cos, sin)]
     cos_t = w.const("dense<%s>" % nested(cos, table_shape), table_shape,
-                    value=np.reshape(f32[0], table_shape))
+                    "f32", value=np.reshape(f32[0], table_shape))
     sin_t = w.const("dense<%s>" % nested(sin, table_shape), table_shape,
-                    value=np.reshape(f32[1], table_shape))
+                    "f32", value=np.reshape(f32[1], table_shape))
 
     def rope(x, shape):
+        """gpt-fast's apply_rotary_emb: on x.float(), then .type_as(x)."""
         pairs = shape[:-1] + [half, 2]
-        x5 = w.reshape(x, shape, pairs)
-        part = pairs[:-1] + [1]
-        x0 = w.slice(x5, pairs, [0] * 5, part)
-        x1 = w.slice(x5, pairs, [0] * 4 + [1], part)
-        real = w.binary("sub", w.mul(x0, cos_t, part, table_shape, part),
-                        w.mul(x1, sin_t, part, table_shape, part), part, part,
-                        part)
-        imag = w.binary("add", w.mul(x1, cos_t, part, table_shape, part),
-                        w.mul(x0, sin_t, part, table_shape, part), part, part,
-                        part)
-        out5, _ = w.concat(real, imag, part, part, 4)
-        return w.reshape(out5, pairs, shape)
+        x = w.cast(x, shape, "f32")
+        with w.f32():
+            x5 = w.reshape(x, shape, pairs)
+            part = pairs[:-1] + [1]
+            x0 = w.slice(x5, pairs, [0] * 5, part)
+            x1 = w.slice(x5, pairs, [0] * 4 + [1], part)
+            real = w.binary("sub", w.mul(x0, cos_t, part, table_shape, part),
+                            w.mul(x1, sin_t, part, table_shape, part), part,
+                            part, part)
+            imag = w.binary("add", w.mul(x1, cos_t, part, table_shape, part),
+                            w.mul(x0, sin_t, part, table_shape, part), part,
+                            part, part)
+            out5, _ = w.concat(real, imag, part, part, 4)
+            return w.cast(w.reshape(out5, pairs, shape), shape, args.dtype)
 
     h_shape = [b, s, d]
 
@@ -329,7 +381,8 @@ def generate(args):
                 "dense<%s>" % nested(tril, mask_shape,
                                      lambda v: "true" if v else "false"),
                 mask_shape, "i1", value=np.reshape(tril, mask_shape))
-            ninf = w.const("dense<0xFF800000>", [1] * 4, value=-np.inf)
+            ninf = w.const("dense<%s>" % negative_infinity(), [1] * 4,
+                           value=-np.inf)
             scores = w.select(mask, scores, ninf, mask_shape, score_shape,
                               [1] * 4)
         elif args.mask == "argument":
@@ -344,7 +397,8 @@ def generate(args):
                              (m4, zero, ttype(mask_shape, "i64"),
                               ttype([1] * 4, "i64"), ttype(mask_shape, "i1")),
                              w.values[m4] == 0)
-            ninf = w.const("dense<0xFF800000>", [1] * 4, value=-np.inf)
+            ninf = w.const("dense<%s>" % negative_infinity(), [1] * 4,
+                           value=-np.inf)
             scores = w.emit("tosa.select %s, %s, %s : (%s, %s, %s) -> %s" %
                             (dropped, ninf, scores, ttype(mask_shape, "i1"),
                              ttype([1] * 4), ttype(score_shape),
@@ -355,18 +409,23 @@ def generate(args):
             bias = [0.0 if q_ >= k_ else float("-inf") for q_ in range(s)
                     for k_ in range(s)]
             table = w.const(
-                "dense<%s>" % nested(bias, mask_shape,
-                                     lambda v: "0xFF800000" if v else "0.0"),
+                "dense<%s>" % nested(
+                    bias, mask_shape,
+                    lambda v: negative_infinity() if v else "0.0"),
                 mask_shape, value=np.reshape(bias, mask_shape))
             scores = w.binary("add", scores, table, score_shape, mask_shape,
                               score_shape)
-        top, shape_top = w.reduce("max", scores, score_shape, 3)
-        shifted = w.binary("sub", scores, top, score_shape, shape_top,
-                           score_shape)
-        e = w.unary("exp", shifted, score_shape)
-        total, shape_total = w.reduce("sum", e, score_shape, 3)
-        inverse = w.unary("reciprocal", total, shape_total)
-        probs = w.mul(e, inverse, score_shape, shape_total, score_shape)
+        # F.softmax(scores.float(), dim=-1).type_as(xq)
+        scores = w.cast(scores, score_shape, "f32")
+        with w.f32():
+            top, shape_top = w.reduce("max", scores, score_shape, 3)
+            shifted = w.binary("sub", scores, top, score_shape, shape_top,
+                               score_shape)
+            e = w.unary("exp", shifted, score_shape)
+            total, shape_total = w.reduce("sum", e, score_shape, 3)
+            inverse = w.unary("reciprocal", total, shape_total)
+            probs = w.mul(e, inverse, score_shape, shape_total, score_shape)
+            probs = w.cast(probs, score_shape, args.dtype)
         p3 = w.reshape(probs, score_shape, [b * heads, s, s])
         v3 = w.reshape(v, shape_v, [b * heads, s, hd])
         o3, shape_o3 = w.matmul(p3, v3, [b * heads, s, s], [b * heads, s, hd])
@@ -480,6 +539,8 @@ def main():
                         default="causal",
                         help="argument: an i64 [seq, seq] input `mask` "
                         "(1 keeps), masked_fill(mask == 0, -inf)")
+    parser.add_argument("--dtype", choices=["f32", "bf16"], default="f32",
+                        help="the model's dtype (.float() or .bfloat16())")
     parser.add_argument("--seed", type=int, default=0,
                         help="of the arguments --inputs writes")
     parser.add_argument("--inputs", metavar="FILE.safetensors",
@@ -494,6 +555,7 @@ def main():
     args = parser.parse_args()
     if args.dim % args.heads or (args.dim // args.heads) % 2:
         parser.error("--dim must be --heads times an even head_dim")
+    ELEMENT[0] = args.dtype
     generate(args)
 
 
