@@ -54,8 +54,8 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
       equal batch dims (per-head attention) the `mp.matmul` of their
       inputs, each reshaped after; reshapes that meet fold into one.
 
-    A bf16 model (`model.bfloat16()`) first becomes the f32 model it
-    rounds (`mp-widen-bf16`): its weights are then f32 master weights, and
+    A bf16 or f16 model (`model.bfloat16()`, `.half()`) first becomes the
+    f32 model it rounds (`mp-widen-to-f32`): its weights are then f32 master weights, and
     `--mp-train-step="precision=bf16"` runs its GEMMs in bf16.
 
     Parameters. Function arguments become named model values (`mp.param`
@@ -89,7 +89,7 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     without its last (class) dim and returns `mp.cross_entropy`. The loss
     is then the function's only result, so `--mp-train-step` applies.
 
-    TOSA v1.0 input goes through `mp-widen-bf16`,
+    TOSA v1.0 input goes through `mp-widen-to-f32`,
     `mp-raise-tosa-composites` (RMSNorm,
     softmax and the rotary embedding) and upstream's `tosa-to-linalg-named`,
     `tosa-to-linalg`, `tosa-to-tensor` and `tosa-to-arith` first: the
@@ -99,7 +99,8 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     Errors (located at the op or argument): ops outside the list above
     (e.g. torch-mlir's `tm_tensor.*`, convolutions, TOSA ops left by a
     missing lowering), listing what is supported; dynamic shapes;
-    element types other than f32 and bf16; a bitcast of bf16 values;
+    element types other than f32, bf16 and f16; a bitcast of bf16 or f16
+    values;
     accumulators and reductions mp has no op
     for (max reductions, non-zero fills); a generic body that matches
     nothing, printed.
@@ -115,31 +116,34 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
-def WidenBFloat16 : Pass<"mp-widen-bf16", "::mlir::ModuleOp"> {
-  let summary = "Reads a model exported in bf16 as the f32 model it rounds";
+def WidenToF32 : Pass<"mp-widen-to-f32", "::mlir::ModuleOp"> {
+  let summary = "Reads a model exported in bf16 or f16 as the f32 model it "
+                "rounds";
   let description = [{
-    A model exported after `model.bfloat16()` (the dtype large models'
-    checkpoints are published in) computes in bf16, with f32 where its
-    code asks (`x.float()` in RMSNorm, softmax and the rotary embedding;
-    torch-mlir's products accumulate in f32). mp trains such a model with
-    f32 master weights and its GEMMs in bf16 (`--mp-train-step`'s
-    `precision=bf16`), as FSDP2's `MixedPrecisionPolicy` and torchtitan do,
-    so the importers read it as the f32 model it rounds:
+    A model exported after `model.bfloat16()` or `.half()` (the dtypes
+    large models' checkpoints are published in) computes in 16-bit floats,
+    with f32 where its code asks (`x.float()` in RMSNorm, softmax and the
+    rotary embedding; torch-mlir's products accumulate in f32). mp trains
+    such a model with f32 master weights and its GEMMs in bf16
+    (`--mp-train-step`'s `precision=bf16`), as FSDP2's
+    `MixedPrecisionPolicy` and torchtitan do, so the importers read it as
+    the f32 model it rounds:
 
-    * every bf16 type (of tensors, scalars, arguments, results, globals)
-      becomes f32;
-    * literals widen exactly (a bf16 number is the upper half of an f32):
-      dense and splat constants, `dense_resource` blobs (an elided blob
-      stays elided), globals' initial values; a scalar at the largest
-      finite bf16 becomes the largest finite f32, so a clamp there (TOSA's
+    * every bf16 and f16 type (of tensors, scalars, arguments, results,
+      globals) becomes f32;
+    * literals widen exactly (every bf16 and f16 number is an f32): dense
+      and splat constants, `dense_resource` blobs (an elided blob stays
+      elided), globals' initial values; a scalar at the type's largest
+      finite value becomes the largest finite f32, so a clamp there (TOSA's
       ReLU) still bounds nothing;
-    * `arith.extf`/`arith.truncf` between the two, now from f32 to f32,
-      are dropped (`mp-raise-tosa-composites` drops such `tosa.cast`s).
+    * `arith.extf`/`arith.truncf` between those types and f32, now from
+      f32 to f32, are dropped (`mp-raise-tosa-composites` drops such
+      `tosa.cast`s).
 
     `mp-import` runs it first, and `--mp-import-tosa` before anything else,
     so the composites are found through the casts a bf16 export has around
-    them. Models without bf16 are unchanged. A bitcast of bf16 values has
-    no f32 reading: an error, before anything changes.
+    them. Models without 16-bit floats are unchanged. A bitcast of 16-bit
+    floats has no f32 reading: an error, before anything changes.
   }];
 }
 

@@ -47,8 +47,8 @@ constexpr llvm::StringLiteral kSupportedOps =
     "linalg.div, linalg.exp, linalg.negf";
 
 /// Checks that `type` is a static f32 tensor, the only values mp imports
-/// (a bf16 model was widened to f32 first), or with `allowIndices` an i32/i64
-/// one (token ids: an argument).
+/// (a bf16 or f16 model was widened to f32 first), or with `allowIndices` an
+/// i32/i64 one (token ids: an argument).
 LogicalResult checkTensorType(Type type, Location loc, StringRef what,
                               bool allowIndices = false) {
   auto tensor = dyn_cast<RankedTensorType>(type);
@@ -69,8 +69,9 @@ LogicalResult checkTensorType(Type type, Location loc, StringRef what,
   }
   if (!element.isF32())
     return emitError(loc) << "cannot import " << what << " of type " << type
-                          << ": mp imports f32 and bf16 models (call .float() "
-                             "on the model and its inputs before exporting)";
+                          << ": mp imports f32, bf16 and f16 models (call "
+                             ".float() on the model and its inputs before "
+                             "exporting)";
   return success();
 }
 
@@ -491,7 +492,7 @@ struct Import : impl::ImportBase<Import> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (failed(widenBFloat16(module)))
+    if (failed(widenToF32(module)))
       return signalPassFailure();
     SmallVector<LiftedWeight> weights;
     for (auto func : module.getOps<func::FuncOp>()) {

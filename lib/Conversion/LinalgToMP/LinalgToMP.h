@@ -1,7 +1,7 @@
 //===- LinalgToMP.h - the pieces of mp-import -------------------*- C++ -*-===//
 //
 // Private to lib/Conversion/LinalgToMP: the pass (LinalgToMP.cpp) widens a
-// bf16 model to f32 (WidenBFloat16.cpp) and raises op by op, generic bodies
+// bf16 or f16 model to f32 (WidenToF32.cpp) and raises op by op, generic bodies
 // are classified in GenericToMP.cpp, the raised IR is tidied by patterns
 // (Simplify.cpp), and the function becomes a model with named arguments
 // and a loss (ModelSignature.cpp).
@@ -18,11 +18,11 @@
 
 namespace mp::import {
 
-/// Reads a model exported in bf16 as the f32 model it rounds: bf16 types
-/// become f32, literals widen exactly, and the conversions between the two
-/// are dropped. Fails, diagnosed, before changing anything for what has no
-/// f32 reading (a bitcast of bf16 values).
-mlir::LogicalResult widenBFloat16(mlir::ModuleOp module);
+/// Reads a model exported in bf16 or f16 as the f32 model it rounds: those
+/// types become f32, literals widen exactly, and the conversions between
+/// them and f32 are dropped. Fails, diagnosed, before changing anything for
+/// what has no f32 reading (a bitcast of 16-bit floats).
+mlir::LogicalResult widenToF32(mlir::ModuleOp module);
 
 /// The scalar a tensor holds everywhere, when it is a splat constant or a
 /// linalg.fill of a constant.

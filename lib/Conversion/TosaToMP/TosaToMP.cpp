@@ -34,7 +34,7 @@ struct ImportTosaOptions : PassPipelineOptions<ImportTosaOptions> {
 
 void buildImportTosaPipeline(OpPassManager &pm,
                              const ImportTosaOptions &options) {
-  pm.addPass(createWidenBFloat16());
+  pm.addPass(createWidenToF32());
   OpPassManager &funcs = pm.nest<func::FuncOp>();
   funcs.addPass(createRaiseTosaComposites());
   funcs.addPass(tosa::createTosaToLinalgNamed());
@@ -48,7 +48,7 @@ void buildImportTosaPipeline(OpPassManager &pm,
 void registerConversionPipelines() {
   PassPipelineRegistration<ImportTosaOptions>(
       "mp-import-tosa",
-      "Imports TOSA: mp-widen-bf16, mp-raise-tosa-composites, upstream's "
+      "Imports TOSA: mp-widen-to-f32, mp-raise-tosa-composites, upstream's "
       "tosa-to-linalg-named, tosa-to-linalg, "
       "tosa-to-tensor and tosa-to-arith, then mp-import",
       buildImportTosaPipeline);

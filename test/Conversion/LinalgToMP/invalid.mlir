@@ -24,9 +24,9 @@ func.func @dynamic(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
 
 // -----
 
-// expected-error @below {{cannot import an argument of type 'tensor<4x8xf16>': mp imports f32 and bf16 models}}
-func.func @half(%x: tensor<4x8xf16>) -> tensor<4x8xf16> {
-  return %x : tensor<4x8xf16>
+// expected-error @below {{cannot import an argument of type 'tensor<4x8xf64>': mp imports f32, bf16 and f16 models}}
+func.func @double(%x: tensor<4x8xf64>) -> tensor<4x8xf64> {
+  return %x : tensor<4x8xf64>
 }
 
 // -----
@@ -40,7 +40,7 @@ func.func @bool_mask(%mask: tensor<4x4xi1>) -> tensor<4x4xi1> {
 // -----
 
 func.func @double_weight(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  // expected-error @below {{cannot import a weight of type 'tensor<8x8xf64>': mp imports f32 and bf16 models}}
+  // expected-error @below {{cannot import a weight of type 'tensor<8x8xf64>': mp imports f32, bf16 and f16 models}}
   %w = arith.constant dense_resource<torch_tensor_8_8_torch.float64> : tensor<8x8xf64>
   return %x : tensor<4x8xf32>
 }
@@ -205,11 +205,18 @@ func.func @matmul_transposed_result(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>) -
 
 // -----
 
-// A bf16 model is read as the f32 model it rounds, which has no bit
-// pattern of a bf16 value to reinterpret.
+// A bf16 or f16 model is read as the f32 model it rounds, which has no bit
+// pattern of a 16-bit value to reinterpret.
 func.func @bitcast_bf16(%x: tensor<4xbf16>) -> tensor<4xi16> {
-  %e = tensor.empty() : tensor<4xi16>
-  // expected-error @below {{cannot import a bitcast of bf16 values: mp imports a bf16 model as the f32 one it rounds}}
+  // expected-error @below {{cannot import a bitcast of bf16 values: mp imports bf16 and f16 models as the f32 ones they round}}
   %r = arith.bitcast %x : tensor<4xbf16> to tensor<4xi16>
   return %r : tensor<4xi16>
+}
+
+// -----
+
+func.func @bitcast_to_f16(%x: tensor<4xi16>) -> tensor<4xf16> {
+  // expected-error @below {{cannot import a bitcast of f16 values: mp imports bf16 and f16 models as the f32 ones they round}}
+  %r = arith.bitcast %x : tensor<4xi16> to tensor<4xf16>
+  return %r : tensor<4xf16>
 }

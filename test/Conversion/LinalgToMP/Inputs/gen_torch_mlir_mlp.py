@@ -19,18 +19,18 @@ product is a `linalg.matmul` into a shared zero fill; the bias is added by a
 generic broadcasting it through `(d0, d1) -> (d1)`, read first (or, with
 --bias-add named, a linalg.broadcast then linalg.add); ReLU is
 `cmpf ugt` + `select` on a zero; equal `tensor.empty`s and fills are one op,
-as after torch-mlir's CSE. With --dtype bf16 it is the model after
-`.bfloat16()`: every tensor and literal is bf16 except the products, which
-torch-mlir accumulates in an f32 fill and rounds to bf16 by a generic of
-`arith.truncf` (its getDefaultAccType).
+as after torch-mlir's CSE. With --dtype bf16 (f16) it is the model after
+`.bfloat16()` (`.half()`): every tensor and literal is bf16 (f16) except
+the products, which torch-mlir accumulates in an f32 fill and rounds by a
+generic of `arith.truncf` (its getDefaultAccType).
 
 It needs only the Python standard library, so the tests do not depend on
 torch-mlir being installable. Dense values are exact in f32 (multiples of
 1/64); --expect writes every parameter's values as safetensors, under the
 names mp-import gives literals (param0, param1, ... in the order of the
 literals, a splat read by several ops once per reader in program order), so
-a test can compare them with what the importer writes: in f32, a bf16
-literal's value widened.
+a test can compare them with what the importer writes: in f32, a bf16 or
+f16 literal's value widened.
 """
 
 import argparse
@@ -50,11 +50,27 @@ def splat_value(layer, bias, shared):
     return 0.001 * (layer + 1) if bias else 0.01 * (layer + 1)
 
 
-def to_bf16(value):
-    """The bf16 nearest to `value` (ties to even), as an f32 value."""
+def bf16_bits(value):
+    """The bf16 nearest to `value` (ties to even), as its 16 bits."""
     bits = struct.unpack("<I", struct.pack("<f", value))[0]
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
-    return struct.unpack("<f", struct.pack("<I", bits << 16))[0]
+    return (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+
+
+def pack16(values, dtype):
+    """bf16 or f16 values as little-endian bytes."""
+    if dtype == "f16":
+        return struct.pack("<%de" % len(values), *values)
+    return b"".join(struct.pack("<H", bf16_bits(v)) for v in values)
+
+
+def rounded(value, dtype):
+    """The value of `dtype` nearest to `value`, as a Python float."""
+    if dtype == "f16":
+        return struct.unpack("<e", struct.pack("<e", value))[0]
+    if dtype == "bf16":
+        return struct.unpack("<f", struct.pack("<I",
+                                               bf16_bits(value) << 16))[0]
+    return value
 
 
 def fmt(value):
@@ -101,14 +117,16 @@ def main():
                         help="cmpf + select (older torch-mlir), or maximumf")
     parser.add_argument("--relu-last", action="store_true",
                         help="ReLU after the last layer too (as the benchmark)")
-    parser.add_argument("--dtype", default="f32", choices=["f32", "bf16"],
-                        help="the model's dtype (.float() or .bfloat16())")
+    parser.add_argument("--dtype", default="f32",
+                        choices=["f32", "bf16", "f16"],
+                        help="the model's dtype (.float(), .bfloat16() or "
+                        ".half())")
     parser.add_argument("--expect", metavar="FILE.safetensors",
                         help="write the parameters mp-import should lift")
     args = parser.parse_args()
     global DTYPE
     DTYPE = args.dtype
-    bf16 = DTYPE == "bf16"
+    half = DTYPE != "f32"
 
     widths = [int(w) for w in args.widths.split(",")]
     layers = len(widths) - 1
@@ -140,8 +158,7 @@ def main():
                     readers[splats[key]].append((kind, layer))
                     continue
                 attr = "dense<%s>" % fmt(value)
-                if bf16:
-                    value = to_bf16(value)
+                value = rounded(value, DTYPE)
                 values = [value] * (out * (1 if kind == "bias" else inp))
             else:
                 count = out * (1 if kind == "bias" else inp)
@@ -151,12 +168,12 @@ def main():
                     attr = "dense<%s>" % nested(values, shape)
                 else:
                     key = "torch_tensor_%s_torch.%s" % ("_".join(
-                        str(d) for d in shape), "bfloat16" if bf16 else
-                        "float32")
+                        str(d) for d in shape), {"f32": "float32",
+                                                 "bf16": "bfloat16",
+                                                 "f16": "float16"}[DTYPE])
                     key += "_%d" % len(resources) if resources else ""
-                    if bf16:  # the values are exact in bf16: upper halves
-                        blob = struct.pack("<I", 2) + b"".join(
-                            struct.pack("<f", v)[2:] for v in values)
+                    if half:  # the values are exact in bf16 and f16
+                        blob = struct.pack("<I", 2) + pack16(values, DTYPE)
                     else:
                         blob = struct.pack("<I", 4) + struct.pack(
                             "<%df" % count, *values)
@@ -173,9 +190,9 @@ def main():
     emit("    %s = arith.constant 0.000000e+00 : f32" % zero)
     # ReLU compares with a zero of the model's dtype.
     relu_zero = zero
-    if bf16:
+    if half:
         relu_zero = next(names)
-        emit("    %s = arith.constant 0.000000e+00 : bf16" % relu_zero)
+        emit("    %s = arith.constant 0.000000e+00 : %s" % (relu_zero, DTYPE))
 
     counter = iter(range(10000))
     empties, fills = {}, {}
@@ -243,15 +260,15 @@ def main():
         emit("    %s = linalg.matmul ins(%s, %s : %s, %s) outs(%s : %s) -> %s"
              % (y, x, t, ttype([batch, inp]), ttype([inp, out]), acc, f32,
                 f32))
-        if bf16:
+        if half:
             e = empty([batch, out])
             r = "%%%d" % next(counter)
             emit("    %s = linalg.generic {indexing_maps = [#map, #map], "
                  "iterator_types = [\"parallel\", \"parallel\"]} ins(%s : %s) "
                  "outs(%s : %s) {" % (r, y, f32, e, ttype([batch, out])))
-            emit("    ^bb0(%in: f32, %out: bf16):")
-            emit("      %t0 = arith.truncf %in : f32 to bf16")
-            emit("      linalg.yield %t0 : bf16")
+            emit("    ^bb0(%%in: f32, %%out: %s):" % DTYPE)
+            emit("      %%t0 = arith.truncf %%in : f32 to %s" % DTYPE)
+            emit("      linalg.yield %%t0 : %s" % DTYPE)
             emit("    } -> %s" % ttype([batch, out]))
             y = r
         if bias and args.bias_add == "named":

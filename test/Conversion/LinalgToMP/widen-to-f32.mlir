@@ -1,4 +1,4 @@
-// RUN: mp-opt %s --mp-widen-bf16 -split-input-file | FileCheck %s
+// RUN: mp-opt %s --mp-widen-to-f32 -split-input-file | FileCheck %s
 
 // Types and scalars become f32; the largest bf16 (a clamp at the type's
 // range) becomes the largest f32, another scalar widens exactly (0.333333
@@ -68,11 +68,52 @@ func.func @literals() -> (tensor<2xbf16>, tensor<2xbf16>, tensor<2xbf16>, tensor
 
 // -----
 
-// A model without bf16 is unchanged, a conversion from f16 included.
+// f16 as bf16: the largest f16 (65504) becomes the largest f32, a splat
+// widens exactly (0.1 in f16 is 0.0999755859375), and a blob's values too,
+// whatever they are (f16 0x3C00 0x0001 0x7C00 0x8000 = 1, the smallest
+// subnormal 2^-24, +inf, -0), through an f32 product that rounds back.
+
+// CHECK-LABEL: func.func @half
+// CHECK-SAME: (%[[X:.+]]: tensor<4xf32>) -> tensor<4xf32>
+// CHECK-DAG: arith.constant 3.40282347E+38 : f32
+// CHECK-DAG: arith.constant dense<0.0999755859> : tensor<4xf32>
+// CHECK-DAG: arith.constant dense_resource<[[HALF:half[_0-9]*]]> : tensor<4xf32>
+// CHECK-NOT: arith.extf
+// CHECK-NOT: arith.truncf
+// CHECK: [[HALF]]: "0x040000000000803F000080330000807F00000080"
+func.func @half(%x: tensor<4xf16>) -> tensor<4xf16> {
+  %big = arith.constant 65504.0 : f16
+  %tenth = arith.constant dense<0.1> : tensor<4xf16>
+  %blob = arith.constant dense_resource<half> : tensor<4xf16>
+  %e = tensor.empty() : tensor<4xf16>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%x, %tenth, %blob : tensor<4xf16>, tensor<4xf16>, tensor<4xf16>) outs(%e : tensor<4xf16>) {
+  ^bb0(%in: f16, %t: f16, %b: f16, %out: f16):
+    %m = arith.minimumf %in, %big : f16
+    %w = arith.extf %m : f16 to f32
+    %tw = arith.extf %t : f16 to f32
+    %p = arith.mulf %w, %tw : f32
+    %n = arith.truncf %p : f32 to f16
+    %s = arith.addf %n, %b : f16
+    linalg.yield %s : f16
+  } -> tensor<4xf16>
+  return %r : tensor<4xf16>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      half: "0x02000000003C0100007C0080"
+    }
+  }
+#-}
+
+// -----
+
+// A model without 16-bit floats is unchanged, a conversion from f64
+// included.
 
 // CHECK-LABEL: func.func @f32_model
-// CHECK-NEXT: arith.extf %{{.+}} : tensor<4xf16> to tensor<4xf32>
-func.func @f32_model(%x: tensor<4xf16>) -> tensor<4xf32> {
-  %w = arith.extf %x : tensor<4xf16> to tensor<4xf32>
+// CHECK-NEXT: arith.truncf %{{.+}} : tensor<4xf64> to tensor<4xf32>
+func.func @f32_model(%x: tensor<4xf64>) -> tensor<4xf32> {
+  %w = arith.truncf %x : tensor<4xf64> to tensor<4xf32>
   return %w : tensor<4xf32>
 }
