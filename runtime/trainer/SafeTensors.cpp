@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SafeTensors.h"
+#include "../src/Elementwise.h"
 #include "AtomicFile.h"
 
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -684,6 +686,45 @@ int64_t Tensor::numElements() const {
   for (int64_t dim : shape)
     count *= dim;
   return count;
+}
+
+namespace {
+// An IEEE half (1 sign, 5 exponent, 10 fraction bits) as the float of the
+// same value.
+float fromHalfBits(uint16_t bits) {
+  uint32_t sign = uint32_t(bits & 0x8000u) << 16;
+  uint32_t exponent = bits >> 10 & 0x1fu, fraction = bits & 0x3ffu;
+  if (exponent == 0) {
+    // Zero or subnormal: fraction * 2^-24, exact in a float.
+    float magnitude = std::ldexp(float(fraction), -24);
+    return sign ? -magnitude : magnitude;
+  }
+  // Infinities and NaNs keep an all-ones exponent; normals rebias 15 to 127.
+  uint32_t wide = sign | (exponent == 0x1fu ? 0xffu : exponent + 112u) << 23 |
+                  fraction << 13;
+  float value;
+  std::memcpy(&value, &wide, sizeof value);
+  return value;
+}
+} // namespace
+
+bool mp::train::widenToF32(Tensor &tensor) {
+  float (*widen)(uint16_t) = tensor.dtype == "BF16"  ? runtime::fromBFloat16Bits
+                             : tensor.dtype == "F16" ? fromHalfBits
+                                                     : nullptr;
+  if (!widen)
+    return false;
+  size_t count = tensor.bytes.size() / sizeof(uint16_t);
+  std::vector<char> wide(count * sizeof(float));
+  for (size_t i = 0; i < count; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, tensor.bytes.data() + i * sizeof bits, sizeof bits);
+    float value = widen(bits);
+    std::memcpy(wide.data() + i * sizeof value, &value, sizeof value);
+  }
+  tensor.dtype = "F32";
+  tensor.bytes = std::move(wide);
+  return true;
 }
 
 size_t mp::train::dtypeSize(const std::string &dtype) {

@@ -110,6 +110,11 @@ const char *const kUsage =
     "  --steps, --warmup, --checkpoint-every, --keep take integers from 0 to "
     "2^63-1,\n"
     "  --seed from 0 to 2^64-1 (digits only)\n"
+    "  --init FILE           the parameters, global tensors under their "
+    "names; BF16 and\n"
+    "                        F16 ones (a checkpoint published in those "
+    "dtypes) widen\n"
+    "                        to float32 master parameters\n"
     "  --save FILE           the final parameters, one file of global "
     "tensors, written\n"
     "                        atomically; only a regular file, or one a "
@@ -1010,10 +1015,15 @@ void Trainer::initArguments() {
       if (it == initTensors.end())
         dieTogether(options.init + ": no tensor '" + arg.name +
                     "' for the step's parameter of that name");
+      // A checkpoint published in bf16 or f16 initialises float32 master
+      // parameters.
+      std::string storedDtype = it->second.dtype;
+      if (arg.dtype == "f32")
+        mp::train::widenToF32(it->second);
       if (it->second.dtype != safetensorsDtype(arg.dtype) ||
           it->second.shape != arg.globalShape)
         dieTogether(options.init + ": tensor '" + arg.name + "' is " +
-                    it->second.dtype + " " + shapeText(it->second.shape) +
+                    storedDtype + " " + shapeText(it->second.shape) +
                     ", but the step's parameter is " +
                     safetensorsDtype(arg.dtype) + " " +
                     shapeText(arg.globalShape));

@@ -136,14 +136,14 @@ def WidenToF32 : Pass<"mp-widen-to-f32", "::mlir::ModuleOp"> {
       elided), globals' initial values; a scalar at the type's largest
       finite value becomes the largest finite f32, so a clamp there (TOSA's
       ReLU) still bounds nothing;
-    * `arith.extf`/`arith.truncf` between those types and f32, now from
-      f32 to f32, are dropped (`mp-raise-tosa-composites` drops such
-      `tosa.cast`s).
+    * `arith.extf`/`arith.truncf` and `tosa.cast` between those types and
+      f32, now from f32 to f32, are dropped.
 
     `mp-import` runs it first, and `--mp-import-tosa` before anything else,
     so the composites are found through the casts a bf16 export has around
     them. Models without 16-bit floats are unchanged. A bitcast of 16-bit
-    floats has no f32 reading: an error, before anything changes.
+    floats has no f32 reading, and a `dense_resource` blob whose size is
+    not its type's holds no such numbers: errors, before anything changes.
   }];
 }
 
@@ -154,7 +154,7 @@ def RaiseTosaComposites
     TOSA has no op for RMSNorm, softmax or the rotary embedding; exporters
     spell them in primitives mp has no op for (`rsqrt`, `reduce_max`,
     `reciprocal`, `slice`, `concat`). This pass, the first of
-    `--mp-import-tosa`, finds each as a whole on the TOSA ops and replaces
+    `--mp-import-tosa` after `mp-widen-to-f32`, finds each as a whole on the TOSA ops and replaces
     it by the mp op (the rest is left for upstream's lowerings and
     `mp-import`):
 

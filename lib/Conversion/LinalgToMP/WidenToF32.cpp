@@ -15,12 +15,15 @@
 #include "LinalgToMP.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 #include <array>
+#include <memory>
 
 using namespace mlir;
 
@@ -40,51 +43,85 @@ APFloat widen(APFloat value) {
   return value;
 }
 
+/// Each 16-bit pattern of a type as the f32 of its value, for the blobs
+/// of that type (a model's weights are billions of elements).
+using WideningTable = std::array<float, 1 << 16>;
+
+const WideningTable &getWideningTable(FloatType type) {
+  static const auto build = [](const llvm::fltSemantics &semantics) {
+    auto table = std::make_unique<WideningTable>();
+    for (uint32_t bits = 0; bits < table->size(); ++bits)
+      (*table)[bits] =
+          widen(APFloat(semantics, APInt(16, bits))).convertToFloat();
+    return table;
+  };
+  static const std::unique_ptr<WideningTable> bf16 = build(APFloat::BFloat()),
+                                              f16 = build(APFloat::IEEEhalf());
+  return type.isBF16() ? *bf16 : *f16;
+}
+
 /// A dense_resource blob of 16-bit floats as the f32 blob of the same
-/// values; an elided blob stays elided. Every 16-bit pattern is widened
-/// once, by APFloat, into a table the elements are looked up in (a model's
-/// weights are billions of them).
-DenseResourceElementsAttr widenResource(DenseResourceElementsAttr resource,
-                                        ShapedType type) {
+/// values (of the size its type says: checked before); an elided blob
+/// stays elided.
+DenseResourceElementsAttr widenResource(DenseResourceElementsAttr resource) {
+  ShapedType type = resource.getType();
   DenseResourceElementsHandle handle = resource.getRawHandle();
   AsmResourceBlob *blob = handle.getBlob();
   ShapedType wideType = type.clone(Float32Type::get(type.getContext()));
   if (!blob)
     return DenseResourceElementsAttr::get(wideType, handle);
-  const llvm::fltSemantics &semantics =
-      cast<FloatType>(type.getElementType()).getFloatSemantics();
-  auto table = std::make_unique<std::array<float, 1 << 16>>();
-  for (uint32_t bits = 0; bits < table->size(); ++bits)
-    (*table)[bits] =
-        widen(APFloat(semantics, APInt(16, bits))).convertToFloat();
+  const WideningTable &table =
+      getWideningTable(cast<FloatType>(type.getElementType()));
   ArrayRef<char> bytes = blob->getData();
-  std::vector<float> values(bytes.size() / sizeof(uint16_t));
-  for (size_t i = 0; i < values.size(); ++i) {
+  AsmResourceBlob wide = HeapAsmResourceBlob::allocate(
+      type.getNumElements() * sizeof(float), alignof(float));
+  MutableArrayRef<char> out = wide.getMutableData();
+  for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
     uint16_t bits;
-    std::memcpy(&bits, bytes.data() + i * sizeof(uint16_t), sizeof(bits));
-    values[i] = (*table)[bits];
+    std::memcpy(&bits, bytes.data() + i * sizeof(bits), sizeof(bits));
+    std::memcpy(out.data() + i * sizeof(float), &table[bits], sizeof(float));
   }
-  return DenseF32ResourceElementsAttr::get(
-      wideType, handle.getKey(),
-      HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(values)));
+  return DenseF32ResourceElementsAttr::get(wideType, handle.getKey(),
+                                           std::move(wide));
+}
+
+/// Why `op` has no f32 reading, diagnosed; success when it has one: a
+/// bitcast reads a 16-bit float as something other than its number, and a
+/// blob whose size is not its type's holds no such numbers.
+LogicalResult checkWidenable(Operation *op) {
+  if (isa<arith::BitcastOp, tensor::BitcastOp>(op)) {
+    Type from = getElementTypeOrSelf(op->getOperand(0).getType());
+    Type to = getElementTypeOrSelf(op->getResult(0).getType());
+    if (isNarrowFloat(from) || isNarrowFloat(to))
+      return op->emitError()
+             << "cannot import a bitcast of "
+             << (from.isF16() || to.isF16() ? "f16" : "bf16")
+             << " values: mp imports bf16 and f16 models as the f32 ones "
+                "they round";
+  }
+  for (NamedAttribute attr : op->getAttrs()) {
+    auto resource = dyn_cast<DenseResourceElementsAttr>(attr.getValue());
+    if (!resource || !isNarrowFloat(resource.getType().getElementType()))
+      continue;
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    uint64_t expected = resource.getType().getNumElements() * sizeof(uint16_t);
+    if (blob && blob->getData().size() != expected)
+      return op->emitError()
+             << "dense_resource blob '" << resource.getRawHandle().getKey()
+             << "' holds " << blob->getData().size() << " bytes, but "
+             << resource.getType() << " needs " << expected;
+  }
+  return success();
 }
 
 } // namespace
 
 LogicalResult widenToF32(ModuleOp module) {
-  // Only a bitcast reads a 16-bit float as anything but its number.
-  WalkResult bitcasts = module.walk([](arith::BitcastOp bitcast) {
-    Type from = getElementTypeOrSelf(bitcast.getIn().getType());
-    Type to = getElementTypeOrSelf(bitcast.getType());
-    if (!isNarrowFloat(from) && !isNarrowFloat(to))
-      return WalkResult::advance();
-    bitcast.emitError() << "cannot import a bitcast of "
-                        << (from.isF16() || to.isF16() ? "f16" : "bf16")
-                        << " values: mp imports bf16 and f16 models as the "
-                           "f32 ones they round";
-    return WalkResult::interrupt();
+  WalkResult unwidenable = module.walk([](Operation *op) {
+    return failed(checkWidenable(op)) ? WalkResult::interrupt()
+                                      : WalkResult::advance();
   });
-  if (bitcasts.wasInterrupted())
+  if (unwidenable.wasInterrupted())
     return failure();
 
   Type f32 = Float32Type::get(module.getContext());
@@ -96,8 +133,9 @@ LogicalResult widenToF32(ModuleOp module) {
   });
   // Literals hold 16-bit patterns: each is rebuilt from its values, exactly.
   using Replaced = std::optional<std::pair<Attribute, WalkResult>>;
-  // A scalar at the largest 16-bit float is the largest f32: a clamp there
-  // (TOSA's ReLU, clamped at the type's range) bounds nothing in either
+  // A scalar at the largest 16-bit float stands for the end of the type's
+  // range (a clamp there, TOSA's ReLU; torch.finfo(dtype).min as a fill),
+  // so it becomes the end of f32's: a clamp there bounds nothing in either
   // model.
   replacer.addReplacement([&](FloatAttr scalar) -> Replaced {
     if (!isNarrowFloat(scalar.getType()))
@@ -122,15 +160,17 @@ LogicalResult widenToF32(ModuleOp module) {
     ShapedType type = resource.getType();
     if (!isNarrowFloat(type.getElementType()))
       return std::nullopt;
-    return std::make_pair(widenResource(resource, type), WalkResult::skip());
+    return std::make_pair(widenResource(resource), WalkResult::skip());
   });
   replacer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true,
                                         /*replaceLocs=*/false,
                                         /*replaceTypes=*/true);
 
-  // The conversions between 16-bit floats and f32 now convert f32 to f32.
+  // The conversions between 16-bit floats and f32 now convert f32 to f32
+  // (TOSA's where an export computes on x.float(): RMSNorm, softmax, the
+  // rotary embedding, which mp-raise-tosa-composites must see whole).
   module.walk([](Operation *op) {
-    if (!isa<arith::ExtFOp, arith::TruncFOp>(op) ||
+    if (!isa<arith::ExtFOp, arith::TruncFOp, tosa::CastOp>(op) ||
         op->getOperand(0).getType() != op->getResult(0).getType())
       return;
     op->getResult(0).replaceAllUsesWith(op->getOperand(0));

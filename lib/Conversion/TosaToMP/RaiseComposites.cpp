@@ -541,15 +541,6 @@ struct RaiseTosaComposites
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    // A bf16 or f16 model that mp-widen-to-f32 read as f32 casts f32 to f32
-    // where it computed in f32 (RMSNorm, softmax and the rotary embedding on
-    // x.float()): nothing, which the patterns must see through.
-    func.walk([](tosa::CastOp cast) {
-      if (cast.getInput().getType() != cast.getType())
-        return;
-      cast.replaceAllUsesWith(cast.getInput());
-      cast.erase();
-    });
     if (failed(applyPatternsGreedily(func, patterns)))
       return signalPassFailure();
     WalkResult result = func.walk([](Operation *op) {

@@ -220,3 +220,27 @@ func.func @bitcast_to_f16(%x: tensor<4xi16>) -> tensor<4xf16> {
   %r = arith.bitcast %x : tensor<4xi16> to tensor<4xf16>
   return %r : tensor<4xf16>
 }
+
+// -----
+
+func.func @tensor_bitcast_bf16(%x: tensor<4xi16>) -> tensor<4xbf16> {
+  // expected-error @below {{cannot import a bitcast of bf16 values: mp imports bf16 and f16 models as the f32 ones they round}}
+  %r = tensor.bitcast %x : tensor<4xi16> to tensor<4xbf16>
+  return %r : tensor<4xbf16>
+}
+
+// -----
+
+// A blob of fewer bytes than its type needs holds no bf16 numbers.
+func.func @short_blob() -> tensor<4xbf16> {
+  // expected-error @below {{dense_resource blob 'short' holds 4 bytes, but 'tensor<4xbf16>' needs 8}}
+  %w = arith.constant dense_resource<short> : tensor<4xbf16>
+  return %w : tensor<4xbf16>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      short: "0x02000000803F0040"
+    }
+  }
+#-}

@@ -8,9 +8,12 @@
 // RUN: %python -B -c "import sys; sys.path.insert(0, '%S/../../Runtime/Inputs'); import numpy, tensors; tensors.write('%t/data.safetensors', {'input0': numpy.array([[[1, 0], [0, 1], [1, -1], [2, 1]]], numpy.float32)})"
 // RUN: %mpirun -n 1 %t/train --steps 1 --init %t/weights.safetensors --data %t/data.safetensors --save %t/trained.safetensors | FileCheck %s --check-prefix=TRAIN
 // RUN: %python %S/../../Runtime/Inputs/tensors.py dump %t/trained.safetensors | FileCheck %s --check-prefix=TRAINED
-// The model exported in bf16 imports as the same model, its values widened
-// to f32 master weights, from which the same step trains the same way.
-// RUN: mp-opt %S/Inputs/weights-bf16.mlir --mp-import="weights=%t/bf16.safetensors" | FileCheck %s
+// The model exported in bf16 imports as the same model (the same IR, so
+// the same step), its values widened to f32 master weights, from which it
+// trains the same way.
+// RUN: mp-opt %s --mp-import -o %t/f32.mlir
+// RUN: mp-opt %S/Inputs/weights-bf16.mlir --mp-import="weights=%t/bf16.safetensors" -o %t/bf16.mlir
+// RUN: diff %t/f32.mlir %t/bf16.mlir
 // RUN: %python %S/../../Runtime/Inputs/tensors.py dump %t/bf16.safetensors | FileCheck %s --check-prefix=DUMP
 // RUN: %mpirun -n 1 %t/train --steps 1 --init %t/bf16.safetensors --data %t/data.safetensors --save %t/trained-bf16.safetensors | FileCheck %s --check-prefix=TRAIN
 // RUN: %python %S/../../Runtime/Inputs/tensors.py dump %t/trained-bf16.safetensors | FileCheck %s --check-prefix=TRAINED

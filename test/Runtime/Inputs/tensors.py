@@ -15,9 +15,14 @@
   tensors.py dump FILE.safetensors
       Each tensor, sorted by name: `<name> <dtype> [shape] v0 v1 ...`.
   tensors.py mutate IN OUT [--drop NAME] [--as-f64 NAME] [--transpose NAME]
+      [--as-f16 NAME] [--as-bf16 NAME] [--every-pattern NAME] [--as-f32 NAME]
       [--set NAME INDEX VALUE] [--truncate BYTES]
       A damaged copy, to check that readers refuse it. --set writes VALUE
-      (a float: nan, inf, -inf, 1e30) at the flat INDEX of NAME.
+      (a float: nan, inf, -inf, 1e30) at the flat INDEX of NAME. --as-f16
+      and --as-bf16 round NAME to that dtype (to nearest, ties to even);
+      --every-pattern fills an F16 or BF16 NAME of 65536 elements with
+      every 16-bit pattern in order, 0 in place of infinities and NaNs;
+      --as-f32 widens an F16 or BF16 NAME to F32, exactly.
 
 Exits non-zero, saying what differs, on any mismatch. Reads and writes the
 safetensors format by hand (an 8-byte header length, a JSON header, data).
@@ -32,13 +37,27 @@ import sys
 import numpy as np
 
 DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32,
-          "I64": np.int64}
+          "I64": np.int64, "F16": np.float16}
+# numpy has no bfloat16: its 16 bits, as a dtype of its own.
+BF16 = np.dtype([("bf16", "<u2")])
+
+
+def bf16_bits(array):
+    """The bf16 nearest each float32 (ties to even), as its 16 bits."""
+    bits = np.asarray(array, np.float32).view(np.uint32)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def dtype_name(array):
+    if array.dtype == BF16:
+        return "BF16"
+    return next(k for k, v in DTYPES.items() if v == array.dtype.type)
 
 
 def write(path, tensors):
     header, offset, blobs = {}, 0, []
     for name, array in tensors.items():
-        dtype = next(k for k, v in DTYPES.items() if v == array.dtype.type)
+        dtype = dtype_name(array)
         blob = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"))
         blob = blob.tobytes()
         header[name] = {"dtype": dtype, "shape": list(array.shape),
@@ -60,7 +79,8 @@ def read(path):
     tensors = {}
     for name, entry in header.items():
         begin, end = entry["data_offsets"]
-        dtype = np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
+        dtype = BF16 if entry["dtype"] == "BF16" else np.dtype(
+            DTYPES[entry["dtype"]]).newbyteorder("<")
         tensors[name] = np.frombuffer(data[begin:end], dtype=dtype).reshape(
             entry["shape"])
     return tensors
@@ -170,7 +190,7 @@ def losses(args):
 def dump(args):
     for name, array in sorted(read(args.file).items()):
         values = " ".join(f"{v:g}" for v in array.reshape(-1).tolist())
-        dtype = next(k for k, v in DTYPES.items() if v == array.dtype.type)
+        dtype = dtype_name(array)
         print(f"{name} {dtype} {list(array.shape)} {values}")
 
 
@@ -182,6 +202,21 @@ def mutate(args):
         tensors[name] = tensors[name].astype(np.float64)
     for name in args.transpose:
         tensors[name] = tensors[name].T
+    for name in args.as_f16:
+        tensors[name] = tensors[name].astype(np.float16)
+    for name in args.as_bf16:
+        tensors[name] = bf16_bits(tensors[name]).view(BF16)
+    for name in args.every_pattern:
+        patterns = np.arange(1 << 16, dtype=np.uint16)
+        exponent = 0x7C00 if tensors[name].dtype == np.float16 else 0x7F80
+        # All-ones exponent: an infinity or a NaN, which readers refuse.
+        patterns[(patterns & exponent) == exponent] = 0
+        tensors[name] = patterns.view(tensors[name].dtype).reshape(
+            tensors[name].shape)
+    for name in args.as_f32:
+        array = tensors[name]
+        tensors[name] = (array.view(np.uint16).astype(np.uint32) << 16).view(
+            np.float32) if array.dtype == BF16 else array.astype(np.float32)
     for name, index, value in args.set:
         tensors[name] = tensors[name].copy()
         tensors[name].reshape(-1)[int(index)] = float(value)
@@ -219,7 +254,8 @@ def main():
     damage = commands.add_parser("mutate")
     damage.add_argument("input")
     damage.add_argument("output")
-    for option in ("--drop", "--as-f64", "--transpose"):
+    for option in ("--drop", "--as-f64", "--transpose", "--as-f16",
+                   "--as-bf16", "--every-pattern", "--as-f32"):
         damage.add_argument(option, action="append", default=[])
     damage.add_argument("--set", nargs=3, action="append", default=[],
                         metavar=("NAME", "INDEX", "VALUE"))

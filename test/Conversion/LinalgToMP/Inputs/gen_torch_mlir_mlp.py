@@ -51,7 +51,8 @@ def splat_value(layer, bias, shared):
 
 
 def bf16_bits(value):
-    """The bf16 nearest to `value` (ties to even), as its 16 bits."""
+    """The bf16 nearest to `value` (ties to even), as its 16 bits (the
+    rounding of tensors.py's bf16_bits, which needs numpy)."""
     bits = struct.unpack("<I", struct.pack("<f", value))[0]
     return (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
 

@@ -64,9 +64,8 @@ def fmt(value):
 
 def to_bf16(value):
     """The bf16 nearest to `value` (ties to even)."""
-    bits = struct.unpack("<I", struct.pack("<f", value))[0]
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
-    return struct.unpack("<f", struct.pack("<I", bits << 16))[0]
+    bits = tensors_py.bf16_bits([value]).astype(np.uint32) << 16
+    return float(bits.view(np.float32)[0])
 
 
 # The element type tensors are written in: the model's, or f32 inside what
