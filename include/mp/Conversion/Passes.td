@@ -133,9 +133,10 @@ def WidenToF32 : Pass<"mp-widen-to-f32", "::mlir::ModuleOp"> {
       globals) becomes f32;
     * literals widen exactly (every bf16 and f16 number is an f32): dense
       and splat constants, `dense_resource` blobs (an elided blob stays
-      elided), globals' initial values; a scalar at the type's largest
-      finite value becomes the largest finite f32, so a clamp there (TOSA's
-      ReLU) still bounds nothing;
+      elided), globals' initial values; a clamp bound at the type's largest
+      finite value (`tosa.clamp`'s, or a scalar constant only minima and
+      maxima read), the end of its range, becomes the largest finite f32,
+      so the clamp (TOSA's ReLU) still bounds nothing;
     * `arith.extf`/`arith.truncf` and `tosa.cast` between those types and
       f32, now from f32 to f32, are dropped.
 

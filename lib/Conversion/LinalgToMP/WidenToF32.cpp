@@ -114,6 +114,45 @@ LogicalResult checkWidenable(Operation *op) {
   return success();
 }
 
+/// A clamp bound at the largest value of its 16-bit type: an attribute of
+/// `op` (by name), and its sign.
+struct RangeEnd {
+  Operation *op;
+  StringAttr name;
+  bool negative;
+};
+
+/// The clamp bounds at the largest value of their 16-bit type: TOSA's
+/// clamp's, and scalar constants only minima and maxima read (a clamp in
+/// linalg). Such a bound stands for the end of the type's range (TOSA's
+/// ReLU clamps there), so widened it becomes the end of f32's, where the
+/// clamp bounds nothing either; other literals at that value (a fill of
+/// torch.finfo(dtype).min) widen exactly.
+SmallVector<RangeEnd> findRangeEnds(ModuleOp module) {
+  SmallVector<RangeEnd> ends;
+  auto note = [&](Operation *op, StringRef name) {
+    auto scalar = op->getAttrOfType<FloatAttr>(name);
+    if (scalar && isNarrowFloat(scalar.getType()) &&
+        scalar.getValue().isLargest())
+      ends.push_back({op, StringAttr::get(op->getContext(), name),
+                      scalar.getValue().isNegative()});
+  };
+  auto isMinOrMax = [](Operation *user) {
+    return isa<arith::MinimumFOp, arith::MaximumFOp, arith::MinNumFOp,
+               arith::MaxNumFOp>(user);
+  };
+  module.walk([&](Operation *op) {
+    if (isa<tosa::ClampOp>(op)) {
+      note(op, "min_val");
+      note(op, "max_val");
+    } else if (isa<arith::ConstantOp>(op) && !op->use_empty() &&
+               llvm::all_of(op->getUsers(), isMinOrMax)) {
+      note(op, "value");
+    }
+  });
+  return ends;
+}
+
 } // namespace
 
 LogicalResult widenToF32(ModuleOp module) {
@@ -133,19 +172,11 @@ LogicalResult widenToF32(ModuleOp module) {
   });
   // Literals hold 16-bit patterns: each is rebuilt from its values, exactly.
   using Replaced = std::optional<std::pair<Attribute, WalkResult>>;
-  // A scalar at the largest 16-bit float stands for the end of the type's
-  // range (a clamp there, TOSA's ReLU; torch.finfo(dtype).min as a fill),
-  // so it becomes the end of f32's: a clamp there bounds nothing in either
-  // model.
   replacer.addReplacement([&](FloatAttr scalar) -> Replaced {
     if (!isNarrowFloat(scalar.getType()))
       return std::nullopt;
-    APFloat value = scalar.getValue();
-    APFloat wide =
-        value.isLargest()
-            ? APFloat::getLargest(APFloat::IEEEsingle(), value.isNegative())
-            : widen(value);
-    return std::make_pair(FloatAttr::get(f32, wide), WalkResult::skip());
+    return std::make_pair(FloatAttr::get(f32, widen(scalar.getValue())),
+                          WalkResult::skip());
   });
   replacer.addReplacement([&](DenseFPElementsAttr dense) -> Replaced {
     if (!isNarrowFloat(dense.getElementType()))
@@ -162,9 +193,14 @@ LogicalResult widenToF32(ModuleOp module) {
       return std::nullopt;
     return std::make_pair(widenResource(resource), WalkResult::skip());
   });
+  SmallVector<RangeEnd> rangeEnds = findRangeEnds(module);
   replacer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true,
                                         /*replaceLocs=*/false,
                                         /*replaceTypes=*/true);
+  for (const RangeEnd &end : rangeEnds)
+    end.op->setAttr(
+        end.name, FloatAttr::get(f32, APFloat::getLargest(APFloat::IEEEsingle(),
+                                                          end.negative)));
 
   // The conversions between 16-bit floats and f32 now convert f32 to f32
   // (TOSA's where an export computes on x.float(): RMSNorm, softmax, the

@@ -1,8 +1,8 @@
 // RUN: mp-opt %s --mp-widen-to-f32 -split-input-file | FileCheck %s
 
-// Types and scalars become f32; the largest bf16 (a clamp at the type's
-// range) becomes the largest f32, another scalar widens exactly (0.333333
-// in bf16 is 0.333984375). Conversions between bf16 and f32 go; one to or
+// Types and scalars become f32; the largest bf16 as a clamp bound (only
+// a minimum reads it: the end of the type's range) becomes the largest
+// f32, another scalar widens exactly (0.333333 in bf16 is 0.333984375). Conversions between bf16 and f32 go; one to or
 // from another type (f64) stays, from and to f32.
 
 // CHECK-LABEL: func.func @body
@@ -105,6 +105,24 @@ func.func @half(%x: tensor<4xf16>) -> tensor<4xf16> {
     }
   }
 #-}
+
+// -----
+
+// The largest bf16 that is not a clamp bound (a fill that a select
+// writes, as torch.finfo(dtype).min) widens exactly, as any value.
+
+// CHECK-LABEL: func.func @fill
+// CHECK: arith.constant -3.38953139E+38 : f32
+func.func @fill(%x: tensor<4xbf16>, %keep: tensor<4xi1>) -> tensor<4xbf16> {
+  %lowest = arith.constant -3.38953139E+38 : bf16
+  %e = tensor.empty() : tensor<4xbf16>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%x, %keep : tensor<4xbf16>, tensor<4xi1>) outs(%e : tensor<4xbf16>) {
+  ^bb0(%in: bf16, %k: i1, %out: bf16):
+    %s = arith.select %k, %in, %lowest : bf16
+    linalg.yield %s : bf16
+  } -> tensor<4xbf16>
+  return %r : tensor<4xbf16>
+}
 
 // -----
 
