@@ -104,12 +104,15 @@ LogicalResult checkWidenable(Operation *op) {
     if (!resource || !isNarrowFloat(resource.getType().getElementType()))
       continue;
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    uint64_t expected = resource.getType().getNumElements() * sizeof(uint16_t);
-    if (blob && blob->getData().size() != expected)
+    // Divided, not multiplied: the element count comes from the user.
+    size_t size = blob ? blob->getData().size() : 0;
+    if (blob && (size % sizeof(uint16_t) != 0 ||
+                 size / sizeof(uint16_t) !=
+                     uint64_t(resource.getType().getNumElements())))
       return op->emitError()
              << "dense_resource blob '" << resource.getRawHandle().getKey()
-             << "' holds " << blob->getData().size() << " bytes, but "
-             << resource.getType() << " needs " << expected;
+             << "' holds " << size << " bytes, not 2 for each element of "
+             << resource.getType();
   }
   return success();
 }
@@ -203,8 +206,8 @@ LogicalResult widenToF32(ModuleOp module) {
                                                           end.negative)));
 
   // The conversions between 16-bit floats and f32 now convert f32 to f32
-  // (TOSA's where an export computes on x.float(): RMSNorm, softmax, the
-  // rotary embedding, which mp-raise-tosa-composites must see whole).
+  // (TOSA's casts where an export computes on x.float(): RMSNorm, softmax,
+  // the rotary embedding, which mp-raise-tosa-composites must see whole).
   module.walk([](Operation *op) {
     if (!isa<arith::ExtFOp, arith::TruncFOp, tosa::CastOp>(op) ||
         op->getOperand(0).getType() != op->getResult(0).getType())

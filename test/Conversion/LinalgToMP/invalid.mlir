@@ -233,7 +233,7 @@ func.func @tensor_bitcast_bf16(%x: tensor<4xi16>) -> tensor<4xbf16> {
 
 // A blob of fewer bytes than its type needs holds no bf16 numbers.
 func.func @short_blob() -> tensor<4xbf16> {
-  // expected-error @below {{dense_resource blob 'short' holds 4 bytes, but 'tensor<4xbf16>' needs 8}}
+  // expected-error @below {{dense_resource blob 'short' holds 4 bytes, not 2 for each element of 'tensor<4xbf16>'}}
   %w = arith.constant dense_resource<short> : tensor<4xbf16>
   return %w : tensor<4xbf16>
 }
