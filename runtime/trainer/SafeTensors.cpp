@@ -708,20 +708,27 @@ float fromHalfBits(uint16_t bits) {
 }
 } // namespace
 
-bool mp::train::widenToF32(Tensor &tensor) {
-  float (*widen)(uint16_t) = tensor.dtype == "BF16"  ? runtime::fromBFloat16Bits
-                             : tensor.dtype == "F16" ? fromHalfBits
-                                                     : nullptr;
+bool mp::train::widenToF32(const std::string &dtype, const char *in,
+                           size_t count, char *out) {
+  float (*widen)(uint16_t) = dtype == "BF16"  ? runtime::fromBFloat16Bits
+                             : dtype == "F16" ? fromHalfBits
+                                              : nullptr;
   if (!widen)
     return false;
-  size_t count = tensor.bytes.size() / sizeof(uint16_t);
-  std::vector<char> wide(count * sizeof(float));
   for (size_t i = 0; i < count; ++i) {
     uint16_t bits;
-    std::memcpy(&bits, tensor.bytes.data() + i * sizeof bits, sizeof bits);
+    std::memcpy(&bits, in + i * sizeof bits, sizeof bits);
     float value = widen(bits);
-    std::memcpy(wide.data() + i * sizeof value, &value, sizeof value);
+    std::memcpy(out + i * sizeof value, &value, sizeof value);
   }
+  return true;
+}
+
+bool mp::train::widenToF32(Tensor &tensor) {
+  size_t count = tensor.bytes.size() / sizeof(uint16_t);
+  std::vector<char> wide(count * sizeof(float));
+  if (!widenToF32(tensor.dtype, tensor.bytes.data(), count, wide.data()))
+    return false;
   tensor.dtype = "F32";
   tensor.bytes = std::move(wide);
   return true;

@@ -59,11 +59,16 @@ bool parseJson(const std::string &text, JsonValue &value, std::string &error);
 // A shape as messages write it: "[2, 3]".
 std::string shapeText(const std::vector<int64_t> &shape);
 
-// Makes a BF16 or F16 tensor the F32 tensor of its values (every one of
-// them is an F32, so nothing rounds): a checkpoint published in 16-bit
-// floats initialises float32 master parameters, as mp-import widens a
-// model exported in those dtypes. Returns false, leaving it as it is, for
-// other dtypes.
+// Writes the F32 values of the `count` BF16 or F16 elements (as `dtype`
+// names them) at `in` to `out` (every such value is an F32, so nothing
+// rounds); returns false, writing nothing, for other dtypes. mp-import
+// widens the weights of a model exported in those dtypes with it.
+bool widenToF32(const std::string &dtype, const char *in, size_t count,
+                char *out);
+
+// Makes a BF16 or F16 tensor the F32 tensor of its values: a checkpoint
+// published in 16-bit floats initialises float32 master parameters.
+// Returns false, leaving it as it is, for other dtypes.
 bool widenToF32(Tensor &tensor);
 
 // Element size in bytes of a safetensors dtype name, or 0 if unknown.

@@ -55,8 +55,9 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
       inputs, each reshaped after; reshapes that meet fold into one.
 
     A bf16 or f16 model (`model.bfloat16()`, `.half()`) first becomes the
-    f32 model it rounds (`mp-widen-to-f32`): its weights are then f32 master weights, and
-    `--mp-train-step="precision=bf16"` runs its GEMMs in bf16.
+    f32 model it rounds (`mp-widen-to-f32`): its weights are then f32
+    master weights, and `--mp-train-step="precision=bf16"` runs its GEMMs
+    in bf16.
 
     Parameters. Function arguments become named model values (`mp.param`
     or `mp.input`): arguments already named keep their role and name; an
@@ -155,9 +156,9 @@ def RaiseTosaComposites
     TOSA has no op for RMSNorm, softmax or the rotary embedding; exporters
     spell them in primitives mp has no op for (`rsqrt`, `reduce_max`,
     `reciprocal`, `slice`, `concat`). This pass, the first of
-    `--mp-import-tosa` after `mp-widen-to-f32`, finds each as a whole on the TOSA ops and replaces
-    it by the mp op (the rest is left for upstream's lowerings and
-    `mp-import`):
+    `--mp-import-tosa` after `mp-widen-to-f32`, finds each as a whole on
+    the TOSA ops and replaces it by the mp op (the rest is left for
+    upstream's lowerings and `mp-import`):
 
     * `mp.rms_norm`: `x · rsqrt(mean(x²) + eps) · weight` over the last
       axis, as torch-mlir spells torchtitan's RMSNorm: `tosa.pow` by 2 (or

@@ -21,7 +21,8 @@ namespace mp::import {
 /// Reads a model exported in bf16 or f16 as the f32 model it rounds: those
 /// types become f32, literals widen exactly, and the conversions between
 /// them and f32 are dropped. Fails, diagnosed, before changing anything for
-/// what has no f32 reading (a bitcast of 16-bit floats).
+/// what has no f32 reading (a bitcast of 16-bit floats, a blob of another
+/// size than its type's).
 mlir::LogicalResult widenToF32(mlir::ModuleOp module);
 
 /// The scalar a tensor holds everywhere, when it is a splat constant or a

@@ -13,6 +13,7 @@
 #include "mp/Conversion/Passes.h"
 
 #include "LinalgToMP.h"
+#include "SafeTensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -21,9 +22,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-
-#include <array>
-#include <memory>
 
 using namespace mlir;
 
@@ -43,23 +41,6 @@ APFloat widen(APFloat value) {
   return value;
 }
 
-/// Each 16-bit pattern of a type as the f32 of its value, for the blobs
-/// of that type (a model's weights are billions of elements).
-using WideningTable = std::array<float, 1 << 16>;
-
-const WideningTable &getWideningTable(FloatType type) {
-  static const auto build = [](const llvm::fltSemantics &semantics) {
-    auto table = std::make_unique<WideningTable>();
-    for (uint32_t bits = 0; bits < table->size(); ++bits)
-      (*table)[bits] =
-          widen(APFloat(semantics, APInt(16, bits))).convertToFloat();
-    return table;
-  };
-  static const std::unique_ptr<WideningTable> bf16 = build(APFloat::BFloat()),
-                                              f16 = build(APFloat::IEEEhalf());
-  return type.isBF16() ? *bf16 : *f16;
-}
-
 /// A dense_resource blob of 16-bit floats as the f32 blob of the same
 /// values (of the size its type says: checked before); an elided blob
 /// stays elided.
@@ -70,17 +51,13 @@ DenseResourceElementsAttr widenResource(DenseResourceElementsAttr resource) {
   ShapedType wideType = type.clone(Float32Type::get(type.getContext()));
   if (!blob)
     return DenseResourceElementsAttr::get(wideType, handle);
-  const WideningTable &table =
-      getWideningTable(cast<FloatType>(type.getElementType()));
-  ArrayRef<char> bytes = blob->getData();
-  AsmResourceBlob wide = HeapAsmResourceBlob::allocate(
-      type.getNumElements() * sizeof(float), alignof(float));
-  MutableArrayRef<char> out = wide.getMutableData();
-  for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
-    uint16_t bits;
-    std::memcpy(&bits, bytes.data() + i * sizeof(bits), sizeof(bits));
-    std::memcpy(out.data() + i * sizeof(float), &table[bits], sizeof(float));
-  }
+  // The trainer's widening of a safetensors checkpoint's BF16 and F16.
+  size_t count = type.getNumElements();
+  AsmResourceBlob wide =
+      HeapAsmResourceBlob::allocate(count * sizeof(float), alignof(float));
+  train::widenToF32(type.getElementType().isBF16() ? "BF16" : "F16",
+                    blob->getData().data(), count,
+                    wide.getMutableData().data());
   return DenseF32ResourceElementsAttr::get(wideType, handle.getKey(),
                                            std::move(wide));
 }
