@@ -91,7 +91,9 @@
 # step.h, the linked trainer, comm.json, memory.json and, after training,
 # metrics.csv (mp-train --metrics) and its plot loss.png (default:
 # $MP_BUILD_DIR/ffn). --no-run stops after linking. --no-build uses the
-# tools already built in $MP_BUILD_DIR (default build/). $MP_MPIRUN
+# tools already built in $MP_BUILD_DIR (default build/); $MP_LINK links the
+# trainer (default: its bin/mp-link; emulated-cuda/bin/mp-link links the
+# CUDA backend built on the emulated CUDA platform). $MP_MPIRUN
 # overrides the launcher (default: mpirun, as root with
 # --allow-run-as-root --oversubscribe).
 set -euo pipefail
@@ -295,7 +297,7 @@ awk '/"function": ".*_train_step"/ { in_step = 1 }
 "$mp_opt" "$out/step.mlir" --mp-lower-to-runtime -o "$out/lowered.mlir"
 "$build/bin/mp-translate" "$out/lowered.mlir" --emit-header -o "$out/step.h"
 "$build/bin/mp-translate" "$out/lowered.mlir" -o "$out/step.o"
-"$build/bin/mp-link" "$out/step.o" -o "$out/train"
+"${MP_LINK:-$build/bin/mp-link}" "$out/step.o" -o "$out/train"
 echo "Compiled step: $out/step.o (runtime calls: $out/lowered.mlir, header:"
 echo "  $out/step.h), linked with the trainer: $out/train"
 if ((!run)); then

@@ -78,7 +78,11 @@ if subprocess.run(["/usr/bin/python3", "-c", "import matplotlib"],
 config.substitutions.append(("%python", "/usr/bin/python3"))
 
 # The runtime's CUDA backend: built in (cuda-runtime), and a GPU to run it on
-# (cuda-gpu). Without a GPU its tests are UNSUPPORTED, as in CI.
+# (cuda-gpu). Without a GPU, the backend built on the emulated CUDA platform
+# (runtime/test/emulated-cuda: kernels on CPU fibers, cuBLAS on the host's
+# BLAS, NCCL over MPI) runs the same tests (cuda-emulated), as in CI.
+# Either way they are `cuda-backend` tests, and %cuda_bin holds the
+# mp-runtime-test and mp-link to run them with.
 if config.mp_runtime_has_cuda:
     config.available_features.add("cuda-runtime")
 try:
@@ -88,3 +92,12 @@ try:
         config.available_features.add("cuda-gpu")
 except (OSError, subprocess.TimeoutExpired):
     pass
+cuda_bin = None
+if "cuda-gpu" in config.available_features and config.mp_runtime_has_cuda:
+    cuda_bin = config.mp_tools_dir
+elif config.mp_emulated_cuda:
+    config.available_features.add("cuda-emulated")
+    cuda_bin = os.path.join(config.mp_obj_root, "emulated-cuda", "bin")
+if cuda_bin:
+    config.available_features.add("cuda-backend")
+    config.substitutions.append(("%cuda_bin", cuda_bin))

@@ -110,9 +110,10 @@ cudaError_t launchBroadcast(cudaStream_t stream, int rank,
 cudaError_t launchTranspose(cudaStream_t stream, int rank,
                             const int64_t *inShape, const int *perm,
                             TensorIn in, TensorOut out);
-/// Copies [a][b][c] blocks of `elementBytes` elements to [b][a][c]: packs
-/// the pieces of a dim piece after piece (a = outer, b = pieces), or
-/// concatenates contiguous pieces along a dim (a = pieces, b = outer).
+/// Copies [a][b][c] blocks of `elementBytes` (2, 4 or 8) elements to
+/// [b][a][c]: packs the pieces of a dim piece after piece (a = outer,
+/// b = pieces), or concatenates contiguous pieces along a dim (a = pieces,
+/// b = outer).
 cudaError_t launchSwapLeadingDims(cudaStream_t stream, const void *in,
                                   void *out, int64_t a, int64_t b, int64_t c,
                                   size_t elementBytes);

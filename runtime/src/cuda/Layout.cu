@@ -396,21 +396,38 @@ cudaError_t launchTranspose(cudaStream_t stream, int rank,
   return cudaGetLastError();
 }
 
+/// Calls `launch` with a value of the unsigned type of `elementBytes`
+/// bytes (bfloat16's 2, float32's 4, or 8), the type the copy kernels move
+/// elements as.
+template <typename Launch>
+cudaError_t withElementType(size_t elementBytes, Launch launch) {
+  switch (elementBytes) {
+  case 2:
+    launch(uint16_t());
+    break;
+  case 4:
+    launch(uint32_t());
+    break;
+  case 8:
+    launch(uint64_t());
+    break;
+  default:
+    return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
 cudaError_t launchSwapLeadingDims(cudaStream_t stream, const void *in,
                                   void *out, int64_t a, int64_t b, int64_t c,
                                   size_t elementBytes) {
   int64_t count = a * b * c;
   if (count == 0)
     return cudaSuccess;
-  if (elementBytes == 8)
+  return withElementType(elementBytes, [&](auto element) {
+    using T = decltype(element);
     swapLeadingDimsKernel<<<gridFor(count), kThreads, 0, stream>>>(
-        static_cast<const uint64_t *>(in), static_cast<uint64_t *>(out), a, b,
-        c);
-  else
-    swapLeadingDimsKernel<<<gridFor(count), kThreads, 0, stream>>>(
-        static_cast<const uint32_t *>(in), static_cast<uint32_t *>(out), a, b,
-        c);
-  return cudaGetLastError();
+        static_cast<const T *>(in), static_cast<T *>(out), a, b, c);
+  });
 }
 
 cudaError_t launchCopyPiece(cudaStream_t stream, const DimView &view,
@@ -420,15 +437,12 @@ cudaError_t launchCopyPiece(cudaStream_t stream, const DimView &view,
   if (count == 0)
     return cudaSuccess;
   int64_t inRowElements = view.extent * view.inner;
-  if (view.elementBytes == 8)
+  return withElementType(view.elementBytes, [&](auto element) {
+    using T = decltype(element);
     copyPieceKernel<<<gridFor(count), kThreads, 0, stream>>>(
-        static_cast<const uint64_t *>(in), static_cast<uint64_t *>(out),
-        view.outer, inRowElements, rowElements, p * rowElements);
-  else
-    copyPieceKernel<<<gridFor(count), kThreads, 0, stream>>>(
-        static_cast<const uint32_t *>(in), static_cast<uint32_t *>(out),
-        view.outer, inRowElements, rowElements, p * rowElements);
-  return cudaGetLastError();
+        static_cast<const T *>(in), static_cast<T *>(out), view.outer,
+        inRowElements, rowElements, p * rowElements);
+  });
 }
 
 } // namespace mp::runtime::cuda
