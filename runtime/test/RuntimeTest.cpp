@@ -2510,7 +2510,10 @@ void testEmbedding(mp_context *ctx) {
     CHECK_OK(ctx, mp_embedding_grad_f32(ctx, c.n, c.vocab, c.dim,
                                         idBuffer.as<int64_t>(),
                                         gradBuffer.floats(), gradOut.floats()));
-    expect(closeTo(gradOut.read(), tableGrad), what + " gradient");
+    // The CUDA kernel adds a row's terms with atomics, in whatever order
+    // its blocks run: a sum that cancels is near zero but carries the
+    // rounding of its terms, so the tolerance is the largest sum's.
+    expect(closeToLargest(gradOut.read(), tableGrad, 1e-5), what + " gradient");
   }
 }
 

@@ -234,9 +234,11 @@ void runBlocks(dim3 grid, dim3 block, size_t sharedBytes,
   run.shared = shared.get();
   blockDim = block;
   gridDim = grid;
-  for (unsigned z = 0; z < grid.z; ++z)
-    for (unsigned y = 0; y < grid.y; ++y)
-      for (unsigned x = 0; x < grid.x; ++x) {
+  // Last block first: a GPU runs blocks in no order, and a kernel that
+  // needs one (block 0 before the others) fails here.
+  for (unsigned z = grid.z; z-- > 0;)
+    for (unsigned y = grid.y; y-- > 0;)
+      for (unsigned x = grid.x; x-- > 0;) {
         blockIdx = {x, y, z};
         std::memset(run.shared, 0xff, bytes);
         runBlock(run);

@@ -19,7 +19,8 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
-// Blocks run one at a time, so a static is one block's shared memory.
+// Blocks run one at a time (last first), so a static is one block's shared
+// memory.
 #define __shared__ static
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
