@@ -667,19 +667,29 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *graph) {
     return cudaErrorStreamCaptureUnmatched;
   capturesOfThisThread.erase(capture);
   // Every stream the capture forked must have been joined back: the
-  // origin waits for all of its work.
+  // origin waits, directly or through other streams' waits, for all of
+  // its work.
   Queue &origin = capture->recording->queueOf(stream);
+  std::map<const Queue *, uint64_t> waitedFor = {{&origin, origin.queued}};
+  for (std::vector<const Queue *> pending = {&origin}; !pending.empty();) {
+    const Queue *queue = pending.back();
+    pending.pop_back();
+    for (uint64_t i = 0; i < waitedFor[queue]; ++i) {
+      const Item &item = queue->items[i];
+      if (!item.waitQueue)
+        continue;
+      uint64_t &reached = waitedFor[item.waitQueue];
+      if (item.waitUntil > reached) {
+        reached = item.waitUntil;
+        pending.push_back(item.waitQueue);
+      }
+    }
+  }
   bool joined = true;
   for (auto &[owner, queue] : capture->recording->queues) {
     if (owner->capture == capture)
       owner->capture = nullptr;
-    if (queue.get() == &origin || queue->queued == 0)
-      continue;
-    bool waited = false;
-    for (const Item &item : origin.items)
-      waited |=
-          item.waitQueue == queue.get() && item.waitUntil == queue->queued;
-    joined &= waited;
+    joined &= waitedFor[queue.get()] == queue->queued;
   }
   if (capture->invalidated || !joined) {
     delete capture;
