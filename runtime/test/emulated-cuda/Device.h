@@ -72,45 +72,38 @@ void launchKernel(const void *kernel, dim3 grid, dim3 block, size_t sharedBytes,
 
 /// `kernel<<<grid, block, sharedBytes, stream>>>(args...)`, as
 /// translate-launches.py writes it: launch(kernel, grid, ...)(args...).
-/// The arguments are converted to the kernel's parameter types and copied
-/// when the launch is made, as CUDA copies them.
-template <typename... Params> struct Launch {
-  void (*kernel)(Params...);
-  dim3 grid, block;
-  size_t sharedBytes;
-  cudaStream_t stream;
-  template <typename... Args> void operator()(Args &&...args) const {
-    std::tuple<std::decay_t<Params>...> values(std::forward<Args>(args)...);
-    launchKernel(reinterpret_cast<const void *>(kernel), grid, block,
-                 sharedBytes, stream,
-                 [kernel = kernel, values] { std::apply(kernel, values); });
-  }
-};
-template <typename... Params>
-Launch<Params...> launch(void (*kernel)(Params...), dim3 grid, dim3 block,
-                         size_t sharedBytes = 0,
-                         cudaStream_t stream = nullptr) {
-  return {kernel, grid, block, sharedBytes, stream};
-}
-
-/// The same for a template kernel whose arguments are deduced: `body` calls
-/// it on copies of the arguments. It has no address to set attributes on.
-template <typename Body> struct DeducedLaunch {
+/// `body` calls the kernel on copies of the arguments made when the launch
+/// is, as CUDA copies them; `kernel` is its address, for its attributes
+/// (none for a template kernel whose arguments are deduced: its body is a
+/// generic lambda, launchDeduced).
+template <typename Body> struct Launch {
+  const void *kernel;
   Body body;
   dim3 grid, block;
   size_t sharedBytes;
   cudaStream_t stream;
   template <typename... Args> void operator()(Args &&...args) const {
     std::tuple<std::decay_t<Args>...> values(std::forward<Args>(args)...);
-    launchKernel(nullptr, grid, block, sharedBytes, stream,
+    launchKernel(kernel, grid, block, sharedBytes, stream,
                  [body = body, values] { std::apply(body, values); });
   }
 };
+template <typename... Params>
+Launch<void (*)(Params...)> launch(void (*kernel)(Params...), dim3 grid,
+                                   dim3 block, size_t sharedBytes = 0,
+                                   cudaStream_t stream = nullptr) {
+  return {reinterpret_cast<const void *>(kernel),
+          kernel,
+          grid,
+          block,
+          sharedBytes,
+          stream};
+}
 template <typename Body>
-DeducedLaunch<Body> launchDeduced(Body body, dim3 grid, dim3 block,
-                                  size_t sharedBytes = 0,
-                                  cudaStream_t stream = nullptr) {
-  return {body, grid, block, sharedBytes, stream};
+Launch<Body> launchDeduced(Body body, dim3 grid, dim3 block,
+                           size_t sharedBytes = 0,
+                           cudaStream_t stream = nullptr) {
+  return {nullptr, body, grid, block, sharedBytes, stream};
 }
 
 } // namespace mp::emulation

@@ -153,6 +153,13 @@ bool refusedInCapture() {
   return true;
 }
 
+/// Where work queued on `stream` goes: the queue of the capture that holds
+/// it, or its own.
+Queue &queueOf(cudaStream_t stream) {
+  return stream->capture ? stream->capture->recording->queueOf(stream)
+                         : stream->live;
+}
+
 void runEverything() {
   runAll(legacyStream.live);
   for (cudaStream_t stream : streams)
@@ -165,6 +172,14 @@ void *allocate(size_t bytes) {
   if (pointer)
     // Uninitialized device memory reads as NaN.
     std::memset(pointer, 0xff, rounded);
+  return pointer;
+}
+
+/// Device memory, registered for the pointer checks.
+void *allocateDevice(size_t bytes) {
+  void *pointer = allocate(bytes);
+  if (pointer)
+    deviceAllocations[static_cast<char *>(pointer)] = bytes;
   return pointer;
 }
 
@@ -212,12 +227,9 @@ namespace mp::emulation {
 
 cudaError_t enqueue(cudaStream_t stream, std::function<void()> work) {
   stream = resolve(stream);
-  if (CUgraph_st *capture = stream->capture) {
-    if (!capture->invalidated)
-      capture->recording->queueOf(stream).push({std::move(work)});
-    return cudaSuccess;
-  }
-  stream->live.push({std::move(work)});
+  // An invalidated capture records nothing more.
+  if (!stream->capture || !stream->capture->invalidated)
+    queueOf(stream).push({std::move(work)});
   return cudaSuccess;
 }
 
@@ -420,8 +432,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   stream = resolve(stream);
   event->capture = stream->capture;
-  event->queue = stream->capture ? &stream->capture->recording->queueOf(stream)
-                                 : &stream->live;
+  event->queue = &queueOf(stream);
   event->position = event->queue->queued;
   return cudaSuccess;
 }
@@ -440,9 +451,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event,
       return cudaErrorStreamCaptureInvalidated;
     stream->capture = event->capture;
   }
-  Queue &queue = stream->capture ? stream->capture->recording->queueOf(stream)
-                                 : stream->live;
-  queue.push({nullptr, event->queue, event->position});
+  queueOf(stream).push({nullptr, event->queue, event->position});
   return cudaSuccess;
 }
 
@@ -459,10 +468,9 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event) {
 cudaError_t cudaMalloc(void **pointer, size_t bytes) {
   if (refusedInCapture())
     return cudaErrorStreamCaptureUnsupported;
-  *pointer = allocate(bytes);
+  *pointer = allocateDevice(bytes);
   if (!*pointer)
     return cudaErrorMemoryAllocation;
-  deviceAllocations[static_cast<char *>(*pointer)] = bytes;
   return cudaSuccess;
 }
 
@@ -503,10 +511,9 @@ cudaError_t cudaFreeHost(void *pointer) {
 
 cudaError_t cudaMallocAsync(void **pointer, size_t bytes, cudaStream_t stream) {
   stream = resolve(stream);
-  *pointer = allocate(bytes);
+  *pointer = allocateDevice(bytes);
   if (!*pointer)
     return cudaErrorMemoryAllocation;
-  deviceAllocations[static_cast<char *>(*pointer)] = bytes;
   if (stream->capture) {
     stream->capture->recording->allocations.insert(*pointer);
     graphAllocations[*pointer] = stream->capture->recording.get();
