@@ -31,7 +31,12 @@ them. mp-run bounds random integer inputs by the rows of the table that
 consumes them (ids) or the classes of their cross entropy (labels), so
 every lookup and label is valid.
 
+With --backends, each seed's partitioned step is also compiled, linked
+with the stock trainer and trained on its mesh's ranks on those backends
+against the model on one rank (run_compiled).
+
   scripts/fuzz-spmd.py [--build build] [--seeds 1-200]
+                       [--backends host,cuda] [--cuda-bin DIR]
 """
 import argparse
 import os
@@ -309,58 +314,229 @@ def options(seed):
     return step, passes, plan_keys
 
 
-def check(build, text, seed):
+def check(build, text, seed, compiled):
     """Returns None if the seed's model survives the chain, else why not.
     A seed with tp-reduce-dtype=bf16 is checked without it first, exactly;
     then with it, whose rounded sums (of logits before a loss, say) move a
-    result by bf16's rounding times the cancellation after it, so to 5%."""
+    result by bf16's rounding times the cancellation after it, so to 5%.
+    With `compiled` (a dict from backend to the mp-link that links it), the
+    partitioned step of the seed's own options is also compiled and
+    trained on each backend (run_compiled)."""
     step_options, passes, _ = options(seed)
     tp_reduce = " tp-reduce-dtype=bf16"
     exact = step_options[:-1] + [step_options[-1].replace(tp_reduce, "")]
     exact_text = text.replace(", tp_reduce_dtype = bf16", "")
-    problem = run_chain(build, exact_text, exact, passes, [])
-    if problem or (exact == step_options and exact_text == text):
-        return problem
-    problem = run_chain(build, text, step_options, passes,
-                        ["--rtol", "5e-2", "--atol", "5e-2"])
-    return problem and "tp-reduce-dtype=bf16: " + problem
+    with tempfile.TemporaryDirectory() as tmp:
+        problem = run_chain(build, tmp, exact_text, exact, passes, [])
+        if problem:
+            return problem
+        if exact != step_options or exact_text != text:
+            problem = run_chain(build, tmp, text, step_options, passes,
+                                ["--rtol", "5e-2", "--atol", "5e-2"])
+            if problem:
+                return "tp-reduce-dtype=bf16: " + problem
+        if compiled:
+            return run_compiled(build, tmp, compiled, text, step_options,
+                                passes, seed)
+    return None
 
 
-def run_chain(build, text, step_options, passes, tolerance):
+def run(command, text=None):
+    """None if `command` succeeds, else its name, exit code and first line."""
+    result = subprocess.run(command, input=text, capture_output=True,
+                            text=True)
+    if result.returncode == 0:
+        return None
+    lines = (result.stderr.strip().splitlines() or
+             result.stdout.strip().splitlines()[-1:] or ["?"])
+    return "%s: exit %d: %s" % (os.path.basename(command[0]),
+                                result.returncode, lines[0])
+
+
+def run_chain(build, tmp, text, step_options, passes, tolerance):
+    """Builds the step (tmp/step.mlir), partitions it (tmp/spmd.mlir) and,
+    unless `tolerance` is None, runs it on the interpreter against the
+    unpartitioned step."""
     mp_opt = os.path.join(build, "bin", "mp-opt")
     mp_run = os.path.join(build, "bin", "mp-run")
-    with tempfile.TemporaryDirectory() as tmp:
-        step = os.path.join(tmp, "step.mlir")
-        spmd = os.path.join(tmp, "spmd.mlir")
-        commands = [
-            [mp_opt, "-"] + step_options + ["-o", step],
-            [mp_opt, step, "--mp-spmd"] + passes +
-            ["--mp-verify-gradient-sync",
-             "--mp-memory-report=" + os.path.join(tmp, "memory.json"),
-             "-o", spmd],
-            [mp_run, spmd, "--entry=every_op_train_step",
-             "--reference=" + step] + tolerance,
-        ]
-        for command in commands:
-            result = subprocess.run(command, input=text, capture_output=True,
-                                    text=True)
-            if result.returncode != 0:
-                lines = (result.stderr.strip().splitlines() or ["?"])
-                return "%s: exit %d: %s" % (os.path.basename(command[0]),
-                                            result.returncode, lines[0])
+    step = os.path.join(tmp, "step.mlir")
+    spmd = os.path.join(tmp, "spmd.mlir")
+    commands = [
+        [mp_opt, "-"] + step_options + ["-o", step],
+        [mp_opt, step, "--mp-spmd"] + passes +
+        ["--mp-verify-gradient-sync",
+         "--mp-memory-report=" + os.path.join(tmp, "memory.json"),
+         "-o", spmd],
+    ] + ([] if tolerance is None else [
+        [mp_run, spmd, "--entry=every_op_train_step",
+         "--reference=" + step] + tolerance])
+    for command in commands:
+        problem = run(command, text)
+        if problem:
+            return problem
     return None
+
+
+# Steps each compiled run trains; the trainer's seeded parameters and
+# batches are functions of the global index alone, so every mesh trains on
+# the same values.
+COMPILED_STEPS = 3
+
+
+def compile_step(build, mp_link, spmd, out):
+    """Lowers a partitioned step to the runtime's calls, compiles it to an
+    object and links it with the stock trainer (mp-link) as `out`."""
+    mp_opt = os.path.join(build, "bin", "mp-opt")
+    mp_translate = os.path.join(build, "bin", "mp-translate")
+    lowered, obj = out + ".lowered.mlir", out + ".o"
+    return (run([mp_opt, spmd, "--mp-lower-to-runtime", "-o", lowered]) or
+            run([mp_translate, lowered, "-o", obj]) or
+            run([mp_link, obj, "-o", out]))
+
+
+def run_compiled(build, tmp, compiled, text, step_options, passes, seed):
+    """Trains the seed's partitioned step on the mesh's ranks with each
+    backend in `compiled`, against the same model on a 1x1 mesh (the same
+    options and passes, so no collective) trained on one rank on the host
+    backend: the losses of COMPILED_STEPS steps and the parameters after
+    them agree to float32 rounding, or to bf16's where the step runs its
+    GEMMs in bf16.
+
+    AdamW's first updates are nearly lr times the gradient's sign, so a
+    wrong gradient barely moves them: a seeded half of the seeds train with
+    SGD instead (lr 0.05, with momentum 0.9 on half of those), whose
+    updates are the gradients themselves. With AdamW a gradient near 0
+    whose sign rounding flips moves its parameter by up to 2 lr, which the
+    parameters' tolerance allows. The CUDA backend runs a captured CUDA
+    graph after its first step on a seeded half of the seeds, and its
+    collectives over MPI instead of NCCL on a quarter; half of its float32
+    seeds have TF32 turned off (NVIDIA_TF32_OVERRIDE=0, which cuBLAS and the
+    emulation honour) and are held to float32's tolerance, the others run
+    the step's default tf32 and are held to bf16's."""
+    rng = random.Random("compiled %d" % seed)
+    sgd, momentum = rng.random() < 0.5, rng.random() < 0.5
+    graph = rng.random() < 0.5
+    over_mpi = not graph and rng.random() < 0.5
+    strict = rng.random() < 0.5
+    if sgd:
+        step_options = step_options[:-1] + [step_options[-1].replace(
+            "--mp-train-step=", "--mp-train-step=optimizer=sgd lr=0.05 " +
+            ("momentum=0.9 " if momentum else ""))]
+    mesh = re.search(r"mp\.mesh @mesh = <a = (\d+), b = (\d+)>", text)
+    ranks = int(mesh.group(1)) * int(mesh.group(2))
+    single = text.replace(mesh.group(0), "mp.mesh @mesh = <a = 1, b = 1>")
+    binaries = {}
+    for name, model_text in (("mesh", text), ("reference", single)):
+        directory = os.path.join(tmp, name)
+        os.mkdir(directory)
+        problem = run_chain(build, directory, model_text, step_options,
+                            passes, None)
+        for backend, mp_link in (compiled.items() if name == "mesh" else
+                                 [("host", os.path.join(build, "bin",
+                                                        "mp-link"))]):
+            binaries[name, backend] = os.path.join(directory, backend)
+            problem = problem or compile_step(
+                build, mp_link, os.path.join(directory, "spmd.mlir"),
+                binaries[name, backend])
+        if problem:
+            return "%s: %s" % ("1x1 mesh" if name == "reference" else
+                               "compiling", problem)
+    train = ["--steps", str(COMPILED_STEPS), "--seed", str(seed)]
+    reference = binaries["reference", "host"]
+    problem = train_compiled([reference] + train, 1, reference, {})
+    if problem:
+        return "1x1 mesh, host backend: " + problem
+    bf16 = "precision=bf16" in step_options[-1] or \
+        "precision = bf16" in text
+    tensors = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           os.pardir, "test", "Runtime", "Inputs",
+                           "tensors.py")
+    for backend in compiled:
+        flags, environment = [], {}
+        if backend == "cuda":
+            flags = ["--backend", "cuda"] + \
+                (["--cuda-graph"] if graph else []) + \
+                (["--cuda-transport", "mpi"] if over_mpi else [])
+            # The step's default precision (tf32) lets cuBLAS round the
+            # GEMMs' operands to TF32 where the host runs float32 GEMMs.
+            if strict and not bf16:
+                environment["NVIDIA_TF32_OVERRIDE"] = "0"
+        # bf16 and TF32 GEMMs (7 and 10 mantissa bits) differ from float32
+        # ones, and between meshes, by their rounding times the
+        # cancellation after them.
+        tolerance = ["--rtol", "1e-4", "--atol", "1e-5"]
+        parameter_tolerance = tolerance if sgd else \
+            ["--rtol", "1e-4", "--atol", "6e-3"]
+        if bf16 or (backend == "cuda" and not environment):
+            tolerance = parameter_tolerance = ["--rtol", "5e-2",
+                                               "--atol", "5e-2"]
+        result = binaries["mesh", backend]
+        problem = (
+            train_compiled([result] + train + flags, ranks, result,
+                           environment) or
+            run([sys.executable, tensors, "losses", result + ".log",
+                 reference + ".log"] + tolerance) or
+            run([sys.executable, tensors, "compare",
+                 result + ".safetensors", reference + ".safetensors"] +
+                parameter_tolerance))
+        if problem:
+            return "%s backend%s%s: %s" % (
+                backend, " (SGD)" if sgd else "",
+                " ".join([""] + flags + ["%s=%s" % item for item in
+                                         environment.items()]),
+                problem)
+    return None
+
+
+def train_compiled(command, ranks, out, environment):
+    """Runs a linked trainer on `ranks` local ranks with `environment`
+    added: the losses in out.log, the parameters in out.safetensors."""
+    launcher = ["mpirun", "--oversubscribe", "-n", str(ranks)]
+    for name, value in environment.items():
+        launcher += ["-x", "%s=%s" % (name, value)]
+    if os.geteuid() == 0:
+        launcher.insert(1, "--allow-run-as-root")
+    result = subprocess.run(launcher + command +
+                            ["--save", out + ".safetensors"],
+                            capture_output=True, text=True)
+    with open(out + ".log", "w") as f:
+        f.write(result.stdout)
+    if result.returncode == 0:
+        return None
+    lines = [line for line in result.stderr.strip().splitlines()
+             if "mpirun" not in line and line.strip("-")] or ["?"]
+    return "exit %d: %s" % (result.returncode, lines[0])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build")
     parser.add_argument("--seeds", default="1-200")
+    parser.add_argument(
+        "--backends", default="",
+        help="comma-separated: host, cuda. Also compile each seed's "
+        "partitioned step and train it on that backend (run_compiled)")
+    parser.add_argument(
+        "--cuda-bin", default=None,
+        help="where the mp-link whose runtime has the CUDA backend is "
+        "(default: BUILD/emulated-cuda/bin if built, else BUILD/bin)")
     args = parser.parse_args()
+    cuda_bin = args.cuda_bin or next(
+        (d for d in (os.path.join(args.build, "emulated-cuda", "bin"),
+                     os.path.join(args.build, "bin"))
+         if os.path.exists(os.path.join(d, "mp-link"))), "")
+    links = {"host": os.path.join(args.build, "bin", "mp-link"),
+             "cuda": os.path.join(cuda_bin, "mp-link")}
+    backends = [b for b in args.backends.split(",") if b]
+    unknown = [b for b in backends if b not in links]
+    if unknown:
+        parser.error("unknown backend '%s' (host, cuda)" % unknown[0])
+    compiled = {backend: links[backend] for backend in backends}
     first, last = (int(s) for s in args.seeds.split("-"))
     failures = 0
     for seed in range(first, last + 1):
         text = model(seed)
-        problem = check(args.build, text, seed)
+        problem = check(args.build, text, seed, compiled)
         if problem:
             failures += 1
             with open("fuzz-%d.mlir" % seed, "w") as f:
