@@ -503,8 +503,11 @@ def train_compiled(command, ranks, out, environment):
         f.write(result.stdout)
     if result.returncode == 0:
         return None
+    # The first line that says something: not mpirun's, not a sanitizer's
+    # rule of '=' signs.
     lines = [line for line in result.stderr.strip().splitlines()
-             if "mpirun" not in line and line.strip("-")] or ["?"]
+             if "mpirun" not in line and re.search(r"[A-Za-z]", line)] or \
+        ["?"]
     return "exit %d: %s" % (result.returncode, lines[0])
 
 

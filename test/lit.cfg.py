@@ -101,3 +101,10 @@ elif config.mp_emulated_cuda:
 if cuda_bin:
     config.available_features.add("cuda-backend")
     config.substitutions.append(("%cuda_bin", cuda_bin))
+# The emulated platform built under AddressSanitizer and UBSan, GPU or not:
+# %cuda_asan_bin holds its mp-runtime-test and mp-link.
+if config.mp_emulated_cuda_asan:
+    config.available_features.add("cuda-emulated-asan")
+    config.substitutions.append(
+        ("%cuda_asan_bin",
+         os.path.join(config.mp_obj_root, "emulated-cuda-asan", "bin")))

@@ -8,7 +8,9 @@
 // switch saves and loads the callee-saved registers and the stack pointer
 // (ucontext's swapcontext also sets the signal mask, a system call each
 // way, which made the suite's launches several times slower); elsewhere
-// ucontext switches.
+// ucontext switches. Under AddressSanitizer each switch says which stack
+// it goes to (__sanitizer_start/finish_switch_fiber), so that its checks
+// and reports follow the fibers' stacks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,8 +18,20 @@
 #include "Streams.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MP_EMULATION_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MP_EMULATION_ASAN 1
+#endif
+#endif
+#ifdef MP_EMULATION_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #if defined(__x86_64__)
 // mp_emulation_switch(from, to): saves the callee-saved registers on this
@@ -68,12 +82,19 @@ struct Barrier {
   uint64_t generation = 0;
 };
 
-/// A fiber's saved state: its stack pointer (or ucontext).
+/// A fiber's saved state: its stack pointer (or ucontext); under
+/// AddressSanitizer also its stack's bounds and its fake stack (where
+/// ASan keeps the frames of functions that have returned) while away.
 struct Context {
 #if defined(__x86_64__)
   void *stack = nullptr;
 #else
   ucontext_t context;
+#endif
+#ifdef MP_EMULATION_ASAN
+  const void *bottom = nullptr;
+  size_t size = 0;
+  void *fakeStack = nullptr;
 #endif
 };
 
@@ -101,24 +122,44 @@ int current = 0;
 uint64_t progress = 0;
 std::vector<std::unique_ptr<char[]>> stacks;
 
-void switchTo(Context &from, Context &to) {
+/// Leaves `from` for `to`; returns when something switches back to `from`,
+/// unless `from` has ended (its fiber is never resumed).
+void switchTo(Context &from, Context &to, bool fromEnds = false) {
+#ifdef MP_EMULATION_ASAN
+  __sanitizer_start_switch_fiber(fromEnds ? nullptr : &from.fakeStack,
+                                 to.bottom, to.size);
+#else
+  (void)fromEnds;
+#endif
 #if defined(__x86_64__)
   mp_emulation_switch(&from.stack, to.stack);
 #else
   swapcontext(&from.context, &to.context);
 #endif
+#ifdef MP_EMULATION_ASAN
+  __sanitizer_finish_switch_fiber(from.fakeStack, nullptr, nullptr);
+#endif
 }
 
 void fiberMain() {
+#ifdef MP_EMULATION_ASAN
+  // The first switch into a fiber ends here, not in switchTo; it tells
+  // where the scheduler's stack (the thread's own) is.
+  __sanitizer_finish_switch_fiber(nullptr, &scheduler.bottom, &scheduler.size);
+#endif
   (*running->body)();
   running->fibers[current].done = true;
   ++progress;
-  // A finished fiber is never resumed.
-  switchTo(running->fibers[current].context, scheduler);
+  switchTo(running->fibers[current].context, scheduler, /*fromEnds=*/true);
 }
 
 /// Starts `fiber` at fiberMain on `stack`.
 void prepare(Fiber &fiber, char *stack) {
+#ifdef MP_EMULATION_ASAN
+  fiber.context.bottom = stack;
+  fiber.context.size = kStackBytes;
+  fiber.context.fakeStack = nullptr;
+#endif
 #if defined(__x86_64__)
   // What mp_emulation_switch pops: six registers, then fiberMain as the
   // return address, 16-byte aligned as a call would leave it (the slot
@@ -226,11 +267,13 @@ void runBlocks(dim3 grid, dim3 block, size_t sharedBytes,
     run.warps.push_back({std::min(32, threads - base)});
   run.exchange.resize(threads);
   run.body = &body;
-  size_t bytes = (sharedBytes + 127) / 128 * 128;
+  // Exactly the bytes launched with, so that AddressSanitizer reports an
+  // access past them.
+  void *sharedMemory = nullptr;
+  if (posix_memalign(&sharedMemory, 128, std::max<size_t>(sharedBytes, 1)))
+    fault("no host memory for a block's shared memory");
   std::unique_ptr<unsigned char, decltype(&std::free)> shared(
-      static_cast<unsigned char *>(
-          std::aligned_alloc(128, bytes ? bytes : 128)),
-      std::free);
+      static_cast<unsigned char *>(sharedMemory), std::free);
   run.shared = shared.get();
   blockDim = block;
   gridDim = grid;
@@ -240,7 +283,7 @@ void runBlocks(dim3 grid, dim3 block, size_t sharedBytes,
     for (unsigned y = grid.y; y-- > 0;)
       for (unsigned x = grid.x; x-- > 0;) {
         blockIdx = {x, y, z};
-        std::memset(run.shared, 0xff, bytes);
+        std::memset(run.shared, 0xff, sharedBytes);
         runBlock(run);
       }
 }

@@ -166,12 +166,15 @@ void runEverything() {
     runAll(stream->live);
 }
 
+/// 256-byte aligned as cudaMalloc's, and exactly `bytes` long (where CUDA
+/// rounds up), so that AddressSanitizer reports an access past them as
+/// compute-sanitizer's memcheck does.
 void *allocate(size_t bytes) {
-  size_t rounded = (std::max<size_t>(bytes, 1) + 255) / 256 * 256;
-  void *pointer = std::aligned_alloc(256, rounded);
-  if (pointer)
-    // Uninitialized device memory reads as NaN.
-    std::memset(pointer, 0xff, rounded);
+  void *pointer = nullptr;
+  if (posix_memalign(&pointer, 256, std::max<size_t>(bytes, 1)))
+    return nullptr;
+  // Uninitialized device memory reads as NaN.
+  std::memset(pointer, 0xff, bytes);
   return pointer;
 }
 
