@@ -3,6 +3,12 @@
 # libraries the GPU machine lacks, into DEST (default .dev; keep it out of
 # git with .git/info/exclude). Carry DEST to the GPU machine, then there:
 #   source DEST/env.sh && bash DEST/bin/device-check.sh DEST
+# With MP_LINK=build/emulated-cuda/bin/mp-link, a rehearsal: the trainers
+# link the CUDA backend built on the emulated CUDA platform (run-ffn.sh and
+# run-llama.sh take MP_LINK; mp-runtime-test is the one beside it), and
+#   source DEST/env.sh && bash DEST/bin/device-check.sh DEST correctness
+# runs the script's correctness half here, so that the script and what it
+# runs are known to work before a lent GPU's minutes go to them.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${MP_BUILD_DIR:-$root/build}"
@@ -13,7 +19,9 @@ mkdir -p "$work"
 "$root/scripts/build.sh" > /dev/null
 # Open MPI's launcher too: the mpi transport's checks run 4 ranks on the
 # one GPU (the launcher starts local ranks itself; orted is for remote ones).
-files=("$build/bin/mp-runtime-test" "$root/bench/device-check.sh"
+runtime_test="$build/bin/mp-runtime-test"
+[[ -n "${MP_LINK:-}" ]] && runtime_test="$(dirname "$MP_LINK")/mp-runtime-test"
+files=("$runtime_test" "$root/bench/device-check.sh"
        "$root/bench/pytorch_ffn.py" "$root/bench/lightning_ffn.py"
        "$root/bench/profile-vs-model.py"
        "$root/test/Runtime/Inputs/tensors.py"

@@ -5,6 +5,9 @@
 #   bench/device-bundle.sh .dev         # here: builds and packs into .dev
 #   source .dev/env.sh && bash .dev/bin/device-check.sh .dev   # there
 #
+# `device-check.sh DEV correctness` stops after the correctness half (a
+# rehearsal on the emulated CUDA platform: bench/device-bundle.sh says how).
+#
 # In order, so that a run cut short still says the most important thing:
 # correctness (the runtime's checks on the CUDA backend; the compiled FFN
 # and Llama steps on CUDA against the host backend, same seed, the Llama
@@ -22,6 +25,7 @@
 # the runtime's checks.
 set -uo pipefail
 dev="$1"
+only="${2:-all}"
 bin="$dev/bin"
 py=python3
 section() { echo; echo "=== $* ($(date +%T))"; }
@@ -37,7 +41,8 @@ with lzma.open(sys.argv[1]) as packed, open(sys.argv[2], "wb") as out:
 done
 
 section "device"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader ||
+  echo "no nvidia-smi: an emulated CUDA platform, if this is a rehearsal"
 
 # 4 ranks on this one GPU (CUDA_VISIBLE_DEVICES=0 whatever the machine has).
 mpirun=("$bin/orterun" --allow-run-as-root --oversubscribe
@@ -132,8 +137,14 @@ done
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-fp32-cuda.log" "$dev/small-2x2-fp32-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-fp32-cuda.safetensors" "$dev/small-2x2-fp32-host.safetensors"
 # Clipped (mp.squared_norm, grad_scale in the multi-tensor AdamW), fp32.
+# Clipping scales small gradients down to AdamW's eps (1e-8), where the
+# update follows their rounding: in the emulated platform's rehearsal,
+# w3[381, 126]'s first update is -5.3e-4 on the host and -4.4e-4 on CUDA
+# (a whole first step is lr = 3e-3: its clipped gradient is about 2e-9),
+# and 9 of 393216 parameters end more than 1e-5 apart (8.7e-5 at most;
+# unclipped, 8e-6), so the parameters to 1e-4.
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-clip-cuda.log" "$dev/small-2x2-clip-host.log"
-"$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-clip-cuda.safetensors" "$dev/small-2x2-clip-host.safetensors"
+"$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-4 "$dev/small-2x2-clip-cuda.safetensors" "$dev/small-2x2-clip-host.safetensors"
 # FSDP groups scheduled (copy-batch kernels, unpacking at the wait), fp32.
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-grouped-cuda.log" "$dev/small-2x2-grouped-host.log"
 "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-5 "$dev/small-2x2-grouped-cuda.safetensors" "$dev/small-2x2-grouped-host.safetensors"
@@ -167,6 +178,11 @@ train_cuda_and_host llama-2x2-saved
 # a saved value possibly a bf16 step apart.
 "$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/llama-2x2-saved-cuda.log" "$dev/llama-2x2-saved-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-3 --atol 1e-3 "$dev/llama-2x2-saved-cuda.log" "$dev/llama-2x2-saved-host.log" || echo "(saved bf16: cuda and host differ by more than 1e-3)"
+
+if [[ "$only" == correctness ]]; then
+  section "done (correctness only)"
+  exit 0
+fi
 
 section "ceilings"
 "$bin/cuda_ceilings"
