@@ -193,6 +193,10 @@ for size in 8192x8192x8 8192x8192x8192; do
   "$bin/train-$size" --backend cuda --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
   echo "with --cuda-graph (captured after step 0, replayed):"
   "$bin/train-$size" --backend cuda --cuda-graph --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
+  if [[ "$batch" == 8192 ]]; then
+    echo "with MP_CUDA_NT_GEMM=direct (the weight gradients in cuBLAS's NT layout, not transposed first):"
+    MP_CUDA_NT_GEMM=direct "$bin/train-$size" --backend cuda --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
+  fi
   cat "$bin/floor-$size.txt"
   section "FFN $size, PyTorch eager / fused AdamW / compile + fused"
   "$py" "$bin/pytorch_ffn.py" --device cuda --dim "$dim" --hidden "$hidden" --batch "$batch" --steps 20 --warmup 3
@@ -226,6 +230,8 @@ for precision in fp32 bf16; do
   section "FFN 8192x8192x8192 in $precision, mp, then PyTorch eager / fused AdamW"
   "$bin/train-8192x8192x8192-$precision" --backend cuda --steps 13 --warmup 3 --time | grep -v "^step [0-9]"
   if [[ "$precision" == bf16 ]]; then
+    echo "with MP_CUDA_NT_GEMM=direct (strict fp32 runs no tensor cores, so every layout as it is):"
+    MP_CUDA_NT_GEMM=direct "$bin/train-8192x8192x8192-$precision" --backend cuda --steps 13 --warmup 3 --time | grep -v "^step [0-9]"
     echo "activations held in bf16 (--narrow-gemm-operands: native bf16 GEMMs):"
     "$bin/train-8192x8192x8192-bf16-held" --backend cuda --steps 13 --warmup 3 --time | grep -v "^step [0-9]"
   fi

@@ -546,13 +546,18 @@ void testGemm(mp_context *ctx) {
 
 // GEMMs with few rows or a short inner dim (a small batch's forward, input
 // and weight gradients) and larger ones, with beta 0 over a C full of NaN
-// (which must not be read), in every layout.
+// (which must not be read), in every layout and precision. The operands
+// have at most 4 significant bits and the sums fit float32's 24, so every
+// precision and summation order gives the exact result. The largest shape
+// is bound by its FLOPs (70 per byte), where CUDA writes out A transposed
+// for a tensor-core GEMM of cuBLAS's NT layout (trans_a, not trans_b).
 void testGemmWithoutC(mp_context *ctx) {
   struct Shape {
     int64_t m, n, k;
   };
   const Shape shapes[] = {{8, 300, 1000}, {1000, 300, 8}, {3, 5, 2},
-                          {16, 40, 16},   {17, 33, 17},   {1, 1, 1}};
+                          {16, 40, 16},   {17, 33, 17},   {1, 1, 1},
+                          {390, 450, 420}};
   for (const Shape &shape : shapes)
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb) {
@@ -571,16 +576,54 @@ void testGemmWithoutC(mp_context *ctx) {
                      double(tb ? b[j * k + l] : b[l * n + j]);
             expected[i * n + j] = float(1.5 * sum);
           }
-        Buffer aBuffer(ctx, a), bBuffer(ctx, b),
-            cBuffer(ctx, std::vector<float>(m * n, std::nanf("")));
-        CHECK_OK(ctx, mp_gemm_f32(ctx, MP_PRECISION_FP32, MP_DTYPE_F32,
-                                  MP_DTYPE_F32, ta, tb, m, n, k, 1.5f,
-                                  aBuffer.floats(), bBuffer.floats(), 0.0f,
-                                  MP_DTYPE_F32, cBuffer.floats()));
-        expect(near(cBuffer.read(), expected, 1e-4f),
-               "gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" +
-                   std::to_string(k) + " trans_a=" + std::to_string(ta) +
-                   " trans_b=" + std::to_string(tb) + " beta=0");
+        std::string what = "gemm " + std::to_string(m) + "x" +
+                           std::to_string(n) + "x" + std::to_string(k) +
+                           " trans_a=" + std::to_string(ta) +
+                           " trans_b=" + std::to_string(tb) + " beta=0";
+        Buffer aBuffer(ctx, a), bBuffer(ctx, b);
+        for (mp_precision precision :
+             {MP_PRECISION_FP32, MP_PRECISION_TF32, MP_PRECISION_BF16}) {
+          Buffer cBuffer(ctx, std::vector<float>(m * n, std::nanf("")));
+          CHECK_OK(ctx, mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32,
+                                    ta, tb, m, n, k, 1.5f, aBuffer.floats(),
+                                    bBuffer.floats(), 0.0f, MP_DTYPE_F32,
+                                    cBuffer.floats()));
+          expect(cBuffer.read() == expected,
+                 what + " precision=" + std::to_string(precision));
+        }
+        if (m * n * k < 1000000)
+          continue;
+        // Two products, one operand strided with a gap between its
+        // matrices and the other shared (stride 0), the second matrix the
+        // first negated: the results are the product and its negation.
+        std::vector<float> negatedA(a.size()), negatedB(b.size());
+        std::transform(a.begin(), a.end(), negatedA.begin(), std::negate<>());
+        std::transform(b.begin(), b.end(), negatedB.begin(), std::negate<>());
+        std::vector<float> both = expected;
+        for (float value : expected)
+          both.push_back(-value);
+        for (bool sharedB : {true, false}) {
+          const int64_t gap = 3;
+          std::vector<float> strided = sharedB ? a : b;
+          strided.resize(strided.size() + gap, std::nanf(""));
+          const std::vector<float> &second = sharedB ? negatedA : negatedB;
+          strided.insert(strided.end(), second.begin(), second.end());
+          Buffer stridedBuffer(ctx, strided);
+          Buffer cBuffer(ctx, std::vector<float>(2 * m * n, std::nanf("")));
+          int64_t stride = int64_t(strided.size() - second.size());
+          CHECK_OK(ctx, mp_gemm_batched_f32(
+                            ctx, MP_PRECISION_TF32, MP_DTYPE_F32, MP_DTYPE_F32,
+                            ta, tb, 2, m, n, k, 1.5f,
+                            sharedB ? stridedBuffer.floats() : aBuffer.floats(),
+                            sharedB ? stride : 0,
+                            sharedB ? bBuffer.floats() : stridedBuffer.floats(),
+                            sharedB ? 0 : stride, 0.0f, MP_DTYPE_F32,
+                            cBuffer.floats(), m * n));
+          expect(
+              cBuffer.read() == both,
+              "batched " + what +
+                  (sharedB ? " strided A, shared B" : " shared A, strided B"));
+        }
       }
 }
 

@@ -61,7 +61,9 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
                                        : CUBLAS_COMPUTE_32F_FAST_TF32;
   cudaDataType operandType =
       gemmType == MP_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
-  std::array<void *, 2> converted = {nullptr, nullptr};
+  // Scratch for the converted operands and a transposed A, freed after the
+  // GEMM in stream order.
+  std::array<void *, 3> converted = {nullptr, nullptr, nullptr};
   auto freeConverted = [&] {
     mp_status status = MP_OK;
     for (void *scratch : converted)
@@ -86,6 +88,35 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
       return MP_ERROR;
     }
     *data = converted[i];
+  }
+  // cuBLAS's NT layout (a row-major Aᵀ·B: both operands read along their
+  // rows, as a weight gradient reads the output gradient and the input)
+  // ran float32 operands on tensor cores at 54% of NN's rate on an H200
+  // (TF32 8192³: 223 against 410 TFLOP/s, bench/README.md). Where the
+  // tensor cores bind the GEMM (64 FLOPs or more per byte it moves), A is
+  // written out transposed first, 8 bytes moved per element of A, and
+  // the GEMM runs NN.
+  bool tensorCores =
+      compute == CUBLAS_COMPUTE_32F_FAST_16BF ||
+      (compute == CUBLAS_COMPUTE_32F_FAST_TF32 && tf32OnTensorCores);
+  double flops = 2.0 * double(m) * double(n) * double(k);
+  double bytes = 4.0 * (double(m) * k + double(k) * n + double(m) * n);
+  if (transposeNtOperand && transA && !transB && tensorCores &&
+      operandType == CUDA_R_32F && flops >= 64 * bytes) {
+    int64_t matrices = strideA == 0 ? 1 : batch;
+    converted[2] =
+        allocateScratch(matrices * m * k * sizeof(float), computeStream);
+    if (!converted[2] ||
+        checkLaunch("mp_gemm_f32", cuda::launchTransposeMatrices(
+                                       computeStream, a, converted[2], matrices,
+                                       k, m, strideA, sizeof(float)))) {
+      freeConverted();
+      return MP_ERROR;
+    }
+    a = converted[2];
+    strideA = strideA == 0 ? 0 : m * k;
+    opA = CUBLAS_OP_N;
+    lda = static_cast<int>(std::max<int64_t>(1, k));
   }
   mp_status status =
       batch == 1 ? checkCublas(ctx, "cublasGemmEx",
@@ -346,7 +377,7 @@ mp_status CudaBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
 
 bool CudaBackend::hasOnChipAttention(mp_precision precision,
                                      const AttentionShape &shape) const {
-  return (precision != MP_PRECISION_TF32 || attentionInTf32) &&
+  return (precision != MP_PRECISION_TF32 || tf32OnTensorCores) &&
          cuda::flashAttentionFits(precision, shape, attentionSharedLimit);
 }
 

@@ -98,9 +98,11 @@ mp_status CudaBackend::startLocally(bool nccl, ncclUniqueId &id,
           cudaMalloc(&partials, cuda::kReductionPartials * sizeof(double))))
     return MP_ERROR;
   int attention = readChoice(ctx, "MP_CUDA_ATTENTION", {"on-chip", "composed"});
+  int ntGemm = readChoice(ctx, "MP_CUDA_NT_GEMM", {"transpose", "direct"});
   const char *tf32 = std::getenv("NVIDIA_TF32_OVERRIDE");
-  attentionInTf32 = !tf32 || std::strcmp(tf32, "0") != 0;
-  if (attention < 0 ||
+  tf32OnTensorCores = !tf32 || std::strcmp(tf32, "0") != 0;
+  transposeNtOperand = ntGemm == 0;
+  if (attention < 0 || ntGemm < 0 ||
       (attention == 0 &&
        checkCuda(ctx, "cudaFuncSetAttribute",
                  cuda::prepareFlashAttention(device, &attentionSharedLimit))))

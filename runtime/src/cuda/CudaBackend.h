@@ -221,8 +221,13 @@ private:
   /// of its kernels run).
   size_t attentionSharedLimit = 0;
   /// False under NVIDIA_TF32_OVERRIDE=0, which makes cuBLAS compute tf32
-  /// GEMMs in float: tf32 attention then composes from them too.
-  bool attentionInTf32 = true;
+  /// GEMMs in float: tf32 attention then composes from them too, and their
+  /// NT layout needs no transposed operand.
+  bool tf32OnTensorCores = true;
+  /// MP_CUDA_NT_GEMM=transpose (the default): a tensor-core GEMM of
+  /// cuBLAS's NT layout that its FLOPs bind writes out its first operand
+  /// transposed and runs NN; direct: it runs NT.
+  bool transposeNtOperand = true;
   cudaStream_t computeStream = nullptr, commStream = nullptr;
   cudaEvent_t computeReady = nullptr, commDone = nullptr;
   /// Recorded on the communication stream after an asynchronous

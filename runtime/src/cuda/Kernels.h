@@ -110,6 +110,13 @@ cudaError_t launchBroadcast(cudaStream_t stream, int rank,
 cudaError_t launchTranspose(cudaStream_t stream, int rank,
                             const int64_t *inShape, const int *perm,
                             TensorIn in, TensorOut out);
+/// out[i][c][r] = in[i][r][c] for `batch` [rows][cols] matrices of
+/// `elementBytes` (2, 4 or 8) elements, `inStride` elements apart in `in`
+/// and packed in `out`, by tiles through shared memory.
+cudaError_t launchTransposeMatrices(cudaStream_t stream, const void *in,
+                                    void *out, int64_t batch, int64_t rows,
+                                    int64_t cols, int64_t inStride,
+                                    size_t elementBytes);
 /// Copies [a][b][c] blocks of `elementBytes` (2, 4 or 8) elements to
 /// [b][a][c]: packs the pieces of a dim piece after piece (a = outer,
 /// b = pieces), or concatenates contiguous pieces along a dim (a = pieces,

@@ -260,6 +260,45 @@ __global__ void swapLeadingDimsKernel(const T *in, T *out, int64_t a, int64_t b,
   }
 }
 
+/// out[i][c][r] = in[i][r][c] for `batch` [rows][cols] matrices, `inStride`
+/// elements apart in `in` and packed in `out`. A block moves 32x32 tiles
+/// through shared memory, so that both its reads and its writes are whole
+/// rows of a tile: an element-wise gather writes (or reads) one 4-byte
+/// element of each 32-byte sector it touches.
+constexpr int kTransposeTile = 32;
+template <typename T>
+__global__ void transposeMatricesKernel(const T *in, T *out, int64_t batch,
+                                        int64_t rows, int64_t cols,
+                                        int64_t inStride) {
+  constexpr int kTile = kTransposeTile;
+  __shared__ T tile[kTile][kTile + 1];
+  int64_t rowTiles = (rows + kTile - 1) / kTile;
+  int64_t colTiles = (cols + kTile - 1) / kTile;
+  // The loops depend on the block only, so every thread reaches each
+  // barrier.
+  for (int64_t i = blockIdx.z; i < batch; i += gridDim.z)
+    for (int64_t rowTile = blockIdx.y; rowTile < rowTiles; rowTile += gridDim.y)
+      for (int64_t colTile = blockIdx.x; colTile < colTiles;
+           colTile += gridDim.x) {
+        const T *source = in + i * inStride;
+        T *target = out + i * rows * cols;
+        int64_t col = colTile * kTile + threadIdx.x;
+        for (int r = threadIdx.y; r < kTile; r += blockDim.y) {
+          int64_t row = rowTile * kTile + r;
+          if (row < rows && col < cols)
+            tile[r][threadIdx.x] = source[row * cols + col];
+        }
+        __syncthreads();
+        int64_t row = rowTile * kTile + threadIdx.x;
+        for (int c = threadIdx.y; c < kTile; c += blockDim.y) {
+          int64_t targetRow = colTile * kTile + c;
+          if (targetRow < cols && row < rows)
+            target[targetRow * rows + row] = tile[threadIdx.x][c];
+        }
+        __syncthreads();
+      }
+}
+
 /// out[o][r] = in[o][first + r] for rows of `rowElements` out of rows of
 /// `inRowElements`.
 template <typename T>
@@ -384,6 +423,20 @@ cudaError_t launchBroadcast(cudaStream_t stream, int rank,
 cudaError_t launchTranspose(cudaStream_t stream, int rank,
                             const int64_t *inShape, const int *perm,
                             TensorIn in, TensorOut out) {
+  // A swap of the last two dims that keeps the dtype moves tiles.
+  bool swapsLastTwo = rank >= 2 && perm[rank - 2] == rank - 1 &&
+                      perm[rank - 1] == rank - 2 && in.type == out.type;
+  int64_t batch = 1;
+  for (int d = 0; d + 2 < rank; ++d) {
+    swapsLastTwo &= perm[d] == d;
+    batch *= inShape[d];
+  }
+  if (swapsLastTwo) {
+    int64_t rows = inShape[rank - 2], cols = inShape[rank - 1];
+    return launchTransposeMatrices(stream, in.data, out.data, batch, rows, cols,
+                                   rows * cols,
+                                   in.type == MP_DTYPE_BF16 ? 2 : 4);
+  }
   int64_t inStrides[kMaxRank];
   getStrides(rank, inShape, inStrides);
   Indexer source;
@@ -417,12 +470,37 @@ cudaError_t withElementType(size_t elementBytes, Launch launch) {
   return cudaGetLastError();
 }
 
+cudaError_t launchTransposeMatrices(cudaStream_t stream, const void *in,
+                                    void *out, int64_t batch, int64_t rows,
+                                    int64_t cols, int64_t inStride,
+                                    size_t elementBytes) {
+  if (batch == 0 || rows == 0 || cols == 0)
+    return cudaSuccess;
+  // Grid y and z are at most 65535; the kernel loops over what is left.
+  auto blocks = [](int64_t n) {
+    return static_cast<unsigned>(std::min<int64_t>(65535, n));
+  };
+  dim3 grid(blocks((cols + kTransposeTile - 1) / kTransposeTile),
+            blocks((rows + kTransposeTile - 1) / kTransposeTile),
+            blocks(batch));
+  dim3 block(kTransposeTile, kThreads / kTransposeTile);
+  return withElementType(elementBytes, [&](auto element) {
+    using T = decltype(element);
+    transposeMatricesKernel<<<grid, block, 0, stream>>>(
+        static_cast<const T *>(in), static_cast<T *>(out), batch, rows, cols,
+        inStride);
+  });
+}
+
 cudaError_t launchSwapLeadingDims(cudaStream_t stream, const void *in,
                                   void *out, int64_t a, int64_t b, int64_t c,
                                   size_t elementBytes) {
   int64_t count = a * b * c;
   if (count == 0)
     return cudaSuccess;
+  if (c == 1)
+    return launchTransposeMatrices(stream, in, out, 1, a, b, a * b,
+                                   elementBytes);
   return withElementType(elementBytes, [&](auto element) {
     using T = decltype(element);
     swapLeadingDimsKernel<<<gridFor(count), kThreads, 0, stream>>>(
