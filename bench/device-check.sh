@@ -223,7 +223,7 @@ done
 echo "the attention ops composed (MP_CUDA_ATTENTION=composed), beside the on-chip ones above:"
 MP_CUDA_ATTENTION=composed MP_PROFILE=1 "$bin/train-llama-long-fused" --backend cuda --steps 5 --warmup 2 2>&1 | grep -E "profile|mp.attention"
 
-section "FFN 8192x8192x8, every AdamW update in one launch (--fuse-optimizer), mp"
+section "FFN 8192x8192x8 with --fuse-optimizer, mp (at batch 8 each update computes its weight gradient, mp_adamw_outer_f32, and runs alone, as above)"
 "$bin/train-8192x8192x8-fused" --backend cuda --steps 23 --warmup 3 --time | grep -v "^step [0-9]"
 
 for precision in fp32 bf16; do

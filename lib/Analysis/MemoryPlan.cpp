@@ -236,6 +236,25 @@ bool isTransposedView(TransposeOp transpose) {
          });
 }
 
+bool isGradientInUpdate(MatmulOp matmul) {
+  Value gradient = matmul.getResult();
+  if (!gradient.hasOneUse() || matmul.getAccumulator())
+    return false;
+  auto update = dyn_cast<AdamWOp>(*gradient.user_begin());
+  auto view = matmul.getLhs().getDefiningOp<TransposeOp>();
+  auto rhsView = matmul.getRhs().getDefiningOp<TransposeOp>();
+  if (!update || update.getGrad() != gradient || update.getGradScale() ||
+      !view || !isTransposedView(view) ||
+      (rhsView && isTransposedView(rhsView)))
+    return false;
+  auto rows = cast<RankedTensorType>(view.getInput().getType());
+  auto right = cast<RankedTensorType>(matmul.getRhs().getType());
+  return rows.getRank() == 2 && right.getRank() == 2 &&
+         rows.getElementType().isF32() && right.getElementType().isF32() &&
+         getElementTypeOrSelf(gradient).isF32() &&
+         rows.getDimSize(0) <= kMaxGradientRowsInUpdate;
+}
+
 MemoryPlan::Storage MemoryPlan::getStorage(Value value) const {
   if (auto arg = dyn_cast<BlockArgument>(value))
     return Storage{arg.getArgNumber(), -1};
@@ -314,10 +333,21 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
       count(plan.unpooledBytes, bytes);
       plan.opScratch[&op] = Buffer{0, bytes, position[&op], position[&op]};
     }
+  for (auto transpose : body.getOps<TransposeOp>())
+    if (isTransposedView(transpose))
+      plan.transposedViews.insert(transpose.getResult());
+  for (auto matmul : body.getOps<MatmulOp>())
+    if (isGradientInUpdate(matmul))
+      plan.gradientsInUpdate.insert(matmul.getResult());
   // A run of updates reads and writes every member's buffers at its first.
   // Updates of one kind, hyperparameters, step count (AdamW's operand past
-  // the tensors) and gradient scale share a call.
-  auto sameCall = [](Operation *a, Operation *b) {
+  // the tensors) and gradient scale share a call; one that computes its
+  // gradient runs alone.
+  auto computesGradient = [&](Operation *update) {
+    auto adamw = dyn_cast<AdamWOp>(update);
+    return adamw && plan.gradientsInUpdate.contains(adamw.getGrad());
+  };
+  auto sameCall = [&](Operation *a, Operation *b) {
     auto stepOf = [](Operation *update) {
       auto adamw = dyn_cast<AdamWOp>(update);
       return adamw ? adamw.getStep() : Value();
@@ -327,7 +357,8 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
           cast<OptimizerOpInterface>(update).getGradScaleMutable();
       return scale.empty() ? Value() : scale[0].get();
     };
-    return a->getName() == b->getName() &&
+    return !computesGradient(a) && !computesGradient(b) &&
+           a->getName() == b->getName() &&
            a->getAttrDictionary() == b->getAttrDictionary() &&
            stepOf(a) == stepOf(b) && gradScaleOf(a) == gradScaleOf(b);
   };
@@ -359,17 +390,16 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
         plan.updatedArgument[value.index] = it->second;
   }
 
-  for (auto transpose : body.getOps<TransposeOp>())
-    if (isTransposedView(transpose))
-      plan.transposedViews.insert(transpose.getResult());
   // Where `value` is last read: by its users, or by theirs when a user is a
-  // transposed view of it; the end of the function when it is returned.
+  // transposed view of it or a gradient its update computes; the end of the
+  // function when it is returned.
   std::function<int64_t(Value)> lastUse = [&](Value value) {
     int64_t end = -1;
     for (Operation *user : value.getUsers()) {
       if (user->hasTrait<OpTrait::IsTerminator>())
         end = last;
-      else if (plan.transposedViews.count(user->getResult(0)))
+      else if (plan.transposedViews.count(user->getResult(0)) ||
+               plan.gradientsInUpdate.count(user->getResult(0)))
         end = std::max(end, lastUse(user->getResult(0)));
       else
         end = std::max(end, position[user]);
@@ -452,7 +482,8 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
     for (Value result : op.getResults()) {
       int64_t bytes = getBytes(result.getType());
       if (bytes == 0 || plan.inPlace.count(result) ||
-          plan.transposedViews.count(result))
+          plan.transposedViews.count(result) ||
+          plan.gradientsInUpdate.count(result))
         continue;
       int64_t end = std::max(position[&op], lastUse(result));
       count(plan.unpooledBytes, alignUp(bytes));

@@ -437,6 +437,13 @@ void forEachKernel(
     if (isa<LinearOp, MatmulOp>(op))
       bytes = addSaturated(
           bytes, chargeOperandConversion(op, bf16GemmOperands, visit));
+    // A weight gradient its update computes is neither written nor read
+    // back (its GEMM's FLOPs and operands stay where they are charged).
+    for (Value value : llvm::concat<Value>(op.getResults(), op.getOperands()))
+      if (plan.gradientsInUpdate.contains(value))
+        bytes = std::max<int64_t>(
+            0, bytes - getTensorBytes(cast<RankedTensorType>(value.getType()))
+                           .value_or(0));
     // A GEMM summing outside its accumulator's buffer copies it there first
     // (read and written once).
     if (Value accumulator = getGemmAccumulator(op);

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 11
+#define MP_RUNTIME_ABI_VERSION 12
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -356,6 +356,22 @@ mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                        double lr, double beta1, double beta2, double eps,
                        double weight_decay, const float *step,
                        const float *grad_scale);
+/* mp_adamw_f32 (without grad_scale) of a [m, n] parameter whose gradient is
+ * alpha · aᵀ · b for a [k, m] and b [k, n] float32 (a weight gradient of k
+ * rows: the output gradient and the layer's input), computed where the
+ * update reads it and never written (ABI 12): element (i, j) is
+ * alpha · Σ_r a[r][i] · b[r][j], summed in float32 in the order of r by
+ * fused multiply-adds (the operands first rounded to bfloat16 to nearest
+ * even in MP_PRECISION_BF16; tf32 multiplies float32), times alpha in
+ * double rounded once: the same bits on every backend. For few rows the
+ * product is bound by memory, and writing it and reading it back would be
+ * 8 of the 32 bytes per element that the GEMM and the update move. */
+mp_status mp_adamw_outer_f32(mp_context *ctx, mp_precision precision, int64_t k,
+                             int64_t m, int64_t n, float alpha, const float *a,
+                             const float *b, float *param, float *exp_avg,
+                             float *exp_avg_sq, double lr, double beta1,
+                             double beta2, double eps, double weight_decay,
+                             const float *step);
 /* mp_adamw_f32 on `count` tensors sharing the hyperparameters and the step,
  * tensor i of sizes[i] elements at params[i], grads[i], exp_avgs[i] and
  * exp_avg_sqs[i]: PyTorch's fused AdamW over a tensor list. The CUDA

@@ -198,6 +198,14 @@ public:
                           double beta1, double beta2, double eps,
                           double weightDecay, const float *step,
                           const float *gradScale) = 0;
+  /// mp_adamw_outer_f32: the gradient of element (i, j) is
+  /// outerProductElement's, computed where the update reads it.
+  virtual mp_status adamwOuter(bool bf16, int64_t k, int64_t m, int64_t n,
+                               float alpha, const float *a, const float *b,
+                               float *param, float *expAvg, float *expAvgSq,
+                               double lr, double beta1, double beta2,
+                               double eps, double weightDecay,
+                               const float *step) = 0;
   /// mp_adamw_multi_f32; by default one adamw per tensor (the host's loops
   /// gain nothing from one call).
   virtual mp_status adamwMulti(int count, float *const *params,

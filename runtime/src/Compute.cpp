@@ -314,6 +314,33 @@ mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                              beta2, eps, weight_decay, step, grad_scale);
 }
 
+mp_status mp_adamw_outer_f32(mp_context *ctx, mp_precision precision, int64_t k,
+                             int64_t m, int64_t n, float alpha, const float *a,
+                             const float *b, float *param, float *exp_avg,
+                             float *exp_avg_sq, double lr, double beta1,
+                             double beta2, double eps, double weight_decay,
+                             const float *step) {
+  MP_RETURN_IF_FAILED(ctx);
+  const char *call = "mp_adamw_outer_f32";
+  if (precision != MP_PRECISION_FP32 && precision != MP_PRECISION_TF32 &&
+      precision != MP_PRECISION_BF16)
+    return fail(ctx, call, "unknown precision %d", static_cast<int>(precision));
+  if (checkSizes(ctx, call, {{"m", m}, {"n", n}}) ||
+      checkSizes(ctx, call, {{"k", k}, {"m", m}}) ||
+      checkSizes(ctx, call, {{"k", k}, {"n", n}}) ||
+      checkBuffers(ctx, call,
+                   {{"a", a, k * m},
+                    {"b", b, k * n},
+                    {"param", param, m * n},
+                    {"exp_avg", exp_avg, m * n},
+                    {"exp_avg_sq", exp_avg_sq, m * n},
+                    {"step", step, 1}}))
+    return MP_ERROR;
+  return ctx->backend->adamwOuter(precision == MP_PRECISION_BF16, k, m, n,
+                                  alpha, a, b, param, exp_avg, exp_avg_sq, lr,
+                                  beta1, beta2, eps, weight_decay, step);
+}
+
 } // extern "C"
 
 namespace {

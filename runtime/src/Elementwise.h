@@ -218,6 +218,27 @@ MP_HOST_DEVICE inline void sgdUpdate(float &param, float grad,
   param = float(param - lr * g);
 }
 
+/// Element (i, j) of alpha · aᵀ · b for a [k][m] and b [k][n]
+/// (mp_adamw_outer_f32's gradient): the products summed in float in the
+/// order of the rows by fused multiply-adds, which every backend computes
+/// alike, the operands first rounded to bfloat16 with `bf16`; times alpha
+/// in double, rounded once.
+MP_HOST_DEVICE inline float outerProductElement(int64_t k, int64_t m, int64_t n,
+                                                const float *a, const float *b,
+                                                int64_t i, int64_t j, bool bf16,
+                                                float alpha) {
+  float sum = 0;
+  for (int64_t r = 0; r < k; ++r) {
+    float x = a[r * m + i], y = b[r * n + j];
+    if (bf16) {
+      x = fromBFloat16Bits(toBFloat16Bits(x));
+      y = fromBFloat16Bits(toBFloat16Bits(y));
+    }
+    sum = ::fmaf(x, y, sum);
+  }
+  return float(double(sum) * double(alpha));
+}
+
 /// What one torch.optim.AdamW step (single tensor, no amsgrad) applies to
 /// every element: step size and bias corrections in double, moments in
 /// float; the gradient first times `gradScale` (scaleGradient).

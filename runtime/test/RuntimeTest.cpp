@@ -807,6 +807,93 @@ void testAdamW(mp_context *ctx) {
   }
 }
 
+mp_context *createLike(mp_context *ctx);
+
+/// mp_adamw_outer_f32 (AdamW computing its gradient alpha · aᵀ · b) equals
+/// the GEMM writing the gradient then mp_adamw_f32, bit for bit: the
+/// operands have at most 4 significant bits, so both sum exactly, and both
+/// update through the same AdamWStep. In bf16 precision the operands are
+/// those values plus 2^-12 of themselves, which the rounding to bfloat16
+/// (not a tie) removes in both, and which fp32 keeps (the results differ).
+/// Shapes with 4 | n take CUDA's float4 path, the others its scalar one; k
+/// = 0 is a zero gradient.
+void testAdamWOuter(mp_context *ctx) {
+  struct Shape {
+    int64_t k, m, n;
+  };
+  for (Shape shape : {Shape{8, 37, 52}, Shape{3, 20, 33}, Shape{1, 1, 1},
+                      Shape{0, 5, 8}, Shape{24, 70, 400}})
+    for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16}) {
+      auto [k, m, n] = shape;
+      float perturbation = precision == MP_PRECISION_BF16 ? 0x1p-12f : 0;
+      std::vector<float> a(k * m), b(k * n), param(m * n), moment(m * n),
+          squared(m * n);
+      for (size_t i = 0; i < a.size(); ++i)
+        a[i] = float(int64_t(i * 37 % 23) - 11) / 16.0f * (1 + perturbation);
+      for (size_t i = 0; i < b.size(); ++i)
+        b[i] = float(int64_t(i * 53 % 19) - 9) / 8.0f * (1 + perturbation);
+      for (size_t i = 0; i < param.size(); ++i) {
+        param[i] = float(int64_t(i * 29 % 31) - 15) / 7.0f;
+        moment[i] = float(int64_t(i * 13 % 11) - 5) / 9.0f;
+        squared[i] = float(i * 17 % 13) / 11.0f;
+      }
+      Buffer aBuffer(ctx, a), bBuffer(ctx, b),
+          stepCount(ctx, std::vector<float>{3});
+      Buffer fusedP(ctx, param), fusedM(ctx, moment), fusedV(ctx, squared);
+      CHECK_OK(ctx, mp_adamw_outer_f32(ctx, precision, k, m, n, 0.5f,
+                                       aBuffer.floats(), bBuffer.floats(),
+                                       fusedP.floats(), fusedM.floats(),
+                                       fusedV.floats(), 0.01, 0.9, 0.999, 1e-8,
+                                       0.01, stepCount.floats()));
+      Buffer grad(ctx, m * n * sizeof(float)), p(ctx, param), pm(ctx, moment),
+          pv(ctx, squared);
+      if (k > 0)
+        CHECK_OK(ctx,
+                 mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 1, 0,
+                             m, n, k, 0.5f, aBuffer.floats(), bBuffer.floats(),
+                             0.0f, MP_DTYPE_F32, grad.floats()));
+      else
+        CHECK_OK(ctx, mp_fill_f32(ctx, m * n, 0.0f, grad.floats()));
+      CHECK_OK(ctx, mp_adamw_f32(ctx, m * n, p.floats(), grad.floats(),
+                                 pm.floats(), pv.floats(), 0.01, 0.9, 0.999,
+                                 1e-8, 0.01, stepCount.floats(), nullptr));
+      std::string what = "adamw_outer " + std::to_string(k) + "x" +
+                         std::to_string(m) + "x" + std::to_string(n) +
+                         " precision=" + std::to_string(precision);
+      expect(fusedP.read() == p.read() && fusedM.read() == pm.read() &&
+                 fusedV.read() == pv.read(),
+             what + " equals the GEMM then adamw");
+      if (precision == MP_PRECISION_BF16 && k > 0) {
+        Buffer exactP(ctx, param), exactM(ctx, moment), exactV(ctx, squared);
+        CHECK_OK(ctx, mp_adamw_outer_f32(ctx, MP_PRECISION_FP32, k, m, n, 0.5f,
+                                         aBuffer.floats(), bBuffer.floats(),
+                                         exactP.floats(), exactM.floats(),
+                                         exactV.floats(), 0.01, 0.9, 0.999,
+                                         1e-8, 0.01, stepCount.floats()));
+        expect(exactM.read() != fusedM.read(),
+               what + " rounds its operands (fp32 does not)");
+      }
+    }
+
+  std::vector<float> one = {1};
+  Buffer x(ctx, one), y(ctx, one), z(ctx, one), stepCount(ctx, one);
+  auto refused = [&](mp_precision precision, int64_t k, const float *a,
+                     const char *message) {
+    mp_context *failed = createLike(ctx);
+    bool refusedIt =
+        mp_adamw_outer_f32(failed, precision, k, 1, 1, 1.0f, a, x.floats(),
+                           y.floats(), z.floats(), z.floats(), 0.01, 0.9, 0.999,
+                           1e-8, 0.0, stepCount.floats()) == MP_ERROR &&
+        std::string(mp_context_error(failed)).find(message) !=
+            std::string::npos;
+    mp_context_destroy(failed);
+    expect(refusedIt, std::string("adamw_outer refuses: ") + message);
+  };
+  refused(static_cast<mp_precision>(9), 1, x.floats(), "unknown precision 9");
+  refused(MP_PRECISION_FP32, -1, x.floats(), "negative k -1");
+  refused(MP_PRECISION_FP32, 1, nullptr, "a is null");
+}
+
 /// Kernels on arrays large enough to be split among threads (the host's
 /// OpenMP path, MP_NUM_THREADS) give exactly what they give on small
 /// pieces, which run on one thread: every element computed once, in place.
@@ -3247,6 +3334,7 @@ int main(int argc, char **argv) {
   testGemmWithoutC(ctx);
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
+  testAdamWOuter(ctx);
   testKernels(ctx);
   testSwiglu(ctx);
   testBFloat16Storage(ctx);

@@ -22,6 +22,12 @@
 // linear weights) is not computed: the GEMMs read its input with the other
 // transpose flag, so it takes no buffer and keeps its input alive instead.
 //
+// A weight gradient of few rows that only its AdamW update reads (the
+// mp.matmul of a transposed view [k, m]ᵀ and [k, n]) is not computed
+// either: the update computes each element where it reads it
+// (mp_adamw_outer_f32), so the gradient takes no buffer and keeps the
+// product's operands alive to the update instead.
+//
 // A contiguous block of rows (mp.slice of a dim after extent-1 dims) is a
 // view into its input's buffer, which it keeps alive; a concatenation of
 // such blocks (mp.concat) gets one buffer with each operand's buffer placed
@@ -48,6 +54,18 @@ namespace mp {
 /// buffer.
 bool isTransposedView(TransposeOp transpose);
 
+/// The most rows (k) a weight gradient computed in its update may have:
+/// at 2k FLOPs per element against the update's 24 bytes the product stays
+/// bound by memory on a GPU's CUDA cores too.
+constexpr int64_t kMaxGradientRowsInUpdate = 32;
+
+/// True if `matmul`'s update computes it (mp_adamw_outer_f32): a float32
+/// [m, k] · [k, n] of a transposed view [k, m]ᵀ and a matrix that is not
+/// one, with k at most kMaxGradientRowsInUpdate and no accumulator, whose
+/// only reader is an mp.adamw taking it as its gradient, unscaled. It
+/// takes no buffer.
+bool isGradientInUpdate(MatmulOp matmul);
+
 struct MemoryPlan {
   /// Buffers start at multiples of this many bytes.
   static constexpr int64_t kAlignment = 64;
@@ -65,6 +83,8 @@ struct MemoryPlan {
   llvm::DenseMap<mlir::Value, unsigned> inPlace;
   /// Transposes (of the last two dims) that their GEMMs read through.
   llvm::DenseSet<mlir::Value> transposedViews;
+  /// Weight gradients that their AdamW update computes (isGradientInUpdate).
+  llvm::DenseSet<mlir::Value> gradientsInUpdate;
   /// Slices that are views of their input's buffer, and concatenations
   /// whose operands' buffers the plan placed inside the result's (computed
   /// in place): neither copies anything.

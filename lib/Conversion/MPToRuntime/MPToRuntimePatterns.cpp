@@ -229,6 +229,9 @@ struct LinearLowering : RuntimePattern<LinearOp> {
 struct MatmulLowering : RuntimePattern<MatmulOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(MatmulOp op) const override {
+    // A weight gradient computed by its update is computed there.
+    if (calls.getPlan().gradientsInUpdate.contains(op.getResult()))
+      return success();
     ArrayRef<int64_t> lhs = getShape(op.getLhs()), rhs = getShape(op.getRhs());
     int64_t m = lhs[lhs.size() - 2], k = lhs.back(), n = rhs.back();
     int64_t batch = getNumElements(op.getLhs()) / (m * k);
@@ -755,6 +758,29 @@ void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
               calls.pointer(op.getStep()), gradScalePointer(op, calls)});
 }
 
+/// An update computing its gradient (MemoryPlan::gradientsInUpdate): the
+/// gradient's GEMM, aᵀ · b of its transposed view's input a [k, m] and b
+/// [k, n], runs inside it.
+void emitOuterUpdate(AdamWOp op, MatmulOp gradient, RuntimeCallBuilder &calls) {
+  ArrayRef<int64_t> view = getShape(gradient.getLhs());
+  calls.call("mp_adamw_outer_f32",
+             {calls.getContext(),
+              calls.i32(getRuntimePrecision(gradient.getEffectivePrecision())),
+              calls.i64(view[1]), calls.i64(view[0]),
+              calls.i64(getShape(gradient.getRhs())[1]),
+              calls.f32(gradient.getEffectiveScale()),
+              calls.pointer(gradient.getLhs()),
+              calls.pointer(gradient.getRhs()), calls.pointer(op.getNewParam()),
+              calls.pointer(op.getNewExpAvg()),
+              calls.pointer(op.getNewExpAvgSq()),
+              calls.f64(op.getLr().convertToDouble()),
+              calls.f64(op.getBeta1().convertToDouble()),
+              calls.f64(op.getBeta2().convertToDouble()),
+              calls.f64(op.getEps().convertToDouble()),
+              calls.f64(op.getWeightDecay().convertToDouble()),
+              calls.pointer(op.getStep())});
+}
+
 /// A run of updates (MemoryPlan::optimizerRuns) as one multi-tensor call:
 /// the pointers of each member's `tensor`, as an array of pointers.
 template <typename OpT, typename Tensor>
@@ -835,6 +861,13 @@ struct OptimizerLowering : RuntimePattern<OpT> {
         plan.optimizerRuns[plan.optimizerRunOf.lookup(op)];
     if (run.size() == 1) {
       copyTied(op);
+      if constexpr (std::is_same_v<OpT, AdamWOp>) {
+        if (plan.gradientsInUpdate.contains(op.getGrad())) {
+          emitOuterUpdate(op, op.getGrad().template getDefiningOp<MatmulOp>(),
+                          this->calls);
+          return success();
+        }
+      }
       emitUpdate(op, this->calls);
       return success();
     }

@@ -244,6 +244,19 @@ mp_status CudaBackend::adamw(int64_t n, float *param, const float *grad,
                                        ctx->op));
 }
 
+mp_status CudaBackend::adamwOuter(bool bf16, int64_t k, int64_t m, int64_t n,
+                                  float alpha, const float *a, const float *b,
+                                  float *param, float *expAvg, float *expAvgSq,
+                                  double lr, double beta1, double beta2,
+                                  double eps, double weightDecay,
+                                  const float *step) {
+  return checkLaunch("mp_adamw_outer_f32",
+                     cuda::launchAdamWOuter(computeStream, bf16, k, m, n, alpha,
+                                            a, b, param, expAvg, expAvgSq, lr,
+                                            beta1, beta2, eps, weightDecay,
+                                            step, fault, ctx->op));
+}
+
 namespace {
 /// Calls launch(tensors) for each run of up to OptimizerTensors::kMax of
 /// the `count` tensors, their states from `states` (null: none).

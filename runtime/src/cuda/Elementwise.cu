@@ -155,6 +155,52 @@ __global__ void adamwKernel(int64_t n, float *param, const float *grad,
     update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
 }
 
+/// Rows of the parameter a block of adamwOuterKernel updates.
+constexpr int64_t kOuterRows = 16;
+
+/// AdamW whose gradient it computes as it reads it (mp_adamw_outer_f32):
+/// a thread takes 4 consecutive columns (a float4 of the parameter and each
+/// moment) of kOuterRows rows, so it reads the same k values of b for each
+/// of its rows (from L1 after the first), and a, one value per row, is
+/// shared by the warp. It reads 12 bytes and writes 12 per element.
+__global__ void adamwOuterKernel(int64_t k, int64_t m, int64_t n, float alpha,
+                                 bool bf16, const float *a, const float *b,
+                                 float *param, float *expAvg, float *expAvgSq,
+                                 double lr, double beta1, double beta2,
+                                 double eps, double weightDecay,
+                                 const float *stepCount, DeviceFault *fault,
+                                 const char *op) {
+  double step;
+  if (!readAdamWStep(stepCount, fault, op, step))
+    return;
+  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step, 1.0f);
+  bool vectors = n % 4 == 0 && alignedForVectors(param, expAvg, expAvgSq);
+  int64_t lanes = vectors ? 4 : 1;
+  auto gradient = [&](int64_t i, int64_t j) {
+    return outerProductElement(k, m, n, a, b, i, j, bf16, alpha);
+  };
+  for (int64_t run = blockIdx.y; run * kOuterRows < m; run += gridDim.y)
+    for (int64_t j = gridStart() * lanes; j < n; j += gridStride() * lanes)
+      for (int64_t i = run * kOuterRows; i < m && i < (run + 1) * kOuterRows;
+           ++i) {
+        int64_t e = i * n + j;
+        if (!vectors) {
+          update.apply(param[e], gradient(i, j), expAvg[e], expAvgSq[e]);
+          continue;
+        }
+        float4 p = *reinterpret_cast<float4 *>(param + e);
+        float4 mo = *reinterpret_cast<float4 *>(expAvg + e);
+        float4 s = *reinterpret_cast<float4 *>(expAvgSq + e);
+        update.apply(p.x, gradient(i, j), mo.x, s.x);
+        update.apply(p.y, gradient(i, j + 1), mo.y, s.y);
+        update.apply(p.z, gradient(i, j + 2), mo.z, s.z);
+        update.apply(p.w, gradient(i, j + 3), mo.w, s.w);
+        *reinterpret_cast<float4 *>(param + e) = p;
+        *reinterpret_cast<float4 *>(expAvg + e) = mo;
+        *reinterpret_cast<float4 *>(expAvgSq + e) = s;
+      }
+}
+
 } // namespace
 
 cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
@@ -246,6 +292,23 @@ cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
   adamwKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(
       n, param, grad, expAvg, expAvgSq, lr, beta1, beta2, eps, weightDecay,
       step, gradScale, fault, op);
+  return cudaGetLastError();
+}
+
+cudaError_t launchAdamWOuter(cudaStream_t stream, bool bf16, int64_t k,
+                             int64_t m, int64_t n, float alpha, const float *a,
+                             const float *b, float *param, float *expAvg,
+                             float *expAvgSq, double lr, double beta1,
+                             double beta2, double eps, double weightDecay,
+                             const float *step, DeviceFault *fault,
+                             const char *op) {
+  // Even with no elements, so that a bad step is reported alike.
+  int64_t runs = (m + kOuterRows - 1) / kOuterRows;
+  dim3 grid(gridFor((n + 3) / 4),
+            static_cast<unsigned>(std::clamp<int64_t>(runs, 1, 65535)));
+  adamwOuterKernel<<<grid, kThreads, 0, stream>>>(
+      k, m, n, alpha, bf16, a, b, param, expAvg, expAvgSq, lr, beta1, beta2,
+      eps, weightDecay, step, fault, op);
   return cudaGetLastError();
 }
 

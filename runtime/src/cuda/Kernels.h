@@ -76,6 +76,14 @@ cudaError_t launchAdamW(cudaStream_t stream, int64_t n, float *param,
                         double weightDecay, const float *step,
                         const float *gradScale, DeviceFault *fault,
                         const char *op);
+/// AdamW whose gradient alpha · aᵀ · b it computes (mp_adamw_outer_f32).
+cudaError_t launchAdamWOuter(cudaStream_t stream, bool bf16, int64_t k,
+                             int64_t m, int64_t n, float alpha, const float *a,
+                             const float *b, float *param, float *expAvg,
+                             float *expAvgSq, double lr, double beta1,
+                             double beta2, double eps, double weightDecay,
+                             const float *step, DeviceFault *fault,
+                             const char *op);
 /// The tensors of one multi-tensor optimizer launch, passed by value (as
 /// PyTorch's multi_tensor_apply passes its tensor lists): tensor i holds
 /// elements [begin[i], begin[i + 1]) of the launch's range; its state is

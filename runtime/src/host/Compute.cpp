@@ -122,4 +122,24 @@ mp_status HostBackend::adamw(int64_t n, float *param, const float *grad,
   return MP_OK;
 }
 
+mp_status HostBackend::adamwOuter(bool bf16, int64_t k, int64_t m, int64_t n,
+                                  float alpha, const float *a, const float *b,
+                                  float *param, float *expAvg, float *expAvgSq,
+                                  double lr, double beta1, double beta2,
+                                  double eps, double weightDecay,
+                                  const float *stepCount) {
+  double step = *stepCount;
+  if (!(step >= 1))
+    return fail(ctx, "mp_adamw_outer_f32", kBadStepFormat, step);
+  AdamWStep update(lr, beta1, beta2, eps, weightDecay, step, 1.0f);
+  parallelFor(m * n, [&](int64_t begin, int64_t end) {
+    for (int64_t e = begin; e < end; ++e)
+      update.apply(
+          param[e],
+          outerProductElement(k, m, n, a, b, e / n, e % n, bf16, alpha),
+          expAvg[e], expAvgSq[e]);
+  });
+  return MP_OK;
+}
+
 } // namespace mp::runtime
