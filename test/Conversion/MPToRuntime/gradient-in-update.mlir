@@ -31,6 +31,32 @@ func.func @few_rows(%w: tensor<16x24xf32> {mp.param = "w"},
 
 // -----
 
+// The product's operands live until the update reads them: the output
+// gradient (an arena value here, 512 bytes) keeps its buffer past the
+// GEMM's place, so the value computed between them takes another (1024
+// bytes of arena, not 512).
+// CHECK-LABEL: func.func @operands_live
+// CHECK-SAME: arena 1024
+// CHECK: call @mp_adamw_outer_f32(
+func.func @operands_live(%w: tensor<16x24xf32> {mp.param = "w"},
+                         %m: tensor<16x24xf32> {mp.state = "w.exp_avg"},
+                         %v: tensor<16x24xf32> {mp.state = "w.exp_avg_sq"},
+                         %step: tensor<f32> {mp.state = "step"},
+                         %h: tensor<8x16xf32> {mp.input = "h"},
+                         %x: tensor<8x24xf32> {mp.input = "x"},
+                         %y: tensor<8x16xf32> {mp.input = "y"})
+    -> (tensor<16x24xf32> {mp.output = "w"}, tensor<16x24xf32> {mp.output = "w.exp_avg"},
+        tensor<16x24xf32> {mp.output = "w.exp_avg_sq"}, tensor<8x16xf32> {mp.output = "o"}) {
+  %g = mp.relu %h : tensor<8x16xf32>
+  %gt = mp.transpose %g perm [1, 0] : tensor<8x16xf32> -> tensor<16x8xf32>
+  %dw = mp.matmul %gt, %x : (tensor<16x8xf32>, tensor<8x24xf32>) -> tensor<16x24xf32>
+  %o = mp.relu %y : tensor<8x16xf32>
+  %p, %n, %s = mp.adamw %w, %dw, %m, %v, %step {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64, lr = 1.0e-3 : f64, weight_decay = 0.01 : f64} : tensor<16x24xf32>, tensor<f32>
+  return %p, %n, %s, %o : tensor<16x24xf32>, tensor<16x24xf32>, tensor<16x24xf32>, tensor<8x16xf32>
+}
+
+// -----
+
 // In bf16 precision with a scale: the call takes precision 2 and alpha.
 // CHECK-LABEL: func.func @bf16_scaled
 // CHECK: %[[ALPHA:.*]] = arith.constant 5.000000e-01 : f32
