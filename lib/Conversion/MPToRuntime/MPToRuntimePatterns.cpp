@@ -744,18 +744,31 @@ void emitUpdate(SgdMomentumOp op, RuntimeCallBuilder &calls) {
               calls.i32(op.getNesterov()), gradScalePointer(op, calls)});
 }
 
+/// The arguments of AdamW's calls after the tensors: lr, betas, eps, weight
+/// decay and the step, then what `extra` holds.
+SmallVector<Value> withAdamWSettings(AdamWOp op, RuntimeCallBuilder &calls,
+                                     ArrayRef<Value> leading,
+                                     ArrayRef<Value> extra = {}) {
+  SmallVector<Value> args(leading);
+  args.append({calls.f64(op.getLr().convertToDouble()),
+               calls.f64(op.getBeta1().convertToDouble()),
+               calls.f64(op.getBeta2().convertToDouble()),
+               calls.f64(op.getEps().convertToDouble()),
+               calls.f64(op.getWeightDecay().convertToDouble()),
+               calls.pointer(op.getStep())});
+  llvm::append_range(args, extra);
+  return args;
+}
+
 void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
   calls.call("mp_adamw_f32",
-             {calls.getContext(), calls.i64(getNumElements(op.getParam())),
-              calls.pointer(op.getNewParam()), calls.pointer(op.getGrad()),
-              calls.pointer(op.getNewExpAvg()),
-              calls.pointer(op.getNewExpAvgSq()),
-              calls.f64(op.getLr().convertToDouble()),
-              calls.f64(op.getBeta1().convertToDouble()),
-              calls.f64(op.getBeta2().convertToDouble()),
-              calls.f64(op.getEps().convertToDouble()),
-              calls.f64(op.getWeightDecay().convertToDouble()),
-              calls.pointer(op.getStep()), gradScalePointer(op, calls)});
+             withAdamWSettings(
+                 op, calls,
+                 {calls.getContext(), calls.i64(getNumElements(op.getParam())),
+                  calls.pointer(op.getNewParam()), calls.pointer(op.getGrad()),
+                  calls.pointer(op.getNewExpAvg()),
+                  calls.pointer(op.getNewExpAvgSq())},
+                 gradScalePointer(op, calls)));
 }
 
 /// An update computing its gradient (MemoryPlan::gradientsInUpdate): the
@@ -763,22 +776,18 @@ void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
 /// [k, n], runs inside it.
 void emitOuterUpdate(AdamWOp op, MatmulOp gradient, RuntimeCallBuilder &calls) {
   ArrayRef<int64_t> view = getShape(gradient.getLhs());
-  calls.call("mp_adamw_outer_f32",
-             {calls.getContext(),
-              calls.i32(getRuntimePrecision(gradient.getEffectivePrecision())),
-              calls.i64(view[1]), calls.i64(view[0]),
-              calls.i64(getShape(gradient.getRhs())[1]),
-              calls.f32(gradient.getEffectiveScale()),
-              calls.pointer(gradient.getLhs()),
-              calls.pointer(gradient.getRhs()), calls.pointer(op.getNewParam()),
-              calls.pointer(op.getNewExpAvg()),
-              calls.pointer(op.getNewExpAvgSq()),
-              calls.f64(op.getLr().convertToDouble()),
-              calls.f64(op.getBeta1().convertToDouble()),
-              calls.f64(op.getBeta2().convertToDouble()),
-              calls.f64(op.getEps().convertToDouble()),
-              calls.f64(op.getWeightDecay().convertToDouble()),
-              calls.pointer(op.getStep())});
+  calls.call(
+      "mp_adamw_outer_f32",
+      withAdamWSettings(
+          op, calls,
+          {calls.getContext(),
+           calls.i32(getRuntimePrecision(gradient.getEffectivePrecision())),
+           calls.i64(view[1]), calls.i64(view[0]),
+           calls.i64(getShape(gradient.getRhs())[1]),
+           calls.f32(gradient.getEffectiveScale()),
+           calls.pointer(gradient.getLhs()), calls.pointer(gradient.getRhs()),
+           calls.pointer(op.getNewParam()), calls.pointer(op.getNewExpAvg()),
+           calls.pointer(op.getNewExpAvgSq())}));
 }
 
 /// A run of updates (MemoryPlan::optimizerRuns) as one multi-tensor call:
@@ -799,22 +808,20 @@ Value sizesOf(ArrayRef<Operation *> run, RuntimeCallBuilder &calls) {
 
 void emitMultiUpdate(AdamWOp first, ArrayRef<Operation *> run,
                      RuntimeCallBuilder &calls) {
-  calls.call(
-      "mp_adamw_multi_f32",
-      {calls.getContext(), calls.i32(run.size()),
-       pointersOf<AdamWOp>(run, calls,
-                           [](AdamWOp u) { return u.getNewParam(); }),
-       pointersOf<AdamWOp>(run, calls, [](AdamWOp u) { return u.getGrad(); }),
-       pointersOf<AdamWOp>(run, calls,
-                           [](AdamWOp u) { return u.getNewExpAvg(); }),
-       pointersOf<AdamWOp>(run, calls,
-                           [](AdamWOp u) { return u.getNewExpAvgSq(); }),
-       sizesOf(run, calls), calls.f64(first.getLr().convertToDouble()),
-       calls.f64(first.getBeta1().convertToDouble()),
-       calls.f64(first.getBeta2().convertToDouble()),
-       calls.f64(first.getEps().convertToDouble()),
-       calls.f64(first.getWeightDecay().convertToDouble()),
-       calls.pointer(first.getStep()), gradScalePointer(first, calls)});
+  calls.call("mp_adamw_multi_f32",
+             withAdamWSettings(
+                 first, calls,
+                 {calls.getContext(), calls.i32(run.size()),
+                  pointersOf<AdamWOp>(
+                      run, calls, [](AdamWOp u) { return u.getNewParam(); }),
+                  pointersOf<AdamWOp>(run, calls,
+                                      [](AdamWOp u) { return u.getGrad(); }),
+                  pointersOf<AdamWOp>(
+                      run, calls, [](AdamWOp u) { return u.getNewExpAvg(); }),
+                  pointersOf<AdamWOp>(
+                      run, calls, [](AdamWOp u) { return u.getNewExpAvgSq(); }),
+                  sizesOf(run, calls)},
+                 gradScalePointer(first, calls)));
 }
 
 void emitMultiUpdate(SgdOp first, ArrayRef<Operation *> run,
