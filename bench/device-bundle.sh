@@ -36,6 +36,10 @@ compile() { # NAME DIM HIDDEN BATCH [MESH] [PRECISION] [run-ffn.sh options]
   files+=("$work/train-$1")
 }
 compile small 256 512 64
+# Batch 8: the weight gradients computed by their AdamW updates
+# (mp_adamw_outer_f32), strict fp32 and bf16, against the host.
+compile small-b8-fp32 256 512 8 1x1 fp32
+compile small-b8-bf16 256 512 8 1x1 bf16
 # The 2x2 steps for 4 ranks sharing the GPU over the mpi transport: the
 # small one against the host backend, the seed's sizes timed.
 compile small-2x2 256 512 64 2x2

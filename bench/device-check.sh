@@ -63,6 +63,15 @@ done
 # TF32 GEMMs on CUDA, float32 on the host.
 "$py" "$bin/tensors.py" losses --rtol 2e-3 --atol 1e-3 "$dev/small-cuda.log" "$dev/small-host.log"
 
+section "batch 8: the weight gradients computed by their AdamW updates (mp_adamw_outer_f32), CUDA against host backend, strict fp32 and bf16"
+for precision in fp32 bf16; do
+  for backend in cuda host; do
+    "$bin/train-small-b8-$precision" --backend "$backend" --steps 4 --seed 5 --save "$dev/small-b8-$precision-$backend.safetensors" > "$dev/small-b8-$precision-$backend.log" || echo "train-small-b8-$precision --backend $backend failed"
+  done
+  "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-4 "$dev/small-b8-$precision-cuda.log" "$dev/small-b8-$precision-host.log"
+  "$py" "$bin/tensors.py" compare --rtol 1e-4 --atol 1e-4 "$dev/small-b8-$precision-cuda.safetensors" "$dev/small-b8-$precision-host.safetensors"
+done
+
 section "Llama step (2 layers, dim 128, GQA, vocab 512), CUDA against host backend"
 for backend in cuda host; do
   "$bin/train-llama" --backend "$backend" --steps 4 --seed 5 > "$dev/llama-$backend.log" || echo "train-llama --backend $backend failed"
