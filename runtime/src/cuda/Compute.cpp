@@ -101,11 +101,14 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
       (compute == CUBLAS_COMPUTE_32F_FAST_TF32 && tf32OnTensorCores);
   double flops = 2.0 * double(m) * double(n) * double(k);
   double bytes = 4.0 * (double(m) * k + double(k) * n + double(m) * n);
+  // The transposed copy packs A's matrices, which may overlap in A (a stride
+  // below m · k): its size is checked apart from A's.
+  int64_t matrices = strideA == 0 ? 1 : batch, transposedBytes;
   if (transposeNtOperand && transA && !transB && tensorCores &&
-      operandType == CUDA_R_32F && flops >= 64 * bytes) {
-    int64_t matrices = strideA == 0 ? 1 : batch;
-    converted[2] =
-        allocateScratch(matrices * m * k * sizeof(float), computeStream);
+      operandType == CUDA_R_32F && flops >= 64 * bytes &&
+      !__builtin_mul_overflow(matrices, m * k * int64_t(sizeof(float)),
+                              &transposedBytes)) {
+    converted[2] = allocateScratch(transposedBytes, computeStream);
     if (!converted[2] ||
         checkLaunch("mp_gemm_f32", cuda::launchTransposeMatrices(
                                        computeStream, a, converted[2], matrices,
