@@ -138,7 +138,7 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
         check(ctx,
               mp_gemm_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32, MP_DTYPE_F32,
                           layout.ta, layout.tb, rows, cols, inner, 1.0f, a, b,
-                          0.0f, MP_DTYPE_F32, c),
+                          0.0f, MP_DTYPE_F32, c, nullptr, 0),
               "mp_gemm_f32");
       });
       double flops = 2.0 * rows * cols * inner;
@@ -205,7 +205,8 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
     double gemm = timeCall([&] {
       check(ctx,
             mp_gemm_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32, MP_DTYPE_F32, 0,
-                        1, 8, 8, 8, 1.0f, x, y, 0.0f, MP_DTYPE_F32, z),
+                        1, 8, 8, 8, 1.0f, x, y, 0.0f, MP_DTYPE_F32, z, nullptr,
+                        0),
             "gemm");
     });
     double alloc = timeCall([&] { mp_free(ctx, mp_alloc(ctx, 4096)); });

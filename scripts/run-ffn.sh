@@ -276,7 +276,8 @@ cat "$out/planned.mlir"
   "${narrow_passes[@]}" \
   "${group_passes[@]}" "${pipeline_passes[@]}" "${schedule_passes[@]}" \
   "${accumulate_passes[@]}" "${fuse_passes[@]}" --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
-  --mp-memory-report="$out/memory.json" -o "$out/step.mlir"
+  --mp-memory-report="output=$out/memory.json backend=$backend" \
+  -o "$out/step.mlir"
 echo
 echo "Training step partitioned for the plan's mesh: $out/step.mlir"
 echo "Gradient synchronisation: verified"
@@ -294,7 +295,9 @@ awk '/"function": ".*_train_step"/ { in_step = 1 }
      in_step && /"buffers"/ { exit }' "$out/memory.json"
 
 # The step as runtime calls, an object and a header, linked with mp-train.
-"$mp_opt" "$out/step.mlir" --mp-lower-to-runtime -o "$out/lowered.mlir"
+# GEMM workspaces planned for the backend it runs on (--mp-lower-to-runtime).
+"$mp_opt" "$out/step.mlir" --mp-lower-to-runtime="backend=$backend" \
+  -o "$out/lowered.mlir"
 "$build/bin/mp-translate" "$out/lowered.mlir" --emit-header -o "$out/step.h"
 "$build/bin/mp-translate" "$out/lowered.mlir" -o "$out/step.o"
 "${MP_LINK:-$build/bin/mp-link}" "$out/step.o" -o "$out/train"

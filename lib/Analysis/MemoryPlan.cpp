@@ -1,11 +1,13 @@
 //===- MemoryPlan.cpp - a static per-rank memory plan ---------------------===//
 
 #include "mp/Analysis/MemoryPlan.h"
+#include "mp/Analysis/RuntimePrecision.h"
 
 #include "mp/Dialect/MP/IR/MPModel.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CheckedArithmetic.h"
 
 #include <functional>
@@ -255,6 +257,111 @@ bool isGradientInUpdate(MatmulOp matmul) {
          rows.getDimSize(0) <= kMaxGradientRowsInUpdate;
 }
 
+mp_precision getRuntimePrecision(Precision precision) {
+  switch (precision) {
+  case Precision::fp32:
+    return MP_PRECISION_FP32;
+  case Precision::tf32:
+    return MP_PRECISION_TF32;
+  case Precision::bf16:
+    return MP_PRECISION_BF16;
+  }
+  llvm_unreachable("unknown precision");
+}
+
+FailureOr<WorkspaceBackend>
+parseWorkspaceBackend(StringRef name,
+                      function_ref<LogicalResult(const Twine &)> errorHandler) {
+  std::optional<WorkspaceBackend> backend =
+      llvm::StringSwitch<std::optional<WorkspaceBackend>>(name)
+          .Case("any", WorkspaceBackend::Any)
+          .Case("host", WorkspaceBackend::Host)
+          .Case("cuda", WorkspaceBackend::Cuda)
+          .Default(std::nullopt);
+  if (!backend)
+    return errorHandler("backend must be any, host or cuda, not '" + name +
+                        "'");
+  return *backend;
+}
+
+std::optional<GemmCall>
+GemmCall::of(Operation *op, const llvm::DenseSet<Value> &transposedViews) {
+  auto isBFloat16 = [](Value value) {
+    return getElementTypeOrSelf(value).isBF16();
+  };
+  auto shapeOf = [](Value value) {
+    return cast<RankedTensorType>(value.getType()).getShape();
+  };
+  auto elements = [](Value value) {
+    return cast<RankedTensorType>(value.getType()).getNumElements();
+  };
+  if (auto linear = dyn_cast<LinearOp>(op)) {
+    // x [..., K] · wᵀ with w [N, K].
+    int64_t k = shapeOf(linear.getInput()).back();
+    int64_t n = shapeOf(linear.getWeight())[0];
+    return GemmCall{linear.getEffectivePrecision(),
+                    isBFloat16(linear.getInput()),
+                    isBFloat16(linear.getWeight()),
+                    isBFloat16(linear.getResult()),
+                    /*transA=*/false,
+                    /*transB=*/!transposedViews.contains(linear.getWeight()),
+                    /*batch=*/1,
+                    k ? elements(linear.getInput()) / k : 0,
+                    n,
+                    k,
+                    0,
+                    0,
+                    0};
+  }
+  auto matmul = dyn_cast<MatmulOp>(op);
+  if (!matmul)
+    return std::nullopt;
+  ArrayRef<int64_t> lhs = shapeOf(matmul.getLhs()),
+                    rhs = shapeOf(matmul.getRhs());
+  int64_t m = lhs[lhs.size() - 2], k = lhs.back(), n = rhs.back();
+  int64_t batch = m * k ? elements(matmul.getLhs()) / (m * k) : 0;
+  bool transA = transposedViews.contains(matmul.getLhs());
+  bool transB = transposedViews.contains(matmul.getRhs());
+  if (rhs.size() == 2 && !transA) {
+    // A shared right operand: the batch folds into the rows.
+    m *= batch;
+    batch = 1;
+  }
+  return GemmCall{matmul.getEffectivePrecision(),
+                  isBFloat16(matmul.getLhs()),
+                  isBFloat16(matmul.getRhs()),
+                  isBFloat16(matmul.getResult()),
+                  transA,
+                  transB,
+                  batch,
+                  m,
+                  n,
+                  k,
+                  m * k,
+                  rhs.size() == 2 ? 0 : k * n,
+                  m * n};
+}
+
+std::optional<int64_t>
+GemmCall::getWorkspaceBytes(WorkspaceBackend backend) const {
+  auto dtype = [](bool bfloat16) {
+    return bfloat16 ? MP_DTYPE_BF16 : MP_DTYPE_F32;
+  };
+  auto bytesOn = [&](mp_backend on) {
+    return mp_gemm_workspace_bytes(on, getRuntimePrecision(precision),
+                                   dtype(aBFloat16), dtype(bBFloat16), transA,
+                                   transB, batch, m, n, k, strideA, strideB,
+                                   dtype(cBFloat16), strideC);
+  };
+  int64_t host =
+      backend == WorkspaceBackend::Cuda ? 0 : bytesOn(MP_BACKEND_HOST);
+  int64_t cuda =
+      backend == WorkspaceBackend::Host ? 0 : bytesOn(MP_BACKEND_CUDA);
+  if (host < 0 || cuda < 0)
+    return std::nullopt;
+  return std::max(host, cuda);
+}
+
 MemoryPlan::Storage MemoryPlan::getStorage(Value value) const {
   if (auto arg = dyn_cast<BlockArgument>(value))
     return Storage{arg.getArgNumber(), -1};
@@ -265,7 +372,8 @@ MemoryPlan::Storage MemoryPlan::getStorage(Value value) const {
   return Storage{-1, buffers.lookup(value).offset};
 }
 
-FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
+FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
+                                        WorkspaceBackend backend) {
   MemoryPlan plan;
   // Each tensor's bytes fit int64; their sum may not. Offsets in the arena
   // never exceed the unpooled sum, so checking the sums checks them all.
@@ -339,6 +447,21 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func) {
   for (auto matmul : body.getOps<MatmulOp>())
     if (isGradientInUpdate(matmul))
       plan.gradientsInUpdate.insert(matmul.getResult());
+  // GEMMs' workspaces, live while the GEMM runs.
+  for (Operation &op : body) {
+    std::optional<GemmCall> gemm = GemmCall::of(&op, plan.transposedViews);
+    if (!gemm || plan.gradientsInUpdate.contains(op.getResult(0)))
+      continue;
+    std::optional<int64_t> bytes = gemm->getWorkspaceBytes(backend);
+    if (!bytes)
+      return op.emitError()
+             << "the GEMM's workspace needs more bytes than int64 counts";
+    if (*bytes == 0)
+      continue;
+    count(plan.unpooledBytes, alignUp(*bytes));
+    plan.opScratch[&op] =
+        Buffer{0, alignUp(*bytes), position[&op], position[&op]};
+  }
   // A run of updates reads and writes every member's buffers at its first.
   // Updates of one kind, hyperparameters, step count (AdamW's operand past
   // the tensors) and gradient scale share a call; one that computes its

@@ -627,9 +627,10 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
       }
       auto step = dyn_cast_or_null<FunctionOpInterface>(
           SymbolTable::lookupSymbolIn(*scheduled, stepName));
-      FailureOr<MemoryPlan> plan = step && succeeded(pm.run(*scheduled))
-                                       ? MemoryPlan::build(step)
-                                       : FailureOr<MemoryPlan>(failure());
+      FailureOr<MemoryPlan> plan =
+          step && succeeded(pm.run(*scheduled))
+              ? MemoryPlan::build(step, machine.getWorkspaceBackend())
+              : FailureOr<MemoryPlan>(failure());
       // A schedule that fails is not a choice; the step itself must plan.
       if (failed(plan) && !passes.empty())
         continue;

@@ -92,8 +92,15 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
   LogicalResult initializeOptions(
       StringRef options,
       function_ref<LogicalResult(const Twine &)> errorHandler) override {
-    return Base::initializeOptions(expandBareOption(options, "output"),
-                                   errorHandler);
+    if (failed(Base::initializeOptions(expandBareOption(options, "output"),
+                                       errorHandler)))
+      return failure();
+    FailureOr<WorkspaceBackend> parsed =
+        parseWorkspaceBackend(backend, errorHandler);
+    if (failed(parsed))
+      return failure();
+    workspaceBackend = *parsed;
+    return success();
   }
 
   void runOnOperation() override {
@@ -103,7 +110,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
     WalkResult walk = getOperation().walk([&](FunctionOpInterface func) {
       if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
         return WalkResult::advance();
-      FailureOr<MemoryPlan> plan = MemoryPlan::build(func);
+      FailureOr<MemoryPlan> plan = MemoryPlan::build(func, workspaceBackend);
       if (failed(plan))
         return WalkResult::interrupt();
       LLVM_DEBUG(llvm::dbgs()
@@ -142,11 +149,16 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
             if (plan.asyncScratchBytes > 0)
               json.attribute("async_collective_scratch_bytes",
                              plan.asyncScratchBytes);
-            int64_t attentionScratch = 0;
-            for (const auto &[op, scratch] : plan.opScratch)
-              attentionScratch = std::max(attentionScratch, scratch.bytes);
+            int64_t attentionScratch = 0, gemmWorkspace = 0;
+            for (const auto &[op, scratch] : plan.opScratch) {
+              int64_t &largest = isa<LinearOp, MatmulOp>(op) ? gemmWorkspace
+                                                             : attentionScratch;
+              largest = std::max(largest, scratch.bytes);
+            }
             if (attentionScratch > 0)
               json.attribute("attention_scratch_bytes", attentionScratch);
+            if (gemmWorkspace > 0)
+              json.attribute("gemm_workspace_bytes", gemmWorkspace);
             writePeak(json, plan);
           });
       });
@@ -155,6 +167,8 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
     file->keep();
     markAllAnalysesPreserved();
   }
+
+  WorkspaceBackend workspaceBackend = WorkspaceBackend::Any;
 };
 
 } // namespace

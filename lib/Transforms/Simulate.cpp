@@ -45,7 +45,8 @@ struct SimulatePass : impl::SimulateBase<SimulatePass> {
       });
     SmallVector<std::pair<FunctionOpInterface, MemoryPlan>, 2> plans;
     for (FunctionOpInterface func : funcs) {
-      FailureOr<MemoryPlan> plan = MemoryPlan::build(func);
+      FailureOr<MemoryPlan> plan =
+          MemoryPlan::build(func, machine->getWorkspaceBackend());
       if (failed(plan))
         return signalPassFailure();
       plans.emplace_back(func, std::move(*plan));

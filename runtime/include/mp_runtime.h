@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 12
+#define MP_RUNTIME_ABI_VERSION 13
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -238,11 +238,20 @@ typedef enum mp_precision {
  * MP_DTYPE_F32) or, in MP_PRECISION_BF16 with beta 0, bfloat16: the float32
  * result rounded to nearest even (the host rounds its float32 product;
  * CUDA runs a native bf16 GEMM, float32 operands rounded first, and cuBLAS
- * rounds in its epilogue). (ABI 6; c_type ABI 8.) */
+ * rounds in its epilogue). (ABI 6; c_type ABI 8.)
+ *
+ * `workspace` (backend memory, workspace_bytes of it; ABI 13) holds what
+ * the GEMM converts or lays out before it multiplies: the host's rounded
+ * or widened float32 copies of a bf16 GEMM's A and B (and of a bfloat16
+ * C), CUDA's converted operand of mixed dtypes and the transposed A of a
+ * FLOP-bound NT GEMM (MP_CUDA_NT_GEMM). mp_gemm_workspace_bytes says how
+ * much: a compiled step plans it in its arena. Given less (or none), the
+ * backend allocates what is missing itself, and mp_peak_bytes counts it. */
 mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, mp_dtype a_type,
                       mp_dtype b_type, int trans_a, int trans_b, int64_t m,
                       int64_t n, int64_t k, float alpha, const void *a,
-                      const void *b, float beta, mp_dtype c_type, void *c);
+                      const void *b, float beta, mp_dtype c_type, void *c,
+                      void *workspace, int64_t workspace_bytes);
 
 /* `batch` independent GEMMs; matrix i of A, B and C starts stride_x
  * elements after matrix i-1 (a stride of 0 reuses one matrix). */
@@ -252,7 +261,122 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                               int64_t k, float alpha, const void *a,
                               int64_t stride_a, const void *b, int64_t stride_b,
                               float beta, mp_dtype c_type, void *c,
-                              int64_t stride_c);
+                              int64_t stride_c, void *workspace,
+                              int64_t workspace_bytes);
+
+/* Each piece of a GEMM's workspace starts at a multiple of this many bytes
+ * from the workspace's start. */
+#define MP_GEMM_WORKSPACE_ALIGNMENT 64
+
+/* Adds `bytes` rounded up to MP_GEMM_WORKSPACE_ALIGNMENT to *total; 0 when
+ * either overflows int64. */
+static inline int mp_gemm_workspace_add(int64_t *total, int64_t count,
+                                        int64_t element_bytes) {
+  int64_t bytes;
+  if (__builtin_mul_overflow(count, element_bytes, &bytes) ||
+      __builtin_add_overflow(bytes, MP_GEMM_WORKSPACE_ALIGNMENT - 1, &bytes) ||
+      __builtin_add_overflow(*total,
+                             bytes / MP_GEMM_WORKSPACE_ALIGNMENT *
+                                 MP_GEMM_WORKSPACE_ALIGNMENT,
+                             total))
+    return 0;
+  return 1;
+}
+
+/* The elements a batch of matrices rows x cols, stride elements apart,
+ * spans; -1 when it overflows int64. */
+static inline int64_t mp_gemm_span(int64_t batch, int64_t stride, int64_t rows,
+                                   int64_t cols) {
+  int64_t elements, reach;
+  if (__builtin_mul_overflow(rows, cols, &elements) ||
+      __builtin_mul_overflow(stride, batch - 1, &reach) ||
+      __builtin_add_overflow(reach, elements, &elements))
+    return -1;
+  return elements;
+}
+
+/* The dtype the CUDA backend multiplies a GEMM's operands in: bfloat16 when
+ * both are (or C is), and of mixed ones the dtype of the larger, the
+ * smaller being converted (f32_count and bf16_count: the elements of the
+ * float32 and the bfloat16 operand). */
+static inline mp_dtype mp_cuda_gemm_dtype(mp_precision precision,
+                                          mp_dtype a_type, mp_dtype b_type,
+                                          mp_dtype c_type, int64_t a_count,
+                                          int64_t b_count) {
+  if (c_type == MP_DTYPE_BF16)
+    return MP_DTYPE_BF16;
+  if (precision != MP_PRECISION_BF16 ||
+      (a_type != MP_DTYPE_BF16 && b_type != MP_DTYPE_BF16))
+    return MP_DTYPE_F32;
+  if (a_type == b_type)
+    return MP_DTYPE_BF16;
+  int64_t f32_count = a_type == MP_DTYPE_F32 ? a_count : b_count;
+  int64_t bf16_count = a_type == MP_DTYPE_BF16 ? a_count : b_count;
+  return f32_count <= bf16_count ? MP_DTYPE_BF16 : MP_DTYPE_F32;
+}
+
+/* True when the CUDA backend may write a row-major Aᵀ·B's A out transposed
+ * and run NN (MP_CUDA_NT_GEMM=transpose, the default): float32 operands on
+ * tensor cores (tf32 unless NVIDIA_TF32_OVERRIDE=0, or bf16 through
+ * CUBLAS_COMPUTE_32F_FAST_16BF) and at least 64 FLOPs per byte. */
+static inline int mp_cuda_gemm_transposes_a(mp_precision precision,
+                                            mp_dtype gemm_dtype, int trans_a,
+                                            int trans_b, int64_t m, int64_t n,
+                                            int64_t k) {
+  double flops = 2.0 * (double)m * (double)n * (double)k;
+  double bytes = 4.0 * ((double)m * k + (double)k * n + (double)m * n);
+  return trans_a && !trans_b && precision != MP_PRECISION_FP32 &&
+         gemm_dtype == MP_DTYPE_F32 && flops >= 64 * bytes;
+}
+
+/* The workspace mp_gemm_batched_f32 takes on `backend` for these arguments
+ * (mp_gemm_f32's: batch 1, strides 0), every piece aligned: 0 when it
+ * converts and lays out nothing, -1 when the bytes overflow int64. Inline,
+ * so that a compiler plans it without the runtime. The host: float32
+ * copies of a bf16 GEMM's A and B, and of C when C is bfloat16. CUDA: the
+ * converted operands (to mp_cuda_gemm_dtype) and A transposed (the most,
+ * whatever the environment switches off). */
+static inline int64_t
+mp_gemm_workspace_bytes(mp_backend backend, mp_precision precision,
+                        mp_dtype a_type, mp_dtype b_type, int trans_a,
+                        int trans_b, int64_t batch, int64_t m, int64_t n,
+                        int64_t k, int64_t stride_a, int64_t stride_b,
+                        mp_dtype c_type, int64_t stride_c) {
+  if (batch <= 0 || m <= 0 || n <= 0)
+    return 0;
+  int64_t a_count = mp_gemm_span(batch, stride_a, m, k);
+  int64_t b_count = mp_gemm_span(batch, stride_b, k, n);
+  int64_t c_count = mp_gemm_span(batch, stride_c, m, n);
+  if (a_count < 0 || b_count < 0 || c_count < 0)
+    return -1;
+  int64_t total = 0;
+  if (backend == MP_BACKEND_HOST) {
+    if (precision == MP_PRECISION_BF16 &&
+        !(mp_gemm_workspace_add(&total, a_count, 4) &&
+          mp_gemm_workspace_add(&total, b_count, 4)))
+      return -1;
+    if (c_type == MP_DTYPE_BF16 && !mp_gemm_workspace_add(&total, c_count, 4))
+      return -1;
+    return total;
+  }
+  mp_dtype gemm_dtype =
+      mp_cuda_gemm_dtype(precision, a_type, b_type, c_type, a_count, b_count);
+  int64_t gemm_bytes = gemm_dtype == MP_DTYPE_BF16 ? 2 : 4;
+  /* At least one element, as the backend allocates. */
+  if ((a_type != gemm_dtype &&
+       !mp_gemm_workspace_add(&total, a_count > 0 ? a_count : 1, gemm_bytes)) ||
+      (b_type != gemm_dtype &&
+       !mp_gemm_workspace_add(&total, b_count > 0 ? b_count : 1, gemm_bytes)))
+    return -1;
+  if (mp_cuda_gemm_transposes_a(precision, gemm_dtype, trans_a, trans_b, m, n,
+                                k)) {
+    int64_t matrices = stride_a == 0 ? 1 : batch, elements;
+    if (__builtin_mul_overflow(matrices, m * k, &elements) ||
+        !mp_gemm_workspace_add(&total, elements, 4))
+      return -1;
+  }
+  return total;
+}
 
 typedef enum mp_unary_op {
   MP_UNARY_NEG = 0,

@@ -120,11 +120,14 @@ mp_status groupedGemm(Backend &backend, mp_precision precision,
     k *= s.group;
     calls = 1;
   }
+  // What these GEMMs convert is the backend's own scratch: attention's
+  // planned scratch holds its score chunks.
+  GemmWorkspace none;
   for (int64_t r = 0; r < calls; ++r)
     if (backend.gemm(precision, a.data.type, b.data.type, transA, transB,
                      s.batch / s.group, m, n, k, alpha, at(a, r), stride(a),
                      at(b, r), stride(b), beta, c.data.type,
-                     const_cast<void *>(at(c, r)), stride(c)))
+                     const_cast<void *>(at(c, r)), stride(c), none))
       return MP_ERROR;
   return MP_OK;
 }

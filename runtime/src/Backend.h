@@ -77,6 +77,25 @@ struct DimView {
   size_t rowBytes(int64_t rows) const { return rows * inner * elementBytes; }
 };
 
+/// A GEMM's workspace (mp_gemm_batched_f32), handed out in pieces in the
+/// order mp_gemm_workspace_bytes counts them, each at a multiple of
+/// MP_GEMM_WORKSPACE_ALIGNMENT bytes from its start.
+struct GemmWorkspace {
+  char *data = nullptr;
+  int64_t bytes = 0;
+  int64_t used = 0;
+
+  /// The next `pieceBytes`, or null when they do not fit.
+  void *take(int64_t pieceBytes) {
+    constexpr int64_t alignment = MP_GEMM_WORKSPACE_ALIGNMENT;
+    int64_t start = (used + alignment - 1) / alignment * alignment;
+    if (!data || pieceBytes < 0 || start > bytes || pieceBytes > bytes - start)
+      return nullptr;
+    used = start + pieceBytes;
+    return data + start;
+  }
+};
+
 class Backend {
 public:
   explicit Backend(mp_context *ctx) : ctx(ctx) {}
@@ -156,13 +175,15 @@ public:
   // Compute, with the meaning of the mp_*_f32 calls of the same names.
   /// A and B are float32 or (with MP_PRECISION_BF16) bfloat16, C float32
   /// or (MP_PRECISION_BF16, beta 0) bfloat16, as mp_gemm_batched_f32 has
-  /// checked.
+  /// checked. What the GEMM converts or lays out goes to `workspace`, in
+  /// mp_gemm_workspace_bytes's order, or where that is too small to the
+  /// backend's own scratch, counted in the context's live bytes.
   virtual mp_status gemm(mp_precision precision, mp_dtype aType, mp_dtype bType,
                          bool transA, bool transB, int64_t batch, int64_t m,
                          int64_t n, int64_t k, float alpha, const void *a,
                          int64_t strideA, const void *b, int64_t strideB,
-                         float beta, mp_dtype cType, void *c,
-                         int64_t strideC) = 0;
+                         float beta, mp_dtype cType, void *c, int64_t strideC,
+                         GemmWorkspace &workspace) = 0;
   virtual mp_status unary(mp_unary_op op, int64_t n, TensorIn in, TensorOut out,
                           double scalar) = 0;
   virtual mp_status binary(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,

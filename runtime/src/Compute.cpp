@@ -82,9 +82,11 @@ extern "C" {
 mp_status mp_gemm_f32(mp_context *ctx, mp_precision precision, mp_dtype a_type,
                       mp_dtype b_type, int trans_a, int trans_b, int64_t m,
                       int64_t n, int64_t k, float alpha, const void *a,
-                      const void *b, float beta, mp_dtype c_type, void *c) {
+                      const void *b, float beta, mp_dtype c_type, void *c,
+                      void *workspace, int64_t workspace_bytes) {
   return mp_gemm_batched_f32(ctx, precision, a_type, b_type, trans_a, trans_b,
-                             1, m, n, k, alpha, a, 0, b, 0, beta, c_type, c, 0);
+                             1, m, n, k, alpha, a, 0, b, 0, beta, c_type, c, 0,
+                             workspace, workspace_bytes);
 }
 
 mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
@@ -93,7 +95,8 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                               int64_t k, float alpha, const void *a,
                               int64_t stride_a, const void *b, int64_t stride_b,
                               float beta, mp_dtype c_type, void *c,
-                              int64_t stride_c) {
+                              int64_t stride_c, void *workspace,
+                              int64_t workspace_bytes) {
   MP_RETURN_IF_FAILED(ctx);
   if (precision != MP_PRECISION_FP32 && precision != MP_PRECISION_TF32 &&
       precision != MP_PRECISION_BF16)
@@ -113,6 +116,10 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                 "beta 0, not dtype %d in precision %d with beta %g",
                 static_cast<int>(c_type), static_cast<int>(precision),
                 static_cast<double>(beta));
+  if (workspace_bytes < 0 || (workspace_bytes > 0 && !workspace))
+    return fail(ctx, "mp_gemm_f32",
+                "a workspace of %lld bytes at %p is none a GEMM can use",
+                static_cast<long long>(workspace_bytes), workspace);
   if (batch < 0 || m < 0 || n < 0 || k < 0)
     return fail(ctx, "mp_gemm_f32", "negative dims %lld x %lld x %lld x %lld",
                 static_cast<long long>(batch), static_cast<long long>(m),
@@ -133,9 +140,10 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                   "a tensor's stride %lld and dims overflow int64 bytes",
                   static_cast<long long>(stride));
   }
+  GemmWorkspace pieces{static_cast<char *>(workspace), workspace_bytes};
   return ctx->backend->gemm(precision, a_type, b_type, trans_a, trans_b, batch,
                             m, n, k, alpha, a, stride_a, b, stride_b, beta,
-                            c_type, c, stride_c);
+                            c_type, c, stride_c, pieces);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include "Context.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +24,12 @@ mp_status fail(mp_context *ctx, const char *call, const char *format, ...) {
       std::string(call) + " failed on rank " + std::to_string(ctx->rank) +
       (ctx->op ? std::string(" (in ") + ctx->op + ")" : "") + ": " + message;
   return MP_ERROR;
+}
+
+void countBackendBytes(mp_context *ctx, int64_t delta) {
+  ctx->liveBytes =
+      static_cast<size_t>(static_cast<int64_t>(ctx->liveBytes) + delta);
+  ctx->peakBytes = std::max(ctx->peakBytes, ctx->liveBytes);
 }
 
 mp_status checkMpi(mp_context *ctx, const char *call, int code) {
@@ -303,9 +310,7 @@ void *mp_alloc(mp_context *ctx, size_t bytes) {
   if (!ptr)
     return nullptr;
   ctx->allocations[ptr] = bytes;
-  ctx->liveBytes += bytes;
-  if (ctx->liveBytes > ctx->peakBytes)
-    ctx->peakBytes = ctx->liveBytes;
+  mp::runtime::countBackendBytes(ctx, static_cast<int64_t>(bytes));
   return ptr;
 }
 
@@ -313,7 +318,7 @@ void mp_free(mp_context *ctx, void *ptr) {
   auto it = ctx->allocations.find(ptr);
   if (it == ctx->allocations.end())
     return;
-  ctx->liveBytes -= it->second;
+  mp::runtime::countBackendBytes(ctx, -static_cast<int64_t>(it->second));
   ctx->allocations.erase(it);
   ctx->backend->release(ptr);
 }

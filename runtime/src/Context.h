@@ -66,6 +66,11 @@ namespace mp::runtime {
 mp_status fail(mp_context *ctx, const char *call, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/// Counts bytes a backend allocated for itself (scratch it was not given:
+/// `delta` > 0) or freed (`delta` < 0) in the live and peak bytes, beside
+/// mp_alloc's.
+void countBackendBytes(mp_context *ctx, int64_t delta);
+
 /// Checks an MPI return code; on error records it against `call`.
 mp_status checkMpi(mp_context *ctx, const char *call, int code);
 

@@ -451,7 +451,7 @@ void testGemm(mp_context *ctx) {
         CHECK_OK(ctx,
                  mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, ta, tb,
                              m, n, k, 2.0f, aBuffer.floats(), bBuffer.floats(),
-                             0.5f, MP_DTYPE_F32, cBuffer.floats()));
+                             0.5f, MP_DTYPE_F32, cBuffer.floats(), nullptr, 0));
         // tf32 on CUDA multiplies in TF32 (10 mantissa bits), as PyTorch's
         // allow_tf32; cuBLAS does not say how its bf16 conversion rounds.
         // The host computes tf32 in float32 and rounds bf16 as `bf16`.
@@ -482,13 +482,13 @@ void testGemm(mp_context *ctx) {
                                     std::pair(MP_DTYPE_F32, MP_DTYPE_BF16),
                                     std::pair(MP_DTYPE_BF16, MP_DTYPE_BF16)}) {
           Buffer out(ctx, c);
-          CHECK_OK(ctx, mp_gemm_f32(ctx, precision, aType, bType, ta, tb, m, n,
-                                    k, 2.0f,
-                                    aType == MP_DTYPE_BF16 ? aNarrow.as<void>()
-                                                           : aBuffer.as<void>(),
-                                    bType == MP_DTYPE_BF16 ? bNarrow.as<void>()
-                                                           : bBuffer.as<void>(),
-                                    0.5f, MP_DTYPE_F32, out.floats()));
+          CHECK_OK(ctx, mp_gemm_f32(
+                            ctx, precision, aType, bType, ta, tb, m, n, k, 2.0f,
+                            aType == MP_DTYPE_BF16 ? aNarrow.as<void>()
+                                                   : aBuffer.as<void>(),
+                            bType == MP_DTYPE_BF16 ? bNarrow.as<void>()
+                                                   : bBuffer.as<void>(),
+                            0.5f, MP_DTYPE_F32, out.floats(), nullptr, 0));
           std::string types = " a_type=" + std::to_string(aType) +
                               " b_type=" + std::to_string(bType);
           expect(near(out.read(), expected, tolerance), what + types);
@@ -510,7 +510,7 @@ void testGemm(mp_context *ctx) {
   CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, MP_DTYPE_F32,
                                     MP_DTYPE_F32, 0, 0, 2, 1, 1, 1, 1.0f,
                                     a.floats(), 1, b.floats(), 0, 0.0f,
-                                    MP_DTYPE_F32, c.floats(), 1));
+                                    MP_DTYPE_F32, c.floats(), 1, nullptr, 0));
   std::vector<float> roundedEven = {1, 1 + 0x1p-6f};
   if (backend == MP_BACKEND_HOST)
     expect(c.read() == roundedEven,
@@ -520,7 +520,7 @@ void testGemm(mp_context *ctx) {
   CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_FP32, MP_DTYPE_F32,
                                     MP_DTYPE_F32, 0, 0, 2, 1, 1, 1, 1.0f,
                                     a.floats(), 1, b.floats(), 0, 0.0f,
-                                    MP_DTYPE_F32, c.floats(), 1));
+                                    MP_DTYPE_F32, c.floats(), 1, nullptr, 0));
   expect(c.read() == halfway, "fp32 gemm keeps float32 operands");
 
   // mp_convert: float32 to bfloat16 to nearest even (ties, a carry into
@@ -587,7 +587,7 @@ void testGemmWithoutC(mp_context *ctx) {
           CHECK_OK(ctx, mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32,
                                     ta, tb, m, n, k, 1.5f, aBuffer.floats(),
                                     bBuffer.floats(), 0.0f, MP_DTYPE_F32,
-                                    cBuffer.floats()));
+                                    cBuffer.floats(), nullptr, 0));
           expect(cBuffer.read() == expected,
                  what + " precision=" + std::to_string(precision));
         }
@@ -618,13 +618,119 @@ void testGemmWithoutC(mp_context *ctx) {
                             sharedB ? stride : 0,
                             sharedB ? bBuffer.floats() : stridedBuffer.floats(),
                             sharedB ? 0 : stride, 0.0f, MP_DTYPE_F32,
-                            cBuffer.floats(), m * n));
+                            cBuffer.floats(), m * n, nullptr, 0));
           expect(
               cBuffer.read() == both,
               "batched " + what +
                   (sharedB ? " strided A, shared B" : " shared A, strided B"));
         }
       }
+}
+
+/// Lifts the live bytes to the peak while it lives, so that any allocation
+/// after it raises mp_peak_bytes by its bytes.
+class PeakPad {
+public:
+  explicit PeakPad(mp_context *ctx)
+      : ctx(ctx),
+        ptr(mp_alloc(ctx, std::max<size_t>(1, mp_peak_bytes(ctx) -
+                                                  mp_live_bytes(ctx)))) {
+    CHECK_OK(ctx, mp_context_status(ctx));
+  }
+  PeakPad(const PeakPad &) = delete;
+  PeakPad &operator=(const PeakPad &) = delete;
+  ~PeakPad() { mp_free(ctx, ptr); }
+
+private:
+  mp_context *ctx;
+  void *ptr;
+};
+
+/// A GEMM given the workspace mp_gemm_workspace_bytes asks for (what a
+/// compiled step plans in its arena) computes what it computes without one,
+/// bit for bit, and allocates nothing of its own; without one it takes
+/// scratch of its own, no more than that, and mp_peak_bytes counts it.
+void testGemmWorkspace(mp_context *ctx) {
+  struct Case {
+    const char *what;
+    mp_precision precision;
+    mp_dtype aType, bType, cType;
+    int ta, tb;
+    int64_t batch, m, n, k, strideA, strideB, strideC;
+  };
+  const int64_t m = 390, n = 450, k = 420;
+  const Case cases[] = {
+      {"bf16, float32 operands", MP_PRECISION_BF16, MP_DTYPE_F32, MP_DTYPE_F32,
+       MP_DTYPE_F32, 0, 1, 1, 40, 30, 20, 0, 0, 0},
+      {"bf16, bfloat16 A", MP_PRECISION_BF16, MP_DTYPE_BF16, MP_DTYPE_F32,
+       MP_DTYPE_F32, 0, 0, 1, 40, 30, 20, 0, 0, 0},
+      {"bf16, bfloat16 B and C", MP_PRECISION_BF16, MP_DTYPE_F32, MP_DTYPE_BF16,
+       MP_DTYPE_BF16, 0, 0, 1, 40, 30, 20, 0, 0, 0},
+      {"tf32 NT", MP_PRECISION_TF32, MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32,
+       1, 0, 1, m, n, k, 0, 0, 0},
+      {"bf16 NT, batched, shared B", MP_PRECISION_BF16, MP_DTYPE_F32,
+       MP_DTYPE_F32, MP_DTYPE_F32, 1, 0, 2, m, n, k, m * k, 0, m * n},
+      {"fp32 NT", MP_PRECISION_FP32, MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32,
+       1, 0, 1, m, n, k, 0, 0, 0},
+  };
+  for (const Case &c : cases) {
+    std::string what = std::string("gemm workspace, ") + c.what;
+    int64_t aCount = c.strideA * (c.batch - 1) + c.m * c.k;
+    int64_t bCount = c.strideB * (c.batch - 1) + c.k * c.n;
+    int64_t cCount = c.strideC * (c.batch - 1) + c.m * c.n;
+    // Float32 operands, then the bfloat16 ones rounded from them; sums
+    // exact in float32, as in testGemmWithoutC.
+    auto operand = [&](int64_t count, mp_dtype type, int64_t seed) {
+      std::vector<float> values(count);
+      for (int64_t i = 0; i < count; ++i)
+        values[i] = float((i * seed) % 17 - 8) / 8.0f;
+      auto buffer = std::make_unique<Buffer>(ctx, values);
+      if (type == MP_DTYPE_F32)
+        return buffer;
+      auto narrow = std::make_unique<Buffer>(ctx, count * 2);
+      CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, count,
+                               buffer->floats(), narrow->as<void>()));
+      return narrow;
+    };
+    std::unique_ptr<Buffer> a = operand(aCount, c.aType, 37);
+    std::unique_ptr<Buffer> b = operand(bCount, c.bType, 53);
+    size_t cBytes = cCount * (c.cType == MP_DTYPE_BF16 ? 2 : sizeof(float));
+    Buffer own(ctx, cBytes), planned(ctx, cBytes);
+    int64_t workspaceBytes = mp_gemm_workspace_bytes(
+        backend, c.precision, c.aType, c.bType, c.ta, c.tb, c.batch, c.m, c.n,
+        c.k, c.strideA, c.strideB, c.cType, c.strideC);
+    expect(workspaceBytes >= 0, what + ": the workspace's bytes");
+    Buffer workspace(ctx, std::max<int64_t>(workspaceBytes, 1));
+    auto run = [&](const Buffer &out, void *data, int64_t bytes) {
+      PeakPad pad(ctx);
+      size_t live = mp_live_bytes(ctx);
+      CHECK_OK(ctx, mp_gemm_batched_f32(
+                        ctx, c.precision, c.aType, c.bType, c.ta, c.tb, c.batch,
+                        c.m, c.n, c.k, 1.0f, a->as<void>(), c.strideA,
+                        b->as<void>(), c.strideB, 0.0f, c.cType, out.as<void>(),
+                        c.strideC, data, bytes));
+      CHECK_OK(ctx, mp_context_status(ctx));
+      return int64_t(mp_peak_bytes(ctx) - live);
+    };
+    int64_t ownBytes = run(own, nullptr, 0);
+    expect(ownBytes <= workspaceBytes,
+           what +
+               ": without a workspace, at most the workspace's bytes of "
+               "its own (" +
+               std::to_string(ownBytes) + " of " +
+               std::to_string(workspaceBytes) + ")");
+    // Every piece it converts or lays out is its own then, counted while
+    // the call runs. CUDA converts mixed dtypes whatever the environment
+    // says, and may keep an NT GEMM as it is (MP_CUDA_NT_GEMM=direct,
+    // NVIDIA_TF32_OVERRIDE=0).
+    if (backend == MP_BACKEND_HOST || !c.ta)
+      expect((ownBytes > 0) == (workspaceBytes > 0),
+             what + ": its own scratch, counted");
+    expect(run(planned, workspace.as<void>(), workspaceBytes) == 0,
+           what + ": with the workspace, nothing of its own");
+    expect(planned.read<uint8_t>() == own.read<uint8_t>(),
+           what + ": the same result with the workspace");
+  }
 }
 
 void testBatchedGemmAndCopy(mp_context *ctx) {
@@ -635,7 +741,7 @@ void testBatchedGemmAndCopy(mp_context *ctx) {
   CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_TF32, MP_DTYPE_F32,
                                     MP_DTYPE_F32, 0, 0, 2, 1, 1, 2, 1.0f,
                                     a.floats(), 2, b.floats(), 0, 0.0f,
-                                    MP_DTYPE_F32, c.floats(), 1));
+                                    MP_DTYPE_F32, c.floats(), 1, nullptr, 0));
   expect(near(c.read(), {210, 430}), "batched gemm");
   // A power-of-two alpha (mp.matmul's scale, attention's 1/sqrt(64))
   // scales every sum of products exactly: 1/8 of the alpha-1 product, bit
@@ -652,7 +758,7 @@ void testBatchedGemmAndCopy(mp_context *ctx) {
       CHECK_OK(ctx, mp_gemm_batched_f32(
                         ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 0, 3, 4,
                         6, 5, alpha, lhsBuffer.floats(), 20, rhsBuffer.floats(),
-                        30, 0.0f, MP_DTYPE_F32, out->floats(), 24));
+                        30, 0.0f, MP_DTYPE_F32, out->floats(), 24, nullptr, 0));
     std::vector<float> eighth = whole.read();
     for (float &value : eighth)
       value *= 0.125f;
@@ -851,7 +957,7 @@ void testAdamWOuter(mp_context *ctx) {
         CHECK_OK(ctx,
                  mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 1, 0,
                              m, n, k, 0.5f, aBuffer.floats(), bBuffer.floats(),
-                             0.0f, MP_DTYPE_F32, grad.floats()));
+                             0.0f, MP_DTYPE_F32, grad.floats(), nullptr, 0));
       else
         CHECK_OK(ctx, mp_fill_f32(ctx, m * n, 0.0f, grad.floats()));
       CHECK_OK(ctx, mp_adamw_f32(ctx, m * n, p.floats(), grad.floats(),
@@ -1470,7 +1576,7 @@ void testErrors(mp_context *ctx) {
   expect(
       mp_gemm_f32(failed, static_cast<mp_precision>(7), MP_DTYPE_F32,
                   MP_DTYPE_F32, 0, 0, 1, 1, 1, 1.0f, x.floats(), x.floats(),
-                  0.0f, MP_DTYPE_F32, y.floats()) == MP_ERROR &&
+                  0.0f, MP_DTYPE_F32, y.floats(), nullptr, 0) == MP_ERROR &&
           std::string(mp_context_error(failed)).find("unknown precision 7") !=
               std::string::npos,
       "an unknown GEMM precision is an error");
@@ -1478,7 +1584,7 @@ void testErrors(mp_context *ctx) {
   failed = createLike(ctx);
   expect(mp_gemm_f32(failed, MP_PRECISION_TF32, MP_DTYPE_BF16, MP_DTYPE_F32, 0,
                      0, 1, 1, 1, 1.0f, x.floats(), x.floats(), 0.0f,
-                     MP_DTYPE_F32, y.floats()) == MP_ERROR &&
+                     MP_DTYPE_F32, y.floats(), nullptr, 0) == MP_ERROR &&
              std::string(mp_context_error(failed))
                      .find("bfloat16 ones only in MP_PRECISION_BF16") !=
                  std::string::npos,
@@ -1488,8 +1594,8 @@ void testErrors(mp_context *ctx) {
   expect(
       mp_gemm_batched_f32(failed, MP_PRECISION_BF16, MP_DTYPE_F32, MP_DTYPE_F32,
                           0, 0, 3, 1, 1, 1, 1.0f, x.floats(), INT64_MAX / 2,
-                          x.floats(), 0, 0.0f, MP_DTYPE_F32, y.floats(),
-                          1) == MP_ERROR &&
+                          x.floats(), 0, 0.0f, MP_DTYPE_F32, y.floats(), 1,
+                          nullptr, 0) == MP_ERROR &&
           std::string(mp_context_error(failed)).find("overflow int64 bytes") !=
               std::string::npos,
       "a GEMM batch whose operand reach overflows is an error");
@@ -2074,14 +2180,14 @@ void testBFloat16Storage(mp_context *ctx) {
   Buffer a(ctx, makeValues(2 * m * k, 4)), b(ctx, makeValues(k * cols, 5));
   Buffer c32(ctx, 2 * stride * sizeof(float));
   Buffer c16(ctx, std::vector<uint16_t>(2 * stride, 0x1234));
-  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, MP_DTYPE_F32,
-                                    MP_DTYPE_F32, 0, 0, 2, m, cols, k, 1.0f,
-                                    a.floats(), m * k, b.floats(), 0, 0.0f,
-                                    MP_DTYPE_F32, c32.floats(), stride));
-  CHECK_OK(ctx, mp_gemm_batched_f32(ctx, MP_PRECISION_BF16, MP_DTYPE_F32,
-                                    MP_DTYPE_F32, 0, 0, 2, m, cols, k, 1.0f,
-                                    a.floats(), m * k, b.floats(), 0, 0.0f,
-                                    MP_DTYPE_BF16, c16.as<void>(), stride));
+  CHECK_OK(ctx, mp_gemm_batched_f32(
+                    ctx, MP_PRECISION_BF16, MP_DTYPE_F32, MP_DTYPE_F32, 0, 0, 2,
+                    m, cols, k, 1.0f, a.floats(), m * k, b.floats(), 0, 0.0f,
+                    MP_DTYPE_F32, c32.floats(), stride, nullptr, 0));
+  CHECK_OK(ctx, mp_gemm_batched_f32(
+                    ctx, MP_PRECISION_BF16, MP_DTYPE_F32, MP_DTYPE_F32, 0, 0, 2,
+                    m, cols, k, 1.0f, a.floats(), m * k, b.floats(), 0, 0.0f,
+                    MP_DTYPE_BF16, c16.as<void>(), stride, nullptr, 0));
   std::vector<float> product = c32.read();
   std::vector<uint16_t> bits = c16.read<uint16_t>();
   bool rounded = true, gapsKept = true;
@@ -2106,7 +2212,7 @@ void testBFloat16Storage(mp_context *ctx) {
                return mp_gemm_f32(c, MP_PRECISION_BF16, MP_DTYPE_F32,
                                   MP_DTYPE_F32, 0, 0, m, cols, k, 1.0f,
                                   a.floats(), b.floats(), 1.0f, MP_DTYPE_BF16,
-                                  c16.as<void>());
+                                  c16.as<void>(), nullptr, 0);
              },
              "bfloat16 only in MP_PRECISION_BF16 with beta 0"),
          "a GEMM adding into a bfloat16 C is an error");
@@ -2438,13 +2544,14 @@ void testAttention(mp_context *ctx) {
     CHECK_OK(ctx, mp_gemm_batched_f32(
                       ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 1, batch,
                       sq, sk, d, 0.5f, qB.floats(), sq * d, kB.floats(), sk * d,
-                      0, MP_DTYPE_F32, scores.floats(), sq * sk));
+                      0, MP_DTYPE_F32, scores.floats(), sq * sk, nullptr, 0));
     CHECK_OK(ctx, mp_softmax_f32(ctx, batch, sq, sk, 0, scores.floats(),
                                  scores.floats()));
-    CHECK_OK(ctx, mp_gemm_batched_f32(
-                      ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 0, batch,
-                      sq, d, sk, 1, scores.floats(), sq * sk, vB.floats(),
-                      sk * d, 0, MP_DTYPE_F32, unfused.floats(), sq * d));
+    CHECK_OK(ctx,
+             mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0,
+                                 0, batch, sq, d, sk, 1, scores.floats(),
+                                 sq * sk, vB.floats(), sk * d, 0, MP_DTYPE_F32,
+                                 unfused.floats(), sq * d, nullptr, 0));
     expect(fused.read() == unfused.read(),
            std::string("one chunk of attention is the unfused calls' in ") +
                (precision == MP_PRECISION_BF16 ? "bf16" : "fp32"));
@@ -3332,6 +3439,7 @@ int main(int argc, char **argv) {
   testLocalizeIndex(ctx, makeGroup(ctx, {}));
   testGemm(ctx);
   testGemmWithoutC(ctx);
+  testGemmWorkspace(ctx);
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
   testAdamWOuter(ctx);

@@ -28,6 +28,13 @@
 // (mp_adamw_outer_f32), so the gradient takes no buffer and keeps the
 // product's operands alive to the update instead.
 //
+// A GEMM that converts or lays out its operands before it multiplies (a
+// bf16 GEMM's rounded copies on the host; on CUDA a converted operand of
+// mixed dtypes and the transposed A of a FLOP-bound NT GEMM) does so in a
+// workspace the plan gives it beside the temporaries while it runs, sized
+// by the runtime's own mp_gemm_workspace_bytes for the backend planned
+// for, so that the runtime allocates nothing of its own for it.
+//
 // A contiguous block of rows (mp.slice of a dim after extent-1 dims) is a
 // view into its input's buffer, which it keeps alive; a concatenation of
 // such blocks (mp.concat) gets one buffer with each operand's buffer placed
@@ -65,6 +72,37 @@ constexpr int64_t kMaxGradientRowsInUpdate = 32;
 /// only reader is an mp.adamw taking it as its gradient, unscaled. It
 /// takes no buffer.
 bool isGradientInUpdate(MatmulOp matmul);
+
+/// The backend a step's GEMM workspaces are planned for: either one, or
+/// (Any) the larger of the two, so that the step runs on both without
+/// scratch of the runtime's own.
+enum class WorkspaceBackend { Any, Host, Cuda };
+
+/// "any", "host" or "cuda" (a pass's `backend` option); any other name is
+/// reported to `errorHandler`.
+llvm::FailureOr<WorkspaceBackend> parseWorkspaceBackend(
+    llvm::StringRef name,
+    llvm::function_ref<mlir::LogicalResult(const llvm::Twine &)> errorHandler);
+
+/// The runtime GEMM a GEMM op (mp.linear, mp.matmul) runs as:
+/// mp_gemm_batched_f32's arguments but for the scalars and pointers
+/// (mp_gemm_f32's for a linear: one batch, strides 0), an operand that is
+/// a transposed view read through its input with the transpose flag.
+struct GemmCall {
+  Precision precision;
+  /// Whether A, B and C are bfloat16 (else float32).
+  bool aBFloat16, bBFloat16, cBFloat16;
+  bool transA, transB;
+  int64_t batch, m, n, k, strideA, strideB, strideC;
+
+  /// The call of `op`, or none when `op` is no GEMM.
+  static std::optional<GemmCall>
+  of(mlir::Operation *op, const llvm::DenseSet<mlir::Value> &transposedViews);
+
+  /// The workspace the runtime takes for it on `backend`
+  /// (mp_gemm_workspace_bytes); none when the bytes overflow int64.
+  std::optional<int64_t> getWorkspaceBytes(WorkspaceBackend backend) const;
+};
 
 struct MemoryPlan {
   /// Buffers start at multiples of this many bytes.
@@ -112,8 +150,8 @@ struct MemoryPlan {
   /// the arena while its call is in flight).
   int64_t asyncScratchBytes = 0;
   /// The scratch buffers of the ops that need one while they run (the
-  /// score chunks of mp.attention and mp.attention_grad), pooled with the
-  /// temporaries: each op's buffer.
+  /// score chunks of mp.attention and mp.attention_grad, GEMMs'
+  /// workspaces), pooled with the temporaries: each op's buffer.
   llvm::DenseMap<mlir::Operation *, Buffer> opScratch;
   /// Runs of adjacent optimizer updates of one kind with the same
   /// hyperparameters (and step count), which run as one multi-tensor call
@@ -161,9 +199,12 @@ struct MemoryPlan {
   /// operand's buffer, a wait's result) copies nothing.
   Storage getStorage(mlir::Value value) const;
 
-  /// Plans `func` (one block; the types are the per-rank ones). Fails, with
-  /// an error on `func`, when the plan's bytes do not fit int64.
-  static llvm::FailureOr<MemoryPlan> build(mlir::FunctionOpInterface func);
+  /// Plans `func` (one block; the types are the per-rank ones), its GEMMs'
+  /// workspaces for `backend`. Fails, with an error on `func`, when the
+  /// plan's bytes do not fit int64.
+  static llvm::FailureOr<MemoryPlan>
+  build(mlir::FunctionOpInterface func,
+        WorkspaceBackend backend = WorkspaceBackend::Any);
 };
 
 } // namespace mp

@@ -86,6 +86,13 @@ struct MachineModel {
   /// inside MPI calls).
   bool asyncOverlap = true;
   BFloat16GemmOperands bf16GemmOperands = BFloat16GemmOperands::Native;
+  /// The backend whose GEMM workspaces a step is planned with here: the
+  /// host's where bf16 GEMMs run on float32 copies, else CUDA's.
+  WorkspaceBackend getWorkspaceBackend() const {
+    return bf16GemmOperands == BFloat16GemmOperands::Float32Copies
+               ? WorkspaceBackend::Host
+               : WorkspaceBackend::Cuda;
+  }
   StridedCollectives stridedCollectives = StridedCollectives::RowCalls;
   /// The most rows StridedCollectives::RowCalls runs as calls (the CUDA
   /// backend's kMaxRowCalls, runtime/src/cuda/Collectives.cpp).

@@ -249,10 +249,21 @@ def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
     (`--mp-expand-uneven-collectives`); `mp.zero_padding` and `mp.resize`
     call `mp_zero_padding` and `mp_resize_dim`.
 
+    A GEMM that converts or lays out its operands first gets a workspace
+    in the arena while it runs (`MemoryPlan`), passed to `mp_gemm_f32`,
+    sized by `mp_gemm_workspace_bytes` for `backend`: `host`, `cuda`, or
+    `any` (the default: the larger of the two, so the object runs on
+    either without scratch of the runtime's own).
+
     Only static f32 tensors (and i64 class targets) lower; other element
     types, non-splat constants and ops that partitioning should have removed
     are located errors.
   }];
+  let options = [
+    Option<"backend", "backend", "std::string", /*default=*/"\"any\"",
+           "The runtime backend GEMM workspaces are planned for: host, cuda "
+           "or any (the larger of the two)">,
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

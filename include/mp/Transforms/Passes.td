@@ -1119,12 +1119,20 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     count; `peak_gap_bytes`, the rest of the arena there (the placement's
     gaps; the synchronous collectives' scratch is apart); `max_live_bytes`,
     the most bytes live at one program position (with that scratch), below
-    which no placement's arena goes. `mp-opt
+    which no placement's arena goes. A GEMM that converts or lays out its
+    operands first (bf16 GEMMs' rounded copies on the host; on CUDA mixed
+    dtypes' converted operand and the transposed A of a FLOP-bound NT GEMM)
+    does so in a workspace pooled while it runs, sized by the runtime's
+    `mp_gemm_workspace_bytes` for `backend` (`host`, `cuda`, or `any`: the
+    larger): `gemm_workspace_bytes`, the largest. `mp-opt
     --mp-memory-report=FILE.json` abbreviates the `output` option.
   }];
   let options = [
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
            "File to write the report to ('-' is standard output)">,
+    Option<"backend", "backend", "std::string", /*default=*/"\"any\"",
+           "The runtime backend GEMM workspaces are planned for: host, cuda "
+           "or any (the larger of the two)">,
   ];
 }
 

@@ -232,7 +232,8 @@ struct ExitLowering : OpConversionPattern<func::ReturnOp> {
 };
 
 /// Replaces `func` by its lowered form.
-LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols) {
+LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols,
+                            WorkspaceBackend backend) {
   if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
     return func.emitError("the runtime lowering takes single-block functions");
   // The manifest names the arguments' and results' element types for the
@@ -263,7 +264,7 @@ LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols) {
       mesh = lookupMesh(func, sharding.getMesh());
       break;
     }
-  FailureOr<MemoryPlan> maybePlan = MemoryPlan::build(func);
+  FailureOr<MemoryPlan> maybePlan = MemoryPlan::build(func, backend);
   if (failed(maybePlan))
     return failure();
   MemoryPlan &plan = *maybePlan;
@@ -326,6 +327,21 @@ LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols) {
 }
 
 struct LowerToRuntimePass : impl::LowerToRuntimeBase<LowerToRuntimePass> {
+  using Base::Base;
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(Base::initializeOptions(options, errorHandler)))
+      return failure();
+    FailureOr<WorkspaceBackend> parsed =
+        parseWorkspaceBackend(backend, errorHandler);
+    if (failed(parsed))
+      return failure();
+    workspaceBackend = *parsed;
+    return success();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
@@ -335,13 +351,15 @@ struct LowerToRuntimePass : impl::LowerToRuntimeBase<LowerToRuntimePass> {
         funcs.push_back(func);
     expandUnevenCollectives(module);
     for (func::FuncOp func : funcs)
-      if (failed(lowerFunction(func, symbols)))
+      if (failed(lowerFunction(func, symbols, workspaceBackend)))
         return signalPassFailure();
     // The mesh and the plan were compiled into the functions.
     for (auto meshOp : llvm::make_early_inc_range(module.getOps<MeshOp>()))
       meshOp.erase();
     module->removeAttr(MPDialect::kPlanAttrName);
   }
+
+  WorkspaceBackend workspaceBackend = WorkspaceBackend::Any;
 };
 
 } // namespace

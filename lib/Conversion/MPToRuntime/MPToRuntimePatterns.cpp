@@ -10,6 +10,7 @@
 
 #include "RuntimeCallBuilder.h"
 
+#include "mp/Analysis/RuntimePrecision.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mp_runtime.h"
@@ -181,19 +182,6 @@ struct SwigluGradLowering : RuntimePattern<SwigluGradOp> {
 // with the GEMM's transpose flag.
 //===----------------------------------------------------------------------===//
 
-/// A GEMM's #mp.precision as mp_runtime.h's mp_precision.
-mp_precision getRuntimePrecision(Precision precision) {
-  switch (precision) {
-  case Precision::fp32:
-    return MP_PRECISION_FP32;
-  case Precision::tf32:
-    return MP_PRECISION_TF32;
-  case Precision::bf16:
-    return MP_PRECISION_BF16;
-  }
-  llvm_unreachable("unknown precision");
-}
-
 /// A GEMM's beta: 1 when it adds its product into an accumulator, which
 /// is first copied into the result's buffer unless the memory plan put the
 /// result in the accumulator's.
@@ -205,23 +193,30 @@ float accumulateInto(Value result, Value accumulator,
   return 1;
 }
 
+/// The GEMM's planned workspace (MemoryPlan::opScratch) and its bytes: a
+/// null pointer and 0 when it takes none.
+std::array<Value, 2> getWorkspace(Operation *op, RuntimeCallBuilder &calls) {
+  auto scratch = calls.getPlan().opScratch.find(op);
+  if (scratch == calls.getPlan().opScratch.end())
+    return {calls.nullPointer(), calls.i64(0)};
+  return {calls.arenaAt(scratch->second.offset),
+          calls.i64(scratch->second.bytes)};
+}
+
 struct LinearLowering : RuntimePattern<LinearOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(LinearOp op) const override {
-    // x [..., K] · wᵀ with w [N, K].
-    int64_t k = getShape(op.getInput()).back();
-    int64_t n = getShape(op.getWeight())[0];
-    bool viewed = calls.getPlan().transposedViews.contains(op.getWeight());
+    GemmCall gemm = *GemmCall::of(op, calls.getPlan().transposedViews);
     float beta = accumulateInto(op.getResult(), op.getAccumulator(), calls);
-    calls.call("mp_gemm_f32",
-               {calls.getContext(),
-                calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
-                calls.floatDtype(op.getInput()),
-                calls.floatDtype(op.getWeight()), calls.i32(0),
-                calls.i32(!viewed),
-                calls.i64(getNumElements(op.getInput()) / k), calls.i64(n),
-                calls.i64(k), calls.f32(1), in(op, 0), in(op, 1),
-                calls.f32(beta), calls.floatDtype(op), out(op)});
+    auto [workspace, workspaceBytes] = getWorkspace(op, calls);
+    calls.call(
+        "mp_gemm_f32",
+        {calls.getContext(), calls.i32(getRuntimePrecision(gemm.precision)),
+         calls.floatDtype(op.getInput()), calls.floatDtype(op.getWeight()),
+         calls.i32(gemm.transA), calls.i32(gemm.transB), calls.i64(gemm.m),
+         calls.i64(gemm.n), calls.i64(gemm.k), calls.f32(1), in(op, 0),
+         in(op, 1), calls.f32(beta), calls.floatDtype(op), out(op), workspace,
+         workspaceBytes});
     return success();
   }
 };
@@ -232,30 +227,31 @@ struct MatmulLowering : RuntimePattern<MatmulOp> {
     // A weight gradient computed by its update is computed there.
     if (calls.getPlan().gradientsInUpdate.contains(op.getResult()))
       return success();
-    ArrayRef<int64_t> lhs = getShape(op.getLhs()), rhs = getShape(op.getRhs());
-    int64_t m = lhs[lhs.size() - 2], k = lhs.back(), n = rhs.back();
-    int64_t batch = getNumElements(op.getLhs()) / (m * k);
-    auto isView = [&](Value operand) {
-      return static_cast<int>(
-          calls.getPlan().transposedViews.contains(operand));
-    };
-    int transA = isView(op.getLhs()), transB = isView(op.getRhs());
-    if (rhs.size() == 2 && !transA) {
-      // A shared right operand: the batch folds into the rows.
-      m *= batch;
-      batch = 1;
-    }
+    GemmCall gemm = *GemmCall::of(op, calls.getPlan().transposedViews);
     float beta = accumulateInto(op.getResult(), op.getAccumulator(), calls);
+    auto [workspace, workspaceBytes] = getWorkspace(op, calls);
     calls.call("mp_gemm_batched_f32",
                {calls.getContext(),
-                calls.i32(getRuntimePrecision(op.getEffectivePrecision())),
-                calls.floatDtype(op.getLhs()), calls.floatDtype(op.getRhs()),
-                calls.i32(transA), calls.i32(transB), calls.i64(batch),
-                calls.i64(m), calls.i64(n), calls.i64(k),
-                calls.f32(op.getEffectiveScale()), in(op, 0), calls.i64(m * k),
-                in(op, 1), calls.i64(rhs.size() == 2 ? 0 : k * n),
-                calls.f32(beta), calls.floatDtype(op), out(op),
-                calls.i64(m * n)});
+                calls.i32(getRuntimePrecision(gemm.precision)),
+                calls.floatDtype(op.getLhs()),
+                calls.floatDtype(op.getRhs()),
+                calls.i32(gemm.transA),
+                calls.i32(gemm.transB),
+                calls.i64(gemm.batch),
+                calls.i64(gemm.m),
+                calls.i64(gemm.n),
+                calls.i64(gemm.k),
+                calls.f32(op.getEffectiveScale()),
+                in(op, 0),
+                calls.i64(gemm.strideA),
+                in(op, 1),
+                calls.i64(gemm.strideB),
+                calls.f32(beta),
+                calls.floatDtype(op),
+                out(op),
+                calls.i64(gemm.strideC),
+                workspace,
+                workspaceBytes});
     return success();
   }
 };

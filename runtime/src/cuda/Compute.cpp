@@ -14,7 +14,8 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
                             int64_t batch, int64_t m, int64_t n, int64_t k,
                             float alpha, const void *a, int64_t strideA,
                             const void *b, int64_t strideB, float beta,
-                            mp_dtype cType, void *c, int64_t strideC) {
+                            mp_dtype cType, void *c, int64_t strideC,
+                            GemmWorkspace &workspace) {
   if (batch > INT_MAX || m > INT_MAX || n > INT_MAX || k > INT_MAX)
     return fail(ctx, "mp_gemm_f32",
                 "dims %lld x %lld x %lld x %lld exceed cuBLAS's int sizes",
@@ -38,21 +39,12 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
   // fp32; FAST_16BF converts them inside the GEMM, as autocast's GEMM).
   // Other precisions widen a bfloat16 operand. A bfloat16 C is a native
   // bf16 GEMM's (its float32 operands rounded first), rounded by cuBLAS's
-  // epilogue. A converted operand goes to stream-ordered scratch, freed
-  // after the GEMM.
+  // epilogue. A converted operand goes to the workspace.
   std::array<int64_t, 2> counts = {
       batch > 0 ? strideA * (batch - 1) + m * k : 0,
       batch > 0 ? strideB * (batch - 1) + k * n : 0};
-  mp_dtype gemmType = MP_DTYPE_F32;
-  if (precision == MP_PRECISION_BF16 &&
-      (aType == MP_DTYPE_BF16 || bType == MP_DTYPE_BF16)) {
-    int64_t f32Count = aType == MP_DTYPE_F32 ? counts[0] : counts[1];
-    int64_t bf16Count = aType == MP_DTYPE_BF16 ? counts[0] : counts[1];
-    gemmType =
-        aType == bType || f32Count <= bf16Count ? MP_DTYPE_BF16 : MP_DTYPE_F32;
-  }
-  if (cType == MP_DTYPE_BF16)
-    gemmType = MP_DTYPE_BF16;
+  mp_dtype gemmType =
+      mp_cuda_gemm_dtype(precision, aType, bType, cType, counts[0], counts[1]);
   cudaDataType resultType = cType == MP_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
   cublasComputeType_t compute =
       precision == MP_PRECISION_FP32   ? CUBLAS_COMPUTE_32F
@@ -61,13 +53,23 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
                                        : CUBLAS_COMPUTE_32F_FAST_TF32;
   cudaDataType operandType =
       gemmType == MP_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
-  // Scratch for the converted operands and a transposed A, freed after the
-  // GEMM in stream order.
+  // The converted operands and a transposed A: pieces of the workspace, or
+  // where it has none left scratch of our own, freed after the GEMM in
+  // stream order.
   std::array<void *, 3> converted = {nullptr, nullptr, nullptr};
+  std::array<bool, 3> ownScratch = {false, false, false};
+  auto takeScratch = [&](size_t piece, int64_t bytes) {
+    converted[piece] = workspace.take(bytes);
+    if (!converted[piece]) {
+      converted[piece] = allocateScratch(bytes, computeStream);
+      ownScratch[piece] = converted[piece] != nullptr;
+    }
+    return converted[piece];
+  };
   auto freeConverted = [&] {
     mp_status status = MP_OK;
-    for (void *scratch : converted)
-      if (scratch && freeScratch(scratch, computeStream))
+    for (size_t piece = 0; piece < converted.size(); ++piece)
+      if (ownScratch[piece] && freeScratch(converted[piece], computeStream))
         status = MP_ERROR;
     return status;
   };
@@ -78,9 +80,7 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
     if (type == gemmType)
       continue;
     size_t elementBytes = gemmType == MP_DTYPE_BF16 ? 2 : sizeof(float);
-    converted[i] = allocateScratch(
-        std::max<int64_t>(1, counts[i]) * elementBytes, computeStream);
-    if (!converted[i] ||
+    if (!takeScratch(i, std::max<int64_t>(1, counts[i]) * elementBytes) ||
         checkLaunch("mp_gemm_f32",
                     cuda::launchConvert(computeStream, type, gemmType,
                                         counts[i], *data, converted[i]))) {
@@ -99,17 +99,14 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
   bool tensorCores =
       compute == CUBLAS_COMPUTE_32F_FAST_16BF ||
       (compute == CUBLAS_COMPUTE_32F_FAST_TF32 && tf32OnTensorCores);
-  double flops = 2.0 * double(m) * double(n) * double(k);
-  double bytes = 4.0 * (double(m) * k + double(k) * n + double(m) * n);
   // The transposed copy packs A's matrices, which may overlap in A (a stride
   // below m · k): its size is checked apart from A's.
   int64_t matrices = strideA == 0 ? 1 : batch, transposedBytes;
-  if (transposeNtOperand && transA && !transB && tensorCores &&
-      operandType == CUDA_R_32F && flops >= 64 * bytes &&
+  if (transposeNtOperand && tensorCores &&
+      mp_cuda_gemm_transposes_a(precision, gemmType, transA, transB, m, n, k) &&
       !__builtin_mul_overflow(matrices, m * k * int64_t(sizeof(float)),
                               &transposedBytes)) {
-    converted[2] = allocateScratch(transposedBytes, computeStream);
-    if (!converted[2] ||
+    if (!takeScratch(2, transposedBytes) ||
         checkLaunch("mp_gemm_f32", cuda::launchTransposeMatrices(
                                        computeStream, a, converted[2], matrices,
                                        k, m, strideA, sizeof(float)))) {

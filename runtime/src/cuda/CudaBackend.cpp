@@ -218,7 +218,7 @@ void *CudaBackend::allocate(size_t bytes) {
   // aligns to at least 256 bytes, more than the 64 the plan assumes.
   // In a capture this is the graph's memory (an allocation node), at an
   // address that every replay keeps.
-  void *ptr = allocateScratch(bytes ? bytes : 1, computeStream);
+  void *ptr = allocateStreamOrdered(bytes ? bytes : 1, computeStream);
   if (ptr && capturing)
     graphAllocations.insert(ptr);
   return ptr;
@@ -232,7 +232,7 @@ void CudaBackend::release(void *ptr) {
          "graph cannot free on every replay: free it outside the capture");
     return;
   }
-  freeScratch(ptr, computeStream);
+  checkCuda(ctx, "cudaFreeAsync", cudaFreeAsync(ptr, computeStream));
 }
 
 void *CudaBackend::allocateHost(size_t bytes) {
@@ -244,14 +244,28 @@ void *CudaBackend::allocateHost(size_t bytes) {
 
 void CudaBackend::releaseHost(void *ptr) { cudaFreeHost(ptr); }
 
-void *CudaBackend::allocateScratch(size_t bytes, cudaStream_t stream) {
+void *CudaBackend::allocateStreamOrdered(size_t bytes, cudaStream_t stream) {
   void *ptr = nullptr;
   if (checkCuda(ctx, "cudaMallocAsync", cudaMallocAsync(&ptr, bytes, stream)))
     return nullptr;
   return ptr;
 }
 
+void *CudaBackend::allocateScratch(size_t bytes, cudaStream_t stream) {
+  void *ptr = allocateStreamOrdered(bytes, stream);
+  if (ptr) {
+    scratchBytes[ptr] = bytes;
+    countBackendBytes(ctx, static_cast<int64_t>(bytes));
+  }
+  return ptr;
+}
+
 mp_status CudaBackend::freeScratch(void *ptr, cudaStream_t stream) {
+  auto it = scratchBytes.find(ptr);
+  if (it != scratchBytes.end()) {
+    countBackendBytes(ctx, -static_cast<int64_t>(it->second));
+    scratchBytes.erase(it);
+  }
   return checkCuda(ctx, "cudaFreeAsync", cudaFreeAsync(ptr, stream));
 }
 

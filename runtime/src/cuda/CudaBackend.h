@@ -33,6 +33,7 @@
 
 #include <map>
 #include <memory>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -93,7 +94,7 @@ public:
                  bool transA, bool transB, int64_t batch, int64_t m, int64_t n,
                  int64_t k, float alpha, const void *a, int64_t strideA,
                  const void *b, int64_t strideB, float beta, mp_dtype cType,
-                 void *c, int64_t strideC) override;
+                 void *c, int64_t strideC, GemmWorkspace &workspace) override;
   mp_status unary(mp_unary_op op, int64_t n, TensorIn in, TensorOut out,
                   double scalar) override;
   mp_status binary(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,
@@ -215,7 +216,11 @@ private:
   mp_status runCollective(const Group &group, Issue issue);
   /// Makes the compute stream's later work wait for `done`.
   mp_status waitFor(cudaEvent_t done);
-  /// Stream-ordered scratch memory on the communication stream.
+  /// Stream-ordered memory on `stream`, from the pool that keeps what it
+  /// frees.
+  void *allocateStreamOrdered(size_t bytes, cudaStream_t stream);
+  /// Stream-ordered scratch of the backend's own (what a call was given no
+  /// workspace for), counted in the context's live bytes until freed.
   void *allocateScratch(size_t bytes, cudaStream_t stream);
   mp_status freeScratch(void *ptr, cudaStream_t stream);
   /// Fails `call` if launching its kernel failed.
@@ -256,6 +261,8 @@ private:
   /// capture is refused), and the last graph captured, instantiated.
   bool capturing = false;
   std::unordered_set<void *> graphAllocations;
+  /// The bytes of each live scratch allocation.
+  std::unordered_map<void *, size_t> scratchBytes;
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t graphExec = nullptr;
   /// Destroys the graph, if any.

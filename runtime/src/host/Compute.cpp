@@ -8,12 +8,40 @@
 
 namespace mp::runtime {
 
+namespace {
+
+/// A GEMM's float32 copies: pieces of its workspace, or where that has none
+/// left memory of the call's own, counted in the context's live bytes
+/// while the call runs.
+class GemmScratch {
+public:
+  GemmScratch(mp_context *ctx, GemmWorkspace &workspace)
+      : ctx(ctx), workspace(workspace) {}
+  GemmScratch(const GemmScratch &) = delete;
+  GemmScratch &operator=(const GemmScratch &) = delete;
+  ~GemmScratch() { countBackendBytes(ctx, -ownBytes); }
+
+  float *floats(int64_t count) {
+    int64_t bytes = count * int64_t(sizeof(float));
+    if (void *piece = workspace.take(bytes))
+      return static_cast<float *>(piece);
+    own.emplace_back(count);
+    ownBytes += bytes;
+    countBackendBytes(ctx, bytes);
+    return own.back().data();
+  }
+
+private:
+  mp_context *ctx;
+  GemmWorkspace &workspace;
+  std::vector<std::vector<float>> own;
+  int64_t ownBytes = 0;
+};
+
+} // namespace
+
 const float *HostBackend::bFloat16Operand(mp_dtype type, const void *in,
-                                          int64_t count,
-                                          std::vector<float> &scratch) const {
-  if (static_cast<int64_t>(scratch.size()) < count)
-    scratch.resize(count);
-  float *out = scratch.data();
+                                          int64_t count, float *out) const {
   parallelFor(count, [&](int64_t begin, int64_t end) {
     if (type == MP_DTYPE_BF16)
       for (int64_t i = begin; i < end; ++i)
@@ -31,25 +59,26 @@ mp_status HostBackend::gemm(mp_precision precision, mp_dtype aType,
                             int64_t batch, int64_t m, int64_t n, int64_t k,
                             float alpha, const void *aData, int64_t strideA,
                             const void *bData, int64_t strideB, float beta,
-                            mp_dtype cType, void *cData, int64_t strideC) {
+                            mp_dtype cType, void *cData, int64_t strideC,
+                            GemmWorkspace &workspace) {
   // bf16: the products of bfloat16 values are exact in float32, so an
   // SGEMM of float32 copies of them is bf16 multiplication with float32
   // sums. fp32 and tf32 are both float32 here.
   const float *a = static_cast<const float *>(aData);
   const float *b = static_cast<const float *>(bData);
+  GemmScratch scratch(ctx, workspace);
   if (precision == MP_PRECISION_BF16) {
-    a = bFloat16Operand(aType, aData, strideA * (batch - 1) + m * k, bf16A);
-    b = bFloat16Operand(bType, bData, strideB * (batch - 1) + k * n, bf16B);
+    int64_t aCount = strideA * (batch - 1) + m * k;
+    int64_t bCount = strideB * (batch - 1) + k * n;
+    a = bFloat16Operand(aType, aData, aCount, scratch.floats(aCount));
+    b = bFloat16Operand(bType, bData, bCount, scratch.floats(bCount));
   }
   // A bfloat16 C (beta 0) is the float32 product rounded: computed into a
   // float32 copy, then rounded into C.
   int64_t cCount = strideC * (batch - 1) + m * n;
   float *c = static_cast<float *>(cData);
-  if (cType == MP_DTYPE_BF16) {
-    if (static_cast<int64_t>(bf16C.size()) < cCount)
-      bf16C.resize(cCount);
-    c = bf16C.data();
-  }
+  if (cType == MP_DTYPE_BF16)
+    c = scratch.floats(cCount);
   // Row-major leading dims: of op(A) stored as A (m x k, or k x m when
   // transposed), likewise B.
   auto multiply = [&](int64_t begin, int64_t end) {

@@ -54,7 +54,7 @@ public:
                  bool transA, bool transB, int64_t batch, int64_t m, int64_t n,
                  int64_t k, float alpha, const void *a, int64_t strideA,
                  const void *b, int64_t strideB, float beta, mp_dtype cType,
-                 void *c, int64_t strideC) override;
+                 void *c, int64_t strideC, GemmWorkspace &workspace) override;
   mp_status unary(mp_unary_op op, int64_t n, TensorIn in, TensorOut out,
                   double scalar) override;
   mp_status binary(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,
@@ -151,18 +151,15 @@ private:
 
   /// A bf16 GEMM's operand of `count` elements as the floats it holds: a
   /// bfloat16 one widened (exactly), a float32 one rounded to bfloat16,
-  /// copied into `scratch`.
+  /// copied into `out`.
   const float *bFloat16Operand(mp_dtype type, const void *in, int64_t count,
-                               std::vector<float> &scratch) const;
+                               float *out) const;
 
   /// A tensor of `count` elements as float32: itself, or a bfloat16 one
   /// widened (exactly) into `scratch` (the norms' bfloat16 inputs).
   const float *widened(TensorIn x, int64_t count, std::vector<float> &scratch);
 
   MpiCollectives collectives;
-  /// A bf16 GEMM's rounded operands and the float32 product it rounds
-  /// into a bfloat16 C, kept from call to call.
-  std::vector<float> bf16A, bf16B, bf16C;
   /// Block sizes of the live allocations, and freed blocks kept for reuse:
   /// a step allocates and frees its arena every step, and a fresh large
   /// block would be page-faulted in again each time.

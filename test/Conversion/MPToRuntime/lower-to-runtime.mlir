@@ -10,7 +10,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 12\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 13\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -19,13 +19,13 @@
 // CHECK: %[[OP0:.*]] = llvm.mlir.addressof @[[LINEAR_NAME]] : !llvm.ptr
 // CHECK: call @mp_context_set_op(%[[CTX]], %[[OP0]])
 // CHECK: %[[H:.*]] = llvm.getelementptr %[[ARENA]][%c0_i64]
-// CHECK: call @mp_gemm_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c16_i64, %c8_i64, %{{.*}}, %[[X]], %[[W]], %{{.*}}, %c0_i32, %[[H]])
+// CHECK: call @mp_gemm_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c16_i64, %c8_i64, %{{.*}}, %[[X]], %[[W]], %{{.*}}, %c0_i32, %[[H]], %{{.*}}, %c0_i64)
 // CHECK: call @mp_unary_f32
 // CHECK: %[[LOSS:.*]] = llvm.getelementptr %[[ARENA]][%c512_i64]
 // CHECK: call @mp_reduce_sum_f32({{.*}}, %[[LOSS]])
 // CHECK: call @mp_binary_f32(%[[CTX]], %c2_i32, %c64_i64, %c0_i32, %{{.*}}, %c0_i32, %{{.*}}, %c0_i32, %[[DH:[0-9]+]])
 // CHECK-NOT: mp_transpose_f32
-// CHECK: call @mp_gemm_batched_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c1_i32, %c0_i32, %c1_i64, %c16_i64, %c8_i64, %c4_i64, %{{.*}}, %[[DH]], %c64_i64, %[[X]], %c0_i64, %{{.*}}, %c0_i32, %[[GRAD:[0-9]+]], %c128_i64)
+// CHECK: call @mp_gemm_batched_f32(%[[CTX]], %c1_i32, %c0_i32, %c0_i32, %c1_i32, %c0_i32, %c1_i64, %c16_i64, %c8_i64, %c4_i64, %{{.*}}, %[[DH]], %c64_i64, %[[X]], %c0_i64, %{{.*}}, %c0_i32, %[[GRAD:[0-9]+]], %c128_i64, %{{.*}}, %c0_i64)
 // CHECK: call @mp_sgd_f32(%[[CTX]], %{{.*}}, %[[W]], %[[GRAD]],
 // CHECK: %[[OUT_SLOT:.*]] = llvm.getelementptr %[[OUTS]][0]
 // CHECK: %[[OUT:.*]] = llvm.load %[[OUT_SLOT]]
@@ -159,7 +159,7 @@ func.func @linear_of_transposed(%x: tensor<2x8xf32> {mp.input = "x"}, %w: tensor
 // CHECK-NEXT: call @mp_all_gather_group({{.*}}, %[[S1]])
 // CHECK: call @mp_async_wait(%{{.*}}, %c0_i32)
 // CHECK-NOT: mp_async_wait
-// CHECK: call @mp_gemm_f32({{.*}}, %[[S0]])
+// CHECK: call @mp_gemm_f32({{.*}}, %[[S0]], {{.*}})
 // CHECK-NOT: mp_async_wait
 // CHECK: call @mp_async_wait(%{{.*}}, %c1_i32)
 // CHECK-NOT: mp_async_wait
@@ -241,12 +241,12 @@ func.func @attention_bf16(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2
 // CHECK: %[[G:.+]] = llvm.getelementptr %{{.+}}[%c0_i64]
 // CHECK-NEXT: call @mp_unary_f32(%{{.+}}, %c0_i32, %c16_i64, %c0_i32, %{{.+}}, %c0_i32, %[[G]],
 // CHECK-NOT: mp_copy
-// CHECK: call @mp_gemm_f32({{.+}}, %[[ONE]], %c0_i32, %[[G]])
+// CHECK: call @mp_gemm_f32({{.+}}, %[[ONE]], %c0_i32, %[[G]], {{.+}})
 // CHECK: %[[H:.+]] = llvm.getelementptr %{{.+}}[%c64_i64]
 // CHECK-NEXT: call @mp_unary_f32(%{{.+}}, %c0_i32, %c16_i64, %c0_i32, %{{.+}}, %c0_i32, %[[H]],
 // CHECK: %[[U:.+]] = llvm.getelementptr %{{.+}}[%c128_i64]
 // CHECK-NEXT: call @mp_copy(%{{.+}}, %[[U]], %[[H]], %c64_i64)
-// CHECK-NEXT: call @mp_gemm_batched_f32(%{{.+}}, %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, {{.+}}, %[[H]], %c0_i64, %[[ONE]], %c0_i32, %[[U]], %c16_i64)
+// CHECK-NEXT: call @mp_gemm_batched_f32(%{{.+}}, %c1_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, {{.+}}, %[[H]], %c0_i64, %[[ONE]], %c0_i32, %[[U]], %c16_i64, {{.+}})
 func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> {mp.param = "w"}) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
   %g = mp.neg %x : tensor<4x4xf32>
   %s = mp.linear %x, %w accumulate %g : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
@@ -260,9 +260,13 @@ func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> 
 
 // Float32 computations held in bfloat16 (mp-fuse-conversions): each
 // tensor's dtype goes before it (MP_DTYPE_BF16 = 4); the bf16 GEMM writes
-// bfloat16 (its c_type); transposes widen and round as they copy.
+// bfloat16 (its c_type); transposes widen and round as they copy. The
+// GEMM's workspace, for either backend: the host's float32 copies of A, B
+// and C (256 + 2048 + 512 bytes) are more than CUDA's bf16 A and B (128 +
+// 1024).
 // CHECK-LABEL: func.func @bf16_storage
-// CHECK: call @mp_gemm_f32(%{{.+}}, %c2_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c32_i64, %c16_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c4_i32, %[[G:[0-9]+]])
+// CHECK: %[[WS:[0-9]+]] = llvm.getelementptr %{{.+}}[%c{{[0-9]+}}_i64]
+// CHECK: call @mp_gemm_f32(%{{.+}}, %c2_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c32_i64, %c16_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c4_i32, %[[G:[0-9]+]], %[[WS]], %c2816_i64)
 // CHECK: call @mp_binary_f32(%{{.+}}, %c0_i32, %c128_i64, %c4_i32, %[[G]], %c0_i32, %{{.+}}, %c4_i32, %[[S:[0-9]+]])
 // CHECK: call @mp_swiglu_grad_f32(%{{.+}}, %c128_i64, %c0_i32, %{{.+}}, %c4_i32, %[[G]], %c4_i32, %[[S]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}})
 // CHECK: call @mp_rms_norm_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N:[0-9]+]])
