@@ -188,6 +188,22 @@ train_cuda_and_host llama-2x2-saved
 "$py" "$bin/tensors.py" losses --rtol 5e-2 --atol 5e-2 "$dev/llama-2x2-saved-cuda.log" "$dev/llama-2x2-saved-host.log"
 "$py" "$bin/tensors.py" losses --rtol 1e-3 --atol 1e-3 "$dev/llama-2x2-saved-cuda.log" "$dev/llama-2x2-saved-host.log" || echo "(saved bf16: cuda and host differ by more than 1e-3)"
 
+section "peak memory against the plan (every CUDA run above; GEMM workspaces planned for CUDA, the backend's own scratch counted)"
+# A step compiled for CUDA (device-bundle.sh) plans its GEMMs' workspaces;
+# a peak above the plan is scratch the CUDA backend allocated for itself
+# (staged collectives of split dims, the composed attention's conversions).
+"$py" - "$dev"/*cuda*.log "$dev"/*graph*.log <<'PEAKS'
+import os, re, sys
+for path in sorted(set(sys.argv[1:])):
+    if not os.path.isfile(path):
+        continue
+    peaks = re.findall(r"\((\d+) bytes; planned (\d+)\)", open(path).read())
+    beyond = [int(p) - int(q) for p, q in peaks if p != q]
+    if peaks:
+        print(f"{os.path.basename(path)}: {len(peaks) - len(beyond)} of {len(peaks)} ranks at the planned peak"
+              + (f", others {sorted(set(beyond))} bytes beyond it" if beyond else ""))
+PEAKS
+
 if [[ "$only" == correctness ]]; then
   section "done (correctness only)"
   exit 0

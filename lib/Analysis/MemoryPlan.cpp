@@ -319,7 +319,7 @@ GemmCall::of(Operation *op, const llvm::DenseSet<Value> &transposedViews) {
   ArrayRef<int64_t> lhs = shapeOf(matmul.getLhs()),
                     rhs = shapeOf(matmul.getRhs());
   int64_t m = lhs[lhs.size() - 2], k = lhs.back(), n = rhs.back();
-  int64_t batch = m * k ? elements(matmul.getLhs()) / (m * k) : 0;
+  int64_t batch = m != 0 && k != 0 ? elements(matmul.getLhs()) / (m * k) : 0;
   bool transA = transposedViews.contains(matmul.getLhs());
   bool transB = transposedViews.contains(matmul.getRhs());
   if (rhs.size() == 2 && !transA) {
