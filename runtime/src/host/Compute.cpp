@@ -38,6 +38,33 @@ private:
   int64_t ownBytes = 0;
 };
 
+/// Columns [j, j + count) of row i of the weight gradient of
+/// mp_adamw_outer_f32, alpha · aᵀ · b (a [k, m], b [k, n]), into `out`:
+/// each element summed as outerProductElement sums it (fused multiply-adds
+/// in row order from 0, the operands rounded to bfloat16 first with
+/// `bf16`, then times alpha in double), the columns side by side so that
+/// the sums vectorize. Compiled for FMA too and chosen at load: without it
+/// fmaf is a library call, which took the batch-8 FFN step's three updates
+/// from 0.7 to 20 ms each.
+__attribute__((target_clones("fma", "default"))) void
+outerProductColumns(int64_t k, int64_t m, int64_t n, const float *a,
+                    const float *b, int64_t i, int64_t j, int64_t count,
+                    bool bf16, float alpha, float *out) {
+  auto rounded = [bf16](float x) {
+    return bf16 ? fromBFloat16Bits(toBFloat16Bits(x)) : x;
+  };
+  for (int64_t c = 0; c < count; ++c)
+    out[c] = 0;
+  for (int64_t r = 0; r < k; ++r) {
+    float x = rounded(a[r * m + i]);
+    const float *row = b + r * n + j;
+    for (int64_t c = 0; c < count; ++c)
+      out[c] = ::fmaf(x, rounded(row[c]), out[c]);
+  }
+  for (int64_t c = 0; c < count; ++c)
+    out[c] = float(double(out[c]) * double(alpha));
+}
+
 } // namespace
 
 const float *HostBackend::bFloat16Operand(mp_dtype type, const void *in,
@@ -161,12 +188,21 @@ mp_status HostBackend::adamwOuter(bool bf16, int64_t k, int64_t m, int64_t n,
   if (!(step >= 1))
     return fail(ctx, "mp_adamw_outer_f32", kBadStepFormat, step);
   AdamWStep update(lr, beta1, beta2, eps, weightDecay, step, 1.0f);
-  parallelFor(m * n, [&](int64_t begin, int64_t end) {
-    for (int64_t e = begin; e < end; ++e)
-      update.apply(
-          param[e],
-          outerProductElement(k, m, n, a, b, e / n, e % n, bf16, alpha),
-          expAvg[e], expAvgSq[e]);
+  // Blocks of a row's columns: each block's gradient computed on the stack,
+  // then its update.
+  constexpr int64_t kColumns = 256;
+  int64_t blocksPerRow = (n + kColumns - 1) / kColumns;
+  parallelRows(m * blocksPerRow, kColumns, [&](int64_t begin, int64_t end) {
+    float grad[kColumns];
+    for (int64_t block = begin; block < end; ++block) {
+      int64_t i = block / blocksPerRow, j = block % blocksPerRow * kColumns;
+      int64_t count = std::min(kColumns, n - j);
+      outerProductColumns(k, m, n, a, b, i, j, count, bf16, alpha, grad);
+      int64_t first = i * n + j;
+      for (int64_t c = 0; c < count; ++c)
+        update.apply(param[first + c], grad[c], expAvg[first + c],
+                     expAvgSq[first + c]);
+    }
   });
   return MP_OK;
 }
