@@ -25,6 +25,20 @@ int64_t getBytes(Type type) {
   return tensor ? getTensorBytes(tensor).value_or(0) : 0;
 }
 
+/// The larger of the runtime's sizes on the host and on CUDA, or on
+/// `backend` alone; none where one is negative (overflow).
+template <typename BytesOn>
+std::optional<int64_t> getLargerOnBackends(WorkspaceBackend backend,
+                                           BytesOn bytesOn) {
+  int64_t host =
+      backend == WorkspaceBackend::Cuda ? 0 : bytesOn(MP_BACKEND_HOST);
+  int64_t cuda =
+      backend == WorkspaceBackend::Host ? 0 : bytesOn(MP_BACKEND_CUDA);
+  if (host < 0 || cuda < 0)
+    return std::nullopt;
+  return std::max(host, cuda);
+}
+
 int64_t alignUp(int64_t bytes) {
   if (bytes > INT64_MAX - MemoryPlan::kAlignment)
     return INT64_MAX;
@@ -353,13 +367,24 @@ GemmCall::getWorkspaceBytes(WorkspaceBackend backend) const {
                                    transB, batch, m, n, k, strideA, strideB,
                                    dtype(cBFloat16), strideC);
   };
-  int64_t host =
-      backend == WorkspaceBackend::Cuda ? 0 : bytesOn(MP_BACKEND_HOST);
-  int64_t cuda =
-      backend == WorkspaceBackend::Host ? 0 : bytesOn(MP_BACKEND_CUDA);
-  if (host < 0 || cuda < 0)
-    return std::nullopt;
-  return std::max(host, cuda);
+  return getLargerOnBackends(backend, bytesOn);
+}
+
+std::optional<int64_t>
+getAttentionScratchBytes(const AttentionGeometry &geometry, bool gradient,
+                         WorkspaceBackend backend) {
+  auto dtype = [](int64_t elementBytes) {
+    return elementBytes == 2 ? MP_DTYPE_BF16 : MP_DTYPE_F32;
+  };
+  auto bytesOn = [&](mp_backend on) {
+    return mp_attention_scratch_bytes(
+        on, getRuntimePrecision(geometry.precision), gradient, geometry.batch,
+        geometry.group, geometry.queries, geometry.keys, geometry.headDim,
+        geometry.valueDim, geometry.causal, geometry.chunkRows,
+        dtype(geometry.queryBytes), dtype(geometry.keyBytes),
+        dtype(geometry.valueBytes), dtype(geometry.outputBytes));
+  };
+  return getLargerOnBackends(backend, bytesOn);
 }
 
 MemoryPlan::Storage MemoryPlan::getStorage(Value value) const {
@@ -433,13 +458,17 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
   }
   if (total)
     total = llvm::checkedAdd(*total, alignUp(plan.scratchBytes));
-  // Attention's score chunks, live while the op runs.
+  // Attention's score chunks and GEMM workspace, live while the op runs.
   for (Operation &op : body)
     if (std::optional<AttentionGeometry> geometry = getAttentionGeometry(&op)) {
-      int64_t bytes = alignUp(
-          geometry->getScratchBytes(/*gradient=*/isa<AttentionGradOp>(op)));
-      count(plan.unpooledBytes, bytes);
-      plan.opScratch[&op] = Buffer{0, bytes, position[&op], position[&op]};
+      std::optional<int64_t> bytes = getAttentionScratchBytes(
+          *geometry, /*gradient=*/isa<AttentionGradOp>(op), backend);
+      if (!bytes)
+        return op.emitError()
+               << "the attention's scratch needs more bytes than int64 counts";
+      count(plan.unpooledBytes, alignUp(*bytes));
+      plan.opScratch[&op] =
+          Buffer{0, alignUp(*bytes), position[&op], position[&op]};
     }
   for (auto transpose : body.getOps<TransposeOp>())
     if (isTransposedView(transpose))

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 13
+#define MP_RUNTIME_ABI_VERSION 14
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -582,8 +582,11 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * at a time: per chunk, the scores against the keys it sees (under
  * `causal`, none past its last row) by a batched GEMM with alpha `scale`,
  * their softmax, and their product with v, both GEMMs in `precision` (bf16
- * rounds q, k, the probabilities and v). `scratch` holds one chunk's
- * scores: batch · min(chunk, sq) · sk floats. A backend with an on-chip
+ * rounds q, k, the probabilities and v). `scratch` (scratch_bytes of it;
+ * ABI 14) holds one chunk's scores, batch · min(chunk, sq) · sk floats,
+ * and after them the GEMMs' workspace: mp_attention_scratch_bytes says how
+ * much, given less the GEMMs allocate what is missing (as mp_gemm_f32's
+ * workspace; mp_peak_bytes counts it). A backend with an on-chip
  * kernel for the call runs that instead (CUDA, bf16 and tf32). q, k, v and
  * out are float32 or, in MP_PRECISION_BF16, bfloat16 (q_type, k_type,
  * v_type, out_type; ABI 10): the GEMMs round their operands to bfloat16
@@ -596,7 +599,8 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int causal, int64_t chunk, mp_dtype q_type,
                            const void *q, mp_dtype k_type, const void *k,
                            mp_dtype v_type, const void *v, mp_dtype out_type,
-                           void *out, float *lse, float *scratch);
+                           void *out, float *lse, float *scratch,
+                           int64_t scratch_bytes);
 /* Its gradients (mp.attention_grad) from grad [batch, sq, value_dim], the
  * gradient of out, given the call's out and lse: dq, dk and dv have the
  * shapes of q, k and v. Per chunk it computes the probabilities p again,
@@ -606,18 +610,158 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
  * their keys' and values'). An on-chip kernel (CUDA, bf16 and tf32) takes
  * p = exp(scale · q · kᵀ - lse) and Σ_j p_j · dp_j = Σ grad · out per row
  * instead, as FlashAttention-2 does. `scratch` holds 2 · batch ·
- * min(chunk, sq) · sk floats. q, k, v and out are float32 or, in
+ * min(chunk, sq) · sk floats, then the GEMMs' workspace (as for
+ * mp_attention_f32). q, k, v and out are float32 or, in
  * MP_PRECISION_BF16, bfloat16 (as for mp_attention_f32; ABI 10); the
  * gradients, grad and lse are float32. */
-mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
-                                int64_t batch, int64_t group, int64_t sq,
-                                int64_t sk, int64_t head_dim, int64_t value_dim,
-                                float scale, int causal, int64_t chunk,
-                                mp_dtype q_type, const void *q, mp_dtype k_type,
-                                const void *k, mp_dtype v_type, const void *v,
-                                mp_dtype out_type, const void *out,
-                                const float *lse, const float *grad, float *dq,
-                                float *dk, float *dv, float *scratch);
+mp_status mp_attention_grad_f32(
+    mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
+    int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
+    int causal, int64_t chunk, mp_dtype q_type, const void *q, mp_dtype k_type,
+    const void *k, mp_dtype v_type, const void *v, mp_dtype out_type,
+    const void *out, const float *lse, const float *grad, float *dq, float *dk,
+    float *dv, float *scratch, int64_t scratch_bytes);
+
+/* One of attention's GEMMs for a chunk of query rows, over the `batch`
+ * query matrices: operand x is one matrix of x_size elements per query
+ * matrix or, where x_per_key, per key matrix (k, v and their gradients).
+ * It runs as `calls` batched GEMMs of batch / group matrices, call r
+ * taking query matrices r, group + r, 2 · group + r, ...; as one where
+ * group is 1 or the chunk holds every row (`whole`): a group's query
+ * matrices are then consecutive, one matrix of group times the rows,
+ * stacked along m (along k where A is transposed: the sum over the group).
+ * mp_attention_f32 and mp_attention_scratch_bytes both call it. */
+typedef struct mp_attention_gemm {
+  int trans_a, trans_b;
+  int64_t calls, batch, m, n, k, stride_a, stride_b, stride_c;
+} mp_attention_gemm;
+
+static inline mp_attention_gemm
+mp_attention_gemm_of(int64_t batch, int64_t group, int whole, int trans_a,
+                     int trans_b, int64_t m, int64_t n, int64_t k,
+                     int64_t a_size, int a_per_key, int64_t b_size,
+                     int b_per_key, int64_t c_size, int c_per_key) {
+  mp_attention_gemm gemm;
+  gemm.trans_a = trans_a;
+  gemm.trans_b = trans_b;
+  gemm.calls = group;
+  gemm.batch = batch / group;
+  gemm.m = m;
+  gemm.n = n;
+  gemm.k = k;
+  gemm.stride_a = a_per_key ? a_size : group * a_size;
+  gemm.stride_b = b_per_key ? b_size : group * b_size;
+  gemm.stride_c = c_per_key ? c_size : group * c_size;
+  if (group > 1 && whole) {
+    gemm.calls = 1;
+    if (trans_a)
+      gemm.k = k * group;
+    else
+      gemm.m = m * group;
+  }
+  return gemm;
+}
+
+/* Raises *largest to the workspace of `gemm` (mp_gemm_workspace_bytes);
+ * 0 when that overflows int64. */
+static inline int
+mp_attention_gemm_workspace(int64_t *largest, mp_backend backend,
+                            mp_precision precision, mp_attention_gemm gemm,
+                            mp_dtype a_type, mp_dtype b_type, mp_dtype c_type) {
+  int64_t bytes = mp_gemm_workspace_bytes(
+      backend, precision, a_type, b_type, gemm.trans_a, gemm.trans_b,
+      gemm.batch, gemm.m, gemm.n, gemm.k, gemm.stride_a, gemm.stride_b, c_type,
+      gemm.stride_c);
+  if (bytes < 0)
+    return 0;
+  if (bytes > *largest)
+    *largest = bytes;
+  return 1;
+}
+
+/* The scratch bytes mp_attention_f32 (gradient 0) or mp_attention_grad_f32
+ * (gradient 1) runs in on `backend` without allocating memory of its own:
+ * one chunk's scores (two buffers for the gradient; see the calls), then,
+ * from the next multiple of MP_GEMM_WORKSPACE_ALIGNMENT bytes, the largest
+ * workspace of the GEMMs it runs chunk by chunk (mp_gemm_workspace_bytes;
+ * the workspace is reused from GEMM to GEMM). An on-chip kernel uses the
+ * first part only. -1 for sizes the calls refuse or that overflow int64.
+ * (ABI 14.) */
+static inline int64_t mp_attention_scratch_bytes(
+    mp_backend backend, mp_precision precision, int gradient, int64_t batch,
+    int64_t group, int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim,
+    int causal, int64_t chunk, mp_dtype q_type, mp_dtype k_type,
+    mp_dtype v_type, mp_dtype out_type) {
+  if (batch < 0 || group < 1 || batch % group != 0 || sq < 0 || sk < 0 ||
+      head_dim < 1 || value_dim < 1 || chunk < 1)
+    return -1;
+  /* Every tensor's elements fit int64, so the GEMMs' sizes do. */
+  int64_t width = head_dim > value_dim ? head_dim : value_dim;
+  int64_t longest = sq > sk ? sq : sk, elements, scores, total = 0;
+  int64_t rows_max = chunk < sq ? chunk : sq, largest = 0;
+  if (__builtin_mul_overflow(batch, longest, &elements) ||
+      __builtin_mul_overflow(elements, width, &elements) ||
+      __builtin_mul_overflow(batch, rows_max, &scores) ||
+      __builtin_mul_overflow(scores, sk, &scores) ||
+      !mp_gemm_workspace_add(&total, scores, gradient ? 8 : 4))
+    return -1;
+  for (int64_t first = 0; first < sq; first += chunk) {
+    int64_t rows = chunk < sq - first ? chunk : sq - first;
+    /* Under `causal` the keys its last row sees (mp_softmax_f32's mask). */
+    int64_t keys = sk;
+    if (causal) {
+      keys = first + rows + (sk - sq);
+      keys = keys < 0 ? 0 : keys < sk ? keys : sk;
+    }
+    if (keys == 0)
+      continue;
+    int whole = rows == sq;
+    int64_t score = rows * keys, q_size = sq * head_dim, k_size = sk * head_dim,
+            v_size = sk * value_dim, out_size = sq * value_dim;
+    /* The scores, q · kᵀ. */
+    if (!mp_attention_gemm_workspace(
+            &largest, backend, precision,
+            mp_attention_gemm_of(batch, group, whole, 0, 1, rows, keys,
+                                 head_dim, q_size, 0, k_size, 1, score, 0),
+            q_type, k_type, MP_DTYPE_F32))
+      return -1;
+    if (!gradient) {
+      /* out = p · v. */
+      if (!mp_attention_gemm_workspace(
+              &largest, backend, precision,
+              mp_attention_gemm_of(batch, group, whole, 0, 0, rows, value_dim,
+                                   keys, score, 0, v_size, 1, out_size, 0),
+              MP_DTYPE_F32, v_type, out_type))
+        return -1;
+      continue;
+    }
+    /* dp = grad · vᵀ, dq = ds · k, dk += dsᵀ · q, dv += pᵀ · grad. */
+    if (!mp_attention_gemm_workspace(
+            &largest, backend, precision,
+            mp_attention_gemm_of(batch, group, whole, 0, 1, rows, keys,
+                                 value_dim, out_size, 0, v_size, 1, score, 0),
+            MP_DTYPE_F32, v_type, MP_DTYPE_F32) ||
+        !mp_attention_gemm_workspace(
+            &largest, backend, precision,
+            mp_attention_gemm_of(batch, group, whole, 0, 0, rows, head_dim,
+                                 keys, score, 0, k_size, 1, q_size, 0),
+            MP_DTYPE_F32, k_type, MP_DTYPE_F32) ||
+        !mp_attention_gemm_workspace(
+            &largest, backend, precision,
+            mp_attention_gemm_of(batch, group, whole, 1, 0, keys, head_dim,
+                                 rows, score, 0, q_size, 0, k_size, 1),
+            MP_DTYPE_F32, q_type, MP_DTYPE_F32) ||
+        !mp_attention_gemm_workspace(
+            &largest, backend, precision,
+            mp_attention_gemm_of(batch, group, whole, 1, 0, keys, value_dim,
+                                 rows, score, 0, out_size, 0, v_size, 1),
+            MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32))
+      return -1;
+  }
+  if (largest > 0 && !mp_gemm_workspace_add(&total, largest, 1))
+    return -1;
+  return total;
+}
 /* Rotary position embedding as torchtitan's Llama (apply_rotary_emb;
  * adjacent pairs form the complex numbers): x and out are [outer, seq,
  * heads, head_dim], head_dim even. For position p (the seq index) and pair

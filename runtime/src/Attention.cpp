@@ -2,12 +2,12 @@
 //
 // mp_attention_f32 and its gradient, on any backend, from the backend's
 // batched GEMM, softmax and softmax gradient: each chunk of query rows
-// computes its scores in a scratch buffer the compiler planned, so no
-// [batch, sq, sk] tensor is ever whole, and under a causal mask a chunk
-// computes no score past its last row. The kernels are those of the
-// unfused ops, so the chunked step computes the unfused step's values,
-// except for the order in which the chunks add into the key gradients; the
-// softmax also writes each row's log-sum-exp, the forward pass's second
+// computes its scores in a scratch buffer the compiler planned (its GEMMs'
+// workspace after them), so no [batch, sq, sk] tensor is ever whole, and under
+// a causal mask a chunk computes no score past its last row. The kernels are
+// those of the unfused ops, so the chunked step computes the unfused step's
+// values, except for the order in which the chunks add into the key gradients;
+// the softmax also writes each row's log-sum-exp, the forward pass's second
 // output, which the chunked gradient does not need (it computes the
 // probabilities again as the softmax does). A backend with an on-chip kernel
 // for the call (CUDA in bf16 and tf32) runs that instead; its gradient
@@ -94,60 +94,77 @@ GemmOperand floats(const float *data, int64_t size, bool perKey = false) {
   return {{MP_DTYPE_F32, data}, size, perKey};
 }
 
-/// The batched GEMM of every query matrix: as `group` calls over the key
-/// matrices, call r taking query matrices r, group + r, 2·group + r, ...
-/// One call when every query matrix has its own keys, or when the query
-/// operands are whole matrices (a chunk of every row): a group's are then
-/// consecutive, one matrix of `group` times the rows (stacked along m, or
-/// along k where A is transposed: the sum over the group).
-mp_status groupedGemm(Backend &backend, mp_precision precision,
-                      const AttentionShape &s, bool transA, bool transB,
-                      int64_t m, int64_t n, int64_t k, float alpha,
-                      GemmOperand a, GemmOperand b, float beta, GemmOperand c) {
-  auto at = [&](const GemmOperand &x, int64_t r) {
-    return offsetBy(x.data, x.perKey ? 0 : r * x.size).data;
-  };
-  auto stride = [&](const GemmOperand &x) {
-    return x.perKey ? x.size : s.group * x.size;
-  };
-  int64_t calls = s.group;
-  if (s.group > 1 && !transA && !a.perKey && b.perKey && !c.perKey &&
-      m * k == a.size && m * n == c.size) {
-    m *= s.group;
-    calls = 1;
-  } else if (s.group > 1 && transA && !a.perKey && !b.perKey && c.perKey &&
-             k * m == a.size && k * n == b.size) {
-    k *= s.group;
-    calls = 1;
-  }
-  // What these GEMMs convert is the backend's own scratch: attention's
-  // planned scratch holds its score chunks.
-  GemmWorkspace none;
-  for (int64_t r = 0; r < calls; ++r)
-    if (backend.gemm(precision, a.data.type, b.data.type, transA, transB,
-                     s.batch / s.group, m, n, k, alpha, at(a, r), stride(a),
-                     at(b, r), stride(b), beta, c.data.type,
-                     const_cast<void *>(at(c, r)), stride(c), none))
-      return MP_ERROR;
-  return MP_OK;
-}
+/// The GEMMs of one attention call: over every query matrix, as
+/// mp_attention_gemm_of says, each in the workspace that follows the score
+/// chunks in the call's scratch.
+struct AttentionGemms {
+  Backend &backend;
+  mp_precision precision;
+  const AttentionShape &s;
+  GemmWorkspace workspace;
 
-/// The chunk's probabilities softmax(scale · q · kᵀ), `rows` x `keys` per
-/// batch entry, into `p`, and with `lse` (the [batch, sq] log-sum-exp) the
-/// rows' log-sum-exp.
-mp_status computeProbabilities(Backend &backend, mp_precision precision,
-                               const AttentionShape &s, float scale,
-                               int64_t first, int64_t rows, int64_t keys,
-                               TensorIn q, TensorIn k, float *p, float *lse) {
-  if (groupedGemm(backend, precision, s, false, true, rows, keys, s.headDim,
-                  scale, {offsetBy(q, first * s.headDim), s.sq * s.headDim},
-                  {k, s.sk * s.headDim, true}, 0, floats(p, rows * keys)))
-    return MP_ERROR;
-  // The chunk's last row sees all `keys`: the mask of a [rows, keys]
-  // softmax is the chunk's rows' of the whole one. In place: each row is
-  // read before it is written.
-  return backend.softmax(s.batch, rows, keys, s.causal, p, p,
-                         lse ? lse + first : nullptr, s.sq);
+  /// The GEMM of a chunk of `rows` rows.
+  mp_status run(int64_t rows, bool transA, bool transB, int64_t m, int64_t n,
+                int64_t k, float alpha, GemmOperand a, GemmOperand b,
+                float beta, GemmOperand c) const {
+    mp_attention_gemm gemm = mp_attention_gemm_of(
+        s.batch, s.group, rows == s.sq, transA, transB, m, n, k, a.size,
+        a.perKey, b.size, b.perKey, c.size, c.perKey);
+    auto at = [&](const GemmOperand &x, int64_t r) {
+      return offsetBy(x.data, x.perKey ? 0 : r * x.size).data;
+    };
+    for (int64_t r = 0; r < gemm.calls; ++r) {
+      // Each call has the whole workspace: they run one after the other.
+      GemmWorkspace callWorkspace = workspace;
+      if (backend.gemm(precision, a.data.type, b.data.type, transA, transB,
+                       gemm.batch, gemm.m, gemm.n, gemm.k, alpha, at(a, r),
+                       gemm.stride_a, at(b, r), gemm.stride_b, beta,
+                       c.data.type, const_cast<void *>(at(c, r)), gemm.stride_c,
+                       callWorkspace))
+        return MP_ERROR;
+    }
+    return MP_OK;
+  }
+
+  /// The chunk's probabilities softmax(scale · q · kᵀ), `rows` x `keys` per
+  /// batch entry, into `p`, and with `lse` (the [batch, sq] log-sum-exp) the
+  /// rows' log-sum-exp.
+  mp_status probabilities(float scale, int64_t first, int64_t rows,
+                          int64_t keys, TensorIn q, TensorIn k, float *p,
+                          float *lse) const {
+    if (run(rows, false, true, rows, keys, s.headDim, scale,
+            {offsetBy(q, first * s.headDim), s.sq * s.headDim},
+            {k, s.sk * s.headDim, true}, 0, floats(p, rows * keys)))
+      return MP_ERROR;
+    // The chunk's last row sees all `keys`: the mask of a [rows, keys]
+    // softmax is the chunk's rows' of the whole one. In place: each row is
+    // read before it is written.
+    return backend.softmax(s.batch, rows, keys, s.causal, p, p,
+                           lse ? lse + first : nullptr, s.sq);
+  }
+};
+
+/// Fails `call` when `scratchBytes` cannot hold `scoreFloats`; else the
+/// GEMMs' workspace, what follows the scores from the next multiple of
+/// MP_GEMM_WORKSPACE_ALIGNMENT bytes (mp_attention_scratch_bytes).
+mp_status getGemmWorkspace(mp_context *ctx, const char *call, float *scratch,
+                           int64_t scratchBytes, int64_t scoreFloats,
+                           GemmWorkspace &workspace) {
+  int64_t scoreBytes, start = 0;
+  if (__builtin_mul_overflow(scoreFloats, int64_t(sizeof(float)),
+                             &scoreBytes) ||
+      !mp_gemm_workspace_add(&start, scoreFloats, sizeof(float)))
+    return fail(ctx, call, "the scores' bytes overflow int64");
+  if (scratchBytes < scoreBytes)
+    return fail(ctx, call,
+                "scratch of %lld bytes holds less than one chunk's scores, "
+                "%lld bytes",
+                static_cast<long long>(scratchBytes),
+                static_cast<long long>(scoreBytes));
+  if (start < scratchBytes)
+    workspace = {reinterpret_cast<char *>(scratch) + start,
+                 scratchBytes - start};
+  return MP_OK;
 }
 
 /// Zeros `rows` rows of `width` elements from row `first` in each of the
@@ -169,7 +186,8 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int causal, int64_t chunk, mp_dtype q_type,
                            const void *q, mp_dtype k_type, const void *k,
                            mp_dtype v_type, const void *v, mp_dtype out_type,
-                           void *out, float *lse, float *scratch) {
+                           void *out, float *lse, float *scratch,
+                           int64_t scratch_bytes) {
   const char *call = "mp_attention_f32";
   MP_RETURN_IF_FAILED(ctx);
   AttentionShape s{batch,    group,     sq,    sk,
@@ -185,6 +203,10 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                     {"lse", lse, batch * sq},
                     {"scratch", scratch, s.scoreFloats()}}))
     return MP_ERROR;
+  GemmWorkspace workspace;
+  if (getGemmWorkspace(ctx, call, scratch, scratch_bytes, s.scoreFloats(),
+                       workspace))
+    return MP_ERROR;
   if (batch * sq == 0)
     return MP_OK;
   TensorIn query{q_type, q}, key{k_type, k}, value{v_type, v};
@@ -193,6 +215,7 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
   if (sk > 0 && backend.hasOnChipAttention(precision, s))
     return backend.onChipAttention(precision, s, scale, query, key, value,
                                    output, lse);
+  AttentionGemms gemms{backend, precision, s, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
     if (keys == 0) {
@@ -205,25 +228,23 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
     }
     GemmOperand outRows{{out_type, offsetBy(output, first * value_dim).data},
                         sq * value_dim};
-    if (computeProbabilities(backend, precision, s, scale, first, rows, keys,
-                             query, key, scratch, lse) ||
-        groupedGemm(backend, precision, s, false, false, rows, value_dim, keys,
-                    1, floats(scratch, rows * keys),
-                    {value, sk * value_dim, true}, 0, outRows))
+    if (gemms.probabilities(scale, first, rows, keys, query, key, scratch,
+                            lse) ||
+        gemms.run(rows, false, false, rows, value_dim, keys, 1,
+                  floats(scratch, rows * keys), {value, sk * value_dim, true},
+                  0, outRows))
       return MP_ERROR;
   }
   return MP_OK;
 }
 
-mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
-                                int64_t batch, int64_t group, int64_t sq,
-                                int64_t sk, int64_t head_dim, int64_t value_dim,
-                                float scale, int causal, int64_t chunk,
-                                mp_dtype q_type, const void *q, mp_dtype k_type,
-                                const void *k, mp_dtype v_type, const void *v,
-                                mp_dtype out_type, const void *out,
-                                const float *lse, const float *grad, float *dq,
-                                float *dk, float *dv, float *scratch) {
+mp_status mp_attention_grad_f32(
+    mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
+    int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
+    int causal, int64_t chunk, mp_dtype q_type, const void *q, mp_dtype k_type,
+    const void *k, mp_dtype v_type, const void *v, mp_dtype out_type,
+    const void *out, const float *lse, const float *grad, float *dq, float *dk,
+    float *dv, float *scratch, int64_t scratch_bytes) {
   const char *call = "mp_attention_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
   AttentionShape s{batch,    group,     sq,    sk,
@@ -245,6 +266,10 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                     {"dv", dv, keyMatrices * sk * value_dim},
                     {"scratch", scratch, 2 * s.scoreFloats()}}))
     return MP_ERROR;
+  GemmWorkspace workspace;
+  if (getGemmWorkspace(ctx, call, scratch, scratch_bytes, 2 * s.scoreFloats(),
+                       workspace))
+    return MP_ERROR;
   TensorIn query{q_type, q}, key{k_type, k}, value{v_type, v},
       output{out_type, out};
   Backend &backend = *ctx->backend;
@@ -261,6 +286,7 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
   if (batch * sq == 0)
     return MP_OK;
   float *p = scratch, *ds = scratch + s.scoreFloats();
+  AttentionGemms gemms{backend, precision, s, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
     if (keys == 0) {
@@ -273,20 +299,18 @@ mp_status mp_attention_grad_f32(mp_context *ctx, mp_precision precision,
                 dsChunk = floats(ds, rows * keys),
                 qChunk{offsetBy(query, first * head_dim), sq * head_dim},
                 gradChunk = floats(grad + first * value_dim, sq * value_dim);
-    if (computeProbabilities(backend, precision, s, scale, first, rows, keys,
-                             query, key, p, nullptr) ||
-        groupedGemm(backend, precision, s, false, true, rows, keys, value_dim,
-                    1, gradChunk, {value, sk * value_dim, true}, 0, dsChunk) ||
+    if (gemms.probabilities(scale, first, rows, keys, query, key, p, nullptr) ||
+        gemms.run(rows, false, true, rows, keys, value_dim, 1, gradChunk,
+                  {value, sk * value_dim, true}, 0, dsChunk) ||
         backend.softmaxGrad(batch * rows, keys, p, ds, ds))
       return MP_ERROR;
-    if (groupedGemm(backend, precision, s, false, false, rows, head_dim, keys,
-                    scale, dsChunk, {key, sk * head_dim, true}, 0,
-                    floats(dq + first * head_dim, sq * head_dim)) ||
-        groupedGemm(backend, precision, s, true, false, keys, head_dim, rows,
-                    scale, dsChunk, qChunk, 1,
-                    floats(dk, sk * head_dim, true)) ||
-        groupedGemm(backend, precision, s, true, false, keys, value_dim, rows,
-                    1, pChunk, gradChunk, 1, floats(dv, sk * value_dim, true)))
+    if (gemms.run(rows, false, false, rows, head_dim, keys, scale, dsChunk,
+                  {key, sk * head_dim, true}, 0,
+                  floats(dq + first * head_dim, sq * head_dim)) ||
+        gemms.run(rows, true, false, keys, head_dim, rows, scale, dsChunk,
+                  qChunk, 1, floats(dk, sk * head_dim, true)) ||
+        gemms.run(rows, true, false, keys, value_dim, rows, 1, pChunk,
+                  gradChunk, 1, floats(dv, sk * value_dim, true)))
       return MP_ERROR;
   }
   return MP_OK;

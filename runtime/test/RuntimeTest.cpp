@@ -1964,6 +1964,9 @@ void testBFloat16Storage(mp_context *ctx) {
   std::vector<std::unique_ptr<Buffer>> wide, narrow, widened;
   Buffer attentionLse(ctx, 17 * sizeof(float)),
       attentionScratch(ctx, 2 * 5 * 17 * sizeof(float));
+  // The scores' room, less than the bf16 GEMMs' workspace: these take
+  // the rest of theirs themselves.
+  const int64_t attentionScratchBytes = 2 * 5 * 17 * sizeof(float);
   for (double seed : {1.0, 2.0, 3.0}) {
     std::vector<float> values = makeValues(n, seed);
     for (float &value : values)
@@ -2023,11 +2026,11 @@ void testBFloat16Storage(mp_context *ctx) {
       // ABI 10, in bf16 precision: q, k, v [17, 59], causal, chunks of 5
       // rows (one on CUDA's on-chip kernel).
       {"attention", 3, 1, [&](auto inTypes, auto in, auto outTypes, auto out) {
-         return mp_attention_f32(ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59,
-                                 0.125f, 1, 5, inTypes[0], in[0], inTypes[1],
-                                 in[1], inTypes[2], in[2], outTypes[0], out[0],
-                                 attentionLse.floats(),
-                                 attentionScratch.floats());
+         return mp_attention_f32(
+             ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 5,
+             inTypes[0], in[0], inTypes[1], in[1], inTypes[2], in[2],
+             outTypes[0], out[0], attentionLse.floats(),
+             attentionScratch.floats(), attentionScratchBytes);
        }}};
   const mp_dtype allF32[3] = {MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32};
   for (const Kind &kind : kinds)
@@ -2101,7 +2104,7 @@ void testBFloat16Storage(mp_context *ctx) {
                     MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
                     narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
                     MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
-                    attentionScratch.floats()));
+                    attentionScratch.floats(), attentionScratchBytes));
   CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, n,
                            out16.as<void>(), outWidened.floats()));
   std::vector<std::unique_ptr<Buffer>> heldGrads, wideGrads;
@@ -2115,7 +2118,7 @@ void testBFloat16Storage(mp_context *ctx) {
                     MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
                     wide[0]->floats(), heldGrads[0]->floats(),
                     heldGrads[1]->floats(), heldGrads[2]->floats(),
-                    attentionScratch.floats()));
+                    attentionScratch.floats(), attentionScratchBytes));
   CHECK_OK(ctx, mp_attention_grad_f32(
                     ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 5,
                     MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
@@ -2123,7 +2126,7 @@ void testBFloat16Storage(mp_context *ctx) {
                     MP_DTYPE_F32, outWidened.floats(), attentionLse.floats(),
                     wide[0]->floats(), wideGrads[0]->floats(),
                     wideGrads[1]->floats(), wideGrads[2]->floats(),
-                    attentionScratch.floats()));
+                    attentionScratch.floats(), attentionScratchBytes));
   bool sameGrads = true;
   for (int i = 0; i < 3; ++i)
     sameGrads &=
@@ -2457,9 +2460,9 @@ void testAttention(mp_context *ctx) {
         oB(ctx, oCount * sizeof(float)),
         lseB(ctx, c.batch * c.sq * sizeof(float)),
         dqB(ctx, qCount * sizeof(float)), dkB(ctx, kCount * sizeof(float)),
-        dvB(ctx, vCount * sizeof(float)),
-        scratch(ctx,
-                2 * c.batch * std::min(c.chunk, c.sq) * c.sk * sizeof(float));
+        dvB(ctx, vCount * sizeof(float));
+    int64_t scoreBytes =
+        c.batch * std::min(c.chunk, c.sq) * c.sk * int64_t(sizeof(float));
     // Relative to the largest entry: float roundings in fp32; in bf16 and
     // tf32 (on CUDA the on-chip kernels, where the scratch holds a float
     // per row) q and k rounded to bf16 move these large scores by
@@ -2475,22 +2478,6 @@ void testAttention(mp_context *ctx) {
                               : precision == MP_PRECISION_TF32 ? 2e-2
                                                                : 6e-2);
       };
-      // The outputs start as NaN: every entry is written.
-      for (Buffer *out : {&oB, &lseB, &dqB, &dkB, &dvB})
-        out->fillNaN();
-      CHECK_OK(ctx, mp_attention_f32(
-                        ctx, precision, c.batch, c.group, c.sq, c.sk, c.headDim,
-                        c.valueDim, scale, c.causal, c.chunk, MP_DTYPE_F32,
-                        qB.floats(), MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
-                        vB.floats(), MP_DTYPE_F32, oB.floats(), lseB.floats(),
-                        scratch.floats()));
-      CHECK_OK(ctx, mp_attention_grad_f32(
-                        ctx, precision, c.batch, c.group, c.sq, c.sk, c.headDim,
-                        c.valueDim, scale, c.causal, c.chunk, MP_DTYPE_F32,
-                        qB.floats(), MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
-                        vB.floats(), MP_DTYPE_F32, oB.floats(), lseB.floats(),
-                        gB.floats(), dqB.floats(), dkB.floats(), dvB.floats(),
-                        scratch.floats()));
       std::string what =
           std::string(fp32                             ? "fp32 "
                       : precision == MP_PRECISION_TF32 ? "tf32 "
@@ -2499,6 +2486,54 @@ void testAttention(mp_context *ctx) {
           " x " + std::to_string(c.sq) + " x " + std::to_string(c.sk) +
           " (groups of " + std::to_string(c.group) + ") in chunks of " +
           std::to_string(c.chunk);
+      // The scratch a compiled step plans (the scores, then the GEMMs'
+      // workspace), and the bytes each call allocates beside it.
+      int64_t scratchBytes[2];
+      for (int gradient : {0, 1})
+        scratchBytes[gradient] = mp_attention_scratch_bytes(
+            backend, precision, gradient, c.batch, c.group, c.sq, c.sk,
+            c.headDim, c.valueDim, c.causal, c.chunk, MP_DTYPE_F32,
+            MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32);
+      expect(scratchBytes[0] >= scoreBytes && scratchBytes[1] >= 2 * scoreBytes,
+             what + ": the scratch holds the scores");
+      Buffer scratch(ctx,
+                     std::max({scratchBytes[0], scratchBytes[1], int64_t(1)}));
+      auto attention = [&](int64_t forwardBytes, int64_t gradientBytes) {
+        int64_t own[2];
+        for (int gradient : {0, 1}) {
+          PeakPad pad(ctx);
+          size_t live = mp_live_bytes(ctx);
+          if (gradient)
+            CHECK_OK(ctx,
+                     mp_attention_grad_f32(
+                         ctx, precision, c.batch, c.group, c.sq, c.sk,
+                         c.headDim, c.valueDim, scale, c.causal, c.chunk,
+                         MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32, kB.floats(),
+                         MP_DTYPE_F32, vB.floats(), MP_DTYPE_F32, oB.floats(),
+                         lseB.floats(), gB.floats(), dqB.floats(), dkB.floats(),
+                         dvB.floats(), scratch.floats(), gradientBytes));
+          else
+            CHECK_OK(ctx,
+                     mp_attention_f32(
+                         ctx, precision, c.batch, c.group, c.sq, c.sk,
+                         c.headDim, c.valueDim, scale, c.causal, c.chunk,
+                         MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32, kB.floats(),
+                         MP_DTYPE_F32, vB.floats(), MP_DTYPE_F32, oB.floats(),
+                         lseB.floats(), scratch.floats(), forwardBytes));
+          CHECK_OK(ctx, mp_context_status(ctx));
+          own[gradient] = int64_t(mp_peak_bytes(ctx) - live);
+        }
+        return std::pair(own[0], own[1]);
+      };
+      // The outputs start as NaN: every entry is written.
+      for (Buffer *out : {&oB, &lseB, &dqB, &dkB, &dvB})
+        out->fillNaN();
+      auto [forwardOwn, gradientOwn] =
+          attention(scratchBytes[0], scratchBytes[1]);
+      expect(forwardOwn == 0 && gradientOwn == 0,
+             what + ": in mp_attention_scratch_bytes, nothing of its own (" +
+                 std::to_string(forwardOwn) + " and " +
+                 std::to_string(gradientOwn) + " bytes)");
       expect(close(oB, out, 3e-5), what);
       // A row that sees no key has -inf exactly; the others are close.
       std::vector<float> gotLse = lseB.read();
@@ -2518,6 +2553,26 @@ void testAttention(mp_context *ctx) {
       expect(close(dqB, dq, 1e-4) && close(dkB, dk, 1e-4) &&
                  close(dvB, dv, 1e-4),
              what + ": gradients");
+      // Given the scores' room only, the GEMMs take the rest themselves,
+      // counted, and compute the same bits.
+      std::vector<uint32_t> planned[5];
+      Buffer *outputs[5] = {&oB, &lseB, &dqB, &dkB, &dvB};
+      for (int i = 0; i < 5; ++i)
+        planned[i] = outputs[i]->read<uint32_t>();
+      std::tie(forwardOwn, gradientOwn) = attention(scoreBytes, 2 * scoreBytes);
+      bool same = true;
+      for (int i = 0; i < 5; ++i)
+        same &= outputs[i]->read<uint32_t>() == planned[i];
+      expect(same, what + ": the same bits without the GEMMs' workspace");
+      expect(forwardOwn <= scratchBytes[0] - scoreBytes &&
+                 gradientOwn <= scratchBytes[1] - 2 * scoreBytes,
+             what + ": without the workspace, at most its bytes of its own (" +
+                 std::to_string(forwardOwn) + " and " +
+                 std::to_string(gradientOwn) + " bytes)");
+      // The host converts bf16 operands whatever the shapes.
+      if (backend == MP_BACKEND_HOST && precision == MP_PRECISION_BF16)
+        expect(forwardOwn > 0 && gradientOwn > 0,
+               what + ": without the workspace, its own, counted");
     }
   }
 
@@ -2540,7 +2595,8 @@ void testAttention(mp_context *ctx) {
                                    0, sq, MP_DTYPE_F32, qB.floats(),
                                    MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
                                    vB.floats(), MP_DTYPE_F32, fused.floats(),
-                                   lse.floats(), scores.floats()));
+                                   lse.floats(), scores.floats(),
+                                   batch * sq * sk * sizeof(float)));
     CHECK_OK(ctx, mp_gemm_batched_f32(
                       ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 1, batch,
                       sq, sk, d, 0.5f, qB.floats(), sq * d, kB.floats(), sk * d,
@@ -3006,7 +3062,8 @@ void testTransformerErrors(mp_context *ctx) {
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
                                 0, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out);
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
+                                32);
       },
       "mp_attention_f32" + onRank + "chunk must be positive, got 0");
   expectError(
@@ -3014,7 +3071,7 @@ void testTransformerErrors(mp_context *ctx) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
                                 INFINITY, 1, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
                                 in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
-                                out);
+                                out, 32);
       },
       "mp_attention_f32" + onRank +
           "scale must be finite and nonzero, got inf");
@@ -3023,14 +3080,24 @@ void testTransformerErrors(mp_context *ctx) {
         return mp_attention_grad_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
                                      1.0f, 1, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
                                      in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, in,
-                                     in, out, out, out, nullptr);
+                                     in, out, out, out, nullptr, 32);
       },
       "mp_attention_grad_f32" + onRank + "scratch is null");
   expectError(
       [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
+                                2, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
+                                12);
+      },
+      "mp_attention_f32" + onRank +
+          "scratch of 12 bytes holds less than one chunk's scores, 16 bytes");
+  expectError(
+      [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f, 1,
                                 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out);
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
+                                32);
       },
       "mp_attention_f32" + onRank +
           "head_dim and value_dim must be positive, got 0 and 1");
@@ -3038,7 +3105,8 @@ void testTransformerErrors(mp_context *ctx) {
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 3, 2, 2, 2, 1, 1, 1.0f, 1,
                                 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out);
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
+                                32);
       },
       "mp_attention_f32" + onRank + "group 2 does not divide batch 3");
   expectError(
@@ -3046,14 +3114,15 @@ void testTransformerErrors(mp_context *ctx) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
                                 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, out, nullptr,
-                                out);
+                                out, 32);
       },
       "mp_attention_f32" + onRank + "lse is null");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_TF32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
                                 1, MP_DTYPE_BF16, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out);
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
+                                32);
       },
       "mp_attention_f32" + onRank +
           "takes bfloat16 tensors in bf16 precision only");
@@ -3062,7 +3131,7 @@ void testTransformerErrors(mp_context *ctx) {
         return mp_attention_grad_f32(c, MP_PRECISION_BF16, 1, 1, 2, 2, 1, 1,
                                      1.0f, 1, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
                                      in, MP_DTYPE_F32, in, MP_DTYPE_F64, in, in,
-                                     in, out, out, out, out);
+                                     in, out, out, out, out, 32);
       },
       "mp_attention_grad_f32" + onRank +
           "takes float32 and bfloat16 tensors, not dtype 1");

@@ -104,6 +104,14 @@ struct GemmCall {
   std::optional<int64_t> getWorkspaceBytes(WorkspaceBackend backend) const;
 };
 
+/// The scratch the runtime takes for an mp.attention (or, with `gradient`,
+/// mp.attention_grad) of `geometry` on `backend`: its score chunks, then
+/// its GEMMs' workspace (mp_attention_scratch_bytes); none when the bytes
+/// overflow int64.
+std::optional<int64_t>
+getAttentionScratchBytes(const AttentionGeometry &geometry, bool gradient,
+                         WorkspaceBackend backend);
+
 struct MemoryPlan {
   /// Buffers start at multiples of this many bytes.
   static constexpr int64_t kAlignment = 64;

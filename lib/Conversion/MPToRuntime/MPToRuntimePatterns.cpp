@@ -193,8 +193,9 @@ float accumulateInto(Value result, Value accumulator,
   return 1;
 }
 
-/// The GEMM's planned workspace (MemoryPlan::opScratch) and its bytes: a
-/// null pointer and 0 when it takes none.
+/// The op's planned scratch (MemoryPlan::opScratch: a GEMM's workspace,
+/// attention's score chunks and GEMM workspace) and its bytes: a null
+/// pointer and 0 when it takes none.
 std::array<Value, 2> getWorkspace(Operation *op, RuntimeCallBuilder &calls) {
   auto scratch = calls.getPlan().opScratch.find(op);
   if (scratch == calls.getPlan().opScratch.end())
@@ -581,8 +582,8 @@ struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
 
 /// mp_attention_f32 and mp_attention_grad_f32 share their leading
 /// arguments: sizes, scale, mask, chunk, and the scratch the plan gave the
-/// op. q, k, v and the output come with their dtypes (ABI 10), the other
-/// tensors are float32.
+/// op with its bytes (ABI 14). q, k, v and the output come with their dtypes
+/// (ABI 10), the other tensors are float32.
 template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   using RuntimePattern<OpT>::calls;
@@ -619,7 +620,8 @@ template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
       }
       args.push_back(calls.pointer(value));
     }
-    args.push_back(calls.arenaAt(calls.getPlan().opScratch.lookup(op).offset));
+    auto [scratch, scratchBytes] = getWorkspace(op, calls);
+    args.append({scratch, scratchBytes});
     calls.call(isa<AttentionOp>(op) ? "mp_attention_f32"
                                     : "mp_attention_grad_f32",
                args);

@@ -88,3 +88,48 @@ func.func @mixed_dtypes(%a: tensor<8x64xf32> {mp.input = "a"}, %b: tensor<64x128
   %c = mp.matmul %ab, %b precision <bf16> : (tensor<8x64xbf16>, tensor<64x128xf32>) -> tensor<8x128xf32>
   return %c : tensor<8x128xf32>
 }
+
+// -----
+
+// Fused attention's GEMMs take their workspace in the op's scratch, after
+// the score chunks (mp_attention_scratch_bytes, ABI 14). Here 4 query
+// matrices in groups of 2 per key matrix, causal, in chunks of 4 rows (400
+// bytes hold 4 rows of 4 x 6 scores): 384 bytes of scores. On the host in
+// bf16 the largest GEMM's float32 copies are the first chunk's q · kᵀ, one
+// call per query matrix of a group: q's 2 matrices 48 floats apart, 4 x 8
+// each (128 floats), k's 2 matrices 48 apart, its 4 visible keys (80
+// floats), 832 bytes; CUDA rounds float32 operands inside cuBLAS.
+// CHECK-LABEL: func.func @bf16_attention
+// HOST-SAME: arena 2112
+// CUDA-SAME: arena 1280
+// ANY-SAME: arena 2112
+// HOST: %[[SCRATCH:[0-9]+]] = llvm.getelementptr %{{.+}}[%c896_i64]
+// HOST: call @mp_attention_f32({{.+}}, %[[SCRATCH]], %c1216_i64)
+// CUDA: call @mp_attention_f32({{.+}}, %c384_i64)
+// ANY: call @mp_attention_f32({{.+}}, %c1216_i64)
+// REPORT: "function": "bf16_attention"
+// REPORT: "attention_scratch_bytes": 384
+func.func @bf16_attention(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tensor<2x6x8xf32> {mp.input = "k"}, %v: tensor<2x6x8xf32> {mp.input = "v"}) -> tensor<4x6x8xf32> {
+  %o, %lse = mp.attention %q, %k, %v scale 0.5 causal chunk_bytes 400 precision <bf16> : (tensor<4x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<4x6x8xf32>, tensor<4x6xf32>)
+  return %o : tensor<4x6x8xf32>
+}
+
+// -----
+
+// The gradient's dk += dsᵀ · q and dv += pᵀ · grad are NT GEMMs; at 512
+// keys, rows and head dims in tf32 they are FLOP-bound (64 FLOPs per
+// byte), and CUDA writes ds and p out transposed first (1 MiB) after the
+// two score buffers (2 MiB); the host takes the scores only.
+// CHECK-LABEL: func.func @nt_attention_grad
+// HOST-SAME: arena 5242880
+// CUDA-SAME: arena 6291456
+// ANY-SAME: arena 6291456
+// HOST: call @mp_attention_grad_f32({{.+}}, %c2097152_i64)
+// CUDA: call @mp_attention_grad_f32({{.+}}, %c3145728_i64)
+// ANY: call @mp_attention_grad_f32({{.+}}, %c3145728_i64)
+// REPORT: "function": "nt_attention_grad"
+// REPORT: "attention_scratch_bytes": 3145728
+func.func @nt_attention_grad(%q: tensor<1x512x512xf32> {mp.input = "q"}, %k: tensor<1x512x512xf32> {mp.input = "k"}, %v: tensor<1x512x512xf32> {mp.input = "v"}, %o: tensor<1x512x512xf32> {mp.input = "o"}, %lse: tensor<1x512xf32> {mp.input = "lse"}, %g: tensor<1x512x512xf32> {mp.input = "g"}) -> tensor<1x512x512xf32> {
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 0.5 : (tensor<1x512x512xf32>, tensor<1x512x512xf32>, tensor<1x512x512xf32>, tensor<1x512x512xf32>, tensor<1x512xf32>, tensor<1x512x512xf32>) -> (tensor<1x512x512xf32>, tensor<1x512x512xf32>, tensor<1x512x512xf32>)
+  return %dq : tensor<1x512x512xf32>
+}

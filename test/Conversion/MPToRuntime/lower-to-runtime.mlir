@@ -10,7 +10,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 13\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 14\0Afunction mlp_train_step\0Amesh\0Aarena 832\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -191,21 +191,26 @@ func.func @grouped_async(%a0: tensor<4x8xf32> {mp.param = "layers.0.a", mp.shard
 // Attention and its gradient: 6 matrices (2 x 3 heads) of 6 rows, chunks of
 // 2 rows (300 bytes hold 2 rows of 6 x 6 floats, 144 bytes each) forward
 // and of 1 backward (two buffers, 288 bytes a row). Each op's scratch is
-// an arena buffer live while it runs: the forward's (288 bytes, at 960
-// after the 720 of its result and the 144 of its log-sum-exp) is free
-// again for the gradient's dq. The gradient reads the forward's output
-// and log-sum-exp.
+// an arena buffer live while it runs, passed with its bytes (ABI 14): the
+// forward's (at 960 after the 720 of its result and the 144 of its
+// log-sum-exp) is free again for the gradient's dq. The forward's, in
+// bf16, is its 288 bytes of scores (320 aligned) and the 1088 bytes of
+// the host's float32 copies of its largest GEMM's operands, the chunk of
+// q against every key (6 query matrices of 6 x 4 apart, the last chunk's
+// 2 rows: 128 floats; all of k, 144); the gradient's, in tf32, its scores
+// only (no GEMM of a few FLOPs per byte is transposed on CUDA). The
+// gradient reads the forward's output and log-sum-exp.
 // CHECK-LABEL: func.func @attention
 // CHECK-SAME: arena 3200
 // CHECK-DAG: %[[HALF:.+]] = arith.constant 5.000000e-01 : f32
 // CHECK: %[[O:.+]] = llvm.getelementptr %{{.+}}[%c0_i64]
 // CHECK: %[[LSE:.+]] = llvm.getelementptr %{{.+}}[%c768_i64]
 // CHECK: %[[SCRATCH:.+]] = llvm.getelementptr %{{.+}}[%c960_i64]
-// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c2_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %[[SCRATCH]])
+// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c2_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %[[SCRATCH]], %c1408_i64)
 // CHECK: %[[DK:.+]] = llvm.getelementptr %{{.+}}[%c1536_i64]
 // CHECK: %[[DV:.+]] = llvm.getelementptr %{{.+}}[%c2112_i64]
 // CHECK: %[[SCRATCH2:.+]] = llvm.getelementptr %{{.+}}[%c2880_i64]
-// CHECK: call @mp_attention_grad_f32(%arg0, %c1_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c1_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %{{.+}}, %[[SCRATCH]], %[[DK]], %[[DV]], %[[SCRATCH2]])
+// CHECK: call @mp_attention_grad_f32(%arg0, %c1_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c1_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %{{.+}}, %[[SCRATCH]], %[[DK]], %[[DV]], %[[SCRATCH2]], %c320_i64)
 func.func @attention(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x4xf32> {mp.input = "k"}, %v: tensor<2x3x6x5xf32> {mp.input = "v"}, %g: tensor<2x3x6x5xf32> {mp.input = "g"})
     -> (tensor<2x3x6x5xf32> {mp.output = "o"}, tensor<2x3x6x4xf32> {mp.output = "dq"}) {
   %o, %lse = mp.attention %q, %k, %v scale 0.5 causal chunk_bytes 300 precision <bf16> : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>) -> (tensor<2x3x6x5xf32>, tensor<2x3x6xf32>)

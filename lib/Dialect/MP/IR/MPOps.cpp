@@ -960,6 +960,8 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
   geometry.valueDim = v[rank - 1];
   geometry.group = rank >= 3 ? q[rank - 3] / k[rank - 3] : 1;
   geometry.causal = attention ? attention.getCausal() : gradient.getCausal();
+  geometry.precision = attention ? attention.getEffectivePrecision()
+                                 : gradient.getEffectivePrecision();
   auto elementBytes = [](Value value) -> int64_t {
     return getElementTypeOrSelf(value).isBF16() ? 2 : 4;
   };
@@ -1025,11 +1027,6 @@ int64_t AttentionGeometry::getKeyRowsPerBatch() const {
         keyRows,
         uint64_t(getVisibleKeys(first, std::min(chunkRows, queries - first))));
   return int64_t(std::min<uint64_t>(keyRows, INT64_MAX));
-}
-
-int64_t AttentionGeometry::getScratchBytes(bool gradient) const {
-  return saturatingProduct(
-      {gradient ? 2 : 1, batch, chunkRows, keys, int64_t(sizeof(float))});
 }
 
 LogicalResult RopeOp::verify() {

@@ -100,12 +100,15 @@ NormOperands getNormOperands(mlir::Operation *op);
 /// `group` of them reading one key and value matrix, cut into chunks of
 /// `chunkRows` rows; each chunk computes its scores against the keys it
 /// sees, in a scratch buffer of `batch × chunkRows × keys` floats (two for
-/// the gradient).
+/// the gradient) that its GEMMs' workspace follows (the memory plan's
+/// getAttentionScratchBytes).
 struct AttentionGeometry {
   int64_t batch = 0, group = 1, queries = 0, keys = 0, headDim = 0,
           valueDim = 0;
   int64_t chunkRows = 0;
   bool causal = false;
+  /// The precision of its GEMMs.
+  Precision precision = Precision::tf32;
   /// Bytes per element of q, k, v and the output: 4, or 2 where they are
   /// held in bfloat16.
   int64_t queryBytes = 4, keyBytes = 4, valueBytes = 4, outputBytes = 4;
@@ -119,8 +122,6 @@ struct AttentionGeometry {
   /// the chunks); saturated at INT64_MAX (costs).
   int64_t getScoresPerBatch() const;
   int64_t getKeyRowsPerBatch() const;
-  /// The scratch bytes one run needs (saturated at INT64_MAX).
-  int64_t getScratchBytes(bool gradient) const;
   /// The chunks of query rows.
   int64_t getChunks() const {
     return chunkRows > 0 ? (queries + chunkRows - 1) / chunkRows : 0;

@@ -572,7 +572,9 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
     rows against the keys they see (under `causal`, none past the chunk's
     last row: about half of the GEMMs' work and of the score bytes), their
     softmax and its product with `v`, through one scratch buffer that the
-    memory plan reserves while the op runs. Without a mask one chunk holds
+    memory plan reserves while the op runs (the scores, then the workspace
+    in which its GEMMs convert their operands: the runtime's
+    `mp_attention_scratch_bytes`). Without a mask one chunk holds
     every row; with `causal`, a chunk is the rows that balance the scores
     computed past the diagonal against the keys and values read again per
     chunk (`sqrt(2 · sk · (d + dv) / passes)` rounded up to 16, passes 4
