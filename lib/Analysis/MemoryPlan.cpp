@@ -387,6 +387,34 @@ getAttentionScratchBytes(const AttentionGeometry &geometry, bool gradient,
   return getLargerOnBackends(backend, bytesOn);
 }
 
+std::optional<int64_t> getCollectiveScratchBytes(CollectiveOpInterface op,
+                                                 WorkspaceBackend backend) {
+  RuntimeCollectiveCall call = op.getRuntimeCall();
+  std::optional<mp_collective> kind =
+      llvm::StringSwitch<std::optional<mp_collective>>(call.function)
+          .Case("mp_all_gather", MP_COLLECTIVE_ALL_GATHER)
+          .Case("mp_reduce_scatter", MP_COLLECTIVE_REDUCE_SCATTER)
+          .Case("mp_all_to_all", MP_COLLECTIVE_ALL_TO_ALL)
+          .Default(std::nullopt);
+  if (!kind)
+    return 0;
+  auto input = cast<RankedTensorType>(op.getInput().getType());
+  // Only the element's size matters.
+  unsigned bits = input.getElementType().getIntOrFloatBitWidth();
+  mp_dtype dtype = bits == 16   ? MP_DTYPE_BF16
+                   : bits == 64 ? MP_DTYPE_F64
+                                : MP_DTYPE_F32;
+  int64_t groupSize =
+      getGroupSize(lookupMesh(op, op.getMeshAttr()), op.getAxes());
+  ArrayRef<int64_t> shape = input.getShape();
+  auto bytesOn = [&](mp_backend on) {
+    return mp_collective_scratch_bytes(on, *kind, groupSize, dtype,
+                                       shape.size(), shape.data(), call.dims[0],
+                                       call.dims.size() > 1 ? call.dims[1] : 0);
+  };
+  return getLargerOnBackends(backend, bytesOn);
+}
+
 MemoryPlan::Storage MemoryPlan::getStorage(Value value) const {
   if (auto arg = dyn_cast<BlockArgument>(value))
     return Storage{arg.getArgNumber(), -1};
@@ -490,6 +518,29 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
     count(plan.unpooledBytes, alignUp(*bytes));
     plan.opScratch[&op] =
         Buffer{0, alignUp(*bytes), position[&op], position[&op]};
+  }
+  // Collectives' staging of a split dim that rows precede, live while the
+  // collective runs: until its first wait where it is asynchronous.
+  for (auto collective : body.getOps<CollectiveOpInterface>()) {
+    if (plan.groupOf.contains(collective))
+      continue;
+    std::optional<int64_t> bytes =
+        getCollectiveScratchBytes(collective, backend);
+    if (!bytes)
+      return collective.emitError()
+             << "the collective's staging needs more bytes than int64 counts";
+    if (*bytes == 0)
+      continue;
+    int64_t end = position[collective];
+    if (collective->hasAttr(MPDialect::kAsyncAttrName) &&
+        !collective->use_empty()) {
+      end = INT64_MAX;
+      for (Operation *wait : collective->getUsers())
+        end = std::min(end, position[wait]);
+    }
+    count(plan.unpooledBytes, alignUp(*bytes));
+    plan.opScratch[collective] =
+        Buffer{0, alignUp(*bytes), position[collective], end};
   }
   // A run of updates reads and writes every member's buffers at its first.
   // Updates of one kind, hyperparameters, step count (AdamW's operand past

@@ -3,6 +3,7 @@
 #include "mp/Analysis/StepCost.h"
 
 #include "mp/Dialect/MP/IR/MPOps.h"
+#include "mp_runtime.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/CheckedArithmetic.h"
@@ -15,6 +16,9 @@
 using namespace mlir;
 
 namespace mp {
+
+static_assert(MachineModel::kMaxRowCalls == MP_CUDA_MAX_ROW_CALLS,
+              "the cost model's strided collectives are the CUDA backend's");
 
 int64_t addSaturated(int64_t a, int64_t b) {
   return llvm::checkedAdd(a, b).value_or(INT64_MAX);

@@ -133,14 +133,22 @@ mp_status mp_copy_to_host(mp_context *ctx, void *dst, const void *src,
 /* Sums `data` over the group; every member gets the sum. */
 mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, void *data, int64_t count);
-/* Concatenates the members' `in` along `dim`, in group order. */
+/* Concatenates the members' `in` along `dim`, in group order. `scratch`
+ * (backend memory, scratch_bytes of it; ABI 14) stages a dim that is not
+ * the leading one: mp_collective_scratch_bytes says how much, and it must
+ * stay untouched until the collective is complete (its mp_async_wait).
+ * Given less, the backend allocates what is missing itself, and
+ * mp_peak_bytes counts it. */
 mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
-                        const int64_t *shape, int dim);
-/* Sums over the group and keeps this member's piece of `dim`. */
+                        const int64_t *shape, int dim, void *scratch,
+                        int64_t scratch_bytes);
+/* Sums over the group and keeps this member's piece of `dim`; `scratch` as
+ * for mp_all_gather. */
 mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
                             mp_dtype dtype, const void *in, void *out, int rank,
-                            const int64_t *shape, int dim);
+                            const int64_t *shape, int dim, void *scratch,
+                            int64_t scratch_bytes);
 /* FSDP2's flat parameter: `count` all_gathers over one group run as ONE
  * collective on a packed buffer. Tensor i has local rank ranks[i] and the
  * shape that follows the earlier tensors' in `shapes`; it is gathered along
@@ -161,10 +169,12 @@ mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
                                   const int *ranks, const int64_t *shapes,
                                   const int *dims, void *scratch);
 /* Splits `split_dim` into pieces, sends piece j to member j, and
- * concatenates what arrives along `concat_dim`. */
+ * concatenates what arrives along `concat_dim`; `scratch` as for
+ * mp_all_gather. */
 mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
-                        const int64_t *shape, int split_dim, int concat_dim);
+                        const int64_t *shape, int split_dim, int concat_dim,
+                        void *scratch, int64_t scratch_bytes);
 /* Keeps this member's piece of `dim`; no communication. */
 mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,
                          mp_dtype dtype, const void *in, void *out, int rank,
@@ -375,6 +385,73 @@ mp_gemm_workspace_bytes(mp_backend backend, mp_precision precision,
         !mp_gemm_workspace_add(&total, elements, 4))
       return -1;
   }
+  return total;
+}
+
+/* The most rows (the product of the dims before the split one) of an
+ * all_gather or reduce_scatter that the CUDA backend runs as one NCCL call
+ * per row, grouped, instead of staging them. */
+#define MP_CUDA_MAX_ROW_CALLS 32
+
+typedef enum mp_collective {
+  MP_COLLECTIVE_ALL_GATHER = 0,
+  MP_COLLECTIVE_REDUCE_SCATTER = 1,
+  MP_COLLECTIVE_ALL_TO_ALL = 2,
+} mp_collective;
+
+/* The product of shape[0, dims); -1 when it overflows int64. */
+static inline int64_t mp_shape_product(const int64_t *shape, int dims) {
+  int64_t product = 1;
+  for (int d = 0; d < dims; ++d)
+    if (__builtin_mul_overflow(product, shape[d], &product))
+      return -1;
+  return product;
+}
+
+/* The scratch bytes a collective stages its pieces in on `backend`, so
+ * that it allocates nothing of its own (mp_all_gather's `scratch`): for an
+ * all_gather its output's bytes and for a reduce_scatter its input's,
+ * where rows precede the split dim (the host always; CUDA beyond
+ * MP_CUDA_MAX_ROW_CALLS rows); for an all_to_all its input's bytes to
+ * pack the pieces where rows precede the split dim, and as many to
+ * receive them where rows precede the concatenated one, each piece from a
+ * multiple of MP_GEMM_WORKSPACE_ALIGNMENT. `shape` is the local input's
+ * (rank dims); concat_dim only for the all_to_all. -1 when the sizes
+ * overflow int64 or the dims are out of range. (ABI 14.) */
+static inline int64_t
+mp_collective_scratch_bytes(mp_backend backend, mp_collective kind,
+                            int64_t group_size, mp_dtype dtype, int rank,
+                            const int64_t *shape, int dim, int concat_dim) {
+  int64_t element_bytes = dtype == MP_DTYPE_BF16                           ? 2
+                          : dtype == MP_DTYPE_F64 || dtype == MP_DTYPE_I64 ? 8
+                                                                           : 4;
+  int64_t count = mp_shape_product(shape, rank);
+  int64_t rows = dim >= 0 && dim < rank ? mp_shape_product(shape, dim) : -1;
+  int64_t total = 0;
+  if (count < 0 || rows < 0 || group_size < 1)
+    return -1;
+  if (kind == MP_COLLECTIVE_ALL_TO_ALL) {
+    if (concat_dim < 0 || concat_dim >= rank)
+      return -1;
+    /* The rows before the concatenated dim of a piece (split dim / group). */
+    int64_t piece_rows = mp_shape_product(shape, concat_dim);
+    if (piece_rows > 0 && concat_dim > dim)
+      piece_rows = piece_rows / shape[dim] * (shape[dim] / group_size);
+    if (piece_rows < 0 ||
+        (rows > 1 && !mp_gemm_workspace_add(&total, count, element_bytes)) ||
+        (piece_rows > 1 &&
+         !mp_gemm_workspace_add(&total, count, element_bytes)))
+      return -1;
+    return total;
+  }
+  if (rows <= 1 ||
+      (backend == MP_BACKEND_CUDA && rows <= MP_CUDA_MAX_ROW_CALLS))
+    return 0;
+  if (kind == MP_COLLECTIVE_ALL_GATHER &&
+      __builtin_mul_overflow(count, group_size, &count))
+    return -1;
+  if (!mp_gemm_workspace_add(&total, count, element_bytes))
+    return -1;
   return total;
 }
 

@@ -101,7 +101,7 @@ struct AttentionGemms {
   Backend &backend;
   mp_precision precision;
   const AttentionShape &s;
-  GemmWorkspace workspace;
+  Workspace workspace;
 
   /// The GEMM of a chunk of `rows` rows.
   mp_status run(int64_t rows, bool transA, bool transB, int64_t m, int64_t n,
@@ -115,7 +115,7 @@ struct AttentionGemms {
     };
     for (int64_t r = 0; r < gemm.calls; ++r) {
       // Each call has the whole workspace: they run one after the other.
-      GemmWorkspace callWorkspace = workspace;
+      Workspace callWorkspace = workspace;
       if (backend.gemm(precision, a.data.type, b.data.type, transA, transB,
                        gemm.batch, gemm.m, gemm.n, gemm.k, alpha, at(a, r),
                        gemm.stride_a, at(b, r), gemm.stride_b, beta,
@@ -147,9 +147,9 @@ struct AttentionGemms {
 /// Fails `call` when `scratchBytes` cannot hold `scoreFloats`; else the
 /// GEMMs' workspace, what follows the scores from the next multiple of
 /// MP_GEMM_WORKSPACE_ALIGNMENT bytes (mp_attention_scratch_bytes).
-mp_status getGemmWorkspace(mp_context *ctx, const char *call, float *scratch,
-                           int64_t scratchBytes, int64_t scoreFloats,
-                           GemmWorkspace &workspace) {
+mp_status getWorkspace(mp_context *ctx, const char *call, float *scratch,
+                       int64_t scratchBytes, int64_t scoreFloats,
+                       Workspace &workspace) {
   int64_t scoreBytes, start = 0;
   if (__builtin_mul_overflow(scoreFloats, int64_t(sizeof(float)),
                              &scoreBytes) ||
@@ -203,9 +203,9 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                     {"lse", lse, batch * sq},
                     {"scratch", scratch, s.scoreFloats()}}))
     return MP_ERROR;
-  GemmWorkspace workspace;
-  if (getGemmWorkspace(ctx, call, scratch, scratch_bytes, s.scoreFloats(),
-                       workspace))
+  Workspace workspace;
+  if (getWorkspace(ctx, call, scratch, scratch_bytes, s.scoreFloats(),
+                   workspace))
     return MP_ERROR;
   if (batch * sq == 0)
     return MP_OK;
@@ -266,9 +266,9 @@ mp_status mp_attention_grad_f32(
                     {"dv", dv, keyMatrices * sk * value_dim},
                     {"scratch", scratch, 2 * s.scoreFloats()}}))
     return MP_ERROR;
-  GemmWorkspace workspace;
-  if (getGemmWorkspace(ctx, call, scratch, scratch_bytes, 2 * s.scoreFloats(),
-                       workspace))
+  Workspace workspace;
+  if (getWorkspace(ctx, call, scratch, scratch_bytes, 2 * s.scoreFloats(),
+                   workspace))
     return MP_ERROR;
   TensorIn query{q_type, q}, key{k_type, k}, value{v_type, v},
       output{out_type, out};

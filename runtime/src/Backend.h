@@ -77,10 +77,12 @@ struct DimView {
   size_t rowBytes(int64_t rows) const { return rows * inner * elementBytes; }
 };
 
-/// A GEMM's workspace (mp_gemm_batched_f32), handed out in pieces in the
-/// order mp_gemm_workspace_bytes counts them, each at a multiple of
-/// MP_GEMM_WORKSPACE_ALIGNMENT bytes from its start.
-struct GemmWorkspace {
+/// Backend memory a call was given to work in (a GEMM's workspace,
+/// attention's GEMMs', a collective's staging), handed out in pieces in the
+/// order its size (mp_gemm_workspace_bytes, mp_collective_scratch_bytes)
+/// counts them, each at a multiple of MP_GEMM_WORKSPACE_ALIGNMENT bytes from
+/// its start.
+struct Workspace {
   char *data = nullptr;
   int64_t bytes = 0;
   int64_t used = 0;
@@ -157,18 +159,19 @@ public:
 
   // Collectives along a dim: `view` is the local tensor around it. For
   // all_to_all, `split` is the input around the split dim and `piece` one
-  // received piece around the concat dim.
+  // received piece around the concat dim. `scratch` is the planned staging
+  // (mp_collective_scratch_bytes).
   virtual mp_status allReduce(const Group &group, mp_dtype dtype, void *data,
                               int64_t count) = 0;
   virtual mp_status allGather(const Group &group, mp_dtype dtype,
-                              const void *in, void *out,
-                              const DimView &view) = 0;
+                              const void *in, void *out, const DimView &view,
+                              Workspace &scratch) = 0;
   virtual mp_status reduceScatter(const Group &group, mp_dtype dtype,
                                   const void *in, void *out,
-                                  const DimView &view) = 0;
+                                  const DimView &view, Workspace &scratch) = 0;
   virtual mp_status allToAll(const Group &group, mp_dtype dtype, const void *in,
                              void *out, const DimView &split,
-                             const DimView &piece) = 0;
+                             const DimView &piece, Workspace &scratch) = 0;
   virtual mp_status shardSlice(const Group &group, const void *in, void *out,
                                const DimView &view) = 0;
 
@@ -183,7 +186,7 @@ public:
                          int64_t n, int64_t k, float alpha, const void *a,
                          int64_t strideA, const void *b, int64_t strideB,
                          float beta, mp_dtype cType, void *c, int64_t strideC,
-                         GemmWorkspace &workspace) = 0;
+                         Workspace &workspace) = 0;
   virtual mp_status unary(mp_unary_op op, int64_t n, TensorIn in, TensorOut out,
                           double scalar) = 0;
   virtual mp_status binary(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,

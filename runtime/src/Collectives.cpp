@@ -128,14 +128,18 @@ mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
 
 mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
-                        const int64_t *shape, int dim) {
+                        const int64_t *shape, int dim, void *scratch,
+                        int64_t scratch_bytes) {
   AsyncCollective async(ctx);
   Group group;
+  Workspace staging;
   if (checkCollective(ctx, "mp_all_gather", axes, num_axes, dtype, group) ||
-      checkDim(ctx, "mp_all_gather", rank, shape, dim, 1))
+      checkDim(ctx, "mp_all_gather", rank, shape, dim, 1) ||
+      getWorkspace(ctx, "mp_all_gather", scratch, scratch_bytes, staging))
     return MP_ERROR;
-  return ctx->backend->allGather(
-      group, dtype, in, out, DimView(shape, rank, dim, getDtypeSize(dtype)));
+  return ctx->backend->allGather(group, dtype, in, out,
+                                 DimView(shape, rank, dim, getDtypeSize(dtype)),
+                                 staging);
 }
 
 mp_status mp_all_gather_group(mp_context *ctx, const int *axes, int num_axes,
@@ -171,10 +175,12 @@ mp_status mp_all_gather_group(mp_context *ctx, const int *axes, int num_axes,
            packedOut + (r * packed.packed + packed.offsets[i]) * e, pieceBytes,
            pieceBytes, static_cast<size_t>(view.outer)});
   }
+  // One dim: nothing to stage.
   int64_t flat = packed.packed;
+  Workspace unstaged;
   if (backend.copyBatch(call, packing) ||
       backend.allGather(group, dtype, packedIn, packedOut,
-                        DimView(&flat, 1, 0, e)))
+                        DimView(&flat, 1, 0, e), unstaged))
     return MP_ERROR;
   return async.unpack(call, std::move(unpacking));
 }
@@ -213,33 +219,41 @@ mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
         {out[i], bytes, packedOut + packed.offsets[i] * e, bytes, bytes, 1});
   }
   int64_t flat = group.size * packed.packed;
+  Workspace unstaged;
   if (backend.copyBatch(call, packing) ||
       backend.reduceScatter(group, dtype, packedIn, packedOut,
-                            DimView(&flat, 1, 0, e)))
+                            DimView(&flat, 1, 0, e), unstaged))
     return MP_ERROR;
   return async.unpack(call, std::move(unpacking));
 }
 
 mp_status mp_reduce_scatter(mp_context *ctx, const int *axes, int num_axes,
                             mp_dtype dtype, const void *in, void *out, int rank,
-                            const int64_t *shape, int dim) {
+                            const int64_t *shape, int dim, void *scratch,
+                            int64_t scratch_bytes) {
   AsyncCollective async(ctx);
   Group group;
+  Workspace staging;
   if (checkCollective(ctx, "mp_reduce_scatter", axes, num_axes, dtype, group) ||
-      checkDim(ctx, "mp_reduce_scatter", rank, shape, dim, group.size))
+      checkDim(ctx, "mp_reduce_scatter", rank, shape, dim, group.size) ||
+      getWorkspace(ctx, "mp_reduce_scatter", scratch, scratch_bytes, staging))
     return MP_ERROR;
   return ctx->backend->reduceScatter(
-      group, dtype, in, out, DimView(shape, rank, dim, getDtypeSize(dtype)));
+      group, dtype, in, out, DimView(shape, rank, dim, getDtypeSize(dtype)),
+      staging);
 }
 
 mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
-                        const int64_t *shape, int split_dim, int concat_dim) {
+                        const int64_t *shape, int split_dim, int concat_dim,
+                        void *scratch, int64_t scratch_bytes) {
   AsyncCollective async(ctx);
   Group group;
+  Workspace staging;
   if (checkCollective(ctx, "mp_all_to_all", axes, num_axes, dtype, group) ||
       checkDim(ctx, "mp_all_to_all", rank, shape, split_dim, group.size) ||
-      checkDim(ctx, "mp_all_to_all", rank, shape, concat_dim, 1))
+      checkDim(ctx, "mp_all_to_all", rank, shape, concat_dim, 1) ||
+      getWorkspace(ctx, "mp_all_to_all", scratch, scratch_bytes, staging))
     return MP_ERROR;
   if (split_dim == concat_dim)
     return fail(ctx, "mp_all_to_all", "split and concat dims must differ");
@@ -248,7 +262,7 @@ mp_status mp_all_to_all(mp_context *ctx, const int *axes, int num_axes,
   pieceShape[split_dim] /= group.size;
   return ctx->backend->allToAll(
       group, dtype, in, out, DimView(shape, rank, split_dim, elementBytes),
-      DimView(pieceShape.data(), rank, concat_dim, elementBytes));
+      DimView(pieceShape.data(), rank, concat_dim, elementBytes), staging);
 }
 
 mp_status mp_shard_slice(mp_context *ctx, const int *axes, int num_axes,

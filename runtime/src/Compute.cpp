@@ -116,10 +116,9 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                 "beta 0, not dtype %d in precision %d with beta %g",
                 static_cast<int>(c_type), static_cast<int>(precision),
                 static_cast<double>(beta));
-  if (workspace_bytes < 0 || (workspace_bytes > 0 && !workspace))
-    return fail(ctx, "mp_gemm_f32",
-                "a workspace of %lld bytes at %p is none a GEMM can use",
-                static_cast<long long>(workspace_bytes), workspace);
+  Workspace pieces;
+  if (getWorkspace(ctx, "mp_gemm_f32", workspace, workspace_bytes, pieces))
+    return MP_ERROR;
   if (batch < 0 || m < 0 || n < 0 || k < 0)
     return fail(ctx, "mp_gemm_f32", "negative dims %lld x %lld x %lld x %lld",
                 static_cast<long long>(batch), static_cast<long long>(m),
@@ -140,7 +139,6 @@ mp_status mp_gemm_batched_f32(mp_context *ctx, mp_precision precision,
                   "a tensor's stride %lld and dims overflow int64 bytes",
                   static_cast<long long>(stride));
   }
-  GemmWorkspace pieces{static_cast<char *>(workspace), workspace_bytes};
   return ctx->backend->gemm(precision, a_type, b_type, trans_a, trans_b, batch,
                             m, n, k, alpha, a, stride_a, b, stride_b, beta,
                             c_type, c, stride_c, pieces);

@@ -107,6 +107,15 @@ mp_status checkBuffers(mp_context *ctx, const char *call,
   return MP_OK;
 }
 
+mp_status getWorkspace(mp_context *ctx, const char *call, void *data,
+                       int64_t bytes, Workspace &workspace) {
+  if (bytes < 0 || (bytes > 0 && !data))
+    return fail(ctx, call, "a workspace of %lld bytes at %p is none it can use",
+                static_cast<long long>(bytes), data);
+  workspace = {static_cast<char *>(data), bytes};
+  return MP_OK;
+}
+
 mp_status checkDtype(mp_context *ctx, const char *call, mp_dtype dtype) {
   if (!getDtypeSize(dtype))
     return fail(ctx, call, "unknown dtype %d", static_cast<int>(dtype));

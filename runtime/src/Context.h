@@ -10,6 +10,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdarg>
 #include <cstdint>
@@ -70,6 +71,48 @@ mp_status fail(mp_context *ctx, const char *call, const char *format, ...)
 /// `delta` > 0) or freed (`delta` < 0) in the live and peak bytes, beside
 /// mp_alloc's.
 void countBackendBytes(mp_context *ctx, int64_t delta);
+
+/// The workspace of `bytes` bytes at `data` that `call` was given; fails
+/// `call` on negative bytes or on bytes without memory.
+mp_status getWorkspace(mp_context *ctx, const char *call, void *data,
+                       int64_t bytes, Workspace &workspace);
+
+/// Host memory a call works in: pieces of the workspace it was given, or
+/// where that has none left memory of its own, freed when the call ends
+/// and, where `counted` (the host backend's memory, not CUDA's host
+/// staging), counted in the live and peak bytes while it lives.
+class HostScratch {
+public:
+  HostScratch(mp_context *ctx, Workspace &workspace, bool counted = true)
+      : ctx(ctx), workspace(workspace), counted(counted) {}
+  HostScratch(const HostScratch &) = delete;
+  HostScratch &operator=(const HostScratch &) = delete;
+  ~HostScratch() {
+    if (counted)
+      countBackendBytes(ctx, -ownBytes);
+  }
+
+  char *take(int64_t bytes) {
+    if (void *piece = workspace.take(bytes))
+      return static_cast<char *>(piece);
+    // Not zeroed: every caller writes it whole before it reads it.
+    own.emplace_back(new char[std::max<int64_t>(bytes, 1)]);
+    ownBytes += bytes;
+    if (counted)
+      countBackendBytes(ctx, bytes);
+    return own.back().get();
+  }
+  float *floats(int64_t count) {
+    return reinterpret_cast<float *>(take(count * int64_t(sizeof(float))));
+  }
+
+private:
+  mp_context *ctx;
+  Workspace &workspace;
+  bool counted;
+  std::vector<std::unique_ptr<char[]>> own;
+  int64_t ownBytes = 0;
+};
 
 /// Checks an MPI return code; on error records it against `call`.
 mp_status checkMpi(mp_context *ctx, const char *call, int code);

@@ -128,12 +128,9 @@ char *MpiCollectives::stage(int slot, const void *data, size_t bytes,
   return static_cast<char *>(buffer.data);
 }
 
-char *MpiCollectives::getScratch(size_t bytes) {
-  if (scratchBytes < bytes) {
-    scratch.reset(new char[bytes]); // Not zeroed: written before read.
-    scratchBytes = bytes;
-  }
-  return scratch.get();
+HostScratch MpiCollectives::getScratch(Workspace &scratch) {
+  return hostMemory ? HostScratch(ctx, scratch)
+                    : HostScratch(ctx, none, /*counted=*/false);
 }
 
 mp_status MpiCollectives::unstage(void *data, const char *host, size_t bytes) {
@@ -159,7 +156,7 @@ mp_status MpiCollectives::allReduce(const Group &group, mp_dtype dtype,
 
 mp_status MpiCollectives::allGather(const Group &group, mp_dtype dtype,
                                     const void *in, void *out,
-                                    const DimView &view) {
+                                    const DimView &view, Workspace &scratch) {
   MPI_Comm comm = getCommunicator(group);
   if (comm == MPI_COMM_NULL ||
       checkMpiCount(ctx, "mp_all_gather", view.count()))
@@ -173,7 +170,8 @@ mp_status MpiCollectives::allGather(const Group &group, mp_dtype dtype,
   bool direct =
       view.outer == 1 &&
       !overlaps(mine, view.count() * view.elementBytes, whole, outBytes);
-  char *gathered = direct ? whole : getScratch(outBytes);
+  HostScratch pieces = getScratch(scratch);
+  char *gathered = direct ? whole : pieces.take(outBytes);
   if (checkMpi(ctx, "MPI_Allgather",
                MPI_Allgather(mine, static_cast<int>(view.count()),
                              getMpiType(dtype), gathered,
@@ -187,7 +185,8 @@ mp_status MpiCollectives::allGather(const Group &group, mp_dtype dtype,
 
 mp_status MpiCollectives::reduceScatter(const Group &group, mp_dtype dtype,
                                         const void *in, void *out,
-                                        const DimView &view) {
+                                        const DimView &view,
+                                        Workspace &scratch) {
   MPI_Comm comm = getCommunicator(group);
   MPI_Op sum = getSumOp(dtype);
   if (comm == MPI_COMM_NULL || sum == MPI_OP_NULL ||
@@ -200,11 +199,12 @@ mp_status MpiCollectives::reduceScatter(const Group &group, mp_dtype dtype,
     return MP_ERROR;
   // The pieces of a leading dim are packed already.
   const char *packed = contribution;
+  HostScratch pieces = getScratch(scratch);
   if (view.outer != 1 ||
       overlaps(contribution, inBytes, piece, inBytes / group.size)) {
-    char *scratch = getScratch(inBytes);
-    packPieces(view, contribution, scratch, group.size);
-    packed = scratch;
+    char *packing = pieces.take(inBytes);
+    packPieces(view, contribution, packing, group.size);
+    packed = packing;
   }
   if (checkMpi(ctx, "MPI_Reduce_scatter_block",
                MPI_Reduce_scatter_block(
@@ -216,7 +216,8 @@ mp_status MpiCollectives::reduceScatter(const Group &group, mp_dtype dtype,
 
 mp_status MpiCollectives::allToAll(const Group &group, mp_dtype dtype,
                                    const void *in, void *out,
-                                   const DimView &split, const DimView &piece) {
+                                   const DimView &split, const DimView &piece,
+                                   Workspace &scratch) {
   MPI_Comm comm = getCommunicator(group);
   if (comm == MPI_COMM_NULL ||
       checkMpiCount(ctx, "mp_all_to_all", split.count()))
@@ -226,15 +227,24 @@ mp_status MpiCollectives::allToAll(const Group &group, mp_dtype dtype,
   char *moved = stage(1, out, bytes, false);
   if (!mine || !moved)
     return MP_ERROR;
-  std::vector<char> packed(bytes), received(bytes);
-  packPieces(split, mine, packed.data(), group.size);
+  // Pieces of a leading dim are packed already, and arrive where they go.
+  HostScratch pieces = getScratch(scratch);
+  bool packDirect = split.outer == 1 && !overlaps(mine, bytes, moved, bytes);
+  bool concatDirect = piece.outer == 1;
+  const char *packed = mine;
+  if (!packDirect) {
+    char *packing = pieces.take(bytes);
+    packPieces(split, mine, packing, group.size);
+    packed = packing;
+  }
+  char *received = concatDirect ? moved : pieces.take(bytes);
   int pieceCount = static_cast<int>(split.count() / group.size);
   if (checkMpi(ctx, "MPI_Alltoall",
-               MPI_Alltoall(packed.data(), pieceCount, getMpiType(dtype),
-                            received.data(), pieceCount, getMpiType(dtype),
-                            comm)))
+               MPI_Alltoall(packed, pieceCount, getMpiType(dtype), received,
+                            pieceCount, getMpiType(dtype), comm)))
     return MP_ERROR;
-  concatPieces(piece, received.data(), moved, group.size);
+  if (!concatDirect)
+    concatPieces(piece, received, moved, group.size);
   return unstage(out, moved, bytes);
 }
 

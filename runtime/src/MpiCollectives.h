@@ -36,9 +36,11 @@ class MpiCollectives {
 public:
   /// `staging` is null where MPI reads and writes the tensors themselves
   /// (host memory); otherwise the backend whose memory the tensors are,
-  /// whose copies and host buffers stage them.
-  MpiCollectives(mp_context *ctx, Backend *staging)
-      : ctx(ctx), staging(staging) {}
+  /// whose copies and host buffers stage them. `hostMemory`: the backend's
+  /// memory is the host's (the host backend, staged or not), so that the
+  /// scratch a call is given can hold packed pieces.
+  MpiCollectives(mp_context *ctx, Backend *staging, bool hostMemory)
+      : ctx(ctx), staging(staging), hostMemory(hostMemory) {}
   ~MpiCollectives();
   MpiCollectives(const MpiCollectives &) = delete;
   MpiCollectives &operator=(const MpiCollectives &) = delete;
@@ -47,11 +49,12 @@ public:
   mp_status allReduce(const Group &group, mp_dtype dtype, void *data,
                       int64_t count);
   mp_status allGather(const Group &group, mp_dtype dtype, const void *in,
-                      void *out, const DimView &view);
+                      void *out, const DimView &view, Workspace &scratch);
   mp_status reduceScatter(const Group &group, mp_dtype dtype, const void *in,
-                          void *out, const DimView &view);
+                          void *out, const DimView &view, Workspace &scratch);
   mp_status allToAll(const Group &group, mp_dtype dtype, const void *in,
-                     void *out, const DimView &split, const DimView &piece);
+                     void *out, const DimView &split, const DimView &piece,
+                     Workspace &scratch);
 
 private:
   /// The communicator of `group`, split from the world on first use; null
@@ -72,6 +75,7 @@ private:
 
   mp_context *ctx;
   Backend *staging;
+  bool hostMemory;
   /// One communicator per ordered list of axes.
   std::map<std::vector<int>, MPI_Comm> communicators;
   MPI_Op bfloat16Sum = MPI_OP_NULL;
@@ -82,12 +86,12 @@ private:
     size_t bytes = 0;
   };
   HostBuffer buffers[2];
-  /// Where pieces are packed or concatenated for MPI, kept at the largest
-  /// size a collective has needed and never zeroed (it is written whole
-  /// before it is read).
-  char *getScratch(size_t bytes);
-  std::unique_ptr<char[]> scratch;
-  size_t scratchBytes = 0;
+  /// Where pieces are packed or concatenated for MPI: the host backend's
+  /// planned `scratch`, or host memory of the call's own (all of it, not
+  /// counted as the backend's, where MPI stages CUDA's tensors on the host:
+  /// `scratch` is device memory).
+  HostScratch getScratch(Workspace &scratch);
+  Workspace none;
 };
 
 } // namespace mp::runtime

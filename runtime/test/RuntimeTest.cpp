@@ -276,10 +276,67 @@ void testGroupedCollectives(mp_context *ctx, const Group &g) {
   }
 }
 
+/// Lifts the live bytes to the peak while it lives, so that any allocation
+/// after it raises mp_peak_bytes by its bytes.
+class PeakPad {
+public:
+  explicit PeakPad(mp_context *ctx)
+      : ctx(ctx),
+        ptr(mp_alloc(ctx, std::max<size_t>(1, mp_peak_bytes(ctx) -
+                                                  mp_live_bytes(ctx)))) {
+    CHECK_OK(ctx, mp_context_status(ctx));
+  }
+  PeakPad(const PeakPad &) = delete;
+  PeakPad &operator=(const PeakPad &) = delete;
+  ~PeakPad() { mp_free(ctx, ptr); }
+
+private:
+  mp_context *ctx;
+  void *ptr;
+};
+
 /// Each collective along each dim of the rank-3 `global` that `g` divides.
+/// The float32 ones are given the staging mp_collective_scratch_bytes asks
+/// for and must allocate nothing of their own; the bfloat16 and the
+/// asynchronous ones none, and must count what they stage in.
 void testCollectivesAlongDims(mp_context *ctx, const Group &g,
                               const Tensor &global) {
   const int rank = 3;
+  // Runs call(scratch, bytes) given the scratch for `kind` of a tensor of
+  // local shape `shape` and expects it to allocate nothing; returns those
+  // bytes.
+  auto staged = [&](mp_collective kind, const std::vector<int64_t> &shape,
+                    int dim, int concatDim, const std::string &what,
+                    auto call) {
+    int64_t bytes =
+        mp_collective_scratch_bytes(backend, kind, g.size, MP_DTYPE_F32, rank,
+                                    shape.data(), dim, concatDim);
+    expect(bytes >= 0, what + ": the staging's bytes");
+    Buffer scratch(ctx, std::max<int64_t>(bytes, 1));
+    {
+      PeakPad pad(ctx);
+      size_t live = mp_live_bytes(ctx);
+      CHECK_OK(ctx, call(scratch.as<void>(), bytes));
+      CHECK_OK(ctx, mp_context_status(ctx));
+      int64_t own = int64_t(mp_peak_bytes(ctx) - live);
+      expect(own == 0, what + ": in mp_collective_scratch_bytes (" +
+                           std::to_string(bytes) + "), nothing of its own (" +
+                           std::to_string(own) + " bytes)");
+    }
+    // Without it, the host stages in memory of its own where it is
+    // planned, counted while the call runs (CUDA's MPI transport stages
+    // on the host, not in device memory).
+    if (backend == MP_BACKEND_HOST) {
+      PeakPad pad(ctx);
+      size_t live = mp_live_bytes(ctx);
+      CHECK_OK(ctx, call(nullptr, 0));
+      int64_t own = int64_t(mp_peak_bytes(ctx) - live);
+      expect(own <= bytes && (own > 0) == (bytes > 0),
+             what + ": without it, at most its " + std::to_string(bytes) +
+                 " bytes of its own, counted (" + std::to_string(own) + ")");
+    }
+    return bytes;
+  };
   for (int dim = 0; dim < rank; ++dim) {
     if (global.shape[dim] % g.size != 0)
       continue;
@@ -289,9 +346,13 @@ void testCollectivesAlongDims(mp_context *ctx, const Group &g,
     Tensor mine = global.piece(dim, g.index, g.size);
     Buffer mineBuffer(ctx, mine.data), globalBuffer(ctx, global.data);
     Buffer gathered(ctx, global.data.size() * sizeof(float));
-    CHECK_OK(ctx, mp_all_gather(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
-                                mineBuffer.floats(), gathered.floats(), rank,
-                                mine.shape.data(), dim));
+    staged(MP_COLLECTIVE_ALL_GATHER, mine.shape, dim, 0, "all_gather " + where,
+           [&](void *scratch, int64_t bytes) {
+             return mp_all_gather(ctx, g.axes.data(), g.axes.size(),
+                                  MP_DTYPE_F32, mineBuffer.floats(),
+                                  gathered.floats(), rank, mine.shape.data(),
+                                  dim, scratch, bytes);
+           });
     expect(near(gathered.read(), global.data), "all_gather " + where);
     // The same in bfloat16 (mp-narrow-collectives): rounded, moved as 2
     // bytes each, widened; the values are the whole rounded.
@@ -303,7 +364,7 @@ void testCollectivesAlongDims(mp_context *ctx, const Group &g,
     CHECK_OK(ctx,
              mp_all_gather(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_BF16,
                            mineNarrow.as<void>(), gatheredNarrow.as<void>(),
-                           rank, mine.shape.data(), dim));
+                           rank, mine.shape.data(), dim, nullptr, 0));
     CHECK_OK(ctx,
              mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, global.data.size(),
                         gatheredNarrow.as<void>(), widened.floats()));
@@ -318,7 +379,7 @@ void testCollectivesAlongDims(mp_context *ctx, const Group &g,
     CHECK_OK(ctx, mp_async_begin(ctx, 5));
     CHECK_OK(ctx, mp_all_gather(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
                                 mineBuffer.floats(), asyncGathered.floats(),
-                                rank, mine.shape.data(), dim));
+                                rank, mine.shape.data(), dim, nullptr, 0));
     CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_NEG, mine.data.size(),
                                MP_DTYPE_F32, mineBuffer.floats(), MP_DTYPE_F32,
                                between.floats(), 0));
@@ -339,10 +400,13 @@ void testCollectivesAlongDims(mp_context *ctx, const Group &g,
       v *= float(g.index + 1);
     Buffer contributionBuffer(ctx, contribution);
     Buffer scattered(ctx, mine.data.size() * sizeof(float));
-    CHECK_OK(ctx,
-             mp_reduce_scatter(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
-                               contributionBuffer.floats(), scattered.floats(),
-                               rank, global.shape.data(), dim));
+    staged(MP_COLLECTIVE_REDUCE_SCATTER, global.shape, dim, 0,
+           "reduce_scatter " + where, [&](void *scratch, int64_t bytes) {
+             return mp_reduce_scatter(ctx, g.axes.data(), g.axes.size(),
+                                      MP_DTYPE_F32, contributionBuffer.floats(),
+                                      scattered.floats(), rank,
+                                      global.shape.data(), dim, scratch, bytes);
+           });
     std::vector<float> expected(mine.data);
     for (float &v : expected)
       v *= float(g.size * (g.size + 1) / 2);
@@ -352,12 +416,17 @@ void testCollectivesAlongDims(mp_context *ctx, const Group &g,
       if (other == dim || global.shape[other] % g.size != 0)
         continue;
       Buffer moved(ctx, mine.data.size() * sizeof(float));
-      CHECK_OK(ctx,
-               mp_all_to_all(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
-                             mineBuffer.floats(), moved.floats(), rank,
-                             mine.shape.data(), other, dim));
+      std::string what =
+          "all_to_all " + where + " to dim " + std::to_string(other);
+      staged(MP_COLLECTIVE_ALL_TO_ALL, mine.shape, other, dim, what,
+             [&](void *scratch, int64_t bytes) {
+               return mp_all_to_all(ctx, g.axes.data(), g.axes.size(),
+                                    MP_DTYPE_F32, mineBuffer.floats(),
+                                    moved.floats(), rank, mine.shape.data(),
+                                    other, dim, scratch, bytes);
+             });
       expect(near(moved.read(), global.piece(other, g.index, g.size).data),
-             "all_to_all " + where + " to dim " + std::to_string(other));
+             what);
     }
   }
 }
@@ -403,9 +472,10 @@ void testCollectives(mp_context *ctx, const Group &g) {
   CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, bf16Rows.size(),
                            rows.floats(), narrowRows.as<void>()));
   int64_t bf16Shape[] = {g.size, int64_t(bf16Values.size())};
-  CHECK_OK(ctx, mp_reduce_scatter(ctx, g.axes.data(), g.axes.size(),
-                                  MP_DTYPE_BF16, narrowRows.as<void>(),
-                                  narrowPiece.as<void>(), 2, bf16Shape, 0));
+  CHECK_OK(ctx,
+           mp_reduce_scatter(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_BF16,
+                             narrowRows.as<void>(), narrowPiece.as<void>(), 2,
+                             bf16Shape, 0, nullptr, 0));
   CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, bf16Values.size(),
                            narrowPiece.as<void>(), piece.floats()));
   expect(
@@ -627,30 +697,11 @@ void testGemmWithoutC(mp_context *ctx) {
       }
 }
 
-/// Lifts the live bytes to the peak while it lives, so that any allocation
-/// after it raises mp_peak_bytes by its bytes.
-class PeakPad {
-public:
-  explicit PeakPad(mp_context *ctx)
-      : ctx(ctx),
-        ptr(mp_alloc(ctx, std::max<size_t>(1, mp_peak_bytes(ctx) -
-                                                  mp_live_bytes(ctx)))) {
-    CHECK_OK(ctx, mp_context_status(ctx));
-  }
-  PeakPad(const PeakPad &) = delete;
-  PeakPad &operator=(const PeakPad &) = delete;
-  ~PeakPad() { mp_free(ctx, ptr); }
-
-private:
-  mp_context *ctx;
-  void *ptr;
-};
-
 /// A GEMM given the workspace mp_gemm_workspace_bytes asks for (what a
 /// compiled step plans in its arena) computes what it computes without one,
 /// bit for bit, and allocates nothing of its own; without one it takes
 /// scratch of its own, no more than that, and mp_peak_bytes counts it.
-void testGemmWorkspace(mp_context *ctx) {
+void testWorkspace(mp_context *ctx) {
   struct Case {
     const char *what;
     mp_precision precision;
@@ -1608,7 +1659,8 @@ void testErrors(mp_context *ctx) {
     int axis = 0;
     Buffer out(ctx, shape[0] * sizeof(float));
     expect(mp_reduce_scatter(failed, &axis, 1, MP_DTYPE_F32, out.floats(),
-                             out.floats() + 1, 1, shape, 0) == MP_ERROR,
+                             out.floats() + 1, 1, shape, 0, nullptr,
+                             0) == MP_ERROR,
            "an uneven split is an error");
     mp_context_destroy(failed);
   } else {
@@ -3085,6 +3137,15 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_attention_grad_f32" + onRank + "scratch is null");
   expectError(
       [&](mp_context *c) {
+        int axis = 0;
+        int64_t shape[] = {1};
+        return mp_all_gather(c, &axis, 1, MP_DTYPE_F32, in, out, 1, shape, 0,
+                             nullptr, 16);
+      },
+      "mp_all_gather" + onRank +
+          "a workspace of 16 bytes at (nil) is none it can use");
+  expectError(
+      [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
                                 2, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
@@ -3261,7 +3322,8 @@ mp_status runGraphWork(mp_context *ctx, const float *x, const float *w,
   mp_binary_f32(ctx, MP_BINARY_MUL, 8, MP_DTYPE_F32, arena, MP_DTYPE_F32, w,
                 MP_DTYPE_F32, y);
   mp_all_reduce(ctx, &axis, 1, MP_DTYPE_F32, y, 8);
-  mp_all_gather(ctx, &axis, 1, MP_DTYPE_F32, y, gathered, 2, shape, 1);
+  mp_all_gather(ctx, &axis, 1, MP_DTYPE_F32, y, gathered, 2, shape, 1, nullptr,
+                0);
   mp_free(ctx, arena);
   return mp_context_status(ctx);
 }
@@ -3508,7 +3570,7 @@ int main(int argc, char **argv) {
   testLocalizeIndex(ctx, makeGroup(ctx, {}));
   testGemm(ctx);
   testGemmWithoutC(ctx);
-  testGemmWorkspace(ctx);
+  testWorkspace(ctx);
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
   testAdamWOuter(ctx);

@@ -112,6 +112,13 @@ std::optional<int64_t>
 getAttentionScratchBytes(const AttentionGeometry &geometry, bool gradient,
                          WorkspaceBackend backend);
 
+/// The scratch the runtime stages a collective's split dim in on `backend`
+/// (mp_collective_scratch_bytes: an mp_all_gather, mp_reduce_scatter or
+/// mp_all_to_all whose split dim rows precede); 0 for the others; none when
+/// the bytes overflow int64.
+std::optional<int64_t> getCollectiveScratchBytes(CollectiveOpInterface op,
+                                                 WorkspaceBackend backend);
+
 struct MemoryPlan {
   /// Buffers start at multiples of this many bytes.
   static constexpr int64_t kAlignment = 64;
@@ -159,7 +166,8 @@ struct MemoryPlan {
   int64_t asyncScratchBytes = 0;
   /// The scratch buffers of the ops that need one while they run (the
   /// score chunks of mp.attention and mp.attention_grad, GEMMs'
-  /// workspaces), pooled with the temporaries: each op's buffer.
+  /// workspaces, collectives' staging: until the wait of an asynchronous
+  /// one), pooled with the temporaries: each op's buffer.
   llvm::DenseMap<mlir::Operation *, Buffer> opScratch;
   /// Runs of adjacent optimizer updates of one kind with the same
   /// hyperparameters (and step count), which run as one multi-tensor call

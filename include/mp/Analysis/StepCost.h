@@ -95,7 +95,7 @@ struct MachineModel {
   }
   StridedCollectives stridedCollectives = StridedCollectives::RowCalls;
   /// The most rows StridedCollectives::RowCalls runs as calls (the CUDA
-  /// backend's kMaxRowCalls, runtime/src/cuda/Collectives.cpp).
+  /// backend's MP_CUDA_MAX_ROW_CALLS, mp_runtime.h).
   static constexpr int64_t kMaxRowCalls = 32;
   /// Per #mp.precision, the largest head dim at which attention runs as
   /// on-chip kernels (the CUDA backend's, where their tiles fit in shared

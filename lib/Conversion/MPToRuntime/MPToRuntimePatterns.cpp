@@ -194,7 +194,8 @@ float accumulateInto(Value result, Value accumulator,
 }
 
 /// The op's planned scratch (MemoryPlan::opScratch: a GEMM's workspace,
-/// attention's score chunks and GEMM workspace) and its bytes: a null
+/// attention's score chunks and GEMM workspace, a collective's staging) and
+/// its bytes: a null
 /// pointer and 0 when it takes none.
 std::array<Value, 2> getWorkspace(Operation *op, RuntimeCallBuilder &calls) {
   auto scratch = calls.getPlan().opScratch.find(op);
@@ -937,6 +938,12 @@ private:
                                calls.i32(getShape(in).size()),
                                calls.i64Array(getShape(in))};
     args.append(dims.begin(), dims.end());
+    // Its planned staging (ABI 14), except mp_shard_slice's, which moves
+    // nothing.
+    if (runtimeCall.function != "mp_shard_slice") {
+      auto [scratch, scratchBytes] = getWorkspace(op.getOperation(), calls);
+      args.append({scratch, scratchBytes});
+    }
     emitBeginAsync(op);
     calls.call(runtimeCall.function, args);
     return success();

@@ -7,7 +7,8 @@
 // call per row, grouped (sequence parallelism's collectives over the
 // sequence of a few batch rows: no copy); of more rows, and an all_to_all,
 // packs pieces into [group][piece] order by a kernel before sending and
-// unpacks them after receiving, in scratch memory. Under
+// unpacks them after receiving, in the scratch the step planned
+// (mp_collective_scratch_bytes). Under
 // MP_CUDA_TRANSPORT=mpi, MpiCollectives does all of it on the host instead.
 //
 //===----------------------------------------------------------------------===//
@@ -35,11 +36,6 @@ ncclDataType_t getNcclType(mp_dtype dtype) {
   }
   return ncclFloat32;
 }
-
-/// The most rows of a strided all_gather or reduce_scatter run as grouped
-/// per-row calls rather than packed (the simulator's "row_calls" machine
-/// model, lib/Analysis/StepCost.cpp, says the same).
-constexpr int64_t kMaxRowCalls = 32;
 
 /// Issues `call(i)` for each i < count inside one NCCL group. An error of a
 /// grouped call may surface only at ncclGroupEnd, which must run to close
@@ -134,15 +130,15 @@ mp_status CudaBackend::allReduce(const Group &group, mp_dtype dtype, void *data,
 }
 
 mp_status CudaBackend::allGather(const Group &group, mp_dtype dtype,
-                                 const void *in, void *out,
-                                 const DimView &view) {
+                                 const void *in, void *out, const DimView &view,
+                                 Workspace &scratch) {
   if (view.count() == 0)
     return MP_OK;
   if (mpi)
-    return mpi->allGather(group, dtype, in, out, view);
+    return mpi->allGather(group, dtype, in, out, view, scratch);
   return runCollective(group, [&](ncclComm_t comm) {
     size_t piece = view.extent * view.inner;
-    if (view.outer > 1 && view.outer <= kMaxRowCalls)
+    if (view.outer > 1 && view.outer <= MP_CUDA_MAX_ROW_CALLS)
       return callGrouped(ctx, view.outer, [&](int64_t row) {
         checkNccl(
             ctx, "ncclAllGather",
@@ -153,11 +149,12 @@ mp_status CudaBackend::allGather(const Group &group, mp_dtype dtype,
                           piece, getNcclType(dtype), comm, commStream));
       });
     // Gathered pieces follow each other: the result when outer is 1.
-    bool direct = view.outer == 1;
+    bool direct = view.outer == 1, own = false;
     void *gathered =
         direct ? out
-               : allocateScratch(view.count() * group.size * view.elementBytes,
-                                 commStream);
+               : takeScratch(scratch,
+                             view.count() * group.size * view.elementBytes,
+                             commStream, own);
     if (!gathered ||
         checkNccl(ctx, "ncclAllGather",
                   ncclAllGather(in, gathered, view.count(), getNcclType(dtype),
@@ -170,20 +167,20 @@ mp_status CudaBackend::allGather(const Group &group, mp_dtype dtype,
                         commStream, gathered, out, group.size, view.outer,
                         view.extent * view.inner, view.elementBytes)))
       return MP_ERROR;
-    return freeScratch(gathered, commStream);
+    return own ? freeScratch(gathered, commStream) : MP_OK;
   });
 }
 
 mp_status CudaBackend::reduceScatter(const Group &group, mp_dtype dtype,
                                      const void *in, void *out,
-                                     const DimView &view) {
+                                     const DimView &view, Workspace &scratch) {
   if (view.count() == 0)
     return MP_OK;
   if (mpi)
-    return mpi->reduceScatter(group, dtype, in, out, view);
+    return mpi->reduceScatter(group, dtype, in, out, view, scratch);
   return runCollective(group, [&](ncclComm_t comm) {
     size_t piece = view.extent / group.size * view.inner;
-    if (view.outer > 1 && view.outer <= kMaxRowCalls)
+    if (view.outer > 1 && view.outer <= MP_CUDA_MAX_ROW_CALLS)
       return callGrouped(ctx, view.outer, [&](int64_t row) {
         checkNccl(ctx, "ncclReduceScatter",
                   ncclReduceScatter(
@@ -193,10 +190,11 @@ mp_status CudaBackend::reduceScatter(const Group &group, mp_dtype dtype,
                           view.rowBytes(row * view.extent) / group.size,
                       piece, getNcclType(dtype), ncclSum, comm, commStream));
       });
-    bool direct = view.outer == 1;
-    void *packed =
-        direct ? const_cast<void *>(in)
-               : allocateScratch(view.count() * view.elementBytes, commStream);
+    bool direct = view.outer == 1, own = false;
+    void *packed = direct
+                       ? const_cast<void *>(in)
+                       : takeScratch(scratch, view.count() * view.elementBytes,
+                                     commStream, own);
     if (!packed)
       return MP_ERROR;
     if (!direct &&
@@ -211,23 +209,27 @@ mp_status CudaBackend::reduceScatter(const Group &group, mp_dtype dtype,
                                     getNcclType(dtype), ncclSum, comm,
                                     commStream)))
       return MP_ERROR;
-    return direct ? MP_OK : freeScratch(packed, commStream);
+    return own ? freeScratch(packed, commStream) : MP_OK;
   });
 }
 
 mp_status CudaBackend::allToAll(const Group &group, mp_dtype dtype,
                                 const void *in, void *out, const DimView &split,
-                                const DimView &piece) {
+                                const DimView &piece, Workspace &scratch) {
   if (split.count() == 0)
     return MP_OK;
   if (mpi)
-    return mpi->allToAll(group, dtype, in, out, split, piece);
+    return mpi->allToAll(group, dtype, in, out, split, piece, scratch);
   return runCollective(group, [&](ncclComm_t comm) {
     size_t bytes = split.count() * split.elementBytes;
     bool packDirect = split.outer == 1, concatDirect = piece.outer == 1;
-    void *packed = packDirect ? const_cast<void *>(in)
-                              : allocateScratch(bytes, commStream);
-    void *received = concatDirect ? out : allocateScratch(bytes, commStream);
+    bool ownPacked = false, ownReceived = false;
+    void *packed = packDirect
+                       ? const_cast<void *>(in)
+                       : takeScratch(scratch, bytes, commStream, ownPacked);
+    void *received = concatDirect
+                         ? out
+                         : takeScratch(scratch, bytes, commStream, ownReceived);
     if (!packed || !received)
       return MP_ERROR;
     if (!packDirect &&
@@ -255,9 +257,9 @@ mp_status CudaBackend::allToAll(const Group &group, mp_dtype dtype,
                      cuda::launchSwapLeadingDims(
                          commStream, received, out, group.size, piece.outer,
                          piece.extent * piece.inner, piece.elementBytes)) ||
-         freeScratch(received, commStream)))
+         (ownReceived && freeScratch(received, commStream))))
       return MP_ERROR;
-    return packDirect ? MP_OK : freeScratch(packed, commStream);
+    return ownPacked ? freeScratch(packed, commStream) : MP_OK;
   });
 }
 

@@ -15,7 +15,7 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
                             float alpha, const void *a, int64_t strideA,
                             const void *b, int64_t strideB, float beta,
                             mp_dtype cType, void *c, int64_t strideC,
-                            GemmWorkspace &workspace) {
+                            Workspace &workspace) {
   if (batch > INT_MAX || m > INT_MAX || n > INT_MAX || k > INT_MAX)
     return fail(ctx, "mp_gemm_f32",
                 "dims %lld x %lld x %lld x %lld exceed cuBLAS's int sizes",
@@ -58,12 +58,9 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
   // stream order.
   std::array<void *, 3> converted = {nullptr, nullptr, nullptr};
   std::array<bool, 3> ownScratch = {false, false, false};
-  auto takeScratch = [&](size_t piece, int64_t bytes) {
-    converted[piece] = workspace.take(bytes);
-    if (!converted[piece]) {
-      converted[piece] = allocateScratch(bytes, computeStream);
-      ownScratch[piece] = converted[piece] != nullptr;
-    }
+  auto takePiece = [&](size_t piece, int64_t bytes) {
+    converted[piece] =
+        takeScratch(workspace, bytes, computeStream, ownScratch[piece]);
     return converted[piece];
   };
   auto freeConverted = [&] {
@@ -80,7 +77,7 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
     if (type == gemmType)
       continue;
     size_t elementBytes = gemmType == MP_DTYPE_BF16 ? 2 : sizeof(float);
-    if (!takeScratch(i, std::max<int64_t>(1, counts[i]) * elementBytes) ||
+    if (!takePiece(i, std::max<int64_t>(1, counts[i]) * elementBytes) ||
         checkLaunch("mp_gemm_f32",
                     cuda::launchConvert(computeStream, type, gemmType,
                                         counts[i], *data, converted[i]))) {
@@ -106,7 +103,7 @@ mp_status CudaBackend::gemm(mp_precision precision, mp_dtype aType,
       mp_cuda_gemm_transposes_a(precision, gemmType, transA, transB, m, n, k) &&
       !__builtin_mul_overflow(matrices, m * k * int64_t(sizeof(float)),
                               &transposedBytes)) {
-    if (!takeScratch(2, transposedBytes) ||
+    if (!takePiece(2, transposedBytes) ||
         checkLaunch("mp_gemm_f32", cuda::launchTransposeMatrices(
                                        computeStream, a, converted[2], matrices,
                                        k, m, strideA, sizeof(float)))) {

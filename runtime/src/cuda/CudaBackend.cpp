@@ -166,7 +166,7 @@ mp_status CudaBackend::start() {
   if (checkSameTransport(transport))
     return MP_ERROR;
   if (transport == 1) {
-    mpi = std::make_unique<MpiCollectives>(ctx, this);
+    mpi = std::make_unique<MpiCollectives>(ctx, this, /*hostMemory=*/false);
     return MP_OK;
   }
   if (checkOneRankPerDevice(uuid) ||
@@ -267,6 +267,16 @@ mp_status CudaBackend::freeScratch(void *ptr, cudaStream_t stream) {
     scratchBytes.erase(it);
   }
   return checkCuda(ctx, "cudaFreeAsync", cudaFreeAsync(ptr, stream));
+}
+
+void *CudaBackend::takeScratch(Workspace &workspace, size_t bytes,
+                               cudaStream_t stream, bool &own) {
+  own = false;
+  if (void *piece = workspace.take(bytes))
+    return piece;
+  void *ptr = allocateScratch(bytes, stream);
+  own = ptr != nullptr;
+  return ptr;
 }
 
 mp_status CudaBackend::copy(void *dst, const void *src, size_t bytes) {

@@ -81,12 +81,14 @@ public:
   mp_status allReduce(const Group &group, mp_dtype dtype, void *data,
                       int64_t count) override;
   mp_status allGather(const Group &group, mp_dtype dtype, const void *in,
-                      void *out, const DimView &view) override;
+                      void *out, const DimView &view,
+                      Workspace &scratch) override;
   mp_status reduceScatter(const Group &group, mp_dtype dtype, const void *in,
-                          void *out, const DimView &view) override;
+                          void *out, const DimView &view,
+                          Workspace &scratch) override;
   mp_status allToAll(const Group &group, mp_dtype dtype, const void *in,
-                     void *out, const DimView &split,
-                     const DimView &piece) override;
+                     void *out, const DimView &split, const DimView &piece,
+                     Workspace &scratch) override;
   mp_status shardSlice(const Group &group, const void *in, void *out,
                        const DimView &view) override;
 
@@ -94,7 +96,7 @@ public:
                  bool transA, bool transB, int64_t batch, int64_t m, int64_t n,
                  int64_t k, float alpha, const void *a, int64_t strideA,
                  const void *b, int64_t strideB, float beta, mp_dtype cType,
-                 void *c, int64_t strideC, GemmWorkspace &workspace) override;
+                 void *c, int64_t strideC, Workspace &workspace) override;
   mp_status unary(mp_unary_op op, int64_t n, TensorIn in, TensorOut out,
                   double scalar) override;
   mp_status binary(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,
@@ -223,6 +225,10 @@ private:
   /// workspace for), counted in the context's live bytes until freed.
   void *allocateScratch(size_t bytes, cudaStream_t stream);
   mp_status freeScratch(void *ptr, cudaStream_t stream);
+  /// `bytes` of a call's `workspace`, or where it has none left scratch of
+  /// the backend's own on `stream` (`own` set: freeScratch it after use).
+  void *takeScratch(Workspace &workspace, size_t bytes, cudaStream_t stream,
+                    bool &own);
   /// Fails `call` if launching its kernel failed.
   mp_status checkLaunch(const char *call, cudaError_t status);
 

@@ -10,21 +10,21 @@ mp_status HostBackend::allReduce(const Group &group, mp_dtype dtype, void *data,
 }
 
 mp_status HostBackend::allGather(const Group &group, mp_dtype dtype,
-                                 const void *in, void *out,
-                                 const DimView &view) {
-  return collectives.allGather(group, dtype, in, out, view);
+                                 const void *in, void *out, const DimView &view,
+                                 Workspace &scratch) {
+  return collectives.allGather(group, dtype, in, out, view, scratch);
 }
 
 mp_status HostBackend::reduceScatter(const Group &group, mp_dtype dtype,
                                      const void *in, void *out,
-                                     const DimView &view) {
-  return collectives.reduceScatter(group, dtype, in, out, view);
+                                     const DimView &view, Workspace &scratch) {
+  return collectives.reduceScatter(group, dtype, in, out, view, scratch);
 }
 
 mp_status HostBackend::allToAll(const Group &group, mp_dtype dtype,
                                 const void *in, void *out, const DimView &split,
-                                const DimView &piece) {
-  return collectives.allToAll(group, dtype, in, out, split, piece);
+                                const DimView &piece, Workspace &scratch) {
+  return collectives.allToAll(group, dtype, in, out, split, piece, scratch);
 }
 
 mp_status HostBackend::shardSlice(const Group &group, const void *in, void *out,

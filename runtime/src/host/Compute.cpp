@@ -10,34 +10,6 @@ namespace mp::runtime {
 
 namespace {
 
-/// A GEMM's float32 copies: pieces of its workspace, or where that has none
-/// left memory of the call's own, counted in the context's live bytes
-/// while the call runs.
-class GemmScratch {
-public:
-  GemmScratch(mp_context *ctx, GemmWorkspace &workspace)
-      : ctx(ctx), workspace(workspace) {}
-  GemmScratch(const GemmScratch &) = delete;
-  GemmScratch &operator=(const GemmScratch &) = delete;
-  ~GemmScratch() { countBackendBytes(ctx, -ownBytes); }
-
-  float *floats(int64_t count) {
-    int64_t bytes = count * int64_t(sizeof(float));
-    if (void *piece = workspace.take(bytes))
-      return static_cast<float *>(piece);
-    own.emplace_back(count);
-    ownBytes += bytes;
-    countBackendBytes(ctx, bytes);
-    return own.back().data();
-  }
-
-private:
-  mp_context *ctx;
-  GemmWorkspace &workspace;
-  std::vector<std::vector<float>> own;
-  int64_t ownBytes = 0;
-};
-
 /// Columns [j, j + count) of row i of the weight gradient of
 /// mp_adamw_outer_f32, alpha · aᵀ · b (a [k, m], b [k, n]), into `out`:
 /// each element summed as outerProductElement sums it (fused multiply-adds
@@ -87,13 +59,13 @@ mp_status HostBackend::gemm(mp_precision precision, mp_dtype aType,
                             float alpha, const void *aData, int64_t strideA,
                             const void *bData, int64_t strideB, float beta,
                             mp_dtype cType, void *cData, int64_t strideC,
-                            GemmWorkspace &workspace) {
+                            Workspace &workspace) {
   // bf16: the products of bfloat16 values are exact in float32, so an
   // SGEMM of float32 copies of them is bf16 multiplication with float32
   // sums. fp32 and tf32 are both float32 here.
   const float *a = static_cast<const float *>(aData);
   const float *b = static_cast<const float *>(bData);
-  GemmScratch scratch(ctx, workspace);
+  HostScratch scratch(ctx, workspace);
   if (precision == MP_PRECISION_BF16) {
     int64_t aCount = strideA * (batch - 1) + m * k;
     int64_t bCount = strideB * (batch - 1) + k * n;

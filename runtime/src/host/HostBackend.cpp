@@ -40,7 +40,7 @@ int getRankThreads(mp_context *ctx) {
 
 HostBackend::HostBackend(mp_context *ctx, bool staged)
     : Backend(ctx), threads(getRankThreads(ctx)),
-      collectives(ctx, staged ? this : nullptr) {
+      collectives(ctx, staged ? this : nullptr, /*hostMemory=*/true) {
 #ifdef MP_HAVE_OPENBLAS_SET_NUM_THREADS
   // OpenBLAS sizes its own pool, all the node's cores by default (its
   // OpenMP build reads OMP_NUM_THREADS, not OPENBLAS_NUM_THREADS): each of
