@@ -283,19 +283,20 @@ mp_precision getRuntimePrecision(Precision precision) {
   llvm_unreachable("unknown precision");
 }
 
-FailureOr<WorkspaceBackend>
-parseWorkspaceBackend(StringRef name,
+LogicalResult
+parseWorkspaceBackend(StringRef name, WorkspaceBackend &backend,
                       function_ref<LogicalResult(const Twine &)> errorHandler) {
-  std::optional<WorkspaceBackend> backend =
+  std::optional<WorkspaceBackend> parsed =
       llvm::StringSwitch<std::optional<WorkspaceBackend>>(name)
           .Case("any", WorkspaceBackend::Any)
           .Case("host", WorkspaceBackend::Host)
           .Case("cuda", WorkspaceBackend::Cuda)
           .Default(std::nullopt);
-  if (!backend)
+  if (!parsed)
     return errorHandler("backend must be any, host or cuda, not '" + name +
                         "'");
-  return *backend;
+  backend = *parsed;
+  return success();
 }
 
 std::optional<GemmCall>

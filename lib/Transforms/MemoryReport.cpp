@@ -95,12 +95,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
     if (failed(Base::initializeOptions(expandBareOption(options, "output"),
                                        errorHandler)))
       return failure();
-    FailureOr<WorkspaceBackend> parsed =
-        parseWorkspaceBackend(backend, errorHandler);
-    if (failed(parsed))
-      return failure();
-    workspaceBackend = *parsed;
-    return success();
+    return parseWorkspaceBackend(backend, workspaceBackend, errorHandler);
   }
 
   void runOnOperation() override {

@@ -218,6 +218,17 @@ MP_HOST_DEVICE inline void sgdUpdate(float &param, float grad,
   param = float(param - lr * g);
 }
 
+/// An operand of mp_adamw_outer_f32's gradient as its sums read it:
+/// rounded to bfloat16 first with `bf16`.
+MP_HOST_DEVICE inline float getOuterProductOperand(float x, bool bf16) {
+  return bf16 ? fromBFloat16Bits(toBFloat16Bits(x)) : x;
+}
+
+/// That gradient's sum times alpha, in double, rounded once.
+MP_HOST_DEVICE inline float scaleOuterProduct(float sum, float alpha) {
+  return float(double(sum) * double(alpha));
+}
+
 /// Element (i, j) of alpha · aᵀ · b for a [k][m] and b [k][n]
 /// (mp_adamw_outer_f32's gradient): the products summed in float in the
 /// order of the rows by fused multiply-adds, which every backend computes
@@ -228,15 +239,10 @@ MP_HOST_DEVICE inline float outerProductElement(int64_t k, int64_t m, int64_t n,
                                                 int64_t i, int64_t j, bool bf16,
                                                 float alpha) {
   float sum = 0;
-  for (int64_t r = 0; r < k; ++r) {
-    float x = a[r * m + i], y = b[r * n + j];
-    if (bf16) {
-      x = fromBFloat16Bits(toBFloat16Bits(x));
-      y = fromBFloat16Bits(toBFloat16Bits(y));
-    }
-    sum = ::fmaf(x, y, sum);
-  }
-  return float(double(sum) * double(alpha));
+  for (int64_t r = 0; r < k; ++r)
+    sum = ::fmaf(getOuterProductOperand(a[r * m + i], bf16),
+                 getOuterProductOperand(b[r * n + j], bf16), sum);
+  return scaleOuterProduct(sum, alpha);
 }
 
 /// What one torch.optim.AdamW step (single tensor, no amsgrad) applies to

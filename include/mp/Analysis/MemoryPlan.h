@@ -78,10 +78,10 @@ bool isGradientInUpdate(MatmulOp matmul);
 /// scratch of the runtime's own.
 enum class WorkspaceBackend { Any, Host, Cuda };
 
-/// "any", "host" or "cuda" (a pass's `backend` option); any other name is
-/// reported to `errorHandler`.
-llvm::FailureOr<WorkspaceBackend> parseWorkspaceBackend(
-    llvm::StringRef name,
+/// Sets `backend` from "any", "host" or "cuda" (a pass's `backend` option);
+/// any other name is reported to `errorHandler`.
+mlir::LogicalResult parseWorkspaceBackend(
+    llvm::StringRef name, WorkspaceBackend &backend,
     llvm::function_ref<mlir::LogicalResult(const llvm::Twine &)> errorHandler);
 
 /// The runtime GEMM a GEMM op (mp.linear, mp.matmul) runs as:

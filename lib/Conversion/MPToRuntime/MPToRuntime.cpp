@@ -334,12 +334,7 @@ struct LowerToRuntimePass : impl::LowerToRuntimeBase<LowerToRuntimePass> {
       function_ref<LogicalResult(const Twine &)> errorHandler) override {
     if (failed(Base::initializeOptions(options, errorHandler)))
       return failure();
-    FailureOr<WorkspaceBackend> parsed =
-        parseWorkspaceBackend(backend, errorHandler);
-    if (failed(parsed))
-      return failure();
-    workspaceBackend = *parsed;
-    return success();
+    return parseWorkspaceBackend(backend, workspaceBackend, errorHandler);
   }
 
   void runOnOperation() override {

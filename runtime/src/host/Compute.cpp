@@ -13,28 +13,24 @@ namespace {
 /// Columns [j, j + count) of row i of the weight gradient of
 /// mp_adamw_outer_f32, alpha · aᵀ · b (a [k, m], b [k, n]), into `out`:
 /// each element summed as outerProductElement sums it (fused multiply-adds
-/// in row order from 0, the operands rounded to bfloat16 first with
-/// `bf16`, then times alpha in double), the columns side by side so that
-/// the sums vectorize. Compiled for FMA too and chosen at load: without it
-/// fmaf is a library call, which took the batch-8 FFN step's three updates
-/// from 0.7 to 20 ms each.
+/// in row order from 0 of the operands it reads, then scaled as it
+/// scales), the columns side by side so that the sums vectorize. Compiled for
+/// FMA too and chosen at load: without it fmaf is a library call, which took
+/// the batch-8 FFN step's three updates from 0.7 to 20 ms each.
 __attribute__((target_clones("fma", "default"))) void
 outerProductColumns(int64_t k, int64_t m, int64_t n, const float *a,
                     const float *b, int64_t i, int64_t j, int64_t count,
                     bool bf16, float alpha, float *out) {
-  auto rounded = [bf16](float x) {
-    return bf16 ? fromBFloat16Bits(toBFloat16Bits(x)) : x;
-  };
   for (int64_t c = 0; c < count; ++c)
     out[c] = 0;
   for (int64_t r = 0; r < k; ++r) {
-    float x = rounded(a[r * m + i]);
+    float x = getOuterProductOperand(a[r * m + i], bf16);
     const float *row = b + r * n + j;
     for (int64_t c = 0; c < count; ++c)
-      out[c] = ::fmaf(x, rounded(row[c]), out[c]);
+      out[c] = ::fmaf(x, getOuterProductOperand(row[c], bf16), out[c]);
   }
   for (int64_t c = 0; c < count; ++c)
-    out[c] = float(double(out[c]) * double(alpha));
+    out[c] = scaleOuterProduct(out[c], alpha);
 }
 
 } // namespace
