@@ -144,16 +144,21 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
             if (plan.asyncScratchBytes > 0)
               json.attribute("async_collective_scratch_bytes",
                              plan.asyncScratchBytes);
-            int64_t attentionScratch = 0, gemmWorkspace = 0;
+            int64_t attentionScratch = 0, gemmWorkspace = 0,
+                    collectiveStaging = 0;
             for (const auto &[op, scratch] : plan.opScratch) {
               int64_t &largest = isa<LinearOp, MatmulOp>(op) ? gemmWorkspace
-                                                             : attentionScratch;
+                                 : isa<CollectiveOpInterface>(op)
+                                     ? collectiveStaging
+                                     : attentionScratch;
               largest = std::max(largest, scratch.bytes);
             }
             if (attentionScratch > 0)
               json.attribute("attention_scratch_bytes", attentionScratch);
             if (gemmWorkspace > 0)
               json.attribute("gemm_workspace_bytes", gemmWorkspace);
+            if (collectiveStaging > 0)
+              json.attribute("collective_staging_bytes", collectiveStaging);
             writePeak(json, plan);
           });
       });

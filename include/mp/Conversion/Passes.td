@@ -253,7 +253,10 @@ def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
     in the arena while it runs (`MemoryPlan`), passed to `mp_gemm_f32`,
     sized by `mp_gemm_workspace_bytes` for `backend`: `host`, `cuda`, or
     `any` (the default: the larger of the two, so the object runs on
-    either without scratch of the runtime's own).
+    either without scratch of the runtime's own). So do fused attention's
+    GEMMs, after its score chunks (`mp_attention_scratch_bytes`), and a
+    collective that stages a dim that rows precede
+    (`mp_collective_scratch_bytes`, until its wait).
 
     Only static f32 tensors (and i64 class targets) lower; other element
     types, non-splat constants and ops that partitioning should have removed
@@ -261,8 +264,8 @@ def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"backend", "backend", "std::string", /*default=*/"\"any\"",
-           "The runtime backend GEMM workspaces are planned for: host, cuda "
-           "or any (the larger of the two)">,
+           "The runtime backend workspaces and staging are planned for: "
+           "host, cuda or any (the larger of the two)">,
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::arith::ArithDialect",

@@ -1110,8 +1110,11 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     the synchronous groups share, and `async_collective_scratch_bytes`,
     the asynchronous groups' own buffers summed (each pooled while its call
     is in flight); so are the score chunks of `mp.attention` and its
-    gradient (`--mp-fuse-attention`): `attention_scratch_bytes`, the largest
-    op's (each pooled while its op runs). What holds the peak:
+    gradient (`--mp-fuse-attention`), with the workspace of their GEMMs
+    (`mp_attention_scratch_bytes`): `attention_scratch_bytes`, the largest
+    op's (each pooled while its op runs); and the staging of a collective
+    along a dim that rows precede (`mp_collective_scratch_bytes`, pooled
+    until its wait): `collective_staging_bytes`, the largest. What holds the peak:
     `peak_live`, the buffers live at a program position where the arena is
     at its top (the one with the most bytes live), grouped by what made them (the op's name and the
     element type, `mp.convert bf16` for activations saved in bf16; an op's
@@ -1131,8 +1134,8 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
            "File to write the report to ('-' is standard output)">,
     Option<"backend", "backend", "std::string", /*default=*/"\"any\"",
-           "The runtime backend GEMM workspaces are planned for: host, cuda "
-           "or any (the larger of the two)">,
+           "The runtime backend workspaces and staging are planned for: "
+           "host, cuda or any (the larger of the two)">,
   ];
 }
 

@@ -1,6 +1,7 @@
 // RUN: mp-opt %s --mp-lower-to-runtime=backend=host -split-input-file | FileCheck %s --check-prefixes=CHECK,HOST
 // RUN: mp-opt %s --mp-lower-to-runtime=backend=cuda -split-input-file | FileCheck %s --check-prefixes=CHECK,CUDA
 // RUN: mp-opt %s --mp-lower-to-runtime -split-input-file | FileCheck %s --check-prefixes=CHECK,ANY
+// RUN: mp-opt %s --mp-memory-report=backend=host -split-input-file -o /dev/null | FileCheck %s --check-prefix=REPORT
 
 // A collective along a dim that rows precede stages its pieces in scratch
 // planned in the arena, of the bytes the runtime's
@@ -20,6 +21,8 @@
 // CUDA: %[[NONE:[0-9]+]] = llvm.mlir.zero : !llvm.ptr
 // CUDA: call @mp_all_gather({{.+}}, %c1_i32, %[[NONE]], %c0_i64)
 // ANY: call @mp_all_gather({{.+}}, %c192_i64)
+// REPORT: "function": "gather_rows"
+// REPORT: "collective_staging_bytes": 192
 mp.mesh @mesh = <dp = 2>
 func.func @gather_rows(%x: tensor<4x6xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[], [dp]]>}) -> (tensor<4x12xf32> {mp.output = "y"}) attributes {mp.partitioned} {
   %y = mp.all_gather %x on @mesh axes ["dp"] dim 1 : tensor<4x6xf32> -> tensor<4x12xf32>
@@ -69,6 +72,9 @@ func.func @all_to_all(%x: tensor<4x8xf32> {mp.input = "x", mp.sharding = #mp.sha
 // The leading dim's pieces are where MPI and NCCL put them: no staging.
 // CHECK-LABEL: func.func @gather_leading
 // CHECK: call @mp_all_gather({{.+}}, %c0_i64)
+// REPORT: "function": "gather_leading"
+// REPORT-NOT: collective_staging_bytes
+// REPORT: "function": "async_gather"
 mp.mesh @mesh = <dp = 2>
 func.func @gather_leading(%x: tensor<4x6xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[dp], []]>}) -> (tensor<8x6xf32> {mp.output = "y"}) attributes {mp.partitioned} {
   %y = mp.all_gather %x on @mesh axes ["dp"] dim 0 : tensor<4x6xf32> -> tensor<8x6xf32>
