@@ -487,18 +487,26 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
   }
   if (total)
     total = llvm::checkedAdd(*total, alignUp(plan.scratchBytes));
+  // An op's scratch of `bytes` (the runtime's rule; none on overflow, an
+  // error naming `what`), live from the op to position `end`.
+  auto addOpScratch = [&](Operation *op, std::optional<int64_t> bytes,
+                          StringRef what, int64_t end) -> LogicalResult {
+    if (!bytes)
+      return op->emitError()
+             << "the " << what << " needs more bytes than int64 counts";
+    count(plan.unpooledBytes, alignUp(*bytes));
+    plan.opScratch[op] = Buffer{0, alignUp(*bytes), position[op], end};
+    return success();
+  };
   // Attention's score chunks and GEMM workspace, live while the op runs.
   for (Operation &op : body)
-    if (std::optional<AttentionGeometry> geometry = getAttentionGeometry(&op)) {
-      std::optional<int64_t> bytes = getAttentionScratchBytes(
-          *geometry, /*gradient=*/isa<AttentionGradOp>(op), backend);
-      if (!bytes)
-        return op.emitError()
-               << "the attention's scratch needs more bytes than int64 counts";
-      count(plan.unpooledBytes, alignUp(*bytes));
-      plan.opScratch[&op] =
-          Buffer{0, alignUp(*bytes), position[&op], position[&op]};
-    }
+    if (std::optional<AttentionGeometry> geometry = getAttentionGeometry(&op))
+      if (failed(addOpScratch(
+              &op,
+              getAttentionScratchBytes(
+                  *geometry, /*gradient=*/isa<AttentionGradOp>(op), backend),
+              "attention's scratch", position[&op])))
+        return failure();
   for (auto transpose : body.getOps<TransposeOp>())
     if (isTransposedView(transpose))
       plan.transposedViews.insert(transpose.getResult());
@@ -511,14 +519,9 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
     if (!gemm || plan.gradientsInUpdate.contains(op.getResult(0)))
       continue;
     std::optional<int64_t> bytes = gemm->getWorkspaceBytes(backend);
-    if (!bytes)
-      return op.emitError()
-             << "the GEMM's workspace needs more bytes than int64 counts";
-    if (*bytes == 0)
-      continue;
-    count(plan.unpooledBytes, alignUp(*bytes));
-    plan.opScratch[&op] =
-        Buffer{0, alignUp(*bytes), position[&op], position[&op]};
+    if (bytes != 0 &&
+        failed(addOpScratch(&op, bytes, "GEMM's workspace", position[&op])))
+      return failure();
   }
   // Collectives' staging of a split dim that rows precede, live while the
   // collective runs: until its first wait where it is asynchronous.
@@ -527,10 +530,7 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
       continue;
     std::optional<int64_t> bytes =
         getCollectiveScratchBytes(collective, backend);
-    if (!bytes)
-      return collective.emitError()
-             << "the collective's staging needs more bytes than int64 counts";
-    if (*bytes == 0)
+    if (bytes == 0)
       continue;
     int64_t end = position[collective];
     if (collective->hasAttr(MPDialect::kAsyncAttrName) &&
@@ -539,9 +539,8 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
       for (Operation *wait : collective->getUsers())
         end = std::min(end, position[wait]);
     }
-    count(plan.unpooledBytes, alignUp(*bytes));
-    plan.opScratch[collective] =
-        Buffer{0, alignUp(*bytes), position[collective], end};
+    if (failed(addOpScratch(collective, bytes, "collective's staging", end)))
+      return failure();
   }
   // A run of updates reads and writes every member's buffers at its first.
   // Updates of one kind, hyperparameters, step count (AdamW's operand past

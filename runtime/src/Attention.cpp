@@ -147,9 +147,9 @@ struct AttentionGemms {
 /// Fails `call` when `scratchBytes` cannot hold `scoreFloats`; else the
 /// GEMMs' workspace, what follows the scores from the next multiple of
 /// MP_GEMM_WORKSPACE_ALIGNMENT bytes (mp_attention_scratch_bytes).
-mp_status getWorkspace(mp_context *ctx, const char *call, float *scratch,
-                       int64_t scratchBytes, int64_t scoreFloats,
-                       Workspace &workspace) {
+mp_status getScoresAndWorkspace(mp_context *ctx, const char *call,
+                                float *scratch, int64_t scratchBytes,
+                                int64_t scoreFloats, Workspace &workspace) {
   int64_t scoreBytes, start = 0;
   if (__builtin_mul_overflow(scoreFloats, int64_t(sizeof(float)),
                              &scoreBytes) ||
@@ -204,8 +204,8 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                     {"scratch", scratch, s.scoreFloats()}}))
     return MP_ERROR;
   Workspace workspace;
-  if (getWorkspace(ctx, call, scratch, scratch_bytes, s.scoreFloats(),
-                   workspace))
+  if (getScoresAndWorkspace(ctx, call, scratch, scratch_bytes, s.scoreFloats(),
+                            workspace))
     return MP_ERROR;
   if (batch * sq == 0)
     return MP_OK;
@@ -267,8 +267,8 @@ mp_status mp_attention_grad_f32(
                     {"scratch", scratch, 2 * s.scoreFloats()}}))
     return MP_ERROR;
   Workspace workspace;
-  if (getWorkspace(ctx, call, scratch, scratch_bytes, 2 * s.scoreFloats(),
-                   workspace))
+  if (getScoresAndWorkspace(ctx, call, scratch, scratch_bytes,
+                            2 * s.scoreFloats(), workspace))
     return MP_ERROR;
   TensorIn query{q_type, q}, key{k_type, k}, value{v_type, v},
       output{out_type, out};
