@@ -54,9 +54,30 @@ compare_rounds() {
 # DIR: builds bench/host_ceilings.cpp into DIR and prints this machine's
 # ceilings (`gemm ... GFLOP/s`, `copy ... GB/s` lines), measured now.
 measure_host_ceilings() {
-  c++ -O2 -pthread -o "$1/host_ceilings" "$(dirname "${BASH_SOURCE[0]}")/host_ceilings.cpp" \
+  c++ -O2 -fopenmp -o "$1/host_ceilings" "$(dirname "${BASH_SOURCE[0]}")/host_ceilings.cpp" \
     -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
   "$1/host_ceilings"
+}
+
+# MODE (retain or default): how the processes timed next allocate on the
+# host. PyTorch's CPU tensors come from malloc, and glibc's returns every
+# block over 128 KiB to the kernel when it is freed (mmap threshold, trim
+# threshold), so each eager step takes its temporaries' pages again, page
+# fault by page fault. On this project's VMs a fault costs about 14 us
+# (2026-12-03: /tmp/fault.c-style mmap, touch, munmap of 64 MiB), which made
+# PyTorch's batch-8 FFN step 75-100 ms instead of 10 (bench/README.md).
+# `retain` keeps freed memory in the process (glibc tunables: blocks up to
+# 1 GiB from the heap, the heap never trimmed below 1 GiB), which is what
+# PyTorch's CPU performance guide gets from jemalloc or tcmalloc; mp's
+# trainer allocates its arena once and takes no page fault per step either
+# way. `default` leaves malloc as it comes.
+host_malloc() {
+  case "$1" in
+    retain)
+      export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073741824" ;;
+    default) ;;
+    *) echo "host_malloc: retain or default, not '$1'" >&2; return 2 ;;
+  esac
 }
 
 # MODULES...: the first Python ($PYTHON, python3, /usr/bin/python3) that

@@ -20,7 +20,8 @@
 #
 #   bench/ffn-bench.sh [--backend host|cuda] [--mesh DPxTP] [--steps N]
 #                      [--warmup N] [--rounds N] [--sizes "DIMxHIDDENxBATCH ..."]
-#                      [--precision fp32|tf32|bf16] [--out DIR] [--no-build]
+#                      [--precision fp32|tf32|bf16] [--malloc retain|default]
+#                      [--out DIR] [--no-build]
 #
 # Defaults: mesh 1x1 (one device: the same work as PyTorch's single-device
 # step), 20 steps after 3, 3 rounds. Sizes: with cuda the seed's 8192x8192x8 and the
@@ -31,7 +32,11 @@
 # float32; bf16: bfloat16 operands).
 # On the host the ranks share the cores: each rank's OpenBLAS gets
 # cores/ranks threads, PyTorch's OpenBLAS all cores, and the ceilings are
-# the whole machine's.
+# the whole machine's. --malloc (host; default retain): both sides run with
+# a malloc that keeps freed memory, as PyTorch's CPU tuning guide advises
+# (bench/common.sh host_malloc: glibc's default gives PyTorch's temporaries
+# back to the kernel each step, and page faults cost 10 us here); the
+# ceilings print what a page fault costs.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/bench/common.sh"
@@ -45,6 +50,7 @@ torch_blas_threads=""
 sizes=""
 precision=tf32
 out=""
+malloc=retain
 build_first=1
 while (($#)); do
   case "$1" in
@@ -55,9 +61,10 @@ while (($#)); do
     --rounds) rounds="$2"; shift 2 ;;
     --sizes) sizes="$2"; shift 2 ;;
     --precision) precision="$2"; shift 2 ;;
+    --malloc) malloc="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "ffn-bench.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -97,6 +104,8 @@ else
   # to the core count too makes its OpenMP pool and OpenBLAS's spin against
   # each other: 1.5x slower at batch 1024 here.
   torch_blas_threads="$cores"
+  host_malloc "$malloc"
+  echo "malloc: $malloc (page fault $(awk '$1 == "fault" {print $3}' <<< "$ceilings") us)"
   echo "Threads: mp $ranks rank(s) x $OPENBLAS_NUM_THREADS OpenBLAS thread(s), kernels on the cores shared among ranks; PyTorch's own count, OpenBLAS $cores"
 fi
 # The GEMM ceiling in the step's precision (the host's BLAS has one).

@@ -255,14 +255,14 @@ void collectives(mp_context *ctx, const std::string &mesh,
            [&] {
              check(ctx,
                    mp_all_gather(ctx, axes, 1, MP_DTYPE_F32, in, out, 2,
-                                 localShape, 0),
+                                 localShape, 0, nullptr, 0),
                    "mp_all_gather");
            }},
           {"reduce_scatter", double(g - 1) * tensorBytes / g, double(g - 1),
            [&] {
              check(ctx,
                    mp_reduce_scatter(ctx, axes, 1, MP_DTYPE_F32, in, out, 2,
-                                     localShape, 0),
+                                     localShape, 0, nullptr, 0),
                    "mp_reduce_scatter");
            }},
       };

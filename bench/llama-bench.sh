@@ -17,11 +17,13 @@
 # threads use every core (mpirun -n 1 binds the rank to one core).
 #
 #   bench/llama-bench.sh [--rounds N] [--steps N] [--warmup N] [--out DIR]
-#       [--no-build] [--llama-args "--layers 2 --dim 256 ..."]
+#       [--no-build] [--malloc retain|default]
+#       [--llama-args "--layers 2 --dim 256 ..."]
 #
 # --llama-args are gen-llama.py's sizes (default: 2 layers, dim 256, 4
 # heads over 2 key heads, FFN 512, vocab 1024, seq 512, batch 4, the host
-# row of docs/transformers.md).
+# row of docs/transformers.md). --malloc (default retain): both sides run
+# with a malloc that keeps freed memory (bench/common.sh host_malloc).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/bench/common.sh"
@@ -31,6 +33,7 @@ steps=6
 warmup=2
 out=""
 build_first=1
+malloc=retain
 llama_args="--layers 2 --dim 256 --heads 4 --kv-heads 2 --ffn-hidden 512 --vocab 1024 --seq 512 --batch 4"
 while (($#)); do
   case "$1" in
@@ -40,7 +43,8 @@ while (($#)); do
     --out) out="$2"; shift 2 ;;
     --llama-args) llama_args="$2"; shift 2 ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --malloc) malloc="$2"; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "llama-bench.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,6 +59,8 @@ ceilings="$(measure_host_ceilings "$out")"
 gemm_ceiling="$(awk '$1 == "gemm" {print $3}' <<< "$ceilings")"
 copy_ceiling="$(awk '/^copy/ {print $3}' <<< "$ceilings")"
 echo "Ceilings (this machine, all cores): GEMM $gemm_ceiling GFLOP/s, copy $copy_ceiling GB/s"
+host_malloc "$malloc"
+echo "malloc: $malloc (page fault $(awk '$1 == "fault" {print $3}' <<< "$ceilings") us)"
 
 python="$(find_python_with torch numpy)"
 reference="$root/test/Runtime/Inputs/llama_reference.py"

@@ -625,9 +625,10 @@ void testGemmWithoutC(mp_context *ctx) {
   struct Shape {
     int64_t m, n, k;
   };
-  const Shape shapes[] = {{8, 300, 1000}, {1000, 300, 8}, {3, 5, 2},
-                          {16, 40, 16},   {17, 33, 17},   {1, 1, 1},
-                          {390, 450, 420}};
+  // A few rows over more than 256 columns: the host's column blocks.
+  const Shape shapes[] = {{8, 300, 1000},  {1000, 300, 8}, {3, 5, 2},
+                          {16, 40, 16},    {17, 33, 17},   {1, 1, 1},
+                          {390, 450, 420}, {5, 600, 40}};
   for (const Shape &shape : shapes)
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb) {

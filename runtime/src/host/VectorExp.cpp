@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "VectorExp.h"
+#include "VectorClones.h"
 
 #include "../Elementwise.h"
 
@@ -57,15 +58,6 @@ namespace {
 }
 
 } // namespace
-
-// A second copy of each loop for x86-64 CPUs with AVX2 and FMA, picked
-// when the program loads.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MP_VECTOR_CLONES                                                       \
-  __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define MP_VECTOR_CLONES
-#endif
 
 MP_VECTOR_CLONES
 double getExps(const float *x, int64_t n, double shift, double *out) {
