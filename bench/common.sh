@@ -52,11 +52,30 @@ compare_rounds() {
 }
 
 # DIR: builds bench/host_ceilings.cpp into DIR and prints this machine's
-# ceilings (`gemm ... GFLOP/s`, `copy ... GB/s` lines), measured now.
+# ceilings (`gemm ... GFLOP/s`, `copy ... GB/s`, `fault us/page` lines),
+# measured now, and `blas_core NAME`: the kernels OpenBLAS runs (its
+# OPENBLAS_VERBOSE=2 line; host_blas_core says why it matters).
 measure_host_ceilings() {
   c++ -O2 -fopenmp -o "$1/host_ceilings" "$(dirname "${BASH_SOURCE[0]}")/host_ceilings.cpp" \
     -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
-  "$1/host_ceilings"
+  OPENBLAS_VERBOSE=2 "$1/host_ceilings" 2> "$1/host_ceilings.err"
+  echo "blas_core $(awk '/^Core: / {print $2}' "$1/host_ceilings.err" | tail -1)"
+}
+
+# MODE (env or detect): the kernels OpenBLAS picks for the processes timed
+# next. OpenBLAS reads OPENBLAS_CORETYPE when it loads; these VMs' environment
+# sets it to Haswell (AVX2), while OpenBLAS's own detection picks its
+# Cooperlake (AVX-512) kernels on their AMD Zen 5 CPUs, with twice the GEMM
+# rate (OpenBLAS sgemm 2048^3 on both cores: 209-218 GFLOP/s as Haswell,
+# 385-416 detected, 2026-12-03). `env` keeps what the environment says;
+# `detect` lets OpenBLAS choose. mp and PyTorch (Debian's links OpenBLAS too)
+# run with the same.
+host_blas_core() {
+  case "$1" in
+    env) ;;
+    detect) unset OPENBLAS_CORETYPE ;;
+    *) echo "host_blas_core: env or detect, not '$1'" >&2; return 2 ;;
+  esac
 }
 
 # MODE (retain or default): how the processes timed next allocate on the

@@ -21,7 +21,7 @@
 #   bench/ffn-bench.sh [--backend host|cuda] [--mesh DPxTP] [--steps N]
 #                      [--warmup N] [--rounds N] [--sizes "DIMxHIDDENxBATCH ..."]
 #                      [--precision fp32|tf32|bf16] [--malloc retain|default]
-#                      [--out DIR] [--no-build]
+#                      [--blas-core env|detect] [--out DIR] [--no-build]
 #
 # Defaults: mesh 1x1 (one device: the same work as PyTorch's single-device
 # step), 20 steps after 3, 3 rounds. Sizes: with cuda the seed's 8192x8192x8 and the
@@ -36,7 +36,9 @@
 # a malloc that keeps freed memory, as PyTorch's CPU tuning guide advises
 # (bench/common.sh host_malloc: glibc's default gives PyTorch's temporaries
 # back to the kernel each step, and page faults cost 10 us here); the
-# ceilings print what a page fault costs.
+# ceilings print what a page fault costs. --blas-core (host; default env):
+# OpenBLAS's kernels as the environment's OPENBLAS_CORETYPE says, or as
+# OpenBLAS detects them (bench/common.sh host_blas_core); printed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/bench/common.sh"
@@ -51,6 +53,7 @@ sizes=""
 precision=tf32
 out=""
 malloc=retain
+blas_core=env
 build_first=1
 while (($#)); do
   case "$1" in
@@ -62,9 +65,10 @@ while (($#)); do
     --sizes) sizes="$2"; shift 2 ;;
     --precision) precision="$2"; shift 2 ;;
     --malloc) malloc="$2"; shift 2 ;;
+    --blas-core) blas_core="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --no-build) build_first=0; shift ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "ffn-bench.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -91,6 +95,7 @@ if [[ "$backend" == cuda ]]; then
   ceilings="$("$out/cuda_ceilings")"
   ceiling_scope="one GPU"
 else
+  host_blas_core "$blas_core"
   ceilings="$(measure_host_ceilings "$out")"
   ceiling_scope="this machine, all cores"
   cores="$(nproc)"
@@ -105,7 +110,7 @@ else
   # each other: 1.5x slower at batch 1024 here.
   torch_blas_threads="$cores"
   host_malloc "$malloc"
-  echo "malloc: $malloc (page fault $(awk '$1 == "fault" {print $3}' <<< "$ceilings") us)"
+  echo "malloc: $malloc (page fault $(awk '$1 == "fault" {print $3}' <<< "$ceilings") us); OpenBLAS kernels: $(awk '$1 == "blas_core" {print $2}' <<< "$ceilings") ($blas_core)"
   echo "Threads: mp $ranks rank(s) x $OPENBLAS_NUM_THREADS OpenBLAS thread(s), kernels on the cores shared among ranks; PyTorch's own count, OpenBLAS $cores"
 fi
 # The GEMM ceiling in the step's precision (the host's BLAS has one).

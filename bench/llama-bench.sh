@@ -17,13 +17,15 @@
 # threads use every core (mpirun -n 1 binds the rank to one core).
 #
 #   bench/llama-bench.sh [--rounds N] [--steps N] [--warmup N] [--out DIR]
-#       [--no-build] [--malloc retain|default]
+#       [--no-build] [--malloc retain|default] [--blas-core env|detect]
 #       [--llama-args "--layers 2 --dim 256 ..."]
 #
 # --llama-args are gen-llama.py's sizes (default: 2 layers, dim 256, 4
 # heads over 2 key heads, FFN 512, vocab 1024, seq 512, batch 4, the host
 # row of docs/transformers.md). --malloc (default retain): both sides run
 # with a malloc that keeps freed memory (bench/common.sh host_malloc).
+# --blas-core (default env): OpenBLAS's kernels as the environment says or
+# as OpenBLAS detects them (host_blas_core).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/bench/common.sh"
@@ -34,6 +36,7 @@ warmup=2
 out=""
 build_first=1
 malloc=retain
+blas_core=env
 llama_args="--layers 2 --dim 256 --heads 4 --kv-heads 2 --ffn-hidden 512 --vocab 1024 --seq 512 --batch 4"
 while (($#)); do
   case "$1" in
@@ -44,7 +47,8 @@ while (($#)); do
     --llama-args) llama_args="$2"; shift 2 ;;
     --no-build) build_first=0; shift ;;
     --malloc) malloc="$2"; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --blas-core) blas_core="$2"; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "llama-bench.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,12 +59,13 @@ if ((build_first)); then
   "$root/scripts/build.sh" >/dev/null
 fi
 
+host_blas_core "$blas_core"
 ceilings="$(measure_host_ceilings "$out")"
 gemm_ceiling="$(awk '$1 == "gemm" {print $3}' <<< "$ceilings")"
 copy_ceiling="$(awk '/^copy/ {print $3}' <<< "$ceilings")"
 echo "Ceilings (this machine, all cores): GEMM $gemm_ceiling GFLOP/s, copy $copy_ceiling GB/s"
 host_malloc "$malloc"
-echo "malloc: $malloc (page fault $(awk '$1 == "fault" {print $3}' <<< "$ceilings") us)"
+echo "malloc: $malloc (page fault $(awk '$1 == "fault" {print $3}' <<< "$ceilings") us); OpenBLAS kernels: $(awk '$1 == "blas_core" {print $2}' <<< "$ceilings") ($blas_core)"
 
 python="$(find_python_with torch numpy)"
 reference="$root/test/Runtime/Inputs/llama_reference.py"
