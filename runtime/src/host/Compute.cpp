@@ -16,8 +16,8 @@ namespace {
 /// updated: each column's gradient alpha · aᵀ · b (a [k, m], b [k, n])
 /// summed as outerProductElement sums it (fused multiply-adds in row order
 /// from 0 of the operands it reads, then scaled as it scales), the Lanes
-/// sums side by side in registers, then the update. Inlined into the AVX2
-/// copy and the baseline one of adamwOuterColumns.
+/// sums side by side in registers, then the update. Inlined into each copy
+/// of adamwOuterColumns.
 template <bool BF16, int64_t Lanes>
 [[gnu::always_inline]] inline void
 adamwOuterLanes(int64_t k, int64_t m, int64_t n, const float *a, const float *b,
@@ -37,14 +37,16 @@ adamwOuterLanes(int64_t k, int64_t m, int64_t n, const float *a, const float *b,
 }
 
 /// Columns [j, j + count) of row i of mp_adamw_outer_f32's parameter
-/// updated, 16 at a time. Compiled for AVX2 + FMA too: without FMA, fmaf
-/// is a library call (the batch-8 FFN step's three updates took 20 ms each).
+/// updated, 16 at a time. Compiled for AVX2 and AVX-512 too: without FMA,
+/// fmaf is a library call (the batch-8 FFN step's three updates took 20 ms
+/// each). The update's constants come by value: through a reference they
+/// could alias the floats it stores, and would be loaded again after each.
 template <bool BF16>
 MP_VECTOR_CLONES void
 adamwOuterColumns(int64_t k, int64_t m, int64_t n, const float *a,
                   const float *b, int64_t i, int64_t j, int64_t count,
-                  float alpha, const AdamWStep &update, float *param,
-                  float *expAvg, float *expAvgSq) {
+                  float alpha, AdamWStep update, float *param, float *expAvg,
+                  float *expAvgSq) {
   constexpr int64_t kLanes = 16;
   int64_t c = 0;
   for (; c + kLanes <= count; c += kLanes)
@@ -55,10 +57,11 @@ adamwOuterColumns(int64_t k, int64_t m, int64_t n, const float *a,
                              expAvg, expAvgSq);
 }
 
-/// Elements [begin, end) of mp_adamw_f32's update.
-MP_VECTOR_CLONES void adamwRange(const AdamWStep &update, int64_t begin,
-                                 int64_t end, float *param, const float *grad,
-                                 float *expAvg, float *expAvgSq) {
+/// Elements [begin, end) of mp_adamw_f32's update (`update` by value, as
+/// adamwOuterColumns takes it).
+MP_VECTOR_CLONES void adamwRange(AdamWStep update, int64_t begin, int64_t end,
+                                 float *param, const float *grad, float *expAvg,
+                                 float *expAvgSq) {
   for (int64_t i = begin; i < end; ++i)
     update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
 }
