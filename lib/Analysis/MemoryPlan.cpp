@@ -256,12 +256,13 @@ bool isGradientInUpdate(MatmulOp matmul) {
   Value gradient = matmul.getResult();
   if (!gradient.hasOneUse() || matmul.getAccumulator())
     return false;
-  auto update = dyn_cast<AdamWOp>(*gradient.user_begin());
+  auto update = dyn_cast<OptimizerOpInterface>(*gradient.user_begin());
   auto view = matmul.getLhs().getDefiningOp<TransposeOp>();
   auto rhsView = matmul.getRhs().getDefiningOp<TransposeOp>();
-  if (!update || update.getGrad() != gradient || update.getGradScale() ||
-      !view || !isTransposedView(view) ||
-      (rhsView && isTransposedView(rhsView)))
+  if (!update || !isa<AdamWOp, SgdOp, SgdMomentumOp>(update.getOperation()) ||
+      update.getGradMutable().get() != gradient ||
+      !update.getGradScaleMutable().empty() || !view ||
+      !isTransposedView(view) || (rhsView && isTransposedView(rhsView)))
     return false;
   auto rows = cast<RankedTensorType>(view.getInput().getType());
   auto right = cast<RankedTensorType>(matmul.getRhs().getType());
@@ -547,8 +548,8 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
   // the tensors) and gradient scale share a call; one that computes its
   // gradient runs alone.
   auto computesGradient = [&](Operation *update) {
-    auto adamw = dyn_cast<AdamWOp>(update);
-    return adamw && plan.gradientsInUpdate.contains(adamw.getGrad());
+    return plan.gradientsInUpdate.contains(
+        cast<OptimizerOpInterface>(update).getGradMutable().get());
   };
   auto sameCall = [&](Operation *a, Operation *b) {
     auto stepOf = [](Operation *update) {

@@ -230,6 +230,13 @@ public:
                                double lr, double beta1, double beta2,
                                double eps, double weightDecay,
                                const float *step) = 0;
+  /// mp_sgd_outer_f32: mp_sgd_f32's update of a gradient computed as
+  /// adamwOuter computes it.
+  virtual mp_status sgdOuter(bool bf16, int64_t k, int64_t m, int64_t n,
+                             float alpha, const float *a, const float *b,
+                             float *param, float *momentumBuffer, double lr,
+                             double momentum, double dampening,
+                             double weightDecay, bool nesterov) = 0;
   /// mp_adamw_multi_f32; by default one adamw per tensor (the host's loops
   /// gain nothing from one call).
   virtual mp_status adamwMulti(int count, float *const *params,

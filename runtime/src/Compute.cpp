@@ -320,6 +320,29 @@ mp_status mp_adamw_f32(mp_context *ctx, int64_t n, float *param,
                              beta2, eps, weight_decay, step, grad_scale);
 }
 
+namespace {
+/// The checks mp_adamw_outer_f32 and mp_sgd_outer_f32 share: the precision,
+/// the sizes and the tensors (`state`: the parameter's optimizer state).
+mp_status checkOuterUpdate(
+    mp_context *ctx, const char *call, mp_precision precision, int64_t k,
+    int64_t m, int64_t n, const float *a, const float *b, const float *param,
+    std::initializer_list<std::pair<const char *, const float *>> state) {
+  if (precision != MP_PRECISION_FP32 && precision != MP_PRECISION_TF32 &&
+      precision != MP_PRECISION_BF16)
+    return fail(ctx, call, "unknown precision %d", static_cast<int>(precision));
+  if (checkSizes(ctx, call, {{"m", m}, {"n", n}}) ||
+      checkSizes(ctx, call, {{"k", k}, {"m", m}}) ||
+      checkSizes(ctx, call, {{"k", k}, {"n", n}}) ||
+      checkBuffers(ctx, call, {{"a", a, k * m}, {"b", b, k * n}}) ||
+      checkBuffers(ctx, call, {{"param", param, m * n}}))
+    return MP_ERROR;
+  for (auto [name, tensor] : state)
+    if (checkBuffers(ctx, call, {{name, tensor, m * n}}))
+      return MP_ERROR;
+  return MP_OK;
+}
+} // namespace
+
 mp_status mp_adamw_outer_f32(mp_context *ctx, mp_precision precision, int64_t k,
                              int64_t m, int64_t n, float alpha, const float *a,
                              const float *b, float *param, float *exp_avg,
@@ -328,23 +351,28 @@ mp_status mp_adamw_outer_f32(mp_context *ctx, mp_precision precision, int64_t k,
                              const float *step) {
   MP_RETURN_IF_FAILED(ctx);
   const char *call = "mp_adamw_outer_f32";
-  if (precision != MP_PRECISION_FP32 && precision != MP_PRECISION_TF32 &&
-      precision != MP_PRECISION_BF16)
-    return fail(ctx, call, "unknown precision %d", static_cast<int>(precision));
-  if (checkSizes(ctx, call, {{"m", m}, {"n", n}}) ||
-      checkSizes(ctx, call, {{"k", k}, {"m", m}}) ||
-      checkSizes(ctx, call, {{"k", k}, {"n", n}}) ||
-      checkBuffers(ctx, call,
-                   {{"a", a, k * m},
-                    {"b", b, k * n},
-                    {"param", param, m * n},
-                    {"exp_avg", exp_avg, m * n},
-                    {"exp_avg_sq", exp_avg_sq, m * n},
-                    {"step", step, 1}}))
+  if (checkOuterUpdate(ctx, call, precision, k, m, n, a, b, param,
+                       {{"exp_avg", exp_avg}, {"exp_avg_sq", exp_avg_sq}}) ||
+      checkBuffers(ctx, call, {{"step", step, 1}}))
     return MP_ERROR;
   return ctx->backend->adamwOuter(precision == MP_PRECISION_BF16, k, m, n,
                                   alpha, a, b, param, exp_avg, exp_avg_sq, lr,
                                   beta1, beta2, eps, weight_decay, step);
+}
+
+mp_status mp_sgd_outer_f32(mp_context *ctx, mp_precision precision, int64_t k,
+                           int64_t m, int64_t n, float alpha, const float *a,
+                           const float *b, float *param, float *momentum_buffer,
+                           double lr, double momentum, double dampening,
+                           double weight_decay, int nesterov) {
+  MP_RETURN_IF_FAILED(ctx);
+  // A null momentum_buffer is SGD without momentum.
+  if (checkOuterUpdate(ctx, "mp_sgd_outer_f32", precision, k, m, n, a, b, param,
+                       {}))
+    return MP_ERROR;
+  return ctx->backend->sgdOuter(precision == MP_PRECISION_BF16, k, m, n, alpha,
+                                a, b, param, momentum_buffer, lr, momentum,
+                                dampening, weight_decay, nesterov != 0);
 }
 
 } // extern "C"

@@ -967,34 +967,62 @@ void testAdamW(mp_context *ctx) {
 
 mp_context *createLike(mp_context *ctx);
 
+/// The operands of an outer update's test (mp_adamw_outer_f32,
+/// mp_sgd_outer_f32): a [k, m] and b [k, n] of at most 4 significant bits,
+/// so that every sum is exact, plus 2^-12 of themselves in bf16 precision
+/// (removed by the rounding to bfloat16, not a tie); the parameter and two
+/// states [m, n].
+struct OuterOperands {
+  std::vector<float> a, b, param, moment, squared;
+  OuterOperands(int64_t k, int64_t m, int64_t n, mp_precision precision)
+      : a(k * m), b(k * n), param(m * n), moment(m * n), squared(m * n) {
+    float perturbation = precision == MP_PRECISION_BF16 ? 0x1p-12f : 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      a[i] = float(int64_t(i * 37 % 23) - 11) / 16.0f * (1 + perturbation);
+    for (size_t i = 0; i < b.size(); ++i)
+      b[i] = float(int64_t(i * 53 % 19) - 9) / 8.0f * (1 + perturbation);
+    for (size_t i = 0; i < param.size(); ++i) {
+      param[i] = float(int64_t(i * 29 % 31) - 15) / 7.0f;
+      moment[i] = float(int64_t(i * 13 % 11) - 5) / 9.0f;
+      squared[i] = float(i * 17 % 13) / 11.0f;
+    }
+  }
+};
+
+/// The shapes of the outer updates' tests: 4 | n takes CUDA's float4 path
+/// (AdamW's), the others its scalar one; k = 0 is a zero gradient.
+constexpr struct OuterShape {
+  int64_t k, m, n;
+} kOuterShapes[] = {
+    {8, 37, 52}, {3, 20, 33}, {1, 1, 1}, {0, 5, 8}, {24, 70, 400}};
+
+/// alpha · aᵀ · b by mp_gemm_f32 (zeros for k = 0): the gradient an outer
+/// update computes.
+std::vector<float> outerGradient(mp_context *ctx, mp_precision precision,
+                                 int64_t k, int64_t m, int64_t n, Buffer &a,
+                                 Buffer &b) {
+  Buffer grad(ctx, m * n * sizeof(float));
+  if (k > 0)
+    CHECK_OK(ctx, mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 1, 0,
+                              m, n, k, 0.5f, a.floats(), b.floats(), 0.0f,
+                              MP_DTYPE_F32, grad.floats(), nullptr, 0));
+  else
+    CHECK_OK(ctx, mp_fill_f32(ctx, m * n, 0.0f, grad.floats()));
+  return grad.read();
+}
+
 /// mp_adamw_outer_f32 (AdamW computing its gradient alpha · aᵀ · b) equals
 /// the GEMM writing the gradient then mp_adamw_f32, bit for bit: the
 /// operands have at most 4 significant bits, so both sum exactly, and both
 /// update through the same AdamWStep. In bf16 precision the operands are
 /// those values plus 2^-12 of themselves, which the rounding to bfloat16
 /// (not a tie) removes in both, and which fp32 keeps (the results differ).
-/// Shapes with 4 | n take CUDA's float4 path, the others its scalar one; k
-/// = 0 is a zero gradient.
 void testAdamWOuter(mp_context *ctx) {
-  struct Shape {
-    int64_t k, m, n;
-  };
-  for (Shape shape : {Shape{8, 37, 52}, Shape{3, 20, 33}, Shape{1, 1, 1},
-                      Shape{0, 5, 8}, Shape{24, 70, 400}})
+  for (OuterShape shape : kOuterShapes)
     for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16}) {
       auto [k, m, n] = shape;
-      float perturbation = precision == MP_PRECISION_BF16 ? 0x1p-12f : 0;
-      std::vector<float> a(k * m), b(k * n), param(m * n), moment(m * n),
-          squared(m * n);
-      for (size_t i = 0; i < a.size(); ++i)
-        a[i] = float(int64_t(i * 37 % 23) - 11) / 16.0f * (1 + perturbation);
-      for (size_t i = 0; i < b.size(); ++i)
-        b[i] = float(int64_t(i * 53 % 19) - 9) / 8.0f * (1 + perturbation);
-      for (size_t i = 0; i < param.size(); ++i) {
-        param[i] = float(int64_t(i * 29 % 31) - 15) / 7.0f;
-        moment[i] = float(int64_t(i * 13 % 11) - 5) / 9.0f;
-        squared[i] = float(i * 17 % 13) / 11.0f;
-      }
+      OuterOperands operands(k, m, n, precision);
+      auto &[a, b, param, moment, squared] = operands;
       Buffer aBuffer(ctx, a), bBuffer(ctx, b),
           stepCount(ctx, std::vector<float>{3});
       Buffer fusedP(ctx, param), fusedM(ctx, moment), fusedV(ctx, squared);
@@ -1003,15 +1031,9 @@ void testAdamWOuter(mp_context *ctx) {
                                        fusedP.floats(), fusedM.floats(),
                                        fusedV.floats(), 0.01, 0.9, 0.999, 1e-8,
                                        0.01, stepCount.floats()));
-      Buffer grad(ctx, m * n * sizeof(float)), p(ctx, param), pm(ctx, moment),
-          pv(ctx, squared);
-      if (k > 0)
-        CHECK_OK(ctx,
-                 mp_gemm_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 1, 0,
-                             m, n, k, 0.5f, aBuffer.floats(), bBuffer.floats(),
-                             0.0f, MP_DTYPE_F32, grad.floats(), nullptr, 0));
-      else
-        CHECK_OK(ctx, mp_fill_f32(ctx, m * n, 0.0f, grad.floats()));
+      Buffer grad(ctx,
+                  outerGradient(ctx, precision, k, m, n, aBuffer, bBuffer)),
+          p(ctx, param), pm(ctx, moment), pv(ctx, squared);
       CHECK_OK(ctx, mp_adamw_f32(ctx, m * n, p.floats(), grad.floats(),
                                  pm.floats(), pv.floats(), 0.01, 0.9, 0.999,
                                  1e-8, 0.01, stepCount.floats(), nullptr));
@@ -1050,6 +1072,57 @@ void testAdamWOuter(mp_context *ctx) {
   refused(static_cast<mp_precision>(9), 1, x.floats(), "unknown precision 9");
   refused(MP_PRECISION_FP32, -1, x.floats(), "negative k -1");
   refused(MP_PRECISION_FP32, 1, nullptr, "a is null");
+}
+
+/// mp_sgd_outer_f32 equals the GEMM writing the gradient then mp_sgd_f32,
+/// bit for bit, as testAdamWOuter checks AdamW's: without momentum, with
+/// momentum and dampening, and Nesterov's (its buffer the operands' second
+/// state).
+void testSgdOuter(mp_context *ctx) {
+  struct Momentum {
+    double momentum, dampening;
+    bool nesterov;
+  };
+  for (OuterShape shape : kOuterShapes)
+    for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16})
+      for (Momentum settings :
+           {Momentum{0, 0, false}, Momentum{0.9, 0.1, false},
+            Momentum{0.9, 0, true}}) {
+        auto [k, m, n] = shape;
+        OuterOperands operands(k, m, n, precision);
+        Buffer a(ctx, operands.a), b(ctx, operands.b);
+        Buffer fused(ctx, operands.param), fusedBuffer(ctx, operands.moment);
+        bool momentum = settings.momentum != 0;
+        CHECK_OK(ctx,
+                 mp_sgd_outer_f32(ctx, precision, k, m, n, 0.5f, a.floats(),
+                                  b.floats(), fused.floats(),
+                                  momentum ? fusedBuffer.floats() : nullptr,
+                                  0.01, settings.momentum, settings.dampening,
+                                  0.01, settings.nesterov));
+        Buffer grad(ctx, outerGradient(ctx, precision, k, m, n, a, b)),
+            param(ctx, operands.param), buffer(ctx, operands.moment);
+        CHECK_OK(ctx, mp_sgd_f32(ctx, m * n, param.floats(), grad.floats(),
+                                 momentum ? buffer.floats() : nullptr, 0.01,
+                                 settings.momentum, settings.dampening, 0.01,
+                                 settings.nesterov, nullptr));
+        expect(
+            fused.read() == param.read() && fusedBuffer.read() == buffer.read(),
+            "sgd_outer " + std::to_string(k) + "x" + std::to_string(m) + "x" +
+                std::to_string(n) + " precision=" + std::to_string(precision) +
+                " momentum=" + std::to_string(settings.momentum) +
+                " nesterov=" + std::to_string(settings.nesterov) +
+                " equals the GEMM then sgd");
+      }
+  std::vector<float> one = {1};
+  Buffer x(ctx, one);
+  mp_context *failed = createLike(ctx);
+  expect(mp_sgd_outer_f32(failed, MP_PRECISION_FP32, 1, 1, 1, 1.0f, x.floats(),
+                          x.floats(), nullptr, nullptr, 0.01, 0, 0, 0,
+                          0) == MP_ERROR &&
+             std::string(mp_context_error(failed)).find("param is null") !=
+                 std::string::npos,
+         "sgd_outer refuses: param is null");
+  mp_context_destroy(failed);
 }
 
 /// Kernels on arrays large enough to be split among threads (the host's
@@ -3575,6 +3648,7 @@ int main(int argc, char **argv) {
   testBatchedGemmAndCopy(ctx);
   testAdamW(ctx);
   testAdamWOuter(ctx);
+  testSgdOuter(ctx);
   testKernels(ctx);
   testSwiglu(ctx);
   testBFloat16Storage(ctx);

@@ -1,6 +1,6 @@
 // RUN: mp-opt %s -split-input-file --mp-fuse-optimizer | FileCheck %s
 // RUN: mp-opt %s -split-input-file --mp-fuse-optimizer --mp-lower-to-runtime | FileCheck %s --check-prefix=LOWERED
-// RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-train-step="optimizer=sgd momentum=0.9 nesterov=true" --mp-fuse-optimizer --mp-lower-to-runtime | FileCheck %s --check-prefix=SGD
+// RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-train-step="optimizer=sgd momentum=0.9 nesterov=true max-grad-norm=1.0" --mp-fuse-optimizer --mp-lower-to-runtime | FileCheck %s --check-prefix=SGD
 // RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-train-step="optimizer=adamw max-grad-norm=1.0" --mp-fuse-optimizer | FileCheck %s --check-prefix=CLIP
 // RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-train-step="optimizer=adamw max-grad-norm=1.0" --mp-fuse-optimizer --mp-lower-to-runtime | FileCheck %s --check-prefix=CLIP-LOWERED
 
@@ -37,7 +37,9 @@ func.func @step(%w1: tensor<8xf32> {mp.param = "w1"}, %w2: tensor<4xf32> {mp.par
 }
 
 // SGD with momentum: the FFN's three updates, one call with their momentum
-// buffers and Nesterov.
+// buffers, Nesterov and the clipping coefficient. (Without clipping, its
+// weight gradients of 8 rows are computed by their updates, each alone:
+// Conversion/MPToRuntime/gradient-in-update.mlir.)
 // SGD-LABEL: func.func @ffn_train_step
 // SGD: call @mp_sgd_multi_f32(%{{.*}}, %c3_i32, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c1_i32, %{{.*}})
 // SGD-NOT: call @mp_sgd_f32(

@@ -22,11 +22,11 @@
 // linear weights) is not computed: the GEMMs read its input with the other
 // transpose flag, so it takes no buffer and keeps its input alive instead.
 //
-// A weight gradient of few rows that only its AdamW update reads (the
-// mp.matmul of a transposed view [k, m]ᵀ and [k, n]) is not computed
+// A weight gradient of few rows that only its AdamW or SGD update reads
+// (the mp.matmul of a transposed view [k, m]ᵀ and [k, n]) is not computed
 // either: the update computes each element where it reads it
-// (mp_adamw_outer_f32), so the gradient takes no buffer and keeps the
-// product's operands alive to the update instead.
+// (mp_adamw_outer_f32, mp_sgd_outer_f32), so the gradient takes no buffer
+// and keeps the product's operands alive to the update instead.
 //
 // A GEMM that converts or lays out its operands before it multiplies (a
 // bf16 GEMM's rounded copies on the host; on CUDA a converted operand of
@@ -66,11 +66,12 @@ bool isTransposedView(TransposeOp transpose);
 /// bound by memory on a GPU's CUDA cores too.
 constexpr int64_t kMaxGradientRowsInUpdate = 32;
 
-/// True if `matmul`'s update computes it (mp_adamw_outer_f32): a float32
-/// [m, k] · [k, n] of a transposed view [k, m]ᵀ and a matrix that is not
-/// one, with k at most kMaxGradientRowsInUpdate and no accumulator, whose
-/// only reader is an mp.adamw taking it as its gradient, unscaled. It
-/// takes no buffer.
+/// True if `matmul`'s update computes it (mp_adamw_outer_f32,
+/// mp_sgd_outer_f32): a float32 [m, k] · [k, n] of a transposed view
+/// [k, m]ᵀ and a matrix that is not one, with k at most
+/// kMaxGradientRowsInUpdate and no accumulator, whose only reader is an
+/// mp.adamw, mp.sgd or mp.sgd_momentum taking it as its gradient,
+/// unscaled. It takes no buffer.
 bool isGradientInUpdate(MatmulOp matmul);
 
 /// The backend a step's GEMM workspaces are planned for: either one, or

@@ -772,21 +772,49 @@ void emitUpdate(AdamWOp op, RuntimeCallBuilder &calls) {
 
 /// An update computing its gradient (MemoryPlan::gradientsInUpdate): the
 /// gradient's GEMM, aᵀ · b of its transposed view's input a [k, m] and b
-/// [k, n], runs inside it.
-void emitOuterUpdate(AdamWOp op, MatmulOp gradient, RuntimeCallBuilder &calls) {
+/// [k, n], runs inside it. These are the call's context and the GEMM's
+/// arguments.
+SmallVector<Value> getOuterProduct(MatmulOp gradient,
+                                   RuntimeCallBuilder &calls) {
   ArrayRef<int64_t> view = getShape(gradient.getLhs());
-  calls.call(
-      "mp_adamw_outer_f32",
-      withAdamWSettings(
-          op, calls,
-          {calls.getContext(),
-           calls.i32(getRuntimePrecision(gradient.getEffectivePrecision())),
-           calls.i64(view[1]), calls.i64(view[0]),
-           calls.i64(getShape(gradient.getRhs())[1]),
-           calls.f32(gradient.getEffectiveScale()),
-           calls.pointer(gradient.getLhs()), calls.pointer(gradient.getRhs()),
-           calls.pointer(op.getNewParam()), calls.pointer(op.getNewExpAvg()),
-           calls.pointer(op.getNewExpAvgSq())}));
+  return {calls.getContext(),
+          calls.i32(getRuntimePrecision(gradient.getEffectivePrecision())),
+          calls.i64(view[1]),
+          calls.i64(view[0]),
+          calls.i64(getShape(gradient.getRhs())[1]),
+          calls.f32(gradient.getEffectiveScale()),
+          calls.pointer(gradient.getLhs()),
+          calls.pointer(gradient.getRhs())};
+}
+
+void emitOuterUpdate(AdamWOp op, MatmulOp gradient, RuntimeCallBuilder &calls) {
+  SmallVector<Value> arguments = getOuterProduct(gradient, calls);
+  arguments.append({calls.pointer(op.getNewParam()),
+                    calls.pointer(op.getNewExpAvg()),
+                    calls.pointer(op.getNewExpAvgSq())});
+  calls.call("mp_adamw_outer_f32", withAdamWSettings(op, calls, arguments));
+}
+
+void emitOuterUpdate(SgdOp op, MatmulOp gradient, RuntimeCallBuilder &calls) {
+  SmallVector<Value> arguments = getOuterProduct(gradient, calls);
+  arguments.append(
+      {calls.pointer(op.getNewParam()), calls.nullPointer(),
+       calls.f64(op.getLr().convertToDouble()), calls.f64(0), calls.f64(0),
+       calls.f64(op.getWeightDecay().convertToDouble()), calls.i32(0)});
+  calls.call("mp_sgd_outer_f32", arguments);
+}
+
+void emitOuterUpdate(SgdMomentumOp op, MatmulOp gradient,
+                     RuntimeCallBuilder &calls) {
+  SmallVector<Value> arguments = getOuterProduct(gradient, calls);
+  arguments.append({calls.pointer(op.getNewParam()),
+                    calls.pointer(op.getNewMomentumBuffer()),
+                    calls.f64(op.getLr().convertToDouble()),
+                    calls.f64(op.getMomentum().convertToDouble()),
+                    calls.f64(op.getDampening().convertToDouble()),
+                    calls.f64(op.getWeightDecay().convertToDouble()),
+                    calls.i32(op.getNesterov())});
+  calls.call("mp_sgd_outer_f32", arguments);
 }
 
 /// A run of updates (MemoryPlan::optimizerRuns) as one multi-tensor call:
@@ -867,12 +895,10 @@ struct OptimizerLowering : RuntimePattern<OpT> {
         plan.optimizerRuns[plan.optimizerRunOf.lookup(op)];
     if (run.size() == 1) {
       copyTied(op);
-      if constexpr (std::is_same_v<OpT, AdamWOp>) {
-        if (plan.gradientsInUpdate.contains(op.getGrad())) {
-          emitOuterUpdate(op, op.getGrad().template getDefiningOp<MatmulOp>(),
-                          this->calls);
-          return success();
-        }
+      if (plan.gradientsInUpdate.contains(op.getGrad())) {
+        emitOuterUpdate(op, op.getGrad().template getDefiningOp<MatmulOp>(),
+                        this->calls);
+        return success();
       }
       emitUpdate(op, this->calls);
       return success();

@@ -254,6 +254,18 @@ mp_status CudaBackend::adamwOuter(bool bf16, int64_t k, int64_t m, int64_t n,
                                             step, fault, ctx->op));
 }
 
+mp_status CudaBackend::sgdOuter(bool bf16, int64_t k, int64_t m, int64_t n,
+                                float alpha, const float *a, const float *b,
+                                float *param, float *momentumBuffer, double lr,
+                                double momentum, double dampening,
+                                double weightDecay, bool nesterov) {
+  return checkLaunch("mp_sgd_outer_f32",
+                     cuda::launchSgdOuter(computeStream, bf16, k, m, n, alpha,
+                                          a, b, param, momentumBuffer, lr,
+                                          momentum, dampening, weightDecay,
+                                          nesterov));
+}
+
 namespace {
 /// Calls launch(tensors) for each run of up to OptimizerTensors::kMax of
 /// the `count` tensors, their states from `states` (null: none).

@@ -144,6 +144,11 @@ public:
                        float *expAvg, float *expAvgSq, double lr, double beta1,
                        double beta2, double eps, double weightDecay,
                        const float *step) override;
+  mp_status sgdOuter(bool bf16, int64_t k, int64_t m, int64_t n, float alpha,
+                     const float *a, const float *b, float *param,
+                     float *momentumBuffer, double lr, double momentum,
+                     double dampening, double weightDecay,
+                     bool nesterov) override;
 
   mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
                     const float *weight, TensorOut out) override;

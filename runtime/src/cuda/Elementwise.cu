@@ -201,6 +201,26 @@ __global__ void adamwOuterKernel(int64_t k, int64_t m, int64_t n, float alpha,
       }
 }
 
+/// SGD whose gradient it computes as it reads it (mp_sgd_outer_f32): a
+/// thread takes a column of kOuterRows rows, so it reads the same k values
+/// of b for each of them and a warp shares a's value of a row.
+__global__ void sgdOuterKernel(int64_t k, int64_t m, int64_t n, float alpha,
+                               bool bf16, const float *a, const float *b,
+                               float *param, float *momentumBuffer, double lr,
+                               double momentum, double dampening,
+                               double weightDecay, bool nesterov) {
+  for (int64_t run = blockIdx.y; run * kOuterRows < m; run += gridDim.y)
+    for (int64_t j = gridStart(); j < n; j += gridStride())
+      for (int64_t i = run * kOuterRows; i < m && i < (run + 1) * kOuterRows;
+           ++i) {
+        int64_t e = i * n + j;
+        sgdUpdate(param[e],
+                  outerProductElement(k, m, n, a, b, i, j, bf16, alpha),
+                  momentumBuffer ? momentumBuffer + e : nullptr, lr, momentum,
+                  dampening, weightDecay, nesterov);
+      }
+}
+
 } // namespace
 
 cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
@@ -309,6 +329,22 @@ cudaError_t launchAdamWOuter(cudaStream_t stream, bool bf16, int64_t k,
   adamwOuterKernel<<<grid, kThreads, 0, stream>>>(
       k, m, n, alpha, bf16, a, b, param, expAvg, expAvgSq, lr, beta1, beta2,
       eps, weightDecay, step, fault, op);
+  return cudaGetLastError();
+}
+
+cudaError_t launchSgdOuter(cudaStream_t stream, bool bf16, int64_t k, int64_t m,
+                           int64_t n, float alpha, const float *a,
+                           const float *b, float *param, float *momentumBuffer,
+                           double lr, double momentum, double dampening,
+                           double weightDecay, bool nesterov) {
+  if (m * n == 0)
+    return cudaSuccess;
+  int64_t runs = (m + kOuterRows - 1) / kOuterRows;
+  dim3 grid(gridFor(n),
+            static_cast<unsigned>(std::clamp<int64_t>(runs, 1, 65535)));
+  sgdOuterKernel<<<grid, kThreads, 0, stream>>>(
+      k, m, n, alpha, bf16, a, b, param, momentumBuffer, lr, momentum,
+      dampening, weightDecay, nesterov);
   return cudaGetLastError();
 }
 

@@ -84,6 +84,12 @@ cudaError_t launchAdamWOuter(cudaStream_t stream, bool bf16, int64_t k,
                              double beta2, double eps, double weightDecay,
                              const float *step, DeviceFault *fault,
                              const char *op);
+/// SGD whose gradient alpha · aᵀ · b it computes (mp_sgd_outer_f32).
+cudaError_t launchSgdOuter(cudaStream_t stream, bool bf16, int64_t k, int64_t m,
+                           int64_t n, float alpha, const float *a,
+                           const float *b, float *param, float *momentumBuffer,
+                           double lr, double momentum, double dampening,
+                           double weightDecay, bool nesterov);
 /// The tensors of one multi-tensor optimizer launch, passed by value (as
 /// PyTorch's multi_tensor_apply passes its tensor lists): tensor i holds
 /// elements [begin[i], begin[i + 1]) of the launch's range; its state is

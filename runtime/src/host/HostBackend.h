@@ -93,6 +93,11 @@ public:
                        float *expAvg, float *expAvgSq, double lr, double beta1,
                        double beta2, double eps, double weightDecay,
                        const float *step) override;
+  mp_status sgdOuter(bool bf16, int64_t k, int64_t m, int64_t n, float alpha,
+                     const float *a, const float *b, float *param,
+                     float *momentumBuffer, double lr, double momentum,
+                     double dampening, double weightDecay,
+                     bool nesterov) override;
 
   mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
                     const float *weight, TensorOut out) override;
@@ -135,6 +140,12 @@ private:
   /// Runs body(begin, end) over [0, n), split among the backend's threads
   /// when the range is large enough to pay for them.
   template <typename Body> void parallelFor(int64_t n, Body body) const;
+  /// An outer update (adamwOuter, sgdOuter) over the [m, n] parameter:
+  /// update(element, gradient) for each, the gradient alpha · aᵀ · b
+  /// computed in blocks of a row's columns spread over the threads.
+  template <typename Update>
+  void outerUpdate(bool bf16, int64_t k, int64_t m, int64_t n, float alpha,
+                   const float *a, const float *b, Update update) const;
   /// The same over `rows` rows of `rowLength` elements each, whole rows to
   /// a thread.
   template <typename Body>

@@ -1,5 +1,6 @@
 // RUN: mp-opt %s --mp-lower-to-runtime -split-input-file | FileCheck %s
 // RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-train-step="optimizer=adamw" --mp-lower-to-runtime | FileCheck %s --check-prefix=FFN
+// RUN: mp-opt %mp_src_root/examples/ffn/ffn.mlir --mp-train-step="optimizer=sgd" --mp-lower-to-runtime | FileCheck %s --check-prefix=FFN-SGD
 
 // A weight gradient of few rows (k = 8) that only its AdamW update reads is
 // computed by the update: one mp_adamw_outer_f32 call with the GEMM's
@@ -142,6 +143,47 @@ func.func @both_transposed(%w: tensor<16x24xf32> {mp.param = "w"},
   return %p, %n, %s : tensor<16x24xf32>, tensor<16x24xf32>, tensor<16x24xf32>
 }
 
+// -----
+
+// SGD computes such a gradient too (mp_sgd_outer_f32): without momentum
+// its buffer pointer is null and momentum, dampening and nesterov 0.
+// CHECK-LABEL: func.func @sgd_few_rows
+// CHECK-SAME: arena 0
+// CHECK-NOT: call @mp_gemm
+// CHECK: %[[NONE:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: %[[LR:.*]] = arith.constant 1.000000e-01 : f64
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
+// CHECK: %[[DECAY:.*]] = arith.constant 1.000000e-02 : f64
+// CHECK: call @mp_sgd_outer_f32(%{{.*}}, %c1_i32, %c8_i64, %c16_i64, %c24_i64, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[NONE]], %[[LR]], %[[ZERO]], %[[ZERO]], %[[DECAY]], %c0_i32)
+// CHECK-NOT: call @mp_sgd_f32
+func.func @sgd_few_rows(%w: tensor<16x24xf32> {mp.param = "w"},
+                        %g: tensor<8x16xf32> {mp.input = "g"},
+                        %x: tensor<8x24xf32> {mp.input = "x"})
+    -> (tensor<16x24xf32> {mp.output = "w"}) {
+  %gt = mp.transpose %g perm [1, 0] : tensor<8x16xf32> -> tensor<16x8xf32>
+  %dw = mp.matmul %gt, %x : (tensor<16x8xf32>, tensor<8x24xf32>) -> tensor<16x24xf32>
+  %p = mp.sgd %w, %dw {lr = 1.000000e-01 : f64, weight_decay = 1.000000e-02 : f64} : tensor<16x24xf32>
+  return %p : tensor<16x24xf32>
+}
+
+// -----
+
+// With momentum: its buffer, momentum, dampening and Nesterov's flag.
+// CHECK-LABEL: func.func @sgd_momentum_few_rows
+// CHECK: %[[MOMENTUM:.*]] = arith.constant 9.000000e-01 : f64
+// CHECK: call @mp_sgd_outer_f32(%{{.*}}, %c1_i32, %c8_i64, %c16_i64, %c24_i64, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[MOMENTUM]], %{{.*}}, %{{.*}}, %c1_i32)
+// CHECK-NOT: call @mp_sgd_f32
+func.func @sgd_momentum_few_rows(%w: tensor<16x24xf32> {mp.param = "w"},
+                                 %b: tensor<16x24xf32> {mp.state = "w.momentum_buffer"},
+                                 %g: tensor<8x16xf32> {mp.input = "g"},
+                                 %x: tensor<8x24xf32> {mp.input = "x"})
+    -> (tensor<16x24xf32> {mp.output = "w"}, tensor<16x24xf32> {mp.output = "w.momentum_buffer"}) {
+  %gt = mp.transpose %g perm [1, 0] : tensor<8x16xf32> -> tensor<16x8xf32>
+  %dw = mp.matmul %gt, %x : (tensor<16x8xf32>, tensor<8x24xf32>) -> tensor<16x24xf32>
+  %p, %nb = mp.sgd_momentum %w, %dw, %b {dampening = 0.000000e+00 : f64, lr = 1.000000e-01 : f64, momentum = 9.000000e-01 : f64, nesterov, weight_decay = 0.000000e+00 : f64} : tensor<16x24xf32>
+  return %p, %nb : tensor<16x24xf32>, tensor<16x24xf32>
+}
+
 // The seed's FFN at batch 8: its three weight gradients are computed by
 // their updates; the GEMMs left are the forward's three and the gradient
 // through w2.
@@ -150,3 +192,9 @@ func.func @both_transposed(%w: tensor<16x24xf32> {mp.param = "w"},
 // FFN-NOT: call @mp_gemm_f32(
 // FFN-COUNT-3: call @mp_adamw_outer_f32(%{{.*}}, %c1_i32, %c8_i64, %c8192_i64, %c8192_i64,
 // FFN-NOT: call @mp_adamw_f32(
+
+// FFN-SGD-LABEL: func.func @ffn_train_step
+// FFN-SGD-COUNT-4: call @mp_gemm_f32(
+// FFN-SGD-NOT: call @mp_gemm_f32(
+// FFN-SGD-COUNT-3: call @mp_sgd_outer_f32(%{{.*}}, %c1_i32, %c8_i64, %c8192_i64, %c8192_i64,
+// FFN-SGD-NOT: call @mp_sgd_f32(
