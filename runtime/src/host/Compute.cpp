@@ -86,7 +86,7 @@ template <bool Momentum> struct SgdElement {
 };
 
 /// Elements [begin, end) of mp_adamw_f32's update (`update` by value, as
-/// adamwOuterColumns takes it).
+/// outerUpdateColumns takes it).
 MP_VECTOR_CLONES void adamwRange(AdamWStep update, int64_t begin, int64_t end,
                                  float *param, const float *grad, float *expAvg,
                                  float *expAvgSq) {
