@@ -721,26 +721,48 @@ Value gradScalePointer(OptimizerOpInterface update, RuntimeCallBuilder &calls) {
   return scale.empty() ? calls.nullPointer() : calls.pointer(scale[0].get());
 }
 
+/// The arguments of SGD's calls after its tensors: lr, momentum, dampening,
+/// weight decay and Nesterov's flag (without momentum: 0, 0 and 0).
+SmallVector<Value, 5> getSgdSettings(SgdOp op, RuntimeCallBuilder &calls) {
+  return {calls.f64(op.getLr().convertToDouble()), calls.f64(0), calls.f64(0),
+          calls.f64(op.getWeightDecay().convertToDouble()), calls.i32(0)};
+}
+
+SmallVector<Value, 5> getSgdSettings(SgdMomentumOp op,
+                                     RuntimeCallBuilder &calls) {
+  return {calls.f64(op.getLr().convertToDouble()),
+          calls.f64(op.getMomentum().convertToDouble()),
+          calls.f64(op.getDampening().convertToDouble()),
+          calls.f64(op.getWeightDecay().convertToDouble()),
+          calls.i32(op.getNesterov())};
+}
+
+/// The momentum buffer an SGD update writes (none without momentum).
+Value getMomentumBufferPointer(SgdOp, RuntimeCallBuilder &calls) {
+  return calls.nullPointer();
+}
+
+Value getMomentumBufferPointer(SgdMomentumOp op, RuntimeCallBuilder &calls) {
+  return calls.pointer(op.getNewMomentumBuffer());
+}
+
+template <typename SgdOpT>
+void emitSgdUpdate(SgdOpT op, RuntimeCallBuilder &calls) {
+  SmallVector<Value> arguments = {
+      calls.getContext(), calls.i64(getNumElements(op.getParam())),
+      calls.pointer(op.getNewParam()), calls.pointer(op.getGrad()),
+      getMomentumBufferPointer(op, calls)};
+  arguments.append(getSgdSettings(op, calls));
+  arguments.push_back(gradScalePointer(op, calls));
+  calls.call("mp_sgd_f32", arguments);
+}
+
 void emitUpdate(SgdOp op, RuntimeCallBuilder &calls) {
-  calls.call("mp_sgd_f32",
-             {calls.getContext(), calls.i64(getNumElements(op.getParam())),
-              calls.pointer(op.getNewParam()), calls.pointer(op.getGrad()),
-              calls.nullPointer(), calls.f64(op.getLr().convertToDouble()),
-              calls.f64(0), calls.f64(0),
-              calls.f64(op.getWeightDecay().convertToDouble()), calls.i32(0),
-              gradScalePointer(op, calls)});
+  emitSgdUpdate(op, calls);
 }
 
 void emitUpdate(SgdMomentumOp op, RuntimeCallBuilder &calls) {
-  calls.call("mp_sgd_f32",
-             {calls.getContext(), calls.i64(getNumElements(op.getParam())),
-              calls.pointer(op.getNewParam()), calls.pointer(op.getGrad()),
-              calls.pointer(op.getNewMomentumBuffer()),
-              calls.f64(op.getLr().convertToDouble()),
-              calls.f64(op.getMomentum().convertToDouble()),
-              calls.f64(op.getDampening().convertToDouble()),
-              calls.f64(op.getWeightDecay().convertToDouble()),
-              calls.i32(op.getNesterov()), gradScalePointer(op, calls)});
+  emitSgdUpdate(op, calls);
 }
 
 /// The arguments of AdamW's calls after the tensors: lr, betas, eps, weight
@@ -795,26 +817,23 @@ void emitOuterUpdate(AdamWOp op, MatmulOp gradient, RuntimeCallBuilder &calls) {
   calls.call("mp_adamw_outer_f32", withAdamWSettings(op, calls, arguments));
 }
 
-void emitOuterUpdate(SgdOp op, MatmulOp gradient, RuntimeCallBuilder &calls) {
+template <typename SgdOpT>
+void emitSgdOuterUpdate(SgdOpT op, MatmulOp gradient,
+                        RuntimeCallBuilder &calls) {
   SmallVector<Value> arguments = getOuterProduct(gradient, calls);
   arguments.append(
-      {calls.pointer(op.getNewParam()), calls.nullPointer(),
-       calls.f64(op.getLr().convertToDouble()), calls.f64(0), calls.f64(0),
-       calls.f64(op.getWeightDecay().convertToDouble()), calls.i32(0)});
+      {calls.pointer(op.getNewParam()), getMomentumBufferPointer(op, calls)});
+  arguments.append(getSgdSettings(op, calls));
   calls.call("mp_sgd_outer_f32", arguments);
+}
+
+void emitOuterUpdate(SgdOp op, MatmulOp gradient, RuntimeCallBuilder &calls) {
+  emitSgdOuterUpdate(op, gradient, calls);
 }
 
 void emitOuterUpdate(SgdMomentumOp op, MatmulOp gradient,
                      RuntimeCallBuilder &calls) {
-  SmallVector<Value> arguments = getOuterProduct(gradient, calls);
-  arguments.append({calls.pointer(op.getNewParam()),
-                    calls.pointer(op.getNewMomentumBuffer()),
-                    calls.f64(op.getLr().convertToDouble()),
-                    calls.f64(op.getMomentum().convertToDouble()),
-                    calls.f64(op.getDampening().convertToDouble()),
-                    calls.f64(op.getWeightDecay().convertToDouble()),
-                    calls.i32(op.getNesterov())});
-  calls.call("mp_sgd_outer_f32", arguments);
+  emitSgdOuterUpdate(op, gradient, calls);
 }
 
 /// A run of updates (MemoryPlan::optimizerRuns) as one multi-tensor call:
@@ -851,33 +870,41 @@ void emitMultiUpdate(AdamWOp first, ArrayRef<Operation *> run,
                  gradScalePointer(first, calls)));
 }
 
+/// The momentum buffers of a run of SGD updates (none without momentum).
+Value getMomentumBuffersPointer(SgdOp, ArrayRef<Operation *>,
+                                RuntimeCallBuilder &calls) {
+  return calls.nullPointer();
+}
+
+Value getMomentumBuffersPointer(SgdMomentumOp, ArrayRef<Operation *> run,
+                                RuntimeCallBuilder &calls) {
+  return pointersOf<SgdMomentumOp>(
+      run, calls, [](SgdMomentumOp u) { return u.getNewMomentumBuffer(); });
+}
+
+template <typename SgdOpT>
+void emitSgdMultiUpdate(SgdOpT first, ArrayRef<Operation *> run,
+                        RuntimeCallBuilder &calls) {
+  SmallVector<Value> arguments = {
+      calls.getContext(),
+      calls.i32(run.size()),
+      pointersOf<SgdOpT>(run, calls, [](SgdOpT u) { return u.getNewParam(); }),
+      pointersOf<SgdOpT>(run, calls, [](SgdOpT u) { return u.getGrad(); }),
+      getMomentumBuffersPointer(first, run, calls),
+      sizesOf(run, calls)};
+  arguments.append(getSgdSettings(first, calls));
+  arguments.push_back(gradScalePointer(first, calls));
+  calls.call("mp_sgd_multi_f32", arguments);
+}
+
 void emitMultiUpdate(SgdOp first, ArrayRef<Operation *> run,
                      RuntimeCallBuilder &calls) {
-  calls.call(
-      "mp_sgd_multi_f32",
-      {calls.getContext(), calls.i32(run.size()),
-       pointersOf<SgdOp>(run, calls, [](SgdOp u) { return u.getNewParam(); }),
-       pointersOf<SgdOp>(run, calls, [](SgdOp u) { return u.getGrad(); }),
-       calls.nullPointer(), sizesOf(run, calls),
-       calls.f64(first.getLr().convertToDouble()), calls.f64(0), calls.f64(0),
-       calls.f64(first.getWeightDecay().convertToDouble()), calls.i32(0),
-       gradScalePointer(first, calls)});
+  emitSgdMultiUpdate(first, run, calls);
 }
 
 void emitMultiUpdate(SgdMomentumOp first, ArrayRef<Operation *> run,
                      RuntimeCallBuilder &calls) {
-  using Op = SgdMomentumOp;
-  calls.call("mp_sgd_multi_f32",
-             {calls.getContext(), calls.i32(run.size()),
-              pointersOf<Op>(run, calls, [](Op u) { return u.getNewParam(); }),
-              pointersOf<Op>(run, calls, [](Op u) { return u.getGrad(); }),
-              pointersOf<Op>(run, calls,
-                             [](Op u) { return u.getNewMomentumBuffer(); }),
-              sizesOf(run, calls), calls.f64(first.getLr().convertToDouble()),
-              calls.f64(first.getMomentum().convertToDouble()),
-              calls.f64(first.getDampening().convertToDouble()),
-              calls.f64(first.getWeightDecay().convertToDouble()),
-              calls.i32(first.getNesterov()), gradScalePointer(first, calls)});
+  emitSgdMultiUpdate(first, run, calls);
 }
 
 template <typename OpT>

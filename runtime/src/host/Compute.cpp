@@ -57,7 +57,8 @@ MP_VECTOR_CLONES void outerUpdateColumns(int64_t k, int64_t m, int64_t n,
     outerUpdateLanes<BF16, 1>(k, m, n, a, b, i, j + c, alpha, update);
 }
 
-/// The AdamW element update of mp_adamw_outer_f32.
+/// The AdamW element update of mp_adamw_f32 and mp_adamw_outer_f32 (the
+/// gradient times the step's scale).
 struct AdamWElement {
   AdamWStep step;
   float *param, *expAvg, *expAvgSq;
@@ -66,13 +67,15 @@ struct AdamWElement {
   }
 };
 
-/// The SGD element update of mp_sgd_f32 and mp_sgd_outer_f32, with a
-/// momentum buffer or without: a choice made once per call, not per element
-/// (a null test per element kept the loops from vectorizing).
+/// The SGD element update of mp_sgd_f32 and mp_sgd_outer_f32 (the gradient
+/// times gradScale), with a momentum buffer or without: a choice made once
+/// per call, not per element (a null test per element kept the loops from
+/// vectorizing).
 template <bool Momentum> struct SgdElement {
   float *param, *momentumBuffer;
   double lr, momentum, dampening, weightDecay;
   bool nesterov;
+  float gradScale;
   void operator()(int64_t e, float grad) const {
     float *buffer = nullptr;
     if constexpr (Momentum) {
@@ -80,27 +83,34 @@ template <bool Momentum> struct SgdElement {
         __builtin_unreachable();
       buffer = momentumBuffer + e;
     }
-    sgdUpdate(param[e], grad, buffer, lr, momentum, dampening, weightDecay,
-              nesterov);
+    sgdUpdate(param[e], scaleGradient(grad, gradScale), buffer, lr, momentum,
+              dampening, weightDecay, nesterov);
   }
 };
 
-/// Elements [begin, end) of mp_adamw_f32's update (`update` by value, as
-/// outerUpdateColumns takes it).
-MP_VECTOR_CLONES void adamwRange(AdamWStep update, int64_t begin, int64_t end,
-                                 float *param, const float *grad, float *expAvg,
-                                 float *expAvgSq) {
-  for (int64_t i = begin; i < end; ++i)
-    update.apply(param[i], grad[i], expAvg[i], expAvgSq[i]);
+/// run(element) with the SGD element update for `momentumBuffer` (null:
+/// none).
+template <typename Run>
+void withSgdElement(float *param, float *momentumBuffer, double lr,
+                    double momentum, double dampening, double weightDecay,
+                    bool nesterov, float gradScale, Run run) {
+  if (momentumBuffer)
+    run(SgdElement<true>{param, momentumBuffer, lr, momentum, dampening,
+                         weightDecay, nesterov, gradScale});
+  else
+    run(SgdElement<false>{param, nullptr, lr, momentum, dampening, weightDecay,
+                          nesterov, gradScale});
 }
 
-/// Elements [begin, end) of mp_sgd_f32's update.
+/// Elements [begin, end) of an update (AdamWElement, SgdElement) reading
+/// its gradient from `grad`; `update` by value, as outerUpdateColumns
+/// takes it.
 template <typename Element>
-MP_VECTOR_CLONES void sgdRange(int64_t begin, int64_t end, const float *grad,
-                               float gradScale, Element update) {
+MP_VECTOR_CLONES void updateRange(int64_t begin, int64_t end, const float *grad,
+                                  Element update) {
 #pragma omp simd
   for (int64_t i = begin; i < end; ++i)
-    update(i, scaleGradient(grad[i], gradScale));
+    update(i, grad[i]);
 }
 
 } // namespace
@@ -211,18 +221,12 @@ mp_status HostBackend::sgd(int64_t n, float *param, const float *grad,
                            float *momentumBuffer, double lr, double momentum,
                            double dampening, double weightDecay, bool nesterov,
                            const float *gradScale) {
-  float scale = gradScale ? *gradScale : 1.0f;
-  auto update = [&](auto element) {
-    parallelFor(n, [&](int64_t begin, int64_t end) {
-      sgdRange(begin, end, grad, scale, element);
-    });
-  };
-  if (momentumBuffer)
-    update(SgdElement<true>{param, momentumBuffer, lr, momentum, dampening,
-                            weightDecay, nesterov});
-  else
-    update(SgdElement<false>{param, nullptr, lr, momentum, dampening,
-                             weightDecay, nesterov});
+  withSgdElement(param, momentumBuffer, lr, momentum, dampening, weightDecay,
+                 nesterov, gradScale ? *gradScale : 1.0f, [&](auto element) {
+                   parallelFor(n, [&](int64_t begin, int64_t end) {
+                     updateRange(begin, end, grad, element);
+                   });
+                 });
   return MP_OK;
 }
 
@@ -237,7 +241,8 @@ mp_status HostBackend::adamw(int64_t n, float *param, const float *grad,
   AdamWStep update(lr, beta1, beta2, eps, weightDecay, step,
                    gradScale ? *gradScale : 1.0f);
   parallelFor(n, [&](int64_t begin, int64_t end) {
-    adamwRange(update, begin, end, param, grad, expAvg, expAvgSq);
+    updateRange(begin, end, grad,
+                AdamWElement{update, param, expAvg, expAvgSq});
   });
   return MP_OK;
 }
@@ -281,14 +286,10 @@ mp_status HostBackend::sgdOuter(bool bf16, int64_t k, int64_t m, int64_t n,
                                 float *param, float *momentumBuffer, double lr,
                                 double momentum, double dampening,
                                 double weightDecay, bool nesterov) {
-  if (momentumBuffer)
-    outerUpdate(bf16, k, m, n, alpha, a, b,
-                SgdElement<true>{param, momentumBuffer, lr, momentum, dampening,
-                                 weightDecay, nesterov});
-  else
-    outerUpdate(bf16, k, m, n, alpha, a, b,
-                SgdElement<false>{param, nullptr, lr, momentum, dampening,
-                                  weightDecay, nesterov});
+  withSgdElement(param, momentumBuffer, lr, momentum, dampening, weightDecay,
+                 nesterov, 1.0f, [&](auto element) {
+                   outerUpdate(bf16, k, m, n, alpha, a, b, element);
+                 });
   return MP_OK;
 }
 
