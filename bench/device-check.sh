@@ -189,9 +189,11 @@ train_cuda_and_host llama-2x2-saved
 "$py" "$bin/tensors.py" losses --rtol 1e-3 --atol 1e-3 "$dev/llama-2x2-saved-cuda.log" "$dev/llama-2x2-saved-host.log" || echo "(saved bf16: cuda and host differ by more than 1e-3)"
 
 section "peak memory against the plan (every CUDA run above; GEMM workspaces planned for CUDA, the backend's own scratch counted)"
-# A step compiled for CUDA (device-bundle.sh) plans its GEMMs' workspaces;
-# a peak above the plan is scratch the CUDA backend allocated for itself
-# (staged collectives of split dims, the composed attention's conversions).
+# A step compiled for CUDA (device-bundle.sh) plans its GEMMs' workspaces,
+# the norm gradients' statistics and attention's scratch as the on-chip
+# kernels take it (ABI 16); a peak above the plan is scratch the CUDA
+# backend allocated for itself (staged collectives of split dims, the
+# scores of attention composed under MP_CUDA_ATTENTION=composed).
 "$py" - "$dev"/*cuda*.log "$dev"/*graph*.log <<'PEAKS'
 import os, re, sys
 for path in sorted(set(sys.argv[1:])):

@@ -372,13 +372,36 @@ GemmCall::getWorkspaceBytes(WorkspaceBackend backend) const {
   return getLargerOnBackends(backend, bytesOn);
 }
 
+bool fitsOnChipAttention(Operation *op,
+                         const llvm::StringMap<int64_t> &maxHeadDim) {
+  std::optional<AttentionGeometry> geometry = getAttentionGeometry(op);
+  if (!geometry)
+    return false;
+  auto limit = maxHeadDim.find(stringifyPrecision(geometry->precision));
+  return limit != maxHeadDim.end() &&
+         std::max(geometry->headDim, geometry->valueDim) <= limit->second;
+}
+
+PlanTarget PlanTarget::of(WorkspaceBackend backend) {
+  PlanTarget target;
+  target.backend = backend;
+  if (backend != WorkspaceBackend::Host)
+    for (Precision precision : {Precision::bf16, Precision::tf32})
+      target.onChipAttentionMaxHeadDim[stringifyPrecision(precision)] =
+          MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM;
+  return target;
+}
+
 std::optional<int64_t>
 getAttentionScratchBytes(const AttentionGeometry &geometry, bool gradient,
-                         WorkspaceBackend backend) {
+                         bool onChip, WorkspaceBackend backend) {
   auto dtype = [](int64_t elementBytes) {
     return elementBytes == 2 ? MP_DTYPE_BF16 : MP_DTYPE_F32;
   };
   auto bytesOn = [&](mp_backend on) {
+    if (onChip && on == MP_BACKEND_CUDA)
+      return mp_attention_on_chip_scratch_bytes(gradient, geometry.batch,
+                                                geometry.queries);
     return mp_attention_scratch_bytes(
         on, getRuntimePrecision(geometry.precision), gradient, geometry.batch,
         geometry.group, geometry.queries, geometry.keys, geometry.headDim,
@@ -417,6 +440,32 @@ std::optional<int64_t> getCollectiveScratchBytes(CollectiveOpInterface op,
   return getLargerOnBackends(backend, bytesOn);
 }
 
+std::optional<int64_t> getNormGradScratchBytes(Operation *op,
+                                               WorkspaceBackend backend) {
+  Value input, grad;
+  if (auto norm = dyn_cast<RmsNormGradOp>(op))
+    std::tie(input, grad) = std::pair(norm.getInput(), norm.getGrad());
+  else if (auto norm = dyn_cast<RmsNormWeightGradOp>(op))
+    std::tie(input, grad) = std::pair(norm.getInput(), norm.getGrad());
+  else if (auto norm = dyn_cast<LayerNormGradOp>(op))
+    std::tie(input, grad) = std::pair(norm.getInput(), norm.getGrad());
+  else if (auto norm = dyn_cast<LayerNormWeightGradOp>(op))
+    std::tie(input, grad) = std::pair(norm.getInput(), norm.getGrad());
+  else
+    return 0;
+  // Rows of `dim` elements (with none, the call reads no row).
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t dim = type.getShape().back();
+  int64_t rows = dim ? type.getNumElements() / dim : 0;
+  auto dtype = [](Value value) {
+    return getElementTypeOrSelf(value).isBF16() ? MP_DTYPE_BF16 : MP_DTYPE_F32;
+  };
+  auto bytesOn = [&](mp_backend on) {
+    return mp_norm_grad_scratch_bytes(on, rows, dim, dtype(input), dtype(grad));
+  };
+  return getLargerOnBackends(backend, bytesOn);
+}
+
 MemoryPlan::Storage MemoryPlan::getStorage(Value value) const {
   if (auto arg = dyn_cast<BlockArgument>(value))
     return Storage{arg.getArgNumber(), -1};
@@ -428,7 +477,8 @@ MemoryPlan::Storage MemoryPlan::getStorage(Value value) const {
 }
 
 FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
-                                        WorkspaceBackend backend) {
+                                        const PlanTarget &target) {
+  WorkspaceBackend backend = target.backend;
   MemoryPlan plan;
   // Each tensor's bytes fit int64; their sum may not. Offsets in the arena
   // never exceed the unpooled sum, so checking the sums checks them all.
@@ -499,15 +549,19 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
     plan.opScratch[op] = Buffer{0, alignUp(*bytes), position[op], end};
     return success();
   };
-  // Attention's score chunks and GEMM workspace, live while the op runs.
-  for (Operation &op : body)
-    if (std::optional<AttentionGeometry> geometry = getAttentionGeometry(&op))
-      if (failed(addOpScratch(
-              &op,
-              getAttentionScratchBytes(
-                  *geometry, /*gradient=*/isa<AttentionGradOp>(op), backend),
-              "attention's scratch", position[&op])))
-        return failure();
+  // Attention's score chunks and GEMM workspace (on chip: the gradient's
+  // float per row), live while the op runs.
+  for (Operation &op : body) {
+    std::optional<AttentionGeometry> geometry = getAttentionGeometry(&op);
+    if (!geometry)
+      continue;
+    std::optional<int64_t> bytes = getAttentionScratchBytes(
+        *geometry, /*gradient=*/isa<AttentionGradOp>(op),
+        fitsOnChipAttention(&op, target.onChipAttentionMaxHeadDim), backend);
+    if (bytes != 0 &&
+        failed(addOpScratch(&op, bytes, "attention's scratch", position[&op])))
+      return failure();
+  }
   for (auto transpose : body.getOps<TransposeOp>())
     if (isTransposedView(transpose))
       plan.transposedViews.insert(transpose.getResult());
@@ -522,6 +576,14 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
     std::optional<int64_t> bytes = gemm->getWorkspaceBytes(backend);
     if (bytes != 0 &&
         failed(addOpScratch(&op, bytes, "GEMM's workspace", position[&op])))
+      return failure();
+  }
+  // Norm gradients' statistics (and the host's widened bfloat16 inputs),
+  // live while the op runs.
+  for (Operation &op : body) {
+    std::optional<int64_t> bytes = getNormGradScratchBytes(&op, backend);
+    if (bytes != 0 && failed(addOpScratch(&op, bytes, "norm gradient's scratch",
+                                          position[&op])))
       return failure();
   }
   // Collectives' staging of a split dim that rows precede, live while the

@@ -42,13 +42,7 @@ std::optional<Precision> getOpGemmPrecision(Operation &op) {
 
 std::optional<KernelCost>
 MachineModel::getOnChipAttentionCost(Operation &op) const {
-  std::optional<AttentionGeometry> geometry = getAttentionGeometry(&op);
-  if (!geometry)
-    return std::nullopt;
-  auto limit = onChipAttentionMaxHeadDim.find(
-      stringifyPrecision(*getOpGemmPrecision(op)));
-  if (limit == onChipAttentionMaxHeadDim.end() ||
-      std::max(geometry->headDim, geometry->valueDim) > limit->second)
+  if (!fitsOnChipAttention(&op, onChipAttentionMaxHeadDim))
     return std::nullopt;
   return mp::getOnChipAttentionCost(&op);
 }

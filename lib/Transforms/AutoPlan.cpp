@@ -629,7 +629,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
           SymbolTable::lookupSymbolIn(*scheduled, stepName));
       FailureOr<MemoryPlan> plan =
           step && succeeded(pm.run(*scheduled))
-              ? MemoryPlan::build(step, machine.getWorkspaceBackend())
+              ? MemoryPlan::build(step, machine.getPlanTarget())
               : FailureOr<MemoryPlan>(failure());
       // A schedule that fails is not a choice; the step itself must plan.
       if (failed(plan) && !passes.empty())

@@ -105,7 +105,8 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
     WalkResult walk = getOperation().walk([&](FunctionOpInterface func) {
       if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
         return WalkResult::advance();
-      FailureOr<MemoryPlan> plan = MemoryPlan::build(func, workspaceBackend);
+      FailureOr<MemoryPlan> plan =
+          MemoryPlan::build(func, PlanTarget::of(workspaceBackend));
       if (failed(plan))
         return WalkResult::interrupt();
       LLVM_DEBUG(llvm::dbgs()
@@ -145,16 +146,19 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
               json.attribute("async_collective_scratch_bytes",
                              plan.asyncScratchBytes);
             int64_t attentionScratch = 0, gemmWorkspace = 0,
-                    collectiveStaging = 0;
+                    collectiveStaging = 0, normGradScratch = 0;
             for (const auto &[op, scratch] : plan.opScratch) {
-              int64_t &largest = isa<LinearOp, MatmulOp>(op) ? gemmWorkspace
-                                 : isa<CollectiveOpInterface>(op)
-                                     ? collectiveStaging
-                                     : attentionScratch;
+              int64_t &largest =
+                  isa<LinearOp, MatmulOp>(op)             ? gemmWorkspace
+                  : isa<CollectiveOpInterface>(op)        ? collectiveStaging
+                  : isa<AttentionOp, AttentionGradOp>(op) ? attentionScratch
+                                                          : normGradScratch;
               largest = std::max(largest, scratch.bytes);
             }
             if (attentionScratch > 0)
               json.attribute("attention_scratch_bytes", attentionScratch);
+            if (normGradScratch > 0)
+              json.attribute("norm_grad_scratch_bytes", normGradScratch);
             if (gemmWorkspace > 0)
               json.attribute("gemm_workspace_bytes", gemmWorkspace);
             if (collectiveStaging > 0)

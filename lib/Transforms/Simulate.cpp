@@ -46,7 +46,7 @@ struct SimulatePass : impl::SimulateBase<SimulatePass> {
     SmallVector<std::pair<FunctionOpInterface, MemoryPlan>, 2> plans;
     for (FunctionOpInterface func : funcs) {
       FailureOr<MemoryPlan> plan =
-          MemoryPlan::build(func, machine->getWorkspaceBackend());
+          MemoryPlan::build(func, machine->getPlanTarget());
       if (failed(plan))
         return signalPassFailure();
       plans.emplace_back(func, std::move(*plan));

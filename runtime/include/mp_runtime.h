@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 15
+#define MP_RUNTIME_ABI_VERSION 16
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -629,11 +629,15 @@ mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
  * dweight may be null (not computed), not both; weight is read only for
  * dx, and may be null without it. x is float32 or bfloat16 (x_type, ABI
  * 8), and so is grad (grad_type, ABI 11: a sum tensor parallelism made in
- * bfloat16), read widened; a bfloat16 x or grad may not be dx's buffer. */
+ * bfloat16), read widened; a bfloat16 x or grad may not be dx's buffer.
+ * `scratch` (scratch_bytes of it; ABI 16) holds what the call keeps beside
+ * its outputs: mp_norm_grad_scratch_bytes says how much; given less, the
+ * call allocates what is missing (mp_peak_bytes counts it). */
 mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                double eps, mp_dtype x_type, const void *x,
                                const float *weight, mp_dtype grad_type,
-                               const void *grad, float *dx, float *dweight);
+                               const void *grad, float *dx, float *dweight,
+                               void *scratch, int64_t scratch_bytes);
 /* LayerNorm over the last dim (torch.nn.functional.layer_norm, biased
  * variance): out = (x − mean) · rstd · weight + bias. */
 mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
@@ -641,11 +645,36 @@ mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
                             const float *bias, float *out);
 /* Its gradient: dx, dweight = Σ_rows grad · x̂, dbias = Σ_rows grad (both
  * overwritten), with x̂ = (x − mean) · rstd. dx, or dweight and dbias
- * together, may be null (not computed), as for mp_rms_norm_grad_f32. */
+ * together, may be null (not computed), and `scratch` is used, as for
+ * mp_rms_norm_grad_f32. */
 mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                  double eps, const float *x,
                                  const float *weight, const float *grad,
-                                 float *dx, float *dweight, float *dbias);
+                                 float *dx, float *dweight, float *dbias,
+                                 void *scratch, int64_t scratch_bytes);
+/* The scratch bytes mp_rms_norm_grad_f32 (x_type and grad_type as given)
+ * and mp_layer_norm_grad_f32 (both MP_DTYPE_F32) run in on `backend`
+ * without allocating memory of their own: each row's mean and inverse
+ * root in double, then on the host each bfloat16 input widened to float32,
+ * each piece from a multiple of MP_GEMM_WORKSPACE_ALIGNMENT bytes; -1 for
+ * negative sizes or bytes that overflow int64. (ABI 16.) */
+static inline int64_t mp_norm_grad_scratch_bytes(mp_backend backend,
+                                                 int64_t rows, int64_t dim,
+                                                 mp_dtype x_type,
+                                                 mp_dtype grad_type) {
+  int64_t total = 0, elements;
+  if (rows < 0 || dim < 0 || __builtin_mul_overflow(rows, dim, &elements) ||
+      !mp_gemm_workspace_add(&total, rows > 1 ? rows : 1,
+                             2 * (int64_t)sizeof(double)))
+    return -1;
+  if (backend == MP_BACKEND_HOST &&
+      ((x_type == MP_DTYPE_BF16 &&
+        !mp_gemm_workspace_add(&total, elements, sizeof(float))) ||
+       (grad_type == MP_DTYPE_BF16 &&
+        !mp_gemm_workspace_add(&total, elements, sizeof(float)))))
+    return -1;
+  return total;
+}
 /* Softmax over the last dim of a [batch, sq, sk] tensor, max-subtracted.
  * With `causal`, entry (q, k) is masked (probability exactly 0, the input
  * not read) where k > q + (sk − sq): PyTorch's is_causal, torch.triu(
@@ -672,9 +701,11 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * rounds q, k, the probabilities and v). `scratch` (scratch_bytes of it;
  * ABI 14) holds one chunk's scores, batch · min(chunk, sq) · sk floats,
  * and after them the GEMMs' workspace: mp_attention_scratch_bytes says how
- * much, given less the GEMMs allocate what is missing (as mp_gemm_f32's
- * workspace; mp_peak_bytes counts it). A backend with an on-chip
- * kernel for the call runs that instead (CUDA, bf16 and tf32). q, k, v and
+ * much; given less the GEMMs allocate what is missing (as mp_gemm_f32's
+ * workspace; mp_peak_bytes counts it), and given less than the scores the
+ * call allocates them too (ABI 16). A backend with an on-chip kernel for
+ * the call runs that instead (CUDA, bf16 and tf32), which takes no scratch
+ * (mp_attention_on_chip_scratch_bytes). q, k, v and
  * out are float32 or, in MP_PRECISION_BF16, bfloat16 (q_type, k_type,
  * v_type, out_type; ABI 10): the GEMMs round their operands to bfloat16
  * there anyway, so q, k and v held in bfloat16 give the values they hold
@@ -696,9 +727,11 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
  * (zeroed first), chunk after chunk (and a group's query matrices into
  * their keys' and values'). An on-chip kernel (CUDA, bf16 and tf32) takes
  * p = exp(scale · q · kᵀ - lse) and Σ_j p_j · dp_j = Σ grad · out per row
- * instead, as FlashAttention-2 does. `scratch` holds 2 · batch ·
- * min(chunk, sq) · sk floats, then the GEMMs' workspace (as for
- * mp_attention_f32). q, k, v and out are float32 or, in
+ * instead, as FlashAttention-2 does, and keeps a float per query row
+ * (batch · sq) in `scratch` (of its own where scratch_bytes is less).
+ * Otherwise `scratch` holds 2 · batch · min(chunk, sq) · sk floats, then
+ * the GEMMs' workspace (as for mp_attention_f32: given less, the call
+ * allocates what is missing). q, k, v and out are float32 or, in
  * MP_PRECISION_BF16, bfloat16 (as for mp_attention_f32; ABI 10); the
  * gradients, grad and lse are float32. */
 mp_status mp_attention_grad_f32(
@@ -771,9 +804,9 @@ mp_attention_gemm_workspace(int64_t *largest, mp_backend backend,
  * one chunk's scores (two buffers for the gradient; see the calls), then,
  * from the next multiple of MP_GEMM_WORKSPACE_ALIGNMENT bytes, the largest
  * workspace of the GEMMs it runs chunk by chunk (mp_gemm_workspace_bytes;
- * the workspace is reused from GEMM to GEMM). An on-chip kernel uses the
- * first part only. -1 for sizes the calls refuse or that overflow int64.
- * (ABI 14.) */
+ * the workspace is reused from GEMM to GEMM): the composition in chunks;
+ * an on-chip kernel takes mp_attention_on_chip_scratch_bytes instead. -1
+ * for sizes the calls refuse or that overflow int64. (ABI 14.) */
 static inline int64_t mp_attention_scratch_bytes(
     mp_backend backend, mp_precision precision, int gradient, int64_t batch,
     int64_t group, int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim,
@@ -849,6 +882,28 @@ static inline int64_t mp_attention_scratch_bytes(
     return -1;
   return total;
 }
+/* The largest head dim and value dim at which the CUDA backend runs
+ * mp_attention_f32 and its gradient in MP_PRECISION_BF16 and
+ * MP_PRECISION_TF32 as on-chip kernels on a GPU whose blocks may take 227
+ * KB of shared memory (H100, H200): their tiles fit there (mp-runtime-test
+ * checks it). Elsewhere, and under MP_CUDA_ATTENTION=composed or
+ * NVIDIA_TF32_OVERRIDE=0 in tf32, the calls compose chunks, allocating the
+ * scratch they were not given. (ABI 16.) */
+#define MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM 128
+
+/* The scratch bytes an on-chip kernel takes (mp_attention_f32 with
+ * gradient 0, mp_attention_grad_f32 with gradient 1): none for the
+ * forward, a float per query row, batch · sq, for the gradient; -1 for
+ * negative sizes or bytes that overflow int64. (ABI 16.) */
+static inline int64_t
+mp_attention_on_chip_scratch_bytes(int gradient, int64_t batch, int64_t sq) {
+  int64_t bytes;
+  if (batch < 0 || sq < 0 || __builtin_mul_overflow(batch, sq, &bytes) ||
+      __builtin_mul_overflow(bytes, (int64_t)sizeof(float), &bytes))
+    return -1;
+  return gradient ? bytes : 0;
+}
+
 /* Rotary position embedding as torchtitan's Llama (apply_rotary_emb;
  * adjacent pairs form the complex numbers): x and out are [outer, seq,
  * heads, head_dim], head_dim even. For position p (the seq index) and pair

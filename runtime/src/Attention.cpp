@@ -12,7 +12,7 @@
 // probabilities again as the softmax does). A backend with an on-chip kernel
 // for the call (CUDA in bf16 and tf32) runs that instead; its gradient
 // takes the probabilities from the log-sum-exp, and keeps a float per row
-// in the scratch.
+// in the scratch. Given less scratch than it needs, a call allocates it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -144,28 +144,49 @@ struct AttentionGemms {
   }
 };
 
-/// Fails `call` when `scratchBytes` cannot hold `scoreFloats`; else the
-/// GEMMs' workspace, what follows the scores from the next multiple of
-/// MP_GEMM_WORKSPACE_ALIGNMENT bytes (mp_attention_scratch_bytes).
-mp_status getScoresAndWorkspace(mp_context *ctx, const char *call,
-                                float *scratch, int64_t scratchBytes,
-                                int64_t scoreFloats, Workspace &workspace) {
-  int64_t scoreBytes, start = 0;
-  if (__builtin_mul_overflow(scoreFloats, int64_t(sizeof(float)),
-                             &scoreBytes) ||
-      !mp_gemm_workspace_add(&start, scoreFloats, sizeof(float)))
-    return fail(ctx, call, "the scores' bytes overflow int64");
-  if (scratchBytes < scoreBytes)
-    return fail(ctx, call,
-                "scratch of %lld bytes holds less than one chunk's scores, "
-                "%lld bytes",
-                static_cast<long long>(scratchBytes),
-                static_cast<long long>(scoreBytes));
-  if (start < scratchBytes)
-    workspace = {reinterpret_cast<char *>(scratch) + start,
-                 scratchBytes - start};
-  return MP_OK;
-}
+/// The scratch a call works in: the memory it was given or, where that
+/// holds less than it needs, memory of its own (mp_alloc's, counted in the
+/// live and peak bytes), freed when the call returns.
+class CallScratch {
+public:
+  /// Fails `call` on `bytes` at `given` that it cannot use.
+  CallScratch(mp_context *ctx, const char *call, float *given, int64_t bytes)
+      : ctx(ctx) {
+    status = getWorkspace(ctx, call, given, bytes, this->given);
+  }
+  CallScratch(const CallScratch &) = delete;
+  CallScratch &operator=(const CallScratch &) = delete;
+  ~CallScratch() { mp_free(ctx, own); }
+
+  /// `floats` floats at the start of the given memory, or of the call's
+  /// own; the GEMMs' workspace is what follows them in the given memory
+  /// from the next multiple of MP_GEMM_WORKSPACE_ALIGNMENT bytes
+  /// (mp_attention_scratch_bytes's order), none where they are its own
+  /// (each GEMM then takes its own). Null on failure, recorded.
+  float *take(const char *call, int64_t floats, Workspace &workspace) {
+    int64_t bytes = 0, start = 0;
+    if (__builtin_mul_overflow(floats, int64_t(sizeof(float)), &bytes) ||
+        !mp_gemm_workspace_add(&start, floats, sizeof(float))) {
+      fail(ctx, call, "the scratch's bytes overflow int64");
+      return nullptr;
+    }
+    workspace = {};
+    if (bytes <= given.bytes) {
+      if (start < given.bytes)
+        workspace = {given.data + start, given.bytes - start};
+      return reinterpret_cast<float *>(given.data);
+    }
+    own = mp_alloc(ctx, bytes);
+    return static_cast<float *>(own);
+  }
+
+  mp_status status = MP_OK;
+
+private:
+  mp_context *ctx;
+  Workspace given;
+  void *own = nullptr;
+};
 
 /// Zeros `rows` rows of `width` elements from row `first` in each of the
 /// batch's [sq, width] matrices of `data`.
@@ -200,12 +221,10 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                     {"k", k, batch / group * sk * head_dim},
                     {"v", v, batch / group * sk * value_dim},
                     {"out", out, batch * sq * value_dim},
-                    {"lse", lse, batch * sq},
-                    {"scratch", scratch, s.scoreFloats()}}))
+                    {"lse", lse, batch * sq}}))
     return MP_ERROR;
-  Workspace workspace;
-  if (getScoresAndWorkspace(ctx, call, scratch, scratch_bytes, s.scoreFloats(),
-                            workspace))
+  CallScratch callScratch(ctx, call, scratch, scratch_bytes);
+  if (callScratch.status)
     return MP_ERROR;
   if (batch * sq == 0)
     return MP_OK;
@@ -215,6 +234,10 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
   if (sk > 0 && backend.hasOnChipAttention(precision, s))
     return backend.onChipAttention(precision, s, scale, query, key, value,
                                    output, lse);
+  Workspace workspace;
+  float *scores = callScratch.take(call, s.scoreFloats(), workspace);
+  if (!scores && s.scoreFloats() > 0)
+    return MP_ERROR;
   AttentionGemms gemms{backend, precision, s, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
@@ -228,11 +251,11 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
     }
     GemmOperand outRows{{out_type, offsetBy(output, first * value_dim).data},
                         sq * value_dim};
-    if (gemms.probabilities(scale, first, rows, keys, query, key, scratch,
+    if (gemms.probabilities(scale, first, rows, keys, query, key, scores,
                             lse) ||
         gemms.run(rows, false, false, rows, value_dim, keys, 1,
-                  floats(scratch, rows * keys), {value, sk * value_dim, true},
-                  0, outRows))
+                  floats(scores, rows * keys), {value, sk * value_dim, true}, 0,
+                  outRows))
       return MP_ERROR;
   }
   return MP_OK;
@@ -263,21 +286,22 @@ mp_status mp_attention_grad_f32(
                     {"grad", grad, batch * sq * value_dim},
                     {"dq", dq, batch * sq * head_dim},
                     {"dk", dk, keyMatrices * sk * head_dim},
-                    {"dv", dv, keyMatrices * sk * value_dim},
-                    {"scratch", scratch, 2 * s.scoreFloats()}}))
+                    {"dv", dv, keyMatrices * sk * value_dim}}))
     return MP_ERROR;
-  Workspace workspace;
-  if (getScoresAndWorkspace(ctx, call, scratch, scratch_bytes,
-                            2 * s.scoreFloats(), workspace))
+  CallScratch callScratch(ctx, call, scratch, scratch_bytes);
+  if (callScratch.status)
     return MP_ERROR;
   TensorIn query{q_type, q}, key{k_type, k}, value{v_type, v},
       output{out_type, out};
   Backend &backend = *ctx->backend;
-  // The on-chip kernels' float per row fits where the chunks' scores would.
-  if (batch * sq > 0 && sk > 0 && sq <= 2 * std::min(chunk, sq) * sk &&
-      backend.hasOnChipAttention(precision, s))
-    return backend.onChipAttentionGrad(precision, s, scale, query, key, value,
-                                       output, lse, grad, dq, dk, dv, scratch);
+  Workspace workspace;
+  if (batch * sq > 0 && sk > 0 && backend.hasOnChipAttention(precision, s)) {
+    float *rowDots = callScratch.take(call, batch * sq, workspace);
+    return rowDots ? backend.onChipAttentionGrad(precision, s, scale, query,
+                                                 key, value, output, lse, grad,
+                                                 dq, dk, dv, rowDots)
+                   : MP_ERROR;
+  }
   // The chunks (and a group's query matrices) add into dk and dv.
   if (keyMatrices * sk > 0 &&
       (backend.fill(keyMatrices * sk * head_dim, 0, dk) ||
@@ -285,7 +309,10 @@ mp_status mp_attention_grad_f32(
     return MP_ERROR;
   if (batch * sq == 0)
     return MP_OK;
-  float *p = scratch, *ds = scratch + s.scoreFloats();
+  float *p = callScratch.take(call, 2 * s.scoreFloats(), workspace);
+  if (!p && s.scoreFloats() > 0)
+    return MP_ERROR;
+  float *ds = p + s.scoreFloats();
   AttentionGemms gemms{backend, precision, s, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);

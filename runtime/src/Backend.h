@@ -272,16 +272,20 @@ public:
   /// never a bfloat16 x's or grad's buffer).
   virtual mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
                             const float *weight, TensorOut out) = 0;
+  /// The norms' gradients keep their statistics (and on the host widened
+  /// bfloat16 inputs) in `scratch`, in mp_norm_grad_scratch_bytes's order,
+  /// or where it is too small in the backend's own, counted.
   virtual mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps,
                                 TensorIn x, const float *weight, TensorIn grad,
-                                float *dx, float *dweight) = 0;
+                                float *dx, float *dweight,
+                                Workspace &scratch) = 0;
   virtual mp_status layerNorm(int64_t rows, int64_t dim, double eps,
                               const float *x, const float *weight,
                               const float *bias, float *out) = 0;
   virtual mp_status layerNormGrad(int64_t rows, int64_t dim, double eps,
                                   const float *x, const float *weight,
                                   const float *grad, float *dx, float *dweight,
-                                  float *dbias) = 0;
+                                  float *dbias, Workspace &scratch) = 0;
   /// With `lse`, also each row's log-sum-exp (-inf for a row with no
   /// entry left), row i of matrix b at lse[b · lseStride + i]. sk may be 0
   /// (then only lse is written).

@@ -482,7 +482,8 @@ mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
 mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                double eps, mp_dtype x_type, const void *x,
                                const float *weight, mp_dtype grad_type,
-                               const void *grad, float *dx, float *dweight) {
+                               const void *grad, float *dx, float *dweight,
+                               void *scratch, int64_t scratch_bytes) {
   const char *call = "mp_rms_norm_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x}, gradient{grad_type, grad};
@@ -496,11 +497,14 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                     {"weight", weight, dx ? dim : 0},
                     {"grad", grad, rows * dim}}))
     return MP_ERROR;
+  Workspace workspace;
+  if (getWorkspace(ctx, call, scratch, scratch_bytes, workspace))
+    return MP_ERROR;
   // With no rows, dweight is still written: zeros.
   if (dim == 0)
     return MP_OK;
   return ctx->backend->rmsNormGrad(rows, dim, eps, input, weight, gradient, dx,
-                                   dweight);
+                                   dweight, workspace);
 }
 
 mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
@@ -524,7 +528,8 @@ mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
 mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                  double eps, const float *x,
                                  const float *weight, const float *grad,
-                                 float *dx, float *dweight, float *dbias) {
+                                 float *dx, float *dweight, float *dbias,
+                                 void *scratch, int64_t scratch_bytes) {
   const char *call = "mp_layer_norm_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
@@ -537,10 +542,13 @@ mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                     {"weight", weight, dx ? dim : 0},
                     {"grad", grad, rows * dim}}))
     return MP_ERROR;
+  Workspace workspace;
+  if (getWorkspace(ctx, call, scratch, scratch_bytes, workspace))
+    return MP_ERROR;
   if (dim == 0)
     return MP_OK;
   return ctx->backend->layerNormGrad(rows, dim, eps, x, weight, grad, dx,
-                                     dweight, dbias);
+                                     dweight, dbias, workspace);
 }
 
 mp_status mp_softmax_f32(mp_context *ctx, int64_t batch, int64_t sq, int64_t sk,

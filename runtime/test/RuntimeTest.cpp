@@ -295,6 +295,17 @@ private:
   void *ptr;
 };
 
+/// The bytes `call` (a runtime call) allocates of its own beside its
+/// arguments: its peak above the live bytes before it, counted from the
+/// current peak.
+template <typename Call> size_t countOwnBytes(mp_context *ctx, Call call) {
+  PeakPad pad(ctx);
+  size_t live = mp_live_bytes(ctx);
+  CHECK_OK(ctx, call());
+  CHECK_OK(ctx, mp_context_status(ctx));
+  return mp_peak_bytes(ctx) - live;
+}
+
 /// Each collective along each dim of the rank-3 `global` that `g` divides.
 /// The float32 ones are given the staging mp_collective_scratch_bytes asks
 /// for and must allocate nothing of their own; the bfloat16 and the
@@ -2201,21 +2212,32 @@ void testBFloat16Storage(mp_context *ctx) {
   // dweight are the float32 call's on them widened, bit for bit, each mix.
   Buffer dx(ctx, n * sizeof(float)), dweight(ctx, 59 * sizeof(float));
   Buffer wantDx(ctx, n * sizeof(float)), wantDweight(ctx, 59 * sizeof(float));
-  CHECK_OK(ctx, mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5, MP_DTYPE_F32,
-                                     widened[0]->floats(), wide[2]->floats(),
-                                     MP_DTYPE_F32, widened[1]->floats(),
-                                     wantDx.floats(), wantDweight.floats()));
+  CHECK_OK(ctx, mp_rms_norm_grad_f32(
+                    ctx, 17, 59, 1e-5, MP_DTYPE_F32, widened[0]->floats(),
+                    wide[2]->floats(), MP_DTYPE_F32, widened[1]->floats(),
+                    wantDx.floats(), wantDweight.floats(), nullptr, 0));
   for (int mask = 1; mask < 4; ++mask) {
     auto tensor = [&](int index, int bit) {
       return mask & bit ? narrow[index]->as<void>()
                         : widened[index]->as<void>();
     };
-    CHECK_OK(ctx,
-             mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5,
-                                  mask & 1 ? MP_DTYPE_BF16 : MP_DTYPE_F32,
-                                  tensor(0, 1), wide[2]->floats(),
-                                  mask & 2 ? MP_DTYPE_BF16 : MP_DTYPE_F32,
-                                  tensor(1, 2), dx.floats(), dweight.floats()));
+    // In the scratch a compiled step plans (on the host with the
+    // widened inputs), nothing of its own.
+    mp_dtype xType = mask & 1 ? MP_DTYPE_BF16 : MP_DTYPE_F32,
+             gradType = mask & 2 ? MP_DTYPE_BF16 : MP_DTYPE_F32;
+    int64_t scratchBytes =
+        mp_norm_grad_scratch_bytes(backend, 17, 59, xType, gradType);
+    Buffer scratch(ctx, scratchBytes);
+    size_t ownBytes = countOwnBytes(ctx, [&] {
+      return mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5, xType, tensor(0, 1),
+                                  wide[2]->floats(), gradType, tensor(1, 2),
+                                  dx.floats(), dweight.floats(),
+                                  scratch.floats(), scratchBytes);
+    });
+    expect(ownBytes == 0,
+           "rms_norm_grad with dtype mask " + std::to_string(mask) +
+               " in mp_norm_grad_scratch_bytes: " + std::to_string(ownBytes) +
+               " bytes of its own");
     expect(dx.read<uint32_t>() == wantDx.read<uint32_t>() &&
                dweight.read<uint32_t>() == wantDweight.read<uint32_t>(),
            "rms_norm_grad with dtype mask " + std::to_string(mask) +
@@ -2288,7 +2310,7 @@ void testBFloat16Storage(mp_context *ctx) {
                return mp_rms_norm_grad_f32(
                    c, 17, 59, 1e-5, MP_DTYPE_F32, widened[0]->floats(),
                    wide[2]->floats(), MP_DTYPE_BF16, bf16,
-                   static_cast<float *>(bf16), nullptr);
+                   static_cast<float *>(bf16), nullptr, nullptr, 0);
              },
              "writes a dtype-0 output over a dtype-4 input"),
          "rms_norm_grad's dx over a bfloat16 grad is an error");
@@ -2365,23 +2387,35 @@ void testNorms(mp_context *ctx) {
       std::string what = std::string(centered ? "layer_norm" : "rms_norm") +
                          " of " + std::to_string(c.rows) + " x " +
                          std::to_string(c.dim);
+      // The gradient in the scratch a compiled step plans
+      // (mp_norm_grad_scratch_bytes) allocates nothing of its own.
+      int64_t scratchBytes = mp_norm_grad_scratch_bytes(
+          backend, c.rows, c.dim, MP_DTYPE_F32, MP_DTYPE_F32);
+      Buffer scratch(ctx, scratchBytes);
+      size_t ownBytes = 0;
       if (centered) {
         CHECK_OK(ctx, mp_layer_norm_f32(ctx, c.rows, c.dim, eps,
                                         xBuffer.floats(), wBuffer.floats(),
                                         bBuffer.floats(), out.floats()));
-        CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, c.rows, c.dim, eps,
-                                             xBuffer.floats(), wBuffer.floats(),
-                                             gBuffer.floats(), dx.floats(),
-                                             dw.floats(), db.floats()));
+        ownBytes = countOwnBytes(ctx, [&] {
+          return mp_layer_norm_grad_f32(
+              ctx, c.rows, c.dim, eps, xBuffer.floats(), wBuffer.floats(),
+              gBuffer.floats(), dx.floats(), dw.floats(), db.floats(),
+              scratch.floats(), scratchBytes);
+        });
       } else {
         CHECK_OK(ctx, mp_rms_norm_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
                                       xBuffer.floats(), wBuffer.floats(),
                                       MP_DTYPE_F32, out.floats()));
-        CHECK_OK(ctx, mp_rms_norm_grad_f32(
-                          ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
-                          xBuffer.floats(), wBuffer.floats(), MP_DTYPE_F32,
-                          gBuffer.floats(), dx.floats(), dw.floats()));
+        ownBytes = countOwnBytes(ctx, [&] {
+          return mp_rms_norm_grad_f32(
+              ctx, c.rows, c.dim, eps, MP_DTYPE_F32, xBuffer.floats(),
+              wBuffer.floats(), MP_DTYPE_F32, gBuffer.floats(), dx.floats(),
+              dw.floats(), scratch.floats(), scratchBytes);
+        });
       }
+      expect(ownBytes == 0, what + " gradient in mp_norm_grad_scratch_bytes: " +
+                                std::to_string(ownBytes) + " bytes of its own");
       expect(closeTo(out.read(),
                      referenceNorm(centered, c.rows, c.dim, eps, toDouble(x),
                                    toDouble(w), toDouble(b))),
@@ -2406,26 +2440,36 @@ void testNorms(mp_context *ctx) {
       Buffer dxAlone(ctx, count * sizeof(float)),
           dwAlone(ctx, std::vector<float>(c.dim, 77)),
           dbAlone(ctx, std::vector<float>(c.dim, 77));
+      // Given no scratch, they allocate their rows' statistics, counted.
       if (centered) {
-        CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, c.rows, c.dim, eps,
-                                             xBuffer.floats(), wBuffer.floats(),
-                                             gBuffer.floats(), dxAlone.floats(),
-                                             nullptr, nullptr));
+        ownBytes = countOwnBytes(ctx, [&] {
+          return mp_layer_norm_grad_f32(
+              ctx, c.rows, c.dim, eps, xBuffer.floats(), wBuffer.floats(),
+              gBuffer.floats(), dxAlone.floats(), nullptr, nullptr, nullptr, 0);
+        });
         CHECK_OK(ctx, mp_layer_norm_grad_f32(
                           ctx, c.rows, c.dim, eps, xBuffer.floats(), nullptr,
                           gBuffer.floats(), nullptr, dwAlone.floats(),
-                          dbAlone.floats()));
+                          dbAlone.floats(), nullptr, 0));
         expect(dbAlone.read() == db.read(), what + " dbias alone");
       } else {
-        CHECK_OK(ctx, mp_rms_norm_grad_f32(
-                          ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
-                          xBuffer.floats(), wBuffer.floats(), MP_DTYPE_F32,
-                          gBuffer.floats(), dxAlone.floats(), nullptr));
-        CHECK_OK(ctx, mp_rms_norm_grad_f32(
-                          ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
-                          xBuffer.floats(), nullptr, MP_DTYPE_F32,
-                          gBuffer.floats(), nullptr, dwAlone.floats()));
+        ownBytes = countOwnBytes(ctx, [&] {
+          return mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
+                                      xBuffer.floats(), wBuffer.floats(),
+                                      MP_DTYPE_F32, gBuffer.floats(),
+                                      dxAlone.floats(), nullptr, nullptr, 0);
+        });
+        CHECK_OK(ctx,
+                 mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
+                                      xBuffer.floats(), nullptr, MP_DTYPE_F32,
+                                      gBuffer.floats(), nullptr,
+                                      dwAlone.floats(), nullptr, 0));
       }
+      expect(ownBytes >= size_t(c.rows) * 2 * sizeof(double),
+             what +
+                 " gradient without scratch: its statistics of its own, "
+                 "counted (" +
+                 std::to_string(ownBytes) + " bytes)");
       expect(dxAlone.read() == dx.read(), what + " dx alone");
       expect(dwAlone.read() == dw.read(), what + " dweight alone");
     }
@@ -2433,13 +2477,14 @@ void testNorms(mp_context *ctx) {
   Buffer w(ctx, std::vector<float>{1, 2}), dw(ctx, std::vector<float>{7, 7}),
       db(ctx, std::vector<float>{7, 7});
   Buffer none(ctx, sizeof(float));
-  CHECK_OK(ctx, mp_rms_norm_grad_f32(
-                    ctx, 0, 2, eps, MP_DTYPE_F32, none.floats(), w.floats(),
-                    MP_DTYPE_F32, none.floats(), none.floats(), dw.floats()));
+  CHECK_OK(ctx,
+           mp_rms_norm_grad_f32(ctx, 0, 2, eps, MP_DTYPE_F32, none.floats(),
+                                w.floats(), MP_DTYPE_F32, none.floats(),
+                                none.floats(), dw.floats(), nullptr, 0));
   expect(dw.read() == std::vector<float>{0, 0}, "rms_norm of no rows: dweight");
   CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, 0, 2, eps, none.floats(),
                                        w.floats(), none.floats(), none.floats(),
-                                       dw.floats(), db.floats()));
+                                       dw.floats(), db.floats(), nullptr, 0));
   expect(dw.read() == std::vector<float>{0, 0} &&
              db.read() == std::vector<float>{0, 0},
          "layer_norm of no rows: dweight and dbias");
@@ -2508,6 +2553,25 @@ void testSoftmax(mp_context *ctx) {
                                       gBuffer.floats(), gBuffer.floats()));
     expect(closeTo(gBuffer.read(), dxWanted), what + " gradient in place");
   }
+}
+
+/// Whether this run's backend runs attention of these head dims as on-chip
+/// kernels (mp_runtime.h's MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM on an
+/// H100 or H200; the CUDA emulation has their shared memory), unless the
+/// environment asks for the composition.
+bool runsAttentionOnChip(mp_precision precision, int64_t headDim,
+                         int64_t valueDim) {
+  auto envIs = [](const char *name, const char *value) {
+    const char *set = std::getenv(name);
+    return set && std::strcmp(set, value) == 0;
+  };
+  return backend == MP_BACKEND_CUDA &&
+         (precision == MP_PRECISION_BF16 ||
+          (precision == MP_PRECISION_TF32 &&
+           !envIs("NVIDIA_TF32_OVERRIDE", "0"))) &&
+         std::max(headDim, valueDim) <=
+             MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM &&
+         !envIs("MP_CUDA_ATTENTION", "composed");
 }
 
 /// Attention in chunks of query rows (fp32 GEMMs) against a float64
@@ -2699,6 +2763,31 @@ void testAttention(mp_context *ctx) {
       if (backend == MP_BACKEND_HOST && precision == MP_PRECISION_BF16)
         expect(forwardOwn > 0 && gradientOwn > 0,
                what + ": without the workspace, its own, counted");
+      // Given the on-chip kernels' scratch (none forward, a float per row
+      // for the gradient), as a step planned for CUDA passes: on chip
+      // (CUDA in bf16 and tf32 up to MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM,
+      // on an H100's or H200's shared memory, which the emulation has)
+      // nothing of its own; composed, the scores of its own, counted. The
+      // same bits either way.
+      std::tie(forwardOwn, gradientOwn) =
+          attention(mp_attention_on_chip_scratch_bytes(0, c.batch, c.sq),
+                    mp_attention_on_chip_scratch_bytes(1, c.batch, c.sq));
+      same = true;
+      for (int i = 0; i < 5; ++i)
+        same &= outputs[i]->read<uint32_t>() == planned[i];
+      expect(same, what + ": the same bits given the on-chip scratch");
+      if (runsAttentionOnChip(precision, c.headDim, c.valueDim))
+        expect(forwardOwn == 0 && gradientOwn == 0,
+               what + ": on chip, nothing of its own (" +
+                   std::to_string(forwardOwn) + " and " +
+                   std::to_string(gradientOwn) + " bytes)");
+      else
+        expect(forwardOwn >= scoreBytes && gradientOwn >= 2 * scoreBytes,
+               what +
+                   ": composed on the on-chip scratch, the scores of its "
+                   "own, counted (" +
+                   std::to_string(forwardOwn) + " and " +
+                   std::to_string(gradientOwn) + " bytes)");
     }
   }
 
@@ -3154,20 +3243,22 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_rms_norm_f32" + onRank + "out overlaps x");
   expectError(
       [&](mp_context *c) {
-        return mp_layer_norm_grad_f32(c, 2, 2, -1, in, in, in, out, out, out);
+        return mp_layer_norm_grad_f32(c, 2, 2, -1, in, in, in, out, out, out,
+                                      nullptr, 0);
       },
       "mp_layer_norm_grad_f32" + onRank + "eps must be 0 or more, got -1");
   expectError(
       [&](mp_context *c) {
         return mp_rms_norm_grad_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in,
-                                    MP_DTYPE_F32, in, nullptr, nullptr);
+                                    MP_DTYPE_F32, in, nullptr, nullptr, nullptr,
+                                    0);
       },
       "mp_rms_norm_grad_f32" + onRank +
           "dx and dweight are both null: nothing to compute");
   expectError(
       [&](mp_context *c) {
         return mp_layer_norm_grad_f32(c, 2, 2, 1e-5, in, in, in, out, out,
-                                      nullptr);
+                                      nullptr, nullptr, 0);
       },
       "mp_layer_norm_grad_f32" + onRank +
           "dweight and dbias are computed together");
@@ -3208,7 +3299,8 @@ void testTransformerErrors(mp_context *ctx) {
                                      in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, in,
                                      in, out, out, out, nullptr, 32);
       },
-      "mp_attention_grad_f32" + onRank + "scratch is null");
+      "mp_attention_grad_f32" + onRank +
+          "a workspace of 32 bytes at (nil) is none it can use");
   expectError(
       [&](mp_context *c) {
         int axis = 0;
@@ -3218,15 +3310,6 @@ void testTransformerErrors(mp_context *ctx) {
       },
       "mp_all_gather" + onRank +
           "a workspace of 16 bytes at (nil) is none it can use");
-  expectError(
-      [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                2, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
-                                12);
-      },
-      "mp_attention_f32" + onRank +
-          "scratch of 12 bytes holds less than one chunk's scores, 16 bytes");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f, 1,

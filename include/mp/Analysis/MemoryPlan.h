@@ -52,6 +52,7 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace mp {
 
@@ -78,6 +79,27 @@ bool isGradientInUpdate(MatmulOp matmul);
 /// (Any) the larger of the two, so that the step runs on both without
 /// scratch of the runtime's own.
 enum class WorkspaceBackend { Any, Host, Cuda };
+
+/// Whether `op` is an mp.attention or mp.attention_grad whose head dims are
+/// at most `maxHeadDim`'s entry for its precision ("bf16", "tf32"): where a
+/// backend runs such calls as on-chip kernels, it runs this one so.
+bool fitsOnChipAttention(mlir::Operation *op,
+                         const llvm::StringMap<int64_t> &maxHeadDim);
+
+/// What a step is planned for: the backend whose runtime scratch it takes,
+/// and per precision the largest head dim at which that backend runs
+/// attention as on-chip kernels (CUDA's), which take a float per query row
+/// for the gradient instead of the chunks' scores and their GEMMs'
+/// workspace (mp_attention_on_chip_scratch_bytes). For Any, the larger of
+/// the host's and CUDA's.
+struct PlanTarget {
+  WorkspaceBackend backend = WorkspaceBackend::Any;
+  llvm::StringMap<int64_t> onChipAttentionMaxHeadDim;
+
+  /// `backend` as the runtime runs it: CUDA's on-chip attention as on an
+  /// H100 or H200 (MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM, bf16 and tf32).
+  static PlanTarget of(WorkspaceBackend backend);
+};
 
 /// Sets `backend` from "any", "host" or "cuda" (a pass's `backend` option);
 /// any other name is reported to `errorHandler`.
@@ -106,12 +128,13 @@ struct GemmCall {
 };
 
 /// The scratch the runtime takes for an mp.attention (or, with `gradient`,
-/// mp.attention_grad) of `geometry` on `backend`: its score chunks, then
-/// its GEMMs' workspace (mp_attention_scratch_bytes); none when the bytes
-/// overflow int64.
+/// mp.attention_grad) of `geometry` on `target`'s backend: its score
+/// chunks, then its GEMMs' workspace (mp_attention_scratch_bytes), or with
+/// `onChip` (fitsOnChipAttention) on CUDA the on-chip kernels' scratch;
+/// none when the bytes overflow int64.
 std::optional<int64_t>
 getAttentionScratchBytes(const AttentionGeometry &geometry, bool gradient,
-                         WorkspaceBackend backend);
+                         bool onChip, WorkspaceBackend backend);
 
 /// The scratch the runtime stages a collective's split dim in on `backend`
 /// (mp_collective_scratch_bytes: an mp_all_gather, mp_reduce_scatter or
@@ -119,6 +142,14 @@ getAttentionScratchBytes(const AttentionGeometry &geometry, bool gradient,
 /// the bytes overflow int64.
 std::optional<int64_t> getCollectiveScratchBytes(CollectiveOpInterface op,
                                                  WorkspaceBackend backend);
+
+/// The scratch a norm's gradient (mp.rms_norm_grad, mp.rms_norm_weight_grad,
+/// mp.layer_norm_grad, mp.layer_norm_weight_grad) keeps its rows'
+/// statistics and widened inputs in on `backend`
+/// (mp_norm_grad_scratch_bytes); 0 for other ops; none when the bytes
+/// overflow int64.
+std::optional<int64_t> getNormGradScratchBytes(mlir::Operation *op,
+                                               WorkspaceBackend backend);
 
 struct MemoryPlan {
   /// Buffers start at multiples of this many bytes.
@@ -216,12 +247,12 @@ struct MemoryPlan {
   /// operand's buffer, a wait's result) copies nothing.
   Storage getStorage(mlir::Value value) const;
 
-  /// Plans `func` (one block; the types are the per-rank ones), its GEMMs'
-  /// workspaces for `backend`. Fails, with an error on `func`, when the
-  /// plan's bytes do not fit int64.
-  static llvm::FailureOr<MemoryPlan>
-  build(mlir::FunctionOpInterface func,
-        WorkspaceBackend backend = WorkspaceBackend::Any);
+  /// Plans `func` (one block; the types are the per-rank ones), the
+  /// runtime's scratch (GEMM workspaces, attention's, collectives' staging)
+  /// for `target`. Fails, with an error on `func`, when the plan's bytes do
+  /// not fit int64.
+  static llvm::FailureOr<MemoryPlan> build(mlir::FunctionOpInterface func,
+                                           const PlanTarget &target = {});
 };
 
 } // namespace mp

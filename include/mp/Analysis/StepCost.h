@@ -86,12 +86,16 @@ struct MachineModel {
   /// inside MPI calls).
   bool asyncOverlap = true;
   BFloat16GemmOperands bf16GemmOperands = BFloat16GemmOperands::Native;
-  /// The backend whose GEMM workspaces a step is planned with here: the
-  /// host's where bf16 GEMMs run on float32 copies, else CUDA's.
-  WorkspaceBackend getWorkspaceBackend() const {
-    return bf16GemmOperands == BFloat16GemmOperands::Float32Copies
-               ? WorkspaceBackend::Host
-               : WorkspaceBackend::Cuda;
+  /// What a step's memory is planned for here: the host's runtime scratch
+  /// where bf16 GEMMs run on float32 copies, else CUDA's, attention on chip
+  /// as onChipAttentionMaxHeadDim says.
+  PlanTarget getPlanTarget() const {
+    PlanTarget target;
+    target.backend = bf16GemmOperands == BFloat16GemmOperands::Float32Copies
+                         ? WorkspaceBackend::Host
+                         : WorkspaceBackend::Cuda;
+    target.onChipAttentionMaxHeadDim = onChipAttentionMaxHeadDim;
+    return target;
   }
   StridedCollectives stridedCollectives = StridedCollectives::RowCalls;
   /// The most rows StridedCollectives::RowCalls runs as calls (the CUDA

@@ -254,8 +254,11 @@ def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
     sized by `mp_gemm_workspace_bytes` for `backend`: `host`, `cuda`, or
     `any` (the default: the larger of the two, so the object runs on
     either without scratch of the runtime's own). So do fused attention's
-    GEMMs, after its score chunks (`mp_attention_scratch_bytes`), and a
-    collective that stages a dim that rows precede
+    GEMMs, after its score chunks (`mp_attention_scratch_bytes`; on `cuda`
+    in bf16 and tf32 up to `MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM`, the
+    on-chip kernels' `mp_attention_on_chip_scratch_bytes` instead), the
+    norm gradients' per-row statistics (`mp_norm_grad_scratch_bytes`), and
+    a collective that stages a dim that rows precede
     (`mp_collective_scratch_bytes`, until its wait).
 
     Only static f32 tensors (and i64 class targets) lower; other element

@@ -1111,8 +1111,13 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     the asynchronous groups' own buffers summed (each pooled while its call
     is in flight); so are the score chunks of `mp.attention` and its
     gradient (`--mp-fuse-attention`), with the workspace of their GEMMs
-    (`mp_attention_scratch_bytes`): `attention_scratch_bytes`, the largest
-    op's (each pooled while its op runs); and the staging of a collective
+    (`mp_attention_scratch_bytes`), or where the backend runs them as
+    on-chip kernels (CUDA in bf16 and tf32 up to head dim 128) the
+    gradient's float per query row: `attention_scratch_bytes`, the largest
+    op's (each pooled while its op runs); the norm gradients' per-row
+    statistics and (host) widened bfloat16 inputs
+    (`mp_norm_grad_scratch_bytes`): `norm_grad_scratch_bytes`, the largest;
+    and the staging of a collective
     along a dim that rows precede (`mp_collective_scratch_bytes`, pooled
     until its wait): `collective_staging_bytes`, the largest. What holds the peak:
     `peak_live`, the buffers live at a program position where the arena is

@@ -264,7 +264,8 @@ LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols,
       mesh = lookupMesh(func, sharding.getMesh());
       break;
     }
-  FailureOr<MemoryPlan> maybePlan = MemoryPlan::build(func, backend);
+  FailureOr<MemoryPlan> maybePlan =
+      MemoryPlan::build(func, PlanTarget::of(backend));
   if (failed(maybePlan))
     return failure();
   MemoryPlan &plan = *maybePlan;

@@ -194,9 +194,9 @@ float accumulateInto(Value result, Value accumulator,
 }
 
 /// The op's planned scratch (MemoryPlan::opScratch: a GEMM's workspace,
-/// attention's score chunks and GEMM workspace, a collective's staging) and
-/// its bytes: a null
-/// pointer and 0 when it takes none.
+/// attention's score chunks and GEMM workspace, a norm gradient's
+/// statistics, a collective's staging) and its bytes: a null pointer and 0
+/// when it takes none.
 std::array<Value, 2> getWorkspace(Operation *op, RuntimeCallBuilder &calls) {
   auto scratch = calls.getPlan().opScratch.find(op);
   if (scratch == calls.getPlan().opScratch.end())
@@ -491,12 +491,13 @@ struct RmsNormGradLowering : RuntimePattern<RmsNormGradOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(RmsNormGradOp op) const override {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
+    auto [scratch, scratchBytes] = getWorkspace(op, calls);
     calls.call("mp_rms_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()),
                 calls.floatDtype(op.getInput()), in(op, 0), in(op, 1),
                 calls.floatDtype(op.getGrad()), in(op, 2), out(op),
-                calls.nullPointer()});
+                calls.nullPointer(), scratch, scratchBytes});
     return success();
   }
 };
@@ -505,12 +506,13 @@ struct RmsNormWeightGradLowering : RuntimePattern<RmsNormWeightGradOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(RmsNormWeightGradOp op) const override {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
+    auto [scratch, scratchBytes] = getWorkspace(op, calls);
     calls.call("mp_rms_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()),
                 calls.floatDtype(op.getInput()), in(op, 0), calls.nullPointer(),
                 calls.floatDtype(op.getGrad()), in(op, 1), calls.nullPointer(),
-                out(op)});
+                out(op), scratch, scratchBytes});
     return success();
   }
 };
@@ -532,10 +534,12 @@ struct LayerNormGradLowering : RuntimePattern<LayerNormGradOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(LayerNormGradOp op) const override {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
+    auto [scratch, scratchBytes] = getWorkspace(op, calls);
     calls.call("mp_layer_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()), in(op, 0), in(op, 1),
-                in(op, 2), out(op), calls.nullPointer(), calls.nullPointer()});
+                in(op, 2), out(op), calls.nullPointer(), calls.nullPointer(),
+                scratch, scratchBytes});
     return success();
   }
 };
@@ -544,11 +548,12 @@ struct LayerNormWeightGradLowering : RuntimePattern<LayerNormWeightGradOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(LayerNormWeightGradOp op) const override {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
+    auto [scratch, scratchBytes] = getWorkspace(op, calls);
     calls.call("mp_layer_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()), in(op, 0),
                 calls.nullPointer(), in(op, 1), calls.nullPointer(), out(op, 0),
-                out(op, 1)});
+                out(op, 1), scratch, scratchBytes});
     return success();
   }
 };

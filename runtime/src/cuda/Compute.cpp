@@ -339,30 +339,34 @@ mp_status CudaBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
 mp_status CudaBackend::normGrad(const char *call, bool centered, int64_t rows,
                                 int64_t dim, double eps, TensorIn x,
                                 const float *weight, TensorIn grad, float *dx,
-                                float *dweight, float *dbias) {
-  // Each row's mean and rstd, in double.
+                                float *dweight, float *dbias,
+                                Workspace &scratch) {
+  // Each row's mean and rstd, in double (mp_norm_grad_scratch_bytes).
   int64_t bytes;
   if (__builtin_mul_overflow(std::max<int64_t>(1, rows), 2 * sizeof(double),
                              &bytes))
     return fail(ctx, call, "the statistics of %lld rows overflow int64 bytes",
                 static_cast<long long>(rows));
-  auto *stats = static_cast<double *>(allocateScratch(bytes, computeStream));
+  bool own = false;
+  auto *stats =
+      static_cast<double *>(takeScratch(scratch, bytes, computeStream, own));
   if (!stats)
     return MP_ERROR;
   mp_status launched =
       checkLaunch(call, cuda::launchNormGrad(computeStream, centered, rows, dim,
                                              eps, x, weight, grad, dx, dweight,
                                              dbias, stats, partials));
-  if (freeScratch(stats, computeStream))
+  if (own && freeScratch(stats, computeStream))
     return MP_ERROR;
   return launched;
 }
 
 mp_status CudaBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
                                    TensorIn x, const float *weight,
-                                   TensorIn grad, float *dx, float *dweight) {
+                                   TensorIn grad, float *dx, float *dweight,
+                                   Workspace &scratch) {
   return normGrad("mp_rms_norm_grad_f32", false, rows, dim, eps, x, weight,
-                  grad, dx, dweight, nullptr);
+                  grad, dx, dweight, nullptr, scratch);
 }
 
 mp_status CudaBackend::layerNorm(int64_t rows, int64_t dim, double eps,
@@ -376,10 +380,11 @@ mp_status CudaBackend::layerNorm(int64_t rows, int64_t dim, double eps,
 mp_status CudaBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
                                      const float *x, const float *weight,
                                      const float *grad, float *dx,
-                                     float *dweight, float *dbias) {
+                                     float *dweight, float *dbias,
+                                     Workspace &scratch) {
   return normGrad("mp_layer_norm_grad_f32", true, rows, dim, eps,
                   TensorIn{MP_DTYPE_F32, x}, weight,
-                  TensorIn{MP_DTYPE_F32, grad}, dx, dweight, dbias);
+                  TensorIn{MP_DTYPE_F32, grad}, dx, dweight, dbias, scratch);
 }
 
 mp_status CudaBackend::softmax(int64_t batch, int64_t sq, int64_t sk,

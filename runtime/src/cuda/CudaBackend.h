@@ -154,13 +154,14 @@ public:
                     const float *weight, TensorOut out) override;
   mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
                         const float *weight, TensorIn grad, float *dx,
-                        float *dweight) override;
+                        float *dweight, Workspace &scratch) override;
   mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
                       const float *weight, const float *bias,
                       float *out) override;
   mp_status layerNormGrad(int64_t rows, int64_t dim, double eps, const float *x,
                           const float *weight, const float *grad, float *dx,
-                          float *dweight, float *dbias) override;
+                          float *dweight, float *dbias,
+                          Workspace &scratch) override;
   mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
                     const float *x, float *out, float *lse,
                     int64_t lseStride) override;
@@ -199,11 +200,12 @@ public:
                         const float *grad, float *out) override;
 
 private:
-  /// Both norms' gradients: per-row statistics in scratch memory of the
-  /// compute stream around cuda::launchNormGrad.
+  /// Both norms' gradients: per-row statistics in `scratch` (or scratch of
+  /// the compute stream's own) around cuda::launchNormGrad.
   mp_status normGrad(const char *call, bool centered, int64_t rows, int64_t dim,
                      double eps, TensorIn x, const float *weight, TensorIn grad,
-                     float *dx, float *dweight, float *dbias);
+                     float *dx, float *dweight, float *dbias,
+                     Workspace &scratch);
   /// What start() does before the transport: everything a rank can fail
   /// at alone. Rank 0 also creates NCCL's id when `nccl`.
   mp_status startLocally(bool nccl, ncclUniqueId &id, cudaUUID_t &uuid);

@@ -103,13 +103,14 @@ public:
                     const float *weight, TensorOut out) override;
   mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
                         const float *weight, TensorIn grad, float *dx,
-                        float *dweight) override;
+                        float *dweight, Workspace &scratch) override;
   mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
                       const float *weight, const float *bias,
                       float *out) override;
   mp_status layerNormGrad(int64_t rows, int64_t dim, double eps, const float *x,
                           const float *weight, const float *grad, float *dx,
-                          float *dweight, float *dbias) override;
+                          float *dweight, float *dbias,
+                          Workspace &scratch) override;
   mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
                     const float *x, float *out, float *lse,
                     int64_t lseStride) override;
@@ -169,8 +170,9 @@ private:
                                float *out) const;
 
   /// A tensor of `count` elements as float32: itself, or a bfloat16 one
-  /// widened (exactly) into `scratch` (the norms' bfloat16 inputs).
-  const float *widened(TensorIn x, int64_t count, std::vector<float> &scratch);
+  /// widened (exactly) into the next piece of `scratch` (the norm
+  /// gradients' bfloat16 inputs).
+  const float *widened(TensorIn x, int64_t count, HostScratch &scratch);
 
   MpiCollectives collectives;
   /// Block sizes of the live allocations, and freed blocks kept for reuse:

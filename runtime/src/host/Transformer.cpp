@@ -57,45 +57,54 @@ mp_status checkIds(mp_context *ctx, const char *call, const char *format,
 } // namespace
 
 const float *HostBackend::widened(TensorIn x, int64_t count,
-                                  std::vector<float> &scratch) {
+                                  HostScratch &scratch) {
   if (x.type != MP_DTYPE_BF16)
     return static_cast<const float *>(x.data);
-  scratch.resize(count);
-  convert(MP_DTYPE_BF16, MP_DTYPE_F32, count, x.data, scratch.data());
-  return scratch.data();
+  float *wide = scratch.floats(count);
+  convert(MP_DTYPE_BF16, MP_DTYPE_F32, count, x.data, wide);
+  return wide;
 }
 
 mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
                                TensorIn input, const float *weight,
                                TensorOut output) {
-  std::vector<float> widenedX, unrounded;
-  const float *x = widened(input, rows * dim, widenedX);
-  float *out = static_cast<float *>(output.data);
-  if (output.type == MP_DTYPE_BF16) {
-    unrounded.resize(rows * dim);
-    out = unrounded.data();
-  }
+  // A bfloat16 row is widened, and a bfloat16 output row rounded, through a
+  // row of floats per thread, not a float32 copy of the tensor.
+  bool widen = input.type == MP_DTYPE_BF16,
+       round = output.type == MP_DTYPE_BF16;
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
+    std::vector<float> inRow(widen ? dim : 0), outRow(round ? dim : 0);
     for (int64_t r = begin; r < end; ++r) {
-      const float *row = x + r * dim;
+      const float *row = static_cast<const float *>(input.data) + r * dim;
+      if (widen) {
+        for (int64_t j = 0; j < dim; ++j)
+          inRow[j] = load1(input, r * dim + j);
+        row = inRow.data();
+      }
+      float *out =
+          round ? outRow.data() : static_cast<float *>(output.data) + r * dim;
       double rstd = getInverseRoot(sumOfSquares(row, dim) / double(dim), eps);
       for (int64_t j = 0; j < dim; ++j)
-        out[r * dim + j] = float(double(row[j]) * rstd * double(weight[j]));
+        out[j] = float(double(row[j]) * rstd * double(weight[j]));
+      if (round)
+        for (int64_t j = 0; j < dim; ++j)
+          store1(output, r * dim + j, out[j]);
     }
   });
-  if (output.type == MP_DTYPE_BF16)
-    return convert(MP_DTYPE_F32, MP_DTYPE_BF16, rows * dim, out, output.data);
   return MP_OK;
 }
 
 mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
                                    TensorIn input, const float *weight,
-                                   TensorIn gradient, float *dx,
-                                   float *dweight) {
-  std::vector<float> widenedX, widenedGrad;
-  const float *x = widened(input, rows * dim, widenedX);
-  const float *grad = widened(gradient, rows * dim, widenedGrad);
-  std::vector<double> rstd(rows);
+                                   TensorIn gradient, float *dx, float *dweight,
+                                   Workspace &scratch) {
+  // mp_norm_grad_scratch_bytes's pieces: the rows' statistics (rstd only
+  // here), then x and grad widened where they are bfloat16.
+  HostScratch memory(ctx, scratch);
+  double *rstd = reinterpret_cast<double *>(
+      memory.take(std::max<int64_t>(rows, 1) * 2 * int64_t(sizeof(double))));
+  const float *x = widened(input, rows * dim, memory);
+  const float *grad = widened(gradient, rows * dim, memory);
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
       rstd[r] =
@@ -152,8 +161,13 @@ mp_status HostBackend::layerNorm(int64_t rows, int64_t dim, double eps,
 mp_status HostBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
                                      const float *x, const float *weight,
                                      const float *grad, float *dx,
-                                     float *dweight, float *dbias) {
-  std::vector<double> mean(rows), rstd(rows);
+                                     float *dweight, float *dbias,
+                                     Workspace &scratch) {
+  // Each row's mean and rstd (mp_norm_grad_scratch_bytes).
+  HostScratch memory(ctx, scratch);
+  double *mean = reinterpret_cast<double *>(
+      memory.take(std::max<int64_t>(rows, 1) * 2 * int64_t(sizeof(double))));
+  double *rstd = mean + rows;
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float *row = x + r * dim;

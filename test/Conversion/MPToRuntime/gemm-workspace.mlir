@@ -98,19 +98,51 @@ func.func @mixed_dtypes(%a: tensor<8x64xf32> {mp.input = "a"}, %b: tensor<64x128
 // bf16 the largest GEMM's float32 copies are the first chunk's q · kᵀ, one
 // call per query matrix of a group: q's 2 matrices 48 floats apart, 4 x 8
 // each (128 floats), k's 2 matrices 48 apart, its 4 visible keys (80
-// floats), 832 bytes; CUDA rounds float32 operands inside cuBLAS.
+// floats), 832 bytes. CUDA runs it on chip (bf16, head dim 8 <=
+// MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM; ABI 16): no scratch, a null
+// pointer and 0 bytes; `any` plans the host's.
 // CHECK-LABEL: func.func @bf16_attention
 // HOST-SAME: arena 2112
-// CUDA-SAME: arena 1280
+// CUDA-SAME: arena 896
 // ANY-SAME: arena 2112
 // HOST: %[[SCRATCH:[0-9]+]] = llvm.getelementptr %{{.+}}[%c896_i64]
 // HOST: call @mp_attention_f32({{.+}}, %[[SCRATCH]], %c1216_i64)
-// CUDA: call @mp_attention_f32({{.+}}, %c384_i64)
+// CUDA: %[[NULL:[0-9]+]] = llvm.mlir.zero : !llvm.ptr
+// CUDA: call @mp_attention_f32({{.+}}, %[[NULL]], %c0_i64)
 // ANY: call @mp_attention_f32({{.+}}, %c1216_i64)
 // REPORT: "function": "bf16_attention"
-// REPORT: "attention_scratch_bytes": 384
+// REPORT-NOT: "attention_scratch_bytes"
+// REPORT: "peak_live"
 func.func @bf16_attention(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tensor<2x6x8xf32> {mp.input = "k"}, %v: tensor<2x6x8xf32> {mp.input = "v"}) -> tensor<4x6x8xf32> {
   %o, %lse = mp.attention %q, %k, %v scale 0.5 causal chunk_bytes 400 precision <bf16> : (tensor<4x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<4x6x8xf32>, tensor<4x6xf32>)
+  return %o : tensor<4x6x8xf32>
+}
+
+// -----
+
+// On chip the gradient keeps a float per query row (4 x 6: 96 bytes, 128
+// planned) instead of the chunks' two score buffers (4 rows of 6 keys, 768
+// bytes) and their GEMMs' workspace.
+// CHECK-LABEL: func.func @bf16_attention_grad
+// CUDA: call @mp_attention_grad_f32({{.+}}, %c128_i64)
+// HOST: call @mp_attention_grad_f32({{.+}}, %c1600_i64)
+// REPORT: "function": "bf16_attention_grad"
+// REPORT: "attention_scratch_bytes": 128
+func.func @bf16_attention_grad(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tensor<2x6x8xf32> {mp.input = "k"}, %v: tensor<2x6x8xf32> {mp.input = "v"}, %o: tensor<4x6x8xf32> {mp.input = "o"}, %lse: tensor<4x6xf32> {mp.input = "lse"}, %g: tensor<4x6x8xf32> {mp.input = "g"}) -> tensor<4x6x8xf32> {
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 0.5 causal chunk_bytes 800 precision <bf16> : (tensor<4x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<4x6x8xf32>, tensor<4x6xf32>, tensor<4x6x8xf32>) -> (tensor<4x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+  return %dq : tensor<4x6x8xf32>
+}
+
+// -----
+
+// In fp32 (no on-chip kernel: it is the strict mode) CUDA composes chunks
+// too: the scores of all 6 rows, 4 x 6 x 6 floats.
+// CHECK-LABEL: func.func @fp32_attention
+// CUDA: call @mp_attention_f32({{.+}}, %c576_i64)
+// REPORT: "function": "fp32_attention"
+// REPORT: "attention_scratch_bytes": 576
+func.func @fp32_attention(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tensor<2x6x8xf32> {mp.input = "k"}, %v: tensor<2x6x8xf32> {mp.input = "v"}) -> tensor<4x6x8xf32> {
+  %o, %lse = mp.attention %q, %k, %v scale 0.5 precision <fp32> : (tensor<4x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<4x6x8xf32>, tensor<4x6xf32>)
   return %o : tensor<4x6x8xf32>
 }
 
@@ -119,7 +151,8 @@ func.func @bf16_attention(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tensor<2x6
 // The gradient's dk += dsᵀ · q and dv += pᵀ · grad are NT GEMMs; at 512
 // keys, rows and head dims in tf32 they are FLOP-bound (64 FLOPs per
 // byte), and CUDA writes ds and p out transposed first (1 MiB) after the
-// two score buffers (2 MiB); the host takes the scores only.
+// two score buffers (2 MiB); the host takes the scores only. (Head dim
+// 512 is past the on-chip kernels' 128.)
 // CHECK-LABEL: func.func @nt_attention_grad
 // HOST-SAME: arena 5242880
 // CUDA-SAME: arena 6291456

@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 15\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 16\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -269,7 +269,9 @@ func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> 
 // bfloat16 (its c_type); transposes widen and round as they copy. The
 // GEMM's workspace, for either backend: the host's float32 copies of A, B
 // and C (256 + 2048 + 512 bytes) are more than CUDA's bf16 A and B (128 +
-// 1024).
+// 1024). The RMSNorm gradients' scratch (ABI 16): the rows' statistics (4
+// x 16 bytes), then the host's float32 copies of the bfloat16 inputs (512
+// bytes each).
 // CHECK-LABEL: func.func @bf16_storage
 // CHECK: %[[WS:[0-9]+]] = llvm.getelementptr %{{.+}}[%c{{[0-9]+}}_i64]
 // CHECK: call @mp_gemm_f32(%{{.+}}, %c2_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c32_i64, %c16_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c4_i32, %[[G:[0-9]+]], %[[WS]], %c2816_i64)
@@ -277,8 +279,8 @@ func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> 
 // CHECK: call @mp_swiglu_grad_f32(%{{.+}}, %c128_i64, %c0_i32, %{{.+}}, %c4_i32, %[[G]], %c4_i32, %[[S]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}})
 // CHECK: call @mp_rms_norm_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N:[0-9]+]])
 // CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[N]], %c0_i32, %{{.+}}, %{{.+}})
-// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}})
-// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c0_i32, %{{.+}}, %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}})
+// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}}, %{{.+}}, %c1088_i64)
+// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c0_i32, %{{.+}}, %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}}, %{{.+}}, %c576_i64)
 // CHECK: call @mp_transpose_f32(%{{.+}}, %c2_i32, %{{.+}}, %{{.+}}, %c4_i32, %[[G]], %c0_i32, %{{.+}})
 // CHECK: call @mp_transpose_f32(%{{.+}}, %c2_i32, %{{.+}}, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[T:[0-9]+]])
 // CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[T]], %c0_i32, %{{.+}}, %{{.+}})
