@@ -8,6 +8,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/CheckedArithmetic.h"
 
 #include <functional>
@@ -442,17 +443,16 @@ std::optional<int64_t> getCollectiveScratchBytes(CollectiveOpInterface op,
 
 std::optional<int64_t> getNormGradScratchBytes(Operation *op,
                                                WorkspaceBackend backend) {
-  Value input, grad;
-  if (auto norm = dyn_cast<RmsNormGradOp>(op))
-    std::tie(input, grad) = std::pair(norm.getInput(), norm.getGrad());
-  else if (auto norm = dyn_cast<RmsNormWeightGradOp>(op))
-    std::tie(input, grad) = std::pair(norm.getInput(), norm.getGrad());
-  else if (auto norm = dyn_cast<LayerNormGradOp>(op))
-    std::tie(input, grad) = std::pair(norm.getInput(), norm.getGrad());
-  else if (auto norm = dyn_cast<LayerNormWeightGradOp>(op))
-    std::tie(input, grad) = std::pair(norm.getInput(), norm.getGrad());
-  else
+  auto operands =
+      llvm::TypeSwitch<Operation *, std::optional<std::pair<Value, Value>>>(op)
+          .Case<RmsNormGradOp, RmsNormWeightGradOp, LayerNormGradOp,
+                LayerNormWeightGradOp>([](auto norm) {
+            return std::pair(norm.getInput(), norm.getGrad());
+          })
+          .Default(std::nullopt);
+  if (!operands)
     return 0;
+  auto [input, grad] = *operands;
   // Rows of `dim` elements (with none, the call reads no row).
   auto type = cast<RankedTensorType>(input.getType());
   int64_t dim = type.getShape().back();
