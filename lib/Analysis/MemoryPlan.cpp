@@ -386,10 +386,12 @@ bool fitsOnChipAttention(Operation *op,
 PlanTarget PlanTarget::of(WorkspaceBackend backend) {
   PlanTarget target;
   target.backend = backend;
-  if (backend != WorkspaceBackend::Host)
-    for (Precision precision : {Precision::bf16, Precision::tf32})
-      target.onChipAttentionMaxHeadDim[stringifyPrecision(precision)] =
-          MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM;
+  if (backend != WorkspaceBackend::Host) {
+    target.onChipAttentionMaxHeadDim[stringifyPrecision(Precision::bf16)] =
+        MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_BF16;
+    target.onChipAttentionMaxHeadDim[stringifyPrecision(Precision::tf32)] =
+        MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_TF32;
+  }
   return target;
 }
 

@@ -883,13 +883,19 @@ static inline int64_t mp_attention_scratch_bytes(
   return total;
 }
 /* The largest head dim and value dim at which the CUDA backend runs
- * mp_attention_f32 and its gradient in MP_PRECISION_BF16 and
- * MP_PRECISION_TF32 as on-chip kernels on a GPU whose blocks may take 227
- * KB of shared memory (H100, H200): their tiles fit there (mp-runtime-test
- * checks it). Elsewhere, and under MP_CUDA_ATTENTION=composed or
- * NVIDIA_TF32_OVERRIDE=0 in tf32, the calls compose chunks, allocating the
- * scratch they were not given. (ABI 16.) */
-#define MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM 128
+ * mp_attention_f32 and its gradient as on-chip kernels on every GPU it is
+ * built for, in MP_PRECISION_BF16 and MP_PRECISION_TF32: their tiles fit
+ * an A100's 163 KB of shared memory per block (mp-flash-attention-emulation
+ * checks it); an H100's or H200's 227 KB hold tf32 up to 128 as well. A
+ * step planned for CUDA gives such calls the on-chip scratch
+ * (mp_attention_on_chip_scratch_bytes), larger ones the chunks'. Where the
+ * calls compose chunks after all (MP_CUDA_ATTENTION=composed,
+ * NVIDIA_TF32_OVERRIDE=0 in tf32) they allocate the scratch they were not
+ * given, counted. (ABI 16.) */
+#define MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_BF16 128
+#define MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_TF32 80
+/* The shared memory per block those limits are sized for (an A100's). */
+#define MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES (163 * 1024)
 
 /* The scratch bytes an on-chip kernel takes (mp_attention_f32 with
  * gradient 0, mp_attention_grad_f32 with gradient 1): none for the

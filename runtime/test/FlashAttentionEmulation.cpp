@@ -376,6 +376,39 @@ std::vector<Case> makeRandomCases(int count, unsigned seed) {
   return cases;
 }
 
+/// Whether the kernels' tiles for head dims up to mp_runtime.h's limit for
+/// T's precision fit MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES (an A100's
+/// shared memory per block) in every kernel, as a step planned for CUDA
+/// assumes, and the next whole tile's within the kernels' largest does not
+/// (the limit is the largest that fits).
+template <typename T> bool checkPlannedHeadDims() {
+  bool bf16 = std::is_same_v<T, emulation::Bf16>;
+  int64_t limit = bf16 ? MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_BF16
+                       : MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_TF32;
+  auto sharedBytes = [](int64_t headDim, int64_t valueDim) {
+    flash::FlashShape s(
+        AttentionShape{1, 1, 64, 64, headDim, valueDim, 64, true}, 1);
+    return std::max({flash::forwardSharedBytes<T>(s),
+                     flash::gradSharedBytes<T>(s, false),
+                     flash::gradSharedBytes<T>(s, true)});
+  };
+  size_t largest = 0;
+  for (int64_t d = 1; d <= limit; ++d)
+    for (int64_t dv = 1; dv <= limit; ++dv)
+      largest = std::max(largest, sharedBytes(d, dv));
+  int64_t next = limit + flash::kTile;
+  bool fits = largest <= MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES,
+       tight = next > flash::kMaxHeadDim ||
+               sharedBytes(next, next) > MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES;
+  std::printf("%s  %s head dims up to %lld: %zu bytes of shared memory at "
+              "most, %d available%s\n",
+              fits && tight ? "ok  " : "FAIL", bf16 ? "bf16" : "tf32",
+              static_cast<long long>(limit), largest,
+              MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES,
+              tight ? "" : " (a larger limit fits too)");
+  return fits && tight;
+}
+
 int main(int argc, char **argv) {
   bool small = argc == 2 && std::string(argv[1]) == "--small";
   bool random = argc == 4 && std::string(argv[1]) == "--random";
@@ -394,7 +427,9 @@ int main(int argc, char **argv) {
       random ? makeRandomCases(std::atoi(argv[2]),
                                static_cast<unsigned>(std::atoll(argv[3])))
              : fixed;
-  int failures = 0, runs = 0;
+  int failures = !checkPlannedHeadDims<emulation::Bf16>() +
+                 !checkPlannedHeadDims<float>(),
+      runs = 2;
   for (const Case &c : cases) {
     if (small && (c.sq > 2 * flash::kRows || c.sk > 2 * flash::kKeys ||
                   c.headDim > 32 || c.valueDim > 32))

@@ -2556,8 +2556,8 @@ void testSoftmax(mp_context *ctx) {
 }
 
 /// Whether this run's backend runs attention of these head dims as on-chip
-/// kernels (mp_runtime.h's MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM on an
-/// H100 or H200; the CUDA emulation has their shared memory), unless the
+/// kernels (up to the kernels' largest, 128, in bf16 and tf32 on an H100's
+/// or H200's shared memory, which the CUDA emulation has), unless the
 /// environment asks for the composition.
 bool runsAttentionOnChip(mp_precision precision, int64_t headDim,
                          int64_t valueDim) {
@@ -2569,8 +2569,7 @@ bool runsAttentionOnChip(mp_precision precision, int64_t headDim,
          (precision == MP_PRECISION_BF16 ||
           (precision == MP_PRECISION_TF32 &&
            !envIs("NVIDIA_TF32_OVERRIDE", "0"))) &&
-         std::max(headDim, valueDim) <=
-             MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM &&
+         std::max(headDim, valueDim) <= 128 &&
          !envIs("MP_CUDA_ATTENTION", "composed");
 }
 
@@ -2765,8 +2764,8 @@ void testAttention(mp_context *ctx) {
                what + ": without the workspace, its own, counted");
       // Given the on-chip kernels' scratch (none forward, a float per row
       // for the gradient), as a step planned for CUDA passes: on chip
-      // (CUDA in bf16 and tf32 up to MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM,
-      // on an H100's or H200's shared memory, which the emulation has)
+      // (CUDA in bf16 and tf32 up to head dim 128 on an H100's or H200's
+      // shared memory, which the emulation has)
       // nothing of its own; composed, the scores of its own, counted. The
       // same bits either way.
       std::tie(forwardOwn, gradientOwn) =

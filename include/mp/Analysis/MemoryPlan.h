@@ -96,8 +96,9 @@ struct PlanTarget {
   WorkspaceBackend backend = WorkspaceBackend::Any;
   llvm::StringMap<int64_t> onChipAttentionMaxHeadDim;
 
-  /// `backend` as the runtime runs it: CUDA's on-chip attention as on an
-  /// H100 or H200 (MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM, bf16 and tf32).
+  /// `backend` as the runtime runs it: CUDA's on-chip attention where it
+  /// runs on every GPU the runtime is built for
+  /// (MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_BF16 and _TF32).
   static PlanTarget of(WorkspaceBackend backend);
 };
 

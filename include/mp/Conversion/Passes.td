@@ -255,7 +255,8 @@ def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
     `any` (the default: the larger of the two, so the object runs on
     either without scratch of the runtime's own). So do fused attention's
     GEMMs, after its score chunks (`mp_attention_scratch_bytes`; on `cuda`
-    in bf16 and tf32 up to `MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM`, the
+    in bf16 up to head dim 128 and tf32 up to 80, where they run on every
+    GPU the runtime is built for: `MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_*`, the
     on-chip kernels' `mp_attention_on_chip_scratch_bytes` instead), the
     norm gradients' per-row statistics (`mp_norm_grad_scratch_bytes`), and
     a collective that stages a dim that rows precede

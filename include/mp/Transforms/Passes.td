@@ -1112,7 +1112,7 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     is in flight); so are the score chunks of `mp.attention` and its
     gradient (`--mp-fuse-attention`), with the workspace of their GEMMs
     (`mp_attention_scratch_bytes`), or where the backend runs them as
-    on-chip kernels (CUDA in bf16 and tf32 up to head dim 128) the
+    on-chip kernels (CUDA in bf16 up to head dim 128, tf32 up to 80) the
     gradient's float per query row: `attention_scratch_bytes`, the largest
     op's (each pooled while its op runs); the norm gradients' per-row
     statistics and (host) widened bfloat16 inputs

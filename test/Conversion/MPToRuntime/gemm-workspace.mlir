@@ -99,7 +99,7 @@ func.func @mixed_dtypes(%a: tensor<8x64xf32> {mp.input = "a"}, %b: tensor<64x128
 // call per query matrix of a group: q's 2 matrices 48 floats apart, 4 x 8
 // each (128 floats), k's 2 matrices 48 apart, its 4 visible keys (80
 // floats), 832 bytes. CUDA runs it on chip (bf16, head dim 8 <=
-// MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM; ABI 16): no scratch, a null
+// MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_BF16; ABI 16): no scratch, a null
 // pointer and 0 bytes; `any` plans the host's.
 // CHECK-LABEL: func.func @bf16_attention
 // HOST-SAME: arena 2112
@@ -144,6 +144,22 @@ func.func @bf16_attention_grad(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tenso
 func.func @fp32_attention(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tensor<2x6x8xf32> {mp.input = "k"}, %v: tensor<2x6x8xf32> {mp.input = "v"}) -> tensor<4x6x8xf32> {
   %o, %lse = mp.attention %q, %k, %v scale 0.5 precision <fp32> : (tensor<4x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<4x6x8xf32>, tensor<4x6xf32>)
   return %o : tensor<4x6x8xf32>
+}
+
+// -----
+
+// In tf32 the plan takes the on-chip scratch up to head dim 80, the
+// largest whose tiles fit an A100's shared memory
+// (MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_TF32): at 80 none, at 96 the
+// scores of all 4 rows (2 x 4 x 4 floats, 128 bytes; an H100 runs it on
+// chip in part of them).
+// CHECK-LABEL: func.func @tf32_attention_head_dims
+// CUDA: call @mp_attention_f32({{.+}}, %c0_i64)
+// CUDA: call @mp_attention_f32({{.+}}, %c128_i64)
+func.func @tf32_attention_head_dims(%q80: tensor<2x4x80xf32> {mp.input = "q80"}, %q96: tensor<2x4x96xf32> {mp.input = "q96"}) -> (tensor<2x4x80xf32>, tensor<2x4x96xf32>) {
+  %o80, %l80 = mp.attention %q80, %q80, %q80 scale 0.5 precision <tf32> : (tensor<2x4x80xf32>, tensor<2x4x80xf32>, tensor<2x4x80xf32>) -> (tensor<2x4x80xf32>, tensor<2x4xf32>)
+  %o96, %l96 = mp.attention %q96, %q96, %q96 scale 0.5 precision <tf32> : (tensor<2x4x96xf32>, tensor<2x4x96xf32>, tensor<2x4x96xf32>) -> (tensor<2x4x96xf32>, tensor<2x4xf32>)
+  return %o80, %o96 : tensor<2x4x80xf32>, tensor<2x4x96xf32>
 }
 
 // -----
