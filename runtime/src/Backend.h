@@ -98,6 +98,13 @@ struct Workspace {
   }
 };
 
+/// The first piece of a norm gradient's scratch (mp_norm_grad_scratch_bytes,
+/// whose sum mp_rms_norm_grad_f32 and mp_layer_norm_grad_f32 have checked):
+/// a mean and an inverse root in double per row, for at least one row.
+inline int64_t getNormStatisticsBytes(int64_t rows) {
+  return (rows > 1 ? rows : 1) * 2 * int64_t(sizeof(double));
+}
+
 class Backend {
 public:
   explicit Backend(mp_context *ctx) : ctx(ctx) {}

@@ -57,6 +57,18 @@ mp_status checkNormGradOutputs(mp_context *ctx, const char *call,
   return fail(ctx, call, "dx and dweight are both null: nothing to compute");
 }
 
+/// The scratch a norm's gradient was given, once its own bytes (the
+/// larger, the host's: mp_norm_grad_scratch_bytes) are known to fit int64.
+mp_status getNormGradScratch(mp_context *ctx, const char *call, int64_t rows,
+                             int64_t dim, mp_dtype xType, mp_dtype gradType,
+                             void *scratch, int64_t scratchBytes,
+                             Workspace &workspace) {
+  if (mp_norm_grad_scratch_bytes(MP_BACKEND_HOST, rows, dim, xType, gradType) <
+      0)
+    return fail(ctx, call, "the scratch's bytes overflow int64");
+  return getWorkspace(ctx, call, scratch, scratchBytes, workspace);
+}
+
 /// Fails `call` on a negative or NaN epsilon.
 mp_status checkEps(mp_context *ctx, const char *call, double eps) {
   if (!(eps >= 0))
@@ -498,7 +510,8 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                     {"grad", grad, rows * dim}}))
     return MP_ERROR;
   Workspace workspace;
-  if (getWorkspace(ctx, call, scratch, scratch_bytes, workspace))
+  if (getNormGradScratch(ctx, call, rows, dim, x_type, grad_type, scratch,
+                         scratch_bytes, workspace))
     return MP_ERROR;
   // With no rows, dweight is still written: zeros.
   if (dim == 0)
@@ -543,7 +556,8 @@ mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                     {"grad", grad, rows * dim}}))
     return MP_ERROR;
   Workspace workspace;
-  if (getWorkspace(ctx, call, scratch, scratch_bytes, workspace))
+  if (getNormGradScratch(ctx, call, rows, dim, MP_DTYPE_F32, MP_DTYPE_F32,
+                         scratch, scratch_bytes, workspace))
     return MP_ERROR;
   if (dim == 0)
     return MP_OK;

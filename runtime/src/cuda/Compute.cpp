@@ -341,15 +341,10 @@ mp_status CudaBackend::normGrad(const char *call, bool centered, int64_t rows,
                                 const float *weight, TensorIn grad, float *dx,
                                 float *dweight, float *dbias,
                                 Workspace &scratch) {
-  // Each row's mean and rstd, in double (mp_norm_grad_scratch_bytes).
-  int64_t bytes;
-  if (__builtin_mul_overflow(std::max<int64_t>(1, rows), 2 * sizeof(double),
-                             &bytes))
-    return fail(ctx, call, "the statistics of %lld rows overflow int64 bytes",
-                static_cast<long long>(rows));
+  // Each row's mean and rstd, in double.
   bool own = false;
-  auto *stats =
-      static_cast<double *>(takeScratch(scratch, bytes, computeStream, own));
+  auto *stats = static_cast<double *>(
+      takeScratch(scratch, getNormStatisticsBytes(rows), computeStream, own));
   if (!stats)
     return MP_ERROR;
   mp_status launched =

@@ -101,8 +101,8 @@ mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
   // mp_norm_grad_scratch_bytes's pieces: the rows' statistics (rstd only
   // here), then x and grad widened where they are bfloat16.
   HostScratch memory(ctx, scratch);
-  double *rstd = reinterpret_cast<double *>(
-      memory.take(std::max<int64_t>(rows, 1) * 2 * int64_t(sizeof(double))));
+  double *rstd =
+      reinterpret_cast<double *>(memory.take(getNormStatisticsBytes(rows)));
   const float *x = widened(input, rows * dim, memory);
   const float *grad = widened(gradient, rows * dim, memory);
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
@@ -165,8 +165,8 @@ mp_status HostBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
                                      Workspace &scratch) {
   // Each row's mean and rstd (mp_norm_grad_scratch_bytes).
   HostScratch memory(ctx, scratch);
-  double *mean = reinterpret_cast<double *>(
-      memory.take(std::max<int64_t>(rows, 1) * 2 * int64_t(sizeof(double))));
+  double *mean =
+      reinterpret_cast<double *>(memory.take(getNormStatisticsBytes(rows)));
   double *rstd = mean + rows;
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
