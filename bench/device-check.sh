@@ -92,18 +92,30 @@ done
 "$bin/train-llama-fused" --backend cuda --cuda-graph --steps 4 --seed 5 > "$dev/llama-fused-graph.log" || echo "train-llama-fused --cuda-graph failed"
 "$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-fused-graph.log" "$dev/llama-fused-cuda.log"
 
+# Trains $bin/train-NAME for 4 steps on CUDA with attention on chip and
+# composed (MP_CUDA_ATTENTION) and on the host, and compares the losses of
+# both CUDA runs with the host's and each other within RTOL and ATOL:
+# $dev/NAME-{on-chip-cuda,composed-cuda,host}.log.
+train_attention_modes() { # NAME RTOL ATOL
+  for mode in on-chip composed; do
+    MP_CUDA_ATTENTION=$mode "$bin/train-$1" --backend cuda --steps 4 --seed 5 > "$dev/$1-$mode-cuda.log" || echo "train-$1 ($mode) failed"
+    cat "$dev/$1-$mode-cuda.log"
+  done
+  "$bin/train-$1" --backend host --steps 4 --seed 5 > "$dev/$1-host.log" || echo "train-$1 --backend host failed"
+  "$py" "$bin/tensors.py" losses --rtol "$2" --atol "$3" "$dev/$1-on-chip-cuda.log" "$dev/$1-composed-cuda.log"
+  "$py" "$bin/tensors.py" losses --rtol "$2" --atol "$3" "$dev/$1-on-chip-cuda.log" "$dev/$1-host.log"
+  "$py" "$bin/tensors.py" losses --rtol "$2" --atol "$3" "$dev/$1-composed-cuda.log" "$dev/$1-host.log"
+}
+
 section "Llama step, bf16, fused attention: the on-chip kernels against the composition (MP_CUDA_ATTENTION=composed) and the host backend"
-for mode in on-chip composed; do
-  MP_CUDA_ATTENTION=$mode "$bin/train-llama-fused-bf16" --backend cuda --steps 4 --seed 5 > "$dev/llama-bf16-$mode.log" || echo "train-llama-fused-bf16 ($mode) failed"
-  cat "$dev/llama-bf16-$mode.log"
-done
-"$bin/train-llama-fused-bf16" --backend host --steps 4 --seed 5 > "$dev/llama-bf16-host.log" || echo "train-llama-fused-bf16 --backend host failed"
 # bf16 roundings apart (the on-chip forward pass rounds unnormalized
 # probabilities); the host test bounds them at 6e-2 of the largest entry.
-"$py" "$bin/tensors.py" losses --rtol 2e-2 --atol 1e-2 "$dev/llama-bf16-on-chip.log" "$dev/llama-bf16-composed.log"
-"$py" "$bin/tensors.py" losses --rtol 2e-2 --atol 1e-2 "$dev/llama-bf16-on-chip.log" "$dev/llama-bf16-host.log"
+train_attention_modes llama-fused-bf16 2e-2 1e-2
 "$bin/train-llama-fused-bf16" --backend cuda --cuda-graph --steps 4 --seed 5 > "$dev/llama-bf16-graph.log" || echo "train-llama-fused-bf16 --cuda-graph failed"
-"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-bf16-graph.log" "$dev/llama-bf16-on-chip.log"
+"$py" "$bin/tensors.py" losses --rtol 1e-4 --atol 1e-5 "$dev/llama-bf16-graph.log" "$dev/llama-fused-bf16-on-chip-cuda.log"
+
+section "Llama step, tf32, head dim 128, fused attention planned for H100/H200 (--cuda-archs 90): the on-chip kernels against the composition and the host backend"
+train_attention_modes llama-tf32-h128 2e-3 1e-3
 
 section "CUDA graph (--cuda-graph): the compiled steps captured once and replayed, against eager launches (1 rank, nccl)"
 # The FFN: the same kernels and GEMMs on the same buffers, so bit for bit

@@ -8,7 +8,8 @@
 # (mpirun), printing each step's loss and each rank's peak memory.
 #
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
-#                      [--backend host|cuda] [--optimizer adamw|sgd] [--lr LR]
+#                      [--backend host|cuda] [--cuda-archs LIST]
+#                      [--optimizer adamw|sgd] [--lr LR]
 #                      [--precision fp32|tf32|bf16] [--reduce-dtype f32|bf16]
 #                      [--tp-reduce-dtype f32|bf16] [--saved-dtype f32|bf16]
 #                      [--max-grad-norm N] [--recompute none|selective|op|full]
@@ -30,7 +31,11 @@
 # --mesh/--dim/--hidden/--batch generate the model and plan for other sizes;
 # --model/--plan use files instead. --optimizer, --lr and --precision (the
 # GEMMs' arithmetic, docs/mixed-precision.md) are compiled into the step,
-# --reduce-dtype bf16 sums the gradients across ranks in bfloat16 (FSDP2's
+# --cuda-archs (with --backend cuda) names the GPU architectures the step's
+# memory is planned for, as the passes' cuda-archs (default 80,90: the
+# runtime's build; 90 plans tf32 attention up to head dim 128 on chip, as
+# H100s and H200s run it), --reduce-dtype bf16 sums the gradients across
+# ranks in bfloat16 (FSDP2's
 # reduce_dtype), --tp-reduce-dtype bf16 (with --precision bf16) sums tensor
 # parallelism's partial products in bfloat16 (as torchtitan sums its bf16
 # activations), --saved-dtype bf16 (with --precision bf16) holds the
@@ -106,6 +111,7 @@ dim=""
 hidden=""
 batch=8
 backend=host
+cuda_archs=""
 optimizer=adamw
 lr=3e-3
 precision=tf32
@@ -151,6 +157,7 @@ while (($#)); do
     --recompute-full-layers) recompute_full_layers="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
+    --cuda-archs) cuda_archs="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
     --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
     --narrow-gemm-operands) narrow_passes=(--mp-narrow-gemm-operands); shift ;;
@@ -186,6 +193,11 @@ case "$backend" in
   cuda) default_size=8192 ;;
   *) echo "run-ffn.sh: --backend is host or cuda, not '$backend'" >&2; exit 2 ;;
 esac
+if [[ -n "$cuda_archs" && "$backend" != cuda ]]; then
+  echo "run-ffn.sh: --cuda-archs plans for --backend cuda" >&2
+  exit 2
+fi
+target="backend=$backend${cuda_archs:+ cuda-archs=$cuda_archs}"
 dim="${dim:-$default_size}"
 hidden="${hidden:-$default_size}"
 out="${out:-$build/ffn}"
@@ -276,7 +288,7 @@ cat "$out/planned.mlir"
   "${narrow_passes[@]}" \
   "${group_passes[@]}" "${pipeline_passes[@]}" "${schedule_passes[@]}" \
   "${accumulate_passes[@]}" "${fuse_passes[@]}" --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
-  --mp-memory-report="output=$out/memory.json backend=$backend" \
+  --mp-memory-report="output=$out/memory.json $target" \
   -o "$out/step.mlir"
 echo
 echo "Training step partitioned for the plan's mesh: $out/step.mlir"
@@ -296,7 +308,7 @@ awk '/"function": ".*_train_step"/ { in_step = 1 }
 
 # The step as runtime calls, an object and a header, linked with mp-train.
 # GEMM workspaces planned for the backend it runs on (--mp-lower-to-runtime).
-"$mp_opt" "$out/step.mlir" --mp-lower-to-runtime="backend=$backend" \
+"$mp_opt" "$out/step.mlir" --mp-lower-to-runtime="$target" \
   -o "$out/lowered.mlir"
 "$build/bin/mp-translate" "$out/lowered.mlir" --emit-header -o "$out/step.h"
 "$build/bin/mp-translate" "$out/lowered.mlir" -o "$out/step.o"

@@ -12,6 +12,7 @@
 #include "llvm/Support/CheckedArithmetic.h"
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <queue>
 
@@ -286,18 +287,45 @@ mp_precision getRuntimePrecision(Precision precision) {
 }
 
 LogicalResult
-parseWorkspaceBackend(StringRef name, WorkspaceBackend &backend,
-                      function_ref<LogicalResult(const Twine &)> errorHandler) {
+parsePlanTarget(StringRef backend, ArrayRef<int64_t> cudaArchs,
+                PlanTarget &target,
+                function_ref<LogicalResult(const Twine &)> errorHandler) {
   std::optional<WorkspaceBackend> parsed =
-      llvm::StringSwitch<std::optional<WorkspaceBackend>>(name)
+      llvm::StringSwitch<std::optional<WorkspaceBackend>>(backend)
           .Case("any", WorkspaceBackend::Any)
           .Case("host", WorkspaceBackend::Host)
           .Case("cuda", WorkspaceBackend::Cuda)
           .Default(std::nullopt);
   if (!parsed)
-    return errorHandler("backend must be any, host or cuda, not '" + name +
+    return errorHandler("backend must be any, host or cuda, not '" + backend +
                         "'");
-  backend = *parsed;
+  target = PlanTarget();
+  target.backend = *parsed;
+  if (target.backend == WorkspaceBackend::Host)
+    return cudaArchs.empty()
+               ? success()
+               : errorHandler("cuda-archs plans the CUDA backend's scratch, "
+                              "not the host's (backend=cuda or any)");
+  if (cudaArchs.empty())
+    cudaArchs = kDefaultCudaArchs;
+  int64_t leastShared = std::numeric_limits<int64_t>::max();
+  for (int64_t arch : cudaArchs) {
+    int64_t shared = mp_cuda_shared_bytes_per_block(arch);
+    if (shared <= 0) {
+      std::string known;
+      for (int64_t candidate = 10; candidate < 1000; ++candidate)
+        if (mp_cuda_shared_bytes_per_block(candidate) > 0)
+          known += (known.empty() ? "" : ", ") + std::to_string(candidate);
+      return errorHandler("cuda-archs: the runtime does not know the shared "
+                          "memory of architecture " +
+                          Twine(arch) + " (it knows " + known + ")");
+    }
+    leastShared = std::min(leastShared, shared);
+  }
+  for (Precision precision : {Precision::bf16, Precision::tf32})
+    target.onChipAttentionMaxHeadDim[stringifyPrecision(precision)] =
+        mp_cuda_on_chip_attention_max_head_dim(getRuntimePrecision(precision),
+                                               leastShared);
   return success();
 }
 
@@ -381,18 +409,6 @@ bool fitsOnChipAttention(Operation *op,
   auto limit = maxHeadDim.find(stringifyPrecision(geometry->precision));
   return limit != maxHeadDim.end() &&
          std::max(geometry->headDim, geometry->valueDim) <= limit->second;
-}
-
-PlanTarget PlanTarget::of(WorkspaceBackend backend) {
-  PlanTarget target;
-  target.backend = backend;
-  if (backend != WorkspaceBackend::Host) {
-    target.onChipAttentionMaxHeadDim[stringifyPrecision(Precision::bf16)] =
-        MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_BF16;
-    target.onChipAttentionMaxHeadDim[stringifyPrecision(Precision::tf32)] =
-        MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_TF32;
-  }
-  return target;
 }
 
 std::optional<int64_t>

@@ -95,7 +95,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
     if (failed(Base::initializeOptions(expandBareOption(options, "output"),
                                        errorHandler)))
       return failure();
-    return parseWorkspaceBackend(backend, workspaceBackend, errorHandler);
+    return parsePlanTarget(backend, cudaArchs, planTarget, errorHandler);
   }
 
   void runOnOperation() override {
@@ -105,8 +105,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
     WalkResult walk = getOperation().walk([&](FunctionOpInterface func) {
       if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
         return WalkResult::advance();
-      FailureOr<MemoryPlan> plan =
-          MemoryPlan::build(func, PlanTarget::of(workspaceBackend));
+      FailureOr<MemoryPlan> plan = MemoryPlan::build(func, planTarget);
       if (failed(plan))
         return WalkResult::interrupt();
       LLVM_DEBUG(llvm::dbgs()
@@ -172,7 +171,7 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
     markAllAnalysesPreserved();
   }
 
-  WorkspaceBackend workspaceBackend = WorkspaceBackend::Any;
+  PlanTarget planTarget;
 };
 
 } // namespace

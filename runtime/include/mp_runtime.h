@@ -882,20 +882,70 @@ static inline int64_t mp_attention_scratch_bytes(
     return -1;
   return total;
 }
+/* The shared memory per block (its opt-in maximum) of a GPU of compute
+ * capability arch / 10, numbered as CMAKE_CUDA_ARCHITECTURES numbers them
+ * (CUDA C++ Programming Guide, "Technical Specifications per Compute
+ * Capability"): 80 and 87 (A100, Jetson Orin) 163 KB, 90 and 100 (H100,
+ * H200, B200) 227 KB, 86, 89 and 120 (GeForce and workstation GPUs) 99 KB;
+ * 0 for an architecture this header does not know. (ABI 16.) */
+static inline int64_t mp_cuda_shared_bytes_per_block(int64_t arch) {
+  switch (arch) {
+  case 80:
+  case 87:
+    return 163 * 1024;
+  case 90:
+  case 100:
+    return 227 * 1024;
+  case 86:
+  case 89:
+  case 120:
+    return 99 * 1024;
+  default:
+    return 0;
+  }
+}
+
+/* The shared memory the CUDA backend's on-chip attention kernels take, the
+ * largest of the forward's and the two gradient kernels', for head dims and
+ * value dims of at most `tiles` whole tiles of 16 (1 to 8: the kernels take
+ * head dims up to 128), in MP_PRECISION_BF16 or MP_PRECISION_TF32
+ * (mp-flash-attention-emulation checks it against the kernels' own
+ * sizes); -1 for other arguments. (ABI 16.) */
+static inline int64_t
+mp_cuda_on_chip_attention_shared_bytes(mp_precision precision, int64_t tiles) {
+  if (tiles < 1 || tiles > 8)
+    return -1;
+  if (precision == MP_PRECISION_BF16)
+    return 57856 + 8192 * tiles;
+  if (precision == MP_PRECISION_TF32)
+    return 74240 + 16384 * tiles;
+  return -1;
+}
+
 /* The largest head dim and value dim at which the CUDA backend runs
- * mp_attention_f32 and its gradient as on-chip kernels on every GPU it is
- * built for, in MP_PRECISION_BF16 and MP_PRECISION_TF32: their tiles fit
- * an A100's 163 KB of shared memory per block (mp-flash-attention-emulation
- * checks it); an H100's or H200's 227 KB hold tf32 up to 128 as well. A
- * step planned for CUDA gives such calls the on-chip scratch
- * (mp_attention_on_chip_scratch_bytes), larger ones the chunks'. Where the
- * calls compose chunks after all (MP_CUDA_ATTENTION=composed,
- * NVIDIA_TF32_OVERRIDE=0 in tf32) they allocate the scratch they were not
- * given, counted. (ABI 16.) */
-#define MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_BF16 128
-#define MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_TF32 80
-/* The shared memory per block those limits are sized for (an A100's). */
-#define MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES (163 * 1024)
+ * mp_attention_f32 and its gradient as on-chip kernels on a GPU with
+ * `shared_bytes` of shared memory per block (mp_cuda_shared_bytes_per_block)
+ * in `precision`: the most whole tiles whose
+ * mp_cuda_on_chip_attention_shared_bytes fit; 0 where none do and in
+ * MP_PRECISION_FP32 (composed in chunks). An A100: bf16 128, tf32 80; an
+ * H100 or H200: 128 both. A step planned for CUDA (the passes' `cuda-archs`)
+ * gives calls within the limit of every architecture it is planned for the
+ * on-chip scratch (mp_attention_on_chip_scratch_bytes), others the chunks'.
+ * Where the calls compose after all (a GPU with less shared memory than
+ * planned for, MP_CUDA_ATTENTION=composed, NVIDIA_TF32_OVERRIDE=0 in tf32)
+ * they allocate the scratch they were not given, counted. (ABI 16.) */
+static inline int64_t
+mp_cuda_on_chip_attention_max_head_dim(mp_precision precision,
+                                       int64_t shared_bytes) {
+  int64_t tiles = 0;
+  for (int64_t next = 1; next <= 8; ++next) {
+    int64_t bytes = mp_cuda_on_chip_attention_shared_bytes(precision, next);
+    if (bytes < 0 || bytes > shared_bytes)
+      break;
+    tiles = next;
+  }
+  return 16 * tiles;
+}
 
 /* The scratch bytes an on-chip kernel takes (mp_attention_f32 with
  * gradient 0, mp_attention_grad_f32 with gradient 1): none for the

@@ -376,15 +376,14 @@ std::vector<Case> makeRandomCases(int count, unsigned seed) {
   return cases;
 }
 
-/// Whether the kernels' tiles for head dims up to mp_runtime.h's limit for
-/// T's precision fit MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES (an A100's
-/// shared memory per block) in every kernel, as a step planned for CUDA
-/// assumes, and the next whole tile's within the kernels' largest does not
-/// (the limit is the largest that fits).
-template <typename T> bool checkPlannedHeadDims() {
+/// Whether mp_runtime.h's mp_cuda_on_chip_attention_shared_bytes, which a
+/// step planned for CUDA sizes its on-chip attention by, is the kernels'
+/// largest shared memory for head dims and value dims up to each whole
+/// tile, in T's precision; and what that makes the largest head dim on
+/// chip for each architecture the header knows.
+template <typename T> bool checkPlannedSharedBytes() {
   bool bf16 = std::is_same_v<T, emulation::Bf16>;
-  int64_t limit = bf16 ? MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_BF16
-                       : MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_TF32;
+  mp_precision precision = bf16 ? MP_PRECISION_BF16 : MP_PRECISION_TF32;
   auto sharedBytes = [](int64_t headDim, int64_t valueDim) {
     flash::FlashShape s(
         AttentionShape{1, 1, 64, 64, headDim, valueDim, 64, true}, 1);
@@ -392,21 +391,31 @@ template <typename T> bool checkPlannedHeadDims() {
                      flash::gradSharedBytes<T>(s, false),
                      flash::gradSharedBytes<T>(s, true)});
   };
+  bool ok = true;
   size_t largest = 0;
-  for (int64_t d = 1; d <= limit; ++d)
-    for (int64_t dv = 1; dv <= limit; ++dv)
-      largest = std::max(largest, sharedBytes(d, dv));
-  int64_t next = limit + flash::kTile;
-  bool fits = largest <= MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES,
-       tight = next > flash::kMaxHeadDim ||
-               sharedBytes(next, next) > MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES;
-  std::printf("%s  %s head dims up to %lld: %zu bytes of shared memory at "
-              "most, %d available%s\n",
-              fits && tight ? "ok  " : "FAIL", bf16 ? "bf16" : "tf32",
-              static_cast<long long>(limit), largest,
-              MP_CUDA_ON_CHIP_ATTENTION_SHARED_BYTES,
-              tight ? "" : " (a larger limit fits too)");
-  return fits && tight;
+  for (int64_t tiles = 1; tiles * flash::kTile <= flash::kMaxHeadDim; ++tiles) {
+    int64_t from = (tiles - 1) * flash::kTile + 1, to = tiles * flash::kTile;
+    for (int64_t d = 1; d <= to; ++d)
+      for (int64_t dv = d < from ? from : 1; dv <= to; ++dv)
+        largest = std::max(largest, sharedBytes(d, dv));
+    int64_t planned = mp_cuda_on_chip_attention_shared_bytes(precision, tiles);
+    if (planned != static_cast<int64_t>(largest)) {
+      std::printf("FAIL  %s head dims up to %lld: the kernels take %zu bytes "
+                  "of shared memory, mp_runtime.h plans %lld\n",
+                  bf16 ? "bf16" : "tf32", static_cast<long long>(to), largest,
+                  static_cast<long long>(planned));
+      ok = false;
+    }
+  }
+  for (int64_t arch = 10; arch < 1000; ++arch)
+    if (int64_t shared = mp_cuda_shared_bytes_per_block(arch); shared > 0)
+      std::printf("%s  %s on sm_%lld (%lld bytes of shared memory per "
+                  "block): on chip up to head dim %lld\n",
+                  ok ? "ok  " : "FAIL", bf16 ? "bf16" : "tf32",
+                  static_cast<long long>(arch), static_cast<long long>(shared),
+                  static_cast<long long>(mp_cuda_on_chip_attention_max_head_dim(
+                      precision, shared)));
+  return ok;
 }
 
 int main(int argc, char **argv) {
@@ -427,8 +436,8 @@ int main(int argc, char **argv) {
       random ? makeRandomCases(std::atoi(argv[2]),
                                static_cast<unsigned>(std::atoll(argv[3])))
              : fixed;
-  int failures = !checkPlannedHeadDims<emulation::Bf16>() +
-                 !checkPlannedHeadDims<float>(),
+  int failures = !checkPlannedSharedBytes<emulation::Bf16>() +
+                 !checkPlannedSharedBytes<float>(),
       runs = 2;
   for (const Case &c : cases) {
     if (small && (c.sq > 2 * flash::kRows || c.sk > 2 * flash::kKeys ||

@@ -95,17 +95,23 @@ bool fitsOnChipAttention(mlir::Operation *op,
 struct PlanTarget {
   WorkspaceBackend backend = WorkspaceBackend::Any;
   llvm::StringMap<int64_t> onChipAttentionMaxHeadDim;
-
-  /// `backend` as the runtime runs it: CUDA's on-chip attention where it
-  /// runs on every GPU the runtime is built for
-  /// (MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_BF16 and _TF32).
-  static PlanTarget of(WorkspaceBackend backend);
 };
 
-/// Sets `backend` from "any", "host" or "cuda" (a pass's `backend` option);
-/// any other name is reported to `errorHandler`.
-mlir::LogicalResult parseWorkspaceBackend(
-    llvm::StringRef name, WorkspaceBackend &backend,
+/// The CUDA architectures a step is planned for when its pass is not told
+/// (`cuda-archs`): those the runtime is built for by default
+/// (runtime/CMakeLists.txt: A100 and H100/H200).
+inline constexpr int64_t kDefaultCudaArchs[] = {80, 90};
+
+/// Sets `target` from a pass's `backend` ("any", "host" or "cuda") and
+/// `cuda-archs` (compute capabilities times ten, as
+/// CMAKE_CUDA_ARCHITECTURES numbers them; empty for kDefaultCudaArchs)
+/// options: attention planned on chip where it runs so on every one of
+/// those architectures (mp_cuda_on_chip_attention_max_head_dim of its
+/// shared memory). An unknown backend or architecture, or architectures
+/// for the host backend, is reported to `errorHandler`.
+mlir::LogicalResult parsePlanTarget(
+    llvm::StringRef backend, llvm::ArrayRef<int64_t> cudaArchs,
+    PlanTarget &target,
     llvm::function_ref<mlir::LogicalResult(const llvm::Twine &)> errorHandler);
 
 /// The runtime GEMM a GEMM op (mp.linear, mp.matmul) runs as:

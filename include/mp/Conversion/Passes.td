@@ -255,9 +255,13 @@ def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
     `any` (the default: the larger of the two, so the object runs on
     either without scratch of the runtime's own). So do fused attention's
     GEMMs, after its score chunks (`mp_attention_scratch_bytes`; on `cuda`
-    in bf16 up to head dim 128 and tf32 up to 80, where they run on every
-    GPU the runtime is built for: `MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_*`, the
-    on-chip kernels' `mp_attention_on_chip_scratch_bytes` instead), the
+    where the head dims fit the shared memory of every architecture in
+    `cuda-archs`, the GPUs the object will run on (default 80,90, those the
+    runtime is built for: bf16 up to head dim 128 and tf32 up to 80;
+    `cuda-archs=90`, H100 and H200 only: both up to 128;
+    `mp_cuda_on_chip_attention_max_head_dim`), the on-chip kernels'
+    `mp_attention_on_chip_scratch_bytes` instead; on a GPU with less shared
+    memory the calls allocate the chunks' scratch themselves, counted), the
     norm gradients' per-row statistics (`mp_norm_grad_scratch_bytes`), and
     a collective that stages a dim that rows precede
     (`mp_collective_scratch_bytes`, until its wait).
@@ -270,6 +274,12 @@ def LowerToRuntime : Pass<"mp-lower-to-runtime", "::mlir::ModuleOp"> {
     Option<"backend", "backend", "std::string", /*default=*/"\"any\"",
            "The runtime backend workspaces and staging are planned for: "
            "host, cuda or any (the larger of the two)">,
+    ListOption<"cudaArchs", "cuda-archs", "int64_t",
+               "The CUDA architectures the step is planned for (compute "
+               "capability times ten, as CMAKE_CUDA_ARCHITECTURES: 80 an "
+               "A100, 90 an H100 or H200; default 80,90, the runtime's "
+               "build): attention is planned on chip where it runs so on "
+               "every one">,
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::arith::ArithDialect",

@@ -1112,8 +1112,10 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     is in flight); so are the score chunks of `mp.attention` and its
     gradient (`--mp-fuse-attention`), with the workspace of their GEMMs
     (`mp_attention_scratch_bytes`), or where the backend runs them as
-    on-chip kernels (CUDA in bf16 up to head dim 128, tf32 up to 80) the
-    gradient's float per query row: `attention_scratch_bytes`, the largest
+    on-chip kernels (CUDA, where the head dims fit the shared memory of
+    every architecture in `cuda-archs`: on an A100 bf16 up to 128 and tf32
+    up to 80, on an H100 or H200 both up to 128) the gradient's float per
+    query row: `attention_scratch_bytes`, the largest
     op's (each pooled while its op runs); the norm gradients' per-row
     statistics and (host) widened bfloat16 inputs
     (`mp_norm_grad_scratch_bytes`): `norm_grad_scratch_bytes`, the largest;
@@ -1141,6 +1143,12 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     Option<"backend", "backend", "std::string", /*default=*/"\"any\"",
            "The runtime backend workspaces and staging are planned for: "
            "host, cuda or any (the larger of the two)">,
+    ListOption<"cudaArchs", "cuda-archs", "int64_t",
+               "The CUDA architectures the step is planned for (compute "
+               "capability times ten, as CMAKE_CUDA_ARCHITECTURES: 80 an "
+               "A100, 90 an H100 or H200; default 80,90, the runtime's "
+               "build): attention is planned on chip where it runs so on "
+               "every one">,
   ];
 }
 

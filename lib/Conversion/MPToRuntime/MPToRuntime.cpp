@@ -233,7 +233,7 @@ struct ExitLowering : OpConversionPattern<func::ReturnOp> {
 
 /// Replaces `func` by its lowered form.
 LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols,
-                            WorkspaceBackend backend) {
+                            const PlanTarget &planTarget) {
   if (func.isExternal() || !func.getFunctionBody().hasOneBlock())
     return func.emitError("the runtime lowering takes single-block functions");
   // The manifest names the arguments' and results' element types for the
@@ -264,8 +264,7 @@ LogicalResult lowerFunction(func::FuncOp func, SymbolTable &symbols,
       mesh = lookupMesh(func, sharding.getMesh());
       break;
     }
-  FailureOr<MemoryPlan> maybePlan =
-      MemoryPlan::build(func, PlanTarget::of(backend));
+  FailureOr<MemoryPlan> maybePlan = MemoryPlan::build(func, planTarget);
   if (failed(maybePlan))
     return failure();
   MemoryPlan &plan = *maybePlan;
@@ -335,7 +334,7 @@ struct LowerToRuntimePass : impl::LowerToRuntimeBase<LowerToRuntimePass> {
       function_ref<LogicalResult(const Twine &)> errorHandler) override {
     if (failed(Base::initializeOptions(options, errorHandler)))
       return failure();
-    return parseWorkspaceBackend(backend, workspaceBackend, errorHandler);
+    return parsePlanTarget(backend, cudaArchs, planTarget, errorHandler);
   }
 
   void runOnOperation() override {
@@ -347,7 +346,7 @@ struct LowerToRuntimePass : impl::LowerToRuntimeBase<LowerToRuntimePass> {
         funcs.push_back(func);
     expandUnevenCollectives(module);
     for (func::FuncOp func : funcs)
-      if (failed(lowerFunction(func, symbols, workspaceBackend)))
+      if (failed(lowerFunction(func, symbols, planTarget)))
         return signalPassFailure();
     // The mesh and the plan were compiled into the functions.
     for (auto meshOp : llvm::make_early_inc_range(module.getOps<MeshOp>()))
@@ -355,7 +354,7 @@ struct LowerToRuntimePass : impl::LowerToRuntimeBase<LowerToRuntimePass> {
     module->removeAttr(MPDialect::kPlanAttrName);
   }
 
-  WorkspaceBackend workspaceBackend = WorkspaceBackend::Any;
+  PlanTarget planTarget;
 };
 
 } // namespace

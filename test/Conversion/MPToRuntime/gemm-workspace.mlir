@@ -2,8 +2,13 @@
 // RUN: mp-opt %s --mp-lower-to-runtime=backend=cuda -split-input-file | FileCheck %s --check-prefixes=CHECK,CUDA
 // RUN: mp-opt %s --mp-lower-to-runtime -split-input-file | FileCheck %s --check-prefixes=CHECK,ANY
 // RUN: mp-opt %s --mp-memory-report=backend=cuda -split-input-file -o /dev/null | FileCheck %s --check-prefix=REPORT
+// RUN: mp-opt %s --mp-lower-to-runtime="backend=cuda cuda-archs=90" -split-input-file | FileCheck %s --check-prefix=SM90
+// RUN: mp-opt %s --mp-lower-to-runtime="backend=cuda cuda-archs=90,89" -split-input-file | FileCheck %s --check-prefix=SM89
+// RUN: mp-opt %s --mp-memory-report="backend=cuda cuda-archs=90" -split-input-file -o /dev/null | FileCheck %s --check-prefix=REPORT-SM90
 // RUN: not mp-opt %s --mp-lower-to-runtime=backend=tpu 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not mp-opt %s --mp-memory-report=backend=tpu 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not mp-opt %s --mp-lower-to-runtime="backend=cuda cuda-archs=90,75" 2>&1 | FileCheck %s --check-prefix=BAD-ARCH
+// RUN: not mp-opt %s --mp-memory-report="backend=host cuda-archs=90" 2>&1 | FileCheck %s --check-prefix=BAD-HOST-ARCH
 
 // What a GEMM converts or lays out before it multiplies goes to a
 // workspace in the arena, live while the GEMM runs, of the bytes the
@@ -11,6 +16,8 @@
 // (`any`: the larger), passed after C. The runtime then allocates nothing
 // of its own for it.
 // BAD: backend must be any, host or cuda, not 'tpu'
+// BAD-ARCH: cuda-archs: the runtime does not know the shared memory of architecture 75 (it knows 80, 86, 87, 89, 90, 100, 120)
+// BAD-HOST-ARCH: cuda-archs plans the CUDA backend's scratch, not the host's (backend=cuda or any)
 
 // A bf16 linear of float32 operands: the host rounds copies of x and w
 // into float32 (256 + 2048 bytes); CUDA rounds them inside cuBLAS
@@ -150,12 +157,22 @@ func.func @fp32_attention(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tensor<2x6
 
 // In tf32 the plan takes the on-chip scratch up to head dim 80, the
 // largest whose tiles fit an A100's shared memory
-// (MP_CUDA_ON_CHIP_ATTENTION_MAX_HEAD_DIM_TF32): at 80 none, at 96 the
-// scores of all 4 rows (2 x 4 x 4 floats, 128 bytes; an H100 runs it on
-// chip in part of them).
+// (mp_cuda_on_chip_attention_max_head_dim): at 80 none, at 96 the scores
+// of all 4 rows (2 x 4 x 4 floats, 128 bytes). Planned for H100s and H200s
+// only (cuda-archs=90: 227 KB per block), both run on chip; planned for
+// GeForce GPUs too (89: 99 KB), neither does (tf32 on chip up to 16).
 // CHECK-LABEL: func.func @tf32_attention_head_dims
 // CUDA: call @mp_attention_f32({{.+}}, %c0_i64)
 // CUDA: call @mp_attention_f32({{.+}}, %c128_i64)
+// SM90-LABEL: func.func @tf32_attention_head_dims
+// SM90: call @mp_attention_f32({{.+}}, %c0_i64)
+// SM90: call @mp_attention_f32({{.+}}, %c0_i64)
+// SM89-LABEL: func.func @tf32_attention_head_dims
+// SM89: call @mp_attention_f32({{.+}}, %c128_i64)
+// SM89: call @mp_attention_f32({{.+}}, %c128_i64)
+// REPORT-SM90: "function": "tf32_attention_head_dims"
+// REPORT-SM90-NOT: "attention_scratch_bytes"
+// REPORT-SM90: "peak_live"
 func.func @tf32_attention_head_dims(%q80: tensor<2x4x80xf32> {mp.input = "q80"}, %q96: tensor<2x4x96xf32> {mp.input = "q96"}) -> (tensor<2x4x80xf32>, tensor<2x4x96xf32>) {
   %o80, %l80 = mp.attention %q80, %q80, %q80 scale 0.5 precision <tf32> : (tensor<2x4x80xf32>, tensor<2x4x80xf32>, tensor<2x4x80xf32>) -> (tensor<2x4x80xf32>, tensor<2x4xf32>)
   %o96, %l96 = mp.attention %q96, %q96, %q96 scale 0.5 precision <tf32> : (tensor<2x4x96xf32>, tensor<2x4x96xf32>, tensor<2x4x96xf32>) -> (tensor<2x4x96xf32>, tensor<2x4xf32>)
