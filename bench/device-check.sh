@@ -203,7 +203,10 @@ train_cuda_and_host llama-2x2-saved
 section "peak memory against the plan (every CUDA run above; GEMM workspaces planned for CUDA, the backend's own scratch counted)"
 # A step compiled for CUDA (device-bundle.sh) plans its GEMMs' workspaces,
 # the norm gradients' statistics and attention's scratch as the on-chip
-# kernels take it (ABI 16); a peak above the plan is scratch the CUDA
+# kernels take it (ABI 16), and the trainer's plan adds the context's
+# reserved block (cuBLAS's workspace, given with cublasSetWorkspace, and
+# the partial sums: mp_backend_reserved_bytes); a peak above the plan is
+# scratch the CUDA
 # backend allocated for itself (staged collectives of split dims, the
 # scores of attention composed under MP_CUDA_ATTENTION=composed).
 "$py" - "$dev"/*cuda*.log "$dev"/*graph*.log <<'PEAKS'

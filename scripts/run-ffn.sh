@@ -305,6 +305,9 @@ echo "Planned memory per rank (bytes): $out/memory.json"
 awk '/"function": ".*_train_step"/ { in_step = 1 }
      in_step && /_bytes/ { gsub(/[",:]/, ""); printf "  %s %s\n", $1, $2 }
      in_step && /"buffers"/ { exit }' "$out/memory.json"
+awk '/"backend_reserved_bytes"/ { gsub(/[",:]/, "")
+       printf "  %s %s (the runtime context'"'"'s, beside the step)\n", $1, $2 }' \
+  "$out/memory.json"
 
 # The step as runtime calls, an object and a header, linked with mp-train.
 # GEMM workspaces planned for the backend it runs on (--mp-lower-to-runtime).

@@ -286,6 +286,12 @@ mp_precision getRuntimePrecision(Precision precision) {
   llvm_unreachable("unknown precision");
 }
 
+int64_t getBackendReservedBytes(WorkspaceBackend backend) {
+  return backend == WorkspaceBackend::Host
+             ? mp_backend_reserved_bytes(MP_BACKEND_HOST)
+             : mp_backend_reserved_bytes(MP_BACKEND_CUDA);
+}
+
 LogicalResult
 parsePlanTarget(StringRef backend, ArrayRef<int64_t> cudaArchs,
                 PlanTarget &target,

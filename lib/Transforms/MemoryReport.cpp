@@ -165,6 +165,8 @@ struct MemoryReportPass : impl::MemoryReportBase<MemoryReportPass> {
             writePeak(json, plan);
           });
       });
+      json.attribute("backend_reserved_bytes",
+                     getBackendReservedBytes(planTarget.backend));
     });
     file->os() << '\n';
     file->keep();

@@ -92,11 +92,36 @@ int64_t mp_context_coordinate(const mp_context *ctx, int axis);
 /* The index of the axis named `name`, or -1. */
 int mp_context_axis_index(const mp_context *ctx, const char *name);
 
-/* Backend memory (64-byte aligned), tracked for the peak. */
+/* Backend memory (64-byte aligned), tracked for the peak. The live and
+ * peak bytes count, beside mp_alloc's, the scratch a backend allocates for
+ * itself and what a context holds for its whole life
+ * (mp_backend_reserved_bytes). */
 void *mp_alloc(mp_context *ctx, size_t bytes);
 void mp_free(mp_context *ctx, void *ptr);
 size_t mp_live_bytes(const mp_context *ctx);
 size_t mp_peak_bytes(const mp_context *ctx);
+
+/* The device memory a CUDA context holds from mp_context_create to
+ * mp_context_destroy: cuBLAS's workspace (MP_CUDA_CUBLAS_WORKSPACE_BYTES,
+ * given to its handle with cublasSetWorkspace, the size NVIDIA recommends
+ * on Hopper, so that cuBLAS allocates none of its own, uncounted, nor one
+ * per CUDA graph it is captured in), the reductions' partial sums
+ * (MP_CUDA_REDUCTION_PARTIALS doubles) and the kernels' fault record
+ * (MP_CUDA_FAULT_RECORD_BYTES). */
+#define MP_CUDA_CUBLAS_WORKSPACE_BYTES (32 * 1024 * 1024)
+#define MP_CUDA_REDUCTION_PARTIALS (1 << 18)
+#define MP_CUDA_FAULT_RECORD_BYTES 256
+/* The bytes a context of `backend` holds for its whole life, counted in
+ * mp_live_bytes and mp_peak_bytes from its creation: CUDA's above; none on
+ * the host. A step's peak is its planned one (the memory report's
+ * `peak_bytes` and the outputs) plus these. */
+static inline int64_t mp_backend_reserved_bytes(mp_backend backend) {
+  return backend == MP_BACKEND_CUDA ? (int64_t)MP_CUDA_CUBLAS_WORKSPACE_BYTES +
+                                          (int64_t)MP_CUDA_REDUCTION_PARTIALS *
+                                              (int64_t)sizeof(double) +
+                                          MP_CUDA_FAULT_RECORD_BYTES
+                                    : 0;
+}
 
 /* With MP_PROFILE=1: forgets the op times recorded so far, so that the
  * table leaves out warm-up steps (first calls load kernels and pick GEMM

@@ -3705,6 +3705,14 @@ int main(int argc, char **argv) {
     MPI_Finalize();
     return 1;
   }
+  // A fresh context holds what its backend reserves for its life (CUDA's
+  // cuBLAS workspace, partial sums and fault record), counted.
+  expect(mp_live_bytes(ctx) ==
+                 static_cast<size_t>(mp_backend_reserved_bytes(backend)) &&
+             mp_peak_bytes(ctx) == mp_live_bytes(ctx),
+         "a fresh context holds mp_backend_reserved_bytes (" +
+             std::to_string(mp_backend_reserved_bytes(backend)) +
+             "), counted: live " + std::to_string(mp_live_bytes(ctx)));
   int numAxes = mp_context_num_axes(ctx);
   // Every ordered list of one or two axes.
   std::vector<Group> groups;

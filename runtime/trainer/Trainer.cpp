@@ -1339,8 +1339,10 @@ int Trainer::run() {
   }
   std::fflush(stdout);
   // Peak memory per rank, in rank order, beside the compiler's plan: its
-  // arguments and arena, and the output buffers the trainer holds.
-  double planned = double(manifest.persistentBytes + manifest.arenaBytes);
+  // arguments and arena, the output buffers the trainer holds, and what the
+  // backend's context holds for its life.
+  double planned = double(manifest.persistentBytes + manifest.arenaBytes +
+                          mp_backend_reserved_bytes(options.backend));
   for (const ManifestTensor &result : manifest.results)
     if (result.role == "output")
       planned += double(result.localElements() *

@@ -97,6 +97,10 @@ struct PlanTarget {
   llvm::StringMap<int64_t> onChipAttentionMaxHeadDim;
 };
 
+/// What the runtime's context for `backend` holds beside every step for
+/// its whole life (mp_backend_reserved_bytes; for Any, CUDA's, the larger).
+int64_t getBackendReservedBytes(WorkspaceBackend backend);
+
 /// The CUDA architectures a step is planned for when its pass is not told
 /// (`cuda-archs`): those the runtime is built for by default
 /// (runtime/CMakeLists.txt: A100 and H100/H200).

@@ -1134,7 +1134,13 @@ def MemoryReport : Pass<"mp-memory-report", "::mlir::ModuleOp"> {
     dtypes' converted operand and the transposed A of a FLOP-bound NT GEMM)
     does so in a workspace pooled while it runs, sized by the runtime's
     `mp_gemm_workspace_bytes` for `backend` (`host`, `cuda`, or `any`: the
-    larger): `gemm_workspace_bytes`, the largest. `mp-opt
+    larger): `gemm_workspace_bytes`, the largest. Beside the functions,
+    `backend_reserved_bytes`: what the runtime's context holds for its
+    whole life on that backend (`mp_backend_reserved_bytes`: on CUDA
+    cuBLAS's workspace, set with `cublasSetWorkspace` so that cuBLAS
+    allocates none of its own, and the reductions' partial sums; none on
+    the host), so that a rank's device budget is a step's `peak_bytes`
+    plus these (the trainer prints its peak against both). `mp-opt
     --mp-memory-report=FILE.json` abbreviates the `output` option.
   }];
   let options = [

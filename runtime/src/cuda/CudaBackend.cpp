@@ -91,11 +91,19 @@ mp_status CudaBackend::startLocally(bool nccl, ncclUniqueId &id,
       checkCuda(ctx, "cudaMemPoolSetAttribute",
                 cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold,
                                         &keepAll)) ||
-      checkCuda(ctx, "cudaMalloc", cudaMalloc(&fault, sizeof(*fault))) ||
-      checkCuda(ctx, "cudaMemset", cudaMemset(fault, 0, sizeof(*fault))) ||
       checkCuda(
           ctx, "cudaMalloc",
-          cudaMalloc(&partials, cuda::kReductionPartials * sizeof(double))))
+          cudaMalloc(&reserved, mp_backend_reserved_bytes(MP_BACKEND_CUDA))))
+    return MP_ERROR;
+  countBackendBytes(ctx, mp_backend_reserved_bytes(MP_BACKEND_CUDA));
+  partials =
+      reinterpret_cast<double *>(reserved + MP_CUDA_CUBLAS_WORKSPACE_BYTES);
+  fault = reinterpret_cast<cuda::DeviceFault *>(partials +
+                                                cuda::kReductionPartials);
+  if (checkCuda(ctx, "cudaMemset", cudaMemset(fault, 0, sizeof(*fault))) ||
+      checkCublas(
+          ctx, "cublasSetWorkspace",
+          cublasSetWorkspace(cublas, reserved, MP_CUDA_CUBLAS_WORKSPACE_BYTES)))
     return MP_ERROR;
   int attention = readChoice(ctx, "MP_CUDA_ATTENTION", {"on-chip", "composed"});
   int ntGemm = readChoice(ctx, "MP_CUDA_NT_GEMM", {"transpose", "direct"});
@@ -205,8 +213,10 @@ CudaBackend::~CudaBackend() {
   for (cudaStream_t stream : {computeStream, commStream})
     if (stream)
       cudaStreamDestroy(stream);
-  cudaFree(fault);
-  cudaFree(partials);
+  if (reserved) {
+    cudaFree(reserved);
+    countBackendBytes(ctx, -mp_backend_reserved_bytes(MP_BACKEND_CUDA));
+  }
 }
 
 void *CudaBackend::allocate(size_t bytes) {

@@ -263,12 +263,15 @@ private:
   /// The collectives under MP_CUDA_TRANSPORT=mpi, which then replace NCCL
   /// (null otherwise).
   std::unique_ptr<MpiCollectives> mpi;
-  /// Device memory: the kernels' fault record, the losses' partial sums,
-  /// the split reductions' and the norm gradients' (kReductionPartials
-  /// doubles, used on the compute stream only; the embeddings keep the
-  /// index of their first bad id in the first).
-  cuda::DeviceFault *fault = nullptr;
+  /// Device memory held for the context's life, one allocation of
+  /// mp_backend_reserved_bytes(MP_BACKEND_CUDA), counted: cuBLAS's
+  /// workspace; the losses', the split reductions' and the norm gradients'
+  /// partial sums (kReductionPartials doubles, used on the compute stream
+  /// only; the embeddings keep the index of their first bad id in the
+  /// first); the kernels' fault record.
+  char *reserved = nullptr;
   double *partials = nullptr;
+  cuda::DeviceFault *fault = nullptr;
   /// Whole-step capture: whether the compute stream is capturing, what
   /// `allocate` handed out since the capture began (freed in it, or the
   /// capture is refused), and the last graph captured, instantiated.

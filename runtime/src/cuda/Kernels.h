@@ -44,12 +44,15 @@ struct DeviceFault {
   const char *op;
 };
 
+static_assert(sizeof(DeviceFault) <= MP_CUDA_FAULT_RECORD_BYTES,
+              "the fault record is reserved in mp_backend_reserved_bytes");
+
 /// Partial sums that the loss kernels reduce through: one per block.
 /// Blocks of the losses' first pass, each writing one partial sum.
 constexpr int kMaxReductionBlocks = 1024;
 /// Doubles in the compute stream's partial-sum buffer: the losses use
 /// kMaxReductionBlocks of them, a split reduction one per output and chunk.
-constexpr int64_t kReductionPartials = int64_t(1) << 18;
+constexpr int64_t kReductionPartials = MP_CUDA_REDUCTION_PARTIALS;
 static_assert(kMaxReductionBlocks <= kReductionPartials);
 
 cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,

@@ -6,7 +6,11 @@
 // FAST_TF32 unless NVIDIA_TF32_OVERRIDE=0), multiplied by the host's
 // CBLAS in float, and a bfloat16 C is rounded to nearest even. The
 // arguments are checked as cuBLAS checks them, and only the type
-// combinations cuBLAS documents for these compute types are taken.
+// combinations cuBLAS documents for these compute types are taken. A GEMM
+// on a handle without a workspace of the caller's (cublasSetWorkspace,
+// 256-byte aligned, after the last cublasSetStream, which resets it as
+// cuBLAS's does) is refused: real cuBLAS would allocate one of its own,
+// outside the caller's count and, under stream capture, per graph.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,12 +19,14 @@
 
 #include <cblas.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 struct cublasContext {
   cudaStream_t stream = nullptr;
+  void *workspace = nullptr;
 };
 
 namespace {
@@ -78,6 +84,18 @@ cublasStatus_t cublasDestroy(cublasHandle_t handle) {
 
 cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream) {
   handle->stream = stream;
+  handle->workspace = nullptr;
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSetWorkspace(cublasHandle_t handle, void *workspace,
+                                  size_t workspaceSizeInBytes) {
+  if (!handle)
+    return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (reinterpret_cast<uintptr_t>(workspace) % 256 != 0 ||
+      (workspaceSizeInBytes > 0 && !workspace))
+    return CUBLAS_STATUS_INVALID_VALUE;
+  handle->workspace = workspaceSizeInBytes > 0 ? workspace : nullptr;
   return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -115,7 +133,7 @@ cublasStatus_t cublasGemmStridedBatchedEx(
     long long strideB, const void *beta, void *C, cudaDataType Ctype, int ldc,
     long long strideC, int batchCount, cublasComputeType_t computeType,
     cublasGemmAlgo_t) {
-  if (!handle)
+  if (!handle || !handle->workspace)
     return CUBLAS_STATUS_NOT_INITIALIZED;
   // A is m x k stored k x m when transposed; B is k x n.
   int aRows = transa == CUBLAS_OP_N ? m : k,
