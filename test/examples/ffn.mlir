@@ -54,6 +54,9 @@
 // STEP-NEXT: arena_bytes {{[0-9]+}}
 // STEP-NEXT: unpooled_bytes {{[0-9]+}}
 // STEP-NEXT: peak_bytes {{[0-9]+}}
+// The CUDA context's own block (mp_backend_reserved_bytes: cuBLAS's
+// workspace, the partial sums, the fault record) beside the step.
+// STEP-NEXT: backend_reserved_bytes 35651840 (the runtime context's, beside the step)
 // With --backend cuda the seed's sizes are the default; --no-run stops
 // after compiling and linking the step.
 // STEP-NEXT: Compiled step: {{.*}}step.o (runtime calls: {{.*}}lowered.mlir, header:
