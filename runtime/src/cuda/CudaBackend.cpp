@@ -213,10 +213,8 @@ CudaBackend::~CudaBackend() {
   for (cudaStream_t stream : {computeStream, commStream})
     if (stream)
       cudaStreamDestroy(stream);
-  if (reserved) {
-    cudaFree(reserved);
-    countBackendBytes(ctx, -mp_backend_reserved_bytes(MP_BACKEND_CUDA));
-  }
+  // Not uncounted: the context that counted it is being destroyed.
+  cudaFree(reserved);
 }
 
 void *CudaBackend::allocate(size_t bytes) {
