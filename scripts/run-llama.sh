@@ -8,6 +8,8 @@
 #
 #   scripts/run-llama.sh [--mesh DPxTP] [--layers N] [--dim N] [--heads N]
 #                        [--kv-heads N] [--ffn-hidden N] [--vocab N]
+#                        [--norm-eps E] [--rope-theta T]
+#                        [--hf DIR [--untie-embeddings]]
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
 #                        [--fuse-attention] [--attention-chunk-bytes N]
@@ -38,6 +40,15 @@
 # (--backend, --optimizer, --lr, --steps, --init, --save, --seed, --out,
 # --no-run, --no-build) is run-ffn.sh's; --out defaults to
 # $MP_BUILD_DIR/llama.
+#
+# --hf DIR trains a Hugging Face Llama checkpoint (config.json and
+# model.safetensors or its shards): examples/llama/hf-checkpoint.py import
+# writes its weights as OUT/hf/init.safetensors (float32, torchtitan's
+# names, q and k rows in Meta's rotary order) and its sizes, which replace
+# the defaults (--layers ... --rope-theta then come from the checkpoint and
+# are refused here; --seq and --batch are the run's), and the run starts
+# from them (--init). --untie-embeddings is hf-checkpoint.py's. Back to
+# Hugging Face's format: hf-checkpoint.py export (docs/importing-pytorch.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${MP_BUILD_DIR:-$root/build}"
@@ -45,6 +56,9 @@ mesh=2x2
 out=""
 gen_args=(--layers 2 --dim 64 --heads 4 --kv-heads 2 --multiple-of 4
           --vocab 256 --seq 32 --batch 4)
+size_args=()
+hf=""
+untie=()
 pass=()
 plan_file=plan.json
 loss_parallel=1
@@ -57,8 +71,11 @@ while (($#)); do
   case "$1" in
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--ffn-hidden|--vocab|--seq|--batch)
-      gen_args+=("$1" "$2"); shift 2 ;;
+    --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
+    --layers|--dim|--heads|--kv-heads|--ffn-hidden|--vocab|--norm-eps|--rope-theta)
+      size_args+=("$1" "$2"); shift 2 ;;
+    --hf) hf="$2"; shift 2 ;;
+    --untie-embeddings) untie=(--untie-embeddings); shift ;;
     --model|--plan|--hidden)
       echo "run-llama.sh: $1 is run-ffn.sh's; this script writes the model" \
            "and plan" >&2
@@ -70,7 +87,7 @@ while (($#)); do
     --attention-chunk-bytes) fuse_attention=1; chunk_bytes="$2"; shift 2 ;;
     --no-fuse-swiglu) fuse_swiglu=0; shift ;;
     --no-fuse-gemm-accumulate) fuse_accumulate=0; shift ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
     *) pass+=("$1"); shift ;;
   esac
 done
@@ -82,8 +99,27 @@ out="${out:-$build/llama}"
 mkdir -p "$out"
 dp="${BASH_REMATCH[1]}"
 tp="${BASH_REMATCH[2]}"
+if [[ -n "$hf" ]]; then
+  if ((${#size_args[@]})); then
+    echo "run-llama.sh: --hf takes the model's sizes from $hf/config.json;" \
+         "${size_args[0]} is refused with it" >&2
+    exit 2
+  fi
+  if [[ " ${pass[*]} " == *" --init "* ]]; then
+    echo "run-llama.sh: --hf starts from the checkpoint's weights; --init" \
+         "is refused with it" >&2
+    exit 2
+  fi
+  /usr/bin/python3 "$root/examples/llama/hf-checkpoint.py" import "$hf" \
+    --out "$out/hf" "${untie[@]}"
+  read -ra size_args < "$out/hf/gen-llama-args"
+  pass+=(--init "$out/hf/init.safetensors")
+elif ((${#untie[@]})); then
+  echo "run-llama.sh: --untie-embeddings goes with --hf" >&2
+  exit 2
+fi
 /usr/bin/python3 "$root/examples/llama/gen-llama.py" "${gen_args[@]}" \
-  > "$out/llama.mlir"
+  "${size_args[@]}" > "$out/llama.mlir"
 sed -e "s/\"shape\": \[2, 2\]/\"shape\": [$dp, $tp]/" \
   "$root/examples/llama/$plan_file" > "$out/plan.json"
 if [[ " ${pass[*]} " != *" --no-build "* ]]; then

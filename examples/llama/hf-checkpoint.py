@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""Hugging Face Llama checkpoints in and out of mp.
+
+    hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
+    hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
+                     [--dtype bf16|f16|f32]
+
+`import` reads a LlamaForCausalLM directory as the Hub gives it
+(config.json, and model.safetensors or model.safetensors.index.json with
+its shards; F32, BF16 or F16) and writes:
+
+  DIR/init.safetensors  every parameter in float32 (bf16 and f16 widen
+                        exactly), under torchtitan's names, for
+                        `mp-train --init` (mp's master weights are f32);
+  DIR/gen-llama-args    the sizes of the model for examples/llama/gen-llama.py
+                        (and scripts/run-llama.sh): --layers --dim --heads
+                        --kv-heads --ffn-hidden --vocab --norm-eps
+                        --rope-theta, on one line.
+
+`scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
+
+The names map as Meta's checkpoints and torchtitan name them
+(model.layers.N.self_attn.q_proj.weight -> layers.N.attention.wq.weight,
+mlp.gate_proj / up_proj / down_proj -> feed_forward.w1 / w3 / w2,
+input_layernorm / post_attention_layernorm -> attention_norm / ffn_norm,
+model.embed_tokens -> tok_embeddings, lm_head -> output). The rotary
+embedding pairs differ: Hugging Face rotates entry i of a head with entry
+i + head_dim/2 (rotate_half), Meta, torchtitan and mp.rope entries 2i and
+2i + 1, and Hugging Face's conversion script (convert_llama_weights_to_hf.py,
+`permute`) reorders the rows of q_proj and k_proj within each head so that
+the same model computes the same values. `import` undoes that permutation,
+`export` applies it again, so q and k rotate as they did.
+
+`export` writes a trained checkpoint (mp-train --save, or mp-ckpt
+consolidate) back as DIR/model.safetensors under Hugging Face's names, in
+--dtype (default: the source config's torch_dtype; bf16 and f16 round to
+nearest even), with DIR/config.json the source's with torch_dtype set (and
+tie_word_embeddings false for a model imported with --untie-embeddings).
+
+Refused, each with a message saying why: other architectures than
+model_type "llama", rope scaling (Llama 3.1's "llama3" frequencies; mp.rope
+has theta only), bias in attention or MLP, a head_dim other than
+hidden_size / num_attention_heads, activations other than silu, tied input
+and output embeddings unless --untie-embeddings (then the output starts as
+a copy of the embedding and the two train apart: no longer the same model
+as tied training), tensors the model does not have or missing ones, and
+pytorch_model.bin checkpoints (safetensors only).
+
+Tensors are read through a memory map and written one at a time, so an 8B
+checkpoint converts in about one tensor's float32 memory beyond the page
+cache.
+"""
+
+import argparse
+import json
+import mmap
+import os
+import struct
+import sys
+
+import numpy as np
+
+# Bytes per element of each dtype a Llama checkpoint holds.
+ELEMENT_BYTES = {"F32": 4, "BF16": 2, "F16": 2}
+
+
+def fail(message):
+    sys.exit(f"hf-checkpoint.py: {message}")
+
+
+class SafeTensorsFile:
+    """The tensors of one safetensors file, read through a memory map."""
+
+    def __init__(self, path):
+        self.path = path
+        size = os.path.getsize(path)
+        if size < 8:
+            fail(f"{path}: {size} bytes, not a safetensors file")
+        with open(path, "rb") as f:
+            self.map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        (length,) = struct.unpack("<Q", self.map[:8])
+        if length > len(self.map) - 8:
+            fail(f"{path}: a header of {length} bytes in a file of "
+                 f"{len(self.map)}")
+        try:
+            header = json.loads(self.map[8:8 + length])
+        except ValueError as error:
+            fail(f"{path}: its header is not JSON ({error})")
+        if not isinstance(header, dict) or not all(
+                isinstance(entry, dict) for name, entry in header.items()
+                if name != "__metadata__"):
+            fail(f"{path}: its header is no map of tensor entries")
+        header.pop("__metadata__", None)
+        self.data_begin = 8 + length
+        self.entries = header
+
+    def names(self):
+        return list(self.entries)
+
+    def read(self, name):
+        """The tensor as float32 (bf16 and f16 widened exactly)."""
+        entry = self.entries[name]
+        dtype, shape = entry.get("dtype"), entry.get("shape")
+        begin, end = entry.get("data_offsets", (0, -1))
+        if dtype not in ELEMENT_BYTES:
+            fail(f"{self.path}: {name} is {dtype}; a Llama checkpoint holds "
+                 f"{', '.join(ELEMENT_BYTES)}")
+        count = int(np.prod(shape, dtype=object))
+        if (begin < 0 or end - begin != count * ELEMENT_BYTES[dtype]
+                or self.data_begin + end > len(self.map)):
+            fail(f"{self.path}: {name} {dtype} {shape} has bytes "
+                 f"[{begin}, {end}) of {len(self.map) - self.data_begin}")
+        raw = np.frombuffer(self.map, dtype=np.uint8, count=end - begin,
+                            offset=self.data_begin + begin)
+        if dtype == "F32":
+            values = raw.view("<f4")
+        elif dtype == "F16":
+            values = raw.view("<f2").astype(np.float32)
+        else:  # bfloat16: the high half of a float32
+            values = (raw.view("<u2").astype(np.uint32) << 16).view(np.float32)
+        return values.reshape(shape)
+
+
+def open_checkpoint(hf_dir):
+    """{name: SafeTensorsFile} over model.safetensors or its shards."""
+    index = os.path.join(hf_dir, "model.safetensors.index.json")
+    single = os.path.join(hf_dir, "model.safetensors")
+    if os.path.isfile(index):
+        with open(index) as f:
+            weight_map = json.load(f).get("weight_map")
+        if not isinstance(weight_map, dict):
+            fail(f"{index}: no weight_map")
+        files = {shard: SafeTensorsFile(os.path.join(hf_dir, shard))
+                 for shard in sorted(set(weight_map.values()))}
+        tensors = {}
+        for name, shard in weight_map.items():
+            if name not in files[shard].entries:
+                fail(f"{index}: {name} is in {shard} by its weight_map, "
+                     "but that file does not hold it")
+            tensors[name] = files[shard]
+        return tensors
+    if os.path.isfile(single):
+        file = SafeTensorsFile(single)
+        return {name: file for name in file.names()}
+    if os.path.isfile(os.path.join(hf_dir, "pytorch_model.bin")):
+        fail(f"{hf_dir} holds pytorch_model.bin: only safetensors are read "
+             "(save_pretrained(..., safe_serialization=True) writes them)")
+    fail(f"{hf_dir} has neither model.safetensors nor "
+         "model.safetensors.index.json")
+
+
+class LlamaShape:
+    """The sizes of a LlamaForCausalLM, from its config.json."""
+
+    def __init__(self, config, source):
+        def field(name, default=None):
+            value = config.get(name, default)
+            if value is None:
+                fail(f"{source}: no {name}")
+            return value
+
+        if config.get("model_type") != "llama":
+            fail(f"{source}: model_type {config.get('model_type')!r}; this "
+                 "script converts Llama (model_type 'llama') checkpoints")
+        self.layers = field("num_hidden_layers")
+        self.dim = field("hidden_size")
+        self.heads = field("num_attention_heads")
+        self.kv_heads = field("num_key_value_heads", self.heads)
+        self.ffn_hidden = field("intermediate_size")
+        self.vocab = field("vocab_size")
+        self.norm_eps = field("rms_norm_eps")
+        rope = config.get("rope_parameters") or {}
+        self.rope_theta = rope.get("rope_theta",
+                                   config.get("rope_theta", 10000.0))
+        scaling = config.get("rope_scaling") or rope
+        if scaling.get("rope_type", scaling.get("type", "default")) != \
+                "default":
+            fail(f"{source}: rope scaling {scaling!r}; mp.rope has no scaled "
+                 "frequencies (Llama 3.1 and later scale them, 'llama3')")
+        if self.heads <= 0 or self.dim % self.heads:
+            fail(f"{source}: hidden_size {self.dim} is no multiple of "
+                 f"num_attention_heads {self.heads}")
+        self.head_dim = self.dim // self.heads
+        if config.get("head_dim", self.head_dim) != self.head_dim:
+            fail(f"{source}: head_dim {config['head_dim']}; mp's Llama has "
+                 f"hidden_size / num_attention_heads = {self.head_dim}")
+        if self.kv_heads <= 0 or self.heads % self.kv_heads:
+            fail(f"{source}: num_attention_heads {self.heads} is no multiple "
+                 f"of num_key_value_heads {self.kv_heads}")
+        for bias in ("attention_bias", "mlp_bias"):
+            if config.get(bias):
+                fail(f"{source}: {bias} is true; mp's Llama linears have "
+                     "no bias")
+        if config.get("hidden_act", "silu") != "silu":
+            fail(f"{source}: hidden_act {config['hidden_act']!r}; mp's Llama "
+                 "feed-forward is SwiGLU (silu)")
+        self.tied = bool(config.get("tie_word_embeddings", False))
+
+    def gen_llama_args(self):
+        return (f"--layers {self.layers} --dim {self.dim} --heads "
+                f"{self.heads} --kv-heads {self.kv_heads} --ffn-hidden "
+                f"{self.ffn_hidden} --vocab {self.vocab} --norm-eps "
+                f"{self.norm_eps!r} --rope-theta {float(self.rope_theta)!r}")
+
+    def parameters(self):
+        """(mp name, Hugging Face name, shape, rotary heads or 0), in
+        gen-llama.py's order."""
+        d, hd, hidden = self.dim, self.head_dim, self.ffn_hidden
+        params = [("tok_embeddings.weight", "model.embed_tokens.weight",
+                   (self.vocab, d), 0)]
+        for i in range(self.layers):
+            mp, hf = f"layers.{i}.", f"model.layers.{i}."
+            params += [
+                (mp + "attention_norm.weight", hf + "input_layernorm.weight",
+                 (d,), 0),
+                (mp + "attention.wq.weight", hf + "self_attn.q_proj.weight",
+                 (self.heads * hd, d), self.heads),
+                (mp + "attention.wk.weight", hf + "self_attn.k_proj.weight",
+                 (self.kv_heads * hd, d), self.kv_heads),
+                (mp + "attention.wv.weight", hf + "self_attn.v_proj.weight",
+                 (self.kv_heads * hd, d), 0),
+                (mp + "attention.wo.weight", hf + "self_attn.o_proj.weight",
+                 (d, self.heads * hd), 0),
+                (mp + "ffn_norm.weight",
+                 hf + "post_attention_layernorm.weight", (d,), 0),
+                (mp + "feed_forward.w1.weight", hf + "mlp.gate_proj.weight",
+                 (hidden, d), 0),
+                (mp + "feed_forward.w2.weight", hf + "mlp.down_proj.weight",
+                 (d, hidden), 0),
+                (mp + "feed_forward.w3.weight", hf + "mlp.up_proj.weight",
+                 (hidden, d), 0),
+            ]
+        return params + [("norm.weight", "model.norm.weight", (d,), 0),
+                         ("output.weight", "lm_head.weight",
+                          (self.vocab, d), 0)]
+
+
+def from_rotate_half(weight, heads):
+    """Rows of q_proj/k_proj in Meta's order: each head's rows
+    [0, hd/2) and [hd/2, hd) interleaved (the inverse of HF's permute)."""
+    rows, cols = weight.shape
+    return weight.reshape(heads, 2, rows // heads // 2, cols).transpose(
+        0, 2, 1, 3).reshape(rows, cols)
+
+
+def to_rotate_half(weight, heads):
+    """HF's permute: each head's even rows first, then its odd ones."""
+    rows, cols = weight.shape
+    return weight.reshape(heads, rows // heads // 2, 2, cols).transpose(
+        0, 2, 1, 3).reshape(rows, cols)
+
+
+def read_config(hf_dir):
+    path = os.path.join(hf_dir, "config.json")
+    try:
+        with open(path) as f:
+            return json.load(f), path
+    except (OSError, ValueError) as error:
+        fail(f"{path}: {error}")
+
+
+def bf16_bits(values):
+    """The bf16 nearest each float32 (ties to even), as its 16 bits."""
+    bits = np.ascontiguousarray(values, np.float32).view(np.uint32)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype("<u2")
+
+
+def write_safetensors(path, entries):
+    """entries: [(name, dtype, shape, make)], make() returning the tensor's
+    little-endian bytes; written one at a time after the header."""
+    header, offset = {}, 0
+    for name, dtype, shape, _ in entries:
+        size = int(np.prod(shape, dtype=object)) * ELEMENT_BYTES[dtype]
+        header[name] = {"dtype": dtype, "shape": list(shape),
+                        "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps(header).encode()
+    # The data starts 8-byte aligned, as safetensors' own writer pads it.
+    text += b" " * (-len(text) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text)
+        for name, dtype, shape, make in entries:
+            data = make()
+            if len(data) != header[name]["data_offsets"][1] - \
+                    header[name]["data_offsets"][0]:
+                fail(f"internal: {name} wrote {len(data)} bytes")
+            f.write(data)
+    os.replace(path + ".tmp", path)
+
+
+def expect_shape(name, values, shape, source):
+    if tuple(values.shape) != tuple(shape):
+        fail(f"{source}: {name} is {list(values.shape)}, the config says "
+             f"{list(shape)}")
+
+
+def import_checkpoint(args):
+    config, config_path = read_config(args.hf_dir)
+    shape = LlamaShape(config, config_path)
+    if shape.tied and not args.untie_embeddings:
+        fail(f"{config_path}: tie_word_embeddings is true (one matrix for the "
+             "input and output embeddings); mp's Llama has two: "
+             "--untie-embeddings starts output.weight as a copy, and they "
+             "then train apart")
+    tensors = open_checkpoint(args.hf_dir)
+    params = shape.parameters()
+    known = {hf for _, hf, _, _ in params}
+    # Older conversions saved the rotary frequencies as a buffer; they
+    # follow from rope_theta.
+    extra = sorted(n for n in tensors
+                   if n not in known and not n.endswith("rotary_emb.inv_freq"))
+    if extra:
+        fail(f"{args.hf_dir}: {len(extra)} tensors that mp's Llama does not "
+             f"have: {', '.join(extra[:5])}")
+    entries = []
+    for mp_name, hf_name, param_shape, rotary_heads in params:
+        source = hf_name
+        if hf_name == "lm_head.weight" and shape.tied:
+            source = "model.embed_tokens.weight"
+        if source not in tensors:
+            fail(f"{args.hf_dir}: no {source}")
+
+        def make(source=source, param_shape=param_shape, heads=rotary_heads,
+                 name=hf_name):
+            values = tensors[source].read(source)
+            expect_shape(name, values, param_shape, args.hf_dir)
+            if heads:
+                values = from_rotate_half(values, heads)
+            return np.ascontiguousarray(values, "<f4").tobytes()
+
+        entries.append((mp_name, "F32", param_shape, make))
+    os.makedirs(args.out, exist_ok=True)
+    write_safetensors(os.path.join(args.out, "init.safetensors"), entries)
+    with open(os.path.join(args.out, "gen-llama-args"), "w") as f:
+        f.write(shape.gen_llama_args() + "\n")
+    print(f"{args.out}/init.safetensors: {len(entries)} parameters of "
+          f"{args.hf_dir} (float32, torchtitan's names)")
+    print(f"{args.out}/gen-llama-args: {shape.gen_llama_args()}")
+
+
+def export_checkpoint(args):
+    config, config_path = read_config(args.config)
+    shape = LlamaShape(config, config_path)
+    dtype = args.dtype or {"bfloat16": "bf16", "float16": "f16"}.get(
+        config.get("torch_dtype"), "f32")
+    trained = SafeTensorsFile(args.trained)
+    entries = []
+    for mp_name, hf_name, param_shape, rotary_heads in shape.parameters():
+        if mp_name not in trained.entries:
+            fail(f"{args.trained}: no {mp_name}")
+
+        def make(mp_name=mp_name, param_shape=param_shape, heads=rotary_heads):
+            values = trained.read(mp_name)
+            expect_shape(mp_name, values, param_shape, args.trained)
+            if heads:
+                values = to_rotate_half(values, heads)
+            if dtype == "bf16":
+                return bf16_bits(values).tobytes()
+            if dtype == "f16":
+                return np.ascontiguousarray(values, "<f2").tobytes()
+            return np.ascontiguousarray(values, "<f4").tobytes()
+
+        entries.append((hf_name, {"bf16": "BF16", "f16": "F16",
+                                  "f32": "F32"}[dtype], param_shape, make))
+    os.makedirs(args.out, exist_ok=True)
+    write_safetensors(os.path.join(args.out, "model.safetensors"), entries)
+    config = dict(config, torch_dtype={"bf16": "bfloat16", "f16": "float16",
+                                       "f32": "float32"}[dtype],
+                  tie_word_embeddings=False)
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    print(f"{args.out}/model.safetensors: {len(entries)} tensors ({dtype}, "
+          "Hugging Face's names)")
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description="Hugging Face Llama checkpoints in and out of mp.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    to_mp = commands.add_parser("import", help="HF_DIR -> init.safetensors")
+    to_mp.add_argument("hf_dir")
+    to_mp.add_argument("--out", required=True)
+    to_mp.add_argument("--untie-embeddings", action="store_true")
+    to_hf = commands.add_parser("export", help="trained -> model.safetensors")
+    to_hf.add_argument("trained")
+    to_hf.add_argument("--config", required=True,
+                       help="the Hugging Face directory it was imported from")
+    to_hf.add_argument("--out", required=True)
+    to_hf.add_argument("--dtype", choices=["bf16", "f16", "f32"])
+    args = parser.parse_args()
+    if args.command == "import":
+        import_checkpoint(args)
+    else:
+        export_checkpoint(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""A Hugging Face Llama checkpoint and its training in PyTorch, written as
+transformers' modeling_llama.py computes LlamaForCausalLM (which is not
+installed here): the reference that hf-llama.test holds
+examples/llama/hf-checkpoint.py and mp to.
+
+It differs from llama_reference.py (torchtitan's modules) where Hugging
+Face's model does: parameter names (model.layers.N.self_attn.q_proj.weight,
+mlp.gate_proj, input_layernorm, lm_head, ...) and the rotary embedding,
+which rotates entry i of a head with entry i + head_dim/2 (rotate_half,
+cos and sin of cat(freqs, freqs)) instead of entries 2i and 2i + 1.
+RMSNorm (the weight times the normed input cast back to its dtype),
+repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
+down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
+modeling_llama's. The loss is the mean cross entropy of the logits against
+the given labels (the next tokens), as mp's.
+
+  hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
+      [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
+      OUT_DIR/config.json (model_type llama; --set overrides or adds a
+      field) and the weights under Hugging Face's names: model.safetensors,
+      or N shards with model.safetensors.index.json; bf16 rounds the
+      values to nearest even. Values as llama_reference.py's inputs (the
+      norm weights U(0.5, 1.5)); with --tie, no lm_head.weight
+      (tie_word_embeddings); --extra adds a tensor NAME of hidden_size
+      zeros, which Hugging Face's Llama does not have.
+  hf_llama_reference.py data --vocab V --seq S --batch B --steps N --seed S
+      DATA.safetensors: `tokens` and `labels` i64 [N, batch, seq].
+  hf_llama_reference.py train HF_DIR DATA --steps N --lr LR
+      --weight-decay WD [--dtype float64|float32] --save OUT
+      N steps of torch.optim.AdamW from the checkpoint (its values widened
+      to the run's dtype); prints `step <i> loss <v>`; saves the parameters
+      (f32) under Hugging Face's names, lm_head.weight included when tied.
+
+SIZES: --layers --dim --heads [--kv-heads] --ffn-hidden --vocab
+[--norm-eps] [--rope-theta].
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tensors import BF16, bf16_bits, read, write  # noqa: E402
+
+
+class LlamaRMSNorm(nn.Module):
+    def __init__(self, hidden_size, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(hidden_size))
+        self.variance_epsilon = eps
+
+    def forward(self, hidden_states):
+        input_dtype = hidden_states.dtype
+        hidden_states = hidden_states.to(
+            torch.promote_types(input_dtype, torch.float32))
+        variance = hidden_states.pow(2).mean(-1, keepdim=True)
+        hidden_states = hidden_states * torch.rsqrt(
+            variance + self.variance_epsilon)
+        return self.weight * hidden_states.to(input_dtype)
+
+
+def rotary_cos_sin(config, seq, dtype):
+    """LlamaRotaryEmbedding without scaling: cos and sin of
+    cat(freqs, freqs), [seq, head_dim]."""
+    head_dim = config["hidden_size"] // config["num_attention_heads"]
+    inv_freq = 1.0 / (config["rope_theta"] ** (
+        torch.arange(0, head_dim, 2, dtype=torch.int64).to(dtype) / head_dim))
+    freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos(), emb.sin()
+
+
+def rotate_half(x):
+    x1 = x[..., : x.shape[-1] // 2]
+    x2 = x[..., x.shape[-1] // 2:]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def repeat_kv(hidden_states, n_rep):
+    batch, kv_heads, slen, head_dim = hidden_states.shape
+    if n_rep == 1:
+        return hidden_states
+    hidden_states = hidden_states[:, :, None, :, :].expand(
+        batch, kv_heads, n_rep, slen, head_dim)
+    return hidden_states.reshape(batch, kv_heads * n_rep, slen, head_dim)
+
+
+class LlamaAttention(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d = config["hidden_size"]
+        self.heads = config["num_attention_heads"]
+        self.kv_heads = config["num_key_value_heads"]
+        self.head_dim = d // self.heads
+        self.scaling = self.head_dim ** -0.5
+        self.q_proj = nn.Linear(d, self.heads * self.head_dim, bias=False)
+        self.k_proj = nn.Linear(d, self.kv_heads * self.head_dim, bias=False)
+        self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim, bias=False)
+        self.o_proj = nn.Linear(self.heads * self.head_dim, d, bias=False)
+
+    def forward(self, hidden_states, cos, sin):
+        b, s, _ = hidden_states.shape
+
+        def heads(x):
+            return x.view(b, s, -1, self.head_dim).transpose(1, 2)
+
+        q = heads(self.q_proj(hidden_states))
+        k = heads(self.k_proj(hidden_states))
+        v = heads(self.v_proj(hidden_states))
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = repeat_kv(k, self.heads // self.kv_heads)
+        v = repeat_kv(v, self.heads // self.kv_heads)
+        scores = torch.matmul(q, k.transpose(2, 3)) * self.scaling
+        causal = torch.full((s, s), float("-inf"), dtype=scores.dtype).triu(1)
+        probs = F.softmax(scores + causal, dim=-1,
+                          dtype=torch.promote_types(q.dtype, torch.float32))
+        out = torch.matmul(probs.to(q.dtype), v)
+        return self.o_proj(out.transpose(1, 2).reshape(b, s, -1))
+
+
+class LlamaMLP(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d, hidden = config["hidden_size"], config["intermediate_size"]
+        self.gate_proj = nn.Linear(d, hidden, bias=False)
+        self.up_proj = nn.Linear(d, hidden, bias=False)
+        self.down_proj = nn.Linear(hidden, d, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class LlamaDecoderLayer(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        eps = config["rms_norm_eps"]
+        self.self_attn = LlamaAttention(config)
+        self.mlp = LlamaMLP(config)
+        self.input_layernorm = LlamaRMSNorm(config["hidden_size"], eps)
+        self.post_attention_layernorm = LlamaRMSNorm(config["hidden_size"],
+                                                     eps)
+
+    def forward(self, hidden_states, cos, sin):
+        hidden_states = hidden_states + self.self_attn(
+            self.input_layernorm(hidden_states), cos, sin)
+        return hidden_states + self.mlp(
+            self.post_attention_layernorm(hidden_states))
+
+
+class LlamaModel(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(config["vocab_size"],
+                                         config["hidden_size"])
+        self.layers = nn.ModuleList(
+            LlamaDecoderLayer(config)
+            for _ in range(config["num_hidden_layers"]))
+        self.norm = LlamaRMSNorm(config["hidden_size"], config["rms_norm_eps"])
+
+
+class LlamaForCausalLM(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.model = LlamaModel(config)
+        self.lm_head = nn.Linear(config["hidden_size"], config["vocab_size"],
+                                 bias=False)
+        if config.get("tie_word_embeddings"):
+            self.lm_head.weight = self.model.embed_tokens.weight
+
+    def forward(self, input_ids):
+        h = self.model.embed_tokens(input_ids)
+        cos, sin = rotary_cos_sin(self.config, input_ids.shape[1], h.dtype)
+        for layer in self.model.layers:
+            h = layer(h, cos, sin)
+        return self.lm_head(self.model.norm(h))
+
+
+def hf_names(config):
+    """Every parameter's Hugging Face name and shape."""
+    d, hidden = config["hidden_size"], config["intermediate_size"]
+    head_dim = d // config["num_attention_heads"]
+    q_rows = config["num_attention_heads"] * head_dim
+    kv_rows = config["num_key_value_heads"] * head_dim
+    shapes = [("model.embed_tokens.weight", (config["vocab_size"], d))]
+    for i in range(config["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        shapes += [(p + "input_layernorm.weight", (d,)),
+                   (p + "self_attn.q_proj.weight", (q_rows, d)),
+                   (p + "self_attn.k_proj.weight", (kv_rows, d)),
+                   (p + "self_attn.v_proj.weight", (kv_rows, d)),
+                   (p + "self_attn.o_proj.weight", (d, q_rows)),
+                   (p + "post_attention_layernorm.weight", (d,)),
+                   (p + "mlp.gate_proj.weight", (hidden, d)),
+                   (p + "mlp.up_proj.weight", (hidden, d)),
+                   (p + "mlp.down_proj.weight", (d, hidden))]
+    shapes.append(("model.norm.weight", (d,)))
+    if not config.get("tie_word_embeddings"):
+        shapes.append(("lm_head.weight", (config["vocab_size"], d)))
+    return shapes
+
+
+def checkpoint(args):
+    config = {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "hidden_act": "silu", "num_hidden_layers": args.layers,
+        "hidden_size": args.dim, "num_attention_heads": args.heads,
+        "num_key_value_heads": args.kv_heads or args.heads,
+        "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
+        "rms_norm_eps": args.norm_eps, "rope_theta": args.rope_theta,
+        "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
+        "tie_word_embeddings": args.tie,
+        "torch_dtype": {"f32": "float32", "bf16": "bfloat16"}[args.dtype]}
+    rng = np.random.default_rng(args.seed)
+    tensors = {}
+    for name, shape in hf_names(config):
+        if name == "model.embed_tokens.weight":
+            value = rng.standard_normal(shape)
+        elif len(shape) == 1:
+            value = rng.uniform(0.5, 1.5, shape)
+        else:
+            bound = 1 / np.sqrt(shape[1])
+            value = rng.uniform(-bound, bound, shape)
+        value = value.astype(np.float32)
+        tensors[name] = bf16_bits(value).view(BF16) if args.dtype == "bf16" \
+            else value
+    for name in args.extra:
+        tensors[name] = np.zeros(args.dim, np.float32)
+    for key, value in args.set:
+        config[key] = json.loads(value)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    if args.shards == 1:
+        write(os.path.join(args.out, "model.safetensors"), tensors)
+        return
+    names = list(tensors)
+    weight_map = {}
+    for shard in range(args.shards):
+        file = f"model-{shard + 1:05d}-of-{args.shards:05d}.safetensors"
+        part = names[shard::args.shards]
+        write(os.path.join(args.out, file), {n: tensors[n] for n in part})
+        weight_map.update({n: file for n in part})
+    with open(os.path.join(args.out, "model.safetensors.index.json"),
+              "w") as f:
+        json.dump({"metadata": {}, "weight_map": weight_map}, f, indent=2)
+
+
+def data(args):
+    rng = np.random.default_rng(args.seed)
+    ids = rng.integers(0, args.vocab, (args.steps, args.batch, args.seq + 1),
+                       dtype=np.int64)
+    write(args.out, {"tokens": np.ascontiguousarray(ids[..., :-1]),
+                     "labels": np.ascontiguousarray(ids[..., 1:])})
+
+
+def read_checkpoint(hf_dir):
+    """{name: float32 array} of model.safetensors or its shards."""
+    index = os.path.join(hf_dir, "model.safetensors.index.json")
+    if os.path.isfile(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+    else:
+        files = ["model.safetensors"]
+    tensors = {}
+    for file in files:
+        for name, array in read(os.path.join(hf_dir, file)).items():
+            if array.dtype == BF16:
+                array = (array.view(np.uint16).astype(np.uint32) << 16).view(
+                    np.float32)
+            tensors[name] = array.astype(np.float32)
+    return tensors
+
+
+def train(args):
+    with open(os.path.join(args.hf_dir, "config.json")) as f:
+        config = json.load(f)
+    dtype = {"float64": torch.float64, "float32": torch.float32}[args.dtype]
+    torch.manual_seed(0)  # construction draws values that are overwritten
+    model = LlamaForCausalLM(config).to(dtype)
+    params = dict(model.named_parameters())
+    weights = read_checkpoint(args.hf_dir)
+    if sorted(params) != sorted(weights):
+        sys.exit(f"hf_llama_reference.py: {args.hf_dir} holds "
+                 f"{sorted(weights)}, the model {sorted(params)}")
+    with torch.no_grad():
+        for name, param in params.items():
+            param.copy_(torch.from_numpy(weights[name].copy()))
+    batches = read(args.data)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr,
+                                  betas=(0.9, 0.999), eps=1e-8,
+                                  weight_decay=args.weight_decay)
+    for step in range(args.steps):
+        tokens = torch.from_numpy(batches["tokens"][step].copy())
+        labels = torch.from_numpy(batches["labels"][step].copy())
+        logits = model(tokens)
+        loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(0, 1))
+        optimizer.zero_grad()
+        loss.backward()
+        print(f"step {step} loss {loss.item():.9g}")
+        optimizer.step()
+    saved = {name: param.detach().numpy().astype(np.float32)
+             for name, param in model.state_dict().items()}
+    write(args.save, saved)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("checkpoint")
+    for option in ("--layers", "--dim", "--heads", "--ffn-hidden", "--vocab",
+                   "--seed"):
+        make.add_argument(option, type=int, required=True)
+    make.add_argument("--kv-heads", type=int)
+    make.add_argument("--norm-eps", type=float, default=1e-5)
+    make.add_argument("--rope-theta", type=float, default=10000.0)
+    make.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+    make.add_argument("--shards", type=int, default=1)
+    make.add_argument("--tie", action="store_true")
+    make.add_argument("--set", nargs=2, action="append", default=[],
+                      metavar=("KEY", "JSON"))
+    make.add_argument("--extra", action="append", default=[])
+    make.add_argument("out")
+    make.set_defaults(run=checkpoint)
+    batches = commands.add_parser("data")
+    for option in ("--vocab", "--seq", "--batch", "--steps", "--seed"):
+        batches.add_argument(option, type=int, required=True)
+    batches.add_argument("out")
+    batches.set_defaults(run=data)
+    run = commands.add_parser("train")
+    run.add_argument("hf_dir")
+    run.add_argument("data")
+    run.add_argument("--steps", type=int, required=True)
+    run.add_argument("--lr", type=float, required=True)
+    run.add_argument("--weight-decay", type=float, required=True)
+    run.add_argument("--dtype", choices=["float64", "float32"],
+                     default="float64")
+    run.add_argument("--save", required=True)
+    run.set_defaults(run=train)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
