@@ -9,6 +9,7 @@
 #   scripts/run-llama.sh [--mesh DPxTP] [--layers N] [--dim N] [--heads N]
 #                        [--kv-heads N] [--ffn-hidden N] [--vocab N]
 #                        [--norm-eps E] [--rope-theta T]
+#                        [--rope-scaling FACTOR,LOW,HIGH,CONTEXT]
 #                        [--hf DIR [--untie-embeddings]]
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
@@ -45,7 +46,7 @@
 # model.safetensors or its shards): examples/llama/hf-checkpoint.py import
 # writes its weights as OUT/hf/init.safetensors (float32, torchtitan's
 # names, q and k rows in Meta's rotary order) and its sizes, which replace
-# the defaults (--layers ... --rope-theta then come from the checkpoint and
+# the defaults (--layers ... --rope-scaling then come from the checkpoint and
 # are refused here; --seq and --batch are the run's), and the run starts
 # from them (--init). --untie-embeddings is hf-checkpoint.py's. Back to
 # Hugging Face's format: hf-checkpoint.py export (docs/importing-pytorch.md).
@@ -72,7 +73,7 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--ffn-hidden|--vocab|--norm-eps|--rope-theta)
+    --layers|--dim|--heads|--kv-heads|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling)
       size_args+=("$1" "$2"); shift 2 ;;
     --hf) hf="$2"; shift 2 ;;
     --untie-embeddings) untie=(--untie-embeddings); shift ;;

@@ -77,6 +77,9 @@ def generate(args):
     act = [b, s, d]
     eps = f"{args.norm_eps:e}"
     theta = f"{args.rope_theta:e}"
+    if args.rope_scaling:
+        theta += (" llama3_scaling [" +
+                  ", ".join(repr(v) for v in args.rope_scaling) + "]")
 
     def linear(x, x_shape, weight, out):
         shape = x_shape[:-1] + [out]
@@ -183,6 +186,12 @@ def main():
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--norm-eps", type=float, default=1e-5)
     parser.add_argument("--rope-theta", type=float, default=10000.0)
+    parser.add_argument(
+        "--rope-scaling", type=lambda text: [float(v) for v in text.split(",")],
+        metavar="FACTOR,LOW,HIGH,CONTEXT",
+        help="Llama 3.1's rotary frequency scaling (mp.rope llama3_scaling): "
+             "factor, low_freq_factor, high_freq_factor, "
+             "original_max_position_embeddings; Llama 3.1: 8,1,4,8192")
     args = parser.parse_args()
     if args.kv_heads is None:
         args.kv_heads = args.heads
@@ -195,6 +204,8 @@ def main():
          "--heads must be a multiple of --kv-heads"),
         ((args.dim // args.heads) % 2 == 0,
          "head_dim (--dim / --heads) must be even for rotary embeddings"),
+        (args.rope_scaling is None or len(args.rope_scaling) == 4,
+         "--rope-scaling takes 4 values: FACTOR,LOW,HIGH,CONTEXT"),
     ]
     for ok, message in checks:
         if not ok:

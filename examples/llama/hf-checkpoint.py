@@ -15,7 +15,9 @@ its shards; F32, BF16 or F16) and writes:
   DIR/gen-llama-args    the sizes of the model for examples/llama/gen-llama.py
                         (and scripts/run-llama.sh): --layers --dim --heads
                         --kv-heads --ffn-hidden --vocab --norm-eps
-                        --rope-theta, on one line.
+                        --rope-theta, and --rope-scaling for Llama 3.1's
+                        scaled rotary frequencies (rope_type "llama3"),
+                        on one line.
 
 `scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
 
@@ -38,8 +40,8 @@ nearest even), with DIR/config.json the source's with torch_dtype set (and
 tie_word_embeddings false for a model imported with --untie-embeddings).
 
 Refused, each with a message saying why: other architectures than
-model_type "llama", rope scaling (Llama 3.1's "llama3" frequencies; mp.rope
-has theta only), bias in attention or MLP, a head_dim other than
+model_type "llama", rope scaling other than Llama 3.1's "llama3" (linear,
+dynamic, YaRN: mp.rope has no such frequencies), bias in attention or MLP, a head_dim other than
 hidden_size / num_attention_heads, activations other than silu, tied input
 and output embeddings unless --untie-embeddings (then the output starts as
 a copy of the embedding and the two train apart: no longer the same model
@@ -173,10 +175,19 @@ class LlamaShape:
         self.rope_theta = rope.get("rope_theta",
                                    config.get("rope_theta", 10000.0))
         scaling = config.get("rope_scaling") or rope
-        if scaling.get("rope_type", scaling.get("type", "default")) != \
-                "default":
-            fail(f"{source}: rope scaling {scaling!r}; mp.rope has no scaled "
-                 "frequencies (Llama 3.1 and later scale them, 'llama3')")
+        kind = scaling.get("rope_type", scaling.get("type", "default"))
+        self.rope_scaling = None
+        if kind == "llama3":
+            try:
+                self.rope_scaling = [float(scaling[key]) for key in (
+                    "factor", "low_freq_factor", "high_freq_factor",
+                    "original_max_position_embeddings")]
+            except (KeyError, TypeError, ValueError) as error:
+                fail(f"{source}: rope scaling 'llama3' without a number "
+                     f"for {error}")
+        elif kind != "default":
+            fail(f"{source}: rope scaling {scaling!r}; mp.rope scales its "
+                 "frequencies as Llama 3.1 does ('llama3') only")
         if self.heads <= 0 or self.dim % self.heads:
             fail(f"{source}: hidden_size {self.dim} is no multiple of "
                  f"num_attention_heads {self.heads}")
@@ -197,10 +208,14 @@ class LlamaShape:
         self.tied = bool(config.get("tie_word_embeddings", False))
 
     def gen_llama_args(self):
-        return (f"--layers {self.layers} --dim {self.dim} --heads "
+        args = (f"--layers {self.layers} --dim {self.dim} --heads "
                 f"{self.heads} --kv-heads {self.kv_heads} --ffn-hidden "
                 f"{self.ffn_hidden} --vocab {self.vocab} --norm-eps "
                 f"{self.norm_eps!r} --rope-theta {float(self.rope_theta)!r}")
+        if self.rope_scaling:
+            args += " --rope-scaling " + ",".join(
+                repr(v) for v in self.rope_scaling)
+        return args
 
     def parameters(self):
         """(mp name, Hugging Face name, shape, rotary heads or 0), in

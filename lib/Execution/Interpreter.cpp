@@ -394,8 +394,28 @@ struct AttentionOperands {
   bool causal;
 };
 
+/// The frequency of pair i: theta^(-2i / headDim), scaled as Llama 3.1's
+/// apply_scaling does when `llama3` holds [factor, low_freq_factor,
+/// high_freq_factor, original_context] (a factor of 1 scales nothing).
+double getRopeFrequency(int64_t i, int64_t headDim, double theta,
+                        std::optional<ArrayRef<double>> llama3) {
+  double frequency = std::pow(theta, -2.0 * i / double(headDim));
+  if (!llama3 || (*llama3)[0] == 1)
+    return frequency;
+  double factor = (*llama3)[0], low = (*llama3)[1], high = (*llama3)[2],
+         context = (*llama3)[3];
+  double wavelength = 2 * M_PI / frequency;
+  if (wavelength < context / high)
+    return frequency;
+  if (wavelength > context / low)
+    return frequency / factor;
+  double smooth = (context / wavelength - low) / (high - low);
+  return (1 - smooth) * frequency / factor + smooth * frequency;
+}
+
 /// torchtitan's apply_rotary_emb on [..., seq, heads, head_dim].
-HostTensor rotate(const HostTensor &x, double theta, bool inverse) {
+HostTensor rotate(const HostTensor &x, double theta,
+                  std::optional<ArrayRef<double>> llama3, bool inverse) {
   HostTensor out = x;
   size_t rank = x.shape.size();
   int64_t seq = x.shape[rank - 3], heads = x.shape[rank - 2],
@@ -404,7 +424,7 @@ HostTensor rotate(const HostTensor &x, double theta, bool inverse) {
   for (int64_t r = 0; r < rows; ++r) {
     int64_t position = (r / heads) % seq;
     for (int64_t i = 0; i < headDim / 2; ++i) {
-      double angle = position * std::pow(theta, -2.0 * i / double(headDim));
+      double angle = position * getRopeFrequency(i, headDim, theta, llama3);
       double c = std::cos(angle),
              s = inverse ? -std::sin(angle) : std::sin(angle);
       double a = x.data[r * headDim + 2 * i],
@@ -933,7 +953,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         return success();
       })
       .Case([&](RopeOp r) {
-        set(rotate(in(0), r.getTheta().convertToDouble(), r.getInverse()));
+        set(rotate(in(0), r.getTheta().convertToDouble(), r.getLlama3Scaling(),
+                   r.getInverse()));
         return success();
       })
       .Case([&](CrossEntropyOp c) {

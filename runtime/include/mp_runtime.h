@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 16
+#define MP_RUNTIME_ABI_VERSION 17
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -993,10 +993,38 @@ mp_attention_on_chip_scratch_bytes(int gradient, int64_t batch, int64_t sq) {
  * and cos a, sin a computed in double and rounded to float: (out[2i],
  * out[2i+1]) = (x[2i] · cos a − x[2i+1] · sin a, x[2i] · sin a + x[2i+1] ·
  * cos a). With `inverse` the rotation is by −a (the gradient). out may
- * alias x. */
+ * alias x. llama3_scaling (NULL: none) scales freq as Llama 3.1 and later
+ * (Meta's apply_scaling, Hugging Face's rope_type "llama3"), in double:
+ * with the wavelength w = 2π / freq, freq is kept where w <
+ * original_context / high_freq_factor, divided by factor where w >
+ * original_context / low_freq_factor, and between them (1 − s) · freq /
+ * factor + s · freq with s = (original_context / w − low_freq_factor) /
+ * (high_freq_factor − low_freq_factor); a factor of 1 scales nothing. */
+typedef struct mp_rope_scaling {
+  double factor;
+  double low_freq_factor;
+  double high_freq_factor;
+  double original_context;
+} mp_rope_scaling;
+/* Why mp_rope_f32 refuses a scaling, or NULL: each value finite, factor,
+ * low_freq_factor and original_context positive, high_freq_factor above
+ * low_freq_factor (the smoothing divides by their difference). */
+static inline const char *mp_rope_scaling_problem(const mp_rope_scaling *s) {
+  const double values[4] = {s->factor, s->low_freq_factor, s->high_freq_factor,
+                            s->original_context};
+  for (int i = 0; i < 4; ++i)
+    if (!(values[i] - values[i] == 0)) /* NaN for infinities and NaN */
+      return "every value must be finite";
+  if (!(s->factor > 0 && s->low_freq_factor > 0 && s->original_context > 0))
+    return "factor, low_freq_factor and original_context must be positive";
+  if (!(s->high_freq_factor > s->low_freq_factor))
+    return "high_freq_factor must be above low_freq_factor";
+  return NULL;
+}
 mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
                       int64_t heads, int64_t head_dim, double theta,
-                      int inverse, const float *x, float *out);
+                      const mp_rope_scaling *llama3_scaling, int inverse,
+                      const float *x, float *out);
 /* Embedding lookup: out[i] (dim floats) = table[ids[i]] for ids in [0,
  * vocab); a negative id gives a row of zeros (the compiler uses −1 for
  * "not on this rank"); an id >= vocab is an error naming the first such id

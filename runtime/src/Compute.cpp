@@ -595,7 +595,8 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
 
 mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
                       int64_t heads, int64_t head_dim, double theta,
-                      int inverse, const float *x, float *out) {
+                      const mp_rope_scaling *llama3_scaling, int inverse,
+                      const float *x, float *out) {
   const char *call = "mp_rope_f32";
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call,
@@ -609,13 +610,19 @@ mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
                 static_cast<long long>(head_dim));
   if (!(theta > 0))
     return fail(ctx, call, "theta must be positive, got %g", theta);
+  RopeFrequencies frequencies{theta};
+  if (llama3_scaling) {
+    frequencies.scaling = *llama3_scaling;
+    if (const char *problem = mp_rope_scaling_problem(llama3_scaling))
+      return fail(ctx, call, "llama3_scaling: %s", problem);
+  }
   int64_t count = outer * seq * heads * head_dim;
   if (checkBuffers(ctx, call, {{"x", x, count}, {"out", out, count}}))
     return MP_ERROR;
   if (count == 0)
     return MP_OK;
-  return ctx->backend->rope(outer, seq, heads, head_dim, theta, inverse != 0, x,
-                            out);
+  return ctx->backend->rope(outer, seq, heads, head_dim, frequencies,
+                            inverse != 0, x, out);
 }
 
 mp_status mp_embedding_f32(mp_context *ctx, int64_t n, int64_t vocab,

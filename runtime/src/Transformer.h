@@ -54,14 +54,37 @@ struct AttentionShape {
   }
 };
 
+/// The rotary embedding's frequencies (mp_rope_f32): theta and Llama 3.1's
+/// scaling, whose factor 1 scales nothing.
+struct RopeFrequencies {
+  double theta;
+  mp_rope_scaling scaling = {1, 1, 1, 1};
+
+  /// The frequency of pair i of headDim entries, in double.
+  MP_HOST_DEVICE double at(int64_t i, int64_t headDim) const {
+    double frequency = 1 / ::pow(theta, double(2 * i) / double(headDim));
+    if (scaling.factor == 1)
+      return frequency;
+    double wavelength = 2 * 3.141592653589793 / frequency;
+    if (wavelength < scaling.original_context / scaling.high_freq_factor)
+      return frequency;
+    if (wavelength > scaling.original_context / scaling.low_freq_factor)
+      return frequency / scaling.factor;
+    double smooth =
+        (scaling.original_context / wavelength - scaling.low_freq_factor) /
+        (scaling.high_freq_factor - scaling.low_freq_factor);
+    return (1 - smooth) * frequency / scaling.factor + smooth * frequency;
+  }
+};
+
 /// cos and sin, rounded to float, of the angle of pair i at position p:
-/// p / theta^(2i / headDim) in double; the sine negated for the inverse.
+/// p times its frequency, in double; the sine negated for the inverse.
 MP_HOST_DEVICE inline void getRopeRotation(int64_t p, int64_t i,
-                                           int64_t headDim, double theta,
+                                           int64_t headDim,
+                                           const RopeFrequencies &frequencies,
                                            bool inverse, float &cosine,
                                            float &sine) {
-  double frequency = 1 / ::pow(theta, double(2 * i) / double(headDim));
-  double angle = double(p) * frequency;
+  double angle = double(p) * frequencies.at(i, headDim);
   cosine = float(::cos(angle));
   sine = float(::sin(angle));
   if (inverse)

@@ -2926,14 +2926,15 @@ void testVectorExp() {
 
 /// The rotary embedding: values worked by hand, a float64 reference (cos
 /// and sin rounded to float, as the header says), the inverse undoing the
-/// rotation in place, and a size split among the host's threads.
+/// rotation in place, and a size split among the host's threads; with
+/// Llama 3.1's frequency scaling, pairs in each of its three ranges.
 void testRope(mp_context *ctx) {
   // Positions 0, 1, 2 of one head of 4 (theta 10000): pair 0 turns by p
   // radians, pair 1 by p / 100. x = (1, 0, 0, 1) at every position.
   std::vector<float> x = {1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1};
   Buffer in(ctx, x), out(ctx, x.size() * sizeof(float));
-  CHECK_OK(ctx,
-           mp_rope_f32(ctx, 1, 3, 1, 4, 10000, 0, in.floats(), out.floats()));
+  CHECK_OK(ctx, mp_rope_f32(ctx, 1, 3, 1, 4, 10000, nullptr, 0, in.floats(),
+                            out.floats()));
   expect(near(out.read(),
               {1, 0, 0, 1,                                        //
                0.5403023f, 0.84147098f, -0.0099998333f, 0.99995f, //
@@ -2941,26 +2942,49 @@ void testRope(mp_context *ctx) {
               1e-6f),
          "rope of (1, 0, 0, 1) at positions 0, 1, 2, by hand");
 
+  // Scaled as Llama 3.1 (factor 8, low_freq_factor 1, high_freq_factor 4)
+  // with an original context of 64: at head dim 8 and theta 100 the
+  // wavelengths 2π / 100^(-2i/8) are 6.3 (kept), 19.9 and 62.8 (smoothed)
+  // and 199 (divided by 8); at head dim 128 and theta 500000 they span
+  // 6.3 to 2.6e6.
+  mp_rope_scaling llama3 = {8, 1, 4, 64};
   struct Case {
     int64_t outer, seq, heads, headDim;
     double theta;
+    const mp_rope_scaling *scaling;
   };
-  for (Case c : {Case{2, 5, 3, 8, 500000}, Case{2, 64, 4, 128, 10000}}) {
+  // The frequency of pair i, as the header says.
+  auto frequency = [](const Case &c, int64_t i) {
+    double f = 1 / std::pow(c.theta, double(2 * i) / double(c.headDim));
+    if (!c.scaling)
+      return f;
+    const mp_rope_scaling &s = *c.scaling;
+    double w = 2 * M_PI / f;
+    if (w < s.original_context / s.high_freq_factor)
+      return f;
+    if (w > s.original_context / s.low_freq_factor)
+      return f / s.factor;
+    double smooth = (s.original_context / w - s.low_freq_factor) /
+                    (s.high_freq_factor - s.low_freq_factor);
+    return (1 - smooth) * f / s.factor + smooth * f;
+  };
+  for (Case c :
+       {Case{2, 5, 3, 8, 500000, nullptr}, Case{2, 64, 4, 128, 10000, nullptr},
+        Case{2, 5, 3, 8, 100, &llama3}, Case{1, 96, 2, 128, 500000, &llama3}}) {
     int64_t count = c.outer * c.seq * c.heads * c.headDim;
     std::vector<float> values = makeValues(count, 6);
     Buffer data(ctx, values), rotated(ctx, count * sizeof(float));
     std::string what = "rope of " + std::to_string(c.outer) + " x " +
                        std::to_string(c.seq) + " x " + std::to_string(c.heads) +
-                       " x " + std::to_string(c.headDim);
+                       " x " + std::to_string(c.headDim) +
+                       (c.scaling ? " scaled as Llama 3.1" : "");
     for (int inverse = 0; inverse < 2; ++inverse) {
       std::vector<double> wanted(count);
       for (int64_t o = 0; o < c.outer; ++o)
         for (int64_t p = 0; p < c.seq; ++p)
           for (int64_t h = 0; h < c.heads; ++h)
             for (int64_t i = 0; i < c.headDim / 2; ++i) {
-              double angle =
-                  double(p) /
-                  std::pow(c.theta, double(2 * i) / double(c.headDim));
+              double angle = double(p) * frequency(c, i);
               double cosine = float(std::cos(angle));
               double sine = float(std::sin(angle)) * (inverse ? -1 : 1);
               int64_t at = ((o * c.seq + p) * c.heads + h) * c.headDim + 2 * i;
@@ -2968,17 +2992,17 @@ void testRope(mp_context *ctx) {
               wanted[at] = x0 * cosine - x1 * sine;
               wanted[at + 1] = x0 * sine + x1 * cosine;
             }
-      CHECK_OK(ctx,
-               mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim, c.theta,
-                           inverse, data.floats(), rotated.floats()));
+      CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim,
+                                c.theta, c.scaling, inverse, data.floats(),
+                                rotated.floats()));
       expect(closeTo(rotated.read(), wanted),
              what + (inverse ? " inverse" : ""));
     }
     // Forward then inverse, both in place: back to x up to rounding.
-    CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim, c.theta,
-                              0, data.floats(), data.floats()));
-    CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim, c.theta,
-                              1, data.floats(), data.floats()));
+    for (int inverse = 0; inverse < 2; ++inverse)
+      CHECK_OK(ctx,
+               mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim, c.theta,
+                           c.scaling, inverse, data.floats(), data.floats()));
     expect(near(data.read(), values, 1e-6f),
            what + ": the inverse undoes it, in place");
   }
@@ -3354,12 +3378,30 @@ void testTransformerErrors(mp_context *ctx) {
           "takes float32 and bfloat16 tensors, not dtype 1");
   expectError(
       [&](mp_context *c) {
-        return mp_rope_f32(c, 1, 2, 1, 3, 10000, 0, in, out);
+        return mp_rope_f32(c, 1, 2, 1, 3, 10000, nullptr, 0, in, out);
       },
       "mp_rope_f32" + onRank + "head_dim 3 is odd");
   expectError(
-      [&](mp_context *c) { return mp_rope_f32(c, 1, 2, 1, 4, 0, 0, in, out); },
+      [&](mp_context *c) {
+        return mp_rope_f32(c, 1, 2, 1, 4, 0, nullptr, 0, in, out);
+      },
       "mp_rope_f32" + onRank + "theta must be positive, got 0");
+  struct BadScaling {
+    mp_rope_scaling scaling;
+    const char *why;
+  };
+  for (BadScaling bad :
+       {BadScaling{{8, 4, 4, 8192},
+                   "high_freq_factor must be above low_freq_factor"},
+        BadScaling{{8, 1, 4, INFINITY}, "every value must be finite"},
+        BadScaling{{0, 1, 4, 8192},
+                   "factor, low_freq_factor and "
+                   "original_context must be positive"}})
+    expectError(
+        [&](mp_context *c) {
+          return mp_rope_f32(c, 1, 2, 1, 4, 10000, &bad.scaling, 0, in, out);
+        },
+        "mp_rope_f32" + onRank + "llama3_scaling: " + bad.why);
   expectError(
       [&](mp_context *c) {
         return mp_embedding_f32(c, 2, -5, 4, ids.as<int64_t>(), in, out);

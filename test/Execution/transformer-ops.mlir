@@ -9,6 +9,7 @@
 // RUN: mp-run %s --entry=layer_norm --print | FileCheck %s --check-prefix=LN
 // RUN: mp-run %s --entry=softmax --print | FileCheck %s --check-prefix=SOFTMAX
 // RUN: mp-run %s --entry=rope --print | FileCheck %s --check-prefix=ROPE
+// RUN: mp-run %s --entry=rope_llama3 --print | FileCheck %s --check-prefix=LLAMA3
 // RUN: mp-run %s --entry=loss_pieces --print | FileCheck %s --check-prefix=PIECES
 // RUN: mp-run %s --entry=shared_ids_a --print | FileCheck %s --check-prefix=SHARED
 // RUN: mp-run %s --entry=shared_ids_b --print | FileCheck %s --check-prefix=SHARED
@@ -151,6 +152,22 @@ func.func @rope() -> (tensor<2x1x4xf32>, tensor<2x1x4xf32>) {
   %r = mp.rope %x theta 100.0 : tensor<2x1x4xf32>
   %back = mp.rope %r theta 100.0 inverse : tensor<2x1x4xf32>
   return %r, %back : tensor<2x1x4xf32>, tensor<2x1x4xf32>
+}
+
+// Scaled as Llama 3.1 with factor 8, low_freq_factor 1, high_freq_factor 4
+// and an original context of 64, at head dim 8 and theta 100: the
+// frequencies 100^(-i/4) = 1, 0.316228, 0.1, 0.0316228 have wavelengths
+// 2π / f = 6.28 (below 64 / 4 = 16: kept), 19.87 and 62.83 (between 16 and
+// 64: smoothed, s = (64 / w - 1) / 3 = 0.740356 and 0.006197, so
+// (1 - s) f / 8 + s f = 0.244385 and 0.0130423) and 198.7 (above 64: f / 8
+// = 0.00395285). Position 1 turns (1, 0) to (cos f, sin f).
+// LLAMA3: result #0: [2x1x8]
+// LLAMA3-NEXT: 1.000000e+00 0.000000e+00 1.000000e+00 0.000000e+00 1.000000e+00 0.000000e+00 1.000000e+00 0.000000e+00
+// LLAMA3-NEXT: 5.403023e-01 8.414710e-01 9.702864e-01 2.419593e-01 9.999150e-01 1.304189e-02 9.999922e-01 3.952837e-03
+func.func @rope_llama3() -> tensor<2x1x8xf32> {
+  %x = arith.constant dense<[[[1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]], [[1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]]]> : tensor<2x1x8xf32>
+  %r = mp.rope %x theta 100.0 llama3_scaling [8.0, 1.0, 4.0, 64.0] : tensor<2x1x8xf32>
+  return %r : tensor<2x1x8xf32>
 }
 
 // Rows [1, 5, 3, 2] and [-4, -1, -3, -2] in 2 blocks: maxima [5, 3] and

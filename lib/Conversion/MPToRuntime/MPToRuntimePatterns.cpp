@@ -648,8 +648,9 @@ struct RopeLowering : RuntimePattern<RopeOp> {
         {calls.getContext(),
          calls.i64(inner == 0 ? 0 : getNumElements(op.getInput()) / inner),
          calls.i64(seq), calls.i64(heads), calls.i64(headDim),
-         calls.f64(op.getTheta().convertToDouble()), calls.i32(op.getInverse()),
-         in(op, 0), out(op)});
+         calls.f64(op.getTheta().convertToDouble()),
+         calls.f64Array(op.getLlama3Scaling().value_or(ArrayRef<double>())),
+         calls.i32(op.getInverse()), in(op, 0), out(op)});
     return success();
   }
 };

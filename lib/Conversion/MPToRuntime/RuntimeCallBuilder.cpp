@@ -43,12 +43,20 @@ Value RuntimeCallBuilder::i64Array(ArrayRef<int64_t> values) {
   return global(builder->getI64TensorAttr(values), "__mp_i64");
 }
 
+/// A rank-1 constant of `values` with elements of `type`.
+template <typename T>
+static DenseElementsAttr getVector(ArrayRef<T> values, Type type) {
+  return DenseElementsAttr::get(
+      RankedTensorType::get({static_cast<int64_t>(values.size())}, type),
+      values);
+}
+
 Value RuntimeCallBuilder::i32Array(ArrayRef<int32_t> values) {
-  return global(DenseElementsAttr::get(
-                    RankedTensorType::get({static_cast<int64_t>(values.size())},
-                                          builder->getI32Type()),
-                    values),
-                "__mp_i32");
+  return global(getVector(values, builder->getI32Type()), "__mp_i32");
+}
+
+Value RuntimeCallBuilder::f64Array(ArrayRef<double> values) {
+  return global(getVector(values, builder->getF64Type()), "__mp_f64");
 }
 
 Value RuntimeCallBuilder::global(DenseElementsAttr data, StringRef prefix) {

@@ -69,6 +69,7 @@ public:
   /// The address of a constant global holding `values` (null when empty).
   mlir::Value i64Array(llvm::ArrayRef<int64_t> values);
   mlir::Value i32Array(llvm::ArrayRef<int32_t> values);
+  mlir::Value f64Array(llvm::ArrayRef<double> values);
 
   /// Calls `name` (declared on first use, returning mp_status as i32).
   void call(llvm::StringRef name, llvm::ArrayRef<mlir::Value> args) {

@@ -341,7 +341,8 @@ struct RopeFromTosa : OpRewritePattern<tosa::ReshapeOp> {
     if (!theta)
       return failure();
     rewriter.replaceOpWithNewOp<RopeOp>(op, input,
-                                        rewriter.getF64FloatAttr(*theta));
+                                        rewriter.getF64FloatAttr(*theta),
+                                        /*llama3_scaling=*/nullptr);
     return success();
   }
 

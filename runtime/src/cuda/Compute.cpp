@@ -423,11 +423,11 @@ mp_status CudaBackend::onChipAttentionGrad(
 }
 
 mp_status CudaBackend::rope(int64_t outer, int64_t seq, int64_t heads,
-                            int64_t headDim, double theta, bool inverse,
-                            const float *x, float *out) {
+                            int64_t headDim, const RopeFrequencies &frequencies,
+                            bool inverse, const float *x, float *out) {
   return checkLaunch("mp_rope_f32",
                      cuda::launchRope(computeStream, outer, seq, heads, headDim,
-                                      theta, inverse, x, out));
+                                      frequencies, inverse, x, out));
 }
 
 mp_status CudaBackend::embedding(int64_t n, int64_t vocab, int64_t dim,

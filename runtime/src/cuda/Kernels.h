@@ -188,8 +188,9 @@ cudaError_t launchSoftmax(cudaStream_t stream, int64_t batch, int64_t sq,
 cudaError_t launchSoftmaxGrad(cudaStream_t stream, int64_t rows, int64_t cols,
                               const float *y, const float *grad, float *dx);
 cudaError_t launchRope(cudaStream_t stream, int64_t outer, int64_t seq,
-                       int64_t heads, int64_t headDim, double theta,
-                       bool inverse, const float *x, float *out);
+                       int64_t heads, int64_t headDim,
+                       const RopeFrequencies &frequencies, bool inverse,
+                       const float *x, float *out);
 /// The embeddings find the first id at or past `vocab` through partials[0]
 /// and record it in `fault`. The gradient adds into `out`, which must hold
 /// zeros, with atomics.

@@ -212,13 +212,13 @@ __global__ void softmaxGradKernel(int64_t rows, int64_t cols, const float *y,
 /// Neighbouring threads take neighbouring pairs, so a warp reads and writes
 /// contiguous memory.
 __global__ void ropeKernel(int64_t outer, int64_t seq, int64_t heads,
-                           int64_t headDim, double theta, bool inverse,
-                           const float *x, float *out) {
+                           int64_t headDim, RopeFrequencies frequencies,
+                           bool inverse, const float *x, float *out) {
   int64_t pairs = headDim / 2, slices = outer * heads;
   for (int64_t t = gridStart(); t < seq * pairs; t += gridStride()) {
     int64_t p = t / pairs, i = t % pairs;
     float cosine, sine;
-    getRopeRotation(p, i, headDim, theta, inverse, cosine, sine);
+    getRopeRotation(p, i, headDim, frequencies, inverse, cosine, sine);
     for (int64_t slice = blockIdx.y; slice < slices; slice += gridDim.y) {
       int64_t o = slice / heads, h = slice % heads;
       int64_t at = ((o * seq + p) * heads + h) * headDim + 2 * i;
@@ -443,14 +443,15 @@ cudaError_t launchSoftmaxGrad(cudaStream_t stream, int64_t rows, int64_t cols,
 }
 
 cudaError_t launchRope(cudaStream_t stream, int64_t outer, int64_t seq,
-                       int64_t heads, int64_t headDim, double theta,
-                       bool inverse, const float *x, float *out) {
+                       int64_t heads, int64_t headDim,
+                       const RopeFrequencies &frequencies, bool inverse,
+                       const float *x, float *out) {
   unsigned pairBlocks = gridFor(seq * (headDim / 2));
   int64_t slices = outer * heads;
   unsigned sliceBlocks = static_cast<unsigned>(std::max<int64_t>(
       1, std::min({slices, int64_t(65535), kRopeBlocks / pairBlocks})));
   ropeKernel<<<dim3(pairBlocks, sliceBlocks), kThreads, 0, stream>>>(
-      outer, seq, heads, headDim, theta, inverse, x, out);
+      outer, seq, heads, headDim, frequencies, inverse, x, out);
   return cudaGetLastError();
 }
 

@@ -117,8 +117,8 @@ public:
   mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                         const float *grad, float *dx) override;
   mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,
-                 double theta, bool inverse, const float *x,
-                 float *out) override;
+                 const RopeFrequencies &frequencies, bool inverse,
+                 const float *x, float *out) override;
   mp_status embedding(int64_t n, int64_t vocab, int64_t dim, const int64_t *ids,
                       const float *table, float *out) override;
   mp_status embeddingGrad(int64_t n, int64_t vocab, int64_t dim,

@@ -262,16 +262,16 @@ mp_status HostBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
 }
 
 mp_status HostBackend::rope(int64_t outer, int64_t seq, int64_t heads,
-                            int64_t headDim, double theta, bool inverse,
-                            const float *x, float *out) {
+                            int64_t headDim, const RopeFrequencies &frequencies,
+                            bool inverse, const float *x, float *out) {
   // The rotations of every position and pair, shared by the heads.
   int64_t pairs = headDim / 2;
   std::vector<float> cosines(seq * pairs), sines(seq * pairs);
   parallelRows(seq, pairs, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p)
       for (int64_t i = 0; i < pairs; ++i)
-        getRopeRotation(p, i, headDim, theta, inverse, cosines[p * pairs + i],
-                        sines[p * pairs + i]);
+        getRopeRotation(p, i, headDim, frequencies, inverse,
+                        cosines[p * pairs + i], sines[p * pairs + i]);
   });
   parallelRows(outer * seq * heads, headDim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {

@@ -130,6 +130,38 @@ func.func @rope_theta(%x: tensor<6x2x4xf32>) {
 
 // -----
 
+func.func @rope_scaling_size(%x: tensor<6x2x4xf32>) {
+  // expected-error@+1 {{'mp.rope' op llama3_scaling must hold 4 values [factor, low_freq_factor, high_freq_factor, original_context], got 3}}
+  %0 = mp.rope %x theta 1.0e4 llama3_scaling [8.0, 1.0, 4.0] : tensor<6x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_infinite(%x: tensor<6x2x4xf32>) {
+  // expected-error@+1 {{'mp.rope' op llama3_scaling values must be finite}}
+  %0 = mp.rope %x theta 1.0e4 llama3_scaling [8.0, 1.0, 4.0, 0x7FF0000000000000] : tensor<6x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_factor(%x: tensor<6x2x4xf32>) {
+  // expected-error@+1 {{'mp.rope' op llama3_scaling's factor, low_freq_factor and original_context must be positive}}
+  %0 = mp.rope %x theta 1.0e4 llama3_scaling [0.0, 1.0, 4.0, 8192.0] : tensor<6x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_bands(%x: tensor<6x2x4xf32>) {
+  // expected-error@+1 {{'mp.rope' op llama3_scaling's high_freq_factor must be above its low_freq_factor}}
+  %0 = mp.rope %x theta 1.0e4 llama3_scaling [8.0, 4.0, 4.0, 8192.0] : tensor<6x2x4xf32>
+  return
+}
+
+// -----
+
 func.func @embedding_grad_shape(%ids: tensor<2x6xi64>, %g: tensor<2x5x16xf32>, %t: tensor<32x16xf32>) {
   // expected-error@+1 {{'mp.embedding_grad' op grad 'tensor<2x5x16xf32>' must be the ids' shape plus a last dim}}
   %0 = mp.embedding_grad %ids, %g like %t : (tensor<2x6xi64>, tensor<2x5x16xf32>, tensor<32x16xf32>) -> tensor<32x16xf32>

@@ -9,7 +9,9 @@ Face's model does: parameter names (model.layers.N.self_attn.q_proj.weight,
 mlp.gate_proj, input_layernorm, lm_head, ...) and the rotary embedding,
 which rotates entry i of a head with entry i + head_dim/2 (rotate_half,
 cos and sin of cat(freqs, freqs)) instead of entries 2i and 2i + 1.
-RMSNorm (the weight times the normed input cast back to its dtype),
+Llama 3.1's scaled frequencies (rope_scaling "llama3",
+_compute_llama3_parameters) are Hugging Face's too. RMSNorm (the weight
+times the normed input cast back to its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
 modeling_llama's. The loss is the mean cross entropy of the logits against
@@ -37,6 +39,7 @@ SIZES: --layers --dim --heads [--kv-heads] --ffn-hidden --vocab
 """
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -66,12 +69,36 @@ class LlamaRMSNorm(nn.Module):
         return self.weight * hidden_states.to(input_dtype)
 
 
+def llama3_inv_freq(inv_freq, scaling):
+    """_compute_llama3_parameters: Llama 3.1's scaled frequencies."""
+    factor = scaling["factor"]
+    low_freq_factor = scaling["low_freq_factor"]
+    high_freq_factor = scaling["high_freq_factor"]
+    old_context_len = scaling["original_max_position_embeddings"]
+    low_freq_wavelen = old_context_len / low_freq_factor
+    high_freq_wavelen = old_context_len / high_freq_factor
+    wavelen = 2 * math.pi / inv_freq
+    inv_freq_llama = torch.where(wavelen > low_freq_wavelen,
+                                 inv_freq / factor, inv_freq)
+    smooth_factor = (old_context_len / wavelen - low_freq_factor) / (
+        high_freq_factor - low_freq_factor)
+    smoothed_inv_freq = (1 - smooth_factor) * inv_freq_llama / factor + \
+        smooth_factor * inv_freq_llama
+    is_medium_freq = ~(wavelen < high_freq_wavelen) * \
+        ~(wavelen > low_freq_wavelen)
+    return torch.where(is_medium_freq, smoothed_inv_freq, inv_freq_llama)
+
+
 def rotary_cos_sin(config, seq, dtype):
-    """LlamaRotaryEmbedding without scaling: cos and sin of
-    cat(freqs, freqs), [seq, head_dim]."""
+    """LlamaRotaryEmbedding: cos and sin of cat(freqs, freqs), [seq,
+    head_dim]; rope_scaling "llama3" or none."""
     head_dim = config["hidden_size"] // config["num_attention_heads"]
     inv_freq = 1.0 / (config["rope_theta"] ** (
         torch.arange(0, head_dim, 2, dtype=torch.int64).to(dtype) / head_dim))
+    scaling = config.get("rope_scaling")
+    if scaling:
+        assert scaling["rope_type"] == "llama3", scaling
+        inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
     return emb.cos(), emb.sin()

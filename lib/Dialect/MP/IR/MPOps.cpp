@@ -1041,6 +1041,25 @@ LogicalResult RopeOp::verify() {
   if (!(getTheta().convertToDouble() > 0))
     return emitOpError() << "theta must be positive, got "
                          << getTheta().convertToDouble();
+  std::optional<ArrayRef<double>> scaling = getLlama3Scaling();
+  if (!scaling)
+    return success();
+  // The rules of mp_runtime.h's mp_rope_scaling_problem.
+  if (scaling->size() != 4)
+    return emitOpError() << "llama3_scaling must hold 4 values [factor, "
+                            "low_freq_factor, high_freq_factor, "
+                            "original_context], got "
+                         << scaling->size();
+  if (!llvm::all_of(*scaling, [](double v) { return std::isfinite(v); }))
+    return emitOpError() << "llama3_scaling values must be finite";
+  double factor = (*scaling)[0], lowFreqFactor = (*scaling)[1],
+         highFreqFactor = (*scaling)[2], originalContext = (*scaling)[3];
+  if (!(factor > 0 && lowFreqFactor > 0 && originalContext > 0))
+    return emitOpError() << "llama3_scaling's factor, low_freq_factor and "
+                            "original_context must be positive";
+  if (!(highFreqFactor > lowFreqFactor))
+    return emitOpError() << "llama3_scaling's high_freq_factor must be above "
+                            "its low_freq_factor";
   return success();
 }
 

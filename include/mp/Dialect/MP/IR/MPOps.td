@@ -635,20 +635,33 @@ def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
   let description = [{
     `apply_rotary_emb` of torchtitan's Llama on `[..., seq, heads,
     head_dim]` queries or keys: entries `2i` and `2i + 1` of `head_dim` are a
-    complex number rotated by the angle `p · theta^(-2i / head_dim)` at
-    sequence position `p`. With `inverse` the rotation is by the opposite
+    complex number rotated by the angle `p · f_i` at sequence position `p`,
+    with the frequency `f_i = theta^(-2i / head_dim)`. With `inverse` the rotation is by the opposite
     angle (its gradient). The sequence and head_dim dims stay whole on
     every rank; heads and leading dims may be split.
 
+    `llama3_scaling [factor, low_freq_factor, high_freq_factor,
+    original_context]` scales the frequencies as Llama 3.1 and later do
+    (Meta's `apply_scaling`, Hugging Face's `rope_type` "llama3"): with the
+    wavelength `w = 2π / f_i`, a pair whose `w` is below `original_context
+    / high_freq_factor` keeps `f_i`, one above `original_context /
+    low_freq_factor` turns at `f_i / factor`, and in between at `(1 - s) ·
+    f_i / factor + s · f_i`, `s = (original_context / w - low_freq_factor)
+    / (high_freq_factor - low_freq_factor)`. A factor of 1 scales nothing.
+
     ```mlir
     %q = mp.rope %x theta 1.000000e+04 : tensor<2x16x4x8xf32>
+    %k = mp.rope %x theta 5.000000e+05
+             llama3_scaling [8.0, 1.0, 4.0, 8192.0] : tensor<2x16x4x8xf32>
     ```
   }];
   let arguments = (ins MP_FloatTensor:$input, F64Attr:$theta,
+                       OptionalAttr<DenseF64ArrayAttr>:$llama3_scaling,
                        UnitAttr:$inverse);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `theta` $theta (`inverse` $inverse^)? attr-dict `:` type($result)
+    $input `theta` $theta (`llama3_scaling` $llama3_scaling^)?
+    (`inverse` $inverse^)? attr-dict `:` type($result)
   }];
   let hasVerifier = 1;
 }
