@@ -51,6 +51,7 @@ import torch.nn.functional as F
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tensors import BF16, bf16_bits, read, write  # noqa: E402
+from llama_reference import adamw, load_parameters, write_batches  # noqa: E402
 
 
 class LlamaRMSNorm(nn.Module):
@@ -282,11 +283,7 @@ def checkpoint(args):
 
 
 def data(args):
-    rng = np.random.default_rng(args.seed)
-    ids = rng.integers(0, args.vocab, (args.steps, args.batch, args.seq + 1),
-                       dtype=np.int64)
-    write(args.out, {"tokens": np.ascontiguousarray(ids[..., :-1]),
-                     "labels": np.ascontiguousarray(ids[..., 1:])})
+    write_batches(args.out, np.random.default_rng(args.seed), args)
 
 
 def read_checkpoint(hf_dir):
@@ -313,18 +310,9 @@ def train(args):
     dtype = {"float64": torch.float64, "float32": torch.float32}[args.dtype]
     torch.manual_seed(0)  # construction draws values that are overwritten
     model = LlamaForCausalLM(config).to(dtype)
-    params = dict(model.named_parameters())
-    weights = read_checkpoint(args.hf_dir)
-    if sorted(params) != sorted(weights):
-        sys.exit(f"hf_llama_reference.py: {args.hf_dir} holds "
-                 f"{sorted(weights)}, the model {sorted(params)}")
-    with torch.no_grad():
-        for name, param in params.items():
-            param.copy_(torch.from_numpy(weights[name].copy()))
+    load_parameters(model, read_checkpoint(args.hf_dir), args.hf_dir)
     batches = read(args.data)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr,
-                                  betas=(0.9, 0.999), eps=1e-8,
-                                  weight_decay=args.weight_decay)
+    optimizer = adamw(model, args)
     for step in range(args.steps):
         tokens = torch.from_numpy(batches["tokens"][step].copy())
         labels = torch.from_numpy(batches["labels"][step].copy())

@@ -239,29 +239,47 @@ def inputs(args):
             value = rng.uniform(-bound, bound, shape)
         init[name] = value.astype(np.float32)
     write(args.init, init)
+    write_batches(args.data, rng, args)
+
+
+def write_batches(path, rng, args):
+    """args.steps batches of `tokens` and `labels` [batch, seq], the labels
+    the next token of seq + 1 ids uniform over args.vocab."""
     ids = rng.integers(0, args.vocab, (args.steps, args.batch, args.seq + 1),
                        dtype=np.int64)
-    write(args.data, {"tokens": np.ascontiguousarray(ids[..., :-1]),
-                      "labels": np.ascontiguousarray(ids[..., 1:])})
+    write(path, {"tokens": np.ascontiguousarray(ids[..., :-1]),
+                 "labels": np.ascontiguousarray(ids[..., 1:])})
+
+
+def load_parameters(model, weights, source):
+    """Copies {name: array} into the model's parameters, which must be
+    exactly those names; returns {name: parameter}."""
+    params = dict(model.named_parameters())
+    if sorted(params) != sorted(weights):
+        sys.exit(f"{os.path.basename(sys.argv[0])}: {source} holds "
+                 f"{sorted(weights)}, the model {sorted(params)}")
+    with torch.no_grad():
+        for name, param in params.items():
+            param.copy_(torch.from_numpy(weights[name].copy()))
+    return params
+
+
+def adamw(model, args):
+    """torch.optim.AdamW with PyTorch's betas and eps over one group, so
+    that weight decay applies to every parameter, as mp's optimizer
+    config."""
+    return torch.optim.AdamW(model.parameters(), lr=args.lr,
+                             betas=(0.9, 0.999), eps=1e-8,
+                             weight_decay=args.weight_decay)
 
 
 def train(args):
     dtype = {"float64": torch.float64, "float32": torch.float32}[args.dtype]
     torch.manual_seed(0)  # construction draws values that are overwritten
     model = Transformer(args, dtype).to(dtype)
-    params = dict(model.named_parameters())
-    init = read(args.init)
-    if sorted(params) != sorted(init):
-        sys.exit(f"llama_reference.py: {args.init} holds {sorted(init)}, the "
-                 f"model {sorted(params)}")
-    with torch.no_grad():
-        for name, param in params.items():
-            param.copy_(torch.from_numpy(init[name].copy()))
+    params = load_parameters(model, read(args.init), args.init)
     data = read(args.data)
-    # One group: weight decay on every parameter, as mp's optimizer config.
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr,
-                                  betas=(0.9, 0.999), eps=1e-8,
-                                  weight_decay=args.weight_decay)
+    optimizer = adamw(model, args)
     step_ms = []
     for step in range(args.steps):
         tokens = torch.from_numpy(data["tokens"][step].copy())
