@@ -155,11 +155,20 @@ class LlamaShape:
     """The sizes of a LlamaForCausalLM, from its config.json."""
 
     def __init__(self, config, source):
-        def field(name, default=None):
-            value = config.get(name, default)
+        # The sizes go into gen-llama.py's arguments and the model's IR:
+        # integers and positive finite numbers only.
+        def checked(name, value, kind):
             if value is None:
                 fail(f"{source}: no {name}")
+            if isinstance(value, bool) or not isinstance(
+                    value, (int,) if kind is int else (int, float)) or \
+                    not (0 < value < float("inf")):
+                fail(f"{source}: {name} is {value!r}, not a positive "
+                     f"{'integer' if kind is int else 'number'}")
             return value
+
+        def field(name, default=None, kind=int):
+            return checked(name, config.get(name, default), kind)
 
         if config.get("model_type") != "llama":
             fail(f"{source}: model_type {config.get('model_type')!r}; this "
@@ -170,10 +179,10 @@ class LlamaShape:
         self.kv_heads = field("num_key_value_heads", self.heads)
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
-        self.norm_eps = field("rms_norm_eps")
+        self.norm_eps = field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
-        self.rope_theta = rope.get("rope_theta",
-                                   config.get("rope_theta", 10000.0))
+        self.rope_theta = checked("rope_theta", rope.get(
+            "rope_theta", config.get("rope_theta", 10000.0)), float)
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
         self.rope_scaling = None
@@ -188,14 +197,14 @@ class LlamaShape:
         elif kind != "default":
             fail(f"{source}: rope scaling {scaling!r}; mp.rope scales its "
                  "frequencies as Llama 3.1 does ('llama3') only")
-        if self.heads <= 0 or self.dim % self.heads:
+        if self.dim % self.heads:
             fail(f"{source}: hidden_size {self.dim} is no multiple of "
                  f"num_attention_heads {self.heads}")
         self.head_dim = self.dim // self.heads
         if config.get("head_dim", self.head_dim) != self.head_dim:
             fail(f"{source}: head_dim {config['head_dim']}; mp's Llama has "
                  f"hidden_size / num_attention_heads = {self.head_dim}")
-        if self.kv_heads <= 0 or self.heads % self.kv_heads:
+        if self.heads % self.kv_heads:
             fail(f"{source}: num_attention_heads {self.heads} is no multiple "
                  f"of num_key_value_heads {self.kv_heads}")
         for bias in ("attention_bias", "mlp_bias"):
