@@ -7,9 +7,11 @@
 # compiles and links it, and trains on DP*TP local ranks.
 #
 #   scripts/run-llama.sh [--mesh DPxTP] [--layers N] [--dim N] [--heads N]
-#                        [--kv-heads N] [--ffn-hidden N] [--vocab N]
-#                        [--norm-eps E] [--rope-theta T]
+#                        [--kv-heads N] [--head-dim N] [--ffn-hidden N]
+#                        [--vocab N] [--norm-eps E] [--rope-theta T]
 #                        [--rope-scaling FACTOR,LOW,HIGH,CONTEXT]
+#                        [--attention-bias qkv|all] [--mlp-bias] [--qk-norm]
+#                        [--sliding-window W]
 #                        [--hf DIR [--untie-embeddings]]
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
@@ -73,8 +75,9 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window)
       size_args+=("$1" "$2"); shift 2 ;;
+    --mlp-bias|--qk-norm) size_args+=("$1"); shift ;;
     --hf) hf="$2"; shift 2 ;;
     --untie-embeddings) untie=(--untie-embeddings); shift ;;
     --model|--plan|--hidden)

@@ -16,6 +16,24 @@ Per layer, as torchtitan's TransformerBlock:
 with causal softmax attention scaled by 1/sqrt(head_dim) and grouped-query
 attention when --kv-heads < --heads (each K/V head repeated
 heads/kv-heads times, as repeat_kv does).
+
+The Llama-shaped families differ in a few places, each an option (their
+Hugging Face checkpoints come in through hf-checkpoint.py):
+  --head-dim N        heads of N (Qwen3, Mistral Nemo) where dim/heads is
+                      not the head size: wq is [heads*N, dim], wo
+                      [dim, heads*N];
+  --attention-bias qkv|all
+                      a bias on wq, wk, wv (Qwen2), or on wo too (Llama's
+                      attention_bias), as `<linear>.bias`, added before the
+                      rotation;
+  --mlp-bias          a bias on w1, w2, w3 (Llama's mlp_bias);
+  --qk-norm           RMSNorm of each query and key head (weights
+                      attention.q_norm / k_norm [head_dim], eps --norm-eps)
+                      before the rotation (Qwen3);
+  --sliding-window W  the model attends over at most W positions (Mistral
+                      v0.1's 4096, Qwen's use_sliding_window): causal
+                      attention is that model only for --seq <= W, so a
+                      longer --seq is refused.
 """
 
 import argparse
@@ -50,7 +68,8 @@ class Writer:
 def generate(args):
     b, s, d = args.batch, args.seq, args.dim
     heads, kv_heads = args.heads, args.kv_heads
-    head_dim = d // heads
+    head_dim = args.head_dim or d // heads
+    q_rows, kv_rows = heads * head_dim, kv_heads * head_dim
     hidden = args.ffn_hidden or ffn_hidden(d, args.multiple_of,
                                            args.ffn_dim_multiplier)
     vocab = args.vocab
@@ -59,17 +78,25 @@ def generate(args):
     params = [("tok_embeddings.weight", [vocab, d])]
     for layer in range(args.layers):
         p = f"layers.{layer}."
-        params += [
-            (p + "attention_norm.weight", [d]),
-            (p + "attention.wq.weight", [heads * head_dim, d]),
-            (p + "attention.wk.weight", [kv_heads * head_dim, d]),
-            (p + "attention.wv.weight", [kv_heads * head_dim, d]),
-            (p + "attention.wo.weight", [d, heads * head_dim]),
-            (p + "ffn_norm.weight", [d]),
-            (p + "feed_forward.w1.weight", [hidden, d]),
-            (p + "feed_forward.w2.weight", [d, hidden]),
-            (p + "feed_forward.w3.weight", [hidden, d]),
-        ]
+        params.append((p + "attention_norm.weight", [d]))
+        for name, out, inp, bias in [
+                ("attention.wq", q_rows, d, args.attention_bias),
+                ("attention.wk", kv_rows, d, args.attention_bias),
+                ("attention.wv", kv_rows, d, args.attention_bias),
+                ("attention.wo", d, q_rows, args.attention_bias == "all")]:
+            params.append((p + name + ".weight", [out, inp]))
+            if bias:
+                params.append((p + name + ".bias", [out]))
+        if args.qk_norm:
+            params += [(p + "attention.q_norm.weight", [head_dim]),
+                       (p + "attention.k_norm.weight", [head_dim])]
+        params.append((p + "ffn_norm.weight", [d]))
+        for name, out, inp in [("feed_forward.w1", hidden, d),
+                               ("feed_forward.w2", d, hidden),
+                               ("feed_forward.w3", hidden, d)]:
+            params.append((p + name + ".weight", [out, inp]))
+            if args.mlp_bias:
+                params.append((p + name + ".bias", [out]))
     params += [("norm.weight", [d]), ("output.weight", [vocab, d])]
     arg_of = {name: f"%p{i}" for i, (name, _) in enumerate(params)}
 
@@ -81,14 +108,22 @@ def generate(args):
         theta += (" llama3_scaling [" +
                   ", ".join(repr(v) for v in args.rope_scaling) + "]")
 
-    def linear(x, x_shape, weight, out):
+    def linear(x, x_shape, module, out):
         shape = x_shape[:-1] + [out]
-        return w.op(f"mp.linear {x}, {arg_of[weight]} : ({tensor(x_shape)}, "
-                    f"{tensor([out, x_shape[-1]])}) -> {tensor(shape)}"), shape
+        y = w.op(f"mp.linear {x}, {arg_of[module + '.weight']} : "
+                 f"({tensor(x_shape)}, {tensor([out, x_shape[-1]])}) -> "
+                 f"{tensor(shape)}")
+        if module + ".bias" in arg_of:
+            leading = ", ".join(map(str, range(len(shape) - 1)))
+            bias = w.op(f"mp.broadcast {arg_of[module + '.bias']} dims "
+                        f"[{leading}] : {tensor([out])} -> {tensor(shape)}")
+            y = w.op(f"mp.add {y}, {bias} : {tensor(shape)}")
+        return y, shape
 
-    def norm(x, weight):
+    def norm(x, weight, shape=act):
         return w.op(f"mp.rms_norm {x}, {arg_of[weight]} eps {eps} : "
-                    f"({tensor(act)}, {tensor([d])}) -> {tensor(act)}")
+                    f"({tensor(shape)}, {tensor(shape[-1:])}) -> "
+                    f"{tensor(shape)}")
 
     def reshape(x, src, dst):
         return w.op(f"mp.reshape {x} : {tensor(src)} -> {tensor(dst)}")
@@ -98,8 +133,10 @@ def generate(args):
         return w.op(f"mp.transpose {x} perm [{', '.join(map(str, perm))}] : "
                     f"{tensor(src)} -> {tensor(dst)}"), dst
 
-    def heads_of(x, n, rotate):
+    def heads_of(x, n, rotate, qk_norm=None):
         y = reshape(x, [b, s, n * head_dim], [b, s, n, head_dim])
+        if qk_norm:
+            y = norm(y, qk_norm, [b, s, n, head_dim])
         if rotate:
             y = w.op(f"mp.rope {y} theta {theta} : "
                      f"{tensor([b, s, n, head_dim])}")
@@ -116,11 +153,13 @@ def generate(args):
     for layer in range(args.layers):
         p = f"layers.{layer}."
         x = norm(h, p + "attention_norm.weight")
-        q, _ = linear(x, act, p + "attention.wq.weight", heads * head_dim)
-        k, _ = linear(x, act, p + "attention.wk.weight", kv_heads * head_dim)
-        v, _ = linear(x, act, p + "attention.wv.weight", kv_heads * head_dim)
-        q = heads_of(q, heads, True)
-        k = heads_of(k, kv_heads, True)
+        q, _ = linear(x, act, p + "attention.wq", q_rows)
+        k, _ = linear(x, act, p + "attention.wk", kv_rows)
+        v, _ = linear(x, act, p + "attention.wv", kv_rows)
+        q = heads_of(q, heads, True,
+                     args.qk_norm and p + "attention.q_norm.weight")
+        k = heads_of(k, kv_heads, True,
+                     args.qk_norm and p + "attention.k_norm.weight")
         v = heads_of(v, kv_heads, False)
         bshd = [b, s, heads, head_dim]
         q, qt = transpose(q, bshd, [0, 2, 1, 3])
@@ -135,24 +174,29 @@ def generate(args):
         o = w.op(f"mp.matmul {probs}, {v} : ({tensor(scores_shape)}, "
                  f"{tensor(vt)}) -> {tensor(vt)}")
         o, ot = transpose(o, vt, [0, 2, 1, 3])
-        o = reshape(o, ot, [b, s, heads * head_dim])
-        o, _ = linear(o, [b, s, heads * head_dim], p + "attention.wo.weight", d)
+        o = reshape(o, ot, [b, s, q_rows])
+        o, _ = linear(o, [b, s, q_rows], p + "attention.wo", d)
         h = w.op(f"mp.add {h}, {o} : {tensor(act)}", "h")
         x = norm(h, p + "ffn_norm.weight")
-        g, hshape = linear(x, act, p + "feed_forward.w1.weight", hidden)
+        g, hshape = linear(x, act, p + "feed_forward.w1", hidden)
         g = w.op(f"mp.silu {g} : {tensor(hshape)}")
-        u, _ = linear(x, act, p + "feed_forward.w3.weight", hidden)
+        u, _ = linear(x, act, p + "feed_forward.w3", hidden)
         g = w.op(f"mp.mul {g}, {u} : {tensor(hshape)}")
-        f, _ = linear(g, hshape, p + "feed_forward.w2.weight", d)
+        f, _ = linear(g, hshape, p + "feed_forward.w2", d)
         h = w.op(f"mp.add {h}, {f} : {tensor(act)}", "h")
     x = norm(h, "norm.weight")
-    logits, lshape = linear(x, act, "output.weight", vocab)
+    logits, lshape = linear(x, act, "output", vocab)
     loss = w.op(f"mp.cross_entropy {logits}, %labels : ({tensor(lshape)}, "
                 f"{tensor([b, s], 'i64')}) -> tensor<f32>", "loss")
 
     config = (f"layers={args.layers} dim={d} heads={heads} "
               f"kv_heads={kv_heads} head_dim={head_dim} ffn_hidden={hidden} "
               f"vocab={vocab} seq={s} batch={b}")
+    for name in ("attention_bias", "sliding_window"):
+        if getattr(args, name):
+            config += f" {name}={getattr(args, name)}"
+    config += "".join(f" {name}" for name in ("mlp_bias", "qk_norm")
+                      if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
            f"{config}",
            f"func.func @llama(%tokens: {tensor([b, s], 'i64')} "
@@ -176,6 +220,18 @@ def main():
     parser.add_argument("--kv-heads", type=int, default=None,
                         help="K/V heads (grouped-query attention); "
                              "default: --heads")
+    parser.add_argument("--head-dim", type=int, default=None,
+                        help="the size of a head; default: --dim / --heads")
+    parser.add_argument("--attention-bias", choices=["qkv", "all"],
+                        help="biases on wq, wk, wv (qkv) or on wo too (all)")
+    parser.add_argument("--mlp-bias", action="store_true",
+                        help="biases on w1, w2, w3")
+    parser.add_argument("--qk-norm", action="store_true",
+                        help="RMSNorm of each query and key head before the "
+                             "rotation (Qwen3)")
+    parser.add_argument("--sliding-window", type=int, default=None,
+                        help="the model's attention window; --seq must not "
+                             "exceed it")
     parser.add_argument("--ffn-hidden", type=int, default=None,
                         help="FeedForward hidden size; default: torchtitan's "
                              "from --dim, --multiple-of, --ffn-dim-multiplier")
@@ -197,13 +253,21 @@ def main():
         args.kv_heads = args.heads
     checks = [
         (min(args.dim, args.heads, args.kv_heads, args.vocab, args.seq,
-             args.batch) >= 1, "every size must be positive"),
+             args.batch, args.head_dim or 1, args.sliding_window or 1) >= 1,
+         "every size must be positive"),
         (args.layers >= 0, "--layers must be >= 0"),
-        (args.dim % args.heads == 0, "--dim must be a multiple of --heads"),
+        (args.head_dim or args.dim % args.heads == 0,
+         "--dim must be a multiple of --heads (or --head-dim given)"),
         (args.heads % args.kv_heads == 0,
          "--heads must be a multiple of --kv-heads"),
-        ((args.dim // args.heads) % 2 == 0,
-         "head_dim (--dim / --heads) must be even for rotary embeddings"),
+        ((args.head_dim or args.dim // args.heads) % 2 == 0,
+         "head_dim (--head-dim, or --dim / --heads) must be even for rotary "
+         "embeddings"),
+        (args.sliding_window is None or args.seq <= args.sliding_window,
+         f"--seq {args.seq} is longer than the model's sliding window "
+         f"{args.sliding_window}: mp's attention is causal over the whole "
+         "sequence, the model's over the last "
+         f"{args.sliding_window} positions only"),
         (args.rope_scaling is None or len(args.rope_scaling) == 4,
          "--rope-scaling takes 4 values: FACTOR,LOW,HIGH,CONTEXT"),
     ]

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Hugging Face Llama checkpoints in and out of mp.
+"""Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3)
+in and out of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
                      [--dtype bf16|f16|f32]
 
-`import` reads a LlamaForCausalLM directory as the Hub gives it
+`import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
+Qwen3ForCausalLM) directory as the Hub gives it
 (config.json, and model.safetensors or model.safetensors.index.json with
 its shards; F32, BF16 or F16) and writes:
 
@@ -17,7 +19,9 @@ its shards; F32, BF16 or F16) and writes:
                         --kv-heads --ffn-hidden --vocab --norm-eps
                         --rope-theta, and --rope-scaling for Llama 3.1's
                         scaled rotary frequencies (rope_type "llama3"),
-                        on one line.
+                        and where the family has them --head-dim,
+                        --attention-bias, --mlp-bias, --qk-norm,
+                        --sliding-window, on one line.
 
 `scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
 
@@ -31,7 +35,16 @@ i + head_dim/2 (rotate_half), Meta, torchtitan and mp.rope entries 2i and
 2i + 1, and Hugging Face's conversion script (convert_llama_weights_to_hf.py,
 `permute`) reorders the rows of q_proj and k_proj within each head so that
 the same model computes the same values. `import` undoes that permutation,
-`export` applies it again, so q and k rotate as they did.
+`export` applies it again, so q and k rotate as they did; q_proj's and
+k_proj's biases (Qwen2) and the q_norm/k_norm weights (Qwen3, one head's
+entries) are in the same order and reordered alike.
+
+The families differ where their modeling files do: Qwen2's q, k and v
+always have biases; Llama's and Qwen3's attention_bias puts one on all four
+attention linears, Llama's mlp_bias on the MLP's; Qwen3 has q_norm/k_norm
+(RMSNorm of each head before the rotation) and a head_dim of its own;
+Mistral (and Qwen with use_sliding_window) attends over a sliding window,
+which gen-llama.py honours by refusing a longer --seq.
 
 `export` writes a trained checkpoint (mp-train --save, or mp-ckpt
 consolidate) back as DIR/model.safetensors under Hugging Face's names, in
@@ -39,10 +52,10 @@ consolidate) back as DIR/model.safetensors under Hugging Face's names, in
 nearest even), with DIR/config.json the source's with torch_dtype set (and
 tie_word_embeddings false for a model imported with --untie-embeddings).
 
-Refused, each with a message saying why: other architectures than
-model_type "llama", rope scaling other than Llama 3.1's "llama3" (linear,
-dynamic, YaRN: mp.rope has no such frequencies), bias in attention or MLP, a head_dim other than
-hidden_size / num_attention_heads, activations other than silu, tied input
+Refused, each with a message saying why: model_types other than those
+four, rope scaling other than Llama 3.1's "llama3" (linear, dynamic, YaRN:
+mp.rope has no such frequencies), an odd head_dim, attention_dropout (mp
+trains without dropout), activations other than silu, tied input
 and output embeddings unless --untie-embeddings (then the output starts as
 a copy of the embedding and the two train apart: no longer the same model
 as tied training), tensors the model does not have or missing ones, and
@@ -61,6 +74,10 @@ import struct
 import sys
 
 import numpy as np
+
+# The model_types whose models gen-llama.py writes (their differences are
+# its options).
+FAMILIES = ("llama", "mistral", "qwen2", "qwen3")
 
 # Bytes per element of each dtype a Llama checkpoint holds.
 ELEMENT_BYTES = {"F32": 4, "BF16": 2, "F16": 2}
@@ -170,9 +187,11 @@ class LlamaShape:
         def field(name, default=None, kind=int):
             return checked(name, config.get(name, default), kind)
 
-        if config.get("model_type") != "llama":
-            fail(f"{source}: model_type {config.get('model_type')!r}; this "
-                 "script converts Llama (model_type 'llama') checkpoints")
+        self.family = config.get("model_type")
+        if self.family not in FAMILIES:
+            fail(f"{source}: model_type {self.family!r}; this script converts "
+                 "the Llama-shaped families: "
+                 f"{', '.join(map(repr, FAMILIES))}")
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
@@ -197,20 +216,44 @@ class LlamaShape:
         elif kind != "default":
             fail(f"{source}: rope scaling {scaling!r}; mp.rope scales its "
                  "frequencies as Llama 3.1 does ('llama3') only")
-        if self.dim % self.heads:
-            fail(f"{source}: hidden_size {self.dim} is no multiple of "
-                 f"num_attention_heads {self.heads}")
-        self.head_dim = self.dim // self.heads
-        if config.get("head_dim", self.head_dim) != self.head_dim:
-            fail(f"{source}: head_dim {config['head_dim']}; mp's Llama has "
-                 f"hidden_size / num_attention_heads = {self.head_dim}")
+        # Mistral writes head_dim null where it is hidden_size / heads.
+        if config.get("head_dim") is None:
+            if self.dim % self.heads:
+                fail(f"{source}: hidden_size {self.dim} is no multiple of "
+                     f"num_attention_heads {self.heads} and there is no "
+                     "head_dim")
+            config = dict(config, head_dim=self.dim // self.heads)
+        self.head_dim = field("head_dim")
+        if self.head_dim % 2:
+            fail(f"{source}: head_dim {self.head_dim} is odd; the rotary "
+                 "embedding rotates pairs")
         if self.heads % self.kv_heads:
             fail(f"{source}: num_attention_heads {self.heads} is no multiple "
                  f"of num_key_value_heads {self.kv_heads}")
-        for bias in ("attention_bias", "mlp_bias"):
-            if config.get(bias):
-                fail(f"{source}: {bias} is true; mp's Llama linears have "
-                     "no bias")
+        # Which linears have a bias, as each family's modeling file builds
+        # them: Qwen2's q, k and v always; Llama's and Qwen3's attention
+        # (all four) with attention_bias; Llama's MLP with mlp_bias.
+        self.attention_bias = None
+        if self.family == "qwen2":
+            self.attention_bias = "qkv"
+        elif self.family in ("llama", "qwen3") and \
+                config.get("attention_bias"):
+            self.attention_bias = "all"
+        self.mlp_bias = self.family == "llama" and bool(config.get("mlp_bias"))
+        self.qk_norm = self.family == "qwen3"
+        # The attention window: Mistral's sliding_window, Qwen's when
+        # use_sliding_window or layer_types turn it on (for some layers:
+        # the check that --seq fits it is the same).
+        windowed = self.family == "mistral" or \
+            config.get("use_sliding_window") or \
+            "sliding_attention" in (config.get("layer_types") or [])
+        self.sliding_window = None
+        if windowed and config.get("sliding_window") is not None:
+            self.sliding_window = field("sliding_window")
+        if config.get("attention_dropout"):
+            fail(f"{source}: attention_dropout "
+                 f"{config['attention_dropout']!r}; mp trains without "
+                 "dropout")
         if config.get("hidden_act", "silu") != "silu":
             fail(f"{source}: hidden_act {config['hidden_act']!r}; mp's Llama "
                  "feed-forward is SwiGLU (silu)")
@@ -224,54 +267,77 @@ class LlamaShape:
         if self.rope_scaling:
             args += " --rope-scaling " + ",".join(
                 repr(v) for v in self.rope_scaling)
+        if self.head_dim * self.heads != self.dim:
+            args += f" --head-dim {self.head_dim}"
+        if self.attention_bias:
+            args += f" --attention-bias {self.attention_bias}"
+        if self.mlp_bias:
+            args += " --mlp-bias"
+        if self.qk_norm:
+            args += " --qk-norm"
+        if self.sliding_window:
+            args += f" --sliding-window {self.sliding_window}"
         return args
 
     def parameters(self):
         """(mp name, Hugging Face name, shape, rotary heads or 0), in
-        gen-llama.py's order."""
+        gen-llama.py's order. The rotary heads of q_proj's and k_proj's rows
+        and biases, and of q_norm's and k_norm's weights (one head's), are
+        in rotate_half's order in Hugging Face's checkpoints."""
         d, hd, hidden = self.dim, self.head_dim, self.ffn_hidden
+        q_rows, kv_rows = self.heads * hd, self.kv_heads * hd
         params = [("tok_embeddings.weight", "model.embed_tokens.weight",
                    (self.vocab, d), 0)]
         for i in range(self.layers):
             mp, hf = f"layers.{i}.", f"model.layers.{i}."
-            params += [
-                (mp + "attention_norm.weight", hf + "input_layernorm.weight",
-                 (d,), 0),
-                (mp + "attention.wq.weight", hf + "self_attn.q_proj.weight",
-                 (self.heads * hd, d), self.heads),
-                (mp + "attention.wk.weight", hf + "self_attn.k_proj.weight",
-                 (self.kv_heads * hd, d), self.kv_heads),
-                (mp + "attention.wv.weight", hf + "self_attn.v_proj.weight",
-                 (self.kv_heads * hd, d), 0),
-                (mp + "attention.wo.weight", hf + "self_attn.o_proj.weight",
-                 (d, self.heads * hd), 0),
-                (mp + "ffn_norm.weight",
-                 hf + "post_attention_layernorm.weight", (d,), 0),
-                (mp + "feed_forward.w1.weight", hf + "mlp.gate_proj.weight",
-                 (hidden, d), 0),
-                (mp + "feed_forward.w2.weight", hf + "mlp.down_proj.weight",
-                 (d, hidden), 0),
-                (mp + "feed_forward.w3.weight", hf + "mlp.up_proj.weight",
-                 (hidden, d), 0),
-            ]
+
+            def linear(mp_name, hf_name, out, inp, bias, heads=0):
+                params.append((mp + mp_name + ".weight",
+                               hf + hf_name + ".weight", (out, inp), heads))
+                if bias:
+                    params.append((mp + mp_name + ".bias",
+                                   hf + hf_name + ".bias", (out,), heads))
+
+            params.append((mp + "attention_norm.weight",
+                           hf + "input_layernorm.weight", (d,), 0))
+            qkv_bias = self.attention_bias is not None
+            linear("attention.wq", "self_attn.q_proj", q_rows, d, qkv_bias,
+                   self.heads)
+            linear("attention.wk", "self_attn.k_proj", kv_rows, d, qkv_bias,
+                   self.kv_heads)
+            linear("attention.wv", "self_attn.v_proj", kv_rows, d, qkv_bias)
+            linear("attention.wo", "self_attn.o_proj", d, q_rows,
+                   self.attention_bias == "all")
+            if self.qk_norm:
+                params += [(mp + "attention.q_norm.weight",
+                            hf + "self_attn.q_norm.weight", (hd,), 1),
+                           (mp + "attention.k_norm.weight",
+                            hf + "self_attn.k_norm.weight", (hd,), 1)]
+            params.append((mp + "ffn_norm.weight",
+                           hf + "post_attention_layernorm.weight", (d,), 0))
+            linear("feed_forward.w1", "mlp.gate_proj", hidden, d,
+                   self.mlp_bias)
+            linear("feed_forward.w2", "mlp.down_proj", d, hidden,
+                   self.mlp_bias)
+            linear("feed_forward.w3", "mlp.up_proj", hidden, d,
+                   self.mlp_bias)
         return params + [("norm.weight", "model.norm.weight", (d,), 0),
                          ("output.weight", "lm_head.weight",
                           (self.vocab, d), 0)]
 
 
-def from_rotate_half(weight, heads):
-    """Rows of q_proj/k_proj in Meta's order: each head's rows
+def from_rotate_half(values, heads):
+    """Rows (or entries) of q_proj/k_proj in Meta's order: each head's
     [0, hd/2) and [hd/2, hd) interleaved (the inverse of HF's permute)."""
-    rows, cols = weight.shape
-    return weight.reshape(heads, 2, rows // heads // 2, cols).transpose(
-        0, 2, 1, 3).reshape(rows, cols)
+    return values.reshape(heads, 2, -1, *values.shape[1:]).swapaxes(
+        1, 2).reshape(values.shape)
 
 
-def to_rotate_half(weight, heads):
-    """HF's permute: each head's even rows first, then its odd ones."""
-    rows, cols = weight.shape
-    return weight.reshape(heads, rows // heads // 2, 2, cols).transpose(
-        0, 2, 1, 3).reshape(rows, cols)
+def to_rotate_half(values, heads):
+    """HF's permute: each head's even rows (or entries) first, then its odd
+    ones."""
+    return values.reshape(heads, -1, 2, *values.shape[1:]).swapaxes(
+        1, 2).reshape(values.shape)
 
 
 def read_config(hf_dir):
@@ -400,7 +466,7 @@ def export_checkpoint(args):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Hugging Face Llama checkpoints in and out of mp.")
+        description=__doc__.split("\n\n")[0].replace("\n", " "))
     commands = parser.add_subparsers(dest="command", required=True)
     to_mp = commands.add_parser("import", help="HF_DIR -> init.safetensors")
     to_mp.add_argument("hf_dir")

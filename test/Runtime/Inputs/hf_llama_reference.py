@@ -10,7 +10,11 @@ mlp.gate_proj, input_layernorm, lm_head, ...) and the rotary embedding,
 which rotates entry i of a head with entry i + head_dim/2 (rotate_half,
 cos and sin of cat(freqs, freqs)) instead of entries 2i and 2i + 1.
 Llama 3.1's scaled frequencies (rope_scaling "llama3",
-_compute_llama3_parameters) are Hugging Face's too. RMSNorm (the weight
+_compute_llama3_parameters) are Hugging Face's too. The other Llama-shaped
+families differ where their modeling files do: Mistral's sliding window
+(a query sees its last sliding_window positions), Qwen2's q/k/v biases,
+Qwen3's q_norm and k_norm (RMSNorm of each head before the rotation) and
+head_dim, Llama's attention_bias and mlp_bias. RMSNorm (the weight
 times the normed input cast back to its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -18,12 +22,16 @@ modeling_llama's. The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
+      [--family llama|mistral|qwen2|qwen3] [--head-dim N]
+      [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
-      OUT_DIR/config.json (model_type llama; --set overrides or adds a
-      field) and the weights under Hugging Face's names: model.safetensors,
+      OUT_DIR/config.json (model_type --family, default llama; --set
+      overrides or adds a field after the tensors are chosen) and the
+      weights under Hugging Face's names: model.safetensors,
       or N shards with model.safetensors.index.json; bf16 rounds the
       values to nearest even. Values as llama_reference.py's inputs (the
-      norm weights U(0.5, 1.5)); with --tie, no lm_head.weight
+      norm weights U(0.5, 1.5), biases U(-0.5, 0.5)); with --tie, no
+      lm_head.weight
       (tie_word_embeddings); --extra adds a tensor NAME of hidden_size
       zeros, which Hugging Face's Llama does not have.
   hf_llama_reference.py data --vocab V --seq S --batch B --steps N --seed S
@@ -90,10 +98,34 @@ def llama3_inv_freq(inv_freq, scaling):
     return torch.where(is_medium_freq, smoothed_inv_freq, inv_freq_llama)
 
 
+def head_dim_of(config):
+    return config.get("head_dim") or \
+        config["hidden_size"] // config["num_attention_heads"]
+
+
+def biases(config):
+    """Which linears have a bias: (q, k and v; o; the MLP's), as each
+    family's modeling file builds them."""
+    family = config["model_type"]
+    attention = family in ("llama", "qwen3") and bool(
+        config.get("attention_bias"))
+    mlp = family == "llama" and bool(config.get("mlp_bias"))
+    return attention or family == "qwen2", attention, mlp
+
+
+def sliding_window(config):
+    """The attention window where a layer slides (Mistral; Qwen's
+    use_sliding_window or layer_types), else None."""
+    windowed = config["model_type"] == "mistral" or \
+        config.get("use_sliding_window") or \
+        "sliding_attention" in (config.get("layer_types") or [])
+    return config.get("sliding_window") if windowed else None
+
+
 def rotary_cos_sin(config, seq, dtype):
     """LlamaRotaryEmbedding: cos and sin of cat(freqs, freqs), [seq,
     head_dim]; rope_scaling "llama3" or none."""
-    head_dim = config["hidden_size"] // config["num_attention_heads"]
+    head_dim = head_dim_of(config)
     inv_freq = 1.0 / (config["rope_theta"] ** (
         torch.arange(0, head_dim, 2, dtype=torch.int64).to(dtype) / head_dim))
     scaling = config.get("rope_scaling")
@@ -121,26 +153,39 @@ def repeat_kv(hidden_states, n_rep):
 
 
 class LlamaAttention(nn.Module):
+    """LlamaAttention, with MistralAttention's window, Qwen2Attention's
+    q/k/v biases and Qwen3Attention's q_norm and k_norm (RMSNorm of each
+    head before the rotation)."""
+
     def __init__(self, config):
         super().__init__()
         d = config["hidden_size"]
         self.heads = config["num_attention_heads"]
         self.kv_heads = config["num_key_value_heads"]
-        self.head_dim = d // self.heads
+        self.head_dim = head_dim_of(config)
         self.scaling = self.head_dim ** -0.5
-        self.q_proj = nn.Linear(d, self.heads * self.head_dim, bias=False)
-        self.k_proj = nn.Linear(d, self.kv_heads * self.head_dim, bias=False)
-        self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim, bias=False)
-        self.o_proj = nn.Linear(self.heads * self.head_dim, d, bias=False)
+        self.window = sliding_window(config)
+        qkv_bias, o_bias, _ = biases(config)
+        self.q_proj = nn.Linear(d, self.heads * self.head_dim, bias=qkv_bias)
+        self.k_proj = nn.Linear(d, self.kv_heads * self.head_dim,
+                                bias=qkv_bias)
+        self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim,
+                                bias=qkv_bias)
+        self.o_proj = nn.Linear(self.heads * self.head_dim, d, bias=o_bias)
+        self.qk_norm = config["model_type"] == "qwen3"
+        if self.qk_norm:
+            self.q_norm = LlamaRMSNorm(self.head_dim, config["rms_norm_eps"])
+            self.k_norm = LlamaRMSNorm(self.head_dim, config["rms_norm_eps"])
 
     def forward(self, hidden_states, cos, sin):
         b, s, _ = hidden_states.shape
 
-        def heads(x):
-            return x.view(b, s, -1, self.head_dim).transpose(1, 2)
+        def heads(x, norm=None):
+            x = x.view(b, s, -1, self.head_dim)
+            return (norm(x) if norm else x).transpose(1, 2)
 
-        q = heads(self.q_proj(hidden_states))
-        k = heads(self.k_proj(hidden_states))
+        q = heads(self.q_proj(hidden_states), self.qk_norm and self.q_norm)
+        k = heads(self.k_proj(hidden_states), self.qk_norm and self.k_norm)
         v = heads(self.v_proj(hidden_states))
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
@@ -148,6 +193,9 @@ class LlamaAttention(nn.Module):
         v = repeat_kv(v, self.heads // self.kv_heads)
         scores = torch.matmul(q, k.transpose(2, 3)) * self.scaling
         causal = torch.full((s, s), float("-inf"), dtype=scores.dtype).triu(1)
+        if self.window:  # a query sees its last `window` positions only
+            causal += torch.full((s, s), float("-inf"),
+                                 dtype=scores.dtype).tril(-self.window)
         probs = F.softmax(scores + causal, dim=-1,
                           dtype=torch.promote_types(q.dtype, torch.float32))
         out = torch.matmul(probs.to(q.dtype), v)
@@ -158,9 +206,10 @@ class LlamaMLP(nn.Module):
     def __init__(self, config):
         super().__init__()
         d, hidden = config["hidden_size"], config["intermediate_size"]
-        self.gate_proj = nn.Linear(d, hidden, bias=False)
-        self.up_proj = nn.Linear(d, hidden, bias=False)
-        self.down_proj = nn.Linear(hidden, d, bias=False)
+        bias = biases(config)[2]
+        self.gate_proj = nn.Linear(d, hidden, bias=bias)
+        self.up_proj = nn.Linear(d, hidden, bias=bias)
+        self.down_proj = nn.Linear(hidden, d, bias=bias)
 
     def forward(self, x):
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
@@ -215,43 +264,77 @@ class LlamaForCausalLM(nn.Module):
 def hf_names(config):
     """Every parameter's Hugging Face name and shape."""
     d, hidden = config["hidden_size"], config["intermediate_size"]
-    head_dim = d // config["num_attention_heads"]
+    head_dim = head_dim_of(config)
     q_rows = config["num_attention_heads"] * head_dim
     kv_rows = config["num_key_value_heads"] * head_dim
+    qkv_bias, o_bias, mlp_bias = biases(config)
     shapes = [("model.embed_tokens.weight", (config["vocab_size"], d))]
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}."
-        shapes += [(p + "input_layernorm.weight", (d,)),
-                   (p + "self_attn.q_proj.weight", (q_rows, d)),
-                   (p + "self_attn.k_proj.weight", (kv_rows, d)),
-                   (p + "self_attn.v_proj.weight", (kv_rows, d)),
-                   (p + "self_attn.o_proj.weight", (d, q_rows)),
-                   (p + "post_attention_layernorm.weight", (d,)),
-                   (p + "mlp.gate_proj.weight", (hidden, d)),
-                   (p + "mlp.up_proj.weight", (hidden, d)),
-                   (p + "mlp.down_proj.weight", (d, hidden))]
+
+        def linear(name, out, inp, bias):
+            shapes.append((p + name + ".weight", (out, inp)))
+            if bias:
+                shapes.append((p + name + ".bias", (out,)))
+
+        shapes.append((p + "input_layernorm.weight", (d,)))
+        linear("self_attn.q_proj", q_rows, d, qkv_bias)
+        linear("self_attn.k_proj", kv_rows, d, qkv_bias)
+        linear("self_attn.v_proj", kv_rows, d, qkv_bias)
+        linear("self_attn.o_proj", d, q_rows, o_bias)
+        if config["model_type"] == "qwen3":
+            shapes += [(p + "self_attn.q_norm.weight", (head_dim,)),
+                       (p + "self_attn.k_norm.weight", (head_dim,))]
+        shapes.append((p + "post_attention_layernorm.weight", (d,)))
+        linear("mlp.gate_proj", hidden, d, mlp_bias)
+        linear("mlp.up_proj", hidden, d, mlp_bias)
+        linear("mlp.down_proj", d, hidden, mlp_bias)
     shapes.append(("model.norm.weight", (d,)))
     if not config.get("tie_word_embeddings"):
         shapes.append(("lm_head.weight", (config["vocab_size"], d)))
     return shapes
 
 
+# What each family's config.json says beyond Llama's fields (as the Hub's
+# Mistral-7B-v0.3, Qwen2.5 and Qwen3 configs do).
+FAMILY_CONFIG = {
+    "llama": {"architectures": ["LlamaForCausalLM"]},
+    "mistral": {"architectures": ["MistralForCausalLM"],
+                "sliding_window": None, "head_dim": None},
+    "qwen2": {"architectures": ["Qwen2ForCausalLM"],
+              "use_sliding_window": False, "sliding_window": 32768,
+              "max_window_layers": 28},
+    "qwen3": {"architectures": ["Qwen3ForCausalLM"],
+              "use_sliding_window": False, "sliding_window": None,
+              "max_window_layers": 28},
+}
+
+
 def checkpoint(args):
     config = {
-        "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "model_type": args.family,
         "hidden_act": "silu", "num_hidden_layers": args.layers,
         "hidden_size": args.dim, "num_attention_heads": args.heads,
         "num_key_value_heads": args.kv_heads or args.heads,
         "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
         "rms_norm_eps": args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
-        "tie_word_embeddings": args.tie,
-        "torch_dtype": {"f32": "float32", "bf16": "bfloat16"}[args.dtype]}
+        "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
+        "torch_dtype": {"f32": "float32", "bf16": "bfloat16"}[args.dtype],
+        **FAMILY_CONFIG[args.family]}
+    if args.head_dim:
+        config["head_dim"] = args.head_dim
+    if args.attention_bias:
+        config["attention_bias"] = True
+    if args.mlp_bias:
+        config["mlp_bias"] = True
     rng = np.random.default_rng(args.seed)
     tensors = {}
     for name, shape in hf_names(config):
         if name == "model.embed_tokens.weight":
             value = rng.standard_normal(shape)
+        elif name.endswith(".bias"):
+            value = rng.uniform(-0.5, 0.5, shape)
         elif len(shape) == 1:
             value = rng.uniform(0.5, 1.5, shape)
         else:
@@ -262,7 +345,7 @@ def checkpoint(args):
             else value
     for name in args.extra:
         tensors[name] = np.zeros(args.dim, np.float32)
-    for key, value in args.set:
+    for key, value in args.set:  # the config only, not the tensors
         config[key] = json.loads(value)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "config.json"), "w") as f:
@@ -335,6 +418,11 @@ def main():
                    "--seed"):
         make.add_argument(option, type=int, required=True)
     make.add_argument("--kv-heads", type=int)
+    make.add_argument("--head-dim", type=int)
+    make.add_argument("--family", choices=list(FAMILY_CONFIG),
+                      default="llama")
+    make.add_argument("--attention-bias", action="store_true")
+    make.add_argument("--mlp-bias", action="store_true")
     make.add_argument("--norm-eps", type=float, default=1e-5)
     make.add_argument("--rope-theta", type=float, default=10000.0)
     make.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
