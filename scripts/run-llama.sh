@@ -11,7 +11,7 @@
 #                        [--vocab N] [--norm-eps E] [--rope-theta T]
 #                        [--rope-scaling FACTOR,LOW,HIGH,CONTEXT]
 #                        [--attention-bias qkv|all] [--mlp-bias] [--qk-norm]
-#                        [--sliding-window W]
+#                        [--tie-embeddings] [--sliding-window W]
 #                        [--hf DIR [--untie-embeddings]]
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
@@ -43,6 +43,10 @@
 # (--backend, --optimizer, --lr, --steps, --init, --save, --seed, --out,
 # --no-run, --no-build) is run-ffn.sh's; --out defaults to
 # $MP_BUILD_DIR/llama.
+#
+# The model options beside the sizes are gen-llama.py's (the other
+# Llama-shaped families); with --tie-embeddings the plan has no `output`
+# entry.
 #
 # --hf DIR trains a Hugging Face Llama checkpoint (config.json and
 # model.safetensors or its shards): examples/llama/hf-checkpoint.py import
@@ -77,7 +81,7 @@ while (($#)); do
     --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
     --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window)
       size_args+=("$1" "$2"); shift 2 ;;
-    --mlp-bias|--qk-norm) size_args+=("$1"); shift ;;
+    --mlp-bias|--qk-norm|--tie-embeddings) size_args+=("$1"); shift ;;
     --hf) hf="$2"; shift 2 ;;
     --untie-embeddings) untie=(--untie-embeddings); shift ;;
     --model|--plan|--hidden)
@@ -124,8 +128,20 @@ elif ((${#untie[@]})); then
 fi
 /usr/bin/python3 "$root/examples/llama/gen-llama.py" "${gen_args[@]}" \
   "${size_args[@]}" > "$out/llama.mlir"
-sed -e "s/\"shape\": \[2, 2\]/\"shape\": [$dp, $tp]/" \
-  "$root/examples/llama/$plan_file" > "$out/plan.json"
+# The plan for the mesh; a tied model has no output.weight for its entry
+# (the output GEMM reads tok_embeddings.weight, split over the vocabulary
+# by its rowwise entry as colwise would split output.weight).
+tied=0
+[[ " ${size_args[*]} " == *" --tie-embeddings "* ]] && tied=1
+/usr/bin/python3 - "$root/examples/llama/$plan_file" "$dp" "$tp" "$tied" \
+  > "$out/plan.json" <<'PLAN'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+plan["mesh"]["shape"] = [int(sys.argv[2]), int(sys.argv[3])]
+if sys.argv[4] == "1":
+    del plan["plan"]["output"]
+json.dump(plan, sys.stdout, indent=2)
+PLAN
 if [[ " ${pass[*]} " != *" --no-build "* ]]; then
   "$root/scripts/build.sh" >/dev/null
 fi

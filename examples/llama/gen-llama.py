@@ -30,6 +30,9 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --qk-norm           RMSNorm of each query and key head (weights
                       attention.q_norm / k_norm [head_dim], eps --norm-eps)
                       before the rotation (Qwen3);
+  --tie-embeddings    the output projection reads tok_embeddings.weight
+                      (no output.weight; Llama 3.2's and the small Qwen
+                      models);
   --sliding-window W  the model attends over at most W positions (Mistral
                       v0.1's 4096, Qwen's use_sliding_window): causal
                       attention is that model only for --seq <= W, so a
@@ -97,7 +100,9 @@ def generate(args):
             params.append((p + name + ".weight", [out, inp]))
             if args.mlp_bias:
                 params.append((p + name + ".bias", [out]))
-    params += [("norm.weight", [d]), ("output.weight", [vocab, d])]
+    params.append(("norm.weight", [d]))
+    if not args.tie_embeddings:
+        params.append(("output.weight", [vocab, d]))
     arg_of = {name: f"%p{i}" for i, (name, _) in enumerate(params)}
 
     w = Writer()
@@ -185,7 +190,8 @@ def generate(args):
         f, _ = linear(g, hshape, p + "feed_forward.w2", d)
         h = w.op(f"mp.add {h}, {f} : {tensor(act)}", "h")
     x = norm(h, "norm.weight")
-    logits, lshape = linear(x, act, "output", vocab)
+    logits, lshape = linear(
+        x, act, "tok_embeddings" if args.tie_embeddings else "output", vocab)
     loss = w.op(f"mp.cross_entropy {logits}, %labels : ({tensor(lshape)}, "
                 f"{tensor([b, s], 'i64')}) -> tensor<f32>", "loss")
 
@@ -195,7 +201,8 @@ def generate(args):
     for name in ("attention_bias", "sliding_window"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
-    config += "".join(f" {name}" for name in ("mlp_bias", "qk_norm")
+    config += "".join(f" {name}" for name in ("mlp_bias", "qk_norm",
+                                              "tie_embeddings")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
            f"{config}",
@@ -229,6 +236,9 @@ def main():
     parser.add_argument("--qk-norm", action="store_true",
                         help="RMSNorm of each query and key head before the "
                              "rotation (Qwen3)")
+    parser.add_argument("--tie-embeddings", action="store_true",
+                        help="the output projection is tok_embeddings.weight "
+                             "(no output.weight)")
     parser.add_argument("--sliding-window", type=int, default=None,
                         help="the model's attention window; --seq must not "
                              "exceed it")

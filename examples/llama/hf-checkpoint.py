@@ -52,13 +52,19 @@ consolidate) back as DIR/model.safetensors under Hugging Face's names, in
 nearest even), with DIR/config.json the source's with torch_dtype set (and
 tie_word_embeddings false for a model imported with --untie-embeddings).
 
+Tied embeddings (tie_word_embeddings: Llama 3.2's and the small Qwen
+models) stay tied: the model reads tok_embeddings.weight as its output
+projection too (gen-llama.py --tie-embeddings), its two gradients summed,
+and export writes no lm_head.weight. --untie-embeddings starts
+output.weight as a copy of the embedding instead, and the two train apart
+(the first forward pass is the tied model's, the training another
+model's).
+
 Refused, each with a message saying why: model_types other than those
 four, rope scaling other than Llama 3.1's "llama3" (linear, dynamic, YaRN:
 mp.rope has no such frequencies), an odd head_dim, attention_dropout (mp
-trains without dropout), activations other than silu, tied input
-and output embeddings unless --untie-embeddings (then the output starts as
-a copy of the embedding and the two train apart: no longer the same model
-as tied training), tensors the model does not have or missing ones, and
+trains without dropout), activations other than silu, tensors the model
+does not have or missing ones, and
 pytorch_model.bin checkpoints (safetensors only).
 
 Tensors are read through a memory map and written one at a time, so an 8B
@@ -258,6 +264,9 @@ class LlamaShape:
             fail(f"{source}: hidden_act {config['hidden_act']!r}; mp's Llama "
                  "feed-forward is SwiGLU (silu)")
         self.tied = bool(config.get("tie_word_embeddings", False))
+        # Whether mp's model reads the embedding as its output projection
+        # (no output.weight): a tied checkpoint's, unless untied.
+        self.tie_embeddings = self.tied
 
     def gen_llama_args(self):
         args = (f"--layers {self.layers} --dim {self.dim} --heads "
@@ -277,6 +286,8 @@ class LlamaShape:
             args += " --qk-norm"
         if self.sliding_window:
             args += f" --sliding-window {self.sliding_window}"
+        if self.tie_embeddings:
+            args += " --tie-embeddings"
         return args
 
     def parameters(self):
@@ -321,9 +332,11 @@ class LlamaShape:
                    self.mlp_bias)
             linear("feed_forward.w3", "mlp.up_proj", hidden, d,
                    self.mlp_bias)
-        return params + [("norm.weight", "model.norm.weight", (d,), 0),
-                         ("output.weight", "lm_head.weight",
-                          (self.vocab, d), 0)]
+        params.append(("norm.weight", "model.norm.weight", (d,), 0))
+        if not self.tie_embeddings:
+            params.append(("output.weight", "lm_head.weight",
+                           (self.vocab, d), 0))
+        return params
 
 
 def from_rotate_half(values, heads):
@@ -387,18 +400,17 @@ def expect_shape(name, values, shape, source):
 def import_checkpoint(args):
     config, config_path = read_config(args.hf_dir)
     shape = LlamaShape(config, config_path)
-    if shape.tied and not args.untie_embeddings:
-        fail(f"{config_path}: tie_word_embeddings is true (one matrix for the "
-             "input and output embeddings); mp's Llama has two: "
-             "--untie-embeddings starts output.weight as a copy, and they "
-             "then train apart")
+    shape.tie_embeddings = shape.tied and not args.untie_embeddings
     tensors = open_checkpoint(args.hf_dir)
     params = shape.parameters()
     known = {hf for _, hf, _, _ in params}
     # Older conversions saved the rotary frequencies as a buffer; they
-    # follow from rope_theta.
+    # follow from rope_theta. A tied model's lm_head.weight, where saved,
+    # is the embedding: Hugging Face ties it on loading.
+    ignored = {"lm_head.weight"} if shape.tied else set()
     extra = sorted(n for n in tensors
-                   if n not in known and not n.endswith("rotary_emb.inv_freq"))
+                   if n not in known and n not in ignored
+                   and not n.endswith("rotary_emb.inv_freq"))
     if extra:
         fail(f"{args.hf_dir}: {len(extra)} tensors that mp's Llama does not "
              f"have: {', '.join(extra[:5])}")
@@ -434,6 +446,12 @@ def export_checkpoint(args):
     dtype = args.dtype or {"bfloat16": "bf16", "float16": "f16"}.get(
         config.get("torch_dtype"), "f32")
     trained = SafeTensorsFile(args.trained)
+    # Trained tied (no output.weight), it goes back tied; trained untied,
+    # with its own lm_head whatever the source was.
+    shape.tie_embeddings = "output.weight" not in trained.entries
+    if shape.tie_embeddings and not shape.tied:
+        fail(f"{args.trained}: no output.weight, and {config_path} does not "
+             "tie the embeddings")
     entries = []
     for mp_name, hf_name, param_shape, rotary_heads in shape.parameters():
         if mp_name not in trained.entries:
@@ -456,7 +474,7 @@ def export_checkpoint(args):
     write_safetensors(os.path.join(args.out, "model.safetensors"), entries)
     config = dict(config, torch_dtype={"bf16": "bfloat16", "f16": "float16",
                                        "f32": "float32"}[dtype],
-                  tie_word_embeddings=False)
+                  tie_word_embeddings=shape.tie_embeddings)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")

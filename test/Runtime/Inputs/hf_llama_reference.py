@@ -31,7 +31,8 @@ the given labels (the next tokens), as mp's.
       or N shards with model.safetensors.index.json; bf16 rounds the
       values to nearest even. Values as llama_reference.py's inputs (the
       norm weights U(0.5, 1.5), biases U(-0.5, 0.5)); with --tie, no
-      lm_head.weight
+      lm_head.weight and the embedding drawn as a linear's weight (it is
+      the output projection too: N(0, 1) would make logits of ~30)
       (tie_word_embeddings); --extra adds a tensor NAME of hidden_size
       zeros, which Hugging Face's Llama does not have.
   hf_llama_reference.py data --vocab V --seq S --batch B --steps N --seed S
@@ -331,7 +332,7 @@ def checkpoint(args):
     rng = np.random.default_rng(args.seed)
     tensors = {}
     for name, shape in hf_names(config):
-        if name == "model.embed_tokens.weight":
+        if name == "model.embed_tokens.weight" and not args.tie:
             value = rng.standard_normal(shape)
         elif name.endswith(".bias"):
             value = rng.uniform(-0.5, 0.5, shape)
