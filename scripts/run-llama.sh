@@ -11,7 +11,8 @@
 #                        [--vocab N] [--norm-eps E] [--rope-theta T]
 #                        [--rope-scaling FACTOR,LOW,HIGH,CONTEXT]
 #                        [--attention-bias qkv|all] [--mlp-bias] [--qk-norm]
-#                        [--tie-embeddings] [--sliding-window W]
+#                        [--tie-embeddings] [--sliding-window W
+#                        [--window-from-layer L]]
 #                        [--hf DIR [--untie-embeddings]]
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
@@ -79,7 +80,7 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer)
       size_args+=("$1" "$2"); shift 2 ;;
     --mlp-bias|--qk-norm|--tie-embeddings) size_args+=("$1"); shift ;;
     --hf) hf="$2"; shift 2 ;;

@@ -33,10 +33,13 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --tie-embeddings    the output projection reads tok_embeddings.weight
                       (no output.weight; Llama 3.2's and the small Qwen
                       models);
-  --sliding-window W  the model attends over at most W positions (Mistral
-                      v0.1's 4096, Qwen's use_sliding_window): causal
-                      attention is that model only for --seq <= W, so a
-                      longer --seq is refused.
+  --sliding-window W  each query attends to its last W positions (Mistral
+                      v0.1's 4096, Qwen's use_sliding_window): mp.softmax
+                      causal window W where --seq is longer (shorter, the
+                      window masks nothing);
+  --window-from-layer L
+                      the window in layers L and up only (Qwen's
+                      max_window_layers; default 0: every layer).
 """
 
 import argparse
@@ -175,7 +178,11 @@ def generate(args):
                       f"{tensor(scores_shape)}")
         scores = w.op(f"mp.scale {scores} by {1 / math.sqrt(head_dim):e} : "
                       f"{tensor(scores_shape)}")
-        probs = w.op(f"mp.softmax {scores} causal : {tensor(scores_shape)}")
+        window = (f" window {args.sliding_window}"
+                  if args.sliding_window and args.sliding_window < s
+                  and layer >= args.window_from_layer else "")
+        probs = w.op(f"mp.softmax {scores} causal{window} : "
+                     f"{tensor(scores_shape)}")
         o = w.op(f"mp.matmul {probs}, {v} : ({tensor(scores_shape)}, "
                  f"{tensor(vt)}) -> {tensor(vt)}")
         o, ot = transpose(o, vt, [0, 2, 1, 3])
@@ -198,7 +205,7 @@ def generate(args):
     config = (f"layers={args.layers} dim={d} heads={heads} "
               f"kv_heads={kv_heads} head_dim={head_dim} ffn_hidden={hidden} "
               f"vocab={vocab} seq={s} batch={b}")
-    for name in ("attention_bias", "sliding_window"):
+    for name in ("attention_bias", "sliding_window", "window_from_layer"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
     config += "".join(f" {name}" for name in ("mlp_bias", "qk_norm",
@@ -240,8 +247,9 @@ def main():
                         help="the output projection is tok_embeddings.weight "
                              "(no output.weight)")
     parser.add_argument("--sliding-window", type=int, default=None,
-                        help="the model's attention window; --seq must not "
-                             "exceed it")
+                        help="each query attends to its last W positions")
+    parser.add_argument("--window-from-layer", type=int, default=0,
+                        help="the first layer with the window (default 0)")
     parser.add_argument("--ffn-hidden", type=int, default=None,
                         help="FeedForward hidden size; default: torchtitan's "
                              "from --dim, --multiple-of, --ffn-dim-multiplier")
@@ -263,9 +271,11 @@ def main():
         args.kv_heads = args.heads
     checks = [
         (min(args.dim, args.heads, args.kv_heads, args.vocab, args.seq,
-             args.batch, args.head_dim or 1, args.sliding_window or 1) >= 1,
+             args.batch, *(v for v in (args.head_dim, args.sliding_window)
+                           if v is not None)) >= 1,
          "every size must be positive"),
         (args.layers >= 0, "--layers must be >= 0"),
+        (args.window_from_layer >= 0, "--window-from-layer must be >= 0"),
         (args.head_dim or args.dim % args.heads == 0,
          "--dim must be a multiple of --heads (or --head-dim given)"),
         (args.heads % args.kv_heads == 0,
@@ -273,11 +283,6 @@ def main():
         ((args.head_dim or args.dim // args.heads) % 2 == 0,
          "head_dim (--head-dim, or --dim / --heads) must be even for rotary "
          "embeddings"),
-        (args.sliding_window is None or args.seq <= args.sliding_window,
-         f"--seq {args.seq} is longer than the model's sliding window "
-         f"{args.sliding_window}: mp's attention is causal over the whole "
-         "sequence, the model's over the last "
-         f"{args.sliding_window} positions only"),
         (args.rope_scaling is None or len(args.rope_scaling) == 4,
          "--rope-scaling takes 4 values: FACTOR,LOW,HIGH,CONTEXT"),
     ]

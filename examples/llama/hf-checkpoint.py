@@ -247,14 +247,36 @@ class LlamaShape:
             self.attention_bias = "all"
         self.mlp_bias = self.family == "llama" and bool(config.get("mlp_bias"))
         self.qk_norm = self.family == "qwen3"
-        # The attention window: Mistral's sliding_window, Qwen's when
-        # use_sliding_window or layer_types turn it on (for some layers:
-        # the check that --seq fits it is the same).
-        windowed = self.family == "mistral" or \
-            config.get("use_sliding_window") or \
-            "sliding_attention" in (config.get("layer_types") or [])
+        # The attention window and the layers it is in, as the modeling
+        # files' layer_types: Mistral's sliding_window in every layer, Qwen's
+        # where use_sliding_window turns it on, from max_window_layers up (or
+        # as the config's layer_types lists them, newer configs).
+        types = config.get("layer_types")
+        if types is None:
+            first = self.layers
+            if self.family == "mistral":
+                first = 0
+            elif self.family in ("qwen2", "qwen3") and \
+                    config.get("use_sliding_window"):
+                first = config.get("max_window_layers", 28)
+                if isinstance(first, bool) or not isinstance(first, int) or \
+                        first < 0:
+                    fail(f"{source}: max_window_layers is {first!r}, not a "
+                         "layer index")
+            types = ["full_attention"] * min(first, self.layers) + \
+                ["sliding_attention"] * max(self.layers - first, 0)
+        if not isinstance(types, list) or len(types) != self.layers or \
+                not set(types) <= {"full_attention", "sliding_attention"}:
+            fail(f"{source}: layer_types {types!r} is not full_attention or "
+                 f"sliding_attention for each of the {self.layers} layers")
+        self.window_from_layer = types.index("sliding_attention") \
+            if "sliding_attention" in types else self.layers
+        if "full_attention" in types[self.window_from_layer:]:
+            fail(f"{source}: layer_types {types!r}: mp windows the layers "
+                 "from one on, not others")
         self.sliding_window = None
-        if windowed and config.get("sliding_window") is not None:
+        if self.window_from_layer < self.layers and \
+                config.get("sliding_window") is not None:
             self.sliding_window = field("sliding_window")
         if config.get("attention_dropout"):
             fail(f"{source}: attention_dropout "
@@ -286,6 +308,8 @@ class LlamaShape:
             args += " --qk-norm"
         if self.sliding_window:
             args += f" --sliding-window {self.sliding_window}"
+            if self.window_from_layer:
+                args += f" --window-from-layer {self.window_from_layer}"
         if self.tie_embeddings:
             args += " --tie-embeddings"
         return args

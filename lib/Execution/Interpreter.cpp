@@ -243,19 +243,22 @@ int64_t getVisibleColumns(const HostTensor &x, int64_t r, bool causal) {
   return std::clamp<int64_t>(r % queries + cols - queries + 1, 0, cols);
 }
 
-HostTensor softmaxRows(const HostTensor &x, bool causal) {
+/// mp.softmax over each row's visible entries; a sliding `window` (0: none)
+/// leaves a row the last `window` of them.
+HostTensor softmaxRows(const HostTensor &x, bool causal, int64_t window) {
   HostTensor out = HostTensor::zeros(x.shape);
   int64_t cols = x.shape.back();
   for (int64_t r = 0; cols && r < x.getNumElements() / cols; ++r) {
     int64_t visible = getVisibleColumns(x, r, causal);
+    int64_t first = window ? std::max<int64_t>(visible - window, 0) : 0;
     if (visible == 0)
       continue;
     const double *row = x.data.data() + r * cols;
-    double top = *std::max_element(row, row + visible);
+    double top = *std::max_element(row + first, row + visible);
     double sum = 0;
-    for (int64_t c = 0; c < visible; ++c)
+    for (int64_t c = first; c < visible; ++c)
       sum += std::exp(row[c] - top);
-    for (int64_t c = 0; c < visible; ++c)
+    for (int64_t c = first; c < visible; ++c)
       out.data[r * cols + c] = std::exp(row[c] - top) / sum;
   }
   return out;
@@ -899,7 +902,7 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         return success();
       })
       .Case([&](SoftmaxOp s) {
-        set(softmaxRows(in(0), s.getCausal()));
+        set(softmaxRows(in(0), s.getCausal(), s.getWindow().value_or(0)));
         return success();
       })
       .Case([&](SoftmaxGradOp) {
@@ -910,7 +913,7 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         AttentionOperands operands(a, in(0), in(1), in(2));
         HostTensor scores = operands.scaledScores();
         set(operands.product(
-                operands.asGemmOperand(softmaxRows(scores, a.getCausal())),
+                operands.asGemmOperand(softmaxRows(scores, a.getCausal(), 0)),
                 operands.value, shapeOf(a.getResult())),
             0);
         set(logSumExpRows(scores, a.getCausal()), 1);

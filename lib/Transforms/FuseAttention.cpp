@@ -103,7 +103,9 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
   /// float32 tensors of one rank and both GEMMs have one precision.
   void fuse(MatmulOp output) {
     auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
-    if (!softmax || !softmax->hasOneUse() || output.getScale())
+    // The fused kernels have no sliding window.
+    if (!softmax || !softmax->hasOneUse() || output.getScale() ||
+        softmax.getWindow())
       return;
     Value scores = softmax.getInput();
     double factor = 1;

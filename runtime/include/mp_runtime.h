@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 17
+#define MP_RUNTIME_ABI_VERSION 18
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -704,9 +704,14 @@ static inline int64_t mp_norm_grad_scratch_bytes(mp_backend backend,
  * With `causal`, entry (q, k) is masked (probability exactly 0, the input
  * not read) where k > q + (sk − sq): PyTorch's is_causal, torch.triu(
  * diagonal=1), for sq == sk; for sq > sk the rows whose every entry is
- * masked are all zeros, not NaN. */
+ * masked are all zeros, not NaN. A causal `window` > 0 (ABI 18) masks the
+ * keys more than window − 1 before the diagonal too, k <= q + (sk − sq) −
+ * window: each query sees its last `window` keys, as Mistral's and Hugging
+ * Face's sliding window attention (kv_idx > q_idx − sliding_window); 0 is
+ * no window, and a window needs `causal`. */
 mp_status mp_softmax_f32(mp_context *ctx, int64_t batch, int64_t sq, int64_t sk,
-                         int causal, const float *x, float *out);
+                         int causal, int64_t window, const float *x,
+                         float *out);
 /* Its gradient from the softmax output y and the output gradient grad,
  * rows x cols: dx = y · (grad − Σ_j grad_j y_j). Masked entries have y = 0,
  * so it needs no mask. dx may alias grad. */

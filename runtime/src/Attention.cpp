@@ -139,7 +139,7 @@ struct AttentionGemms {
     // The chunk's last row sees all `keys`: the mask of a [rows, keys]
     // softmax is the chunk's rows' of the whole one. In place: each row is
     // read before it is written.
-    return backend.softmax(s.batch, rows, keys, s.causal, p, p,
+    return backend.softmax(s.batch, rows, keys, s.causal, 0, p, p,
                            lse ? lse + first : nullptr, s.sq);
   }
 };
@@ -244,7 +244,7 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
     if (keys == 0) {
       // A softmax over no key writes only the rows' log-sum-exp, -inf.
       if (zeroRows(backend, s, output, first, rows, value_dim) ||
-          backend.softmax(batch, rows, 0, s.causal, nullptr, nullptr,
+          backend.softmax(batch, rows, 0, s.causal, 0, nullptr, nullptr,
                           lse + first, sq))
         return MP_ERROR;
       continue;

@@ -296,9 +296,11 @@ public:
   /// With `lse`, also each row's log-sum-exp (-inf for a row with no
   /// entry left), row i of matrix b at lse[b · lseStride + i]. sk may be 0
   /// (then only lse is written).
+  /// A causal `window` > 0 masks keys before each row's last `window`
+  /// (getWindowStart).
   virtual mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
-                            const float *x, float *out, float *lse,
-                            int64_t lseStride) = 0;
+                            int64_t window, const float *x, float *out,
+                            float *lse, int64_t lseStride) = 0;
   virtual mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                                 const float *grad, float *dx) = 0;
   virtual mp_status rope(int64_t outer, int64_t seq, int64_t heads,

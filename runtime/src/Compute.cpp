@@ -566,16 +566,23 @@ mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
 }
 
 mp_status mp_softmax_f32(mp_context *ctx, int64_t batch, int64_t sq, int64_t sk,
-                         int causal, const float *x, float *out) {
+                         int causal, int64_t window, const float *x,
+                         float *out) {
   const char *call = "mp_softmax_f32";
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call, {{"batch", batch}, {"sq", sq}, {"sk", sk}}) ||
       checkBuffers(ctx, call,
                    {{"x", x, batch * sq * sk}, {"out", out, batch * sq * sk}}))
     return MP_ERROR;
+  if (window < 0 || (window > 0 && !causal))
+    return fail(ctx, call,
+                "window %lld: a window is 0 (none) or positive "
+                "and needs causal",
+                (long long)window);
   if (batch * sq * sk == 0)
     return MP_OK;
-  return ctx->backend->softmax(batch, sq, sk, causal != 0, x, out, nullptr, 0);
+  return ctx->backend->softmax(batch, sq, sk, causal != 0, window, x, out,
+                               nullptr, 0);
 }
 
 mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,

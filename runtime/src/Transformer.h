@@ -31,6 +31,14 @@ MP_HOST_DEVICE inline int64_t getCausalLength(int64_t q, int64_t sq,
   return length < 0 ? 0 : length < sk ? length : sk;
 }
 
+/// The first key row q of a causal [sq, sk] softmax sees under a sliding
+/// `window` (0: none): keys k <= q + (sk - sq) - window are masked.
+MP_HOST_DEVICE inline int64_t getWindowStart(int64_t q, int64_t sq, int64_t sk,
+                                             int64_t window) {
+  int64_t start = window > 0 ? q + (sk - sq) - window + 1 : 0;
+  return start < 0 ? 0 : start < sk ? start : sk;
+}
+
 /// The sizes of an attention call (mp_attention_f32): `batch` query
 /// matrices [sq, headDim], key and value matrices [sk, headDim] and
 /// [sk, valueDim], one per `group` query matrices (query matrix i reads key

@@ -2492,16 +2492,21 @@ void testNorms(mp_context *ctx) {
 
 /// Softmax with and without the causal mask, against float64: sq == sk,
 /// sq < sk, sq > sk (rows with every entry masked are zeros), and a size
-/// split among the host's threads. Masked inputs are NaN: they must not be
-/// read. Then its gradient, written over the output gradient.
+/// split among the host's threads; with sliding windows (ABI 18) of one
+/// key, of a few, across the threads' rows and wider than the keys.
+/// Masked inputs are NaN: they must not be read. Then its gradient,
+/// written over the output gradient.
 void testSoftmax(mp_context *ctx) {
   struct Case {
     int64_t batch, sq, sk;
     bool causal;
+    int64_t window;
   };
-  const Case cases[] = {{2, 5, 5, true},     {2, 3, 6, true},
-                        {2, 6, 3, true},     {2, 4, 7, false},
-                        {4, 128, 160, true}, {1, 1, 1, false}};
+  const Case cases[] = {
+      {2, 5, 5, true, 0},  {2, 3, 6, true, 0},      {2, 6, 3, true, 0},
+      {2, 4, 7, false, 0}, {4, 128, 160, true, 0},  {1, 1, 1, false, 0},
+      {2, 5, 5, true, 1},  {2, 5, 5, true, 2},      {2, 3, 6, true, 3},
+      {2, 6, 3, true, 2},  {4, 128, 160, true, 40}, {2, 5, 5, true, 9}};
   for (const Case &c : cases) {
     int64_t rows = c.batch * c.sq, count = rows * c.sk;
     std::vector<float> x = makeValues(count, 1);
@@ -2513,7 +2518,10 @@ void testSoftmax(mp_context *ctx) {
       int64_t q = r % c.sq;
       double top = -INFINITY, sum = 0;
       for (int64_t k = 0; k < c.sk; ++k) {
-        masked[r * c.sk + k] = c.causal && k > q + (c.sk - c.sq);
+        int64_t diagonal = q + (c.sk - c.sq);
+        masked[r * c.sk + k] =
+            c.causal &&
+            (k > diagonal || (c.window > 0 && k <= diagonal - c.window));
         if (masked[r * c.sk + k])
           x[r * c.sk + k] = NAN;
         else
@@ -2527,7 +2535,7 @@ void testSoftmax(mp_context *ctx) {
           wanted[r * c.sk + k] = std::exp(double(x[r * c.sk + k]) - top) / sum;
     }
     Buffer in(ctx, x), out(ctx, count * sizeof(float));
-    CHECK_OK(ctx, mp_softmax_f32(ctx, c.batch, c.sq, c.sk, c.causal,
+    CHECK_OK(ctx, mp_softmax_f32(ctx, c.batch, c.sq, c.sk, c.causal, c.window,
                                  in.floats(), out.floats()));
     std::vector<float> y = out.read();
     bool maskedZero = true;
@@ -2535,7 +2543,8 @@ void testSoftmax(mp_context *ctx) {
       maskedZero = maskedZero && (!masked[i] || y[i] == 0.0f);
     std::string what = std::string(c.causal ? "causal " : "") + "softmax of " +
                        std::to_string(c.batch) + " x " + std::to_string(c.sq) +
-                       " x " + std::to_string(c.sk);
+                       " x " + std::to_string(c.sk) +
+                       (c.window ? " window " + std::to_string(c.window) : "");
     expect(closeTo(y, wanted) && maskedZero, what);
     // dx = y · (g - Σ g · y), in place of g.
     std::vector<float> g = makeValues(count, 5);
@@ -2815,7 +2824,7 @@ void testAttention(mp_context *ctx) {
                       ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 1, batch,
                       sq, sk, d, 0.5f, qB.floats(), sq * d, kB.floats(), sk * d,
                       0, MP_DTYPE_F32, scores.floats(), sq * sk, nullptr, 0));
-    CHECK_OK(ctx, mp_softmax_f32(ctx, batch, sq, sk, 0, scores.floats(),
+    CHECK_OK(ctx, mp_softmax_f32(ctx, batch, sq, sk, 0, 0, scores.floats(),
                                  scores.floats()));
     CHECK_OK(ctx,
              mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0,
@@ -3292,9 +3301,17 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_layer_norm_f32" + onRank + "bias is null");
   expectError(
       [&](mp_context *c) {
-        return mp_softmax_f32(c, 1, 2, 4, 1, nullptr, out);
+        return mp_softmax_f32(c, 1, 2, 4, 1, 0, nullptr, out);
       },
       "mp_softmax_f32" + onRank + "x is null");
+  expectError(
+      [&](mp_context *c) { return mp_softmax_f32(c, 1, 2, 2, 0, 1, in, out); },
+      "mp_softmax_f32" + onRank +
+          "window 1: a window is 0 (none) or positive and needs causal");
+  expectError(
+      [&](mp_context *c) { return mp_softmax_f32(c, 1, 2, 2, 1, -1, in, out); },
+      "mp_softmax_f32" + onRank +
+          "window -1: a window is 0 (none) or positive and needs causal");
   expectError(
       [&](mp_context *c) { return mp_softmax_grad_f32(c, 2, -4, in, in, out); },
       "mp_softmax_grad_f32" + onRank + "negative cols -4");

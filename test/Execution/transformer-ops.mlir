@@ -3,6 +3,7 @@
 //
 // RUN: mp-run %s --entry=embedding --print | FileCheck %s --check-prefix=EMB
 // RUN: mp-run %s --entry=mask_bias --print | FileCheck %s --check-prefix=MASK
+// RUN: mp-run %s --entry=softmax_window --print | FileCheck %s --check-prefix=WINDOW
 // RUN: mp-run %s --entry=embedding_grad --print | FileCheck %s --check-prefix=EMBGRAD
 // RUN: not mp-run %s --entry=embedding_bad_id 2>&1 | FileCheck %s --check-prefix=BADID
 // RUN: mp-run %s --entry=rms_norm --print | FileCheck %s --check-prefix=RMS
@@ -135,6 +136,31 @@ func.func @softmax() -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<3x2xf32>, tens
   %c3 = mp.softmax %x3 causal : tensor<3x2xf32>
   %d = mp.softmax_grad %p, %g : tensor<2x2xf32>
   return %p, %c, %c3, %d : tensor<2x2xf32>, tensor<2x2xf32>, tensor<3x2xf32>, tensor<2x2xf32>
+}
+
+// Sliding windows: with window 2 row q of a [3, 3] causal softmax sees keys
+// q - 1 and q (row 0 only key 0), so row 2's key 0 (100) is masked; ln 3 =
+// 1.0986122886681098 makes a pair 1/4, 3/4. Window 1 leaves each row its
+// diagonal. For [2, 3] (the last key aligned) the diagonal of row q is key
+// q + 1.
+// WINDOW: result #0: [3x3]
+// WINDOW-NEXT: 1.000000e+00 0.000000e+00 0.000000e+00
+// WINDOW-NEXT: 2.500000e-01 7.500000e-01 0.000000e+00
+// WINDOW-NEXT: 0.000000e+00 2.500000e-01 7.500000e-01
+// WINDOW: result #1: [3x3]
+// WINDOW-NEXT: 1.000000e+00 0.000000e+00 0.000000e+00
+// WINDOW-NEXT: 0.000000e+00 1.000000e+00 0.000000e+00
+// WINDOW-NEXT: 0.000000e+00 0.000000e+00 1.000000e+00
+// WINDOW: result #2: [2x3]
+// WINDOW-NEXT: 2.500000e-01 7.500000e-01 0.000000e+00
+// WINDOW-NEXT: 0.000000e+00 2.500000e-01 7.500000e-01
+func.func @softmax_window() -> (tensor<3x3xf32>, tensor<3x3xf32>, tensor<2x3xf32>) {
+  %x = arith.constant dense<[[5.0, 7.0, 9.0], [0.0, 1.0986122886681098, 9.0], [100.0, 0.0, 1.0986122886681098]]> : tensor<3x3xf32>
+  %y = arith.constant dense<[[0.0, 1.0986122886681098, 9.0], [100.0, 0.0, 1.0986122886681098]]> : tensor<2x3xf32>
+  %w2 = mp.softmax %x causal window 2 : tensor<3x3xf32>
+  %w1 = mp.softmax %x causal window 1 : tensor<3x3xf32>
+  %wy = mp.softmax %y causal window 2 : tensor<2x3xf32>
+  return %w2, %w1, %wy : tensor<3x3xf32>, tensor<3x3xf32>, tensor<2x3xf32>
 }
 
 // [seq 2, heads 1, head_dim 4], theta 100: pair i turns by p·100^(-i/2), so

@@ -569,8 +569,8 @@ struct SoftmaxLowering : RuntimePattern<SoftmaxOp> {
                         : getNumElements(op.getInput()) / (keys * queries);
     calls.call("mp_softmax_f32",
                {calls.getContext(), calls.i64(batch), calls.i64(queries),
-                calls.i64(keys), calls.i32(op.getCausal()), in(op, 0),
-                out(op)});
+                calls.i64(keys), calls.i32(op.getCausal()),
+                calls.i64(op.getWindow().value_or(0)), in(op, 0), out(op)});
     return success();
   }
 };

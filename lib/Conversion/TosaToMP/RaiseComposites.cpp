@@ -252,7 +252,8 @@ struct SoftmaxFromTosa : OpRewritePattern<tosa::MulOp> {
       scores = unmasked;
       causal = true;
     }
-    rewriter.replaceOpWithNewOp<SoftmaxOp>(op, scores, causal);
+    rewriter.replaceOpWithNewOp<SoftmaxOp>(op, scores, causal,
+                                           /*window=*/IntegerAttr());
     return success();
   }
 };

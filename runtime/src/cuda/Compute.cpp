@@ -383,11 +383,11 @@ mp_status CudaBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
 }
 
 mp_status CudaBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
-                               bool causal, const float *x, float *out,
-                               float *lse, int64_t lseStride) {
+                               bool causal, int64_t window, const float *x,
+                               float *out, float *lse, int64_t lseStride) {
   return checkLaunch("mp_softmax_f32",
                      cuda::launchSoftmax(computeStream, batch, sq, sk, causal,
-                                         x, out, lse, lseStride));
+                                         window, x, out, lse, lseStride));
 }
 
 mp_status CudaBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,

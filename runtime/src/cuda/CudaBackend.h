@@ -163,7 +163,7 @@ public:
                           float *dweight, float *dbias,
                           Workspace &scratch) override;
   mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
-                    const float *x, float *out, float *lse,
+                    int64_t window, const float *x, float *out, float *lse,
                     int64_t lseStride) override;
   mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                         const float *grad, float *dx) override;

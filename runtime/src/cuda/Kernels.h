@@ -183,8 +183,9 @@ cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
                            double *partials);
 /// With `lse`, each row's log-sum-exp too (Backend::softmax).
 cudaError_t launchSoftmax(cudaStream_t stream, int64_t batch, int64_t sq,
-                          int64_t sk, bool causal, const float *x, float *out,
-                          float *lse, int64_t lseStride);
+                          int64_t sk, bool causal, int64_t window,
+                          const float *x, float *out, float *lse,
+                          int64_t lseStride);
 cudaError_t launchSoftmaxGrad(cudaStream_t stream, int64_t rows, int64_t cols,
                               const float *y, const float *grad, float *dx);
 cudaError_t launchRope(cudaStream_t stream, int64_t outer, int64_t seq,

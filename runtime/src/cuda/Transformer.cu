@@ -173,26 +173,32 @@ __global__ void layerNormGradKernel(int64_t rows, int64_t dim, const float *x,
 }
 
 /// Masked entries are not read; a row with none left is zeros, and its
-/// log-sum-exp (written where `lse` is not null) -inf.
+/// log-sum-exp (written where `lse` is not null) -inf. Row r sees keys
+/// [start, end): all, or under `causal` those up to its diagonal, from the
+/// start of its `window` (0: none).
 __global__ void softmaxKernel(int64_t rows, int64_t sq, int64_t sk, bool causal,
-                              const float *x, float *out, float *lse,
-                              int64_t lseStride) {
+                              int64_t window, const float *x, float *out,
+                              float *lse, int64_t lseStride) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float *row = x + r * sk;
-    int64_t length = causal ? getCausalLength(r % sq, sq, sk) : sk;
+    int64_t end = causal ? getCausalLength(r % sq, sq, sk) : sk;
+    int64_t start = getWindowStart(r % sq, sq, sk, window);
+    bool seen = start < end;
     double top = -INFINITY, sum = 1;
-    if (length > 0) {
-      for (int64_t k = threadIdx.x; k < length; k += blockDim.x)
+    if (seen) {
+      for (int64_t k = start + threadIdx.x; k < end; k += blockDim.x)
         top = fmax(top, double(row[k]));
       top = blockMaxAll(top);
-      sum =
-          rowSum(length, [&](int64_t k) { return exp(double(row[k]) - top); });
+      sum = rowSum(end - start, [&](int64_t k) {
+        return exp(double(row[start + k]) - top);
+      });
     }
     for (int64_t k = threadIdx.x; k < sk; k += blockDim.x)
-      out[r * sk + k] = k < length ? float(exp(double(row[k]) - top) / sum) : 0;
+      out[r * sk + k] =
+          k >= start && k < end ? float(exp(double(row[k]) - top) / sum) : 0;
     if (lse && threadIdx.x == 0)
       lse[r / sq * lseStride + r % sq] =
-          length > 0 ? float(top + log(sum)) : -INFINITY;
+          seen ? float(top + log(sum)) : -INFINITY;
   }
 }
 
@@ -428,10 +434,11 @@ cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
 }
 
 cudaError_t launchSoftmax(cudaStream_t stream, int64_t batch, int64_t sq,
-                          int64_t sk, bool causal, const float *x, float *out,
-                          float *lse, int64_t lseStride) {
+                          int64_t sk, bool causal, int64_t window,
+                          const float *x, float *out, float *lse,
+                          int64_t lseStride) {
   softmaxKernel<<<gridFor(batch * sq, 1), kThreads, 0, stream>>>(
-      batch * sq, sq, sk, causal, x, out, lse, lseStride);
+      batch * sq, sq, sk, causal, window, x, out, lse, lseStride);
   return cudaGetLastError();
 }
 

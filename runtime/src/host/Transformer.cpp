@@ -218,8 +218,8 @@ mp_status HostBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
 }
 
 mp_status HostBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
-                               bool causal, const float *x, float *out,
-                               float *lse, int64_t lseStride) {
+                               bool causal, int64_t window, const float *x,
+                               float *out, float *lse, int64_t lseStride) {
   parallelRows(batch * sq, sk, [&](int64_t begin, int64_t end) {
     // Each exponential is computed once, vectorized, and kept for the
     // division: exp is most of a softmax's time here.
@@ -227,17 +227,20 @@ mp_status HostBackend::softmax(int64_t batch, int64_t sq, int64_t sk,
     for (int64_t r = begin; r < end; ++r) {
       const float *row = x + r * sk;
       float *result = out + r * sk;
-      // Masked entries are not read: they may hold anything.
-      int64_t length = causal ? getCausalLength(r % sq, sq, sk) : sk;
+      // Masked entries are not read: they may hold anything. The row sees
+      // keys [start, end).
+      int64_t end = causal ? getCausalLength(r % sq, sq, sk) : sk;
+      int64_t start = std::min(getWindowStart(r % sq, sq, sk, window), end);
       double rowLse = -INFINITY;
-      if (length > 0) {
-        double top = *std::max_element(row, row + length),
-               sum = getExps(row, length, top, exps.data());
-        for (int64_t k = 0; k < length; ++k)
-          result[k] = float(exps[k] / sum);
+      if (start < end) {
+        double top = *std::max_element(row + start, row + end),
+               sum = getExps(row + start, end - start, top, exps.data());
+        for (int64_t k = start; k < end; ++k)
+          result[k] = float(exps[k - start] / sum);
         rowLse = top + std::log(sum);
       }
-      std::fill(result + length, result + sk, 0.0f);
+      std::fill(result, result + start, 0.0f);
+      std::fill(result + end, result + sk, 0.0f);
       if (lse)
         lse[r / sq * lseStride + r % sq] = float(rowLse);
     }

@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 17\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 18\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -328,6 +328,18 @@ func.func @rounding_transpose(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<
   %t = mp.transpose %w perm [1, 0] : tensor<16x32xf32> -> tensor<32x16xbf16>
   %y = mp.linear %x, %t precision <bf16> : (tensor<4x16xf32>, tensor<32x16xbf16>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
+}
+
+// -----
+
+// The window after the causal flag, 0 without one.
+// CHECK-LABEL: func.func @softmax_window
+// CHECK: call @mp_softmax_f32(%arg0, %c8_i64, %c6_i64, %c6_i64, %c1_i32, %c4_i64,
+// CHECK: call @mp_softmax_f32(%arg0, %c8_i64, %c6_i64, %c6_i64, %c1_i32, %c0_i64,
+func.func @softmax_window(%s: tensor<2x4x6x6xf32> {mp.input = "s"}) -> (tensor<2x4x6x6xf32>, tensor<2x4x6x6xf32>) {
+  %w = mp.softmax %s causal window 4 : tensor<2x4x6x6xf32>
+  %c = mp.softmax %s causal : tensor<2x4x6x6xf32>
+  return %w, %c : tensor<2x4x6x6xf32>, tensor<2x4x6x6xf32>
 }
 
 // -----

@@ -98,6 +98,22 @@ func.func @causal_rank(%x: tensor<6xf32>) {
 
 // -----
 
+func.func @window_without_causal(%x: tensor<4x4xf32>) {
+  // expected-error@+1 {{'mp.softmax' op a window needs causal}}
+  %0 = mp.softmax %x window 2 : tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @window_not_positive(%x: tensor<4x4xf32>) {
+  // expected-error@+1 {{'mp.softmax' op window must be positive, got 0}}
+  %0 = mp.softmax %x causal window 0 : tensor<4x4xf32>
+  return
+}
+
+// -----
+
 func.func @softmax_rank0(%x: tensor<f32>) {
   // expected-error@+1 {{'mp.softmax' op softmax needs a dim, got rank 0}}
   %0 = mp.softmax %x : tensor<f32>

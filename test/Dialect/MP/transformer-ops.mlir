@@ -24,6 +24,8 @@ func.func @forward(%ids: tensor<2x6xi64>, %table: tensor<32x16xf32>,
   %p = mp.softmax %s causal : tensor<2x4x6x6xf32>
   // CHECK-NEXT: mp.softmax %arg4 : tensor<2x4x6x6xf32>
   %p2 = mp.softmax %s : tensor<2x4x6x6xf32>
+  // CHECK-NEXT: mp.softmax %arg4 causal window 4 : tensor<2x4x6x6xf32>
+  %p3 = mp.softmax %s causal window 4 : tensor<2x4x6x6xf32>
   return
 }
 

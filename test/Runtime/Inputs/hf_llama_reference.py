@@ -114,13 +114,22 @@ def biases(config):
     return attention or family == "qwen2", attention, mlp
 
 
-def sliding_window(config):
-    """The attention window where a layer slides (Mistral; Qwen's
-    use_sliding_window or layer_types), else None."""
-    windowed = config["model_type"] == "mistral" or \
-        config.get("use_sliding_window") or \
-        "sliding_attention" in (config.get("layer_types") or [])
-    return config.get("sliding_window") if windowed else None
+def sliding_window(config, layer):
+    """The attention window of a layer, None where it has none: as the
+    configs' layer_types say (Mistral: every layer; Qwen2/Qwen3 with
+    use_sliding_window: those from max_window_layers up)."""
+    types = config.get("layer_types")
+    if types is None:
+        first = config["num_hidden_layers"]
+        if config["model_type"] == "mistral":
+            first = 0
+        elif config.get("use_sliding_window"):
+            first = config.get("max_window_layers", 28)
+        types = ["sliding_attention" if i >= first else "full_attention"
+                 for i in range(config["num_hidden_layers"])]
+    if types[layer] != "sliding_attention":
+        return None
+    return config.get("sliding_window")
 
 
 def rotary_cos_sin(config, seq, dtype):
@@ -158,14 +167,14 @@ class LlamaAttention(nn.Module):
     q/k/v biases and Qwen3Attention's q_norm and k_norm (RMSNorm of each
     head before the rotation)."""
 
-    def __init__(self, config):
+    def __init__(self, config, layer):
         super().__init__()
         d = config["hidden_size"]
         self.heads = config["num_attention_heads"]
         self.kv_heads = config["num_key_value_heads"]
         self.head_dim = head_dim_of(config)
         self.scaling = self.head_dim ** -0.5
-        self.window = sliding_window(config)
+        self.window = sliding_window(config, layer)
         qkv_bias, o_bias, _ = biases(config)
         self.q_proj = nn.Linear(d, self.heads * self.head_dim, bias=qkv_bias)
         self.k_proj = nn.Linear(d, self.kv_heads * self.head_dim,
@@ -217,10 +226,10 @@ class LlamaMLP(nn.Module):
 
 
 class LlamaDecoderLayer(nn.Module):
-    def __init__(self, config):
+    def __init__(self, config, layer):
         super().__init__()
         eps = config["rms_norm_eps"]
-        self.self_attn = LlamaAttention(config)
+        self.self_attn = LlamaAttention(config, layer)
         self.mlp = LlamaMLP(config)
         self.input_layernorm = LlamaRMSNorm(config["hidden_size"], eps)
         self.post_attention_layernorm = LlamaRMSNorm(config["hidden_size"],
@@ -239,8 +248,8 @@ class LlamaModel(nn.Module):
         self.embed_tokens = nn.Embedding(config["vocab_size"],
                                          config["hidden_size"])
         self.layers = nn.ModuleList(
-            LlamaDecoderLayer(config)
-            for _ in range(config["num_hidden_layers"]))
+            LlamaDecoderLayer(config, layer)
+            for layer in range(config["num_hidden_layers"]))
         self.norm = LlamaRMSNorm(config["hidden_size"], config["rms_norm_eps"])
 
 

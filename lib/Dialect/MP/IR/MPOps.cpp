@@ -756,6 +756,12 @@ LogicalResult SoftmaxOp::verify() {
     return emitOpError() << (getCausal() ? "causal softmax needs [..., q, k]"
                                          : "softmax needs a dim")
                          << ", got rank " << rank;
+  if (std::optional<int64_t> window = getWindow()) {
+    if (!getCausal())
+      return emitOpError() << "a window needs causal";
+    if (*window < 1)
+      return emitOpError() << "window must be positive, got " << *window;
+  }
   return success();
 }
 

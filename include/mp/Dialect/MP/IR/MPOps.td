@@ -532,13 +532,23 @@ def MP_SoftmaxOp : MP_Op<"softmax", [Pure, SameOperandsAndResultType,
     exactly 0, and a row with every entry masked is all zeros. The last dim
     stays whole on every rank, and with `causal` the one before it too.
 
+    A causal softmax with a `window` `W` is sliding window attention's
+    (Mistral's, Hugging Face's `sliding_window`: `kv_idx > q_idx - W`): row
+    `q` also masks the keys `k <= q + (K - Q) - W`, so it sees its last `W`
+    keys. `mp-fuse-attention` leaves a windowed softmax as it is (the fused
+    kernels have no window).
+
     ```mlir
     %p = mp.softmax %scores causal : tensor<2x4x16x16xf32>
+    %w = mp.softmax %scores causal window 4 : tensor<2x4x16x16xf32>
     ```
   }];
-  let arguments = (ins MP_FloatTensor:$input, UnitAttr:$causal);
+  let arguments = (ins MP_FloatTensor:$input, UnitAttr:$causal,
+                       OptionalAttr<I64Attr>:$window);
   let results = (outs MP_FloatTensor:$result);
-  let assemblyFormat = "$input (`causal` $causal^)? attr-dict `:` type($result)";
+  let assemblyFormat = [{
+    $input (`causal` $causal^)? (`window` $window^)? attr-dict `:` type($result)
+  }];
   let hasVerifier = 1;
 }
 
