@@ -233,32 +233,33 @@ HostTensor layerNormRows(const HostTensor &x, double eps,
   return xhat;
 }
 
-/// The entries of row `r` of x [..., sq, sk] that a causal mask leaves (all
-/// without one); those past them are masked.
-int64_t getVisibleColumns(const HostTensor &x, int64_t r, bool causal) {
+/// The entries [first, end) of row `r` of x [..., sq, sk] that a causal mask
+/// and a sliding `window` (0: none) leave (all without a mask); the others
+/// are masked.
+std::pair<int64_t, int64_t> getVisibleColumns(const HostTensor &x, int64_t r,
+                                              bool causal, int64_t window) {
   int64_t cols = x.shape.back();
   if (!causal)
-    return cols;
+    return {0, cols};
   int64_t queries = x.shape[x.shape.size() - 2];
-  return std::clamp<int64_t>(r % queries + cols - queries + 1, 0, cols);
+  int64_t end = std::clamp<int64_t>(r % queries + cols - queries + 1, 0, cols);
+  return {window ? std::max<int64_t>(end - window, 0) : 0, end};
 }
 
-/// mp.softmax over each row's visible entries; a sliding `window` (0: none)
-/// leaves a row the last `window` of them.
+/// mp.softmax over each row's visible entries.
 HostTensor softmaxRows(const HostTensor &x, bool causal, int64_t window) {
   HostTensor out = HostTensor::zeros(x.shape);
   int64_t cols = x.shape.back();
   for (int64_t r = 0; cols && r < x.getNumElements() / cols; ++r) {
-    int64_t visible = getVisibleColumns(x, r, causal);
-    int64_t first = window ? std::max<int64_t>(visible - window, 0) : 0;
-    if (visible == 0)
+    auto [first, end] = getVisibleColumns(x, r, causal, window);
+    if (first == end)
       continue;
     const double *row = x.data.data() + r * cols;
-    double top = *std::max_element(row + first, row + visible);
+    double top = *std::max_element(row + first, row + end);
     double sum = 0;
-    for (int64_t c = first; c < visible; ++c)
+    for (int64_t c = first; c < end; ++c)
       sum += std::exp(row[c] - top);
-    for (int64_t c = first; c < visible; ++c)
+    for (int64_t c = first; c < end; ++c)
       out.data[r * cols + c] = std::exp(row[c] - top) / sum;
   }
   return out;
@@ -266,17 +267,18 @@ HostTensor softmaxRows(const HostTensor &x, bool causal, int64_t window) {
 
 /// log Σ exp over each row's visible entries of x [..., sq, sk], as
 /// [..., sq]; -inf for a row with none.
-HostTensor logSumExpRows(const HostTensor &x, bool causal) {
+HostTensor logSumExpRows(const HostTensor &x, bool causal, int64_t window) {
   int64_t cols = x.shape.back();
   HostTensor out = HostTensor::zeros(ArrayRef(x.shape).drop_back());
   for (int64_t r = 0; r < out.getNumElements(); ++r) {
-    int64_t visible = getVisibleColumns(x, r, causal);
+    auto [first, end] = getVisibleColumns(x, r, causal, window);
     const double *row = x.data.data() + r * cols;
-    double top = visible ? *std::max_element(row, row + visible) : -INFINITY,
+    double top = first < end ? *std::max_element(row + first, row + end)
+                             : -INFINITY,
            sum = 0;
-    for (int64_t c = 0; c < visible; ++c)
+    for (int64_t c = first; c < end; ++c)
       sum += std::exp(row[c] - top);
-    out.data[r] = visible ? top + std::log(sum) : -INFINITY;
+    out.data[r] = first < end ? top + std::log(sum) : -INFINITY;
   }
   return out;
 }
@@ -310,7 +312,8 @@ struct AttentionOperands {
         group(q.shape.size() >= 3 ? q.shape.end()[-3] / k.shape.end()[-3] : 1),
         query(asGemmOperand(q)), key(repeatHeads(asGemmOperand(k))),
         value(repeatHeads(asGemmOperand(v))),
-        scale(op.getScale().convertToDouble()), causal(op.getCausal()) {}
+        scale(op.getScale().convertToDouble()), causal(op.getCausal()),
+        window(op.getWindow().value_or(0)) {}
 
   /// Grouped-query attention's keys or values, [..., heads / group, s, e],
   /// as [..., heads, s, e]: head h is head h / group.
@@ -375,15 +378,15 @@ struct AttentionOperands {
     return map1(scores, [&](double x) { return x * scale; });
   }
   /// exp(scale · q · kᵀ - lse) for the rows' log-sum-exp `lse`: the
-  /// probabilities, masked as mp.softmax causal masks.
+  /// probabilities, masked as mp.softmax causal (window) masks.
   HostTensor probabilities(const HostTensor &lse) const {
     HostTensor p = scaledScores();
     int64_t cols = p.shape.back();
     for (int64_t r = 0; r < lse.getNumElements(); ++r) {
-      int64_t visible = getVisibleColumns(p, r, causal);
+      auto [first, end] = getVisibleColumns(p, r, causal, window);
       for (int64_t c = 0; c < cols; ++c) {
         double &entry = p.data[r * cols + c];
-        entry = c < visible ? std::exp(entry - lse.data[r]) : 0;
+        entry = first <= c && c < end ? std::exp(entry - lse.data[r]) : 0;
       }
     }
     return p;
@@ -395,6 +398,7 @@ struct AttentionOperands {
   HostTensor query, key, value;
   double scale;
   bool causal;
+  int64_t window;
 };
 
 /// The frequency of pair i: theta^(-2i / headDim), scaled as Llama 3.1's
@@ -912,11 +916,11 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       .Case([&](AttentionOp a) {
         AttentionOperands operands(a, in(0), in(1), in(2));
         HostTensor scores = operands.scaledScores();
-        set(operands.product(
-                operands.asGemmOperand(softmaxRows(scores, a.getCausal(), 0)),
-                operands.value, shapeOf(a.getResult())),
+        set(operands.product(operands.asGemmOperand(softmaxRows(
+                                 scores, operands.causal, operands.window)),
+                             operands.value, shapeOf(a.getResult())),
             0);
-        set(logSumExpRows(scores, a.getCausal()), 1);
+        set(logSumExpRows(scores, operands.causal, operands.window), 1);
         return success();
       })
       .Case([&](AttentionGradOp a) {

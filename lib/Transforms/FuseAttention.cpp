@@ -103,9 +103,7 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
   /// float32 tensors of one rank and both GEMMs have one precision.
   void fuse(MatmulOp output) {
     auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
-    // The fused kernels have no sliding window.
-    if (!softmax || !softmax->hasOneUse() || output.getScale() ||
-        softmax.getWindow())
+    if (!softmax || !softmax->hasOneUse() || output.getScale())
       return;
     Value scores = softmax.getInput();
     double factor = 1;
@@ -149,7 +147,7 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
     Value valuesRead = values.build(b, loc);
     auto attention = AttentionOp::create(
         b, loc, query, keys, valuesRead, b.getF64FloatAttr(factor),
-        softmax.getCausalAttr(),
+        softmax.getCausalAttr(), softmax.getWindowAttr(),
         chunkBytes > 0 ? b.getI64IntegerAttr(chunkBytes) : IntegerAttr(),
         output.getPrecisionAttr());
     output.getResult().replaceAllUsesWith(attention.getResult());

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 18
+#define MP_RUNTIME_ABI_VERSION 19
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -722,11 +722,13 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * [batch / group, sk, head_dim], v [batch / group, sk, value_dim] and out
  * [batch, sq, value_dim], query matrix i reading key and value matrix
  * i / group (grouped-query attention; 1: each its own), masked with
- * `causal` as mp_softmax_f32 masks; and lse [batch, sq], each row's
+ * `causal` and a sliding `window` (0: none; ABI 19) as mp_softmax_f32
+ * masks; and lse [batch, sq], each row's
  * log-sum-exp of its scaled scores over the keys it sees (-inf for a row
  * that sees none; its output row is zeros). It runs `chunk` query rows
  * at a time: per chunk, the scores against the keys it sees (under
- * `causal`, none past its last row) by a batched GEMM with alpha `scale`,
+ * `causal`, none past its last row, and with a window none before its
+ * first row's window) by a batched GEMM with alpha `scale`,
  * their softmax, and their product with v, both GEMMs in `precision` (bf16
  * rounds q, k, the probabilities and v). `scratch` (scratch_bytes of it;
  * ABI 14) holds one chunk's scores, batch · min(chunk, sq) · sk floats,
@@ -744,11 +746,11 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
-                           int causal, int64_t chunk, mp_dtype q_type,
-                           const void *q, mp_dtype k_type, const void *k,
-                           mp_dtype v_type, const void *v, mp_dtype out_type,
-                           void *out, float *lse, float *scratch,
-                           int64_t scratch_bytes);
+                           int causal, int64_t window, int64_t chunk,
+                           mp_dtype q_type, const void *q, mp_dtype k_type,
+                           const void *k, mp_dtype v_type, const void *v,
+                           mp_dtype out_type, void *out, float *lse,
+                           float *scratch, int64_t scratch_bytes);
 /* Its gradients (mp.attention_grad) from grad [batch, sq, value_dim], the
  * gradient of out, given the call's out and lse: dq, dk and dv have the
  * shapes of q, k and v. Per chunk it computes the probabilities p again,
@@ -767,10 +769,10 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
 mp_status mp_attention_grad_f32(
     mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
     int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
-    int causal, int64_t chunk, mp_dtype q_type, const void *q, mp_dtype k_type,
-    const void *k, mp_dtype v_type, const void *v, mp_dtype out_type,
-    const void *out, const float *lse, const float *grad, float *dq, float *dk,
-    float *dv, float *scratch, int64_t scratch_bytes);
+    int causal, int64_t window, int64_t chunk, mp_dtype q_type, const void *q,
+    mp_dtype k_type, const void *k, mp_dtype v_type, const void *v,
+    mp_dtype out_type, const void *out, const float *lse, const float *grad,
+    float *dq, float *dk, float *dv, float *scratch, int64_t scratch_bytes);
 
 /* One of attention's GEMMs for a chunk of query rows, over the `batch`
  * query matrices: operand x is one matrix of x_size elements per query

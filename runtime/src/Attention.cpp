@@ -4,7 +4,8 @@
 // batched GEMM, softmax and softmax gradient: each chunk of query rows
 // computes its scores in a scratch buffer the compiler planned (its GEMMs'
 // workspace after them), so no [batch, sq, sk] tensor is ever whole, and under
-// a causal mask a chunk computes no score past its last row. The kernels are
+// a causal mask a chunk computes no score past its last row (nor, under a
+// sliding window, before its first row's window). The kernels are
 // those of the unfused ops, so the chunked step computes the unfused step's
 // values, except for the order in which the chunks add into the key gradients;
 // the softmax also writes each row's log-sum-exp, the forward pass's second
@@ -48,6 +49,8 @@ mp_status checkAttention(mp_context *ctx, const char *call,
   if (!std::isfinite(scale) || scale == 0)
     return fail(ctx, call, "scale must be finite and nonzero, got %g",
                 double(scale));
+  if (checkWindow(ctx, call, s.causal, s.window))
+    return MP_ERROR;
   // Each tensor, and the gradient's two chunks of scores, fit int64 bytes.
   int64_t rows = std::min(s.chunk, s.sq);
   if (checkSizes(ctx, call,
@@ -94,6 +97,14 @@ GemmOperand floats(const float *data, int64_t size, bool perKey = false) {
   return {{MP_DTYPE_F32, data}, size, perKey};
 }
 
+/// The keys a chunk of query rows sees: `keys` from key `start`.
+struct KeyRange {
+  int64_t start, keys;
+
+  KeyRange(const AttentionShape &s, int64_t first, int64_t rows)
+      : start(s.firstKeySeen(first)), keys(s.keysSeen(first, rows) - start) {}
+};
+
 /// The GEMMs of one attention call: over every query matrix, as
 /// mp_attention_gemm_of says, each in the workspace that follows the score
 /// chunks in the call's scratch.
@@ -126,20 +137,22 @@ struct AttentionGemms {
     return MP_OK;
   }
 
-  /// The chunk's probabilities softmax(scale · q · kᵀ), `rows` x `keys` per
-  /// batch entry, into `p`, and with `lse` (the [batch, sq] log-sum-exp) the
-  /// rows' log-sum-exp.
+  /// The chunk's probabilities softmax(scale · q · kᵀ) over `keys` keys
+  /// from key `start`, `rows` x `keys` per batch entry, into `p`, and with
+  /// `lse` (the [batch, sq] log-sum-exp) the rows' log-sum-exp.
   mp_status probabilities(float scale, int64_t first, int64_t rows,
-                          int64_t keys, TensorIn q, TensorIn k, float *p,
-                          float *lse) const {
-    if (run(rows, false, true, rows, keys, s.headDim, scale,
+                          const KeyRange &range, TensorIn q, TensorIn k,
+                          float *p, float *lse) const {
+    if (run(rows, false, true, rows, range.keys, s.headDim, scale,
             {offsetBy(q, first * s.headDim), s.sq * s.headDim},
-            {k, s.sk * s.headDim, true}, 0, floats(p, rows * keys)))
+            {offsetBy(k, range.start * s.headDim), s.sk * s.headDim, true}, 0,
+            floats(p, rows * range.keys)))
       return MP_ERROR;
-    // The chunk's last row sees all `keys`: the mask of a [rows, keys]
-    // softmax is the chunk's rows' of the whole one. In place: each row is
-    // read before it is written.
-    return backend.softmax(s.batch, rows, keys, s.causal, 0, p, p,
+    // The chunk's last row sees the last of its keys and its first row's
+    // window starts at the first: the masks of a [rows, keys] softmax are
+    // the chunk's rows' of the whole one. In place: each row is read before
+    // it is written.
+    return backend.softmax(s.batch, rows, range.keys, s.causal, s.window, p, p,
                            lse ? lse + first : nullptr, s.sq);
   }
 };
@@ -204,15 +217,15 @@ extern "C" {
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
-                           int causal, int64_t chunk, mp_dtype q_type,
-                           const void *q, mp_dtype k_type, const void *k,
-                           mp_dtype v_type, const void *v, mp_dtype out_type,
-                           void *out, float *lse, float *scratch,
-                           int64_t scratch_bytes) {
+                           int causal, int64_t window, int64_t chunk,
+                           mp_dtype q_type, const void *q, mp_dtype k_type,
+                           const void *k, mp_dtype v_type, const void *v,
+                           mp_dtype out_type, void *out, float *lse,
+                           float *scratch, int64_t scratch_bytes) {
   const char *call = "mp_attention_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch,    group,     sq,    sk,
-                   head_dim, value_dim, chunk, causal != 0};
+  AttentionShape s{batch,     group, sq,          sk,    head_dim,
+                   value_dim, chunk, causal != 0, window};
   if (checkAttention(ctx, call, precision, s, scale) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}) ||
@@ -240,8 +253,9 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
     return MP_ERROR;
   AttentionGemms gemms{backend, precision, s, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
-    int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
-    if (keys == 0) {
+    int64_t rows = s.rowsFrom(first);
+    KeyRange range(s, first, rows);
+    if (range.keys == 0) {
       // A softmax over no key writes only the rows' log-sum-exp, -inf.
       if (zeroRows(backend, s, output, first, rows, value_dim) ||
           backend.softmax(batch, rows, 0, s.causal, 0, nullptr, nullptr,
@@ -251,11 +265,13 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
     }
     GemmOperand outRows{{out_type, offsetBy(output, first * value_dim).data},
                         sq * value_dim};
-    if (gemms.probabilities(scale, first, rows, keys, query, key, scores,
+    if (gemms.probabilities(scale, first, rows, range, query, key, scores,
                             lse) ||
-        gemms.run(rows, false, false, rows, value_dim, keys, 1,
-                  floats(scores, rows * keys), {value, sk * value_dim, true}, 0,
-                  outRows))
+        gemms.run(
+            rows, false, false, rows, value_dim, range.keys, 1,
+            floats(scores, rows * range.keys),
+            {offsetBy(value, range.start * value_dim), sk * value_dim, true}, 0,
+            outRows))
       return MP_ERROR;
   }
   return MP_OK;
@@ -264,14 +280,14 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
 mp_status mp_attention_grad_f32(
     mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
     int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
-    int causal, int64_t chunk, mp_dtype q_type, const void *q, mp_dtype k_type,
-    const void *k, mp_dtype v_type, const void *v, mp_dtype out_type,
-    const void *out, const float *lse, const float *grad, float *dq, float *dk,
-    float *dv, float *scratch, int64_t scratch_bytes) {
+    int causal, int64_t window, int64_t chunk, mp_dtype q_type, const void *q,
+    mp_dtype k_type, const void *k, mp_dtype v_type, const void *v,
+    mp_dtype out_type, const void *out, const float *lse, const float *grad,
+    float *dq, float *dk, float *dv, float *scratch, int64_t scratch_bytes) {
   const char *call = "mp_attention_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch,    group,     sq,    sk,
-                   head_dim, value_dim, chunk, causal != 0};
+  AttentionShape s{batch,     group, sq,          sk,    head_dim,
+                   value_dim, chunk, causal != 0, window};
   if (checkAttention(ctx, call, precision, s, scale) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}))
@@ -315,29 +331,37 @@ mp_status mp_attention_grad_f32(
   float *ds = p + s.scoreFloats();
   AttentionGemms gemms{backend, precision, s, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
-    int64_t rows = s.rowsFrom(first), keys = s.keysSeen(first, rows);
+    int64_t rows = s.rowsFrom(first);
+    KeyRange range(s, first, rows);
+    int64_t keys = range.keys, start = range.start;
     if (keys == 0) {
       if (zeroRows(backend, s, {MP_DTYPE_F32, dq}, first, rows, head_dim))
         return MP_ERROR;
       continue;
     }
-    // ds = softmax_grad(p, grad · vᵀ), in place of grad · vᵀ.
+    // ds = softmax_grad(p, grad · vᵀ), in place of grad · vᵀ; the chunk's
+    // keys, values and their gradients from key `start`.
     GemmOperand pChunk = floats(p, rows * keys),
                 dsChunk = floats(ds, rows * keys),
                 qChunk{offsetBy(query, first * head_dim), sq * head_dim},
-                gradChunk = floats(grad + first * value_dim, sq * value_dim);
-    if (gemms.probabilities(scale, first, rows, keys, query, key, p, nullptr) ||
+                gradChunk = floats(grad + first * value_dim, sq * value_dim),
+                keyChunk{offsetBy(key, start * head_dim), sk * head_dim, true},
+                valueChunk{offsetBy(value, start * value_dim), sk * value_dim,
+                           true};
+    if (gemms.probabilities(scale, first, rows, range, query, key, p,
+                            nullptr) ||
         gemms.run(rows, false, true, rows, keys, value_dim, 1, gradChunk,
-                  {value, sk * value_dim, true}, 0, dsChunk) ||
+                  valueChunk, 0, dsChunk) ||
         backend.softmaxGrad(batch * rows, keys, p, ds, ds))
       return MP_ERROR;
     if (gemms.run(rows, false, false, rows, head_dim, keys, scale, dsChunk,
-                  {key, sk * head_dim, true}, 0,
-                  floats(dq + first * head_dim, sq * head_dim)) ||
+                  keyChunk, 0, floats(dq + first * head_dim, sq * head_dim)) ||
         gemms.run(rows, true, false, keys, head_dim, rows, scale, dsChunk,
-                  qChunk, 1, floats(dk, sk * head_dim, true)) ||
+                  qChunk, 1,
+                  floats(dk + start * head_dim, sk * head_dim, true)) ||
         gemms.run(rows, true, false, keys, value_dim, rows, 1, pChunk,
-                  gradChunk, 1, floats(dv, sk * value_dim, true)))
+                  gradChunk, 1,
+                  floats(dv + start * value_dim, sk * value_dim, true)))
       return MP_ERROR;
   }
   return MP_OK;

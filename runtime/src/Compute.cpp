@@ -571,14 +571,11 @@ mp_status mp_softmax_f32(mp_context *ctx, int64_t batch, int64_t sq, int64_t sk,
   const char *call = "mp_softmax_f32";
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call, {{"batch", batch}, {"sq", sq}, {"sk", sk}}) ||
-      checkBuffers(ctx, call,
-                   {{"x", x, batch * sq * sk}, {"out", out, batch * sq * sk}}))
+      checkBuffers(
+          ctx, call,
+          {{"x", x, batch * sq * sk}, {"out", out, batch * sq * sk}}) ||
+      checkWindow(ctx, call, causal != 0, window))
     return MP_ERROR;
-  if (window < 0 || (window > 0 && !causal))
-    return fail(ctx, call,
-                "window %lld: a window is 0 (none) or positive "
-                "and needs causal",
-                (long long)window);
   if (batch * sq * sk == 0)
     return MP_OK;
   return ctx->backend->softmax(batch, sq, sk, causal != 0, window, x, out,

@@ -129,6 +129,16 @@ mp_status checkFloatStorage(mp_context *ctx, const char *call, mp_dtype dtype) {
   return MP_OK;
 }
 
+mp_status checkWindow(mp_context *ctx, const char *call, bool causal,
+                      int64_t window) {
+  if (window < 0 || (window > 0 && !causal))
+    return fail(ctx, call,
+                "window %lld: a window is 0 (none) or positive and needs "
+                "causal",
+                static_cast<long long>(window));
+  return MP_OK;
+}
+
 mp_status checkDim(mp_context *ctx, const char *call, int rank,
                    const int64_t *shape, int dim, int64_t divisor) {
   if (dim < 0 || dim >= rank)

@@ -156,6 +156,11 @@ mp_status checkDtype(mp_context *ctx, const char *call, mp_dtype dtype);
 /// neither float32 nor bfloat16.
 mp_status checkFloatStorage(mp_context *ctx, const char *call, mp_dtype dtype);
 
+/// Fails `call` on a sliding window other than 0 (none) or a positive one
+/// of a causal mask.
+mp_status checkWindow(mp_context *ctx, const char *call, bool causal,
+                      int64_t window);
+
 /// Checks that `dim` is a dim of the tensor and splits evenly in `divisor`.
 mp_status checkDim(mp_context *ctx, const char *call, int rank,
                    const int64_t *shape, int dim, int64_t divisor);

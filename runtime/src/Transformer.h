@@ -46,15 +46,30 @@ MP_HOST_DEVICE inline int64_t getWindowStart(int64_t q, int64_t sq, int64_t sk,
 struct AttentionShape {
   int64_t batch, group, sq, sk, headDim, valueDim, chunk;
   bool causal;
+  /// A causal sliding window (mp_softmax_f32's; 0: none).
+  int64_t window = 0;
 
   /// The rows of the chunk from row `first`.
   MP_HOST_DEVICE int64_t rowsFrom(int64_t first) const {
     return chunk < sq - first ? chunk : sq - first;
   }
-  /// The keys rows [first, first + rows) see: those of the last row under
-  /// `causal`.
+  /// The end of the keys rows [first, first + rows) see: that of the last
+  /// row under `causal`.
   MP_HOST_DEVICE int64_t keysSeen(int64_t first, int64_t rows) const {
     return causal ? getCausalLength(first + rows - 1, sq, sk) : sk;
+  }
+  /// The first key row `row` sees: its window's start (the rows after it
+  /// start no earlier).
+  MP_HOST_DEVICE int64_t firstKeySeen(int64_t row) const {
+    return causal ? getWindowStart(row, sq, sk, window) : 0;
+  }
+  /// The end of the rows that see key `key`: under a window, those past
+  /// its last are beyond it.
+  MP_HOST_DEVICE int64_t rowsSeeingEnd(int64_t key) const {
+    if (!causal || window == 0)
+      return sq;
+    int64_t end = key - (sk - sq) + window;
+    return end < 0 ? 0 : end < sq ? end : sq;
   }
   /// Floats of one chunk's scores.
   MP_HOST_DEVICE int64_t scoreFloats() const {

@@ -3,7 +3,8 @@
 // mp-flash-attention-emulation: runs the CUDA backend's on-chip attention
 // kernels (src/cuda/FlashAttention.cuh, the same source nvcc compiles) on
 // CPU threads through CudaEmulation.h, over single and many blocks of rows
-// and keys, causal masks with sq < sk and sq > sk, grouped-query attention,
+// and keys, causal masks with sq < sk and sq > sk, sliding windows (shorter
+// and longer than a block of keys), grouped-query attention,
 // head dims that are not whole tiles and the largest the kernels take,
 // with fewer blocks than work items (the kernels' grid-stride loops), and
 // checks the forward output, the rows' log-sum-exp and the three gradients
@@ -16,7 +17,8 @@
 // on shared memory if a barrier the kernels need is missing); `--random N
 // SEED` runs N cases of sizes drawn from SEED instead (up to 4 query
 // matrices in groups of up to 3, 1 to 150 queries and keys, head dims 1 to
-// 128, causal or not, 1 to 4 blocks).
+// 128, causal or not, a third of the causal ones with a window of 1 to 150,
+// 1 to 4 blocks).
 //
 //===----------------------------------------------------------------------===//
 
@@ -112,6 +114,8 @@ struct Case {
   bool causal;
   /// Blocks each launch gets at most (fewer than the items: grid-stride).
   int64_t maxBlocks;
+  /// The causal mask's sliding window (0: none).
+  int64_t window = 0;
 };
 
 TensorIn floats(const std::vector<float> &x) {
@@ -218,8 +222,8 @@ bool checkBFloat16Storage(const Launches<emulation::Bf16> &run,
 }
 
 template <typename T> bool runCase(const Case &c) {
-  AttentionShape sizes{c.batch,   c.group,    c.sq, c.sk,
-                       c.headDim, c.valueDim, c.sq, c.causal};
+  AttentionShape sizes{c.batch,    c.group, c.sq,     c.sk,    c.headDim,
+                       c.valueDim, c.sq,    c.causal, c.window};
   const float scale = 0.7f;
   flash::FlashShape shape(sizes, scale);
   int64_t keyMatrices = c.batch / c.group;
@@ -242,12 +246,14 @@ template <typename T> bool runCase(const Case &c) {
       dk(k.size()), dv(v.size());
   for (int64_t b = 0; b < c.batch; ++b)
     for (int64_t i = 0; i < c.sq; ++i) {
-      int64_t seen = sizes.keysSeen(i, 1), kb = b / c.group;
+      // Row i sees keys [start, seen).
+      int64_t seen = sizes.keysSeen(i, 1), start = sizes.firstKeySeen(i),
+              kb = b / c.group;
       if (seen == 0)
         continue;
       std::vector<double> p(seen), dp(seen, 0), dpTerms(seen, 0);
       double top = -INFINITY, sum = 0, dot = 0, dotTerms = 0, dotAllowance = 0;
-      for (int64_t j = 0; j < seen; ++j) {
+      for (int64_t j = start; j < seen; ++j) {
         double score = 0;
         for (int64_t e = 0; e < c.headDim; ++e)
           score += double(q[(b * c.sq + i) * c.headDim + e]) *
@@ -256,17 +262,23 @@ template <typename T> bool runCase(const Case &c) {
       }
       std::vector<double> outRow(c.valueDim, 0), outAllowance(c.valueDim, 0);
       double runningMax = -INFINITY, runningSum = 0;
-      for (int64_t j0 = 0; j0 < seen; j0 += flash::kKeys) {
-        int64_t end = std::min(seen, j0 + flash::kKeys);
+      // The kernel's blocks of keys start at the window of its block of
+      // rows' first row.
+      for (int64_t j0 = sizes.firstKeySeen(i / flash::kRows * flash::kRows);
+           j0 < seen; j0 += flash::kKeys) {
+        int64_t from = std::max(j0, start),
+                end = std::min(seen, j0 + flash::kKeys);
+        if (from >= end)
+          continue;
         double newMax = std::max(
-            runningMax, *std::max_element(p.begin() + j0, p.begin() + end));
+            runningMax, *std::max_element(p.begin() + from, p.begin() + end));
         double rescale = std::exp(runningMax - newMax);
         runningSum *= rescale;
         for (int64_t e = 0; e < c.valueDim; ++e) {
           outRow[e] *= rescale;
           outAllowance[e] *= rescale;
         }
-        for (int64_t j = j0; j < end; ++j) {
+        for (int64_t j = from; j < end; ++j) {
           double unnormalized = std::exp(p[j] - newMax),
                  flip =
                      flipAllowance<T>(unnormalized, floatError * unnormalized);
@@ -284,8 +296,8 @@ template <typename T> bool runCase(const Case &c) {
         out.allowances[(b * c.sq + i) * c.valueDim + e] =
             outAllowance[e] / runningSum;
       }
-      for (double &x : p)
-        sum += (x = std::exp(x - top));
+      for (int64_t j = start; j < seen; ++j)
+        sum += (p[j] = std::exp(p[j] - top));
       lse.values[b * c.sq + i] = top + std::log(sum);
       // The gradient's D: Σ grad·out (Σ_j p_j·dp_j before rounding).
       for (int64_t e = 0; e < c.valueDim; ++e) {
@@ -297,7 +309,7 @@ template <typename T> bool runCase(const Case &c) {
         dotAllowance += std::fabs(g[(b * c.sq + i) * c.valueDim + e]) *
                         out.allowances[(b * c.sq + i) * c.valueDim + e];
       }
-      for (int64_t j = 0; j < seen; ++j) {
+      for (int64_t j = start; j < seen; ++j) {
         p[j] /= sum;
         double flip = flipAllowance<T>(p[j], floatError * p[j]);
         for (int64_t e = 0; e < c.valueDim; ++e) {
@@ -310,7 +322,7 @@ template <typename T> bool runCase(const Case &c) {
           dv.allowances[entry] += flip * std::fabs(gradient);
         }
       }
-      for (int64_t j = 0; j < seen; ++j) {
+      for (int64_t j = start; j < seen; ++j) {
         double unrounded = p[j] * (dp[j] - dot);
         // ds = p·(dp - D) carries the float error of the difference (all of
         // ds where it cancels, as with one key) and D's flips, and may
@@ -347,12 +359,15 @@ template <typename T> bool runCase(const Case &c) {
                         [](double e) { return e <= 5e-4; });
   if constexpr (std::is_same_v<T, emulation::Bf16>)
     ok &= checkBFloat16Storage(run, q, k, v, g, gotOut, gotLse);
+  std::string mask = c.causal ? "causal " : "";
+  if (c.window)
+    mask += "window " + std::to_string(c.window) + " ";
   std::printf("%s %s %s%lld x %lld x %lld (groups of %lld), head dims "
               "%lld/%lld, %lld blocks: out %.2e lse %.2e dq %.2e dk %.2e "
               "dv %.2e\n",
               ok ? "ok  " : "FAIL",
               std::is_same_v<T, emulation::Bf16> ? "bf16" : "tf32",
-              c.causal ? "causal " : "", (long long)c.batch, (long long)c.sq,
+              mask.c_str(), (long long)c.batch, (long long)c.sq,
               (long long)c.sk, (long long)c.group, (long long)c.headDim,
               (long long)c.valueDim, (long long)c.maxBlocks, errors[0],
               errors[1], errors[2], errors[3], errors[4]);
@@ -370,8 +385,11 @@ std::vector<Case> makeRandomCases(int count, unsigned seed) {
   std::vector<Case> cases;
   for (int i = 0; i < count; ++i) {
     int64_t group = draw(1, 3), keyMatrices = draw(1, 4 / group);
-    cases.push_back({keyMatrices * group, group, draw(1, 150), draw(1, 150),
-                     draw(1, 128), draw(1, 128), draw(0, 1) == 1, draw(1, 4)});
+    Case c{keyMatrices * group, group,        draw(1, 150),    draw(1, 150),
+           draw(1, 128),        draw(1, 128), draw(0, 1) == 1, draw(1, 4)};
+    if (c.causal && draw(0, 2) == 0)
+      c.window = draw(1, 150);
+    cases.push_back(c);
   }
   return cases;
 }
@@ -426,12 +444,24 @@ int main(int argc, char **argv) {
     return 2;
   }
   const std::vector<Case> fixed = {
-      {3, 1, 5, 5, 4, 3, true, 8},        {2, 1, 3, 6, 4, 2, true, 8},
-      {2, 1, 6, 3, 2, 3, true, 8},        {2, 1, 4, 7, 5, 4, false, 8},
-      {6, 3, 5, 5, 4, 3, true, 2},        {1, 1, 64, 64, 16, 16, true, 1},
-      {2, 1, 130, 130, 64, 64, true, 3},  {4, 2, 70, 135, 24, 40, false, 3},
-      {2, 2, 100, 67, 128, 128, true, 2}, {2, 1, 67, 200, 8, 72, true, 4},
-      {1, 1, 65, 65, 32, 32, true, 2}};
+      {3, 1, 5, 5, 4, 3, true, 8},
+      {2, 1, 3, 6, 4, 2, true, 8},
+      {2, 1, 6, 3, 2, 3, true, 8},
+      {2, 1, 4, 7, 5, 4, false, 8},
+      {6, 3, 5, 5, 4, 3, true, 2},
+      {1, 1, 64, 64, 16, 16, true, 1},
+      {2, 1, 130, 130, 64, 64, true, 3},
+      {4, 2, 70, 135, 24, 40, false, 3},
+      {2, 2, 100, 67, 128, 128, true, 2},
+      {2, 1, 67, 200, 8, 72, true, 4},
+      {1, 1, 65, 65, 32, 32, true, 2},
+      // Sliding windows: shorter than a block of keys, one block, across
+      // blocks with sq > sk and sq < sk, of one key.
+      {2, 1, 130, 130, 64, 64, true, 3, 40},
+      {3, 1, 150, 150, 8, 8, true, 8, 64},
+      {2, 2, 100, 67, 32, 32, true, 2, 70},
+      {1, 1, 67, 200, 16, 24, true, 4, 5},
+      {2, 1, 9, 9, 4, 4, true, 2, 1}};
   std::vector<Case> cases =
       random ? makeRandomCases(std::atoi(argv[2]),
                                static_cast<unsigned>(std::atoll(argv[3])))

@@ -2164,7 +2164,7 @@ void testBFloat16Storage(mp_context *ctx) {
       // rows (one on CUDA's on-chip kernel).
       {"attention", 3, 1, [&](auto inTypes, auto in, auto outTypes, auto out) {
          return mp_attention_f32(
-             ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 5,
+             ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 0, 5,
              inTypes[0], in[0], inTypes[1], in[1], inTypes[2], in[2],
              outTypes[0], out[0], attentionLse.floats(),
              attentionScratch.floats(), attentionScratchBytes);
@@ -2248,8 +2248,8 @@ void testBFloat16Storage(mp_context *ctx) {
   // float32 call's gradients on them widened, bit for bit.
   Buffer out16(ctx, n * sizeof(uint16_t)), outWidened(ctx, n * sizeof(float));
   CHECK_OK(ctx, mp_attention_f32(
-                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 5,
-                    MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
+                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 0,
+                    5, MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
                     narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
                     MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
                     attentionScratch.floats(), attentionScratchBytes));
@@ -2260,16 +2260,16 @@ void testBFloat16Storage(mp_context *ctx) {
     (i < 3 ? heldGrads : wideGrads)
         .push_back(std::make_unique<Buffer>(ctx, n * sizeof(float)));
   CHECK_OK(ctx, mp_attention_grad_f32(
-                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 5,
-                    MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
+                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 0,
+                    5, MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
                     narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
                     MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
                     wide[0]->floats(), heldGrads[0]->floats(),
                     heldGrads[1]->floats(), heldGrads[2]->floats(),
                     attentionScratch.floats(), attentionScratchBytes));
   CHECK_OK(ctx, mp_attention_grad_f32(
-                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 5,
-                    MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
+                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 0,
+                    5, MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
                     widened[1]->floats(), MP_DTYPE_F32, widened[2]->floats(),
                     MP_DTYPE_F32, outWidened.floats(), attentionLse.floats(),
                     wide[0]->floats(), wideGrads[0]->floats(),
@@ -2586,21 +2586,35 @@ bool runsAttentionOnChip(mp_precision precision, int64_t headDim,
 /// reference of softmax(scale · q · kᵀ) · v, the rows' log-sum-exp and the
 /// gradients (from the call's own output and log-sum-exp), causal or
 /// not, with more keys than queries, fewer (rows and whole chunks that see
-/// no key are zeros), chunks that do not divide the rows and groups of
-/// query matrices sharing their keys and values; on the host,
+/// no key are zeros), chunks that do not divide the rows, groups of query
+/// matrices sharing their keys and values, and sliding windows (shorter
+/// than a chunk, across chunks, of two keys); on the host,
 /// one chunk gives the unfused calls' values bit for bit, in fp32 and bf16.
 void testAttention(mp_context *ctx) {
   struct Case {
     int64_t batch, group, sq, sk, headDim, valueDim, chunk;
     bool causal;
+    int64_t window = 0;
   };
-  const Case cases[] = {
-      {3, 1, 5, 5, 4, 3, 2, true},         {2, 1, 3, 6, 4, 2, 1, true},
-      {2, 1, 6, 3, 2, 3, 4, true},         {1, 1, 6, 2, 3, 2, 2, true},
-      {2, 1, 4, 7, 5, 4, 3, false},        {2, 1, 9, 9, 8, 8, 9, true},
-      {6, 3, 5, 5, 4, 3, 2, true},         {4, 2, 4, 7, 5, 4, 3, false},
-      {6, 3, 5, 5, 4, 3, 5, true},         {4, 2, 4, 7, 5, 4, 4, false},
-      {4, 2, 130, 100, 64, 32, 130, true}, {2, 2, 70, 90, 128, 128, 70, true}};
+  const Case cases[] = {{3, 1, 5, 5, 4, 3, 2, true},
+                        {2, 1, 3, 6, 4, 2, 1, true},
+                        {2, 1, 6, 3, 2, 3, 4, true},
+                        {1, 1, 6, 2, 3, 2, 2, true},
+                        {2, 1, 4, 7, 5, 4, 3, false},
+                        {2, 1, 9, 9, 8, 8, 9, true},
+                        {6, 3, 5, 5, 4, 3, 2, true},
+                        {4, 2, 4, 7, 5, 4, 3, false},
+                        {6, 3, 5, 5, 4, 3, 5, true},
+                        {4, 2, 4, 7, 5, 4, 4, false},
+                        {4, 2, 130, 100, 64, 32, 130, true},
+                        {2, 2, 70, 90, 128, 128, 70, true},
+                        {2, 1, 9, 9, 8, 8, 3, true, 4},
+                        {6, 3, 5, 5, 4, 3, 2, true, 2},
+                        {2, 1, 6, 3, 2, 3, 4, true, 2},
+                        {2, 1, 3, 6, 4, 2, 1, true, 3},
+                        {2, 1, 7, 7, 4, 4, 7, true, 2},
+                        {4, 2, 130, 100, 64, 32, 130, true, 50},
+                        {2, 1, 130, 130, 16, 16, 32, true, 40}};
   for (const Case &c : cases) {
     int64_t keyMatrices = c.batch / c.group;
     int64_t qCount = c.batch * c.sq * c.headDim,
@@ -2615,13 +2629,15 @@ void testAttention(mp_context *ctx) {
         dq(qCount, 0), dk(kCount, 0), dv(vCount, 0);
     for (int64_t b = 0; b < c.batch; ++b)
       for (int64_t i = 0; i < c.sq; ++i) {
+        // Row i sees keys [start, seen).
         int64_t seen =
             c.causal ? std::clamp<int64_t>(i + c.sk - c.sq + 1, 0, c.sk) : c.sk;
+        int64_t start = c.window ? std::max<int64_t>(seen - c.window, 0) : 0;
         if (seen == 0)
           continue;
         std::vector<double> p(seen), dp(seen);
         double top = -INFINITY, sum = 0, dot = 0;
-        for (int64_t j = 0; j < seen; ++j) {
+        for (int64_t j = start; j < seen; ++j) {
           double score = 0;
           for (int64_t e = 0; e < c.headDim; ++e)
             score += double(q[(b * c.sq + i) * c.headDim + e]) *
@@ -2629,10 +2645,10 @@ void testAttention(mp_context *ctx) {
           p[j] = score * scale;
           top = std::max(top, p[j]);
         }
-        for (double &x : p)
-          sum += (x = std::exp(x - top));
+        for (int64_t j = start; j < seen; ++j)
+          sum += (p[j] = std::exp(p[j] - top));
         lse[b * c.sq + i] = top + std::log(sum);
-        for (int64_t j = 0; j < seen; ++j) {
+        for (int64_t j = start; j < seen; ++j) {
           p[j] /= sum;
           for (int64_t e = 0; e < c.valueDim; ++e) {
             double gradient = g[(b * c.sq + i) * c.valueDim + e];
@@ -2644,7 +2660,7 @@ void testAttention(mp_context *ctx) {
           }
           dot += dp[j] * p[j];
         }
-        for (int64_t j = 0; j < seen; ++j) {
+        for (int64_t j = start; j < seen; ++j) {
           double ds = p[j] * (dp[j] - dot) * scale;
           for (int64_t e = 0; e < c.headDim; ++e) {
             dq[(b * c.sq + i) * c.headDim + e] +=
@@ -2680,10 +2696,11 @@ void testAttention(mp_context *ctx) {
           std::string(fp32                             ? "fp32 "
                       : precision == MP_PRECISION_TF32 ? "tf32 "
                                                        : "bf16 ") +
-          (c.causal ? "causal " : "") + "attention " + std::to_string(c.batch) +
-          " x " + std::to_string(c.sq) + " x " + std::to_string(c.sk) +
-          " (groups of " + std::to_string(c.group) + ") in chunks of " +
-          std::to_string(c.chunk);
+          (c.causal ? "causal " : "") +
+          (c.window ? "window " + std::to_string(c.window) + " " : "") +
+          "attention " + std::to_string(c.batch) + " x " +
+          std::to_string(c.sq) + " x " + std::to_string(c.sk) + " (groups of " +
+          std::to_string(c.group) + ") in chunks of " + std::to_string(c.chunk);
       // The scratch a compiled step plans (the scores, then the GEMMs'
       // workspace), and the bytes each call allocates beside it.
       int64_t scratchBytes[2];
@@ -2702,22 +2719,22 @@ void testAttention(mp_context *ctx) {
           PeakPad pad(ctx);
           size_t live = mp_live_bytes(ctx);
           if (gradient)
-            CHECK_OK(ctx,
-                     mp_attention_grad_f32(
-                         ctx, precision, c.batch, c.group, c.sq, c.sk,
-                         c.headDim, c.valueDim, scale, c.causal, c.chunk,
-                         MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32, kB.floats(),
-                         MP_DTYPE_F32, vB.floats(), MP_DTYPE_F32, oB.floats(),
-                         lseB.floats(), gB.floats(), dqB.floats(), dkB.floats(),
-                         dvB.floats(), scratch.floats(), gradientBytes));
+            CHECK_OK(ctx, mp_attention_grad_f32(
+                              ctx, precision, c.batch, c.group, c.sq, c.sk,
+                              c.headDim, c.valueDim, scale, c.causal, c.window,
+                              c.chunk, MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32,
+                              kB.floats(), MP_DTYPE_F32, vB.floats(),
+                              MP_DTYPE_F32, oB.floats(), lseB.floats(),
+                              gB.floats(), dqB.floats(), dkB.floats(),
+                              dvB.floats(), scratch.floats(), gradientBytes));
           else
-            CHECK_OK(ctx,
-                     mp_attention_f32(
-                         ctx, precision, c.batch, c.group, c.sq, c.sk,
-                         c.headDim, c.valueDim, scale, c.causal, c.chunk,
-                         MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32, kB.floats(),
-                         MP_DTYPE_F32, vB.floats(), MP_DTYPE_F32, oB.floats(),
-                         lseB.floats(), scratch.floats(), forwardBytes));
+            CHECK_OK(ctx, mp_attention_f32(
+                              ctx, precision, c.batch, c.group, c.sq, c.sk,
+                              c.headDim, c.valueDim, scale, c.causal, c.window,
+                              c.chunk, MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32,
+                              kB.floats(), MP_DTYPE_F32, vB.floats(),
+                              MP_DTYPE_F32, oB.floats(), lseB.floats(),
+                              scratch.floats(), forwardBytes));
           CHECK_OK(ctx, mp_context_status(ctx));
           own[gradient] = int64_t(mp_peak_bytes(ctx) - live);
         }
@@ -2815,7 +2832,7 @@ void testAttention(mp_context *ctx) {
       unfused(ctx, batch * sq * d * sizeof(float));
   for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16}) {
     CHECK_OK(ctx, mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d, 0.5f,
-                                   0, sq, MP_DTYPE_F32, qB.floats(),
+                                   0, 0, sq, MP_DTYPE_F32, qB.floats(),
                                    MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
                                    vB.floats(), MP_DTYPE_F32, fused.floats(),
                                    lse.floats(), scores.floats(),
@@ -3318,7 +3335,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                0, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                0, 0, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
                                 32);
       },
@@ -3326,18 +3343,18 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
-                                INFINITY, 1, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
-                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
-                                out, 32);
+                                INFINITY, 1, 0, 1, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, out, out, 32);
       },
       "mp_attention_f32" + onRank +
           "scale must be finite and nonzero, got inf");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_grad_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
-                                     1.0f, 1, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
-                                     in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, in,
-                                     in, out, out, out, nullptr, 32);
+        return mp_attention_grad_f32(
+            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1, 0, 1, MP_DTYPE_F32,
+            in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, in, in,
+            out, out, out, nullptr, 32);
       },
       "mp_attention_grad_f32" + onRank +
           "a workspace of 32 bytes at (nil) is none it can use");
@@ -3353,7 +3370,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f, 1,
-                                1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
                                 32);
       },
@@ -3362,15 +3379,33 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 3, 2, 2, 2, 1, 1, 1.0f, 1,
-                                1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
                                 32);
       },
       "mp_attention_f32" + onRank + "group 2 does not divide batch 3");
   expectError(
       [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0,
+                                2, 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
+                                32);
+      },
+      "mp_attention_f32" + onRank +
+          "window 2: a window is 0 (none) or positive and needs causal");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_grad_f32(
+            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1, -3, 1,
+            MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32,
+            in, in, in, out, out, out, out, 32);
+      },
+      "mp_attention_grad_f32" + onRank +
+          "window -3: a window is 0 (none) or positive and needs causal");
+  expectError(
+      [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, out, nullptr,
                                 out, 32);
       },
@@ -3378,7 +3413,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_TF32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                1, MP_DTYPE_BF16, in, MP_DTYPE_F32, in,
+                                0, 1, MP_DTYPE_BF16, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
                                 32);
       },
@@ -3386,10 +3421,10 @@ void testTransformerErrors(mp_context *ctx) {
           "takes bfloat16 tensors in bf16 precision only");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_grad_f32(c, MP_PRECISION_BF16, 1, 1, 2, 2, 1, 1,
-                                     1.0f, 1, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
-                                     in, MP_DTYPE_F32, in, MP_DTYPE_F64, in, in,
-                                     in, out, out, out, out, 32);
+        return mp_attention_grad_f32(
+            c, MP_PRECISION_BF16, 1, 1, 2, 2, 1, 1, 1.0f, 1, 0, 1, MP_DTYPE_F32,
+            in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F64, in, in, in,
+            out, out, out, out, 32);
       },
       "mp_attention_grad_f32" + onRank +
           "takes float32 and bfloat16 tensors, not dtype 1");

@@ -1,18 +1,21 @@
 // mp.attention and mp.attention_grad on the reference interpreter:
 //  - the gradients of causal attention (chunks of 2 rows forward and 1
-//    backward, 5 queries; 3 queries against 6 keys), of unmasked attention
+//    backward, 5 queries; 3 queries against 6 keys), of sliding window
+//    attention (window 2, chunks of 2 rows and 1), of unmasked attention
 //    and of grouped-query attention (4 query heads, 2 key and value
 //    heads), against central finite differences;
 //  - the forward values equal the unfused matmul, scale, softmax and
 //    matmul's, in float32 GEMMs and in bf16 ones (operands and
 //    probabilities rounded to bfloat16 alike), and with one key and value
-//    head for 3 query heads as with them repeated (broadcast, reshape);
+//    head for 3 query heads as with them repeated (broadcast, reshape),
+//    and with a sliding window (3 keys, 5 queries against 7 keys);
 //    mp-fuse-attention's rewrite of the unfused chain (reading the one
 //    head) computes the same;
 //  - the rows' log-sum-exp (the op's second result), causal and not,
 //    equals the unfused scores' (t_0 - log p_0 and log Σ exp t);
 //  - partitioned = global on a 2x2 mesh: query rows split (unmasked),
-//    batch and query heads split, key heads split unevenly.
+//    batch and query heads split (causal, and with a window), key heads
+//    split unevenly.
 //
 // RUN: split-file %s %t
 // RUN: mp-opt %t/grad.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/grad.step.mlir
@@ -28,7 +31,7 @@
 // RUN: mp-opt %t/partition.global.mlir --mp-spmd --mp-verify-gradient-sync -o %t/partition.spmd.mlir
 // RUN: FileCheck %s --check-prefix=SPMD < %t/partition.spmd.mlir
 // RUN: mp-run %t/partition.spmd.mlir --entry=attn_train_step --reference=%t/partition.global.mlir --rtol 1e-9 --atol 1e-12 | FileCheck %s --check-prefix=PARTITION
-// CHECK: over 3 results: match
+// CHECK: over 4 results: match
 // PARTITION: over 14 results: match
 // Unmasked, the query rows stay split (the gradient gathers them); the 3
 // key and value heads, which 2 ranks cannot split evenly, are gathered.
@@ -36,6 +39,7 @@
 // SPMD: mp.attention %{{.+}}, %{{.+}}, %{{.+}} scale 0.69999999999999996 chunk_bytes 100 : (tensor<2x6x3x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> (tensor<2x6x3x2xf32>, tensor<2x6x3xf32>)
 // REWRITTEN-COUNT-2: mp.attention {{.*}} -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
 // REWRITTEN: mp.attention {{.*}} : (tensor<2x3x5x4xf32>, tensor<2x1x7x4xf32>, tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
+// REWRITTEN: mp.attention {{.*}} scale 3.000000e-01 causal window 3 : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>)
 
 //--- grad.mlir
 func.func @attn(%t: tensor<2x2x5x3xf32> {mp.target = "t"}, %t2: tensor<2x3x3xf32> {mp.target = "t2"},
@@ -52,18 +56,22 @@ func.func @attn(%t: tensor<2x2x5x3xf32> {mp.target = "t"}, %t2: tensor<2x3x3xf32
   %l3 = mp.mse_loss %o3, %t2 : (tensor<2x3x3xf32>, tensor<2x3x3xf32>) -> tensor<f32>
   %og, %og_lse = mp.attention %qg, %kg, %vg scale 0.6 causal chunk_bytes 100 : (tensor<2x4x5x3xf32>, tensor<2x2x5x3xf32>, tensor<2x2x5x2xf32>) -> (tensor<2x4x5x2xf32>, tensor<2x4x5xf32>)
   %l4 = mp.mse_loss %og, %t4 : (tensor<2x4x5x2xf32>, tensor<2x4x5x2xf32>) -> tensor<f32>
+  %ow, %ow_lse = mp.attention %q, %k, %v scale 0.9 causal window 2 chunk_bytes 160 : (tensor<2x2x5x4xf32>, tensor<2x2x5x4xf32>, tensor<2x2x5x3xf32>) -> (tensor<2x2x5x3xf32>, tensor<2x2x5xf32>)
+  %l5 = mp.mse_loss %ow, %t : (tensor<2x2x5x3xf32>, tensor<2x2x5x3xf32>) -> tensor<f32>
   %l12 = mp.add %l1, %l2 : tensor<f32>
   %l34 = mp.add %l3, %l4 : tensor<f32>
-  %loss = mp.add %l12, %l34 : tensor<f32>
+  %l1234 = mp.add %l12, %l34 : tensor<f32>
+  %loss = mp.add %l1234, %l5 : tensor<f32>
   return %loss : tensor<f32>
 }
 
 //--- fused.mlir
-func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>, %k1: tensor<2x1x7x4xf32>, %v1: tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>) {
+func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>, %k1: tensor<2x1x7x4xf32>, %v1: tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>) {
   %o, %o_lse = mp.attention %q, %k, %v scale 0.3 causal chunk_bytes 336 : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
   %b, %b_lse = mp.attention %q, %k, %v scale 0.3 precision <bf16> : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
   %g, %g_lse = mp.attention %q, %k1, %v1 scale 0.3 causal : (tensor<2x3x5x4xf32>, tensor<2x1x7x4xf32>, tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
-  return %o, %b, %g : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
+  %w, %w_lse = mp.attention %q, %k, %v scale 0.3 causal window 3 chunk_bytes 168 : (tensor<2x3x5x4xf32>, tensor<2x3x7x4xf32>, tensor<2x3x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5xf32>)
+  return %o, %b, %g, %w : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
 }
 
 func.func @lse(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
@@ -73,7 +81,7 @@ func.func @lse(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x
 }
 
 //--- unfused.mlir
-func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>, %k1: tensor<2x1x7x4xf32>, %v1: tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>) {
+func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tensor<2x3x7x6xf32>, %k1: tensor<2x1x7x4xf32>, %v1: tensor<2x1x7x6xf32>) -> (tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>) {
   %kt = mp.transpose %k perm [0, 1, 3, 2] : tensor<2x3x7x4xf32> -> tensor<2x3x4x7xf32>
   %s = mp.matmul %q, %kt : (tensor<2x3x5x4xf32>, tensor<2x3x4x7xf32>) -> tensor<2x3x5x7xf32>
   %t = mp.scale %s by 0.3 : tensor<2x3x5x7xf32>
@@ -92,7 +100,11 @@ func.func @attention(%q: tensor<2x3x5x4xf32>, %k: tensor<2x3x7x4xf32>, %v: tenso
   %tg = mp.scale %sg by 0.3 : tensor<2x3x5x7xf32>
   %pg = mp.softmax %tg causal : tensor<2x3x5x7xf32>
   %g = mp.matmul %pg, %vr : (tensor<2x3x5x7xf32>, tensor<2x3x7x6xf32>) -> tensor<2x3x5x6xf32>
-  return %o, %b, %g : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
+  %sw = mp.matmul %q, %kt : (tensor<2x3x5x4xf32>, tensor<2x3x4x7xf32>) -> tensor<2x3x5x7xf32>
+  %tw = mp.scale %sw by 0.3 : tensor<2x3x5x7xf32>
+  %pw = mp.softmax %tw causal window 3 : tensor<2x3x5x7xf32>
+  %w = mp.matmul %pw, %v : (tensor<2x3x5x7xf32>, tensor<2x3x7x6xf32>) -> tensor<2x3x5x6xf32>
+  return %o, %b, %g, %w : tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>, tensor<2x3x5x6xf32>
 }
 
 // Every row sees key 0, so p_0 = exp(t_0 - lse) gives the causal rows'.
@@ -121,7 +133,9 @@ func.func @attn(%t: tensor<2x6x5x2xf32> {mp.target = "t"},
                 %q2: tensor<2x6x5x3xf32> {mp.param = "q2", mp.sharding = #mp.sharding<@mesh, [[b], [a], [], []]>}) -> tensor<f32> {
   %o, %o_lse = mp.attention %q, %k, %v scale 0.7 chunk_bytes 100 : (tensor<2x6x5x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> (tensor<2x6x5x2xf32>, tensor<2x6x5xf32>)
   %o2, %o2_lse = mp.attention %q2, %k, %v scale 0.4 causal chunk_bytes 100 : (tensor<2x6x5x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> (tensor<2x6x5x2xf32>, tensor<2x6x5xf32>)
-  %s = mp.add %o, %o2 : tensor<2x6x5x2xf32>
+  %o3, %o3_lse = mp.attention %q2, %k, %v scale 0.6 causal window 2 chunk_bytes 100 : (tensor<2x6x5x3xf32>, tensor<2x3x7x3xf32>, tensor<2x3x7x2xf32>) -> (tensor<2x6x5x2xf32>, tensor<2x6x5xf32>)
+  %s2 = mp.add %o, %o2 : tensor<2x6x5x2xf32>
+  %s = mp.add %s2, %o3 : tensor<2x6x5x2xf32>
   %l = mp.mse_loss %s, %t : (tensor<2x6x5x2xf32>, tensor<2x6x5x2xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }

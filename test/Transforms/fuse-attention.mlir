@@ -28,6 +28,24 @@ func.func @llama_attention(%xq: tensor<2x16x4x8xf32>, %xk: tensor<2x16x4x8xf32>,
 
 // -----
 
+// Sliding window attention (Mistral's): the softmax's window moves into the
+// op with its mask.
+// CHECK-LABEL: func.func @window
+// CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 2, 1] : tensor<3x4x10xf32> -> tensor<3x10x4xf32>
+// CHECK-NEXT: %[[O:[a-z_0-9]+]], %{{[a-z_0-9]+}} = mp.attention %arg0, %[[K]], %arg2 scale 5.000000e-01 causal window 4 : (tensor<3x10x4xf32>, tensor<3x10x4xf32>, tensor<3x10x6xf32>) -> (tensor<3x10x6xf32>, tensor<3x10xf32>)
+// CHECK-NEXT: return %[[O]]
+// CHUNK-LABEL: func.func @window
+// CHUNK: mp.attention %arg0, %{{.+}}, %arg2 scale 5.000000e-01 causal window 4 chunk_bytes 2048 :
+func.func @window(%q: tensor<3x10x4xf32>, %kt: tensor<3x4x10xf32>, %v: tensor<3x10x6xf32>) -> tensor<3x10x6xf32> {
+  %s = mp.matmul %q, %kt : (tensor<3x10x4xf32>, tensor<3x4x10xf32>) -> tensor<3x10x10xf32>
+  %t = mp.scale %s by 0.5 : tensor<3x10x10xf32>
+  %p = mp.softmax %t causal window 4 : tensor<3x10x10xf32>
+  %o = mp.matmul %p, %v : (tensor<3x10x10xf32>, tensor<3x10x6xf32>) -> tensor<3x10x6xf32>
+  return %o : tensor<3x10x6xf32>
+}
+
+// -----
+
 // No scale op but a scaled GEMM (mp-fold-gemm-scales ran first), no mask,
 // more keys than queries; the key given as kᵀ, not a transpose: one is
 // made. A transposed key that another op reads stays; the attention reads

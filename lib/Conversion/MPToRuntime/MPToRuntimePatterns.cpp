@@ -587,9 +587,9 @@ struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
 };
 
 /// mp_attention_f32 and mp_attention_grad_f32 share their leading
-/// arguments: sizes, scale, mask, chunk, and the scratch the plan gave the
-/// op with its bytes (ABI 14). q, k, v and the output come with their dtypes
-/// (ABI 10), the other tensors are float32.
+/// arguments: sizes, scale, mask and window (ABI 19), chunk, and the scratch
+/// the plan gave the op with its bytes (ABI 14). q, k, v and the output come
+/// with their dtypes (ABI 10), the other tensors are float32.
 template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   using RuntimePattern<OpT>::calls;
@@ -615,6 +615,7 @@ template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
         calls.i64(g.valueDim),
         calls.f32(op.getScale().convertToDouble()),
         calls.i32(g.causal),
+        calls.i64(g.window),
         calls.i64(g.chunkRows)};
     for (Value value :
          llvm::concat<Value>(op->getOperands(), op->getResults())) {

@@ -86,11 +86,12 @@ struct FlashShape {
   MP_HOST_DEVICE FlashShape(const AttentionShape &sizes, float scale)
       : sizes(sizes), scale(scale), dPad(padToTile(sizes.headDim)),
         dvPad(padToTile(sizes.valueDim)) {}
-  /// The keys query row `row` sees; none past the last row.
-  MP_HOST_DEVICE int64_t keysOfRow(int64_t row) const {
-    return row < sizes.sq ? sizes.keysSeen(row, 1) : 0;
+  /// Whether query row `row` sees key `key`; none past the last row.
+  MP_HOST_DEVICE bool sees(int64_t row, int64_t key) const {
+    return row < sizes.sq && key < sizes.keysSeen(row, 1) &&
+           key >= sizes.firstKeySeen(row);
   }
-  /// The keys some row of the block from row `first` sees.
+  /// The end of the keys some row of the block from row `first` sees.
   MP_HOST_DEVICE int64_t keysOfBlock(int64_t first) const {
     int64_t last = first + kRows < sizes.sq ? first + kRows : sizes.sq;
     return sizes.keysSeen(first, last - first);
@@ -332,16 +333,17 @@ MP_FLASH_DEVICE void forEachQueryBlock(const FlashShape &s, TensorIn k,
   }
 }
 
-/// Streams the keys and values the block's rows see through `sh.k` and
-/// `sh.v`, calling body(key0) with each kKeys of them loaded. The tiles
-/// `sh` filled before are ready too.
+/// Streams the keys and values the block's rows see (from its first row's
+/// window on) through `sh.k` and `sh.v`, calling body(key0) with each kKeys
+/// of them loaded. The tiles `sh` filled before are ready too.
 template <typename Shared, typename Body>
 MP_FLASH_DEVICE void forEachKeyBlock(const FlashShape &s, const QueryBlock &b,
                                      Shared &sh, Body body) {
   const AttentionShape &z = s.sizes;
   // Every warp reads what other warps' threads filled.
   syncBlock();
-  for (int64_t key0 = 0; key0 < s.keysOfBlock(b.first); key0 += kKeys) {
+  for (int64_t key0 = z.firstKeySeen(b.first); key0 < s.keysOfBlock(b.first);
+       key0 += kKeys) {
     // Every warp is done with the previous keys.
     syncBlock();
     loadTile(sh.k, kKeys, s.dPad, sh.ld.d, b.keys, z.sk, z.headDim, key0);
@@ -364,14 +366,14 @@ MP_FLASH_DEVICE void warpScores(const FlashShape &s, Shared &sh, int warpRow) {
   syncWarp();
 }
 
-/// The largest scaled score of the lane's row among the keys from key0
-/// that it sees (`length`), over both of the row's lanes.
+/// The largest scaled score of the lane's row (query row `row`) among the
+/// keys from key0 that it sees, over both of the row's lanes.
 MP_FLASH_DEVICE float rowMaxOfKeys(const FlashShape &s, const LaneRow &lane,
                                    const float *scores, int64_t key0,
-                                   int64_t length) {
+                                   int64_t row) {
   float top = -INFINITY;
   for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j)
-    if (key0 + j < length)
+    if (s.sees(row, key0 + j))
       top = fmaxf(top, scores[j] * s.scale);
   return fmaxf(top, shuffleXor(top, 1));
 }
@@ -401,15 +403,17 @@ MP_FLASH_DEVICE void attentionForward(const FlashShape &s, TensorIn q,
     fillShared(sh.out, kRows * sh.ld.accDv, 0);
     fillShared(sh.rowMax, kRows, -INFINITY);
     fillShared(sh.rowSum, kRows, 0);
-    int64_t length = s.keysOfRow(b.first + row);
+    int64_t queryRow = b.first + row;
     forEachKeyBlock(s, b, sh, [&](int64_t key0) {
       warpScores<false>(s, sh, warpRow);
       const float *scores = sh.scores + row * sh.ld.scores;
       float oldMax = sh.rowMax[row],
-            newMax = fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, key0, length)),
+            newMax =
+                fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, key0, queryRow)),
             sum = 0;
       for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
-        float p = key0 + j < length ? expf(scores[j] * s.scale - newMax) : 0;
+        float p =
+            s.sees(queryRow, key0 + j) ? expf(scores[j] * s.scale - newMax) : 0;
         sum += p;
         storeOperand(sh.probs[row * sh.ld.probs + j], p);
       }
@@ -476,7 +480,7 @@ softmaxGradEntries(const FlashShape &s, int row, const LaneRow &lane,
   for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
     int entry = row * TileLayout<T>::scores + j,
         operand = row * TileLayout<T>::probs + j;
-    bool seen = keyOf(j) < s.keysOfRow(rowOf(j));
+    bool seen = s.sees(rowOf(j), keyOf(j));
     float p = seen ? expf(scores[entry] * s.scale - lseOf(j)) : 0;
     if (probs)
       storeOperand(probs[operand], p);
@@ -568,10 +572,14 @@ attentionGradKeys(const FlashShape &s, TensorIn q, TensorIn k, TensorIn v,
              offsetBy(v, keyMatrix * z.sk * z.valueDim), z.sk, z.valueDim,
              key0);
     WarpAccumulator<T> keyGrad(s.dPad), valueGrad(s.dvPad);
-    int64_t firstBlock = s.firstRowSeeing(key0) / kRows * kRows;
+    // The rows that see the block's keys: under a window, none past its
+    // last key's.
+    int64_t firstBlock = s.firstRowSeeing(key0) / kRows * kRows,
+            lastKey = (key0 + kKeys < z.sk ? key0 + kKeys : z.sk) - 1,
+            rowsEnd = z.rowsSeeingEnd(lastKey);
     for (int64_t matrix = keyMatrix * z.group;
          matrix < (keyMatrix + 1) * z.group; ++matrix)
-      for (int64_t first = firstBlock; first < z.sq; first += kRows) {
+      for (int64_t first = firstBlock; first < rowsEnd; first += kRows) {
         syncBlock();
         loadQueriesAndGrads(s, sh, q, grad, QueryBlock{matrix, first});
         for (int r = threadInBlock(); r < kRows; r += kThreads) {

@@ -114,6 +114,22 @@ func.func @window_not_positive(%x: tensor<4x4xf32>) {
 
 // -----
 
+func.func @attention_window_without_causal(%q: tensor<2x4x4xf32>) {
+  // expected-error@+1 {{'mp.attention' op a window needs causal}}
+  %0:2 = mp.attention %q, %q, %q scale 1.0 window 2 : (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> (tensor<2x4x4xf32>, tensor<2x4xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_window_not_positive(%q: tensor<2x4x4xf32>, %lse: tensor<2x4xf32>) {
+  // expected-error@+1 {{'mp.attention_grad' op window must be positive, got -1}}
+  %0:3 = mp.attention_grad %q, %q, %q, %q, %lse, %q scale 1.0 causal window -1 : (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4xf32>, tensor<2x4x4xf32>) -> (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>)
+  return
+}
+
+// -----
+
 func.func @softmax_rank0(%x: tensor<f32>) {
   // expected-error@+1 {{'mp.softmax' op softmax needs a dim, got rank 0}}
   %0 = mp.softmax %x : tensor<f32>

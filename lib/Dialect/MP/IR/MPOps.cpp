@@ -750,19 +750,26 @@ LogicalResult LayerNormOp::verify() {
                           getEps().convertToDouble(), getBias());
 }
 
+/// A sliding window (mp.softmax, mp.attention, mp.attention_grad) is
+/// positive and masks a causal softmax.
+static LogicalResult verifyWindow(Operation *op, bool causal,
+                                  std::optional<int64_t> window) {
+  if (!window)
+    return success();
+  if (!causal)
+    return op->emitOpError() << "a window needs causal";
+  if (*window < 1)
+    return op->emitOpError() << "window must be positive, got " << *window;
+  return success();
+}
+
 LogicalResult SoftmaxOp::verify() {
   int64_t rank = getInput().getType().getRank();
   if (rank < (getCausal() ? 2 : 1))
     return emitOpError() << (getCausal() ? "causal softmax needs [..., q, k]"
                                          : "softmax needs a dim")
                          << ", got rank " << rank;
-  if (std::optional<int64_t> window = getWindow()) {
-    if (!getCausal())
-      return emitOpError() << "a window needs causal";
-    if (*window < 1)
-      return emitOpError() << "window must be positive, got " << *window;
-  }
-  return success();
+  return verifyWindow(*this, getCausal(), getWindow());
 }
 
 //===----------------------------------------------------------------------===//
@@ -937,9 +944,15 @@ bool AttentionOp::isCompatibleReturnTypes(TypeRange inferred,
          areStorageCompatible(inferred.take_front(), actual.take_front());
 }
 
-LogicalResult AttentionOp::verify() { return verifyAttentionStorage(*this); }
+LogicalResult AttentionOp::verify() {
+  if (failed(verifyWindow(*this, getCausal(), getWindow())))
+    return failure();
+  return verifyAttentionStorage(*this);
+}
 
 LogicalResult AttentionGradOp::verify() {
+  if (failed(verifyWindow(*this, getCausal(), getWindow())))
+    return failure();
   return verifyAttentionStorage(*this);
 }
 
@@ -966,6 +979,8 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
   geometry.valueDim = v[rank - 1];
   geometry.group = rank >= 3 ? q[rank - 3] / k[rank - 3] : 1;
   geometry.causal = attention ? attention.getCausal() : gradient.getCausal();
+  geometry.window =
+      (attention ? attention.getWindow() : gradient.getWindow()).value_or(0);
   geometry.precision = attention ? attention.getEffectivePrecision()
                                  : gradient.getEffectivePrecision();
   auto elementBytes = [](Value value) -> int64_t {
@@ -1011,8 +1026,13 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
 int64_t AttentionGeometry::getVisibleKeys(int64_t first, int64_t rows) const {
   if (!causal)
     return keys;
-  int64_t visible = first + rows + (keys - queries);
-  return std::clamp<int64_t>(visible, 0, keys);
+  int64_t end = std::clamp<int64_t>(first + rows + (keys - queries), 0, keys);
+  // The chunk's first row's window starts before the others'.
+  int64_t start =
+      window
+          ? std::clamp<int64_t>(first + (keys - queries) - window + 1, 0, keys)
+          : 0;
+  return std::max<int64_t>(end - start, 0);
 }
 
 int64_t AttentionGeometry::getScoresPerBatch() const {

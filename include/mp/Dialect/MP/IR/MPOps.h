@@ -107,6 +107,8 @@ struct AttentionGeometry {
           valueDim = 0;
   int64_t chunkRows = 0;
   bool causal = false;
+  /// A causal sliding window (0: none): a row sees its last `window` keys.
+  int64_t window = 0;
   /// The precision of its GEMMs.
   Precision precision = Precision::tf32;
   /// Bytes per element of q, k, v and the output: 4, or 2 where they are
@@ -115,7 +117,7 @@ struct AttentionGeometry {
 
   /// The keys that the chunk of `rows` rows from row `first` sees: all of
   /// them, or under `causal` those up to its last row's (mp.softmax's
-  /// mask), none when that is negative.
+  /// mask), from its first row's window start, none when that is negative.
   int64_t getVisibleKeys(int64_t first, int64_t rows) const;
   /// Per batch entry, the scores computed over all chunks (rows times
   /// visible keys) and the key rows read (the visible keys summed over

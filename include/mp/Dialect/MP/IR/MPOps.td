@@ -535,8 +535,8 @@ def MP_SoftmaxOp : MP_Op<"softmax", [Pure, SameOperandsAndResultType,
     A causal softmax with a `window` `W` is sliding window attention's
     (Mistral's, Hugging Face's `sliding_window`: `kv_idx > q_idx - W`): row
     `q` also masks the keys `k <= q + (K - Q) - W`, so it sees its last `W`
-    keys. `mp-fuse-attention` leaves a windowed softmax as it is (the fused
-    kernels have no window).
+    keys. `mp-fuse-attention` fuses it with its GEMMs into `mp.attention
+    ... causal window W`.
 
     ```mlir
     %p = mp.softmax %scores causal : tensor<2x4x16x16xf32>
@@ -561,7 +561,10 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
     `softmax(scale · q · kᵀ) · v` (PyTorch's `scaled_dot_product_attention`)
     for `q` `[..., sq, d]`, `k` `[..., sk, d]` and `v` `[..., sk, dv]` with
     the same leading dims (batch, heads); the result is `[..., sq, dv]`.
-    With `causal` the scores are masked as `mp.softmax causal` masks them.
+    With `causal` the scores are masked as `mp.softmax causal` masks them,
+    and with `window` `W` too as `mp.softmax causal window W` (sliding window
+    attention: a query sees its last `W` keys; a chunk computes only the
+    scores of the keys its rows see, from its first row's window on).
     Grouped-query attention (`enable_gqa`): the keys and values may have
     fewer heads (the dim before the sequence), dividing the query's; query
     head `h` reads key and value head `h / (heads / kv_heads)`, as
@@ -615,14 +618,16 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
   }];
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
                        MP_FloatTensor:$value, F64Attr:$scale,
-                       UnitAttr:$causal, OptionalAttr<I64Attr>:$chunk_bytes,
+                       UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
+                       OptionalAttr<I64Attr>:$chunk_bytes,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
   let results = (outs MP_FloatTensor:$result,
                       StaticShapeTensorOf<[F32]>:$lse);
   let hasVerifier = 1;
   let assemblyFormat = [{
     $query `,` $key `,` $value `scale` $scale (`causal` $causal^)?
-    (`chunk_bytes` $chunk_bytes^)? (`precision` $precision^)? attr-dict `:`
+    (`window` $window^)? (`chunk_bytes` $chunk_bytes^)?
+    (`precision` $precision^)? attr-dict `:`
     functional-type(operands, results)
   }];
   let extraClassDeclaration = [{

@@ -254,8 +254,8 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradients of mp.attention";
   let description = [{
-    The gradients of `mp.attention` (same `scale`, `causal`, `chunk_bytes`
-    and `precision`) with respect to `query`, `key` and `value`, from the
+    The gradients of `mp.attention` (same `scale`, `causal`, `window`,
+    `chunk_bytes` and `precision`) with respect to `query`, `key` and `value`, from the
     gradient `grad` of its result, given that attention's results `output`
     and `lse`. As FlashAttention-2's backward pass: the probabilities are
     `p = exp(scale · q·kᵀ - lse)`, `dp = grad · vᵀ`, and the softmax
@@ -282,6 +282,7 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
                        MP_FloatTensor:$value, MP_FloatTensor:$output,
                        StaticShapeTensorOf<[F32]>:$lse, MP_FloatTensor:$grad,
                        F64Attr:$scale, UnitAttr:$causal,
+                       OptionalAttr<I64Attr>:$window,
                        OptionalAttr<I64Attr>:$chunk_bytes,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
   let results = (outs MP_FloatTensor:$query_grad, MP_FloatTensor:$key_grad,
@@ -289,7 +290,7 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
   let hasVerifier = 1;
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $output `,` $lse `,` $grad `scale` $scale
-    (`causal` $causal^)? (`chunk_bytes` $chunk_bytes^)?
+    (`causal` $causal^)? (`window` $window^)? (`chunk_bytes` $chunk_bytes^)?
     (`precision` $precision^)? attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
