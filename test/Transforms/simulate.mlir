@@ -88,6 +88,8 @@
 // PRECISION: "compute_seconds": {{1\.887(2|19)[0-9]*e-05}},
 // ATTENTION: "compute_seconds": 89,
 // ATTENTION: "gemm_flops": 9792,
+// ATTENTION: "function": "windowed"
+// ATTENTION: "gemm_flops": 5568,
 // ATTENTION: "function": "whole"
 // ATTENTION: "compute_seconds": 12,
 // On a machine that runs tf32 attention with head dims up to 8 on chip
@@ -304,6 +306,16 @@ func.func @step(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2
     -> (tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
   %o, %lse = mp.attention %q, %k, %v scale 1.0 causal chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x4x6xf32>)
   %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 causal chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
+  return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
+}
+// With a sliding window of 2 a chunk computes the scores of the keys from
+// its first row's window on: forward 2 + 3 + 3 keys for 2 rows each (16
+// scores per matrix, not 24), backward 1, 2, 2, 2, 2, 2 (11, not 21):
+// 2·4·16·(8 + 8) + 2·4·11·(3·8 + 2·8) = 5568 FLOPs.
+func.func @windowed(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x8xf32>, %g: tensor<1x4x6x8xf32>)
+    -> (tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
+  %o, %lse = mp.attention %q, %k, %v scale 1.0 causal window 2 chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x4x6xf32>)
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 causal window 2 chunk_bytes 192 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
   return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
 }
 // Unmasked, one chunk holds every row: a group's query matrices are
