@@ -430,7 +430,7 @@ getAttentionScratchBytes(const AttentionGeometry &geometry, bool gradient,
     return mp_attention_scratch_bytes(
         on, getRuntimePrecision(geometry.precision), gradient, geometry.batch,
         geometry.group, geometry.queries, geometry.keys, geometry.headDim,
-        geometry.valueDim, geometry.causal, geometry.chunkRows,
+        geometry.valueDim, geometry.causal, geometry.window, geometry.chunkRows,
         dtype(geometry.queryBytes), dtype(geometry.keyBytes),
         dtype(geometry.valueBytes), dtype(geometry.outputBytes));
   };

@@ -731,7 +731,8 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * first row's window) by a batched GEMM with alpha `scale`,
  * their softmax, and their product with v, both GEMMs in `precision` (bf16
  * rounds q, k, the probabilities and v). `scratch` (scratch_bytes of it;
- * ABI 14) holds one chunk's scores, batch · min(chunk, sq) · sk floats,
+ * ABI 14) holds one chunk's scores, batch · min(chunk, sq) · sk floats
+ * (under a window, mp_attention_chunk_keys keys instead of sk),
  * and after them the GEMMs' workspace: mp_attention_scratch_bytes says how
  * much; given less the GEMMs allocate what is missing (as mp_gemm_f32's
  * workspace; mp_peak_bytes counts it), and given less than the scores the
@@ -831,6 +832,16 @@ mp_attention_gemm_workspace(int64_t *largest, mp_backend backend,
   return 1;
 }
 
+/* The keys a chunk of min(chunk, sq) query rows computes scores for at
+ * most: sk, or under a sliding `window` (ABI 19) its rows + window - 1
+ * (its first row's window start to its last row's end). */
+static inline int64_t mp_attention_chunk_keys(int64_t sq, int64_t sk,
+                                              int64_t window, int64_t chunk) {
+  int64_t rows = chunk < sq ? chunk : sq;
+  /* rows + window - 1 < sk, without overflow. */
+  return window > 0 && window < sk && rows < sk - window + 1 ? rows + window - 1
+                                                             : sk;
+}
 /* The scratch bytes mp_attention_f32 (gradient 0) or mp_attention_grad_f32
  * (gradient 1) runs in on `backend` without allocating memory of its own:
  * one chunk's scores (two buffers for the gradient; see the calls), then,
@@ -838,14 +849,16 @@ mp_attention_gemm_workspace(int64_t *largest, mp_backend backend,
  * workspace of the GEMMs it runs chunk by chunk (mp_gemm_workspace_bytes;
  * the workspace is reused from GEMM to GEMM): the composition in chunks;
  * an on-chip kernel takes mp_attention_on_chip_scratch_bytes instead. -1
- * for sizes the calls refuse or that overflow int64. (ABI 14.) */
+ * for sizes the calls refuse or that overflow int64. (ABI 14; the sliding
+ * `window`, ABI 19.) */
 static inline int64_t mp_attention_scratch_bytes(
     mp_backend backend, mp_precision precision, int gradient, int64_t batch,
     int64_t group, int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim,
-    int causal, int64_t chunk, mp_dtype q_type, mp_dtype k_type,
+    int causal, int64_t window, int64_t chunk, mp_dtype q_type, mp_dtype k_type,
     mp_dtype v_type, mp_dtype out_type) {
   if (batch < 0 || group < 1 || batch % group != 0 || sq < 0 || sk < 0 ||
-      head_dim < 1 || value_dim < 1 || chunk < 1)
+      head_dim < 1 || value_dim < 1 || chunk < 1 || window < 0 ||
+      (window > 0 && !causal))
     return -1;
   /* Every tensor's elements fit int64, so the GEMMs' sizes do. */
   int64_t width = head_dim > value_dim ? head_dim : value_dim;
@@ -854,16 +867,21 @@ static inline int64_t mp_attention_scratch_bytes(
   if (__builtin_mul_overflow(batch, longest, &elements) ||
       __builtin_mul_overflow(elements, width, &elements) ||
       __builtin_mul_overflow(batch, rows_max, &scores) ||
-      __builtin_mul_overflow(scores, sk, &scores) ||
+      __builtin_mul_overflow(
+          scores, mp_attention_chunk_keys(sq, sk, window, chunk), &scores) ||
       !mp_gemm_workspace_add(&total, scores, gradient ? 8 : 4))
     return -1;
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = chunk < sq - first ? chunk : sq - first;
-    /* Under `causal` the keys its last row sees (mp_softmax_f32's mask). */
+    /* Under `causal` the keys its last row sees (mp_softmax_f32's mask),
+     * from its first row's window start. */
     int64_t keys = sk;
     if (causal) {
-      keys = first + rows + (sk - sq);
-      keys = keys < 0 ? 0 : keys < sk ? keys : sk;
+      int64_t end = first + rows + (sk - sq),
+              start = window > 0 ? first + (sk - sq) - window + 1 : 0;
+      end = end < 0 ? 0 : end < sk ? end : sk;
+      start = start < 0 ? 0 : start < end ? start : end;
+      keys = end - start;
     }
     if (keys == 0)
       continue;

@@ -71,9 +71,11 @@ struct AttentionShape {
     int64_t end = key - (sk - sq) + window;
     return end < 0 ? 0 : end < sq ? end : sq;
   }
-  /// Floats of one chunk's scores.
-  MP_HOST_DEVICE int64_t scoreFloats() const {
-    return batch * (chunk < sq ? chunk : sq) * sk;
+  /// Floats of one chunk's scores: its rows by the keys they see, at most
+  /// (mp_attention_chunk_keys).
+  int64_t scoreFloats() const {
+    return batch * (chunk < sq ? chunk : sq) *
+           mp_attention_chunk_keys(sq, sk, window, chunk);
   }
 };
 

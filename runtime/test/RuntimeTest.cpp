@@ -2675,8 +2675,13 @@ void testAttention(mp_context *ctx) {
         lseB(ctx, c.batch * c.sq * sizeof(float)),
         dqB(ctx, qCount * sizeof(float)), dkB(ctx, kCount * sizeof(float)),
         dvB(ctx, vCount * sizeof(float));
+    // A chunk's scores: its rows by the keys they see, under a window its
+    // rows + window - 1 at most.
+    int64_t chunkKeys =
+        c.window ? std::min(c.sk, std::min(c.chunk, c.sq) + c.window - 1)
+                 : c.sk;
     int64_t scoreBytes =
-        c.batch * std::min(c.chunk, c.sq) * c.sk * int64_t(sizeof(float));
+        c.batch * std::min(c.chunk, c.sq) * chunkKeys * int64_t(sizeof(float));
     // Relative to the largest entry: float roundings in fp32; in bf16 and
     // tf32 (on CUDA the on-chip kernels, where the scratch holds a float
     // per row) q and k rounded to bf16 move these large scores by
@@ -2707,10 +2712,18 @@ void testAttention(mp_context *ctx) {
       for (int gradient : {0, 1})
         scratchBytes[gradient] = mp_attention_scratch_bytes(
             backend, precision, gradient, c.batch, c.group, c.sq, c.sk,
-            c.headDim, c.valueDim, c.causal, c.chunk, MP_DTYPE_F32,
+            c.headDim, c.valueDim, c.causal, c.window, c.chunk, MP_DTYPE_F32,
             MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32);
       expect(scratchBytes[0] >= scoreBytes && scratchBytes[1] >= 2 * scoreBytes,
              what + ": the scratch holds the scores");
+      // Windowed, of a chunk's scores no more than it computes.
+      if (chunkKeys < c.sk)
+        expect(scratchBytes[1] < mp_attention_scratch_bytes(
+                                     backend, precision, 1, c.batch, c.group,
+                                     c.sq, c.sk, c.headDim, c.valueDim,
+                                     c.causal, 0, c.chunk, MP_DTYPE_F32,
+                                     MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32),
+               what + ": less scratch than without the window");
       Buffer scratch(ctx,
                      std::max({scratchBytes[0], scratchBytes[1], int64_t(1)}));
       auto attention = [&](int64_t forwardBytes, int64_t gradientBytes) {

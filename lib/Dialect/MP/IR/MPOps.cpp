@@ -1001,11 +1001,14 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
   // keep the GEMM tiles full. (The chunks' kernel launches are left out:
   // counted as a GPU's, about 2.4M floats each, they would make a host's
   // chunks 4x longer and its step 8% slower; getKernelLaunches charges
-  // them.)
+  // them.) Under a sliding window W a chunk reads c + W - 1 keys, not sk:
+  // least at c = sqrt(2 · W · (d + dv) / passes).
   if (geometry.causal) {
     double passes = gradient ? 10 : 4;
+    int64_t span = geometry.window ? std::min(geometry.keys, geometry.window)
+                                   : geometry.keys;
     int64_t best = int64_t(
-        std::sqrt(2 * double(geometry.keys) *
+        std::sqrt(2 * double(span) *
                   double(geometry.headDim + geometry.valueDim) / passes));
     geometry.chunkRows = std::clamp<int64_t>(
         llvm::alignTo(best, 16), 1, std::max<int64_t>(geometry.queries, 1));

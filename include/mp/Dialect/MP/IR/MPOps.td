@@ -592,8 +592,11 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
     computed past the diagonal against the keys and values read again per
     chunk (`sqrt(2 · sk · (d + dv) / passes)` rounded up to 16, passes 4
     forward and 10 backward: 256 rows forward and 176 backward for head
-    dim 64 at sequence 1024). `chunk_bytes` caps a chunk at the rows whose
-    float32 scores fit it on the op's own (local) types, one at least. No
+    dim 64 at sequence 1024; under a window `W`, a chunk reads `c + W - 1`
+    keys and the balance is `sqrt(2 · W · (d + dv) / passes)`, and its
+    scores take `c + W - 1` keys of the scratch at most). `chunk_bytes` caps
+    a chunk at the rows whose float32 scores over every key fit it on the
+    op's own (local) types, one at least. No
     `[..., sq, sk]` tensor is ever whole, and none is kept for the backward
     pass: `mp.attention_grad` computes the scores again, from `lse`.
     `mp-fuse-attention` writes it for the matmul, scale, softmax and matmul
