@@ -63,8 +63,8 @@ struct AttentionShape {
   MP_HOST_DEVICE int64_t firstKeySeen(int64_t row) const {
     return causal ? getWindowStart(row, sq, sk, window) : 0;
   }
-  /// The end of the rows that see key `key`: under a window, those past
-  /// its last are beyond it.
+  /// The end of the rows that see key `key`: all of them, or under a
+  /// window those up to row key - (sk - sq) + window - 1.
   MP_HOST_DEVICE int64_t rowsSeeingEnd(int64_t key) const {
     if (!causal || window == 0)
       return sq;
