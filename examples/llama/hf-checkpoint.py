@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3)
-in and out of mp.
+"""Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
+Phi-3) in and out of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
                      [--dtype bf16|f16|f32]
 
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
-Qwen3ForCausalLM) directory as the Hub gives it
+Qwen3ForCausalLM, Phi3ForCausalLM) directory as the Hub gives it
 (config.json, and model.safetensors or model.safetensors.index.json with
 its shards; F32, BF16 or F16) and writes:
 
@@ -43,8 +43,12 @@ The families differ where their modeling files do: Qwen2's q, k and v
 always have biases; Llama's and Qwen3's attention_bias puts one on all four
 attention linears, Llama's mlp_bias on the MLP's; Qwen3 has q_norm/k_norm
 (RMSNorm of each head before the rotation) and a head_dim of its own;
-Mistral (and Qwen with use_sliding_window) attends over a sliding window,
-which gen-llama.py honours by refusing a longer --seq.
+Mistral and Phi-3 (and Qwen with use_sliding_window) attend over a
+sliding window. Phi-3 fuses its projections: qkv_proj's rows are q_proj's,
+k_proj's and v_proj's one after the other, gate_up_proj's gate_proj's then
+up_proj's; `import` splits them into mp's separate linears (so that the
+plan splits each over tensor_parallel as it splits Llama's), `export`
+joins them again.
 
 `export` writes a trained checkpoint (mp-train --save, or mp-ckpt
 consolidate) back as DIR/model.safetensors under Hugging Face's names, in
@@ -61,9 +65,11 @@ output.weight as a copy of the embedding instead, and the two train apart
 model's).
 
 Refused, each with a message saying why: model_types other than those
-four, rope scaling other than Llama 3.1's "llama3" (linear, dynamic, YaRN:
-mp.rope has no such frequencies), an odd head_dim, attention_dropout (mp
-trains without dropout), activations other than silu, tensors the model
+five, rope scaling other than Llama 3.1's "llama3" (linear, dynamic, YaRN,
+Phi-3's longrope: mp.rope has no such frequencies), a rotary embedding over
+part of each head (partial_rotary_factor, Phi-4-mini's), an odd head_dim,
+dropout (attention_dropout, Phi-3's resid_pdrop and embd_pdrop: mp trains
+without dropout), activations other than silu, tensors the model
 does not have or missing ones, and
 pytorch_model.bin checkpoints (safetensors only).
 
@@ -78,12 +84,22 @@ import mmap
 import os
 import struct
 import sys
+from collections import namedtuple
 
 import numpy as np
 
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
-FAMILIES = ("llama", "mistral", "qwen2", "qwen3")
+FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3")
+
+# One parameter of mp's model and where it is in Hugging Face's checkpoint:
+# the tensor `hf`, or its rows [first_row, first_row + shape[0]) of
+# hf_rows where Hugging Face fuses linears (Phi-3's qkv_proj and
+# gate_up_proj; hf_rows None elsewhere); rotary_heads: the heads whose
+# rows (or entries) are in rotate_half's order, or 0.
+Parameter = namedtuple(
+    "Parameter", "mp hf shape rotary_heads first_row hf_rows",
+    defaults=(0, 0, None))
 
 # Bytes per element of each dtype a Llama checkpoint holds.
 ELEMENT_BYTES = {"F32": 4, "BF16": 2, "F16": 2}
@@ -247,14 +263,17 @@ class LlamaShape:
             self.attention_bias = "all"
         self.mlp_bias = self.family == "llama" and bool(config.get("mlp_bias"))
         self.qk_norm = self.family == "qwen3"
+        # Phi-3's q, k and v are one linear, and the gate and up ones.
+        self.fused = self.family == "phi3"
         # The attention window and the layers it is in, as the modeling
-        # files' layer_types: Mistral's sliding_window in every layer, Qwen's
-        # where use_sliding_window turns it on, from max_window_layers up (or
-        # as the config's layer_types lists them, newer configs).
+        # files' layer_types: Mistral's and Phi-3's sliding_window in every
+        # layer, Qwen's where use_sliding_window turns it on, from
+        # max_window_layers up (or as the config's layer_types lists them,
+        # newer configs).
         types = config.get("layer_types")
         if types is None:
             first = self.layers
-            if self.family == "mistral":
+            if self.family in ("mistral", "phi3"):
                 first = 0
             elif self.family in ("qwen2", "qwen3") and \
                     config.get("use_sliding_window"):
@@ -278,10 +297,14 @@ class LlamaShape:
         if self.window_from_layer < self.layers and \
                 config.get("sliding_window") is not None:
             self.sliding_window = field("sliding_window")
-        if config.get("attention_dropout"):
-            fail(f"{source}: attention_dropout "
-                 f"{config['attention_dropout']!r}; mp trains without "
-                 "dropout")
+        for dropout in ("attention_dropout", "resid_pdrop", "embd_pdrop"):
+            if config.get(dropout):
+                fail(f"{source}: {dropout} {config[dropout]!r}; mp trains "
+                     "without dropout")
+        if config.get("partial_rotary_factor", 1.0) != 1.0:
+            fail(f"{source}: partial_rotary_factor "
+                 f"{config['partial_rotary_factor']!r}; mp.rope rotates "
+                 "every entry of a head")
         if config.get("hidden_act", "silu") != "silu":
             fail(f"{source}: hidden_act {config['hidden_act']!r}; mp's Llama "
                  "feed-forward is SwiGLU (silu)")
@@ -315,52 +338,76 @@ class LlamaShape:
         return args
 
     def parameters(self):
-        """(mp name, Hugging Face name, shape, rotary heads or 0), in
-        gen-llama.py's order. The rotary heads of q_proj's and k_proj's rows
-        and biases, and of q_norm's and k_norm's weights (one head's), are
-        in rotate_half's order in Hugging Face's checkpoints."""
+        """mp's Parameters in gen-llama.py's order. The rotary heads of
+        q_proj's and k_proj's rows and biases, and of q_norm's and k_norm's
+        weights (one head's), are in rotate_half's order in Hugging Face's
+        checkpoints."""
         d, hd, hidden = self.dim, self.head_dim, self.ffn_hidden
         q_rows, kv_rows = self.heads * hd, self.kv_heads * hd
-        params = [("tok_embeddings.weight", "model.embed_tokens.weight",
-                   (self.vocab, d), 0)]
+        params = [Parameter("tok_embeddings.weight",
+                            "model.embed_tokens.weight", (self.vocab, d))]
         for i in range(self.layers):
             mp, hf = f"layers.{i}.", f"model.layers.{i}."
 
-            def linear(mp_name, hf_name, out, inp, bias, heads=0):
-                params.append((mp + mp_name + ".weight",
-                               hf + hf_name + ".weight", (out, inp), heads))
+            def linear(mp_name, hf_name, out, inp, bias, heads=0,
+                       fused=None):
+                # fused: (Hugging Face's linear, its first row, its rows).
+                if fused:
+                    hf_name, first_row, hf_rows = fused
+                else:
+                    first_row, hf_rows = 0, None
+                params.append(Parameter(
+                    mp + mp_name + ".weight", hf + hf_name + ".weight",
+                    (out, inp), heads, first_row, hf_rows))
                 if bias:
-                    params.append((mp + mp_name + ".bias",
-                                   hf + hf_name + ".bias", (out,), heads))
+                    params.append(Parameter(
+                        mp + mp_name + ".bias", hf + hf_name + ".bias",
+                        (out,), heads, first_row, hf_rows))
 
-            params.append((mp + "attention_norm.weight",
-                           hf + "input_layernorm.weight", (d,), 0))
+            def qkv(offset):
+                qkv_rows = q_rows + 2 * kv_rows
+                return self.fused and ("self_attn.qkv_proj", offset, qkv_rows)
+
+            def gate_up(offset):
+                return self.fused and ("mlp.gate_up_proj", offset, 2 * hidden)
+
+            params.append(Parameter(mp + "attention_norm.weight",
+                                    hf + "input_layernorm.weight", (d,)))
             qkv_bias = self.attention_bias is not None
             linear("attention.wq", "self_attn.q_proj", q_rows, d, qkv_bias,
-                   self.heads)
+                   self.heads, qkv(0))
             linear("attention.wk", "self_attn.k_proj", kv_rows, d, qkv_bias,
-                   self.kv_heads)
-            linear("attention.wv", "self_attn.v_proj", kv_rows, d, qkv_bias)
+                   self.kv_heads, qkv(q_rows))
+            linear("attention.wv", "self_attn.v_proj", kv_rows, d, qkv_bias,
+                   fused=qkv(q_rows + kv_rows))
             linear("attention.wo", "self_attn.o_proj", d, q_rows,
                    self.attention_bias == "all")
             if self.qk_norm:
-                params += [(mp + "attention.q_norm.weight",
-                            hf + "self_attn.q_norm.weight", (hd,), 1),
-                           (mp + "attention.k_norm.weight",
-                            hf + "self_attn.k_norm.weight", (hd,), 1)]
-            params.append((mp + "ffn_norm.weight",
-                           hf + "post_attention_layernorm.weight", (d,), 0))
+                params += [Parameter(mp + "attention.q_norm.weight",
+                                     hf + "self_attn.q_norm.weight", (hd,), 1),
+                           Parameter(mp + "attention.k_norm.weight",
+                                     hf + "self_attn.k_norm.weight", (hd,), 1)]
+            params.append(Parameter(mp + "ffn_norm.weight",
+                                    hf + "post_attention_layernorm.weight",
+                                    (d,)))
             linear("feed_forward.w1", "mlp.gate_proj", hidden, d,
-                   self.mlp_bias)
+                   self.mlp_bias, fused=gate_up(0))
             linear("feed_forward.w2", "mlp.down_proj", d, hidden,
                    self.mlp_bias)
             linear("feed_forward.w3", "mlp.up_proj", hidden, d,
-                   self.mlp_bias)
-        params.append(("norm.weight", "model.norm.weight", (d,), 0))
+                   self.mlp_bias, fused=gate_up(hidden))
+        params.append(Parameter("norm.weight", "model.norm.weight", (d,)))
         if not self.tie_embeddings:
-            params.append(("output.weight", "lm_head.weight",
-                           (self.vocab, d), 0))
+            params.append(Parameter("output.weight", "lm_head.weight",
+                                    (self.vocab, d)))
         return params
+
+
+def hf_shape(param):
+    """The shape of the Hugging Face tensor that holds param."""
+    if param.hf_rows is None:
+        return param.shape
+    return (param.hf_rows, *param.shape[1:])
 
 
 def from_rotate_half(values, heads):
@@ -427,7 +474,7 @@ def import_checkpoint(args):
     shape.tie_embeddings = shape.tied and not args.untie_embeddings
     tensors = open_checkpoint(args.hf_dir)
     params = shape.parameters()
-    known = {hf for _, hf, _, _ in params}
+    known = {param.hf for param in params}
     # Older conversions saved the rotary frequencies as a buffer; they
     # follow from rope_theta. A tied model's lm_head.weight, where saved,
     # is the embedding: Hugging Face ties it on loading.
@@ -439,22 +486,22 @@ def import_checkpoint(args):
         fail(f"{args.hf_dir}: {len(extra)} tensors that mp's Llama does not "
              f"have: {', '.join(extra[:5])}")
     entries = []
-    for mp_name, hf_name, param_shape, rotary_heads in params:
-        source = hf_name
-        if hf_name == "lm_head.weight" and shape.tied:
+    for param in params:
+        source = param.hf
+        if source == "lm_head.weight" and shape.tied:
             source = "model.embed_tokens.weight"
         if source not in tensors:
             fail(f"{args.hf_dir}: no {source}")
 
-        def make(source=source, param_shape=param_shape, heads=rotary_heads,
-                 name=hf_name):
+        def make(source=source, param=param):
             values = tensors[source].read(source)
-            expect_shape(name, values, param_shape, args.hf_dir)
-            if heads:
-                values = from_rotate_half(values, heads)
+            expect_shape(param.hf, values, hf_shape(param), args.hf_dir)
+            values = values[param.first_row:param.first_row + param.shape[0]]
+            if param.rotary_heads:
+                values = from_rotate_half(values, param.rotary_heads)
             return np.ascontiguousarray(values, "<f4").tobytes()
 
-        entries.append((mp_name, "F32", param_shape, make))
+        entries.append((param.mp, "F32", param.shape, make))
     os.makedirs(args.out, exist_ok=True)
     write_safetensors(os.path.join(args.out, "init.safetensors"), entries)
     with open(os.path.join(args.out, "gen-llama-args"), "w") as f:
@@ -476,16 +523,25 @@ def export_checkpoint(args):
     if shape.tie_embeddings and not shape.tied:
         fail(f"{args.trained}: no output.weight, and {config_path} does not "
              "tie the embeddings")
+    # Each Hugging Face tensor from its parameters (Phi-3's fused linears
+    # from several: parameters() lists them in the order of their rows).
+    parts = {}
+    for param in shape.parameters():
+        if param.mp not in trained.entries:
+            fail(f"{args.trained}: no {param.mp}")
+        parts.setdefault(param.hf, []).append(param)
     entries = []
-    for mp_name, hf_name, param_shape, rotary_heads in shape.parameters():
-        if mp_name not in trained.entries:
-            fail(f"{args.trained}: no {mp_name}")
+    for hf_name, params in parts.items():
 
-        def make(mp_name=mp_name, param_shape=param_shape, heads=rotary_heads):
-            values = trained.read(mp_name)
-            expect_shape(mp_name, values, param_shape, args.trained)
-            if heads:
-                values = to_rotate_half(values, heads)
+        def make(params=params):
+            values = []
+            for param in params:
+                value = trained.read(param.mp)
+                expect_shape(param.mp, value, param.shape, args.trained)
+                if param.rotary_heads:
+                    value = to_rotate_half(value, param.rotary_heads)
+                values.append(value)
+            values = np.concatenate(values)
             if dtype == "bf16":
                 return bf16_bits(values).tobytes()
             if dtype == "f16":
@@ -493,7 +549,8 @@ def export_checkpoint(args):
             return np.ascontiguousarray(values, "<f4").tobytes()
 
         entries.append((hf_name, {"bf16": "BF16", "f16": "F16",
-                                  "f32": "F32"}[dtype], param_shape, make))
+                                  "f32": "F32"}[dtype],
+                        hf_shape(params[0]), make))
     os.makedirs(args.out, exist_ok=True)
     write_safetensors(os.path.join(args.out, "model.safetensors"), entries)
     config = dict(config, torch_dtype={"bf16": "bfloat16", "f16": "float16",

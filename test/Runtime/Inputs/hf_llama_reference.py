@@ -14,7 +14,9 @@ _compute_llama3_parameters) are Hugging Face's too. The other Llama-shaped
 families differ where their modeling files do: Mistral's sliding window
 (a query sees its last sliding_window positions), Qwen2's q/k/v biases,
 Qwen3's q_norm and k_norm (RMSNorm of each head before the rotation) and
-head_dim, Llama's attention_bias and mlp_bias. RMSNorm (the weight
+head_dim, Llama's attention_bias and mlp_bias, Phi-3's fused linears
+(qkv_proj split into q, k and v by rows, gate_up_proj's output chunked into
+gate and up) and window. RMSNorm (the weight
 times the normed input cast back to its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -22,7 +24,7 @@ modeling_llama's. The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3] [--head-dim N]
+      [--family llama|mistral|qwen2|qwen3|phi3] [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
       OUT_DIR/config.json (model_type --family, default llama; --set
@@ -116,12 +118,12 @@ def biases(config):
 
 def sliding_window(config, layer):
     """The attention window of a layer, None where it has none: as the
-    configs' layer_types say (Mistral: every layer; Qwen2/Qwen3 with
+    configs' layer_types say (Mistral, Phi-3: every layer; Qwen2/Qwen3 with
     use_sliding_window: those from max_window_layers up)."""
     types = config.get("layer_types")
     if types is None:
         first = config["num_hidden_layers"]
-        if config["model_type"] == "mistral":
+        if config["model_type"] in ("mistral", "phi3"):
             first = 0
         elif config.get("use_sliding_window"):
             first = config.get("max_window_layers", 28)
@@ -164,8 +166,8 @@ def repeat_kv(hidden_states, n_rep):
 
 class LlamaAttention(nn.Module):
     """LlamaAttention, with MistralAttention's window, Qwen2Attention's
-    q/k/v biases and Qwen3Attention's q_norm and k_norm (RMSNorm of each
-    head before the rotation)."""
+    q/k/v biases, Qwen3Attention's q_norm and k_norm (RMSNorm of each
+    head before the rotation) and Phi3Attention's qkv_proj."""
 
     def __init__(self, config, layer):
         super().__init__()
@@ -176,11 +178,18 @@ class LlamaAttention(nn.Module):
         self.scaling = self.head_dim ** -0.5
         self.window = sliding_window(config, layer)
         qkv_bias, o_bias, _ = biases(config)
-        self.q_proj = nn.Linear(d, self.heads * self.head_dim, bias=qkv_bias)
-        self.k_proj = nn.Linear(d, self.kv_heads * self.head_dim,
-                                bias=qkv_bias)
-        self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim,
-                                bias=qkv_bias)
+        self.fused = config["model_type"] == "phi3"
+        if self.fused:
+            self.qkv_proj = nn.Linear(
+                d, (self.heads + 2 * self.kv_heads) * self.head_dim,
+                bias=False)
+        else:
+            self.q_proj = nn.Linear(d, self.heads * self.head_dim,
+                                    bias=qkv_bias)
+            self.k_proj = nn.Linear(d, self.kv_heads * self.head_dim,
+                                    bias=qkv_bias)
+            self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim,
+                                    bias=qkv_bias)
         self.o_proj = nn.Linear(self.heads * self.head_dim, d, bias=o_bias)
         self.qk_norm = config["model_type"] == "qwen3"
         if self.qk_norm:
@@ -194,9 +203,19 @@ class LlamaAttention(nn.Module):
             x = x.view(b, s, -1, self.head_dim)
             return (norm(x) if norm else x).transpose(1, 2)
 
-        q = heads(self.q_proj(hidden_states), self.qk_norm and self.q_norm)
-        k = heads(self.k_proj(hidden_states), self.qk_norm and self.k_norm)
-        v = heads(self.v_proj(hidden_states))
+        if self.fused:  # Phi3Attention: q, k and v by qkv's columns
+            qkv = self.qkv_proj(hidden_states)
+            query_pos = self.heads * self.head_dim
+            kv_size = self.kv_heads * self.head_dim
+            q, k, v = (qkv[..., :query_pos],
+                       qkv[..., query_pos:query_pos + kv_size],
+                       qkv[..., query_pos + kv_size:])
+        else:
+            q, k, v = (self.q_proj(hidden_states), self.k_proj(hidden_states),
+                       self.v_proj(hidden_states))
+        q = heads(q, self.qk_norm and self.q_norm)
+        k = heads(k, self.qk_norm and self.k_norm)
+        v = heads(v)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k = repeat_kv(k, self.heads // self.kv_heads)
@@ -217,11 +236,18 @@ class LlamaMLP(nn.Module):
         super().__init__()
         d, hidden = config["hidden_size"], config["intermediate_size"]
         bias = biases(config)[2]
-        self.gate_proj = nn.Linear(d, hidden, bias=bias)
-        self.up_proj = nn.Linear(d, hidden, bias=bias)
+        self.fused = config["model_type"] == "phi3"
+        if self.fused:
+            self.gate_up_proj = nn.Linear(d, 2 * hidden, bias=False)
+        else:
+            self.gate_proj = nn.Linear(d, hidden, bias=bias)
+            self.up_proj = nn.Linear(d, hidden, bias=bias)
         self.down_proj = nn.Linear(hidden, d, bias=bias)
 
     def forward(self, x):
+        if self.fused:  # Phi3MLP
+            gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
+            return self.down_proj(up * F.silu(gate))
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
@@ -287,17 +313,24 @@ def hf_names(config):
             if bias:
                 shapes.append((p + name + ".bias", (out,)))
 
+        fused = config["model_type"] == "phi3"
         shapes.append((p + "input_layernorm.weight", (d,)))
-        linear("self_attn.q_proj", q_rows, d, qkv_bias)
-        linear("self_attn.k_proj", kv_rows, d, qkv_bias)
-        linear("self_attn.v_proj", kv_rows, d, qkv_bias)
+        if fused:
+            linear("self_attn.qkv_proj", q_rows + 2 * kv_rows, d, False)
+        else:
+            linear("self_attn.q_proj", q_rows, d, qkv_bias)
+            linear("self_attn.k_proj", kv_rows, d, qkv_bias)
+            linear("self_attn.v_proj", kv_rows, d, qkv_bias)
         linear("self_attn.o_proj", d, q_rows, o_bias)
         if config["model_type"] == "qwen3":
             shapes += [(p + "self_attn.q_norm.weight", (head_dim,)),
                        (p + "self_attn.k_norm.weight", (head_dim,))]
         shapes.append((p + "post_attention_layernorm.weight", (d,)))
-        linear("mlp.gate_proj", hidden, d, mlp_bias)
-        linear("mlp.up_proj", hidden, d, mlp_bias)
+        if fused:
+            linear("mlp.gate_up_proj", 2 * hidden, d, False)
+        else:
+            linear("mlp.gate_proj", hidden, d, mlp_bias)
+            linear("mlp.up_proj", hidden, d, mlp_bias)
         linear("mlp.down_proj", d, hidden, mlp_bias)
     shapes.append(("model.norm.weight", (d,)))
     if not config.get("tie_word_embeddings"):
@@ -306,7 +339,7 @@ def hf_names(config):
 
 
 # What each family's config.json says beyond Llama's fields (as the Hub's
-# Mistral-7B-v0.3, Qwen2.5 and Qwen3 configs do).
+# Mistral-7B-v0.3, Qwen2.5, Qwen3 and Phi-3-mini-4k configs do).
 FAMILY_CONFIG = {
     "llama": {"architectures": ["LlamaForCausalLM"]},
     "mistral": {"architectures": ["MistralForCausalLM"],
@@ -317,6 +350,9 @@ FAMILY_CONFIG = {
     "qwen3": {"architectures": ["Qwen3ForCausalLM"],
               "use_sliding_window": False, "sliding_window": None,
               "max_window_layers": 28},
+    "phi3": {"architectures": ["Phi3ForCausalLM"], "sliding_window": 2047,
+             "resid_pdrop": 0.0, "embd_pdrop": 0.0,
+             "original_max_position_embeddings": 4096},
 }
 
 
