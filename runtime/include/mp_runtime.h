@@ -832,6 +832,26 @@ mp_attention_gemm_workspace(int64_t *largest, mp_backend backend,
   return 1;
 }
 
+/* The keys [*begin, *end) that query rows [first, first + rows) of an
+ * [sq, sk] attention see together: every key, or under `causal` those up to
+ * the last row's (key k <= row + sk - sq, mp_softmax_f32's mask), from the
+ * first row's window start (k > row + sk - sq - window; ABI 19); none
+ * (*begin == *end) where the rows see no key. A chunk of query rows
+ * computes the scores of these keys. */
+static inline void mp_attention_keys_seen(int64_t sq, int64_t sk, int causal,
+                                          int64_t window, int64_t first,
+                                          int64_t rows, int64_t *begin,
+                                          int64_t *end) {
+  *begin = 0;
+  *end = sk;
+  if (!causal)
+    return;
+  int64_t last = first + rows + (sk - sq);
+  int64_t start = window > 0 ? first + (sk - sq) - window + 1 : 0;
+  *end = last < 0 ? 0 : last < sk ? last : sk;
+  *begin = start < 0 ? 0 : start < *end ? start : *end;
+}
+
 /* The keys a chunk of min(chunk, sq) query rows computes scores for at
  * most: sk, or under a sliding `window` (ABI 19) its rows + window - 1
  * (its first row's window start to its last row's end). */
@@ -873,16 +893,9 @@ static inline int64_t mp_attention_scratch_bytes(
     return -1;
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = chunk < sq - first ? chunk : sq - first;
-    /* Under `causal` the keys its last row sees (mp_softmax_f32's mask),
-     * from its first row's window start. */
-    int64_t keys = sk;
-    if (causal) {
-      int64_t end = first + rows + (sk - sq),
-              start = window > 0 ? first + (sk - sq) - window + 1 : 0;
-      end = end < 0 ? 0 : end < sk ? end : sk;
-      start = start < 0 ? 0 : start < end ? start : end;
-      keys = end - start;
-    }
+    int64_t begin, end;
+    mp_attention_keys_seen(sq, sk, causal, window, first, rows, &begin, &end);
+    int64_t keys = end - begin;
     if (keys == 0)
       continue;
     int whole = rows == sq;

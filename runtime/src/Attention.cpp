@@ -97,12 +97,17 @@ GemmOperand floats(const float *data, int64_t size, bool perKey = false) {
   return {{MP_DTYPE_F32, data}, size, perKey};
 }
 
-/// The keys a chunk of query rows sees: `keys` from key `start`.
+/// The keys a chunk of query rows sees: `keys` from key `start`, as the
+/// plan counts them (mp_attention_keys_seen).
 struct KeyRange {
   int64_t start, keys;
 
-  KeyRange(const AttentionShape &s, int64_t first, int64_t rows)
-      : start(s.firstKeySeen(first)), keys(s.keysSeen(first, rows) - start) {}
+  KeyRange(const AttentionShape &s, int64_t first, int64_t rows) {
+    int64_t end;
+    mp_attention_keys_seen(s.sq, s.sk, s.causal, s.window, first, rows, &start,
+                           &end);
+    keys = end - start;
+  }
 };
 
 /// The GEMMs of one attention call: over every query matrix, as

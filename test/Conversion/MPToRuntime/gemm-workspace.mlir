@@ -203,15 +203,15 @@ func.func @nt_attention_grad(%q: tensor<1x512x512xf32> {mp.input = "q"}, %k: ten
 // -----
 
 // Under a sliding window (ABI 19) a chunk's scores span its rows + window -
-// 1 keys at most: 4 query matrices, window 8, chunks of 4 rows forward
-// (chunk_bytes 4096 holds 4 rows of 64 keys) and of 16 backward (the
-// balance of scores computed in vain and keys read again over the window,
-// sqrt(2 · 8 · 16 / 10) rounded up to 16; 16 over the sequence too): 4 x 4
-// x 11 floats (704 bytes) and twice 4 x 16 x 23 (11776) instead of 4096
-// and 32768 for every key. fp32 GEMMs take no workspace, and compose on
-// CUDA too.
+// 1 keys at most: 4 query matrices, window 8, chunks of 12 rows forward
+// (chunk_bytes 4096 holds 4 x 12 x 19 floats, 3648 bytes, not 4 x 13 x
+// 20; counted over all 64 keys it would hold 4 rows) and of 16 backward
+// (the balance of scores computed in vain and keys read again over the
+// window, sqrt(2 · 8 · 16 / 10) rounded up to 16; 16 over the sequence
+// too): twice 4 x 16 x 23 floats (11776 bytes) instead of 32768 for every
+// key. fp32 GEMMs take no workspace, and compose on CUDA too.
 // CHECK-LABEL: func.func @windowed_attention
-// CHECK: call @mp_attention_f32({{.+}}, %c1_i32, %c8_i64, %c4_i64, {{.+}}, %c704_i64)
+// CHECK: call @mp_attention_f32({{.+}}, %c1_i32, %c8_i64, %c12_i64, {{.+}}, %c3648_i64)
 // CHECK: call @mp_attention_grad_f32({{.+}}, %c1_i32, %c8_i64, %c16_i64, {{.+}}, %c11776_i64)
 func.func @windowed_attention(%q: tensor<4x64x8xf32> {mp.input = "q"}, %k: tensor<4x64x8xf32> {mp.input = "k"}, %v: tensor<4x64x8xf32> {mp.input = "v"}, %g: tensor<4x64x8xf32> {mp.input = "g"}) -> (tensor<4x64x8xf32>, tensor<4x64x8xf32>) {
   %o, %lse = mp.attention %q, %k, %v scale 0.5 causal window 8 chunk_bytes 4096 precision <fp32> : (tensor<4x64x8xf32>, tensor<4x64x8xf32>, tensor<4x64x8xf32>) -> (tensor<4x64x8xf32>, tensor<4x64xf32>)

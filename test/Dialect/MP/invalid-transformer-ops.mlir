@@ -171,7 +171,7 @@ func.func @rope_scaling_size(%x: tensor<6x2x4xf32>) {
 // -----
 
 func.func @rope_scaling_infinite(%x: tensor<6x2x4xf32>) {
-  // expected-error@+1 {{'mp.rope' op llama3_scaling values must be finite}}
+  // expected-error@+1 {{'mp.rope' op llama3_scaling: every value must be finite}}
   %0 = mp.rope %x theta 1.0e4 llama3_scaling [8.0, 1.0, 4.0, 0x7FF0000000000000] : tensor<6x2x4xf32>
   return
 }
@@ -179,7 +179,7 @@ func.func @rope_scaling_infinite(%x: tensor<6x2x4xf32>) {
 // -----
 
 func.func @rope_scaling_factor(%x: tensor<6x2x4xf32>) {
-  // expected-error@+1 {{'mp.rope' op llama3_scaling's factor, low_freq_factor and original_context must be positive}}
+  // expected-error@+1 {{'mp.rope' op llama3_scaling: factor, low_freq_factor and original_context must be positive}}
   %0 = mp.rope %x theta 1.0e4 llama3_scaling [0.0, 1.0, 4.0, 8192.0] : tensor<6x2x4xf32>
   return
 }
@@ -187,7 +187,7 @@ func.func @rope_scaling_factor(%x: tensor<6x2x4xf32>) {
 // -----
 
 func.func @rope_scaling_bands(%x: tensor<6x2x4xf32>) {
-  // expected-error@+1 {{'mp.rope' op llama3_scaling's high_freq_factor must be above its low_freq_factor}}
+  // expected-error@+1 {{'mp.rope' op llama3_scaling: high_freq_factor must be above low_freq_factor}}
   %0 = mp.rope %x theta 1.0e4 llama3_scaling [8.0, 4.0, 4.0, 8192.0] : tensor<6x2x4xf32>
   return
 }

@@ -10,6 +10,8 @@
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/MathExtras.h"
 
+#include "mp_runtime.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -1014,28 +1016,35 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
         llvm::alignTo(best, 16), 1, std::max<int64_t>(geometry.queries, 1));
   }
   // No more rows than the scratch (one score buffer, or the gradient's
-  // two) holds within chunk_bytes, and at least one.
+  // two, of rows by mp_attention_chunk_keys: fewer than every key under a
+  // window) holds within chunk_bytes, and at least one. The scores grow
+  // with the rows, so the most that fit are found by bisection.
   std::optional<uint64_t> chunkBytes =
       attention ? attention.getChunkBytes() : gradient.getChunkBytes();
-  int64_t rowBytes = (gradient ? 2 : 1) * geometry.batch * geometry.keys *
-                     int64_t(sizeof(float));
-  if (chunkBytes)
-    geometry.chunkRows = std::clamp<int64_t>(int64_t(*chunkBytes) /
-                                                 std::max<int64_t>(rowBytes, 1),
-                                             1, geometry.chunkRows);
+  if (chunkBytes) {
+    auto fits = [&](int64_t rows) {
+      uint64_t bytes = uint64_t(saturatingProduct(
+          {gradient ? 2 : 1, geometry.batch, rows,
+           mp_attention_chunk_keys(geometry.queries, geometry.keys,
+                                   geometry.window, rows),
+           int64_t(sizeof(float))}));
+      return bytes <= *chunkBytes;
+    };
+    int64_t fitting = 1, tooMany = geometry.chunkRows + 1;
+    while (tooMany - fitting > 1) {
+      int64_t rows = fitting + (tooMany - fitting) / 2;
+      (fits(rows) ? fitting : tooMany) = rows;
+    }
+    geometry.chunkRows = fitting;
+  }
   return geometry;
 }
 
 int64_t AttentionGeometry::getVisibleKeys(int64_t first, int64_t rows) const {
-  if (!causal)
-    return keys;
-  int64_t end = std::clamp<int64_t>(first + rows + (keys - queries), 0, keys);
-  // The chunk's first row's window starts before the others'.
-  int64_t start =
-      window
-          ? std::clamp<int64_t>(first + (keys - queries) - window + 1, 0, keys)
-          : 0;
-  return std::max<int64_t>(end - start, 0);
+  int64_t begin, end;
+  mp_attention_keys_seen(queries, keys, causal, window, first, rows, &begin,
+                         &end);
+  return end - begin;
 }
 
 int64_t AttentionGeometry::getScoresPerBatch() const {
@@ -1073,22 +1082,16 @@ LogicalResult RopeOp::verify() {
   std::optional<ArrayRef<double>> scaling = getLlama3Scaling();
   if (!scaling)
     return success();
-  // The rules of mp_runtime.h's mp_rope_scaling_problem.
   if (scaling->size() != 4)
     return emitOpError() << "llama3_scaling must hold 4 values [factor, "
                             "low_freq_factor, high_freq_factor, "
                             "original_context], got "
                          << scaling->size();
-  if (!llvm::all_of(*scaling, [](double v) { return std::isfinite(v); }))
-    return emitOpError() << "llama3_scaling values must be finite";
-  double factor = (*scaling)[0], lowFreqFactor = (*scaling)[1],
-         highFreqFactor = (*scaling)[2], originalContext = (*scaling)[3];
-  if (!(factor > 0 && lowFreqFactor > 0 && originalContext > 0))
-    return emitOpError() << "llama3_scaling's factor, low_freq_factor and "
-                            "original_context must be positive";
-  if (!(highFreqFactor > lowFreqFactor))
-    return emitOpError() << "llama3_scaling's high_freq_factor must be above "
-                            "its low_freq_factor";
+  // The runtime's rules (mp_rope_f32 refuses what they refuse).
+  mp_rope_scaling values = {(*scaling)[0], (*scaling)[1], (*scaling)[2],
+                            (*scaling)[3]};
+  if (const char *problem = mp_rope_scaling_problem(&values))
+    return emitOpError() << "llama3_scaling: " << problem;
   return success();
 }
 

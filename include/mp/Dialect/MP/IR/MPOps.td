@@ -595,8 +595,9 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
     dim 64 at sequence 1024; under a window `W`, a chunk reads `c + W - 1`
     keys and the balance is `sqrt(2 · W · (d + dv) / passes)`, and its
     scores take `c + W - 1` keys of the scratch at most). `chunk_bytes` caps
-    a chunk at the rows whose float32 scores over every key fit it on the
-    op's own (local) types, one at least. No
+    a chunk at the most rows whose float32 scores (over every key, or under
+    a window over their `c + W - 1`) fit it on the op's own (local) types,
+    one at least. No
     `[..., sq, sk]` tensor is ever whole, and none is kept for the backward
     pass: `mp.attention_grad` computes the scores again, from `lse`.
     `mp-fuse-attention` writes it for the matmul, scale, softmax and matmul
