@@ -10,7 +10,8 @@
 #                        [--kv-heads N] [--head-dim N] [--ffn-hidden N]
 #                        [--vocab N] [--norm-eps E] [--rope-theta T]
 #                        [--rope-scaling FACTOR,LOW,HIGH,CONTEXT]
-#                        [--attention-bias qkv|all] [--mlp-bias] [--qk-norm]
+#                        [--attention-bias qkv|all] [--mlp-bias]
+#                        [--qk-norm [head|whole]] [--post-norm]
 #                        [--tie-embeddings] [--sliding-window W
 #                        [--window-from-layer L]]
 #                        [--hf DIR [--untie-embeddings]]
@@ -82,7 +83,13 @@ while (($#)); do
     --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
     --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer)
       size_args+=("$1" "$2"); shift 2 ;;
-    --mlp-bias|--qk-norm|--tie-embeddings) size_args+=("$1"); shift ;;
+    --mlp-bias|--post-norm|--tie-embeddings) size_args+=("$1"); shift ;;
+    --qk-norm)
+      if [[ ${2:-} == head || ${2:-} == whole ]]; then
+        size_args+=("$1" "$2"); shift 2
+      else
+        size_args+=("$1"); shift
+      fi ;;
     --hf) hf="$2"; shift 2 ;;
     --untie-embeddings) untie=(--untie-embeddings); shift ;;
     --model|--plan|--hidden)

@@ -27,9 +27,15 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       attention_bias), as `<linear>.bias`, added before the
                       rotation;
   --mlp-bias          a bias on w1, w2, w3 (Llama's mlp_bias);
-  --qk-norm           RMSNorm of each query and key head (weights
-                      attention.q_norm / k_norm [head_dim], eps --norm-eps)
-                      before the rotation (Qwen3);
+  --qk-norm [head|whole]
+                      RMSNorm of each query and key head (head, the
+                      default: weights attention.q_norm / k_norm
+                      [head_dim], eps --norm-eps; Qwen3) or of the whole
+                      projections (whole: [heads*head_dim] and
+                      [kv_heads*head_dim]; OLMo 2), before the rotation;
+  --post-norm         the layer's norms on its sublayers' outputs (OLMo 2):
+                      h = x + attention_norm(attention(x)),
+                      out = h + ffn_norm(feed_forward(h));
   --tie-embeddings    the output projection reads tok_embeddings.weight
                       (no output.weight; Llama 3.2's and the small Qwen
                       models);
@@ -94,8 +100,11 @@ def generate(args):
             if bias:
                 params.append((p + name + ".bias", [out]))
         if args.qk_norm:
-            params += [(p + "attention.q_norm.weight", [head_dim]),
-                       (p + "attention.k_norm.weight", [head_dim])]
+            whole = args.qk_norm == "whole"
+            params += [(p + "attention.q_norm.weight",
+                        [q_rows if whole else head_dim]),
+                       (p + "attention.k_norm.weight",
+                        [kv_rows if whole else head_dim])]
         params.append((p + "ffn_norm.weight", [d]))
         for name, out, inp in [("feed_forward.w1", hidden, d),
                                ("feed_forward.w2", d, hidden),
@@ -160,14 +169,18 @@ def generate(args):
              f"{tensor(act)}", "h")
     for layer in range(args.layers):
         p = f"layers.{layer}."
-        x = norm(h, p + "attention_norm.weight")
+        x = h if args.post_norm else norm(h, p + "attention_norm.weight")
         q, _ = linear(x, act, p + "attention.wq", q_rows)
         k, _ = linear(x, act, p + "attention.wk", kv_rows)
         v, _ = linear(x, act, p + "attention.wv", kv_rows)
+        if args.qk_norm == "whole":
+            q = norm(q, p + "attention.q_norm.weight", [b, s, q_rows])
+            k = norm(k, p + "attention.k_norm.weight", [b, s, kv_rows])
+        per_head = args.qk_norm == "head"
         q = heads_of(q, heads, True,
-                     args.qk_norm and p + "attention.q_norm.weight")
+                     per_head and p + "attention.q_norm.weight")
         k = heads_of(k, kv_heads, True,
-                     args.qk_norm and p + "attention.k_norm.weight")
+                     per_head and p + "attention.k_norm.weight")
         v = heads_of(v, kv_heads, False)
         bshd = [b, s, heads, head_dim]
         q, qt = transpose(q, bshd, [0, 2, 1, 3])
@@ -188,13 +201,17 @@ def generate(args):
         o, ot = transpose(o, vt, [0, 2, 1, 3])
         o = reshape(o, ot, [b, s, q_rows])
         o, _ = linear(o, [b, s, q_rows], p + "attention.wo", d)
+        if args.post_norm:
+            o = norm(o, p + "attention_norm.weight")
         h = w.op(f"mp.add {h}, {o} : {tensor(act)}", "h")
-        x = norm(h, p + "ffn_norm.weight")
+        x = h if args.post_norm else norm(h, p + "ffn_norm.weight")
         g, hshape = linear(x, act, p + "feed_forward.w1", hidden)
         g = w.op(f"mp.silu {g} : {tensor(hshape)}")
         u, _ = linear(x, act, p + "feed_forward.w3", hidden)
         g = w.op(f"mp.mul {g}, {u} : {tensor(hshape)}")
         f, _ = linear(g, hshape, p + "feed_forward.w2", d)
+        if args.post_norm:
+            f = norm(f, p + "ffn_norm.weight")
         h = w.op(f"mp.add {h}, {f} : {tensor(act)}", "h")
     x = norm(h, "norm.weight")
     logits, lshape = linear(
@@ -205,10 +222,11 @@ def generate(args):
     config = (f"layers={args.layers} dim={d} heads={heads} "
               f"kv_heads={kv_heads} head_dim={head_dim} ffn_hidden={hidden} "
               f"vocab={vocab} seq={s} batch={b}")
-    for name in ("attention_bias", "sliding_window", "window_from_layer"):
+    for name in ("attention_bias", "qk_norm", "sliding_window",
+                 "window_from_layer"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
-    config += "".join(f" {name}" for name in ("mlp_bias", "qk_norm",
+    config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
                                               "tie_embeddings")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
@@ -240,9 +258,13 @@ def main():
                         help="biases on wq, wk, wv (qkv) or on wo too (all)")
     parser.add_argument("--mlp-bias", action="store_true",
                         help="biases on w1, w2, w3")
-    parser.add_argument("--qk-norm", action="store_true",
-                        help="RMSNorm of each query and key head before the "
-                             "rotation (Qwen3)")
+    parser.add_argument("--qk-norm", nargs="?", const="head",
+                        choices=["head", "whole"],
+                        help="RMSNorm of each query and key head (head, "
+                             "Qwen3) or of the whole projections (whole, "
+                             "OLMo 2) before the rotation")
+    parser.add_argument("--post-norm", action="store_true",
+                        help="the norms on the sublayers' outputs (OLMo 2)")
     parser.add_argument("--tie-embeddings", action="store_true",
                         help="the output projection is tok_embeddings.weight "
                              "(no output.weight)")

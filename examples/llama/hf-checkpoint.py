@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3) in and out of mp.
+Phi-3, OLMo 2) in and out of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
                      [--dtype bf16|f16|f32]
 
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
-Qwen3ForCausalLM, Phi3ForCausalLM) directory as the Hub gives it
+Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM) directory as the Hub gives it
 (config.json, and model.safetensors or model.safetensors.index.json with
 its shards; F32, BF16 or F16) and writes:
 
@@ -21,7 +21,7 @@ its shards; F32, BF16 or F16) and writes:
                         scaled rotary frequencies (rope_type "llama3"),
                         and where the family has them --head-dim,
                         --attention-bias, --mlp-bias, --qk-norm,
-                        --sliding-window, on one line.
+                        --post-norm, --sliding-window, on one line.
 
 `scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
 
@@ -43,6 +43,12 @@ The families differ where their modeling files do: Qwen2's q, k and v
 always have biases; Llama's and Qwen3's attention_bias puts one on all four
 attention linears, Llama's mlp_bias on the MLP's; Qwen3 has q_norm/k_norm
 (RMSNorm of each head before the rotation) and a head_dim of its own;
+OLMo 2 norms the whole q and k projections (q_norm [heads * head_dim],
+k_norm [kv_heads * head_dim], their entries in rotate_half's order head by
+head) and puts the layer's norms on its sublayers' outputs
+(post_attention_layernorm and post_feedforward_layernorm, mp's
+attention_norm and ffn_norm: gen-llama.py --post-norm) with none on their
+inputs;
 Mistral and Phi-3 (and Qwen with use_sliding_window) attend over a
 sliding window. Phi-3 fuses its projections: qkv_proj's rows are q_proj's,
 k_proj's and v_proj's one after the other, gate_up_proj's gate_proj's then
@@ -65,7 +71,7 @@ output.weight as a copy of the embedding instead, and the two train apart
 model's).
 
 Refused, each with a message saying why: model_types other than those
-five, rope scaling other than Llama 3.1's "llama3" (linear, dynamic, YaRN,
+six, rope scaling other than Llama 3.1's "llama3" (linear, dynamic, YaRN,
 Phi-3's longrope: mp.rope has no such frequencies), a rotary embedding over
 part of each head (partial_rotary_factor, Phi-4-mini's), an odd head_dim,
 dropout (attention_dropout, Phi-3's resid_pdrop and embd_pdrop: mp trains
@@ -90,7 +96,7 @@ import numpy as np
 
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
-FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3")
+FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2")
 
 # One parameter of mp's model and where it is in Hugging Face's checkpoint:
 # the tensor `hf`, or its rows [first_row, first_row + shape[0]) of
@@ -262,7 +268,10 @@ class LlamaShape:
                 config.get("attention_bias"):
             self.attention_bias = "all"
         self.mlp_bias = self.family == "llama" and bool(config.get("mlp_bias"))
-        self.qk_norm = self.family == "qwen3"
+        # Qwen3 norms each query and key head, OLMo 2 the whole projections
+        # (and puts the layer's norms after its sublayers).
+        self.qk_norm = {"qwen3": "head", "olmo2": "whole"}.get(self.family)
+        self.post_norm = self.family == "olmo2"
         # Phi-3's q, k and v are one linear, and the gate and up ones.
         self.fused = self.family == "phi3"
         # The attention window and the layers it is in, as the modeling
@@ -328,7 +337,9 @@ class LlamaShape:
         if self.mlp_bias:
             args += " --mlp-bias"
         if self.qk_norm:
-            args += " --qk-norm"
+            args += " --qk-norm" + (" whole" if self.qk_norm == "whole" else "")
+        if self.post_norm:
+            args += " --post-norm"
         if self.sliding_window:
             args += f" --sliding-window {self.sliding_window}"
             if self.window_from_layer:
@@ -340,7 +351,7 @@ class LlamaShape:
     def parameters(self):
         """mp's Parameters in gen-llama.py's order. The rotary heads of
         q_proj's and k_proj's rows and biases, and of q_norm's and k_norm's
-        weights (one head's), are in rotate_half's order in Hugging Face's
+        weights (one head's, or every head's), are in rotate_half's order in Hugging Face's
         checkpoints."""
         d, hd, hidden = self.dim, self.head_dim, self.ffn_hidden
         q_rows, kv_rows = self.heads * hd, self.kv_heads * hd
@@ -371,8 +382,10 @@ class LlamaShape:
             def gate_up(offset):
                 return self.fused and ("mlp.gate_up_proj", offset, 2 * hidden)
 
-            params.append(Parameter(mp + "attention_norm.weight",
-                                    hf + "input_layernorm.weight", (d,)))
+            params.append(Parameter(
+                mp + "attention_norm.weight",
+                hf + ("post_attention_layernorm.weight" if self.post_norm
+                      else "input_layernorm.weight"), (d,)))
             qkv_bias = self.attention_bias is not None
             linear("attention.wq", "self_attn.q_proj", q_rows, d, qkv_bias,
                    self.heads, qkv(0))
@@ -383,13 +396,20 @@ class LlamaShape:
             linear("attention.wo", "self_attn.o_proj", d, q_rows,
                    self.attention_bias == "all")
             if self.qk_norm:
+                # One head's weights, or every head's (whole).
+                whole = self.qk_norm == "whole"
+                q_heads = self.heads if whole else 1
+                kv_heads = self.kv_heads if whole else 1
                 params += [Parameter(mp + "attention.q_norm.weight",
-                                     hf + "self_attn.q_norm.weight", (hd,), 1),
+                                     hf + "self_attn.q_norm.weight",
+                                     (q_heads * hd,), q_heads),
                            Parameter(mp + "attention.k_norm.weight",
-                                     hf + "self_attn.k_norm.weight", (hd,), 1)]
-            params.append(Parameter(mp + "ffn_norm.weight",
-                                    hf + "post_attention_layernorm.weight",
-                                    (d,)))
+                                     hf + "self_attn.k_norm.weight",
+                                     (kv_heads * hd,), kv_heads)]
+            params.append(Parameter(
+                mp + "ffn_norm.weight",
+                hf + ("post_feedforward_layernorm.weight" if self.post_norm
+                      else "post_attention_layernorm.weight"), (d,)))
             linear("feed_forward.w1", "mlp.gate_proj", hidden, d,
                    self.mlp_bias, fused=gate_up(0))
             linear("feed_forward.w2", "mlp.down_proj", d, hidden,

@@ -16,7 +16,10 @@ families differ where their modeling files do: Mistral's sliding window
 Qwen3's q_norm and k_norm (RMSNorm of each head before the rotation) and
 head_dim, Llama's attention_bias and mlp_bias, Phi-3's fused linears
 (qkv_proj split into q, k and v by rows, gate_up_proj's output chunked into
-gate and up) and window. RMSNorm (the weight
+gate and up) and window, OLMo 2's q_norm and k_norm over the whole
+projections and its norms on the sublayers' outputs
+(post_attention_layernorm, post_feedforward_layernorm; no
+input_layernorm). RMSNorm (the weight
 times the normed input cast back to its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -24,7 +27,7 @@ modeling_llama's. The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3|phi3] [--head-dim N]
+      [--family llama|mistral|qwen2|qwen3|phi3|olmo2] [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
       OUT_DIR/config.json (model_type --family, default llama; --set
@@ -167,7 +170,8 @@ def repeat_kv(hidden_states, n_rep):
 class LlamaAttention(nn.Module):
     """LlamaAttention, with MistralAttention's window, Qwen2Attention's
     q/k/v biases, Qwen3Attention's q_norm and k_norm (RMSNorm of each
-    head before the rotation) and Phi3Attention's qkv_proj."""
+    head before the rotation), Phi3Attention's qkv_proj and
+    Olmo2Attention's q_norm and k_norm over the whole projections."""
 
     def __init__(self, config, layer):
         super().__init__()
@@ -195,6 +199,12 @@ class LlamaAttention(nn.Module):
         if self.qk_norm:
             self.q_norm = LlamaRMSNorm(self.head_dim, config["rms_norm_eps"])
             self.k_norm = LlamaRMSNorm(self.head_dim, config["rms_norm_eps"])
+        self.whole_qk_norm = config["model_type"] == "olmo2"
+        if self.whole_qk_norm:
+            self.q_norm = LlamaRMSNorm(self.heads * self.head_dim,
+                                       config["rms_norm_eps"])
+            self.k_norm = LlamaRMSNorm(self.kv_heads * self.head_dim,
+                                       config["rms_norm_eps"])
 
     def forward(self, hidden_states, cos, sin):
         b, s, _ = hidden_states.shape
@@ -213,6 +223,8 @@ class LlamaAttention(nn.Module):
         else:
             q, k, v = (self.q_proj(hidden_states), self.k_proj(hidden_states),
                        self.v_proj(hidden_states))
+        if self.whole_qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
         q = heads(q, self.qk_norm and self.q_norm)
         k = heads(k, self.qk_norm and self.k_norm)
         v = heads(v)
@@ -257,11 +269,21 @@ class LlamaDecoderLayer(nn.Module):
         eps = config["rms_norm_eps"]
         self.self_attn = LlamaAttention(config, layer)
         self.mlp = LlamaMLP(config)
-        self.input_layernorm = LlamaRMSNorm(config["hidden_size"], eps)
+        self.post_norm = config["model_type"] == "olmo2"
+        if self.post_norm:  # Olmo2DecoderLayer
+            self.post_feedforward_layernorm = LlamaRMSNorm(
+                config["hidden_size"], eps)
+        else:
+            self.input_layernorm = LlamaRMSNorm(config["hidden_size"], eps)
         self.post_attention_layernorm = LlamaRMSNorm(config["hidden_size"],
                                                      eps)
 
     def forward(self, hidden_states, cos, sin):
+        if self.post_norm:
+            hidden_states = hidden_states + self.post_attention_layernorm(
+                self.self_attn(hidden_states, cos, sin))
+            return hidden_states + self.post_feedforward_layernorm(
+                self.mlp(hidden_states))
         hidden_states = hidden_states + self.self_attn(
             self.input_layernorm(hidden_states), cos, sin)
         return hidden_states + self.mlp(
@@ -314,7 +336,9 @@ def hf_names(config):
                 shapes.append((p + name + ".bias", (out,)))
 
         fused = config["model_type"] == "phi3"
-        shapes.append((p + "input_layernorm.weight", (d,)))
+        olmo2 = config["model_type"] == "olmo2"
+        if not olmo2:
+            shapes.append((p + "input_layernorm.weight", (d,)))
         if fused:
             linear("self_attn.qkv_proj", q_rows + 2 * kv_rows, d, False)
         else:
@@ -325,6 +349,10 @@ def hf_names(config):
         if config["model_type"] == "qwen3":
             shapes += [(p + "self_attn.q_norm.weight", (head_dim,)),
                        (p + "self_attn.k_norm.weight", (head_dim,))]
+        if olmo2:
+            shapes += [(p + "self_attn.q_norm.weight", (q_rows,)),
+                       (p + "self_attn.k_norm.weight", (kv_rows,)),
+                       (p + "post_feedforward_layernorm.weight", (d,))]
         shapes.append((p + "post_attention_layernorm.weight", (d,)))
         if fused:
             linear("mlp.gate_up_proj", 2 * hidden, d, False)
@@ -339,7 +367,7 @@ def hf_names(config):
 
 
 # What each family's config.json says beyond Llama's fields (as the Hub's
-# Mistral-7B-v0.3, Qwen2.5, Qwen3 and Phi-3-mini-4k configs do).
+# Mistral-7B-v0.3, Qwen2.5, Qwen3, Phi-3-mini-4k and OLMo-2 configs do).
 FAMILY_CONFIG = {
     "llama": {"architectures": ["LlamaForCausalLM"]},
     "mistral": {"architectures": ["MistralForCausalLM"],
@@ -353,6 +381,7 @@ FAMILY_CONFIG = {
     "phi3": {"architectures": ["Phi3ForCausalLM"], "sliding_window": 2047,
              "resid_pdrop": 0.0, "embd_pdrop": 0.0,
              "original_max_position_embeddings": 4096},
+    "olmo2": {"architectures": ["Olmo2ForCausalLM"]},
 }
 
 
