@@ -145,6 +145,18 @@ std::string Propagator::describeArgAxis(const ModelValue &value,
   return name;
 }
 
+/// An axis an annotation keeps from its operand comes from where the operand
+/// got it; only the axes it moves are its own doing (an FSDP use of a colwise
+/// weight keeps the weight's tensor-parallel split: that axis is the
+/// style's, not FSDP's).
+void inheritKeptOrigins(ValueState &result, const ValueState &operand) {
+  for (auto &entry : result.origins)
+    if (operand.layout.uses(entry.getKey()))
+      if (auto it = operand.origins.find(entry.getKey());
+          it != operand.origins.end() && !it->second.empty())
+        entry.second = it->second;
+}
+
 /// True if `annotate` pins an argument (a parameter's FSDP use), looking
 /// through annotations.
 bool annotatesArgument(AnnotateOp annotate) {
@@ -209,6 +221,8 @@ void Propagator::initialize() {
         for (StringAttr axis : mesh.getAxisNames())
           if (state.layout.uses(axis.getValue()))
             state.origins[axis.getValue()] = origin;
+        if (const ValueState *input = getState(annotate.getInput()))
+          inheritKeptOrigins(state, *input);
       } else if (auto reshard = dyn_cast<ReshardOp>(op)) {
         state.layout = Layout::get(reshard.getSharding());
         state.pinned = true;
@@ -443,15 +457,9 @@ LogicalResult Propagator::decide(Operation *op) {
   if (isa<ReshardOp>(op))
     return success();
   if (auto annotate = dyn_cast<AnnotateOp>(op)) {
-    // An axis the annotation keeps in place comes from where its operand
-    // got it; only the axes it moves are its own doing.
-    ValueState &result = states[annotate.getResult()];
-    const ValueState &operand = *getState(annotate.getInput());
-    for (auto &entry : result.origins)
-      if (operand.layout.uses(entry.getKey()))
-        if (auto it = operand.origins.find(entry.getKey());
-            it != operand.origins.end() && !it->second.empty())
-          entry.second = it->second;
+    // The operand's layout may have grown since initialize().
+    inheritKeptOrigins(states[annotate.getResult()],
+                       *getState(annotate.getInput()));
     return success();
   }
   auto iface = dyn_cast<ShardingRuleOpInterface>(op);
