@@ -144,8 +144,10 @@ class SafeTensorsFile:
     def names(self):
         return list(self.entries)
 
-    def read(self, name):
-        """The tensor as float32 (bf16 and f16 widened exactly)."""
+    def read(self, name, rows=None):
+        """The tensor as float32 (bf16 and f16 widened exactly); given
+        `rows` (a slice), only those rows of it, and only they are widened
+        (a part of a fused linear)."""
         entry = self.entries[name]
         dtype, shape = entry.get("dtype"), entry.get("shape")
         begin, end = entry.get("data_offsets", (0, -1))
@@ -157,15 +159,20 @@ class SafeTensorsFile:
                 or self.data_begin + end > len(self.map)):
             fail(f"{self.path}: {name} {dtype} {shape} has bytes "
                  f"[{begin}, {end}) of {len(self.map) - self.data_begin}")
+        if rows is not None and not shape:
+            fail(f"{self.path}: {name} has no rows, a linear's weight has")
         raw = np.frombuffer(self.map, dtype=np.uint8, count=end - begin,
                             offset=self.data_begin + begin)
+        stored = raw.view({"F32": "<f4", "F16": "<f2", "BF16": "<u2"}[dtype])
+        stored = stored.reshape(shape)
+        if rows is not None:
+            stored = stored[rows]
         if dtype == "F32":
-            values = raw.view("<f4")
-        elif dtype == "F16":
-            values = raw.view("<f2").astype(np.float32)
-        else:  # bfloat16: the high half of a float32
-            values = (raw.view("<u2").astype(np.uint32) << 16).view(np.float32)
-        return values.reshape(shape)
+            return stored
+        if dtype == "F16":
+            return stored.astype(np.float32)
+        # bfloat16: the high half of a float32
+        return (stored.astype(np.uint32) << 16).view(np.float32)
 
 
 def open_checkpoint(hf_dir):
@@ -351,8 +358,8 @@ class LlamaShape:
     def parameters(self):
         """mp's Parameters in gen-llama.py's order. The rotary heads of
         q_proj's and k_proj's rows and biases, and of q_norm's and k_norm's
-        weights (one head's, or every head's), are in rotate_half's order in Hugging Face's
-        checkpoints."""
+        weights (one head's, or every head's), are in rotate_half's order in
+        Hugging Face's checkpoints."""
         d, hd, hidden = self.dim, self.head_dim, self.ffn_hidden
         q_rows, kv_rows = self.heads * hd, self.kv_heads * hd
         params = [Parameter("tok_embeddings.weight",
@@ -482,9 +489,9 @@ def write_safetensors(path, entries):
     os.replace(path + ".tmp", path)
 
 
-def expect_shape(name, values, shape, source):
-    if tuple(values.shape) != tuple(shape):
-        fail(f"{source}: {name} is {list(values.shape)}, the config says "
+def expect_shape(name, found, shape, source):
+    if tuple(found) != tuple(shape):
+        fail(f"{source}: {name} is {list(found)}, the config says "
              f"{list(shape)}")
 
 
@@ -514,9 +521,13 @@ def import_checkpoint(args):
             fail(f"{args.hf_dir}: no {source}")
 
         def make(source=source, param=param):
-            values = tensors[source].read(source)
-            expect_shape(param.hf, values, hf_shape(param), args.hf_dir)
-            values = values[param.first_row:param.first_row + param.shape[0]]
+            file = tensors[source]
+            rows = None
+            if param.hf_rows is not None:
+                rows = slice(param.first_row, param.first_row + param.shape[0])
+            values = file.read(source, rows)
+            expect_shape(param.hf, file.entries[source]["shape"],
+                         hf_shape(param), args.hf_dir)
             if param.rotary_heads:
                 values = from_rotate_half(values, param.rotary_heads)
             return np.ascontiguousarray(values, "<f4").tobytes()
@@ -557,7 +568,7 @@ def export_checkpoint(args):
             values = []
             for param in params:
                 value = trained.read(param.mp)
-                expect_shape(param.mp, value, param.shape, args.trained)
+                expect_shape(param.mp, value.shape, param.shape, args.trained)
                 if param.rotary_heads:
                     value = to_rotate_half(value, param.rotary_heads)
                 values.append(value)
