@@ -14,6 +14,8 @@
 #                        [--qk-norm [head|whole]] [--post-norm]
 #                        [--tie-embeddings] [--sliding-window W
 #                        [--window-from-layer L]]
+#                        [--mlp-activation silu|gelu|gelu-tanh]
+#                        [--norm-weight-offset F] [--scale-embeddings]
 #                        [--hf DIR [--untie-embeddings]]
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
@@ -81,9 +83,10 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer|--mlp-activation|--norm-weight-offset)
       size_args+=("$1" "$2"); shift 2 ;;
-    --mlp-bias|--post-norm|--tie-embeddings) size_args+=("$1"); shift ;;
+    --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings)
+      size_args+=("$1"); shift ;;
     --qk-norm)
       if [[ ${2:-} == head || ${2:-} == whole ]]; then
         size_args+=("$1" "$2"); shift 2

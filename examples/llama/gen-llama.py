@@ -45,11 +45,22 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       window masks nothing);
   --window-from-layer L
                       the window in layers L and up only (Qwen's
-                      max_window_layers; default 0: every layer).
+                      max_window_layers; default 0: every layer);
+  --mlp-activation silu|gelu|gelu-tanh
+                      the gate's activation: SwiGLU's silu (the default)
+                      or GeGLU's GELU, exact or tanh-approximated
+                      (Gemma's gelu_pytorch_tanh);
+  --norm-weight-offset F
+                      every RMSNorm scales by F + weight (Gemma: 1, its
+                      weights stored as the scale minus one);
+  --scale-embeddings  the embedding's rows times sqrt(--dim) rounded to
+                      float32 (Gemma's normalizer, in the activations'
+                      dtype).
 """
 
 import argparse
 import math
+import struct
 import sys
 
 
@@ -137,8 +148,11 @@ def generate(args):
             y = w.op(f"mp.add {y}, {bias} : {tensor(shape)}")
         return y, shape
 
+    offset = (f" weight_offset {args.norm_weight_offset:e}"
+              if args.norm_weight_offset else "")
+
     def norm(x, weight, shape=act):
-        return w.op(f"mp.rms_norm {x}, {arg_of[weight]} eps {eps} : "
+        return w.op(f"mp.rms_norm {x}, {arg_of[weight]} eps {eps}{offset} : "
                     f"({tensor(shape)}, {tensor(shape[-1:])}) -> "
                     f"{tensor(shape)}")
 
@@ -167,6 +181,14 @@ def generate(args):
     h = w.op(f"mp.embedding %tokens, {arg_of['tok_embeddings.weight']} : "
              f"({tensor([b, s], 'i64')}, {tensor([vocab, d])}) -> "
              f"{tensor(act)}", "h")
+    if args.scale_embeddings:
+        # Gemma multiplies by sqrt(hidden_size) as a tensor of the
+        # activations' dtype: float32's nearest, written exactly.
+        normalizer = struct.unpack("f", struct.pack("f", math.sqrt(d)))[0]
+        h = w.op(f"mp.scale {h} by {normalizer!r} : {tensor(act)}", "h")
+    activation = {"silu": "mp.silu", "gelu": "mp.gelu",
+                  "gelu-tanh": "mp.gelu"}[args.mlp_activation]
+    tanh = " tanh" if args.mlp_activation == "gelu-tanh" else ""
     for layer in range(args.layers):
         p = f"layers.{layer}."
         x = h if args.post_norm else norm(h, p + "attention_norm.weight")
@@ -206,7 +228,7 @@ def generate(args):
         h = w.op(f"mp.add {h}, {o} : {tensor(act)}", "h")
         x = h if args.post_norm else norm(h, p + "ffn_norm.weight")
         g, hshape = linear(x, act, p + "feed_forward.w1", hidden)
-        g = w.op(f"mp.silu {g} : {tensor(hshape)}")
+        g = w.op(f"{activation} {g}{tanh} : {tensor(hshape)}")
         u, _ = linear(x, act, p + "feed_forward.w3", hidden)
         g = w.op(f"mp.mul {g}, {u} : {tensor(hshape)}")
         f, _ = linear(g, hshape, p + "feed_forward.w2", d)
@@ -223,11 +245,14 @@ def generate(args):
               f"kv_heads={kv_heads} head_dim={head_dim} ffn_hidden={hidden} "
               f"vocab={vocab} seq={s} batch={b}")
     for name in ("attention_bias", "qk_norm", "sliding_window",
-                 "window_from_layer"):
+                 "window_from_layer", "norm_weight_offset"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
+    if args.mlp_activation != "silu":
+        config += f" mlp_activation={args.mlp_activation}"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
-                                              "tie_embeddings")
+                                              "tie_embeddings",
+                                              "scale_embeddings")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
            f"{config}",
@@ -272,6 +297,14 @@ def main():
                         help="each query attends to its last W positions")
     parser.add_argument("--window-from-layer", type=int, default=0,
                         help="the first layer with the window (default 0)")
+    parser.add_argument("--mlp-activation", default="silu",
+                        choices=["silu", "gelu", "gelu-tanh"],
+                        help="the gate's activation (gelu-tanh: Gemma's)")
+    parser.add_argument("--norm-weight-offset", type=float, default=0.0,
+                        help="every RMSNorm scales by this + weight "
+                             "(Gemma: 1)")
+    parser.add_argument("--scale-embeddings", action="store_true",
+                        help="the embeddings times sqrt(--dim) (Gemma)")
     parser.add_argument("--ffn-hidden", type=int, default=None,
                         help="FeedForward hidden size; default: torchtitan's "
                              "from --dim, --multiple-of, --ffn-dim-multiplier")
@@ -307,6 +340,8 @@ def main():
          "embeddings"),
         (args.rope_scaling is None or len(args.rope_scaling) == 4,
          "--rope-scaling takes 4 values: FACTOR,LOW,HIGH,CONTEXT"),
+        (math.isfinite(args.norm_weight_offset),
+         "--norm-weight-offset must be finite"),
     ]
     for ok, message in checks:
         if not ok:

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3, OLMo 2) in and out of mp.
+Phi-3, OLMo 2, Gemma) in and out of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
                      [--dtype bf16|f16|f32]
 
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
-Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM) directory as the Hub gives it
+Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM)
+directory as the Hub gives it
 (config.json, and model.safetensors or model.safetensors.index.json with
 its shards; F32, BF16 or F16) and writes:
 
@@ -21,7 +22,9 @@ its shards; F32, BF16 or F16) and writes:
                         scaled rotary frequencies (rope_type "llama3"),
                         and where the family has them --head-dim,
                         --attention-bias, --mlp-bias, --qk-norm,
-                        --post-norm, --sliding-window, on one line.
+                        --post-norm, --sliding-window, --mlp-activation,
+                        --norm-weight-offset, --scale-embeddings, on one
+                        line.
 
 `scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
 
@@ -54,7 +57,14 @@ sliding window. Phi-3 fuses its projections: qkv_proj's rows are q_proj's,
 k_proj's and v_proj's one after the other, gate_up_proj's gate_proj's then
 up_proj's; `import` splits them into mp's separate linears (so that the
 plan splits each over tensor_parallel as it splits Llama's), `export`
-joins them again.
+joins them again. Gemma's norms scale by 1 + weight (GemmaRMSNorm: mp.rms_norm
+weight_offset 1, gen-llama.py --norm-weight-offset 1; the weights go across
+as they are, and weight decay pulls them towards a scale of 1 as in
+Hugging Face's model), its embeddings are multiplied by sqrt(hidden_size)
+(--scale-embeddings), its MLP is GeGLU with the tanh-approximated GELU
+(hidden_activation gelu_pytorch_tanh, which configuration_gemma.py says
+overrides the legacy hidden_act; --mlp-activation gelu-tanh), and its
+embeddings are tied unless the config says otherwise.
 
 `export` writes a trained checkpoint (mp-train --save, or mp-ckpt
 consolidate) back as DIR/model.safetensors under Hugging Face's names, in
@@ -75,7 +85,8 @@ six, rope scaling other than Llama 3.1's "llama3" (linear, dynamic, YaRN,
 Phi-3's longrope: mp.rope has no such frequencies), a rotary embedding over
 part of each head (partial_rotary_factor, Phi-4-mini's), an odd head_dim,
 dropout (attention_dropout, Phi-3's resid_pdrop and embd_pdrop: mp trains
-without dropout), activations other than silu, tensors the model
+without dropout), activations other than silu, gelu and
+gelu_pytorch_tanh, tensors the model
 does not have or missing ones, and
 pytorch_model.bin checkpoints (safetensors only).
 
@@ -96,7 +107,11 @@ import numpy as np
 
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
-FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2")
+FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma")
+
+# Hugging Face's activation names (ACT2FN) and gen-llama.py's
+# --mlp-activation for them.
+ACTIVATIONS = {"silu": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu-tanh"}
 
 # One parameter of mp's model and where it is in Hugging Face's checkpoint:
 # the tensor `hf`, or its rows [first_row, first_row + shape[0]) of
@@ -251,7 +266,11 @@ class LlamaShape:
         elif kind != "default":
             fail(f"{source}: rope scaling {scaling!r}; mp.rope scales its "
                  "frequencies as Llama 3.1 does ('llama3') only")
+        # Gemma's head_dim is 256 unless given (GemmaConfig's default);
         # Mistral writes head_dim null where it is hidden_size / heads.
+        gemma = self.family == "gemma"
+        if gemma and "head_dim" not in config:
+            config = dict(config, head_dim=256)
         if config.get("head_dim") is None:
             if self.dim % self.heads:
                 fail(f"{source}: hidden_size {self.dim} is no multiple of "
@@ -271,7 +290,7 @@ class LlamaShape:
         self.attention_bias = None
         if self.family == "qwen2":
             self.attention_bias = "qkv"
-        elif self.family in ("llama", "qwen3") and \
+        elif self.family in ("llama", "qwen3", "gemma") and \
                 config.get("attention_bias"):
             self.attention_bias = "all"
         self.mlp_bias = self.family == "llama" and bool(config.get("mlp_bias"))
@@ -321,10 +340,28 @@ class LlamaShape:
             fail(f"{source}: partial_rotary_factor "
                  f"{config['partial_rotary_factor']!r}; mp.rope rotates "
                  "every entry of a head")
-        if config.get("hidden_act", "silu") != "silu":
-            fail(f"{source}: hidden_act {config['hidden_act']!r}; mp's Llama "
-                 "feed-forward is SwiGLU (silu)")
-        self.tied = bool(config.get("tie_word_embeddings", False))
+        # Gemma's hidden_activation overrides its legacy hidden_act, as
+        # configuration_gemma.py documents (the Hub's Gemma configs say
+        # "gelu" in hidden_act and "gelu_pytorch_tanh", the activation
+        # Gemma was trained with, in hidden_activation).
+        act_field = "hidden_activation" if gemma and \
+            config.get("hidden_activation") else "hidden_act"
+        act = config.get(act_field, "gelu_pytorch_tanh" if gemma else "silu")
+        if act_field == "hidden_activation" and \
+                config.get("hidden_act", act) != act:
+            print(f"hf-checkpoint.py: {source}: hidden_activation {act!r} "
+                  f"and hidden_act {config['hidden_act']!r} differ; mp uses "
+                  "hidden_activation (transformers versions that read "
+                  "hidden_act compute another GELU)", file=sys.stderr)
+        if act not in ACTIVATIONS:
+            fail(f"{source}: {act_field} {act!r}; mp's gated feed-forward "
+                 f"takes {', '.join(map(repr, ACTIVATIONS))}")
+        self.mlp_activation = ACTIVATIONS[act]
+        # Gemma's norms scale by 1 + weight, its embeddings by
+        # sqrt(hidden_size).
+        self.norm_weight_offset = 1 if gemma else 0
+        self.scale_embeddings = gemma
+        self.tied = bool(config.get("tie_word_embeddings", gemma))
         # Whether mp's model reads the embedding as its output projection
         # (no output.weight): a tied checkpoint's, unless untied.
         self.tie_embeddings = self.tied
@@ -351,6 +388,12 @@ class LlamaShape:
             args += f" --sliding-window {self.sliding_window}"
             if self.window_from_layer:
                 args += f" --window-from-layer {self.window_from_layer}"
+        if self.mlp_activation != "silu":
+            args += f" --mlp-activation {self.mlp_activation}"
+        if self.norm_weight_offset:
+            args += f" --norm-weight-offset {self.norm_weight_offset}"
+        if self.scale_embeddings:
+            args += " --scale-embeddings"
         if self.tie_embeddings:
             args += " --tie-embeddings"
         return args

@@ -821,8 +821,9 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
             rmsFactors(x, n.getEps().convertToDouble());
         HostTensor out = x;
         int64_t dim = x.shape.back();
+        double offset = n.getWeightOffset().convertToDouble();
         for (int64_t i = 0; i < out.getNumElements(); ++i)
-          out.data[i] *= factors[i / dim] * w.data[i % dim];
+          out.data[i] *= factors[i / dim] * (offset + w.data[i % dim]);
         set(out);
         return success();
       })
@@ -832,14 +833,18 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
             rmsFactors(x, n.getEps().convertToDouble());
         HostTensor out = HostTensor::zeros(x.shape);
         int64_t dim = x.shape.back();
+        double offset = n.getWeightOffset().convertToDouble();
         for (auto [r, f] : llvm::enumerate(factors)) {
+          auto scaled = [&](int64_t j) {
+            return g.data[r * dim + j] * (offset + w.data[j]);
+          };
           double dot = 0;
           for (int64_t j = 0; j < dim; ++j)
-            dot += g.data[r * dim + j] * w.data[j] * x.data[r * dim + j];
+            dot += scaled(j) * x.data[r * dim + j];
           for (int64_t j = 0; j < dim; ++j)
-            out.data[r * dim + j] =
-                f * g.data[r * dim + j] * w.data[j] -
-                x.data[r * dim + j] * f * f * f * dot / double(dim);
+            out.data[r * dim + j] = f * scaled(j) - x.data[r * dim + j] * f *
+                                                        f * f * dot /
+                                                        double(dim);
         }
         set(out);
         return success();

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 19
+#define MP_RUNTIME_ABI_VERSION 20
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -640,19 +640,23 @@ mp_status mp_sgd_multi_f32(mp_context *ctx, int count, float *const *params,
  *===----------------------------------------------------------------------===*/
 
 /* RMSNorm over the last dim, as torchtitan's: out[r] = x[r] · rsqrt(mean(x[r]²)
- * + eps) · weight. x, out: rows x dim; weight: dim. out may not alias x (an
- * overlap is an error). x and out are float32 or bfloat16 (x_type,
- * out_type; ABI 8): read widened, written rounded to nearest even, the
- * arithmetic unchanged. */
+ * + eps) · (weight_offset + weight). x, out: rows x dim; weight: dim. out
+ * may not alias x (an overlap is an error). x and out are float32 or
+ * bfloat16 (x_type, out_type; ABI 8): read widened, written rounded to
+ * nearest even, the arithmetic unchanged. weight_offset (ABI 20) is 0 for
+ * torchtitan's and Llama's norms and 1 for Gemma's, whose weights are
+ * stored as the scale minus one. */
 mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
                           double eps, mp_dtype x_type, const void *x,
-                          const float *weight, mp_dtype out_type, void *out);
+                          const float *weight, double weight_offset,
+                          mp_dtype out_type, void *out);
 /* Its gradient for the output gradient `grad` (rows x dim): dx (rows x dim)
  * and dweight (dim) = Σ_rows grad · x · rstd (overwritten, not
- * accumulated). With rstd = rsqrt(mean(x²) + eps), gw = grad · weight:
- * dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim. Either of dx and
- * dweight may be null (not computed), not both; weight is read only for
- * dx, and may be null without it. x is float32 or bfloat16 (x_type, ABI
+ * accumulated). With rstd = rsqrt(mean(x²) + eps), gw = grad ·
+ * (weight_offset + weight): dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) /
+ * dim. Either of dx and dweight may be null (not computed), not both;
+ * weight and weight_offset are read only for dx, and weight may be null
+ * without it. x is float32 or bfloat16 (x_type, ABI
  * 8), and so is grad (grad_type, ABI 11: a sum tensor parallelism made in
  * bfloat16), read widened; a bfloat16 x or grad may not be dx's buffer.
  * `scratch` (scratch_bytes of it; ABI 16) holds what the call keeps beside
@@ -660,9 +664,10 @@ mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
  * call allocates what is missing (mp_peak_bytes counts it). */
 mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                double eps, mp_dtype x_type, const void *x,
-                               const float *weight, mp_dtype grad_type,
-                               const void *grad, float *dx, float *dweight,
-                               void *scratch, int64_t scratch_bytes);
+                               const float *weight, double weight_offset,
+                               mp_dtype grad_type, const void *grad, float *dx,
+                               float *dweight, void *scratch,
+                               int64_t scratch_bytes);
 /* LayerNorm over the last dim (torch.nn.functional.layer_norm, biased
  * variance): out = (x − mean) · rstd · weight + bias. */
 mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,

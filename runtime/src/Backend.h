@@ -278,14 +278,15 @@ public:
   /// x and out float32 or bfloat16; the gradient's x and grad too (its dx
   /// never a bfloat16 x's or grad's buffer).
   virtual mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
-                            const float *weight, TensorOut out) = 0;
+                            const float *weight, double weightOffset,
+                            TensorOut out) = 0;
   /// The norms' gradients keep their statistics (and on the host widened
   /// bfloat16 inputs) in `scratch`, in mp_norm_grad_scratch_bytes's order,
   /// or where it is too small in the backend's own, counted.
   virtual mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps,
-                                TensorIn x, const float *weight, TensorIn grad,
-                                float *dx, float *dweight,
-                                Workspace &scratch) = 0;
+                                TensorIn x, const float *weight,
+                                double weightOffset, TensorIn grad, float *dx,
+                                float *dweight, Workspace &scratch) = 0;
   virtual mp_status layerNorm(int64_t rows, int64_t dim, double eps,
                               const float *x, const float *weight,
                               const float *bias, float *out) = 0;

@@ -2,6 +2,7 @@
 
 #include "Context.h"
 
+#include <cmath>
 #include <cstdint>
 #include <tuple>
 
@@ -73,6 +74,13 @@ mp_status getNormGradScratch(mp_context *ctx, const char *call, int64_t rows,
 mp_status checkEps(mp_context *ctx, const char *call, double eps) {
   if (!(eps >= 0))
     return fail(ctx, call, "eps must be 0 or more, got %g", eps);
+  return MP_OK;
+}
+
+/// Fails `call` on an infinite or NaN weight offset.
+mp_status checkWeightOffset(mp_context *ctx, const char *call, double offset) {
+  if (!std::isfinite(offset))
+    return fail(ctx, call, "weight_offset must be finite, got %g", offset);
   return MP_OK;
 }
 
@@ -470,13 +478,14 @@ mp_status mp_sgd_multi_f32(mp_context *ctx, int count, float *const *params,
 
 mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
                           double eps, mp_dtype x_type, const void *x,
-                          const float *weight, mp_dtype out_type, void *out) {
+                          const float *weight, double weight_offset,
+                          mp_dtype out_type, void *out) {
   const char *call = "mp_rms_norm_f32";
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x};
   TensorOut output{out_type, out};
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
-      checkEps(ctx, call, eps) ||
+      checkEps(ctx, call, eps) || checkWeightOffset(ctx, call, weight_offset) ||
       checkElementwiseTensors(ctx, call, {input}, {output}) ||
       checkBuffers(ctx, call,
                    {{"x", x, rows * dim},
@@ -488,19 +497,21 @@ mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
     return fail(ctx, call, "out overlaps x");
   if (rows == 0 || dim == 0)
     return MP_OK;
-  return ctx->backend->rmsNorm(rows, dim, eps, input, weight, output);
+  return ctx->backend->rmsNorm(rows, dim, eps, input, weight, weight_offset,
+                               output);
 }
 
 mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                double eps, mp_dtype x_type, const void *x,
-                               const float *weight, mp_dtype grad_type,
-                               const void *grad, float *dx, float *dweight,
-                               void *scratch, int64_t scratch_bytes) {
+                               const float *weight, double weight_offset,
+                               mp_dtype grad_type, const void *grad, float *dx,
+                               float *dweight, void *scratch,
+                               int64_t scratch_bytes) {
   const char *call = "mp_rms_norm_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x}, gradient{grad_type, grad};
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
-      checkEps(ctx, call, eps) ||
+      checkEps(ctx, call, eps) || checkWeightOffset(ctx, call, weight_offset) ||
       checkNormGradOutputs(ctx, call, dx, dweight) ||
       checkElementwiseTensors(ctx, call, {input, gradient},
                               {TensorOut{MP_DTYPE_F32, dx}}) ||
@@ -516,8 +527,8 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
   // With no rows, dweight is still written: zeros.
   if (dim == 0)
     return MP_OK;
-  return ctx->backend->rmsNormGrad(rows, dim, eps, input, weight, gradient, dx,
-                                   dweight, workspace);
+  return ctx->backend->rmsNormGrad(rows, dim, eps, input, weight, weight_offset,
+                                   gradient, dx, dweight, workspace);
 }
 
 mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,

@@ -2144,7 +2144,7 @@ void testBFloat16Storage(mp_context *ctx) {
       {"rms_norm", 1, 1,
        [&](auto inTypes, auto in, auto outTypes, auto out) {
          return mp_rms_norm_f32(ctx, 17, 59, 1e-5, inTypes[0], in[0],
-                                wide[2]->floats(), outTypes[0], out[0]);
+                                wide[2]->floats(), 0, outTypes[0], out[0]);
        }},
       {"swiglu_grad", 3, 2,
        [&](auto inTypes, auto in, auto outTypes, auto out) {
@@ -2214,7 +2214,7 @@ void testBFloat16Storage(mp_context *ctx) {
   Buffer wantDx(ctx, n * sizeof(float)), wantDweight(ctx, 59 * sizeof(float));
   CHECK_OK(ctx, mp_rms_norm_grad_f32(
                     ctx, 17, 59, 1e-5, MP_DTYPE_F32, widened[0]->floats(),
-                    wide[2]->floats(), MP_DTYPE_F32, widened[1]->floats(),
+                    wide[2]->floats(), 0, MP_DTYPE_F32, widened[1]->floats(),
                     wantDx.floats(), wantDweight.floats(), nullptr, 0));
   for (int mask = 1; mask < 4; ++mask) {
     auto tensor = [&](int index, int bit) {
@@ -2230,7 +2230,7 @@ void testBFloat16Storage(mp_context *ctx) {
     Buffer scratch(ctx, scratchBytes);
     size_t ownBytes = countOwnBytes(ctx, [&] {
       return mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5, xType, tensor(0, 1),
-                                  wide[2]->floats(), gradType, tensor(1, 2),
+                                  wide[2]->floats(), 0, gradType, tensor(1, 2),
                                   dx.floats(), dweight.floats(),
                                   scratch.floats(), scratchBytes);
     });
@@ -2309,7 +2309,7 @@ void testBFloat16Storage(mp_context *ctx) {
              [&](mp_context *c) {
                return mp_rms_norm_grad_f32(
                    c, 17, 59, 1e-5, MP_DTYPE_F32, widened[0]->floats(),
-                   wide[2]->floats(), MP_DTYPE_BF16, bf16,
+                   wide[2]->floats(), 0, MP_DTYPE_BF16, bf16,
                    static_cast<float *>(bf16), nullptr, nullptr, 0);
              },
              "writes a dtype-0 output over a dtype-4 input"),
@@ -2375,8 +2375,14 @@ void testNorms(mp_context *ctx) {
     bool byDifferences;
   };
   const double eps = 1e-5;
+  // RMSNorm scales by weight_offset + weight (ABI 20; Gemma's offset is 1).
+  struct Norm {
+    bool centered;
+    double weightOffset;
+  };
   for (Case c : {Case{3, 7, true}, Case{300, 256, false}})
-    for (bool centered : {false, true}) {
+    for (auto [centered, weightOffset] :
+         {Norm{false, 0}, Norm{false, 1}, Norm{true, 0}}) {
       int64_t count = c.rows * c.dim;
       std::vector<float> x = makeValues(count, 0.5), w = makeValues(c.dim, 2),
                          b = makeValues(c.dim, 3), g = makeValues(count, 4);
@@ -2385,8 +2391,12 @@ void testNorms(mp_context *ctx) {
       Buffer dw(ctx, std::vector<float>(c.dim, 77)),
           db(ctx, std::vector<float>(c.dim, 77));
       std::string what = std::string(centered ? "layer_norm" : "rms_norm") +
-                         " of " + std::to_string(c.rows) + " x " +
-                         std::to_string(c.dim);
+                         (weightOffset ? " with weight offset" : "") + " of " +
+                         std::to_string(c.rows) + " x " + std::to_string(c.dim);
+      // The references scale by the weight the call scales by.
+      std::vector<double> scale = toDouble(w);
+      for (double &v : scale)
+        v += weightOffset;
       // The gradient in the scratch a compiled step plans
       // (mp_norm_grad_scratch_bytes) allocates nothing of its own.
       int64_t scratchBytes = mp_norm_grad_scratch_bytes(
@@ -2404,30 +2414,31 @@ void testNorms(mp_context *ctx) {
               scratch.floats(), scratchBytes);
         });
       } else {
-        CHECK_OK(ctx, mp_rms_norm_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
-                                      xBuffer.floats(), wBuffer.floats(),
-                                      MP_DTYPE_F32, out.floats()));
+        CHECK_OK(ctx,
+                 mp_rms_norm_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
+                                 xBuffer.floats(), wBuffer.floats(),
+                                 weightOffset, MP_DTYPE_F32, out.floats()));
         ownBytes = countOwnBytes(ctx, [&] {
           return mp_rms_norm_grad_f32(
               ctx, c.rows, c.dim, eps, MP_DTYPE_F32, xBuffer.floats(),
-              wBuffer.floats(), MP_DTYPE_F32, gBuffer.floats(), dx.floats(),
-              dw.floats(), scratch.floats(), scratchBytes);
+              wBuffer.floats(), weightOffset, MP_DTYPE_F32, gBuffer.floats(),
+              dx.floats(), dw.floats(), scratch.floats(), scratchBytes);
         });
       }
       expect(ownBytes == 0, what + " gradient in mp_norm_grad_scratch_bytes: " +
                                 std::to_string(ownBytes) + " bytes of its own");
-      expect(closeTo(out.read(),
-                     referenceNorm(centered, c.rows, c.dim, eps, toDouble(x),
-                                   toDouble(w), toDouble(b))),
-             what);
+      expect(
+          closeTo(out.read(), referenceNorm(centered, c.rows, c.dim, eps,
+                                            toDouble(x), scale, toDouble(b))),
+          what);
       std::vector<double> dxWanted, dwWanted, dbWanted;
       if (c.byDifferences)
-        differentiateNorm(
-            centered, c.rows, c.dim, eps, toDouble(x), toDouble(w),
-            centered ? toDouble(b) : std::vector<double>(c.dim, 0), toDouble(g),
-            dxWanted, dwWanted, dbWanted);
+        differentiateNorm(centered, c.rows, c.dim, eps, toDouble(x), scale,
+                          centered ? toDouble(b)
+                                   : std::vector<double>(c.dim, 0),
+                          toDouble(g), dxWanted, dwWanted, dbWanted);
       else
-        deriveNorm(centered, c.rows, c.dim, eps, toDouble(x), toDouble(w),
+        deriveNorm(centered, c.rows, c.dim, eps, toDouble(x), scale,
                    toDouble(g), dxWanted, dwWanted, dbWanted);
       std::string how =
           c.byDifferences ? " (finite differences)" : " (by hand)";
@@ -2454,15 +2465,15 @@ void testNorms(mp_context *ctx) {
         expect(dbAlone.read() == db.read(), what + " dbias alone");
       } else {
         ownBytes = countOwnBytes(ctx, [&] {
-          return mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
-                                      xBuffer.floats(), wBuffer.floats(),
-                                      MP_DTYPE_F32, gBuffer.floats(),
-                                      dxAlone.floats(), nullptr, nullptr, 0);
+          return mp_rms_norm_grad_f32(
+              ctx, c.rows, c.dim, eps, MP_DTYPE_F32, xBuffer.floats(),
+              wBuffer.floats(), weightOffset, MP_DTYPE_F32, gBuffer.floats(),
+              dxAlone.floats(), nullptr, nullptr, 0);
         });
         CHECK_OK(ctx,
                  mp_rms_norm_grad_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
-                                      xBuffer.floats(), nullptr, MP_DTYPE_F32,
-                                      gBuffer.floats(), nullptr,
+                                      xBuffer.floats(), nullptr, weightOffset,
+                                      MP_DTYPE_F32, gBuffer.floats(), nullptr,
                                       dwAlone.floats(), nullptr, 0));
       }
       expect(ownBytes >= size_t(c.rows) * 2 * sizeof(double),
@@ -2479,7 +2490,7 @@ void testNorms(mp_context *ctx) {
   Buffer none(ctx, sizeof(float));
   CHECK_OK(ctx,
            mp_rms_norm_grad_f32(ctx, 0, 2, eps, MP_DTYPE_F32, none.floats(),
-                                w.floats(), MP_DTYPE_F32, none.floats(),
+                                w.floats(), 0, MP_DTYPE_F32, none.floats(),
                                 none.floats(), dw.floats(), nullptr, 0));
   expect(dw.read() == std::vector<float>{0, 0}, "rms_norm of no rows: dweight");
   CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, 0, 2, eps, none.floats(),
@@ -3286,23 +3297,37 @@ void testTransformerErrors(mp_context *ctx) {
   float *out = y.floats();
   expectError(
       [&](mp_context *c) {
-        return mp_rms_norm_f32(c, -1, 2, 1e-5, MP_DTYPE_F32, in, in,
+        return mp_rms_norm_f32(c, -1, 2, 1e-5, MP_DTYPE_F32, in, in, 0,
                                MP_DTYPE_F32, out);
       },
       "mp_rms_norm_f32" + onRank + "negative rows -1");
   expectError(
       [&](mp_context *c) {
         return mp_rms_norm_f32(c, int64_t(1) << 62, 8, 1e-5, MP_DTYPE_F32, in,
-                               in, MP_DTYPE_F32, out);
+                               in, 0, MP_DTYPE_F32, out);
       },
       "mp_rms_norm_f32" + onRank +
           "rows x dim = 4611686018427387904 x 8 overflows int64 bytes");
   expectError(
       [&](mp_context *c) {
-        return mp_rms_norm_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in,
+        return mp_rms_norm_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in, 0,
                                MP_DTYPE_F32, x.floats() + 1);
       },
       "mp_rms_norm_f32" + onRank + "out overlaps x");
+  expectError(
+      [&](mp_context *c) {
+        return mp_rms_norm_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in, NAN,
+                               MP_DTYPE_F32, out);
+      },
+      "mp_rms_norm_f32" + onRank + "weight_offset must be finite, got nan");
+  expectError(
+      [&](mp_context *c) {
+        return mp_rms_norm_grad_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in,
+                                    INFINITY, MP_DTYPE_F32, in, out, nullptr,
+                                    nullptr, 0);
+      },
+      "mp_rms_norm_grad_f32" + onRank +
+          "weight_offset must be finite, got inf");
   expectError(
       [&](mp_context *c) {
         return mp_layer_norm_grad_f32(c, 2, 2, -1, in, in, in, out, out, out,
@@ -3311,7 +3336,7 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_layer_norm_grad_f32" + onRank + "eps must be 0 or more, got -1");
   expectError(
       [&](mp_context *c) {
-        return mp_rms_norm_grad_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in,
+        return mp_rms_norm_grad_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in, 0,
                                     MP_DTYPE_F32, in, nullptr, nullptr, nullptr,
                                     0);
       },

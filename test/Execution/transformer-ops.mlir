@@ -7,6 +7,7 @@
 // RUN: mp-run %s --entry=embedding_grad --print | FileCheck %s --check-prefix=EMBGRAD
 // RUN: not mp-run %s --entry=embedding_bad_id 2>&1 | FileCheck %s --check-prefix=BADID
 // RUN: mp-run %s --entry=rms_norm --print | FileCheck %s --check-prefix=RMS
+// RUN: mp-run %s --entry=rms_norm_weight_offset --print | FileCheck %s --check-prefix=RMS
 // RUN: mp-run %s --entry=layer_norm --print | FileCheck %s --check-prefix=LN
 // RUN: mp-run %s --entry=softmax --print | FileCheck %s --check-prefix=SOFTMAX
 // RUN: mp-run %s --entry=rope --print | FileCheck %s --check-prefix=ROPE
@@ -68,6 +69,19 @@ func.func @rms_norm() -> (tensor<1x2xf32>, tensor<1x2xf32>, tensor<2xf32>) {
   %g = arith.constant dense<[[1.0, 0.0]]> : tensor<1x2xf32>
   %y = mp.rms_norm %x, %w eps 0.0 : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
   %dx = mp.rms_norm_grad %x, %ones, %g eps 0.0 : (tensor<1x2xf32>, tensor<2xf32>, tensor<1x2xf32>) -> tensor<1x2xf32>
+  %dw = mp.rms_norm_weight_grad %x, %g eps 0.0 : (tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<2xf32>
+  return %y, %dx, %dw : tensor<1x2xf32>, tensor<1x2xf32>, tensor<2xf32>
+}
+
+// Gemma's norm scales by 1 + weight: weights [0, 1] and [0, 0] with
+// weight_offset 1 are @rms_norm's [1, 2] and [1, 1], and give its values.
+func.func @rms_norm_weight_offset() -> (tensor<1x2xf32>, tensor<1x2xf32>, tensor<2xf32>) {
+  %x = arith.constant dense<[[3.0, 4.0]]> : tensor<1x2xf32>
+  %w = arith.constant dense<[0.0, 1.0]> : tensor<2xf32>
+  %zeros = arith.constant dense<0.0> : tensor<2xf32>
+  %g = arith.constant dense<[[1.0, 0.0]]> : tensor<1x2xf32>
+  %y = mp.rms_norm %x, %w eps 0.0 weight_offset 1.0 : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+  %dx = mp.rms_norm_grad %x, %zeros, %g eps 0.0 weight_offset 1.0 : (tensor<1x2xf32>, tensor<2xf32>, tensor<1x2xf32>) -> tensor<1x2xf32>
   %dw = mp.rms_norm_weight_grad %x, %g eps 0.0 : (tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<2xf32>
   return %y, %dx, %dw : tensor<1x2xf32>, tensor<1x2xf32>, tensor<2xf32>
 }

@@ -481,6 +481,7 @@ struct RmsNormLowering : RuntimePattern<RmsNormOp> {
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()),
                 calls.floatDtype(op.getInput()), in(op, 0), in(op, 1),
+                calls.f64(op.getWeightOffset().convertToDouble()),
                 calls.floatDtype(op), out(op)});
     return success();
   }
@@ -496,6 +497,7 @@ struct RmsNormGradLowering : RuntimePattern<RmsNormGradOp> {
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()),
                 calls.floatDtype(op.getInput()), in(op, 0), in(op, 1),
+                calls.f64(op.getWeightOffset().convertToDouble()),
                 calls.floatDtype(op.getGrad()), in(op, 2), out(op),
                 calls.nullPointer(), scratch, scratchBytes});
     return success();
@@ -511,8 +513,8 @@ struct RmsNormWeightGradLowering : RuntimePattern<RmsNormWeightGradOp> {
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
                 calls.f64(op.getEps().convertToDouble()),
                 calls.floatDtype(op.getInput()), in(op, 0), calls.nullPointer(),
-                calls.floatDtype(op.getGrad()), in(op, 1), calls.nullPointer(),
-                out(op), scratch, scratchBytes});
+                calls.f64(0), calls.floatDtype(op.getGrad()), in(op, 1),
+                calls.nullPointer(), out(op), scratch, scratchBytes});
     return success();
   }
 };

@@ -167,7 +167,8 @@ struct RmsNormFromTosa : OpRewritePattern<tosa::MulOp> {
     Value weight =
         getReshaped(rewriter, op.getLoc(), normalizedAndWeight->second, {dim});
     rewriter.replaceOpWithNewOp<RmsNormOp>(op, x, weight,
-                                           rewriter.getF64FloatAttr(eps));
+                                           rewriter.getF64FloatAttr(eps),
+                                           rewriter.getF64FloatAttr(0));
     return success();
   }
 };

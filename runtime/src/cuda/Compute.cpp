@@ -330,27 +330,28 @@ mp_status CudaBackend::sgdMulti(int count, float *const *params,
 }
 
 mp_status CudaBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
-                               TensorIn x, const float *weight, TensorOut out) {
-  return checkLaunch(
-      "mp_rms_norm_f32",
-      cuda::launchRmsNorm(computeStream, rows, dim, eps, x, weight, out));
+                               TensorIn x, const float *weight,
+                               double weightOffset, TensorOut out) {
+  return checkLaunch("mp_rms_norm_f32",
+                     cuda::launchRmsNorm(computeStream, rows, dim, eps, x,
+                                         weight, weightOffset, out));
 }
 
 mp_status CudaBackend::normGrad(const char *call, bool centered, int64_t rows,
                                 int64_t dim, double eps, TensorIn x,
-                                const float *weight, TensorIn grad, float *dx,
-                                float *dweight, float *dbias,
-                                Workspace &scratch) {
+                                const float *weight, double weightOffset,
+                                TensorIn grad, float *dx, float *dweight,
+                                float *dbias, Workspace &scratch) {
   // Each row's mean and rstd, in double.
   bool own = false;
   auto *stats = static_cast<double *>(
       takeScratch(scratch, getNormStatisticsBytes(rows), computeStream, own));
   if (!stats)
     return MP_ERROR;
-  mp_status launched =
-      checkLaunch(call, cuda::launchNormGrad(computeStream, centered, rows, dim,
-                                             eps, x, weight, grad, dx, dweight,
-                                             dbias, stats, partials));
+  mp_status launched = checkLaunch(
+      call, cuda::launchNormGrad(computeStream, centered, rows, dim, eps, x,
+                                 weight, weightOffset, grad, dx, dweight, dbias,
+                                 stats, partials));
   if (own && freeScratch(stats, computeStream))
     return MP_ERROR;
   return launched;
@@ -358,10 +359,11 @@ mp_status CudaBackend::normGrad(const char *call, bool centered, int64_t rows,
 
 mp_status CudaBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
                                    TensorIn x, const float *weight,
-                                   TensorIn grad, float *dx, float *dweight,
+                                   double weightOffset, TensorIn grad,
+                                   float *dx, float *dweight,
                                    Workspace &scratch) {
   return normGrad("mp_rms_norm_grad_f32", false, rows, dim, eps, x, weight,
-                  grad, dx, dweight, nullptr, scratch);
+                  weightOffset, grad, dx, dweight, nullptr, scratch);
 }
 
 mp_status CudaBackend::layerNorm(int64_t rows, int64_t dim, double eps,
@@ -378,7 +380,7 @@ mp_status CudaBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
                                      float *dweight, float *dbias,
                                      Workspace &scratch) {
   return normGrad("mp_layer_norm_grad_f32", true, rows, dim, eps,
-                  TensorIn{MP_DTYPE_F32, x}, weight,
+                  TensorIn{MP_DTYPE_F32, x}, weight, 0,
                   TensorIn{MP_DTYPE_F32, grad}, dx, dweight, dbias, scratch);
 }
 

@@ -151,10 +151,11 @@ public:
                      bool nesterov) override;
 
   mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
-                    const float *weight, TensorOut out) override;
+                    const float *weight, double weightOffset,
+                    TensorOut out) override;
   mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
-                        const float *weight, TensorIn grad, float *dx,
-                        float *dweight, Workspace &scratch) override;
+                        const float *weight, double weightOffset, TensorIn grad,
+                        float *dx, float *dweight, Workspace &scratch) override;
   mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
                       const float *weight, const float *bias,
                       float *out) override;
@@ -203,9 +204,9 @@ private:
   /// Both norms' gradients: per-row statistics in `scratch` (or scratch of
   /// the compute stream's own) around cuda::launchNormGrad.
   mp_status normGrad(const char *call, bool centered, int64_t rows, int64_t dim,
-                     double eps, TensorIn x, const float *weight, TensorIn grad,
-                     float *dx, float *dweight, float *dbias,
-                     Workspace &scratch);
+                     double eps, TensorIn x, const float *weight,
+                     double weightOffset, TensorIn grad, float *dx,
+                     float *dweight, float *dbias, Workspace &scratch);
   /// What start() does before the transport: everything a rank can fail
   /// at alone. Rank 0 also creates NCCL's id when `nccl`.
   mp_status startLocally(bool nccl, ncclUniqueId &id, cudaUUID_t &uuid);

@@ -168,19 +168,20 @@ cudaError_t launchCrossEntropyGrad(cudaStream_t stream, int64_t rows,
 /// The norms, the softmax and its gradient give a block to each row.
 cudaError_t launchRmsNorm(cudaStream_t stream, int64_t rows, int64_t dim,
                           double eps, TensorIn x, const float *weight,
-                          TensorOut out);
+                          double weightOffset, TensorOut out);
 cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
                             double eps, const float *x, const float *weight,
                             const float *bias, float *out);
 /// The norms' gradients keep each row's mean and rstd in `stats` (2·rows
 /// doubles of scratch) and sum the weight's (and the bias') gradient over
 /// the rows through `partials` (kReductionPartials doubles). `dbias` is
-/// null for RMSNorm. LayerNorm's x and grad are float32.
+/// null for RMSNorm. LayerNorm's x and grad are float32, and its
+/// weightOffset 0.
 cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
                            int64_t dim, double eps, TensorIn x,
-                           const float *weight, TensorIn grad, float *dx,
-                           float *dweight, float *dbias, double *stats,
-                           double *partials);
+                           const float *weight, double weightOffset,
+                           TensorIn grad, float *dx, float *dweight,
+                           float *dbias, double *stats, double *partials);
 /// With `lse`, each row's log-sum-exp too (Backend::softmax).
 cudaError_t launchSoftmax(cudaStream_t stream, int64_t batch, int64_t sq,
                           int64_t sk, bool causal, int64_t window,

@@ -38,13 +38,15 @@ template <typename Term> __device__ double rowSum(int64_t length, Term term) {
 }
 
 __global__ void rmsNormKernel(int64_t rows, int64_t dim, double eps, TensorIn x,
-                              const float *weight, TensorOut out) {
+                              const float *weight, double weightOffset,
+                              TensorOut out) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     auto row = [&](int64_t j) { return double(load1(x, r * dim + j)); };
     double squares = rowSum(dim, [&](int64_t j) { return row(j) * row(j); });
     double rstd = getInverseRoot(squares / double(dim), eps);
     for (int64_t j = threadIdx.x; j < dim; j += blockDim.x)
-      store1(out, r * dim + j, float(row(j) * rstd * double(weight[j])));
+      store1(out, r * dim + j,
+             float(row(j) * rstd * (weightOffset + double(weight[j]))));
   }
 }
 
@@ -129,21 +131,24 @@ __global__ void finishColumnsKernel(int64_t dim, int64_t chunks,
   }
 }
 
-/// dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim, gw = grad · weight.
-/// Each thread reads its entries of x and grad before it writes them in dx.
+/// dx = rstd · gw − x · rstd³ · (Σ_j gw_j x_j) / dim, gw = grad ·
+/// (weightOffset + weight). Each thread reads its entries of x and grad
+/// before it writes them in dx.
 __global__ void rmsNormGradKernel(int64_t rows, int64_t dim, TensorIn x,
-                                  const float *weight, TensorIn grad,
-                                  const double *stats, float *dx) {
+                                  const float *weight, double weightOffset,
+                                  TensorIn grad, const double *stats,
+                                  float *dx) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     auto xr = [&](int64_t j) { return double(load1(x, r * dim + j)); };
-    auto gr = [&](int64_t j) { return double(load1(grad, r * dim + j)); };
-    double dot = rowSum(
-        dim, [&](int64_t j) { return gr(j) * double(weight[j]) * xr(j); });
+    auto gw = [&](int64_t j) {
+      return double(load1(grad, r * dim + j)) *
+             (weightOffset + double(weight[j]));
+    };
+    double dot = rowSum(dim, [&](int64_t j) { return gw(j) * xr(j); });
     double rstd = stats[2 * r + 1];
     double correction = rstd * rstd * rstd * dot / double(dim);
     for (int64_t j = threadIdx.x; j < dim; j += blockDim.x)
-      dx[r * dim + j] =
-          float(rstd * gr(j) * double(weight[j]) - xr(j) * correction);
+      dx[r * dim + j] = float(rstd * gw(j) - xr(j) * correction);
   }
 }
 
@@ -388,9 +393,9 @@ cudaError_t launchNormColumns(cudaStream_t stream, int64_t rows, int64_t dim,
 
 cudaError_t launchRmsNorm(cudaStream_t stream, int64_t rows, int64_t dim,
                           double eps, TensorIn x, const float *weight,
-                          TensorOut out) {
-  rmsNormKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(rows, dim, eps, x,
-                                                           weight, out);
+                          double weightOffset, TensorOut out) {
+  rmsNormKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(
+      rows, dim, eps, x, weight, weightOffset, out);
   return cudaGetLastError();
 }
 
@@ -404,9 +409,9 @@ cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
 
 cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
                            int64_t dim, double eps, TensorIn x,
-                           const float *weight, TensorIn grad, float *dx,
-                           float *dweight, float *dbias, double *stats,
-                           double *partials) {
+                           const float *weight, double weightOffset,
+                           TensorIn grad, float *dx, float *dweight,
+                           float *dbias, double *stats, double *partials) {
   if (rows > 0) {
     normStatsKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(
         centered, rows, dim, eps, x, stats);
@@ -429,7 +434,7 @@ cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
         static_cast<const float *>(grad.data), stats, dx);
   else
     rmsNormGradKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(
-        rows, dim, x, weight, grad, stats, dx);
+        rows, dim, x, weight, weightOffset, grad, stats, dx);
   return cudaGetLastError();
 }
 

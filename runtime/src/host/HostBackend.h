@@ -100,10 +100,11 @@ public:
                      bool nesterov) override;
 
   mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
-                    const float *weight, TensorOut out) override;
+                    const float *weight, double weightOffset,
+                    TensorOut out) override;
   mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
-                        const float *weight, TensorIn grad, float *dx,
-                        float *dweight, Workspace &scratch) override;
+                        const float *weight, double weightOffset, TensorIn grad,
+                        float *dx, float *dweight, Workspace &scratch) override;
   mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
                       const float *weight, const float *bias,
                       float *out) override;

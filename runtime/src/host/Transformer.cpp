@@ -67,7 +67,7 @@ const float *HostBackend::widened(TensorIn x, int64_t count,
 
 mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
                                TensorIn input, const float *weight,
-                               TensorOut output) {
+                               double weightOffset, TensorOut output) {
   // A bfloat16 row is widened, and a bfloat16 output row rounded, through a
   // row of floats per thread, not a float32 copy of the tensor.
   bool widen = input.type == MP_DTYPE_BF16,
@@ -85,7 +85,8 @@ mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
           round ? outRow.data() : static_cast<float *>(output.data) + r * dim;
       double rstd = getInverseRoot(sumOfSquares(row, dim) / double(dim), eps);
       for (int64_t j = 0; j < dim; ++j)
-        out[j] = float(double(row[j]) * rstd * double(weight[j]));
+        out[j] =
+            float(double(row[j]) * rstd * (weightOffset + double(weight[j])));
       if (round)
         for (int64_t j = 0; j < dim; ++j)
           store1(output, r * dim + j, out[j]);
@@ -96,7 +97,8 @@ mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
 
 mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
                                    TensorIn input, const float *weight,
-                                   TensorIn gradient, float *dx, float *dweight,
+                                   double weightOffset, TensorIn gradient,
+                                   float *dx, float *dweight,
                                    Workspace &scratch) {
   // mp_norm_grad_scratch_bytes's pieces: the rows' statistics (rstd only
   // here), then x and grad widened where they are bfloat16.
@@ -125,13 +127,15 @@ mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float *xr = x + r * dim, *gr = grad + r * dim;
+      auto scaled = [&](int64_t j) {
+        return double(gr[j]) * (weightOffset + double(weight[j]));
+      };
       double dot = 0;
       for (int64_t j = 0; j < dim; ++j)
-        dot += double(gr[j]) * double(weight[j]) * double(xr[j]);
+        dot += scaled(j) * double(xr[j]);
       double s = rstd[r], correction = s * s * s * dot / double(dim);
       for (int64_t j = 0; j < dim; ++j)
-        dx[r * dim + j] = float(s * double(gr[j]) * double(weight[j]) -
-                                double(xr[j]) * correction);
+        dx[r * dim + j] = float(s * scaled(j) - double(xr[j]) * correction);
     }
   });
   return MP_OK;

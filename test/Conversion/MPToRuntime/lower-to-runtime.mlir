@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 19\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 20\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -279,10 +279,10 @@ func.func @accumulate(%x: tensor<4x4xf32> {mp.input = "x"}, %w: tensor<4x4xf32> 
 // CHECK: call @mp_gemm_f32(%{{.+}}, %c2_i32, %c0_i32, %c0_i32, %c0_i32, %c1_i32, %c4_i64, %c32_i64, %c16_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c4_i32, %[[G:[0-9]+]], %[[WS]], %c2816_i64)
 // CHECK: call @mp_binary_f32(%{{.+}}, %c0_i32, %c128_i64, %c4_i32, %[[G]], %c0_i32, %{{.+}}, %c4_i32, %[[S:[0-9]+]])
 // CHECK: call @mp_swiglu_grad_f32(%{{.+}}, %c128_i64, %c0_i32, %{{.+}}, %c4_i32, %[[G]], %c4_i32, %[[S]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}})
-// CHECK: call @mp_rms_norm_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N:[0-9]+]])
+// CHECK: call @mp_rms_norm_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %{{.+}}, %c4_i32, %[[N:[0-9]+]])
 // CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[N]], %c0_i32, %{{.+}}, %{{.+}})
-// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}}, %{{.+}}, %c1088_i64)
-// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c0_i32, %{{.+}}, %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}}, %{{.+}}, %c576_i64)
+// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}}, %{{.+}}, %c1088_i64)
+// CHECK: call @mp_rms_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c0_i32, %{{.+}}, %{{.+}}, %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}}, %{{.+}}, %c576_i64)
 // CHECK: call @mp_transpose_f32(%{{.+}}, %c2_i32, %{{.+}}, %{{.+}}, %c4_i32, %[[G]], %c0_i32, %{{.+}})
 // CHECK: call @mp_transpose_f32(%{{.+}}, %c2_i32, %{{.+}}, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[T:[0-9]+]])
 // CHECK: call @mp_unary_f32(%{{.+}}, %c1_i32, %c128_i64, %c4_i32, %[[T]], %c0_i32, %{{.+}}, %{{.+}})
@@ -358,4 +358,21 @@ func.func @rope_llama3(%q: tensor<2x6x4x4xf32> {mp.input = "q"}) -> (tensor<2x6x
   %r = mp.rope %q theta 5.0e5 llama3_scaling [8.0, 1.0, 4.0, 8192.0] : tensor<2x6x4x4xf32>
   %u = mp.rope %q theta 5.0e5 inverse : tensor<2x6x4x4xf32>
   return %r, %u : tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>
+}
+
+// -----
+
+// Gemma's norm (ABI 20): the weight offset goes after the weight, to the
+// norm and to its input gradient; the weight's gradient passes 0.
+// CHECK-LABEL: func.func @rms_norm_weight_offset
+// CHECK-DAG: %[[ONE:.+]] = arith.constant 1.000000e+00 : f64
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f64
+// CHECK: call @mp_rms_norm_f32(%arg0, %c4_i64, %c16_i64, %{{.+}}, %c0_i32, %{{.+}}, %{{.+}}, %[[ONE]], %c0_i32,
+// CHECK: call @mp_rms_norm_grad_f32(%arg0, %c4_i64, %c16_i64, %{{.+}}, %c0_i32, %{{.+}}, %{{.+}}, %[[ONE]], %c0_i32,
+// CHECK: call @mp_rms_norm_grad_f32(%arg0, %c4_i64, %c16_i64, %{{.+}}, %c0_i32, %{{.+}}, %{{.+}}, %[[ZERO]], %c0_i32,
+func.func @rms_norm_weight_offset(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<16xf32> {mp.param = "w"}, %g: tensor<4x16xf32> {mp.input = "g"}) -> (tensor<4x16xf32>, tensor<4x16xf32>, tensor<16xf32>) {
+  %y = mp.rms_norm %x, %w eps 1.0e-6 weight_offset 1.0 : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %dx = mp.rms_norm_grad %x, %w, %g eps 1.0e-6 weight_offset 1.0 : (tensor<4x16xf32>, tensor<16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %dw = mp.rms_norm_weight_grad %x, %g eps 1.0e-6 : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<16xf32>
+  return %y, %dx, %dw : tensor<4x16xf32>, tensor<4x16xf32>, tensor<16xf32>
 }

@@ -33,6 +33,23 @@ func.func @rms_norm_eps(%x: tensor<2x16xf32>, %w: tensor<16xf32>) {
 
 // -----
 
+// An infinite offset (the f64 bits of +inf).
+func.func @rms_norm_weight_offset(%x: tensor<2x16xf32>, %w: tensor<16xf32>) {
+  // expected-error@+1 {{'mp.rms_norm' op weight_offset must be finite, got INF}}
+  %0 = mp.rms_norm %x, %w eps 1.0e-5 weight_offset 0x7FF0000000000000 : (tensor<2x16xf32>, tensor<16xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_grad_weight_offset(%x: tensor<2x16xf32>, %w: tensor<16xf32>) {
+  // expected-error@+1 {{'mp.rms_norm_grad' op weight_offset must be finite, got nan}}
+  %0 = mp.rms_norm_grad %x, %w, %x eps 1.0e-5 weight_offset 0x7FF8000000000000 : (tensor<2x16xf32>, tensor<16xf32>, tensor<2x16xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
 func.func @rms_norm_rank0(%x: tensor<f32>, %w: tensor<1xf32>) {
   // expected-error@+1 {{'mp.rms_norm' op input needs a dim to normalize}}
   %0 = mp.rms_norm %x, %w eps 1.0e-5 : (tensor<f32>, tensor<1xf32>) -> tensor<f32>

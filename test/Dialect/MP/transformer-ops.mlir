@@ -12,6 +12,8 @@ func.func @forward(%ids: tensor<2x6xi64>, %table: tensor<32x16xf32>,
   %h = mp.embedding %ids, %table : (tensor<2x6xi64>, tensor<32x16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.rms_norm %{{.*}}, %arg2 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   %n = mp.rms_norm %h, %w eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
+  // CHECK-NEXT: mp.rms_norm %{{.*}}, %arg2 eps 1.000000e-05 weight_offset 1.000000e+00 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
+  %gemma = mp.rms_norm %h, %w eps 1.0e-5 weight_offset 1.0 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.layer_norm %{{.*}}, %arg2, %arg5 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   %ln = mp.layer_norm %h, %w, %b eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.rope %arg3 theta 1.000000e+04 : tensor<2x6x4x4xf32>
@@ -38,6 +40,8 @@ func.func @backward(%ids: tensor<2x6xi64>, %g: tensor<2x6x16xf32>,
   %dt = mp.embedding_grad %ids, %g like %table : (tensor<2x6xi64>, tensor<2x6x16xf32>, tensor<32x16xf32>) -> tensor<32x16xf32>
   // CHECK-NEXT: mp.rms_norm_grad %arg2, %arg3, %arg1 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
   %dx = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
+  // CHECK-NEXT: mp.rms_norm_grad %arg2, %arg3, %arg1 eps 1.000000e-05 weight_offset 1.000000e+00 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
+  %gemma_dx = mp.rms_norm_grad %x, %w, %g eps 1.0e-5 weight_offset 1.0 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.rms_norm_weight_grad %arg2, %arg1 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> tensor<16xf32>
   %dw = mp.rms_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> tensor<16xf32>
   // CHECK-NEXT: mp.layer_norm_grad %arg2, %arg3, %arg1 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>

@@ -19,7 +19,10 @@ head_dim, Llama's attention_bias and mlp_bias, Phi-3's fused linears
 gate and up) and window, OLMo 2's q_norm and k_norm over the whole
 projections and its norms on the sublayers' outputs
 (post_attention_layernorm, post_feedforward_layernorm; no
-input_layernorm). RMSNorm (the weight
+input_layernorm), Gemma's norms scaling by 1 + weight (GemmaRMSNorm, the
+product taken before the cast back), its embeddings times
+sqrt(hidden_size) (in their dtype) and its GeGLU MLP with the activation
+hidden_activation names (over hidden_act). RMSNorm (the weight
 times the normed input cast back to its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -27,7 +30,7 @@ modeling_llama's. The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3|phi3|olmo2] [--head-dim N]
+      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma] [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
       OUT_DIR/config.json (model_type --family, default llama; --set
@@ -35,7 +38,8 @@ the given labels (the next tokens), as mp's.
       weights under Hugging Face's names: model.safetensors,
       or N shards with model.safetensors.index.json; bf16 rounds the
       values to nearest even. Values as llama_reference.py's inputs (the
-      norm weights U(0.5, 1.5), biases U(-0.5, 0.5)); with --tie, no
+      norm weights U(0.5, 1.5), Gemma's U(-0.5, 0.5) as they are stored
+      minus one, biases U(-0.5, 0.5)); with --tie, no
       lm_head.weight and the embedding drawn as a linear's weight (it is
       the output projection too: N(0, 1) would make logits of ~30)
       (tie_word_embeddings); --extra adds a tensor NAME of hidden_size
@@ -84,6 +88,32 @@ class LlamaRMSNorm(nn.Module):
         return self.weight * hidden_states.to(input_dtype)
 
 
+class GemmaRMSNorm(LlamaRMSNorm):
+    """Scales by 1 + weight, in float32 (or the run's float64) before the
+    cast back to the input's dtype."""
+
+    def forward(self, hidden_states):
+        input_dtype = hidden_states.dtype
+        x = hidden_states.to(torch.promote_types(input_dtype, torch.float32))
+        x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) +
+                            self.variance_epsilon)
+        return (x * (1.0 + self.weight.to(x.dtype))).type_as(hidden_states)
+
+
+def rms_norm(config, size):
+    """The family's RMSNorm of `size` entries."""
+    norm = GemmaRMSNorm if config["model_type"] == "gemma" else LlamaRMSNorm
+    return norm(size, config["rms_norm_eps"])
+
+
+def activation(config):
+    """ACT2FN of the MLP's activation: Gemma's hidden_activation where
+    given, else hidden_act."""
+    name = config.get("hidden_activation") or config["hidden_act"]
+    return {"silu": F.silu, "gelu": F.gelu,
+            "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh")}[name]
+
+
 def llama3_inv_freq(inv_freq, scaling):
     """_compute_llama3_parameters: Llama 3.1's scaled frequencies."""
     factor = scaling["factor"]
@@ -113,7 +143,7 @@ def biases(config):
     """Which linears have a bias: (q, k and v; o; the MLP's), as each
     family's modeling file builds them."""
     family = config["model_type"]
-    attention = family in ("llama", "qwen3") and bool(
+    attention = family in ("llama", "qwen3", "gemma") and bool(
         config.get("attention_bias"))
     mlp = family == "llama" and bool(config.get("mlp_bias"))
     return attention or family == "qwen2", attention, mlp
@@ -197,14 +227,12 @@ class LlamaAttention(nn.Module):
         self.o_proj = nn.Linear(self.heads * self.head_dim, d, bias=o_bias)
         self.qk_norm = config["model_type"] == "qwen3"
         if self.qk_norm:
-            self.q_norm = LlamaRMSNorm(self.head_dim, config["rms_norm_eps"])
-            self.k_norm = LlamaRMSNorm(self.head_dim, config["rms_norm_eps"])
+            self.q_norm = rms_norm(config, self.head_dim)
+            self.k_norm = rms_norm(config, self.head_dim)
         self.whole_qk_norm = config["model_type"] == "olmo2"
         if self.whole_qk_norm:
-            self.q_norm = LlamaRMSNorm(self.heads * self.head_dim,
-                                       config["rms_norm_eps"])
-            self.k_norm = LlamaRMSNorm(self.kv_heads * self.head_dim,
-                                       config["rms_norm_eps"])
+            self.q_norm = rms_norm(config, self.heads * self.head_dim)
+            self.k_norm = rms_norm(config, self.kv_heads * self.head_dim)
 
     def forward(self, hidden_states, cos, sin):
         b, s, _ = hidden_states.shape
@@ -255,28 +283,28 @@ class LlamaMLP(nn.Module):
             self.gate_proj = nn.Linear(d, hidden, bias=bias)
             self.up_proj = nn.Linear(d, hidden, bias=bias)
         self.down_proj = nn.Linear(hidden, d, bias=bias)
+        self.act_fn = activation(config)
 
     def forward(self, x):
         if self.fused:  # Phi3MLP
             gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
-            return self.down_proj(up * F.silu(gate))
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+            return self.down_proj(up * self.act_fn(gate))
+        return self.down_proj(self.act_fn(self.gate_proj(x)) *
+                              self.up_proj(x))
 
 
 class LlamaDecoderLayer(nn.Module):
     def __init__(self, config, layer):
         super().__init__()
-        eps = config["rms_norm_eps"]
+        d = config["hidden_size"]
         self.self_attn = LlamaAttention(config, layer)
         self.mlp = LlamaMLP(config)
         self.post_norm = config["model_type"] == "olmo2"
         if self.post_norm:  # Olmo2DecoderLayer
-            self.post_feedforward_layernorm = LlamaRMSNorm(
-                config["hidden_size"], eps)
+            self.post_feedforward_layernorm = rms_norm(config, d)
         else:
-            self.input_layernorm = LlamaRMSNorm(config["hidden_size"], eps)
-        self.post_attention_layernorm = LlamaRMSNorm(config["hidden_size"],
-                                                     eps)
+            self.input_layernorm = rms_norm(config, d)
+        self.post_attention_layernorm = rms_norm(config, d)
 
     def forward(self, hidden_states, cos, sin):
         if self.post_norm:
@@ -298,7 +326,7 @@ class LlamaModel(nn.Module):
         self.layers = nn.ModuleList(
             LlamaDecoderLayer(config, layer)
             for layer in range(config["num_hidden_layers"]))
-        self.norm = LlamaRMSNorm(config["hidden_size"], config["rms_norm_eps"])
+        self.norm = rms_norm(config, config["hidden_size"])
 
 
 class LlamaForCausalLM(nn.Module):
@@ -313,6 +341,9 @@ class LlamaForCausalLM(nn.Module):
 
     def forward(self, input_ids):
         h = self.model.embed_tokens(input_ids)
+        if self.config["model_type"] == "gemma":  # GemmaModel's normalizer
+            h = h * torch.tensor(self.config["hidden_size"] ** 0.5,
+                                 dtype=h.dtype)
         cos, sin = rotary_cos_sin(self.config, input_ids.shape[1], h.dtype)
         for layer in self.model.layers:
             h = layer(h, cos, sin)
@@ -367,7 +398,8 @@ def hf_names(config):
 
 
 # What each family's config.json says beyond Llama's fields (as the Hub's
-# Mistral-7B-v0.3, Qwen2.5, Qwen3, Phi-3-mini-4k and OLMo-2 configs do).
+# Mistral-7B-v0.3, Qwen2.5, Qwen3, Phi-3-mini-4k, OLMo-2 and Gemma configs
+# do).
 FAMILY_CONFIG = {
     "llama": {"architectures": ["LlamaForCausalLM"]},
     "mistral": {"architectures": ["MistralForCausalLM"],
@@ -382,6 +414,8 @@ FAMILY_CONFIG = {
              "resid_pdrop": 0.0, "embd_pdrop": 0.0,
              "original_max_position_embeddings": 4096},
     "olmo2": {"architectures": ["Olmo2ForCausalLM"]},
+    "gemma": {"architectures": ["GemmaForCausalLM"], "hidden_act": "gelu",
+              "hidden_activation": "gelu_pytorch_tanh"},
 }
 
 
@@ -410,8 +444,9 @@ def checkpoint(args):
             value = rng.standard_normal(shape)
         elif name.endswith(".bias"):
             value = rng.uniform(-0.5, 0.5, shape)
-        elif len(shape) == 1:
-            value = rng.uniform(0.5, 1.5, shape)
+        elif len(shape) == 1:  # a norm's scale; Gemma's stored minus one
+            low = -0.5 if args.family == "gemma" else 0.5
+            value = rng.uniform(low, low + 1, shape)
         else:
             bound = 1 / np.sqrt(shape[1])
             value = rng.uniform(-bound, bound, shape)

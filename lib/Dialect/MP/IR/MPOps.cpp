@@ -669,6 +669,14 @@ static LogicalResult verifyNormWeight(Operation *op, Value input, Value weight,
   return success();
 }
 
+/// An RMSNorm's weight offset (Gemma's 1) is a finite number.
+static LogicalResult verifyWeightOffset(Operation *op, const APFloat &offset) {
+  if (!offset.isFinite())
+    return op->emitOpError()
+           << "weight_offset must be finite, got " << offset.convertToDouble();
+  return success();
+}
+
 bool mp::isGemmFactor(OpOperand &use) {
   return isa<LinearOp, MatmulOp>(use.getOwner()) && use.getOperandNumber() < 2;
 }
@@ -709,6 +717,8 @@ LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *,
 }
 
 LogicalResult RmsNormOp::verify() {
+  if (failed(verifyWeightOffset(*this, getWeightOffset())))
+    return failure();
   return verifyNormWeight(*this, getInput(), getWeight(),
                           getEps().convertToDouble(), Value(),
                           /*storage=*/true);
@@ -731,6 +741,8 @@ LogicalResult RmsNormGradOp::verify() {
       return emitOpError() << name << " of " << held
                            << " must be of the result's " << result
                            << " (or bf16 where it is f32)";
+  if (failed(verifyWeightOffset(*this, getWeightOffset())))
+    return failure();
   return verifyNormWeight(*this, getInput(), getWeight(),
                           getEps().convertToDouble(), Value(),
                           /*storage=*/true);

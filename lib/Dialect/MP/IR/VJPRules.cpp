@@ -287,9 +287,9 @@ void EmbeddingOp::buildVJP(OpBuilder &b, ValueRange grads,
 
 void RmsNormOp::buildVJP(OpBuilder &b, ValueRange grads,
                          SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.push_back(
-      RmsNormGradOp::create(b, getLoc(), getInput().getType(), getInput(),
-                            getWeight(), grads[0], getEpsAttr()));
+  operandGrads.push_back(RmsNormGradOp::create(
+      b, getLoc(), getInput().getType(), getInput(), getWeight(), grads[0],
+      getEpsAttr(), getWeightOffsetAttr()));
   operandGrads.push_back(RmsNormWeightGradOp::create(b, getLoc(), getInput(),
                                                      grads[0], getEpsAttr()));
 }

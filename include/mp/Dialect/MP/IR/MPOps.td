@@ -474,11 +474,15 @@ def MP_RmsNormOp : MP_Op<"rms_norm", [Pure, InferTypeOpAdaptorWithIsCompatible,
   let summary = "RMSNorm over the last dim, with its weight";
   let description = [{
     torchtitan's `RMSNorm` (`torch.nn.RMSNorm` with a weight): each row
-    `x` of the last dim becomes `x · rsqrt(mean(x²) + eps) · weight`. The
-    normalized dim stays whole on every rank; the others may be split.
+    `x` of the last dim becomes `x · rsqrt(mean(x²) + eps) · (offset +
+    weight)`, with `weight_offset` 0 unless given. Gemma's norms scale by
+    `1 + weight` (their weights are stored as the scale minus one, and
+    weight decay pulls them towards a scale of 1): `weight_offset 1.0`.
+    The normalized dim stays whole on every rank; the others may be split.
 
     ```mlir
     %y = mp.rms_norm %x, %w eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    %z = mp.rms_norm %x, %w eps 1.000000e-06 weight_offset 1.000000e+00 : (tensor<2x16x64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
     ```
 
     Computed in float32, its input and result may be held in bfloat16
@@ -486,11 +490,12 @@ def MP_RmsNormOp : MP_Op<"rms_norm", [Pure, InferTypeOpAdaptorWithIsCompatible,
     widened, the result rounded to nearest even.
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
-                       F64Attr:$eps);
+                       F64Attr:$eps,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_offset);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight `eps` $eps attr-dict `:`
-    functional-type(operands, results)
+    $input `,` $weight `eps` $eps (`weight_offset` $weight_offset^)? attr-dict
+    `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -144,8 +144,8 @@ def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradient of rms_norm with respect to its input";
   let description = [{
-    For `r = rsqrt(mean(x²) + eps)` per row and `gw = grad · weight`:
-    `r · gw - x · r³ · sum(gw · x) / dim`.
+    For `r = rsqrt(mean(x²) + eps)` per row and `gw = grad ·
+    (weight_offset + weight)`: `r · gw - x · r³ · sum(gw · x) / dim`.
 
     ```mlir
     %dx = mp.rms_norm_grad %x, %w, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
@@ -156,10 +156,12 @@ def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
     parallelism summed in bf16), read widened.
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
-                       MP_FloatTensor:$grad, F64Attr:$eps);
+                       MP_FloatTensor:$grad, F64Attr:$eps,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_offset);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight `,` $grad `eps` $eps attr-dict `:`
+    $input `,` $weight `,` $grad `eps` $eps
+    (`weight_offset` $weight_offset^)? attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
