@@ -13,7 +13,7 @@
 #                        [--attention-bias qkv|all] [--mlp-bias]
 #                        [--qk-norm [head|whole]] [--post-norm]
 #                        [--tie-embeddings] [--sliding-window W
-#                        [--window-from-layer L]]
+#                        [--window-from-layer L | --window-layers I,J,...]]
 #                        [--mlp-activation silu|gelu|gelu-tanh]
 #                        [--norm-weight-offset F] [--scale-embeddings]
 #                        [--hf DIR [--untie-embeddings]]
@@ -83,7 +83,7 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer|--mlp-activation|--norm-weight-offset)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset)
       size_args+=("$1" "$2"); shift 2 ;;
     --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings)
       size_args+=("$1"); shift ;;

@@ -46,6 +46,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --window-from-layer L
                       the window in layers L and up only (Qwen's
                       max_window_layers; default 0: every layer);
+  --window-layers I,J,...
+                      the window in the layers listed only (the configs'
+                      layer_types in other patterns: Gemma 2's every other
+                      layer, Gemma 3's five of six);
   --mlp-activation silu|gelu|gelu-tanh
                       the gate's activation: SwiGLU's silu (the default)
                       or GeGLU's GELU, exact or tanh-approximated
@@ -186,6 +190,11 @@ def generate(args):
         # activations' dtype: float32's nearest, written exactly.
         normalizer = struct.unpack("f", struct.pack("f", math.sqrt(d)))[0]
         h = w.op(f"mp.scale {h} by {normalizer!r} : {tensor(act)}", "h")
+    def windowed(layer):
+        if args.window_layers is not None:
+            return layer in args.window_layers
+        return layer >= args.window_from_layer
+
     activation = {"silu": "mp.silu", "gelu": "mp.gelu",
                   "gelu-tanh": "mp.gelu"}[args.mlp_activation]
     tanh = " tanh" if args.mlp_activation == "gelu-tanh" else ""
@@ -215,7 +224,7 @@ def generate(args):
                       f"{tensor(scores_shape)}")
         window = (f" window {args.sliding_window}"
                   if args.sliding_window and args.sliding_window < s
-                  and layer >= args.window_from_layer else "")
+                  and windowed(layer) else "")
         probs = w.op(f"mp.softmax {scores} causal{window} : "
                      f"{tensor(scores_shape)}")
         o = w.op(f"mp.matmul {probs}, {v} : ({tensor(scores_shape)}, "
@@ -248,6 +257,8 @@ def generate(args):
                  "window_from_layer", "norm_weight_offset"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
+    if args.window_layers is not None:
+        config += " window_layers=" + ",".join(map(str, args.window_layers))
     if args.mlp_activation != "silu":
         config += f" mlp_activation={args.mlp_activation}"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
@@ -297,6 +308,10 @@ def main():
                         help="each query attends to its last W positions")
     parser.add_argument("--window-from-layer", type=int, default=0,
                         help="the first layer with the window (default 0)")
+    parser.add_argument(
+        "--window-layers", metavar="I,J,...",
+        type=lambda text: [int(v) for v in text.split(",")] if text else [],
+        help="the layers with the window (instead of --window-from-layer)")
     parser.add_argument("--mlp-activation", default="silu",
                         choices=["silu", "gelu", "gelu-tanh"],
                         help="the gate's activation (gelu-tanh: Gemma's)")
@@ -331,6 +346,11 @@ def main():
          "every size must be positive"),
         (args.layers >= 0, "--layers must be >= 0"),
         (args.window_from_layer >= 0, "--window-from-layer must be >= 0"),
+        (args.window_layers is None or all(
+            0 <= layer < args.layers for layer in args.window_layers),
+         "--window-layers must list layers from 0 to --layers - 1"),
+        (args.window_layers is None or not args.window_from_layer,
+         "--window-layers and --window-from-layer exclude each other"),
         (args.head_dim or args.dim % args.heads == 0,
          "--dim must be a multiple of --heads (or --head-dim given)"),
         (args.heads % args.kv_heads == 0,

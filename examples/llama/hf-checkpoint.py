@@ -323,14 +323,10 @@ class LlamaShape:
                 not set(types) <= {"full_attention", "sliding_attention"}:
             fail(f"{source}: layer_types {types!r} is not full_attention or "
                  f"sliding_attention for each of the {self.layers} layers")
-        self.window_from_layer = types.index("sliding_attention") \
-            if "sliding_attention" in types else self.layers
-        if "full_attention" in types[self.window_from_layer:]:
-            fail(f"{source}: layer_types {types!r}: mp windows the layers "
-                 "from one on, not others")
+        self.window_layers = [layer for layer, kind in enumerate(types)
+                              if kind == "sliding_attention"]
         self.sliding_window = None
-        if self.window_from_layer < self.layers and \
-                config.get("sliding_window") is not None:
+        if self.window_layers and config.get("sliding_window") is not None:
             self.sliding_window = field("sliding_window")
         for dropout in ("attention_dropout", "resid_pdrop", "embd_pdrop"):
             if config.get(dropout):
@@ -386,8 +382,13 @@ class LlamaShape:
             args += " --post-norm"
         if self.sliding_window:
             args += f" --sliding-window {self.sliding_window}"
-            if self.window_from_layer:
-                args += f" --window-from-layer {self.window_from_layer}"
+            # The layers from one on (--window-from-layer), or any others.
+            first = self.window_layers[0]
+            if self.window_layers != list(range(first, self.layers)):
+                args += " --window-layers " + ",".join(
+                    map(str, self.window_layers))
+            elif first:
+                args += f" --window-from-layer {first}"
         if self.mlp_activation != "silu":
             args += f" --mlp-activation {self.mlp_activation}"
         if self.norm_weight_offset:
