@@ -59,7 +59,16 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       weights stored as the scale minus one);
   --scale-embeddings  the embedding's rows times sqrt(--dim) rounded to
                       float32 (Gemma's normalizer, in the activations'
-                      dtype).
+                      dtype);
+  --sandwich-norm     norms on the sublayers' inputs and outputs (Gemma 2):
+                      h = x + post_attention_norm(attention(attention_norm(x))),
+                      out = h + post_ffn_norm(feed_forward(ffn_norm(h)));
+  --attention-softcap C, --final-softcap C
+                      the attention scores (after their scaling) and the
+                      logits soft-capped: C · tanh(x / C) (Gemma 2);
+  --query-pre-attn-scalar Q
+                      the scores scaled by 1/sqrt(Q) instead of
+                      1/sqrt(head_dim) (Gemma 2).
 """
 
 import argparse
@@ -120,6 +129,8 @@ def generate(args):
                         [q_rows if whole else head_dim]),
                        (p + "attention.k_norm.weight",
                         [kv_rows if whole else head_dim])]
+        if args.sandwich_norm:
+            params.append((p + "post_attention_norm.weight", [d]))
         params.append((p + "ffn_norm.weight", [d]))
         for name, out, inp in [("feed_forward.w1", hidden, d),
                                ("feed_forward.w2", d, hidden),
@@ -127,6 +138,8 @@ def generate(args):
             params.append((p + name + ".weight", [out, inp]))
             if args.mlp_bias:
                 params.append((p + name + ".bias", [out]))
+        if args.sandwich_norm:
+            params.append((p + "post_ffn_norm.weight", [d]))
     params.append(("norm.weight", [d]))
     if not args.tie_embeddings:
         params.append(("output.weight", [vocab, d]))
@@ -159,6 +172,14 @@ def generate(args):
         return w.op(f"mp.rms_norm {x}, {arg_of[weight]} eps {eps}{offset} : "
                     f"({tensor(shape)}, {tensor(shape[-1:])}) -> "
                     f"{tensor(shape)}")
+
+    def softcap(x, shape, cap):
+        # cap · tanh(x / cap), each factor written exactly.
+        if not cap:
+            return x
+        x = w.op(f"mp.scale {x} by {1 / cap!r} : {tensor(shape)}")
+        x = w.op(f"mp.tanh {x} : {tensor(shape)}")
+        return w.op(f"mp.scale {x} by {float(cap)!r} : {tensor(shape)}")
 
     def reshape(x, src, dst):
         return w.op(f"mp.reshape {x} : {tensor(src)} -> {tensor(dst)}")
@@ -195,6 +216,11 @@ def generate(args):
             return layer in args.window_layers
         return layer >= args.window_from_layer
 
+    # 1/sqrt(head_dim) as before (six digits), or Gemma 2's
+    # query_pre_attn_scalar ** -0.5 written exactly.
+    scaling = (repr(args.query_pre_attn_scalar ** -0.5)
+               if args.query_pre_attn_scalar else
+               f"{1 / math.sqrt(head_dim):e}")
     activation = {"silu": "mp.silu", "gelu": "mp.gelu",
                   "gelu-tanh": "mp.gelu"}[args.mlp_activation]
     tanh = " tanh" if args.mlp_activation == "gelu-tanh" else ""
@@ -220,8 +246,9 @@ def generate(args):
         scores_shape = [b, heads, s, s]
         scores = w.op(f"mp.matmul {q}, {k} : ({tensor(qt)}, {tensor(kt)}) -> "
                       f"{tensor(scores_shape)}")
-        scores = w.op(f"mp.scale {scores} by {1 / math.sqrt(head_dim):e} : "
+        scores = w.op(f"mp.scale {scores} by {scaling} : "
                       f"{tensor(scores_shape)}")
+        scores = softcap(scores, scores_shape, args.attention_softcap)
         window = (f" window {args.sliding_window}"
                   if args.sliding_window and args.sliding_window < s
                   and windowed(layer) else "")
@@ -234,6 +261,8 @@ def generate(args):
         o, _ = linear(o, [b, s, q_rows], p + "attention.wo", d)
         if args.post_norm:
             o = norm(o, p + "attention_norm.weight")
+        if args.sandwich_norm:
+            o = norm(o, p + "post_attention_norm.weight")
         h = w.op(f"mp.add {h}, {o} : {tensor(act)}", "h")
         x = h if args.post_norm else norm(h, p + "ffn_norm.weight")
         g, hshape = linear(x, act, p + "feed_forward.w1", hidden)
@@ -243,10 +272,13 @@ def generate(args):
         f, _ = linear(g, hshape, p + "feed_forward.w2", d)
         if args.post_norm:
             f = norm(f, p + "ffn_norm.weight")
+        if args.sandwich_norm:
+            f = norm(f, p + "post_ffn_norm.weight")
         h = w.op(f"mp.add {h}, {f} : {tensor(act)}", "h")
     x = norm(h, "norm.weight")
     logits, lshape = linear(
         x, act, "tok_embeddings" if args.tie_embeddings else "output", vocab)
+    logits = softcap(logits, lshape, args.final_softcap)
     loss = w.op(f"mp.cross_entropy {logits}, %labels : ({tensor(lshape)}, "
                 f"{tensor([b, s], 'i64')}) -> tensor<f32>", "loss")
 
@@ -254,7 +286,9 @@ def generate(args):
               f"kv_heads={kv_heads} head_dim={head_dim} ffn_hidden={hidden} "
               f"vocab={vocab} seq={s} batch={b}")
     for name in ("attention_bias", "qk_norm", "sliding_window",
-                 "window_from_layer", "norm_weight_offset"):
+                 "window_from_layer", "norm_weight_offset",
+                 "attention_softcap", "final_softcap",
+                 "query_pre_attn_scalar"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
     if args.window_layers is not None:
@@ -263,7 +297,8 @@ def generate(args):
         config += f" mlp_activation={args.mlp_activation}"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
                                               "tie_embeddings",
-                                              "scale_embeddings")
+                                              "scale_embeddings",
+                                              "sandwich_norm")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
            f"{config}",
@@ -320,6 +355,16 @@ def main():
                              "(Gemma: 1)")
     parser.add_argument("--scale-embeddings", action="store_true",
                         help="the embeddings times sqrt(--dim) (Gemma)")
+    parser.add_argument("--sandwich-norm", action="store_true",
+                        help="norms on the sublayers' inputs and outputs "
+                             "(Gemma 2)")
+    parser.add_argument("--attention-softcap", type=float, default=None,
+                        help="the scores soft-capped: C tanh(x / C)")
+    parser.add_argument("--final-softcap", type=float, default=None,
+                        help="the logits soft-capped: C tanh(x / C)")
+    parser.add_argument("--query-pre-attn-scalar", type=float, default=None,
+                        help="the scores scaled by 1/sqrt(Q), not "
+                             "1/sqrt(head_dim)")
     parser.add_argument("--ffn-hidden", type=int, default=None,
                         help="FeedForward hidden size; default: torchtitan's "
                              "from --dim, --multiple-of, --ffn-dim-multiplier")
@@ -362,6 +407,13 @@ def main():
          "--rope-scaling takes 4 values: FACTOR,LOW,HIGH,CONTEXT"),
         (math.isfinite(args.norm_weight_offset),
          "--norm-weight-offset must be finite"),
+        (all(v is None or 0 < v < math.inf for v in (
+            args.attention_softcap, args.final_softcap,
+            args.query_pre_attn_scalar)),
+         "--attention-softcap, --final-softcap and --query-pre-attn-scalar "
+         "must be positive and finite"),
+        (not (args.sandwich_norm and args.post_norm),
+         "--sandwich-norm already norms the sublayers' outputs (--post-norm)"),
     ]
     for ok, message in checks:
         if not ok:

@@ -107,7 +107,8 @@ import numpy as np
 
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
-FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma")
+FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
+            "gemma2")
 
 # Hugging Face's activation names (ACT2FN) and gen-llama.py's
 # --mlp-activation for them.
@@ -268,7 +269,7 @@ class LlamaShape:
                  "frequencies as Llama 3.1 does ('llama3') only")
         # Gemma's head_dim is 256 unless given (GemmaConfig's default);
         # Mistral writes head_dim null where it is hidden_size / heads.
-        gemma = self.family == "gemma"
+        gemma = self.family in ("gemma", "gemma2")
         if gemma and "head_dim" not in config:
             config = dict(config, head_dim=256)
         if config.get("head_dim") is None:
@@ -298,6 +299,20 @@ class LlamaShape:
         # (and puts the layer's norms after its sublayers).
         self.qk_norm = {"qwen3": "head", "olmo2": "whole"}.get(self.family)
         self.post_norm = self.family == "olmo2"
+        # Gemma 2 norms its sublayers' inputs and outputs, soft-caps its
+        # scores and logits (Gemma2Config's defaults where not given; null
+        # turns a cap off) and scales its scores by query_pre_attn_scalar.
+        gemma2 = self.family == "gemma2"
+        self.sandwich_norm = gemma2
+        self.attention_softcap = self.final_softcap = None
+        self.query_pre_attn_scalar = None
+        if gemma2:
+            for attr, key, default in [
+                    ("attention_softcap", "attn_logit_softcapping", 50.0),
+                    ("final_softcap", "final_logit_softcapping", 30.0),
+                    ("query_pre_attn_scalar", "query_pre_attn_scalar", 256)]:
+                if config.get(key, default) is not None:
+                    setattr(self, attr, field(key, default, float))
         # Phi-3's q, k and v are one linear, and the gate and up ones.
         self.fused = self.family == "phi3"
         # The attention window and the layers it is in, as the modeling
@@ -310,6 +325,9 @@ class LlamaShape:
             first = self.layers
             if self.family in ("mistral", "phi3"):
                 first = 0
+            elif gemma2:  # Gemma2Config: every other layer, from 0
+                types = ["sliding_attention" if layer % 2 == 0 else
+                         "full_attention" for layer in range(self.layers)]
             elif self.family in ("qwen2", "qwen3") and \
                     config.get("use_sliding_window"):
                 first = config.get("max_window_layers", 28)
@@ -317,8 +335,9 @@ class LlamaShape:
                         first < 0:
                     fail(f"{source}: max_window_layers is {first!r}, not a "
                          "layer index")
-            types = ["full_attention"] * min(first, self.layers) + \
-                ["sliding_attention"] * max(self.layers - first, 0)
+            if types is None:
+                types = ["full_attention"] * min(first, self.layers) + \
+                    ["sliding_attention"] * max(self.layers - first, 0)
         if not isinstance(types, list) or len(types) != self.layers or \
                 not set(types) <= {"full_attention", "sliding_attention"}:
             fail(f"{source}: layer_types {types!r} is not full_attention or "
@@ -326,8 +345,9 @@ class LlamaShape:
         self.window_layers = [layer for layer, kind in enumerate(types)
                               if kind == "sliding_attention"]
         self.sliding_window = None
-        if self.window_layers and config.get("sliding_window") is not None:
-            self.sliding_window = field("sliding_window")
+        window = config.get("sliding_window", 4096 if gemma2 else None)
+        if self.window_layers and window is not None:
+            self.sliding_window = field("sliding_window", window)
         for dropout in ("attention_dropout", "resid_pdrop", "embd_pdrop"):
             if config.get(dropout):
                 fail(f"{source}: {dropout} {config[dropout]!r}; mp trains "
@@ -395,6 +415,14 @@ class LlamaShape:
             args += f" --norm-weight-offset {self.norm_weight_offset}"
         if self.scale_embeddings:
             args += " --scale-embeddings"
+        if self.sandwich_norm:
+            args += " --sandwich-norm"
+        for option, value in [
+                ("--attention-softcap", self.attention_softcap),
+                ("--final-softcap", self.final_softcap),
+                ("--query-pre-attn-scalar", self.query_pre_attn_scalar)]:
+            if value is not None:
+                args += f" {option} {float(value)!r}"
         if self.tie_embeddings:
             args += " --tie-embeddings"
         return args
@@ -457,16 +485,32 @@ class LlamaShape:
                            Parameter(mp + "attention.k_norm.weight",
                                      hf + "self_attn.k_norm.weight",
                                      (kv_heads * hd,), kv_heads)]
-            params.append(Parameter(
-                mp + "ffn_norm.weight",
-                hf + ("post_feedforward_layernorm.weight" if self.post_norm
-                      else "post_attention_layernorm.weight"), (d,)))
+            # The layer's second norm: OLMo 2's after the MLP, Gemma 2's
+            # after the attention (and a third and fourth, its MLP's), the
+            # others' before the MLP.
+            if self.sandwich_norm:
+                params += [Parameter(mp + "post_attention_norm.weight",
+                                     hf + "post_attention_layernorm.weight",
+                                     (d,)),
+                           Parameter(mp + "ffn_norm.weight",
+                                     hf + "pre_feedforward_layernorm.weight",
+                                     (d,))]
+            else:
+                params.append(Parameter(
+                    mp + "ffn_norm.weight",
+                    hf + ("post_feedforward_layernorm.weight"
+                          if self.post_norm
+                          else "post_attention_layernorm.weight"), (d,)))
             linear("feed_forward.w1", "mlp.gate_proj", hidden, d,
                    self.mlp_bias, fused=gate_up(0))
             linear("feed_forward.w2", "mlp.down_proj", d, hidden,
                    self.mlp_bias)
             linear("feed_forward.w3", "mlp.up_proj", hidden, d,
                    self.mlp_bias, fused=gate_up(hidden))
+            if self.sandwich_norm:
+                params.append(Parameter(
+                    mp + "post_ffn_norm.weight",
+                    hf + "post_feedforward_layernorm.weight", (d,)))
         params.append(Parameter("norm.weight", "model.norm.weight", (d,)))
         if not self.tie_embeddings:
             params.append(Parameter("output.weight", "lm_head.weight",

@@ -22,7 +22,10 @@ projections and its norms on the sublayers' outputs
 input_layernorm), Gemma's norms scaling by 1 + weight (GemmaRMSNorm, the
 product taken before the cast back), its embeddings times
 sqrt(hidden_size) (in their dtype) and its GeGLU MLP with the activation
-hidden_activation names (over hidden_act). RMSNorm (the weight
+hidden_activation names (over hidden_act), and Gemma 2's norms on its
+sublayers' inputs and outputs, its scores scaled by query_pre_attn_scalar
+** -0.5 and soft-capped (attn_logit_softcapping), its logits soft-capped
+(final_logit_softcapping) and its window in every other layer. RMSNorm (the weight
 times the normed input cast back to its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -30,7 +33,8 @@ modeling_llama's. The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma] [--head-dim N]
+      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma|gemma2]
+      [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
       OUT_DIR/config.json (model_type --family, default llama; --set
@@ -100,9 +104,18 @@ class GemmaRMSNorm(LlamaRMSNorm):
         return (x * (1.0 + self.weight.to(x.dtype))).type_as(hidden_states)
 
 
+def is_gemma(config):
+    return config["model_type"] in ("gemma", "gemma2")
+
+
+def softcap(x, cap):
+    """Gemma 2's soft cap: cap · tanh(x / cap), or x where cap is None."""
+    return x if cap is None else torch.tanh(x / cap) * cap
+
+
 def rms_norm(config, size):
     """The family's RMSNorm of `size` entries."""
-    norm = GemmaRMSNorm if config["model_type"] == "gemma" else LlamaRMSNorm
+    norm = GemmaRMSNorm if is_gemma(config) else LlamaRMSNorm
     return norm(size, config["rms_norm_eps"])
 
 
@@ -143,7 +156,7 @@ def biases(config):
     """Which linears have a bias: (q, k and v; o; the MLP's), as each
     family's modeling file builds them."""
     family = config["model_type"]
-    attention = family in ("llama", "qwen3", "gemma") and bool(
+    attention = family in ("llama", "qwen3", "gemma", "gemma2") and bool(
         config.get("attention_bias"))
     mlp = family == "llama" and bool(config.get("mlp_bias"))
     return attention or family == "qwen2", attention, mlp
@@ -154,6 +167,9 @@ def sliding_window(config, layer):
     configs' layer_types say (Mistral, Phi-3: every layer; Qwen2/Qwen3 with
     use_sliding_window: those from max_window_layers up)."""
     types = config.get("layer_types")
+    if types is None and config["model_type"] == "gemma2":
+        types = ["sliding_attention" if i % 2 == 0 else "full_attention"
+                 for i in range(config["num_hidden_layers"])]
     if types is None:
         first = config["num_hidden_layers"]
         if config["model_type"] in ("mistral", "phi3"):
@@ -209,7 +225,9 @@ class LlamaAttention(nn.Module):
         self.heads = config["num_attention_heads"]
         self.kv_heads = config["num_key_value_heads"]
         self.head_dim = head_dim_of(config)
-        self.scaling = self.head_dim ** -0.5
+        self.scaling = config.get("query_pre_attn_scalar",
+                                  self.head_dim) ** -0.5
+        self.softcap = config.get("attn_logit_softcapping")
         self.window = sliding_window(config, layer)
         qkv_bias, o_bias, _ = biases(config)
         self.fused = config["model_type"] == "phi3"
@@ -260,7 +278,8 @@ class LlamaAttention(nn.Module):
         k = k * cos + rotate_half(k) * sin
         k = repeat_kv(k, self.heads // self.kv_heads)
         v = repeat_kv(v, self.heads // self.kv_heads)
-        scores = torch.matmul(q, k.transpose(2, 3)) * self.scaling
+        scores = softcap(torch.matmul(q, k.transpose(2, 3)) * self.scaling,
+                         self.softcap)
         causal = torch.full((s, s), float("-inf"), dtype=scores.dtype).triu(1)
         if self.window:  # a query sees its last `window` positions only
             causal += torch.full((s, s), float("-inf"),
@@ -300,13 +319,21 @@ class LlamaDecoderLayer(nn.Module):
         self.self_attn = LlamaAttention(config, layer)
         self.mlp = LlamaMLP(config)
         self.post_norm = config["model_type"] == "olmo2"
-        if self.post_norm:  # Olmo2DecoderLayer
+        self.sandwich_norm = config["model_type"] == "gemma2"
+        if self.post_norm or self.sandwich_norm:
             self.post_feedforward_layernorm = rms_norm(config, d)
-        else:
+        if not self.post_norm:
             self.input_layernorm = rms_norm(config, d)
+        if self.sandwich_norm:  # Gemma2DecoderLayer
+            self.pre_feedforward_layernorm = rms_norm(config, d)
         self.post_attention_layernorm = rms_norm(config, d)
 
     def forward(self, hidden_states, cos, sin):
+        if self.sandwich_norm:
+            hidden_states = hidden_states + self.post_attention_layernorm(
+                self.self_attn(self.input_layernorm(hidden_states), cos, sin))
+            return hidden_states + self.post_feedforward_layernorm(self.mlp(
+                self.pre_feedforward_layernorm(hidden_states)))
         if self.post_norm:
             hidden_states = hidden_states + self.post_attention_layernorm(
                 self.self_attn(hidden_states, cos, sin))
@@ -341,13 +368,14 @@ class LlamaForCausalLM(nn.Module):
 
     def forward(self, input_ids):
         h = self.model.embed_tokens(input_ids)
-        if self.config["model_type"] == "gemma":  # GemmaModel's normalizer
+        if is_gemma(self.config):  # GemmaModel's normalizer
             h = h * torch.tensor(self.config["hidden_size"] ** 0.5,
                                  dtype=h.dtype)
         cos, sin = rotary_cos_sin(self.config, input_ids.shape[1], h.dtype)
         for layer in self.model.layers:
             h = layer(h, cos, sin)
-        return self.lm_head(self.model.norm(h))
+        return softcap(self.lm_head(self.model.norm(h)),
+                       self.config.get("final_logit_softcapping"))
 
 
 def hf_names(config):
@@ -368,6 +396,7 @@ def hf_names(config):
 
         fused = config["model_type"] == "phi3"
         olmo2 = config["model_type"] == "olmo2"
+        gemma2 = config["model_type"] == "gemma2"
         if not olmo2:
             shapes.append((p + "input_layernorm.weight", (d,)))
         if fused:
@@ -382,8 +411,11 @@ def hf_names(config):
                        (p + "self_attn.k_norm.weight", (head_dim,))]
         if olmo2:
             shapes += [(p + "self_attn.q_norm.weight", (q_rows,)),
-                       (p + "self_attn.k_norm.weight", (kv_rows,)),
-                       (p + "post_feedforward_layernorm.weight", (d,))]
+                       (p + "self_attn.k_norm.weight", (kv_rows,))]
+        if olmo2 or gemma2:
+            shapes.append((p + "post_feedforward_layernorm.weight", (d,)))
+        if gemma2:
+            shapes.append((p + "pre_feedforward_layernorm.weight", (d,)))
         shapes.append((p + "post_attention_layernorm.weight", (d,)))
         if fused:
             linear("mlp.gate_up_proj", 2 * hidden, d, False)
@@ -416,6 +448,11 @@ FAMILY_CONFIG = {
     "olmo2": {"architectures": ["Olmo2ForCausalLM"]},
     "gemma": {"architectures": ["GemmaForCausalLM"], "hidden_act": "gelu",
               "hidden_activation": "gelu_pytorch_tanh"},
+    "gemma2": {"architectures": ["Gemma2ForCausalLM"],
+               "hidden_act": "gelu_pytorch_tanh",
+               "hidden_activation": "gelu_pytorch_tanh",
+               "query_pre_attn_scalar": 256, "attn_logit_softcapping": 50.0,
+               "final_logit_softcapping": 30.0, "sliding_window": 4096},
 }
 
 
@@ -445,7 +482,7 @@ def checkpoint(args):
         elif name.endswith(".bias"):
             value = rng.uniform(-0.5, 0.5, shape)
         elif len(shape) == 1:  # a norm's scale; Gemma's stored minus one
-            low = -0.5 if args.family == "gemma" else 0.5
+            low = -0.5 if args.family in ("gemma", "gemma2") else 0.5
             value = rng.uniform(low, low + 1, shape)
         else:
             bound = 1 / np.sqrt(shape[1])
