@@ -68,7 +68,11 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       logits soft-capped: C · tanh(x / C) (Gemma 2);
   --query-pre-attn-scalar Q
                       the scores scaled by 1/sqrt(Q) instead of
-                      1/sqrt(head_dim) (Gemma 2).
+                      1/sqrt(head_dim) (Gemma 2);
+  --local-rope-theta T
+                      the windowed layers' rotary base (Gemma 3's
+                      rope_local_base_freq; unscaled), the others'
+                      --rope-theta.
 """
 
 import argparse
@@ -189,7 +193,7 @@ def generate(args):
         return w.op(f"mp.transpose {x} perm [{', '.join(map(str, perm))}] : "
                     f"{tensor(src)} -> {tensor(dst)}"), dst
 
-    def heads_of(x, n, rotate, qk_norm=None):
+    def heads_of(x, n, rotate, qk_norm=None, theta=theta):
         y = reshape(x, [b, s, n * head_dim], [b, s, n, head_dim])
         if qk_norm:
             y = norm(y, qk_norm, [b, s, n, head_dim])
@@ -234,10 +238,14 @@ def generate(args):
             q = norm(q, p + "attention.q_norm.weight", [b, s, q_rows])
             k = norm(k, p + "attention.k_norm.weight", [b, s, kv_rows])
         per_head = args.qk_norm == "head"
+        # Gemma 3's windowed layers rotate by a base of their own.
+        layer_theta = (f"{args.local_rope_theta:e}"
+                       if args.local_rope_theta and args.sliding_window
+                       and windowed(layer) else theta)
         q = heads_of(q, heads, True,
-                     per_head and p + "attention.q_norm.weight")
+                     per_head and p + "attention.q_norm.weight", layer_theta)
         k = heads_of(k, kv_heads, True,
-                     per_head and p + "attention.k_norm.weight")
+                     per_head and p + "attention.k_norm.weight", layer_theta)
         v = heads_of(v, kv_heads, False)
         bshd = [b, s, heads, head_dim]
         q, qt = transpose(q, bshd, [0, 2, 1, 3])
@@ -288,7 +296,7 @@ def generate(args):
     for name in ("attention_bias", "qk_norm", "sliding_window",
                  "window_from_layer", "norm_weight_offset",
                  "attention_softcap", "final_softcap",
-                 "query_pre_attn_scalar"):
+                 "query_pre_attn_scalar", "local_rope_theta"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
     if args.window_layers is not None:
@@ -362,6 +370,8 @@ def main():
                         help="the scores soft-capped: C tanh(x / C)")
     parser.add_argument("--final-softcap", type=float, default=None,
                         help="the logits soft-capped: C tanh(x / C)")
+    parser.add_argument("--local-rope-theta", type=float, default=None,
+                        help="the windowed layers' rotary base (Gemma 3)")
     parser.add_argument("--query-pre-attn-scalar", type=float, default=None,
                         help="the scores scaled by 1/sqrt(Q), not "
                              "1/sqrt(head_dim)")
@@ -409,9 +419,9 @@ def main():
          "--norm-weight-offset must be finite"),
         (all(v is None or 0 < v < math.inf for v in (
             args.attention_softcap, args.final_softcap,
-            args.query_pre_attn_scalar)),
-         "--attention-softcap, --final-softcap and --query-pre-attn-scalar "
-         "must be positive and finite"),
+            args.query_pre_attn_scalar, args.local_rope_theta)),
+         "--attention-softcap, --final-softcap, --query-pre-attn-scalar "
+         "and --local-rope-theta must be positive and finite"),
         (not (args.sandwich_norm and args.post_norm),
          "--sandwich-norm already norms the sublayers' outputs (--post-norm)"),
     ]

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3, OLMo 2, Gemma) in and out of mp.
+Phi-3, OLMo 2, Gemma, Gemma 2, Gemma 3's text model) in and out of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
                      [--dtype bf16|f16|f32]
 
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
-Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM)
-directory as the Hub gives it
+Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
+Gemma2ForCausalLM, Gemma3ForCausalLM) directory as the Hub gives it
 (config.json, and model.safetensors or model.safetensors.index.json with
 its shards; F32, BF16 or F16) and writes:
 
@@ -22,9 +22,12 @@ its shards; F32, BF16 or F16) and writes:
                         scaled rotary frequencies (rope_type "llama3"),
                         and where the family has them --head-dim,
                         --attention-bias, --mlp-bias, --qk-norm,
-                        --post-norm, --sliding-window, --mlp-activation,
-                        --norm-weight-offset, --scale-embeddings, on one
-                        line.
+                        --post-norm, --sliding-window, --window-from-layer
+                        or --window-layers, --mlp-activation,
+                        --norm-weight-offset, --scale-embeddings,
+                        --sandwich-norm, --attention-softcap,
+                        --final-softcap, --query-pre-attn-scalar,
+                        --local-rope-theta, on one line.
 
 `scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
 
@@ -64,7 +67,15 @@ Hugging Face's model), its embeddings are multiplied by sqrt(hidden_size)
 (--scale-embeddings), its MLP is GeGLU with the tanh-approximated GELU
 (hidden_activation gelu_pytorch_tanh, which configuration_gemma.py says
 overrides the legacy hidden_act; --mlp-activation gelu-tanh), and its
-embeddings are tied unless the config says otherwise.
+embeddings are tied unless the config says otherwise. Gemma 2 adds norms
+on its sublayers' outputs (post_attention_layernorm and
+post_feedforward_layernorm: mp's post_attention_norm and post_ffn_norm;
+pre_feedforward_layernorm is mp's ffn_norm), scales its scores by
+query_pre_attn_scalar ** -0.5, soft-caps its scores and logits
+(attn_logit_softcapping, final_logit_softcapping) and windows every other
+layer; Gemma 3's text model (gemma3_text) drops the caps, norms each query
+and key head (q_norm, k_norm) and windows all but every sixth layer
+(sliding_window_pattern), whose rotary base is rope_local_base_freq.
 
 `export` writes a trained checkpoint (mp-train --save, or mp-ckpt
 consolidate) back as DIR/model.safetensors under Hugging Face's names, in
@@ -81,8 +92,10 @@ output.weight as a copy of the embedding instead, and the two train apart
 model's).
 
 Refused, each with a message saying why: model_types other than those
-six, rope scaling other than Llama 3.1's "llama3" (linear, dynamic, YaRN,
-Phi-3's longrope: mp.rope has no such frequencies), a rotary embedding over
+nine (Gemma 3's multimodal gemma3 among them), rope scaling other than
+Llama 3.1's "llama3" (linear, as Gemma 3's 4B and larger scale their
+global layers, dynamic, YaRN, Phi-3's longrope: mp.rope has no such
+frequencies), a rotary embedding over
 part of each head (partial_rotary_factor, Phi-4-mini's), an odd head_dim,
 dropout (attention_dropout, Phi-3's resid_pdrop and embd_pdrop: mp trains
 without dropout), activations other than silu, gelu and
@@ -108,7 +121,7 @@ import numpy as np
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
-            "gemma2")
+            "gemma2", "gemma3_text")
 
 # Hugging Face's activation names (ACT2FN) and gen-llama.py's
 # --mlp-activation for them.
@@ -251,6 +264,23 @@ class LlamaShape:
         self.vocab = field("vocab_size")
         self.norm_eps = field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
+        # Gemma 3's windowed layers rotate by a base of their own
+        # (rope_local_base_freq, unscaled; or rope_parameters per layer
+        # type in newer configs).
+        gemma3 = self.family == "gemma3_text"
+        local_rope = {"rope_theta": config.get("rope_local_base_freq",
+                                               10000.0)}
+        if gemma3 and "full_attention" in rope:
+            local_rope = rope.get("sliding_attention") or local_rope
+            rope = rope["full_attention"] or {}
+        self.local_rope_theta = None
+        if gemma3:
+            if local_rope.get("rope_type", "default") != "default":
+                fail(f"{source}: the windowed layers' rope scaling "
+                     f"{local_rope!r}; mp.rope scales as Llama 3.1 does "
+                     "only, and not in Gemma 3's windowed layers")
+            self.local_rope_theta = checked(
+                "rope_local_base_freq", local_rope.get("rope_theta"), float)
         self.rope_theta = checked("rope_theta", rope.get(
             "rope_theta", config.get("rope_theta", 10000.0)), float)
         scaling = config.get("rope_scaling") or rope
@@ -269,7 +299,7 @@ class LlamaShape:
                  "frequencies as Llama 3.1 does ('llama3') only")
         # Gemma's head_dim is 256 unless given (GemmaConfig's default);
         # Mistral writes head_dim null where it is hidden_size / heads.
-        gemma = self.family in ("gemma", "gemma2")
+        gemma = self.family in ("gemma", "gemma2", "gemma3_text")
         if gemma and "head_dim" not in config:
             config = dict(config, head_dim=256)
         if config.get("head_dim") is None:
@@ -297,19 +327,24 @@ class LlamaShape:
         self.mlp_bias = self.family == "llama" and bool(config.get("mlp_bias"))
         # Qwen3 norms each query and key head, OLMo 2 the whole projections
         # (and puts the layer's norms after its sublayers).
-        self.qk_norm = {"qwen3": "head", "olmo2": "whole"}.get(self.family)
+        self.qk_norm = {"qwen3": "head", "olmo2": "whole",
+                        "gemma3_text": "head"}.get(self.family)
         self.post_norm = self.family == "olmo2"
-        # Gemma 2 norms its sublayers' inputs and outputs, soft-caps its
-        # scores and logits (Gemma2Config's defaults where not given; null
-        # turns a cap off) and scales its scores by query_pre_attn_scalar.
+        # Gemma 2 and 3 norm their sublayers' inputs and outputs and scale
+        # their scores by query_pre_attn_scalar; Gemma 2 soft-caps its
+        # scores and logits (the configs' defaults where not given: Gemma
+        # 3's caps are off; null turns a cap off).
         gemma2 = self.family == "gemma2"
-        self.sandwich_norm = gemma2
+        self.sandwich_norm = gemma2 or gemma3
         self.attention_softcap = self.final_softcap = None
         self.query_pre_attn_scalar = None
-        if gemma2:
+        if self.sandwich_norm:
+            # Gemma2Config's caps; Gemma3TextConfig's are off.
+            score_cap, logit_cap = (50.0, 30.0) if gemma2 else (None, None)
             for attr, key, default in [
-                    ("attention_softcap", "attn_logit_softcapping", 50.0),
-                    ("final_softcap", "final_logit_softcapping", 30.0),
+                    ("attention_softcap", "attn_logit_softcapping",
+                     score_cap),
+                    ("final_softcap", "final_logit_softcapping", logit_cap),
                     ("query_pre_attn_scalar", "query_pre_attn_scalar", 256)]:
                 if config.get(key, default) is not None:
                     setattr(self, attr, field(key, default, float))
@@ -328,6 +363,11 @@ class LlamaShape:
             elif gemma2:  # Gemma2Config: every other layer, from 0
                 types = ["sliding_attention" if layer % 2 == 0 else
                          "full_attention" for layer in range(self.layers)]
+            elif gemma3:  # Gemma3TextConfig: all but every sixth layer
+                pattern = field("sliding_window_pattern", 6)
+                types = ["full_attention" if (layer + 1) % pattern == 0
+                         else "sliding_attention"
+                         for layer in range(self.layers)]
             elif self.family in ("qwen2", "qwen3") and \
                     config.get("use_sliding_window"):
                 first = config.get("max_window_layers", 28)
@@ -345,7 +385,8 @@ class LlamaShape:
         self.window_layers = [layer for layer, kind in enumerate(types)
                               if kind == "sliding_attention"]
         self.sliding_window = None
-        window = config.get("sliding_window", 4096 if gemma2 else None)
+        window = config.get("sliding_window",
+                            4096 if self.sandwich_norm else None)
         if self.window_layers and window is not None:
             self.sliding_window = field("sliding_window", window)
         for dropout in ("attention_dropout", "resid_pdrop", "embd_pdrop"):
@@ -420,7 +461,8 @@ class LlamaShape:
         for option, value in [
                 ("--attention-softcap", self.attention_softcap),
                 ("--final-softcap", self.final_softcap),
-                ("--query-pre-attn-scalar", self.query_pre_attn_scalar)]:
+                ("--query-pre-attn-scalar", self.query_pre_attn_scalar),
+                ("--local-rope-theta", self.local_rope_theta)]:
             if value is not None:
                 args += f" {option} {float(value)!r}"
         if self.tie_embeddings:

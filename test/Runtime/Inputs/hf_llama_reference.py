@@ -25,7 +25,11 @@ sqrt(hidden_size) (in their dtype) and its GeGLU MLP with the activation
 hidden_activation names (over hidden_act), and Gemma 2's norms on its
 sublayers' inputs and outputs, its scores scaled by query_pre_attn_scalar
 ** -0.5 and soft-capped (attn_logit_softcapping), its logits soft-capped
-(final_logit_softcapping) and its window in every other layer. RMSNorm (the weight
+(final_logit_softcapping) and its window in every other layer, and Gemma
+3's (text model's) per-head q_norm and k_norm, its window in all but
+every sixth layer with a rotary base of its own there
+(rope_local_base_freq) and its embedding scale rounded to float32
+(Gemma3TextScaledWordEmbedding's buffer). RMSNorm (the weight
 times the normed input cast back to its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -33,7 +37,8 @@ modeling_llama's. The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma|gemma2]
+      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma|gemma2|
+                gemma3_text]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
@@ -105,7 +110,12 @@ class GemmaRMSNorm(LlamaRMSNorm):
 
 
 def is_gemma(config):
-    return config["model_type"] in ("gemma", "gemma2")
+    return config["model_type"] in ("gemma", "gemma2", "gemma3_text")
+
+
+def has_sandwich_norm(config):
+    """Gemma 2's and 3's norms on both sides of each sublayer."""
+    return config["model_type"] in ("gemma2", "gemma3_text")
 
 
 def softcap(x, cap):
@@ -156,7 +166,8 @@ def biases(config):
     """Which linears have a bias: (q, k and v; o; the MLP's), as each
     family's modeling file builds them."""
     family = config["model_type"]
-    attention = family in ("llama", "qwen3", "gemma", "gemma2") and bool(
+    attention = family in ("llama", "qwen3", "gemma", "gemma2",
+                           "gemma3_text") and bool(
         config.get("attention_bias"))
     mlp = family == "llama" and bool(config.get("mlp_bias"))
     return attention or family == "qwen2", attention, mlp
@@ -169,6 +180,11 @@ def sliding_window(config, layer):
     types = config.get("layer_types")
     if types is None and config["model_type"] == "gemma2":
         types = ["sliding_attention" if i % 2 == 0 else "full_attention"
+                 for i in range(config["num_hidden_layers"])]
+    if types is None and config["model_type"] == "gemma3_text":
+        pattern = config.get("sliding_window_pattern", 6)
+        types = ["full_attention" if (i + 1) % pattern == 0 else
+                 "sliding_attention"
                  for i in range(config["num_hidden_layers"])]
     if types is None:
         first = config["num_hidden_layers"]
@@ -183,13 +199,15 @@ def sliding_window(config, layer):
     return config.get("sliding_window")
 
 
-def rotary_cos_sin(config, seq, dtype):
+def rotary_cos_sin(config, seq, dtype, local=False):
     """LlamaRotaryEmbedding: cos and sin of cat(freqs, freqs), [seq,
-    head_dim]; rope_scaling "llama3" or none."""
+    head_dim]; rope_scaling "llama3" or none. `local`: Gemma 3's windowed
+    layers' (rope_local_base_freq, unscaled)."""
     head_dim = head_dim_of(config)
-    inv_freq = 1.0 / (config["rope_theta"] ** (
+    theta = config["rope_local_base_freq"] if local else config["rope_theta"]
+    inv_freq = 1.0 / (theta ** (
         torch.arange(0, head_dim, 2, dtype=torch.int64).to(dtype) / head_dim))
-    scaling = config.get("rope_scaling")
+    scaling = None if local else config.get("rope_scaling")
     if scaling:
         assert scaling["rope_type"] == "llama3", scaling
         inv_freq = llama3_inv_freq(inv_freq, scaling)
@@ -243,7 +261,7 @@ class LlamaAttention(nn.Module):
             self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim,
                                     bias=qkv_bias)
         self.o_proj = nn.Linear(self.heads * self.head_dim, d, bias=o_bias)
-        self.qk_norm = config["model_type"] == "qwen3"
+        self.qk_norm = config["model_type"] in ("qwen3", "gemma3_text")
         if self.qk_norm:
             self.q_norm = rms_norm(config, self.head_dim)
             self.k_norm = rms_norm(config, self.head_dim)
@@ -319,7 +337,7 @@ class LlamaDecoderLayer(nn.Module):
         self.self_attn = LlamaAttention(config, layer)
         self.mlp = LlamaMLP(config)
         self.post_norm = config["model_type"] == "olmo2"
-        self.sandwich_norm = config["model_type"] == "gemma2"
+        self.sandwich_norm = has_sandwich_norm(config)
         if self.post_norm or self.sandwich_norm:
             self.post_feedforward_layernorm = rms_norm(config, d)
         if not self.post_norm:
@@ -368,12 +386,18 @@ class LlamaForCausalLM(nn.Module):
 
     def forward(self, input_ids):
         h = self.model.embed_tokens(input_ids)
-        if is_gemma(self.config):  # GemmaModel's normalizer
+        if self.config["model_type"] == "gemma3_text":  # a float32 buffer
+            h = h * torch.tensor(self.config["hidden_size"] ** 0.5).to(h.dtype)
+        elif is_gemma(self.config):  # GemmaModel's normalizer
             h = h * torch.tensor(self.config["hidden_size"] ** 0.5,
                                  dtype=h.dtype)
-        cos, sin = rotary_cos_sin(self.config, input_ids.shape[1], h.dtype)
+        seq = input_ids.shape[1]
+        rotary = rotary_cos_sin(self.config, seq, h.dtype)
+        local = rotary
+        if self.config["model_type"] == "gemma3_text":
+            local = rotary_cos_sin(self.config, seq, h.dtype, local=True)
         for layer in self.model.layers:
-            h = layer(h, cos, sin)
+            h = layer(h, *(local if layer.self_attn.window else rotary))
         return softcap(self.lm_head(self.model.norm(h)),
                        self.config.get("final_logit_softcapping"))
 
@@ -396,7 +420,7 @@ def hf_names(config):
 
         fused = config["model_type"] == "phi3"
         olmo2 = config["model_type"] == "olmo2"
-        gemma2 = config["model_type"] == "gemma2"
+        sandwich = has_sandwich_norm(config)
         if not olmo2:
             shapes.append((p + "input_layernorm.weight", (d,)))
         if fused:
@@ -406,15 +430,15 @@ def hf_names(config):
             linear("self_attn.k_proj", kv_rows, d, qkv_bias)
             linear("self_attn.v_proj", kv_rows, d, qkv_bias)
         linear("self_attn.o_proj", d, q_rows, o_bias)
-        if config["model_type"] == "qwen3":
+        if config["model_type"] in ("qwen3", "gemma3_text"):
             shapes += [(p + "self_attn.q_norm.weight", (head_dim,)),
                        (p + "self_attn.k_norm.weight", (head_dim,))]
         if olmo2:
             shapes += [(p + "self_attn.q_norm.weight", (q_rows,)),
                        (p + "self_attn.k_norm.weight", (kv_rows,))]
-        if olmo2 or gemma2:
+        if olmo2 or sandwich:
             shapes.append((p + "post_feedforward_layernorm.weight", (d,)))
-        if gemma2:
+        if sandwich:
             shapes.append((p + "pre_feedforward_layernorm.weight", (d,)))
         shapes.append((p + "post_attention_layernorm.weight", (d,)))
         if fused:
@@ -453,6 +477,13 @@ FAMILY_CONFIG = {
                "hidden_activation": "gelu_pytorch_tanh",
                "query_pre_attn_scalar": 256, "attn_logit_softcapping": 50.0,
                "final_logit_softcapping": 30.0, "sliding_window": 4096},
+    "gemma3_text": {"architectures": ["Gemma3ForCausalLM"],
+                    "hidden_activation": "gelu_pytorch_tanh",
+                    "query_pre_attn_scalar": 256,
+                    "attn_logit_softcapping": None,
+                    "final_logit_softcapping": None, "sliding_window": 512,
+                    "rope_local_base_freq": 10000.0,
+                    "sliding_window_pattern": 6},
 }
 
 
@@ -482,7 +513,7 @@ def checkpoint(args):
         elif name.endswith(".bias"):
             value = rng.uniform(-0.5, 0.5, shape)
         elif len(shape) == 1:  # a norm's scale; Gemma's stored minus one
-            low = -0.5 if args.family in ("gemma", "gemma2") else 0.5
+            low = -0.5 if args.family.startswith("gemma") else 0.5
             value = rng.uniform(low, low + 1, shape)
         else:
             bound = 1 / np.sqrt(shape[1])
