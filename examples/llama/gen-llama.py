@@ -61,7 +61,8 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       float32 (Gemma's normalizer, in the activations'
                       dtype);
   --sandwich-norm     norms on the sublayers' inputs and outputs (Gemma 2):
-                      h = x + post_attention_norm(attention(attention_norm(x))),
+                      h = x + post_attention_norm(
+                              attention(attention_norm(x))),
                       out = h + post_ffn_norm(feed_forward(ffn_norm(h)));
   --attention-softcap C, --final-softcap C
                       the attention scores (after their scaling) and the

@@ -125,7 +125,8 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
 
 # Hugging Face's activation names (ACT2FN) and gen-llama.py's
 # --mlp-activation for them.
-ACTIVATIONS = {"silu": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu-tanh"}
+ACTIVATIONS = {"silu": "silu", "gelu": "gelu",
+               "gelu_pytorch_tanh": "gelu-tanh"}
 
 # One parameter of mp's model and where it is in Hugging Face's checkpoint:
 # the tensor `hf`, or its rows [first_row, first_row + shape[0]) of
@@ -316,12 +317,13 @@ class LlamaShape:
             fail(f"{source}: num_attention_heads {self.heads} is no multiple "
                  f"of num_key_value_heads {self.kv_heads}")
         # Which linears have a bias, as each family's modeling file builds
-        # them: Qwen2's q, k and v always; Llama's and Qwen3's attention
-        # (all four) with attention_bias; Llama's MLP with mlp_bias.
+        # them: Qwen2's q, k and v always; Llama's, Qwen3's and the Gemmas'
+        # attention (all four) with attention_bias; Llama's MLP with
+        # mlp_bias.
         self.attention_bias = None
         if self.family == "qwen2":
             self.attention_bias = "qkv"
-        elif self.family in ("llama", "qwen3", "gemma") and \
+        elif (gemma or self.family in ("llama", "qwen3")) and \
                 config.get("attention_bias"):
             self.attention_bias = "all"
         self.mlp_bias = self.family == "llama" and bool(config.get("mlp_bias"))
