@@ -841,10 +841,10 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
           double dot = 0;
           for (int64_t j = 0; j < dim; ++j)
             dot += scaled(j) * x.data[r * dim + j];
+          double correction = f * f * f * dot / double(dim);
           for (int64_t j = 0; j < dim; ++j)
-            out.data[r * dim + j] = f * scaled(j) - x.data[r * dim + j] * f *
-                                                        f * f * dot /
-                                                        double(dim);
+            out.data[r * dim + j] =
+                f * scaled(j) - x.data[r * dim + j] * correction;
         }
         set(out);
         return success();
