@@ -73,7 +73,11 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --local-rope-theta T
                       the windowed layers' rotary base (Gemma 3's
                       rope_local_base_freq; unscaled), the others'
-                      --rope-theta.
+                      --rope-theta;
+  --rope-linear-scaling F
+                      the frequencies rotating by --rope-theta divided by F
+                      (mp.rope linear_scaling: Hugging Face's rope_type
+                      "linear", Gemma 3 4B and up's global layers: 8).
 """
 
 import argparse
@@ -157,6 +161,8 @@ def generate(args):
     if args.rope_scaling:
         theta += (" llama3_scaling [" +
                   ", ".join(repr(v) for v in args.rope_scaling) + "]")
+    if args.rope_linear_scaling:
+        theta += f" linear_scaling {args.rope_linear_scaling!r}"
 
     def linear(x, x_shape, module, out):
         shape = x_shape[:-1] + [out]
@@ -297,7 +303,8 @@ def generate(args):
     for name in ("attention_bias", "qk_norm", "sliding_window",
                  "window_from_layer", "norm_weight_offset",
                  "attention_softcap", "final_softcap",
-                 "query_pre_attn_scalar", "local_rope_theta"):
+                 "query_pre_attn_scalar", "local_rope_theta",
+                 "rope_linear_scaling"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
     if args.window_layers is not None:
@@ -392,6 +399,10 @@ def main():
         help="Llama 3.1's rotary frequency scaling (mp.rope llama3_scaling): "
              "factor, low_freq_factor, high_freq_factor, "
              "original_max_position_embeddings; Llama 3.1: 8,1,4,8192")
+    parser.add_argument("--rope-linear-scaling", type=float, default=None,
+                        metavar="F",
+                        help="the --rope-theta layers' frequencies divided "
+                             "by F (mp.rope linear_scaling)")
     args = parser.parse_args()
     if args.kv_heads is None:
         args.kv_heads = args.heads
@@ -420,9 +431,11 @@ def main():
          "--norm-weight-offset must be finite"),
         (all(v is None or 0 < v < math.inf for v in (
             args.attention_softcap, args.final_softcap,
-            args.query_pre_attn_scalar, args.local_rope_theta)),
-         "--attention-softcap, --final-softcap, --query-pre-attn-scalar "
-         "and --local-rope-theta must be positive and finite"),
+            args.query_pre_attn_scalar, args.local_rope_theta,
+            args.rope_linear_scaling)),
+         "--attention-softcap, --final-softcap, --query-pre-attn-scalar, "
+         "--local-rope-theta and --rope-linear-scaling must be positive and "
+         "finite"),
         (not (args.sandwich_norm and args.post_norm),
          "--sandwich-norm already norms the sublayers' outputs (--post-norm)"),
     ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3, OLMo 2, Gemma, Gemma 2, Gemma 3's text model) in and out of mp.
+Phi-3, OLMo 2, Gemma, Gemma 2, Gemma 3 and its text model) in and out of
+mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
@@ -8,7 +9,8 @@ Phi-3, OLMo 2, Gemma, Gemma 2, Gemma 3's text model) in and out of mp.
 
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
 Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
-Gemma2ForCausalLM, Gemma3ForCausalLM) directory as the Hub gives it
+Gemma2ForCausalLM, Gemma3ForCausalLM; Gemma3ForConditionalGeneration's
+text model) directory as the Hub gives it
 (config.json, and model.safetensors or model.safetensors.index.json with
 its shards; F32, BF16 or F16) and writes:
 
@@ -19,7 +21,8 @@ its shards; F32, BF16 or F16) and writes:
                         (and scripts/run-llama.sh): --layers --dim --heads
                         --kv-heads --ffn-hidden --vocab --norm-eps
                         --rope-theta, and --rope-scaling for Llama 3.1's
-                        scaled rotary frequencies (rope_type "llama3"),
+                        scaled rotary frequencies (rope_type "llama3") or
+                        --rope-linear-scaling (rope_type "linear"),
                         and where the family has them --head-dim,
                         --attention-bias, --mlp-bias, --qk-norm,
                         --post-norm, --sliding-window, --window-from-layer
@@ -76,6 +79,14 @@ query_pre_attn_scalar ** -0.5, soft-caps its scores and logits
 layer; Gemma 3's text model (gemma3_text) drops the caps, norms each query
 and key head (q_norm, k_norm) and windows all but every sixth layer
 (sliding_window_pattern), whose rotary base is rope_local_base_freq.
+A multimodal Gemma 3 (model_type gemma3: 4B, 12B, 27B) is its text model
+on text: `import` reads text_config over Gemma3TextConfig's defaults (the
+Hub's configs give only what differs from them) and the text tensors
+under language_model.model. (the Hub's) or model.language_model. (newer
+save_pretrained), whose global layers scale their frequencies linearly
+(rope_scaling linear, factor 8); the vision tower and projector stay
+behind, and `export` writes them back as they were beside the trained
+text tensors.
 
 `export` writes a trained checkpoint (mp-train --save, or mp-ckpt
 consolidate) back as DIR/model.safetensors under Hugging Face's names, in
@@ -92,10 +103,10 @@ output.weight as a copy of the embedding instead, and the two train apart
 model's).
 
 Refused, each with a message saying why: model_types other than those
-nine (Gemma 3's multimodal gemma3 among them), rope scaling other than
-Llama 3.1's "llama3" (linear, as Gemma 3's 4B and larger scale their
-global layers, dynamic, YaRN, Phi-3's longrope: mp.rope has no such
-frequencies), a rotary embedding over
+ten (Gemma 3n's gemma3n among them), rope scaling other than Llama 3.1's
+"llama3" and "linear" (dynamic, YaRN, Phi-3's longrope: mp.rope has no
+such frequencies) and any in Gemma 3's windowed layers, a rotary
+embedding over
 part of each head (partial_rotary_factor, Phi-4-mini's), an odd head_dim,
 dropout (attention_dropout, Phi-3's resid_pdrop and embd_pdrop: mp trains
 without dropout), activations other than silu, gelu and
@@ -122,6 +133,34 @@ import numpy as np
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
             "gemma2", "gemma3_text")
+
+# Gemma3TextConfig's defaults: a multimodal Gemma 3's config.json
+# (Gemma3ForConditionalGeneration, model_type gemma3) holds its text model's
+# config as text_config with only the fields that differ from them, as
+# save_pretrained writes a nested config (Gemma 3 4B's says neither its heads
+# nor its vocabulary).
+GEMMA3_TEXT_DEFAULTS = {
+    "vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216,
+    "num_hidden_layers": 26, "num_attention_heads": 8,
+    "num_key_value_heads": 4, "head_dim": 256,
+    "hidden_activation": "gelu_pytorch_tanh", "rms_norm_eps": 1e-6,
+    "tie_word_embeddings": True, "rope_theta": 1000000.0,
+    "attention_bias": False, "attention_dropout": 0.0,
+    "query_pre_attn_scalar": 256, "sliding_window": 4096,
+    "final_logit_softcapping": None, "attn_logit_softcapping": None,
+    "rope_scaling": None, "rope_local_base_freq": 10000.0,
+    "sliding_window_pattern": 6}
+
+# Where a multimodal Gemma 3 keeps its text model's tensors (model.* and
+# lm_head.* of a Gemma3ForCausalLM): the Hub's checkpoints (transformers
+# 4.50) under language_model.model. and language_model.lm_head., newer
+# save_pretrained (its _checkpoint_conversion_mapping) under
+# model.language_model. and lm_head.; the vision tower's and projector's
+# tensors beside them.
+MULTIMODAL_LAYOUTS = [("language_model.model.", "language_model.lm_head."),
+                      ("model.language_model.", "lm_head.")]
+VISION_PREFIXES = ("vision_tower.", "multi_modal_projector.",
+                   "model.vision_tower.", "model.multi_modal_projector.")
 
 # Hugging Face's activation names (ACT2FN) and gen-llama.py's
 # --mlp-activation for them.
@@ -256,7 +295,8 @@ class LlamaShape:
         if self.family not in FAMILIES:
             fail(f"{source}: model_type {self.family!r}; this script converts "
                  "the Llama-shaped families: "
-                 f"{', '.join(map(repr, FAMILIES))}")
+                 f"{', '.join(map(repr, FAMILIES))} (and the multimodal "
+                 "'gemma3''s text model)")
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
@@ -278,16 +318,20 @@ class LlamaShape:
         if gemma3:
             if local_rope.get("rope_type", "default") != "default":
                 fail(f"{source}: the windowed layers' rope scaling "
-                     f"{local_rope!r}; mp.rope scales as Llama 3.1 does "
-                     "only, and not in Gemma 3's windowed layers")
+                     f"{local_rope!r}; Gemma 3's windowed layers rotate "
+                     "unscaled (rope_local_base_freq) in mp")
             self.local_rope_theta = checked(
                 "rope_local_base_freq", local_rope.get("rope_theta"), float)
         self.rope_theta = checked("rope_theta", rope.get(
             "rope_theta", config.get("rope_theta", 10000.0)), float)
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
-        self.rope_scaling = None
-        if kind == "llama3":
+        self.rope_scaling = self.rope_linear_scaling = None
+        if kind == "linear":
+            self.rope_linear_scaling = checked(
+                "rope_scaling's factor", scaling.get("factor"),
+                float)
+        elif kind == "llama3":
             try:
                 self.rope_scaling = [float(scaling[key]) for key in (
                     "factor", "low_freq_factor", "high_freq_factor",
@@ -297,7 +341,8 @@ class LlamaShape:
                      f"for {error}")
         elif kind != "default":
             fail(f"{source}: rope scaling {scaling!r}; mp.rope scales its "
-                 "frequencies as Llama 3.1 does ('llama3') only")
+                 "frequencies as Llama 3.1 does ('llama3') or linearly "
+                 "('linear') only")
         # Gemma's head_dim is 256 unless given (GemmaConfig's default);
         # Mistral writes head_dim null where it is hidden_size / heads.
         gemma = self.family in ("gemma", "gemma2", "gemma3_text")
@@ -433,6 +478,8 @@ class LlamaShape:
         if self.rope_scaling:
             args += " --rope-scaling " + ",".join(
                 repr(v) for v in self.rope_scaling)
+        if self.rope_linear_scaling:
+            args += f" --rope-linear-scaling {float(self.rope_linear_scaling)!r}"
         if self.head_dim * self.heads != self.dim:
             args += f" --head-dim {self.head_dim}"
         if self.attention_bias:
@@ -592,6 +639,55 @@ def read_config(hf_dir):
         fail(f"{path}: {error}")
 
 
+def is_multimodal(config):
+    return config.get("model_type") == "gemma3"
+
+
+def text_model_config(config, source):
+    """The config of the model mp trains: a multimodal Gemma 3's text
+    model (its text_config over Gemma3TextConfig's defaults), or the
+    config itself."""
+    if not is_multimodal(config):
+        return config
+    text = config.get("text_config")
+    if not isinstance(text, dict):
+        fail(f"{source}: model_type 'gemma3' without a text_config")
+    merged = dict(GEMMA3_TEXT_DEFAULTS)
+    if "tie_word_embeddings" in config:
+        merged["tie_word_embeddings"] = config["tie_word_embeddings"]
+    merged.update(text)
+    merged["model_type"] = "gemma3_text"
+    return merged
+
+
+def text_layout(config, tensors, hf_dir):
+    """The prefixes under which the checkpoint keeps model.* and lm_head.*
+    of the text model: themselves, or a multimodal Gemma 3's."""
+    if not is_multimodal(config):
+        return ("model.", "lm_head.")
+    for layout in MULTIMODAL_LAYOUTS:
+        if layout[0] + "embed_tokens.weight" in tensors:
+            return layout
+    fail(f"{hf_dir}: no " + " or ".join(
+        model + "embed_tokens.weight" for model, _ in MULTIMODAL_LAYOUTS) +
+        ": no Gemma 3 text model")
+
+
+def stored_name(hf, layout):
+    """A text model tensor's name in a checkpoint of that layout."""
+    model, lm_head = layout
+    if hf.startswith("model."):
+        return model + hf[len("model."):]
+    return lm_head + hf[len("lm_head."):]
+
+
+def vision_tensors(config, tensors):
+    """A multimodal Gemma 3's vision tower's and projector's tensors."""
+    if not is_multimodal(config):
+        return []
+    return [name for name in tensors if name.startswith(VISION_PREFIXES)]
+
+
 def bf16_bits(values):
     """The bf16 nearest each float32 (ties to even), as its 16 bits."""
     bits = np.ascontiguousarray(values, np.float32).view(np.uint32)
@@ -629,15 +725,18 @@ def expect_shape(name, found, shape, source):
 
 def import_checkpoint(args):
     config, config_path = read_config(args.hf_dir)
-    shape = LlamaShape(config, config_path)
+    shape = LlamaShape(text_model_config(config, config_path), config_path)
     shape.tie_embeddings = shape.tied and not args.untie_embeddings
     tensors = open_checkpoint(args.hf_dir)
+    layout = text_layout(config, tensors, args.hf_dir)
     params = shape.parameters()
-    known = {param.hf for param in params}
+    known = {stored_name(param.hf, layout) for param in params}
     # Older conversions saved the rotary frequencies as a buffer; they
     # follow from rope_theta. A tied model's lm_head.weight, where saved,
-    # is the embedding: Hugging Face ties it on loading.
-    ignored = {"lm_head.weight"} if shape.tied else set()
+    # is the embedding: Hugging Face ties it on loading. A multimodal
+    # model's vision tower stays behind (export copies it back).
+    ignored = {stored_name("lm_head.weight", layout)} if shape.tied else set()
+    ignored |= set(vision_tensors(config, tensors))
     extra = sorted(n for n in tensors
                    if n not in known and n not in ignored
                    and not n.endswith("rotary_emb.inv_freq"))
@@ -649,6 +748,7 @@ def import_checkpoint(args):
         source = param.hf
         if source == "lm_head.weight" and shape.tied:
             source = "model.embed_tokens.weight"
+        source = stored_name(source, layout)
         if source not in tensors:
             fail(f"{args.hf_dir}: no {source}")
 
@@ -671,12 +771,21 @@ def import_checkpoint(args):
         f.write(shape.gen_llama_args() + "\n")
     print(f"{args.out}/init.safetensors: {len(entries)} parameters of "
           f"{args.hf_dir} (float32, torchtitan's names)")
+    vision = vision_tensors(config, tensors)
+    if vision:
+        print(f"{args.hf_dir}: its text model only; the {len(vision)} "
+              "tensors of its vision tower and projector stay there (export "
+              "copies them back)")
     print(f"{args.out}/gen-llama-args: {shape.gen_llama_args()}")
 
 
 def export_checkpoint(args):
     config, config_path = read_config(args.config)
-    shape = LlamaShape(config, config_path)
+    shape = LlamaShape(text_model_config(config, config_path), config_path)
+    # A multimodal model's text tensors go where its checkpoint keeps them,
+    # its vision tensors across as they are (in --dtype).
+    source = open_checkpoint(args.config) if is_multimodal(config) else {}
+    layout = text_layout(config, source, args.config)
     dtype = args.dtype or {"bfloat16": "bf16", "float16": "f16"}.get(
         config.get("torch_dtype"), "f32")
     trained = SafeTensorsFile(args.trained)
@@ -692,8 +801,17 @@ def export_checkpoint(args):
     for param in shape.parameters():
         if param.mp not in trained.entries:
             fail(f"{args.trained}: no {param.mp}")
-        parts.setdefault(param.hf, []).append(param)
+        parts.setdefault(stored_name(param.hf, layout), []).append(param)
+
+    def encode(values):
+        if dtype == "bf16":
+            return bf16_bits(values).tobytes()
+        if dtype == "f16":
+            return np.ascontiguousarray(values, "<f2").tobytes()
+        return np.ascontiguousarray(values, "<f4").tobytes()
+
     entries = []
+    stored_dtype = {"bf16": "BF16", "f16": "F16", "f32": "F32"}[dtype]
     for hf_name, params in parts.items():
 
         def make(params=params):
@@ -704,26 +822,28 @@ def export_checkpoint(args):
                 if param.rotary_heads:
                     value = to_rotate_half(value, param.rotary_heads)
                 values.append(value)
-            values = np.concatenate(values)
-            if dtype == "bf16":
-                return bf16_bits(values).tobytes()
-            if dtype == "f16":
-                return np.ascontiguousarray(values, "<f2").tobytes()
-            return np.ascontiguousarray(values, "<f4").tobytes()
+            return encode(np.concatenate(values))
 
-        entries.append((hf_name, {"bf16": "BF16", "f16": "F16",
-                                  "f32": "F32"}[dtype],
-                        hf_shape(params[0]), make))
+        entries.append((hf_name, stored_dtype, hf_shape(params[0]), make))
+    vision = vision_tensors(config, source)
+    for name in vision:
+        entries.append((name, stored_dtype, source[name].entries[name]["shape"],
+                        lambda name=name: encode(source[name].read(name))))
     os.makedirs(args.out, exist_ok=True)
     write_safetensors(os.path.join(args.out, "model.safetensors"), entries)
     config = dict(config, torch_dtype={"bf16": "bfloat16", "f16": "float16",
                                        "f32": "float32"}[dtype],
                   tie_word_embeddings=shape.tie_embeddings)
+    if is_multimodal(config):
+        config["text_config"] = dict(
+            config["text_config"], tie_word_embeddings=shape.tie_embeddings)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
     print(f"{args.out}/model.safetensors: {len(entries)} tensors ({dtype}, "
-          "Hugging Face's names)")
+          "Hugging Face's names" +
+          (f"; {len(vision)} of the vision tower and projector, copied from "
+           f"{args.config}" if vision else "") + ")")
 
 
 def main():

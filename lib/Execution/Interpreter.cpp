@@ -404,8 +404,8 @@ struct AttentionOperands {
 /// The frequency of pair i: theta^(-2i / headDim), scaled as Llama 3.1's
 /// apply_scaling does when `llama3` holds [factor, low_freq_factor,
 /// high_freq_factor, original_context] (a factor of 1 scales nothing).
-double getRopeFrequency(int64_t i, int64_t headDim, double theta,
-                        std::optional<ArrayRef<double>> llama3) {
+double getLlama3Frequency(int64_t i, int64_t headDim, double theta,
+                          std::optional<ArrayRef<double>> llama3) {
   double frequency = std::pow(theta, -2.0 * i / double(headDim));
   if (!llama3 || (*llama3)[0] == 1)
     return frequency;
@@ -420,9 +420,11 @@ double getRopeFrequency(int64_t i, int64_t headDim, double theta,
   return (1 - smooth) * frequency / factor + smooth * frequency;
 }
 
-/// torchtitan's apply_rotary_emb on [..., seq, heads, head_dim].
+/// torchtitan's apply_rotary_emb on [..., seq, heads, head_dim], its
+/// frequencies then divided by `linear` (mp.rope linear_scaling).
 HostTensor rotate(const HostTensor &x, double theta,
-                  std::optional<ArrayRef<double>> llama3, bool inverse) {
+                  std::optional<ArrayRef<double>> llama3, double linear,
+                  bool inverse) {
   HostTensor out = x;
   size_t rank = x.shape.size();
   int64_t seq = x.shape[rank - 3], heads = x.shape[rank - 2],
@@ -431,7 +433,8 @@ HostTensor rotate(const HostTensor &x, double theta,
   for (int64_t r = 0; r < rows; ++r) {
     int64_t position = (r / heads) % seq;
     for (int64_t i = 0; i < headDim / 2; ++i) {
-      double angle = position * getRopeFrequency(i, headDim, theta, llama3);
+      double angle =
+          position * getLlama3Frequency(i, headDim, theta, llama3) / linear;
       double c = std::cos(angle),
              s = inverse ? -std::sin(angle) : std::sin(angle);
       double a = x.data[r * headDim + 2 * i],
@@ -966,7 +969,7 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](RopeOp r) {
         set(rotate(in(0), r.getTheta().convertToDouble(), r.getLlama3Scaling(),
-                   r.getInverse()));
+                   r.getLinearScaling().convertToDouble(), r.getInverse()));
         return success();
       })
       .Case([&](CrossEntropyOp c) {

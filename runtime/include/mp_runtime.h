@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 20
+#define MP_RUNTIME_ABI_VERSION 21
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -1042,7 +1042,10 @@ mp_attention_on_chip_scratch_bytes(int gradient, int64_t batch, int64_t sq) {
  * original_context / high_freq_factor, divided by factor where w >
  * original_context / low_freq_factor, and between them (1 − s) · freq /
  * factor + s · freq with s = (original_context / w − low_freq_factor) /
- * (high_freq_factor − low_freq_factor); a factor of 1 scales nothing. */
+ * (high_freq_factor − low_freq_factor); a factor of 1 scales nothing.
+ * linear_scaling then divides every freq (Hugging Face's rope_type "linear",
+ * position interpolation, as Gemma 3's global layers take it); 1 scales
+ * nothing, and it must be positive and finite. */
 typedef struct mp_rope_scaling {
   double factor;
   double low_freq_factor;
@@ -1066,8 +1069,9 @@ static inline const char *mp_rope_scaling_problem(const mp_rope_scaling *s) {
 }
 mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
                       int64_t heads, int64_t head_dim, double theta,
-                      const mp_rope_scaling *llama3_scaling, int inverse,
-                      const float *x, float *out);
+                      const mp_rope_scaling *llama3_scaling,
+                      double linear_scaling, int inverse, const float *x,
+                      float *out);
 /* Embedding lookup: out[i] (dim floats) = table[ids[i]] for ids in [0,
  * vocab); a negative id gives a row of zeros (the compiler uses −1 for
  * "not on this rank"); an id >= vocab is an error naming the first such id

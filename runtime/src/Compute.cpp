@@ -610,8 +610,9 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
 
 mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
                       int64_t heads, int64_t head_dim, double theta,
-                      const mp_rope_scaling *llama3_scaling, int inverse,
-                      const float *x, float *out) {
+                      const mp_rope_scaling *llama3_scaling,
+                      double linear_scaling, int inverse, const float *x,
+                      float *out) {
   const char *call = "mp_rope_f32";
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call,
@@ -631,6 +632,10 @@ mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
     if (const char *problem = mp_rope_scaling_problem(llama3_scaling))
       return fail(ctx, call, "llama3_scaling: %s", problem);
   }
+  if (!(linear_scaling > 0 && linear_scaling - linear_scaling == 0))
+    return fail(ctx, call, "linear_scaling must be positive and finite, got %g",
+                linear_scaling);
+  frequencies.linearScaling = linear_scaling;
   int64_t count = outer * seq * heads * head_dim;
   if (checkBuffers(ctx, call, {{"x", x, count}, {"out", out, count}}))
     return MP_ERROR;

@@ -79,15 +79,22 @@ struct AttentionShape {
   }
 };
 
-/// The rotary embedding's frequencies (mp_rope_f32): theta and Llama 3.1's
-/// scaling, whose factor 1 scales nothing.
+/// The rotary embedding's frequencies (mp_rope_f32): theta, Llama 3.1's
+/// scaling, whose factor 1 scales nothing, then the linear scaling's
+/// divisor.
 struct RopeFrequencies {
   double theta;
   mp_rope_scaling scaling = {1, 1, 1, 1};
+  double linearScaling = 1;
 
   /// The frequency of pair i of headDim entries, in double.
   MP_HOST_DEVICE double at(int64_t i, int64_t headDim) const {
-    double frequency = 1 / ::pow(theta, double(2 * i) / double(headDim));
+    return scaleAsLlama3(1 / ::pow(theta, double(2 * i) / double(headDim))) /
+           linearScaling;
+  }
+
+private:
+  MP_HOST_DEVICE double scaleAsLlama3(double frequency) const {
     if (scaling.factor == 1)
       return frequency;
     double wavelength = 2 * 3.141592653589793 / frequency;

@@ -2983,7 +2983,7 @@ void testRope(mp_context *ctx) {
   // radians, pair 1 by p / 100. x = (1, 0, 0, 1) at every position.
   std::vector<float> x = {1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1};
   Buffer in(ctx, x), out(ctx, x.size() * sizeof(float));
-  CHECK_OK(ctx, mp_rope_f32(ctx, 1, 3, 1, 4, 10000, nullptr, 0, in.floats(),
+  CHECK_OK(ctx, mp_rope_f32(ctx, 1, 3, 1, 4, 10000, nullptr, 1, 0, in.floats(),
                             out.floats()));
   expect(near(out.read(),
               {1, 0, 0, 1,                                        //
@@ -2996,15 +2996,17 @@ void testRope(mp_context *ctx) {
   // with an original context of 64: at head dim 8 and theta 100 the
   // wavelengths 2π / 100^(-2i/8) are 6.3 (kept), 19.9 and 62.8 (smoothed)
   // and 199 (divided by 8); at head dim 128 and theta 500000 they span
-  // 6.3 to 2.6e6.
+  // 6.3 to 2.6e6. The linear scaling (Gemma 3's factor 8) divides every
+  // frequency, after Llama 3.1's where both are given.
   mp_rope_scaling llama3 = {8, 1, 4, 64};
   struct Case {
     int64_t outer, seq, heads, headDim;
     double theta;
     const mp_rope_scaling *scaling;
+    double linear = 1;
   };
   // The frequency of pair i, as the header says.
-  auto frequency = [](const Case &c, int64_t i) {
+  auto llama3Frequency = [](const Case &c, int64_t i) {
     double f = 1 / std::pow(c.theta, double(2 * i) / double(c.headDim));
     if (!c.scaling)
       return f;
@@ -3018,16 +3020,21 @@ void testRope(mp_context *ctx) {
                     (s.high_freq_factor - s.low_freq_factor);
     return (1 - smooth) * f / s.factor + smooth * f;
   };
+  auto frequency = [&](const Case &c, int64_t i) {
+    return llama3Frequency(c, i) / c.linear;
+  };
   for (Case c :
        {Case{2, 5, 3, 8, 500000, nullptr}, Case{2, 64, 4, 128, 10000, nullptr},
-        Case{2, 5, 3, 8, 100, &llama3}, Case{1, 96, 2, 128, 500000, &llama3}}) {
+        Case{2, 5, 3, 8, 100, &llama3}, Case{1, 96, 2, 128, 500000, &llama3},
+        Case{2, 9, 3, 8, 100, nullptr, 8}, Case{1, 7, 2, 8, 100, &llama3, 3}}) {
     int64_t count = c.outer * c.seq * c.heads * c.headDim;
     std::vector<float> values = makeValues(count, 6);
     Buffer data(ctx, values), rotated(ctx, count * sizeof(float));
     std::string what = "rope of " + std::to_string(c.outer) + " x " +
                        std::to_string(c.seq) + " x " + std::to_string(c.heads) +
                        " x " + std::to_string(c.headDim) +
-                       (c.scaling ? " scaled as Llama 3.1" : "");
+                       (c.scaling ? " scaled as Llama 3.1" : "") +
+                       (c.linear != 1 ? " scaled linearly" : "");
     for (int inverse = 0; inverse < 2; ++inverse) {
       std::vector<double> wanted(count);
       for (int64_t o = 0; o < c.outer; ++o)
@@ -3043,16 +3050,16 @@ void testRope(mp_context *ctx) {
               wanted[at + 1] = x0 * sine + x1 * cosine;
             }
       CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim,
-                                c.theta, c.scaling, inverse, data.floats(),
-                                rotated.floats()));
+                                c.theta, c.scaling, c.linear, inverse,
+                                data.floats(), rotated.floats()));
       expect(closeTo(rotated.read(), wanted),
              what + (inverse ? " inverse" : ""));
     }
     // Forward then inverse, both in place: back to x up to rounding.
     for (int inverse = 0; inverse < 2; ++inverse)
-      CHECK_OK(ctx,
-               mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim, c.theta,
-                           c.scaling, inverse, data.floats(), data.floats()));
+      CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim,
+                                c.theta, c.scaling, c.linear, inverse,
+                                data.floats(), data.floats()));
     expect(near(data.read(), values, 1e-6f),
            what + ": the inverse undoes it, in place");
   }
@@ -3468,12 +3475,12 @@ void testTransformerErrors(mp_context *ctx) {
           "takes float32 and bfloat16 tensors, not dtype 1");
   expectError(
       [&](mp_context *c) {
-        return mp_rope_f32(c, 1, 2, 1, 3, 10000, nullptr, 0, in, out);
+        return mp_rope_f32(c, 1, 2, 1, 3, 10000, nullptr, 1, 0, in, out);
       },
       "mp_rope_f32" + onRank + "head_dim 3 is odd");
   expectError(
       [&](mp_context *c) {
-        return mp_rope_f32(c, 1, 2, 1, 4, 0, nullptr, 0, in, out);
+        return mp_rope_f32(c, 1, 2, 1, 4, 0, nullptr, 1, 0, in, out);
       },
       "mp_rope_f32" + onRank + "theta must be positive, got 0");
   struct BadScaling {
@@ -3489,9 +3496,19 @@ void testTransformerErrors(mp_context *ctx) {
                    "original_context must be positive"}})
     expectError(
         [&](mp_context *c) {
-          return mp_rope_f32(c, 1, 2, 1, 4, 10000, &bad.scaling, 0, in, out);
+          return mp_rope_f32(c, 1, 2, 1, 4, 10000, &bad.scaling, 1, 0, in, out);
         },
         "mp_rope_f32" + onRank + "llama3_scaling: " + bad.why);
+  for (auto [linear, text] : {std::pair<double, const char *>{0, "0"},
+                              {-2, "-2"},
+                              {INFINITY, "inf"},
+                              {NAN, "nan"}})
+    expectError(
+        [&](mp_context *c) {
+          return mp_rope_f32(c, 1, 2, 1, 4, 10000, nullptr, linear, 0, in, out);
+        },
+        "mp_rope_f32" + onRank +
+            "linear_scaling must be positive and finite, got " + text);
   expectError(
       [&](mp_context *c) {
         return mp_embedding_f32(c, 2, -5, 4, ids.as<int64_t>(), in, out);

@@ -12,6 +12,7 @@
 // RUN: mp-run %s --entry=softmax --print | FileCheck %s --check-prefix=SOFTMAX
 // RUN: mp-run %s --entry=rope --print | FileCheck %s --check-prefix=ROPE
 // RUN: mp-run %s --entry=rope_llama3 --print | FileCheck %s --check-prefix=LLAMA3
+// RUN: mp-run %s --entry=rope_linear --print | FileCheck %s --check-prefix=LINEAR
 // RUN: mp-run %s --entry=loss_pieces --print | FileCheck %s --check-prefix=PIECES
 // RUN: mp-run %s --entry=shared_ids_a --print | FileCheck %s --check-prefix=SHARED
 // RUN: mp-run %s --entry=shared_ids_b --print | FileCheck %s --check-prefix=SHARED
@@ -208,6 +209,18 @@ func.func @rope_llama3() -> tensor<2x1x8xf32> {
   %x = arith.constant dense<[[[1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]], [[1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]]]> : tensor<2x1x8xf32>
   %r = mp.rope %x theta 100.0 llama3_scaling [8.0, 1.0, 4.0, 64.0] : tensor<2x1x8xf32>
   return %r : tensor<2x1x8xf32>
+}
+
+// Scaled linearly by 4 at theta 100, head dim 4: the frequencies 1 and 0.1
+// become 0.25 and 0.025, so position 1 turns (1, 0) to (cos 0.25, sin 0.25)
+// and (cos 0.025, sin 0.025).
+// LINEAR: result #0: [2x1x4]
+// LINEAR-NEXT: 1.000000e+00 0.000000e+00 1.000000e+00 0.000000e+00
+// LINEAR-NEXT: 9.689124e-01 2.474040e-01 9.996875e-01 2.499740e-02
+func.func @rope_linear() -> tensor<2x1x4xf32> {
+  %x = arith.constant dense<[[[1.0, 0.0, 1.0, 0.0]], [[1.0, 0.0, 1.0, 0.0]]]> : tensor<2x1x4xf32>
+  %r = mp.rope %x theta 100.0 linear_scaling 4.0 : tensor<2x1x4xf32>
+  return %r : tensor<2x1x4xf32>
 }
 
 // Rows [1, 5, 3, 2] and [-4, -1, -3, -2] in 2 blocks: maxima [5, 3] and

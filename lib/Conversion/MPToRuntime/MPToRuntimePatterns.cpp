@@ -653,6 +653,7 @@ struct RopeLowering : RuntimePattern<RopeOp> {
          calls.i64(seq), calls.i64(heads), calls.i64(headDim),
          calls.f64(op.getTheta().convertToDouble()),
          calls.f64Array(op.getLlama3Scaling().value_or(ArrayRef<double>())),
+         calls.f64(op.getLinearScaling().convertToDouble()),
          calls.i32(op.getInverse()), in(op, 0), out(op)});
     return success();
   }

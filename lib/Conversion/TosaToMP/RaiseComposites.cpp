@@ -344,7 +344,8 @@ struct RopeFromTosa : OpRewritePattern<tosa::ReshapeOp> {
       return failure();
     rewriter.replaceOpWithNewOp<RopeOp>(op, input,
                                         rewriter.getF64FloatAttr(*theta),
-                                        /*llama3_scaling=*/nullptr);
+                                        /*llama3_scaling=*/nullptr,
+                                        /*linear_scaling=*/nullptr);
     return success();
   }
 

@@ -211,6 +211,22 @@ func.func @rope_scaling_bands(%x: tensor<6x2x4xf32>) {
 
 // -----
 
+func.func @rope_linear_scaling(%x: tensor<6x2x4xf32>) {
+  // expected-error@+1 {{'mp.rope' op linear_scaling must be positive and finite, got 0}}
+  %0 = mp.rope %x theta 1.0e4 linear_scaling 0.0 : tensor<6x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_linear_scaling_infinite(%x: tensor<6x2x4xf32>) {
+  // expected-error@+1 {{'mp.rope' op linear_scaling must be positive and finite, got INF}}
+  %0 = mp.rope %x theta 1.0e4 linear_scaling 0x7FF0000000000000 : tensor<6x2x4xf32>
+  return
+}
+
+// -----
+
 func.func @embedding_grad_shape(%ids: tensor<2x6xi64>, %g: tensor<2x5x16xf32>, %t: tensor<32x16xf32>) {
   // expected-error@+1 {{'mp.embedding_grad' op grad 'tensor<2x5x16xf32>' must be the ids' shape plus a last dim}}
   %0 = mp.embedding_grad %ids, %g like %t : (tensor<2x6xi64>, tensor<2x5x16xf32>, tensor<32x16xf32>) -> tensor<32x16xf32>

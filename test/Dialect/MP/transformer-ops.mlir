@@ -22,6 +22,10 @@ func.func @forward(%ids: tensor<2x6xi64>, %table: tensor<32x16xf32>,
   %ri = mp.rope %q theta 5.0e5 inverse : tensor<2x6x4x4xf32>
   // CHECK-NEXT: mp.rope %arg3 theta 5.000000e+05 llama3_scaling [8.000000e+00, 1.000000e+00, 4.000000e+00, 8.192000e+03] inverse : tensor<2x6x4x4xf32>
   %rs = mp.rope %q theta 5.0e5 llama3_scaling [8.0, 1.0, 4.0, 8192.0] inverse : tensor<2x6x4x4xf32>
+  // CHECK-NEXT: mp.rope %arg3 theta 1.000000e+06 linear_scaling 8.000000e+00 inverse : tensor<2x6x4x4xf32>
+  %rl = mp.rope %q theta 1.0e6 linear_scaling 8.0 inverse : tensor<2x6x4x4xf32>
+  // CHECK-NEXT: mp.rope %arg3 theta 1.000000e+06 : tensor<2x6x4x4xf32>
+  %rd = mp.rope %q theta 1.0e6 linear_scaling 1.0 : tensor<2x6x4x4xf32>
   // CHECK-NEXT: mp.softmax %arg4 causal : tensor<2x4x6x6xf32>
   %p = mp.softmax %s causal : tensor<2x4x6x6xf32>
   // CHECK-NEXT: mp.softmax %arg4 : tensor<2x4x6x6xf32>

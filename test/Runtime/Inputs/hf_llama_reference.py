@@ -29,7 +29,12 @@ sublayers' inputs and outputs, its scores scaled by query_pre_attn_scalar
 3's (text model's) per-head q_norm and k_norm, its window in all but
 every sixth layer with a rotary base of its own there
 (rope_local_base_freq) and its embedding scale rounded to float32
-(Gemma3TextScaledWordEmbedding's buffer). RMSNorm (the weight
+(Gemma3TextScaledWordEmbedding's buffer); a multimodal Gemma 3
+(Gemma3ForConditionalGeneration) on text is its text model (text_config
+over Gemma3TextConfig's defaults), whose tensors its checkpoint keeps
+under language_model.model. (or model.language_model.) beside its vision
+tower's. Linearly scaled frequencies (rope_scaling "linear",
+_compute_linear_scaling_rope_parameters) divide by the factor. RMSNorm (the weight
 times the normed input cast back to its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -38,7 +43,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma|gemma2|
-                gemma3_text]
+                gemma3_text|gemma3 [--layout hub|saved]]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
@@ -52,7 +57,13 @@ the given labels (the next tokens), as mp's.
       lm_head.weight and the embedding drawn as a linear's weight (it is
       the output projection too: N(0, 1) would make logits of ~30)
       (tie_word_embeddings); --extra adds a tensor NAME of hidden_size
-      zeros, which Hugging Face's Llama does not have.
+      zeros, which Hugging Face's Llama does not have. gemma3: a
+      multimodal config.json whose text_config holds the text model's
+      fields (--set's too) where they differ from Gemma3TextConfig's
+      defaults, its tensors under the Hub's prefixes (hub:
+      language_model.model., language_model.lm_head.) or newer
+      save_pretrained's (saved: model.language_model., lm_head.), and two
+      vision tensors (vision_tower..., multi_modal_projector...).
   hf_llama_reference.py data --vocab V --seq S --batch B --steps N --seed S
       DATA.safetensors: `tokens` and `labels` i64 [N, batch, seq].
   hf_llama_reference.py train HF_DIR DATA --steps N --lr LR
@@ -208,7 +219,9 @@ def rotary_cos_sin(config, seq, dtype, local=False):
     inv_freq = 1.0 / (theta ** (
         torch.arange(0, head_dim, 2, dtype=torch.int64).to(dtype) / head_dim))
     scaling = None if local else config.get("rope_scaling")
-    if scaling:
+    if scaling and scaling["rope_type"] == "linear":
+        inv_freq = inv_freq / scaling["factor"]
+    elif scaling:
         assert scaling["rope_type"] == "llama3", scaling
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
@@ -487,9 +500,78 @@ FAMILY_CONFIG = {
 }
 
 
+# Gemma3TextConfig's defaults, which a multimodal Gemma 3's text_config
+# leaves out.
+GEMMA3_TEXT_DEFAULTS = {
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+    "rms_norm_eps": 1e-6, "tie_word_embeddings": True,
+    "rope_theta": 1000000.0, "rope_scaling": None, "attention_bias": False,
+    "attention_dropout": 0.0, "query_pre_attn_scalar": 256,
+    "sliding_window": 4096, "final_logit_softcapping": None,
+    "attn_logit_softcapping": None, "rope_local_base_freq": 10000.0,
+    "sliding_window_pattern": 6, "hidden_activation": "gelu_pytorch_tanh"}
+
+# The prefixes of model.* and lm_head.* in a multimodal Gemma 3's
+# checkpoint, and its vision tensors.
+LAYOUTS = {"hub": ("language_model.model.", "language_model.lm_head."),
+           "saved": ("model.language_model.", "lm_head.")}
+VISION = {"hub": ("vision_tower.", "multi_modal_projector."),
+          "saved": ("model.vision_tower.", "model.multi_modal_projector.")}
+
+
+def multimodal(text, tensors, layout, rng):
+    """A Gemma3ForConditionalGeneration's config and tensors around a text
+    model's."""
+    model, lm_head = LAYOUTS[layout]
+    renamed = {(model + name[len("model."):] if name.startswith("model.")
+                else lm_head + name[len("lm_head."):]): value
+               for name, value in tensors.items()}
+    tower, projector = VISION[layout]
+    for name, shape in [
+            (tower + "vision_model.post_layernorm.weight", (8,)),
+            (projector + "mm_input_projection_weight",
+             (8, text["hidden_size"]))]:
+        value = rng.uniform(-1, 1, shape).astype(np.float32)
+        renamed[name] = value if text["torch_dtype"] == "float32" else \
+            bf16_bits(value).view(BF16)
+    # Gemma3TextConfig has no hidden_act or mlp_bias.
+    sparse = {key: value for key, value in text.items()
+              if key not in ("hidden_act", "mlp_bias", "architectures",
+                             "torch_dtype") and
+              (key not in GEMMA3_TEXT_DEFAULTS or
+               GEMMA3_TEXT_DEFAULTS[key] != value)}
+    config = {"architectures": ["Gemma3ForConditionalGeneration"],
+              "model_type": "gemma3", "torch_dtype": text["torch_dtype"],
+              "text_config": dict(sparse, model_type="gemma3_text"),
+              "vision_config": {"model_type": "siglip_vision_model",
+                                "hidden_size": 8}}
+    return config, renamed
+
+
+def text_model(config, tensors):
+    """The text model's config and tensors of a checkpoint (a multimodal
+    Gemma 3's under Hugging Face's names of its text model)."""
+    if config["model_type"] != "gemma3":
+        return config, tensors
+    text = dict(GEMMA3_TEXT_DEFAULTS, **config["text_config"])
+    layout = next(name for name, (model, _) in LAYOUTS.items()
+                  if model + "embed_tokens.weight" in tensors)
+    model, lm_head = LAYOUTS[layout]
+    names = {}
+    for name, value in tensors.items():
+        if name.startswith(model):
+            names["model." + name[len(model):]] = value
+        elif name.startswith(lm_head):
+            names["lm_head." + name[len(lm_head):]] = value
+        elif not name.startswith(VISION[layout]):
+            names[name] = value  # load_parameters names what is extra
+    return text, names
+
+
 def checkpoint(args):
+    family = "gemma3_text" if args.family == "gemma3" else args.family
     config = {
-        "model_type": args.family,
+        "model_type": family,
         "hidden_act": "silu", "num_hidden_layers": args.layers,
         "hidden_size": args.dim, "num_attention_heads": args.heads,
         "num_key_value_heads": args.kv_heads or args.heads,
@@ -498,7 +580,7 @@ def checkpoint(args):
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
         "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
         "torch_dtype": {"f32": "float32", "bf16": "bfloat16"}[args.dtype],
-        **FAMILY_CONFIG[args.family]}
+        **FAMILY_CONFIG[family]}
     if args.head_dim:
         config["head_dim"] = args.head_dim
     if args.attention_bias:
@@ -513,7 +595,7 @@ def checkpoint(args):
         elif name.endswith(".bias"):
             value = rng.uniform(-0.5, 0.5, shape)
         elif len(shape) == 1:  # a norm's scale; Gemma's stored minus one
-            low = -0.5 if args.family.startswith("gemma") else 0.5
+            low = -0.5 if family.startswith("gemma") else 0.5
             value = rng.uniform(low, low + 1, shape)
         else:
             bound = 1 / np.sqrt(shape[1])
@@ -525,6 +607,8 @@ def checkpoint(args):
         tensors[name] = np.zeros(args.dim, np.float32)
     for key, value in args.set:  # the config only, not the tensors
         config[key] = json.loads(value)
+    if args.family == "gemma3":
+        config, tensors = multimodal(config, tensors, args.layout, rng)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
@@ -568,10 +652,11 @@ def read_checkpoint(hf_dir):
 def train(args):
     with open(os.path.join(args.hf_dir, "config.json")) as f:
         config = json.load(f)
+    config, tensors = text_model(config, read_checkpoint(args.hf_dir))
     dtype = {"float64": torch.float64, "float32": torch.float32}[args.dtype]
     torch.manual_seed(0)  # construction draws values that are overwritten
     model = LlamaForCausalLM(config).to(dtype)
-    load_parameters(model, read_checkpoint(args.hf_dir), args.hf_dir)
+    load_parameters(model, tensors, args.hf_dir)
     batches = read(args.data)
     optimizer = adamw(model, args)
     for step in range(args.steps):
@@ -597,8 +682,9 @@ def main():
         make.add_argument(option, type=int, required=True)
     make.add_argument("--kv-heads", type=int)
     make.add_argument("--head-dim", type=int)
-    make.add_argument("--family", choices=list(FAMILY_CONFIG),
+    make.add_argument("--family", choices=[*FAMILY_CONFIG, "gemma3"],
                       default="llama")
+    make.add_argument("--layout", choices=list(LAYOUTS), default="hub")
     make.add_argument("--attention-bias", action="store_true")
     make.add_argument("--mlp-bias", action="store_true")
     make.add_argument("--norm-eps", type=float, default=1e-5)

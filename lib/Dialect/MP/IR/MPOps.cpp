@@ -1091,6 +1091,11 @@ LogicalResult RopeOp::verify() {
   if (!(getTheta().convertToDouble() > 0))
     return emitOpError() << "theta must be positive, got "
                          << getTheta().convertToDouble();
+  // As mp_rope_f32 refuses it.
+  double linear = getLinearScaling().convertToDouble();
+  if (!(linear > 0 && std::isfinite(linear)))
+    return emitOpError() << "linear_scaling must be positive and finite, got "
+                         << linear;
   std::optional<ArrayRef<double>> scaling = getLlama3Scaling();
   if (!scaling)
     return success();

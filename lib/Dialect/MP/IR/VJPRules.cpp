@@ -329,9 +329,10 @@ bool AttentionOp::hasResultGradient(unsigned index) { return index == 0; }
 // A rotation's transpose is the opposite rotation.
 void RopeOp::buildVJP(OpBuilder &b, ValueRange grads,
                       SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.push_back(RopeOp::create(
-      b, getLoc(), grads[0].getType(), grads[0], getThetaAttr(),
-      getLlama3ScalingAttr(), getInverse() ? UnitAttr() : b.getUnitAttr()));
+  operandGrads.push_back(
+      RopeOp::create(b, getLoc(), grads[0].getType(), grads[0], getThetaAttr(),
+                     getLlama3ScalingAttr(), getLinearScalingAttr(),
+                     getInverse() ? UnitAttr() : b.getUnitAttr()));
 }
 
 // d log(x) = dx / x.

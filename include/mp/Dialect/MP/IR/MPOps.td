@@ -673,19 +673,27 @@ def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
     f_i / factor + s · f_i`, `s = (original_context / w - low_freq_factor)
     / (high_freq_factor - low_freq_factor)`. A factor of 1 scales nothing.
 
+    `linear_scaling F` then divides every frequency by `F` (position
+    interpolation: Hugging Face's `rope_type` "linear", as Gemma 3's 4B and
+    larger models rotate their global layers with `F` 8); 1, the default,
+    scales nothing.
+
     ```mlir
     %q = mp.rope %x theta 1.000000e+04 : tensor<2x16x4x8xf32>
     %k = mp.rope %x theta 5.000000e+05
              llama3_scaling [8.0, 1.0, 4.0, 8192.0] : tensor<2x16x4x8xf32>
+    %g = mp.rope %x theta 1.000000e+06 linear_scaling 8.000000e+00 : tensor<2x16x4x8xf32>
     ```
   }];
   let arguments = (ins MP_FloatTensor:$input, F64Attr:$theta,
                        OptionalAttr<DenseF64ArrayAttr>:$llama3_scaling,
+                       DefaultValuedAttr<F64Attr, "1.0">:$linear_scaling,
                        UnitAttr:$inverse);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
     $input `theta` $theta (`llama3_scaling` $llama3_scaling^)?
-    (`inverse` $inverse^)? attr-dict `:` type($result)
+    (`linear_scaling` $linear_scaling^)? (`inverse` $inverse^)? attr-dict
+    `:` type($result)
   }];
   let hasVerifier = 1;
 }
