@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3, OLMo 2, Gemma, Gemma 2, Gemma 3 and its text model) in and out of
-mp.
+Phi-3, OLMo 2, Gemma, Gemma 2, Gemma 3; the text models of Gemma 3's,
+Mistral 3's and LLaVA's multimodal checkpoints) in and out of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
@@ -9,8 +9,10 @@ mp.
 
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
 Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
-Gemma2ForCausalLM, Gemma3ForCausalLM; Gemma3ForConditionalGeneration's
-text model) directory as the Hub gives it
+Gemma2ForCausalLM, Gemma3ForCausalLM; the text model of a
+Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
+LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
+directory as the Hub gives it
 (config.json, and model.safetensors or model.safetensors.index.json with
 its shards; F32, BF16 or F16) and writes:
 
@@ -79,14 +81,15 @@ query_pre_attn_scalar ** -0.5, soft-caps its scores and logits
 layer; Gemma 3's text model (gemma3_text) drops the caps, norms each query
 and key head (q_norm, k_norm) and windows all but every sixth layer
 (sliding_window_pattern), whose rotary base is rope_local_base_freq.
-A multimodal Gemma 3 (model_type gemma3: 4B, 12B, 27B) is its text model
-on text: `import` reads text_config over Gemma3TextConfig's defaults (the
-Hub's configs give only what differs from them) and the text tensors
-under language_model.model. (the Hub's) or model.language_model. (newer
-save_pretrained), whose global layers scale their frequencies linearly
-(rope_scaling linear, factor 8); the vision tower and projector stay
-behind, and `export` writes them back as they were beside the trained
-text tensors.
+A multimodal model (model_type gemma3: Gemma 3 4B, 12B, 27B, whose
+global layers scale their frequencies linearly, rope_scaling linear
+factor 8; mistral3: Mistral Small 3.1 and 3.2; llava, llava_next) is its
+text model on text: `import` reads text_config over the defaults of its
+config class (Gemma3TextConfig, MistralConfig, LlamaConfig: the Hub's
+configs give only what differs from them) and the text tensors under
+language_model.model. (the Hub's) or model.language_model. (newer
+save_pretrained); the vision tower and projector stay behind, and
+`export` writes them back as they were beside the trained text tensors.
 
 `export` writes a trained checkpoint (mp-train --save, or mp-ckpt
 consolidate) back as DIR/model.safetensors under Hugging Face's names, in
@@ -103,7 +106,8 @@ output.weight as a copy of the embedding instead, and the two train apart
 model's).
 
 Refused, each with a message saying why: model_types other than those
-ten (Gemma 3n's gemma3n among them), rope scaling other than Llama 3.1's
+(Gemma 3n's gemma3n among them), multimodal models whose text model is
+another (LLaVA-NeXT's over Qwen2), rope scaling other than Llama 3.1's
 "llama3" and "linear" (dynamic, YaRN, Phi-3's longrope: mp.rope has no
 such frequencies) and any in Gemma 3's windowed layers, a rotary
 embedding over
@@ -134,33 +138,54 @@ import numpy as np
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
             "gemma2", "gemma3_text")
 
-# Gemma3TextConfig's defaults: a multimodal Gemma 3's config.json
-# (Gemma3ForConditionalGeneration, model_type gemma3) holds its text model's
-# config as text_config with only the fields that differ from them, as
-# save_pretrained writes a nested config (Gemma 3 4B's says neither its heads
-# nor its vocabulary).
-GEMMA3_TEXT_DEFAULTS = {
-    "vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216,
-    "num_hidden_layers": 26, "num_attention_heads": 8,
-    "num_key_value_heads": 4, "head_dim": 256,
-    "hidden_activation": "gelu_pytorch_tanh", "rms_norm_eps": 1e-6,
-    "tie_word_embeddings": True, "rope_theta": 1000000.0,
-    "attention_bias": False, "attention_dropout": 0.0,
-    "query_pre_attn_scalar": 256, "sliding_window": 4096,
-    "final_logit_softcapping": None, "attn_logit_softcapping": None,
-    "rope_scaling": None, "rope_local_base_freq": 10000.0,
-    "sliding_window_pattern": 6}
+# The multimodal models whose text model mp trains (on text alone each is
+# its text model: the vision tower and projector act only on images), and
+# the text model's model_type where their text_config does not say it
+# (Gemma 3's is always gemma3_text).
+MULTIMODAL = {"gemma3": "gemma3_text", "mistral3": "mistral",
+              "llava": "llama", "llava_next": "llama"}
 
-# Where a multimodal Gemma 3 keeps its text model's tensors (model.* and
-# lm_head.* of a Gemma3ForCausalLM): the Hub's checkpoints (transformers
-# 4.50) under language_model.model. and language_model.lm_head., newer
+# The defaults of the text models' config classes (transformers'
+# LlamaConfig, MistralConfig, Gemma3TextConfig): a multimodal config.json
+# holds its text model's config as text_config with only the fields that
+# differ from them, as save_pretrained writes a nested config (Gemma 3 4B's
+# says neither its heads nor its vocabulary, LLaVA 1.5's not even its
+# hidden size).
+TEXT_DEFAULTS = {
+    "llama": {
+        "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 11008,
+        "num_hidden_layers": 32, "num_attention_heads": 32,
+        "hidden_act": "silu", "rms_norm_eps": 1e-6,
+        "tie_word_embeddings": False, "rope_theta": 10000.0,
+        "rope_scaling": None, "attention_bias": False,
+        "attention_dropout": 0.0, "mlp_bias": False},
+    "mistral": {
+        "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336,
+        "num_hidden_layers": 32, "num_attention_heads": 32,
+        "num_key_value_heads": 8, "hidden_act": "silu", "rms_norm_eps": 1e-6,
+        "tie_word_embeddings": False, "rope_theta": 10000.0,
+        "sliding_window": 4096, "attention_dropout": 0.0},
+    "gemma3_text": {
+        "vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216,
+        "num_hidden_layers": 26, "num_attention_heads": 8,
+        "num_key_value_heads": 4, "head_dim": 256,
+        "hidden_activation": "gelu_pytorch_tanh", "rms_norm_eps": 1e-6,
+        "tie_word_embeddings": True, "rope_theta": 1000000.0,
+        "attention_bias": False, "attention_dropout": 0.0,
+        "query_pre_attn_scalar": 256, "sliding_window": 4096,
+        "final_logit_softcapping": None, "attn_logit_softcapping": None,
+        "rope_scaling": None, "rope_local_base_freq": 10000.0,
+        "sliding_window_pattern": 6},
+}
+
+# Where a multimodal checkpoint keeps its text model's tensors (model.* and
+# lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
+# under language_model.model. and language_model.lm_head., newer
 # save_pretrained (its _checkpoint_conversion_mapping) under
 # model.language_model. and lm_head.; the vision tower's and projector's
 # tensors beside them.
 MULTIMODAL_LAYOUTS = [("language_model.model.", "language_model.lm_head."),
                       ("model.language_model.", "lm_head.")]
-VISION_PREFIXES = ("vision_tower.", "multi_modal_projector.",
-                   "model.vision_tower.", "model.multi_modal_projector.")
 
 # Hugging Face's activation names (ACT2FN) and gen-llama.py's
 # --mlp-activation for them.
@@ -295,8 +320,8 @@ class LlamaShape:
         if self.family not in FAMILIES:
             fail(f"{source}: model_type {self.family!r}; this script converts "
                  "the Llama-shaped families: "
-                 f"{', '.join(map(repr, FAMILIES))} (and the multimodal "
-                 "'gemma3''s text model)")
+                 f"{', '.join(map(repr, FAMILIES))} (and the text models "
+                 f"of {', '.join(map(repr, MULTIMODAL))})")
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
@@ -640,29 +665,36 @@ def read_config(hf_dir):
 
 
 def is_multimodal(config):
-    return config.get("model_type") == "gemma3"
+    return config.get("model_type") in MULTIMODAL
 
 
 def text_model_config(config, source):
-    """The config of the model mp trains: a multimodal Gemma 3's text
-    model (its text_config over Gemma3TextConfig's defaults), or the
-    config itself."""
+    """The config of the model mp trains: a multimodal model's text model
+    (its text_config over its config class's defaults), or the config
+    itself."""
     if not is_multimodal(config):
         return config
+    kind = config["model_type"]
     text = config.get("text_config")
     if not isinstance(text, dict):
-        fail(f"{source}: model_type 'gemma3' without a text_config")
-    merged = dict(GEMMA3_TEXT_DEFAULTS)
+        fail(f"{source}: model_type {kind!r} without a text_config")
+    family = MULTIMODAL[kind] if kind == "gemma3" else \
+        text.get("model_type", MULTIMODAL[kind])
+    if family not in TEXT_DEFAULTS:
+        fail(f"{source}: a {kind} whose text model is {family!r}; this "
+             "script reads the text models "
+             f"{', '.join(map(repr, TEXT_DEFAULTS))} of multimodal models")
+    merged = dict(TEXT_DEFAULTS[family])
     if "tie_word_embeddings" in config:
         merged["tie_word_embeddings"] = config["tie_word_embeddings"]
     merged.update(text)
-    merged["model_type"] = "gemma3_text"
+    merged["model_type"] = family
     return merged
 
 
 def text_layout(config, tensors, hf_dir):
     """The prefixes under which the checkpoint keeps model.* and lm_head.*
-    of the text model: themselves, or a multimodal Gemma 3's."""
+    of the text model: themselves, or a multimodal model's."""
     if not is_multimodal(config):
         return ("model.", "lm_head.")
     for layout in MULTIMODAL_LAYOUTS:
@@ -670,7 +702,7 @@ def text_layout(config, tensors, hf_dir):
             return layout
     fail(f"{hf_dir}: no " + " or ".join(
         model + "embed_tokens.weight" for model, _ in MULTIMODAL_LAYOUTS) +
-        ": no Gemma 3 text model")
+        f": no text model in this {config['model_type']}")
 
 
 def stored_name(hf, layout):
@@ -681,11 +713,12 @@ def stored_name(hf, layout):
     return lm_head + hf[len("lm_head."):]
 
 
-def vision_tensors(config, tensors):
-    """A multimodal Gemma 3's vision tower's and projector's tensors."""
+def vision_tensors(config, tensors, layout):
+    """A multimodal model's tensors outside its text model: its vision
+    tower's, projector's (and LLaVA-NeXT's image_newline)."""
     if not is_multimodal(config):
         return []
-    return [name for name in tensors if name.startswith(VISION_PREFIXES)]
+    return [name for name in tensors if not name.startswith(layout)]
 
 
 def bf16_bits(values):
@@ -736,7 +769,7 @@ def import_checkpoint(args):
     # is the embedding: Hugging Face ties it on loading. A multimodal
     # model's vision tower stays behind (export copies it back).
     ignored = {stored_name("lm_head.weight", layout)} if shape.tied else set()
-    ignored |= set(vision_tensors(config, tensors))
+    ignored |= set(vision_tensors(config, tensors, layout))
     extra = sorted(n for n in tensors
                    if n not in known and n not in ignored
                    and not n.endswith("rotary_emb.inv_freq"))
@@ -771,11 +804,11 @@ def import_checkpoint(args):
         f.write(shape.gen_llama_args() + "\n")
     print(f"{args.out}/init.safetensors: {len(entries)} parameters of "
           f"{args.hf_dir} (float32, torchtitan's names)")
-    vision = vision_tensors(config, tensors)
+    vision = vision_tensors(config, tensors, layout)
     if vision:
-        print(f"{args.hf_dir}: its text model only; the {len(vision)} "
-              "tensors of its vision tower and projector stay there (export "
-              "copies them back)")
+        print(f"{args.hf_dir}: its text model only; its {len(vision)} other "
+              "tensors (vision tower, projector) stay there (export copies "
+              "them back)")
     print(f"{args.out}/gen-llama-args: {shape.gen_llama_args()}")
 
 
@@ -825,7 +858,7 @@ def export_checkpoint(args):
             return encode(np.concatenate(values))
 
         entries.append((hf_name, stored_dtype, hf_shape(params[0]), make))
-    vision = vision_tensors(config, source)
+    vision = vision_tensors(config, source, layout)
     for name in vision:
         entries.append((name, stored_dtype, source[name].entries[name]["shape"],
                         lambda name=name: encode(source[name].read(name))))
@@ -842,7 +875,7 @@ def export_checkpoint(args):
         f.write("\n")
     print(f"{args.out}/model.safetensors: {len(entries)} tensors ({dtype}, "
           "Hugging Face's names" +
-          (f"; {len(vision)} of the vision tower and projector, copied from "
+          (f"; {len(vision)} outside the text model, copied from "
            f"{args.config}" if vision else "") + ")")
 
 

@@ -29,10 +29,11 @@ sublayers' inputs and outputs, its scores scaled by query_pre_attn_scalar
 3's (text model's) per-head q_norm and k_norm, its window in all but
 every sixth layer with a rotary base of its own there
 (rope_local_base_freq) and its embedding scale rounded to float32
-(Gemma3TextScaledWordEmbedding's buffer); a multimodal Gemma 3
-(Gemma3ForConditionalGeneration) on text is its text model (text_config
-over Gemma3TextConfig's defaults), whose tensors its checkpoint keeps
-under language_model.model. (or model.language_model.) beside its vision
+(Gemma3TextScaledWordEmbedding's buffer); a multimodal Gemma 3 or
+Mistral 3 (Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration)
+on text is its text model (text_config over Gemma3TextConfig's or
+MistralConfig's defaults), whose tensors its checkpoint keeps under
+language_model.model. (or model.language_model.) beside its vision
 tower's. Linearly scaled frequencies (rope_scaling "linear",
 _compute_linear_scaling_rope_parameters) divide by the factor. RMSNorm (the weight
 times the normed input cast back to its dtype),
@@ -43,7 +44,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma|gemma2|
-                gemma3_text|gemma3 [--layout hub|saved]]
+                gemma3_text|gemma3|mistral3 [--layout hub|saved]]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
@@ -57,10 +58,10 @@ the given labels (the next tokens), as mp's.
       lm_head.weight and the embedding drawn as a linear's weight (it is
       the output projection too: N(0, 1) would make logits of ~30)
       (tie_word_embeddings); --extra adds a tensor NAME of hidden_size
-      zeros, which Hugging Face's Llama does not have. gemma3: a
-      multimodal config.json whose text_config holds the text model's
-      fields (--set's too) where they differ from Gemma3TextConfig's
-      defaults, its tensors under the Hub's prefixes (hub:
+      zeros, which Hugging Face's Llama does not have. gemma3, mistral3:
+      a multimodal config.json whose text_config holds the text model's
+      (gemma3_text's, mistral's) fields (--set's too) where they differ
+      from its config class's defaults, its tensors under the Hub's prefixes (hub:
       language_model.model., language_model.lm_head.) or newer
       save_pretrained's (saved: model.language_model., lm_head.), and two
       vision tensors (vision_tower..., multi_modal_projector...).
@@ -500,28 +501,42 @@ FAMILY_CONFIG = {
 }
 
 
-# Gemma3TextConfig's defaults, which a multimodal Gemma 3's text_config
-# leaves out.
-GEMMA3_TEXT_DEFAULTS = {
-    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
-    "rms_norm_eps": 1e-6, "tie_word_embeddings": True,
-    "rope_theta": 1000000.0, "rope_scaling": None, "attention_bias": False,
-    "attention_dropout": 0.0, "query_pre_attn_scalar": 256,
-    "sliding_window": 4096, "final_logit_softcapping": None,
-    "attn_logit_softcapping": None, "rope_local_base_freq": 10000.0,
-    "sliding_window_pattern": 6, "hidden_activation": "gelu_pytorch_tanh"}
+# The multimodal families: their text model's family, architecture, and
+# the fields its config class does not have.
+MULTIMODAL = {
+    "gemma3": ("gemma3_text", "Gemma3ForConditionalGeneration",
+               ("hidden_act", "mlp_bias")),
+    "mistral3": ("mistral", "Mistral3ForConditionalGeneration",
+                 ("mlp_bias", "attention_bias", "rope_scaling"))}
 
-# The prefixes of model.* and lm_head.* in a multimodal Gemma 3's
-# checkpoint, and its vision tensors.
+# Gemma3TextConfig's and MistralConfig's defaults, which a multimodal
+# model's text_config leaves out.
+TEXT_DEFAULTS = {
+    "gemma3_text": {
+        "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+        "rms_norm_eps": 1e-6, "tie_word_embeddings": True,
+        "rope_theta": 1000000.0, "rope_scaling": None,
+        "attention_bias": False, "attention_dropout": 0.0,
+        "query_pre_attn_scalar": 256, "sliding_window": 4096,
+        "final_logit_softcapping": None, "attn_logit_softcapping": None,
+        "rope_local_base_freq": 10000.0, "sliding_window_pattern": 6,
+        "hidden_activation": "gelu_pytorch_tanh"},
+    "mistral": {
+        "num_attention_heads": 32, "num_key_value_heads": 8,
+        "head_dim": None, "hidden_act": "silu", "rms_norm_eps": 1e-6,
+        "tie_word_embeddings": False, "rope_theta": 10000.0,
+        "sliding_window": 4096, "attention_dropout": 0.0}}
+
+# The prefixes of model.* and lm_head.* in a multimodal checkpoint, and
+# its vision tensors.
 LAYOUTS = {"hub": ("language_model.model.", "language_model.lm_head."),
            "saved": ("model.language_model.", "lm_head.")}
 VISION = {"hub": ("vision_tower.", "multi_modal_projector."),
           "saved": ("model.vision_tower.", "model.multi_modal_projector.")}
 
 
-def multimodal(text, tensors, layout, rng):
-    """A Gemma3ForConditionalGeneration's config and tensors around a text
-    model's."""
+def multimodal(kind, text, tensors, layout, rng):
+    """A multimodal model's config and tensors around a text model's."""
     model, lm_head = LAYOUTS[layout]
     renamed = {(model + name[len("model."):] if name.startswith("model.")
                 else lm_head + name[len("lm_head."):]): value
@@ -534,26 +549,25 @@ def multimodal(text, tensors, layout, rng):
         value = rng.uniform(-1, 1, shape).astype(np.float32)
         renamed[name] = value if text["torch_dtype"] == "float32" else \
             bf16_bits(value).view(BF16)
-    # Gemma3TextConfig has no hidden_act or mlp_bias.
+    family, architecture, foreign = MULTIMODAL[kind]
+    defaults = TEXT_DEFAULTS[family]
     sparse = {key: value for key, value in text.items()
-              if key not in ("hidden_act", "mlp_bias", "architectures",
-                             "torch_dtype") and
-              (key not in GEMMA3_TEXT_DEFAULTS or
-               GEMMA3_TEXT_DEFAULTS[key] != value)}
-    config = {"architectures": ["Gemma3ForConditionalGeneration"],
-              "model_type": "gemma3", "torch_dtype": text["torch_dtype"],
-              "text_config": dict(sparse, model_type="gemma3_text"),
-              "vision_config": {"model_type": "siglip_vision_model",
-                                "hidden_size": 8}}
+              if key not in (*foreign, "architectures", "torch_dtype") and
+              (key not in defaults or defaults[key] != value)}
+    config = {"architectures": [architecture],
+              "model_type": kind, "torch_dtype": text["torch_dtype"],
+              "text_config": dict(sparse, model_type=family),
+              "vision_config": {"hidden_size": 8}}
     return config, renamed
 
 
 def text_model(config, tensors):
     """The text model's config and tensors of a checkpoint (a multimodal
-    Gemma 3's under Hugging Face's names of its text model)."""
-    if config["model_type"] != "gemma3":
+    model's under Hugging Face's names of its text model)."""
+    if config["model_type"] not in MULTIMODAL:
         return config, tensors
-    text = dict(GEMMA3_TEXT_DEFAULTS, **config["text_config"])
+    family = MULTIMODAL[config["model_type"]][0]
+    text = dict(TEXT_DEFAULTS[family], **config["text_config"])
     layout = next(name for name, (model, _) in LAYOUTS.items()
                   if model + "embed_tokens.weight" in tensors)
     model, lm_head = LAYOUTS[layout]
@@ -569,7 +583,8 @@ def text_model(config, tensors):
 
 
 def checkpoint(args):
-    family = "gemma3_text" if args.family == "gemma3" else args.family
+    family = MULTIMODAL[args.family][0] if args.family in MULTIMODAL else \
+        args.family
     config = {
         "model_type": family,
         "hidden_act": "silu", "num_hidden_layers": args.layers,
@@ -607,8 +622,9 @@ def checkpoint(args):
         tensors[name] = np.zeros(args.dim, np.float32)
     for key, value in args.set:  # the config only, not the tensors
         config[key] = json.loads(value)
-    if args.family == "gemma3":
-        config, tensors = multimodal(config, tensors, args.layout, rng)
+    if args.family in MULTIMODAL:
+        config, tensors = multimodal(args.family, config, tensors,
+                                     args.layout, rng)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
@@ -682,7 +698,7 @@ def main():
         make.add_argument(option, type=int, required=True)
     make.add_argument("--kv-heads", type=int)
     make.add_argument("--head-dim", type=int)
-    make.add_argument("--family", choices=[*FAMILY_CONFIG, "gemma3"],
+    make.add_argument("--family", choices=[*FAMILY_CONFIG, *MULTIMODAL],
                       default="llama")
     make.add_argument("--layout", choices=list(LAYOUTS), default="hub")
     make.add_argument("--attention-bias", action="store_true")
