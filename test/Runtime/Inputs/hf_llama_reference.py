@@ -44,7 +44,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma|gemma2|
-                gemma3_text|gemma3|mistral3 [--layout hub|saved]]
+                gemma3_text|gemma3|mistral3|llava [--layout hub|saved]]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
@@ -58,9 +58,10 @@ the given labels (the next tokens), as mp's.
       lm_head.weight and the embedding drawn as a linear's weight (it is
       the output projection too: N(0, 1) would make logits of ~30)
       (tie_word_embeddings); --extra adds a tensor NAME of hidden_size
-      zeros, which Hugging Face's Llama does not have. gemma3, mistral3:
-      a multimodal config.json whose text_config holds the text model's
-      (gemma3_text's, mistral's) fields (--set's too) where they differ
+      zeros, which Hugging Face's Llama does not have. gemma3, mistral3,
+      llava: a multimodal config.json whose text_config holds the text
+      model's (gemma3_text's, mistral's, llama's; llava's without its
+      model_type) fields (--set's too) where they differ
       from its config class's defaults, its tensors under the Hub's prefixes (hub:
       language_model.model., language_model.lm_head.) or newer
       save_pretrained's (saved: model.language_model., lm_head.), and two
@@ -507,10 +508,11 @@ MULTIMODAL = {
     "gemma3": ("gemma3_text", "Gemma3ForConditionalGeneration",
                ("hidden_act", "mlp_bias")),
     "mistral3": ("mistral", "Mistral3ForConditionalGeneration",
-                 ("mlp_bias", "attention_bias", "rope_scaling"))}
+                 ("mlp_bias", "attention_bias", "rope_scaling")),
+    "llava": ("llama", "LlavaForConditionalGeneration", ())}
 
-# Gemma3TextConfig's and MistralConfig's defaults, which a multimodal
-# model's text_config leaves out.
+# Gemma3TextConfig's, MistralConfig's and LlamaConfig's defaults, which a
+# multimodal model's text_config leaves out.
 TEXT_DEFAULTS = {
     "gemma3_text": {
         "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
@@ -525,7 +527,12 @@ TEXT_DEFAULTS = {
         "num_attention_heads": 32, "num_key_value_heads": 8,
         "head_dim": None, "hidden_act": "silu", "rms_norm_eps": 1e-6,
         "tie_word_embeddings": False, "rope_theta": 10000.0,
-        "sliding_window": 4096, "attention_dropout": 0.0}}
+        "sliding_window": 4096, "attention_dropout": 0.0},
+    "llama": {
+        "hidden_act": "silu", "rms_norm_eps": 1e-6,
+        "tie_word_embeddings": False, "rope_theta": 10000.0,
+        "rope_scaling": None, "attention_bias": False,
+        "attention_dropout": 0.0, "mlp_bias": False}}
 
 # The prefixes of model.* and lm_head.* in a multimodal checkpoint, and
 # its vision tensors.
@@ -552,11 +559,14 @@ def multimodal(kind, text, tensors, layout, rng):
     family, architecture, foreign = MULTIMODAL[kind]
     defaults = TEXT_DEFAULTS[family]
     sparse = {key: value for key, value in text.items()
-              if key not in (*foreign, "architectures", "torch_dtype") and
+              if key not in (*foreign, "architectures", "torch_dtype",
+                             "model_type") and
               (key not in defaults or defaults[key] != value)}
     config = {"architectures": [architecture],
               "model_type": kind, "torch_dtype": text["torch_dtype"],
-              "text_config": dict(sparse, model_type=family),
+              # LlavaConfig's text model is a Llama where it does not say.
+              "text_config": sparse if kind == "llava" else
+              dict(sparse, model_type=family),
               "vision_config": {"hidden_size": 8}}
     return config, renamed
 
@@ -567,7 +577,8 @@ def text_model(config, tensors):
     if config["model_type"] not in MULTIMODAL:
         return config, tensors
     family = MULTIMODAL[config["model_type"]][0]
-    text = dict(TEXT_DEFAULTS[family], **config["text_config"])
+    text = {**TEXT_DEFAULTS[family], **config["text_config"],
+            "model_type": family}
     layout = next(name for name, (model, _) in LAYOUTS.items()
                   if model + "embed_tokens.weight" in tensors)
     model, lm_head = LAYOUTS[layout]
