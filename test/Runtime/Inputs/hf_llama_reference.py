@@ -542,6 +542,14 @@ VISION = {"hub": ("vision_tower.", "multi_modal_projector."),
           "saved": ("model.vision_tower.", "model.multi_modal_projector.")}
 
 
+def as_stored(values, torch_dtype):
+    """values as a checkpoint of that torch_dtype holds them: float32, or
+    rounded to bf16."""
+    values = values.astype(np.float32)
+    return values if torch_dtype == "float32" else \
+        bf16_bits(values).view(BF16)
+
+
 def multimodal(kind, text, tensors, layout, rng):
     """A multimodal model's config and tensors around a text model's."""
     model, lm_head = LAYOUTS[layout]
@@ -553,9 +561,8 @@ def multimodal(kind, text, tensors, layout, rng):
             (tower + "vision_model.post_layernorm.weight", (8,)),
             (projector + "mm_input_projection_weight",
              (8, text["hidden_size"]))]:
-        value = rng.uniform(-1, 1, shape).astype(np.float32)
-        renamed[name] = value if text["torch_dtype"] == "float32" else \
-            bf16_bits(value).view(BF16)
+        renamed[name] = as_stored(rng.uniform(-1, 1, shape),
+                                  text["torch_dtype"])
     family, architecture, foreign = MULTIMODAL[kind]
     defaults = TEXT_DEFAULTS[family]
     sparse = {key: value for key, value in text.items()
@@ -626,9 +633,7 @@ def checkpoint(args):
         else:
             bound = 1 / np.sqrt(shape[1])
             value = rng.uniform(-bound, bound, shape)
-        value = value.astype(np.float32)
-        tensors[name] = bf16_bits(value).view(BF16) if args.dtype == "bf16" \
-            else value
+        tensors[name] = as_stored(value, config["torch_dtype"])
     for name in args.extra:
         tensors[name] = np.zeros(args.dim, np.float32)
     for key, value in args.set:  # the config only, not the tensors
