@@ -312,8 +312,9 @@ struct AttentionOperands {
         group(q.shape.size() >= 3 ? q.shape.end()[-3] / k.shape.end()[-3] : 1),
         query(asGemmOperand(q)), key(repeatHeads(asGemmOperand(k))),
         value(repeatHeads(asGemmOperand(v))),
-        scale(op.getScale().convertToDouble()), causal(op.getCausal()),
-        window(op.getWindow().value_or(0)) {}
+        scale(op.getScale().convertToDouble()),
+        softcap(op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0),
+        causal(op.getCausal()), window(op.getWindow().value_or(0)) {}
 
   /// Grouped-query attention's keys or values, [..., heads / group, s, e],
   /// as [..., heads, s, e]: head h is head h / group.
@@ -372,15 +373,23 @@ struct AttentionOperands {
     shape.back() = key.shape[key.shape.size() - 2];
     return shape;
   }
-  /// scale · q · kᵀ.
-  HostTensor scaledScores() const {
+  /// The softmax's input: t = scale · q · kᵀ, capped to
+  /// softcap · tanh(t / softcap) under a soft cap.
+  HostTensor logits() const {
     HostTensor scores = product(query, transposed(key), getScoresShape());
-    return map1(scores, [&](double x) { return x * scale; });
+    return map1(scores, [&](double x) {
+      return softcap ? softcap * std::tanh(x * scale / softcap) : x * scale;
+    });
   }
-  /// exp(scale · q · kᵀ - lse) for the rows' log-sum-exp `lse`: the
+  /// The cap's slope at the logits: 1 - (t / softcap)², 1 without a cap.
+  HostTensor capSlopes(const HostTensor &logits) const {
+    return map1(logits, [&](double t) {
+      return softcap ? 1 - (t / softcap) * (t / softcap) : 1;
+    });
+  }
+  /// exp(logits - lse) for the rows' log-sum-exp `lse`: the
   /// probabilities, masked as mp.softmax causal (window) masks.
-  HostTensor probabilities(const HostTensor &lse) const {
-    HostTensor p = scaledScores();
+  HostTensor probabilities(HostTensor p, const HostTensor &lse) const {
     int64_t cols = p.shape.back();
     for (int64_t r = 0; r < lse.getNumElements(); ++r) {
       auto [first, end] = getVisibleColumns(p, r, causal, window);
@@ -396,7 +405,7 @@ struct AttentionOperands {
   FloatType f32, bf16;
   int64_t group;
   HostTensor query, key, value;
-  double scale;
+  double scale, softcap;
   bool causal;
   int64_t window;
 };
@@ -923,7 +932,7 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](AttentionOp a) {
         AttentionOperands operands(a, in(0), in(1), in(2));
-        HostTensor scores = operands.scaledScores();
+        HostTensor scores = operands.logits();
         set(operands.product(operands.asGemmOperand(softmaxRows(
                                  scores, operands.causal, operands.window)),
                              operands.value, shapeOf(a.getResult())),
@@ -937,7 +946,9 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         AttentionOperands operands(a, in(0), in(1), in(2));
         // Copies: set() may move the operands' storage.
         HostTensor output = in(3), grad = in(5);
-        HostTensor p = operands.probabilities(in(4));
+        HostTensor logits = operands.logits();
+        HostTensor slopes = operands.capSlopes(logits);
+        HostTensor p = operands.probabilities(std::move(logits), in(4));
         HostTensor dp = operands.product(operands.asGemmOperand(grad),
                                          operands.transposed(operands.value),
                                          operands.getScoresShape());
@@ -949,7 +960,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
                 grad.data[r * valueDim + c] * output.data[r * valueDim + c];
           for (int64_t c = 0; c < keys; ++c) {
             double &entry = dp.data[r * keys + c];
-            entry = p.data[r * keys + c] * (entry - rowDot);
+            entry = p.data[r * keys + c] * (entry - rowDot) *
+                    slopes.data[r * keys + c];
           }
         }
         HostTensor ds = operands.asGemmOperand(dp);

@@ -1,9 +1,9 @@
 //===- FuseAttention.cpp - attention's score chain into mp.attention ------===//
 //
 // A model's attention is written as PyTorch writes it without SDPA:
-// matmul(q, kᵀ), a scale by 1/sqrt(head_dim), a (causal) softmax and a
-// matmul with v. Each step between the GEMMs is a pass over a
-// [batch, heads, sq, sk] tensor, and the training step keeps the
+// matmul(q, kᵀ), a scale by 1/sqrt(head_dim), Gemma 2's soft cap, a
+// (causal) softmax and a matmul with v. Each step between the GEMMs is a pass
+// over a [batch, heads, sq, sk] tensor, and the training step keeps the
 // probabilities for the backward pass. mp.attention computes the same
 // values chunk by chunk of query rows and its gradient computes the scores
 // again, so neither the scores nor the probabilities are ever whole.
@@ -82,6 +82,29 @@ void eraseDeadLayoutChain(Operation *op) {
   }
 }
 
+/// Gemma 2's soft cap c · tanh(x / c), written as scale(tanh(scale(x, 1 /
+/// c)), c) with each op read only by the next: returns c, moves `value`
+/// to x and appends the three ops to `chain`; nothing where `value` is not
+/// such a cap (the factors reciprocal to the rounding of their decimals,
+/// c a positive, finite float32 as mp.attention takes it).
+std::optional<double> matchSoftcap(Value &value,
+                                   SmallVectorImpl<Operation *> &chain) {
+  auto outer = value.getDefiningOp<ScaleOp>();
+  auto tanh = outer ? outer.getInput().getDefiningOp<TanhOp>() : TanhOp();
+  auto inner = tanh ? tanh.getInput().getDefiningOp<ScaleOp>() : ScaleOp();
+  if (!inner || !outer->hasOneUse() || !tanh->hasOneUse() ||
+      !inner->hasOneUse())
+    return std::nullopt;
+  double cap = outer.getFactor().convertToDouble();
+  double inverse = inner.getFactor().convertToDouble();
+  if (!(cap > 0) || !std::isfinite(float(cap)) ||
+      std::abs(cap * inverse - 1) > 1e-12)
+    return std::nullopt;
+  value = inner.getInput();
+  chain.append({outer, tanh, inner});
+  return cap;
+}
+
 struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
   using FuseAttentionBase::FuseAttentionBase;
 
@@ -98,25 +121,31 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
       fuse(matmul);
   }
 
-  /// matmul(softmax(scale(matmul(q, kᵀ))), v) -> attention(q, k, v), when
-  /// each intermediate has no other reader, the operands are batched
-  /// float32 tensors of one rank and both GEMMs have one precision.
+  /// matmul(softmax(cap(scale(matmul(q, kᵀ)))), v) -> attention(q, k, v),
+  /// the scale and Gemma 2's soft cap optional, when each intermediate has
+  /// no other reader, the operands are batched float32 tensors of one rank
+  /// and both GEMMs have one precision.
   void fuse(MatmulOp output) {
     auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
     if (!softmax || !softmax->hasOneUse() || output.getScale())
       return;
+    // The ops from the output GEMM down to the scores' GEMM, readers first.
+    SmallVector<Operation *> chain = {output, softmax};
     Value scores = softmax.getInput();
+    std::optional<double> softcap = matchSoftcap(scores, chain);
     double factor = 1;
     if (auto scale = scores.getDefiningOp<ScaleOp>()) {
       if (!scale->hasOneUse())
         return;
       factor = scale.getFactor().convertToDouble();
       scores = scale.getInput();
+      chain.push_back(scale);
     }
     auto product = scores.getDefiningOp<MatmulOp>();
     if (!product || !product->hasOneUse() ||
         product.getPrecisionAttr() != output.getPrecisionAttr())
       return;
+    chain.push_back(product);
     factor *= product.getEffectiveScale();
     Value query = product.getLhs(), keyT = product.getRhs(),
           value = output.getRhs();
@@ -147,16 +176,13 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
     Value valuesRead = values.build(b, loc);
     auto attention = AttentionOp::create(
         b, loc, query, keys, valuesRead, b.getF64FloatAttr(factor),
+        softcap ? b.getF64FloatAttr(*softcap) : FloatAttr(),
         softmax.getCausalAttr(), softmax.getWindowAttr(),
         chunkBytes > 0 ? b.getI64IntegerAttr(chunkBytes) : IntegerAttr(),
         output.getPrecisionAttr());
     output.getResult().replaceAllUsesWith(attention.getResult());
-    Operation *scale = softmax.getInput().getDefiningOp();
-    output->erase();
-    softmax->erase();
-    if (scale != product)
-      scale->erase();
-    product->erase();
+    for (Operation *op : chain)
+      op->erase();
     eraseDeadLayoutChain(keyT.getDefiningOp());
     eraseDeadLayoutChain(value.getDefiningOp());
   }

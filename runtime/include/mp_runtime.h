@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 21
+#define MP_RUNTIME_ABI_VERSION 22
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -728,10 +728,12 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * [batch, sq, value_dim], query matrix i reading key and value matrix
  * i / group (grouped-query attention; 1: each its own), masked with
  * `causal` and a sliding `window` (0: none; ABI 19) as mp_softmax_f32
- * masks; and lse [batch, sq], each row's
- * log-sum-exp of its scaled scores over the keys it sees (-inf for a row
- * that sees none; its output row is zeros). It runs `chunk` query rows
- * at a time: per chunk, the scores against the keys it sees (under
+ * masks; a `softcap` c > 0 (ABI 22; 0: none) caps each scaled score x
+ * to c · tanh(x / c) before the softmax, as Gemma 2's
+ * attn_logit_softcapping does; and lse [batch, sq], each row's
+ * log-sum-exp of its (capped) scaled scores over the keys it sees (-inf
+ * for a row that sees none; its output row is zeros). It runs `chunk` query
+ * rows at a time: per chunk, the scores against the keys it sees (under
  * `causal`, none past its last row, and with a window none before its
  * first row's window) by a batched GEMM with alpha `scale`,
  * their softmax, and their product with v, both GEMMs in `precision` (bf16
@@ -752,33 +754,36 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
-                           int causal, int64_t window, int64_t chunk,
-                           mp_dtype q_type, const void *q, mp_dtype k_type,
-                           const void *k, mp_dtype v_type, const void *v,
-                           mp_dtype out_type, void *out, float *lse,
-                           float *scratch, int64_t scratch_bytes);
+                           float softcap, int causal, int64_t window,
+                           int64_t chunk, mp_dtype q_type, const void *q,
+                           mp_dtype k_type, const void *k, mp_dtype v_type,
+                           const void *v, mp_dtype out_type, void *out,
+                           float *lse, float *scratch, int64_t scratch_bytes);
 /* Its gradients (mp.attention_grad) from grad [batch, sq, value_dim], the
  * gradient of out, given the call's out and lse: dq, dk and dv have the
  * shapes of q, k and v. Per chunk it computes the probabilities p again,
- * dp = grad · vᵀ, ds = mp_softmax_grad_f32(p, dp), then dq = scale · ds · k
+ * dp = grad · vᵀ, ds = mp_softmax_grad_f32(p, dp) (under a softcap c
+ * times the cap's slope 1 − (t / c)² at the capped score t = log p + lse),
+ * then dq = scale · ds · k
  * for the chunk's rows, and adds scale · dsᵀ · q to dk and pᵀ · grad to dv
  * (zeroed first), chunk after chunk (and a group's query matrices into
  * their keys' and values'). An on-chip kernel (CUDA, bf16 and tf32) takes
- * p = exp(scale · q · kᵀ - lse) and Σ_j p_j · dp_j = Σ grad · out per row
- * instead, as FlashAttention-2 does, and keeps a float per query row
- * (batch · sq) in `scratch` (of its own where scratch_bytes is less).
- * Otherwise `scratch` holds 2 · batch · min(chunk, sq) · sk floats, then
- * the GEMMs' workspace (as for mp_attention_f32: given less, the call
- * allocates what is missing). q, k, v and out are float32 or, in
+ * p = exp(t − lse) from the (capped) scaled scores t it computes, and
+ * Σ_j p_j · dp_j = Σ grad · out per row instead, as FlashAttention-2 does, and
+ * keeps a float per query row (batch · sq) in `scratch` (of its own where
+ * scratch_bytes is less). Otherwise `scratch` holds 2 · batch · min(chunk, sq)
+ * · sk floats, then the GEMMs' workspace (as for mp_attention_f32: given less,
+ * the call allocates what is missing). q, k, v and out are float32 or, in
  * MP_PRECISION_BF16, bfloat16 (as for mp_attention_f32; ABI 10); the
  * gradients, grad and lse are float32. */
 mp_status mp_attention_grad_f32(
     mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
     int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
-    int causal, int64_t window, int64_t chunk, mp_dtype q_type, const void *q,
-    mp_dtype k_type, const void *k, mp_dtype v_type, const void *v,
-    mp_dtype out_type, const void *out, const float *lse, const float *grad,
-    float *dq, float *dk, float *dv, float *scratch, int64_t scratch_bytes);
+    float softcap, int causal, int64_t window, int64_t chunk, mp_dtype q_type,
+    const void *q, mp_dtype k_type, const void *k, mp_dtype v_type,
+    const void *v, mp_dtype out_type, const void *out, const float *lse,
+    const float *grad, float *dq, float *dk, float *dv, float *scratch,
+    int64_t scratch_bytes);
 
 /* One of attention's GEMMs for a chunk of query rows, over the `batch`
  * query matrices: operand x is one matrix of x_size elements per query

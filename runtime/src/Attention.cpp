@@ -49,6 +49,10 @@ mp_status checkAttention(mp_context *ctx, const char *call,
   if (!std::isfinite(scale) || scale == 0)
     return fail(ctx, call, "scale must be finite and nonzero, got %g",
                 double(scale));
+  if (!(s.softcap >= 0) || !std::isfinite(s.softcap))
+    return fail(ctx, call,
+                "softcap must be finite and not negative (0: none), got %g",
+                double(s.softcap));
   if (checkWindow(ctx, call, s.causal, s.window))
     return MP_ERROR;
   // Each tensor, and the gradient's two chunks of scores, fit int64 bytes.
@@ -142,8 +146,8 @@ struct AttentionGemms {
     return MP_OK;
   }
 
-  /// The chunk's probabilities softmax(scale · q · kᵀ) over `keys` keys
-  /// from key `start`, `rows` x `keys` per batch entry, into `p`, and with
+  /// The chunk's probabilities softmax(capScore(scale · q · kᵀ)) over `keys`
+  /// keys from key `start`, `rows` x `keys` per batch entry, into `p`, and with
   /// `lse` (the [batch, sq] log-sum-exp) the rows' log-sum-exp.
   mp_status probabilities(float scale, int64_t first, int64_t rows,
                           const KeyRange &range, TensorIn q, TensorIn k,
@@ -151,7 +155,9 @@ struct AttentionGemms {
     if (run(rows, false, true, rows, range.keys, s.headDim, scale,
             {offsetBy(q, first * s.headDim), s.sq * s.headDim},
             {offsetBy(k, range.start * s.headDim), s.sk * s.headDim, true}, 0,
-            floats(p, rows * range.keys)))
+            floats(p, rows * range.keys)) ||
+        (s.softcap != 0 &&
+         backend.softcap(s.batch * rows * range.keys, s.softcap, p)))
       return MP_ERROR;
     // The chunk's last row sees the last of its keys and its first row's
     // window starts at the first: the masks of a [rows, keys] softmax are
@@ -222,15 +228,15 @@ extern "C" {
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
-                           int causal, int64_t window, int64_t chunk,
-                           mp_dtype q_type, const void *q, mp_dtype k_type,
-                           const void *k, mp_dtype v_type, const void *v,
-                           mp_dtype out_type, void *out, float *lse,
-                           float *scratch, int64_t scratch_bytes) {
+                           float softcap, int causal, int64_t window,
+                           int64_t chunk, mp_dtype q_type, const void *q,
+                           mp_dtype k_type, const void *k, mp_dtype v_type,
+                           const void *v, mp_dtype out_type, void *out,
+                           float *lse, float *scratch, int64_t scratch_bytes) {
   const char *call = "mp_attention_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch,     group, sq,          sk,    head_dim,
-                   value_dim, chunk, causal != 0, window};
+  AttentionShape s{batch,     group, sq,          sk,     head_dim,
+                   value_dim, chunk, causal != 0, window, softcap};
   if (checkAttention(ctx, call, precision, s, scale) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}) ||
@@ -285,14 +291,15 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
 mp_status mp_attention_grad_f32(
     mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
     int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
-    int causal, int64_t window, int64_t chunk, mp_dtype q_type, const void *q,
-    mp_dtype k_type, const void *k, mp_dtype v_type, const void *v,
-    mp_dtype out_type, const void *out, const float *lse, const float *grad,
-    float *dq, float *dk, float *dv, float *scratch, int64_t scratch_bytes) {
+    float softcap, int causal, int64_t window, int64_t chunk, mp_dtype q_type,
+    const void *q, mp_dtype k_type, const void *k, mp_dtype v_type,
+    const void *v, mp_dtype out_type, const void *out, const float *lse,
+    const float *grad, float *dq, float *dk, float *dv, float *scratch,
+    int64_t scratch_bytes) {
   const char *call = "mp_attention_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch,     group, sq,          sk,    head_dim,
-                   value_dim, chunk, causal != 0, window};
+  AttentionShape s{batch,     group, sq,          sk,     head_dim,
+                   value_dim, chunk, causal != 0, window, softcap};
   if (checkAttention(ctx, call, precision, s, scale) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}))
@@ -344,8 +351,9 @@ mp_status mp_attention_grad_f32(
         return MP_ERROR;
       continue;
     }
-    // ds = softmax_grad(p, grad · vᵀ), in place of grad · vᵀ; the chunk's
-    // keys, values and their gradients from key `start`.
+    // ds = softmax_grad(p, grad · vᵀ), in place of grad · vᵀ, through the
+    // cap's slope; the chunk's keys, values and their gradients from key
+    // `start`.
     GemmOperand pChunk = floats(p, rows * keys),
                 dsChunk = floats(ds, rows * keys),
                 qChunk{offsetBy(query, first * head_dim), sq * head_dim},
@@ -357,7 +365,9 @@ mp_status mp_attention_grad_f32(
                             nullptr) ||
         gemms.run(rows, false, true, rows, keys, value_dim, 1, gradChunk,
                   valueChunk, 0, dsChunk) ||
-        backend.softmaxGrad(batch * rows, keys, p, ds, ds))
+        backend.softmaxGrad(batch * rows, keys, p, ds, ds) ||
+        (softcap != 0 && backend.softcapGrad(batch, rows, keys, softcap, p,
+                                             lse + first, sq, ds)))
       return MP_ERROR;
     if (gemms.run(rows, false, false, rows, head_dim, keys, scale, dsChunk,
                   keyChunk, 0, floats(dq + first * head_dim, sq * head_dim)) ||

@@ -304,6 +304,14 @@ public:
                             float *lse, int64_t lseStride) = 0;
   virtual mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                                 const float *grad, float *dx) = 0;
+  /// Attention's soft cap of n scores in place: x = capScore(x, softcap).
+  virtual mp_status softcap(int64_t n, float softcap, float *x) = 0;
+  /// Its gradient: ds times capSlope(t, softcap) of the capped score
+  /// t = log p + lse, 0 where p is; p and ds [batch, rows, cols], row i
+  /// of matrix b's log-sum-exp at lse[b · lseStride + i].
+  virtual mp_status softcapGrad(int64_t batch, int64_t rows, int64_t cols,
+                                float softcap, const float *p, const float *lse,
+                                int64_t lseStride, float *ds) = 0;
   virtual mp_status rope(int64_t outer, int64_t seq, int64_t heads,
                          int64_t headDim, const RopeFrequencies &frequencies,
                          bool inverse, const float *x, float *out) = 0;

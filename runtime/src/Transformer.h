@@ -4,7 +4,8 @@
 // rotary embedding, the index localization and the block maxima compute
 // alike: the masked length of a causal row, the rotation of a pair, an
 // index's place in a piece, the larger of two entries. Math is in double,
-// as in Elementwise.h.
+// as in Elementwise.h, except attention's soft cap (in float, as its
+// scores).
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,6 +40,23 @@ MP_HOST_DEVICE inline int64_t getWindowStart(int64_t q, int64_t sq, int64_t sk,
   return start < 0 ? 0 : start < sk ? start : sk;
 }
 
+/// A scaled attention score x soft-capped, softcap · tanh(x / softcap)
+/// (Gemma 2's attn_logit_softcapping), x where softcap is 0 (none). In
+/// float, as the on-chip kernels compute their scores.
+MP_HOST_DEVICE inline float capScore(float x, float softcap) {
+  return softcap == 0 ? x : softcap * ::tanhf(x / softcap);
+}
+
+/// The cap's slope at the capped score t: 1 - (t / softcap)², from the
+/// capped value as tanh' = 1 - tanh²; never negative where rounding puts
+/// t past the cap. 1 where softcap is 0.
+MP_HOST_DEVICE inline float capSlope(float t, float softcap) {
+  if (softcap == 0)
+    return 1;
+  float ratio = t / softcap;
+  return ratio * ratio < 1 ? 1 - ratio * ratio : 0;
+}
+
 /// The sizes of an attention call (mp_attention_f32): `batch` query
 /// matrices [sq, headDim], key and value matrices [sk, headDim] and
 /// [sk, valueDim], one per `group` query matrices (query matrix i reads key
@@ -48,6 +66,8 @@ struct AttentionShape {
   bool causal;
   /// A causal sliding window (mp_softmax_f32's; 0: none).
   int64_t window = 0;
+  /// The scores' soft cap (capScore; 0: none).
+  float softcap = 0;
 
   /// The rows of the chunk from row `first`.
   MP_HOST_DEVICE int64_t rowsFrom(int64_t first) const {

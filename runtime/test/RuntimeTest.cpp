@@ -2164,8 +2164,8 @@ void testBFloat16Storage(mp_context *ctx) {
       // rows (one on CUDA's on-chip kernel).
       {"attention", 3, 1, [&](auto inTypes, auto in, auto outTypes, auto out) {
          return mp_attention_f32(
-             ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 0, 5,
-             inTypes[0], in[0], inTypes[1], in[1], inTypes[2], in[2],
+             ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
+             5, inTypes[0], in[0], inTypes[1], in[1], inTypes[2], in[2],
              outTypes[0], out[0], attentionLse.floats(),
              attentionScratch.floats(), attentionScratchBytes);
        }}};
@@ -2247,29 +2247,31 @@ void testBFloat16Storage(mp_context *ctx) {
   // Attention's gradient reads bfloat16 q, k, v and out widened: the
   // float32 call's gradients on them widened, bit for bit.
   Buffer out16(ctx, n * sizeof(uint16_t)), outWidened(ctx, n * sizeof(float));
-  CHECK_OK(ctx, mp_attention_f32(
-                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 0,
-                    5, MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
-                    narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
-                    MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
-                    attentionScratch.floats(), attentionScratchBytes));
+  CHECK_OK(ctx,
+           mp_attention_f32(
+               ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
+               5, MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
+               narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
+               MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
+               attentionScratch.floats(), attentionScratchBytes));
   CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, n,
                            out16.as<void>(), outWidened.floats()));
   std::vector<std::unique_ptr<Buffer>> heldGrads, wideGrads;
   for (int i = 0; i < 6; ++i)
     (i < 3 ? heldGrads : wideGrads)
         .push_back(std::make_unique<Buffer>(ctx, n * sizeof(float)));
+  CHECK_OK(ctx,
+           mp_attention_grad_f32(
+               ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
+               5, MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
+               narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
+               MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
+               wide[0]->floats(), heldGrads[0]->floats(),
+               heldGrads[1]->floats(), heldGrads[2]->floats(),
+               attentionScratch.floats(), attentionScratchBytes));
   CHECK_OK(ctx, mp_attention_grad_f32(
-                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 0,
-                    5, MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
-                    narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
-                    MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
-                    wide[0]->floats(), heldGrads[0]->floats(),
-                    heldGrads[1]->floats(), heldGrads[2]->floats(),
-                    attentionScratch.floats(), attentionScratchBytes));
-  CHECK_OK(ctx, mp_attention_grad_f32(
-                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 1, 0,
-                    5, MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
+                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f,
+                    1, 0, 5, MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
                     widened[1]->floats(), MP_DTYPE_F32, widened[2]->floats(),
                     MP_DTYPE_F32, outWidened.floats(), attentionLse.floats(),
                     wide[0]->floats(), wideGrads[0]->floats(),
@@ -2599,13 +2601,15 @@ bool runsAttentionOnChip(mp_precision precision, int64_t headDim,
 /// not, with more keys than queries, fewer (rows and whole chunks that see
 /// no key are zeros), chunks that do not divide the rows, groups of query
 /// matrices sharing their keys and values, and sliding windows (shorter
-/// than a chunk, across chunks, of two keys); on the host,
+/// than a chunk, across chunks, of two keys) and soft-capped scores
+/// (Gemma 2's); on the host,
 /// one chunk gives the unfused calls' values bit for bit, in fp32 and bf16.
 void testAttention(mp_context *ctx) {
   struct Case {
     int64_t batch, group, sq, sk, headDim, valueDim, chunk;
     bool causal;
     int64_t window = 0;
+    float softcap = 0;
   };
   const Case cases[] = {{3, 1, 5, 5, 4, 3, 2, true},
                         {2, 1, 3, 6, 4, 2, 1, true},
@@ -2625,7 +2629,12 @@ void testAttention(mp_context *ctx) {
                         {2, 1, 3, 6, 4, 2, 1, true, 3},
                         {2, 1, 7, 7, 4, 4, 7, true, 2},
                         {4, 2, 130, 100, 64, 32, 130, true, 50},
-                        {2, 1, 130, 130, 16, 16, 32, true, 40}};
+                        {2, 1, 130, 130, 16, 16, 32, true, 40},
+                        {3, 1, 5, 5, 4, 3, 2, true, 0, 2},
+                        {4, 2, 4, 7, 5, 4, 3, false, 0, 1.5f},
+                        {2, 1, 9, 9, 8, 8, 3, true, 4, 3},
+                        {4, 2, 130, 100, 64, 32, 130, true, 0, 8},
+                        {2, 1, 130, 130, 16, 16, 32, true, 40, 4}};
   for (const Case &c : cases) {
     int64_t keyMatrices = c.batch / c.group;
     int64_t qCount = c.batch * c.sq * c.headDim,
@@ -2646,7 +2655,7 @@ void testAttention(mp_context *ctx) {
         int64_t start = c.window ? std::max<int64_t>(seen - c.window, 0) : 0;
         if (seen == 0)
           continue;
-        std::vector<double> p(seen), dp(seen);
+        std::vector<double> p(seen), dp(seen), slope(seen, 1);
         double top = -INFINITY, sum = 0, dot = 0;
         for (int64_t j = start; j < seen; ++j) {
           double score = 0;
@@ -2654,6 +2663,11 @@ void testAttention(mp_context *ctx) {
             score += double(q[(b * c.sq + i) * c.headDim + e]) *
                      double(k[(b / c.group * c.sk + j) * c.headDim + e]);
           p[j] = score * scale;
+          if (c.softcap) {
+            double t = std::tanh(p[j] / c.softcap);
+            p[j] = c.softcap * t;
+            slope[j] = 1 - t * t;
+          }
           top = std::max(top, p[j]);
         }
         for (int64_t j = start; j < seen; ++j)
@@ -2672,7 +2686,7 @@ void testAttention(mp_context *ctx) {
           dot += dp[j] * p[j];
         }
         for (int64_t j = start; j < seen; ++j) {
-          double ds = p[j] * (dp[j] - dot) * scale;
+          double ds = p[j] * (dp[j] - dot) * slope[j] * scale;
           for (int64_t e = 0; e < c.headDim; ++e) {
             dq[(b * c.sq + i) * c.headDim + e] +=
                 ds * double(k[(b / c.group * c.sk + j) * c.headDim + e]);
@@ -2714,6 +2728,7 @@ void testAttention(mp_context *ctx) {
                                                        : "bf16 ") +
           (c.causal ? "causal " : "") +
           (c.window ? "window " + std::to_string(c.window) + " " : "") +
+          (c.softcap ? "capped at " + std::to_string(c.softcap) + " " : "") +
           "attention " + std::to_string(c.batch) + " x " +
           std::to_string(c.sq) + " x " + std::to_string(c.sk) + " (groups of " +
           std::to_string(c.group) + ") in chunks of " + std::to_string(c.chunk);
@@ -2743,22 +2758,23 @@ void testAttention(mp_context *ctx) {
           PeakPad pad(ctx);
           size_t live = mp_live_bytes(ctx);
           if (gradient)
-            CHECK_OK(ctx, mp_attention_grad_f32(
-                              ctx, precision, c.batch, c.group, c.sq, c.sk,
-                              c.headDim, c.valueDim, scale, c.causal, c.window,
-                              c.chunk, MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32,
-                              kB.floats(), MP_DTYPE_F32, vB.floats(),
-                              MP_DTYPE_F32, oB.floats(), lseB.floats(),
-                              gB.floats(), dqB.floats(), dkB.floats(),
-                              dvB.floats(), scratch.floats(), gradientBytes));
+            CHECK_OK(ctx,
+                     mp_attention_grad_f32(
+                         ctx, precision, c.batch, c.group, c.sq, c.sk,
+                         c.headDim, c.valueDim, scale, c.softcap, c.causal,
+                         c.window, c.chunk, MP_DTYPE_F32, qB.floats(),
+                         MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32, vB.floats(),
+                         MP_DTYPE_F32, oB.floats(), lseB.floats(), gB.floats(),
+                         dqB.floats(), dkB.floats(), dvB.floats(),
+                         scratch.floats(), gradientBytes));
           else
             CHECK_OK(ctx, mp_attention_f32(
                               ctx, precision, c.batch, c.group, c.sq, c.sk,
-                              c.headDim, c.valueDim, scale, c.causal, c.window,
-                              c.chunk, MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32,
-                              kB.floats(), MP_DTYPE_F32, vB.floats(),
-                              MP_DTYPE_F32, oB.floats(), lseB.floats(),
-                              scratch.floats(), forwardBytes));
+                              c.headDim, c.valueDim, scale, c.softcap, c.causal,
+                              c.window, c.chunk, MP_DTYPE_F32, qB.floats(),
+                              MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
+                              vB.floats(), MP_DTYPE_F32, oB.floats(),
+                              lseB.floats(), scratch.floats(), forwardBytes));
           CHECK_OK(ctx, mp_context_status(ctx));
           own[gradient] = int64_t(mp_peak_bytes(ctx) - live);
         }
@@ -2856,7 +2872,7 @@ void testAttention(mp_context *ctx) {
       unfused(ctx, batch * sq * d * sizeof(float));
   for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16}) {
     CHECK_OK(ctx, mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d, 0.5f,
-                                   0, 0, sq, MP_DTYPE_F32, qB.floats(),
+                                   0.0f, 0, 0, sq, MP_DTYPE_F32, qB.floats(),
                                    MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
                                    vB.floats(), MP_DTYPE_F32, fused.floats(),
                                    lse.floats(), scores.floats(),
@@ -3379,27 +3395,40 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_softmax_grad_f32" + onRank + "negative cols -4");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                0, 0, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
-                                32);
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f,
+                                0.0f, 1, 0, 0, MP_DTYPE_F32, in, MP_DTYPE_F32,
+                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
+                                out, 32);
       },
       "mp_attention_f32" + onRank + "chunk must be positive, got 0");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
-                                INFINITY, 1, 0, 1, MP_DTYPE_F32, in,
+                                INFINITY, 0.0f, 1, 0, 1, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, out, out, out, 32);
       },
       "mp_attention_f32" + onRank +
           "scale must be finite and nonzero, got inf");
+  for (float softcap : {-1.0f, float(NAN), float(INFINITY)})
+    expectError(
+        [&](mp_context *c) {
+          return mp_attention_grad_f32(
+              c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, softcap, 1, 0, 1,
+              MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+              MP_DTYPE_F32, in, in, in, out, out, out, out, 32);
+        },
+        "mp_attention_grad_f32" + onRank +
+            "softcap must be finite and not negative (0: none), got " +
+            (softcap < 0           ? "-1"
+             : std::isnan(softcap) ? "nan"
+                                   : "inf"));
   expectError(
       [&](mp_context *c) {
         return mp_attention_grad_f32(
-            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1, 0, 1, MP_DTYPE_F32,
-            in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, in, in,
-            out, out, out, nullptr, 32);
+            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, 0, 1,
+            MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32,
+            in, in, in, out, out, out, nullptr, 32);
       },
       "mp_attention_grad_f32" + onRank +
           "a workspace of 32 bytes at (nil) is none it can use");
@@ -3414,34 +3443,34 @@ void testTransformerErrors(mp_context *ctx) {
           "a workspace of 16 bytes at (nil) is none it can use");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f, 1,
-                                0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
-                                32);
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f,
+                                0.0f, 1, 0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
+                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
+                                out, 32);
       },
       "mp_attention_f32" + onRank +
           "head_dim and value_dim must be positive, got 0 and 1");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 3, 2, 2, 2, 1, 1, 1.0f, 1,
-                                0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
-                                32);
+        return mp_attention_f32(c, MP_PRECISION_FP32, 3, 2, 2, 2, 1, 1, 1.0f,
+                                0.0f, 1, 0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
+                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
+                                out, 32);
       },
       "mp_attention_f32" + onRank + "group 2 does not divide batch 3");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0,
-                                2, 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
-                                32);
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f,
+                                0.0f, 0, 2, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
+                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
+                                out, 32);
       },
       "mp_attention_f32" + onRank +
           "window 2: a window is 0 (none) or positive and needs causal");
   expectError(
       [&](mp_context *c) {
         return mp_attention_grad_f32(
-            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1, -3, 1,
+            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, -3, 1,
             MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32,
             in, in, in, out, out, out, out, 32);
       },
@@ -3449,27 +3478,27 @@ void testTransformerErrors(mp_context *ctx) {
           "window -3: a window is 0 (none) or positive and needs causal");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, nullptr,
-                                out, 32);
+        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f,
+                                0.0f, 1, 0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
+                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out,
+                                nullptr, out, 32);
       },
       "mp_attention_f32" + onRank + "lse is null");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_TF32, 1, 1, 2, 2, 1, 1, 1.0f, 1,
-                                0, 1, MP_DTYPE_BF16, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, out, out, out,
-                                32);
+        return mp_attention_f32(c, MP_PRECISION_TF32, 1, 1, 2, 2, 1, 1, 1.0f,
+                                0.0f, 1, 0, 1, MP_DTYPE_BF16, in, MP_DTYPE_F32,
+                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
+                                out, 32);
       },
       "mp_attention_f32" + onRank +
           "takes bfloat16 tensors in bf16 precision only");
   expectError(
       [&](mp_context *c) {
         return mp_attention_grad_f32(
-            c, MP_PRECISION_BF16, 1, 1, 2, 2, 1, 1, 1.0f, 1, 0, 1, MP_DTYPE_F32,
-            in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F64, in, in, in,
-            out, out, out, out, 32);
+            c, MP_PRECISION_BF16, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, 0, 1,
+            MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F64,
+            in, in, in, out, out, out, out, 32);
       },
       "mp_attention_grad_f32" + onRank +
           "takes float32 and bfloat16 tensors, not dtype 1");

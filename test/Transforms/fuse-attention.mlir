@@ -141,3 +141,62 @@ func.func @unfused(%q: tensor<2x4x4xf32>, %kt: tensor<2x4x4xf32>, %v: tensor<2x4
   return %o1, %p1, %o2, %s2, %o3, %o4, %o5, %o6 : tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf64>, tensor<2x4x4xf32>
 }
 
+
+// -----
+
+// Gemma 2's soft-capped scores, 50 · tanh(s / 50) between the scale and the
+// softmax: the cap moves into the op, with the scale, the mask and the
+// window; without a scale op, the scaled GEMM's scale.
+// CHECK-LABEL: func.func @softcap
+// CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 2, 1] : tensor<3x4x10xf32> -> tensor<3x10x4xf32>
+// CHECK-NEXT: %[[O:[a-z_0-9]+]], %{{[a-z_0-9]+}} = mp.attention %arg0, %[[K]], %arg2 scale 5.000000e-01 softcap 5.000000e+01 causal window 4 : (tensor<3x10x4xf32>, tensor<3x10x4xf32>, tensor<3x10x6xf32>) -> (tensor<3x10x6xf32>, tensor<3x10xf32>)
+// CHECK-NEXT: %[[K2:.+]] = mp.transpose %arg1 perm [0, 2, 1]
+// CHECK-NEXT: %[[O2:[a-z_0-9]+]], %{{[a-z_0-9]+}} = mp.attention %arg0, %[[K2]], %arg2 scale 2.500000e-01 softcap 3.000000e+00 :
+// CHECK-NEXT: return %[[O]], %[[O2]]
+// CHUNK-LABEL: func.func @softcap
+// CHUNK: mp.attention %arg0, %{{.+}}, %arg2 scale 5.000000e-01 softcap 5.000000e+01 causal window 4 chunk_bytes 2048 :
+func.func @softcap(%q: tensor<3x10x4xf32>, %kt: tensor<3x4x10xf32>, %v: tensor<3x10x6xf32>) -> (tensor<3x10x6xf32>, tensor<3x10x6xf32>) {
+  %s = mp.matmul %q, %kt : (tensor<3x10x4xf32>, tensor<3x4x10xf32>) -> tensor<3x10x10xf32>
+  %t = mp.scale %s by 0.5 : tensor<3x10x10xf32>
+  %c1 = mp.scale %t by 0.02 : tensor<3x10x10xf32>
+  %c2 = mp.tanh %c1 : tensor<3x10x10xf32>
+  %c3 = mp.scale %c2 by 50.0 : tensor<3x10x10xf32>
+  %p = mp.softmax %c3 causal window 4 : tensor<3x10x10xf32>
+  %o = mp.matmul %p, %v : (tensor<3x10x10xf32>, tensor<3x10x6xf32>) -> tensor<3x10x6xf32>
+  %s2 = mp.matmul %q, %kt scale 0.25 : (tensor<3x10x4xf32>, tensor<3x4x10xf32>) -> tensor<3x10x10xf32>
+  %d1 = mp.scale %s2 by 0.3333333333333333 : tensor<3x10x10xf32>
+  %d2 = mp.tanh %d1 : tensor<3x10x10xf32>
+  %d3 = mp.scale %d2 by 3.0 : tensor<3x10x10xf32>
+  %p2 = mp.softmax %d3 : tensor<3x10x10xf32>
+  %o2 = mp.matmul %p2, %v : (tensor<3x10x10xf32>, tensor<3x10x6xf32>) -> tensor<3x10x6xf32>
+  return %o, %o2 : tensor<3x10x6xf32>, tensor<3x10x6xf32>
+}
+
+// -----
+
+// What stays: a tanh between scales that are not reciprocal (not a cap), a
+// cap whose tanh another op reads, a cap by a negative factor.
+// CHECK-LABEL: func.func @softcap_unfused
+// CHECK-NOT: mp.attention
+// CHECK: return
+func.func @softcap_unfused(%q: tensor<2x4x4xf32>, %kt: tensor<2x4x4xf32>, %v: tensor<2x4x4xf32>) -> (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>) {
+  %s1 = mp.matmul %q, %kt : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %a1 = mp.scale %s1 by 0.5 : tensor<2x4x4xf32>
+  %a2 = mp.tanh %a1 : tensor<2x4x4xf32>
+  %a3 = mp.scale %a2 by 3.0 : tensor<2x4x4xf32>
+  %p1 = mp.softmax %a3 causal : tensor<2x4x4xf32>
+  %o1 = mp.matmul %p1, %v : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %s2 = mp.matmul %q, %kt : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %b1 = mp.scale %s2 by 0.5 : tensor<2x4x4xf32>
+  %b2 = mp.tanh %b1 : tensor<2x4x4xf32>
+  %b3 = mp.scale %b2 by 2.0 : tensor<2x4x4xf32>
+  %p2 = mp.softmax %b3 causal : tensor<2x4x4xf32>
+  %o2 = mp.matmul %p2, %v : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %s3 = mp.matmul %q, %kt : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %c1 = mp.scale %s3 by -0.5 : tensor<2x4x4xf32>
+  %c2 = mp.tanh %c1 : tensor<2x4x4xf32>
+  %c3 = mp.scale %c2 by -2.0 : tensor<2x4x4xf32>
+  %p3 = mp.softmax %c3 causal : tensor<2x4x4xf32>
+  %o3 = mp.matmul %p3, %v : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  return %o1, %o2, %b2, %o3 : tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>
+}

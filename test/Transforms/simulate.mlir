@@ -92,6 +92,8 @@
 // ATTENTION: "gemm_flops": 7808,
 // ATTENTION: "function": "whole"
 // ATTENTION: "compute_seconds": 12,
+// ATTENTION: "function": "capped"
+// ATTENTION: "compute_seconds": 15,
 // On a machine that runs tf32 attention with head dims up to 8 on chip
 // (the same chunked ops: tf32 is their default precision), one launch
 // forward and two backward; every row in one block of 64, which computes
@@ -327,6 +329,15 @@ func.func @whole(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x
     -> (tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
   %o, %lse = mp.attention %q, %k, %v scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x4x6xf32>)
   %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
+  return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
+}
+// Soft-capped, the chunk caps its scores (a launch forward) and the
+// gradient's chunk caps them again and multiplies by the cap's slope (two
+// launches backward): 15 launches.
+func.func @capped(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x8xf32>, %g: tensor<1x4x6x8xf32>)
+    -> (tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
+  %o, %lse = mp.attention %q, %k, %v scale 1.0 softcap 2.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x4x6xf32>)
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 softcap 2.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
   return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
 }
 //--- attention-bf16.mlir

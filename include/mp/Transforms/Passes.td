@@ -104,7 +104,9 @@ def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
     (composed into one transpose, or none); keys and values repeated per
     query head (torchtitan's `repeat_kv`: a broadcast, then a reshape
     merging the repeats into the heads) are read unrepeated, once per
-    group of query heads.
+    group of query heads. Gemma 2's soft cap between the scale and the
+    softmax, `mp.scale` by `1 / c`, `mp.tanh` and `mp.scale` by `c` (the
+    factors reciprocal), becomes the op's `softcap c`.
 
     ```mlir
     %s = mp.matmul %q, %kt : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>

@@ -589,7 +589,8 @@ struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
 };
 
 /// mp_attention_f32 and mp_attention_grad_f32 share their leading
-/// arguments: sizes, scale, mask and window (ABI 19), chunk, and the scratch
+/// arguments: sizes, scale, soft cap (ABI 22; 0: none), mask and window
+/// (ABI 19), chunk, and the scratch
 /// the plan gave the op with its bytes (ABI 14). q, k, v and the output come
 /// with their dtypes (ABI 10), the other tensors are float32.
 template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
@@ -616,6 +617,7 @@ template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
         calls.i64(g.headDim),
         calls.i64(g.valueDim),
         calls.f32(op.getScale().convertToDouble()),
+        calls.f32(op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0),
         calls.i32(g.causal),
         calls.i64(g.window),
         calls.i64(g.chunkRows)};

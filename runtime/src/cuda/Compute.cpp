@@ -399,6 +399,20 @@ mp_status CudaBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
       cuda::launchSoftmaxGrad(computeStream, rows, cols, y, grad, dx));
 }
 
+mp_status CudaBackend::softcap(int64_t n, float softcap, float *x) {
+  return checkLaunch("mp_attention_f32",
+                     cuda::launchSoftcap(computeStream, n, softcap, x));
+}
+
+mp_status CudaBackend::softcapGrad(int64_t batch, int64_t rows, int64_t cols,
+                                   float softcap, const float *p,
+                                   const float *lse, int64_t lseStride,
+                                   float *ds) {
+  return checkLaunch("mp_attention_grad_f32",
+                     cuda::launchSoftcapGrad(computeStream, batch, rows, cols,
+                                             softcap, p, lse, lseStride, ds));
+}
+
 bool CudaBackend::hasOnChipAttention(mp_precision precision,
                                      const AttentionShape &shape) const {
   return (precision != MP_PRECISION_TF32 || tf32OnTensorCores) &&

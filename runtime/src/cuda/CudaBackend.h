@@ -168,6 +168,10 @@ public:
                     int64_t lseStride) override;
   mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                         const float *grad, float *dx) override;
+  mp_status softcap(int64_t n, float softcap, float *x) override;
+  mp_status softcapGrad(int64_t batch, int64_t rows, int64_t cols,
+                        float softcap, const float *p, const float *lse,
+                        int64_t lseStride, float *ds) override;
   /// bf16 and tf32 attention whose tiles fit in shared memory, unless
   /// MP_CUDA_ATTENTION=composed (the chunks through memory, to compare).
   bool hasOnChipAttention(mp_precision precision,

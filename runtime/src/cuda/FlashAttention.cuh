@@ -5,7 +5,8 @@
 // warp) and streams the keys and values through shared memory kKeys at a
 // time, keeping each row's running maximum and sum, so no score reaches
 // global memory; it writes each row's log-sum-exp beside the output. The
-// gradient takes the probabilities as exp(scale·q·kᵀ - lse) from it and
+// gradient takes the probabilities as exp(t - lse) from it, t the scaled
+// scores (soft-capped, capScore, where the call caps them), and
 // D = Σ_j p_j·dp_j as Σ grad·out per row: the query gradients per block of
 // queries (which also write D for the next kernel), then the key and value
 // gradients per block of keys: each output is written by one block, so the
@@ -86,6 +87,10 @@ struct FlashShape {
   MP_HOST_DEVICE FlashShape(const AttentionShape &sizes, float scale)
       : sizes(sizes), scale(scale), dPad(padToTile(sizes.headDim)),
         dvPad(padToTile(sizes.valueDim)) {}
+  /// The softmax's input for a score q·k: scaled and capped.
+  MP_HOST_DEVICE float logit(float score) const {
+    return capScore(score * scale, sizes.softcap);
+  }
   /// Whether query row `row` sees key `key`; none past the last row.
   MP_HOST_DEVICE bool sees(int64_t row, int64_t key) const {
     return row < sizes.sq && key < sizes.keysSeen(row, 1) &&
@@ -366,7 +371,7 @@ MP_FLASH_DEVICE void warpScores(const FlashShape &s, Shared &sh, int warpRow) {
   syncWarp();
 }
 
-/// The largest scaled score of the lane's row (query row `row`) among the
+/// The largest logit of the lane's row (query row `row`) among the
 /// keys from key0 that it sees, over both of the row's lanes.
 MP_FLASH_DEVICE float rowMaxOfKeys(const FlashShape &s, const LaneRow &lane,
                                    const float *scores, int64_t key0,
@@ -374,7 +379,7 @@ MP_FLASH_DEVICE float rowMaxOfKeys(const FlashShape &s, const LaneRow &lane,
   float top = -INFINITY;
   for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j)
     if (s.sees(row, key0 + j))
-      top = fmaxf(top, scores[j] * s.scale);
+      top = fmaxf(top, s.logit(scores[j]));
   return fmaxf(top, shuffleXor(top, 1));
 }
 
@@ -413,7 +418,7 @@ MP_FLASH_DEVICE void attentionForward(const FlashShape &s, TensorIn q,
             sum = 0;
       for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
         float p =
-            s.sees(queryRow, key0 + j) ? expf(scores[j] * s.scale - newMax) : 0;
+            s.sees(queryRow, key0 + j) ? expf(s.logit(scores[j]) - newMax) : 0;
         sum += p;
         storeOperand(sh.probs[row * sh.ld.probs + j], p);
       }
@@ -465,7 +470,8 @@ MP_FLASH_DEVICE void loadQueriesAndGrads(const FlashShape &s, Shared &sh,
            z.valueDim, b.first);
 }
 
-/// p = exp(scale·score - lse) and ds = p·(dp - dot) of the entries a lane
+/// p = exp(t - lse) for the logit t and ds = p·(dp - dot)·capSlope(t) (the
+/// softmax's gradient through the cap) of the entries a lane
 /// owns in its row of `scores`/`dprobs` (kKeys wide), rounded to operands
 /// into the same places of `probs` (unless null) and `dscores`. Entry j is
 /// (query row rowOf(j), key keyOf(j)); it is zero where the row does not see
@@ -481,11 +487,13 @@ softmaxGradEntries(const FlashShape &s, int row, const LaneRow &lane,
     int entry = row * TileLayout<T>::scores + j,
         operand = row * TileLayout<T>::probs + j;
     bool seen = s.sees(rowOf(j), keyOf(j));
-    float p = seen ? expf(scores[entry] * s.scale - lseOf(j)) : 0;
+    float logit = s.logit(scores[entry]);
+    float p = seen ? expf(logit - lseOf(j)) : 0;
     if (probs)
       storeOperand(probs[operand], p);
-    storeOperand(dscores[operand],
-                 seen ? p * (dprobs[entry] - dotOf(j)) : 0.0f);
+    storeOperand(dscores[operand], seen ? p * (dprobs[entry] - dotOf(j)) *
+                                              capSlope(logit, s.sizes.softcap)
+                                        : 0.0f);
   }
 }
 

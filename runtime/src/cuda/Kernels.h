@@ -189,6 +189,12 @@ cudaError_t launchSoftmax(cudaStream_t stream, int64_t batch, int64_t sq,
                           int64_t lseStride);
 cudaError_t launchSoftmaxGrad(cudaStream_t stream, int64_t rows, int64_t cols,
                               const float *y, const float *grad, float *dx);
+/// Attention's soft cap and its gradient (Backend::softcap, softcapGrad).
+cudaError_t launchSoftcap(cudaStream_t stream, int64_t n, float softcap,
+                          float *x);
+cudaError_t launchSoftcapGrad(cudaStream_t stream, int64_t batch, int64_t rows,
+                              int64_t cols, float softcap, const float *p,
+                              const float *lse, int64_t lseStride, float *ds);
 cudaError_t launchRope(cudaStream_t stream, int64_t outer, int64_t seq,
                        int64_t heads, int64_t headDim,
                        const RopeFrequencies &frequencies, bool inverse,

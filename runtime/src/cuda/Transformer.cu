@@ -218,6 +218,25 @@ __global__ void softmaxGradKernel(int64_t rows, int64_t cols, const float *y,
   }
 }
 
+__global__ void softcapKernel(int64_t n, float softcap, float *x) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    x[i] = capScore(x[i], softcap);
+}
+
+__global__ void softcapGradKernel(int64_t batch, int64_t rows, int64_t cols,
+                                  float softcap, const float *p,
+                                  const float *lse, int64_t lseStride,
+                                  float *ds) {
+  for (int64_t i = gridStart(); i < batch * rows * cols; i += gridStride()) {
+    int64_t r = i / cols;
+    ds[i] = p[i] > 0
+                ? ds[i] * capSlope(logf(p[i]) +
+                                       lse[r / rows * lseStride + r % rows],
+                                   softcap)
+                : 0;
+  }
+}
+
 /// A thread per (position, pair) computes the rotation once and applies it
 /// to the pair in every (outer, head) slice of its share (blockIdx.y).
 /// Neighbouring threads take neighbouring pairs, so a warp reads and writes
@@ -451,6 +470,20 @@ cudaError_t launchSoftmaxGrad(cudaStream_t stream, int64_t rows, int64_t cols,
                               const float *y, const float *grad, float *dx) {
   softmaxGradKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(rows, cols, y,
                                                                grad, dx);
+  return cudaGetLastError();
+}
+
+cudaError_t launchSoftcap(cudaStream_t stream, int64_t n, float softcap,
+                          float *x) {
+  softcapKernel<<<gridFor(n), kThreads, 0, stream>>>(n, softcap, x);
+  return cudaGetLastError();
+}
+
+cudaError_t launchSoftcapGrad(cudaStream_t stream, int64_t batch, int64_t rows,
+                              int64_t cols, float softcap, const float *p,
+                              const float *lse, int64_t lseStride, float *ds) {
+  softcapGradKernel<<<gridFor(batch * rows * cols), kThreads, 0, stream>>>(
+      batch, rows, cols, softcap, p, lse, lseStride, ds);
   return cudaGetLastError();
 }
 

@@ -117,6 +117,10 @@ public:
                     int64_t lseStride) override;
   mp_status softmaxGrad(int64_t rows, int64_t cols, const float *y,
                         const float *grad, float *dx) override;
+  mp_status softcap(int64_t n, float softcap, float *x) override;
+  mp_status softcapGrad(int64_t batch, int64_t rows, int64_t cols,
+                        float softcap, const float *p, const float *lse,
+                        int64_t lseStride, float *ds) override;
   mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,
                  const RopeFrequencies &frequencies, bool inverse,
                  const float *x, float *out) override;

@@ -268,6 +268,28 @@ mp_status HostBackend::softmaxGrad(int64_t rows, int64_t cols, const float *y,
   return MP_OK;
 }
 
+mp_status HostBackend::softcap(int64_t n, float softcap, float *x) {
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      x[i] = capScore(x[i], softcap);
+  });
+  return MP_OK;
+}
+
+mp_status HostBackend::softcapGrad(int64_t batch, int64_t rows, int64_t cols,
+                                   float softcap, const float *p,
+                                   const float *lse, int64_t lseStride,
+                                   float *ds) {
+  parallelRows(batch * rows, cols, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float rowLse = lse[r / rows * lseStride + r % rows];
+      for (int64_t k = r * cols; k < (r + 1) * cols; ++k)
+        ds[k] = p[k] > 0 ? ds[k] * capSlope(::logf(p[k]) + rowLse, softcap) : 0;
+    }
+  });
+  return MP_OK;
+}
+
 mp_status HostBackend::rope(int64_t outer, int64_t seq, int64_t heads,
                             int64_t headDim, const RopeFrequencies &frequencies,
                             bool inverse, const float *x, float *out) {

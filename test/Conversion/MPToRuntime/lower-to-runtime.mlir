@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 21\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 22\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -200,24 +200,26 @@ func.func @grouped_async(%a0: tensor<4x8xf32> {mp.param = "layers.0.a", mp.shard
 // q against every key (6 query matrices of 6 x 4 apart, the last chunk's
 // 2 rows: 128 floats; all of k, 144); the gradient's, in tf32, its scores
 // only (no GEMM of a few FLOPs per byte is transposed on CUDA). The
-// gradient reads the forward's output and log-sum-exp. A sliding window
-// follows the causal flag, 0 without one (ABI 19; gemm-workspace.mlir
-// lowers one).
+// gradient reads the forward's output and log-sum-exp. The soft cap
+// follows the scale (ABI 22; 0 without one, @attention_bf16). A sliding
+// window follows the causal flag, 0 without one (ABI 19;
+// gemm-workspace.mlir lowers one).
 // CHECK-LABEL: func.func @attention
 // CHECK-SAME: arena 3200
 // CHECK-DAG: %[[HALF:.+]] = arith.constant 5.000000e-01 : f32
+// CHECK-DAG: %[[CAP:.+]] = arith.constant 3.000000e+00 : f32
 // CHECK: %[[O:.+]] = llvm.getelementptr %{{.+}}[%c0_i64]
 // CHECK: %[[LSE:.+]] = llvm.getelementptr %{{.+}}[%c768_i64]
 // CHECK: %[[SCRATCH:.+]] = llvm.getelementptr %{{.+}}[%c960_i64]
-// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c0_i64, %c2_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %[[SCRATCH]], %c1408_i64)
+// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %[[CAP]], %c1_i32, %c0_i64, %c2_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %[[SCRATCH]], %c1408_i64)
 // CHECK: %[[DK:.+]] = llvm.getelementptr %{{.+}}[%c1536_i64]
 // CHECK: %[[DV:.+]] = llvm.getelementptr %{{.+}}[%c2112_i64]
 // CHECK: %[[SCRATCH2:.+]] = llvm.getelementptr %{{.+}}[%c2880_i64]
-// CHECK: call @mp_attention_grad_f32(%arg0, %c1_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %c1_i32, %c0_i64, %c1_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %{{.+}}, %[[SCRATCH]], %[[DK]], %[[DV]], %[[SCRATCH2]], %c320_i64)
+// CHECK: call @mp_attention_grad_f32(%arg0, %c1_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %[[CAP]], %c1_i32, %c0_i64, %c1_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %{{.+}}, %[[SCRATCH]], %[[DK]], %[[DV]], %[[SCRATCH2]], %c320_i64)
 func.func @attention(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x4xf32> {mp.input = "k"}, %v: tensor<2x3x6x5xf32> {mp.input = "v"}, %g: tensor<2x3x6x5xf32> {mp.input = "g"})
     -> (tensor<2x3x6x5xf32> {mp.output = "o"}, tensor<2x3x6x4xf32> {mp.output = "dq"}) {
-  %o, %lse = mp.attention %q, %k, %v scale 0.5 causal chunk_bytes 300 precision <bf16> : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>) -> (tensor<2x3x6x5xf32>, tensor<2x3x6xf32>)
-  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 0.5 causal chunk_bytes 300 : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>, tensor<2x3x6x5xf32>, tensor<2x3x6xf32>, tensor<2x3x6x5xf32>) -> (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>)
+  %o, %lse = mp.attention %q, %k, %v scale 0.5 softcap 3.0 causal chunk_bytes 300 precision <bf16> : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>) -> (tensor<2x3x6x5xf32>, tensor<2x3x6xf32>)
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 0.5 softcap 3.0 causal chunk_bytes 300 : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>, tensor<2x3x6x5xf32>, tensor<2x3x6xf32>, tensor<2x3x6x5xf32>) -> (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>)
   return %o, %dq : tensor<2x3x6x5xf32>, tensor<2x3x6x4xf32>
 }
 
@@ -227,9 +229,10 @@ func.func @attention(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x
 // each with its dtype (4: bf16) before it; the gradient's grad and
 // results stay f32.
 // CHECK-LABEL: func.func @attention_bf16
+// CHECK-DAG: %[[NOCAP:.+]] = arith.constant 0.000000e+00 : f32
 // CHECK: call @mp_convert(%arg0, %c0_i32, %c4_i32, %c144_i64, %{{.+}}, %[[Q:[^)]+]])
-// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %{{.+}}, %c1_i32, %c0_i64, %{{.+}}, %c4_i32, %[[Q]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[O:[^,]+]], %[[LSE:[^,]+]], %{{.+}})
-// CHECK: call @mp_attention_grad_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %{{.+}}, %c1_i32, %c0_i64, %{{.+}}, %c4_i32, %[[Q]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[O]], %[[LSE]], %{{.+}})
+// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %{{[^,]+}}, %[[NOCAP]], %c1_i32, %c0_i64, %{{.+}}, %c4_i32, %[[Q]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[O:[^,]+]], %[[LSE:[^,]+]], %{{.+}})
+// CHECK: call @mp_attention_grad_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %{{[^,]+}}, %[[NOCAP]], %c1_i32, %c0_i64, %{{.+}}, %c4_i32, %[[Q]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[O]], %[[LSE]], %{{.+}})
 func.func @attention_bf16(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x4xf32> {mp.input = "k"}, %v: tensor<2x3x6x5xf32> {mp.input = "v"}, %g: tensor<2x3x6x5xf32> {mp.input = "g"})
     -> (tensor<2x3x6x4xf32> {mp.output = "dq"}) {
   %qb = mp.convert %q : tensor<2x3x6x4xf32> -> tensor<2x3x6x4xbf16>

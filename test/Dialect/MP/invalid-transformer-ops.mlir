@@ -147,6 +147,30 @@ func.func @attention_grad_window_not_positive(%q: tensor<2x4x4xf32>, %lse: tenso
 
 // -----
 
+func.func @attention_softcap_not_positive(%q: tensor<2x4x4xf32>) {
+  // expected-error@+1 {{'mp.attention' op softcap 0.000000e+00 is not a positive, finite float32}}
+  %0:2 = mp.attention %q, %q, %q scale 1.0 softcap 0.0 causal : (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> (tensor<2x4x4xf32>, tensor<2x4xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_softcap_past_float32(%q: tensor<2x4x4xf32>, %lse: tensor<2x4xf32>) {
+  // expected-error@+1 {{'mp.attention_grad' op softcap 1.000000e+40 is not a positive, finite float32}}
+  %0:3 = mp.attention_grad %q, %q, %q, %q, %lse, %q scale 1.0 softcap 1.0e40 : (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4xf32>, tensor<2x4x4xf32>) -> (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_softcap_negative(%q: tensor<2x4x4xf32>) {
+  // expected-error@+1 {{'mp.attention' op softcap -2.000000e+00 is not a positive, finite float32}}
+  %0:2 = mp.attention %q, %q, %q scale 1.0 softcap -2.0 : (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> (tensor<2x4x4xf32>, tensor<2x4xf32>)
+  return
+}
+
+// -----
+
 func.func @softmax_rank0(%x: tensor<f32>) {
   // expected-error@+1 {{'mp.softmax' op softmax needs a dim, got rank 0}}
   %0 = mp.softmax %x : tensor<f32>

@@ -958,17 +958,25 @@ bool AttentionOp::isCompatibleReturnTypes(TypeRange inferred,
          areStorageCompatible(inferred.take_front(), actual.take_front());
 }
 
-LogicalResult AttentionOp::verify() {
-  if (failed(verifyWindow(*this, getCausal(), getWindow())))
+namespace {
+/// The mask's rules, a soft cap as the runtime takes it (a positive, finite
+/// float32), and the storage's.
+template <typename OpT> LogicalResult verifyAttention(OpT op) {
+  if (failed(verifyWindow(op, op.getCausal(), op.getWindow())))
     return failure();
-  return verifyAttentionStorage(*this);
+  if (std::optional<APFloat> softcap = op.getSoftcap()) {
+    double cap = softcap->convertToDouble();
+    if (!(cap > 0) || !APFloat(float(cap)).isFiniteNonZero())
+      return op.emitOpError()
+             << "softcap " << cap << " is not a positive, finite float32";
+  }
+  return verifyAttentionStorage(op);
 }
+} // namespace
 
-LogicalResult AttentionGradOp::verify() {
-  if (failed(verifyWindow(*this, getCausal(), getWindow())))
-    return failure();
-  return verifyAttentionStorage(*this);
-}
+LogicalResult AttentionOp::verify() { return verifyAttention(*this); }
+
+LogicalResult AttentionGradOp::verify() { return verifyAttention(*this); }
 
 std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
   auto attention = dyn_cast<AttentionOp>(op);

@@ -317,8 +317,8 @@ void AttentionOp::buildVJP(OpBuilder &b, ValueRange grads,
                            SmallVectorImpl<Value> &operandGrads) {
   auto gradients = AttentionGradOp::create(
       b, getLoc(), getQuery(), getKey(), getValue(), getResult(), getLse(),
-      grads[0], getScaleAttr(), getCausalAttr(), getWindowAttr(),
-      getChunkBytesAttr(), getPrecisionAttr());
+      grads[0], getScaleAttr(), getSoftcapAttr(), getCausalAttr(),
+      getWindowAttr(), getChunkBytesAttr(), getPrecisionAttr());
   operandGrads.append(gradients.getResults().begin(),
                       gradients.getResults().end());
 }

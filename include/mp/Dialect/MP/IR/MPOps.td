@@ -570,16 +570,20 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
     and with `window` `W` too as `mp.softmax causal window W` (sliding window
     attention: a query sees its last `W` keys; a chunk computes only the
     scores of the keys its rows see, from its first row's window on).
+    With `softcap c` each scaled score `t` is capped to `c · tanh(t / c)`
+    before the softmax, as Gemma 2's `attn_logit_softcapping` caps them
+    (`mp-fuse-attention` fuses the `mp.scale`, `mp.tanh`, `mp.scale` that
+    write it); `c` is a positive, finite float32.
     Grouped-query attention (`enable_gqa`): the keys and values may have
     fewer heads (the dim before the sequence), dividing the query's; query
     head `h` reads key and value head `h / (heads / kv_heads)`, as
     torchtitan's `repeat_kv` repeats them, without the repetition. The
     second result, `lse` `[..., sq]` (float32), is each query row's
-    log-sum-exp of its scaled scores, `log Σ_j exp(scale · q·k_j)` over the
-    keys it sees (`-inf` for a row that sees none), as PyTorch's
+    log-sum-exp of its scaled (and capped) scores, `log Σ_j exp(scale ·
+    q·k_j)` over the keys it sees (`-inf` for a row that sees none), as PyTorch's
     `_scaled_dot_product_flash_attention` returns it: the backward pass
     (`mp.attention_grad`) takes it with the output, so it computes the
-    probabilities as `exp(scale · q·kᵀ - lse)` in one pass. It has no
+    probabilities as `exp(scale · q·kᵀ - lse)` (capped) in one pass. It has no
     gradient of its own (differentiating through it is an error).
 
     ```mlir
@@ -627,6 +631,7 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
   }];
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
                        MP_FloatTensor:$value, F64Attr:$scale,
+                       OptionalAttr<F64Attr>:$softcap,
                        UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
                        OptionalAttr<I64Attr>:$chunk_bytes,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
@@ -634,7 +639,8 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
                       StaticShapeTensorOf<[F32]>:$lse);
   let hasVerifier = 1;
   let assemblyFormat = [{
-    $query `,` $key `,` $value `scale` $scale (`causal` $causal^)?
+    $query `,` $key `,` $value `scale` $scale (`softcap` $softcap^)?
+    (`causal` $causal^)?
     (`window` $window^)? (`chunk_bytes` $chunk_bytes^)?
     (`precision` $precision^)? attr-dict `:`
     functional-type(operands, results)

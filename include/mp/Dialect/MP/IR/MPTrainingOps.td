@@ -256,13 +256,15 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradients of mp.attention";
   let description = [{
-    The gradients of `mp.attention` (same `scale`, `causal`, `window`,
-    `chunk_bytes` and `precision`) with respect to `query`, `key` and `value`, from the
-    gradient `grad` of its result, given that attention's results `output`
-    and `lse`. As FlashAttention-2's backward pass: the probabilities are
-    `p = exp(scale · q·kᵀ - lse)`, `dp = grad · vᵀ`, and the softmax
-    gradient `ds = p · (dp - D)` with `D = Σ grad · output` per query row
-    (which equals `Σ_j p_j · dp_j`); then `dq = scale · ds · k`,
+    The gradients of `mp.attention` (same `scale`, `softcap`, `causal`,
+    `window`, `chunk_bytes` and `precision`) with respect to `query`, `key`
+    and `value`, from the gradient `grad` of its result, given that
+    attention's results `output` and `lse`. As FlashAttention-2's backward
+    pass: the probabilities are `p = exp(t - lse)` for the scaled scores
+    `t = scale · q·kᵀ` (capped, `c · tanh(t / c)`, under `softcap c`),
+    `dp = grad · vᵀ`, and the softmax gradient `ds = p · (dp - D)` with
+    `D = Σ grad · output` per query row (which equals `Σ_j p_j · dp_j`),
+    under a cap times its slope `1 - (t / c)²`; then `dq = scale · ds · k`,
     `dk = scale · dsᵀ · q` and `dv = pᵀ · grad`. The runtime may compute
     `p` and `D` again from the scores instead (the composition of chunks
     does, as `mp.softmax_grad`): the values agree to rounding. Per chunk of
@@ -283,8 +285,8 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
                        MP_FloatTensor:$value, MP_FloatTensor:$output,
                        StaticShapeTensorOf<[F32]>:$lse, MP_FloatTensor:$grad,
-                       F64Attr:$scale, UnitAttr:$causal,
-                       OptionalAttr<I64Attr>:$window,
+                       F64Attr:$scale, OptionalAttr<F64Attr>:$softcap,
+                       UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
                        OptionalAttr<I64Attr>:$chunk_bytes,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
   let results = (outs MP_FloatTensor:$query_grad, MP_FloatTensor:$key_grad,
@@ -292,7 +294,7 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
   let hasVerifier = 1;
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $output `,` $lse `,` $grad `scale` $scale
-    (`causal` $causal^)? (`window` $window^)? (`chunk_bytes` $chunk_bytes^)?
+    (`softcap` $softcap^)? (`causal` $causal^)? (`window` $window^)? (`chunk_bytes` $chunk_bytes^)?
     (`precision` $precision^)? attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
