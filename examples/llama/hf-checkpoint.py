@@ -83,9 +83,10 @@ and key head (q_norm, k_norm) and windows all but every sixth layer
 (sliding_window_pattern), whose rotary base is rope_local_base_freq.
 A multimodal model (model_type gemma3: Gemma 3 4B, 12B, 27B, whose
 global layers scale their frequencies linearly, rope_scaling linear
-factor 8; mistral3: Mistral Small 3.1 and 3.2; llava, llava_next) is its
-text model on text: `import` reads text_config over the defaults of its
-config class (Gemma3TextConfig, MistralConfig, LlamaConfig: the Hub's
+factor 8; mistral3: Mistral Small 3.1 and 3.2; llava, llava_next,
+llava_onevision) is its text model on text: `import` reads text_config
+over the defaults of its config class (Gemma3TextConfig, MistralConfig,
+LlamaConfig, Qwen2Config: the Hub's
 configs give only what differs from them) and the text tensors under
 language_model.model. (the Hub's) or model.language_model. (newer
 save_pretrained); the vision tower and projector stay behind, and
@@ -107,7 +108,7 @@ model's).
 
 Refused, each with a message saying why: model_types other than those
 (Gemma 3n's gemma3n among them), multimodal models whose text model is
-another (LLaVA-NeXT's over Qwen2), rope scaling other than Llama 3.1's
+another (a LLaVA over Qwen3), rope scaling other than Llama 3.1's
 "llama3" and "linear" (dynamic, YaRN, Phi-3's longrope: mp.rope has no
 such frequencies) and any in Gemma 3's windowed layers, a rotary
 embedding over
@@ -141,12 +142,14 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
 # The multimodal models whose text model mp trains (on text alone each is
 # its text model: the vision tower and projector act only on images), and
 # the text model's model_type where their text_config does not say it
-# (Gemma 3's is always gemma3_text).
+# (Gemma 3's is always gemma3_text; LLaVA-OneVision's is a Qwen2).
 MULTIMODAL = {"gemma3": "gemma3_text", "mistral3": "mistral",
-              "llava": "llama", "llava_next": "llama"}
+              "llava": "llama", "llava_next": "llama",
+              "llava_onevision": "qwen2"}
 
 # The defaults of the text models' config classes (transformers'
-# LlamaConfig, MistralConfig, Gemma3TextConfig): a multimodal config.json
+# LlamaConfig, MistralConfig, Qwen2Config, Gemma3TextConfig): a multimodal
+# config.json
 # holds its text model's config as text_config with only the fields that
 # differ from them, as save_pretrained writes a nested config (Gemma 3 4B's
 # says neither its heads nor its vocabulary, LLaVA 1.5's not even its
@@ -165,6 +168,14 @@ TEXT_DEFAULTS = {
         "num_key_value_heads": 8, "hidden_act": "silu", "rms_norm_eps": 1e-6,
         "tie_word_embeddings": False, "rope_theta": 10000.0,
         "sliding_window": 4096, "attention_dropout": 0.0},
+    "qwen2": {
+        "vocab_size": 151936, "hidden_size": 4096, "intermediate_size": 22016,
+        "num_hidden_layers": 32, "num_attention_heads": 32,
+        "num_key_value_heads": 32, "hidden_act": "silu", "rms_norm_eps": 1e-6,
+        "tie_word_embeddings": False, "rope_theta": 10000.0,
+        "rope_scaling": None, "use_sliding_window": False,
+        "sliding_window": 4096, "max_window_layers": 28,
+        "attention_dropout": 0.0},
     "gemma3_text": {
         "vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216,
         "num_hidden_layers": 26, "num_attention_heads": 8,

@@ -402,11 +402,17 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
     for (Operation &op : body) {
       if (!isa<GatherLastOp, CrossEntropyOp, CrossEntropyGradOp>(op))
         continue;
-      // Through gathers of a split vocabulary and sums of a split
-      // contraction, to the GEMM.
+      // Through gathers of a split vocabulary, sums of a split
+      // contraction and elementwise ops of the logits alone (Gemma 2's
+      // soft cap: mp.scale, mp.tanh, mp.scale), to the GEMM.
       Value logits = op.getOperand(0);
-      while (isa_and_nonnull<AllGatherOp, AllReduceOp>(logits.getDefiningOp()))
-        logits = logits.getDefiningOp()->getOperand(0);
+      while (Operation *def = logits.getDefiningOp()) {
+        if (!isa<AllGatherOp, AllReduceOp>(def) &&
+            !(def->hasTrait<OpTrait::Elementwise>() &&
+              def->getNumOperands() == 1))
+          break;
+        logits = def->getOperand(0);
+      }
       auto root = logits.getDefiningOp<LinearOp>();
       if (!root) {
         op.emitWarning() << "mp-chunk-loss: the logits are not an "

@@ -41,12 +41,16 @@ func.func @reads_mean(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
 
 // -----
 
-// Logits no mp.linear computes: nothing to chunk from.
+// Logits no mp.linear computes, capped or not: nothing to chunk from.
 func.func @not_linear(%logits: tensor<4x8x32xf32>, %labels: tensor<4x8xi64>)
-    -> tensor<f32> attributes {mp.partitioned} {
+    -> (tensor<f32>, tensor<f32>) attributes {mp.partitioned} {
   // expected-warning @below {{mp-chunk-loss: the logits are not an mp.linear's result; the loss is left whole}}
   %loss = mp.cross_entropy %logits, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<f32>
-  return %loss : tensor<f32>
+  %t = mp.tanh %logits : tensor<4x8x32xf32>
+  %capped = mp.scale %t by 30.0 : tensor<4x8x32xf32>
+  // expected-warning @below {{mp-chunk-loss: the logits are not an mp.linear's result; the loss is left whole}}
+  %loss2 = mp.cross_entropy %capped, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<f32>
+  return %loss, %loss2 : tensor<f32>, tensor<f32>
 }
 
 // -----

@@ -156,3 +156,44 @@ func.func @loss_of_logits(%x: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
   %loss2 = mp.cross_entropy %again, %labels : (tensor<4x8x10xf32>, tensor<4x8xi64>) -> tensor<f32>
   return %loss, %loss2 : tensor<f32>, tensor<f32>
 }
+
+// -----
+
+// Gemma 2's soft-capped logits, 30 · tanh(l / 30), and their gradient
+// through the cap: the cap's ops and its gradient's are elementwise, so
+// the chunks start from the GEMM under them and each chunk caps its own
+// logits.
+// CHECK-LABEL: func.func @capped
+// CHECK: %[[H0:.+]] = mp.slice %arg0 dim 0 offset 0 : tensor<4x8x16xf32> -> tensor<2x8x16xf32>
+// CHECK-NEXT: %[[L0:.+]] = mp.linear %[[H0]], %arg1 : (tensor<2x8x16xf32>, tensor<32x16xf32>) -> tensor<2x8x32xf32>
+// CHECK-NEXT: %[[A0:.+]] = mp.scale %[[L0]] by {{.+}} : tensor<2x8x32xf32>
+// CHECK-NEXT: %[[T0:.+]] = mp.tanh %[[A0]] : tensor<2x8x32xf32>
+// CHECK-NEXT: %[[C0:.+]] = mp.scale %[[T0]] by 3.000000e+01 : tensor<2x8x32xf32>
+// CHECK: mp.cross_entropy %[[C0]], %{{.+}} reduction sum
+// CHECK: mp.slice %arg0 dim 0 offset 2
+// CHECK: %[[DW:.+]] = mp.matmul {{.*}} accumulate
+// CHECK: %[[DH:.+]] = mp.concat {{.*}} dim 0 : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<4x8x16xf32>
+// CHECK: return {{.*}}, %[[DH]], %[[DW]]
+func.func @capped(%h: tensor<4x8x16xf32>, %w: tensor<32x16xf32>,
+                  %labels: tensor<4x8xi64>, %dl: tensor<f32>)
+    -> (tensor<f32>, tensor<4x8x16xf32>, tensor<32x16xf32>)
+    attributes {mp.partitioned} {
+  %logits = mp.linear %h, %w : (tensor<4x8x16xf32>, tensor<32x16xf32>) -> tensor<4x8x32xf32>
+  %a = mp.scale %logits by 0.033333333333333333 : tensor<4x8x32xf32>
+  %t = mp.tanh %a : tensor<4x8x32xf32>
+  %capped = mp.scale %t by 30.0 : tensor<4x8x32xf32>
+  %loss = mp.cross_entropy %capped, %labels : (tensor<4x8x32xf32>, tensor<4x8xi64>) -> tensor<f32>
+  %dcapped = mp.cross_entropy_grad %capped, %labels, %dl scale 0.03125 : (tensor<4x8x32xf32>, tensor<4x8xi64>, tensor<f32>) -> tensor<4x8x32xf32>
+  %dt = mp.scale %dcapped by 30.0 : tensor<4x8x32xf32>
+  %gy = mp.mul %dt, %t : tensor<4x8x32xf32>
+  %gyy = mp.mul %gy, %t : tensor<4x8x32xf32>
+  %da = mp.sub %dt, %gyy : tensor<4x8x32xf32>
+  %dlogits = mp.scale %da by 0.033333333333333333 : tensor<4x8x32xf32>
+  %wt = mp.transpose %w perm [1, 0] : tensor<32x16xf32> -> tensor<16x32xf32>
+  %dh = mp.linear %dlogits, %wt : (tensor<4x8x32xf32>, tensor<16x32xf32>) -> tensor<4x8x16xf32>
+  %rows = mp.reshape %dlogits : tensor<4x8x32xf32> -> tensor<32x32xf32>
+  %rowsT = mp.transpose %rows perm [1, 0] : tensor<32x32xf32> -> tensor<32x32xf32>
+  %hrows = mp.reshape %h : tensor<4x8x16xf32> -> tensor<32x16xf32>
+  %dw = mp.matmul %rowsT, %hrows : (tensor<32x32xf32>, tensor<32x16xf32>) -> tensor<32x16xf32>
+  return %loss, %dh, %dw : tensor<f32>, tensor<4x8x16xf32>, tensor<32x16xf32>
+}

@@ -770,8 +770,10 @@ def ChunkLoss : Pass<"mp-chunk-loss", "::mlir::ModuleOp"> {
     `chunks` entries (the batch; else the longest: the sequence, as
     torchtune chunks it), as even as it allows (the first get one more).
     The region is the output GEMM (the `mp.linear` whose result, gathered
-    over the vocabulary or not, an `mp.cross_entropy`, `mp.gather_last` or
-    `mp.cross_entropy_grad` reads) and, in program order, every op that
+    over the vocabulary or not, and through elementwise ops of it alone,
+    such as Gemma 2's soft cap of the logits, an `mp.cross_entropy`,
+    `mp.gather_last` or `mp.cross_entropy_grad` reads) and, in program
+    order, every op that
     reads the region's values in the blocks they are made in: elementwise
     ops, reductions and collectives over other dims, the cross entropy's
     per-row ops (`--mp-loss-parallel`'s form) and its gradient, reshapes

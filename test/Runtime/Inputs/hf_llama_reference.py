@@ -44,7 +44,8 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma|gemma2|
-                gemma3_text|gemma3|mistral3|llava [--layout hub|saved]]
+                gemma3_text|gemma3|mistral3|llava|llava_onevision
+                [--layout hub|saved]]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
@@ -59,9 +60,9 @@ the given labels (the next tokens), as mp's.
       the output projection too: N(0, 1) would make logits of ~30)
       (tie_word_embeddings); --extra adds a tensor NAME of hidden_size
       zeros, which Hugging Face's Llama does not have. gemma3, mistral3,
-      llava: a multimodal config.json whose text_config holds the text
-      model's (gemma3_text's, mistral's, llama's; llava's without its
-      model_type) fields (--set's too) where they differ
+      llava, llava_onevision: a multimodal config.json whose text_config
+      holds the text model's (gemma3_text's, mistral's, llama's, qwen2's;
+      llava's without its model_type) fields (--set's too) where they differ
       from its config class's defaults, its tensors under the Hub's prefixes (hub:
       language_model.model., language_model.lm_head.) or newer
       save_pretrained's (saved: model.language_model., lm_head.), and two
@@ -509,10 +510,12 @@ MULTIMODAL = {
                ("hidden_act", "mlp_bias")),
     "mistral3": ("mistral", "Mistral3ForConditionalGeneration",
                  ("mlp_bias", "attention_bias", "rope_scaling")),
-    "llava": ("llama", "LlavaForConditionalGeneration", ())}
+    "llava": ("llama", "LlavaForConditionalGeneration", ()),
+    "llava_onevision": ("qwen2", "LlavaOnevisionForConditionalGeneration",
+                        ("mlp_bias", "attention_bias"))}
 
-# Gemma3TextConfig's, MistralConfig's and LlamaConfig's defaults, which a
-# multimodal model's text_config leaves out.
+# Gemma3TextConfig's, MistralConfig's, LlamaConfig's and Qwen2Config's
+# defaults, which a multimodal model's text_config leaves out.
 TEXT_DEFAULTS = {
     "gemma3_text": {
         "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
@@ -532,7 +535,13 @@ TEXT_DEFAULTS = {
         "hidden_act": "silu", "rms_norm_eps": 1e-6,
         "tie_word_embeddings": False, "rope_theta": 10000.0,
         "rope_scaling": None, "attention_bias": False,
-        "attention_dropout": 0.0, "mlp_bias": False}}
+        "attention_dropout": 0.0, "mlp_bias": False},
+    "qwen2": {
+        "num_key_value_heads": 32, "hidden_act": "silu", "rms_norm_eps": 1e-6,
+        "tie_word_embeddings": False, "rope_theta": 10000.0,
+        "rope_scaling": None, "use_sliding_window": False,
+        "sliding_window": 4096, "max_window_layers": 28,
+        "attention_dropout": 0.0}}
 
 # The prefixes of model.* and lm_head.* in a multimodal checkpoint, and
 # its vision tensors.
