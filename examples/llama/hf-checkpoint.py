@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
 Phi-3, OLMo 2, Gemma, Gemma 2, Gemma 3; the text models of Gemma 3's,
-Mistral 3's and LLaVA's multimodal checkpoints) in and out of mp.
+Mistral 3's, LLaVA's and LLaVA-OneVision's multimodal checkpoints) in and
+out of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
