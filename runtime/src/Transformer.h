@@ -57,6 +57,14 @@ MP_HOST_DEVICE inline float capSlope(float t, float softcap) {
   return ratio * ratio < 1 ? 1 - ratio * ratio : 0;
 }
 
+/// A softmax gradient entry ds through the cap, from its probability p and
+/// its row's log-sum-exp: the capped score is t = log p + lse; 0 where p is
+/// (its ds is, and log 0 gives no t).
+MP_HOST_DEVICE inline float capGradient(float ds, float p, float rowLse,
+                                        float softcap) {
+  return p > 0 ? ds * capSlope(::logf(p) + rowLse, softcap) : 0;
+}
+
 /// The sizes of an attention call (mp_attention_f32): `batch` query
 /// matrices [sq, headDim], key and value matrices [sk, headDim] and
 /// [sk, valueDim], one per `group` query matrices (query matrix i reads key

@@ -229,11 +229,8 @@ __global__ void softcapGradKernel(int64_t batch, int64_t rows, int64_t cols,
                                   float *ds) {
   for (int64_t i = gridStart(); i < batch * rows * cols; i += gridStride()) {
     int64_t r = i / cols;
-    ds[i] = p[i] > 0
-                ? ds[i] * capSlope(logf(p[i]) +
-                                       lse[r / rows * lseStride + r % rows],
-                                   softcap)
-                : 0;
+    ds[i] =
+        capGradient(ds[i], p[i], lse[r / rows * lseStride + r % rows], softcap);
   }
 }
 

@@ -284,7 +284,7 @@ mp_status HostBackend::softcapGrad(int64_t batch, int64_t rows, int64_t cols,
     for (int64_t r = begin; r < end; ++r) {
       float rowLse = lse[r / rows * lseStride + r % rows];
       for (int64_t k = r * cols; k < (r + 1) * cols; ++k)
-        ds[k] = p[k] > 0 ? ds[k] * capSlope(::logf(p[k]) + rowLse, softcap) : 0;
+        ds[k] = capGradient(ds[k], p[k], rowLse, softcap);
     }
   });
   return MP_OK;
