@@ -77,7 +77,20 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --rope-linear-scaling F
                       the frequencies rotating by --rope-theta divided by F
                       (mp.rope linear_scaling: Hugging Face's rope_type
-                      "linear", Gemma 3 4B and up's global layers: 8).
+                      "linear", Gemma 3 4B and up's global layers: 8);
+  --rotary-dims R     only the first R entries of each head rotate, at the
+                      frequencies of R (mp.rope rotary_dims: Hugging Face's
+                      partial_rotary_factor; Phi-4-mini rotates 96 of 128);
+  --longrope-short-factors F,..., --longrope-long-factors F,...,
+  --longrope-original-context N
+                      Phi-3's longrope: each rotated pair's frequency
+                      divided by its factor, the long ones where --seq is
+                      above N (Hugging Face picks them by the sequence's
+                      length), the short ones otherwise (mp.rope
+                      longrope_factors); the three go together;
+  --rope-attention-factor A
+                      the rotations' cos and sin times A (longrope's
+                      attention_factor: mp.rope attention_factor).
 """
 
 import argparse
@@ -163,6 +176,20 @@ def generate(args):
                   ", ".join(repr(v) for v in args.rope_scaling) + "]")
     if args.rope_linear_scaling:
         theta += f" linear_scaling {args.rope_linear_scaling!r}"
+    # Every layer rotates the same entries; longrope scales the --rope-theta
+    # layers' frequencies, by the factors of the compiled sequence length.
+    rotation = ("" if args.rotary_dims is None
+                else f" rotary_dims {args.rotary_dims}")
+    theta += rotation
+    longrope = None
+    if args.longrope_short_factors:
+        longrope = ("long" if s > args.longrope_original_context
+                    else "short")
+        factors = getattr(args, f"longrope_{longrope}_factors")
+        theta += (" longrope_factors [" + ", ".join(map(repr, factors)) +
+                  "]")
+    if args.rope_attention_factor:
+        theta += f" attention_factor {args.rope_attention_factor!r}"
 
     def linear(x, x_shape, module, out):
         shape = x_shape[:-1] + [out]
@@ -246,7 +273,7 @@ def generate(args):
             k = norm(k, p + "attention.k_norm.weight", [b, s, kv_rows])
         per_head = args.qk_norm == "head"
         # Gemma 3's windowed layers rotate by a base of their own.
-        layer_theta = (f"{args.local_rope_theta:e}"
+        layer_theta = (f"{args.local_rope_theta:e}{rotation}"
                        if args.local_rope_theta and args.sliding_window
                        and windowed(layer) else theta)
         q = heads_of(q, heads, True,
@@ -304,9 +331,12 @@ def generate(args):
                  "window_from_layer", "norm_weight_offset",
                  "attention_softcap", "final_softcap",
                  "query_pre_attn_scalar", "local_rope_theta",
-                 "rope_linear_scaling"):
+                 "rope_linear_scaling", "rotary_dims",
+                 "rope_attention_factor"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
+    if longrope:
+        config += f" longrope={longrope}"
     if args.window_layers is not None:
         config += " window_layers=" + ",".join(map(str, args.window_layers))
     if args.mlp_activation != "silu":
@@ -403,9 +433,31 @@ def main():
                         metavar="F",
                         help="the --rope-theta layers' frequencies divided "
                              "by F (mp.rope linear_scaling)")
+    factors = lambda text: [float(v) for v in text.split(",")]
+    parser.add_argument("--rotary-dims", type=int, default=None, metavar="R",
+                        help="only the first R entries of each head rotate "
+                             "(mp.rope rotary_dims)")
+    parser.add_argument("--longrope-short-factors", type=factors,
+                        metavar="F,...",
+                        help="longrope's factors for sequences up to "
+                             "--longrope-original-context")
+    parser.add_argument("--longrope-long-factors", type=factors,
+                        metavar="F,...",
+                        help="longrope's factors for longer sequences")
+    parser.add_argument("--longrope-original-context", type=int, default=None,
+                        metavar="N",
+                        help="the longest sequence of the short factors "
+                             "(original_max_position_embeddings)")
+    parser.add_argument("--rope-attention-factor", type=float, default=None,
+                        metavar="A",
+                        help="cos and sin times A (mp.rope attention_factor)")
     args = parser.parse_args()
     if args.kv_heads is None:
         args.kv_heads = args.heads
+    head_dim = args.head_dim or args.dim // args.heads
+    rotary_dims = head_dim if args.rotary_dims is None else args.rotary_dims
+    longrope = (args.longrope_short_factors, args.longrope_long_factors,
+                args.longrope_original_context)
     checks = [
         (min(args.dim, args.heads, args.kv_heads, args.vocab, args.seq,
              args.batch, *(v for v in (args.head_dim, args.sliding_window)
@@ -422,9 +474,22 @@ def main():
          "--dim must be a multiple of --heads (or --head-dim given)"),
         (args.heads % args.kv_heads == 0,
          "--heads must be a multiple of --kv-heads"),
-        ((args.head_dim or args.dim // args.heads) % 2 == 0,
+        (head_dim % 2 == 0,
          "head_dim (--head-dim, or --dim / --heads) must be even for rotary "
          "embeddings"),
+        (0 < rotary_dims <= head_dim and rotary_dims % 2 == 0,
+         "--rotary-dims must be even, positive and at most head_dim"),
+        (all(v is None for v in longrope) or
+         all(v is not None for v in longrope),
+         "--longrope-short-factors, --longrope-long-factors and "
+         "--longrope-original-context go together"),
+        (all(v is None or len(v) == rotary_dims // 2 and
+             all(0 < f < math.inf for f in v) for v in longrope[:2]),
+         f"longrope takes {rotary_dims // 2} positive finite factors, one "
+         "per rotated pair"),
+        (args.longrope_original_context is None or
+         args.longrope_original_context >= 1,
+         "--longrope-original-context must be positive"),
         (args.rope_scaling is None or len(args.rope_scaling) == 4,
          "--rope-scaling takes 4 values: FACTOR,LOW,HIGH,CONTEXT"),
         (math.isfinite(args.norm_weight_offset),
@@ -432,10 +497,10 @@ def main():
         (all(v is None or 0 < v < math.inf for v in (
             args.attention_softcap, args.final_softcap,
             args.query_pre_attn_scalar, args.local_rope_theta,
-            args.rope_linear_scaling)),
+            args.rope_linear_scaling, args.rope_attention_factor)),
          "--attention-softcap, --final-softcap, --query-pre-attn-scalar, "
-         "--local-rope-theta and --rope-linear-scaling must be positive and "
-         "finite"),
+         "--local-rope-theta, --rope-linear-scaling and "
+         "--rope-attention-factor must be positive and finite"),
         (not (args.sandwich_norm and args.post_norm),
          "--sandwich-norm already norms the sublayers' outputs (--post-norm)"),
     ]

@@ -25,8 +25,12 @@ its shards; F32, BF16 or F16) and writes:
                         --kv-heads --ffn-hidden --vocab --norm-eps
                         --rope-theta, and --rope-scaling for Llama 3.1's
                         scaled rotary frequencies (rope_type "llama3") or
-                        --rope-linear-scaling (rope_type "linear"),
+                        --rope-linear-scaling (rope_type "linear") or
+                        --longrope-short-factors, --longrope-long-factors,
+                        --longrope-original-context and
+                        --rope-attention-factor (rope_type "longrope"),
                         and where the family has them --head-dim,
+                        --rotary-dims,
                         --attention-bias, --mlp-bias, --qk-norm,
                         --post-norm, --sliding-window, --window-from-layer
                         or --window-layers, --mlp-activation,
@@ -107,13 +111,20 @@ output.weight as a copy of the embedding instead, and the two train apart
 (the first forward pass is the tied model's, the training another
 model's).
 
+Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
+--rotary-dims; the permutation above reorders the rotated rows of each head
+only), and Phi-3.5 and Phi-4-mini scale their frequencies by longrope
+(rope_scaling longrope: short and long factors per rotated pair, the long
+ones for sequences above original_max_position_embeddings, and an attention
+factor on cos and sin; gen-llama.py picks the factors by --seq).
+
 Refused, each with a message saying why: model_types other than those
 (Gemma 3n's gemma3n among them), multimodal models whose text model is
 another (a LLaVA over Qwen3), rope scaling other than Llama 3.1's
-"llama3" and "linear" (dynamic, YaRN, Phi-3's longrope: mp.rope has no
-such frequencies) and any in Gemma 3's windowed layers, a rotary
-embedding over
-part of each head (partial_rotary_factor, Phi-4-mini's), an odd head_dim,
+"llama3", "linear" and "longrope" (dynamic, YaRN: mp.rope has no such
+frequencies) and any in Gemma 3's windowed layers, a rotary embedding over
+part of each head in the families whose modeling files rotate all of it,
+an odd head_dim,
 dropout (attention_dropout, Phi-3's resid_pdrop and embd_pdrop: mp trains
 without dropout), activations other than silu, gelu and
 gelu_pytorch_tanh, tensors the model
@@ -127,6 +138,7 @@ cache.
 
 import argparse
 import json
+import math
 import mmap
 import os
 import struct
@@ -364,7 +376,10 @@ class LlamaShape:
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
         self.rope_scaling = self.rope_linear_scaling = None
-        if kind == "linear":
+        longrope = None
+        if kind == "longrope":
+            longrope = scaling  # read once head_dim is known
+        elif kind == "linear":
             self.rope_linear_scaling = checked(
                 "rope_scaling's factor", scaling.get("factor"),
                 float)
@@ -378,8 +393,8 @@ class LlamaShape:
                      f"for {error}")
         elif kind != "default":
             fail(f"{source}: rope scaling {scaling!r}; mp.rope scales its "
-                 "frequencies as Llama 3.1 does ('llama3') or linearly "
-                 "('linear') only")
+                 "frequencies as Llama 3.1 does ('llama3'), linearly "
+                 "('linear') or as Phi-3's 'longrope' only")
         # Gemma's head_dim is 256 unless given (GemmaConfig's default);
         # Mistral writes head_dim null where it is hidden_size / heads.
         gemma = self.family in ("gemma", "gemma2", "gemma3_text")
@@ -477,10 +492,29 @@ class LlamaShape:
             if config.get(dropout):
                 fail(f"{source}: {dropout} {config[dropout]!r}; mp trains "
                      "without dropout")
-        if config.get("partial_rotary_factor", 1.0) != 1.0:
-            fail(f"{source}: partial_rotary_factor "
-                 f"{config['partial_rotary_factor']!r}; mp.rope rotates "
-                 "every entry of a head")
+        # Phi-3's modeling file rotates the first int(head_dim *
+        # partial_rotary_factor) entries of each head (Phi-4-mini: 96 of
+        # 128); the others' rotate whole heads. Newer configs keep the
+        # factor in rope_parameters.
+        partial = rope.get("partial_rotary_factor",
+                           config.get("partial_rotary_factor", 1.0))
+        self.rotary_dims = self.head_dim
+        if partial != 1.0:
+            if self.family != "phi3":
+                fail(f"{source}: partial_rotary_factor {partial!r}; the "
+                     f"{self.family} modeling file rotates every entry of a "
+                     "head (Phi-3's rotates part of it)")
+            checked("partial_rotary_factor", partial, float)
+            self.rotary_dims = int(self.head_dim * partial)
+            if not 0 < self.rotary_dims <= self.head_dim or \
+                    self.rotary_dims % 2:
+                fail(f"{source}: partial_rotary_factor {partial!r} rotates "
+                     f"{self.rotary_dims} entries of head_dim "
+                     f"{self.head_dim}; mp.rope rotates an even number, at "
+                     "least 2, at most head_dim")
+        self.longrope = self.rope_attention_factor = None
+        if longrope is not None:
+            self.read_longrope(longrope, rope, config, source, checked)
         # Gemma's hidden_activation overrides its legacy hidden_act, as
         # configuration_gemma.py documents (the Hub's Gemma configs say
         # "gelu" in hidden_act and "gelu_pytorch_tanh", the activation
@@ -507,6 +541,39 @@ class LlamaShape:
         # (no output.weight): a tied checkpoint's, unless untied.
         self.tie_embeddings = self.tied
 
+    def read_longrope(self, longrope, rope, config, source, checked):
+        """Phi-3's longrope as _compute_longrope_parameters reads it: the
+        short and long factors (one per rotated pair), the context of the
+        short ones, and the attention factor on cos and sin (where not
+        given, sqrt(1 + ln factor / ln original) with factor the config's
+        or max_position_embeddings / original_max_position_embeddings)."""
+        pairs = self.rotary_dims // 2
+        factors = []
+        for key in ("short_factor", "long_factor"):
+            values = longrope.get(key)
+            if not isinstance(values, list) or len(values) != pairs or any(
+                    isinstance(v, bool) or not isinstance(v, (int, float)) or
+                    not 0 < v < float("inf") for v in values):
+                fail(f"{source}: rope scaling 'longrope' {key} must be "
+                     f"{pairs} positive numbers, one per rotated pair; got "
+                     f"{values!r}")
+            factors.append([float(v) for v in values])
+        key = "original_max_position_embeddings"
+        original = checked(key, longrope.get(key, rope.get(key, config.get(
+            key, config.get("max_position_embeddings")))), int)
+        factor = longrope.get("factor")
+        if factor is None:
+            factor = checked("max_position_embeddings",
+                             config.get("max_position_embeddings"),
+                             int) / original
+        attention = longrope.get("attention_factor")
+        if attention is None:
+            attention = 1.0 if factor <= 1 else math.sqrt(
+                1 + math.log(factor) / math.log(original))
+        self.longrope = (*factors, original)
+        self.rope_attention_factor = checked(
+            "rope scaling 'longrope' attention_factor", attention, float)
+
     def gen_llama_args(self):
         args = (f"--layers {self.layers} --dim {self.dim} --heads "
                 f"{self.heads} --kv-heads {self.kv_heads} --ffn-hidden "
@@ -519,6 +586,15 @@ class LlamaShape:
             args += f" --rope-linear-scaling {float(self.rope_linear_scaling)!r}"
         if self.head_dim * self.heads != self.dim:
             args += f" --head-dim {self.head_dim}"
+        if self.rotary_dims != self.head_dim:
+            args += f" --rotary-dims {self.rotary_dims}"
+        if self.longrope:
+            short, long, original = self.longrope
+            args += (" --longrope-short-factors " + ",".join(map(repr, short)) +
+                     " --longrope-long-factors " + ",".join(map(repr, long)) +
+                     f" --longrope-original-context {original}")
+        if self.rope_attention_factor not in (None, 1.0):
+            args += f" --rope-attention-factor {self.rope_attention_factor!r}"
         if self.attention_bias:
             args += f" --attention-bias {self.attention_bias}"
         if self.mlp_bias:
@@ -653,18 +729,30 @@ def hf_shape(param):
     return (param.hf_rows, *param.shape[1:])
 
 
-def from_rotate_half(values, heads):
+def reorder_rotated(values, heads, rotary_dims, pairs_first):
+    """Each head's first rotary_dims rows (or entries) reordered, the rest
+    as they are: from rotate_half's order (the halves [0, r/2) and [r/2, r))
+    to Meta's interleaved pairs, or back (pairs_first)."""
+    head = values.reshape(heads, -1, *values.shape[1:])
+    rest = head.shape[2:]
+    split = (2, rotary_dims // 2) if not pairs_first else (rotary_dims // 2, 2)
+    rotated = head[:, :rotary_dims].reshape(heads, *split, *rest).swapaxes(
+        1, 2).reshape(heads, rotary_dims, *rest)
+    return np.concatenate([rotated, head[:, rotary_dims:]], axis=1).reshape(
+        values.shape)
+
+
+def from_rotate_half(values, heads, rotary_dims):
     """Rows (or entries) of q_proj/k_proj in Meta's order: each head's
-    [0, hd/2) and [hd/2, hd) interleaved (the inverse of HF's permute)."""
-    return values.reshape(heads, 2, -1, *values.shape[1:]).swapaxes(
-        1, 2).reshape(values.shape)
+    rotated [0, r/2) and [r/2, r) interleaved (the inverse of HF's
+    permute)."""
+    return reorder_rotated(values, heads, rotary_dims, False)
 
 
-def to_rotate_half(values, heads):
-    """HF's permute: each head's even rows (or entries) first, then its odd
-    ones."""
-    return values.reshape(heads, -1, 2, *values.shape[1:]).swapaxes(
-        1, 2).reshape(values.shape)
+def to_rotate_half(values, heads, rotary_dims):
+    """HF's permute: each head's even rotated rows (or entries) first, then
+    its odd ones."""
+    return reorder_rotated(values, heads, rotary_dims, True)
 
 
 def read_config(hf_dir):
@@ -806,7 +894,8 @@ def import_checkpoint(args):
             expect_shape(param.hf, file.entries[source]["shape"],
                          hf_shape(param), args.hf_dir)
             if param.rotary_heads:
-                values = from_rotate_half(values, param.rotary_heads)
+                values = from_rotate_half(values, param.rotary_heads,
+                                          shape.rotary_dims)
             return np.ascontiguousarray(values, "<f4").tobytes()
 
         entries.append((param.mp, "F32", param.shape, make))
@@ -865,7 +954,8 @@ def export_checkpoint(args):
                 value = trained.read(param.mp)
                 expect_shape(param.mp, value.shape, param.shape, args.trained)
                 if param.rotary_heads:
-                    value = to_rotate_half(value, param.rotary_heads)
+                    value = to_rotate_half(value, param.rotary_heads,
+                                           shape.rotary_dims)
                 values.append(value)
             return encode(np.concatenate(values))
 

@@ -410,12 +410,12 @@ struct AttentionOperands {
   int64_t window;
 };
 
-/// The frequency of pair i: theta^(-2i / headDim), scaled as Llama 3.1's
+/// The frequency of pair i: theta^(-2i / rotaryDims), scaled as Llama 3.1's
 /// apply_scaling does when `llama3` holds [factor, low_freq_factor,
 /// high_freq_factor, original_context] (a factor of 1 scales nothing).
-double getLlama3Frequency(int64_t i, int64_t headDim, double theta,
+double getLlama3Frequency(int64_t i, int64_t rotaryDims, double theta,
                           std::optional<ArrayRef<double>> llama3) {
-  double frequency = std::pow(theta, -2.0 * i / double(headDim));
+  double frequency = std::pow(theta, -2.0 * i / double(rotaryDims));
   if (!llama3 || (*llama3)[0] == 1)
     return frequency;
   double factor = (*llama3)[0], low = (*llama3)[1], high = (*llama3)[2],
@@ -429,23 +429,31 @@ double getLlama3Frequency(int64_t i, int64_t headDim, double theta,
   return (1 - smooth) * frequency / factor + smooth * frequency;
 }
 
-/// torchtitan's apply_rotary_emb on [..., seq, heads, head_dim], its
-/// frequencies then divided by `linear` (mp.rope linear_scaling).
-HostTensor rotate(const HostTensor &x, double theta,
-                  std::optional<ArrayRef<double>> llama3, double linear,
-                  bool inverse) {
+/// torchtitan's apply_rotary_emb on [..., seq, heads, head_dim] as `rope`
+/// says: the first rotary_dims entries of each head at the frequencies of
+/// rotary_dims (then divided by linear_scaling and the pair's longrope
+/// factor), cos and sin times the attention factor; the others unchanged.
+HostTensor rotate(const HostTensor &x, RopeOp rope) {
   HostTensor out = x;
   size_t rank = x.shape.size();
   int64_t seq = x.shape[rank - 3], heads = x.shape[rank - 2],
           headDim = x.shape[rank - 1];
+  int64_t rotaryDims = rope.getEffectiveRotaryDims();
+  double theta = rope.getTheta().convertToDouble(),
+         linear = rope.getLinearScaling().convertToDouble(),
+         amplitude = rope.getAttentionFactor().convertToDouble();
+  std::optional<ArrayRef<double>> longrope = rope.getLongropeFactors();
   int64_t rows = x.getNumElements() / std::max<int64_t>(headDim, 1);
   for (int64_t r = 0; r < rows; ++r) {
     int64_t position = (r / heads) % seq;
-    for (int64_t i = 0; i < headDim / 2; ++i) {
+    for (int64_t i = 0; i < rotaryDims / 2; ++i) {
       double angle =
-          position * getLlama3Frequency(i, headDim, theta, llama3) / linear;
-      double c = std::cos(angle),
-             s = inverse ? -std::sin(angle) : std::sin(angle);
+          position *
+          getLlama3Frequency(i, rotaryDims, theta, rope.getLlama3Scaling()) /
+          linear / (longrope ? (*longrope)[i] : 1);
+      double c = amplitude * std::cos(angle),
+             s = amplitude *
+                 (rope.getInverse() ? -std::sin(angle) : std::sin(angle));
       double a = x.data[r * headDim + 2 * i],
              b = x.data[r * headDim + 2 * i + 1];
       out.data[r * headDim + 2 * i] = a * c - b * s;
@@ -980,8 +988,7 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         return success();
       })
       .Case([&](RopeOp r) {
-        set(rotate(in(0), r.getTheta().convertToDouble(), r.getLlama3Scaling(),
-                   r.getLinearScaling().convertToDouble(), r.getInverse()));
+        set(rotate(in(0), r));
         return success();
       })
       .Case([&](CrossEntropyOp c) {

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 22
+#define MP_RUNTIME_ABI_VERSION 23
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -1050,7 +1050,18 @@ mp_attention_on_chip_scratch_bytes(int gradient, int64_t batch, int64_t sq) {
  * (high_freq_factor − low_freq_factor); a factor of 1 scales nothing.
  * linear_scaling then divides every freq (Hugging Face's rope_type "linear",
  * position interpolation, as Gemma 3's global layers take it); 1 scales
- * nothing, and it must be positive and finite. */
+ * nothing, and it must be positive and finite.
+ * Only the first rotary_dims entries of each head rotate (ABI 23; Hugging
+ * Face's partial_rotary_factor: Phi-4-mini rotates 96 of 128): pair i <
+ * rotary_dims / 2 turns at freq = 1 / theta^((2i) / rotary_dims), and the
+ * entries from rotary_dims on are copied unchanged; rotary_dims = head_dim
+ * rotates them all. longrope_factors (NULL: none; else rotary_dims / 2 of
+ * them, at most MP_ROPE_MAX_LONGROPE_FACTORS) then divide each pair's freq
+ * by its own factor (Phi-3's rope_type "longrope": short_factor or
+ * long_factor), and attention_factor multiplies cos a and sin a before they
+ * are rounded (longrope's attention_factor; 1 scales nothing). With
+ * `inverse` the rotation is by −a times the same factor (the transpose, so
+ * still the gradient). */
 typedef struct mp_rope_scaling {
   double factor;
   double low_freq_factor;
@@ -1072,10 +1083,39 @@ static inline const char *mp_rope_scaling_problem(const mp_rope_scaling *s) {
     return "high_freq_factor must be above low_freq_factor";
   return NULL;
 }
+/* The most longrope_factors mp_rope_f32 takes (rotary_dims 512): the CUDA
+ * kernel carries them as an argument. */
+#define MP_ROPE_MAX_LONGROPE_FACTORS 256
+/* Why mp_rope_f32 refuses its rotation, or NULL: rotary_dims even, positive
+ * and at most head_dim; longrope_factors (when given, rotary_dims / 2 of
+ * them) at most MP_ROPE_MAX_LONGROPE_FACTORS, positive and finite, as
+ * linear_scaling and attention_factor must be. */
+static inline const char *
+mp_rope_rotation_problem(int64_t head_dim, int64_t rotary_dims,
+                         double linear_scaling, const double *longrope_factors,
+                         double attention_factor) {
+  if (!(rotary_dims > 0 && rotary_dims <= head_dim && rotary_dims % 2 == 0))
+    return "rotary_dims must be even, positive and at most head_dim";
+  if (!(linear_scaling > 0 && linear_scaling - linear_scaling == 0))
+    return "linear_scaling must be positive and finite";
+  if (!(attention_factor > 0 && attention_factor - attention_factor == 0))
+    return "attention_factor must be positive and finite";
+  if (!longrope_factors)
+    return NULL;
+  if (rotary_dims / 2 > MP_ROPE_MAX_LONGROPE_FACTORS)
+    return "longrope_factors: more than MP_ROPE_MAX_LONGROPE_FACTORS (256) "
+           "pairs";
+  for (int64_t i = 0; i < rotary_dims / 2; ++i)
+    if (!(longrope_factors[i] > 0 &&
+          longrope_factors[i] - longrope_factors[i] == 0))
+      return "longrope_factors must be positive and finite";
+  return NULL;
+}
 mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
-                      int64_t heads, int64_t head_dim, double theta,
-                      const mp_rope_scaling *llama3_scaling,
-                      double linear_scaling, int inverse, const float *x,
+                      int64_t heads, int64_t head_dim, int64_t rotary_dims,
+                      double theta, const mp_rope_scaling *llama3_scaling,
+                      double linear_scaling, const double *longrope_factors,
+                      double attention_factor, int inverse, const float *x,
                       float *out);
 /* Embedding lookup: out[i] (dim floats) = table[ids[i]] for ids in [0,
  * vocab); a negative id gives a row of zeros (the compiler uses −1 for

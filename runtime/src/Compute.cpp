@@ -2,6 +2,7 @@
 
 #include "Context.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <tuple>
@@ -609,9 +610,10 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
 }
 
 mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
-                      int64_t heads, int64_t head_dim, double theta,
-                      const mp_rope_scaling *llama3_scaling,
-                      double linear_scaling, int inverse, const float *x,
+                      int64_t heads, int64_t head_dim, int64_t rotary_dims,
+                      double theta, const mp_rope_scaling *llama3_scaling,
+                      double linear_scaling, const double *longrope_factors,
+                      double attention_factor, int inverse, const float *x,
                       float *out) {
   const char *call = "mp_rope_f32";
   MP_RETURN_IF_FAILED(ctx);
@@ -626,16 +628,28 @@ mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
                 static_cast<long long>(head_dim));
   if (!(theta > 0))
     return fail(ctx, call, "theta must be positive, got %g", theta);
-  RopeFrequencies frequencies{theta};
+  if (const char *problem =
+          mp_rope_rotation_problem(head_dim, rotary_dims, linear_scaling,
+                                   longrope_factors, attention_factor))
+    return fail(ctx, call,
+                "%s (rotary_dims %lld of head_dim %lld, "
+                "linear_scaling %g, attention_factor %g)",
+                problem, static_cast<long long>(rotary_dims),
+                static_cast<long long>(head_dim), linear_scaling,
+                attention_factor);
+  RopeFrequencies frequencies{theta, rotary_dims};
   if (llama3_scaling) {
     frequencies.scaling = *llama3_scaling;
     if (const char *problem = mp_rope_scaling_problem(llama3_scaling))
       return fail(ctx, call, "llama3_scaling: %s", problem);
   }
-  if (!(linear_scaling > 0 && linear_scaling - linear_scaling == 0))
-    return fail(ctx, call, "linear_scaling must be positive and finite, got %g",
-                linear_scaling);
   frequencies.linearScaling = linear_scaling;
+  frequencies.attentionFactor = attention_factor;
+  if (longrope_factors) {
+    frequencies.hasLongropeFactors = true;
+    std::copy(longrope_factors, longrope_factors + rotary_dims / 2,
+              frequencies.longropeFactors);
+  }
   int64_t count = outer * seq * heads * head_dim;
   if (checkBuffers(ctx, call, {{"x", x, count}, {"out", out, count}}))
     return MP_ERROR;

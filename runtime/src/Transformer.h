@@ -107,18 +107,25 @@ struct AttentionShape {
   }
 };
 
-/// The rotary embedding's frequencies (mp_rope_f32): theta, Llama 3.1's
-/// scaling, whose factor 1 scales nothing, then the linear scaling's
-/// divisor.
+/// The rotary embedding's frequencies (mp_rope_f32): theta over the
+/// rotated entries, Llama 3.1's scaling, whose factor 1 scales nothing, the
+/// linear scaling's divisor, longrope's divisor per pair, and the factor on
+/// cos and sin. Held by value: the CUDA kernel takes it as its argument.
 struct RopeFrequencies {
   double theta;
+  int64_t rotaryDims;
   mp_rope_scaling scaling = {1, 1, 1, 1};
   double linearScaling = 1;
+  double attentionFactor = 1;
+  bool hasLongropeFactors = false;
+  double longropeFactors[MP_ROPE_MAX_LONGROPE_FACTORS] = {};
 
-  /// The frequency of pair i of headDim entries, in double.
-  MP_HOST_DEVICE double at(int64_t i, int64_t headDim) const {
-    return scaleAsLlama3(1 / ::pow(theta, double(2 * i) / double(headDim))) /
-           linearScaling;
+  /// The frequency of pair i < rotaryDims / 2, in double.
+  MP_HOST_DEVICE double at(int64_t i) const {
+    double frequency =
+        scaleAsLlama3(1 / ::pow(theta, double(2 * i) / double(rotaryDims))) /
+        linearScaling;
+    return hasLongropeFactors ? frequency / longropeFactors[i] : frequency;
   }
 
 private:
@@ -137,16 +144,16 @@ private:
   }
 };
 
-/// cos and sin, rounded to float, of the angle of pair i at position p:
-/// p times its frequency, in double; the sine negated for the inverse.
+/// cos and sin of the angle of pair i < rotaryDims / 2 at position p (p
+/// times its frequency, in double), times the attention factor, rounded to
+/// float; the sine negated for the inverse.
 MP_HOST_DEVICE inline void getRopeRotation(int64_t p, int64_t i,
-                                           int64_t headDim,
                                            const RopeFrequencies &frequencies,
                                            bool inverse, float &cosine,
                                            float &sine) {
-  double angle = double(p) * frequencies.at(i, headDim);
-  cosine = float(::cos(angle));
-  sine = float(::sin(angle));
+  double angle = double(p) * frequencies.at(i);
+  cosine = float(::cos(angle) * frequencies.attentionFactor);
+  sine = float(::sin(angle) * frequencies.attentionFactor);
   if (inverse)
     sine = -sine;
 }

@@ -2999,8 +2999,8 @@ void testRope(mp_context *ctx) {
   // radians, pair 1 by p / 100. x = (1, 0, 0, 1) at every position.
   std::vector<float> x = {1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1};
   Buffer in(ctx, x), out(ctx, x.size() * sizeof(float));
-  CHECK_OK(ctx, mp_rope_f32(ctx, 1, 3, 1, 4, 10000, nullptr, 1, 0, in.floats(),
-                            out.floats()));
+  CHECK_OK(ctx, mp_rope_f32(ctx, 1, 3, 1, 4, 4, 10000, nullptr, 1, nullptr, 1,
+                            0, in.floats(), out.floats()));
   expect(near(out.read(),
               {1, 0, 0, 1,                                        //
                0.5403023f, 0.84147098f, -0.0099998333f, 0.99995f, //
@@ -3013,17 +3013,28 @@ void testRope(mp_context *ctx) {
   // wavelengths 2π / 100^(-2i/8) are 6.3 (kept), 19.9 and 62.8 (smoothed)
   // and 199 (divided by 8); at head dim 128 and theta 500000 they span
   // 6.3 to 2.6e6. The linear scaling (Gemma 3's factor 8) divides every
-  // frequency, after Llama 3.1's where both are given.
+  // frequency, after Llama 3.1's where both are given. Partial rotation
+  // (Phi-4-mini's 3/4 of each head) turns the first rotaryDims entries at
+  // frequencies of rotaryDims and copies the rest; longrope (Phi-3.5's)
+  // divides each pair's frequency by its factor and scales cos and sin.
   mp_rope_scaling llama3 = {8, 1, 4, 64};
+  std::vector<double> longrope6 = {1.0, 1.25, 2.5, 4.0, 11.5, 31.0};
+  std::vector<double> longrope2 = {1.5, 7.0};
   struct Case {
     int64_t outer, seq, heads, headDim;
     double theta;
     const mp_rope_scaling *scaling;
     double linear = 1;
+    int64_t rotaryDims = 0; // 0: headDim
+    const std::vector<double> *longrope = nullptr;
+    double attentionFactor = 1;
+  };
+  auto rotaryDims = [](const Case &c) {
+    return c.rotaryDims ? c.rotaryDims : c.headDim;
   };
   // The frequency of pair i, as the header says.
-  auto llama3Frequency = [](const Case &c, int64_t i) {
-    double f = 1 / std::pow(c.theta, double(2 * i) / double(c.headDim));
+  auto llama3Frequency = [&](const Case &c, int64_t i) {
+    double f = 1 / std::pow(c.theta, double(2 * i) / double(rotaryDims(c)));
     if (!c.scaling)
       return f;
     const mp_rope_scaling &s = *c.scaling;
@@ -3037,46 +3048,65 @@ void testRope(mp_context *ctx) {
     return (1 - smooth) * f / s.factor + smooth * f;
   };
   auto frequency = [&](const Case &c, int64_t i) {
-    return llama3Frequency(c, i) / c.linear;
+    return llama3Frequency(c, i) / c.linear /
+           (c.longrope ? (*c.longrope)[i] : 1);
   };
   for (Case c :
        {Case{2, 5, 3, 8, 500000, nullptr}, Case{2, 64, 4, 128, 10000, nullptr},
         Case{2, 5, 3, 8, 100, &llama3}, Case{1, 96, 2, 128, 500000, &llama3},
-        Case{2, 9, 3, 8, 100, nullptr, 8}, Case{1, 7, 2, 8, 100, &llama3, 3}}) {
+        Case{2, 9, 3, 8, 100, nullptr, 8}, Case{1, 7, 2, 8, 100, &llama3, 3},
+        Case{2, 6, 3, 16, 100, nullptr, 1, 12},
+        Case{1, 70, 2, 96, 10000, nullptr, 1, 96, nullptr, 1.19},
+        Case{2, 9, 3, 16, 100, nullptr, 1, 12, &longrope6, 1.19},
+        Case{1, 5, 2, 8, 100, &llama3, 2, 4, &longrope2, 0.75}}) {
     int64_t count = c.outer * c.seq * c.heads * c.headDim;
+    int64_t pairs = rotaryDims(c) / 2;
+    const double *longrope = c.longrope ? c.longrope->data() : nullptr;
     std::vector<float> values = makeValues(count, 6);
     Buffer data(ctx, values), rotated(ctx, count * sizeof(float));
-    std::string what = "rope of " + std::to_string(c.outer) + " x " +
-                       std::to_string(c.seq) + " x " + std::to_string(c.heads) +
-                       " x " + std::to_string(c.headDim) +
-                       (c.scaling ? " scaled as Llama 3.1" : "") +
-                       (c.linear != 1 ? " scaled linearly" : "");
+    std::string what =
+        "rope of " + std::to_string(c.outer) + " x " + std::to_string(c.seq) +
+        " x " + std::to_string(c.heads) + " x " + std::to_string(c.headDim) +
+        (c.scaling ? " scaled as Llama 3.1" : "") +
+        (c.linear != 1 ? " scaled linearly" : "") +
+        (c.rotaryDims ? " rotating " + std::to_string(c.rotaryDims) : "") +
+        (c.longrope ? " with longrope factors" : "") +
+        (c.attentionFactor != 1 ? " and attention factor" : "");
     for (int inverse = 0; inverse < 2; ++inverse) {
-      std::vector<double> wanted(count);
+      // The entries past the rotated ones stay as they are.
+      std::vector<double> wanted(values.begin(), values.end());
       for (int64_t o = 0; o < c.outer; ++o)
         for (int64_t p = 0; p < c.seq; ++p)
           for (int64_t h = 0; h < c.heads; ++h)
-            for (int64_t i = 0; i < c.headDim / 2; ++i) {
+            for (int64_t i = 0; i < pairs; ++i) {
               double angle = double(p) * frequency(c, i);
-              double cosine = float(std::cos(angle));
-              double sine = float(std::sin(angle)) * (inverse ? -1 : 1);
+              double cosine = float(std::cos(angle) * c.attentionFactor);
+              double sine = float(std::sin(angle) * c.attentionFactor) *
+                            (inverse ? -1 : 1);
               int64_t at = ((o * c.seq + p) * c.heads + h) * c.headDim + 2 * i;
               double x0 = values[at], x1 = values[at + 1];
               wanted[at] = x0 * cosine - x1 * sine;
               wanted[at + 1] = x0 * sine + x1 * cosine;
             }
       CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim,
-                                c.theta, c.scaling, c.linear, inverse,
+                                rotaryDims(c), c.theta, c.scaling, c.linear,
+                                longrope, c.attentionFactor, inverse,
                                 data.floats(), rotated.floats()));
       expect(closeTo(rotated.read(), wanted),
              what + (inverse ? " inverse" : ""));
     }
-    // Forward then inverse, both in place: back to x up to rounding.
+    // Forward then inverse, both in place: back to x up to rounding, times
+    // the attention factor squared on the rotated entries.
     for (int inverse = 0; inverse < 2; ++inverse)
       CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim,
-                                c.theta, c.scaling, c.linear, inverse,
+                                rotaryDims(c), c.theta, c.scaling, c.linear,
+                                longrope, c.attentionFactor, inverse,
                                 data.floats(), data.floats()));
-    expect(near(data.read(), values, 1e-6f),
+    std::vector<float> back = values;
+    for (int64_t at = 0; at < count; ++at)
+      if (at % c.headDim < 2 * pairs)
+        back[at] = float(values[at] * c.attentionFactor * c.attentionFactor);
+    expect(near(data.read(), back, 1e-5f),
            what + ": the inverse undoes it, in place");
   }
 }
@@ -3504,12 +3534,14 @@ void testTransformerErrors(mp_context *ctx) {
           "takes float32 and bfloat16 tensors, not dtype 1");
   expectError(
       [&](mp_context *c) {
-        return mp_rope_f32(c, 1, 2, 1, 3, 10000, nullptr, 1, 0, in, out);
+        return mp_rope_f32(c, 1, 2, 1, 3, 3, 10000, nullptr, 1, nullptr, 1, 0,
+                           in, out);
       },
       "mp_rope_f32" + onRank + "head_dim 3 is odd");
   expectError(
       [&](mp_context *c) {
-        return mp_rope_f32(c, 1, 2, 1, 4, 0, nullptr, 1, 0, in, out);
+        return mp_rope_f32(c, 1, 2, 1, 4, 4, 0, nullptr, 1, nullptr, 1, 0, in,
+                           out);
       },
       "mp_rope_f32" + onRank + "theta must be positive, got 0");
   struct BadScaling {
@@ -3525,19 +3557,65 @@ void testTransformerErrors(mp_context *ctx) {
                    "original_context must be positive"}})
     expectError(
         [&](mp_context *c) {
-          return mp_rope_f32(c, 1, 2, 1, 4, 10000, &bad.scaling, 1, 0, in, out);
+          return mp_rope_f32(c, 1, 2, 1, 4, 4, 10000, &bad.scaling, 1, nullptr,
+                             1, 0, in, out);
         },
         "mp_rope_f32" + onRank + "llama3_scaling: " + bad.why);
-  for (auto [linear, text] : {std::pair<double, const char *>{0, "0"},
-                              {-2, "-2"},
-                              {INFINITY, "inf"},
-                              {NAN, "nan"}})
+  // The rotation's own refusals (mp_rope_rotation_problem), with the values.
+  std::vector<double> factors = {1.0, 0.0};
+  std::vector<double> manyFactors(MP_ROPE_MAX_LONGROPE_FACTORS + 1, 1.0);
+  int64_t manyDims = 2 * int64_t(manyFactors.size());
+  struct BadRotation {
+    int64_t headDim, rotaryDims;
+    double linear;
+    const double *longrope;
+    double attentionFactor;
+    const char *why, *values;
+  };
+  for (const BadRotation &bad :
+       {BadRotation{4, 4, 0, nullptr, 1,
+                    "linear_scaling must be positive and finite",
+                    "4 of head_dim 4, linear_scaling 0, attention_factor 1"},
+        BadRotation{4, 4, INFINITY, nullptr, 1,
+                    "linear_scaling must be positive and finite",
+                    "4 of head_dim 4, linear_scaling inf, attention_factor "
+                    "1"},
+        BadRotation{4, 4, 1, nullptr, NAN,
+                    "attention_factor must be positive and finite",
+                    "4 of head_dim 4, linear_scaling 1, attention_factor "
+                    "nan"},
+        BadRotation{4, 4, 1, nullptr, -1,
+                    "attention_factor must be positive and finite",
+                    "4 of head_dim 4, linear_scaling 1, attention_factor "
+                    "-1"},
+        BadRotation{4, 6, 1, nullptr, 1,
+                    "rotary_dims must be even, positive and at most "
+                    "head_dim",
+                    "6 of head_dim 4, linear_scaling 1, attention_factor 1"},
+        BadRotation{4, 3, 1, nullptr, 1,
+                    "rotary_dims must be even, positive and at most "
+                    "head_dim",
+                    "3 of head_dim 4, linear_scaling 1, attention_factor 1"},
+        BadRotation{4, 0, 1, nullptr, 1,
+                    "rotary_dims must be even, positive and at most "
+                    "head_dim",
+                    "0 of head_dim 4, linear_scaling 1, attention_factor 1"},
+        BadRotation{4, 4, 1, factors.data(), 1,
+                    "longrope_factors must be positive and finite",
+                    "4 of head_dim 4, linear_scaling 1, attention_factor 1"},
+        // More pairs with factors than the CUDA kernel's argument holds.
+        BadRotation{manyDims, manyDims, 1, manyFactors.data(), 1,
+                    "longrope_factors: more than "
+                    "MP_ROPE_MAX_LONGROPE_FACTORS (256) pairs",
+                    "514 of head_dim 514, linear_scaling 1, "
+                    "attention_factor 1"}})
     expectError(
         [&](mp_context *c) {
-          return mp_rope_f32(c, 1, 2, 1, 4, 10000, nullptr, linear, 0, in, out);
+          return mp_rope_f32(c, 1, 1, 1, bad.headDim, bad.rotaryDims, 10000,
+                             nullptr, bad.linear, bad.longrope,
+                             bad.attentionFactor, 0, in, out);
         },
-        "mp_rope_f32" + onRank +
-            "linear_scaling must be positive and finite, got " + text);
+        "mp_rope_f32" + onRank + bad.why + " (rotary_dims " + bad.values + ")");
   expectError(
       [&](mp_context *c) {
         return mp_embedding_f32(c, 2, -5, 4, ids.as<int64_t>(), in, out);

@@ -8,10 +8,13 @@
 // RUN: mp-opt %t/rest.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/rest.step.mlir
 // RUN: mp-run %t/rest.step.mlir --entry=rest --gradcheck --seed=7 | FileCheck %s --check-prefix=REST
 // RUN: not mp-run %t/rest.mlir --entry=rest --gradcheck 2>&1 | FileCheck %s --check-prefix=NOSTEP
+// RUN: mp-opt %t/rope.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/rope.step.mlir
+// RUN: mp-run %t/rope.step.mlir --entry=rope --gradcheck --seed=3 | FileCheck %s --check-prefix=ROPE
 
 // EVERY: gradcheck: 3 parameters, 131 elements, max abs error {{.*}}: match
 // REST: gradcheck: 4 parameters, {{[0-9]+}} elements, max abs error {{.*}}: match
 // NOSTEP: mp-run: --gradcheck needs @rest_train_step
+// ROPE: gradcheck: 1 parameters, 96 elements, max abs error {{.*}}: match
 
 //--- every_op.mlir
 // linear on 3-D input (also accumulating), gelu (tanh), relu, exp, sigmoid,
@@ -68,5 +71,18 @@ func.func @rest(%x: tensor<2x3x4xf32> {mp.input = "x"}, %y: tensor<2x3xi64> {mp.
   %l1 = mp.add %mse, %ce : tensor<f32>
   %l2 = mp.add %l1, %m : tensor<f32>
   %loss = mp.add %l2, %msw : tensor<f32>
+  return %loss : tensor<f32>
+}
+
+//--- rope.mlir
+// mp.rope over part of each head (rotary_dims), its frequencies scaled
+// linearly and by longrope's factors, cos and sin times an attention
+// factor: its gradient is the inverse rotation times the same factor, and
+// the entries that do not rotate pass their gradient as it is.
+func.func @rope(%x: tensor<2x3x2x8xf32> {mp.input = "x"}, %t: tensor<2x3x2x8xf32> {mp.target = "t"},
+                %w: tensor<2x3x2x8xf32> {mp.param = "w"}) -> tensor<f32> {
+  %p = mp.mul %x, %w : tensor<2x3x2x8xf32>
+  %r = mp.rope %p theta 100.0 linear_scaling 2.0 rotary_dims 6 longrope_factors [1.0, 2.5, 4.0] attention_factor 1.3 : tensor<2x3x2x8xf32>
+  %loss = mp.mse_loss %r, %t : (tensor<2x3x2x8xf32>, tensor<2x3x2x8xf32>) -> tensor<f32>
   return %loss : tensor<f32>
 }

@@ -13,6 +13,7 @@
 // RUN: mp-run %s --entry=rope --print | FileCheck %s --check-prefix=ROPE
 // RUN: mp-run %s --entry=rope_llama3 --print | FileCheck %s --check-prefix=LLAMA3
 // RUN: mp-run %s --entry=rope_linear --print | FileCheck %s --check-prefix=LINEAR
+// RUN: mp-run %s --entry=rope_partial_longrope --print | FileCheck %s --check-prefix=LONGROPE
 // RUN: mp-run %s --entry=loss_pieces --print | FileCheck %s --check-prefix=PIECES
 // RUN: mp-run %s --entry=shared_ids_a --print | FileCheck %s --check-prefix=SHARED
 // RUN: mp-run %s --entry=shared_ids_b --print | FileCheck %s --check-prefix=SHARED
@@ -221,6 +222,25 @@ func.func @rope_linear() -> tensor<2x1x4xf32> {
   %x = arith.constant dense<[[[1.0, 0.0, 1.0, 0.0]], [[1.0, 0.0, 1.0, 0.0]]]> : tensor<2x1x4xf32>
   %r = mp.rope %x theta 100.0 linear_scaling 4.0 : tensor<2x1x4xf32>
   return %r : tensor<2x1x4xf32>
+}
+
+// The first 4 of 8 entries rotate (rotary_dims 4: frequencies 100^(-2i/4) =
+// 1 and 0.1), divided by the longrope factors 2 and 4 (0.5 and 0.025), cos
+// and sin times the attention factor 1.5: position 1 turns (1, 0) to 1.5 ·
+// (cos 0.5, sin 0.5) = (1.316374, 0.719138) and 1.5 · (cos 0.025,
+// sin 0.025) = (1.499531, 0.037496); entries 4 to 7 pass as they are. The
+// inverse turns back, scaling by 1.5 again: 2.25 x on the rotated entries.
+// LONGROPE: result #0: [2x1x8]
+// LONGROPE-NEXT: 1.500000e+00 0.000000e+00 1.500000e+00 0.000000e+00 7.000000e+00 -3.000000e+00 5.000000e+00 9.000000e+00
+// LONGROPE-NEXT: 1.316374e+00 7.191383e-01 1.499531e+00 3.749609e-02 7.000000e+00 -3.000000e+00 5.000000e+00 9.000000e+00
+// LONGROPE: result #1: [2x1x8]
+// LONGROPE-NEXT: 2.250000e+00 0.000000e+00 2.250000e+00 0.000000e+00 7.000000e+00 -3.000000e+00 5.000000e+00 9.000000e+00
+// LONGROPE-NEXT: 2.250000e+00 {{-?0\.000000e\+00|-?[0-9.]+e-(0[7-9]|1[0-9])}} 2.250000e+00 {{-?0\.000000e\+00|-?[0-9.]+e-(0[7-9]|1[0-9])}} 7.000000e+00 -3.000000e+00 5.000000e+00 9.000000e+00
+func.func @rope_partial_longrope() -> (tensor<2x1x8xf32>, tensor<2x1x8xf32>) {
+  %x = arith.constant dense<[[[1.0, 0.0, 1.0, 0.0, 7.0, -3.0, 5.0, 9.0]], [[1.0, 0.0, 1.0, 0.0, 7.0, -3.0, 5.0, 9.0]]]> : tensor<2x1x8xf32>
+  %r = mp.rope %x theta 100.0 rotary_dims 4 longrope_factors [2.0, 4.0] attention_factor 1.5 : tensor<2x1x8xf32>
+  %back = mp.rope %r theta 100.0 rotary_dims 4 longrope_factors [2.0, 4.0] attention_factor 1.5 inverse : tensor<2x1x8xf32>
+  return %r, %back : tensor<2x1x8xf32>, tensor<2x1x8xf32>
 }
 
 // Rows [1, 5, 3, 2] and [-4, -1, -3, -2] in 2 blocks: maxima [5, 3] and

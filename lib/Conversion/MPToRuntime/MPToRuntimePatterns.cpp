@@ -653,9 +653,12 @@ struct RopeLowering : RuntimePattern<RopeOp> {
         {calls.getContext(),
          calls.i64(inner == 0 ? 0 : getNumElements(op.getInput()) / inner),
          calls.i64(seq), calls.i64(heads), calls.i64(headDim),
+         calls.i64(op.getEffectiveRotaryDims()),
          calls.f64(op.getTheta().convertToDouble()),
          calls.f64Array(op.getLlama3Scaling().value_or(ArrayRef<double>())),
          calls.f64(op.getLinearScaling().convertToDouble()),
+         calls.f64Array(op.getLongropeFactors().value_or(ArrayRef<double>())),
+         calls.f64(op.getAttentionFactor().convertToDouble()),
          calls.i32(op.getInverse()), in(op, 0), out(op)});
     return success();
   }

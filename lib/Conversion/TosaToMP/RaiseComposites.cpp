@@ -345,7 +345,10 @@ struct RopeFromTosa : OpRewritePattern<tosa::ReshapeOp> {
     rewriter.replaceOpWithNewOp<RopeOp>(op, input,
                                         rewriter.getF64FloatAttr(*theta),
                                         /*llama3_scaling=*/nullptr,
-                                        /*linear_scaling=*/nullptr);
+                                        /*linear_scaling=*/nullptr,
+                                        /*rotary_dims=*/nullptr,
+                                        /*longrope_factors=*/nullptr,
+                                        /*attention_factor=*/nullptr);
     return success();
   }
 

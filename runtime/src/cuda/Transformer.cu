@@ -235,22 +235,25 @@ __global__ void softcapGradKernel(int64_t batch, int64_t rows, int64_t cols,
 }
 
 /// A thread per (position, pair) computes the rotation once and applies it
-/// to the pair in every (outer, head) slice of its share (blockIdx.y).
-/// Neighbouring threads take neighbouring pairs, so a warp reads and writes
-/// contiguous memory.
+/// to the pair in every (outer, head) slice of its share (blockIdx.y); a
+/// pair past the rotated entries is copied as it is. Neighbouring threads
+/// take neighbouring pairs, so a warp reads and writes contiguous memory.
 __global__ void ropeKernel(int64_t outer, int64_t seq, int64_t heads,
                            int64_t headDim, RopeFrequencies frequencies,
                            bool inverse, const float *x, float *out) {
   int64_t pairs = headDim / 2, slices = outer * heads;
   for (int64_t t = gridStart(); t < seq * pairs; t += gridStride()) {
     int64_t p = t / pairs, i = t % pairs;
-    float cosine, sine;
-    getRopeRotation(p, i, headDim, frequencies, inverse, cosine, sine);
+    bool rotated = 2 * i < frequencies.rotaryDims;
+    float cosine = 1, sine = 0;
+    if (rotated)
+      getRopeRotation(p, i, frequencies, inverse, cosine, sine);
     for (int64_t slice = blockIdx.y; slice < slices; slice += gridDim.y) {
       int64_t o = slice / heads, h = slice % heads;
       int64_t at = ((o * seq + p) * heads + h) * headDim + 2 * i;
-      float y0, y1;
-      rotatePair(x[at], x[at + 1], cosine, sine, y0, y1);
+      float y0 = x[at], y1 = x[at + 1];
+      if (rotated)
+        rotatePair(x[at], x[at + 1], cosine, sine, y0, y1);
       out[at] = y0;
       out[at + 1] = y1;
     }

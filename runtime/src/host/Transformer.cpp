@@ -293,14 +293,14 @@ mp_status HostBackend::softcapGrad(int64_t batch, int64_t rows, int64_t cols,
 mp_status HostBackend::rope(int64_t outer, int64_t seq, int64_t heads,
                             int64_t headDim, const RopeFrequencies &frequencies,
                             bool inverse, const float *x, float *out) {
-  // The rotations of every position and pair, shared by the heads.
-  int64_t pairs = headDim / 2;
+  // The rotations of every position and rotated pair, shared by the heads.
+  int64_t pairs = frequencies.rotaryDims / 2;
   std::vector<float> cosines(seq * pairs), sines(seq * pairs);
   parallelRows(seq, pairs, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p)
       for (int64_t i = 0; i < pairs; ++i)
-        getRopeRotation(p, i, headDim, frequencies, inverse,
-                        cosines[p * pairs + i], sines[p * pairs + i]);
+        getRopeRotation(p, i, frequencies, inverse, cosines[p * pairs + i],
+                        sines[p * pairs + i]);
   });
   parallelRows(outer * seq * heads, headDim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
@@ -310,6 +310,9 @@ mp_status HostBackend::rope(int64_t outer, int64_t seq, int64_t heads,
       for (int64_t i = 0; i < pairs; ++i)
         rotatePair(in[2 * i], in[2 * i + 1], cosines[p * pairs + i],
                    sines[p * pairs + i], result[2 * i], result[2 * i + 1]);
+      // The entries that do not rotate pass as they are.
+      if (result != in)
+        std::copy(in + 2 * pairs, in + headDim, result + 2 * pairs);
     }
   });
   return MP_OK;

@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 22\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 23\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -351,21 +351,29 @@ func.func @softmax_window(%s: tensor<2x4x6x6xf32> {mp.input = "s"}) -> (tensor<2
 
 // Llama 3.1's scaled rotary frequencies go to mp_rope_f32 as a constant
 // mp_rope_scaling (four doubles); an unscaled rope passes null. The linear
-// scaling follows (ABI 21), 1 where none is given.
-// CHECK: llvm.mlir.global internal constant @[[SCALING:__mp_f64_[0-9]+]](dense<[8.000000e+00, 1.000000e+00, 4.000000e+00, 8.192000e+03]> : tensor<4xf64>)
+// scaling follows (ABI 21), 1 where none is given. The rotated entries
+// follow head_dim (ABI 23; head_dim where not given), and longrope's
+// factors (a constant array, null where none) and the attention factor (1
+// where none) follow the linear scaling.
+// CHECK-DAG: llvm.mlir.global internal constant @[[SCALING:__mp_f64_[0-9]+]](dense<[8.000000e+00, 1.000000e+00, 4.000000e+00, 8.192000e+03]> : tensor<4xf64>)
+// CHECK-DAG: llvm.mlir.global internal constant @[[LONGROPE:__mp_f64_[0-9]+]](dense<1.500000e+00> : tensor<1xf64>)
 // CHECK-LABEL: func.func @rope_llama3
 // CHECK-DAG: %[[P:.+]] = llvm.mlir.addressof @[[SCALING]]
+// CHECK-DAG: %[[FACTORS:.+]] = llvm.mlir.addressof @[[LONGROPE]]
 // CHECK-DAG: %[[NULL:.+]] = llvm.mlir.zero : !llvm.ptr
 // CHECK-DAG: %[[ONE:.+]] = arith.constant 1.000000e+00 : f64
 // CHECK-DAG: %[[EIGHT:.+]] = arith.constant 8.000000e+00 : f64
-// CHECK: call @mp_rope_f32(%arg0, %c2_i64, %c6_i64, %c4_i64, %c4_i64, %{{.+}}, %[[P]], %[[ONE]], %c0_i32,
-// CHECK: call @mp_rope_f32(%arg0, %c2_i64, %c6_i64, %c4_i64, %c4_i64, %{{.+}}, %[[NULL]], %[[ONE]], %c1_i32,
-// CHECK: call @mp_rope_f32(%arg0, %c2_i64, %c6_i64, %c4_i64, %c4_i64, %{{.+}}, %[[NULL]], %[[EIGHT]], %c0_i32,
-func.func @rope_llama3(%q: tensor<2x6x4x4xf32> {mp.input = "q"}) -> (tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>) {
+// CHECK-DAG: %[[ATTENTION:.+]] = arith.constant 1.190000e+00 : f64
+// CHECK: call @mp_rope_f32(%arg0, %c2_i64, %c6_i64, %c4_i64, %c4_i64, %c4_i64, %{{.+}}, %[[P]], %[[ONE]], %[[NULL]], %[[ONE]], %c0_i32,
+// CHECK: call @mp_rope_f32(%arg0, %c2_i64, %c6_i64, %c4_i64, %c4_i64, %c4_i64, %{{.+}}, %[[NULL]], %[[ONE]], %[[NULL]], %[[ONE]], %c1_i32,
+// CHECK: call @mp_rope_f32(%arg0, %c2_i64, %c6_i64, %c4_i64, %c4_i64, %c4_i64, %{{.+}}, %[[NULL]], %[[EIGHT]], %[[NULL]], %[[ONE]], %c0_i32,
+// CHECK: call @mp_rope_f32(%arg0, %c2_i64, %c6_i64, %c4_i64, %c4_i64, %c2_i64, %{{.+}}, %[[NULL]], %[[ONE]], %[[FACTORS]], %[[ATTENTION]], %c1_i32,
+func.func @rope_llama3(%q: tensor<2x6x4x4xf32> {mp.input = "q"}) -> (tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>) {
   %r = mp.rope %q theta 5.0e5 llama3_scaling [8.0, 1.0, 4.0, 8192.0] : tensor<2x6x4x4xf32>
   %u = mp.rope %q theta 5.0e5 inverse : tensor<2x6x4x4xf32>
   %l = mp.rope %q theta 1.0e6 linear_scaling 8.0 : tensor<2x6x4x4xf32>
-  return %r, %u, %l : tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>
+  %p = mp.rope %q theta 1.0e4 rotary_dims 2 longrope_factors [1.5] attention_factor 1.19 inverse : tensor<2x6x4x4xf32>
+  return %r, %u, %l, %p : tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>, tensor<2x6x4x4xf32>
 }
 
 // -----

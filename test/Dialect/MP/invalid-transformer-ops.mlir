@@ -236,7 +236,7 @@ func.func @rope_scaling_bands(%x: tensor<6x2x4xf32>) {
 // -----
 
 func.func @rope_linear_scaling(%x: tensor<6x2x4xf32>) {
-  // expected-error@+1 {{'mp.rope' op linear_scaling must be positive and finite, got 0}}
+  // expected-error@+1 {{'mp.rope' op linear_scaling must be positive and finite (rotary_dims 4 of head_dim 4, linear_scaling 0, attention_factor 1)}}
   %0 = mp.rope %x theta 1.0e4 linear_scaling 0.0 : tensor<6x2x4xf32>
   return
 }
@@ -244,8 +244,64 @@ func.func @rope_linear_scaling(%x: tensor<6x2x4xf32>) {
 // -----
 
 func.func @rope_linear_scaling_infinite(%x: tensor<6x2x4xf32>) {
-  // expected-error@+1 {{'mp.rope' op linear_scaling must be positive and finite, got INF}}
+  // expected-error@+1 {{'mp.rope' op linear_scaling must be positive and finite (rotary_dims 4 of head_dim 4, linear_scaling inf, attention_factor 1)}}
   %0 = mp.rope %x theta 1.0e4 linear_scaling 0x7FF0000000000000 : tensor<6x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rotary_dims_odd(%x: tensor<6x2x8xf32>) {
+  // expected-error@+1 {{'mp.rope' op rotary_dims must be even, positive and at most head_dim (rotary_dims 5 of head_dim 8, linear_scaling 1, attention_factor 1)}}
+  %0 = mp.rope %x theta 1.0e4 rotary_dims 5 : tensor<6x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rotary_dims_past_head(%x: tensor<6x2x8xf32>) {
+  // expected-error@+1 {{'mp.rope' op rotary_dims must be even, positive and at most head_dim (rotary_dims 10 of head_dim 8,}}
+  %0 = mp.rope %x theta 1.0e4 rotary_dims 10 : tensor<6x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rotary_dims_zero(%x: tensor<6x2x8xf32>) {
+  // expected-error@+1 {{'mp.rope' op rotary_dims must be even, positive and at most head_dim (rotary_dims 0 of head_dim 8,}}
+  %0 = mp.rope %x theta 1.0e4 rotary_dims 0 : tensor<6x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_longrope_count(%x: tensor<6x2x8xf32>) {
+  // expected-error@+1 {{'mp.rope' op longrope_factors must hold one factor per rotated pair (3), got 4}}
+  %0 = mp.rope %x theta 1.0e4 rotary_dims 6 longrope_factors [1.0, 2.0, 3.0, 4.0] : tensor<6x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_longrope_factor(%x: tensor<6x2x8xf32>) {
+  // expected-error@+1 {{'mp.rope' op longrope_factors must be positive and finite (rotary_dims 8 of head_dim 8, linear_scaling 1, attention_factor 1)}}
+  %0 = mp.rope %x theta 1.0e4 longrope_factors [1.0, 2.0, -3.0, 4.0] : tensor<6x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_longrope_pairs(%x: tensor<1x1x514xf32>) {
+  // expected-error@+1 {{'mp.rope' op longrope_factors: more than MP_ROPE_MAX_LONGROPE_FACTORS (256) pairs (rotary_dims 514 of head_dim 514,}}
+  %0 = mp.rope %x theta 1.0e4 longrope_factors [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0] : tensor<1x1x514xf32>
+  return
+}
+
+// -----
+
+func.func @rope_attention_factor(%x: tensor<6x2x4xf32>) {
+  // expected-error@+1 {{'mp.rope' op attention_factor must be positive and finite (rotary_dims 4 of head_dim 4, linear_scaling 1, attention_factor 0)}}
+  %0 = mp.rope %x theta 1.0e4 attention_factor 0.0 : tensor<6x2x4xf32>
   return
 }
 

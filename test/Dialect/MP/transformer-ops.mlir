@@ -26,6 +26,10 @@ func.func @forward(%ids: tensor<2x6xi64>, %table: tensor<32x16xf32>,
   %rl = mp.rope %q theta 1.0e6 linear_scaling 8.0 inverse : tensor<2x6x4x4xf32>
   // CHECK-NEXT: mp.rope %arg3 theta 1.000000e+06 : tensor<2x6x4x4xf32>
   %rd = mp.rope %q theta 1.0e6 linear_scaling 1.0 : tensor<2x6x4x4xf32>
+  // CHECK-NEXT: mp.rope %arg3 theta 1.000000e+04 rotary_dims 2 longrope_factors [1.500000e+00] attention_factor 1.190000e+00 inverse : tensor<2x6x4x4xf32>
+  %rp = mp.rope %q theta 1.0e4 rotary_dims 2 longrope_factors [1.5] attention_factor 1.19 inverse : tensor<2x6x4x4xf32>
+  // CHECK-NEXT: mp.rope %arg3 theta 1.000000e+04 longrope_factors [1.000000e+00, 3.000000e+00] : tensor<2x6x4x4xf32>
+  %rf = mp.rope %q theta 1.0e4 longrope_factors [1.0, 3.0] attention_factor 1.0 : tensor<2x6x4x4xf32>
   // CHECK-NEXT: mp.softmax %arg4 causal : tensor<2x4x6x6xf32>
   %p = mp.softmax %s causal : tensor<2x4x6x6xf32>
   // CHECK-NEXT: mp.softmax %arg4 : tensor<2x4x6x6xf32>

@@ -35,7 +35,13 @@ on text is its text model (text_config over Gemma3TextConfig's or
 MistralConfig's defaults), whose tensors its checkpoint keeps under
 language_model.model. (or model.language_model.) beside its vision
 tower's. Linearly scaled frequencies (rope_scaling "linear",
-_compute_linear_scaling_rope_parameters) divide by the factor. RMSNorm (the weight
+_compute_linear_scaling_rope_parameters) divide by the factor. Phi-3's
+partial rotary embedding (partial_rotary_factor: the first int(head_dim *
+factor) entries of each head rotate at that dim's frequencies, the others
+pass) and longrope (_compute_longrope_parameters: each frequency divided
+by the short or long factor, the long ones where the sequence is longer
+than original_max_position_embeddings, as longrope_frequency_update picks
+them; cos and sin times the attention factor) are Phi3Model's. RMSNorm (the weight
 times the normed input cast back to its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -213,23 +219,62 @@ def sliding_window(config, layer):
     return config.get("sliding_window")
 
 
+def rotary_dims(config):
+    """The entries of each head that rotate: Phi-3's partial_rotary_factor
+    of head_dim."""
+    return int(head_dim_of(config) * config.get("partial_rotary_factor", 1.0))
+
+
+def longrope_parameters(config, seq):
+    """_compute_longrope_parameters at the sequence length seq: the factors
+    (short, or long past original_max_position_embeddings) and the
+    attention factor."""
+    scaling = config["rope_scaling"]
+    original = config.get("original_max_position_embeddings",
+                          config["max_position_embeddings"])
+    factor = scaling.get("factor")
+    if factor is None:
+        factor = config["max_position_embeddings"] / original
+    attention = scaling.get("attention_factor")
+    if attention is None:
+        attention = 1.0 if factor <= 1.0 else math.sqrt(
+            1 + math.log(factor) / math.log(original))
+    key = "long_factor" if seq > original else "short_factor"
+    return scaling[key], attention
+
+
 def rotary_cos_sin(config, seq, dtype, local=False):
     """LlamaRotaryEmbedding: cos and sin of cat(freqs, freqs), [seq,
-    head_dim]; rope_scaling "llama3" or none. `local`: Gemma 3's windowed
-    layers' (rope_local_base_freq, unscaled)."""
-    head_dim = head_dim_of(config)
+    rotary dims]; rope_scaling "llama3", "linear", "longrope" or none.
+    `local`: Gemma 3's windowed layers' (rope_local_base_freq, unscaled)."""
+    dim = rotary_dims(config)
     theta = config["rope_local_base_freq"] if local else config["rope_theta"]
     inv_freq = 1.0 / (theta ** (
-        torch.arange(0, head_dim, 2, dtype=torch.int64).to(dtype) / head_dim))
+        torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim))
     scaling = None if local else config.get("rope_scaling")
-    if scaling and scaling["rope_type"] == "linear":
+    kind = scaling and scaling.get("rope_type", scaling.get("type"))
+    attention = 1.0
+    if kind == "linear":
         inv_freq = inv_freq / scaling["factor"]
+    elif kind == "longrope":
+        factors, attention = longrope_parameters(config, seq)
+        inv_freq = 1.0 / (torch.tensor(factors, dtype=dtype) * theta ** (
+            torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim))
     elif scaling:
-        assert scaling["rope_type"] == "llama3", scaling
+        assert kind == "llama3", scaling
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos(), emb.sin()
+    return emb.cos() * attention, emb.sin() * attention
+
+
+def apply_rotary(x, cos, sin):
+    """apply_rotary_pos_emb on one of q, k: the first cos.shape[-1] entries
+    of each head rotate (rotate_half), the others pass."""
+    dim = cos.shape[-1]
+    rotated, passed = x[..., :dim], x[..., dim:]
+    return torch.cat((rotated * cos + rotate_half(rotated) * sin, passed),
+                     dim=-1)
 
 
 def rotate_half(x):
@@ -308,8 +353,8 @@ class LlamaAttention(nn.Module):
         q = heads(q, self.qk_norm and self.q_norm)
         k = heads(k, self.qk_norm and self.k_norm)
         v = heads(v)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        q = apply_rotary(q, cos, sin)
+        k = apply_rotary(k, cos, sin)
         k = repeat_kv(k, self.heads // self.kv_heads)
         v = repeat_kv(v, self.heads // self.kv_heads)
         scores = softcap(torch.matmul(q, k.transpose(2, 3)) * self.scaling,

@@ -8,6 +8,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
 #include "mp_runtime.h"
@@ -1099,11 +1101,29 @@ LogicalResult RopeOp::verify() {
   if (!(getTheta().convertToDouble() > 0))
     return emitOpError() << "theta must be positive, got "
                          << getTheta().convertToDouble();
-  // As mp_rope_f32 refuses it.
-  double linear = getLinearScaling().convertToDouble();
-  if (!(linear > 0 && std::isfinite(linear)))
-    return emitOpError() << "linear_scaling must be positive and finite, got "
-                         << linear;
+  // The rotation as mp_rope_f32 refuses it, its factors counted first (the
+  // runtime reads rotary_dims / 2 of them).
+  int64_t rotaryDims = getEffectiveRotaryDims();
+  std::optional<ArrayRef<double>> longrope = getLongropeFactors();
+  if (longrope && rotaryDims > 0 && rotaryDims % 2 == 0 &&
+      int64_t(longrope->size()) != rotaryDims / 2)
+    return emitOpError() << "longrope_factors must hold one factor per "
+                            "rotated pair ("
+                         << rotaryDims / 2 << "), got " << longrope->size();
+  double linear = getLinearScaling().convertToDouble(),
+         attentionFactor = getAttentionFactor().convertToDouble();
+  if (const char *problem = mp_rope_rotation_problem(
+          shape.back(), rotaryDims, linear,
+          longrope ? longrope->data() : nullptr, attentionFactor))
+    // The values as mp_rope_f32 prints them.
+    return emitOpError() << problem
+                         << llvm::formatv(" (rotary_dims {0} of head_dim {1}, "
+                                          "linear_scaling {2}, "
+                                          "attention_factor {3})",
+                                          rotaryDims, shape.back(),
+                                          llvm::format("%g", linear),
+                                          llvm::format("%g", attentionFactor))
+                                .str();
   std::optional<ArrayRef<double>> scaling = getLlama3Scaling();
   if (!scaling)
     return success();

@@ -326,13 +326,15 @@ void AttentionOp::buildVJP(OpBuilder &b, ValueRange grads,
 // The log-sum-exp is kept for the backward pass, not differentiated.
 bool AttentionOp::hasResultGradient(unsigned index) { return index == 0; }
 
-// A rotation's transpose is the opposite rotation.
+// A rotation's transpose is the opposite rotation (the attention factor
+// scales both alike).
 void RopeOp::buildVJP(OpBuilder &b, ValueRange grads,
                       SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.push_back(
-      RopeOp::create(b, getLoc(), grads[0].getType(), grads[0], getThetaAttr(),
-                     getLlama3ScalingAttr(), getLinearScalingAttr(),
-                     getInverse() ? UnitAttr() : b.getUnitAttr()));
+  operandGrads.push_back(RopeOp::create(
+      b, getLoc(), grads[0].getType(), grads[0], getThetaAttr(),
+      getLlama3ScalingAttr(), getLinearScalingAttr(), getRotaryDimsAttr(),
+      getLongropeFactorsAttr(), getAttentionFactorAttr(),
+      getInverse() ? UnitAttr() : b.getUnitAttr()));
 }
 
 // d log(x) = dx / x.

@@ -684,22 +684,51 @@ def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
     larger models rotate their global layers with `F` 8); 1, the default,
     scales nothing.
 
+    `rotary_dims R` rotates the first `R` entries of each head only, with
+    `R` in place of `head_dim` in the frequencies (`f_i = theta^(-2i /
+    R)`), and leaves the others as they are: Hugging Face's
+    `partial_rotary_factor` (Phi-4-mini rotates 96 of its 128). Without it
+    every entry rotates. `longrope_factors [d_0, ..., d_(R/2-1)]` then
+    divides each pair's frequency by its own factor, and `attention_factor
+    A` multiplies the cosine and sine (so the rotated entries by `A`): Phi-3's
+    `rope_type` "longrope", whose short or long factors and attention factor
+    the importer picks for the compiled sequence length. Each factor, as
+    `A` (1, the default, scales nothing), is positive and finite; at most
+    256 pairs take factors (the runtime's MP_ROPE_MAX_LONGROPE_FACTORS).
+    With `inverse` the rotation is by the opposite angle with the same
+    `A`: the transpose, still the gradient.
+
     ```mlir
     %q = mp.rope %x theta 1.000000e+04 : tensor<2x16x4x8xf32>
     %k = mp.rope %x theta 5.000000e+05
              llama3_scaling [8.0, 1.0, 4.0, 8192.0] : tensor<2x16x4x8xf32>
     %g = mp.rope %x theta 1.000000e+06 linear_scaling 8.000000e+00 : tensor<2x16x4x8xf32>
+    %p = mp.rope %x theta 1.000000e+04 rotary_dims 6
+             longrope_factors [1.0, 1.5, 3.0] attention_factor 1.19
+             : tensor<2x16x4x8xf32>
     ```
   }];
   let arguments = (ins MP_FloatTensor:$input, F64Attr:$theta,
                        OptionalAttr<DenseF64ArrayAttr>:$llama3_scaling,
                        DefaultValuedAttr<F64Attr, "1.0">:$linear_scaling,
+                       OptionalAttr<I64Attr>:$rotary_dims,
+                       OptionalAttr<DenseF64ArrayAttr>:$longrope_factors,
+                       DefaultValuedAttr<F64Attr, "1.0">:$attention_factor,
                        UnitAttr:$inverse);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
     $input `theta` $theta (`llama3_scaling` $llama3_scaling^)?
-    (`linear_scaling` $linear_scaling^)? (`inverse` $inverse^)? attr-dict
+    (`linear_scaling` $linear_scaling^)? (`rotary_dims` $rotary_dims^)?
+    (`longrope_factors` $longrope_factors^)?
+    (`attention_factor` $attention_factor^)? (`inverse` $inverse^)? attr-dict
     `:` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// The entries of each head that rotate: rotary_dims, else head_dim.
+    int64_t getEffectiveRotaryDims() {
+      return getRotaryDims().value_or(
+          getInput().getType().getShape().back());
+    }
   }];
   let hasVerifier = 1;
 }
