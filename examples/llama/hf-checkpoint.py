@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3, OLMo 2, Gemma, Gemma 2, Gemma 3; the text models of Gemma 3's,
-Mistral 3's, LLaVA's and LLaVA-OneVision's multimodal checkpoints) in and
-out of mp.
+Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, Gemma, Gemma 2, Gemma 3; the text
+models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's, Qwen2-VL's,
+Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
@@ -96,6 +96,16 @@ configs give only what differs from them) and the text tensors under
 language_model.model. (the Hub's) or model.language_model. (newer
 save_pretrained); the vision tower and projector stay behind, and
 `export` writes them back as they were beside the trained text tensors.
+Qwen2-VL and Qwen2.5-VL (qwen2_vl, qwen2_5_vl) are Qwen2s on text: their
+Hub configs are flat (the text model's fields at the top, read over
+Qwen2VLTextConfig's defaults; newer ones nest them in a text_config),
+their Hub checkpoints keep the text tensors where a Qwen2's are (model.,
+lm_head.; the vision tower under visual.), and their rope_scaling
+"mrope" rotates text as the default rotation does (a text token's three
+position ids are one; Qwen2VLTextConfig makes it "default" itself).
+Qwen3-VL (qwen3_vl) is a Qwen3 on text (its text_config over
+Qwen3VLTextConfig's defaults, its interleaved mrope likewise the default
+rotation, its deepstack acting on image tokens only).
 
 `export` writes a trained checkpoint (mp-train --save, or mp-ckpt
 consolidate) back as DIR/model.safetensors under Hugging Face's names, in
@@ -158,7 +168,19 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
 # (Gemma 3's is always gemma3_text; LLaVA-OneVision's is a Qwen2).
 MULTIMODAL = {"gemma3": "gemma3_text", "mistral3": "mistral",
               "llava": "llama", "llava_next": "llama",
-              "llava_onevision": "qwen2"}
+              "llava_onevision": "qwen2", "qwen2_vl": "qwen2_vl_text",
+              "qwen2_5_vl": "qwen2_5_vl_text", "qwen3_vl": "qwen3_vl_text"}
+
+# Text config classes of their own and the family whose model they are:
+# Qwen2-VL's and Qwen2.5-VL's text models are Qwen2's and Qwen3-VL's a
+# Qwen3's (their mrope, interleaved in Qwen3-VL, rotates text as the
+# default rotation does: the three position ids of a text token are one;
+# Qwen3-VL's deepstack adds visual features to image tokens only), under
+# their own config classes' defaults. Qwen2-VL's Hub configs are flat: the
+# text model's fields at the top (Qwen2VLConfig reads its text_config
+# from them where it has none).
+TEXT_CLASSES = {"qwen2_vl_text": "qwen2", "qwen2_5_vl_text": "qwen2",
+                "qwen3_vl_text": "qwen3"}
 
 # The defaults of the text models' config classes (transformers'
 # LlamaConfig, MistralConfig, Qwen2Config, Gemma3TextConfig): a multimodal
@@ -200,16 +222,35 @@ TEXT_DEFAULTS = {
         "final_logit_softcapping": None, "attn_logit_softcapping": None,
         "rope_scaling": None, "rope_local_base_freq": 10000.0,
         "sliding_window_pattern": 6},
+    "qwen2_vl_text": {
+        "vocab_size": 152064, "hidden_size": 8192, "intermediate_size": 29568,
+        "num_hidden_layers": 80, "num_attention_heads": 64,
+        "num_key_value_heads": 8, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+        "tie_word_embeddings": False, "rope_theta": 1000000.0,
+        "use_sliding_window": False, "sliding_window": 4096,
+        "max_window_layers": 80, "attention_dropout": 0.0},
 }
+TEXT_DEFAULTS["qwen2_5_vl_text"] = TEXT_DEFAULTS["qwen2_vl_text"]
+TEXT_DEFAULTS["qwen3_vl_text"] = {
+    "vocab_size": 151936, "hidden_size": 4096, "intermediate_size": 22016,
+    "num_hidden_layers": 32, "num_attention_heads": 32,
+    "num_key_value_heads": 32, "head_dim": 128, "hidden_act": "silu",
+    "rms_norm_eps": 1e-6, "tie_word_embeddings": False,
+    "rope_theta": 500000.0, "attention_bias": False,
+    "attention_dropout": 0.0}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
 # under language_model.model. and language_model.lm_head., newer
 # save_pretrained (its _checkpoint_conversion_mapping) under
-# model.language_model. and lm_head.; the vision tower's and projector's
-# tensors beside them.
+# model.language_model. and lm_head.; the Hub's Qwen2-VL's where a text
+# model's are (model., lm_head.; its vision tower under visual.); the
+# vision tower's and projector's tensors beside them.
 MULTIMODAL_LAYOUTS = [("language_model.model.", "language_model.lm_head."),
                       ("model.language_model.", "lm_head.")]
+FLAT_LAYOUT = ("model.", "lm_head.")
+# The multimodal models whose Hub configs and checkpoints are flat.
+FLAT_MULTIMODAL = ("qwen2_vl", "qwen2_5_vl")
 
 # Hugging Face's activation names (ACT2FN) and gen-llama.py's
 # --mlp-activation for them.
@@ -375,6 +416,11 @@ class LlamaShape:
             "rope_theta", config.get("rope_theta", 10000.0)), float)
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
+        if kind == "mrope":
+            # Qwen2-VL's multimodal rotation: text positions are the same
+            # in its three sections, so text rotates as by the default
+            # (Qwen2VLTextConfig makes it "default" itself).
+            kind = "default"
         self.rope_scaling = self.rope_linear_scaling = None
         longrope = None
         if kind == "longrope":
@@ -770,25 +816,28 @@ def is_multimodal(config):
 
 def text_model_config(config, source):
     """The config of the model mp trains: a multimodal model's text model
-    (its text_config over its config class's defaults), or the config
-    itself."""
+    (its text_config, or a flat config's own fields, over its config
+    class's defaults), or the config itself."""
     if not is_multimodal(config):
         return config
     kind = config["model_type"]
     text = config.get("text_config")
+    if text is None and kind in FLAT_MULTIMODAL:
+        text = {key: value for key, value in config.items()
+                if key not in ("model_type", "vision_config")}
     if not isinstance(text, dict):
         fail(f"{source}: model_type {kind!r} without a text_config")
-    family = MULTIMODAL[kind] if kind == "gemma3" else \
+    text_class = MULTIMODAL[kind] if kind == "gemma3" else \
         text.get("model_type", MULTIMODAL[kind])
-    if family not in TEXT_DEFAULTS:
-        fail(f"{source}: a {kind} whose text model is {family!r}; this "
+    if text_class not in TEXT_DEFAULTS:
+        fail(f"{source}: a {kind} whose text model is {text_class!r}; this "
              "script reads the text models "
              f"{', '.join(map(repr, TEXT_DEFAULTS))} of multimodal models")
-    merged = dict(TEXT_DEFAULTS[family])
+    merged = dict(TEXT_DEFAULTS[text_class])
     if "tie_word_embeddings" in config:
         merged["tie_word_embeddings"] = config["tie_word_embeddings"]
     merged.update(text)
-    merged["model_type"] = family
+    merged["model_type"] = TEXT_CLASSES.get(text_class, text_class)
     return merged
 
 
@@ -797,11 +846,13 @@ def text_layout(config, tensors, hf_dir):
     of the text model: themselves, or a multimodal model's."""
     if not is_multimodal(config):
         return ("model.", "lm_head.")
-    for layout in MULTIMODAL_LAYOUTS:
+    layouts = MULTIMODAL_LAYOUTS + (
+        [FLAT_LAYOUT] if config["model_type"] in FLAT_MULTIMODAL else [])
+    for layout in layouts:
         if layout[0] + "embed_tokens.weight" in tensors:
             return layout
     fail(f"{hf_dir}: no " + " or ".join(
-        model + "embed_tokens.weight" for model, _ in MULTIMODAL_LAYOUTS) +
+        model + "embed_tokens.weight" for model, _ in layouts) +
         f": no text model in this {config['model_type']}")
 
 
@@ -969,7 +1020,7 @@ def export_checkpoint(args):
     config = dict(config, torch_dtype={"bf16": "bfloat16", "f16": "float16",
                                        "f32": "float32"}[dtype],
                   tie_word_embeddings=shape.tie_embeddings)
-    if is_multimodal(config):
+    if "text_config" in config:
         config["text_config"] = dict(
             config["text_config"], tie_word_embeddings=shape.tie_embeddings)
     with open(os.path.join(args.out, "config.json"), "w") as f:

@@ -75,14 +75,16 @@ func.func @rest(%x: tensor<2x3x4xf32> {mp.input = "x"}, %y: tensor<2x3xi64> {mp.
 }
 
 //--- rope.mlir
-// mp.rope over part of each head (rotary_dims), its frequencies scaled
-// linearly and by longrope's factors, cos and sin times an attention
-// factor: its gradient is the inverse rotation times the same factor, and
-// the entries that do not rotate pass their gradient as it is.
+// mp.rope over part of each head (rotary_dims), its frequencies scaled as
+// Llama 3.1's (original context 32: the wavelengths 6.3, 29.2 and 135 of
+// 100^(-2i/6) fall in each of its three bands), linearly and by
+// longrope's factors, cos and sin times an attention factor: its gradient
+// is the inverse rotation at the same frequencies times the same factor,
+// and the entries that do not rotate pass their gradient as it is.
 func.func @rope(%x: tensor<2x3x2x8xf32> {mp.input = "x"}, %t: tensor<2x3x2x8xf32> {mp.target = "t"},
                 %w: tensor<2x3x2x8xf32> {mp.param = "w"}) -> tensor<f32> {
   %p = mp.mul %x, %w : tensor<2x3x2x8xf32>
-  %r = mp.rope %p theta 100.0 linear_scaling 2.0 rotary_dims 6 longrope_factors [1.0, 2.5, 4.0] attention_factor 1.3 : tensor<2x3x2x8xf32>
+  %r = mp.rope %p theta 100.0 llama3_scaling [8.0, 1.0, 4.0, 32.0] linear_scaling 2.0 rotary_dims 6 longrope_factors [1.0, 2.5, 4.0] attention_factor 1.3 : tensor<2x3x2x8xf32>
   %loss = mp.mse_loss %r, %t : (tensor<2x3x2x8xf32>, tensor<2x3x2x8xf32>) -> tensor<f32>
   return %loss : tensor<f32>
 }

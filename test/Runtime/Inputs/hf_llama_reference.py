@@ -50,7 +50,8 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma|gemma2|
-                gemma3_text|gemma3|mistral3|llava|llava_onevision
+                gemma3_text|gemma3|mistral3|llava|llava_onevision|
+                qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
@@ -73,6 +74,12 @@ the given labels (the next tokens), as mp's.
       language_model.model., language_model.lm_head.) or newer
       save_pretrained's (saved: model.language_model., lm_head.), and two
       vision tensors (vision_tower..., multi_modal_projector...).
+      qwen2_vl, qwen2_5_vl: hub is the Hub's flat config (the text
+      model's fields at the top, rope_scaling mrope) with the text tensors
+      where a Qwen2's are and the vision tensors under visual.; saved a
+      text_config (qwen2_vl_text, qwen2_5_vl_text) and model.visual..
+      qwen3_vl (saved): a text_config (qwen3_vl_text, its mrope
+      interleaved) and model.visual..
   hf_llama_reference.py data --vocab V --seq S --batch B --steps N --seed S
       DATA.safetensors: `tokens` and `labels` i64 [N, batch, seq].
   hf_llama_reference.py train HF_DIR DATA --steps N --lr LR
@@ -557,7 +564,21 @@ MULTIMODAL = {
                  ("mlp_bias", "attention_bias", "rope_scaling")),
     "llava": ("llama", "LlavaForConditionalGeneration", ()),
     "llava_onevision": ("qwen2", "LlavaOnevisionForConditionalGeneration",
-                        ("mlp_bias", "attention_bias"))}
+                        ("mlp_bias", "attention_bias")),
+    "qwen2_vl": ("qwen2", "Qwen2VLForConditionalGeneration",
+                 ("mlp_bias", "attention_bias")),
+    "qwen2_5_vl": ("qwen2", "Qwen2_5_VLForConditionalGeneration",
+                   ("mlp_bias", "attention_bias")),
+    "qwen3_vl": ("qwen3", "Qwen3VLForConditionalGeneration", ("mlp_bias",))}
+
+# Qwen2-VL's and Qwen2.5-VL's text models have config classes of their own
+# (Qwen2VLTextConfig: other defaults than Qwen2Config's); their Hub
+# configs are flat (the text model's fields at the top, as
+# Qwen2VLConfig(**kwargs) reads them), their rope_scaling "mrope", which
+# Qwen2VLTextConfig turns into the default rotation: on text the three
+# position ids are one.
+TEXT_CLASS = {"qwen2_vl": "qwen2_vl_text", "qwen2_5_vl": "qwen2_5_vl_text",
+              "qwen3_vl": "qwen3_vl_text"}
 
 # Gemma3TextConfig's, MistralConfig's, LlamaConfig's and Qwen2Config's
 # defaults, which a multimodal model's text_config leaves out.
@@ -587,13 +608,28 @@ TEXT_DEFAULTS = {
         "rope_scaling": None, "use_sliding_window": False,
         "sliding_window": 4096, "max_window_layers": 28,
         "attention_dropout": 0.0}}
+TEXT_DEFAULTS["qwen2_vl_text"] = TEXT_DEFAULTS["qwen2_5_vl_text"] = {
+    "num_key_value_heads": 8, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+    "tie_word_embeddings": False, "rope_theta": 1000000.0,
+    "use_sliding_window": False, "sliding_window": 4096,
+    "max_window_layers": 80, "attention_dropout": 0.0}
+TEXT_DEFAULTS["qwen3_vl_text"] = {
+    "num_key_value_heads": 32, "head_dim": 128, "hidden_act": "silu",
+    "rms_norm_eps": 1e-6, "tie_word_embeddings": False,
+    "rope_theta": 500000.0, "attention_bias": False,
+    "attention_dropout": 0.0}
 
 # The prefixes of model.* and lm_head.* in a multimodal checkpoint, and
 # its vision tensors.
+# (Qwen2-VL's Hub checkpoints keep the text model where a text model's
+# are: flat.)
 LAYOUTS = {"hub": ("language_model.model.", "language_model.lm_head."),
-           "saved": ("model.language_model.", "lm_head.")}
+           "saved": ("model.language_model.", "lm_head."),
+           "flat": ("model.", "lm_head.")}
 VISION = {"hub": ("vision_tower.", "multi_modal_projector."),
-          "saved": ("model.vision_tower.", "model.multi_modal_projector.")}
+          "saved": ("model.vision_tower.", "model.multi_modal_projector.",
+                    "model.visual."),
+          "flat": ("visual.",)}
 
 
 def as_stored(values, torch_dtype):
@@ -606,40 +642,66 @@ def as_stored(values, torch_dtype):
 
 def multimodal(kind, text, tensors, layout, rng):
     """A multimodal model's config and tensors around a text model's."""
+    qwen = kind in TEXT_CLASS
+    if kind in ("qwen2_vl", "qwen2_5_vl") and layout == "hub":
+        layout = "flat"
     model, lm_head = LAYOUTS[layout]
     renamed = {(model + name[len("model."):] if name.startswith("model.")
                 else lm_head + name[len("lm_head."):]): value
                for name, value in tensors.items()}
-    tower, projector = VISION[layout]
-    for name, shape in [
-            (tower + "vision_model.post_layernorm.weight", (8,)),
-            (projector + "mm_input_projection_weight",
-             (8, text["hidden_size"]))]:
+    if qwen:
+        visual = VISION[layout][-1]
+        vision = [visual + "blocks.0.norm1.weight",
+                  visual + "merger.mlp.0.weight"]
+    else:
+        tower, projector = VISION[layout][:2]
+        vision = [tower + "vision_model.post_layernorm.weight",
+                  projector + "mm_input_projection_weight"]
+    for name, shape in zip(vision, [(8,), (8, text["hidden_size"])]):
         renamed[name] = as_stored(rng.uniform(-1, 1, shape),
                                   text["torch_dtype"])
     family, architecture, foreign = MULTIMODAL[kind]
-    defaults = TEXT_DEFAULTS[family]
+    text_class = TEXT_CLASS.get(kind, family)
+    defaults = TEXT_DEFAULTS[text_class]
     sparse = {key: value for key, value in text.items()
               if key not in (*foreign, "architectures", "torch_dtype",
                              "model_type") and
               (key not in defaults or defaults[key] != value)}
+    if qwen:  # its rotation in three sections of head_dim / 2
+        half = head_dim_of(text) // 2
+        sections = [half // 4, half // 4, half - 2 * (half // 4)]
+        sparse["rope_scaling"] = {"type": "mrope", "mrope_section": sections}
+        if kind == "qwen3_vl":
+            sparse["rope_scaling"] = {"rope_type": "default",
+                                      "mrope_interleaved": True,
+                                      "mrope_section": sections}
     config = {"architectures": [architecture],
               "model_type": kind, "torch_dtype": text["torch_dtype"],
-              # LlavaConfig's text model is a Llama where it does not say.
-              "text_config": sparse if kind == "llava" else
-              dict(sparse, model_type=family),
               "vision_config": {"hidden_size": 8}}
+    if layout == "flat":  # the Hub's Qwen2-VL: the text model's fields
+        config.update(sparse)
+    else:
+        # LlavaConfig's text model is a Llama where it does not say.
+        config["text_config"] = sparse if kind == "llava" else \
+            dict(sparse, model_type=text_class)
     return config, renamed
 
 
 def text_model(config, tensors):
     """The text model's config and tensors of a checkpoint (a multimodal
     model's under Hugging Face's names of its text model)."""
-    if config["model_type"] not in MULTIMODAL:
+    kind = config["model_type"]
+    if kind not in MULTIMODAL:
         return config, tensors
-    family = MULTIMODAL[config["model_type"]][0]
-    text = {**TEXT_DEFAULTS[family], **config["text_config"],
+    family = MULTIMODAL[kind][0]
+    given = config.get("text_config") or {
+        key: value for key, value in config.items()
+        if key not in ("architectures", "model_type", "vision_config")}
+    text = {**TEXT_DEFAULTS[TEXT_CLASS.get(kind, family)], **given,
             "model_type": family}
+    scaling = text.get("rope_scaling") or {}
+    if "mrope_section" in scaling:  # the default rotation on text
+        text["rope_scaling"] = None
     layout = next(name for name, (model, _) in LAYOUTS.items()
                   if model + "embed_tokens.weight" in tensors)
     model, lm_head = LAYOUTS[layout]
