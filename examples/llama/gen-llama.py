@@ -90,7 +90,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       longrope_factors); the three go together;
   --rope-attention-factor A
                       the rotations' cos and sin times A (longrope's
-                      attention_factor: mp.rope attention_factor).
+                      attention_factor: mp.rope attention_factor);
+  --layer-norm        every norm a LayerNorm with a bias (mp.layer_norm:
+                      `<norm>.weight` and `<norm>.bias`, eps --norm-eps;
+                      StableLM's) instead of an RMSNorm.
 """
 
 import argparse
@@ -134,9 +137,16 @@ def generate(args):
     rep = heads // kv_heads
 
     params = [("tok_embeddings.weight", [vocab, d])]
+
+    def norm_params(name):
+        # A LayerNorm's bias follows its weight.
+        params.append((name + ".weight", [d]))
+        if args.layer_norm:
+            params.append((name + ".bias", [d]))
+
     for layer in range(args.layers):
         p = f"layers.{layer}."
-        params.append((p + "attention_norm.weight", [d]))
+        norm_params(p + "attention_norm")
         for name, out, inp, bias in [
                 ("attention.wq", q_rows, d, args.attention_bias),
                 ("attention.wk", kv_rows, d, args.attention_bias),
@@ -152,8 +162,8 @@ def generate(args):
                        (p + "attention.k_norm.weight",
                         [kv_rows if whole else head_dim])]
         if args.sandwich_norm:
-            params.append((p + "post_attention_norm.weight", [d]))
-        params.append((p + "ffn_norm.weight", [d]))
+            norm_params(p + "post_attention_norm")
+        norm_params(p + "ffn_norm")
         for name, out, inp in [("feed_forward.w1", hidden, d),
                                ("feed_forward.w2", d, hidden),
                                ("feed_forward.w3", hidden, d)]:
@@ -161,8 +171,8 @@ def generate(args):
             if args.mlp_bias:
                 params.append((p + name + ".bias", [out]))
         if args.sandwich_norm:
-            params.append((p + "post_ffn_norm.weight", [d]))
-    params.append(("norm.weight", [d]))
+            norm_params(p + "post_ffn_norm")
+    norm_params("norm")
     if not args.tie_embeddings:
         params.append(("output.weight", [vocab, d]))
     arg_of = {name: f"%p{i}" for i, (name, _) in enumerate(params)}
@@ -207,6 +217,11 @@ def generate(args):
               if args.norm_weight_offset else "")
 
     def norm(x, weight, shape=act):
+        if args.layer_norm:
+            bias = arg_of[weight[:-len("weight")] + "bias"]
+            return w.op(f"mp.layer_norm {x}, {arg_of[weight]}, {bias} eps "
+                        f"{eps} : ({tensor(shape)}, {tensor(shape[-1:])}, "
+                        f"{tensor(shape[-1:])}) -> {tensor(shape)}")
         return w.op(f"mp.rms_norm {x}, {arg_of[weight]} eps {eps}{offset} : "
                     f"({tensor(shape)}, {tensor(shape[-1:])}) -> "
                     f"{tensor(shape)}")
@@ -344,7 +359,7 @@ def generate(args):
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
                                               "tie_embeddings",
                                               "scale_embeddings",
-                                              "sandwich_norm")
+                                              "sandwich_norm", "layer_norm")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
            f"{config}",
@@ -401,6 +416,9 @@ def main():
                              "(Gemma: 1)")
     parser.add_argument("--scale-embeddings", action="store_true",
                         help="the embeddings times sqrt(--dim) (Gemma)")
+    parser.add_argument("--layer-norm", action="store_true",
+                        help="LayerNorms with biases instead of RMSNorms "
+                             "(StableLM)")
     parser.add_argument("--sandwich-norm", action="store_true",
                         help="norms on the sublayers' inputs and outputs "
                              "(Gemma 2)")
@@ -501,6 +519,8 @@ def main():
          "--attention-softcap, --final-softcap, --query-pre-attn-scalar, "
          "--local-rope-theta, --rope-linear-scaling and "
          "--rope-attention-factor must be positive and finite"),
+        (not (args.layer_norm and (args.qk_norm or args.norm_weight_offset)),
+         "--layer-norm takes neither --qk-norm nor --norm-weight-offset"),
         (not (args.sandwich_norm and args.post_norm),
          "--sandwich-norm already norms the sublayers' outputs (--post-norm)"),
     ]

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, Gemma, Gemma 2, Gemma 3; the text
-models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's, Qwen2-VL's,
-Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out of mp.
+Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, Gemma, Gemma 2, Gemma 3, StableLM;
+the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
+Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
+of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
@@ -64,7 +65,10 @@ k_norm [kv_heads * head_dim], their entries in rotate_half's order head by
 head) and puts the layer's norms on its sublayers' outputs
 (post_attention_layernorm and post_feedforward_layernorm, mp's
 attention_norm and ffn_norm: gen-llama.py --post-norm) with none on their
-inputs;
+inputs; StableLM (StableLM 2 1.6B, StableLM 3B) norms with LayerNorms
+(weights and biases, layer_norm_eps: gen-llama.py --layer-norm), has q, k
+and v biases where use_qkv_bias says so and rotates the first quarter of
+each head (partial_rotary_factor, 0.25 by default);
 Mistral and Phi-3 (and Qwen with use_sliding_window) attend over a
 sliding window. Phi-3 fuses its projections: qkv_proj's rows are q_proj's,
 k_proj's and v_proj's one after the other, gate_up_proj's gate_proj's then
@@ -160,7 +164,7 @@ import numpy as np
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
-            "gemma2", "gemma3_text")
+            "gemma2", "gemma3_text", "stablelm")
 
 # The multimodal models whose text model mp trains (on text alone each is
 # its text model: the vision tower and projector act only on images), and
@@ -393,7 +397,11 @@ class LlamaShape:
         self.kv_heads = field("num_key_value_heads", self.heads)
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
-        self.norm_eps = field("rms_norm_eps", kind=float)
+        # StableLM's norms are LayerNorms (with biases).
+        self.layer_norm = self.family == "stablelm"
+        self.norm_eps = field(
+            "layer_norm_eps" if self.layer_norm else "rms_norm_eps",
+            kind=float)
         rope = config.get("rope_parameters") or {}
         # Gemma 3's windowed layers rotate by a base of their own
         # (rope_local_base_freq, unscaled; or rope_parameters per layer
@@ -464,7 +472,8 @@ class LlamaShape:
         # attention (all four) with attention_bias; Llama's MLP with
         # mlp_bias.
         self.attention_bias = None
-        if self.family == "qwen2":
+        if self.family == "qwen2" or (self.family == "stablelm" and
+                                      config.get("use_qkv_bias")):
             self.attention_bias = "qkv"
         elif (gemma or self.family in ("llama", "qwen3")) and \
                 config.get("attention_bias"):
@@ -534,7 +543,15 @@ class LlamaShape:
                             4096 if self.sandwich_norm else None)
         if self.window_layers and window is not None:
             self.sliding_window = field("sliding_window", window)
-        for dropout in ("attention_dropout", "resid_pdrop", "embd_pdrop"):
+        # StableLM 2 12B's block (the attention and the MLP side by side on
+        # one norm, LayerNorms of each query and key head) is not
+        # gen-llama.py's.
+        for flag in ("use_parallel_residual", "qk_layernorm"):
+            if self.family == "stablelm" and config.get(flag):
+                fail(f"{source}: {flag}; mp's StableLM is StableLM 2 1.6B's "
+                     "and StableLM 3B's block (sequential, no q/k norms)")
+        for dropout in ("attention_dropout", "resid_pdrop", "embd_pdrop",
+                        "hidden_dropout"):
             if config.get(dropout):
                 fail(f"{source}: {dropout} {config[dropout]!r}; mp trains "
                      "without dropout")
@@ -542,14 +559,17 @@ class LlamaShape:
         # partial_rotary_factor) entries of each head (Phi-4-mini: 96 of
         # 128); the others' rotate whole heads. Newer configs keep the
         # factor in rope_parameters.
-        partial = rope.get("partial_rotary_factor",
-                           config.get("partial_rotary_factor", 1.0))
+        # StableLM's too, 1/4 where its config does not say
+        # (StableLmConfig's default).
+        partial = rope.get("partial_rotary_factor", config.get(
+            "partial_rotary_factor",
+            0.25 if self.family == "stablelm" else 1.0))
         self.rotary_dims = self.head_dim
         if partial != 1.0:
-            if self.family != "phi3":
+            if self.family not in ("phi3", "stablelm"):
                 fail(f"{source}: partial_rotary_factor {partial!r}; the "
                      f"{self.family} modeling file rotates every entry of a "
-                     "head (Phi-3's rotates part of it)")
+                     "head (Phi-3's and StableLM's rotate part of it)")
             checked("partial_rotary_factor", partial, float)
             self.rotary_dims = int(self.head_dim * partial)
             if not 0 < self.rotary_dims <= self.head_dim or \
@@ -636,7 +656,8 @@ class LlamaShape:
             args += f" --rotary-dims {self.rotary_dims}"
         if self.longrope:
             short, long, original = self.longrope
-            args += (" --longrope-short-factors " + ",".join(map(repr, short)) +
+            args += (" --longrope-short-factors " +
+                     ",".join(map(repr, short)) +
                      " --longrope-long-factors " + ",".join(map(repr, long)) +
                      f" --longrope-original-context {original}")
         if self.rope_attention_factor not in (None, 1.0):
@@ -660,6 +681,8 @@ class LlamaShape:
                 args += f" --window-from-layer {first}"
         if self.mlp_activation != "silu":
             args += f" --mlp-activation {self.mlp_activation}"
+        if self.layer_norm:
+            args += " --layer-norm"
         if self.norm_weight_offset:
             args += f" --norm-weight-offset {self.norm_weight_offset}"
         if self.scale_embeddings:
@@ -765,6 +788,11 @@ class LlamaShape:
         if not self.tie_embeddings:
             params.append(Parameter("output.weight", "lm_head.weight",
                                     (self.vocab, d)))
+        if self.layer_norm:  # each LayerNorm's bias after its weight
+            params = [bias for param in params for bias in (
+                [param, param._replace(mp=param.mp[:-len("weight")] + "bias",
+                                       hf=param.hf[:-len("weight")] + "bias")]
+                if param.mp.endswith("norm.weight") else [param])]
         return params
 
 

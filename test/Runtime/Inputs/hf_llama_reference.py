@@ -16,8 +16,9 @@ families differ where their modeling files do: Mistral's sliding window
 Qwen3's q_norm and k_norm (RMSNorm of each head before the rotation) and
 head_dim, Llama's attention_bias and mlp_bias, Phi-3's fused linears
 (qkv_proj split into q, k and v by rows, gate_up_proj's output chunked into
-gate and up) and window, OLMo 2's q_norm and k_norm over the whole
-projections and its norms on the sublayers' outputs
+gate and up) and window, StableLM's LayerNorms (nn.LayerNorm, with
+biases) and q, k and v biases (use_qkv_bias), OLMo 2's q_norm and k_norm
+over the whole projections and its norms on the sublayers' outputs
 (post_attention_layernorm, post_feedforward_layernorm; no
 input_layernorm), Gemma's norms scaling by 1 + weight (GemmaRMSNorm, the
 product taken before the cast back), its embeddings times
@@ -49,7 +50,7 @@ modeling_llama's. The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|gemma|gemma2|
+      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|llava_onevision|
                 qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
@@ -151,7 +152,10 @@ def softcap(x, cap):
 
 
 def rms_norm(config, size):
-    """The family's RMSNorm of `size` entries."""
+    """The family's RMSNorm of `size` entries (StableLM's: a LayerNorm
+    with a bias, nn.LayerNorm as modeling_stablelm builds it)."""
+    if config["model_type"] == "stablelm":
+        return nn.LayerNorm(size, eps=config["layer_norm_eps"])
     norm = GemmaRMSNorm if is_gemma(config) else LlamaRMSNorm
     return norm(size, config["rms_norm_eps"])
 
@@ -197,7 +201,9 @@ def biases(config):
                            "gemma3_text") and bool(
         config.get("attention_bias"))
     mlp = family == "llama" and bool(config.get("mlp_bias"))
-    return attention or family == "qwen2", attention, mlp
+    qkv = attention or family == "qwen2" or (
+        family == "stablelm" and bool(config.get("use_qkv_bias")))
+    return qkv, attention, mlp
 
 
 def sliding_window(config, layer):
@@ -227,9 +233,11 @@ def sliding_window(config, layer):
 
 
 def rotary_dims(config):
-    """The entries of each head that rotate: Phi-3's partial_rotary_factor
-    of head_dim."""
-    return int(head_dim_of(config) * config.get("partial_rotary_factor", 1.0))
+    """The entries of each head that rotate: Phi-3's and StableLM's
+    partial_rotary_factor of head_dim (StableLmConfig's default 0.25)."""
+    default = 0.25 if config["model_type"] == "stablelm" else 1.0
+    return int(head_dim_of(config) *
+               config.get("partial_rotary_factor", default))
 
 
 def longrope_parameters(config, seq):
@@ -478,6 +486,11 @@ def hf_names(config):
     kv_rows = config["num_key_value_heads"] * head_dim
     qkv_bias, o_bias, mlp_bias = biases(config)
     shapes = [("model.embed_tokens.weight", (config["vocab_size"], d))]
+
+    def norm(name):  # StableLM's LayerNorms have biases
+        shapes.append((name + ".weight", (d,)))
+        if config["model_type"] == "stablelm":
+            shapes.append((name + ".bias", (d,)))
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}."
 
@@ -490,7 +503,7 @@ def hf_names(config):
         olmo2 = config["model_type"] == "olmo2"
         sandwich = has_sandwich_norm(config)
         if not olmo2:
-            shapes.append((p + "input_layernorm.weight", (d,)))
+            norm(p + "input_layernorm")
         if fused:
             linear("self_attn.qkv_proj", q_rows + 2 * kv_rows, d, False)
         else:
@@ -505,17 +518,17 @@ def hf_names(config):
             shapes += [(p + "self_attn.q_norm.weight", (q_rows,)),
                        (p + "self_attn.k_norm.weight", (kv_rows,))]
         if olmo2 or sandwich:
-            shapes.append((p + "post_feedforward_layernorm.weight", (d,)))
+            norm(p + "post_feedforward_layernorm")
         if sandwich:
-            shapes.append((p + "pre_feedforward_layernorm.weight", (d,)))
-        shapes.append((p + "post_attention_layernorm.weight", (d,)))
+            norm(p + "pre_feedforward_layernorm")
+        norm(p + "post_attention_layernorm")
         if fused:
             linear("mlp.gate_up_proj", 2 * hidden, d, False)
         else:
             linear("mlp.gate_proj", hidden, d, mlp_bias)
             linear("mlp.up_proj", hidden, d, mlp_bias)
         linear("mlp.down_proj", d, hidden, mlp_bias)
-    shapes.append(("model.norm.weight", (d,)))
+    norm("model.norm")
     if not config.get("tie_word_embeddings"):
         shapes.append(("lm_head.weight", (config["vocab_size"], d)))
     return shapes
@@ -538,6 +551,12 @@ FAMILY_CONFIG = {
              "resid_pdrop": 0.0, "embd_pdrop": 0.0,
              "original_max_position_embeddings": 4096},
     "olmo2": {"architectures": ["Olmo2ForCausalLM"]},
+    # StableLM 3B's (StableLM 2 1.6B's has q, k and v biases: use_qkv_bias,
+    # --attention-bias; partial_rotary_factor left to StableLmConfig's
+    # default, 0.25).
+    "stablelm": {"architectures": ["StableLmForCausalLM"],
+                 "use_qkv_bias": False, "qk_layernorm": False,
+                 "use_parallel_residual": False, "hidden_dropout": 0.0},
     "gemma": {"architectures": ["GemmaForCausalLM"], "hidden_act": "gelu",
               "hidden_activation": "gelu_pytorch_tanh"},
     "gemma2": {"architectures": ["Gemma2ForCausalLM"],
@@ -725,15 +744,17 @@ def checkpoint(args):
         "hidden_size": args.dim, "num_attention_heads": args.heads,
         "num_key_value_heads": args.kv_heads or args.heads,
         "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
-        "rms_norm_eps": args.norm_eps, "rope_theta": args.rope_theta,
+        ("layer_norm_eps" if family == "stablelm" else "rms_norm_eps"):
+        args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
         "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
         "torch_dtype": {"f32": "float32", "bf16": "bfloat16"}[args.dtype],
         **FAMILY_CONFIG[family]}
     if args.head_dim:
         config["head_dim"] = args.head_dim
-    if args.attention_bias:
-        config["attention_bias"] = True
+    if args.attention_bias:  # StableLM's q, k and v biases: use_qkv_bias
+        config["use_qkv_bias" if family == "stablelm" else
+               "attention_bias"] = True
     if args.mlp_bias:
         config["mlp_bias"] = True
     rng = np.random.default_rng(args.seed)
