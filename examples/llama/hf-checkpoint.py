@@ -240,6 +240,8 @@ TEXT_DEFAULTS["qwen3_vl_text"] = {
     "num_hidden_layers": 32, "num_attention_heads": 32,
     "num_key_value_heads": 32, "head_dim": 128, "hidden_act": "silu",
     "rms_norm_eps": 1e-6, "tie_word_embeddings": False,
+    # transformers 5's default_theta (4.57's class said 5e6; the Hub's
+    # configs give theirs).
     "rope_theta": 500000.0, "attention_bias": False,
     "attention_dropout": 0.0}
 
@@ -399,9 +401,8 @@ class LlamaShape:
         self.vocab = field("vocab_size")
         # StableLM's norms are LayerNorms (with biases).
         self.layer_norm = self.family == "stablelm"
-        self.norm_eps = field(
-            "layer_norm_eps" if self.layer_norm else "rms_norm_eps",
-            kind=float)
+        self.norm_eps = field("layer_norm_eps", 1e-5, float) if \
+            self.layer_norm else field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
         # Gemma 3's windowed layers rotate by a base of their own
         # (rope_local_base_freq, unscaled; or rope_parameters per layer
@@ -424,11 +425,6 @@ class LlamaShape:
             "rope_theta", config.get("rope_theta", 10000.0)), float)
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
-        if kind == "mrope":
-            # Qwen2-VL's multimodal rotation: text positions are the same
-            # in its three sections, so text rotates as by the default
-            # (Qwen2VLTextConfig makes it "default" itself).
-            kind = "default"
         self.rope_scaling = self.rope_linear_scaling = None
         longrope = None
         if kind == "longrope":
@@ -624,15 +620,23 @@ class LlamaShape:
                      f"{pairs} positive numbers, one per rotated pair; got "
                      f"{values!r}")
             factors.append([float(v) for v in values])
+        # Phi3Config's defaults: 4096 for both lengths.
+        length = 4096 if self.family == "phi3" else \
+            config.get("max_position_embeddings")
         key = "original_max_position_embeddings"
         original = checked(key, longrope.get(key, rope.get(key, config.get(
-            key, config.get("max_position_embeddings")))), int)
+            key, length))), int)
+        # A factor given is transformers 5's (4.x takes the ratio of the
+        # lengths for Phi-3 even then; the Hub's Phi configs give none).
         factor = longrope.get("factor")
         if factor is None:
-            factor = checked("max_position_embeddings",
-                             config.get("max_position_embeddings"),
-                             int) / original
+            factor = checked("max_position_embeddings", config.get(
+                "max_position_embeddings", length), int) / original
+        factor = checked("rope scaling 'longrope' factor", factor, float)
         attention = longrope.get("attention_factor")
+        if attention is None and factor > 1 and original < 2:
+            fail(f"{source}: {key} {original}; longrope's attention factor "
+                 "divides by its logarithm")
         if attention is None:
             attention = 1.0 if factor <= 1 else math.sqrt(
                 1 + math.log(factor) / math.log(original))
@@ -866,6 +870,15 @@ def text_model_config(config, source):
         merged["tie_word_embeddings"] = config["tie_word_embeddings"]
     merged.update(text)
     merged["model_type"] = TEXT_CLASSES.get(text_class, text_class)
+    if text_class in TEXT_CLASSES:
+        # The Qwen-VLs' mrope: on text the default rotation
+        # (Qwen2VLTextConfig makes it "default" itself); its sections go.
+        for key in ("rope_scaling", "rope_parameters"):
+            scaling = merged.get(key)
+            if isinstance(scaling, dict) and "mrope_section" in scaling:
+                merged[key] = {k: v for k, v in scaling.items() if k not in (
+                    "type", "rope_type", "mrope_section",
+                    "mrope_interleaved")} or None
     return merged
 
 
