@@ -443,14 +443,17 @@ HostTensor rotate(const HostTensor &x, RopeOp rope) {
          linear = rope.getLinearScaling().convertToDouble(),
          amplitude = rope.getAttentionFactor().convertToDouble();
   std::optional<ArrayRef<double>> longrope = rope.getLongropeFactors();
+  // Each pair's frequency, shared by every row.
+  SmallVector<double> frequencies;
+  for (int64_t i = 0; i < rotaryDims / 2; ++i)
+    frequencies.push_back(
+        getLlama3Frequency(i, rotaryDims, theta, rope.getLlama3Scaling()));
   int64_t rows = x.getNumElements() / std::max<int64_t>(headDim, 1);
   for (int64_t r = 0; r < rows; ++r) {
     int64_t position = (r / heads) % seq;
     for (int64_t i = 0; i < rotaryDims / 2; ++i) {
-      double angle =
-          position *
-          getLlama3Frequency(i, rotaryDims, theta, rope.getLlama3Scaling()) /
-          linear / (longrope ? (*longrope)[i] : 1);
+      double angle = position * frequencies[i] / linear /
+                     (longrope ? (*longrope)[i] : 1);
       double c = amplitude * std::cos(angle),
              s = amplitude *
                  (rope.getInverse() ? -std::sin(angle) : std::sin(angle));
