@@ -19,7 +19,10 @@
 #                        [--sandwich-norm] [--attention-softcap C]
 #                        [--final-softcap C] [--query-pre-attn-scalar Q]
 #                        [--local-rope-theta T] [--rope-linear-scaling F]
-#                        [--hf DIR [--untie-embeddings]]
+#                        [--rotary-dims R] [--layer-norm]
+#                        [--parallel-block separate|shared] [--plain-mlp]
+#                        [--output-bias]
+#                        [--hf DIR [--untie-embeddings] [--without-dropout]]
 #                        [--seq N] [--batch N] [--sequence-parallel]
 #                        [--no-loss-parallel] [--loss-parallel-blocks K]
 #                        [--fuse-attention] [--attention-chunk-bytes N]
@@ -61,7 +64,8 @@
 # names, q and k rows in Meta's rotary order) and its sizes, which replace
 # the defaults (--layers ... --rope-scaling then come from the checkpoint and
 # are refused here; --seq and --batch are the run's), and the run starts
-# from them (--init). --untie-embeddings is hf-checkpoint.py's. Back to
+# from them (--init). --untie-embeddings and --without-dropout are
+# hf-checkpoint.py's. Back to
 # Hugging Face's format: hf-checkpoint.py export (docs/importing-pytorch.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -72,7 +76,7 @@ gen_args=(--layers 2 --dim 64 --heads 4 --kv-heads 2 --multiple-of 4
           --vocab 256 --seq 32 --batch 4)
 size_args=()
 hf=""
-untie=()
+import_args=()
 pass=()
 plan_file=plan.json
 loss_parallel=1
@@ -86,9 +90,9 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block)
       size_args+=("$1" "$2"); shift 2 ;;
-    --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm)
+    --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias)
       size_args+=("$1"); shift ;;
     --qk-norm)
       if [[ ${2:-} == head || ${2:-} == whole ]]; then
@@ -97,7 +101,7 @@ while (($#)); do
         size_args+=("$1"); shift
       fi ;;
     --hf) hf="$2"; shift 2 ;;
-    --untie-embeddings) untie=(--untie-embeddings); shift ;;
+    --untie-embeddings|--without-dropout) import_args+=("$1"); shift ;;
     --model|--plan|--hidden)
       echo "run-llama.sh: $1 is run-ffn.sh's; this script writes the model" \
            "and plan" >&2
@@ -133,27 +137,32 @@ if [[ -n "$hf" ]]; then
     exit 2
   fi
   /usr/bin/python3 "$root/examples/llama/hf-checkpoint.py" import "$hf" \
-    --out "$out/hf" "${untie[@]}"
+    --out "$out/hf" "${import_args[@]}"
   read -ra size_args < "$out/hf/gen-llama-args"
   pass+=(--init "$out/hf/init.safetensors")
-elif ((${#untie[@]})); then
-  echo "run-llama.sh: --untie-embeddings goes with --hf" >&2
+elif ((${#import_args[@]})); then
+  echo "run-llama.sh: ${import_args[0]} goes with --hf" >&2
   exit 2
 fi
 /usr/bin/python3 "$root/examples/llama/gen-llama.py" "${gen_args[@]}" \
   "${size_args[@]}" > "$out/llama.mlir"
-# The plan for the mesh; a tied model has no output.weight for its entry
-# (the output GEMM reads tok_embeddings.weight, split over the vocabulary
-# by its rowwise entry as colwise would split output.weight).
-tied=0
-[[ " ${size_args[*]} " == *" --tie-embeddings "* ]] && tied=1
-/usr/bin/python3 - "$root/examples/llama/$plan_file" "$dp" "$tp" "$tied" \
-  > "$out/plan.json" <<'PLAN'
+# The plan for the mesh, without the entries of modules the model does not
+# have: a tied model's output (the output GEMM reads tok_embeddings.weight,
+# split over the vocabulary by its rowwise entry as colwise would split
+# output.weight), a plain MLP's w3, a shared parallel block's ffn_norm.
+absent=()
+[[ " ${size_args[*]} " == *" --tie-embeddings "* ]] && absent+=(output)
+[[ " ${size_args[*]} " == *" --plain-mlp "* ]] &&
+  absent+=("layers.*.feed_forward.w3")
+[[ " ${size_args[*]} " == *" --parallel-block shared "* ]] &&
+  absent+=("layers.*.ffn_norm")
+/usr/bin/python3 - "$root/examples/llama/$plan_file" "$dp" "$tp" \
+  "${absent[@]}" > "$out/plan.json" <<'PLAN'
 import json, sys
 plan = json.load(open(sys.argv[1]))
 plan["mesh"]["shape"] = [int(sys.argv[2]), int(sys.argv[3])]
-if sys.argv[4] == "1":
-    del plan["plan"]["output"]
+for entry in sys.argv[4:]:
+    plan["plan"].pop(entry, None)
 json.dump(plan, sys.stdout, indent=2)
 PLAN
 if [[ " ${pass[*]} " != *" --no-build "* ]]; then

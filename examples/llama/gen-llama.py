@@ -93,7 +93,22 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       attention_factor: mp.rope attention_factor);
   --layer-norm        every norm a LayerNorm with a bias (mp.layer_norm:
                       `<norm>.weight` and `<norm>.bias`, eps --norm-eps;
-                      StableLM's) instead of an RMSNorm.
+                      StableLM's) instead of an RMSNorm;
+  --parallel-block separate|shared
+                      the attention and the feed-forward side by side on
+                      the layer's input (GPT-NeoX's use_parallel_residual,
+                      Phi-2's block):
+                      out = (attention(attention_norm(x))
+                             + feed_forward(ffn_norm(x))) + x,
+                      or feed_forward(attention_norm(x)) where the two
+                      share the norm (shared: no ffn_norm; Phi-2); wo's
+                      and w2's biases are added to the sum (one reduction
+                      of the two GEMMs' partial sums under tensor
+                      parallelism);
+  --plain-mlp         the feed-forward w2(act(w1(x))), no gate and no w3
+                      (GPT-NeoX's and Phi-2's MLP);
+  --output-bias       a bias on the output projection (`output.bias`;
+                      Phi-2's lm_head).
 """
 
 import argparse
@@ -144,6 +159,11 @@ def generate(args):
         if args.layer_norm:
             params.append((name + ".bias", [d]))
 
+    shared_norm = args.parallel_block == "shared"
+    mlp_linears = [("feed_forward.w1", hidden, d),
+                   ("feed_forward.w2", d, hidden)]
+    if not args.plain_mlp:
+        mlp_linears.append(("feed_forward.w3", hidden, d))
     for layer in range(args.layers):
         p = f"layers.{layer}."
         norm_params(p + "attention_norm")
@@ -163,10 +183,9 @@ def generate(args):
                         [kv_rows if whole else head_dim])]
         if args.sandwich_norm:
             norm_params(p + "post_attention_norm")
-        norm_params(p + "ffn_norm")
-        for name, out, inp in [("feed_forward.w1", hidden, d),
-                               ("feed_forward.w2", d, hidden),
-                               ("feed_forward.w3", hidden, d)]:
+        if not shared_norm:
+            norm_params(p + "ffn_norm")
+        for name, out, inp in mlp_linears:
             params.append((p + name + ".weight", [out, inp]))
             if args.mlp_bias:
                 params.append((p + name + ".bias", [out]))
@@ -175,6 +194,8 @@ def generate(args):
     norm_params("norm")
     if not args.tie_embeddings:
         params.append(("output.weight", [vocab, d]))
+    if args.output_bias:
+        params.append(("output.bias", [vocab]))
     arg_of = {name: f"%p{i}" for i, (name, _) in enumerate(params)}
 
     w = Writer()
@@ -201,17 +222,20 @@ def generate(args):
     if args.rope_attention_factor:
         theta += f" attention_factor {args.rope_attention_factor!r}"
 
-    def linear(x, x_shape, module, out):
+    def add_bias(y, shape, module):
+        if module + ".bias" not in arg_of:
+            return y
+        leading = ", ".join(map(str, range(len(shape) - 1)))
+        bias = w.op(f"mp.broadcast {arg_of[module + '.bias']} dims "
+                    f"[{leading}] : {tensor(shape[-1:])} -> {tensor(shape)}")
+        return w.op(f"mp.add {y}, {bias} : {tensor(shape)}")
+
+    def linear(x, x_shape, module, out, bias=True):
         shape = x_shape[:-1] + [out]
         y = w.op(f"mp.linear {x}, {arg_of[module + '.weight']} : "
                  f"({tensor(x_shape)}, {tensor([out, x_shape[-1]])}) -> "
                  f"{tensor(shape)}")
-        if module + ".bias" in arg_of:
-            leading = ", ".join(map(str, range(len(shape) - 1)))
-            bias = w.op(f"mp.broadcast {arg_of[module + '.bias']} dims "
-                        f"[{leading}] : {tensor([out])} -> {tensor(shape)}")
-            y = w.op(f"mp.add {y}, {bias} : {tensor(shape)}")
-        return y, shape
+        return (add_bias(y, shape, module) if bias else y), shape
 
     offset = (f" weight_offset {args.norm_weight_offset:e}"
               if args.norm_weight_offset else "")
@@ -280,6 +304,7 @@ def generate(args):
     for layer in range(args.layers):
         p = f"layers.{layer}."
         x = h if args.post_norm else norm(h, p + "attention_norm.weight")
+        attention_input = x
         q, _ = linear(x, act, p + "attention.wq", q_rows)
         k, _ = linear(x, act, p + "attention.wk", kv_rows)
         v, _ = linear(x, act, p + "attention.wv", kv_rows)
@@ -315,22 +340,46 @@ def generate(args):
                  f"{tensor(vt)}) -> {tensor(vt)}")
         o, ot = transpose(o, vt, [0, 2, 1, 3])
         o = reshape(o, ot, [b, s, q_rows])
-        o, _ = linear(o, [b, s, q_rows], p + "attention.wo", d)
+        # A parallel block adds the biases of its two output GEMMs after
+        # their sum (below).
+        o, _ = linear(o, [b, s, q_rows], p + "attention.wo", d,
+                      bias=not args.parallel_block)
         if args.post_norm:
             o = norm(o, p + "attention_norm.weight")
         if args.sandwich_norm:
             o = norm(o, p + "post_attention_norm.weight")
-        h = w.op(f"mp.add {h}, {o} : {tensor(act)}", "h")
-        x = h if args.post_norm else norm(h, p + "ffn_norm.weight")
+        # A parallel block's feed-forward reads the layer's input (normed
+        # by its own norm, or by the attention's), not h.
+        layer_input = h
+        if not args.parallel_block:
+            h = w.op(f"mp.add {h}, {o} : {tensor(act)}", "h")
+        if args.post_norm:
+            x = h
+        elif shared_norm:
+            x = attention_input
+        else:
+            x = norm(layer_input if args.parallel_block else h,
+                     p + "ffn_norm.weight")
         g, hshape = linear(x, act, p + "feed_forward.w1", hidden)
         g = w.op(f"{activation} {g}{tanh} : {tensor(hshape)}")
-        u, _ = linear(x, act, p + "feed_forward.w3", hidden)
-        g = w.op(f"mp.mul {g}, {u} : {tensor(hshape)}")
-        f, _ = linear(g, hshape, p + "feed_forward.w2", d)
+        if not args.plain_mlp:
+            u, _ = linear(x, act, p + "feed_forward.w3", hidden)
+            g = w.op(f"mp.mul {g}, {u} : {tensor(hshape)}")
+        f, _ = linear(g, hshape, p + "feed_forward.w2", d,
+                      bias=not args.parallel_block)
         if args.post_norm:
             f = norm(f, p + "ffn_norm.weight")
         if args.sandwich_norm:
             f = norm(f, p + "post_ffn_norm.weight")
+        if args.parallel_block:
+            # (attention + feed-forward) + x, as GPT-NeoX and Phi add them,
+            # the two output GEMMs' biases added to their sum: under tensor
+            # parallelism the rowwise GEMMs' partial sums add up before one
+            # reduction (GPT-NeoX's own trainer adds its biases after it
+            # too), not one reduction each.
+            f = w.op(f"mp.add {o}, {f} : {tensor(act)}")
+            f = add_bias(f, act, p + "attention.wo")
+            f = add_bias(f, act, p + "feed_forward.w2")
         h = w.op(f"mp.add {h}, {f} : {tensor(act)}", "h")
     x = norm(h, "norm.weight")
     logits, lshape = linear(
@@ -347,7 +396,7 @@ def generate(args):
                  "attention_softcap", "final_softcap",
                  "query_pre_attn_scalar", "local_rope_theta",
                  "rope_linear_scaling", "rotary_dims",
-                 "rope_attention_factor"):
+                 "rope_attention_factor", "parallel_block"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
     if longrope:
@@ -359,7 +408,8 @@ def generate(args):
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
                                               "tie_embeddings",
                                               "scale_embeddings",
-                                              "sandwich_norm", "layer_norm")
+                                              "sandwich_norm", "layer_norm",
+                                              "plain_mlp", "output_bias")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
            f"{config}",
@@ -419,6 +469,15 @@ def main():
     parser.add_argument("--layer-norm", action="store_true",
                         help="LayerNorms with biases instead of RMSNorms "
                              "(StableLM)")
+    parser.add_argument("--parallel-block", choices=["separate", "shared"],
+                        help="the attention and the feed-forward side by "
+                             "side on the layer's input, each with its norm "
+                             "(separate: GPT-NeoX) or on one (shared: Phi-2)")
+    parser.add_argument("--plain-mlp", action="store_true",
+                        help="the feed-forward w2(act(w1(x))): no w3 "
+                             "(GPT-NeoX, Phi-2)")
+    parser.add_argument("--output-bias", action="store_true",
+                        help="a bias on the output projection (Phi-2)")
     parser.add_argument("--sandwich-norm", action="store_true",
                         help="norms on the sublayers' inputs and outputs "
                              "(Gemma 2)")
@@ -523,6 +582,12 @@ def main():
          "--layer-norm takes neither --qk-norm nor --norm-weight-offset"),
         (not (args.sandwich_norm and args.post_norm),
          "--sandwich-norm already norms the sublayers' outputs (--post-norm)"),
+        (not (args.parallel_block and (args.post_norm or args.sandwich_norm)),
+         "--parallel-block norms the sublayers' inputs only (neither "
+         "--post-norm nor --sandwich-norm)"),
+        (not (args.output_bias and args.tie_embeddings),
+         "--output-bias goes with an output projection of its own (not "
+         "--tie-embeddings)"),
     ]
     for ok, message in checks:
         if not ok:

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, Gemma, Gemma 2, Gemma 3, StableLM;
+Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, Gemma, Gemma 2, Gemma 3, StableLM,
+GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
+                     [--without-dropout]
     hf-checkpoint.py export TRAINED.safetensors --config HF_DIR --out DIR
                      [--dtype bf16|f16|f32]
 
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
 Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
-Gemma2ForCausalLM, Gemma3ForCausalLM; the text model of a
+Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
+GPTNeoXForCausalLM, PhiForCausalLM; the text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
 directory as the Hub gives it
@@ -38,7 +41,8 @@ its shards; F32, BF16 or F16) and writes:
                         --norm-weight-offset, --scale-embeddings,
                         --sandwich-norm, --attention-softcap,
                         --final-softcap, --query-pre-attn-scalar,
-                        --local-rope-theta, on one line.
+                        --local-rope-theta, --layer-norm, --plain-mlp,
+                        --parallel-block, --output-bias, on one line.
 
 `scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
 
@@ -125,6 +129,21 @@ output.weight as a copy of the embedding instead, and the two train apart
 (the first forward pass is the tied model's, the training another
 model's).
 
+GPT-NeoX (Pythia) and Phi (Phi-1, 1.5, 2) put the attention and the MLP
+side by side on the layer's input (gen-llama.py --parallel-block: GPT-NeoX
+each through its LayerNorm where use_parallel_residual, as by default,
+Phi both through one), with plain MLPs (--plain-mlp: dense_h_to_4h and
+dense_4h_to_h, fc1 and fc2 -> feed_forward.w1 and w2) and biases on every
+linear (Phi's lm_head too: --output-bias), LayerNorms, and part of each
+head rotating (GPT-NeoX's rotary_pct, Phi's partial_rotary_factor).
+GPT-NeoX's q, k and v are one linear, query_key_value, whose rows hold
+each head's q, k and v rows in turn: `import` splits it head by head into
+mp's linears, `export` interleaves them again; its names are
+gpt_neox.embed_in, gpt_neox.layers.N.attention.dense, mlp.dense_h_to_4h,
+gpt_neox.final_layer_norm and embed_out, Phi's self_attn.dense, mlp.fc1,
+mlp.fc2 and model.final_layernorm. The buffers older GPT-NeoX conversions
+saved (attention.bias, attention.masked_bias) are passed over.
+
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
 only), and Phi-3.5 and Phi-4-mini scale their frequencies by longrope
@@ -139,9 +158,11 @@ another (a LLaVA over Qwen3), rope scaling other than Llama 3.1's
 frequencies) and any in Gemma 3's windowed layers, a rotary embedding over
 part of each head in the families whose modeling files rotate all of it,
 an odd head_dim,
-dropout (attention_dropout, Phi-3's resid_pdrop and embd_pdrop: mp trains
-without dropout), activations other than silu, gelu and
-gelu_pytorch_tanh, tensors the model
+dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
+GPT-NeoX's hidden_dropout: mp trains without dropout; --without-dropout
+trains so, saying it on stderr), activations other than silu, gelu and
+the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast), Phi's
+per-head q/k LayerNorms (qk_layernorm), tensors the model
 does not have or missing ones, and
 pytorch_model.bin checkpoints (safetensors only).
 
@@ -164,7 +185,41 @@ import numpy as np
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
-            "gemma2", "gemma3_text", "stablelm")
+            "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi")
+
+# Hugging Face's names of mp's modules where a family's modeling file
+# names them otherwise than Llama's: the embedding, the layers' prefix,
+# each layer's linears (Phi-3's q, k and v are one, qkv_proj, and its gate
+# and up, gate_up_proj; GPT-NeoX's q, k and v, query_key_value),
+# the final norm and the output projection.
+LLAMA_NAMES = {
+    "tok_embeddings": "model.embed_tokens", "layers": "model.layers.",
+    "attention.wq": "self_attn.q_proj", "attention.wk": "self_attn.k_proj",
+    "attention.wv": "self_attn.v_proj", "attention.wo": "self_attn.o_proj",
+    "feed_forward.w1": "mlp.gate_proj", "feed_forward.w2": "mlp.down_proj",
+    "feed_forward.w3": "mlp.up_proj", "norm": "model.norm",
+    "output": "lm_head"}
+HF_NAMES = {
+    "phi3": dict(LLAMA_NAMES, **{
+        "attention.wq": "self_attn.qkv_proj",
+        "attention.wk": "self_attn.qkv_proj",
+        "attention.wv": "self_attn.qkv_proj",
+        "feed_forward.w1": "mlp.gate_up_proj",
+        "feed_forward.w3": "mlp.gate_up_proj"}),
+    "gpt_neox": dict(
+        LLAMA_NAMES, tok_embeddings="gpt_neox.embed_in",
+        layers="gpt_neox.layers.",
+        **{"attention.wq": "attention.query_key_value",
+           "attention.wk": "attention.query_key_value",
+           "attention.wv": "attention.query_key_value",
+           "attention.wo": "attention.dense",
+           "feed_forward.w1": "mlp.dense_h_to_4h",
+           "feed_forward.w2": "mlp.dense_4h_to_h"},
+        norm="gpt_neox.final_layer_norm", output="embed_out"),
+    "phi": dict(LLAMA_NAMES, norm="model.final_layernorm",
+                **{"attention.wo": "self_attn.dense",
+                   "feed_forward.w1": "mlp.fc1",
+                   "feed_forward.w2": "mlp.fc2"})}
 
 # The multimodal models whose text model mp trains (on text alone each is
 # its text model: the vision tower and projector act only on images), and
@@ -260,17 +315,24 @@ FLAT_MULTIMODAL = ("qwen2_vl", "qwen2_5_vl")
 
 # Hugging Face's activation names (ACT2FN) and gen-llama.py's
 # --mlp-activation for them.
+# gelu_new (Phi-2's) is the tanh approximation as gelu_pytorch_tanh
+# computes it, gelu_fast (GPT-NeoX 20B's) with sqrt(2 / pi) rounded to ten
+# digits (3.6e-12 apart: below float32's rounding).
 ACTIVATIONS = {"silu": "silu", "gelu": "gelu",
-               "gelu_pytorch_tanh": "gelu-tanh"}
+               "gelu_pytorch_tanh": "gelu-tanh", "gelu_new": "gelu-tanh",
+               "gelu_fast": "gelu-tanh"}
 
 # One parameter of mp's model and where it is in Hugging Face's checkpoint:
-# the tensor `hf`, or its rows [first_row, first_row + shape[0]) of
-# hf_rows where Hugging Face fuses linears (Phi-3's qkv_proj and
-# gate_up_proj; hf_rows None elsewhere); rotary_heads: the heads whose
-# rows (or entries) are in rotate_half's order, or 0.
+# the tensor `hf`, or where Hugging Face fuses linears (Phi-3's qkv_proj
+# and gate_up_proj, GPT-NeoX's query_key_value; hf_rows None elsewhere)
+# part of its hf_rows rows: those rows are row_groups equal groups (1, or
+# GPT-NeoX's heads: each head's q, k and v rows in turn), and the
+# parameter's are rows [first_row, first_row + shape[0] / row_groups) of
+# each; rotary_heads: the heads whose rows (or entries) are in
+# rotate_half's order, or 0.
 Parameter = namedtuple(
-    "Parameter", "mp hf shape rotary_heads first_row hf_rows",
-    defaults=(0, 0, None))
+    "Parameter", "mp hf shape rotary_heads first_row hf_rows row_groups",
+    defaults=(0, 0, None, 1))
 
 # Bytes per element of each dtype a Llama checkpoint holds.
 ELEMENT_BYTES = {"F32": 4, "BF16": 2, "F16": 2}
@@ -309,10 +371,11 @@ class SafeTensorsFile:
     def names(self):
         return list(self.entries)
 
-    def read(self, name, rows=None):
+    def read(self, name, rows=None, groups=1):
         """The tensor as float32 (bf16 and f16 widened exactly); given
-        `rows` (a slice), only those rows of it, and only they are widened
-        (a part of a fused linear)."""
+        `rows` (a slice), only those rows of each of its `groups` equal
+        groups of rows, and only they are widened (a part of a fused
+        linear)."""
         entry = self.entries[name]
         dtype, shape = entry.get("dtype"), entry.get("shape")
         begin, end = entry.get("data_offsets", (0, -1))
@@ -331,7 +394,8 @@ class SafeTensorsFile:
         stored = raw.view({"F32": "<f4", "F16": "<f2", "BF16": "<u2"}[dtype])
         stored = stored.reshape(shape)
         if rows is not None:
-            stored = stored[rows]
+            stored = stored.reshape(groups, -1, *shape[1:])[:, rows].reshape(
+                -1, *shape[1:])
         if dtype == "F32":
             return stored
         if dtype == "F16":
@@ -396,11 +460,15 @@ class LlamaShape:
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
-        self.kv_heads = field("num_key_value_heads", self.heads)
+        # None (Phi's default) or absent (GPT-NeoX has no such field):
+        # every head has its keys and values.
+        self.kv_heads = self.heads if config.get(
+            "num_key_value_heads") is None else field("num_key_value_heads")
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
-        # StableLM's norms are LayerNorms (with biases).
-        self.layer_norm = self.family == "stablelm"
+        # StableLM's, GPT-NeoX's and Phi's norms are LayerNorms (with
+        # biases).
+        self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi")
         self.norm_eps = field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
@@ -421,8 +489,10 @@ class LlamaShape:
                      "unscaled (rope_local_base_freq) in mp")
             self.local_rope_theta = checked(
                 "rope_local_base_freq", local_rope.get("rope_theta"), float)
+        # GPT-NeoX's 4.x configs name it rotary_emb_base.
         self.rope_theta = checked("rope_theta", rope.get(
-            "rope_theta", config.get("rope_theta", 10000.0)), float)
+            "rope_theta", config.get("rope_theta", config.get(
+                "rotary_emb_base", 10000.0))), float)
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
         self.rope_scaling = self.rope_linear_scaling = None
@@ -465,16 +535,33 @@ class LlamaShape:
                  f"of num_key_value_heads {self.kv_heads}")
         # Which linears have a bias, as each family's modeling file builds
         # them: Qwen2's q, k and v always; Llama's, Qwen3's and the Gemmas'
-        # attention (all four) with attention_bias; Llama's MLP with
-        # mlp_bias.
+        # attention (all four) with attention_bias; GPT-NeoX's attention
+        # unless attention_bias is false; Phi's attention always; Llama's
+        # MLP with mlp_bias, GPT-NeoX's and Phi's always, and Phi's output
+        # projection.
+        neox = self.family == "gpt_neox"
         self.attention_bias = None
         if self.family == "qwen2" or (self.family == "stablelm" and
                                       config.get("use_qkv_bias")):
             self.attention_bias = "qkv"
-        elif (gemma or self.family in ("llama", "qwen3")) and \
-                config.get("attention_bias"):
+        elif ((gemma or self.family in ("llama", "qwen3")) and
+              config.get("attention_bias")) or self.family == "phi" or (
+                  neox and config.get("attention_bias", True)):
             self.attention_bias = "all"
-        self.mlp_bias = self.family == "llama" and bool(config.get("mlp_bias"))
+        self.mlp_bias = (self.family == "llama" and
+                         bool(config.get("mlp_bias"))) or \
+            self.family in ("gpt_neox", "phi")
+        self.output_bias = self.family == "phi"
+        # GPT-NeoX's and Phi's MLPs have no gate. Their attention and MLP
+        # read the layer's input side by side (GPT-NeoX's each through its
+        # norm where use_parallel_residual, as by default; Phi's through
+        # one).
+        self.plain_mlp = self.family in ("gpt_neox", "phi")
+        self.parallel_block = None
+        if neox and config.get("use_parallel_residual", True):
+            self.parallel_block = "separate"
+        elif self.family == "phi":
+            self.parallel_block = "shared"
         # Qwen3 norms each query and key head, OLMo 2 the whole projections
         # (and puts the layer's norms after its sublayers).
         self.qk_norm = {"qwen3": "head", "olmo2": "whole",
@@ -498,8 +585,9 @@ class LlamaShape:
                     ("query_pre_attn_scalar", "query_pre_attn_scalar", 256)]:
                 if config.get(key, default) is not None:
                     setattr(self, attr, field(key, default, float))
-        # Phi-3's q, k and v are one linear, and the gate and up ones.
-        self.fused = self.family == "phi3"
+        # Phi-3's q, k and v are one linear, and the gate and up ones;
+        # GPT-NeoX's q, k and v, head by head.
+        self.fused = self.family in ("phi3", "gpt_neox")
         # The attention window and the layers it is in, as the modeling
         # files' layer_types: Mistral's and Phi-3's sliding_window in every
         # layer, Qwen's where use_sliding_window turns it on, from
@@ -546,26 +634,31 @@ class LlamaShape:
             if self.family == "stablelm" and config.get(flag):
                 fail(f"{source}: {flag}; mp's StableLM is StableLM 2 1.6B's "
                      "and StableLM 3B's block (sequential, no q/k norms)")
-        for dropout in ("attention_dropout", "resid_pdrop", "embd_pdrop",
-                        "hidden_dropout"):
-            if config.get(dropout):
-                fail(f"{source}: {dropout} {config[dropout]!r}; mp trains "
-                     "without dropout")
+        # Phi's LayerNorms of each query and key head (off in Phi-1, 1.5
+        # and 2) are not gen-llama.py's.
+        if self.family == "phi" and config.get("qk_layernorm"):
+            fail(f"{source}: qk_layernorm; mp's Phi is Phi-1's, Phi-1.5's "
+                 "and Phi-2's block (no q/k LayerNorms)")
         # Phi-3's modeling file rotates the first int(head_dim *
         # partial_rotary_factor) entries of each head (Phi-4-mini: 96 of
         # 128); the others' rotate whole heads. Newer configs keep the
         # factor in rope_parameters.
         # StableLM's too, 1/4 where its config does not say
         # (StableLmConfig's default).
+        # GPT-NeoX's a quarter (rotary_pct in 4.x configs), Phi's a half
+        # by default.
+        partial_default = {"stablelm": 0.25, "phi": 0.5,
+                           "gpt_neox": config.get("rotary_pct", 0.25)}
         partial = rope.get("partial_rotary_factor", config.get(
             "partial_rotary_factor",
-            0.25 if self.family == "stablelm" else 1.0))
+            partial_default.get(self.family, 1.0)))
         self.rotary_dims = self.head_dim
         if partial != 1.0:
-            if self.family not in ("phi3", "stablelm"):
+            if self.family not in ("phi3", "stablelm", "gpt_neox", "phi"):
                 fail(f"{source}: partial_rotary_factor {partial!r}; the "
                      f"{self.family} modeling file rotates every entry of a "
-                     "head (Phi-3's and StableLM's rotate part of it)")
+                     "head (Phi-3's, StableLM's, GPT-NeoX's and Phi's rotate "
+                     "part of it)")
             checked("partial_rotary_factor", partial, float)
             self.rotary_dims = int(self.head_dim * partial)
             if not 0 < self.rotary_dims <= self.head_dim or \
@@ -583,7 +676,8 @@ class LlamaShape:
         # Gemma was trained with, in hidden_activation).
         act_field = "hidden_activation" if gemma and \
             config.get("hidden_activation") else "hidden_act"
-        act = config.get(act_field, "gelu_pytorch_tanh" if gemma else "silu")
+        act = config.get(act_field, "gelu_pytorch_tanh" if gemma else {
+            "gpt_neox": "gelu", "phi": "gelu_new"}.get(self.family, "silu"))
         if act_field == "hidden_activation" and \
                 config.get("hidden_act", act) != act:
             print(f"hf-checkpoint.py: {source}: hidden_activation {act!r} "
@@ -591,8 +685,8 @@ class LlamaShape:
                   "hidden_activation (transformers versions that read "
                   "hidden_act compute another GELU)", file=sys.stderr)
         if act not in ACTIVATIONS:
-            fail(f"{source}: {act_field} {act!r}; mp's gated feed-forward "
-                 f"takes {', '.join(map(repr, ACTIVATIONS))}")
+            fail(f"{source}: {act_field} {act!r}; mp's feed-forward takes "
+                 f"{', '.join(map(repr, ACTIVATIONS))}")
         self.mlp_activation = ACTIVATIONS[act]
         # Gemma's norms scale by 1 + weight, its embeddings by
         # sqrt(hidden_size).
@@ -670,6 +764,10 @@ class LlamaShape:
             args += f" --attention-bias {self.attention_bias}"
         if self.mlp_bias:
             args += " --mlp-bias"
+        if self.plain_mlp:
+            args += " --plain-mlp"
+        if self.parallel_block:
+            args += f" --parallel-block {self.parallel_block}"
         if self.qk_norm:
             args += " --qk-norm" + (" whole" if self.qk_norm == "whole" else "")
         if self.post_norm:
@@ -702,6 +800,8 @@ class LlamaShape:
                 args += f" {option} {float(value)!r}"
         if self.tie_embeddings:
             args += " --tie-embeddings"
+        if self.output_bias:
+            args += " --output-bias"
         return args
 
     def parameters(self):
@@ -711,46 +811,49 @@ class LlamaShape:
         Hugging Face's checkpoints."""
         d, hd, hidden = self.dim, self.head_dim, self.ffn_hidden
         q_rows, kv_rows = self.heads * hd, self.kv_heads * hd
+        names = HF_NAMES.get(self.family, LLAMA_NAMES)
         params = [Parameter("tok_embeddings.weight",
-                            "model.embed_tokens.weight", (self.vocab, d))]
+                            names["tok_embeddings"] + ".weight",
+                            (self.vocab, d))]
+        # Where a fused linear holds each of mp's: (its first row, in each
+        # group of rows, and the group's rows): Phi-3's qkv_proj and
+        # gate_up_proj one group, GPT-NeoX's query_key_value a group of
+        # 3 * head_dim rows per head.
+        fused_rows = {}
+        if self.family == "phi3":
+            qkv_rows = q_rows + 2 * kv_rows
+            fused_rows = {"attention.wq": (0, qkv_rows, 1),
+                          "attention.wk": (q_rows, qkv_rows, 1),
+                          "attention.wv": (q_rows + kv_rows, qkv_rows, 1),
+                          "feed_forward.w1": (0, 2 * hidden, 1),
+                          "feed_forward.w3": (hidden, 2 * hidden, 1)}
+        elif self.family == "gpt_neox":
+            fused_rows = {name: (i * hd, 3 * q_rows, self.heads)
+                          for i, name in enumerate(
+                              ("attention.wq", "attention.wk",
+                               "attention.wv"))}
         for i in range(self.layers):
-            mp, hf = f"layers.{i}.", f"model.layers.{i}."
+            mp, hf = f"layers.{i}.", f"{names['layers']}{i}."
 
-            def linear(mp_name, hf_name, out, inp, bias, heads=0,
-                       fused=None):
-                # fused: (Hugging Face's linear, its first row, its rows).
-                if fused:
-                    hf_name, first_row, hf_rows = fused
-                else:
-                    first_row, hf_rows = 0, None
-                params.append(Parameter(
-                    mp + mp_name + ".weight", hf + hf_name + ".weight",
-                    (out, inp), heads, first_row, hf_rows))
-                if bias:
-                    params.append(Parameter(
-                        mp + mp_name + ".bias", hf + hf_name + ".bias",
-                        (out,), heads, first_row, hf_rows))
-
-            def qkv(offset):
-                qkv_rows = q_rows + 2 * kv_rows
-                return self.fused and ("self_attn.qkv_proj", offset, qkv_rows)
-
-            def gate_up(offset):
-                return self.fused and ("mlp.gate_up_proj", offset, 2 * hidden)
+            def linear(mp_name, out, inp, bias, heads=0):
+                first_row, hf_rows, groups = fused_rows.get(
+                    mp_name, (0, None, 1))
+                for kind, shape in [("weight", (out, inp)), ("bias", (out,))]:
+                    if kind == "weight" or bias:
+                        params.append(Parameter(
+                            f"{mp}{mp_name}.{kind}",
+                            f"{hf}{names[mp_name]}.{kind}", shape, heads,
+                            first_row, hf_rows, groups))
 
             params.append(Parameter(
                 mp + "attention_norm.weight",
                 hf + ("post_attention_layernorm.weight" if self.post_norm
                       else "input_layernorm.weight"), (d,)))
             qkv_bias = self.attention_bias is not None
-            linear("attention.wq", "self_attn.q_proj", q_rows, d, qkv_bias,
-                   self.heads, qkv(0))
-            linear("attention.wk", "self_attn.k_proj", kv_rows, d, qkv_bias,
-                   self.kv_heads, qkv(q_rows))
-            linear("attention.wv", "self_attn.v_proj", kv_rows, d, qkv_bias,
-                   fused=qkv(q_rows + kv_rows))
-            linear("attention.wo", "self_attn.o_proj", d, q_rows,
-                   self.attention_bias == "all")
+            linear("attention.wq", q_rows, d, qkv_bias, self.heads)
+            linear("attention.wk", kv_rows, d, qkv_bias, self.kv_heads)
+            linear("attention.wv", kv_rows, d, qkv_bias)
+            linear("attention.wo", d, q_rows, self.attention_bias == "all")
             if self.qk_norm:
                 # One head's weights, or every head's (whole).
                 whole = self.qk_norm == "whole"
@@ -763,8 +866,8 @@ class LlamaShape:
                                      hf + "self_attn.k_norm.weight",
                                      (kv_heads * hd,), kv_heads)]
             # The layer's second norm: OLMo 2's after the MLP, Gemma 2's
-            # after the attention (and a third and fourth, its MLP's), the
-            # others' before the MLP.
+            # after the attention (and a third and fourth, its MLP's), none
+            # in Phi's block, the others' before the MLP.
             if self.sandwich_norm:
                 params += [Parameter(mp + "post_attention_norm.weight",
                                      hf + "post_attention_layernorm.weight",
@@ -772,32 +875,43 @@ class LlamaShape:
                            Parameter(mp + "ffn_norm.weight",
                                      hf + "pre_feedforward_layernorm.weight",
                                      (d,))]
-            else:
+            elif self.parallel_block != "shared":
                 params.append(Parameter(
                     mp + "ffn_norm.weight",
                     hf + ("post_feedforward_layernorm.weight"
                           if self.post_norm
                           else "post_attention_layernorm.weight"), (d,)))
-            linear("feed_forward.w1", "mlp.gate_proj", hidden, d,
-                   self.mlp_bias, fused=gate_up(0))
-            linear("feed_forward.w2", "mlp.down_proj", d, hidden,
-                   self.mlp_bias)
-            linear("feed_forward.w3", "mlp.up_proj", hidden, d,
-                   self.mlp_bias, fused=gate_up(hidden))
+            linear("feed_forward.w1", hidden, d, self.mlp_bias)
+            linear("feed_forward.w2", d, hidden, self.mlp_bias)
+            if not self.plain_mlp:
+                linear("feed_forward.w3", hidden, d, self.mlp_bias)
             if self.sandwich_norm:
                 params.append(Parameter(
                     mp + "post_ffn_norm.weight",
                     hf + "post_feedforward_layernorm.weight", (d,)))
-        params.append(Parameter("norm.weight", "model.norm.weight", (d,)))
+        params.append(Parameter("norm.weight", names["norm"] + ".weight",
+                                (d,)))
         if not self.tie_embeddings:
-            params.append(Parameter("output.weight", "lm_head.weight",
+            params.append(Parameter("output.weight",
+                                    names["output"] + ".weight",
                                     (self.vocab, d)))
+        if self.output_bias:
+            params.append(Parameter("output.bias", names["output"] + ".bias",
+                                    (self.vocab,)))
         if self.layer_norm:  # each LayerNorm's bias after its weight
             params = [bias for param in params for bias in (
                 [param, param._replace(mp=param.mp[:-len("weight")] + "bias",
                                        hf=param.hf[:-len("weight")] + "bias")]
                 if param.mp.endswith("norm.weight") else [param])]
         return params
+
+    def output_name(self):
+        """Hugging Face's name of the output projection's weight."""
+        return HF_NAMES.get(self.family, LLAMA_NAMES)["output"] + ".weight"
+
+    def embedding_name(self):
+        return HF_NAMES.get(self.family, LLAMA_NAMES)["tok_embeddings"] + \
+            ".weight"
 
 
 def hf_shape(param):
@@ -898,8 +1012,12 @@ def text_layout(config, tensors, hf_dir):
 
 
 def stored_name(hf, layout):
-    """A text model tensor's name in a checkpoint of that layout."""
+    """A text model tensor's name in a checkpoint of that layout (a text
+    model's own checkpoint keeps every name, GPT-NeoX's gpt_neox.* and
+    embed_out.* too)."""
     model, lm_head = layout
+    if layout == FLAT_LAYOUT:
+        return hf
     if hf.startswith("model."):
         return model + hf[len("model."):]
     return lm_head + hf[len("lm_head."):]
@@ -948,43 +1066,66 @@ def expect_shape(name, found, shape, source):
              f"{list(shape)}")
 
 
+# The dropout probabilities of the families' configs.
+DROPOUTS = ("attention_dropout", "resid_pdrop", "embd_pdrop", "hidden_dropout")
+
+
 def import_checkpoint(args):
     config, config_path = read_config(args.hf_dir)
-    shape = LlamaShape(text_model_config(config, config_path), config_path)
+    text_config = text_model_config(config, config_path)
+    shape = LlamaShape(text_config, config_path)
+    # mp's training step has no dropout: one in the config is refused,
+    # or with --without-dropout trained without (as fine-tuning recipes
+    # that set it to 0 do).
+    for dropout in DROPOUTS:
+        if not text_config.get(dropout):
+            continue
+        if not args.without_dropout:
+            fail(f"{config_path}: {dropout} {text_config[dropout]!r}; mp "
+                 "trains without dropout (--without-dropout: train so)")
+        print(f"hf-checkpoint.py: {config_path}: {dropout} "
+              f"{text_config[dropout]!r}: trained without it "
+              "(--without-dropout)", file=sys.stderr)
     shape.tie_embeddings = shape.tied and not args.untie_embeddings
     tensors = open_checkpoint(args.hf_dir)
     layout = text_layout(config, tensors, args.hf_dir)
     params = shape.parameters()
     known = {stored_name(param.hf, layout) for param in params}
-    # Older conversions saved the rotary frequencies as a buffer; they
-    # follow from rope_theta. A tied model's lm_head.weight, where saved,
-    # is the embedding: Hugging Face ties it on loading. A multimodal
-    # model's vision tower stays behind (export copies it back).
-    ignored = {stored_name("lm_head.weight", layout)} if shape.tied else set()
+    # Older conversions saved buffers: the rotary frequencies (they follow
+    # from rope_theta), GPT-NeoX's causal mask and its fill value. A tied
+    # model's lm_head.weight, where saved, is the embedding: Hugging Face
+    # ties it on loading. A multimodal model's vision tower stays behind
+    # (export copies it back).
+    ignored = {stored_name(shape.output_name(), layout)} if shape.tied \
+        else set()
     ignored |= set(vision_tensors(config, tensors, layout))
+    buffers = ("rotary_emb.inv_freq",) + (
+        (".attention.bias", ".attention.masked_bias")
+        if shape.family == "gpt_neox" else ())
     extra = sorted(n for n in tensors
                    if n not in known and n not in ignored
-                   and not n.endswith("rotary_emb.inv_freq"))
+                   and not n.endswith(buffers))
     if extra:
         fail(f"{args.hf_dir}: {len(extra)} tensors that mp's Llama does not "
              f"have: {', '.join(extra[:5])}")
     entries = []
     for param in params:
         source = param.hf
-        if source == "lm_head.weight" and shape.tied:
-            source = "model.embed_tokens.weight"
+        if source == shape.output_name() and shape.tied:
+            source = shape.embedding_name()
         source = stored_name(source, layout)
         if source not in tensors:
             fail(f"{args.hf_dir}: no {source}")
 
         def make(source=source, param=param):
             file = tensors[source]
-            rows = None
-            if param.hf_rows is not None:
-                rows = slice(param.first_row, param.first_row + param.shape[0])
-            values = file.read(source, rows)
             expect_shape(param.hf, file.entries[source]["shape"],
                          hf_shape(param), args.hf_dir)
+            rows = None
+            if param.hf_rows is not None:
+                group_rows = param.shape[0] // param.row_groups
+                rows = slice(param.first_row, param.first_row + group_rows)
+            values = file.read(source, rows, param.row_groups)
             if param.rotary_heads:
                 values = from_rotate_half(values, param.rotary_heads,
                                           shape.rotary_dims)
@@ -1021,8 +1162,9 @@ def export_checkpoint(args):
     if shape.tie_embeddings and not shape.tied:
         fail(f"{args.trained}: no output.weight, and {config_path} does not "
              "tie the embeddings")
-    # Each Hugging Face tensor from its parameters (Phi-3's fused linears
-    # from several: parameters() lists them in the order of their rows).
+    # Each Hugging Face tensor from its parameters (Phi-3's and GPT-NeoX's
+    # fused linears from several: parameters() lists them in the order of
+    # their rows in each group).
     parts = {}
     for param in shape.parameters():
         if param.mp not in trained.entries:
@@ -1048,8 +1190,10 @@ def export_checkpoint(args):
                 if param.rotary_heads:
                     value = to_rotate_half(value, param.rotary_heads,
                                            shape.rotary_dims)
-                values.append(value)
-            return encode(np.concatenate(values))
+                values.append(value.reshape(
+                    param.row_groups, -1, *value.shape[1:]))
+            return encode(np.concatenate(values, axis=1).reshape(
+                hf_shape(params[0])))
 
         entries.append((hf_name, stored_dtype, hf_shape(params[0]), make))
     vision = vision_tensors(config, source, layout)
@@ -1081,6 +1225,9 @@ def main():
     to_mp.add_argument("hf_dir")
     to_mp.add_argument("--out", required=True)
     to_mp.add_argument("--untie-embeddings", action="store_true")
+    to_mp.add_argument("--without-dropout", action="store_true",
+                       help="train without the config's dropout instead "
+                            "of refusing it")
     to_hf = commands.add_parser("export", help="trained -> model.safetensors")
     to_hf.add_argument("trained")
     to_hf.add_argument("--config", required=True,

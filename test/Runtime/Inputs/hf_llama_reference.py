@@ -42,17 +42,27 @@ factor) entries of each head rotate at that dim's frequencies, the others
 pass) and longrope (_compute_longrope_parameters: each frequency divided
 by the short or long factor, the long ones where the sequence is longer
 than original_max_position_embeddings, as longrope_frequency_update picks
-them; cos and sin times the attention factor) are Phi3Model's. RMSNorm (the weight
-times the normed input cast back to its dtype),
+them; cos and sin times the attention factor) are Phi3Model's.
+GPT-NeoX's (GPTNeoXForCausalLM: gpt_neox.embed_in, LayerNorms,
+query_key_value holding each head's q, k and v rows in turn, dense, a
+plain MLP dense_4h_to_h(act(dense_h_to_4h(x))), biases on every linear
+unless attention_bias is false, rotary_pct of each head rotating at
+rotary_emb_base, the layer's sum mlp + attn + x of its two norms' outputs
+where use_parallel_residual, embed_out) and Phi's (PhiForCausalLM: q, k,
+v and dense with biases, fc2(gelu_new(fc1(x))), attn + mlp + x on one
+input_layernorm, model.final_layernorm, lm_head with a bias,
+partial_rotary_factor of each head rotating, 0.5 by default) are their
+modeling files'. RMSNorm (the weight times the normed input cast back to
+its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
 modeling_llama's. The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gemma|gemma2|
-                gemma3_text|gemma3|mistral3|llava|llava_onevision|
-                qwen2_vl|qwen2_5_vl|qwen3_vl
+      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gpt_neox|phi|
+                gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
+                llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
@@ -151,13 +161,32 @@ def softcap(x, cap):
     return x if cap is None else torch.tanh(x / cap) * cap
 
 
+def has_layer_norm(config):
+    """StableLM's, GPT-NeoX's and Phi's norms are nn.LayerNorms (with
+    biases)."""
+    return config["model_type"] in ("stablelm", "gpt_neox", "phi")
+
+
 def rms_norm(config, size):
-    """The family's RMSNorm of `size` entries (StableLM's: a LayerNorm
-    with a bias, nn.LayerNorm as modeling_stablelm builds it)."""
-    if config["model_type"] == "stablelm":
+    """The family's RMSNorm of `size` entries (StableLM's, GPT-NeoX's and
+    Phi's: a LayerNorm with a bias, nn.LayerNorm as their modeling files
+    build it)."""
+    if has_layer_norm(config):
         return nn.LayerNorm(size, eps=config["layer_norm_eps"])
     norm = GemmaRMSNorm if is_gemma(config) else LlamaRMSNorm
     return norm(size, config["rms_norm_eps"])
+
+
+def gelu_new(x):
+    """NewGELUActivation (Phi-2's gelu_new)."""
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (
+        x + 0.044715 * torch.pow(x, 3.0))))
+
+
+def gelu_fast(x):
+    """FastGELUActivation (GPT-NeoX 20B's gelu_fast)."""
+    return 0.5 * x * (1.0 + torch.tanh(x * 0.7978845608 * (
+        1.0 + 0.044715 * x * x)))
 
 
 def activation(config):
@@ -165,7 +194,8 @@ def activation(config):
     given, else hidden_act."""
     name = config.get("hidden_activation") or config["hidden_act"]
     return {"silu": F.silu, "gelu": F.gelu,
-            "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh")}[name]
+            "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
+            "gelu_new": gelu_new, "gelu_fast": gelu_fast}[name]
 
 
 def llama3_inv_freq(inv_freq, scaling):
@@ -195,12 +225,15 @@ def head_dim_of(config):
 
 def biases(config):
     """Which linears have a bias: (q, k and v; o; the MLP's), as each
-    family's modeling file builds them."""
+    family's modeling file builds them (GPT-NeoX's attention unless
+    attention_bias is false, Phi's always; their MLPs' always)."""
     family = config["model_type"]
-    attention = family in ("llama", "qwen3", "gemma", "gemma2",
-                           "gemma3_text") and bool(
-        config.get("attention_bias"))
-    mlp = family == "llama" and bool(config.get("mlp_bias"))
+    attention = (family in ("llama", "qwen3", "gemma", "gemma2",
+                            "gemma3_text") and bool(
+        config.get("attention_bias"))) or family == "phi" or (
+            family == "gpt_neox" and config.get("attention_bias", True))
+    mlp = (family == "llama" and bool(config.get("mlp_bias"))) or \
+        family in ("gpt_neox", "phi")
     qkv = attention or family == "qwen2" or (
         family == "stablelm" and bool(config.get("use_qkv_bias")))
     return qkv, attention, mlp
@@ -233,11 +266,20 @@ def sliding_window(config, layer):
 
 
 def rotary_dims(config):
-    """The entries of each head that rotate: Phi-3's and StableLM's
-    partial_rotary_factor of head_dim (StableLmConfig's default 0.25)."""
-    default = 0.25 if config["model_type"] == "stablelm" else 1.0
+    """The entries of each head that rotate: Phi-3's, StableLM's and Phi's
+    partial_rotary_factor of head_dim (StableLmConfig's default 0.25,
+    PhiConfig's 0.5), GPT-NeoX's rotary_pct (0.25)."""
+    family = config["model_type"]
+    if family == "gpt_neox":
+        return int(head_dim_of(config) * config.get("rotary_pct", 0.25))
+    default = {"stablelm": 0.25, "phi": 0.5}.get(family, 1.0)
     return int(head_dim_of(config) *
                config.get("partial_rotary_factor", default))
+
+
+def rope_theta(config):
+    """The rotary base: rope_theta (GPT-NeoX's rotary_emb_base)."""
+    return config.get("rope_theta", config.get("rotary_emb_base"))
 
 
 def longrope_parameters(config, seq):
@@ -263,7 +305,7 @@ def rotary_cos_sin(config, seq, dtype, local=False):
     rotary dims]; rope_scaling "llama3", "linear", "longrope" or none.
     `local`: Gemma 3's windowed layers' (rope_local_base_freq, unscaled)."""
     dim = rotary_dims(config)
-    theta = config["rope_local_base_freq"] if local else config["rope_theta"]
+    theta = config["rope_local_base_freq"] if local else rope_theta(config)
     inv_freq = 1.0 / (theta ** (
         torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim))
     scaling = None if local else config.get("rope_scaling")
@@ -310,25 +352,29 @@ def repeat_kv(hidden_states, n_rep):
 class LlamaAttention(nn.Module):
     """LlamaAttention, with MistralAttention's window, Qwen2Attention's
     q/k/v biases, Qwen3Attention's q_norm and k_norm (RMSNorm of each
-    head before the rotation), Phi3Attention's qkv_proj and
-    Olmo2Attention's q_norm and k_norm over the whole projections."""
+    head before the rotation), Phi3Attention's qkv_proj,
+    Olmo2Attention's q_norm and k_norm over the whole projections,
+    GPTNeoXAttention's query_key_value (each head's q, k and v rows in
+    turn) and dense, and PhiAttention's dense."""
 
     def __init__(self, config, layer):
         super().__init__()
         d = config["hidden_size"]
+        family = config["model_type"]
         self.heads = config["num_attention_heads"]
-        self.kv_heads = config["num_key_value_heads"]
+        self.kv_heads = config.get("num_key_value_heads") or self.heads
         self.head_dim = head_dim_of(config)
         self.scaling = config.get("query_pre_attn_scalar",
                                   self.head_dim) ** -0.5
         self.softcap = config.get("attn_logit_softcapping")
         self.window = sliding_window(config, layer)
         qkv_bias, o_bias, _ = biases(config)
-        self.fused = config["model_type"] == "phi3"
+        self.fused = {"phi3": "qkv_proj",
+                      "gpt_neox": "query_key_value"}.get(family)
         if self.fused:
-            self.qkv_proj = nn.Linear(
+            setattr(self, self.fused, nn.Linear(
                 d, (self.heads + 2 * self.kv_heads) * self.head_dim,
-                bias=False)
+                bias=qkv_bias))
         else:
             self.q_proj = nn.Linear(d, self.heads * self.head_dim,
                                     bias=qkv_bias)
@@ -336,7 +382,9 @@ class LlamaAttention(nn.Module):
                                     bias=qkv_bias)
             self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim,
                                     bias=qkv_bias)
-        self.o_proj = nn.Linear(self.heads * self.head_dim, d, bias=o_bias)
+        self.output = "dense" if family in ("gpt_neox", "phi") else "o_proj"
+        setattr(self, self.output,
+                nn.Linear(self.heads * self.head_dim, d, bias=o_bias))
         self.qk_norm = config["model_type"] in ("qwen3", "gemma3_text")
         if self.qk_norm:
             self.q_norm = rms_norm(config, self.head_dim)
@@ -353,13 +401,18 @@ class LlamaAttention(nn.Module):
             x = x.view(b, s, -1, self.head_dim)
             return (norm(x) if norm else x).transpose(1, 2)
 
-        if self.fused:  # Phi3Attention: q, k and v by qkv's columns
+        if self.fused == "qkv_proj":  # Phi3Attention: by qkv's columns
             qkv = self.qkv_proj(hidden_states)
             query_pos = self.heads * self.head_dim
             kv_size = self.kv_heads * self.head_dim
             q, k, v = (qkv[..., :query_pos],
                        qkv[..., query_pos:query_pos + kv_size],
                        qkv[..., query_pos + kv_size:])
+        elif self.fused:  # GPTNeoXAttention: each head's q, k, v in turn
+            qkv = self.query_key_value(hidden_states).view(
+                b, s, self.heads, 3 * self.head_dim)
+            q, k, v = (part.reshape(b, s, -1) for part in
+                       qkv.split(self.head_dim, dim=-1))
         else:
             q, k, v = (self.q_proj(hidden_states), self.k_proj(hidden_states),
                        self.v_proj(hidden_states))
@@ -381,7 +434,8 @@ class LlamaAttention(nn.Module):
         probs = F.softmax(scores + causal, dim=-1,
                           dtype=torch.promote_types(q.dtype, torch.float32))
         out = torch.matmul(probs.to(q.dtype), v)
-        return self.o_proj(out.transpose(1, 2).reshape(b, s, -1))
+        return getattr(self, self.output)(out.transpose(1, 2).reshape(
+            b, s, -1))
 
 
 class LlamaMLP(nn.Module):
@@ -406,13 +460,46 @@ class LlamaMLP(nn.Module):
                               self.up_proj(x))
 
 
+class PlainMLP(nn.Module):
+    """GPTNeoXMLP (dense_h_to_4h, dense_4h_to_h) and PhiMLP (fc1, fc2):
+    down(act(up(x))), both with biases."""
+
+    def __init__(self, config, up, down):
+        super().__init__()
+        d, hidden = config["hidden_size"], config["intermediate_size"]
+        self.names = (up, down)
+        setattr(self, up, nn.Linear(d, hidden))
+        setattr(self, down, nn.Linear(hidden, d))
+        self.act_fn = activation(config)
+
+    def forward(self, x):
+        up, down = (getattr(self, name) for name in self.names)
+        return down(self.act_fn(up(x)))
+
+
 class LlamaDecoderLayer(nn.Module):
+    """LlamaDecoderLayer, OLMo 2's and Gemma 2's norms, GPTNeoXLayer
+    (attention, use_parallel_residual: x + attn(ln1(x)) + mlp(ln2(x)))
+    and PhiDecoderLayer (x + attn(ln(x)) + mlp(ln(x)))."""
+
     def __init__(self, config, layer):
         super().__init__()
         d = config["hidden_size"]
-        self.self_attn = LlamaAttention(config, layer)
-        self.mlp = LlamaMLP(config)
-        self.post_norm = config["model_type"] == "olmo2"
+        family = config["model_type"]
+        self.attention_name = "attention" if family == "gpt_neox" else \
+            "self_attn"
+        setattr(self, self.attention_name, LlamaAttention(config, layer))
+        self.window = sliding_window(config, layer)
+        if family == "gpt_neox":
+            self.mlp = PlainMLP(config, "dense_h_to_4h", "dense_4h_to_h")
+        elif family == "phi":
+            self.mlp = PlainMLP(config, "fc1", "fc2")
+        else:
+            self.mlp = LlamaMLP(config)
+        self.parallel = "shared" if family == "phi" else \
+            "separate" if family == "gpt_neox" and config.get(
+                "use_parallel_residual", True) else None
+        self.post_norm = family == "olmo2"
         self.sandwich_norm = has_sandwich_norm(config)
         if self.post_norm or self.sandwich_norm:
             self.post_feedforward_layernorm = rms_norm(config, d)
@@ -420,48 +507,92 @@ class LlamaDecoderLayer(nn.Module):
             self.input_layernorm = rms_norm(config, d)
         if self.sandwich_norm:  # Gemma2DecoderLayer
             self.pre_feedforward_layernorm = rms_norm(config, d)
-        self.post_attention_layernorm = rms_norm(config, d)
+        if self.parallel != "shared":
+            self.post_attention_layernorm = rms_norm(config, d)
+
+    def self_attention(self, hidden_states, cos, sin):
+        return getattr(self, self.attention_name)(hidden_states, cos, sin)
 
     def forward(self, hidden_states, cos, sin):
+        if self.parallel == "shared":
+            x = self.input_layernorm(hidden_states)
+            return self.self_attention(x, cos, sin) + self.mlp(x) + \
+                hidden_states
+        if self.parallel:
+            attention = self.self_attention(
+                self.input_layernorm(hidden_states), cos, sin)
+            return self.mlp(self.post_attention_layernorm(hidden_states)) + \
+                attention + hidden_states
         if self.sandwich_norm:
             hidden_states = hidden_states + self.post_attention_layernorm(
-                self.self_attn(self.input_layernorm(hidden_states), cos, sin))
+                self.self_attention(self.input_layernorm(hidden_states), cos,
+                                    sin))
             return hidden_states + self.post_feedforward_layernorm(self.mlp(
                 self.pre_feedforward_layernorm(hidden_states)))
         if self.post_norm:
             hidden_states = hidden_states + self.post_attention_layernorm(
-                self.self_attn(hidden_states, cos, sin))
+                self.self_attention(hidden_states, cos, sin))
             return hidden_states + self.post_feedforward_layernorm(
                 self.mlp(hidden_states))
-        hidden_states = hidden_states + self.self_attn(
+        hidden_states = hidden_states + self.self_attention(
             self.input_layernorm(hidden_states), cos, sin)
         return hidden_states + self.mlp(
             self.post_attention_layernorm(hidden_states))
 
 
+# The names of the model, its embedding, its final norm and its output
+# projection where a family's differ from Llama's (GPTNeoXForCausalLM's
+# gpt_neox.embed_in, gpt_neox.final_layer_norm and embed_out;
+# PhiForCausalLM's model.final_layernorm).
+MODEL_NAMES = {"gpt_neox": ("gpt_neox", "embed_in", "final_layer_norm",
+                            "embed_out"),
+               "phi": ("model", "embed_tokens", "final_layernorm", "lm_head")}
+LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head")
+
+
 class LlamaModel(nn.Module):
     def __init__(self, config):
         super().__init__()
-        self.embed_tokens = nn.Embedding(config["vocab_size"],
-                                         config["hidden_size"])
+        _, self.embedding_name, self.norm_name, _ = MODEL_NAMES.get(
+            config["model_type"], LLAMA_MODEL_NAMES)
+        setattr(self, self.embedding_name, nn.Embedding(
+            config["vocab_size"], config["hidden_size"]))
         self.layers = nn.ModuleList(
             LlamaDecoderLayer(config, layer)
             for layer in range(config["num_hidden_layers"]))
-        self.norm = rms_norm(config, config["hidden_size"])
+        setattr(self, self.norm_name, rms_norm(config, config["hidden_size"]))
+
+    def embedding(self):
+        return getattr(self, self.embedding_name)
+
+    def final_norm(self):
+        return getattr(self, self.norm_name)
 
 
 class LlamaForCausalLM(nn.Module):
+    """LlamaForCausalLM, GPTNeoXForCausalLM and PhiForCausalLM (whose
+    lm_head has a bias)."""
+
     def __init__(self, config):
         super().__init__()
         self.config = config
-        self.model = LlamaModel(config)
-        self.lm_head = nn.Linear(config["hidden_size"], config["vocab_size"],
-                                 bias=False)
+        self.model_name, _, _, self.output_name = MODEL_NAMES.get(
+            config["model_type"], LLAMA_MODEL_NAMES)
+        setattr(self, self.model_name, LlamaModel(config))
+        setattr(self, self.output_name, nn.Linear(
+            config["hidden_size"], config["vocab_size"],
+            bias=config["model_type"] == "phi"))
         if config.get("tie_word_embeddings"):
-            self.lm_head.weight = self.model.embed_tokens.weight
+            self.output().weight = self.base().embedding().weight
+
+    def base(self):
+        return getattr(self, self.model_name)
+
+    def output(self):
+        return getattr(self, self.output_name)
 
     def forward(self, input_ids):
-        h = self.model.embed_tokens(input_ids)
+        h = self.base().embedding()(input_ids)
         if self.config["model_type"] == "gemma3_text":  # a float32 buffer
             h = h * torch.tensor(self.config["hidden_size"] ** 0.5).to(h.dtype)
         elif is_gemma(self.config):  # GemmaModel's normalizer
@@ -472,14 +603,18 @@ class LlamaForCausalLM(nn.Module):
         local = rotary
         if self.config["model_type"] == "gemma3_text":
             local = rotary_cos_sin(self.config, seq, h.dtype, local=True)
-        for layer in self.model.layers:
-            h = layer(h, *(local if layer.self_attn.window else rotary))
-        return softcap(self.lm_head(self.model.norm(h)),
+        for layer in self.base().layers:
+            h = layer(h, *(local if layer.window else rotary))
+        return softcap(self.output()(self.base().final_norm()(h)),
                        self.config.get("final_logit_softcapping"))
 
 
 def hf_names(config):
-    """Every parameter's Hugging Face name and shape."""
+    """Every parameter's Hugging Face name and shape (GPT-NeoX's and Phi's
+    as their modules register them)."""
+    if config["model_type"] in MODEL_NAMES:
+        return [(name, tuple(param.shape)) for name, param in
+                LlamaForCausalLM(config).named_parameters()]
     d, hidden = config["hidden_size"], config["intermediate_size"]
     head_dim = head_dim_of(config)
     q_rows = config["num_attention_heads"] * head_dim
@@ -551,6 +686,14 @@ FAMILY_CONFIG = {
              "resid_pdrop": 0.0, "embd_pdrop": 0.0,
              "original_max_position_embeddings": 4096},
     "olmo2": {"architectures": ["Olmo2ForCausalLM"]},
+    # Pythia's (GPT-NeoX 4.x names; use_parallel_residual false: the
+    # sequential block), Phi-2's.
+    "gpt_neox": {"architectures": ["GPTNeoXForCausalLM"],
+                 "hidden_act": "gelu", "rotary_pct": 0.25,
+                 "use_parallel_residual": True, "hidden_dropout": 0.0},
+    "phi": {"architectures": ["PhiForCausalLM"], "hidden_act": "gelu_new",
+            "partial_rotary_factor": 0.4, "qk_layernorm": False,
+            "resid_pdrop": 0.0, "embd_pdrop": 0.0},
     # StableLM 3B's (StableLM 2 1.6B's has q, k and v biases: use_qkv_bias,
     # --attention-bias; partial_rotary_factor left to StableLmConfig's
     # default, 0.25).
@@ -744,12 +887,18 @@ def checkpoint(args):
         "hidden_size": args.dim, "num_attention_heads": args.heads,
         "num_key_value_heads": args.kv_heads or args.heads,
         "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
-        ("layer_norm_eps" if family == "stablelm" else "rms_norm_eps"):
-        args.norm_eps, "rope_theta": args.rope_theta,
+        ("layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi")
+         else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
         "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
         "torch_dtype": {"f32": "float32", "bf16": "bfloat16"}[args.dtype],
         **FAMILY_CONFIG[family]}
+    if family == "gpt_neox":  # GPTNeoXConfig's fields (4.x) only
+        config["rotary_emb_base"] = config.pop("rope_theta")
+        for key in ("num_key_value_heads", "attention_bias", "mlp_bias"):
+            del config[key]
+    if family == "phi":  # PhiConfig has no bias switches
+        del config["attention_bias"], config["mlp_bias"]
     if args.head_dim:
         config["head_dim"] = args.head_dim
     if args.attention_bias:  # StableLM's q, k and v biases: use_qkv_bias
@@ -760,7 +909,8 @@ def checkpoint(args):
     rng = np.random.default_rng(args.seed)
     tensors = {}
     for name, shape in hf_names(config):
-        if name == "model.embed_tokens.weight" and not args.tie:
+        if name.endswith(("embed_tokens.weight", "embed_in.weight")) and \
+                not args.tie:
             value = rng.standard_normal(shape)
         elif name.endswith(".bias"):
             value = rng.uniform(-0.5, 0.5, shape)
