@@ -348,9 +348,8 @@ def generate(args):
             o = norm(o, p + "attention_norm.weight")
         if args.sandwich_norm:
             o = norm(o, p + "post_attention_norm.weight")
-        # A parallel block's feed-forward reads the layer's input (normed
-        # by its own norm, or by the attention's), not h.
-        layer_input = h
+        # A parallel block's feed-forward reads the layer's input, h until
+        # the block's sum (normed by its own norm, or by the attention's).
         if not args.parallel_block:
             h = w.op(f"mp.add {h}, {o} : {tensor(act)}", "h")
         if args.post_norm:
@@ -358,8 +357,7 @@ def generate(args):
         elif shared_norm:
             x = attention_input
         else:
-            x = norm(layer_input if args.parallel_block else h,
-                     p + "ffn_norm.weight")
+            x = norm(h, p + "ffn_norm.weight")
         g, hshape = linear(x, act, p + "feed_forward.w1", hidden)
         g = w.op(f"{activation} {g}{tanh} : {tensor(hshape)}")
         if not args.plain_mlp:
