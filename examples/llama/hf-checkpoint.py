@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, Gemma, Gemma 2, Gemma 3, StableLM,
-GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2;
+GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -14,7 +14,7 @@ of mp.
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
 Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
 Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
-GPTNeoXForCausalLM, PhiForCausalLM; the text model of a
+GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM; the text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
 directory as the Hub gives it
@@ -142,7 +142,18 @@ mp's linears, `export` interleaves them again; its names are
 gpt_neox.embed_in, gpt_neox.layers.N.attention.dense, mlp.dense_h_to_4h,
 gpt_neox.final_layer_norm and embed_out, Phi's self_attn.dense, mlp.fc1,
 mlp.fc2 and model.final_layernorm. The buffers older GPT-NeoX conversions
-saved (attention.bias, attention.masked_bias) are passed over.
+saved (attention.bias, attention.masked_bias) are passed over. Falcon
+(Falcon-7B, 40B, 180B, Falcon 2) is GPT-NeoX's block and linears under
+FalconConfig's names (transformer.word_embeddings, transformer.h.N,
+self_attention.query_key_value and dense, transformer.ln_f; n_head,
+n_layer, n_embed and n_head_kv aliases): its new decoder architecture's
+ln_attn and ln_mlp side by side (one input_layernorm where
+num_ln_in_parallel_attn is 1), the old one's one input_layernorm where
+parallel_attn; query_key_value holds per key-value head its queries'
+rows, then its key's and value's (num_kv_heads heads in the new
+architecture, one where multi_query, every head otherwise); biases where
+bias; ffn_hidden_size (4 x hidden_size by default), activation; tied
+embeddings by default; ALiBi refused.
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -185,12 +196,13 @@ import numpy as np
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
-            "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi")
+            "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
 # each layer's linears (Phi-3's q, k and v are one, qkv_proj, and its gate
-# and up, gate_up_proj; GPT-NeoX's q, k and v, query_key_value),
+# and up, gate_up_proj; GPT-NeoX's and Falcon's q, k and v,
+# query_key_value),
 # the final norm and the output projection.
 LLAMA_NAMES = {
     "tok_embeddings": "model.embed_tokens", "layers": "model.layers.",
@@ -216,6 +228,16 @@ HF_NAMES = {
            "feed_forward.w1": "mlp.dense_h_to_4h",
            "feed_forward.w2": "mlp.dense_4h_to_h"},
         norm="gpt_neox.final_layer_norm", output="embed_out"),
+    "falcon": dict(
+        LLAMA_NAMES, tok_embeddings="transformer.word_embeddings",
+        layers="transformer.h.",
+        **{"attention.wq": "self_attention.query_key_value",
+           "attention.wk": "self_attention.query_key_value",
+           "attention.wv": "self_attention.query_key_value",
+           "attention.wo": "self_attention.dense",
+           "feed_forward.w1": "mlp.dense_h_to_4h",
+           "feed_forward.w2": "mlp.dense_4h_to_h"},
+        norm="transformer.ln_f"),
     "phi": dict(LLAMA_NAMES, norm="model.final_layernorm",
                 **{"attention.wo": "self_attn.dense",
                    "feed_forward.w1": "mlp.fc1",
@@ -432,6 +454,51 @@ def open_checkpoint(hf_dir):
          "model.safetensors.index.json")
 
 
+def falcon_config(config, source):
+    """A Falcon config under the other families' names, as FalconConfig and
+    FalconAttention read it: n_head, n_layer, n_embed and n_head_kv are
+    aliases; the key-value heads are num_kv_heads in the new decoder
+    architecture (Falcon-40B, 180B, Falcon 2), one where multi_query (the
+    default: Falcon-7B), every head otherwise; ffn_hidden_size defaults to
+    4 * hidden_size, activation to gelu, the embeddings are tied by
+    default. ALiBi (Falcon-RW) is refused, and the new architecture without
+    parallel_attn (FalconDecoderLayer builds no such block)."""
+    config = dict(config)
+    for alias, name in [("n_head", "num_attention_heads"),
+                        ("n_layer", "num_hidden_layers"),
+                        ("n_embed", "hidden_size"),
+                        ("n_head_kv", "num_kv_heads")]:
+        if alias in config and name not in config:
+            config[name] = config[alias]
+    if config.get("alibi"):
+        fail(f"{source}: alibi; mp's Falcon rotates its heads (Falcon-7B's, "
+             "40B's, 180B's and Falcon 2's rotary embedding), it has no "
+             "ALiBi biases")
+    new_architecture = bool(config.get("new_decoder_architecture"))
+    if new_architecture and not config.get("parallel_attn", True):
+        fail(f"{source}: new_decoder_architecture without parallel_attn; "
+             "FalconDecoderLayer has no norm for that block")
+    norms = config.get("num_ln_in_parallel_attn")
+    if norms not in (None, 1, 2):
+        fail(f"{source}: num_ln_in_parallel_attn {norms!r}; Falcon's "
+             "parallel block has 1 or 2 norms")
+    heads = config.get("num_attention_heads")
+    kv_heads = heads
+    if new_architecture:
+        kv_heads = config.get("num_kv_heads") or heads
+    elif config.get("multi_query", True):
+        kv_heads = 1
+    hidden = config.get("hidden_size")
+    ffn_hidden = config.get("ffn_hidden_size")
+    if ffn_hidden is None and isinstance(hidden, int):
+        ffn_hidden = 4 * hidden
+    return dict(config, num_key_value_heads=kv_heads,
+                intermediate_size=ffn_hidden,
+                layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
+                hidden_act=config.get("activation", "gelu"),
+                tie_word_embeddings=config.get("tie_word_embeddings", True))
+
+
 class LlamaShape:
     """The sizes of a LlamaForCausalLM, from its config.json."""
 
@@ -457,6 +524,8 @@ class LlamaShape:
                  "the Llama-shaped families: "
                  f"{', '.join(map(repr, FAMILIES))} (and the text models "
                  f"of {', '.join(map(repr, MULTIMODAL))})")
+        if self.family == "falcon":
+            config = falcon_config(config, source)
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
@@ -466,9 +535,10 @@ class LlamaShape:
             "num_key_value_heads") is None else field("num_key_value_heads")
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
-        # StableLM's, GPT-NeoX's and Phi's norms are LayerNorms (with
-        # biases).
-        self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi")
+        # StableLM's, GPT-NeoX's, Phi's and Falcon's norms are LayerNorms
+        # (with biases).
+        self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
+                                          "falcon")
         self.norm_eps = field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
@@ -538,30 +608,44 @@ class LlamaShape:
         # attention (all four) with attention_bias; GPT-NeoX's attention
         # unless attention_bias is false; Phi's attention always; Llama's
         # MLP with mlp_bias, GPT-NeoX's and Phi's always, and Phi's output
-        # projection.
+        # projection; Falcon's every linear with bias (off in the released
+        # models).
         neox = self.family == "gpt_neox"
+        falcon_bias = self.family == "falcon" and bool(config.get("bias"))
         self.attention_bias = None
         if self.family == "qwen2" or (self.family == "stablelm" and
                                       config.get("use_qkv_bias")):
             self.attention_bias = "qkv"
         elif ((gemma or self.family in ("llama", "qwen3")) and
               config.get("attention_bias")) or self.family == "phi" or (
-                  neox and config.get("attention_bias", True)):
+                  neox and config.get("attention_bias", True)) or falcon_bias:
             self.attention_bias = "all"
         self.mlp_bias = (self.family == "llama" and
                          bool(config.get("mlp_bias"))) or \
-            self.family in ("gpt_neox", "phi")
+            self.family in ("gpt_neox", "phi") or falcon_bias
         self.output_bias = self.family == "phi"
-        # GPT-NeoX's and Phi's MLPs have no gate. Their attention and MLP
-        # read the layer's input side by side (GPT-NeoX's each through its
-        # norm where use_parallel_residual, as by default; Phi's through
-        # one).
-        self.plain_mlp = self.family in ("gpt_neox", "phi")
+        # GPT-NeoX's, Phi's and Falcon's MLPs have no gate. Their
+        # attention and MLP read the layer's input side by side (GPT-NeoX's
+        # each through its norm where use_parallel_residual, as by default;
+        # Phi's through one; Falcon's new architecture's through ln_attn and
+        # ln_mlp unless num_ln_in_parallel_attn is 1, its old one's through
+        # one where parallel_attn, as by default).
+        self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon")
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
         elif self.family == "phi":
             self.parallel_block = "shared"
+        elif self.family == "falcon" and config.get(
+                "new_decoder_architecture"):
+            self.parallel_block = "shared" if config.get(
+                "num_ln_in_parallel_attn") == 1 else "separate"
+        elif self.family == "falcon" and config.get("parallel_attn", True):
+            self.parallel_block = "shared"
+        # The names of a layer's first and second norms.
+        self.norm_names = ("ln_attn", "ln_mlp") if (
+            self.family == "falcon" and self.parallel_block == "separate") \
+            else ("input_layernorm", "post_attention_layernorm")
         # Qwen3 norms each query and key head, OLMo 2 the whole projections
         # (and puts the layer's norms after its sublayers).
         self.qk_norm = {"qwen3": "head", "olmo2": "whole",
@@ -586,8 +670,8 @@ class LlamaShape:
                 if config.get(key, default) is not None:
                     setattr(self, attr, field(key, default, float))
         # Phi-3's q, k and v are one linear, and the gate and up ones;
-        # GPT-NeoX's q, k and v, head by head.
-        self.fused = self.family in ("phi3", "gpt_neox")
+        # GPT-NeoX's and Falcon's q, k and v, group by group of heads.
+        self.fused = self.family in ("phi3", "gpt_neox", "falcon")
         # The attention window and the layers it is in, as the modeling
         # files' layer_types: Mistral's and Phi-3's sliding_window in every
         # layer, Qwen's where use_sliding_window turns it on, from
@@ -815,10 +899,12 @@ class LlamaShape:
         params = [Parameter("tok_embeddings.weight",
                             names["tok_embeddings"] + ".weight",
                             (self.vocab, d))]
-        # Where a fused linear holds each of mp's: (its first row, in each
-        # group of rows, and the group's rows): Phi-3's qkv_proj and
-        # gate_up_proj one group, GPT-NeoX's query_key_value a group of
-        # 3 * head_dim rows per head.
+        # Where a fused linear holds each of mp's: (its first row in each
+        # group of rows, its rows, its groups): Phi-3's qkv_proj and
+        # gate_up_proj one group; GPT-NeoX's and Falcon's query_key_value a
+        # group per key-value head, its queries' rows then the key's and
+        # the value's (GPT-NeoX: 3 * head_dim rows per head; Falcon-7B,
+        # multi-query: one group).
         fused_rows = {}
         if self.family == "phi3":
             qkv_rows = q_rows + 2 * kv_rows
@@ -827,11 +913,14 @@ class LlamaShape:
                           "attention.wv": (q_rows + kv_rows, qkv_rows, 1),
                           "feed_forward.w1": (0, 2 * hidden, 1),
                           "feed_forward.w3": (hidden, 2 * hidden, 1)}
-        elif self.family == "gpt_neox":
-            fused_rows = {name: (i * hd, 3 * q_rows, self.heads)
-                          for i, name in enumerate(
-                              ("attention.wq", "attention.wk",
-                               "attention.wv"))}
+        elif self.fused:
+            per_kv = self.heads // self.kv_heads
+            qkv_rows = q_rows + 2 * kv_rows
+            fused_rows = {
+                name: (first * hd, qkv_rows, self.kv_heads)
+                for first, name in [(0, "attention.wq"),
+                                    (per_kv, "attention.wk"),
+                                    (per_kv + 1, "attention.wv")]}
         for i in range(self.layers):
             mp, hf = f"layers.{i}.", f"{names['layers']}{i}."
 
@@ -847,8 +936,8 @@ class LlamaShape:
 
             params.append(Parameter(
                 mp + "attention_norm.weight",
-                hf + ("post_attention_layernorm.weight" if self.post_norm
-                      else "input_layernorm.weight"), (d,)))
+                hf + ("post_attention_layernorm" if self.post_norm
+                      else self.norm_names[0]) + ".weight", (d,)))
             qkv_bias = self.attention_bias is not None
             linear("attention.wq", q_rows, d, qkv_bias, self.heads)
             linear("attention.wk", kv_rows, d, qkv_bias, self.kv_heads)
@@ -878,9 +967,8 @@ class LlamaShape:
             elif self.parallel_block != "shared":
                 params.append(Parameter(
                     mp + "ffn_norm.weight",
-                    hf + ("post_feedforward_layernorm.weight"
-                          if self.post_norm
-                          else "post_attention_layernorm.weight"), (d,)))
+                    hf + ("post_feedforward_layernorm" if self.post_norm
+                          else self.norm_names[1]) + ".weight", (d,)))
             linear("feed_forward.w1", hidden, d, self.mlp_bias)
             linear("feed_forward.w2", d, hidden, self.mlp_bias)
             if not self.plain_mlp:

@@ -66,9 +66,11 @@ the given labels (the next tokens), as mp's.
                 [--layout hub|saved]]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
-      [--shards N] [--tie] [--set KEY JSON]... [--extra NAME]... OUT_DIR
-      OUT_DIR/config.json (model_type --family, default llama; --set
-      overrides or adds a field after the tensors are chosen) and the
+      [--shards N] [--tie] [--config KEY JSON]... [--set KEY JSON]...
+      [--extra NAME]... OUT_DIR
+      OUT_DIR/config.json (model_type --family, default llama; --config
+      overrides or adds a field before the tensors are chosen, which follow
+      it, --set after) and the
       weights under Hugging Face's names: model.safetensors,
       or N shards with model.safetensors.index.json; bf16 rounds the
       values to nearest even. Values as llama_reference.py's inputs (the
@@ -162,9 +164,9 @@ def softcap(x, cap):
 
 
 def has_layer_norm(config):
-    """StableLM's, GPT-NeoX's and Phi's norms are nn.LayerNorms (with
-    biases)."""
-    return config["model_type"] in ("stablelm", "gpt_neox", "phi")
+    """StableLM's, GPT-NeoX's, Phi's and Falcon's norms are nn.LayerNorms
+    (with biases)."""
+    return config["model_type"] in ("stablelm", "gpt_neox", "phi", "falcon")
 
 
 def rms_norm(config, size):
@@ -172,7 +174,8 @@ def rms_norm(config, size):
     Phi's: a LayerNorm with a bias, nn.LayerNorm as their modeling files
     build it)."""
     if has_layer_norm(config):
-        return nn.LayerNorm(size, eps=config["layer_norm_eps"])
+        return nn.LayerNorm(size, eps=config.get(
+            "layer_norm_eps", config.get("layer_norm_epsilon")))
     norm = GemmaRMSNorm if is_gemma(config) else LlamaRMSNorm
     return norm(size, config["rms_norm_eps"])
 
@@ -192,7 +195,8 @@ def gelu_fast(x):
 def activation(config):
     """ACT2FN of the MLP's activation: Gemma's hidden_activation where
     given, else hidden_act."""
-    name = config.get("hidden_activation") or config["hidden_act"]
+    name = config.get("hidden_activation") or config.get("hidden_act") or \
+        config["activation"]  # Falcon's
     return {"silu": F.silu, "gelu": F.gelu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
             "gelu_new": gelu_new, "gelu_fast": gelu_fast}[name]
@@ -234,9 +238,31 @@ def biases(config):
             family == "gpt_neox" and config.get("attention_bias", True))
     mlp = (family == "llama" and bool(config.get("mlp_bias"))) or \
         family in ("gpt_neox", "phi")
+    if family == "falcon":  # every linear with bias, or none
+        attention = mlp = bool(config.get("bias"))
     qkv = attention or family == "qwen2" or (
         family == "stablelm" and bool(config.get("use_qkv_bias")))
     return qkv, attention, mlp
+
+
+def kv_heads_of(config):
+    """The key-value heads: num_key_value_heads (where none, every head);
+    Falcon's num_kv_heads in its new decoder architecture, one where
+    multi_query, every head otherwise (FalconAttention)."""
+    heads = config["num_attention_heads"]
+    if config["model_type"] != "falcon":
+        return config.get("num_key_value_heads") or heads
+    if config.get("new_decoder_architecture"):
+        return config.get("num_kv_heads") or heads
+    return 1 if config.get("multi_query", True) else heads
+
+
+def ffn_hidden_of(config):
+    """The MLP's hidden size: intermediate_size, Falcon's ffn_hidden_size
+    (4 * hidden_size where none)."""
+    if config["model_type"] == "falcon":
+        return config.get("ffn_hidden_size") or 4 * config["hidden_size"]
+    return config["intermediate_size"]
 
 
 def sliding_window(config, layer):
@@ -362,15 +388,15 @@ class LlamaAttention(nn.Module):
         d = config["hidden_size"]
         family = config["model_type"]
         self.heads = config["num_attention_heads"]
-        self.kv_heads = config.get("num_key_value_heads") or self.heads
+        self.kv_heads = kv_heads_of(config)
         self.head_dim = head_dim_of(config)
         self.scaling = config.get("query_pre_attn_scalar",
                                   self.head_dim) ** -0.5
         self.softcap = config.get("attn_logit_softcapping")
         self.window = sliding_window(config, layer)
         qkv_bias, o_bias, _ = biases(config)
-        self.fused = {"phi3": "qkv_proj",
-                      "gpt_neox": "query_key_value"}.get(family)
+        self.fused = {"phi3": "qkv_proj", "gpt_neox": "query_key_value",
+                      "falcon": "query_key_value"}.get(family)
         if self.fused:
             setattr(self, self.fused, nn.Linear(
                 d, (self.heads + 2 * self.kv_heads) * self.head_dim,
@@ -382,7 +408,8 @@ class LlamaAttention(nn.Module):
                                     bias=qkv_bias)
             self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim,
                                     bias=qkv_bias)
-        self.output = "dense" if family in ("gpt_neox", "phi") else "o_proj"
+        self.output = "dense" if family in ("gpt_neox", "phi", "falcon") \
+            else "o_proj"
         setattr(self, self.output,
                 nn.Linear(self.heads * self.head_dim, d, bias=o_bias))
         self.qk_norm = config["model_type"] in ("qwen3", "gemma3_text")
@@ -408,11 +435,15 @@ class LlamaAttention(nn.Module):
             q, k, v = (qkv[..., :query_pos],
                        qkv[..., query_pos:query_pos + kv_size],
                        qkv[..., query_pos + kv_size:])
-        elif self.fused:  # GPTNeoXAttention: each head's q, k, v in turn
+        elif self.fused:
+            # GPTNeoXAttention's and FalconAttention's: per key-value head,
+            # its queries' rows, then its key's and its value's (GPT-NeoX:
+            # each head's q, k, v; Falcon-7B, multi-query: one group).
             qkv = self.query_key_value(hidden_states).view(
-                b, s, self.heads, 3 * self.head_dim)
-            q, k, v = (part.reshape(b, s, -1) for part in
-                       qkv.split(self.head_dim, dim=-1))
+                b, s, self.kv_heads, self.heads // self.kv_heads + 2,
+                self.head_dim)
+            q, k, v = (part.reshape(b, s, -1) for part in (
+                qkv[..., :-2, :], qkv[..., -2, :], qkv[..., -1, :]))
         else:
             q, k, v = (self.q_proj(hidden_states), self.k_proj(hidden_states),
                        self.v_proj(hidden_states))
@@ -461,15 +492,16 @@ class LlamaMLP(nn.Module):
 
 
 class PlainMLP(nn.Module):
-    """GPTNeoXMLP (dense_h_to_4h, dense_4h_to_h) and PhiMLP (fc1, fc2):
-    down(act(up(x))), both with biases."""
+    """GPTNeoXMLP and FalconMLP (dense_h_to_4h, dense_4h_to_h) and PhiMLP
+    (fc1, fc2): down(act(up(x)))."""
 
     def __init__(self, config, up, down):
         super().__init__()
-        d, hidden = config["hidden_size"], config["intermediate_size"]
+        d, hidden = config["hidden_size"], ffn_hidden_of(config)
+        bias = biases(config)[2]
         self.names = (up, down)
-        setattr(self, up, nn.Linear(d, hidden))
-        setattr(self, down, nn.Linear(hidden, d))
+        setattr(self, up, nn.Linear(d, hidden, bias=bias))
+        setattr(self, down, nn.Linear(hidden, d, bias=bias))
         self.act_fn = activation(config)
 
     def forward(self, x):
@@ -477,93 +509,125 @@ class PlainMLP(nn.Module):
         return down(self.act_fn(up(x)))
 
 
+def parallel_block(config):
+    """How a layer's attention and MLP read its input side by side: each
+    through its norm (separate: GPTNeoXLayer where use_parallel_residual,
+    FalconDecoderLayer's new architecture's ln_attn and ln_mlp), through
+    one (shared: PhiDecoderLayer, Falcon's old architecture where
+    parallel_attn, its new one's num_ln_in_parallel_attn 1), or None (one
+    after the other)."""
+    family = config["model_type"]
+    if family == "phi":
+        return "shared"
+    if family == "gpt_neox":
+        return "separate" if config.get("use_parallel_residual", True) \
+            else None
+    if family != "falcon":
+        return None
+    if config.get("new_decoder_architecture"):
+        return "shared" if config.get("num_ln_in_parallel_attn") == 1 \
+            else "separate"
+    return "shared" if config.get("parallel_attn", True) else None
+
+
 class LlamaDecoderLayer(nn.Module):
     """LlamaDecoderLayer, OLMo 2's and Gemma 2's norms, GPTNeoXLayer
-    (attention, use_parallel_residual: x + attn(ln1(x)) + mlp(ln2(x)))
-    and PhiDecoderLayer (x + attn(ln(x)) + mlp(ln(x)))."""
+    (attention, use_parallel_residual: mlp(ln2(x)) + attn(ln1(x)) + x),
+    PhiDecoderLayer (attn(ln(x)) + mlp(ln(x)) + x) and FalconDecoderLayer
+    (self_attention; its parallel blocks mlp + attn + x)."""
 
     def __init__(self, config, layer):
         super().__init__()
         d = config["hidden_size"]
         family = config["model_type"]
-        self.attention_name = "attention" if family == "gpt_neox" else \
-            "self_attn"
+        self.attention_name = {"gpt_neox": "attention",
+                               "falcon": "self_attention"}.get(
+            family, "self_attn")
         setattr(self, self.attention_name, LlamaAttention(config, layer))
         self.window = sliding_window(config, layer)
-        if family == "gpt_neox":
+        if family in ("gpt_neox", "falcon"):
             self.mlp = PlainMLP(config, "dense_h_to_4h", "dense_4h_to_h")
         elif family == "phi":
             self.mlp = PlainMLP(config, "fc1", "fc2")
         else:
             self.mlp = LlamaMLP(config)
-        self.parallel = "shared" if family == "phi" else \
-            "separate" if family == "gpt_neox" and config.get(
-                "use_parallel_residual", True) else None
+        self.parallel = parallel_block(config)
+        # The first and the second norm's names (Falcon's two parallel
+        # ones: ln_attn, ln_mlp).
+        self.norm_names = ("ln_attn", "ln_mlp") if (
+            family == "falcon" and self.parallel == "separate") else (
+            "input_layernorm", "post_attention_layernorm")
         self.post_norm = family == "olmo2"
         self.sandwich_norm = has_sandwich_norm(config)
         if self.post_norm or self.sandwich_norm:
             self.post_feedforward_layernorm = rms_norm(config, d)
         if not self.post_norm:
-            self.input_layernorm = rms_norm(config, d)
+            setattr(self, self.norm_names[0], rms_norm(config, d))
         if self.sandwich_norm:  # Gemma2DecoderLayer
             self.pre_feedforward_layernorm = rms_norm(config, d)
         if self.parallel != "shared":
-            self.post_attention_layernorm = rms_norm(config, d)
+            setattr(self, self.norm_names[1], rms_norm(config, d))
 
-    def self_attention(self, hidden_states, cos, sin):
+    def attend(self, hidden_states, cos, sin):
         return getattr(self, self.attention_name)(hidden_states, cos, sin)
 
     def forward(self, hidden_states, cos, sin):
+        first, second = (getattr(self, name, None) for name in self.norm_names)
         if self.parallel == "shared":
-            x = self.input_layernorm(hidden_states)
-            return self.self_attention(x, cos, sin) + self.mlp(x) + \
+            x = first(hidden_states)
+            return self.attend(x, cos, sin) + self.mlp(x) + \
                 hidden_states
         if self.parallel:
-            attention = self.self_attention(
-                self.input_layernorm(hidden_states), cos, sin)
-            return self.mlp(self.post_attention_layernorm(hidden_states)) + \
-                attention + hidden_states
+            attention = self.attend(first(hidden_states), cos, sin)
+            return self.mlp(second(hidden_states)) + attention + hidden_states
         if self.sandwich_norm:
             hidden_states = hidden_states + self.post_attention_layernorm(
-                self.self_attention(self.input_layernorm(hidden_states), cos,
+                self.attend(self.input_layernorm(hidden_states), cos,
                                     sin))
             return hidden_states + self.post_feedforward_layernorm(self.mlp(
                 self.pre_feedforward_layernorm(hidden_states)))
         if self.post_norm:
             hidden_states = hidden_states + self.post_attention_layernorm(
-                self.self_attention(hidden_states, cos, sin))
+                self.attend(hidden_states, cos, sin))
             return hidden_states + self.post_feedforward_layernorm(
                 self.mlp(hidden_states))
-        hidden_states = hidden_states + self.self_attention(
+        hidden_states = hidden_states + self.attend(
             self.input_layernorm(hidden_states), cos, sin)
         return hidden_states + self.mlp(
             self.post_attention_layernorm(hidden_states))
 
 
-# The names of the model, its embedding, its final norm and its output
-# projection where a family's differ from Llama's (GPTNeoXForCausalLM's
-# gpt_neox.embed_in, gpt_neox.final_layer_norm and embed_out;
-# PhiForCausalLM's model.final_layernorm).
+# The names of the model, its embedding, its final norm, its output
+# projection and its layers where a family's differ from Llama's
+# (GPTNeoXForCausalLM's gpt_neox.embed_in, gpt_neox.final_layer_norm and
+# embed_out; PhiForCausalLM's model.final_layernorm; FalconForCausalLM's
+# transformer.word_embeddings, transformer.ln_f and transformer.h).
 MODEL_NAMES = {"gpt_neox": ("gpt_neox", "embed_in", "final_layer_norm",
-                            "embed_out"),
-               "phi": ("model", "embed_tokens", "final_layernorm", "lm_head")}
-LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head")
+                            "embed_out", "layers"),
+               "phi": ("model", "embed_tokens", "final_layernorm", "lm_head",
+                       "layers"),
+               "falcon": ("transformer", "word_embeddings", "ln_f",
+                          "lm_head", "h")}
+LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
 
 
 class LlamaModel(nn.Module):
     def __init__(self, config):
         super().__init__()
-        _, self.embedding_name, self.norm_name, _ = MODEL_NAMES.get(
-            config["model_type"], LLAMA_MODEL_NAMES)
+        _, self.embedding_name, self.norm_name, _, self.layers_name = \
+            MODEL_NAMES.get(config["model_type"], LLAMA_MODEL_NAMES)
         setattr(self, self.embedding_name, nn.Embedding(
             config["vocab_size"], config["hidden_size"]))
-        self.layers = nn.ModuleList(
+        setattr(self, self.layers_name, nn.ModuleList(
             LlamaDecoderLayer(config, layer)
-            for layer in range(config["num_hidden_layers"]))
+            for layer in range(config["num_hidden_layers"])))
         setattr(self, self.norm_name, rms_norm(config, config["hidden_size"]))
 
     def embedding(self):
         return getattr(self, self.embedding_name)
+
+    def decoder_layers(self):
+        return getattr(self, self.layers_name)
 
     def final_norm(self):
         return getattr(self, self.norm_name)
@@ -576,7 +640,7 @@ class LlamaForCausalLM(nn.Module):
     def __init__(self, config):
         super().__init__()
         self.config = config
-        self.model_name, _, _, self.output_name = MODEL_NAMES.get(
+        self.model_name, _, _, self.output_name, _ = MODEL_NAMES.get(
             config["model_type"], LLAMA_MODEL_NAMES)
         setattr(self, self.model_name, LlamaModel(config))
         setattr(self, self.output_name, nn.Linear(
@@ -603,7 +667,7 @@ class LlamaForCausalLM(nn.Module):
         local = rotary
         if self.config["model_type"] == "gemma3_text":
             local = rotary_cos_sin(self.config, seq, h.dtype, local=True)
-        for layer in self.base().layers:
+        for layer in self.base().decoder_layers():
             h = layer(h, *(local if layer.window else rotary))
         return softcap(self.output()(self.base().final_norm()(h)),
                        self.config.get("final_logit_softcapping"))
@@ -612,7 +676,7 @@ class LlamaForCausalLM(nn.Module):
 def hf_names(config):
     """Every parameter's Hugging Face name and shape (GPT-NeoX's and Phi's
     as their modules register them)."""
-    if config["model_type"] in MODEL_NAMES:
+    if config["model_type"] in MODEL_NAMES:  # tied: no lm_head.weight
         return [(name, tuple(param.shape)) for name, param in
                 LlamaForCausalLM(config).named_parameters()]
     d, hidden = config["hidden_size"], config["intermediate_size"]
@@ -691,6 +755,12 @@ FAMILY_CONFIG = {
     "gpt_neox": {"architectures": ["GPTNeoXForCausalLM"],
                  "hidden_act": "gelu", "rotary_pct": 0.25,
                  "use_parallel_residual": True, "hidden_dropout": 0.0},
+    # Falcon-40B's (the new decoder architecture, two norms per layer),
+    # in FalconConfig's names.
+    "falcon": {"architectures": ["FalconForCausalLM"],
+               "new_decoder_architecture": True, "parallel_attn": True,
+               "multi_query": True, "alibi": False, "bias": False,
+               "activation": "gelu", "hidden_dropout": 0.0},
     "phi": {"architectures": ["PhiForCausalLM"], "hidden_act": "gelu_new",
             "partial_rotary_factor": 0.4, "qk_layernorm": False,
             "resid_pdrop": 0.0, "embd_pdrop": 0.0},
@@ -887,7 +957,8 @@ def checkpoint(args):
         "hidden_size": args.dim, "num_attention_heads": args.heads,
         "num_key_value_heads": args.kv_heads or args.heads,
         "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
-        ("layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi")
+        ("layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
+                                        "falcon")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
         "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
@@ -897,11 +968,22 @@ def checkpoint(args):
         config["rotary_emb_base"] = config.pop("rope_theta")
         for key in ("num_key_value_heads", "attention_bias", "mlp_bias"):
             del config[key]
+    if family == "falcon":  # FalconConfig's fields
+        for name, falcon_name in [("layer_norm_eps", "layer_norm_epsilon"),
+                                  ("intermediate_size", "ffn_hidden_size"),
+                                  ("num_key_value_heads", "num_kv_heads")]:
+            config[falcon_name] = config.pop(name)
+        config["bias"] = args.attention_bias
+        for key in ("hidden_act", "attention_bias", "mlp_bias"):
+            del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
+    for key, value in args.config:  # before the tensors: they follow it
+        config[key] = json.loads(value)
     if args.head_dim:
         config["head_dim"] = args.head_dim
-    if args.attention_bias:  # StableLM's q, k and v biases: use_qkv_bias
+    if args.attention_bias and family != "falcon":  # Falcon's: bias
+        # StableLM's q, k and v biases: use_qkv_bias
         config["use_qkv_bias" if family == "stablelm" else
                "attention_bias"] = True
     if args.mlp_bias:
@@ -909,7 +991,8 @@ def checkpoint(args):
     rng = np.random.default_rng(args.seed)
     tensors = {}
     for name, shape in hf_names(config):
-        if name.endswith(("embed_tokens.weight", "embed_in.weight")) and \
+        if name.endswith(("embed_tokens.weight", "embed_in.weight",
+                          "word_embeddings.weight")) and \
                 not args.tie:
             value = rng.standard_normal(shape)
         elif name.endswith(".bias"):
@@ -1012,6 +1095,8 @@ def main():
     make.add_argument("--shards", type=int, default=1)
     make.add_argument("--tie", action="store_true")
     make.add_argument("--set", nargs=2, action="append", default=[],
+                      metavar=("KEY", "JSON"))
+    make.add_argument("--config", nargs=2, action="append", default=[],
                       metavar=("KEY", "JSON"))
     make.add_argument("--extra", action="append", default=[])
     make.add_argument("out")
