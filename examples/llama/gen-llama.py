@@ -373,8 +373,8 @@ def generate(args):
             # (attention + feed-forward) + x, as GPT-NeoX and Phi add them,
             # the two output GEMMs' biases added to their sum: under tensor
             # parallelism the rowwise GEMMs' partial sums add up before one
-            # reduction (GPT-NeoX's own trainer adds its biases after it
-            # too), not one reduction each.
+            # reduction (as Megatron-LM's RowParallelLinear adds its bias
+            # after its reduction), not one reduction each.
             f = w.op(f"mp.add {o}, {f} : {tensor(act)}")
             f = add_bias(f, act, p + "attention.wo")
             f = add_bias(f, act, p + "feed_forward.w2")

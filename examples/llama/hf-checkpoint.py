@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, Gemma, Gemma 2, Gemma 3, StableLM,
-GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon;
+GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -14,7 +14,8 @@ of mp.
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
 Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
 Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
-GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM; the text model of a
+GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM; the
+text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
 directory as the Hub gives it
@@ -145,15 +146,21 @@ mlp.fc2 and model.final_layernorm. The buffers older GPT-NeoX conversions
 saved (attention.bias, attention.masked_bias) are passed over. Falcon
 (Falcon-7B, 40B, 180B, Falcon 2) is GPT-NeoX's block and linears under
 FalconConfig's names (transformer.word_embeddings, transformer.h.N,
-self_attention.query_key_value and dense, transformer.ln_f; n_head,
-n_layer, n_embed and n_head_kv aliases): its new decoder architecture's
+self_attention.query_key_value and dense, transformer.ln_f; n_embed for
+hidden_size; the custom-code configs' n_head, n_layer and n_head_kv
+refused): its new decoder architecture's
 ln_attn and ln_mlp side by side (one input_layernorm where
 num_ln_in_parallel_attn is 1), the old one's one input_layernorm where
 parallel_attn; query_key_value holds per key-value head its queries'
 rows, then its key's and value's (num_kv_heads heads in the new
 architecture, one where multi_query, every head otherwise); biases where
 bias; ffn_hidden_size (4 x hidden_size by default), activation; tied
-embeddings by default; ALiBi refused.
+embeddings by default; ALiBi refused. GPT-J is Phi-2's block without
+attention biases (transformer.wte, transformer.h.N.ln_1, attn.q_proj,
+k_proj, v_proj, out_proj, mlp.fc_in, fc_out, transformer.ln_f, lm_head
+with a bias; GPTJConfig's n_embd, n_layer, n_head, n_inner), rotating
+rotary_dim entries of each head at base 10000 as pairs (2i, 2i + 1), as
+mp.rope does: its q and k rows are imported in their order.
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -196,7 +203,8 @@ import numpy as np
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
-            "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon")
+            "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon",
+            "gptj")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -237,6 +245,12 @@ HF_NAMES = {
            "attention.wo": "self_attention.dense",
            "feed_forward.w1": "mlp.dense_h_to_4h",
            "feed_forward.w2": "mlp.dense_4h_to_h"},
+        norm="transformer.ln_f"),
+    "gptj": dict(
+        LLAMA_NAMES, tok_embeddings="transformer.wte", layers="transformer.h.",
+        **{"attention.wq": "attn.q_proj", "attention.wk": "attn.k_proj",
+           "attention.wv": "attn.v_proj", "attention.wo": "attn.out_proj",
+           "feed_forward.w1": "mlp.fc_in", "feed_forward.w2": "mlp.fc_out"},
         norm="transformer.ln_f"),
     "phi": dict(LLAMA_NAMES, norm="model.final_layernorm",
                 **{"attention.wo": "self_attn.dense",
@@ -456,20 +470,24 @@ def open_checkpoint(hf_dir):
 
 def falcon_config(config, source):
     """A Falcon config under the other families' names, as FalconConfig and
-    FalconAttention read it: n_head, n_layer, n_embed and n_head_kv are
-    aliases; the key-value heads are num_kv_heads in the new decoder
+    FalconAttention read it: n_embed replaces hidden_size; the custom-code
+    configs' n_head, n_layer and n_head_kv, which FalconConfig does not
+    read (transformers' convert_custom_code_checkpoint.py renames them),
+    are refused; the key-value heads are num_kv_heads in the new decoder
     architecture (Falcon-40B, 180B, Falcon 2), one where multi_query (the
     default: Falcon-7B), every head otherwise; ffn_hidden_size defaults to
     4 * hidden_size, activation to gelu, the embeddings are tied by
     default. ALiBi (Falcon-RW) is refused, and the new architecture without
     parallel_attn (FalconDecoderLayer builds no such block)."""
     config = dict(config)
-    for alias, name in [("n_head", "num_attention_heads"),
-                        ("n_layer", "num_hidden_layers"),
-                        ("n_embed", "hidden_size"),
-                        ("n_head_kv", "num_kv_heads")]:
-        if alias in config and name not in config:
-            config[name] = config[alias]
+    custom = [key for key in ("n_head", "n_layer", "n_head_kv")
+              if key in config]
+    if custom:
+        fail(f"{source}: {', '.join(custom)}: a custom-code Falcon config, "
+             "which FalconConfig does not read; transformers' "
+             "convert_custom_code_checkpoint.py converts it")
+    if "n_embed" in config:
+        config["hidden_size"] = config["n_embed"]
     if config.get("alibi"):
         fail(f"{source}: alibi; mp's Falcon rotates its heads (Falcon-7B's, "
              "40B's, 180B's and Falcon 2's rotary embedding), it has no "
@@ -499,6 +517,32 @@ def falcon_config(config, source):
                 tie_word_embeddings=config.get("tie_word_embeddings", True))
 
 
+def gptj_config(config, source):
+    """A GPT-J config under the other families' names, as GPTJConfig's
+    attribute_map reads it (n_embd, n_layer, n_head, n_inner: 4 x n_embd
+    where none, layer_norm_epsilon, activation_function: gelu_new), its
+    rotary base 10000 (create_sinusoidal_positions'); a rotary_dim of null
+    (GPTJAttention then rotates at the hidden size's frequencies) is
+    refused."""
+    config = dict(config)
+    for alias, name in [("n_embd", "hidden_size"),
+                        ("n_layer", "num_hidden_layers"),
+                        ("n_head", "num_attention_heads")]:
+        if alias in config and name not in config:
+            config[name] = config[alias]
+    hidden = config.get("hidden_size")
+    ffn_hidden = config.get("n_inner")
+    if ffn_hidden is None and isinstance(hidden, int):
+        ffn_hidden = 4 * hidden
+    if "rotary_dim" in config and config["rotary_dim"] is None:
+        fail(f"{source}: rotary_dim null; mp's GPT-J rotates rotary_dim "
+             "entries of each head (GPT-J-6B: 64)")
+    return dict(config, intermediate_size=ffn_hidden,
+                layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
+                hidden_act=config.get("activation_function", "gelu_new"),
+                rope_theta=10000.0)
+
+
 class LlamaShape:
     """The sizes of a LlamaForCausalLM, from its config.json."""
 
@@ -526,6 +570,8 @@ class LlamaShape:
                  f"of {', '.join(map(repr, MULTIMODAL))})")
         if self.family == "falcon":
             config = falcon_config(config, source)
+        if self.family == "gptj":
+            config = gptj_config(config, source)
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
@@ -538,7 +584,7 @@ class LlamaShape:
         # StableLM's, GPT-NeoX's, Phi's and Falcon's norms are LayerNorms
         # (with biases).
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
-                                          "falcon")
+                                          "falcon", "gptj")
         self.norm_eps = field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
@@ -622,19 +668,20 @@ class LlamaShape:
             self.attention_bias = "all"
         self.mlp_bias = (self.family == "llama" and
                          bool(config.get("mlp_bias"))) or \
-            self.family in ("gpt_neox", "phi") or falcon_bias
-        self.output_bias = self.family == "phi"
+            self.family in ("gpt_neox", "phi", "gptj") or falcon_bias
+        self.output_bias = self.family in ("phi", "gptj")
         # GPT-NeoX's, Phi's and Falcon's MLPs have no gate. Their
         # attention and MLP read the layer's input side by side (GPT-NeoX's
         # each through its norm where use_parallel_residual, as by default;
         # Phi's through one; Falcon's new architecture's through ln_attn and
         # ln_mlp unless num_ln_in_parallel_attn is 1, its old one's through
         # one where parallel_attn, as by default).
-        self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon")
+        self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon",
+                                         "gptj")
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
-        elif self.family == "phi":
+        elif self.family in ("phi", "gptj"):
             self.parallel_block = "shared"
         elif self.family == "falcon" and config.get(
                 "new_decoder_architecture"):
@@ -642,9 +689,10 @@ class LlamaShape:
                 "num_ln_in_parallel_attn") == 1 else "separate"
         elif self.family == "falcon" and config.get("parallel_attn", True):
             self.parallel_block = "shared"
-        # The names of a layer's first and second norms.
+        # The names of a layer's first and second norms (GPT-J's one).
         self.norm_names = ("ln_attn", "ln_mlp") if (
             self.family == "falcon" and self.parallel_block == "separate") \
+            else ("ln_1", None) if self.family == "gptj" \
             else ("input_layernorm", "post_attention_layernorm")
         # Qwen3 norms each query and key head, OLMo 2 the whole projections
         # (and puts the layer's norms after its sublayers).
@@ -737,7 +785,13 @@ class LlamaShape:
             "partial_rotary_factor",
             partial_default.get(self.family, 1.0)))
         self.rotary_dims = self.head_dim
-        if partial != 1.0:
+        if self.family == "gptj":  # its rotary_dim entries
+            self.rotary_dims = field("rotary_dim", 64)
+            if self.rotary_dims > self.head_dim or self.rotary_dims % 2:
+                fail(f"{source}: rotary_dim {self.rotary_dims} of head_dim "
+                     f"{self.head_dim}; mp.rope rotates an even number, at "
+                     "most head_dim")
+        elif partial != 1.0:
             if self.family not in ("phi3", "stablelm", "gpt_neox", "phi"):
                 fail(f"{source}: partial_rotary_factor {partial!r}; the "
                      f"{self.family} modeling file rotates every entry of a "
@@ -939,8 +993,13 @@ class LlamaShape:
                 hf + ("post_attention_layernorm" if self.post_norm
                       else self.norm_names[0]) + ".weight", (d,)))
             qkv_bias = self.attention_bias is not None
-            linear("attention.wq", q_rows, d, qkv_bias, self.heads)
-            linear("attention.wk", kv_rows, d, qkv_bias, self.kv_heads)
+            # GPT-J rotates pairs (2i, 2i + 1) as mp.rope does: its rows
+            # stay in their order.
+            rotate_half = self.family != "gptj"
+            linear("attention.wq", q_rows, d, qkv_bias,
+                   self.heads * rotate_half)
+            linear("attention.wk", kv_rows, d, qkv_bias,
+                   self.kv_heads * rotate_half)
             linear("attention.wv", kv_rows, d, qkv_bias)
             linear("attention.wo", d, q_rows, self.attention_bias == "all")
             if self.qk_norm:
@@ -1155,7 +1214,8 @@ def expect_shape(name, found, shape, source):
 
 
 # The dropout probabilities of the families' configs.
-DROPOUTS = ("attention_dropout", "resid_pdrop", "embd_pdrop", "hidden_dropout")
+DROPOUTS = ("attention_dropout", "resid_pdrop", "embd_pdrop", "hidden_dropout",
+            "attn_pdrop")
 
 
 def import_checkpoint(args):
@@ -1175,21 +1235,26 @@ def import_checkpoint(args):
               f"{text_config[dropout]!r}: trained without it "
               "(--without-dropout)", file=sys.stderr)
     shape.tie_embeddings = shape.tied and not args.untie_embeddings
+    if shape.output_bias and shape.tie_embeddings:
+        fail(f"{config_path}: tie_word_embeddings with lm_head's bias: mp "
+             "ties the output's weight only (--untie-embeddings trains an "
+             "output of its own, bias included)")
     tensors = open_checkpoint(args.hf_dir)
     layout = text_layout(config, tensors, args.hf_dir)
     params = shape.parameters()
     known = {stored_name(param.hf, layout) for param in params}
     # Older conversions saved buffers: the rotary frequencies (they follow
-    # from rope_theta), GPT-NeoX's causal mask and its fill value. A tied
+    # from rope_theta), GPT-NeoX's and GPT-J's causal mask and its fill
+    # value. A tied
     # model's lm_head.weight, where saved, is the embedding: Hugging Face
     # ties it on loading. A multimodal model's vision tower stays behind
     # (export copies it back).
     ignored = {stored_name(shape.output_name(), layout)} if shape.tied \
         else set()
     ignored |= set(vision_tensors(config, tensors, layout))
-    buffers = ("rotary_emb.inv_freq",) + (
-        (".attention.bias", ".attention.masked_bias")
-        if shape.family == "gpt_neox" else ())
+    buffers = ("rotary_emb.inv_freq",) + {
+        "gpt_neox": (".attention.bias", ".attention.masked_bias"),
+        "gptj": (".attn.bias", ".attn.masked_bias")}.get(shape.family, ())
     extra = sorted(n for n in tensors
                    if n not in known and n not in ignored
                    and not n.endswith(buffers))

@@ -51,7 +51,15 @@ rotary_emb_base, the layer's sum mlp + attn + x of its two norms' outputs
 where use_parallel_residual, embed_out) and Phi's (PhiForCausalLM: q, k,
 v and dense with biases, fc2(gelu_new(fc1(x))), attn + mlp + x on one
 input_layernorm, model.final_layernorm, lm_head with a bias,
-partial_rotary_factor of each head rotating, 0.5 by default) are their
+partial_rotary_factor of each head rotating, 0.5 by default), Falcon's
+(FalconForCausalLM: transformer.word_embeddings, transformer.h,
+self_attention.query_key_value holding per key-value head its queries',
+key's and value's rows, num_kv_heads of them in the new decoder
+architecture, one where multi_query, ln_attn and ln_mlp or one
+input_layernorm, mlp + attn + x, tied embeddings) and GPT-J's
+(GPTJForCausalLM under GPTJConfig's attribute_map: ln_1, attn.q_proj ...
+out_proj without biases, fc_in and fc_out, lm_head with a bias, rotary_dim
+entries rotating as pairs (2i, 2i + 1), rotate_every_two) are their
 modeling files'. RMSNorm (the weight times the normed input cast back to
 its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
@@ -61,7 +69,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gpt_neox|phi|
-                gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
+                falcon|gptj|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
@@ -166,7 +174,8 @@ def softcap(x, cap):
 def has_layer_norm(config):
     """StableLM's, GPT-NeoX's, Phi's and Falcon's norms are nn.LayerNorms
     (with biases)."""
-    return config["model_type"] in ("stablelm", "gpt_neox", "phi", "falcon")
+    return config["model_type"] in ("stablelm", "gpt_neox", "phi", "falcon",
+                                    "gptj")
 
 
 def rms_norm(config, size):
@@ -195,8 +204,9 @@ def gelu_fast(x):
 def activation(config):
     """ACT2FN of the MLP's activation: Gemma's hidden_activation where
     given, else hidden_act."""
-    name = config.get("hidden_activation") or config.get("hidden_act") or \
-        config["activation"]  # Falcon's
+    name = next(config[key] for key in (
+        "hidden_activation", "hidden_act", "activation",  # Falcon's
+        "activation_function") if config.get(key))  # GPT-J's
     return {"silu": F.silu, "gelu": F.gelu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
             "gelu_new": gelu_new, "gelu_fast": gelu_fast}[name]
@@ -240,6 +250,8 @@ def biases(config):
         family in ("gpt_neox", "phi")
     if family == "falcon":  # every linear with bias, or none
         attention = mlp = bool(config.get("bias"))
+    if family == "gptj":  # the MLP's only (and lm_head's)
+        attention, mlp = False, True
     qkv = attention or family == "qwen2" or (
         family == "stablelm" and bool(config.get("use_qkv_bias")))
     return qkv, attention, mlp
@@ -259,10 +271,22 @@ def kv_heads_of(config):
 
 def ffn_hidden_of(config):
     """The MLP's hidden size: intermediate_size, Falcon's ffn_hidden_size
-    (4 * hidden_size where none)."""
-    if config["model_type"] == "falcon":
-        return config.get("ffn_hidden_size") or 4 * config["hidden_size"]
+    and GPT-J's n_inner (4 * hidden_size where none)."""
+    name = {"falcon": "ffn_hidden_size", "gptj": "n_inner"}.get(
+        config["model_type"])
+    if name:
+        return config.get(name) or 4 * config["hidden_size"]
     return config["intermediate_size"]
+
+
+def with_attribute_map(config):
+    """GPTJConfig's attribute_map: hidden_size, num_hidden_layers and
+    num_attention_heads are n_embd, n_layer and n_head."""
+    if config["model_type"] != "gptj":
+        return config
+    return dict(config, hidden_size=config["n_embd"],
+                num_hidden_layers=config["n_layer"],
+                num_attention_heads=config["n_head"])
 
 
 def sliding_window(config, layer):
@@ -296,16 +320,23 @@ def rotary_dims(config):
     partial_rotary_factor of head_dim (StableLmConfig's default 0.25,
     PhiConfig's 0.5), GPT-NeoX's rotary_pct (0.25)."""
     family = config["model_type"]
-    if family == "gpt_neox":
-        return int(head_dim_of(config) * config.get("rotary_pct", 0.25))
+    if family == "gpt_neox":  # transformers 5: in rope_parameters
+        return int(head_dim_of(config) * (config.get("rope_parameters") or {
+        }).get("partial_rotary_factor", config.get("rotary_pct", 0.25)))
+    if family == "gptj":
+        return config["rotary_dim"]
     default = {"stablelm": 0.25, "phi": 0.5}.get(family, 1.0)
     return int(head_dim_of(config) *
                config.get("partial_rotary_factor", default))
 
 
 def rope_theta(config):
-    """The rotary base: rope_theta (GPT-NeoX's rotary_emb_base)."""
-    return config.get("rope_theta", config.get("rotary_emb_base"))
+    """The rotary base: rope_theta (GPT-NeoX's rotary_emb_base; GPT-J's
+    10000, create_sinusoidal_positions')."""
+    if config["model_type"] == "gptj":
+        return 10000.0
+    return (config.get("rope_parameters") or {}).get("rope_theta", config.get(
+        "rope_theta", config.get("rotary_emb_base")))
 
 
 def longrope_parameters(config, seq):
@@ -348,16 +379,24 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
+    if config["model_type"] == "gptj":  # GPT-J's pairs: each angle twice
+        emb = freqs.repeat_interleave(2, dim=-1)
     return emb.cos() * attention, emb.sin() * attention
 
 
-def apply_rotary(x, cos, sin):
+def apply_rotary(x, cos, sin, pairs=False):
     """apply_rotary_pos_emb on one of q, k: the first cos.shape[-1] entries
-    of each head rotate (rotate_half), the others pass."""
+    of each head rotate (rotate_half, or GPT-J's rotate_every_two where
+    `pairs`), the others pass."""
     dim = cos.shape[-1]
     rotated, passed = x[..., :dim], x[..., dim:]
-    return torch.cat((rotated * cos + rotate_half(rotated) * sin, passed),
-                     dim=-1)
+    turned = rotate_every_two(rotated) if pairs else rotate_half(rotated)
+    return torch.cat((rotated * cos + turned * sin, passed), dim=-1)
+
+
+def rotate_every_two(x):
+    """GPT-J's: entries 2i and 2i + 1 rotate together."""
+    return torch.stack((-x[..., 1::2], x[..., ::2]), dim=-1).flatten(-2)
 
 
 def rotate_half(x):
@@ -409,7 +448,8 @@ class LlamaAttention(nn.Module):
             self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim,
                                     bias=qkv_bias)
         self.output = "dense" if family in ("gpt_neox", "phi", "falcon") \
-            else "o_proj"
+            else "out_proj" if family == "gptj" else "o_proj"
+        self.pairs = family == "gptj"
         setattr(self, self.output,
                 nn.Linear(self.heads * self.head_dim, d, bias=o_bias))
         self.qk_norm = config["model_type"] in ("qwen3", "gemma3_text")
@@ -452,8 +492,8 @@ class LlamaAttention(nn.Module):
         q = heads(q, self.qk_norm and self.q_norm)
         k = heads(k, self.qk_norm and self.k_norm)
         v = heads(v)
-        q = apply_rotary(q, cos, sin)
-        k = apply_rotary(k, cos, sin)
+        q = apply_rotary(q, cos, sin, self.pairs)
+        k = apply_rotary(k, cos, sin, self.pairs)
         k = repeat_kv(k, self.heads // self.kv_heads)
         v = repeat_kv(v, self.heads // self.kv_heads)
         scores = softcap(torch.matmul(q, k.transpose(2, 3)) * self.scaling,
@@ -517,7 +557,7 @@ def parallel_block(config):
     parallel_attn, its new one's num_ln_in_parallel_attn 1), or None (one
     after the other)."""
     family = config["model_type"]
-    if family == "phi":
+    if family in ("phi", "gptj"):
         return "shared"
     if family == "gpt_neox":
         return "separate" if config.get("use_parallel_residual", True) \
@@ -541,14 +581,16 @@ class LlamaDecoderLayer(nn.Module):
         d = config["hidden_size"]
         family = config["model_type"]
         self.attention_name = {"gpt_neox": "attention",
-                               "falcon": "self_attention"}.get(
-            family, "self_attn")
+                               "falcon": "self_attention",
+                               "gptj": "attn"}.get(family, "self_attn")
         setattr(self, self.attention_name, LlamaAttention(config, layer))
         self.window = sliding_window(config, layer)
         if family in ("gpt_neox", "falcon"):
             self.mlp = PlainMLP(config, "dense_h_to_4h", "dense_4h_to_h")
         elif family == "phi":
             self.mlp = PlainMLP(config, "fc1", "fc2")
+        elif family == "gptj":
+            self.mlp = PlainMLP(config, "fc_in", "fc_out")
         else:
             self.mlp = LlamaMLP(config)
         self.parallel = parallel_block(config)
@@ -556,6 +598,7 @@ class LlamaDecoderLayer(nn.Module):
         # ones: ln_attn, ln_mlp).
         self.norm_names = ("ln_attn", "ln_mlp") if (
             family == "falcon" and self.parallel == "separate") else (
+            "ln_1", None) if family == "gptj" else (
             "input_layernorm", "post_attention_layernorm")
         self.post_norm = family == "olmo2"
         self.sandwich_norm = has_sandwich_norm(config)
@@ -572,7 +615,8 @@ class LlamaDecoderLayer(nn.Module):
         return getattr(self, self.attention_name)(hidden_states, cos, sin)
 
     def forward(self, hidden_states, cos, sin):
-        first, second = (getattr(self, name, None) for name in self.norm_names)
+        first, second = (getattr(self, name, None) if name else None
+                         for name in self.norm_names)
         if self.parallel == "shared":
             x = first(hidden_states)
             return self.attend(x, cos, sin) + self.mlp(x) + \
@@ -607,7 +651,8 @@ MODEL_NAMES = {"gpt_neox": ("gpt_neox", "embed_in", "final_layer_norm",
                "phi": ("model", "embed_tokens", "final_layernorm", "lm_head",
                        "layers"),
                "falcon": ("transformer", "word_embeddings", "ln_f",
-                          "lm_head", "h")}
+                          "lm_head", "h"),
+               "gptj": ("transformer", "wte", "ln_f", "lm_head", "h")}
 LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
 
 
@@ -634,18 +679,19 @@ class LlamaModel(nn.Module):
 
 
 class LlamaForCausalLM(nn.Module):
-    """LlamaForCausalLM, GPTNeoXForCausalLM and PhiForCausalLM (whose
-    lm_head has a bias)."""
+    """LlamaForCausalLM, GPTNeoXForCausalLM, PhiForCausalLM and
+    GPTJForCausalLM (whose lm_heads have biases), FalconForCausalLM."""
 
     def __init__(self, config):
         super().__init__()
+        config = with_attribute_map(config)
         self.config = config
         self.model_name, _, _, self.output_name, _ = MODEL_NAMES.get(
             config["model_type"], LLAMA_MODEL_NAMES)
         setattr(self, self.model_name, LlamaModel(config))
         setattr(self, self.output_name, nn.Linear(
             config["hidden_size"], config["vocab_size"],
-            bias=config["model_type"] == "phi"))
+            bias=config["model_type"] in ("phi", "gptj")))
         if config.get("tie_word_embeddings"):
             self.output().weight = self.base().embedding().weight
 
@@ -750,17 +796,22 @@ FAMILY_CONFIG = {
              "resid_pdrop": 0.0, "embd_pdrop": 0.0,
              "original_max_position_embeddings": 4096},
     "olmo2": {"architectures": ["Olmo2ForCausalLM"]},
-    # Pythia's (GPT-NeoX 4.x names; use_parallel_residual false: the
-    # sequential block), Phi-2's.
+    # Pythia's (GPT-NeoX 4.x names; use_parallel_residual false would be
+    # the sequential block).
     "gpt_neox": {"architectures": ["GPTNeoXForCausalLM"],
                  "hidden_act": "gelu", "rotary_pct": 0.25,
                  "use_parallel_residual": True, "hidden_dropout": 0.0},
+    # GPT-J-6B's (its rotary_dim is 64 of 256: --config rotary_dim R).
+    "gptj": {"architectures": ["GPTJForCausalLM"],
+             "activation_function": "gelu_new", "resid_pdrop": 0.0,
+             "embd_pdrop": 0.0, "attn_pdrop": 0.0},
     # Falcon-40B's (the new decoder architecture, two norms per layer),
     # in FalconConfig's names.
     "falcon": {"architectures": ["FalconForCausalLM"],
                "new_decoder_architecture": True, "parallel_attn": True,
                "multi_query": True, "alibi": False, "bias": False,
                "activation": "gelu", "hidden_dropout": 0.0},
+    # Phi-2's.
     "phi": {"architectures": ["PhiForCausalLM"], "hidden_act": "gelu_new",
             "partial_rotary_factor": 0.4, "qk_layernorm": False,
             "resid_pdrop": 0.0, "embd_pdrop": 0.0},
@@ -958,7 +1009,7 @@ def checkpoint(args):
         "num_key_value_heads": args.kv_heads or args.heads,
         "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
         ("layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
-                                        "falcon")
+                                        "falcon", "gptj")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
         "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
@@ -976,6 +1027,17 @@ def checkpoint(args):
         config["bias"] = args.attention_bias
         for key in ("hidden_act", "attention_bias", "mlp_bias"):
             del config[key]
+    if family == "gptj":  # GPTJConfig's fields
+        for name, gptj_name in [("hidden_size", "n_embd"),
+                                ("num_hidden_layers", "n_layer"),
+                                ("num_attention_heads", "n_head"),
+                                ("intermediate_size", "n_inner"),
+                                ("layer_norm_eps", "layer_norm_epsilon")]:
+            config[gptj_name] = config.pop(name)
+        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
+                    "rope_scaling", "attention_bias", "mlp_bias",
+                    "attention_dropout"):
+            del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
     for key, value in args.config:  # before the tensors: they follow it
@@ -992,7 +1054,7 @@ def checkpoint(args):
     tensors = {}
     for name, shape in hf_names(config):
         if name.endswith(("embed_tokens.weight", "embed_in.weight",
-                          "word_embeddings.weight")) and \
+                          "word_embeddings.weight", "wte.weight")) and \
                 not args.tie:
             value = rng.standard_normal(shape)
         elif name.endswith(".bias"):
