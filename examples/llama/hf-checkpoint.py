@@ -219,6 +219,20 @@ LLAMA_NAMES = {
     "feed_forward.w1": "mlp.gate_proj", "feed_forward.w2": "mlp.down_proj",
     "feed_forward.w3": "mlp.up_proj", "norm": "model.norm",
     "output": "lm_head"}
+
+
+def fused_qkv_names(attention):
+    """GPT-NeoX's and Falcon's layer: q, k and v in one linear,
+    `<attention>.query_key_value`, its output `<attention>.dense`, the
+    MLP's dense_h_to_4h and dense_4h_to_h."""
+    return {"attention.wq": attention + ".query_key_value",
+            "attention.wk": attention + ".query_key_value",
+            "attention.wv": attention + ".query_key_value",
+            "attention.wo": attention + ".dense",
+            "feed_forward.w1": "mlp.dense_h_to_4h",
+            "feed_forward.w2": "mlp.dense_4h_to_h"}
+
+
 HF_NAMES = {
     "phi3": dict(LLAMA_NAMES, **{
         "attention.wq": "self_attn.qkv_proj",
@@ -227,25 +241,13 @@ HF_NAMES = {
         "feed_forward.w1": "mlp.gate_up_proj",
         "feed_forward.w3": "mlp.gate_up_proj"}),
     "gpt_neox": dict(
-        LLAMA_NAMES, tok_embeddings="gpt_neox.embed_in",
-        layers="gpt_neox.layers.",
-        **{"attention.wq": "attention.query_key_value",
-           "attention.wk": "attention.query_key_value",
-           "attention.wv": "attention.query_key_value",
-           "attention.wo": "attention.dense",
-           "feed_forward.w1": "mlp.dense_h_to_4h",
-           "feed_forward.w2": "mlp.dense_4h_to_h"},
+        LLAMA_NAMES, **fused_qkv_names("attention"),
+        tok_embeddings="gpt_neox.embed_in", layers="gpt_neox.layers.",
         norm="gpt_neox.final_layer_norm", output="embed_out"),
     "falcon": dict(
-        LLAMA_NAMES, tok_embeddings="transformer.word_embeddings",
-        layers="transformer.h.",
-        **{"attention.wq": "self_attention.query_key_value",
-           "attention.wk": "self_attention.query_key_value",
-           "attention.wv": "self_attention.query_key_value",
-           "attention.wo": "self_attention.dense",
-           "feed_forward.w1": "mlp.dense_h_to_4h",
-           "feed_forward.w2": "mlp.dense_4h_to_h"},
-        norm="transformer.ln_f"),
+        LLAMA_NAMES, **fused_qkv_names("self_attention"),
+        tok_embeddings="transformer.word_embeddings",
+        layers="transformer.h.", norm="transformer.ln_f"),
     "gptj": dict(
         LLAMA_NAMES, tok_embeddings="transformer.wte", layers="transformer.h.",
         **{"attention.wq": "attn.q_proj", "attention.wk": "attn.k_proj",
