@@ -26,9 +26,12 @@ llvm_config.add_tool_substitutions(
     tool_dirs)
 
 # Multi-rank tests run under Open MPI, as root in CI containers, where
-# cross-memory attach between ranks may be forbidden.
-mpirun = ("mpirun --allow-run-as-root --oversubscribe "
-          "--mca btl_vader_single_copy_mechanism none")
+# cross-memory attach between ranks may be forbidden; each job with a
+# session directory of its own (Inputs/mpirun.sh: lit's workers' jobs
+# raced on a shared one).
+mpirun = (os.path.join(config.test_source_root, "Inputs", "mpirun.sh") +
+          " --allow-run-as-root --oversubscribe"
+          " --mca btl_vader_single_copy_mechanism none")
 
 # The emulated CUDA kernels built under ThreadSanitizer
 # (runtime/CMakeLists.txt: not beside ASan).
@@ -58,6 +61,8 @@ if config.mp_sanitized:
                ":detect_leaks=0:verify_asan_link_order=0")
     mpirun += " -x UBSAN_OPTIONS"
 config.substitutions.append(("%mpirun", mpirun))
+# scripts/run-ffn.sh's launcher (run-llama.sh's runs) the same.
+config.environment["MP_MPIRUN"] = mpirun
 
 # PyTorch (Debian's python3-torch) as an independent reference, where the
 # system Python has it.
