@@ -511,7 +511,7 @@ LogicalResult Propagator::decide(Operation *op) {
     for (unsigned i = 0; i < numOperands; ++i)
       if (llvm::is_contained(getState(op->getOperand(i))->layout.partial, axis))
         owners.push_back(i);
-    if (owners.empty() || !isAxisFree(axis))
+    if (owners.empty() || !isAxisFree(axis) || !rule.propagatesPartials)
       continue;
     bool passes = false;
     if (rule.partial == PartialRule::Additive)

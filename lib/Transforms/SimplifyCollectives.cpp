@@ -8,6 +8,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "mp-simplify-collectives"
@@ -111,6 +112,38 @@ struct SliceOfAllGather : OpRewritePattern<ShardSliceOp> {
     }
     if (gather->use_empty())
       rewriter.eraseOp(gather);
+    return success();
+  }
+};
+
+/// reduce_scatter(all_reduce(x, A), B, d) = all_reduce(reduce_scatter(x, B,
+/// d), A) for A and B apart (as they are in a valid step: a value whole over
+/// B is not reduced over it again): the rest is reduced on the smaller
+/// shard.
+struct ScatterOfAllReduce : OpRewritePattern<ReduceScatterOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReduceScatterOp scatter,
+                                PatternRewriter &rewriter) const override {
+    auto reduce = scatter.getInput().getDefiningOp<AllReduceOp>();
+    if (!reduce || !reduce->hasOneUse() ||
+        reduce.getMeshAttr() != scatter.getMeshAttr())
+      return failure();
+    SmallVector<StringRef> reduced = getAxisNames(reduce.getAxes());
+    if (llvm::any_of(getAxisNames(scatter.getAxes()), [&](StringRef axis) {
+          return llvm::is_contained(reduced, axis);
+        }))
+      return failure();
+    LLVM_DEBUG(llvm::dbgs() << "[mp-simplify-collectives] reduce_scatter of "
+                               "all_reduce at "
+                            << scatter.getLoc() << "\n");
+    rewriter.modifyOpInPlace(
+        scatter, [&] { scatter.getInputMutable().assign(reduce.getInput()); });
+    rewriter.setInsertionPointAfter(scatter);
+    auto rest = AllReduceOp::create(rewriter, reduce.getLoc(),
+                                    scatter.getResult(), reduce.getMeshAttr(),
+                                    reduce.getAxes(), reduce.getOriginAttr());
+    rewriter.replaceAllUsesExcept(scatter.getResult(), rest, rest);
+    rewriter.eraseOp(reduce);
     return success();
   }
 };
@@ -436,6 +469,150 @@ struct ReassociateReductions : OpRewritePattern<AddOp> {
   }
 };
 
+/// The rule of `op` if it is linear in its operand `index` and in no other
+/// (whose operands are then whole in a valid step), with no accumulator:
+/// op(..., Σ x, ...) = Σ op(..., x, ...).
+std::optional<ShardingRule> getRuleLinearOnlyIn(Operation *op, unsigned index) {
+  auto iface = dyn_cast<ShardingRuleOpInterface>(op);
+  if (!iface)
+    return std::nullopt;
+  ShardingRule rule = iface.getShardingRule();
+  if (rule.partial != PartialRule::Multilinear || rule.accumulatorOperand)
+    return std::nullopt;
+  for (auto [operand, linear] : llvm::enumerate(rule.linearOperands))
+    if (linear != (operand == index))
+      return std::nullopt;
+  return rule;
+}
+
+/// The readers of `reduce`'s result that the reduction may move past.
+struct LinearReaders {
+  /// One that propagation reduced before on purpose (a norm's input
+  /// gradient), its result of the reduction's type: moving past the ops
+  /// propagation lets partial sums through would undo ReducePartialOnce.
+  Operation *primary = nullptr;
+  /// The others (a norm's weight gradients), whose smaller results are
+  /// reduced instead.
+  SmallVector<Operation *> others;
+};
+
+std::optional<LinearReaders> getLinearReaders(AllReduceOp reduce) {
+  LinearReaders readers;
+  std::optional<int64_t> reducedBytes = getTensorBytes(reduce.getType());
+  std::optional<int64_t> otherBytes = 0;
+  for (OpOperand &use : reduce->getUses()) {
+    Operation *reader = use.getOwner();
+    std::optional<ShardingRule> rule =
+        getRuleLinearOnlyIn(reader, use.getOperandNumber());
+    if (!rule || reader->getBlock() != reduce->getBlock() ||
+        llvm::is_contained(readers.others, reader))
+      return std::nullopt;
+    if (!rule->propagatesPartials && !readers.primary &&
+        reader->getNumResults() == 1 &&
+        reader->getResult(0).getType() == reduce.getType()) {
+      readers.primary = reader;
+      continue;
+    }
+    for (Type type : reader->getResultTypes()) {
+      auto shaped = dyn_cast<ShapedType>(type);
+      std::optional<int64_t> bytes =
+          shaped ? getTensorBytes(shaped) : std::nullopt;
+      if (!bytes || !otherBytes)
+        return std::nullopt;
+      otherBytes = llvm::checkedAdd(*otherBytes, *bytes);
+    }
+    readers.others.push_back(reader);
+  }
+  if (!readers.primary || !reducedBytes || !otherBytes ||
+      *otherBytes >= *reducedBytes)
+    return std::nullopt;
+  return readers;
+}
+
+/// Whether `value` is a summing reduction over the group of `like`, or
+/// the result of a linear reader of one that ReductionPastLinearOp may make
+/// one: read once, by the sum that meetsReduction looks at.
+bool isOrMayBecomeReduction(Value value, AllReduceOp like) {
+  if (getSummedReduction(value, like))
+    return true;
+  Operation *op = value.getDefiningOp();
+  return op && value.hasOneUse() &&
+         llvm::any_of(op->getOperands(), [&](Value operand) {
+           auto reduce = operand.getDefiningOp<AllReduceOp>();
+           if (!reduce || !isSameGroup(reduce, like))
+             return false;
+           std::optional<LinearReaders> readers = getLinearReaders(reduce);
+           return readers && readers->primary == op;
+         });
+}
+
+/// Whether `value`, were it reduced over the group of `like`, would meet
+/// another such reduction in a sum that SumOfReductions, after
+/// ReassociateReductions where the sum is a chain, makes one: `value ±
+/// r`, `value + (y + r)` or `(y + value) + r`.
+bool meetsReduction(Value value, AllReduceOp like) {
+  if (!value.hasOneUse())
+    return false;
+  Operation *sum = *value.user_begin();
+  if (!isa<AddOp, SubOp>(sum))
+    return false;
+  auto otherOperand = [](Operation *op, Value operand) {
+    return op->getOperand(op->getOperand(0) == operand ? 1 : 0);
+  };
+  Value other = otherOperand(sum, value);
+  if (isOrMayBecomeReduction(other, like))
+    return true;
+  if (!isa<AddOp>(sum))
+    return false;
+  if (auto inner = other.getDefiningOp<AddOp>();
+      inner && inner->hasOneUse() &&
+      llvm::any_of(inner->getOperands(), [&](Value operand) {
+        return isOrMayBecomeReduction(operand, like);
+      }))
+    return true;
+  if (!sum->hasOneUse())
+    return false;
+  auto outer = dyn_cast<AddOp>(*sum->user_begin());
+  return outer &&
+         isOrMayBecomeReduction(otherOperand(outer, sum->getResult(0)), like);
+}
+
+/// f(reduce(x)) = reduce(f(x)) for f linear in x (a norm's input gradient,
+/// which propagation reduces before), applied where the reduction then
+/// meets another in a sum: a parallel block's attention and MLP norms
+/// (GPT-NeoX, Falcon-40B) read one input, and their input gradients'
+/// partial sums are added and reduced once instead of each on its own.
+/// Other readers of the reduction linear in it (the norms' weight
+/// gradients) reduce their results instead, fewer bytes than it.
+struct ReductionPastLinearOp : OpRewritePattern<AllReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllReduceOp reduce,
+                                PatternRewriter &rewriter) const override {
+    std::optional<LinearReaders> readers = getLinearReaders(reduce);
+    if (!readers || !meetsReduction(readers->primary->getResult(0), reduce))
+      return failure();
+    LLVM_DEBUG(llvm::dbgs() << "[mp-simplify-collectives] all_reduce past "
+                            << readers->primary->getName() << " at "
+                            << readers->primary->getLoc() << "\n");
+    SmallVector<Operation *> moved(readers->others);
+    moved.push_back(readers->primary);
+    for (Operation *reader : moved) {
+      rewriter.modifyOpInPlace(reader, [&] {
+        reader->replaceUsesOfWith(reduce.getResult(), reduce.getInput());
+      });
+      rewriter.setInsertionPointAfter(reader);
+      for (Value result : reader->getResults()) {
+        auto sum = AllReduceOp::create(rewriter, reduce.getLoc(), result,
+                                       reduce.getMeshAttr(), reduce.getAxes(),
+                                       reduce.getOriginAttr());
+        rewriter.replaceAllUsesExcept(result, sum, sum);
+      }
+    }
+    rewriter.eraseOp(reduce);
+    return success();
+  }
+};
+
 /// all_gather(transpose(x), d) = transpose(all_gather(x, perm[d])) when x
 /// is gathered that way anyway: one gather of a value, however its
 /// consumers read it (sequence parallelism's backward pass gathers an
@@ -469,10 +646,12 @@ struct SimplifyCollectivesPass
     : impl::SimplifyCollectivesBase<SimplifyCollectivesPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<SliceOfAllReduce, SliceOfAllGather, AllReduceOfAllReduce,
-                 ReshardOfReshard, RepeatedCollective, ReducePartialOnce,
-                 SumOfReductions<AddOp>, SumOfReductions<SubOp>,
-                 ReassociateReductions, GatherOfTranspose>(&getContext());
+    patterns
+        .add<SliceOfAllReduce, SliceOfAllGather, ScatterOfAllReduce,
+             AllReduceOfAllReduce, ReshardOfReshard, RepeatedCollective,
+             ReducePartialOnce, SumOfReductions<AddOp>, SumOfReductions<SubOp>,
+             ReassociateReductions, ReductionPastLinearOp, GatherOfTranspose>(
+            &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

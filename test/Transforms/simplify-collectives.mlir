@@ -200,3 +200,112 @@ func.func @different_groups_stay(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> te
   %s = mp.add %ra, %rb : tensor<4x8xf32>
   return %s : tensor<4x8xf32>
 }
+
+// A parallel block's two norms read one input: their input gradients are
+// linear in the output gradients, so the partial sums are added and
+// reduced once (GPT-NeoX's, Falcon-40B's backward). The weight gradients
+// that read a reduction reduce their smaller results instead.
+// CHECK-LABEL: func.func @parallel_block_norm_grads
+// CHECK-NEXT: %[[DA:.+]] = mp.layer_norm_grad %arg1, %arg2, %arg4
+// CHECK-NEXT: %[[W:.+]], %[[B:.+]] = mp.layer_norm_weight_grad %arg1, %arg4
+// CHECK-NEXT: %[[RW:.+]] = mp.all_reduce %[[W]] on @mesh axes ["tp"] origin "'w1'" : tensor<8xf32>
+// CHECK-NEXT: %[[RB:.+]] = mp.all_reduce %[[B]] on @mesh axes ["tp"] origin "'w1'" : tensor<8xf32>
+// CHECK-NEXT: %[[DB:.+]] = mp.rms_norm_grad %arg1, %arg3, %arg5
+// CHECK-NEXT: %[[S:.+]] = mp.add %[[DA]], %[[DB]]
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %[[S]] on @mesh axes ["tp"] origin "'w1'; 'wq'" : tensor<4x8xf32>
+// CHECK-NEXT: %[[Y:.+]] = mp.add %arg0, %[[R]]
+// CHECK-NEXT: return %[[Y]], %[[RW]], %[[RB]]
+func.func @parallel_block_norm_grads(%y: tensor<4x8xf32>, %x: tensor<4x8xf32>, %g1: tensor<8xf32>, %g2: tensor<8xf32>, %a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] origin "'w1'" : tensor<4x8xf32>
+  %da = mp.layer_norm_grad %x, %g1, %ra eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %wa, %ba = mp.layer_norm_weight_grad %x, %ra eps 1.0e-05 : (tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  %s1 = mp.add %y, %da : tensor<4x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] origin "'wq'" : tensor<4x8xf32>
+  %db = mp.rms_norm_grad %x, %g2, %rb eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %s2 = mp.add %s1, %db : tensor<4x8xf32>
+  return %s2, %wa, %ba : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// The same for a difference.
+// CHECK-LABEL: func.func @norm_grads_summed
+// CHECK-NEXT: %[[DA:.+]] = mp.rms_norm_grad %arg0, %arg1, %arg3
+// CHECK-NEXT: %[[DB:.+]] = mp.rms_norm_grad %arg0, %arg2, %arg4
+// CHECK-NEXT: %[[S:.+]] = mp.sub %[[DA]], %[[DB]]
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %[[S]] on @mesh axes ["tp"] origin "'w1'; 'wq'"
+// CHECK-NEXT: return %[[R]]
+func.func @norm_grads_summed(%x: tensor<4x8xf32>, %g1: tensor<8xf32>, %g2: tensor<8xf32>, %a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] origin "'w1'" : tensor<4x8xf32>
+  %da = mp.rms_norm_grad %x, %g1, %ra eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] origin "'wq'" : tensor<4x8xf32>
+  %db = mp.rms_norm_grad %x, %g2, %rb eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %s = mp.sub %da, %db : tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}
+
+// One norm's gradient added to a whole value: nothing to merge with, and
+// the reduction stays where propagation put it.
+// CHECK-LABEL: func.func @norm_grad_into_whole_stays
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg3
+// CHECK-NEXT: mp.rms_norm_grad %arg1, %arg2, %[[R]]
+func.func @norm_grad_into_whole_stays(%y: tensor<4x8xf32>, %x: tensor<4x8xf32>, %g: tensor<8xf32>, %a: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] : tensor<4x8xf32>
+  %da = mp.rms_norm_grad %x, %g, %ra eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %s = mp.add %y, %da : tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}
+
+// A norm gradient read again needs its own reduction: merging the other's
+// would save nothing.
+// CHECK-LABEL: func.func @norm_grad_read_twice_stays
+// CHECK-NEXT: %[[RA:.+]] = mp.all_reduce %arg4
+// CHECK-NEXT: mp.rms_norm_grad %arg1, %arg2, %[[RA]]
+// CHECK-NEXT: %[[RB:.+]] = mp.all_reduce %arg5
+// CHECK-NEXT: mp.rms_norm_grad %arg1, %arg3, %[[RB]]
+func.func @norm_grad_read_twice_stays(%y: tensor<4x8xf32>, %x: tensor<4x8xf32>, %g1: tensor<8xf32>, %g2: tensor<8xf32>, %a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] : tensor<4x8xf32>
+  %da = mp.rms_norm_grad %x, %g1, %ra eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] : tensor<4x8xf32>
+  %db = mp.rms_norm_grad %x, %g2, %rb eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %s = mp.add %da, %db : tensor<4x8xf32>
+  return %s, %da : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// Weight gradients as large as the reduction they read (one row): reducing
+// them instead would move more bytes.
+// CHECK-LABEL: func.func @weight_grads_larger_stay
+// CHECK-NEXT: %[[RA:.+]] = mp.all_reduce %arg3
+// CHECK-NEXT: mp.layer_norm_grad %arg0, %arg1, %[[RA]]
+// CHECK-NEXT: mp.layer_norm_weight_grad %arg0, %[[RA]]
+// CHECK-NEXT: %[[RB:.+]] = mp.all_reduce %arg4
+// CHECK-NEXT: mp.layer_norm_grad %arg0, %arg2, %[[RB]]
+func.func @weight_grads_larger_stay(%x: tensor<1x8xf32>, %g1: tensor<8xf32>, %g2: tensor<8xf32>, %a: tensor<1x8xf32>, %b: tensor<1x8xf32>) -> (tensor<1x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] : tensor<1x8xf32>
+  %da = mp.layer_norm_grad %x, %g1, %ra eps 1.0e-05 : (tensor<1x8xf32>, tensor<8xf32>, tensor<1x8xf32>) -> tensor<1x8xf32>
+  %wa, %ba = mp.layer_norm_weight_grad %x, %ra eps 1.0e-05 : (tensor<1x8xf32>, tensor<1x8xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] : tensor<1x8xf32>
+  %db = mp.layer_norm_grad %x, %g2, %rb eps 1.0e-05 : (tensor<1x8xf32>, tensor<8xf32>, tensor<1x8xf32>) -> tensor<1x8xf32>
+  %s = mp.add %da, %db : tensor<1x8xf32>
+  return %s, %wa, %ba : tensor<1x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// A reduce_scatter over other axes than an all_reduce before it: scatter
+// first, then reduce the rest on the smaller shard.
+// CHECK-LABEL: func.func @scatter_of_reduce
+// CHECK-NEXT: %[[S:.+]] = mp.reduce_scatter %arg0 on @mesh axes ["dp"] dim 0 origin "fsdp" : tensor<8x4xf32> -> tensor<4x4xf32>
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %[[S]] on @mesh axes ["tp"] origin "norm" : tensor<4x4xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @scatter_of_reduce(%x: tensor<8x4xf32>) -> tensor<4x4xf32> {
+  %r = mp.all_reduce %x on @mesh axes ["tp"] origin "norm" : tensor<8x4xf32>
+  %s = mp.reduce_scatter %r on @mesh axes ["dp"] dim 0 origin "fsdp" : tensor<8x4xf32> -> tensor<4x4xf32>
+  return %s : tensor<4x4xf32>
+}
+
+// Over axes the all_reduce sums too, the pair is no such split: left as is.
+// CHECK-LABEL: func.func @scatter_of_reduce_same_axis_stays
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg0 on @mesh axes ["dp", "tp"]
+// CHECK-NEXT: mp.reduce_scatter %[[R]] on @mesh axes ["dp"]
+func.func @scatter_of_reduce_same_axis_stays(%x: tensor<8x4xf32>) -> tensor<4x4xf32> {
+  %r = mp.all_reduce %x on @mesh axes ["dp", "tp"] : tensor<8x4xf32>
+  %s = mp.reduce_scatter %r on @mesh axes ["dp"] dim 0 : tensor<8x4xf32> -> tensor<4x4xf32>
+  return %s : tensor<4x4xf32>
+}

@@ -181,3 +181,59 @@ func.func @accumulate_whole_into_partial(%x: tensor<4x4xf32> {mp.sharding = #mp.
   %r = mp.all_reduce %s on @mesh axes ["tp"] : tensor<4x4xf32>
   return %r : tensor<4x4xf32>
 }
+
+// -----
+
+// A norm's input gradient is linear in the output gradient: partial sums
+// of it give partial sums of the result, reduced once after two norms'
+// gradients are added (a parallel block: mp-simplify-collectives).
+// CHECK-LABEL: func.func @norm_grads_of_partial_sums
+// CHECK: mp.all_reduce
+mp.mesh @mesh = <tp = 2>
+func.func @norm_grads_of_partial_sums(%x: tensor<4x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>},
+                                      %g1: tensor<8xf32> {mp.sharding = #mp.sharding<@mesh, [[]]>},
+                                      %g2: tensor<8xf32> {mp.sharding = #mp.sharding<@mesh, [[]]>},
+                                      %a: tensor<4x2xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                      %wa: tensor<8x2xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                      %b: tensor<4x2xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                      %wb: tensor<8x2xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>})
+    -> (tensor<4x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %da = mp.linear %a, %wa : (tensor<4x2xf32>, tensor<8x2xf32>) -> tensor<4x8xf32>
+  %db = mp.linear %b, %wb : (tensor<4x2xf32>, tensor<8x2xf32>) -> tensor<4x8xf32>
+  %dxa = mp.rms_norm_grad %x, %g1, %da eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %dxb = mp.layer_norm_grad %x, %g2, %db eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %sum = mp.add %dxa, %dxb : tensor<4x8xf32>
+  %r = mp.all_reduce %sum on @mesh axes ["tp"] : tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// But not in its input: the norm of a partial sum is not the sum of norms.
+mp.mesh @mesh = <tp = 2>
+func.func @norm_grad_of_partial_input(%a: tensor<4x2xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                      %w: tensor<8x2xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                      %g: tensor<8xf32> {mp.sharding = #mp.sharding<@mesh, [[]]>},
+                                      %dy: tensor<4x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>})
+    -> (tensor<4x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %x = mp.linear %a, %w : (tensor<4x2xf32>, tensor<8x2xf32>) -> tensor<4x8xf32>
+  // expected-error@+1 {{applies 'mp.layer_norm_grad' to a partial sum over 'tp' that it is not linear in; reduce it first}}
+  %dx = mp.layer_norm_grad %x, %g, %dy eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %dx : tensor<4x8xf32>
+}
+
+// -----
+
+// In bf16 the gradient is rounded first: a sum of rounded partial sums is
+// not the rounded sum.
+mp.mesh @mesh = <tp = 2>
+func.func @bf16_norm_grad_of_partial_sum(%x: tensor<4x8xbf16> {mp.sharding = #mp.sharding<@mesh, [[], []]>},
+                                         %g: tensor<8xf32> {mp.sharding = #mp.sharding<@mesh, [[]]>},
+                                         %a: tensor<4x2xbf16> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+                                         %w: tensor<8x2xbf16> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>})
+    -> (tensor<4x8xbf16> {mp.sharding = #mp.sharding<@mesh, [[], []]>}) attributes {mp.partitioned} {
+  %dy = mp.linear %a, %w : (tensor<4x2xbf16>, tensor<8x2xbf16>) -> tensor<4x8xbf16>
+  // expected-error@+1 {{applies 'mp.rms_norm_grad' to a partial sum over 'tp' that it is not linear in; reduce it first}}
+  %dx = mp.rms_norm_grad %x, %g, %dy eps 1.0e-05 : (tensor<4x8xbf16>, tensor<8xf32>, tensor<4x8xbf16>) -> tensor<4x8xbf16>
+  return %dx : tensor<4x8xbf16>
+}

@@ -497,7 +497,9 @@ def SimplifyCollectives : Pass<"mp-simplify-collectives", "::mlir::ModuleOp"> {
 
     * `shard_slice(all_reduce(x))` over the same axes is a
       `reduce_scatter` (FSDP's gradient reduction, sequence parallelism's
-      exit from a rowwise GEMM);
+      exit from a rowwise GEMM), and `reduce_scatter(all_reduce(x, A),
+      B)` over other axes scatters first and reduces the rest on the
+      smaller shard;
     * `shard_slice(all_gather(x))` of the same axes and dim is `x`, and of
       another dim an `all_to_all`;
     * back-to-back `all_reduce`s are one over the union of their axes;
@@ -520,6 +522,13 @@ def SimplifyCollectives : Pass<"mp-simplify-collectives", "::mlir::ModuleOp"> {
       `reduce_scatter` over one group, and `(y + reduce(a)) + reduce(b)`
       is `y + reduce(a + b)`: q, k and v gradients added into the residual
       are reduced once;
+    * `f(all_reduce(x))` is `all_reduce(f(x))` for `f` a norm's input
+      gradient (linear in its output gradient; propagation reduces before
+      it) where the reduction then meets another in such a sum: a
+      parallel block's two norms (GPT-NeoX, Falcon-40B) read one input,
+      and their gradients' partial sums are reduced once. The norms'
+      weight gradients that read the reduction reduce their results
+      instead, when those are smaller;
     * `all_gather(transpose(x))` is the transpose of a gather of `x` that
       happens anyway.
   }];

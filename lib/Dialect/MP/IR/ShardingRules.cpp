@@ -628,10 +628,23 @@ ShardingRule EmbeddingGradOp::getShardingRule() {
   return rule;
 }
 
-ShardingRule RmsNormGradOp::getShardingRule() {
-  ShardingRule rule = getNormRule(rankedType(getInput()), 1, 1);
-  rule.linearOperands = {false, false, false};
+namespace {
+/// A norm's input gradient from its input, `weights` and output gradient
+/// `grad`: linear in `grad` (unless bf16 rounds it), not propagated so.
+ShardingRule getNormInputGradRule(RankedTensorType input, unsigned weights,
+                                  Value grad) {
+  ShardingRule rule = getNormRule(input, weights, 1);
+  rule.linearOperands.assign(weights + 1, false);
+  rule.linearOperands.push_back(true);
+  if (!getElementTypeOrSelf(grad).isBF16())
+    rule.partial = PartialRule::Multilinear;
+  rule.propagatesPartials = false;
   return rule;
+}
+} // namespace
+
+ShardingRule RmsNormGradOp::getShardingRule() {
+  return getNormInputGradRule(rankedType(getInput()), 1, getGrad());
 }
 
 namespace {
@@ -654,9 +667,7 @@ ShardingRule RmsNormWeightGradOp::getShardingRule() {
 }
 
 ShardingRule LayerNormGradOp::getShardingRule() {
-  ShardingRule rule = getNormRule(rankedType(getInput()), 1, 1);
-  rule.linearOperands = {false, false, false};
-  return rule;
+  return getNormInputGradRule(rankedType(getInput()), 1, getGrad());
 }
 
 // The weight's and the bias' gradients share the normalized dim.

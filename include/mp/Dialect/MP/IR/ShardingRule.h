@@ -44,6 +44,14 @@ struct ShardingRule {
   PartialRule partial = PartialRule::NonLinear;
   /// Under Multilinear, the operands a partial sum may pass through.
   llvm::SmallVector<bool> linearOperands;
+  /// Whether propagation lets partial sums through the op (where the rule
+  /// allows them). False for a norm's input gradient: linear in the output
+  /// gradient, but a partial result would travel on into the residual
+  /// stream's consumers, the weight gradients' GEMMs among them, so its
+  /// operand is reduced first; mp-simplify-collectives moves that reduction
+  /// past the op where it then merges with another (a parallel block's two
+  /// norms).
+  bool propagatesPartials = true;
   /// The operand a GEMM adds its product into (split as the result): the
   /// sum is right only where the accumulator is a partial sum over exactly
   /// the axes the product is (each rank adds its own part of both).
