@@ -41,7 +41,8 @@ using GroupKey =
 
 /// The parameter a gradient's reduce_scatter feeds: the argument that the
 /// optimizer update reading it (directly or through elementwise scaling,
-/// such as clipping) updates.
+/// such as clipping, and sums over other axes, such as a norm weight's
+/// over tensor_parallel) updates.
 BlockArgument findUpdatedParameter(Value gradient) {
   SmallVector<Value> frontier = {gradient};
   for (int depth = 0; depth < 4 && !frontier.empty(); ++depth) {
@@ -56,7 +57,7 @@ BlockArgument findUpdatedParameter(Value gradient) {
               user->getOperand(update.getTiedOperandIndex(0)));
         }
         if (user->getNumResults() == 1 &&
-            user->hasTrait<OpTrait::Elementwise>())
+            (user->hasTrait<OpTrait::Elementwise>() || isa<AllReduceOp>(user)))
           next.push_back(user->getResult(0));
       }
     frontier = std::move(next);

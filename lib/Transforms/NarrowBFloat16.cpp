@@ -147,6 +147,12 @@ bool isBf16PartialProduct(Value value, llvm::DenseMap<Value, bool> &known) {
       result = llvm::all_of(def->getOperands(), isPartialProduct);
     else if (isa<ReshapeOp>(def))
       result = isPartialProduct(def->getOperand(0));
+    // mp-simplify-collectives moves a sum past a norm's input gradient,
+    // linear in it, to add two such gradients before one sum.
+    else if (auto norm = dyn_cast<RmsNormGradOp>(def))
+      result = isPartialProduct(norm.getGrad());
+    else if (auto norm = dyn_cast<LayerNormGradOp>(def))
+      result = isPartialProduct(norm.getGrad());
     else if (auto sum = dyn_cast<CollectiveOpInterface>(def))
       result = sum.getSteps().sums && isPartialProduct(sum.getInput());
     else

@@ -469,9 +469,12 @@ struct ReassociateReductions : OpRewritePattern<AddOp> {
   }
 };
 
-/// The rule of `op` if it is linear in its operand `index` and in no other
-/// (whose operands are then whole in a valid step), with no accumulator:
-/// op(..., Σ x, ...) = Σ op(..., x, ...).
+/// The rule of `op` if op(..., Σ x, ...) = Σ op(..., x, ...) on each rank
+/// for x its operand `index`, a partial sum: `op` is linear in x and in no
+/// other operand (so the others are whole in a valid step), has no
+/// accumulator, and every factor of it is one of x's dims, none of which a
+/// partial x is split on over its axes (an embedding gradient's vocabulary,
+/// split where x is not, would add up other ranks' slices).
 std::optional<ShardingRule> getRuleLinearOnlyIn(Operation *op, unsigned index) {
   auto iface = dyn_cast<ShardingRuleOpInterface>(op);
   if (!iface)
@@ -481,6 +484,9 @@ std::optional<ShardingRule> getRuleLinearOnlyIn(Operation *op, unsigned index) {
     return std::nullopt;
   for (auto [operand, linear] : llvm::enumerate(rule.linearOperands))
     if (linear != (operand == index))
+      return std::nullopt;
+  for (int64_t factor = 0; factor < rule.getNumFactors(); ++factor)
+    if (!llvm::is_contained(rule.operandFactors[index], factor))
       return std::nullopt;
   return rule;
 }

@@ -185,3 +185,24 @@ func.func @tp_partial_sums(%w: tensor<4x4xf32>, %x: tensor<2x8x4xf32>, %g: tenso
   %new = mp.sgd %ws, %dws {lr = 1.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<2x4xf32>
   return %s, %b, %ts, %es, %new : tensor<2x4x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x4xf32>
 }
+
+// -----
+
+// A parallel block's two norms' input gradients of bf16 partial products,
+// added before one sum (mp-simplify-collectives): summed in bf16 too.
+// CHECK-LABEL: func.func @tp_norm_gradients
+// CHECK: %[[S:.+]] = mp.add
+// CHECK-NEXT: %[[SN:.+]] = mp.convert %[[S]] : tensor<2x8x4xf32> -> tensor<2x8x4xbf16>
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %[[SN]] on @mesh axes ["tp"] : tensor<2x8x4xbf16>
+// CHECK-NEXT: mp.convert %[[R]] : tensor<2x8x4xbf16> -> tensor<2x8x4xf32>
+mp.mesh @mesh = <tp = 2>
+func.func @tp_norm_gradients(%w: tensor<4x4xf32>, %x: tensor<2x8x4xf32>, %g: tensor<2x8x4xf32>, %n1: tensor<4xf32>, %n2: tensor<4xf32>)
+    -> tensor<2x8x4xf32> attributes {mp.partitioned, mp.tp_reduce_dtype = bf16} {
+  %da = mp.linear %g, %w precision <bf16> : (tensor<2x8x4xf32>, tensor<4x4xf32>) -> tensor<2x8x4xf32>
+  %db = mp.linear %g, %w precision <bf16> : (tensor<2x8x4xf32>, tensor<4x4xf32>) -> tensor<2x8x4xf32>
+  %na = mp.rms_norm_grad %x, %n1, %da eps 1.0e-05 : (tensor<2x8x4xf32>, tensor<4xf32>, tensor<2x8x4xf32>) -> tensor<2x8x4xf32>
+  %nb = mp.layer_norm_grad %x, %n2, %db eps 1.0e-05 : (tensor<2x8x4xf32>, tensor<4xf32>, tensor<2x8x4xf32>) -> tensor<2x8x4xf32>
+  %s = mp.add %na, %nb : tensor<2x8x4xf32>
+  %r = mp.all_reduce %s on @mesh axes ["tp"] : tensor<2x8x4xf32>
+  return %r : tensor<2x8x4xf32>
+}

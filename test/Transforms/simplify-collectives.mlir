@@ -309,3 +309,36 @@ func.func @scatter_of_reduce_same_axis_stays(%x: tensor<8x4xf32>) -> tensor<4x4x
   %s = mp.reduce_scatter %r on @mesh axes ["dp"] dim 0 : tensor<8x4xf32> -> tensor<4x4xf32>
   return %s : tensor<4x4xf32>
 }
+
+// An embedding gradient reading the reduction has a vocabulary dim the
+// gradient has not, which may be split over the reduced axis: summing its
+// results would add up other ranks' rows. Nothing moves.
+// CHECK-LABEL: func.func @vocab_reader_stays
+// CHECK-NEXT: %[[RA:.+]] = mp.all_reduce %arg3
+// CHECK-NEXT: mp.rms_norm_grad %arg1, %arg2, %[[RA]]
+// CHECK-NEXT: mp.embedding_grad %arg6, %[[RA]] like %arg7
+// CHECK-NEXT: %[[RB:.+]] = mp.all_reduce %arg4
+// CHECK-NEXT: mp.rms_norm_grad %arg1, %arg5, %[[RB]]
+func.func @vocab_reader_stays(%y: tensor<4x8xf32>, %x: tensor<4x8xf32>, %g1: tensor<8xf32>, %a: tensor<4x8xf32>, %b: tensor<4x8xf32>, %g2: tensor<8xf32>, %ids: tensor<4xi64>, %table: tensor<2x8xf32>) -> (tensor<4x8xf32>, tensor<2x8xf32>) {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] : tensor<4x8xf32>
+  %da = mp.rms_norm_grad %x, %g1, %ra eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %e = mp.embedding_grad %ids, %ra like %table : (tensor<4xi64>, tensor<4x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] : tensor<4x8xf32>
+  %db = mp.rms_norm_grad %x, %g2, %rb eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %s = mp.add %da, %db : tensor<4x8xf32>
+  return %s, %e : tensor<4x8xf32>, tensor<2x8xf32>
+}
+
+// A bf16 output gradient is rounded before the norm's gradient: the
+// reduction is not moved past it.
+// CHECK-LABEL: func.func @bf16_norm_grads_stay
+// CHECK-NEXT: %[[RA:.+]] = mp.all_reduce %arg2
+// CHECK-NEXT: mp.rms_norm_grad %arg0, %arg1, %[[RA]]
+func.func @bf16_norm_grads_stay(%x: tensor<4x8xbf16>, %g1: tensor<8xf32>, %a: tensor<4x8xbf16>, %b: tensor<4x8xbf16>, %g2: tensor<8xf32>) -> tensor<4x8xbf16> {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] : tensor<4x8xbf16>
+  %da = mp.rms_norm_grad %x, %g1, %ra eps 1.0e-05 : (tensor<4x8xbf16>, tensor<8xf32>, tensor<4x8xbf16>) -> tensor<4x8xbf16>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] : tensor<4x8xbf16>
+  %db = mp.rms_norm_grad %x, %g2, %rb eps 1.0e-05 : (tensor<4x8xbf16>, tensor<8xf32>, tensor<4x8xbf16>) -> tensor<4x8xbf16>
+  %s = mp.add %da, %db : tensor<4x8xbf16>
+  return %s : tensor<4x8xbf16>
+}

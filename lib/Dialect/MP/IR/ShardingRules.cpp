@@ -630,13 +630,15 @@ ShardingRule EmbeddingGradOp::getShardingRule() {
 
 namespace {
 /// A norm's input gradient from its input, `weights` and output gradient
-/// `grad`: linear in `grad` (unless bf16 rounds it), not propagated so.
+/// `grad`: linear in `grad` (unless a 16-bit type rounds it), not
+/// propagated so.
 ShardingRule getNormInputGradRule(RankedTensorType input, unsigned weights,
                                   Value grad) {
   ShardingRule rule = getNormRule(input, weights, 1);
   rule.linearOperands.assign(weights + 1, false);
   rule.linearOperands.push_back(true);
-  if (!getElementTypeOrSelf(grad).isBF16())
+  Type element = getElementTypeOrSelf(grad);
+  if (element.isF32() || element.isF64())
     rule.partial = PartialRule::Multilinear;
   rule.propagatesPartials = false;
   return rule;
