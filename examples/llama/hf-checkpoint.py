@@ -951,7 +951,8 @@ class LlamaShape:
         Hugging Face's checkpoints."""
         d, hd, hidden = self.dim, self.head_dim, self.ffn_hidden
         q_rows, kv_rows = self.heads * hd, self.kv_heads * hd
-        names = HF_NAMES.get(self.family, LLAMA_NAMES)
+        qkv_rows = q_rows + 2 * kv_rows
+        names = self.hf_names
         params = [Parameter("tok_embeddings.weight",
                             names["tok_embeddings"] + ".weight",
                             (self.vocab, d))]
@@ -963,7 +964,6 @@ class LlamaShape:
         # multi-query: one group).
         fused_rows = {}
         if self.family == "phi3":
-            qkv_rows = q_rows + 2 * kv_rows
             fused_rows = {"attention.wq": (0, qkv_rows, 1),
                           "attention.wk": (q_rows, qkv_rows, 1),
                           "attention.wv": (q_rows + kv_rows, qkv_rows, 1),
@@ -971,7 +971,6 @@ class LlamaShape:
                           "feed_forward.w3": (hidden, 2 * hidden, 1)}
         elif self.fused:
             per_kv = self.heads // self.kv_heads
-            qkv_rows = q_rows + 2 * kv_rows
             fused_rows = {
                 name: (first * hd, qkv_rows, self.kv_heads)
                 for first, name in [(0, "attention.wq"),
@@ -1054,13 +1053,17 @@ class LlamaShape:
                 if param.mp.endswith("norm.weight") else [param])]
         return params
 
+    @property
+    def hf_names(self):
+        """Hugging Face's module names of this family's layout."""
+        return HF_NAMES.get(self.family, LLAMA_NAMES)
+
     def output_name(self):
         """Hugging Face's name of the output projection's weight."""
-        return HF_NAMES.get(self.family, LLAMA_NAMES)["output"] + ".weight"
+        return self.hf_names["output"] + ".weight"
 
     def embedding_name(self):
-        return HF_NAMES.get(self.family, LLAMA_NAMES)["tok_embeddings"] + \
-            ".weight"
+        return self.hf_names["tok_embeddings"] + ".weight"
 
 
 def hf_shape(param):

@@ -179,9 +179,9 @@ def has_layer_norm(config):
 
 
 def rms_norm(config, size):
-    """The family's RMSNorm of `size` entries (StableLM's, GPT-NeoX's and
-    Phi's: a LayerNorm with a bias, nn.LayerNorm as their modeling files
-    build it)."""
+    """The family's RMSNorm of `size` entries (StableLM's, GPT-NeoX's,
+    Phi's, Falcon's and GPT-J's: a LayerNorm with a bias, nn.LayerNorm as
+    their modeling files build it)."""
     if has_layer_norm(config):
         return nn.LayerNorm(size, eps=config.get(
             "layer_norm_eps", config.get("layer_norm_epsilon")))
