@@ -48,15 +48,39 @@ void reuseCollective(PatternRewriter &rewriter, CollectiveOpInterface kept,
   });
 }
 
+/// The all_reduce on `mesh` defining `input`, where it has no other reader.
+AllReduceOp getSoleAllReduce(Value input, FlatSymbolRefAttr mesh) {
+  auto reduce = input.getDefiningOp<AllReduceOp>();
+  if (!reduce || !reduce->hasOneUse() || reduce.getMeshAttr() != mesh)
+    return {};
+  return reduce;
+}
+
+/// Makes `reader`, linear in what `reduce` sums, read that instead and sums
+/// each of its results over `reduce`'s group: reduce moved past reader.
+void moveReductionPast(PatternRewriter &rewriter, AllReduceOp reduce,
+                       Operation *reader) {
+  rewriter.modifyOpInPlace(reader, [&] {
+    reader->replaceUsesOfWith(reduce.getResult(), reduce.getInput());
+  });
+  rewriter.setInsertionPointAfter(reader);
+  for (Value result : reader->getResults()) {
+    auto sum = AllReduceOp::create(rewriter, reduce.getLoc(), result,
+                                   reduce.getMeshAttr(), reduce.getAxes(),
+                                   reduce.getOriginAttr());
+    rewriter.replaceAllUsesExcept(result, sum, sum);
+  }
+}
+
 /// shard_slice(all_reduce(x, A), B ⊆ A, d) = all_reduce(reduce_scatter(x, B,
 /// d), A \ B): the sum is scattered first, so the rest moves less data.
 struct SliceOfAllReduce : OpRewritePattern<ShardSliceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ShardSliceOp slice,
                                 PatternRewriter &rewriter) const override {
-    auto reduce = slice.getInput().getDefiningOp<AllReduceOp>();
-    if (!reduce || !reduce->hasOneUse() ||
-        reduce.getMeshAttr() != slice.getMeshAttr())
+    AllReduceOp reduce =
+        getSoleAllReduce(slice.getInput(), slice.getMeshAttr());
+    if (!reduce)
       return failure();
     SmallVector<StringRef> reduced = getAxisNames(reduce.getAxes());
     SmallVector<StringRef> sliced = getAxisNames(slice.getAxes());
@@ -124,9 +148,9 @@ struct ScatterOfAllReduce : OpRewritePattern<ReduceScatterOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ReduceScatterOp scatter,
                                 PatternRewriter &rewriter) const override {
-    auto reduce = scatter.getInput().getDefiningOp<AllReduceOp>();
-    if (!reduce || !reduce->hasOneUse() ||
-        reduce.getMeshAttr() != scatter.getMeshAttr())
+    AllReduceOp reduce =
+        getSoleAllReduce(scatter.getInput(), scatter.getMeshAttr());
+    if (!reduce)
       return failure();
     SmallVector<StringRef> reduced = getAxisNames(reduce.getAxes());
     if (llvm::any_of(getAxisNames(scatter.getAxes()), [&](StringRef axis) {
@@ -136,13 +160,7 @@ struct ScatterOfAllReduce : OpRewritePattern<ReduceScatterOp> {
     LLVM_DEBUG(llvm::dbgs() << "[mp-simplify-collectives] reduce_scatter of "
                                "all_reduce at "
                             << scatter.getLoc() << "\n");
-    rewriter.modifyOpInPlace(
-        scatter, [&] { scatter.getInputMutable().assign(reduce.getInput()); });
-    rewriter.setInsertionPointAfter(scatter);
-    auto rest = AllReduceOp::create(rewriter, reduce.getLoc(),
-                                    scatter.getResult(), reduce.getMeshAttr(),
-                                    reduce.getAxes(), reduce.getOriginAttr());
-    rewriter.replaceAllUsesExcept(scatter.getResult(), rest, rest);
+    moveReductionPast(rewriter, reduce, scatter);
     rewriter.eraseOp(reduce);
     return success();
   }
@@ -153,9 +171,8 @@ struct AllReduceOfAllReduce : OpRewritePattern<AllReduceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AllReduceOp outer,
                                 PatternRewriter &rewriter) const override {
-    auto inner = outer.getInput().getDefiningOp<AllReduceOp>();
-    if (!inner || !inner->hasOneUse() ||
-        inner.getMeshAttr() != outer.getMeshAttr())
+    AllReduceOp inner = getSoleAllReduce(outer.getInput(), outer.getMeshAttr());
+    if (!inner)
       return failure();
     MeshAttr mesh = outer.lookupMesh();
     SmallVector<StringRef> axes = getAxisNames(inner.getAxes());
@@ -602,18 +619,8 @@ struct ReductionPastLinearOp : OpRewritePattern<AllReduceOp> {
                             << readers->primary->getLoc() << "\n");
     SmallVector<Operation *> moved(readers->others);
     moved.push_back(readers->primary);
-    for (Operation *reader : moved) {
-      rewriter.modifyOpInPlace(reader, [&] {
-        reader->replaceUsesOfWith(reduce.getResult(), reduce.getInput());
-      });
-      rewriter.setInsertionPointAfter(reader);
-      for (Value result : reader->getResults()) {
-        auto sum = AllReduceOp::create(rewriter, reduce.getLoc(), result,
-                                       reduce.getMeshAttr(), reduce.getAxes(),
-                                       reduce.getOriginAttr());
-        rewriter.replaceAllUsesExcept(result, sum, sum);
-      }
-    }
+    for (Operation *reader : moved)
+      moveReductionPast(rewriter, reduce, reader);
     rewriter.eraseOp(reduce);
     return success();
   }
