@@ -255,6 +255,8 @@ def options(seed):
     (tp-reduce-dtype=bf16; see check). Half the bf16 seeds say their mixed
     precision (precision, saved and TP-sum dtypes) in the module's plan
     instead of the train-step options (PLANNED: the step reads it there).
+    A quarter run their small all_reduces side by side as one call each
+    (--mp-coalesce-reductions, before the schedule).
     Returns the step's passes, the passes after partitioning, and the
     plan's mixed-precision keys ("" for none)."""
     rng = random.Random("options %d" % seed)
@@ -282,6 +284,8 @@ def options(seed):
     fuse_conversions = bf16 and rng.random() < 0.5
     tp_reduce = bf16 and rng.random() < 1 / 3
     planned = bf16 and rng.random() < 0.5
+    # Drawn last, so that every earlier seed keeps the options it had.
+    coalesce = rng.random() < 0.25
     precision = (" precision=bf16" if bf16 else "") + \
         (" saved-dtype=bf16" if saved_bf16 else "") + \
         (" tp-reduce-dtype=bf16" if tp_reduce else "")
@@ -306,6 +310,7 @@ def options(seed):
         (["--mp-group-fsdp"] if group else []) + \
         (fuse_accumulate if accumulate_first else []) + \
         (["--mp-pipeline-tp-sums=chunks=%d" % chunks] if pipeline else []) + \
+        (["--mp-coalesce-reductions"] if coalesce else []) + \
         (["--mp-schedule-collectives" +
           ("=tp-overlap=true" if tp_overlap else "")] if schedule else []) + \
         ([] if accumulate_first else fuse_accumulate) + \

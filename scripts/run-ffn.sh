@@ -17,7 +17,8 @@
 #                      [--steps N] [--init FILE] [--data FILE] [--save FILE]
 #                      [--seed N] [--model FILE] [--plan FILE] [--out DIR]
 #                      [--auto-plan RANKS [--machine FILE] [--memory BYTES]]
-#                      [--fsdp-groups] [--overlap [--tp-overlap]]
+#                      [--fsdp-groups] [--coalesce-reductions]
+#                      [--overlap [--tp-overlap]]
 #                      [--tp-chunks N] [--chunk-loss N]
 #                      [--narrow-gemm-operands] [--fuse-optimizer]
 #                      [--fold-scales-inexact] [--fuse-gemm-accumulate]
@@ -55,7 +56,10 @@
 # block method; default: the plan file's, else 0);
 # --fsdp-groups runs FSDP's collectives once per parameter group
 # as FSDP2 does (mp-opt --mp-group-fsdp: one all_gather and one
-# reduce_scatter for the FFN's three weights); --overlap schedules the
+# reduce_scatter for the FFN's three weights); --coalesce-reductions runs
+# nearby small all_reduces as one call (mp-opt --mp-coalesce-reductions:
+# a split norm's mean squares, a layer's norm weight gradients);
+# --overlap schedules the
 # collectives beside compute (mp-opt --mp-schedule-collectives: FSDP
 # gathers prefetched a layer ahead, gradient reductions asynchronous;
 # docs/overlap.md), and with --tp-overlap also the backward's
@@ -129,6 +133,7 @@ narrow_passes=()
 fold_passes=()
 group_passes=()
 pipeline_passes=()
+coalesce_passes=()
 chunk_passes=()
 schedule_passes=()
 accumulate_passes=()
@@ -160,6 +165,7 @@ while (($#)); do
     --cuda-archs) cuda_archs="$2"; shift 2 ;;
     --steps|--init|--data|--save|--seed) train_args+=("$1" "$2"); shift 2 ;;
     --fsdp-groups) group_passes=(--mp-group-fsdp); shift ;;
+    --coalesce-reductions) coalesce_passes=(--mp-coalesce-reductions); shift ;;
     --narrow-gemm-operands) narrow_passes=(--mp-narrow-gemm-operands); shift ;;
     --fold-scales-inexact) fold_passes=(--mp-fold-gemm-scales=inexact=true); shift ;;
     --overlap) schedule="${schedule:-default}"; shift ;;
@@ -279,14 +285,16 @@ elif [[ -z "$plan" ]]; then
       "$root/examples/ffn/plan.json" > "$plan"
 fi
 
-"$mp_opt" "$model" --mp-apply-plan="$plan" --mp-summary -o "$out/planned.mlir"
+"$mp_opt" "$model" --mp-apply-plan="$plan" --mp-split-norms --mp-summary \
+  -o "$out/planned.mlir"
 cat "$out/planned.mlir"
 
 "$mp_opt" "$out/planned.mlir" \
   --mp-train-step="$step_options" --mp-spmd "${chunk_passes[@]}" \
   "${fold_passes[@]}" \
   "${narrow_passes[@]}" \
-  "${group_passes[@]}" "${pipeline_passes[@]}" "${schedule_passes[@]}" \
+  "${group_passes[@]}" "${pipeline_passes[@]}" "${coalesce_passes[@]}" \
+  "${schedule_passes[@]}" \
   "${accumulate_passes[@]}" "${fuse_passes[@]}" --mp-verify-gradient-sync --mp-comm-report="$out/comm.json" \
   --mp-memory-report="output=$out/memory.json $target" \
   -o "$out/step.mlir"

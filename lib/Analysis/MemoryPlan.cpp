@@ -523,7 +523,8 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
   int64_t last = body.getOperations().size();
   // A group of collectives runs as one call at its first member: every
   // member reads its operand and writes its result there. The call packs
-  // them in a scratch buffer of (group size + 1) times the smaller side.
+  // them in a scratch buffer of (group size + 1) times the smaller side; an
+  // all_reduce group, summed in place, in one buffer of its tensors' bytes.
   // An asynchronous group unpacks at its first wait: its scratch lives
   // until then.
   plan.collectiveGroups = getCollectiveGroups(body);
@@ -543,9 +544,13 @@ FailureOr<MemoryPlan> MemoryPlan::build(FunctionOpInterface func,
           if (!firstWait || wait->isBeforeInBlock(firstWait))
             firstWait = wait;
     }
-    int64_t groupSize = getGroupSize(lookupMesh(leader, leader.getMeshAttr()),
-                                     leader.getAxes());
-    int64_t bytes = llvm::checkedMul(shares, groupSize + 1).value_or(INT64_MAX);
+    int64_t copies =
+        isa<AllReduceOp>(leader)
+            ? 1
+            : getGroupSize(lookupMesh(leader, leader.getMeshAttr()),
+                           leader.getAxes()) +
+                  1;
+    int64_t bytes = llvm::checkedMul(shares, copies).value_or(INT64_MAX);
     plan.groupFirstWait.push_back(firstWait);
     plan.groupScratchOffset.push_back(0);
     if (firstWait) {

@@ -262,7 +262,8 @@ namespace {
 /// byte read and written), and the kernels each side launches: one per 64
 /// copies (the runtime's copy batches), a copy per tensor on the tensors'
 /// contiguous side and per tensor and member on the other (the CUDA
-/// backend's batches: cuda::kCopyBatchRegions, runtime/src/cuda/Kernels.h).
+/// backend's batches: cuda::kCopyBatchRegions, runtime/src/cuda/Kernels.h);
+/// an all_reduce group's tensors are contiguous on both sides.
 struct GroupCopies {
   int64_t packBytes = 0, unpackBytes = 0;
   int64_t packLaunches = 0, unpackLaunches = 0;
@@ -287,7 +288,8 @@ GroupCopies getGroupCopies(ArrayRef<CollectiveOpInterface> group) {
   auto launches = [&](int64_t copyCount) {
     return (copyCount + kCopiesPerLaunch - 1) / kCopiesPerLaunch;
   };
-  copies.packLaunches = launches(gathers ? tensors : perMember);
+  bool sums = isa<AllReduceOp>(leader);
+  copies.packLaunches = launches(gathers || sums ? tensors : perMember);
   copies.unpackLaunches = launches(gathers ? perMember : tensors);
   return copies;
 }

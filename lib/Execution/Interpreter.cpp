@@ -684,6 +684,11 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(map1(in(0), [](double a) { return std::tanh(a); }));
         return success();
       })
+      .Case([&](RsqrtOp r) {
+        double eps = r.getEps().convertToDouble();
+        set(map1(in(0), [&](double a) { return 1 / std::sqrt(a + eps); }));
+        return success();
+      })
       .Case([&](SiluOp) {
         set(map1(in(0), [](double a) { return a * sigmoid(a); }));
         return success();

@@ -595,6 +595,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     {
       PassManager pm(&getContext(), ModuleOp::getOperationName());
       pm.addPass(createApplyPlan());
+      pm.addPass(createSplitNorms());
       std::unique_ptr<Pass> trainStep = createTrainStep();
       if (failed(trainStep->initializeOptions(trainStepOptions,
                                               [&](const Twine &message) {

@@ -120,6 +120,9 @@ struct CommReportPass : impl::CommReportBase<CommReportPass> {
             if (auto group = op->getAttrOfType<StringAttr>(
                     MPDialect::kFsdpGroupAttrName))
               json.attribute("fsdp_group", group.getValue());
+            if (auto group = op->getAttrOfType<IntegerAttr>(
+                    MPDialect::kCoalescedAttrName))
+              json.attribute("coalesced", group.getInt());
             if (op->hasAttr(MPDialect::kRegatherAttrName))
               json.attribute("regather", true);
           });

@@ -193,6 +193,15 @@ mp_status mp_reduce_scatter_group(mp_context *ctx, const int *axes,
                                   const void *const *in, void *const *out,
                                   const int *ranks, const int64_t *shapes,
                                   const int *dims, void *scratch);
+/* Small all_reduces coalesced (mp-opt --mp-coalesce-reductions): tensor i,
+ * counts[i] elements (0 or more), is summed over the group from in[i] into
+ * out[i] (which may be in[i]), all of them in ONE collective on a packed
+ * buffer, as torch.distributed's all_reduce_coalesced. `scratch` holds the
+ * counts' bytes together. */
+mp_status mp_all_reduce_group(mp_context *ctx, const int *axes, int num_axes,
+                              mp_dtype dtype, int count, const void *const *in,
+                              void *const *out, const int64_t *counts,
+                              void *scratch);
 /* Splits `split_dim` into pieces, sends piece j to member j, and
  * concatenates what arrives along `concat_dim`; `scratch` as for
  * mp_all_gather. */
@@ -491,7 +500,8 @@ typedef enum mp_unary_op {
   MP_UNARY_GELU_TANH = 7, /* PyTorch's approximate="tanh" */
   MP_UNARY_SCALE = 8,     /* x·scalar */
   MP_UNARY_TANH = 9,
-  MP_UNARY_LOG = 10, /* natural log: -inf at 0, NaN below */
+  MP_UNARY_LOG = 10,   /* natural log: -inf at 0, NaN below */
+  MP_UNARY_RSQRT = 11, /* 1 / sqrt(x + scalar) */
 } mp_unary_op;
 
 typedef enum mp_binary_op {
@@ -510,7 +520,8 @@ typedef enum mp_binary_op {
  * widened (exactly), a bfloat16 output is the float32 result rounded to
  * nearest even, so a call is bit for bit the float32 call between
  * mp_convert calls. An output may be an input of its dtype. */
-/* out[i] = op(in[i]) on `n` elements; `scalar` is MP_UNARY_SCALE's factor. */
+/* out[i] = op(in[i]) on `n` elements; `scalar` is MP_UNARY_SCALE's factor
+ * and MP_UNARY_RSQRT's eps. */
 mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
                        mp_dtype in_type, const void *in, mp_dtype out_type,
                        void *out, double scalar);

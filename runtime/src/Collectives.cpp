@@ -126,6 +126,44 @@ mp_status mp_all_reduce(mp_context *ctx, const int *axes, int num_axes,
   return ctx->backend->allReduce(group, dtype, data, count);
 }
 
+mp_status mp_all_reduce_group(mp_context *ctx, const int *axes, int num_axes,
+                              mp_dtype dtype, int count, const void *const *in,
+                              void *const *out, const int64_t *counts,
+                              void *scratch) {
+  AsyncCollective async(ctx);
+  const char *call = "mp_all_reduce_group";
+  Group group;
+  if (checkCollective(ctx, call, axes, num_axes, dtype, group))
+    return MP_ERROR;
+  if (count < 1 || !in || !out || !counts || !scratch)
+    return fail(ctx, call, "needs at least one tensor and all its arrays");
+  size_t e = getDtypeSize(dtype);
+  int64_t packed = 0;
+  std::vector<CopyRegion> packing, unpacking;
+  for (int i = 0; i < count; ++i) {
+    if (counts[i] < 0)
+      return fail(ctx, call, "tensor %d has negative count %lld", i,
+                  static_cast<long long>(counts[i]));
+    if (counts[i] > 0 && (!in[i] || !out[i]))
+      return fail(ctx, call, "tensor %d has %lld elements and a null buffer", i,
+                  static_cast<long long>(counts[i]));
+    int64_t bytes;
+    if (__builtin_add_overflow(packed, counts[i], &packed) ||
+        __builtin_mul_overflow(packed, static_cast<int64_t>(e), &bytes))
+      return fail(ctx, call, "the packed buffer does not fit int64");
+    if (counts[i] == 0)
+      continue;
+    char *at = static_cast<char *>(scratch) + (packed - counts[i]) * e;
+    size_t tensorBytes = counts[i] * e;
+    packing.push_back({at, tensorBytes, in[i], tensorBytes, tensorBytes, 1});
+    unpacking.push_back({out[i], tensorBytes, at, tensorBytes, tensorBytes, 1});
+  }
+  if (ctx->backend->copyBatch(call, packing) ||
+      ctx->backend->allReduce(group, dtype, scratch, packed))
+    return MP_ERROR;
+  return async.unpack(call, std::move(unpacking));
+}
+
 mp_status mp_all_gather(mp_context *ctx, const int *axes, int num_axes,
                         mp_dtype dtype, const void *in, void *out, int rank,
                         const int64_t *shape, int dim, void *scratch,

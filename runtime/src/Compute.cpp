@@ -30,6 +30,7 @@ bool isUnaryOp(mp_unary_op op) {
   case MP_UNARY_SCALE:
   case MP_UNARY_TANH:
   case MP_UNARY_LOG:
+  case MP_UNARY_RSQRT:
     return true;
   }
   return false;

@@ -161,6 +161,8 @@ MP_HOST_DEVICE inline float applyUnary(mp_unary_op op, float in,
     return float(::tanh(x));
   case MP_UNARY_LOG:
     return float(::log(x));
+  case MP_UNARY_RSQRT:
+    return float(1 / ::sqrt(x + scalar));
   }
   return 0;
 }

@@ -274,6 +274,57 @@ void testGroupedCollectives(mp_context *ctx, const Group &g) {
            "asynchronous reduce_scatter_group tensor " + std::to_string(i) +
                where);
   }
+  // Coalesced all_reduces, each summed as mp_all_reduce sums it (member m
+  // contributes (m + 1) times the tensor): the first in place, an empty
+  // one (null buffers) among them.
+  std::vector<std::unique_ptr<Buffer>> sums;
+  std::vector<const void *> sumIn;
+  std::vector<void *> sumOut;
+  std::vector<int64_t> counts;
+  for (const Tensor &global : globals) {
+    std::vector<float> contribution(global.data);
+    for (float &v : contribution)
+      v *= float(g.index + 1);
+    sums.push_back(std::make_unique<Buffer>(ctx, contribution));
+    sumIn.push_back(sums.back()->floats());
+    if (sumIn.size() > 1)
+      sums.push_back(
+          std::make_unique<Buffer>(ctx, contribution.size() * sizeof(float)));
+    sumOut.push_back(sums.back()->floats());
+    counts.push_back(contribution.size());
+  }
+  sumIn.insert(sumIn.begin() + 1, nullptr);
+  sumOut.insert(sumOut.begin() + 1, nullptr);
+  counts.insert(counts.begin() + 1, 0);
+  Buffer sumScratch(ctx, (globals[0].data.size() + globals[1].data.size() +
+                          globals[2].data.size()) *
+                             sizeof(float));
+  CHECK_OK(ctx,
+           mp_all_reduce_group(ctx, g.axes.data(), g.axes.size(), MP_DTYPE_F32,
+                               counts.size(), sumIn.data(), sumOut.data(),
+                               counts.data(), sumScratch.floats()));
+  for (size_t i = 0; i < globals.size(); ++i) {
+    std::vector<float> expected(globals[i].data);
+    for (float &v : expected)
+      v *= float(g.size * (g.size + 1) / 2);
+    expect(near(read(sumOut[i ? i + 1 : 0], expected.size()), expected),
+           "all_reduce_group tensor " + std::to_string(i) + where);
+  }
+  // Asynchronous: the output untouched until the wait, then the same sum.
+  std::vector<float> unwritten(globals[2].data.size(), -1.0f);
+  Buffer asyncSum(ctx, unwritten);
+  const void *asyncIn[] = {sumIn[3]};
+  void *asyncOut[] = {asyncSum.floats()};
+  CHECK_OK(ctx, mp_async_begin(ctx, 9));
+  CHECK_OK(ctx, mp_all_reduce_group(ctx, g.axes.data(), g.axes.size(),
+                                    MP_DTYPE_F32, 1, asyncIn, asyncOut,
+                                    &counts[3], sumScratch.floats()));
+  expect(read(asyncSum.floats(), unwritten.size()) == unwritten,
+         "asynchronous all_reduce_group unpacks at its wait" + where);
+  CHECK_OK(ctx, mp_async_wait(ctx, 9));
+  expect(read(asyncSum.floats(), unwritten.size()) ==
+             read(sumOut[3], unwritten.size()),
+         "asynchronous all_reduce_group" + where);
 }
 
 /// Lifts the live bytes to the peak while it lives, so that any allocation
@@ -1267,7 +1318,8 @@ void testKernels(mp_context *ctx) {
                  {MP_UNARY_GELU_TANH, 1.0f, 0.8411920f, "gelu tanh"},
                  {MP_UNARY_SCALE, 3.0f, 1.5f, "scale"},
                  {MP_UNARY_TANH, 0.5f, 0.46211716f, "tanh"},
-                 {MP_UNARY_LOG, 2.0f, 0.69314718f, "log"}};
+                 {MP_UNARY_LOG, 2.0f, 0.69314718f, "log"},
+                 {MP_UNARY_RSQRT, 3.5f, 0.5f, "rsqrt (eps 0.5)"}};
   for (const Unary &u : unaries) {
     Buffer in(ctx, std::vector<float>{u.in}), out(ctx, sizeof(float));
     CHECK_OK(ctx, mp_unary_f32(ctx, u.op, 1, MP_DTYPE_F32, in.floats(),
@@ -1791,6 +1843,36 @@ void testErrors(mp_context *ctx) {
                            ": step must be 1 or more, got 0") == 0,
          "an AdamW step below 1 is an error");
   mp_context_destroy(failed);
+}
+
+/// mp_all_reduce_group rejects a negative count, a null buffer behind a
+/// count, a packed buffer past int64 and a call without tensors, naming
+/// the tensor.
+void testCoalescedReductionErrors(mp_context *ctx) {
+  std::string onRank = "mp_all_reduce_group failed on rank " +
+                       std::to_string(mp_context_rank(ctx)) + ": ";
+  Buffer data(ctx, std::vector<float>(4, 1)), scratch(ctx, 8 * sizeof(float));
+  int axis = 0;
+  const void *in[] = {data.floats(), nullptr};
+  void *out[] = {data.floats(), nullptr};
+  const struct {
+    int count;
+    int64_t counts[2];
+    const char *message;
+  } cases[] = {
+      {2, {4, -1}, "tensor 1 has negative count -1"},
+      {2, {4, 2}, "tensor 1 has 2 elements and a null buffer"},
+      {2, {INT64_MAX, 4}, "the packed buffer does not fit int64"},
+      {0, {4, 0}, "needs at least one tensor and all its arrays"},
+  };
+  for (const auto &c : cases) {
+    mp_context *failed = createLike(ctx);
+    expect(mp_all_reduce_group(failed, &axis, 1, MP_DTYPE_F32, c.count, in, out,
+                               c.counts, scratch.floats()) == MP_ERROR &&
+               onRank + c.message == mp_context_error(failed),
+           std::string("all_reduce_group: ") + c.message);
+    mp_context_destroy(failed);
+  }
 }
 
 /// The padding calls reject what they cannot place, naming why.
@@ -4007,6 +4089,7 @@ int main(int argc, char **argv) {
   testCopyDimRange<int64_t>(ctx, MP_DTYPE_I64);
   testErrors(ctx);
   testPaddingErrors(ctx);
+  testCoalescedReductionErrors(ctx);
   testNorms(ctx);
   testSoftmax(ctx);
   testAttention(ctx);

@@ -47,7 +47,7 @@ func.func @every_op(%x: tensor<2x4x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {m
 }
 
 //--- rest.mlir
-// silu, gelu (exact), mul, swiglu, sum over dims, batched matmul (scaled), an explicit
+// silu, gelu (exact), mul, swiglu, rsqrt, sum over dims, batched matmul (scaled), an explicit
 // broadcast, mean, mse_loss and cross_entropy with sum reductions, an
 // annotation on a 1-D mesh, and a parameter used twice.
 mp.mesh @mesh = <tp = 2>
@@ -70,7 +70,12 @@ func.func @rest(%x: tensor<2x3x4xf32> {mp.input = "x"}, %y: tensor<2x3xi64> {mp.
   %msw = mp.mean %sw : tensor<2x3x4xf32> -> tensor<f32>
   %l1 = mp.add %mse, %ce : tensor<f32>
   %l2 = mp.add %l1, %m : tensor<f32>
-  %loss = mp.add %l2, %msw : tensor<f32>
+  %sq = mp.mul %g, %g : tensor<2x3x4xf32>
+  %msq = mp.mean %sq dims [2] : tensor<2x3x4xf32> -> tensor<2x3xf32>
+  %rs = mp.rsqrt %msq eps 1.000000e-01 : tensor<2x3xf32>
+  %mrs = mp.mean %rs : tensor<2x3xf32> -> tensor<f32>
+  %l3 = mp.add %l2, %mrs : tensor<f32>
+  %loss = mp.add %l3, %msw : tensor<f32>
   return %loss : tensor<f32>
 }
 

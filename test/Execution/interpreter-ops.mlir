@@ -3,6 +3,7 @@
 // RUN: mp-run %s --entry=linear --print | FileCheck %s --check-prefix=LINEAR
 // RUN: mp-run %s --entry=precision --print | FileCheck %s --check-prefix=PRECISION
 // RUN: mp-run %s --entry=activations --print | FileCheck %s --check-prefix=ACT
+// RUN: mp-run %s --entry=rsqrt --print | FileCheck %s --check-prefix=RSQRT
 // RUN: mp-run %s --entry=reductions --print | FileCheck %s --check-prefix=RED
 // RUN: mp-run %s --entry=losses --print | FileCheck %s --check-prefix=LOSS
 // RUN: mp-run %s --entry=adamw --print | FileCheck %s --check-prefix=ADAMW
@@ -201,4 +202,13 @@ func.func @chunks() -> (tensor<2x2xf32>, tensor<2x3xf32>) {
   %head = mp.slice %x dim 1 offset 0 : tensor<2x3xf32> -> tensor<2x1xf32>
   %rotated = mp.concat %tail, %head dim 1 : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
   return %tail, %rotated : tensor<2x2xf32>, tensor<2x3xf32>
+}
+
+// 1 / sqrt(x + 0.5): 0.5 at 3.5, sqrt(2) at 0, 0.1 at 99.5.
+// RSQRT: result #0: [3]
+// RSQRT-NEXT: 5.000000e-01 1.414214e+00 1.000000e-01
+func.func @rsqrt() -> tensor<3xf32> {
+  %x = arith.constant dense<[3.5, 0.0, 99.5]> : tensor<3xf32>
+  %r = mp.rsqrt %x eps 0.5 : tensor<3xf32>
+  return %r : tensor<3xf32>
 }

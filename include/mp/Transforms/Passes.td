@@ -93,6 +93,33 @@ def LossParallel : Pass<"mp-loss-parallel", "::mlir::ModuleOp"> {
   ];
 }
 
+def SplitNorms : Pass<"mp-split-norms", "::mlir::ModuleOp"> {
+  let summary = "Rewrites RMSNorms over a split dim so the dim stays split";
+  let description = [{
+    An `mp.rms_norm` whose normalized dim the plan splits (OLMo 2's
+    `q_norm` and `k_norm` over the whole query and key projections, which a
+    `colwise` wq and wk split by heads) becomes the ops it is made of, in
+    ops whose sharding rules keep that dim split:
+
+    ```
+    r = rsqrt(mean(x · x) + eps)                 (a partial mean: one all_reduce)
+    y = x · broadcast(r) · broadcast(weight)     (split as x is)
+    ```
+
+    Per row the ranks exchange one float forward (the mean square) and one
+    backward (its gradient), where the fused norm would have its input
+    gathered (`tokens · dim` floats each way). The norm weight's gradient
+    is computed on each rank's slice of the dim.
+
+    A norm is rewritten where its input is annotated split on its last dim
+    over more than one rank, or is the result of an `mp.linear` whose
+    weight is annotated split by rows (a `colwise` entry). Norms with a
+    `weight_offset` (Gemma's) or mixed element types are left as they are
+    (their inputs are gathered). Run it after `--mp-apply-plan` and before
+    `--mp-train-step`; `--mp-auto-plan` runs it on every candidate plan.
+  }];
+}
+
 def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
   let summary = "Fuses attention's matmul, scale, softmax and matmul";
   let description = [{
@@ -949,6 +976,41 @@ def GroupFsdp : Pass<"mp-group-fsdp", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mp::MPDialect"];
 }
 
+def CoalesceReductions
+    : Pass<"mp-coalesce-reductions", "::mlir::ModuleOp"> {
+  let summary = "Runs nearby small all_reduces as one call";
+  let description = [{
+    On a partitioned step, puts small all_reduces over the same mesh axes
+    and element type side by side and tags them `mp.coalesced`: the
+    lowering runs each run of them as one runtime call on a packed buffer
+    (`mp_all_reduce_group`, as `torch.distributed`'s
+    `all_reduce_coalesced`), the memory plan reserves that buffer, and the
+    communication report counts the call once. A small all_reduce's time is
+    its call's latency, not its bytes: the rows' mean squares of OLMo 2's
+    split q/k norms (`--mp-split-norms`, two per layer each way) and a
+    GPT-NeoX layer's four norm weight and bias gradients become one call
+    each.
+
+    An all_reduce of at most `max-bytes` joins the run of the last one
+    before it (same mesh, axes, element type, no `mp.async`) when it does
+    not sum a member's result and the ops that compute its operand after
+    that run are pure, are neither collectives, waits nor GEMMs, read no
+    member of the run and number at most 32: they move before the run and
+    the all_reduce right after it. The run's earlier members then wait for
+    those few ops (a norm weight's gradient, a row's mean square), and
+    their results live a little longer; a GEMM is never moved (the chunks
+    of `--mp-pipeline-tp-sums` keep their overlap). Values and shardings
+    do not change, so `--mp-verify-gradient-sync` and the interpreter see
+    the same program; `--mp-schedule-collectives` after it overlaps each
+    run as one collective.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"1048576",
+           "The largest all_reduce (bytes per rank) that joins a run">,
+  ];
+  let dependentDialects = ["::mp::MPDialect"];
+}
+
 def VerifyGradientSync : Pass<"mp-verify-gradient-sync", "::mlir::ModuleOp"> {
   let summary = "Proves that every gradient of a partitioned step is synced";
   let description = [{
@@ -1027,8 +1089,9 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     is rowwise, every other linear colwise, embedding tables rowwise), with
     and without sequence parallelism on the norms; FSDP over
     `data_parallel` off, on, and on with `reshard_after_forward`. Each is
-    compiled as a user's plan would be (`--mp-apply-plan`, `--mp-train-step`
-    with the `train-step` options, `--mp-spmd`); a candidate that fails to
+    compiled as a user's plan would be (`--mp-apply-plan`,
+    `--mp-split-norms`, `--mp-train-step` with the `train-step` options,
+    `--mp-spmd`); a candidate that fails to
     compile (a dim the mesh does not divide where it must) is reported with
     its first error. The others are planned for memory (`MemoryPlan`: the
     peak per rank), dropped when over the `memory` budget, and ranked by the
@@ -1047,7 +1110,8 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
 
     The fastest is written as a plan file (`plan`) and left on the module
     (the mesh `@mesh` and the `mp.plan` attribute), so the passes after this
-    one (`--mp-apply-plan --mp-train-step ...`) compile it as a hand-written
+    one (`--mp-apply-plan --mp-split-norms --mp-train-step ...`) compile it
+    as a hand-written
     plan. `report` lists every candidate: its plan (a plan file), status,
     predicted step, compute and communication seconds, peak bytes and bytes
     sent per rank, its rank and how much slower than the chosen one it is

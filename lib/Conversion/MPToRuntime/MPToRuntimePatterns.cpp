@@ -114,15 +114,17 @@ mp_unary_op getUnaryKind(StepOp) { return MP_UNARY_STEP; }
 mp_unary_op getUnaryKind(SigmoidOp) { return MP_UNARY_SIGMOID; }
 mp_unary_op getUnaryKind(TanhOp) { return MP_UNARY_TANH; }
 mp_unary_op getUnaryKind(LogOp) { return MP_UNARY_LOG; }
+mp_unary_op getUnaryKind(RsqrtOp) { return MP_UNARY_RSQRT; }
 mp_unary_op getUnaryKind(SiluOp) { return MP_UNARY_SILU; }
 mp_unary_op getUnaryKind(GeluOp op) {
   return op.getApproximateTanh() ? MP_UNARY_GELU_TANH : MP_UNARY_GELU;
 }
 mp_unary_op getUnaryKind(ScaleOp) { return MP_UNARY_SCALE; }
 
-/// mp_unary_f32's `scalar`: only MP_UNARY_SCALE reads it.
+/// mp_unary_f32's `scalar`: MP_UNARY_SCALE's factor, MP_UNARY_RSQRT's eps.
 double getUnaryScalar(Operation *) { return 0; }
 double getUnaryScalar(ScaleOp op) { return op.getFactor().convertToDouble(); }
+double getUnaryScalar(RsqrtOp op) { return op.getEps().convertToDouble(); }
 
 mp_binary_op getBinaryKind(AddOp) { return MP_BINARY_ADD; }
 mp_binary_op getBinaryKind(SubOp) { return MP_BINARY_SUB; }
@@ -1024,36 +1026,52 @@ private:
                  {calls.getContext(), calls.i32(slot.getInt())});
   }
 
-  /// mp_all_gather_group or mp_reduce_scatter_group over `members`, packed
-  /// in the group's scratch buffer.
+  /// mp_all_gather_group, mp_reduce_scatter_group or mp_all_reduce_group
+  /// over `members`, packed in the group's scratch buffer.
   LogicalResult emitGroupCall(ArrayRef<CollectiveOpInterface> members) const {
     CollectiveOpInterface leader = members.front();
     FailureOr<Value> axes = calls.axisList(leader, leader.getAxes());
     FailureOr<Value> type = calls.dtype(leader, leader.getInput());
     if (failed(axes) || failed(type))
       return failure();
+    // An all_reduce group gives each tensor's element count, the others
+    // each tensor's shape and dim.
+    bool sums = isa<AllReduceOp>(leader);
     SmallVector<Value> ins, outs;
     SmallVector<int32_t> ranks, dims;
-    SmallVector<int64_t> shapes;
+    SmallVector<int64_t> shapes, counts;
     for (CollectiveOpInterface member : members) {
       ins.push_back(calls.pointer(member.getInput()));
       outs.push_back(calls.pointer(member.getResult()));
+      if (sums) {
+        counts.push_back(getNumElements(member.getInput()));
+        continue;
+      }
       ArrayRef<int64_t> shape = getShape(member.getInput());
       ranks.push_back(shape.size());
       llvm::append_range(shapes, shape);
       dims.push_back(member.getRuntimeCall().dims.front());
     }
-    StringRef function = isa<AllGatherOp>(leader) ? "mp_all_gather_group"
-                                                  : "mp_reduce_scatter_group";
     const MemoryPlan &plan = calls.getPlan();
     emitBeginAsync(leader);
-    calls.call(
-        function,
-        {calls.getContext(), *axes, calls.i32(leader.getAxes().size()), *type,
-         calls.i32(members.size()), calls.pointerArray(ins),
-         calls.pointerArray(outs), calls.i32Array(ranks),
-         calls.i64Array(shapes), calls.i32Array(dims),
-         calls.arenaAt(plan.groupScratchOffset[plan.groupOf.lookup(leader)])});
+    SmallVector<Value> args = {calls.getContext(),
+                               *axes,
+                               calls.i32(leader.getAxes().size()),
+                               *type,
+                               calls.i32(members.size()),
+                               calls.pointerArray(ins),
+                               calls.pointerArray(outs)};
+    if (sums)
+      args.push_back(calls.i64Array(counts));
+    else
+      args.append({calls.i32Array(ranks), calls.i64Array(shapes),
+                   calls.i32Array(dims)});
+    args.push_back(
+        calls.arenaAt(plan.groupScratchOffset[plan.groupOf.lookup(leader)]));
+    StringRef function = sums                       ? "mp_all_reduce_group"
+                         : isa<AllGatherOp>(leader) ? "mp_all_gather_group"
+                                                    : "mp_reduce_scatter_group";
+    calls.call(function, args);
     return success();
   }
 
@@ -1165,21 +1183,22 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
   patterns.add<
       ConstantLowering, UnaryLowering<NegOp>, UnaryLowering<ExpOp>,
       UnaryLowering<ReluOp>, UnaryLowering<StepOp>, UnaryLowering<SigmoidOp>,
-      UnaryLowering<TanhOp>, UnaryLowering<SiluOp>, UnaryLowering<GeluOp>,
-      UnaryLowering<LogOp>, UnaryLowering<ScaleOp>, BinaryLowering<AddOp>,
-      BinaryLowering<SubOp>, BinaryLowering<MulOp>, BinaryLowering<DivOp>,
-      BinaryLowering<GeluGradOp>, BinaryLowering<SiluGradOp>,
-      BinaryLowering<SwigluOp>, SwigluGradLowering, LinearLowering,
-      MatmulLowering, ReductionLowering<SumOp>, ReductionLowering<MeanOp>,
-      BroadcastLowering, ConvertLowering, WaitLowering, ReshapeLowering,
-      TransposeLowering, MseLossLowering, SquaredNormLowering,
-      CrossEntropyLowering, CrossEntropyGradLowering, EmbeddingLowering,
-      EmbeddingGradLowering, RmsNormLowering, RmsNormGradLowering,
-      RmsNormWeightGradLowering, LayerNormLowering, LayerNormGradLowering,
-      LayerNormWeightGradLowering, SoftmaxLowering, SoftmaxGradLowering,
-      AttentionPattern<AttentionOp>, AttentionPattern<AttentionGradOp>,
-      RopeLowering, MaskBiasLowering, BlockMaxLowering, GatherLastLowering,
-      ScatterLastLowering, ClipCoefficientLowering, OptimizerLowering<SgdOp>,
+      UnaryLowering<TanhOp>, UnaryLowering<RsqrtOp>, UnaryLowering<SiluOp>,
+      UnaryLowering<GeluOp>, UnaryLowering<LogOp>, UnaryLowering<ScaleOp>,
+      BinaryLowering<AddOp>, BinaryLowering<SubOp>, BinaryLowering<MulOp>,
+      BinaryLowering<DivOp>, BinaryLowering<GeluGradOp>,
+      BinaryLowering<SiluGradOp>, BinaryLowering<SwigluOp>, SwigluGradLowering,
+      LinearLowering, MatmulLowering, ReductionLowering<SumOp>,
+      ReductionLowering<MeanOp>, BroadcastLowering, ConvertLowering,
+      WaitLowering, ReshapeLowering, TransposeLowering, MseLossLowering,
+      SquaredNormLowering, CrossEntropyLowering, CrossEntropyGradLowering,
+      EmbeddingLowering, EmbeddingGradLowering, RmsNormLowering,
+      RmsNormGradLowering, RmsNormWeightGradLowering, LayerNormLowering,
+      LayerNormGradLowering, LayerNormWeightGradLowering, SoftmaxLowering,
+      SoftmaxGradLowering, AttentionPattern<AttentionOp>,
+      AttentionPattern<AttentionGradOp>, RopeLowering, MaskBiasLowering,
+      BlockMaxLowering, GatherLastLowering, ScatterLastLowering,
+      ClipCoefficientLowering, OptimizerLowering<SgdOp>,
       OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
       CollectiveLowering, ZeroPaddingLowering, LocalizeIndexLowering,
       ResizeLowering, SliceLowering, ConcatLowering>(calls,

@@ -181,8 +181,8 @@ mp_status HostBackend::unary(mp_unary_op op, int64_t n, TensorIn in,
       unaryLoop<MP_UNARY_SIGMOID>, unaryLoop<MP_UNARY_SILU>,
       unaryLoop<MP_UNARY_GELU>,    unaryLoop<MP_UNARY_GELU_TANH>,
       unaryLoop<MP_UNARY_SCALE>,   unaryLoop<MP_UNARY_TANH>,
-      unaryLoop<MP_UNARY_LOG>};
-  static_assert(std::size(loops) == MP_UNARY_LOG + 1, "one loop per op");
+      unaryLoop<MP_UNARY_LOG>,     unaryLoop<MP_UNARY_RSQRT>};
+  static_assert(std::size(loops) == MP_UNARY_RSQRT + 1, "one loop per op");
   parallelFor(n, [&](int64_t begin, int64_t end) {
     storageLoop<1, 1>(begin, end, {in}, {out},
                       [&](int64_t count, auto ins, auto outs) {

@@ -189,6 +189,28 @@ func.func @grouped_async(%a0: tensor<4x8xf32> {mp.param = "layers.0.a", mp.shard
 
 // -----
 
+// Coalesced all_reduces (mp-coalesce-reductions): one mp_all_reduce_group
+// over the run, each tensor's element count given, packed in the run's
+// scratch.
+// CHECK: llvm.mlir.global internal constant @[[$COUNTS:__mp_i64_[0-9]+]](dense<[6, 2]> : tensor<2xi64>)
+// CHECK-LABEL: func.func @coalesced
+// CHECK-NOT: call @mp_all_reduce(
+// CHECK: %[[C:.+]] = llvm.mlir.addressof @[[$COUNTS]]
+// CHECK: call @mp_all_reduce_group(%{{.*}}, %{{.*}}, %c1_i32, %c0_i32, %c2_i32, %{{.*}}, %{{.*}}, %[[C]], %{{.*}})
+// CHECK-NOT: call @mp_all_reduce
+// CHECK: return
+mp.mesh @mesh = <tp = 2>
+func.func @coalesced(%a: tensor<6xf32> {mp.input = "a", mp.sharding = #mp.sharding<@mesh, [[]], partial = [tp]>},
+                     %b: tensor<2xf32> {mp.input = "b", mp.sharding = #mp.sharding<@mesh, [[]], partial = [tp]>})
+    -> (tensor<6xf32> {mp.output = "ra", mp.sharding = #mp.sharding<@mesh, [[]]>},
+        tensor<2xf32> {mp.output = "rb", mp.sharding = #mp.sharding<@mesh, [[]]>}) attributes {mp.partitioned} {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] {mp.coalesced = 0 : i64} : tensor<6xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] {mp.coalesced = 0 : i64} : tensor<2xf32>
+  return %ra, %rb : tensor<6xf32>, tensor<2xf32>
+}
+
+// -----
+
 // Attention and its gradient: 6 matrices (2 x 3 heads) of 6 rows, chunks of
 // 2 rows (300 bytes hold 2 rows of 6 x 6 floats, 144 bytes each) forward
 // and of 1 backward (two buffers, 288 bytes a row). Each op's scratch is

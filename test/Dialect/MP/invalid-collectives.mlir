@@ -174,6 +174,15 @@ func.func @regather_not_a_collective(%x: tensor<8xf32>) {
 // -----
 
 mp.mesh @mesh = <dp = 2>
+func.func @coalesced_gather(%x: tensor<4xf32>) -> tensor<8xf32> {
+  // expected-error@+1 {{'mp.coalesced' is an integer attribute of all_reduces}}
+  %g = mp.all_gather %x on @mesh axes ["dp"] dim 0 {mp.coalesced = 0 : i64} : tensor<4xf32> -> tensor<8xf32>
+  return %g : tensor<8xf32>
+}
+
+// -----
+
+mp.mesh @mesh = <dp = 2>
 func.func @async_slot(%x: tensor<4xf32>) -> tensor<8xf32> {
   // expected-error@+1 {{'mp.async' is the runtime slot (0 to 63) of a collective}}
   %g = mp.all_gather %x on @mesh axes ["dp"] dim 0 {mp.async = 64 : i64} : tensor<4xf32> -> tensor<8xf32>

@@ -948,3 +948,11 @@ func.func @attention_grad_lse(%q: tensor<2x6x8xf32>, %lse: tensor<2x5xf32>) {
   %0:3 = mp.attention_grad %q, %q, %q, %q, %lse, %q scale 1.0 : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x5xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
   return
 }
+
+// -----
+
+func.func @rsqrt_eps(%x: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.rsqrt' op eps must be finite and non-negative, got -1}}
+  %0 = mp.rsqrt %x eps -1.0 : tensor<8xf32>
+  return
+}

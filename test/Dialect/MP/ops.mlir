@@ -94,6 +94,8 @@ func.func @elementwise(%x: tensor<8x16xf32>, %y: tensor<8x16xf32>, %h: tensor<4x
   %10 = mp.gelu %x tanh : tensor<8x16xf32>
   // CHECK-NEXT: mp.scale %arg0 by 5.000000e-01 : tensor<8x16xf32>
   %11 = mp.scale %x by 0.5 : tensor<8x16xf32>
+  // CHECK-NEXT: mp.rsqrt %arg0 eps 1.000000e-05 : tensor<8x16xf32>
+  %12 = mp.rsqrt %x eps 1.0e-5 : tensor<8x16xf32>
   return
 }
 

@@ -6,9 +6,10 @@
 One line per kind, in order of first appearance: `<kind> x<count>
 <bytes_per_rank> B/rank`, then `total x<count> <bytes_per_rank> B/rank`.
 With --axis, only the collectives over that mesh axis alone. With --calls,
-a run of collectives of one FSDP group (--mp-group-fsdp) counts as the one
-runtime call it is, and each call is listed first, in program order:
-`call <kind> [<group>] x<collectives> [regather]`.
+a run of collectives of one FSDP group (--mp-group-fsdp) or of one coalesced
+group (--mp-coalesce-reductions) counts as the one runtime call it is, and
+each call is listed first, in program order: `call <kind> [<group>]
+x<collectives> [regather]`.
 """
 
 import argparse
@@ -34,7 +35,10 @@ def main():
     for c in functions[0]["collectives"]:
         if args.axis and c["axes"] != [args.axis]:
             continue
-        key = (c["kind"], c["axes"], c.get("fsdp_group"), c.get("regather"))
+        group = c.get("fsdp_group")
+        if "coalesced" in c:
+            group = f"coalesced {c['coalesced']}"
+        key = (c["kind"], c["axes"], group, c.get("regather"))
         joins = bool(args.calls and calls and key[2] is not None and
                      calls[-1][0] == key)
         if joins:

@@ -386,16 +386,23 @@ mp::getCollectiveGroups(Block &block) {
     return op->getName() == first->getName() &&
            op->getAttr(MPDialect::kFsdpGroupAttrName) ==
                first->getAttr(MPDialect::kFsdpGroupAttrName) &&
+           op->getAttr(MPDialect::kCoalescedAttrName) ==
+               first->getAttr(MPDialect::kCoalescedAttrName) &&
            op->getAttr(MPDialect::kAsyncAttrName) ==
                first->getAttr(MPDialect::kAsyncAttrName) &&
            op.getMeshAttr() == first.getMeshAttr() &&
            op.getAxes() == first.getAxes() &&
            getElementTypeOrSelf(op.getInput()) ==
-               getElementTypeOrSelf(first.getInput());
+               getElementTypeOrSelf(first.getInput()) &&
+           // One call packs every input before it communicates.
+           llvm::none_of(run, [&](CollectiveOpInterface member) {
+             return member.getOperation() == op.getInput().getDefiningOp();
+           });
   };
   for (Operation &op : block) {
     auto collective = dyn_cast<CollectiveOpInterface>(op);
-    if (!collective || !op.hasAttr(MPDialect::kFsdpGroupAttrName)) {
+    if (!collective || !(op.hasAttr(MPDialect::kFsdpGroupAttrName) ||
+                         op.hasAttr(MPDialect::kCoalescedAttrName))) {
       close();
       continue;
     }

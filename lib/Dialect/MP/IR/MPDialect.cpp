@@ -214,6 +214,12 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
                                 "all_gathers and reduce_scatters";
     return success();
   }
+  if (attrName == kCoalescedAttrName) {
+    if (!isa<AllReduceOp>(op) || !isa<IntegerAttr>(attr.getValue()))
+      return op->emitError()
+             << "'mp.coalesced' is an integer attribute of all_reduces";
+    return success();
+  }
   if (attrName == kAsyncAttrName) {
     auto slot = dyn_cast<IntegerAttr>(attr.getValue());
     if (!isa<CollectiveOpInterface>(op) || op->getNumResults() != 1 || !slot ||

@@ -243,6 +243,7 @@ MP_BFLOAT16_STORAGE_OP(ReluOp, 1)
 MP_BFLOAT16_STORAGE_OP(LogOp, 1)
 MP_BFLOAT16_STORAGE_OP(SigmoidOp, 1)
 MP_BFLOAT16_STORAGE_OP(TanhOp, 1)
+MP_BFLOAT16_STORAGE_OP(RsqrtOp, 1)
 MP_BFLOAT16_STORAGE_OP(SiluOp, 1)
 MP_BFLOAT16_STORAGE_OP(GeluOp, 1)
 MP_BFLOAT16_STORAGE_OP(ScaleOp, 1)
@@ -715,6 +716,13 @@ LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *,
   if (!input)
     return emitOptionalError(location, "mp.rms_norm takes ranked tensors");
   results.push_back(input);
+  return success();
+}
+
+LogicalResult RsqrtOp::verify() {
+  double eps = getEps().convertToDouble();
+  if (!(eps >= 0) || !std::isfinite(eps))
+    return emitOpError() << "eps must be finite and non-negative, got " << eps;
   return success();
 }
 

@@ -188,6 +188,11 @@ ShardingRule TanhOp::getShardingRule() {
                                       PartialRule::NonLinear);
 }
 
+ShardingRule RsqrtOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
 ShardingRule SiluOp::getShardingRule() {
   return ShardingRule::getElementwise(rankedType(getResult()), 1,
                                       PartialRule::NonLinear);

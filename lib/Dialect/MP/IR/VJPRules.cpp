@@ -196,6 +196,16 @@ void TanhOp::buildVJP(OpBuilder &b, ValueRange grads,
       SubOp::create(b, loc, grads[0], MulOp::create(b, loc, gy, y)));
 }
 
+// y = (x + eps)^(-1/2): y' = -y³ / 2.
+void RsqrtOp::buildVJP(OpBuilder &b, ValueRange grads,
+                       SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value y = getResult();
+  Value cube = MulOp::create(b, loc, MulOp::create(b, loc, y, y), y);
+  operandGrads.push_back(ScaleOp::create(
+      b, loc, MulOp::create(b, loc, grads[0], cube), b.getF64FloatAttr(-0.5)));
+}
+
 // y = x·s(x): y' = s·(1 + x·(1 - s)), one op (mp.silu_grad) from x.
 void SiluOp::buildVJP(OpBuilder &b, ValueRange grads,
                       SmallVectorImpl<Value> &operandGrads) {

@@ -81,6 +81,11 @@ def MP_Dialect : Dialect {
     /// buffer, as FSDP2's flat parameters (--mp-group-fsdp).
     static constexpr ::llvm::StringLiteral kFsdpGroupAttrName =
         "mp.fsdp_group";
+    /// On a small all_reduce: the coalesced group (a number within its
+    /// function) whose all_reduces, side by side, run as one call on a
+    /// packed buffer (--mp-coalesce-reductions).
+    static constexpr ::llvm::StringLiteral kCoalescedAttrName =
+        "mp.coalesced";
     /// On a collective: issued asynchronously in this runtime slot
     /// (mp_async_begin); its result is read only by an mp.wait
     /// (--mp-schedule-collectives).

@@ -166,8 +166,10 @@ namespace mp {
 /// packed buffer (FSDP2's flat parameters): consecutive all_gathers, or
 /// consecutive reduce_scatters, over the same mesh axes with the same
 /// element type, tagged with the same `mp.fsdp_group` (--mp-group-fsdp puts
-/// them side by side) and the same `mp.async` slot or none (an asynchronous
-/// run is issued at its first member and unpacked at its first mp.wait).
+/// them side by side), or consecutive all_reduces tagged with the same
+/// `mp.coalesced` (--mp-coalesce-reductions), and the same `mp.async` slot
+/// or none (an asynchronous run is issued at its first member and unpacked
+/// at its first mp.wait).
 /// Runs of two or more, in program order.
 llvm::SmallVector<llvm::SmallVector<CollectiveOpInterface>>
 getCollectiveGroups(mlir::Block &block);

@@ -332,6 +332,25 @@ def MP_ScaleOp : MP_UnaryOp<"scale", "multiplication by a constant"> {
   }];
 }
 
+def MP_RsqrtOp : MP_UnaryOp<"rsqrt", "elementwise 1 / sqrt(x + eps)"> {
+  let description = [{
+    The inverse square root of every element plus the constant `eps`, as
+    an RMSNorm takes it of its rows' mean squares. `mp-split-norms` writes
+    a norm whose normalized dim is split with it, so that only the rows'
+    mean squares cross ranks.
+
+    ```mlir
+    %r = mp.rsqrt %m eps 1.000000e-05 : tensor<2x16xf32>
+    ```
+  }] # MP_BFloat16StorageDoc;
+  let arguments = (ins MP_FloatTensor:$input, F64Attr:$eps);
+  let assemblyFormat = [{
+    $input `eps` $eps attr-dict `:`
+    custom<StorageTypes>(type($input), type($result))
+  }];
+  let hasVerifier = 1;
+}
+
 def MP_ConvertOp : MP_Op<"convert", [Pure, Elementwise,
     SameOperandsAndResultShape,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
