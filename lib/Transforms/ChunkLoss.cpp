@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mp/Transforms/PartitionedSteps.h"
 #include "mp/Transforms/Passes.h"
 #include "mp/Transforms/RowChunks.h"
 
@@ -381,10 +382,8 @@ struct ChunkLossPass : impl::ChunkLossBase<ChunkLossPass> {
                                  << static_cast<int64_t>(chunks);
       return signalPassFailure();
     }
-    getOperation().walk([&](FunctionOpInterface func) {
-      if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
-          func->hasAttr(MPDialect::kPartitionedAttrName))
-        chunkLosses(func.getFunctionBody().front());
+    forEachPartitionedStep(getOperation(), [&](FunctionOpInterface func) {
+      chunkLosses(func.getFunctionBody().front());
     });
   }
 

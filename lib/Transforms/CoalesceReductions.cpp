@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mp/Transforms/PartitionedSteps.h"
 #include "mp/Transforms/Passes.h"
 
 #include "mp/Dialect/MP/IR/MPDialect.h"
@@ -87,10 +88,8 @@ struct CoalesceReductionsPass
           << static_cast<int64_t>(maxBytes);
       return signalPassFailure();
     }
-    getOperation().walk([&](FunctionOpInterface func) {
-      if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
-          func->hasAttr(MPDialect::kPartitionedAttrName))
-        coalesce(func.getFunctionBody().front());
+    forEachPartitionedStep(getOperation(), [&](FunctionOpInterface func) {
+      coalesce(func.getFunctionBody().front());
     });
   }
 

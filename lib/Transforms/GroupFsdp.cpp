@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mp/Transforms/PartitionedSteps.h"
 #include "mp/Transforms/Passes.h"
 
 #include "mp/Dialect/MP/IR/MPDialect.h"
@@ -135,10 +136,8 @@ struct GroupFsdpPass : impl::GroupFsdpBase<GroupFsdpPass> {
   void runOnOperation() override {
     auto plan =
         getOperation()->getAttrOfType<PlanAttr>(MPDialect::kPlanAttrName);
-    getOperation().walk([&](FunctionOpInterface func) {
-      if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
-          func->hasAttr(MPDialect::kPartitionedAttrName))
-        groupFunction(func, plan);
+    forEachPartitionedStep(getOperation(), [&](FunctionOpInterface func) {
+      groupFunction(func, plan);
     });
   }
 

@@ -32,6 +32,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mp/Transforms/PartitionedSteps.h"
 #include "mp/Transforms/Passes.h"
 
 #include "mp/Analysis/MemoryPlan.h"
@@ -177,11 +178,8 @@ void retypeReadersAsBFloat16(Value value) {
 struct NarrowCollectivesPass
     : impl::NarrowCollectivesBase<NarrowCollectivesPass> {
   void runOnOperation() override {
-    getOperation().walk([&](FunctionOpInterface func) {
-      if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
-          func->hasAttr(MPDialect::kPartitionedAttrName))
-        narrow(func);
-    });
+    forEachPartitionedStep(getOperation(),
+                           [&](FunctionOpInterface func) { narrow(func); });
   }
 
   void narrow(FunctionOpInterface func) {

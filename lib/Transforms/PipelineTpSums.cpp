@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mp/Transforms/PartitionedSteps.h"
 #include "mp/Transforms/Passes.h"
 #include "mp/Transforms/RowChunks.h"
 
@@ -235,10 +236,7 @@ struct PipelineTpSumsPass : impl::PipelineTpSumsBase<PipelineTpSumsPass> {
           << static_cast<int64_t>(chunks);
       return signalPassFailure();
     }
-    getOperation().walk([&](FunctionOpInterface func) {
-      if (func.isExternal() || !func.getFunctionBody().hasOneBlock() ||
-          !func->hasAttr(MPDialect::kPartitionedAttrName))
-        return;
+    forEachPartitionedStep(getOperation(), [&](FunctionOpInterface func) {
       Block &body = func.getFunctionBody().front();
       llvm::DenseSet<Operation *> grouped;
       for (ArrayRef<CollectiveOpInterface> group : getCollectiveGroups(body))

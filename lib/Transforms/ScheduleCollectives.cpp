@@ -32,6 +32,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mp/Transforms/PartitionedSteps.h"
 #include "mp/Transforms/Passes.h"
 
 #include "mp/Dialect/MP/IR/MPDialect.h"
@@ -167,10 +168,8 @@ struct ScheduleCollectivesPass
     }
     auto plan =
         getOperation()->getAttrOfType<PlanAttr>(MPDialect::kPlanAttrName);
-    getOperation().walk([&](FunctionOpInterface func) {
-      if (!func.isExternal() && func.getFunctionBody().hasOneBlock() &&
-          func->hasAttr(MPDialect::kPartitionedAttrName))
-        schedule(func, plan);
+    forEachPartitionedStep(getOperation(), [&](FunctionOpInterface func) {
+      schedule(func, plan);
     });
   }
 
