@@ -268,12 +268,14 @@ print(next(c["passes"] for c in report["candidates"] if c["name"] == report["cho
     fi
   done
   if [[ ${#group_passes[@]} -eq 0 && ${#narrow_passes[@]} -eq 0 &&
-        ${#pipeline_passes[@]} -eq 0 && -z "$schedule" ]]; then
+        ${#pipeline_passes[@]} -eq 0 && ${#coalesce_passes[@]} -eq 0 &&
+        -z "$schedule" ]]; then
     for pass in $chosen_passes; do
       case "$pass" in
         --mp-narrow-gemm-operands) narrow_passes=("$pass") ;;
         --mp-group-fsdp) group_passes=(--mp-group-fsdp) ;;
         --mp-pipeline-tp-sums*) pipeline_passes=("$pass") ;;
+        --mp-coalesce-reductions*) coalesce_passes=("$pass") ;;
         --mp-schedule-collectives*) schedule_passes+=("$pass") ;;
         --mp-fuse-gemm-accumulate) accumulate_passes=("$pass") ;;
       esac

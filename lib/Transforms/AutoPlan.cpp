@@ -100,6 +100,7 @@ ModuleStyles getMegatronStyles(FunctionOpInterface model) {
 /// One way to run a compiled candidate: the passes after --mp-spmd (as
 /// mp-opt flags) and what they give.
 struct Schedule {
+  SmallVector<StringRef> passList;
   std::string passes;
   StepPrediction prediction;
   int64_t peakBytes = 0;
@@ -114,6 +115,7 @@ constexpr StringLiteral kNarrowGemmOperands = "mp-narrow-gemm-operands";
 constexpr StringLiteral kPipelineTpSums = "mp-pipeline-tp-sums";
 constexpr StringLiteral kFuseGemmAccumulate = "mp-fuse-gemm-accumulate";
 constexpr StringLiteral kFuseConversions = "mp-fuse-conversions";
+constexpr StringLiteral kCoalesceReductions = "mp-coalesce-reductions";
 
 /// The schedules the search tries: none, then (with `schedules`) the
 /// collectives beside compute, with tensor parallelism also with
@@ -160,6 +162,20 @@ SmallVector<SmallVector<StringRef>> getSchedulePasses(bool schedules, bool fsdp,
   return variants;
 }
 
+/// `passes` with the small all_reduces coalesced where
+/// --mp-coalesce-reductions runs: after the passes that make the step's
+/// collectives, before those that schedule or fuse them.
+SmallVector<StringRef> withCoalescedReductions(ArrayRef<StringRef> passes) {
+  const auto *at = llvm::find_if(passes, [](StringRef pass) {
+    return pass.starts_with(kSchedule) || pass == kFuseGemmAccumulate ||
+           pass == kFuseConversions;
+  });
+  SmallVector<StringRef> coalesced(passes.begin(), at);
+  coalesced.push_back(kCoalesceReductions);
+  coalesced.append(at, passes.end());
+  return coalesced;
+}
+
 /// The pass a schedule's flag (without its dashes) names.
 std::unique_ptr<Pass> createSchedulePass(StringRef flag) {
   if (flag == kGroupFsdp)
@@ -172,6 +188,8 @@ std::unique_ptr<Pass> createSchedulePass(StringRef flag) {
     return createFuseGemmAccumulate();
   if (flag == kFuseConversions)
     return createFuseConversions();
+  if (flag == kCoalesceReductions)
+    return createCoalesceReductions();
   ScheduleCollectivesOptions options;
   options.tpOverlap = flag == kScheduleTpOverlap;
   return createScheduleCollectives(options);
@@ -616,9 +634,8 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     }
     std::string stepName = (modelName + "_train_step").str();
     Operation *compiledStep = SymbolTable::lookupSymbolIn(*copy, stepName);
-    for (ArrayRef<StringRef> passes : getSchedulePasses(
-             schedules, candidate.fsdp, candidate.tensorParallel > 1,
-             compiledStep && hasBf16Gemms(compiledStep))) {
+    // A schedule that fails is not a choice; the step itself must plan.
+    auto trySchedule = [&](ArrayRef<StringRef> passes) {
       OwningOpRef<ModuleOp> scheduled = copy->clone();
       PassManager pm(&getContext(), ModuleOp::getOperationName());
       std::string flags = candidate.chunkLoss ? "--mp-chunk-loss" : "";
@@ -632,16 +649,20 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
           step && succeeded(pm.run(*scheduled))
               ? MemoryPlan::build(step, machine.getPlanTarget())
               : FailureOr<MemoryPlan>(failure());
-      // A schedule that fails is not a choice; the step itself must plan.
-      if (failed(plan) && !passes.empty())
-        continue;
-      if (failed(plan)) {
+      if (failed(plan))
+        return false;
+      candidate.schedules.push_back({llvm::to_vector(passes), flags,
+                                     predictStep(step, *plan, machine),
+                                     plan->persistentBytes + plan->arenaBytes});
+      return true;
+    };
+    for (ArrayRef<StringRef> passes : getSchedulePasses(
+             schedules, candidate.fsdp, candidate.tensorParallel > 1,
+             compiledStep && hasBf16Gemms(compiledStep)))
+      if (!trySchedule(passes) && passes.empty()) {
         candidate.status = "failed: no partitioned @" + stepName;
         return;
       }
-      candidate.schedules.push_back({flags, predictStep(step, *plan, machine),
-                                     plan->persistentBytes + plan->arenaBytes});
-    }
     auto fits = [&](const Schedule &schedule) {
       return !budget || uint64_t(schedule.peakBytes) <= budget;
     };
@@ -651,13 +672,22 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     auto faster = [](const Schedule &a, const Schedule &b) {
       return a.prediction.stepSeconds < b.prediction.stepSeconds * (1 - 1e-9);
     };
-    const Schedule *best = nullptr;
-    for (const Schedule &schedule : candidate.schedules)
-      if (!best || (fits(schedule) && !fits(*best)) ||
-          (fits(schedule) == fits(*best) &&
-           (fits(schedule) ? faster(schedule, *best)
-                           : schedule.peakBytes < best->peakBytes)))
-        best = &schedule;
+    auto findBest = [&] {
+      const Schedule *best = nullptr;
+      for (const Schedule &schedule : candidate.schedules)
+        if (!best || (fits(schedule) && !fits(*best)) ||
+            (fits(schedule) == fits(*best) &&
+             (fits(schedule) ? faster(schedule, *best)
+                             : schedule.peakBytes < best->peakBytes)))
+          best = &schedule;
+      return best;
+    };
+    // Coalescing only merges the calls of a schedule's small all_reduces:
+    // tried on the best schedule alone (one more compile, not twice as
+    // many), it replaces it where that is faster and fits.
+    if (schedules)
+      trySchedule(withCoalescedReductions(findBest()->passList));
+    const Schedule *best = findBest();
     candidate.passes = best->passes;
     candidate.prediction = best->prediction;
     candidate.peakBytes = best->peakBytes;

@@ -1130,9 +1130,14 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
     the unscheduled step) with `--mp-fuse-gemm-accumulate` last (GEMM
     products added into the sums they feed: equal to float32 rounding,
     not bit for bit); it is ranked by the
-    fastest of these that fits the budget (the smallest when none fits),
-    whose passes the report gives (`passes`, beside every schedule tried).
-    The plan file is the same; the passes are the compiler's to run.
+    fastest of these that fits the budget (the smallest when none fits).
+    That one is tried once more with its small all_reduces coalesced
+    (`--mp-coalesce-reductions` after the passes that make collectives,
+    before those that schedule or fuse them: fewer calls, each paying the
+    link's latency once, for a copy of their bytes), which replaces it
+    where that is faster and fits. The report gives the passes ranked
+    (`passes`, beside every schedule tried). The plan file is the same;
+    the passes are the compiler's to run.
   }];
   let options = [
     Option<"ranks", "ranks", "int64_t", /*default=*/"0",
@@ -1155,7 +1160,8 @@ def AutoPlan : Pass<"mp-auto-plan", "::mlir::ModuleOp"> {
            "Also rank each plan scheduled (--mp-schedule-collectives), with "
            "FSDP grouped (--mp-group-fsdp), with bf16 GEMMs their operands "
            "held in bf16 (--mp-narrow-gemm-operands), by the fastest that "
-           "fits">,
+           "fits, its small all_reduces coalesced where that is faster "
+           "(--mp-coalesce-reductions)">,
   ];
 }
 
