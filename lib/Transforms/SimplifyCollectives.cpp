@@ -269,9 +269,10 @@ bool isLayoutPreservingUnary(Operation *op) {
   return isa<NegOp, ScaleOp, TransposeOp, BroadcastOp>(op);
 }
 /// Ops through which a sum over ranks commutes: linear in each operand that
-/// may be partial.
+/// may be partial. A reshape regroups a rank's elements, the same on every
+/// rank of a group its operand is partial over (none splits it).
 bool isLinear(Operation *op) {
-  return isLayoutPreservingUnary(op) || isa<MulOp, SumOp>(op);
+  return isLayoutPreservingUnary(op) || isa<MulOp, SumOp, ReshapeOp>(op);
 }
 
 bool isSameGroup(AllReduceOp a, AllReduceOp b) {
@@ -347,7 +348,9 @@ bool reachesReduction(Value value, AllReduceOp like, Operation *except,
 
 /// all_reduce(f(x), A) = f(all_reduce(x, A)) for f a chain of linear ops
 /// (products with whole values, negation, scaling, transposes, broadcasts,
-/// sums), applied when x is reduced over A for another consumer too: one
+/// reshapes, sums), applied when x is reduced over A for another consumer
+/// too (a weight gradient reading the flattened input of a layer that reads
+/// the rowwise embedding's output, reduced for the forward pass): one
 /// reduction per partial value, whatever reaches its consumers. The backward
 /// pass makes these: a partial gradient feeds an input gradient, a
 /// transposed weight gradient and a norm's weight gradient, each of which
@@ -414,8 +417,20 @@ private:
     IRMapping mapping;
     mapping.map(x, whole.getResult());
     Operation *last = nullptr;
-    for (Operation *op : llvm::reverse(chain))
+    SmallVector<StringRef> reduced = getAxisNames(reduce.getAxes());
+    for (Operation *op : llvm::reverse(chain)) {
       last = rewriter.clone(*op, mapping);
+      // A layout the op records (a reshape's) is no longer partial there.
+      if (auto sharding =
+              last->getAttrOfType<ShardingAttr>(MPDialect::kShardingAttrName)) {
+        Layout layout = Layout::get(sharding);
+        llvm::erase_if(layout.partial, [&](StringRef axis) {
+          return llvm::is_contained(reduced, axis);
+        });
+        last->setAttr(MPDialect::kShardingAttrName,
+                      layout.toAttr(sharding.getMesh()));
+      }
+    }
     rewriter.replaceOp(reduce, last->getResults());
   }
 };

@@ -102,6 +102,33 @@ func.func @reduced_and_transposed(%p: tensor<4x8xf32>) -> (tensor<4x8xf32>, tens
   return %a, %b : tensor<4x8xf32>, tensor<8x4xf32>
 }
 
+// A partial value reduced for one consumer and flattened for another (the
+// layer reading a rowwise embedding's output: its weight gradients read
+// the flattened input): the flattened value is the reduced one flattened,
+// its recorded layout no longer partial over the axes reduced.
+// CHECK-LABEL: func.func @reduced_and_reshaped
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg0 on @mesh axes ["tp"] origin "'e' (rowwise) -> mp.linear; 'e' (rowwise) -> mp.matmul" : tensor<2x4x8xf32>
+// CHECK-NEXT: %[[F:.+]] = mp.reshape %[[R]] {mp.sharding = #mp.sharding<@mesh, {{\[}}[dp], []]>} : tensor<2x4x8xf32> -> tensor<8x8xf32>
+// CHECK-NEXT: return %[[R]], %[[F]]
+func.func @reduced_and_reshaped(%p: tensor<2x4x8xf32>) -> (tensor<2x4x8xf32>, tensor<8x8xf32>) {
+  %a = mp.all_reduce %p on @mesh axes ["tp"] origin "'e' (rowwise) -> mp.linear" : tensor<2x4x8xf32>
+  %f = mp.reshape %p {mp.sharding = #mp.sharding<@mesh, [[dp], []], partial = [tp]>} : tensor<2x4x8xf32> -> tensor<8x8xf32>
+  %b = mp.all_reduce %f on @mesh axes ["tp"] origin "'e' (rowwise) -> mp.matmul" : tensor<8x8xf32>
+  return %a, %b : tensor<2x4x8xf32>, tensor<8x8xf32>
+}
+
+// Partial over two axes and reduced over one: still partial over the other.
+// CHECK-LABEL: func.func @reshaped_partial_over_two
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg0 on @mesh axes ["tp"]
+// CHECK-NEXT: %[[F:.+]] = mp.reshape %[[R]] {mp.sharding = #mp.sharding<@mesh, {{\[}}[], []], partial = [dp]>}
+// CHECK-NEXT: return %[[R]], %[[F]]
+func.func @reshaped_partial_over_two(%p: tensor<2x4x8xf32>) -> (tensor<2x4x8xf32>, tensor<8x8xf32>) {
+  %a = mp.all_reduce %p on @mesh axes ["tp"] origin "-> mp.linear" : tensor<2x4x8xf32>
+  %f = mp.reshape %p {mp.sharding = #mp.sharding<@mesh, [[], []], partial = [dp, tp]>} : tensor<2x4x8xf32> -> tensor<8x8xf32>
+  %b = mp.all_reduce %f on @mesh axes ["tp"] origin "-> mp.matmul" : tensor<8x8xf32>
+  return %a, %b : tensor<2x4x8xf32>, tensor<8x8xf32>
+}
+
 // A partial value multiplied by whole ones on two paths (a norm's input
 // and weight gradients): the products are partial because the value is, so
 // the value is reduced once, before both.
