@@ -319,6 +319,20 @@ bool isKnownWhole(Value value, AllReduceOp group, int depth = kMaxChain) {
   });
 }
 
+/// `op` now computes from values reduced over `reduce`'s axes: a layout it
+/// records (a reshape's) is no longer partial over them.
+void dropReducedAxes(Operation *op, AllReduceOp reduce) {
+  auto sharding = op->getAttrOfType<ShardingAttr>(MPDialect::kShardingAttrName);
+  if (!sharding)
+    return;
+  SmallVector<StringRef> reduced = getAxisNames(reduce.getAxes());
+  Layout layout = Layout::get(sharding);
+  llvm::erase_if(layout.partial, [&](StringRef axis) {
+    return llvm::is_contained(reduced, axis);
+  });
+  op->setAttr(MPDialect::kShardingAttrName, layout.toAttr(sharding.getMesh()));
+}
+
 /// An all_reduce of `value` itself over the group of `like`.
 AllReduceOp findDirectReduction(Value value, AllReduceOp like) {
   for (Operation *user : value.getUsers())
@@ -417,19 +431,9 @@ private:
     IRMapping mapping;
     mapping.map(x, whole.getResult());
     Operation *last = nullptr;
-    SmallVector<StringRef> reduced = getAxisNames(reduce.getAxes());
     for (Operation *op : llvm::reverse(chain)) {
       last = rewriter.clone(*op, mapping);
-      // A layout the op records (a reshape's) is no longer partial there.
-      if (auto sharding =
-              last->getAttrOfType<ShardingAttr>(MPDialect::kShardingAttrName)) {
-        Layout layout = Layout::get(sharding);
-        llvm::erase_if(layout.partial, [&](StringRef axis) {
-          return llvm::is_contained(reduced, axis);
-        });
-        last->setAttr(MPDialect::kShardingAttrName,
-                      layout.toAttr(sharding.getMesh()));
-      }
+      dropReducedAxes(last, reduce);
     }
     rewriter.replaceOp(reduce, last->getResults());
   }
@@ -616,6 +620,55 @@ bool meetsReduction(Value value, AllReduceOp like) {
          isOrMayBecomeReduction(otherOperand(outer, sum->getResult(0)), like);
 }
 
+/// reduce(f(x), A) = f(reduce(x, A)) for every result of an op f linear in
+/// its operand x alone, applied when x is reduced over A for another
+/// consumer: f reads that reduction and its results need none. Propagation
+/// lets partial sums through a norm's weight (and bias) gradient, whose
+/// results are smaller than its output gradient, while the norm's input
+/// gradient needs that output gradient reduced anyway (a model whose
+/// feed-forward has biases, Gemma's sandwich norms): one reduction, not
+/// two. ReductionPastLinearOp undoes this where a parallel block's norms
+/// meet in a sum, and then erases the reduction of x, so the two never
+/// alternate.
+struct LinearReaderOfReduced : OpRewritePattern<AllReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllReduceOp reduce,
+                                PatternRewriter &rewriter) const override {
+    Operation *reader = reduce.getInput().getDefiningOp();
+    if (!reader || reader->getBlock() != reduce->getBlock())
+      return failure();
+    SmallVector<AllReduceOp> reductions;
+    for (Value result : reader->getResults()) {
+      auto reduction = result.hasOneUse()
+                           ? dyn_cast<AllReduceOp>(*result.user_begin())
+                           : AllReduceOp();
+      if (!reduction || !isSameGroup(reduction, reduce))
+        return failure();
+      reductions.push_back(reduction);
+    }
+    for (OpOperand &operand : reader->getOpOperands()) {
+      if (!getRuleLinearOnlyIn(reader, operand.getOperandNumber()))
+        continue;
+      AllReduceOp whole = findDirectReduction(operand.get(), reduce);
+      if (!whole)
+        continue;
+      LLVM_DEBUG(llvm::dbgs()
+                 << "[mp-simplify-collectives] " << reader->getName()
+                 << " reads a reduction at " << reader->getLoc() << "\n");
+      for (AllReduceOp reduction : reductions)
+        reuseCollective(rewriter, whole, reduction, reader);
+      rewriter.modifyOpInPlace(reader, [&] {
+        operand.set(whole.getResult());
+        dropReducedAxes(reader, reduce);
+      });
+      for (AllReduceOp reduction : reductions)
+        rewriter.replaceOp(reduction, reduction.getInput());
+      return success();
+    }
+    return failure();
+  }
+};
+
 /// f(reduce(x)) = reduce(f(x)) for f linear in x (a norm's input gradient,
 /// which propagation reduces before), applied where the reduction then
 /// meets another in a sum: a parallel block's attention and MLP norms
@@ -679,8 +732,8 @@ struct SimplifyCollectivesPass
         .add<SliceOfAllReduce, SliceOfAllGather, ScatterOfAllReduce,
              AllReduceOfAllReduce, ReshardOfReshard, RepeatedCollective,
              ReducePartialOnce, SumOfReductions<AddOp>, SumOfReductions<SubOp>,
-             ReassociateReductions, ReductionPastLinearOp, GatherOfTranspose>(
-            &getContext());
+             ReassociateReductions, LinearReaderOfReduced,
+             ReductionPastLinearOp, GatherOfTranspose>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -315,6 +315,56 @@ func.func @weight_grads_larger_stay(%x: tensor<1x8xf32>, %g1: tensor<8xf32>, %g2
   return %s, %wa, %ba : tensor<1x8xf32>, tensor<8xf32>, tensor<8xf32>
 }
 
+// A norm's weight gradient reading the partial output gradient that the
+// norm's input gradient reads reduced (propagation let the partial sums
+// through the smaller weight gradient): it reads that reduction, and its
+// result needs none of its own.
+// CHECK-LABEL: func.func @weight_grad_reads_reduction
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg2 on @mesh axes ["tp"] origin "'w1' -> mp.rms_norm_grad; -> mp.sgd of 'n'" : tensor<4x8xf32>
+// CHECK-NEXT: %[[D:.+]] = mp.rms_norm_grad %arg0, %arg1, %[[R]]
+// CHECK-NEXT: %[[W:.+]] = mp.rms_norm_weight_grad %arg0, %[[R]]
+// CHECK-NEXT: return %[[D]], %[[W]]
+func.func @weight_grad_reads_reduction(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %dy: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>) {
+  %r = mp.all_reduce %dy on @mesh axes ["tp"] origin "'w1' -> mp.rms_norm_grad" : tensor<4x8xf32>
+  %d = mp.rms_norm_grad %x, %g, %r eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %w = mp.rms_norm_weight_grad %x, %dy eps 1.0e-05 : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8xf32>
+  %rw = mp.all_reduce %w on @mesh axes ["tp"] origin "-> mp.sgd of 'n'" : tensor<8xf32>
+  return %d, %rw : tensor<4x8xf32>, tensor<8xf32>
+}
+
+// The same for a LayerNorm's weight and bias gradients, both reduced.
+// CHECK-LABEL: func.func @weight_and_bias_grads_read_reduction
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg2
+// CHECK-NEXT: %[[D:.+]] = mp.layer_norm_grad %arg0, %arg1, %[[R]]
+// CHECK-NEXT: %[[W:.+]], %[[B:.+]] = mp.layer_norm_weight_grad %arg0, %[[R]]
+// CHECK-NEXT: return %[[D]], %[[W]], %[[B]]
+func.func @weight_and_bias_grads_read_reduction(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %dy: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %r = mp.all_reduce %dy on @mesh axes ["tp"] : tensor<4x8xf32>
+  %d = mp.layer_norm_grad %x, %g, %r eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %w, %b = mp.layer_norm_weight_grad %x, %dy eps 1.0e-05 : (tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  %rw = mp.all_reduce %w on @mesh axes ["tp"] : tensor<8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] : tensor<8xf32>
+  return %d, %rw, %rb : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// One of its results read partial (added into another partial sum): the
+// gradients keep reading the partial value, each reduction where it was.
+// CHECK-LABEL: func.func @partial_result_read_stays
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg2
+// CHECK-NEXT: mp.layer_norm_grad %arg0, %arg1, %[[R]]
+// CHECK-NEXT: %[[W:.+]], %[[B:.+]] = mp.layer_norm_weight_grad %arg0, %arg2
+// CHECK-NEXT: mp.all_reduce %[[W]]
+// CHECK-NEXT: mp.add %[[B]], %arg3
+func.func @partial_result_read_stays(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %dy: tensor<4x8xf32>, %p: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %r = mp.all_reduce %dy on @mesh axes ["tp"] : tensor<4x8xf32>
+  %d = mp.layer_norm_grad %x, %g, %r eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %w, %b = mp.layer_norm_weight_grad %x, %dy eps 1.0e-05 : (tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  %rw = mp.all_reduce %w on @mesh axes ["tp"] : tensor<8xf32>
+  %s = mp.add %b, %p : tensor<8xf32>
+  %rs = mp.all_reduce %s on @mesh axes ["tp"] : tensor<8xf32>
+  return %d, %rw, %rs : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
 // A reduce_scatter over other axes than an all_reduce before it: scatter
 // first, then reduce the rest on the smaller shard.
 // CHECK-LABEL: func.func @scatter_of_reduce

@@ -987,9 +987,9 @@ def CoalesceReductions
     `all_reduce_coalesced`), the memory plan reserves that buffer, and the
     communication report counts the call once. A small all_reduce's time is
     its call's latency, not its bytes: the rows' mean squares of OLMo 2's
-    split q/k norms (`--mp-split-norms`, two per layer each way) and a
-    GPT-NeoX layer's four norm weight and bias gradients become one call
-    each.
+    split q/k norms (`--mp-split-norms`, two per layer each way) become
+    one call each way, and each GPT-NeoX norm's weight and bias gradients
+    one call.
 
     An all_reduce of at most `max-bytes` joins the run of the last one
     before it (same mesh, axes, element type, no `mp.async`) when it does
