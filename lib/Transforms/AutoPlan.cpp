@@ -634,7 +634,7 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     }
     std::string stepName = (modelName + "_train_step").str();
     Operation *compiledStep = SymbolTable::lookupSymbolIn(*copy, stepName);
-    // A schedule that fails is not a choice; the step itself must plan.
+    // A schedule that fails is not a choice; one at least must plan.
     auto trySchedule = [&](ArrayRef<StringRef> passes) {
       OwningOpRef<ModuleOp> scheduled = copy->clone();
       PassManager pm(&getContext(), ModuleOp::getOperationName());
@@ -659,10 +659,11 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     for (ArrayRef<StringRef> passes : getSchedulePasses(
              schedules, candidate.fsdp, candidate.tensorParallel > 1,
              compiledStep && hasBf16Gemms(compiledStep)))
-      if (!trySchedule(passes) && passes.empty()) {
-        candidate.status = "failed: no partitioned @" + stepName;
-        return;
-      }
+      trySchedule(passes);
+    if (candidate.schedules.empty()) {
+      candidate.status = "failed: no partitioned @" + stepName;
+      return;
+    }
     auto fits = [&](const Schedule &schedule) {
       return !budget || uint64_t(schedule.peakBytes) <= budget;
     };

@@ -320,7 +320,8 @@ bool isKnownWhole(Value value, AllReduceOp group, int depth = kMaxChain) {
 }
 
 /// `op` now computes from values reduced over `reduce`'s axes: a layout it
-/// records (a reshape's) is no longer partial over them.
+/// records (a reshape's, a broadcast's splitting its new dims: partitioning
+/// drops the others') is no longer partial over them.
 void dropReducedAxes(Operation *op, AllReduceOp reduce) {
   auto sharding = op->getAttrOfType<ShardingAttr>(MPDialect::kShardingAttrName);
   if (!sharding)
@@ -331,6 +332,15 @@ void dropReducedAxes(Operation *op, AllReduceOp reduce) {
     return llvm::is_contained(reduced, axis);
   });
   op->setAttr(MPDialect::kShardingAttrName, layout.toAttr(sharding.getMesh()));
+}
+
+/// Whether a later pass has placed or grouped `op` (when this pass is run
+/// by hand after them): moving it or reading its result early would break
+/// its slot, wait or run.
+bool isScheduled(Operation *op) {
+  return op->hasAttr(MPDialect::kAsyncAttrName) ||
+         op->hasAttr(MPDialect::kCoalescedAttrName) ||
+         op->hasAttr(MPDialect::kFsdpGroupAttrName);
 }
 
 /// An all_reduce of `value` itself over the group of `like`.
@@ -642,7 +652,8 @@ struct LinearReaderOfReduced : OpRewritePattern<AllReduceOp> {
       auto reduction = result.hasOneUse()
                            ? dyn_cast<AllReduceOp>(*result.user_begin())
                            : AllReduceOp();
-      if (!reduction || !isSameGroup(reduction, reduce))
+      if (!reduction || !isSameGroup(reduction, reduce) ||
+          isScheduled(reduction))
         return failure();
       reductions.push_back(reduction);
     }
@@ -650,17 +661,19 @@ struct LinearReaderOfReduced : OpRewritePattern<AllReduceOp> {
       if (!getRuleLinearOnlyIn(reader, operand.getOperandNumber()))
         continue;
       AllReduceOp whole = findDirectReduction(operand.get(), reduce);
-      if (!whole)
+      if (!whole || isScheduled(whole))
+        continue;
+      // A parallel block's norms meet in a sum: ReductionPastLinearOp moves
+      // `whole` past its readers, and these reductions are what it makes.
+      if (std::optional<LinearReaders> readers = getLinearReaders(whole);
+          readers && meetsReduction(readers->primary->getResult(0), whole))
         continue;
       LLVM_DEBUG(llvm::dbgs()
                  << "[mp-simplify-collectives] " << reader->getName()
                  << " reads a reduction at " << reader->getLoc() << "\n");
       for (AllReduceOp reduction : reductions)
         reuseCollective(rewriter, whole, reduction, reader);
-      rewriter.modifyOpInPlace(reader, [&] {
-        operand.set(whole.getResult());
-        dropReducedAxes(reader, reduce);
-      });
+      rewriter.modifyOpInPlace(reader, [&] { operand.set(whole.getResult()); });
       for (AllReduceOp reduction : reductions)
         rewriter.replaceOp(reduction, reduction.getInput());
       return success();

@@ -365,6 +365,63 @@ func.func @partial_result_read_stays(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %dy
   return %d, %rw, %rs : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
 }
 
+// A parallel block whose weight gradients read the partial output
+// gradient: the norms' input gradients meet in a sum, so the reduction
+// moves past the norm's gradient (as in @parallel_block_norm_grads) and the
+// weight gradients keep their own reductions, each with its own origin.
+// CHECK-LABEL: func.func @parallel_block_weight_grads_partial
+// CHECK-NEXT: %[[DA:.+]] = mp.layer_norm_grad %arg1, %arg2, %arg4
+// CHECK-NEXT: %[[W:.+]], %[[B:.+]] = mp.layer_norm_weight_grad %arg1, %arg4
+// CHECK-NEXT: %[[RW:.+]] = mp.all_reduce %[[W]] on @mesh axes ["tp"] origin "-> mp.sgd of 'w'"
+// CHECK-NEXT: %[[RB:.+]] = mp.all_reduce %[[B]] on @mesh axes ["tp"] origin "-> mp.sgd of 'b'"
+// CHECK-NEXT: %[[DB:.+]] = mp.rms_norm_grad %arg1, %arg3, %arg5
+// CHECK-NEXT: %[[S:.+]] = mp.add %[[DA]], %[[DB]]
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %[[S]] on @mesh axes ["tp"] origin "'w1'; 'wq'"
+// CHECK-NEXT: %[[Y:.+]] = mp.add %arg0, %[[R]]
+// CHECK-NEXT: return %[[Y]], %[[RW]], %[[RB]]
+func.func @parallel_block_weight_grads_partial(%y: tensor<4x8xf32>, %x: tensor<4x8xf32>, %g1: tensor<8xf32>, %g2: tensor<8xf32>, %a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] origin "'w1'" : tensor<4x8xf32>
+  %da = mp.layer_norm_grad %x, %g1, %ra eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %wa, %ba = mp.layer_norm_weight_grad %x, %a eps 1.0e-05 : (tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  %rwa = mp.all_reduce %wa on @mesh axes ["tp"] origin "-> mp.sgd of 'w'" : tensor<8xf32>
+  %rba = mp.all_reduce %ba on @mesh axes ["tp"] origin "-> mp.sgd of 'b'" : tensor<8xf32>
+  %s1 = mp.add %y, %da : tensor<4x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] origin "'wq'" : tensor<4x8xf32>
+  %db = mp.rms_norm_grad %x, %g2, %rb eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %s2 = mp.add %s1, %db : tensor<4x8xf32>
+  return %s2, %rwa, %rba : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// The output gradient's reduction after the weight gradient: it moves up
+// to just after its input, before the weight gradient that now reads it.
+// CHECK-LABEL: func.func @weight_grad_before_reduction
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg2 on @mesh axes ["tp"] origin "'w1' -> mp.rms_norm_grad; -> mp.sgd of 'n'"
+// CHECK-NEXT: %[[W:.+]] = mp.rms_norm_weight_grad %arg0, %[[R]]
+// CHECK-NEXT: %[[D:.+]] = mp.rms_norm_grad %arg0, %arg1, %[[R]]
+// CHECK-NEXT: return %[[D]], %[[W]]
+func.func @weight_grad_before_reduction(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %dy: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>) {
+  %w = mp.rms_norm_weight_grad %x, %dy eps 1.0e-05 : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8xf32>
+  %rw = mp.all_reduce %w on @mesh axes ["tp"] origin "-> mp.sgd of 'n'" : tensor<8xf32>
+  %r = mp.all_reduce %dy on @mesh axes ["tp"] origin "'w1' -> mp.rms_norm_grad" : tensor<4x8xf32>
+  %d = mp.rms_norm_grad %x, %g, %r eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %d, %rw : tensor<4x8xf32>, tensor<8xf32>
+}
+
+// The weight gradient reduced over another axis than its output
+// gradient: nothing to share.
+// CHECK-LABEL: func.func @weight_grad_other_axes_stays
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg2 on @mesh axes ["tp"]
+// CHECK-NEXT: mp.rms_norm_grad %arg0, %arg1, %[[R]]
+// CHECK-NEXT: %[[W:.+]] = mp.rms_norm_weight_grad %arg0, %arg2
+// CHECK-NEXT: mp.all_reduce %[[W]] on @mesh axes ["dp"]
+func.func @weight_grad_other_axes_stays(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %dy: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>) {
+  %r = mp.all_reduce %dy on @mesh axes ["tp"] : tensor<4x8xf32>
+  %d = mp.rms_norm_grad %x, %g, %r eps 1.0e-05 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %w = mp.rms_norm_weight_grad %x, %dy eps 1.0e-05 : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8xf32>
+  %rw = mp.all_reduce %w on @mesh axes ["dp"] : tensor<8xf32>
+  return %d, %rw : tensor<4x8xf32>, tensor<8xf32>
+}
+
 // A reduce_scatter over other axes than an all_reduce before it: scatter
 // first, then reduce the rest on the smaller shard.
 // CHECK-LABEL: func.func @scatter_of_reduce

@@ -988,8 +988,8 @@ def CoalesceReductions
     communication report counts the call once. A small all_reduce's time is
     its call's latency, not its bytes: the rows' mean squares of OLMo 2's
     split q/k norms (`--mp-split-norms`, two per layer each way) become
-    one call each way, and each GPT-NeoX norm's weight and bias gradients
-    one call.
+    one call each way, and a GPT-NeoX step's norm weight and bias
+    gradients a few calls.
 
     An all_reduce of at most `max-bytes` joins the run of the last one
     before it (same mesh, axes, element type, no `mp.async`) when it does
