@@ -1,5 +1,4 @@
-//===- PartitionedSteps.h - the per-rank steps late passes rewrite -*- C++
-//-*-===//
+//===- PartitionedSteps.h - Steps the late passes rewrite -------*- C++ -*-===//
 //
 // The passes that run after --mp-spmd (grouping, pipelining, coalescing,
 // scheduling, narrowing, chunking) rewrite only the partitioned
