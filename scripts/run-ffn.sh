@@ -89,9 +89,10 @@
 # mp-opt --mp-auto-plan choose the mesh and plan for RANKS devices, the
 # fastest predicted on --machine (default bench/machines/host-4ranks.json)
 # within --memory bytes per rank, each plan also tried grouped and scheduled
-# (schedules=true: the passes of the chosen schedule are added unless
-# --fsdp-groups, --overlap, --tp-overlap, --tp-chunks or
-# --narrow-gemm-operands say otherwise; a loss it chunked to fit --memory
+# (schedules=true: the passes of the chosen schedule, coalesced reductions
+# included, are added unless --fsdp-groups, --overlap, --tp-overlap,
+# --tp-chunks, --coalesce-reductions or --narrow-gemm-operands say
+# otherwise; a loss it chunked to fit --memory
 # is chunked unless --chunk-loss sets the chunks;
 # docs/plan-search.md; the candidates go to auto-plan.json in --out); --steps, --init, --data,
 # --save and --seed go to mp-train
