@@ -18,7 +18,6 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
-#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "mp-coalesce-reductions"
@@ -94,10 +93,8 @@ struct CoalesceReductionsPass
   }
 
   bool isCandidate(AllReduceOp reduce) {
-    auto type = cast<RankedTensorType>(reduce.getResult().getType());
-    std::optional<int64_t> bytes = llvm::checkedMul(
-        type.getNumElements(), static_cast<int64_t>(llvm::divideCeil(
-                                   type.getElementTypeBitWidth(), 8)));
+    std::optional<int64_t> bytes =
+        getTensorBytes(cast<RankedTensorType>(reduce.getResult().getType()));
     return bytes && *bytes <= maxBytes &&
            !reduce->hasAttr(MPDialect::kAsyncAttrName) &&
            !reduce->hasAttr(MPDialect::kFsdpGroupAttrName) &&
