@@ -108,13 +108,31 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --plain-mlp         the feed-forward w2(act(w1(x))), no gate and no w3
                       (GPT-NeoX's and Phi-2's MLP);
   --output-bias       a bias on the output projection (`output.bias`;
-                      Phi-2's lm_head).
+                      Phi-2's lm_head);
+  --embedding-multiplier E, --residual-multiplier R,
+  --attention-multiplier A, --logits-scaling L
+                      Granite's constants: the embeddings times E, each
+                      sublayer's output times R before its residual add,
+                      the scores times A (not 1/sqrt(head_dim)), the
+                      logits divided by L (each as float32 rounds it).
 """
 
 import argparse
 import math
 import struct
 import sys
+
+
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def float32(value):
+    """`value` as float32 rounds it, written exactly: a PyTorch float32
+    tensor times a Python float multiplies by the float32 nearest it. A
+    value beyond float32's range is infinite."""
+    if abs(value) > FLOAT32_MAX:
+        return repr(math.copysign(math.inf, value))
+    return repr(struct.unpack("f", struct.pack("f", value))[0])
 
 
 def ffn_hidden(dim, multiple_of, multiplier):
@@ -286,16 +304,30 @@ def generate(args):
     if args.scale_embeddings:
         # Gemma multiplies by sqrt(hidden_size) as a tensor of the
         # activations' dtype: float32's nearest, written exactly.
-        normalizer = struct.unpack("f", struct.pack("f", math.sqrt(d)))[0]
-        h = w.op(f"mp.scale {h} by {normalizer!r} : {tensor(act)}", "h")
+        h = w.op(f"mp.scale {h} by {float32(math.sqrt(d))} : "
+                 f"{tensor(act)}", "h")
+    if args.embedding_multiplier is not None:
+        h = w.op(f"mp.scale {h} by {float32(args.embedding_multiplier)} : "
+                 f"{tensor(act)}", "h")
+
+    def residual(x):
+        # Granite scales each sublayer's output before its residual add.
+        if args.residual_multiplier is None:
+            return x
+        return w.op(f"mp.scale {x} by {float32(args.residual_multiplier)} : "
+                    f"{tensor(act)}")
+
     def windowed(layer):
         if args.window_layers is not None:
             return layer in args.window_layers
         return layer >= args.window_from_layer
 
-    # 1/sqrt(head_dim) as before (six digits), or Gemma 2's
-    # query_pre_attn_scalar ** -0.5 written exactly.
-    scaling = (repr(args.query_pre_attn_scalar ** -0.5)
+    # 1/sqrt(head_dim) as before (six digits), Gemma 2's
+    # query_pre_attn_scalar ** -0.5 written exactly, or Granite's
+    # attention_multiplier.
+    scaling = (float32(args.attention_multiplier)
+               if args.attention_multiplier is not None else
+               repr(args.query_pre_attn_scalar ** -0.5)
                if args.query_pre_attn_scalar else
                f"{1 / math.sqrt(head_dim):e}")
     activation = {"silu": "mp.silu", "gelu": "mp.gelu",
@@ -351,7 +383,7 @@ def generate(args):
         # A parallel block's feed-forward reads the layer's input, h until
         # the block's sum (normed by its own norm, or by the attention's).
         if not args.parallel_block:
-            h = w.op(f"mp.add {h}, {o} : {tensor(act)}", "h")
+            h = w.op(f"mp.add {h}, {residual(o)} : {tensor(act)}", "h")
         if args.post_norm:
             x = h
         elif shared_norm:
@@ -378,10 +410,16 @@ def generate(args):
             f = w.op(f"mp.add {o}, {f} : {tensor(act)}")
             f = add_bias(f, act, p + "attention.wo")
             f = add_bias(f, act, p + "feed_forward.w2")
-        h = w.op(f"mp.add {h}, {f} : {tensor(act)}", "h")
+        h = w.op(f"mp.add {h}, {residual(f)} : {tensor(act)}", "h")
     x = norm(h, "norm.weight")
     logits, lshape = linear(
         x, act, "tok_embeddings" if args.tie_embeddings else "output", vocab)
+    if args.logits_scaling is not None:
+        # Granite divides; the reciprocal's product is the quotient where
+        # L is a power of two, within an ulp otherwise.
+        logits = w.op(f"mp.scale {logits} by "
+                      f"{float32(1 / float(float32(args.logits_scaling)))} : "
+                      f"{tensor(lshape)}")
     logits = softcap(logits, lshape, args.final_softcap)
     loss = w.op(f"mp.cross_entropy {logits}, %labels : ({tensor(lshape)}, "
                 f"{tensor([b, s], 'i64')}) -> tensor<f32>", "loss")
@@ -394,7 +432,9 @@ def generate(args):
                  "attention_softcap", "final_softcap",
                  "query_pre_attn_scalar", "local_rope_theta",
                  "rope_linear_scaling", "rotary_dims",
-                 "rope_attention_factor", "parallel_block"):
+                 "rope_attention_factor", "parallel_block",
+                 "embedding_multiplier", "residual_multiplier",
+                 "attention_multiplier", "logits_scaling"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
     if longrope:
@@ -488,6 +528,16 @@ def main():
     parser.add_argument("--query-pre-attn-scalar", type=float, default=None,
                         help="the scores scaled by 1/sqrt(Q), not "
                              "1/sqrt(head_dim)")
+    for option, meaning in [
+            ("--embedding-multiplier", "the embeddings times E"),
+            ("--residual-multiplier",
+             "each sublayer's output times R before its residual add"),
+            ("--attention-multiplier",
+             "the scores times A, not 1/sqrt(head_dim)"),
+            ("--logits-scaling", "the logits divided by L")]:
+        parser.add_argument(option, type=float, default=None,
+                            metavar=option[2].upper(),
+                            help=meaning + " (Granite's)")
     parser.add_argument("--ffn-hidden", type=int, default=None,
                         help="FeedForward hidden size; default: torchtitan's "
                              "from --dim, --multiple-of, --ffn-dim-multiplier")
@@ -572,10 +622,26 @@ def main():
         (all(v is None or 0 < v < math.inf for v in (
             args.attention_softcap, args.final_softcap,
             args.query_pre_attn_scalar, args.local_rope_theta,
-            args.rope_linear_scaling, args.rope_attention_factor)),
+            args.rope_linear_scaling, args.rope_attention_factor,
+            args.embedding_multiplier, args.residual_multiplier,
+            args.attention_multiplier, args.logits_scaling)),
          "--attention-softcap, --final-softcap, --query-pre-attn-scalar, "
-         "--local-rope-theta, --rope-linear-scaling and "
-         "--rope-attention-factor must be positive and finite"),
+         "--local-rope-theta, --rope-linear-scaling, "
+         "--rope-attention-factor and Granite's multipliers must be "
+         "positive and finite"),
+        (all(v is None or 0 < float(float32(v)) < FLOAT32_MAX for v in (
+            args.embedding_multiplier, args.residual_multiplier,
+            args.attention_multiplier, args.logits_scaling)) and
+         (args.logits_scaling is None or
+          1 / float(float32(args.logits_scaling)) < FLOAT32_MAX),
+         "Granite's multipliers (and 1 / --logits-scaling) must be positive "
+         "and finite in float32"),
+        (not (args.attention_multiplier and args.query_pre_attn_scalar),
+         "--attention-multiplier and --query-pre-attn-scalar both scale "
+         "the scores"),
+        (not (args.residual_multiplier and args.parallel_block),
+         "--residual-multiplier scales a sequential block's sublayers "
+         "(not --parallel-block's sum)"),
         (not (args.layer_norm and (args.qk_norm or args.norm_weight_offset)),
          "--layer-norm takes neither --qk-norm nor --norm-weight-offset"),
         (not (args.sandwich_norm and args.post_norm),

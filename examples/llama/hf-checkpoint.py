@@ -95,6 +95,11 @@ query_pre_attn_scalar ** -0.5, soft-caps its scores and logits
 layer; Gemma 3's text model (gemma3_text) drops the caps, norms each query
 and key head (q_norm, k_norm) and windows all but every sixth layer
 (sliding_window_pattern), whose rotary base is rope_local_base_freq.
+Granite (IBM Granite 3) is Llama's block with four constants from its
+config: the embeddings times embedding_multiplier, each sublayer's output
+times residual_multiplier before its residual add, the scores times
+attention_multiplier (not 1/sqrt(head_dim)) and the logits divided by
+logits_scaling (gen-llama.py's options of those names).
 A multimodal model (model_type gemma3: Gemma 3 4B, 12B, 27B, whose
 global layers scale their frequencies linearly, rope_scaling linear
 factor 8; mistral3: Mistral Small 3.1 and 3.2; llava, llava_next,
@@ -204,7 +209,7 @@ import numpy as np
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
             "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon",
-            "gptj")
+            "gptj", "granite")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -652,10 +657,10 @@ class LlamaShape:
             fail(f"{source}: num_attention_heads {self.heads} is no multiple "
                  f"of num_key_value_heads {self.kv_heads}")
         # Which linears have a bias, as each family's modeling file builds
-        # them: Qwen2's q, k and v always; Llama's, Qwen3's and the Gemmas'
-        # attention (all four) with attention_bias; GPT-NeoX's attention
+        # them: Qwen2's q, k and v always; Llama's, Qwen3's, Granite's and
+        # the Gemmas' attention (all four) with attention_bias; GPT-NeoX's attention
         # unless attention_bias is false; Phi's attention always; Llama's
-        # MLP with mlp_bias, GPT-NeoX's and Phi's always, and Phi's output
+        # and Granite's MLP with mlp_bias, GPT-NeoX's and Phi's always, and Phi's output
         # projection; Falcon's every linear with bias (off in the released
         # models).
         neox = self.family == "gpt_neox"
@@ -664,11 +669,11 @@ class LlamaShape:
         if self.family == "qwen2" or (self.family == "stablelm" and
                                       config.get("use_qkv_bias")):
             self.attention_bias = "qkv"
-        elif ((gemma or self.family in ("llama", "qwen3")) and
+        elif ((gemma or self.family in ("llama", "qwen3", "granite")) and
               config.get("attention_bias")) or self.family == "phi" or (
                   neox and config.get("attention_bias", True)) or falcon_bias:
             self.attention_bias = "all"
-        self.mlp_bias = (self.family == "llama" and
+        self.mlp_bias = (self.family in ("llama", "granite") and
                          bool(config.get("mlp_bias"))) or \
             self.family in ("gpt_neox", "phi", "gptj") or falcon_bias
         self.output_bias = self.family in ("phi", "gptj")
@@ -828,6 +833,13 @@ class LlamaShape:
             fail(f"{source}: {act_field} {act!r}; mp's feed-forward takes "
                  f"{', '.join(map(repr, ACTIVATIONS))}")
         self.mlp_activation = ACTIVATIONS[act]
+        # Granite's constants (GraniteConfig's defaults, 1.0, where not
+        # given: its scores are then scaled by 1, not 1/sqrt(head_dim)).
+        self.granite_multipliers = {
+            name: field(name, 1.0, float) for name in (
+                "embedding_multiplier", "residual_multiplier",
+                "attention_multiplier", "logits_scaling")
+        } if self.family == "granite" else {}
         # Gemma's norms scale by 1 + weight, its embeddings by
         # sqrt(hidden_size).
         self.norm_weight_offset = 1 if gemma else 0
@@ -938,6 +950,8 @@ class LlamaShape:
                 ("--local-rope-theta", self.local_rope_theta)]:
             if value is not None:
                 args += f" {option} {float(value)!r}"
+        for name, value in self.granite_multipliers.items():
+            args += f" --{name.replace('_', '-')} {float(value)!r}"
         if self.tie_embeddings:
             args += " --tie-embeddings"
         if self.output_bias:

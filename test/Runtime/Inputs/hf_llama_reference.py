@@ -59,8 +59,11 @@ architecture, one where multi_query, ln_attn and ln_mlp or one
 input_layernorm, mlp + attn + x, tied embeddings) and GPT-J's
 (GPTJForCausalLM under GPTJConfig's attribute_map: ln_1, attn.q_proj ...
 out_proj without biases, fc_in and fc_out, lm_head with a bias, rotary_dim
-entries rotating as pairs (2i, 2i + 1), rotate_every_two) are their
-modeling files'. RMSNorm (the weight times the normed input cast back to
+entries rotating as pairs (2i, 2i + 1), rotate_every_two) and
+Granite's (GraniteForCausalLM: Llama's block, the embeddings times
+embedding_multiplier, each sublayer's output times residual_multiplier
+before its residual add, the scores times attention_multiplier, the
+logits divided by logits_scaling) are their modeling files'. RMSNorm (the weight times the normed input cast back to
 its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -69,7 +72,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gpt_neox|phi|
-                falcon|gptj|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
+                falcon|gptj|granite|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
@@ -242,11 +245,12 @@ def biases(config):
     family's modeling file builds them (GPT-NeoX's attention unless
     attention_bias is false, Phi's always; their MLPs' always)."""
     family = config["model_type"]
-    attention = (family in ("llama", "qwen3", "gemma", "gemma2",
+    attention = (family in ("llama", "qwen3", "granite", "gemma", "gemma2",
                             "gemma3_text") and bool(
         config.get("attention_bias"))) or family == "phi" or (
             family == "gpt_neox" and config.get("attention_bias", True))
-    mlp = (family == "llama" and bool(config.get("mlp_bias"))) or \
+    mlp = (family in ("llama", "granite") and
+           bool(config.get("mlp_bias"))) or \
         family in ("gpt_neox", "phi")
     if family == "falcon":  # every linear with bias, or none
         attention = mlp = bool(config.get("bias"))
@@ -431,6 +435,8 @@ class LlamaAttention(nn.Module):
         self.head_dim = head_dim_of(config)
         self.scaling = config.get("query_pre_attn_scalar",
                                   self.head_dim) ** -0.5
+        if family == "granite":  # GraniteAttention
+            self.scaling = config.get("attention_multiplier", 1.0)
         self.softcap = config.get("attn_logit_softcapping")
         self.window = sliding_window(config, layer)
         qkv_bias, o_bias, _ = biases(config)
@@ -601,6 +607,9 @@ class LlamaDecoderLayer(nn.Module):
             "ln_1", None) if family == "gptj" else (
             "input_layernorm", "post_attention_layernorm")
         self.post_norm = family == "olmo2"
+        # GraniteDecoderLayer's (None: no product, Llama's).
+        self.residual_multiplier = config.get("residual_multiplier", 1.0) \
+            if family == "granite" else None
         self.sandwich_norm = has_sandwich_norm(config)
         if self.post_norm or self.sandwich_norm:
             self.post_feedforward_layernorm = rms_norm(config, d)
@@ -635,10 +644,15 @@ class LlamaDecoderLayer(nn.Module):
                 self.attend(hidden_states, cos, sin))
             return hidden_states + self.post_feedforward_layernorm(
                 self.mlp(hidden_states))
-        hidden_states = hidden_states + self.attend(
-            self.input_layernorm(hidden_states), cos, sin)
-        return hidden_states + self.mlp(
-            self.post_attention_layernorm(hidden_states))
+        hidden_states = hidden_states + self.residual(self.attend(
+            self.input_layernorm(hidden_states), cos, sin))
+        return hidden_states + self.residual(self.mlp(
+            self.post_attention_layernorm(hidden_states)))
+
+    def residual(self, x):
+        if self.residual_multiplier is None:
+            return x
+        return x * self.residual_multiplier
 
 
 # The names of the model, its embedding, its final norm, its output
@@ -703,6 +717,8 @@ class LlamaForCausalLM(nn.Module):
 
     def forward(self, input_ids):
         h = self.base().embedding()(input_ids)
+        if self.config["model_type"] == "granite":  # GraniteModel
+            h = h * self.config.get("embedding_multiplier", 1.0)
         if self.config["model_type"] == "gemma3_text":  # a float32 buffer
             h = h * torch.tensor(self.config["hidden_size"] ** 0.5).to(h.dtype)
         elif is_gemma(self.config):  # GemmaModel's normalizer
@@ -715,8 +731,10 @@ class LlamaForCausalLM(nn.Module):
             local = rotary_cos_sin(self.config, seq, h.dtype, local=True)
         for layer in self.base().decoder_layers():
             h = layer(h, *(local if layer.window else rotary))
-        return softcap(self.output()(self.base().final_norm()(h)),
-                       self.config.get("final_logit_softcapping"))
+        logits = self.output()(self.base().final_norm()(h))
+        if self.config["model_type"] == "granite":  # GraniteForCausalLM
+            logits = logits / self.config.get("logits_scaling", 1.0)
+        return softcap(logits, self.config.get("final_logit_softcapping"))
 
 
 def hf_names(config):
@@ -821,6 +839,10 @@ FAMILY_CONFIG = {
     "stablelm": {"architectures": ["StableLmForCausalLM"],
                  "use_qkv_bias": False, "qk_layernorm": False,
                  "use_parallel_residual": False, "hidden_dropout": 0.0},
+    # Granite 3.0 2B's constants.
+    "granite": {"architectures": ["GraniteForCausalLM"],
+                "embedding_multiplier": 12.0, "residual_multiplier": 0.22,
+                "attention_multiplier": 0.015625, "logits_scaling": 8.0},
     "gemma": {"architectures": ["GemmaForCausalLM"], "hidden_act": "gelu",
               "hidden_activation": "gelu_pytorch_tanh"},
     "gemma2": {"architectures": ["Gemma2ForCausalLM"],
