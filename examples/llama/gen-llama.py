@@ -94,6 +94,8 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --layer-norm        every norm a LayerNorm with a bias (mp.layer_norm:
                       `<norm>.weight` and `<norm>.bias`, eps --norm-eps;
                       StableLM's) instead of an RMSNorm;
+  --no-norm-bias      the LayerNorms without biases (Cohere's: mp.layer_norm
+                      adding a zero constant);
   --parallel-block separate|shared
                       the attention and the feed-forward side by side on
                       the layer's input (GPT-NeoX's use_parallel_residual,
@@ -114,7 +116,8 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       Granite's constants: the embeddings times E, each
                       sublayer's output times R before its residual add,
                       the scores times A (not 1/sqrt(head_dim)), the
-                      logits divided by L (each as float32 rounds it).
+                      logits divided by L (each as float32 rounds it);
+  --logit-scale S     the logits times S (Cohere's logit_scale).
 """
 
 import argparse
@@ -174,7 +177,7 @@ def generate(args):
     def norm_params(name):
         # A LayerNorm's bias follows its weight.
         params.append((name + ".weight", [d]))
-        if args.layer_norm:
+        if args.layer_norm and not args.no_norm_bias:
             params.append((name + ".bias", [d]))
 
     shared_norm = args.parallel_block == "shared"
@@ -258,9 +261,17 @@ def generate(args):
     offset = (f" weight_offset {args.norm_weight_offset:e}"
               if args.norm_weight_offset else "")
 
+    zero_bias = []
+
     def norm(x, weight, shape=act):
         if args.layer_norm:
-            bias = arg_of[weight[:-len("weight")] + "bias"]
+            bias = arg_of.get(weight[:-len("weight")] + "bias")
+            if bias is None:  # one zero constant for every norm
+                if not zero_bias:
+                    zero_bias.append(w.op(
+                        f"arith.constant dense<0.000000e+00> : "
+                        f"{tensor(shape[-1:])}"))
+                bias = zero_bias[0]
             return w.op(f"mp.layer_norm {x}, {arg_of[weight]}, {bias} eps "
                         f"{eps} : ({tensor(shape)}, {tensor(shape[-1:])}, "
                         f"{tensor(shape[-1:])}) -> {tensor(shape)}")
@@ -420,6 +431,9 @@ def generate(args):
         logits = w.op(f"mp.scale {logits} by "
                       f"{float32(1 / float(float32(args.logits_scaling)))} : "
                       f"{tensor(lshape)}")
+    if args.logit_scale is not None:
+        logits = w.op(f"mp.scale {logits} by {float32(args.logit_scale)} : "
+                      f"{tensor(lshape)}")
     logits = softcap(logits, lshape, args.final_softcap)
     loss = w.op(f"mp.cross_entropy {logits}, %labels : ({tensor(lshape)}, "
                 f"{tensor([b, s], 'i64')}) -> tensor<f32>", "loss")
@@ -434,7 +448,7 @@ def generate(args):
                  "rope_linear_scaling", "rotary_dims",
                  "rope_attention_factor", "parallel_block",
                  "embedding_multiplier", "residual_multiplier",
-                 "attention_multiplier", "logits_scaling"):
+                 "attention_multiplier", "logits_scaling", "logit_scale"):
         if getattr(args, name):
             config += f" {name}={getattr(args, name)}"
     if longrope:
@@ -447,7 +461,8 @@ def generate(args):
                                               "tie_embeddings",
                                               "scale_embeddings",
                                               "sandwich_norm", "layer_norm",
-                                              "plain_mlp", "output_bias")
+                                              "no_norm_bias", "plain_mlp",
+                                              "output_bias")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
            f"{config}",
@@ -504,6 +519,11 @@ def main():
                              "(Gemma: 1)")
     parser.add_argument("--scale-embeddings", action="store_true",
                         help="the embeddings times sqrt(--dim) (Gemma)")
+    parser.add_argument("--no-norm-bias", action="store_true",
+                        help="the LayerNorms without biases (Cohere's)")
+    parser.add_argument("--logit-scale", type=float, default=None,
+                        metavar="S",
+                        help="the logits times S (Cohere's logit_scale)")
     parser.add_argument("--layer-norm", action="store_true",
                         help="LayerNorms with biases instead of RMSNorms "
                              "(StableLM)")
@@ -624,18 +644,22 @@ def main():
             args.query_pre_attn_scalar, args.local_rope_theta,
             args.rope_linear_scaling, args.rope_attention_factor,
             args.embedding_multiplier, args.residual_multiplier,
-            args.attention_multiplier, args.logits_scaling)),
+            args.attention_multiplier, args.logits_scaling,
+            args.logit_scale)),
          "--attention-softcap, --final-softcap, --query-pre-attn-scalar, "
          "--local-rope-theta, --rope-linear-scaling, "
-         "--rope-attention-factor and Granite's multipliers must be "
-         "positive and finite"),
+         "--rope-attention-factor, Granite's multipliers and --logit-scale "
+         "must be positive and finite"),
         (all(v is None or 0 < float(float32(v)) < FLOAT32_MAX for v in (
             args.embedding_multiplier, args.residual_multiplier,
-            args.attention_multiplier, args.logits_scaling)) and
+            args.attention_multiplier, args.logits_scaling,
+            args.logit_scale)) and
          (args.logits_scaling is None or
           1 / float(float32(args.logits_scaling)) < FLOAT32_MAX),
-         "Granite's multipliers (and 1 / --logits-scaling) must be positive "
-         "and finite in float32"),
+         "Granite's multipliers, --logit-scale (and 1 / --logits-scaling) "
+         "must be positive and finite in float32"),
+        (not args.no_norm_bias or args.layer_norm,
+         "--no-norm-bias takes the biases off --layer-norm's norms"),
         (not (args.attention_multiplier and args.query_pre_attn_scalar),
          "--attention-multiplier and --query-pre-attn-scalar both scale "
          "the scores"),

@@ -99,7 +99,13 @@ Granite (IBM Granite 3) is Llama's block with four constants from its
 config: the embeddings times embedding_multiplier, each sublayer's output
 times residual_multiplier before its residual add, the scores times
 attention_multiplier (not 1/sqrt(head_dim)) and the logits divided by
-logits_scaling (gen-llama.py's options of those names).
+logits_scaling (gen-llama.py's options of those names). Cohere (Command-R,
+Aya) runs Phi's block (the attention and the MLP side by side on one
+input_layernorm) with a SwiGLU MLP, LayerNorms without biases
+(CohereLayerNorm), no biases elsewhere unless attention_bias, pairs (2i,
+2i + 1) rotating as GPT-J's and mp.rope's (its rows stay in their order),
+tied embeddings and the logits times logit_scale; its per-head q/k
+LayerNorms (use_qk_norm, Command-R+ 08-2024) are refused.
 A multimodal model (model_type gemma3: Gemma 3 4B, 12B, 27B, whose
 global layers scale their frequencies linearly, rope_scaling linear
 factor 8; mistral3: Mistral Small 3.1 and 3.2; llava, llava_next,
@@ -209,7 +215,7 @@ import numpy as np
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
             "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon",
-            "gptj", "granite")
+            "gptj", "granite", "cohere")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -591,7 +597,9 @@ class LlamaShape:
         # StableLM's, GPT-NeoX's, Phi's and Falcon's norms are LayerNorms
         # (with biases).
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
-                                          "falcon", "gptj")
+                                          "falcon", "gptj", "cohere")
+        # Cohere's LayerNorms have no biases.
+        self.norm_bias = self.layer_norm and self.family != "cohere"
         self.norm_eps = field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
@@ -669,7 +677,8 @@ class LlamaShape:
         if self.family == "qwen2" or (self.family == "stablelm" and
                                       config.get("use_qkv_bias")):
             self.attention_bias = "qkv"
-        elif ((gemma or self.family in ("llama", "qwen3", "granite")) and
+        elif ((gemma or self.family in ("llama", "qwen3", "granite",
+                                        "cohere")) and
               config.get("attention_bias")) or self.family == "phi" or (
                   neox and config.get("attention_bias", True)) or falcon_bias:
             self.attention_bias = "all"
@@ -688,7 +697,7 @@ class LlamaShape:
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
-        elif self.family in ("phi", "gptj"):
+        elif self.family in ("phi", "gptj", "cohere"):
             self.parallel_block = "shared"
         elif self.family == "falcon" and config.get(
                 "new_decoder_architecture"):
@@ -775,6 +784,9 @@ class LlamaShape:
                      "and StableLM 3B's block (sequential, no q/k norms)")
         # Phi's LayerNorms of each query and key head (off in Phi-1, 1.5
         # and 2) are not gen-llama.py's.
+        if self.family == "cohere" and config.get("use_qk_norm"):
+            fail(f"{source}: use_qk_norm; mp's Cohere is Command-R's block "
+                 "(no per-head q/k LayerNorms)")
         if self.family == "phi" and config.get("qk_layernorm"):
             fail(f"{source}: qk_layernorm; mp's Phi is Phi-1's, Phi-1.5's "
                  "and Phi-2's block (no q/k LayerNorms)")
@@ -840,11 +852,16 @@ class LlamaShape:
                 "embedding_multiplier", "residual_multiplier",
                 "attention_multiplier", "logits_scaling")
         } if self.family == "granite" else {}
+        # Cohere's logits times logit_scale (CohereConfig's 0.0625 where
+        # not given).
+        self.logit_scale = field("logit_scale", 0.0625, float) \
+            if self.family == "cohere" else None
         # Gemma's norms scale by 1 + weight, its embeddings by
         # sqrt(hidden_size).
         self.norm_weight_offset = 1 if gemma else 0
         self.scale_embeddings = gemma
-        self.tied = bool(config.get("tie_word_embeddings", gemma))
+        self.tied = bool(config.get("tie_word_embeddings",
+                                    gemma or self.family == "cohere"))
         # Whether mp's model reads the embedding as its output projection
         # (no output.weight): a tied checkpoint's, unless untied.
         self.tie_embeddings = self.tied
@@ -937,6 +954,8 @@ class LlamaShape:
             args += f" --mlp-activation {self.mlp_activation}"
         if self.layer_norm:
             args += " --layer-norm"
+            if not self.norm_bias:
+                args += " --no-norm-bias"
         if self.norm_weight_offset:
             args += f" --norm-weight-offset {self.norm_weight_offset}"
         if self.scale_embeddings:
@@ -952,6 +971,8 @@ class LlamaShape:
                 args += f" {option} {float(value)!r}"
         for name, value in self.granite_multipliers.items():
             args += f" --{name.replace('_', '-')} {float(value)!r}"
+        if self.logit_scale is not None:
+            args += f" --logit-scale {float(self.logit_scale)!r}"
         if self.tie_embeddings:
             args += " --tie-embeddings"
         if self.output_bias:
@@ -1008,9 +1029,9 @@ class LlamaShape:
                 hf + ("post_attention_layernorm" if self.post_norm
                       else self.norm_names[0]) + ".weight", (d,)))
             qkv_bias = self.attention_bias is not None
-            # GPT-J rotates pairs (2i, 2i + 1) as mp.rope does: its rows
-            # stay in their order.
-            rotate_half = self.family != "gptj"
+            # GPT-J and Cohere rotate pairs (2i, 2i + 1) as mp.rope does:
+            # their rows stay in their order.
+            rotate_half = self.family not in ("gptj", "cohere")
             linear("attention.wq", q_rows, d, qkv_bias,
                    self.heads * rotate_half)
             linear("attention.wk", kv_rows, d, qkv_bias,
@@ -1060,7 +1081,7 @@ class LlamaShape:
         if self.output_bias:
             params.append(Parameter("output.bias", names["output"] + ".bias",
                                     (self.vocab,)))
-        if self.layer_norm:  # each LayerNorm's bias after its weight
+        if self.norm_bias:  # each LayerNorm's bias after its weight
             params = [bias for param in params for bias in (
                 [param, param._replace(mp=param.mp[:-len("weight")] + "bias",
                                        hf=param.hf[:-len("weight")] + "bias")]

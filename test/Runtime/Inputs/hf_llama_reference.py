@@ -63,7 +63,10 @@ entries rotating as pairs (2i, 2i + 1), rotate_every_two) and
 Granite's (GraniteForCausalLM: Llama's block, the embeddings times
 embedding_multiplier, each sublayer's output times residual_multiplier
 before its residual add, the scores times attention_multiplier, the
-logits divided by logits_scaling) are their modeling files'. RMSNorm (the weight times the normed input cast back to
+logits divided by logits_scaling) and Cohere's (CohereForCausalLM:
+attention and SwiGLU MLP side by side on one CohereLayerNorm, a LayerNorm
+without bias, residual + attention + MLP in that order, pairs (2i, 2i + 1)
+rotating, the logits times logit_scale) are their modeling files'. RMSNorm (the weight times the normed input cast back to
 its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -72,7 +75,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gpt_neox|phi|
-                falcon|gptj|granite|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
+                falcon|gptj|granite|cohere|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
@@ -148,6 +151,19 @@ class LlamaRMSNorm(nn.Module):
         return self.weight * hidden_states.to(input_dtype)
 
 
+class CohereLayerNorm(LlamaRMSNorm):
+    """A LayerNorm without bias, in float32 (or the run's float64), as
+    modeling_cohere writes it out."""
+
+    def forward(self, hidden_states):
+        input_dtype = hidden_states.dtype
+        x = hidden_states.to(torch.promote_types(input_dtype, torch.float32))
+        mean = x.mean(-1, keepdim=True)
+        variance = (x - mean).pow(2).mean(-1, keepdim=True)
+        x = (x - mean) * torch.rsqrt(variance + self.variance_epsilon)
+        return (self.weight.to(x.dtype) * x).to(input_dtype)
+
+
 class GemmaRMSNorm(LlamaRMSNorm):
     """Scales by 1 + weight, in float32 (or the run's float64) before the
     cast back to the input's dtype."""
@@ -185,6 +201,8 @@ def rms_norm(config, size):
     """The family's RMSNorm of `size` entries (StableLM's, GPT-NeoX's,
     Phi's, Falcon's and GPT-J's: a LayerNorm with a bias, nn.LayerNorm as
     their modeling files build it)."""
+    if config["model_type"] == "cohere":
+        return CohereLayerNorm(size, config["layer_norm_eps"])
     if has_layer_norm(config):
         return nn.LayerNorm(size, eps=config.get(
             "layer_norm_eps", config.get("layer_norm_epsilon")))
@@ -245,8 +263,8 @@ def biases(config):
     family's modeling file builds them (GPT-NeoX's attention unless
     attention_bias is false, Phi's always; their MLPs' always)."""
     family = config["model_type"]
-    attention = (family in ("llama", "qwen3", "granite", "gemma", "gemma2",
-                            "gemma3_text") and bool(
+    attention = (family in ("llama", "qwen3", "granite", "cohere", "gemma",
+                            "gemma2", "gemma3_text") and bool(
         config.get("attention_bias"))) or family == "phi" or (
             family == "gpt_neox" and config.get("attention_bias", True))
     mlp = (family in ("llama", "granite") and
@@ -383,7 +401,7 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
-    if config["model_type"] == "gptj":  # GPT-J's pairs: each angle twice
+    if config["model_type"] in ("gptj", "cohere"):  # pairs: each angle twice
         emb = freqs.repeat_interleave(2, dim=-1)
     return emb.cos() * attention, emb.sin() * attention
 
@@ -455,7 +473,7 @@ class LlamaAttention(nn.Module):
                                     bias=qkv_bias)
         self.output = "dense" if family in ("gpt_neox", "phi", "falcon") \
             else "out_proj" if family == "gptj" else "o_proj"
-        self.pairs = family == "gptj"
+        self.pairs = family in ("gptj", "cohere")
         setattr(self, self.output,
                 nn.Linear(self.heads * self.head_dim, d, bias=o_bias))
         self.qk_norm = config["model_type"] in ("qwen3", "gemma3_text")
@@ -563,7 +581,7 @@ def parallel_block(config):
     parallel_attn, its new one's num_ln_in_parallel_attn 1), or None (one
     after the other)."""
     family = config["model_type"]
-    if family in ("phi", "gptj"):
+    if family in ("phi", "gptj", "cohere"):
         return "shared"
     if family == "gpt_neox":
         return "separate" if config.get("use_parallel_residual", True) \
@@ -607,6 +625,7 @@ class LlamaDecoderLayer(nn.Module):
             "ln_1", None) if family == "gptj" else (
             "input_layernorm", "post_attention_layernorm")
         self.post_norm = family == "olmo2"
+        self.cohere = family == "cohere"
         # GraniteDecoderLayer's (None: no product, Llama's).
         self.residual_multiplier = config.get("residual_multiplier", 1.0) \
             if family == "granite" else None
@@ -628,6 +647,8 @@ class LlamaDecoderLayer(nn.Module):
                          for name in self.norm_names)
         if self.parallel == "shared":
             x = first(hidden_states)
+            if self.cohere:  # CohereDecoderLayer's order
+                return hidden_states + self.attend(x, cos, sin) + self.mlp(x)
             return self.attend(x, cos, sin) + self.mlp(x) + \
                 hidden_states
         if self.parallel:
@@ -668,6 +689,9 @@ MODEL_NAMES = {"gpt_neox": ("gpt_neox", "embed_in", "final_layer_norm",
                           "lm_head", "h"),
                "gptj": ("transformer", "wte", "ln_f", "lm_head", "h")}
 LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
+# Cohere's are Llama's; its parameters are listed as its modules register
+# them (one norm per layer, without biases).
+MODEL_NAMES["cohere"] = LLAMA_MODEL_NAMES
 
 
 class LlamaModel(nn.Module):
@@ -734,6 +758,8 @@ class LlamaForCausalLM(nn.Module):
         logits = self.output()(self.base().final_norm()(h))
         if self.config["model_type"] == "granite":  # GraniteForCausalLM
             logits = logits / self.config.get("logits_scaling", 1.0)
+        if self.config["model_type"] == "cohere":  # CohereForCausalLM
+            logits = logits * self.config.get("logit_scale", 0.0625)
         return softcap(logits, self.config.get("final_logit_softcapping"))
 
 
@@ -839,6 +865,9 @@ FAMILY_CONFIG = {
     "stablelm": {"architectures": ["StableLmForCausalLM"],
                  "use_qkv_bias": False, "qk_layernorm": False,
                  "use_parallel_residual": False, "hidden_dropout": 0.0},
+    # Command-R's (c4ai-command-r-v01: logit_scale 0.0625, tied).
+    "cohere": {"architectures": ["CohereForCausalLM"], "logit_scale": 0.0625,
+               "use_qk_norm": False},
     # Granite 3.0 2B's constants.
     "granite": {"architectures": ["GraniteForCausalLM"],
                 "embedding_multiplier": 12.0, "residual_multiplier": 0.22,
@@ -1031,7 +1060,7 @@ def checkpoint(args):
         "num_key_value_heads": args.kv_heads or args.heads,
         "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
         ("layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
-                                        "falcon", "gptj")
+                                        "falcon", "gptj", "cohere")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
         "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
