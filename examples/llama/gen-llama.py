@@ -117,7 +117,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       sublayer's output times R before its residual add,
                       the scores times A (not 1/sqrt(head_dim)), the
                       logits divided by L (each as float32 rounds it);
-  --logit-scale S     the logits times S (Cohere's logit_scale).
+  --logit-scale S     the logits times S (Cohere's logit_scale);
+  --nope-global-layers
+                      q and k rotated in the windowed layers only, the
+                      others without positional embedding (Cohere 2).
 """
 
 import argparse
@@ -359,9 +362,11 @@ def generate(args):
         layer_theta = (f"{args.local_rope_theta:e}{rotation}"
                        if args.local_rope_theta and args.sliding_window
                        and windowed(layer) else theta)
-        q = heads_of(q, heads, True,
+        # Cohere 2's global layers have no positional embedding.
+        rotate = not args.nope_global_layers or windowed(layer)
+        q = heads_of(q, heads, rotate,
                      per_head and p + "attention.q_norm.weight", layer_theta)
-        k = heads_of(k, kv_heads, True,
+        k = heads_of(k, kv_heads, rotate,
                      per_head and p + "attention.k_norm.weight", layer_theta)
         v = heads_of(v, kv_heads, False)
         bshd = [b, s, heads, head_dim]
@@ -461,7 +466,9 @@ def generate(args):
                                               "tie_embeddings",
                                               "scale_embeddings",
                                               "sandwich_norm", "layer_norm",
-                                              "no_norm_bias", "plain_mlp",
+                                              "no_norm_bias",
+                                              "nope_global_layers",
+                                              "plain_mlp",
                                               "output_bias")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
@@ -519,6 +526,9 @@ def main():
                              "(Gemma: 1)")
     parser.add_argument("--scale-embeddings", action="store_true",
                         help="the embeddings times sqrt(--dim) (Gemma)")
+    parser.add_argument("--nope-global-layers", action="store_true",
+                        help="q and k rotated in the windowed layers only "
+                             "(Cohere 2)")
     parser.add_argument("--no-norm-bias", action="store_true",
                         help="the LayerNorms without biases (Cohere's)")
     parser.add_argument("--logit-scale", type=float, default=None,
@@ -658,6 +668,9 @@ def main():
           1 / float(float32(args.logits_scaling)) < FLOAT32_MAX),
          "Granite's multipliers, --logit-scale (and 1 / --logits-scaling) "
          "must be positive and finite in float32"),
+        (not args.nope_global_layers or args.sliding_window,
+         "--nope-global-layers rotates the windowed layers only: it takes "
+         "--sliding-window"),
         (not args.no_norm_bias or args.layer_norm,
          "--no-norm-bias takes the biases off --layer-norm's norms"),
         (not (args.attention_multiplier and args.query_pre_attn_scalar),

@@ -105,7 +105,11 @@ input_layernorm) with a SwiGLU MLP, LayerNorms without biases
 (CohereLayerNorm), no biases elsewhere unless attention_bias, pairs (2i,
 2i + 1) rotating as GPT-J's and mp.rope's (its rows stay in their order),
 tied embeddings and the logits times logit_scale; its per-head q/k
-LayerNorms (use_qk_norm, Command-R+ 08-2024) are refused.
+LayerNorms (use_qk_norm, Command-R+ 08-2024) are refused. Cohere 2
+(Command R7B, Command A) windows all but every fourth layer
+(sliding_window_pattern, or layer_types) and rotates q and k in the
+windowed layers only: its global layers have no positional embedding
+(gen-llama.py --nope-global-layers).
 A multimodal model (model_type gemma3: Gemma 3 4B, 12B, 27B, whose
 global layers scale their frequencies linearly, rope_scaling linear
 factor 8; mistral3: Mistral Small 3.1 and 3.2; llava, llava_next,
@@ -215,7 +219,7 @@ import numpy as np
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
             "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon",
-            "gptj", "granite", "cohere")
+            "gptj", "granite", "cohere", "cohere2")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -596,10 +600,11 @@ class LlamaShape:
         self.vocab = field("vocab_size")
         # StableLM's, GPT-NeoX's, Phi's and Falcon's norms are LayerNorms
         # (with biases).
+        cohere = self.family in ("cohere", "cohere2")
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
-                                          "falcon", "gptj", "cohere")
+                                          "falcon", "gptj") or cohere
         # Cohere's LayerNorms have no biases.
-        self.norm_bias = self.layer_norm and self.family != "cohere"
+        self.norm_bias = self.layer_norm and not cohere
         self.norm_eps = field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
@@ -677,8 +682,8 @@ class LlamaShape:
         if self.family == "qwen2" or (self.family == "stablelm" and
                                       config.get("use_qkv_bias")):
             self.attention_bias = "qkv"
-        elif ((gemma or self.family in ("llama", "qwen3", "granite",
-                                        "cohere")) and
+        elif ((gemma or cohere or self.family in ("llama", "qwen3",
+                                                  "granite")) and
               config.get("attention_bias")) or self.family == "phi" or (
                   neox and config.get("attention_bias", True)) or falcon_bias:
             self.attention_bias = "all"
@@ -697,7 +702,7 @@ class LlamaShape:
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
-        elif self.family in ("phi", "gptj", "cohere"):
+        elif self.family in ("phi", "gptj") or cohere:
             self.parallel_block = "shared"
         elif self.family == "falcon" and config.get(
                 "new_decoder_architecture"):
@@ -749,8 +754,10 @@ class LlamaShape:
             elif gemma2:  # Gemma2Config: every other layer, from 0
                 types = ["sliding_attention" if layer % 2 == 0 else
                          "full_attention" for layer in range(self.layers)]
-            elif gemma3:  # Gemma3TextConfig: all but every sixth layer
-                pattern = field("sliding_window_pattern", 6)
+            elif gemma3 or self.family == "cohere2":
+                # Gemma3TextConfig: all but every sixth layer;
+                # Cohere2Config: all but every fourth.
+                pattern = field("sliding_window_pattern", 6 if gemma3 else 4)
                 types = ["full_attention" if (layer + 1) % pattern == 0
                          else "sliding_attention"
                          for layer in range(self.layers)]
@@ -771,10 +778,17 @@ class LlamaShape:
         self.window_layers = [layer for layer, kind in enumerate(types)
                               if kind == "sliding_attention"]
         self.sliding_window = None
-        window = config.get("sliding_window",
-                            4096 if self.sandwich_norm else None)
+        window = config.get("sliding_window", 4096 if self.sandwich_norm or
+                            self.family == "cohere2" else None)
+        # Cohere 2 rotates q and k in its windowed layers only.
+        self.nope_global_layers = self.family == "cohere2"
         if self.window_layers and window is not None:
             self.sliding_window = field("sliding_window", window)
+        if self.nope_global_layers and not self.sliding_window:
+            fail(f"{source}: no windowed layer (sliding_window {window!r}, "
+                 f"layer_types {types!r}); Cohere 2 rotates q and k in its "
+                 "windowed layers only, and mp writes no Cohere 2 without "
+                 "positional embeddings")
         # StableLM 2 12B's block (the attention and the MLP side by side on
         # one norm, LayerNorms of each query and key head) is not
         # gen-llama.py's.
@@ -855,13 +869,13 @@ class LlamaShape:
         # Cohere's logits times logit_scale (CohereConfig's 0.0625 where
         # not given).
         self.logit_scale = field("logit_scale", 0.0625, float) \
-            if self.family == "cohere" else None
+            if cohere else None
         # Gemma's norms scale by 1 + weight, its embeddings by
         # sqrt(hidden_size).
         self.norm_weight_offset = 1 if gemma else 0
         self.scale_embeddings = gemma
         self.tied = bool(config.get("tie_word_embeddings",
-                                    gemma or self.family == "cohere"))
+                                    gemma or cohere))
         # Whether mp's model reads the embedding as its output projection
         # (no output.weight): a tied checkpoint's, unless untied.
         self.tie_embeddings = self.tied
@@ -950,6 +964,8 @@ class LlamaShape:
                     map(str, self.window_layers))
             elif first:
                 args += f" --window-from-layer {first}"
+            if self.nope_global_layers:
+                args += " --nope-global-layers"
         if self.mlp_activation != "silu":
             args += f" --mlp-activation {self.mlp_activation}"
         if self.layer_norm:
@@ -1031,7 +1047,7 @@ class LlamaShape:
             qkv_bias = self.attention_bias is not None
             # GPT-J and Cohere rotate pairs (2i, 2i + 1) as mp.rope does:
             # their rows stay in their order.
-            rotate_half = self.family not in ("gptj", "cohere")
+            rotate_half = self.family not in ("gptj", "cohere", "cohere2")
             linear("attention.wq", q_rows, d, qkv_bias,
                    self.heads * rotate_half)
             linear("attention.wk", kv_rows, d, qkv_bias,

@@ -66,7 +66,8 @@ before its residual add, the scores times attention_multiplier, the
 logits divided by logits_scaling) and Cohere's (CohereForCausalLM:
 attention and SwiGLU MLP side by side on one CohereLayerNorm, a LayerNorm
 without bias, residual + attention + MLP in that order, pairs (2i, 2i + 1)
-rotating, the logits times logit_scale) are their modeling files'. RMSNorm (the weight times the normed input cast back to
+rotating, the logits times logit_scale; Cohere 2's the same, q and k
+rotated in its windowed layers only) are their modeling files'. RMSNorm (the weight times the normed input cast back to
 its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -75,7 +76,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gpt_neox|phi|
-                falcon|gptj|granite|cohere|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
+                falcon|gptj|granite|cohere|cohere2|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
@@ -176,6 +177,10 @@ class GemmaRMSNorm(LlamaRMSNorm):
         return (x * (1.0 + self.weight.to(x.dtype))).type_as(hidden_states)
 
 
+def is_cohere(config):
+    return config["model_type"] in ("cohere", "cohere2")
+
+
 def is_gemma(config):
     return config["model_type"] in ("gemma", "gemma2", "gemma3_text")
 
@@ -201,7 +206,7 @@ def rms_norm(config, size):
     """The family's RMSNorm of `size` entries (StableLM's, GPT-NeoX's,
     Phi's, Falcon's and GPT-J's: a LayerNorm with a bias, nn.LayerNorm as
     their modeling files build it)."""
-    if config["model_type"] == "cohere":
+    if is_cohere(config):
         return CohereLayerNorm(size, config["layer_norm_eps"])
     if has_layer_norm(config):
         return nn.LayerNorm(size, eps=config.get(
@@ -263,8 +268,8 @@ def biases(config):
     family's modeling file builds them (GPT-NeoX's attention unless
     attention_bias is false, Phi's always; their MLPs' always)."""
     family = config["model_type"]
-    attention = (family in ("llama", "qwen3", "granite", "cohere", "gemma",
-                            "gemma2", "gemma3_text") and bool(
+    attention = (family in ("llama", "qwen3", "granite", "cohere", "cohere2",
+                            "gemma", "gemma2", "gemma3_text") and bool(
         config.get("attention_bias"))) or family == "phi" or (
             family == "gpt_neox" and config.get("attention_bias", True))
     mlp = (family in ("llama", "granite") and
@@ -319,8 +324,9 @@ def sliding_window(config, layer):
     if types is None and config["model_type"] == "gemma2":
         types = ["sliding_attention" if i % 2 == 0 else "full_attention"
                  for i in range(config["num_hidden_layers"])]
-    if types is None and config["model_type"] == "gemma3_text":
-        pattern = config.get("sliding_window_pattern", 6)
+    if types is None and config["model_type"] in ("gemma3_text", "cohere2"):
+        pattern = config.get("sliding_window_pattern",
+                             6 if config["model_type"] == "gemma3_text" else 4)
         types = ["full_attention" if (i + 1) % pattern == 0 else
                  "sliding_attention"
                  for i in range(config["num_hidden_layers"])]
@@ -334,7 +340,9 @@ def sliding_window(config, layer):
                  for i in range(config["num_hidden_layers"])]
     if types[layer] != "sliding_attention":
         return None
-    return config.get("sliding_window")
+    # Cohere2Config's default window.
+    return config.get("sliding_window",
+                      4096 if config["model_type"] == "cohere2" else None)
 
 
 def rotary_dims(config):
@@ -401,7 +409,7 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
-    if config["model_type"] in ("gptj", "cohere"):  # pairs: each angle twice
+    if config["model_type"] in ("gptj", "cohere", "cohere2"):  # each angle twice
         emb = freqs.repeat_interleave(2, dim=-1)
     return emb.cos() * attention, emb.sin() * attention
 
@@ -473,7 +481,9 @@ class LlamaAttention(nn.Module):
                                     bias=qkv_bias)
         self.output = "dense" if family in ("gpt_neox", "phi", "falcon") \
             else "out_proj" if family == "gptj" else "o_proj"
-        self.pairs = family in ("gptj", "cohere")
+        self.pairs = family in ("gptj", "cohere", "cohere2")
+        # Cohere2Attention rotates in its windowed layers only.
+        self.rotate = family != "cohere2" or self.window is not None
         setattr(self, self.output,
                 nn.Linear(self.heads * self.head_dim, d, bias=o_bias))
         self.qk_norm = config["model_type"] in ("qwen3", "gemma3_text")
@@ -516,8 +526,9 @@ class LlamaAttention(nn.Module):
         q = heads(q, self.qk_norm and self.q_norm)
         k = heads(k, self.qk_norm and self.k_norm)
         v = heads(v)
-        q = apply_rotary(q, cos, sin, self.pairs)
-        k = apply_rotary(k, cos, sin, self.pairs)
+        if self.rotate:
+            q = apply_rotary(q, cos, sin, self.pairs)
+            k = apply_rotary(k, cos, sin, self.pairs)
         k = repeat_kv(k, self.heads // self.kv_heads)
         v = repeat_kv(v, self.heads // self.kv_heads)
         scores = softcap(torch.matmul(q, k.transpose(2, 3)) * self.scaling,
@@ -581,7 +592,7 @@ def parallel_block(config):
     parallel_attn, its new one's num_ln_in_parallel_attn 1), or None (one
     after the other)."""
     family = config["model_type"]
-    if family in ("phi", "gptj", "cohere"):
+    if family in ("phi", "gptj", "cohere", "cohere2"):
         return "shared"
     if family == "gpt_neox":
         return "separate" if config.get("use_parallel_residual", True) \
@@ -625,7 +636,7 @@ class LlamaDecoderLayer(nn.Module):
             "ln_1", None) if family == "gptj" else (
             "input_layernorm", "post_attention_layernorm")
         self.post_norm = family == "olmo2"
-        self.cohere = family == "cohere"
+        self.cohere = is_cohere(config)
         # GraniteDecoderLayer's (None: no product, Llama's).
         self.residual_multiplier = config.get("residual_multiplier", 1.0) \
             if family == "granite" else None
@@ -691,7 +702,7 @@ MODEL_NAMES = {"gpt_neox": ("gpt_neox", "embed_in", "final_layer_norm",
 LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
 # Cohere's are Llama's; its parameters are listed as its modules register
 # them (one norm per layer, without biases).
-MODEL_NAMES["cohere"] = LLAMA_MODEL_NAMES
+MODEL_NAMES["cohere"] = MODEL_NAMES["cohere2"] = LLAMA_MODEL_NAMES
 
 
 class LlamaModel(nn.Module):
@@ -730,7 +741,8 @@ class LlamaForCausalLM(nn.Module):
         setattr(self, self.output_name, nn.Linear(
             config["hidden_size"], config["vocab_size"],
             bias=config["model_type"] in ("phi", "gptj")))
-        if config.get("tie_word_embeddings"):
+        # CohereConfig and Cohere2Config tie unless told otherwise.
+        if config.get("tie_word_embeddings", is_cohere(config)):
             self.output().weight = self.base().embedding().weight
 
     def base(self):
@@ -758,7 +770,7 @@ class LlamaForCausalLM(nn.Module):
         logits = self.output()(self.base().final_norm()(h))
         if self.config["model_type"] == "granite":  # GraniteForCausalLM
             logits = logits / self.config.get("logits_scaling", 1.0)
-        if self.config["model_type"] == "cohere":  # CohereForCausalLM
+        if is_cohere(self.config):  # CohereForCausalLM
             logits = logits * self.config.get("logit_scale", 0.0625)
         return softcap(logits, self.config.get("final_logit_softcapping"))
 
@@ -868,6 +880,10 @@ FAMILY_CONFIG = {
     # Command-R's (c4ai-command-r-v01: logit_scale 0.0625, tied).
     "cohere": {"architectures": ["CohereForCausalLM"], "logit_scale": 0.0625,
                "use_qk_norm": False},
+    # Command R7B's (c4ai-command-r7b-12-2024), its sliding_window_pattern
+    # (4) left to Cohere2Config's default.
+    "cohere2": {"architectures": ["Cohere2ForCausalLM"], "logit_scale": 0.25,
+                "sliding_window": 4096},
     # Granite 3.0 2B's constants.
     "granite": {"architectures": ["GraniteForCausalLM"],
                 "embedding_multiplier": 12.0, "residual_multiplier": 0.22,
@@ -1060,7 +1076,8 @@ def checkpoint(args):
         "num_key_value_heads": args.kv_heads or args.heads,
         "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
         ("layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
-                                        "falcon", "gptj", "cohere")
+                                        "falcon", "gptj", "cohere",
+                                        "cohere2")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
         "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
