@@ -118,9 +118,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       the scores times A (not 1/sqrt(head_dim)), the
                       logits divided by L (each as float32 rounds it);
   --logit-scale S     the logits times S (Cohere's logit_scale);
-  --nope-global-layers
-                      q and k rotated in the windowed layers only, the
-                      others without positional embedding (Cohere 2).
+  --nope-layers I,J,...
+                      layers whose q and k are not rotated: no positional
+                      embedding there (Cohere 2's global layers, SmolLM3's
+                      every fourth).
 """
 
 import argparse
@@ -362,8 +363,9 @@ def generate(args):
         layer_theta = (f"{args.local_rope_theta:e}{rotation}"
                        if args.local_rope_theta and args.sliding_window
                        and windowed(layer) else theta)
-        # Cohere 2's global layers have no positional embedding.
-        rotate = not args.nope_global_layers or windowed(layer)
+        # Cohere 2's global layers and SmolLM3's every fourth have no
+        # positional embedding.
+        rotate = layer not in args.nope_layers
         q = heads_of(q, heads, rotate,
                      per_head and p + "attention.q_norm.weight", layer_theta)
         k = heads_of(k, kv_heads, rotate,
@@ -460,15 +462,15 @@ def generate(args):
         config += f" longrope={longrope}"
     if args.window_layers is not None:
         config += " window_layers=" + ",".join(map(str, args.window_layers))
+    if args.nope_layers:
+        config += " nope_layers=" + ",".join(map(str, args.nope_layers))
     if args.mlp_activation != "silu":
         config += f" mlp_activation={args.mlp_activation}"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
                                               "tie_embeddings",
                                               "scale_embeddings",
                                               "sandwich_norm", "layer_norm",
-                                              "no_norm_bias",
-                                              "nope_global_layers",
-                                              "plain_mlp",
+                                              "no_norm_bias", "plain_mlp",
                                               "output_bias")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
@@ -526,9 +528,10 @@ def main():
                              "(Gemma: 1)")
     parser.add_argument("--scale-embeddings", action="store_true",
                         help="the embeddings times sqrt(--dim) (Gemma)")
-    parser.add_argument("--nope-global-layers", action="store_true",
-                        help="q and k rotated in the windowed layers only "
-                             "(Cohere 2)")
+    parser.add_argument(
+        "--nope-layers", metavar="I,J,...", default=[],
+        type=lambda text: [int(v) for v in text.split(",")] if text else [],
+        help="the layers whose q and k are not rotated (Cohere 2, SmolLM3)")
     parser.add_argument("--no-norm-bias", action="store_true",
                         help="the LayerNorms without biases (Cohere's)")
     parser.add_argument("--logit-scale", type=float, default=None,
@@ -668,9 +671,8 @@ def main():
           1 / float(float32(args.logits_scaling)) < FLOAT32_MAX),
          "Granite's multipliers, --logit-scale (and 1 / --logits-scaling) "
          "must be positive and finite in float32"),
-        (not args.nope_global_layers or args.sliding_window,
-         "--nope-global-layers rotates the windowed layers only: it takes "
-         "--sliding-window"),
+        (all(0 <= layer < args.layers for layer in args.nope_layers),
+         "--nope-layers must list layers from 0 to --layers - 1"),
         (not args.no_norm_bias or args.layer_norm,
          "--no-norm-bias takes the biases off --layer-norm's norms"),
         (not (args.attention_multiplier and args.query_pre_attn_scalar),

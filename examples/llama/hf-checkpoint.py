@@ -109,7 +109,9 @@ LayerNorms (use_qk_norm, Command-R+ 08-2024) are refused. Cohere 2
 (Command R7B, Command A) windows all but every fourth layer
 (sliding_window_pattern, or layer_types) and rotates q and k in the
 windowed layers only: its global layers have no positional embedding
-(gen-llama.py --nope-global-layers).
+(gen-llama.py --nope-layers). SmolLM3 is Llama's block (tied by default)
+whose q and k are not rotated in the layers no_rope_layers marks 0 (every
+fourth, no_rope_layer_interval, where the config has no list).
 A multimodal model (model_type gemma3: Gemma 3 4B, 12B, 27B, whose
 global layers scale their frequencies linearly, rope_scaling linear
 factor 8; mistral3: Mistral Small 3.1 and 3.2; llava, llava_next,
@@ -219,7 +221,7 @@ import numpy as np
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
             "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon",
-            "gptj", "granite", "cohere", "cohere2")
+            "gptj", "granite", "cohere", "cohere2", "smollm3")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -683,11 +685,11 @@ class LlamaShape:
                                       config.get("use_qkv_bias")):
             self.attention_bias = "qkv"
         elif ((gemma or cohere or self.family in ("llama", "qwen3",
-                                                  "granite")) and
+                                                  "granite", "smollm3")) and
               config.get("attention_bias")) or self.family == "phi" or (
                   neox and config.get("attention_bias", True)) or falcon_bias:
             self.attention_bias = "all"
-        self.mlp_bias = (self.family in ("llama", "granite") and
+        self.mlp_bias = (self.family in ("llama", "granite", "smollm3") and
                          bool(config.get("mlp_bias"))) or \
             self.family in ("gpt_neox", "phi", "gptj") or falcon_bias
         self.output_bias = self.family in ("phi", "gptj")
@@ -780,15 +782,21 @@ class LlamaShape:
         self.sliding_window = None
         window = config.get("sliding_window", 4096 if self.sandwich_norm or
                             self.family == "cohere2" else None)
-        # Cohere 2 rotates q and k in its windowed layers only.
-        self.nope_global_layers = self.family == "cohere2"
         if self.window_layers and window is not None:
             self.sliding_window = field("sliding_window", window)
-        if self.nope_global_layers and not self.sliding_window:
-            fail(f"{source}: no windowed layer (sliding_window {window!r}, "
-                 f"layer_types {types!r}); Cohere 2 rotates q and k in its "
-                 "windowed layers only, and mp writes no Cohere 2 without "
-                 "positional embeddings")
+        # The layers without positional embedding: Cohere 2's without a
+        # window (every layer where sliding_window is null), SmolLM3's
+        # where no_rope_layers says 0.
+        self.nope_layers = []
+        if self.family == "cohere2":
+            windowed = self.window_layers if self.sliding_window else []
+            self.nope_layers = [layer for layer in range(self.layers)
+                                if layer not in windowed]
+        if self.family == "smollm3":
+            if config.get("use_sliding_window"):
+                fail(f"{source}: use_sliding_window; mp's SmolLM3 is the "
+                     "released models' (no window)")
+            self.nope_layers = self.read_nope_layers(config, source, field)
         # StableLM 2 12B's block (the attention and the MLP side by side on
         # one norm, LayerNorms of each query and key head) is not
         # gen-llama.py's.
@@ -875,10 +883,25 @@ class LlamaShape:
         self.norm_weight_offset = 1 if gemma else 0
         self.scale_embeddings = gemma
         self.tied = bool(config.get("tie_word_embeddings",
-                                    gemma or cohere))
+                                    gemma or cohere or
+                                    self.family == "smollm3"))
         # Whether mp's model reads the embedding as its output projection
         # (no output.weight): a tied checkpoint's, unless untied.
         self.tie_embeddings = self.tied
+
+    def read_nope_layers(self, config, source, field):
+        """SmolLM3Config's no_rope_layers (1: rotate, 0: not), or every
+        no_rope_layer_interval-th layer (4) without rotation."""
+        flags = config.get("no_rope_layers")
+        if flags is None:
+            interval = field("no_rope_layer_interval", 4)
+            flags = [int((layer + 1) % interval != 0)
+                     for layer in range(self.layers)]
+        if not isinstance(flags, list) or len(flags) != self.layers or \
+                any(flag not in (0, 1) for flag in flags):
+            fail(f"{source}: no_rope_layers {flags!r} is not 0 or 1 for "
+                 f"each of the {self.layers} layers")
+        return [layer for layer, flag in enumerate(flags) if not flag]
 
     def read_longrope(self, longrope, rope, config, source, checked):
         """Phi-3's longrope as _compute_longrope_parameters reads it: the
@@ -964,8 +987,8 @@ class LlamaShape:
                     map(str, self.window_layers))
             elif first:
                 args += f" --window-from-layer {first}"
-            if self.nope_global_layers:
-                args += " --nope-global-layers"
+        if self.nope_layers:
+            args += " --nope-layers " + ",".join(map(str, self.nope_layers))
         if self.mlp_activation != "silu":
             args += f" --mlp-activation {self.mlp_activation}"
         if self.layer_norm:

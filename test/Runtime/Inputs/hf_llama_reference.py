@@ -67,7 +67,9 @@ logits divided by logits_scaling) and Cohere's (CohereForCausalLM:
 attention and SwiGLU MLP side by side on one CohereLayerNorm, a LayerNorm
 without bias, residual + attention + MLP in that order, pairs (2i, 2i + 1)
 rotating, the logits times logit_scale; Cohere 2's the same, q and k
-rotated in its windowed layers only) are their modeling files'. RMSNorm (the weight times the normed input cast back to
+rotated in its windowed layers only; SmolLM3's (SmolLM3ForCausalLM:
+Llama's, q and k not rotated in the layers no_rope_layers marks 0, every
+fourth by default, tied by default)) are their modeling files'. RMSNorm (the weight times the normed input cast back to
 its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -76,7 +78,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gpt_neox|phi|
-                falcon|gptj|granite|cohere|cohere2|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
+                falcon|gptj|granite|cohere|cohere2|smollm3|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
@@ -269,10 +271,11 @@ def biases(config):
     attention_bias is false, Phi's always; their MLPs' always)."""
     family = config["model_type"]
     attention = (family in ("llama", "qwen3", "granite", "cohere", "cohere2",
-                            "gemma", "gemma2", "gemma3_text") and bool(
+                            "smollm3", "gemma", "gemma2", "gemma3_text") and
+                 bool(
         config.get("attention_bias"))) or family == "phi" or (
             family == "gpt_neox" and config.get("attention_bias", True))
-    mlp = (family in ("llama", "granite") and
+    mlp = (family in ("llama", "granite", "smollm3") and
            bool(config.get("mlp_bias"))) or \
         family in ("gpt_neox", "phi")
     if family == "falcon":  # every linear with bias, or none
@@ -482,8 +485,14 @@ class LlamaAttention(nn.Module):
         self.output = "dense" if family in ("gpt_neox", "phi", "falcon") \
             else "out_proj" if family == "gptj" else "o_proj"
         self.pairs = family in ("gptj", "cohere", "cohere2")
-        # Cohere2Attention rotates in its windowed layers only.
+        # Cohere2Attention rotates in its windowed layers only,
+        # SmolLM3Attention where no_rope_layers says 1.
         self.rotate = family != "cohere2" or self.window is not None
+        if family == "smollm3":
+            interval = config.get("no_rope_layer_interval", 4)
+            self.rotate = bool(config.get("no_rope_layers", [
+                int((i + 1) % interval != 0)
+                for i in range(config["num_hidden_layers"])])[layer])
         setattr(self, self.output,
                 nn.Linear(self.heads * self.head_dim, d, bias=o_bias))
         self.qk_norm = config["model_type"] in ("qwen3", "gemma3_text")
@@ -741,8 +750,10 @@ class LlamaForCausalLM(nn.Module):
         setattr(self, self.output_name, nn.Linear(
             config["hidden_size"], config["vocab_size"],
             bias=config["model_type"] in ("phi", "gptj")))
-        # CohereConfig and Cohere2Config tie unless told otherwise.
-        if config.get("tie_word_embeddings", is_cohere(config)):
+        # CohereConfig's, Cohere2Config's and SmolLM3Config's tie unless
+        # told otherwise.
+        if config.get("tie_word_embeddings", is_cohere(config) or
+                      config["model_type"] == "smollm3"):
             self.output().weight = self.base().embedding().weight
 
     def base(self):
@@ -884,6 +895,11 @@ FAMILY_CONFIG = {
     # (4) left to Cohere2Config's default.
     "cohere2": {"architectures": ["Cohere2ForCausalLM"], "logit_scale": 0.25,
                 "sliding_window": 4096},
+    # SmolLM3-3B's (its no_rope_layers, every fourth 0, left to
+    # no_rope_layer_interval).
+    "smollm3": {"architectures": ["SmolLM3ForCausalLM"],
+                "no_rope_layer_interval": 4, "use_sliding_window": False,
+                "sliding_window": None},
     # Granite 3.0 2B's constants.
     "granite": {"architectures": ["GraniteForCausalLM"],
                 "embedding_multiplier": 12.0, "residual_multiplier": 0.22,
