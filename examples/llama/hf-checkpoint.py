@@ -627,10 +627,12 @@ class LlamaShape:
                      "unscaled (rope_local_base_freq) in mp")
             self.local_rope_theta = checked(
                 "rope_local_base_freq", local_rope.get("rope_theta"), float)
-        # GPT-NeoX's 4.x configs name it rotary_emb_base.
+        # GPT-NeoX's 4.x configs name it rotary_emb_base; SmolLM3Config's
+        # default is 2e6.
         self.rope_theta = checked("rope_theta", rope.get(
             "rope_theta", config.get("rope_theta", config.get(
-                "rotary_emb_base", 10000.0))), float)
+                "rotary_emb_base",
+                2e6 if self.family == "smollm3" else 10000.0))), float)
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
         self.rope_scaling = self.rope_linear_scaling = None
@@ -890,18 +892,20 @@ class LlamaShape:
         self.tie_embeddings = self.tied
 
     def read_nope_layers(self, config, source, field):
-        """SmolLM3Config's no_rope_layers (1: rotate, 0: not), or every
-        no_rope_layer_interval-th layer (4) without rotation."""
+        """SmolLM3Config's no_rope_layers (1: rotate, 0: not; a flag per
+        layer, those past the last layer unread as in SmolLM3Attention), or
+        every no_rope_layer_interval-th layer (4) without rotation."""
         flags = config.get("no_rope_layers")
         if flags is None:
             interval = field("no_rope_layer_interval", 4)
             flags = [int((layer + 1) % interval != 0)
                      for layer in range(self.layers)]
-        if not isinstance(flags, list) or len(flags) != self.layers or \
+        if not isinstance(flags, list) or len(flags) < self.layers or \
                 any(flag not in (0, 1) for flag in flags):
             fail(f"{source}: no_rope_layers {flags!r} is not 0 or 1 for "
                  f"each of the {self.layers} layers")
-        return [layer for layer, flag in enumerate(flags) if not flag]
+        return [layer for layer, flag in enumerate(flags[:self.layers])
+                if not flag]
 
     def read_longrope(self, longrope, rope, config, source, checked):
         """Phi-3's longrope as _compute_longrope_parameters reads it: the
