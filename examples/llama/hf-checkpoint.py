@@ -674,10 +674,11 @@ class LlamaShape:
             fail(f"{source}: num_attention_heads {self.heads} is no multiple "
                  f"of num_key_value_heads {self.kv_heads}")
         # Which linears have a bias, as each family's modeling file builds
-        # them: Qwen2's q, k and v always; Llama's, Qwen3's, Granite's and
-        # the Gemmas' attention (all four) with attention_bias; GPT-NeoX's attention
-        # unless attention_bias is false; Phi's attention always; Llama's
-        # and Granite's MLP with mlp_bias, GPT-NeoX's and Phi's always, and Phi's output
+        # them: Qwen2's q, k and v always; Llama's, Qwen3's, Granite's,
+        # SmolLM3's, the Cohere's and the Gemmas' attention (all four) with
+        # attention_bias; GPT-NeoX's attention unless attention_bias is
+        # false; Phi's attention always; Llama's, Granite's and SmolLM3's
+        # MLP with mlp_bias, GPT-NeoX's and Phi's always, and Phi's output
         # projection; Falcon's every linear with bias (off in the released
         # models).
         neox = self.family == "gpt_neox"

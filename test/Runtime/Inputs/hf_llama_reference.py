@@ -412,7 +412,8 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
-    if config["model_type"] in ("gptj", "cohere", "cohere2"):  # each angle twice
+    # GPT-J's and the Cohere's pairs: each angle twice.
+    if config["model_type"] in ("gptj", "cohere", "cohere2"):
         emb = freqs.repeat_interleave(2, dim=-1)
     return emb.cos() * attention, emb.sin() * attention
 
