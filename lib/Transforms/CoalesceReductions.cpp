@@ -95,10 +95,7 @@ struct CoalesceReductionsPass
   bool isCandidate(AllReduceOp reduce) {
     std::optional<int64_t> bytes =
         getTensorBytes(cast<RankedTensorType>(reduce.getResult().getType()));
-    return bytes && *bytes <= maxBytes &&
-           !reduce->hasAttr(MPDialect::kAsyncAttrName) &&
-           !reduce->hasAttr(MPDialect::kFsdpGroupAttrName) &&
-           !reduce->hasAttr(MPDialect::kCoalescedAttrName);
+    return bytes && *bytes <= maxBytes && !isPlacedByLatePass(reduce);
   }
 
   void coalesce(Block &body) {

@@ -1,5 +1,6 @@
 //===- SimplifyCollectives.cpp - fuse and cancel collectives --------------===//
 
+#include "mp/Transforms/PartitionedSteps.h"
 #include "mp/Transforms/Passes.h"
 
 #include "mp/Dialect/MP/IR/MPOps.h"
@@ -334,15 +335,6 @@ void dropReducedAxes(Operation *op, AllReduceOp reduce) {
   op->setAttr(MPDialect::kShardingAttrName, layout.toAttr(sharding.getMesh()));
 }
 
-/// Whether a later pass has placed or grouped `op` (when this pass is run
-/// by hand after them): moving it or reading its result early would break
-/// its slot, wait or run.
-bool isScheduled(Operation *op) {
-  return op->hasAttr(MPDialect::kAsyncAttrName) ||
-         op->hasAttr(MPDialect::kCoalescedAttrName) ||
-         op->hasAttr(MPDialect::kFsdpGroupAttrName);
-}
-
 /// An all_reduce of `value` itself over the group of `like`.
 AllReduceOp findDirectReduction(Value value, AllReduceOp like) {
   for (Operation *user : value.getUsers())
@@ -653,7 +645,7 @@ struct LinearReaderOfReduced : OpRewritePattern<AllReduceOp> {
                            ? dyn_cast<AllReduceOp>(*result.user_begin())
                            : AllReduceOp();
       if (!reduction || !isSameGroup(reduction, reduce) ||
-          isScheduled(reduction))
+          isPlacedByLatePass(reduction))
         return failure();
       reductions.push_back(reduction);
     }
@@ -661,7 +653,7 @@ struct LinearReaderOfReduced : OpRewritePattern<AllReduceOp> {
       if (!getRuleLinearOnlyIn(reader, operand.getOperandNumber()))
         continue;
       AllReduceOp whole = findDirectReduction(operand.get(), reduce);
-      if (!whole || isScheduled(whole))
+      if (!whole || isPlacedByLatePass(whole))
         continue;
       // A parallel block's norms meet in a sum: ReductionPastLinearOp moves
       // `whole` past its readers, and these reductions are what it makes.

@@ -31,6 +31,15 @@ forEachPartitionedStep(mlir::Operation *root,
     fn(func);
 }
 
+/// Whether a late pass has placed or grouped `op` (`mp.async`,
+/// `mp.coalesced`, `mp.fsdp_group`): another pass run after it must not
+/// move it, regroup it or read its result early.
+inline bool isPlacedByLatePass(mlir::Operation *op) {
+  return op->hasAttr(MPDialect::kAsyncAttrName) ||
+         op->hasAttr(MPDialect::kCoalescedAttrName) ||
+         op->hasAttr(MPDialect::kFsdpGroupAttrName);
+}
+
 } // namespace mp
 
 #endif // MP_TRANSFORMS_PARTITIONEDSTEPS_H
