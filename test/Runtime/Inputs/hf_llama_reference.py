@@ -84,10 +84,11 @@ the given labels (the next tokens), as mp's.
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--config KEY JSON]... [--set KEY JSON]...
-      [--extra NAME]... OUT_DIR
+      [--unset KEY]... [--extra NAME]... OUT_DIR
       OUT_DIR/config.json (model_type --family, default llama; --config
       overrides or adds a field before the tensors are chosen, which follow
-      it, --set after) and the
+      it, --set after, --unset removes one after, leaving it to the
+      family's default) and the
       weights under Hugging Face's names: model.safetensors,
       or N shards with model.safetensors.index.json; bf16 rounds the
       values to nearest even. Values as llama_reference.py's inputs (the
@@ -1155,6 +1156,8 @@ def checkpoint(args):
         tensors[name] = np.zeros(args.dim, np.float32)
     for key, value in args.set:  # the config only, not the tensors
         config[key] = json.loads(value)
+    for key in args.unset:
+        config.pop(key, None)
     if args.family in MULTIMODAL:
         config, tensors = multimodal(args.family, config, tensors,
                                      args.layout, rng)
@@ -1243,6 +1246,8 @@ def main():
     make.add_argument("--tie", action="store_true")
     make.add_argument("--set", nargs=2, action="append", default=[],
                       metavar=("KEY", "JSON"))
+    make.add_argument("--unset", action="append", default=[],
+                      metavar="KEY")
     make.add_argument("--config", nargs=2, action="append", default=[],
                       metavar=("KEY", "JSON"))
     make.add_argument("--extra", action="append", default=[])
