@@ -49,7 +49,9 @@
 # attention), FeedForward hidden 172 (torchtitan's rule with multiple_of 4),
 # vocab 256, seq 32, batch 4, mesh 2x2. Token ids and labels are seeded
 # uniform over the vocabulary; --data FILE.safetensors gives them instead
-# ("tokens" and "labels", i64 [>= steps, batch, seq]). Every other option
+# ("tokens" and "labels", i64 [>= steps, batch, seq]); --ignore-index N
+# (gen-llama.py's, with --hf too) makes labels equal to N add nothing to
+# the loss (PyTorch's -100). Every other option
 # (--backend, --optimizer, --lr, --steps, --init, --save, --seed, --out,
 # --no-run, --no-build) is run-ffn.sh's; --out defaults to
 # $MP_BUILD_DIR/llama.
@@ -89,7 +91,7 @@ while (($#)); do
   case "$1" in
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    --seq|--batch) gen_args+=("$1" "$2"); shift 2 ;;
+    --seq|--batch|--ignore-index) gen_args+=("$1" "$2"); shift 2 ;;
     --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block)
       size_args+=("$1" "$2"); shift 2 ;;
     --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias)

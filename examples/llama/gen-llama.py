@@ -118,6 +118,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       the scores times A (not 1/sqrt(head_dim)), the
                       logits divided by L (each as float32 rounds it);
   --logit-scale S     the logits times S (Cohere's logit_scale);
+  --ignore-index N    labels equal to N add nothing (PyTorch's and Hugging
+                      Face's -100: padding, prompts): the loss is the sum
+                      over the other labels divided by their count over
+                      the whole batch, as F.cross_entropy's mean;
   --nope-layers I,J,...
                       layers whose q and k are not rotated: no positional
                       embedding there (Cohere 2's global layers, SmolLM3's
@@ -442,8 +446,18 @@ def generate(args):
         logits = w.op(f"mp.scale {logits} by {float32(args.logit_scale)} : "
                       f"{tensor(lshape)}")
     logits = softcap(logits, lshape, args.final_softcap)
-    loss = w.op(f"mp.cross_entropy {logits}, %labels : ({tensor(lshape)}, "
-                f"{tensor([b, s], 'i64')}) -> tensor<f32>", "loss")
+    labels = tensor([b, s], 'i64')
+    if args.ignore_index is None:
+        loss = w.op(f"mp.cross_entropy {logits}, %labels : "
+                    f"({tensor(lshape)}, {labels}) -> tensor<f32>", "loss")
+    else:
+        total = w.op(f"mp.cross_entropy {logits}, %labels reduction sum "
+                     f"ignore_index {args.ignore_index} : ({tensor(lshape)}, "
+                     f"{labels}) -> tensor<f32>")
+        kept = w.op(f"mp.target_mask %labels ignore_index {args.ignore_index}"
+                    f" : {labels} -> {tensor([b, s])}")
+        count = w.op(f"mp.sum {kept} : {tensor([b, s])} -> tensor<f32>")
+        loss = w.op(f"mp.div {total}, {count} : tensor<f32>", "loss")
 
     config = (f"layers={args.layers} dim={d} heads={heads} "
               f"kv_heads={kv_heads} head_dim={head_dim} ffn_hidden={hidden} "
@@ -464,6 +478,8 @@ def generate(args):
         config += " window_layers=" + ",".join(map(str, args.window_layers))
     if args.nope_layers:
         config += " nope_layers=" + ",".join(map(str, args.nope_layers))
+    if args.ignore_index is not None:
+        config += f" ignore_index={args.ignore_index}"
     if args.mlp_activation != "silu":
         config += f" mlp_activation={args.mlp_activation}"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
@@ -534,6 +550,10 @@ def main():
         help="the layers whose q and k are not rotated (Cohere 2, SmolLM3)")
     parser.add_argument("--no-norm-bias", action="store_true",
                         help="the LayerNorms without biases (Cohere's)")
+    parser.add_argument("--ignore-index", type=int, default=None,
+                        metavar="N",
+                        help="labels equal to N add nothing to the loss "
+                             "(PyTorch's ignore_index; Hugging Face's -100)")
     parser.add_argument("--logit-scale", type=float, default=None,
                         metavar="S",
                         help="the logits times S (Cohere's logit_scale)")

@@ -155,19 +155,30 @@ HostTensor broadcast(const HostTensor &in, ArrayRef<int64_t> dims,
   return out;
 }
 
-/// Per-sample logsumexp(x) - x[target] and softmax, over the last dim.
+/// Whether sample `row`'s target is `ignoreIndex`.
+bool isIgnored(const HostTensor &target, int64_t row,
+               std::optional<int64_t> ignoreIndex) {
+  return ignoreIndex && int64_t(target.data[row]) == *ignoreIndex;
+}
+
+/// Per-sample logsumexp(x) - x[target] and softmax, over the last dim; the
+/// samples whose target is `ignoreIndex` are skipped (softmax left as is).
 LogicalResult crossEntropyRows(Operation *op, const HostTensor &logits,
                                const HostTensor &target,
+                               std::optional<int64_t> ignoreIndex,
                                std::vector<double> *losses,
                                HostTensor *softmax) {
   int64_t classes = logits.shape.back();
   int64_t rows = logits.getNumElements() / classes;
   for (int64_t r = 0; r < rows; ++r)
-    if (target.data[r] < 0 || target.data[r] >= classes)
+    if (!isIgnored(target, r, ignoreIndex) &&
+        (target.data[r] < 0 || target.data[r] >= classes))
       return op->emitError()
              << "target " << int64_t(target.data[r]) << " of sample " << r
              << " is not a class in [0, " << classes << ")";
   for (int64_t r = 0; r < rows; ++r) {
+    if (isIgnored(target, r, ignoreIndex))
+      continue;
     const double *x = logits.data.data() + r * classes;
     double top = x[0];
     for (int64_t c = 1; c < classes; ++c)
@@ -777,6 +788,11 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(map1(in(0), [&](double keep) { return keep != 0 ? 0.0 : fill; }));
         return success();
       })
+      .Case([&](TargetMaskOp op) {
+        double ignored = double(op.getIgnoreIndex());
+        set(map1(in(0), [&](double t) { return t != ignored ? 1.0 : 0.0; }));
+        return success();
+      })
       .Case([&](BlockMaxOp op) {
         const HostTensor &x = in(0);
         HostTensor out = HostTensor::zeros(shapeOf(op.getResult()));
@@ -1001,7 +1017,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](CrossEntropyOp c) {
         std::vector<double> losses;
-        if (failed(crossEntropyRows(c, in(0), in(1), &losses, nullptr)))
+        if (failed(crossEntropyRows(c, in(0), in(1), c.getIgnoreIndex(),
+                                    &losses, nullptr)))
           return failure();
         double sum = 0;
         for (double l : losses)
@@ -1013,12 +1030,14 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](CrossEntropyGradOp c) {
         HostTensor softmax = HostTensor::zeros(in(0).shape);
-        if (failed(crossEntropyRows(c, in(0), in(1), nullptr, &softmax)))
+        if (failed(crossEntropyRows(c, in(0), in(1), c.getIgnoreIndex(),
+                                    nullptr, &softmax)))
           return failure();
         int64_t classes = in(0).shape.back();
         double factor = in(2).data[0] * c.getScale().convertToDouble();
         for (int64_t r = 0; r < softmax.getNumElements() / classes; ++r)
-          softmax.data[r * classes + int64_t(in(1).data[r])] -= 1;
+          if (!isIgnored(in(1), r, c.getIgnoreIndex()))
+            softmax.data[r * classes + int64_t(in(1).data[r])] -= 1;
         set(map1(softmax, [&](double v) { return v * factor; }));
         return success();
       })

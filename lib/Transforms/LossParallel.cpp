@@ -61,6 +61,12 @@ Value rewrite(CrossEntropyOp op, int64_t blocks) {
   Value logSumExp = AddOp::create(b, loc, shift, LogOp::create(b, loc, sumExp));
   Value target = GatherLastOp::create(b, loc, logits, op.getTarget());
   Value losses = SubOp::create(b, loc, logSumExp, target);
+  // A skipped sample's loss is weighed by 0 (its gradient follows): what it
+  // picked (nothing for a negative index, a logit otherwise) is unused.
+  if (std::optional<int64_t> ignoreIndex = op.getIgnoreIndex())
+    losses = MulOp::create(
+        b, loc, losses,
+        TargetMaskOp::create(b, loc, rowType, op.getTarget(), *ignoreIndex));
   return reduceLosses(b, loc, losses, op.getReduction());
 }
 
@@ -96,6 +102,12 @@ struct LossParallelPass : impl::LossParallelBase<LossParallelPass> {
         LLVM_DEBUG(llvm::dbgs()
                    << "[mp-loss-parallel] left " << op << ": " << pieces
                    << " does not divide " << vocab << "\n");
+        return;
+      }
+      // mp.gather_last refuses indices past the vocabulary.
+      if (op.getIgnoreIndex() && *op.getIgnoreIndex() >= vocab) {
+        LLVM_DEBUG(llvm::dbgs() << "[mp-loss-parallel] left " << op
+                                << ": ignore_index is no class\n");
         return;
       }
       op.getResult().replaceAllUsesWith(rewrite(op, pieces));

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 23
+#define MP_RUNTIME_ABI_VERSION 24
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -559,16 +559,27 @@ mp_status mp_transpose_f32(mp_context *ctx, int rank, const int64_t *in_shape,
  * squared norm). */
 mp_status mp_mse_loss_f32(mp_context *ctx, int64_t n, const float *a,
                           const float *b, double scale, float *out);
-/* out[0] = scale · Σ_rows (logsumexp(logits[r]) - logits[r][target[r]]);
- * targets outside [0, classes) are an error. */
+/* out[0] = scale · Σ_rows (logsumexp(logits[r]) - logits[r][target[r]]),
+ * over the rows whose target is not *ignore_index (host memory; null:
+ * every row; ABI 24); the other targets outside [0, classes) are an
+ * error. */
 mp_status mp_cross_entropy_f32(mp_context *ctx, int64_t rows, int64_t classes,
                                const float *logits, const int64_t *targets,
-                               double scale, float *out);
-/* out = grad[0] · scale · (softmax(logits) - onehot(targets)). */
+                               const int64_t *ignore_index, double scale,
+                               float *out);
+/* out = grad[0] · scale · (softmax(logits) - onehot(targets)), 0 in the
+ * rows whose target is *ignore_index (as above). */
 mp_status mp_cross_entropy_grad_f32(mp_context *ctx, int64_t rows,
                                     int64_t classes, const float *logits,
-                                    const int64_t *targets, const float *grad,
-                                    double scale, float *out);
+                                    const int64_t *targets,
+                                    const int64_t *ignore_index,
+                                    const float *grad, double scale,
+                                    float *out);
+/* out[i] = 1 where targets[i] != ignore_index (a sample a cross entropy
+ * with that ignore_index keeps), else 0; n int64 entries in, n floats out.
+ * (ABI 24.) */
+mp_status mp_target_mask_f32(mp_context *ctx, int64_t n, const int64_t *targets,
+                             int64_t ignore_index, float *out);
 /* out[0] = min(1, max_norm / (sqrt(squared_norm[0]) + 1e-6)). */
 mp_status mp_clip_coefficient_f32(mp_context *ctx, const float *squared_norm,
                                   double max_norm, float *out);

@@ -212,10 +212,12 @@ public:
                             double scale, float *out) = 0;
   virtual mp_status crossEntropy(int64_t rows, int64_t classes,
                                  const float *logits, const int64_t *targets,
-                                 double scale, float *out) = 0;
+                                 IgnoredTarget ignored, double scale,
+                                 float *out) = 0;
   virtual mp_status crossEntropyGrad(int64_t rows, int64_t classes,
                                      const float *logits,
-                                     const int64_t *targets, const float *grad,
+                                     const int64_t *targets,
+                                     IgnoredTarget ignored, const float *grad,
                                      double scale, float *out) = 0;
   virtual mp_status clipCoefficient(const float *squaredNorm, double maxNorm,
                                     float *out) = 0;
@@ -328,6 +330,9 @@ public:
   /// out[i] = maskBias(mask[i], fill); n is not 0.
   virtual mp_status maskBias(int64_t n, const int64_t *mask, float fill,
                              float *out) = 0;
+  /// out[i] = targetMask(targets[i], ignoreIndex); n is not 0.
+  virtual mp_status targetMask(int64_t n, const int64_t *targets,
+                               int64_t ignoreIndex, float *out) = 0;
   /// The vocab-parallel cross entropy's pieces. Rows are not 0; blocks is
   /// 1 or more and divides cols; no output overlaps an input.
   virtual mp_status blockMax(int64_t rows, int64_t cols, int64_t blocks,

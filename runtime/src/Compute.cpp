@@ -286,24 +286,30 @@ mp_status mp_mse_loss_f32(mp_context *ctx, int64_t n, const float *a,
 
 mp_status mp_cross_entropy_f32(mp_context *ctx, int64_t rows, int64_t classes,
                                const float *logits, const int64_t *targets,
-                               double scale, float *out) {
+                               const int64_t *ignore_index, double scale,
+                               float *out) {
   MP_RETURN_IF_FAILED(ctx);
   if (checkCount(ctx, "mp_cross_entropy_f32", rows) ||
       checkCount(ctx, "mp_cross_entropy_f32", classes))
     return MP_ERROR;
-  return ctx->backend->crossEntropy(rows, classes, logits, targets, scale, out);
+  return ctx->backend->crossEntropy(rows, classes, logits, targets,
+                                    IgnoredTarget::fromPointer(ignore_index),
+                                    scale, out);
 }
 
 mp_status mp_cross_entropy_grad_f32(mp_context *ctx, int64_t rows,
                                     int64_t classes, const float *logits,
-                                    const int64_t *targets, const float *grad,
-                                    double scale, float *out) {
+                                    const int64_t *targets,
+                                    const int64_t *ignore_index,
+                                    const float *grad, double scale,
+                                    float *out) {
   MP_RETURN_IF_FAILED(ctx);
   if (checkCount(ctx, "mp_cross_entropy_grad_f32", rows) ||
       checkCount(ctx, "mp_cross_entropy_grad_f32", classes))
     return MP_ERROR;
-  return ctx->backend->crossEntropyGrad(rows, classes, logits, targets, grad,
-                                        scale, out);
+  return ctx->backend->crossEntropyGrad(
+      rows, classes, logits, targets, IgnoredTarget::fromPointer(ignore_index),
+      grad, scale, out);
 }
 
 mp_status mp_clip_coefficient_f32(mp_context *ctx, const float *squared_norm,
@@ -703,6 +709,18 @@ mp_status mp_mask_bias_f32(mp_context *ctx, int64_t n, const int64_t *mask,
   if (n == 0)
     return MP_OK;
   return ctx->backend->maskBias(n, mask, static_cast<float>(fill), out);
+}
+
+mp_status mp_target_mask_f32(mp_context *ctx, int64_t n, const int64_t *targets,
+                             int64_t ignore_index, float *out) {
+  const char *call = "mp_target_mask_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"n", n}}, sizeof(int64_t)) ||
+      checkBuffers(ctx, call, {{"targets", targets, n}, {"out", out, n}}))
+    return MP_ERROR;
+  if (n == 0)
+    return MP_OK;
+  return ctx->backend->targetMask(n, targets, ignore_index, out);
 }
 
 mp_status mp_block_max_f32(mp_context *ctx, int64_t rows, int64_t cols,

@@ -179,6 +179,25 @@ MP_HOST_DEVICE inline float maskBias(int64_t keep, float fill) {
   return keep != 0 ? 0.0f : fill;
 }
 
+/// The target a cross entropy skips, if any (the ABI's nullable
+/// `ignore_index`).
+struct IgnoredTarget {
+  bool active = false;
+  int64_t index = 0;
+
+  static IgnoredTarget fromPointer(const int64_t *ignoreIndex) {
+    return ignoreIndex ? IgnoredTarget{true, *ignoreIndex} : IgnoredTarget{};
+  }
+  MP_HOST_DEVICE bool skips(int64_t target) const {
+    return active && target == index;
+  }
+};
+
+/// 1 where a cross entropy keeps `target`, 0 where it is `ignoreIndex`.
+MP_HOST_DEVICE inline float targetMask(int64_t target, int64_t ignoreIndex) {
+  return target != ignoreIndex ? 1.0f : 0.0f;
+}
+
 /// The larger of a and b, NaN if either is (torch.amax's rule): a NaN
 /// logit is not hidden by the shift of a log-sum-exp.
 MP_HOST_DEVICE inline float maxKeepingNan(float a, float b) {

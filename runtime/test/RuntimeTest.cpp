@@ -1411,17 +1411,40 @@ void testKernels(mp_context *ctx) {
   Buffer logits(ctx, std::vector<float>{0, 0, 0, 1, 2, 3});
   Buffer targets(ctx, std::vector<int64_t>{0, 2});
   Buffer grads(ctx, 6 * sizeof(float));
-  CHECK_OK(ctx,
-           mp_cross_entropy_f32(ctx, 2, 3, logits.floats(),
-                                targets.as<int64_t>(), 0.5, loss.floats()));
+  CHECK_OK(ctx, mp_cross_entropy_f32(ctx, 2, 3, logits.floats(),
+                                     targets.as<int64_t>(), nullptr, 0.5,
+                                     loss.floats()));
   expect(near(loss.read(), {0.7531091f}, 1e-6f), "cross entropy");
   CHECK_OK(ctx, mp_cross_entropy_grad_f32(ctx, 2, 3, logits.floats(),
-                                          targets.as<int64_t>(), one.floats(),
-                                          0.5, grads.floats()));
+                                          targets.as<int64_t>(), nullptr,
+                                          one.floats(), 0.5, grads.floats()));
   std::vector<float> gradValues = grads.read();
   expect(near({gradValues.begin(), gradValues.begin() + 3},
               {-1.0f / 3, 1.0f / 6, 1.0f / 6}),
          "cross entropy gradient");
+  // A skipped row adds nothing and gets a zero gradient, whatever its target
+  // (-100 is no class; 1 is one).
+  for (int64_t ignored : {int64_t(-100), int64_t(1)}) {
+    Buffer partly(ctx, std::vector<int64_t>{ignored, 2});
+    Buffer stale(ctx, std::vector<float>(6, 7.0f));
+    CHECK_OK(ctx, mp_cross_entropy_f32(ctx, 2, 3, logits.floats(),
+                                       partly.as<int64_t>(), &ignored, 1.0,
+                                       loss.floats()));
+    expect(near(loss.read(), {0.4076059f}, 1e-6f),
+           "cross entropy with ignore_index " + std::to_string(ignored));
+    CHECK_OK(ctx, mp_cross_entropy_grad_f32(ctx, 2, 3, logits.floats(),
+                                            partly.as<int64_t>(), &ignored,
+                                            one.floats(), 1.0, stale.floats()));
+    expect(near(stale.read(),
+                {0, 0, 0, 0.09003057f, 0.24472847f, 0.66524096f - 1}),
+           "cross entropy gradient with ignore_index " +
+               std::to_string(ignored));
+  }
+  Buffer labels(ctx, std::vector<int64_t>{-100, 3, 0, -100});
+  Buffer kept(ctx, 4 * sizeof(float));
+  CHECK_OK(ctx, mp_target_mask_f32(ctx, 4, labels.as<int64_t>(), -100,
+                                   kept.floats()));
+  expect(kept.read() == std::vector<float>{0, 1, 1, 0}, "target mask");
   Buffer sq(ctx, std::vector<float>{16}), coefficient(ctx, sizeof(float));
   CHECK_OK(ctx, mp_clip_coefficient_f32(ctx, sq.floats(), 1.0,
                                         coefficient.floats()));
@@ -1813,9 +1836,9 @@ void testErrors(mp_context *ctx) {
   Buffer loss(ctx, sizeof(float));
   mp_context_set_op(failed, "mp.cross_entropy at step.mlir:9:7");
   float lossValue = 0;
-  mp_status status =
-      mp_cross_entropy_f32(failed, 2, 3, logits.floats(),
-                           badTargets.as<int64_t>(), 1.0, loss.floats());
+  mp_status status = mp_cross_entropy_f32(failed, 2, 3, logits.floats(),
+                                          badTargets.as<int64_t>(), nullptr,
+                                          1.0, loss.floats());
   mp_context_set_op(failed, nullptr);
   if (status == MP_OK)
     status = mp_copy_to_host(failed, &lossValue, loss.floats(), sizeof(float));

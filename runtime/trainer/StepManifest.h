@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -40,6 +41,9 @@ struct ManifestTensor {
   /// Integer inputs and targets: the values index [0, bound) (token ids
   /// into a vocabulary, classes); -1 when the step does not say.
   int64_t bound = -1;
+  /// With a bound: the value that may stand for a skipped sample too (the
+  /// ignore_index of the cross entropies that read the integers).
+  std::optional<int64_t> ignored;
 
   int64_t localElements() const;
   int64_t globalElements() const;
@@ -300,6 +304,8 @@ inline std::string printManifest(const StepManifest &manifest) {
     detail::printShape(os, "local", arg.localShape);
     if (arg.bound >= 0)
       os << " bound " << arg.bound;
+    if (arg.bound >= 0 && arg.ignored)
+      os << " ignore " << *arg.ignored;
     detail::printSplit(os, arg);
     os << '\n';
   }
@@ -366,8 +372,17 @@ inline bool parseManifest(const std::string &text, StepManifest &manifest,
         if (at >= words.size() || words[at] != "bound")
           return true;
         at += 2;
-        return at < words.size() && parseInt(words[at - 1], tensor.bound) &&
-               tensor.bound >= 0;
+        if (at > words.size() || !parseInt(words[at - 1], tensor.bound) ||
+            tensor.bound < 0)
+          return false;
+        if (at >= words.size() || words[at] != "ignore")
+          return true;
+        at += 2;
+        int64_t ignored;
+        if (at > words.size() || !parseInt(words[at - 1], ignored))
+          return false;
+        tensor.ignored = ignored;
+        return true;
       };
       if (!parseShape(words, at, "global", tensor.globalShape) ||
           !parseShape(words, at, "local", tensor.localShape) ||
@@ -376,7 +391,7 @@ inline bool parseManifest(const std::string &text, StepManifest &manifest,
           !parseSplit(words, at, tensor.localShape.size(), tensor) ||
           !manifestDtypeSize(tensor.dtype))
         return fail("expected 'arg NAME ROLE DTYPE global DIMS local DIMS "
-                    "[bound N] split AXES...'");
+                    "[bound N [ignore M]] split AXES...'");
       if (!hasCountableBytes(tensor.globalShape,
                              manifestDtypeSize(tensor.dtype)))
         return fail("the tensor's bytes do not fit int64");

@@ -486,6 +486,47 @@ const char *nonFiniteText(double value) {
 /// Where the first NaN or infinity among the first `elements` elements of
 /// `tensor` (tensor `name` of `file`) lies, and how many there are; empty
 /// when there is none. F32 and F64 are the step's float dtypes.
+/// The first of `arg`'s integers in `tensor` (its first `elements`) that
+/// index nothing: outside [0, bound) and not the ignored value. A step
+/// given one would pick nothing or another rank's row (a vocab-parallel
+/// loss or embedding takes an index no rank holds as 0) and train on.
+std::string findOutOfRange(const std::string &file, const ManifestTensor &arg,
+                           const Tensor &tensor, int64_t elements) {
+  if (arg.bound < 0)
+    return "";
+  int64_t count = 0, first = 0, firstValue = 0;
+  auto scan = [&](auto zero) {
+    using Element = decltype(zero);
+    for (int64_t i = 0; i < elements; ++i) {
+      Element value;
+      std::memcpy(&value, tensor.bytes.data() + i * sizeof(Element),
+                  sizeof(Element));
+      if ((value < 0 || value >= arg.bound) && value != arg.ignored &&
+          count++ == 0) {
+        first = i;
+        firstValue = value;
+      }
+    }
+  };
+  if (tensor.dtype == "I64")
+    scan(int64_t(0));
+  else if (tensor.dtype == "I32")
+    scan(int32_t(0));
+  if (count == 0)
+    return "";
+  std::vector<int64_t> index(tensor.shape.size());
+  for (size_t dim = index.size(); dim-- > 0; first /= tensor.shape[dim])
+    index[dim] = first % tensor.shape[dim];
+  return file + ": tensor '" + arg.name + "' holds " +
+         std::to_string(firstValue) + " at " + shapeText(index) +
+         (count > 1 ? ", the first of " + std::to_string(count) + " values"
+                    : "") +
+         " outside [0, " + std::to_string(arg.bound) + ")" +
+         (arg.ignored ? " and not the ignored " + std::to_string(*arg.ignored)
+                      : " (a loss skips a value only if the step was "
+                        "compiled with its ignore_index)");
+}
+
 std::string findNonFinite(const std::string &file, const std::string &name,
                           const Tensor &tensor, int64_t elements) {
   int64_t count = 0, first = 0;
@@ -1001,6 +1042,10 @@ void Trainer::initArguments() {
             findNonFinite(options.data, arg.name, data,
                           options.batchesRead() * arg.globalElements()),
             rank == 0);
+        if (!error.empty())
+          dieTogether(error);
+        error = findOutOfRange(options.data, arg, data,
+                               options.batchesRead() * arg.globalElements());
         if (!error.empty())
           dieTogether(error);
       }

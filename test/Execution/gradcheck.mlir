@@ -10,11 +10,19 @@
 // RUN: not mp-run %t/rest.mlir --entry=rest --gradcheck 2>&1 | FileCheck %s --check-prefix=NOSTEP
 // RUN: mp-opt %t/rope.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/rope.step.mlir
 // RUN: mp-run %t/rope.step.mlir --entry=rope --gradcheck --seed=3 | FileCheck %s --check-prefix=ROPE
+// RUN: mp-opt %t/ignored.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/ignored.step.mlir
+// RUN: mp-run %t/ignored.step.mlir --entry=ignored --gradcheck --seed=10 | FileCheck %s --check-prefix=IGNORED
+// RUN: mp-opt %t/ignored.mlir --mp-loss-parallel=blocks=2 --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/ignored.lp.mlir
+// RUN: mp-run %t/ignored.lp.mlir --entry=ignored --gradcheck --seed=10 | FileCheck %s --check-prefix=IGNORED
+// RUN: mp-run %t/ignored.mlir --entry=ignored --seed=10 --print | FileCheck %s --check-prefix=KEPT
 
 // EVERY: gradcheck: 3 parameters, 131 elements, max abs error {{.*}}: match
 // REST: gradcheck: 4 parameters, {{[0-9]+}} elements, max abs error {{.*}}: match
 // NOSTEP: mp-run: --gradcheck needs @rest_train_step
 // ROPE: gradcheck: 1 parameters, 96 elements, max abs error {{.*}}: match
+// IGNORED: gradcheck: 1 parameters, 48 elements, max abs error {{.*}}: match
+// KEPT: result #1: []
+// KEPT-NEXT: 4.000000e+00
 
 //--- every_op.mlir
 // linear on 3-D input (also accumulating), gelu (tanh), relu, exp, sigmoid,
@@ -92,4 +100,19 @@ func.func @rope(%x: tensor<2x3x2x8xf32> {mp.input = "x"}, %t: tensor<2x3x2x8xf32
   %r = mp.rope %p theta 100.0 llama3_scaling [8.0, 1.0, 4.0, 32.0] linear_scaling 2.0 rotary_dims 6 longrope_factors [1.0, 2.5, 4.0] attention_factor 1.3 : tensor<2x3x2x8xf32>
   %loss = mp.mse_loss %r, %t : (tensor<2x3x2x8xf32>, tensor<2x3x2x8xf32>) -> tensor<f32>
   return %loss : tensor<f32>
+}
+
+//--- ignored.mlir
+// cross_entropy (sum) with ignore_index over the count of the labels kept
+// (mp.target_mask, no gradient): the ignored rows' logits get none; also
+// written as its pieces (--mp-loss-parallel: the per-row losses times the
+// mask). Seed 10 keeps 4 of the 8 labels.
+func.func @ignored(%x: tensor<8x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {mp.target = "y"},
+                   %w: tensor<6x8xf32> {mp.param = "w"}) -> (tensor<f32>, tensor<f32>) {
+  %logits = mp.linear %x, %w : (tensor<8x8xf32>, tensor<6x8xf32>) -> tensor<8x6xf32>
+  %sum = mp.cross_entropy %logits, %y reduction sum ignore_index 2 : (tensor<8x6xf32>, tensor<8xi64>) -> tensor<f32>
+  %kept = mp.target_mask %y ignore_index 2 : tensor<8xi64> -> tensor<8xf32>
+  %count = mp.sum %kept : tensor<8xf32> -> tensor<f32>
+  %mean = mp.div %sum, %count : tensor<f32>
+  return %mean, %count : tensor<f32>, tensor<f32>
 }

@@ -21,6 +21,12 @@
 // RUN: mp-run %t/losses_4x1.spmd.mlir --entry=losses --reference=%t/losses_4x1.mlir | FileCheck %s --check-prefix=LOSSES
 // RUN: mp-opt %t/losses_3d.mlir --mp-apply-plan --mp-spmd -o %t/losses_3d.spmd.mlir
 // RUN: mp-run %t/losses_3d.spmd.mlir --entry=losses --reference=%t/losses_3d.mlir | FileCheck %s --check-prefix=LOSSES3D
+// RUN: mp-opt %t/ignored_2x2.mlir --mp-apply-plan --mp-spmd -o %t/ignored_2x2.spmd.mlir
+// RUN: mp-run %t/ignored_2x2.mlir --entry=ignored --seed=10 --print | FileCheck %s --check-prefix=KEPT
+// RUN: mp-run %t/ignored_2x2.spmd.mlir --entry=ignored --reference=%t/ignored_2x2.mlir --seed=10 | FileCheck %s --check-prefix=IGNORED
+// RUN: mp-run %t/ignored_2x2.spmd.mlir --entry=ignored --reference=%t/ignored_2x2.mlir --seed=13 | FileCheck %s --check-prefix=IGNORED
+// RUN: mp-opt %t/ignored_2x2.mlir --mp-apply-plan --mp-loss-parallel=blocks=2 --mp-spmd -o %t/ignored_2x2.lp.mlir
+// RUN: mp-run %t/ignored_2x2.lp.mlir --entry=ignored --reference=%t/ignored_2x2.mlir --seed=10 | FileCheck %s --check-prefix=IGNORED
 //
 // RUN: sed -e 's/mp.reduce_scatter/mp.shard_slice/' %t/ffn_sp_out.spmd.mlir > %t/ffn_sp_out.broken.mlir
 // RUN: not mp-run %t/ffn_sp_out.broken.mlir --entry=ffn --reference=%t/ffn_sp_out.mlir 2>&1 | FileCheck %s --check-prefix=MISMATCH
@@ -28,6 +34,10 @@
 // CHECK: max abs error: {{.*}} over 1 results: match
 // LOSSES: max abs error: {{.*}} over 6 results: match
 // LOSSES3D: max abs error: {{.*}} over 2 results: match
+// IGNORED: max abs error: {{.*}} over 3 results: match
+// Seed 10 draws four labels 2 of the eight: the count is 4.
+// KEPT: result #1: []
+// KEPT-NEXT: 4.000000e+00
 // MISMATCH: mp-run: mismatch in result #0 at element {{[0-9]+}}: got {{.*}}, expected {{.*}}
 
 //--- ffn_sp_x.mlir
@@ -144,5 +154,29 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp
     %ce = mp.cross_entropy %logits, %y : (tensor<4x3x6xf32>, tensor<4x3xi32>) -> tensor<f32>
     %m = mp.mean %logits : tensor<4x3x6xf32> -> tensor<f32>
     return %ce, %m : tensor<f32>, tensor<f32>
+  }
+}
+
+//--- ignored_2x2.mlir
+// Labels equal to 2 (of 6 classes; mp-run draws them uniform) are ignored:
+// the mean over the kept ones is their loss sum over their count, both
+// partial sums over the dp-split batch (ranks keep different counts); the
+// logits split over tp by a colwise w3 (and kept split with
+// --mp-loss-parallel, whose per-row losses take the mask).
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, fsdp_axis = dp, styles = {w1 = colwise, w3 = colwise}>} {
+  mp.mesh @mesh = <dp = 2, tp = 2>
+  func.func @ignored(%x: tensor<8x16xf32> {mp.input = "x"},
+                     %y: tensor<8xi64> {mp.target = "y"},
+                     %w1: tensor<32x16xf32> {mp.param = "w1"},
+                     %w3: tensor<6x32xf32> {mp.param = "w3"})
+      -> (tensor<f32>, tensor<f32>, tensor<f32>) {
+    %a = mp.linear %x, %w1 : (tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>
+    %h = mp.relu %a : tensor<8x32xf32>
+    %logits = mp.linear %h, %w3 : (tensor<8x32xf32>, tensor<6x32xf32>) -> tensor<8x6xf32>
+    %sum = mp.cross_entropy %logits, %y reduction sum ignore_index 2 : (tensor<8x6xf32>, tensor<8xi64>) -> tensor<f32>
+    %kept = mp.target_mask %y ignore_index 2 : tensor<8xi64> -> tensor<8xf32>
+    %count = mp.sum %kept : tensor<8xf32> -> tensor<f32>
+    %mean = mp.div %sum, %count : tensor<f32>
+    return %sum, %count, %mean : tensor<f32>, tensor<f32>, tensor<f32>
   }
 }

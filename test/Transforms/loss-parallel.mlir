@@ -29,6 +29,26 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {}>} 
     %l = mp.cross_entropy %x, %t reduction sum : (tensor<5x12xf32>, tensor<5xi64>) -> tensor<f32>
     return %l : tensor<f32>
   }
+  // Ignored samples: each row's loss times its target's mask.
+  // CHECK-LABEL: func.func @ignored
+  // CHECK: %[[T:.+]] = mp.gather_last %arg0, %arg1 : (tensor<5x12xf32>, tensor<5xi64>) -> tensor<5xf32>
+  // CHECK-NEXT: %[[R:.+]] = mp.sub %{{.+}}, %[[T]] : tensor<5xf32>
+  // CHECK-NEXT: %[[K:.+]] = mp.target_mask %arg1 ignore_index -100 : tensor<5xi64> -> tensor<5xf32>
+  // CHECK-NEXT: %[[W:.+]] = mp.mul %[[R]], %[[K]] : tensor<5xf32>
+  // CHECK-NEXT: %[[LOSS:.+]] = mp.sum %[[W]] : tensor<5xf32> -> tensor<f32>
+  // CHECK-NEXT: return %[[LOSS]]
+  func.func @ignored(%x: tensor<5x12xf32>, %t: tensor<5xi64>) -> tensor<f32> {
+    %l = mp.cross_entropy %x, %t reduction sum ignore_index -100 : (tensor<5x12xf32>, tensor<5xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+  // An ignore_index past the vocabulary (mp.gather_last would refuse it) is
+  // left as it is.
+  // CHECK-LABEL: func.func @ignored_past_vocab
+  // CHECK-NEXT: mp.cross_entropy
+  func.func @ignored_past_vocab(%x: tensor<5x12xf32>, %t: tensor<5xi64>) -> tensor<f32> {
+    %l = mp.cross_entropy %x, %t reduction sum ignore_index 12 : (tensor<5x12xf32>, tensor<5xi64>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
   // A vocabulary the 4 ranks do not divide is left as it is.
   // CHECK-LABEL: func.func @uneven
   // CHECK-NEXT: mp.cross_entropy

@@ -83,8 +83,10 @@ def LossParallel : Pass<"mp-loss-parallel", "::mlir::ModuleOp"> {
     (the module's `mp.plan`), or `blocks`. Its gradient follows from the
     ops' rules: `softmax - onehot`, split like the logits. A cross entropy
     whose vocabulary K does not divide is left as it is (its logits are
-    gathered), and with K = 1 every one is. Run it after `--mp-apply-plan`
-    and before `--mp-train-step`.
+    gathered), and with K = 1 every one is. With `ignore_index`, each row's
+    `lse - gather_last(...)` is multiplied by the row's `mp.target_mask`
+    (one whose ignore_index is past the vocabulary is left as it is). Run
+    it after `--mp-apply-plan` and before `--mp-train-step`.
   }];
   let options = [
     Option<"blocks", "blocks", "int64_t", /*default=*/"0",

@@ -122,8 +122,9 @@ LogicalResult appendLoss(func::FuncOp func, StringRef loss) {
         outputType.getShape().drop_back(), IntegerType::get(context, 64)));
     if (failed(target))
       return failure();
-    value = CrossEntropyOp::create(
-        b, loc, output, *target, ReductionAttr::get(context, Reduction::mean));
+    value = CrossEntropyOp::create(b, loc, output, *target,
+                                   ReductionAttr::get(context, Reduction::mean),
+                                   /*ignore_index=*/nullptr);
   }
   ret->setOperands(value);
   func.setFunctionType(FunctionType::get(

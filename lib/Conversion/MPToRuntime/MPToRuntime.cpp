@@ -164,8 +164,10 @@ train::StepManifest buildManifest(func::FuncOp func, const MemoryPlan &plan,
     tensor.split = split(getValueSharding(arg), type.getRank());
     if (type.getElementType().isInteger() &&
         (tensor.role == "input" || tensor.role == "target"))
-      if (std::optional<int64_t> bound = getIndexBound(arg))
+      if (std::optional<int64_t> bound = getIndexBound(arg)) {
         tensor.bound = *bound;
+        tensor.ignored = getIgnoredIndex(arg);
+      }
     manifest.args.push_back(std::move(tensor));
   }
   for (unsigned index = 0; index < func.getNumResults(); ++index) {

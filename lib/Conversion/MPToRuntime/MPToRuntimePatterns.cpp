@@ -408,6 +408,12 @@ struct SquaredNormLowering : RuntimePattern<SquaredNormOp> {
   }
 };
 
+/// The runtime's nullable `ignore_index`: a one-entry host array or null.
+Value ignoredTarget(RuntimeCallBuilder &calls,
+                    std::optional<int64_t> ignoreIndex) {
+  return ignoreIndex ? calls.i64Array({*ignoreIndex}) : calls.nullPointer();
+}
+
 struct CrossEntropyLowering : RuntimePattern<CrossEntropyOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(CrossEntropyOp op) const override {
@@ -418,7 +424,8 @@ struct CrossEntropyLowering : RuntimePattern<CrossEntropyOp> {
     double scale = op.getReduction() == Reduction::mean ? 1.0 / numRows : 1.0;
     calls.call("mp_cross_entropy_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(classes),
-                in(op, 0), in(op, 1), calls.f64(scale), out(op)});
+                in(op, 0), in(op, 1), ignoredTarget(calls, op.getIgnoreIndex()),
+                calls.f64(scale), out(op)});
     return success();
   }
 };
@@ -431,8 +438,9 @@ struct CrossEntropyGradLowering : RuntimePattern<CrossEntropyGradOp> {
     auto [rows, classes] = getRowsAndClasses(op.getInput());
     calls.call("mp_cross_entropy_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(classes),
-                in(op, 0), in(op, 1), in(op, 2),
-                calls.f64(op.getScale().convertToDouble()), out(op)});
+                in(op, 0), in(op, 1), ignoredTarget(calls, op.getIgnoreIndex()),
+                in(op, 2), calls.f64(op.getScale().convertToDouble()),
+                out(op)});
     return success();
   }
 };
@@ -674,6 +682,18 @@ struct MaskBiasLowering : RuntimePattern<MaskBiasOp> {
     calls.call("mp_mask_bias_f32",
                {calls.getContext(), calls.i64(getNumElements(op.getMask())),
                 in(op, 0), calls.f64(op.getFill().convertToDouble()), out(op)});
+    return success();
+  }
+};
+
+struct TargetMaskLowering : RuntimePattern<TargetMaskOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(TargetMaskOp op) const override {
+    if (failed(checkIds(op, op.getTarget(), calls)))
+      return failure();
+    calls.call("mp_target_mask_f32",
+               {calls.getContext(), calls.i64(getNumElements(op.getTarget())),
+                in(op, 0), calls.i64(op.getIgnoreIndex()), out(op)});
     return success();
   }
 };
@@ -1197,8 +1217,8 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       LayerNormGradLowering, LayerNormWeightGradLowering, SoftmaxLowering,
       SoftmaxGradLowering, AttentionPattern<AttentionOp>,
       AttentionPattern<AttentionGradOp>, RopeLowering, MaskBiasLowering,
-      BlockMaxLowering, GatherLastLowering, ScatterLastLowering,
-      ClipCoefficientLowering, OptimizerLowering<SgdOp>,
+      TargetMaskLowering, BlockMaxLowering, GatherLastLowering,
+      ScatterLastLowering, ClipCoefficientLowering, OptimizerLowering<SgdOp>,
       OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
       CollectiveLowering, ZeroPaddingLowering, LocalizeIndexLowering,
       ResizeLowering, SliceLowering, ConcatLowering>(calls,

@@ -189,22 +189,21 @@ mp_status CudaBackend::mseLoss(int64_t n, const float *a, const float *b,
 
 mp_status CudaBackend::crossEntropy(int64_t rows, int64_t classes,
                                     const float *logits, const int64_t *targets,
-                                    double scale, float *out) {
+                                    IgnoredTarget ignored, double scale,
+                                    float *out) {
   return checkLaunch("mp_cross_entropy_f32",
                      cuda::launchCrossEntropy(computeStream, rows, classes,
-                                              logits, targets, scale, out,
-                                              partials, fault, ctx->op));
+                                              logits, targets, ignored, scale,
+                                              out, partials, fault, ctx->op));
 }
 
-mp_status CudaBackend::crossEntropyGrad(int64_t rows, int64_t classes,
-                                        const float *logits,
-                                        const int64_t *targets,
-                                        const float *grad, double scale,
-                                        float *out) {
+mp_status CudaBackend::crossEntropyGrad(
+    int64_t rows, int64_t classes, const float *logits, const int64_t *targets,
+    IgnoredTarget ignored, const float *grad, double scale, float *out) {
   return checkLaunch("mp_cross_entropy_grad_f32",
-                     cuda::launchCrossEntropyGrad(computeStream, rows, classes,
-                                                  logits, targets, grad, scale,
-                                                  out, fault, ctx->op));
+                     cuda::launchCrossEntropyGrad(
+                         computeStream, rows, classes, logits, targets, ignored,
+                         grad, scale, out, fault, ctx->op));
 }
 
 mp_status CudaBackend::clipCoefficient(const float *squaredNorm, double maxNorm,
@@ -480,6 +479,13 @@ mp_status CudaBackend::maskBias(int64_t n, const int64_t *mask, float fill,
                                 float *out) {
   return checkLaunch("mp_mask_bias_f32",
                      cuda::launchMaskBias(computeStream, n, mask, fill, out));
+}
+
+mp_status CudaBackend::targetMask(int64_t n, const int64_t *targets,
+                                  int64_t ignoreIndex, float *out) {
+  return checkLaunch(
+      "mp_target_mask_f32",
+      cuda::launchTargetMask(computeStream, n, targets, ignoreIndex, out));
 }
 
 mp_status CudaBackend::blockMax(int64_t rows, int64_t cols, int64_t blocks,

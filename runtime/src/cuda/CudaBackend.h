@@ -112,11 +112,12 @@ public:
   mp_status mseLoss(int64_t n, const float *a, const float *b, double scale,
                     float *out) override;
   mp_status crossEntropy(int64_t rows, int64_t classes, const float *logits,
-                         const int64_t *targets, double scale,
-                         float *out) override;
+                         const int64_t *targets, IgnoredTarget ignored,
+                         double scale, float *out) override;
   mp_status crossEntropyGrad(int64_t rows, int64_t classes, const float *logits,
-                             const int64_t *targets, const float *grad,
-                             double scale, float *out) override;
+                             const int64_t *targets, IgnoredTarget ignored,
+                             const float *grad, double scale,
+                             float *out) override;
   mp_status clipCoefficient(const float *squaredNorm, double maxNorm,
                             float *out) override;
   mp_status fill(int64_t n, float value, float *out) override;
@@ -197,6 +198,8 @@ public:
                           int64_t offset, int64_t valid) override;
   mp_status maskBias(int64_t n, const int64_t *mask, float fill,
                      float *out) override;
+  mp_status targetMask(int64_t n, const int64_t *targets, int64_t ignoreIndex,
+                       float *out) override;
   mp_status blockMax(int64_t rows, int64_t cols, int64_t blocks, const float *x,
                      float *out) override;
   mp_status gatherLast(int64_t rows, int64_t cols, const float *x,

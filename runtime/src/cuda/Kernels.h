@@ -156,12 +156,13 @@ cudaError_t launchMseLoss(cudaStream_t stream, int64_t n, const float *a,
                           double *partials);
 cudaError_t launchCrossEntropy(cudaStream_t stream, int64_t rows,
                                int64_t classes, const float *logits,
-                               const int64_t *targets, double scale, float *out,
-                               double *partials, DeviceFault *fault,
-                               const char *op);
+                               const int64_t *targets, IgnoredTarget ignored,
+                               double scale, float *out, double *partials,
+                               DeviceFault *fault, const char *op);
 cudaError_t launchCrossEntropyGrad(cudaStream_t stream, int64_t rows,
                                    int64_t classes, const float *logits,
-                                   const int64_t *targets, const float *grad,
+                                   const int64_t *targets,
+                                   IgnoredTarget ignored, const float *grad,
                                    double scale, float *out, DeviceFault *fault,
                                    const char *op);
 
@@ -215,6 +216,9 @@ cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
                                 int64_t valid);
 cudaError_t launchMaskBias(cudaStream_t stream, int64_t n, const int64_t *mask,
                            float fill, float *out);
+cudaError_t launchTargetMask(cudaStream_t stream, int64_t n,
+                             const int64_t *targets, int64_t ignoreIndex,
+                             float *out);
 /// A block per (row, block) of x; NaN kept, -inf for an empty block.
 cudaError_t launchBlockMax(cudaStream_t stream, int64_t rows, int64_t cols,
                            int64_t blocks, const float *x, float *out);

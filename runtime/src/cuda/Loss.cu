@@ -71,13 +71,15 @@ __device__ bool checkTarget(int64_t target, int64_t row, int64_t classes,
 
 __global__ void crossEntropyKernel(int64_t rows, int64_t classes,
                                    const float *logits, const int64_t *targets,
-                                   double *partials, DeviceFault *fault,
-                                   const char *op) {
+                                   IgnoredTarget ignored, double *partials,
+                                   DeviceFault *fault, const char *op) {
   int lane = threadIdx.x % kWarp;
   double loss = 0;
   for (int64_t row = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
        row < rows; row += int64_t(gridDim.x) * kWarpsPerBlock) {
     int64_t target = targets[row];
+    if (ignored.skips(target))
+      continue;
     if (!checkTarget(target, row, classes, lane,
                      DeviceFault::kCrossEntropyTarget, fault, op))
       continue;
@@ -92,15 +94,22 @@ __global__ void crossEntropyKernel(int64_t rows, int64_t classes,
     partials[blockIdx.x] = loss;
 }
 
-__global__ void
-crossEntropyGradKernel(int64_t rows, int64_t classes, const float *logits,
-                       const int64_t *targets, const float *grad, double scale,
-                       float *out, DeviceFault *fault, const char *op) {
+__global__ void crossEntropyGradKernel(int64_t rows, int64_t classes,
+                                       const float *logits,
+                                       const int64_t *targets,
+                                       IgnoredTarget ignored, const float *grad,
+                                       double scale, float *out,
+                                       DeviceFault *fault, const char *op) {
   int lane = threadIdx.x % kWarp;
   double factor = double(grad[0]) * scale;
   for (int64_t row = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
        row < rows; row += int64_t(gridDim.x) * kWarpsPerBlock) {
     int64_t target = targets[row];
+    if (ignored.skips(target)) {
+      for (int64_t c = lane; c < classes; c += kWarp)
+        out[row * classes + c] = 0;
+      continue;
+    }
     if (!checkTarget(target, row, classes, lane,
                      DeviceFault::kCrossEntropyGradTarget, fault, op))
       continue;
@@ -131,12 +140,12 @@ cudaError_t launchMseLoss(cudaStream_t stream, int64_t n, const float *a,
 
 cudaError_t launchCrossEntropy(cudaStream_t stream, int64_t rows,
                                int64_t classes, const float *logits,
-                               const int64_t *targets, double scale, float *out,
-                               double *partials, DeviceFault *fault,
-                               const char *op) {
+                               const int64_t *targets, IgnoredTarget ignored,
+                               double scale, float *out, double *partials,
+                               DeviceFault *fault, const char *op) {
   unsigned blocks = gridFor(rows, kWarpsPerBlock, kMaxReductionBlocks);
   crossEntropyKernel<<<blocks, kThreads, 0, stream>>>(
-      rows, classes, logits, targets, partials, fault, op);
+      rows, classes, logits, targets, ignored, partials, fault, op);
   cudaError_t status = cudaGetLastError();
   return status == cudaSuccess ? finishSum(stream, partials, blocks, scale, out)
                                : status;
@@ -144,14 +153,15 @@ cudaError_t launchCrossEntropy(cudaStream_t stream, int64_t rows,
 
 cudaError_t launchCrossEntropyGrad(cudaStream_t stream, int64_t rows,
                                    int64_t classes, const float *logits,
-                                   const int64_t *targets, const float *grad,
+                                   const int64_t *targets,
+                                   IgnoredTarget ignored, const float *grad,
                                    double scale, float *out, DeviceFault *fault,
                                    const char *op) {
   if (rows == 0)
     return cudaSuccess;
   crossEntropyGradKernel<<<gridFor(rows, kWarpsPerBlock), kThreads, 0,
-                           stream>>>(rows, classes, logits, targets, grad,
-                                     scale, out, fault, op);
+                           stream>>>(rows, classes, logits, targets, ignored,
+                                     grad, scale, out, fault, op);
   return cudaGetLastError();
 }
 

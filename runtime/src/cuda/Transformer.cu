@@ -313,6 +313,12 @@ __global__ void maskBiasKernel(int64_t n, const int64_t *mask, float fill,
     out[i] = maskBias(mask[i], fill);
 }
 
+__global__ void targetMaskKernel(int64_t n, const int64_t *targets,
+                                 int64_t ignoreIndex, float *out) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    out[i] = targetMask(targets[i], ignoreIndex);
+}
+
 /// maxKeepingNan over the warp, in every lane.
 __device__ float warpMaxKeepingNan(float value) {
   for (int offset = kWarp / 2; offset > 0; offset /= 2)
@@ -547,6 +553,14 @@ cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
 cudaError_t launchMaskBias(cudaStream_t stream, int64_t n, const int64_t *mask,
                            float fill, float *out) {
   maskBiasKernel<<<gridFor(n), kThreads, 0, stream>>>(n, mask, fill, out);
+  return cudaGetLastError();
+}
+
+cudaError_t launchTargetMask(cudaStream_t stream, int64_t n,
+                             const int64_t *targets, int64_t ignoreIndex,
+                             float *out) {
+  targetMaskKernel<<<gridFor(n), kThreads, 0, stream>>>(n, targets, ignoreIndex,
+                                                        out);
   return cudaGetLastError();
 }
 

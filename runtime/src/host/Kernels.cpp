@@ -331,10 +331,11 @@ mp_status HostBackend::mseLoss(int64_t n, const float *a, const float *b,
 
 mp_status HostBackend::crossEntropyRows(const char *call, int64_t rows,
                                         int64_t classes, const float *logits,
-                                        const int64_t *targets, double *lossSum,
+                                        const int64_t *targets,
+                                        IgnoredTarget ignored, double *lossSum,
                                         float *grad, double gradFactor) {
   for (int64_t r = 0; r < rows; ++r)
-    if (targets[r] < 0 || targets[r] >= classes)
+    if (!ignored.skips(targets[r]) && (targets[r] < 0 || targets[r] >= classes))
       return fail(ctx, call, kBadTargetFormat,
                   static_cast<long long>(targets[r]), static_cast<long long>(r),
                   static_cast<long long>(classes));
@@ -344,6 +345,11 @@ mp_status HostBackend::crossEntropyRows(const char *call, int64_t rows,
     // of the time here.
     std::vector<double> exps(classes);
     for (int64_t r = begin; r < end; ++r) {
+      if (ignored.skips(targets[r])) {
+        if (grad)
+          std::fill(grad + r * classes, grad + (r + 1) * classes, 0.0f);
+        continue;
+      }
       const float *x = logits + r * classes;
       double top = *std::max_element(x, x + classes),
              sum = getExps(x, classes, top, exps.data());
@@ -366,22 +372,22 @@ mp_status HostBackend::crossEntropyRows(const char *call, int64_t rows,
 
 mp_status HostBackend::crossEntropy(int64_t rows, int64_t classes,
                                     const float *logits, const int64_t *targets,
-                                    double scale, float *out) {
+                                    IgnoredTarget ignored, double scale,
+                                    float *out) {
   double sum = 0;
   if (crossEntropyRows("mp_cross_entropy_f32", rows, classes, logits, targets,
-                       &sum, nullptr, 0))
+                       ignored, &sum, nullptr, 0))
     return MP_ERROR;
   out[0] = float(sum * scale);
   return MP_OK;
 }
 
-mp_status HostBackend::crossEntropyGrad(int64_t rows, int64_t classes,
-                                        const float *logits,
-                                        const int64_t *targets,
-                                        const float *grad, double scale,
-                                        float *out) {
+mp_status HostBackend::crossEntropyGrad(
+    int64_t rows, int64_t classes, const float *logits, const int64_t *targets,
+    IgnoredTarget ignored, const float *grad, double scale, float *out) {
   return crossEntropyRows("mp_cross_entropy_grad_f32", rows, classes, logits,
-                          targets, nullptr, out, double(grad[0]) * scale);
+                          targets, ignored, nullptr, out,
+                          double(grad[0]) * scale);
 }
 
 mp_status HostBackend::clipCoefficient(const float *squaredNorm, double maxNorm,

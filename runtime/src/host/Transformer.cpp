@@ -371,6 +371,15 @@ mp_status HostBackend::maskBias(int64_t n, const int64_t *mask, float fill,
   return MP_OK;
 }
 
+mp_status HostBackend::targetMask(int64_t n, const int64_t *targets,
+                                  int64_t ignoreIndex, float *out) {
+  parallelFor(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      out[i] = mp::runtime::targetMask(targets[i], ignoreIndex);
+  });
+  return MP_OK;
+}
+
 mp_status HostBackend::blockMax(int64_t rows, int64_t cols, int64_t blocks,
                                 const float *x, float *out) {
   int64_t width = cols / blocks;

@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 23\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 24\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]

@@ -228,6 +228,23 @@ func.func @cross_entropy_target(%x: tensor<8x10xf32>, %t: tensor<4xi64>) {
 
 // -----
 
+// PyTorch's mean over the kept samples is written as a sum and a count.
+func.func @cross_entropy_ignore_mean(%x: tensor<8x10xf32>, %t: tensor<8xi64>) {
+  // expected-error@+1 {{'mp.cross_entropy' op with ignore_index takes reduction sum: the mean over the samples kept is that sum divided by the sum of mp.target_mask}}
+  %0 = mp.cross_entropy %x, %t ignore_index -100 : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @target_mask_shape(%t: tensor<8xi64>) {
+  // expected-error@+1 {{'mp.target_mask' op result 'tensor<8x1xf32>' must have the target's shape 'tensor<8xi64>'}}
+  %0 = mp.target_mask %t ignore_index -100 : tensor<8xi64> -> tensor<8x1xf32>
+  return
+}
+
+// -----
+
 func.func @cross_entropy_float_target(%x: tensor<8x10xf32>, %t: tensor<8xf32>) {
   // expected-error@+1 {{'mp.cross_entropy' op operand #1 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<8xf32>'}}
   %0 = "mp.cross_entropy"(%x, %t) : (tensor<8x10xf32>, tensor<8xf32>) -> tensor<f32>

@@ -127,6 +127,10 @@ func.func @losses(%p: tensor<8x4xf32>, %t: tensor<8x4xf32>, %logits: tensor<2x8x
   %2 = mp.cross_entropy %logits, %l64 : (tensor<2x8x10xf32>, tensor<2x8xi64>) -> tensor<f32>
   // CHECK-NEXT: mp.cross_entropy %arg2, %arg4 reduction sum : (tensor<2x8x10xf32>, tensor<2x8xi32>) -> tensor<f32>
   %3 = mp.cross_entropy %logits, %l32 reduction sum : (tensor<2x8x10xf32>, tensor<2x8xi32>) -> tensor<f32>
+  // CHECK-NEXT: mp.cross_entropy %arg2, %arg3 reduction sum ignore_index -100 : (tensor<2x8x10xf32>, tensor<2x8xi64>) -> tensor<f32>
+  %4 = mp.cross_entropy %logits, %l64 reduction sum ignore_index -100 : (tensor<2x8x10xf32>, tensor<2x8xi64>) -> tensor<f32>
+  // CHECK-NEXT: mp.target_mask %arg4 ignore_index 3 : tensor<2x8xi32> -> tensor<2x8xf32>
+  %5 = mp.target_mask %l32 ignore_index 3 : tensor<2x8xi32> -> tensor<2x8xf32>
   return
 }
 

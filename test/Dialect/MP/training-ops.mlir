@@ -20,6 +20,8 @@ func.func @training_ops(%x: tensor<8x10xf32>, %labels: tensor<8xi64>, %s: tensor
   %swiglu:2 = mp.swiglu_grad %2, %x, %x : tensor<8x10xf32>
   // CHECK-NEXT: mp.cross_entropy_grad %arg0, %arg1, %arg2 scale 1.250000e-01 : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
   %5 = mp.cross_entropy_grad %x, %labels, %s scale 0.125 : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
+  // CHECK-NEXT: mp.cross_entropy_grad %arg0, %arg1, %arg2 scale 1.000000e+00 ignore_index -100 : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
+  %ignored = mp.cross_entropy_grad %x, %labels, %s scale 1.0 ignore_index -100 : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
   // CHECK-NEXT: mp.clip_coefficient %arg2 max_norm 1.000000e+00 : tensor<f32>
   %6 = mp.clip_coefficient %s max_norm 1.0 : tensor<f32>
   // CHECK-NEXT: mp.sgd %arg0, %{{.+}} {lr = 1.000000e-01 : f64, weight_decay = 0.000000e+00 : f64} : tensor<8x10xf32>

@@ -112,7 +112,9 @@ the given labels (the next tokens), as mp's.
       qwen3_vl (saved): a text_config (qwen3_vl_text, its mrope
       interleaved) and model.visual..
   hf_llama_reference.py data --vocab V --seq S --batch B --steps N --seed S
-      DATA.safetensors: `tokens` and `labels` i64 [N, batch, seq].
+      [--ignored-labels F] DATA.safetensors: `tokens` and `labels` i64
+      [N, batch, seq], each label -100 (ignored by the loss) with
+      probability F.
   hf_llama_reference.py train HF_DIR DATA --steps N --lr LR
       --weight-decay WD [--dtype float64|float32] --save OUT
       N steps of torch.optim.AdamW from the checkpoint (its values widened
@@ -1256,6 +1258,8 @@ def main():
     batches = commands.add_parser("data")
     for option in ("--vocab", "--seq", "--batch", "--steps", "--seed"):
         batches.add_argument(option, type=int, required=True)
+    batches.add_argument("--ignored-labels", type=float, default=0.0,
+                         metavar="F")
     batches.add_argument("out")
     batches.set_defaults(run=data)
     run = commands.add_parser("train")

@@ -244,11 +244,17 @@ def inputs(args):
 
 def write_batches(path, rng, args):
     """args.steps batches of `tokens` and `labels` [batch, seq], the labels
-    the next token of seq + 1 ids uniform over args.vocab."""
+    the next token of seq + 1 ids uniform over args.vocab; with
+    args.ignored_labels F, each label is -100 (F.cross_entropy's
+    ignore_index: padding, a prompt) with probability F."""
     ids = rng.integers(0, args.vocab, (args.steps, args.batch, args.seq + 1),
                        dtype=np.int64)
+    labels = np.ascontiguousarray(ids[..., 1:])
+    fraction = getattr(args, "ignored_labels", 0.0)
+    if fraction:
+        labels[rng.random(labels.shape) < fraction] = -100
     write(path, {"tokens": np.ascontiguousarray(ids[..., :-1]),
-                 "labels": np.ascontiguousarray(ids[..., 1:])})
+                 "labels": labels})
 
 
 def load_parameters(model, weights, source):
@@ -320,6 +326,8 @@ def main():
         command.add_argument("init")
         command.add_argument("data")
     make.add_argument("--seed", type=int, required=True)
+    make.add_argument("--ignored-labels", type=float, default=0.0,
+                      metavar="F")
     run.add_argument("--lr", type=float, required=True)
     run.add_argument("--weight-decay", type=float, required=True)
     run.add_argument("--max-grad-norm", type=float)

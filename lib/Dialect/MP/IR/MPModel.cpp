@@ -109,45 +109,77 @@ SmallVector<ModelValue> getModelValues(FunctionOpInterface func) {
   return values;
 }
 
-std::optional<int64_t> getIndexBound(Value value) {
-  auto shapeOf = [](Value v) {
-    return cast<RankedTensorType>(v.getType()).getShape();
-  };
-  auto boundAt = [&](Operation *user) -> std::optional<int64_t> {
-    if (isa<CrossEntropyOp, CrossEntropyGradOp>(user))
-      return shapeOf(user->getOperand(0)).back();
-    if (auto embedding = dyn_cast<EmbeddingOp>(user))
-      return shapeOf(embedding.getTable())[0];
-    if (auto grad = dyn_cast<EmbeddingGradOp>(user))
-      return shapeOf(grad.getTable())[0];
-    if (auto gather = dyn_cast<GatherLastOp>(user))
-      return shapeOf(gather.getInput()).back();
-    if (auto scatter = dyn_cast<ScatterLastOp>(user))
-      return shapeOf(scatter.getLike()).back();
-    if (isa<MaskBiasOp>(user)) // Keep (1) or drop (0).
-      return int64_t(2);
-    if (auto localize = dyn_cast<LocalizeIndexOp>(user))
-      return int64_t(localize.getExtent());
-    return std::nullopt;
-  };
-  // Every consumer must accept the values: the smallest bound.
-  std::optional<int64_t> bound;
+/// The ops that read the integers of `value`, looking through ops that only
+/// move them (a collective that sums them does not).
+static SmallVector<Operation *> getIndexReaders(Value value) {
+  SmallVector<Operation *> readers;
   SmallVector<Value> worklist{value};
   while (!worklist.empty()) {
     Value current = worklist.pop_back_val();
     for (Operation *user : current.getUsers()) {
-      if (std::optional<int64_t> here = boundAt(user)) {
-        bound = bound ? std::min(*bound, *here) : *here;
-        continue;
-      }
       auto collective = dyn_cast<CollectiveOpInterface>(user);
       if (isa<AnnotateOp, ReshardOp, ReshapeOp, ZeroPaddingOp, ResizeOp, WaitOp,
               SliceOp, ConcatOp>(user) ||
           (collective && !collective.getSteps().sums))
         worklist.push_back(user->getResult(0));
+      else
+        readers.push_back(user);
     }
   }
+  return readers;
+}
+
+/// How many classes or rows `reader` indexes with its integer operand.
+static std::optional<int64_t> getBoundAt(Operation *reader) {
+  auto shapeOf = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getShape();
+  };
+  if (isa<CrossEntropyOp, CrossEntropyGradOp>(reader))
+    return shapeOf(reader->getOperand(0)).back();
+  if (auto embedding = dyn_cast<EmbeddingOp>(reader))
+    return shapeOf(embedding.getTable())[0];
+  if (auto grad = dyn_cast<EmbeddingGradOp>(reader))
+    return shapeOf(grad.getTable())[0];
+  if (auto gather = dyn_cast<GatherLastOp>(reader))
+    return shapeOf(gather.getInput()).back();
+  if (auto scatter = dyn_cast<ScatterLastOp>(reader))
+    return shapeOf(scatter.getLike()).back();
+  if (isa<MaskBiasOp>(reader)) // Keep (1) or drop (0).
+    return int64_t(2);
+  if (auto localize = dyn_cast<LocalizeIndexOp>(reader))
+    return int64_t(localize.getExtent());
+  return std::nullopt;
+}
+
+std::optional<int64_t> getIndexBound(Value value) {
+  // Every reader must accept the values: the smallest bound.
+  std::optional<int64_t> bound;
+  for (Operation *reader : getIndexReaders(value))
+    if (std::optional<int64_t> here = getBoundAt(reader))
+      bound = bound ? std::min(*bound, *here) : *here;
   return bound;
+}
+
+std::optional<int64_t> getIgnoredIndex(Value value) {
+  std::optional<int64_t> ignored;
+  for (Operation *reader : getIndexReaders(value)) {
+    // The losses and masks say which value is no sample; the other readers
+    // (mp.gather_last, mp.localize_index of the loss's pieces) take any
+    // negative index as nothing, and the losses' masks drop what they pick.
+    std::optional<int64_t> here;
+    if (auto loss = dyn_cast<CrossEntropyOp>(reader))
+      here = loss.getIgnoreIndex();
+    else if (auto grad = dyn_cast<CrossEntropyGradOp>(reader))
+      here = grad.getIgnoreIndex();
+    else if (auto mask = dyn_cast<TargetMaskOp>(reader))
+      here = mask.getIgnoreIndex();
+    else
+      continue;
+    if (!here || (ignored && ignored != here))
+      return std::nullopt;
+    ignored = here;
+  }
+  return ignored;
 }
 
 } // namespace mp

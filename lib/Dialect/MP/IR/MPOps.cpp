@@ -615,6 +615,22 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult CrossEntropyOp::verify() {
+  if (getIgnoreIndex() && getReduction() == Reduction::mean)
+    return emitOpError() << "with ignore_index takes reduction sum: the mean "
+                            "over the samples kept is that sum divided by "
+                            "the sum of mp.target_mask";
+  return success();
+}
+
+LogicalResult TargetMaskOp::verify() {
+  if (getTarget().getType().getShape() != getResult().getType().getShape())
+    return emitOpError() << "result " << getResult().getType()
+                         << " must have the target's shape "
+                         << getTarget().getType();
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Transformer layers
 //===----------------------------------------------------------------------===//

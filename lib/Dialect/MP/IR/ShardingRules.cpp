@@ -322,12 +322,20 @@ ShardingRule LogOp::getShardingRule() {
                                       PartialRule::NonLinear);
 }
 
-// Elementwise from the integer mask, which is never a partial sum.
-ShardingRule MaskBiasOp::getShardingRule() {
-  ShardingRule rule = ShardingRule::getElementwise(rankedType(getResult()), 1,
+/// Elementwise from one integer operand, which is never a partial sum.
+static ShardingRule getElementwiseFromIntegers(Value result) {
+  ShardingRule rule = ShardingRule::getElementwise(rankedType(result), 1,
                                                    PartialRule::NonLinear);
   rule.linearOperands = {false};
   return rule;
+}
+
+ShardingRule MaskBiasOp::getShardingRule() {
+  return getElementwiseFromIntegers(getResult());
+}
+
+ShardingRule TargetMaskOp::getShardingRule() {
+  return getElementwiseFromIntegers(getResult());
 }
 
 // [p..., C] -> [p..., K]: block b of the last dim is the factor of extent K

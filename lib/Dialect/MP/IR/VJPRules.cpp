@@ -282,9 +282,9 @@ void CrossEntropyOp::buildVJP(OpBuilder &b, ValueRange grads,
   double scale = 1.0;
   if (getReduction() == Reduction::mean)
     scale /= double(type.getNumElements() / type.getShape().back());
-  operandGrads.push_back(
-      CrossEntropyGradOp::create(b, getLoc(), type, getInput(), getTarget(),
-                                 grads[0], b.getF64FloatAttr(scale)));
+  operandGrads.push_back(CrossEntropyGradOp::create(
+      b, getLoc(), type, getInput(), getTarget(), grads[0],
+      b.getF64FloatAttr(scale), getIgnoreIndexAttr()));
   operandGrads.push_back(Value());
 }
 
@@ -356,6 +356,12 @@ void LogOp::buildVJP(OpBuilder &b, ValueRange grads,
 // Of an integer input: no gradient.
 void MaskBiasOp::buildVJP(OpBuilder &, ValueRange,
                           SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(Value());
+}
+
+// Of an integer input: no gradient.
+void TargetMaskOp::buildVJP(OpBuilder &, ValueRange,
+                            SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(Value());
 }
 

@@ -55,6 +55,11 @@ llvm::SmallVector<ModelValue> getModelValues(mlir::FunctionOpInterface func);
 /// only move it. None if nothing indexes with it.
 std::optional<int64_t> getIndexBound(mlir::Value value);
 
+/// The value the integers in `value` may hold besides [0, bound): the
+/// ignore_index of the cross entropies and target masks that read them,
+/// when they all have one and agree. None otherwise.
+std::optional<int64_t> getIgnoredIndex(mlir::Value value);
+
 } // namespace mp
 
 #endif // MP_DIALECT_MP_IR_MPMODEL_H

@@ -13,6 +13,12 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 // computes in. Dynamic shapes are rejected until partitioning supports them.
 def MP_FloatTensor : StaticShapeTensorOf<[F16, BF16, F32, F64]>;
 def MP_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
+// I64Attr reads its value zero-extended; an index that may be negative
+// (PyTorch's ignore_index, -100) is read sign-extended.
+def MP_SignedI64Attr : TypedSignlessIntegerAttrBase<I64, "int64_t",
+    "64-bit integer attribute"> {
+  let convertFromStorage = "$_self.getValue().getSExtValue()";
+}
 
 // The traits of an elementwise op over float32 whose tensors may be held in
 // bfloat16: one shape, the element types one type or a mix of float32 and
@@ -863,17 +869,59 @@ def MP_CrossEntropyOp : MP_Op<"cross_entropy", [Pure, InferTypeOpAdaptor,
     per-sample losses `logsumexp(input) - input[target]` are reduced by mean
     (default) or sum into a rank-0 tensor.
 
+    With `ignore_index`, a sample whose target equals it adds nothing to the
+    loss nor to the gradient (padding, or the prompt of a fine-tuning
+    sample: PyTorch's and Hugging Face's -100). It takes the sum
+    reduction: PyTorch's mean is then over the samples kept, a count that
+    is data, so it is spelled as the sum divided by the sum of
+    `mp.target_mask` (below). Written that way, a split batch needs the
+    global count, one more partial sum, and the step is the global step's
+    whatever the split (a per-rank mean of kept samples would weigh ranks
+    with more padding up).
+
     ```mlir
     %l = mp.cross_entropy %logits, %labels : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+    %s = mp.cross_entropy %logits, %labels reduction sum ignore_index -100 : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+    %kept = mp.target_mask %labels ignore_index -100 : tensor<8xi64> -> tensor<8xf32>
+    %n = mp.sum %kept : tensor<8xf32> -> tensor<f32>
+    %mean = mp.div %s, %n : tensor<f32>
     ```
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_IndexTensor:$target,
-      DefaultValuedAttr<MP_Reduction, "::mp::Reduction::mean">:$reduction);
+      DefaultValuedAttr<MP_Reduction, "::mp::Reduction::mean">:$reduction,
+      OptionalAttr<MP_SignedI64Attr>:$ignore_index);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $target (`reduction` $reduction^)? attr-dict `:`
+    $input `,` $target (`reduction` $reduction^)?
+    (`ignore_index` $ignore_index^)? attr-dict `:`
     functional-type(operands, results)
   }];
+  let hasVerifier = 1;
+}
+
+def MP_TargetMaskOp : MP_Op<"target_mask", [Pure,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "1 where a target is kept, 0 where it equals ignore_index";
+  let description = [{
+    `(target != ignore_index).float()`: the samples a cross entropy with
+    this `ignore_index` keeps. Its sum is the count PyTorch's mean divides
+    by; it weighs per-sample losses where the loss is written out of its
+    ops (`--mp-loss-parallel`). Targets are data, so it has no gradient.
+    Elementwise: the result has the target's shape and is split as the
+    target is.
+
+    ```mlir
+    %kept = mp.target_mask %labels ignore_index -100 : tensor<2x16xi64> -> tensor<2x16xf32>
+    ```
+  }];
+  let arguments = (ins MP_IndexTensor:$target, MP_SignedI64Attr:$ignore_index);
+  let results = (outs MP_FloatTensor:$result);
+  let assemblyFormat = [{
+    $target `ignore_index` $ignore_index attr-dict `:` type($target) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 include "mp/Dialect/MP/IR/MPCollectiveOps.td"

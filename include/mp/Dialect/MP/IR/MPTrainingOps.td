@@ -96,17 +96,21 @@ def MP_CrossEntropyGradOp : MP_Op<"cross_entropy_grad", [Pure,
     `grad · scale · (softmax(input) - onehot(target))`, where `grad` is the
     rank-0 gradient of the loss and `scale` is 1 for a sum reduction and
     1/(number of samples of the GLOBAL batch) for a mean, so that the op is
-    right on any piece of the batch.
+    right on any piece of the batch. Rows whose target equals `ignore_index`
+    get a zero gradient.
 
     ```mlir
     %dx = mp.cross_entropy_grad %logits, %labels, %dl scale 1.250000e-01 : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
+    %dy = mp.cross_entropy_grad %logits, %labels, %dl scale 1.000000e+00 ignore_index -100 : (tensor<8x10xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x10xf32>
     ```
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_IndexTensor:$target,
-                       MP_FloatTensor:$grad, F64Attr:$scale);
+                       MP_FloatTensor:$grad, F64Attr:$scale,
+                       OptionalAttr<MP_SignedI64Attr>:$ignore_index);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $target `,` $grad `scale` $scale attr-dict `:`
+    $input `,` $target `,` $grad `scale` $scale
+    (`ignore_index` $ignore_index^)? attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
