@@ -24,7 +24,8 @@ q times transposed k plus an attention-bias input, causal softmax, times v,
 back to [B, S, E] and an output projection) as a residual branch; then
 silu * tanh and a softmax over the hidden dim before the losses, and an
 output head tied to the embedding table (vocab logits, cross entropy
-against next-token labels), so the table's gradient sums both. Sharding
+against next-token labels; on a third of the seeds, the labels equal to
+1 ignored), so the table's gradient sums both. Sharding
 drawn on the arguments often splits dims that rms_norm, rope and softmax
 need whole (hidden, sequence, head_dim, keys), so propagation must reshard
 them. mp-run bounds random integer inputs by the rows of the table that
@@ -104,6 +105,19 @@ BODY = """\
     %ls = mp.add %mse, %ce : tensor<f32>
     %loss = mp.add %ls, %ce2 : tensor<f32>
     return %loss : tensor<f32>"""
+
+# A third of the seeds skip the labels equal to 1 (of V >= 3 classes:
+# mp-run draws them uniform), PyTorch's ignore_index: the mean over the
+# kept labels, their loss sum over their count.
+PLAIN_LABELS_LOSS = """\
+    %ce2 = mp.cross_entropy %lg, %labels : (tensor<{B}x{S}x{V}xf32>, tensor<{B}x{S}xi64>) -> tensor<f32>
+"""
+IGNORED_LABELS_LOSS = """\
+    %ces2 = mp.cross_entropy %lg, %labels reduction sum ignore_index 1 : (tensor<{B}x{S}x{V}xf32>, tensor<{B}x{S}xi64>) -> tensor<f32>
+    %kept2 = mp.target_mask %labels ignore_index 1 : tensor<{B}x{S}xi64> -> tensor<{B}x{S}xf32>
+    %count2 = mp.sum %kept2 : tensor<{B}x{S}xf32> -> tensor<f32>
+    %ce2 = mp.div %ces2, %count2 : tensor<f32>
+"""
 
 # Seeds that fuse attention (mp.attention takes no bias) add the bias to
 # the attention's output instead, summed over the keys and broadcast over
@@ -213,6 +227,9 @@ def model(seed):
     body = BODY
     if step_options[0].startswith("--mp-fuse-attention"):
         body = body.replace(UNFUSED_ATTENTION, FUSED_ATTENTION)
+    # Drawn apart, so that every earlier seed keeps its model and options.
+    if random.Random("ignore %d" % seed).random() < 1 / 3:
+        body = body.replace(PLAIN_LABELS_LOSS, IGNORED_LABELS_LOSS)
     attributes = (" attributes {mp.plan = #mp.plan<mesh = @mesh%s>}" %
                   plan_keys if plan_keys else "")
     return ("module%s {\n  mp.mesh @mesh = <a = %d, b = %d>\n"

@@ -87,8 +87,12 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     `mean` reduce its (single) result to a scalar; `mse` adds a target
     input `target` of the result's type and returns `mp.mse_loss`;
     `cross_entropy` adds an i64 target `target` of the result's shape
-    without its last (class) dim and returns `mp.cross_entropy`. The loss
-    is then the function's only result, so `--mp-train-step` applies.
+    without its last (class) dim and returns `mp.cross_entropy`; with
+    `ignore-index=N` (PyTorch's `ignore_index`, -100 in Hugging Face's
+    data) the targets equal to N add nothing and the loss is the mean over
+    the others: the cross entropy's sum over the sum of `mp.target_mask`.
+    The loss is then the function's only result, so `--mp-train-step`
+    applies.
 
     TOSA v1.0 input goes through `mp-widen-to-f32`,
     `mp-raise-tosa-composites` (RMSNorm,
@@ -113,6 +117,9 @@ def Import : Pass<"mp-import", "::mlir::ModuleOp"> {
     Option<"weights", "weights", "std::string", /*default=*/"\"\"",
            "Write the values of the weights lifted to parameters to this "
            "safetensors file (for mp-train --init)">,
+    Option<"ignoreIndex", "ignore-index", "std::string", /*default=*/"\"\"",
+           "With loss=cross_entropy: the target value the loss skips "
+           "(PyTorch's ignore_index, e.g. -100); empty: none">,
   ];
   let dependentDialects = ["::mp::MPDialect"];
 }

@@ -505,7 +505,7 @@ struct Import : impl::ImportBase<Import> {
       nameArguments(func);
       LLVM_DEBUG(llvm::dbgs() << "[mp-import] raised @" << func.getName()
                               << "\n");
-      if (failed(appendLoss(func, loss)))
+      if (failed(appendLoss(func, loss, ignoreIndex)))
         return signalPassFailure();
     }
     if (!this->weights.empty() &&

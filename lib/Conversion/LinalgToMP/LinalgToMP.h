@@ -56,9 +56,12 @@ std::optional<llvm::StringRef> getLocationName(mlir::Location loc);
 void nameArguments(mlir::func::FuncOp func);
 
 /// Appends the named loss (sum, mean, mse, cross_entropy; none does
-/// nothing). Diagnosed failure for an unknown loss or a function it cannot
-/// apply to.
-mlir::LogicalResult appendLoss(mlir::func::FuncOp func, llvm::StringRef loss);
+/// nothing); a cross entropy skips the targets equal to `ignoreIndex` (an
+/// integer, or empty for none). Diagnosed failure for an unknown loss, an
+/// ignore index that is no integer or goes with another loss, or a function
+/// it cannot apply to.
+mlir::LogicalResult appendLoss(mlir::func::FuncOp func, llvm::StringRef loss,
+                               llvm::StringRef ignoreIndex);
 
 } // namespace mp::import
 

@@ -75,7 +75,20 @@ void nameArguments(func::FuncOp func) {
   }
 }
 
-LogicalResult appendLoss(func::FuncOp func, StringRef loss) {
+LogicalResult appendLoss(func::FuncOp func, StringRef loss,
+                         StringRef ignoreIndex) {
+  std::optional<int64_t> ignored;
+  if (!ignoreIndex.empty()) {
+    int64_t value;
+    if (ignoreIndex.getAsInteger(10, value))
+      return func.emitError()
+             << "ignore-index '" << ignoreIndex << "' is no 64-bit integer";
+    if (loss != "cross_entropy")
+      return func.emitError() << "ignore-index goes with loss=cross_entropy, "
+                                 "not "
+                              << loss;
+    ignored = value;
+  }
   if (loss == "none")
     return success();
   if (!llvm::is_contained({"sum", "mean", "mse", "cross_entropy"}, loss))
@@ -122,9 +135,24 @@ LogicalResult appendLoss(func::FuncOp func, StringRef loss) {
         outputType.getShape().drop_back(), IntegerType::get(context, 64)));
     if (failed(target))
       return failure();
-    value = CrossEntropyOp::create(b, loc, output, *target,
-                                   ReductionAttr::get(context, Reduction::mean),
-                                   /*ignore_index=*/nullptr);
+    if (ignored) {
+      // PyTorch's mean over the targets kept: their sum over their count.
+      Value sum = CrossEntropyOp::create(
+          b, loc, output, *target, ReductionAttr::get(context, Reduction::sum),
+          b.getI64IntegerAttr(*ignored));
+      auto targetType = cast<RankedTensorType>(target->getType());
+      Value kept = TargetMaskOp::create(
+          b, loc,
+          RankedTensorType::get(targetType.getShape(),
+                                outputType.getElementType()),
+          *target, *ignored);
+      Value count = SumOp::create(b, loc, kept, nullptr);
+      value = DivOp::create(b, loc, sum, count);
+    } else {
+      value = CrossEntropyOp::create(
+          b, loc, output, *target, ReductionAttr::get(context, Reduction::mean),
+          /*ignore_index=*/nullptr);
+    }
   }
   ret->setOperands(value);
   func.setFunctionType(FunctionType::get(

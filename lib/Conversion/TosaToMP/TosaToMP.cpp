@@ -30,6 +30,10 @@ struct ImportTosaOptions : PassPipelineOptions<ImportTosaOptions> {
       *this, "weights",
       llvm::cl::desc("The safetensors file mp-import writes the weights' "
                      "values to")};
+  Option<std::string> ignoreIndex{
+      *this, "ignore-index",
+      llvm::cl::desc("With loss=cross_entropy: the target value the loss "
+                     "skips (mp-import's ignore-index)")};
 };
 
 void buildImportTosaPipeline(OpPassManager &pm,
@@ -41,7 +45,8 @@ void buildImportTosaPipeline(OpPassManager &pm,
   funcs.addPass(tosa::createTosaToLinalg());
   funcs.addPass(createTosaToTensorPass());
   funcs.addPass(createTosaToArithPass());
-  pm.addPass(createImport(ImportOptions{options.loss, options.weights}));
+  pm.addPass(createImport(
+      ImportOptions{options.loss, options.weights, options.ignoreIndex}));
 }
 } // namespace
 

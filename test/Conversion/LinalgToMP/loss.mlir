@@ -2,6 +2,7 @@
 // RUN: mp-opt %s --mp-import=loss=mean | FileCheck %s --check-prefix=MEAN
 // RUN: mp-opt %s --mp-import=loss=mse | FileCheck %s --check-prefix=MSE
 // RUN: mp-opt %s --mp-import=loss=cross_entropy | FileCheck %s --check-prefix=CE
+// RUN: mp-opt %s --mp-import="loss=cross_entropy ignore-index=-100" | FileCheck %s --check-prefix=IGNORED
 // RUN: mp-opt %s --mp-import | FileCheck %s --check-prefix=NONE
 // The loss makes the forward function a model --mp-train-step trains.
 // RUN: mp-opt %s --mp-import=loss=mse --mp-train-step | FileCheck %s --check-prefix=STEP
@@ -27,6 +28,16 @@
 // CE: %[[Y:.+]] = mp.linear
 // CE-NEXT: %[[L:.+]] = mp.cross_entropy %[[Y]], %[[T]] : (tensor<4x16xf32>, tensor<4xi64>) -> tensor<f32>
 // CE-NEXT: return %[[L]] : tensor<f32>
+
+// PyTorch's mean over the targets kept, as the sum over their count.
+// IGNORED-LABEL: func.func @model
+// IGNORED-SAME: %[[T:[^:]+]]: tensor<4xi64> {mp.target = "target"}) -> tensor<f32>
+// IGNORED: %[[Y:.+]] = mp.linear
+// IGNORED-NEXT: %[[S:.+]] = mp.cross_entropy %[[Y]], %[[T]] reduction sum ignore_index -100 : (tensor<4x16xf32>, tensor<4xi64>) -> tensor<f32>
+// IGNORED-NEXT: %[[K:.+]] = mp.target_mask %[[T]] ignore_index -100 : tensor<4xi64> -> tensor<4xf32>
+// IGNORED-NEXT: %[[N:.+]] = mp.sum %[[K]] : tensor<4xf32> -> tensor<f32>
+// IGNORED-NEXT: %[[L:.+]] = mp.div %[[S]], %[[N]] : tensor<f32>
+// IGNORED-NEXT: return %[[L]] : tensor<f32>
 
 // NONE-LABEL: func.func @model
 // NONE-SAME: -> tensor<4x16xf32>
