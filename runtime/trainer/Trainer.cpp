@@ -483,13 +483,11 @@ const char *nonFiniteText(double value) {
   return std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf";
 }
 
-/// Where the first NaN or infinity among the first `elements` elements of
-/// `tensor` (tensor `name` of `file`) lies, and how many there are; empty
-/// when there is none. F32 and F64 are the step's float dtypes.
 /// The first of `arg`'s integers in `tensor` (its first `elements`) that
-/// index nothing: outside [0, bound) and not the ignored value. A step
-/// given one would pick nothing or another rank's row (a vocab-parallel
-/// loss or embedding takes an index no rank holds as 0) and train on.
+/// index nothing: outside [0, bound) and not the ignored value, empty when
+/// there is none. A step given one would train on (a vocab-parallel loss
+/// or embedding takes an index no rank holds as 0); token ids and
+/// attention masks (bound 2: 0 or 1) are checked as labels are.
 std::string findOutOfRange(const std::string &file, const ManifestTensor &arg,
                            const Tensor &tensor, int64_t elements) {
   if (arg.bound < 0)
@@ -527,6 +525,9 @@ std::string findOutOfRange(const std::string &file, const ManifestTensor &arg,
                         "compiled with its ignore_index)");
 }
 
+/// Where the first NaN or infinity among the first `elements` elements of
+/// `tensor` (tensor `name` of `file`) lies, and how many there are; empty
+/// when there is none. F32 and F64 are the step's float dtypes.
 std::string findNonFinite(const std::string &file, const std::string &name,
                           const Tensor &tensor, int64_t elements) {
   int64_t count = 0, first = 0;

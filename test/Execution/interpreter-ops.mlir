@@ -9,6 +9,7 @@
 // RUN: mp-run %s --entry=adamw --print | FileCheck %s --check-prefix=ADAMW
 // RUN: mp-run %s --entry=collectives --print | FileCheck %s --check-prefix=COLL
 // RUN: mp-run %s --entry=chunks --print | FileCheck %s --check-prefix=CHUNKS
+// RUN: mp-run %s --entry=ignored --print | FileCheck %s --check-prefix=IGNORED
 
 // x·Wᵀ with x = [[1,2,3],[4,5,6]], W = [[1,0,0],[0,1,0],[1,1,1],[0,0,2]].
 // LINEAR: result #0: [2x4]
@@ -211,4 +212,34 @@ func.func @rsqrt() -> tensor<3xf32> {
   %x = arith.constant dense<[3.5, 0.0, 99.5]> : tensor<3xf32>
   %r = mp.rsqrt %x eps 0.5 : tensor<3xf32>
   return %r : tensor<3xf32>
+}
+
+// The cross entropy's skipped samples (ignore_index): logits [[0,0,0],
+// [1,2,3]] with targets [-100, 2] skip the first row (-100 is no class) and
+// with [1, 2], ignore_index 1, the same row (1 is one): the loss is the
+// second row's log(1 + e^-1 + e^-2) = 0.4076060, its gradient 0 in the
+// skipped row and softmax([1,2,3]) - onehot(2) in the other; the masks
+// keep the second target only.
+// IGNORED: result #0: []
+// IGNORED-NEXT: 4.076060e-01
+// IGNORED-NEXT: result #1: []
+// IGNORED-NEXT: 4.076060e-01
+// IGNORED-NEXT: result #2: [2x3]
+// IGNORED-NEXT: 0.000000e+00 0.000000e+00 0.000000e+00
+// IGNORED-NEXT: 9.003057e-02 2.447285e-01 -3.347590e-01
+// IGNORED-NEXT: result #3: [2]
+// IGNORED-NEXT: 0.000000e+00 1.000000e+00
+// IGNORED-NEXT: result #4: [2]
+// IGNORED-NEXT: 0.000000e+00 1.000000e+00
+func.func @ignored() -> (tensor<f32>, tensor<f32>, tensor<2x3xf32>, tensor<2xf32>, tensor<2xf32>) {
+  %x = arith.constant dense<[[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]> : tensor<2x3xf32>
+  %padded = arith.constant dense<[-100, 2]> : tensor<2xi64>
+  %classes = arith.constant dense<[1, 2]> : tensor<2xi64>
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %a = mp.cross_entropy %x, %padded reduction sum ignore_index -100 : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  %b = mp.cross_entropy %x, %classes reduction sum ignore_index 1 : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  %g = mp.cross_entropy_grad %x, %padded, %one scale 1.0 ignore_index -100 : (tensor<2x3xf32>, tensor<2xi64>, tensor<f32>) -> tensor<2x3xf32>
+  %k = mp.target_mask %padded ignore_index -100 : tensor<2xi64> -> tensor<2xf32>
+  %l = mp.target_mask %classes ignore_index 1 : tensor<2xi64> -> tensor<2xf32>
+  return %a, %b, %g, %k, %l : tensor<f32>, tensor<f32>, tensor<2x3xf32>, tensor<2xf32>, tensor<2xf32>
 }

@@ -163,9 +163,13 @@ std::optional<int64_t> getIndexBound(Value value) {
 std::optional<int64_t> getIgnoredIndex(Value value) {
   std::optional<int64_t> ignored;
   for (Operation *reader : getIndexReaders(value)) {
-    // The losses and masks say which value is no sample; the other readers
-    // (mp.gather_last, mp.localize_index of the loss's pieces) take any
-    // negative index as nothing, and the losses' masks drop what they pick.
+    // The losses and masks say which value is no sample. The loss's pieces
+    // (--mp-loss-parallel's pick, its adjoint, the shift into a rank's
+    // slice) take a negative index as nothing, and the mask drops what they
+    // pick; any other reader (an embedding) would take the value as data.
+    if (isa<GatherLastOp, ScatterLastOp, LocalizeIndexOp>(reader) ||
+        (!getBoundAt(reader) && !isa<TargetMaskOp>(reader)))
+      continue;
     std::optional<int64_t> here;
     if (auto loss = dyn_cast<CrossEntropyOp>(reader))
       here = loss.getIgnoreIndex();
@@ -173,8 +177,6 @@ std::optional<int64_t> getIgnoredIndex(Value value) {
       here = grad.getIgnoreIndex();
     else if (auto mask = dyn_cast<TargetMaskOp>(reader))
       here = mask.getIgnoreIndex();
-    else
-      continue;
     if (!here || (ignored && ignored != here))
       return std::nullopt;
     ignored = here;

@@ -57,7 +57,8 @@ std::optional<int64_t> getIndexBound(mlir::Value value);
 
 /// The value the integers in `value` may hold besides [0, bound): the
 /// ignore_index of the cross entropies and target masks that read them,
-/// when they all have one and agree. None otherwise.
+/// when they all have one and agree and no other reader with a bound but
+/// the loss's pieces (an embedding) reads them. None otherwise.
 std::optional<int64_t> getIgnoredIndex(mlir::Value value);
 
 } // namespace mp
