@@ -483,6 +483,27 @@ const char *nonFiniteText(double value) {
   return std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf";
 }
 
+/// How many of the first `elements` values of `tensor` (read as Element)
+/// `matches` accepts; `first` and `firstIndex` get the first of them.
+template <typename Element, typename Matches>
+int64_t countMatches(const Tensor &tensor, int64_t elements, Matches matches,
+                     Element &first, std::vector<int64_t> &firstIndex) {
+  int64_t count = 0, at = 0;
+  for (int64_t i = 0; i < elements; ++i) {
+    Element value;
+    std::memcpy(&value, tensor.bytes.data() + i * sizeof(Element),
+                sizeof(Element));
+    if (matches(value) && count++ == 0) {
+      first = value;
+      at = i;
+    }
+  }
+  firstIndex.assign(tensor.shape.size(), 0);
+  for (size_t dim = firstIndex.size(); dim-- > 0; at /= tensor.shape[dim])
+    firstIndex[dim] = at % tensor.shape[dim];
+  return count;
+}
+
 /// The first of `arg`'s integers in `tensor` (its first `elements`) that
 /// index nothing: outside [0, bound) and not the ignored value, empty when
 /// there is none. A step given one would train on (a vocab-parallel loss
@@ -492,29 +513,20 @@ std::string findOutOfRange(const std::string &file, const ManifestTensor &arg,
                            const Tensor &tensor, int64_t elements) {
   if (arg.bound < 0)
     return "";
-  int64_t count = 0, first = 0, firstValue = 0;
-  auto scan = [&](auto zero) {
-    using Element = decltype(zero);
-    for (int64_t i = 0; i < elements; ++i) {
-      Element value;
-      std::memcpy(&value, tensor.bytes.data() + i * sizeof(Element),
-                  sizeof(Element));
-      if ((value < 0 || value >= arg.bound) && value != arg.ignored &&
-          count++ == 0) {
-        first = i;
-        firstValue = value;
-      }
-    }
+  auto indexesNothing = [&](auto value) {
+    return (value < 0 || value >= arg.bound) && value != arg.ignored;
   };
-  if (tensor.dtype == "I64")
-    scan(int64_t(0));
-  else if (tensor.dtype == "I32")
-    scan(int32_t(0));
+  int64_t count = 0, firstValue = 0;
+  std::vector<int64_t> index;
+  if (tensor.dtype == "I64") {
+    count = countMatches(tensor, elements, indexesNothing, firstValue, index);
+  } else if (tensor.dtype == "I32") {
+    int32_t first = 0;
+    count = countMatches(tensor, elements, indexesNothing, first, index);
+    firstValue = first;
+  }
   if (count == 0)
     return "";
-  std::vector<int64_t> index(tensor.shape.size());
-  for (size_t dim = index.size(); dim-- > 0; first /= tensor.shape[dim])
-    index[dim] = first % tensor.shape[dim];
   return file + ": tensor '" + arg.name + "' holds " +
          std::to_string(firstValue) + " at " + shapeText(index) +
          (count > 1 ? ", the first of " + std::to_string(count) + " values"
@@ -530,29 +542,19 @@ std::string findOutOfRange(const std::string &file, const ManifestTensor &arg,
 /// when there is none. F32 and F64 are the step's float dtypes.
 std::string findNonFinite(const std::string &file, const std::string &name,
                           const Tensor &tensor, int64_t elements) {
-  int64_t count = 0, first = 0;
+  auto nonFinite = [](auto value) { return !std::isfinite(value); };
+  int64_t count = 0;
   double firstValue = 0;
-  auto scan = [&](auto zero) {
-    using Element = decltype(zero);
-    for (int64_t i = 0; i < elements; ++i) {
-      Element value;
-      std::memcpy(&value, tensor.bytes.data() + i * sizeof(Element),
-                  sizeof(Element));
-      if (!std::isfinite(value) && count++ == 0) {
-        first = i;
-        firstValue = value;
-      }
-    }
-  };
-  if (tensor.dtype == "F32")
-    scan(0.0f);
-  else if (tensor.dtype == "F64")
-    scan(0.0);
+  std::vector<int64_t> index;
+  if (tensor.dtype == "F32") {
+    float first = 0;
+    count = countMatches(tensor, elements, nonFinite, first, index);
+    firstValue = first;
+  } else if (tensor.dtype == "F64") {
+    count = countMatches(tensor, elements, nonFinite, firstValue, index);
+  }
   if (count == 0)
     return "";
-  std::vector<int64_t> index(tensor.shape.size());
-  for (size_t dim = index.size(); dim-- > 0; first /= tensor.shape[dim])
-    index[dim] = first % tensor.shape[dim];
   return file + ": tensor '" + name + "' holds " + nonFiniteText(firstValue) +
          " at " + shapeText(index) +
          (count > 1
