@@ -51,7 +51,9 @@
 # uniform over the vocabulary; --data FILE.safetensors gives them instead
 # ("tokens" and "labels", i64 [>= steps, batch, seq]); --ignore-index N
 # (gen-llama.py's, with --hf too) makes labels equal to N add nothing to
-# the loss (PyTorch's -100). Every other option
+# the loss (PyTorch's -100); --padding-idx N (gen-llama.py's; from the
+# config's pad_token_id with --hf) gives the embedding's row N no gradient
+# from its lookups (nn.Embedding's padding_idx). Every other option
 # (--backend, --optimizer, --lr, --steps, --init, --save, --seed, --out,
 # --no-run, --no-build) is run-ffn.sh's; --out defaults to
 # $MP_BUILD_DIR/llama.
@@ -92,7 +94,7 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch|--ignore-index) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx)
       size_args+=("$1" "$2"); shift 2 ;;
     --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias)
       size_args+=("$1"); shift ;;

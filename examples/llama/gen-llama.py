@@ -122,6 +122,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       Face's -100: padding, prompts): the loss is the sum
                       over the other labels divided by their count over
                       the whole batch, as F.cross_entropy's mean;
+  --padding-idx N     the embedding's row N (0 <= N < --vocab) gets no
+                      gradient from the tokens equal to N (nn.Embedding's
+                      padding_idx, a Hugging Face config's pad_token_id);
+                      tied, it still gets the output projection's;
   --nope-layers I,J,...
                       layers whose q and k are not rotated: no positional
                       embedding there (Cohere 2's global layers, SmolLM3's
@@ -317,8 +321,10 @@ def generate(args):
             y = reshape(y, [b, s, n, rep, head_dim], [b, s, heads, head_dim])
         return y
 
-    h = w.op(f"mp.embedding %tokens, {arg_of['tok_embeddings.weight']} : "
-             f"({tensor([b, s], 'i64')}, {tensor([vocab, d])}) -> "
+    padding = "" if args.padding_idx is None else \
+        f" padding_idx {args.padding_idx}"
+    h = w.op(f"mp.embedding %tokens, {arg_of['tok_embeddings.weight']}"
+             f"{padding} : ({tensor([b, s], 'i64')}, {tensor([vocab, d])}) -> "
              f"{tensor(act)}", "h")
     if args.scale_embeddings:
         # Gemma multiplies by sqrt(hidden_size) as a tensor of the
@@ -480,6 +486,8 @@ def generate(args):
         config += " nope_layers=" + ",".join(map(str, args.nope_layers))
     if args.ignore_index is not None:
         config += f" ignore_index={args.ignore_index}"
+    if args.padding_idx is not None:
+        config += f" padding_idx={args.padding_idx}"
     if args.mlp_activation != "silu":
         config += f" mlp_activation={args.mlp_activation}"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
@@ -554,6 +562,10 @@ def main():
                         metavar="N",
                         help="labels equal to N add nothing to the loss "
                              "(PyTorch's ignore_index; Hugging Face's -100)")
+    parser.add_argument("--padding-idx", type=int, default=None,
+                        metavar="N",
+                        help="the embedding's row N gets no gradient from "
+                             "the lookups (nn.Embedding's padding_idx)")
     parser.add_argument("--logit-scale", type=float, default=None,
                         metavar="S",
                         help="the logits times S (Cohere's logit_scale)")
@@ -708,6 +720,9 @@ def main():
         (not (args.parallel_block and (args.post_norm or args.sandwich_norm)),
          "--parallel-block norms the sublayers' inputs only (neither "
          "--post-norm nor --sandwich-norm)"),
+        (args.padding_idx is None or 0 <= args.padding_idx < args.vocab,
+         f"--padding-idx {args.padding_idx} is not a row of the "
+         f"{args.vocab}-row embedding"),
         (not (args.output_bias and args.tie_embeddings),
          "--output-bias goes with an output projection of its own (not "
          "--tie-embeddings)"),

@@ -139,6 +139,13 @@ consolidate) back as DIR/model.safetensors under Hugging Face's names, in
 nearest even), with DIR/config.json the source's with torch_dtype set (and
 tie_word_embeddings false for a model imported with --untie-embeddings).
 
+The embedding's row pad_token_id (the config's, or its config class's:
+Phi-3's 32000, OLMo 2's 1, Gemma's and Cohere's 0, SmolLM3's 128004;
+none in GPT-NeoX, Falcon and GPT-J, whose embeddings take no
+padding_idx) gets no gradient from the tokens equal to it, as
+nn.Embedding's padding_idx (gen-llama.py --padding-idx); a pad_token_id
+that is no row of the embedding is refused, as nn.Embedding refuses it.
+
 Tied embeddings (tie_word_embeddings: Llama 3.2's and the small Qwen
 models) stay tied: the model reads tok_embeddings.weight as its output
 projection too (gen-llama.py --tie-embeddings), its two gradients summed,
@@ -354,6 +361,12 @@ TEXT_DEFAULTS["qwen3_vl_text"] = {
     # configs give theirs).
     "rope_theta": 500000.0, "attention_bias": False,
     "attention_dropout": 0.0}
+
+# The config classes' pad_token_id where it is not None (their embeddings'
+# padding_idx; LlamaConfig's and most others' is None).
+PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "gemma": 0, "gemma2": 0,
+                      "gemma3_text": 0, "cohere": 0, "cohere2": 0,
+                      "smollm3": 128004}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
@@ -600,6 +613,7 @@ class LlamaShape:
             "num_key_value_heads") is None else field("num_key_value_heads")
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
+        self.padding_idx = self.read_padding_idx(config, source)
         # StableLM's, GPT-NeoX's, Phi's and Falcon's norms are LayerNorms
         # (with biases).
         cohere = self.family in ("cohere", "cohere2")
@@ -892,6 +906,24 @@ class LlamaShape:
         # (no output.weight): a tied checkpoint's, unless untied.
         self.tie_embeddings = self.tied
 
+    def read_padding_idx(self, config, source):
+        """nn.Embedding's padding_idx: the config's pad_token_id (its
+        class's default where not given), counted from the end where
+        negative, in the families whose embedding takes it; None where
+        there is none (GPT-NeoX's, Falcon's and GPT-J's embeddings take
+        none)."""
+        if self.family in ("gpt_neox", "falcon", "gptj"):
+            return None
+        pad = config.get("pad_token_id", PAD_TOKEN_DEFAULTS.get(self.family))
+        if pad is None:
+            return None
+        # nn.Embedding refuses any other, so Hugging Face's model does.
+        if isinstance(pad, bool) or not isinstance(pad, int) or \
+                not -self.vocab <= pad < self.vocab:
+            fail(f"{source}: pad_token_id {pad!r} is not a row of the "
+                 f"{self.vocab}-row embedding (nn.Embedding's padding_idx)")
+        return pad % self.vocab
+
     def read_nope_layers(self, config, source, field):
         """SmolLM3Config's no_rope_layers (1: rotate, 0: not; a flag per
         layer, those past the last layer unread as in SmolLM3Attention), or
@@ -1021,6 +1053,8 @@ class LlamaShape:
             args += " --tie-embeddings"
         if self.output_bias:
             args += " --output-bias"
+        if self.padding_idx is not None:
+            args += f" --padding-idx {self.padding_idx}"
         return args
 
     def parameters(self):

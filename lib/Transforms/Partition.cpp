@@ -453,6 +453,10 @@ void Partitioner::localizeIndexOperands(Operation *op) {
     shardings[localized] = shardings.lookup(ids.get());
     globalShapes[localized] = globalShapes.lookup(ids.get());
     ids.set(localized);
+    // padding_idx names a row of the global table, which this rank's piece
+    // need not hold; the gradient it masks is already in the step.
+    if (auto embedding = dyn_cast<EmbeddingOp>(op))
+      embedding.removePaddingIdxAttr();
   }
 }
 

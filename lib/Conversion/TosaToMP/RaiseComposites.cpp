@@ -438,7 +438,8 @@ struct EmbeddingFromTosaGather : OpRewritePattern<tosa::GatherOp> {
         !(idType.isSignlessInteger(32) || idType.isSignlessInteger(64)) ||
         idsType.getNumElements() != resultType.getDimSize(1))
       return failure();
-    Value rows = EmbeddingOp::create(rewriter, op.getLoc(), ids, table);
+    Value rows = EmbeddingOp::create(rewriter, op.getLoc(), ids, table,
+                                     /*padding_idx=*/nullptr);
     rewriter.replaceOpWithNewOp<ReshapeOp>(op, resultType, rows);
     return success();
   }

@@ -17,6 +17,22 @@ func.func @embedding_float_ids(%ids: tensor<2x6xf32>, %t: tensor<32x16xf32>) {
 
 // -----
 
+func.func @embedding_padding_idx_past_vocab(%ids: tensor<2x6xi64>, %t: tensor<32x16xf32>) {
+  // expected-error@+1 {{'mp.embedding' op padding_idx 32 is not a row of the table: it must be in [0, 32)}}
+  %0 = mp.embedding %ids, %t padding_idx 32 : (tensor<2x6xi64>, tensor<32x16xf32>) -> tensor<2x6x16xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_padding_idx_negative(%ids: tensor<2x6xi64>, %t: tensor<32x16xf32>) {
+  // expected-error@+1 {{'mp.embedding' op padding_idx -1 is not a row of the table: it must be in [0, 32)}}
+  %0 = mp.embedding %ids, %t padding_idx -1 : (tensor<2x6xi64>, tensor<32x16xf32>) -> tensor<2x6x16xf32>
+  return
+}
+
+// -----
+
 func.func @rms_norm_weight(%x: tensor<2x6x16xf32>, %w: tensor<8xf32>) {
   // expected-error@+1 {{'mp.rms_norm' op weight 'tensor<8xf32>' must be [16] of the input's element type}}
   %0 = mp.rms_norm %x, %w eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<8xf32>) -> tensor<2x6x16xf32>

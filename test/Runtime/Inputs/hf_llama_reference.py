@@ -73,7 +73,9 @@ fourth by default, tied by default)) are their modeling files'. RMSNorm (the wei
 its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
-modeling_llama's. The loss is the mean cross entropy of the logits against
+modeling_llama's, and so is the embedding's padding_idx (the config's
+pad_token_id or its class's; GPT-NeoX's, Falcon's and GPT-J's embeddings
+take none). The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
@@ -112,9 +114,10 @@ the given labels (the next tokens), as mp's.
       qwen3_vl (saved): a text_config (qwen3_vl_text, its mrope
       interleaved) and model.visual..
   hf_llama_reference.py data --vocab V --seq S --batch B --steps N --seed S
-      [--ignored-labels F] DATA.safetensors: `tokens` and `labels` i64
-      [N, batch, seq], each label -100 (ignored by the loss) with
-      probability F.
+      [--ignored-labels F] [--pad-tails P] DATA.safetensors: `tokens` and
+      `labels` i64 [N, batch, seq], each label -100 (ignored by the loss)
+      with probability F; with --pad-tails, each sequence ends in 0 to
+      seq/2 positions of token P and label -100 (right padding).
   hf_llama_reference.py train HF_DIR DATA --steps N --lr LR
       --weight-decay WD [--dtype float64|float32] --save OUT
       N steps of torch.optim.AdamW from the checkpoint (its values widened
@@ -205,6 +208,22 @@ def has_layer_norm(config):
     (with biases)."""
     return config["model_type"] in ("stablelm", "gpt_neox", "phi", "falcon",
                                     "gptj")
+
+
+# The config classes' pad_token_id where it is not None.
+PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "gemma": 0, "gemma2": 0,
+                      "gemma3_text": 0, "cohere": 0, "cohere2": 0,
+                      "smollm3": 128004}
+
+
+def padding_idx(config):
+    """The embedding's padding_idx: config.pad_token_id (LlamaModel's
+    self.padding_idx); GPTNeoXModel, FalconModel and GPTJModel pass
+    none."""
+    if config["model_type"] in ("gpt_neox", "falcon", "gptj"):
+        return None
+    return config.get("pad_token_id",
+                      PAD_TOKEN_DEFAULTS.get(config["model_type"]))
 
 
 def rms_norm(config, size):
@@ -724,7 +743,8 @@ class LlamaModel(nn.Module):
         _, self.embedding_name, self.norm_name, _, self.layers_name = \
             MODEL_NAMES.get(config["model_type"], LLAMA_MODEL_NAMES)
         setattr(self, self.embedding_name, nn.Embedding(
-            config["vocab_size"], config["hidden_size"]))
+            config["vocab_size"], config["hidden_size"],
+            padding_idx=padding_idx(config)))
         setattr(self, self.layers_name, nn.ModuleList(
             LlamaDecoderLayer(config, layer)
             for layer in range(config["num_hidden_layers"])))
@@ -1128,6 +1148,10 @@ def checkpoint(args):
             del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
+    # Phi-3's and SmolLM3's Hub configs name a pad_token_id among their
+    # tokens (their classes' defaults are past a small vocabulary).
+    if PAD_TOKEN_DEFAULTS.get(family, 0) >= args.vocab:
+        config["pad_token_id"] = args.vocab - 1
     for key, value in args.config:  # before the tensors: they follow it
         config[key] = json.loads(value)
     if args.head_dim:
@@ -1260,6 +1284,7 @@ def main():
         batches.add_argument(option, type=int, required=True)
     batches.add_argument("--ignored-labels", type=float, default=0.0,
                          metavar="F")
+    batches.add_argument("--pad-tails", type=int, default=None, metavar="P")
     batches.add_argument("out")
     batches.set_defaults(run=data)
     run = commands.add_parser("train")

@@ -246,15 +246,23 @@ def write_batches(path, rng, args):
     """args.steps batches of `tokens` and `labels` [batch, seq], the labels
     the next token of seq + 1 ids uniform over args.vocab; with
     args.ignored_labels F, each label is -100 (F.cross_entropy's
-    ignore_index: padding, a prompt) with probability F."""
+    ignore_index: padding, a prompt) with probability F; with
+    args.pad_tails P, each sequence ends in 0 to seq/2 (uniform) positions
+    of token P and label -100, as a collator pads on the right."""
     ids = rng.integers(0, args.vocab, (args.steps, args.batch, args.seq + 1),
                        dtype=np.int64)
+    tokens = np.ascontiguousarray(ids[..., :-1])
     labels = np.ascontiguousarray(ids[..., 1:])
     fraction = getattr(args, "ignored_labels", 0.0)
     if fraction:
         labels[rng.random(labels.shape) < fraction] = -100
-    write(path, {"tokens": np.ascontiguousarray(ids[..., :-1]),
-                 "labels": labels})
+    pad = getattr(args, "pad_tails", None)
+    if pad is not None:
+        lengths = rng.integers(0, args.seq // 2 + 1, (args.steps, args.batch))
+        tails = np.arange(args.seq) >= args.seq - lengths[..., None]
+        tokens[tails] = pad
+        labels[tails] = -100
+    write(path, {"tokens": tokens, "labels": labels})
 
 
 def load_parameters(model, weights, source):

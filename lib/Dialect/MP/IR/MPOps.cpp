@@ -652,6 +652,19 @@ LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult EmbeddingOp::verify() {
+  std::optional<int64_t> paddingIdx = getPaddingIdx();
+  auto table = cast<RankedTensorType>(getTable().getType());
+  if (!paddingIdx || table.getRank() != 2) // inferReturnTypes names the rank
+    return success();
+  int64_t vocab = table.getDimSize(0);
+  if (*paddingIdx < 0 || *paddingIdx >= vocab)
+    return emitOpError() << "padding_idx " << *paddingIdx
+                         << " is not a row of the table: it must be in [0, "
+                         << vocab << ")";
+  return success();
+}
+
 /// True if elements of type `held` are those of a float32 computation in
 /// `computed`: the same type, or bfloat16 where it is float32 (RMSNorm's
 /// input beside its float32 weight and gradients, mp-fuse-conversions).

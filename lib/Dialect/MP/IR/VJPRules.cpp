@@ -290,9 +290,22 @@ void CrossEntropyOp::buildVJP(OpBuilder &b, ValueRange grads,
 
 void EmbeddingOp::buildVJP(OpBuilder &b, ValueRange grads,
                            SmallVectorImpl<Value> &operandGrads) {
+  Value grad = grads[0];
+  if (std::optional<int64_t> paddingIdx = getPaddingIdx()) {
+    // The padding row's lookups add nothing: their gradient rows are zeroed.
+    Location loc = getLoc();
+    auto gradType = rankedType(grad);
+    auto maskType = RankedTensorType::get(rankedType(getIds()).getShape(),
+                                          gradType.getElementType());
+    Value kept = TargetMaskOp::create(b, loc, maskType, getIds(),
+                                      b.getI64IntegerAttr(*paddingIdx));
+    grad = MulOp::create(
+        b, loc, grad,
+        broadcastTo(b, loc, kept, gradType, {gradType.getRank() - 1}));
+  }
   operandGrads.push_back(Value());
   operandGrads.push_back(EmbeddingGradOp::create(
-      b, getLoc(), getTable().getType(), getIds(), grads[0], getTable()));
+      b, getLoc(), getTable().getType(), getIds(), grad, getTable()));
 }
 
 void RmsNormOp::buildVJP(OpBuilder &b, ValueRange grads,

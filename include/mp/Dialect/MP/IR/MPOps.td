@@ -485,12 +485,28 @@ def MP_EmbeddingOp : MP_Op<"embedding", [Pure, InferTypeOpAdaptor,
     ```mlir
     %h = mp.embedding %ids, %table : (tensor<2x16xi64>, tensor<1000x64xf32>) -> tensor<2x16x64xf32>
     ```
+
+    With `padding_idx` (`torch.nn.Embedding`'s, a Hugging Face config's
+    `pad_token_id`), the row at that id is looked up as any other but gets
+    no gradient from this lookup: the gradient rows of the ids equal to it
+    are masked (`mp.target_mask`) before they are summed into the table's.
+    A table that is also the output projection (tied embeddings) still gets
+    that row's gradient from the projection, as in PyTorch. It is a row of
+    the table: `0 <= padding_idx < vocab` (PyTorch's negative form counts
+    from the end; write it counted from 0).
+
+    ```mlir
+    %h = mp.embedding %ids, %table padding_idx 0 : (tensor<2x16xi64>, tensor<1000x64xf32>) -> tensor<2x16x64xf32>
+    ```
   }];
-  let arguments = (ins MP_IndexTensor:$ids, MP_FloatTensor:$table);
+  let arguments = (ins MP_IndexTensor:$ids, MP_FloatTensor:$table,
+                       OptionalAttr<MP_SignedI64Attr>:$padding_idx);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $ids `,` $table attr-dict `:` functional-type(operands, results)
+    $ids `,` $table (`padding_idx` $padding_idx^)? attr-dict `:`
+    functional-type(operands, results)
   }];
+  let hasVerifier = 1;
 }
 
 def MP_RmsNormOp : MP_Op<"rms_norm", [Pure, InferTypeOpAdaptorWithIsCompatible,
