@@ -25,8 +25,8 @@ back to [B, S, E] and an output projection) as a residual branch; then
 silu * tanh and a softmax over the hidden dim before the losses, and an
 output head tied to the embedding table (vocab logits, cross entropy
 against next-token labels; on a third of the seeds, the labels equal to
-1 ignored), so the table's gradient sums both (on another third drawn
-apart, the lookups of id 0 add nothing to it: padding_idx 0). Sharding
+1 ignored), so the table's gradient sums both (on a third drawn apart,
+the lookups of id 0 add nothing to it: padding_idx 0). Sharding
 drawn on the arguments often splits dims that rms_norm, rope and softmax
 need whole (hidden, sequence, head_dim, keys), so propagation must reshard
 them. mp-run bounds random integer inputs by the rows of the table that

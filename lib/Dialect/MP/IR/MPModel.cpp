@@ -164,10 +164,17 @@ std::optional<int64_t> getIgnoredIndex(Value value) {
   std::optional<int64_t> ignored;
   for (Operation *reader : getIndexReaders(value)) {
     // The losses and masks say which value is no sample. The loss's pieces
-    // (--mp-loss-parallel's pick, its adjoint, the shift into a rank's
-    // slice) take a negative index as nothing, and the mask drops what they
-    // pick; any other reader (an embedding) would take the value as data.
-    if (isa<GatherLastOp, ScatterLastOp, LocalizeIndexOp>(reader) ||
+    // (--mp-loss-parallel's pick, its adjoint) take a negative index as
+    // nothing, and the mask drops what they pick; any other reader (an
+    // embedding, also through the shift into a rank's slice of its table)
+    // takes the value as data.
+    if (auto localize = dyn_cast<LocalizeIndexOp>(reader)) {
+      if (llvm::any_of(getIndexReaders(localize.getResult()),
+                       llvm::IsaPred<EmbeddingOp, EmbeddingGradOp>))
+        return std::nullopt;
+      continue;
+    }
+    if (isa<GatherLastOp, ScatterLastOp>(reader) ||
         (!getBoundAt(reader) && !isa<TargetMaskOp>(reader)))
       continue;
     std::optional<int64_t> here;

@@ -923,7 +923,9 @@ def MP_TargetMaskOp : MP_Op<"target_mask", [Pure,
     `(target != ignore_index).float()`: the samples a cross entropy with
     this `ignore_index` keeps. Its sum is the count PyTorch's mean divides
     by; it weighs per-sample losses where the loss is written out of its
-    ops (`--mp-loss-parallel`). Targets are data, so it has no gradient.
+    ops (`--mp-loss-parallel`), and the gradient rows of an embedding's
+    lookups of its `padding_idx` (autodiff). Targets and ids are data, so it
+    has no gradient.
     Elementwise: the result has the target's shape and is split as the
     target is.
 
