@@ -11,7 +11,7 @@
 #                        [--vocab N] [--norm-eps E] [--rope-theta T]
 #                        [--rope-scaling FACTOR,LOW,HIGH,CONTEXT]
 #                        [--attention-bias qkv|all] [--mlp-bias]
-#                        [--qk-norm [head|whole]] [--post-norm]
+#                        [--qk-norm [head|whole|each-head]] [--post-norm]
 #                        [--tie-embeddings] [--sliding-window W
 #                        [--window-from-layer L | --window-layers I,J,...]]
 #                        [--mlp-activation silu|gelu|gelu-tanh]
@@ -100,7 +100,7 @@ while (($#)); do
     --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias)
       size_args+=("$1"); shift ;;
     --qk-norm)
-      if [[ ${2:-} == head || ${2:-} == whole ]]; then
+      if [[ ${2:-} == head || ${2:-} == whole || ${2:-} == each-head ]]; then
         size_args+=("$1" "$2"); shift 2
       else
         size_args+=("$1"); shift
@@ -155,18 +155,26 @@ fi
 # have: a tied model's output (the output GEMM reads tok_embeddings.weight,
 # split over the vocabulary by its rowwise entry as colwise would split
 # output.weight), a plain MLP's w3, a shared parallel block's ffn_norm.
+# Per-head q/k norms with weights of their own ([heads, head_dim]) are
+# split by heads as wq's and wk's rows are (colwise splits such a weight's
+# dim 0), so that each rank keeps and updates its heads' weights only.
 absent=()
 [[ " ${size_args[*]} " == *" --tie-embeddings "* ]] && absent+=(output)
 [[ " ${size_args[*]} " == *" --plain-mlp "* ]] &&
   absent+=("layers.*.feed_forward.w3")
 [[ " ${size_args[*]} " == *" --parallel-block shared "* ]] &&
   absent+=("layers.*.ffn_norm")
+head_norms=0
+[[ " ${size_args[*]} " == *" --qk-norm each-head "* ]] && head_norms=1
 /usr/bin/python3 - "$root/examples/llama/$plan_file" "$dp" "$tp" \
-  "${absent[@]}" > "$out/plan.json" <<'PLAN'
+  "$head_norms" "${absent[@]}" > "$out/plan.json" <<'PLAN'
 import json, sys
 plan = json.load(open(sys.argv[1]))
 plan["mesh"]["shape"] = [int(sys.argv[2]), int(sys.argv[3])]
-for entry in sys.argv[4:]:
+if sys.argv[4] == "1":
+    for norm in ("q_norm", "k_norm"):
+        plan["plan"][f"layers.*.attention.{norm}"] = "colwise"
+for entry in sys.argv[5:]:
     plan["plan"].pop(entry, None)
 json.dump(plan, sys.stdout, indent=2)
 PLAN

@@ -27,12 +27,20 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       attention_bias), as `<linear>.bias`, added before the
                       rotation;
   --mlp-bias          a bias on w1, w2, w3 (Llama's mlp_bias);
-  --qk-norm [head|whole]
+  --qk-norm [head|whole|each-head]
                       RMSNorm of each query and key head (head, the
                       default: weights attention.q_norm / k_norm
                       [head_dim], eps --norm-eps; Qwen3) or of the whole
                       projections (whole: [heads*head_dim] and
                       [kv_heads*head_dim]; OLMo 2), before the rotation;
+                      each-head (with --layer-norm): a LayerNorm of each
+                      head without bias whose weights are its own
+                      (q_norm [heads, head_dim], k_norm [kv_heads,
+                      head_dim]: StableLM 2 12B's qk_layernorm, Command-R+'s
+                      use_qk_norm), mp.layer_norm with a unit weight times
+                      the weights broadcast over batch and sequence, so
+                      that tensor parallelism splits them by heads as it
+                      splits wq and wk;
   --post-norm         the layer's norms on its sublayers' outputs (OLMo 2):
                       h = x + attention_norm(attention(x)),
                       out = h + ffn_norm(feed_forward(h));
@@ -209,11 +217,13 @@ def generate(args):
             if bias:
                 params.append((p + name + ".bias", [out]))
         if args.qk_norm:
-            whole = args.qk_norm == "whole"
-            params += [(p + "attention.q_norm.weight",
-                        [q_rows if whole else head_dim]),
-                       (p + "attention.k_norm.weight",
-                        [kv_rows if whole else head_dim])]
+            q_shape, k_shape = {
+                "head": ([head_dim], [head_dim]),
+                "whole": ([q_rows], [kv_rows]),
+                "each-head": ([heads, head_dim], [kv_heads, head_dim]),
+            }[args.qk_norm]
+            params += [(p + "attention.q_norm.weight", q_shape),
+                       (p + "attention.k_norm.weight", k_shape)]
         if args.sandwich_norm:
             norm_params(p + "post_attention_norm")
         if not shared_norm:
@@ -273,17 +283,20 @@ def generate(args):
     offset = (f" weight_offset {args.norm_weight_offset:e}"
               if args.norm_weight_offset else "")
 
-    zero_bias = []
+    constants = {}
+
+    def constant(value, size):
+        # One constant of each value and size for every norm.
+        if (value, size) not in constants:
+            constants[value, size] = w.op(
+                f"arith.constant dense<{value:e}> : {tensor([size])}")
+        return constants[value, size]
 
     def norm(x, weight, shape=act):
         if args.layer_norm:
             bias = arg_of.get(weight[:-len("weight")] + "bias")
-            if bias is None:  # one zero constant for every norm
-                if not zero_bias:
-                    zero_bias.append(w.op(
-                        f"arith.constant dense<0.000000e+00> : "
-                        f"{tensor(shape[-1:])}"))
-                bias = zero_bias[0]
+            if bias is None:
+                bias = constant(0.0, shape[-1])
             return w.op(f"mp.layer_norm {x}, {arg_of[weight]}, {bias} eps "
                         f"{eps} : ({tensor(shape)}, {tensor(shape[-1:])}, "
                         f"{tensor(shape[-1:])}) -> {tensor(shape)}")
@@ -307,10 +320,24 @@ def generate(args):
         return w.op(f"mp.transpose {x} perm [{', '.join(map(str, perm))}] : "
                     f"{tensor(src)} -> {tensor(dst)}"), dst
 
+    def head_norm(y, weight, n):
+        # Each head normed, then scaled by its own weights: the weights
+        # [n, head_dim] stay a tensor of their own, split by heads.
+        shape = [b, s, n, head_dim]
+        if args.qk_norm != "each-head":
+            return norm(y, weight, shape)
+        y = w.op(f"mp.layer_norm {y}, {constant(1.0, head_dim)}, "
+                 f"{constant(0.0, head_dim)} eps {eps} : ({tensor(shape)}, "
+                 f"{tensor([head_dim])}, {tensor([head_dim])}) -> "
+                 f"{tensor(shape)}")
+        scale = w.op(f"mp.broadcast {arg_of[weight]} dims [0, 1] : "
+                     f"{tensor([n, head_dim])} -> {tensor(shape)}")
+        return w.op(f"mp.mul {y}, {scale} : {tensor(shape)}")
+
     def heads_of(x, n, rotate, qk_norm=None, theta=theta):
         y = reshape(x, [b, s, n * head_dim], [b, s, n, head_dim])
         if qk_norm:
-            y = norm(y, qk_norm, [b, s, n, head_dim])
+            y = head_norm(y, qk_norm, n)
         if rotate:
             y = w.op(f"mp.rope {y} theta {theta} : "
                      f"{tensor([b, s, n, head_dim])}")
@@ -368,7 +395,7 @@ def generate(args):
         if args.qk_norm == "whole":
             q = norm(q, p + "attention.q_norm.weight", [b, s, q_rows])
             k = norm(k, p + "attention.k_norm.weight", [b, s, kv_rows])
-        per_head = args.qk_norm == "head"
+        per_head = args.qk_norm in ("head", "each-head")
         # Gemma 3's windowed layers rotate by a base of their own.
         layer_theta = (f"{args.local_rope_theta:e}{rotation}"
                        if args.local_rope_theta and args.sliding_window
@@ -527,10 +554,12 @@ def main():
     parser.add_argument("--mlp-bias", action="store_true",
                         help="biases on w1, w2, w3")
     parser.add_argument("--qk-norm", nargs="?", const="head",
-                        choices=["head", "whole"],
+                        choices=["head", "whole", "each-head"],
                         help="RMSNorm of each query and key head (head, "
                              "Qwen3) or of the whole projections (whole, "
-                             "OLMo 2) before the rotation")
+                             "OLMo 2) before the rotation; each-head: "
+                             "LayerNorms of each head with weights of its "
+                             "own (StableLM 2 12B, Command-R+)")
     parser.add_argument("--post-norm", action="store_true",
                         help="the norms on the sublayers' outputs (OLMo 2)")
     parser.add_argument("--tie-embeddings", action="store_true",
@@ -713,8 +742,12 @@ def main():
         (not (args.residual_multiplier and args.parallel_block),
          "--residual-multiplier scales a sequential block's sublayers "
          "(not --parallel-block's sum)"),
-        (not (args.layer_norm and (args.qk_norm or args.norm_weight_offset)),
-         "--layer-norm takes neither --qk-norm nor --norm-weight-offset"),
+        (not (args.layer_norm and (args.qk_norm not in (None, "each-head") or
+                                   args.norm_weight_offset)),
+         "--layer-norm takes neither --qk-norm head or whole nor "
+         "--norm-weight-offset"),
+        (args.qk_norm != "each-head" or args.layer_norm,
+         "--qk-norm each-head is a LayerNorm's (with --layer-norm)"),
         (not (args.sandwich_norm and args.post_norm),
          "--sandwich-norm already norms the sublayers' outputs (--post-norm)"),
         (not (args.parallel_block and (args.post_norm or args.sandwich_norm)),

@@ -59,7 +59,8 @@ i + head_dim/2 (rotate_half), Meta, torchtitan and mp.rope entries 2i and
 the same model computes the same values. `import` undoes that permutation,
 `export` applies it again, so q and k rotate as they did; q_proj's and
 k_proj's biases (Qwen2) and the q_norm/k_norm weights (Qwen3, one head's
-entries) are in the same order and reordered alike.
+entries; StableLM 2 12B, every head's) are in the same order and
+reordered alike.
 
 The families differ where their modeling files do: Qwen2's q, k and v
 always have biases; Llama's and Qwen3's attention_bias puts one on all four
@@ -70,10 +71,16 @@ k_norm [kv_heads * head_dim], their entries in rotate_half's order head by
 head) and puts the layer's norms on its sublayers' outputs
 (post_attention_layernorm and post_feedforward_layernorm, mp's
 attention_norm and ffn_norm: gen-llama.py --post-norm) with none on their
-inputs; StableLM (StableLM 2 1.6B, StableLM 3B) norms with LayerNorms
-(weights and biases, layer_norm_eps: gen-llama.py --layer-norm), has q, k
-and v biases where use_qkv_bias says so and rotates the first quarter of
-each head (partial_rotary_factor, 0.25 by default);
+inputs; StableLM (StableLM 2 1.6B, StableLM 3B, StableLM 2 12B) norms
+with LayerNorms (weights and biases, layer_norm_eps: gen-llama.py
+--layer-norm), has q, k and v biases where use_qkv_bias says so and
+rotates the first quarter of each head (partial_rotary_factor, 0.25 by
+default); StableLM 2 12B runs its attention and MLP side by side on
+input_layernorm's output (use_parallel_residual: --parallel-block shared)
+and norms each query and key head by a LayerNorm of its own without bias
+(qk_layernorm: q_layernorm.norms.H.weight, one tensor per head, stacked
+into mp's attention.q_norm.weight [heads, head_dim] and split again by
+export; --qk-norm each-head);
 Mistral and Phi-3 (and Qwen with use_sliding_window) attend over a
 sliding window. Phi-3 fuses its projections: qkv_proj's rows are q_proj's,
 k_proj's and v_proj's one after the other, gate_up_proj's gate_proj's then
@@ -104,8 +111,10 @@ Aya) runs Phi's block (the attention and the MLP side by side on one
 input_layernorm) with a SwiGLU MLP, LayerNorms without biases
 (CohereLayerNorm), no biases elsewhere unless attention_bias, pairs (2i,
 2i + 1) rotating as GPT-J's and mp.rope's (its rows stay in their order),
-tied embeddings and the logits times logit_scale; its per-head q/k
-LayerNorms (use_qk_norm, Command-R+ 08-2024) are refused. Cohere 2
+tied embeddings and the logits times logit_scale; Command-R+ (use_qk_norm)
+norms each query and key head by a LayerNorm without bias whose weights
+are the head's own (q_norm.weight [heads, head_dim], k_norm.weight
+[kv_heads, head_dim]: --qk-norm each-head). Cohere 2
 (Command R7B, Command A) windows all but every fourth layer
 (sliding_window_pattern, or layer_types) and rotates q and k in the
 windowed layers only: its global layers have no positional embedding
@@ -397,10 +406,13 @@ ACTIVATIONS = {"silu": "silu", "gelu": "gelu",
 # GPT-NeoX's heads: each head's q, k and v rows in turn), and the
 # parameter's are rows [first_row, first_row + shape[0] / row_groups) of
 # each; rotary_heads: the heads whose rows (or entries) are in
-# rotate_half's order, or 0.
+# rotate_half's order, or 0; head_tensors: the number of Hugging Face
+# tensors, one per head (hf a format of `head`), that the parameter stacks
+# on its dim 0 (StableLM's per-head LayerNorms), or 0.
 Parameter = namedtuple(
-    "Parameter", "mp hf shape rotary_heads first_row hf_rows row_groups",
-    defaults=(0, 0, None, 1))
+    "Parameter",
+    "mp hf shape rotary_heads first_row hf_rows row_groups head_tensors",
+    defaults=(0, 0, None, 1, 0))
 
 # Bytes per element of each dtype a Llama checkpoint holds.
 ELEMENT_BYTES = {"F32": 4, "BF16": 2, "F16": 2}
@@ -721,7 +733,10 @@ class LlamaShape:
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
-        elif self.family in ("phi", "gptj") or cohere:
+        elif self.family in ("phi", "gptj") or cohere or (
+                self.family == "stablelm" and
+                config.get("use_parallel_residual")):
+            # StableLM 2 12B's MLP reads input_layernorm's output too.
             self.parallel_block = "shared"
         elif self.family == "falcon" and config.get(
                 "new_decoder_architecture"):
@@ -735,9 +750,14 @@ class LlamaShape:
             else ("ln_1", None) if self.family == "gptj" \
             else ("input_layernorm", "post_attention_layernorm")
         # Qwen3 norms each query and key head, OLMo 2 the whole projections
-        # (and puts the layer's norms after its sublayers).
+        # (and puts the layer's norms after its sublayers); StableLM 2
+        # 12B (qk_layernorm) and Command-R+ (use_qk_norm) each head by a
+        # LayerNorm without bias whose weights are the head's own.
         self.qk_norm = {"qwen3": "head", "olmo2": "whole",
                         "gemma3_text": "head"}.get(self.family)
+        if (self.family == "stablelm" and config.get("qk_layernorm")) or (
+                self.family == "cohere" and config.get("use_qk_norm")):
+            self.qk_norm = "each-head"
         self.post_norm = self.family == "olmo2"
         # Gemma 2 and 3 norm their sublayers' inputs and outputs and scale
         # their scores by query_pre_attn_scalar; Gemma 2 soft-caps its
@@ -814,18 +834,9 @@ class LlamaShape:
                 fail(f"{source}: use_sliding_window; mp's SmolLM3 is the "
                      "released models' (no window)")
             self.nope_layers = self.read_nope_layers(config, source, field)
-        # StableLM 2 12B's block (the attention and the MLP side by side on
-        # one norm, LayerNorms of each query and key head) is not
+        # Phi's LayerNorms of each query and key head (one LayerNorm with
+        # a bias shared by the heads; off in Phi-1, 1.5 and 2) are not
         # gen-llama.py's.
-        for flag in ("use_parallel_residual", "qk_layernorm"):
-            if self.family == "stablelm" and config.get(flag):
-                fail(f"{source}: {flag}; mp's StableLM is StableLM 2 1.6B's "
-                     "and StableLM 3B's block (sequential, no q/k norms)")
-        # Phi's LayerNorms of each query and key head (off in Phi-1, 1.5
-        # and 2) are not gen-llama.py's.
-        if self.family == "cohere" and config.get("use_qk_norm"):
-            fail(f"{source}: use_qk_norm; mp's Cohere is Command-R's block "
-                 "(no per-head q/k LayerNorms)")
         if self.family == "phi" and config.get("qk_layernorm"):
             fail(f"{source}: qk_layernorm; mp's Phi is Phi-1's, Phi-1.5's "
                  "and Phi-2's block (no q/k LayerNorms)")
@@ -1012,7 +1023,8 @@ class LlamaShape:
         if self.parallel_block:
             args += f" --parallel-block {self.parallel_block}"
         if self.qk_norm:
-            args += " --qk-norm" + (" whole" if self.qk_norm == "whole" else "")
+            args += " --qk-norm" + ("" if self.qk_norm == "head"
+                                    else f" {self.qk_norm}")
         if self.post_norm:
             args += " --post-norm"
         if self.sliding_window:
@@ -1116,7 +1128,21 @@ class LlamaShape:
                    self.kv_heads * rotate_half)
             linear("attention.wv", kv_rows, d, qkv_bias)
             linear("attention.wo", d, q_rows, self.attention_bias == "all")
-            if self.qk_norm:
+            if self.qk_norm == "each-head":
+                # Every head's weights, [heads, head_dim]: Cohere's one
+                # tensor, StableLM's one LayerNorm per head.
+                stablelm = self.family == "stablelm"
+                for norm, heads, hf_norm in [
+                        ("q_norm", self.heads, "q_layernorm"),
+                        ("k_norm", self.kv_heads, "k_layernorm")]:
+                    params.append(Parameter(
+                        f"{mp}attention.{norm}.weight",
+                        f"{hf}self_attn." + (
+                            f"{hf_norm}.norms.{{head}}.weight" if stablelm
+                            else f"{norm}.weight"),
+                        (heads, hd), heads * rotate_half,
+                        head_tensors=heads if stablelm else 0))
+            elif self.qk_norm:
                 # One head's weights, or every head's (whole).
                 whole = self.qk_norm == "whole"
                 q_heads = self.heads if whole else 1
@@ -1160,10 +1186,12 @@ class LlamaShape:
             params.append(Parameter("output.bias", names["output"] + ".bias",
                                     (self.vocab,)))
         if self.norm_bias:  # each LayerNorm's bias after its weight
+            # (the per-head q/k LayerNorms have none)
             params = [bias for param in params for bias in (
                 [param, param._replace(mp=param.mp[:-len("weight")] + "bias",
                                        hf=param.hf[:-len("weight")] + "bias")]
-                if param.mp.endswith("norm.weight") else [param])]
+                if param.mp.endswith("norm.weight") and len(param.shape) == 1
+                else [param])]
         return params
 
     @property
@@ -1180,10 +1208,31 @@ class LlamaShape:
 
 
 def hf_shape(param):
-    """The shape of the Hugging Face tensor that holds param."""
+    """The shape of the Hugging Face tensor that holds param (each of its
+    heads' tensors)."""
+    if param.head_tensors:
+        return param.shape[1:]
     if param.hf_rows is None:
         return param.shape
     return (param.hf_rows, *param.shape[1:])
+
+
+def hf_tensor_names(param):
+    """The Hugging Face tensors that hold param: one, or one per head."""
+    if not param.head_tensors:
+        return [param.hf]
+    return [param.hf.format(head=head) for head in range(param.head_tensors)]
+
+
+def reorder_heads(values, param, rotary_dims, to_hf):
+    """param's values with each rotated head's rows (a norm's entries,
+    every head's weights one after the other) from rotate_half's order
+    to Meta's interleaved pairs, or back (to_hf)."""
+    if not param.rotary_heads:
+        return values
+    rows = values.reshape(-1) if param.mp.endswith("norm.weight") else values
+    return reorder_rotated(rows, param.rotary_heads, rotary_dims,
+                           to_hf).reshape(values.shape)
 
 
 def reorder_rotated(values, heads, rotary_dims, pairs_first):
@@ -1197,19 +1246,6 @@ def reorder_rotated(values, heads, rotary_dims, pairs_first):
         1, 2).reshape(heads, rotary_dims, *rest)
     return np.concatenate([rotated, head[:, rotary_dims:]], axis=1).reshape(
         values.shape)
-
-
-def from_rotate_half(values, heads, rotary_dims):
-    """Rows (or entries) of q_proj/k_proj in Meta's order: each head's
-    rotated [0, r/2) and [r/2, r) interleaved (the inverse of HF's
-    permute)."""
-    return reorder_rotated(values, heads, rotary_dims, False)
-
-
-def to_rotate_half(values, heads, rotary_dims):
-    """HF's permute: each head's even rotated rows (or entries) first, then
-    its odd ones."""
-    return reorder_rotated(values, heads, rotary_dims, True)
 
 
 def read_config(hf_dir):
@@ -1360,7 +1396,8 @@ def import_checkpoint(args):
     tensors = open_checkpoint(args.hf_dir)
     layout = text_layout(config, tensors, args.hf_dir)
     params = shape.parameters()
-    known = {stored_name(param.hf, layout) for param in params}
+    known = {stored_name(name, layout) for param in params
+             for name in hf_tensor_names(param)}
     # Older conversions saved buffers: the rotary frequencies (they follow
     # from rope_theta), GPT-NeoX's and GPT-J's causal mask and its fill
     # value. A tied
@@ -1381,25 +1418,27 @@ def import_checkpoint(args):
              f"have: {', '.join(extra[:5])}")
     entries = []
     for param in params:
-        source = param.hf
-        if source == shape.output_name() and shape.tied:
-            source = shape.embedding_name()
-        source = stored_name(source, layout)
-        if source not in tensors:
-            fail(f"{args.hf_dir}: no {source}")
+        names = hf_tensor_names(param)
+        if names == [shape.output_name()] and shape.tied:
+            names = [shape.embedding_name()]
+        sources = [stored_name(name, layout) for name in names]
+        for source in sources:
+            if source not in tensors:
+                fail(f"{args.hf_dir}: no {source}")
 
-        def make(source=source, param=param):
-            file = tensors[source]
-            expect_shape(param.hf, file.entries[source]["shape"],
-                         hf_shape(param), args.hf_dir)
+        def make(names=names, sources=sources, param=param):
             rows = None
             if param.hf_rows is not None:
                 group_rows = param.shape[0] // param.row_groups
                 rows = slice(param.first_row, param.first_row + group_rows)
-            values = file.read(source, rows, param.row_groups)
-            if param.rotary_heads:
-                values = from_rotate_half(values, param.rotary_heads,
-                                          shape.rotary_dims)
+            parts = []
+            for name, source in zip(names, sources):
+                file = tensors[source]
+                expect_shape(name, file.entries[source]["shape"],
+                             hf_shape(param), args.hf_dir)
+                parts.append(file.read(source, rows, param.row_groups))
+            values = np.stack(parts) if param.head_tensors else parts[0]
+            values = reorder_heads(values, param, shape.rotary_dims, False)
             return np.ascontiguousarray(values, "<f4").tobytes()
 
         entries.append((param.mp, "F32", param.shape, make))
@@ -1435,12 +1474,15 @@ def export_checkpoint(args):
              "tie the embeddings")
     # Each Hugging Face tensor from its parameters (Phi-3's and GPT-NeoX's
     # fused linears from several: parameters() lists them in the order of
-    # their rows in each group).
+    # their rows in each group), or from one head of one (StableLM's
+    # per-head LayerNorms).
     parts = {}
     for param in shape.parameters():
         if param.mp not in trained.entries:
             fail(f"{args.trained}: no {param.mp}")
-        parts.setdefault(stored_name(param.hf, layout), []).append(param)
+        for head, name in enumerate(hf_tensor_names(param)):
+            parts.setdefault(stored_name(name, layout), []).append(
+                (param, head))
 
     def encode(values):
         if dtype == "bf16":
@@ -1455,18 +1497,18 @@ def export_checkpoint(args):
 
         def make(params=params):
             values = []
-            for param in params:
+            for param, head in params:
                 value = trained.read(param.mp)
                 expect_shape(param.mp, value.shape, param.shape, args.trained)
-                if param.rotary_heads:
-                    value = to_rotate_half(value, param.rotary_heads,
-                                           shape.rotary_dims)
+                value = reorder_heads(value, param, shape.rotary_dims, True)
+                if param.head_tensors:
+                    value = value[head]
                 values.append(value.reshape(
                     param.row_groups, -1, *value.shape[1:]))
             return encode(np.concatenate(values, axis=1).reshape(
-                hf_shape(params[0])))
+                hf_shape(params[0][0])))
 
-        entries.append((hf_name, stored_dtype, hf_shape(params[0]), make))
+        entries.append((hf_name, stored_dtype, hf_shape(params[0][0]), make))
     vision = vision_tensors(config, source, layout)
     for name in vision:
         entries.append((name, stored_dtype, source[name].entries[name]["shape"],

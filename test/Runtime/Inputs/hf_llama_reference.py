@@ -17,7 +17,10 @@ Qwen3's q_norm and k_norm (RMSNorm of each head before the rotation) and
 head_dim, Llama's attention_bias and mlp_bias, Phi-3's fused linears
 (qkv_proj split into q, k and v by rows, gate_up_proj's output chunked into
 gate and up) and window, StableLM's LayerNorms (nn.LayerNorm, with
-biases) and q, k and v biases (use_qkv_bias), OLMo 2's q_norm and k_norm
+biases), q, k and v biases (use_qkv_bias) and StableLM 2 12B's block
+(use_parallel_residual: residual + attention + MLP on input_layernorm's
+output; qk_layernorm: StableLmLayerNormPerHead, a LayerNorm without bias
+per query and key head, q_layernorm.norms.H), OLMo 2's q_norm and k_norm
 over the whole projections and its norms on the sublayers' outputs
 (post_attention_layernorm, post_feedforward_layernorm; no
 input_layernorm), Gemma's norms scaling by 1 + weight (GemmaRMSNorm, the
@@ -66,7 +69,9 @@ before its residual add, the scores times attention_multiplier, the
 logits divided by logits_scaling) and Cohere's (CohereForCausalLM:
 attention and SwiGLU MLP side by side on one CohereLayerNorm, a LayerNorm
 without bias, residual + attention + MLP in that order, pairs (2i, 2i + 1)
-rotating, the logits times logit_scale; Cohere 2's the same, q and k
+rotating, the logits times logit_scale, and where use_qk_norm
+(Command-R+) a CohereLayerNorm of [heads, head_dim] weights on each query
+and key head before the rotation; Cohere 2's the same, q and k
 rotated in its windowed layers only; SmolLM3's (SmolLM3ForCausalLM:
 Llama's, q and k not rotated in the layers no_rope_layers marks 0, every
 fourth by default, tied by default)) are their modeling files'. RMSNorm (the weight times the normed input cast back to
@@ -183,6 +188,34 @@ class GemmaRMSNorm(LlamaRMSNorm):
         x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) +
                             self.variance_epsilon)
         return (x * (1.0 + self.weight.to(x.dtype))).type_as(hidden_states)
+
+
+class LayerNormWithoutBias(nn.Module):
+    """nn.LayerNorm(size, eps, bias=False) (PyTorch 2.1's; 1.13 has no
+    bias argument)."""
+
+    def __init__(self, size, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(size))
+        self.eps = eps
+
+    def forward(self, x):
+        return F.layer_norm(x, self.weight.shape, self.weight, None, self.eps)
+
+
+class StableLmLayerNormPerHead(nn.Module):
+    """modeling_stablelm's: a LayerNorm without bias of each head of a
+    [batch, heads, seq, head_dim] tensor, its weights the head's own."""
+
+    def __init__(self, dim, num_heads, eps):
+        super().__init__()
+        self.norms = nn.ModuleList(
+            [LayerNormWithoutBias(dim, eps) for _ in range(num_heads)])
+
+    def forward(self, hidden_states):
+        states_per_heads = torch.split(hidden_states, 1, dim=1)
+        return torch.cat([norm(states) for norm, states in
+                          zip(self.norms, states_per_heads)], dim=1)
 
 
 def is_cohere(config):
@@ -526,6 +559,23 @@ class LlamaAttention(nn.Module):
         if self.whole_qk_norm:
             self.q_norm = rms_norm(config, self.heads * self.head_dim)
             self.k_norm = rms_norm(config, self.kv_heads * self.head_dim)
+        # CohereAttention's use_qk_norm (Command-R+): weights of each head,
+        # on the [batch, seq, heads, head_dim] view.
+        if family == "cohere" and config.get("use_qk_norm"):
+            self.qk_norm = True
+            self.q_norm = CohereLayerNorm((self.heads, self.head_dim),
+                                          config["layer_norm_eps"])
+            self.k_norm = CohereLayerNorm((self.kv_heads, self.head_dim),
+                                          config["layer_norm_eps"])
+        # StableLmAttention's qk_layernorm (StableLM 2 12B), on the
+        # [batch, heads, seq, head_dim] view.
+        self.per_head_layernorm = family == "stablelm" and bool(
+            config.get("qk_layernorm"))
+        if self.per_head_layernorm:
+            self.q_layernorm = StableLmLayerNormPerHead(
+                self.head_dim, self.heads, config["layer_norm_eps"])
+            self.k_layernorm = StableLmLayerNormPerHead(
+                self.head_dim, self.kv_heads, config["layer_norm_eps"])
 
     def forward(self, hidden_states, cos, sin):
         b, s, _ = hidden_states.shape
@@ -558,6 +608,8 @@ class LlamaAttention(nn.Module):
         q = heads(q, self.qk_norm and self.q_norm)
         k = heads(k, self.qk_norm and self.k_norm)
         v = heads(v)
+        if self.per_head_layernorm:
+            q, k = self.q_layernorm(q), self.k_layernorm(k)
         if self.rotate:
             q = apply_rotary(q, cos, sin, self.pairs)
             k = apply_rotary(k, cos, sin, self.pairs)
@@ -624,7 +676,8 @@ def parallel_block(config):
     parallel_attn, its new one's num_ln_in_parallel_attn 1), or None (one
     after the other)."""
     family = config["model_type"]
-    if family in ("phi", "gptj", "cohere", "cohere2"):
+    if family in ("phi", "gptj", "cohere", "cohere2") or (
+            family == "stablelm" and config.get("use_parallel_residual")):
         return "shared"
     if family == "gpt_neox":
         return "separate" if config.get("use_parallel_residual", True) \
@@ -668,7 +721,9 @@ class LlamaDecoderLayer(nn.Module):
             "ln_1", None) if family == "gptj" else (
             "input_layernorm", "post_attention_layernorm")
         self.post_norm = family == "olmo2"
-        self.cohere = is_cohere(config)
+        # CohereDecoderLayer's and StableLmDecoderLayer's sum: residual +
+        # attention + MLP.
+        self.residual_first = is_cohere(config) or family == "stablelm"
         # GraniteDecoderLayer's (None: no product, Llama's).
         self.residual_multiplier = config.get("residual_multiplier", 1.0) \
             if family == "granite" else None
@@ -690,7 +745,7 @@ class LlamaDecoderLayer(nn.Module):
                          for name in self.norm_names)
         if self.parallel == "shared":
             x = first(hidden_states)
-            if self.cohere:  # CohereDecoderLayer's order
+            if self.residual_first:
                 return hidden_states + self.attend(x, cos, sin) + self.mlp(x)
             return self.attend(x, cos, sin) + self.mlp(x) + \
                 hidden_states
@@ -823,9 +878,11 @@ def hf_names(config):
     qkv_bias, o_bias, mlp_bias = biases(config)
     shapes = [("model.embed_tokens.weight", (config["vocab_size"], d))]
 
+    stablelm = config["model_type"] == "stablelm"
+
     def norm(name):  # StableLM's LayerNorms have biases
         shapes.append((name + ".weight", (d,)))
-        if config["model_type"] == "stablelm":
+        if stablelm:
             shapes.append((name + ".bias", (d,)))
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}."
@@ -850,6 +907,12 @@ def hf_names(config):
         if config["model_type"] in ("qwen3", "gemma3_text"):
             shapes += [(p + "self_attn.q_norm.weight", (head_dim,)),
                        (p + "self_attn.k_norm.weight", (head_dim,))]
+        if stablelm and config.get("qk_layernorm"):
+            for norm_name, heads in [
+                    ("q_layernorm", config["num_attention_heads"]),
+                    ("k_layernorm", config["num_key_value_heads"])]:
+                shapes += [(f"{p}self_attn.{norm_name}.norms.{h}.weight",
+                            (head_dim,)) for h in range(heads)]
         if olmo2:
             shapes += [(p + "self_attn.q_norm.weight", (q_rows,)),
                        (p + "self_attn.k_norm.weight", (kv_rows,))]
@@ -857,7 +920,8 @@ def hf_names(config):
             norm(p + "post_feedforward_layernorm")
         if sandwich:
             norm(p + "pre_feedforward_layernorm")
-        norm(p + "post_attention_layernorm")
+        if parallel_block(config) != "shared":
+            norm(p + "post_attention_layernorm")
         if fused:
             linear("mlp.gate_up_proj", 2 * hidden, d, False)
         else:
@@ -1171,7 +1235,9 @@ def checkpoint(args):
             value = rng.standard_normal(shape)
         elif name.endswith(".bias"):
             value = rng.uniform(-0.5, 0.5, shape)
-        elif len(shape) == 1:  # a norm's scale; Gemma's stored minus one
+        elif len(shape) == 1 or name.endswith("norm.weight"):
+            # a norm's scale (Cohere's q_norm: each head's); Gemma's stored
+            # minus one
             low = -0.5 if family.startswith("gemma") else 0.5
             value = rng.uniform(low, low + 1, shape)
         else:
