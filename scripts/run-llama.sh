@@ -10,6 +10,7 @@
 #                        [--kv-heads N] [--head-dim N] [--ffn-hidden N]
 #                        [--vocab N] [--norm-eps E] [--rope-theta T]
 #                        [--rope-scaling FACTOR,LOW,HIGH,CONTEXT]
+#                        [--rope-dynamic-scaling FACTOR,CONTEXT]
 #                        [--attention-bias qkv|all] [--mlp-bias]
 #                        [--qk-norm [head|whole|each-head]] [--post-norm]
 #                        [--tie-embeddings] [--sliding-window W
@@ -95,7 +96,7 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch|--ignore-index) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--rope-dynamic-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx)
       size_args+=("$1" "$2"); shift 2 ;;
     --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias)
       size_args+=("$1"); shift ;;

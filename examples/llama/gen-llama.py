@@ -86,6 +86,15 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       the frequencies rotating by --rope-theta divided by F
                       (mp.rope linear_scaling: Hugging Face's rope_type
                       "linear", Gemma 3 4B and up's global layers: 8);
+  --rope-dynamic-scaling FACTOR,CONTEXT
+                      Hugging Face's rope_type "dynamic" (dynamic NTK
+                      scaling; InternLM2's): the base --rope-theta times
+                      (FACTOR · max(seq, CONTEXT) / CONTEXT - (FACTOR - 1))
+                      ** (R / (R - 2)), R the rotated entries of a head,
+                      as Hugging Face computes it for a sequence of --seq
+                      positions (CONTEXT its max_position_embeddings): no
+                      change up to CONTEXT, one base for the compiled
+                      --seq above it;
   --rotary-dims R     only the first R entries of each head rotate, at the
                       frequencies of R (mp.rope rotary_dims: Hugging Face's
                       partial_rotary_factor; Phi-4-mini rotates 96 of 128);
@@ -245,6 +254,15 @@ def generate(args):
     act = [b, s, d]
     eps = f"{args.norm_eps:e}"
     theta = f"{args.rope_theta:e}"
+    if args.rope_dynamic_scaling:
+        # Hugging Face's _compute_dynamic_ntk_parameters, in its order.
+        factor, context = args.rope_dynamic_scaling
+        context = int(context)
+        rotated = args.rotary_dims or head_dim
+        base = args.rope_theta * ((factor * max(s, context) / context) - (
+            factor - 1)) ** (rotated / (rotated - 2))
+        if base != args.rope_theta:
+            theta = repr(base)
     if args.rope_scaling:
         theta += (" llama3_scaling [" +
                   ", ".join(repr(v) for v in args.rope_scaling) + "]")
@@ -499,7 +517,7 @@ def generate(args):
                  "window_from_layer", "norm_weight_offset",
                  "attention_softcap", "final_softcap",
                  "query_pre_attn_scalar", "local_rope_theta",
-                 "rope_linear_scaling", "rotary_dims",
+                 "rope_linear_scaling", "rope_dynamic_scaling", "rotary_dims",
                  "rope_attention_factor", "parallel_block",
                  "embedding_multiplier", "residual_multiplier",
                  "attention_multiplier", "logits_scaling", "logit_scale"):
@@ -653,6 +671,10 @@ def main():
                         help="the --rope-theta layers' frequencies divided "
                              "by F (mp.rope linear_scaling)")
     factors = lambda text: [float(v) for v in text.split(",")]
+    parser.add_argument(
+        "--rope-dynamic-scaling", type=factors, metavar="FACTOR,CONTEXT",
+        help="Hugging Face's dynamic NTK scaling: the base for --seq "
+             "positions (unchanged up to CONTEXT, max_position_embeddings)")
     parser.add_argument("--rotary-dims", type=int, default=None, metavar="R",
                         help="only the first R entries of each head rotate "
                              "(mp.rope rotary_dims)")
@@ -711,6 +733,21 @@ def main():
          "--longrope-original-context must be positive"),
         (args.rope_scaling is None or len(args.rope_scaling) == 4,
          "--rope-scaling takes 4 values: FACTOR,LOW,HIGH,CONTEXT"),
+        (args.rope_dynamic_scaling is None or (
+            len(args.rope_dynamic_scaling) == 2 and
+            1 <= args.rope_dynamic_scaling[0] < math.inf and
+            args.rope_dynamic_scaling[1] >= 1 and
+            args.rope_dynamic_scaling[1] == int(args.rope_dynamic_scaling[1])),
+         "--rope-dynamic-scaling takes FACTOR,CONTEXT: a finite factor of at "
+         "least 1 and a positive whole context"),
+        (args.rope_dynamic_scaling is None or rotary_dims > 2,
+         "--rope-dynamic-scaling's exponent R / (R - 2) needs more than 2 "
+         "rotated entries"),
+        (sum(v is not None for v in (
+            args.rope_scaling, args.rope_linear_scaling,
+            args.longrope_short_factors, args.rope_dynamic_scaling)) <= 1,
+         "--rope-scaling, --rope-linear-scaling, longrope and "
+         "--rope-dynamic-scaling each scale the frequencies: one at most"),
         (math.isfinite(args.norm_weight_offset),
          "--norm-weight-offset must be finite"),
         (all(v is None or 0 < v < math.inf for v in (

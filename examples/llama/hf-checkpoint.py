@@ -33,7 +33,9 @@ its shards; F32, BF16 or F16) and writes:
                         --rope-linear-scaling (rope_type "linear") or
                         --longrope-short-factors, --longrope-long-factors,
                         --longrope-original-context and
-                        --rope-attention-factor (rope_type "longrope"),
+                        --rope-attention-factor (rope_type "longrope")
+                        or --rope-dynamic-scaling (rope_type "dynamic":
+                        the factor and max_position_embeddings),
                         and where the family has them --head-dim,
                         --rotary-dims,
                         --attention-bias, --mlp-bias, --qk-norm,
@@ -205,8 +207,9 @@ factor on cos and sin; gen-llama.py picks the factors by --seq).
 Refused, each with a message saying why: model_types other than those
 (Gemma 3n's gemma3n among them), multimodal models whose text model is
 another (a LLaVA over Qwen3), rope scaling other than Llama 3.1's
-"llama3", "linear" and "longrope" (dynamic, YaRN: mp.rope has no such
-frequencies) and any in Gemma 3's windowed layers, a rotary embedding over
+"llama3", "linear", "longrope" and "dynamic" (dynamic NTK scaling: a
+base that gen-llama.py computes for the compiled sequence length; YaRN:
+mp.rope has no such frequencies) and any in Gemma 3's windowed layers, a rotary embedding over
 part of each head in the families whose modeling files rotate all of it,
 an odd head_dim,
 dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
@@ -662,6 +665,7 @@ class LlamaShape:
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
         self.rope_scaling = self.rope_linear_scaling = None
+        self.rope_dynamic_scaling = None
         longrope = None
         if kind == "longrope":
             longrope = scaling  # read once head_dim is known
@@ -669,6 +673,16 @@ class LlamaShape:
             self.rope_linear_scaling = checked(
                 "rope_scaling's factor", scaling.get("factor"),
                 float)
+        elif kind == "dynamic":
+            # Dynamic NTK scaling: a base that grows with sequences past
+            # max_position_embeddings (gen-llama.py computes it for --seq).
+            factor = checked("rope_scaling's factor", scaling.get("factor"),
+                             float)
+            if factor < 1:
+                fail(f"{source}: rope scaling 'dynamic' with factor "
+                     f"{factor!r}; Hugging Face's is at least 1")
+            self.rope_dynamic_scaling = (factor, field(
+                "max_position_embeddings"))
         elif kind == "llama3":
             try:
                 self.rope_scaling = [float(scaling[key]) for key in (
@@ -680,7 +694,8 @@ class LlamaShape:
         elif kind != "default":
             fail(f"{source}: rope scaling {scaling!r}; mp.rope scales its "
                  "frequencies as Llama 3.1 does ('llama3'), linearly "
-                 "('linear') or as Phi-3's 'longrope' only")
+                 "('linear'), as Phi-3's 'longrope' or by dynamic NTK "
+                 "scaling ('dynamic') only")
         # Gemma's head_dim is 256 unless given (GemmaConfig's default);
         # Mistral writes head_dim null where it is hidden_size / heads.
         gemma = self.family in ("gemma", "gemma2", "gemma3_text")
@@ -1002,6 +1017,9 @@ class LlamaShape:
                 repr(v) for v in self.rope_scaling)
         if self.rope_linear_scaling:
             args += f" --rope-linear-scaling {float(self.rope_linear_scaling)!r}"
+        if self.rope_dynamic_scaling:
+            factor, context = self.rope_dynamic_scaling
+            args += f" --rope-dynamic-scaling {factor!r},{context}"
         if self.head_dim * self.heads != self.dim:
             args += f" --head-dim {self.head_dim}"
         if self.rotary_dims != self.head_dim:

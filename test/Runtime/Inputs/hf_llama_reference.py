@@ -447,14 +447,22 @@ def longrope_parameters(config, seq):
 
 def rotary_cos_sin(config, seq, dtype, local=False):
     """LlamaRotaryEmbedding: cos and sin of cat(freqs, freqs), [seq,
-    rotary dims]; rope_scaling "llama3", "linear", "longrope" or none.
+    rotary dims]; rope_scaling "llama3", "linear", "longrope", "dynamic"
+    or none.
     `local`: Gemma 3's windowed layers' (rope_local_base_freq, unscaled)."""
     dim = rotary_dims(config)
     theta = config["rope_local_base_freq"] if local else rope_theta(config)
-    inv_freq = 1.0 / (theta ** (
-        torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim))
     scaling = None if local else config.get("rope_scaling")
     kind = scaling and scaling.get("rope_type", scaling.get("type"))
+    if kind == "dynamic":
+        # _compute_dynamic_ntk_parameters at the sequence's length, as
+        # dynamic_rope_update recomputes it past max_position_embeddings.
+        factor = scaling["factor"]
+        context = config["max_position_embeddings"]
+        theta = theta * ((factor * max(seq, context) / context) -
+                         (factor - 1)) ** (dim / (dim - 2))
+    inv_freq = 1.0 / (theta ** (
+        torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim))
     attention = 1.0
     if kind == "linear":
         inv_freq = inv_freq / scaling["factor"]
@@ -462,7 +470,7 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         factors, attention = longrope_parameters(config, seq)
         inv_freq = 1.0 / (torch.tensor(factors, dtype=dtype) * theta ** (
             torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim))
-    elif scaling:
+    elif scaling and kind != "dynamic":
         assert kind == "llama3", scaling
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
