@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, Gemma, Gemma 2, Gemma 3, StableLM,
-GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J;
+GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -14,7 +14,8 @@ of mp.
 `import` reads a LlamaForCausalLM (MistralForCausalLM, Qwen2ForCausalLM,
 Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
 Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
-GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM; the
+GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
+InternLM2ForCausalLM; the
 text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
@@ -195,7 +196,14 @@ attention biases (transformer.wte, transformer.h.N.ln_1, attn.q_proj,
 k_proj, v_proj, out_proj, mlp.fc_in, fc_out, transformer.ln_f, lm_head
 with a bias; GPTJConfig's n_embd, n_layer, n_head, n_inner), rotating
 rotary_dim entries of each head at base 10000 as pairs (2i, 2i + 1), as
-mp.rope does: its q and k rows are imported in their order.
+mp.rope does: its q and k rows are imported in their order. InternLM2
+(InternLM2, InternLM2.5; custom code) is Llama's block under torchtitan's
+names (model.tok_embeddings, attention.wo, feed_forward.w1/w2/w3,
+attention_norm, ffn_norm, output) with q, k and v in one linear,
+attention.wqkv, laid out as Falcon's query_key_value (per key-value head
+its queries' rows, then its key's and value's), biases on wqkv and wo
+where bias (InternLM2Config's default, off in the released models), and
+rope_scaling {"type": "dynamic" or "linear", "factor"}.
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -240,7 +248,7 @@ import numpy as np
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
             "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon",
-            "gptj", "granite", "cohere", "cohere2", "smollm3")
+            "gptj", "granite", "cohere", "cohere2", "smollm3", "internlm2")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -290,6 +298,15 @@ HF_NAMES = {
            "attention.wv": "attn.v_proj", "attention.wo": "attn.out_proj",
            "feed_forward.w1": "mlp.fc_in", "feed_forward.w2": "mlp.fc_out"},
         norm="transformer.ln_f"),
+    # InternLM2's layer keeps torchtitan's names; q, k and v are one
+    # linear, wqkv, laid out as Falcon's query_key_value.
+    "internlm2": dict(
+        LLAMA_NAMES, tok_embeddings="model.tok_embeddings", output="output",
+        **{name: name for name in (
+            "attention.wo", "feed_forward.w1", "feed_forward.w2",
+            "feed_forward.w3")},
+        **{name: "attention.wqkv" for name in (
+            "attention.wq", "attention.wk", "attention.wv")}),
     "phi": dict(LLAMA_NAMES, norm="model.final_layernorm",
                 **{"attention.wo": "self_attn.dense",
                    "feed_forward.w1": "mlp.fc1",
@@ -378,7 +395,7 @@ TEXT_DEFAULTS["qwen3_vl_text"] = {
 # padding_idx; LlamaConfig's and most others' is None).
 PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "gemma": 0, "gemma2": 0,
                       "gemma3_text": 0, "cohere": 0, "cohere2": 0,
-                      "smollm3": 128004}
+                      "smollm3": 128004, "internlm2": 0}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
@@ -721,7 +738,8 @@ class LlamaShape:
         # false; Phi's attention always; Llama's, Granite's and SmolLM3's
         # MLP with mlp_bias, GPT-NeoX's and Phi's always, and Phi's output
         # projection; Falcon's every linear with bias (off in the released
-        # models).
+        # models); InternLM2's wqkv and wo with bias (InternLM2Config's
+        # default; off in the released models).
         neox = self.family == "gpt_neox"
         falcon_bias = self.family == "falcon" and bool(config.get("bias"))
         self.attention_bias = None
@@ -731,7 +749,9 @@ class LlamaShape:
         elif ((gemma or cohere or self.family in ("llama", "qwen3",
                                                   "granite", "smollm3")) and
               config.get("attention_bias")) or self.family == "phi" or (
-                  neox and config.get("attention_bias", True)) or falcon_bias:
+                  neox and config.get("attention_bias", True)) or \
+                falcon_bias or (self.family == "internlm2" and
+                                config.get("bias", True)):
             self.attention_bias = "all"
         self.mlp_bias = (self.family in ("llama", "granite", "smollm3") and
                          bool(config.get("mlp_bias"))) or \
@@ -763,6 +783,7 @@ class LlamaShape:
         self.norm_names = ("ln_attn", "ln_mlp") if (
             self.family == "falcon" and self.parallel_block == "separate") \
             else ("ln_1", None) if self.family == "gptj" \
+            else ("attention_norm", "ffn_norm") if self.family == "internlm2" \
             else ("input_layernorm", "post_attention_layernorm")
         # Qwen3 norms each query and key head, OLMo 2 the whole projections
         # (and puts the layer's norms after its sublayers); StableLM 2
@@ -793,8 +814,10 @@ class LlamaShape:
                 if config.get(key, default) is not None:
                     setattr(self, attr, field(key, default, float))
         # Phi-3's q, k and v are one linear, and the gate and up ones;
-        # GPT-NeoX's and Falcon's q, k and v, group by group of heads.
-        self.fused = self.family in ("phi3", "gpt_neox", "falcon")
+        # GPT-NeoX's, Falcon's and InternLM2's q, k and v, group by group
+        # of heads.
+        self.fused = self.family in ("phi3", "gpt_neox", "falcon",
+                                     "internlm2")
         # The attention window and the layers it is in, as the modeling
         # files' layer_types: Mistral's and Phi-3's sliding_window in every
         # layer, Qwen's where use_sliding_window turns it on, from

@@ -74,7 +74,13 @@ rotating, the logits times logit_scale, and where use_qk_norm
 and key head before the rotation; Cohere 2's the same, q and k
 rotated in its windowed layers only; SmolLM3's (SmolLM3ForCausalLM:
 Llama's, q and k not rotated in the layers no_rope_layers marks 0, every
-fourth by default, tied by default)) are their modeling files'. RMSNorm (the weight times the normed input cast back to
+fourth by default, tied by default)) and InternLM2's (InternLM2ForCausalLM,
+custom code: model.tok_embeddings, attention.wqkv laid out as Falcon's
+query_key_value, attention.wo, feed_forward.w1/w3/w2, attention_norm,
+ffn_norm, output; biases on wqkv and wo where bias) are their modeling
+files'. Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
+base _compute_dynamic_ntk_parameters gives for the batch's sequence
+length. RMSNorm (the weight times the normed input cast back to
 its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -85,7 +91,8 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gpt_neox|phi|
-                falcon|gptj|granite|cohere|cohere2|smollm3|gemma|gemma2|gemma3_text|gemma3|mistral3|llava|
+                falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
+                gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
@@ -246,7 +253,7 @@ def has_layer_norm(config):
 # The config classes' pad_token_id where it is not None.
 PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "gemma": 0, "gemma2": 0,
                       "gemma3_text": 0, "cohere": 0, "cohere2": 0,
-                      "smollm3": 128004}
+                      "smollm3": 128004, "internlm2": 0}
 
 
 def padding_idx(config):
@@ -337,6 +344,8 @@ def biases(config):
         attention = mlp = bool(config.get("bias"))
     if family == "gptj":  # the MLP's only (and lm_head's)
         attention, mlp = False, True
+    if family == "internlm2":  # wqkv's and wo's, by default
+        attention, mlp = bool(config.get("bias", True)), False
     qkv = attention or family == "qwen2" or (
         family == "stablelm" and bool(config.get("use_qkv_bias")))
     return qkv, attention, mlp
@@ -534,7 +543,8 @@ class LlamaAttention(nn.Module):
         self.window = sliding_window(config, layer)
         qkv_bias, o_bias, _ = biases(config)
         self.fused = {"phi3": "qkv_proj", "gpt_neox": "query_key_value",
-                      "falcon": "query_key_value"}.get(family)
+                      "falcon": "query_key_value",
+                      "internlm2": "wqkv"}.get(family)
         if self.fused:
             setattr(self, self.fused, nn.Linear(
                 d, (self.heads + 2 * self.kv_heads) * self.head_dim,
@@ -547,7 +557,8 @@ class LlamaAttention(nn.Module):
             self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim,
                                     bias=qkv_bias)
         self.output = "dense" if family in ("gpt_neox", "phi", "falcon") \
-            else "out_proj" if family == "gptj" else "o_proj"
+            else "out_proj" if family == "gptj" else "wo" \
+            if family == "internlm2" else "o_proj"
         self.pairs = family in ("gptj", "cohere", "cohere2")
         # Cohere2Attention rotates in its windowed layers only,
         # SmolLM3Attention where no_rope_layers says 1.
@@ -600,10 +611,11 @@ class LlamaAttention(nn.Module):
                        qkv[..., query_pos:query_pos + kv_size],
                        qkv[..., query_pos + kv_size:])
         elif self.fused:
-            # GPTNeoXAttention's and FalconAttention's: per key-value head,
-            # its queries' rows, then its key's and its value's (GPT-NeoX:
-            # each head's q, k, v; Falcon-7B, multi-query: one group).
-            qkv = self.query_key_value(hidden_states).view(
+            # GPTNeoXAttention's, FalconAttention's and InternLM2Attention's
+            # wqkv: per key-value head, its queries' rows, then its key's
+            # and its value's (GPT-NeoX: each head's q, k, v; Falcon-7B,
+            # multi-query: one group).
+            qkv = getattr(self, self.fused)(hidden_states).view(
                 b, s, self.kv_heads, self.heads // self.kv_heads + 2,
                 self.head_dim)
             q, k, v = (part.reshape(b, s, -1) for part in (
@@ -637,25 +649,31 @@ class LlamaAttention(nn.Module):
 
 
 class LlamaMLP(nn.Module):
+    """LlamaMLP (InternLM2MLP's w1, w3, w2; Phi3MLP's gate_up_proj)."""
+
     def __init__(self, config):
         super().__init__()
         d, hidden = config["hidden_size"], config["intermediate_size"]
         bias = biases(config)[2]
         self.fused = config["model_type"] == "phi3"
+        self.names = ("w1", "w3", "w2") \
+            if config["model_type"] == "internlm2" else (
+                "gate_proj", "up_proj", "down_proj")
+        gate, up, down = self.names
         if self.fused:
             self.gate_up_proj = nn.Linear(d, 2 * hidden, bias=False)
         else:
-            self.gate_proj = nn.Linear(d, hidden, bias=bias)
-            self.up_proj = nn.Linear(d, hidden, bias=bias)
-        self.down_proj = nn.Linear(hidden, d, bias=bias)
+            setattr(self, gate, nn.Linear(d, hidden, bias=bias))
+            setattr(self, up, nn.Linear(d, hidden, bias=bias))
+        setattr(self, down, nn.Linear(hidden, d, bias=bias))
         self.act_fn = activation(config)
 
     def forward(self, x):
+        gate, up, down = (getattr(self, name, None) for name in self.names)
         if self.fused:  # Phi3MLP
-            gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
-            return self.down_proj(up * self.act_fn(gate))
-        return self.down_proj(self.act_fn(self.gate_proj(x)) *
-                              self.up_proj(x))
+            gate_values, up_values = self.gate_up_proj(x).chunk(2, dim=-1)
+            return down(up_values * self.act_fn(gate_values))
+        return down(self.act_fn(gate(x)) * up(x))
 
 
 class PlainMLP(nn.Module):
@@ -710,23 +728,29 @@ class LlamaDecoderLayer(nn.Module):
         family = config["model_type"]
         self.attention_name = {"gpt_neox": "attention",
                                "falcon": "self_attention",
-                               "gptj": "attn"}.get(family, "self_attn")
+                               "gptj": "attn",
+                               "internlm2": "attention"}.get(family,
+                                                             "self_attn")
+        # InternLM2DecoderLayer's MLP is its feed_forward.
+        self.mlp_name = "feed_forward" if family == "internlm2" else "mlp"
         setattr(self, self.attention_name, LlamaAttention(config, layer))
         self.window = sliding_window(config, layer)
         if family in ("gpt_neox", "falcon"):
-            self.mlp = PlainMLP(config, "dense_h_to_4h", "dense_4h_to_h")
+            mlp = PlainMLP(config, "dense_h_to_4h", "dense_4h_to_h")
         elif family == "phi":
-            self.mlp = PlainMLP(config, "fc1", "fc2")
+            mlp = PlainMLP(config, "fc1", "fc2")
         elif family == "gptj":
-            self.mlp = PlainMLP(config, "fc_in", "fc_out")
+            mlp = PlainMLP(config, "fc_in", "fc_out")
         else:
-            self.mlp = LlamaMLP(config)
+            mlp = LlamaMLP(config)
+        setattr(self, self.mlp_name, mlp)
         self.parallel = parallel_block(config)
         # The first and the second norm's names (Falcon's two parallel
         # ones: ln_attn, ln_mlp).
         self.norm_names = ("ln_attn", "ln_mlp") if (
             family == "falcon" and self.parallel == "separate") else (
             "ln_1", None) if family == "gptj" else (
+            "attention_norm", "ffn_norm") if family == "internlm2" else (
             "input_layernorm", "post_attention_layernorm")
         self.post_norm = family == "olmo2"
         # CohereDecoderLayer's and StableLmDecoderLayer's sum: residual +
@@ -748,33 +772,35 @@ class LlamaDecoderLayer(nn.Module):
     def attend(self, hidden_states, cos, sin):
         return getattr(self, self.attention_name)(hidden_states, cos, sin)
 
+    def feed(self, x):
+        return getattr(self, self.mlp_name)(x)
+
     def forward(self, hidden_states, cos, sin):
         first, second = (getattr(self, name, None) if name else None
                          for name in self.norm_names)
         if self.parallel == "shared":
             x = first(hidden_states)
             if self.residual_first:
-                return hidden_states + self.attend(x, cos, sin) + self.mlp(x)
-            return self.attend(x, cos, sin) + self.mlp(x) + \
+                return hidden_states + self.attend(x, cos, sin) + self.feed(x)
+            return self.attend(x, cos, sin) + self.feed(x) + \
                 hidden_states
         if self.parallel:
             attention = self.attend(first(hidden_states), cos, sin)
-            return self.mlp(second(hidden_states)) + attention + hidden_states
+            return self.feed(second(hidden_states)) + attention + hidden_states
         if self.sandwich_norm:
             hidden_states = hidden_states + self.post_attention_layernorm(
                 self.attend(self.input_layernorm(hidden_states), cos,
                                     sin))
-            return hidden_states + self.post_feedforward_layernorm(self.mlp(
+            return hidden_states + self.post_feedforward_layernorm(self.feed(
                 self.pre_feedforward_layernorm(hidden_states)))
         if self.post_norm:
             hidden_states = hidden_states + self.post_attention_layernorm(
                 self.attend(hidden_states, cos, sin))
             return hidden_states + self.post_feedforward_layernorm(
-                self.mlp(hidden_states))
+                self.feed(hidden_states))
         hidden_states = hidden_states + self.residual(self.attend(
-            self.input_layernorm(hidden_states), cos, sin))
-        return hidden_states + self.residual(self.mlp(
-            self.post_attention_layernorm(hidden_states)))
+            first(hidden_states), cos, sin))
+        return hidden_states + self.residual(self.feed(second(hidden_states)))
 
     def residual(self, x):
         if self.residual_multiplier is None:
@@ -798,6 +824,9 @@ LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
 # Cohere's are Llama's; its parameters are listed as its modules register
 # them (one norm per layer, without biases).
 MODEL_NAMES["cohere"] = MODEL_NAMES["cohere2"] = LLAMA_MODEL_NAMES
+# InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
+MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
+                            "layers")
 
 
 class LlamaModel(nn.Module):
@@ -841,12 +870,12 @@ class LlamaForCausalLM(nn.Module):
         # told otherwise.
         if config.get("tie_word_embeddings", is_cohere(config) or
                       config["model_type"] == "smollm3"):
-            self.output().weight = self.base().embedding().weight
+            self.output_layer().weight = self.base().embedding().weight
 
     def base(self):
         return getattr(self, self.model_name)
 
-    def output(self):
+    def output_layer(self):
         return getattr(self, self.output_name)
 
     def forward(self, input_ids):
@@ -865,7 +894,7 @@ class LlamaForCausalLM(nn.Module):
             local = rotary_cos_sin(self.config, seq, h.dtype, local=True)
         for layer in self.base().decoder_layers():
             h = layer(h, *(local if layer.window else rotary))
-        logits = self.output()(self.base().final_norm()(h))
+        logits = self.output_layer()(self.base().final_norm()(h))
         if self.config["model_type"] == "granite":  # GraniteForCausalLM
             logits = logits / self.config.get("logits_scaling", 1.0)
         if is_cohere(self.config):  # CohereForCausalLM
@@ -996,6 +1025,13 @@ FAMILY_CONFIG = {
     "smollm3": {"architectures": ["SmolLM3ForCausalLM"],
                 "no_rope_layer_interval": 4, "use_sliding_window": False,
                 "sliding_window": None},
+    # InternLM2-7B's (custom code, as its Hub config names it: auto_map;
+    # its dynamic rope scaling left to the tests' --config).
+    "internlm2": {"architectures": ["InternLM2ForCausalLM"],
+                  "auto_map": {
+                      "AutoConfig": "configuration_internlm2.InternLM2Config",
+                      "AutoModelForCausalLM":
+                      "modeling_internlm2.InternLM2ForCausalLM"}},
     # Granite 3.0 2B's constants.
     "granite": {"architectures": ["GraniteForCausalLM"],
                 "embedding_multiplier": 12.0, "residual_multiplier": 0.22,
@@ -1220,6 +1256,10 @@ def checkpoint(args):
             del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
+    if family == "internlm2":  # InternLM2Config's: bias, on wqkv and wo
+        config["bias"] = args.attention_bias
+        for key in ("attention_bias", "mlp_bias", "attention_dropout"):
+            del config[key]
     # Phi-3's and SmolLM3's Hub configs name a pad_token_id among their
     # tokens (their classes' defaults are past a small vocabulary).
     if PAD_TOKEN_DEFAULTS.get(family, 0) >= args.vocab:
@@ -1228,7 +1268,8 @@ def checkpoint(args):
         config[key] = json.loads(value)
     if args.head_dim:
         config["head_dim"] = args.head_dim
-    if args.attention_bias and family != "falcon":  # Falcon's: bias
+    if args.attention_bias and family not in ("falcon", "internlm2"):
+        # Falcon's and InternLM2's: bias
         # StableLM's q, k and v biases: use_qkv_bias
         config["use_qkv_bias" if family == "stablelm" else
                "attention_bias"] = True
@@ -1238,7 +1279,8 @@ def checkpoint(args):
     tensors = {}
     for name, shape in hf_names(config):
         if name.endswith(("embed_tokens.weight", "embed_in.weight",
-                          "word_embeddings.weight", "wte.weight")) and \
+                          "word_embeddings.weight", "wte.weight",
+                          "tok_embeddings.weight")) and \
                 not args.tie:
             value = rng.standard_normal(shape)
         elif name.endswith(".bias"):
