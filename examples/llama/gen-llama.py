@@ -110,7 +110,8 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       attention_factor: mp.rope attention_factor);
   --layer-norm        every norm a LayerNorm with a bias (mp.layer_norm:
                       `<norm>.weight` and `<norm>.bias`, eps --norm-eps;
-                      StableLM's) instead of an RMSNorm;
+                      StableLM's; --qk-norm each-head's have none)
+                      instead of an RMSNorm;
   --no-norm-bias      the LayerNorms without biases (Cohere's: mp.layer_norm
                       adding a zero constant);
   --parallel-block separate|shared
@@ -259,10 +260,18 @@ def generate(args):
         factor, context = args.rope_dynamic_scaling
         context = int(context)
         rotated = args.rotary_dims or head_dim
-        base = args.rope_theta * ((factor * max(s, context) / context) - (
-            factor - 1)) ** (rotated / (rotated - 2))
+        try:
+            base = args.rope_theta * ((factor * max(s, context) / context) - (
+                factor - 1)) ** (rotated / (rotated - 2))
+        except OverflowError:
+            base = math.inf
+        if not 0 < base < math.inf:
+            sys.exit(f"gen-llama.py: --rope-dynamic-scaling gives the base "
+                     f"{base!r} for --seq {s}; it must be positive and "
+                     "finite")
         if base != args.rope_theta:
-            theta = repr(base)
+            # Every digit, in a form MLIR reads as a float.
+            theta = f"{base:.17e}"
     if args.rope_scaling:
         theta += (" llama3_scaling [" +
                   ", ".join(repr(v) for v in args.rope_scaling) + "]")
@@ -736,7 +745,7 @@ def main():
         (args.rope_dynamic_scaling is None or (
             len(args.rope_dynamic_scaling) == 2 and
             1 <= args.rope_dynamic_scaling[0] < math.inf and
-            args.rope_dynamic_scaling[1] >= 1 and
+            1 <= args.rope_dynamic_scaling[1] < math.inf and
             args.rope_dynamic_scaling[1] == int(args.rope_dynamic_scaling[1])),
          "--rope-dynamic-scaling takes FACTOR,CONTEXT: a finite factor of at "
          "least 1 and a positive whole context"),

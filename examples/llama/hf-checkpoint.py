@@ -146,13 +146,16 @@ Qwen3VLTextConfig's defaults, its interleaved mrope likewise the default
 rotation, its deepstack acting on image tokens only).
 
 `export` writes a trained checkpoint (mp-train --save, or mp-ckpt
-consolidate) back as DIR/model.safetensors under Hugging Face's names, in
+consolidate) back as DIR/model.safetensors under Hugging Face's names (and
+a custom-code model's modules that its config's auto_map names, copied
+from the source), in
 --dtype (default: the source config's torch_dtype; bf16 and f16 round to
 nearest even), with DIR/config.json the source's with torch_dtype set (and
 tie_word_embeddings false for a model imported with --untie-embeddings).
 
 The embedding's row pad_token_id (the config's, or its config class's:
-Phi-3's 32000, OLMo 2's 1, Gemma's and Cohere's 0, SmolLM3's 128004;
+Phi-3's 32000, OLMo 2's 1, Gemma's, Cohere's and InternLM2's 0,
+SmolLM3's 128004;
 none in GPT-NeoX, Falcon and GPT-J, whose embeddings take no
 padding_idx) gets no gradient from the tokens equal to it, as
 nn.Embedding's padding_idx (gen-llama.py --padding-idx); a pad_token_id
@@ -215,9 +218,8 @@ factor on cos and sin; gen-llama.py picks the factors by --seq).
 Refused, each with a message saying why: model_types other than those
 (Gemma 3n's gemma3n among them), multimodal models whose text model is
 another (a LLaVA over Qwen3), rope scaling other than Llama 3.1's
-"llama3", "linear", "longrope" and "dynamic" (dynamic NTK scaling: a
-base that gen-llama.py computes for the compiled sequence length; YaRN:
-mp.rope has no such frequencies) and any in Gemma 3's windowed layers, a rotary embedding over
+"llama3", "linear", "longrope" and "dynamic" (YaRN: mp.rope has no
+such frequencies) and any in Gemma 3's windowed layers, a rotary embedding over
 part of each head in the families whose modeling files rotate all of it,
 an odd head_dim,
 dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
@@ -238,6 +240,7 @@ import json
 import math
 import mmap
 import os
+import shutil
 import struct
 import sys
 from collections import namedtuple
@@ -698,6 +701,11 @@ class LlamaShape:
             if factor < 1:
                 fail(f"{source}: rope scaling 'dynamic' with factor "
                      f"{factor!r}; Hugging Face's is at least 1")
+            # The context it counts from: the config's (the Hub's configs
+            # give it; the config classes' defaults differ by family).
+            if "max_position_embeddings" not in config:
+                fail(f"{source}: rope scaling 'dynamic' without "
+                     "max_position_embeddings, the context it scales past")
             self.rope_dynamic_scaling = (factor, field(
                 "max_position_embeddings"))
         elif kind == "llama3":
@@ -1569,6 +1577,39 @@ def export_checkpoint(args):
           "Hugging Face's names" +
           (f"; {len(vision)} outside the text model, copied from "
            f"{args.config}" if vision else "") + ")")
+    copy_custom_code(config, args.config, args.out)
+
+
+def custom_code_files(config):
+    """The Python files of a custom-code model's modules, as its config's
+    auto_map names them ("modeling_internlm2.InternLM2ForCausalLM", or
+    "repo--module.Class"); names that are not dotted Python identifiers
+    are passed over (no path leaves the checkpoint's directory)."""
+    files = set()
+    for value in (config.get("auto_map") or {}).values():
+        for reference in value if isinstance(value, list) else [value]:
+            if not isinstance(reference, str):
+                continue
+            module = reference.split("--")[-1].rpartition(".")[0]
+            parts = module.split(".")
+            if module and all(part.isidentifier() for part in parts):
+                files.add(os.path.join(*parts) + ".py")
+    return sorted(files)
+
+
+def copy_custom_code(config, source, out):
+    """Copies the modules a custom-code model's config names (InternLM2's
+    configuration_internlm2.py, modeling_internlm2.py) beside the export,
+    so that it loads with trust_remote_code as its source did."""
+    for name in custom_code_files(config):
+        path = os.path.join(source, name)
+        if not os.path.isfile(path):
+            print(f"{source}: no {name}, which auto_map names: copy it "
+                  f"beside {out}/config.json for trust_remote_code")
+            continue
+        os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
+        shutil.copyfile(path, os.path.join(out, name))
+        print(f"{out}/{name}: copied from {source} (auto_map)")
 
 
 def main():
