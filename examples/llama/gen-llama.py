@@ -319,14 +319,17 @@ def generate(args):
                 f"arith.constant dense<{value:e}> : {tensor([size])}")
         return constants[value, size]
 
+    def layer_norm(x, weight, bias, shape):
+        return w.op(f"mp.layer_norm {x}, {weight}, {bias} eps {eps} : "
+                    f"({tensor(shape)}, {tensor(shape[-1:])}, "
+                    f"{tensor(shape[-1:])}) -> {tensor(shape)}")
+
     def norm(x, weight, shape=act):
         if args.layer_norm:
             bias = arg_of.get(weight[:-len("weight")] + "bias")
             if bias is None:
                 bias = constant(0.0, shape[-1])
-            return w.op(f"mp.layer_norm {x}, {arg_of[weight]}, {bias} eps "
-                        f"{eps} : ({tensor(shape)}, {tensor(shape[-1:])}, "
-                        f"{tensor(shape[-1:])}) -> {tensor(shape)}")
+            return layer_norm(x, arg_of[weight], bias, shape)
         return w.op(f"mp.rms_norm {x}, {arg_of[weight]} eps {eps}{offset} : "
                     f"({tensor(shape)}, {tensor(shape[-1:])}) -> "
                     f"{tensor(shape)}")
@@ -353,10 +356,8 @@ def generate(args):
         shape = [b, s, n, head_dim]
         if args.qk_norm != "each-head":
             return norm(y, weight, shape)
-        y = w.op(f"mp.layer_norm {y}, {constant(1.0, head_dim)}, "
-                 f"{constant(0.0, head_dim)} eps {eps} : ({tensor(shape)}, "
-                 f"{tensor([head_dim])}, {tensor([head_dim])}) -> "
-                 f"{tensor(shape)}")
+        y = layer_norm(y, constant(1.0, head_dim), constant(0.0, head_dim),
+                       shape)
         scale = w.op(f"mp.broadcast {arg_of[weight]} dims [0, 1] : "
                      f"{tensor([n, head_dim])} -> {tensor(shape)}")
         return w.op(f"mp.mul {y}, {scale} : {tensor(shape)}")
