@@ -105,9 +105,20 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       above N (Hugging Face picks them by the sequence's
                       length), the short ones otherwise (mp.rope
                       longrope_factors); the three go together;
+  --rope-yarn-scaling FACTOR,CONTEXT,BETA_FAST,BETA_SLOW
+  [--rope-yarn-no-truncate]
+                      Hugging Face's rope_type "yarn" (transformers 5's
+                      _compute_yarn_parameters; Qwen's and SmolLM3's long
+                      contexts): each rotated pair's frequency blended
+                      between itself and itself / FACTOR by a ramp over
+                      the pairs that BETA_FAST and BETA_SLOW rotations in
+                      CONTEXT (original_max_position_embeddings) bound,
+                      rounded outwards unless --rope-yarn-no-truncate
+                      (mp.rope longrope_factors, one divisor per pair);
+                      its attention factor is --rope-attention-factor's;
   --rope-attention-factor A
-                      the rotations' cos and sin times A (longrope's
-                      attention_factor: mp.rope attention_factor);
+                      the rotations' cos and sin times A (longrope's and
+                      YaRN's attention_factor: mp.rope attention_factor);
   --layer-norm        every norm a LayerNorm with a bias (mp.layer_norm:
                       `<norm>.weight` and `<norm>.bias`, eps --norm-eps;
                       StableLM's; --qk-norm each-head's have none)
@@ -174,6 +185,31 @@ def ffn_hidden(dim, multiple_of, multiplier):
     if multiplier is not None:
         hidden = int(multiplier * hidden)
     return multiple_of * ((hidden + multiple_of - 1) // multiple_of)
+
+
+def yarn_divisors(factor, context, beta_fast, beta_slow, rotated, base,
+                  truncate):
+    """Hugging Face's _compute_yarn_parameters (transformers 5), in its
+    order, as mp.rope longrope_factors: pair i's frequency is
+    base^(-2i/R) (R rotated entries) blended with it over `factor` by the
+    extrapolation weight e_i, base^(-2i/R) * ((1 - e_i) / factor + e_i),
+    i.e. divided by 1 / ((1 - e_i) / factor + e_i). e_i falls linearly
+    from 1 to 0 between the pairs that rotate beta_fast and beta_slow
+    times in `context` positions (in R's units, as Hugging Face counts)."""
+    def correction_dim(rotations):
+        return rotated * math.log(context / (rotations * 2 * math.pi)) / (
+            2 * math.log(base))
+    low, high = correction_dim(beta_fast), correction_dim(beta_slow)
+    if truncate:
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, rotated - 1)
+    if low == high:
+        high += 0.001  # Hugging Face's guard against a zero-width ramp
+    divisors = []
+    for pair in range(rotated // 2):
+        extrapolation = 1 - min(max((pair - low) / (high - low), 0), 1)
+        divisors.append(1 / ((1 - extrapolation) / factor + extrapolation))
+    return divisors
 
 
 def tensor(shape, element="f32"):
@@ -288,6 +324,13 @@ def generate(args):
                     else "short")
         factors = getattr(args, f"longrope_{longrope}_factors")
         theta += (" longrope_factors [" + ", ".join(map(repr, factors)) +
+                  "]")
+    if args.rope_yarn_scaling:
+        divisors = yarn_divisors(*args.rope_yarn_scaling,
+                                 args.rotary_dims or head_dim,
+                                 args.rope_theta,
+                                 not args.rope_yarn_no_truncate)
+        theta += (" longrope_factors [" + ", ".join(map(repr, divisors)) +
                   "]")
     if args.rope_attention_factor:
         theta += f" attention_factor {args.rope_attention_factor!r}"
@@ -527,7 +570,8 @@ def generate(args):
                  "window_from_layer", "norm_weight_offset",
                  "attention_softcap", "final_softcap",
                  "query_pre_attn_scalar", "local_rope_theta",
-                 "rope_linear_scaling", "rope_dynamic_scaling", "rotary_dims",
+                 "rope_linear_scaling", "rope_dynamic_scaling",
+                 "rope_yarn_scaling", "rope_yarn_no_truncate", "rotary_dims",
                  "rope_attention_factor", "parallel_block",
                  "embedding_multiplier", "residual_multiplier",
                  "attention_multiplier", "logits_scaling", "logit_scale"):
@@ -699,6 +743,15 @@ def main():
                         metavar="N",
                         help="the longest sequence of the short factors "
                              "(original_max_position_embeddings)")
+    parser.add_argument(
+        "--rope-yarn-scaling", type=factors,
+        metavar="FACTOR,CONTEXT,BETA_FAST,BETA_SLOW",
+        help="Hugging Face's YaRN: each pair's frequency divided by up to "
+             "FACTOR (mp.rope longrope_factors); Hugging Face's defaults "
+             "for the betas: 32,1")
+    parser.add_argument("--rope-yarn-no-truncate", action="store_true",
+                        help="YaRN's ramp bounds not rounded outwards "
+                             "(truncate false: gpt-oss's)")
     parser.add_argument("--rope-attention-factor", type=float, default=None,
                         metavar="A",
                         help="cos and sin times A (mp.rope attention_factor)")
@@ -753,11 +806,27 @@ def main():
         (args.rope_dynamic_scaling is None or rotary_dims > 2,
          "--rope-dynamic-scaling's exponent R / (R - 2) needs more than 2 "
          "rotated entries"),
+        (args.rope_yarn_scaling is None or (
+            len(args.rope_yarn_scaling) == 4 and
+            1 <= args.rope_yarn_scaling[0] < math.inf and
+            1 <= args.rope_yarn_scaling[1] < math.inf and
+            args.rope_yarn_scaling[1] == int(args.rope_yarn_scaling[1]) and
+            all(0 < v < math.inf for v in args.rope_yarn_scaling[2:])),
+         "--rope-yarn-scaling takes FACTOR,CONTEXT,BETA_FAST,BETA_SLOW: a "
+         "finite factor of at least 1, a positive whole context and "
+         "positive finite betas"),
+        (args.rope_yarn_scaling is None or 1 < args.rope_theta < math.inf,
+         "--rope-yarn-scaling's ramp divides by ln --rope-theta: the base "
+         "must be finite and above 1"),
+        (not args.rope_yarn_no_truncate or args.rope_yarn_scaling,
+         "--rope-yarn-no-truncate goes with --rope-yarn-scaling"),
         (sum(v is not None for v in (
             args.rope_scaling, args.rope_linear_scaling,
-            args.longrope_short_factors, args.rope_dynamic_scaling)) <= 1,
-         "--rope-scaling, --rope-linear-scaling, longrope and "
-         "--rope-dynamic-scaling each scale the frequencies: one at most"),
+            args.longrope_short_factors, args.rope_dynamic_scaling,
+            args.rope_yarn_scaling)) <= 1,
+         "--rope-scaling, --rope-linear-scaling, longrope, "
+         "--rope-dynamic-scaling and --rope-yarn-scaling each scale the "
+         "frequencies: one at most"),
         (math.isfinite(args.norm_weight_offset),
          "--norm-weight-offset must be finite"),
         (all(v is None or 0 < v < math.inf for v in (

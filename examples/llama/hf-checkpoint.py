@@ -36,7 +36,9 @@ its shards; F32, BF16 or F16) and writes:
                         --longrope-original-context and
                         --rope-attention-factor (rope_type "longrope")
                         or --rope-dynamic-scaling (rope_type "dynamic":
-                        the factor and max_position_embeddings),
+                        the factor and max_position_embeddings) or
+                        --rope-yarn-scaling, --rope-yarn-no-truncate and
+                        --rope-attention-factor (rope_type "yarn"),
                         and where the family has them --head-dim,
                         --rotary-dims,
                         --attention-bias, --mlp-bias, --qk-norm,
@@ -218,9 +220,10 @@ factor on cos and sin; gen-llama.py picks the factors by --seq).
 Refused, each with a message saying why: model_types other than those
 (Gemma 3n's gemma3n among them), multimodal models whose text model is
 another (a LLaVA over Qwen3), rope scaling other than Llama 3.1's
-"llama3", "linear", "longrope" and "dynamic" (YaRN: mp.rope has no
-such frequencies) and any in Gemma 3's windowed layers, a rotary embedding over
-part of each head in the families whose modeling files rotate all of it,
+"llama3", "linear", "longrope", "dynamic" and "yarn" (transformers
+5's: the factor as given) and any in Gemma 3's windowed layers, a rotary
+embedding over part of each head in the families whose modeling files
+rotate all of it,
 an odd head_dim,
 dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
 GPT-NeoX's hidden_dropout: mp trains without dropout; --without-dropout
@@ -686,9 +689,11 @@ class LlamaShape:
         kind = scaling.get("rope_type", scaling.get("type", "default"))
         self.rope_scaling = self.rope_linear_scaling = None
         self.rope_dynamic_scaling = None
-        longrope = None
+        longrope = yarn = None
         if kind == "longrope":
             longrope = scaling  # read once head_dim is known
+        elif kind == "yarn":
+            yarn = scaling
         elif kind == "linear":
             self.rope_linear_scaling = checked(
                 "rope_scaling's factor", scaling.get("factor"),
@@ -719,8 +724,8 @@ class LlamaShape:
         elif kind != "default":
             fail(f"{source}: rope scaling {scaling!r}; mp.rope scales its "
                  "frequencies as Llama 3.1 does ('llama3'), linearly "
-                 "('linear'), as Phi-3's 'longrope' or by dynamic NTK "
-                 "scaling ('dynamic') only")
+                 "('linear'), as Phi-3's 'longrope', by dynamic NTK "
+                 "scaling ('dynamic') or by YaRN ('yarn') only")
         # Gemma's head_dim is 256 unless given (GemmaConfig's default);
         # Mistral writes head_dim null where it is hidden_size / heads.
         gemma = self.family in ("gemma", "gemma2", "gemma3_text")
@@ -921,8 +926,11 @@ class LlamaShape:
                      f"{self.head_dim}; mp.rope rotates an even number, at "
                      "least 2, at most head_dim")
         self.longrope = self.rope_attention_factor = None
+        self.rope_yarn_scaling = None
         if longrope is not None:
             self.read_longrope(longrope, rope, config, source, checked)
+        if yarn is not None:
+            self.read_yarn(yarn, config, source, checked)
         # Gemma's hidden_activation overrides its legacy hidden_act, as
         # configuration_gemma.py documents (the Hub's Gemma configs say
         # "gelu" in hidden_act and "gelu_pytorch_tanh", the activation
@@ -1038,6 +1046,56 @@ class LlamaShape:
         self.rope_attention_factor = checked(
             "rope scaling 'longrope' attention_factor", attention, float)
 
+    def read_yarn(self, yarn, config, source, checked):
+        """YaRN as transformers 5's _compute_yarn_parameters reads it: the
+        factor, the pretraining context (original_max_position_embeddings:
+        the config's own where it has one, as standardize_rope_params
+        prefers it, else rope_scaling's, else max_position_embeddings),
+        beta_fast and beta_slow (32 and 1 where absent or 0), truncate
+        (true unless false) and the attention factor on cos and sin (where
+        not given, 0.1 ln factor + 1, or DeepSeek's ratio of two such terms
+        scaled by mscale and mscale_all_dim where both are given)."""
+        factor = checked("rope scaling 'yarn' factor", yarn.get("factor"),
+                         float)
+        if factor < 1:
+            fail(f"{source}: rope scaling 'yarn' with factor {factor!r}; "
+                 "Hugging Face's is at least 1")
+        key = "original_max_position_embeddings"
+        original = config.get(key, yarn.get(key, config.get(
+            "max_position_embeddings")))
+        if original is None:
+            # The config classes' defaults differ by family.
+            fail(f"{source}: rope scaling 'yarn' without {key} or "
+                 "max_position_embeddings, the context its ramp counts in")
+        original = checked(key, original, int)
+        betas = [checked(f"rope scaling 'yarn' {name}", yarn.get(name) or
+                         default, float)
+                 for name, default in (("beta_fast", 32.0), ("beta_slow", 1.0))]
+        truncate = yarn.get("truncate", True)
+        if not isinstance(truncate, bool):
+            fail(f"{source}: rope scaling 'yarn' truncate {truncate!r} is "
+                 "not true or false")
+        if not self.rope_theta > 1:
+            fail(f"{source}: rope_theta {self.rope_theta!r}; YaRN's ramp "
+                 "divides by its logarithm, which must be positive")
+
+        def mscale(scale, weight=1.0):
+            return 1.0 if scale <= 1 else 0.1 * weight * math.log(scale) + 1.0
+
+        attention = yarn.get("attention_factor")
+        weights = [yarn.get(name) for name in ("mscale", "mscale_all_dim")]
+        if attention is None and all(weights):
+            weights = [checked(f"rope scaling 'yarn' {name}", weight, float)
+                       for name, weight in zip(
+                           ("mscale", "mscale_all_dim"), weights)]
+            attention = mscale(factor, weights[0]) / mscale(factor,
+                                                            weights[1])
+        elif attention is None:
+            attention = mscale(factor)
+        self.rope_yarn_scaling = (factor, original, *betas, truncate)
+        self.rope_attention_factor = checked(
+            "rope scaling 'yarn' attention_factor", attention, float)
+
     def gen_llama_args(self):
         args = (f"--layers {self.layers} --dim {self.dim} --heads "
                 f"{self.heads} --kv-heads {self.kv_heads} --ffn-hidden "
@@ -1061,6 +1119,11 @@ class LlamaShape:
                      ",".join(map(repr, short)) +
                      " --longrope-long-factors " + ",".join(map(repr, long)) +
                      f" --longrope-original-context {original}")
+        if self.rope_yarn_scaling:
+            *numbers, truncate = self.rope_yarn_scaling
+            args += " --rope-yarn-scaling " + ",".join(map(repr, numbers))
+            if not truncate:
+                args += " --rope-yarn-no-truncate"
         if self.rope_attention_factor not in (None, 1.0):
             args += f" --rope-attention-factor {self.rope_attention_factor!r}"
         if self.attention_bias:

@@ -32,6 +32,10 @@ func.func @forward(%ids: tensor<2x6xi64>, %table: tensor<32x16xf32>,
   %rp = mp.rope %q theta 1.0e4 rotary_dims 2 longrope_factors [1.5] attention_factor 1.19 inverse : tensor<2x6x4x4xf32>
   // CHECK-NEXT: mp.rope %arg3 theta 1.000000e+04 longrope_factors [1.000000e+00, 3.000000e+00] : tensor<2x6x4x4xf32>
   %rf = mp.rope %q theta 1.0e4 longrope_factors [1.0, 3.0] attention_factor 1.0 : tensor<2x6x4x4xf32>
+  // Every digit survives the round trips (YaRN's divisors; a Llama 3.1
+  // factor that is not a short decimal).
+  // CHECK-NEXT: mp.rope %arg3 theta 1.000000e+02 llama3_scaling [8.0000000000000018, 1.000000e+00, 4.000000e+00, 8.192000e+03] longrope_factors [1.2307692307692308, 2.2857142857142856] : tensor<2x6x4x4xf32>
+  %ry = mp.rope %q theta 1.0e2 llama3_scaling [8.0000000000000018, 1.0, 4.0, 8192.0] longrope_factors [1.2307692307692308, 2.2857142857142856] : tensor<2x6x4x4xf32>
   // CHECK-NEXT: mp.softmax %arg4 causal : tensor<2x4x6x6xf32>
   %p = mp.softmax %s causal : tensor<2x4x6x6xf32>
   // CHECK-NEXT: mp.softmax %arg4 : tensor<2x4x6x6xf32>

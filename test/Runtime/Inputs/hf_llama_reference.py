@@ -80,7 +80,9 @@ query_key_value, attention.wo, feed_forward.w1/w3/w2, attention_norm,
 ffn_norm, output; biases on wqkv and wo where bias) are their modeling
 files'. Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
-length. RMSNorm (the weight times the normed input cast back to
+length; YaRN (rope_type "yarn") blends each frequency with it over the
+factor as transformers 5's _compute_yarn_parameters does, cos and sin
+times its attention factor. RMSNorm (the weight times the normed input cast back to
 its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
@@ -454,10 +456,52 @@ def longrope_parameters(config, seq):
     return scaling[key], attention
 
 
+def yarn_parameters(config, dim, theta, dtype):
+    """_compute_yarn_parameters (transformers 5): the frequencies and the
+    attention factor."""
+    scaling = config["rope_scaling"]
+    factor = scaling["factor"]
+    key = "original_max_position_embeddings"
+    # standardize_rope_params: the config's own first (Phi-3's place).
+    original = config[key] if key in config else scaling[key] \
+        if key in scaling else config["max_position_embeddings"]
+    attention = scaling.get("attention_factor")
+
+    def get_mscale(scale, mscale=1):
+        return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+    if attention is None:
+        mscale, mscale_all_dim = (scaling.get("mscale"),
+                                  scaling.get("mscale_all_dim"))
+        attention = get_mscale(factor, mscale) / get_mscale(
+            factor, mscale_all_dim) if mscale and mscale_all_dim else \
+            get_mscale(factor)
+    beta_fast = scaling.get("beta_fast") or 32
+    beta_slow = scaling.get("beta_slow") or 1
+
+    def correction_dim(rotations):
+        return (dim * math.log(original / (rotations * 2 * math.pi))) / (
+            2 * math.log(theta))
+
+    low, high = correction_dim(beta_fast), correction_dim(beta_slow)
+    if scaling.get("truncate", True):
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = torch.clamp((torch.arange(dim // 2, dtype=torch.float32) - low) /
+                       (high - low), 0, 1)
+    pos_freqs = theta ** (torch.arange(0, dim, 2).to(dtype) / dim)
+    extrapolation = 1 - ramp.to(dtype)
+    inv_freq = (1.0 / (factor * pos_freqs)) * (1 - extrapolation) + (
+        1.0 / pos_freqs) * extrapolation
+    return inv_freq, attention
+
+
 def rotary_cos_sin(config, seq, dtype, local=False):
     """LlamaRotaryEmbedding: cos and sin of cat(freqs, freqs), [seq,
-    rotary dims]; rope_scaling "llama3", "linear", "longrope", "dynamic"
-    or none.
+    rotary dims]; rope_scaling "llama3", "linear", "longrope", "dynamic",
+    "yarn" or none.
     `local`: Gemma 3's windowed layers' (rope_local_base_freq, unscaled)."""
     dim = rotary_dims(config)
     theta = config["rope_local_base_freq"] if local else rope_theta(config)
@@ -479,6 +523,8 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         factors, attention = longrope_parameters(config, seq)
         inv_freq = 1.0 / (torch.tensor(factors, dtype=dtype) * theta ** (
             torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim))
+    elif kind == "yarn":
+        inv_freq, attention = yarn_parameters(config, dim, theta, dtype)
     elif scaling and kind != "dynamic":
         assert kind == "llama3", scaling
         inv_freq = llama3_inv_freq(inv_freq, scaling)

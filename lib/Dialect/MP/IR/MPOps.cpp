@@ -57,6 +57,29 @@ void printStorageTypes(OpAsmPrinter &printer, Operation *op, Types... types) {
     printer << FunctionType::get(op->getContext(), op->getOperandTypes(),
                                  op->getResultTypes());
 }
+
+/// A list of f64 written `[a, b, ...]` with every digit: DenseF64ArrayAttr's
+/// own printer writes each value with six (llvm::raw_ostream's `%e`), so a
+/// printed YaRN or longrope divisor such as 1.2307692307692308 read back as
+/// 1.230769, a different model.
+ParseResult parseExactF64Array(OpAsmParser &parser, DenseF64ArrayAttr &attr) {
+  SmallVector<double> values;
+  if (parser.parseCommaSeparatedList(
+          OpAsmParser::Delimiter::Square,
+          [&] { return parser.parseFloat(values.emplace_back()); }))
+    return failure();
+  attr = DenseF64ArrayAttr::get(parser.getContext(), values);
+  return success();
+}
+
+void printExactF64Array(OpAsmPrinter &printer, Operation *,
+                        DenseF64ArrayAttr attr) {
+  printer << '[';
+  llvm::interleaveComma(attr.asArrayRef(), printer, [&](double value) {
+    printer.printFloat(APFloat(value));
+  });
+  printer << ']';
+}
 } // namespace
 
 #define GET_OP_CLASSES

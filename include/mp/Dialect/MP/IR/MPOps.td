@@ -758,9 +758,10 @@ def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
                        UnitAttr:$inverse);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `theta` $theta (`llama3_scaling` $llama3_scaling^)?
+    $input `theta` $theta
+    (`llama3_scaling` custom<ExactF64Array>($llama3_scaling)^)?
     (`linear_scaling` $linear_scaling^)? (`rotary_dims` $rotary_dims^)?
-    (`longrope_factors` $longrope_factors^)?
+    (`longrope_factors` custom<ExactF64Array>($longrope_factors)^)?
     (`attention_factor` $attention_factor^)? (`inverse` $inverse^)? attr-dict
     `:` type($result)
   }];
