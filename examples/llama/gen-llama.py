@@ -170,6 +170,14 @@ import sys
 FLOAT32_MAX = 3.4028234663852886e38
 
 
+def exact(value):
+    """`value` as an MLIR float literal that reads back as the same
+    double: six digits where they suffice (the usual 1.000000e+04), else
+    every digit (a base such as StarCoder2-3B's 999999.4420358813)."""
+    short = f"{value:e}"
+    return short if float(short) == value else f"{value:.17e}"
+
+
 def float32(value):
     """`value` as float32 rounds it, written exactly: a PyTorch float32
     tensor times a Python float multiplies by the float32 nearest it. A
@@ -197,8 +205,16 @@ def yarn_divisors(factor, context, beta_fast, beta_slow, rotated, base,
     from 1 to 0 between the pairs that rotate beta_fast and beta_slow
     times in `context` positions (in R's units, as Hugging Face counts)."""
     def correction_dim(rotations):
-        return rotated * math.log(context / (rotations * 2 * math.pi)) / (
-            2 * math.log(base))
+        try:
+            dim = rotated * math.log(context / (rotations * 2 * math.pi)) / (
+                2 * math.log(base))
+        except (OverflowError, ValueError, ZeroDivisionError):
+            dim = math.nan
+        if not math.isfinite(dim):
+            sys.exit(f"gen-llama.py: --rope-yarn-scaling's ramp bound for "
+                     f"{rotations!r} rotations in {context!r} positions is "
+                     "not a finite number")
+        return dim
     low, high = correction_dim(beta_fast), correction_dim(beta_slow)
     if truncate:
         low, high = math.floor(low), math.ceil(high)
@@ -289,8 +305,8 @@ def generate(args):
 
     w = Writer()
     act = [b, s, d]
-    eps = f"{args.norm_eps:e}"
-    theta = f"{args.rope_theta:e}"
+    eps = exact(args.norm_eps)
+    theta = exact(args.rope_theta)
     if args.rope_dynamic_scaling:
         # Hugging Face's _compute_dynamic_ntk_parameters, in its order.
         factor, context = args.rope_dynamic_scaling
@@ -305,9 +321,7 @@ def generate(args):
             sys.exit(f"gen-llama.py: --rope-dynamic-scaling gives the base "
                      f"{base!r} for --seq {s}; it must be positive and "
                      "finite")
-        if base != args.rope_theta:
-            # Every digit, in a form MLIR reads as a float.
-            theta = f"{base:.17e}"
+        theta = exact(base)
     if args.rope_scaling:
         theta += (" llama3_scaling [" +
                   ", ".join(repr(v) for v in args.rope_scaling) + "]")
@@ -452,7 +466,7 @@ def generate(args):
                if args.attention_multiplier is not None else
                repr(args.query_pre_attn_scalar ** -0.5)
                if args.query_pre_attn_scalar else
-               f"{1 / math.sqrt(head_dim):e}")
+               exact(1 / math.sqrt(head_dim)))
     activation = {"silu": "mp.silu", "gelu": "mp.gelu",
                   "gelu-tanh": "mp.gelu"}[args.mlp_activation]
     tanh = " tanh" if args.mlp_activation == "gelu-tanh" else ""
@@ -468,7 +482,7 @@ def generate(args):
             k = norm(k, p + "attention.k_norm.weight", [b, s, kv_rows])
         per_head = args.qk_norm in ("head", "each-head")
         # Gemma 3's windowed layers rotate by a base of their own.
-        layer_theta = (f"{args.local_rope_theta:e}{rotation}"
+        layer_theta = (f"{exact(args.local_rope_theta)}{rotation}"
                        if args.local_rope_theta and args.sliding_window
                        and windowed(layer) else theta)
         # Cohere 2's global layers and SmolLM3's every fourth have no

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, Gemma, Gemma 2, Gemma 3, StableLM,
+Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
@@ -76,7 +76,10 @@ k_norm [kv_heads * head_dim], their entries in rotate_half's order head by
 head) and puts the layer's norms on its sublayers' outputs
 (post_attention_layernorm and post_feedforward_layernorm, mp's
 attention_norm and ffn_norm: gen-llama.py --post-norm) with none on their
-inputs; StableLM (StableLM 2 1.6B, StableLM 3B, StableLM 2 12B) norms
+inputs, and OLMo 3 windows all but every fourth layer (layer_types;
+sliding_window 4096 by default), whose windowed layers rotate unscaled by
+rope_theta (--local-rope-theta) while the others take the config's rope
+scaling; StableLM (StableLM 2 1.6B, StableLM 3B, StableLM 2 12B) norms
 with LayerNorms (weights and biases, layer_norm_eps: gen-llama.py
 --layer-norm), has q, k and v biases where use_qkv_bias says so and
 rotates the first quarter of each head (partial_rotary_factor, 0.25 by
@@ -156,7 +159,7 @@ nearest even), with DIR/config.json the source's with torch_dtype set (and
 tie_word_embeddings false for a model imported with --untie-embeddings).
 
 The embedding's row pad_token_id (the config's, or its config class's:
-Phi-3's 32000, OLMo 2's 1, Gemma's, Cohere's and InternLM2's 0,
+Phi-3's 32000, OLMo 2's and OLMo 3's 1, Gemma's, Cohere's and InternLM2's 0,
 SmolLM3's 128004;
 none in GPT-NeoX, Falcon and GPT-J, whose embeddings take no
 padding_idx) gets no gradient from the tokens equal to it, as
@@ -252,7 +255,8 @@ import numpy as np
 
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
-FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "gemma",
+FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
+            "gemma",
             "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon",
             "gptj", "granite", "cohere", "cohere2", "smollm3", "internlm2")
 
@@ -399,8 +403,8 @@ TEXT_DEFAULTS["qwen3_vl_text"] = {
 
 # The config classes' pad_token_id where it is not None (their embeddings'
 # padding_idx; LlamaConfig's and most others' is None).
-PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "gemma": 0, "gemma2": 0,
-                      "gemma3_text": 0, "cohere": 0, "cohere2": 0,
+PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
+                      "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
@@ -662,29 +666,34 @@ class LlamaShape:
         self.norm_eps = field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
-        # Gemma 3's windowed layers rotate by a base of their own
-        # (rope_local_base_freq, unscaled; or rope_parameters per layer
-        # type in newer configs).
+        # Gemma 3's and OLMo 3's windowed layers rotate unscaled: Gemma 3's
+        # by a base of their own (rope_local_base_freq), OLMo 3's by
+        # rope_theta (Olmo3Model's "default" rotary embedding for
+        # sliding_attention); newer configs give rope_parameters per layer
+        # type.
         gemma3 = self.family == "gemma3_text"
+        olmo3 = self.family == "olmo3"
         local_rope = {"rope_theta": config.get("rope_local_base_freq",
-                                               10000.0)}
-        if gemma3 and "full_attention" in rope:
+                                               10000.0)} if gemma3 else {}
+        if (gemma3 or olmo3) and "full_attention" in rope:
             local_rope = rope.get("sliding_attention") or local_rope
             rope = rope["full_attention"] or {}
-        self.local_rope_theta = None
-        if gemma3:
-            if local_rope.get("rope_type", "default") != "default":
-                fail(f"{source}: the windowed layers' rope scaling "
-                     f"{local_rope!r}; Gemma 3's windowed layers rotate "
-                     "unscaled (rope_local_base_freq) in mp")
-            self.local_rope_theta = checked(
-                "rope_local_base_freq", local_rope.get("rope_theta"), float)
         # GPT-NeoX's 4.x configs name it rotary_emb_base; SmolLM3Config's
-        # default is 2e6.
+        # default is 2e6, Olmo3Config's 5e5 (transformers 5's default_theta).
         self.rope_theta = checked("rope_theta", rope.get(
             "rope_theta", config.get("rope_theta", config.get(
-                "rotary_emb_base",
-                2e6 if self.family == "smollm3" else 10000.0))), float)
+                "rotary_emb_base", 2e6 if self.family == "smollm3" else
+                5e5 if olmo3 else 10000.0))), float)
+        self.local_rope_theta = None
+        if gemma3 or olmo3:
+            if local_rope.get("rope_type", "default") != "default":
+                fail(f"{source}: the windowed layers' rope scaling "
+                     f"{local_rope!r}; {'Gemma' if gemma3 else 'OLMo'} 3's "
+                     "windowed layers rotate unscaled in mp")
+            self.local_rope_theta = checked(
+                "rope_local_base_freq" if gemma3 else "the windowed layers' "
+                "rope_theta", local_rope.get("rope_theta", self.rope_theta),
+                float)
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
         self.rope_scaling = self.rope_linear_scaling = None
@@ -802,12 +811,12 @@ class LlamaShape:
         # (and puts the layer's norms after its sublayers); StableLM 2
         # 12B (qk_layernorm) and Command-R+ (use_qk_norm) each head by a
         # LayerNorm without bias whose weights are the head's own.
-        self.qk_norm = {"qwen3": "head", "olmo2": "whole",
+        self.qk_norm = {"qwen3": "head", "olmo2": "whole", "olmo3": "whole",
                         "gemma3_text": "head"}.get(self.family)
         if (self.family == "stablelm" and config.get("qk_layernorm")) or (
                 self.family == "cohere" and config.get("use_qk_norm")):
             self.qk_norm = "each-head"
-        self.post_norm = self.family == "olmo2"
+        self.post_norm = self.family in ("olmo2", "olmo3")
         # Gemma 2 and 3 norm their sublayers' inputs and outputs and scale
         # their scores by query_pre_attn_scalar; Gemma 2 soft-caps its
         # scores and logits (the configs' defaults where not given: Gemma
@@ -844,10 +853,11 @@ class LlamaShape:
             elif gemma2:  # Gemma2Config: every other layer, from 0
                 types = ["sliding_attention" if layer % 2 == 0 else
                          "full_attention" for layer in range(self.layers)]
-            elif gemma3 or self.family == "cohere2":
+            elif gemma3 or self.family in ("cohere2", "olmo3"):
                 # Gemma3TextConfig: all but every sixth layer;
-                # Cohere2Config: all but every fourth.
-                pattern = field("sliding_window_pattern", 6 if gemma3 else 4)
+                # Cohere2Config and Olmo3Config: all but every fourth.
+                pattern = 4 if olmo3 else field("sliding_window_pattern",
+                                                6 if gemma3 else 4)
                 types = ["full_attention" if (layer + 1) % pattern == 0
                          else "sliding_attention"
                          for layer in range(self.layers)]
@@ -869,9 +879,14 @@ class LlamaShape:
                               if kind == "sliding_attention"]
         self.sliding_window = None
         window = config.get("sliding_window", 4096 if self.sandwich_norm or
-                            self.family == "cohere2" else None)
+                            self.family in ("cohere2", "olmo3") else None)
         if self.window_layers and window is not None:
             self.sliding_window = field("sliding_window", window)
+        if olmo3 and self.window_layers and window is None:
+            # Olmo3Attention would attend to every position there but
+            # rotate unscaled; gen-llama.py's windowed layers are windowed.
+            fail(f"{source}: sliding_window null with sliding_attention "
+                 "layers; mp's OLMo 3 windows its sliding_attention layers")
         # The layers without positional embedding: Cohere 2's without a
         # window (every layer where sliding_window is null), SmolLM3's
         # where no_rope_layers says 0.
@@ -1022,12 +1037,12 @@ class LlamaShape:
                      f"{pairs} positive numbers, one per rotated pair; got "
                      f"{values!r}")
             factors.append([float(v) for v in values])
-        # Phi3Config's defaults: 4096 for both lengths.
+        key = "original_max_position_embeddings"
+        original = checked(key, self.pretraining_context(
+            longrope, rope, config), int)
+        # Phi3Config's default max_position_embeddings: 4096.
         length = 4096 if self.family == "phi3" else \
             config.get("max_position_embeddings")
-        key = "original_max_position_embeddings"
-        original = checked(key, longrope.get(key, rope.get(key, config.get(
-            key, length))), int)
         # A factor given is transformers 5's (4.x takes the ratio of the
         # lengths for Phi-3 even then; the Hub's Phi configs give none).
         factor = longrope.get("factor")
@@ -1046,6 +1061,19 @@ class LlamaShape:
         self.rope_attention_factor = checked(
             "rope scaling 'longrope' attention_factor", attention, float)
 
+    def pretraining_context(self, scaling, rope, config):
+        """original_max_position_embeddings as transformers 5's
+        standardize_rope_params gives it to longrope and YaRN: the config's
+        own first (Phi3Config always has one, 4096 by default), else
+        rope_scaling's (or rope_parameters'), else max_position_embeddings;
+        None where there is none."""
+        key = "original_max_position_embeddings"
+        own = config.get(key, 4096 if self.family == "phi3" else None)
+        if own is not None:
+            return own
+        return scaling.get(key, rope.get(key, config.get(
+            "max_position_embeddings")))
+
     def read_yarn(self, yarn, config, source, checked):
         """YaRN as transformers 5's _compute_yarn_parameters reads it: the
         factor, the pretraining context (original_max_position_embeddings:
@@ -1061,8 +1089,7 @@ class LlamaShape:
             fail(f"{source}: rope scaling 'yarn' with factor {factor!r}; "
                  "Hugging Face's is at least 1")
         key = "original_max_position_embeddings"
-        original = config.get(key, yarn.get(key, config.get(
-            "max_position_embeddings")))
+        original = self.pretraining_context(yarn, {}, config)
         if original is None:
             # The config classes' defaults differ by family.
             fail(f"{source}: rope scaling 'yarn' without {key} or "
@@ -1071,10 +1098,13 @@ class LlamaShape:
         betas = [checked(f"rope scaling 'yarn' {name}", yarn.get(name) or
                          default, float)
                  for name, default in (("beta_fast", 32.0), ("beta_slow", 1.0))]
+        # Hugging Face tests it for truth: null is false.
         truncate = yarn.get("truncate", True)
+        if truncate is None:
+            truncate = False
         if not isinstance(truncate, bool):
             fail(f"{source}: rope scaling 'yarn' truncate {truncate!r} is "
-                 "not true or false")
+                 "not true, false or null")
         if not self.rope_theta > 1:
             fail(f"{source}: rope_theta {self.rope_theta!r}; YaRN's ramp "
                  "divides by its logarithm, which must be positive")

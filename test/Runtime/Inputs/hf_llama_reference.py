@@ -23,7 +23,8 @@ output; qk_layernorm: StableLmLayerNormPerHead, a LayerNorm without bias
 per query and key head, q_layernorm.norms.H), OLMo 2's q_norm and k_norm
 over the whole projections and its norms on the sublayers' outputs
 (post_attention_layernorm, post_feedforward_layernorm; no
-input_layernorm), Gemma's norms scaling by 1 + weight (GemmaRMSNorm, the
+input_layernorm), OLMo 3's (Olmo3ForCausalLM: OLMo 2's, its window in all
+but every fourth layer, those rotating unscaled by rope_theta), Gemma's norms scaling by 1 + weight (GemmaRMSNorm, the
 product taken before the cast back), its embeddings times
 sqrt(hidden_size) (in their dtype) and its GeGLU MLP with the activation
 hidden_activation names (over hidden_act), and Gemma 2's norms on its
@@ -92,7 +93,7 @@ take none). The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|stablelm|gpt_neox|phi|
+      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|stablelm|gpt_neox|phi|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
@@ -253,8 +254,8 @@ def has_layer_norm(config):
 
 
 # The config classes' pad_token_id where it is not None.
-PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "gemma": 0, "gemma2": 0,
-                      "gemma3_text": 0, "cohere": 0, "cohere2": 0,
+PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
+                      "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0}
 
 
@@ -393,7 +394,10 @@ def sliding_window(config, layer):
     if types is None and config["model_type"] == "gemma2":
         types = ["sliding_attention" if i % 2 == 0 else "full_attention"
                  for i in range(config["num_hidden_layers"])]
-    if types is None and config["model_type"] in ("gemma3_text", "cohere2"):
+    if types is None and config["model_type"] == "olmo3":
+        config = dict(config, sliding_window_pattern=4)  # Olmo3Config's
+    if types is None and config["model_type"] in ("gemma3_text", "cohere2",
+                                                  "olmo3"):
         pattern = config.get("sliding_window_pattern",
                              6 if config["model_type"] == "gemma3_text" else 4)
         types = ["full_attention" if (i + 1) % pattern == 0 else
@@ -409,9 +413,9 @@ def sliding_window(config, layer):
                  for i in range(config["num_hidden_layers"])]
     if types[layer] != "sliding_attention":
         return None
-    # Cohere2Config's default window.
-    return config.get("sliding_window",
-                      4096 if config["model_type"] == "cohere2" else None)
+    # Cohere2Config's and Olmo3Config's default window.
+    return config.get("sliding_window", 4096 if config["model_type"] in (
+        "cohere2", "olmo3") else None)
 
 
 def rotary_dims(config):
@@ -502,9 +506,11 @@ def rotary_cos_sin(config, seq, dtype, local=False):
     """LlamaRotaryEmbedding: cos and sin of cat(freqs, freqs), [seq,
     rotary dims]; rope_scaling "llama3", "linear", "longrope", "dynamic",
     "yarn" or none.
-    `local`: Gemma 3's windowed layers' (rope_local_base_freq, unscaled)."""
+    `local`: Gemma 3's windowed layers' (rope_local_base_freq, unscaled),
+    OLMo 3's (rope_theta, unscaled)."""
     dim = rotary_dims(config)
-    theta = config["rope_local_base_freq"] if local else rope_theta(config)
+    theta = config["rope_local_base_freq"] if local and config[
+        "model_type"] == "gemma3_text" else rope_theta(config)
     scaling = None if local else config.get("rope_scaling")
     kind = scaling and scaling.get("rope_type", scaling.get("type"))
     if kind == "dynamic":
@@ -620,7 +626,7 @@ class LlamaAttention(nn.Module):
         if self.qk_norm:
             self.q_norm = rms_norm(config, self.head_dim)
             self.k_norm = rms_norm(config, self.head_dim)
-        self.whole_qk_norm = config["model_type"] == "olmo2"
+        self.whole_qk_norm = config["model_type"] in ("olmo2", "olmo3")
         if self.whole_qk_norm:
             self.q_norm = rms_norm(config, self.heads * self.head_dim)
             self.k_norm = rms_norm(config, self.kv_heads * self.head_dim)
@@ -798,7 +804,7 @@ class LlamaDecoderLayer(nn.Module):
             "ln_1", None) if family == "gptj" else (
             "attention_norm", "ffn_norm") if family == "internlm2" else (
             "input_layernorm", "post_attention_layernorm")
-        self.post_norm = family == "olmo2"
+        self.post_norm = family in ("olmo2", "olmo3")
         # CohereDecoderLayer's and StableLmDecoderLayer's sum: residual +
         # attention + MLP.
         self.residual_first = is_cohere(config) or family == "stablelm"
@@ -936,7 +942,7 @@ class LlamaForCausalLM(nn.Module):
         seq = input_ids.shape[1]
         rotary = rotary_cos_sin(self.config, seq, h.dtype)
         local = rotary
-        if self.config["model_type"] == "gemma3_text":
+        if self.config["model_type"] in ("gemma3_text", "olmo3"):
             local = rotary_cos_sin(self.config, seq, h.dtype, local=True)
         for layer in self.base().decoder_layers():
             h = layer(h, *(local if layer.window else rotary))
@@ -976,7 +982,7 @@ def hf_names(config):
                 shapes.append((p + name + ".bias", (out,)))
 
         fused = config["model_type"] == "phi3"
-        olmo2 = config["model_type"] == "olmo2"
+        olmo2 = config["model_type"] in ("olmo2", "olmo3")
         sandwich = has_sandwich_norm(config)
         if not olmo2:
             norm(p + "input_layernorm")
@@ -1034,6 +1040,8 @@ FAMILY_CONFIG = {
              "resid_pdrop": 0.0, "embd_pdrop": 0.0,
              "original_max_position_embeddings": 4096},
     "olmo2": {"architectures": ["Olmo2ForCausalLM"]},
+    # OLMo 3 7B's window (its layer_types left to Olmo3Config's default).
+    "olmo3": {"architectures": ["Olmo3ForCausalLM"], "sliding_window": 4096},
     # Pythia's (GPT-NeoX 4.x names; use_parallel_residual false would be
     # the sequential block).
     "gpt_neox": {"architectures": ["GPTNeoXForCausalLM"],
