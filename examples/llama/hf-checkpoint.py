@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
-GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2;
+GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
+StarCoder2;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -166,6 +167,13 @@ padding_idx) gets no gradient from the tokens equal to it, as
 nn.Embedding's padding_idx (gen-llama.py --padding-idx); a pad_token_id
 that is no row of the embedding is refused, as nn.Embedding refuses it.
 
+StarCoder2 is Mistral's layer (its sliding_window in every layer) with
+LayerNorms (norm_epsilon), biases on every linear where use_bias (as by
+default), a plain MLP mlp.c_fc and mlp.c_proj (--plain-mlp) with
+gelu_pytorch_tanh, tied embeddings unless the config says otherwise
+(PretrainedConfig's default), and dropout fields of its own
+(residual_dropout, embedding_dropout).
+
 Tied embeddings (tie_word_embeddings: Llama 3.2's and the small Qwen
 models) stay tied: the model reads tok_embeddings.weight as its output
 projection too (gen-llama.py --tie-embeddings), its two gradients summed,
@@ -229,7 +237,8 @@ embedding over part of each head in the families whose modeling files
 rotate all of it,
 an odd head_dim,
 dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
-GPT-NeoX's hidden_dropout: mp trains without dropout; --without-dropout
+GPT-NeoX's hidden_dropout, StarCoder2's residual_dropout and
+embedding_dropout: mp trains without dropout; --without-dropout
 trains so, saying it on stderr), activations other than silu, gelu and
 the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast), Phi's
 per-head q/k LayerNorms (qk_layernorm), tensors the model
@@ -256,9 +265,9 @@ import numpy as np
 # The model_types whose models gen-llama.py writes (their differences are
 # its options).
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
-            "gemma",
-            "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi", "falcon",
-            "gptj", "granite", "cohere", "cohere2", "smollm3", "internlm2")
+            "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi",
+            "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
+            "internlm2", "starcoder2")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -320,7 +329,9 @@ HF_NAMES = {
     "phi": dict(LLAMA_NAMES, norm="model.final_layernorm",
                 **{"attention.wo": "self_attn.dense",
                    "feed_forward.w1": "mlp.fc1",
-                   "feed_forward.w2": "mlp.fc2"})}
+                   "feed_forward.w2": "mlp.fc2"}),
+    "starcoder2": dict(LLAMA_NAMES, **{"feed_forward.w1": "mlp.c_fc",
+                                       "feed_forward.w2": "mlp.c_proj"})}
 
 # The multimodal models whose text model mp trains (on text alone each is
 # its text model: the vision tower and projector act only on images), and
@@ -659,11 +670,14 @@ class LlamaShape:
         # StableLM's, GPT-NeoX's, Phi's and Falcon's norms are LayerNorms
         # (with biases).
         cohere = self.family in ("cohere", "cohere2")
+        starcoder2 = self.family == "starcoder2"
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
-                                          "falcon", "gptj") or cohere
+                                          "falcon", "gptj") or cohere or \
+            starcoder2
         # Cohere's LayerNorms have no biases.
         self.norm_bias = self.layer_norm and not cohere
-        self.norm_eps = field("layer_norm_eps", 1e-5, float) if \
+        self.norm_eps = field("norm_epsilon", 1e-5, float) if starcoder2 \
+            else field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
         # Gemma 3's and OLMo 3's windowed layers rotate unscaled: Gemma 3's
@@ -773,11 +787,13 @@ class LlamaShape:
               config.get("attention_bias")) or self.family == "phi" or (
                   neox and config.get("attention_bias", True)) or \
                 falcon_bias or (self.family == "internlm2" and
-                                config.get("bias", True)):
+                                config.get("bias", True)) or (
+                    starcoder2 and config.get("use_bias", True)):
             self.attention_bias = "all"
         self.mlp_bias = (self.family in ("llama", "granite", "smollm3") and
                          bool(config.get("mlp_bias"))) or \
-            self.family in ("gpt_neox", "phi", "gptj") or falcon_bias
+            self.family in ("gpt_neox", "phi", "gptj") or falcon_bias or (
+                starcoder2 and bool(config.get("use_bias", True)))
         self.output_bias = self.family in ("phi", "gptj")
         # GPT-NeoX's, Phi's and Falcon's MLPs have no gate. Their
         # attention and MLP read the layer's input side by side (GPT-NeoX's
@@ -786,7 +802,7 @@ class LlamaShape:
         # ln_mlp unless num_ln_in_parallel_attn is 1, its old one's through
         # one where parallel_attn, as by default).
         self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon",
-                                         "gptj")
+                                         "gptj", "starcoder2")
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
@@ -848,7 +864,7 @@ class LlamaShape:
         types = config.get("layer_types")
         if types is None:
             first = self.layers
-            if self.family in ("mistral", "phi3"):
+            if self.family in ("mistral", "phi3", "starcoder2"):
                 first = 0
             elif gemma2:  # Gemma2Config: every other layer, from 0
                 types = ["sliding_attention" if layer % 2 == 0 else
@@ -952,7 +968,8 @@ class LlamaShape:
         # Gemma was trained with, in hidden_activation).
         act_field = "hidden_activation" if gemma and \
             config.get("hidden_activation") else "hidden_act"
-        act = config.get(act_field, "gelu_pytorch_tanh" if gemma else {
+        act = config.get(act_field, "gelu_pytorch_tanh" if gemma or
+                         self.family == "starcoder2" else {
             "gpt_neox": "gelu", "phi": "gelu_new"}.get(self.family, "silu"))
         if act_field == "hidden_activation" and \
                 config.get("hidden_act", act) != act:
@@ -979,9 +996,11 @@ class LlamaShape:
         # sqrt(hidden_size).
         self.norm_weight_offset = 1 if gemma else 0
         self.scale_embeddings = gemma
+        # PretrainedConfig's default, true, where the class passes none
+        # (StarCoder2's).
         self.tied = bool(config.get("tie_word_embeddings",
-                                    gemma or cohere or
-                                    self.family == "smollm3"))
+                                    gemma or cohere or self.family in (
+                                        "smollm3", "starcoder2")))
         # Whether mp's model reads the embedding as its output projection
         # (no output.weight): a tied checkpoint's, unless untied.
         self.tie_embeddings = self.tied
@@ -1511,7 +1530,7 @@ def expect_shape(name, found, shape, source):
 
 # The dropout probabilities of the families' configs.
 DROPOUTS = ("attention_dropout", "resid_pdrop", "embd_pdrop", "hidden_dropout",
-            "attn_pdrop")
+            "attn_pdrop", "residual_dropout", "embedding_dropout")
 
 
 def import_checkpoint(args):

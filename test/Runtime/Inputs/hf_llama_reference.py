@@ -93,7 +93,7 @@ take none). The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|stablelm|gpt_neox|phi|
+      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|starcoder2|stablelm|gpt_neox|phi|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
@@ -250,7 +250,7 @@ def has_layer_norm(config):
     """StableLM's, GPT-NeoX's, Phi's and Falcon's norms are nn.LayerNorms
     (with biases)."""
     return config["model_type"] in ("stablelm", "gpt_neox", "phi", "falcon",
-                                    "gptj")
+                                    "gptj", "starcoder2")
 
 
 # The config classes' pad_token_id where it is not None.
@@ -277,7 +277,8 @@ def rms_norm(config, size):
         return CohereLayerNorm(size, config["layer_norm_eps"])
     if has_layer_norm(config):
         return nn.LayerNorm(size, eps=config.get(
-            "layer_norm_eps", config.get("layer_norm_epsilon")))
+            "layer_norm_eps", config.get("layer_norm_epsilon", config.get(
+                "norm_epsilon"))))
     norm = GemmaRMSNorm if is_gemma(config) else LlamaRMSNorm
     return norm(size, config["rms_norm_eps"])
 
@@ -349,6 +350,8 @@ def biases(config):
         attention, mlp = False, True
     if family == "internlm2":  # wqkv's and wo's, by default
         attention, mlp = bool(config.get("bias", True)), False
+    if family == "starcoder2":  # every linear's, by default
+        attention = mlp = bool(config.get("use_bias", True))
     qkv = attention or family == "qwen2" or (
         family == "stablelm" and bool(config.get("use_qkv_bias")))
     return qkv, attention, mlp
@@ -405,7 +408,7 @@ def sliding_window(config, layer):
                  for i in range(config["num_hidden_layers"])]
     if types is None:
         first = config["num_hidden_layers"]
-        if config["model_type"] in ("mistral", "phi3"):
+        if config["model_type"] in ("mistral", "phi3", "starcoder2"):
             first = 0
         elif config.get("use_sliding_window"):
             first = config.get("max_window_layers", 28)
@@ -793,6 +796,8 @@ class LlamaDecoderLayer(nn.Module):
             mlp = PlainMLP(config, "fc1", "fc2")
         elif family == "gptj":
             mlp = PlainMLP(config, "fc_in", "fc_out")
+        elif family == "starcoder2":
+            mlp = PlainMLP(config, "c_fc", "c_proj")
         else:
             mlp = LlamaMLP(config)
         setattr(self, self.mlp_name, mlp)
@@ -873,9 +878,11 @@ MODEL_NAMES = {"gpt_neox": ("gpt_neox", "embed_in", "final_layer_norm",
                           "lm_head", "h"),
                "gptj": ("transformer", "wte", "ln_f", "lm_head", "h")}
 LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
-# Cohere's are Llama's; its parameters are listed as its modules register
-# them (one norm per layer, without biases).
+# Cohere's and StarCoder2's are Llama's; their parameters are listed as
+# their modules register them (Cohere's one norm per layer, without biases;
+# StarCoder2's biases and plain MLP).
 MODEL_NAMES["cohere"] = MODEL_NAMES["cohere2"] = LLAMA_MODEL_NAMES
+MODEL_NAMES["starcoder2"] = LLAMA_MODEL_NAMES
 # InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
 MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
                             "layers")
@@ -918,10 +925,11 @@ class LlamaForCausalLM(nn.Module):
         setattr(self, self.output_name, nn.Linear(
             config["hidden_size"], config["vocab_size"],
             bias=config["model_type"] in ("phi", "gptj")))
-        # CohereConfig's, Cohere2Config's and SmolLM3Config's tie unless
-        # told otherwise.
+        # CohereConfig's, Cohere2Config's, SmolLM3Config's and
+        # Starcoder2Config's (PretrainedConfig's default) tie unless told
+        # otherwise.
         if config.get("tie_word_embeddings", is_cohere(config) or
-                      config["model_type"] == "smollm3"):
+                      config["model_type"] in ("smollm3", "starcoder2")):
             self.output_layer().weight = self.base().embedding().weight
 
     def base(self):
@@ -1040,6 +1048,11 @@ FAMILY_CONFIG = {
              "resid_pdrop": 0.0, "embd_pdrop": 0.0,
              "original_max_position_embeddings": 4096},
     "olmo2": {"architectures": ["Olmo2ForCausalLM"]},
+    # StarCoder2-3B's (its dropouts 0.1 and base 999999.44 left to the
+    # tests).
+    "starcoder2": {"architectures": ["Starcoder2ForCausalLM"],
+                   "hidden_act": "gelu_pytorch_tanh", "sliding_window": 4096,
+                   "residual_dropout": 0.0, "embedding_dropout": 0.0},
     # OLMo 3 7B's window (its layer_types left to Olmo3Config's default).
     "olmo3": {"architectures": ["Olmo3ForCausalLM"], "sliding_window": 4096},
     # Pythia's (GPT-NeoX 4.x names; use_parallel_residual false would be
@@ -1277,7 +1290,8 @@ def checkpoint(args):
         "hidden_size": args.dim, "num_attention_heads": args.heads,
         "num_key_value_heads": args.kv_heads or args.heads,
         "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
-        ("layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
+        ("norm_epsilon" if family == "starcoder2" else
+         "layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
                                         "falcon", "gptj", "cohere",
                                         "cohere2")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
@@ -1310,6 +1324,9 @@ def checkpoint(args):
             del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
+    if family == "starcoder2":  # Starcoder2Config's: use_bias, on all
+        config["use_bias"] = args.attention_bias
+        del config["attention_bias"], config["mlp_bias"]
     if family == "internlm2":  # InternLM2Config's: bias, on wqkv and wo
         config["bias"] = args.attention_bias
         for key in ("attention_bias", "mlp_bias", "attention_dropout"):
@@ -1322,8 +1339,9 @@ def checkpoint(args):
         config[key] = json.loads(value)
     if args.head_dim:
         config["head_dim"] = args.head_dim
-    if args.attention_bias and family not in ("falcon", "internlm2"):
-        # Falcon's and InternLM2's: bias
+    if args.attention_bias and family not in ("falcon", "internlm2",
+                                              "starcoder2"):
+        # Falcon's and InternLM2's: bias; StarCoder2's: use_bias
         # StableLM's q, k and v biases: use_qkv_bias
         config["use_qkv_bias" if family == "stablelm" else
                "attention_bias"] = True
