@@ -2,7 +2,7 @@
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
-StarCoder2;
+StarCoder2, EXAONE 4.0;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -167,6 +167,12 @@ padding_idx) gets no gradient from the tokens equal to it, as
 nn.Embedding's padding_idx (gen-llama.py --padding-idx); a pad_token_id
 that is no row of the embedding is refused, as nn.Embedding refuses it.
 
+EXAONE 4.0 is Llama's names with Qwen3's q_norm and k_norm of each head
+and OLMo 2's norms after the sublayers, a window in all but every
+sliding_window_pattern-th layer (layer_types; a string pattern is read
+from the layer_types a config lists) and, where its config has a window,
+no positional embedding in the global layers (--nope-layers).
+
 StarCoder2 is Mistral's layer (its sliding_window in every layer) with
 LayerNorms (norm_epsilon), biases on every linear where use_bias (as by
 default), a plain MLP mlp.c_fc and mlp.c_proj (--plain-mlp) with
@@ -267,7 +273,7 @@ import numpy as np
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
-            "internlm2", "starcoder2")
+            "internlm2", "starcoder2", "exaone4")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -828,11 +834,12 @@ class LlamaShape:
         # 12B (qk_layernorm) and Command-R+ (use_qk_norm) each head by a
         # LayerNorm without bias whose weights are the head's own.
         self.qk_norm = {"qwen3": "head", "olmo2": "whole", "olmo3": "whole",
+                        "exaone4": "head",
                         "gemma3_text": "head"}.get(self.family)
         if (self.family == "stablelm" and config.get("qk_layernorm")) or (
                 self.family == "cohere" and config.get("use_qk_norm")):
             self.qk_norm = "each-head"
-        self.post_norm = self.family in ("olmo2", "olmo3")
+        self.post_norm = self.family in ("olmo2", "olmo3", "exaone4")
         # Gemma 2 and 3 norm their sublayers' inputs and outputs and scale
         # their scores by query_pre_attn_scalar; Gemma 2 soft-caps its
         # scores and logits (the configs' defaults where not given: Gemma
@@ -877,6 +884,19 @@ class LlamaShape:
                 types = ["full_attention" if (layer + 1) % pattern == 0
                          else "sliding_attention"
                          for layer in range(self.layers)]
+            elif self.family == "exaone4" and config.get(
+                    "sliding_window", 4096) is not None:
+                # Exaone4Config: all but every sliding_window_pattern-th
+                # layer (4 by default).
+                pattern = config.get("sliding_window_pattern", 4)
+                if isinstance(pattern, str):
+                    fail(f"{source}: sliding_window_pattern {pattern!r} "
+                         "without layer_types; mp reads a pattern of 'L' "
+                         "and 'G' from the layer_types a config lists")
+                pattern = field("sliding_window_pattern", 4)
+                types = ["full_attention" if (layer + 1) % pattern == 0
+                         else "sliding_attention"
+                         for layer in range(self.layers)]
             elif self.family in ("qwen2", "qwen3") and \
                     config.get("use_sliding_window"):
                 first = config.get("max_window_layers", 28)
@@ -895,7 +915,8 @@ class LlamaShape:
                               if kind == "sliding_attention"]
         self.sliding_window = None
         window = config.get("sliding_window", 4096 if self.sandwich_norm or
-                            self.family in ("cohere2", "olmo3") else None)
+                            self.family in ("cohere2", "olmo3", "exaone4")
+                            else None)
         if self.window_layers and window is not None:
             self.sliding_window = field("sliding_window", window)
         if olmo3 and self.window_layers and window is None:
@@ -911,6 +932,12 @@ class LlamaShape:
             windowed = self.window_layers if self.sliding_window else []
             self.nope_layers = [layer for layer in range(self.layers)
                                 if layer not in windowed]
+        # EXAONE 4's global layers have none where its config has a
+        # window, whichever layers use it (Exaone4Attention's "global
+        # NoPE").
+        if self.family == "exaone4" and window is not None:
+            self.nope_layers = [layer for layer in range(self.layers)
+                                if layer not in self.window_layers]
         if self.family == "smollm3":
             if config.get("use_sliding_window"):
                 fail(f"{source}: use_sliding_window; mp's SmolLM3 is the "

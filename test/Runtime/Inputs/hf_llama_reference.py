@@ -93,7 +93,8 @@ take none). The loss is the mean cross entropy of the logits against
 the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
-      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|starcoder2|stablelm|gpt_neox|phi|
+      [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|exaone4|starcoder2|
+                stablelm|gpt_neox|phi|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
@@ -399,8 +400,11 @@ def sliding_window(config, layer):
                  for i in range(config["num_hidden_layers"])]
     if types is None and config["model_type"] == "olmo3":
         config = dict(config, sliding_window_pattern=4)  # Olmo3Config's
-    if types is None and config["model_type"] in ("gemma3_text", "cohere2",
-                                                  "olmo3"):
+    # Exaone4Config's: none where sliding_window is null.
+    exaone4_windowed = config["model_type"] == "exaone4" and config.get(
+        "sliding_window", 4096) is not None
+    if types is None and (exaone4_windowed or config["model_type"] in (
+            "gemma3_text", "cohere2", "olmo3")):
         pattern = config.get("sliding_window_pattern",
                              6 if config["model_type"] == "gemma3_text" else 4)
         types = ["full_attention" if (i + 1) % pattern == 0 else
@@ -416,9 +420,9 @@ def sliding_window(config, layer):
                  for i in range(config["num_hidden_layers"])]
     if types[layer] != "sliding_attention":
         return None
-    # Cohere2Config's and Olmo3Config's default window.
+    # Cohere2Config's, Olmo3Config's and Exaone4Config's default window.
     return config.get("sliding_window", 4096 if config["model_type"] in (
-        "cohere2", "olmo3") else None)
+        "cohere2", "olmo3", "exaone4") else None)
 
 
 def rotary_dims(config):
@@ -618,6 +622,11 @@ class LlamaAttention(nn.Module):
         # Cohere2Attention rotates in its windowed layers only,
         # SmolLM3Attention where no_rope_layers says 1.
         self.rotate = family != "cohere2" or self.window is not None
+        # Exaone4Attention's "global NoPE": where the config has a window,
+        # its windowed layers rotate only.
+        if family == "exaone4":
+            self.rotate = config.get("sliding_window", 4096) is None or \
+                self.window is not None
         if family == "smollm3":
             interval = config.get("no_rope_layer_interval", 4)
             self.rotate = bool(config.get("no_rope_layers", [
@@ -625,7 +634,8 @@ class LlamaAttention(nn.Module):
                 for i in range(config["num_hidden_layers"])])[layer])
         setattr(self, self.output,
                 nn.Linear(self.heads * self.head_dim, d, bias=o_bias))
-        self.qk_norm = config["model_type"] in ("qwen3", "gemma3_text")
+        self.qk_norm = config["model_type"] in ("qwen3", "gemma3_text",
+                                                "exaone4")
         if self.qk_norm:
             self.q_norm = rms_norm(config, self.head_dim)
             self.k_norm = rms_norm(config, self.head_dim)
@@ -809,7 +819,7 @@ class LlamaDecoderLayer(nn.Module):
             "ln_1", None) if family == "gptj" else (
             "attention_norm", "ffn_norm") if family == "internlm2" else (
             "input_layernorm", "post_attention_layernorm")
-        self.post_norm = family in ("olmo2", "olmo3")
+        self.post_norm = family in ("olmo2", "olmo3", "exaone4")
         # CohereDecoderLayer's and StableLmDecoderLayer's sum: residual +
         # attention + MLP.
         self.residual_first = is_cohere(config) or family == "stablelm"
@@ -882,7 +892,7 @@ LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
 # their modules register them (Cohere's one norm per layer, without biases;
 # StarCoder2's biases and plain MLP).
 MODEL_NAMES["cohere"] = MODEL_NAMES["cohere2"] = LLAMA_MODEL_NAMES
-MODEL_NAMES["starcoder2"] = LLAMA_MODEL_NAMES
+MODEL_NAMES["starcoder2"] = MODEL_NAMES["exaone4"] = LLAMA_MODEL_NAMES
 # InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
 MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
                             "layers")
@@ -1053,6 +1063,10 @@ FAMILY_CONFIG = {
     "starcoder2": {"architectures": ["Starcoder2ForCausalLM"],
                    "hidden_act": "gelu_pytorch_tanh", "sliding_window": 4096,
                    "residual_dropout": 0.0, "embedding_dropout": 0.0},
+    # EXAONE 4.0 32B's window and pattern (its layer_types left to
+    # Exaone4Config's default).
+    "exaone4": {"architectures": ["Exaone4ForCausalLM"], "sliding_window": 4096,
+                "sliding_window_pattern": 4},
     # OLMo 3 7B's window (its layer_types left to Olmo3Config's default).
     "olmo3": {"architectures": ["Olmo3ForCausalLM"], "sliding_window": 4096},
     # Pythia's (GPT-NeoX 4.x names; use_parallel_residual false would be
