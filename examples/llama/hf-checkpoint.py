@@ -667,9 +667,12 @@ class LlamaShape:
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
         # None (Phi's default) or absent (GPT-NeoX has no such field):
-        # every head has its keys and values.
-        self.kv_heads = self.heads if config.get(
-            "num_key_value_heads") is None else field("num_key_value_heads")
+        # every head has its keys and values; absent, Starcoder2Config's
+        # 2 and Exaone4Config's 32.
+        kv_default = {"starcoder2": 2, "exaone4": 32}.get(self.family)
+        self.kv_heads = field("num_key_value_heads", kv_default) if (
+            config.get("num_key_value_heads", kv_default) is not None) \
+            else self.heads
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
         self.padding_idx = self.read_padding_idx(config, source)
@@ -693,11 +696,16 @@ class LlamaShape:
         # type.
         gemma3 = self.family == "gemma3_text"
         olmo3 = self.family == "olmo3"
-        local_rope = {"rope_theta": config.get("rope_local_base_freq",
-                                               10000.0)} if gemma3 else {}
-        if (gemma3 or olmo3) and "full_attention" in rope:
-            local_rope = rope.get("sliding_attention") or local_rope
-            rope = rope["full_attention"] or {}
+        if (gemma3 or olmo3) and ("full_attention" in rope or
+                                  "sliding_attention" in rope):
+            parts = [rope.get(kind) or {} for kind in (
+                "full_attention", "sliding_attention")]
+            if not all(isinstance(part, dict) for part in parts):
+                fail(f"{source}: rope_parameters {rope!r}; a dict of each "
+                     "layer type's parameters")
+            rope, local_rope = parts
+        else:
+            local_rope = {}
         # GPT-NeoX's 4.x configs name it rotary_emb_base; SmolLM3Config's
         # default is 2e6, Olmo3Config's 5e5 (transformers 5's default_theta).
         self.rope_theta = checked("rope_theta", rope.get(
@@ -710,10 +718,13 @@ class LlamaShape:
                 fail(f"{source}: the windowed layers' rope scaling "
                      f"{local_rope!r}; {'Gemma' if gemma3 else 'OLMo'} 3's "
                      "windowed layers rotate unscaled in mp")
+            # Gemma3TextConfig fills the windowed layers' base from
+            # rope_local_base_freq (10000 by default), Olmo3Config from
+            # rope_theta.
             self.local_rope_theta = checked(
-                "rope_local_base_freq" if gemma3 else "the windowed layers' "
-                "rope_theta", local_rope.get("rope_theta", self.rope_theta),
-                float)
+                "the windowed layers' rope_theta", local_rope.get(
+                    "rope_theta", config.get("rope_local_base_freq", 10000.0)
+                    if gemma3 else self.rope_theta), float)
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
         self.rope_scaling = self.rope_linear_scaling = None
@@ -885,7 +896,12 @@ class LlamaShape:
                          else "sliding_attention"
                          for layer in range(self.layers)]
             elif self.family == "exaone4" and config.get(
-                    "sliding_window", 4096) is not None:
+                    "sliding_window", 4096) is None:
+                # Exaone4Config takes the pattern as 0 there and divides
+                # by it.
+                fail(f"{source}: sliding_window null without layer_types; "
+                     "Exaone4Config computes none then (a pattern of 0)")
+            elif self.family == "exaone4":
                 # Exaone4Config: all but every sliding_window_pattern-th
                 # layer (4 by default).
                 pattern = config.get("sliding_window_pattern", 4)

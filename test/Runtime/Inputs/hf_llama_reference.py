@@ -277,9 +277,10 @@ def rms_norm(config, size):
     if is_cohere(config):
         return CohereLayerNorm(size, config["layer_norm_eps"])
     if has_layer_norm(config):
+        if config["model_type"] == "starcoder2":  # Starcoder2Config's
+            return nn.LayerNorm(size, eps=config.get("norm_epsilon", 1e-5))
         return nn.LayerNorm(size, eps=config.get(
-            "layer_norm_eps", config.get("layer_norm_epsilon", config.get(
-                "norm_epsilon"))))
+            "layer_norm_eps", config.get("layer_norm_epsilon")))
     norm = GemmaRMSNorm if is_gemma(config) else LlamaRMSNorm
     return norm(size, config["rms_norm_eps"])
 
@@ -364,7 +365,9 @@ def kv_heads_of(config):
     multi_query, every head otherwise (FalconAttention)."""
     heads = config["num_attention_heads"]
     if config["model_type"] != "falcon":
-        return config.get("num_key_value_heads") or heads
+        # Starcoder2Config's and Exaone4Config's defaults.
+        return config.get("num_key_value_heads", {
+            "starcoder2": 2, "exaone4": 32}.get(config["model_type"])) or heads
     if config.get("new_decoder_architecture"):
         return config.get("num_kv_heads") or heads
     return 1 if config.get("multi_query", True) else heads
@@ -516,8 +519,9 @@ def rotary_cos_sin(config, seq, dtype, local=False):
     `local`: Gemma 3's windowed layers' (rope_local_base_freq, unscaled),
     OLMo 3's (rope_theta, unscaled)."""
     dim = rotary_dims(config)
-    theta = config["rope_local_base_freq"] if local and config[
-        "model_type"] == "gemma3_text" else rope_theta(config)
+    theta = config.get("rope_local_base_freq", 10000.0 if config[
+        "model_type"] == "gemma3_text" else rope_theta(config)) \
+        if local else rope_theta(config)
     scaling = None if local else config.get("rope_scaling")
     kind = scaling and scaling.get("rope_type", scaling.get("type"))
     if kind == "dynamic":
@@ -1429,10 +1433,35 @@ def read_checkpoint(hf_dir):
     return tensors
 
 
+def flat_rope(config):
+    """transformers 5's rope_parameters per layer type (Olmo3Config's,
+    Gemma3TextConfig's) in the flat form the model reads: the full layers'
+    base (Olmo3Config's default_theta 5e5 where none) and scaling, the
+    windowed layers' base as rope_local_base_freq (from
+    rope_local_base_freq or 10000 in Gemma 3, rope_theta in OLMo 3)."""
+    parameters = config.get("rope_parameters") or {}
+    if config["model_type"] not in ("olmo3", "gemma3_text") or not (
+            {"full_attention", "sliding_attention"} & set(parameters)):
+        return config
+    full = parameters.get("full_attention") or {}
+    sliding = parameters.get("sliding_attention") or {}
+    olmo3 = config["model_type"] == "olmo3"
+    theta = full.get("rope_theta", config.get(
+        "rope_theta", 5e5 if olmo3 else 1e6))
+    config = dict(config, rope_theta=theta, rope_scaling=None if full.get(
+        "rope_type", "default") == "default" else full)
+    config["rope_local_base_freq"] = sliding.get(
+        "rope_theta", theta if olmo3 else config.get(
+            "rope_local_base_freq", 10000.0))
+    del config["rope_parameters"]
+    return config
+
+
 def train(args):
     with open(os.path.join(args.hf_dir, "config.json")) as f:
         config = json.load(f)
     config, tensors = text_model(config, read_checkpoint(args.hf_dir))
+    config = flat_rope(config)
     dtype = {"float64": torch.float64, "float32": torch.float32}[args.dtype]
     torch.manual_seed(0)  # construction draws values that are overwritten
     model = LlamaForCausalLM(config).to(dtype)
