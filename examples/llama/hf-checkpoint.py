@@ -706,12 +706,14 @@ class LlamaShape:
             rope, local_rope = parts
         else:
             local_rope = {}
-        # GPT-NeoX's 4.x configs name it rotary_emb_base; SmolLM3Config's
-        # default is 2e6, Olmo3Config's 5e5 (transformers 5's default_theta).
+        # GPT-NeoX's 4.x configs name it rotary_emb_base; the defaults of
+        # SmolLM3Config (2e6), Olmo3Config (5e5, transformers 5's
+        # default_theta) and Gemma3TextConfig (1e6) are their own.
         self.rope_theta = checked("rope_theta", rope.get(
             "rope_theta", config.get("rope_theta", config.get(
-                "rotary_emb_base", 2e6 if self.family == "smollm3" else
-                5e5 if olmo3 else 10000.0))), float)
+                "rotary_emb_base", {"smollm3": 2e6, "olmo3": 5e5,
+                                    "gemma3_text": 1e6}.get(
+                                        self.family, 10000.0)))), float)
         self.local_rope_theta = None
         if gemma3 or olmo3:
             if local_rope.get("rope_type", "default") != "default":
