@@ -332,19 +332,19 @@ def generate(args):
     rotation = ("" if args.rotary_dims is None
                 else f" rotary_dims {args.rotary_dims}")
     theta += rotation
-    longrope = None
+    # Per-pair divisors: longrope's or YaRN's (one of them at most).
+    longrope = factors = None
     if args.longrope_short_factors:
         longrope = ("long" if s > args.longrope_original_context
                     else "short")
         factors = getattr(args, f"longrope_{longrope}_factors")
-        theta += (" longrope_factors [" + ", ".join(map(repr, factors)) +
-                  "]")
     if args.rope_yarn_scaling:
-        divisors = yarn_divisors(*args.rope_yarn_scaling,
-                                 args.rotary_dims or head_dim,
-                                 args.rope_theta,
-                                 not args.rope_yarn_no_truncate)
-        theta += (" longrope_factors [" + ", ".join(map(repr, divisors)) +
+        factors = yarn_divisors(*args.rope_yarn_scaling,
+                                args.rotary_dims or head_dim,
+                                args.rope_theta,
+                                not args.rope_yarn_no_truncate)
+    if factors:
+        theta += (" longrope_factors [" + ", ".join(map(repr, factors)) +
                   "]")
     if args.rope_attention_factor:
         theta += f" attention_factor {args.rope_attention_factor!r}"

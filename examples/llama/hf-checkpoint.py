@@ -889,29 +889,25 @@ class LlamaShape:
             elif gemma2:  # Gemma2Config: every other layer, from 0
                 types = ["sliding_attention" if layer % 2 == 0 else
                          "full_attention" for layer in range(self.layers)]
-            elif gemma3 or self.family in ("cohere2", "olmo3"):
+            elif gemma3 or self.family in ("cohere2", "olmo3", "exaone4"):
                 # Gemma3TextConfig: all but every sixth layer;
-                # Cohere2Config and Olmo3Config: all but every fourth.
+                # Cohere2Config and Olmo3Config: all but every fourth;
+                # Exaone4Config: all but every sliding_window_pattern-th
+                # (4 by default), the pattern taken as 0 (and divided by)
+                # where sliding_window is null.
+                exaone4 = self.family == "exaone4"
+                if exaone4 and config.get("sliding_window", 4096) is None:
+                    fail(f"{source}: sliding_window null without "
+                         "layer_types; Exaone4Config computes none then (a "
+                         "pattern of 0)")
+                if exaone4 and isinstance(
+                        config.get("sliding_window_pattern"), str):
+                    fail(f"{source}: sliding_window_pattern "
+                         f"{config['sliding_window_pattern']!r} without "
+                         "layer_types; mp reads a pattern of 'L' and 'G' "
+                         "from the layer_types a config lists")
                 pattern = 4 if olmo3 else field("sliding_window_pattern",
                                                 6 if gemma3 else 4)
-                types = ["full_attention" if (layer + 1) % pattern == 0
-                         else "sliding_attention"
-                         for layer in range(self.layers)]
-            elif self.family == "exaone4" and config.get(
-                    "sliding_window", 4096) is None:
-                # Exaone4Config takes the pattern as 0 there and divides
-                # by it.
-                fail(f"{source}: sliding_window null without layer_types; "
-                     "Exaone4Config computes none then (a pattern of 0)")
-            elif self.family == "exaone4":
-                # Exaone4Config: all but every sliding_window_pattern-th
-                # layer (4 by default).
-                pattern = config.get("sliding_window_pattern", 4)
-                if isinstance(pattern, str):
-                    fail(f"{source}: sliding_window_pattern {pattern!r} "
-                         "without layer_types; mp reads a pattern of 'L' "
-                         "and 'G' from the layer_types a config lists")
-                pattern = field("sliding_window_pattern", 4)
                 types = ["full_attention" if (layer + 1) % pattern == 0
                          else "sliding_attention"
                          for layer in range(self.layers)]
