@@ -58,13 +58,17 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       the window in the layers listed only (the configs'
                       layer_types in other patterns: Gemma 2's every other
                       layer, Gemma 3's five of six);
-  --mlp-activation silu|gelu|gelu-tanh
+  --mlp-activation silu|gelu|gelu-tanh|relu2
                       the gate's activation: SwiGLU's silu (the default)
                       or GeGLU's GELU, exact or tanh-approximated
-                      (Gemma's gelu_pytorch_tanh);
+                      (Gemma's gelu_pytorch_tanh), or the squared ReLU
+                      relu(x)^2 (Nemotron's and Arcee's relu2, mp.relu
+                      times itself);
   --norm-weight-offset F
-                      every RMSNorm scales by F + weight (Gemma: 1, its
-                      weights stored as the scale minus one);
+                      every norm scales by F + weight (Gemma: 1, its
+                      weights stored as the scale minus one): RMSNorms by
+                      mp.rms_norm's weight_offset, LayerNorms by the
+                      weight plus a constant F (Nemotron's LayerNorm1P);
   --scale-embeddings  the embedding's rows times sqrt(--dim) rounded to
                       float32 (Gemma's normalizer, in the activations'
                       dtype);
@@ -364,7 +368,7 @@ def generate(args):
                  f"{tensor(shape)}")
         return (add_bias(y, shape, module) if bias else y), shape
 
-    offset = (f" weight_offset {args.norm_weight_offset:e}"
+    offset = (f" weight_offset {exact(args.norm_weight_offset)}"
               if args.norm_weight_offset else "")
 
     constants = {}
@@ -373,7 +377,7 @@ def generate(args):
         # One constant of each value and size for every norm.
         if (value, size) not in constants:
             constants[value, size] = w.op(
-                f"arith.constant dense<{value:e}> : {tensor([size])}")
+                f"arith.constant dense<{exact(value)}> : {tensor([size])}")
         return constants[value, size]
 
     def layer_norm(x, weight, bias, shape):
@@ -386,7 +390,14 @@ def generate(args):
             bias = arg_of.get(weight[:-len("weight")] + "bias")
             if bias is None:
                 bias = constant(0.0, shape[-1])
-            return layer_norm(x, arg_of[weight], bias, shape)
+            scale = arg_of[weight]
+            if args.norm_weight_offset:
+                # Nemotron's LayerNorm1P: F.layer_norm by weight + 1, the
+                # sum taken in the weight's dtype as PyTorch takes it.
+                scale = w.op(f"mp.add {scale}, "
+                             f"{constant(args.norm_weight_offset, shape[-1])}"
+                             f" : {tensor(shape[-1:])}")
+            return layer_norm(x, scale, bias, shape)
         return w.op(f"mp.rms_norm {x}, {arg_of[weight]} eps {eps}{offset} : "
                     f"({tensor(shape)}, {tensor(shape[-1:])}) -> "
                     f"{tensor(shape)}")
@@ -468,7 +479,8 @@ def generate(args):
                if args.query_pre_attn_scalar else
                exact(1 / math.sqrt(head_dim)))
     activation = {"silu": "mp.silu", "gelu": "mp.gelu",
-                  "gelu-tanh": "mp.gelu"}[args.mlp_activation]
+                  "gelu-tanh": "mp.gelu",
+                  "relu2": "mp.relu"}[args.mlp_activation]
     tanh = " tanh" if args.mlp_activation == "gelu-tanh" else ""
     for layer in range(args.layers):
         p = f"layers.{layer}."
@@ -532,6 +544,8 @@ def generate(args):
             x = norm(h, p + "ffn_norm.weight")
         g, hshape = linear(x, act, p + "feed_forward.w1", hidden)
         g = w.op(f"{activation} {g}{tanh} : {tensor(hshape)}")
+        if args.mlp_activation == "relu2":  # torch.square(relu(x))
+            g = w.op(f"mp.mul {g}, {g} : {tensor(hshape)}")
         if not args.plain_mlp:
             u, _ = linear(x, act, p + "feed_forward.w3", hidden)
             g = w.op(f"mp.mul {g}, {u} : {tensor(hshape)}")
@@ -660,11 +674,12 @@ def main():
         type=lambda text: [int(v) for v in text.split(",")] if text else [],
         help="the layers with the window (instead of --window-from-layer)")
     parser.add_argument("--mlp-activation", default="silu",
-                        choices=["silu", "gelu", "gelu-tanh"],
-                        help="the gate's activation (gelu-tanh: Gemma's)")
+                        choices=["silu", "gelu", "gelu-tanh", "relu2"],
+                        help="the gate's activation (gelu-tanh: Gemma's; "
+                             "relu2: relu(x)^2, Nemotron's)")
     parser.add_argument("--norm-weight-offset", type=float, default=0.0,
-                        help="every RMSNorm scales by this + weight "
-                             "(Gemma: 1)")
+                        help="every norm scales by this + weight (Gemma, "
+                             "Nemotron: 1)")
     parser.add_argument("--scale-embeddings", action="store_true",
                         help="the embeddings times sqrt(--dim) (Gemma)")
     parser.add_argument(
@@ -872,10 +887,11 @@ def main():
         (not (args.residual_multiplier and args.parallel_block),
          "--residual-multiplier scales a sequential block's sublayers "
          "(not --parallel-block's sum)"),
-        (not (args.layer_norm and (args.qk_norm not in (None, "each-head") or
-                                   args.norm_weight_offset)),
-         "--layer-norm takes neither --qk-norm head or whole nor "
-         "--norm-weight-offset"),
+        (not (args.layer_norm and args.qk_norm not in (None, "each-head")),
+         "--layer-norm takes no --qk-norm head or whole"),
+        (not (args.norm_weight_offset and args.qk_norm == "each-head"),
+         "--norm-weight-offset scales by a norm's weight (not --qk-norm "
+         "each-head's per-head scale)"),
         (args.qk_norm != "each-head" or args.layer_norm,
          "--qk-norm each-head is a LayerNorm's (with --layer-norm)"),
         (not (args.sandwich_norm and args.post_norm),

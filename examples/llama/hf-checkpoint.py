@@ -2,7 +2,7 @@
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
-StarCoder2, EXAONE 4.0;
+StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -16,7 +16,7 @@ of mp.
 Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
 Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
 GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
-InternLM2ForCausalLM; the
+InternLM2ForCausalLM, NemotronForCausalLM, ArceeForCausalLM; the
 text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
@@ -173,6 +173,18 @@ sliding_window_pattern-th layer (layer_types; a string pattern is read
 from the layer_types a config lists) and, where its config has a window,
 no positional embedding in the global layers (--nope-layers).
 
+Nemotron (Nemotron-4, Minitron, Nemotron-Mini) is Llama's layer with
+LayerNorm1P (a LayerNorm with a bias scaling by weight + 1: --layer-norm
+--norm-weight-offset 1, norm_eps), a plain MLP mlp.up_proj and
+mlp.down_proj (--plain-mlp) with the squared ReLU relu2
+(--mlp-activation relu2), biases on all four attention linears where
+attention_bias and on the MLP's where mlp_bias, and half of each head
+rotating (partial_rotary_factor, 0.5 by default; the older configs'
+rope_percent and rope_percentage); its rotary embedding rotates by the
+default frequencies whatever the config says, so rope scaling is refused.
+Arcee (AFM-4.5B) is Llama's block with Nemotron's MLP (relu2 by
+default).
+
 StarCoder2 is Mistral's layer (its sliding_window in every layer) with
 LayerNorms (norm_epsilon), biases on every linear where use_bias (as by
 default), a plain MLP mlp.c_fc and mlp.c_proj (--plain-mlp) with
@@ -246,7 +258,8 @@ dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
 GPT-NeoX's hidden_dropout, StarCoder2's residual_dropout and
 embedding_dropout: mp trains without dropout; --without-dropout
 trains so, saying it on stderr), activations other than silu, gelu and
-the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast), Phi's
+the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast) and
+relu2, Nemotron's rope scaling, Phi's
 per-head q/k LayerNorms (qk_layernorm), tensors the model
 does not have or missing ones, and
 pytorch_model.bin checkpoints (safetensors only).
@@ -273,7 +286,7 @@ import numpy as np
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
-            "internlm2", "starcoder2", "exaone4")
+            "internlm2", "starcoder2", "exaone4", "nemotron", "arcee")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -338,6 +351,9 @@ HF_NAMES = {
                    "feed_forward.w2": "mlp.fc2"}),
     "starcoder2": dict(LLAMA_NAMES, **{"feed_forward.w1": "mlp.c_fc",
                                        "feed_forward.w2": "mlp.c_proj"})}
+# Nemotron's and Arcee's plain MLP: up_proj, then down_proj.
+HF_NAMES["nemotron"] = HF_NAMES["arcee"] = dict(LLAMA_NAMES, **{
+    "feed_forward.w1": "mlp.up_proj", "feed_forward.w2": "mlp.down_proj"})
 
 # The multimodal models whose text model mp trains (on text alone each is
 # its text model: the vision tower and projector act only on images), and
@@ -444,7 +460,7 @@ FLAT_MULTIMODAL = ("qwen2_vl", "qwen2_5_vl")
 # digits (3.6e-12 apart: below float32's rounding).
 ACTIVATIONS = {"silu": "silu", "gelu": "gelu",
                "gelu_pytorch_tanh": "gelu-tanh", "gelu_new": "gelu-tanh",
-               "gelu_fast": "gelu-tanh"}
+               "gelu_fast": "gelu-tanh", "relu2": "relu2"}
 
 # One parameter of mp's model and where it is in Hugging Face's checkpoint:
 # the tensor `hf`, or where Hugging Face fuses linears (Phi-3's qkv_proj
@@ -680,12 +696,14 @@ class LlamaShape:
         # (with biases).
         cohere = self.family in ("cohere", "cohere2")
         starcoder2 = self.family == "starcoder2"
+        nemotron = self.family == "nemotron"
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
                                           "falcon", "gptj") or cohere or \
-            starcoder2
+            starcoder2 or nemotron
         # Cohere's LayerNorms have no biases.
         self.norm_bias = self.layer_norm and not cohere
         self.norm_eps = field("norm_epsilon", 1e-5, float) if starcoder2 \
+            else field("norm_eps", 1e-5, float) if nemotron \
             else field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field("rms_norm_eps", kind=float)
         rope = config.get("rope_parameters") or {}
@@ -732,6 +750,11 @@ class LlamaShape:
         self.rope_scaling = self.rope_linear_scaling = None
         self.rope_dynamic_scaling = None
         longrope = yarn = None
+        if kind != "default" and nemotron:
+            fail(f"{source}: rope scaling {scaling!r}; Nemotron's rotary "
+                 "embedding rotates by the default frequencies whatever the "
+                 "config says (NemotronRotaryEmbedding), and mp does not "
+                 "guess which the checkpoint was trained with")
         if kind == "longrope":
             longrope = scaling  # read once head_dim is known
         elif kind == "yarn":
@@ -801,15 +824,16 @@ class LlamaShape:
         if self.family == "qwen2" or (self.family == "stablelm" and
                                       config.get("use_qkv_bias")):
             self.attention_bias = "qkv"
-        elif ((gemma or cohere or self.family in ("llama", "qwen3",
-                                                  "granite", "smollm3")) and
-              config.get("attention_bias")) or self.family == "phi" or (
+        elif ((gemma or cohere or self.family in (
+                "llama", "qwen3", "granite", "smollm3", "nemotron",
+                "arcee")) and config.get("attention_bias")) or self.family == "phi" or (
                   neox and config.get("attention_bias", True)) or \
                 falcon_bias or (self.family == "internlm2" and
                                 config.get("bias", True)) or (
                     starcoder2 and config.get("use_bias", True)):
             self.attention_bias = "all"
-        self.mlp_bias = (self.family in ("llama", "granite", "smollm3") and
+        self.mlp_bias = (self.family in ("llama", "granite", "smollm3",
+                                         "nemotron", "arcee") and
                          bool(config.get("mlp_bias"))) or \
             self.family in ("gpt_neox", "phi", "gptj") or falcon_bias or (
                 starcoder2 and bool(config.get("use_bias", True)))
@@ -821,7 +845,8 @@ class LlamaShape:
         # ln_mlp unless num_ln_in_parallel_attn is 1, its old one's through
         # one where parallel_attn, as by default).
         self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon",
-                                         "gptj", "starcoder2")
+                                         "gptj", "starcoder2", "nemotron",
+                                         "arcee")
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
@@ -970,9 +995,12 @@ class LlamaShape:
         # StableLM's too, 1/4 where its config does not say
         # (StableLmConfig's default).
         # GPT-NeoX's a quarter (rotary_pct in 4.x configs), Phi's a half
-        # by default.
+        # by default, Nemotron's a half (rope_percent or rope_percentage
+        # in older configs).
         partial_default = {"stablelm": 0.25, "phi": 0.5,
-                           "gpt_neox": config.get("rotary_pct", 0.25)}
+                           "gpt_neox": config.get("rotary_pct", 0.25),
+                           "nemotron": config.get("rope_percent", config.get(
+                               "rope_percentage", 0.5))}
         partial = rope.get("partial_rotary_factor", config.get(
             "partial_rotary_factor",
             partial_default.get(self.family, 1.0)))
@@ -984,11 +1012,12 @@ class LlamaShape:
                      f"{self.head_dim}; mp.rope rotates an even number, at "
                      "most head_dim")
         elif partial != 1.0:
-            if self.family not in ("phi3", "stablelm", "gpt_neox", "phi"):
+            if self.family not in ("phi3", "stablelm", "gpt_neox", "phi",
+                                   "nemotron"):
                 fail(f"{source}: partial_rotary_factor {partial!r}; the "
                      f"{self.family} modeling file rotates every entry of a "
-                     "head (Phi-3's, StableLM's, GPT-NeoX's and Phi's rotate "
-                     "part of it)")
+                     "head (Phi-3's, StableLM's, GPT-NeoX's, Phi's and "
+                     "Nemotron's rotate part of it)")
             checked("partial_rotary_factor", partial, float)
             self.rotary_dims = int(self.head_dim * partial)
             if not 0 < self.rotary_dims <= self.head_dim or \
@@ -1011,7 +1040,8 @@ class LlamaShape:
             config.get("hidden_activation") else "hidden_act"
         act = config.get(act_field, "gelu_pytorch_tanh" if gemma or
                          self.family == "starcoder2" else {
-            "gpt_neox": "gelu", "phi": "gelu_new"}.get(self.family, "silu"))
+            "gpt_neox": "gelu", "phi": "gelu_new", "nemotron": "relu2",
+            "arcee": "relu2"}.get(self.family, "silu"))
         if act_field == "hidden_activation" and \
                 config.get("hidden_act", act) != act:
             print(f"hf-checkpoint.py: {source}: hidden_activation {act!r} "
@@ -1033,9 +1063,9 @@ class LlamaShape:
         # not given).
         self.logit_scale = field("logit_scale", 0.0625, float) \
             if cohere else None
-        # Gemma's norms scale by 1 + weight, its embeddings by
-        # sqrt(hidden_size).
-        self.norm_weight_offset = 1 if gemma else 0
+        # Gemma's norms scale by 1 + weight (and Nemotron's LayerNorm1P),
+        # Gemma's embeddings by sqrt(hidden_size).
+        self.norm_weight_offset = 1 if gemma or nemotron else 0
         self.scale_embeddings = gemma
         # PretrainedConfig's default, true, where the class passes none
         # (StarCoder2's).

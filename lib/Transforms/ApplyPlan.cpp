@@ -68,7 +68,7 @@ SmallVector<OpOperand *> findModuleInputsOf(FunctionOpInterface func,
 }
 
 /// The norms of `func` (mp.rms_norm, mp.layer_norm) that scale by argument
-/// `index` (looking through annotations). A layer_norm's bias belongs to the
+/// `index` (looking through annotations and weight offsets). A layer_norm's bias belongs to the
 /// same module as its weight, whose placement annotates the norm.
 SmallVector<Operation *> findNormsOf(FunctionOpInterface func, unsigned index) {
   SmallVector<Operation *> norms;
@@ -79,8 +79,8 @@ SmallVector<Operation *> findNormsOf(FunctionOpInterface func, unsigned index) {
       NormOperands norm = getNormOperands(use.getOwner());
       if (norm.input && use.get() == norm.weight)
         norms.push_back(use.getOwner());
-      if (auto annotate = dyn_cast<AnnotateOp>(use.getOwner()))
-        worklist.push_back(annotate.getResult());
+      if (Value result = getPassThroughResult(use))
+        worklist.push_back(result);
     }
   }
   return norms;

@@ -117,6 +117,22 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w = 
 
 // -----
 
+// The sum of two parameters scaling a norm is no weight offset: the plan
+// does not take either for the norm's weight.
+
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w = sequence_parallel}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(%x: tensor<4x8xf32>,
+      // expected-error@+1 {{plan entry 'w' (sequence_parallel) cannot apply to parameter 'w' of type 'tensor<8xf32>': sequence_parallel splits activations; it applies to inputs, targets, outputs and norms}}
+      %w: tensor<8xf32> {mp.param = "w"}, %v: tensor<8xf32> {mp.param = "v"}) -> tensor<4x8xf32> {
+    %scale = mp.add %w, %v : tensor<8xf32>
+    %0 = mp.rms_norm %x, %scale eps 1.0e-5 : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+    return %0 : tensor<4x8xf32>
+  }
+}
+
+// -----
+
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {x = sequence_parallel<dim = 2>}>} {
   mp.mesh @mesh = <tp = 2>
   func.func @model(

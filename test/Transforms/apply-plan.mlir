@@ -249,6 +249,32 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, batch_axis = d
 
 // -----
 
+// A norm that scales by its weight plus a constant (Nemotron's LayerNorm1P:
+// weight + 1) is still the module's norm: sequence_parallel finds it
+// through the mp.add, its weight and bias stay whole. An mp.add of two
+// parameters is no weight offset.
+
+// CHECK-LABEL: func.func @sp_offset_norm
+// CHECK-SAME: {mp.param = "ln.weight", mp.plan_entry = "ln", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK-SAME: {mp.param = "ln.bias", mp.plan_entry = "ln", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK: %[[SCALE:.+]] = mp.add %arg1, %[[ONE:.+]] :
+// CHECK-NEXT: %[[LNIN:.+]] = mp.annotate %arg0 <@mesh, {{\[}}[dp], [tp], []]> entry "ln"
+// CHECK-NEXT: %[[LN:.+]] = mp.layer_norm %[[LNIN]], %[[SCALE]], %arg2
+// CHECK-NEXT: mp.annotate %[[LN]] <@mesh, {{\[}}[dp], [tp], []]> entry "ln"
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, batch_axis = dp,
+    styles = {ln = sequence_parallel}>} {
+  mp.mesh @mesh = <dp = 2, tp = 2>
+  func.func @sp_offset_norm(%x: tensor<4x8x16xf32>, %lw: tensor<16xf32> {mp.param = "ln.weight"},
+                            %lb: tensor<16xf32> {mp.param = "ln.bias"}) -> tensor<4x8x16xf32> {
+    %one = arith.constant dense<1.0> : tensor<16xf32>
+    %scale = mp.add %lw, %one : tensor<16xf32>
+    %0 = mp.layer_norm %x, %scale, %lb eps 1.0e-5 : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    return %0 : tensor<4x8x16xf32>
+  }
+}
+
+// -----
+
 // An explicit sharding on an argument outranks the plan and is kept as is.
 
 // CHECK-LABEL: func.func @explicit

@@ -79,7 +79,13 @@ fourth by default, tied by default)) and InternLM2's (InternLM2ForCausalLM,
 custom code: model.tok_embeddings, attention.wqkv laid out as Falcon's
 query_key_value, attention.wo, feed_forward.w1/w3/w2, attention_norm,
 ffn_norm, output; biases on wqkv and wo where bias) are their modeling
-files'. Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
+files', and so are Nemotron's (NemotronForCausalLM: Llama's layer with
+NemotronLayerNorm1P, F.layer_norm by weight + 1 with a bias, norm_eps;
+NemotronMLP, down_proj(relu2(up_proj(x))), relu2 being
+torch.square(relu(x)); biases on all four attention linears where
+attention_bias and on the MLP's where mlp_bias; partial_rotary_factor of
+each head rotating, 0.5 by default) and Arcee's (ArceeForCausalLM: Llama's
+with NemotronMLP). Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
 length; YaRN (rope_type "yarn") blends each frequency with it over the
 factor as transformers 5's _compute_yarn_parameters does, cos and sin
@@ -94,7 +100,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|exaone4|starcoder2|
-                stablelm|gpt_neox|phi|
+                nemotron|arcee|stablelm|gpt_neox|phi|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
@@ -201,6 +207,15 @@ class GemmaRMSNorm(LlamaRMSNorm):
         return (x * (1.0 + self.weight.to(x.dtype))).type_as(hidden_states)
 
 
+class NemotronLayerNorm1P(nn.LayerNorm):
+    """modeling_nemotron's: a LayerNorm with a bias scaling by weight +
+    1 (its weights stored as the scale minus one)."""
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight + 1,
+                            self.bias, self.eps)
+
+
 class LayerNormWithoutBias(nn.Module):
     """nn.LayerNorm(size, eps, bias=False) (PyTorch 2.1's; 1.13 has no
     bias argument)."""
@@ -276,6 +291,8 @@ def rms_norm(config, size):
     their modeling files build it)."""
     if is_cohere(config):
         return CohereLayerNorm(size, config["layer_norm_eps"])
+    if config["model_type"] == "nemotron":  # NemotronConfig's norm_eps
+        return NemotronLayerNorm1P(size, eps=config.get("norm_eps", 1e-5))
     if has_layer_norm(config):
         if config["model_type"] == "starcoder2":  # Starcoder2Config's
             return nn.LayerNorm(size, eps=config.get("norm_epsilon", 1e-5))
@@ -305,7 +322,9 @@ def activation(config):
         "activation_function") if config.get(key))  # GPT-J's
     return {"silu": F.silu, "gelu": F.gelu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
-            "gelu_new": gelu_new, "gelu_fast": gelu_fast}[name]
+            "gelu_new": gelu_new, "gelu_fast": gelu_fast,
+            # ReLUSquaredActivation (Nemotron's and Arcee's)
+            "relu2": lambda x: torch.square(F.relu(x))}[name]
 
 
 def llama3_inv_freq(inv_freq, scaling):
@@ -339,11 +358,12 @@ def biases(config):
     attention_bias is false, Phi's always; their MLPs' always)."""
     family = config["model_type"]
     attention = (family in ("llama", "qwen3", "granite", "cohere", "cohere2",
-                            "smollm3", "gemma", "gemma2", "gemma3_text") and
+                            "smollm3", "gemma", "gemma2", "gemma3_text",
+                            "nemotron", "arcee") and
                  bool(
         config.get("attention_bias"))) or family == "phi" or (
             family == "gpt_neox" and config.get("attention_bias", True))
-    mlp = (family in ("llama", "granite", "smollm3") and
+    mlp = (family in ("llama", "granite", "smollm3", "nemotron", "arcee") and
            bool(config.get("mlp_bias"))) or \
         family in ("gpt_neox", "phi")
     if family == "falcon":  # every linear with bias, or none
@@ -438,7 +458,7 @@ def rotary_dims(config):
         }).get("partial_rotary_factor", config.get("rotary_pct", 0.25)))
     if family == "gptj":
         return config["rotary_dim"]
-    default = {"stablelm": 0.25, "phi": 0.5}.get(family, 1.0)
+    default = {"stablelm": 0.25, "phi": 0.5, "nemotron": 0.5}.get(family, 1.0)
     return int(head_dim_of(config) *
                config.get("partial_rotary_factor", default))
 
@@ -812,6 +832,8 @@ class LlamaDecoderLayer(nn.Module):
             mlp = PlainMLP(config, "fc_in", "fc_out")
         elif family == "starcoder2":
             mlp = PlainMLP(config, "c_fc", "c_proj")
+        elif family in ("nemotron", "arcee"):
+            mlp = PlainMLP(config, "up_proj", "down_proj")
         else:
             mlp = LlamaMLP(config)
         setattr(self, self.mlp_name, mlp)
@@ -897,6 +919,7 @@ LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
 # StarCoder2's biases and plain MLP).
 MODEL_NAMES["cohere"] = MODEL_NAMES["cohere2"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["starcoder2"] = MODEL_NAMES["exaone4"] = LLAMA_MODEL_NAMES
+MODEL_NAMES["nemotron"] = MODEL_NAMES["arcee"] = LLAMA_MODEL_NAMES
 # InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
 MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
                             "layers")
@@ -1071,6 +1094,11 @@ FAMILY_CONFIG = {
     # Exaone4Config's default).
     "exaone4": {"architectures": ["Exaone4ForCausalLM"], "sliding_window": 4096,
                 "sliding_window_pattern": 4},
+    # Minitron-4B's (hidden_act relu2, partial_rotary_factor 0.5, norm_eps).
+    "nemotron": {"architectures": ["NemotronForCausalLM"],
+                 "hidden_act": "relu2", "partial_rotary_factor": 0.5},
+    # AFM-4.5B's activation.
+    "arcee": {"architectures": ["ArceeForCausalLM"], "hidden_act": "relu2"},
     # OLMo 3 7B's window (its layer_types left to Olmo3Config's default).
     "olmo3": {"architectures": ["Olmo3ForCausalLM"], "sliding_window": 4096},
     # Pythia's (GPT-NeoX 4.x names; use_parallel_residual false would be
@@ -1309,6 +1337,7 @@ def checkpoint(args):
         "num_key_value_heads": args.kv_heads or args.heads,
         "intermediate_size": args.ffn_hidden, "vocab_size": args.vocab,
         ("norm_epsilon" if family == "starcoder2" else
+         "norm_eps" if family == "nemotron" else
          "layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
                                         "falcon", "gptj", "cohere",
                                         "cohere2")
@@ -1376,9 +1405,10 @@ def checkpoint(args):
         elif name.endswith(".bias"):
             value = rng.uniform(-0.5, 0.5, shape)
         elif len(shape) == 1 or name.endswith("norm.weight"):
-            # a norm's scale (Cohere's q_norm: each head's); Gemma's stored
-            # minus one
-            low = -0.5 if family.startswith("gemma") else 0.5
+            # a norm's scale (Cohere's q_norm: each head's); Gemma's and
+            # Nemotron's stored minus one
+            low = -0.5 if family.startswith("gemma") or \
+                family == "nemotron" else 0.5
             value = rng.uniform(low, low + 1, shape)
         else:
             bound = 1 / np.sqrt(shape[1])

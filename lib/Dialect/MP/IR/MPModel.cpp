@@ -4,6 +4,7 @@
 #include "mp/Dialect/MP/IR/MPDialect.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -40,9 +41,21 @@ ShardingAttr ModelValue::getSharding(FunctionOpInterface func) const {
                                              MPDialect::kShardingAttrName);
 }
 
+Value getPassThroughResult(OpOperand &use) {
+  Operation *user = use.getOwner();
+  if (auto annotate = dyn_cast<AnnotateOp>(user))
+    return annotate.getResult();
+  if (auto add = dyn_cast<AddOp>(user)) {
+    Value other = add->getOperand(1 - use.getOperandNumber());
+    if (other != use.get() && matchPattern(other, m_Constant()))
+      return add.getResult();
+  }
+  return {};
+}
+
 namespace {
 /// The names of the parameters of `values` whose uses (looking through
-/// annotations) include one `isUse` accepts.
+/// annotations and weight offsets) include one `isUse` accepts.
 llvm::StringSet<>
 findParamsUsedAs(FunctionOpInterface func, ArrayRef<ModelValue> values,
                  llvm::function_ref<bool(OpOperand &)> isUse) {
@@ -58,8 +71,8 @@ findParamsUsedAs(FunctionOpInterface func, ArrayRef<ModelValue> values,
       for (OpOperand &use : current.getUses()) {
         if (isUse(use))
           found.insert(value.name.getValue());
-        if (auto annotate = dyn_cast<AnnotateOp>(use.getOwner()))
-          worklist.push_back(annotate.getResult());
+        if (Value result = getPassThroughResult(use))
+          worklist.push_back(result);
       }
     }
   }
