@@ -2,7 +2,8 @@
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
-StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM;
+StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM, GLM-4,
+GLM-4-0414 and GLM-Z1;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -16,7 +17,8 @@ of mp.
 Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
 Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
 GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
-InternLM2ForCausalLM, NemotronForCausalLM, ArceeForCausalLM; the
+InternLM2ForCausalLM, NemotronForCausalLM, ArceeForCausalLM,
+GlmForCausalLM, Glm4ForCausalLM; the
 text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
@@ -185,6 +187,18 @@ default frequencies whatever the config says, so rope scaling is refused.
 Arcee (AFM-4.5B) is Llama's block with Nemotron's MLP (relu2 by
 default).
 
+GLM (glm: GLM-4-9B as transformers ports it) is Llama's block with q, k
+and v biases where attention_bias (as by default; none on o_proj),
+Phi-3's gate_up_proj (its gate's rows, then up's), and the first half of
+each head (partial_rotary_factor 0.5) rotating as pairs (2i, 2i + 1), as
+GPT-J's and mp.rope do (its q and k rows stay in their order);
+GlmConfig's head_dim 128, 2 key-value heads, rms_norm_eps 1.5625e-07 and
+pad_token_id 151329 where a config does not say. GLM-4-0414 and GLM-Z1
+(glm4) add a norm after each sublayer, Gemma 2's sandwich
+(post_self_attn_layernorm and post_mlp_layernorm are mp's
+post_attention_norm and post_ffn_norm; post_attention_layernorm keeps
+Llama's place before the MLP).
+
 StarCoder2 is Mistral's layer (its sliding_window in every layer) with
 LayerNorms (norm_epsilon), biases on every linear where use_bias (as by
 default), a plain MLP mlp.c_fc and mlp.c_proj (--plain-mlp) with
@@ -286,7 +300,8 @@ import numpy as np
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
-            "internlm2", "starcoder2", "exaone4", "nemotron", "arcee")
+            "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
+            "glm4")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -354,6 +369,10 @@ HF_NAMES = {
 # Nemotron's and Arcee's plain MLP: up_proj, then down_proj.
 HF_NAMES["nemotron"] = HF_NAMES["arcee"] = dict(LLAMA_NAMES, **{
     "feed_forward.w1": "mlp.up_proj", "feed_forward.w2": "mlp.down_proj"})
+# GLM's gate and up are Phi-3's gate_up_proj.
+HF_NAMES["glm"] = HF_NAMES["glm4"] = dict(LLAMA_NAMES, **{
+    "feed_forward.w1": "mlp.gate_up_proj",
+    "feed_forward.w3": "mlp.gate_up_proj"})
 
 # The multimodal models whose text model mp trains (on text alone each is
 # its text model: the vision tower and projector act only on images), and
@@ -438,7 +457,8 @@ TEXT_DEFAULTS["qwen3_vl_text"] = {
 # padding_idx; LlamaConfig's and most others' is None).
 PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
-                      "smollm3": 128004, "internlm2": 0}
+                      "smollm3": 128004, "internlm2": 0, "glm": 151329,
+                      "glm4": 151329}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
@@ -684,8 +704,10 @@ class LlamaShape:
         self.heads = field("num_attention_heads")
         # None (Phi's default) or absent (GPT-NeoX has no such field):
         # every head has its keys and values; absent, Starcoder2Config's
-        # 2 and Exaone4Config's 32.
-        kv_default = {"starcoder2": 2, "exaone4": 32}.get(self.family)
+        # 2, Exaone4Config's 32 and GlmConfig's 2.
+        glm = self.family in ("glm", "glm4")
+        kv_default = {"starcoder2": 2, "exaone4": 32, "glm": 2,
+                      "glm4": 2}.get(self.family)
         self.kv_heads = field("num_key_value_heads", kv_default) if (
             config.get("num_key_value_heads", kv_default) is not None) \
             else self.heads
@@ -705,7 +727,8 @@ class LlamaShape:
         self.norm_eps = field("norm_epsilon", 1e-5, float) if starcoder2 \
             else field("norm_eps", 1e-5, float) if nemotron \
             else field("layer_norm_eps", 1e-5, float) if \
-            self.layer_norm else field("rms_norm_eps", kind=float)
+            self.layer_norm else field(
+                "rms_norm_eps", 1.5625e-07 if glm else None, float)
         rope = config.get("rope_parameters") or {}
         # Gemma 3's and OLMo 3's windowed layers rotate unscaled: Gemma 3's
         # by a base of their own (rope_local_base_freq), OLMo 3's by
@@ -791,11 +814,12 @@ class LlamaShape:
                  "frequencies as Llama 3.1 does ('llama3'), linearly "
                  "('linear'), as Phi-3's 'longrope', by dynamic NTK "
                  "scaling ('dynamic') or by YaRN ('yarn') only")
-        # Gemma's head_dim is 256 unless given (GemmaConfig's default);
-        # Mistral writes head_dim null where it is hidden_size / heads.
+        # Gemma's head_dim is 256 unless given (GemmaConfig's default),
+        # GLM's 128; Mistral writes head_dim null where it is hidden_size /
+        # heads.
         gemma = self.family in ("gemma", "gemma2", "gemma3_text")
-        if gemma and "head_dim" not in config:
-            config = dict(config, head_dim=256)
+        if (gemma or glm) and "head_dim" not in config:
+            config = dict(config, head_dim=256 if gemma else 128)
         if config.get("head_dim") is None:
             if self.dim % self.heads:
                 fail(f"{source}: hidden_size {self.dim} is no multiple of "
@@ -822,7 +846,8 @@ class LlamaShape:
         falcon_bias = self.family == "falcon" and bool(config.get("bias"))
         self.attention_bias = None
         if self.family == "qwen2" or (self.family == "stablelm" and
-                                      config.get("use_qkv_bias")):
+                                      config.get("use_qkv_bias")) or (
+                glm and config.get("attention_bias", True)):
             self.attention_bias = "qkv"
         elif ((gemma or cohere or self.family in (
                 "llama", "qwen3", "granite", "smollm3", "nemotron",
@@ -878,15 +903,22 @@ class LlamaShape:
                 self.family == "cohere" and config.get("use_qk_norm")):
             self.qk_norm = "each-head"
         self.post_norm = self.family in ("olmo2", "olmo3", "exaone4")
-        # Gemma 2 and 3 norm their sublayers' inputs and outputs and scale
-        # their scores by query_pre_attn_scalar; Gemma 2 soft-caps its
-        # scores and logits (the configs' defaults where not given: Gemma
-        # 3's caps are off; null turns a cap off).
+        # Gemma 2 and 3 (and GLM-4-0414) norm their sublayers' inputs and
+        # outputs; the Gemmas scale their scores by query_pre_attn_scalar;
+        # Gemma 2 soft-caps its scores and logits (the configs' defaults
+        # where not given: Gemma 3's caps are off; null turns a cap off).
         gemma2 = self.family == "gemma2"
-        self.sandwich_norm = gemma2 or gemma3
+        self.sandwich_norm = gemma2 or gemma3 or self.family == "glm4"
+        # Their Hugging Face names: the attention's output norm, the MLP's
+        # input and output norms.
+        self.sandwich_names = (
+            "post_self_attn_layernorm", "post_attention_layernorm",
+            "post_mlp_layernorm") if self.family == "glm4" else (
+            "post_attention_layernorm", "pre_feedforward_layernorm",
+            "post_feedforward_layernorm")
         self.attention_softcap = self.final_softcap = None
         self.query_pre_attn_scalar = None
-        if self.sandwich_norm:
+        if gemma2 or gemma3:
             # Gemma2Config's caps; Gemma3TextConfig's are off.
             score_cap, logit_cap = (50.0, 30.0) if gemma2 else (None, None)
             for attr, key, default in [
@@ -953,7 +985,7 @@ class LlamaShape:
         self.window_layers = [layer for layer, kind in enumerate(types)
                               if kind == "sliding_attention"]
         self.sliding_window = None
-        window = config.get("sliding_window", 4096 if self.sandwich_norm or
+        window = config.get("sliding_window", 4096 if gemma2 or gemma3 or
                             self.family in ("cohere2", "olmo3", "exaone4")
                             else None)
         if self.window_layers and window is not None:
@@ -997,7 +1029,8 @@ class LlamaShape:
         # GPT-NeoX's a quarter (rotary_pct in 4.x configs), Phi's a half
         # by default, Nemotron's a half (rope_percent or rope_percentage
         # in older configs).
-        partial_default = {"stablelm": 0.25, "phi": 0.5,
+        partial_default = {"stablelm": 0.25, "phi": 0.5, "glm": 0.5,
+                           "glm4": 0.5,
                            "gpt_neox": config.get("rotary_pct", 0.25),
                            "nemotron": config.get("rope_percent", config.get(
                                "rope_percentage", 0.5))}
@@ -1013,11 +1046,11 @@ class LlamaShape:
                      "most head_dim")
         elif partial != 1.0:
             if self.family not in ("phi3", "stablelm", "gpt_neox", "phi",
-                                   "nemotron"):
+                                   "nemotron", "glm", "glm4"):
                 fail(f"{source}: partial_rotary_factor {partial!r}; the "
                      f"{self.family} modeling file rotates every entry of a "
-                     "head (Phi-3's, StableLM's, GPT-NeoX's, Phi's and "
-                     "Nemotron's rotate part of it)")
+                     "head (Phi-3's, StableLM's, GPT-NeoX's, Phi's, "
+                     "Nemotron's and GLM's rotate part of it)")
             checked("partial_rotary_factor", partial, float)
             self.rotary_dims = int(self.head_dim * partial)
             if not 0 < self.rotary_dims <= self.head_dim or \
@@ -1320,12 +1353,14 @@ class LlamaShape:
         # the value's (GPT-NeoX: 3 * head_dim rows per head; Falcon-7B,
         # multi-query: one group).
         fused_rows = {}
-        if self.family == "phi3":
-            fused_rows = {"attention.wq": (0, qkv_rows, 1),
-                          "attention.wk": (q_rows, qkv_rows, 1),
-                          "attention.wv": (q_rows + kv_rows, qkv_rows, 1),
-                          "feed_forward.w1": (0, 2 * hidden, 1),
+        if self.family in ("phi3", "glm", "glm4"):  # gate_up_proj
+            fused_rows = {"feed_forward.w1": (0, 2 * hidden, 1),
                           "feed_forward.w3": (hidden, 2 * hidden, 1)}
+        if self.family == "phi3":
+            fused_rows.update({
+                "attention.wq": (0, qkv_rows, 1),
+                "attention.wk": (q_rows, qkv_rows, 1),
+                "attention.wv": (q_rows + kv_rows, qkv_rows, 1)})
         elif self.fused:
             per_kv = self.heads // self.kv_heads
             fused_rows = {
@@ -1351,9 +1386,10 @@ class LlamaShape:
                 hf + ("post_attention_layernorm" if self.post_norm
                       else self.norm_names[0]) + ".weight", (d,)))
             qkv_bias = self.attention_bias is not None
-            # GPT-J and Cohere rotate pairs (2i, 2i + 1) as mp.rope does:
-            # their rows stay in their order.
-            rotate_half = self.family not in ("gptj", "cohere", "cohere2")
+            # GPT-J, Cohere and GLM rotate pairs (2i, 2i + 1) as mp.rope
+            # does: their rows stay in their order.
+            rotate_half = self.family not in ("gptj", "cohere", "cohere2",
+                                              "glm", "glm4")
             linear("attention.wq", q_rows, d, qkv_bias,
                    self.heads * rotate_half)
             linear("attention.wk", kv_rows, d, qkv_bias,
@@ -1388,13 +1424,12 @@ class LlamaShape:
             # The layer's second norm: OLMo 2's after the MLP, Gemma 2's
             # after the attention (and a third and fourth, its MLP's), none
             # in Phi's block, the others' before the MLP.
+            post_attention, pre_ffn, post_ffn = self.sandwich_names
             if self.sandwich_norm:
                 params += [Parameter(mp + "post_attention_norm.weight",
-                                     hf + "post_attention_layernorm.weight",
-                                     (d,)),
+                                     hf + post_attention + ".weight", (d,)),
                            Parameter(mp + "ffn_norm.weight",
-                                     hf + "pre_feedforward_layernorm.weight",
-                                     (d,))]
+                                     hf + pre_ffn + ".weight", (d,))]
             elif self.parallel_block != "shared":
                 params.append(Parameter(
                     mp + "ffn_norm.weight",
@@ -1405,9 +1440,8 @@ class LlamaShape:
             if not self.plain_mlp:
                 linear("feed_forward.w3", hidden, d, self.mlp_bias)
             if self.sandwich_norm:
-                params.append(Parameter(
-                    mp + "post_ffn_norm.weight",
-                    hf + "post_feedforward_layernorm.weight", (d,)))
+                params.append(Parameter(mp + "post_ffn_norm.weight",
+                                        hf + post_ffn + ".weight", (d,)))
         params.append(Parameter("norm.weight", names["norm"] + ".weight",
                                 (d,)))
         if not self.tie_embeddings:

@@ -84,8 +84,14 @@ NemotronLayerNorm1P, F.layer_norm by weight + 1 with a bias, norm_eps;
 NemotronMLP, down_proj(relu2(up_proj(x))), relu2 being
 torch.square(relu(x)); biases on all four attention linears where
 attention_bias and on the MLP's where mlp_bias; partial_rotary_factor of
-each head rotating, 0.5 by default) and Arcee's (ArceeForCausalLM: Llama's
-with NemotronMLP). Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
+each head rotating, 0.5 by default), Arcee's (ArceeForCausalLM: Llama's
+with NemotronMLP) and GLM's (GlmForCausalLM: Llama's with q, k and v
+biases where attention_bias, true by default, Phi3MLP's gate_up_proj,
+partial_rotary_factor of each head rotating as pairs (2i, 2i + 1), cos
+and sin of each angle twice; GlmConfig's head_dim 128, 2 key-value heads,
+rms_norm_eps 1.5625e-07; GLM-4-0414's Glm4ForCausalLM adding
+post_self_attn_layernorm and post_mlp_layernorm on the sublayers'
+outputs). Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
 length; YaRN (rope_type "yarn") blends each frequency with it over the
 factor as transformers 5's _compute_yarn_parameters does, cos and sin
@@ -100,7 +106,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|exaone4|starcoder2|
-                nemotron|arcee|stablelm|gpt_neox|phi|
+                nemotron|arcee|glm|glm4|stablelm|gpt_neox|phi|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
@@ -248,6 +254,10 @@ def is_cohere(config):
     return config["model_type"] in ("cohere", "cohere2")
 
 
+def is_glm(config):
+    return config["model_type"] in ("glm", "glm4")
+
+
 def is_gemma(config):
     return config["model_type"] in ("gemma", "gemma2", "gemma3_text")
 
@@ -272,7 +282,8 @@ def has_layer_norm(config):
 # The config classes' pad_token_id where it is not None.
 PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
-                      "smollm3": 128004, "internlm2": 0}
+                      "smollm3": 128004, "internlm2": 0, "glm": 151329,
+                      "glm4": 151329}
 
 
 def padding_idx(config):
@@ -299,7 +310,9 @@ def rms_norm(config, size):
         return nn.LayerNorm(size, eps=config.get(
             "layer_norm_eps", config.get("layer_norm_epsilon")))
     norm = GemmaRMSNorm if is_gemma(config) else LlamaRMSNorm
-    return norm(size, config["rms_norm_eps"])
+    eps = config.get("rms_norm_eps", 1.5625e-07) if is_glm(config) \
+        else config["rms_norm_eps"]  # GlmConfig's default
+    return norm(size, eps)
 
 
 def gelu_new(x):
@@ -348,6 +361,8 @@ def llama3_inv_freq(inv_freq, scaling):
 
 
 def head_dim_of(config):
+    if is_glm(config):  # GlmConfig's
+        return config.get("head_dim", 128)
     return config.get("head_dim") or \
         config["hidden_size"] // config["num_attention_heads"]
 
@@ -375,7 +390,8 @@ def biases(config):
     if family == "starcoder2":  # every linear's, by default
         attention = mlp = bool(config.get("use_bias", True))
     qkv = attention or family == "qwen2" or (
-        family == "stablelm" and bool(config.get("use_qkv_bias")))
+        family == "stablelm" and bool(config.get("use_qkv_bias"))) or (
+            is_glm(config) and config.get("attention_bias", True))
     return qkv, attention, mlp
 
 
@@ -387,7 +403,8 @@ def kv_heads_of(config):
     if config["model_type"] != "falcon":
         # Starcoder2Config's and Exaone4Config's defaults.
         return config.get("num_key_value_heads", {
-            "starcoder2": 2, "exaone4": 32}.get(config["model_type"])) or heads
+            "starcoder2": 2, "exaone4": 32, "glm": 2,
+            "glm4": 2}.get(config["model_type"])) or heads
     if config.get("new_decoder_architecture"):
         return config.get("num_kv_heads") or heads
     return 1 if config.get("multi_query", True) else heads
@@ -458,7 +475,8 @@ def rotary_dims(config):
         }).get("partial_rotary_factor", config.get("rotary_pct", 0.25)))
     if family == "gptj":
         return config["rotary_dim"]
-    default = {"stablelm": 0.25, "phi": 0.5, "nemotron": 0.5}.get(family, 1.0)
+    default = {"stablelm": 0.25, "phi": 0.5, "nemotron": 0.5, "glm": 0.5,
+               "glm4": 0.5}.get(family, 1.0)
     return int(head_dim_of(config) *
                config.get("partial_rotary_factor", default))
 
@@ -567,8 +585,8 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
-    # GPT-J's and the Cohere's pairs: each angle twice.
-    if config["model_type"] in ("gptj", "cohere", "cohere2"):
+    # GPT-J's, the Cohere's and GLM's pairs: each angle twice.
+    if config["model_type"] in ("gptj", "cohere", "cohere2", "glm", "glm4"):
         emb = freqs.repeat_interleave(2, dim=-1)
     return emb.cos() * attention, emb.sin() * attention
 
@@ -642,7 +660,7 @@ class LlamaAttention(nn.Module):
         self.output = "dense" if family in ("gpt_neox", "phi", "falcon") \
             else "out_proj" if family == "gptj" else "wo" \
             if family == "internlm2" else "o_proj"
-        self.pairs = family in ("gptj", "cohere", "cohere2")
+        self.pairs = family in ("gptj", "cohere", "cohere2", "glm", "glm4")
         # Cohere2Attention rotates in its windowed layers only,
         # SmolLM3Attention where no_rope_layers says 1.
         self.rotate = family != "cohere2" or self.window is not None
@@ -744,7 +762,7 @@ class LlamaMLP(nn.Module):
         super().__init__()
         d, hidden = config["hidden_size"], config["intermediate_size"]
         bias = biases(config)[2]
-        self.fused = config["model_type"] == "phi3"
+        self.fused = config["model_type"] in ("phi3", "glm", "glm4")
         self.names = ("w1", "w3", "w2") \
             if config["model_type"] == "internlm2" else (
                 "gate_proj", "up_proj", "down_proj")
@@ -859,6 +877,11 @@ class LlamaDecoderLayer(nn.Module):
             setattr(self, self.norm_names[0], rms_norm(config, d))
         if self.sandwich_norm:  # Gemma2DecoderLayer
             self.pre_feedforward_layernorm = rms_norm(config, d)
+        # Glm4DecoderLayer's norms on its sublayers' outputs.
+        self.glm4 = family == "glm4"
+        if self.glm4:
+            self.post_self_attn_layernorm = rms_norm(config, d)
+            self.post_mlp_layernorm = rms_norm(config, d)
         if self.parallel != "shared":
             setattr(self, self.norm_names[1], rms_norm(config, d))
 
@@ -880,6 +903,11 @@ class LlamaDecoderLayer(nn.Module):
         if self.parallel:
             attention = self.attend(first(hidden_states), cos, sin)
             return self.feed(second(hidden_states)) + attention + hidden_states
+        if self.glm4:
+            hidden_states = hidden_states + self.post_self_attn_layernorm(
+                self.attend(first(hidden_states), cos, sin))
+            return hidden_states + self.post_mlp_layernorm(self.feed(
+                second(hidden_states)))
         if self.sandwich_norm:
             hidden_states = hidden_states + self.post_attention_layernorm(
                 self.attend(self.input_layernorm(hidden_states), cos,
@@ -920,6 +948,7 @@ LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
 MODEL_NAMES["cohere"] = MODEL_NAMES["cohere2"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["starcoder2"] = MODEL_NAMES["exaone4"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["nemotron"] = MODEL_NAMES["arcee"] = LLAMA_MODEL_NAMES
+MODEL_NAMES["glm"] = MODEL_NAMES["glm4"] = LLAMA_MODEL_NAMES
 # InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
 MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
                             "layers")
@@ -1097,6 +1126,10 @@ FAMILY_CONFIG = {
     # Minitron-4B's (hidden_act relu2, partial_rotary_factor 0.5, norm_eps).
     "nemotron": {"architectures": ["NemotronForCausalLM"],
                  "hidden_act": "relu2", "partial_rotary_factor": 0.5},
+    # GLM-4-9B's (glm-4-9b-hf) and GLM-4-9B-0414's rotation.
+    "glm": {"architectures": ["GlmForCausalLM"], "partial_rotary_factor": 0.5},
+    "glm4": {"architectures": ["Glm4ForCausalLM"],
+             "partial_rotary_factor": 0.5},
     # AFM-4.5B's activation.
     "arcee": {"architectures": ["ArceeForCausalLM"], "hidden_act": "relu2"},
     # OLMo 3 7B's window (its layer_types left to Olmo3Config's default).
