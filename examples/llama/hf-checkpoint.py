@@ -181,9 +181,11 @@ LayerNorm1P (a LayerNorm with a bias scaling by weight + 1: --layer-norm
 mlp.down_proj (--plain-mlp) with the squared ReLU relu2
 (--mlp-activation relu2), biases on all four attention linears where
 attention_bias and on the MLP's where mlp_bias, and half of each head
-rotating (partial_rotary_factor, 0.5 by default; the older configs'
-rope_percent and rope_percentage); its rotary embedding rotates by the
-default frequencies whatever the config says, so rope scaling is refused.
+rotating (partial_rotary_factor, 0.5 by default; vLLM's rope_percent,
+rope_percentage and kv_channels, which transformers does not read, are
+refused where they say otherwise); transformers 4.x's rotary embedding
+rotates by the default frequencies whatever the config says, so rope
+scaling is refused.
 Arcee (AFM-4.5B) is Llama's block with Nemotron's MLP (relu2 by
 default).
 
@@ -820,6 +822,15 @@ class LlamaShape:
         gemma = self.family in ("gemma", "gemma2", "gemma3_text")
         if (gemma or glm) and "head_dim" not in config:
             config = dict(config, head_dim=256 if gemma else 128)
+        if nemotron and config.get("kv_channels", config.get(
+                "head_dim")) != config.get("head_dim"):
+            # vLLM's Nemotron reads kv_channels where there is no
+            # head_dim; transformers does not.
+            fail(f"{source}: kv_channels {config['kv_channels']!r} with "
+                 f"head_dim {config.get('head_dim')!r}; transformers' "
+                 "Nemotron reads head_dim only (hidden_size / heads where "
+                 "none), vLLM's kv_channels where there is none, so mp does "
+                 "not guess")
         if config.get("head_dim") is None:
             if self.dim % self.heads:
                 fail(f"{source}: hidden_size {self.dim} is no multiple of "
@@ -1026,17 +1037,23 @@ class LlamaShape:
         # factor in rope_parameters.
         # StableLM's too, 1/4 where its config does not say
         # (StableLmConfig's default).
-        # GPT-NeoX's a quarter (rotary_pct in 4.x configs), Phi's a half
-        # by default, Nemotron's a half (rope_percent or rope_percentage
-        # in older configs).
+        # GPT-NeoX's a quarter (rotary_pct in 4.x configs), Phi's,
+        # Nemotron's and GLM's a half by default.
         partial_default = {"stablelm": 0.25, "phi": 0.5, "glm": 0.5,
-                           "glm4": 0.5,
-                           "gpt_neox": config.get("rotary_pct", 0.25),
-                           "nemotron": config.get("rope_percent", config.get(
-                               "rope_percentage", 0.5))}
+                           "glm4": 0.5, "nemotron": 0.5,
+                           "gpt_neox": config.get("rotary_pct", 0.25)}
         partial = rope.get("partial_rotary_factor", config.get(
             "partial_rotary_factor",
             partial_default.get(self.family, 1.0)))
+        # vLLM's Nemotron reads these before partial_rotary_factor;
+        # transformers reads none of them.
+        for alias in ("rope_percent", "rope_percentage"):
+            if nemotron and config.get(alias, partial) != partial:
+                fail(f"{source}: {alias} {config[alias]!r} with "
+                     f"partial_rotary_factor {partial!r}; transformers' "
+                     f"Nemotron rotates by the latter and vLLM's by {alias}, "
+                     "so mp does not guess which the checkpoint was trained "
+                     "with")
         self.rotary_dims = self.head_dim
         if self.family == "gptj":  # its rotary_dim entries
             self.rotary_dims = field("rotary_dim", 64)

@@ -79,7 +79,7 @@ SmallVector<Operation *> findNormsOf(FunctionOpInterface func, unsigned index) {
       NormOperands norm = getNormOperands(use.getOwner());
       if (norm.input && use.get() == norm.weight)
         norms.push_back(use.getOwner());
-      if (Value result = getPassThroughResult(use))
+      if (Value result = getNormWeightPassThrough(use))
         worklist.push_back(result);
     }
   }

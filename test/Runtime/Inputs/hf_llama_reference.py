@@ -330,9 +330,11 @@ def gelu_fast(x):
 def activation(config):
     """ACT2FN of the MLP's activation: Gemma's hidden_activation where
     given, else hidden_act."""
-    name = next(config[key] for key in (
+    name = next((config[key] for key in (
         "hidden_activation", "hidden_act", "activation",  # Falcon's
-        "activation_function") if config.get(key))  # GPT-J's
+        "activation_function") if config.get(key)),  # GPT-J's
+        # NemotronConfig's and ArceeConfig's default
+        "relu2" if config["model_type"] in ("nemotron", "arcee") else None)
     return {"silu": F.silu, "gelu": F.gelu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
             "gelu_new": gelu_new, "gelu_fast": gelu_fast,
@@ -466,19 +468,19 @@ def sliding_window(config, layer):
 
 
 def rotary_dims(config):
-    """The entries of each head that rotate: Phi-3's, StableLM's and Phi's
-    partial_rotary_factor of head_dim (StableLmConfig's default 0.25,
-    PhiConfig's 0.5), GPT-NeoX's rotary_pct (0.25)."""
+    """The entries of each head that rotate: partial_rotary_factor of
+    head_dim (transformers 5 keeps it in rope_parameters; StableLmConfig's
+    default 0.25, PhiConfig's, NemotronConfig's and GlmConfig's 0.5),
+    GPT-NeoX's rotary_pct (0.25) in 4.x configs."""
     family = config["model_type"]
-    if family == "gpt_neox":  # transformers 5: in rope_parameters
-        return int(head_dim_of(config) * (config.get("rope_parameters") or {
-        }).get("partial_rotary_factor", config.get("rotary_pct", 0.25)))
     if family == "gptj":
         return config["rotary_dim"]
-    default = {"stablelm": 0.25, "phi": 0.5, "nemotron": 0.5, "glm": 0.5,
-               "glm4": 0.5}.get(family, 1.0)
-    return int(head_dim_of(config) *
-               config.get("partial_rotary_factor", default))
+    default = config.get("rotary_pct", 0.25) if family == "gpt_neox" else {
+        "stablelm": 0.25, "phi": 0.5, "nemotron": 0.5, "glm": 0.5,
+        "glm4": 0.5}.get(family, 1.0)
+    return int(head_dim_of(config) * (config.get("rope_parameters") or {
+    }).get("partial_rotary_factor", config.get("partial_rotary_factor",
+                                               default)))
 
 
 def rope_theta(config):

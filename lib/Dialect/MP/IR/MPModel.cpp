@@ -41,7 +41,7 @@ ShardingAttr ModelValue::getSharding(FunctionOpInterface func) const {
                                              MPDialect::kShardingAttrName);
 }
 
-Value getPassThroughResult(OpOperand &use) {
+Value getNormWeightPassThrough(OpOperand &use) {
   Operation *user = use.getOwner();
   if (auto annotate = dyn_cast<AnnotateOp>(user))
     return annotate.getResult();
@@ -55,10 +55,12 @@ Value getPassThroughResult(OpOperand &use) {
 
 namespace {
 /// The names of the parameters of `values` whose uses (looking through
-/// annotations and weight offsets) include one `isUse` accepts.
+/// annotations, and weight offsets where `throughWeightOffsets`) include
+/// one `isUse` accepts.
 llvm::StringSet<>
 findParamsUsedAs(FunctionOpInterface func, ArrayRef<ModelValue> values,
-                 llvm::function_ref<bool(OpOperand &)> isUse) {
+                 llvm::function_ref<bool(OpOperand &)> isUse,
+                 bool throughWeightOffsets) {
   llvm::StringSet<> found;
   if (func.isExternal())
     return found;
@@ -71,8 +73,12 @@ findParamsUsedAs(FunctionOpInterface func, ArrayRef<ModelValue> values,
       for (OpOperand &use : current.getUses()) {
         if (isUse(use))
           found.insert(value.name.getValue());
-        if (Value result = getPassThroughResult(use))
-          worklist.push_back(result);
+        if (auto annotate = dyn_cast<AnnotateOp>(use.getOwner()))
+          worklist.push_back(annotate.getResult());
+        else if (Value sum = throughWeightOffsets
+                                 ? getNormWeightPassThrough(use)
+                                 : Value())
+          worklist.push_back(sum);
       }
     }
   }
@@ -93,16 +99,21 @@ SmallVector<ModelValue> getModelValues(FunctionOpInterface func) {
       if (auto name = func.getArgAttrOfType<StringAttr>(i, attrName))
         values.push_back(
             {role, name, i, dyn_cast<RankedTensorType>(argTypes[i])});
-  llvm::StringSet<> tables = findParamsUsedAs(func, values, [](OpOperand &use) {
-    auto embedding = dyn_cast<EmbeddingOp>(use.getOwner());
-    return embedding && use.get() == embedding.getTable();
-  });
-  llvm::StringSet<> normWeights =
-      findParamsUsedAs(func, values, [](OpOperand &use) {
+  llvm::StringSet<> tables = findParamsUsedAs(
+      func, values,
+      [](OpOperand &use) {
+        auto embedding = dyn_cast<EmbeddingOp>(use.getOwner());
+        return embedding && use.get() == embedding.getTable();
+      },
+      /*throughWeightOffsets=*/false);
+  llvm::StringSet<> normWeights = findParamsUsedAs(
+      func, values,
+      [](OpOperand &use) {
         NormOperands norm = getNormOperands(use.getOwner());
         return norm.input &&
                (use.get() == norm.weight || use.get() == norm.bias);
-      });
+      },
+      /*throughWeightOffsets=*/true);
   // Optimizer state, named "<param>.<state>", is laid out as its parameter.
   for (ModelValue &value : values) {
     if (value.role != ModelRole::Param && value.role != ModelRole::State)

@@ -44,12 +44,11 @@ struct ModelValue {
   ShardingAttr getSharding(mlir::FunctionOpInterface func) const;
 };
 
-/// The value that carries `use`'s operand on to where a model's structure
-/// (which norm or embedding reads a parameter) is read from: the result of
-/// an mp.annotate, or of an mp.add of the operand and a constant (a norm's
-/// weight offset: Nemotron's LayerNorm1P scales by weight + 1). Null for
-/// any other use.
-mlir::Value getPassThroughResult(mlir::OpOperand &use);
+/// The value that carries `use`'s operand on towards the norm it scales:
+/// the result of an mp.annotate, or of an mp.add of the operand and a
+/// constant (a norm's weight offset: Nemotron's LayerNorm1P scales by
+/// weight + 1). Null for any other use.
+mlir::Value getNormWeightPassThrough(mlir::OpOperand &use);
 
 /// The named values of `func` in order: arguments, then results. Empty when
 /// `func` is not a model. Relies on the dialect's verifier for well-formed
