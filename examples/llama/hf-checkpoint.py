@@ -3,7 +3,7 @@
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
 StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM, GLM-4,
-GLM-4-0414 and GLM-Z1;
+GLM-4-0414 and GLM-Z1, Helium, Seed-OSS;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -18,7 +18,8 @@ Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
 Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
 GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
 InternLM2ForCausalLM, NemotronForCausalLM, ArceeForCausalLM,
-GlmForCausalLM, Glm4ForCausalLM; the
+GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM, SeedOssForCausalLM;
+the
 text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
@@ -201,6 +202,20 @@ pad_token_id 151329 where a config does not say. GLM-4-0414 and GLM-Z1
 post_attention_norm and post_ffn_norm; post_attention_layernorm keeps
 Llama's place before the MLP).
 
+Helium (Kyutai's helium-1) is Llama's block rotating every head's pairs
+(2i, 2i + 1) as GLM does, q, k and v biases where attention_bias (none on
+o_proj, which is hidden_size x hidden_size: heads x head_dim must be
+hidden_size), and HeliumConfig's defaults: head_dim 128, 20 key-value
+heads, rms_norm_eps 1e-8, rope_theta 1e5, pad_token_id 3. Seed-OSS is
+Llama's block with q, k and v biases unless attention_bias is false, an
+o_proj bias where attention_out_bias (o_proj's alone is refused:
+gen-llama.py biases q, k and v, or all four), and SeedOssConfig's
+defaults: head_dim 128, 8 key-value heads, rms_norm_eps 1e-6,
+pad_token_id 1, and dropout 0.1 in the attention and
+after each sublayer (attention_dropout, residual_dropout) where a config
+does not say otherwise: refused, or trained without under
+--without-dropout.
+
 StarCoder2 is Mistral's layer (its sliding_window in every layer) with
 LayerNorms (norm_epsilon), biases on every linear where use_bias (as by
 default), a plain MLP mlp.c_fc and mlp.c_proj (--plain-mlp) with
@@ -303,7 +318,27 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
-            "glm4")
+            "glm4", "helium", "seed_oss")
+
+# The config classes' defaults where a config leaves a field out (and
+# LlamaConfig's does not serve): num_key_value_heads, head_dim,
+# rms_norm_eps and the rotary base.
+KV_HEADS_DEFAULTS = {"starcoder2": 2, "exaone4": 32, "glm": 2, "glm4": 2,
+                     "helium": 20, "seed_oss": 8}
+HEAD_DIM_DEFAULTS = {"gemma": 256, "gemma2": 256, "gemma3_text": 256,
+                     "glm": 128, "glm4": 128, "helium": 128, "seed_oss": 128}
+RMS_NORM_EPS_DEFAULTS = {"glm": 1.5625e-07, "glm4": 1.5625e-07,
+                         "helium": 1e-8, "seed_oss": 1e-6}
+ROPE_THETA_DEFAULTS = {"smollm3": 2e6, "olmo3": 5e5, "gemma3_text": 1e6,
+                       "helium": 1e5}
+# Dropout the config classes default to (SeedOssConfig's attention and
+# residual dropout).
+DROPOUT_DEFAULTS = {"seed_oss": {"attention_dropout": 0.1,
+                                 "residual_dropout": 0.1}}
+# The families that rotate pairs (2i, 2i + 1) as mp.rope does (GPT-J's
+# rotate_every_two, Cohere's, GLM's and Helium's interleaved rotate_half):
+# their q and k rows stay in their order.
+PAIR_ROTATING = ("gptj", "cohere", "cohere2", "glm", "glm4", "helium")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -460,7 +495,7 @@ TEXT_DEFAULTS["qwen3_vl_text"] = {
 PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
-                      "glm4": 151329}
+                      "glm4": 151329, "helium": 3, "seed_oss": 1}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
@@ -705,11 +740,10 @@ class LlamaShape:
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
         # None (Phi's default) or absent (GPT-NeoX has no such field):
-        # every head has its keys and values; absent, Starcoder2Config's
-        # 2, Exaone4Config's 32 and GlmConfig's 2.
+        # every head has its keys and values; absent, its config class's
+        # (KV_HEADS_DEFAULTS).
         glm = self.family in ("glm", "glm4")
-        kv_default = {"starcoder2": 2, "exaone4": 32, "glm": 2,
-                      "glm4": 2}.get(self.family)
+        kv_default = KV_HEADS_DEFAULTS.get(self.family)
         self.kv_heads = field("num_key_value_heads", kv_default) if (
             config.get("num_key_value_heads", kv_default) is not None) \
             else self.heads
@@ -730,7 +764,7 @@ class LlamaShape:
             else field("norm_eps", 1e-5, float) if nemotron \
             else field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field(
-                "rms_norm_eps", 1.5625e-07 if glm else None, float)
+                "rms_norm_eps", RMS_NORM_EPS_DEFAULTS.get(self.family), float)
         rope = config.get("rope_parameters") or {}
         # Gemma 3's and OLMo 3's windowed layers rotate unscaled: Gemma 3's
         # by a base of their own (rope_local_base_freq), OLMo 3's by
@@ -749,14 +783,13 @@ class LlamaShape:
             rope, local_rope = parts
         else:
             local_rope = {}
-        # GPT-NeoX's 4.x configs name it rotary_emb_base; the defaults of
-        # SmolLM3Config (2e6), Olmo3Config (5e5, transformers 5's
-        # default_theta) and Gemma3TextConfig (1e6) are their own.
+        # GPT-NeoX's 4.x configs name it rotary_emb_base; some config
+        # classes' defaults are their own (ROPE_THETA_DEFAULTS; Olmo3Config's
+        # and HeliumConfig's transformers 5's default_theta).
         self.rope_theta = checked("rope_theta", rope.get(
             "rope_theta", config.get("rope_theta", config.get(
-                "rotary_emb_base", {"smollm3": 2e6, "olmo3": 5e5,
-                                    "gemma3_text": 1e6}.get(
-                                        self.family, 10000.0)))), float)
+                "rotary_emb_base", ROPE_THETA_DEFAULTS.get(
+                    self.family, 10000.0)))), float)
         self.local_rope_theta = None
         if gemma3 or olmo3:
             if local_rope.get("rope_type", "default") != "default":
@@ -817,11 +850,11 @@ class LlamaShape:
                  "('linear'), as Phi-3's 'longrope', by dynamic NTK "
                  "scaling ('dynamic') or by YaRN ('yarn') only")
         # Gemma's head_dim is 256 unless given (GemmaConfig's default),
-        # GLM's 128; Mistral writes head_dim null where it is hidden_size /
-        # heads.
+        # GLM's, Helium's and Seed-OSS's 128; Mistral writes head_dim null
+        # where it is hidden_size / heads.
         gemma = self.family in ("gemma", "gemma2", "gemma3_text")
-        if (gemma or glm) and "head_dim" not in config:
-            config = dict(config, head_dim=256 if gemma else 128)
+        if "head_dim" not in config and self.family in HEAD_DIM_DEFAULTS:
+            config = dict(config, head_dim=HEAD_DIM_DEFAULTS[self.family])
         if nemotron and config.get("kv_channels", config.get(
                 "head_dim")) != config.get("head_dim"):
             # vLLM's Nemotron reads kv_channels where there is no
@@ -844,6 +877,10 @@ class LlamaShape:
         if self.heads % self.kv_heads:
             fail(f"{source}: num_attention_heads {self.heads} is no multiple "
                  f"of num_key_value_heads {self.kv_heads}")
+        if self.family == "helium" and self.heads * self.head_dim != self.dim:
+            fail(f"{source}: {self.heads} heads of head_dim {self.head_dim} "
+                 f"over hidden_size {self.dim}; HeliumAttention's o_proj is "
+                 "hidden_size x hidden_size")
         # Which linears have a bias, as each family's modeling file builds
         # them: Qwen2's q, k and v always; Llama's, Qwen3's, Granite's,
         # SmolLM3's, the Cohere's and the Gemmas' attention (all four) with
@@ -856,20 +893,33 @@ class LlamaShape:
         neox = self.family == "gpt_neox"
         falcon_bias = self.family == "falcon" and bool(config.get("bias"))
         self.attention_bias = None
-        if self.family == "qwen2" or (self.family == "stablelm" and
-                                      config.get("use_qkv_bias")) or (
-                glm and config.get("attention_bias", True)):
+        if self.family == "seed_oss":
+            # SeedOssConfig's: q, k and v biases by default, o_proj's where
+            # attention_out_bias.
+            qkv, out = (config.get("attention_bias", True),
+                        config.get("attention_out_bias", False))
+            if out and not qkv:
+                fail(f"{source}: attention_out_bias without attention_bias; "
+                     "gen-llama.py biases q, k and v, or all four linears, "
+                     "not o_proj alone")
+            self.attention_bias = "all" if out else "qkv" if qkv else None
+        elif self.family == "qwen2" or (self.family == "stablelm" and
+                                        config.get("use_qkv_bias")) or (
+                glm and config.get("attention_bias", True)) or (
+                    self.family == "helium" and config.get("attention_bias")):
             self.attention_bias = "qkv"
         elif ((gemma or cohere or self.family in (
                 "llama", "qwen3", "granite", "smollm3", "nemotron",
-                "arcee")) and config.get("attention_bias")) or self.family == "phi" or (
+                "arcee")) and config.get("attention_bias")) or \
+                self.family == "phi" or (
                   neox and config.get("attention_bias", True)) or \
                 falcon_bias or (self.family == "internlm2" and
                                 config.get("bias", True)) or (
                     starcoder2 and config.get("use_bias", True)):
             self.attention_bias = "all"
         self.mlp_bias = (self.family in ("llama", "granite", "smollm3",
-                                         "nemotron", "arcee") and
+                                         "nemotron", "arcee", "helium",
+                                         "seed_oss") and
                          bool(config.get("mlp_bias"))) or \
             self.family in ("gpt_neox", "phi", "gptj") or falcon_bias or (
                 starcoder2 and bool(config.get("use_bias", True)))
@@ -1403,10 +1453,7 @@ class LlamaShape:
                 hf + ("post_attention_layernorm" if self.post_norm
                       else self.norm_names[0]) + ".weight", (d,)))
             qkv_bias = self.attention_bias is not None
-            # GPT-J, Cohere and GLM rotate pairs (2i, 2i + 1) as mp.rope
-            # does: their rows stay in their order.
-            rotate_half = self.family not in ("gptj", "cohere", "cohere2",
-                                              "glm", "glm4")
+            rotate_half = self.family not in PAIR_ROTATING
             linear("attention.wq", q_rows, d, qkv_bias,
                    self.heads * rotate_half)
             linear("attention.wk", kv_rows, d, qkv_bias,
@@ -1663,14 +1710,16 @@ def import_checkpoint(args):
     # or with --without-dropout trained without (as fine-tuning recipes
     # that set it to 0 do).
     for dropout in DROPOUTS:
-        if not text_config.get(dropout):
+        rate = text_config.get(dropout, DROPOUT_DEFAULTS.get(
+            shape.family, {}).get(dropout))
+        if not rate:
             continue
+        given = "" if dropout in text_config else " (its config class's)"
         if not args.without_dropout:
-            fail(f"{config_path}: {dropout} {text_config[dropout]!r}; mp "
-                 "trains without dropout (--without-dropout: train so)")
-        print(f"hf-checkpoint.py: {config_path}: {dropout} "
-              f"{text_config[dropout]!r}: trained without it "
-              "(--without-dropout)", file=sys.stderr)
+            fail(f"{config_path}: {dropout} {rate!r}{given}; mp trains "
+                 "without dropout (--without-dropout: train so)")
+        print(f"hf-checkpoint.py: {config_path}: {dropout} {rate!r}{given}: "
+              "trained without it (--without-dropout)", file=sys.stderr)
     shape.tie_embeddings = shape.tied and not args.untie_embeddings
     if shape.output_bias and shape.tie_embeddings:
         fail(f"{config_path}: tie_word_embeddings with lm_head's bias: mp "

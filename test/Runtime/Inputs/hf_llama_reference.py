@@ -91,7 +91,13 @@ partial_rotary_factor of each head rotating as pairs (2i, 2i + 1), cos
 and sin of each angle twice; GlmConfig's head_dim 128, 2 key-value heads,
 rms_norm_eps 1.5625e-07; GLM-4-0414's Glm4ForCausalLM adding
 post_self_attn_layernorm and post_mlp_layernorm on the sublayers'
-outputs). Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
+outputs), Helium's (HeliumForCausalLM: Llama's rotating every head's pairs
+as GLM does, q, k and v biases where attention_bias; HeliumConfig's
+head_dim 128, 20 key-value heads, rms_norm_eps 1e-8, rope_theta 1e5) and
+Seed-OSS's (SeedOssForCausalLM: Llama's with q, k and v biases unless
+attention_bias is false, o_proj's where attention_out_bias; head_dim 128,
+8 key-value heads, rms_norm_eps 1e-6; trained without its dropout).
+Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
 length; YaRN (rope_type "yarn") blends each frequency with it over the
 factor as transformers 5's _compute_yarn_parameters does, cos and sin
@@ -106,7 +112,7 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|exaone4|starcoder2|
-                nemotron|arcee|glm|glm4|stablelm|gpt_neox|phi|
+                nemotron|arcee|glm|glm4|helium|seed_oss|stablelm|gpt_neox|phi|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
@@ -201,6 +207,17 @@ class CohereLayerNorm(LlamaRMSNorm):
         return (self.weight.to(x.dtype) * x).to(input_dtype)
 
 
+class HeliumRMSNorm(LlamaRMSNorm):
+    """The weight in float32 times the normed input, cast back after."""
+
+    def forward(self, hidden_states):
+        input_dtype = hidden_states.dtype
+        x = hidden_states.to(torch.promote_types(input_dtype, torch.float32))
+        x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) +
+                            self.variance_epsilon)
+        return (self.weight.to(x.dtype) * x).to(input_dtype)
+
+
 class GemmaRMSNorm(LlamaRMSNorm):
     """Scales by 1 + weight, in float32 (or the run's float64) before the
     cast back to the input's dtype."""
@@ -283,7 +300,7 @@ def has_layer_norm(config):
 PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
-                      "glm4": 151329}
+                      "glm4": 151329, "helium": 3, "seed_oss": 1}
 
 
 def padding_idx(config):
@@ -309,9 +326,13 @@ def rms_norm(config, size):
             return nn.LayerNorm(size, eps=config.get("norm_epsilon", 1e-5))
         return nn.LayerNorm(size, eps=config.get(
             "layer_norm_eps", config.get("layer_norm_epsilon")))
-    norm = GemmaRMSNorm if is_gemma(config) else LlamaRMSNorm
-    eps = config.get("rms_norm_eps", 1.5625e-07) if is_glm(config) \
-        else config["rms_norm_eps"]  # GlmConfig's default
+    norm = GemmaRMSNorm if is_gemma(config) else HeliumRMSNorm if config[
+        "model_type"] == "helium" else LlamaRMSNorm
+    # GlmConfig's, HeliumConfig's and SeedOssConfig's defaults.
+    default = {"glm": 1.5625e-07, "glm4": 1.5625e-07, "helium": 1e-8,
+               "seed_oss": 1e-6}.get(config["model_type"])
+    eps = config["rms_norm_eps"] if default is None else config.get(
+        "rms_norm_eps", default)
     return norm(size, eps)
 
 
@@ -363,8 +384,10 @@ def llama3_inv_freq(inv_freq, scaling):
 
 
 def head_dim_of(config):
-    if is_glm(config):  # GlmConfig's
-        return config.get("head_dim", 128)
+    if config["model_type"] in ("glm", "glm4", "helium", "seed_oss"):
+        # their config classes' where absent; null: hidden_size / heads
+        return config.get("head_dim", 128) or \
+            config["hidden_size"] // config["num_attention_heads"]
     return config.get("head_dim") or \
         config["hidden_size"] // config["num_attention_heads"]
 
@@ -394,6 +417,13 @@ def biases(config):
     qkv = attention or family == "qwen2" or (
         family == "stablelm" and bool(config.get("use_qkv_bias"))) or (
             is_glm(config) and config.get("attention_bias", True))
+    if family == "helium":  # HeliumAttention's o_proj has none
+        qkv, attention = bool(config.get("attention_bias")), False
+        mlp = bool(config.get("mlp_bias"))
+    if family == "seed_oss":  # SeedOssConfig's
+        qkv = bool(config.get("attention_bias", True))
+        attention = bool(config.get("attention_out_bias", False))
+        mlp = bool(config.get("mlp_bias"))
     return qkv, attention, mlp
 
 
@@ -405,8 +435,8 @@ def kv_heads_of(config):
     if config["model_type"] != "falcon":
         # Starcoder2Config's and Exaone4Config's defaults.
         return config.get("num_key_value_heads", {
-            "starcoder2": 2, "exaone4": 32, "glm": 2,
-            "glm4": 2}.get(config["model_type"])) or heads
+            "starcoder2": 2, "exaone4": 32, "glm": 2, "glm4": 2, "helium": 20,
+            "seed_oss": 8}.get(config["model_type"])) or heads
     if config.get("new_decoder_architecture"):
         return config.get("num_kv_heads") or heads
     return 1 if config.get("multi_query", True) else heads
@@ -489,7 +519,8 @@ def rope_theta(config):
     if config["model_type"] == "gptj":
         return 10000.0
     return (config.get("rope_parameters") or {}).get("rope_theta", config.get(
-        "rope_theta", config.get("rotary_emb_base")))
+        "rope_theta", config.get("rotary_emb_base", {
+            "helium": 1e5, "seed_oss": 10000.0}.get(config["model_type"]))))
 
 
 def longrope_parameters(config, seq):
@@ -587,8 +618,9 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
-    # GPT-J's, the Cohere's and GLM's pairs: each angle twice.
-    if config["model_type"] in ("gptj", "cohere", "cohere2", "glm", "glm4"):
+    # GPT-J's, the Cohere's, GLM's and Helium's pairs: each angle twice.
+    if config["model_type"] in ("gptj", "cohere", "cohere2", "glm", "glm4",
+                                "helium"):
         emb = freqs.repeat_interleave(2, dim=-1)
     return emb.cos() * attention, emb.sin() * attention
 
@@ -638,6 +670,9 @@ class LlamaAttention(nn.Module):
         self.heads = config["num_attention_heads"]
         self.kv_heads = kv_heads_of(config)
         self.head_dim = head_dim_of(config)
+        # HeliumAttention's o_proj is hidden_size x hidden_size.
+        assert family != "helium" or self.heads * self.head_dim == d, \
+            "a Helium's heads x head_dim must be its hidden_size"
         self.scaling = config.get("query_pre_attn_scalar",
                                   self.head_dim) ** -0.5
         if family == "granite":  # GraniteAttention
@@ -662,7 +697,8 @@ class LlamaAttention(nn.Module):
         self.output = "dense" if family in ("gpt_neox", "phi", "falcon") \
             else "out_proj" if family == "gptj" else "wo" \
             if family == "internlm2" else "o_proj"
-        self.pairs = family in ("gptj", "cohere", "cohere2", "glm", "glm4")
+        self.pairs = family in ("gptj", "cohere", "cohere2", "glm", "glm4",
+                                "helium")
         # Cohere2Attention rotates in its windowed layers only,
         # SmolLM3Attention where no_rope_layers says 1.
         self.rotate = family != "cohere2" or self.window is not None
@@ -951,6 +987,7 @@ MODEL_NAMES["cohere"] = MODEL_NAMES["cohere2"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["starcoder2"] = MODEL_NAMES["exaone4"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["nemotron"] = MODEL_NAMES["arcee"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["glm"] = MODEL_NAMES["glm4"] = LLAMA_MODEL_NAMES
+MODEL_NAMES["helium"] = MODEL_NAMES["seed_oss"] = LLAMA_MODEL_NAMES
 # InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
 MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
                             "layers")
@@ -1132,6 +1169,11 @@ FAMILY_CONFIG = {
     "glm": {"architectures": ["GlmForCausalLM"], "partial_rotary_factor": 0.5},
     "glm4": {"architectures": ["Glm4ForCausalLM"],
              "partial_rotary_factor": 0.5},
+    # helium-1's; Seed-OSS-36B's (its dropouts, 0.1 there and by
+    # default, left to the tests).
+    "helium": {"architectures": ["HeliumForCausalLM"]},
+    "seed_oss": {"architectures": ["SeedOssForCausalLM"],
+                 "attention_out_bias": False, "residual_dropout": 0.0},
     # AFM-4.5B's activation.
     "arcee": {"architectures": ["ArceeForCausalLM"], "hidden_act": "relu2"},
     # OLMo 3 7B's window (its layer_types left to Olmo3Config's default).
