@@ -3,7 +3,7 @@
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
 StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM, GLM-4,
-GLM-4-0414 and GLM-Z1, Helium, Seed-OSS;
+GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -18,8 +18,8 @@ Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
 Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
 GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
 InternLM2ForCausalLM, NemotronForCausalLM, ArceeForCausalLM,
-GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM, SeedOssForCausalLM;
-the
+GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM, SeedOssForCausalLM,
+Ernie4_5ForCausalLM; the
 text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
@@ -214,7 +214,11 @@ defaults: head_dim 128, 8 key-value heads, rms_norm_eps 1e-6,
 pad_token_id 1, and dropout 0.1 in the attention and
 after each sublayer (attention_dropout, residual_dropout) where a config
 does not say otherwise: refused, or trained without under
---without-dropout.
+--without-dropout. ERNIE 4.5 (ernie4_5: its dense 0.3B) is Llama's block
+rotating every head's pairs as GLM does, biases on every linear where
+use_bias, tied embeddings unless the config unties them, and
+Ernie4_5Config's defaults: head_dim 128, 2 key-value heads, rms_norm_eps
+1e-5, rope_theta 5e5, pad_token_id 0.
 
 StarCoder2 is Mistral's layer (its sliding_window in every layer) with
 LayerNorms (norm_epsilon), biases on every linear where use_bias (as by
@@ -318,27 +322,29 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
-            "glm4", "helium", "seed_oss")
+            "glm4", "helium", "seed_oss", "ernie4_5")
 
 # The config classes' defaults where a config leaves a field out (and
 # LlamaConfig's does not serve): num_key_value_heads, head_dim,
 # rms_norm_eps and the rotary base.
 KV_HEADS_DEFAULTS = {"starcoder2": 2, "exaone4": 32, "glm": 2, "glm4": 2,
-                     "helium": 20, "seed_oss": 8}
+                     "helium": 20, "seed_oss": 8, "ernie4_5": 2}
 HEAD_DIM_DEFAULTS = {"gemma": 256, "gemma2": 256, "gemma3_text": 256,
-                     "glm": 128, "glm4": 128, "helium": 128, "seed_oss": 128}
+                     "glm": 128, "glm4": 128, "helium": 128, "seed_oss": 128,
+                     "ernie4_5": 128}
 RMS_NORM_EPS_DEFAULTS = {"glm": 1.5625e-07, "glm4": 1.5625e-07,
-                         "helium": 1e-8, "seed_oss": 1e-6}
+                         "helium": 1e-8, "seed_oss": 1e-6, "ernie4_5": 1e-5}
 ROPE_THETA_DEFAULTS = {"smollm3": 2e6, "olmo3": 5e5, "gemma3_text": 1e6,
-                       "helium": 1e5}
+                       "helium": 1e5, "ernie4_5": 5e5}
 # Dropout the config classes default to (SeedOssConfig's attention and
 # residual dropout).
 DROPOUT_DEFAULTS = {"seed_oss": {"attention_dropout": 0.1,
                                  "residual_dropout": 0.1}}
 # The families that rotate pairs (2i, 2i + 1) as mp.rope does (GPT-J's
-# rotate_every_two, Cohere's, GLM's and Helium's interleaved rotate_half):
-# their q and k rows stay in their order.
-PAIR_ROTATING = ("gptj", "cohere", "cohere2", "glm", "glm4", "helium")
+# rotate_every_two, Cohere's, GLM's, Helium's and ERNIE 4.5's interleaved
+# rotate_half): their q and k rows stay in their order.
+PAIR_ROTATING = ("gptj", "cohere", "cohere2", "glm", "glm4", "helium",
+                 "ernie4_5")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -495,7 +501,8 @@ TEXT_DEFAULTS["qwen3_vl_text"] = {
 PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
-                      "glm4": 151329, "helium": 3, "seed_oss": 1}
+                      "glm4": 151329, "helium": 3, "seed_oss": 1,
+                      "ernie4_5": 0}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
@@ -889,8 +896,10 @@ class LlamaShape:
         # MLP with mlp_bias, GPT-NeoX's and Phi's always, and Phi's output
         # projection; Falcon's every linear with bias (off in the released
         # models); InternLM2's wqkv and wo with bias (InternLM2Config's
-        # default; off in the released models).
+        # default; off in the released models); ERNIE 4.5's every linear
+        # with use_bias.
         neox = self.family == "gpt_neox"
+        ernie = self.family == "ernie4_5"
         falcon_bias = self.family == "falcon" and bool(config.get("bias"))
         self.attention_bias = None
         if self.family == "seed_oss":
@@ -915,14 +924,16 @@ class LlamaShape:
                   neox and config.get("attention_bias", True)) or \
                 falcon_bias or (self.family == "internlm2" and
                                 config.get("bias", True)) or (
-                    starcoder2 and config.get("use_bias", True)):
+                    starcoder2 and config.get("use_bias", True)) or (
+                        ernie and config.get("use_bias")):
             self.attention_bias = "all"
         self.mlp_bias = (self.family in ("llama", "granite", "smollm3",
                                          "nemotron", "arcee", "helium",
                                          "seed_oss") and
                          bool(config.get("mlp_bias"))) or \
             self.family in ("gpt_neox", "phi", "gptj") or falcon_bias or (
-                starcoder2 and bool(config.get("use_bias", True)))
+                starcoder2 and bool(config.get("use_bias", True))) or (
+                    ernie and bool(config.get("use_bias")))
         self.output_bias = self.family in ("phi", "gptj")
         # GPT-NeoX's, Phi's and Falcon's MLPs have no gate. Their
         # attention and MLP read the layer's input side by side (GPT-NeoX's
@@ -1168,10 +1179,10 @@ class LlamaShape:
         self.norm_weight_offset = 1 if gemma or nemotron else 0
         self.scale_embeddings = gemma
         # PretrainedConfig's default, true, where the class passes none
-        # (StarCoder2's).
+        # (StarCoder2's); Ernie4_5Config's true.
         self.tied = bool(config.get("tie_word_embeddings",
                                     gemma or cohere or self.family in (
-                                        "smollm3", "starcoder2")))
+                                        "smollm3", "starcoder2", "ernie4_5")))
         # Whether mp's model reads the embedding as its output projection
         # (no output.weight): a tied checkpoint's, unless untied.
         self.tie_embeddings = self.tied

@@ -96,8 +96,10 @@ as GLM does, q, k and v biases where attention_bias; HeliumConfig's
 head_dim 128, 20 key-value heads, rms_norm_eps 1e-8, rope_theta 1e5) and
 Seed-OSS's (SeedOssForCausalLM: Llama's with q, k and v biases unless
 attention_bias is false, o_proj's where attention_out_bias; head_dim 128,
-8 key-value heads, rms_norm_eps 1e-6; trained without its dropout).
-Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
+8 key-value heads, rms_norm_eps 1e-6; trained without its dropout) and
+ERNIE 4.5's (Ernie4_5ForCausalLM: Llama's rotating every head's pairs as
+GLM does, every linear's bias where use_bias, tied by default; head_dim
+128, 2 key-value heads, rope_theta 5e5). Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
 length; YaRN (rope_type "yarn") blends each frequency with it over the
 factor as transformers 5's _compute_yarn_parameters does, cos and sin
@@ -112,7 +114,8 @@ the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|exaone4|starcoder2|
-                nemotron|arcee|glm|glm4|helium|seed_oss|stablelm|gpt_neox|phi|
+                nemotron|arcee|glm|glm4|helium|seed_oss|ernie4_5|stablelm|
+                gpt_neox|phi|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
@@ -300,7 +303,8 @@ def has_layer_norm(config):
 PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
-                      "glm4": 151329, "helium": 3, "seed_oss": 1}
+                      "glm4": 151329, "helium": 3, "seed_oss": 1,
+                      "ernie4_5": 0}
 
 
 def padding_idx(config):
@@ -330,7 +334,7 @@ def rms_norm(config, size):
         "model_type"] == "helium" else LlamaRMSNorm
     # GlmConfig's, HeliumConfig's and SeedOssConfig's defaults.
     default = {"glm": 1.5625e-07, "glm4": 1.5625e-07, "helium": 1e-8,
-               "seed_oss": 1e-6}.get(config["model_type"])
+               "seed_oss": 1e-6, "ernie4_5": 1e-5}.get(config["model_type"])
     eps = config["rms_norm_eps"] if default is None else config.get(
         "rms_norm_eps", default)
     return norm(size, eps)
@@ -384,7 +388,8 @@ def llama3_inv_freq(inv_freq, scaling):
 
 
 def head_dim_of(config):
-    if config["model_type"] in ("glm", "glm4", "helium", "seed_oss"):
+    if config["model_type"] in ("glm", "glm4", "helium", "seed_oss",
+                                "ernie4_5"):
         # their config classes' where absent; null: hidden_size / heads
         return config.get("head_dim", 128) or \
             config["hidden_size"] // config["num_attention_heads"]
@@ -420,6 +425,8 @@ def biases(config):
     if family == "helium":  # HeliumAttention's o_proj has none
         qkv, attention = bool(config.get("attention_bias")), False
         mlp = bool(config.get("mlp_bias"))
+    if family == "ernie4_5":  # every linear's where use_bias
+        qkv = attention = mlp = bool(config.get("use_bias"))
     if family == "seed_oss":  # SeedOssConfig's
         qkv = bool(config.get("attention_bias", True))
         attention = bool(config.get("attention_out_bias", False))
@@ -436,7 +443,7 @@ def kv_heads_of(config):
         # Starcoder2Config's and Exaone4Config's defaults.
         return config.get("num_key_value_heads", {
             "starcoder2": 2, "exaone4": 32, "glm": 2, "glm4": 2, "helium": 20,
-            "seed_oss": 8}.get(config["model_type"])) or heads
+            "seed_oss": 8, "ernie4_5": 2}.get(config["model_type"])) or heads
     if config.get("new_decoder_architecture"):
         return config.get("num_kv_heads") or heads
     return 1 if config.get("multi_query", True) else heads
@@ -520,7 +527,8 @@ def rope_theta(config):
         return 10000.0
     return (config.get("rope_parameters") or {}).get("rope_theta", config.get(
         "rope_theta", config.get("rotary_emb_base", {
-            "helium": 1e5, "seed_oss": 10000.0}.get(config["model_type"]))))
+            "helium": 1e5, "seed_oss": 10000.0,
+            "ernie4_5": 5e5}.get(config["model_type"]))))
 
 
 def longrope_parameters(config, seq):
@@ -618,9 +626,10 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.outer(torch.arange(seq, dtype=dtype), inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
-    # GPT-J's, the Cohere's, GLM's and Helium's pairs: each angle twice.
+    # GPT-J's, the Cohere's, GLM's, Helium's and ERNIE 4.5's pairs: each
+    # angle twice.
     if config["model_type"] in ("gptj", "cohere", "cohere2", "glm", "glm4",
-                                "helium"):
+                                "helium", "ernie4_5"):
         emb = freqs.repeat_interleave(2, dim=-1)
     return emb.cos() * attention, emb.sin() * attention
 
@@ -698,7 +707,7 @@ class LlamaAttention(nn.Module):
             else "out_proj" if family == "gptj" else "wo" \
             if family == "internlm2" else "o_proj"
         self.pairs = family in ("gptj", "cohere", "cohere2", "glm", "glm4",
-                                "helium")
+                                "helium", "ernie4_5")
         # Cohere2Attention rotates in its windowed layers only,
         # SmolLM3Attention where no_rope_layers says 1.
         self.rotate = family != "cohere2" or self.window is not None
@@ -988,6 +997,7 @@ MODEL_NAMES["starcoder2"] = MODEL_NAMES["exaone4"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["nemotron"] = MODEL_NAMES["arcee"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["glm"] = MODEL_NAMES["glm4"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["helium"] = MODEL_NAMES["seed_oss"] = LLAMA_MODEL_NAMES
+MODEL_NAMES["ernie4_5"] = LLAMA_MODEL_NAMES
 # InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
 MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
                             "layers")
@@ -1034,7 +1044,8 @@ class LlamaForCausalLM(nn.Module):
         # Starcoder2Config's (PretrainedConfig's default) tie unless told
         # otherwise.
         if config.get("tie_word_embeddings", is_cohere(config) or
-                      config["model_type"] in ("smollm3", "starcoder2")):
+                      config["model_type"] in ("smollm3", "starcoder2",
+                                               "ernie4_5")):
             self.output_layer().weight = self.base().embedding().weight
 
     def base(self):
@@ -1174,6 +1185,8 @@ FAMILY_CONFIG = {
     "helium": {"architectures": ["HeliumForCausalLM"]},
     "seed_oss": {"architectures": ["SeedOssForCausalLM"],
                  "attention_out_bias": False, "residual_dropout": 0.0},
+    # ERNIE-4.5-0.3B's (use_bias false, tied, given by the tests).
+    "ernie4_5": {"architectures": ["Ernie4_5ForCausalLM"]},
     # AFM-4.5B's activation.
     "arcee": {"architectures": ["ArceeForCausalLM"], "hidden_act": "relu2"},
     # OLMo 3 7B's window (its layer_types left to Olmo3Config's default).
@@ -1448,7 +1461,7 @@ def checkpoint(args):
             del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
-    if family == "starcoder2":  # Starcoder2Config's: use_bias, on all
+    if family in ("starcoder2", "ernie4_5"):  # use_bias, on all
         config["use_bias"] = args.attention_bias
         del config["attention_bias"], config["mlp_bias"]
     if family == "internlm2":  # InternLM2Config's: bias, on wqkv and wo
@@ -1464,8 +1477,9 @@ def checkpoint(args):
     if args.head_dim:
         config["head_dim"] = args.head_dim
     if args.attention_bias and family not in ("falcon", "internlm2",
-                                              "starcoder2"):
-        # Falcon's and InternLM2's: bias; StarCoder2's: use_bias
+                                              "starcoder2", "ernie4_5"):
+        # Falcon's and InternLM2's: bias; StarCoder2's and ERNIE 4.5's:
+        # use_bias
         # StableLM's q, k and v biases: use_qkv_bias
         config["use_qkv_bias" if family == "stablelm" else
                "attention_bias"] = True
