@@ -85,7 +85,7 @@ NemotronMLP, down_proj(relu2(up_proj(x))), relu2 being
 torch.square(relu(x)); biases on all four attention linears where
 attention_bias and on the MLP's where mlp_bias; partial_rotary_factor of
 each head rotating, 0.5 by default), Arcee's (ArceeForCausalLM: Llama's
-with NemotronMLP) and GLM's (GlmForCausalLM: Llama's with q, k and v
+with NemotronMLP), GLM's (GlmForCausalLM: Llama's with q, k and v
 biases where attention_bias, true by default, Phi3MLP's gate_up_proj,
 partial_rotary_factor of each head rotating as pairs (2i, 2i + 1), cos
 and sin of each angle twice; GlmConfig's head_dim 128, 2 key-value heads,
@@ -93,13 +93,14 @@ rms_norm_eps 1.5625e-07; GLM-4-0414's Glm4ForCausalLM adding
 post_self_attn_layernorm and post_mlp_layernorm on the sublayers'
 outputs), Helium's (HeliumForCausalLM: Llama's rotating every head's pairs
 as GLM does, q, k and v biases where attention_bias; HeliumConfig's
-head_dim 128, 20 key-value heads, rms_norm_eps 1e-8, rope_theta 1e5) and
+head_dim 128, 20 key-value heads, rms_norm_eps 1e-8, rope_theta 1e5),
 Seed-OSS's (SeedOssForCausalLM: Llama's with q, k and v biases unless
 attention_bias is false, o_proj's where attention_out_bias; head_dim 128,
 8 key-value heads, rms_norm_eps 1e-6; trained without its dropout) and
 ERNIE 4.5's (Ernie4_5ForCausalLM: Llama's rotating every head's pairs as
 GLM does, every linear's bias where use_bias, tied by default; head_dim
-128, 2 key-value heads, rope_theta 5e5). Dynamic NTK rope scaling (rope_type "dynamic") rotates by the
+128, 2 key-value heads, rope_theta 5e5). Dynamic NTK rope scaling
+(rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
 length; YaRN (rope_type "yarn") blends each frequency with it over the
 factor as transformers 5's _compute_yarn_parameters does, cos and sin
