@@ -30,7 +30,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --qk-norm [head|whole|each-head]
                       RMSNorm of each query and key head (head, the
                       default: weights attention.q_norm / k_norm
-                      [head_dim], eps --norm-eps; Qwen3) or of the whole
+                      [head_dim], eps --norm-eps; Qwen3; with
+                      --layer-norm a LayerNorm of each head whose weight
+                      and bias all heads share: Persimmon's and Phi's
+                      qk_layernorm) or of the whole
                       projections (whole: [heads*head_dim] and
                       [kv_heads*head_dim]; OLMo 2), before the rotation;
                       each-head (with --layer-norm): a LayerNorm of each
@@ -288,8 +291,13 @@ def generate(args):
                 "whole": ([q_rows], [kv_rows]),
                 "each-head": ([heads, head_dim], [kv_heads, head_dim]),
             }[args.qk_norm]
-            params += [(p + "attention.q_norm.weight", q_shape),
-                       (p + "attention.k_norm.weight", k_shape)]
+            for name, shape in [("attention.q_norm", q_shape),
+                                ("attention.k_norm", k_shape)]:
+                params.append((p + name + ".weight", shape))
+                # A shared LayerNorm's bias follows its weight.
+                if args.layer_norm and not args.no_norm_bias and \
+                        args.qk_norm == "head":
+                    params.append((p + name + ".bias", shape))
         if args.sandwich_norm:
             norm_params(p + "post_attention_norm")
         if not shared_norm:
@@ -656,7 +664,9 @@ def main():
     parser.add_argument("--qk-norm", nargs="?", const="head",
                         choices=["head", "whole", "each-head"],
                         help="RMSNorm of each query and key head (head, "
-                             "Qwen3) or of the whole projections (whole, "
+                             "Qwen3; with --layer-norm a LayerNorm the heads "
+                             "share, Persimmon's) or of the whole "
+                             "projections (whole, "
                              "OLMo 2) before the rotation; each-head: "
                              "LayerNorms of each head with weights of its "
                              "own (StableLM 2 12B, Command-R+)")
@@ -887,8 +897,8 @@ def main():
         (not (args.residual_multiplier and args.parallel_block),
          "--residual-multiplier scales a sequential block's sublayers "
          "(not --parallel-block's sum)"),
-        (not (args.layer_norm and args.qk_norm not in (None, "each-head")),
-         "--layer-norm takes no --qk-norm head or whole"),
+        (not (args.layer_norm and args.qk_norm == "whole"),
+         "--layer-norm takes no --qk-norm whole"),
         (not (args.norm_weight_offset and args.qk_norm == "each-head"),
          "--norm-weight-offset scales by a norm's weight (not --qk-norm "
          "each-head's per-head scale)"),

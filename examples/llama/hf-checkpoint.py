@@ -3,7 +3,7 @@
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
 StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM, GLM-4,
-GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5;
+GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -19,7 +19,7 @@ Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
 GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
 InternLM2ForCausalLM, NemotronForCausalLM, ArceeForCausalLM,
 GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM, SeedOssForCausalLM,
-Ernie4_5ForCausalLM; the
+Ernie4_5ForCausalLM, PersimmonForCausalLM; the
 text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
@@ -220,6 +220,16 @@ use_bias, tied embeddings unless the config unties them, and
 Ernie4_5Config's defaults: head_dim 128, 2 key-value heads, rms_norm_eps
 1e-5, rope_theta 5e5, pad_token_id 0.
 
+Persimmon (Adept's persimmon-8b) is GPT-NeoX's sequential block
+(use_parallel_residual false): q, k and v in one query_key_value laid out
+head by head as GPT-NeoX's, biases on every linear but lm_head, a plain
+MLP (dense_h_to_4h, dense_4h_to_h) with relu2, LayerNorms
+(model.final_layernorm), half of each head rotating at base 25000
+(PersimmonConfig's defaults), and qk_layernorm (true by default): one
+LayerNorm with a bias over each query head and one over each key head,
+shared by the heads (self_attn.q_layernorm and k_layernorm: gen-llama.py
+--layer-norm --qk-norm head). Phi's qk_layernorm is the same.
+
 StarCoder2 is Mistral's layer (its sliding_window in every layer) with
 LayerNorms (norm_epsilon), biases on every linear where use_bias (as by
 default), a plain MLP mlp.c_fc and mlp.c_proj (--plain-mlp) with
@@ -294,8 +304,7 @@ GPT-NeoX's hidden_dropout, StarCoder2's residual_dropout and
 embedding_dropout: mp trains without dropout; --without-dropout
 trains so, saying it on stderr), activations other than silu, gelu and
 the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast) and
-relu2, Nemotron's rope scaling, Phi's
-per-head q/k LayerNorms (qk_layernorm), tensors the model
+relu2, Nemotron's rope scaling, tensors the model
 does not have or missing ones, and
 pytorch_model.bin checkpoints (safetensors only).
 
@@ -322,7 +331,7 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
-            "glm4", "helium", "seed_oss", "ernie4_5")
+            "glm4", "helium", "seed_oss", "ernie4_5", "persimmon")
 
 # The config classes' defaults where a config leaves a field out (and
 # LlamaConfig's does not serve): num_key_value_heads, head_dim,
@@ -335,7 +344,7 @@ HEAD_DIM_DEFAULTS = {"gemma": 256, "gemma2": 256, "gemma3_text": 256,
 RMS_NORM_EPS_DEFAULTS = {"glm": 1.5625e-07, "glm4": 1.5625e-07,
                          "helium": 1e-8, "seed_oss": 1e-6, "ernie4_5": 1e-5}
 ROPE_THETA_DEFAULTS = {"smollm3": 2e6, "olmo3": 5e5, "gemma3_text": 1e6,
-                       "helium": 1e5, "ernie4_5": 5e5}
+                       "helium": 1e5, "ernie4_5": 5e5, "persimmon": 25000.0}
 # Dropout the config classes default to (SeedOssConfig's attention and
 # residual dropout).
 DROPOUT_DEFAULTS = {"seed_oss": {"attention_dropout": 0.1,
@@ -408,7 +417,9 @@ HF_NAMES = {
                    "feed_forward.w1": "mlp.fc1",
                    "feed_forward.w2": "mlp.fc2"}),
     "starcoder2": dict(LLAMA_NAMES, **{"feed_forward.w1": "mlp.c_fc",
-                                       "feed_forward.w2": "mlp.c_proj"})}
+                                       "feed_forward.w2": "mlp.c_proj"}),
+    "persimmon": dict(LLAMA_NAMES, **fused_qkv_names("self_attn"),
+                      norm="model.final_layernorm")}
 # Nemotron's and Arcee's plain MLP: up_proj, then down_proj.
 HF_NAMES["nemotron"] = HF_NAMES["arcee"] = dict(LLAMA_NAMES, **{
     "feed_forward.w1": "mlp.up_proj", "feed_forward.w2": "mlp.down_proj"})
@@ -757,14 +768,15 @@ class LlamaShape:
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
         self.padding_idx = self.read_padding_idx(config, source)
-        # StableLM's, GPT-NeoX's, Phi's and Falcon's norms are LayerNorms
-        # (with biases).
+        # StableLM's, GPT-NeoX's, Phi's, Falcon's and Persimmon's norms are
+        # LayerNorms (with biases).
         cohere = self.family in ("cohere", "cohere2")
         starcoder2 = self.family == "starcoder2"
         nemotron = self.family == "nemotron"
+        persimmon = self.family == "persimmon"
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
                                           "falcon", "gptj") or cohere or \
-            starcoder2 or nemotron
+            starcoder2 or nemotron or persimmon
         # Cohere's LayerNorms have no biases.
         self.norm_bias = self.layer_norm and not cohere
         self.norm_eps = field("norm_epsilon", 1e-5, float) if starcoder2 \
@@ -892,8 +904,9 @@ class LlamaShape:
         # them: Qwen2's q, k and v always; Llama's, Qwen3's, Granite's,
         # SmolLM3's, the Cohere's and the Gemmas' attention (all four) with
         # attention_bias; GPT-NeoX's attention unless attention_bias is
-        # false; Phi's attention always; Llama's, Granite's and SmolLM3's
-        # MLP with mlp_bias, GPT-NeoX's and Phi's always, and Phi's output
+        # false; Phi's and Persimmon's attention always; Llama's, Granite's
+        # and SmolLM3's MLP with mlp_bias, GPT-NeoX's, Phi's and Persimmon's
+        # always, and Phi's output
         # projection; Falcon's every linear with bias (off in the released
         # models); InternLM2's wqkv and wo with bias (InternLM2Config's
         # default; off in the released models); ERNIE 4.5's every linear
@@ -920,7 +933,7 @@ class LlamaShape:
         elif ((gemma or cohere or self.family in (
                 "llama", "qwen3", "granite", "smollm3", "nemotron",
                 "arcee")) and config.get("attention_bias")) or \
-                self.family == "phi" or (
+                self.family in ("phi", "persimmon") or (
                   neox and config.get("attention_bias", True)) or \
                 falcon_bias or (self.family == "internlm2" and
                                 config.get("bias", True)) or (
@@ -931,7 +944,8 @@ class LlamaShape:
                                          "nemotron", "arcee", "helium",
                                          "seed_oss") and
                          bool(config.get("mlp_bias"))) or \
-            self.family in ("gpt_neox", "phi", "gptj") or falcon_bias or (
+            self.family in ("gpt_neox", "phi", "gptj", "persimmon") or \
+            falcon_bias or (
                 starcoder2 and bool(config.get("use_bias", True))) or (
                     ernie and bool(config.get("use_bias")))
         self.output_bias = self.family in ("phi", "gptj")
@@ -943,7 +957,7 @@ class LlamaShape:
         # one where parallel_attn, as by default).
         self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon",
                                          "gptj", "starcoder2", "nemotron",
-                                         "arcee")
+                                         "arcee", "persimmon")
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
@@ -967,13 +981,19 @@ class LlamaShape:
         # Qwen3 norms each query and key head, OLMo 2 the whole projections
         # (and puts the layer's norms after its sublayers); StableLM 2
         # 12B (qk_layernorm) and Command-R+ (use_qk_norm) each head by a
-        # LayerNorm without bias whose weights are the head's own.
+        # LayerNorm without bias whose weights are the head's own;
+        # Persimmon (qk_layernorm, true by default) and Phi (qk_layernorm,
+        # off in Phi-1, 1.5 and 2) each head by one LayerNorm with a bias
+        # that the heads share.
         self.qk_norm = {"qwen3": "head", "olmo2": "whole", "olmo3": "whole",
                         "exaone4": "head",
                         "gemma3_text": "head"}.get(self.family)
         if (self.family == "stablelm" and config.get("qk_layernorm")) or (
                 self.family == "cohere" and config.get("use_qk_norm")):
             self.qk_norm = "each-head"
+        if (persimmon and config.get("qk_layernorm", True)) or (
+                self.family == "phi" and config.get("qk_layernorm")):
+            self.qk_norm = "head"
         self.post_norm = self.family in ("olmo2", "olmo3", "exaone4")
         # Gemma 2 and 3 (and GLM-4-0414) norm their sublayers' inputs and
         # outputs; the Gemmas scale their scores by query_pre_attn_scalar;
@@ -1001,10 +1021,10 @@ class LlamaShape:
                 if config.get(key, default) is not None:
                     setattr(self, attr, field(key, default, float))
         # Phi-3's q, k and v are one linear, and the gate and up ones;
-        # GPT-NeoX's, Falcon's and InternLM2's q, k and v, group by group
-        # of heads.
+        # GPT-NeoX's, Falcon's, InternLM2's and Persimmon's q, k and v,
+        # group by group of heads.
         self.fused = self.family in ("phi3", "gpt_neox", "falcon",
-                                     "internlm2")
+                                     "internlm2", "persimmon")
         # The attention window and the layers it is in, as the modeling
         # files' layer_types: Mistral's and Phi-3's sliding_window in every
         # layer, Qwen's where use_sliding_window turns it on, from
@@ -1086,12 +1106,6 @@ class LlamaShape:
                 fail(f"{source}: use_sliding_window; mp's SmolLM3 is the "
                      "released models' (no window)")
             self.nope_layers = self.read_nope_layers(config, source, field)
-        # Phi's LayerNorms of each query and key head (one LayerNorm with
-        # a bias shared by the heads; off in Phi-1, 1.5 and 2) are not
-        # gen-llama.py's.
-        if self.family == "phi" and config.get("qk_layernorm"):
-            fail(f"{source}: qk_layernorm; mp's Phi is Phi-1's, Phi-1.5's "
-                 "and Phi-2's block (no q/k LayerNorms)")
         # Phi-3's modeling file rotates the first int(head_dim *
         # partial_rotary_factor) entries of each head (Phi-4-mini: 96 of
         # 128); the others' rotate whole heads. Newer configs keep the
@@ -1099,8 +1113,9 @@ class LlamaShape:
         # StableLM's too, 1/4 where its config does not say
         # (StableLmConfig's default).
         # GPT-NeoX's a quarter (rotary_pct in 4.x configs), Phi's,
-        # Nemotron's and GLM's a half by default.
+        # Nemotron's, GLM's and Persimmon's a half by default.
         partial_default = {"stablelm": 0.25, "phi": 0.5, "glm": 0.5,
+                           "persimmon": 0.5,
                            "glm4": 0.5, "nemotron": 0.5,
                            "gpt_neox": config.get("rotary_pct", 0.25)}
         partial = rope.get("partial_rotary_factor", config.get(
@@ -1124,11 +1139,11 @@ class LlamaShape:
                      "most head_dim")
         elif partial != 1.0:
             if self.family not in ("phi3", "stablelm", "gpt_neox", "phi",
-                                   "nemotron", "glm", "glm4"):
+                                   "nemotron", "glm", "glm4", "persimmon"):
                 fail(f"{source}: partial_rotary_factor {partial!r}; the "
                      f"{self.family} modeling file rotates every entry of a "
                      "head (Phi-3's, StableLM's, GPT-NeoX's, Phi's, "
-                     "Nemotron's and GLM's rotate part of it)")
+                     "Nemotron's, GLM's and Persimmon's rotate part of it)")
             checked("partial_rotary_factor", partial, float)
             self.rotary_dims = int(self.head_dim * partial)
             if not 0 < self.rotary_dims <= self.head_dim or \
@@ -1152,7 +1167,7 @@ class LlamaShape:
         act = config.get(act_field, "gelu_pytorch_tanh" if gemma or
                          self.family == "starcoder2" else {
             "gpt_neox": "gelu", "phi": "gelu_new", "nemotron": "relu2",
-            "arcee": "relu2"}.get(self.family, "silu"))
+            "arcee": "relu2", "persimmon": "relu2"}.get(self.family, "silu"))
         if act_field == "hidden_activation" and \
                 config.get("hidden_act", act) != act:
             print(f"hf-checkpoint.py: {source}: hidden_activation {act!r} "
@@ -1486,16 +1501,20 @@ class LlamaShape:
                         (heads, hd), heads * rotate_half,
                         head_tensors=heads if stablelm else 0))
             elif self.qk_norm:
-                # One head's weights, or every head's (whole).
+                # One head's weights, or every head's (whole); Persimmon's
+                # and Phi's are q_layernorm and k_layernorm (their biases
+                # follow, as the other LayerNorms').
                 whole = self.qk_norm == "whole"
                 q_heads = self.heads if whole else 1
                 kv_heads = self.kv_heads if whole else 1
+                suffix = "layernorm" if self.layer_norm else "norm"
                 params += [Parameter(mp + "attention.q_norm.weight",
-                                     hf + "self_attn.q_norm.weight",
-                                     (q_heads * hd,), q_heads),
+                                     f"{hf}self_attn.q_{suffix}.weight",
+                                     (q_heads * hd,), q_heads * rotate_half),
                            Parameter(mp + "attention.k_norm.weight",
-                                     hf + "self_attn.k_norm.weight",
-                                     (kv_heads * hd,), kv_heads)]
+                                     f"{hf}self_attn.k_{suffix}.weight",
+                                     (kv_heads * hd,),
+                                     kv_heads * rotate_half)]
             # The layer's second norm: OLMo 2's after the MLP, Gemma 2's
             # after the attention (and a third and fourth, its MLP's), none
             # in Phi's block, the others' before the MLP.
@@ -1527,7 +1546,7 @@ class LlamaShape:
             params.append(Parameter("output.bias", names["output"] + ".bias",
                                     (self.vocab,)))
         if self.norm_bias:  # each LayerNorm's bias after its weight
-            # (the per-head q/k LayerNorms have none)
+            # (StableLM's per-head q/k LayerNorms have none)
             params = [bias for param in params for bias in (
                 [param, param._replace(mp=param.mp[:-len("weight")] + "bias",
                                        hf=param.hf[:-len("weight")] + "bias")]

@@ -99,7 +99,14 @@ attention_bias is false, o_proj's where attention_out_bias; head_dim 128,
 8 key-value heads, rms_norm_eps 1e-6; trained without its dropout) and
 ERNIE 4.5's (Ernie4_5ForCausalLM: Llama's rotating every head's pairs as
 GLM does, every linear's bias where use_bias, tied by default; head_dim
-128, 2 key-value heads, rope_theta 5e5). Dynamic NTK rope scaling
+128, 2 key-value heads, rope_theta 5e5) and Persimmon's
+(PersimmonForCausalLM: GPT-NeoX's query_key_value and plain MLP,
+dense_h_to_4h and dense_4h_to_h with relu2, biases on every linear but
+lm_head, one layer after the other, model.final_layernorm; where
+qk_layernorm, as by default, one nn.LayerNorm with a bias over each query
+head and one over each key head, q_layernorm and k_layernorm, as Phi's
+qk_layernorm; partial_rotary_factor 0.5, rope_theta 25000). Dynamic NTK
+rope scaling
 (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
 length; YaRN (rope_type "yarn") blends each frequency with it over the
@@ -116,7 +123,7 @@ the given labels (the next tokens), as mp's.
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|exaone4|starcoder2|
                 nemotron|arcee|glm|glm4|helium|seed_oss|ernie4_5|stablelm|
-                gpt_neox|phi|
+                gpt_neox|phi|persimmon|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
@@ -294,10 +301,10 @@ def softcap(x, cap):
 
 
 def has_layer_norm(config):
-    """StableLM's, GPT-NeoX's, Phi's and Falcon's norms are nn.LayerNorms
-    (with biases)."""
+    """StableLM's, GPT-NeoX's, Phi's, Falcon's and Persimmon's norms are
+    nn.LayerNorms (with biases)."""
     return config["model_type"] in ("stablelm", "gpt_neox", "phi", "falcon",
-                                    "gptj", "starcoder2")
+                                    "gptj", "starcoder2", "persimmon")
 
 
 # The config classes' pad_token_id where it is not None.
@@ -318,6 +325,13 @@ def padding_idx(config):
                       PAD_TOKEN_DEFAULTS.get(config["model_type"]))
 
 
+def layer_norm_eps(config):
+    """layer_norm_eps (Falcon's and GPT-J's layer_norm_epsilon), 1e-5 where
+    absent as in each of their config classes."""
+    return config.get("layer_norm_eps", config.get("layer_norm_epsilon",
+                                                   1e-5))
+
+
 def rms_norm(config, size):
     """The family's RMSNorm of `size` entries (StableLM's, GPT-NeoX's,
     Phi's, Falcon's and GPT-J's: a LayerNorm with a bias, nn.LayerNorm as
@@ -329,8 +343,7 @@ def rms_norm(config, size):
     if has_layer_norm(config):
         if config["model_type"] == "starcoder2":  # Starcoder2Config's
             return nn.LayerNorm(size, eps=config.get("norm_epsilon", 1e-5))
-        return nn.LayerNorm(size, eps=config.get(
-            "layer_norm_eps", config.get("layer_norm_epsilon")))
+        return nn.LayerNorm(size, eps=layer_norm_eps(config))
     norm = GemmaRMSNorm if is_gemma(config) else HeliumRMSNorm if config[
         "model_type"] == "helium" else LlamaRMSNorm
     # GlmConfig's, HeliumConfig's and SeedOssConfig's defaults.
@@ -359,8 +372,9 @@ def activation(config):
     name = next((config[key] for key in (
         "hidden_activation", "hidden_act", "activation",  # Falcon's
         "activation_function") if config.get(key)),  # GPT-J's
-        # NemotronConfig's and ArceeConfig's default
-        "relu2" if config["model_type"] in ("nemotron", "arcee") else None)
+        # NemotronConfig's, ArceeConfig's and PersimmonConfig's default
+        "relu2" if config["model_type"] in ("nemotron", "arcee", "persimmon")
+        else None)
     return {"silu": F.silu, "gelu": F.gelu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
             "gelu_new": gelu_new, "gelu_fast": gelu_fast,
@@ -407,11 +421,11 @@ def biases(config):
                             "smollm3", "gemma", "gemma2", "gemma3_text",
                             "nemotron", "arcee") and
                  bool(
-        config.get("attention_bias"))) or family == "phi" or (
+        config.get("attention_bias"))) or family in ("phi", "persimmon") or (
             family == "gpt_neox" and config.get("attention_bias", True))
     mlp = (family in ("llama", "granite", "smollm3", "nemotron", "arcee") and
            bool(config.get("mlp_bias"))) or \
-        family in ("gpt_neox", "phi")
+        family in ("gpt_neox", "phi", "persimmon")
     if family == "falcon":  # every linear with bias, or none
         attention = mlp = bool(config.get("bias"))
     if family == "gptj":  # the MLP's only (and lm_head's)
@@ -508,14 +522,15 @@ def sliding_window(config, layer):
 def rotary_dims(config):
     """The entries of each head that rotate: partial_rotary_factor of
     head_dim (transformers 5 keeps it in rope_parameters; StableLmConfig's
-    default 0.25, PhiConfig's, NemotronConfig's and GlmConfig's 0.5),
+    default 0.25, PhiConfig's, NemotronConfig's, GlmConfig's and
+    PersimmonConfig's 0.5),
     GPT-NeoX's rotary_pct (0.25) in 4.x configs."""
     family = config["model_type"]
     if family == "gptj":
         return config["rotary_dim"]
     default = config.get("rotary_pct", 0.25) if family == "gpt_neox" else {
         "stablelm": 0.25, "phi": 0.5, "nemotron": 0.5, "glm": 0.5,
-        "glm4": 0.5}.get(family, 1.0)
+        "glm4": 0.5, "persimmon": 0.5}.get(family, 1.0)
     return int(head_dim_of(config) * (config.get("rope_parameters") or {
     }).get("partial_rotary_factor", config.get("partial_rotary_factor",
                                                default)))
@@ -528,8 +543,8 @@ def rope_theta(config):
         return 10000.0
     return (config.get("rope_parameters") or {}).get("rope_theta", config.get(
         "rope_theta", config.get("rotary_emb_base", {
-            "helium": 1e5, "seed_oss": 10000.0,
-            "ernie4_5": 5e5}.get(config["model_type"]))))
+            "helium": 1e5, "seed_oss": 10000.0, "ernie4_5": 5e5,
+            "persimmon": 25000.0}.get(config["model_type"]))))
 
 
 def longrope_parameters(config, seq):
@@ -692,6 +707,7 @@ class LlamaAttention(nn.Module):
         qkv_bias, o_bias, _ = biases(config)
         self.fused = {"phi3": "qkv_proj", "gpt_neox": "query_key_value",
                       "falcon": "query_key_value",
+                      "persimmon": "query_key_value",
                       "internlm2": "wqkv"}.get(family)
         if self.fused:
             setattr(self, self.fused, nn.Linear(
@@ -704,7 +720,8 @@ class LlamaAttention(nn.Module):
                                     bias=qkv_bias)
             self.v_proj = nn.Linear(d, self.kv_heads * self.head_dim,
                                     bias=qkv_bias)
-        self.output = "dense" if family in ("gpt_neox", "phi", "falcon") \
+        self.output = "dense" if family in ("gpt_neox", "phi", "falcon",
+                                            "persimmon") \
             else "out_proj" if family == "gptj" else "wo" \
             if family == "internlm2" else "o_proj"
         self.pairs = family in ("gptj", "cohere", "cohere2", "glm", "glm4",
@@ -750,6 +767,16 @@ class LlamaAttention(nn.Module):
                 self.head_dim, self.heads, config["layer_norm_eps"])
             self.k_layernorm = StableLmLayerNormPerHead(
                 self.head_dim, self.kv_heads, config["layer_norm_eps"])
+        # PersimmonAttention's and PhiAttention's qk_layernorm: one
+        # nn.LayerNorm over every query head, one over every key head.
+        self.shared_layernorm = (family == "persimmon" and config.get(
+            "qk_layernorm", True)) or (family == "phi" and bool(
+                config.get("qk_layernorm")))
+        if self.shared_layernorm:
+            self.q_layernorm = nn.LayerNorm(self.head_dim,
+                                            eps=layer_norm_eps(config))
+            self.k_layernorm = nn.LayerNorm(self.head_dim,
+                                            eps=layer_norm_eps(config))
 
     def forward(self, hidden_states, cos, sin):
         b, s, _ = hidden_states.shape
@@ -783,7 +810,7 @@ class LlamaAttention(nn.Module):
         q = heads(q, self.qk_norm and self.q_norm)
         k = heads(k, self.qk_norm and self.k_norm)
         v = heads(v)
-        if self.per_head_layernorm:
+        if self.per_head_layernorm or self.shared_layernorm:
             q, k = self.q_layernorm(q), self.k_layernorm(k)
         if self.rotate:
             q = apply_rotary(q, cos, sin, self.pairs)
@@ -890,7 +917,7 @@ class LlamaDecoderLayer(nn.Module):
         self.mlp_name = "feed_forward" if family == "internlm2" else "mlp"
         setattr(self, self.attention_name, LlamaAttention(config, layer))
         self.window = sliding_window(config, layer)
-        if family in ("gpt_neox", "falcon"):
+        if family in ("gpt_neox", "falcon", "persimmon"):
             mlp = PlainMLP(config, "dense_h_to_4h", "dense_4h_to_h")
         elif family == "phi":
             mlp = PlainMLP(config, "fc1", "fc2")
@@ -999,6 +1026,7 @@ MODEL_NAMES["nemotron"] = MODEL_NAMES["arcee"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["glm"] = MODEL_NAMES["glm4"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["helium"] = MODEL_NAMES["seed_oss"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["ernie4_5"] = LLAMA_MODEL_NAMES
+MODEL_NAMES["persimmon"] = MODEL_NAMES["phi"]
 # InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
 MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
                             "layers")
@@ -1207,6 +1235,10 @@ FAMILY_CONFIG = {
                "new_decoder_architecture": True, "parallel_attn": True,
                "multi_query": True, "alibi": False, "bias": False,
                "activation": "gelu", "hidden_dropout": 0.0},
+    # persimmon-8b-base's.
+    "persimmon": {"architectures": ["PersimmonForCausalLM"],
+                  "hidden_act": "relu2", "partial_rotary_factor": 0.5,
+                  "qk_layernorm": True, "hidden_dropout": 0.0},
     # Phi-2's.
     "phi": {"architectures": ["PhiForCausalLM"], "hidden_act": "gelu_new",
             "partial_rotary_factor": 0.4, "qk_layernorm": False,
@@ -1431,7 +1463,7 @@ def checkpoint(args):
          "norm_eps" if family == "nemotron" else
          "layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
                                         "falcon", "gptj", "cohere",
-                                        "cohere2")
+                                        "cohere2", "persimmon")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
         "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
@@ -1439,6 +1471,7 @@ def checkpoint(args):
         **FAMILY_CONFIG[family]}
     if family == "gpt_neox":  # GPTNeoXConfig's fields (4.x) only
         config["rotary_emb_base"] = config.pop("rope_theta")
+    if family in ("gpt_neox", "persimmon"):  # no such fields
         for key in ("num_key_value_heads", "attention_bias", "mlp_bias"):
             del config[key]
     if family == "falcon":  # FalconConfig's fields

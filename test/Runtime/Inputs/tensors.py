@@ -198,6 +198,8 @@ def mutate(args):
     tensors = read(args.input)
     for name in args.drop:
         del tensors[name]
+    for name, count in args.keep_first:
+        tensors[name] = tensors[name][..., :int(count)].copy()
     for name in args.as_f64:
         tensors[name] = tensors[name].astype(np.float64)
     for name in args.transpose:
@@ -259,6 +261,10 @@ def main():
         damage.add_argument(option, action="append", default=[])
     damage.add_argument("--set", nargs=3, action="append", default=[],
                         metavar=("NAME", "INDEX", "VALUE"))
+    damage.add_argument("--keep-first", nargs=2, action="append", default=[],
+                        metavar=("NAME", "COUNT"),
+                        help="the first COUNT entries of NAME's last "
+                             "dimension only")
     damage.add_argument("--truncate", type=int, default=0)
     damage.set_defaults(run=mutate)
     args = parser.parse_args()
