@@ -104,6 +104,13 @@ findPlanEntry(PlanAttr plan, const ModelValue &value, Location loc) {
   return findGlobEntry(plan, *module, "module ", loc);
 }
 
+FailureOr<std::optional<NamedAttribute>>
+findModuleEntry(PlanAttr plan, StringRef module, Location loc) {
+  if (std::optional<NamedAttribute> exact = plan.getStyles().getNamed(module))
+    return exact;
+  return findGlobEntry(plan, module, "module ", loc);
+}
+
 namespace {
 /// Appends `axis` to the axes splitting `dim`, if the plan names the axis.
 void splitDim(SmallVector<SmallVector<StringRef>> &dims, int64_t dim,

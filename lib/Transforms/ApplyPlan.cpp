@@ -43,6 +43,49 @@ struct Placement {
   SmallVector<std::pair<Value, ShardingAttr>> declaredOutputs;
 };
 
+/// sequence_parallel on a norm named by its `mp.module` (one without
+/// parameters): its input and output sharding, and the plan key.
+struct NamedNormPlacement {
+  Operation *norm;
+  ShardingAttr sharding;
+  StringAttr entry;
+};
+
+/// The sharding sequence_parallel `style` (plan key `key`) gives `norm`'s
+/// input and output; an error at the norm where the dim it splits is not
+/// one before the normalized one.
+FailureOr<ShardingAttr> getSequenceParallelNormSharding(Operation *norm,
+                                                        PlanAttr plan,
+                                                        ParallelStyleAttr style,
+                                                        StringRef key) {
+  int64_t rank =
+      cast<RankedTensorType>(getNormOperands(norm).input->get().getType())
+          .getRank();
+  int64_t dim = getSequenceDim(style, rank);
+  if (dim < 0 || dim >= rank - 1)
+    return norm->emitError()
+           << "plan entry '" << key << "' (sequence_parallel) splits dim "
+           << dim << " of this norm's rank-" << rank
+           << " activations, which is not a dim before the normalized one";
+  return getActivationSharding(plan, rank, dim);
+}
+
+/// SequenceParallel on a norm: its input and output split along the
+/// sequence, pinned with the style's priority.
+void annotateSequenceParallelNorm(Operation *norm, ShardingAttr sharding,
+                                  StringAttr entry) {
+  OpBuilder builder(norm);
+  OpOperand *normInput = getNormOperands(norm).input;
+  auto input = AnnotateOp::create(builder, norm->getLoc(), normInput->get(),
+                                  sharding, entry);
+  normInput->set(input);
+  builder.setInsertionPointAfter(norm);
+  Value result = norm->getResult(0);
+  auto output =
+      AnnotateOp::create(builder, norm->getLoc(), result, sharding, entry);
+  result.replaceAllUsesExcept(output.getResult(), output);
+}
+
 /// The ops of `func` that use argument `index` as a module's weight (looking
 /// through annotations): the linears it is the weight of and the embeddings
 /// it is the table of, each with the operand its module's input is.
@@ -68,8 +111,10 @@ SmallVector<OpOperand *> findModuleInputsOf(FunctionOpInterface func,
 }
 
 /// The norms of `func` (mp.rms_norm, mp.layer_norm) that scale by argument
-/// `index` (looking through annotations and weight offsets). A layer_norm's bias belongs to the
-/// same module as its weight, whose placement annotates the norm.
+/// `index` (looking through annotations and weight offsets). A layer_norm's
+/// bias belongs to the same module as its weight, whose placement annotates
+/// the norm. A norm that names its module (`mp.module`) is placed by that
+/// name instead.
 SmallVector<Operation *> findNormsOf(FunctionOpInterface func, unsigned index) {
   SmallVector<Operation *> norms;
   SmallVector<Value> worklist{func.getArgument(index)};
@@ -77,7 +122,8 @@ SmallVector<Operation *> findNormsOf(FunctionOpInterface func, unsigned index) {
     Value current = worklist.pop_back_val();
     for (OpOperand &use : current.getUses()) {
       NormOperands norm = getNormOperands(use.getOwner());
-      if (norm.input && use.get() == norm.weight)
+      if (norm.input && use.get() == norm.weight &&
+          !use.getOwner()->hasAttr(MPDialect::kModuleAttrName))
         norms.push_back(use.getOwner());
       if (Value result = getNormWeightPassThrough(use))
         worklist.push_back(result);
@@ -133,6 +179,11 @@ private:
                               MeshAttr mesh,
                               SmallVectorImpl<Placement> &placements,
                               llvm::StringSet<> &usedKeys);
+  /// The norms of `func` named by `mp.module` that a sequence_parallel
+  /// entry styles; any other style on one is an error.
+  LogicalResult placeNamedNorms(FunctionOpInterface func, PlanAttr plan,
+                                SmallVectorImpl<NamedNormPlacement> &placements,
+                                llvm::StringSet<> &usedKeys);
   /// The input_layouts and output_layouts of `value`'s weight `style`,
   /// located on its module's ops; errors name the plan `entry`.
   LogicalResult declareLayouts(FunctionOpInterface func, PlanAttr plan,
@@ -220,21 +271,13 @@ LogicalResult ApplyPlanPass::placeFunction(
         style.getKind() == ParallelStyleKind::sequence_parallel &&
         !func.isExternal()) {
       for (Operation *norm : findNormsOf(func, value.index)) {
-        int64_t rank =
-            cast<RankedTensorType>(getNormOperands(norm).input->get().getType())
-                .getRank();
-        int64_t dim = getSequenceDim(style, rank);
-        if (dim < 0 || dim >= rank - 1) {
-          norm->emitError() << "plan entry '" << (*entry)->getName().getValue()
-                            << "' (sequence_parallel) splits dim " << dim
-                            << " of this norm's rank-" << rank
-                            << " activations, which is not a dim before "
-                               "the normalized one";
+        FailureOr<ShardingAttr> sharding = getSequenceParallelNormSharding(
+            norm, plan, style, (*entry)->getName().getValue());
+        if (failed(sharding)) {
           ok = false;
           continue;
         }
-        placement.sequenceParallelNorms.emplace_back(
-            norm, getActivationSharding(plan, rank, dim));
+        placement.sequenceParallelNorms.emplace_back(norm, *sharding);
       }
     }
     if (value.role == ModelRole::Param && style && style.isWeightStyle() &&
@@ -244,6 +287,45 @@ LogicalResult ApplyPlanPass::placeFunction(
       ok = false;
     placements.push_back(std::move(placement));
   }
+  return success(ok);
+}
+
+LogicalResult ApplyPlanPass::placeNamedNorms(
+    FunctionOpInterface func, PlanAttr plan,
+    SmallVectorImpl<NamedNormPlacement> &placements,
+    llvm::StringSet<> &usedKeys) {
+  bool ok = true;
+  func.walk([&](Operation *norm) {
+    auto module = norm->getAttrOfType<StringAttr>(MPDialect::kModuleAttrName);
+    if (!module)
+      return;
+    FailureOr<std::optional<NamedAttribute>> entry =
+        findModuleEntry(plan, module.getValue(), norm->getLoc());
+    if (failed(entry)) {
+      ok = false;
+      return;
+    }
+    if (!*entry)
+      return;
+    StringAttr key = (*entry)->getName();
+    usedKeys.insert(key.getValue());
+    auto style = dyn_cast<ParallelStyleAttr>((*entry)->getValue());
+    if (!style || style.getKind() != ParallelStyleKind::sequence_parallel) {
+      norm->emitError() << "plan entry '" << key.getValue()
+                        << "' styles the norm of module '" << module.getValue()
+                        << "' by its name, which only sequence_parallel does "
+                           "(a norm's weight stays whole)";
+      ok = false;
+      return;
+    }
+    FailureOr<ShardingAttr> sharding =
+        getSequenceParallelNormSharding(norm, plan, style, key.getValue());
+    if (failed(sharding)) {
+      ok = false;
+      return;
+    }
+    placements.push_back({norm, *sharding, key});
+  });
   return success(ok);
 }
 
@@ -321,21 +403,8 @@ void ApplyPlanPass::write(const Placement &placement, PlanAttr plan) {
                                        sharding, entryName);
     output.replaceAllUsesExcept(annotate.getResult(), annotate);
   }
-  // SequenceParallel on a norm: its input and output split along the
-  // sequence, pinned with the style's priority.
-  for (auto [norm, sharding] : placement.sequenceParallelNorms) {
-    OpBuilder builder(norm);
-    StringAttr entry = placement.entry->getName();
-    OpOperand *normInput = getNormOperands(norm).input;
-    auto input = AnnotateOp::create(builder, norm->getLoc(), normInput->get(),
-                                    sharding, entry);
-    normInput->set(input);
-    builder.setInsertionPointAfter(norm);
-    Value result = norm->getResult(0);
-    auto output =
-        AnnotateOp::create(builder, norm->getLoc(), result, sharding, entry);
-    result.replaceAllUsesExcept(output.getResult(), output);
-  }
+  for (auto [norm, sharding] : placement.sequenceParallelNorms)
+    annotateSequenceParallelNorm(norm, sharding, placement.entry->getName());
   ShardingAttr use = getUseSharding(plan, placement.storage);
   if (use == placement.storage)
     return;
@@ -372,6 +441,7 @@ void ApplyPlanPass::runOnOperation() {
   auto [plan, mesh] = *loaded;
 
   SmallVector<Placement, 0> placements;
+  SmallVector<NamedNormPlacement> namedNorms;
   llvm::StringSet<> usedKeys;
   // What a key could have meant: every named value, and the modules whose
   // `.weight` and `.bias` the parameters are.
@@ -383,7 +453,12 @@ void ApplyPlanPass::runOnOperation() {
       if (std::optional<StringRef> paramModule = getPlanModule(value))
         knownModules.insert(*paramModule);
     }
+    func.walk([&](Operation *op) {
+      if (auto module = op->getAttrOfType<StringAttr>(MPDialect::kModuleAttrName))
+        knownModules.insert(module.getValue());
+    });
     ok &= succeeded(placeFunction(func, plan, mesh, placements, usedKeys));
+    ok &= succeeded(placeNamedNorms(func, plan, namedNorms, usedKeys));
   });
   // A plan key that styles nothing is almost always a typo. Keys are only
   // counted once every value resolved, so earlier errors do not cascade.
@@ -405,6 +480,9 @@ void ApplyPlanPass::runOnOperation() {
     return signalPassFailure();
   for (const Placement &placement : placements)
     write(placement, plan);
+  for (const NamedNormPlacement &placement : namedNorms)
+    annotateSequenceParallelNorm(placement.norm, placement.sharding,
+                                 placement.entry);
 }
 
 } // namespace

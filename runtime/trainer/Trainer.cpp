@@ -1006,6 +1006,23 @@ void Trainer::initArguments() {
   if (!resuming && !options.init.empty() &&
       !mp::train::readSafeTensors(options.init, initTensors, error))
     dieTogether(error);
+  // A tensor the step has no parameter for would be passed over silently:
+  // a misnamed bias or a layer the generated model lacks trains from
+  // nothing.
+  std::vector<std::string> unknown;
+  for (const auto &named : initTensors)
+    if (std::none_of(manifest.args.begin(), manifest.args.end(),
+                     [&](const ManifestTensor &arg) {
+                       return arg.role == "param" && arg.name == named.first;
+                     }))
+      unknown.push_back(named.first);
+  if (unknown.size() == 1)
+    dieTogether(options.init + ": tensor '" + unknown.front() +
+                "' is no parameter of the step");
+  if (unknown.size() > 1)
+    dieTogether(options.init + ": tensor '" + unknown.front() + "' and " +
+                std::to_string(unknown.size() - 1) +
+                " more are no parameters of the step");
   if (!options.data.empty() &&
       !mp::train::readSafeTensors(options.data, dataTensors, error))
     dieTogether(error);

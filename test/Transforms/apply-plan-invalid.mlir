@@ -178,3 +178,32 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {w1 =
     return
   }
 }
+
+// -----
+
+// A norm named by its mp.module takes sequence_parallel only: a weight
+// style on it names no weight.
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"layers.*.attention_norm" = colwise}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(%x: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+    %one = arith.constant dense<1.0> : tensor<16xf32>
+    %zero = arith.constant dense<0.0> : tensor<16xf32>
+    // expected-error@+1 {{plan entry 'layers.*.attention_norm' styles the norm of module 'layers.0.attention_norm' by its name, which only sequence_parallel does (a norm's weight stays whole)}}
+    %0 = mp.layer_norm %x, %one, %zero eps 1.0e-5 {mp.module = "layers.0.attention_norm"} : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    return %0 : tensor<4x8x16xf32>
+  }
+}
+
+// -----
+
+// A key that names no module lists the named norms among the close names.
+// expected-error@+1 {{plan entry 'layers.*.atention_norm' matches no parameter, module, input or output; close names: layers.0.attention_norm}}
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"layers.*.atention_norm" = sequence_parallel}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(%x: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+    %one = arith.constant dense<1.0> : tensor<16xf32>
+    %zero = arith.constant dense<0.0> : tensor<16xf32>
+    %0 = mp.layer_norm %x, %one, %zero eps 1.0e-5 {mp.module = "layers.0.attention_norm"} : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    return %0 : tensor<4x8x16xf32>
+  }
+}

@@ -275,6 +275,33 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, batch_axis = d
 
 // -----
 
+// A norm without parameters (OLMo's LayerNorm by a unit weight and a zero
+// bias) is named by its mp.module: a sequence_parallel glob splits its
+// input and output along the sequence. A norm that names its module is
+// placed by that name only, not by its weight's module.
+
+// CHECK-LABEL: func.func @sp_named_norm
+// CHECK-SAME: {mp.param = "rms.weight", mp.plan_entry = "rms", mp.sharding = #mp.sharding<@mesh, {{\[}}[]]>}
+// CHECK: %[[IN:.+]] = mp.annotate %arg0 <@mesh, {{\[}}[dp], [tp], []]> entry "layers.*.attention_norm"
+// CHECK-NEXT: %[[LN:.+]] = mp.layer_norm %[[IN]], %[[ONE:.+]], %[[ZERO:.+]] eps 1.000000e-05 {mp.module = "layers.0.attention_norm"}
+// CHECK-NEXT: %[[OUT:.+]] = mp.annotate %[[LN]] <@mesh, {{\[}}[dp], [tp], []]> entry "layers.*.attention_norm"
+// CHECK-NEXT: %[[RMS:.+]] = mp.rms_norm %[[OUT]], %arg1
+// CHECK-NEXT: return %[[RMS]]
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, batch_axis = dp,
+    styles = {"layers.*.attention_norm" = sequence_parallel, rms = sequence_parallel}>} {
+  mp.mesh @mesh = <dp = 2, tp = 2>
+  func.func @sp_named_norm(%x: tensor<4x8x16xf32>,
+                           %rw: tensor<16xf32> {mp.param = "rms.weight"}) -> tensor<4x8x16xf32> {
+    %one = arith.constant dense<1.0> : tensor<16xf32>
+    %zero = arith.constant dense<0.0> : tensor<16xf32>
+    %0 = mp.layer_norm %x, %one, %zero eps 1.0e-5 {mp.module = "layers.0.attention_norm"} : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    %1 = mp.rms_norm %0, %rw eps 1.0e-5 {mp.module = "layers.0.ffn_norm"} : (tensor<4x8x16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    return %1 : tensor<4x8x16xf32>
+  }
+}
+
+// -----
+
 // An explicit sharding on an argument outranks the plan and is kept as is.
 
 // CHECK-LABEL: func.func @explicit

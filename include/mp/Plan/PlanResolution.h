@@ -32,6 +32,12 @@ std::optional<llvm::StringRef> getPlanModule(const ModelValue &value);
 mlir::FailureOr<std::optional<mlir::NamedAttribute>>
 findPlanEntry(PlanAttr plan, const ModelValue &value, mlir::Location loc);
 
+/// The plan entry that styles the module named `module` (an op's
+/// `mp.module`): a key equal to it, else the globs matching it, which must
+/// agree.
+mlir::FailureOr<std::optional<mlir::NamedAttribute>>
+findModuleEntry(PlanAttr plan, llvm::StringRef module, mlir::Location loc);
+
 /// The storage sharding `plan` gives `value` under `entry` (its style, if
 /// any), checked against `mesh`: the style's role and rank, and even splits.
 /// Problems are reported at `loc`.

@@ -48,6 +48,8 @@ def ApplyPlan : Pass<"mp-apply-plan", "::mlir::ModuleOp"> {
     `*` per dotted component. For each value the most specific key wins: a
     key equal to its name, a key equal to its module, globs matching its
     name, globs matching its module. Optimizer state follows its parameter.
+    A norm without parameters is named by its `mp.module` (OLMo's
+    `layers.0.attention_norm`), which only `sequence_parallel` may style.
 
     Errors (each located at the plan, a JSON key or the argument concerned):
     keys that match no value or module (listing the close names), a style on

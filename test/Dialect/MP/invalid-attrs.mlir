@@ -650,3 +650,19 @@ func.func private @f() attributes {s = #mp.style<rowwise<output_layouts = "Shard
 
 // expected-error@+1 {{only colwise and rowwise take input_layouts and output_layouts, not replicate}}
 func.func private @f() attributes {s = #mp.style<replicate<input_layouts = "Replicate()">>}
+
+// -----
+
+func.func @module_not_a_norm(%x: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.module' is the module name (a non-empty string) of a norm}}
+  %0 = mp.neg %x {mp.module = "layers.0.attention_norm"} : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @module_not_a_string(%x: tensor<2x8xf32>, %w: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.module' is the module name (a non-empty string) of a norm}}
+  %0 = mp.rms_norm %x, %w eps 1.0e-5 {mp.module = 3 : i64} : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  return
+}

@@ -198,6 +198,8 @@ def mutate(args):
     tensors = read(args.input)
     for name in args.drop:
         del tensors[name]
+    for name, new_name in args.rename:
+        tensors[new_name] = tensors.pop(name)
     for name, count in args.keep_first:
         tensors[name] = tensors[name][..., :int(count)].copy()
     for name in args.as_f64:
@@ -261,6 +263,8 @@ def main():
         damage.add_argument(option, action="append", default=[])
     damage.add_argument("--set", nargs=3, action="append", default=[],
                         metavar=("NAME", "INDEX", "VALUE"))
+    damage.add_argument("--rename", nargs=2, action="append", default=[],
+                        metavar=("NAME", "NEW_NAME"))
     damage.add_argument("--keep-first", nargs=2, action="append", default=[],
                         metavar=("NAME", "COUNT"),
                         help="the first COUNT entries of NAME's last "

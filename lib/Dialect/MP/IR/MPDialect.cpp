@@ -195,6 +195,13 @@ LogicalResult MPDialect::verifyOperationAttribute(Operation *op,
         return failure();
     return success();
   }
+  if (attrName == kModuleAttrName) {
+    auto name = dyn_cast<StringAttr>(attr.getValue());
+    if (!getNormOperands(op).input || !name || name.getValue().empty())
+      return op->emitError() << "'mp.module' is the module name (a non-empty "
+                                "string) of a norm";
+    return success();
+  }
   if (attrName == kPartitionedAttrName) {
     if (!isa<FunctionOpInterface>(op) || !isa<UnitAttr>(attr.getValue()))
       return op->emitError()

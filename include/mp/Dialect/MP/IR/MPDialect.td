@@ -41,6 +41,12 @@ def MP_Dialect : Dialect {
     | `mp.sharding`    | arg / result | storage sharding (`#mp.sharding`)         |
     | `mp.plan_entry`  | arg / result | the plan key that gave the sharding       |
 
+    A norm (`mp.rms_norm`, `mp.layer_norm`) may carry `mp.module`, the
+    name of the module it is (`{mp.module = "layers.0.attention_norm"}`):
+    plan keys name a norm by its parameters' module, and a norm without
+    parameters (OLMo's LayerNorm, `F.layer_norm(x, None, None)`) by this
+    name, so that `sequence_parallel` reaches it too.
+
     The module attribute `mp.plan` holds the plan (`#mp.plan`). After
     sharding propagation every op result has a sharding too, in the op's
     `mp.sharding` attribute. A function that partitioning has rewritten to
@@ -65,6 +71,9 @@ def MP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kShardingAttrName = "mp.sharding";
     static constexpr ::llvm::StringLiteral kPlanEntryAttrName = "mp.plan_entry";
     static constexpr ::llvm::StringLiteral kPlanAttrName = "mp.plan";
+    /// On a norm: the module it is, for plan keys (a norm without
+    /// parameters has no parameter to be named by).
+    static constexpr ::llvm::StringLiteral kModuleAttrName = "mp.module";
     static constexpr ::llvm::StringLiteral kPartitionedAttrName =
         "mp.partitioned";
     static constexpr ::llvm::StringLiteral kManifestAttrName = "mp.manifest";
