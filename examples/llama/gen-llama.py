@@ -132,6 +132,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       instead of an RMSNorm;
   --no-norm-bias      the LayerNorms without biases (Cohere's: mp.layer_norm
                       adding a zero constant);
+  --no-norm-weights   the LayerNorms with neither weights nor biases (OLMo's
+                      F.layer_norm(x, None, None): mp.layer_norm by a unit
+                      and a zero constant), each named by its mp.module
+                      (layers.N.attention_norm) for the plan's keys;
   --parallel-block separate|shared
                       the attention and the feed-forward side by side on
                       the layer's input (GPT-NeoX's use_parallel_residual,
@@ -265,6 +269,8 @@ def generate(args):
 
     def norm_params(name):
         # A LayerNorm's bias follows its weight.
+        if args.no_norm_weights:
+            return
         params.append((name + ".weight", [d]))
         if args.layer_norm and not args.no_norm_bias:
             params.append((name + ".bias", [d]))
@@ -388,12 +394,18 @@ def generate(args):
                 f"arith.constant dense<{exact(value)}> : {tensor([size])}")
         return constants[value, size]
 
-    def layer_norm(x, weight, bias, shape):
-        return w.op(f"mp.layer_norm {x}, {weight}, {bias} eps {eps} : "
+    def layer_norm(x, weight, bias, shape, module=None):
+        # A norm without parameters names its module for the plan.
+        named = f' {{mp.module = "{module}"}}' if module else ""
+        return w.op(f"mp.layer_norm {x}, {weight}, {bias} eps {eps}{named} : "
                     f"({tensor(shape)}, {tensor(shape[-1:])}, "
                     f"{tensor(shape[-1:])}) -> {tensor(shape)}")
 
     def norm(x, weight, shape=act):
+        if args.no_norm_weights:  # OLMo's F.layer_norm(x, None, None)
+            return layer_norm(x, constant(1.0, shape[-1]),
+                              constant(0.0, shape[-1]), shape,
+                              weight[:-len(".weight")])
         if args.layer_norm:
             bias = arg_of.get(weight[:-len("weight")] + "bias")
             if bias is None:
@@ -629,7 +641,8 @@ def generate(args):
                                               "tie_embeddings",
                                               "scale_embeddings",
                                               "sandwich_norm", "layer_norm",
-                                              "no_norm_bias", "plain_mlp",
+                                              "no_norm_bias",
+                                              "no_norm_weights", "plain_mlp",
                                               "output_bias")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
@@ -698,6 +711,9 @@ def main():
         help="the layers whose q and k are not rotated (Cohere 2, SmolLM3)")
     parser.add_argument("--no-norm-bias", action="store_true",
                         help="the LayerNorms without biases (Cohere's)")
+    parser.add_argument("--no-norm-weights", action="store_true",
+                        help="the LayerNorms with neither weights nor "
+                             "biases (OLMo's)")
     parser.add_argument("--ignore-index", type=int, default=None,
                         metavar="N",
                         help="labels equal to N add nothing to the loss "
@@ -891,6 +907,11 @@ def main():
          "--nope-layers must list layers from 0 to --layers - 1"),
         (not args.no_norm_bias or args.layer_norm,
          "--no-norm-bias takes the biases off --layer-norm's norms"),
+        (not args.no_norm_weights or (args.layer_norm and not (
+            args.no_norm_bias or args.norm_weight_offset or args.qk_norm)),
+         "--no-norm-weights takes the weights and biases off --layer-norm's "
+         "norms (without --no-norm-bias, --norm-weight-offset or "
+         "--qk-norm)"),
         (not (args.attention_multiplier and args.query_pre_attn_scalar),
          "--attention-multiplier and --query-pre-attn-scalar both scale "
          "the scores"),

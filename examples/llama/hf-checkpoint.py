@@ -3,7 +3,7 @@
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
 StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM, GLM-4,
-GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon;
+GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -19,7 +19,7 @@ Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
 GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
 InternLM2ForCausalLM, NemotronForCausalLM, ArceeForCausalLM,
 GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM, SeedOssForCausalLM,
-Ernie4_5ForCausalLM, PersimmonForCausalLM; the
+Ernie4_5ForCausalLM, PersimmonForCausalLM, OlmoForCausalLM; the
 text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
@@ -230,6 +230,13 @@ LayerNorm with a bias over each query head and one over each key head,
 shared by the heads (self_attn.q_layernorm and k_layernorm: gen-llama.py
 --layer-norm --qk-norm head). Phi's qk_layernorm is the same.
 
+OLMo (AI2's first OLMo: OLMo-1B-hf, OLMo-7B-hf) is Llama's block whose
+norms are LayerNorms with neither weight nor bias (OlmoLayerNorm,
+F.layer_norm(x, None, None) at eps 1e-5 whatever the config says:
+gen-llama.py --no-norm-weights), with the attention's biases where
+attention_bias, none on the MLP, and OlmoConfig's pad_token_id 1;
+clip_qkv (q, k and v clamped) is refused: mp has no clamp.
+
 StarCoder2 is Mistral's layer (its sliding_window in every layer) with
 LayerNorms (norm_epsilon), biases on every linear where use_bias (as by
 default), a plain MLP mlp.c_fc and mlp.c_proj (--plain-mlp) with
@@ -304,7 +311,7 @@ GPT-NeoX's hidden_dropout, StarCoder2's residual_dropout and
 embedding_dropout: mp trains without dropout; --without-dropout
 trains so, saying it on stderr), activations other than silu, gelu and
 the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast) and
-relu2, Nemotron's rope scaling, tensors the model
+relu2, Nemotron's rope scaling, OLMo's clip_qkv, tensors the model
 does not have or missing ones, and
 pytorch_model.bin checkpoints (safetensors only).
 
@@ -331,7 +338,7 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
-            "glm4", "helium", "seed_oss", "ernie4_5", "persimmon")
+            "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo")
 
 # The config classes' defaults where a config leaves a field out (and
 # LlamaConfig's does not serve): num_key_value_heads, head_dim,
@@ -513,7 +520,7 @@ PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
                       "glm4": 151329, "helium": 3, "seed_oss": 1,
-                      "ernie4_5": 0}
+                      "ernie4_5": 0, "olmo": 1}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
@@ -769,18 +776,22 @@ class LlamaShape:
         self.vocab = field("vocab_size")
         self.padding_idx = self.read_padding_idx(config, source)
         # StableLM's, GPT-NeoX's, Phi's, Falcon's and Persimmon's norms are
-        # LayerNorms (with biases).
+        # LayerNorms (with biases); OLMo's have neither weights nor biases.
         cohere = self.family in ("cohere", "cohere2")
         starcoder2 = self.family == "starcoder2"
         nemotron = self.family == "nemotron"
         persimmon = self.family == "persimmon"
+        olmo = self.family == "olmo"
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
                                           "falcon", "gptj") or cohere or \
-            starcoder2 or nemotron or persimmon
-        # Cohere's LayerNorms have no biases.
-        self.norm_bias = self.layer_norm and not cohere
+            starcoder2 or nemotron or persimmon or olmo
+        # Cohere's LayerNorms have no biases, OLMo's neither weights nor
+        # biases.
+        self.norm_weights = not olmo
+        self.norm_bias = self.layer_norm and not cohere and self.norm_weights
         self.norm_eps = field("norm_epsilon", 1e-5, float) if starcoder2 \
             else field("norm_eps", 1e-5, float) if nemotron \
+            else 1e-5 if olmo \
             else field("layer_norm_eps", 1e-5, float) if \
             self.layer_norm else field(
                 "rms_norm_eps", RMS_NORM_EPS_DEFAULTS.get(self.family), float)
@@ -902,7 +913,8 @@ class LlamaShape:
                  "hidden_size x hidden_size")
         # Which linears have a bias, as each family's modeling file builds
         # them: Qwen2's q, k and v always; Llama's, Qwen3's, Granite's,
-        # SmolLM3's, the Cohere's and the Gemmas' attention (all four) with
+        # SmolLM3's, OLMo's, the Cohere's and the Gemmas' attention (all
+        # four) with
         # attention_bias; GPT-NeoX's attention unless attention_bias is
         # false; Phi's and Persimmon's attention always; Llama's, Granite's
         # and SmolLM3's MLP with mlp_bias, GPT-NeoX's, Phi's and Persimmon's
@@ -931,7 +943,7 @@ class LlamaShape:
                     self.family == "helium" and config.get("attention_bias")):
             self.attention_bias = "qkv"
         elif ((gemma or cohere or self.family in (
-                "llama", "qwen3", "granite", "smollm3", "nemotron",
+                "llama", "qwen3", "granite", "smollm3", "nemotron", "olmo",
                 "arcee")) and config.get("attention_bias")) or \
                 self.family in ("phi", "persimmon") or (
                   neox and config.get("attention_bias", True)) or \
@@ -1106,6 +1118,9 @@ class LlamaShape:
                 fail(f"{source}: use_sliding_window; mp's SmolLM3 is the "
                      "released models' (no window)")
             self.nope_layers = self.read_nope_layers(config, source, field)
+        if olmo and config.get("clip_qkv") is not None:
+            fail(f"{source}: clip_qkv {config['clip_qkv']!r}; OlmoAttention "
+                 "clamps q, k and v to it, and mp has no clamp")
         # Phi-3's modeling file rotates the first int(head_dim *
         # partial_rotary_factor) entries of each head (Phi-4-mini: 96 of
         # 128); the others' rotate whole heads. Newer configs keep the
@@ -1400,7 +1415,9 @@ class LlamaShape:
             args += f" --mlp-activation {self.mlp_activation}"
         if self.layer_norm:
             args += " --layer-norm"
-            if not self.norm_bias:
+            if not self.norm_weights:
+                args += " --no-norm-weights"
+            elif not self.norm_bias:
                 args += " --no-norm-bias"
         if self.norm_weight_offset:
             args += f" --norm-weight-offset {self.norm_weight_offset}"
@@ -1545,6 +1562,9 @@ class LlamaShape:
         if self.output_bias:
             params.append(Parameter("output.bias", names["output"] + ".bias",
                                     (self.vocab,)))
+        if not self.norm_weights:  # OLMo's norms have no parameters
+            params = [param for param in params
+                      if not param.mp.endswith("norm.weight")]
         if self.norm_bias:  # each LayerNorm's bias after its weight
             # (StableLM's per-head q/k LayerNorms have none)
             params = [bias for param in params for bias in (

@@ -105,7 +105,9 @@ dense_h_to_4h and dense_4h_to_h with relu2, biases on every linear but
 lm_head, one layer after the other, model.final_layernorm; where
 qk_layernorm, as by default, one nn.LayerNorm with a bias over each query
 head and one over each key head, q_layernorm and k_layernorm, as Phi's
-qk_layernorm; partial_rotary_factor 0.5, rope_theta 25000). Dynamic NTK
+qk_layernorm; partial_rotary_factor 0.5, rope_theta 25000) and OLMo's
+(OlmoForCausalLM: Llama's with OlmoLayerNorm, F.layer_norm in float32
+without weight or bias at eps 1e-5, and no MLP biases). Dynamic NTK
 rope scaling
 (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
@@ -123,7 +125,7 @@ the given labels (the next tokens), as mp's.
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|exaone4|starcoder2|
                 nemotron|arcee|glm|glm4|helium|seed_oss|ernie4_5|stablelm|
-                gpt_neox|phi|persimmon|
+                gpt_neox|phi|persimmon|olmo|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
@@ -250,6 +252,21 @@ class NemotronLayerNorm1P(nn.LayerNorm):
                             self.bias, self.eps)
 
 
+class OlmoLayerNorm(nn.Module):
+    """modeling_olmo's: F.layer_norm in float32 (or the run's float64)
+    without weight or bias, at eps 1e-5 whatever the config says."""
+
+    def __init__(self, size):
+        super().__init__()
+        self.normalized_shape = (size,)
+
+    def forward(self, x):
+        dtype = x.dtype
+        return F.layer_norm(x.to(torch.promote_types(dtype, torch.float32)),
+                            self.normalized_shape, None, None,
+                            eps=1e-5).to(dtype)
+
+
 class LayerNormWithoutBias(nn.Module):
     """nn.LayerNorm(size, eps, bias=False) (PyTorch 2.1's; 1.13 has no
     bias argument)."""
@@ -312,7 +329,7 @@ PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
                       "glm4": 151329, "helium": 3, "seed_oss": 1,
-                      "ernie4_5": 0}
+                      "ernie4_5": 0, "olmo": 1}
 
 
 def padding_idx(config):
@@ -338,6 +355,8 @@ def rms_norm(config, size):
     their modeling files build it)."""
     if is_cohere(config):
         return CohereLayerNorm(size, config["layer_norm_eps"])
+    if config["model_type"] == "olmo":
+        return OlmoLayerNorm(size)
     if config["model_type"] == "nemotron":  # NemotronConfig's norm_eps
         return NemotronLayerNorm1P(size, eps=config.get("norm_eps", 1e-5))
     if has_layer_norm(config):
@@ -419,7 +438,7 @@ def biases(config):
     family = config["model_type"]
     attention = (family in ("llama", "qwen3", "granite", "cohere", "cohere2",
                             "smollm3", "gemma", "gemma2", "gemma3_text",
-                            "nemotron", "arcee") and
+                            "nemotron", "arcee", "olmo") and
                  bool(
         config.get("attention_bias"))) or family in ("phi", "persimmon") or (
             family == "gpt_neox" and config.get("attention_bias", True))
@@ -1027,6 +1046,7 @@ MODEL_NAMES["glm"] = MODEL_NAMES["glm4"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["helium"] = MODEL_NAMES["seed_oss"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["ernie4_5"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["persimmon"] = MODEL_NAMES["phi"]
+MODEL_NAMES["olmo"] = LLAMA_MODEL_NAMES
 # InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
 MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
                             "layers")
@@ -1235,6 +1255,8 @@ FAMILY_CONFIG = {
                "new_decoder_architecture": True, "parallel_attn": True,
                "multi_query": True, "alibi": False, "bias": False,
                "activation": "gelu", "hidden_dropout": 0.0},
+    # OLMo-1B-hf's (no clip_qkv).
+    "olmo": {"architectures": ["OlmoForCausalLM"], "clip_qkv": None},
     # persimmon-8b-base's.
     "persimmon": {"architectures": ["PersimmonForCausalLM"],
                   "hidden_act": "relu2", "partial_rotary_factor": 0.5,
@@ -1474,6 +1496,8 @@ def checkpoint(args):
     if family in ("gpt_neox", "persimmon"):  # no such fields
         for key in ("num_key_value_heads", "attention_bias", "mlp_bias"):
             del config[key]
+    if family == "olmo":  # OlmoConfig has no norm eps nor mlp_bias
+        del config["rms_norm_eps"], config["mlp_bias"]
     if family == "falcon":  # FalconConfig's fields
         for name, falcon_name in [("layer_norm_eps", "layer_norm_epsilon"),
                                   ("intermediate_size", "ffn_hidden_size"),
