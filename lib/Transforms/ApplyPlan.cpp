@@ -454,8 +454,9 @@ void ApplyPlanPass::runOnOperation() {
         knownModules.insert(*paramModule);
     }
     func.walk([&](Operation *op) {
-      if (auto module = op->getAttrOfType<StringAttr>(MPDialect::kModuleAttrName))
-        knownModules.insert(module.getValue());
+      if (auto named =
+              op->getAttrOfType<StringAttr>(MPDialect::kModuleAttrName))
+        knownModules.insert(named.getValue());
     });
     ok &= succeeded(placeFunction(func, plan, mesh, placements, usedKeys));
     ok &= succeeded(placeNamedNorms(func, plan, namedNorms, usedKeys));
