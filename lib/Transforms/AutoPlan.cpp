@@ -75,7 +75,11 @@ ModuleStyles getMegatronStyles(FunctionOpInterface model) {
       return;
     }
     if (isa<RmsNormOp, LayerNormOp>(op)) {
-      StringRef module = moduleOf.lookup(op->getOperand(1));
+      // A norm that names its module (one without parameters: OLMo's) is
+      // styled by that name, as mp-apply-plan places it.
+      auto named = op->getAttrOfType<StringAttr>(MPDialect::kModuleAttrName);
+      StringRef module =
+          named ? named.getValue() : moduleOf.lookup(op->getOperand(1));
       if (!module.empty() && !llvm::is_contained(styles.norms, module))
         styles.norms.push_back(module);
       return;

@@ -49,7 +49,10 @@ def ApplyPlan : Pass<"mp-apply-plan", "::mlir::ModuleOp"> {
     key equal to its name, a key equal to its module, globs matching its
     name, globs matching its module. Optimizer state follows its parameter.
     A norm without parameters is named by its `mp.module` (OLMo's
-    `layers.0.attention_norm`), which only `sequence_parallel` may style.
+    `layers.0.attention_norm`), which only `sequence_parallel` may style; a
+    norm that carries one is placed by that name only (its weight's key
+    still places the weight). `mp-auto-plan` styles such norms by that name
+    too.
 
     Errors (each located at the plan, a JSON key or the argument concerned):
     keys that match no value or module (listing the close names), a style on

@@ -661,6 +661,14 @@ func.func @module_not_a_norm(%x: tensor<8xf32>) {
 
 // -----
 
+func.func @module_empty(%x: tensor<2x8xf32>, %w: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.module' is the module name (a non-empty string) of a norm}}
+  %0 = mp.rms_norm %x, %w eps 1.0e-5 {mp.module = ""} : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
 func.func @module_not_a_string(%x: tensor<2x8xf32>, %w: tensor<8xf32>) {
   // expected-error@+1 {{'mp.module' is the module name (a non-empty string) of a norm}}
   %0 = mp.rms_norm %x, %w eps 1.0e-5 {mp.module = 3 : i64} : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>

@@ -45,7 +45,9 @@ def MP_Dialect : Dialect {
     name of the module it is (`{mp.module = "layers.0.attention_norm"}`):
     plan keys name a norm by its parameters' module, and a norm without
     parameters (OLMo's LayerNorm, `F.layer_norm(x, None, None)`) by this
-    name, so that `sequence_parallel` reaches it too.
+    name, so that `sequence_parallel` reaches it too. A norm that carries
+    it is placed by that name only: its weight's key still places the
+    weight, not the norm's activations.
 
     The module attribute `mp.plan` holds the plan (`#mp.plan`). After
     sharding propagation every op result has a sharding too, in the op's
