@@ -175,7 +175,7 @@ void computeAndKernels(mp_context *ctx, const std::string &gemmSizes) {
     report("silu", 8.0 * n, timeCall([&] {
              check(ctx,
                    mp_unary_f32(ctx, MP_UNARY_SILU, n, MP_DTYPE_F32, x,
-                                MP_DTYPE_F32, z, 0.0),
+                                MP_DTYPE_F32, z, 0.0, 0),
                    "silu");
            }));
     report("copy", 8.0 * n, timeCall([&] {

@@ -44,6 +44,9 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       the weights broadcast over batch and sequence, so
                       that tensor parallelism splits them by heads as it
                       splits wq and wk;
+  --clip-qkv C        q, k and v clamped to [-C, C] after their
+                      projections (OLMo's clip_qkv): mp.clamp by C as
+                      float32 rounds it, as PyTorch clamps a float32 tensor;
   --post-norm         the layer's norms on its sublayers' outputs (OLMo 2):
                       h = x + attention_norm(attention(x)),
                       out = h + ffn_norm(feed_forward(h));
@@ -430,6 +433,11 @@ def generate(args):
         x = w.op(f"mp.tanh {x} : {tensor(shape)}")
         return w.op(f"mp.scale {x} by {float(cap)!r} : {tensor(shape)}")
 
+    def clip(x, shape):
+        bound = float(float32(args.clip_qkv))
+        return w.op(f"mp.clamp {x} min {exact(-bound)} max {exact(bound)} : "
+                    f"{tensor(shape)}")
+
     def reshape(x, src, dst):
         return w.op(f"mp.reshape {x} : {tensor(src)} -> {tensor(dst)}")
 
@@ -509,6 +517,10 @@ def generate(args):
         q, _ = linear(x, act, p + "attention.wq", q_rows)
         k, _ = linear(x, act, p + "attention.wk", kv_rows)
         v, _ = linear(x, act, p + "attention.wv", kv_rows)
+        if args.clip_qkv:
+            q = clip(q, [b, s, q_rows])
+            k = clip(k, [b, s, kv_rows])
+            v = clip(v, [b, s, kv_rows])
         if args.qk_norm == "whole":
             q = norm(q, p + "attention.q_norm.weight", [b, s, q_rows])
             k = norm(k, p + "attention.k_norm.weight", [b, s, kv_rows])
@@ -637,6 +649,8 @@ def generate(args):
         config += f" padding_idx={args.padding_idx}"
     if args.mlp_activation != "silu":
         config += f" mlp_activation={args.mlp_activation}"
+    if args.clip_qkv is not None:
+        config += f" clip_qkv={args.clip_qkv!r}"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
                                               "tie_embeddings",
                                               "scale_embeddings",
@@ -711,6 +725,9 @@ def main():
         help="the layers whose q and k are not rotated (Cohere 2, SmolLM3)")
     parser.add_argument("--no-norm-bias", action="store_true",
                         help="the LayerNorms without biases (Cohere's)")
+    parser.add_argument("--clip-qkv", type=float, default=None, metavar="C",
+                        help="q, k and v clamped to [-C, C] (OLMo's "
+                             "clip_qkv)")
     parser.add_argument("--no-norm-weights", action="store_true",
                         help="the LayerNorms with neither weights nor "
                              "biases (OLMo's)")
@@ -905,6 +922,9 @@ def main():
          "must be positive and finite in float32"),
         (all(0 <= layer < args.layers for layer in args.nope_layers),
          "--nope-layers must list layers from 0 to --layers - 1"),
+        (args.clip_qkv is None or (0 < float(float32(args.clip_qkv))
+                                   < math.inf),
+         "--clip-qkv must be positive and finite in float32"),
         (not args.no_norm_bias or args.layer_norm,
          "--no-norm-bias takes the biases off --layer-norm's norms"),
         (not args.no_norm_weights or (args.layer_norm and not (

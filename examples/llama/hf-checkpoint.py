@@ -51,7 +51,8 @@ its shards; F32, BF16 or F16) and writes:
                         --norm-weight-offset, --scale-embeddings,
                         --sandwich-norm, --attention-softcap,
                         --final-softcap, --query-pre-attn-scalar,
-                        --local-rope-theta, --layer-norm, --plain-mlp,
+                        --local-rope-theta, --clip-qkv, --layer-norm,
+                        --plain-mlp,
                         --parallel-block, --output-bias, on one line.
 
 `scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
@@ -234,8 +235,10 @@ OLMo (AI2's first OLMo: OLMo-1B-hf, OLMo-7B-hf) is Llama's block whose
 norms are LayerNorms with neither weight nor bias (OlmoLayerNorm,
 F.layer_norm(x, None, None) at eps 1e-5 whatever the config says:
 gen-llama.py --no-norm-weights), with the attention's biases where
-attention_bias, none on the MLP, and OlmoConfig's pad_token_id 1;
-clip_qkv (q, k and v clamped) is refused: mp has no clamp.
+attention_bias, none on the MLP, OlmoConfig's pad_token_id 1, and
+clip_qkv where a config sets it (OLMo-7B-0424-hf's 8: q, k and v clamped
+to [-clip_qkv, clip_qkv] after their projections, gen-llama.py
+--clip-qkv).
 
 StarCoder2 is Mistral's layer (its sliding_window in every layer) with
 LayerNorms (norm_epsilon), biases on every linear where use_bias (as by
@@ -1118,9 +1121,10 @@ class LlamaShape:
                 fail(f"{source}: use_sliding_window; mp's SmolLM3 is the "
                      "released models' (no window)")
             self.nope_layers = self.read_nope_layers(config, source, field)
-        if olmo and config.get("clip_qkv") is not None:
-            fail(f"{source}: clip_qkv {config['clip_qkv']!r}; OlmoAttention "
-                 "clamps q, k and v to it, and mp has no clamp")
+        # OlmoAttention clamps q, k and v to [-clip_qkv, clip_qkv]
+        # (OLMo-7B-0424's 8); OLMo 2's modeling file reads no clip_qkv.
+        self.clip_qkv = field("clip_qkv", None, float) if (
+            olmo and config.get("clip_qkv") is not None) else None
         # Phi-3's modeling file rotates the first int(head_dim *
         # partial_rotary_factor) entries of each head (Phi-4-mini: 96 of
         # 128); the others' rotate whole heads. Newer configs keep the
@@ -1429,7 +1433,8 @@ class LlamaShape:
                 ("--attention-softcap", self.attention_softcap),
                 ("--final-softcap", self.final_softcap),
                 ("--query-pre-attn-scalar", self.query_pre_attn_scalar),
-                ("--local-rope-theta", self.local_rope_theta)]:
+                ("--local-rope-theta", self.local_rope_theta),
+                ("--clip-qkv", self.clip_qkv)]:
             if value is not None:
                 args += f" {option} {float(value)!r}"
         for name, value in self.granite_multipliers.items():

@@ -44,6 +44,11 @@ HostTensor map2(const HostTensor &a, const HostTensor &b,
 
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
+/// torch.clamp's min(max(x, lower), upper): a NaN stays NaN.
+double clamp(double x, double lower, double upper) {
+  return x < lower ? lower : (x > upper ? upper : x);
+}
+
 double siluDerivative(double x) {
   double s = sigmoid(x);
   return s * (1 + x * (1 - s));
@@ -685,6 +690,20 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](StepOp) {
         set(map1(in(0), [](double a) { return a > 0 ? 1.0 : 0.0; }));
+        return success();
+      })
+      .Case([&](ClampOp c) {
+        double lower = c.getMin().convertToDouble();
+        double upper = c.getMax().convertToDouble();
+        set(map1(in(0), [&](double a) { return clamp(a, lower, upper); }));
+        return success();
+      })
+      .Case([&](ClampMaskOp c) {
+        double lower = c.getMin().convertToDouble();
+        double upper = c.getMax().convertToDouble();
+        set(map1(in(0), [&](double a) {
+          return a >= lower && a <= upper ? 1.0 : 0.0;
+        }));
         return success();
       })
       .Case([&](SigmoidOp) {

@@ -43,8 +43,9 @@ struct Placement {
   SmallVector<std::pair<Value, ShardingAttr>> declaredOutputs;
 };
 
-/// sequence_parallel on a norm named by its `mp.module` (one without
-/// parameters): its input and output sharding, and the plan key.
+/// sequence_parallel on a norm named by its `mp.module` (placed by that name
+/// only, whether or not it has parameters): its input and output sharding,
+/// and the plan key.
 struct NamedNormPlacement {
   Operation *norm;
   ShardingAttr sharding;
@@ -180,10 +181,12 @@ private:
                               SmallVectorImpl<Placement> &placements,
                               llvm::StringSet<> &usedKeys);
   /// The norms of `func` named by `mp.module` that a sequence_parallel
-  /// entry styles; any other style on one is an error.
+  /// entry styles; any other style on one is an error. Every such name
+  /// joins `knownModules`, what a mistyped key could have meant.
   LogicalResult placeNamedNorms(FunctionOpInterface func, PlanAttr plan,
                                 SmallVectorImpl<NamedNormPlacement> &placements,
-                                llvm::StringSet<> &usedKeys);
+                                llvm::StringSet<> &usedKeys,
+                                llvm::SetVector<StringRef> &knownModules);
   /// The input_layouts and output_layouts of `value`'s weight `style`,
   /// located on its module's ops; errors name the plan `entry`.
   LogicalResult declareLayouts(FunctionOpInterface func, PlanAttr plan,
@@ -293,12 +296,13 @@ LogicalResult ApplyPlanPass::placeFunction(
 LogicalResult ApplyPlanPass::placeNamedNorms(
     FunctionOpInterface func, PlanAttr plan,
     SmallVectorImpl<NamedNormPlacement> &placements,
-    llvm::StringSet<> &usedKeys) {
+    llvm::StringSet<> &usedKeys, llvm::SetVector<StringRef> &knownModules) {
   bool ok = true;
   func.walk([&](Operation *norm) {
     auto module = norm->getAttrOfType<StringAttr>(MPDialect::kModuleAttrName);
     if (!module)
       return;
+    knownModules.insert(module.getValue());
     FailureOr<std::optional<NamedAttribute>> entry =
         findModuleEntry(plan, module.getValue(), norm->getLoc());
     if (failed(entry)) {
@@ -443,8 +447,8 @@ void ApplyPlanPass::runOnOperation() {
   SmallVector<Placement, 0> placements;
   SmallVector<NamedNormPlacement> namedNorms;
   llvm::StringSet<> usedKeys;
-  // What a key could have meant: every named value, and the modules whose
-  // `.weight` and `.bias` the parameters are.
+  // What a key could have meant: every named value, the modules whose
+  // `.weight` and `.bias` the parameters are, and the named norms'.
   llvm::SetVector<StringRef> knownNames, knownModules;
   bool ok = true;
   module.walk([&](FunctionOpInterface func) {
@@ -453,13 +457,9 @@ void ApplyPlanPass::runOnOperation() {
       if (std::optional<StringRef> paramModule = getPlanModule(value))
         knownModules.insert(*paramModule);
     }
-    func.walk([&](Operation *op) {
-      if (auto named =
-              op->getAttrOfType<StringAttr>(MPDialect::kModuleAttrName))
-        knownModules.insert(named.getValue());
-    });
     ok &= succeeded(placeFunction(func, plan, mesh, placements, usedKeys));
-    ok &= succeeded(placeNamedNorms(func, plan, namedNorms, usedKeys));
+    ok &= succeeded(
+        placeNamedNorms(func, plan, namedNorms, usedKeys, knownModules));
   });
   // A plan key that styles nothing is almost always a typo. Keys are only
   // counted once every value resolved, so earlier errors do not cascade.

@@ -407,9 +407,13 @@ void Partitioner::inferZeroPadding(Operation *op) {
                         [&](Value v) { return hasZeroPadding(v); });
   };
   // f(0) = 0 elementwise, or a permutation of the operand.
+  auto clamp = dyn_cast<ClampOp>(op);
+  bool clampKeepsZero = clamp && clamp.getMin().convertToDouble() <= 0 &&
+                        clamp.getMax().convertToDouble() >= 0;
   bool keepsZeros =
       isa<NegOp, ReluOp, TanhOp, SiluOp, GeluOp, ScaleOp, TransposeOp, AddOp,
-          SubOp>(op)
+          SubOp>(op) ||
+              clampKeepsZero
           ? allZero()
           : isa<MulOp>(op) && llvm::any_of(op->getOperands(), [&](Value v) {
               return hasZeroPadding(v);

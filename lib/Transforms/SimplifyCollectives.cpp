@@ -309,8 +309,8 @@ bool isKnownWhole(Value value, AllReduceOp group, int depth = kMaxChain) {
       return llvm::is_contained(reduced, axis);
     });
   }
-  if (isa<ExpOp, ReluOp, SigmoidOp, TanhOp, RsqrtOp, SiluOp, GeluOp, StepOp>(
-          op))
+  if (isa<ExpOp, ReluOp, SigmoidOp, TanhOp, RsqrtOp, SiluOp, GeluOp, StepOp,
+          ClampOp, ClampMaskOp>(op))
     return true;
   if (depth == 0 ||
       !(isLayoutPreservingUnary(op) || isa<MulOp, AddOp, SubOp, DivOp>(op)))

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 24
+#define MP_RUNTIME_ABI_VERSION 25
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -502,6 +502,8 @@ typedef enum mp_unary_op {
   MP_UNARY_TANH = 9,
   MP_UNARY_LOG = 10,   /* natural log: -inf at 0, NaN below */
   MP_UNARY_RSQRT = 11, /* 1 / sqrt(x + scalar) */
+  MP_UNARY_CLAMP = 12, /* min(max(x, scalar), upper); NaN stays NaN */
+  MP_UNARY_CLAMP_MASK = 13, /* 1 where scalar <= x <= upper, else 0 */
 } mp_unary_op;
 
 typedef enum mp_binary_op {
@@ -520,11 +522,13 @@ typedef enum mp_binary_op {
  * widened (exactly), a bfloat16 output is the float32 result rounded to
  * nearest even, so a call is bit for bit the float32 call between
  * mp_convert calls. An output may be an input of its dtype. */
-/* out[i] = op(in[i]) on `n` elements; `scalar` is MP_UNARY_SCALE's factor
- * and MP_UNARY_RSQRT's eps. */
+/* out[i] = op(in[i]) on `n` elements; `scalar` is MP_UNARY_SCALE's factor,
+ * MP_UNARY_RSQRT's eps and the clamps' lower bound, `upper` the clamps'
+ * upper bound (ABI 25; the other ops ignore it). The clamps' bounds are
+ * numbers with scalar <= upper. */
 mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
                        mp_dtype in_type, const void *in, mp_dtype out_type,
-                       void *out, double scalar);
+                       void *out, double scalar, double upper);
 /* out[i] = a[i] op b[i] on `n` elements. */
 mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,
                         mp_dtype a_type, const void *a, mp_dtype b_type,

@@ -195,7 +195,7 @@ public:
                          float beta, mp_dtype cType, void *c, int64_t strideC,
                          Workspace &workspace) = 0;
   virtual mp_status unary(mp_unary_op op, int64_t n, TensorIn in, TensorOut out,
-                          double scalar) = 0;
+                          double scalar, double upper) = 0;
   virtual mp_status binary(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,
                            TensorOut out) = 0;
   virtual mp_status swigluGrad(int64_t n, TensorIn grad, TensorIn gate,

@@ -31,6 +31,8 @@ bool isUnaryOp(mp_unary_op op) {
   case MP_UNARY_TANH:
   case MP_UNARY_LOG:
   case MP_UNARY_RSQRT:
+  case MP_UNARY_CLAMP:
+  case MP_UNARY_CLAMP_MASK:
     return true;
   }
   return false;
@@ -191,16 +193,20 @@ mp_status checkElementwiseTensors(mp_context *ctx, const char *call,
 
 mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
                        mp_dtype in_type, const void *in, mp_dtype out_type,
-                       void *out, double scalar) {
+                       void *out, double scalar, double upper) {
   MP_RETURN_IF_FAILED(ctx);
   if (!isUnaryOp(op))
     return fail(ctx, "mp_unary_f32", "unknown op %d", static_cast<int>(op));
+  if ((op == MP_UNARY_CLAMP || op == MP_UNARY_CLAMP_MASK) &&
+      !(scalar <= upper))
+    return fail(ctx, "mp_unary_f32", "clamp bounds [%g, %g] are not ordered",
+                scalar, upper);
   TensorIn input{in_type, in};
   TensorOut output{out_type, out};
   if (checkCount(ctx, "mp_unary_f32", n) ||
       checkElementwiseTensors(ctx, "mp_unary_f32", {input}, {output}))
     return MP_ERROR;
-  return ctx->backend->unary(op, n, input, output, scalar);
+  return ctx->backend->unary(op, n, input, output, scalar, upper);
 }
 
 mp_status mp_binary_f32(mp_context *ctx, mp_binary_op op, int64_t n,

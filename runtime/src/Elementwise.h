@@ -136,7 +136,7 @@ MP_HOST_DEVICE inline float swigluUpGrad(float grad, float gate, double s) {
 
 /// op(x); the public call has checked that `op` is one of the enum's.
 MP_HOST_DEVICE inline float applyUnary(mp_unary_op op, float in,
-                                       double scalar) {
+                                       double scalar, double upper) {
   double x = in;
   switch (op) {
   case MP_UNARY_NEG:
@@ -163,6 +163,10 @@ MP_HOST_DEVICE inline float applyUnary(mp_unary_op op, float in,
     return float(::log(x));
   case MP_UNARY_RSQRT:
     return float(1 / ::sqrt(x + scalar));
+  case MP_UNARY_CLAMP:
+    return float(x < scalar ? scalar : (x > upper ? upper : x));
+  case MP_UNARY_CLAMP_MASK:
+    return x >= scalar && x <= upper ? 1.0f : 0.0f;
   }
   return 0;
 }

@@ -444,7 +444,7 @@ void testCollectivesAlongDims(mp_context *ctx, const Group &g,
                                 rank, mine.shape.data(), dim, nullptr, 0));
     CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_NEG, mine.data.size(),
                                MP_DTYPE_F32, mineBuffer.floats(), MP_DTYPE_F32,
-                               between.floats(), 0));
+                               between.floats(), 0, 0));
     CHECK_OK(ctx, mp_async_wait(ctx, 5));
     expect(near(asyncGathered.read(), global.data),
            "asynchronous all_gather " + where);
@@ -1203,7 +1203,7 @@ void testLargeKernels(mp_context *ctx) {
   Buffer param(ctx, x), grad(ctx, y), m(ctx, y), v(ctx, squares),
       stepCount(ctx, std::vector<float>{3});
   CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, n, MP_DTYPE_F32,
-                             whole.floats(), MP_DTYPE_F32, out.floats(), 0));
+                             whole.floats(), MP_DTYPE_F32, out.floats(), 0, 0));
   std::vector<float> silu = out.read();
   CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, MP_DTYPE_F32,
                               whole.floats(), MP_DTYPE_F32, other.floats(),
@@ -1222,7 +1222,7 @@ void testLargeKernels(mp_context *ctx) {
     };
     Buffer a(ctx, slice(x)), b(ctx, slice(y)), c(ctx, count * sizeof(float));
     CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, count, MP_DTYPE_F32,
-                               a.floats(), MP_DTYPE_F32, c.floats(), 0));
+                               a.floats(), MP_DTYPE_F32, c.floats(), 0, 0));
     same = same && c.read() == slice(silu);
     CHECK_OK(ctx,
              mp_binary_f32(ctx, MP_BINARY_MUL, count, MP_DTYPE_F32, a.floats(),
@@ -1323,7 +1323,7 @@ void testKernels(mp_context *ctx) {
   for (const Unary &u : unaries) {
     Buffer in(ctx, std::vector<float>{u.in}), out(ctx, sizeof(float));
     CHECK_OK(ctx, mp_unary_f32(ctx, u.op, 1, MP_DTYPE_F32, in.floats(),
-                               MP_DTYPE_F32, out.floats(), 0.5));
+                               MP_DTYPE_F32, out.floats(), 0.5, 0));
     expect(near(out.read(), {u.out}, 1e-6f), std::string("unary ") + u.name);
   }
   Buffer a(ctx, std::vector<float>{1, 2, 3, 4});
@@ -1337,12 +1337,40 @@ void testKernels(mp_context *ctx) {
   std::vector<float> logIn = {1, 2.7182817f, 0.25f, 1e-30f, 1e30f, 0, -1};
   Buffer logs(ctx, logIn);
   CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_LOG, logIn.size(), MP_DTYPE_F32,
-                             logs.floats(), MP_DTYPE_F32, logs.floats(), 0));
+                             logs.floats(), MP_DTYPE_F32, logs.floats(), 0, 0));
   std::vector<float> logOut = logs.read();
   expect(near({logOut.begin(), logOut.begin() + 5},
               {0, 1, -1.3862944f, -69.077553f, 69.077553f}, 1e-6f) &&
              std::isinf(logOut[5]) && logOut[5] < 0 && std::isnan(logOut[6]),
          "log of 1, e, 1/4, 1e-30, 1e30, 0 and -1");
+  // torch.clamp to [-0.5, 2] and its gradient's mask: bounds included,
+  // NaN kept by the clamp and masked out, infinities clamped; then in place
+  // into bfloat16 storage (the bounds rounded as the result is).
+  std::vector<float> clampIn = {-1, -0.5f, 0.3f, 2, 3, NAN, -INFINITY,
+                                INFINITY};
+  Buffer clampX(ctx, clampIn), clamped(ctx, clampIn.size() * sizeof(float)),
+      mask(ctx, clampIn.size() * sizeof(float));
+  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_CLAMP, clampIn.size(), MP_DTYPE_F32,
+                             clampX.floats(), MP_DTYPE_F32, clamped.floats(),
+                             -0.5, 2));
+  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_CLAMP_MASK, clampIn.size(),
+                             MP_DTYPE_F32, clampX.floats(), MP_DTYPE_F32,
+                             mask.floats(), -0.5, 2));
+  std::vector<float> clampOut = clamped.read();
+  expect(near({clampOut.begin(), clampOut.begin() + 5}, {-0.5f, -0.5f, 0.3f, 2, 2}) &&
+             std::isnan(clampOut[5]) && clampOut[6] == -0.5f &&
+             clampOut[7] == 2,
+         "clamp to [-0.5, 2] of -1, -0.5, 0.3, 2, 3, NaN, -inf, inf");
+  expect(mask.read() == std::vector<float>{0, 1, 1, 1, 0, 0, 0, 0},
+         "clamp mask of [-0.5, 2]: 1 inside, bounds included, 0 for NaN");
+  Buffer clampBF16(ctx, std::vector<uint16_t>{0x3f80, 0xc040, 0x4040});
+  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_CLAMP, 3, MP_DTYPE_BF16,
+                             clampBF16.as<uint16_t>(), MP_DTYPE_BF16,
+                             clampBF16.as<uint16_t>(),
+                             -0.1, 2.5));
+  expect(clampBF16.read<uint16_t>() == std::vector<uint16_t>{0x3f80, 0xbdcd,
+                                                             0x4020},
+         "bfloat16 clamp of 1, -3, 3 to [-0.1, 2.5] in place");
   CHECK_OK(ctx,
            mp_binary_f32(ctx, MP_BINARY_SUB, 4, MP_DTYPE_F32, a.floats(),
                          MP_DTYPE_F32, b.floats(), MP_DTYPE_F32, out.floats()));
@@ -1733,6 +1761,22 @@ void testErrors(mp_context *ctx) {
              first == mp_context_error(failed),
          "errors are sticky: later calls do nothing and keep the first error");
   mp_context_destroy(failed);
+
+  const struct {
+    double lower, upper;
+    const char *message;
+  } unorderedBounds[] = {{2, -0.5, "clamp bounds [2, -0.5] are not ordered"},
+                         {0, NAN, "clamp bounds [0, nan] are not ordered"}};
+  for (const auto &bounds : unorderedBounds)
+    expect(failsWith(
+               ctx,
+               [&](mp_context *c) {
+                 return mp_unary_f32(c, MP_UNARY_CLAMP_MASK, 1, MP_DTYPE_F32,
+                                     x.floats(), MP_DTYPE_F32, y.floats(),
+                                     bounds.lower, bounds.upper);
+               },
+               bounds.message),
+           std::string("an unordered clamp: ") + bounds.message);
 
   failed = createLike(ctx);
   {
@@ -2142,7 +2186,7 @@ void testSwiglu(mp_context *ctx) {
                               gate.floats(), MP_DTYPE_F32, up.floats(),
                               MP_DTYPE_F32, fused.floats()));
   CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SILU, n, MP_DTYPE_F32, gate.floats(),
-                             MP_DTYPE_F32, silu.floats(), 0));
+                             MP_DTYPE_F32, silu.floats(), 0, 0));
   CHECK_OK(ctx, mp_binary_f32(ctx, MP_BINARY_MUL, n, MP_DTYPE_F32,
                               silu.floats(), MP_DTYPE_F32, up.floats(),
                               MP_DTYPE_F32, product.floats()));
@@ -2233,7 +2277,7 @@ void testBFloat16Storage(mp_context *ctx) {
       {"silu", 1, 1,
        [&](auto inTypes, auto in, auto outTypes, auto out) {
          return mp_unary_f32(ctx, MP_UNARY_SILU, n, inTypes[0], in[0],
-                             outTypes[0], out[0], 0);
+                             outTypes[0], out[0], 0, 0);
        }},
       {"add", 2, 1,
        [&](auto inTypes, auto in, auto outTypes, auto out) {
@@ -2407,7 +2451,7 @@ void testBFloat16Storage(mp_context *ctx) {
              ctx,
              [&](mp_context *c) {
                return mp_unary_f32(c, MP_UNARY_NEG, n, MP_DTYPE_BF16, bf16,
-                                   MP_DTYPE_F32, bf16, 0);
+                                   MP_DTYPE_F32, bf16, 0, 0);
              },
              "writes a dtype-0 output over a dtype-4 input"),
          "an output over an input of another dtype is an error");
@@ -3052,7 +3096,7 @@ void testVectorExp() {
                                vectorized.data());
     int64_t differing = 0;
     for (size_t i = 0; i < args.size(); ++i) {
-      float want = mp::runtime::applyUnary(op, args[i], 0);
+      float want = mp::runtime::applyUnary(op, args[i], 0, 0);
       differing += std::memcmp(&want, &vectorized[i], sizeof(float)) != 0;
     }
     expect(differing == 0, "vectorized unary op " + std::to_string(op) + ": " +
@@ -3835,7 +3879,7 @@ mp_status runGraphWork(mp_context *ctx, const float *x, const float *w,
   int64_t shape[] = {2, 4};
   auto *arena = static_cast<float *>(mp_alloc(ctx, 8 * sizeof(float)));
   mp_unary_f32(ctx, MP_UNARY_SCALE, 8, MP_DTYPE_F32, x, MP_DTYPE_F32, arena,
-               0.5);
+               0.5, 0);
   mp_binary_f32(ctx, MP_BINARY_MUL, 8, MP_DTYPE_F32, arena, MP_DTYPE_F32, w,
                 MP_DTYPE_F32, y);
   mp_all_reduce(ctx, &axis, 1, MP_DTYPE_F32, y, 8);

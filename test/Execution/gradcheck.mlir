@@ -15,12 +15,15 @@
 // RUN: mp-opt %t/ignored.mlir --mp-loss-parallel=blocks=2 --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/ignored.lp.mlir
 // RUN: mp-run %t/ignored.lp.mlir --entry=ignored --gradcheck --seed=10 | FileCheck %s --check-prefix=IGNORED
 // RUN: mp-run %t/ignored.mlir --entry=ignored --seed=10 --print | FileCheck %s --check-prefix=KEPT
+// RUN: mp-opt %t/clamp.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/clamp.step.mlir
+// RUN: mp-run %t/clamp.step.mlir --entry=clamp --gradcheck --seed=4 | FileCheck %s --check-prefix=CLAMP
 
 // EVERY: gradcheck: 3 parameters, 131 elements, max abs error {{.*}}: match
 // REST: gradcheck: 4 parameters, {{[0-9]+}} elements, max abs error {{.*}}: match
 // NOSTEP: mp-run: --gradcheck needs @rest_train_step
 // ROPE: gradcheck: 1 parameters, 96 elements, max abs error {{.*}}: match
 // IGNORED: gradcheck: 1 parameters, 48 elements, max abs error {{.*}}: match
+// CLAMP: gradcheck: 1 parameters, 24 elements, max abs error {{.*}}: match
 // KEPT: result #1: []
 // KEPT-NEXT: 4.000000e+00
 
@@ -115,4 +118,16 @@ func.func @ignored(%x: tensor<8x8xf32> {mp.input = "x"}, %y: tensor<8xi64> {mp.t
   %count = mp.sum %kept : tensor<8xf32> -> tensor<f32>
   %mean = mp.div %sum, %count : tensor<f32>
   return %mean, %count : tensor<f32>, tensor<f32>
+}
+
+//--- clamp.mlir
+// mp.clamp: the gradient passes inside [min, max], bounds included, and
+// nowhere else (mp.clamp_mask); with seed 4 some products fall below,
+// some inside and some above.
+func.func @clamp(%x: tensor<4x6xf32> {mp.input = "x"}, %t: tensor<4x6xf32> {mp.target = "t"},
+                 %w: tensor<4x6xf32> {mp.param = "w"}) -> tensor<f32> {
+  %p = mp.mul %x, %w : tensor<4x6xf32>
+  %c = mp.clamp %p min -2.000000e-01 max 1.500000e-01 : tensor<4x6xf32>
+  %loss = mp.mse_loss %c, %t : (tensor<4x6xf32>, tensor<4x6xf32>) -> tensor<f32>
+  return %loss : tensor<f32>
 }

@@ -4,6 +4,7 @@
 // RUN: mp-run %s --entry=precision --print | FileCheck %s --check-prefix=PRECISION
 // RUN: mp-run %s --entry=activations --print | FileCheck %s --check-prefix=ACT
 // RUN: mp-run %s --entry=rsqrt --print | FileCheck %s --check-prefix=RSQRT
+// RUN: mp-run %s --entry=clamp --print | FileCheck %s --check-prefix=CLAMP
 // RUN: mp-run %s --entry=reductions --print | FileCheck %s --check-prefix=RED
 // RUN: mp-run %s --entry=losses --print | FileCheck %s --check-prefix=LOSS
 // RUN: mp-run %s --entry=adamw --print | FileCheck %s --check-prefix=ADAMW
@@ -212,6 +213,19 @@ func.func @rsqrt() -> tensor<3xf32> {
   %x = arith.constant dense<[3.5, 0.0, 99.5]> : tensor<3xf32>
   %r = mp.rsqrt %x eps 0.5 : tensor<3xf32>
   return %r : tensor<3xf32>
+}
+
+// torch.clamp to [-0.5, 2], bounds included in its mask; NaN kept by the
+// clamp and masked out.
+// CLAMP: result #0: [6]
+// CLAMP-NEXT: -5.000000e-01 -5.000000e-01 3.000000e-01 2.000000e+00 2.000000e+00 nan
+// CLAMP-NEXT: result #1: [6]
+// CLAMP-NEXT: 0.000000e+00 1.000000e+00 1.000000e+00 1.000000e+00 0.000000e+00 0.000000e+00
+func.func @clamp() -> (tensor<6xf32>, tensor<6xf32>) {
+  %x = arith.constant dense<[-1.0, -0.5, 0.3, 2.0, 3.0, 0x7FC00000]> : tensor<6xf32>
+  %c = mp.clamp %x min -5.000000e-01 max 2.000000e+00 : tensor<6xf32>
+  %m = mp.clamp_mask %x min -5.000000e-01 max 2.000000e+00 : tensor<6xf32>
+  return %c, %m : tensor<6xf32>, tensor<6xf32>
 }
 
 // The cross entropy's skipped samples (ignore_index): logits [[0,0,0],

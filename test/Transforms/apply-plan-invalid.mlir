@@ -196,6 +196,21 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"lay
 
 // -----
 
+// Two globs that match a named norm with different styles: an error at the
+// norm naming both.
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"layers.*.attention_norm" = sequence_parallel, "layers.0.*" = sequence_parallel<dim = 0>}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @model(%x: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+    %one = arith.constant dense<1.0> : tensor<16xf32>
+    %zero = arith.constant dense<0.0> : tensor<16xf32>
+    // expected-error@+1 {{plan entries 'layers.*.attention_norm' and 'layers.0.*' both match module 'layers.0.attention_norm' with different styles}}
+    %0 = mp.layer_norm %x, %one, %zero eps 1.0e-5 {mp.module = "layers.0.attention_norm"} : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    return %0 : tensor<4x8x16xf32>
+  }
+}
+
+// -----
+
 // A key that names no module lists the named norms among the close names.
 // expected-error@+1 {{plan entry 'layers.*.atention_norm' matches no parameter, module, input or output; close names: layers.0.attention_norm}}
 module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, styles = {"layers.*.atention_norm" = sequence_parallel}>} {

@@ -302,6 +302,32 @@ module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp, batch_axis = d
 
 // -----
 
+// A named norm's exact key outranks a glob that also matches it, whatever
+// the glob's style: layers.0's norm splits its batch dim by its own key,
+// layers.1's the sequence by the glob.
+
+// CHECK-LABEL: func.func @named_norm_exact_key
+// CHECK: mp.annotate %arg0 <@mesh, {{\[}}[tp], [], []]> entry "layers.0.attention_norm"
+// CHECK-NEXT: mp.layer_norm {{.*}} {mp.module = "layers.0.attention_norm"}
+// CHECK-NEXT: mp.annotate {{.*}} <@mesh, {{\[}}[tp], [], []]> entry "layers.0.attention_norm"
+// CHECK-NEXT: mp.annotate {{.*}} <@mesh, {{\[}}[], [tp], []]> entry "layers.*.attention_norm"
+// CHECK-NEXT: mp.layer_norm {{.*}} {mp.module = "layers.1.attention_norm"}
+// CHECK-NEXT: mp.annotate {{.*}} <@mesh, {{\[}}[], [tp], []]> entry "layers.*.attention_norm"
+module attributes {mp.plan = #mp.plan<mesh = @mesh, tp_axis = tp,
+    styles = {"layers.*.attention_norm" = sequence_parallel,
+              "layers.0.attention_norm" = sequence_parallel<dim = 0>}>} {
+  mp.mesh @mesh = <tp = 2>
+  func.func @named_norm_exact_key(%x: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+    %one = arith.constant dense<1.0> : tensor<16xf32>
+    %zero = arith.constant dense<0.0> : tensor<16xf32>
+    %0 = mp.layer_norm %x, %one, %zero eps 1.0e-5 {mp.module = "layers.0.attention_norm"} : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    %1 = mp.layer_norm %0, %one, %zero eps 1.0e-5 {mp.module = "layers.1.attention_norm"} : (tensor<4x8x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x8x16xf32>
+    return %1 : tensor<4x8x16xf32>
+  }
+}
+
+// -----
+
 // An explicit sharding on an argument outranks the plan and is kept as is.
 
 // CHECK-LABEL: func.func @explicit

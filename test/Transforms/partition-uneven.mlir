@@ -68,6 +68,28 @@ func.func @mask_before_contraction(%x: tensor<4x8xf32> {mp.sharding = #mp.shardi
 
 // -----
 
+// A clamp whose bounds hold 0 keeps an argument's zero padding; one that
+// does not is masked before the rowwise product.
+mp.mesh @mesh = <tp = 2>
+// CHECK-LABEL: func.func @clamp_padding
+// CHECK-NEXT: %[[IN:.*]] = mp.clamp %arg0 min -1.000000e+00 max 1.000000e+00
+// CHECK-NEXT: %[[OUT:.*]] = mp.clamp %arg0 min 5.000000e-01 max 2.000000e+00
+// CHECK-NEXT: mp.linear %[[IN]], %arg1
+// CHECK-NEXT: %[[Z:.*]] = mp.zero_padding %[[OUT]] on @mesh axes ["tp"] dim 1 extent 3 : tensor<4x2xf32>
+// CHECK-NEXT: mp.linear %[[Z]], %arg1
+// CHECK-NOT: mp.zero_padding
+func.func @clamp_padding(%h: tensor<4x3xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+    %w2: tensor<8x3xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>}) -> tensor<4x8xf32> {
+  %in = mp.clamp %h min -1.0 max 1.0 : tensor<4x3xf32>
+  %out = mp.clamp %h min 0.5 max 2.0 : tensor<4x3xf32>
+  %y = mp.linear %in, %w2 : (tensor<4x3xf32>, tensor<8x3xf32>) -> tensor<4x8xf32>
+  %z = mp.linear %out, %w2 : (tensor<4x3xf32>, tensor<8x3xf32>) -> tensor<4x8xf32>
+  %s = mp.add %y, %z : tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}
+
+// -----
+
 // A mean over a padded dim averages 2 local rows of which 1 or 2 are
 // values: the local mean is rescaled by 2/3, not 1/2.
 mp.mesh @mesh = <tp = 2>

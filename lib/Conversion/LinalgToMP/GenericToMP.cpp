@@ -19,6 +19,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -381,6 +382,24 @@ private:
             .getResult();
       }
     }
+    // torch.clamp (torch-mlir: cmpf ult + select, cmpf ugt + select; or
+    // maximumf, minimumf) between two of the body's constants, or one with
+    // the other side open. ReLU, clamp(min=0), matched above.
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    SmallVector<std::pair<double, double>> bounds;
+    for (double lower : constants) {
+      bounds.push_back({lower, kInf});
+      bounds.push_back({-kInf, lower});
+      for (double upper : constants)
+        if (lower < upper)
+          bounds.push_back({lower, upper});
+    }
+    for (auto [lower, upper] : bounds)
+      if (matches([&](double x) { return std::clamp(x, lower, upper); },
+                  getTolerance(Unary::Identity)))
+        return ClampOp::create(b, loc, input, b.getF64FloatAttr(lower),
+                               b.getF64FloatAttr(upper))
+            .getResult();
     llvm::DenseMap<Value, double> atOne{{leaf, 1.0}};
     std::optional<double> factor = evaluate(value, atOne);
     if (factor && *factor != 0 &&

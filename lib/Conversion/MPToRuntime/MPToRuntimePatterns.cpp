@@ -120,11 +120,24 @@ mp_unary_op getUnaryKind(GeluOp op) {
   return op.getApproximateTanh() ? MP_UNARY_GELU_TANH : MP_UNARY_GELU;
 }
 mp_unary_op getUnaryKind(ScaleOp) { return MP_UNARY_SCALE; }
+mp_unary_op getUnaryKind(ClampOp) { return MP_UNARY_CLAMP; }
+mp_unary_op getUnaryKind(ClampMaskOp) { return MP_UNARY_CLAMP_MASK; }
 
-/// mp_unary_f32's `scalar`: MP_UNARY_SCALE's factor, MP_UNARY_RSQRT's eps.
-double getUnaryScalar(Operation *) { return 0; }
-double getUnaryScalar(ScaleOp op) { return op.getFactor().convertToDouble(); }
-double getUnaryScalar(RsqrtOp op) { return op.getEps().convertToDouble(); }
+/// mp_unary_f32's `scalar` and `upper`: MP_UNARY_SCALE's factor,
+/// MP_UNARY_RSQRT's eps, the clamps' bounds.
+std::pair<double, double> getUnaryScalars(Operation *) { return {0, 0}; }
+std::pair<double, double> getUnaryScalars(ScaleOp op) {
+  return {op.getFactor().convertToDouble(), 0};
+}
+std::pair<double, double> getUnaryScalars(RsqrtOp op) {
+  return {op.getEps().convertToDouble(), 0};
+}
+std::pair<double, double> getUnaryScalars(ClampOp op) {
+  return {op.getMin().convertToDouble(), op.getMax().convertToDouble()};
+}
+std::pair<double, double> getUnaryScalars(ClampMaskOp op) {
+  return {op.getMin().convertToDouble(), op.getMax().convertToDouble()};
+}
 
 mp_binary_op getBinaryKind(AddOp) { return MP_BINARY_ADD; }
 mp_binary_op getBinaryKind(SubOp) { return MP_BINARY_SUB; }
@@ -142,11 +155,12 @@ struct UnaryLowering : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   LogicalResult emitCalls(OpT op) const override {
     RuntimeCallBuilder &calls = this->calls;
+    auto [scalar, upper] = getUnaryScalars(op);
     calls.call("mp_unary_f32",
                {calls.getContext(), calls.i32(getUnaryKind(op)),
                 this->count(op), calls.floatDtype(op->getOperand(0)),
                 this->in(op, 0), calls.floatDtype(op->getResult(0)),
-                this->out(op), calls.f64(getUnaryScalar(op))});
+                this->out(op), calls.f64(scalar), calls.f64(upper)});
     return success();
   }
 };
@@ -1205,6 +1219,7 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       UnaryLowering<ReluOp>, UnaryLowering<StepOp>, UnaryLowering<SigmoidOp>,
       UnaryLowering<TanhOp>, UnaryLowering<RsqrtOp>, UnaryLowering<SiluOp>,
       UnaryLowering<GeluOp>, UnaryLowering<LogOp>, UnaryLowering<ScaleOp>,
+      UnaryLowering<ClampOp>, UnaryLowering<ClampMaskOp>,
       BinaryLowering<AddOp>, BinaryLowering<SubOp>, BinaryLowering<MulOp>,
       BinaryLowering<DivOp>, BinaryLowering<GeluGradOp>,
       BinaryLowering<SiluGradOp>, BinaryLowering<SwigluOp>, SwigluGradLowering,

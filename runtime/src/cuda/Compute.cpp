@@ -138,9 +138,9 @@ mp_status CudaBackend::convert(mp_dtype from, mp_dtype to, int64_t n,
 }
 
 mp_status CudaBackend::unary(mp_unary_op op, int64_t n, TensorIn in,
-                             TensorOut out, double scalar) {
-  return checkLaunch("mp_unary_f32",
-                     cuda::launchUnary(computeStream, op, n, in, out, scalar));
+                             TensorOut out, double scalar, double upper) {
+  return checkLaunch("mp_unary_f32", cuda::launchUnary(computeStream, op, n, in,
+                                                       out, scalar, upper));
 }
 
 mp_status CudaBackend::binary(mp_binary_op op, int64_t n, TensorIn a,

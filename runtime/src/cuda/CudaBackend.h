@@ -98,7 +98,7 @@ public:
                  const void *b, int64_t strideB, float beta, mp_dtype cType,
                  void *c, int64_t strideC, Workspace &workspace) override;
   mp_status unary(mp_unary_op op, int64_t n, TensorIn in, TensorOut out,
-                  double scalar) override;
+                  double scalar, double upper) override;
   mp_status binary(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,
                    TensorOut out) override;
   mp_status swigluGrad(int64_t n, TensorIn grad, TensorIn gate, TensorIn up,

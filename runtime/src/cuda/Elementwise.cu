@@ -19,18 +19,18 @@ namespace {
 // or bfloat16 (load1, store4, ... in Launch.cuh).
 
 __global__ void unaryKernel(mp_unary_op op, int64_t n, TensorIn in,
-                            TensorOut out, double scalar) {
+                            TensorOut out, double scalar, double upper) {
   int64_t vectorEnd = alignedForVectors(in.data, out.data) ? n / 4 * 4 : 0;
   for (int64_t v = gridStart(); v < vectorEnd / 4; v += gridStride()) {
     float4 x = load4(in, v);
-    x.x = applyUnary(op, x.x, scalar);
-    x.y = applyUnary(op, x.y, scalar);
-    x.z = applyUnary(op, x.z, scalar);
-    x.w = applyUnary(op, x.w, scalar);
+    x.x = applyUnary(op, x.x, scalar, upper);
+    x.y = applyUnary(op, x.y, scalar, upper);
+    x.z = applyUnary(op, x.z, scalar, upper);
+    x.w = applyUnary(op, x.w, scalar, upper);
     store4(out, v, x);
   }
   for (int64_t i = vectorEnd + gridStart(); i < n; i += gridStride())
-    store1(out, i, applyUnary(op, load1(in, i), scalar));
+    store1(out, i, applyUnary(op, load1(in, i), scalar, upper));
 }
 
 __global__ void binaryKernel(mp_binary_op op, int64_t n, TensorIn a, TensorIn b,
@@ -224,11 +224,12 @@ __global__ void sgdOuterKernel(int64_t k, int64_t m, int64_t n, float alpha,
 } // namespace
 
 cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
-                        TensorIn in, TensorOut out, double scalar) {
+                        TensorIn in, TensorOut out, double scalar,
+                        double upper) {
   if (n == 0)
     return cudaSuccess;
   unaryKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(op, n, in, out,
-                                                              scalar);
+                                                              scalar, upper);
   return cudaGetLastError();
 }
 

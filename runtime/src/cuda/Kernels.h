@@ -56,7 +56,8 @@ constexpr int64_t kReductionPartials = MP_CUDA_REDUCTION_PARTIALS;
 static_assert(kMaxReductionBlocks <= kReductionPartials);
 
 cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
-                        TensorIn in, TensorOut out, double scalar);
+                        TensorIn in, TensorOut out, double scalar,
+                        double upper);
 cudaError_t launchBinary(cudaStream_t stream, mp_binary_op op, int64_t n,
                          TensorIn a, TensorIn b, TensorOut out);
 cudaError_t launchSwigluGrad(cudaStream_t stream, int64_t n, TensorIn grad,

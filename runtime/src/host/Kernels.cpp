@@ -81,25 +81,25 @@ void forEachStrided(int rank, const int64_t *shape, const int64_t *strides,
 // One loop per op, so that the op's switch folds away inside the loop.
 template <mp_unary_op Op>
 void unaryLoop(int64_t begin, int64_t end, const float *in, float *out,
-               double scalar) {
+               double scalar, double upper) {
   for (int64_t i = begin; i < end; ++i)
-    out[i] = applyUnary(Op, in[i], scalar);
+    out[i] = applyUnary(Op, in[i], scalar, upper);
 }
 
 // exp, sigmoid and SiLU with the vectorized exp.
 template <>
 void unaryLoop<MP_UNARY_EXP>(int64_t begin, int64_t end, const float *in,
-                             float *out, double) {
+                             float *out, double, double) {
   applyExpUnary(MP_UNARY_EXP, in + begin, end - begin, out + begin);
 }
 template <>
 void unaryLoop<MP_UNARY_SIGMOID>(int64_t begin, int64_t end, const float *in,
-                                 float *out, double) {
+                                 float *out, double, double) {
   applyExpUnary(MP_UNARY_SIGMOID, in + begin, end - begin, out + begin);
 }
 template <>
 void unaryLoop<MP_UNARY_SILU>(int64_t begin, int64_t end, const float *in,
-                              float *out, double) {
+                              float *out, double, double) {
   applyExpUnary(MP_UNARY_SILU, in + begin, end - begin, out + begin);
 }
 
@@ -173,20 +173,22 @@ void storageLoop(int64_t begin, int64_t end,
 } // namespace
 
 mp_status HostBackend::unary(mp_unary_op op, int64_t n, TensorIn in,
-                             TensorOut out, double scalar) {
-  constexpr void (*loops[])(int64_t, int64_t, const float *, float *,
+                             TensorOut out, double scalar, double upper) {
+  constexpr void (*loops[])(int64_t, int64_t, const float *, float *, double,
                             double) = {
       unaryLoop<MP_UNARY_NEG>,     unaryLoop<MP_UNARY_EXP>,
       unaryLoop<MP_UNARY_RELU>,    unaryLoop<MP_UNARY_STEP>,
       unaryLoop<MP_UNARY_SIGMOID>, unaryLoop<MP_UNARY_SILU>,
       unaryLoop<MP_UNARY_GELU>,    unaryLoop<MP_UNARY_GELU_TANH>,
       unaryLoop<MP_UNARY_SCALE>,   unaryLoop<MP_UNARY_TANH>,
-      unaryLoop<MP_UNARY_LOG>,     unaryLoop<MP_UNARY_RSQRT>};
-  static_assert(std::size(loops) == MP_UNARY_RSQRT + 1, "one loop per op");
+      unaryLoop<MP_UNARY_LOG>,     unaryLoop<MP_UNARY_RSQRT>,
+      unaryLoop<MP_UNARY_CLAMP>,   unaryLoop<MP_UNARY_CLAMP_MASK>};
+  static_assert(std::size(loops) == MP_UNARY_CLAMP_MASK + 1,
+                "one loop per op");
   parallelFor(n, [&](int64_t begin, int64_t end) {
     storageLoop<1, 1>(begin, end, {in}, {out},
                       [&](int64_t count, auto ins, auto outs) {
-                        loops[op](0, count, ins[0], outs[0], scalar);
+                        loops[op](0, count, ins[0], outs[0], scalar, upper);
                       });
   });
   return MP_OK;

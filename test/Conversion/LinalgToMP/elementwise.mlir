@@ -41,6 +41,50 @@ func.func @relu_max(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // -----
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
+#scalar = affine_map<(d0, d1) -> ()>
+// torch.clamp(x, -0.45, 8) as torch-mlir spells it, its bounds 0-d
+// tensors: cmpf ult + select, then cmpf ugt + select. mp.clamp by the
+// bounds as float32 holds them.
+// CHECK-LABEL: func.func @clamp
+// CHECK-NEXT: %[[C:.+]] = mp.clamp %arg0 min -0.44999998807907104 max 8.000000e+00 : tensor<4x16xf32>
+// CHECK-NEXT: return %[[C]]
+func.func @clamp(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %lo = arith.constant dense<-4.500000e-01> : tensor<f32>
+  %hi = arith.constant dense<8.000000e+00> : tensor<f32>
+  %e = tensor.empty() : tensor<4x16xf32>
+  %0 = linalg.generic {indexing_maps = [#id, #scalar, #scalar, #id], iterator_types = ["parallel", "parallel"]} ins(%x, %lo, %hi : tensor<4x16xf32>, tensor<f32>, tensor<f32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %min: f32, %max: f32, %out: f32):
+    %0 = arith.cmpf ult, %in, %min : f32
+    %1 = arith.select %0, %min, %in : f32
+    %2 = arith.cmpf ugt, %1, %max : f32
+    %3 = arith.select %2, %max, %1 : f32
+    linalg.yield %3 : f32
+  } -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+// torch.clamp(x, max=2) with maximumf's partner minimumf: the lower side
+// open.
+// CHECK-LABEL: func.func @clamp_max
+// CHECK-NEXT: %[[C:.+]] = mp.clamp %arg0 min 0xFFF0000000000000 max 2.000000e+00 : tensor<4x16xf32>
+// CHECK-NEXT: return %[[C]]
+func.func @clamp_max(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %two = arith.constant 2.000000e+00 : f32
+  %e = tensor.empty() : tensor<4x16xf32>
+  %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.minimumf %in, %two : f32
+    linalg.yield %m : f32
+  } -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
 // F.silu: torch-mlir decomposes it into sigmoid (negf, exp, addf, divf)
 // and a product, two generics; together they are one mp.silu.
 // CHECK-LABEL: func.func @silu

@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 24\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 25\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -413,4 +413,19 @@ func.func @rms_norm_weight_offset(%x: tensor<4x16xf32> {mp.input = "x"}, %w: ten
   %dx = mp.rms_norm_grad %x, %w, %g eps 1.0e-6 weight_offset 1.0 : (tensor<4x16xf32>, tensor<16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   %dw = mp.rms_norm_weight_grad %x, %g eps 1.0e-6 : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<16xf32>
   return %y, %dx, %dw : tensor<4x16xf32>, tensor<4x16xf32>, tensor<16xf32>
+}
+
+// -----
+
+// mp.clamp and its mask: MP_UNARY_CLAMP (12) and MP_UNARY_CLAMP_MASK (13),
+// the bounds as mp_unary_f32's scalar and upper (ABI 25).
+// CHECK-LABEL: func.func @clamp
+// CHECK-DAG: %[[LO:.+]] = arith.constant -8.000000e+00 : f64
+// CHECK-DAG: %[[HI:.+]] = arith.constant 2.500000e-01 : f64
+// CHECK: call @mp_unary_f32(%{{.+}}, %c12_i32, %c64_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %[[LO]], %[[HI]])
+// CHECK: call @mp_unary_f32(%{{.+}}, %c13_i32, %c64_i64, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %[[LO]], %[[HI]])
+func.func @clamp(%x: tensor<4x16xf32> {mp.input = "x"}) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+  %c = mp.clamp %x min -8.0 max 0.25 : tensor<4x16xf32>
+  %m = mp.clamp_mask %x min -8.0 max 0.25 : tensor<4x16xf32>
+  return %c, %m : tensor<4x16xf32>, tensor<4x16xf32>
 }

@@ -973,3 +973,19 @@ func.func @rsqrt_eps(%x: tensor<8xf32>) {
   %0 = mp.rsqrt %x eps -1.0 : tensor<8xf32>
   return
 }
+
+// -----
+
+func.func @clamp_unordered(%x: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.clamp' op needs min <= max, got [2.000000e+00, -2.000000e+00]}}
+  %0 = mp.clamp %x min 2.0 max -2.0 : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @clamp_mask_nan(%x: tensor<8xf32>) {
+  // expected-error@+1 {{'mp.clamp_mask' op needs min <= max, got [nan, 1.000000e+00]}}
+  %0 = mp.clamp_mask %x min 0x7FF8000000000000 max 1.0 : tensor<8xf32>
+  return
+}

@@ -96,6 +96,10 @@ func.func @elementwise(%x: tensor<8x16xf32>, %y: tensor<8x16xf32>, %h: tensor<4x
   %11 = mp.scale %x by 0.5 : tensor<8x16xf32>
   // CHECK-NEXT: mp.rsqrt %arg0 eps 1.000000e-05 : tensor<8x16xf32>
   %12 = mp.rsqrt %x eps 1.0e-5 : tensor<8x16xf32>
+  // CHECK-NEXT: mp.clamp %arg0 min -8.000000e+00 max 8.000000e+00 : tensor<8x16xf32>
+  %13 = mp.clamp %x min -8.0 max 8.0 : tensor<8x16xf32>
+  // CHECK-NEXT: mp.clamp_mask %arg0 min 0xFFF0000000000000 max 5.000000e-01 : tensor<8x16xf32>
+  %14 = mp.clamp_mask %x min 0xFFF0000000000000 max 0.5 : tensor<8x16xf32>
   return
 }
 

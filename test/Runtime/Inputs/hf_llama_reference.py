@@ -786,6 +786,9 @@ class LlamaAttention(nn.Module):
                 self.head_dim, self.heads, config["layer_norm_eps"])
             self.k_layernorm = StableLmLayerNormPerHead(
                 self.head_dim, self.kv_heads, config["layer_norm_eps"])
+        # OlmoAttention's clip_qkv: q, k and v clamped after their
+        # projections.
+        self.clip_qkv = config.get("clip_qkv") if family == "olmo" else None
         # PersimmonAttention's and PhiAttention's qk_layernorm: one
         # nn.LayerNorm over every query head, one over every key head.
         self.shared_layernorm = (family == "persimmon" and config.get(
@@ -824,6 +827,9 @@ class LlamaAttention(nn.Module):
         else:
             q, k, v = (self.q_proj(hidden_states), self.k_proj(hidden_states),
                        self.v_proj(hidden_states))
+        if self.clip_qkv is not None:
+            q, k, v = (t.clamp(min=-self.clip_qkv, max=self.clip_qkv)
+                       for t in (q, k, v))
         if self.whole_qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
         q = heads(q, self.qk_norm and self.q_norm)

@@ -271,6 +271,8 @@ MP_BFLOAT16_STORAGE_OP(SiluOp, 1)
 MP_BFLOAT16_STORAGE_OP(GeluOp, 1)
 MP_BFLOAT16_STORAGE_OP(ScaleOp, 1)
 MP_BFLOAT16_STORAGE_OP(StepOp, 1)
+MP_BFLOAT16_STORAGE_OP(ClampOp, 1)
+MP_BFLOAT16_STORAGE_OP(ClampMaskOp, 1)
 MP_BFLOAT16_STORAGE_OP(SwigluOp, 1)
 MP_BFLOAT16_STORAGE_OP(SiluGradOp, 1)
 MP_BFLOAT16_STORAGE_OP(GeluGradOp, 1)
@@ -776,6 +778,24 @@ LogicalResult RsqrtOp::verify() {
   if (!(eps >= 0) || !std::isfinite(eps))
     return emitOpError() << "eps must be finite and non-negative, got " << eps;
   return success();
+}
+
+/// A clamp's bounds: numbers (infinities allowed), min no more than max.
+static LogicalResult verifyClampBounds(Operation *op, APFloat min,
+                                       APFloat max) {
+  double lower = min.convertToDouble(), upper = max.convertToDouble();
+  if (std::isnan(lower) || std::isnan(upper) || lower > upper)
+    return op->emitOpError() << "needs min <= max, got [" << lower << ", "
+                             << upper << "]";
+  return success();
+}
+
+LogicalResult ClampOp::verify() {
+  return verifyClampBounds(*this, getMin(), getMax());
+}
+
+LogicalResult ClampMaskOp::verify() {
+  return verifyClampBounds(*this, getMin(), getMax());
 }
 
 LogicalResult RmsNormOp::verify() {

@@ -178,6 +178,11 @@ ShardingRule ReluOp::getShardingRule() {
                                       PartialRule::NonLinear);
 }
 
+ShardingRule ClampOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
 ShardingRule SigmoidOp::getShardingRule() {
   return ShardingRule::getElementwise(rankedType(getResult()), 1,
                                       PartialRule::NonLinear);
@@ -503,6 +508,11 @@ ShardingRule RopeOp::getShardingRule() {
 namespace mp {
 
 ShardingRule StepOp::getShardingRule() {
+  return ShardingRule::getElementwise(rankedType(getResult()), 1,
+                                      PartialRule::NonLinear);
+}
+
+ShardingRule ClampMaskOp::getShardingRule() {
   return ShardingRule::getElementwise(rankedType(getResult()), 1,
                                       PartialRule::NonLinear);
 }

@@ -177,6 +177,20 @@ void StepOp::buildVJP(OpBuilder &, ValueRange,
   operandGrads.push_back(Value());
 }
 
+// PyTorch's: the gradient passes where min <= x <= max, bounds included.
+void ClampOp::buildVJP(OpBuilder &b, ValueRange grads,
+                       SmallVectorImpl<Value> &operandGrads) {
+  Location loc = getLoc();
+  Value inside =
+      ClampMaskOp::create(b, loc, getInput(), getMinAttr(), getMaxAttr());
+  operandGrads.push_back(MulOp::create(b, loc, grads[0], inside));
+}
+
+void ClampMaskOp::buildVJP(OpBuilder &, ValueRange,
+                           SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(Value());
+}
+
 // s' = s - s².
 void SigmoidOp::buildVJP(OpBuilder &b, ValueRange grads,
                          SmallVectorImpl<Value> &operandGrads) {

@@ -357,6 +357,25 @@ def MP_RsqrtOp : MP_UnaryOp<"rsqrt", "elementwise 1 / sqrt(x + eps)"> {
   let hasVerifier = 1;
 }
 
+def MP_ClampOp : MP_UnaryOp<"clamp", "elementwise clamp to [min, max]"> {
+  let description = [{
+    `torch.clamp(x, min, max)`: `min(max(x, min), max)`, NaN kept. OLMo's
+    attention clamps its query, key and value projections to
+    `[-clip_qkv, clip_qkv]` with it. Its gradient passes where
+    `min <= x <= max` (`mp.clamp_mask`), as PyTorch's does.
+
+    ```mlir
+    %c = mp.clamp %q min -8.000000e+00 max 8.000000e+00 : tensor<2x16x64xf32>
+    ```
+  }] # MP_BFloat16StorageDoc;
+  let arguments = (ins MP_FloatTensor:$input, F64Attr:$min, F64Attr:$max);
+  let assemblyFormat = [{
+    $input `min` $min `max` $max attr-dict `:`
+    custom<StorageTypes>(type($input), type($result))
+  }];
+  let hasVerifier = 1;
+}
+
 def MP_ConvertOp : MP_Op<"convert", [Pure, Elementwise,
     SameOperandsAndResultShape,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,

@@ -15,6 +15,24 @@ def MP_StepOp : MP_UnaryOp<"step", "elementwise Heaviside step"> {
   }] # MP_BFloat16StorageDoc;
 }
 
+def MP_ClampMaskOp : MP_UnaryOp<"clamp_mask",
+                                 "1 inside [min, max], 0 outside"> {
+  let description = [{
+    1 where `min <= x <= max`, 0 elsewhere (NaN included): the derivative
+    of `mp.clamp` with the same bounds. Its own gradient is zero.
+
+    ```mlir
+    %m = mp.clamp_mask %q min -8.000000e+00 max 8.000000e+00 : tensor<64xf32>
+    ```
+  }] # MP_BFloat16StorageDoc;
+  let arguments = (ins MP_FloatTensor:$input, F64Attr:$min, F64Attr:$max);
+  let assemblyFormat = [{
+    $input `min` $min `max` $max attr-dict `:`
+    custom<StorageTypes>(type($input), type($result))
+  }];
+  let hasVerifier = 1;
+}
+
 def MP_BroadcastOp : MP_Op<"broadcast", [Pure,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
