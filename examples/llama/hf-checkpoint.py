@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
-Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, Gemma 3, StableLM,
+Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, VaultGemma,
+Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
 StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM, GLM-4,
 GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo;
@@ -19,7 +20,8 @@ Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
 GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
 InternLM2ForCausalLM, NemotronForCausalLM, ArceeForCausalLM,
 GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM, SeedOssForCausalLM,
-Ernie4_5ForCausalLM, PersimmonForCausalLM, OlmoForCausalLM; the
+Ernie4_5ForCausalLM, PersimmonForCausalLM, OlmoForCausalLM,
+VaultGemmaForCausalLM; the
 text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
@@ -112,8 +114,12 @@ post_feedforward_layernorm: mp's post_attention_norm and post_ffn_norm;
 pre_feedforward_layernorm is mp's ffn_norm), scales its scores by
 query_pre_attn_scalar ** -0.5, soft-caps its scores and logits
 (attn_logit_softcapping, final_logit_softcapping) and windows every other
-layer; Gemma 3's text model (gemma3_text) drops the caps, norms each query
-and key head (q_norm, k_norm) and windows all but every sixth layer
+layer; VaultGemma (google/vaultgemma-1b) is Gemma 2 without the norms on
+its sublayers' outputs (input_layernorm and pre_feedforward_layernorm
+only: mp's attention_norm and ffn_norm) and with VaultGemmaConfig's (Gemma
+2's) defaults, 4 key-value heads among them; Gemma 3's text model
+(gemma3_text) drops the caps, norms each query and key head (q_norm,
+k_norm) and windows all but every sixth layer
 (sliding_window_pattern), whose rotary base is rope_local_base_freq.
 Granite (IBM Granite 3) is Llama's block with four constants from its
 config: the embeddings times embedding_multiplier, each sublayer's output
@@ -341,18 +347,22 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "phi",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
-            "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo")
+            "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo",
+            "vaultgemma")
 
 # The config classes' defaults where a config leaves a field out (and
 # LlamaConfig's does not serve): num_key_value_heads, head_dim,
 # rms_norm_eps and the rotary base.
 KV_HEADS_DEFAULTS = {"starcoder2": 2, "exaone4": 32, "glm": 2, "glm4": 2,
-                     "helium": 20, "seed_oss": 8, "ernie4_5": 2}
+                     "helium": 20, "seed_oss": 8, "ernie4_5": 2, "gemma2": 4,
+                     "vaultgemma": 4}
 HEAD_DIM_DEFAULTS = {"gemma": 256, "gemma2": 256, "gemma3_text": 256,
+                     "vaultgemma": 256,
                      "glm": 128, "glm4": 128, "helium": 128, "seed_oss": 128,
                      "ernie4_5": 128}
 RMS_NORM_EPS_DEFAULTS = {"glm": 1.5625e-07, "glm4": 1.5625e-07,
-                         "helium": 1e-8, "seed_oss": 1e-6, "ernie4_5": 1e-5}
+                         "helium": 1e-8, "seed_oss": 1e-6, "ernie4_5": 1e-5,
+                         "vaultgemma": 1e-6}
 ROPE_THETA_DEFAULTS = {"smollm3": 2e6, "olmo3": 5e5, "gemma3_text": 1e6,
                        "helium": 1e5, "ernie4_5": 5e5, "persimmon": 25000.0}
 # Dropout the config classes default to (SeedOssConfig's attention and
@@ -523,7 +533,7 @@ PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
                       "glm4": 151329, "helium": 3, "seed_oss": 1,
-                      "ernie4_5": 0, "olmo": 1}
+                      "ernie4_5": 0, "olmo": 1, "vaultgemma": 0}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
@@ -885,7 +895,8 @@ class LlamaShape:
         # Gemma's head_dim is 256 unless given (GemmaConfig's default),
         # GLM's, Helium's and Seed-OSS's 128; Mistral writes head_dim null
         # where it is hidden_size / heads.
-        gemma = self.family in ("gemma", "gemma2", "gemma3_text")
+        gemma = self.family in ("gemma", "gemma2", "gemma3_text",
+                                "vaultgemma")
         if "head_dim" not in config and self.family in HEAD_DIM_DEFAULTS:
             config = dict(config, head_dim=HEAD_DIM_DEFAULTS[self.family])
         if nemotron and config.get("kv_channels", config.get(
@@ -992,6 +1003,8 @@ class LlamaShape:
             self.family == "falcon" and self.parallel_block == "separate") \
             else ("ln_1", None) if self.family == "gptj" \
             else ("attention_norm", "ffn_norm") if self.family == "internlm2" \
+            else ("input_layernorm", "pre_feedforward_layernorm") \
+            if self.family == "vaultgemma" \
             else ("input_layernorm", "post_attention_layernorm")
         # Qwen3 norms each query and key head, OLMo 2 the whole projections
         # (and puts the layer's norms after its sublayers); StableLM 2
@@ -1014,8 +1027,10 @@ class LlamaShape:
         # outputs; the Gemmas scale their scores by query_pre_attn_scalar;
         # Gemma 2 soft-caps its scores and logits (the configs' defaults
         # where not given: Gemma 3's caps are off; null turns a cap off).
-        gemma2 = self.family == "gemma2"
-        self.sandwich_norm = gemma2 or gemma3 or self.family == "glm4"
+        # VaultGemma is Gemma 2 without its sublayers' output norms.
+        gemma2 = self.family in ("gemma2", "vaultgemma")
+        self.sandwich_norm = self.family in ("gemma2", "gemma3_text",
+                                             "glm4")
         # Their Hugging Face names: the attention's output norm, the MLP's
         # input and output norms.
         self.sandwich_names = (
@@ -1181,13 +1196,16 @@ class LlamaShape:
         # configuration_gemma.py documents (the Hub's Gemma configs say
         # "gelu" in hidden_act and "gelu_pytorch_tanh", the activation
         # Gemma was trained with, in hidden_activation).
-        act_field = "hidden_activation" if gemma and \
-            config.get("hidden_activation") else "hidden_act"
+        # VaultGemmaConfig has hidden_activation only (VaultGemmaMLP reads
+        # it, gelu_pytorch_tanh where a config leaves it out).
+        act_field = "hidden_activation" if self.family == "vaultgemma" or (
+            gemma and config.get("hidden_activation")) else "hidden_act"
         act = config.get(act_field, "gelu_pytorch_tanh" if gemma or
                          self.family == "starcoder2" else {
             "gpt_neox": "gelu", "phi": "gelu_new", "nemotron": "relu2",
             "arcee": "relu2", "persimmon": "relu2"}.get(self.family, "silu"))
         if act_field == "hidden_activation" and \
+                self.family != "vaultgemma" and \
                 config.get("hidden_act", act) != act:
             print(f"hf-checkpoint.py: {source}: hidden_activation {act!r} "
                   f"and hidden_act {config['hidden_act']!r} differ; mp uses "

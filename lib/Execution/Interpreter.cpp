@@ -692,17 +692,14 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(map1(in(0), [](double a) { return a > 0 ? 1.0 : 0.0; }));
         return success();
       })
-      .Case([&](ClampOp c) {
+      .Case<ClampOp, ClampMaskOp>([&](auto c) {
         double lower = c.getMin().convertToDouble();
         double upper = c.getMax().convertToDouble();
-        set(map1(in(0), [&](double a) { return clamp(a, lower, upper); }));
-        return success();
-      })
-      .Case([&](ClampMaskOp c) {
-        double lower = c.getMin().convertToDouble();
-        double upper = c.getMax().convertToDouble();
+        bool mask = isa<ClampMaskOp>(c.getOperation());
         set(map1(in(0), [&](double a) {
-          return a >= lower && a <= upper ? 1.0 : 0.0;
+          if (mask)
+            return a >= lower && a <= upper ? 1.0 : 0.0;
+          return clamp(a, lower, upper);
         }));
         return success();
       })

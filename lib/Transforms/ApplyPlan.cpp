@@ -293,10 +293,11 @@ LogicalResult ApplyPlanPass::placeFunction(
   return success(ok);
 }
 
-LogicalResult ApplyPlanPass::placeNamedNorms(
-    FunctionOpInterface func, PlanAttr plan,
-    SmallVectorImpl<NamedNormPlacement> &placements,
-    llvm::StringSet<> &usedKeys, llvm::SetVector<StringRef> &knownModules) {
+LogicalResult
+ApplyPlanPass::placeNamedNorms(FunctionOpInterface func, PlanAttr plan,
+                               SmallVectorImpl<NamedNormPlacement> &placements,
+                               llvm::StringSet<> &usedKeys,
+                               llvm::SetVector<StringRef> &knownModules) {
   bool ok = true;
   func.walk([&](Operation *norm) {
     auto module = norm->getAttrOfType<StringAttr>(MPDialect::kModuleAttrName);

@@ -500,9 +500,9 @@ typedef enum mp_unary_op {
   MP_UNARY_GELU_TANH = 7, /* PyTorch's approximate="tanh" */
   MP_UNARY_SCALE = 8,     /* x·scalar */
   MP_UNARY_TANH = 9,
-  MP_UNARY_LOG = 10,   /* natural log: -inf at 0, NaN below */
-  MP_UNARY_RSQRT = 11, /* 1 / sqrt(x + scalar) */
-  MP_UNARY_CLAMP = 12, /* min(max(x, scalar), upper); NaN stays NaN */
+  MP_UNARY_LOG = 10,        /* natural log: -inf at 0, NaN below */
+  MP_UNARY_RSQRT = 11,      /* 1 / sqrt(x + scalar) */
+  MP_UNARY_CLAMP = 12,      /* min(max(x, scalar), upper); NaN stays NaN */
   MP_UNARY_CLAMP_MASK = 13, /* 1 where scalar <= x <= upper, else 0 */
 } mp_unary_op;
 

@@ -197,8 +197,7 @@ mp_status mp_unary_f32(mp_context *ctx, mp_unary_op op, int64_t n,
   MP_RETURN_IF_FAILED(ctx);
   if (!isUnaryOp(op))
     return fail(ctx, "mp_unary_f32", "unknown op %d", static_cast<int>(op));
-  if ((op == MP_UNARY_CLAMP || op == MP_UNARY_CLAMP_MASK) &&
-      !(scalar <= upper))
+  if ((op == MP_UNARY_CLAMP || op == MP_UNARY_CLAMP_MASK) && !(scalar <= upper))
     return fail(ctx, "mp_unary_f32", "clamp bounds [%g, %g] are not ordered",
                 scalar, upper);
   TensorIn input{in_type, in};

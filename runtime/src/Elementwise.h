@@ -135,8 +135,8 @@ MP_HOST_DEVICE inline float swigluUpGrad(float grad, float gate, double s) {
 }
 
 /// op(x); the public call has checked that `op` is one of the enum's.
-MP_HOST_DEVICE inline float applyUnary(mp_unary_op op, float in,
-                                       double scalar, double upper) {
+MP_HOST_DEVICE inline float applyUnary(mp_unary_op op, float in, double scalar,
+                                       double upper) {
   double x = in;
   switch (op) {
   case MP_UNARY_NEG:

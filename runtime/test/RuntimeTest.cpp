@@ -1346,18 +1346,19 @@ void testKernels(mp_context *ctx) {
   // torch.clamp to [-0.5, 2] and its gradient's mask: bounds included,
   // NaN kept by the clamp and masked out, infinities clamped; then in place
   // into bfloat16 storage (the bounds rounded as the result is).
-  std::vector<float> clampIn = {-1, -0.5f, 0.3f, 2, 3, NAN, -INFINITY,
-                                INFINITY};
+  std::vector<float> clampIn = {-1, -0.5f, 0.3f,      2,
+                                3,  NAN,   -INFINITY, INFINITY};
   Buffer clampX(ctx, clampIn), clamped(ctx, clampIn.size() * sizeof(float)),
       mask(ctx, clampIn.size() * sizeof(float));
   CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_CLAMP, clampIn.size(), MP_DTYPE_F32,
                              clampX.floats(), MP_DTYPE_F32, clamped.floats(),
                              -0.5, 2));
-  CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_CLAMP_MASK, clampIn.size(),
-                             MP_DTYPE_F32, clampX.floats(), MP_DTYPE_F32,
-                             mask.floats(), -0.5, 2));
+  CHECK_OK(ctx,
+           mp_unary_f32(ctx, MP_UNARY_CLAMP_MASK, clampIn.size(), MP_DTYPE_F32,
+                        clampX.floats(), MP_DTYPE_F32, mask.floats(), -0.5, 2));
   std::vector<float> clampOut = clamped.read();
-  expect(near({clampOut.begin(), clampOut.begin() + 5}, {-0.5f, -0.5f, 0.3f, 2, 2}) &&
+  expect(near({clampOut.begin(), clampOut.begin() + 5},
+              {-0.5f, -0.5f, 0.3f, 2, 2}) &&
              std::isnan(clampOut[5]) && clampOut[6] == -0.5f &&
              clampOut[7] == 2,
          "clamp to [-0.5, 2] of -1, -0.5, 0.3, 2, 3, NaN, -inf, inf");
@@ -1366,10 +1367,9 @@ void testKernels(mp_context *ctx) {
   Buffer clampBF16(ctx, std::vector<uint16_t>{0x3f80, 0xc040, 0x4040});
   CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_CLAMP, 3, MP_DTYPE_BF16,
                              clampBF16.as<uint16_t>(), MP_DTYPE_BF16,
-                             clampBF16.as<uint16_t>(),
-                             -0.1, 2.5));
-  expect(clampBF16.read<uint16_t>() == std::vector<uint16_t>{0x3f80, 0xbdcd,
-                                                             0x4020},
+                             clampBF16.as<uint16_t>(), -0.1, 2.5));
+  expect(clampBF16.read<uint16_t>() ==
+             std::vector<uint16_t>{0x3f80, 0xbdcd, 0x4020},
          "bfloat16 clamp of 1, -3, 3 to [-0.1, 2.5] in place");
   CHECK_OK(ctx,
            mp_binary_f32(ctx, MP_BINARY_SUB, 4, MP_DTYPE_F32, a.floats(),

@@ -318,3 +318,24 @@ module {
 
   }
 }
+
+// -----
+
+// mp.clamp is not linear: the linear's partial sum over b is reduced
+// before it, and its gradient's mask reads the reduced value.
+mp.mesh @mesh = <a = 2, b = 2>
+// CHECK-LABEL: func.func @clamp(
+// CHECK-NEXT: [[L:%.+]] = mp.linear %arg0, %arg2 : (tensor<2x4xf32>, tensor<8x4xf32>) -> tensor<2x8xf32>
+// CHECK-NEXT: [[R:%.+]] = mp.all_reduce [[L]] on @mesh axes ["b"] origin "'w' -> mp.clamp" : tensor<2x8xf32>
+// CHECK-NEXT: mp.clamp [[R]] min -5.000000e-01 max 5.000000e-01 : tensor<2x8xf32>
+// CHECK-LABEL: func.func @clamp_train_step(
+// CHECK: [[TR:%.+]] = mp.all_reduce {{.*}} axes ["b"] origin "'w' -> mp.clamp"
+// CHECK: mp.clamp_mask [[TR]] min -5.000000e-01 max 5.000000e-01 : tensor<2x8xf32>
+func.func @clamp(%x: tensor<4x8xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[a], [b]]>},
+                 %t: tensor<4x8xf32> {mp.target = "t"},
+                 %w: tensor<8x8xf32> {mp.param = "w", mp.sharding = #mp.sharding<@mesh, [[], [b]]>}) -> tensor<f32> {
+  %h = mp.linear %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %c = mp.clamp %h min -5.000000e-01 max 5.000000e-01 : tensor<4x8xf32>
+  %loss = mp.mse_loss %c, %t : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<f32>
+  return %loss : tensor<f32>
+}

@@ -384,7 +384,9 @@ private:
     }
     // torch.clamp (torch-mlir: cmpf ult + select, cmpf ugt + select; or
     // maximumf, minimumf) between two of the body's constants, or one with
-    // the other side open. ReLU, clamp(min=0), matched above.
+    // the other side open. ReLU, clamp(min=0), matched above. torch-mlir's
+    // ult + select maps NaN to the lower bound; mp.clamp keeps it, as
+    // torch.clamp does (the probes hold no NaN).
     constexpr double kInf = std::numeric_limits<double>::infinity();
     SmallVector<std::pair<double, double>> bounds;
     for (double lower : constants) {

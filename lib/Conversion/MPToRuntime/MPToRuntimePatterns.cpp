@@ -132,10 +132,10 @@ std::pair<double, double> getUnaryScalars(ScaleOp op) {
 std::pair<double, double> getUnaryScalars(RsqrtOp op) {
   return {op.getEps().convertToDouble(), 0};
 }
-std::pair<double, double> getUnaryScalars(ClampOp op) {
-  return {op.getMin().convertToDouble(), op.getMax().convertToDouble()};
-}
-std::pair<double, double> getUnaryScalars(ClampMaskOp op) {
+/// mp.clamp's and mp.clamp_mask's bounds.
+template <typename ClampT>
+auto getUnaryScalars(ClampT op)
+    -> decltype(op.getMin(), std::pair<double, double>()) {
   return {op.getMin().convertToDouble(), op.getMax().convertToDouble()};
 }
 
@@ -1219,25 +1219,24 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       UnaryLowering<ReluOp>, UnaryLowering<StepOp>, UnaryLowering<SigmoidOp>,
       UnaryLowering<TanhOp>, UnaryLowering<RsqrtOp>, UnaryLowering<SiluOp>,
       UnaryLowering<GeluOp>, UnaryLowering<LogOp>, UnaryLowering<ScaleOp>,
-      UnaryLowering<ClampOp>, UnaryLowering<ClampMaskOp>,
-      BinaryLowering<AddOp>, BinaryLowering<SubOp>, BinaryLowering<MulOp>,
-      BinaryLowering<DivOp>, BinaryLowering<GeluGradOp>,
-      BinaryLowering<SiluGradOp>, BinaryLowering<SwigluOp>, SwigluGradLowering,
-      LinearLowering, MatmulLowering, ReductionLowering<SumOp>,
-      ReductionLowering<MeanOp>, BroadcastLowering, ConvertLowering,
-      WaitLowering, ReshapeLowering, TransposeLowering, MseLossLowering,
-      SquaredNormLowering, CrossEntropyLowering, CrossEntropyGradLowering,
-      EmbeddingLowering, EmbeddingGradLowering, RmsNormLowering,
-      RmsNormGradLowering, RmsNormWeightGradLowering, LayerNormLowering,
-      LayerNormGradLowering, LayerNormWeightGradLowering, SoftmaxLowering,
-      SoftmaxGradLowering, AttentionPattern<AttentionOp>,
-      AttentionPattern<AttentionGradOp>, RopeLowering, MaskBiasLowering,
-      TargetMaskLowering, BlockMaxLowering, GatherLastLowering,
-      ScatterLastLowering, ClipCoefficientLowering, OptimizerLowering<SgdOp>,
-      OptimizerLowering<SgdMomentumOp>, OptimizerLowering<AdamWOp>,
-      CollectiveLowering, ZeroPaddingLowering, LocalizeIndexLowering,
-      ResizeLowering, SliceLowering, ConcatLowering>(calls,
-                                                     patterns.getContext());
+      UnaryLowering<ClampOp>, UnaryLowering<ClampMaskOp>, BinaryLowering<AddOp>,
+      BinaryLowering<SubOp>, BinaryLowering<MulOp>, BinaryLowering<DivOp>,
+      BinaryLowering<GeluGradOp>, BinaryLowering<SiluGradOp>,
+      BinaryLowering<SwigluOp>, SwigluGradLowering, LinearLowering,
+      MatmulLowering, ReductionLowering<SumOp>, ReductionLowering<MeanOp>,
+      BroadcastLowering, ConvertLowering, WaitLowering, ReshapeLowering,
+      TransposeLowering, MseLossLowering, SquaredNormLowering,
+      CrossEntropyLowering, CrossEntropyGradLowering, EmbeddingLowering,
+      EmbeddingGradLowering, RmsNormLowering, RmsNormGradLowering,
+      RmsNormWeightGradLowering, LayerNormLowering, LayerNormGradLowering,
+      LayerNormWeightGradLowering, SoftmaxLowering, SoftmaxGradLowering,
+      AttentionPattern<AttentionOp>, AttentionPattern<AttentionGradOp>,
+      RopeLowering, MaskBiasLowering, TargetMaskLowering, BlockMaxLowering,
+      GatherLastLowering, ScatterLastLowering, ClipCoefficientLowering,
+      OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
+      OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
+      LocalizeIndexLowering, ResizeLowering, SliceLowering, ConcatLowering>(
+      calls, patterns.getContext());
 }
 
 } // namespace mp

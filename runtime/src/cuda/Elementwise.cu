@@ -229,7 +229,7 @@ cudaError_t launchUnary(cudaStream_t stream, mp_unary_op op, int64_t n,
   if (n == 0)
     return cudaSuccess;
   unaryKernel<<<gridFor((n + 3) / 4), kThreads, 0, stream>>>(op, n, in, out,
-                                                              scalar, upper);
+                                                             scalar, upper);
   return cudaGetLastError();
 }
 

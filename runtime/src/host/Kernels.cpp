@@ -183,8 +183,7 @@ mp_status HostBackend::unary(mp_unary_op op, int64_t n, TensorIn in,
       unaryLoop<MP_UNARY_SCALE>,   unaryLoop<MP_UNARY_TANH>,
       unaryLoop<MP_UNARY_LOG>,     unaryLoop<MP_UNARY_RSQRT>,
       unaryLoop<MP_UNARY_CLAMP>,   unaryLoop<MP_UNARY_CLAMP_MASK>};
-  static_assert(std::size(loops) == MP_UNARY_CLAMP_MASK + 1,
-                "one loop per op");
+  static_assert(std::size(loops) == MP_UNARY_CLAMP_MASK + 1, "one loop per op");
   parallelFor(n, [&](int64_t begin, int64_t end) {
     storageLoop<1, 1>(begin, end, {in}, {out},
                       [&](int64_t count, auto ins, auto outs) {

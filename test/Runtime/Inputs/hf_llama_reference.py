@@ -24,14 +24,17 @@ per query and key head, q_layernorm.norms.H), OLMo 2's q_norm and k_norm
 over the whole projections and its norms on the sublayers' outputs
 (post_attention_layernorm, post_feedforward_layernorm; no
 input_layernorm), OLMo 3's (Olmo3ForCausalLM: OLMo 2's, its window in all
-but every fourth layer, those rotating unscaled by rope_theta), Gemma's norms scaling by 1 + weight (GemmaRMSNorm, the
-product taken before the cast back), its embeddings times
+but every fourth layer, those rotating unscaled by rope_theta), Gemma's
+norms scaling by 1 + weight (GemmaRMSNorm, the product taken before the
+cast back), its embeddings times
 sqrt(hidden_size) (in their dtype) and its GeGLU MLP with the activation
 hidden_activation names (over hidden_act), and Gemma 2's norms on its
 sublayers' inputs and outputs, its scores scaled by query_pre_attn_scalar
 ** -0.5 and soft-capped (attn_logit_softcapping), its logits soft-capped
-(final_logit_softcapping) and its window in every other layer, and Gemma
-3's (text model's) per-head q_norm and k_norm, its window in all but
+(final_logit_softcapping) and its window in every other layer,
+VaultGemma's (Gemma 2's block without its sublayers' output norms:
+input_layernorm, pre_feedforward_layernorm), and Gemma 3's (text
+model's) per-head q_norm and k_norm, its window in all but
 every sixth layer with a rotary base of its own there
 (rope_local_base_freq) and its embedding scale rounded to float32
 (Gemma3TextScaledWordEmbedding's buffer); a multimodal Gemma 3 or
@@ -127,7 +130,7 @@ the given labels (the next tokens), as mp's.
                 nemotron|arcee|glm|glm4|helium|seed_oss|ernie4_5|stablelm|
                 gpt_neox|phi|persimmon|olmo|
                 falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
-                gemma3_text|gemma3|mistral3|llava|
+                vaultgemma|gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
@@ -304,7 +307,8 @@ def is_glm(config):
 
 
 def is_gemma(config):
-    return config["model_type"] in ("gemma", "gemma2", "gemma3_text")
+    return config["model_type"] in ("gemma", "gemma2", "gemma3_text",
+                                    "vaultgemma")
 
 
 def has_sandwich_norm(config):
@@ -329,7 +333,7 @@ PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
                       "glm4": 151329, "helium": 3, "seed_oss": 1,
-                      "ernie4_5": 0, "olmo": 1}
+                      "ernie4_5": 0, "olmo": 1, "vaultgemma": 0}
 
 
 def padding_idx(config):
@@ -365,9 +369,10 @@ def rms_norm(config, size):
         return nn.LayerNorm(size, eps=layer_norm_eps(config))
     norm = GemmaRMSNorm if is_gemma(config) else HeliumRMSNorm if config[
         "model_type"] == "helium" else LlamaRMSNorm
-    # GlmConfig's, HeliumConfig's and SeedOssConfig's defaults.
+    # GlmConfig's, HeliumConfig's, SeedOssConfig's, ... defaults.
     default = {"glm": 1.5625e-07, "glm4": 1.5625e-07, "helium": 1e-8,
-               "seed_oss": 1e-6, "ernie4_5": 1e-5}.get(config["model_type"])
+               "seed_oss": 1e-6, "ernie4_5": 1e-5,
+               "vaultgemma": 1e-6}.get(config["model_type"])
     eps = config["rms_norm_eps"] if default is None else config.get(
         "rms_norm_eps", default)
     return norm(size, eps)
@@ -388,11 +393,14 @@ def gelu_fast(x):
 def activation(config):
     """ACT2FN of the MLP's activation: Gemma's hidden_activation where
     given, else hidden_act."""
-    name = next((config[key] for key in (
-        "hidden_activation", "hidden_act", "activation",  # Falcon's
-        "activation_function") if config.get(key)),  # GPT-J's
-        # NemotronConfig's, ArceeConfig's and PersimmonConfig's default
+    keys = ("hidden_activation",) if config["model_type"] == "vaultgemma" \
+        else ("hidden_activation", "hidden_act", "activation",  # Falcon's
+              "activation_function")  # GPT-J's
+    name = next((config[key] for key in keys if config.get(key)),
+        # NemotronConfig's, ArceeConfig's and PersimmonConfig's default;
+        # VaultGemmaConfig's
         "relu2" if config["model_type"] in ("nemotron", "arcee", "persimmon")
+        else "gelu_pytorch_tanh" if config["model_type"] == "vaultgemma"
         else None)
     return {"silu": F.silu, "gelu": F.gelu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
@@ -438,7 +446,7 @@ def biases(config):
     family = config["model_type"]
     attention = (family in ("llama", "qwen3", "granite", "cohere", "cohere2",
                             "smollm3", "gemma", "gemma2", "gemma3_text",
-                            "nemotron", "arcee", "olmo") and
+                            "vaultgemma", "nemotron", "arcee", "olmo") and
                  bool(
         config.get("attention_bias"))) or family in ("phi", "persimmon") or (
             family == "gpt_neox" and config.get("attention_bias", True))
@@ -474,10 +482,11 @@ def kv_heads_of(config):
     multi_query, every head otherwise (FalconAttention)."""
     heads = config["num_attention_heads"]
     if config["model_type"] != "falcon":
-        # Starcoder2Config's and Exaone4Config's defaults.
+        # Starcoder2Config's, Exaone4Config's, ... defaults.
         return config.get("num_key_value_heads", {
             "starcoder2": 2, "exaone4": 32, "glm": 2, "glm4": 2, "helium": 20,
-            "seed_oss": 8, "ernie4_5": 2}.get(config["model_type"])) or heads
+            "seed_oss": 8, "ernie4_5": 2, "gemma2": 4,
+            "vaultgemma": 4}.get(config["model_type"])) or heads
     if config.get("new_decoder_architecture"):
         return config.get("num_kv_heads") or heads
     return 1 if config.get("multi_query", True) else heads
@@ -508,7 +517,7 @@ def sliding_window(config, layer):
     configs' layer_types say (Mistral, Phi-3: every layer; Qwen2/Qwen3 with
     use_sliding_window: those from max_window_layers up)."""
     types = config.get("layer_types")
-    if types is None and config["model_type"] == "gemma2":
+    if types is None and config["model_type"] in ("gemma2", "vaultgemma"):
         types = ["sliding_attention" if i % 2 == 0 else "full_attention"
                  for i in range(config["num_hidden_layers"])]
     if types is None and config["model_type"] == "olmo3":
@@ -962,6 +971,8 @@ class LlamaDecoderLayer(nn.Module):
             family == "falcon" and self.parallel == "separate") else (
             "ln_1", None) if family == "gptj" else (
             "attention_norm", "ffn_norm") if family == "internlm2" else (
+            "input_layernorm", "pre_feedforward_layernorm") if (
+                family == "vaultgemma") else (
             "input_layernorm", "post_attention_layernorm")
         self.post_norm = family in ("olmo2", "olmo3", "exaone4")
         # CohereDecoderLayer's and StableLmDecoderLayer's sum: residual +
@@ -1189,7 +1200,11 @@ def hf_names(config):
         if sandwich:
             norm(p + "pre_feedforward_layernorm")
         if parallel_block(config) != "shared":
-            norm(p + "post_attention_layernorm")
+            # VaultGemmaDecoderLayer: Gemma 2's without its sublayers'
+            # output norms.
+            norm(p + ("pre_feedforward_layernorm"
+                      if config["model_type"] == "vaultgemma"
+                      else "post_attention_layernorm"))
         if fused:
             linear("mlp.gate_up_proj", 2 * hidden, d, False)
         else:
@@ -1307,6 +1322,12 @@ FAMILY_CONFIG = {
                "hidden_activation": "gelu_pytorch_tanh",
                "query_pre_attn_scalar": 256, "attn_logit_softcapping": 50.0,
                "final_logit_softcapping": 30.0, "sliding_window": 4096},
+    # VaultGemmaConfig's (Gemma2Config's) fields; no hidden_act.
+    "vaultgemma": {"architectures": ["VaultGemmaForCausalLM"],
+                   "hidden_activation": "gelu_pytorch_tanh",
+                   "query_pre_attn_scalar": 256,
+                   "attn_logit_softcapping": 50.0,
+                   "final_logit_softcapping": 30.0, "sliding_window": 4096},
     "gemma3_text": {"architectures": ["Gemma3ForCausalLM"],
                     "hidden_activation": "gelu_pytorch_tanh",
                     "query_pre_attn_scalar": 256,
@@ -1525,6 +1546,8 @@ def checkpoint(args):
             del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
+    if family == "vaultgemma":  # VaultGemmaConfig has neither
+        del config["hidden_act"], config["mlp_bias"]
     if family in ("starcoder2", "ernie4_5"):  # use_bias, on all
         config["use_bias"] = args.attention_bias
         del config["attention_bias"], config["mlp_bias"]
@@ -1562,8 +1585,8 @@ def checkpoint(args):
         elif len(shape) == 1 or name.endswith("norm.weight"):
             # a norm's scale (Cohere's q_norm: each head's); Gemma's and
             # Nemotron's stored minus one
-            low = -0.5 if family.startswith("gemma") or \
-                family == "nemotron" else 0.5
+            low = -0.5 if is_gemma(config) or family.startswith(
+                "gemma") or family == "nemotron" else 0.5
             value = rng.uniform(low, low + 1, shape)
         else:
             bound = 1 / np.sqrt(shape[1])

@@ -785,8 +785,8 @@ static LogicalResult verifyClampBounds(Operation *op, APFloat min,
                                        APFloat max) {
   double lower = min.convertToDouble(), upper = max.convertToDouble();
   if (std::isnan(lower) || std::isnan(upper) || lower > upper)
-    return op->emitOpError() << "needs min <= max, got [" << lower << ", "
-                             << upper << "]";
+    return op->emitOpError()
+           << "needs min <= max, got [" << lower << ", " << upper << "]";
   return success();
 }
 

@@ -240,9 +240,9 @@ class MP_BinaryOp<string mnemonic, string what>
                        [DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>])> {
   let summary = "elementwise " # what;
-  let description = [{
+  let description = !strconcat([{
     Elementwise }] # what # [{ of two tensors of one shape.
-  }] # MP_BFloat16StorageDoc;
+  }], MP_BFloat16StorageDoc);
   let arguments = (ins MP_FloatTensor:$lhs, MP_FloatTensor:$rhs);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
@@ -276,15 +276,15 @@ def MP_LogOp : MP_UnaryOp<"log", "elementwise natural logarithm">;
 def MP_SigmoidOp : MP_UnaryOp<"sigmoid", "elementwise 1 / (1 + exp(-x))">;
 def MP_TanhOp : MP_UnaryOp<"tanh", "elementwise tanh(x)">;
 def MP_SiluOp : MP_UnaryOp<"silu", "elementwise x · sigmoid(x)"> {
-  let description = "`torch.nn.functional.silu`, also called swish." #
-                    MP_BFloat16StorageDoc;
+  let description = !strconcat("`torch.nn.functional.silu`, also called "
+                                "swish.", MP_BFloat16StorageDoc);
 }
 
 def MP_SwigluOp : MP_Op<"swiglu", !listconcat(MP_ElementwiseStorage, [
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>])> {
   let summary = "SwiGLU's product silu(gate) · up";
-  let description = [{
+  let description = !strconcat([{
     `silu(gate) · up`, a Llama feed-forward's `F.silu(w1(x)) * w3(x)`,
     rounded as `mp.silu` then `mp.mul` round it (silu's value to float
     first), so it is the pair's value bit for bit. `--mp-fuse-swiglu` makes
@@ -297,7 +297,7 @@ def MP_SwigluOp : MP_Op<"swiglu", !listconcat(MP_ElementwiseStorage, [
     ```mlir
     %y = mp.swiglu %gate, %up : tensor<8x16x128xf32>
     ```
-  }] # MP_BFloat16StorageDoc;
+  }], MP_BFloat16StorageDoc);
   let arguments = (ins MP_FloatTensor:$gate, MP_FloatTensor:$up);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
@@ -307,7 +307,7 @@ def MP_SwigluOp : MP_Op<"swiglu", !listconcat(MP_ElementwiseStorage, [
 }
 
 def MP_GeluOp : MP_UnaryOp<"gelu", "elementwise GELU"> {
-  let description = [{
+  let description = !strconcat([{
     `torch.nn.functional.gelu`: `x · Φ(x)` with the exact normal CDF, or with
     `tanh` its tanh approximation (PyTorch's `approximate="tanh"`).
 
@@ -315,7 +315,7 @@ def MP_GeluOp : MP_UnaryOp<"gelu", "elementwise GELU"> {
     %0 = mp.gelu %x : tensor<8x64xf32>
     %1 = mp.gelu %x tanh : tensor<8x64xf32>
     ```
-  }] # MP_BFloat16StorageDoc;
+  }], MP_BFloat16StorageDoc);
   let arguments = (ins MP_FloatTensor:$input, UnitAttr:$approximate_tanh);
   let assemblyFormat = [{
     $input (`tanh` $approximate_tanh^)? attr-dict `:`
@@ -324,13 +324,13 @@ def MP_GeluOp : MP_UnaryOp<"gelu", "elementwise GELU"> {
 }
 
 def MP_ScaleOp : MP_UnaryOp<"scale", "multiplication by a constant"> {
-  let description = [{
+  let description = !strconcat([{
     Multiplies every element by the constant `factor`.
 
     ```mlir
     %0 = mp.scale %x by 0.5 : tensor<8x64xf32>
     ```
-  }] # MP_BFloat16StorageDoc;
+  }], MP_BFloat16StorageDoc);
   let arguments = (ins MP_FloatTensor:$input, F64Attr:$factor);
   let assemblyFormat = [{
     $input `by` $factor attr-dict `:`
@@ -339,7 +339,7 @@ def MP_ScaleOp : MP_UnaryOp<"scale", "multiplication by a constant"> {
 }
 
 def MP_RsqrtOp : MP_UnaryOp<"rsqrt", "elementwise 1 / sqrt(x + eps)"> {
-  let description = [{
+  let description = !strconcat([{
     The inverse square root of every element plus the constant `eps`, as
     an RMSNorm takes it of its rows' mean squares. `mp-split-norms` writes
     a norm whose normalized dim is split with it, so that only the rows'
@@ -348,7 +348,7 @@ def MP_RsqrtOp : MP_UnaryOp<"rsqrt", "elementwise 1 / sqrt(x + eps)"> {
     ```mlir
     %r = mp.rsqrt %m eps 1.000000e-05 : tensor<2x16xf32>
     ```
-  }] # MP_BFloat16StorageDoc;
+  }], MP_BFloat16StorageDoc);
   let arguments = (ins MP_FloatTensor:$input, F64Attr:$eps);
   let assemblyFormat = [{
     $input `eps` $eps attr-dict `:`
@@ -357,8 +357,20 @@ def MP_RsqrtOp : MP_UnaryOp<"rsqrt", "elementwise 1 / sqrt(x + eps)"> {
   let hasVerifier = 1;
 }
 
-def MP_ClampOp : MP_UnaryOp<"clamp", "elementwise clamp to [min, max]"> {
-  let description = [{
+// `mp.clamp` and its gradient's mask: the bounds `min <= max` (numbers;
+// infinities open a side) after the input.
+class MP_ClampBoundsOp<string mnemonic, string what>
+    : MP_UnaryOp<mnemonic, what> {
+  let arguments = (ins MP_FloatTensor:$input, F64Attr:$min, F64Attr:$max);
+  let assemblyFormat = [{
+    $input `min` $min `max` $max attr-dict `:`
+    custom<StorageTypes>(type($input), type($result))
+  }];
+  let hasVerifier = 1;
+}
+
+def MP_ClampOp : MP_ClampBoundsOp<"clamp", "elementwise clamp to [min, max]"> {
+  let description = !strconcat([{
     `torch.clamp(x, min, max)`: `min(max(x, min), max)`, NaN kept. OLMo's
     attention clamps its query, key and value projections to
     `[-clip_qkv, clip_qkv]` with it. Its gradient passes where
@@ -367,13 +379,7 @@ def MP_ClampOp : MP_UnaryOp<"clamp", "elementwise clamp to [min, max]"> {
     ```mlir
     %c = mp.clamp %q min -8.000000e+00 max 8.000000e+00 : tensor<2x16x64xf32>
     ```
-  }] # MP_BFloat16StorageDoc;
-  let arguments = (ins MP_FloatTensor:$input, F64Attr:$min, F64Attr:$max);
-  let assemblyFormat = [{
-    $input `min` $min `max` $max attr-dict `:`
-    custom<StorageTypes>(type($input), type($result))
-  }];
-  let hasVerifier = 1;
+  }], MP_BFloat16StorageDoc);
 }
 
 def MP_ConvertOp : MP_Op<"convert", [Pure, Elementwise,

@@ -9,28 +9,22 @@
 #define MP_DIALECT_MP_IR_MPTRAININGOPS_TD
 
 def MP_StepOp : MP_UnaryOp<"step", "elementwise Heaviside step"> {
-  let description = [{
+  let description = !strconcat([{
     1 where the input is positive, 0 elsewhere: the derivative of `relu`.
     Its own gradient is zero.
-  }] # MP_BFloat16StorageDoc;
+  }], MP_BFloat16StorageDoc);
 }
 
-def MP_ClampMaskOp : MP_UnaryOp<"clamp_mask",
-                                 "1 inside [min, max], 0 outside"> {
-  let description = [{
+def MP_ClampMaskOp : MP_ClampBoundsOp<"clamp_mask",
+                                       "1 inside [min, max], 0 outside"> {
+  let description = !strconcat([{
     1 where `min <= x <= max`, 0 elsewhere (NaN included): the derivative
     of `mp.clamp` with the same bounds. Its own gradient is zero.
 
     ```mlir
     %m = mp.clamp_mask %q min -8.000000e+00 max 8.000000e+00 : tensor<64xf32>
     ```
-  }] # MP_BFloat16StorageDoc;
-  let arguments = (ins MP_FloatTensor:$input, F64Attr:$min, F64Attr:$max);
-  let assemblyFormat = [{
-    $input `min` $min `max` $max attr-dict `:`
-    custom<StorageTypes>(type($input), type($result))
-  }];
-  let hasVerifier = 1;
+  }], MP_BFloat16StorageDoc);
 }
 
 def MP_BroadcastOp : MP_Op<"broadcast", [Pure,
@@ -57,9 +51,9 @@ def MP_BroadcastOp : MP_Op<"broadcast", [Pure,
 def MP_GeluGradOp : MP_Op<"gelu_grad", !listconcat(MP_ElementwiseStorage, [
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>])> {
   let summary = "the gradient of gelu: dy · gelu'(x)";
-  let description = [{
+  let description = !strconcat([{
     `grad · gelu'(input)`, with the exact or (`tanh`) approximated GELU.
-  }] # MP_BFloat16StorageDoc;
+  }], MP_BFloat16StorageDoc);
   let arguments = (ins MP_FloatTensor:$grad, MP_FloatTensor:$input,
                        UnitAttr:$approximate_tanh);
   let results = (outs MP_FloatTensor:$result);
@@ -72,13 +66,13 @@ def MP_GeluGradOp : MP_Op<"gelu_grad", !listconcat(MP_ElementwiseStorage, [
 def MP_SiluGradOp : MP_Op<"silu_grad", !listconcat(MP_ElementwiseStorage, [
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>])> {
   let summary = "the gradient of silu: dy · silu'(x)";
-  let description = [{
+  let description = !strconcat([{
     `grad · s · (1 + input · (1 - s))` with `s = sigmoid(input)`, PyTorch's
     `silu_backward`: one kernel reading the gradient and silu's input where
     the composition (sigmoid, then three elementwise ops on silu's output
     and a product with the gradient) makes five, each a pass over the
     tensor (SwiGLU's hidden activations, the largest a Llama layer has).
-  }] # MP_BFloat16StorageDoc;
+  }], MP_BFloat16StorageDoc);
   let arguments = (ins MP_FloatTensor:$grad, MP_FloatTensor:$input);
   let results = (outs MP_FloatTensor:$result);
   let assemblyFormat = [{
@@ -90,13 +84,13 @@ def MP_SiluGradOp : MP_Op<"silu_grad", !listconcat(MP_ElementwiseStorage, [
 def MP_SwigluGradOp : MP_Op<"swiglu_grad", !listconcat(MP_ElementwiseStorage, [
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>])> {
   let summary = "the gradients of swiglu with respect to gate and up";
-  let description = [{
+  let description = !strconcat([{
     `gate_grad = (grad · up) · silu'(gate)` and `up_grad = grad · silu(gate)`,
     each product rounded as `mp.mul` and `mp.silu_grad` round them in the
     unfused step's backward pass: one kernel reading three tensors and
     writing two, where the unfused gradient is three kernels (and reads
     silu's kept value).
-  }] # MP_BFloat16StorageDoc;
+  }], MP_BFloat16StorageDoc);
   let arguments = (ins MP_FloatTensor:$grad, MP_FloatTensor:$gate,
                        MP_FloatTensor:$up);
   let results = (outs MP_FloatTensor:$gate_grad, MP_FloatTensor:$up_grad);
