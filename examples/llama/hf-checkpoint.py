@@ -2,9 +2,9 @@
 """Hugging Face Llama-shaped checkpoints (Llama, Mistral, Qwen2/2.5, Qwen3,
 Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, VaultGemma,
 Gemma 3, StableLM,
-GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, InternLM2,
-StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM, GLM-4,
-GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo;
+GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, CodeGen,
+InternLM2, StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM,
+GLM-4, GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -18,11 +18,10 @@ of mp.
 Qwen3ForCausalLM, Phi3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM,
 Gemma2ForCausalLM, Gemma3ForCausalLM, StableLmForCausalLM,
 GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
-InternLM2ForCausalLM, NemotronForCausalLM, ArceeForCausalLM,
-GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM, SeedOssForCausalLM,
-Ernie4_5ForCausalLM, PersimmonForCausalLM, OlmoForCausalLM,
-VaultGemmaForCausalLM; the
-text model of a
+CodeGenForCausalLM, InternLM2ForCausalLM, NemotronForCausalLM,
+ArceeForCausalLM, GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM,
+SeedOssForCausalLM, Ernie4_5ForCausalLM, PersimmonForCausalLM,
+OlmoForCausalLM, VaultGemmaForCausalLM; the text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
 directory as the Hub gives it
@@ -108,7 +107,10 @@ Hugging Face's model), its embeddings are multiplied by sqrt(hidden_size)
 (--scale-embeddings), its MLP is GeGLU with the tanh-approximated GELU
 (hidden_activation gelu_pytorch_tanh, which configuration_gemma.py says
 overrides the legacy hidden_act; --mlp-activation gelu-tanh), and its
-embeddings are tied unless the config says otherwise. Gemma 2 adds norms
+embeddings are tied unless the config says otherwise; where a config
+leaves them out, the Gemmas' rms_norm_eps is 1e-6 and their key-value
+heads their config classes' (GemmaConfig's 16, Gemma2Config's and
+Gemma3TextConfig's 4). Gemma 2 adds norms
 on its sublayers' outputs (post_attention_layernorm and
 post_feedforward_layernorm: mp's post_attention_norm and post_ffn_norm;
 pre_feedforward_layernorm is mp's ffn_norm), scales its scores by
@@ -172,7 +174,7 @@ tie_word_embeddings false for a model imported with --untie-embeddings).
 The embedding's row pad_token_id (the config's, or its config class's:
 Phi-3's 32000, OLMo 2's and OLMo 3's 1, Gemma's, Cohere's and InternLM2's 0,
 SmolLM3's 128004;
-none in GPT-NeoX, Falcon and GPT-J, whose embeddings take no
+none in GPT-NeoX, Falcon, GPT-J and CodeGen, whose embeddings take no
 padding_idx) gets no gradient from the tokens equal to it, as
 nn.Embedding's padding_idx (gen-llama.py --padding-idx); a pad_token_id
 that is no row of the embedding is refused, as nn.Embedding refuses it.
@@ -291,7 +293,12 @@ attention biases (transformer.wte, transformer.h.N.ln_1, attn.q_proj,
 k_proj, v_proj, out_proj, mlp.fc_in, fc_out, transformer.ln_f, lm_head
 with a bias; GPTJConfig's n_embd, n_layer, n_head, n_inner), rotating
 rotary_dim entries of each head at base 10000 as pairs (2i, 2i + 1), as
-mp.rope does: its q and k rows are imported in their order. InternLM2
+mp.rope does: its q and k rows are imported in their order. CodeGen
+(CodeGen-350M/2B/6B/16B mono, multi, nl) is GPT-J's block (CodeGenConfig's
+names and defaults) with q, k and v in one linear, attn.qkv_proj, laid out
+for the four TPU cores it was trained on (CodeGenAttention's mp_num = 4):
+its rows are four groups, each a quarter of the heads' queries, then their
+values, then their keys (n_head a multiple of 4). InternLM2
 (InternLM2, InternLM2.5; custom code) is Llama's block under torchtitan's
 names (model.tok_embeddings, attention.wo, feed_forward.w1/w2/w3,
 attention_norm, ffn_norm, output) with q, k and v in one linear,
@@ -348,21 +355,27 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
             "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo",
-            "vaultgemma")
+            "vaultgemma", "codegen")
+
+# GPT-J's block: CodeGen's is GPT-J's with q, k and v in one linear, its
+# rows in CODEGEN_QKV_GROUPS groups (CodeGenAttention's mp_num).
+GPTJ_BLOCKS = ("gptj", "codegen")
+CODEGEN_QKV_GROUPS = 4
 
 # The config classes' defaults where a config leaves a field out (and
 # LlamaConfig's does not serve): num_key_value_heads, head_dim,
 # rms_norm_eps and the rotary base.
 KV_HEADS_DEFAULTS = {"starcoder2": 2, "exaone4": 32, "glm": 2, "glm4": 2,
                      "helium": 20, "seed_oss": 8, "ernie4_5": 2, "gemma2": 4,
-                     "vaultgemma": 4}
+                     "vaultgemma": 4, "gemma": 16, "gemma3_text": 4}
 HEAD_DIM_DEFAULTS = {"gemma": 256, "gemma2": 256, "gemma3_text": 256,
                      "vaultgemma": 256,
                      "glm": 128, "glm4": 128, "helium": 128, "seed_oss": 128,
                      "ernie4_5": 128}
 RMS_NORM_EPS_DEFAULTS = {"glm": 1.5625e-07, "glm4": 1.5625e-07,
                          "helium": 1e-8, "seed_oss": 1e-6, "ernie4_5": 1e-5,
-                         "vaultgemma": 1e-6}
+                         "vaultgemma": 1e-6, "gemma": 1e-6, "gemma2": 1e-6,
+                         "gemma3_text": 1e-6}
 ROPE_THETA_DEFAULTS = {"smollm3": 2e6, "olmo3": 5e5, "gemma3_text": 1e6,
                        "helium": 1e5, "ernie4_5": 5e5, "persimmon": 25000.0}
 # Dropout the config classes default to (SeedOssConfig's attention and
@@ -372,8 +385,8 @@ DROPOUT_DEFAULTS = {"seed_oss": {"attention_dropout": 0.1,
 # The families that rotate pairs (2i, 2i + 1) as mp.rope does (GPT-J's
 # rotate_every_two, Cohere's, GLM's, Helium's and ERNIE 4.5's interleaved
 # rotate_half): their q and k rows stay in their order.
-PAIR_ROTATING = ("gptj", "cohere", "cohere2", "glm", "glm4", "helium",
-                 "ernie4_5")
+PAIR_ROTATING = GPTJ_BLOCKS + ("cohere", "cohere2", "glm", "glm4", "helium",
+                               "ernie4_5")
 
 # Hugging Face's names of mp's modules where a family's modeling file
 # names them otherwise than Llama's: the embedding, the layers' prefix,
@@ -447,6 +460,10 @@ HF_NAMES["nemotron"] = HF_NAMES["arcee"] = dict(LLAMA_NAMES, **{
 HF_NAMES["glm"] = HF_NAMES["glm4"] = dict(LLAMA_NAMES, **{
     "feed_forward.w1": "mlp.gate_up_proj",
     "feed_forward.w3": "mlp.gate_up_proj"})
+# CodeGen's q, k and v: GPT-J's, in one qkv_proj.
+HF_NAMES["codegen"] = dict(HF_NAMES["gptj"], **{
+    name: "attn.qkv_proj"
+    for name in ("attention.wq", "attention.wk", "attention.wv")})
 
 # The multimodal models whose text model mp trains (on text alone each is
 # its text model: the vision tower and projector act only on images), and
@@ -560,8 +577,9 @@ ACTIVATIONS = {"silu": "silu", "gelu": "gelu",
 # One parameter of mp's model and where it is in Hugging Face's checkpoint:
 # the tensor `hf`, or where Hugging Face fuses linears (Phi-3's qkv_proj
 # and gate_up_proj, GPT-NeoX's query_key_value; hf_rows None elsewhere)
-# part of its hf_rows rows: those rows are row_groups equal groups (1, or
-# GPT-NeoX's heads: each head's q, k and v rows in turn), and the
+# part of its hf_rows rows: those rows are row_groups equal groups (1,
+# GPT-NeoX's heads: each head's q, k and v rows in turn, or CodeGen's 4:
+# a quarter of the heads' q, v and k rows in turn), and the
 # parameter's are rows [first_row, first_row + shape[0] / row_groups) of
 # each; rotary_heads: the heads whose rows (or entries) are in
 # rotate_half's order, or 0; head_tensors: the number of Hugging Face
@@ -720,12 +738,15 @@ def falcon_config(config, source):
 
 
 def gptj_config(config, source):
-    """A GPT-J config under the other families' names, as GPTJConfig's
-    attribute_map reads it (n_embd, n_layer, n_head, n_inner: 4 x n_embd
-    where none, layer_norm_epsilon, activation_function: gelu_new), its
-    rotary base 10000 (create_sinusoidal_positions'); a rotary_dim of null
-    (GPTJAttention then rotates at the hidden size's frequencies) is
-    refused."""
+    """A GPT-J or CodeGen config under the other families' names, as
+    GPTJConfig's and CodeGenConfig's attribute_map read it (n_embd,
+    n_layer, n_head, n_inner: 4 x n_embd where none, layer_norm_epsilon,
+    activation_function: gelu_new), its rotary base 10000
+    (create_sinusoidal_positions'); a rotary_dim of null (the attention
+    then rotates at the hidden size's frequencies) is refused, and a
+    CodeGen's n_head that is not a multiple of its qkv_proj's 4 groups, and
+    CodeGen2 (model_type codegen too, but custom code that auto_map names,
+    whose qkv_proj holds 8 groups)."""
     config = dict(config)
     for alias, name in [("n_embd", "hidden_size"),
                         ("n_layer", "num_hidden_layers"),
@@ -739,6 +760,15 @@ def gptj_config(config, source):
     if "rotary_dim" in config and config["rotary_dim"] is None:
         fail(f"{source}: rotary_dim null; mp's GPT-J rotates rotary_dim "
              "entries of each head (GPT-J-6B: 64)")
+    codegen = config.get("model_type") == "codegen"
+    if codegen and config.get("auto_map"):
+        fail(f"{source}: auto_map: a CodeGen with modeling code of its own "
+             "(CodeGen2's qkv_proj holds its heads in 8 groups); mp reads "
+             "transformers' CodeGen")
+    heads = config.get("num_attention_heads")
+    if codegen and isinstance(heads, int) and heads % CODEGEN_QKV_GROUPS:
+        fail(f"{source}: n_head {heads}; CodeGen's qkv_proj holds its heads "
+             f"in {CODEGEN_QKV_GROUPS} groups (CodeGenAttention's mp_num)")
     return dict(config, intermediate_size=ffn_hidden,
                 layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
                 hidden_act=config.get("activation_function", "gelu_new"),
@@ -772,7 +802,7 @@ class LlamaShape:
                  f"of {', '.join(map(repr, MULTIMODAL))})")
         if self.family == "falcon":
             config = falcon_config(config, source)
-        if self.family == "gptj":
+        if self.family in GPTJ_BLOCKS:
             config = gptj_config(config, source)
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
@@ -795,8 +825,9 @@ class LlamaShape:
         nemotron = self.family == "nemotron"
         persimmon = self.family == "persimmon"
         olmo = self.family == "olmo"
+        gptj = self.family in GPTJ_BLOCKS
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
-                                          "falcon", "gptj") or cohere or \
+                                          "falcon") or gptj or cohere or \
             starcoder2 or nemotron or persimmon or olmo
         # Cohere's LayerNorms have no biases, OLMo's neither weights nor
         # biases.
@@ -970,11 +1001,11 @@ class LlamaShape:
                                          "nemotron", "arcee", "helium",
                                          "seed_oss") and
                          bool(config.get("mlp_bias"))) or \
-            self.family in ("gpt_neox", "phi", "gptj", "persimmon") or \
+            self.family in ("gpt_neox", "phi", "persimmon") or gptj or \
             falcon_bias or (
                 starcoder2 and bool(config.get("use_bias", True))) or (
                     ernie and bool(config.get("use_bias")))
-        self.output_bias = self.family in ("phi", "gptj")
+        self.output_bias = self.family == "phi" or gptj
         # GPT-NeoX's, Phi's and Falcon's MLPs have no gate. Their
         # attention and MLP read the layer's input side by side (GPT-NeoX's
         # each through its norm where use_parallel_residual, as by default;
@@ -982,12 +1013,12 @@ class LlamaShape:
         # ln_mlp unless num_ln_in_parallel_attn is 1, its old one's through
         # one where parallel_attn, as by default).
         self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon",
-                                         "gptj", "starcoder2", "nemotron",
-                                         "arcee", "persimmon")
+                                         "starcoder2", "nemotron", "arcee",
+                                         "persimmon") or gptj
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
-        elif self.family in ("phi", "gptj") or cohere or (
+        elif self.family == "phi" or gptj or cohere or (
                 self.family == "stablelm" and
                 config.get("use_parallel_residual")):
             # StableLM 2 12B's MLP reads input_layernorm's output too.
@@ -1001,7 +1032,7 @@ class LlamaShape:
         # The names of a layer's first and second norms (GPT-J's one).
         self.norm_names = ("ln_attn", "ln_mlp") if (
             self.family == "falcon" and self.parallel_block == "separate") \
-            else ("ln_1", None) if self.family == "gptj" \
+            else ("ln_1", None) if gptj \
             else ("attention_norm", "ffn_norm") if self.family == "internlm2" \
             else ("input_layernorm", "pre_feedforward_layernorm") \
             if self.family == "vaultgemma" \
@@ -1165,7 +1196,7 @@ class LlamaShape:
                      "so mp does not guess which the checkpoint was trained "
                      "with")
         self.rotary_dims = self.head_dim
-        if self.family == "gptj":  # its rotary_dim entries
+        if self.family in GPTJ_BLOCKS:  # its rotary_dim entries
             self.rotary_dims = field("rotary_dim", 64)
             if self.rotary_dims > self.head_dim or self.rotary_dims % 2:
                 fail(f"{source}: rotary_dim {self.rotary_dims} of head_dim "
@@ -1243,9 +1274,9 @@ class LlamaShape:
         """nn.Embedding's padding_idx: the config's pad_token_id (its
         class's default where not given), counted from the end where
         negative, in the families whose embedding takes it; None where
-        there is none (GPT-NeoX's, Falcon's and GPT-J's embeddings take
-        none)."""
-        if self.family in ("gpt_neox", "falcon", "gptj"):
+        there is none (GPT-NeoX's, Falcon's, GPT-J's and CodeGen's
+        embeddings take none)."""
+        if self.family in ("gpt_neox", "falcon") + GPTJ_BLOCKS:
             return None
         pad = config.get("pad_token_id", PAD_TOKEN_DEFAULTS.get(self.family))
         if pad is None:
@@ -1489,7 +1520,15 @@ class LlamaShape:
         if self.family in ("phi3", "glm", "glm4"):  # gate_up_proj
             fused_rows = {"feed_forward.w1": (0, 2 * hidden, 1),
                           "feed_forward.w3": (hidden, 2 * hidden, 1)}
-        if self.family == "phi3":
+        if self.family == "codegen":
+            # CodeGenAttention's qkv_proj: CODEGEN_QKV_GROUPS groups of
+            # rows, each a quarter of the heads' queries, values, keys.
+            quarter = q_rows // CODEGEN_QKV_GROUPS
+            fused_rows = {
+                name: (first * quarter, qkv_rows, CODEGEN_QKV_GROUPS)
+                for first, name in [(0, "attention.wq"), (1, "attention.wv"),
+                                    (2, "attention.wk")]}
+        elif self.family == "phi3":
             fused_rows.update({
                 "attention.wq": (0, qkv_rows, 1),
                 "attention.wk": (q_rows, qkv_rows, 1),
@@ -1804,8 +1843,8 @@ def import_checkpoint(args):
     known = {stored_name(name, layout) for param in params
              for name in hf_tensor_names(param)}
     # Older conversions saved buffers: the rotary frequencies (they follow
-    # from rope_theta), GPT-NeoX's and GPT-J's causal mask and its fill
-    # value. A tied
+    # from rope_theta), GPT-NeoX's, GPT-J's and CodeGen's causal mask and
+    # its fill value. A tied
     # model's lm_head.weight, where saved, is the embedding: Hugging Face
     # ties it on loading. A multimodal model's vision tower stays behind
     # (export copies it back).
@@ -1814,7 +1853,9 @@ def import_checkpoint(args):
     ignored |= set(vision_tensors(config, tensors, layout))
     buffers = ("rotary_emb.inv_freq",) + {
         "gpt_neox": (".attention.bias", ".attention.masked_bias"),
-        "gptj": (".attn.bias", ".attn.masked_bias")}.get(shape.family, ())
+        "gptj": (".attn.bias", ".attn.masked_bias"),
+        "codegen": (".attn.causal_mask", ".attn.masked_bias")}.get(
+            shape.family, ())
     extra = sorted(n for n in tensors
                    if n not in known and n not in ignored
                    and not n.endswith(buffers))
@@ -1878,8 +1919,8 @@ def export_checkpoint(args):
         fail(f"{args.trained}: no output.weight, and {config_path} does not "
              "tie the embeddings")
     # Each Hugging Face tensor from its parameters (Phi-3's and GPT-NeoX's
-    # fused linears from several: parameters() lists them in the order of
-    # their rows in each group), or from one head of one (StableLM's
+    # fused linears from several, joined in the order of their rows in each
+    # group: CodeGen's q, v, k), or from one head of one (StableLM's
     # per-head LayerNorms).
     parts = {}
     for param in shape.parameters():
@@ -1902,7 +1943,8 @@ def export_checkpoint(args):
 
         def make(params=params):
             values = []
-            for param, head in params:
+            for param, head in sorted(
+                    params, key=lambda entry: entry[0].first_row):
                 value = trained.read(param.mp)
                 expect_shape(param.mp, value.shape, param.shape, args.trained)
                 value = reorder_heads(value, param, shape.rotary_dims, True)

@@ -147,6 +147,27 @@ func.func @products_with_whole_values(%p: tensor<4x8xf32> {mp.sharding = #mp.sha
   return %ra, %rb : tensor<4x8xf32>, tensor<4x8xf32>
 }
 
+// A clamp's result and its gradient mask are whole whatever their operands
+// (a pending sum is reduced before a clamp): the gradient a clamp's VJP
+// masks is the partial factor, reduced once before both products.
+// CHECK-LABEL: func.func @products_with_clamp_masks
+// CHECK-NEXT: %[[R:.+]] = mp.all_reduce %arg0 on @mesh axes ["tp"]
+// CHECK-NEXT: %[[M:.+]] = mp.clamp_mask %arg1
+// CHECK-NEXT: %[[C:.+]] = mp.clamp %arg2
+// CHECK-NEXT: %[[A:.+]] = mp.mul %[[R]], %[[M]]
+// CHECK-NEXT: %[[B:.+]] = mp.mul %[[C]], %[[R]]
+// CHECK-NEXT: return %[[A]], %[[B]]
+func.func @products_with_clamp_masks(%p: tensor<4x8xf32> {mp.sharding = #mp.sharding<@mesh, [[], []], partial = [tp]>},
+    %x: tensor<4x8xf32>, %y: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %m = mp.clamp_mask %x min -1.0 max 1.0 : tensor<4x8xf32>
+  %c = mp.clamp %y min 0.0 max 6.0 : tensor<4x8xf32>
+  %a = mp.mul %p, %m : tensor<4x8xf32>
+  %ra = mp.all_reduce %a on @mesh axes ["tp"] : tensor<4x8xf32>
+  %b = mp.mul %c, %p : tensor<4x8xf32>
+  %rb = mp.all_reduce %b on @mesh axes ["tp"] : tensor<4x8xf32>
+  return %ra, %rb : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
 // The same when nothing says which factor is the partial one: either may
 // be, so both reductions stay.
 // CHECK-LABEL: func.func @products_with_unknown_values

@@ -66,7 +66,10 @@ architecture, one where multi_query, ln_attn and ln_mlp or one
 input_layernorm, mlp + attn + x, tied embeddings) and GPT-J's
 (GPTJForCausalLM under GPTJConfig's attribute_map: ln_1, attn.q_proj ...
 out_proj without biases, fc_in and fc_out, lm_head with a bias, rotary_dim
-entries rotating as pairs (2i, 2i + 1), rotate_every_two) and
+entries rotating as pairs (2i, 2i + 1), rotate_every_two), CodeGen's
+(CodeGenForCausalLM: GPT-J's with q, k and v in one attn.qkv_proj, split
+as CodeGenAttention splits it: mp_num = 4 groups of rows, each a quarter
+of the heads' queries, values and keys) and
 Granite's (GraniteForCausalLM: Llama's block, the embeddings times
 embedding_multiplier, each sublayer's output times residual_multiplier
 before its residual add, the scores times attention_multiplier, the
@@ -121,15 +124,15 @@ its dtype),
 repeat_kv, causal attention scaled by head_dim ** -0.5, the SwiGLU MLP
 down_proj(silu(gate_proj(x)) * up_proj(x)) and the decoder layer are
 modeling_llama's, and so is the embedding's padding_idx (the config's
-pad_token_id or its class's; GPT-NeoX's, Falcon's and GPT-J's embeddings
-take none). The loss is the mean cross entropy of the logits against
-the given labels (the next tokens), as mp's.
+pad_token_id or its class's; GPT-NeoX's, Falcon's, GPT-J's and
+CodeGen's embeddings take none). The loss is the mean cross entropy of
+the logits against the given labels (the next tokens), as mp's.
 
   hf_llama_reference.py checkpoint SIZES --seed S [--dtype f32|bf16]
       [--family llama|mistral|qwen2|qwen3|phi3|olmo2|olmo3|exaone4|starcoder2|
                 nemotron|arcee|glm|glm4|helium|seed_oss|ernie4_5|stablelm|
-                gpt_neox|phi|persimmon|olmo|
-                falcon|gptj|granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
+                gpt_neox|phi|persimmon|olmo|falcon|gptj|codegen|
+                granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 vaultgemma|gemma3_text|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
@@ -321,11 +324,15 @@ def softcap(x, cap):
     return x if cap is None else torch.tanh(x / cap) * cap
 
 
+# GPT-J's block: CodeGen's is GPT-J's with q, k and v in one qkv_proj.
+GPTJ_BLOCKS = ("gptj", "codegen")
+
+
 def has_layer_norm(config):
-    """StableLM's, GPT-NeoX's, Phi's, Falcon's and Persimmon's norms are
-    nn.LayerNorms (with biases)."""
+    """StableLM's, GPT-NeoX's, Phi's, Falcon's, GPT-J's, CodeGen's and
+    Persimmon's norms are nn.LayerNorms (with biases)."""
     return config["model_type"] in ("stablelm", "gpt_neox", "phi", "falcon",
-                                    "gptj", "starcoder2", "persimmon")
+                                    "starcoder2", "persimmon") + GPTJ_BLOCKS
 
 
 # The config classes' pad_token_id where it is not None.
@@ -340,7 +347,7 @@ def padding_idx(config):
     """The embedding's padding_idx: config.pad_token_id (LlamaModel's
     self.padding_idx); GPTNeoXModel, FalconModel and GPTJModel pass
     none."""
-    if config["model_type"] in ("gpt_neox", "falcon", "gptj"):
+    if config["model_type"] in ("gpt_neox", "falcon") + GPTJ_BLOCKS:
         return None
     return config.get("pad_token_id",
                       PAD_TOKEN_DEFAULTS.get(config["model_type"]))
@@ -371,8 +378,9 @@ def rms_norm(config, size):
         "model_type"] == "helium" else LlamaRMSNorm
     # GlmConfig's, HeliumConfig's, SeedOssConfig's, ... defaults.
     default = {"glm": 1.5625e-07, "glm4": 1.5625e-07, "helium": 1e-8,
-               "seed_oss": 1e-6, "ernie4_5": 1e-5,
-               "vaultgemma": 1e-6}.get(config["model_type"])
+               "seed_oss": 1e-6, "ernie4_5": 1e-5, "vaultgemma": 1e-6,
+               "gemma": 1e-6, "gemma2": 1e-6,
+               "gemma3_text": 1e-6}.get(config["model_type"])
     eps = config["rms_norm_eps"] if default is None else config.get(
         "rms_norm_eps", default)
     return norm(size, eps)
@@ -455,7 +463,7 @@ def biases(config):
         family in ("gpt_neox", "phi", "persimmon")
     if family == "falcon":  # every linear with bias, or none
         attention = mlp = bool(config.get("bias"))
-    if family == "gptj":  # the MLP's only (and lm_head's)
+    if family in GPTJ_BLOCKS:  # the MLP's only (and lm_head's)
         attention, mlp = False, True
     if family == "internlm2":  # wqkv's and wo's, by default
         attention, mlp = bool(config.get("bias", True)), False
@@ -486,7 +494,8 @@ def kv_heads_of(config):
         return config.get("num_key_value_heads", {
             "starcoder2": 2, "exaone4": 32, "glm": 2, "glm4": 2, "helium": 20,
             "seed_oss": 8, "ernie4_5": 2, "gemma2": 4,
-            "vaultgemma": 4}.get(config["model_type"])) or heads
+            "vaultgemma": 4, "gemma": 16, "gemma3_text": 4}.get(
+                config["model_type"])) or heads
     if config.get("new_decoder_architecture"):
         return config.get("num_kv_heads") or heads
     return 1 if config.get("multi_query", True) else heads
@@ -495,7 +504,8 @@ def kv_heads_of(config):
 def ffn_hidden_of(config):
     """The MLP's hidden size: intermediate_size, Falcon's ffn_hidden_size
     and GPT-J's n_inner (4 * hidden_size where none)."""
-    name = {"falcon": "ffn_hidden_size", "gptj": "n_inner"}.get(
+    name = {"falcon": "ffn_hidden_size", "gptj": "n_inner",
+            "codegen": "n_inner"}.get(
         config["model_type"])
     if name:
         return config.get(name) or 4 * config["hidden_size"]
@@ -505,7 +515,7 @@ def ffn_hidden_of(config):
 def with_attribute_map(config):
     """GPTJConfig's attribute_map: hidden_size, num_hidden_layers and
     num_attention_heads are n_embd, n_layer and n_head."""
-    if config["model_type"] != "gptj":
+    if config["model_type"] not in GPTJ_BLOCKS:
         return config
     return dict(config, hidden_size=config["n_embd"],
                 num_hidden_layers=config["n_layer"],
@@ -554,7 +564,7 @@ def rotary_dims(config):
     PersimmonConfig's 0.5),
     GPT-NeoX's rotary_pct (0.25) in 4.x configs."""
     family = config["model_type"]
-    if family == "gptj":
+    if family in GPTJ_BLOCKS:
         return config["rotary_dim"]
     default = config.get("rotary_pct", 0.25) if family == "gpt_neox" else {
         "stablelm": 0.25, "phi": 0.5, "nemotron": 0.5, "glm": 0.5,
@@ -567,7 +577,7 @@ def rotary_dims(config):
 def rope_theta(config):
     """The rotary base: rope_theta (GPT-NeoX's rotary_emb_base; GPT-J's
     10000, create_sinusoidal_positions')."""
-    if config["model_type"] == "gptj":
+    if config["model_type"] in GPTJ_BLOCKS:
         return 10000.0
     return (config.get("rope_parameters") or {}).get("rope_theta", config.get(
         "rope_theta", config.get("rotary_emb_base", {
@@ -672,8 +682,8 @@ def rotary_cos_sin(config, seq, dtype, local=False):
     emb = torch.cat((freqs, freqs), dim=-1)
     # GPT-J's, the Cohere's, GLM's, Helium's and ERNIE 4.5's pairs: each
     # angle twice.
-    if config["model_type"] in ("gptj", "cohere", "cohere2", "glm", "glm4",
-                                "helium", "ernie4_5"):
+    if config["model_type"] in GPTJ_BLOCKS + ("cohere", "cohere2", "glm",
+                                              "glm4", "helium", "ernie4_5"):
         emb = freqs.repeat_interleave(2, dim=-1)
     return emb.cos() * attention, emb.sin() * attention
 
@@ -733,7 +743,8 @@ class LlamaAttention(nn.Module):
         self.softcap = config.get("attn_logit_softcapping")
         self.window = sliding_window(config, layer)
         qkv_bias, o_bias, _ = biases(config)
-        self.fused = {"phi3": "qkv_proj", "gpt_neox": "query_key_value",
+        self.fused = {"phi3": "qkv_proj", "codegen": "qkv_proj",
+                      "gpt_neox": "query_key_value",
                       "falcon": "query_key_value",
                       "persimmon": "query_key_value",
                       "internlm2": "wqkv"}.get(family)
@@ -750,10 +761,11 @@ class LlamaAttention(nn.Module):
                                     bias=qkv_bias)
         self.output = "dense" if family in ("gpt_neox", "phi", "falcon",
                                             "persimmon") \
-            else "out_proj" if family == "gptj" else "wo" \
+            else "out_proj" if family in GPTJ_BLOCKS else "wo" \
             if family == "internlm2" else "o_proj"
-        self.pairs = family in ("gptj", "cohere", "cohere2", "glm", "glm4",
-                                "helium", "ernie4_5")
+        self.codegen = family == "codegen"
+        self.pairs = family in GPTJ_BLOCKS + ("cohere", "cohere2", "glm",
+                                              "glm4", "helium", "ernie4_5")
         # Cohere2Attention rotates in its windowed layers only,
         # SmolLM3Attention where no_rope_layers says 1.
         self.rotate = family != "cohere2" or self.window is not None
@@ -816,7 +828,13 @@ class LlamaAttention(nn.Module):
             x = x.view(b, s, -1, self.head_dim)
             return (norm(x) if norm else x).transpose(1, 2)
 
-        if self.fused == "qkv_proj":  # Phi3Attention: by qkv's columns
+        if self.codegen:
+            # CodeGenAttention: qkv in mp_num = 4 groups, each a quarter
+            # of the heads' queries, then their values, then their keys.
+            qkv = self.qkv_proj(hidden_states).reshape(b, s, 4, -1)
+            q, v, k = (part.reshape(b, s, -1) for part in torch.split(
+                qkv, self.heads * self.head_dim // 4, dim=-1))
+        elif self.fused == "qkv_proj":  # Phi3Attention: by qkv's columns
             qkv = self.qkv_proj(hidden_states)
             query_pos = self.heads * self.head_dim
             kv_size = self.kv_heads * self.head_dim
@@ -918,7 +936,7 @@ def parallel_block(config):
     parallel_attn, its new one's num_ln_in_parallel_attn 1), or None (one
     after the other)."""
     family = config["model_type"]
-    if family in ("phi", "gptj", "cohere", "cohere2") or (
+    if family in ("phi", "cohere", "cohere2") + GPTJ_BLOCKS or (
             family == "stablelm" and config.get("use_parallel_residual")):
         return "shared"
     if family == "gpt_neox":
@@ -944,7 +962,7 @@ class LlamaDecoderLayer(nn.Module):
         family = config["model_type"]
         self.attention_name = {"gpt_neox": "attention",
                                "falcon": "self_attention",
-                               "gptj": "attn",
+                               "gptj": "attn", "codegen": "attn",
                                "internlm2": "attention"}.get(family,
                                                              "self_attn")
         # InternLM2DecoderLayer's MLP is its feed_forward.
@@ -955,7 +973,7 @@ class LlamaDecoderLayer(nn.Module):
             mlp = PlainMLP(config, "dense_h_to_4h", "dense_4h_to_h")
         elif family == "phi":
             mlp = PlainMLP(config, "fc1", "fc2")
-        elif family == "gptj":
+        elif family in GPTJ_BLOCKS:
             mlp = PlainMLP(config, "fc_in", "fc_out")
         elif family == "starcoder2":
             mlp = PlainMLP(config, "c_fc", "c_proj")
@@ -969,7 +987,7 @@ class LlamaDecoderLayer(nn.Module):
         # ones: ln_attn, ln_mlp).
         self.norm_names = ("ln_attn", "ln_mlp") if (
             family == "falcon" and self.parallel == "separate") else (
-            "ln_1", None) if family == "gptj" else (
+            "ln_1", None) if family in GPTJ_BLOCKS else (
             "attention_norm", "ffn_norm") if family == "internlm2" else (
             "input_layernorm", "pre_feedforward_layernorm") if (
                 family == "vaultgemma") else (
@@ -1052,6 +1070,7 @@ MODEL_NAMES = {"gpt_neox": ("gpt_neox", "embed_in", "final_layer_norm",
                "falcon": ("transformer", "word_embeddings", "ln_f",
                           "lm_head", "h"),
                "gptj": ("transformer", "wte", "ln_f", "lm_head", "h")}
+MODEL_NAMES["codegen"] = MODEL_NAMES["gptj"]
 LLAMA_MODEL_NAMES = ("model", "embed_tokens", "norm", "lm_head", "layers")
 # Cohere's and StarCoder2's are Llama's; their parameters are listed as
 # their modules register them (Cohere's one norm per layer, without biases;
@@ -1105,7 +1124,7 @@ class LlamaForCausalLM(nn.Module):
         setattr(self, self.model_name, LlamaModel(config))
         setattr(self, self.output_name, nn.Linear(
             config["hidden_size"], config["vocab_size"],
-            bias=config["model_type"] in ("phi", "gptj")))
+            bias=config["model_type"] in ("phi",) + GPTJ_BLOCKS))
         # CohereConfig's, Cohere2Config's, SmolLM3Config's and
         # Starcoder2Config's (PretrainedConfig's default) tie unless told
         # otherwise.
@@ -1270,6 +1289,10 @@ FAMILY_CONFIG = {
     "gptj": {"architectures": ["GPTJForCausalLM"],
              "activation_function": "gelu_new", "resid_pdrop": 0.0,
              "embd_pdrop": 0.0, "attn_pdrop": 0.0},
+    # CodeGen-350M-mono's (rotary_dim 32 of 64: --config rotary_dim R).
+    "codegen": {"architectures": ["CodeGenForCausalLM"],
+                "activation_function": "gelu_new", "resid_pdrop": 0.0,
+                "embd_pdrop": 0.0, "attn_pdrop": 0.0},
     # Falcon-40B's (the new decoder architecture, two norms per layer),
     # in FalconConfig's names.
     "falcon": {"architectures": ["FalconForCausalLM"],
@@ -1511,8 +1534,8 @@ def checkpoint(args):
         ("norm_epsilon" if family == "starcoder2" else
          "norm_eps" if family == "nemotron" else
          "layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
-                                        "falcon", "gptj", "cohere",
-                                        "cohere2", "persimmon")
+                                        "falcon", "gptj", "codegen",
+                                        "cohere", "cohere2", "persimmon")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
         "tie_word_embeddings": args.tie, "attention_dropout": 0.0,
@@ -1533,7 +1556,7 @@ def checkpoint(args):
         config["bias"] = args.attention_bias
         for key in ("hidden_act", "attention_bias", "mlp_bias"):
             del config[key]
-    if family == "gptj":  # GPTJConfig's fields
+    if family in GPTJ_BLOCKS:  # GPTJConfig's and CodeGenConfig's fields
         for name, gptj_name in [("hidden_size", "n_embd"),
                                 ("num_hidden_layers", "n_layer"),
                                 ("num_attention_heads", "n_head"),
