@@ -12,7 +12,8 @@
 #                        [--rope-scaling FACTOR,LOW,HIGH,CONTEXT]
 #                        [--rope-dynamic-scaling FACTOR,CONTEXT]
 #                        [--attention-bias qkv|all] [--mlp-bias]
-#                        [--qk-norm [head|whole|each-head]] [--post-norm]
+#                        [--qk-norm [head|whole|each-head]]
+#                        [--qk-norm-after-rope] [--clip-qkv C] [--post-norm]
 #                        [--tie-embeddings] [--sliding-window W
 #                        [--window-from-layer L | --window-layers I,J,...]]
 #                        [--mlp-activation silu|gelu|gelu-tanh]
@@ -96,9 +97,9 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch|--ignore-index) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--rope-dynamic-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--rope-dynamic-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx|--clip-qkv)
       size_args+=("$1" "$2"); shift 2 ;;
-    --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias)
+    --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias|--qk-norm-after-rope)
       size_args+=("$1"); shift ;;
     --qk-norm)
       if [[ ${2:-} == head || ${2:-} == whole || ${2:-} == each-head ]]; then

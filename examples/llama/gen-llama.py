@@ -44,6 +44,9 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       the weights broadcast over batch and sequence, so
                       that tensor parallelism splits them by heads as it
                       splits wq and wk;
+  --qk-norm-after-rope
+                      --qk-norm head's norms after the rotation, not before
+                      (HunYuan's query_layernorm and key_layernorm);
   --clip-qkv C        q, k and v clamped to [-C, C] after their
                       projections (OLMo's clip_qkv): mp.clamp by C as
                       float32 rounds it, as PyTorch clamps a float32 tensor;
@@ -460,11 +463,13 @@ def generate(args):
 
     def heads_of(x, n, rotate, qk_norm=None, theta=theta):
         y = reshape(x, [b, s, n * head_dim], [b, s, n, head_dim])
-        if qk_norm:
+        if qk_norm and not args.qk_norm_after_rope:
             y = head_norm(y, qk_norm, n)
         if rotate:
             y = w.op(f"mp.rope {y} theta {theta} : "
                      f"{tensor([b, s, n, head_dim])}")
+        if qk_norm and args.qk_norm_after_rope:
+            y = head_norm(y, qk_norm, n)
         if n != heads:  # repeat_kv
             y = w.op(f"mp.broadcast {y} dims [3] : "
                      f"{tensor([b, s, n, head_dim])} -> "
@@ -626,7 +631,8 @@ def generate(args):
     config = (f"layers={args.layers} dim={d} heads={heads} "
               f"kv_heads={kv_heads} head_dim={head_dim} ffn_hidden={hidden} "
               f"vocab={vocab} seq={s} batch={b}")
-    for name in ("attention_bias", "qk_norm", "sliding_window",
+    for name in ("attention_bias", "qk_norm", "qk_norm_after_rope",
+                 "sliding_window",
                  "window_from_layer", "norm_weight_offset",
                  "attention_softcap", "final_softcap",
                  "query_pre_attn_scalar", "local_rope_theta",
@@ -697,6 +703,9 @@ def main():
                              "OLMo 2) before the rotation; each-head: "
                              "LayerNorms of each head with weights of its "
                              "own (StableLM 2 12B, Command-R+)")
+    parser.add_argument("--qk-norm-after-rope", action="store_true",
+                        help="--qk-norm head's norms after the rotation "
+                             "(HunYuan)")
     parser.add_argument("--post-norm", action="store_true",
                         help="the norms on the sublayers' outputs (OLMo 2)")
     parser.add_argument("--tie-embeddings", action="store_true",
@@ -945,6 +954,8 @@ def main():
          "each-head's per-head scale)"),
         (args.qk_norm != "each-head" or args.layer_norm,
          "--qk-norm each-head is a LayerNorm's (with --layer-norm)"),
+        (not args.qk_norm_after_rope or args.qk_norm == "head",
+         "--qk-norm-after-rope moves --qk-norm head's norms"),
         (not (args.sandwich_norm and args.post_norm),
          "--sandwich-norm already norms the sublayers' outputs (--post-norm)"),
         (not (args.parallel_block and (args.post_norm or args.sandwich_norm)),

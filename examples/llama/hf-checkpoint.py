@@ -4,7 +4,8 @@ Phi-3, Phi-3.5, Phi-4-mini, OLMo 2, OLMo 3, Gemma, Gemma 2, VaultGemma,
 Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, CodeGen,
 InternLM2, StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM,
-GLM-4, GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo;
+GLM-4, GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo,
+HunYuan dense;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -21,7 +22,8 @@ GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
 CodeGenForCausalLM, InternLM2ForCausalLM, NemotronForCausalLM,
 ArceeForCausalLM, GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM,
 SeedOssForCausalLM, Ernie4_5ForCausalLM, PersimmonForCausalLM,
-OlmoForCausalLM, VaultGemmaForCausalLM; the text model of a
+OlmoForCausalLM, VaultGemmaForCausalLM, HunYuanDenseV1ForCausalLM; the
+text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
 directory as the Hub gives it
@@ -47,7 +49,7 @@ its shards; F32, BF16 or F16) and writes:
                         and where the family has them --head-dim,
                         --rotary-dims,
                         --attention-bias, --mlp-bias, --qk-norm,
-                        --post-norm, --sliding-window, --window-from-layer
+                        --qk-norm-after-rope, --post-norm, --sliding-window, --window-from-layer
                         or --window-layers, --mlp-activation,
                         --norm-weight-offset, --scale-embeddings,
                         --sandwich-norm, --attention-softcap,
@@ -227,7 +229,18 @@ does not say otherwise: refused, or trained without under
 rotating every head's pairs as GLM does, biases on every linear where
 use_bias, tied embeddings unless the config unties them, and
 Ernie4_5Config's defaults: head_dim 128, 2 key-value heads, rms_norm_eps
-1e-5, rope_theta 5e5, pad_token_id 0.
+1e-5, rope_theta 5e5, pad_token_id 0. HunYuan dense (hunyuan_v1_dense:
+Tencent's Hunyuan-0.5B to 7B) is Llama's block with an RMSNorm of each
+query and key head after the rotation (query_layernorm, key_layernorm:
+--qk-norm --qk-norm-after-rope), biases on the attention's four linears
+where attention_bias and none on the MLP whatever mlp_bias says, and the
+NTK alpha of its rotary embedding (rope_scaling {"type": "dynamic",
+"alpha": A}): one base, rope_theta * A ** (head_dim / (head_dim - 2)),
+whatever the factor (past max_position_embeddings Hugging Face switches to
+dynamic NTK scaling by the factor; mp keeps the alpha's base); a config
+without head_dim is refused (HunYuan reads config.head_dim, which has no
+default); HunYuanDenseV1Config's rms_norm_eps 1e-5, pad_token_id 0 and
+untied embeddings.
 
 Persimmon (Adept's persimmon-8b) is GPT-NeoX's sequential block
 (use_parallel_residual false): q, k and v in one query_key_value laid out
@@ -355,7 +368,7 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
             "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo",
-            "vaultgemma", "codegen")
+            "vaultgemma", "codegen", "hunyuan_v1_dense")
 
 # GPT-J's block: CodeGen's is GPT-J's with q, k and v in one linear, its
 # rows in CODEGEN_QKV_GROUPS groups (CodeGenAttention's mp_num).
@@ -375,7 +388,7 @@ HEAD_DIM_DEFAULTS = {"gemma": 256, "gemma2": 256, "gemma3_text": 256,
 RMS_NORM_EPS_DEFAULTS = {"glm": 1.5625e-07, "glm4": 1.5625e-07,
                          "helium": 1e-8, "seed_oss": 1e-6, "ernie4_5": 1e-5,
                          "vaultgemma": 1e-6, "gemma": 1e-6, "gemma2": 1e-6,
-                         "gemma3_text": 1e-6}
+                         "gemma3_text": 1e-6, "hunyuan_v1_dense": 1e-5}
 ROPE_THETA_DEFAULTS = {"smollm3": 2e6, "olmo3": 5e5, "gemma3_text": 1e6,
                        "helium": 1e5, "ernie4_5": 5e5, "persimmon": 25000.0}
 # Dropout the config classes default to (SeedOssConfig's attention and
@@ -550,7 +563,8 @@ PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
                       "glm4": 151329, "helium": 3, "seed_oss": 1,
-                      "ernie4_5": 0, "olmo": 1, "vaultgemma": 0}
+                      "ernie4_5": 0, "olmo": 1, "vaultgemma": 0,
+                      "hunyuan_v1_dense": 0}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
@@ -879,6 +893,11 @@ class LlamaShape:
                     if gemma3 else self.rope_theta), float)
         scaling = config.get("rope_scaling") or rope
         kind = scaling.get("rope_type", scaling.get("type", "default"))
+        hunyuan = self.family == "hunyuan_v1_dense"
+        if hunyuan and config.get("head_dim") is None:
+            fail(f"{source}: no head_dim; HunYuanDenseV1Config has none by "
+                 "default, and its attention reads config.head_dim")
+        rope_alpha = None
         self.rope_scaling = self.rope_linear_scaling = None
         self.rope_dynamic_scaling = None
         longrope = yarn = None
@@ -895,6 +914,14 @@ class LlamaShape:
             self.rope_linear_scaling = checked(
                 "rope_scaling's factor", scaling.get("factor"),
                 float)
+        elif kind == "dynamic" and hunyuan and "alpha" in scaling:
+            # HunYuanDenseV1RotaryEmbedding's NTK alpha: one base,
+            # rope_theta * alpha ** (head_dim / (head_dim - 2)), whatever
+            # the factor (read once head_dim is known). Past
+            # max_position_embeddings Hugging Face's dynamic_rope_update
+            # scales by the factor instead; mp keeps this base.
+            rope_alpha = checked("rope scaling's alpha", scaling["alpha"],
+                                 float)
         elif kind == "dynamic":
             # Dynamic NTK scaling: a base that grows with sequences past
             # max_position_embeddings (gen-llama.py computes it for --seq).
@@ -949,6 +976,12 @@ class LlamaShape:
         if self.head_dim % 2:
             fail(f"{source}: head_dim {self.head_dim} is odd; the rotary "
                  "embedding rotates pairs")
+        if rope_alpha is not None:
+            if self.head_dim == 2:
+                fail(f"{source}: rope scaling alpha with head_dim 2; "
+                     "HunYuanDenseV1RotaryEmbedding divides by head_dim - 2")
+            self.rope_theta *= rope_alpha ** (self.head_dim /
+                                              (self.head_dim - 2))
         if self.heads % self.kv_heads:
             fail(f"{source}: num_attention_heads {self.heads} is no multiple "
                  f"of num_key_value_heads {self.kv_heads}")
@@ -989,7 +1022,8 @@ class LlamaShape:
             self.attention_bias = "qkv"
         elif ((gemma or cohere or self.family in (
                 "llama", "qwen3", "granite", "smollm3", "nemotron", "olmo",
-                "arcee")) and config.get("attention_bias")) or \
+                "arcee", "hunyuan_v1_dense")) and
+                config.get("attention_bias")) or \
                 self.family in ("phi", "persimmon") or (
                   neox and config.get("attention_bias", True)) or \
                 falcon_bias or (self.family == "internlm2" and
@@ -1045,8 +1079,11 @@ class LlamaShape:
         # off in Phi-1, 1.5 and 2) each head by one LayerNorm with a bias
         # that the heads share.
         self.qk_norm = {"qwen3": "head", "olmo2": "whole", "olmo3": "whole",
-                        "exaone4": "head",
-                        "gemma3_text": "head"}.get(self.family)
+                        "exaone4": "head", "gemma3_text": "head",
+                        "hunyuan_v1_dense": "head"}.get(self.family)
+        # HunYuan norms each query and key head after the rotation
+        # (query_layernorm, key_layernorm).
+        self.qk_norm_after_rope = hunyuan
         if (self.family == "stablelm" and config.get("qk_layernorm")) or (
                 self.family == "cohere" and config.get("use_qk_norm")):
             self.qk_norm = "each-head"
@@ -1451,6 +1488,8 @@ class LlamaShape:
         if self.qk_norm:
             args += " --qk-norm" + ("" if self.qk_norm == "head"
                                     else f" {self.qk_norm}")
+        if self.qk_norm_after_rope:
+            args += " --qk-norm-after-rope"
         if self.post_norm:
             args += " --post-norm"
         if self.sliding_window:
@@ -1586,12 +1625,15 @@ class LlamaShape:
                 whole = self.qk_norm == "whole"
                 q_heads = self.heads if whole else 1
                 kv_heads = self.kv_heads if whole else 1
-                suffix = "layernorm" if self.layer_norm else "norm"
+                q_name, k_name = ("query_layernorm", "key_layernorm") \
+                    if self.family == "hunyuan_v1_dense" else \
+                    ("q_layernorm", "k_layernorm") if self.layer_norm else \
+                    ("q_norm", "k_norm")
                 params += [Parameter(mp + "attention.q_norm.weight",
-                                     f"{hf}self_attn.q_{suffix}.weight",
+                                     f"{hf}self_attn.{q_name}.weight",
                                      (q_heads * hd,), q_heads * rotate_half),
                            Parameter(mp + "attention.k_norm.weight",
-                                     f"{hf}self_attn.k_{suffix}.weight",
+                                     f"{hf}self_attn.{k_name}.weight",
                                      (kv_heads * hd,),
                                      kv_heads * rotate_half)]
             # The layer's second norm: OLMo 2's after the MLP, Gemma 2's

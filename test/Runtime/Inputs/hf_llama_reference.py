@@ -37,7 +37,10 @@ input_layernorm, pre_feedforward_layernorm), and Gemma 3's (text
 model's) per-head q_norm and k_norm, its window in all but
 every sixth layer with a rotary base of its own there
 (rope_local_base_freq) and its embedding scale rounded to float32
-(Gemma3TextScaledWordEmbedding's buffer); a multimodal Gemma 3 or
+(Gemma3TextScaledWordEmbedding's buffer), HunYuan dense's
+(HunYuanDenseV1ForCausalLM: query_layernorm and key_layernorm, RMSNorm of
+each head after the rotation; the NTK alpha's base, rope_theta * alpha **
+(head_dim / (head_dim - 2))); a multimodal Gemma 3 or
 Mistral 3 (Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration)
 on text is its text model (text_config over Gemma3TextConfig's or
 MistralConfig's defaults), whose tensors its checkpoint keeps under
@@ -133,7 +136,7 @@ the logits against the given labels (the next tokens), as mp's.
                 nemotron|arcee|glm|glm4|helium|seed_oss|ernie4_5|stablelm|
                 gpt_neox|phi|persimmon|olmo|falcon|gptj|codegen|
                 granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
-                vaultgemma|gemma3_text|gemma3|mistral3|llava|
+                vaultgemma|gemma3_text|hunyuan_v1_dense|gemma3|mistral3|llava|
                 llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
                 [--layout hub|saved]]
       [--head-dim N]
@@ -340,7 +343,8 @@ PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "gemma2": 0, "gemma3_text": 0, "cohere": 0, "cohere2": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
                       "glm4": 151329, "helium": 3, "seed_oss": 1,
-                      "ernie4_5": 0, "olmo": 1, "vaultgemma": 0}
+                      "ernie4_5": 0, "olmo": 1, "vaultgemma": 0,
+                      "hunyuan_v1_dense": 0}
 
 
 def padding_idx(config):
@@ -379,8 +383,8 @@ def rms_norm(config, size):
     # GlmConfig's, HeliumConfig's, SeedOssConfig's, ... defaults.
     default = {"glm": 1.5625e-07, "glm4": 1.5625e-07, "helium": 1e-8,
                "seed_oss": 1e-6, "ernie4_5": 1e-5, "vaultgemma": 1e-6,
-               "gemma": 1e-6, "gemma2": 1e-6,
-               "gemma3_text": 1e-6}.get(config["model_type"])
+               "gemma": 1e-6, "gemma2": 1e-6, "gemma3_text": 1e-6,
+               "hunyuan_v1_dense": 1e-5}.get(config["model_type"])
     eps = config["rms_norm_eps"] if default is None else config.get(
         "rms_norm_eps", default)
     return norm(size, eps)
@@ -454,7 +458,8 @@ def biases(config):
     family = config["model_type"]
     attention = (family in ("llama", "qwen3", "granite", "cohere", "cohere2",
                             "smollm3", "gemma", "gemma2", "gemma3_text",
-                            "vaultgemma", "nemotron", "arcee", "olmo") and
+                            "vaultgemma", "nemotron", "arcee", "olmo",
+                            "hunyuan_v1_dense") and
                  bool(
         config.get("attention_bias"))) or family in ("phi", "persimmon") or (
             family == "gpt_neox" and config.get("attention_bias", True))
@@ -657,7 +662,13 @@ def rotary_cos_sin(config, seq, dtype, local=False):
         if local else rope_theta(config)
     scaling = None if local else config.get("rope_scaling")
     kind = scaling and scaling.get("rope_type", scaling.get("type"))
-    if kind == "dynamic":
+    if kind == "dynamic" and config["model_type"] == "hunyuan_v1_dense" \
+            and "alpha" in scaling:
+        # HunYuanDenseV1RotaryEmbedding's NTK alpha: one base, whatever
+        # the sequence's length.
+        head_dim = config["head_dim"]
+        theta = theta * scaling["alpha"] ** (head_dim / (head_dim - 2))
+    elif kind == "dynamic":
         # _compute_dynamic_ntk_parameters at the sequence's length, as
         # dynamic_rope_update recomputes it past max_position_embeddings.
         factor = scaling["factor"]
@@ -807,6 +818,12 @@ class LlamaAttention(nn.Module):
                 self.head_dim, self.heads, config["layer_norm_eps"])
             self.k_layernorm = StableLmLayerNormPerHead(
                 self.head_dim, self.kv_heads, config["layer_norm_eps"])
+        # HunYuanDenseV1Attention's query_layernorm and key_layernorm:
+        # RMSNorm of each head after the rotation.
+        self.hunyuan = family == "hunyuan_v1_dense"
+        if self.hunyuan:
+            self.query_layernorm = rms_norm(config, self.head_dim)
+            self.key_layernorm = rms_norm(config, self.head_dim)
         # OlmoAttention's clip_qkv: q, k and v clamped after their
         # projections.
         self.clip_qkv = config.get("clip_qkv") if family == "olmo" else None
@@ -867,6 +884,8 @@ class LlamaAttention(nn.Module):
         if self.rotate:
             q = apply_rotary(q, cos, sin, self.pairs)
             k = apply_rotary(k, cos, sin, self.pairs)
+        if self.hunyuan:  # each head normed after the rotation
+            q, k = self.query_layernorm(q), self.key_layernorm(k)
         k = repeat_kv(k, self.heads // self.kv_heads)
         v = repeat_kv(v, self.heads // self.kv_heads)
         scores = softcap(torch.matmul(q, k.transpose(2, 3)) * self.scaling,
@@ -1082,7 +1101,7 @@ MODEL_NAMES["glm"] = MODEL_NAMES["glm4"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["helium"] = MODEL_NAMES["seed_oss"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["ernie4_5"] = LLAMA_MODEL_NAMES
 MODEL_NAMES["persimmon"] = MODEL_NAMES["phi"]
-MODEL_NAMES["olmo"] = LLAMA_MODEL_NAMES
+MODEL_NAMES["olmo"] = MODEL_NAMES["hunyuan_v1_dense"] = LLAMA_MODEL_NAMES
 # InternLM2ForCausalLM's: model.tok_embeddings, model.norm, output.
 MODEL_NAMES["internlm2"] = ("model", "tok_embeddings", "norm", "output",
                             "layers")
@@ -1358,6 +1377,8 @@ FAMILY_CONFIG = {
                     "final_logit_softcapping": None, "sliding_window": 512,
                     "rope_local_base_freq": 10000.0,
                     "sliding_window_pattern": 6},
+    # Hunyuan-7B-Instruct's, its rope scaling left to the tests' --config.
+    "hunyuan_v1_dense": {"architectures": ["HunYuanDenseV1ForCausalLM"]},
 }
 
 
