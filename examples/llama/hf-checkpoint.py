@@ -49,7 +49,8 @@ its shards; F32, BF16 or F16) and writes:
                         and where the family has them --head-dim,
                         --rotary-dims,
                         --attention-bias, --mlp-bias, --qk-norm,
-                        --qk-norm-after-rope, --post-norm, --sliding-window, --window-from-layer
+                        --qk-norm-after-rope, --post-norm,
+                        --sliding-window, --window-from-layer
                         or --window-layers, --mlp-activation,
                         --norm-weight-offset, --scale-embeddings,
                         --sandwich-norm, --attention-softcap,
