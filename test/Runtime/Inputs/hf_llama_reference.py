@@ -329,6 +329,10 @@ def softcap(x, cap):
 
 # GPT-J's block: CodeGen's is GPT-J's with q, k and v in one qkv_proj.
 GPTJ_BLOCKS = ("gptj", "codegen")
+# The families that rotate pairs (2i, 2i + 1): GPT-J's rotate_every_two,
+# the Cohere's, GLM's, Helium's and ERNIE 4.5's interleaved rotate_half.
+PAIR_ROTATING = GPTJ_BLOCKS + ("cohere", "cohere2", "glm", "glm4", "helium",
+                               "ernie4_5")
 
 
 def has_layer_norm(config):
@@ -693,8 +697,7 @@ def rotary_cos_sin(config, seq, dtype, local=False):
     emb = torch.cat((freqs, freqs), dim=-1)
     # GPT-J's, the Cohere's, GLM's, Helium's and ERNIE 4.5's pairs: each
     # angle twice.
-    if config["model_type"] in GPTJ_BLOCKS + ("cohere", "cohere2", "glm",
-                                              "glm4", "helium", "ernie4_5"):
+    if config["model_type"] in PAIR_ROTATING:
         emb = freqs.repeat_interleave(2, dim=-1)
     return emb.cos() * attention, emb.sin() * attention
 
@@ -775,8 +778,7 @@ class LlamaAttention(nn.Module):
             else "out_proj" if family in GPTJ_BLOCKS else "wo" \
             if family == "internlm2" else "o_proj"
         self.codegen = family == "codegen"
-        self.pairs = family in GPTJ_BLOCKS + ("cohere", "cohere2", "glm",
-                                              "glm4", "helium", "ernie4_5")
+        self.pairs = family in PAIR_ROTATING
         # Cohere2Attention rotates in its windowed layers only,
         # SmolLM3Attention where no_rope_layers says 1.
         self.rotate = family != "cohere2" or self.window is not None
@@ -1377,7 +1379,7 @@ FAMILY_CONFIG = {
                     "final_logit_softcapping": None, "sliding_window": 512,
                     "rope_local_base_freq": 10000.0,
                     "sliding_window_pattern": 6},
-    # Hunyuan-7B-Instruct's, its rope scaling left to the tests' --config.
+    # HunYuanDenseV1Config's, its rope scaling left to the tests' --config.
     "hunyuan_v1_dense": {"architectures": ["HunYuanDenseV1ForCausalLM"]},
 }
 
