@@ -981,8 +981,16 @@ class LlamaShape:
             if self.head_dim == 2:
                 fail(f"{source}: rope scaling alpha with head_dim 2; "
                      "HunYuanDenseV1RotaryEmbedding divides by head_dim - 2")
-            self.rope_theta *= rope_alpha ** (self.head_dim /
-                                              (self.head_dim - 2))
+            try:
+                base = self.rope_theta * rope_alpha ** (
+                    self.head_dim / (self.head_dim - 2))
+            except OverflowError:
+                base = math.inf
+            if not math.isfinite(base):
+                fail(f"{source}: rope scaling alpha {rope_alpha!r}: the base "
+                     "rope_theta * alpha ** (head_dim / (head_dim - 2)) is "
+                     "past the largest double")
+            self.rope_theta = base
         if self.heads % self.kv_heads:
             fail(f"{source}: num_attention_heads {self.heads} is no multiple "
                  f"of num_key_value_heads {self.kv_heads}")
