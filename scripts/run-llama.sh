@@ -24,6 +24,7 @@
 #                        [--rotary-dims R] [--layer-norm]
 #                        [--parallel-block separate|shared] [--plain-mlp]
 #                        [--output-bias] [--padding-idx N]
+#                        [--learned-positions N]
 #                        [--hf DIR [--untie-embeddings] [--without-dropout]]
 #                        [--seq N] [--batch N] [--ignore-index N]
 #                        [--sequence-parallel]
@@ -97,7 +98,7 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch|--ignore-index) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--rope-dynamic-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx|--clip-qkv)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--rope-dynamic-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx|--clip-qkv|--learned-positions)
       size_args+=("$1" "$2"); shift 2 ;;
     --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias|--qk-norm-after-rope)
       size_args+=("$1"); shift ;;

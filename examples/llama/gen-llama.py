@@ -175,7 +175,13 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --nope-layers I,J,...
                       layers whose q and k are not rotated: no positional
                       embedding there (Cohere 2's global layers, SmolLM3's
-                      every fourth).
+                      every fourth);
+  --learned-positions N
+                      no layer rotates: a learned table of N positions,
+                      pos_embeddings.weight [N, dim], has its rows
+                      0 .. --seq - 1 added to the token embeddings (GPT-2's
+                      wpe: mp.iota's positions looked up by mp.embedding);
+                      --seq must be at most N.
 """
 
 import argparse
@@ -272,6 +278,8 @@ def generate(args):
     rep = heads // kv_heads
 
     params = [("tok_embeddings.weight", [vocab, d])]
+    if args.learned_positions:
+        params.append(("pos_embeddings.weight", [args.learned_positions, d]))
 
     def norm_params(name):
         # A LayerNorm's bias follows its weight.
@@ -490,6 +498,16 @@ def generate(args):
     if args.embedding_multiplier is not None:
         h = w.op(f"mp.scale {h} by {float32(args.embedding_multiplier)} : "
                  f"{tensor(act)}", "h")
+    if args.learned_positions:
+        # GPT-2's wte(tokens) + wpe(arange(seq)).
+        positions = w.op(f"mp.iota dim 1 : {tensor([b, s], 'i64')}",
+                         "positions")
+        rows = w.op(f"mp.embedding {positions}, "
+                    f"{arg_of['pos_embeddings.weight']} : "
+                    f"({tensor([b, s], 'i64')}, "
+                    f"{tensor([args.learned_positions, d])}) -> "
+                    f"{tensor(act)}")
+        h = w.op(f"mp.add {h}, {rows} : {tensor(act)}", "h")
 
     def residual(x):
         # Granite scales each sublayer's output before its residual add.
@@ -536,7 +554,7 @@ def generate(args):
                        and windowed(layer) else theta)
         # Cohere 2's global layers and SmolLM3's every fourth have no
         # positional embedding.
-        rotate = layer not in args.nope_layers
+        rotate = not (args.learned_positions or layer in args.nope_layers)
         q = heads_of(q, heads, rotate,
                      per_head and p + "attention.q_norm.weight", layer_theta)
         k = heads_of(k, kv_heads, rotate,
@@ -649,6 +667,8 @@ def generate(args):
         config += " window_layers=" + ",".join(map(str, args.window_layers))
     if args.nope_layers:
         config += " nope_layers=" + ",".join(map(str, args.nope_layers))
+    if args.learned_positions:
+        config += f" learned_positions={args.learned_positions}"
     if args.ignore_index is not None:
         config += f" ignore_index={args.ignore_index}"
     if args.padding_idx is not None:
@@ -732,6 +752,10 @@ def main():
         "--nope-layers", metavar="I,J,...", default=[],
         type=lambda text: [int(v) for v in text.split(",")] if text else [],
         help="the layers whose q and k are not rotated (Cohere 2, SmolLM3)")
+    parser.add_argument("--learned-positions", type=int, default=None,
+                        metavar="N",
+                        help="no rotation: a learned table of N positions "
+                             "added to the embeddings (GPT-2's wpe)")
     parser.add_argument("--no-norm-bias", action="store_true",
                         help="the LayerNorms without biases (Cohere's)")
     parser.add_argument("--clip-qkv", type=float, default=None, metavar="C",
@@ -859,10 +883,11 @@ def main():
          "--dim must be a multiple of --heads (or --head-dim given)"),
         (args.heads % args.kv_heads == 0,
          "--heads must be a multiple of --kv-heads"),
-        (head_dim % 2 == 0,
+        (head_dim % 2 == 0 or args.learned_positions,
          "head_dim (--head-dim, or --dim / --heads) must be even for rotary "
          "embeddings"),
-        (0 < rotary_dims <= head_dim and rotary_dims % 2 == 0,
+        (args.learned_positions or
+         (0 < rotary_dims <= head_dim and rotary_dims % 2 == 0),
          "--rotary-dims must be even, positive and at most head_dim"),
         (all(v is None for v in longrope) or
          all(v is not None for v in longrope),
@@ -931,6 +956,18 @@ def main():
          "must be positive and finite in float32"),
         (all(0 <= layer < args.layers for layer in args.nope_layers),
          "--nope-layers must list layers from 0 to --layers - 1"),
+        (args.learned_positions is None or
+         args.seq <= args.learned_positions,
+         f"--seq {args.seq} is past the {args.learned_positions} positions "
+         "of --learned-positions"),
+        (args.learned_positions is None or not (
+            args.nope_layers or args.rotary_dims or args.local_rope_theta or
+            any(v is not None for v in (
+                args.rope_scaling, args.rope_linear_scaling,
+                args.longrope_short_factors, args.rope_dynamic_scaling,
+                args.rope_yarn_scaling, args.rope_attention_factor)) or
+            args.qk_norm_after_rope),
+         "--learned-positions rotates no layer: it takes no rotary option"),
         (args.clip_qkv is None or (0 < float(float32(args.clip_qkv))
                                    < math.inf),
          "--clip-qkv must be positive and finite in float32"),

@@ -5,7 +5,7 @@ Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, CodeGen,
 InternLM2, StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM,
 GLM-4, GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo,
-HunYuan dense;
+HunYuan dense, GPT-2 and DistilGPT2;
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -22,8 +22,8 @@ GPTNeoXForCausalLM, PhiForCausalLM, FalconForCausalLM, GPTJForCausalLM,
 CodeGenForCausalLM, InternLM2ForCausalLM, NemotronForCausalLM,
 ArceeForCausalLM, GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM,
 SeedOssForCausalLM, Ernie4_5ForCausalLM, PersimmonForCausalLM,
-OlmoForCausalLM, VaultGemmaForCausalLM, HunYuanDenseV1ForCausalLM; the
-text model of a
+OlmoForCausalLM, VaultGemmaForCausalLM, HunYuanDenseV1ForCausalLM,
+GPT2LMHeadModel or a GPT2Model's checkpoint; the text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
 directory as the Hub gives it
@@ -56,7 +56,7 @@ its shards; F32, BF16 or F16) and writes:
                         --sandwich-norm, --attention-softcap,
                         --final-softcap, --query-pre-attn-scalar,
                         --local-rope-theta, --clip-qkv, --layer-norm,
-                        --plain-mlp,
+                        --plain-mlp, --learned-positions,
                         --parallel-block, --output-bias, on one line.
 
 `scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
@@ -319,7 +319,20 @@ attention_norm, ffn_norm, output) with q, k and v in one linear,
 attention.wqkv, laid out as Falcon's query_key_value (per key-value head
 its queries' rows, then its key's and value's), biases on wqkv and wo
 where bias (InternLM2Config's default, off in the released models), and
-rope_scaling {"type": "dynamic" or "linear", "factor"}.
+rope_scaling {"type": "dynamic" or "linear", "factor"}. GPT-2 (gpt2 to
+gpt2-xl, DistilGPT2; GPT2Config's names and defaults: n_embd, n_layer,
+n_head, n_inner 4 x n_embd where null, n_positions 1024,
+layer_norm_epsilon, activation_function gelu_new, tied) rotates nothing:
+its learned positions, transformer.wpe, are mp's pos_embeddings
+(gen-llama.py --learned-positions: rows 0 .. seq-1 added to the token
+embeddings); its layers are pre-norm (ln_1, ln_2) with biases on every
+linear, and its linears are Conv1Ds, their weights stored [in, out]:
+import transposes them (attn.c_attn's columns are q's, k's and v's rows),
+export transposes them back. A GPT2Model's checkpoint (the Hub's gpt2:
+wte.weight, h.N...., no transformer. prefix) is read too; export writes
+GPT2LMHeadModel's names. Its attention buffers (attn.bias,
+attn.masked_bias) are passed over; scale_attn_weights false,
+scale_attn_by_inverse_layer_idx and add_cross_attention are refused.
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -369,7 +382,7 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
             "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo",
-            "vaultgemma", "codegen", "hunyuan_v1_dense")
+            "vaultgemma", "codegen", "hunyuan_v1_dense", "gpt2")
 
 # GPT-J's block: CodeGen's is GPT-J's with q, k and v in one linear, its
 # rows in CODEGEN_QKV_GROUPS groups (CodeGenAttention's mp_num).
@@ -395,7 +408,9 @@ ROPE_THETA_DEFAULTS = {"smollm3": 2e6, "olmo3": 5e5, "gemma3_text": 1e6,
 # Dropout the config classes default to (SeedOssConfig's attention and
 # residual dropout).
 DROPOUT_DEFAULTS = {"seed_oss": {"attention_dropout": 0.1,
-                                 "residual_dropout": 0.1}}
+                                 "residual_dropout": 0.1},
+                    "gpt2": {"resid_pdrop": 0.1, "embd_pdrop": 0.1,
+                             "attn_pdrop": 0.1}}
 # The families that rotate pairs (2i, 2i + 1) as mp.rope does (GPT-J's
 # rotate_every_two, Cohere's, GLM's, Helium's and ERNIE 4.5's interleaved
 # rotate_half): their q and k rows stay in their order.
@@ -478,6 +493,17 @@ HF_NAMES["glm"] = HF_NAMES["glm4"] = dict(LLAMA_NAMES, **{
 HF_NAMES["codegen"] = dict(HF_NAMES["gptj"], **{
     name: "attn.qkv_proj"
     for name in ("attention.wq", "attention.wk", "attention.wv")})
+# GPT-2's Conv1Ds: q, k and v in attn.c_attn.
+HF_NAMES["gpt2"] = dict(
+    HF_NAMES["gptj"], pos_embeddings="transformer.wpe",
+    **{name: "attn.c_attn"
+       for name in ("attention.wq", "attention.wk", "attention.wv")},
+    **{"attention.wo": "attn.c_proj", "feed_forward.w1": "mlp.c_fc",
+       "feed_forward.w2": "mlp.c_proj"})
+# A GPT2Model's checkpoint (the Hub's gpt2) names its tensors without
+# GPT2LMHeadModel's transformer. prefix.
+GPT2_MODEL_PREFIX = "transformer."
+GPT2_MODEL_LAYOUT = ("", "lm_head.")
 
 # The multimodal models whose text model mp trains (on text alone each is
 # its text model: the vision tower and projector act only on images), and
@@ -599,11 +625,13 @@ ACTIVATIONS = {"silu": "silu", "gelu": "gelu",
 # each; rotary_heads: the heads whose rows (or entries) are in
 # rotate_half's order, or 0; head_tensors: the number of Hugging Face
 # tensors, one per head (hf a format of `head`), that the parameter stacks
-# on its dim 0 (StableLM's per-head LayerNorms), or 0.
+# on its dim 0 (StableLM's per-head LayerNorms), or 0; transposed: a
+# Conv1D's weight (GPT-2's), stored [in, out], its columns the rows above.
 Parameter = namedtuple(
     "Parameter",
-    "mp hf shape rotary_heads first_row hf_rows row_groups head_tensors",
-    defaults=(0, 0, None, 1, 0))
+    "mp hf shape rotary_heads first_row hf_rows row_groups head_tensors "
+    "transposed",
+    defaults=(0, 0, None, 1, 0, False))
 
 # Bytes per element of each dtype a Llama checkpoint holds.
 ELEMENT_BYTES = {"F32": 4, "BF16": 2, "F16": 2}
@@ -665,14 +693,20 @@ class SafeTensorsFile:
         stored = raw.view({"F32": "<f4", "F16": "<f2", "BF16": "<u2"}[dtype])
         stored = stored.reshape(shape)
         if rows is not None:
-            stored = stored.reshape(groups, -1, *shape[1:])[:, rows].reshape(
-                -1, *shape[1:])
+            stored = take_rows(stored, rows, groups)
         if dtype == "F32":
             return stored
         if dtype == "F16":
             return stored.astype(np.float32)
         # bfloat16: the high half of a float32
         return (stored.astype(np.uint32) << 16).view(np.float32)
+
+
+def take_rows(values, rows, groups):
+    """Rows `rows` (a slice) of each of the `groups` equal groups of rows of
+    values."""
+    return values.reshape(groups, -1, *values.shape[1:])[:, rows].reshape(
+        -1, *values.shape[1:])
 
 
 def open_checkpoint(hf_dir):
@@ -790,6 +824,42 @@ def gptj_config(config, source):
                 rope_theta=10000.0)
 
 
+def gpt2_config(config, source):
+    """A GPT-2 config under the other families' names, as GPT2Config's
+    attribute_map reads it (n_embd, n_layer, n_head, n_positions; n_inner
+    4 x n_embd where null; layer_norm_epsilon; activation_function
+    gelu_new; tied by default). Refused: scores not scaled by
+    1/sqrt(head_dim) (scale_attn_weights false) or also by the layer
+    (scale_attn_by_inverse_layer_idx), and cross attention."""
+    config = dict(config)
+    for alias, name in [("n_embd", "hidden_size"),
+                        ("n_layer", "num_hidden_layers"),
+                        ("n_head", "num_attention_heads"),
+                        ("n_positions", "max_position_embeddings")]:
+        if alias in config:
+            config[name] = config[alias]
+    for key, value, why in [
+            ("scale_attn_weights", False, "mp scales the scores by "
+             "1/sqrt(head_dim), as GPT-2 does by default"),
+            ("scale_attn_by_inverse_layer_idx", True, "mp's scores are not "
+             "scaled by the layer"),
+            ("add_cross_attention", True, "mp trains the decoder alone, "
+             "without an encoder to attend to")]:
+        if config.get(key, not value) == value:
+            fail(f"{source}: {key} {json.dumps(value)}; {why}")
+    hidden = config.get("hidden_size")
+    ffn_hidden = config.get("n_inner")
+    if ffn_hidden is None and isinstance(hidden, int):
+        ffn_hidden = 4 * hidden
+    return dict(config, intermediate_size=ffn_hidden,
+                max_position_embeddings=config.get(
+                    "max_position_embeddings", 1024),
+                num_key_value_heads=None,
+                layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
+                hidden_act=config.get("activation_function", "gelu_new"),
+                tie_word_embeddings=config.get("tie_word_embeddings", True))
+
+
 class LlamaShape:
     """The sizes of a LlamaForCausalLM, from its config.json."""
 
@@ -819,6 +889,9 @@ class LlamaShape:
             config = falcon_config(config, source)
         if self.family in GPTJ_BLOCKS:
             config = gptj_config(config, source)
+        gpt2 = self.family == "gpt2"
+        if gpt2:
+            config = gpt2_config(config, source)
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
@@ -833,6 +906,9 @@ class LlamaShape:
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
         self.padding_idx = self.read_padding_idx(config, source)
+        # GPT-2's learned positions (wpe) instead of a rotation.
+        self.learned_positions = field("max_position_embeddings") if gpt2 \
+            else None
         # StableLM's, GPT-NeoX's, Phi's, Falcon's and Persimmon's norms are
         # LayerNorms (with biases); OLMo's have neither weights nor biases.
         cohere = self.family in ("cohere", "cohere2")
@@ -843,7 +919,7 @@ class LlamaShape:
         gptj = self.family in GPTJ_BLOCKS
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
                                           "falcon") or gptj or cohere or \
-            starcoder2 or nemotron or persimmon or olmo
+            starcoder2 or nemotron or persimmon or olmo or gpt2
         # Cohere's LayerNorms have no biases, OLMo's neither weights nor
         # biases.
         self.norm_weights = not olmo
@@ -974,7 +1050,7 @@ class LlamaShape:
                      "head_dim")
             config = dict(config, head_dim=self.dim // self.heads)
         self.head_dim = field("head_dim")
-        if self.head_dim % 2:
+        if self.head_dim % 2 and not self.learned_positions:
             fail(f"{source}: head_dim {self.head_dim} is odd; the rotary "
                  "embedding rotates pairs")
         if rope_alpha is not None:
@@ -1035,8 +1111,8 @@ class LlamaShape:
                 config.get("attention_bias")) or \
                 self.family in ("phi", "persimmon") or (
                   neox and config.get("attention_bias", True)) or \
-                falcon_bias or (self.family == "internlm2" and
-                                config.get("bias", True)) or (
+                falcon_bias or gpt2 or (self.family == "internlm2" and
+                                        config.get("bias", True)) or (
                     starcoder2 and config.get("use_bias", True)) or (
                         ernie and config.get("use_bias")):
             self.attention_bias = "all"
@@ -1045,7 +1121,7 @@ class LlamaShape:
                                          "seed_oss") and
                          bool(config.get("mlp_bias"))) or \
             self.family in ("gpt_neox", "phi", "persimmon") or gptj or \
-            falcon_bias or (
+            gpt2 or falcon_bias or (
                 starcoder2 and bool(config.get("use_bias", True))) or (
                     ernie and bool(config.get("use_bias")))
         self.output_bias = self.family == "phi" or gptj
@@ -1057,7 +1133,7 @@ class LlamaShape:
         # one where parallel_attn, as by default).
         self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon",
                                          "starcoder2", "nemotron", "arcee",
-                                         "persimmon") or gptj
+                                         "persimmon") or gptj or gpt2
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
@@ -1076,6 +1152,7 @@ class LlamaShape:
         self.norm_names = ("ln_attn", "ln_mlp") if (
             self.family == "falcon" and self.parallel_block == "separate") \
             else ("ln_1", None) if gptj \
+            else ("ln_1", "ln_2") if gpt2 \
             else ("attention_norm", "ffn_norm") if self.family == "internlm2" \
             else ("input_layernorm", "pre_feedforward_layernorm") \
             if self.family == "vaultgemma" \
@@ -1320,9 +1397,9 @@ class LlamaShape:
         """nn.Embedding's padding_idx: the config's pad_token_id (its
         class's default where not given), counted from the end where
         negative, in the families whose embedding takes it; None where
-        there is none (GPT-NeoX's, Falcon's, GPT-J's and CodeGen's
+        there is none (GPT-NeoX's, Falcon's, GPT-J's, CodeGen's and GPT-2's
         embeddings take none)."""
-        if self.family in ("gpt_neox", "falcon") + GPTJ_BLOCKS:
+        if self.family in ("gpt_neox", "falcon", "gpt2") + GPTJ_BLOCKS:
             return None
         pad = config.get("pad_token_id", PAD_TOKEN_DEFAULTS.get(self.family))
         if pad is None:
@@ -1512,6 +1589,8 @@ class LlamaShape:
                 args += f" --window-from-layer {first}"
         if self.nope_layers:
             args += " --nope-layers " + ",".join(map(str, self.nope_layers))
+        if self.learned_positions:
+            args += f" --learned-positions {self.learned_positions}"
         if self.mlp_activation != "silu":
             args += f" --mlp-activation {self.mlp_activation}"
         if self.layer_norm:
@@ -1558,6 +1637,10 @@ class LlamaShape:
         params = [Parameter("tok_embeddings.weight",
                             names["tok_embeddings"] + ".weight",
                             (self.vocab, d))]
+        if self.learned_positions:
+            params.append(Parameter("pos_embeddings.weight",
+                                    names["pos_embeddings"] + ".weight",
+                                    (self.learned_positions, d)))
         # Where a fused linear holds each of mp's: (its first row in each
         # group of rows, its rows, its groups): Phi-3's qkv_proj and
         # gate_up_proj one group; GPT-NeoX's and Falcon's query_key_value a
@@ -1576,7 +1659,7 @@ class LlamaShape:
                 name: (first * quarter, qkv_rows, CODEGEN_QKV_GROUPS)
                 for first, name in [(0, "attention.wq"), (1, "attention.wv"),
                                     (2, "attention.wk")]}
-        elif self.family == "phi3":
+        elif self.family in ("phi3", "gpt2"):  # GPT-2's c_attn: by columns
             fused_rows.update({
                 "attention.wq": (0, qkv_rows, 1),
                 "attention.wk": (q_rows, qkv_rows, 1),
@@ -1588,6 +1671,7 @@ class LlamaShape:
                 for first, name in [(0, "attention.wq"),
                                     (per_kv, "attention.wk"),
                                     (per_kv + 1, "attention.wv")]}
+        conv1d = self.family == "gpt2"  # its linears' weights [in, out]
         for i in range(self.layers):
             mp, hf = f"layers.{i}.", f"{names['layers']}{i}."
 
@@ -1599,14 +1683,16 @@ class LlamaShape:
                         params.append(Parameter(
                             f"{mp}{mp_name}.{kind}",
                             f"{hf}{names[mp_name]}.{kind}", shape, heads,
-                            first_row, hf_rows, groups))
+                            first_row, hf_rows, groups,
+                            transposed=kind == "weight" and conv1d))
 
             params.append(Parameter(
                 mp + "attention_norm.weight",
                 hf + ("post_attention_layernorm" if self.post_norm
                       else self.norm_names[0]) + ".weight", (d,)))
             qkv_bias = self.attention_bias is not None
-            rotate_half = self.family not in PAIR_ROTATING
+            rotate_half = self.family not in PAIR_ROTATING and \
+                not self.learned_positions
             linear("attention.wq", q_rows, d, qkv_bias,
                    self.heads * rotate_half)
             linear("attention.wk", kv_rows, d, qkv_bias,
@@ -1700,14 +1786,20 @@ class LlamaShape:
         return self.hf_names["tok_embeddings"] + ".weight"
 
 
-def hf_shape(param):
+def hf_rows_shape(param):
     """The shape of the Hugging Face tensor that holds param (each of its
-    heads' tensors)."""
+    heads' tensors), its rows first (a Conv1D's weight transposed)."""
     if param.head_tensors:
         return param.shape[1:]
     if param.hf_rows is None:
         return param.shape
     return (param.hf_rows, *param.shape[1:])
+
+
+def hf_shape(param):
+    """The shape of the Hugging Face tensor as it is stored."""
+    shape = hf_rows_shape(param)
+    return tuple(reversed(shape)) if param.transposed else shape
 
 
 def hf_tensor_names(param):
@@ -1792,9 +1884,14 @@ def text_model_config(config, source):
 
 def text_layout(config, tensors, hf_dir):
     """The prefixes under which the checkpoint keeps model.* and lm_head.*
-    of the text model: themselves, or a multimodal model's."""
+    of the text model: themselves, or a multimodal model's (or a
+    GPT2Model's names)."""
+    if config.get("model_type") == "gpt2" and \
+            GPT2_MODEL_PREFIX + "wte.weight" not in tensors and \
+            "wte.weight" in tensors:
+        return GPT2_MODEL_LAYOUT
     if not is_multimodal(config):
-        return ("model.", "lm_head.")
+        return FLAT_LAYOUT
     layouts = MULTIMODAL_LAYOUTS + (
         [FLAT_LAYOUT] if config["model_type"] in FLAT_MULTIMODAL else [])
     for layout in layouts:
@@ -1812,6 +1909,8 @@ def stored_name(hf, layout):
     model, lm_head = layout
     if layout == FLAT_LAYOUT:
         return hf
+    if layout == GPT2_MODEL_LAYOUT:
+        return hf.removeprefix(GPT2_MODEL_PREFIX)
     if hf.startswith("model."):
         return model + hf[len("model."):]
     return lm_head + hf[len("lm_head."):]
@@ -1894,10 +1993,9 @@ def import_checkpoint(args):
     known = {stored_name(name, layout) for param in params
              for name in hf_tensor_names(param)}
     # Older conversions saved buffers: the rotary frequencies (they follow
-    # from rope_theta), GPT-NeoX's, GPT-J's and CodeGen's causal mask and
-    # its fill value. A tied
-    # model's lm_head.weight, where saved, is the embedding: Hugging Face
-    # ties it on loading. A multimodal model's vision tower stays behind
+    # from rope_theta), GPT-NeoX's, GPT-J's, CodeGen's and GPT-2's causal
+    # mask and its fill value. A tied model's lm_head.weight, where saved,
+    # is the embedding: Hugging Face ties it on loading. A multimodal model's vision tower stays behind
     # (export copies it back).
     ignored = {stored_name(shape.output_name(), layout)} if shape.tied \
         else set()
@@ -1905,7 +2003,8 @@ def import_checkpoint(args):
     buffers = ("rotary_emb.inv_freq",) + {
         "gpt_neox": (".attention.bias", ".attention.masked_bias"),
         "gptj": (".attn.bias", ".attn.masked_bias"),
-        "codegen": (".attn.causal_mask", ".attn.masked_bias")}.get(
+        "codegen": (".attn.causal_mask", ".attn.masked_bias"),
+        "gpt2": (".attn.bias", ".attn.masked_bias")}.get(
             shape.family, ())
     extra = sorted(n for n in tensors
                    if n not in known and n not in ignored
@@ -1933,7 +2032,12 @@ def import_checkpoint(args):
                 file = tensors[source]
                 expect_shape(name, file.entries[source]["shape"],
                              hf_shape(param), args.hf_dir)
-                parts.append(file.read(source, rows, param.row_groups))
+                if param.transposed:  # rows of the weight's transpose
+                    whole = file.read(source).T
+                    parts.append(whole if rows is None else take_rows(
+                        whole, rows, param.row_groups))
+                else:
+                    parts.append(file.read(source, rows, param.row_groups))
             values = np.stack(parts) if param.head_tensors else parts[0]
             values = reorder_heads(values, param, shape.rotary_dims, False)
             return np.ascontiguousarray(values, "<f4").tobytes()
@@ -2003,8 +2107,9 @@ def export_checkpoint(args):
                     value = value[head]
                 values.append(value.reshape(
                     param.row_groups, -1, *value.shape[1:]))
-            return encode(np.concatenate(values, axis=1).reshape(
-                hf_shape(params[0][0])))
+            joined = np.concatenate(values, axis=1).reshape(
+                hf_rows_shape(params[0][0]))
+            return encode(joined.T if params[0][0].transposed else joined)
 
         entries.append((hf_name, stored_dtype, hf_shape(params[0][0]), make))
     vision = vision_tensors(config, source, layout)

@@ -847,6 +847,17 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(out);
         return success();
       })
+      .Case([&](IotaOp iota) {
+        HostTensor out = HostTensor::zeros(shapeOf(iota.getResult()));
+        ArrayRef<int64_t> shape = out.shape;
+        int64_t inner = 1;
+        for (int64_t extent : shape.drop_front(iota.getDim() + 1))
+          inner *= extent;
+        for (int64_t i = 0; i < out.getNumElements(); ++i)
+          out.data[i] = double(i / inner % shape[iota.getDim()]);
+        set(out);
+        return success();
+      })
       .Case([&](EmbeddingOp e) {
         const HostTensor &table = in(1);
         int64_t dim = table.shape[1];

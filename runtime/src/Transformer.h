@@ -173,6 +173,13 @@ MP_HOST_DEVICE inline int64_t localizeIndex(int64_t index, int64_t offset,
   return index >= offset && index - offset < valid ? index - offset : -1;
 }
 
+/// Entry `index` of mp_iota_i64's [outer][extent][inner]: its index along
+/// the middle dim.
+MP_HOST_DEVICE inline int64_t iotaAt(int64_t index, int64_t extent,
+                                     int64_t inner) {
+  return index / inner % extent;
+}
+
 /// The additive bias of attention mask entry `keep`: 0 where it keeps the
 /// entry, `fill` where it drops it.
 MP_HOST_DEVICE inline float maskBias(int64_t keep, float fill) {

@@ -1639,6 +1639,26 @@ void testLocalizeIndex(mp_context *ctx, const Group &g) {
   }
 }
 
+/// mp_iota_i64 writes each entry's index along the middle dim, against
+/// loops, for extents of 1 and for outer and inner extents of 1.
+void testIota(mp_context *ctx) {
+  const int64_t shapes[][3] = {{2, 3, 4}, {1, 5, 1}, {3, 1, 2}, {4, 7, 1}};
+  for (const int64_t *shape : shapes) {
+    std::vector<int64_t> expected;
+    for (int64_t o = 0; o < shape[0]; ++o)
+      for (int64_t e = 0; e < shape[1]; ++e)
+        expected.insert(expected.end(), shape[2], e);
+    Buffer out(ctx, std::vector<int64_t>(expected.size(), -7));
+    CHECK_OK(ctx, mp_iota_i64(ctx, shape[0], shape[1], shape[2],
+                              out.as<int64_t>()));
+    expect(out.read<int64_t>() == expected,
+           "iota of [" + std::to_string(shape[0]) + ", " +
+               std::to_string(shape[1]) + ", " + std::to_string(shape[2]) +
+               "]");
+  }
+  CHECK_OK(ctx, mp_iota_i64(ctx, 2, 0, 3, nullptr));
+}
+
 /// mp_resize_dim of a [2, 3, 4] tensor (and one with an empty dim) along
 /// each dim, shrinking, keeping and growing, against loops.
 template <typename T> void testResizeDim(mp_context *ctx, mp_dtype dtype) {
@@ -3789,6 +3809,14 @@ void testTransformerErrors(mp_context *ctx) {
                                  ids.as<int64_t>(), 4);
       },
       "mp_localize_index" + onRank + "mesh axis 'a0' is listed twice");
+  expectError(
+      [&](mp_context *c) {
+        return mp_iota_i64(c, 2, -3, 1, ids.as<int64_t>());
+      },
+      "mp_iota_i64" + onRank + "negative extent -3");
+  expectError(
+      [&](mp_context *c) { return mp_iota_i64(c, 1, 2, 1, nullptr); },
+      "mp_iota_i64" + onRank + "out is null");
 
   // The vocab-parallel cross entropy's pieces.
   const int64_t *index = ids.as<int64_t>();
@@ -4137,6 +4165,7 @@ int main(int argc, char **argv) {
   // No axes: the whole dim is valid.
   testZeroPadding(ctx, makeGroup(ctx, {}));
   testLocalizeIndex(ctx, makeGroup(ctx, {}));
+  testIota(ctx);
   testGemm(ctx);
   testGemmWithoutC(ctx);
   testWorkspace(ctx);

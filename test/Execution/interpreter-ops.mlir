@@ -11,6 +11,7 @@
 // RUN: mp-run %s --entry=collectives --print | FileCheck %s --check-prefix=COLL
 // RUN: mp-run %s --entry=chunks --print | FileCheck %s --check-prefix=CHUNKS
 // RUN: mp-run %s --entry=ignored --print | FileCheck %s --check-prefix=IGNORED
+// RUN: mp-run %s --entry=iota --print | FileCheck %s --check-prefix=IOTA
 
 // x·Wᵀ with x = [[1,2,3],[4,5,6]], W = [[1,0,0],[0,1,0],[1,1,1],[0,0,2]].
 // LINEAR: result #0: [2x4]
@@ -256,4 +257,25 @@ func.func @ignored() -> (tensor<f32>, tensor<f32>, tensor<2x3xf32>, tensor<2xf32
   %k = mp.target_mask %padded ignore_index -100 : tensor<2xi64> -> tensor<2xf32>
   %l = mp.target_mask %classes ignore_index 1 : tensor<2xi64> -> tensor<2xf32>
   return %a, %b, %g, %k, %l : tensor<f32>, tensor<f32>, tensor<2x3xf32>, tensor<2xf32>, tensor<2xf32>
+}
+
+// mp.iota counts along its dim: [2, 3] along dim 1 and along dim 0; the
+// positions along dim 1 look up rows 0, 1, 2 of [[10], [20], [30]] in each
+// sequence (GPT-2's wpe(arange(seq))).
+// IOTA: result #0: [2x3]
+// IOTA-NEXT: 0.000000e+00 1.000000e+00 2.000000e+00
+// IOTA-NEXT: 0.000000e+00 1.000000e+00 2.000000e+00
+// IOTA-NEXT: result #1: [2x3]
+// IOTA-NEXT: 0.000000e+00 0.000000e+00 0.000000e+00
+// IOTA-NEXT: 1.000000e+00 1.000000e+00 1.000000e+00
+// IOTA-NEXT: result #2: [2x3]
+// IOTA-NEXT: 1.000000e+01 2.000000e+01 3.000000e+01
+// IOTA-NEXT: 1.000000e+01 2.000000e+01 3.000000e+01
+func.func @iota() -> (tensor<2x3xi64>, tensor<2x3xi64>, tensor<2x3xf32>) {
+  %table = arith.constant dense<[[10.0], [20.0], [30.0]]> : tensor<3x1xf32>
+  %positions = mp.iota dim 1 : tensor<2x3xi64>
+  %rows = mp.iota dim 0 : tensor<2x3xi64>
+  %looked = mp.embedding %positions, %table : (tensor<2x3xi64>, tensor<3x1xf32>) -> tensor<2x3x1xf32>
+  %flat = mp.reshape %looked : tensor<2x3x1xf32> -> tensor<2x3xf32>
+  return %positions, %rows, %flat : tensor<2x3xi64>, tensor<2x3xi64>, tensor<2x3xf32>
 }

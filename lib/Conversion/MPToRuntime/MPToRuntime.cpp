@@ -58,9 +58,9 @@ bool onlyMoves(Operation *op) {
 }
 
 /// True if the runtime runs `op` on i64 integer ids or class targets: it
-/// moves them, or shifts them into a rank's slice.
+/// moves them, shifts them into a rank's slice, or counts positions.
 bool movesIds(Operation *op) {
-  return onlyMoves(op) || isa<LocalizeIndexOp>(op);
+  return onlyMoves(op) || isa<LocalizeIndexOp, IotaOp>(op);
 }
 
 /// True if the runtime writes `result` in bf16 (mp-narrow-collectives): its

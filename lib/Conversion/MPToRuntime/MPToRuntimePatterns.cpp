@@ -17,6 +17,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
+#include <functional>
+#include <numeric>
+
 using namespace mlir;
 
 namespace mp {
@@ -1148,6 +1151,25 @@ struct LocalizeIndexLowering : RuntimePattern<LocalizeIndexOp> {
   }
 };
 
+struct IotaLowering : RuntimePattern<IotaOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(IotaOp op) const override {
+    if (failed(checkIds(op, op.getResult(), calls)))
+      return failure();
+    ArrayRef<int64_t> shape = getShape(op.getResult());
+    int64_t dim = op.getDim();
+    auto product = [](ArrayRef<int64_t> extents) {
+      return std::accumulate(extents.begin(), extents.end(), int64_t(1),
+                             std::multiplies<int64_t>());
+    };
+    calls.call("mp_iota_i64",
+               {calls.getContext(), calls.i64(product(shape.take_front(dim))),
+                calls.i64(shape[dim]),
+                calls.i64(product(shape.drop_front(dim + 1))), out(op)});
+    return success();
+  }
+};
+
 struct ResizeLowering : RuntimePattern<ResizeOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(ResizeOp op) const override {
@@ -1235,7 +1257,7 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       GatherLastLowering, ScatterLastLowering, ClipCoefficientLowering,
       OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
       OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
-      LocalizeIndexLowering, ResizeLowering, SliceLowering, ConcatLowering>(
+      LocalizeIndexLowering, IotaLowering, ResizeLowering, SliceLowering, ConcatLowering>(
       calls, patterns.getContext());
 }
 

@@ -475,6 +475,12 @@ mp_status CudaBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
       cuda::launchLocalizeIndex(computeStream, n, in, out, offset, valid));
 }
 
+mp_status CudaBackend::iota(int64_t outer, int64_t extent, int64_t inner,
+                            int64_t *out) {
+  return checkLaunch("mp_iota_i64", cuda::launchIota(computeStream, outer,
+                                                     extent, inner, out));
+}
+
 mp_status CudaBackend::maskBias(int64_t n, const int64_t *mask, float fill,
                                 float *out) {
   return checkLaunch("mp_mask_bias_f32",

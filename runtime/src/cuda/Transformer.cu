@@ -307,6 +307,12 @@ __global__ void localizeIndexKernel(int64_t n, const int64_t *in, int64_t *out,
     out[i] = localizeIndex(in[i], offset, valid);
 }
 
+__global__ void iotaKernel(int64_t n, int64_t extent, int64_t inner,
+                           int64_t *out) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    out[i] = iotaAt(i, extent, inner);
+}
+
 __global__ void maskBiasKernel(int64_t n, const int64_t *mask, float fill,
                                float *out) {
   for (int64_t i = gridStart(); i < n; i += gridStride())
@@ -547,6 +553,13 @@ cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
                                 int64_t valid) {
   localizeIndexKernel<<<gridFor(n), kThreads, 0, stream>>>(n, in, out, offset,
                                                            valid);
+  return cudaGetLastError();
+}
+
+cudaError_t launchIota(cudaStream_t stream, int64_t outer, int64_t extent,
+                       int64_t inner, int64_t *out) {
+  int64_t n = outer * extent * inner;
+  iotaKernel<<<gridFor(n), kThreads, 0, stream>>>(n, extent, inner, out);
   return cudaGetLastError();
 }
 

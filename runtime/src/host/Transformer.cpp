@@ -362,6 +362,15 @@ mp_status HostBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
   return MP_OK;
 }
 
+mp_status HostBackend::iota(int64_t outer, int64_t extent, int64_t inner,
+                            int64_t *out) {
+  parallelFor(outer * extent * inner, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      out[i] = mp::runtime::iotaAt(i, extent, inner);
+  });
+  return MP_OK;
+}
+
 mp_status HostBackend::maskBias(int64_t n, const int64_t *mask, float fill,
                                 float *out) {
   parallelFor(n, [&](int64_t begin, int64_t end) {

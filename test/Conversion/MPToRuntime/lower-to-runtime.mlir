@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 25\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 26\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -428,4 +428,17 @@ func.func @clamp(%x: tensor<4x16xf32> {mp.input = "x"}) -> (tensor<4x16xf32>, te
   %c = mp.clamp %x min -8.0 max 0.25 : tensor<4x16xf32>
   %m = mp.clamp_mask %x min -8.0 max 0.25 : tensor<4x16xf32>
   return %c, %m : tensor<4x16xf32>, tensor<4x16xf32>
+}
+
+// -----
+
+// mp.iota: mp_iota_i64 over [outer, extent, inner] = [2, 3, 4] for dim 1
+// (ABI 26), its positions read by an embedding as i64 ids.
+// CHECK-LABEL: func.func @iota
+// CHECK: call @mp_iota_i64(%{{.+}}, %c2_i64, %c3_i64, %c4_i64, %[[POS:.+]]) :
+// CHECK: call @mp_embedding_f32(%{{.+}}, %c24_i64, %c5_i64, %c8_i64, %[[POS]], %{{.+}}, %{{.+}}) :
+func.func @iota(%table: tensor<5x8xf32> {mp.input = "table"}) -> tensor<2x3x4x8xf32> {
+  %positions = mp.iota dim 1 : tensor<2x3x4xi64>
+  %rows = mp.embedding %positions, %table : (tensor<2x3x4xi64>, tensor<5x8xf32>) -> tensor<2x3x4x8xf32>
+  return %rows : tensor<2x3x4x8xf32>
 }

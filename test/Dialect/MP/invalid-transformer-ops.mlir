@@ -492,3 +492,26 @@ func.func @scatter_last_shapes(%t: tensor<2xi64>, %g: tensor<3xf32>, %x: tensor<
   return
 }
 
+// -----
+
+func.func @iota_dim_past_rank() {
+  // expected-error@+1 {{'mp.iota' op dim 2 is not a dim of 'tensor<2x16xi64>'}}
+  %0 = mp.iota dim 2 : tensor<2x16xi64>
+  return
+}
+
+// -----
+
+func.func @iota_negative_dim() {
+  // expected-error@+1 {{'mp.iota' op dim -1 is not a dim of 'tensor<2x16xi64>'}}
+  %0 = mp.iota dim -1 : tensor<2x16xi64>
+  return
+}
+
+// -----
+
+func.func @iota_float() {
+  // expected-error@+1 {{'mp.iota' op result #0 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %0 = mp.iota dim 0 : tensor<4xf32>
+  return
+}

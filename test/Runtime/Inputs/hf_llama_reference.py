@@ -116,7 +116,12 @@ qk_layernorm, as by default, one nn.LayerNorm with a bias over each query
 head and one over each key head, q_layernorm and k_layernorm, as Phi's
 qk_layernorm; partial_rotary_factor 0.5, rope_theta 25000) and OLMo's
 (OlmoForCausalLM: Llama's with OlmoLayerNorm, F.layer_norm in float32
-without weight or bias at eps 1e-5, and no MLP biases). Dynamic NTK
+without weight or bias at eps 1e-5, and no MLP biases). GPT-2's
+(GPT2LMHeadModel under GPT2Config's names: the token embeddings plus
+wpe's rows 0 .. seq-1, ln_1 and ln_2, Conv1D linears (weights [in, out])
+with biases, attn.c_attn holding q, k and v by columns, the scores divided
+by sqrt(head_dim), mlp.c_fc and c_proj with gelu_new, transformer.ln_f,
+lm_head tied) is its modeling file's, no rotation. Dynamic NTK
 rope scaling
 (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
@@ -136,9 +141,9 @@ the logits against the given labels (the next tokens), as mp's.
                 nemotron|arcee|glm|glm4|helium|seed_oss|ernie4_5|stablelm|
                 gpt_neox|phi|persimmon|olmo|falcon|gptj|codegen|
                 granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
-                vaultgemma|gemma3_text|hunyuan_v1_dense|gemma3|mistral3|llava|
-                llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
-                [--layout hub|saved]]
+                vaultgemma|gemma3_text|hunyuan_v1_dense|gpt2|gemma3|mistral3|
+                llava|llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
+                [--layout hub|saved|base]]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
       [--shards N] [--tie] [--config KEY JSON]... [--set KEY JSON]...
@@ -168,7 +173,9 @@ the logits against the given labels (the next tokens), as mp's.
       where a Qwen2's are and the vision tensors under visual.; saved a
       text_config (qwen2_vl_text, qwen2_5_vl_text) and model.visual..
       qwen3_vl (saved): a text_config (qwen3_vl_text, its mrope
-      interleaved) and model.visual..
+      interleaved) and model.visual.. gpt2 --layout base: GPT2Model's
+      names (wte.weight, h.0.attn.c_attn.weight, ...: the Hub's gpt2
+      checkpoints), not GPT2LMHeadModel's (transformer.wte.weight, ...).
   hf_llama_reference.py data --vocab V --seq S --batch B --steps N --seed S
       [--ignored-labels F] [--pad-tails P] DATA.safetensors: `tokens` and
       `labels` i64 [N, batch, seq], each label -100 (ignored by the loss)
@@ -417,6 +424,7 @@ def activation(config):
         # VaultGemmaConfig's
         "relu2" if config["model_type"] in ("nemotron", "arcee", "persimmon")
         else "gelu_pytorch_tanh" if config["model_type"] == "vaultgemma"
+        else "gelu_new" if config["model_type"] == "gpt2"  # GPT2Config's
         else None)
     return {"silu": F.silu, "gelu": F.gelu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
@@ -1184,9 +1192,124 @@ class LlamaForCausalLM(nn.Module):
         return softcap(logits, self.config.get("final_logit_softcapping"))
 
 
+class Conv1D(nn.Module):
+    """transformers' Conv1D (GPT-2's linears): a weight [in, out], x @ W +
+    b."""
+
+    def __init__(self, out, inp):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(inp, out))
+        self.bias = nn.Parameter(torch.zeros(out))
+
+    def forward(self, x):
+        return torch.addmm(self.bias, x.reshape(-1, x.shape[-1]),
+                           self.weight).view(*x.shape[:-1], -1)
+
+
+def gpt2_field(config, name):
+    """A GPT2Config field, its class's default where the config leaves it
+    out (n_inner: 4 x n_embd where null)."""
+    if name == "n_inner":
+        return config.get("n_inner") or 4 * config["n_embd"]
+    return config.get(name, {"n_positions": 1024, "layer_norm_epsilon": 1e-5,
+                             "activation_function": "gelu_new"}.get(name))
+
+
+class GPT2Attention(nn.Module):
+    """GPT2Attention: q, k and v by c_attn's columns, the scores divided by
+    sqrt(head_dim), c_proj."""
+
+    def __init__(self, config):
+        super().__init__()
+        d = config["n_embd"]
+        self.heads = config["n_head"]
+        self.c_attn = Conv1D(3 * d, d)
+        self.c_proj = Conv1D(d, d)
+
+    def forward(self, x):
+        b, s, d = x.shape
+        q, k, v = (part.view(b, s, self.heads, -1).transpose(1, 2)
+                   for part in self.c_attn(x).split(d, dim=2))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / torch.full(
+            [], v.shape[-1] ** 0.5, dtype=q.dtype)
+        causal = torch.full((s, s), float("-inf"), dtype=q.dtype).triu(1)
+        probs = F.softmax(scores + causal, dim=-1)
+        out = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, d)
+        return self.c_proj(out)
+
+
+class GPT2MLP(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d, hidden = config["n_embd"], gpt2_field(config, "n_inner")
+        self.c_fc = Conv1D(hidden, d)
+        self.c_proj = Conv1D(d, hidden)
+        self.act = activation(config)
+
+    def forward(self, x):
+        return self.c_proj(self.act(self.c_fc(x)))
+
+
+class GPT2Block(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d, eps = config["n_embd"], gpt2_field(config, "layer_norm_epsilon")
+        self.ln_1 = nn.LayerNorm(d, eps=eps)
+        self.attn = GPT2Attention(config)
+        self.ln_2 = nn.LayerNorm(d, eps=eps)
+        self.mlp = GPT2MLP(config)
+
+    def forward(self, x):
+        x = self.attn(self.ln_1(x)) + x
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT2Model(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d = config["n_embd"]
+        self.wte = nn.Embedding(config["vocab_size"], d)
+        self.wpe = nn.Embedding(gpt2_field(config, "n_positions"), d)
+        self.h = nn.ModuleList(GPT2Block(config)
+                               for _ in range(config["n_layer"]))
+        self.ln_f = nn.LayerNorm(
+            d, eps=gpt2_field(config, "layer_norm_epsilon"))
+
+
+class GPT2LMHeadModel(nn.Module):
+    """GPT2LMHeadModel: the token and position embeddings' sum
+    (wpe(arange(seq))), pre-norm blocks of Conv1D linears, ln_f, lm_head
+    tied to wte unless tie_word_embeddings is false."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.transformer = GPT2Model(config)
+        self.lm_head = nn.Linear(config["n_embd"], config["vocab_size"],
+                                 bias=False)
+        if config.get("tie_word_embeddings", True):
+            self.lm_head.weight = self.transformer.wte.weight
+
+    def forward(self, input_ids):
+        model = self.transformer
+        positions = torch.arange(input_ids.shape[1])
+        h = model.wte(input_ids) + model.wpe(positions)
+        for block in model.h:
+            h = block(h)
+        return self.lm_head(model.ln_f(h))
+
+
+def causal_lm(config):
+    """The model of the config's family."""
+    return GPT2LMHeadModel(config) if config["model_type"] == "gpt2" \
+        else LlamaForCausalLM(config)
+
+
 def hf_names(config):
     """Every parameter's Hugging Face name and shape (GPT-NeoX's and Phi's
     as their modules register them)."""
+    if config["model_type"] == "gpt2":  # tied: no lm_head.weight
+        return [(name, tuple(param.shape)) for name, param in
+                GPT2LMHeadModel(config).named_parameters()]
     if config["model_type"] in MODEL_NAMES:  # tied: no lm_head.weight
         return [(name, tuple(param.shape)) for name, param in
                 LlamaForCausalLM(config).named_parameters()]
@@ -1381,6 +1504,11 @@ FAMILY_CONFIG = {
                     "sliding_window_pattern": 6},
     # HunYuanDenseV1Config's, its rope scaling left to the tests' --config.
     "hunyuan_v1_dense": {"architectures": ["HunYuanDenseV1ForCausalLM"]},
+    # GPT-2's (its dropouts, 0.1 there and by default, left to the tests;
+    # n_positions to GPT2Config's default, 1024).
+    "gpt2": {"architectures": ["GPT2LMHeadModel"],
+             "activation_function": "gelu_new", "resid_pdrop": 0.0,
+             "embd_pdrop": 0.0, "attn_pdrop": 0.0},
 }
 
 
@@ -1557,7 +1685,7 @@ def checkpoint(args):
         ("norm_epsilon" if family == "starcoder2" else
          "norm_eps" if family == "nemotron" else
          "layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
-                                        "falcon", "gptj", "codegen",
+                                        "falcon", "gptj", "codegen", "gpt2",
                                         "cohere", "cohere2", "persimmon")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
@@ -1579,7 +1707,8 @@ def checkpoint(args):
         config["bias"] = args.attention_bias
         for key in ("hidden_act", "attention_bias", "mlp_bias"):
             del config[key]
-    if family in GPTJ_BLOCKS:  # GPTJConfig's and CodeGenConfig's fields
+    if family in GPTJ_BLOCKS + ("gpt2",):
+        # GPTJConfig's, CodeGenConfig's and GPT2Config's fields
         for name, gptj_name in [("hidden_size", "n_embd"),
                                 ("num_hidden_layers", "n_layer"),
                                 ("num_attention_heads", "n_head"),
@@ -1647,6 +1776,9 @@ def checkpoint(args):
     if args.family in MULTIMODAL:
         config, tensors = multimodal(args.family, config, tensors,
                                      args.layout, rng)
+    if args.layout == "base":  # GPT2Model's names (the Hub's gpt2)
+        tensors = {name[len("transformer."):]: value
+                   for name, value in tensors.items()}
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
@@ -1718,7 +1850,12 @@ def train(args):
     config = flat_rope(config)
     dtype = {"float64": torch.float64, "float32": torch.float32}[args.dtype]
     torch.manual_seed(0)  # construction draws values that are overwritten
-    model = LlamaForCausalLM(config).to(dtype)
+    if config["model_type"] == "gpt2" and "wte.weight" in tensors:
+        # GPT2Model's names (the Hub's gpt2): the LM head model's under
+        # transformer.
+        tensors = {"transformer." + name: value
+                   for name, value in tensors.items()}
+    model = causal_lm(config).to(dtype)
     load_parameters(model, tensors, args.hf_dir)
     batches = read(args.data)
     optimizer = adamw(model, args)
@@ -1747,7 +1884,7 @@ def main():
     make.add_argument("--head-dim", type=int)
     make.add_argument("--family", choices=[*FAMILY_CONFIG, *MULTIMODAL],
                       default="llama")
-    make.add_argument("--layout", choices=list(LAYOUTS), default="hub")
+    make.add_argument("--layout", choices=[*LAYOUTS, "base"], default="hub")
     make.add_argument("--attention-bias", action="store_true")
     make.add_argument("--mlp-bias", action="store_true")
     make.add_argument("--norm-eps", type=float, default=1e-5)

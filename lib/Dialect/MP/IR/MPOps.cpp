@@ -660,6 +660,14 @@ LogicalResult TargetMaskOp::verify() {
 // Transformer layers
 //===----------------------------------------------------------------------===//
 
+LogicalResult IotaOp::verify() {
+  auto type = cast<RankedTensorType>(getResult().getType());
+  int64_t dim = getDimAttr().getInt();
+  if (dim < 0 || dim >= type.getRank())
+    return emitOpError() << "dim " << dim << " is not a dim of " << type;
+  return success();
+}
+
 LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> location,
                                             Adaptor adaptor,

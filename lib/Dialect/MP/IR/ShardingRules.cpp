@@ -374,6 +374,20 @@ ShardingRule GatherLastOp::getShardingRule() {
   return rule;
 }
 
+// The counted dim stays whole, so that every rank counts from 0; the others
+// split freely.
+ShardingRule IotaOp::getShardingRule() {
+  ShardingRule rule;
+  SmallVector<int64_t> result;
+  for (auto [dim, extent] :
+       llvm::enumerate(rankedType(getResult()).getShape()))
+    result.push_back(rule.addFactor(extent, dim == getDim()
+                                                ? FactorKind::Replicated
+                                                : FactorKind::Parallel));
+  rule.resultFactors = {result};
+  return rule;
+}
+
 // ids[p...] and table[vocab, dim]: the vocabulary is contracted (a one-hot
 // product), so a split vocabulary leaves partial sums.
 ShardingRule EmbeddingOp::getShardingRule() {

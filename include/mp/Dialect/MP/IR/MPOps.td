@@ -490,6 +490,28 @@ def MP_TransposeOp : MP_Op<"transpose", [Pure,
 // Transformer layers
 //===----------------------------------------------------------------------===//
 
+def MP_IotaOp : MP_Op<"iota", [Pure,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "integers counting along one dim";
+  let description = [{
+    Each entry is its index along `dim` (StableHLO's `iota`): the positions
+    `0 .. seq-1` of each sequence for `[batch, seq]` and `dim` 1, the ids
+    that look up a learned position table (GPT-2's `wpe`, read by
+    `mp.embedding` as `torch.arange(seq)` is in Hugging Face's models).
+    It has no operands and no gradient. Partitioning may split its other
+    dims; `dim` stays whole on every rank, so each rank counts from 0 (a
+    split of the embedding that reads it slices the positions it needs).
+
+    ```mlir
+    %positions = mp.iota dim 1 : tensor<2x16xi64>
+    ```
+  }];
+  let arguments = (ins I64Attr:$dim);
+  let results = (outs MP_IndexTensor:$result);
+  let assemblyFormat = "`dim` $dim attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def MP_EmbeddingOp : MP_Op<"embedding", [Pure, InferTypeOpAdaptor,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
