@@ -350,7 +350,8 @@ embedding over part of each head in the families whose modeling files
 rotate all of it,
 an odd head_dim,
 dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
-GPT-NeoX's hidden_dropout, StarCoder2's residual_dropout and
+GPT-J's, CodeGen's and GPT-2's attn_pdrop, resid_pdrop and embd_pdrop,
+0.1 by default in GPT-2's, GPT-NeoX's hidden_dropout, StarCoder2's residual_dropout and
 embedding_dropout: mp trains without dropout; --without-dropout
 trains so, saying it on stderr), activations other than silu, gelu and
 the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast) and
@@ -826,18 +827,23 @@ def gptj_config(config, source):
 
 def gpt2_config(config, source):
     """A GPT-2 config under the other families' names, as GPT2Config's
-    attribute_map reads it (n_embd, n_layer, n_head, n_positions; n_inner
-    4 x n_embd where null; layer_norm_epsilon; activation_function
-    gelu_new; tied by default). Refused: scores not scaled by
-    1/sqrt(head_dim) (scale_attn_weights false) or also by the layer
+    attribute_map reads it (n_embd, n_layer, n_head, n_positions, the
+    other names winning where a config has both; n_inner 4 x n_embd where
+    null; layer_norm_epsilon; activation_function gelu_new; tied by
+    default), GPT2Config's sizes where a config leaves them out (gpt2's:
+    vocab_size 50257, n_embd 768, n_layer 12, n_head 12, n_positions
+    1024). Refused: scores not scaled by 1/sqrt(head_dim)
+    (scale_attn_weights false) or also by the layer
     (scale_attn_by_inverse_layer_idx), and cross attention."""
     config = dict(config)
-    for alias, name in [("n_embd", "hidden_size"),
-                        ("n_layer", "num_hidden_layers"),
-                        ("n_head", "num_attention_heads"),
-                        ("n_positions", "max_position_embeddings")]:
-        if alias in config:
-            config[name] = config[alias]
+    for alias, name, default in [("n_embd", "hidden_size", 768),
+                                 ("n_layer", "num_hidden_layers", 12),
+                                 ("n_head", "num_attention_heads", 12),
+                                 ("n_positions", "max_position_embeddings",
+                                  1024)]:
+        if name not in config:
+            config[name] = config.get(alias, default)
+    config.setdefault("vocab_size", 50257)
     for key, value, why in [
             ("scale_attn_weights", False, "mp scales the scores by "
              "1/sqrt(head_dim), as GPT-2 does by default"),
@@ -852,8 +858,6 @@ def gpt2_config(config, source):
     if ffn_hidden is None and isinstance(hidden, int):
         ffn_hidden = 4 * hidden
     return dict(config, intermediate_size=ffn_hidden,
-                max_position_embeddings=config.get(
-                    "max_position_embeddings", 1024),
                 num_key_value_heads=None,
                 layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
                 hidden_act=config.get("activation_function", "gelu_new"),

@@ -850,9 +850,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       .Case([&](IotaOp iota) {
         HostTensor out = HostTensor::zeros(shapeOf(iota.getResult()));
         ArrayRef<int64_t> shape = out.shape;
-        int64_t inner = 1;
-        for (int64_t extent : shape.drop_front(iota.getDim() + 1))
-          inner *= extent;
+        int64_t inner =
+            ShapedType::getNumElements(shape.drop_front(iota.getDim() + 1));
         for (int64_t i = 0; i < out.getNumElements(); ++i)
           out.data[i] = double(i / inner % shape[iota.getDim()]);
         set(out);

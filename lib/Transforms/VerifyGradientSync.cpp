@@ -205,16 +205,24 @@ LogicalResult GradientSyncChecker::transferRule(Operation *op,
   for (auto [result, factors] :
        llvm::zip_equal(op->getResults(), rule.resultFactors)) {
     // Factors no operand carries (a broadcast's new dims) are split as the
-    // partitioner recorded; they never involve a sum.
+    // partitioner recorded; they never involve a sum. One the op needs
+    // whole (mp.iota's counted dim) must not be recorded split.
     ShardingAttr recorded = getValueSharding(result);
     Layout layout;
     for (auto [dim, factor] : llvm::enumerate(factors)) {
-      if (factor != ShardingRule::kNoFactor && factorAxes[factor])
+      if (factor != ShardingRule::kNoFactor && factorAxes[factor]) {
         layout.dims.push_back(*factorAxes[factor]);
-      else if (factor != ShardingRule::kNoFactor && recorded)
-        layout.dims.push_back(nonTrivial(recorded.getDimAxes(dim)));
-      else
+      } else if (factor != ShardingRule::kNoFactor && recorded) {
+        SmallVector<StringRef> axes = nonTrivial(recorded.getDimAxes(dim));
+        if (rule.factorKinds[factor] == FactorKind::Replicated &&
+            !axes.empty())
+          return op->emitError()
+                 << "result dim " << dim << " is split over "
+                 << formatAxes(axes) << " but the op computes it whole";
+        layout.dims.push_back(axes);
+      } else {
         layout.dims.emplace_back();
+      }
     }
     layout.partial = partial;
     layouts[result] = layout;

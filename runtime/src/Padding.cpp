@@ -6,7 +6,7 @@
 // only copy and zero rows of the tensor seen as [outer][extent][inner],
 // which are the backend's copy2D and zero2D. mp_localize_index maps global
 // indices into the same pieces (an embedding's ids on the rank that holds their
-// rows), and mp_iota_i64 writes the indices of such a middle dim.
+// rows).
 //
 //===----------------------------------------------------------------------===//
 
@@ -202,22 +202,6 @@ mp_status mp_localize_index(mp_context *ctx, const int *axes, int num_axes,
     return MP_OK;
   Piece piece = getPiece(ctx, group, extent);
   return ctx->backend->localizeIndex(n, in, out, piece.offset, piece.valid);
-}
-
-mp_status mp_iota_i64(mp_context *ctx, int64_t outer, int64_t extent,
-                      int64_t inner, int64_t *out) {
-  const char *call = "mp_iota_i64";
-  MP_RETURN_IF_FAILED(ctx);
-  if (checkSizes(ctx, call,
-                 {{"outer", outer}, {"extent", extent}, {"inner", inner}},
-                 sizeof(int64_t)))
-    return MP_ERROR;
-  int64_t n = outer * extent * inner; // checkSizes bounds the product.
-  if (checkBuffers(ctx, call, {{"out", out, n}}))
-    return MP_ERROR;
-  if (n == 0)
-    return MP_OK;
-  return ctx->backend->iota(outer, extent, inner, out);
 }
 
 } // extern "C"

@@ -3817,6 +3817,14 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) { return mp_iota_i64(c, 1, 2, 1, nullptr); },
       "mp_iota_i64" + onRank + "out is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_iota_i64(c, int64_t(1) << 40, int64_t(1) << 40, 1,
+                           ids.as<int64_t>());
+      },
+      "mp_iota_i64" + onRank +
+          "outer x extent x inner = 1099511627776 x 1099511627776 x 1 "
+          "overflows int64 bytes");
 
   // The vocab-parallel cross entropy's pieces.
   const int64_t *index = ids.as<int64_t>();

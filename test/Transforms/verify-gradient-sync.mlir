@@ -237,3 +237,28 @@ func.func @bf16_norm_grad_of_partial_sum(%x: tensor<4x8xbf16> {mp.sharding = #mp
   %dx = mp.rms_norm_grad %x, %g, %dy eps 1.0e-05 : (tensor<4x8xbf16>, tensor<8xf32>, tensor<4x8xbf16>) -> tensor<4x8xbf16>
   return %dx : tensor<4x8xbf16>
 }
+
+// -----
+
+// mp.iota counts along its dim from 0 on every rank: recorded split along
+// that dim, each rank's positions would restart at 0.
+mp.mesh @mesh = <tp = 2>
+func.func @iota_counted_dim_split(%table: tensor<8x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>})
+    -> (tensor<2x3x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp], []]>}) attributes {mp.partitioned} {
+  // expected-error@+1 {{result dim 1 is split over [tp] but the op computes it whole}}
+  %positions = mp.iota dim 1 {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>} : tensor<2x3xi64>
+  %rows = mp.embedding %positions, %table : (tensor<2x3xi64>, tensor<8x4xf32>) -> tensor<2x3x4xf32>
+  return %rows : tensor<2x3x4xf32>
+}
+
+// -----
+
+// Split along another dim, each rank's piece holds the positions whole.
+// CHECK-LABEL: func.func @iota_batch_split
+mp.mesh @mesh = <dp = 2>
+func.func @iota_batch_split(%table: tensor<8x4xf32> {mp.sharding = #mp.sharding<@mesh, [[], []]>})
+    -> (tensor<1x6x4xf32> {mp.sharding = #mp.sharding<@mesh, [[dp], [], []]>}) attributes {mp.partitioned} {
+  %positions = mp.iota dim 1 {mp.sharding = #mp.sharding<@mesh, [[dp], []]>} : tensor<1x6xi64>
+  %rows = mp.embedding %positions, %table : (tensor<1x6xi64>, tensor<8x4xf32>) -> tensor<1x6x4xf32>
+  return %rows : tensor<1x6x4xf32>
+}

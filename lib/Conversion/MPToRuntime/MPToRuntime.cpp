@@ -59,7 +59,7 @@ bool onlyMoves(Operation *op) {
 
 /// True if the runtime runs `op` on i64 integer ids or class targets: it
 /// moves them, shifts them into a rank's slice, or counts positions.
-bool movesIds(Operation *op) {
+bool runsOnIds(Operation *op) {
   return onlyMoves(op) || isa<LocalizeIndexOp, IotaOp>(op);
 }
 
@@ -86,7 +86,7 @@ LogicalResult checkLowerable(func::FuncOp func, const MemoryPlan &plan) {
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || !type.hasStaticShape() ||
           !(type.getElementType().isF32() ||
-            (type.getElementType().isInteger(64) && movesIds(&op)) ||
+            (type.getElementType().isInteger(64) && runsOnIds(&op)) ||
             (type.getElementType().isBF16() && handlesBFloat16(result, plan))))
         return op.emitError() << "the runtime lowering takes static f32 "
                                  "tensors (and i64 ids and targets, bf16 "

@@ -17,9 +17,6 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
-#include <functional>
-#include <numeric>
-
 using namespace mlir;
 
 namespace mp {
@@ -481,6 +478,23 @@ struct EmbeddingLowering : RuntimePattern<EmbeddingOp> {
     calls.call("mp_embedding_f32",
                {calls.getContext(), calls.i64(getNumElements(op.getIds())),
                 calls.i64(table[0]), calls.i64(table[1]), in(op, 0), in(op, 1),
+                out(op)});
+    return success();
+  }
+};
+
+struct IotaLowering : RuntimePattern<IotaOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(IotaOp op) const override {
+    if (failed(checkIds(op, op.getResult(), calls)))
+      return failure();
+    ArrayRef<int64_t> shape = getShape(op.getResult());
+    int64_t dim = op.getDim();
+    calls.call("mp_iota_i64",
+               {calls.getContext(),
+                calls.i64(ShapedType::getNumElements(shape.take_front(dim))),
+                calls.i64(shape[dim]),
+                calls.i64(ShapedType::getNumElements(shape.drop_front(dim + 1))),
                 out(op)});
     return success();
   }
@@ -1147,25 +1161,6 @@ struct LocalizeIndexLowering : RuntimePattern<LocalizeIndexOp> {
     calls.call("mp_localize_index",
                {calls.getContext(), *axes, calls.i32(op.getAxes().size()),
                 count(op), in(op, 0), out(op), calls.i64(op.getExtent())});
-    return success();
-  }
-};
-
-struct IotaLowering : RuntimePattern<IotaOp> {
-  using RuntimePattern::RuntimePattern;
-  LogicalResult emitCalls(IotaOp op) const override {
-    if (failed(checkIds(op, op.getResult(), calls)))
-      return failure();
-    ArrayRef<int64_t> shape = getShape(op.getResult());
-    int64_t dim = op.getDim();
-    auto product = [](ArrayRef<int64_t> extents) {
-      return std::accumulate(extents.begin(), extents.end(), int64_t(1),
-                             std::multiplies<int64_t>());
-    };
-    calls.call("mp_iota_i64",
-               {calls.getContext(), calls.i64(product(shape.take_front(dim))),
-                calls.i64(shape[dim]),
-                calls.i64(product(shape.drop_front(dim + 1))), out(op)});
     return success();
   }
 };

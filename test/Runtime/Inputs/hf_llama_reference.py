@@ -1777,7 +1777,9 @@ def checkpoint(args):
         config, tensors = multimodal(args.family, config, tensors,
                                      args.layout, rng)
     if args.layout == "base":  # GPT2Model's names (the Hub's gpt2)
-        tensors = {name[len("transformer."):]: value
+        if family != "gpt2":
+            sys.exit("hf_llama_reference.py: --layout base is GPT-2's")
+        tensors = {name.removeprefix("transformer."): value
                    for name, value in tensors.items()}
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "config.json"), "w") as f:
@@ -1853,7 +1855,8 @@ def train(args):
     if config["model_type"] == "gpt2" and "wte.weight" in tensors:
         # GPT2Model's names (the Hub's gpt2): the LM head model's under
         # transformer.
-        tensors = {"transformer." + name: value
+        tensors = {name if name.startswith("lm_head.") else
+                   "transformer." + name: value
                    for name, value in tensors.items()}
     model = causal_lm(config).to(dtype)
     load_parameters(model, tensors, args.hf_dir)
