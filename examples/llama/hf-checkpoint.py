@@ -5,7 +5,7 @@ Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, CodeGen,
 InternLM2, StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM,
 GLM-4, GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo,
-HunYuan dense, GPT-2 and DistilGPT2;
+HunYuan dense, GPT-2 and DistilGPT2, GPT-BigCode (StarCoder, SantaCoder);
 the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
@@ -23,7 +23,8 @@ CodeGenForCausalLM, InternLM2ForCausalLM, NemotronForCausalLM,
 ArceeForCausalLM, GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM,
 SeedOssForCausalLM, Ernie4_5ForCausalLM, PersimmonForCausalLM,
 OlmoForCausalLM, VaultGemmaForCausalLM, HunYuanDenseV1ForCausalLM,
-GPT2LMHeadModel or a GPT2Model's checkpoint; the text model of a
+GPT2LMHeadModel or a GPT2Model's checkpoint, GPTBigCodeForCausalLM; the
+text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
 directory as the Hub gives it
@@ -333,6 +334,11 @@ wte.weight, h.N...., no transformer. prefix) is read too; export writes
 GPT2LMHeadModel's names. Its attention buffers (attn.bias,
 attn.masked_bias) are passed over; scale_attn_weights false,
 scale_attn_by_inverse_layer_idx and add_cross_attention are refused.
+GPT-BigCode (StarCoder, StarCoderBase, SantaCoder; GPTBigCodeConfig's
+names and defaults, GPT-2's with gelu_pytorch_tanh) is GPT-2's block with
+nn.Linears and multi-query attention where multi_query, as by default:
+attn.c_attn's rows are the queries, then one key head and one value head
+(--kv-heads 1); without it, each head's q, k and v rows in turn.
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -350,8 +356,9 @@ embedding over part of each head in the families whose modeling files
 rotate all of it,
 an odd head_dim,
 dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
-GPT-J's, CodeGen's and GPT-2's attn_pdrop, resid_pdrop and embd_pdrop,
-0.1 by default in GPT-2's, GPT-NeoX's hidden_dropout, StarCoder2's residual_dropout and
+GPT-J's, CodeGen's, GPT-2's and GPT-BigCode's attn_pdrop, resid_pdrop and
+embd_pdrop, 0.1 by default in GPT-2's and GPT-BigCode's, GPT-NeoX's
+hidden_dropout, StarCoder2's residual_dropout and
 embedding_dropout: mp trains without dropout; --without-dropout
 trains so, saying it on stderr), activations other than silu, gelu and
 the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast) and
@@ -383,7 +390,12 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "falcon", "gptj", "granite", "cohere", "cohere2", "smollm3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
             "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo",
-            "vaultgemma", "codegen", "hunyuan_v1_dense", "gpt2")
+            "vaultgemma", "codegen", "hunyuan_v1_dense", "gpt2",
+            "gpt_bigcode")
+
+# GPT-2's block and learned positions: GPT-BigCode's is GPT-2's with
+# nn.Linears and multi-query attention.
+GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
 
 # GPT-J's block: CodeGen's is GPT-J's with q, k and v in one linear, its
 # rows in CODEGEN_QKV_GROUPS groups (CodeGenAttention's mp_num).
@@ -410,8 +422,8 @@ ROPE_THETA_DEFAULTS = {"smollm3": 2e6, "olmo3": 5e5, "gemma3_text": 1e6,
 # residual dropout).
 DROPOUT_DEFAULTS = {"seed_oss": {"attention_dropout": 0.1,
                                  "residual_dropout": 0.1},
-                    "gpt2": {"resid_pdrop": 0.1, "embd_pdrop": 0.1,
-                             "attn_pdrop": 0.1}}
+                    **{family: {"resid_pdrop": 0.1, "embd_pdrop": 0.1,
+                                "attn_pdrop": 0.1} for family in GPT2_BLOCKS}}
 # The families that rotate pairs (2i, 2i + 1) as mp.rope does (GPT-J's
 # rotate_every_two, Cohere's, GLM's, Helium's and ERNIE 4.5's interleaved
 # rotate_half): their q and k rows stay in their order.
@@ -501,6 +513,7 @@ HF_NAMES["gpt2"] = dict(
        for name in ("attention.wq", "attention.wk", "attention.wv")},
     **{"attention.wo": "attn.c_proj", "feed_forward.w1": "mlp.c_fc",
        "feed_forward.w2": "mlp.c_proj"})
+HF_NAMES["gpt_bigcode"] = HF_NAMES["gpt2"]
 # A GPT2Model's checkpoint (the Hub's gpt2) names its tensors without
 # GPT2LMHeadModel's transformer. prefix.
 GPT2_MODEL_PREFIX = "transformer."
@@ -826,11 +839,13 @@ def gptj_config(config, source):
 
 
 def gpt2_config(config, source):
-    """A GPT-2 config under the other families' names, as GPT2Config's
-    attribute_map reads it (n_embd, n_layer, n_head, n_positions, the
-    other names winning where a config has both; n_inner 4 x n_embd where
-    null; layer_norm_epsilon; activation_function gelu_new; tied by
-    default), GPT2Config's sizes where a config leaves them out (gpt2's:
+    """A GPT-2 or GPT-BigCode config under the other families' names, as
+    GPT2Config's and GPTBigCodeConfig's attribute_map read it (n_embd,
+    n_layer, n_head, n_positions, the other names winning where a config
+    has both; n_inner 4 x n_embd where null; layer_norm_epsilon;
+    activation_function gelu_new, GPT-BigCode's gelu_pytorch_tanh; tied by
+    default; GPT-BigCode's one key-value head where multi_query, as by
+    default), the classes' sizes where a config leaves them out (gpt2's:
     vocab_size 50257, n_embd 768, n_layer 12, n_head 12, n_positions
     1024). Refused: scores not scaled by 1/sqrt(head_dim)
     (scale_attn_weights false) or also by the layer
@@ -857,10 +872,14 @@ def gpt2_config(config, source):
     ffn_hidden = config.get("n_inner")
     if ffn_hidden is None and isinstance(hidden, int):
         ffn_hidden = 4 * hidden
+    bigcode = config.get("model_type") == "gpt_bigcode"
     return dict(config, intermediate_size=ffn_hidden,
-                num_key_value_heads=None,
+                num_key_value_heads=1 if bigcode and config.get(
+                    "multi_query", True) else None,
                 layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
-                hidden_act=config.get("activation_function", "gelu_new"),
+                hidden_act=config.get(
+                    "activation_function",
+                    "gelu_pytorch_tanh" if bigcode else "gelu_new"),
                 tie_word_embeddings=config.get("tie_word_embeddings", True))
 
 
@@ -893,7 +912,7 @@ class LlamaShape:
             config = falcon_config(config, source)
         if self.family in GPTJ_BLOCKS:
             config = gptj_config(config, source)
-        gpt2 = self.family == "gpt2"
+        gpt2 = self.family in GPT2_BLOCKS
         if gpt2:
             config = gpt2_config(config, source)
         self.layers = field("num_hidden_layers")
@@ -1209,10 +1228,11 @@ class LlamaShape:
                 if config.get(key, default) is not None:
                     setattr(self, attr, field(key, default, float))
         # Phi-3's q, k and v are one linear, and the gate and up ones;
-        # GPT-NeoX's, Falcon's, InternLM2's and Persimmon's q, k and v,
-        # group by group of heads.
+        # GPT-NeoX's, Falcon's, InternLM2's, Persimmon's and GPT-BigCode's
+        # without multi-query q, k and v, group by group of heads.
         self.fused = self.family in ("phi3", "gpt_neox", "falcon",
-                                     "internlm2", "persimmon")
+                                     "internlm2", "persimmon") or (
+            self.family == "gpt_bigcode" and self.kv_heads > 1)
         # The attention window and the layers it is in, as the modeling
         # files' layer_types: Mistral's and Phi-3's sliding_window in every
         # layer, Qwen's where use_sliding_window turns it on, from
@@ -1401,9 +1421,9 @@ class LlamaShape:
         """nn.Embedding's padding_idx: the config's pad_token_id (its
         class's default where not given), counted from the end where
         negative, in the families whose embedding takes it; None where
-        there is none (GPT-NeoX's, Falcon's, GPT-J's, CodeGen's and GPT-2's
-        embeddings take none)."""
-        if self.family in ("gpt_neox", "falcon", "gpt2") + GPTJ_BLOCKS:
+        there is none (GPT-NeoX's, Falcon's, GPT-J's, CodeGen's, GPT-2's and
+        GPT-BigCode's embeddings take none)."""
+        if self.family in ("gpt_neox", "falcon") + GPTJ_BLOCKS + GPT2_BLOCKS:
             return None
         pad = config.get("pad_token_id", PAD_TOKEN_DEFAULTS.get(self.family))
         if pad is None:
@@ -1663,7 +1683,10 @@ class LlamaShape:
                 name: (first * quarter, qkv_rows, CODEGEN_QKV_GROUPS)
                 for first, name in [(0, "attention.wq"), (1, "attention.wv"),
                                     (2, "attention.wk")]}
-        elif self.family in ("phi3", "gpt2"):  # GPT-2's c_attn: by columns
+        elif self.family in ("phi3", "gpt2") or (
+                self.family == "gpt_bigcode" and not self.fused):
+            # GPT-2's c_attn by columns; GPT-BigCode's multi-query q, then
+            # the key and the value.
             fused_rows.update({
                 "attention.wq": (0, qkv_rows, 1),
                 "attention.wk": (q_rows, qkv_rows, 1),
@@ -1999,8 +2022,8 @@ def import_checkpoint(args):
     # Older conversions saved buffers: the rotary frequencies (they follow
     # from rope_theta), GPT-NeoX's, GPT-J's, CodeGen's and GPT-2's causal
     # mask and its fill value. A tied model's lm_head.weight, where saved,
-    # is the embedding: Hugging Face ties it on loading. A multimodal model's vision tower stays behind
-    # (export copies it back).
+    # is the embedding: Hugging Face ties it on loading. A multimodal
+    # model's vision tower stays behind (export copies it back).
     ignored = {stored_name(shape.output_name(), layout)} if shape.tied \
         else set()
     ignored |= set(vision_tensors(config, tensors, layout))

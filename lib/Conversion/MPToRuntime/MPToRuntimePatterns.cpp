@@ -490,12 +490,13 @@ struct IotaLowering : RuntimePattern<IotaOp> {
       return failure();
     ArrayRef<int64_t> shape = getShape(op.getResult());
     int64_t dim = op.getDim();
-    calls.call("mp_iota_i64",
-               {calls.getContext(),
-                calls.i64(ShapedType::getNumElements(shape.take_front(dim))),
-                calls.i64(shape[dim]),
-                calls.i64(ShapedType::getNumElements(shape.drop_front(dim + 1))),
-                out(op)});
+    calls.call(
+        "mp_iota_i64",
+        {calls.getContext(),
+         calls.i64(ShapedType::getNumElements(shape.take_front(dim))),
+         calls.i64(shape[dim]),
+         calls.i64(ShapedType::getNumElements(shape.drop_front(dim + 1))),
+         out(op)});
     return success();
   }
 };
@@ -1252,8 +1253,8 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       GatherLastLowering, ScatterLastLowering, ClipCoefficientLowering,
       OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
       OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,
-      LocalizeIndexLowering, IotaLowering, ResizeLowering, SliceLowering, ConcatLowering>(
-      calls, patterns.getContext());
+      LocalizeIndexLowering, IotaLowering, ResizeLowering, SliceLowering,
+      ConcatLowering>(calls, patterns.getContext());
 }
 
 } // namespace mp

@@ -121,7 +121,11 @@ without weight or bias at eps 1e-5, and no MLP biases). GPT-2's
 wpe's rows 0 .. seq-1, ln_1 and ln_2, Conv1D linears (weights [in, out])
 with biases, attn.c_attn holding q, k and v by columns, the scores divided
 by sqrt(head_dim), mlp.c_fc and c_proj with gelu_new, transformer.ln_f,
-lm_head tied) is its modeling file's, no rotation. Dynamic NTK
+lm_head tied) is its modeling file's, no rotation, and so is
+GPT-BigCode's (GPTBigCodeForCausalLM: GPT-2's with nn.Linears,
+gelu_pytorch_tanh, and attn.c_attn holding the queries, then one key and
+one value head where multi_query, as by default, or each head's q, k and
+v in turn). Dynamic NTK
 rope scaling
 (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
@@ -141,8 +145,9 @@ the logits against the given labels (the next tokens), as mp's.
                 nemotron|arcee|glm|glm4|helium|seed_oss|ernie4_5|stablelm|
                 gpt_neox|phi|persimmon|olmo|falcon|gptj|codegen|
                 granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
-                vaultgemma|gemma3_text|hunyuan_v1_dense|gpt2|gemma3|mistral3|
-                llava|llava_onevision|qwen2_vl|qwen2_5_vl|qwen3_vl
+                vaultgemma|gemma3_text|hunyuan_v1_dense|gpt2|gpt_bigcode|
+                gemma3|mistral3|llava|llava_onevision|qwen2_vl|qwen2_5_vl|
+                qwen3_vl
                 [--layout hub|saved|base]]
       [--head-dim N]
       [--attention-bias] [--mlp-bias]
@@ -425,6 +430,7 @@ def activation(config):
         "relu2" if config["model_type"] in ("nemotron", "arcee", "persimmon")
         else "gelu_pytorch_tanh" if config["model_type"] == "vaultgemma"
         else "gelu_new" if config["model_type"] == "gpt2"  # GPT2Config's
+        else "gelu_pytorch_tanh" if config["model_type"] == "gpt_bigcode"
         else None)
     return {"silu": F.silu, "gelu": F.gelu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
@@ -1207,31 +1213,56 @@ class Conv1D(nn.Module):
 
 
 def gpt2_field(config, name):
-    """A GPT2Config field, its class's default where the config leaves it
-    out (n_inner: 4 x n_embd where null)."""
+    """A GPT2Config (GPTBigCodeConfig) field, its class's default where the
+    config leaves it out (n_inner: 4 x n_embd where null)."""
     if name == "n_inner":
         return config.get("n_inner") or 4 * config["n_embd"]
     return config.get(name, {"n_positions": 1024, "layer_norm_epsilon": 1e-5,
-                             "activation_function": "gelu_new"}.get(name))
+                             "multi_query": True}.get(name))
+
+
+def gpt2_linear(config, out, inp):
+    """GPT-2's linears are Conv1Ds, GPT-BigCode's nn.Linears."""
+    return Conv1D(out, inp) if config["model_type"] == "gpt2" else \
+        nn.Linear(inp, out)
 
 
 class GPT2Attention(nn.Module):
     """GPT2Attention: q, k and v by c_attn's columns, the scores divided by
-    sqrt(head_dim), c_proj."""
+    sqrt(head_dim), c_proj. GPTBigCodeAttention: c_attn's outputs q, then
+    one key's and one value's where multi_query (as by default), else each
+    head's q, k and v in turn; its scores times 1/sqrt(head_dim)."""
 
     def __init__(self, config):
         super().__init__()
         d = config["n_embd"]
         self.heads = config["n_head"]
-        self.c_attn = Conv1D(3 * d, d)
-        self.c_proj = Conv1D(d, d)
+        self.head_dim = d // self.heads
+        self.bigcode = config["model_type"] == "gpt_bigcode"
+        self.multi_query = self.bigcode and gpt2_field(config, "multi_query")
+        kv_rows = self.head_dim if self.multi_query else d
+        self.c_attn = gpt2_linear(config, d + 2 * kv_rows, d)
+        self.c_proj = gpt2_linear(config, d, d)
 
     def forward(self, x):
         b, s, d = x.shape
-        q, k, v = (part.view(b, s, self.heads, -1).transpose(1, 2)
-                   for part in self.c_attn(x).split(d, dim=2))
-        scores = torch.matmul(q, k.transpose(-1, -2)) / torch.full(
-            [], v.shape[-1] ** 0.5, dtype=q.dtype)
+        qkv = self.c_attn(x)
+        if self.multi_query:  # one key and value head for every query head
+            q, k, v = qkv.split((d, self.head_dim, self.head_dim), dim=2)
+        elif self.bigcode:
+            q, k, v = qkv.view(b, s, self.heads, 3 * self.head_dim).split(
+                self.head_dim, dim=3)
+        else:
+            q, k, v = qkv.split(d, dim=2)
+        q, k, v = (part.reshape(b, s, -1, self.head_dim).transpose(1, 2)
+                   for part in (q, k, v))
+        k, v = (repeat_kv(t, self.heads // t.shape[1]) for t in (k, v))
+        if self.bigcode:  # the scale as baddbmm's alpha
+            scores = torch.matmul(q, k.transpose(-1, -2)) * \
+                self.head_dim ** -0.5
+        else:
+            scores = torch.matmul(q, k.transpose(-1, -2)) / torch.full(
+                [], v.shape[-1] ** 0.5, dtype=q.dtype)
         causal = torch.full((s, s), float("-inf"), dtype=q.dtype).triu(1)
         probs = F.softmax(scores + causal, dim=-1)
         out = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, d)
@@ -1242,8 +1273,8 @@ class GPT2MLP(nn.Module):
     def __init__(self, config):
         super().__init__()
         d, hidden = config["n_embd"], gpt2_field(config, "n_inner")
-        self.c_fc = Conv1D(hidden, d)
-        self.c_proj = Conv1D(d, hidden)
+        self.c_fc = gpt2_linear(config, hidden, d)
+        self.c_proj = gpt2_linear(config, d, hidden)
         self.act = activation(config)
 
     def forward(self, x):
@@ -1279,7 +1310,8 @@ class GPT2Model(nn.Module):
 class GPT2LMHeadModel(nn.Module):
     """GPT2LMHeadModel: the token and position embeddings' sum
     (wpe(arange(seq))), pre-norm blocks of Conv1D linears, ln_f, lm_head
-    tied to wte unless tie_word_embeddings is false."""
+    tied to wte unless tie_word_embeddings is false; GPTBigCodeForCausalLM
+    the same with nn.Linears and its attention."""
 
     def __init__(self, config):
         super().__init__()
@@ -1298,16 +1330,20 @@ class GPT2LMHeadModel(nn.Module):
         return self.lm_head(model.ln_f(h))
 
 
+# The families of GPT-2's block and learned positions.
+GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
+
+
 def causal_lm(config):
     """The model of the config's family."""
-    return GPT2LMHeadModel(config) if config["model_type"] == "gpt2" \
+    return GPT2LMHeadModel(config) if config["model_type"] in GPT2_BLOCKS \
         else LlamaForCausalLM(config)
 
 
 def hf_names(config):
     """Every parameter's Hugging Face name and shape (GPT-NeoX's and Phi's
     as their modules register them)."""
-    if config["model_type"] == "gpt2":  # tied: no lm_head.weight
+    if config["model_type"] in GPT2_BLOCKS:  # tied: no lm_head.weight
         return [(name, tuple(param.shape)) for name, param in
                 GPT2LMHeadModel(config).named_parameters()]
     if config["model_type"] in MODEL_NAMES:  # tied: no lm_head.weight
@@ -1509,6 +1545,11 @@ FAMILY_CONFIG = {
     "gpt2": {"architectures": ["GPT2LMHeadModel"],
              "activation_function": "gelu_new", "resid_pdrop": 0.0,
              "embd_pdrop": 0.0, "attn_pdrop": 0.0},
+    # StarCoder's and SantaCoder's (multi_query, GPTBigCodeConfig's
+    # default, left to the tests).
+    "gpt_bigcode": {"architectures": ["GPTBigCodeForCausalLM"],
+                    "activation_function": "gelu_pytorch_tanh",
+                    "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0},
 }
 
 
@@ -1686,6 +1727,7 @@ def checkpoint(args):
          "norm_eps" if family == "nemotron" else
          "layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
                                         "falcon", "gptj", "codegen", "gpt2",
+                                        "gpt_bigcode",
                                         "cohere", "cohere2", "persimmon")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
@@ -1707,8 +1749,9 @@ def checkpoint(args):
         config["bias"] = args.attention_bias
         for key in ("hidden_act", "attention_bias", "mlp_bias"):
             del config[key]
-    if family in GPTJ_BLOCKS + ("gpt2",):
-        # GPTJConfig's, CodeGenConfig's and GPT2Config's fields
+    if family in GPTJ_BLOCKS + GPT2_BLOCKS:
+        # GPTJConfig's, CodeGenConfig's, GPT2Config's and
+        # GPTBigCodeConfig's fields
         for name, gptj_name in [("hidden_size", "n_embd"),
                                 ("num_hidden_layers", "n_layer"),
                                 ("num_attention_heads", "n_head"),
@@ -1852,7 +1895,7 @@ def train(args):
     config = flat_rope(config)
     dtype = {"float64": torch.float64, "float32": torch.float32}[args.dtype]
     torch.manual_seed(0)  # construction draws values that are overwritten
-    if config["model_type"] == "gpt2" and "wte.weight" in tensors:
+    if config["model_type"] in GPT2_BLOCKS and "wte.weight" in tensors:
         # GPT2Model's names (the Hub's gpt2): the LM head model's under
         # transformer.
         tensors = {name if name.startswith("lm_head.") else
