@@ -859,20 +859,21 @@ def gpt2_config(config, source):
         if name not in config:
             config[name] = config.get(alias, default)
     config.setdefault("vocab_size", 50257)
-    for key, value, why in [
-            ("scale_attn_weights", False, "mp scales the scores by "
-             "1/sqrt(head_dim), as GPT-2 does by default"),
-            ("scale_attn_by_inverse_layer_idx", True, "mp's scores are not "
-             "scaled by the layer"),
-            ("add_cross_attention", True, "mp trains the decoder alone, "
-             "without an encoder to attend to")]:
+    bigcode = config.get("model_type") == "gpt_bigcode"
+    refused = [("scale_attn_weights", False, "mp scales the scores by "
+                "1/sqrt(head_dim), as GPT-2 does by default"),
+               ("add_cross_attention", True, "mp trains the decoder alone, "
+                "without an encoder to attend to")]
+    if not bigcode:  # GPTBigCodeConfig has no such field
+        refused.append(("scale_attn_by_inverse_layer_idx", True,
+                        "mp's scores are not scaled by the layer"))
+    for key, value, why in refused:
         if config.get(key, not value) == value:
             fail(f"{source}: {key} {json.dumps(value)}; {why}")
     hidden = config.get("hidden_size")
     ffn_hidden = config.get("n_inner")
     if ffn_hidden is None and isinstance(hidden, int):
         ffn_hidden = 4 * hidden
-    bigcode = config.get("model_type") == "gpt_bigcode"
     return dict(config, intermediate_size=ffn_hidden,
                 num_key_value_heads=1 if bigcode and config.get(
                     "multi_query", True) else None,
@@ -2020,8 +2021,8 @@ def import_checkpoint(args):
     known = {stored_name(name, layout) for param in params
              for name in hf_tensor_names(param)}
     # Older conversions saved buffers: the rotary frequencies (they follow
-    # from rope_theta), GPT-NeoX's, GPT-J's, CodeGen's and GPT-2's causal
-    # mask and its fill value. A tied model's lm_head.weight, where saved,
+    # from rope_theta), GPT-NeoX's, GPT-J's, CodeGen's, GPT-2's and
+    # GPT-BigCode's causal mask and its fill value. A tied model's lm_head.weight, where saved,
     # is the embedding: Hugging Face ties it on loading. A multimodal
     # model's vision tower stays behind (export copies it back).
     ignored = {stored_name(shape.output_name(), layout)} if shape.tied \
@@ -2031,7 +2032,9 @@ def import_checkpoint(args):
         "gpt_neox": (".attention.bias", ".attention.masked_bias"),
         "gptj": (".attn.bias", ".attn.masked_bias"),
         "codegen": (".attn.causal_mask", ".attn.masked_bias"),
-        "gpt2": (".attn.bias", ".attn.masked_bias")}.get(
+        "gpt2": (".attn.bias", ".attn.masked_bias"),
+        "gpt_bigcode": (".attn.bias", ".attn.masked_bias",
+                        "transformer.bias")}.get(
             shape.family, ())
     extra = sorted(n for n in tensors
                    if n not in known and n not in ignored

@@ -1895,7 +1895,7 @@ def train(args):
     config = flat_rope(config)
     dtype = {"float64": torch.float64, "float32": torch.float32}[args.dtype]
     torch.manual_seed(0)  # construction draws values that are overwritten
-    if config["model_type"] in GPT2_BLOCKS and "wte.weight" in tensors:
+    if config["model_type"] == "gpt2" and "wte.weight" in tensors:
         # GPT2Model's names (the Hub's gpt2): the LM head model's under
         # transformer.
         tensors = {name if name.startswith("lm_head.") else
