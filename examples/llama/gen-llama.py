@@ -67,12 +67,12 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       the window in the layers listed only (the configs'
                       layer_types in other patterns: Gemma 2's every other
                       layer, Gemma 3's five of six);
-  --mlp-activation silu|gelu|gelu-tanh|relu2
+  --mlp-activation silu|gelu|gelu-tanh|relu|relu2
                       the gate's activation: SwiGLU's silu (the default)
                       or GeGLU's GELU, exact or tanh-approximated
-                      (Gemma's gelu_pytorch_tanh), or the squared ReLU
-                      relu(x)^2 (Nemotron's and Arcee's relu2, mp.relu
-                      times itself);
+                      (Gemma's gelu_pytorch_tanh), ReLU (OPT's), or the
+                      squared ReLU relu(x)^2 (Nemotron's and Arcee's
+                      relu2, mp.relu times itself);
   --norm-weight-offset F
                       every norm scales by F + weight (Gemma: 1, its
                       weights stored as the scale minus one): RMSNorms by
@@ -181,7 +181,11 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       pos_embeddings.weight [N, dim], has its rows
                       0 .. --seq - 1 added to the token embeddings (GPT-2's
                       wpe: mp.iota's positions looked up by mp.embedding);
-                      --seq must be at most N.
+                      --seq must be at most N;
+  --positions-offset K
+                      --learned-positions' rows from K on: K .. K + --seq
+                      - 1 (OPT's OPTLearnedPositionalEmbedding, K = 2;
+                      mp.iota start K); --seq + K must be at most N.
 """
 
 import argparse
@@ -500,7 +504,9 @@ def generate(args):
                  f"{tensor(act)}", "h")
     if args.learned_positions:
         # GPT-2's wte(tokens) + wpe(arange(seq)).
-        positions = w.op(f"mp.iota dim 1 : {tensor([b, s], 'i64')}",
+        start = f" start {args.positions_offset}" \
+            if args.positions_offset else ""
+        positions = w.op(f"mp.iota dim 1{start} : {tensor([b, s], 'i64')}",
                          "positions")
         rows = w.op(f"mp.embedding {positions}, "
                     f"{arg_of['pos_embeddings.weight']} : "
@@ -531,7 +537,7 @@ def generate(args):
                exact(1 / math.sqrt(head_dim)))
     activation = {"silu": "mp.silu", "gelu": "mp.gelu",
                   "gelu-tanh": "mp.gelu",
-                  "relu2": "mp.relu"}[args.mlp_activation]
+                  "relu": "mp.relu", "relu2": "mp.relu"}[args.mlp_activation]
     tanh = " tanh" if args.mlp_activation == "gelu-tanh" else ""
     for layer in range(args.layers):
         p = f"layers.{layer}."
@@ -669,6 +675,8 @@ def generate(args):
         config += " nope_layers=" + ",".join(map(str, args.nope_layers))
     if args.learned_positions:
         config += f" learned_positions={args.learned_positions}"
+    if args.positions_offset:
+        config += f" positions_offset={args.positions_offset}"
     if args.ignore_index is not None:
         config += f" ignore_index={args.ignore_index}"
     if args.padding_idx is not None:
@@ -740,9 +748,10 @@ def main():
         type=lambda text: [int(v) for v in text.split(",")] if text else [],
         help="the layers with the window (instead of --window-from-layer)")
     parser.add_argument("--mlp-activation", default="silu",
-                        choices=["silu", "gelu", "gelu-tanh", "relu2"],
+                        choices=["silu", "gelu", "gelu-tanh", "relu",
+                                 "relu2"],
                         help="the gate's activation (gelu-tanh: Gemma's; "
-                             "relu2: relu(x)^2, Nemotron's)")
+                             "relu: OPT's; relu2: relu(x)^2, Nemotron's)")
     parser.add_argument("--norm-weight-offset", type=float, default=0.0,
                         help="every norm scales by this + weight (Gemma, "
                              "Nemotron: 1)")
@@ -756,6 +765,9 @@ def main():
                         metavar="N",
                         help="no rotation: a learned table of N positions "
                              "added to the embeddings (GPT-2's wpe)")
+    parser.add_argument("--positions-offset", type=int, default=0,
+                        metavar="K",
+                        help="the positions' rows from K on (OPT's 2)")
     parser.add_argument("--no-norm-bias", action="store_true",
                         help="the LayerNorms without biases (Cohere's)")
     parser.add_argument("--clip-qkv", type=float, default=None, metavar="C",
@@ -956,10 +968,14 @@ def main():
          "must be positive and finite in float32"),
         (all(0 <= layer < args.layers for layer in args.nope_layers),
          "--nope-layers must list layers from 0 to --layers - 1"),
+        (args.positions_offset >= 0,
+         "--positions-offset must be 0 or more"),
+        (not args.positions_offset or args.learned_positions,
+         "--positions-offset counts rows of --learned-positions"),
         (args.learned_positions is None or
-         args.seq <= args.learned_positions,
-         f"--seq {args.seq} is past the {args.learned_positions} positions "
-         "of --learned-positions"),
+         args.seq + args.positions_offset <= args.learned_positions,
+         f"--seq {args.seq} from row {args.positions_offset} is past the "
+         f"{args.learned_positions} positions of --learned-positions"),
         (args.learned_positions is None or not (
             args.nope_layers or args.rotary_dims or args.local_rope_theta or
             any(v is not None for v in (

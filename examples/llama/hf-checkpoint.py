@@ -5,8 +5,8 @@ Gemma 3, StableLM,
 GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, CodeGen,
 InternLM2, StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM,
 GLM-4, GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo,
-HunYuan dense, GPT-2 and DistilGPT2, GPT-BigCode (StarCoder, SantaCoder);
-the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
+HunYuan dense, GPT-2 and DistilGPT2, GPT-BigCode (StarCoder, SantaCoder),
+OPT; the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
 
@@ -23,8 +23,8 @@ CodeGenForCausalLM, InternLM2ForCausalLM, NemotronForCausalLM,
 ArceeForCausalLM, GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM,
 SeedOssForCausalLM, Ernie4_5ForCausalLM, PersimmonForCausalLM,
 OlmoForCausalLM, VaultGemmaForCausalLM, HunYuanDenseV1ForCausalLM,
-GPT2LMHeadModel or a GPT2Model's checkpoint, GPTBigCodeForCausalLM; the
-text model of a
+GPT2LMHeadModel or a GPT2Model's checkpoint, GPTBigCodeForCausalLM,
+OPTForCausalLM or an OPTModel's checkpoint; the text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
 directory as the Hub gives it
@@ -339,6 +339,20 @@ names and defaults, GPT-2's with gelu_pytorch_tanh) is GPT-2's block with
 nn.Linears and multi-query attention where multi_query, as by default:
 attn.c_attn's rows are the queries, then one key head and one value head
 (--kv-heads 1); without it, each head's q, k and v rows in turn.
+OPT (facebook/opt-125m, 1.3b to 66b; OPTConfig's names and defaults:
+ffn_dim, max_position_embeddings 2048, activation_function relu,
+enable_bias, layer_norm_elementwise_affine, pad_token_id 1 as the
+embedding's padding_idx, tied) rotates nothing either: its table,
+model.decoder.embed_positions, has max_position_embeddings + 2 rows, read
+from row 2 on (OPTLearnedPositionalEmbedding's offset: gen-llama.py
+--positions-offset 2, mp.iota start 2); its layers are pre-norm
+(self_attn_layer_norm, final_layer_norm: nn.LayerNorms at eps 1e-5) with
+q_proj, k_proj, v_proj, out_proj, fc1 and fc2. An OPTModel's checkpoint
+(the Hub's facebook/opt-*: decoder.embed_tokens.weight, ..., no model.
+prefix) is read too; export writes OPTForCausalLM's names. Refused:
+do_layer_norm_before false, word_embed_proj_dim other than hidden_size
+(opt-350m's post-norm layers and projections), _remove_final_layer_norm,
+and layerdrop (with the dropouts).
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -359,10 +373,11 @@ dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
 GPT-J's, CodeGen's, GPT-2's and GPT-BigCode's attn_pdrop, resid_pdrop and
 embd_pdrop, 0.1 by default in GPT-2's and GPT-BigCode's, GPT-NeoX's
 hidden_dropout, StarCoder2's residual_dropout and
-embedding_dropout: mp trains without dropout; --without-dropout
+embedding_dropout, OPT's dropout (0.1 by default), activation_dropout
+and layerdrop: mp trains without dropout; --without-dropout
 trains so, saying it on stderr), activations other than silu, gelu and
-the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast) and
-relu2, Nemotron's rope scaling, OLMo's clip_qkv, tensors the model
+the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast), relu
+and relu2, Nemotron's rope scaling, OLMo's clip_qkv, tensors the model
 does not have or missing ones, and
 pytorch_model.bin checkpoints (safetensors only).
 
@@ -391,11 +406,16 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
             "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo",
             "vaultgemma", "codegen", "hunyuan_v1_dense", "gpt2",
-            "gpt_bigcode")
+            "gpt_bigcode", "opt")
 
 # GPT-2's block and learned positions: GPT-BigCode's is GPT-2's with
 # nn.Linears and multi-query attention.
 GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
+# The families whose learned position table replaces the rotation.
+LEARNED_POSITIONS = GPT2_BLOCKS + ("opt",)
+# OPTLearnedPositionalEmbedding's offset: its rows 0 and 1 read by no
+# position of an unpadded sequence.
+OPT_POSITIONS_OFFSET = 2
 
 # GPT-J's block: CodeGen's is GPT-J's with q, k and v in one linear, its
 # rows in CODEGEN_QKV_GROUPS groups (CodeGenAttention's mp_num).
@@ -423,7 +443,8 @@ ROPE_THETA_DEFAULTS = {"smollm3": 2e6, "olmo3": 5e5, "gemma3_text": 1e6,
 DROPOUT_DEFAULTS = {"seed_oss": {"attention_dropout": 0.1,
                                  "residual_dropout": 0.1},
                     **{family: {"resid_pdrop": 0.1, "embd_pdrop": 0.1,
-                                "attn_pdrop": 0.1} for family in GPT2_BLOCKS}}
+                                "attn_pdrop": 0.1} for family in GPT2_BLOCKS},
+                    "opt": {"dropout": 0.1}}
 # The families that rotate pairs (2i, 2i + 1) as mp.rope does (GPT-J's
 # rotate_every_two, Cohere's, GLM's, Helium's and ERNIE 4.5's interleaved
 # rotate_half): their q and k rows stay in their order.
@@ -514,10 +535,17 @@ HF_NAMES["gpt2"] = dict(
     **{"attention.wo": "attn.c_proj", "feed_forward.w1": "mlp.c_fc",
        "feed_forward.w2": "mlp.c_proj"})
 HF_NAMES["gpt_bigcode"] = HF_NAMES["gpt2"]
+HF_NAMES["opt"] = dict(
+    LLAMA_NAMES, tok_embeddings="model.decoder.embed_tokens",
+    pos_embeddings="model.decoder.embed_positions",
+    layers="model.decoder.layers.", norm="model.decoder.final_layer_norm",
+    **{"attention.wo": "self_attn.out_proj", "feed_forward.w1": "fc1",
+       "feed_forward.w2": "fc2"})
 # A GPT2Model's checkpoint (the Hub's gpt2) names its tensors without
-# GPT2LMHeadModel's transformer. prefix.
-GPT2_MODEL_PREFIX = "transformer."
-GPT2_MODEL_LAYOUT = ("", "lm_head.")
+# GPT2LMHeadModel's transformer. prefix, an OPTModel's (the Hub's
+# facebook/opt-*) without OPTForCausalLM's model. prefix.
+BASE_MODEL_PREFIXES = {"gpt2": "transformer.", "opt": "model."}
+BASE_MODEL_LAYOUT = ("", "lm_head.")
 
 # The multimodal models whose text model mp trains (on text alone each is
 # its text model: the vision tower and projector act only on images), and
@@ -605,7 +633,7 @@ PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
                       "glm4": 151329, "helium": 3, "seed_oss": 1,
                       "ernie4_5": 0, "olmo": 1, "vaultgemma": 0,
-                      "hunyuan_v1_dense": 0}
+                      "hunyuan_v1_dense": 0, "opt": 1}
 
 # Where a multimodal checkpoint keeps its text model's tensors (model.* and
 # lm_head.* of the ForCausalLM): the Hub's (transformers 4.50 and before)
@@ -627,7 +655,7 @@ FLAT_MULTIMODAL = ("qwen2_vl", "qwen2_5_vl")
 # digits (3.6e-12 apart: below float32's rounding).
 ACTIVATIONS = {"silu": "silu", "gelu": "gelu",
                "gelu_pytorch_tanh": "gelu-tanh", "gelu_new": "gelu-tanh",
-               "gelu_fast": "gelu-tanh", "relu2": "relu2"}
+               "gelu_fast": "gelu-tanh", "relu": "relu", "relu2": "relu2"}
 
 # One parameter of mp's model and where it is in Hugging Face's checkpoint:
 # the tensor `hf`, or where Hugging Face fuses linears (Phi-3's qkv_proj
@@ -838,6 +866,14 @@ def gptj_config(config, source):
                 rope_theta=10000.0)
 
 
+def refuse_values(config, source, refused):
+    """Fails where the config gives a flag of refused ((key, value, why)
+    each) that value."""
+    for key, value, why in refused:
+        if config.get(key, not value) == value:
+            fail(f"{source}: {key} {json.dumps(value)}; {why}")
+
+
 def gpt2_config(config, source):
     """A GPT-2 or GPT-BigCode config under the other families' names, as
     GPT2Config's and GPTBigCodeConfig's attribute_map read it (n_embd,
@@ -867,9 +903,7 @@ def gpt2_config(config, source):
     if not bigcode:  # GPTBigCodeConfig has no such field
         refused.append(("scale_attn_by_inverse_layer_idx", True,
                         "mp's scores are not scaled by the layer"))
-    for key, value, why in refused:
-        if config.get(key, not value) == value:
-            fail(f"{source}: {key} {json.dumps(value)}; {why}")
+    refuse_values(config, source, refused)
     hidden = config.get("hidden_size")
     ffn_hidden = config.get("n_inner")
     if ffn_hidden is None and isinstance(hidden, int):
@@ -881,6 +915,43 @@ def gpt2_config(config, source):
                 hidden_act=config.get(
                     "activation_function",
                     "gelu_pytorch_tanh" if bigcode else "gelu_new"),
+                tie_word_embeddings=config.get("tie_word_embeddings", True))
+
+
+def opt_config(config, source):
+    """An OPT config under the other families' names, as OPTConfig reads
+    it (ffn_dim; max_position_embeddings + 2 table rows; nn.LayerNorm's eps
+    1e-5, OPTConfig having none; activation_function relu; every head its
+    own keys and values, head_dim hidden_size / heads whatever the config
+    says; tied by default), the class's sizes where a config leaves them
+    out (vocab_size 50272, hidden_size 768, num_hidden_layers 12,
+    num_attention_heads 12, ffn_dim 3072, max_position_embeddings 2048).
+    Refused: OPT-350m's post-norm layers (do_layer_norm_before false) and
+    projections (word_embed_proj_dim other than hidden_size), and
+    _remove_final_layer_norm (no final norm)."""
+    config = dict(config)
+    for name, default in [("vocab_size", 50272), ("hidden_size", 768),
+                          ("num_hidden_layers", 12),
+                          ("num_attention_heads", 12), ("ffn_dim", 3072),
+                          ("max_position_embeddings", 2048)]:
+        config.setdefault(name, default)
+    refused = [("do_layer_norm_before", False, "mp's OPT norms each "
+                "sublayer's input (opt-350m norms after the residual adds)"),
+               ("_remove_final_layer_norm", True, "mp's OPT has "
+                "final_layer_norm")]
+    refuse_values(config, source, refused)
+    words = config.get("word_embed_proj_dim")
+    if words is not None and words != config["hidden_size"]:
+        fail(f"{source}: word_embed_proj_dim {words!r} with hidden_size "
+             f"{config['hidden_size']!r}; mp's OPT has no project_in and "
+             "project_out")
+    positions = config["max_position_embeddings"]
+    if isinstance(positions, int) and not isinstance(positions, bool):
+        positions += OPT_POSITIONS_OFFSET
+    return dict(config, intermediate_size=config["ffn_dim"],
+                max_position_embeddings=positions, num_key_value_heads=None,
+                head_dim=None, layer_norm_eps=1e-5,
+                hidden_act=config.get("activation_function", "relu"),
                 tie_word_embeddings=config.get("tie_word_embeddings", True))
 
 
@@ -916,6 +987,9 @@ class LlamaShape:
         gpt2 = self.family in GPT2_BLOCKS
         if gpt2:
             config = gpt2_config(config, source)
+        opt = self.family == "opt"
+        if opt:
+            config = opt_config(config, source)
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
@@ -930,11 +1004,16 @@ class LlamaShape:
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
         self.padding_idx = self.read_padding_idx(config, source)
-        # GPT-2's learned positions (wpe) instead of a rotation.
-        self.learned_positions = field("max_position_embeddings") if gpt2 \
-            else None
-        # StableLM's, GPT-NeoX's, Phi's, Falcon's and Persimmon's norms are
-        # LayerNorms (with biases); OLMo's have neither weights nor biases.
+        # GPT-2's and OPT's learned positions (wpe, embed_positions: its
+        # rows) instead of a rotation.
+        learned = self.family in LEARNED_POSITIONS
+        self.learned_positions = field("max_position_embeddings") \
+            if learned else None
+        self.positions_offset = OPT_POSITIONS_OFFSET if opt else 0
+        # StableLM's, GPT-NeoX's, Phi's, Falcon's, Persimmon's, GPT-2's
+        # and OPT's norms are LayerNorms (with biases); OLMo's and OPT's
+        # without layer_norm_elementwise_affine have neither weights nor
+        # biases.
         cohere = self.family in ("cohere", "cohere2")
         starcoder2 = self.family == "starcoder2"
         nemotron = self.family == "nemotron"
@@ -943,10 +1022,11 @@ class LlamaShape:
         gptj = self.family in GPTJ_BLOCKS
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
                                           "falcon") or gptj or cohere or \
-            starcoder2 or nemotron or persimmon or olmo or gpt2
+            starcoder2 or nemotron or persimmon or olmo or learned
         # Cohere's LayerNorms have no biases, OLMo's neither weights nor
         # biases.
-        self.norm_weights = not olmo
+        self.norm_weights = not olmo and not (
+            opt and config.get("layer_norm_elementwise_affine") is False)
         self.norm_bias = self.layer_norm and not cohere and self.norm_weights
         self.norm_eps = field("norm_epsilon", 1e-5, float) if starcoder2 \
             else field("norm_eps", 1e-5, float) if nemotron \
@@ -1138,7 +1218,8 @@ class LlamaShape:
                 falcon_bias or gpt2 or (self.family == "internlm2" and
                                         config.get("bias", True)) or (
                     starcoder2 and config.get("use_bias", True)) or (
-                        ernie and config.get("use_bias")):
+                        ernie and config.get("use_bias")) or (
+                            opt and config.get("enable_bias", True)):
             self.attention_bias = "all"
         self.mlp_bias = (self.family in ("llama", "granite", "smollm3",
                                          "nemotron", "arcee", "helium",
@@ -1147,7 +1228,8 @@ class LlamaShape:
             self.family in ("gpt_neox", "phi", "persimmon") or gptj or \
             gpt2 or falcon_bias or (
                 starcoder2 and bool(config.get("use_bias", True))) or (
-                    ernie and bool(config.get("use_bias")))
+                    ernie and bool(config.get("use_bias"))) or (
+                        opt and bool(config.get("enable_bias", True)))
         self.output_bias = self.family == "phi" or gptj
         # GPT-NeoX's, Phi's and Falcon's MLPs have no gate. Their
         # attention and MLP read the layer's input side by side (GPT-NeoX's
@@ -1157,7 +1239,7 @@ class LlamaShape:
         # one where parallel_attn, as by default).
         self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon",
                                          "starcoder2", "nemotron", "arcee",
-                                         "persimmon") or gptj or gpt2
+                                         "persimmon") or gptj or learned
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
@@ -1177,6 +1259,7 @@ class LlamaShape:
             self.family == "falcon" and self.parallel_block == "separate") \
             else ("ln_1", None) if gptj \
             else ("ln_1", "ln_2") if gpt2 \
+            else ("self_attn_layer_norm", "final_layer_norm") if opt \
             else ("attention_norm", "ffn_norm") if self.family == "internlm2" \
             else ("input_layernorm", "pre_feedforward_layernorm") \
             if self.family == "vaultgemma" \
@@ -1616,6 +1699,8 @@ class LlamaShape:
             args += " --nope-layers " + ",".join(map(str, self.nope_layers))
         if self.learned_positions:
             args += f" --learned-positions {self.learned_positions}"
+        if self.positions_offset:
+            args += f" --positions-offset {self.positions_offset}"
         if self.mlp_activation != "silu":
             args += f" --mlp-activation {self.mlp_activation}"
         if self.layer_norm:
@@ -1913,11 +1998,13 @@ def text_model_config(config, source):
 def text_layout(config, tensors, hf_dir):
     """The prefixes under which the checkpoint keeps model.* and lm_head.*
     of the text model: themselves, or a multimodal model's (or a
-    GPT2Model's names)."""
-    if config.get("model_type") == "gpt2" and \
-            GPT2_MODEL_PREFIX + "wte.weight" not in tensors and \
-            "wte.weight" in tensors:
-        return GPT2_MODEL_LAYOUT
+    GPT2Model's, an OPTModel's names)."""
+    family = config.get("model_type")
+    if family in BASE_MODEL_PREFIXES:
+        embedding = HF_NAMES[family]["tok_embeddings"] + ".weight"
+        if embedding not in tensors and embedding.removeprefix(
+                BASE_MODEL_PREFIXES[family]) in tensors:
+            return BASE_MODEL_LAYOUT
     if not is_multimodal(config):
         return FLAT_LAYOUT
     layouts = MULTIMODAL_LAYOUTS + (
@@ -1937,8 +2024,10 @@ def stored_name(hf, layout):
     model, lm_head = layout
     if layout == FLAT_LAYOUT:
         return hf
-    if layout == GPT2_MODEL_LAYOUT:
-        return hf.removeprefix(GPT2_MODEL_PREFIX)
+    if layout == BASE_MODEL_LAYOUT:
+        prefix = next((prefix for prefix in BASE_MODEL_PREFIXES.values()
+                       if hf.startswith(prefix)), "")
+        return hf.removeprefix(prefix)
     if hf.startswith("model."):
         return model + hf[len("model."):]
     return lm_head + hf[len("lm_head."):]
@@ -1987,9 +2076,12 @@ def expect_shape(name, found, shape, source):
              f"{list(shape)}")
 
 
-# The dropout probabilities of the families' configs.
+# The dropout probabilities of the families' configs (and OPT's of its
+# own: OPTConfig's dropout, its MLP's activation_dropout and LayerDrop's
+# chance to skip a layer).
 DROPOUTS = ("attention_dropout", "resid_pdrop", "embd_pdrop", "hidden_dropout",
             "attn_pdrop", "residual_dropout", "embedding_dropout")
+FAMILY_DROPOUTS = {"opt": ("dropout", "activation_dropout", "layerdrop")}
 
 
 def import_checkpoint(args):
@@ -1999,7 +2091,7 @@ def import_checkpoint(args):
     # mp's training step has no dropout: one in the config is refused,
     # or with --without-dropout trained without (as fine-tuning recipes
     # that set it to 0 do).
-    for dropout in DROPOUTS:
+    for dropout in DROPOUTS + FAMILY_DROPOUTS.get(shape.family, ()):
         rate = text_config.get(dropout, DROPOUT_DEFAULTS.get(
             shape.family, {}).get(dropout))
         if not rate:
@@ -2022,9 +2114,12 @@ def import_checkpoint(args):
              for name in hf_tensor_names(param)}
     # Older conversions saved buffers: the rotary frequencies (they follow
     # from rope_theta), GPT-NeoX's, GPT-J's, CodeGen's, GPT-2's and
-    # GPT-BigCode's causal mask and its fill value. A tied model's lm_head.weight, where saved,
-    # is the embedding: Hugging Face ties it on loading. A multimodal
-    # model's vision tower stays behind (export copies it back).
+    # GPT-BigCode's causal mask and its fill value, fairseq's version of
+    # OPT's decoder (OPTPreTrainedModel's
+    # _keys_to_ignore_on_load_unexpected). A tied model's lm_head.weight,
+    # where saved, is the embedding: Hugging Face ties it on loading. A
+    # multimodal model's vision tower stays behind (export copies it
+    # back).
     ignored = {stored_name(shape.output_name(), layout)} if shape.tied \
         else set()
     ignored |= set(vision_tensors(config, tensors, layout))
@@ -2034,7 +2129,8 @@ def import_checkpoint(args):
         "codegen": (".attn.causal_mask", ".attn.masked_bias"),
         "gpt2": (".attn.bias", ".attn.masked_bias"),
         "gpt_bigcode": (".attn.bias", ".attn.masked_bias",
-                        "transformer.bias")}.get(
+                        "transformer.bias"),
+        "opt": ("decoder.version",)}.get(
             shape.family, ())
     extra = sorted(n for n in tensors
                    if n not in known and n not in ignored

@@ -853,7 +853,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         int64_t inner =
             ShapedType::getNumElements(shape.drop_front(iota.getDim() + 1));
         for (int64_t i = 0; i < out.getNumElements(); ++i)
-          out.data[i] = double(i / inner % shape[iota.getDim()]);
+          out.data[i] =
+              double(iota.getStart() + i / inner % shape[iota.getDim()]);
         set(out);
         return success();
       })

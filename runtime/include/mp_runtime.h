@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 26
+#define MP_RUNTIME_ABI_VERSION 27
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -1166,10 +1166,11 @@ mp_status mp_localize_index(mp_context *ctx, const int *axes, int num_axes,
                             int64_t n, const int64_t *in, int64_t *out,
                             int64_t extent);
 /* Positions: out (outer x extent x inner int64 entries, row-major) holds at
- * [o][e][i] its index e along the middle dim (the ids of a learned position
- * table; ABI 26). */
+ * [o][e][i] start + e, its index along the middle dim from start (the ids of
+ * a learned position table, OPT's from 2; ABI 27). start is 0 or more and
+ * start + extent fits int64. */
 mp_status mp_iota_i64(mp_context *ctx, int64_t outer, int64_t extent,
-                      int64_t inner, int64_t *out);
+                      int64_t inner, int64_t start, int64_t *out);
 
 /* The additive bias of an attention mask: out[i] = 0 where mask[i] != 0
  * (kept), fill (rounded to float) where mask[i] == 0 (dropped); n int64

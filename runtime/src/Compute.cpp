@@ -705,19 +705,24 @@ mp_status mp_embedding_grad_f32(mp_context *ctx, int64_t n, int64_t vocab,
 }
 
 mp_status mp_iota_i64(mp_context *ctx, int64_t outer, int64_t extent,
-                      int64_t inner, int64_t *out) {
+                      int64_t inner, int64_t start, int64_t *out) {
   const char *call = "mp_iota_i64";
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call,
                  {{"outer", outer}, {"extent", extent}, {"inner", inner}},
                  sizeof(int64_t)))
     return MP_ERROR;
+  // Negative ids mean "another rank's row" to the embedding.
+  if (start < 0 || start > INT64_MAX - extent)
+    return fail(ctx, call, "start %lld is negative or start + extent %lld "
+                "overflows int64", static_cast<long long>(start),
+                static_cast<long long>(extent));
   int64_t n = outer * extent * inner; // checkSizes bounds the product.
   if (checkBuffers(ctx, call, {{"out", out, n}}))
     return MP_ERROR;
   if (n == 0)
     return MP_OK;
-  return ctx->backend->iota(outer, extent, inner, out);
+  return ctx->backend->iota(outer, extent, inner, start, out);
 }
 
 mp_status mp_mask_bias_f32(mp_context *ctx, int64_t n, const int64_t *mask,

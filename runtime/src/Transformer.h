@@ -173,11 +173,11 @@ MP_HOST_DEVICE inline int64_t localizeIndex(int64_t index, int64_t offset,
   return index >= offset && index - offset < valid ? index - offset : -1;
 }
 
-/// Entry `index` of mp_iota_i64's [outer][extent][inner]: its index along
-/// the middle dim.
+/// Entry `index` of mp_iota_i64's [outer][extent][inner]: `start` plus its
+/// index along the middle dim.
 MP_HOST_DEVICE inline int64_t iotaAt(int64_t index, int64_t extent,
-                                     int64_t inner) {
-  return index / inner % extent;
+                                     int64_t inner, int64_t start) {
+  return start + index / inner % extent;
 }
 
 /// The additive bias of attention mask entry `keep`: 0 where it keeps the

@@ -1639,24 +1639,29 @@ void testLocalizeIndex(mp_context *ctx, const Group &g) {
   }
 }
 
-/// mp_iota_i64 writes each entry's index along the middle dim, against
-/// loops, for extents of 1 and for outer and inner extents of 1.
+/// mp_iota_i64 writes start plus each entry's index along the middle dim,
+/// against loops, for extents of 1, for outer and inner extents of 1, and
+/// from 0, from OPT's 2 and from the last start that fits int64.
 void testIota(mp_context *ctx) {
-  const int64_t shapes[][3] = {{2, 3, 4}, {1, 5, 1}, {3, 1, 2}, {4, 7, 1}};
+  const int64_t shapes[][4] = {{2, 3, 4, 0},
+                               {1, 5, 1, 2},
+                               {3, 1, 2, 0},
+                               {4, 7, 1, 2},
+                               {2, 3, 2, INT64_MAX - 3}};
   for (const int64_t *shape : shapes) {
     std::vector<int64_t> expected;
     for (int64_t o = 0; o < shape[0]; ++o)
       for (int64_t e = 0; e < shape[1]; ++e)
-        expected.insert(expected.end(), shape[2], e);
+        expected.insert(expected.end(), shape[2], shape[3] + e);
     Buffer out(ctx, std::vector<int64_t>(expected.size(), -7));
-    CHECK_OK(ctx, mp_iota_i64(ctx, shape[0], shape[1], shape[2],
+    CHECK_OK(ctx, mp_iota_i64(ctx, shape[0], shape[1], shape[2], shape[3],
                               out.as<int64_t>()));
     expect(out.read<int64_t>() == expected,
            "iota of [" + std::to_string(shape[0]) + ", " +
                std::to_string(shape[1]) + ", " + std::to_string(shape[2]) +
-               "]");
+               "] from " + std::to_string(shape[3]));
   }
-  CHECK_OK(ctx, mp_iota_i64(ctx, 2, 0, 3, nullptr));
+  CHECK_OK(ctx, mp_iota_i64(ctx, 2, 0, 3, 0, nullptr));
 }
 
 /// mp_resize_dim of a [2, 3, 4] tensor (and one with an empty dim) along
@@ -3811,15 +3816,27 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_localize_index" + onRank + "mesh axis 'a0' is listed twice");
   expectError(
       [&](mp_context *c) {
-        return mp_iota_i64(c, 2, -3, 1, ids.as<int64_t>());
+        return mp_iota_i64(c, 2, -3, 1, 0, ids.as<int64_t>());
       },
       "mp_iota_i64" + onRank + "negative extent -3");
   expectError(
-      [&](mp_context *c) { return mp_iota_i64(c, 1, 2, 1, nullptr); },
+      [&](mp_context *c) { return mp_iota_i64(c, 1, 2, 1, 0, nullptr); },
       "mp_iota_i64" + onRank + "out is null");
   expectError(
       [&](mp_context *c) {
-        return mp_iota_i64(c, int64_t(1) << 40, int64_t(1) << 40, 1,
+        return mp_iota_i64(c, 1, 2, 1, -1, ids.as<int64_t>());
+      },
+      "mp_iota_i64" + onRank +
+          "start -1 is negative or start + extent 2 overflows int64");
+  expectError(
+      [&](mp_context *c) {
+        return mp_iota_i64(c, 1, 2, 1, INT64_MAX - 1, ids.as<int64_t>());
+      },
+      "mp_iota_i64" + onRank + "start 9223372036854775806 is negative or "
+                               "start + extent 2 overflows int64");
+  expectError(
+      [&](mp_context *c) {
+        return mp_iota_i64(c, int64_t(1) << 40, int64_t(1) << 40, 1, 0,
                            ids.as<int64_t>());
       },
       "mp_iota_i64" + onRank +

@@ -271,11 +271,16 @@ func.func @ignored() -> (tensor<f32>, tensor<f32>, tensor<2x3xf32>, tensor<2xf32
 // IOTA-NEXT: result #2: [2x3]
 // IOTA-NEXT: 1.000000e+01 2.000000e+01 3.000000e+01
 // IOTA-NEXT: 1.000000e+01 2.000000e+01 3.000000e+01
-func.func @iota() -> (tensor<2x3xi64>, tensor<2x3xi64>, tensor<2x3xf32>) {
+// IOTA-NEXT: result #3: [2x2]
+// IOTA-NEXT: 2.000000e+00 3.000000e+00
+// IOTA-NEXT: 2.000000e+00 3.000000e+00
+func.func @iota() -> (tensor<2x3xi64>, tensor<2x3xi64>, tensor<2x3xf32>, tensor<2x2xi64>) {
   %table = arith.constant dense<[[10.0], [20.0], [30.0]]> : tensor<3x1xf32>
   %positions = mp.iota dim 1 : tensor<2x3xi64>
   %rows = mp.iota dim 0 : tensor<2x3xi64>
   %looked = mp.embedding %positions, %table : (tensor<2x3xi64>, tensor<3x1xf32>) -> tensor<2x3x1xf32>
   %flat = mp.reshape %looked : tensor<2x3x1xf32> -> tensor<2x3xf32>
-  return %positions, %rows, %flat : tensor<2x3xi64>, tensor<2x3xi64>, tensor<2x3xf32>
+  // OPT's positions, from 2.
+  %from_two = mp.iota dim 1 start 2 : tensor<2x2xi64>
+  return %positions, %rows, %flat, %from_two : tensor<2x3xi64>, tensor<2x3xi64>, tensor<2x3xf32>, tensor<2x2xi64>
 }

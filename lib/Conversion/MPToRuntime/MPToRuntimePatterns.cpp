@@ -496,7 +496,7 @@ struct IotaLowering : RuntimePattern<IotaOp> {
          calls.i64(ShapedType::getNumElements(shape.take_front(dim))),
          calls.i64(shape[dim]),
          calls.i64(ShapedType::getNumElements(shape.drop_front(dim + 1))),
-         out(op)});
+         calls.i64(op.getStart()), out(op)});
     return success();
   }
 };

@@ -476,9 +476,10 @@ mp_status CudaBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
 }
 
 mp_status CudaBackend::iota(int64_t outer, int64_t extent, int64_t inner,
-                            int64_t *out) {
+                            int64_t start, int64_t *out) {
   return checkLaunch("mp_iota_i64", cuda::launchIota(computeStream, outer,
-                                                     extent, inner, out));
+                                                     extent, inner, start,
+                                                     out));
 }
 
 mp_status CudaBackend::maskBias(int64_t n, const int64_t *mask, float fill,

@@ -216,7 +216,7 @@ cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
                                 const int64_t *in, int64_t *out, int64_t offset,
                                 int64_t valid);
 cudaError_t launchIota(cudaStream_t stream, int64_t outer, int64_t extent,
-                       int64_t inner, int64_t *out);
+                       int64_t inner, int64_t start, int64_t *out);
 cudaError_t launchMaskBias(cudaStream_t stream, int64_t n, const int64_t *mask,
                            float fill, float *out);
 cudaError_t launchTargetMask(cudaStream_t stream, int64_t n,

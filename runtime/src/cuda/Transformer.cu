@@ -308,9 +308,9 @@ __global__ void localizeIndexKernel(int64_t n, const int64_t *in, int64_t *out,
 }
 
 __global__ void iotaKernel(int64_t n, int64_t extent, int64_t inner,
-                           int64_t *out) {
+                           int64_t start, int64_t *out) {
   for (int64_t i = gridStart(); i < n; i += gridStride())
-    out[i] = iotaAt(i, extent, inner);
+    out[i] = iotaAt(i, extent, inner, start);
 }
 
 __global__ void maskBiasKernel(int64_t n, const int64_t *mask, float fill,
@@ -557,9 +557,10 @@ cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
 }
 
 cudaError_t launchIota(cudaStream_t stream, int64_t outer, int64_t extent,
-                       int64_t inner, int64_t *out) {
+                       int64_t inner, int64_t start, int64_t *out) {
   int64_t n = outer * extent * inner;
-  iotaKernel<<<gridFor(n), kThreads, 0, stream>>>(n, extent, inner, out);
+  iotaKernel<<<gridFor(n), kThreads, 0, stream>>>(n, extent, inner, start,
+                                                  out);
   return cudaGetLastError();
 }
 

@@ -132,7 +132,7 @@ public:
                           float *out) override;
   mp_status localizeIndex(int64_t n, const int64_t *in, int64_t *out,
                           int64_t offset, int64_t valid) override;
-  mp_status iota(int64_t outer, int64_t extent, int64_t inner,
+  mp_status iota(int64_t outer, int64_t extent, int64_t inner, int64_t start,
                  int64_t *out) override;
   mp_status maskBias(int64_t n, const int64_t *mask, float fill,
                      float *out) override;

@@ -363,10 +363,10 @@ mp_status HostBackend::localizeIndex(int64_t n, const int64_t *in, int64_t *out,
 }
 
 mp_status HostBackend::iota(int64_t outer, int64_t extent, int64_t inner,
-                            int64_t *out) {
+                            int64_t start, int64_t *out) {
   parallelFor(outer * extent * inner, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      out[i] = mp::runtime::iotaAt(i, extent, inner);
+      out[i] = mp::runtime::iotaAt(i, extent, inner, start);
   });
   return MP_OK;
 }

@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 26\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 27\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -433,12 +433,25 @@ func.func @clamp(%x: tensor<4x16xf32> {mp.input = "x"}) -> (tensor<4x16xf32>, te
 // -----
 
 // mp.iota: mp_iota_i64 over [outer, extent, inner] = [2, 3, 4] for dim 1
-// (ABI 26), its positions read by an embedding as i64 ids.
+// from its start, 0 unless given (ABI 27), its positions read by an
+// embedding as i64 ids.
 // CHECK-LABEL: func.func @iota
-// CHECK: call @mp_iota_i64(%{{.+}}, %c2_i64, %c3_i64, %c4_i64, %[[POS:.+]]) :
+// CHECK: call @mp_iota_i64(%{{.+}}, %c2_i64, %c3_i64, %c4_i64, %c0_i64, %[[POS:.+]]) :
 // CHECK: call @mp_embedding_f32(%{{.+}}, %c24_i64, %c5_i64, %c8_i64, %[[POS]], %{{.+}}, %{{.+}}) :
 func.func @iota(%table: tensor<5x8xf32> {mp.input = "table"}) -> tensor<2x3x4x8xf32> {
   %positions = mp.iota dim 1 : tensor<2x3x4xi64>
   %rows = mp.embedding %positions, %table : (tensor<2x3x4xi64>, tensor<5x8xf32>) -> tensor<2x3x4x8xf32>
   return %rows : tensor<2x3x4x8xf32>
+}
+
+// -----
+
+// OPT's positions: from row 2 of its table.
+// CHECK-LABEL: func.func @iota_start
+// CHECK: call @mp_iota_i64(%{{.+}}, %c1_i64, %c3_i64, %c1_i64{{.*}}, %c2_i64, %[[POS:.+]]) :
+// CHECK: call @mp_embedding_f32(%{{.+}}, %c3_i64{{.*}}, %c5_i64, %c8_i64, %[[POS]], %{{.+}}, %{{.+}}) :
+func.func @iota_start(%table: tensor<5x8xf32> {mp.input = "table"}) -> tensor<3x8xf32> {
+  %positions = mp.iota dim 0 start 2 : tensor<3xi64>
+  %rows = mp.embedding %positions, %table : (tensor<3xi64>, tensor<5x8xf32>) -> tensor<3x8xf32>
+  return %rows : tensor<3x8xf32>
 }

@@ -510,6 +510,30 @@ func.func @iota_negative_dim() {
 
 // -----
 
+func.func @iota_negative_start() {
+  // expected-error@+1 {{'mp.iota' op start -1 is negative}}
+  %0 = mp.iota dim 1 start -1 : tensor<2x16xi64>
+  return
+}
+
+// -----
+
+func.func @iota_start_past_i64() {
+  // expected-error@+1 {{'mp.iota' op start 9223372036854775792 plus 16 entries overflows 'i64'}}
+  %0 = mp.iota dim 1 start 9223372036854775792 : tensor<2x16xi64>
+  return
+}
+
+// -----
+
+func.func @iota_start_past_i32() {
+  // expected-error@+1 {{'mp.iota' op start 2147483632 plus 16 entries overflows 'i32'}}
+  %0 = mp.iota dim 1 start 2147483632 : tensor<2x16xi32>
+  return
+}
+
+// -----
+
 func.func @iota_float() {
   // expected-error@+1 {{'mp.iota' op result #0 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values}}
   %0 = mp.iota dim 0 : tensor<4xf32>

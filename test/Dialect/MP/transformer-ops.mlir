@@ -14,6 +14,10 @@ func.func @forward(%ids: tensor<2x6xi64>, %table: tensor<32x16xf32>,
   %padded = mp.embedding %ids, %table padding_idx 31 : (tensor<2x6xi64>, tensor<32x16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.iota dim 1 : tensor<2x6xi64>
   %positions = mp.iota dim 1 : tensor<2x6xi64>
+  // CHECK-NEXT: mp.iota dim 1 start 2 : tensor<2x6xi64>
+  %opt_positions = mp.iota dim 1 start 2 : tensor<2x6xi64>
+  // CHECK-NEXT: mp.iota dim 0 start 2147483646 : tensor<1xi32>
+  %last_i32 = mp.iota dim 0 start 2147483646 : tensor<1xi32>
   // CHECK-NEXT: mp.rms_norm %{{.*}}, %arg2 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   %n = mp.rms_norm %h, %w eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.rms_norm %{{.*}}, %arg2 eps 1.000000e-05 weight_offset 1.000000e+00 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>

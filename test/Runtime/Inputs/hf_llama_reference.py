@@ -125,7 +125,15 @@ lm_head tied) is its modeling file's, no rotation, and so is
 GPT-BigCode's (GPTBigCodeForCausalLM: GPT-2's with nn.Linears,
 gelu_pytorch_tanh, and attn.c_attn holding the queries, then one key and
 one value head where multi_query, as by default, or each head's q, k and
-v in turn). Dynamic NTK
+v in turn), and so is OPT's (OPTForCausalLM under OPTConfig's names: the
+token embeddings, through project_in where word_embed_proj_dim differs
+from hidden_size, plus embed_positions' rows 2 .. seq+1, nn.LayerNorms
+self_attn_layer_norm and final_layer_norm before each sublayer, or after
+each residual add where do_layer_norm_before is false, q_proj's output
+times head_dim ** -0.5, fc1 and fc2 with relu, biases where enable_bias,
+the embedding's padding_idx pad_token_id (1 by default), the decoder's
+final_layer_norm where the norms come first, project_out, lm_head tied).
+Dynamic NTK
 rope scaling
 (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
@@ -145,7 +153,7 @@ the logits against the given labels (the next tokens), as mp's.
                 nemotron|arcee|glm|glm4|helium|seed_oss|ernie4_5|stablelm|
                 gpt_neox|phi|persimmon|olmo|falcon|gptj|codegen|
                 granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
-                vaultgemma|gemma3_text|hunyuan_v1_dense|gpt2|gpt_bigcode|
+                vaultgemma|gemma3_text|hunyuan_v1_dense|gpt2|gpt_bigcode|opt|
                 gemma3|mistral3|llava|llava_onevision|qwen2_vl|qwen2_5_vl|
                 qwen3_vl
                 [--layout hub|saved|base]]
@@ -180,7 +188,9 @@ the logits against the given labels (the next tokens), as mp's.
       qwen3_vl (saved): a text_config (qwen3_vl_text, its mrope
       interleaved) and model.visual.. gpt2 --layout base: GPT2Model's
       names (wte.weight, h.0.attn.c_attn.weight, ...: the Hub's gpt2
-      checkpoints), not GPT2LMHeadModel's (transformer.wte.weight, ...).
+      checkpoints), not GPT2LMHeadModel's (transformer.wte.weight, ...);
+      opt --layout base: OPTModel's (decoder.embed_tokens.weight, ...: the
+      Hub's facebook/opt-*), not OPTForCausalLM's (model.decoder....).
   hf_llama_reference.py data --vocab V --seq S --batch B --steps N --seed S
       [--ignored-labels F] [--pad-tails P] DATA.safetensors: `tokens` and
       `labels` i64 [N, batch, seq], each label -100 (ignored by the loss)
@@ -431,8 +441,9 @@ def activation(config):
         else "gelu_pytorch_tanh" if config["model_type"] == "vaultgemma"
         else "gelu_new" if config["model_type"] == "gpt2"  # GPT2Config's
         else "gelu_pytorch_tanh" if config["model_type"] == "gpt_bigcode"
+        else "relu" if config["model_type"] == "opt"  # OPTConfig's
         else None)
-    return {"silu": F.silu, "gelu": F.gelu,
+    return {"silu": F.silu, "gelu": F.gelu, "relu": F.relu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
             "gelu_new": gelu_new, "gelu_fast": gelu_fast,
             # ReLUSquaredActivation (Nemotron's and Arcee's)
@@ -1330,22 +1341,155 @@ class GPT2LMHeadModel(nn.Module):
         return self.lm_head(model.ln_f(h))
 
 
+def opt_field(config, name):
+    """An OPTConfig field, its class's default where the config leaves it
+    out (word_embed_proj_dim: hidden_size)."""
+    if name == "word_embed_proj_dim":
+        return config.get(name) or config["hidden_size"]
+    return config.get(name, {
+        "max_position_embeddings": 2048, "do_layer_norm_before": True,
+        "_remove_final_layer_norm": False, "enable_bias": True,
+        "layer_norm_elementwise_affine": True, "pad_token_id": 1}[name])
+
+
+def opt_layer_norm(config):
+    return nn.LayerNorm(config["hidden_size"], elementwise_affine=opt_field(
+        config, "layer_norm_elementwise_affine"))
+
+
+class OPTAttention(nn.Module):
+    """OPTAttention: q_proj's output times head_dim ** -0.5 before the
+    scores, k_proj, v_proj and out_proj, biases where enable_bias."""
+
+    def __init__(self, config):
+        super().__init__()
+        d = config["hidden_size"]
+        self.heads = config["num_attention_heads"]
+        self.head_dim = d // self.heads
+        bias = opt_field(config, "enable_bias")
+        self.k_proj, self.v_proj, self.q_proj, self.out_proj = (
+            nn.Linear(d, d, bias=bias) for _ in range(4))
+
+    def forward(self, x):
+        b, s, d = x.shape
+        q = self.q_proj(x) * self.head_dim ** -0.5
+        q, k, v = (part.view(b, s, self.heads, self.head_dim).transpose(1, 2)
+                   for part in (q, self.k_proj(x), self.v_proj(x)))
+        causal = torch.full((s, s), float("-inf"), dtype=q.dtype).triu(1)
+        probs = F.softmax(torch.matmul(q, k.transpose(-1, -2)) + causal,
+                          dim=-1)
+        out = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, d)
+        return self.out_proj(out)
+
+
+class OPTDecoderLayer(nn.Module):
+    """OPTDecoderLayer: self_attn_layer_norm and final_layer_norm before
+    the attention and fc1, fc2 where do_layer_norm_before (as by default),
+    after each residual add otherwise (OPT-350m)."""
+
+    def __init__(self, config):
+        super().__init__()
+        d, bias = config["hidden_size"], opt_field(config, "enable_bias")
+        self.norm_before = opt_field(config, "do_layer_norm_before")
+        self.self_attn = OPTAttention(config)
+        self.self_attn_layer_norm = opt_layer_norm(config)
+        self.fc1 = nn.Linear(d, config["ffn_dim"], bias=bias)
+        self.fc2 = nn.Linear(config["ffn_dim"], d, bias=bias)
+        self.final_layer_norm = opt_layer_norm(config)
+        self.act = activation(config)
+
+    def sublayer(self, x, norm, body):
+        if self.norm_before:
+            return x + body(norm(x))
+        return norm(x + body(x))
+
+    def forward(self, x):
+        x = self.sublayer(x, self.self_attn_layer_norm, self.self_attn)
+        return self.sublayer(x, self.final_layer_norm,
+                             lambda y: self.fc2(self.act(self.fc1(y))))
+
+
+class OPTDecoder(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d, words = config["hidden_size"], opt_field(
+            config, "word_embed_proj_dim")
+        self.embed_tokens = nn.Embedding(config["vocab_size"], words,
+                                         opt_field(config, "pad_token_id"))
+        # OPTLearnedPositionalEmbedding: max_position_embeddings + 2 rows.
+        self.embed_positions = nn.Embedding(
+            opt_field(config, "max_position_embeddings") + 2, d)
+        if words != d:
+            self.project_out = nn.Linear(d, words, bias=False)
+            self.project_in = nn.Linear(words, d, bias=False)
+        else:
+            self.project_out = self.project_in = None
+        self.final_layer_norm = opt_layer_norm(config) if opt_field(
+            config, "do_layer_norm_before") and not opt_field(
+                config, "_remove_final_layer_norm") else None
+        self.layers = nn.ModuleList(OPTDecoderLayer(config)
+                                    for _ in range(config["num_hidden_layers"]))
+
+
+class OPTForCausalLM(nn.Module):
+    """OPTForCausalLM: the token embeddings (through project_in where
+    word_embed_proj_dim differs from hidden_size) plus embed_positions' rows
+    2 .. seq+1 (OPTLearnedPositionalEmbedding's offset, no padding), the
+    layers, final_layer_norm where there is one, project_out, lm_head tied
+    to embed_tokens unless tie_word_embeddings is false."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.model = nn.Module()
+        self.model.decoder = OPTDecoder(config)
+        self.lm_head = nn.Linear(opt_field(config, "word_embed_proj_dim"),
+                                 config["vocab_size"], bias=False)
+        if config.get("tie_word_embeddings", True):
+            self.lm_head.weight = self.model.decoder.embed_tokens.weight
+
+    def forward(self, input_ids):
+        decoder = self.model.decoder
+        h = decoder.embed_tokens(input_ids)
+        if decoder.project_in is not None:
+            h = decoder.project_in(h)
+        h = h + decoder.embed_positions(torch.arange(input_ids.shape[1]) + 2)
+        for layer in decoder.layers:
+            h = layer(h)
+        if decoder.final_layer_norm is not None:
+            h = decoder.final_layer_norm(h)
+        if decoder.project_out is not None:
+            h = decoder.project_out(h)
+        return self.lm_head(h)
+
+
 # The families of GPT-2's block and learned positions.
 GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
+
+# The families whose model is their own class here, and the prefix their
+# base model's checkpoint (GPT2Model's, OPTModel's: the Hub's gpt2 and
+# facebook/opt-*) leaves out of the causal LM's names.
+OWN_MODELS = {"gpt2": (GPT2LMHeadModel, "transformer."),
+              "gpt_bigcode": (GPT2LMHeadModel, "transformer."),
+              "opt": (OPTForCausalLM, "model.")}
+
+
+# The families whose base model's checkpoint mp reads, and its embedding's
+# name there.
+BASE_LAYOUTS = {"gpt2": "wte.weight", "opt": "decoder.embed_tokens.weight"}
 
 
 def causal_lm(config):
     """The model of the config's family."""
-    return GPT2LMHeadModel(config) if config["model_type"] in GPT2_BLOCKS \
-        else LlamaForCausalLM(config)
+    own = OWN_MODELS.get(config["model_type"])
+    return own[0](config) if own else LlamaForCausalLM(config)
 
 
 def hf_names(config):
     """Every parameter's Hugging Face name and shape (GPT-NeoX's and Phi's
     as their modules register them)."""
-    if config["model_type"] in GPT2_BLOCKS:  # tied: no lm_head.weight
+    if config["model_type"] in OWN_MODELS:  # tied: no lm_head.weight
         return [(name, tuple(param.shape)) for name, param in
-                GPT2LMHeadModel(config).named_parameters()]
+                causal_lm(config).named_parameters()]
     if config["model_type"] in MODEL_NAMES:  # tied: no lm_head.weight
         return [(name, tuple(param.shape)) for name, param in
                 LlamaForCausalLM(config).named_parameters()]
@@ -1550,6 +1694,11 @@ FAMILY_CONFIG = {
     "gpt_bigcode": {"architectures": ["GPTBigCodeForCausalLM"],
                     "activation_function": "gelu_pytorch_tanh",
                     "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0},
+    # facebook/opt-125m's (its dropout, 0.1 there and by default, left to
+    # the tests; max_position_embeddings to OPTConfig's default, 2048).
+    "opt": {"architectures": ["OPTForCausalLM"], "activation_function": "relu",
+            "do_layer_norm_before": True, "dropout": 0.0,
+            "activation_dropout": 0.0, "layerdrop": 0.0},
 }
 
 
@@ -1762,6 +1911,13 @@ def checkpoint(args):
                     "rope_scaling", "attention_bias", "mlp_bias",
                     "attention_dropout"):
             del config[key]
+    if family == "opt":  # OPTConfig's fields: no eps (nn.LayerNorm's)
+        config["ffn_dim"] = config.pop("intermediate_size")
+        config["word_embed_proj_dim"] = config["hidden_size"]
+        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
+                    "rope_scaling", "attention_bias", "mlp_bias",
+                    "rms_norm_eps"):
+            del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
     if family == "vaultgemma":  # VaultGemmaConfig has neither
@@ -1819,10 +1975,12 @@ def checkpoint(args):
     if args.family in MULTIMODAL:
         config, tensors = multimodal(args.family, config, tensors,
                                      args.layout, rng)
-    if args.layout == "base":  # GPT2Model's names (the Hub's gpt2)
-        if family != "gpt2":
-            sys.exit("hf_llama_reference.py: --layout base is GPT-2's")
-        tensors = {name.removeprefix("transformer."): value
+    if args.layout == "base":  # GPT2Model's, OPTModel's names
+        if family not in BASE_LAYOUTS:
+            sys.exit("hf_llama_reference.py: --layout base is GPT-2's and "
+                     "OPT's")
+        prefix = OWN_MODELS[family][1]
+        tensors = {name.removeprefix(prefix): value
                    for name, value in tensors.items()}
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "config.json"), "w") as f:
@@ -1895,12 +2053,12 @@ def train(args):
     config = flat_rope(config)
     dtype = {"float64": torch.float64, "float32": torch.float32}[args.dtype]
     torch.manual_seed(0)  # construction draws values that are overwritten
-    if config["model_type"] == "gpt2" and "wte.weight" in tensors:
-        # GPT2Model's names (the Hub's gpt2): the LM head model's under
-        # transformer.
+    if BASE_LAYOUTS.get(config["model_type"]) in tensors:
+        # GPT2Model's and OPTModel's names (the Hub's gpt2 and
+        # facebook/opt-*): the LM head model's under transformer., model.
+        prefix = OWN_MODELS[config["model_type"]][1]
         tensors = {name if name.startswith("lm_head.") else
-                   "transformer." + name: value
-                   for name, value in tensors.items()}
+                   prefix + name: value for name, value in tensors.items()}
     model = causal_lm(config).to(dtype)
     load_parameters(model, tensors, args.hf_dir)
     batches = read(args.data)

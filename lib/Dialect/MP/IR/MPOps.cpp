@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mp;
@@ -665,6 +666,17 @@ LogicalResult IotaOp::verify() {
   int64_t dim = getDimAttr().getInt();
   if (dim < 0 || dim >= type.getRank())
     return emitOpError() << "dim " << dim << " is not a dim of " << type;
+  int64_t start = getStart();
+  // Negative ids mean "another rank's row" to mp.embedding.
+  if (start < 0)
+    return emitOpError() << "start " << start << " is negative";
+  int64_t extent = type.getDimSize(dim);
+  int64_t maxId = type.getElementType().isInteger(32)
+                      ? std::numeric_limits<int32_t>::max()
+                      : std::numeric_limits<int64_t>::max();
+  if (start > maxId - extent)
+    return emitOpError() << "start " << start << " plus " << extent
+                         << " entries overflows " << type.getElementType();
   return success();
 }
 

@@ -494,21 +494,27 @@ def MP_IotaOp : MP_Op<"iota", [Pure,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "integers counting along one dim";
   let description = [{
-    Each entry is its index along `dim` (StableHLO's `iota`): the positions
+    Each entry is `start` (0 unless given) plus its index along `dim`
+    (StableHLO's `iota`, `torch.arange(start, start + n)`): the positions
     `0 .. seq-1` of each sequence for `[batch, seq]` and `dim` 1, the ids
     that look up a learned position table (GPT-2's `wpe`, read by
-    `mp.embedding` as `torch.arange(seq)` is in Hugging Face's models).
+    `mp.embedding` as `torch.arange(seq)` is in Hugging Face's models;
+    OPT's table is read from row 2, `start 2`). `start` is 0 or more, and
+    the last entry must fit int64.
     It has no operands and no gradient. Partitioning may split its other
-    dims; `dim` stays whole on every rank, so each rank counts from 0 (a
-    split of the embedding that reads it slices the positions it needs).
+    dims; `dim` stays whole on every rank, so each rank counts from
+    `start` (a split of the embedding that reads it slices the positions
+    it needs).
 
     ```mlir
     %positions = mp.iota dim 1 : tensor<2x16xi64>
+    %opt_positions = mp.iota dim 1 start 2 : tensor<2x16xi64>
     ```
   }];
-  let arguments = (ins I64Attr:$dim);
+  let arguments = (ins I64Attr:$dim, DefaultValuedAttr<I64Attr, "0">:$start);
   let results = (outs MP_IndexTensor:$result);
-  let assemblyFormat = "`dim` $dim attr-dict `:` type($result)";
+  let assemblyFormat =
+      "`dim` $dim (`start` $start^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
