@@ -157,7 +157,8 @@ fi
 # The plan for the mesh, without the entries of modules the model does not
 # have: a tied model's output (the output GEMM reads tok_embeddings.weight,
 # split over the vocabulary by its rowwise entry as colwise would split
-# output.weight), a plain MLP's w3, a shared parallel block's ffn_norm.
+# output.weight), a plain MLP's w3, a shared parallel block's ffn_norm, the
+# final norm of a model without one.
 # Per-head q/k norms with weights of their own ([heads, head_dim]) are
 # split by heads as wq's and wk's rows are (colwise splits such a weight's
 # dim 0), so that each rank keeps and updates its heads' weights only.
@@ -167,6 +168,7 @@ absent=()
   absent+=("layers.*.feed_forward.w3")
 [[ " ${size_args[*]} " == *" --parallel-block shared "* ]] &&
   absent+=("layers.*.ffn_norm")
+[[ " ${size_args[*]} " == *" --no-final-norm "* ]] && absent+=(norm)
 head_norms=0
 [[ " ${size_args[*]} " == *" --qk-norm each-head "* ]] && head_norms=1
 /usr/bin/python3 - "$root/examples/llama/$plan_file" "$dp" "$tp" \

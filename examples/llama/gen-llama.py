@@ -53,6 +53,19 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --post-norm         the layer's norms on its sublayers' outputs (OLMo 2):
                       h = x + attention_norm(attention(x)),
                       out = h + ffn_norm(feed_forward(h));
+  --norm-after-residual
+                      the layer's norms after its residual adds (the
+                      original Transformer's post-LN, OPT-350m's):
+                      h = attention_norm(x + attention(x)),
+                      out = ffn_norm(h + feed_forward(h));
+  --no-final-norm     no norm before the output projection (OPT-350m's,
+                      with --norm-after-residual; no norm.weight);
+  --embedding-dim E   token embeddings of E entries, not --dim:
+                      tok_embeddings.weight [vocab, E] read through
+                      project_in.weight [dim, E], and the output projection
+                      ([vocab, E], or the tied embedding) through
+                      project_out.weight [E, dim] (OPT-350m's
+                      word_embed_proj_dim, both linears without bias);
   --tie-embeddings    the output projection reads tok_embeddings.weight
                       (no output.weight; Llama 3.2's and the small Qwen
                       models);
@@ -281,9 +294,13 @@ def generate(args):
     vocab = args.vocab
     rep = heads // kv_heads
 
-    params = [("tok_embeddings.weight", [vocab, d])]
+    # OPT-350m's embeddings are narrower than the layers.
+    words = args.embedding_dim or d
+    params = [("tok_embeddings.weight", [vocab, words])]
     if args.learned_positions:
         params.append(("pos_embeddings.weight", [args.learned_positions, d]))
+    if args.embedding_dim:
+        params.append(("project_in.weight", [d, words]))
 
     def norm_params(name):
         # A LayerNorm's bias follows its weight.
@@ -332,9 +349,12 @@ def generate(args):
                 params.append((p + name + ".bias", [out]))
         if args.sandwich_norm:
             norm_params(p + "post_ffn_norm")
-    norm_params("norm")
+    if not args.no_final_norm:
+        norm_params("norm")
+    if args.embedding_dim:
+        params.append(("project_out.weight", [words, d]))
     if not args.tie_embeddings:
-        params.append(("output.weight", [vocab, d]))
+        params.append(("output.weight", [vocab, words]))
     if args.output_bias:
         params.append(("output.bias", [vocab]))
     arg_of = {name: f"%p{i}" for i, (name, _) in enumerate(params)}
@@ -491,9 +511,12 @@ def generate(args):
 
     padding = "" if args.padding_idx is None else \
         f" padding_idx {args.padding_idx}"
+    embedded = [b, s, words]
     h = w.op(f"mp.embedding %tokens, {arg_of['tok_embeddings.weight']}"
-             f"{padding} : ({tensor([b, s], 'i64')}, {tensor([vocab, d])}) -> "
-             f"{tensor(act)}", "h")
+             f"{padding} : ({tensor([b, s], 'i64')}, "
+             f"{tensor([vocab, words])}) -> {tensor(embedded)}", "h")
+    if args.embedding_dim:  # OPT's project_in
+        h, _ = linear(h, embedded, "project_in", d)
     if args.scale_embeddings:
         # Gemma multiplies by sqrt(hidden_size) as a tensor of the
         # activations' dtype: float32's nearest, written exactly.
@@ -541,7 +564,10 @@ def generate(args):
     tanh = " tanh" if args.mlp_activation == "gelu-tanh" else ""
     for layer in range(args.layers):
         p = f"layers.{layer}."
-        x = h if args.post_norm else norm(h, p + "attention_norm.weight")
+        # The sublayers read the residual stream itself where the norms
+        # come after them (--post-norm) or after the residual adds.
+        pre_norm = not (args.post_norm or args.norm_after_residual)
+        x = norm(h, p + "attention_norm.weight") if pre_norm else h
         attention_input = x
         q, _ = linear(x, act, p + "attention.wq", q_rows)
         k, _ = linear(x, act, p + "attention.wk", kv_rows)
@@ -597,7 +623,9 @@ def generate(args):
         # the block's sum (normed by its own norm, or by the attention's).
         if not args.parallel_block:
             h = w.op(f"mp.add {h}, {residual(o)} : {tensor(act)}", "h")
-        if args.post_norm:
+        if args.norm_after_residual:
+            h = norm(h, p + "attention_norm.weight")
+        if not pre_norm:
             x = h
         elif shared_norm:
             x = attention_input
@@ -626,9 +654,14 @@ def generate(args):
             f = add_bias(f, act, p + "attention.wo")
             f = add_bias(f, act, p + "feed_forward.w2")
         h = w.op(f"mp.add {h}, {residual(f)} : {tensor(act)}", "h")
-    x = norm(h, "norm.weight")
+        if args.norm_after_residual:
+            h = norm(h, p + "ffn_norm.weight")
+    x = h if args.no_final_norm else norm(h, "norm.weight")
+    if args.embedding_dim:  # OPT's project_out
+        x, _ = linear(x, act, "project_out", words)
     logits, lshape = linear(
-        x, act, "tok_embeddings" if args.tie_embeddings else "output", vocab)
+        x, embedded, "tok_embeddings" if args.tie_embeddings else "output",
+        vocab)
     if args.logits_scaling is not None:
         # Granite divides; the reciprocal's product is the quotient where
         # L is a power of two, within an ulp otherwise.
@@ -685,7 +718,11 @@ def generate(args):
         config += f" mlp_activation={args.mlp_activation}"
     if args.clip_qkv is not None:
         config += f" clip_qkv={args.clip_qkv!r}"
+    if args.embedding_dim:
+        config += f" embedding_dim={args.embedding_dim}"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
+                                              "norm_after_residual",
+                                              "no_final_norm",
                                               "tie_embeddings",
                                               "scale_embeddings",
                                               "sandwich_norm", "layer_norm",
@@ -736,6 +773,16 @@ def main():
                              "(HunYuan)")
     parser.add_argument("--post-norm", action="store_true",
                         help="the norms on the sublayers' outputs (OLMo 2)")
+    parser.add_argument("--norm-after-residual", action="store_true",
+                        help="the norms after the residual adds (post-LN: "
+                             "OPT-350m)")
+    parser.add_argument("--no-final-norm", action="store_true",
+                        help="no norm before the output projection")
+    parser.add_argument("--embedding-dim", type=int, default=None,
+                        metavar="E",
+                        help="token embeddings of E entries through "
+                             "project_in and project_out (OPT-350m's "
+                             "word_embed_proj_dim)")
     parser.add_argument("--tie-embeddings", action="store_true",
                         help="the output projection is tok_embeddings.weight "
                              "(no output.weight)")
@@ -1011,9 +1058,20 @@ def main():
          "--qk-norm-after-rope moves --qk-norm head's norms"),
         (not (args.sandwich_norm and args.post_norm),
          "--sandwich-norm already norms the sublayers' outputs (--post-norm)"),
-        (not (args.parallel_block and (args.post_norm or args.sandwich_norm)),
+        (not (args.parallel_block and (args.post_norm or args.sandwich_norm or
+                                       args.norm_after_residual)),
          "--parallel-block norms the sublayers' inputs only (neither "
-         "--post-norm nor --sandwich-norm)"),
+         "--post-norm, --sandwich-norm nor --norm-after-residual)"),
+        (not (args.norm_after_residual and (args.post_norm or
+                                            args.sandwich_norm)),
+         "--norm-after-residual norms the residual stream, not the "
+         "sublayers' outputs (neither --post-norm nor --sandwich-norm)"),
+        (args.embedding_dim is None or args.embedding_dim > 0,
+         "--embedding-dim must be positive"),
+        (not (args.embedding_dim and (args.scale_embeddings or
+                                      args.embedding_multiplier)),
+         "--embedding-dim's embeddings are projected unscaled (neither "
+         "--scale-embeddings nor --embedding-multiplier)"),
         (args.padding_idx is None or 0 <= args.padding_idx < args.vocab,
          f"--padding-idx {args.padding_idx} is not a row of the "
          f"{args.vocab}-row embedding"),

@@ -339,20 +339,22 @@ names and defaults, GPT-2's with gelu_pytorch_tanh) is GPT-2's block with
 nn.Linears and multi-query attention where multi_query, as by default:
 attn.c_attn's rows are the queries, then one key head and one value head
 (--kv-heads 1); without it, each head's q, k and v rows in turn.
-OPT (facebook/opt-125m, 1.3b to 66b; OPTConfig's names and defaults:
+OPT (facebook/opt-125m to opt-66b; OPTConfig's names and defaults:
 ffn_dim, max_position_embeddings 2048, activation_function relu,
 enable_bias, layer_norm_elementwise_affine, pad_token_id 1 as the
 embedding's padding_idx, tied) rotates nothing either: its table,
 model.decoder.embed_positions, has max_position_embeddings + 2 rows, read
 from row 2 on (OPTLearnedPositionalEmbedding's offset: gen-llama.py
---positions-offset 2, mp.iota start 2); its layers are pre-norm
-(self_attn_layer_norm, final_layer_norm: nn.LayerNorms at eps 1e-5) with
-q_proj, k_proj, v_proj, out_proj, fc1 and fc2. An OPTModel's checkpoint
-(the Hub's facebook/opt-*: decoder.embed_tokens.weight, ..., no model.
-prefix) is read too; export writes OPTForCausalLM's names. Refused:
-do_layer_norm_before false, word_embed_proj_dim other than hidden_size
-(opt-350m's post-norm layers and projections), _remove_final_layer_norm,
-and layerdrop (with the dropouts).
+--positions-offset 2, mp.iota start 2); its layers norm each sublayer's
+input (self_attn_layer_norm, final_layer_norm: nn.LayerNorms at eps 1e-5)
+with q_proj, k_proj, v_proj, out_proj, fc1 and fc2, then the decoder's
+final_layer_norm (none where _remove_final_layer_norm). opt-350m's
+(do_layer_norm_before false) norm after each residual add, with no final
+norm (--norm-after-residual --no-final-norm), and its embeddings,
+word_embed_proj_dim wide, go through project_in and project_out
+(--embedding-dim). An OPTModel's checkpoint (the Hub's facebook/opt-*:
+decoder.embed_tokens.weight, ..., no model. prefix) is read too; export
+writes OPTForCausalLM's names. layerdrop is refused with the dropouts.
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -539,6 +541,8 @@ HF_NAMES["opt"] = dict(
     LLAMA_NAMES, tok_embeddings="model.decoder.embed_tokens",
     pos_embeddings="model.decoder.embed_positions",
     layers="model.decoder.layers.", norm="model.decoder.final_layer_norm",
+    project_in="model.decoder.project_in",
+    project_out="model.decoder.project_out",
     **{"attention.wo": "self_attn.out_proj", "feed_forward.w1": "fc1",
        "feed_forward.w2": "fc2"})
 # A GPT2Model's checkpoint (the Hub's gpt2) names its tensors without
@@ -925,26 +929,16 @@ def opt_config(config, source):
     own keys and values, head_dim hidden_size / heads whatever the config
     says; tied by default), the class's sizes where a config leaves them
     out (vocab_size 50272, hidden_size 768, num_hidden_layers 12,
-    num_attention_heads 12, ffn_dim 3072, max_position_embeddings 2048).
-    Refused: OPT-350m's post-norm layers (do_layer_norm_before false) and
-    projections (word_embed_proj_dim other than hidden_size), and
-    _remove_final_layer_norm (no final norm)."""
+    num_attention_heads 12, ffn_dim 3072, max_position_embeddings 2048;
+    word_embed_proj_dim hidden_size)."""
     config = dict(config)
     for name, default in [("vocab_size", 50272), ("hidden_size", 768),
                           ("num_hidden_layers", 12),
                           ("num_attention_heads", 12), ("ffn_dim", 3072),
                           ("max_position_embeddings", 2048)]:
         config.setdefault(name, default)
-    refused = [("do_layer_norm_before", False, "mp's OPT norms each "
-                "sublayer's input (opt-350m norms after the residual adds)"),
-               ("_remove_final_layer_norm", True, "mp's OPT has "
-                "final_layer_norm")]
-    refuse_values(config, source, refused)
-    words = config.get("word_embed_proj_dim")
-    if words is not None and words != config["hidden_size"]:
-        fail(f"{source}: word_embed_proj_dim {words!r} with hidden_size "
-             f"{config['hidden_size']!r}; mp's OPT has no project_in and "
-             "project_out")
+    if config.get("word_embed_proj_dim") is None:
+        config["word_embed_proj_dim"] = config["hidden_size"]
     positions = config["max_position_embeddings"]
     if isinstance(positions, int) and not isinstance(positions, bool):
         positions += OPT_POSITIONS_OFFSET
@@ -1010,6 +1004,17 @@ class LlamaShape:
         self.learned_positions = field("max_position_embeddings") \
             if learned else None
         self.positions_offset = OPT_POSITIONS_OFFSET if opt else 0
+        # OPT-350m's: its norms after the residual adds (and none at the
+        # end: OPTDecoder has final_layer_norm only where the norms come
+        # first, and not where _remove_final_layer_norm), its embeddings
+        # word_embed_proj_dim wide through project_in and project_out.
+        self.norm_after_residual = opt and not config.get(
+            "do_layer_norm_before", True)
+        self.final_norm = not (opt and (self.norm_after_residual or config.get(
+            "_remove_final_layer_norm")))
+        self.embedding_dim = None
+        if opt and field("word_embed_proj_dim") != self.dim:
+            self.embedding_dim = field("word_embed_proj_dim")
         # StableLM's, GPT-NeoX's, Phi's, Falcon's, Persimmon's, GPT-2's
         # and OPT's norms are LayerNorms (with biases); OLMo's and OPT's
         # without layer_norm_elementwise_affine have neither weights nor
@@ -1701,6 +1706,12 @@ class LlamaShape:
             args += f" --learned-positions {self.learned_positions}"
         if self.positions_offset:
             args += f" --positions-offset {self.positions_offset}"
+        if self.norm_after_residual:
+            args += " --norm-after-residual"
+        if not self.final_norm:
+            args += " --no-final-norm"
+        if self.embedding_dim:
+            args += f" --embedding-dim {self.embedding_dim}"
         if self.mlp_activation != "silu":
             args += f" --mlp-activation {self.mlp_activation}"
         if self.layer_norm:
@@ -1744,13 +1755,18 @@ class LlamaShape:
         q_rows, kv_rows = self.heads * hd, self.kv_heads * hd
         qkv_rows = q_rows + 2 * kv_rows
         names = self.hf_names
+        words = self.embedding_dim or d
         params = [Parameter("tok_embeddings.weight",
                             names["tok_embeddings"] + ".weight",
-                            (self.vocab, d))]
+                            (self.vocab, words))]
         if self.learned_positions:
             params.append(Parameter("pos_embeddings.weight",
                                     names["pos_embeddings"] + ".weight",
                                     (self.learned_positions, d)))
+        if self.embedding_dim:
+            params.append(Parameter("project_in.weight",
+                                    names["project_in"] + ".weight",
+                                    (d, words)))
         # Where a fused linear holds each of mp's: (its first row in each
         # group of rows, its rows, its groups): Phi-3's qkv_proj and
         # gate_up_proj one group; GPT-NeoX's and Falcon's query_key_value a
@@ -1865,12 +1881,17 @@ class LlamaShape:
             if self.sandwich_norm:
                 params.append(Parameter(mp + "post_ffn_norm.weight",
                                         hf + post_ffn + ".weight", (d,)))
-        params.append(Parameter("norm.weight", names["norm"] + ".weight",
-                                (d,)))
+        if self.final_norm:
+            params.append(Parameter("norm.weight", names["norm"] + ".weight",
+                                    (d,)))
+        if self.embedding_dim:
+            params.append(Parameter("project_out.weight",
+                                    names["project_out"] + ".weight",
+                                    (words, d)))
         if not self.tie_embeddings:
             params.append(Parameter("output.weight",
                                     names["output"] + ".weight",
-                                    (self.vocab, d)))
+                                    (self.vocab, words)))
         if self.output_bias:
             params.append(Parameter("output.bias", names["output"] + ".bias",
                                     (self.vocab,)))
