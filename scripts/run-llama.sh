@@ -16,7 +16,7 @@
 #                        [--qk-norm-after-rope] [--clip-qkv C] [--post-norm]
 #                        [--tie-embeddings] [--sliding-window W
 #                        [--window-from-layer L | --window-layers I,J,...]]
-#                        [--mlp-activation silu|gelu|gelu-tanh]
+#                        [--mlp-activation silu|gelu|gelu-tanh|relu|relu2]
 #                        [--norm-weight-offset F] [--scale-embeddings]
 #                        [--sandwich-norm] [--attention-softcap C]
 #                        [--final-softcap C] [--query-pre-attn-scalar Q]
@@ -24,7 +24,9 @@
 #                        [--rotary-dims R] [--layer-norm]
 #                        [--parallel-block separate|shared] [--plain-mlp]
 #                        [--output-bias] [--padding-idx N]
-#                        [--learned-positions N]
+#                        [--learned-positions N [--positions-offset K]]
+#                        [--norm-after-residual] [--no-final-norm]
+#                        [--embedding-dim E]
 #                        [--hf DIR [--untie-embeddings] [--without-dropout]]
 #                        [--seq N] [--batch N] [--ignore-index N]
 #                        [--sequence-parallel]
@@ -98,9 +100,9 @@ while (($#)); do
     --mesh) mesh="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --seq|--batch|--ignore-index) gen_args+=("$1" "$2"); shift 2 ;;
-    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--rope-dynamic-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx|--clip-qkv|--learned-positions)
+    --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--rope-dynamic-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx|--clip-qkv|--learned-positions|--positions-offset|--embedding-dim)
       size_args+=("$1" "$2"); shift 2 ;;
-    --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias|--qk-norm-after-rope)
+    --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias|--qk-norm-after-rope|--norm-after-residual|--no-final-norm)
       size_args+=("$1"); shift ;;
     --qk-norm)
       if [[ ${2:-} == head || ${2:-} == whole || ${2:-} == each-head ]]; then

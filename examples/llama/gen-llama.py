@@ -22,10 +22,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --head-dim N        heads of N (Qwen3, Mistral Nemo) where dim/heads is
                       not the head size: wq is [heads*N, dim], wo
                       [dim, heads*N];
-  --attention-bias qkv|all
+  --attention-bias qkv|all|out
                       a bias on wq, wk, wv (Qwen2), or on wo too (Llama's
                       attention_bias), as `<linear>.bias`, added before the
-                      rotation;
+                      rotation, or on wo alone (out: GPT-Neo's out_proj);
   --mlp-bias          a bias on w1, w2, w3 (Llama's mlp_bias);
   --qk-norm [head|whole|each-head]
                       RMSNorm of each query and key head (head, the
@@ -192,9 +192,10 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
   --learned-positions N
                       no layer rotates: a learned table of N positions,
                       pos_embeddings.weight [N, dim], has its rows
-                      0 .. --seq - 1 added to the token embeddings (GPT-2's
-                      wpe: mp.iota's positions looked up by mp.embedding);
-                      --seq must be at most N;
+                      0 .. --seq - 1 (from --positions-offset on) added to
+                      the token embeddings (GPT-2's wpe: mp.iota's
+                      positions looked up by mp.embedding); --seq must be
+                      at most N;
   --positions-offset K
                       --learned-positions' rows from K on: K .. K + --seq
                       - 1 (OPT's OPTLearnedPositionalEmbedding, K = 2;
@@ -311,6 +312,8 @@ def generate(args):
             params.append((name + ".bias", [d]))
 
     shared_norm = args.parallel_block == "shared"
+    qkv_bias = args.attention_bias in ("qkv", "all")
+    out_bias = args.attention_bias in ("all", "out")
     mlp_linears = [("feed_forward.w1", hidden, d),
                    ("feed_forward.w2", d, hidden)]
     if not args.plain_mlp:
@@ -319,10 +322,10 @@ def generate(args):
         p = f"layers.{layer}."
         norm_params(p + "attention_norm")
         for name, out, inp, bias in [
-                ("attention.wq", q_rows, d, args.attention_bias),
-                ("attention.wk", kv_rows, d, args.attention_bias),
-                ("attention.wv", kv_rows, d, args.attention_bias),
-                ("attention.wo", d, q_rows, args.attention_bias == "all")]:
+                ("attention.wq", q_rows, d, qkv_bias),
+                ("attention.wk", kv_rows, d, qkv_bias),
+                ("attention.wv", kv_rows, d, qkv_bias),
+                ("attention.wo", d, q_rows, out_bias)]:
             params.append((p + name + ".weight", [out, inp]))
             if bias:
                 params.append((p + name + ".bias", [out]))
@@ -526,7 +529,8 @@ def generate(args):
         h = w.op(f"mp.scale {h} by {float32(args.embedding_multiplier)} : "
                  f"{tensor(act)}", "h")
     if args.learned_positions:
-        # GPT-2's wte(tokens) + wpe(arange(seq)).
+        # GPT-2's wte(tokens) + wpe(arange(seq)), OPT's
+        # embed_positions(arange(seq) + 2).
         start = f" start {args.positions_offset}" \
             if args.positions_offset else ""
         positions = w.op(f"mp.iota dim 1{start} : {tensor([b, s], 'i64')}",
@@ -755,8 +759,9 @@ def main():
                              "default: --heads")
     parser.add_argument("--head-dim", type=int, default=None,
                         help="the size of a head; default: --dim / --heads")
-    parser.add_argument("--attention-bias", choices=["qkv", "all"],
-                        help="biases on wq, wk, wv (qkv) or on wo too (all)")
+    parser.add_argument("--attention-bias", choices=["qkv", "all", "out"],
+                        help="biases on wq, wk, wv (qkv) or on wo too (all), "
+                             "or on wo alone (out: GPT-Neo's)")
     parser.add_argument("--mlp-bias", action="store_true",
                         help="biases on w1, w2, w3")
     parser.add_argument("--qk-norm", nargs="?", const="head",
@@ -811,7 +816,8 @@ def main():
     parser.add_argument("--learned-positions", type=int, default=None,
                         metavar="N",
                         help="no rotation: a learned table of N positions "
-                             "added to the embeddings (GPT-2's wpe)")
+                             "added to the embeddings (GPT-2's wpe, OPT's "
+                             "embed_positions)")
     parser.add_argument("--positions-offset", type=int, default=0,
                         metavar="K",
                         help="the positions' rows from K on (OPT's 2)")

@@ -6,7 +6,7 @@ GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, CodeGen,
 InternLM2, StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM,
 GLM-4, GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo,
 HunYuan dense, GPT-2 and DistilGPT2, GPT-BigCode (StarCoder, SantaCoder),
-OPT; the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
+OPT, GPT-Neo; the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
 Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
 of mp.
 
@@ -24,7 +24,8 @@ ArceeForCausalLM, GlmForCausalLM, Glm4ForCausalLM, HeliumForCausalLM,
 SeedOssForCausalLM, Ernie4_5ForCausalLM, PersimmonForCausalLM,
 OlmoForCausalLM, VaultGemmaForCausalLM, HunYuanDenseV1ForCausalLM,
 GPT2LMHeadModel or a GPT2Model's checkpoint, GPTBigCodeForCausalLM,
-OPTForCausalLM or an OPTModel's checkpoint; the text model of a
+OPTForCausalLM or an OPTModel's checkpoint, GPTNeoForCausalLM or a
+GPTNeoModel's checkpoint; the text model of a
 Gemma3ForConditionalGeneration, Mistral3ForConditionalGeneration,
 LlavaForConditionalGeneration or LlavaNextForConditionalGeneration)
 directory as the Hub gives it
@@ -58,6 +59,8 @@ its shards; F32, BF16 or F16) and writes:
                         --final-softcap, --query-pre-attn-scalar,
                         --local-rope-theta, --clip-qkv, --layer-norm,
                         --plain-mlp, --learned-positions,
+                        --positions-offset, --norm-after-residual,
+                        --no-final-norm, --embedding-dim,
                         --parallel-block, --output-bias, on one line.
 
 `scripts/run-llama.sh --hf HF_DIR` runs it and trains from the result.
@@ -345,7 +348,9 @@ enable_bias, layer_norm_elementwise_affine, pad_token_id 1 as the
 embedding's padding_idx, tied) rotates nothing either: its table,
 model.decoder.embed_positions, has max_position_embeddings + 2 rows, read
 from row 2 on (OPTLearnedPositionalEmbedding's offset: gen-llama.py
---positions-offset 2, mp.iota start 2); its layers norm each sublayer's
+--positions-offset 2, mp.iota start 2: Hugging Face's positions, which
+count the attention mask's ones, where no sequence is left-padded, as
+mp's batches are not); its layers norm each sublayer's
 input (self_attn_layer_norm, final_layer_norm: nn.LayerNorms at eps 1e-5)
 with q_proj, k_proj, v_proj, out_proj, fc1 and fc2, then the decoder's
 final_layer_norm (none where _remove_final_layer_norm). opt-350m's
@@ -355,6 +360,19 @@ word_embed_proj_dim wide, go through project_in and project_out
 (--embedding-dim). An OPTModel's checkpoint (the Hub's facebook/opt-*:
 decoder.embed_tokens.weight, ..., no model. prefix) is read too; export
 writes OPTForCausalLM's names. layerdrop is refused with the dropouts.
+GPT-Neo (gpt-neo-125m, 1.3B, 2.7B; GPTNeoConfig's names and defaults:
+num_layers, num_heads, intermediate_size 4 x hidden_size where null,
+layer_norm_epsilon, activation_function gelu_new, tied) is GPT-2's
+block with learned positions (transformer.wpe) and nn.Linears: q_proj,
+k_proj and v_proj without biases, out_proj with one (--attention-bias
+out), mlp.c_fc and c_proj; its scores are not scaled (Granite's
+--attention-multiplier 1), and its layers attend globally or, where
+attention_types says "local" (every other layer by default), to a window
+of window_size positions (--sliding-window, --window-layers: its mask
+keeps the keys after q_idx - window_size, as mp.softmax's window does). A
+GPTNeoModel's checkpoint (no transformer. prefix) is read too; the
+attention's saved mask buffers are passed over; resid_dropout and
+embed_dropout are refused with the dropouts.
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -375,8 +393,8 @@ dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
 GPT-J's, CodeGen's, GPT-2's and GPT-BigCode's attn_pdrop, resid_pdrop and
 embd_pdrop, 0.1 by default in GPT-2's and GPT-BigCode's, GPT-NeoX's
 hidden_dropout, StarCoder2's residual_dropout and
-embedding_dropout, OPT's dropout (0.1 by default), activation_dropout
-and layerdrop: mp trains without dropout; --without-dropout
+embedding_dropout, OPT's dropout (0.1 by default) and layerdrop: mp
+trains without dropout; --without-dropout
 trains so, saying it on stderr), activations other than silu, gelu and
 the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast), relu
 and relu2, Nemotron's rope scaling, OLMo's clip_qkv, tensors the model
@@ -408,13 +426,13 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
             "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo",
             "vaultgemma", "codegen", "hunyuan_v1_dense", "gpt2",
-            "gpt_bigcode", "opt")
+            "gpt_bigcode", "opt", "gpt_neo")
 
-# GPT-2's block and learned positions: GPT-BigCode's is GPT-2's with
-# nn.Linears and multi-query attention.
+# GPT-2's block: GPT-BigCode's is GPT-2's with nn.Linears and multi-query
+# attention.
 GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
 # The families whose learned position table replaces the rotation.
-LEARNED_POSITIONS = GPT2_BLOCKS + ("opt",)
+LEARNED_POSITIONS = GPT2_BLOCKS + ("opt", "gpt_neo")
 # OPTLearnedPositionalEmbedding's offset: its rows 0 and 1 read by no
 # position of an unpadded sequence.
 OPT_POSITIONS_OFFSET = 2
@@ -537,6 +555,15 @@ HF_NAMES["gpt2"] = dict(
     **{"attention.wo": "attn.c_proj", "feed_forward.w1": "mlp.c_fc",
        "feed_forward.w2": "mlp.c_proj"})
 HF_NAMES["gpt_bigcode"] = HF_NAMES["gpt2"]
+# GPT-Neo's: GPT-J's layout, its attention one level down
+# (attn.attention), its MLP GPT-2's c_fc and c_proj.
+HF_NAMES["gpt_neo"] = dict(
+    HF_NAMES["gptj"], pos_embeddings="transformer.wpe",
+    **{"attention.wq": "attn.attention.q_proj",
+       "attention.wk": "attn.attention.k_proj",
+       "attention.wv": "attn.attention.v_proj",
+       "attention.wo": "attn.attention.out_proj",
+       "feed_forward.w1": "mlp.c_fc", "feed_forward.w2": "mlp.c_proj"})
 HF_NAMES["opt"] = dict(
     LLAMA_NAMES, tok_embeddings="model.decoder.embed_tokens",
     pos_embeddings="model.decoder.embed_positions",
@@ -548,7 +575,8 @@ HF_NAMES["opt"] = dict(
 # A GPT2Model's checkpoint (the Hub's gpt2) names its tensors without
 # GPT2LMHeadModel's transformer. prefix, an OPTModel's (the Hub's
 # facebook/opt-*) without OPTForCausalLM's model. prefix.
-BASE_MODEL_PREFIXES = {"gpt2": "transformer.", "opt": "model."}
+BASE_MODEL_PREFIXES = {"gpt2": "transformer.", "gpt_neo": "transformer.",
+                       "opt": "model."}
 BASE_MODEL_LAYOUT = ("", "lm_head.")
 
 # The multimodal models whose text model mp trains (on text alone each is
@@ -922,6 +950,51 @@ def gpt2_config(config, source):
                 tie_word_embeddings=config.get("tie_word_embeddings", True))
 
 
+def gpt_neo_config(config, source):
+    """A GPT-Neo config under the other families' names, as GPTNeoConfig
+    reads it (num_heads, num_layers, the other names winning where a
+    config has both, as its attribute_map makes them; intermediate_size 4 x
+    hidden_size where null; layer_norm_epsilon; activation_function
+    gelu_new; tied by default), its sizes where a config leaves them out
+    (vocab_size 50257, hidden_size 2048, num_layers 24, num_heads 16,
+    max_position_embeddings 2048), and its layers' attention from
+    attention_types ([[["global", "local"], 12]] by default: each entry's
+    list of types repeated its count of times), a local layer's a window of
+    window_size (256) positions."""
+    config = dict(config)
+    for alias, name, default in [("num_heads", "num_attention_heads", 16),
+                                 ("num_layers", "num_hidden_layers", 24)]:
+        if name not in config:
+            config[name] = config.get(alias, default)
+    for name, default in [("vocab_size", 50257), ("hidden_size", 2048),
+                          ("max_position_embeddings", 2048)]:
+        config.setdefault(name, default)
+    kinds = config.get("attention_types", [[["global", "local"], 12]])
+    try:
+        types = [kind for pattern, count in kinds for _ in range(count)
+                 for kind in pattern]
+    except (TypeError, ValueError):
+        fail(f"{source}: attention_types {kinds!r} is not a list of "
+             "[[types...], count]")
+    if not all(kind in ("global", "local") for kind in types) or \
+            len(types) != config["num_hidden_layers"]:
+        fail(f"{source}: attention_types {kinds!r} gives {types!r}, not "
+             "'global' or 'local' for each of its "
+             f"{config['num_hidden_layers']!r} layers")
+    hidden = config["hidden_size"]
+    ffn_hidden = config.get("intermediate_size")
+    if ffn_hidden is None and isinstance(hidden, int):
+        ffn_hidden = 4 * hidden
+    return dict(config, intermediate_size=ffn_hidden, num_key_value_heads=None,
+                head_dim=None,
+                layer_types=["sliding_attention" if kind == "local" else
+                             "full_attention" for kind in types],
+                sliding_window=config.get("window_size", 256),
+                layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
+                hidden_act=config.get("activation_function", "gelu_new"),
+                tie_word_embeddings=config.get("tie_word_embeddings", True))
+
+
 def opt_config(config, source):
     """An OPT config under the other families' names, as OPTConfig reads
     it (ffn_dim; max_position_embeddings + 2 table rows; nn.LayerNorm's eps
@@ -984,6 +1057,9 @@ class LlamaShape:
         opt = self.family == "opt"
         if opt:
             config = opt_config(config, source)
+        gpt_neo = self.family == "gpt_neo"
+        if gpt_neo:
+            config = gpt_neo_config(config, source)
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
@@ -1226,6 +1302,8 @@ class LlamaShape:
                         ernie and config.get("use_bias")) or (
                             opt and config.get("enable_bias", True)):
             self.attention_bias = "all"
+        elif gpt_neo:  # out_proj's alone
+            self.attention_bias = "out"
         self.mlp_bias = (self.family in ("llama", "granite", "smollm3",
                                          "nemotron", "arcee", "helium",
                                          "seed_oss") and
@@ -1234,7 +1312,8 @@ class LlamaShape:
             gpt2 or falcon_bias or (
                 starcoder2 and bool(config.get("use_bias", True))) or (
                     ernie and bool(config.get("use_bias"))) or (
-                        opt and bool(config.get("enable_bias", True)))
+                        opt and bool(config.get("enable_bias", True))) or \
+            gpt_neo
         self.output_bias = self.family == "phi" or gptj
         # GPT-NeoX's, Phi's and Falcon's MLPs have no gate. Their
         # attention and MLP read the layer's input side by side (GPT-NeoX's
@@ -1263,7 +1342,7 @@ class LlamaShape:
         self.norm_names = ("ln_attn", "ln_mlp") if (
             self.family == "falcon" and self.parallel_block == "separate") \
             else ("ln_1", None) if gptj \
-            else ("ln_1", "ln_2") if gpt2 \
+            else ("ln_1", "ln_2") if gpt2 or gpt_neo \
             else ("self_attn_layer_norm", "final_layer_norm") if opt \
             else ("attention_norm", "ffn_norm") if self.family == "internlm2" \
             else ("input_layernorm", "pre_feedforward_layernorm") \
@@ -1489,6 +1568,10 @@ class LlamaShape:
                 "embedding_multiplier", "residual_multiplier",
                 "attention_multiplier", "logits_scaling")
         } if self.family == "granite" else {}
+        # GPT-Neo's scores are not scaled (GPTNeoSelfAttention's _attn):
+        # Granite's attention_multiplier of 1.
+        if gpt_neo:
+            self.granite_multipliers = {"attention_multiplier": 1.0}
         # Cohere's logits times logit_scale (CohereConfig's 0.0625 where
         # not given).
         self.logit_scale = field("logit_scale", 0.0625, float) \
@@ -1512,7 +1595,8 @@ class LlamaShape:
         negative, in the families whose embedding takes it; None where
         there is none (GPT-NeoX's, Falcon's, GPT-J's, CodeGen's, GPT-2's and
         GPT-BigCode's embeddings take none)."""
-        if self.family in ("gpt_neox", "falcon") + GPTJ_BLOCKS + GPT2_BLOCKS:
+        if self.family in ("gpt_neox", "falcon", "gpt_neo") + GPTJ_BLOCKS + \
+                GPT2_BLOCKS:
             return None
         pad = config.get("pad_token_id", PAD_TOKEN_DEFAULTS.get(self.family))
         if pad is None:
@@ -1819,7 +1903,7 @@ class LlamaShape:
                 mp + "attention_norm.weight",
                 hf + ("post_attention_layernorm" if self.post_norm
                       else self.norm_names[0]) + ".weight", (d,)))
-            qkv_bias = self.attention_bias is not None
+            qkv_bias = self.attention_bias in ("qkv", "all")
             rotate_half = self.family not in PAIR_ROTATING and \
                 not self.learned_positions
             linear("attention.wq", q_rows, d, qkv_bias,
@@ -1827,7 +1911,8 @@ class LlamaShape:
             linear("attention.wk", kv_rows, d, qkv_bias,
                    self.kv_heads * rotate_half)
             linear("attention.wv", kv_rows, d, qkv_bias)
-            linear("attention.wo", d, q_rows, self.attention_bias == "all")
+            linear("attention.wo", d, q_rows,
+                   self.attention_bias in ("all", "out"))
             if self.qk_norm == "each-head":
                 # Every head's weights, [heads, head_dim]: Cohere's one
                 # tensor, StableLM's one LayerNorm per head.
@@ -2098,11 +2183,12 @@ def expect_shape(name, found, shape, source):
 
 
 # The dropout probabilities of the families' configs (and OPT's of its
-# own: OPTConfig's dropout, its MLP's activation_dropout and LayerDrop's
-# chance to skip a layer).
+# own: OPTConfig's dropout and LayerDrop's chance to skip a layer; its
+# activation_dropout is applied nowhere in OPTDecoderLayer).
 DROPOUTS = ("attention_dropout", "resid_pdrop", "embd_pdrop", "hidden_dropout",
             "attn_pdrop", "residual_dropout", "embedding_dropout")
-FAMILY_DROPOUTS = {"opt": ("dropout", "activation_dropout", "layerdrop")}
+FAMILY_DROPOUTS = {"opt": ("dropout", "layerdrop"),
+                   "gpt_neo": ("resid_dropout", "embed_dropout")}
 
 
 def import_checkpoint(args):
@@ -2151,7 +2237,8 @@ def import_checkpoint(args):
         "gpt2": (".attn.bias", ".attn.masked_bias"),
         "gpt_bigcode": (".attn.bias", ".attn.masked_bias",
                         "transformer.bias"),
-        "opt": ("decoder.version",)}.get(
+        "opt": ("decoder.version",),
+        "gpt_neo": (".attn.attention.bias", ".attn.attention.masked_bias")}.get(
             shape.family, ())
     extra = sorted(n for n in tensors
                    if n not in known and n not in ignored

@@ -1168,7 +1168,7 @@ mp_status mp_localize_index(mp_context *ctx, const int *axes, int num_axes,
 /* Positions: out (outer x extent x inner int64 entries, row-major) holds at
  * [o][e][i] start + e, its index along the middle dim from start (the ids of
  * a learned position table, OPT's from 2; ABI 27). start is 0 or more and
- * start + extent fits int64. */
+ * the last entry, start + extent - 1, fits int64. */
 mp_status mp_iota_i64(mp_context *ctx, int64_t outer, int64_t extent,
                       int64_t inner, int64_t start, int64_t *out);
 

@@ -328,7 +328,7 @@ public:
   virtual mp_status localizeIndex(int64_t n, const int64_t *in, int64_t *out,
                                   int64_t offset, int64_t valid) = 0;
   /// out[(o · extent + e) · inner + i] = start + e; none of the sizes is 0,
-  /// and start + extent - 1 fits int64.
+  /// start is 0 or more and start + extent - 1 fits int64.
   virtual mp_status iota(int64_t outer, int64_t extent, int64_t inner,
                          int64_t start, int64_t *out) = 0;
   /// out[i] = maskBias(mask[i], fill); n is not 0.

@@ -713,10 +713,11 @@ mp_status mp_iota_i64(mp_context *ctx, int64_t outer, int64_t extent,
                  sizeof(int64_t)))
     return MP_ERROR;
   // Negative ids mean "another rank's row" to the embedding.
-  if (start < 0 || start > INT64_MAX - extent)
-    return fail(ctx, call, "start %lld is negative or start + extent %lld "
-                "overflows int64", static_cast<long long>(start),
-                static_cast<long long>(extent));
+  if (start < 0 || (extent > 0 && start > INT64_MAX - (extent - 1)))
+    return fail(ctx, call,
+                "start %lld is negative, or its last entry (extent %lld) "
+                "overflows int64",
+                static_cast<long long>(start), static_cast<long long>(extent));
   int64_t n = outer * extent * inner; // checkSizes bounds the product.
   if (checkBuffers(ctx, call, {{"out", out, n}}))
     return MP_ERROR;

@@ -1647,7 +1647,7 @@ void testIota(mp_context *ctx) {
                                {1, 5, 1, 2},
                                {3, 1, 2, 0},
                                {4, 7, 1, 2},
-                               {2, 3, 2, INT64_MAX - 3}};
+                               {2, 3, 2, INT64_MAX - 2}};
   for (const int64_t *shape : shapes) {
     std::vector<int64_t> expected;
     for (int64_t o = 0; o < shape[0]; ++o)
@@ -3827,13 +3827,14 @@ void testTransformerErrors(mp_context *ctx) {
         return mp_iota_i64(c, 1, 2, 1, -1, ids.as<int64_t>());
       },
       "mp_iota_i64" + onRank +
-          "start -1 is negative or start + extent 2 overflows int64");
+          "start -1 is negative, or its last entry (extent 2) overflows "
+          "int64");
   expectError(
       [&](mp_context *c) {
-        return mp_iota_i64(c, 1, 2, 1, INT64_MAX - 1, ids.as<int64_t>());
+        return mp_iota_i64(c, 1, 2, 1, INT64_MAX, ids.as<int64_t>());
       },
-      "mp_iota_i64" + onRank + "start 9223372036854775806 is negative or "
-                               "start + extent 2 overflows int64");
+      "mp_iota_i64" + onRank + "start 9223372036854775807 is negative, or "
+                               "its last entry (extent 2) overflows int64");
   expectError(
       [&](mp_context *c) {
         return mp_iota_i64(c, int64_t(1) << 40, int64_t(1) << 40, 1, 0,

@@ -519,16 +519,16 @@ func.func @iota_negative_start() {
 // -----
 
 func.func @iota_start_past_i64() {
-  // expected-error@+1 {{'mp.iota' op start 9223372036854775792 plus 16 entries overflows 'i64'}}
-  %0 = mp.iota dim 1 start 9223372036854775792 : tensor<2x16xi64>
+  // expected-error@+1 {{'mp.iota' op start 9223372036854775793 plus 15 overflows 'i64'}}
+  %0 = mp.iota dim 1 start 9223372036854775793 : tensor<2x16xi64>
   return
 }
 
 // -----
 
 func.func @iota_start_past_i32() {
-  // expected-error@+1 {{'mp.iota' op start 2147483632 plus 16 entries overflows 'i32'}}
-  %0 = mp.iota dim 1 start 2147483632 : tensor<2x16xi32>
+  // expected-error@+1 {{'mp.iota' op start 2147483633 plus 15 overflows 'i32'}}
+  %0 = mp.iota dim 1 start 2147483633 : tensor<2x16xi32>
   return
 }
 

@@ -16,8 +16,12 @@ func.func @forward(%ids: tensor<2x6xi64>, %table: tensor<32x16xf32>,
   %positions = mp.iota dim 1 : tensor<2x6xi64>
   // CHECK-NEXT: mp.iota dim 1 start 2 : tensor<2x6xi64>
   %opt_positions = mp.iota dim 1 start 2 : tensor<2x6xi64>
-  // CHECK-NEXT: mp.iota dim 0 start 2147483646 : tensor<1xi32>
-  %last_i32 = mp.iota dim 0 start 2147483646 : tensor<1xi32>
+  // The last starts whose entries fit: INT32_MAX for one entry, INT64_MAX
+  // - 15 for 16.
+  // CHECK-NEXT: mp.iota dim 0 start 2147483647 : tensor<1xi32>
+  %last_i32 = mp.iota dim 0 start 2147483647 : tensor<1xi32>
+  // CHECK-NEXT: mp.iota dim 1 start 9223372036854775792 : tensor<2x16xi64>
+  %last_i64 = mp.iota dim 1 start 9223372036854775792 : tensor<2x16xi64>
   // CHECK-NEXT: mp.rms_norm %{{.*}}, %arg2 eps 1.000000e-05 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   %n = mp.rms_norm %h, %w eps 1.0e-5 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   // CHECK-NEXT: mp.rms_norm %{{.*}}, %arg2 eps 1.000000e-05 weight_offset 1.000000e+00 : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>

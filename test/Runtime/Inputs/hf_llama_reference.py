@@ -132,8 +132,12 @@ self_attn_layer_norm and final_layer_norm before each sublayer, or after
 each residual add where do_layer_norm_before is false, q_proj's output
 times head_dim ** -0.5, fc1 and fc2 with relu, biases where enable_bias,
 the embedding's padding_idx pad_token_id (1 by default), the decoder's
-final_layer_norm where the norms come first, project_out, lm_head tied).
-Dynamic NTK
+final_layer_norm where the norms come first, project_out, lm_head tied),
+and GPT-Neo's (GPTNeoForCausalLM under GPTNeoConfig's names: GPT-2's
+block with nn.Linears, attn.attention's q_proj, k_proj, v_proj without
+biases and out_proj with one, scores not scaled, each layer's attention
+global or local (attention_types; a window of window_size keys, those
+after q_idx - window_size), gelu_new, lm_head tied). Dynamic NTK
 rope scaling
 (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
@@ -154,6 +158,7 @@ the logits against the given labels (the next tokens), as mp's.
                 gpt_neox|phi|persimmon|olmo|falcon|gptj|codegen|
                 granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 vaultgemma|gemma3_text|hunyuan_v1_dense|gpt2|gpt_bigcode|opt|
+                gpt_neo|
                 gemma3|mistral3|llava|llava_onevision|qwen2_vl|qwen2_5_vl|
                 qwen3_vl
                 [--layout hub|saved|base]]
@@ -370,14 +375,15 @@ PAD_TOKEN_DEFAULTS = {"phi3": 32000, "olmo2": 1, "olmo3": 1, "gemma": 0,
                       "smollm3": 128004, "internlm2": 0, "glm": 151329,
                       "glm4": 151329, "helium": 3, "seed_oss": 1,
                       "ernie4_5": 0, "olmo": 1, "vaultgemma": 0,
-                      "hunyuan_v1_dense": 0}
+                      "hunyuan_v1_dense": 0, "opt": 1}
 
 
 def padding_idx(config):
     """The embedding's padding_idx: config.pad_token_id (LlamaModel's
     self.padding_idx); GPTNeoXModel, FalconModel and GPTJModel pass
     none."""
-    if config["model_type"] in ("gpt_neox", "falcon") + GPTJ_BLOCKS:
+    if config["model_type"] in ("gpt_neox", "falcon", "gpt_neo") + \
+            GPTJ_BLOCKS:
         return None
     return config.get("pad_token_id",
                       PAD_TOKEN_DEFAULTS.get(config["model_type"]))
@@ -442,6 +448,7 @@ def activation(config):
         else "gelu_new" if config["model_type"] == "gpt2"  # GPT2Config's
         else "gelu_pytorch_tanh" if config["model_type"] == "gpt_bigcode"
         else "relu" if config["model_type"] == "opt"  # OPTConfig's
+        else "gelu_new" if config["model_type"] == "gpt_neo"
         else None)
     return {"silu": F.silu, "gelu": F.gelu, "relu": F.relu,
             "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
@@ -1280,6 +1287,48 @@ class GPT2Attention(nn.Module):
         return self.c_proj(out)
 
 
+class GPTNeoSelfAttention(nn.Module):
+    """GPTNeoSelfAttention: q_proj, k_proj, v_proj without biases, scores
+    not scaled, causal, a local layer's keys those after q_idx -
+    window_size, out_proj with a bias."""
+
+    def __init__(self, config, local):
+        super().__init__()
+        d = config["n_embd"]
+        self.heads = config["n_head"]
+        self.window = config["window_size"] if local else None
+        self.q_proj, self.k_proj, self.v_proj = (
+            nn.Linear(d, d, bias=False) for _ in range(3))
+        self.out_proj = nn.Linear(d, d)
+
+    def forward(self, x):
+        b, s, d = x.shape
+        q, k, v = (proj(x).view(b, s, self.heads, -1).transpose(1, 2)
+                   for proj in (self.q_proj, self.k_proj, self.v_proj))
+        scores = torch.matmul(q, k.transpose(-1, -2))
+        position = torch.arange(s)
+        keep = position[None, :] <= position[:, None]
+        if self.window is not None:
+            keep &= position[None, :] > position[:, None] - self.window
+        scores = torch.where(keep, scores, torch.finfo(scores.dtype).min)
+        out = torch.matmul(F.softmax(scores, dim=-1), v)
+        return self.out_proj(out.transpose(1, 2).reshape(b, s, d))
+
+
+class GPTNeoAttention(nn.Module):
+    """GPTNeoAttention: its layer's attention type's GPTNeoSelfAttention
+    (attention_types expanded)."""
+
+    def __init__(self, config, layer):
+        super().__init__()
+        types = [kind for pattern, count in config["attention_types"]
+                 for _ in range(count) for kind in pattern]
+        self.attention = GPTNeoSelfAttention(config, types[layer] == "local")
+
+    def forward(self, x):
+        return self.attention(x)
+
+
 class GPT2MLP(nn.Module):
     def __init__(self, config):
         super().__init__()
@@ -1293,11 +1342,12 @@ class GPT2MLP(nn.Module):
 
 
 class GPT2Block(nn.Module):
-    def __init__(self, config):
+    def __init__(self, config, layer):
         super().__init__()
         d, eps = config["n_embd"], gpt2_field(config, "layer_norm_epsilon")
         self.ln_1 = nn.LayerNorm(d, eps=eps)
-        self.attn = GPT2Attention(config)
+        self.attn = GPTNeoAttention(config, layer) \
+            if config["model_type"] == "gpt_neo" else GPT2Attention(config)
         self.ln_2 = nn.LayerNorm(d, eps=eps)
         self.mlp = GPT2MLP(config)
 
@@ -1312,8 +1362,8 @@ class GPT2Model(nn.Module):
         d = config["n_embd"]
         self.wte = nn.Embedding(config["vocab_size"], d)
         self.wpe = nn.Embedding(gpt2_field(config, "n_positions"), d)
-        self.h = nn.ModuleList(GPT2Block(config)
-                               for _ in range(config["n_layer"]))
+        self.h = nn.ModuleList(GPT2Block(config, layer)
+                               for layer in range(config["n_layer"]))
         self.ln_f = nn.LayerNorm(
             d, eps=gpt2_field(config, "layer_norm_epsilon"))
 
@@ -1322,10 +1372,18 @@ class GPT2LMHeadModel(nn.Module):
     """GPT2LMHeadModel: the token and position embeddings' sum
     (wpe(arange(seq))), pre-norm blocks of Conv1D linears, ln_f, lm_head
     tied to wte unless tie_word_embeddings is false; GPTBigCodeForCausalLM
-    the same with nn.Linears and its attention."""
+    the same with nn.Linears and its attention, GPTNeoForCausalLM with
+    nn.Linears and GPT-Neo's attention."""
 
     def __init__(self, config):
         super().__init__()
+        if config["model_type"] == "gpt_neo":  # GPTNeoConfig's names
+            config = dict(config, n_embd=config["hidden_size"],
+                          n_layer=config["num_layers"],
+                          n_head=config["num_heads"],
+                          n_inner=config.get("intermediate_size"),
+                          n_positions=config.get("max_position_embeddings",
+                                                 2048))
         self.transformer = GPT2Model(config)
         self.lm_head = nn.Linear(config["n_embd"], config["vocab_size"],
                                  bias=False)
@@ -1349,7 +1407,7 @@ def opt_field(config, name):
     return config.get(name, {
         "max_position_embeddings": 2048, "do_layer_norm_before": True,
         "_remove_final_layer_norm": False, "enable_bias": True,
-        "layer_norm_elementwise_affine": True, "pad_token_id": 1}[name])
+        "layer_norm_elementwise_affine": True}[name])
 
 
 def opt_layer_norm(config):
@@ -1415,7 +1473,7 @@ class OPTDecoder(nn.Module):
         d, words = config["hidden_size"], opt_field(
             config, "word_embed_proj_dim")
         self.embed_tokens = nn.Embedding(config["vocab_size"], words,
-                                         opt_field(config, "pad_token_id"))
+                                         padding_idx(config))
         # OPTLearnedPositionalEmbedding: max_position_embeddings + 2 rows.
         self.embed_positions = nn.Embedding(
             opt_field(config, "max_position_embeddings") + 2, d)
@@ -1462,7 +1520,7 @@ class OPTForCausalLM(nn.Module):
         return self.lm_head(h)
 
 
-# The families of GPT-2's block and learned positions.
+# The families of GPT-2's block.
 GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
 
 # The families whose model is their own class here, and the prefix their
@@ -1470,12 +1528,14 @@ GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
 # facebook/opt-*) leaves out of the causal LM's names.
 OWN_MODELS = {"gpt2": (GPT2LMHeadModel, "transformer."),
               "gpt_bigcode": (GPT2LMHeadModel, "transformer."),
+              "gpt_neo": (GPT2LMHeadModel, "transformer."),
               "opt": (OPTForCausalLM, "model.")}
 
 
 # The families whose base model's checkpoint mp reads, and its embedding's
 # name there.
-BASE_LAYOUTS = {"gpt2": "wte.weight", "opt": "decoder.embed_tokens.weight"}
+BASE_LAYOUTS = {"gpt2": "wte.weight", "gpt_neo": "wte.weight",
+                "opt": "decoder.embed_tokens.weight"}
 
 
 def causal_lm(config):
@@ -1696,6 +1756,11 @@ FAMILY_CONFIG = {
                     "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0},
     # facebook/opt-125m's (its dropout, 0.1 there and by default, left to
     # the tests; max_position_embeddings to OPTConfig's default, 2048).
+    # gpt-neo-125m's (its layers' attention_types and window_size from
+    # the sizes and the tests).
+    "gpt_neo": {"architectures": ["GPTNeoForCausalLM"],
+                "activation_function": "gelu_new", "resid_dropout": 0.0,
+                "embed_dropout": 0.0},
     "opt": {"architectures": ["OPTForCausalLM"], "activation_function": "relu",
             "do_layer_norm_before": True, "dropout": 0.0,
             "activation_dropout": 0.0, "layerdrop": 0.0},
@@ -1876,7 +1941,7 @@ def checkpoint(args):
          "norm_eps" if family == "nemotron" else
          "layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
                                         "falcon", "gptj", "codegen", "gpt2",
-                                        "gpt_bigcode",
+                                        "gpt_bigcode", "gpt_neo",
                                         "cohere", "cohere2", "persimmon")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
@@ -1911,6 +1976,19 @@ def checkpoint(args):
                     "rope_scaling", "attention_bias", "mlp_bias",
                     "attention_dropout"):
             del config[key]
+    if family == "gpt_neo":  # GPTNeoConfig's fields
+        for name, neo_name in [("num_hidden_layers", "num_layers"),
+                               ("num_attention_heads", "num_heads"),
+                               ("layer_norm_eps", "layer_norm_epsilon")]:
+            config[neo_name] = config.pop(name)
+        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
+                    "rope_scaling", "attention_bias", "mlp_bias"):
+            del config[key]
+        # Global and local layers in turn, as gpt-neo-125m's.
+        config["attention_types"] = [[["global", "local"], args.layers // 2]]
+        if args.layers % 2:
+            config["attention_types"].append([["global"], 1])
+        config["window_size"] = 256
     if family == "opt":  # OPTConfig's fields: no eps (nn.LayerNorm's)
         config["ffn_dim"] = config.pop("intermediate_size")
         config["word_embed_proj_dim"] = config["hidden_size"]
@@ -1977,8 +2055,8 @@ def checkpoint(args):
                                      args.layout, rng)
     if args.layout == "base":  # GPT2Model's, OPTModel's names
         if family not in BASE_LAYOUTS:
-            sys.exit("hf_llama_reference.py: --layout base is GPT-2's and "
-                     "OPT's")
+            sys.exit("hf_llama_reference.py: --layout base is GPT-2's, "
+                     "GPT-Neo's and OPT's")
         prefix = OWN_MODELS[family][1]
         tensors = {name.removeprefix(prefix): value
                    for name, value in tensors.items()}

@@ -674,9 +674,9 @@ LogicalResult IotaOp::verify() {
   int64_t maxId = type.getElementType().isInteger(32)
                       ? std::numeric_limits<int32_t>::max()
                       : std::numeric_limits<int64_t>::max();
-  if (start > maxId - extent)
-    return emitOpError() << "start " << start << " plus " << extent
-                         << " entries overflows " << type.getElementType();
+  if (extent > 0 && start > maxId - (extent - 1))
+    return emitOpError() << "start " << start << " plus " << extent - 1
+                         << " overflows " << type.getElementType();
   return success();
 }
 

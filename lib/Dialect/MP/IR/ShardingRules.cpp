@@ -374,8 +374,8 @@ ShardingRule GatherLastOp::getShardingRule() {
   return rule;
 }
 
-// The counted dim stays whole, so that every rank counts from 0; the others
-// split freely.
+// The counted dim stays whole, so that every rank counts from the op's
+// start; the others split freely.
 ShardingRule IotaOp::getShardingRule() {
   ShardingRule rule;
   SmallVector<int64_t> result;

@@ -500,7 +500,8 @@ def MP_IotaOp : MP_Op<"iota", [Pure,
     that look up a learned position table (GPT-2's `wpe`, read by
     `mp.embedding` as `torch.arange(seq)` is in Hugging Face's models;
     OPT's table is read from row 2, `start 2`). `start` is 0 or more, and
-    the last entry must fit int64.
+    the last entry, `start` plus the dim's extent minus 1, must fit the
+    element type.
     It has no operands and no gradient. Partitioning may split its other
     dims; `dim` stays whole on every rank, so each rank counts from
     `start` (a split of the embedding that reads it slices the positions
