@@ -898,6 +898,15 @@ def gptj_config(config, source):
                 rope_theta=10000.0)
 
 
+def read_aliases(config, aliases):
+    """Fills each (alias, name, default) of a config class's attribute_map
+    where the config has not the name: from the alias, or the class's
+    default (a name given wins, as attribute_map sets it after)."""
+    for alias, name, default in aliases:
+        if name not in config:
+            config[name] = config.get(alias, default)
+
+
 def refuse_values(config, source, refused):
     """Fails where the config gives a flag of refused ((key, value, why)
     each) that value."""
@@ -919,13 +928,10 @@ def gpt2_config(config, source):
     (scale_attn_weights false) or also by the layer
     (scale_attn_by_inverse_layer_idx), and cross attention."""
     config = dict(config)
-    for alias, name, default in [("n_embd", "hidden_size", 768),
-                                 ("n_layer", "num_hidden_layers", 12),
-                                 ("n_head", "num_attention_heads", 12),
-                                 ("n_positions", "max_position_embeddings",
-                                  1024)]:
-        if name not in config:
-            config[name] = config.get(alias, default)
+    read_aliases(config, [("n_embd", "hidden_size", 768),
+                          ("n_layer", "num_hidden_layers", 12),
+                          ("n_head", "num_attention_heads", 12),
+                          ("n_positions", "max_position_embeddings", 1024)])
     config.setdefault("vocab_size", 50257)
     bigcode = config.get("model_type") == "gpt_bigcode"
     refused = [("scale_attn_weights", False, "mp scales the scores by "
@@ -962,10 +968,8 @@ def gpt_neo_config(config, source):
     list of types repeated its count of times), a local layer's a window of
     window_size (256) positions."""
     config = dict(config)
-    for alias, name, default in [("num_heads", "num_attention_heads", 16),
-                                 ("num_layers", "num_hidden_layers", 24)]:
-        if name not in config:
-            config[name] = config.get(alias, default)
+    read_aliases(config, [("num_heads", "num_attention_heads", 16),
+                          ("num_layers", "num_hidden_layers", 24)])
     for name, default in [("vocab_size", 50257), ("hidden_size", 2048),
                           ("max_position_embeddings", 2048)]:
         config.setdefault(name, default)
