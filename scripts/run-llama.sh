@@ -11,7 +11,7 @@
 #                        [--vocab N] [--norm-eps E] [--rope-theta T]
 #                        [--rope-scaling FACTOR,LOW,HIGH,CONTEXT]
 #                        [--rope-dynamic-scaling FACTOR,CONTEXT]
-#                        [--attention-bias qkv|all] [--mlp-bias]
+#                        [--attention-bias qkv|all|out] [--mlp-bias]
 #                        [--qk-norm [head|whole|each-head]]
 #                        [--qk-norm-after-rope] [--clip-qkv C] [--post-norm]
 #                        [--tie-embeddings] [--sliding-window W

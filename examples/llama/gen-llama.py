@@ -59,7 +59,8 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       h = attention_norm(x + attention(x)),
                       out = ffn_norm(h + feed_forward(h));
   --no-final-norm     no norm before the output projection (OPT-350m's,
-                      with --norm-after-residual; no norm.weight);
+                      with --norm-after-residual; no norm.weight nor
+                      norm.bias);
   --embedding-dim E   token embeddings of E entries, not --dim:
                       tok_embeddings.weight [vocab, E] read through
                       project_in.weight [dim, E], and the output projection

@@ -6,9 +6,9 @@ GPT-NeoX and Pythia, Phi-1, Phi-1.5, Phi-2, Falcon, GPT-J, CodeGen,
 InternLM2, StarCoder2, EXAONE 4.0, Nemotron and Minitron, Arcee AFM,
 GLM-4, GLM-4-0414 and GLM-Z1, Helium, Seed-OSS, ERNIE 4.5, Persimmon, OLMo,
 HunYuan dense, GPT-2 and DistilGPT2, GPT-BigCode (StarCoder, SantaCoder),
-OPT, GPT-Neo; the text models of Gemma 3's, Mistral 3's, LLaVA's, LLaVA-OneVision's,
-Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal checkpoints) in and out
-of mp.
+OPT, GPT-Neo; the text models of Gemma 3's, Mistral 3's, LLaVA's,
+LLaVA-OneVision's, Qwen2-VL's, Qwen2.5-VL's and Qwen3-VL's multimodal
+checkpoints) in and out of mp.
 
     hf-checkpoint.py import HF_DIR --out DIR [--untie-embeddings]
                      [--without-dropout]
@@ -393,8 +393,8 @@ dropout (attention_dropout, Phi's and Phi-3's resid_pdrop and embd_pdrop,
 GPT-J's, CodeGen's, GPT-2's and GPT-BigCode's attn_pdrop, resid_pdrop and
 embd_pdrop, 0.1 by default in GPT-2's and GPT-BigCode's, GPT-NeoX's
 hidden_dropout, StarCoder2's residual_dropout and
-embedding_dropout, OPT's dropout (0.1 by default) and layerdrop: mp
-trains without dropout; --without-dropout
+embedding_dropout, OPT's dropout (0.1 by default) and layerdrop,
+GPT-Neo's resid_dropout and embed_dropout: mp trains without dropout; --without-dropout
 trains so, saying it on stderr), activations other than silu, gelu and
 the tanh approximations (gelu_pytorch_tanh, gelu_new, gelu_fast), relu
 and relu2, Nemotron's rope scaling, OLMo's clip_qkv, tensors the model
@@ -963,28 +963,40 @@ def gpt_neo_config(config, source):
     hidden_size where null; layer_norm_epsilon; activation_function
     gelu_new; tied by default), its sizes where a config leaves them out
     (vocab_size 50257, hidden_size 2048, num_layers 24, num_heads 16,
-    max_position_embeddings 2048), and its layers' attention from
-    attention_types ([[["global", "local"], 12]] by default: each entry's
-    list of types repeated its count of times), a local layer's a window of
-    window_size (256) positions."""
+    max_position_embeddings 2048), and its layers' attention: the config's
+    attention_layers where it has them (GPTNeoAttention reads those, the
+    config's overriding the class's), else attention_types expanded
+    ([[["global", "local"], 12]] by default: each entry's list of types
+    repeated its count of times); a local layer's a window of window_size
+    (256) positions."""
     config = dict(config)
     read_aliases(config, [("num_heads", "num_attention_heads", 16),
                           ("num_layers", "num_hidden_layers", 24)])
     for name, default in [("vocab_size", 50257), ("hidden_size", 2048),
                           ("max_position_embeddings", 2048)]:
         config.setdefault(name, default)
-    kinds = config.get("attention_types", [[["global", "local"], 12]])
-    try:
-        types = [kind for pattern, count in kinds for _ in range(count)
-                 for kind in pattern]
-    except (TypeError, ValueError):
-        fail(f"{source}: attention_types {kinds!r} is not a list of "
-             "[[types...], count]")
+    if config.get("attention_layers") is not None:
+        field, kinds = "attention_layers", config["attention_layers"]
+        types = kinds if isinstance(kinds, list) else [kinds]
+    else:
+        field = "attention_types"
+        kinds = config.get(field, [[["global", "local"], 12]])
+        try:
+            types = [kind for pattern, count in kinds for _ in range(count)
+                     for kind in pattern]
+        except (TypeError, ValueError):
+            fail(f"{source}: attention_types {kinds!r} is not a list of "
+                 "[[types...], count]")
     if not all(kind in ("global", "local") for kind in types) or \
             len(types) != config["num_hidden_layers"]:
-        fail(f"{source}: attention_types {kinds!r} gives {types!r}, not "
-             "'global' or 'local' for each of its "
+        fail(f"{source}: {field} {kinds!r} gives {types!r}, not 'global' "
+             "or 'local' for each of its "
              f"{config['num_hidden_layers']!r} layers")
+    window = config.get("window_size", 256)
+    if "local" in types and (isinstance(window, bool) or
+                             not isinstance(window, int) or window < 1):
+        fail(f"{source}: window_size {window!r}, not a positive integer; "
+             "GPT-Neo's local layers attend to that many positions")
     hidden = config["hidden_size"]
     ffn_hidden = config.get("intermediate_size")
     if ffn_hidden is None and isinstance(hidden, int):
@@ -993,7 +1005,7 @@ def gpt_neo_config(config, source):
                 head_dim=None,
                 layer_types=["sliding_attention" if kind == "local" else
                              "full_attention" for kind in types],
-                sliding_window=config.get("window_size", 256),
+                sliding_window=window,
                 layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
                 hidden_act=config.get("activation_function", "gelu_new"),
                 tie_word_embeddings=config.get("tie_word_embeddings", True))
