@@ -811,6 +811,17 @@ def open_checkpoint(hf_dir):
          "model.safetensors.index.json")
 
 
+def ffn_hidden_of(config, name):
+    """The feed-forward's size: the config's `name`, or 4 x hidden_size
+    where that is null or absent (Falcon's, GPT-J's, GPT-2's and GPT-Neo's
+    config classes' default)."""
+    ffn_hidden = config.get(name)
+    hidden = config.get("hidden_size")
+    if ffn_hidden is None and isinstance(hidden, int):
+        ffn_hidden = 4 * hidden
+    return ffn_hidden
+
+
 def falcon_config(config, source):
     """A Falcon config under the other families' names, as FalconConfig and
     FalconAttention read it: n_embed replaces hidden_size; the custom-code
@@ -849,12 +860,8 @@ def falcon_config(config, source):
         kv_heads = config.get("num_kv_heads") or heads
     elif config.get("multi_query", True):
         kv_heads = 1
-    hidden = config.get("hidden_size")
-    ffn_hidden = config.get("ffn_hidden_size")
-    if ffn_hidden is None and isinstance(hidden, int):
-        ffn_hidden = 4 * hidden
     return dict(config, num_key_value_heads=kv_heads,
-                intermediate_size=ffn_hidden,
+                intermediate_size=ffn_hidden_of(config, "ffn_hidden_size"),
                 layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
                 hidden_act=config.get("activation", "gelu"),
                 tie_word_embeddings=config.get("tie_word_embeddings", True))
@@ -876,10 +883,6 @@ def gptj_config(config, source):
                         ("n_head", "num_attention_heads")]:
         if alias in config and name not in config:
             config[name] = config[alias]
-    hidden = config.get("hidden_size")
-    ffn_hidden = config.get("n_inner")
-    if ffn_hidden is None and isinstance(hidden, int):
-        ffn_hidden = 4 * hidden
     if "rotary_dim" in config and config["rotary_dim"] is None:
         fail(f"{source}: rotary_dim null; mp's GPT-J rotates rotary_dim "
              "entries of each head (GPT-J-6B: 64)")
@@ -892,7 +895,7 @@ def gptj_config(config, source):
     if codegen and isinstance(heads, int) and heads % CODEGEN_QKV_GROUPS:
         fail(f"{source}: n_head {heads}; CodeGen's qkv_proj holds its heads "
              f"in {CODEGEN_QKV_GROUPS} groups (CodeGenAttention's mp_num)")
-    return dict(config, intermediate_size=ffn_hidden,
+    return dict(config, intermediate_size=ffn_hidden_of(config, "n_inner"),
                 layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
                 hidden_act=config.get("activation_function", "gelu_new"),
                 rope_theta=10000.0)
@@ -942,11 +945,7 @@ def gpt2_config(config, source):
         refused.append(("scale_attn_by_inverse_layer_idx", True,
                         "mp's scores are not scaled by the layer"))
     refuse_values(config, source, refused)
-    hidden = config.get("hidden_size")
-    ffn_hidden = config.get("n_inner")
-    if ffn_hidden is None and isinstance(hidden, int):
-        ffn_hidden = 4 * hidden
-    return dict(config, intermediate_size=ffn_hidden,
+    return dict(config, intermediate_size=ffn_hidden_of(config, "n_inner"),
                 num_key_value_heads=1 if bigcode and config.get(
                     "multi_query", True) else None,
                 layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
@@ -997,12 +996,9 @@ def gpt_neo_config(config, source):
                              not isinstance(window, int) or window < 1):
         fail(f"{source}: window_size {window!r}, not a positive integer; "
              "GPT-Neo's local layers attend to that many positions")
-    hidden = config["hidden_size"]
-    ffn_hidden = config.get("intermediate_size")
-    if ffn_hidden is None and isinstance(hidden, int):
-        ffn_hidden = 4 * hidden
-    return dict(config, intermediate_size=ffn_hidden, num_key_value_heads=None,
-                head_dim=None,
+    return dict(config,
+                intermediate_size=ffn_hidden_of(config, "intermediate_size"),
+                num_key_value_heads=None, head_dim=None,
                 layer_types=["sliding_attention" if kind == "local" else
                              "full_attention" for kind in types],
                 sliding_window=window,
@@ -1090,8 +1086,8 @@ class LlamaShape:
         self.ffn_hidden = field("intermediate_size")
         self.vocab = field("vocab_size")
         self.padding_idx = self.read_padding_idx(config, source)
-        # GPT-2's and OPT's learned positions (wpe, embed_positions: its
-        # rows) instead of a rotation.
+        # GPT-2's, GPT-Neo's and OPT's learned positions (wpe,
+        # embed_positions: its rows) instead of a rotation.
         learned = self.family in LEARNED_POSITIONS
         self.learned_positions = field("max_position_embeddings") \
             if learned else None
@@ -1104,9 +1100,8 @@ class LlamaShape:
             "do_layer_norm_before", True)
         self.final_norm = not (opt and (self.norm_after_residual or config.get(
             "_remove_final_layer_norm")))
-        self.embedding_dim = None
-        if opt and field("word_embed_proj_dim") != self.dim:
-            self.embedding_dim = field("word_embed_proj_dim")
+        words = field("word_embed_proj_dim") if opt else self.dim
+        self.embedding_dim = words if words != self.dim else None
         # StableLM's, GPT-NeoX's, Phi's, Falcon's, Persimmon's, GPT-2's
         # and OPT's norms are LayerNorms (with biases); OLMo's and OPT's
         # without layer_norm_elementwise_affine have neither weights nor
@@ -1609,8 +1604,8 @@ class LlamaShape:
         """nn.Embedding's padding_idx: the config's pad_token_id (its
         class's default where not given), counted from the end where
         negative, in the families whose embedding takes it; None where
-        there is none (GPT-NeoX's, Falcon's, GPT-J's, CodeGen's, GPT-2's and
-        GPT-BigCode's embeddings take none)."""
+        there is none (GPT-NeoX's, Falcon's, GPT-J's, CodeGen's, GPT-2's,
+        GPT-BigCode's and GPT-Neo's embeddings take none)."""
         if self.family in ("gpt_neox", "falcon", "gpt_neo") + GPTJ_BLOCKS + \
                 GPT2_BLOCKS:
             return None
@@ -2237,8 +2232,8 @@ def import_checkpoint(args):
              for name in hf_tensor_names(param)}
     # Older conversions saved buffers: the rotary frequencies (they follow
     # from rope_theta), GPT-NeoX's, GPT-J's, CodeGen's, GPT-2's and
-    # GPT-BigCode's causal mask and its fill value, fairseq's version of
-    # OPT's decoder (OPTPreTrainedModel's
+    # GPT-BigCode's causal mask and its fill value, GPT-Neo's attention
+    # masks, fairseq's version of OPT's decoder (OPTPreTrainedModel's
     # _keys_to_ignore_on_load_unexpected). A tied model's lm_head.weight,
     # where saved, is the embedding: Hugging Face ties it on loading. A
     # multimodal model's vision tower stays behind (export copies it
