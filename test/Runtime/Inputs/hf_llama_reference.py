@@ -1317,12 +1317,14 @@ class GPTNeoSelfAttention(nn.Module):
 
 class GPTNeoAttention(nn.Module):
     """GPTNeoAttention: its layer's attention type's GPTNeoSelfAttention
-    (attention_types expanded)."""
+    (the config's attention_layers, else its attention_types expanded, as
+    GPTNeoConfig gives config.attention_layers)."""
 
     def __init__(self, config, layer):
         super().__init__()
-        types = [kind for pattern, count in config["attention_types"]
-                 for _ in range(count) for kind in pattern]
+        types = config.get("attention_layers") or [
+            kind for pattern, count in config["attention_types"]
+            for _ in range(count) for kind in pattern]
         self.attention = GPTNeoSelfAttention(config, types[layer] == "local")
 
     def forward(self, x):
