@@ -201,6 +201,15 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       --learned-positions' rows from K on: K .. K + --seq
                       - 1 (OPT's OPTLearnedPositionalEmbedding, K = 2;
                       mp.iota start K); --seq + K must be at most N.
+  --alibi [MAX_BIAS]  no layer rotates: ALiBi's per-head linear bias,
+                      slope · key position (mp.alibi_slopes at MAX_BIAS,
+                      8 when not given: BLOOM's; MPT's alibi_bias_max),
+                      is added to each layer's scaled scores before the
+                      softmax (mp.alibi); such attention stays unfused;
+  --embedding-norm    the embeddings go through a norm of their own,
+                      embedding_norm.weight (and .bias with --layer-norm),
+                      before the first layer (BLOOM's
+                      word_embeddings_layernorm).
 """
 
 import argparse
@@ -312,6 +321,8 @@ def generate(args):
         if args.layer_norm and not args.no_norm_bias:
             params.append((name + ".bias", [d]))
 
+    if args.embedding_norm:
+        norm_params("embedding_norm")
     shared_norm = args.parallel_block == "shared"
     qkv_bias = args.attention_bias in ("qkv", "all")
     out_bias = args.attention_bias in ("all", "out")
@@ -542,6 +553,13 @@ def generate(args):
                     f"{tensor([args.learned_positions, d])}) -> "
                     f"{tensor(act)}")
         h = w.op(f"mp.add {h}, {rows} : {tensor(act)}", "h")
+    if args.embedding_norm:  # BLOOM's word_embeddings_layernorm
+        h = norm(h, "embedding_norm.weight")
+    if args.alibi is not None:
+        # One slope per head, for every layer.
+        max_bias = f" max_bias {exact(args.alibi)}" if args.alibi != 8 else ""
+        slopes = w.op(f"mp.alibi_slopes{max_bias} : {tensor([heads])}",
+                      "alibi_slopes")
 
     def residual(x):
         # Granite scales each sublayer's output before its residual add.
@@ -591,7 +609,8 @@ def generate(args):
                        and windowed(layer) else theta)
         # Cohere 2's global layers and SmolLM3's every fourth have no
         # positional embedding.
-        rotate = not (args.learned_positions or layer in args.nope_layers)
+        rotate = not (args.learned_positions or args.alibi is not None or
+                      layer in args.nope_layers)
         q = heads_of(q, heads, rotate,
                      per_head and p + "attention.q_norm.weight", layer_theta)
         k = heads_of(k, kv_heads, rotate,
@@ -606,6 +625,9 @@ def generate(args):
                       f"{tensor(scores_shape)}")
         scores = w.op(f"mp.scale {scores} by {scaling} : "
                       f"{tensor(scores_shape)}")
+        if args.alibi is not None:
+            scores = w.op(f"mp.alibi {scores}, {slopes} : "
+                          f"{tensor(scores_shape)}, {tensor([heads])}")
         scores = softcap(scores, scores_shape, args.attention_softcap)
         window = (f" window {args.sliding_window}"
                   if args.sliding_window and args.sliding_window < s
@@ -822,6 +844,14 @@ def main():
     parser.add_argument("--positions-offset", type=int, default=0,
                         metavar="K",
                         help="the positions' rows from K on (OPT's 2)")
+    parser.add_argument("--alibi", nargs="?", const=8.0, type=float,
+                        default=None, metavar="MAX_BIAS",
+                        help="no rotation: ALiBi's per-head linear bias on "
+                             "the scores (BLOOM's, MPT's), its slopes at "
+                             "MAX_BIAS (8 when not given)")
+    parser.add_argument("--embedding-norm", action="store_true",
+                        help="a norm of the embeddings before the first "
+                             "layer (BLOOM's word_embeddings_layernorm)")
     parser.add_argument("--no-norm-bias", action="store_true",
                         help="the LayerNorms without biases (Cohere's)")
     parser.add_argument("--clip-qkv", type=float, default=None, metavar="C",
@@ -1030,14 +1060,22 @@ def main():
          args.seq + args.positions_offset <= args.learned_positions,
          f"--seq {args.seq} from row {args.positions_offset} is past the "
          f"{args.learned_positions} positions of --learned-positions"),
-        (args.learned_positions is None or not (
+        (args.alibi is None or 0 < args.alibi < math.inf,
+         "--alibi's MAX_BIAS must be positive and finite"),
+        (not (args.alibi is not None and args.learned_positions),
+         "--alibi and --learned-positions are two ways of giving positions"),
+        (not (args.alibi is not None and args.attention_softcap),
+         "--alibi biases scores that --attention-softcap would cap: no "
+         "model does both"),
+        ((args.learned_positions is None and args.alibi is None) or not (
             args.nope_layers or args.rotary_dims or args.local_rope_theta or
             any(v is not None for v in (
                 args.rope_scaling, args.rope_linear_scaling,
                 args.longrope_short_factors, args.rope_dynamic_scaling,
                 args.rope_yarn_scaling, args.rope_attention_factor)) or
             args.qk_norm_after_rope),
-         "--learned-positions rotates no layer: it takes no rotary option"),
+         "--learned-positions and --alibi rotate no layer: they take no "
+         "rotary option"),
         (args.clip_qkv is None or (0 < float(float32(args.clip_qkv))
                                    < math.inf),
          "--clip-qkv must be positive and finite in float32"),

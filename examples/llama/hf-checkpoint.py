@@ -373,6 +373,25 @@ keeps the keys after q_idx - window_size, as mp.softmax's window does). A
 GPTNeoModel's checkpoint (no transformer. prefix) is read too; the
 attention's saved mask buffers are passed over; resid_dropout and
 embed_dropout are refused with the dropouts.
+BLOOM (bigscience/bloom-560m to bloom, BLOOMZ; BloomConfig's names and
+defaults: n_layer, n_head, n_embed, layer_norm_epsilon, tied) rotates
+nothing and has no position table: each layer adds ALiBi's bias, a slope
+per head times the key position, to its scores scaled by 1/sqrt(head_dim)
+(BLOOM's build_alibi_tensor at max bias 8: gen-llama.py --alibi,
+mp.alibi_slopes and mp.alibi). Its embeddings go through
+word_embeddings_layernorm (--embedding-norm) before the first layer;
+its blocks are Falcon's sequential ones (transformer.h.N.input_layernorm,
+self_attention.query_key_value holding each head's q, k and v rows in turn
+as GPT-NeoX's, self_attention.dense, post_attention_layernorm,
+mlp.dense_h_to_4h and dense_4h_to_h, 4 x hidden_size, with BloomGelu's
+tanh approximation), biases on every linear, nn.LayerNorms, transformer.ln_f
+and lm_head tied. A BloomModel's checkpoint (the Hub's bloom-*:
+word_embeddings.weight, h.N...., no transformer. prefix) is read too;
+export writes BloomForCausalLM's names. hidden_dropout and
+attention_dropout are refused with the dropouts (0 in BloomConfig);
+apply_residual_connection_post_layernorm and slow_but_exact with
+pretraining_tp above 1 are refused. mp's attention with ALiBi stays
+unfused (mp-fuse-attention leaves it).
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -426,7 +445,7 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
             "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo",
             "vaultgemma", "codegen", "hunyuan_v1_dense", "gpt2",
-            "gpt_bigcode", "opt", "gpt_neo")
+            "gpt_bigcode", "opt", "gpt_neo", "bloom")
 
 # GPT-2's block: GPT-BigCode's is GPT-2's with nn.Linears and multi-query
 # attention.
@@ -572,11 +591,16 @@ HF_NAMES["opt"] = dict(
     project_out="model.decoder.project_out",
     **{"attention.wo": "self_attn.out_proj", "feed_forward.w1": "fc1",
        "feed_forward.w2": "fc2"})
+# BLOOM's: Falcon's names (Falcon's block is BLOOM's), and the
+# embeddings' LayerNorm.
+HF_NAMES["bloom"] = dict(
+    HF_NAMES["falcon"],
+    embedding_norm="transformer.word_embeddings_layernorm")
 # A GPT2Model's checkpoint (the Hub's gpt2) names its tensors without
 # GPT2LMHeadModel's transformer. prefix, an OPTModel's (the Hub's
 # facebook/opt-*) without OPTForCausalLM's model. prefix.
 BASE_MODEL_PREFIXES = {"gpt2": "transformer.", "gpt_neo": "transformer.",
-                       "opt": "model."}
+                       "opt": "model.", "bloom": "transformer."}
 BASE_MODEL_LAYOUT = ("", "lm_head.")
 
 # The multimodal models whose text model mp trains (on text alone each is
@@ -1034,6 +1058,42 @@ def opt_config(config, source):
                 tie_word_embeddings=config.get("tie_word_embeddings", True))
 
 
+def bloom_config(config, source):
+    """A BLOOM config under the other families' names, as BloomConfig
+    reads it (n_layer, n_head, n_embed for hidden_size where given, the
+    other names winning where a config has both, as its attribute_map makes
+    them; layer_norm_epsilon; the MLP 4 x hidden_size, BloomMLP's, whatever
+    the config says; BloomGelu, the tanh approximation; tied by default;
+    no pad row in the embedding), the class's sizes where a config leaves
+    them out (vocab_size 250880, hidden_size 64, n_layer 2, n_head 8).
+    Refused: apply_residual_connection_post_layernorm (the residual
+    stream would be the norm's output) and slow_but_exact with
+    pretraining_tp above 1 (the dense linears summed slice by slice:
+    another rounding)."""
+    config = dict(config)
+    if config.get("n_embed") is not None:  # BloomConfig's legacy name wins
+        config["hidden_size"] = config["n_embed"]
+    read_aliases(config, [("n_layer", "num_hidden_layers", 2),
+                          ("n_head", "num_attention_heads", 8)])
+    for name, default in [("vocab_size", 250880), ("hidden_size", 64)]:
+        config.setdefault(name, default)
+    refuse_values(config, source, [
+        ("apply_residual_connection_post_layernorm", True,
+         "mp's residual stream is each block's input, as BLOOM's by "
+         "default")])
+    if config.get("slow_but_exact") and config.get("pretraining_tp", 1) > 1:
+        fail(f"{source}: slow_but_exact with pretraining_tp "
+             f"{config['pretraining_tp']!r}; mp computes each dense linear "
+             "whole, not as BLOOM's sum of its slices")
+    hidden = config["hidden_size"]
+    return dict(config, intermediate_size=4 * hidden if isinstance(
+                    hidden, int) and not isinstance(hidden, bool) else None,
+                num_key_value_heads=None, head_dim=None,
+                layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
+                hidden_act="gelu_pytorch_tanh",
+                tie_word_embeddings=config.get("tie_word_embeddings", True))
+
+
 class LlamaShape:
     """The sizes of a LlamaForCausalLM, from its config.json."""
 
@@ -1072,6 +1132,13 @@ class LlamaShape:
         gpt_neo = self.family == "gpt_neo"
         if gpt_neo:
             config = gpt_neo_config(config, source)
+        # BLOOM's ALiBi (BloomModel's build_alibi_tensor: max bias 8) in
+        # place of a rotation, and its embeddings' LayerNorm.
+        bloom = self.family == "bloom"
+        if bloom:
+            config = bloom_config(config, source)
+        self.alibi = 8.0 if bloom else None
+        self.embedding_norm = bloom
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
         self.heads = field("num_attention_heads")
@@ -1114,7 +1181,7 @@ class LlamaShape:
         gptj = self.family in GPTJ_BLOCKS
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
                                           "falcon") or gptj or cohere or \
-            starcoder2 or nemotron or persimmon or olmo or learned
+            starcoder2 or nemotron or persimmon or olmo or learned or bloom
         # Cohere's LayerNorms have no biases, OLMo's neither weights nor
         # biases.
         self.norm_weights = not olmo and not (
@@ -1246,7 +1313,7 @@ class LlamaShape:
                      "head_dim")
             config = dict(config, head_dim=self.dim // self.heads)
         self.head_dim = field("head_dim")
-        if self.head_dim % 2 and not self.learned_positions:
+        if self.head_dim % 2 and not (self.learned_positions or self.alibi):
             fail(f"{source}: head_dim {self.head_dim} is odd; the rotary "
                  "embedding rotates pairs")
         if rope_alpha is not None:
@@ -1311,7 +1378,7 @@ class LlamaShape:
                                         config.get("bias", True)) or (
                     starcoder2 and config.get("use_bias", True)) or (
                         ernie and config.get("use_bias")) or (
-                            opt and config.get("enable_bias", True)):
+                            opt and config.get("enable_bias", True)) or bloom:
             self.attention_bias = "all"
         elif gpt_neo:  # out_proj's alone
             self.attention_bias = "out"
@@ -1324,7 +1391,7 @@ class LlamaShape:
                 starcoder2 and bool(config.get("use_bias", True))) or (
                     ernie and bool(config.get("use_bias"))) or (
                         opt and bool(config.get("enable_bias", True))) or \
-            gpt_neo
+            gpt_neo or bloom
         self.output_bias = self.family == "phi" or gptj
         # GPT-NeoX's, Phi's and Falcon's MLPs have no gate. Their
         # attention and MLP read the layer's input side by side (GPT-NeoX's
@@ -1334,7 +1401,8 @@ class LlamaShape:
         # one where parallel_attn, as by default).
         self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon",
                                          "starcoder2", "nemotron", "arcee",
-                                         "persimmon") or gptj or learned
+                                         "persimmon") or gptj or learned or \
+            bloom
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
@@ -1410,7 +1478,7 @@ class LlamaShape:
         # GPT-NeoX's, Falcon's, InternLM2's, Persimmon's and GPT-BigCode's
         # without multi-query q, k and v, group by group of heads.
         self.fused = self.family in ("phi3", "gpt_neox", "falcon",
-                                     "internlm2", "persimmon") or (
+                                     "internlm2", "persimmon", "bloom") or (
             self.family == "gpt_bigcode" and self.kv_heads > 1)
         # The attention window and the layers it is in, as the modeling
         # files' layer_types: Mistral's and Phi-3's sliding_window in every
@@ -1605,9 +1673,9 @@ class LlamaShape:
         class's default where not given), counted from the end where
         negative, in the families whose embedding takes it; None where
         there is none (GPT-NeoX's, Falcon's, GPT-J's, CodeGen's, GPT-2's,
-        GPT-BigCode's and GPT-Neo's embeddings take none)."""
-        if self.family in ("gpt_neox", "falcon", "gpt_neo") + GPTJ_BLOCKS + \
-                GPT2_BLOCKS:
+        GPT-BigCode's, GPT-Neo's and BLOOM's embeddings take none)."""
+        if self.family in ("gpt_neox", "falcon", "gpt_neo", "bloom") + \
+                GPTJ_BLOCKS + GPT2_BLOCKS:
             return None
         pad = config.get("pad_token_id", PAD_TOKEN_DEFAULTS.get(self.family))
         if pad is None:
@@ -1807,6 +1875,10 @@ class LlamaShape:
             args += " --no-final-norm"
         if self.embedding_dim:
             args += f" --embedding-dim {self.embedding_dim}"
+        if self.alibi:
+            args += f" --alibi {self.alibi!r}"
+        if self.embedding_norm:
+            args += " --embedding-norm"
         if self.mlp_activation != "silu":
             args += f" --mlp-activation {self.mlp_activation}"
         if self.layer_norm:
@@ -1862,6 +1934,10 @@ class LlamaShape:
             params.append(Parameter("project_in.weight",
                                     names["project_in"] + ".weight",
                                     (d, words)))
+        if self.embedding_norm:
+            params.append(Parameter("embedding_norm.weight",
+                                    names["embedding_norm"] + ".weight",
+                                    (d,)))
         # Where a fused linear holds each of mp's: (its first row in each
         # group of rows, its rows, its groups): Phi-3's qkv_proj and
         # gate_up_proj one group; GPT-NeoX's and Falcon's query_key_value a
@@ -1916,7 +1992,7 @@ class LlamaShape:
                       else self.norm_names[0]) + ".weight", (d,)))
             qkv_bias = self.attention_bias in ("qkv", "all")
             rotate_half = self.family not in PAIR_ROTATING and \
-                not self.learned_positions
+                not (self.learned_positions or self.alibi)
             linear("attention.wq", q_rows, d, qkv_bias,
                    self.heads * rotate_half)
             linear("attention.wk", kv_rows, d, qkv_bias,

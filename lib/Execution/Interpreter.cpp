@@ -6,6 +6,7 @@
 
 #include "mp/Dialect/MP/IR/MPOps.h"
 #include "mp/Dialect/MP/IR/ValueSharding.h"
+#include "mp_runtime.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -797,6 +798,25 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](LogOp) {
         set(map1(in(0), [](double a) { return std::log(a); }));
+        return success();
+      })
+      .Case([&](AlibiSlopesOp op) {
+        HostTensor out = HostTensor::zeros(shapeOf(op.getResult()));
+        int64_t heads = out.getNumElements();
+        for (int64_t h = 0; h < heads; ++h)
+          out.data[h] = float(
+              mp_alibi_slope(h, heads, op.getMaxBias().convertToDouble()));
+        set(out);
+        return success();
+      })
+      .Case([&](AlibiOp) {
+        HostTensor out = in(0);
+        ArrayRef<int64_t> shape = out.shape;
+        int64_t keys = shape.back(), queries = shape[shape.size() - 2],
+                heads = shape[shape.size() - 3];
+        for (int64_t i = 0; i < out.getNumElements(); ++i)
+          out.data[i] += in(1).data[i / keys / queries % heads] * double(i % keys);
+        set(out);
         return success();
       })
       .Case([&](MaskBiasOp op) {

@@ -35,6 +35,7 @@
 #ifndef MP_RUNTIME_H
 #define MP_RUNTIME_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +44,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 27
+#define MP_RUNTIME_ABI_VERSION 28
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -1177,6 +1178,38 @@ mp_status mp_iota_i64(mp_context *ctx, int64_t outer, int64_t extent,
  * entries in, n floats out. */
 mp_status mp_mask_bias_f32(mp_context *ctx, int64_t n, const int64_t *mask,
                            double fill, float *out);
+
+/* ALiBi (Press et al., "Train Short, Test Long"), as BLOOM's
+ * build_alibi_tensor and MPT's gen_slopes write it (ABI 28). The slope of
+ * head `head` of `heads` at `max_bias` (BLOOM's 8, MPT's alibi_bias_max):
+ * with p the largest power of two not above heads, head h < p takes
+ * 2^(-max_bias (h + 1) / p), and head h >= p the slope halfway between two
+ * of those, 2^(-max_bias (2 (h - p) + 1) / (2 p)). */
+#ifdef __CUDACC__
+__host__ __device__
+#endif
+static inline double mp_alibi_slope(int64_t head, int64_t heads,
+                                    double max_bias) {
+  int64_t p = 1;
+  while (p <= heads / 2)
+    p *= 2;
+  double exponent = head < p ? (double)(head + 1) / (double)p
+                             : (double)(2 * (head - p) + 1) / (double)(2 * p);
+  return exp2(-max_bias * exponent);
+}
+/* out[h] = mp_alibi_slope(h, heads, max_bias) rounded to float, heads
+ * entries; max_bias is positive and finite. */
+mp_status mp_alibi_slopes_f32(mp_context *ctx, int64_t heads, double max_bias,
+                              float *out);
+/* The ALiBi bias added to attention scores: out[o][h][q][k] =
+ * scores[o][h][q][k] + slopes[h] * k (rounded once, as a float sum), for
+ * outer x heads x queries x keys scores and heads slopes. A row's bias
+ * grows by one slope per key: the softmax sees -slope times the distance
+ * from the last key, BLOOM's `slopes * arange(keys)`. out may alias
+ * scores. */
+mp_status mp_alibi_f32(mp_context *ctx, int64_t outer, int64_t heads,
+                       int64_t queries, int64_t keys, const float *scores,
+                       const float *slopes, float *out);
 
 /* The pieces of a cross entropy over a vocab split among ranks (Megatron's
  * vocab-parallel cross entropy): a row's maxima, the logit of its target

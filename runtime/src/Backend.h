@@ -331,6 +331,14 @@ public:
   /// start is 0 or more and start + extent - 1 fits int64.
   virtual mp_status iota(int64_t outer, int64_t extent, int64_t inner,
                          int64_t start, int64_t *out) = 0;
+  /// out[h] = mp_alibi_slope(h, heads, maxBias) as a float; heads is not
+  /// 0, maxBias positive and finite.
+  virtual mp_status alibiSlopes(int64_t heads, double maxBias, float *out) = 0;
+  /// out = alibiBias(scores, slopes[h], k) over [outer][heads][queries][keys];
+  /// none of the sizes is 0, out may alias scores.
+  virtual mp_status alibi(int64_t outer, int64_t heads, int64_t queries,
+                          int64_t keys, const float *scores,
+                          const float *slopes, float *out) = 0;
   /// out[i] = maskBias(mask[i], fill); n is not 0.
   virtual mp_status maskBias(int64_t n, const int64_t *mask, float fill,
                              float *out) = 0;

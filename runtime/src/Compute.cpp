@@ -738,6 +738,43 @@ mp_status mp_mask_bias_f32(mp_context *ctx, int64_t n, const int64_t *mask,
   return ctx->backend->maskBias(n, mask, static_cast<float>(fill), out);
 }
 
+mp_status mp_alibi_slopes_f32(mp_context *ctx, int64_t heads, double max_bias,
+                              float *out) {
+  const char *call = "mp_alibi_slopes_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call, {{"heads", heads}}) ||
+      checkBuffers(ctx, call, {{"out", out, heads}}))
+    return MP_ERROR;
+  if (!(max_bias > 0) || !std::isfinite(max_bias))
+    return fail(ctx, call, "max_bias must be positive and finite, got %g",
+                max_bias);
+  if (heads == 0)
+    return MP_OK;
+  return ctx->backend->alibiSlopes(heads, max_bias, out);
+}
+
+mp_status mp_alibi_f32(mp_context *ctx, int64_t outer, int64_t heads,
+                       int64_t queries, int64_t keys, const float *scores,
+                       const float *slopes, float *out) {
+  const char *call = "mp_alibi_f32";
+  MP_RETURN_IF_FAILED(ctx);
+  if (checkSizes(ctx, call,
+                 {{"outer", outer},
+                  {"heads", heads},
+                  {"queries", queries},
+                  {"keys", keys}}))
+    return MP_ERROR;
+  int64_t n = outer * heads * queries * keys; // checkSizes bounds it.
+  if (checkBuffers(ctx, call,
+                   {{"scores", scores, n},
+                    {"slopes", slopes, n == 0 ? 0 : heads},
+                    {"out", out, n}}))
+    return MP_ERROR;
+  if (n == 0)
+    return MP_OK;
+  return ctx->backend->alibi(outer, heads, queries, keys, scores, slopes, out);
+}
+
 mp_status mp_target_mask_f32(mp_context *ctx, int64_t n, const int64_t *targets,
                              int64_t ignore_index, float *out) {
   const char *call = "mp_target_mask_f32";

@@ -180,6 +180,14 @@ MP_HOST_DEVICE inline int64_t iotaAt(int64_t index, int64_t extent,
   return start + index / inner % extent;
 }
 
+/// Score `score` of key `key` plus ALiBi's bias `slope · key`: the product
+/// rounded to float, then the float sum (BLOOM's alibi tensor added to the
+/// scores), each step exact in double before its rounding.
+MP_HOST_DEVICE inline float alibiBias(float score, float slope, int64_t key) {
+  float bias = float(double(slope) * double(key));
+  return float(double(score) + double(bias));
+}
+
 /// The additive bias of attention mask entry `keep`: 0 where it keeps the
 /// entry, `fill` where it drops it.
 MP_HOST_DEVICE inline float maskBias(int64_t keep, float fill) {

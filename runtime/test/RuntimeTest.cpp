@@ -3402,6 +3402,59 @@ void testBlockMax(mp_context *ctx) {
   }
 }
 
+/// ALiBi's slopes against BLOOM's build_alibi_tensor written out (a base
+/// per power of two, its powers), for head counts that are powers of two
+/// and between them, at BLOOM's max bias 8 and another; and the bias
+/// against loops, in place and not, over more rows than the host's threads.
+void testAlibi(mp_context *ctx) {
+  for (int64_t heads : {1, 4, 6, 12, 16, 33})
+    for (double maxBias : {8.0, 3.0}) {
+      int64_t closest = int64_t(1) << int64_t(std::floor(std::log2(heads)));
+      std::vector<float> wanted;
+      for (int64_t power = 1; power <= closest; ++power)
+        wanted.push_back(float(std::pow(std::exp2(-maxBias / closest), power)));
+      for (int64_t power = 1; int64_t(wanted.size()) < heads; power += 2)
+        wanted.push_back(
+            float(std::pow(std::exp2(-maxBias / (2 * closest)), power)));
+      Buffer out(ctx, std::vector<float>(heads, 77));
+      CHECK_OK(ctx, mp_alibi_slopes_f32(ctx, heads, maxBias, out.floats()));
+      std::vector<float> got = out.read();
+      bool close = true;
+      for (int64_t h = 0; h < heads; ++h)
+        close &= std::abs(got[h] - wanted[h]) <= 4e-7f * wanted[h];
+      expect(close, "ALiBi slopes of " + std::to_string(heads) +
+                        " heads, max bias " + std::to_string(maxBias));
+    }
+  CHECK_OK(ctx, mp_alibi_slopes_f32(ctx, 0, 8, nullptr));
+
+  const int64_t shapes[][4] = {{2, 3, 2, 5}, {1, 2, 1, 4099}, {3, 1, 4, 1}};
+  for (const int64_t *shape : shapes) {
+    int64_t outer = shape[0], heads = shape[1], queries = shape[2],
+            keys = shape[3];
+    int64_t n = outer * heads * queries * keys;
+    std::vector<float> scores(n), slopes(heads), wanted(n);
+    for (int64_t h = 0; h < heads; ++h)
+      slopes[h] = 0.3f / float(h + 1);
+    for (int64_t i = 0; i < n; ++i) {
+      scores[i] = float(i % 13) * 0.37f - 2.0f;
+      float bias = slopes[i / keys / queries % heads] * float(i % keys);
+      wanted[i] = scores[i] + bias;
+    }
+    std::string name = "ALiBi bias of [" + std::to_string(outer) + ", " +
+                       std::to_string(heads) + ", " + std::to_string(queries) +
+                       ", " + std::to_string(keys) + "]";
+    Buffer in(ctx, scores), slope(ctx, slopes),
+        out(ctx, std::vector<float>(n, 77));
+    CHECK_OK(ctx, mp_alibi_f32(ctx, outer, heads, queries, keys, in.floats(),
+                               slope.floats(), out.floats()));
+    expect(sameValues(out.read(), wanted), name);
+    CHECK_OK(ctx, mp_alibi_f32(ctx, outer, heads, queries, keys, in.floats(),
+                               slope.floats(), in.floats()));
+    expect(sameValues(in.read(), wanted), name + " in place");
+  }
+  CHECK_OK(ctx, mp_alibi_f32(ctx, 2, 3, 0, 4, nullptr, nullptr, nullptr));
+}
+
 /// The additive bias of a mask against a loop: 0 where kept (any non-zero,
 /// negative too), the fill where dropped, -inf and a finite fill, over sizes
 /// the host's threads split.
@@ -3815,6 +3868,27 @@ void testTransformerErrors(mp_context *ctx) {
       },
       "mp_localize_index" + onRank + "mesh axis 'a0' is listed twice");
   expectError(
+      [&](mp_context *c) { return mp_alibi_slopes_f32(c, 2, 0, out); },
+      "mp_alibi_slopes_f32" + onRank +
+          "max_bias must be positive and finite, got 0");
+  expectError(
+      [&](mp_context *c) { return mp_alibi_slopes_f32(c, 2, NAN, out); },
+      "mp_alibi_slopes_f32" + onRank +
+          "max_bias must be positive and finite, got nan");
+  expectError(
+      [&](mp_context *c) { return mp_alibi_slopes_f32(c, -2, 8, out); },
+      "mp_alibi_slopes_f32" + onRank + "negative heads -2");
+  expectError(
+      [&](mp_context *c) {
+        return mp_alibi_f32(c, 1, 2, 2, 2, in, nullptr, out);
+      },
+      "mp_alibi_f32" + onRank + "slopes is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_alibi_f32(c, 1, 2, -2, 2, in, in, out);
+      },
+      "mp_alibi_f32" + onRank + "negative queries -2");
+  expectError(
       [&](mp_context *c) {
         return mp_iota_i64(c, 2, -3, 1, 0, ids.as<int64_t>());
       },
@@ -4192,6 +4266,7 @@ int main(int argc, char **argv) {
   testZeroPadding(ctx, makeGroup(ctx, {}));
   testLocalizeIndex(ctx, makeGroup(ctx, {}));
   testIota(ctx);
+  testAlibi(ctx);
   testGemm(ctx);
   testGemmWithoutC(ctx);
   testWorkspace(ctx);

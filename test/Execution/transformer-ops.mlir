@@ -3,6 +3,7 @@
 //
 // RUN: mp-run %s --entry=embedding --print | FileCheck %s --check-prefix=EMB
 // RUN: mp-run %s --entry=mask_bias --print | FileCheck %s --check-prefix=MASK
+// RUN: mp-run %s --entry=alibi --print | FileCheck %s --check-prefix=ALIBI
 // RUN: mp-run %s --entry=softmax_window --print | FileCheck %s --check-prefix=WINDOW
 // RUN: mp-run %s --entry=embedding_grad --print | FileCheck %s --check-prefix=EMBGRAD
 // RUN: not mp-run %s --entry=embedding_bad_id 2>&1 | FileCheck %s --check-prefix=BADID
@@ -293,6 +294,28 @@ func.func @shared_ids_b(%ids: tensor<6xi64>, %t: tensor<12x5xf32>, %x: tensor<6x
 // MASK-NEXT: -inf 0.000000e+00 0.000000e+00
 // MASK: result #1: [2x3]
 // MASK-NEXT: 0.000000e+00 -1.000000e+09 0.000000e+00
+// ALiBi's slopes: 2^(-8(h+1)/p) for the first p = 4 of 6 heads, then
+// 2^(-8(2(h-p)+1)/2p) for the others, 2^-1 and 2^-3 (BLOOM's and MPT's at 6
+// heads); at max_bias 4, 2 heads have 2^-2 and 2^-4. The bias adds slope ·
+// key to each row of a head: head 0 (slope 1/4) and head 1 (1/16) of 2.
+// ALIBI: result #0: [6]
+// ALIBI-NEXT: 2.500000e-01 6.250000e-02 1.562500e-02 3.906250e-03 5.000000e-01 1.250000e-01
+// ALIBI: result #1: [2]
+// ALIBI-NEXT: 2.500000e-01 6.250000e-02
+// ALIBI: result #2: [1x2x2x3]
+// ALIBI-NEXT: 1.000000e+00 1.250000e+00 1.500000e+00
+// ALIBI-NEXT: -1.000000e+00 -7.500000e-01 -5.000000e-01
+// ALIBI-NEXT: 2.000000e+00 2.062500e+00 2.125000e+00
+// ALIBI-NEXT: 0.000000e+00 6.250000e-02 1.250000e-01
+func.func @alibi() -> (tensor<6xf32>, tensor<2xf32>, tensor<1x2x2x3xf32>) {
+  %six = mp.alibi_slopes : tensor<6xf32>
+  %two = mp.alibi_slopes max_bias 4.0 : tensor<2xf32>
+  %scores = arith.constant dense<[[[[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]],
+                                   [[2.0, 2.0, 2.0], [0.0, 0.0, 0.0]]]]> : tensor<1x2x2x3xf32>
+  %b = mp.alibi %scores, %two : tensor<1x2x2x3xf32>, tensor<2xf32>
+  return %six, %two, %b : tensor<6xf32>, tensor<2xf32>, tensor<1x2x2x3xf32>
+}
+
 func.func @mask_bias() -> (tensor<2x3xf32>, tensor<2x3xf32>) {
   %m = arith.constant dense<[[1, 0, 1], [0, -3, 7]]> : tensor<2x3xi64>
   %a = mp.mask_bias %m fill 0xFFF0000000000000 : tensor<2x3xi64> -> tensor<2x3xf32>

@@ -339,3 +339,33 @@ func.func @clamp(%x: tensor<4x8xf32> {mp.input = "x", mp.sharding = #mp.sharding
   %loss = mp.mse_loss %c, %t : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<f32>
   return %loss : tensor<f32>
 }
+
+// -----
+
+// mp.alibi follows its scores' heads: the slopes, whole on every rank,
+// are sliced to the rank's heads over b; the keys, split over a, are
+// gathered first (the bias counts them from 0 on every rank). The scores'
+// gradient passes the bias unchanged: the softmax's, sliced back.
+mp.mesh @mesh = <a = 2, b = 2>
+// CHECK-LABEL: func.func @alibi(
+// CHECK-SAME: %arg0: tensor<2x2x4x4xf32>
+// CHECK-NEXT: [[S:%.+]] = mp.mul %arg0, %arg2 : tensor<2x2x4x4xf32>
+// CHECK-NEXT: [[SLOPES:%.+]] = mp.alibi_slopes : tensor<4xf32>
+// CHECK-NEXT: [[KEYS:%.+]] = mp.all_gather [[S]] on @mesh axes ["a"] dim 3 origin "'x' -> mp.alibi" : tensor<2x2x4x4xf32> -> tensor<2x2x4x8xf32>
+// CHECK-NEXT: [[MINE:%.+]] = mp.shard_slice [[SLOPES]] on @mesh axes ["b"] dim 0 origin "'x' -> mp.alibi" : tensor<4xf32> -> tensor<2xf32>
+// CHECK-NEXT: [[B:%.+]] = mp.alibi [[KEYS]], [[MINE]] : tensor<2x2x4x8xf32>, tensor<2xf32>
+// CHECK-NEXT: mp.softmax [[B]] causal : tensor<2x2x4x8xf32>
+// CHECK-LABEL: func.func @alibi_train_step(
+// CHECK: [[G:%.+]] = mp.softmax_grad
+// CHECK-NEXT: [[GS:%.+]] = mp.shard_slice [[G]] on @mesh axes ["a"] dim 3 origin "'x' -> mp.mul" : tensor<2x2x4x8xf32> -> tensor<2x2x4x4xf32>
+// CHECK-NEXT: mp.mul [[GS]], %arg4 : tensor<2x2x4x4xf32>
+func.func @alibi(%x: tensor<2x4x4x8xf32> {mp.input = "x", mp.sharding = #mp.sharding<@mesh, [[], [b], [], [a]]>},
+                 %t: tensor<2x4x4x8xf32> {mp.target = "t"},
+                 %w: tensor<2x4x4x8xf32> {mp.param = "w", mp.sharding = #mp.sharding<@mesh, [[], [b], [], [a]]>}) -> tensor<f32> {
+  %s = mp.mul %x, %w : tensor<2x4x4x8xf32>
+  %slopes = mp.alibi_slopes : tensor<4xf32>
+  %b = mp.alibi %s, %slopes : tensor<2x4x4x8xf32>, tensor<4xf32>
+  %p = mp.softmax %b causal : tensor<2x4x4x8xf32>
+  %loss = mp.mse_loss %p, %t : (tensor<2x4x4x8xf32>, tensor<2x4x4x8xf32>) -> tensor<f32>
+  return %loss : tensor<f32>
+}

@@ -706,6 +706,34 @@ struct RopeLowering : RuntimePattern<RopeOp> {
   }
 };
 
+struct AlibiSlopesLowering : RuntimePattern<AlibiSlopesOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(AlibiSlopesOp op) const override {
+    calls.call("mp_alibi_slopes_f32",
+               {calls.getContext(), calls.i64(getNumElements(op.getResult())),
+                calls.f64(op.getMaxBias().convertToDouble()), out(op)});
+    return success();
+  }
+};
+
+struct AlibiLowering : RuntimePattern<AlibiOp> {
+  using RuntimePattern::RuntimePattern;
+  LogicalResult emitCalls(AlibiOp op) const override {
+    ArrayRef<int64_t> shape = getShape(op.getScores());
+    size_t rank = shape.size();
+    int64_t heads = shape[rank - 3], queries = shape[rank - 2],
+            keys = shape[rank - 1];
+    int64_t inner = heads * queries * keys;
+    calls.call("mp_alibi_f32",
+               {calls.getContext(),
+                calls.i64(inner == 0 ? 0 : getNumElements(op.getScores()) /
+                                               inner),
+                calls.i64(heads), calls.i64(queries), calls.i64(keys),
+                in(op, 0), in(op, 1), out(op)});
+    return success();
+  }
+};
+
 struct MaskBiasLowering : RuntimePattern<MaskBiasOp> {
   using RuntimePattern::RuntimePattern;
   LogicalResult emitCalls(MaskBiasOp op) const override {
@@ -1249,7 +1277,7 @@ void populateMPToRuntimePatterns(RuntimeCallBuilder &calls,
       RmsNormWeightGradLowering, LayerNormLowering, LayerNormGradLowering,
       LayerNormWeightGradLowering, SoftmaxLowering, SoftmaxGradLowering,
       AttentionPattern<AttentionOp>, AttentionPattern<AttentionGradOp>,
-      RopeLowering, MaskBiasLowering, TargetMaskLowering, BlockMaxLowering,
+      RopeLowering, AlibiSlopesLowering, AlibiLowering, MaskBiasLowering, TargetMaskLowering, BlockMaxLowering,
       GatherLastLowering, ScatterLastLowering, ClipCoefficientLowering,
       OptimizerLowering<SgdOp>, OptimizerLowering<SgdMomentumOp>,
       OptimizerLowering<AdamWOp>, CollectiveLowering, ZeroPaddingLowering,

@@ -482,6 +482,20 @@ mp_status CudaBackend::iota(int64_t outer, int64_t extent, int64_t inner,
                                                      out));
 }
 
+mp_status CudaBackend::alibiSlopes(int64_t heads, double maxBias, float *out) {
+  return checkLaunch(
+      "mp_alibi_slopes_f32",
+      cuda::launchAlibiSlopes(computeStream, heads, maxBias, out));
+}
+
+mp_status CudaBackend::alibi(int64_t outer, int64_t heads, int64_t queries,
+                             int64_t keys, const float *scores,
+                             const float *slopes, float *out) {
+  return checkLaunch("mp_alibi_f32",
+                     cuda::launchAlibi(computeStream, outer, heads, queries,
+                                       keys, scores, slopes, out));
+}
+
 mp_status CudaBackend::maskBias(int64_t n, const int64_t *mask, float fill,
                                 float *out) {
   return checkLaunch("mp_mask_bias_f32",

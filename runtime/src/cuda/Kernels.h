@@ -217,6 +217,11 @@ cudaError_t launchLocalizeIndex(cudaStream_t stream, int64_t n,
                                 int64_t valid);
 cudaError_t launchIota(cudaStream_t stream, int64_t outer, int64_t extent,
                        int64_t inner, int64_t start, int64_t *out);
+cudaError_t launchAlibiSlopes(cudaStream_t stream, int64_t heads,
+                              double maxBias, float *out);
+cudaError_t launchAlibi(cudaStream_t stream, int64_t outer, int64_t heads,
+                        int64_t queries, int64_t keys, const float *scores,
+                        const float *slopes, float *out);
 cudaError_t launchMaskBias(cudaStream_t stream, int64_t n, const int64_t *mask,
                            float fill, float *out);
 cudaError_t launchTargetMask(cudaStream_t stream, int64_t n,

@@ -313,6 +313,19 @@ __global__ void iotaKernel(int64_t n, int64_t extent, int64_t inner,
     out[i] = iotaAt(i, extent, inner, start);
 }
 
+__global__ void alibiSlopesKernel(int64_t heads, double maxBias,
+                                  float *out) {
+  for (int64_t h = gridStart(); h < heads; h += gridStride())
+    out[h] = float(mp_alibi_slope(h, heads, maxBias));
+}
+
+__global__ void alibiKernel(int64_t n, int64_t heads, int64_t queries,
+                            int64_t keys, const float *scores,
+                            const float *slopes, float *out) {
+  for (int64_t i = gridStart(); i < n; i += gridStride())
+    out[i] = alibiBias(scores[i], slopes[i / keys / queries % heads], i % keys);
+}
+
 __global__ void maskBiasKernel(int64_t n, const int64_t *mask, float fill,
                                float *out) {
   for (int64_t i = gridStart(); i < n; i += gridStride())
@@ -561,6 +574,22 @@ cudaError_t launchIota(cudaStream_t stream, int64_t outer, int64_t extent,
   int64_t n = outer * extent * inner;
   iotaKernel<<<gridFor(n), kThreads, 0, stream>>>(n, extent, inner, start,
                                                   out);
+  return cudaGetLastError();
+}
+
+cudaError_t launchAlibiSlopes(cudaStream_t stream, int64_t heads,
+                              double maxBias, float *out) {
+  alibiSlopesKernel<<<gridFor(heads), kThreads, 0, stream>>>(heads, maxBias,
+                                                             out);
+  return cudaGetLastError();
+}
+
+cudaError_t launchAlibi(cudaStream_t stream, int64_t outer, int64_t heads,
+                        int64_t queries, int64_t keys, const float *scores,
+                        const float *slopes, float *out) {
+  int64_t n = outer * heads * queries * keys;
+  alibiKernel<<<gridFor(n), kThreads, 0, stream>>>(n, heads, queries, keys,
+                                                   scores, slopes, out);
   return cudaGetLastError();
 }
 

@@ -134,6 +134,10 @@ public:
                           int64_t offset, int64_t valid) override;
   mp_status iota(int64_t outer, int64_t extent, int64_t inner, int64_t start,
                  int64_t *out) override;
+  mp_status alibiSlopes(int64_t heads, double maxBias, float *out) override;
+  mp_status alibi(int64_t outer, int64_t heads, int64_t queries, int64_t keys,
+                  const float *scores, const float *slopes,
+                  float *out) override;
   mp_status maskBias(int64_t n, const int64_t *mask, float fill,
                      float *out) override;
   mp_status targetMask(int64_t n, const int64_t *targets, int64_t ignoreIndex,

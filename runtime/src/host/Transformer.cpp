@@ -371,6 +371,27 @@ mp_status HostBackend::iota(int64_t outer, int64_t extent, int64_t inner,
   return MP_OK;
 }
 
+mp_status HostBackend::alibiSlopes(int64_t heads, double maxBias, float *out) {
+  for (int64_t h = 0; h < heads; ++h)
+    out[h] = float(mp_alibi_slope(h, heads, maxBias));
+  return MP_OK;
+}
+
+mp_status HostBackend::alibi(int64_t outer, int64_t heads, int64_t queries,
+                             int64_t keys, const float *scores,
+                             const float *slopes, float *out) {
+  // One task per row of keys.
+  parallelFor(outer * heads * queries, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      float slope = slopes[row / queries % heads];
+      for (int64_t k = 0; k < keys; ++k)
+        out[row * keys + k] =
+            mp::runtime::alibiBias(scores[row * keys + k], slope, k);
+    }
+  });
+  return MP_OK;
+}
+
 mp_status HostBackend::maskBias(int64_t n, const int64_t *mask, float fill,
                                 float *out) {
   parallelFor(n, [&](int64_t begin, int64_t end) {

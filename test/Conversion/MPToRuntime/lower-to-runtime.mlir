@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 27\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 28\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -454,4 +454,17 @@ func.func @iota_start(%table: tensor<5x8xf32> {mp.input = "table"}) -> tensor<3x
   %positions = mp.iota dim 0 start 2 : tensor<3xi64>
   %rows = mp.embedding %positions, %table : (tensor<3xi64>, tensor<5x8xf32>) -> tensor<3x8xf32>
   return %rows : tensor<3x8xf32>
+}
+
+// -----
+
+// ALiBi (ABI 28): the slopes of the 4 heads at max bias 8, then the bias
+// over [outer, heads, queries, keys] = [2, 4, 3, 5] of the scores.
+// CHECK-LABEL: func.func @alibi
+// CHECK: call @mp_alibi_slopes_f32(%{{.+}}, %c4_i64, %{{.+}}, %[[SLOPES:.+]]) :
+// CHECK: call @mp_alibi_f32(%{{.+}}, %c2_i64, %c4_i64, %c3_i64, %c5_i64, %{{.+}}, %[[SLOPES]], %{{.+}}) :
+func.func @alibi(%scores: tensor<2x4x3x5xf32> {mp.input = "scores"}) -> tensor<2x4x3x5xf32> {
+  %slopes = mp.alibi_slopes : tensor<4xf32>
+  %biased = mp.alibi %scores, %slopes : tensor<2x4x3x5xf32>, tensor<4xf32>
+  return %biased : tensor<2x4x3x5xf32>
 }

@@ -461,6 +461,46 @@ func.func @mask_bias_shape(%mask: tensor<6x6xi64>) {
 
 // -----
 
+func.func @alibi_slopes_rank() {
+  // expected-error@+1 {{'mp.alibi_slopes' op result 'tensor<2x4xf32>' must be one slope per head}}
+  %0 = mp.alibi_slopes : tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @alibi_slopes_max_bias() {
+  // expected-error@+1 {{'mp.alibi_slopes' op max_bias must be positive and finite, got 0}}
+  %0 = mp.alibi_slopes max_bias 0.0 : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @alibi_slopes_max_bias_inf() {
+  // expected-error@+1 {{'mp.alibi_slopes' op max_bias must be positive and finite, got INF}}
+  %0 = mp.alibi_slopes max_bias 0x7FF0000000000000 : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @alibi_rank(%scores: tensor<4x6xf32>, %slopes: tensor<4xf32>) {
+  // expected-error@+1 {{'mp.alibi' op scores 'tensor<4x6xf32>' must be [..., heads, queries, keys]}}
+  %0 = mp.alibi %scores, %slopes : tensor<4x6xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @alibi_heads(%scores: tensor<2x4x6x6xf32>, %slopes: tensor<2xf32>) {
+  // expected-error@+1 {{'mp.alibi' op slopes 'tensor<2xf32>' must be one per head of 'tensor<2x4x6x6xf32>' (4)}}
+  %0 = mp.alibi %scores, %slopes : tensor<2x4x6x6xf32>, tensor<2xf32>
+  return
+}
+
+// -----
+
 func.func @block_max_blocks(%x: tensor<2x6xf32>) {
   // expected-error@+1 {{'mp.block_max' op the last dim (6) does not cut into 4 equal blocks}}
   %0 = mp.block_max %x : tensor<2x6xf32> -> tensor<2x4xf32>

@@ -91,6 +91,17 @@ func.func @mask_bias(%mask: tensor<6x6xi64>) {
   return
 }
 
+// CHECK-LABEL: func.func @alibi
+func.func @alibi(%scores: tensor<2x6x5x5xf32>) {
+  // CHECK-NEXT: %[[S:.*]] = mp.alibi_slopes : tensor<6xf32>
+  %s = mp.alibi_slopes : tensor<6xf32>
+  // CHECK-NEXT: mp.alibi_slopes max_bias 1.600000e+01 : tensor<6xf32>
+  %m = mp.alibi_slopes max_bias 16.0 : tensor<6xf32>
+  // CHECK-NEXT: mp.alibi %arg0, %[[S]] : tensor<2x6x5x5xf32>, tensor<6xf32>
+  %b = mp.alibi %scores, %s : tensor<2x6x5x5xf32>, tensor<6xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @loss_pieces
 func.func @loss_pieces(%x: tensor<2x6x8xf32>, %t: tensor<2x6xi64>, %g: tensor<2x6xf32>) {
   // CHECK-NEXT: mp.block_max %arg0 : tensor<2x6x8xf32> -> tensor<2x6x4xf32>

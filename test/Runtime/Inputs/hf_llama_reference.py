@@ -137,7 +137,14 @@ and GPT-Neo's (GPTNeoForCausalLM under GPTNeoConfig's names: GPT-2's
 block with nn.Linears, attn.attention's q_proj, k_proj, v_proj without
 biases and out_proj with one, scores not scaled, each layer's attention
 global or local (attention_types; a window of window_size keys, those
-after q_idx - window_size), gelu_new, lm_head tied). Dynamic NTK
+after q_idx - window_size), gelu_new, lm_head tied), and BLOOM's
+(BloomForCausalLM under BloomConfig's names: word_embeddings through
+word_embeddings_layernorm, no position embedding, ALiBi's bias (BLOOM's
+build_alibi_tensor: a slope per head times the key positions) added to
+the scores scaled by head_dim ** -0.5 (baddbmm), query_key_value holding
+each head's q, k and v rows in turn, nn.LayerNorms, biases on every
+linear, dense_h_to_4h and dense_4h_to_h with BloomGelu, ln_f, lm_head
+tied). Dynamic NTK
 rope scaling
 (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
@@ -158,7 +165,7 @@ the logits against the given labels (the next tokens), as mp's.
                 gpt_neox|phi|persimmon|olmo|falcon|gptj|codegen|
                 granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 vaultgemma|gemma3_text|hunyuan_v1_dense|gpt2|gpt_bigcode|opt|
-                gpt_neo|
+                gpt_neo|bloom|
                 gemma3|mistral3|llava|llava_onevision|qwen2_vl|qwen2_5_vl|
                 qwen3_vl
                 [--layout hub|saved|base]]
@@ -1522,6 +1529,116 @@ class OPTForCausalLM(nn.Module):
         return self.lm_head(h)
 
 
+def bloom_field(config, name):
+    """A BloomConfig field, its class's default where the config leaves
+    it out."""
+    return config.get(name, {
+        "layer_norm_epsilon": 1e-5,
+        "apply_residual_connection_post_layernorm": False}[name])
+
+
+def build_alibi_tensor(seq, num_heads):
+    """BLOOM's build_alibi_tensor for an unpadded batch: [heads, 1, seq],
+    each head's slope times the key positions."""
+    closest_power_of_2 = 2 ** math.floor(math.log2(num_heads))
+    base = torch.tensor(2 ** (-(2 ** -(math.log2(closest_power_of_2) - 3))),
+                        dtype=torch.float32)
+    powers = torch.arange(1, 1 + closest_power_of_2, dtype=torch.int32)
+    slopes = torch.pow(base, powers)
+    if closest_power_of_2 != num_heads:
+        extra_base = torch.tensor(
+            2 ** (-(2 ** -(math.log2(2 * closest_power_of_2) - 3))),
+            dtype=torch.float32)
+        num_remaining_heads = min(closest_power_of_2,
+                                  num_heads - closest_power_of_2)
+        extra_powers = torch.arange(1, 1 + 2 * num_remaining_heads, 2,
+                                    dtype=torch.int32)
+        slopes = torch.cat([slopes, torch.pow(extra_base, extra_powers)])
+    return slopes[:, None, None] * torch.arange(seq)[None, None, :]
+
+
+def bloom_gelu_forward(x):
+    """BloomGelu's tanh approximation."""
+    return x * 0.5 * (1.0 + torch.tanh(0.79788456 * x * (1 + 0.044715 * x * x)))
+
+
+class BloomAttention(nn.Module):
+    """BloomAttention: query_key_value's rows head by head (each head's
+    q, k and v in turn), the scores alibi + q·kᵀ / sqrt(head_dim)
+    (baddbmm), causal, dense."""
+
+    def __init__(self, config):
+        super().__init__()
+        d = config["hidden_size"]
+        self.heads = config["n_head"]
+        self.head_dim = d // self.heads
+        self.query_key_value = nn.Linear(d, 3 * d)
+        self.dense = nn.Linear(d, d)
+
+    def forward(self, x):
+        b, s, d = x.shape
+        fused = self.query_key_value(x).view(b, s, self.heads, 3,
+                                             self.head_dim)
+        q, k, v = (fused[..., i, :].transpose(1, 2).reshape(
+            b * self.heads, s, self.head_dim) for i in range(3))
+        alibi = build_alibi_tensor(s, self.heads).repeat(b, 1, 1).to(q.dtype)
+        scores = alibi.baddbmm(batch1=q, batch2=k.transpose(-1, -2),
+                               beta=1.0, alpha=1 / math.sqrt(self.head_dim))
+        causal = torch.full((s, s), float("-inf")).triu(1)
+        probs = F.softmax(scores + causal, dim=-1,
+                          dtype=torch.float32).to(q.dtype)
+        out = torch.bmm(probs, v).view(b, self.heads, s, self.head_dim)
+        return self.dense(out.transpose(1, 2).reshape(b, s, d))
+
+
+class BloomBlock(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d, eps = config["hidden_size"], bloom_field(
+            config, "layer_norm_epsilon")
+        self.input_layernorm = nn.LayerNorm(d, eps=eps)
+        self.self_attention = BloomAttention(config)
+        self.post_attention_layernorm = nn.LayerNorm(d, eps=eps)
+        self.mlp = nn.Module()
+        self.mlp.dense_h_to_4h = nn.Linear(d, 4 * d)
+        self.mlp.dense_4h_to_h = nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        x = x + self.self_attention(self.input_layernorm(x))
+        mlp = self.mlp
+        return x + mlp.dense_4h_to_h(bloom_gelu_forward(
+            mlp.dense_h_to_4h(self.post_attention_layernorm(x))))
+
+
+class BloomForCausalLM(nn.Module):
+    """BloomForCausalLM: word_embeddings through
+    word_embeddings_layernorm, pre-norm blocks with ALiBi and no position
+    embedding, ln_f, lm_head tied to word_embeddings unless
+    tie_word_embeddings is false."""
+
+    def __init__(self, config):
+        super().__init__()
+        d, eps = config["hidden_size"], bloom_field(
+            config, "layer_norm_epsilon")
+        self.transformer = nn.Module()
+        model = self.transformer
+        model.word_embeddings = nn.Embedding(config["vocab_size"], d)
+        model.word_embeddings_layernorm = nn.LayerNorm(d, eps=eps)
+        model.h = nn.ModuleList(BloomBlock(config)
+                                for _ in range(config["n_layer"]))
+        model.ln_f = nn.LayerNorm(d, eps=eps)
+        self.lm_head = nn.Linear(d, config["vocab_size"], bias=False)
+        if config.get("tie_word_embeddings", True):
+            self.lm_head.weight = model.word_embeddings.weight
+
+    def forward(self, input_ids):
+        model = self.transformer
+        h = model.word_embeddings_layernorm(model.word_embeddings(input_ids))
+        for block in model.h:
+            h = block(h)
+        return self.lm_head(model.ln_f(h))
+
+
 # The families of GPT-2's block.
 GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
 
@@ -1531,13 +1648,15 @@ GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
 OWN_MODELS = {"gpt2": (GPT2LMHeadModel, "transformer."),
               "gpt_bigcode": (GPT2LMHeadModel, "transformer."),
               "gpt_neo": (GPT2LMHeadModel, "transformer."),
-              "opt": (OPTForCausalLM, "model.")}
+              "opt": (OPTForCausalLM, "model."),
+              "bloom": (BloomForCausalLM, "transformer.")}
 
 
 # The families whose base model's checkpoint mp reads, and its embedding's
 # name there.
 BASE_LAYOUTS = {"gpt2": "wte.weight", "gpt_neo": "wte.weight",
-                "opt": "decoder.embed_tokens.weight"}
+                "opt": "decoder.embed_tokens.weight",
+                "bloom": "word_embeddings.weight"}
 
 
 def causal_lm(config):
@@ -1763,6 +1882,13 @@ FAMILY_CONFIG = {
     "gpt_neo": {"architectures": ["GPTNeoForCausalLM"],
                 "activation_function": "gelu_new", "resid_dropout": 0.0,
                 "embed_dropout": 0.0},
+    # bigscience/bloom-560m's (its pad_token_id 3, BloomConfig's too, a
+    # row its embedding does not hold out).
+    "bloom": {"architectures": ["BloomForCausalLM"], "hidden_dropout": 0.0,
+              "pad_token_id": 3,
+              "attention_dropout": 0.0, "pretraining_tp": 1,
+              "slow_but_exact": False,
+              "apply_residual_connection_post_layernorm": False},
     "opt": {"architectures": ["OPTForCausalLM"], "activation_function": "relu",
             "do_layer_norm_before": True, "dropout": 0.0,
             "activation_dropout": 0.0, "layerdrop": 0.0},
@@ -1943,7 +2069,7 @@ def checkpoint(args):
          "norm_eps" if family == "nemotron" else
          "layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
                                         "falcon", "gptj", "codegen", "gpt2",
-                                        "gpt_bigcode", "gpt_neo",
+                                        "gpt_bigcode", "gpt_neo", "bloom",
                                         "cohere", "cohere2", "persimmon")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
@@ -1997,6 +2123,15 @@ def checkpoint(args):
         for key in ("hidden_act", "num_key_value_heads", "rope_theta",
                     "rope_scaling", "attention_bias", "mlp_bias",
                     "rms_norm_eps"):
+            del config[key]
+    if family == "bloom":  # BloomConfig's fields: its MLP 4 x hidden_size
+        for name, bloom_name in [("num_hidden_layers", "n_layer"),
+                                 ("num_attention_heads", "n_head"),
+                                 ("layer_norm_eps", "layer_norm_epsilon")]:
+            config[bloom_name] = config.pop(name)
+        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
+                    "rope_scaling", "attention_bias", "mlp_bias",
+                    "intermediate_size"):
             del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
@@ -2058,7 +2193,7 @@ def checkpoint(args):
     if args.layout == "base":  # GPT2Model's, OPTModel's names
         if family not in BASE_LAYOUTS:
             sys.exit("hf_llama_reference.py: --layout base is GPT-2's, "
-                     "GPT-Neo's and OPT's")
+                     "GPT-Neo's, OPT's and BLOOM's")
         prefix = OWN_MODELS[family][1]
         tensors = {name.removeprefix(prefix): value
                    for name, value in tensors.items()}

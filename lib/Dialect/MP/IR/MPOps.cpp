@@ -1248,6 +1248,30 @@ LogicalResult MaskBiasOp::verify() {
   return success();
 }
 
+LogicalResult AlibiSlopesOp::verify() {
+  auto type = cast<RankedTensorType>(getResult().getType());
+  if (type.getRank() != 1)
+    return emitOpError() << "result " << type << " must be one slope per head";
+  double maxBias = getMaxBias().convertToDouble();
+  if (!(maxBias > 0) || !std::isfinite(maxBias))
+    return emitOpError() << "max_bias must be positive and finite, got "
+                         << maxBias;
+  return success();
+}
+
+LogicalResult AlibiOp::verify() {
+  auto scores = cast<RankedTensorType>(getScores().getType());
+  auto slopes = cast<RankedTensorType>(getSlopes().getType());
+  if (scores.getRank() < 3)
+    return emitOpError() << "scores " << scores
+                         << " must be [..., heads, queries, keys]";
+  int64_t heads = scores.getDimSize(scores.getRank() - 3);
+  if (slopes.getRank() != 1 || slopes.getDimSize(0) != heads)
+    return emitOpError() << "slopes " << slopes << " must be one per head of "
+                         << scores << " (" << heads << ")";
+  return success();
+}
+
 LogicalResult BlockMaxOp::verify() {
   auto input = getInput().getType(), result = getResult().getType();
   if (input.getRank() < 1 || input.getRank() != result.getRank() ||

@@ -343,6 +343,28 @@ ShardingRule TargetMaskOp::getShardingRule() {
   return getElementwiseFromIntegers(getResult());
 }
 
+// The heads stay whole: each rank computes them all (an mp.alibi whose
+// heads are split reads its slice).
+ShardingRule AlibiSlopesOp::getShardingRule() {
+  ShardingRule rule;
+  rule.resultFactors = {{rule.addFactor(
+      rankedType(getResult()).getDimSize(0), FactorKind::Replicated)}};
+  return rule;
+}
+
+// Elementwise over the scores, the keys whole (the bias counts them from
+// 0); the slopes follow the heads.
+ShardingRule AlibiOp::getShardingRule() {
+  RankedTensorType scores = rankedType(getScores());
+  int64_t rank = scores.getRank();
+  ShardingRule rule =
+      ShardingRule::getElementwise(scores, 1, PartialRule::NonLinear);
+  rule.factorKinds[rank - 1] = FactorKind::Replicated;
+  rule.operandFactors.push_back({rule.operandFactors[0][rank - 3]});
+  rule.linearOperands = {false, false};
+  return rule;
+}
+
 // [p..., C] -> [p..., K]: block b of the last dim is the factor of extent K
 // shared by both last dims (the major part of C), so a split of C into K
 // pieces leaves each rank one block.

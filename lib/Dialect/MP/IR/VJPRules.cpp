@@ -380,6 +380,12 @@ void LogOp::buildVJP(OpBuilder &b, ValueRange grads,
   operandGrads.push_back(DivOp::create(b, getLoc(), grads[0], getInput()));
 }
 
+// A shift of the scores: their gradient passes; the slopes are constants.
+void AlibiOp::buildVJP(OpBuilder &, ValueRange grads,
+                       SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.append({grads[0], Value()});
+}
+
 // Of an integer input: no gradient.
 void MaskBiasOp::buildVJP(OpBuilder &, ValueRange,
                           SmallVectorImpl<Value> &operandGrads) {

@@ -855,6 +855,64 @@ def MP_MaskBiasOp : MP_Op<"mask_bias", [Pure,
   let hasVerifier = 1;
 }
 
+def MP_AlibiSlopesOp : MP_Op<"alibi_slopes", [Pure,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
+  let summary = "ALiBi's slope of each attention head";
+  let description = [{
+    The slopes of ALiBi (Press et al., attention with linear biases) for
+    the `H` heads of the result `[H]`, as BLOOM's `build_alibi_tensor` and
+    MPT's `gen_slopes` compute them: with `p` the largest power of two not
+    above `H`, head `h < p` has slope `2^(-max_bias · (h + 1) / p)` and
+    head `h >= p` the slope between two of those, `2^(-max_bias · (2(h - p)
+    + 1) / (2p))`. `max_bias` is BLOOM's 8 (the default) or MPT's
+    `alibi_bias_max`, positive and finite.
+    It has no operands and no gradient. The heads stay whole on every rank;
+    an `mp.alibi` whose heads are split reads its rank's slopes from them.
+
+    ```mlir
+    %slopes = mp.alibi_slopes : tensor<12xf32>
+    %mpt = mp.alibi_slopes max_bias 1.600000e+01 : tensor<12xf32>
+    ```
+  }];
+  let arguments = (ins DefaultValuedAttr<F64Attr, "8.0">:$max_bias);
+  let results = (outs StaticShapeTensorOf<[F32]>:$result);
+  let assemblyFormat =
+      "(`max_bias` $max_bias^)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def MP_AlibiOp : MP_Op<"alibi", [Pure, AllTypesMatch<["scores", "result"]>,
+    DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+  let summary = "adds ALiBi's per-head linear bias to attention scores";
+  let description = [{
+    `scores[..., h, q, k] + slopes[h] · k` for scores `[..., heads, q, k]`
+    and slopes `[heads]` (`mp.alibi_slopes`): BLOOM's `alibi`, `slopes ·
+    arange(keys)`, added to its scaled scores before the causal softmax
+    (Falcon's ALiBi models add it before the scaling). Within a row the
+    bias falls by one slope per key back from the last, so the softmax sees
+    `-slope · distance` (MPT's `(1 - seq) + arange(seq)` bias differs from
+    it by a constant per row: the same probabilities). The product is
+    rounded to the scores' type, then the sum.
+
+    Its gradient is the scores' gradient; the slopes take none. The keys
+    stay whole on every rank; heads and the other dims may be split, and
+    the slopes are split as the heads. `mp-fuse-attention` leaves attention
+    with this bias unfused.
+
+    ```mlir
+    %biased = mp.alibi %scores, %slopes : tensor<2x4x16x16xf32>, tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins StaticShapeTensorOf<[F32]>:$scores,
+                       StaticShapeTensorOf<[F32]>:$slopes);
+  let results = (outs StaticShapeTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $scores `,` $slopes attr-dict `:` type($scores) `,` type($slopes)
+  }];
+  let hasVerifier = 1;
+}
+
 def MP_BlockMaxOp : MP_Op<"block_max", [Pure,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
