@@ -392,6 +392,22 @@ attention_dropout are refused with the dropouts (0 in BloomConfig);
 apply_residual_connection_post_layernorm and slow_but_exact with
 pretraining_tp above 1 are refused. mp's attention with ALiBi stays
 unfused (mp-fuse-attention leaves it).
+MPT (mosaicml/mpt-7b, mpt-30b; MptConfig's names and defaults: d_model,
+n_heads, n_layers, layer_norm_epsilon, attn_config) is read as
+transformers' MptForCausalLM computes it: BLOOM's ALiBi at max bias 8
+(MPT's bias counts the keys back from the last, which shifts each row by
+a constant the softmax cancels), LayerNorms without biases
+(transformer.blocks.N.norm_1 and norm_2, transformer.norm_f:
+--no-norm-bias), q, k and v rows in turn in one linear, attn.Wqkv (as
+Phi-3's qkv_proj), attn.out_proj, ffn.up_proj and down_proj 4 x d_model
+wide with exact GELU, no biases, transformer.wte tied;
+attn_config's softmax_scale (--attention-multiplier) and clip_qkv
+(--clip-qkv) where given. What MosaicML's own model computes otherwise is
+refused (expansion_ratio other than 4, no_bias false, logit_scale;
+attn_config's alibi false, alibi_bias_max other than 8, qk_ln,
+multi-query attention, prefix_lm, sequence ids), and so are
+attn_config's attn_pdrop and emb_pdrop with the dropouts. An MptModel's
+checkpoint (no transformer. prefix) is read too.
 
 Phi-4-mini rotates 3/4 of each head (partial_rotary_factor: gen-llama.py
 --rotary-dims; the permutation above reorders the rotated rows of each head
@@ -445,7 +461,7 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2", "olmo3",
             "internlm2", "starcoder2", "exaone4", "nemotron", "arcee", "glm",
             "glm4", "helium", "seed_oss", "ernie4_5", "persimmon", "olmo",
             "vaultgemma", "codegen", "hunyuan_v1_dense", "gpt2",
-            "gpt_bigcode", "opt", "gpt_neo", "bloom")
+            "gpt_bigcode", "opt", "gpt_neo", "bloom", "mpt")
 
 # GPT-2's block: GPT-BigCode's is GPT-2's with nn.Linears and multi-query
 # attention.
@@ -596,11 +612,20 @@ HF_NAMES["opt"] = dict(
 HF_NAMES["bloom"] = dict(
     HF_NAMES["falcon"],
     embedding_norm="transformer.word_embeddings_layernorm")
+# MPT's: its q, k and v rows in turn in one linear, attn.Wqkv.
+HF_NAMES["mpt"] = dict(
+    LLAMA_NAMES, tok_embeddings="transformer.wte",
+    layers="transformer.blocks.", norm="transformer.norm_f",
+    **{name: "attn.Wqkv"
+       for name in ("attention.wq", "attention.wk", "attention.wv")},
+    **{"attention.wo": "attn.out_proj", "feed_forward.w1": "ffn.up_proj",
+       "feed_forward.w2": "ffn.down_proj"})
 # A GPT2Model's checkpoint (the Hub's gpt2) names its tensors without
 # GPT2LMHeadModel's transformer. prefix, an OPTModel's (the Hub's
 # facebook/opt-*) without OPTForCausalLM's model. prefix.
 BASE_MODEL_PREFIXES = {"gpt2": "transformer.", "gpt_neo": "transformer.",
-                       "opt": "model.", "bloom": "transformer."}
+                       "opt": "model.", "bloom": "transformer.",
+                       "mpt": "transformer."}
 BASE_MODEL_LAYOUT = ("", "lm_head.")
 
 # The multimodal models whose text model mp trains (on text alone each is
@@ -1094,6 +1119,51 @@ def bloom_config(config, source):
                 tie_word_embeddings=config.get("tie_word_embeddings", True))
 
 
+def mpt_config(config, source):
+    """An MPT config under the other families' names, as MptConfig reads
+    it (d_model, n_heads, n_layers, the other names winning where a config
+    has both; layer_norm_epsilon; attn_config's softmax_scale, the scores'
+    scale where given, and clip_qkv), the class's sizes where a config
+    leaves them out (vocab_size 50368, d_model 2048, n_heads 16, n_layers
+    24), as transformers' MptForCausalLM computes it: an MLP 4 x d_model
+    wide with exact GELU, no biases, LayerNorms without biases, ALiBi at
+    max bias 8 (MptModel builds it so whatever attn_config says), tied
+    by default, no pad row in the embedding. Refused: what MosaicML's
+    model computes otherwise than transformers' (expansion_ratio other
+    than 4, biases, logit_scale; attn_config's alibi false, alibi_bias_max
+    other than 8, qk_ln, multi-query or grouped-query attention,
+    prefix_lm, sequence ids)."""
+    config = dict(config)
+    read_aliases(config, [("d_model", "hidden_size", 2048),
+                          ("n_heads", "num_attention_heads", 16),
+                          ("n_layers", "num_hidden_layers", 24)])
+    config.setdefault("vocab_size", 50368)
+    attention = config.get("attn_config") or {}
+    if not isinstance(attention, dict):
+        fail(f"{source}: attn_config {attention!r} is not a dict")
+    for where, prefix, key, computed in [
+            (config, "", "expansion_ratio", 4), (config, "", "no_bias", True),
+            (config, "", "logit_scale", None),
+            (attention, "attn_config's ", "alibi", True),
+            (attention, "attn_config's ", "alibi_bias_max", 8),
+            (attention, "attn_config's ", "qk_ln", False),
+            (attention, "attn_config's ", "attn_type", "multihead_attention"),
+            (attention, "attn_config's ", "prefix_lm", False),
+            (attention, "attn_config's ", "attn_uses_sequence_id", False)]:
+        if where.get(key, computed) != computed:
+            fail(f"{source}: {prefix}{key} {json.dumps(where[key])}; mp "
+                 "trains MPT as transformers' MptForCausalLM computes it "
+                 f"({key} {json.dumps(computed)})")
+    hidden = config["hidden_size"]
+    return dict(config, intermediate_size=4 * hidden if isinstance(
+                    hidden, int) and not isinstance(hidden, bool) else None,
+                num_key_value_heads=None, head_dim=None,
+                layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
+                hidden_act="gelu", clip_qkv=attention.get("clip_qkv"),
+                attention_multiplier=attention.get("softmax_scale"),
+                tie_word_embeddings=config.get("tie_word_embeddings", True))
+
+
 class LlamaShape:
     """The sizes of a LlamaForCausalLM, from its config.json."""
 
@@ -1137,7 +1207,10 @@ class LlamaShape:
         bloom = self.family == "bloom"
         if bloom:
             config = bloom_config(config, source)
-        self.alibi = 8.0 if bloom else None
+        mpt = self.family == "mpt"
+        if mpt:
+            config = mpt_config(config, source)
+        self.alibi = 8.0 if bloom or mpt else None
         self.embedding_norm = bloom
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
@@ -1181,12 +1254,14 @@ class LlamaShape:
         gptj = self.family in GPTJ_BLOCKS
         self.layer_norm = self.family in ("stablelm", "gpt_neox", "phi",
                                           "falcon") or gptj or cohere or \
-            starcoder2 or nemotron or persimmon or olmo or learned or bloom
+            starcoder2 or nemotron or persimmon or olmo or learned or bloom or \
+            mpt
         # Cohere's LayerNorms have no biases, OLMo's neither weights nor
         # biases.
         self.norm_weights = not olmo and not (
             opt and config.get("layer_norm_elementwise_affine") is False)
-        self.norm_bias = self.layer_norm and not cohere and self.norm_weights
+        self.norm_bias = self.layer_norm and not (cohere or mpt) and \
+            self.norm_weights
         self.norm_eps = field("norm_epsilon", 1e-5, float) if starcoder2 \
             else field("norm_eps", 1e-5, float) if nemotron \
             else 1e-5 if olmo \
@@ -1402,7 +1477,7 @@ class LlamaShape:
         self.plain_mlp = self.family in ("gpt_neox", "phi", "falcon",
                                          "starcoder2", "nemotron", "arcee",
                                          "persimmon") or gptj or learned or \
-            bloom
+            bloom or mpt
         self.parallel_block = None
         if neox and config.get("use_parallel_residual", True):
             self.parallel_block = "separate"
@@ -1423,6 +1498,7 @@ class LlamaShape:
             else ("ln_1", None) if gptj \
             else ("ln_1", "ln_2") if gpt2 or gpt_neo \
             else ("self_attn_layer_norm", "final_layer_norm") if opt \
+            else ("norm_1", "norm_2") if mpt \
             else ("attention_norm", "ffn_norm") if self.family == "internlm2" \
             else ("input_layernorm", "pre_feedforward_layernorm") \
             if self.family == "vaultgemma" \
@@ -1563,8 +1639,10 @@ class LlamaShape:
             self.nope_layers = self.read_nope_layers(config, source, field)
         # OlmoAttention clamps q, k and v to [-clip_qkv, clip_qkv]
         # (OLMo-7B-0424's 8); OLMo 2's modeling file reads no clip_qkv.
+        # MPT's attention clamps Wqkv's output (its attn_config's
+        # clip_qkv), the same.
         self.clip_qkv = field("clip_qkv", None, float) if (
-            olmo and config.get("clip_qkv") is not None) else None
+            (olmo or mpt) and config.get("clip_qkv") is not None) else None
         # Phi-3's modeling file rotates the first int(head_dim *
         # partial_rotary_factor) entries of each head (Phi-4-mini: 96 of
         # 128); the others' rotate whole heads. Newer configs keep the
@@ -1651,6 +1729,11 @@ class LlamaShape:
         # Granite's attention_multiplier of 1.
         if gpt_neo:
             self.granite_multipliers = {"attention_multiplier": 1.0}
+        # MPT's attn_config softmax_scale where given.
+        if mpt and config["attention_multiplier"] is not None:
+            self.granite_multipliers = {"attention_multiplier": field(
+                "attn_config's softmax_scale", config["attention_multiplier"],
+                float)}
         # Cohere's logits times logit_scale (CohereConfig's 0.0625 where
         # not given).
         self.logit_scale = field("logit_scale", 0.0625, float) \
@@ -1674,8 +1757,8 @@ class LlamaShape:
         negative, in the families whose embedding takes it; None where
         there is none (GPT-NeoX's, Falcon's, GPT-J's, CodeGen's, GPT-2's,
         GPT-BigCode's, GPT-Neo's and BLOOM's embeddings take none)."""
-        if self.family in ("gpt_neox", "falcon", "gpt_neo", "bloom") + \
-                GPTJ_BLOCKS + GPT2_BLOCKS:
+        if self.family in ("gpt_neox", "falcon", "gpt_neo", "bloom", "mpt") \
+                + GPTJ_BLOCKS + GPT2_BLOCKS:
             return None
         pad = config.get("pad_token_id", PAD_TOKEN_DEFAULTS.get(self.family))
         if pad is None:
@@ -1956,10 +2039,10 @@ class LlamaShape:
                 name: (first * quarter, qkv_rows, CODEGEN_QKV_GROUPS)
                 for first, name in [(0, "attention.wq"), (1, "attention.wv"),
                                     (2, "attention.wk")]}
-        elif self.family in ("phi3", "gpt2") or (
+        elif self.family in ("phi3", "gpt2", "mpt") or (
                 self.family == "gpt_bigcode" and not self.fused):
-            # GPT-2's c_attn by columns; GPT-BigCode's multi-query q, then
-            # the key and the value.
+            # GPT-2's c_attn by columns, MPT's Wqkv; GPT-BigCode's
+            # multi-query q, then the key and the value.
             fused_rows.update({
                 "attention.wq": (0, qkv_rows, 1),
                 "attention.wk": (q_rows, qkv_rows, 1),
@@ -2275,7 +2358,8 @@ def expect_shape(name, found, shape, source):
 DROPOUTS = ("attention_dropout", "resid_pdrop", "embd_pdrop", "hidden_dropout",
             "attn_pdrop", "residual_dropout", "embedding_dropout")
 FAMILY_DROPOUTS = {"opt": ("dropout", "layerdrop"),
-                   "gpt_neo": ("resid_dropout", "embed_dropout")}
+                   "gpt_neo": ("resid_dropout", "embed_dropout"),
+                   "mpt": ("emb_pdrop",)}
 
 
 def import_checkpoint(args):
@@ -2284,13 +2368,20 @@ def import_checkpoint(args):
     shape = LlamaShape(text_config, config_path)
     # mp's training step has no dropout: one in the config is refused,
     # or with --without-dropout trained without (as fine-tuning recipes
-    # that set it to 0 do).
+    # that set it to 0 do). MPT's attention's is its attn_config's.
+    dropouts = dict(text_config)
+    if shape.family == "mpt" and isinstance(text_config.get("attn_config"),
+                                            dict):
+        dropouts.pop("attn_pdrop", None)
+        dropouts.update({key: value for key, value in
+                         text_config["attn_config"].items()
+                         if key == "attn_pdrop"})
     for dropout in DROPOUTS + FAMILY_DROPOUTS.get(shape.family, ()):
-        rate = text_config.get(dropout, DROPOUT_DEFAULTS.get(
+        rate = dropouts.get(dropout, DROPOUT_DEFAULTS.get(
             shape.family, {}).get(dropout))
         if not rate:
             continue
-        given = "" if dropout in text_config else " (its config class's)"
+        given = "" if dropout in dropouts else " (its config class's)"
         if not args.without_dropout:
             fail(f"{config_path}: {dropout} {rate!r}{given}; mp trains "
                  "without dropout (--without-dropout: train so)")

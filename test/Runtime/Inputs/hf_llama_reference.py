@@ -144,7 +144,14 @@ build_alibi_tensor: a slope per head times the key positions) added to
 the scores scaled by head_dim ** -0.5 (baddbmm), query_key_value holding
 each head's q, k and v rows in turn, nn.LayerNorms, biases on every
 linear, dense_h_to_4h and dense_4h_to_h with BloomGelu, ln_f, lm_head
-tied). Dynamic NTK
+tied), and MPT's (MptForCausalLM under MptConfig's names: wte, no
+position embedding, LayerNorms without biases norm_1 and norm_2, attn.Wqkv
+holding the queries', keys' and values' rows in turn (clamped where
+attn_config's clip_qkv), the scores times softmax_scale (head_dim ** -0.5
+where null) plus MPT's build_mpt_alibi_tensor of max_seq_len keys, its last
+seq (the slopes times the key positions counted back from the last),
+attn.out_proj, ffn.up_proj and down_proj 4 x d_model wide with exact GELU,
+no biases, norm_f, lm_head tied). Dynamic NTK
 rope scaling
 (rope_type "dynamic") rotates by the
 base _compute_dynamic_ntk_parameters gives for the batch's sequence
@@ -165,7 +172,7 @@ the logits against the given labels (the next tokens), as mp's.
                 gpt_neox|phi|persimmon|olmo|falcon|gptj|codegen|
                 granite|cohere|cohere2|smollm3|internlm2|gemma|gemma2|
                 vaultgemma|gemma3_text|hunyuan_v1_dense|gpt2|gpt_bigcode|opt|
-                gpt_neo|bloom|
+                gpt_neo|bloom|mpt|
                 gemma3|mistral3|llava|llava_onevision|qwen2_vl|qwen2_5_vl|
                 qwen3_vl
                 [--layout hub|saved|base]]
@@ -1639,6 +1646,113 @@ class BloomForCausalLM(nn.Module):
         return self.lm_head(model.ln_f(h))
 
 
+def mpt_attn_field(config, name):
+    """An MptAttentionConfig field of the config's attn_config, its class's
+    default where left out."""
+    return (config.get("attn_config") or {}).get(name, {
+        "softmax_scale": None, "clip_qkv": None}[name])
+
+
+def build_mpt_alibi_tensor(num_heads, sequence_length, alibi_bias_max=8):
+    """MPT's build_mpt_alibi_tensor: [heads, 1, seq], each head's slope
+    times the key positions counted back from the last (1 - seq .. 0)."""
+    alibi = torch.arange(1 - sequence_length, 1, dtype=torch.int32).view(
+        1, 1, 1, sequence_length)
+    num_heads_power_of_2 = 2 ** math.ceil(math.log2(num_heads))
+    base = torch.arange(1, num_heads_power_of_2 + 1,
+                        dtype=torch.int64).float()
+    base = base * (alibi_bias_max / num_heads_power_of_2)
+    slopes = 1.0 / torch.pow(2, base)
+    slopes = slopes.view(1, num_heads_power_of_2, 1, 1)
+    if num_heads_power_of_2 != num_heads:
+        slopes = torch.concat([slopes[:, 1::2, ...], slopes[:, ::2, ...]],
+                              dim=1)[:, :num_heads, ...]
+    return (alibi * slopes).squeeze(0)
+
+
+class MptAttention(nn.Module):
+    """MptAttention: Wqkv's rows q, then k, then v (clamped where
+    clip_qkv), the scores times softmax_scale (1/sqrt(head_dim) where
+    null) plus the ALiBi bias of max_seq_len keys' last seq, causal,
+    out_proj; no biases."""
+
+    def __init__(self, config):
+        super().__init__()
+        d = config["d_model"]
+        self.heads = config["n_heads"]
+        self.head_dim = d // self.heads
+        self.softmax_scale = mpt_attn_field(config, "softmax_scale") or \
+            1 / math.sqrt(d / self.heads)
+        self.clip_qkv = mpt_attn_field(config, "clip_qkv")
+        self.Wqkv = nn.Linear(d, 3 * d, bias=False)
+        self.out_proj = nn.Linear(d, d, bias=False)
+
+    def forward(self, x, position_bias):
+        b, s, d = x.shape
+        mixed = self.Wqkv(x)
+        if self.clip_qkv:
+            mixed = mixed.clamp(min=-self.clip_qkv, max=self.clip_qkv)
+        q, k, v = (part.reshape(b, s, self.heads, self.head_dim).transpose(
+            1, 2) for part in mixed.chunk(3, dim=2))
+        scores = torch.matmul(q, k.transpose(-1, -2)) * self.softmax_scale
+        # The bias of max_seq_len keys: their last seq (transformers slices
+        # it so).
+        scores = scores + position_bias[:, :, position_bias.size(2) - s:]
+        causal = torch.ones(s, s, dtype=torch.bool).triu(1)
+        scores = scores.masked_fill(causal, torch.finfo(q.dtype).min)
+        probs = F.softmax(scores.float(), dim=-1).to(v.dtype)
+        out = torch.matmul(probs, v).permute(0, 2, 1, 3).reshape(b, s, d)
+        return self.out_proj(out)
+
+
+class MptBlock(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d, eps = config["d_model"], config.get("layer_norm_epsilon", 1e-5)
+        self.norm_1 = LayerNormWithoutBias(d, eps)
+        self.attn = MptAttention(config)
+        self.norm_2 = LayerNormWithoutBias(d, eps)
+        self.ffn = nn.Module()
+        self.ffn.up_proj = nn.Linear(d, 4 * d, bias=False)
+        self.ffn.down_proj = nn.Linear(4 * d, d, bias=False)
+
+    def forward(self, x, position_bias):
+        x = x + self.attn(self.norm_1(x), position_bias)
+        return x + self.ffn.down_proj(F.gelu(self.ffn.up_proj(self.norm_2(x))))
+
+
+class MptForCausalLM(nn.Module):
+    """MptForCausalLM: wte, pre-norm blocks of LayerNorms without biases
+    and ALiBi (max bias 8, whatever attn_config says: transformers builds
+    it so), norm_f, lm_head tied to wte unless tie_word_embeddings is
+    false."""
+
+    def __init__(self, config):
+        super().__init__()
+        d = config["d_model"]
+        self.heads = config["n_heads"]
+        self.max_seq_len = config.get("max_seq_len", 2048)
+        self.transformer = nn.Module()
+        model = self.transformer
+        model.wte = nn.Embedding(config["vocab_size"], d)
+        model.blocks = nn.ModuleList(MptBlock(config)
+                                     for _ in range(config["n_layers"]))
+        model.norm_f = LayerNormWithoutBias(
+            d, config.get("layer_norm_epsilon", 1e-5))
+        self.lm_head = nn.Linear(d, config["vocab_size"], bias=False)
+        if config.get("tie_word_embeddings", True):
+            self.lm_head.weight = model.wte.weight
+
+    def forward(self, input_ids):
+        model = self.transformer
+        h = model.wte(input_ids)
+        alibi = build_mpt_alibi_tensor(self.heads, self.max_seq_len).to(
+            h.dtype)
+        for block in model.blocks:
+            h = block(h, alibi)
+        return self.lm_head(model.norm_f(h))
+
+
 # The families of GPT-2's block.
 GPT2_BLOCKS = ("gpt2", "gpt_bigcode")
 
@@ -1649,14 +1763,15 @@ OWN_MODELS = {"gpt2": (GPT2LMHeadModel, "transformer."),
               "gpt_bigcode": (GPT2LMHeadModel, "transformer."),
               "gpt_neo": (GPT2LMHeadModel, "transformer."),
               "opt": (OPTForCausalLM, "model."),
-              "bloom": (BloomForCausalLM, "transformer.")}
+              "bloom": (BloomForCausalLM, "transformer."),
+              "mpt": (MptForCausalLM, "transformer.")}
 
 
 # The families whose base model's checkpoint mp reads, and its embedding's
 # name there.
 BASE_LAYOUTS = {"gpt2": "wte.weight", "gpt_neo": "wte.weight",
                 "opt": "decoder.embed_tokens.weight",
-                "bloom": "word_embeddings.weight"}
+                "bloom": "word_embeddings.weight", "mpt": "wte.weight"}
 
 
 def causal_lm(config):
@@ -1889,6 +2004,11 @@ FAMILY_CONFIG = {
               "attention_dropout": 0.0, "pretraining_tp": 1,
               "slow_but_exact": False,
               "apply_residual_connection_post_layernorm": False},
+    # mosaicml/mpt-7b's (its sizes from the tests; attn_config's defaults,
+    # MptAttentionConfig's, left to the class).
+    "mpt": {"architectures": ["MptForCausalLM"], "resid_pdrop": 0.0,
+            "emb_pdrop": 0.0, "expansion_ratio": 4, "no_bias": True,
+            "max_seq_len": 8, "attn_config": {"alibi": True}},
     "opt": {"architectures": ["OPTForCausalLM"], "activation_function": "relu",
             "do_layer_norm_before": True, "dropout": 0.0,
             "activation_dropout": 0.0, "layerdrop": 0.0},
@@ -2069,7 +2189,7 @@ def checkpoint(args):
          "norm_eps" if family == "nemotron" else
          "layer_norm_eps" if family in ("stablelm", "gpt_neox", "phi",
                                         "falcon", "gptj", "codegen", "gpt2",
-                                        "gpt_bigcode", "gpt_neo", "bloom",
+                                        "gpt_bigcode", "gpt_neo", "bloom", "mpt",
                                         "cohere", "cohere2", "persimmon")
          else "rms_norm_eps"): args.norm_eps, "rope_theta": args.rope_theta,
         "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
@@ -2133,6 +2253,16 @@ def checkpoint(args):
                     "rope_scaling", "attention_bias", "mlp_bias",
                     "intermediate_size"):
             del config[key]
+    if family == "mpt":  # MptConfig's fields: its MLP 4 x d_model
+        for name, mpt_name in [("hidden_size", "d_model"),
+                               ("num_hidden_layers", "n_layers"),
+                               ("num_attention_heads", "n_heads"),
+                               ("layer_norm_eps", "layer_norm_epsilon")]:
+            config[mpt_name] = config.pop(name)
+        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
+                    "rope_scaling", "attention_bias", "mlp_bias",
+                    "intermediate_size", "attention_dropout"):
+            del config[key]
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
     if family == "vaultgemma":  # VaultGemmaConfig has neither
@@ -2193,7 +2323,7 @@ def checkpoint(args):
     if args.layout == "base":  # GPT2Model's, OPTModel's names
         if family not in BASE_LAYOUTS:
             sys.exit("hf_llama_reference.py: --layout base is GPT-2's, "
-                     "GPT-Neo's, OPT's and BLOOM's")
+                     "GPT-Neo's, OPT's, BLOOM's and MPT's")
         prefix = OWN_MODELS[family][1]
         tensors = {name.removeprefix(prefix): value
                    for name, value in tensors.items()}
