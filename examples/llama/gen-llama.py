@@ -747,6 +747,8 @@ def generate(args):
         config += f" clip_qkv={args.clip_qkv!r}"
     if args.embedding_dim:
         config += f" embedding_dim={args.embedding_dim}"
+    if args.alibi is not None:
+        config += f" alibi={args.alibi!r}"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
                                               "norm_after_residual",
                                               "no_final_norm",
@@ -755,7 +757,7 @@ def generate(args):
                                               "sandwich_norm", "layer_norm",
                                               "no_norm_bias",
                                               "no_norm_weights", "plain_mlp",
-                                              "output_bias")
+                                              "output_bias", "embedding_norm")
                       if getattr(args, name))
     out = [f"// Llama-shaped model written by examples/llama/gen-llama.py: "
            f"{config}",

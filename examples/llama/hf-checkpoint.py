@@ -1130,9 +1130,11 @@ def mpt_config(config, source):
     max bias 8 (MptModel builds it so whatever attn_config says), tied
     by default, no pad row in the embedding. Refused: what MosaicML's
     model computes otherwise than transformers' (expansion_ratio other
-    than 4, biases, logit_scale; attn_config's alibi false, alibi_bias_max
-    other than 8, qk_ln, multi-query or grouped-query attention,
-    prefix_lm, sequence ids)."""
+    than 4, biases, logit_scale, RMSNorms, embedding_fraction other than
+    1; attn_config's alibi false, alibi_bias_max other than 8, qk_ln,
+    multi-query or grouped-query attention, prefix_lm, sequence ids, a
+    sliding window, a rotation). A clip_qkv of 0 clamps nothing, as in
+    transformers."""
     config = dict(config)
     read_aliases(config, [("d_model", "hidden_size", 2048),
                           ("n_heads", "num_attention_heads", 16),
@@ -1141,25 +1143,34 @@ def mpt_config(config, source):
     attention = config.get("attn_config") or {}
     if not isinstance(attention, dict):
         fail(f"{source}: attn_config {attention!r} is not a dict")
+    # Each field's values that transformers' model computes, the first
+    # its default.
     for where, prefix, key, computed in [
-            (config, "", "expansion_ratio", 4), (config, "", "no_bias", True),
-            (config, "", "logit_scale", None),
-            (attention, "attn_config's ", "alibi", True),
-            (attention, "attn_config's ", "alibi_bias_max", 8),
-            (attention, "attn_config's ", "qk_ln", False),
-            (attention, "attn_config's ", "attn_type", "multihead_attention"),
-            (attention, "attn_config's ", "prefix_lm", False),
-            (attention, "attn_config's ", "attn_uses_sequence_id", False)]:
-        if where.get(key, computed) != computed:
+            (config, "", "expansion_ratio", (4,)),
+            (config, "", "no_bias", (True,)),
+            (config, "", "logit_scale", (None,)),
+            (config, "", "norm_type", ("low_precision_layernorm",
+                                       "layernorm")),
+            (config, "", "embedding_fraction", (1,)),
+            (attention, "attn_config's ", "alibi", (True,)),
+            (attention, "attn_config's ", "alibi_bias_max", (8,)),
+            (attention, "attn_config's ", "qk_ln", (False,)),
+            (attention, "attn_config's ", "attn_type",
+             ("multihead_attention",)),
+            (attention, "attn_config's ", "prefix_lm", (False,)),
+            (attention, "attn_config's ", "attn_uses_sequence_id", (False,)),
+            (attention, "attn_config's ", "sliding_window_size", (-1,)),
+            (attention, "attn_config's ", "rope", (False,))]:
+        if where.get(key, computed[0]) not in computed:
             fail(f"{source}: {prefix}{key} {json.dumps(where[key])}; mp "
                  "trains MPT as transformers' MptForCausalLM computes it "
-                 f"({key} {json.dumps(computed)})")
+                 f"({key} {' or '.join(map(json.dumps, computed))})")
     hidden = config["hidden_size"]
     return dict(config, intermediate_size=4 * hidden if isinstance(
                     hidden, int) and not isinstance(hidden, bool) else None,
                 num_key_value_heads=None, head_dim=None,
                 layer_norm_eps=config.get("layer_norm_epsilon", 1e-5),
-                hidden_act="gelu", clip_qkv=attention.get("clip_qkv"),
+                hidden_act="gelu", clip_qkv=attention.get("clip_qkv") or None,
                 attention_multiplier=attention.get("softmax_scale"),
                 tie_word_embeddings=config.get("tie_word_embeddings", True))
 
@@ -1756,7 +1767,8 @@ class LlamaShape:
         class's default where not given), counted from the end where
         negative, in the families whose embedding takes it; None where
         there is none (GPT-NeoX's, Falcon's, GPT-J's, CodeGen's, GPT-2's,
-        GPT-BigCode's, GPT-Neo's and BLOOM's embeddings take none)."""
+        GPT-BigCode's, GPT-Neo's, BLOOM's and MPT's embeddings take
+        none)."""
         if self.family in ("gpt_neox", "falcon", "gpt_neo", "bloom", "mpt") \
                 + GPTJ_BLOCKS + GPT2_BLOCKS:
             return None

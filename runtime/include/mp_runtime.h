@@ -1202,7 +1202,8 @@ static inline double mp_alibi_slope(int64_t head, int64_t heads,
 mp_status mp_alibi_slopes_f32(mp_context *ctx, int64_t heads, double max_bias,
                               float *out);
 /* The ALiBi bias added to attention scores: out[o][h][q][k] =
- * scores[o][h][q][k] + slopes[h] * k (rounded once, as a float sum), for
+ * scores[o][h][q][k] + slopes[h] * k (the product rounded to float, then
+ * the sum), for
  * outer x heads x queries x keys scores and heads slopes. A row's bias
  * grows by one slope per key: the softmax sees -slope times the distance
  * from the last key, BLOOM's `slopes * arange(keys)`. out may alias

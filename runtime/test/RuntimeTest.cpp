@@ -3402,10 +3402,11 @@ void testBlockMax(mp_context *ctx) {
   }
 }
 
-/// ALiBi's slopes against BLOOM's build_alibi_tensor written out (a base
-/// per power of two, its powers), for head counts that are powers of two
-/// and between them, at BLOOM's max bias 8 and another; and the bias
-/// against loops, in place and not, over more rows than the host's threads.
+/// ALiBi's slopes against BLOOM's build_alibi_tensor's construction (a base
+/// per power of two, its powers) computed in double, for head counts that
+/// are powers of two and between them, at BLOOM's max bias 8 and another;
+/// and the bias against loops, in place and not, over more rows than the
+/// host's threads.
 void testAlibi(mp_context *ctx) {
   for (int64_t heads : {1, 4, 6, 12, 16, 33})
     for (double maxBias : {8.0, 3.0}) {
@@ -3437,8 +3438,10 @@ void testAlibi(mp_context *ctx) {
       slopes[h] = 0.3f / float(h + 1);
     for (int64_t i = 0; i < n; ++i) {
       scores[i] = float(i % 13) * 0.37f - 2.0f;
-      float bias = slopes[i / keys / queries % heads] * float(i % keys);
-      wanted[i] = scores[i] + bias;
+      // Each step rounded on its own, as no FMA contraction may fuse them.
+      float bias = float(double(slopes[i / keys / queries % heads]) *
+                         double(i % keys));
+      wanted[i] = float(double(scores[i]) + double(bias));
     }
     std::string name = "ALiBi bias of [" + std::to_string(outer) + ", " +
                        std::to_string(heads) + ", " + std::to_string(queries) +

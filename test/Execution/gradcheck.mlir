@@ -15,6 +15,8 @@
 // RUN: mp-opt %t/ignored.mlir --mp-loss-parallel=blocks=2 --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/ignored.lp.mlir
 // RUN: mp-run %t/ignored.lp.mlir --entry=ignored --gradcheck --seed=10 | FileCheck %s --check-prefix=IGNORED
 // RUN: mp-run %t/ignored.mlir --entry=ignored --seed=10 --print | FileCheck %s --check-prefix=KEPT
+// RUN: mp-opt %t/alibi.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/alibi.step.mlir
+// RUN: mp-run %t/alibi.step.mlir --entry=alibi --gradcheck --seed=5 | FileCheck %s --check-prefix=ALIBI
 // RUN: mp-opt %t/clamp.mlir --mp-train-step="optimizer=sgd lr=1 weight-decay=0" -o %t/clamp.step.mlir
 // RUN: mp-run %t/clamp.step.mlir --entry=clamp --gradcheck --seed=4 | FileCheck %s --check-prefix=CLAMP
 
@@ -24,6 +26,7 @@
 // ROPE: gradcheck: 1 parameters, 96 elements, max abs error {{.*}}: match
 // IGNORED: gradcheck: 1 parameters, 48 elements, max abs error {{.*}}: match
 // CLAMP: gradcheck: 1 parameters, 24 elements, max abs error {{.*}}: match
+// ALIBI: gradcheck: 2 parameters, 123 elements, max abs error {{.*}}: match
 // KEPT: result #1: []
 // KEPT-NEXT: 4.000000e+00
 
@@ -129,5 +132,18 @@ func.func @clamp(%x: tensor<4x6xf32> {mp.input = "x"}, %t: tensor<4x6xf32> {mp.t
   %p = mp.mul %x, %w : tensor<4x6xf32>
   %c = mp.clamp %p min -2.000000e-01 max 1.500000e-01 : tensor<4x6xf32>
   %loss = mp.mse_loss %c, %t : (tensor<4x6xf32>, tensor<4x6xf32>) -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+//--- alibi.mlir
+// mp.alibi with learned slopes: the scores' gradient passes the bias, and
+// slope h's is the sum over its head's entries of the gradient times the
+// key's position.
+func.func @alibi(%x: tensor<2x3x4x5xf32> {mp.input = "x"}, %t: tensor<2x3x4x5xf32> {mp.target = "t"},
+                 %w: tensor<2x3x4x5xf32> {mp.param = "w"}, %slopes: tensor<3xf32> {mp.param = "slopes"}) -> tensor<f32> {
+  %s = mp.mul %x, %w : tensor<2x3x4x5xf32>
+  %b = mp.alibi %s, %slopes : tensor<2x3x4x5xf32>, tensor<3xf32>
+  %p = mp.softmax %b causal : tensor<2x3x4x5xf32>
+  %loss = mp.mse_loss %p, %t : (tensor<2x3x4x5xf32>, tensor<2x3x4x5xf32>) -> tensor<f32>
   return %loss : tensor<f32>
 }

@@ -200,3 +200,23 @@ func.func @softcap_unfused(%q: tensor<2x4x4xf32>, %kt: tensor<2x4x4xf32>, %v: te
   %o3 = mp.matmul %p3, %v : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
   return %o1, %o2, %b2, %o3 : tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>
 }
+
+// -----
+
+// ALiBi's bias between the scale and the softmax (BLOOM's, MPT's): the
+// attention stays unfused, the bias where it was.
+// CHECK-LABEL: func.func @alibi
+// CHECK-NOT: mp.attention
+// CHECK: mp.scale
+// CHECK-NEXT: mp.alibi
+// CHECK-NEXT: mp.softmax
+// CHECK-NEXT: mp.matmul
+func.func @alibi(%q: tensor<2x4x8x4xf32>, %kt: tensor<2x4x4x8xf32>, %v: tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32> {
+  %slopes = mp.alibi_slopes : tensor<4xf32>
+  %s = mp.matmul %q, %kt : (tensor<2x4x8x4xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x8x8xf32>
+  %scaled = mp.scale %s by 5.000000e-01 : tensor<2x4x8x8xf32>
+  %b = mp.alibi %scaled, %slopes : tensor<2x4x8x8xf32>, tensor<4xf32>
+  %p = mp.softmax %b causal : tensor<2x4x8x8xf32>
+  %o = mp.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32>
+  return %o : tensor<2x4x8x4xf32>
+}

@@ -1681,8 +1681,9 @@ class MptAttention(nn.Module):
         d = config["d_model"]
         self.heads = config["n_heads"]
         self.head_dim = d // self.heads
-        self.softmax_scale = mpt_attn_field(config, "softmax_scale") or \
-            1 / math.sqrt(d / self.heads)
+        self.softmax_scale = mpt_attn_field(config, "softmax_scale")
+        if self.softmax_scale is None:
+            self.softmax_scale = 1 / math.sqrt(d / self.heads)
         self.clip_qkv = mpt_attn_field(config, "clip_qkv")
         self.Wqkv = nn.Linear(d, 3 * d, bias=False)
         self.out_proj = nn.Linear(d, d, bias=False)

@@ -9,6 +9,7 @@
 
 #include "mp/Dialect/MP/IR/MPOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
@@ -380,10 +381,28 @@ void LogOp::buildVJP(OpBuilder &b, ValueRange grads,
   operandGrads.push_back(DivOp::create(b, getLoc(), grads[0], getInput()));
 }
 
-// A shift of the scores: their gradient passes; the slopes are constants.
-void AlibiOp::buildVJP(OpBuilder &, ValueRange grads,
+// A shift of the scores, linear in the slopes: the scores' gradient passes,
+// and slope h's is the sum of its head's gradient times the keys' positions
+// (the bias of unit slopes on zero scores). Slopes of mp.alibi_slopes need
+// none: the step drops it.
+void AlibiOp::buildVJP(OpBuilder &b, ValueRange grads,
                        SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.append({grads[0], Value()});
+  Location loc = getLoc();
+  RankedTensorType scores = rankedType(getScores());
+  RankedTensorType slopes = rankedType(getSlopes());
+  auto splat = [&](RankedTensorType type, double value) -> Value {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(
+                    type, FloatAttr::get(type.getElementType(), value)));
+  };
+  Value positions = AlibiOp::create(b, loc, scores, splat(scores, 0),
+                                    splat(slopes, 1));
+  SmallVector<int64_t> otherDims = allDims(scores);
+  otherDims.erase(otherDims.end() - 3);
+  Value slopeGrads =
+      SumOp::create(b, loc, MulOp::create(b, loc, grads[0], positions),
+                    b.getDenseI64ArrayAttr(otherDims));
+  operandGrads.append({grads[0], slopeGrads});
 }
 
 // Of an integer input: no gradient.
