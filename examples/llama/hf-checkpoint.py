@@ -871,6 +871,13 @@ def ffn_hidden_of(config, name):
     return ffn_hidden
 
 
+def read_n_embed(config):
+    """FalconConfig's and BloomConfig's legacy n_embed: where not null,
+    it replaces hidden_size."""
+    if config.get("n_embed") is not None:
+        config["hidden_size"] = config["n_embed"]
+
+
 def falcon_config(config, source):
     """A Falcon config under the other families' names, as FalconConfig and
     FalconAttention read it: n_embed replaces hidden_size; the custom-code
@@ -889,12 +896,11 @@ def falcon_config(config, source):
         fail(f"{source}: {', '.join(custom)}: a custom-code Falcon config, "
              "which FalconConfig does not read; transformers' "
              "convert_custom_code_checkpoint.py converts it")
-    if "n_embed" in config:
-        config["hidden_size"] = config["n_embed"]
+    read_n_embed(config)
     if config.get("alibi"):
-        fail(f"{source}: alibi; mp's Falcon rotates its heads (Falcon-7B's, "
-             "40B's, 180B's and Falcon 2's rotary embedding), it has no "
-             "ALiBi biases")
+        fail(f"{source}: alibi; Falcon-RW's ALiBi bias goes on the scores "
+             "before their scaling, which mp's Falcon import does not write "
+             "(mp.alibi biases BLOOM's and MPT's scaled scores)")
     new_architecture = bool(config.get("new_decoder_architecture"))
     if new_architecture and not config.get("parallel_attn", True):
         fail(f"{source}: new_decoder_architecture without parallel_attn; "
@@ -1096,8 +1102,7 @@ def bloom_config(config, source):
     pretraining_tp above 1 (the dense linears summed slice by slice:
     another rounding)."""
     config = dict(config)
-    if config.get("n_embed") is not None:  # BloomConfig's legacy name wins
-        config["hidden_size"] = config["n_embed"]
+    read_n_embed(config)
     read_aliases(config, [("n_layer", "num_hidden_layers", 2),
                           ("n_head", "num_attention_heads", 8)])
     for name, default in [("vocab_size", 250880), ("hidden_size", 64)]:
