@@ -2177,6 +2177,18 @@ def text_model(config, tensors):
     return text, names
 
 
+def own_fields(config, renamed, dropped=()):
+    """A config class of its own's fields (GPT-2's, GPT-J's, GPT-Neo's,
+    OPT's, BLOOM's, MPT's): each (name, its name) renamed, and the Llama
+    fields it has not (the rotation's, the biases' switches, the activation,
+    the key-value heads) dropped with `dropped`."""
+    for name, own_name in renamed:
+        config[own_name] = config.pop(name)
+    for key in ("hidden_act", "num_key_value_heads", "rope_theta",
+                "rope_scaling", "attention_bias", "mlp_bias") + dropped:
+        del config[key]
+
+
 def checkpoint(args):
     family = MULTIMODAL[args.family][0] if args.family in MULTIMODAL else \
         args.family
@@ -2215,55 +2227,36 @@ def checkpoint(args):
     if family in GPTJ_BLOCKS + GPT2_BLOCKS:
         # GPTJConfig's, CodeGenConfig's, GPT2Config's and
         # GPTBigCodeConfig's fields
-        for name, gptj_name in [("hidden_size", "n_embd"),
-                                ("num_hidden_layers", "n_layer"),
-                                ("num_attention_heads", "n_head"),
-                                ("intermediate_size", "n_inner"),
-                                ("layer_norm_eps", "layer_norm_epsilon")]:
-            config[gptj_name] = config.pop(name)
-        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
-                    "rope_scaling", "attention_bias", "mlp_bias",
-                    "attention_dropout"):
-            del config[key]
+        own_fields(config, [("hidden_size", "n_embd"),
+                            ("num_hidden_layers", "n_layer"),
+                            ("num_attention_heads", "n_head"),
+                            ("intermediate_size", "n_inner"),
+                            ("layer_norm_eps", "layer_norm_epsilon")],
+                   ("attention_dropout",))
     if family == "gpt_neo":  # GPTNeoConfig's fields
-        for name, neo_name in [("num_hidden_layers", "num_layers"),
-                               ("num_attention_heads", "num_heads"),
-                               ("layer_norm_eps", "layer_norm_epsilon")]:
-            config[neo_name] = config.pop(name)
-        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
-                    "rope_scaling", "attention_bias", "mlp_bias"):
-            del config[key]
+        own_fields(config, [("num_hidden_layers", "num_layers"),
+                            ("num_attention_heads", "num_heads"),
+                            ("layer_norm_eps", "layer_norm_epsilon")])
         # Global and local layers in turn, as gpt-neo-125m's.
         config["attention_types"] = [[["global", "local"], args.layers // 2]]
         if args.layers % 2:
             config["attention_types"].append([["global"], 1])
         config["window_size"] = 256
     if family == "opt":  # OPTConfig's fields: no eps (nn.LayerNorm's)
-        config["ffn_dim"] = config.pop("intermediate_size")
+        own_fields(config, [("intermediate_size", "ffn_dim")],
+                   ("rms_norm_eps",))
         config["word_embed_proj_dim"] = config["hidden_size"]
-        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
-                    "rope_scaling", "attention_bias", "mlp_bias",
-                    "rms_norm_eps"):
-            del config[key]
     if family == "bloom":  # BloomConfig's fields: its MLP 4 x hidden_size
-        for name, bloom_name in [("num_hidden_layers", "n_layer"),
-                                 ("num_attention_heads", "n_head"),
-                                 ("layer_norm_eps", "layer_norm_epsilon")]:
-            config[bloom_name] = config.pop(name)
-        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
-                    "rope_scaling", "attention_bias", "mlp_bias",
-                    "intermediate_size"):
-            del config[key]
+        own_fields(config, [("num_hidden_layers", "n_layer"),
+                            ("num_attention_heads", "n_head"),
+                            ("layer_norm_eps", "layer_norm_epsilon")],
+                   ("intermediate_size",))
     if family == "mpt":  # MptConfig's fields: its MLP 4 x d_model
-        for name, mpt_name in [("hidden_size", "d_model"),
-                               ("num_hidden_layers", "n_layers"),
-                               ("num_attention_heads", "n_heads"),
-                               ("layer_norm_eps", "layer_norm_epsilon")]:
-            config[mpt_name] = config.pop(name)
-        for key in ("hidden_act", "num_key_value_heads", "rope_theta",
-                    "rope_scaling", "attention_bias", "mlp_bias",
-                    "intermediate_size", "attention_dropout"):
-            del config[key]
+        own_fields(config, [("hidden_size", "d_model"),
+                            ("num_hidden_layers", "n_layers"),
+                            ("num_attention_heads", "n_heads"),
+                            ("layer_norm_eps", "layer_norm_epsilon")],
+                   ("intermediate_size", "attention_dropout"))
     if family == "phi":  # PhiConfig has no bias switches
         del config["attention_bias"], config["mlp_bias"]
     if family == "vaultgemma":  # VaultGemmaConfig has neither
