@@ -723,11 +723,9 @@ struct AlibiLowering : RuntimePattern<AlibiOp> {
     size_t rank = shape.size();
     int64_t heads = shape[rank - 3], queries = shape[rank - 2],
             keys = shape[rank - 1];
-    int64_t inner = heads * queries * keys;
     calls.call("mp_alibi_f32",
                {calls.getContext(),
-                calls.i64(inner == 0 ? 0 : getNumElements(op.getScores()) /
-                                               inner),
+                calls.i64(ShapedType::getNumElements(shape.drop_back(3))),
                 calls.i64(heads), calls.i64(queries), calls.i64(keys),
                 in(op, 0), in(op, 1), out(op)});
     return success();
