@@ -315,6 +315,16 @@ HostTensor softmaxGradRows(const HostTensor &y, const HostTensor &g) {
   return out;
 }
 
+/// mp.alibi: scores [..., heads, q, k] plus slopes[h] · k, in place.
+void addAlibi(HostTensor &scores, const HostTensor &slopes) {
+  ArrayRef<int64_t> shape = scores.shape;
+  int64_t keys = shape.back(), queries = shape.end()[-2],
+          heads = shape.end()[-3];
+  for (int64_t i = 0; i < scores.getNumElements(); ++i)
+    scores.data[i] +=
+        slopes.data[i / keys / queries % heads] * double(i % keys);
+}
+
 /// mp.attention's and mp.attention_grad's operands as their GEMMs read
 /// them, and the products they are made of, whole (the chunks change only
 /// the order of the key gradients' sums, which the interpreter's double
@@ -322,7 +332,7 @@ HostTensor softmaxGradRows(const HostTensor &y, const HostTensor &g) {
 struct AttentionOperands {
   template <typename OpTy>
   AttentionOperands(OpTy op, const HostTensor &q, const HostTensor &k,
-                    const HostTensor &v)
+                    const HostTensor &v, const HostTensor *alibiSlopes)
       : precision(op.getEffectivePrecision()),
         f32(Float32Type::get(op.getContext())),
         bf16(BFloat16Type::get(op.getContext())),
@@ -331,7 +341,8 @@ struct AttentionOperands {
         value(repeatHeads(asGemmOperand(v))),
         scale(op.getScale().convertToDouble()),
         softcap(op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0),
-        causal(op.getCausal()), window(op.getWindow().value_or(0)) {}
+        causal(op.getCausal()), window(op.getWindow().value_or(0)),
+        alibiSlopes(alibiSlopes ? std::optional(*alibiSlopes) : std::nullopt) {}
 
   /// Grouped-query attention's keys or values, [..., heads / group, s, e],
   /// as [..., heads, s, e]: head h is head h / group.
@@ -391,12 +402,16 @@ struct AttentionOperands {
     return shape;
   }
   /// The softmax's input: t = scale · q · kᵀ, capped to
-  /// softcap · tanh(t / softcap) under a soft cap.
+  /// softcap · tanh(t / softcap) under a soft cap, plus ALiBi's
+  /// slopes[h] · k with its slopes.
   HostTensor logits() const {
     HostTensor scores = product(query, transposed(key), getScoresShape());
-    return map1(scores, [&](double x) {
+    scores = map1(scores, [&](double x) {
       return softcap ? softcap * std::tanh(x * scale / softcap) : x * scale;
     });
+    if (alibiSlopes)
+      addAlibi(scores, *alibiSlopes);
+    return scores;
   }
   /// The cap's slope at the logits: 1 - (t / softcap)², 1 without a cap.
   HostTensor capSlopes(const HostTensor &logits) const {
@@ -425,6 +440,8 @@ struct AttentionOperands {
   double scale, softcap;
   bool causal;
   int64_t window;
+  /// ALiBi's slopes, if any (a copy: set() may move the operands' storage).
+  std::optional<HostTensor> alibiSlopes;
 };
 
 /// The frequency of pair i: theta^(-2i / rotaryDims), scaled as Llama 3.1's
@@ -811,11 +828,7 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       })
       .Case([&](AlibiOp) {
         HostTensor out = in(0);
-        ArrayRef<int64_t> shape = out.shape;
-        int64_t keys = shape.back(), queries = shape[shape.size() - 2],
-                heads = shape[shape.size() - 3];
-        for (int64_t i = 0; i < out.getNumElements(); ++i)
-          out.data[i] += in(1).data[i / keys / queries % heads] * double(i % keys);
+        addAlibi(out, in(1));
         set(out);
         return success();
       })
@@ -1010,7 +1023,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         return success();
       })
       .Case([&](AttentionOp a) {
-        AttentionOperands operands(a, in(0), in(1), in(2));
+        AttentionOperands operands(a, in(0), in(1), in(2),
+                                   a.getAlibiSlopes() ? &in(3) : nullptr);
         HostTensor scores = operands.logits();
         set(operands.product(operands.asGemmOperand(softmaxRows(
                                  scores, operands.causal, operands.window)),
@@ -1022,7 +1036,8 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
       .Case([&](AttentionGradOp a) {
         // FlashAttention-2's backward pass: p from the forward pass's
         // log-sum-exp, D = Σ grad · output per row.
-        AttentionOperands operands(a, in(0), in(1), in(2));
+        AttentionOperands operands(a, in(0), in(1), in(2),
+                                   a.getAlibiSlopes() ? &in(6) : nullptr);
         // Copies: set() may move the operands' storage.
         HostTensor output = in(3), grad = in(5);
         HostTensor logits = operands.logits();

@@ -74,6 +74,13 @@ FailureOr<SmallVector<Value>> buildGradients(OpBuilder &builder, Location loc,
                : buildSplat(builder, loc,
                             cast<RankedTensorType>(result.getType()), 0));
     }
+    for (OpOperand &operand : op->getOpOperands())
+      if (needsGrad.contains(operand.get()) &&
+          !iface.hasOperandGradient(operand.getOperandNumber()))
+        return emitError(op->getLoc())
+               << "cannot differentiate '" << op->getName()
+               << "' with respect to operand #" << operand.getOperandNumber()
+               << ": its vector-Jacobian rule has no gradient for it";
     SmallVector<Value> operandGrads;
     iface.buildVJP(builder, resultGrads, operandGrads);
     for (auto [operand, grad] :

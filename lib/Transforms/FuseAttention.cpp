@@ -1,10 +1,10 @@
 //===- FuseAttention.cpp - attention's score chain into mp.attention ------===//
 //
 // A model's attention is written as PyTorch writes it without SDPA:
-// matmul(q, kᵀ), a scale by 1/sqrt(head_dim), Gemma 2's soft cap, a
-// (causal) softmax and a matmul with v. Each step between the GEMMs is a pass
-// over a [batch, heads, sq, sk] tensor, and the training step keeps the
-// probabilities for the backward pass. mp.attention computes the same
+// matmul(q, kᵀ), a scale by 1/sqrt(head_dim), Gemma 2's soft cap or
+// ALiBi's bias, a (causal) softmax and a matmul with v. Each step between the
+// GEMMs is a pass over a [batch, heads, sq, sk] tensor, and the training step
+// keeps the probabilities for the backward pass. mp.attention computes the same
 // values chunk by chunk of query rows and its gradient computes the scores
 // again, so neither the scores nor the probabilities are ever whole.
 //
@@ -122,9 +122,10 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
   }
 
   /// matmul(softmax(cap(scale(matmul(q, kᵀ)))), v) -> attention(q, k, v),
-  /// the scale and Gemma 2's soft cap optional, when each intermediate has
-  /// no other reader, the operands are batched float32 tensors of one rank
-  /// and both GEMMs have one precision.
+  /// the scale and Gemma 2's soft cap optional (or in the cap's place
+  /// ALiBi's bias with mp.alibi_slopes's slopes), when each intermediate
+  /// has no other reader, the operands are batched float32 tensors of one
+  /// rank and both GEMMs have one precision.
   void fuse(MatmulOp output) {
     auto softmax = output.getLhs().getDefiningOp<SoftmaxOp>();
     if (!softmax || !softmax->hasOneUse() || output.getScale())
@@ -132,7 +133,17 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
     // The ops from the output GEMM down to the scores' GEMM, readers first.
     SmallVector<Operation *> chain = {output, softmax};
     Value scores = softmax.getInput();
-    std::optional<double> softcap = matchSoftcap(scores, chain);
+    Value alibiSlopes;
+    if (auto alibi = scores.getDefiningOp<AlibiOp>()) {
+      if (!alibi->hasOneUse() ||
+          !alibi.getSlopes().getDefiningOp<AlibiSlopesOp>())
+        return;
+      alibiSlopes = alibi.getSlopes();
+      scores = alibi.getScores();
+      chain.push_back(alibi);
+    }
+    std::optional<double> softcap =
+        alibiSlopes ? std::nullopt : matchSoftcap(scores, chain);
     double factor = 1;
     if (auto scale = scores.getDefiningOp<ScaleOp>()) {
       if (!scale->hasOneUse())
@@ -175,7 +186,7 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
     Value keys = key.build(b, loc);
     Value valuesRead = values.build(b, loc);
     auto attention = AttentionOp::create(
-        b, loc, query, keys, valuesRead, b.getF64FloatAttr(factor),
+        b, loc, query, keys, valuesRead, alibiSlopes, b.getF64FloatAttr(factor),
         softcap ? b.getF64FloatAttr(*softcap) : FloatAttr(),
         softmax.getCausalAttr(), softmax.getWindowAttr(),
         chunkBytes > 0 ? b.getI64IntegerAttr(chunkBytes) : IntegerAttr(),

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 28
+#define MP_RUNTIME_ABI_VERSION 29
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -757,8 +757,12 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * `causal` and a sliding `window` (0: none; ABI 19) as mp_softmax_f32
  * masks; a `softcap` c > 0 (ABI 22; 0: none) caps each scaled score x
  * to c · tanh(x / c) before the softmax, as Gemma 2's
- * attn_logit_softcapping does; and lse [batch, sq], each row's
- * log-sum-exp of its (capped) scaled scores over the keys it sees (-inf
+ * attn_logit_softcapping does; with `alibi_heads` H > 0 (ABI 29; 0 and
+ * null: none) each scaled score of key j in query matrix i gets ALiBi's
+ * alibi_slopes[i % H] · j added as mp_alibi_f32 adds it (H divides batch:
+ * the heads are the query matrices' last leading dim; no softcap then);
+ * and lse [batch, sq], each row's log-sum-exp of its (capped or biased)
+ * scaled scores over the keys it sees (-inf
  * for a row that sees none; its output row is zeros). It runs `chunk` query
  * rows at a time: per chunk, the scores against the keys it sees (under
  * `causal`, none past its last row, and with a window none before its
@@ -771,46 +775,50 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * much; given less the GEMMs allocate what is missing (as mp_gemm_f32's
  * workspace; mp_peak_bytes counts it), and given less than the scores the
  * call allocates them too (ABI 16). A backend with an on-chip kernel for
- * the call runs that instead (CUDA, bf16 and tf32), which takes no scratch
- * (mp_attention_on_chip_scratch_bytes). q, k, v and
+ * the call runs that instead (CUDA, bf16 and tf32, without ALiBi), which
+ * takes no scratch (mp_attention_on_chip_scratch_bytes). q, k, v and
  * out are float32 or, in MP_PRECISION_BF16, bfloat16 (q_type, k_type,
  * v_type, out_type; ABI 10): the GEMMs round their operands to bfloat16
  * there anyway, so q, k and v held in bfloat16 give the values they hold
  * in float32, and a bfloat16 out is the float32 one rounded to nearest
- * even; lse and scratch are float32. */
+ * even; lse, alibi_slopes and scratch are float32. */
 mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
                            float softcap, int causal, int64_t window,
-                           int64_t chunk, mp_dtype q_type, const void *q,
-                           mp_dtype k_type, const void *k, mp_dtype v_type,
-                           const void *v, mp_dtype out_type, void *out,
-                           float *lse, float *scratch, int64_t scratch_bytes);
+                           int64_t chunk, int64_t alibi_heads,
+                           const float *alibi_slopes, mp_dtype q_type,
+                           const void *q, mp_dtype k_type, const void *k,
+                           mp_dtype v_type, const void *v, mp_dtype out_type,
+                           void *out, float *lse, float *scratch,
+                           int64_t scratch_bytes);
 /* Its gradients (mp.attention_grad) from grad [batch, sq, value_dim], the
- * gradient of out, given the call's out and lse: dq, dk and dv have the
- * shapes of q, k and v. Per chunk it computes the probabilities p again,
- * dp = grad · vᵀ, ds = mp_softmax_grad_f32(p, dp) (under a softcap c
- * times the cap's slope 1 − (t / c)² at the capped score t = log p + lse),
- * then dq = scale · ds · k
+ * gradient of out, given the call's out and lse (and ALiBi's slopes, which
+ * take no gradient): dq, dk and dv have the shapes of q, k and v. Per chunk
+ * it computes the probabilities p again, dp = grad · vᵀ,
+ * ds = mp_softmax_grad_f32(p, dp) (under a softcap c times the cap's slope
+ * 1 − (t / c)² at the capped score t = log p + lse), then dq = scale · ds · k
  * for the chunk's rows, and adds scale · dsᵀ · q to dk and pᵀ · grad to dv
  * (zeroed first), chunk after chunk (and a group's query matrices into
  * their keys' and values'). An on-chip kernel (CUDA, bf16 and tf32) takes
  * p = exp(t − lse) from the (capped) scaled scores t it computes, and
- * Σ_j p_j · dp_j = Σ grad · out per row instead, as FlashAttention-2 does, and
- * keeps a float per query row (batch · sq) in `scratch` (of its own where
- * scratch_bytes is less). Otherwise `scratch` holds 2 · batch · min(chunk, sq)
- * · sk floats, then the GEMMs' workspace (as for mp_attention_f32: given less,
- * the call allocates what is missing). q, k, v and out are float32 or, in
- * MP_PRECISION_BF16, bfloat16 (as for mp_attention_f32; ABI 10); the
- * gradients, grad and lse are float32. */
-mp_status mp_attention_grad_f32(
-    mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
-    int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
-    float softcap, int causal, int64_t window, int64_t chunk, mp_dtype q_type,
-    const void *q, mp_dtype k_type, const void *k, mp_dtype v_type,
-    const void *v, mp_dtype out_type, const void *out, const float *lse,
-    const float *grad, float *dq, float *dk, float *dv, float *scratch,
-    int64_t scratch_bytes);
+ * Σ_j p_j · dp_j = Σ grad · out per row instead, as FlashAttention-2 does,
+ * and keeps a float per query row (batch · sq) in `scratch` (of its own
+ * where scratch_bytes is less; not with ALiBi). Otherwise `scratch` holds
+ * 2 · batch · min(chunk, sq) · sk floats, then the GEMMs' workspace (as for
+ * mp_attention_f32: given less, the call allocates what is missing). q, k,
+ * v and out are float32 or, in MP_PRECISION_BF16, bfloat16 (as for
+ * mp_attention_f32; ABI 10); the gradients, grad and lse are float32. */
+mp_status
+mp_attention_grad_f32(mp_context *ctx, mp_precision precision, int64_t batch,
+                      int64_t group, int64_t sq, int64_t sk, int64_t head_dim,
+                      int64_t value_dim, float scale, float softcap, int causal,
+                      int64_t window, int64_t chunk, int64_t alibi_heads,
+                      const float *alibi_slopes, mp_dtype q_type, const void *q,
+                      mp_dtype k_type, const void *k, mp_dtype v_type,
+                      const void *v, mp_dtype out_type, const void *out,
+                      const float *lse, const float *grad, float *dq, float *dk,
+                      float *dv, float *scratch, int64_t scratch_bytes);
 
 /* One of attention's GEMMs for a chunk of query rows, over the `batch`
  * query matrices: operand x is one matrix of x_size elements per query

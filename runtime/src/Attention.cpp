@@ -10,8 +10,10 @@
 // values, except for the order in which the chunks add into the key gradients;
 // the softmax also writes each row's log-sum-exp, the forward pass's second
 // output, which the chunked gradient does not need (it computes the
-// probabilities again as the softmax does). A backend with an on-chip kernel
-// for the call (CUDA in bf16 and tf32) runs that instead; its gradient
+// probabilities again as the softmax does). ALiBi's bias is added to each
+// chunk's scores from the chunk's first key on. A backend with an on-chip
+// kernel for the call (CUDA in bf16 and tf32, without ALiBi) runs that
+// instead; its gradient
 // takes the probabilities from the log-sum-exp, and keeps a float per row
 // in the scratch. Given less scratch than it needs, a call allocates it.
 //
@@ -29,7 +31,7 @@ namespace {
 
 mp_status checkAttention(mp_context *ctx, const char *call,
                          mp_precision precision, const AttentionShape &s,
-                         float scale) {
+                         float scale, const float *alibiSlopes) {
   if (precision != MP_PRECISION_FP32 && precision != MP_PRECISION_TF32 &&
       precision != MP_PRECISION_BF16)
     return fail(ctx, call, "unknown precision %d", static_cast<int>(precision));
@@ -54,6 +56,16 @@ mp_status checkAttention(mp_context *ctx, const char *call,
                 "softcap must be finite and not negative (0: none), got %g",
                 double(s.softcap));
   if (checkWindow(ctx, call, s.causal, s.window))
+    return MP_ERROR;
+  if (s.alibiHeads < 0 || (s.alibiHeads > 0 && s.batch % s.alibiHeads != 0))
+    return fail(ctx, call, "alibi_heads %lld must be 0 or divide batch %lld",
+                static_cast<long long>(s.alibiHeads),
+                static_cast<long long>(s.batch));
+  if (s.alibiHeads > 0 && s.softcap != 0)
+    return fail(ctx, call, "takes alibi slopes or a softcap, not both");
+  if (checkBuffers(ctx, call,
+                   {{"alibi_slopes", alibiSlopes,
+                     s.batch * s.sq == 0 ? 0 : s.alibiHeads}}))
     return MP_ERROR;
   // Each tensor, and the gradient's two chunks of scores, fit int64 bytes.
   int64_t rows = std::min(s.chunk, s.sq);
@@ -121,6 +133,8 @@ struct AttentionGemms {
   Backend &backend;
   mp_precision precision;
   const AttentionShape &s;
+  /// ALiBi's slopes, s.alibiHeads of them (null: none).
+  const float *alibiSlopes;
   Workspace workspace;
 
   /// The GEMM of a chunk of `rows` rows.
@@ -146,9 +160,10 @@ struct AttentionGemms {
     return MP_OK;
   }
 
-  /// The chunk's probabilities softmax(capScore(scale · q · kᵀ)) over `keys`
-  /// keys from key `start`, `rows` x `keys` per batch entry, into `p`, and with
-  /// `lse` (the [batch, sq] log-sum-exp) the rows' log-sum-exp.
+  /// The chunk's probabilities softmax(capScore(scale · q · kᵀ)) (or with
+  /// ALiBi's bias of the keys' positions) over `keys` keys from key `start`,
+  /// `rows` x `keys` per batch entry, into `p`, and with `lse` (the
+  /// [batch, sq] log-sum-exp) the rows' log-sum-exp.
   mp_status probabilities(float scale, int64_t first, int64_t rows,
                           const KeyRange &range, TensorIn q, TensorIn k,
                           float *p, float *lse) const {
@@ -157,7 +172,10 @@ struct AttentionGemms {
             {offsetBy(k, range.start * s.headDim), s.sk * s.headDim, true}, 0,
             floats(p, rows * range.keys)) ||
         (s.softcap != 0 &&
-         backend.softcap(s.batch * rows * range.keys, s.softcap, p)))
+         backend.softcap(s.batch * rows * range.keys, s.softcap, p)) ||
+        (s.alibiHeads != 0 &&
+         backend.alibi(s.batch / s.alibiHeads, s.alibiHeads, rows, range.keys,
+                       range.start, p, alibiSlopes, p)))
       return MP_ERROR;
     // The chunk's last row sees the last of its keys and its first row's
     // window starts at the first: the masks of a [rows, keys] softmax are
@@ -229,15 +247,17 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t batch, int64_t group, int64_t sq, int64_t sk,
                            int64_t head_dim, int64_t value_dim, float scale,
                            float softcap, int causal, int64_t window,
-                           int64_t chunk, mp_dtype q_type, const void *q,
-                           mp_dtype k_type, const void *k, mp_dtype v_type,
-                           const void *v, mp_dtype out_type, void *out,
-                           float *lse, float *scratch, int64_t scratch_bytes) {
+                           int64_t chunk, int64_t alibi_heads,
+                           const float *alibi_slopes, mp_dtype q_type,
+                           const void *q, mp_dtype k_type, const void *k,
+                           mp_dtype v_type, const void *v, mp_dtype out_type,
+                           void *out, float *lse, float *scratch,
+                           int64_t scratch_bytes) {
   const char *call = "mp_attention_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch,     group, sq,          sk,     head_dim,
-                   value_dim, chunk, causal != 0, window, softcap};
-  if (checkAttention(ctx, call, precision, s, scale) ||
+  AttentionShape s{batch, group,       sq,     sk,      head_dim,   value_dim,
+                   chunk, causal != 0, window, softcap, alibi_heads};
+  if (checkAttention(ctx, call, precision, s, scale, alibi_slopes) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}) ||
       checkBuffers(ctx, call,
@@ -262,7 +282,7 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
   float *scores = callScratch.take(call, s.scoreFloats(), workspace);
   if (!scores && s.scoreFloats() > 0)
     return MP_ERROR;
-  AttentionGemms gemms{backend, precision, s, workspace};
+  AttentionGemms gemms{backend, precision, s, alibi_slopes, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first);
     KeyRange range(s, first, rows);
@@ -288,19 +308,21 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
   return MP_OK;
 }
 
-mp_status mp_attention_grad_f32(
-    mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
-    int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
-    float softcap, int causal, int64_t window, int64_t chunk, mp_dtype q_type,
-    const void *q, mp_dtype k_type, const void *k, mp_dtype v_type,
-    const void *v, mp_dtype out_type, const void *out, const float *lse,
-    const float *grad, float *dq, float *dk, float *dv, float *scratch,
-    int64_t scratch_bytes) {
+mp_status
+mp_attention_grad_f32(mp_context *ctx, mp_precision precision, int64_t batch,
+                      int64_t group, int64_t sq, int64_t sk, int64_t head_dim,
+                      int64_t value_dim, float scale, float softcap, int causal,
+                      int64_t window, int64_t chunk, int64_t alibi_heads,
+                      const float *alibi_slopes, mp_dtype q_type, const void *q,
+                      mp_dtype k_type, const void *k, mp_dtype v_type,
+                      const void *v, mp_dtype out_type, const void *out,
+                      const float *lse, const float *grad, float *dq, float *dk,
+                      float *dv, float *scratch, int64_t scratch_bytes) {
   const char *call = "mp_attention_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch,     group, sq,          sk,     head_dim,
-                   value_dim, chunk, causal != 0, window, softcap};
-  if (checkAttention(ctx, call, precision, s, scale) ||
+  AttentionShape s{batch, group,       sq,     sk,      head_dim,   value_dim,
+                   chunk, causal != 0, window, softcap, alibi_heads};
+  if (checkAttention(ctx, call, precision, s, scale, alibi_slopes) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}))
     return MP_ERROR;
@@ -341,7 +363,7 @@ mp_status mp_attention_grad_f32(
   if (!p && s.scoreFloats() > 0)
     return MP_ERROR;
   float *ds = p + s.scoreFloats();
-  AttentionGemms gemms{backend, precision, s, workspace};
+  AttentionGemms gemms{backend, precision, s, alibi_slopes, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first);
     KeyRange range(s, first, rows);

@@ -334,10 +334,11 @@ public:
   /// out[h] = mp_alibi_slope(h, heads, maxBias) as a float; heads is not
   /// 0, maxBias positive and finite.
   virtual mp_status alibiSlopes(int64_t heads, double maxBias, float *out) = 0;
-  /// out = alibiBias(scores, slopes[h], k) over [outer][heads][queries][keys];
-  /// none of the sizes is 0, out may alias scores.
+  /// out = alibiBias(scores, slopes[h], firstKey + k) over
+  /// [outer][heads][queries][keys] (attention's chunks start at key
+  /// firstKey); none of the sizes is 0, out may alias scores.
   virtual mp_status alibi(int64_t outer, int64_t heads, int64_t queries,
-                          int64_t keys, const float *scores,
+                          int64_t keys, int64_t firstKey, const float *scores,
                           const float *slopes, float *out) = 0;
   /// out[i] = maskBias(mask[i], fill); n is not 0.
   virtual mp_status maskBias(int64_t n, const int64_t *mask, float fill,

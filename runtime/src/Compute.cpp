@@ -772,7 +772,8 @@ mp_status mp_alibi_f32(mp_context *ctx, int64_t outer, int64_t heads,
     return MP_ERROR;
   if (n == 0)
     return MP_OK;
-  return ctx->backend->alibi(outer, heads, queries, keys, scores, slopes, out);
+  return ctx->backend->alibi(outer, heads, queries, keys, 0, scores, slopes,
+                             out);
 }
 
 mp_status mp_target_mask_f32(mp_context *ctx, int64_t n, const int64_t *targets,

@@ -76,6 +76,9 @@ struct AttentionShape {
   int64_t window = 0;
   /// The scores' soft cap (capScore; 0: none).
   float softcap = 0;
+  /// ALiBi's heads (0: none): query matrix i's scores get
+  /// alibiBias(score, slopes[i % alibiHeads], key).
+  int64_t alibiHeads = 0;
 
   /// The rows of the chunk from row `first`.
   MP_HOST_DEVICE int64_t rowsFrom(int64_t first) const {

@@ -2339,8 +2339,8 @@ void testBFloat16Storage(mp_context *ctx) {
       {"attention", 3, 1, [&](auto inTypes, auto in, auto outTypes, auto out) {
          return mp_attention_f32(
              ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
-             5, inTypes[0], in[0], inTypes[1], in[1], inTypes[2], in[2],
-             outTypes[0], out[0], attentionLse.floats(),
+             5, 0, nullptr, inTypes[0], in[0], inTypes[1], in[1], inTypes[2],
+             in[2], outTypes[0], out[0], attentionLse.floats(),
              attentionScratch.floats(), attentionScratchBytes);
        }}};
   const mp_dtype allF32[3] = {MP_DTYPE_F32, MP_DTYPE_F32, MP_DTYPE_F32};
@@ -2421,13 +2421,13 @@ void testBFloat16Storage(mp_context *ctx) {
   // Attention's gradient reads bfloat16 q, k, v and out widened: the
   // float32 call's gradients on them widened, bit for bit.
   Buffer out16(ctx, n * sizeof(uint16_t)), outWidened(ctx, n * sizeof(float));
-  CHECK_OK(ctx,
-           mp_attention_f32(
-               ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
-               5, MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
-               narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
-               MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
-               attentionScratch.floats(), attentionScratchBytes));
+  CHECK_OK(ctx, mp_attention_f32(
+                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f,
+                    1, 0, 5, 0, nullptr, MP_DTYPE_BF16, narrow[0]->as<void>(),
+                    MP_DTYPE_BF16, narrow[1]->as<void>(), MP_DTYPE_BF16,
+                    narrow[2]->as<void>(), MP_DTYPE_BF16, out16.as<void>(),
+                    attentionLse.floats(), attentionScratch.floats(),
+                    attentionScratchBytes));
   CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, n,
                            out16.as<void>(), outWidened.floats()));
   std::vector<std::unique_ptr<Buffer>> heldGrads, wideGrads;
@@ -2437,20 +2437,21 @@ void testBFloat16Storage(mp_context *ctx) {
   CHECK_OK(ctx,
            mp_attention_grad_f32(
                ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
-               5, MP_DTYPE_BF16, narrow[0]->as<void>(), MP_DTYPE_BF16,
-               narrow[1]->as<void>(), MP_DTYPE_BF16, narrow[2]->as<void>(),
-               MP_DTYPE_BF16, out16.as<void>(), attentionLse.floats(),
-               wide[0]->floats(), heldGrads[0]->floats(),
+               5, 0, nullptr, MP_DTYPE_BF16, narrow[0]->as<void>(),
+               MP_DTYPE_BF16, narrow[1]->as<void>(), MP_DTYPE_BF16,
+               narrow[2]->as<void>(), MP_DTYPE_BF16, out16.as<void>(),
+               attentionLse.floats(), wide[0]->floats(), heldGrads[0]->floats(),
                heldGrads[1]->floats(), heldGrads[2]->floats(),
                attentionScratch.floats(), attentionScratchBytes));
-  CHECK_OK(ctx, mp_attention_grad_f32(
-                    ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f,
-                    1, 0, 5, MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
-                    widened[1]->floats(), MP_DTYPE_F32, widened[2]->floats(),
-                    MP_DTYPE_F32, outWidened.floats(), attentionLse.floats(),
-                    wide[0]->floats(), wideGrads[0]->floats(),
-                    wideGrads[1]->floats(), wideGrads[2]->floats(),
-                    attentionScratch.floats(), attentionScratchBytes));
+  CHECK_OK(ctx,
+           mp_attention_grad_f32(
+               ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
+               5, 0, nullptr, MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
+               widened[1]->floats(), MP_DTYPE_F32, widened[2]->floats(),
+               MP_DTYPE_F32, outWidened.floats(), attentionLse.floats(),
+               wide[0]->floats(), wideGrads[0]->floats(),
+               wideGrads[1]->floats(), wideGrads[2]->floats(),
+               attentionScratch.floats(), attentionScratchBytes));
   bool sameGrads = true;
   for (int i = 0; i < 3; ++i)
     sameGrads &=
@@ -2775,15 +2776,17 @@ bool runsAttentionOnChip(mp_precision precision, int64_t headDim,
 /// not, with more keys than queries, fewer (rows and whole chunks that see
 /// no key are zeros), chunks that do not divide the rows, groups of query
 /// matrices sharing their keys and values, and sliding windows (shorter
-/// than a chunk, across chunks, of two keys) and soft-capped scores
-/// (Gemma 2's); on the host,
-/// one chunk gives the unfused calls' values bit for bit, in fp32 and bf16.
+/// than a chunk, across chunks, of two keys), soft-capped scores
+/// (Gemma 2's) and ALiBi's bias (BLOOM's slopes; chunks from a window's
+/// first key add it from there); on the host, one chunk gives the unfused
+/// calls' values bit for bit, in fp32 and bf16, with ALiBi too.
 void testAttention(mp_context *ctx) {
   struct Case {
     int64_t batch, group, sq, sk, headDim, valueDim, chunk;
     bool causal;
     int64_t window = 0;
     float softcap = 0;
+    int64_t alibiHeads = 0;
   };
   const Case cases[] = {{3, 1, 5, 5, 4, 3, 2, true},
                         {2, 1, 3, 6, 4, 2, 1, true},
@@ -2808,7 +2811,13 @@ void testAttention(mp_context *ctx) {
                         {4, 2, 4, 7, 5, 4, 3, false, 0, 1.5f},
                         {2, 1, 9, 9, 8, 8, 3, true, 4, 3},
                         {4, 2, 130, 100, 64, 32, 130, true, 0, 8},
-                        {2, 1, 130, 130, 16, 16, 32, true, 40, 4}};
+                        {2, 1, 130, 130, 16, 16, 32, true, 40, 4},
+                        {3, 1, 5, 5, 4, 3, 2, true, 0, 0, 3},
+                        {4, 2, 4, 7, 5, 4, 3, false, 0, 0, 2},
+                        {6, 3, 5, 5, 4, 3, 2, true, 2, 0, 6},
+                        {2, 1, 9, 9, 8, 8, 3, true, 4, 0, 2},
+                        {4, 2, 130, 100, 64, 32, 130, true, 50, 0, 4},
+                        {6, 1, 130, 130, 16, 16, 32, true, 40, 0, 3}};
   for (const Case &c : cases) {
     int64_t keyMatrices = c.batch / c.group;
     int64_t qCount = c.batch * c.sq * c.headDim,
@@ -2818,6 +2827,9 @@ void testAttention(mp_context *ctx) {
     double scale = 0.7;
     std::vector<float> q = makeValues(qCount, 1), k = makeValues(kCount, 2),
                        v = makeValues(vCount, 3), g = makeValues(oCount, 4);
+    std::vector<float> slopes(std::max<int64_t>(c.alibiHeads, 1));
+    for (int64_t h = 0; h < c.alibiHeads; ++h)
+      slopes[h] = float(mp_alibi_slope(h, c.alibiHeads, 8.0));
     // The reference, in float64.
     std::vector<double> out(oCount, 0), lse(c.batch * c.sq, -INFINITY),
         dq(qCount, 0), dk(kCount, 0), dv(vCount, 0);
@@ -2842,6 +2854,8 @@ void testAttention(mp_context *ctx) {
             p[j] = c.softcap * t;
             slope[j] = 1 - t * t;
           }
+          if (c.alibiHeads)
+            p[j] += double(slopes[b % c.alibiHeads]) * double(j);
           top = std::max(top, p[j]);
         }
         for (int64_t j = start; j < seen; ++j)
@@ -2869,7 +2883,7 @@ void testAttention(mp_context *ctx) {
           }
         }
       }
-    Buffer qB(ctx, q), kB(ctx, k), vB(ctx, v), gB(ctx, g),
+    Buffer qB(ctx, q), kB(ctx, k), vB(ctx, v), gB(ctx, g), slopesB(ctx, slopes),
         oB(ctx, oCount * sizeof(float)),
         lseB(ctx, c.batch * c.sq * sizeof(float)),
         dqB(ctx, qCount * sizeof(float)), dkB(ctx, kCount * sizeof(float)),
@@ -2903,6 +2917,9 @@ void testAttention(mp_context *ctx) {
           (c.causal ? "causal " : "") +
           (c.window ? "window " + std::to_string(c.window) + " " : "") +
           (c.softcap ? "capped at " + std::to_string(c.softcap) + " " : "") +
+          (c.alibiHeads
+               ? "ALiBi over " + std::to_string(c.alibiHeads) + " heads "
+               : "") +
           "attention " + std::to_string(c.batch) + " x " +
           std::to_string(c.sq) + " x " + std::to_string(c.sk) + " (groups of " +
           std::to_string(c.group) + ") in chunks of " + std::to_string(c.chunk);
@@ -2926,6 +2943,7 @@ void testAttention(mp_context *ctx) {
                what + ": less scratch than without the window");
       Buffer scratch(ctx,
                      std::max({scratchBytes[0], scratchBytes[1], int64_t(1)}));
+      const float *slopesOrNull = c.alibiHeads ? slopesB.floats() : nullptr;
       auto attention = [&](int64_t forwardBytes, int64_t gradientBytes) {
         int64_t own[2];
         for (int gradient : {0, 1}) {
@@ -2936,19 +2954,20 @@ void testAttention(mp_context *ctx) {
                      mp_attention_grad_f32(
                          ctx, precision, c.batch, c.group, c.sq, c.sk,
                          c.headDim, c.valueDim, scale, c.softcap, c.causal,
-                         c.window, c.chunk, MP_DTYPE_F32, qB.floats(),
-                         MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32, vB.floats(),
-                         MP_DTYPE_F32, oB.floats(), lseB.floats(), gB.floats(),
-                         dqB.floats(), dkB.floats(), dvB.floats(),
-                         scratch.floats(), gradientBytes));
+                         c.window, c.chunk, c.alibiHeads, slopesOrNull,
+                         MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32, kB.floats(),
+                         MP_DTYPE_F32, vB.floats(), MP_DTYPE_F32, oB.floats(),
+                         lseB.floats(), gB.floats(), dqB.floats(), dkB.floats(),
+                         dvB.floats(), scratch.floats(), gradientBytes));
           else
-            CHECK_OK(ctx, mp_attention_f32(
-                              ctx, precision, c.batch, c.group, c.sq, c.sk,
-                              c.headDim, c.valueDim, scale, c.softcap, c.causal,
-                              c.window, c.chunk, MP_DTYPE_F32, qB.floats(),
-                              MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
-                              vB.floats(), MP_DTYPE_F32, oB.floats(),
-                              lseB.floats(), scratch.floats(), forwardBytes));
+            CHECK_OK(ctx,
+                     mp_attention_f32(
+                         ctx, precision, c.batch, c.group, c.sq, c.sk,
+                         c.headDim, c.valueDim, scale, c.softcap, c.causal,
+                         c.window, c.chunk, c.alibiHeads, slopesOrNull,
+                         MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32, kB.floats(),
+                         MP_DTYPE_F32, vB.floats(), MP_DTYPE_F32, oB.floats(),
+                         lseB.floats(), scratch.floats(), forwardBytes));
           CHECK_OK(ctx, mp_context_status(ctx));
           own[gradient] = int64_t(mp_peak_bytes(ctx) - live);
         }
@@ -3015,7 +3034,9 @@ void testAttention(mp_context *ctx) {
       for (int i = 0; i < 5; ++i)
         same &= outputs[i]->read<uint32_t>() == planned[i];
       expect(same, what + ": the same bits given the on-chip scratch");
-      if (runsAttentionOnChip(precision, c.headDim, c.valueDim))
+      // The on-chip kernels add no ALiBi bias.
+      if (runsAttentionOnChip(precision, c.headDim, c.valueDim) &&
+          !c.alibiHeads)
         expect(forwardOwn == 0 && gradientOwn == 0,
                what + ": on chip, nothing of its own (" +
                    std::to_string(forwardOwn) + " and " +
@@ -3031,8 +3052,9 @@ void testAttention(mp_context *ctx) {
   }
 
   // One chunk, unmasked: the unfused calls' values, bit for bit (the same
-  // GEMMs and softmax), in fp32 and in bf16 (which rounds q, k, the
-  // probabilities and v alike).
+  // GEMMs and softmax, and mp_alibi_f32's bias, one head per query
+  // matrix), in fp32 and in bf16 (which rounds q, k, the probabilities and
+  // v alike).
   if (backend != MP_BACKEND_HOST)
     return;
   const int64_t batch = 2, sq = 6, sk = 5, d = 4;
@@ -3040,32 +3062,41 @@ void testAttention(mp_context *ctx) {
                      k = makeValues(batch * sk * d, 6),
                      v = makeValues(batch * sk * d, 7);
   Buffer qB(ctx, q), kB(ctx, k), vB(ctx, v),
+      slopes(ctx, std::vector<float>{0.25f, 0.0625f}),
       scores(ctx, batch * sq * sk * sizeof(float)),
       lse(ctx, batch * sq * sizeof(float)),
       fused(ctx, batch * sq * d * sizeof(float)),
       unfused(ctx, batch * sq * d * sizeof(float));
-  for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16}) {
-    CHECK_OK(ctx, mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d, 0.5f,
-                                   0.0f, 0, 0, sq, MP_DTYPE_F32, qB.floats(),
-                                   MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
-                                   vB.floats(), MP_DTYPE_F32, fused.floats(),
-                                   lse.floats(), scores.floats(),
-                                   batch * sq * sk * sizeof(float)));
-    CHECK_OK(ctx, mp_gemm_batched_f32(
-                      ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 1, batch,
-                      sq, sk, d, 0.5f, qB.floats(), sq * d, kB.floats(), sk * d,
-                      0, MP_DTYPE_F32, scores.floats(), sq * sk, nullptr, 0));
-    CHECK_OK(ctx, mp_softmax_f32(ctx, batch, sq, sk, 0, 0, scores.floats(),
-                                 scores.floats()));
-    CHECK_OK(ctx,
-             mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0,
-                                 0, batch, sq, d, sk, 1, scores.floats(),
-                                 sq * sk, vB.floats(), sk * d, 0, MP_DTYPE_F32,
-                                 unfused.floats(), sq * d, nullptr, 0));
-    expect(fused.read() == unfused.read(),
-           std::string("one chunk of attention is the unfused calls' in ") +
-               (precision == MP_PRECISION_BF16 ? "bf16" : "fp32"));
-  }
+  for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16})
+    for (int64_t alibiHeads : {0, 2}) {
+      CHECK_OK(ctx, mp_attention_f32(
+                        ctx, precision, batch, 1, sq, sk, d, d, 0.5f, 0.0f, 0,
+                        0, sq, alibiHeads,
+                        alibiHeads ? slopes.floats() : nullptr, MP_DTYPE_F32,
+                        qB.floats(), MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
+                        vB.floats(), MP_DTYPE_F32, fused.floats(), lse.floats(),
+                        scores.floats(), batch * sq * sk * sizeof(float)));
+      CHECK_OK(ctx,
+               mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32,
+                                   0, 1, batch, sq, sk, d, 0.5f, qB.floats(),
+                                   sq * d, kB.floats(), sk * d, 0, MP_DTYPE_F32,
+                                   scores.floats(), sq * sk, nullptr, 0));
+      if (alibiHeads)
+        CHECK_OK(ctx, mp_alibi_f32(ctx, 1, alibiHeads, sq, sk, scores.floats(),
+                                   slopes.floats(), scores.floats()));
+      CHECK_OK(ctx, mp_softmax_f32(ctx, batch, sq, sk, 0, 0, scores.floats(),
+                                   scores.floats()));
+      CHECK_OK(ctx, mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32,
+                                        MP_DTYPE_F32, 0, 0, batch, sq, d, sk, 1,
+                                        scores.floats(), sq * sk, vB.floats(),
+                                        sk * d, 0, MP_DTYPE_F32,
+                                        unfused.floats(), sq * d, nullptr, 0));
+      expect(fused.read() == unfused.read(),
+             std::string("one chunk of attention") +
+                 (alibiHeads ? " with ALiBi" : "") +
+                 " is the unfused calls' in " +
+                 (precision == MP_PRECISION_BF16 ? "bf16" : "fp32"));
+    }
 }
 
 /// The host's vectorized exp (softmax, cross entropy, exp, sigmoid, SiLU)
@@ -3656,17 +3687,17 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 0, MP_DTYPE_F32, in, MP_DTYPE_F32,
-                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
-                                out, 32);
+                                0.0f, 1, 0, 0, 0, nullptr, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, out, out, 32);
       },
       "mp_attention_f32" + onRank + "chunk must be positive, got 0");
   expectError(
       [&](mp_context *c) {
-        return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1,
-                                INFINITY, 0.0f, 1, 0, 1, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
-                                MP_DTYPE_F32, out, out, out, 32);
+        return mp_attention_f32(
+            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, INFINITY, 0.0f, 1, 0, 1, 0,
+            nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+            MP_DTYPE_F32, out, out, out, 32);
       },
       "mp_attention_f32" + onRank +
           "scale must be finite and nonzero, got inf");
@@ -3674,8 +3705,8 @@ void testTransformerErrors(mp_context *ctx) {
     expectError(
         [&](mp_context *c) {
           return mp_attention_grad_f32(
-              c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, softcap, 1, 0, 1,
-              MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+              c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, softcap, 1, 0, 1, 0,
+              nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
               MP_DTYPE_F32, in, in, in, out, out, out, out, 32);
         },
         "mp_attention_grad_f32" + onRank +
@@ -3686,9 +3717,9 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_grad_f32(
-            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, 0, 1,
-            MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32,
-            in, in, in, out, out, out, nullptr, 32);
+            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, 0, 1, 0,
+            nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+            MP_DTYPE_F32, in, in, in, out, out, out, nullptr, 32);
       },
       "mp_attention_grad_f32" + onRank +
           "a workspace of 32 bytes at (nil) is none it can use");
@@ -3704,61 +3735,87 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f,
-                                0.0f, 1, 0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
-                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
-                                out, 32);
+                                0.0f, 1, 0, 1, 0, nullptr, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, out, out, 32);
       },
       "mp_attention_f32" + onRank +
           "head_dim and value_dim must be positive, got 0 and 1");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 3, 2, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
-                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
-                                out, 32);
+                                0.0f, 1, 0, 1, 0, nullptr, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, out, out, 32);
       },
       "mp_attention_f32" + onRank + "group 2 does not divide batch 3");
   expectError(
       [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 3, 1, 2, 2, 1, 1, 1.0f,
+                                0.0f, 1, 0, 1, 2, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, out, out, 32);
+      },
+      "mp_attention_f32" + onRank +
+          "alibi_heads 2 must be 0 or divide batch 3");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_grad_f32(
+            c, MP_PRECISION_FP32, 2, 1, 2, 2, 1, 1, 1.0f, 30.0f, 1, 0, 1, 2, in,
+            MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32,
+            in, in, in, out, out, out, out, 32);
+      },
+      "mp_attention_grad_f32" + onRank +
+          "takes alibi slopes or a softcap, not both");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 2, 1, 2, 2, 1, 1, 1.0f,
+                                0.0f, 1, 0, 1, 2, nullptr, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, out, out, 32);
+      },
+      "mp_attention_f32" + onRank + "alibi_slopes is null");
+  expectError(
+      [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 0, 2, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
-                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
-                                out, 32);
+                                0.0f, 0, 2, 1, 0, nullptr, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, out, out, 32);
       },
       "mp_attention_f32" + onRank +
           "window 2: a window is 0 (none) or positive and needs causal");
   expectError(
       [&](mp_context *c) {
         return mp_attention_grad_f32(
-            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, -3, 1,
-            MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32,
-            in, in, in, out, out, out, out, 32);
+            c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, -3, 1, 0,
+            nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+            MP_DTYPE_F32, in, in, in, out, out, out, out, 32);
       },
       "mp_attention_grad_f32" + onRank +
           "window -3: a window is 0 (none) or positive and needs causal");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 1, MP_DTYPE_F32, in, MP_DTYPE_F32,
-                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out,
-                                nullptr, out, 32);
+                                0.0f, 1, 0, 1, 0, nullptr, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, nullptr, out, 32);
       },
       "mp_attention_f32" + onRank + "lse is null");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_TF32, 1, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 1, MP_DTYPE_BF16, in, MP_DTYPE_F32,
-                                in, MP_DTYPE_F32, in, MP_DTYPE_F32, out, out,
-                                out, 32);
+                                0.0f, 1, 0, 1, 0, nullptr, MP_DTYPE_BF16, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, out, out, 32);
       },
       "mp_attention_f32" + onRank +
           "takes bfloat16 tensors in bf16 precision only");
   expectError(
       [&](mp_context *c) {
         return mp_attention_grad_f32(
-            c, MP_PRECISION_BF16, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, 0, 1,
-            MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F64,
-            in, in, in, out, out, out, out, 32);
+            c, MP_PRECISION_BF16, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, 0, 1, 0,
+            nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+            MP_DTYPE_F64, in, in, in, out, out, out, out, 32);
       },
       "mp_attention_grad_f32" + onRank +
           "takes float32 and bfloat16 tensors, not dtype 1");

@@ -203,14 +203,16 @@ func.func @softcap_unfused(%q: tensor<2x4x4xf32>, %kt: tensor<2x4x4xf32>, %v: te
 
 // -----
 
-// ALiBi's bias between the scale and the softmax (BLOOM's, MPT's): the
-// attention stays unfused, the bias where it was.
+// ALiBi's bias between the scale and the softmax (BLOOM's, MPT's) moves
+// into the op with mp.alibi_slopes's slopes; learned slopes (an argument),
+// which mp.attention gives no gradient, and a bias before the scale
+// (Falcon's ALiBi) stay unfused.
 // CHECK-LABEL: func.func @alibi
-// CHECK-NOT: mp.attention
-// CHECK: mp.scale
-// CHECK-NEXT: mp.alibi
-// CHECK-NEXT: mp.softmax
-// CHECK-NEXT: mp.matmul
+// CHECK-NEXT: %[[SLOPES:.+]] = mp.alibi_slopes
+// CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 1, 3, 2]
+// CHECK-NEXT: %{{.+}}, %{{.+}} = mp.attention %arg0, %[[K]], %arg2 alibi %[[SLOPES]] scale 5.000000e-01 causal : (tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>, tensor<4xf32>) -> (tensor<2x4x8x4xf32>, tensor<2x4x8xf32>)
+// CHECK-NOT: mp.softmax
+// CHECK: return
 func.func @alibi(%q: tensor<2x4x8x4xf32>, %kt: tensor<2x4x4x8xf32>, %v: tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32> {
   %slopes = mp.alibi_slopes : tensor<4xf32>
   %s = mp.matmul %q, %kt : (tensor<2x4x8x4xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x8x8xf32>
@@ -219,4 +221,27 @@ func.func @alibi(%q: tensor<2x4x8x4xf32>, %kt: tensor<2x4x4x8xf32>, %v: tensor<2
   %p = mp.softmax %b causal : tensor<2x4x8x8xf32>
   %o = mp.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32>
   return %o : tensor<2x4x8x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @alibi_unfused
+// CHECK-NOT: mp.attention
+// CHECK: mp.alibi %{{.+}}, %arg3
+// CHECK: mp.alibi %{{.+}}, %[[SLOPES:.+]] :
+// CHECK-NEXT: mp.scale
+// CHECK-NEXT: mp.softmax
+func.func @alibi_unfused(%q: tensor<2x4x8x4xf32>, %kt: tensor<2x4x4x8xf32>, %v: tensor<2x4x8x4xf32>, %learned: tensor<4xf32>) -> (tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>) {
+  %s = mp.matmul %q, %kt : (tensor<2x4x8x4xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x8x8xf32>
+  %scaled = mp.scale %s by 5.000000e-01 : tensor<2x4x8x8xf32>
+  %b = mp.alibi %scaled, %learned : tensor<2x4x8x8xf32>, tensor<4xf32>
+  %p = mp.softmax %b causal : tensor<2x4x8x8xf32>
+  %o = mp.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32>
+  %slopes = mp.alibi_slopes : tensor<4xf32>
+  %s2 = mp.matmul %q, %kt : (tensor<2x4x8x4xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x8x8xf32>
+  %b2 = mp.alibi %s2, %slopes : tensor<2x4x8x8xf32>, tensor<4xf32>
+  %scaled2 = mp.scale %b2 by 5.000000e-01 : tensor<2x4x8x8xf32>
+  %p2 = mp.softmax %scaled2 causal : tensor<2x4x8x8xf32>
+  %o2 = mp.matmul %p2, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32>
+  return %o, %o2 : tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>
 }

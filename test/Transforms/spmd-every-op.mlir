@@ -369,3 +369,23 @@ func.func @alibi(%x: tensor<2x4x4x8xf32> {mp.input = "x", mp.sharding = #mp.shar
   %loss = mp.mse_loss %p, %t : (tensor<2x4x4x8xf32>, tensor<2x4x4x8xf32>) -> tensor<f32>
   return %loss : tensor<f32>
 }
+
+// -----
+
+// mp.attention's ALiBi slopes split as the heads: each rank's 2 of the 4
+// heads over b, sliced from the whole, forward and in the gradient.
+mp.mesh @mesh = <a = 2, b = 2>
+// CHECK-LABEL: func.func @alibi_attention(
+// CHECK-SAME: %arg0: tensor<1x2x4x8xf32>
+// CHECK-NEXT: [[SLOPES:%.+]] = mp.alibi_slopes : tensor<4xf32>
+// CHECK-NEXT: [[MINE:%.+]] = mp.shard_slice [[SLOPES]] on @mesh axes ["b"] dim 0 origin "'q' -> mp.attention of 'q'" : tensor<4xf32> -> tensor<2xf32>
+// CHECK-NEXT: mp.attention %arg0, %arg0, %arg0 alibi [[MINE]] scale 5.000000e-01 causal : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<2xf32>)
+// CHECK-LABEL: func.func @alibi_attention_train_step(
+// CHECK: mp.attention_grad {{.+}} alibi [[STEP:%.+]] scale 5.000000e-01 causal : ({{.+}}, tensor<2xf32>)
+func.func @alibi_attention(%q: tensor<2x4x4x8xf32> {mp.param = "q", mp.sharding = #mp.sharding<@mesh, [[a], [b], [], []]>},
+                           %t: tensor<2x4x4x8xf32> {mp.target = "t"}) -> tensor<f32> {
+  %slopes = mp.alibi_slopes : tensor<4xf32>
+  %o, %lse = mp.attention %q, %q, %q alibi %slopes scale 0.5 causal : (tensor<2x4x4x8xf32>, tensor<2x4x4x8xf32>, tensor<2x4x4x8xf32>, tensor<4xf32>) -> (tensor<2x4x4x8xf32>, tensor<2x4x4xf32>)
+  %loss = mp.mse_loss %o, %t : (tensor<2x4x4x8xf32>, tensor<2x4x4x8xf32>) -> tensor<f32>
+  return %loss : tensor<f32>
+}

@@ -38,6 +38,17 @@ func.func @attention_lse(%q: tensor<2x4x8xf32> {mp.param = "q"}) -> tensor<f32> 
 
 // -----
 
+// Fused attention gives ALiBi's slopes no gradient: learned slopes would
+// silently stay put (mp.alibi's rule trains them).
+func.func @attention_learned_alibi(%q: tensor<2x2x4x8xf32> {mp.param = "q"}, %slopes: tensor<2xf32> {mp.param = "slopes"}) -> tensor<f32> {
+  // expected-error@+1 {{cannot differentiate 'mp.attention' with respect to operand #3: its vector-Jacobian rule has no gradient for it}}
+  %o, %lse = mp.attention %q, %q, %q alibi %slopes scale 1.0 causal : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2xf32>) -> (tensor<2x2x4x8xf32>, tensor<2x2x4xf32>)
+  %l = mp.sum %o : tensor<2x2x4x8xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
 // expected-error@+1 {{argument #1 has no role; name it mp.param, mp.input or mp.target}}
 func.func @unnamed(%w: tensor<4xf32> {mp.param = "w"}, %x: tensor<4xf32>) -> tensor<f32> {
   %p = mp.mul %w, %x : tensor<4xf32>

@@ -140,7 +140,11 @@ def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
     merging the repeats into the heads) are read unrepeated, once per
     group of query heads. Gemma 2's soft cap between the scale and the
     softmax, `mp.scale` by `1 / c`, `mp.tanh` and `mp.scale` by `c` (the
-    factors reciprocal), becomes the op's `softcap c`.
+    factors reciprocal), becomes the op's `softcap c`. ALiBi's bias there
+    (`mp.alibi` of the scaled scores with the slopes of an
+    `mp.alibi_slopes`: BLOOM's and MPT's) becomes the op's `alibi` slopes;
+    learned slopes (any other) stay unfused, since `mp.attention` gives
+    them no gradient.
 
     ```mlir
     %s = mp.matmul %q, %kt : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>

@@ -632,9 +632,10 @@ struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
 
 /// mp_attention_f32 and mp_attention_grad_f32 share their leading
 /// arguments: sizes, scale, soft cap (ABI 22; 0: none), mask and window
-/// (ABI 19), chunk, and the scratch
-/// the plan gave the op with its bytes (ABI 14). q, k, v and the output come
-/// with their dtypes (ABI 10), the other tensors are float32.
+/// (ABI 19), chunk, ALiBi's heads and slopes (ABI 29; 0 and null: none),
+/// and the scratch the plan gave the op with its bytes (ABI 14). q, k, v
+/// and the output come with their dtypes (ABI 10), the other tensors are
+/// float32.
 template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   using RuntimePattern<OpT>::calls;
@@ -663,8 +664,15 @@ template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
         calls.i32(g.causal),
         calls.i64(g.window),
         calls.i64(g.chunkRows)};
+    Value slopes = op.getAlibiSlopes();
+    if (slopes)
+      args.append({calls.i64(getShape(slopes)[0]), calls.pointer(slopes)});
+    else
+      args.append({calls.i64(0), calls.nullPointer()});
     for (Value value :
          llvm::concat<Value>(op->getOperands(), op->getResults())) {
+      if (value == slopes)
+        continue;
       if (llvm::is_contained(typed, value)) {
         FailureOr<Value> type = calls.dtype(op, value);
         if (failed(type))

@@ -414,7 +414,9 @@ mp_status CudaBackend::softcapGrad(int64_t batch, int64_t rows, int64_t cols,
 
 bool CudaBackend::hasOnChipAttention(mp_precision precision,
                                      const AttentionShape &shape) const {
-  return (precision != MP_PRECISION_TF32 || tf32OnTensorCores) &&
+  // The on-chip kernels add no ALiBi bias: the chunks run it.
+  return shape.alibiHeads == 0 &&
+         (precision != MP_PRECISION_TF32 || tf32OnTensorCores) &&
          cuda::flashAttentionFits(precision, shape, attentionSharedLimit);
 }
 
@@ -489,11 +491,12 @@ mp_status CudaBackend::alibiSlopes(int64_t heads, double maxBias, float *out) {
 }
 
 mp_status CudaBackend::alibi(int64_t outer, int64_t heads, int64_t queries,
-                             int64_t keys, const float *scores,
-                             const float *slopes, float *out) {
+                             int64_t keys, int64_t firstKey,
+                             const float *scores, const float *slopes,
+                             float *out) {
   return checkLaunch("mp_alibi_f32",
                      cuda::launchAlibi(computeStream, outer, heads, queries,
-                                       keys, scores, slopes, out));
+                                       keys, firstKey, scores, slopes, out));
 }
 
 mp_status CudaBackend::maskBias(int64_t n, const int64_t *mask, float fill,

@@ -320,10 +320,11 @@ __global__ void alibiSlopesKernel(int64_t heads, double maxBias,
 }
 
 __global__ void alibiKernel(int64_t n, int64_t heads, int64_t queries,
-                            int64_t keys, const float *scores,
+                            int64_t keys, int64_t firstKey, const float *scores,
                             const float *slopes, float *out) {
   for (int64_t i = gridStart(); i < n; i += gridStride())
-    out[i] = alibiBias(scores[i], slopes[i / keys / queries % heads], i % keys);
+    out[i] = alibiBias(scores[i], slopes[i / keys / queries % heads],
+                       firstKey + i % keys);
 }
 
 __global__ void maskBiasKernel(int64_t n, const int64_t *mask, float fill,
@@ -585,11 +586,11 @@ cudaError_t launchAlibiSlopes(cudaStream_t stream, int64_t heads,
 }
 
 cudaError_t launchAlibi(cudaStream_t stream, int64_t outer, int64_t heads,
-                        int64_t queries, int64_t keys, const float *scores,
-                        const float *slopes, float *out) {
+                        int64_t queries, int64_t keys, int64_t firstKey,
+                        const float *scores, const float *slopes, float *out) {
   int64_t n = outer * heads * queries * keys;
-  alibiKernel<<<gridFor(n), kThreads, 0, stream>>>(n, heads, queries, keys,
-                                                   scores, slopes, out);
+  alibiKernel<<<gridFor(n), kThreads, 0, stream>>>(
+      n, heads, queries, keys, firstKey, scores, slopes, out);
   return cudaGetLastError();
 }
 

@@ -127,6 +127,20 @@ func.func @bf16_attention(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tensor<2x6
 
 // -----
 
+// With ALiBi's bias the on-chip kernels do not run it: CUDA plans the
+// chunks' scores (384 bytes) and their GEMMs' workspace, as the host does.
+// CHECK-LABEL: func.func @bf16_alibi_attention
+// CUDA: call @mp_attention_f32({{.+}}, %c4_i64, %{{.+}}, %c0_i32, {{.+}}, %c{{[1-9][0-9]*}}_i64)
+// REPORT: "function": "bf16_alibi_attention"
+// REPORT: "attention_scratch_bytes": {{[1-9][0-9]*}}
+func.func @bf16_alibi_attention(%q: tensor<4x6x8xf32> {mp.input = "q"}, %k: tensor<2x6x8xf32> {mp.input = "k"}, %v: tensor<2x6x8xf32> {mp.input = "v"}) -> tensor<4x6x8xf32> {
+  %slopes = mp.alibi_slopes : tensor<4xf32>
+  %o, %lse = mp.attention %q, %k, %v alibi %slopes scale 0.5 causal chunk_bytes 400 precision <bf16> : (tensor<4x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<4xf32>) -> (tensor<4x6x8xf32>, tensor<4x6xf32>)
+  return %o : tensor<4x6x8xf32>
+}
+
+// -----
+
 // On chip the gradient keeps a float per query row (4 x 6: 96 bytes, 128
 // planned) instead of the chunks' two score buffers (4 rows of 6 keys, 768
 // bytes) and their GEMMs' workspace.

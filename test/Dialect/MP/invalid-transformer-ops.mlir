@@ -187,6 +187,30 @@ func.func @attention_softcap_negative(%q: tensor<2x4x4xf32>) {
 
 // -----
 
+func.func @attention_alibi_not_per_head(%q: tensor<2x3x4x4xf32>, %slopes: tensor<2xf32>) {
+  // expected-error@+1 {{'mp.attention' op alibi slopes 'tensor<2xf32>' must be one per head of the query 'tensor<2x3x4x4xf32>' (its dim before the sequence)}}
+  %0:2 = mp.attention %q, %q, %q alibi %slopes scale 1.0 causal : (tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>, tensor<2xf32>) -> (tensor<2x3x4x4xf32>, tensor<2x3x4xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_alibi_without_heads(%q: tensor<4x4xf32>, %slopes: tensor<4xf32>) {
+  // expected-error@+1 {{'mp.attention' op alibi slopes 'tensor<4xf32>' must be one per head of the query 'tensor<4x4xf32>' (its dim before the sequence)}}
+  %0:2 = mp.attention %q, %q, %q alibi %slopes scale 1.0 : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4xf32>) -> (tensor<4x4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_grad_alibi_and_softcap(%q: tensor<2x4x4xf32>, %lse: tensor<2x4xf32>, %slopes: tensor<2xf32>) {
+  // expected-error@+1 {{'mp.attention_grad' op takes alibi slopes or a softcap, not both}}
+  %0:3 = mp.attention_grad %q, %q, %q, %q, %lse, %q alibi %slopes scale 1.0 softcap 30.0 causal : (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4xf32>, tensor<2x4x4xf32>, tensor<2xf32>) -> (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>)
+  return
+}
+
+// -----
+
 func.func @softmax_rank0(%x: tensor<f32>) {
   // expected-error@+1 {{'mp.softmax' op softmax needs a dim, got rank 0}}
   %0 = mp.softmax %x : tensor<f32>

@@ -126,6 +126,13 @@ func.func @attention(%q: tensor<2x4x6x8xf32>, %k: tensor<2x4x10x8xf32>,
   %o2, %o2_lse = mp.attention %q, %k, %v scale 1.0 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
   // CHECK-NEXT: mp.attention_grad %arg0, %arg1, %arg2, %[[O]], %[[LSE]], %arg3 scale 5.000000e-01 causal chunk_bytes 2048 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>, tensor<2x4x6xf32>, tensor<2x4x6x3xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
   %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %o_lse, %g scale 0.5 causal chunk_bytes 2048 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>, tensor<2x4x6xf32>, tensor<2x4x6x3xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
+  // ALiBi's slopes, one per head, follow the value.
+  // CHECK-NEXT: %[[SLOPES:.+]] = mp.alibi_slopes
+  // CHECK-NEXT: %[[AO:[a-z_0-9]+]], %[[ALSE:[a-z_0-9]+]] = mp.attention %arg0, %arg1, %arg2 alibi %[[SLOPES]] scale 2.500000e-01 causal : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<4xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
+  // CHECK-NEXT: mp.attention_grad %arg0, %arg1, %arg2, %[[AO]], %[[ALSE]], %arg3 alibi %[[SLOPES]] scale 2.500000e-01 causal : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>, tensor<2x4x6xf32>, tensor<2x4x6x3xf32>, tensor<4xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
+  %slopes = mp.alibi_slopes : tensor<4xf32>
+  %a, %a_lse = mp.attention %q, %k, %v alibi %slopes scale 0.25 causal : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<4xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
+  %aq, %ak, %av = mp.attention_grad %q, %k, %v, %a, %a_lse, %g alibi %slopes scale 0.25 causal : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>, tensor<2x4x6xf32>, tensor<2x4x6x3xf32>, tensor<4xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
   // Sliding window attention: the window follows causal.
   // CHECK-NEXT: %[[WO:[a-z_0-9]+]], %[[WLSE:[a-z_0-9]+]] = mp.attention %arg0, %arg1, %arg2 scale 2.500000e-01 causal window 3 chunk_bytes 4096 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
   %w, %w_lse = mp.attention %q, %k, %v scale 0.25 causal window 3 chunk_bytes 4096 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)

@@ -152,8 +152,9 @@ SmallVector<Value> getAttentionStorage(Operation *op) {
     return {op->getOperand(0), op->getOperand(1), op->getOperand(2),
             op->getResult(0)};
   if (isa<AttentionGradOp>(op)) {
-    SmallVector<Value> values(op->getOperands());
-    values.erase(values.begin() + 4); // lse, float32 in any case
+    // Not lse nor ALiBi's slopes, float32 in any case.
+    SmallVector<Value> values(op->getOperands().take_front(6));
+    values.erase(values.begin() + 4);
     llvm::append_range(values, op->getResults());
     return values;
   }
@@ -197,7 +198,9 @@ bool mp::mayReadBFloat16(OpOperand &use) {
   if (isa<RmsNormWeightGradOp>(op))
     return true;
   if (isa<AttentionOp, AttentionGradOp>(op))
-    return isBFloat16Attention(op) && use.getOperandNumber() < 4;
+    // q, k, v (and the gradient's output), not ALiBi's slopes.
+    return isBFloat16Attention(op) &&
+           use.getOperandNumber() < (isa<AttentionOp>(op) ? 3u : 4u);
   return isGemmFactor(use) && getGemmPrecision(*op) == Precision::bf16;
 }
 
@@ -1062,7 +1065,9 @@ bool AttentionOp::isCompatibleReturnTypes(TypeRange inferred,
 
 namespace {
 /// The mask's rules, a soft cap as the runtime takes it (a positive, finite
-/// float32), and the storage's.
+/// float32), ALiBi's slopes (one per query head, without a soft cap: the
+/// cap's gradient reads the capped scores back from the probabilities),
+/// and the storage's.
 template <typename OpT> LogicalResult verifyAttention(OpT op) {
   if (failed(verifyWindow(op, op.getCausal(), op.getWindow())))
     return failure();
@@ -1071,6 +1076,17 @@ template <typename OpT> LogicalResult verifyAttention(OpT op) {
     if (!(cap > 0) || !APFloat(float(cap)).isFiniteNonZero())
       return op.emitOpError()
              << "softcap " << cap << " is not a positive, finite float32";
+  }
+  if (Value slopes = op.getAlibiSlopes()) {
+    auto query = cast<RankedTensorType>(op.getQuery().getType());
+    auto type = cast<RankedTensorType>(slopes.getType());
+    if (query.getRank() < 3 || type.getRank() != 1 ||
+        type.getDimSize(0) != query.getDimSize(query.getRank() - 3))
+      return op.emitOpError()
+             << "alibi slopes " << type << " must be one per head of the "
+             << "query " << query << " (its dim before the sequence)";
+    if (op.getSoftcap())
+      return op.emitOpError("takes alibi slopes or a softcap, not both");
   }
   return verifyAttentionStorage(op);
 }
@@ -1107,6 +1123,8 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
       (attention ? attention.getWindow() : gradient.getWindow()).value_or(0);
   geometry.precision = attention ? attention.getEffectivePrecision()
                                  : gradient.getEffectivePrecision();
+  geometry.alibi =
+      bool(attention ? attention.getAlibiSlopes() : gradient.getAlibiSlopes());
   auto elementBytes = [](Value value) -> int64_t {
     return getElementTypeOrSelf(value).isBF16() ? 2 : 4;
   };

@@ -514,13 +514,24 @@ ShardingRule getAttentionRule(RankedTensorType query, RankedTensorType key,
   rule.resultFactors = {withBatch({sq, dv}), withBatch({sq})};
   return rule;
 }
+
+/// ALiBi's slopes, one per query head (the query's dim before the
+/// sequence), as the rule's last operand: split as the heads.
+void appendAlibiSlopes(ShardingRule &rule, Value slopes) {
+  if (slopes)
+    rule.operandFactors.push_back(
+        {rule.operandFactors[0][rule.operandFactors[0].size() - 3]});
+}
 } // namespace
 
 // The output is linear in v (p · v), but the log-sum-exp is not a sum
 // over v's pieces: a partial v is summed first.
 ShardingRule AttentionOp::getShardingRule() {
-  return getAttentionRule(rankedType(getQuery()), rankedType(getKey()),
-                          rankedType(getValue()), getCausal());
+  ShardingRule rule =
+      getAttentionRule(rankedType(getQuery()), rankedType(getKey()),
+                       rankedType(getValue()), getCausal());
+  appendAlibiSlopes(rule, getAlibiSlopes());
+  return rule;
 }
 
 // [..., seq, heads, head_dim]: a rotation by the absolute position, of pairs
@@ -757,8 +768,11 @@ ShardingRule AttentionGradOp::getShardingRule() {
   rule.operandFactors.push_back(output);
   rule.resultFactors.assign(rule.operandFactors.begin(),
                             rule.operandFactors.begin() + 3);
+  appendAlibiSlopes(rule, getAlibiSlopes());
   rule.partial = getGemmPartialRule(getEffectivePrecision());
   rule.linearOperands = {false, false, false, false, false, true};
+  if (getAlibiSlopes())
+    rule.linearOperands.push_back(false);
   return rule;
 }
 

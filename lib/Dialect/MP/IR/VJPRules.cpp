@@ -355,14 +355,21 @@ void AttentionOp::buildVJP(OpBuilder &b, ValueRange grads,
                            SmallVectorImpl<Value> &operandGrads) {
   auto gradients = AttentionGradOp::create(
       b, getLoc(), getQuery(), getKey(), getValue(), getResult(), getLse(),
-      grads[0], getScaleAttr(), getSoftcapAttr(), getCausalAttr(),
-      getWindowAttr(), getChunkBytesAttr(), getPrecisionAttr());
+      grads[0], getAlibiSlopes(), getScaleAttr(), getSoftcapAttr(),
+      getCausalAttr(), getWindowAttr(), getChunkBytesAttr(),
+      getPrecisionAttr());
   operandGrads.append(gradients.getResults().begin(),
                       gradients.getResults().end());
+  if (getAlibiSlopes())
+    operandGrads.push_back(Value());
 }
 
 // The log-sum-exp is kept for the backward pass, not differentiated.
 bool AttentionOp::hasResultGradient(unsigned index) { return index == 0; }
+
+// ALiBi's slopes (operand 3) take none: learned slopes stay unfused
+// (mp.alibi's rule gives them one).
+bool AttentionOp::hasOperandGradient(unsigned index) { return index < 3; }
 
 // A rotation's transpose is the opposite rotation (the attention factor
 // scales both alike).

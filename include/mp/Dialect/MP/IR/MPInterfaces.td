@@ -63,6 +63,18 @@ def MP_AutodiffOpInterface : OpInterface<"AutodiffOpInterface"> {
       /*args=*/(ins "unsigned":$index),
       /*methodBody=*/"",
       /*defaultImplementation=*/"return true;">,
+    InterfaceMethod<
+      /*desc=*/[{
+        Whether `buildVJP` computes a gradient of operand `index`; the loss
+        may not depend on the parameters through an operand whose gradient
+        it does not (the differentiation fails with a located error, where
+        a null gradient would silently be zero).
+      }],
+      /*retTy=*/"bool",
+      /*methodName=*/"hasOperandGradient",
+      /*args=*/(ins "unsigned":$index),
+      /*methodBody=*/"",
+      /*defaultImplementation=*/"return true;">,
   ];
 }
 

@@ -109,6 +109,8 @@ struct AttentionGeometry {
   bool causal = false;
   /// A causal sliding window (0: none): a row sees its last `window` keys.
   int64_t window = 0;
+  /// ALiBi's bias, added to each chunk's scores (no on-chip kernel).
+  bool alibi = false;
   /// The precision of its GEMMs.
   Precision precision = Precision::tf32;
   /// Bytes per element of q, k, v and the output: 4, or 2 where they are

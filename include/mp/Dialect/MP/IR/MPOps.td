@@ -655,7 +655,8 @@ def MP_SoftmaxOp : MP_Op<"softmax", [Pure, SameOperandsAndResultType,
 def MP_AttentionOp : MP_Op<"attention", [Pure,
     InferTypeOpAdaptorWithIsCompatible,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
-    DeclareOpInterfaceMethods<MP_AutodiffOpInterface, ["hasResultGradient"]>]> {
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface, ["hasResultGradient",
+                                                       "hasOperandGradient"]>]> {
   let summary = "scaled dot-product attention, the scores never whole";
   let description = [{
     `softmax(scale · q · kᵀ) · v` (PyTorch's `scaled_dot_product_attention`)
@@ -705,13 +706,24 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
     `[..., sq, sk]` tensor is ever whole, and none is kept for the backward
     pass: `mp.attention_grad` computes the scores again, from `lse`.
     `mp-fuse-attention` writes it for the matmul, scale, softmax and matmul
-    of a model's attention. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
+    of a model's attention.
+
+    With `alibi %slopes` (`tensor<Hxf32>`, one per head: the dim before the
+    sequence, `H` the query's heads) each scaled score of key `j` gets
+    `slopes[h] · j` added, as `mp.alibi` adds it, before the mask and the
+    softmax: BLOOM's and MPT's ALiBi, computed per chunk on the keys it sees,
+    so the `[..., sq, sk]` bias is never whole either (`lse` is that of the
+    biased scores). It takes no soft cap, and the slopes take no gradient
+    (`mp.alibi_slopes`'s; `mp-fuse-attention` fuses only those, and the
+    differentiation fails with a located error on slopes that need one). A
+    CUDA backend runs it in chunks, not in its on-chip kernels. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
     probabilities are rounded to bfloat16 for the second, as `mp.matmul`'s
     operands are.
 
     The rows are parallel (heads, batch and, without `causal`, the query
     rows); the keys, head dims and value dims stay whole. Fewer key heads
-    split as the query heads do, in whole groups (evenly).
+    split as the query heads do, in whole groups (evenly), and ALiBi's slopes
+    as the heads.
 
     In bf16 precision `q`, `k`, `v` and the result may be held in bfloat16
     beside float32 ones (read widened, the result rounded to nearest even,
@@ -725,8 +737,9 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
     ```
   }];
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
-                       MP_FloatTensor:$value, F64Attr:$scale,
-                       OptionalAttr<F64Attr>:$softcap,
+                       MP_FloatTensor:$value,
+                       Optional<StaticShapeTensorOf<[F32]>>:$alibi_slopes,
+                       F64Attr:$scale, OptionalAttr<F64Attr>:$softcap,
                        UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
                        OptionalAttr<I64Attr>:$chunk_bytes,
                        OptionalAttr<MP_PrecisionAttr>:$precision);
@@ -734,8 +747,8 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
                       StaticShapeTensorOf<[F32]>:$lse);
   let hasVerifier = 1;
   let assemblyFormat = [{
-    $query `,` $key `,` $value `scale` $scale (`softcap` $softcap^)?
-    (`causal` $causal^)?
+    $query `,` $key `,` $value (`alibi` $alibi_slopes^)? `scale` $scale
+    (`softcap` $softcap^)? (`causal` $causal^)?
     (`window` $window^)? (`chunk_bytes` $chunk_bytes^)?
     (`precision` $precision^)? attr-dict `:`
     functional-type(operands, results)
@@ -895,10 +908,12 @@ def MP_AlibiOp : MP_Op<"alibi", [Pure, AllTypesMatch<["scores", "result"]>,
     it by a constant per row: the same probabilities). The product is
     rounded to the scores' type, then the sum.
 
-    Its gradient is the scores' gradient; the slopes take none. The keys
-    stay whole on every rank; heads and the other dims may be split, and
-    the slopes are split as the heads. `mp-fuse-attention` leaves attention
-    with this bias unfused.
+    Its gradient is the scores' gradient, and slope `h`'s is `Σ grad · k`
+    over its head (learned slopes train; `mp.alibi_slopes`'s need none). The
+    keys stay whole on every rank; heads and the other dims may be split,
+    and the slopes are split as the heads. `mp-fuse-attention` fuses the
+    bias of `mp.alibi_slopes` between an attention's scale and its softmax
+    into `mp.attention` (`alibi`).
 
     ```mlir
     %biased = mp.alibi %scores, %slopes : tensor<2x4x16x16xf32>, tensor<4xf32>

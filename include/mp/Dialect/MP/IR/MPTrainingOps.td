@@ -272,8 +272,8 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradients of mp.attention";
   let description = [{
-    The gradients of `mp.attention` (same `scale`, `softcap`, `causal`,
-    `window`, `chunk_bytes` and `precision`) with respect to `query`, `key`
+    The gradients of `mp.attention` (same `alibi` slopes, `scale`,
+    `softcap`, `causal`, `window`, `chunk_bytes` and `precision`) with respect to `query`, `key`
     and `value`, from the gradient `grad` of its result, given that
     attention's results `output` and `lse`. As FlashAttention-2's backward
     pass: the probabilities are `p = exp(t - lse)` for the scaled scores
@@ -301,6 +301,7 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
                        MP_FloatTensor:$value, MP_FloatTensor:$output,
                        StaticShapeTensorOf<[F32]>:$lse, MP_FloatTensor:$grad,
+                       Optional<StaticShapeTensorOf<[F32]>>:$alibi_slopes,
                        F64Attr:$scale, OptionalAttr<F64Attr>:$softcap,
                        UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
                        OptionalAttr<I64Attr>:$chunk_bytes,
@@ -309,7 +310,8 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
                       MP_FloatTensor:$value_grad);
   let hasVerifier = 1;
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $output `,` $lse `,` $grad `scale` $scale
+    $query `,` $key `,` $value `,` $output `,` $lse `,` $grad
+    (`alibi` $alibi_slopes^)? `scale` $scale
     (`softcap` $softcap^)? (`causal` $causal^)? (`window` $window^)? (`chunk_bytes` $chunk_bytes^)?
     (`precision` $precision^)? attr-dict `:` functional-type(operands, results)
   }];
