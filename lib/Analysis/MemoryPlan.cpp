@@ -410,8 +410,7 @@ GemmCall::getWorkspaceBytes(WorkspaceBackend backend) const {
 bool fitsOnChipAttention(Operation *op,
                          const llvm::StringMap<int64_t> &maxHeadDim) {
   std::optional<AttentionGeometry> geometry = getAttentionGeometry(op);
-  // The on-chip kernels add no ALiBi bias: the chunks run it.
-  if (!geometry || geometry->alibi)
+  if (!geometry)
     return false;
   auto limit = maxHeadDim.find(stringifyPrecision(geometry->precision));
   return limit != maxHeadDim.end() &&

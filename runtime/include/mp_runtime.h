@@ -775,8 +775,8 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * much; given less the GEMMs allocate what is missing (as mp_gemm_f32's
  * workspace; mp_peak_bytes counts it), and given less than the scores the
  * call allocates them too (ABI 16). A backend with an on-chip kernel for
- * the call runs that instead (CUDA, bf16 and tf32, without ALiBi), which
- * takes no scratch (mp_attention_on_chip_scratch_bytes). q, k, v and
+ * the call runs that instead (CUDA, bf16 and tf32), which takes no scratch
+ * (mp_attention_on_chip_scratch_bytes). q, k, v and
  * out are float32 or, in MP_PRECISION_BF16, bfloat16 (q_type, k_type,
  * v_type, out_type; ABI 10): the GEMMs round their operands to bfloat16
  * there anyway, so q, k and v held in bfloat16 give the values they hold
@@ -804,7 +804,7 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
  * p = exp(t − lse) from the (capped) scaled scores t it computes, and
  * Σ_j p_j · dp_j = Σ grad · out per row instead, as FlashAttention-2 does,
  * and keeps a float per query row (batch · sq) in `scratch` (of its own
- * where scratch_bytes is less; not with ALiBi). Otherwise `scratch` holds
+ * where scratch_bytes is less). Otherwise `scratch` holds
  * 2 · batch · min(chunk, sq) · sk floats, then the GEMMs' workspace (as for
  * mp_attention_f32: given less, the call allocates what is missing). q, k,
  * v and out are float32 or, in MP_PRECISION_BF16, bfloat16 (as for

@@ -12,8 +12,8 @@
 // output, which the chunked gradient does not need (it computes the
 // probabilities again as the softmax does). ALiBi's bias is added to each
 // chunk's scores from the chunk's first key on. A backend with an on-chip
-// kernel for the call (CUDA in bf16 and tf32, without ALiBi) runs that
-// instead; its gradient
+// kernel for the call (CUDA in bf16 and tf32) runs that instead; its
+// gradient
 // takes the probabilities from the log-sum-exp, and keeps a float per row
 // in the scratch. Given less scratch than it needs, a call allocates it.
 //
@@ -31,7 +31,7 @@ namespace {
 
 mp_status checkAttention(mp_context *ctx, const char *call,
                          mp_precision precision, const AttentionShape &s,
-                         float scale, const float *alibiSlopes) {
+                         float scale) {
   if (precision != MP_PRECISION_FP32 && precision != MP_PRECISION_TF32 &&
       precision != MP_PRECISION_BF16)
     return fail(ctx, call, "unknown precision %d", static_cast<int>(precision));
@@ -64,7 +64,7 @@ mp_status checkAttention(mp_context *ctx, const char *call,
   if (s.alibiHeads > 0 && s.softcap != 0)
     return fail(ctx, call, "takes alibi slopes or a softcap, not both");
   if (checkBuffers(ctx, call,
-                   {{"alibi_slopes", alibiSlopes,
+                   {{"alibi_slopes", s.alibiSlopes,
                      s.batch * s.sq == 0 ? 0 : s.alibiHeads}}))
     return MP_ERROR;
   // Each tensor, and the gradient's two chunks of scores, fit int64 bytes.
@@ -133,8 +133,6 @@ struct AttentionGemms {
   Backend &backend;
   mp_precision precision;
   const AttentionShape &s;
-  /// ALiBi's slopes, s.alibiHeads of them (null: none).
-  const float *alibiSlopes;
   Workspace workspace;
 
   /// The GEMM of a chunk of `rows` rows.
@@ -175,7 +173,7 @@ struct AttentionGemms {
          backend.softcap(s.batch * rows * range.keys, s.softcap, p)) ||
         (s.alibiHeads != 0 &&
          backend.alibi(s.batch / s.alibiHeads, s.alibiHeads, rows, range.keys,
-                       range.start, p, alibiSlopes, p)))
+                       range.start, p, s.alibiSlopes, p)))
       return MP_ERROR;
     // The chunk's last row sees the last of its keys and its first row's
     // window starts at the first: the masks of a [rows, keys] softmax are
@@ -255,9 +253,10 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t scratch_bytes) {
   const char *call = "mp_attention_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch, group,       sq,     sk,      head_dim,   value_dim,
-                   chunk, causal != 0, window, softcap, alibi_heads};
-  if (checkAttention(ctx, call, precision, s, scale, alibi_slopes) ||
+  AttentionShape s{batch,    group,     sq,          sk,
+                   head_dim, value_dim, chunk,       causal != 0,
+                   window,   softcap,   alibi_heads, alibi_slopes};
+  if (checkAttention(ctx, call, precision, s, scale) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}) ||
       checkBuffers(ctx, call,
@@ -282,7 +281,7 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
   float *scores = callScratch.take(call, s.scoreFloats(), workspace);
   if (!scores && s.scoreFloats() > 0)
     return MP_ERROR;
-  AttentionGemms gemms{backend, precision, s, alibi_slopes, workspace};
+  AttentionGemms gemms{backend, precision, s, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first);
     KeyRange range(s, first, rows);
@@ -320,9 +319,10 @@ mp_attention_grad_f32(mp_context *ctx, mp_precision precision, int64_t batch,
                       float *dv, float *scratch, int64_t scratch_bytes) {
   const char *call = "mp_attention_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch, group,       sq,     sk,      head_dim,   value_dim,
-                   chunk, causal != 0, window, softcap, alibi_heads};
-  if (checkAttention(ctx, call, precision, s, scale, alibi_slopes) ||
+  AttentionShape s{batch,    group,     sq,          sk,
+                   head_dim, value_dim, chunk,       causal != 0,
+                   window,   softcap,   alibi_heads, alibi_slopes};
+  if (checkAttention(ctx, call, precision, s, scale) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}))
     return MP_ERROR;
@@ -363,7 +363,7 @@ mp_attention_grad_f32(mp_context *ctx, mp_precision precision, int64_t batch,
   if (!p && s.scoreFloats() > 0)
     return MP_ERROR;
   float *ds = p + s.scoreFloats();
-  AttentionGemms gemms{backend, precision, s, alibi_slopes, workspace};
+  AttentionGemms gemms{backend, precision, s, workspace};
   for (int64_t first = 0; first < sq; first += chunk) {
     int64_t rows = s.rowsFrom(first);
     KeyRange range(s, first, rows);

@@ -65,10 +65,19 @@ MP_HOST_DEVICE inline float capGradient(float ds, float p, float rowLse,
   return p > 0 ? ds * capSlope(::logf(p) + rowLse, softcap) : 0;
 }
 
+/// Score `score` of key `key` plus ALiBi's bias `slope · key`: the product
+/// rounded to float, then the float sum (BLOOM's alibi tensor added to the
+/// scores), each step exact in double before its rounding.
+MP_HOST_DEVICE inline float alibiBias(float score, float slope, int64_t key) {
+  float bias = float(double(slope) * double(key));
+  return float(double(score) + double(bias));
+}
+
 /// The sizes of an attention call (mp_attention_f32): `batch` query
 /// matrices [sq, headDim], key and value matrices [sk, headDim] and
 /// [sk, valueDim], one per `group` query matrices (query matrix i reads key
-/// matrix i / group), the queries taken `chunk` rows at a time.
+/// matrix i / group), the queries taken `chunk` rows at a time; and what
+/// its scores get beside the scale: a mask, a soft cap or ALiBi's bias.
 struct AttentionShape {
   int64_t batch, group, sq, sk, headDim, valueDim, chunk;
   bool causal;
@@ -76,9 +85,19 @@ struct AttentionShape {
   int64_t window = 0;
   /// The scores' soft cap (capScore; 0: none).
   float softcap = 0;
-  /// ALiBi's heads (0: none): query matrix i's scores get
-  /// alibiBias(score, slopes[i % alibiHeads], key).
+  /// ALiBi's heads (0: none) and their slopes (backend memory): query
+  /// matrix i's scaled scores get alibiBias(score, alibiSlopes[i %
+  /// alibiHeads], key).
   int64_t alibiHeads = 0;
+  const float *alibiSlopes = nullptr;
+
+  /// The softmax's input for a score of query matrix `matrix` and key
+  /// `key` that the scale multiplied: capped, or biased.
+  MP_HOST_DEVICE float logit(float scaled, int64_t matrix, int64_t key) const {
+    float capped = capScore(scaled, softcap);
+    return alibiHeads ? alibiBias(capped, alibiSlopes[matrix % alibiHeads], key)
+                      : capped;
+  }
 
   /// The rows of the chunk from row `first`.
   MP_HOST_DEVICE int64_t rowsFrom(int64_t first) const {
@@ -181,14 +200,6 @@ MP_HOST_DEVICE inline int64_t localizeIndex(int64_t index, int64_t offset,
 MP_HOST_DEVICE inline int64_t iotaAt(int64_t index, int64_t extent,
                                      int64_t inner, int64_t start) {
   return start + index / inner % extent;
-}
-
-/// Score `score` of key `key` plus ALiBi's bias `slope · key`: the product
-/// rounded to float, then the float sum (BLOOM's alibi tensor added to the
-/// scores), each step exact in double before its rounding.
-MP_HOST_DEVICE inline float alibiBias(float score, float slope, int64_t key) {
-  float bias = float(double(slope) * double(key));
-  return float(double(score) + double(bias));
 }
 
 /// The additive bias of attention mask entry `keep`: 0 where it keeps the

@@ -4,7 +4,8 @@
 // kernels (src/cuda/FlashAttention.cuh, the same source nvcc compiles) on
 // CPU threads through CudaEmulation.h, over single and many blocks of rows
 // and keys, causal masks with sq < sk and sq > sk, sliding windows (shorter
-// and longer than a block of keys), grouped-query attention,
+// and longer than a block of keys), ALiBi's bias (BLOOM's slopes, on the
+// keys' positions across blocks of keys), grouped-query attention,
 // head dims that are not whole tiles and the largest the kernels take,
 // with fewer blocks than work items (the kernels' grid-stride loops), and
 // checks the forward output, the rows' log-sum-exp and the three gradients
@@ -18,7 +19,8 @@
 // SEED` runs N cases of sizes drawn from SEED instead (up to 4 query
 // matrices in groups of up to 3, 1 to 150 queries and keys, head dims 1 to
 // 128, causal or not, a third of the causal ones with a window of 1 to 150,
-// 1 to 4 blocks).
+// a third of all with ALiBi over 1 or 2 heads per query matrix, 1 to 4
+// blocks).
 //
 //===----------------------------------------------------------------------===//
 
@@ -116,6 +118,8 @@ struct Case {
   int64_t maxBlocks;
   /// The causal mask's sliding window (0: none).
   int64_t window = 0;
+  /// ALiBi's heads (0: none): the query matrices' last leading dim.
+  int64_t alibiHeads = 0;
 };
 
 TensorIn floats(const std::vector<float> &x) {
@@ -222,8 +226,12 @@ bool checkBFloat16Storage(const Launches<emulation::Bf16> &run,
 }
 
 template <typename T> bool runCase(const Case &c) {
-  AttentionShape sizes{c.batch,    c.group, c.sq,     c.sk,    c.headDim,
-                       c.valueDim, c.sq,    c.causal, c.window};
+  std::vector<float> slopes(std::max<int64_t>(c.alibiHeads, 1));
+  for (int64_t h = 0; h < c.alibiHeads; ++h)
+    slopes[h] = float(mp_alibi_slope(h, c.alibiHeads, 8.0));
+  AttentionShape sizes{c.batch,   c.group,    c.sq,         c.sk,
+                       c.headDim, c.valueDim, c.sq,         c.causal,
+                       c.window,  0,          c.alibiHeads, slopes.data()};
   const float scale = 0.7f;
   flash::FlashShape shape(sizes, scale);
   int64_t keyMatrices = c.batch / c.group;
@@ -258,7 +266,10 @@ template <typename T> bool runCase(const Case &c) {
         for (int64_t e = 0; e < c.headDim; ++e)
           score += double(q[(b * c.sq + i) * c.headDim + e]) *
                    k[(kb * c.sk + j) * c.headDim + e];
-        top = std::max(top, p[j] = score * scale);
+        p[j] = score * scale;
+        if (c.alibiHeads)
+          p[j] += double(slopes[b % c.alibiHeads]) * double(j);
+        top = std::max(top, p[j]);
       }
       std::vector<double> outRow(c.valueDim, 0), outAllowance(c.valueDim, 0);
       double runningMax = -INFINITY, runningSum = 0;
@@ -362,6 +373,8 @@ template <typename T> bool runCase(const Case &c) {
   std::string mask = c.causal ? "causal " : "";
   if (c.window)
     mask += "window " + std::to_string(c.window) + " ";
+  if (c.alibiHeads)
+    mask += "ALiBi over " + std::to_string(c.alibiHeads) + " heads ";
   std::printf("%s %s %s%lld x %lld x %lld (groups of %lld), head dims "
               "%lld/%lld, %lld blocks: out %.2e lse %.2e dq %.2e dk %.2e "
               "dv %.2e\n",
@@ -389,6 +402,10 @@ std::vector<Case> makeRandomCases(int count, unsigned seed) {
            draw(1, 128),        draw(1, 128), draw(0, 1) == 1, draw(1, 4)};
     if (c.causal && draw(0, 2) == 0)
       c.window = draw(1, 150);
+    // Heads that divide the query matrices (the heads are their last
+    // leading dim).
+    if (draw(0, 2) == 0)
+      c.alibiHeads = c.batch % 2 == 0 ? draw(1, 2) : 1;
     cases.push_back(c);
   }
   return cases;
@@ -461,7 +478,14 @@ int main(int argc, char **argv) {
       {3, 1, 150, 150, 8, 8, true, 8, 64},
       {2, 2, 100, 67, 32, 32, true, 2, 70},
       {1, 1, 67, 200, 16, 24, true, 4, 5},
-      {2, 1, 9, 9, 4, 4, true, 2, 1}};
+      {2, 1, 9, 9, 4, 4, true, 2, 1},
+      // ALiBi: causal across blocks of keys, unmasked with sq < sk, under
+      // a window (its keys from past key 0) and grouped, the heads being
+      // query matrices.
+      {2, 1, 130, 130, 64, 64, true, 3, 0, 2},
+      {4, 2, 70, 135, 24, 40, false, 3, 0, 4},
+      {3, 1, 150, 150, 8, 8, true, 8, 64, 3},
+      {6, 3, 5, 5, 4, 3, true, 2, 0, 6}};
   std::vector<Case> cases =
       random ? makeRandomCases(std::atoi(argv[2]),
                                static_cast<unsigned>(std::atoll(argv[3])))

@@ -3034,9 +3034,7 @@ void testAttention(mp_context *ctx) {
       for (int i = 0; i < 5; ++i)
         same &= outputs[i]->read<uint32_t>() == planned[i];
       expect(same, what + ": the same bits given the on-chip scratch");
-      // The on-chip kernels add no ALiBi bias.
-      if (runsAttentionOnChip(precision, c.headDim, c.valueDim) &&
-          !c.alibiHeads)
+      if (runsAttentionOnChip(precision, c.headDim, c.valueDim))
         expect(forwardOwn == 0 && gradientOwn == 0,
                what + ": on chip, nothing of its own (" +
                    std::to_string(forwardOwn) + " and " +

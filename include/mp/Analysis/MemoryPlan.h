@@ -80,10 +80,9 @@ bool isGradientInUpdate(MatmulOp matmul);
 /// scratch of the runtime's own.
 enum class WorkspaceBackend { Any, Host, Cuda };
 
-/// Whether `op` is an mp.attention or mp.attention_grad without ALiBi whose
-/// head dims are at most `maxHeadDim`'s entry for its precision ("bf16",
-/// "tf32"): where a backend runs such calls as on-chip kernels, it runs this
-/// one so.
+/// Whether `op` is an mp.attention or mp.attention_grad whose head dims are
+/// at most `maxHeadDim`'s entry for its precision ("bf16", "tf32"): where a
+/// backend runs such calls as on-chip kernels, it runs this one so.
 bool fitsOnChipAttention(mlir::Operation *op,
                          const llvm::StringMap<int64_t> &maxHeadDim);
 

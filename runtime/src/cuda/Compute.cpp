@@ -414,9 +414,7 @@ mp_status CudaBackend::softcapGrad(int64_t batch, int64_t rows, int64_t cols,
 
 bool CudaBackend::hasOnChipAttention(mp_precision precision,
                                      const AttentionShape &shape) const {
-  // The on-chip kernels add no ALiBi bias: the chunks run it.
-  return shape.alibiHeads == 0 &&
-         (precision != MP_PRECISION_TF32 || tf32OnTensorCores) &&
+  return (precision != MP_PRECISION_TF32 || tf32OnTensorCores) &&
          cuda::flashAttentionFits(precision, shape, attentionSharedLimit);
 }
 

@@ -6,7 +6,8 @@
 // time, keeping each row's running maximum and sum, so no score reaches
 // global memory; it writes each row's log-sum-exp beside the output. The
 // gradient takes the probabilities as exp(t - lse) from it, t the scaled
-// scores (soft-capped, capScore, where the call caps them), and
+// scores (soft-capped, capScore, or with ALiBi's bias, alibiBias, where the
+// call says), and
 // D = Σ_j p_j·dp_j as Σ grad·out per row: the query gradients per block of
 // queries (which also write D for the next kernel), then the key and value
 // gradients per block of keys: each output is written by one block, so the
@@ -87,9 +88,10 @@ struct FlashShape {
   MP_HOST_DEVICE FlashShape(const AttentionShape &sizes, float scale)
       : sizes(sizes), scale(scale), dPad(padToTile(sizes.headDim)),
         dvPad(padToTile(sizes.valueDim)) {}
-  /// The softmax's input for a score q·k: scaled and capped.
-  MP_HOST_DEVICE float logit(float score) const {
-    return capScore(score * scale, sizes.softcap);
+  /// The softmax's input for a score q·k of query matrix `matrix` and key
+  /// `key`: scaled, then capped or biased (AttentionShape::logit).
+  MP_HOST_DEVICE float logit(float score, int64_t matrix, int64_t key) const {
+    return sizes.logit(score * scale, matrix, key);
   }
   /// Whether query row `row` sees key `key`; none past the last row.
   MP_HOST_DEVICE bool sees(int64_t row, int64_t key) const {
@@ -371,15 +373,16 @@ MP_FLASH_DEVICE void warpScores(const FlashShape &s, Shared &sh, int warpRow) {
   syncWarp();
 }
 
-/// The largest logit of the lane's row (query row `row`) among the
-/// keys from key0 that it sees, over both of the row's lanes.
+/// The largest logit of the lane's row (query row `row` of query matrix
+/// `matrix`) among the keys from key0 that it sees, over both of the row's
+/// lanes.
 MP_FLASH_DEVICE float rowMaxOfKeys(const FlashShape &s, const LaneRow &lane,
-                                   const float *scores, int64_t key0,
-                                   int64_t row) {
+                                   const float *scores, int64_t matrix,
+                                   int64_t key0, int64_t row) {
   float top = -INFINITY;
   for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j)
     if (s.sees(row, key0 + j))
-      top = fmaxf(top, s.logit(scores[j]));
+      top = fmaxf(top, s.logit(scores[j], matrix, key0 + j));
   return fmaxf(top, shuffleXor(top, 1));
 }
 
@@ -413,12 +416,13 @@ MP_FLASH_DEVICE void attentionForward(const FlashShape &s, TensorIn q,
       warpScores<false>(s, sh, warpRow);
       const float *scores = sh.scores + row * sh.ld.scores;
       float oldMax = sh.rowMax[row],
-            newMax =
-                fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, key0, queryRow)),
+            newMax = fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, b.matrix, key0,
+                                                queryRow)),
             sum = 0;
       for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
-        float p =
-            s.sees(queryRow, key0 + j) ? expf(s.logit(scores[j]) - newMax) : 0;
+        float p = s.sees(queryRow, key0 + j)
+                      ? expf(s.logit(scores[j], b.matrix, key0 + j) - newMax)
+                      : 0;
         sum += p;
         storeOperand(sh.probs[row * sh.ld.probs + j], p);
       }
@@ -474,20 +478,20 @@ MP_FLASH_DEVICE void loadQueriesAndGrads(const FlashShape &s, Shared &sh,
 /// softmax's gradient through the cap) of the entries a lane
 /// owns in its row of `scores`/`dprobs` (kKeys wide), rounded to operands
 /// into the same places of `probs` (unless null) and `dscores`. Entry j is
-/// (query row rowOf(j), key keyOf(j)); it is zero where the row does not see
-/// the key.
+/// (query row rowOf(j) of query matrix `matrix`, key keyOf(j)); it is zero
+/// where the row does not see the key.
 template <typename T, typename RowOf, typename KeyOf, typename LseOf,
           typename DotOf>
 MP_FLASH_DEVICE void
 softmaxGradEntries(const FlashShape &s, int row, const LaneRow &lane,
                    const float *scores, const float *dprobs, T *probs,
-                   T *dscores, RowOf rowOf, KeyOf keyOf, LseOf lseOf,
-                   DotOf dotOf) {
+                   T *dscores, int64_t matrix, RowOf rowOf, KeyOf keyOf,
+                   LseOf lseOf, DotOf dotOf) {
   for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
     int entry = row * TileLayout<T>::scores + j,
         operand = row * TileLayout<T>::probs + j;
     bool seen = s.sees(rowOf(j), keyOf(j));
-    float logit = s.logit(scores[entry]);
+    float logit = s.logit(scores[entry], matrix, keyOf(j));
     float p = seen ? expf(logit - lseOf(j)) : 0;
     if (probs)
       storeOperand(probs[operand], p);
@@ -539,7 +543,7 @@ attentionGradQuery(const FlashShape &s, TensorIn q, TensorIn k, TensorIn v,
       warpScores<true>(s, sh, warpRow);
       softmaxGradEntries(
           s, row, lane, sh.scores, sh.dprobs, static_cast<T *>(nullptr),
-          sh.dscores, [&](int) { return b.first + row; },
+          sh.dscores, b.matrix, [&](int) { return b.first + row; },
           [&](int j) { return key0 + j; }, [&](int) { return sh.rowLse[row]; },
           [&](int) { return sh.rowDot[row]; });
       syncWarp();
@@ -605,7 +609,7 @@ attentionGradKeys(const FlashShape &s, TensorIn q, TensorIn k, TensorIn v,
                        sh.ld.dv, false);
         syncWarp();
         softmaxGradEntries(
-            s, key, lane, sh.scores, sh.dprobs, sh.probs, sh.dscores,
+            s, key, lane, sh.scores, sh.dprobs, sh.probs, sh.dscores, matrix,
             [&](int j) { return first + j; }, [&](int) { return key0 + key; },
             [&](int j) { return sh.rowLse[j]; },
             [&](int j) { return sh.rowDot[j]; });

@@ -109,7 +109,7 @@ struct AttentionGeometry {
   bool causal = false;
   /// A causal sliding window (0: none): a row sees its last `window` keys.
   int64_t window = 0;
-  /// ALiBi's bias, added to each chunk's scores (no on-chip kernel).
+  /// ALiBi's bias, added to each chunk's (or on-chip tile's) scores.
   bool alibi = false;
   /// The precision of its GEMMs.
   Precision precision = Precision::tf32;

@@ -715,8 +715,8 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
     so the `[..., sq, sk]` bias is never whole either (`lse` is that of the
     biased scores). It takes no soft cap, and the slopes take no gradient
     (`mp.alibi_slopes`'s; `mp-fuse-attention` fuses only those, and the
-    differentiation fails with a located error on slopes that need one). A
-    CUDA backend runs it in chunks, not in its on-chip kernels. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
+    differentiation fails with a located error on slopes that need one).
+    CUDA's on-chip kernels add it per tile of scores too. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
     probabilities are rounded to bfloat16 for the second, as `mp.matmul`'s
     operands are.
 
