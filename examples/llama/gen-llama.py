@@ -205,7 +205,8 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       slope · key position (mp.alibi_slopes at MAX_BIAS,
                       8 when not given: BLOOM's; MPT's alibi_bias_max),
                       is added to each layer's scaled scores before the
-                      softmax (mp.alibi); such attention stays unfused;
+                      softmax (mp.alibi; mp-fuse-attention moves it
+                      into mp.attention's chunks);
   --embedding-norm    the embeddings go through a norm of their own,
                       embedding_norm.weight (and .bias with --layer-norm),
                       before the first layer (BLOOM's

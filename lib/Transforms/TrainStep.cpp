@@ -216,7 +216,10 @@ getForwardLayers(func::FuncOp step, PlanAttr plan, const ForwardPass &forward) {
 /// own). So the rounded values are the same under every policy. Values that
 /// reach no GEMM in the forward pass (the logits and the loss's
 /// computation, attention's log-sum-exp) stay float32, as PyTorch's loss and
-/// FlashAttention keep them. Returns the forward pass's ops with the
+/// FlashAttention keep them, and so do tables an op makes from its
+/// attributes alone (ALiBi's slopes): no activation, and in bf16 a slope
+/// would move its bias by up to 2^-9 of slope · key. Returns the forward
+/// pass's ops with the
 /// conversions, made before recomputation, which runs them again.
 SmallVector<Operation *> roundSavedActivations(func::FuncOp step, PlanAttr plan,
                                                ArrayRef<Operation *> ops) {
@@ -243,7 +246,8 @@ SmallVector<Operation *> roundSavedActivations(func::FuncOp step, PlanAttr plan,
   SmallVector<Operation *> rounded;
   for (Operation *op : forward.ops) {
     rounded.push_back(op);
-    if (isArgumentAnnotation(op) || op->hasTrait<OpTrait::ConstantLike>())
+    if (isArgumentAnnotation(op) || op->hasTrait<OpTrait::ConstantLike>() ||
+        op->getNumOperands() == 0)
       continue;
     OpBuilder b(op->getContext());
     b.setInsertionPointAfter(op);

@@ -801,7 +801,7 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
  * for the chunk's rows, and adds scale · dsᵀ · q to dk and pᵀ · grad to dv
  * (zeroed first), chunk after chunk (and a group's query matrices into
  * their keys' and values'). An on-chip kernel (CUDA, bf16 and tf32) takes
- * p = exp(t − lse) from the (capped) scaled scores t it computes, and
+ * p = exp(t − lse) from the (capped or biased) scaled scores t it computes, and
  * Σ_j p_j · dp_j = Σ grad · out per row instead, as FlashAttention-2 does,
  * and keeps a float per query row (batch · sq) in `scratch` (of its own
  * where scratch_bytes is less). Otherwise `scratch` holds

@@ -91,12 +91,16 @@ struct AttentionShape {
   int64_t alibiHeads = 0;
   const float *alibiSlopes = nullptr;
 
-  /// The softmax's input for a score of query matrix `matrix` and key
-  /// `key` that the scale multiplied: capped, or biased.
-  MP_HOST_DEVICE float logit(float scaled, int64_t matrix, int64_t key) const {
+  /// Query matrix `matrix`'s ALiBi slope (0 without ALiBi).
+  MP_HOST_DEVICE float alibiSlope(int64_t matrix) const {
+    return alibiHeads ? alibiSlopes[matrix % alibiHeads] : 0;
+  }
+  /// The softmax's input for a score of key `key` that the scale
+  /// multiplied, in a query matrix of ALiBi slope `slope` (alibiSlope):
+  /// capped, or biased.
+  MP_HOST_DEVICE float logit(float scaled, float slope, int64_t key) const {
     float capped = capScore(scaled, softcap);
-    return alibiHeads ? alibiBias(capped, alibiSlopes[matrix % alibiHeads], key)
-                      : capped;
+    return alibiHeads ? alibiBias(capped, slope, key) : capped;
   }
 
   /// The rows of the chunk from row `first`.

@@ -3050,9 +3050,9 @@ void testAttention(mp_context *ctx) {
   }
 
   // One chunk, unmasked: the unfused calls' values, bit for bit (the same
-  // GEMMs and softmax, and mp_alibi_f32's bias, one head per query
-  // matrix), in fp32 and in bf16 (which rounds q, k, the probabilities and
-  // v alike).
+  // GEMMs and softmax, and mp_alibi_f32's bias, one head per query matrix,
+  // of slopes whose products with the keys round), in fp32 and in bf16
+  // (which rounds q, k, the probabilities and v alike).
   if (backend != MP_BACKEND_HOST)
     return;
   const int64_t batch = 2, sq = 6, sk = 5, d = 4;
@@ -3060,7 +3060,7 @@ void testAttention(mp_context *ctx) {
                      k = makeValues(batch * sk * d, 6),
                      v = makeValues(batch * sk * d, 7);
   Buffer qB(ctx, q), kB(ctx, k), vB(ctx, v),
-      slopes(ctx, std::vector<float>{0.25f, 0.0625f}),
+      slopes(ctx, std::vector<float>{0.3f, 0.7f}),
       scores(ctx, batch * sq * sk * sizeof(float)),
       lse(ctx, batch * sq * sizeof(float)),
       fused(ctx, batch * sq * d * sizeof(float)),

@@ -107,6 +107,16 @@
 // BAD: error: unknown saved-dtype 'f16'; expected f32 or bf16
 // PRECISION: error: saved-dtype=bf16 needs precision=bf16 (the activations of a bf16 forward pass)
 
+// ALiBi's slopes, which mp.alibi_slopes makes from its attributes alone,
+// are no activation: both layers and both gradients read them float32.
+// CHECK-LABEL: func.func @alibi_train_step
+// CHECK: %[[SLOPES:.+]] = mp.alibi_slopes : tensor<6xf32>
+// CHECK-NOT: mp.convert %[[SLOPES]]
+// CHECK: mp.attention %{{.+}}, %{{.+}}, %{{.+}} alibi %[[SLOPES]] scale
+// CHECK: mp.attention %{{.+}}, %{{.+}}, %{{.+}} alibi %[[SLOPES]] scale
+// CHECK: mp.attention_grad {{.+}} alibi %[[SLOPES]] scale
+// CHECK: mp.attention_grad {{.+}} alibi %[[SLOPES]] scale
+
 func.func @model(%emb: tensor<16x8xf32> {mp.param = "tok_embeddings.weight"},
                  %n0: tensor<8xf32> {mp.param = "layers.0.norm.weight"},
                  %w0: tensor<8x8xf32> {mp.param = "layers.0.w.weight"},
@@ -144,5 +154,13 @@ func.func @sp(%n0: tensor<8xf32> {mp.param = "layers.0.norm.weight"},
   %y1 = mp.linear %h1, %w1 : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
   %x2 = mp.add %x1, %y1 : tensor<2x4x8xf32>
   %loss = mp.sum %x2 : tensor<2x4x8xf32> -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+func.func @alibi(%q0: tensor<1x6x4x8xf32> {mp.param = "layers.0.q"}, %q1: tensor<1x6x4x8xf32> {mp.param = "layers.1.q"}, %t: tensor<1x6x4x8xf32> {mp.target = "t"}) -> tensor<f32> {
+  %slopes = mp.alibi_slopes : tensor<6xf32>
+  %o0, %l0 = mp.attention %q0, %q0, %q0 alibi %slopes scale 0.5 causal : (tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>, tensor<6xf32>) -> (tensor<1x6x4x8xf32>, tensor<1x6x4xf32>)
+  %o1, %l1 = mp.attention %o0, %q1, %q1 alibi %slopes scale 0.5 causal : (tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>, tensor<6xf32>) -> (tensor<1x6x4x8xf32>, tensor<1x6x4xf32>)
+  %loss = mp.mse_loss %o1, %t : (tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>) -> tensor<f32>
   return %loss : tensor<f32>
 }

@@ -88,10 +88,11 @@ struct FlashShape {
   MP_HOST_DEVICE FlashShape(const AttentionShape &sizes, float scale)
       : sizes(sizes), scale(scale), dPad(padToTile(sizes.headDim)),
         dvPad(padToTile(sizes.valueDim)) {}
-  /// The softmax's input for a score q·k of query matrix `matrix` and key
-  /// `key`: scaled, then capped or biased (AttentionShape::logit).
-  MP_HOST_DEVICE float logit(float score, int64_t matrix, int64_t key) const {
-    return sizes.logit(score * scale, matrix, key);
+  /// The softmax's input for a score q·k of key `key` in a query matrix of
+  /// ALiBi slope `slope` (read once per block: AttentionShape::alibiSlope):
+  /// scaled, then capped or biased (AttentionShape::logit).
+  MP_HOST_DEVICE float logit(float score, float slope, int64_t key) const {
+    return sizes.logit(score * scale, slope, key);
   }
   /// Whether query row `row` sees key `key`; none past the last row.
   MP_HOST_DEVICE bool sees(int64_t row, int64_t key) const {
@@ -373,16 +374,16 @@ MP_FLASH_DEVICE void warpScores(const FlashShape &s, Shared &sh, int warpRow) {
   syncWarp();
 }
 
-/// The largest logit of the lane's row (query row `row` of query matrix
-/// `matrix`) among the keys from key0 that it sees, over both of the row's
-/// lanes.
+/// The largest logit of the lane's row (query row `row` of a query matrix
+/// of ALiBi slope `slope`) among the keys from key0 that it sees, over both
+/// of the row's lanes.
 MP_FLASH_DEVICE float rowMaxOfKeys(const FlashShape &s, const LaneRow &lane,
-                                   const float *scores, int64_t matrix,
+                                   const float *scores, float slope,
                                    int64_t key0, int64_t row) {
   float top = -INFINITY;
   for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j)
     if (s.sees(row, key0 + j))
-      top = fmaxf(top, s.logit(scores[j], matrix, key0 + j));
+      top = fmaxf(top, s.logit(scores[j], slope, key0 + j));
   return fmaxf(top, shuffleXor(top, 1));
 }
 
@@ -412,16 +413,17 @@ MP_FLASH_DEVICE void attentionForward(const FlashShape &s, TensorIn q,
     fillShared(sh.rowMax, kRows, -INFINITY);
     fillShared(sh.rowSum, kRows, 0);
     int64_t queryRow = b.first + row;
+    float slope = z.alibiSlope(b.matrix);
     forEachKeyBlock(s, b, sh, [&](int64_t key0) {
       warpScores<false>(s, sh, warpRow);
       const float *scores = sh.scores + row * sh.ld.scores;
       float oldMax = sh.rowMax[row],
-            newMax = fmaxf(oldMax, rowMaxOfKeys(s, lane, scores, b.matrix, key0,
-                                                queryRow)),
+            newMax = fmaxf(
+                oldMax, rowMaxOfKeys(s, lane, scores, slope, key0, queryRow)),
             sum = 0;
       for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
         float p = s.sees(queryRow, key0 + j)
-                      ? expf(s.logit(scores[j], b.matrix, key0 + j) - newMax)
+                      ? expf(s.logit(scores[j], slope, key0 + j) - newMax)
                       : 0;
         sum += p;
         storeOperand(sh.probs[row * sh.ld.probs + j], p);
@@ -478,20 +480,20 @@ MP_FLASH_DEVICE void loadQueriesAndGrads(const FlashShape &s, Shared &sh,
 /// softmax's gradient through the cap) of the entries a lane
 /// owns in its row of `scores`/`dprobs` (kKeys wide), rounded to operands
 /// into the same places of `probs` (unless null) and `dscores`. Entry j is
-/// (query row rowOf(j) of query matrix `matrix`, key keyOf(j)); it is zero
-/// where the row does not see the key.
+/// (query row rowOf(j) of a query matrix of ALiBi slope `slope`, key
+/// keyOf(j)); it is zero where the row does not see the key.
 template <typename T, typename RowOf, typename KeyOf, typename LseOf,
           typename DotOf>
 MP_FLASH_DEVICE void
 softmaxGradEntries(const FlashShape &s, int row, const LaneRow &lane,
                    const float *scores, const float *dprobs, T *probs,
-                   T *dscores, int64_t matrix, RowOf rowOf, KeyOf keyOf,
+                   T *dscores, float slope, RowOf rowOf, KeyOf keyOf,
                    LseOf lseOf, DotOf dotOf) {
   for (int j = lane.firstColumn; j < lane.firstColumn + kKeys / 2; ++j) {
     int entry = row * TileLayout<T>::scores + j,
         operand = row * TileLayout<T>::probs + j;
     bool seen = s.sees(rowOf(j), keyOf(j));
-    float logit = s.logit(scores[entry], matrix, keyOf(j));
+    float logit = s.logit(scores[entry], slope, keyOf(j));
     float p = seen ? expf(logit - lseOf(j)) : 0;
     if (probs)
       storeOperand(probs[operand], p);
@@ -543,8 +545,9 @@ attentionGradQuery(const FlashShape &s, TensorIn q, TensorIn k, TensorIn v,
       warpScores<true>(s, sh, warpRow);
       softmaxGradEntries(
           s, row, lane, sh.scores, sh.dprobs, static_cast<T *>(nullptr),
-          sh.dscores, b.matrix, [&](int) { return b.first + row; },
-          [&](int j) { return key0 + j; }, [&](int) { return sh.rowLse[row]; },
+          sh.dscores, z.alibiSlope(b.matrix),
+          [&](int) { return b.first + row; }, [&](int j) { return key0 + j; },
+          [&](int) { return sh.rowLse[row]; },
           [&](int) { return sh.rowDot[row]; });
       syncWarp();
       queryGrad.add(sh.dscores + warpRow * sh.ld.probs, sh.ld.probs, kKeys,
@@ -593,6 +596,7 @@ attentionGradKeys(const FlashShape &s, TensorIn q, TensorIn k, TensorIn v,
          matrix < (keyMatrix + 1) * z.group; ++matrix)
       for (int64_t first = firstBlock; first < rowsEnd; first += kRows) {
         syncBlock();
+        float slope = z.alibiSlope(matrix);
         loadQueriesAndGrads(s, sh, q, grad, QueryBlock{matrix, first});
         for (int r = threadInBlock(); r < kRows; r += kThreads) {
           bool inside = first + r < z.sq;
@@ -609,7 +613,7 @@ attentionGradKeys(const FlashShape &s, TensorIn q, TensorIn k, TensorIn v,
                        sh.ld.dv, false);
         syncWarp();
         softmaxGradEntries(
-            s, key, lane, sh.scores, sh.dprobs, sh.probs, sh.dscores, matrix,
+            s, key, lane, sh.scores, sh.dprobs, sh.probs, sh.dscores, slope,
             [&](int j) { return first + j; }, [&](int) { return key0 + key; },
             [&](int j) { return sh.rowLse[j]; },
             [&](int j) { return sh.rowDot[j]; });
