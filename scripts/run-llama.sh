@@ -27,7 +27,7 @@
 #                        [--learned-positions N [--positions-offset K]]
 #                        [--norm-after-residual] [--no-final-norm]
 #                        [--embedding-dim E] [--alibi [MAX_BIAS]]
-#                        [--embedding-norm]
+#                        [--falcon-alibi] [--embedding-norm]
 #                        [--hf DIR [--untie-embeddings] [--without-dropout]]
 #                        [--seq N] [--batch N] [--ignore-index N]
 #                        [--sequence-parallel]
@@ -103,7 +103,7 @@ while (($#)); do
     --seq|--batch|--ignore-index) gen_args+=("$1" "$2"); shift 2 ;;
     --layers|--dim|--heads|--kv-heads|--head-dim|--ffn-hidden|--vocab|--norm-eps|--rope-theta|--rope-scaling|--rope-dynamic-scaling|--attention-bias|--sliding-window|--window-from-layer|--window-layers|--mlp-activation|--norm-weight-offset|--attention-softcap|--final-softcap|--query-pre-attn-scalar|--local-rope-theta|--rope-linear-scaling|--rotary-dims|--parallel-block|--padding-idx|--clip-qkv|--learned-positions|--positions-offset|--embedding-dim)
       size_args+=("$1" "$2"); shift 2 ;;
-    --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias|--qk-norm-after-rope|--norm-after-residual|--no-final-norm|--embedding-norm)
+    --mlp-bias|--post-norm|--tie-embeddings|--scale-embeddings|--sandwich-norm|--layer-norm|--plain-mlp|--output-bias|--qk-norm-after-rope|--norm-after-residual|--no-final-norm|--embedding-norm|--falcon-alibi)
       size_args+=("$1"); shift ;;
     --alibi)  # its max bias optional, as gen-llama.py's
       if [[ ${2:-} =~ ^[0-9.]+([eE][-+]?[0-9]+)?$ ]]; then

@@ -207,6 +207,11 @@ Hugging Face checkpoints come in through hf-checkpoint.py):
                       is added to each layer's scaled scores before the
                       softmax (mp.alibi; mp-fuse-attention moves it
                       into mp.attention's chunks);
+  --falcon-alibi      with --alibi: Falcon-RW's bias, computed in
+                      bfloat16 (mp.alibi bf16_bias: the slope, the key
+                      and their product rounded) and added to the scores
+                      before their scaling (mp-fuse-attention
+                      moves it into mp.attention: bf16_bias);
   --embedding-norm    the embeddings go through a norm of their own,
                       embedding_norm.weight (and .bias with --layer-norm),
                       before the first layer (BLOOM's
@@ -624,11 +629,18 @@ def generate(args):
         scores_shape = [b, heads, s, s]
         scores = w.op(f"mp.matmul {q}, {k} : ({tensor(qt)}, {tensor(kt)}) -> "
                       f"{tensor(scores_shape)}")
+
+        def alibi(scores):
+            form = " bf16_bias" if args.falcon_alibi else ""
+            return w.op(f"mp.alibi {scores}, {slopes}{form} : "
+                        f"{tensor(scores_shape)}, {tensor([heads])}")
+        # Falcon biases the scores before their scaling, BLOOM and MPT after.
+        if args.falcon_alibi:
+            scores = alibi(scores)
         scores = w.op(f"mp.scale {scores} by {scaling} : "
                       f"{tensor(scores_shape)}")
-        if args.alibi is not None:
-            scores = w.op(f"mp.alibi {scores}, {slopes} : "
-                          f"{tensor(scores_shape)}, {tensor([heads])}")
+        if args.alibi is not None and not args.falcon_alibi:
+            scores = alibi(scores)
         scores = softcap(scores, scores_shape, args.attention_softcap)
         window = (f" window {args.sliding_window}"
                   if args.sliding_window and args.sliding_window < s
@@ -750,6 +762,8 @@ def generate(args):
         config += f" embedding_dim={args.embedding_dim}"
     if args.alibi is not None:
         config += f" alibi={args.alibi!r}"
+    if args.falcon_alibi:
+        config += " falcon_alibi"
     config += "".join(f" {name}" for name in ("mlp_bias", "post_norm",
                                               "norm_after_residual",
                                               "no_final_norm",
@@ -852,6 +866,9 @@ def main():
                         help="no rotation: ALiBi's per-head linear bias on "
                              "the scores (BLOOM's, MPT's), its slopes at "
                              "MAX_BIAS (8 when not given)")
+    parser.add_argument("--falcon-alibi", action="store_true",
+                        help="with --alibi: Falcon-RW's bias, in bfloat16 "
+                             "and before the scaling")
     parser.add_argument("--embedding-norm", action="store_true",
                         help="a norm of the embeddings before the first "
                              "layer (BLOOM's word_embeddings_layernorm)")
@@ -1065,6 +1082,8 @@ def main():
          f"{args.learned_positions} positions of --learned-positions"),
         (args.alibi is None or 0 < args.alibi < math.inf,
          "--alibi's MAX_BIAS must be positive and finite"),
+        (not args.falcon_alibi or args.alibi is not None,
+         "--falcon-alibi is a form of --alibi's bias"),
         (not (args.alibi is not None and args.learned_positions),
          "--alibi and --learned-positions are two ways of giving positions"),
         (not (args.alibi is not None and args.attention_softcap),

@@ -306,7 +306,10 @@ parallel_attn; query_key_value holds per key-value head its queries'
 rows, then its key's and value's (num_kv_heads heads in the new
 architecture, one where multi_query, every head otherwise); biases where
 bias; ffn_hidden_size (4 x hidden_size by default), activation; tied
-embeddings by default; ALiBi refused. GPT-J is Phi-2's block without
+embeddings by default; where alibi (Falcon-RW, the old architecture),
+ALiBi in place of the rotation: BLOOM's slopes, the bias computed in
+bfloat16 and added before the scaling (gen-llama.py --alibi
+--falcon-alibi). GPT-J is Phi-2's block without
 attention biases (transformer.wte, transformer.h.N.ln_1, attn.q_proj,
 k_proj, v_proj, out_proj, mlp.fc_in, fc_out, transformer.ln_f, lm_head
 with a bias; GPTJConfig's n_embd, n_layer, n_head, n_inner), rotating
@@ -390,8 +393,8 @@ word_embeddings.weight, h.N...., no transformer. prefix) is read too;
 export writes BloomForCausalLM's names. hidden_dropout and
 attention_dropout are refused with the dropouts (0 in BloomConfig);
 apply_residual_connection_post_layernorm and slow_but_exact with
-pretraining_tp above 1 are refused. mp's attention with ALiBi stays
-unfused (mp-fuse-attention leaves it).
+pretraining_tp above 1 are refused. mp-fuse-attention moves the bias
+into mp.attention (alibi).
 MPT (mosaicml/mpt-7b, mpt-30b; MptConfig's names and defaults: d_model,
 n_heads, n_layers, layer_norm_epsilon, attn_config) is read as
 transformers' MptForCausalLM computes it: BLOOM's ALiBi at max bias 8
@@ -887,8 +890,10 @@ def falcon_config(config, source):
     architecture (Falcon-40B, 180B, Falcon 2), one where multi_query (the
     default: Falcon-7B), every head otherwise; ffn_hidden_size defaults to
     4 * hidden_size, activation to gelu, the embeddings are tied by
-    default. ALiBi (Falcon-RW) is refused, and the new architecture without
-    parallel_attn (FalconDecoderLayer builds no such block)."""
+    default. ALiBi (Falcon-RW: alibi true) in place of the rotation, its
+    bias in bfloat16 before the scaling; the new architecture with ALiBi
+    (no Falcon has both) or without parallel_attn (FalconDecoderLayer
+    builds no such block) is refused."""
     config = dict(config)
     custom = [key for key in ("n_head", "n_layer", "n_head_kv")
               if key in config]
@@ -897,11 +902,10 @@ def falcon_config(config, source):
              "which FalconConfig does not read; transformers' "
              "convert_custom_code_checkpoint.py converts it")
     read_n_embed(config)
-    if config.get("alibi"):
-        fail(f"{source}: alibi; Falcon-RW's ALiBi bias goes on the scores "
-             "before their scaling, which mp's Falcon import does not write "
-             "(mp.alibi biases BLOOM's and MPT's scaled scores)")
     new_architecture = bool(config.get("new_decoder_architecture"))
+    if new_architecture and config.get("alibi"):
+        fail(f"{source}: alibi in the new decoder architecture; Falcon-RW's "
+             "ALiBi is the old architecture's, and no Falcon has both")
     if new_architecture and not config.get("parallel_attn", True):
         fail(f"{source}: new_decoder_architecture without parallel_attn; "
              "FalconDecoderLayer has no norm for that block")
@@ -1226,7 +1230,11 @@ class LlamaShape:
         mpt = self.family == "mpt"
         if mpt:
             config = mpt_config(config, source)
-        self.alibi = 8.0 if bloom or mpt else None
+        # Falcon-RW's, computed in bfloat16 and added before the scaling
+        # (FalconModel's build_alibi_tensor and FalconAttention).
+        self.falcon_alibi = self.family == "falcon" and \
+            bool(config.get("alibi"))
+        self.alibi = 8.0 if bloom or mpt or self.falcon_alibi else None
         self.embedding_norm = bloom
         self.layers = field("num_hidden_layers")
         self.dim = field("hidden_size")
@@ -1977,6 +1985,8 @@ class LlamaShape:
             args += f" --embedding-dim {self.embedding_dim}"
         if self.alibi:
             args += f" --alibi {self.alibi!r}"
+        if self.falcon_alibi:
+            args += " --falcon-alibi"
         if self.embedding_norm:
             args += " --embedding-norm"
         if self.mlp_activation != "silu":

@@ -92,20 +92,25 @@ HostTensor batchedMatmul(const HostTensor &a, const HostTensor &b,
   return out;
 }
 
+/// `value` rounded to `from`'s semantics, then to `to`'s (to nearest, ties
+/// to even).
+double roundThrough(double value, const llvm::fltSemantics &from,
+                    const llvm::fltSemantics &to) {
+  bool losesInfo;
+  llvm::APFloat rounded(value);
+  rounded.convert(from, llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+  rounded.convert(to, llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+  return rounded.convertToDouble();
+}
+
 /// `in`, of element type `from`, in element type `to`: each value as the
 /// `from` it stands for (the interpreter carries every float in double),
 /// rounded to `to` (nearest, ties to even).
 HostTensor convertTo(const HostTensor &in, FloatType from, FloatType to) {
   HostTensor out = in;
-  for (double &value : out.data) {
-    bool losesInfo;
-    llvm::APFloat rounded(value);
-    rounded.convert(from.getFloatSemantics(),
-                    llvm::APFloat::rmNearestTiesToEven, &losesInfo);
-    rounded.convert(to.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
-                    &losesInfo);
-    value = rounded.convertToDouble();
-  }
+  for (double &value : out.data)
+    value =
+        roundThrough(value, from.getFloatSemantics(), to.getFloatSemantics());
   return out;
 }
 
@@ -315,14 +320,22 @@ HostTensor softmaxGradRows(const HostTensor &y, const HostTensor &g) {
   return out;
 }
 
-/// mp.alibi: scores [..., heads, q, k] plus slopes[h] · k, in place.
-void addAlibi(HostTensor &scores, const HostTensor &slopes) {
+/// mp.alibi: scores [..., heads, q, k] plus slopes[h] · k, in place; with
+/// `bf16Bias`, Falcon's bias: the float32 slope and key each rounded to
+/// bfloat16, then their product.
+void addAlibi(HostTensor &scores, const HostTensor &slopes, bool bf16Bias) {
   ArrayRef<int64_t> shape = scores.shape;
   int64_t keys = shape.back(), queries = shape.end()[-2],
           heads = shape.end()[-3];
-  for (int64_t i = 0; i < scores.getNumElements(); ++i)
+  auto bfloat16 = [](double value) {
+    return roundThrough(value, llvm::APFloat::IEEEsingle(),
+                        llvm::APFloat::BFloat());
+  };
+  for (int64_t i = 0; i < scores.getNumElements(); ++i) {
+    double slope = slopes.data[i / keys / queries % heads], key = i % keys;
     scores.data[i] +=
-        slopes.data[i / keys / queries % heads] * double(i % keys);
+        bf16Bias ? bfloat16(bfloat16(slope) * bfloat16(key)) : slope * key;
+  }
 }
 
 /// mp.attention's and mp.attention_grad's operands as their GEMMs read
@@ -342,7 +355,8 @@ struct AttentionOperands {
         scale(op.getScale().convertToDouble()),
         softcap(op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0),
         causal(op.getCausal()), window(op.getWindow().value_or(0)),
-        alibiSlopes(alibiSlopes ? std::optional(*alibiSlopes) : std::nullopt) {}
+        alibiSlopes(alibiSlopes ? std::optional(*alibiSlopes) : std::nullopt),
+        alibiBf16(op.getAlibiBf16()) {}
 
   /// Grouped-query attention's keys or values, [..., heads / group, s, e],
   /// as [..., heads, s, e]: head h is head h / group.
@@ -403,14 +417,17 @@ struct AttentionOperands {
   }
   /// The softmax's input: t = scale · q · kᵀ, capped to
   /// softcap · tanh(t / softcap) under a soft cap, plus ALiBi's
-  /// slopes[h] · k with its slopes.
+  /// slopes[h] · k with its slopes; Falcon's bfloat16 bias goes on
+  /// q · kᵀ before the scale.
   HostTensor logits() const {
     HostTensor scores = product(query, transposed(key), getScoresShape());
+    if (alibiBf16)
+      addAlibi(scores, *alibiSlopes, /*bf16Bias=*/true);
     scores = map1(scores, [&](double x) {
       return softcap ? softcap * std::tanh(x * scale / softcap) : x * scale;
     });
-    if (alibiSlopes)
-      addAlibi(scores, *alibiSlopes);
+    if (alibiSlopes && !alibiBf16)
+      addAlibi(scores, *alibiSlopes, /*bf16Bias=*/false);
     return scores;
   }
   /// The cap's slope at the logits: 1 - (t / softcap)², 1 without a cap.
@@ -442,6 +459,8 @@ struct AttentionOperands {
   int64_t window;
   /// ALiBi's slopes, if any (a copy: set() may move the operands' storage).
   std::optional<HostTensor> alibiSlopes;
+  /// Whether their bias is Falcon's (bf16_bias).
+  bool alibiBf16;
 };
 
 /// The frequency of pair i: theta^(-2i / rotaryDims), scaled as Llama 3.1's
@@ -826,9 +845,9 @@ LogicalResult Executor::runLocal(Operation *op, Env &env) {
         set(out);
         return success();
       })
-      .Case([&](AlibiOp) {
+      .Case([&](AlibiOp op) {
         HostTensor out = in(0);
-        addAlibi(out, in(1));
+        addAlibi(out, in(1), op.getBf16Bias());
         set(out);
         return success();
       })

@@ -121,9 +121,29 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
       fuse(matmul);
   }
 
+  /// ALiBi's bias of mp.alibi_slopes's slopes on `scores`, its form
+  /// bfloat16 (Falcon's) or not: the op pushed onto `chain` and `scores`
+  /// moved to its input. Null where there is none, or one that cannot
+  /// fuse (`fusable` false: learned slopes, or another reader).
+  static Value matchAlibi(Value &scores, bool bf16Bias,
+                          SmallVectorImpl<Operation *> &chain, bool &fusable) {
+    auto alibi = scores.getDefiningOp<AlibiOp>();
+    if (!alibi || alibi.getBf16Bias() != bf16Bias)
+      return Value();
+    if (!alibi->hasOneUse() ||
+        !alibi.getSlopes().getDefiningOp<AlibiSlopesOp>()) {
+      fusable = false;
+      return Value();
+    }
+    scores = alibi.getScores();
+    chain.push_back(alibi);
+    return alibi.getSlopes();
+  }
+
   /// matmul(softmax(cap(scale(matmul(q, kᵀ)))), v) -> attention(q, k, v),
   /// the scale and Gemma 2's soft cap optional (or in the cap's place
-  /// ALiBi's bias with mp.alibi_slopes's slopes), when each intermediate
+  /// ALiBi's bias with mp.alibi_slopes's slopes; Falcon's, in bfloat16,
+  /// goes between the scores' GEMM and the scale), when each intermediate
   /// has no other reader, the operands are batched float32 tensors of one
   /// rank and both GEMMs have one precision.
   void fuse(MatmulOp output) {
@@ -133,15 +153,10 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
     // The ops from the output GEMM down to the scores' GEMM, readers first.
     SmallVector<Operation *> chain = {output, softmax};
     Value scores = softmax.getInput();
-    Value alibiSlopes;
-    if (auto alibi = scores.getDefiningOp<AlibiOp>()) {
-      if (!alibi->hasOneUse() ||
-          !alibi.getSlopes().getDefiningOp<AlibiSlopesOp>())
-        return;
-      alibiSlopes = alibi.getSlopes();
-      scores = alibi.getScores();
-      chain.push_back(alibi);
-    }
+    bool fusable = true;
+    Value alibiSlopes = matchAlibi(scores, false, chain, fusable);
+    if (!fusable)
+      return;
     std::optional<double> softcap =
         alibiSlopes ? std::nullopt : matchSoftcap(scores, chain);
     double factor = 1;
@@ -152,9 +167,15 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
       scores = scale.getInput();
       chain.push_back(scale);
     }
+    bool alibiBf16 = false;
+    if (!alibiSlopes && !softcap) {
+      alibiSlopes = matchAlibi(scores, true, chain, fusable);
+      alibiBf16 = bool(alibiSlopes);
+    }
     auto product = scores.getDefiningOp<MatmulOp>();
-    if (!product || !product->hasOneUse() ||
-        product.getPrecisionAttr() != output.getPrecisionAttr())
+    if (!fusable || !product || !product->hasOneUse() ||
+        product.getPrecisionAttr() != output.getPrecisionAttr() ||
+        (alibiBf16 && product.getEffectiveScale() != 1))
       return;
     chain.push_back(product);
     factor *= product.getEffectiveScale();
@@ -186,7 +207,8 @@ struct FuseAttentionPass : impl::FuseAttentionBase<FuseAttentionPass> {
     Value keys = key.build(b, loc);
     Value valuesRead = values.build(b, loc);
     auto attention = AttentionOp::create(
-        b, loc, query, keys, valuesRead, alibiSlopes, b.getF64FloatAttr(factor),
+        b, loc, query, keys, valuesRead, alibiSlopes,
+        alibiBf16 ? b.getUnitAttr() : UnitAttr(), b.getF64FloatAttr(factor),
         softcap ? b.getF64FloatAttr(*softcap) : FloatAttr(),
         softmax.getCausalAttr(), softmax.getWindowAttr(),
         chunkBytes > 0 ? b.getI64IntegerAttr(chunkBytes) : IntegerAttr(),

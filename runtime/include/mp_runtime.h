@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 29
+#define MP_RUNTIME_ABI_VERSION 30
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -760,7 +760,10 @@ mp_status mp_softmax_grad_f32(mp_context *ctx, int64_t rows, int64_t cols,
  * attn_logit_softcapping does; with `alibi_heads` H > 0 (ABI 29; 0 and
  * null: none) each scaled score of key j in query matrix i gets ALiBi's
  * alibi_slopes[i % H] · j added as mp_alibi_f32 adds it (H divides batch:
- * the heads are the query matrices' last leading dim; no softcap then);
+ * the heads are the query matrices' last leading dim; no softcap then),
+ * or with `alibi_bf16` non-zero (ABI 30) Falcon's bias, mp_alibi_f32's
+ * bf16_bias one, added to q · kᵀ before the scale: scale · (q · kᵀ +
+ * bias), the scale then a pass of its own after a GEMM with alpha 1;
  * and lse [batch, sq], each row's log-sum-exp of its (capped or biased)
  * scaled scores over the keys it sees (-inf
  * for a row that sees none; its output row is zeros). It runs `chunk` query
@@ -787,11 +790,11 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t head_dim, int64_t value_dim, float scale,
                            float softcap, int causal, int64_t window,
                            int64_t chunk, int64_t alibi_heads,
-                           const float *alibi_slopes, mp_dtype q_type,
-                           const void *q, mp_dtype k_type, const void *k,
-                           mp_dtype v_type, const void *v, mp_dtype out_type,
-                           void *out, float *lse, float *scratch,
-                           int64_t scratch_bytes);
+                           const float *alibi_slopes, int alibi_bf16,
+                           mp_dtype q_type, const void *q, mp_dtype k_type,
+                           const void *k, mp_dtype v_type, const void *v,
+                           mp_dtype out_type, void *out, float *lse,
+                           float *scratch, int64_t scratch_bytes);
 /* Its gradients (mp.attention_grad) from grad [batch, sq, value_dim], the
  * gradient of out, given the call's out and lse (and ALiBi's slopes, which
  * take no gradient): dq, dk and dv have the shapes of q, k and v. Per chunk
@@ -809,16 +812,15 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
  * mp_attention_f32: given less, the call allocates what is missing). q, k,
  * v and out are float32 or, in MP_PRECISION_BF16, bfloat16 (as for
  * mp_attention_f32; ABI 10); the gradients, grad and lse are float32. */
-mp_status
-mp_attention_grad_f32(mp_context *ctx, mp_precision precision, int64_t batch,
-                      int64_t group, int64_t sq, int64_t sk, int64_t head_dim,
-                      int64_t value_dim, float scale, float softcap, int causal,
-                      int64_t window, int64_t chunk, int64_t alibi_heads,
-                      const float *alibi_slopes, mp_dtype q_type, const void *q,
-                      mp_dtype k_type, const void *k, mp_dtype v_type,
-                      const void *v, mp_dtype out_type, const void *out,
-                      const float *lse, const float *grad, float *dq, float *dk,
-                      float *dv, float *scratch, int64_t scratch_bytes);
+mp_status mp_attention_grad_f32(
+    mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
+    int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
+    float softcap, int causal, int64_t window, int64_t chunk,
+    int64_t alibi_heads, const float *alibi_slopes, int alibi_bf16,
+    mp_dtype q_type, const void *q, mp_dtype k_type, const void *k,
+    mp_dtype v_type, const void *v, mp_dtype out_type, const void *out,
+    const float *lse, const float *grad, float *dq, float *dk, float *dv,
+    float *scratch, int64_t scratch_bytes);
 
 /* One of attention's GEMMs for a chunk of query rows, over the `batch`
  * query matrices: operand x is one matrix of x_size elements per query
@@ -1214,11 +1216,14 @@ mp_status mp_alibi_slopes_f32(mp_context *ctx, int64_t heads, double max_bias,
  * the sum), for
  * outer x heads x queries x keys scores and heads slopes. A row's bias
  * grows by one slope per key: the softmax sees -slope times the distance
- * from the last key, BLOOM's `slopes * arange(keys)`. out may alias
- * scores. */
+ * from the last key, BLOOM's `slopes * arange(keys)`. With bf16_bias
+ * non-zero (ABI 30) the bias is computed in bfloat16, as Falcon's
+ * build_alibi_tensor computes `slopes.bfloat16() * arange(keys)`: the slope
+ * and the key rounded to bfloat16 (to nearest, ties to even), then their
+ * product; the sum stays float. out may alias scores. */
 mp_status mp_alibi_f32(mp_context *ctx, int64_t outer, int64_t heads,
-                       int64_t queries, int64_t keys, const float *scores,
-                       const float *slopes, float *out);
+                       int64_t queries, int64_t keys, int32_t bf16_bias,
+                       const float *scores, const float *slopes, float *out);
 
 /* The pieces of a cross entropy over a vocab split among ranks (Megatron's
  * vocab-parallel cross entropy): a row's maxima, the logit of its target

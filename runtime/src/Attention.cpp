@@ -63,6 +63,8 @@ mp_status checkAttention(mp_context *ctx, const char *call,
                 static_cast<long long>(s.batch));
   if (s.alibiHeads > 0 && s.softcap != 0)
     return fail(ctx, call, "takes alibi slopes or a softcap, not both");
+  if (s.alibiBf16 && s.alibiHeads == 0)
+    return fail(ctx, call, "alibi_bf16 without alibi slopes");
   if (checkBuffers(ctx, call,
                    {{"alibi_slopes", s.alibiSlopes,
                      s.batch * s.sq == 0 ? 0 : s.alibiHeads}}))
@@ -159,21 +161,26 @@ struct AttentionGemms {
   }
 
   /// The chunk's probabilities softmax(capScore(scale · q · kᵀ)) (or with
-  /// ALiBi's bias of the keys' positions) over `keys` keys from key `start`,
+  /// ALiBi's bias of the keys' positions, Falcon's on q · kᵀ before the
+  /// scale) over `keys` keys from key `start`,
   /// `rows` x `keys` per batch entry, into `p`, and with `lse` (the
   /// [batch, sq] log-sum-exp) the rows' log-sum-exp.
   mp_status probabilities(float scale, int64_t first, int64_t rows,
                           const KeyRange &range, TensorIn q, TensorIn k,
                           float *p, float *lse) const {
-    if (run(rows, false, true, rows, range.keys, s.headDim, scale,
+    // Falcon's bias goes on the unscaled scores: the scale after it.
+    int64_t n = s.batch * rows * range.keys;
+    if (run(rows, false, true, rows, range.keys, s.headDim,
+            s.alibiBf16 ? 1 : scale,
             {offsetBy(q, first * s.headDim), s.sq * s.headDim},
             {offsetBy(k, range.start * s.headDim), s.sk * s.headDim, true}, 0,
             floats(p, rows * range.keys)) ||
-        (s.softcap != 0 &&
-         backend.softcap(s.batch * rows * range.keys, s.softcap, p)) ||
+        (s.softcap != 0 && backend.softcap(n, s.softcap, p)) ||
         (s.alibiHeads != 0 &&
          backend.alibi(s.batch / s.alibiHeads, s.alibiHeads, rows, range.keys,
-                       range.start, p, s.alibiSlopes, p)))
+                       range.start, s.alibiBf16, p, s.alibiSlopes, p)) ||
+        (s.alibiBf16 && backend.unary(MP_UNARY_SCALE, n, {MP_DTYPE_F32, p},
+                                      {MP_DTYPE_F32, p}, scale, 0)))
       return MP_ERROR;
     // The chunk's last row sees the last of its keys and its first row's
     // window starts at the first: the masks of a [rows, keys] softmax are
@@ -246,16 +253,17 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
                            int64_t head_dim, int64_t value_dim, float scale,
                            float softcap, int causal, int64_t window,
                            int64_t chunk, int64_t alibi_heads,
-                           const float *alibi_slopes, mp_dtype q_type,
-                           const void *q, mp_dtype k_type, const void *k,
-                           mp_dtype v_type, const void *v, mp_dtype out_type,
-                           void *out, float *lse, float *scratch,
-                           int64_t scratch_bytes) {
+                           const float *alibi_slopes, int alibi_bf16,
+                           mp_dtype q_type, const void *q, mp_dtype k_type,
+                           const void *k, mp_dtype v_type, const void *v,
+                           mp_dtype out_type, void *out, float *lse,
+                           float *scratch, int64_t scratch_bytes) {
   const char *call = "mp_attention_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch,    group,     sq,          sk,
-                   head_dim, value_dim, chunk,       causal != 0,
-                   window,   softcap,   alibi_heads, alibi_slopes};
+  AttentionShape s{batch,          group,     sq,          sk,
+                   head_dim,       value_dim, chunk,       causal != 0,
+                   window,         softcap,   alibi_heads, alibi_slopes,
+                   alibi_bf16 != 0};
   if (checkAttention(ctx, call, precision, s, scale) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}) ||
@@ -307,21 +315,21 @@ mp_status mp_attention_f32(mp_context *ctx, mp_precision precision,
   return MP_OK;
 }
 
-mp_status
-mp_attention_grad_f32(mp_context *ctx, mp_precision precision, int64_t batch,
-                      int64_t group, int64_t sq, int64_t sk, int64_t head_dim,
-                      int64_t value_dim, float scale, float softcap, int causal,
-                      int64_t window, int64_t chunk, int64_t alibi_heads,
-                      const float *alibi_slopes, mp_dtype q_type, const void *q,
-                      mp_dtype k_type, const void *k, mp_dtype v_type,
-                      const void *v, mp_dtype out_type, const void *out,
-                      const float *lse, const float *grad, float *dq, float *dk,
-                      float *dv, float *scratch, int64_t scratch_bytes) {
+mp_status mp_attention_grad_f32(
+    mp_context *ctx, mp_precision precision, int64_t batch, int64_t group,
+    int64_t sq, int64_t sk, int64_t head_dim, int64_t value_dim, float scale,
+    float softcap, int causal, int64_t window, int64_t chunk,
+    int64_t alibi_heads, const float *alibi_slopes, int alibi_bf16,
+    mp_dtype q_type, const void *q, mp_dtype k_type, const void *k,
+    mp_dtype v_type, const void *v, mp_dtype out_type, const void *out,
+    const float *lse, const float *grad, float *dq, float *dk, float *dv,
+    float *scratch, int64_t scratch_bytes) {
   const char *call = "mp_attention_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
-  AttentionShape s{batch,    group,     sq,          sk,
-                   head_dim, value_dim, chunk,       causal != 0,
-                   window,   softcap,   alibi_heads, alibi_slopes};
+  AttentionShape s{batch,          group,     sq,          sk,
+                   head_dim,       value_dim, chunk,       causal != 0,
+                   window,         softcap,   alibi_heads, alibi_slopes,
+                   alibi_bf16 != 0};
   if (checkAttention(ctx, call, precision, s, scale) ||
       checkAttentionDtypes(ctx, call, precision,
                            {q_type, k_type, v_type, out_type}))

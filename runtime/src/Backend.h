@@ -336,10 +336,12 @@ public:
   virtual mp_status alibiSlopes(int64_t heads, double maxBias, float *out) = 0;
   /// out = alibiBias(scores, slopes[h], firstKey + k) over
   /// [outer][heads][queries][keys] (attention's chunks start at key
-  /// firstKey); none of the sizes is 0, out may alias scores.
+  /// firstKey), alibiBiasBFloat16's with bf16Bias; none of the sizes is 0,
+  /// out may alias scores.
   virtual mp_status alibi(int64_t outer, int64_t heads, int64_t queries,
-                          int64_t keys, int64_t firstKey, const float *scores,
-                          const float *slopes, float *out) = 0;
+                          int64_t keys, int64_t firstKey, bool bf16Bias,
+                          const float *scores, const float *slopes,
+                          float *out) = 0;
   /// out[i] = maskBias(mask[i], fill); n is not 0.
   virtual mp_status maskBias(int64_t n, const int64_t *mask, float fill,
                              float *out) = 0;

@@ -754,8 +754,8 @@ mp_status mp_alibi_slopes_f32(mp_context *ctx, int64_t heads, double max_bias,
 }
 
 mp_status mp_alibi_f32(mp_context *ctx, int64_t outer, int64_t heads,
-                       int64_t queries, int64_t keys, const float *scores,
-                       const float *slopes, float *out) {
+                       int64_t queries, int64_t keys, int32_t bf16_bias,
+                       const float *scores, const float *slopes, float *out) {
   const char *call = "mp_alibi_f32";
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call,
@@ -772,8 +772,8 @@ mp_status mp_alibi_f32(mp_context *ctx, int64_t outer, int64_t heads,
     return MP_ERROR;
   if (n == 0)
     return MP_OK;
-  return ctx->backend->alibi(outer, heads, queries, keys, 0, scores, slopes,
-                             out);
+  return ctx->backend->alibi(outer, heads, queries, keys, 0, bf16_bias != 0,
+                             scores, slopes, out);
 }
 
 mp_status mp_target_mask_f32(mp_context *ctx, int64_t n, const int64_t *targets,

@@ -73,6 +73,18 @@ MP_HOST_DEVICE inline float alibiBias(float score, float slope, int64_t key) {
   return float(double(score) + double(bias));
 }
 
+/// Score `score` of key `key` plus ALiBi's bias as Falcon's
+/// build_alibi_tensor computes it in bfloat16 (`slopes.bfloat16() *
+/// arange`): the slope and the key rounded to bfloat16, their product
+/// (exact in double: two 8-bit significands) rounded to bfloat16, then
+/// the float sum.
+MP_HOST_DEVICE inline float alibiBiasBFloat16(float score, float slope,
+                                              int64_t key) {
+  auto round = [](float x) { return fromBFloat16Bits(toBFloat16Bits(x)); };
+  float bias = round(float(double(round(slope)) * double(round(float(key)))));
+  return float(double(score) + double(bias));
+}
+
 /// The sizes of an attention call (mp_attention_f32): `batch` query
 /// matrices [sq, headDim], key and value matrices [sk, headDim] and
 /// [sk, valueDim], one per `group` query matrices (query matrix i reads key
@@ -87,19 +99,24 @@ struct AttentionShape {
   float softcap = 0;
   /// ALiBi's heads (0: none) and their slopes (backend memory): query
   /// matrix i's scaled scores get alibiBias(score, alibiSlopes[i %
-  /// alibiHeads], key).
+  /// alibiHeads], key), or with alibiBf16 its unscaled scores
+  /// alibiBiasBFloat16's (Falcon's).
   int64_t alibiHeads = 0;
   const float *alibiSlopes = nullptr;
+  bool alibiBf16 = false;
 
   /// Query matrix `matrix`'s ALiBi slope (0 without ALiBi).
   MP_HOST_DEVICE float alibiSlope(int64_t matrix) const {
     return alibiHeads ? alibiSlopes[matrix % alibiHeads] : 0;
   }
-  /// The softmax's input for a score of key `key` that the scale
-  /// multiplied, in a query matrix of ALiBi slope `slope` (alibiSlope):
-  /// capped, or biased.
-  MP_HOST_DEVICE float logit(float scaled, float slope, int64_t key) const {
-    float capped = capScore(scaled, softcap);
+  /// The softmax's input for a score `score` (q · kᵀ) of key `key`, in a
+  /// query matrix of ALiBi slope `slope` (alibiSlope): scaled, then capped
+  /// or biased; Falcon's bias before the scale.
+  MP_HOST_DEVICE float logit(float score, float scale, float slope,
+                             int64_t key) const {
+    if (alibiBf16)
+      return alibiBiasBFloat16(score, slope, key) * scale;
+    float capped = capScore(score * scale, softcap);
     return alibiHeads ? alibiBias(capped, slope, key) : capped;
   }
 

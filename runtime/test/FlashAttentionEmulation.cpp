@@ -120,6 +120,8 @@ struct Case {
   int64_t window = 0;
   /// ALiBi's heads (0: none): the query matrices' last leading dim.
   int64_t alibiHeads = 0;
+  /// Whether the bias is Falcon's: in bfloat16, before the scale.
+  bool alibiBf16 = false;
 };
 
 TensorIn floats(const std::vector<float> &x) {
@@ -229,9 +231,9 @@ template <typename T> bool runCase(const Case &c) {
   std::vector<float> slopes(std::max<int64_t>(c.alibiHeads, 1));
   for (int64_t h = 0; h < c.alibiHeads; ++h)
     slopes[h] = float(mp_alibi_slope(h, c.alibiHeads, 8.0));
-  AttentionShape sizes{c.batch,   c.group,    c.sq,         c.sk,
-                       c.headDim, c.valueDim, c.sq,         c.causal,
-                       c.window,  0,          c.alibiHeads, slopes.data()};
+  AttentionShape sizes{
+      c.batch,  c.group,  c.sq, c.sk,         c.headDim,     c.valueDim, c.sq,
+      c.causal, c.window, 0,    c.alibiHeads, slopes.data(), c.alibiBf16};
   const float scale = 0.7f;
   flash::FlashShape shape(sizes, scale);
   int64_t keyMatrices = c.batch / c.group;
@@ -266,8 +268,12 @@ template <typename T> bool runCase(const Case &c) {
         for (int64_t e = 0; e < c.headDim; ++e)
           score += double(q[(b * c.sq + i) * c.headDim + e]) *
                    k[(kb * c.sk + j) * c.headDim + e];
+        // Falcon's bias: the slope, the key and their product in bfloat16.
+        auto bf16 = [](double x) { return roundOperand<emulation::Bf16>(x); };
+        if (c.alibiBf16)
+          score += bf16(bf16(slopes[b % c.alibiHeads]) * bf16(double(j)));
         p[j] = score * scale;
-        if (c.alibiHeads)
+        if (c.alibiHeads && !c.alibiBf16)
           p[j] += double(slopes[b % c.alibiHeads]) * double(j);
         top = std::max(top, p[j]);
       }
@@ -374,7 +380,8 @@ template <typename T> bool runCase(const Case &c) {
   if (c.window)
     mask += "window " + std::to_string(c.window) + " ";
   if (c.alibiHeads)
-    mask += "ALiBi over " + std::to_string(c.alibiHeads) + " heads ";
+    mask += std::string(c.alibiBf16 ? "Falcon's " : "") + "ALiBi over " +
+            std::to_string(c.alibiHeads) + " heads ";
   std::printf("%s %s %s%lld x %lld x %lld (groups of %lld), head dims "
               "%lld/%lld, %lld blocks: out %.2e lse %.2e dq %.2e dk %.2e "
               "dv %.2e\n",
@@ -404,8 +411,10 @@ std::vector<Case> makeRandomCases(int count, unsigned seed) {
       c.window = draw(1, 150);
     // Heads that divide the query matrices (the heads are their last
     // leading dim).
-    if (draw(0, 2) == 0)
+    if (draw(0, 2) == 0) {
       c.alibiHeads = c.batch % 2 == 0 ? draw(1, 2) : 1;
+      c.alibiBf16 = draw(0, 1) == 1;
+    }
     cases.push_back(c);
   }
   return cases;
@@ -485,7 +494,12 @@ int main(int argc, char **argv) {
       {2, 1, 130, 130, 64, 64, true, 3, 0, 2},
       {4, 2, 70, 135, 24, 40, false, 3, 0, 4},
       {3, 1, 150, 150, 8, 8, true, 8, 64, 3},
-      {6, 3, 5, 5, 4, 3, true, 2, 0, 6}};
+      {6, 3, 5, 5, 4, 3, true, 2, 0, 6},
+      // Falcon's ALiBi (bfloat16, before the scale) across blocks of keys,
+      // under a window and grouped.
+      {2, 1, 130, 130, 64, 64, true, 3, 0, 2, true},
+      {3, 1, 150, 150, 8, 8, true, 8, 64, 3, true},
+      {6, 3, 5, 5, 4, 3, true, 2, 0, 6, true}};
   std::vector<Case> cases =
       random ? makeRandomCases(std::atoi(argv[2]),
                                static_cast<unsigned>(std::atoll(argv[3])))

@@ -2339,7 +2339,7 @@ void testBFloat16Storage(mp_context *ctx) {
       {"attention", 3, 1, [&](auto inTypes, auto in, auto outTypes, auto out) {
          return mp_attention_f32(
              ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
-             5, 0, nullptr, inTypes[0], in[0], inTypes[1], in[1], inTypes[2],
+             5, 0, nullptr, 0, inTypes[0], in[0], inTypes[1], in[1], inTypes[2],
              in[2], outTypes[0], out[0], attentionLse.floats(),
              attentionScratch.floats(), attentionScratchBytes);
        }}};
@@ -2423,11 +2423,11 @@ void testBFloat16Storage(mp_context *ctx) {
   Buffer out16(ctx, n * sizeof(uint16_t)), outWidened(ctx, n * sizeof(float));
   CHECK_OK(ctx, mp_attention_f32(
                     ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f,
-                    1, 0, 5, 0, nullptr, MP_DTYPE_BF16, narrow[0]->as<void>(),
-                    MP_DTYPE_BF16, narrow[1]->as<void>(), MP_DTYPE_BF16,
-                    narrow[2]->as<void>(), MP_DTYPE_BF16, out16.as<void>(),
-                    attentionLse.floats(), attentionScratch.floats(),
-                    attentionScratchBytes));
+                    1, 0, 5, 0, nullptr, 0, MP_DTYPE_BF16,
+                    narrow[0]->as<void>(), MP_DTYPE_BF16, narrow[1]->as<void>(),
+                    MP_DTYPE_BF16, narrow[2]->as<void>(), MP_DTYPE_BF16,
+                    out16.as<void>(), attentionLse.floats(),
+                    attentionScratch.floats(), attentionScratchBytes));
   CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_BF16, MP_DTYPE_F32, n,
                            out16.as<void>(), outWidened.floats()));
   std::vector<std::unique_ptr<Buffer>> heldGrads, wideGrads;
@@ -2437,7 +2437,7 @@ void testBFloat16Storage(mp_context *ctx) {
   CHECK_OK(ctx,
            mp_attention_grad_f32(
                ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
-               5, 0, nullptr, MP_DTYPE_BF16, narrow[0]->as<void>(),
+               5, 0, nullptr, 0, MP_DTYPE_BF16, narrow[0]->as<void>(),
                MP_DTYPE_BF16, narrow[1]->as<void>(), MP_DTYPE_BF16,
                narrow[2]->as<void>(), MP_DTYPE_BF16, out16.as<void>(),
                attentionLse.floats(), wide[0]->floats(), heldGrads[0]->floats(),
@@ -2446,10 +2446,10 @@ void testBFloat16Storage(mp_context *ctx) {
   CHECK_OK(ctx,
            mp_attention_grad_f32(
                ctx, MP_PRECISION_BF16, 1, 1, 17, 17, 59, 59, 0.125f, 0.0f, 1, 0,
-               5, 0, nullptr, MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
-               widened[1]->floats(), MP_DTYPE_F32, widened[2]->floats(),
-               MP_DTYPE_F32, outWidened.floats(), attentionLse.floats(),
-               wide[0]->floats(), wideGrads[0]->floats(),
+               5, 0, nullptr, 0, MP_DTYPE_F32, widened[0]->floats(),
+               MP_DTYPE_F32, widened[1]->floats(), MP_DTYPE_F32,
+               widened[2]->floats(), MP_DTYPE_F32, outWidened.floats(),
+               attentionLse.floats(), wide[0]->floats(), wideGrads[0]->floats(),
                wideGrads[1]->floats(), wideGrads[2]->floats(),
                attentionScratch.floats(), attentionScratchBytes));
   bool sameGrads = true;
@@ -2787,6 +2787,7 @@ void testAttention(mp_context *ctx) {
     int64_t window = 0;
     float softcap = 0;
     int64_t alibiHeads = 0;
+    bool alibiBf16 = false;
   };
   const Case cases[] = {{3, 1, 5, 5, 4, 3, 2, true},
                         {2, 1, 3, 6, 4, 2, 1, true},
@@ -2817,7 +2818,12 @@ void testAttention(mp_context *ctx) {
                         {6, 3, 5, 5, 4, 3, 2, true, 2, 0, 6},
                         {2, 1, 9, 9, 8, 8, 3, true, 4, 0, 2},
                         {4, 2, 130, 100, 64, 32, 130, true, 50, 0, 4},
-                        {6, 1, 130, 130, 16, 16, 32, true, 40, 0, 3}};
+                        {6, 1, 130, 130, 16, 16, 32, true, 40, 0, 3},
+                        {3, 1, 5, 5, 4, 3, 2, true, 0, 0, 3, true},
+                        {4, 2, 4, 7, 5, 4, 3, false, 0, 0, 2, true},
+                        {6, 3, 5, 5, 4, 3, 2, true, 2, 0, 6, true},
+                        {2, 1, 9, 9, 8, 8, 3, true, 4, 0, 2, true},
+                        {6, 1, 130, 130, 16, 16, 32, true, 40, 0, 3, true}};
   for (const Case &c : cases) {
     int64_t keyMatrices = c.batch / c.group;
     int64_t qCount = c.batch * c.sq * c.headDim,
@@ -2848,13 +2854,16 @@ void testAttention(mp_context *ctx) {
           for (int64_t e = 0; e < c.headDim; ++e)
             score += double(q[(b * c.sq + i) * c.headDim + e]) *
                      double(k[(b / c.group * c.sk + j) * c.headDim + e]);
+          // Falcon's bias in bfloat16, on the unscaled score.
+          if (c.alibiBf16)
+            score += bf16(bf16(slopes[b % c.alibiHeads]) * bf16(float(j)));
           p[j] = score * scale;
           if (c.softcap) {
             double t = std::tanh(p[j] / c.softcap);
             p[j] = c.softcap * t;
             slope[j] = 1 - t * t;
           }
-          if (c.alibiHeads)
+          if (c.alibiHeads && !c.alibiBf16)
             p[j] += double(slopes[b % c.alibiHeads]) * double(j);
           top = std::max(top, p[j]);
         }
@@ -2918,7 +2927,8 @@ void testAttention(mp_context *ctx) {
           (c.window ? "window " + std::to_string(c.window) + " " : "") +
           (c.softcap ? "capped at " + std::to_string(c.softcap) + " " : "") +
           (c.alibiHeads
-               ? "ALiBi over " + std::to_string(c.alibiHeads) + " heads "
+               ? std::string(c.alibiBf16 ? "Falcon's " : "") + "ALiBi over " +
+                     std::to_string(c.alibiHeads) + " heads "
                : "") +
           "attention " + std::to_string(c.batch) + " x " +
           std::to_string(c.sq) + " x " + std::to_string(c.sk) + " (groups of " +
@@ -2955,19 +2965,20 @@ void testAttention(mp_context *ctx) {
                          ctx, precision, c.batch, c.group, c.sq, c.sk,
                          c.headDim, c.valueDim, scale, c.softcap, c.causal,
                          c.window, c.chunk, c.alibiHeads, slopesOrNull,
-                         MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32, kB.floats(),
-                         MP_DTYPE_F32, vB.floats(), MP_DTYPE_F32, oB.floats(),
-                         lseB.floats(), gB.floats(), dqB.floats(), dkB.floats(),
-                         dvB.floats(), scratch.floats(), gradientBytes));
+                         c.alibiBf16, MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32,
+                         kB.floats(), MP_DTYPE_F32, vB.floats(), MP_DTYPE_F32,
+                         oB.floats(), lseB.floats(), gB.floats(), dqB.floats(),
+                         dkB.floats(), dvB.floats(), scratch.floats(),
+                         gradientBytes));
           else
-            CHECK_OK(ctx,
-                     mp_attention_f32(
-                         ctx, precision, c.batch, c.group, c.sq, c.sk,
-                         c.headDim, c.valueDim, scale, c.softcap, c.causal,
-                         c.window, c.chunk, c.alibiHeads, slopesOrNull,
-                         MP_DTYPE_F32, qB.floats(), MP_DTYPE_F32, kB.floats(),
-                         MP_DTYPE_F32, vB.floats(), MP_DTYPE_F32, oB.floats(),
-                         lseB.floats(), scratch.floats(), forwardBytes));
+            CHECK_OK(ctx, mp_attention_f32(
+                              ctx, precision, c.batch, c.group, c.sq, c.sk,
+                              c.headDim, c.valueDim, scale, c.softcap, c.causal,
+                              c.window, c.chunk, c.alibiHeads, slopesOrNull,
+                              c.alibiBf16, MP_DTYPE_F32, qB.floats(),
+                              MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
+                              vB.floats(), MP_DTYPE_F32, oB.floats(),
+                              lseB.floats(), scratch.floats(), forwardBytes));
           CHECK_OK(ctx, mp_context_status(ctx));
           own[gradient] = int64_t(mp_peak_bytes(ctx) - live);
         }
@@ -3051,8 +3062,9 @@ void testAttention(mp_context *ctx) {
 
   // One chunk, unmasked: the unfused calls' values, bit for bit (the same
   // GEMMs and softmax, and mp_alibi_f32's bias, one head per query matrix,
-  // of slopes whose products with the keys round), in fp32 and in bf16
-  // (which rounds q, k, the probabilities and v alike).
+  // of slopes whose products with the keys round; Falcon's, in bfloat16,
+  // before the scale), in fp32 and in bf16 (which rounds q, k, the
+  // probabilities and v alike).
   if (backend != MP_BACKEND_HOST)
     return;
   const int64_t batch = 2, sq = 6, sk = 5, d = 4;
@@ -3065,23 +3077,32 @@ void testAttention(mp_context *ctx) {
       lse(ctx, batch * sq * sizeof(float)),
       fused(ctx, batch * sq * d * sizeof(float)),
       unfused(ctx, batch * sq * d * sizeof(float));
+  enum class Alibi { none, scaled, falcon };
   for (mp_precision precision : {MP_PRECISION_FP32, MP_PRECISION_BF16})
-    for (int64_t alibiHeads : {0, 2}) {
-      CHECK_OK(ctx, mp_attention_f32(
-                        ctx, precision, batch, 1, sq, sk, d, d, 0.5f, 0.0f, 0,
-                        0, sq, alibiHeads,
-                        alibiHeads ? slopes.floats() : nullptr, MP_DTYPE_F32,
-                        qB.floats(), MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
-                        vB.floats(), MP_DTYPE_F32, fused.floats(), lse.floats(),
-                        scores.floats(), batch * sq * sk * sizeof(float)));
-      CHECK_OK(ctx,
-               mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32,
-                                   0, 1, batch, sq, sk, d, 0.5f, qB.floats(),
-                                   sq * d, kB.floats(), sk * d, 0, MP_DTYPE_F32,
-                                   scores.floats(), sq * sk, nullptr, 0));
+    for (Alibi alibi : {Alibi::none, Alibi::scaled, Alibi::falcon}) {
+      int64_t alibiHeads = alibi == Alibi::none ? 0 : 2;
+      bool falcon = alibi == Alibi::falcon;
+      CHECK_OK(ctx, mp_attention_f32(ctx, precision, batch, 1, sq, sk, d, d,
+                                     0.5f, 0.0f, 0, 0, sq, alibiHeads,
+                                     alibiHeads ? slopes.floats() : nullptr,
+                                     falcon, MP_DTYPE_F32, qB.floats(),
+                                     MP_DTYPE_F32, kB.floats(), MP_DTYPE_F32,
+                                     vB.floats(), MP_DTYPE_F32, fused.floats(),
+                                     lse.floats(), scores.floats(),
+                                     batch * sq * sk * sizeof(float)));
+      CHECK_OK(ctx, mp_gemm_batched_f32(
+                        ctx, precision, MP_DTYPE_F32, MP_DTYPE_F32, 0, 1, batch,
+                        sq, sk, d, falcon ? 1.0f : 0.5f, qB.floats(), sq * d,
+                        kB.floats(), sk * d, 0, MP_DTYPE_F32, scores.floats(),
+                        sq * sk, nullptr, 0));
       if (alibiHeads)
-        CHECK_OK(ctx, mp_alibi_f32(ctx, 1, alibiHeads, sq, sk, scores.floats(),
-                                   slopes.floats(), scores.floats()));
+        CHECK_OK(ctx, mp_alibi_f32(ctx, 1, alibiHeads, sq, sk, falcon,
+                                   scores.floats(), slopes.floats(),
+                                   scores.floats()));
+      if (falcon)
+        CHECK_OK(ctx, mp_unary_f32(ctx, MP_UNARY_SCALE, batch * sq * sk,
+                                   MP_DTYPE_F32, scores.floats(), MP_DTYPE_F32,
+                                   scores.floats(), 0.5, 0));
       CHECK_OK(ctx, mp_softmax_f32(ctx, batch, sq, sk, 0, 0, scores.floats(),
                                    scores.floats()));
       CHECK_OK(ctx, mp_gemm_batched_f32(ctx, precision, MP_DTYPE_F32,
@@ -3091,7 +3112,9 @@ void testAttention(mp_context *ctx) {
                                         unfused.floats(), sq * d, nullptr, 0));
       expect(fused.read() == unfused.read(),
              std::string("one chunk of attention") +
-                 (alibiHeads ? " with ALiBi" : "") +
+                 (falcon       ? " with Falcon's ALiBi"
+                  : alibiHeads ? " with ALiBi"
+                               : "") +
                  " is the unfused calls' in " +
                  (precision == MP_PRECISION_BF16 ? "bf16" : "fp32"));
     }
@@ -3462,29 +3485,34 @@ void testAlibi(mp_context *ctx) {
     int64_t outer = shape[0], heads = shape[1], queries = shape[2],
             keys = shape[3];
     int64_t n = outer * heads * queries * keys;
-    std::vector<float> scores(n), slopes(heads), wanted(n);
-    for (int64_t h = 0; h < heads; ++h)
-      slopes[h] = 0.3f / float(h + 1);
-    for (int64_t i = 0; i < n; ++i) {
-      scores[i] = float(i % 13) * 0.37f - 2.0f;
-      // Each step rounded on its own, as no FMA contraction may fuse them.
-      float bias = float(double(slopes[i / keys / queries % heads]) *
-                         double(i % keys));
-      wanted[i] = float(double(scores[i]) + double(bias));
+    for (bool bf16Bias : {false, true}) {
+      std::vector<float> scores(n), slopes(heads), wanted(n);
+      for (int64_t h = 0; h < heads; ++h)
+        slopes[h] = 0.3f / float(h + 1);
+      for (int64_t i = 0; i < n; ++i) {
+        scores[i] = float(i % 13) * 0.37f - 2.0f;
+        float slope = slopes[i / keys / queries % heads], key = i % keys;
+        // Each step rounded on its own, as no FMA contraction may fuse
+        // them; Falcon's bias in bfloat16, its keys past 256 rounded too.
+        float bias = bf16Bias ? bf16(bf16(slope) * bf16(key))
+                              : float(double(slope) * double(key));
+        wanted[i] = float(double(scores[i]) + double(bias));
+      }
+      std::string name =
+          std::string(bf16Bias ? "bfloat16 " : "") + "ALiBi bias of [" +
+          std::to_string(outer) + ", " + std::to_string(heads) + ", " +
+          std::to_string(queries) + ", " + std::to_string(keys) + "]";
+      Buffer in(ctx, scores), slope(ctx, slopes),
+          out(ctx, std::vector<float>(n, 77));
+      CHECK_OK(ctx, mp_alibi_f32(ctx, outer, heads, queries, keys, bf16Bias,
+                                 in.floats(), slope.floats(), out.floats()));
+      expect(sameValues(out.read(), wanted), name);
+      CHECK_OK(ctx, mp_alibi_f32(ctx, outer, heads, queries, keys, bf16Bias,
+                                 in.floats(), slope.floats(), in.floats()));
+      expect(sameValues(in.read(), wanted), name + " in place");
     }
-    std::string name = "ALiBi bias of [" + std::to_string(outer) + ", " +
-                       std::to_string(heads) + ", " + std::to_string(queries) +
-                       ", " + std::to_string(keys) + "]";
-    Buffer in(ctx, scores), slope(ctx, slopes),
-        out(ctx, std::vector<float>(n, 77));
-    CHECK_OK(ctx, mp_alibi_f32(ctx, outer, heads, queries, keys, in.floats(),
-                               slope.floats(), out.floats()));
-    expect(sameValues(out.read(), wanted), name);
-    CHECK_OK(ctx, mp_alibi_f32(ctx, outer, heads, queries, keys, in.floats(),
-                               slope.floats(), in.floats()));
-    expect(sameValues(in.read(), wanted), name + " in place");
   }
-  CHECK_OK(ctx, mp_alibi_f32(ctx, 2, 3, 0, 4, nullptr, nullptr, nullptr));
+  CHECK_OK(ctx, mp_alibi_f32(ctx, 2, 3, 0, 4, 1, nullptr, nullptr, nullptr));
 }
 
 /// The additive bias of a mask against a loop: 0 where kept (any non-zero,
@@ -3685,7 +3713,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 0, 0, nullptr, MP_DTYPE_F32, in,
+                                0.0f, 1, 0, 0, 0, nullptr, 0, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, out, out, out, 32);
       },
@@ -3694,7 +3722,7 @@ void testTransformerErrors(mp_context *ctx) {
       [&](mp_context *c) {
         return mp_attention_f32(
             c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, INFINITY, 0.0f, 1, 0, 1, 0,
-            nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+            nullptr, 0, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
             MP_DTYPE_F32, out, out, out, 32);
       },
       "mp_attention_f32" + onRank +
@@ -3704,7 +3732,7 @@ void testTransformerErrors(mp_context *ctx) {
         [&](mp_context *c) {
           return mp_attention_grad_f32(
               c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, softcap, 1, 0, 1, 0,
-              nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+              nullptr, 0, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
               MP_DTYPE_F32, in, in, in, out, out, out, out, 32);
         },
         "mp_attention_grad_f32" + onRank +
@@ -3716,7 +3744,7 @@ void testTransformerErrors(mp_context *ctx) {
       [&](mp_context *c) {
         return mp_attention_grad_f32(
             c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, 0, 1, 0,
-            nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+            nullptr, 0, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
             MP_DTYPE_F32, in, in, in, out, out, out, nullptr, 32);
       },
       "mp_attention_grad_f32" + onRank +
@@ -3733,7 +3761,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 0, 1, 1.0f,
-                                0.0f, 1, 0, 1, 0, nullptr, MP_DTYPE_F32, in,
+                                0.0f, 1, 0, 1, 0, nullptr, 0, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, out, out, out, 32);
       },
@@ -3742,7 +3770,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 3, 2, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 1, 0, nullptr, MP_DTYPE_F32, in,
+                                0.0f, 1, 0, 1, 0, nullptr, 0, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, out, out, out, 32);
       },
@@ -3750,7 +3778,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 3, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 1, 2, in, MP_DTYPE_F32, in,
+                                0.0f, 1, 0, 1, 2, in, 0, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, out, out, out, 32);
       },
@@ -3760,15 +3788,23 @@ void testTransformerErrors(mp_context *ctx) {
       [&](mp_context *c) {
         return mp_attention_grad_f32(
             c, MP_PRECISION_FP32, 2, 1, 2, 2, 1, 1, 1.0f, 30.0f, 1, 0, 1, 2, in,
-            MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32,
-            in, in, in, out, out, out, out, 32);
+            0, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+            MP_DTYPE_F32, in, in, in, out, out, out, out, 32);
       },
       "mp_attention_grad_f32" + onRank +
           "takes alibi slopes or a softcap, not both");
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 2, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 1, 2, nullptr, MP_DTYPE_F32, in,
+                                0.0f, 1, 0, 1, 0, nullptr, 1, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+                                MP_DTYPE_F32, out, out, out, 32);
+      },
+      "mp_attention_f32" + onRank + "alibi_bf16 without alibi slopes");
+  expectError(
+      [&](mp_context *c) {
+        return mp_attention_f32(c, MP_PRECISION_FP32, 2, 1, 2, 2, 1, 1, 1.0f,
+                                0.0f, 1, 0, 1, 2, nullptr, 0, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, out, out, out, 32);
       },
@@ -3776,7 +3812,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 0, 2, 1, 0, nullptr, MP_DTYPE_F32, in,
+                                0.0f, 0, 2, 1, 0, nullptr, 0, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, out, out, out, 32);
       },
@@ -3786,7 +3822,7 @@ void testTransformerErrors(mp_context *ctx) {
       [&](mp_context *c) {
         return mp_attention_grad_f32(
             c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, -3, 1, 0,
-            nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+            nullptr, 0, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
             MP_DTYPE_F32, in, in, in, out, out, out, out, 32);
       },
       "mp_attention_grad_f32" + onRank +
@@ -3794,7 +3830,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_FP32, 1, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 1, 0, nullptr, MP_DTYPE_F32, in,
+                                0.0f, 1, 0, 1, 0, nullptr, 0, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, out, nullptr, out, 32);
       },
@@ -3802,7 +3838,7 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_attention_f32(c, MP_PRECISION_TF32, 1, 1, 2, 2, 1, 1, 1.0f,
-                                0.0f, 1, 0, 1, 0, nullptr, MP_DTYPE_BF16, in,
+                                0.0f, 1, 0, 1, 0, nullptr, 0, MP_DTYPE_BF16, in,
                                 MP_DTYPE_F32, in, MP_DTYPE_F32, in,
                                 MP_DTYPE_F32, out, out, out, 32);
       },
@@ -3812,7 +3848,7 @@ void testTransformerErrors(mp_context *ctx) {
       [&](mp_context *c) {
         return mp_attention_grad_f32(
             c, MP_PRECISION_BF16, 1, 1, 2, 2, 1, 1, 1.0f, 0.0f, 1, 0, 1, 0,
-            nullptr, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
+            nullptr, 0, MP_DTYPE_F32, in, MP_DTYPE_F32, in, MP_DTYPE_F32, in,
             MP_DTYPE_F64, in, in, in, out, out, out, out, 32);
       },
       "mp_attention_grad_f32" + onRank +
@@ -3938,12 +3974,12 @@ void testTransformerErrors(mp_context *ctx) {
       "mp_alibi_slopes_f32" + onRank + "negative heads -2");
   expectError(
       [&](mp_context *c) {
-        return mp_alibi_f32(c, 1, 2, 2, 2, in, nullptr, out);
+        return mp_alibi_f32(c, 1, 2, 2, 2, 0, in, nullptr, out);
       },
       "mp_alibi_f32" + onRank + "slopes is null");
   expectError(
       [&](mp_context *c) {
-        return mp_alibi_f32(c, 1, 2, -2, 2, in, in, out);
+        return mp_alibi_f32(c, 1, 2, -2, 2, 1, in, in, out);
       },
       "mp_alibi_f32" + onRank + "negative queries -2");
   expectError(

@@ -4,6 +4,7 @@
 // RUN: mp-run %s --entry=embedding --print | FileCheck %s --check-prefix=EMB
 // RUN: mp-run %s --entry=mask_bias --print | FileCheck %s --check-prefix=MASK
 // RUN: mp-run %s --entry=alibi --print | FileCheck %s --check-prefix=ALIBI
+// RUN: mp-run %s --entry=alibi_bf16 --print | FileCheck %s --check-prefix=ALIBI-BF16
 // RUN: mp-run %s --entry=softmax_window --print | FileCheck %s --check-prefix=WINDOW
 // RUN: mp-run %s --entry=embedding_grad --print | FileCheck %s --check-prefix=EMBGRAD
 // RUN: not mp-run %s --entry=embedding_bad_id 2>&1 | FileCheck %s --check-prefix=BADID
@@ -314,6 +315,20 @@ func.func @alibi() -> (tensor<6xf32>, tensor<2xf32>, tensor<1x2x2x3xf32>) {
                                    [[2.0, 2.0, 2.0], [0.0, 0.0, 0.0]]]]> : tensor<1x2x2x3xf32>
   %b = mp.alibi %scores, %two : tensor<1x2x2x3xf32>, tensor<2xf32>
   return %six, %two, %b : tensor<6xf32>, tensor<2xf32>, tensor<1x2x2x3xf32>
+}
+
+// Falcon-RW's bias (bf16_bias) on zero scores: slope 1 and 0.3 (0.30078125
+// in bfloat16) times the keys rounded to bfloat16, their products rounded:
+// keys 257 and 259 are ties that go to 256 and 260, so 0.30078125 · 257
+// is 0.30078125 · 256 = 77 (unrounded, 77.30 would round to 77.5).
+// ALIBI-BF16: result #0: [1x2x1x260]
+// ALIBI-BF16-NEXT: {{^}}0.000000e+00 1.000000e+00 2.000000e+00 {{.*}} 2.550000e+02 2.560000e+02 2.560000e+02 2.580000e+02 2.600000e+02{{$}}
+// ALIBI-BF16-NEXT: {{^}}0.000000e+00 3.007812e-01 6.015625e-01 9.023438e-01 {{.*}} 7.650000e+01 7.700000e+01 7.700000e+01 7.750000e+01 7.800000e+01{{$}}
+func.func @alibi_bf16() -> tensor<1x2x1x260xf32> {
+  %slopes = arith.constant dense<[1.0, 0.3]> : tensor<2xf32>
+  %scores = arith.constant dense<0.0> : tensor<1x2x1x260xf32>
+  %b = mp.alibi %scores, %slopes bf16_bias : tensor<1x2x1x260xf32>, tensor<2xf32>
+  return %b : tensor<1x2x1x260xf32>
 }
 
 func.func @mask_bias() -> (tensor<2x3xf32>, tensor<2x3xf32>) {

@@ -205,8 +205,9 @@ func.func @softcap_unfused(%q: tensor<2x4x4xf32>, %kt: tensor<2x4x4xf32>, %v: te
 
 // ALiBi's bias between the scale and the softmax (BLOOM's, MPT's) moves
 // into the op with mp.alibi_slopes's slopes; learned slopes (an argument),
-// which mp.attention gives no gradient, and a bias before the scale
-// (Falcon's ALiBi) stay unfused.
+// which mp.attention gives no gradient, a float32 bias before the scale,
+// Falcon's bfloat16 bias after it, and Falcon's on a GEMM that scales its
+// product (the bias would go on the scaled scores) stay unfused.
 // CHECK-LABEL: func.func @alibi
 // CHECK-NEXT: %[[SLOPES:.+]] = mp.alibi_slopes
 // CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 1, 3, 2]
@@ -225,13 +226,39 @@ func.func @alibi(%q: tensor<2x4x8x4xf32>, %kt: tensor<2x4x4x8xf32>, %v: tensor<2
 
 // -----
 
+// Falcon's bias, in bfloat16 on the unscaled scores, moves into the op as
+// bf16_bias.
+// CHECK-LABEL: func.func @falcon_alibi
+// CHECK-NEXT: %[[SLOPES:.+]] = mp.alibi_slopes
+// CHECK-NEXT: %[[K:.+]] = mp.transpose %arg1 perm [0, 1, 3, 2]
+// CHECK-NEXT: %{{.+}}, %{{.+}} = mp.attention %arg0, %[[K]], %arg2 alibi %[[SLOPES]] bf16_bias scale 5.000000e-01 causal : (tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>, tensor<4xf32>) -> (tensor<2x4x8x4xf32>, tensor<2x4x8xf32>)
+// CHECK-NOT: mp.softmax
+// CHECK: return
+func.func @falcon_alibi(%q: tensor<2x4x8x4xf32>, %kt: tensor<2x4x4x8xf32>, %v: tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32> {
+  %slopes = mp.alibi_slopes : tensor<4xf32>
+  %s = mp.matmul %q, %kt : (tensor<2x4x8x4xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x8x8xf32>
+  %b = mp.alibi %s, %slopes bf16_bias : tensor<2x4x8x8xf32>, tensor<4xf32>
+  %scaled = mp.scale %b by 5.000000e-01 : tensor<2x4x8x8xf32>
+  %p = mp.softmax %scaled causal : tensor<2x4x8x8xf32>
+  %o = mp.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32>
+  return %o : tensor<2x4x8x4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @alibi_unfused
 // CHECK-NOT: mp.attention
 // CHECK: mp.alibi %{{.+}}, %arg3
 // CHECK: mp.alibi %{{.+}}, %[[SLOPES:.+]] :
 // CHECK-NEXT: mp.scale
 // CHECK-NEXT: mp.softmax
-func.func @alibi_unfused(%q: tensor<2x4x8x4xf32>, %kt: tensor<2x4x4x8xf32>, %v: tensor<2x4x8x4xf32>, %learned: tensor<4xf32>) -> (tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>) {
+// CHECK: mp.scale
+// CHECK-NEXT: mp.alibi %{{.+}}, %[[SLOPES]] bf16_bias
+// CHECK-NEXT: mp.softmax
+// CHECK: mp.matmul %arg0, %arg1 scale 2.000000e+00
+// CHECK-NEXT: mp.alibi %{{.+}}, %[[SLOPES]] bf16_bias
+// CHECK-NEXT: mp.scale
+func.func @alibi_unfused(%q: tensor<2x4x8x4xf32>, %kt: tensor<2x4x4x8xf32>, %v: tensor<2x4x8x4xf32>, %learned: tensor<4xf32>) -> (tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>) {
   %s = mp.matmul %q, %kt : (tensor<2x4x8x4xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x8x8xf32>
   %scaled = mp.scale %s by 5.000000e-01 : tensor<2x4x8x8xf32>
   %b = mp.alibi %scaled, %learned : tensor<2x4x8x8xf32>, tensor<4xf32>
@@ -243,5 +270,15 @@ func.func @alibi_unfused(%q: tensor<2x4x8x4xf32>, %kt: tensor<2x4x4x8xf32>, %v: 
   %scaled2 = mp.scale %b2 by 5.000000e-01 : tensor<2x4x8x8xf32>
   %p2 = mp.softmax %scaled2 causal : tensor<2x4x8x8xf32>
   %o2 = mp.matmul %p2, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32>
-  return %o, %o2 : tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>
+  %s3 = mp.matmul %q, %kt : (tensor<2x4x8x4xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x8x8xf32>
+  %scaled3 = mp.scale %s3 by 5.000000e-01 : tensor<2x4x8x8xf32>
+  %b3 = mp.alibi %scaled3, %slopes bf16_bias : tensor<2x4x8x8xf32>, tensor<4xf32>
+  %p3 = mp.softmax %b3 causal : tensor<2x4x8x8xf32>
+  %o3 = mp.matmul %p3, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32>
+  %s4 = mp.matmul %q, %kt scale 2.0 : (tensor<2x4x8x4xf32>, tensor<2x4x4x8xf32>) -> tensor<2x4x8x8xf32>
+  %b4 = mp.alibi %s4, %slopes bf16_bias : tensor<2x4x8x8xf32>, tensor<4xf32>
+  %scaled4 = mp.scale %b4 by 5.000000e-01 : tensor<2x4x8x8xf32>
+  %p4 = mp.softmax %scaled4 causal : tensor<2x4x8x8xf32>
+  %o4 = mp.matmul %p4, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x4xf32>) -> tensor<2x4x8x4xf32>
+  return %o, %o2, %o3, %o4 : tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>, tensor<2x4x8x4xf32>
 }

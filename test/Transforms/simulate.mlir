@@ -94,6 +94,8 @@
 // ATTENTION: "compute_seconds": 12,
 // ATTENTION: "function": "capped"
 // ATTENTION: "compute_seconds": 15,
+// ATTENTION: "function": "falcon"
+// ATTENTION: "compute_seconds": 16,
 // On a machine that runs tf32 attention with head dims up to 8 on chip
 // (the same chunked ops: tf32 is their default precision), one launch
 // forward and two backward; every row in one block of 64, which computes
@@ -338,6 +340,15 @@ func.func @capped(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1
     -> (tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
   %o, %lse = mp.attention %q, %k, %v scale 1.0 softcap 2.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x4x6xf32>)
   %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g scale 1.0 softcap 2.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
+  return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
+}
+// With Falcon's ALiBi (in bfloat16, before the scale) the chunk biases its
+// unscaled scores, then scales them in a pass of its own, forward and
+// backward: 12 + 2 + 2 = 16 launches.
+func.func @falcon(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x8xf32>, %g: tensor<1x4x6x8xf32>, %s: tensor<4xf32>)
+    -> (tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>) attributes {mp.partitioned} {
+  %o, %lse = mp.attention %q, %k, %v alibi %s bf16_bias scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<4xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x4x6xf32>)
+  %dq, %dk, %dv = mp.attention_grad %q, %k, %v, %o, %lse, %g alibi %s bf16_bias scale 1.0 : (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x4x6x8xf32>, tensor<1x4x6xf32>, tensor<1x4x6x8xf32>, tensor<4xf32>) -> (tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>)
   return %o, %dq : tensor<1x4x6x8xf32>, tensor<1x4x6x8xf32>
 }
 //--- attention-bf16.mlir

@@ -49,6 +49,16 @@ func.func @attention_learned_alibi(%q: tensor<2x2x4x8xf32> {mp.param = "q"}, %sl
 
 // -----
 
+// Falcon's bfloat16 bias rounds: its slopes get no gradient.
+func.func @alibi_bf16_learned(%scores: tensor<2x2x4x4xf32> {mp.param = "scores"}, %slopes: tensor<2xf32> {mp.param = "slopes"}) -> tensor<f32> {
+  // expected-error@+1 {{cannot differentiate 'mp.alibi' with respect to operand #1: its vector-Jacobian rule has no gradient for it}}
+  %b = mp.alibi %scores, %slopes bf16_bias : tensor<2x2x4x4xf32>, tensor<2xf32>
+  %l = mp.sum %b : tensor<2x2x4x4xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
 // expected-error@+1 {{argument #1 has no role; name it mp.param, mp.input or mp.target}}
 func.func @unnamed(%w: tensor<4xf32> {mp.param = "w"}, %x: tensor<4xf32>) -> tensor<f32> {
   %p = mp.mul %w, %x : tensor<4xf32>

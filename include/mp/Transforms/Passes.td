@@ -142,9 +142,10 @@ def FuseAttention : Pass<"mp-fuse-attention", "::mlir::ModuleOp"> {
     softmax, `mp.scale` by `1 / c`, `mp.tanh` and `mp.scale` by `c` (the
     factors reciprocal), becomes the op's `softcap c`. ALiBi's bias there
     (`mp.alibi` of the scaled scores with the slopes of an
-    `mp.alibi_slopes`: BLOOM's and MPT's) becomes the op's `alibi` slopes;
-    learned slopes (any other) stay unfused, since `mp.attention` gives
-    them no gradient.
+    `mp.alibi_slopes`: BLOOM's and MPT's) becomes the op's `alibi` slopes,
+    and so does Falcon's bfloat16 bias (`mp.alibi ... bf16_bias`) between
+    the scores' GEMM and the scale, with `bf16_bias`; learned slopes (any
+    other) stay unfused, since `mp.attention` gives them no gradient.
 
     ```mlir
     %s = mp.matmul %q, %kt : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>

@@ -632,8 +632,8 @@ struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
 
 /// mp_attention_f32 and mp_attention_grad_f32 share their leading
 /// arguments: sizes, scale, soft cap (ABI 22; 0: none), mask and window
-/// (ABI 19), chunk, ALiBi's heads and slopes (ABI 29; 0 and null: none),
-/// and the scratch the plan gave the op with its bytes (ABI 14). q, k, v
+/// (ABI 19), chunk, ALiBi's heads and slopes (ABI 29; 0 and null: none)
+/// and whether their bias is Falcon's (ABI 30), and the scratch the plan gave the op with its bytes (ABI 14). q, k, v
 /// and the output come with their dtypes (ABI 10), the other tensors are
 /// float32.
 template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
@@ -669,6 +669,7 @@ template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
       args.append({calls.i64(getShape(slopes)[0]), calls.pointer(slopes)});
     else
       args.append({calls.i64(0), calls.nullPointer()});
+    args.push_back(calls.i32(op.getAlibiBf16()));
     for (Value value :
          llvm::concat<Value>(op->getOperands(), op->getResults())) {
       if (value == slopes)
@@ -735,7 +736,7 @@ struct AlibiLowering : RuntimePattern<AlibiOp> {
                {calls.getContext(),
                 calls.i64(ShapedType::getNumElements(shape.drop_back(3))),
                 calls.i64(heads), calls.i64(queries), calls.i64(keys),
-                in(op, 0), in(op, 1), out(op)});
+                calls.i32(op.getBf16Bias()), in(op, 0), in(op, 1), out(op)});
     return success();
   }
 };

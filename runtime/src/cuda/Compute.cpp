@@ -489,12 +489,13 @@ mp_status CudaBackend::alibiSlopes(int64_t heads, double maxBias, float *out) {
 }
 
 mp_status CudaBackend::alibi(int64_t outer, int64_t heads, int64_t queries,
-                             int64_t keys, int64_t firstKey,
+                             int64_t keys, int64_t firstKey, bool bf16Bias,
                              const float *scores, const float *slopes,
                              float *out) {
   return checkLaunch("mp_alibi_f32",
                      cuda::launchAlibi(computeStream, outer, heads, queries,
-                                       keys, firstKey, scores, slopes, out));
+                                       keys, firstKey, bf16Bias, scores, slopes,
+                                       out));
 }
 
 mp_status CudaBackend::maskBias(int64_t n, const int64_t *mask, float fill,

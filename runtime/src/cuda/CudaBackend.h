@@ -200,8 +200,8 @@ public:
                  int64_t *out) override;
   mp_status alibiSlopes(int64_t heads, double maxBias, float *out) override;
   mp_status alibi(int64_t outer, int64_t heads, int64_t queries, int64_t keys,
-                  int64_t firstKey, const float *scores, const float *slopes,
-                  float *out) override;
+                  int64_t firstKey, bool bf16Bias, const float *scores,
+                  const float *slopes, float *out) override;
   mp_status maskBias(int64_t n, const int64_t *mask, float fill,
                      float *out) override;
   mp_status targetMask(int64_t n, const int64_t *targets, int64_t ignoreIndex,

@@ -7,7 +7,7 @@
 // global memory; it writes each row's log-sum-exp beside the output. The
 // gradient takes the probabilities as exp(t - lse) from it, t the scaled
 // scores (soft-capped, capScore, or with ALiBi's bias, alibiBias, where the
-// call says), and
+// call says; Falcon's, alibiBiasBFloat16, before the scale), and
 // D = Σ_j p_j·dp_j as Σ grad·out per row: the query gradients per block of
 // queries (which also write D for the next kernel), then the key and value
 // gradients per block of keys: each output is written by one block, so the
@@ -90,9 +90,10 @@ struct FlashShape {
         dvPad(padToTile(sizes.valueDim)) {}
   /// The softmax's input for a score q·k of key `key` in a query matrix of
   /// ALiBi slope `slope` (read once per block: AttentionShape::alibiSlope):
-  /// scaled, then capped or biased (AttentionShape::logit).
+  /// scaled, then capped or biased, or biased by Falcon's bias, then scaled
+  /// (AttentionShape::logit).
   MP_HOST_DEVICE float logit(float score, float slope, int64_t key) const {
-    return sizes.logit(score * scale, slope, key);
+    return sizes.logit(score, scale, slope, key);
   }
   /// Whether query row `row` sees key `key`; none past the last row.
   MP_HOST_DEVICE bool sees(int64_t row, int64_t key) const {

@@ -221,7 +221,8 @@ cudaError_t launchAlibiSlopes(cudaStream_t stream, int64_t heads,
                               double maxBias, float *out);
 cudaError_t launchAlibi(cudaStream_t stream, int64_t outer, int64_t heads,
                         int64_t queries, int64_t keys, int64_t firstKey,
-                        const float *scores, const float *slopes, float *out);
+                        bool bf16Bias, const float *scores, const float *slopes,
+                        float *out);
 cudaError_t launchMaskBias(cudaStream_t stream, int64_t n, const int64_t *mask,
                            float fill, float *out);
 cudaError_t launchTargetMask(cudaStream_t stream, int64_t n,

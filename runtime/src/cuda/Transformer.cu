@@ -320,11 +320,15 @@ __global__ void alibiSlopesKernel(int64_t heads, double maxBias,
 }
 
 __global__ void alibiKernel(int64_t n, int64_t heads, int64_t queries,
-                            int64_t keys, int64_t firstKey, const float *scores,
-                            const float *slopes, float *out) {
-  for (int64_t i = gridStart(); i < n; i += gridStride())
-    out[i] = alibiBias(scores[i], slopes[i / keys / queries % heads],
-                       firstKey + i % keys);
+                            int64_t keys, int64_t firstKey, bool bf16Bias,
+                            const float *scores, const float *slopes,
+                            float *out) {
+  for (int64_t i = gridStart(); i < n; i += gridStride()) {
+    float slope = slopes[i / keys / queries % heads];
+    int64_t key = firstKey + i % keys;
+    out[i] = bf16Bias ? alibiBiasBFloat16(scores[i], slope, key)
+                      : alibiBias(scores[i], slope, key);
+  }
 }
 
 __global__ void maskBiasKernel(int64_t n, const int64_t *mask, float fill,
@@ -587,10 +591,11 @@ cudaError_t launchAlibiSlopes(cudaStream_t stream, int64_t heads,
 
 cudaError_t launchAlibi(cudaStream_t stream, int64_t outer, int64_t heads,
                         int64_t queries, int64_t keys, int64_t firstKey,
-                        const float *scores, const float *slopes, float *out) {
+                        bool bf16Bias, const float *scores, const float *slopes,
+                        float *out) {
   int64_t n = outer * heads * queries * keys;
   alibiKernel<<<gridFor(n), kThreads, 0, stream>>>(
-      n, heads, queries, keys, firstKey, scores, slopes, out);
+      n, heads, queries, keys, firstKey, bf16Bias, scores, slopes, out);
   return cudaGetLastError();
 }
 

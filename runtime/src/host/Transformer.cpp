@@ -378,16 +378,19 @@ mp_status HostBackend::alibiSlopes(int64_t heads, double maxBias, float *out) {
 }
 
 mp_status HostBackend::alibi(int64_t outer, int64_t heads, int64_t queries,
-                             int64_t keys, int64_t firstKey,
+                             int64_t keys, int64_t firstKey, bool bf16Bias,
                              const float *scores, const float *slopes,
                              float *out) {
   // One task per row of keys.
   parallelFor(outer * heads * queries, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       float slope = slopes[row / queries % heads];
-      for (int64_t k = 0; k < keys; ++k)
+      for (int64_t k = 0; k < keys; ++k) {
+        float score = scores[row * keys + k];
         out[row * keys + k] =
-            mp::runtime::alibiBias(scores[row * keys + k], slope, firstKey + k);
+            bf16Bias ? alibiBiasBFloat16(score, slope, firstKey + k)
+                     : alibiBias(score, slope, firstKey + k);
+      }
     }
   });
   return MP_OK;

@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 29\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 30\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -233,11 +233,11 @@ func.func @coalesced(%a: tensor<6xf32> {mp.input = "a", mp.sharding = #mp.shardi
 // CHECK: %[[O:.+]] = llvm.getelementptr %{{.+}}[%c0_i64]
 // CHECK: %[[LSE:.+]] = llvm.getelementptr %{{.+}}[%c768_i64]
 // CHECK: %[[SCRATCH:.+]] = llvm.getelementptr %{{.+}}[%c960_i64]
-// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %[[CAP]], %c1_i32, %c0_i64, %c2_i64, %c0_i64, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %[[SCRATCH]], %c1408_i64)
+// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %[[CAP]], %c1_i32, %c0_i64, %c2_i64, %c0_i64, %{{[^,]+}}, %c0_i32, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %[[SCRATCH]], %c1408_i64)
 // CHECK: %[[DK:.+]] = llvm.getelementptr %{{.+}}[%c1536_i64]
 // CHECK: %[[DV:.+]] = llvm.getelementptr %{{.+}}[%c2112_i64]
 // CHECK: %[[SCRATCH2:.+]] = llvm.getelementptr %{{.+}}[%c2880_i64]
-// CHECK: call @mp_attention_grad_f32(%arg0, %c1_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %[[CAP]], %c1_i32, %c0_i64, %c1_i64, %c0_i64, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %{{.+}}, %[[SCRATCH]], %[[DK]], %[[DV]], %[[SCRATCH2]], %c320_i64)
+// CHECK: call @mp_attention_grad_f32(%arg0, %c1_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %[[HALF]], %[[CAP]], %c1_i32, %c0_i64, %c1_i64, %c0_i64, %{{[^,]+}}, %c0_i32, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c0_i32, %[[O]], %[[LSE]], %{{.+}}, %[[SCRATCH]], %[[DK]], %[[DV]], %[[SCRATCH2]], %c320_i64)
 func.func @attention(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x4xf32> {mp.input = "k"}, %v: tensor<2x3x6x5xf32> {mp.input = "v"}, %g: tensor<2x3x6x5xf32> {mp.input = "g"})
     -> (tensor<2x3x6x5xf32> {mp.output = "o"}, tensor<2x3x6x4xf32> {mp.output = "dq"}) {
   %o, %lse = mp.attention %q, %k, %v scale 0.5 softcap 3.0 causal chunk_bytes 300 precision <bf16> : (tensor<2x3x6x4xf32>, tensor<2x3x6x4xf32>, tensor<2x3x6x5xf32>) -> (tensor<2x3x6x5xf32>, tensor<2x3x6xf32>)
@@ -253,8 +253,8 @@ func.func @attention(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x
 // CHECK-LABEL: func.func @attention_bf16
 // CHECK-DAG: %[[NOCAP:.+]] = arith.constant 0.000000e+00 : f32
 // CHECK: call @mp_convert(%arg0, %c0_i32, %c4_i32, %c144_i64, %{{.+}}, %[[Q:[^)]+]])
-// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %{{[^,]+}}, %[[NOCAP]], %c1_i32, %c0_i64, %{{.+}}, %c4_i32, %[[Q]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[O:[^,]+]], %[[LSE:[^,]+]], %{{.+}})
-// CHECK: call @mp_attention_grad_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %{{[^,]+}}, %[[NOCAP]], %c1_i32, %c0_i64, %{{.+}}, %c4_i32, %[[Q]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[O]], %[[LSE]], %{{.+}})
+// CHECK: call @mp_attention_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %{{[^,]+}}, %[[NOCAP]], %c1_i32, %c0_i64, %{{[^,]+}}, %c0_i64, %{{[^,]+}}, %c0_i32, %c4_i32, %[[Q]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[O:[^,]+]], %[[LSE:[^,]+]], %{{.+}})
+// CHECK: call @mp_attention_grad_f32(%arg0, %c2_i32, %c6_i64, %c1_i64, %c6_i64, %c6_i64, %c4_i64, %c5_i64, %{{[^,]+}}, %[[NOCAP]], %c1_i32, %c0_i64, %{{[^,]+}}, %c0_i64, %{{[^,]+}}, %c0_i32, %c4_i32, %[[Q]], %c0_i32, %{{.+}}, %c0_i32, %{{.+}}, %c4_i32, %[[O]], %[[LSE]], %{{.+}})
 func.func @attention_bf16(%q: tensor<2x3x6x4xf32> {mp.input = "q"}, %k: tensor<2x3x6x4xf32> {mp.input = "k"}, %v: tensor<2x3x6x5xf32> {mp.input = "v"}, %g: tensor<2x3x6x5xf32> {mp.input = "g"})
     -> (tensor<2x3x6x4xf32> {mp.output = "dq"}) {
   %qb = mp.convert %q : tensor<2x3x6x4xf32> -> tensor<2x3x6x4xbf16>
@@ -459,30 +459,37 @@ func.func @iota_start(%table: tensor<5x8xf32> {mp.input = "table"}) -> tensor<3x
 // -----
 
 // ALiBi (ABI 28): the slopes of the 4 heads at max bias 8, then the bias
-// over [outer, heads, queries, keys] = [2, 4, 3, 5] of the scores.
+// over [outer, heads, queries, keys] = [2, 4, 3, 5] of the scores, in float
+// (0), then Falcon's in bfloat16 (1, ABI 30).
 // CHECK-LABEL: func.func @alibi
 // CHECK: call @mp_alibi_slopes_f32(%{{.+}}, %c4_i64, %{{.+}}, %[[SLOPES:.+]]) :
-// CHECK: call @mp_alibi_f32(%{{.+}}, %c2_i64, %c4_i64, %c3_i64, %c5_i64, %{{.+}}, %[[SLOPES]], %{{.+}}) :
-func.func @alibi(%scores: tensor<2x4x3x5xf32> {mp.input = "scores"}) -> tensor<2x4x3x5xf32> {
+// CHECK: call @mp_alibi_f32(%{{.+}}, %c2_i64, %c4_i64, %c3_i64, %c5_i64, %c0_i32{{.*}}, %{{.+}}, %[[SLOPES]], %{{.+}}) :
+// CHECK: call @mp_alibi_f32(%{{.+}}, %c2_i64, %c4_i64, %c3_i64, %c5_i64, %c1_i32{{.*}}, %{{.+}}, %[[SLOPES]], %{{.+}}) :
+func.func @alibi(%scores: tensor<2x4x3x5xf32> {mp.input = "scores"}) -> (tensor<2x4x3x5xf32>, tensor<2x4x3x5xf32>) {
   %slopes = mp.alibi_slopes : tensor<4xf32>
   %biased = mp.alibi %scores, %slopes : tensor<2x4x3x5xf32>, tensor<4xf32>
-  return %biased : tensor<2x4x3x5xf32>
+  %falcon = mp.alibi %scores, %slopes bf16_bias : tensor<2x4x3x5xf32>, tensor<4xf32>
+  return %biased, %falcon : tensor<2x4x3x5xf32>, tensor<2x4x3x5xf32>
 }
 
 // -----
 
 // Fused attention with ALiBi (ABI 29): after the chunk rows, the 4 heads
-// and the slopes (0 and null without); the gradient takes them too.
+// and the slopes (0 and null without), then whether the bias is Falcon's
+// (ABI 30); the gradient takes them too.
 // CHECK-LABEL: func.func @alibi_attention
 // CHECK: call @mp_alibi_slopes_f32(%{{.+}}, %c4_i64, %{{.+}}, %[[SLOPES:.+]]) :
-// CHECK: call @mp_attention_f32(%{{.+}}, %c1_i32, %c8_i64, %c1_i64, %c6_i64, %c6_i64, %c8_i64, %c8_i64, %{{.+}}, %{{.+}}, %c1_i32, %c0_i64, %c6_i64, %c4_i64, %[[SLOPES]], %c0_i32,
-// CHECK: call @mp_attention_grad_f32(%{{.+}}, %c1_i32, %c8_i64, %c1_i64, %c6_i64, %c6_i64, %c8_i64, %c8_i64, %{{.+}}, %{{.+}}, %c1_i32, %c0_i64, %c{{[0-9]+}}_i64, %c4_i64, %[[SLOPES]], %c0_i32,
-// CHECK: call @mp_attention_f32(%{{.+}}, %c6_i64, %c0_i64, %{{[0-9]+}}, %c0_i32,
+// CHECK: call @mp_attention_f32(%{{.+}}, %c1_i32, %c8_i64, %c1_i64, %c6_i64, %c6_i64, %c8_i64, %c8_i64, %{{.+}}, %{{.+}}, %c1_i32, %c0_i64, %c6_i64, %c4_i64, %[[SLOPES]], %c0_i32, %c0_i32,
+// CHECK: call @mp_attention_grad_f32(%{{.+}}, %c1_i32, %c8_i64, %c1_i64, %c6_i64, %c6_i64, %c8_i64, %c8_i64, %{{.+}}, %{{.+}}, %c1_i32, %c0_i64, %c{{[0-9]+}}_i64, %c4_i64, %[[SLOPES]], %c0_i32, %c0_i32,
+// CHECK: call @mp_attention_f32(%{{.+}}, %c6_i64, %c0_i64, %{{[0-9]+}}, %c0_i32, %c0_i32,
+// CHECK: call @mp_attention_f32(%{{.+}}, %c6_i64, %c4_i64, %[[SLOPES]], %c1_i32, %c0_i32,
 func.func @alibi_attention(%q: tensor<2x4x6x8xf32> {mp.input = "q"}, %g: tensor<2x4x6x8xf32> {mp.input = "g"}) -> (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) {
   %slopes = mp.alibi_slopes : tensor<4xf32>
   %o, %lse = mp.attention %q, %q, %q alibi %slopes scale 0.5 causal : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<4xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6xf32>)
   %dq, %dk, %dv = mp.attention_grad %q, %q, %q, %o, %lse, %g alibi %slopes scale 0.5 causal : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6xf32>, tensor<2x4x6x8xf32>, tensor<4xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>)
   %o2, %lse2 = mp.attention %q, %q, %q scale 0.5 causal : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6xf32>)
-  %sum = mp.add %dq, %o2 : tensor<2x4x6x8xf32>
+  %o3, %lse3 = mp.attention %q, %q, %q alibi %slopes bf16_bias scale 0.5 causal : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<4xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6xf32>)
+  %sum2 = mp.add %dq, %o2 : tensor<2x4x6x8xf32>
+  %sum = mp.add %sum2, %o3 : tensor<2x4x6x8xf32>
   return %o, %sum : tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>
 }

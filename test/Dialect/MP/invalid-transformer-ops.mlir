@@ -211,6 +211,14 @@ func.func @attention_grad_alibi_and_softcap(%q: tensor<2x4x4xf32>, %lse: tensor<
 
 // -----
 
+func.func @attention_bf16_bias_without_slopes(%q: tensor<2x4x4xf32>) {
+  // expected-error@+1 {{'mp.attention' op bf16_bias is a form of alibi slopes it has none of}}
+  %0:2 = mp.attention %q, %q, %q bf16_bias scale 1.0 causal : (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> (tensor<2x4x4xf32>, tensor<2x4xf32>)
+  return
+}
+
+// -----
+
 func.func @softmax_rank0(%x: tensor<f32>) {
   // expected-error@+1 {{'mp.softmax' op softmax needs a dim, got rank 0}}
   %0 = mp.softmax %x : tensor<f32>

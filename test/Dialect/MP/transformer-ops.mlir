@@ -99,6 +99,8 @@ func.func @alibi(%scores: tensor<2x6x5x5xf32>) {
   %m = mp.alibi_slopes max_bias 16.0 : tensor<6xf32>
   // CHECK-NEXT: mp.alibi %arg0, %[[S]] : tensor<2x6x5x5xf32>, tensor<6xf32>
   %b = mp.alibi %scores, %s : tensor<2x6x5x5xf32>, tensor<6xf32>
+  // CHECK-NEXT: mp.alibi %arg0, %[[S]] bf16_bias : tensor<2x6x5x5xf32>, tensor<6xf32>
+  %f = mp.alibi %scores, %s bf16_bias : tensor<2x6x5x5xf32>, tensor<6xf32>
   return
 }
 
@@ -133,6 +135,10 @@ func.func @attention(%q: tensor<2x4x6x8xf32>, %k: tensor<2x4x10x8xf32>,
   %slopes = mp.alibi_slopes : tensor<4xf32>
   %a, %a_lse = mp.attention %q, %k, %v alibi %slopes scale 0.25 causal : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<4xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
   %aq, %ak, %av = mp.attention_grad %q, %k, %v, %a, %a_lse, %g alibi %slopes scale 0.25 causal : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>, tensor<2x4x6xf32>, tensor<2x4x6x3xf32>, tensor<4xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
+  // CHECK-NEXT: %[[FO:[a-z_0-9]+]], %[[FLSE:[a-z_0-9]+]] = mp.attention %arg0, %arg1, %arg2 alibi %[[SLOPES]] bf16_bias scale 2.500000e-01 causal :
+  // CHECK-NEXT: mp.attention_grad %arg0, %arg1, %arg2, %[[FO]], %[[FLSE]], %arg3 alibi %[[SLOPES]] bf16_bias scale 2.500000e-01 causal :
+  %f, %f_lse = mp.attention %q, %k, %v alibi %slopes bf16_bias scale 0.25 causal : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<4xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
+  %fq, %fk, %fv = mp.attention_grad %q, %k, %v, %f, %f_lse, %g alibi %slopes bf16_bias scale 0.25 causal : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>, tensor<2x4x6x3xf32>, tensor<2x4x6xf32>, tensor<2x4x6x3xf32>, tensor<4xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>)
   // Sliding window attention: the window follows causal.
   // CHECK-NEXT: %[[WO:[a-z_0-9]+]], %[[WLSE:[a-z_0-9]+]] = mp.attention %arg0, %arg1, %arg2 scale 2.500000e-01 causal window 3 chunk_bytes 4096 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)
   %w, %w_lse = mp.attention %q, %k, %v scale 0.25 causal window 3 chunk_bytes 4096 : (tensor<2x4x6x8xf32>, tensor<2x4x10x8xf32>, tensor<2x4x10x3xf32>) -> (tensor<2x4x6x3xf32>, tensor<2x4x6xf32>)

@@ -66,7 +66,9 @@ partial_rotary_factor of each head rotating, 0.5 by default), Falcon's
 self_attention.query_key_value holding per key-value head its queries',
 key's and value's rows, num_kv_heads of them in the new decoder
 architecture, one where multi_query, ln_attn and ln_mlp or one
-input_layernorm, mlp + attn + x, tied embeddings) and GPT-J's
+input_layernorm, mlp + attn + x, tied embeddings; where alibi, as
+Falcon-RW's: no rotation, build_alibi_tensor's bias in bfloat16 added to
+the scores before their scaling by inv_norm_factor) and GPT-J's
 (GPTJForCausalLM under GPTJConfig's attribute_map: ln_1, attn.q_proj ...
 out_proj without biases, fc_in and fc_out, lm_head with a bias, rotary_dim
 entries rotating as pairs (2i, 2i + 1), rotate_every_two), CodeGen's
@@ -826,8 +828,14 @@ class LlamaAttention(nn.Module):
         self.codegen = family == "codegen"
         self.pairs = family in PAIR_ROTATING
         # Cohere2Attention rotates in its windowed layers only,
-        # SmolLM3Attention where no_rope_layers says 1.
+        # SmolLM3Attention where no_rope_layers says 1, FalconAttention
+        # where the config has no ALiBi (Falcon-RW's, added to the scores
+        # before their scaling by inv_norm_factor).
         self.rotate = family != "cohere2" or self.window is not None
+        self.falcon_alibi = family == "falcon" and bool(config.get("alibi"))
+        if self.falcon_alibi:
+            self.rotate = False
+            self.scaling = 1.0 / math.sqrt(self.head_dim)
         # Exaone4Attention's "global NoPE": where the config has a window,
         # its windowed layers rotate only.
         if family == "exaone4":
@@ -936,8 +944,11 @@ class LlamaAttention(nn.Module):
             q, k = self.query_layernorm(q), self.key_layernorm(k)
         k = repeat_kv(k, self.heads // self.kv_heads)
         v = repeat_kv(v, self.heads // self.kv_heads)
-        scores = softcap(torch.matmul(q, k.transpose(2, 3)) * self.scaling,
-                         self.softcap)
+        scores = torch.matmul(q, k.transpose(2, 3))
+        if self.falcon_alibi:
+            scores = scores + build_falcon_alibi_tensor(s, self.heads,
+                                                        hidden_states.dtype)
+        scores = softcap(scores * self.scaling, self.softcap)
         causal = torch.full((s, s), float("-inf"), dtype=scores.dtype).triu(1)
         if self.window:  # a query sees its last `window` positions only
             causal += torch.full((s, s), float("-inf"),
@@ -1544,9 +1555,9 @@ def bloom_field(config, name):
         "apply_residual_connection_post_layernorm": False}[name])
 
 
-def build_alibi_tensor(seq, num_heads):
-    """BLOOM's build_alibi_tensor for an unpadded batch: [heads, 1, seq],
-    each head's slope times the key positions."""
+def alibi_slopes(num_heads):
+    """BLOOM's and Falcon's build_alibi_tensor's slopes: float32 powers of
+    a float32 base."""
     closest_power_of_2 = 2 ** math.floor(math.log2(num_heads))
     base = torch.tensor(2 ** (-(2 ** -(math.log2(closest_power_of_2) - 3))),
                         dtype=torch.float32)
@@ -1561,7 +1572,25 @@ def build_alibi_tensor(seq, num_heads):
         extra_powers = torch.arange(1, 1 + 2 * num_remaining_heads, 2,
                                     dtype=torch.int32)
         slopes = torch.cat([slopes, torch.pow(extra_base, extra_powers)])
+    return slopes
+
+
+def build_alibi_tensor(seq, num_heads):
+    """BLOOM's build_alibi_tensor for an unpadded batch: [heads, 1, seq],
+    each head's slope times the key positions."""
+    slopes = alibi_slopes(num_heads)
     return slopes[:, None, None] * torch.arange(seq)[None, None, :]
+
+
+def build_falcon_alibi_tensor(seq, num_heads, dtype):
+    """Falcon's build_alibi_tensor for an unpadded batch: [heads, 1, seq],
+    computed in bfloat16 (slopes[..., None].bfloat16() * arange_tensor:
+    the slopes and the positions rounded, then their products), then in
+    the hidden states' dtype."""
+    slopes = alibi_slopes(num_heads)
+    arange_tensor = torch.arange(seq)[None, :]
+    alibi = slopes[..., None].bfloat16() * arange_tensor
+    return alibi[:, None, :].to(dtype)
 
 
 def bloom_gelu_forward(x):

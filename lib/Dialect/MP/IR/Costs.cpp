@@ -89,30 +89,33 @@ int64_t getAttentionBytes(const AttentionGeometry &g, int64_t scorePasses,
 } // namespace
 
 // Per chunk: s = q·kᵀ (written), its soft cap or ALiBi's bias (read and
-// written), its softmax (read and written), p·v (read); and the rows'
-// log-sum-exp.
+// written; Falcon's scale after it too), its softmax (read and written),
+// p·v (read); and the rows' log-sum-exp.
 int64_t AttentionOp::getGemmFlops() {
   return getAttentionFlops(*getAttentionGeometry(*this), 1, 1);
 }
 int64_t AttentionOp::getKernelBytes() {
   AttentionGeometry g = *getAttentionGeometry(*this);
-  bool biased = getSoftcap() || g.alibi;
-  return sumOfProducts({{getAttentionBytes(g, biased ? 6 : 4, 0, 0)},
+  int64_t biasPasses =
+      (getSoftcap() || g.alibi ? 2 : 0) + (g.alibiBf16 ? 2 : 0);
+  return sumOfProducts({{getAttentionBytes(g, 4 + biasPasses, 0, 0)},
                         {int64_t(sizeof(float)), g.batch, g.queries}});
 }
 // Per chunk, the scores' and the output's GEMMs (one per query head of a
 // key head's group, one for the group where a chunk holds every row), the
-// soft cap or ALiBi's bias, and the softmax.
+// soft cap or ALiBi's bias (and Falcon's scale), and the softmax.
 int64_t AttentionOp::getKernelLaunches() {
   AttentionGeometry g = *getAttentionGeometry(*this);
-  bool biased = getSoftcap() || g.alibi;
-  return g.getChunks() * (2 * g.getGemmCallsPerChunk() + 1 + (biased ? 1 : 0));
+  int64_t biasLaunches =
+      (getSoftcap() || g.alibi ? 1 : 0) + (g.alibiBf16 ? 1 : 0);
+  return g.getChunks() * (2 * g.getGemmCallsPerChunk() + 1 + biasLaunches);
 }
 
 // Per chunk: s = q·kᵀ and its softmax p again (3 passes), dp = grad·vᵀ (1),
 // ds = softmax_grad(p, dp) (3), dq = ds·k, dk += dsᵀ·q and dv += pᵀ·grad
 // (3); under a soft cap, the cap of s (2) and its slope's product with ds
-// (reading p and ds, writing ds: 3); with ALiBi, the bias of s (2). The
+// (reading p and ds, writing ds: 3); with ALiBi, the bias of s (2; 4 with
+// Falcon's scale after it). The
 // query side is passed over 3 times (q
 // at its element size in one of them; grad, float32, stands where the forward's
 // output does). The key gradients are zeroed and read and written by every
@@ -123,14 +126,20 @@ int64_t AttentionGradOp::getGemmFlops() {
 int64_t AttentionGradOp::getKernelBytes() {
   AttentionGeometry g = *getAttentionGeometry(*this);
   g.outputBytes = sizeof(float);
-  return getAttentionBytes(g, getSoftcap() ? 15 : g.alibi ? 12 : 10, 2, 3);
+  return getAttentionBytes(g,
+                           getSoftcap()  ? 15
+                           : g.alibiBf16 ? 14
+                           : g.alibi     ? 12
+                                         : 10,
+                           2, 3);
 }
 // The key gradients' zeroing, then per chunk five GEMMs (scores, dp, dq,
 // dk, dv), each as many calls as the forward's, the softmax and its
-// gradient, under a soft cap the cap and its slope, and with ALiBi its bias.
+// gradient, under a soft cap the cap and its slope, and with ALiBi its bias
+// (and Falcon's scale).
 int64_t AttentionGradOp::getKernelLaunches() {
   AttentionGeometry g = *getAttentionGeometry(*this);
-  int64_t biasLaunches = getSoftcap() ? 2 : g.alibi ? 1 : 0;
+  int64_t biasLaunches = getSoftcap() || g.alibiBf16 ? 2 : g.alibi ? 1 : 0;
   return 2 + g.getChunks() * (5 * g.getGemmCallsPerChunk() + 2 + biasLaunches);
 }
 

@@ -1087,6 +1087,8 @@ template <typename OpT> LogicalResult verifyAttention(OpT op) {
              << "query " << query << " (its dim before the sequence)";
     if (op.getSoftcap())
       return op.emitOpError("takes alibi slopes or a softcap, not both");
+  } else if (op.getAlibiBf16()) {
+    return op.emitOpError("bf16_bias is a form of alibi slopes it has none of");
   }
   return verifyAttentionStorage(op);
 }
@@ -1125,6 +1127,8 @@ std::optional<AttentionGeometry> mp::getAttentionGeometry(Operation *op) {
                                  : gradient.getEffectivePrecision();
   geometry.alibi =
       bool(attention ? attention.getAlibiSlopes() : gradient.getAlibiSlopes());
+  geometry.alibiBf16 =
+      attention ? attention.getAlibiBf16() : gradient.getAlibiBf16();
   auto elementBytes = [](Value value) -> int64_t {
     return getElementTypeOrSelf(value).isBF16() ? 2 : 4;
   };

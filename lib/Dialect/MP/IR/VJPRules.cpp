@@ -355,8 +355,8 @@ void AttentionOp::buildVJP(OpBuilder &b, ValueRange grads,
                            SmallVectorImpl<Value> &operandGrads) {
   auto gradients = AttentionGradOp::create(
       b, getLoc(), getQuery(), getKey(), getValue(), getResult(), getLse(),
-      grads[0], getAlibiSlopes(), getScaleAttr(), getSoftcapAttr(),
-      getCausalAttr(), getWindowAttr(), getChunkBytesAttr(),
+      grads[0], getAlibiSlopes(), getAlibiBf16Attr(), getScaleAttr(),
+      getSoftcapAttr(), getCausalAttr(), getWindowAttr(), getChunkBytesAttr(),
       getPrecisionAttr());
   operandGrads.append(gradients.getResults().begin(),
                       gradients.getResults().end());
@@ -391,9 +391,17 @@ void LogOp::buildVJP(OpBuilder &b, ValueRange grads,
 // A shift of the scores, linear in the slopes: the scores' gradient passes,
 // and slope h's is the sum of its head's gradient times the keys' positions
 // (the bias of unit slopes on zero scores). Slopes of mp.alibi_slopes need
-// none: the step drops it.
+// none: the step drops it. A bfloat16 bias's rounding has none to give.
+bool AlibiOp::hasOperandGradient(unsigned index) {
+  return index == 0 || !getBf16Bias();
+}
+
 void AlibiOp::buildVJP(OpBuilder &b, ValueRange grads,
                        SmallVectorImpl<Value> &operandGrads) {
+  if (getBf16Bias()) {
+    operandGrads.append({grads[0], Value()});
+    return;
+  }
   Location loc = getLoc();
   RankedTensorType scores = rankedType(getScores());
   RankedTensorType slopes = rankedType(getSlopes());

@@ -109,8 +109,10 @@ struct AttentionGeometry {
   bool causal = false;
   /// A causal sliding window (0: none): a row sees its last `window` keys.
   int64_t window = 0;
-  /// ALiBi's bias, added to each chunk's (or on-chip tile's) scores.
-  bool alibi = false;
+  /// ALiBi's bias, added to each chunk's (or on-chip tile's) scores;
+  /// Falcon's (bf16_bias) before the scale, which the chunks then apply in
+  /// a pass of their own.
+  bool alibi = false, alibiBf16 = false;
   /// The precision of its GEMMs.
   Precision precision = Precision::tf32;
   /// Bytes per element of q, k, v and the output: 4, or 2 where they are

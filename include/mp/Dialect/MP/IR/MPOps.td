@@ -716,7 +716,11 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
     biased scores). It takes no soft cap, and the slopes take no gradient
     (`mp.alibi_slopes`'s; `mp-fuse-attention` fuses only those, and the
     differentiation fails with a located error on slopes that need one).
-    CUDA's on-chip kernels add it per tile of scores too. `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
+    CUDA's on-chip kernels add it per tile of scores too. With `bf16_bias`
+    beside the slopes the bias is Falcon-RW's (`mp.alibi ... bf16_bias`'s,
+    computed in bfloat16) and goes on the scores before the scale:
+    `scale · (q · kᵀ + bias)`, as Falcon adds it before its scaling.
+    `precision` is both GEMMs' (`mp.matmul`'s); under bf16 the
     probabilities are rounded to bfloat16 for the second, as `mp.matmul`'s
     operands are.
 
@@ -739,6 +743,7 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
   let arguments = (ins MP_FloatTensor:$query, MP_FloatTensor:$key,
                        MP_FloatTensor:$value,
                        Optional<StaticShapeTensorOf<[F32]>>:$alibi_slopes,
+                       UnitAttr:$alibi_bf16,
                        F64Attr:$scale, OptionalAttr<F64Attr>:$softcap,
                        UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
                        OptionalAttr<I64Attr>:$chunk_bytes,
@@ -747,7 +752,8 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
                       StaticShapeTensorOf<[F32]>:$lse);
   let hasVerifier = 1;
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`alibi` $alibi_slopes^)? `scale` $scale
+    $query `,` $key `,` $value (`alibi` $alibi_slopes^)?
+    (`bf16_bias` $alibi_bf16^)? `scale` $scale
     (`softcap` $softcap^)? (`causal` $causal^)?
     (`window` $window^)? (`chunk_bytes` $chunk_bytes^)?
     (`precision` $precision^)? attr-dict `:`
@@ -896,34 +902,46 @@ def MP_AlibiSlopesOp : MP_Op<"alibi_slopes", [Pure,
 
 def MP_AlibiOp : MP_Op<"alibi", [Pure, AllTypesMatch<["scores", "result"]>,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
-    DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
+    DeclareOpInterfaceMethods<MP_AutodiffOpInterface, ["hasOperandGradient"]>]> {
   let summary = "adds ALiBi's per-head linear bias to attention scores";
   let description = [{
     `scores[..., h, q, k] + slopes[h] · k` for scores `[..., heads, q, k]`
     and slopes `[heads]` (`mp.alibi_slopes`): BLOOM's `alibi`, `slopes ·
-    arange(keys)`, added to its scaled scores before the causal softmax
-    (Falcon's ALiBi models add it before the scaling). Within a row the
-    bias falls by one slope per key back from the last, so the softmax sees
-    `-slope · distance` (MPT's `(1 - seq) + arange(seq)` bias differs from
-    it by a constant per row: the same probabilities). The product is
-    rounded to the scores' type, then the sum.
+    arange(keys)`, added to its scaled scores before the causal softmax.
+    Within a row the bias falls by one slope per key back from the last, so
+    the softmax sees `-slope · distance` (MPT's `(1 - seq) + arange(seq)`
+    bias differs from it by a constant per row: the same probabilities).
+    The product is rounded to the scores' type, then the sum.
+
+    With `bf16_bias` the bias is Falcon-RW's: Falcon's `build_alibi_tensor`
+    computes `slopes.bfloat16() * arange(keys)` in bfloat16, so the slope
+    and the key are each rounded to bfloat16 (to nearest, ties to even:
+    keys past 256 round), then their product; the sum with the score is
+    float32. (Falcon adds it before the scaling: an `mp.alibi` before the
+    `mp.scale`.)
 
     Its gradient is the scores' gradient, and slope `h`'s is `Σ grad · k`
-    over its head (learned slopes train; `mp.alibi_slopes`'s need none). The
-    keys stay whole on every rank; heads and the other dims may be split,
-    and the slopes are split as the heads. `mp-fuse-attention` fuses the
-    bias of `mp.alibi_slopes` between an attention's scale and its softmax
-    into `mp.attention` (`alibi`).
+    over its head (learned slopes train; `mp.alibi_slopes`'s need none).
+    A `bf16_bias`'s rounding has no gradient: its slopes may not be
+    learned (the differentiation fails with a located error). The keys stay
+    whole on every rank; heads and the other dims may be split, and the
+    slopes are split as the heads. `mp-fuse-attention` fuses the bias of
+    `mp.alibi_slopes` between an attention's scale and its softmax (or
+    Falcon's between the scores' GEMM and the scale) into `mp.attention`
+    (`alibi`, `bf16_bias`).
 
     ```mlir
     %biased = mp.alibi %scores, %slopes : tensor<2x4x16x16xf32>, tensor<4xf32>
+    %falcon = mp.alibi %scores, %slopes bf16_bias : tensor<2x4x16x16xf32>, tensor<4xf32>
     ```
   }];
   let arguments = (ins StaticShapeTensorOf<[F32]>:$scores,
-                       StaticShapeTensorOf<[F32]>:$slopes);
+                       StaticShapeTensorOf<[F32]>:$slopes,
+                       UnitAttr:$bf16_bias);
   let results = (outs StaticShapeTensorOf<[F32]>:$result);
   let assemblyFormat = [{
-    $scores `,` $slopes attr-dict `:` type($scores) `,` type($slopes)
+    $scores `,` $slopes (`bf16_bias` $bf16_bias^)? attr-dict `:` type($scores)
+    `,` type($slopes)
   }];
   let hasVerifier = 1;
 }

@@ -272,7 +272,8 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradients of mp.attention";
   let description = [{
-    The gradients of `mp.attention` (same `alibi` slopes, `scale`,
+    The gradients of `mp.attention` (same `alibi` slopes and `bf16_bias`,
+    `scale`,
     `softcap`, `causal`, `window`, `chunk_bytes` and `precision`) with respect to `query`, `key`
     and `value`, from the gradient `grad` of its result, given that
     attention's results `output` and `lse`. As FlashAttention-2's backward
@@ -302,6 +303,7 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
                        MP_FloatTensor:$value, MP_FloatTensor:$output,
                        StaticShapeTensorOf<[F32]>:$lse, MP_FloatTensor:$grad,
                        Optional<StaticShapeTensorOf<[F32]>>:$alibi_slopes,
+                       UnitAttr:$alibi_bf16,
                        F64Attr:$scale, OptionalAttr<F64Attr>:$softcap,
                        UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
                        OptionalAttr<I64Attr>:$chunk_bytes,
@@ -311,7 +313,7 @@ def MP_AttentionGradOp : MP_Op<"attention_grad", [Pure, InferTypeOpAdaptor,
   let hasVerifier = 1;
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $output `,` $lse `,` $grad
-    (`alibi` $alibi_slopes^)? `scale` $scale
+    (`alibi` $alibi_slopes^)? (`bf16_bias` $alibi_bf16^)? `scale` $scale
     (`softcap` $softcap^)? (`causal` $causal^)? (`window` $window^)? (`chunk_bytes` $chunk_bytes^)?
     (`precision` $precision^)? attr-dict `:` functional-type(operands, results)
   }];
