@@ -633,9 +633,9 @@ struct SoftmaxGradLowering : RuntimePattern<SoftmaxGradOp> {
 /// mp_attention_f32 and mp_attention_grad_f32 share their leading
 /// arguments: sizes, scale, soft cap (ABI 22; 0: none), mask and window
 /// (ABI 19), chunk, ALiBi's heads and slopes (ABI 29; 0 and null: none)
-/// and whether their bias is Falcon's (ABI 30), and the scratch the plan gave the op with its bytes (ABI 14). q, k, v
-/// and the output come with their dtypes (ABI 10), the other tensors are
-/// float32.
+/// and whether their bias is Falcon's (ABI 30), and the scratch the plan
+/// gave the op with its bytes (ABI 14). q, k, v and the output come with
+/// their dtypes (ABI 10), the other tensors are float32.
 template <typename OpT> struct AttentionPattern : RuntimePattern<OpT> {
   using RuntimePattern<OpT>::RuntimePattern;
   using RuntimePattern<OpT>::calls;
