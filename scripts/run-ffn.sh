@@ -9,7 +9,7 @@
 #
 #   scripts/run-ffn.sh [--mesh DPxTP] [--dim N] [--hidden N] [--batch N]
 #                      [--backend host|cuda] [--cuda-archs LIST]
-#                      [--optimizer adamw|sgd] [--lr LR]
+#                      [--optimizer adamw|sgd] [--lr LR] [--adam-eps E]
 #                      [--precision fp32|tf32|bf16] [--reduce-dtype f32|bf16]
 #                      [--tp-reduce-dtype f32|bf16] [--saved-dtype f32|bf16]
 #                      [--max-grad-norm N] [--recompute none|selective|op|full]
@@ -30,8 +30,9 @@
 # the host backend (the default: OpenBLAS + MPI on this machine's CPUs)
 # dim = hidden = 1024, batch 8, so that 4 ranks fit a small machine.
 # --mesh/--dim/--hidden/--batch generate the model and plan for other sizes;
-# --model/--plan use files instead. --optimizer, --lr and --precision (the
-# GEMMs' arithmetic, docs/mixed-precision.md) are compiled into the step,
+# --model/--plan use files instead. --optimizer, --lr, --adam-eps (AdamW's
+# eps, PyTorch's 1e-8 by default) and --precision (the GEMMs' arithmetic,
+# docs/mixed-precision.md) are compiled into the step,
 # --cuda-archs (with --backend cuda) names the GPU architectures the step's
 # memory is planned for, as the passes' cuda-archs (default 80,90: the
 # runtime's build; 90 plans tf32 attention up to head dim 128 on chip, as
@@ -119,6 +120,7 @@ backend=host
 cuda_archs=""
 optimizer=adamw
 lr=3e-3
+adam_eps=1e-8
 precision=tf32
 max_grad_norm=0
 reduce_dtype=f32
@@ -154,6 +156,7 @@ while (($#)); do
     --model) model="$2"; shift 2 ;;
     --optimizer) optimizer="$2"; shift 2 ;;
     --lr) lr="$2"; shift 2 ;;
+    --adam-eps) adam_eps="$2"; shift 2 ;;
     --precision) precision="$2"; shift 2 ;;
     --max-grad-norm) max_grad_norm="$2"; shift 2 ;;
     --reduce-dtype) reduce_dtype="$2"; shift 2 ;;
@@ -238,7 +241,7 @@ func.func @ffn(%x: $x {mp.input = "x"},
 }
 MLIR
 fi
-step_options="optimizer=$optimizer lr=$lr precision=$precision reduce-dtype=$reduce_dtype tp-reduce-dtype=$tp_reduce_dtype saved-dtype=$saved_dtype max-grad-norm=$max_grad_norm"
+step_options="optimizer=$optimizer lr=$lr eps=$adam_eps precision=$precision reduce-dtype=$reduce_dtype tp-reduce-dtype=$tp_reduce_dtype saved-dtype=$saved_dtype max-grad-norm=$max_grad_norm"
 # Without --recompute, the plan file's "recompute" (if any) is the policy.
 if [[ -n "$recompute" ]]; then
   step_options+=" recompute=$recompute"

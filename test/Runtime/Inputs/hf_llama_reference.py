@@ -218,10 +218,11 @@ the logits against the given labels (the next tokens), as mp's.
       with probability F; with --pad-tails, each sequence ends in 0 to
       seq/2 positions of token P and label -100 (right padding).
   hf_llama_reference.py train HF_DIR DATA --steps N --lr LR
-      --weight-decay WD [--dtype float64|float32] --save OUT
-      N steps of torch.optim.AdamW from the checkpoint (its values widened
-      to the run's dtype); prints `step <i> loss <v>`; saves the parameters
-      (f32) under Hugging Face's names, lm_head.weight included when tied.
+      --weight-decay WD [--adam-eps E] [--dtype float64|float32] --save OUT
+      N steps of torch.optim.AdamW (eps E, PyTorch's 1e-8 by default) from
+      the checkpoint (its values widened to the run's dtype); prints
+      `step <i> loss <v>`; saves the parameters (f32) under Hugging Face's
+      names, lm_head.weight included when tied.
 
 SIZES: --layers --dim --heads [--kv-heads] --ffn-hidden --vocab
 [--norm-eps] [--rope-theta].
@@ -2487,6 +2488,7 @@ def main():
     run.add_argument("--steps", type=int, required=True)
     run.add_argument("--lr", type=float, required=True)
     run.add_argument("--weight-decay", type=float, required=True)
+    run.add_argument("--adam-eps", type=float, default=1e-8)
     run.add_argument("--dtype", choices=["float64", "float32"],
                      default="float64")
     run.add_argument("--save", required=True)

@@ -30,8 +30,8 @@ throughout; with --dtype float32 it is torchtitan's arithmetic.
       the next token of a sequence of seq + 1 ids uniform over the vocab.
   llama_reference.py train SIZES --steps N --lr LR --weight-decay WD
       [--max-grad-norm M] [--dtype float64|float32] --save OUT INIT DATA
-      N steps of torch.optim.AdamW (lr, weight_decay; betas (0.9, 0.999)
-      and eps 1e-8 as PyTorch's defaults) over one parameter group, so that
+      [--adam-eps E] N steps of torch.optim.AdamW (lr, weight_decay; betas
+      (0.9, 0.999) as PyTorch's, eps E, PyTorch's 1e-8 by default) over one parameter group, so that
       weight decay applies to every parameter, norm weights and embeddings
       included, as mp's one optimizer config does; gradients clipped to a
       global norm of M by clip_grad_norm_ when given. Prints `step <i> loss
@@ -279,11 +279,10 @@ def load_parameters(model, weights, source):
 
 
 def adamw(model, args):
-    """torch.optim.AdamW with PyTorch's betas and eps over one group, so
-    that weight decay applies to every parameter, as mp's optimizer
-    config."""
+    """torch.optim.AdamW with PyTorch's betas over one group, so that
+    weight decay applies to every parameter, as mp's optimizer config."""
     return torch.optim.AdamW(model.parameters(), lr=args.lr,
-                             betas=(0.9, 0.999), eps=1e-8,
+                             betas=(0.9, 0.999), eps=args.adam_eps,
                              weight_decay=args.weight_decay)
 
 
@@ -338,6 +337,7 @@ def main():
                       metavar="F")
     run.add_argument("--lr", type=float, required=True)
     run.add_argument("--weight-decay", type=float, required=True)
+    run.add_argument("--adam-eps", type=float, default=1e-8)
     run.add_argument("--max-grad-norm", type=float)
     run.add_argument("--dtype", choices=["float64", "float32"],
                      default="float64")
