@@ -61,8 +61,8 @@
 # the loss (PyTorch's -100); --padding-idx N (gen-llama.py's; from the
 # config's pad_token_id with --hf) gives the embedding's row N no gradient
 # from its lookups (nn.Embedding's padding_idx). Every other option
-# (--backend, --optimizer, --lr, --steps, --init, --save, --seed, --out,
-# --no-run, --no-build) is run-ffn.sh's; --out defaults to
+# (--backend, --optimizer, --lr, --adam-eps, --steps, --init, --save,
+# --seed, --out, --no-run, --no-build) is run-ffn.sh's; --out defaults to
 # $MP_BUILD_DIR/llama.
 #
 # The model options beside the sizes are gen-llama.py's (the other

@@ -29,9 +29,10 @@ throughout; with --dtype float32 it is torchtitan's arithmetic.
       DATA.safetensors: `tokens` and `labels`, i64 [N, batch, seq], labels
       the next token of a sequence of seq + 1 ids uniform over the vocab.
   llama_reference.py train SIZES --steps N --lr LR --weight-decay WD
-      [--max-grad-norm M] [--dtype float64|float32] --save OUT INIT DATA
-      [--adam-eps E] N steps of torch.optim.AdamW (lr, weight_decay; betas
-      (0.9, 0.999) as PyTorch's, eps E, PyTorch's 1e-8 by default) over one parameter group, so that
+      [--adam-eps E] [--max-grad-norm M] [--dtype float64|float32]
+      --save OUT INIT DATA
+      N steps of torch.optim.AdamW (lr, weight_decay; betas (0.9, 0.999)
+      as PyTorch's, eps E, PyTorch's 1e-8 by default) over one parameter group, so that
       weight decay applies to every parameter, norm weights and embeddings
       included, as mp's one optimizer config does; gradients clipped to a
       global norm of M by clip_grad_norm_ when given. Prints `step <i> loss
