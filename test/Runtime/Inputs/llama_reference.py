@@ -32,11 +32,12 @@ throughout; with --dtype float32 it is torchtitan's arithmetic.
       [--adam-eps E] [--max-grad-norm M] [--dtype float64|float32]
       --save OUT INIT DATA
       N steps of torch.optim.AdamW (lr, weight_decay; betas (0.9, 0.999)
-      as PyTorch's, eps E, PyTorch's 1e-8 by default) over one parameter group, so that
-      weight decay applies to every parameter, norm weights and embeddings
-      included, as mp's one optimizer config does; gradients clipped to a
-      global norm of M by clip_grad_norm_ when given. Prints `step <i> loss
-      <v>` as mp-train does, and `step <i> grad-norm <g> clipped|unclipped`;
+      as PyTorch's, eps E, PyTorch's 1e-8 by default) over one parameter
+      group, so that weight decay applies to every parameter, norm weights
+      and embeddings included, as mp's one optimizer config does;
+      gradients clipped to a global norm of M by clip_grad_norm_ when
+      given. Prints `step <i> loss <v>` as mp-train does, and
+      `step <i> grad-norm <g> clipped|unclipped`;
       saves the final parameters (f32, as mp-train does) under their names.
       With --time W, also prints `pytorch step time: median T ms` over the
       steps after the first W (each from zero_grad to the optimizer's
