@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 30
+#define MP_RUNTIME_ABI_VERSION 31
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -696,23 +696,27 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
                                float *dweight, void *scratch,
                                int64_t scratch_bytes);
 /* LayerNorm over the last dim (torch.nn.functional.layer_norm, biased
- * variance): out = (x − mean) · rstd · weight + bias. */
+ * variance): out = (x − mean) · rstd · weight + bias. x and out are
+ * float32 or bfloat16 (x_type, out_type; ABI 31), as mp_rms_norm_f32's,
+ * and out may not alias x. */
 mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
-                            double eps, const float *x, const float *weight,
-                            const float *bias, float *out);
+                            double eps, mp_dtype x_type, const void *x,
+                            const float *weight, const float *bias,
+                            mp_dtype out_type, void *out);
 /* Its gradient: dx, dweight = Σ_rows grad · x̂, dbias = Σ_rows grad (both
  * overwritten), with x̂ = (x − mean) · rstd. dx, or dweight and dbias
- * together, may be null (not computed), and `scratch` is used, as for
- * mp_rms_norm_grad_f32. */
+ * together, may be null (not computed); x and grad may be bfloat16 (x_type,
+ * grad_type; ABI 31) and `scratch` is used, as for mp_rms_norm_grad_f32. */
 mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
-                                 double eps, const float *x,
-                                 const float *weight, const float *grad,
-                                 float *dx, float *dweight, float *dbias,
-                                 void *scratch, int64_t scratch_bytes);
-/* The scratch bytes mp_rms_norm_grad_f32 (x_type and grad_type as given)
- * and mp_layer_norm_grad_f32 (both MP_DTYPE_F32) run in on `backend`
- * without allocating memory of their own: each row's mean and inverse
- * root in double, then on the host each bfloat16 input widened to float32,
+                                 double eps, mp_dtype x_type, const void *x,
+                                 const float *weight, mp_dtype grad_type,
+                                 const void *grad, float *dx, float *dweight,
+                                 float *dbias, void *scratch,
+                                 int64_t scratch_bytes);
+/* The scratch bytes mp_rms_norm_grad_f32 and mp_layer_norm_grad_f32
+ * (x_type and grad_type as given) run in on `backend` without allocating
+ * memory of their own: each row's mean and inverse root in double, then on
+ * the host each bfloat16 input widened to float32,
  * each piece from a multiple of MP_GEMM_WORKSPACE_ALIGNMENT bytes; -1 for
  * negative sizes or bytes that overflow int64. (ABI 16.) */
 static inline int64_t mp_norm_grad_scratch_bytes(mp_backend backend,

@@ -277,8 +277,8 @@ public:
 
   // Transformer layers, with the meaning of the mp_* calls of the same
   // names. Sizes are not negative and their products fit int64 bytes.
-  /// x and out float32 or bfloat16; the gradient's x and grad too (its dx
-  /// never a bfloat16 x's or grad's buffer).
+  /// Both norms' x and out float32 or bfloat16; their gradients' x and
+  /// grad too (dx never a bfloat16 x's or grad's buffer).
   virtual mp_status rmsNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
                             const float *weight, double weightOffset,
                             TensorOut out) = 0;
@@ -289,12 +289,12 @@ public:
                                 TensorIn x, const float *weight,
                                 double weightOffset, TensorIn grad, float *dx,
                                 float *dweight, Workspace &scratch) = 0;
-  virtual mp_status layerNorm(int64_t rows, int64_t dim, double eps,
-                              const float *x, const float *weight,
-                              const float *bias, float *out) = 0;
+  virtual mp_status layerNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
+                              const float *weight, const float *bias,
+                              TensorOut out) = 0;
   virtual mp_status layerNormGrad(int64_t rows, int64_t dim, double eps,
-                                  const float *x, const float *weight,
-                                  const float *grad, float *dx, float *dweight,
+                                  TensorIn x, const float *weight,
+                                  TensorIn grad, float *dx, float *dweight,
                                   float *dbias, Workspace &scratch) = 0;
   /// With `lse`, also each row's log-sum-exp (-inf for a row with no
   /// entry left), row i of matrix b at lse[b · lseStride + i]. sk may be 0

@@ -545,48 +545,59 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
 }
 
 mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
-                            double eps, const float *x, const float *weight,
-                            const float *bias, float *out) {
+                            double eps, mp_dtype x_type, const void *x,
+                            const float *weight, const float *bias,
+                            mp_dtype out_type, void *out) {
   const char *call = "mp_layer_norm_f32";
   MP_RETURN_IF_FAILED(ctx);
+  TensorIn input{x_type, x};
+  TensorOut output{out_type, out};
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
       checkEps(ctx, call, eps) ||
+      checkElementwiseTensors(ctx, call, {input}, {output}) ||
       checkBuffers(ctx, call,
                    {{"x", x, rows * dim},
                     {"weight", weight, dim},
                     {"bias", bias, dim},
                     {"out", out, rows * dim}}))
     return MP_ERROR;
+  if (overlaps(x, rows * dim * int64_t(getDtypeSize(x_type)), out,
+               rows * dim * int64_t(getDtypeSize(out_type))))
+    return fail(ctx, call, "out overlaps x");
   if (rows == 0 || dim == 0)
     return MP_OK;
-  return ctx->backend->layerNorm(rows, dim, eps, x, weight, bias, out);
+  return ctx->backend->layerNorm(rows, dim, eps, input, weight, bias, output);
 }
 
 mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
-                                 double eps, const float *x,
-                                 const float *weight, const float *grad,
-                                 float *dx, float *dweight, float *dbias,
-                                 void *scratch, int64_t scratch_bytes) {
+                                 double eps, mp_dtype x_type, const void *x,
+                                 const float *weight, mp_dtype grad_type,
+                                 const void *grad, float *dx, float *dweight,
+                                 float *dbias, void *scratch,
+                                 int64_t scratch_bytes) {
   const char *call = "mp_layer_norm_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
+  TensorIn input{x_type, x}, gradient{grad_type, grad};
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
       checkEps(ctx, call, eps) ||
       checkNormGradOutputs(ctx, call, dx, dweight) ||
       (!dweight != !dbias &&
        fail(ctx, call, "dweight and dbias are computed together")) ||
+      checkElementwiseTensors(ctx, call, {input, gradient},
+                              {TensorOut{MP_DTYPE_F32, dx}}) ||
       checkBuffers(ctx, call,
                    {{"x", x, rows * dim},
                     {"weight", weight, dx ? dim : 0},
                     {"grad", grad, rows * dim}}))
     return MP_ERROR;
   Workspace workspace;
-  if (getNormGradScratch(ctx, call, rows, dim, MP_DTYPE_F32, MP_DTYPE_F32,
-                         scratch, scratch_bytes, workspace))
+  if (getNormGradScratch(ctx, call, rows, dim, x_type, grad_type, scratch,
+                         scratch_bytes, workspace))
     return MP_ERROR;
   if (dim == 0)
     return MP_OK;
-  return ctx->backend->layerNormGrad(rows, dim, eps, x, weight, grad, dx,
-                                     dweight, dbias, workspace);
+  return ctx->backend->layerNormGrad(rows, dim, eps, input, weight, gradient,
+                                     dx, dweight, dbias, workspace);
 }
 
 mp_status mp_softmax_f32(mp_context *ctx, int64_t batch, int64_t sq, int64_t sk,

@@ -2261,9 +2261,9 @@ void testSwiglu(mp_context *ctx) {
 /// Both norms and their gradients: a small case against finite differences,
 /// a large one (split among the host's threads) against the gradients by
 /// hand, and a gradient of no rows (zeros).
-/// The elementwise and RMSNorm calls hold float32 computations in bfloat16
-/// (ABI 8), transposes copy between float32 and bfloat16 (ABI 9), and
-/// attention reads and writes bfloat16 in bf16 precision (ABI 10):
+/// The elementwise and norm calls hold float32 computations in bfloat16
+/// (ABI 8; LayerNorm's ABI 31), transposes copy between float32 and bfloat16
+/// (ABI 9), and attention reads and writes bfloat16 in bf16 precision (ABI 10):
 /// every mix of float32 and bfloat16 tensors gives, bit for bit, the
 /// float32 call between mp_convert calls (on CUDA too: the kernels apply
 /// the same formulas), in place over an input of its dtype; an output over
@@ -2319,6 +2319,13 @@ void testBFloat16Storage(mp_context *ctx) {
        [&](auto inTypes, auto in, auto outTypes, auto out) {
          return mp_rms_norm_f32(ctx, 17, 59, 1e-5, inTypes[0], in[0],
                                 wide[2]->floats(), 0, outTypes[0], out[0]);
+       }},
+      // ABI 31, its weight and bias float32.
+      {"layer_norm", 1, 1,
+       [&](auto inTypes, auto in, auto outTypes, auto out) {
+         return mp_layer_norm_f32(ctx, 17, 59, 1e-5, inTypes[0], in[0],
+                                  wide[2]->floats(), wide[1]->floats(),
+                                  outTypes[0], out[0]);
        }},
       {"swiglu_grad", 3, 2,
        [&](auto inTypes, auto in, auto outTypes, auto out) {
@@ -2382,40 +2389,62 @@ void testBFloat16Storage(mp_context *ctx) {
                        " is the float32 call between conversions");
     }
 
-  // RMSNorm's gradient reads a bfloat16 x and grad widened: dx and
-  // dweight are the float32 call's on them widened, bit for bit, each mix.
-  Buffer dx(ctx, n * sizeof(float)), dweight(ctx, 59 * sizeof(float));
-  Buffer wantDx(ctx, n * sizeof(float)), wantDweight(ctx, 59 * sizeof(float));
-  CHECK_OK(ctx, mp_rms_norm_grad_f32(
-                    ctx, 17, 59, 1e-5, MP_DTYPE_F32, widened[0]->floats(),
-                    wide[2]->floats(), 0, MP_DTYPE_F32, widened[1]->floats(),
-                    wantDx.floats(), wantDweight.floats(), nullptr, 0));
-  for (int mask = 1; mask < 4; ++mask) {
-    auto tensor = [&](int index, int bit) {
-      return mask & bit ? narrow[index]->as<void>()
-                        : widened[index]->as<void>();
-    };
-    // In the scratch a compiled step plans (on the host with the
-    // widened inputs), nothing of its own.
-    mp_dtype xType = mask & 1 ? MP_DTYPE_BF16 : MP_DTYPE_F32,
-             gradType = mask & 2 ? MP_DTYPE_BF16 : MP_DTYPE_F32;
-    int64_t scratchBytes =
-        mp_norm_grad_scratch_bytes(backend, 17, 59, xType, gradType);
-    Buffer scratch(ctx, scratchBytes);
-    size_t ownBytes = countOwnBytes(ctx, [&] {
-      return mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5, xType, tensor(0, 1),
-                                  wide[2]->floats(), 0, gradType, tensor(1, 2),
-                                  dx.floats(), dweight.floats(),
-                                  scratch.floats(), scratchBytes);
-    });
-    expect(ownBytes == 0,
-           "rms_norm_grad with dtype mask " + std::to_string(mask) +
-               " in mp_norm_grad_scratch_bytes: " + std::to_string(ownBytes) +
-               " bytes of its own");
-    expect(dx.read<uint32_t>() == wantDx.read<uint32_t>() &&
-               dweight.read<uint32_t>() == wantDweight.read<uint32_t>(),
-           "rms_norm_grad with dtype mask " + std::to_string(mask) +
-               " (x 1, grad 2) is the float32 call's on them widened");
+  // The norms' gradients read a bfloat16 x and grad widened (RMSNorm's
+  // ABI 8 and 11, LayerNorm's 31): dx and the parameters' gradients are the
+  // float32 call's on them widened, bit for bit, each mix.
+  using NormGrad =
+      std::function<mp_status(mp_dtype, const void *, mp_dtype, const void *,
+                              float *, float *, float *, void *, int64_t)>;
+  const std::pair<const char *, NormGrad> normGrads[] = {
+      {"rms_norm_grad",
+       [&](mp_dtype xType, const void *x, mp_dtype gradType, const void *grad,
+           float *dx, float *dweight, float *, void *scratch, int64_t bytes) {
+         return mp_rms_norm_grad_f32(ctx, 17, 59, 1e-5, xType, x,
+                                     wide[2]->floats(), 0, gradType, grad, dx,
+                                     dweight, scratch, bytes);
+       }},
+      {"layer_norm_grad", [&](mp_dtype xType, const void *x, mp_dtype gradType,
+                              const void *grad, float *dx, float *dweight,
+                              float *dbias, void *scratch, int64_t bytes) {
+         return mp_layer_norm_grad_f32(ctx, 17, 59, 1e-5, xType, x,
+                                       wide[2]->floats(), gradType, grad, dx,
+                                       dweight, dbias, scratch, bytes);
+       }}};
+  const std::vector<float> zeros(59, 0.0f);
+  for (const auto &[name, normGrad] : normGrads) {
+    Buffer dx(ctx, n * sizeof(float)), dweight(ctx, zeros), dbias(ctx, zeros);
+    Buffer wantDx(ctx, n * sizeof(float)), wantDweight(ctx, zeros),
+        wantDbias(ctx, zeros);
+    CHECK_OK(ctx,
+             normGrad(MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
+                      widened[1]->floats(), wantDx.floats(),
+                      wantDweight.floats(), wantDbias.floats(), nullptr, 0));
+    for (int mask = 1; mask < 4; ++mask) {
+      auto tensor = [&](int index, int bit) {
+        return mask & bit ? narrow[index]->as<void>()
+                          : widened[index]->as<void>();
+      };
+      // In the scratch a compiled step plans (on the host with the
+      // widened inputs), nothing of its own.
+      mp_dtype xType = mask & 1 ? MP_DTYPE_BF16 : MP_DTYPE_F32,
+               gradType = mask & 2 ? MP_DTYPE_BF16 : MP_DTYPE_F32;
+      int64_t scratchBytes =
+          mp_norm_grad_scratch_bytes(backend, 17, 59, xType, gradType);
+      Buffer scratch(ctx, scratchBytes);
+      size_t ownBytes = countOwnBytes(ctx, [&] {
+        return normGrad(xType, tensor(0, 1), gradType, tensor(1, 2),
+                        dx.floats(), dweight.floats(), dbias.floats(),
+                        scratch.floats(), scratchBytes);
+      });
+      std::string what =
+          std::string(name) + " with dtype mask " + std::to_string(mask);
+      expect(ownBytes == 0, what + " in mp_norm_grad_scratch_bytes: " +
+                                std::to_string(ownBytes) + " bytes of its own");
+      expect(dx.read<uint32_t>() == wantDx.read<uint32_t>() &&
+                 dweight.read<uint32_t>() == wantDweight.read<uint32_t>() &&
+                 dbias.read<uint32_t>() == wantDbias.read<uint32_t>(),
+             what + " (x 1, grad 2) is the float32 call's on them widened");
+    }
   }
 
   // Attention's gradient reads bfloat16 q, k, v and out widened: the
@@ -2581,14 +2610,15 @@ void testNorms(mp_context *ctx) {
       Buffer scratch(ctx, scratchBytes);
       size_t ownBytes = 0;
       if (centered) {
-        CHECK_OK(ctx, mp_layer_norm_f32(ctx, c.rows, c.dim, eps,
+        CHECK_OK(ctx, mp_layer_norm_f32(ctx, c.rows, c.dim, eps, MP_DTYPE_F32,
                                         xBuffer.floats(), wBuffer.floats(),
-                                        bBuffer.floats(), out.floats()));
+                                        bBuffer.floats(), MP_DTYPE_F32,
+                                        out.floats()));
         ownBytes = countOwnBytes(ctx, [&] {
           return mp_layer_norm_grad_f32(
-              ctx, c.rows, c.dim, eps, xBuffer.floats(), wBuffer.floats(),
-              gBuffer.floats(), dx.floats(), dw.floats(), db.floats(),
-              scratch.floats(), scratchBytes);
+              ctx, c.rows, c.dim, eps, MP_DTYPE_F32, xBuffer.floats(),
+              wBuffer.floats(), MP_DTYPE_F32, gBuffer.floats(), dx.floats(),
+              dw.floats(), db.floats(), scratch.floats(), scratchBytes);
         });
       } else {
         CHECK_OK(ctx,
@@ -2632,13 +2662,15 @@ void testNorms(mp_context *ctx) {
       if (centered) {
         ownBytes = countOwnBytes(ctx, [&] {
           return mp_layer_norm_grad_f32(
-              ctx, c.rows, c.dim, eps, xBuffer.floats(), wBuffer.floats(),
-              gBuffer.floats(), dxAlone.floats(), nullptr, nullptr, nullptr, 0);
+              ctx, c.rows, c.dim, eps, MP_DTYPE_F32, xBuffer.floats(),
+              wBuffer.floats(), MP_DTYPE_F32, gBuffer.floats(),
+              dxAlone.floats(), nullptr, nullptr, nullptr, 0);
         });
-        CHECK_OK(ctx, mp_layer_norm_grad_f32(
-                          ctx, c.rows, c.dim, eps, xBuffer.floats(), nullptr,
-                          gBuffer.floats(), nullptr, dwAlone.floats(),
-                          dbAlone.floats(), nullptr, 0));
+        CHECK_OK(ctx,
+                 mp_layer_norm_grad_f32(
+                     ctx, c.rows, c.dim, eps, MP_DTYPE_F32, xBuffer.floats(),
+                     nullptr, MP_DTYPE_F32, gBuffer.floats(), nullptr,
+                     dwAlone.floats(), dbAlone.floats(), nullptr, 0));
         expect(dbAlone.read() == db.read(), what + " dbias alone");
       } else {
         ownBytes = countOwnBytes(ctx, [&] {
@@ -2670,8 +2702,9 @@ void testNorms(mp_context *ctx) {
                                 w.floats(), 0, MP_DTYPE_F32, none.floats(),
                                 none.floats(), dw.floats(), nullptr, 0));
   expect(dw.read() == std::vector<float>{0, 0}, "rms_norm of no rows: dweight");
-  CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, 0, 2, eps, none.floats(),
-                                       w.floats(), none.floats(), none.floats(),
+  CHECK_OK(ctx, mp_layer_norm_grad_f32(ctx, 0, 2, eps, MP_DTYPE_F32,
+                                       none.floats(), w.floats(), MP_DTYPE_F32,
+                                       none.floats(), none.floats(),
                                        dw.floats(), db.floats(), nullptr, 0));
   expect(dw.read() == std::vector<float>{0, 0} &&
              db.read() == std::vector<float>{0, 0},
@@ -3670,8 +3703,9 @@ void testTransformerErrors(mp_context *ctx) {
           "weight_offset must be finite, got inf");
   expectError(
       [&](mp_context *c) {
-        return mp_layer_norm_grad_f32(c, 2, 2, -1, in, in, in, out, out, out,
-                                      nullptr, 0);
+        return mp_layer_norm_grad_f32(c, 2, 2, -1, MP_DTYPE_F32, in, in,
+                                      MP_DTYPE_F32, in, out, out, out, nullptr,
+                                      0);
       },
       "mp_layer_norm_grad_f32" + onRank + "eps must be 0 or more, got -1");
   expectError(
@@ -3684,16 +3718,24 @@ void testTransformerErrors(mp_context *ctx) {
           "dx and dweight are both null: nothing to compute");
   expectError(
       [&](mp_context *c) {
-        return mp_layer_norm_grad_f32(c, 2, 2, 1e-5, in, in, in, out, out,
-                                      nullptr, nullptr, 0);
+        return mp_layer_norm_grad_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in,
+                                      MP_DTYPE_F32, in, out, out, nullptr,
+                                      nullptr, 0);
       },
       "mp_layer_norm_grad_f32" + onRank +
           "dweight and dbias are computed together");
   expectError(
       [&](mp_context *c) {
-        return mp_layer_norm_f32(c, 2, 2, 1e-5, in, in, nullptr, out);
+        return mp_layer_norm_f32(c, 2, 2, 1e-5, MP_DTYPE_F32, in, in, nullptr,
+                                 MP_DTYPE_F32, out);
       },
       "mp_layer_norm_f32" + onRank + "bias is null");
+  expectError(
+      [&](mp_context *c) {
+        return mp_layer_norm_f32(c, 2, 2, 1e-5, MP_DTYPE_BF16, in, in, in,
+                                 MP_DTYPE_F32, x.floats() + 1);
+      },
+      "mp_layer_norm_f32" + onRank + "out overlaps x");
   expectError(
       [&](mp_context *c) {
         return mp_softmax_f32(c, 1, 2, 4, 1, 0, nullptr, out);

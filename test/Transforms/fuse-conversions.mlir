@@ -108,6 +108,28 @@ func.func @rms_norm(%x: tensor<4x8xbf16>, %w: tensor<8xf32>, %v: tensor<8x8xbf16
 
 // -----
 
+// LayerNorm as RMSNorm: its input and result in bf16 beside its float32
+// weight and bias, and its gradients read the saved bf16 input and a
+// gradient tensor parallelism summed in bf16; their results stay float32.
+// CHECK-LABEL: func.func @layer_norm
+// CHECK-NEXT: %[[N:.+]] = mp.layer_norm %arg0, %arg1, %arg2 eps 1.000000e-05 : (tensor<4x8xbf16>, tensor<8xf32>, tensor<8xf32>) -> tensor<4x8xbf16>
+// CHECK-NEXT: %[[Y:.+]] = mp.linear %[[N]], %arg3 precision <bf16> : (tensor<4x8xbf16>, tensor<8x8xbf16>) -> tensor<4x8xf32>
+// CHECK-NEXT: %[[DX:.+]] = mp.layer_norm_grad %arg0, %arg1, %arg4 eps 1.000000e-05 : (tensor<4x8xbf16>, tensor<8xf32>, tensor<4x8xbf16>) -> tensor<4x8xf32>
+// CHECK-NEXT: %[[DW:.+]], %[[DB:.+]] = mp.layer_norm_weight_grad %arg0, %arg4 eps 1.000000e-05 : (tensor<4x8xbf16>, tensor<4x8xbf16>) -> (tensor<8xf32>, tensor<8xf32>)
+// CHECK-NEXT: return %[[Y]], %[[DX]], %[[DW]], %[[DB]]
+func.func @layer_norm(%x: tensor<4x8xbf16>, %w: tensor<8xf32>, %b: tensor<8xf32>, %v: tensor<8x8xbf16>, %sum: tensor<4x8xbf16>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %xf = mp.convert %x : tensor<4x8xbf16> -> tensor<4x8xf32>
+  %n = mp.layer_norm %xf, %w, %b eps 1.0e-5 : (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %nr = mp.convert %n : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %y = mp.linear %nr, %v precision <bf16> : (tensor<4x8xbf16>, tensor<8x8xbf16>) -> tensor<4x8xf32>
+  %g = mp.convert %sum : tensor<4x8xbf16> -> tensor<4x8xf32>
+  %dx = mp.layer_norm_grad %xf, %w, %g eps 1.0e-5 : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %dw, %db = mp.layer_norm_weight_grad %xf, %g eps 1.0e-5 : (tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  return %y, %dx, %dw, %db : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
 // Attention's inputs saved in bf16: the transposes that lay q out for it
 // round as they copy, and a transpose of a saved value widens as it copies
 // (one copy each, where a conversion added a pass of its own).

@@ -695,20 +695,20 @@ def FuseConversions : Pass<"mp-fuse-conversions", "::mlir::ModuleOp"> {
     an `mp.convert` each way, a kernel of 6 bytes per element (torchtitan's
     8B by op spent 11% of its simulated step in them). Elementwise ops
     compute in float32 and may hold their operands and results in bf16
-    (MP_BFloat16Storage), a transpose copies between the two, RMSNorm
-    holds its input and result (its gradients their input and gradient),
-    a bf16 GEMM
+    (MP_BFloat16Storage), a transpose copies between the two, RMSNorm and
+    LayerNorm hold their input and result (their gradients their input
+    and gradient), a bf16 GEMM
     may write bf16, and bf16 attention holds q, k, v and its output (its
     gradient q, k, v and the output) (`mayReadBFloat16`,
     `mayWriteBFloat16`), so this pass folds
 
     * a widening into each reader that takes bf16: an elementwise op, a
-      transpose or RMSNorm (it reads the bf16 value widened), a bf16
+      transpose or a norm (it reads the bf16 value widened), a bf16
       GEMM's factor or bf16 attention's q, k, v or output (they round to
       bf16 anyway), a rounding (back to the bf16 value itself); a reshape
       or slice of a widening moves the bf16 value and widens after it;
     * a rounding into the op that made its only input, when that is an
-      elementwise op, a transpose, RMSNorm, a bf16 GEMM without an
+      elementwise op, a transpose, a norm, a bf16 GEMM without an
       accumulator or bf16 attention (its output): it writes the bf16
       result itself (a transpose that rounds is computed, never a view its
       GEMMs read through);

@@ -567,8 +567,9 @@ struct LayerNormLowering : RuntimePattern<LayerNormOp> {
     auto [rows, dim] = getRowsAndClasses(op.getInput());
     calls.call("mp_layer_norm_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
-                calls.f64(op.getEps().convertToDouble()), in(op, 0), in(op, 1),
-                in(op, 2), out(op)});
+                calls.f64(op.getEps().convertToDouble()),
+                calls.floatDtype(op.getInput()), in(op, 0), in(op, 1),
+                in(op, 2), calls.floatDtype(op), out(op)});
     return success();
   }
 };
@@ -581,9 +582,11 @@ struct LayerNormGradLowering : RuntimePattern<LayerNormGradOp> {
     auto [scratch, scratchBytes] = getWorkspace(op, calls);
     calls.call("mp_layer_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
-                calls.f64(op.getEps().convertToDouble()), in(op, 0), in(op, 1),
-                in(op, 2), out(op), calls.nullPointer(), calls.nullPointer(),
-                scratch, scratchBytes});
+                calls.f64(op.getEps().convertToDouble()),
+                calls.floatDtype(op.getInput()), in(op, 0), in(op, 1),
+                calls.floatDtype(op.getGrad()), in(op, 2), out(op),
+                calls.nullPointer(), calls.nullPointer(), scratch,
+                scratchBytes});
     return success();
   }
 };
@@ -595,9 +598,10 @@ struct LayerNormWeightGradLowering : RuntimePattern<LayerNormWeightGradOp> {
     auto [scratch, scratchBytes] = getWorkspace(op, calls);
     calls.call("mp_layer_norm_grad_f32",
                {calls.getContext(), calls.i64(rows), calls.i64(dim),
-                calls.f64(op.getEps().convertToDouble()), in(op, 0),
-                calls.nullPointer(), in(op, 1), calls.nullPointer(), out(op, 0),
-                out(op, 1), scratch, scratchBytes});
+                calls.f64(op.getEps().convertToDouble()),
+                calls.floatDtype(op.getInput()), in(op, 0), calls.nullPointer(),
+                calls.floatDtype(op.getGrad()), in(op, 1), calls.nullPointer(),
+                out(op, 0), out(op, 1), scratch, scratchBytes});
     return success();
   }
 };

@@ -366,21 +366,19 @@ mp_status CudaBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
 }
 
 mp_status CudaBackend::layerNorm(int64_t rows, int64_t dim, double eps,
-                                 const float *x, const float *weight,
-                                 const float *bias, float *out) {
+                                 TensorIn x, const float *weight,
+                                 const float *bias, TensorOut out) {
   return checkLaunch("mp_layer_norm_f32",
                      cuda::launchLayerNorm(computeStream, rows, dim, eps, x,
                                            weight, bias, out));
 }
 
 mp_status CudaBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
-                                     const float *x, const float *weight,
-                                     const float *grad, float *dx,
-                                     float *dweight, float *dbias,
-                                     Workspace &scratch) {
-  return normGrad("mp_layer_norm_grad_f32", true, rows, dim, eps,
-                  TensorIn{MP_DTYPE_F32, x}, weight, 0,
-                  TensorIn{MP_DTYPE_F32, grad}, dx, dweight, dbias, scratch);
+                                     TensorIn x, const float *weight,
+                                     TensorIn grad, float *dx, float *dweight,
+                                     float *dbias, Workspace &scratch) {
+  return normGrad("mp_layer_norm_grad_f32", true, rows, dim, eps, x, weight, 0,
+                  grad, dx, dweight, dbias, scratch);
 }
 
 mp_status CudaBackend::softmax(int64_t batch, int64_t sq, int64_t sk,

@@ -157,11 +157,11 @@ public:
   mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
                         const float *weight, double weightOffset, TensorIn grad,
                         float *dx, float *dweight, Workspace &scratch) override;
-  mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
+  mp_status layerNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
                       const float *weight, const float *bias,
-                      float *out) override;
-  mp_status layerNormGrad(int64_t rows, int64_t dim, double eps, const float *x,
-                          const float *weight, const float *grad, float *dx,
+                      TensorOut out) override;
+  mp_status layerNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
+                          const float *weight, TensorIn grad, float *dx,
                           float *dweight, float *dbias,
                           Workspace &scratch) override;
   mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,

@@ -172,13 +172,12 @@ cudaError_t launchRmsNorm(cudaStream_t stream, int64_t rows, int64_t dim,
                           double eps, TensorIn x, const float *weight,
                           double weightOffset, TensorOut out);
 cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
-                            double eps, const float *x, const float *weight,
-                            const float *bias, float *out);
+                            double eps, TensorIn x, const float *weight,
+                            const float *bias, TensorOut out);
 /// The norms' gradients keep each row's mean and rstd in `stats` (2·rows
 /// doubles of scratch) and sum the weight's (and the bias') gradient over
 /// the rows through `partials` (kReductionPartials doubles). `dbias` is
-/// null for RMSNorm. LayerNorm's x and grad are float32, and its
-/// weightOffset 0.
+/// null for RMSNorm, and LayerNorm's weightOffset 0.
 cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
                            int64_t dim, double eps, TensorIn x,
                            const float *weight, double weightOffset,

@@ -51,18 +51,18 @@ __global__ void rmsNormKernel(int64_t rows, int64_t dim, double eps, TensorIn x,
 }
 
 __global__ void layerNormKernel(int64_t rows, int64_t dim, double eps,
-                                const float *x, const float *weight,
-                                const float *bias, float *out) {
+                                TensorIn x, const float *weight,
+                                const float *bias, TensorOut out) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float *row = x + r * dim;
-    double mean =
-        rowSum(dim, [&](int64_t j) { return double(row[j]); }) / double(dim);
+    auto row = [&](int64_t j) { return double(load1(x, r * dim + j)); };
+    double mean = rowSum(dim, row) / double(dim);
     double squares = rowSum(
-        dim, [&](int64_t j) { return (row[j] - mean) * (row[j] - mean); });
+        dim, [&](int64_t j) { return (row(j) - mean) * (row(j) - mean); });
     double rstd = getInverseRoot(squares / double(dim), eps);
     for (int64_t j = threadIdx.x; j < dim; j += blockDim.x)
-      out[r * dim + j] =
-          float((row[j] - mean) * rstd * double(weight[j]) + double(bias[j]));
+      store1(
+          out, r * dim + j,
+          float((row(j) - mean) * rstd * double(weight[j]) + double(bias[j])));
   }
 }
 
@@ -153,27 +153,25 @@ __global__ void rmsNormGradKernel(int64_t rows, int64_t dim, TensorIn x,
 }
 
 /// dx = rstd · (gw − mean(gw) − x̂ · mean(gw · x̂)), gw = grad · weight.
-__global__ void layerNormGradKernel(int64_t rows, int64_t dim, const float *x,
-                                    const float *weight, const float *grad,
+/// Each thread reads its entries of x and grad before it writes them in dx.
+__global__ void layerNormGradKernel(int64_t rows, int64_t dim, TensorIn x,
+                                    const float *weight, TensorIn grad,
                                     const double *stats, float *dx) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float *xr = x + r * dim, *gr = grad + r * dim;
     double mean = stats[2 * r], rstd = stats[2 * r + 1];
-    double meanGw =
-        rowSum(dim,
-               [&](int64_t j) { return double(gr[j]) * double(weight[j]); }) /
+    auto centered = [&](int64_t j) {
+      return double(load1(x, r * dim + j)) - mean;
+    };
+    auto gw = [&](int64_t j) {
+      return double(load1(grad, r * dim + j)) * double(weight[j]);
+    };
+    double meanGw = rowSum(dim, gw) / double(dim);
+    double meanGwXhat =
+        rowSum(dim, [&](int64_t j) { return gw(j) * centered(j) * rstd; }) /
         double(dim);
-    double meanGwXhat = rowSum(dim,
-                               [&](int64_t j) {
-                                 return double(gr[j]) * double(weight[j]) *
-                                        (xr[j] - mean) * rstd;
-                               }) /
-                        double(dim);
-    for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) {
-      double xhat = (xr[j] - mean) * rstd;
-      dx[r * dim + j] = float(rstd * (double(gr[j]) * double(weight[j]) -
-                                      meanGw - xhat * meanGwXhat));
-    }
+    for (int64_t j = threadIdx.x; j < dim; j += blockDim.x)
+      dx[r * dim + j] =
+          float(rstd * (gw(j) - meanGw - centered(j) * rstd * meanGwXhat));
   }
 }
 
@@ -449,8 +447,8 @@ cudaError_t launchRmsNorm(cudaStream_t stream, int64_t rows, int64_t dim,
 }
 
 cudaError_t launchLayerNorm(cudaStream_t stream, int64_t rows, int64_t dim,
-                            double eps, const float *x, const float *weight,
-                            const float *bias, float *out) {
+                            double eps, TensorIn x, const float *weight,
+                            const float *bias, TensorOut out) {
   layerNormKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(rows, dim, eps, x,
                                                              weight, bias, out);
   return cudaGetLastError();
@@ -476,11 +474,9 @@ cudaError_t launchNormGrad(cudaStream_t stream, bool centered, int64_t rows,
   }
   if (rows == 0 || !dx)
     return cudaSuccess;
-  // LayerNorm's x and grad are float32 (mp_layer_norm_grad_f32).
   if (centered)
     layerNormGradKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(
-        rows, dim, static_cast<const float *>(x.data), weight,
-        static_cast<const float *>(grad.data), stats, dx);
+        rows, dim, x, weight, grad, stats, dx);
   else
     rmsNormGradKernel<<<gridFor(rows, 1), kThreads, 0, stream>>>(
         rows, dim, x, weight, weightOffset, grad, stats, dx);

@@ -106,11 +106,11 @@ public:
   mp_status rmsNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
                         const float *weight, double weightOffset, TensorIn grad,
                         float *dx, float *dweight, Workspace &scratch) override;
-  mp_status layerNorm(int64_t rows, int64_t dim, double eps, const float *x,
+  mp_status layerNorm(int64_t rows, int64_t dim, double eps, TensorIn x,
                       const float *weight, const float *bias,
-                      float *out) override;
-  mp_status layerNormGrad(int64_t rows, int64_t dim, double eps, const float *x,
-                          const float *weight, const float *grad, float *dx,
+                      TensorOut out) override;
+  mp_status layerNormGrad(int64_t rows, int64_t dim, double eps, TensorIn x,
+                          const float *weight, TensorIn grad, float *dx,
                           float *dweight, float *dbias,
                           Workspace &scratch) override;
   mp_status softmax(int64_t batch, int64_t sq, int64_t sk, bool causal,
@@ -165,6 +165,11 @@ private:
   /// a thread.
   template <typename Body>
   void parallelRows(int64_t rows, int64_t rowLength, Body body) const;
+  /// A norm's rows of `dim`: normalize(row, out) for each row of `input`
+  /// into `output`, whole rows to a thread (Transformer.cpp).
+  template <typename Normalize>
+  void normalizeRows(int64_t rows, int64_t dim, TensorIn input,
+                     TensorOut output, Normalize normalize) const;
   /// The cross entropy's rows, after checking every target: each row's
   /// softmax, into `lossSum` the sum of the rows' losses (in row order),
   /// or into `grad` (softmax - onehot(target)) · gradFactor. Rows in

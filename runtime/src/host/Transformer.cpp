@@ -65,9 +65,9 @@ const float *HostBackend::widened(TensorIn x, int64_t count,
   return wide;
 }
 
-mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
-                               TensorIn input, const float *weight,
-                               double weightOffset, TensorOut output) {
+template <typename Normalize>
+void HostBackend::normalizeRows(int64_t rows, int64_t dim, TensorIn input,
+                                TensorOut output, Normalize normalize) const {
   // A bfloat16 row is widened, and a bfloat16 output row rounded, through a
   // row of floats per thread, not a float32 copy of the tensor.
   bool widen = input.type == MP_DTYPE_BF16,
@@ -83,14 +83,22 @@ mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
       }
       float *out =
           round ? outRow.data() : static_cast<float *>(output.data) + r * dim;
-      double rstd = getInverseRoot(sumOfSquares(row, dim) / double(dim), eps);
-      for (int64_t j = 0; j < dim; ++j)
-        out[j] =
-            float(double(row[j]) * rstd * (weightOffset + double(weight[j])));
+      normalize(row, out);
       if (round)
         for (int64_t j = 0; j < dim; ++j)
           store1(output, r * dim + j, out[j]);
     }
+  });
+}
+
+mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
+                               TensorIn input, const float *weight,
+                               double weightOffset, TensorOut output) {
+  normalizeRows(rows, dim, input, output, [&](const float *row, float *out) {
+    double rstd = getInverseRoot(sumOfSquares(row, dim) / double(dim), eps);
+    for (int64_t j = 0; j < dim; ++j)
+      out[j] =
+          float(double(row[j]) * rstd * (weightOffset + double(weight[j])));
   });
   return MP_OK;
 }
@@ -142,36 +150,36 @@ mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
 }
 
 mp_status HostBackend::layerNorm(int64_t rows, int64_t dim, double eps,
-                                 const float *x, const float *weight,
-                                 const float *bias, float *out) {
-  parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float *row = x + r * dim;
-      double sum = 0, squares = 0;
-      for (int64_t j = 0; j < dim; ++j)
-        sum += row[j];
-      double mean = sum / double(dim);
-      for (int64_t j = 0; j < dim; ++j)
-        squares += (row[j] - mean) * (row[j] - mean);
-      double rstd = getInverseRoot(squares / double(dim), eps);
-      for (int64_t j = 0; j < dim; ++j)
-        out[r * dim + j] =
-            float((row[j] - mean) * rstd * double(weight[j]) + double(bias[j]));
-    }
+                                 TensorIn input, const float *weight,
+                                 const float *bias, TensorOut output) {
+  normalizeRows(rows, dim, input, output, [&](const float *row, float *out) {
+    double sum = 0, squares = 0;
+    for (int64_t j = 0; j < dim; ++j)
+      sum += row[j];
+    double mean = sum / double(dim);
+    for (int64_t j = 0; j < dim; ++j)
+      squares += (row[j] - mean) * (row[j] - mean);
+    double rstd = getInverseRoot(squares / double(dim), eps);
+    for (int64_t j = 0; j < dim; ++j)
+      out[j] =
+          float((row[j] - mean) * rstd * double(weight[j]) + double(bias[j]));
   });
   return MP_OK;
 }
 
 mp_status HostBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
-                                     const float *x, const float *weight,
-                                     const float *grad, float *dx,
+                                     TensorIn input, const float *weight,
+                                     TensorIn gradient, float *dx,
                                      float *dweight, float *dbias,
                                      Workspace &scratch) {
-  // Each row's mean and rstd (mp_norm_grad_scratch_bytes).
+  // mp_norm_grad_scratch_bytes's pieces: each row's mean and rstd, then x
+  // and grad widened where they are bfloat16.
   HostScratch memory(ctx, scratch);
   double *mean =
       reinterpret_cast<double *>(memory.take(getNormStatisticsBytes(rows)));
   double *rstd = mean + rows;
+  const float *x = widened(input, rows * dim, memory);
+  const float *grad = widened(gradient, rows * dim, memory);
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float *row = x + r * dim;

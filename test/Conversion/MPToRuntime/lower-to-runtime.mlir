@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 30\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 31\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -324,6 +324,27 @@ func.func @bf16_storage(%x: tensor<4x16xf32> {mp.input = "x"}, %w: tensor<32x16x
   %tb = mp.transpose %r perm [1, 0] : tensor<4x32xf32> -> tensor<32x4xbf16>
   %et = mp.exp %tb : (tensor<32x4xbf16>) -> tensor<32x4xf32>
   return %dg, %du, %e, %dn, %dnw, %t, %et : tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<32xf32>, tensor<32x4xf32>, tensor<32x4xf32>
+}
+
+// -----
+
+// LayerNorm's calls take its tensors' dtypes as RMSNorm's do (ABI 31): the
+// input's and result's, its gradients' input's and gradient's (one of each
+// bf16 here), and the same scratch (the rows' statistics, then the host's
+// float32 copy of the bfloat16 input).
+// CHECK-LABEL: func.func @bf16_layer_norm
+// CHECK: call @mp_convert(%{{.+}}, %c0_i32, %c4_i32, %c128_i64, %{{.+}}, %[[S:[0-9]+]])
+// CHECK: call @mp_layer_norm_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %{{.+}}, %c4_i32, %[[N:[0-9]+]])
+// CHECK: call @mp_layer_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c0_i32, %[[X:[0-9]+]], %{{.+}}, %c4_i32, %[[N]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c576_i64)
+// CHECK: call @mp_layer_norm_grad_f32(%{{.+}}, %c4_i64, %c32_i64, %{{.+}}, %c4_i32, %[[S]], %{{.+}}, %c0_i32, %[[X]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c576_i64)
+func.func @bf16_layer_norm(%x: tensor<4x32xf32> {mp.input = "x"}, %nw: tensor<32xf32> {mp.param = "nw"}, %nb: tensor<32xf32> {mp.param = "nb"})
+    -> (tensor<4x32xf32>, tensor<4x32xf32>, tensor<32xf32>, tensor<32xf32>) {
+  %s = mp.convert %x : tensor<4x32xf32> -> tensor<4x32xbf16>
+  %n = mp.layer_norm %s, %nw, %nb eps 1.0e-5 : (tensor<4x32xbf16>, tensor<32xf32>, tensor<32xf32>) -> tensor<4x32xbf16>
+  %e = mp.exp %n : (tensor<4x32xbf16>) -> tensor<4x32xf32>
+  %dn = mp.layer_norm_grad %x, %nw, %n eps 1.0e-5 : (tensor<4x32xf32>, tensor<32xf32>, tensor<4x32xbf16>) -> tensor<4x32xf32>
+  %dnw, %dnb = mp.layer_norm_weight_grad %s, %x eps 1.0e-5 : (tensor<4x32xbf16>, tensor<4x32xf32>) -> (tensor<32xf32>, tensor<32xf32>)
+  return %e, %dn, %dnw, %dnb : tensor<4x32xf32>, tensor<4x32xf32>, tensor<32xf32>, tensor<32xf32>
 }
 
 // -----

@@ -433,7 +433,7 @@ func.func @rms_norm_weight_grad_f16_beside_f32(%x: tensor<2x16xf32>, %g: tensor<
 // -----
 
 func.func @layer_norm_grad_types(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: tensor<2x8xf32>) {
-  // expected-error@+1 {{'mp.layer_norm_grad' op failed to verify that all of {input, grad, result} have same type}}
+  // expected-error@+1 {{'mp.layer_norm_grad' op failed to verify that all of {input, grad, result} have same shape}}
   %0 = mp.layer_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<2x8xf32>) -> tensor<2x16xf32>
   return
 }
@@ -441,7 +441,7 @@ func.func @layer_norm_grad_types(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %g: t
 // -----
 
 func.func @layer_norm_weight_grad_types(%x: tensor<2x16xf32>, %g: tensor<2x8xf32>) {
-  // expected-error@+2 {{mp.layer_norm_weight_grad takes an input and grad of one ranked type}}
+  // expected-error@+2 {{mp.layer_norm_weight_grad takes an input and grad of one ranked shape}}
   // expected-error@+1 {{'mp.layer_norm_weight_grad' op failed to infer returned types}}
   %0:2 = mp.layer_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x8xf32>) -> (tensor<16xf32>, tensor<16xf32>)
   return
@@ -450,9 +450,45 @@ func.func @layer_norm_weight_grad_types(%x: tensor<2x16xf32>, %g: tensor<2x8xf32
 // -----
 
 func.func @layer_norm_weight_grad_rank0(%x: tensor<f32>, %g: tensor<f32>) {
-  // expected-error@+2 {{mp.layer_norm_weight_grad takes an input and grad of one ranked type}}
+  // expected-error@+2 {{mp.layer_norm_weight_grad takes an input and grad of one ranked shape}}
   // expected-error@+1 {{'mp.layer_norm_weight_grad' op failed to infer returned types}}
   %0:2 = mp.layer_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<f32>, tensor<f32>) -> (tensor<1xf32>, tensor<1xf32>)
+  return
+}
+
+// -----
+
+// LayerNorm holds bf16 as RMSNorm does: a bf16-held input beside float32
+// parameters, not the reverse; its gradients' input and gradient in bf16
+// where the result is f32, not the reverse.
+func.func @layer_norm_f32_input_bf16_bias(%x: tensor<2x16xf32>, %w: tensor<16xf32>, %b: tensor<16xbf16>) {
+  // expected-error@+1 {{'mp.layer_norm' op bias 'tensor<16xbf16>' must be [16] of the input's element type (or f32 where it is bf16)}}
+  %0 = mp.layer_norm %x, %w, %b eps 1.0e-5 : (tensor<2x16xf32>, tensor<16xf32>, tensor<16xbf16>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_grad_f32_grad_bf16_result(%x: tensor<2x16xbf16>, %w: tensor<16xf32>, %g: tensor<2x16xf32>) {
+  // expected-error@+1 {{'mp.layer_norm_grad' op grad of 'f32' must be of the result's 'bf16' (or bf16 where it is f32)}}
+  %0 = mp.layer_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xbf16>, tensor<16xf32>, tensor<2x16xf32>) -> tensor<2x16xbf16>
+  return
+}
+
+// -----
+
+func.func @layer_norm_grad_weight(%x: tensor<2x16xbf16>, %w: tensor<8xf32>, %g: tensor<2x16xbf16>) {
+  // expected-error@+1 {{'mp.layer_norm_grad' op weight 'tensor<8xf32>' must be [16] of the input's element type (or f32 where it is bf16)}}
+  %0 = mp.layer_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xbf16>, tensor<8xf32>, tensor<2x16xbf16>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_weight_grad_f16_beside_f32(%x: tensor<2x16xf16>, %g: tensor<2x16xf32>) {
+  // expected-error@+2 {{mp.layer_norm_weight_grad takes an input and grad of one element type (or bf16 beside f32)}}
+  // expected-error@+1 {{'mp.layer_norm_weight_grad' op failed to infer returned types}}
+  %0:2 = mp.layer_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf16>, tensor<2x16xf32>) -> (tensor<16xf32>, tensor<16xf32>)
   return
 }
 

@@ -61,6 +61,13 @@ func.func @bf16_storage(%x: tensor<8xf32>, %b: tensor<8xbf16>) {
   %10 = mp.rms_norm_weight_grad %b, %b eps 1.0e-5 : (tensor<8xbf16>, tensor<8xbf16>) -> tensor<8xf32>
   // CHECK-NEXT: mp.rms_norm_weight_grad %arg0, %arg1 eps 1.000000e-05 : (tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
   %11 = mp.rms_norm_weight_grad %x, %b eps 1.0e-5 : (tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
+  // LayerNorm as RMSNorm, its weight and bias float32.
+  // CHECK-NEXT: mp.layer_norm %arg1, %arg0, %arg0 eps 1.000000e-05 : (tensor<8xbf16>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xbf16>
+  %12 = mp.layer_norm %b, %x, %x eps 1.0e-5 : (tensor<8xbf16>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xbf16>
+  // CHECK-NEXT: mp.layer_norm_grad %arg1, %arg0, %arg1 eps 1.000000e-05 : (tensor<8xbf16>, tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
+  %13 = mp.layer_norm_grad %b, %x, %b eps 1.0e-5 : (tensor<8xbf16>, tensor<8xf32>, tensor<8xbf16>) -> tensor<8xf32>
+  // CHECK-NEXT: mp.layer_norm_weight_grad %arg0, %arg1 eps 1.000000e-05 : (tensor<8xf32>, tensor<8xbf16>) -> (tensor<8xf32>, tensor<8xf32>)
+  %14:2 = mp.layer_norm_weight_grad %x, %b eps 1.0e-5 : (tensor<8xf32>, tensor<8xbf16>) -> (tensor<8xf32>, tensor<8xf32>)
   return
 }
 

@@ -183,7 +183,8 @@ bool mp::mixesBFloat16Storage(Operation *op) {
   if (isa<AttentionOp, AttentionGradOp>(op))
     return mixesAttentionStorage(op);
   return (op->hasTrait<MPTrait::BFloat16Storage>() ||
-          isa<RmsNormOp, RmsNormGradOp, RmsNormWeightGradOp>(op)) &&
+          isa<RmsNormOp, RmsNormGradOp, RmsNormWeightGradOp, LayerNormOp,
+              LayerNormGradOp, LayerNormWeightGradOp>(op)) &&
          !llvm::all_equal(getElementTypes(op));
 }
 
@@ -191,11 +192,12 @@ bool mp::mayReadBFloat16(OpOperand &use) {
   Operation *op = use.getOwner();
   if (op->hasTrait<MPTrait::BFloat16Storage>())
     return true;
-  if (isa<RmsNormOp>(op))
+  // The input, and the gradients' gradient: not the parameters.
+  if (isa<RmsNormOp, LayerNormOp>(op))
     return use.getOperandNumber() == 0;
-  if (isa<RmsNormGradOp>(op))
-    return use.getOperandNumber() != 1; // Not the weight.
-  if (isa<RmsNormWeightGradOp>(op))
+  if (isa<RmsNormGradOp, LayerNormGradOp>(op))
+    return use.getOperandNumber() != 1;
+  if (isa<RmsNormWeightGradOp, LayerNormWeightGradOp>(op))
     return true;
   if (isa<AttentionOp, AttentionGradOp>(op))
     // q, k, v (and the gradient's output), not ALiBi's slopes.
@@ -208,7 +210,8 @@ bool mp::mayWriteBFloat16(OpResult result) {
   Operation *op = result.getOwner();
   if (isa<AttentionOp>(op))
     return isBFloat16Attention(op) && result.getResultNumber() == 0;
-  return op->hasTrait<MPTrait::BFloat16Storage>() || isa<RmsNormOp>(op) ||
+  return op->hasTrait<MPTrait::BFloat16Storage>() ||
+         isa<RmsNormOp, LayerNormOp>(op) ||
          (getGemmPrecision(*op) == Precision::bf16 && !getGemmAccumulator(*op));
 }
 
@@ -714,18 +717,16 @@ LogicalResult EmbeddingOp::verify() {
 }
 
 /// True if elements of type `held` are those of a float32 computation in
-/// `computed`: the same type, or bfloat16 where it is float32 (RMSNorm's
-/// input beside its float32 weight and gradients, mp-fuse-conversions).
+/// `computed`: the same type, or bfloat16 where it is float32 (a norm's
+/// input beside its float32 parameters and gradients, mp-fuse-conversions).
 static bool holdsElementsOf(Type held, Type computed) {
   return held == computed || (held.isBF16() && computed.isF32());
 }
 
 /// Checks a norm's parameters against its input: `[dim]` of its element
-/// type, or (`storage`: RMSNorm) float32 where the input is held in
-/// bfloat16.
+/// type, or float32 where the input is held in bfloat16.
 static LogicalResult verifyNormWeight(Operation *op, Value input, Value weight,
-                                      double eps, Value bias = {},
-                                      bool storage = false) {
+                                      double eps, Value bias = {}) {
   auto type = cast<RankedTensorType>(input.getType());
   if (type.getRank() < 1)
     return op->emitOpError() << "input needs a dim to normalize";
@@ -734,16 +735,15 @@ static LogicalResult verifyNormWeight(Operation *op, Value input, Value weight,
   auto isParam = [&](Type param) {
     Type element = getElementTypeOrSelf(param);
     return param == paramType ||
-           (storage && param == paramType.clone(element) &&
+           (param == paramType.clone(element) &&
             holdsElementsOf(type.getElementType(), element));
   };
   std::pair<StringRef, Value> params[] = {{"weight", weight}, {"bias", bias}};
   for (auto [name, param] : params)
     if (param && !isParam(param.getType()))
-      return op->emitOpError()
-             << name << " " << param.getType() << " must be ["
-             << type.getShape().back() << "] of the input's "
-             << "element type" << (storage ? " (or f32 where it is bf16)" : "");
+      return op->emitOpError() << name << " " << param.getType() << " must be ["
+                               << type.getShape().back() << "] of the input's "
+                               << "element type (or f32 where it is bf16)";
   if (!(eps >= 0))
     return op->emitOpError() << "eps must be non-negative, got " << eps;
   return success();
@@ -825,8 +825,7 @@ LogicalResult RmsNormOp::verify() {
   if (failed(verifyWeightOffset(*this, getWeightOffset())))
     return failure();
   return verifyNormWeight(*this, getInput(), getWeight(),
-                          getEps().convertToDouble(), Value(),
-                          /*storage=*/true);
+                          getEps().convertToDouble());
 }
 
 bool RmsNormOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
@@ -838,19 +837,45 @@ bool RmsNormWeightGradOp::isCompatibleReturnTypes(TypeRange inferred,
   return areStorageCompatible(inferred, actual);
 }
 
-LogicalResult RmsNormGradOp::verify() {
-  Type result = getElementTypeOrSelf(getResult());
+bool LayerNormOp::isCompatibleReturnTypes(TypeRange inferred,
+                                          TypeRange actual) {
+  return areStorageCompatible(inferred, actual);
+}
+
+bool LayerNormWeightGradOp::isCompatibleReturnTypes(TypeRange inferred,
+                                                    TypeRange actual) {
+  return areStorageCompatible(inferred, actual);
+}
+
+/// A norm's input gradient holds its input and gradient in the result's
+/// element type, or in bfloat16 where that is float32.
+static LogicalResult verifyNormGradStorage(Operation *op, Value input,
+                                           Value grad, Value result) {
+  Type computed = getElementTypeOrSelf(result);
   for (auto [name, value] :
-       {std::pair{"input", getInput()}, std::pair{"grad", getGrad()}})
-    if (Type held = getElementTypeOrSelf(value); !holdsElementsOf(held, result))
-      return emitOpError() << name << " of " << held
-                           << " must be of the result's " << result
-                           << " (or bf16 where it is f32)";
-  if (failed(verifyWeightOffset(*this, getWeightOffset())))
+       {std::pair{"input", input}, std::pair{"grad", grad}})
+    if (Type held = getElementTypeOrSelf(value);
+        !holdsElementsOf(held, computed))
+      return op->emitOpError()
+             << name << " of " << held << " must be of the result's "
+             << computed << " (or bf16 where it is f32)";
+  return success();
+}
+
+LogicalResult RmsNormGradOp::verify() {
+  if (failed(
+          verifyNormGradStorage(*this, getInput(), getGrad(), getResult())) ||
+      failed(verifyWeightOffset(*this, getWeightOffset())))
     return failure();
   return verifyNormWeight(*this, getInput(), getWeight(),
-                          getEps().convertToDouble(), Value(),
-                          /*storage=*/true);
+                          getEps().convertToDouble());
+}
+
+LogicalResult LayerNormGradOp::verify() {
+  if (failed(verifyNormGradStorage(*this, getInput(), getGrad(), getResult())))
+    return failure();
+  return verifyNormWeight(*this, getInput(), getWeight(),
+                          getEps().convertToDouble());
 }
 
 LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
@@ -1381,39 +1406,51 @@ LogicalResult EmbeddingGradOp::verify() {
   return success();
 }
 
-LogicalResult RmsNormWeightGradOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
-    SmallVectorImpl<Type> &results) {
-  RankedTensorType input = getTensorType(adaptor.getInput());
-  RankedTensorType grad = getTensorType(adaptor.getGrad());
+/// A norm's parameter gradients' type: `[dim]` of the element type of its
+/// input and grad, of one ranked shape. Either may be held in bf16 where the
+/// other is f32; the result is f32.
+static FailureOr<RankedTensorType>
+inferNormParamGradType(std::optional<Location> location, StringRef opName,
+                       Value inputValue, Value gradValue) {
+  RankedTensorType input = getTensorType(inputValue);
+  RankedTensorType grad = getTensorType(gradValue);
   if (!input || !grad || input.getRank() < 1 ||
-      input.getShape() != grad.getShape())
-    return emitOptionalError(location, "mp.rms_norm_weight_grad takes an "
-                                       "input and grad of one ranked shape");
-  // Either may be held in bf16 where the other is f32; the result is f32.
+      input.getShape() != grad.getShape()) {
+    (void)emitOptionalError(location, opName,
+                            " takes an input and grad of one ranked shape");
+    return failure();
+  }
   Type inputType = input.getElementType(), gradType = grad.getElementType();
   Type resultType = holdsElementsOf(inputType, gradType) ? gradType : inputType;
   if (!holdsElementsOf(inputType, resultType) ||
-      !holdsElementsOf(gradType, resultType))
-    return emitOptionalError(location, "mp.rms_norm_weight_grad takes an "
-                                       "input and grad of one element type "
-                                       "(or bf16 beside f32)");
-  results.push_back(
-      RankedTensorType::get({input.getShape().back()}, resultType));
+      !holdsElementsOf(gradType, resultType)) {
+    (void)emitOptionalError(location, opName,
+                            " takes an input and grad of one element type "
+                            "(or bf16 beside f32)");
+    return failure();
+  }
+  return RankedTensorType::get({input.getShape().back()}, resultType);
+}
+
+LogicalResult RmsNormWeightGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &results) {
+  FailureOr<RankedTensorType> param = inferNormParamGradType(
+      location, getOperationName(), adaptor.getInput(), adaptor.getGrad());
+  if (failed(param))
+    return failure();
+  results.push_back(*param);
   return success();
 }
 
 LogicalResult LayerNormWeightGradOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> location, Adaptor adaptor,
     SmallVectorImpl<Type> &results) {
-  RankedTensorType input = getTensorType(adaptor.getInput());
-  RankedTensorType grad = getTensorType(adaptor.getGrad());
-  if (!input || !grad || input.getRank() < 1 || input != grad)
-    return emitOptionalError(location, "mp.layer_norm_weight_grad takes an "
-                                       "input and grad of one ranked type");
-  auto param =
-      RankedTensorType::get({input.getShape().back()}, input.getElementType());
-  results.append({param, param});
+  FailureOr<RankedTensorType> param = inferNormParamGradType(
+      location, getOperationName(), adaptor.getInput(), adaptor.getGrad());
+  if (failed(param))
+    return failure();
+  results.append({*param, *param});
   return success();
 }
 

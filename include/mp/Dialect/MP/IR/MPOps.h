@@ -73,17 +73,17 @@ public:
 };
 } // namespace MPTrait
 /// True if `op` computes in float32 on tensors it holds in bfloat16 and in
-/// float32 mixed (MP_BFloat16Storage, RMSNorm and its gradients, bf16
+/// float32 mixed (MP_BFloat16Storage, the norms and their gradients, bf16
 /// attention and its gradient).
 bool mixesBFloat16Storage(mlir::Operation *op);
 /// True if `use` may be a bfloat16 tensor where its op computes in float32
-/// (read widened): any operand of an MP_BFloat16Storage op, RMSNorm's and
-/// its gradients' input, a bf16 GEMM's factors, bf16 attention's q, k and v
-/// (and its gradient's output).
+/// (read widened): any operand of an MP_BFloat16Storage op, the norms' and
+/// their gradients' input and gradient, a bf16 GEMM's factors, bf16
+/// attention's q, k and v (and its gradient's output).
 bool mayReadBFloat16(mlir::OpOperand &use);
 /// True if `result` may be bfloat16 where its op computes it in float32
-/// (rounded to nearest even): an MP_BFloat16Storage op's, RMSNorm's, a
-/// bf16 GEMM's that adds into nothing, bf16 attention's output.
+/// (rounded to nearest even): an MP_BFloat16Storage op's, a norm's, a bf16
+/// GEMM's that adds into nothing, bf16 attention's output.
 bool mayWriteBFloat16(mlir::OpResult result);
 /// A norm over the last dim (mp.rms_norm, mp.layer_norm): its input, and
 /// the parameters a norm module holds, its weight and (layer_norm) its bias.

@@ -595,7 +595,8 @@ def MP_RmsNormOp : MP_Op<"rms_norm", [Pure, InferTypeOpAdaptorWithIsCompatible,
   let hasVerifier = 1;
 }
 
-def MP_LayerNormOp : MP_Op<"layer_norm", [Pure, InferTypeOpAdaptor,
+def MP_LayerNormOp : MP_Op<"layer_norm", [Pure,
+    InferTypeOpAdaptorWithIsCompatible,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "LayerNorm over the last dim, with its weight and bias";
@@ -609,6 +610,9 @@ def MP_LayerNormOp : MP_Op<"layer_norm", [Pure, InferTypeOpAdaptor,
     ```mlir
     %y = mp.layer_norm %x, %w, %b eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
     ```
+
+    As RMSNorm, computed in float32, its input and result may be held in
+    bfloat16 where the weight and bias are float32 (`mp-fuse-conversions`).
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
                        MP_FloatTensor:$bias, F64Attr:$eps);

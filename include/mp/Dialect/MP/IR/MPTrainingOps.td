@@ -207,7 +207,7 @@ def MP_RmsNormWeightGradOp : MP_Op<"rms_norm_weight_grad", [Pure,
 }
 
 def MP_LayerNormGradOp : MP_Op<"layer_norm_grad", [Pure,
-    AllTypesMatch<["input", "grad", "result"]>,
+    AllShapesMatch<["input", "grad", "result"]>,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradient of layer_norm with respect to its input";
   let description = [{
@@ -218,6 +218,9 @@ def MP_LayerNormGradOp : MP_Op<"layer_norm_grad", [Pure,
     ```mlir
     %dx = mp.layer_norm_grad %x, %w, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
     ```
+
+    As RMSNorm's, the input and the gradient may be held in bfloat16 where
+    the result is float32, read widened.
   }];
   let arguments = (ins MP_FloatTensor:$input, MP_FloatTensor:$weight,
                        MP_FloatTensor:$grad, F64Attr:$eps);
@@ -226,16 +229,19 @@ def MP_LayerNormGradOp : MP_Op<"layer_norm_grad", [Pure,
     $input `,` $weight `,` $grad `eps` $eps attr-dict `:`
     functional-type(operands, results)
   }];
+  let hasVerifier = 1;
 }
 
 def MP_LayerNormWeightGradOp : MP_Op<"layer_norm_weight_grad", [Pure,
-    InferTypeOpAdaptor,
+    InferTypeOpAdaptorWithIsCompatible,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradients of layer_norm with respect to weight and bias";
   let description = [{
     Over every dim but the last, `sum(grad · x̂)` (the weight's gradient)
     and `sum(grad)` (the bias's), with `x̂ = (x - mean(x)) · rsqrt(var(x) +
-    eps)` per row: both partial sums where the rows are split.
+    eps)` per row: both partial sums where the rows are split. The input
+    and the gradient may be held in bfloat16 as RMSNorm's are, read
+    widened.
 
     ```mlir
     %dw, %db = mp.layer_norm_weight_grad %x, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<2x16x64xf32>) -> (tensor<64xf32>, tensor<64xf32>)
