@@ -53,27 +53,6 @@ bool isBinaryOp(mp_binary_op op) {
   return false;
 }
 
-/// The norms' gradients: dx or the weight's may be left out (null), not
-/// both.
-mp_status checkNormGradOutputs(mp_context *ctx, const char *call,
-                               const float *dx, const float *dweight) {
-  if (dx || dweight)
-    return MP_OK;
-  return fail(ctx, call, "dx and dweight are both null: nothing to compute");
-}
-
-/// The scratch a norm's gradient was given, once its own bytes (the
-/// larger, the host's: mp_norm_grad_scratch_bytes) are known to fit int64.
-mp_status getNormGradScratch(mp_context *ctx, const char *call, int64_t rows,
-                             int64_t dim, mp_dtype xType, mp_dtype gradType,
-                             void *scratch, int64_t scratchBytes,
-                             Workspace &workspace) {
-  if (mp_norm_grad_scratch_bytes(MP_BACKEND_HOST, rows, dim, xType, gradType) <
-      0)
-    return fail(ctx, call, "the scratch's bytes overflow int64");
-  return getWorkspace(ctx, call, scratch, scratchBytes, workspace);
-}
-
 /// Fails `call` on a negative or NaN epsilon.
 mp_status checkEps(mp_context *ctx, const char *call, double eps) {
   if (!(eps >= 0))
@@ -188,6 +167,56 @@ mp_status checkElementwiseTensors(mp_context *ctx, const char *call,
                     static_cast<int>(out.type), static_cast<int>(in.type));
   }
   return MP_OK;
+}
+
+/// A norm's checks (mp_rms_norm_f32, mp_layer_norm_f32): its sizes and
+/// eps, x and out float32 or bfloat16 and apart, and its buffers (with
+/// `hasBias`, LayerNorm's bias too).
+mp_status checkNorm(mp_context *ctx, const char *call, int64_t rows,
+                    int64_t dim, double eps, TensorIn input,
+                    const float *weight, bool hasBias, const float *bias,
+                    TensorOut output) {
+  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
+      checkEps(ctx, call, eps) ||
+      checkElementwiseTensors(ctx, call, {input}, {output}) ||
+      checkBuffers(ctx, call,
+                   {{"x", input.data, rows * dim},
+                    {"weight", weight, dim},
+                    {"bias", bias, hasBias ? dim : 0},
+                    {"out", output.data, rows * dim}}))
+    return MP_ERROR;
+  if (overlaps(input.data, rows * dim * int64_t(getDtypeSize(input.type)),
+               output.data, rows * dim * int64_t(getDtypeSize(output.type))))
+    return fail(ctx, call, "out overlaps x");
+  return MP_OK;
+}
+
+/// A norm gradient's checks: its sizes and eps, dx or dweight wanted (not
+/// both left out), x and grad float32 or bfloat16 and never dx's buffer
+/// where bfloat16, its buffers (the weight for dx), then the scratch it was
+/// given into `workspace`, once its own bytes (the larger, the host's:
+/// mp_norm_grad_scratch_bytes) are known to fit int64.
+mp_status checkNormGrad(mp_context *ctx, const char *call, int64_t rows,
+                        int64_t dim, double eps, TensorIn input,
+                        const float *weight, TensorIn gradient, float *dx,
+                        const float *dweight, void *scratch,
+                        int64_t scratchBytes, Workspace &workspace) {
+  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
+      checkEps(ctx, call, eps))
+    return MP_ERROR;
+  if (!dx && !dweight)
+    return fail(ctx, call, "dx and dweight are both null: nothing to compute");
+  if (checkElementwiseTensors(ctx, call, {input, gradient},
+                              {TensorOut{MP_DTYPE_F32, dx}}) ||
+      checkBuffers(ctx, call,
+                   {{"x", input.data, rows * dim},
+                    {"weight", weight, dx ? dim : 0},
+                    {"grad", gradient.data, rows * dim}}))
+    return MP_ERROR;
+  if (mp_norm_grad_scratch_bytes(MP_BACKEND_HOST, rows, dim, input.type,
+                                 gradient.type) < 0)
+    return fail(ctx, call, "the scratch's bytes overflow int64");
+  return getWorkspace(ctx, call, scratch, scratchBytes, workspace);
 }
 } // namespace
 
@@ -497,17 +526,10 @@ mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x};
   TensorOut output{out_type, out};
-  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
-      checkEps(ctx, call, eps) || checkWeightOffset(ctx, call, weight_offset) ||
-      checkElementwiseTensors(ctx, call, {input}, {output}) ||
-      checkBuffers(ctx, call,
-                   {{"x", x, rows * dim},
-                    {"weight", weight, dim},
-                    {"out", out, rows * dim}}))
+  if (checkNorm(ctx, call, rows, dim, eps, input, weight, false, nullptr,
+                output) ||
+      checkWeightOffset(ctx, call, weight_offset))
     return MP_ERROR;
-  if (overlaps(x, rows * dim * int64_t(getDtypeSize(x_type)), out,
-               rows * dim * int64_t(getDtypeSize(out_type))))
-    return fail(ctx, call, "out overlaps x");
   if (rows == 0 || dim == 0)
     return MP_OK;
   return ctx->backend->rmsNorm(rows, dim, eps, input, weight, weight_offset,
@@ -523,19 +545,10 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
   const char *call = "mp_rms_norm_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x}, gradient{grad_type, grad};
-  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
-      checkEps(ctx, call, eps) || checkWeightOffset(ctx, call, weight_offset) ||
-      checkNormGradOutputs(ctx, call, dx, dweight) ||
-      checkElementwiseTensors(ctx, call, {input, gradient},
-                              {TensorOut{MP_DTYPE_F32, dx}}) ||
-      checkBuffers(ctx, call,
-                   {{"x", x, rows * dim},
-                    {"weight", weight, dx ? dim : 0},
-                    {"grad", grad, rows * dim}}))
-    return MP_ERROR;
   Workspace workspace;
-  if (getNormGradScratch(ctx, call, rows, dim, x_type, grad_type, scratch,
-                         scratch_bytes, workspace))
+  if (checkNormGrad(ctx, call, rows, dim, eps, input, weight, gradient, dx,
+                    dweight, scratch, scratch_bytes, workspace) ||
+      checkWeightOffset(ctx, call, weight_offset))
     return MP_ERROR;
   // With no rows, dweight is still written: zeros.
   if (dim == 0)
@@ -552,18 +565,8 @@ mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x};
   TensorOut output{out_type, out};
-  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
-      checkEps(ctx, call, eps) ||
-      checkElementwiseTensors(ctx, call, {input}, {output}) ||
-      checkBuffers(ctx, call,
-                   {{"x", x, rows * dim},
-                    {"weight", weight, dim},
-                    {"bias", bias, dim},
-                    {"out", out, rows * dim}}))
+  if (checkNorm(ctx, call, rows, dim, eps, input, weight, true, bias, output))
     return MP_ERROR;
-  if (overlaps(x, rows * dim * int64_t(getDtypeSize(x_type)), out,
-               rows * dim * int64_t(getDtypeSize(out_type))))
-    return fail(ctx, call, "out overlaps x");
   if (rows == 0 || dim == 0)
     return MP_OK;
   return ctx->backend->layerNorm(rows, dim, eps, input, weight, bias, output);
@@ -578,22 +581,12 @@ mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
   const char *call = "mp_layer_norm_grad_f32";
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x}, gradient{grad_type, grad};
-  if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
-      checkEps(ctx, call, eps) ||
-      checkNormGradOutputs(ctx, call, dx, dweight) ||
-      (!dweight != !dbias &&
-       fail(ctx, call, "dweight and dbias are computed together")) ||
-      checkElementwiseTensors(ctx, call, {input, gradient},
-                              {TensorOut{MP_DTYPE_F32, dx}}) ||
-      checkBuffers(ctx, call,
-                   {{"x", x, rows * dim},
-                    {"weight", weight, dx ? dim : 0},
-                    {"grad", grad, rows * dim}}))
-    return MP_ERROR;
   Workspace workspace;
-  if (getNormGradScratch(ctx, call, rows, dim, x_type, grad_type, scratch,
-                         scratch_bytes, workspace))
+  if (checkNormGrad(ctx, call, rows, dim, eps, input, weight, gradient, dx,
+                    dweight, scratch, scratch_bytes, workspace))
     return MP_ERROR;
+  if (!dweight != !dbias)
+    return fail(ctx, call, "dweight and dbias are computed together");
   if (dim == 0)
     return MP_OK;
   return ctx->backend->layerNormGrad(rows, dim, eps, input, weight, gradient,
