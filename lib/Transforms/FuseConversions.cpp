@@ -3,7 +3,7 @@
 // A widening (mp.convert bf16 -> f32) is folded into its readers that take
 // bf16 and a rounding (f32 -> bf16) into the op that made its input, where
 // those compute in float32 and hold bf16 (mayReadBFloat16,
-// mayWriteBFloat16: elementwise ops, transposes, RMSNorm, bf16 GEMMs, bf16
+// mayWriteBFloat16: elementwise ops, transposes, the norms, bf16 GEMMs, bf16
 // attention).
 // Widening is exact and the fused rounding is the conversion's, so values do
 // not change; see Passes.td.

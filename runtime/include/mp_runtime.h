@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration here changes incompatibly. */
-#define MP_RUNTIME_ABI_VERSION 31
+#define MP_RUNTIME_ABI_VERSION 32
 
 typedef enum mp_status { MP_OK = 0, MP_ERROR = 1 } mp_status;
 
@@ -1081,11 +1081,13 @@ mp_attention_on_chip_scratch_bytes(int gradient, int64_t batch, int64_t sq) {
  * theta^((2i) / head_dim), both in double (torch computes them in float),
  * and cos a, sin a computed in double and rounded to float: (out[2i],
  * out[2i+1]) = (x[2i] · cos a − x[2i+1] · sin a, x[2i] · sin a + x[2i+1] ·
- * cos a). With `inverse` the rotation is by −a (the gradient). out may
- * alias x. llama3_scaling (NULL: none) scales freq as Llama 3.1 and later
- * (Meta's apply_scaling, Hugging Face's rope_type "llama3"), in double:
- * with the wavelength w = 2π / freq, freq is kept where w <
- * original_context / high_freq_factor, divided by factor where w >
+ * cos a). With `inverse` the rotation is by −a (the gradient). x and out
+ * are float32 or bfloat16 (x_type, out_type; ABI 32): read widened, written
+ * rounded to nearest even, the arithmetic unchanged; out may be x's buffer
+ * where their dtypes agree. llama3_scaling (NULL: none) scales freq as
+ * Llama 3.1 and later (Meta's apply_scaling, Hugging Face's rope_type
+ * "llama3"), in double: with the wavelength w = 2π / freq, freq is kept where w
+ * < original_context / high_freq_factor, divided by factor where w >
  * original_context / low_freq_factor, and between them (1 − s) · freq /
  * factor + s · freq with s = (original_context / w − low_freq_factor) /
  * (high_freq_factor − low_freq_factor); a factor of 1 scales nothing.
@@ -1156,8 +1158,8 @@ mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
                       int64_t heads, int64_t head_dim, int64_t rotary_dims,
                       double theta, const mp_rope_scaling *llama3_scaling,
                       double linear_scaling, const double *longrope_factors,
-                      double attention_factor, int inverse, const float *x,
-                      float *out);
+                      double attention_factor, int inverse, mp_dtype x_type,
+                      const void *x, mp_dtype out_type, void *out);
 /* Embedding lookup: out[i] (dim floats) = table[ids[i]] for ids in [0,
  * vocab); a negative id gives a row of zeros (the compiler uses −1 for
  * "not on this rank"); an id >= vocab is an error naming the first such id

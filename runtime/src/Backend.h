@@ -314,9 +314,10 @@ public:
   virtual mp_status softcapGrad(int64_t batch, int64_t rows, int64_t cols,
                                 float softcap, const float *p, const float *lse,
                                 int64_t lseStride, float *ds) = 0;
+  /// x and out float32 or bfloat16, out x's buffer only where of its dtype.
   virtual mp_status rope(int64_t outer, int64_t seq, int64_t heads,
                          int64_t headDim, const RopeFrequencies &frequencies,
-                         bool inverse, const float *x, float *out) = 0;
+                         bool inverse, TensorIn x, TensorOut out) = 0;
   virtual mp_status embedding(int64_t n, int64_t vocab, int64_t dim,
                               const int64_t *ids, const float *table,
                               float *out) = 0;

@@ -169,15 +169,15 @@ mp_status checkElementwiseTensors(mp_context *ctx, const char *call,
   return MP_OK;
 }
 
-/// A norm's checks (mp_rms_norm_f32, mp_layer_norm_f32): its sizes and
-/// eps, x and out float32 or bfloat16 and apart, and its buffers (with
-/// `hasBias`, LayerNorm's bias too).
+/// A norm's checks (mp_rms_norm_f32, mp_layer_norm_f32): its sizes, eps
+/// and weight offset (LayerNorm's 0), x and out float32 or bfloat16 and
+/// apart, and its buffers (with `hasBias`, LayerNorm's bias too).
 mp_status checkNorm(mp_context *ctx, const char *call, int64_t rows,
-                    int64_t dim, double eps, TensorIn input,
-                    const float *weight, bool hasBias, const float *bias,
-                    TensorOut output) {
+                    int64_t dim, double eps, double weightOffset,
+                    TensorIn input, const float *weight, bool hasBias,
+                    const float *bias, TensorOut output) {
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
-      checkEps(ctx, call, eps) ||
+      checkEps(ctx, call, eps) || checkWeightOffset(ctx, call, weightOffset) ||
       checkElementwiseTensors(ctx, call, {input}, {output}) ||
       checkBuffers(ctx, call,
                    {{"x", input.data, rows * dim},
@@ -191,21 +191,25 @@ mp_status checkNorm(mp_context *ctx, const char *call, int64_t rows,
   return MP_OK;
 }
 
-/// A norm gradient's checks: its sizes and eps, dx or dweight wanted (not
-/// both left out), x and grad float32 or bfloat16 and never dx's buffer
-/// where bfloat16, its buffers (the weight for dx), then the scratch it was
-/// given into `workspace`, once its own bytes (the larger, the host's:
+/// A norm gradient's checks: its sizes, eps and weight offset, dx or
+/// dweight wanted (not both left out; with `hasBias`, dbias with dweight),
+/// x and grad float32 or bfloat16 and never dx's buffer where bfloat16, its
+/// buffers (the weight for dx), then the scratch it was given into
+/// `workspace`, once its own bytes (the larger, the host's:
 /// mp_norm_grad_scratch_bytes) are known to fit int64.
 mp_status checkNormGrad(mp_context *ctx, const char *call, int64_t rows,
-                        int64_t dim, double eps, TensorIn input,
-                        const float *weight, TensorIn gradient, float *dx,
-                        const float *dweight, void *scratch,
-                        int64_t scratchBytes, Workspace &workspace) {
+                        int64_t dim, double eps, double weightOffset,
+                        TensorIn input, const float *weight, TensorIn gradient,
+                        float *dx, const float *dweight, bool hasBias,
+                        const float *dbias, void *scratch, int64_t scratchBytes,
+                        Workspace &workspace) {
   if (checkSizes(ctx, call, {{"rows", rows}, {"dim", dim}}) ||
-      checkEps(ctx, call, eps))
+      checkEps(ctx, call, eps) || checkWeightOffset(ctx, call, weightOffset))
     return MP_ERROR;
   if (!dx && !dweight)
     return fail(ctx, call, "dx and dweight are both null: nothing to compute");
+  if (hasBias && !dweight != !dbias)
+    return fail(ctx, call, "dweight and dbias are computed together");
   if (checkElementwiseTensors(ctx, call, {input, gradient},
                               {TensorOut{MP_DTYPE_F32, dx}}) ||
       checkBuffers(ctx, call,
@@ -526,9 +530,8 @@ mp_status mp_rms_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x};
   TensorOut output{out_type, out};
-  if (checkNorm(ctx, call, rows, dim, eps, input, weight, false, nullptr,
-                output) ||
-      checkWeightOffset(ctx, call, weight_offset))
+  if (checkNorm(ctx, call, rows, dim, eps, weight_offset, input, weight, false,
+                nullptr, output))
     return MP_ERROR;
   if (rows == 0 || dim == 0)
     return MP_OK;
@@ -546,9 +549,9 @@ mp_status mp_rms_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x}, gradient{grad_type, grad};
   Workspace workspace;
-  if (checkNormGrad(ctx, call, rows, dim, eps, input, weight, gradient, dx,
-                    dweight, scratch, scratch_bytes, workspace) ||
-      checkWeightOffset(ctx, call, weight_offset))
+  if (checkNormGrad(ctx, call, rows, dim, eps, weight_offset, input, weight,
+                    gradient, dx, dweight, false, nullptr, scratch,
+                    scratch_bytes, workspace))
     return MP_ERROR;
   // With no rows, dweight is still written: zeros.
   if (dim == 0)
@@ -565,7 +568,8 @@ mp_status mp_layer_norm_f32(mp_context *ctx, int64_t rows, int64_t dim,
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x};
   TensorOut output{out_type, out};
-  if (checkNorm(ctx, call, rows, dim, eps, input, weight, true, bias, output))
+  if (checkNorm(ctx, call, rows, dim, eps, 0, input, weight, true, bias,
+                output))
     return MP_ERROR;
   if (rows == 0 || dim == 0)
     return MP_OK;
@@ -582,11 +586,9 @@ mp_status mp_layer_norm_grad_f32(mp_context *ctx, int64_t rows, int64_t dim,
   MP_RETURN_IF_FAILED(ctx);
   TensorIn input{x_type, x}, gradient{grad_type, grad};
   Workspace workspace;
-  if (checkNormGrad(ctx, call, rows, dim, eps, input, weight, gradient, dx,
-                    dweight, scratch, scratch_bytes, workspace))
+  if (checkNormGrad(ctx, call, rows, dim, eps, 0, input, weight, gradient, dx,
+                    dweight, true, dbias, scratch, scratch_bytes, workspace))
     return MP_ERROR;
-  if (!dweight != !dbias)
-    return fail(ctx, call, "dweight and dbias are computed together");
   if (dim == 0)
     return MP_OK;
   return ctx->backend->layerNormGrad(rows, dim, eps, input, weight, gradient,
@@ -629,8 +631,8 @@ mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
                       int64_t heads, int64_t head_dim, int64_t rotary_dims,
                       double theta, const mp_rope_scaling *llama3_scaling,
                       double linear_scaling, const double *longrope_factors,
-                      double attention_factor, int inverse, const float *x,
-                      float *out) {
+                      double attention_factor, int inverse, mp_dtype x_type,
+                      const void *x, mp_dtype out_type, void *out) {
   const char *call = "mp_rope_f32";
   MP_RETURN_IF_FAILED(ctx);
   if (checkSizes(ctx, call,
@@ -667,12 +669,15 @@ mp_status mp_rope_f32(mp_context *ctx, int64_t outer, int64_t seq,
               frequencies.longropeFactors);
   }
   int64_t count = outer * seq * heads * head_dim;
-  if (checkBuffers(ctx, call, {{"x", x, count}, {"out", out, count}}))
+  TensorIn input{x_type, x};
+  TensorOut output{out_type, out};
+  if (checkElementwiseTensors(ctx, call, {input}, {output}) ||
+      checkBuffers(ctx, call, {{"x", x, count}, {"out", out, count}}))
     return MP_ERROR;
   if (count == 0)
     return MP_OK;
   return ctx->backend->rope(outer, seq, heads, head_dim, frequencies,
-                            inverse != 0, x, out);
+                            inverse != 0, input, output);
 }
 
 mp_status mp_embedding_f32(mp_context *ctx, int64_t n, int64_t vocab,

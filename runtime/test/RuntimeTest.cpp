@@ -2262,14 +2262,15 @@ void testSwiglu(mp_context *ctx) {
 /// a large one (split among the host's threads) against the gradients by
 /// hand, and a gradient of no rows (zeros).
 /// The elementwise and norm calls hold float32 computations in bfloat16
-/// (ABI 8; LayerNorm's ABI 31), transposes copy between float32 and bfloat16
-/// (ABI 9), and attention reads and writes bfloat16 in bf16 precision (ABI 10):
-/// every mix of float32 and bfloat16 tensors gives, bit for bit, the
-/// float32 call between mp_convert calls (on CUDA too: the kernels apply
-/// the same formulas), in place over an input of its dtype; an output over
-/// an input of another dtype is an error. A GEMM writing bfloat16 gives the
-/// float32 GEMM's result rounded: bit for bit on the host, on CUDA within a
-/// bfloat16 rounding (a native bf16 GEMM sums in its own order).
+/// (ABI 8; LayerNorm's ABI 31, the rotary embedding's 32), transposes copy
+/// between float32 and bfloat16 (ABI 9), and attention reads and writes
+/// bfloat16 in bf16 precision (ABI 10): every mix of float32 and bfloat16
+/// tensors gives, bit for bit, the float32 call between mp_convert calls (on
+/// CUDA too: the kernels apply the same formulas), the elementwise calls in
+/// place over an input of its dtype; an output over an input of another dtype
+/// is an error. A GEMM writing bfloat16 gives the float32 GEMM's result
+/// rounded: bit for bit on the host, on CUDA within a bfloat16 rounding (a
+/// native bf16 GEMM sums in its own order).
 void testBFloat16Storage(mp_context *ctx) {
   const int64_t n = 1003; // vectors of 4 and a tail; split among threads
   std::vector<std::unique_ptr<Buffer>> wide, narrow, widened;
@@ -2410,11 +2411,12 @@ void testBFloat16Storage(mp_context *ctx) {
                                        wide[2]->floats(), gradType, grad, dx,
                                        dweight, dbias, scratch, bytes);
        }}};
-  const std::vector<float> zeros(59, 0.0f);
+  // NaNs where a call leaves a buffer alone (RMSNorm's dbias), alike.
+  const std::vector<float> nans(59, NAN);
   for (const auto &[name, normGrad] : normGrads) {
-    Buffer dx(ctx, n * sizeof(float)), dweight(ctx, zeros), dbias(ctx, zeros);
-    Buffer wantDx(ctx, n * sizeof(float)), wantDweight(ctx, zeros),
-        wantDbias(ctx, zeros);
+    Buffer dx(ctx, n * sizeof(float)), dweight(ctx, nans), dbias(ctx, nans);
+    Buffer wantDx(ctx, n * sizeof(float)), wantDweight(ctx, nans),
+        wantDbias(ctx, nans);
     CHECK_OK(ctx,
              normGrad(MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
                       widened[1]->floats(), wantDx.floats(),
@@ -2424,6 +2426,9 @@ void testBFloat16Storage(mp_context *ctx) {
         return mask & bit ? narrow[index]->as<void>()
                           : widened[index]->as<void>();
       };
+      // NaNs where the previous mix wrote: a call that writes nothing fails.
+      for (Buffer *written : {&dx, &dweight, &dbias})
+        written->write(std::vector<float>(written->read().size(), NAN));
       // In the scratch a compiled step plans (on the host with the
       // widened inputs), nothing of its own.
       mp_dtype xType = mask & 1 ? MP_DTYPE_BF16 : MP_DTYPE_F32,
@@ -2445,6 +2450,33 @@ void testBFloat16Storage(mp_context *ctx) {
                  dbias.read<uint32_t>() == wantDbias.read<uint32_t>(),
              what + " (x 1, grad 2) is the float32 call's on them widened");
     }
+  }
+
+  // The rotary embedding (ABI 32): 17 positions of a head of 58, 40 of
+  // its entries rotated, each mix the float32 call between conversions.
+  const int64_t ropeCount = 17 * 58;
+  auto rope = [&](mp_dtype xType, const void *x, mp_dtype outType, void *out) {
+    return mp_rope_f32(ctx, 1, 17, 1, 58, 40, 10000, nullptr, 1, nullptr, 1, 0,
+                       xType, x, outType, out);
+  };
+  Buffer wantRope(ctx, ropeCount * sizeof(float)),
+      wantRopeRounded(ctx, ropeCount * sizeof(uint16_t));
+  CHECK_OK(ctx, rope(MP_DTYPE_F32, widened[0]->floats(), MP_DTYPE_F32,
+                     wantRope.floats()));
+  CHECK_OK(ctx, mp_convert(ctx, MP_DTYPE_F32, MP_DTYPE_BF16, ropeCount,
+                           wantRope.floats(), wantRopeRounded.as<void>()));
+  for (int mask = 1; mask < 4; ++mask) {
+    bool narrowIn = mask & 1, narrowOut = mask & 2;
+    Buffer rotated(ctx, ropeCount * (narrowOut ? 2 : 4));
+    CHECK_OK(ctx, rope(narrowIn ? MP_DTYPE_BF16 : MP_DTYPE_F32,
+                       (narrowIn ? narrow : widened)[0]->as<void>(),
+                       narrowOut ? MP_DTYPE_BF16 : MP_DTYPE_F32,
+                       rotated.as<void>()));
+    expect(narrowOut
+               ? rotated.read<uint16_t>() == wantRopeRounded.read<uint16_t>()
+               : rotated.read<uint32_t>() == wantRope.read<uint32_t>(),
+           "rope with dtype mask " + std::to_string(mask) +
+               " (x 1, out 2) is the float32 call between conversions");
   }
 
   // Attention's gradient reads bfloat16 q, k, v and out widened: the
@@ -2520,6 +2552,16 @@ void testBFloat16Storage(mp_context *ctx) {
              },
              "writes a dtype-0 output over a dtype-4 input"),
          "rms_norm_grad's dx over a bfloat16 grad is an error");
+  expect(failsWith(
+             ctx,
+             [&](mp_context *c) {
+               return mp_layer_norm_grad_f32(
+                   c, 17, 59, 1e-5, MP_DTYPE_BF16, bf16, wide[2]->floats(),
+                   MP_DTYPE_F32, widened[1]->floats(),
+                   static_cast<float *>(bf16), nullptr, nullptr, nullptr, 0);
+             },
+             "writes a dtype-0 output over a dtype-4 input"),
+         "layer_norm_grad's dx over a bfloat16 x is an error");
   const int64_t square[] = {17, 59};
   const int swap[] = {1, 0};
   expect(failsWith(
@@ -3258,8 +3300,9 @@ void testRope(mp_context *ctx) {
   // radians, pair 1 by p / 100. x = (1, 0, 0, 1) at every position.
   std::vector<float> x = {1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1};
   Buffer in(ctx, x), out(ctx, x.size() * sizeof(float));
-  CHECK_OK(ctx, mp_rope_f32(ctx, 1, 3, 1, 4, 4, 10000, nullptr, 1, nullptr, 1,
-                            0, in.floats(), out.floats()));
+  CHECK_OK(ctx,
+           mp_rope_f32(ctx, 1, 3, 1, 4, 4, 10000, nullptr, 1, nullptr, 1, 0,
+                       MP_DTYPE_F32, in.floats(), MP_DTYPE_F32, out.floats()));
   expect(near(out.read(),
               {1, 0, 0, 1,                                        //
                0.5403023f, 0.84147098f, -0.0099998333f, 0.99995f, //
@@ -3347,20 +3390,22 @@ void testRope(mp_context *ctx) {
               wanted[at] = x0 * cosine - x1 * sine;
               wanted[at + 1] = x0 * sine + x1 * cosine;
             }
-      CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim,
-                                rotaryDims(c), c.theta, c.scaling, c.linear,
-                                longrope, c.attentionFactor, inverse,
-                                data.floats(), rotated.floats()));
+      CHECK_OK(ctx,
+               mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim,
+                           rotaryDims(c), c.theta, c.scaling, c.linear,
+                           longrope, c.attentionFactor, inverse, MP_DTYPE_F32,
+                           data.floats(), MP_DTYPE_F32, rotated.floats()));
       expect(closeTo(rotated.read(), wanted),
              what + (inverse ? " inverse" : ""));
     }
     // Forward then inverse, both in place: back to x up to rounding, times
     // the attention factor squared on the rotated entries.
     for (int inverse = 0; inverse < 2; ++inverse)
-      CHECK_OK(ctx, mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim,
-                                rotaryDims(c), c.theta, c.scaling, c.linear,
-                                longrope, c.attentionFactor, inverse,
-                                data.floats(), data.floats()));
+      CHECK_OK(ctx,
+               mp_rope_f32(ctx, c.outer, c.seq, c.heads, c.headDim,
+                           rotaryDims(c), c.theta, c.scaling, c.linear,
+                           longrope, c.attentionFactor, inverse, MP_DTYPE_F32,
+                           data.floats(), MP_DTYPE_F32, data.floats()));
     std::vector<float> back = values;
     for (int64_t at = 0; at < count; ++at)
       if (at % c.headDim < 2 * pairs)
@@ -3898,13 +3943,13 @@ void testTransformerErrors(mp_context *ctx) {
   expectError(
       [&](mp_context *c) {
         return mp_rope_f32(c, 1, 2, 1, 3, 3, 10000, nullptr, 1, nullptr, 1, 0,
-                           in, out);
+                           MP_DTYPE_F32, in, MP_DTYPE_F32, out);
       },
       "mp_rope_f32" + onRank + "head_dim 3 is odd");
   expectError(
       [&](mp_context *c) {
-        return mp_rope_f32(c, 1, 2, 1, 4, 4, 0, nullptr, 1, nullptr, 1, 0, in,
-                           out);
+        return mp_rope_f32(c, 1, 2, 1, 4, 4, 0, nullptr, 1, nullptr, 1, 0,
+                           MP_DTYPE_F32, in, MP_DTYPE_F32, out);
       },
       "mp_rope_f32" + onRank + "theta must be positive, got 0");
   struct BadScaling {
@@ -3921,7 +3966,7 @@ void testTransformerErrors(mp_context *ctx) {
     expectError(
         [&](mp_context *c) {
           return mp_rope_f32(c, 1, 2, 1, 4, 4, 10000, &bad.scaling, 1, nullptr,
-                             1, 0, in, out);
+                             1, 0, MP_DTYPE_F32, in, MP_DTYPE_F32, out);
         },
         "mp_rope_f32" + onRank + "llama3_scaling: " + bad.why);
   // The rotation's own refusals (mp_rope_rotation_problem), with the values.
@@ -3976,7 +4021,8 @@ void testTransformerErrors(mp_context *ctx) {
         [&](mp_context *c) {
           return mp_rope_f32(c, 1, 1, 1, bad.headDim, bad.rotaryDims, 10000,
                              nullptr, bad.linear, bad.longrope,
-                             bad.attentionFactor, 0, in, out);
+                             bad.attentionFactor, 0, MP_DTYPE_F32, in,
+                             MP_DTYPE_F32, out);
         },
         "mp_rope_f32" + onRank + bad.why + " (rotary_dims " + bad.values + ")");
   expectError(

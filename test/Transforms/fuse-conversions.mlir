@@ -108,6 +108,20 @@ func.func @rms_norm(%x: tensor<4x8xbf16>, %w: tensor<8xf32>, %v: tensor<8x8xbf16
 
 // -----
 
+// The rotary embedding reads the bf16 projection and writes the bf16 value
+// that bf16 attention reads, computing in float32.
+// CHECK-LABEL: func.func @rope
+// CHECK-NEXT: %[[Q:.+]] = mp.rope %arg0 theta 1.000000e+04 : tensor<1x4x2x8xbf16>
+// CHECK-NEXT: return %[[Q]]
+func.func @rope(%q: tensor<1x4x2x8xbf16>) -> tensor<1x4x2x8xbf16> {
+  %w = mp.convert %q : tensor<1x4x2x8xbf16> -> tensor<1x4x2x8xf32>
+  %r = mp.rope %w theta 1.0e4 : tensor<1x4x2x8xf32>
+  %n = mp.convert %r : tensor<1x4x2x8xf32> -> tensor<1x4x2x8xbf16>
+  return %n : tensor<1x4x2x8xbf16>
+}
+
+// -----
+
 // LayerNorm as RMSNorm: its input and result in bf16 beside its float32
 // weight and bias, and its gradients read the saved bf16 input and a
 // gradient tensor parallelism summed in bf16; their results stay float32.

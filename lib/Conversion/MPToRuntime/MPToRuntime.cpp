@@ -77,11 +77,30 @@ bool handlesBFloat16(OpResult result, const MemoryPlan &plan) {
          mayWriteBFloat16(result);
 }
 
+/// A parameter of a norm or its input gradient that is not float32, or
+/// null: the runtime's norms read float32 weights and biases (beside a
+/// bf16-held input too).
+Value getNonF32NormParameter(Operation *op) {
+  SmallVector<Value, 2> params;
+  if (NormOperands norm = getNormOperands(op); norm.input)
+    params = {norm.weight, norm.bias};
+  else if (isa<RmsNormGradOp, LayerNormGradOp>(op))
+    params = {op->getOperand(1)};
+  for (Value param : params)
+    if (param && !getElementTypeOrSelf(param).isF32())
+      return param;
+  return Value();
+}
+
 /// What the runtime cannot run, before anything is rewritten.
 LogicalResult checkLowerable(func::FuncOp func, const MemoryPlan &plan) {
   // The runtime's kernels are f32; token ids and class targets are i64;
   // bf16 values are only converted and moved.
-  for (Operation &op : func.getFunctionBody().front().without_terminator())
+  for (Operation &op : func.getFunctionBody().front().without_terminator()) {
+    if (Value param = getNonF32NormParameter(&op))
+      return op.emitError() << "the runtime's norms take float32 parameters, "
+                               "not "
+                            << param.getType();
     for (OpResult result : op.getResults()) {
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || !type.hasStaticShape() ||
@@ -94,6 +113,7 @@ LogicalResult checkLowerable(func::FuncOp func, const MemoryPlan &plan) {
                                  "elementwise kernels and bf16 GEMMs), not "
                               << result.getType();
     }
+  }
   // Results written back into argument buffers are written at the exit,
   // after every read of the arguments.
   Operation *terminator = func.getFunctionBody().front().getTerminator();

@@ -714,7 +714,8 @@ struct RopeLowering : RuntimePattern<RopeOp> {
          calls.f64(op.getLinearScaling().convertToDouble()),
          calls.f64Array(op.getLongropeFactors().value_or(ArrayRef<double>())),
          calls.f64(op.getAttentionFactor().convertToDouble()),
-         calls.i32(op.getInverse()), in(op, 0), out(op)});
+         calls.i32(op.getInverse()), calls.floatDtype(op.getInput()), in(op, 0),
+         calls.floatDtype(op), out(op)});
     return success();
   }
 };

@@ -437,7 +437,7 @@ mp_status CudaBackend::onChipAttentionGrad(
 
 mp_status CudaBackend::rope(int64_t outer, int64_t seq, int64_t heads,
                             int64_t headDim, const RopeFrequencies &frequencies,
-                            bool inverse, const float *x, float *out) {
+                            bool inverse, TensorIn x, TensorOut out) {
   return checkLaunch("mp_rope_f32",
                      cuda::launchRope(computeStream, outer, seq, heads, headDim,
                                       frequencies, inverse, x, out));

@@ -187,8 +187,8 @@ public:
                                 const float *grad, float *dq, float *dk,
                                 float *dv, float *rowDots) override;
   mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,
-                 const RopeFrequencies &frequencies, bool inverse,
-                 const float *x, float *out) override;
+                 const RopeFrequencies &frequencies, bool inverse, TensorIn x,
+                 TensorOut out) override;
   mp_status embedding(int64_t n, int64_t vocab, int64_t dim, const int64_t *ids,
                       const float *table, float *out) override;
   mp_status embeddingGrad(int64_t n, int64_t vocab, int64_t dim,

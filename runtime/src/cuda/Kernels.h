@@ -199,7 +199,7 @@ cudaError_t launchSoftcapGrad(cudaStream_t stream, int64_t batch, int64_t rows,
 cudaError_t launchRope(cudaStream_t stream, int64_t outer, int64_t seq,
                        int64_t heads, int64_t headDim,
                        const RopeFrequencies &frequencies, bool inverse,
-                       const float *x, float *out);
+                       TensorIn x, TensorOut out);
 /// The embeddings find the first id at or past `vocab` through partials[0]
 /// and record it in `fault`. The gradient adds into `out`, which must hold
 /// zeros, with atomics.

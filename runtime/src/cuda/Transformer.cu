@@ -238,7 +238,7 @@ __global__ void softcapGradKernel(int64_t batch, int64_t rows, int64_t cols,
 /// take neighbouring pairs, so a warp reads and writes contiguous memory.
 __global__ void ropeKernel(int64_t outer, int64_t seq, int64_t heads,
                            int64_t headDim, RopeFrequencies frequencies,
-                           bool inverse, const float *x, float *out) {
+                           bool inverse, TensorIn x, TensorOut out) {
   int64_t pairs = headDim / 2, slices = outer * heads;
   for (int64_t t = gridStart(); t < seq * pairs; t += gridStride()) {
     int64_t p = t / pairs, i = t % pairs;
@@ -249,11 +249,11 @@ __global__ void ropeKernel(int64_t outer, int64_t seq, int64_t heads,
     for (int64_t slice = blockIdx.y; slice < slices; slice += gridDim.y) {
       int64_t o = slice / heads, h = slice % heads;
       int64_t at = ((o * seq + p) * heads + h) * headDim + 2 * i;
-      float y0 = x[at], y1 = x[at + 1];
+      float x0 = load1(x, at), x1 = load1(x, at + 1), y0 = x0, y1 = x1;
       if (rotated)
-        rotatePair(x[at], x[at + 1], cosine, sine, y0, y1);
-      out[at] = y0;
-      out[at + 1] = y1;
+        rotatePair(x0, x1, cosine, sine, y0, y1);
+      store1(out, at, y0);
+      store1(out, at + 1, y1);
     }
   }
 }
@@ -516,7 +516,7 @@ cudaError_t launchSoftcapGrad(cudaStream_t stream, int64_t batch, int64_t rows,
 cudaError_t launchRope(cudaStream_t stream, int64_t outer, int64_t seq,
                        int64_t heads, int64_t headDim,
                        const RopeFrequencies &frequencies, bool inverse,
-                       const float *x, float *out) {
+                       TensorIn x, TensorOut out) {
   unsigned pairBlocks = gridFor(seq * (headDim / 2));
   int64_t slices = outer * heads;
   unsigned sliceBlocks = static_cast<unsigned>(std::max<int64_t>(

@@ -123,8 +123,8 @@ public:
                         float softcap, const float *p, const float *lse,
                         int64_t lseStride, float *ds) override;
   mp_status rope(int64_t outer, int64_t seq, int64_t heads, int64_t headDim,
-                 const RopeFrequencies &frequencies, bool inverse,
-                 const float *x, float *out) override;
+                 const RopeFrequencies &frequencies, bool inverse, TensorIn x,
+                 TensorOut out) override;
   mp_status embedding(int64_t n, int64_t vocab, int64_t dim, const int64_t *ids,
                       const float *table, float *out) override;
   mp_status embeddingGrad(int64_t n, int64_t vocab, int64_t dim,
@@ -165,11 +165,12 @@ private:
   /// a thread.
   template <typename Body>
   void parallelRows(int64_t rows, int64_t rowLength, Body body) const;
-  /// A norm's rows of `dim`: normalize(row, out) for each row of `input`
-  /// into `output`, whole rows to a thread (Transformer.cpp).
-  template <typename Normalize>
-  void normalizeRows(int64_t rows, int64_t dim, TensorIn input,
-                     TensorOut output, Normalize normalize) const;
+  /// Rows of `length` (a norm's, a head's rotation): body(r, row, out) for
+  /// each row r of `input` into `output`, whole rows to a thread
+  /// (Transformer.cpp).
+  template <typename Body>
+  void mapRows(int64_t rows, int64_t length, TensorIn input, TensorOut output,
+               Body body) const;
   /// The cross entropy's rows, after checking every target: each row's
   /// softmax, into `lossSum` the sum of the rows' losses (in row order),
   /// or into `grad` (softmax - onehot(target)) · gradFactor. Rows in
@@ -189,10 +190,15 @@ private:
   const float *bFloat16Operand(mp_dtype type, const void *in, int64_t count,
                                float *out) const;
 
-  /// A tensor of `count` elements as float32: itself, or a bfloat16 one
-  /// widened (exactly) into the next piece of `scratch` (the norm
-  /// gradients' bfloat16 inputs).
-  const float *widened(TensorIn x, int64_t count, HostScratch &scratch);
+  /// A norm gradient's inputs in its scratch, in mp_norm_grad_scratch_bytes's
+  /// order: each row's mean and rstd in double (`statistics`, 2 · rows),
+  /// then x and grad as float32, a bfloat16 one widened (exactly).
+  struct NormGradInputs {
+    double *statistics;
+    const float *x, *grad;
+  };
+  NormGradInputs takeNormGradInputs(int64_t rows, int64_t dim, TensorIn x,
+                                    TensorIn grad, HostScratch &scratch);
 
   MpiCollectives collectives;
   /// Block sizes of the live allocations, and freed blocks kept for reuse:

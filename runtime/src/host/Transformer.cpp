@@ -56,37 +56,44 @@ mp_status checkIds(mp_context *ctx, const char *call, const char *format,
 
 } // namespace
 
-const float *HostBackend::widened(TensorIn x, int64_t count,
-                                  HostScratch &scratch) {
-  if (x.type != MP_DTYPE_BF16)
-    return static_cast<const float *>(x.data);
-  float *wide = scratch.floats(count);
-  convert(MP_DTYPE_BF16, MP_DTYPE_F32, count, x.data, wide);
-  return wide;
+HostBackend::NormGradInputs
+HostBackend::takeNormGradInputs(int64_t rows, int64_t dim, TensorIn x,
+                                TensorIn grad, HostScratch &scratch) {
+  auto *statistics =
+      reinterpret_cast<double *>(scratch.take(getNormStatisticsBytes(rows)));
+  auto widened = [&](TensorIn tensor) -> const float * {
+    if (tensor.type != MP_DTYPE_BF16)
+      return static_cast<const float *>(tensor.data);
+    float *wide = scratch.floats(rows * dim);
+    convert(MP_DTYPE_BF16, MP_DTYPE_F32, rows * dim, tensor.data, wide);
+    return wide;
+  };
+  // A braced list runs in order: x's piece before grad's.
+  return {statistics, widened(x), widened(grad)};
 }
 
-template <typename Normalize>
-void HostBackend::normalizeRows(int64_t rows, int64_t dim, TensorIn input,
-                                TensorOut output, Normalize normalize) const {
+template <typename Body>
+void HostBackend::mapRows(int64_t rows, int64_t length, TensorIn input,
+                          TensorOut output, Body body) const {
   // A bfloat16 row is widened, and a bfloat16 output row rounded, through a
   // row of floats per thread, not a float32 copy of the tensor.
   bool widen = input.type == MP_DTYPE_BF16,
        round = output.type == MP_DTYPE_BF16;
-  parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
-    std::vector<float> inRow(widen ? dim : 0), outRow(round ? dim : 0);
+  parallelRows(rows, length, [&](int64_t begin, int64_t end) {
+    std::vector<float> inRow(widen ? length : 0), outRow(round ? length : 0);
     for (int64_t r = begin; r < end; ++r) {
-      const float *row = static_cast<const float *>(input.data) + r * dim;
+      const float *row = static_cast<const float *>(input.data) + r * length;
       if (widen) {
-        for (int64_t j = 0; j < dim; ++j)
-          inRow[j] = load1(input, r * dim + j);
+        for (int64_t j = 0; j < length; ++j)
+          inRow[j] = load1(input, r * length + j);
         row = inRow.data();
       }
-      float *out =
-          round ? outRow.data() : static_cast<float *>(output.data) + r * dim;
-      normalize(row, out);
+      float *out = round ? outRow.data()
+                         : static_cast<float *>(output.data) + r * length;
+      body(r, row, out);
       if (round)
-        for (int64_t j = 0; j < dim; ++j)
-          store1(output, r * dim + j, out[j]);
+        for (int64_t j = 0; j < length; ++j)
+          store1(output, r * length + j, out[j]);
     }
   });
 }
@@ -94,7 +101,7 @@ void HostBackend::normalizeRows(int64_t rows, int64_t dim, TensorIn input,
 mp_status HostBackend::rmsNorm(int64_t rows, int64_t dim, double eps,
                                TensorIn input, const float *weight,
                                double weightOffset, TensorOut output) {
-  normalizeRows(rows, dim, input, output, [&](const float *row, float *out) {
+  mapRows(rows, dim, input, output, [&](int64_t, const float *row, float *out) {
     double rstd = getInverseRoot(sumOfSquares(row, dim) / double(dim), eps);
     for (int64_t j = 0; j < dim; ++j)
       out[j] =
@@ -108,13 +115,12 @@ mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
                                    double weightOffset, TensorIn gradient,
                                    float *dx, float *dweight,
                                    Workspace &scratch) {
-  // mp_norm_grad_scratch_bytes's pieces: the rows' statistics (rstd only
-  // here), then x and grad widened where they are bfloat16.
+  // The rows' statistics are rstd only here.
   HostScratch memory(ctx, scratch);
-  double *rstd =
-      reinterpret_cast<double *>(memory.take(getNormStatisticsBytes(rows)));
-  const float *x = widened(input, rows * dim, memory);
-  const float *grad = widened(gradient, rows * dim, memory);
+  NormGradInputs inputs =
+      takeNormGradInputs(rows, dim, input, gradient, memory);
+  double *rstd = inputs.statistics;
+  const float *x = inputs.x, *grad = inputs.grad;
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
       rstd[r] =
@@ -152,7 +158,7 @@ mp_status HostBackend::rmsNormGrad(int64_t rows, int64_t dim, double eps,
 mp_status HostBackend::layerNorm(int64_t rows, int64_t dim, double eps,
                                  TensorIn input, const float *weight,
                                  const float *bias, TensorOut output) {
-  normalizeRows(rows, dim, input, output, [&](const float *row, float *out) {
+  mapRows(rows, dim, input, output, [&](int64_t, const float *row, float *out) {
     double sum = 0, squares = 0;
     for (int64_t j = 0; j < dim; ++j)
       sum += row[j];
@@ -172,14 +178,11 @@ mp_status HostBackend::layerNormGrad(int64_t rows, int64_t dim, double eps,
                                      TensorIn gradient, float *dx,
                                      float *dweight, float *dbias,
                                      Workspace &scratch) {
-  // mp_norm_grad_scratch_bytes's pieces: each row's mean and rstd, then x
-  // and grad widened where they are bfloat16.
   HostScratch memory(ctx, scratch);
-  double *mean =
-      reinterpret_cast<double *>(memory.take(getNormStatisticsBytes(rows)));
-  double *rstd = mean + rows;
-  const float *x = widened(input, rows * dim, memory);
-  const float *grad = widened(gradient, rows * dim, memory);
+  NormGradInputs inputs =
+      takeNormGradInputs(rows, dim, input, gradient, memory);
+  double *mean = inputs.statistics, *rstd = mean + rows;
+  const float *x = inputs.x, *grad = inputs.grad;
   parallelRows(rows, dim, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float *row = x + r * dim;
@@ -300,7 +303,7 @@ mp_status HostBackend::softcapGrad(int64_t batch, int64_t rows, int64_t cols,
 
 mp_status HostBackend::rope(int64_t outer, int64_t seq, int64_t heads,
                             int64_t headDim, const RopeFrequencies &frequencies,
-                            bool inverse, const float *x, float *out) {
+                            bool inverse, TensorIn x, TensorOut out) {
   // The rotations of every position and rotated pair, shared by the heads.
   int64_t pairs = frequencies.rotaryDims / 2;
   std::vector<float> cosines(seq * pairs), sines(seq * pairs);
@@ -310,19 +313,17 @@ mp_status HostBackend::rope(int64_t outer, int64_t seq, int64_t heads,
         getRopeRotation(p, i, frequencies, inverse, cosines[p * pairs + i],
                         sines[p * pairs + i]);
   });
-  parallelRows(outer * seq * heads, headDim, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      int64_t p = r / heads % seq;
-      const float *in = x + r * headDim;
-      float *result = out + r * headDim;
-      for (int64_t i = 0; i < pairs; ++i)
-        rotatePair(in[2 * i], in[2 * i + 1], cosines[p * pairs + i],
-                   sines[p * pairs + i], result[2 * i], result[2 * i + 1]);
-      // The entries that do not rotate pass as they are.
-      if (result != in)
-        std::copy(in + 2 * pairs, in + headDim, result + 2 * pairs);
-    }
-  });
+  mapRows(outer * seq * heads, headDim, x, out,
+          [&](int64_t r, const float *in, float *result) {
+            int64_t p = r / heads % seq;
+            for (int64_t i = 0; i < pairs; ++i)
+              rotatePair(in[2 * i], in[2 * i + 1], cosines[p * pairs + i],
+                         sines[p * pairs + i], result[2 * i],
+                         result[2 * i + 1]);
+            // The entries that do not rotate pass as they are.
+            if (result != in)
+              std::copy(in + 2 * pairs, in + headDim, result + 2 * pairs);
+          });
   return MP_OK;
 }
 

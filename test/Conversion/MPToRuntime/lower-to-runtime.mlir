@@ -11,7 +11,7 @@
 // CHECK: llvm.mlir.global internal constant @[[LINEAR_NAME:__mp_str_[0-9]+]]("mp.linear at {{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}}\00")
 // CHECK-LABEL: func.func @mlp_train_step
 // CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[OUTS:.*]]: !llvm.ptr) -> i32
-// CHECK-SAME: mp.manifest = "mp-step 31\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
+// CHECK-SAME: mp.manifest = "mp-step 32\0Afunction mlp_train_step\0Amesh\0Aarena 640\0Apersistent 640\0Aarg w param f32 global 16 8 local 16 8 split - -\0Aarg x input f32 global 4 8 local 4 8 split - -\0Aresult w update 0\0Aresult loss output f32 local split\0A"
 // CHECK: %[[W_SLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[W:.*]] = llvm.load %[[W_SLOT]]
 // CHECK: %[[X_SLOT:.*]] = llvm.getelementptr %[[ARGS]][1]
@@ -513,4 +513,29 @@ func.func @alibi_attention(%q: tensor<2x4x6x8xf32> {mp.input = "q"}, %g: tensor<
   %sum2 = mp.add %dq, %o2 : tensor<2x4x6x8xf32>
   %sum = mp.add %sum2, %o3 : tensor<2x4x6x8xf32>
   return %o, %sum : tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>
+}
+
+// -----
+
+// The rotary embedding's call takes its tensors' dtypes (ABI 32) after
+// `inverse`: here a bf16 input and a float32 result.
+// CHECK-LABEL: func.func @bf16_rope
+// CHECK: call @mp_rope_f32(%{{.+}}, %c1_i64, %c4_i64, %c2_i64, %c8_i64, %c8_i64, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c0_i32, %c4_i32, %{{.+}}, %c0_i32, %{{.+}})
+func.func @bf16_rope(%x: tensor<1x4x2x8xf32> {mp.input = "x"}) -> tensor<1x4x2x8xf32> {
+  %b = mp.convert %x : tensor<1x4x2x8xf32> -> tensor<1x4x2x8xbf16>
+  %r = mp.rope %b theta 1.0e4 : (tensor<1x4x2x8xbf16>) -> tensor<1x4x2x8xf32>
+  return %r : tensor<1x4x2x8xf32>
+}
+
+// -----
+
+// The runtime's norms read float32 parameters: a norm of a bf16 model (its
+// weight bf16 too, which the interpreter runs) is refused.
+func.func @bf16_norm_weight(%x: tensor<4x32xf32> {mp.input = "x"}, %w: tensor<32xf32> {mp.param = "w"}) -> tensor<4x32xf32> {
+  %xb = mp.convert %x : tensor<4x32xf32> -> tensor<4x32xbf16>
+  %wb = mp.convert %w : tensor<32xf32> -> tensor<32xbf16>
+  // expected-error@+1 {{the runtime's norms take float32 parameters, not 'tensor<32xbf16>'}}
+  %n = mp.rms_norm %xb, %wb eps 1.0e-5 : (tensor<4x32xbf16>, tensor<32xbf16>) -> tensor<4x32xbf16>
+  %e = mp.exp %n : (tensor<4x32xbf16>) -> tensor<4x32xf32>
+  return %e : tensor<4x32xf32>
 }

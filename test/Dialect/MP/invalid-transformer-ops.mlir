@@ -477,6 +477,16 @@ func.func @layer_norm_grad_f32_grad_bf16_result(%x: tensor<2x16xbf16>, %w: tenso
 
 // -----
 
+// A float32 computation's parameter gradients are float32.
+func.func @layer_norm_weight_grad_bf16_results(%x: tensor<2x16xf32>, %g: tensor<2x16xbf16>) {
+  // expected-error@+2 {{'mp.layer_norm_weight_grad' op inferred type(s) 'tensor<16xf32>', 'tensor<16xf32>' are incompatible with return type(s) of operation 'tensor<16xbf16>', 'tensor<16xbf16>'}}
+  // expected-error@+1 {{'mp.layer_norm_weight_grad' op failed to infer returned types}}
+  %0:2 = mp.layer_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf32>, tensor<2x16xbf16>) -> (tensor<16xbf16>, tensor<16xbf16>)
+  return
+}
+
+// -----
+
 func.func @layer_norm_grad_weight(%x: tensor<2x16xbf16>, %w: tensor<8xf32>, %g: tensor<2x16xbf16>) {
   // expected-error@+1 {{'mp.layer_norm_grad' op weight 'tensor<8xf32>' must be [16] of the input's element type (or f32 where it is bf16)}}
   %0 = mp.layer_norm_grad %x, %w, %g eps 1.0e-5 : (tensor<2x16xbf16>, tensor<8xf32>, tensor<2x16xbf16>) -> tensor<2x16xf32>
@@ -489,6 +499,15 @@ func.func @layer_norm_weight_grad_f16_beside_f32(%x: tensor<2x16xf16>, %g: tenso
   // expected-error@+2 {{mp.layer_norm_weight_grad takes an input and grad of one element type (or bf16 beside f32)}}
   // expected-error@+1 {{'mp.layer_norm_weight_grad' op failed to infer returned types}}
   %0:2 = mp.layer_norm_weight_grad %x, %g eps 1.0e-5 : (tensor<2x16xf16>, tensor<2x16xf32>) -> (tensor<16xf32>, tensor<16xf32>)
+  return
+}
+
+// -----
+
+// The rotary embedding holds float32 computations in bf16, no other mix.
+func.func @rope_f16_to_f32(%x: tensor<6x2x4xf16>) {
+  // expected-error@+1 {{'mp.rope' op takes tensors of one element type, or float32 and bfloat16 ones (a float32 computation held in bfloat16)}}
+  %0 = mp.rope %x theta 1.0e4 : (tensor<6x2x4xf16>) -> tensor<6x2x4xf32>
   return
 }
 

@@ -30,6 +30,19 @@ func.func @gemms(%x: tensor<8x16xf32>, %x3: tensor<2x4x16xf32>, %w: tensor<32x16
   return
 }
 
+// The rotary embedding computes in float32 and may hold its input and
+// result in bf16 (one type where both agree).
+// CHECK-LABEL: func.func @bf16_rope
+func.func @bf16_rope(%x: tensor<2x2x4xf32>, %b: tensor<2x2x4xbf16>) {
+  // CHECK-NEXT: mp.rope %arg1 theta 1.000000e+04 : (tensor<2x2x4xbf16>) -> tensor<2x2x4xf32>
+  %0 = mp.rope %b theta 1.0e4 : (tensor<2x2x4xbf16>) -> tensor<2x2x4xf32>
+  // CHECK-NEXT: mp.rope %arg0 theta 1.000000e+04 inverse : (tensor<2x2x4xf32>) -> tensor<2x2x4xbf16>
+  %1 = mp.rope %x theta 1.0e4 inverse : (tensor<2x2x4xf32>) -> tensor<2x2x4xbf16>
+  // CHECK-NEXT: mp.rope %arg1 theta 1.000000e+04 : tensor<2x2x4xbf16>
+  %2 = mp.rope %b theta 1.0e4 : tensor<2x2x4xbf16>
+  return
+}
+
 // Float32 computations held in bfloat16: one type where all agree, else
 // the functional type.
 // CHECK-LABEL: func.func @bf16_storage

@@ -46,8 +46,8 @@
 
 // The trainer runs the first function that updates parameters, unless
 // --default-step names another.
-// LLVM: @forward_step = constant { i32, ptr, ptr, ptr } { i32 31, ptr @__mp_name_forward, ptr @__mp_manifest_forward, ptr @forward }
-// LLVM: @train_step_step = constant { i32, ptr, ptr, ptr } { i32 31, ptr @__mp_name_train_step, ptr @__mp_manifest_train_step, ptr @train_step }
+// LLVM: @forward_step = constant { i32, ptr, ptr, ptr } { i32 32, ptr @__mp_name_forward, ptr @__mp_manifest_forward, ptr @forward }
+// LLVM: @train_step_step = constant { i32, ptr, ptr, ptr } { i32 32, ptr @__mp_name_train_step, ptr @__mp_manifest_train_step, ptr @train_step }
 // LLVM: @mp_default_step = weak constant ptr @train_step_step
 // LLVM: define i32 @forward(ptr %0, ptr %1, ptr %2)
 // LLVM: call i32 @mp_all_reduce(

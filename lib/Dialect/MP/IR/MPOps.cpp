@@ -284,6 +284,7 @@ MP_BFLOAT16_STORAGE_OP(SwigluOp, 1)
 MP_BFLOAT16_STORAGE_OP(SiluGradOp, 1)
 MP_BFLOAT16_STORAGE_OP(GeluGradOp, 1)
 MP_BFLOAT16_STORAGE_OP(SwigluGradOp, 2)
+MP_BFLOAT16_STORAGE_OP(RopeOp, 1)
 #undef MP_BFLOAT16_STORAGE_OP
 
 namespace {
@@ -832,18 +833,8 @@ bool RmsNormOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
   return areStorageCompatible(inferred, actual);
 }
 
-bool RmsNormWeightGradOp::isCompatibleReturnTypes(TypeRange inferred,
-                                                  TypeRange actual) {
-  return areStorageCompatible(inferred, actual);
-}
-
 bool LayerNormOp::isCompatibleReturnTypes(TypeRange inferred,
                                           TypeRange actual) {
-  return areStorageCompatible(inferred, actual);
-}
-
-bool LayerNormWeightGradOp::isCompatibleReturnTypes(TypeRange inferred,
-                                                    TypeRange actual) {
   return areStorageCompatible(inferred, actual);
 }
 
@@ -1407,8 +1398,8 @@ LogicalResult EmbeddingGradOp::verify() {
 }
 
 /// A norm's parameter gradients' type: `[dim]` of the element type of its
-/// input and grad, of one ranked shape. Either may be held in bf16 where the
-/// other is f32; the result is f32.
+/// input and grad, of one ranked shape. Either or both may be held in bf16
+/// beside f32, a float32 computation: the result is then f32.
 static FailureOr<RankedTensorType>
 inferNormParamGradType(std::optional<Location> location, StringRef opName,
                        Value inputValue, Value gradValue) {
@@ -1421,7 +1412,9 @@ inferNormParamGradType(std::optional<Location> location, StringRef opName,
     return failure();
   }
   Type inputType = input.getElementType(), gradType = grad.getElementType();
-  Type resultType = holdsElementsOf(inputType, gradType) ? gradType : inputType;
+  Type resultType = inputType.isBF16() || gradType.isBF16()
+                        ? Float32Type::get(input.getContext())
+                        : inputType;
   if (!holdsElementsOf(inputType, resultType) ||
       !holdsElementsOf(gradType, resultType)) {
     (void)emitOptionalError(location, opName,

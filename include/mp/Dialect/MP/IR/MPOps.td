@@ -776,7 +776,8 @@ def MP_AttentionOp : MP_Op<"attention", [Pure,
   }];
 }
 
-def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
+def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultShape,
+    MP_BFloat16Storage, InferTypeOpAdaptorWithIsCompatible,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>,
     DeclareOpInterfaceMethods<MP_AutodiffOpInterface>]> {
   let summary = "rotary position embedding, as torchtitan's Llama";
@@ -825,6 +826,12 @@ def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
              longrope_factors [1.0, 1.5, 3.0] attention_factor 1.19
              : tensor<2x16x4x8xf32>
     ```
+
+    Computed in float32, its input and result may be held in bfloat16
+    (`mp-fuse-conversions`: a query or key projection's bf16 GEMM writes
+    what it rotates, and bf16 attention reads what it writes): the input
+    read widened, the result rounded to nearest even, the type then
+    written functionally, `: (tensor<2x16x4x8xbf16>) -> tensor<2x16x4x8xbf16>`.
   }];
   let arguments = (ins MP_FloatTensor:$input, F64Attr:$theta,
                        OptionalAttr<DenseF64ArrayAttr>:$llama3_scaling,
@@ -840,7 +847,7 @@ def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultType,
     (`linear_scaling` $linear_scaling^)? (`rotary_dims` $rotary_dims^)?
     (`longrope_factors` custom<ExactF64Array>($longrope_factors)^)?
     (`attention_factor` $attention_factor^)? (`inverse` $inverse^)? attr-dict
-    `:` type($result)
+    `:` custom<StorageTypes>(type($input), type($result))
   }];
   let extraClassDeclaration = [{
     /// The entries of each head that rotate: rotary_dims, else head_dim.

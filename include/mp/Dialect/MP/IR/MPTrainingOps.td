@@ -184,14 +184,14 @@ def MP_RmsNormGradOp : MP_Op<"rms_norm_grad", [Pure,
 }
 
 def MP_RmsNormWeightGradOp : MP_Op<"rms_norm_weight_grad", [Pure,
-    InferTypeOpAdaptorWithIsCompatible,
+    InferTypeOpAdaptor,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradient of rms_norm with respect to its weight";
   let description = [{
     `sum(grad · x · rsqrt(mean(x²) + eps))` over every dim but the last: a
     partial sum where the rows are split. The input and the gradient may be
-    held in bfloat16 where the other is float32, or both where the result
-    is float32 (`mp-fuse-conversions`), read widened.
+    held in bfloat16 beside float32 or both (`mp-fuse-conversions`), read
+    widened; the result is then float32.
 
     ```mlir
     %dw = mp.rms_norm_weight_grad %x, %g eps 1.000000e-05 : (tensor<2x16x64xf32>, tensor<2x16x64xf32>) -> tensor<64xf32>
@@ -233,7 +233,7 @@ def MP_LayerNormGradOp : MP_Op<"layer_norm_grad", [Pure,
 }
 
 def MP_LayerNormWeightGradOp : MP_Op<"layer_norm_weight_grad", [Pure,
-    InferTypeOpAdaptorWithIsCompatible,
+    InferTypeOpAdaptor,
     DeclareOpInterfaceMethods<MP_ShardingRuleOpInterface>]> {
   let summary = "the gradients of layer_norm with respect to weight and bias";
   let description = [{
