@@ -1397,54 +1397,47 @@ LogicalResult EmbeddingGradOp::verify() {
   return success();
 }
 
-/// A norm's parameter gradients' type: `[dim]` of the element type of its
-/// input and grad, of one ranked shape. Either or both may be held in bf16
-/// beside f32, a float32 computation: the result is then f32.
-static FailureOr<RankedTensorType>
-inferNormParamGradType(std::optional<Location> location, StringRef opName,
-                       Value inputValue, Value gradValue) {
+/// A norm's `count` parameter gradients' types: `[dim]` of the element
+/// type of its input and grad, of one ranked shape. Either or both may be
+/// held in bf16 beside f32, a float32 computation: the result is then f32.
+static LogicalResult inferNormParamGradTypes(std::optional<Location> location,
+                                             StringRef opName, Value inputValue,
+                                             Value gradValue, unsigned count,
+                                             SmallVectorImpl<Type> &results) {
   RankedTensorType input = getTensorType(inputValue);
   RankedTensorType grad = getTensorType(gradValue);
   if (!input || !grad || input.getRank() < 1 ||
-      input.getShape() != grad.getShape()) {
-    (void)emitOptionalError(location, opName,
-                            " takes an input and grad of one ranked shape");
-    return failure();
-  }
+      input.getShape() != grad.getShape())
+    return emitOptionalError(location, opName,
+                             " takes an input and grad of one ranked shape");
   Type inputType = input.getElementType(), gradType = grad.getElementType();
   Type resultType = inputType.isBF16() || gradType.isBF16()
                         ? Float32Type::get(input.getContext())
                         : inputType;
   if (!holdsElementsOf(inputType, resultType) ||
-      !holdsElementsOf(gradType, resultType)) {
-    (void)emitOptionalError(location, opName,
-                            " takes an input and grad of one element type "
-                            "(or bf16 beside f32)");
-    return failure();
-  }
-  return RankedTensorType::get({input.getShape().back()}, resultType);
+      !holdsElementsOf(gradType, resultType))
+    return emitOptionalError(location, opName,
+                             " takes an input and grad of one element type "
+                             "(or bf16 beside f32)");
+  results.append(count,
+                 RankedTensorType::get({input.getShape().back()}, resultType));
+  return success();
 }
 
 LogicalResult RmsNormWeightGradOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> location, Adaptor adaptor,
     SmallVectorImpl<Type> &results) {
-  FailureOr<RankedTensorType> param = inferNormParamGradType(
-      location, getOperationName(), adaptor.getInput(), adaptor.getGrad());
-  if (failed(param))
-    return failure();
-  results.push_back(*param);
-  return success();
+  return inferNormParamGradTypes(location, getOperationName(),
+                                 adaptor.getInput(), adaptor.getGrad(), 1,
+                                 results);
 }
 
 LogicalResult LayerNormWeightGradOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> location, Adaptor adaptor,
     SmallVectorImpl<Type> &results) {
-  FailureOr<RankedTensorType> param = inferNormParamGradType(
-      location, getOperationName(), adaptor.getInput(), adaptor.getGrad());
-  if (failed(param))
-    return failure();
-  results.append({*param, *param});
-  return success();
+  return inferNormParamGradTypes(location, getOperationName(),
+                                 adaptor.getInput(), adaptor.getGrad(), 2,
+                                 results);
 }
 
 LogicalResult ScatterLastOp::verify() {
