@@ -830,8 +830,9 @@ def MP_RopeOp : MP_Op<"rope", [Pure, SameOperandsAndResultShape,
     Computed in float32, its input and result may be held in bfloat16
     (`mp-fuse-conversions`: a query or key projection's bf16 GEMM writes
     what it rotates, and bf16 attention reads what it writes): the input
-    read widened, the result rounded to nearest even, the type then
-    written functionally, `: (tensor<2x16x4x8xbf16>) -> tensor<2x16x4x8xbf16>`.
+    read widened, the result rounded to nearest even, the type written
+    functionally where they differ: `: (tensor<2x16x4x8xbf16>) ->
+    tensor<2x16x4x8xf32>`.
   }];
   let arguments = (ins MP_FloatTensor:$input, F64Attr:$theta,
                        OptionalAttr<DenseF64ArrayAttr>:$llama3_scaling,
