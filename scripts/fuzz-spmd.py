@@ -2,9 +2,8 @@
 """Random shardings through the whole chain.
 
 Draws shardings at random for the arguments of a model that uses every op
-a model is written with (all but mp.layer_norm, and the loss-parallel ops
-that --mp-loss-parallel writes, which came later) and has residual
-branches (partial values with several consumers, partial values summed),
+a model is written with (the loss-parallel ops through --mp-loss-parallel)
+and has residual branches (partial values with several consumers, partial values summed),
 on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes, with extents drawn so that many dims
 split unevenly (3, 5, 6 or 7 over 2 or 4 ranks, some pieces empty);
 builds its training step, partitions it, proves its gradient
@@ -29,9 +28,17 @@ against next-token labels; on a third of the seeds, the labels equal to
 the lookups of id 0 add nothing to it: padding_idx 0). Sharding
 drawn on the arguments often splits dims that rms_norm, rope and softmax
 need whole (hidden, sequence, head_dim, keys), so propagation must reshard
-them. mp-run bounds random integer inputs by the rows of the table that
-consumes them (ids) or the classes of their cross entropy (labels), so
-every lookup and label is valid.
+them. A third of the seeds normalise with LayerNorm (weight and bias)
+instead of RMSNorm, and half (EXTRA_OPS) also add a learned position
+table at mp.iota's positions, clamp the queries and normalise each
+query head, mask the attention bias
+with an integer mask (mp.mask_bias), bias or cap the scores (ALiBi as
+BLOOM's or Falcon-RW's, or Gemma 2's soft cap) and take rsqrt and log
+before the mean, and cap the logits: the ops the Hugging Face imports
+write. mp-run bounds
+random integer inputs by the rows of the table that consumes them (ids),
+the classes of their cross entropy (labels) or 2 (a mask), so every
+lookup, label and mask entry is valid.
 
 With --backends, each seed's partitioned step is also compiled, linked
 with the stock trainer and trained on its mesh's ranks on those backends
@@ -120,6 +127,90 @@ IGNORED_LABELS_LOSS = """\
     %ce2 = mp.div %ces2, %count2 : tensor<f32>
 """
 
+# A third of the seeds normalise with LayerNorm (GPT-2's, BLOOM's, ...)
+# instead: a bias too, its own argument, drawn apart.
+RMS_NORM = """\
+    %nrm = mp.rms_norm %x0, %gamma eps 1.0e-5 : (tensor<{B}x{S}x{H}xf32>, tensor<{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+"""
+LAYER_NORM = """\
+    %nrm = mp.layer_norm %x0, %gamma, %beta eps 1.0e-5 : (tensor<{B}x{S}x{H}xf32>, tensor<{H}xf32>, tensor<{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+"""
+
+# Half the seeds (drawn apart) also use the ops the Hugging Face imports
+# write: a learned position table read at mp.iota's positions from row 1
+# (GPT-2's wpe, OPT's offset), the q projection clamped (MPT's clip_qkv)
+# and each query head RMS-normalised (Qwen3's q_norm),
+# an integer attention mask's additive bias (mp.mask_bias, a finite fill:
+# a row the causal mask and it drop whole would be NaN), scores biased by
+# ALiBi (BLOOM's after the scaling, Falcon-RW's bf16 one before it) or
+# soft-capped (Gemma 2's), rsqrt and log before the mean, and the logits
+# soft-capped before their loss (Gemma 2's final_logit_softcapping). Each is
+# (text replaced wherever it is, its replacement).
+EXTRA_OPS = [
+    # The attention bias's readers (the scores, or the fused attention's
+    # output) read it masked.
+    ("%bias ", "%biasm "),
+    ("""\
+    %x0 = mp.add %x, %emb : tensor<{B}x{S}x{H}xf32>
+""", """\
+    %pos = mp.iota dim 1 start 1 : tensor<{B}x{S}xi64>
+    %pe = mp.embedding %pos, %wpe : (tensor<{B}x{S}xi64>, tensor<{S1}x{H}xf32>) -> tensor<{B}x{S}x{H}xf32>
+    %xe = mp.add %x, %emb : tensor<{B}x{S}x{H}xf32>
+    %x0 = mp.add %xe, %pe : tensor<{B}x{S}x{H}xf32>
+"""),
+    ("""\
+    %q4 = mp.reshape %aq : tensor<{B}x{S}x{E}xf32>""", """\
+    %aqc = mp.clamp %aq min -1.5 max 1.5 : tensor<{B}x{S}x{E}xf32>
+    %q4 = mp.reshape %aqc : tensor<{B}x{S}x{E}xf32>"""),
+    ("mp.rope %q4 theta", "mp.rope %q4n theta"),
+    ("""\
+    %qr = mp.rope""", """\
+    %q4n = mp.rms_norm %q4, %qnorm eps 1.0e-6 : (tensor<{B}x{S}x{NH}x{D}xf32>, tensor<{D}xf32>) -> tensor<{B}x{S}x{NH}x{D}xf32>
+    %qr = mp.rope"""),
+    ("""\
+    %scs = mp.scale %sc by 0.5 : tensor<{B}x{NH}x{S}x{S}xf32>
+""", """\
+{SCORES}    %mb = mp.mask_bias %amask fill -3.0e1 : tensor<{B}x{S}x{S}xi64> -> tensor<{B}x{S}x{S}xf32>
+    %mbb = mp.broadcast %mb dims [1] : tensor<{B}x{S}x{S}xf32> -> tensor<{B}x{NH}x{S}x{S}xf32>
+    %biasm = mp.add %bias, %mbb : tensor<{B}x{NH}x{S}x{S}xf32>
+"""),
+    ("""\
+    %mean = mp.mean %mm dims [2]""", """\
+    %mm2 = mp.mul %mm, %mm : tensor<{B}x{S}x{H}xf32>
+    %rq = mp.rsqrt %mm2 eps 1.0 : tensor<{B}x{S}x{H}xf32>
+    %lq = mp.log %rq : tensor<{B}x{S}x{H}xf32>
+    %mean = mp.mean %lq dims [2]"""),
+    ("""\
+    %lg = mp.linear %res2, %table : (tensor<{B}x{S}x{H}xf32>, tensor<{V}x{H}xf32>) -> tensor<{B}x{S}x{V}xf32>
+""", """\
+    %lg0 = mp.linear %res2, %table : (tensor<{B}x{S}x{H}xf32>, tensor<{V}x{H}xf32>) -> tensor<{B}x{S}x{V}xf32>
+    %lg1 = mp.scale %lg0 by 0.5 : tensor<{B}x{S}x{V}xf32>
+    %lg2 = mp.tanh %lg1 : tensor<{B}x{S}x{V}xf32>
+    %lg = mp.scale %lg2 by 2.0 : tensor<{B}x{S}x{V}xf32>
+"""),
+]
+# The scaled scores (%scs), one form drawn per seed.
+SCORES = [
+    """\
+    %scs0 = mp.scale %sc by 0.5 : tensor<{B}x{NH}x{S}x{S}xf32>
+    %slopes = mp.alibi_slopes : tensor<{NH}xf32>
+    %scs = mp.alibi %scs0, %slopes : tensor<{B}x{NH}x{S}x{S}xf32>, tensor<{NH}xf32>
+""", """\
+    %slopes = mp.alibi_slopes max_bias 1.6e1 : tensor<{NH}xf32>
+    %scb16 = mp.alibi %sc, %slopes bf16_bias : tensor<{B}x{NH}x{S}x{S}xf32>, tensor<{NH}xf32>
+    %scs = mp.scale %scb16 by 0.5 : tensor<{B}x{NH}x{S}x{S}xf32>
+""", """\
+    %scs0 = mp.scale %sc by 0.5 : tensor<{B}x{NH}x{S}x{S}xf32>
+    %capped0 = mp.scale %scs0 by 0.25 : tensor<{B}x{NH}x{S}x{S}xf32>
+    %capped1 = mp.tanh %capped0 : tensor<{B}x{NH}x{S}x{S}xf32>
+    %scs = mp.scale %capped1 by 4.0 : tensor<{B}x{NH}x{S}x{S}xf32>
+"""]
+# The arguments the extra ops read: name, type, dims, role.
+EXTRA_ARGS = [("wpe", "tensor<{S1}x{H}xf32>", ["S1", "H"], "mp.param"),
+              ("amask", "tensor<{B}x{S}x{S}xi64>", ["B", "S", "S"],
+               "mp.input"),
+              ("qnorm", "tensor<{D}xf32>", ["D"], "mp.param")]
+
 # Seeds that fuse attention (mp.attention takes no bias) add the bias to
 # the attention's output instead, summed over the keys and broadcast over
 # head_dim, so that the softmax reads the scaled scores.
@@ -175,7 +266,8 @@ ARGS = [("x", "tensor<{B}x{S}x{H}xf32>", ["B", "S", "H"], "mp.input"),
 # matmul before the losses); the tied table stays outside both.
 LAYERS = {"gamma": "layers.0.", "w": "layers.0.", "u1": "layers.0.",
           "u2": "layers.0.", "wq": "layers.1.", "wk": "layers.1.",
-          "wv": "layers.1.", "wo": "layers.1.", "m": "layers.1."}
+          "wv": "layers.1.", "wo": "layers.1.", "m": "layers.1.",
+          "beta": "layers.0.", "qnorm": "layers.1."}
 
 
 # Meshes (a, b) to draw from: square, and degenerate ones whose size-1 axes
@@ -216,15 +308,20 @@ def model(seed):
     extents["NH"] = extents["KV"] * extents["REP"]
     extents["E"] = extents["NH"] * extents["D"]
     extents["EKV"] = extents["KV"] * extents["D"]
+    extents["S1"] = extents["S"] + 1
     step_options, _, plan_keys = options(seed)
     layers = re.search(r"recompute=(op|full)|recompute-full-layers",
                        step_options[-1]) is not None
-    signature = ", ".join(
-        '%%%s: %s {%s = "%s", mp.sharding = %s}' %
-        (name, type_.format(**extents), role,
-         LAYERS.get(name, "") + name if layers else name,
-         random_sharding(rng, [extents[dim] for dim in shape], sizes))
-        for name, type_, shape, role in ARGS)
+
+    def argument(name, type_, shape, role, draw=None):
+        """An argument, its sharding drawn from `draw` (else apart)."""
+        draw = draw or random.Random("%s %d" % (name, seed))
+        return '%%%s: %s {%s = "%s", mp.sharding = %s}' % (
+            name, type_.format(**extents), role,
+            (LAYERS.get(name, "") if layers else "") + name,
+            random_sharding(draw, [extents[dim] for dim in shape], sizes))
+
+    signature = ", ".join(argument(*arg, draw=rng) for arg in ARGS)
     body = BODY
     if step_options[0].startswith("--mp-fuse-attention"):
         body = body.replace(UNFUSED_ATTENTION, FUSED_ATTENTION)
@@ -234,6 +331,17 @@ def model(seed):
     if random.Random("padding %d" % seed).random() < 1 / 3:
         body = body.replace("mp.embedding %ids, %table :",
                             "mp.embedding %ids, %table padding_idx 0 :")
+    if random.Random("layer norm %d" % seed).random() < 1 / 3:
+        body = body.replace(RMS_NORM, LAYER_NORM)
+        signature += ", " + argument("beta", "tensor<{H}xf32>", ["H"],
+                                     "mp.param")
+    extra = random.Random("extra ops %d" % seed)
+    if extra.random() < 0.5:
+        for old, new in EXTRA_OPS:
+            assert old in body, old
+            body = body.replace(old, new.replace(
+                "{SCORES}", extra.choice(SCORES)))
+        signature += "".join(", " + argument(*arg) for arg in EXTRA_ARGS)
     attributes = (" attributes {mp.plan = #mp.plan<mesh = @mesh%s>}" %
                   plan_keys if plan_keys else "")
     return ("module%s {\n  mp.mesh @mesh = <a = %d, b = %d>\n"
