@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Mutated plan files and safetensors headers through the tools.
+"""Mutated plan files, safetensors headers and machine files through the tools.
 
 Each seed takes a valid input, mutates it (structurally: values of the wrong
 type, huge and negative numbers, names carrying quotes, newlines and
@@ -9,17 +9,22 @@ insertions, deletions, truncation) and runs the tool that reads it:
   plan         mp-opt FFN --mp-apply-plan=MUTATED --mp-train-step --mp-spmd
                --mp-verify-gradient-sync --mp-lower-to-runtime
   safetensors  the FFN trainer (1 rank) --init MUTATED --steps 1
+  machine      mp-opt FFN --mp-apply-plan --mp-train-step --mp-spmd
+               --mp-simulate=machine=MUTATED (even seeds), or
+               --mp-auto-plan=ranks=4 machine=MUTATED (odd seeds)
 
 The only acceptable outcomes are success and one error message with exit
-status 1. A signal, another status, "LLVM ERROR", a missing message or a
+status 1; a simulation's or search's report must then be JSON with finite
+numbers. A signal, another status, "LLVM ERROR", a missing message or a
 run past the timeout is a bug: the input is kept as fuzz-<kind>-<seed>.* in
 the output directory and the script exits 1.
 
-  scripts/fuzz-inputs.py [--build build] [--kinds plan,safetensors]
+  scripts/fuzz-inputs.py [--build build] [--kinds plan,safetensors,machine]
                          [--seeds 1-200] [--out DIR]
 """
 import argparse
 import json
+import math
 import os
 import random
 import struct
@@ -121,7 +126,8 @@ def mutate_bytes(data, rng):
 def repeat_a_key(text, rng):
     """A key given twice in one object (JSON keeps the last silently)."""
     keys = [k for k in ('"plan"', '"mesh"', '"w1"', '"precision"',
-                        '"dtype"', '"shape"', '"data_offsets"') if k in text]
+                        '"dtype"', '"shape"', '"data_offsets"', '"links"',
+                        '"op_seconds"') if k in text]
     if not keys:
         return text
     key = rng.choice(keys)
@@ -198,10 +204,28 @@ def verdict(code, output, message):
     return None
 
 
+def finite_json(path):
+    """None when `path` is JSON whose numbers are all finite, else what is
+    wrong (Python's json reads NaN and Infinity, which JSON has not)."""
+    def refuse(token):
+        raise ValueError("not JSON: " + token)
+    try:
+        with open(path) as f:
+            report = json.load(f, parse_constant=refuse)
+    except (OSError, ValueError) as error:
+        return "report %s: %s" % (path, error)
+    numbers = [value for path_ in paths(report)
+               for value in [get(report, path_)]
+               if isinstance(value, float)]
+    if not all(math.isfinite(value) for value in numbers):
+        return "report %s: a number is not finite" % path
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
-    parser.add_argument("--kinds", default="plan,safetensors")
+    parser.add_argument("--kinds", default="plan,safetensors,machine")
     parser.add_argument("--seeds", default="1-100")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -242,6 +266,17 @@ def main():
         with open(weights, "rb") as f:
             valid_weights = f.read()
 
+    # A machine file with every field (bench/machines/host-4ranks.json's
+    # rates, a link per axis, per-precision GEMM rates, on-chip attention).
+    with open(os.path.join(ROOT, "bench", "machines", "host-4ranks.json")) as f:
+        machine = json.load(f)
+    machine["links"]["tensor_parallel"] = dict(machine["links"]["default"])
+    machine.update({"gemm_flops_per_second_by_precision": {"bf16": 1e11},
+                    "on_chip_attention": {"bf16": 128},
+                    "collective_factors": dict(machine["collective_factors"],
+                                               all_to_all=1.5)})
+    machine = json.dumps(machine, indent=2)
+
     failures = counts = 0
     outcomes = {}
     for seed in seeds:
@@ -267,6 +302,26 @@ def main():
                 code, output = run([os.path.join(ffn, "train"), "--init", path,
                                     "--steps", "1"], env=train_env)
                 problem = verdict(code, output, "mp-train:")
+            elif kind == "machine":
+                path = os.path.join(out, "fuzz-machine-%d.json" % seed)
+                with open(path, "wb") as f:
+                    f.write(mutate_json_text(machine, rng))
+                report = path + ".report.json"
+                search = (["--mp-auto-plan=ranks=4 machine=%s report=%s" %
+                           (path, report)] if seed % 2 else
+                          ["--mp-apply-plan=" + os.path.join(
+                              ROOT, "examples", "ffn", "plan.json"),
+                           "--mp-train-step", "--mp-spmd",
+                           "--mp-simulate=machine=%s output=%s" %
+                           (path, report)])
+                code, output = run([os.path.join(bindir, "mp-opt"),
+                                    os.path.join(ffn, "ffn.mlir")] + search +
+                                   ["-o", os.devnull])
+                problem = verdict(code, output, "error:")
+                if not problem and code == 0:
+                    problem = finite_json(report)
+                if os.path.exists(report):
+                    os.remove(report)
             else:
                 sys.exit("unknown kind '%s'" % kind)
             counts += 1

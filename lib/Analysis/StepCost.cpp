@@ -615,6 +615,21 @@ StepPrediction predictStep(FunctionOpInterface func, const MemoryPlan &plan,
   return prediction;
 }
 
+LogicalResult
+StepPrediction::verifyFinite(function_ref<InFlightDiagnostic()> fail) const {
+  auto finite = [](const auto &secondsPerKey) {
+    return llvm::all_of(secondsPerKey, [](const auto &entry) {
+      return std::isfinite(entry.second);
+    });
+  };
+  if (std::isfinite(stepSeconds) && std::isfinite(computeSeconds) &&
+      std::isfinite(commSeconds) && finite(commSecondsPerAxes) &&
+      finite(commSecondsPerKind) && finite(computeSecondsPerOp))
+    return success();
+  return fail() << "its rates and times make the predicted time overflow "
+                   "(a rate too small or a time too large)";
+}
+
 void writePrediction(llvm::json::OStream &json,
                      const StepPrediction &prediction, bool perOp) {
   json.attribute("step_seconds", prediction.stepSeconds);

@@ -514,6 +514,12 @@ struct AutoPlanPass : impl::AutoPlanBase<AutoPlanPass> {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
+    for (const Candidate &candidate : candidates)
+      if (failed(candidate.prediction.verifyFinite([&] {
+            return fail() << "machine file '" << machineFile << "' (candidate "
+                          << candidate.name << "): ";
+          })))
+        return signalPassFailure();
 
     SmallVector<Candidate *> ranked;
     for (Candidate &candidate : candidates)

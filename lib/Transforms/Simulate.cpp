@@ -43,13 +43,24 @@ struct SimulatePass : impl::SimulateBase<SimulatePass> {
       llvm::erase_if(funcs, [](FunctionOpInterface func) {
         return !func->hasAttr(MPDialect::kPartitionedAttrName);
       });
-    SmallVector<std::pair<FunctionOpInterface, MemoryPlan>, 2> plans;
+    struct Simulated {
+      FunctionOpInterface func;
+      MemoryPlan plan;
+      StepPrediction prediction;
+    };
+    SmallVector<Simulated, 2> simulated;
     for (FunctionOpInterface func : funcs) {
       FailureOr<MemoryPlan> plan =
           MemoryPlan::build(func, machine->getPlanTarget());
       if (failed(plan))
         return signalPassFailure();
-      plans.emplace_back(func, std::move(*plan));
+      StepPrediction prediction = predictStep(func, *plan, *machine);
+      if (failed(prediction.verifyFinite([&] {
+            return func.emitError()
+                   << "mp-simulate: machine file '" << machineFile << "': ";
+          })))
+        return signalPassFailure();
+      simulated.push_back({func, std::move(*plan), std::move(prediction)});
     }
     std::unique_ptr<llvm::ToolOutputFile> file =
         openReportFile(module, output, "simulation report");
@@ -60,13 +71,12 @@ struct SimulatePass : impl::SimulateBase<SimulatePass> {
       json.attribute("machine", machine->name);
       json.attribute("overlap", machine->overlap);
       json.attributeArray("functions", [&] {
-        for (auto &[func, plan] : plans)
+        for (auto &[func, plan, prediction] : simulated)
           json.object([&] {
             json.attribute("function", func.getName());
             json.attribute("partitioned",
                            func->hasAttr(MPDialect::kPartitionedAttrName));
-            writePrediction(json, predictStep(func, plan, *machine),
-                            /*perOp=*/true);
+            writePrediction(json, prediction, /*perOp=*/true);
             json.attribute("peak_bytes",
                            plan.persistentBytes + plan.arenaBytes);
           });

@@ -42,6 +42,12 @@
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/bad.json 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/nolink.json 2>&1 | FileCheck %s --check-prefix=NOLINK
 // RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/extra.json 2>&1 | FileCheck %s --check-prefix=EXTRA
+// Each number finite, their products and sums not: refused, no report.
+// RUN: sed 's/"op_seconds": 1e-6/"op_seconds": 1e308/' %S/Inputs/machine-round.json > %t/slow-ops.json
+// RUN: not mp-opt %t/step.mlir --mp-simulate="machine=%t/slow-ops.json output=%t/slow-ops-report.json" 2>&1 | FileCheck %s --check-prefix=OVERFLOW
+// RUN: not test -e %t/slow-ops-report.json
+// RUN: sed 's/"latency_seconds": 1e-6/"latency_seconds": 1e308/' %S/Inputs/machine-round.json > %t/slow-link.json
+// RUN: not mp-opt %t/step.mlir --mp-simulate=machine=%t/slow-link.json 2>&1 | FileCheck %s --check-prefix=OVERFLOW
 //
 // linear [8, 16] x [32, 16]^T: 2·8·32·16 = 8192 FLOPs (8.192 us), bytes
 // (128 + 512 + 256)·4 = 3584 (3.584 us): 8.192 + 1 = 9.192 us.
@@ -252,6 +258,7 @@
 // BAD: error: machine file '{{.*}}bad.json': 'gemm_flops_per_second' must be above 0, got -1
 // NOLINK: error: machine file '{{.*}}nolink.json': 'links' must be an object with a 'default' link
 // EXTRA: error: machine file '{{.*}}extra.json': link 'tp': unknown link field 'bandwidth'
+// OVERFLOW: error: mp-simulate: machine file '{{.*}}.json': its rates and times make the predicted time overflow (a rate too small or a time too large)
 
 //--- step.mlir
 mp.mesh @mesh = <dp = 2, tp = 4>

@@ -16,6 +16,7 @@
 
 #include "mp/Analysis/MemoryPlan.h"
 
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
@@ -137,6 +138,12 @@ struct StepPrediction {
   int64_t gemmFlops = 0;
   int64_t kernelBytes = 0;
   double bytesSentPerRank = 0;
+
+  /// Fails, with an error from `fail`, where a time is not finite: a
+  /// machine file whose rates are too small or times too large for a
+  /// double (each is finite alone; their products and sums overflow).
+  mlir::LogicalResult
+  verifyFinite(llvm::function_ref<mlir::InFlightDiagnostic()> fail) const;
 };
 
 /// Calls `visit` with each op of `func` that runs as a kernel or a
