@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Mutated plan files, safetensors headers and machine files through the tools.
+"""Mutated plan files, safetensors headers, machine files and checkpoints
+through the tools.
 
 Each seed takes a valid input, mutates it (structurally: values of the wrong
 type, huge and negative numbers, names carrying quotes, newlines and
@@ -12,6 +13,9 @@ insertions, deletions, truncation) and runs the tool that reads it:
   machine      mp-opt FFN --mp-apply-plan --mp-train-step --mp-spmd
                --mp-simulate=machine=MUTATED (even seeds), or
                --mp-auto-plan=ranks=4 machine=MUTATED (odd seeds)
+  checkpoint   a 2x2 checkpoint of the FFN with its index.json, one rank
+               file's header or `latest` mutated: mp-ckpt verify, mp-ckpt
+               consolidate, and the 1-rank trainer --resume (resharding)
 
 The only acceptable outcomes are success and one error message with exit
 status 1; a simulation's or search's report must then be JSON with finite
@@ -19,7 +23,8 @@ numbers. A signal, another status, "LLVM ERROR", a missing message or a
 run past the timeout is a bug: the input is kept as fuzz-<kind>-<seed>.* in
 the output directory and the script exits 1.
 
-  scripts/fuzz-inputs.py [--build build] [--kinds plan,safetensors,machine]
+  scripts/fuzz-inputs.py [--build build]
+                         [--kinds plan,safetensors,machine,checkpoint]
                          [--seeds 1-200] [--out DIR]
 """
 import argparse
@@ -27,6 +32,8 @@ import json
 import math
 import os
 import random
+import shlex
+import shutil
 import struct
 import subprocess
 import sys
@@ -127,7 +134,8 @@ def repeat_a_key(text, rng):
     """A key given twice in one object (JSON keeps the last silently)."""
     keys = [k for k in ('"plan"', '"mesh"', '"w1"', '"precision"',
                         '"dtype"', '"shape"', '"data_offsets"', '"links"',
-                        '"op_seconds"') if k in text]
+                        '"op_seconds"', '"tensors"', '"files"', '"step"')
+            if k in text]
     if not keys:
         return text
     key = rng.choice(keys)
@@ -179,6 +187,34 @@ def mutate_safetensors(data, rng):
     return struct.pack("<Q", len(new)) + new + body
 
 
+def mutate_checkpoint(source, target, rng):
+    """A copy of the checkpoint directory `source` at `target` with its
+    newest step's index.json (half the seeds), one rank file's header (a
+    third) or `latest` (the rest) mutated."""
+    shutil.copytree(source, target)
+    with open(os.path.join(target, "latest")) as f:
+        step = os.path.join(target, f.read().strip())
+    choice = rng.random()
+    if choice < 1 / 2:
+        index = os.path.join(step, "index.json")
+        with open(index) as f:
+            text = f.read()
+        with open(index, "wb") as f:
+            f.write(mutate_json_text(text, rng))
+    elif choice < 5 / 6:
+        rank = os.path.join(step, "rank-%05d.safetensors" % rng.randrange(4))
+        with open(rank, "rb") as f:
+            data = f.read()
+        with open(rank, "wb") as f:
+            f.write(mutate_safetensors(data, rng))
+    else:
+        with open(os.path.join(target, "latest"), "w") as f:
+            f.write(rng.choice(["", "step-0", "step-99999999999999999999",
+                                "../checkpoint/step-2", "step-2/../..",
+                                "/dev/zero", "step-2\n", "latest",
+                                "x" * 5000]))
+
+
 def run(command, env=None):
     try:
         done = subprocess.run(command, stdout=subprocess.PIPE,
@@ -225,7 +261,8 @@ def finite_json(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
-    parser.add_argument("--kinds", default="plan,safetensors,machine")
+    parser.add_argument("--kinds",
+                        default="plan,safetensors,machine,checkpoint")
     parser.add_argument("--seeds", default="1-100")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -277,6 +314,24 @@ def main():
                                                all_to_all=1.5)})
     machine = json.dumps(machine, indent=2)
 
+    # A checkpoint of the same FFN trained 2 steps on 2x2 (FSDP x TP), which
+    # the 1-rank trainer resumes by resharding.
+    mp_ckpt = os.path.join(bindir, "mp-ckpt")
+    checkpoint = os.path.join(out, "checkpoint")
+    if "checkpoint" in kinds:
+        subprocess.run([os.path.join(ROOT, "scripts", "run-ffn.sh"),
+                        "--no-build", "--no-run", "--mesh", "2x2", "--dim",
+                        "16", "--hidden", "32", "--batch", "4", "--out",
+                        ffn + "-2x2"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        # The launcher run-ffn.sh uses ($MP_MPIRUN: lit's, in the suite).
+        launcher = shlex.split(os.environ.get("MP_MPIRUN",
+                                              "mpirun --oversubscribe"))
+        subprocess.run(launcher + ["-n", "4", os.path.join(ffn + "-2x2",
+                                                           "train"),
+                                   "--steps", "2", "--checkpoint", checkpoint],
+                       env=train_env, check=True, stdout=subprocess.DEVNULL)
+
     failures = counts = 0
     outcomes = {}
     for seed in seeds:
@@ -322,6 +377,23 @@ def main():
                     problem = finite_json(report)
                 if os.path.exists(report):
                     os.remove(report)
+            elif kind == "checkpoint":
+                path = os.path.join(out, "fuzz-checkpoint-%d" % seed)
+                mutate_checkpoint(checkpoint, path, rng)
+                consolidated = path + ".safetensors"
+                problem = None
+                for command, environment, message in [
+                        ([mp_ckpt, "verify", path], None, "mp-ckpt:"),
+                        ([mp_ckpt, "consolidate", path, consolidated], None,
+                         "mp-ckpt:"),
+                        ([os.path.join(ffn, "train"), "--resume", path,
+                          "--steps", "4"], train_env, "mp-train:")]:
+                    code, output = run(command, env=environment)
+                    problem = problem or verdict(code, output, message)
+                if os.path.exists(consolidated):
+                    os.remove(consolidated)
+                if not problem:
+                    shutil.rmtree(path)
             else:
                 sys.exit("unknown kind '%s'" % kind)
             counts += 1
@@ -329,7 +401,7 @@ def main():
             if problem:
                 failures += 1
                 print("FAIL %s seed %d (%s): %s" % (kind, seed, path, problem))
-            else:
+            elif os.path.isfile(path):
                 os.remove(path)
     summary = ", ".join("%s exit %s: %d" % (kind, code, n)
                         for (kind, code), n in sorted(outcomes.items(),

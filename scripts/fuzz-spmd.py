@@ -138,8 +138,10 @@ LAYER_NORM = """\
 
 # Half the seeds (drawn apart) also use the ops the Hugging Face imports
 # write: a learned position table read at mp.iota's positions from row 1
-# (GPT-2's wpe, OPT's offset), the q projection clamped (MPT's clip_qkv)
-# and each query head RMS-normalised (Qwen3's q_norm),
+# (GPT-2's wpe, OPT's offset), the q projection RMS-normalised whole
+# (OLMo 2's q_norm: with mp-split-norms, drawn apart, split where wq is),
+# clamped (MPT's clip_qkv) and each query head RMS-normalised (Qwen3's
+# q_norm),
 # an integer attention mask's additive bias (mp.mask_bias, a finite fill:
 # a row the causal mask and it drop whole would be NaN), scores biased by
 # ALiBi (BLOOM's after the scaling, Falcon-RW's bf16 one before it) or
@@ -160,7 +162,8 @@ EXTRA_OPS = [
 """),
     ("""\
     %q4 = mp.reshape %aq : tensor<{B}x{S}x{E}xf32>""", """\
-    %aqc = mp.clamp %aq min -1.5 max 1.5 : tensor<{B}x{S}x{E}xf32>
+    %aqn = mp.rms_norm %aq, %qwhole eps 1.0e-6 : (tensor<{B}x{S}x{E}xf32>, tensor<{E}xf32>) -> tensor<{B}x{S}x{E}xf32>
+    %aqc = mp.clamp %aqn min -1.5 max 1.5 : tensor<{B}x{S}x{E}xf32>
     %q4 = mp.reshape %aqc : tensor<{B}x{S}x{E}xf32>"""),
     ("mp.rope %q4 theta", "mp.rope %q4n theta"),
     ("""\
@@ -209,7 +212,8 @@ SCORES = [
 EXTRA_ARGS = [("wpe", "tensor<{S1}x{H}xf32>", ["S1", "H"], "mp.param"),
               ("amask", "tensor<{B}x{S}x{S}xi64>", ["B", "S", "S"],
                "mp.input"),
-              ("qnorm", "tensor<{D}xf32>", ["D"], "mp.param")]
+              ("qnorm", "tensor<{D}xf32>", ["D"], "mp.param"),
+              ("qwhole", "tensor<{E}xf32>", ["E"], "mp.param")]
 
 # Seeds that fuse attention (mp.attention takes no bias) add the bias to
 # the attention's output instead, summed over the keys and broadcast over
@@ -267,7 +271,7 @@ ARGS = [("x", "tensor<{B}x{S}x{H}xf32>", ["B", "S", "H"], "mp.input"),
 LAYERS = {"gamma": "layers.0.", "w": "layers.0.", "u1": "layers.0.",
           "u2": "layers.0.", "wq": "layers.1.", "wk": "layers.1.",
           "wv": "layers.1.", "wo": "layers.1.", "m": "layers.1.",
-          "beta": "layers.0.", "qnorm": "layers.1."}
+          "beta": "layers.0.", "qnorm": "layers.1.", "qwhole": "layers.1."}
 
 
 # Meshes (a, b) to draw from: square, and degenerate ones whose size-1 axes
@@ -385,7 +389,9 @@ def options(seed):
     precision (precision, saved and TP-sum dtypes) in the module's plan
     instead of the train-step options (PLANNED: the step reads it there).
     A quarter run their small all_reduces side by side as one call each
-    (--mp-coalesce-reductions, before the schedule).
+    (--mp-coalesce-reductions, before the schedule), and half (drawn apart)
+    rewrite the RMSNorms over a split dim so it stays split
+    (--mp-split-norms, before the step).
     Returns the step's passes, the passes after partitioning, and the
     plan's mixed-precision keys ("" for none)."""
     rng = random.Random("options %d" % seed)
@@ -445,6 +451,9 @@ def options(seed):
         ([] if accumulate_first else fuse_accumulate) + \
         (["--mp-fuse-optimizer"] if fuse else []) + \
         (["--mp-fuse-conversions"] if fuse_conversions else [])
+    # Drawn apart, so that every earlier seed keeps its options.
+    if random.Random("split norms %d" % seed).random() < 0.5:
+        step.insert(len(step) - 1, "--mp-split-norms")
     return step, passes, plan_keys
 
 

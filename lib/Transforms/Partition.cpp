@@ -85,7 +85,8 @@ private:
   /// Masks the padding of the operands `op` reduces over, or that become
   /// parameters, where it may not be zero.
   LogicalResult zeroPaddingOfOperands(Operation *op);
-  /// Records whether `result` of a local op has zero padding.
+  /// Records whether the results of a local op have zero padding, or
+  /// finite padding.
   void inferZeroPadding(Operation *op);
   LogicalResult checkUnevenSupport(Operation *op);
   /// Shifts the ids an op looks up in a split dim into each rank's piece.
@@ -122,6 +123,9 @@ private:
     return !sharding || !sharding.isUneven(globalShapes.lookup(value), mesh) ||
            zeroPadded.contains(value);
   }
+  bool hasFinitePadding(Value value) {
+    return hasZeroPadding(value) || finitePadded.contains(value);
+  }
 
   FunctionOpInterface func;
   FlatSymbolRefAttr meshName;
@@ -132,6 +136,9 @@ private:
   llvm::DenseMap<Value, SmallVector<int64_t>> globalShapes;
   /// Split unevenly but known to have zero padding.
   llvm::DenseSet<Value> zeroPadded;
+  /// Split unevenly, with padding not known zero but known finite: its
+  /// product with a zero-padded value is zero-padded (0 · inf is NaN).
+  llvm::DenseSet<Value> finitePadded;
   /// Values whose padding was masked, by the value masked.
   llvm::DenseMap<Value, Value> masked;
   /// Each op's sharding rule on its global types.
@@ -401,26 +408,41 @@ LogicalResult Partitioner::zeroPaddingOfOperands(Operation *op) {
   return success();
 }
 
+/// Whether `op` computes finite results from finite operands, so that the
+/// padding it computes from finite padding is finite. Not a division (x / 0
+/// of zero padding), a logarithm, an exponential, rsqrt (of padding that
+/// may be negative), or a norm without eps (a zero row's 1 / sqrt(0)).
+static bool keepsFinite(Operation *op) {
+  if (isa<RmsNormOp, RmsNormGradOp, RmsNormWeightGradOp, LayerNormOp,
+          LayerNormGradOp, LayerNormWeightGradOp>(op))
+    return op->getAttrOfType<FloatAttr>("eps").getValueAsDouble() > 0;
+  return isa<NegOp, ReluOp, TanhOp, SigmoidOp, SiluOp, GeluOp, SwigluOp,
+             ScaleOp, ClampOp, ConvertOp, TransposeOp, ReshapeOp, BroadcastOp,
+             AddOp, SubOp, MulOp, LinearOp, MatmulOp, SumOp, MeanOp, SoftmaxOp,
+             RopeOp, AlibiOp, EmbeddingOp, SiluGradOp, GeluGradOp, SwigluGradOp,
+             SoftmaxGradOp, EmbeddingGradOp>(op);
+}
+
 void Partitioner::inferZeroPadding(Operation *op) {
-  auto allZero = [&] {
-    return llvm::all_of(op->getOperands(),
-                        [&](Value v) { return hasZeroPadding(v); });
-  };
+  auto all = [&](auto has) { return llvm::all_of(op->getOperands(), has); };
+  auto zero = [&](Value v) { return hasZeroPadding(v); };
+  auto finite = [&](Value v) { return hasFinitePadding(v); };
   // f(0) = 0 elementwise, or a permutation of the operand.
   auto clamp = dyn_cast<ClampOp>(op);
   bool clampKeepsZero = clamp && clamp.getMin().convertToDouble() <= 0 &&
                         clamp.getMax().convertToDouble() >= 0;
-  bool keepsZeros =
-      isa<NegOp, ReluOp, TanhOp, SiluOp, GeluOp, ScaleOp, TransposeOp, AddOp,
-          SubOp>(op) ||
-              clampKeepsZero
-          ? allZero()
-          : isa<MulOp>(op) && llvm::any_of(op->getOperands(), [&](Value v) {
-              return hasZeroPadding(v);
-            });
-  if (keepsZeros)
-    for (Value result : op->getResults())
+  bool keepsZeros = isa<NegOp, ReluOp, TanhOp, SiluOp, GeluOp, ScaleOp,
+                        TransposeOp, AddOp, SubOp>(op) ||
+                            clampKeepsZero
+                        ? all(zero)
+                        : isa<MulOp>(op) &&
+                              llvm::any_of(op->getOperands(), zero) &&
+                              all(finite);
+  for (Value result : op->getResults())
+    if (keepsZeros)
       zeroPadded.insert(result);
+    else if (keepsFinite(op) && all(finite))
+      finitePadded.insert(result);
 }
 
 void Partitioner::localizeIndexOperands(Operation *op) {
@@ -511,6 +533,8 @@ LogicalResult Partitioner::run() {
         // Collectives keep zero padding zero and pad with zeros.
         if (hasZeroPadding(input))
           zeroPadded.insert(*local);
+        else if (hasFinitePadding(input))
+          finitePadded.insert(*local);
       }
       op.erase();
       continue;

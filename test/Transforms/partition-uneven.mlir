@@ -90,6 +90,45 @@ func.func @clamp_padding(%h: tensor<4x3xf32> {mp.sharding = #mp.sharding<@mesh, 
 
 // -----
 
+// A product with a zero-padded value is zero-padded where the other
+// factor's padding is finite (a sigmoid's, 0.5), not where it may not be:
+// a quotient's padding is 0 / 0 and a logarithm's log 0, and 0 · NaN is NaN,
+// so those products are masked before the rowwise product (found by the
+// SPMD fuzzer: the gradient of a log divides by the zero padding of its
+// gathered input).
+mp.mesh @mesh = <tp = 2>
+// CHECK-LABEL: func.func @non_finite_padding
+// CHECK-NEXT: %[[Q:.*]] = mp.div %arg0, %arg1
+// CHECK-NEXT: %[[QH:.*]] = mp.mul %[[Q]], %arg0
+// CHECK-NEXT: %[[L:.*]] = mp.log %arg1
+// CHECK-NEXT: %[[LH:.*]] = mp.mul %arg0, %[[L]]
+// CHECK-NEXT: %[[S:.*]] = mp.sigmoid %arg0
+// CHECK-NEXT: %[[SH:.*]] = mp.mul %[[S]], %arg0
+// CHECK-NEXT: %[[ZQ:.*]] = mp.zero_padding %[[QH]] on @mesh axes ["tp"] dim 1 extent 3 : tensor<4x2xf32>
+// CHECK-NEXT: mp.linear %[[ZQ]], %arg2
+// CHECK-NEXT: %[[ZL:.*]] = mp.zero_padding %[[LH]] on @mesh axes ["tp"] dim 1 extent 3 : tensor<4x2xf32>
+// CHECK-NEXT: mp.linear %[[ZL]], %arg2
+// CHECK-NEXT: mp.linear %[[SH]], %arg2
+// CHECK-NOT: mp.zero_padding
+func.func @non_finite_padding(%h: tensor<4x3xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+    %d: tensor<4x3xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>},
+    %w2: tensor<8x3xf32> {mp.sharding = #mp.sharding<@mesh, [[], [tp]]>}) -> tensor<4x8xf32> {
+  %q = mp.div %h, %d : tensor<4x3xf32>
+  %qh = mp.mul %q, %h : tensor<4x3xf32>
+  %l = mp.log %d : tensor<4x3xf32>
+  %lh = mp.mul %h, %l : tensor<4x3xf32>
+  %s = mp.sigmoid %h : tensor<4x3xf32>
+  %sh = mp.mul %s, %h : tensor<4x3xf32>
+  %y1 = mp.linear %qh, %w2 : (tensor<4x3xf32>, tensor<8x3xf32>) -> tensor<4x8xf32>
+  %y2 = mp.linear %lh, %w2 : (tensor<4x3xf32>, tensor<8x3xf32>) -> tensor<4x8xf32>
+  %y3 = mp.linear %sh, %w2 : (tensor<4x3xf32>, tensor<8x3xf32>) -> tensor<4x8xf32>
+  %y12 = mp.add %y1, %y2 : tensor<4x8xf32>
+  %y = mp.add %y12, %y3 : tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
 // A mean over a padded dim averages 2 local rows of which 1 or 2 are
 // values: the local mean is rescaled by 2/3, not 1/2.
 mp.mesh @mesh = <tp = 2>
