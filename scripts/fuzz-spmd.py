@@ -3,9 +3,10 @@
 
 Draws shardings at random for the arguments of a model that uses every op
 a model is written with (the loss-parallel ops through --mp-loss-parallel)
-and has residual branches (partial values with several consumers, partial values summed),
-on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes, with extents drawn so that many dims
-split unevenly (3, 5, 6 or 7 over 2 or 4 ranks, some pieces empty);
+and has residual branches (partial values with several consumers, partial
+values summed), on 2x2, 1x4, 4x1, 1x2 and 2x1 meshes, with extents drawn
+so that many dims split unevenly (3, 5, 6 or 7 over 2 or 4 ranks, some
+pieces empty);
 builds its training step, partitions it, proves its gradient
 synchronisation, plans its memory (which checks that no two values live
 at once share bytes), and runs the partitioned step on the reference
@@ -30,15 +31,14 @@ drawn on the arguments often splits dims that rms_norm, rope and softmax
 need whole (hidden, sequence, head_dim, keys), so propagation must reshard
 them. A third of the seeds normalise with LayerNorm (weight and bias)
 instead of RMSNorm, and half (EXTRA_OPS) also add a learned position
-table at mp.iota's positions, clamp the queries and normalise each
-query head, mask the attention bias
-with an integer mask (mp.mask_bias), bias or cap the scores (ALiBi as
-BLOOM's or Falcon-RW's, or Gemma 2's soft cap) and take rsqrt and log
-before the mean, and cap the logits: the ops the Hugging Face imports
-write. mp-run bounds
-random integer inputs by the rows of the table that consumes them (ids),
-the classes of their cross entropy (labels) or 2 (a mask), so every
-lookup, label and mask entry is valid.
+table at mp.iota's positions, normalise the queries whole (split by
+--mp-split-norms where drawn), clamp them and normalise each query head,
+mask the attention bias with an integer mask (mp.mask_bias), bias or cap
+the scores (ALiBi as BLOOM's or Falcon-RW's, or Gemma 2's soft cap), take
+rsqrt and log before the mean, and cap the logits: the ops the Hugging
+Face imports write. mp-run bounds random integer inputs by the rows of
+the table that consumes them (ids), the classes of their cross entropy
+(labels) or 2 (a mask), so every lookup, label and mask entry is valid.
 
 With --backends, each seed's partitioned step is also compiled, linked
 with the stock trainer and trained on its mesh's ranks on those backends
@@ -141,13 +141,13 @@ LAYER_NORM = """\
 # (GPT-2's wpe, OPT's offset), the q projection RMS-normalised whole
 # (OLMo 2's q_norm: with mp-split-norms, drawn apart, split where wq is),
 # clamped (MPT's clip_qkv) and each query head RMS-normalised (Qwen3's
-# q_norm),
-# an integer attention mask's additive bias (mp.mask_bias, a finite fill:
-# a row the causal mask and it drop whole would be NaN), scores biased by
-# ALiBi (BLOOM's after the scaling, Falcon-RW's bf16 one before it) or
-# soft-capped (Gemma 2's), rsqrt and log before the mean, and the logits
-# soft-capped before their loss (Gemma 2's final_logit_softcapping). Each is
-# (text replaced wherever it is, its replacement).
+# q_norm), an integer attention mask's additive bias (mp.mask_bias, a
+# finite fill: a row the causal mask and it drop whole would be NaN),
+# scores biased by ALiBi (BLOOM's after the scaling, Falcon-RW's bf16 one
+# before it) or soft-capped (Gemma 2's), rsqrt and log before the mean, and
+# the logits soft-capped before their loss (Gemma 2's
+# final_logit_softcapping). Each is (text replaced wherever it is, its
+# replacement).
 EXTRA_OPS = [
     # The attention bias's readers (the scores, or the fused attention's
     # output) read it masked.
